@@ -1,0 +1,279 @@
+#include "engine/autograd.h"
+
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine/error.h"
+#include "engine/ops.h"
+
+namespace gf {
+
+// ---- grad mode ----
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+bool grad_enabled() { return g_grad_enabled; }
+GradModeGuard::GradModeGuard(bool enabled) : prev_(g_grad_enabled) { g_grad_enabled = enabled; }
+GradModeGuard::~GradModeGuard() { g_grad_enabled = prev_; }
+
+// ---- recording ----
+Tensor Node::saved_output() const {
+  GF_CHECK(out_storage_ != nullptr, name_, "output was not saved for backward");
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = out_storage_;
+  impl->shape = out_shape_;
+  impl->dtype = out_dtype_;
+  impl->requires_grad = true;
+  impl->grad_fn = std::const_pointer_cast<Node>(shared_from_this());
+  return Tensor(std::move(impl));
+}
+
+Tensor record_op(const char* name, Tensor out, const std::vector<Tensor>& inputs, Node::BackwardFn backward,
+                 bool save_output) {
+  if (!grad_enabled()) return out;
+  bool any = false;
+  for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
+  if (!any) return out;
+  auto node = std::make_shared<Node>(name, std::move(backward));
+  for (const Tensor& t : inputs) {
+    Edge e;
+    if (t.defined() && t.requires_grad()) {
+      if (t.grad_fn())
+        e.fn = t.grad_fn();
+      else
+        e.leaf = t.impl_ptr();
+    }
+    node->next_.push_back(std::move(e));
+    node->input_shapes_.push_back(t.defined() ? t.shape() : Shape{});
+    node->input_dtypes_.push_back(t.defined() ? t.dtype() : DType::f32);
+  }
+  if (save_output) {
+    node->out_storage_ = out.impl().storage;
+    node->out_shape_ = out.shape();
+    node->out_dtype_ = out.dtype();
+  }
+  out.impl().requires_grad = true;
+  out.impl().grad_fn = node;
+  return out;
+}
+
+// ---- running ----
+// One backward pass: the nodes that lead to the wanted gradients, run in an
+// order where every node has all of its output gradient before it runs.
+class GraphTask {
+ public:
+  GraphTask(bool accumulate_into_leaves, bool create_graph, bool retain_graph)
+      : accumulate_(accumulate_into_leaves), create_graph_(create_graph), retain_graph_(retain_graph) {}
+
+  // Gradient wanted for this leaf / for the output of this node.
+  void want_leaf(TensorImpl* leaf) { wanted_leaves_.insert(leaf); }
+  void want_node(Node* n) { wanted_nodes_.insert(n); }
+
+  void run(const std::vector<std::pair<std::shared_ptr<Node>, Tensor>>& roots) {
+    for (auto& r : roots) mark_needed(r.first.get());
+    count_deps(roots);
+    std::deque<Node*> ready;
+    for (auto& r : roots) {
+      if (!needed(r.first.get())) continue;
+      add_to(pending_[r.first.get()], r.second);
+    }
+    for (auto& r : roots)
+      if (needed(r.first.get()) && deps_[r.first.get()] == 0 && started_.insert(r.first.get()).second)
+        ready.push_back(r.first.get());
+    GradModeGuard mode(create_graph_);
+    while (!ready.empty()) {
+      Node* n = ready.front();
+      ready.pop_front();
+      execute(n, ready);
+    }
+  }
+
+  std::unordered_map<const TensorImpl*, Tensor> leaf_grads;
+  std::unordered_map<const Node*, Tensor> node_grads;
+
+ private:
+  bool needed(Node* n) { return needed_.count(n) ? needed_[n] : false; }
+
+  bool edge_needed(const Edge& e) {
+    if (e.fn) return needed(e.fn.get());
+    if (e.leaf) return accumulate_ || wanted_leaves_.count(e.leaf.get());
+    return false;
+  }
+
+  // A node is needed when it is wanted, or one of its edges leads to
+  // something wanted. Iterative post-order so deep graphs don't overflow.
+  void mark_needed(Node* root) {
+    std::vector<std::pair<Node*, size_t>> stack;
+    if (needed_.count(root)) return;
+    needed_[root] = false;
+    stack.push_back({root, 0});
+    while (!stack.empty()) {
+      auto& [n, i] = stack.back();
+      if (i < n->next_.size()) {
+        const Edge& e = n->next_[i++];
+        if (e.fn && !needed_.count(e.fn.get())) {
+          needed_[e.fn.get()] = false;
+          stack.push_back({e.fn.get(), 0});
+        }
+        continue;
+      }
+      bool need = wanted_nodes_.count(n) > 0;
+      for (const Edge& e : n->next_) need = need || edge_needed(e);
+      needed_[n] = need;
+      stack.pop_back();
+    }
+  }
+
+  void count_deps(const std::vector<std::pair<std::shared_ptr<Node>, Tensor>>& roots) {
+    std::vector<Node*> stack;
+    std::unordered_set<Node*> seen;
+    for (auto& r : roots)
+      if (needed(r.first.get()) && seen.insert(r.first.get()).second) stack.push_back(r.first.get());
+    while (!stack.empty()) {
+      Node* n = stack.back();
+      stack.pop_back();
+      for (const Edge& e : n->next_) {
+        if (!e.fn || !needed(e.fn.get())) continue;
+        deps_[e.fn.get()]++;
+        if (seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());
+      }
+    }
+  }
+
+  static void add_to(Tensor& acc, const Tensor& g) {
+    if (!g.defined()) return;
+    acc = acc.defined() ? add(acc, g) : g;
+  }
+
+  void execute(Node* n, std::deque<Node*>& ready) {
+    Tensor g = pending_[n];
+    pending_.erase(n);
+    if (wanted_nodes_.count(n) && g.defined()) add_to(node_grads[n], g);
+
+    n->needs_.assign(n->next_.size(), false);
+    bool any = false;
+    for (size_t i = 0; i < n->next_.size(); ++i) {
+      n->needs_[i] = edge_needed(n->next_[i]);
+      any = any || n->needs_[i];
+    }
+    std::vector<Tensor> grads;
+    if (any && g.defined()) {
+      GF_CHECK(n->fn_ != nullptr, n->name_,
+               "backward through a graph whose saved state was already freed (pass retain_graph=true)");
+      grads = n->fn_(*n, g);
+      GF_CHECK(grads.size() == n->next_.size(), n->name_,
+               "backward returned " << grads.size() << " gradients for " << n->next_.size() << " inputs");
+    }
+    if (!retain_graph_) n->fn_ = nullptr;  // frees what the backward captured
+
+    for (size_t i = 0; i < n->next_.size(); ++i) {
+      const Edge& e = n->next_[i];
+      if (!n->needs_[i]) continue;
+      Tensor gi = i < grads.size() ? grads[i] : Tensor();
+      if (gi.defined()) {
+        GF_CHECK(gi.shape() == n->input_shapes_[i], n->name_,
+                 "backward gave a gradient of shape " << shape_str(gi.shape()) << " for input " << i
+                                                      << " of shape " << shape_str(n->input_shapes_[i]));
+        if (!create_graph_) gi = gi.detach();
+      }
+      if (e.fn) {
+        add_to(pending_[e.fn.get()], gi);
+        if (--deps_[e.fn.get()] == 0 && started_.insert(e.fn.get()).second) ready.push_back(e.fn.get());
+      } else if (e.leaf && gi.defined()) {
+        add_to(leaf_grads[e.leaf.get()], gi);
+      }
+    }
+    n->needs_.clear();
+  }
+
+  bool accumulate_, create_graph_, retain_graph_;
+  std::unordered_set<const TensorImpl*> wanted_leaves_;
+  std::unordered_set<const Node*> wanted_nodes_;
+  std::unordered_map<Node*, bool> needed_;
+  std::unordered_map<Node*, int> deps_;
+  std::unordered_map<Node*, Tensor> pending_;
+  std::unordered_set<Node*> started_;
+};
+
+namespace {
+
+Tensor default_grad_output(const Tensor& out, const Tensor& given, size_t i) {
+  if (given.defined()) {
+    GF_CHECK(given.shape() == out.shape(), "grad", "grad_outputs[" << i << "] has shape " << shape_str(given.shape())
+                                                                    << ", output has " << shape_str(out.shape()));
+    return given;
+  }
+  GF_CHECK(out.numel() == 1, "grad",
+           "output " << i << " of shape " << shape_str(out.shape()) << " is not a scalar; pass grad_outputs");
+  return ones_like(out);
+}
+
+}  // namespace
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, bool create_graph, bool retain_graph,
+                         bool allow_unused) {
+  GF_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), "grad",
+           grad_outputs.size() << " grad_outputs for " << outputs.size() << " outputs");
+  GraphTask task(false, create_graph, retain_graph || create_graph);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    GF_CHECK(inputs[i].requires_grad(), "grad", "input " << i << " does not require grad");
+    if (inputs[i].grad_fn())
+      task.want_node(inputs[i].grad_fn().get());
+    else
+      task.want_leaf(inputs[i].impl_ptr().get());
+  }
+  std::vector<std::pair<std::shared_ptr<Node>, Tensor>> roots;
+  std::vector<Tensor> direct(inputs.size());  // an output that is itself an input
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    GF_CHECK(outputs[i].requires_grad(), "grad", "output " << i << " does not require grad");
+    Tensor g = default_grad_output(outputs[i], grad_outputs.empty() ? Tensor() : grad_outputs[i], i);
+    if (outputs[i].grad_fn()) {
+      roots.push_back({outputs[i].grad_fn(), g});
+    } else {
+      for (size_t j = 0; j < inputs.size(); ++j)
+        if (inputs[j].same(outputs[i])) direct[j] = direct[j].defined() ? add(direct[j], g) : g;
+    }
+  }
+  task.run(roots);
+  std::vector<Tensor> result(inputs.size());
+  for (size_t j = 0; j < inputs.size(); ++j) {
+    Tensor r;
+    if (inputs[j].grad_fn()) {
+      auto it = task.node_grads.find(inputs[j].grad_fn().get());
+      if (it != task.node_grads.end()) r = it->second;
+    } else {
+      auto it = task.leaf_grads.find(inputs[j].impl_ptr().get());
+      if (it != task.leaf_grads.end()) r = it->second;
+    }
+    if (direct[j].defined()) r = r.defined() ? add(r, direct[j]) : direct[j];
+    GF_CHECK(r.defined() || allow_unused, "grad",
+             "input " << j << " (" << inputs[j].desc() << ") is not reached from the outputs (pass allow_unused)");
+    if (r.defined() && !create_graph) r = r.detach();
+    result[j] = r;
+  }
+  return result;
+}
+
+void backward(const Tensor& loss, const Tensor& grad_output, bool retain_graph, bool create_graph) {
+  GF_CHECK(loss.requires_grad(), "backward", "the tensor does not require grad");
+  Tensor g = default_grad_output(loss, grad_output, 0);
+  auto accumulate = [&](TensorImpl* leaf, const Tensor& gi) {
+    Tensor v = create_graph ? gi : gi.detach();
+    if (leaf->grad) {
+      GradModeGuard mode(create_graph);
+      v = add(Tensor(leaf->grad), v);
+    }
+    leaf->grad = v.impl_ptr();
+  };
+  if (!loss.grad_fn()) {
+    accumulate(loss.impl_ptr().get(), g);
+    return;
+  }
+  GraphTask task(true, create_graph, retain_graph || create_graph);
+  task.run({{loss.grad_fn(), g}});
+  for (auto& kv : task.leaf_grads) accumulate(const_cast<TensorImpl*>(kv.first), kv.second);
+}
+
+}  // namespace gf

@@ -1,0 +1,69 @@
+#include "engine/device.h"
+
+#include "engine/error.h"
+#include "kernels/cuda_runtime.h"
+
+namespace gf {
+
+size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::f32: return 4;
+    case DType::f64: return 8;
+    case DType::f16:
+    case DType::bf16: return 2;
+  }
+  return 0;
+}
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::f32: return "float32";
+    case DType::f64: return "float64";
+    case DType::f16: return "float16";
+    case DType::bf16: return "bfloat16";
+  }
+  return "?";
+}
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + "]";
+}
+
+Device Device::parse(const std::string& s) {
+  if (s == "cpu") return cpu();
+  if (s == "cuda") return cuda(0);
+  if (s.rfind("cuda:", 0) == 0) {
+    try {
+      size_t used = 0;
+      int i = std::stoi(s.substr(5), &used);
+      if (used == s.size() - 5 && i >= 0) return cuda(i);
+    } catch (...) {
+    }
+  }
+  throw Error("device: '" + s + "' is not a device (use cpu, cuda or cuda:N)");
+}
+
+std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
+
+bool cuda_available() {
+#ifdef GF_WITH_CUDA
+  return cuda::available();
+#else
+  return false;
+#endif
+}
+
+void check_device_usable(const Device& d) {
+  if (d.is_cpu()) return;
+#ifndef GF_WITH_CUDA
+  throw Error("device " + d.str() + ": this build of ganforge has no CUDA backend");
+#else
+  int n = cuda::device_count();
+  if (d.index >= n)
+    throw Error("device " + d.str() + ": not present (" + std::to_string(n) + " CUDA devices found)");
+#endif
+}
+
+}  // namespace gf

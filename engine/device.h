@@ -1,0 +1,34 @@
+// Where a tensor lives and what its elements are.
+#pragma once
+#include <cstddef>
+#include <string>
+
+namespace gf {
+
+enum class DType { f32, f64, f16, bf16 };  // f16/bf16: reserved for mixed precision on the GPU
+
+size_t dtype_size(DType t);
+const char* dtype_name(DType t);
+
+struct Device {
+  enum class Kind { cpu, cuda };
+  Kind kind = Kind::cpu;
+  int index = 0;
+
+  static Device cpu() { return {Kind::cpu, 0}; }
+  static Device cuda(int i = 0) { return {Kind::cuda, i}; }
+  static Device parse(const std::string& s);  // "cpu", "cuda", "cuda:1"
+
+  bool is_cpu() const { return kind == Kind::cpu; }
+  bool is_cuda() const { return kind == Kind::cuda; }
+  std::string str() const;
+  bool operator==(const Device& o) const { return kind == o.kind && (is_cpu() || index == o.index); }
+  bool operator!=(const Device& o) const { return !(*this == o); }
+};
+
+// True when this build has the CUDA backend and a device is present.
+bool cuda_available();
+// Throws when `d` is a CUDA device and this build or machine cannot serve it.
+void check_device_usable(const Device& d);
+
+}  // namespace gf

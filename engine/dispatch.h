@@ -1,0 +1,47 @@
+// Helpers for the op layer: dtype dispatch, the CUDA call switch for builds
+// without a toolkit, and common operand checks.
+#pragma once
+#include <type_traits>
+
+#include "engine/error.h"
+#include "engine/tensor.h"
+#include "kernels/common.h"
+#include "kernels/cuda_runtime.h"
+
+namespace gf {
+
+// Runs f(T{}) with T the C++ type of dtype `t` (float or double).
+template <class F>
+decltype(auto) dispatch_float(DType t, const char* op, F&& f) {
+  switch (t) {
+    case DType::f32: return f(float{});
+    case DType::f64: return f(double{});
+    default: break;
+  }
+  throw Error(std::string(op) + ": dtype " + dtype_name(t) + " is not supported");
+}
+
+[[noreturn]] inline void throw_no_cuda(const char* op) {
+  throw Error(std::string(op) + ": this build of ganforge has no CUDA backend");
+}
+
+#ifdef GF_WITH_CUDA
+#define GF_CUDA_CALL(op, ...) __VA_ARGS__
+inline cuda::Stream stream_of(const Device& d) { return cuda::stream(d.index); }
+#else
+#define GF_CUDA_CALL(op, ...) ::gf::throw_no_cuda(op)
+inline cuda::Stream stream_of(const Device&) { return nullptr; }
+#endif
+
+// All tensors defined, on one device, of one dtype.
+void check_same(const char* op, const std::vector<Tensor>& ts);
+
+// Dims/strides records for kernels.
+Dims to_dims(const Shape& s);
+Strides contiguous_strides(const Shape& s);
+// Strides of `s` read as broadcast into `out` (right-aligned, 0 where broadcast).
+Strides broadcast_strides(const Shape& s, const Shape& out);
+
+int64_t normalize_dim(int64_t d, int64_t ndim, const char* op);
+
+}  // namespace gf

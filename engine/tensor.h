@@ -1,0 +1,92 @@
+// Tensor: a contiguous, row-major block of float32/float64 on one device, plus
+// the autograd state of the value it holds. Copies are explicit (to, clone);
+// reshape is a view that shares storage.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/device.h"
+
+namespace gf {
+
+using Shape = std::vector<int64_t>;
+int64_t shape_numel(const Shape& s);
+
+class Node;
+
+// Owns one allocation: from the caching allocator on CUDA, aligned malloc on the CPU.
+struct Storage {
+  Storage(size_t bytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  void* ptr = nullptr;
+  size_t bytes = 0;
+  Device device;
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  DType dtype = DType::f32;
+  bool requires_grad = false;
+  std::shared_ptr<Node> grad_fn;   // null for leaves and for values outside the graph
+  std::shared_ptr<TensorImpl> grad;  // accumulated by backward() on leaves
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // Uninitialized storage; see ops for zeros/ones/randn.
+  static Tensor empty(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
+  // Host round trip, mostly for tests and I/O.
+  static Tensor from_vector(const std::vector<double>& values, const Shape& shape,
+                            DType dtype = DType::f32, Device device = Device::cpu());
+  static Tensor scalar(double v, DType dtype = DType::f32, Device device = Device::cpu());
+  std::vector<double> to_vector() const;
+  double item() const;  // one-element tensors only
+
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const { return impl().shape; }
+  int64_t dim() const { return static_cast<int64_t>(impl().shape.size()); }
+  int64_t size(int64_t d) const;  // negative d counts from the end
+  int64_t numel() const { return shape_numel(impl().shape); }
+  DType dtype() const { return impl().dtype; }
+  Device device() const { return impl().storage->device; }
+  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype()); }
+
+  void* raw() const { return impl().storage->ptr; }
+  template <class T>
+  T* data() const;  // checks that T matches dtype()
+
+  // Autograd state.
+  bool requires_grad() const { return impl().requires_grad; }
+  Tensor& requires_grad_(bool on = true);
+  bool is_leaf() const { return impl().grad_fn == nullptr; }
+  const std::shared_ptr<Node>& grad_fn() const { return impl().grad_fn; }
+  Tensor grad() const { return Tensor(impl().grad); }
+  void set_grad(const Tensor& g) { impl().grad = g.impl_; }
+  void zero_grad() { impl().grad.reset(); }
+  Tensor detach() const;  // shares storage, outside the graph
+
+  // Copies and views.
+  Tensor to(Device d) const;   // a copy unless already there
+  Tensor to(DType t) const;    // a copy unless already that dtype
+  Tensor clone() const;        // differentiable copy
+  Tensor contiguous() const { return *this; }  // every tensor is dense
+  Tensor reshape(const Shape& s) const;        // differentiable view; one size may be -1
+
+  TensorImpl& impl() const;
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  bool same(const Tensor& o) const { return impl_ == o.impl_; }
+  std::string desc() const;  // "float32[2, 3] on cpu"
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+}  // namespace gf

@@ -1,0 +1,43 @@
+#include "kernels/reduce.h"
+
+#include <limits>
+#include <vector>
+
+namespace gf::cpu {
+
+// Accumulates in double so the float32 reference is accurate to rounding.
+template <class T>
+void reduce(ReduceOp op, const T* x, T* y, int64_t outer, int64_t r, int64_t inner, double scale) {
+  const double init = op == ReduceOp::sum ? 0.0 : -std::numeric_limits<double>::infinity();
+  if (inner == 1) {
+#pragma omp parallel for if (outer * r > 32768)
+    for (int64_t o = 0; o < outer; ++o) {
+      const T* row = x + o * r;
+      double acc = init;
+      if (op == ReduceOp::sum)
+        for (int64_t k = 0; k < r; ++k) acc += row[k];
+      else
+        for (int64_t k = 0; k < r; ++k) acc = row[k] > acc ? row[k] : acc;
+      y[o] = static_cast<T>(acc * (op == ReduceOp::sum ? scale : 1.0));
+    }
+    return;
+  }
+#pragma omp parallel for if (outer * r * inner > 32768)
+  for (int64_t o = 0; o < outer; ++o) {
+    std::vector<double> acc(static_cast<size_t>(inner), init);
+    for (int64_t k = 0; k < r; ++k) {
+      const T* row = x + (o * r + k) * inner;
+      if (op == ReduceOp::sum)
+        for (int64_t i = 0; i < inner; ++i) acc[i] += row[i];
+      else
+        for (int64_t i = 0; i < inner; ++i) acc[i] = row[i] > acc[i] ? row[i] : acc[i];
+    }
+    for (int64_t i = 0; i < inner; ++i)
+      y[o * inner + i] = static_cast<T>(acc[i] * (op == ReduceOp::sum ? scale : 1.0));
+  }
+}
+
+template void reduce<float>(ReduceOp, const float*, float*, int64_t, int64_t, int64_t, double);
+template void reduce<double>(ReduceOp, const double*, double*, int64_t, int64_t, int64_t, double);
+
+}  // namespace gf::cpu

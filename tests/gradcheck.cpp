@@ -1,0 +1,129 @@
+#include <cmath>
+#include <random>
+#include <sstream>
+
+#include "tests/testing.h"
+
+namespace gf::test {
+
+Tensor random_tensor(const Shape& s, uint64_t seed, DType t, Device d, double scale) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> nd(0.0, scale);
+  std::vector<double> v(static_cast<size_t>(shape_numel(s)));
+  for (auto& x : v) x = nd(rng);
+  return Tensor::from_vector(v, s, t, d);
+}
+
+Tensor uniform_tensor(const Shape& s, uint64_t seed, double lo, double hi, DType t, Device d) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> ud(lo, hi);
+  std::vector<double> v(static_cast<size_t>(shape_numel(s)));
+  for (auto& x : v) x = ud(rng);
+  return Tensor::from_vector(v, s, t, d);
+}
+
+Check allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
+  Check c;
+  if (a.shape() != b.shape()) {
+    c.ok = false;
+    c.message = "shapes differ: " + shape_str(a.shape()) + " vs " + shape_str(b.shape());
+    return c;
+  }
+  const auto va = a.to_vector(), vb = b.to_vector();
+  size_t worst = 0;
+  for (size_t i = 0; i < va.size(); ++i) {
+    double err = std::fabs(va[i] - vb[i]) / (atol + rtol * std::fabs(vb[i]));
+    if (std::isnan(err)) err = INFINITY;  // NaN counts as the worst
+    if (err > c.max_err) {
+      c.max_err = err;
+      worst = i;
+    }
+  }
+  c.ok = c.max_err <= 1.0;
+  std::ostringstream os;
+  os << "max scaled error " << c.max_err << " at flat index " << worst;
+  if (!va.empty()) os << " (got " << va[worst] << ", want " << vb[worst] << ")";
+  c.message = os.str();
+  return c;
+}
+
+namespace {
+
+double weighted_sum(const Tensor& y, const Tensor& w) {
+  NoGradGuard ng;
+  return sum(mul(y, w)).item();
+}
+
+}  // namespace
+
+Check gradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps, double rtol, double atol) {
+  Check result;
+  for (const Tensor& t : inputs)
+    if (t.defined() && (t.dtype() != DType::f64 || !t.device().is_cpu() || !t.is_leaf())) {
+      result.ok = false;
+      result.message = "gradcheck needs float64 CPU leaf inputs, got " + t.desc();
+      return result;
+    }
+  Tensor y = f(inputs);
+  const Tensor w = random_tensor(y.shape(), 12345, DType::f64);
+  std::vector<Tensor> wanted;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) wanted.push_back(t);
+  // A loss that does not depend on the inputs (the gradient of a linear map,
+  // say) has zero gradient.
+  const Tensor loss = sum(mul(y, w));
+  const std::vector<Tensor> analytic =
+      loss.requires_grad() ? grad({loss}, wanted, {}, false, false, true) : std::vector<Tensor>(wanted.size());
+  std::ostringstream os;
+  for (size_t k = 0; k < wanted.size(); ++k) {
+    Tensor x = wanted[k];
+    double* p = x.data<double>();
+    std::vector<double> numeric(static_cast<size_t>(x.numel()));
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const double orig = p[i];
+      p[i] = orig + eps;
+      const double up = weighted_sum(f(inputs), w);
+      p[i] = orig - eps;
+      const double down = weighted_sum(f(inputs), w);
+      p[i] = orig;
+      numeric[static_cast<size_t>(i)] = (up - down) / (2 * eps);
+    }
+    const Tensor num = Tensor::from_vector(numeric, x.shape(), DType::f64);
+    const Tensor ana = analytic[k].defined() ? analytic[k] : zeros_like(x);
+    const Check c = allclose(ana, num, rtol, atol);
+    result.max_err = std::max(result.max_err, c.max_err);
+    if (!c.ok) {
+      result.ok = false;
+      os << "input " << k << " " << shape_str(x.shape()) << ": " << c.message << "; ";
+    }
+  }
+  result.message = result.ok ? "ok" : os.str();
+  return result;
+}
+
+Check gradgradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps, double rtol, double atol) {
+  // Fixed weights for the output and for each first-order gradient.
+  std::vector<Tensor> wanted;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) wanted.push_back(t);
+  Tensor w;
+  std::vector<Tensor> v;
+  {
+    NoGradGuard ng;
+    Tensor y0 = f(inputs);
+    w = random_tensor(y0.shape(), 777, DType::f64);
+    for (size_t k = 0; k < wanted.size(); ++k) v.push_back(random_tensor(wanted[k].shape(), 1000 + k, DType::f64));
+  }
+  Fn h = [&](const std::vector<Tensor>& xs) {
+    GradModeGuard on(true);
+    Tensor y = f(xs);
+    std::vector<Tensor> g = grad({sum(mul(y, w))}, wanted, {}, true, true, true);
+    Tensor total = zeros({}, DType::f64);
+    for (size_t k = 0; k < g.size(); ++k)
+      if (g[k].defined()) total = add(total, sum(mul(g[k], v[k])));
+    return total;
+  };
+  return gradcheck(h, inputs, eps, rtol, atol);
+}
+
+}  // namespace gf::test

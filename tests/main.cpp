@@ -1,0 +1,29 @@
+// Catch2 main for gf_tests. `--cuda-or-skip` (used by the ctest entries with
+// label cuda) exits with 77, which ctest reports as skipped, when this build or
+// machine has no CUDA device.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <iostream>
+#include <vector>
+
+#include "engine/device.h"
+
+int main(int argc, char** argv) {
+  std::vector<char*> args;
+  bool cuda_or_skip = false;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--cuda-or-skip") == 0) cuda_or_skip = true;
+    else args.push_back(argv[i]);
+  }
+  if (cuda_or_skip && !gf::cuda_available()) {
+    std::cout << "skipped: no CUDA device (or a build without the CUDA backend)\n";
+    return 77;
+  }
+  Catch::Session session;
+  session.configData().filenamesAsTags = true;
+  int rc = session.applyCommandLine(static_cast<int>(args.size()), args.data());
+  if (rc != 0) return rc;
+  return session.run();
+}

@@ -1,0 +1,39 @@
+// Test helpers: random tensors from a fixed seed, closeness checks, and
+// finite-difference gradient checks (first and second order) in float64.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/ops.h"
+
+namespace gf::test {
+
+// Normal(0, 1) values from std::mt19937_64(seed), independent of the engine's RNG.
+Tensor random_tensor(const Shape& s, uint64_t seed, DType t = DType::f64, Device d = Device::cpu(),
+                     double scale = 1.0);
+// Uniform in [lo, hi).
+Tensor uniform_tensor(const Shape& s, uint64_t seed, double lo, double hi, DType t = DType::f64,
+                      Device d = Device::cpu());
+
+struct Check {
+  bool ok = true;
+  double max_err = 0.0;  // max |a - b| / (atol + rtol * |b|) over elements; ok when <= 1
+  std::string message;   // what failed, for INFO()
+};
+// Elementwise |a - b| <= atol + rtol * |b| (a and b may be on any device).
+Check allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-6);
+
+using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+// Compares the autograd gradient of sum(f(inputs) * w), w a fixed random weight,
+// with central differences, for every input that requires grad. Inputs must be
+// float64 CPU leaves.
+Check gradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps = 1e-6, double rtol = 1e-4,
+                double atol = 1e-6);
+// Second order: gradcheck of h(inputs) = sum_i sum(dL/dinput_i * v_i), where the
+// first-order gradient is formed with create_graph, so the check covers the
+// backward of every backward on the path.
+Check gradgradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps = 1e-6, double rtol = 1e-3,
+                    double atol = 1e-5);
+
+}  // namespace gf::test
