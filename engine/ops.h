@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/autograd.h"
+#include "engine/error.h"
 #include "engine/tensor.h"
 
 namespace gf {

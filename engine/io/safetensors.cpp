@@ -1,0 +1,160 @@
+#include "engine/io/safetensors.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "engine/error.h"
+
+namespace gf::io {
+namespace {
+
+constexpr uint64_t kMaxHeader = 100u << 20;  // the safetensors limit
+
+const char* st_dtype(DType t) {
+  switch (t) {
+    case DType::f32: return "F32";
+    case DType::f64: return "F64";
+    case DType::f16: return "F16";
+    case DType::bf16: return "BF16";
+  }
+  return "?";
+}
+
+[[noreturn]] void bad(const std::string& path, const std::string& what) {
+  throw Error("safetensors: " + path + ": " + what);
+}
+
+}  // namespace
+
+SafetensorsFile read_safetensors(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) bad(path, "cannot open");
+  f.seekg(0, std::ios::end);
+  const uint64_t file_size = static_cast<uint64_t>(f.tellg());
+  f.seekg(0);
+  if (file_size < 8) bad(path, "too short to hold a header (" + std::to_string(file_size) + " bytes)");
+  unsigned char len_bytes[8];
+  f.read(reinterpret_cast<char*>(len_bytes), 8);
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
+  if (header_len > kMaxHeader || header_len > file_size - 8)
+    bad(path, "header length " + std::to_string(header_len) + " does not fit the file (" +
+                  std::to_string(file_size) + " bytes); not a safetensors file, or truncated");
+  std::string header(header_len, '\0');
+  f.read(header.data(), static_cast<std::streamsize>(header_len));
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(header);
+  } catch (const std::exception& e) {
+    bad(path, std::string("header is not JSON: ") + e.what());
+  }
+  if (!j.is_object()) bad(path, "header is not a JSON object");
+  const uint64_t data_size = file_size - 8 - header_len;
+
+  SafetensorsFile out;
+  struct Entry {
+    std::string name;
+    DType dtype;
+    Shape shape;
+    uint64_t begin, end;
+  };
+  std::vector<Entry> entries;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() == "__metadata__") {
+      if (!it->is_object()) bad(path, "__metadata__ is not an object");
+      for (auto m = it->begin(); m != it->end(); ++m) {
+        if (!m->is_string()) bad(path, "__metadata__ value '" + m.key() + "' is not a string");
+        out.metadata[m.key()] = m->get<std::string>();
+      }
+      continue;
+    }
+    const std::string& name = it.key();
+    const auto& e = *it;
+    if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
+      bad(path, "tensor '" + name + "' lacks dtype, shape or data_offsets");
+    Entry en{name, DType::f32, {}, 0, 0};
+    const std::string dt = e["dtype"].is_string() ? e["dtype"].get<std::string>() : "";
+    if (dt == "F32") en.dtype = DType::f32;
+    else if (dt == "F64") en.dtype = DType::f64;
+    else bad(path, "tensor '" + name + "' has dtype '" + dt + "' (only F32 and F64 are read)");
+    if (!e["shape"].is_array() || e["shape"].size() > 6) bad(path, "tensor '" + name + "' has a bad shape");
+    for (const auto& d : e["shape"]) {
+      if (!d.is_number_integer() || d.get<int64_t>() < 0) bad(path, "tensor '" + name + "' has a bad shape");
+      en.shape.push_back(d.get<int64_t>());
+    }
+    const auto& off = e["data_offsets"];
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+      bad(path, "tensor '" + name + "' has bad data_offsets");
+    en.begin = off[0].get<uint64_t>();
+    en.end = off[1].get<uint64_t>();
+    const uint64_t want = static_cast<uint64_t>(shape_numel(en.shape)) * dtype_size(en.dtype);
+    if (en.begin > en.end || en.end > data_size || en.end - en.begin != want)
+      bad(path, "tensor '" + name + "' byte range [" + std::to_string(en.begin) + ", " + std::to_string(en.end) +
+                    ") does not match its shape " + shape_str(en.shape) + " or the file's " +
+                    std::to_string(data_size) + " data bytes");
+    entries.push_back(std::move(en));
+  }
+  // The ranges must tile the data section exactly: no overlap, no gap.
+  std::vector<const Entry*> order;
+  for (const auto& en : entries) order.push_back(&en);
+  std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) { return a->begin < b->begin; });
+  uint64_t at = 0;
+  for (const Entry* en : order) {
+    if (en->begin != at) bad(path, "tensor '" + en->name + "' overlaps another or leaves a gap");
+    at = en->end;
+  }
+  if (at != data_size) bad(path, "data section has " + std::to_string(data_size - at) + " bytes no tensor covers");
+
+  const std::streamoff data_start = static_cast<std::streamoff>(8 + header_len);
+  for (const auto& en : entries) {
+    Tensor t = Tensor::empty(en.shape, en.dtype, Device::cpu());
+    f.seekg(data_start + static_cast<std::streamoff>(en.begin));
+    f.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(en.end - en.begin));
+    if (!f) bad(path, "read of tensor '" + en.name + "' failed");
+    out.tensors[en.name] = t;
+  }
+  return out;
+}
+
+void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata) {
+  nlohmann::json j = nlohmann::json::object();
+  if (!metadata.empty()) j["__metadata__"] = metadata;
+  uint64_t at = 0;
+  std::vector<Tensor> host;
+  for (const auto& [name, t] : tensors) {
+    GF_CHECK(name != "__metadata__", "save_safetensors", "tensor name __metadata__ is reserved");
+    Tensor h = t.detach().to(Device::cpu());
+    const uint64_t n = h.nbytes();
+    j[name] = {{"dtype", st_dtype(h.dtype())}, {"shape", h.shape()}, {"data_offsets", {at, at + n}}};
+    at += n;
+    host.push_back(h);
+  }
+  std::string header = j.dump();
+  header.append((8 - header.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    GF_CHECK(f.good(), "save_safetensors", "cannot write " << tmp);
+    unsigned char len[8];
+    uint64_t hl = header.size();
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(hl >> (8 * i));
+    f.write(reinterpret_cast<const char*>(len), 8);
+    f.write(header.data(), static_cast<std::streamsize>(header.size()));
+    for (const Tensor& h : host) f.write(static_cast<const char*>(h.raw()), static_cast<std::streamsize>(h.nbytes()));
+    f.flush();
+    if (!f.good()) {
+      std::remove(tmp.c_str());
+      throw Error("save_safetensors: write to " + tmp + " failed");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw Error("save_safetensors: cannot rename " + tmp + " to " + path);
+  }
+}
+
+}  // namespace gf::io

@@ -1,0 +1,29 @@
+// .bin files in the safetensors layout: an 8-byte little-endian header length,
+// a JSON header naming every tensor with dtype, shape and byte range (plus an
+// optional "__metadata__" map of strings), then the raw little-endian data.
+// Any safetensors reader opens them; docs/FORMAT.md describes the layout.
+#pragma once
+#include <map>
+#include <string>
+
+#include "engine/tensor.h"
+
+namespace gf::io {
+
+using TensorMap = std::map<std::string, Tensor>;
+using Metadata = std::map<std::string, std::string>;
+
+struct SafetensorsFile {
+  TensorMap tensors;  // on the CPU
+  Metadata metadata;
+};
+
+// Checks every offset and size against the file before trusting it; a bad
+// file throws gf::Error naming the file and what is wrong.
+SafetensorsFile read_safetensors(const std::string& path);
+inline TensorMap load_safetensors(const std::string& path) { return read_safetensors(path).tensors; }
+
+// Writes to "<path>.tmp" and renames, so a crash never leaves a half-written file.
+void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {});
+
+}  // namespace gf::io

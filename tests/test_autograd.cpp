@@ -1,0 +1,118 @@
+// The autograd engine itself: accumulation, grad() on leaves and non-leaves,
+// higher orders, the needs-input-grad mask, retain_graph, no-grad mode.
+#include <catch2/catch.hpp>
+
+#include "tests/testing.h"
+
+using namespace gf;
+using gf::test::allclose;
+using gf::test::random_tensor;
+
+TEST_CASE("backward accumulates into leaf .grad", "[autograd]") {
+  Tensor x = Tensor::from_vector({1, 2, 3}, {3}, DType::f64).requires_grad_();
+  backward(sum(square(x)));
+  CHECK(x.grad().to_vector() == std::vector<double>{2, 4, 6});
+  backward(sum(x * 3.0));
+  CHECK(x.grad().to_vector() == std::vector<double>{5, 7, 9});
+  x.zero_grad();
+  CHECK_FALSE(x.grad().defined());
+}
+
+TEST_CASE("a value used twice gets the sum of both gradients", "[autograd]") {
+  Tensor x = Tensor::from_vector({2}, {1}, DType::f64).requires_grad_();
+  Tensor y = x * x + exp(x) * x;  // dy/dx = 2x + e^x (1 + x)
+  double want = 4 + std::exp(2.0) * 3;
+  CHECK(grad({sum(y)}, {x})[0].item() == Approx(want));
+}
+
+TEST_CASE("gradients to any order: d^k/dx^k of x^4", "[autograd]") {
+  Tensor x = Tensor::from_vector({1.5}, {1}, DType::f64).requires_grad_();
+  Tensor y = sum(pow(x, 4.0));
+  Tensor g1 = grad({y}, {x}, {}, true)[0];
+  Tensor g2 = grad({sum(g1)}, {x}, {}, true)[0];
+  Tensor g3 = grad({sum(g2)}, {x}, {}, true)[0];
+  Tensor g4 = grad({sum(g3)}, {x}, {}, true)[0];
+  CHECK(g1.item() == Approx(4 * 1.5 * 1.5 * 1.5));
+  CHECK(g2.item() == Approx(12 * 1.5 * 1.5));
+  CHECK(g3.item() == Approx(24 * 1.5));
+  CHECK(g4.item() == Approx(24.0));
+}
+
+TEST_CASE("a backward that reuses its output is right at second order", "[autograd]") {
+  // d/dx exp(x) = exp(x) uses the saved output; d2/dx2 must still be exp(x).
+  Tensor x = Tensor::from_vector({0.3, -0.7}, {2}, DType::f64).requires_grad_();
+  Tensor g = grad({sum(exp(x))}, {x}, {}, true)[0];
+  Tensor gg = grad({sum(g)}, {x})[0];
+  CHECK(allclose(gg, exp(x.detach()), 1e-14, 0).ok);
+  Tensor s = grad({sum(sigmoid(x))}, {x}, {}, true)[0];
+  Tensor ss = grad({sum(s)}, {x})[0];  // s(1-s)(1-2s)
+  Tensor sx = sigmoid(x.detach());
+  CHECK(allclose(ss, sx * (1.0 - sx) * (1.0 - 2.0 * sx), 1e-12, 1e-15).ok);
+}
+
+TEST_CASE("grad with respect to an intermediate value", "[autograd]") {
+  Tensor x = Tensor::from_vector({1, 2}, {2}, DType::f64).requires_grad_();
+  Tensor w = x * 3.0;  // a non-leaf, like w in the path-length penalty
+  Tensor y = sum(square(w));
+  auto g = grad({y}, {w, x});
+  CHECK(g[0].to_vector() == std::vector<double>{6, 12});
+  CHECK(g[1].to_vector() == std::vector<double>{18, 36});
+}
+
+TEST_CASE("only the gradients asked for are formed", "[autograd]") {
+  // A two-input op that records which input gradients its backward was asked for.
+  std::vector<std::vector<bool>> asked;
+  auto op = [&](const Tensor& a, const Tensor& b) {
+    Tensor out;
+    {
+      NoGradGuard ng;
+      out = mul(a, b);
+    }
+    return record_op("probe", out, {a, b}, [&asked, a, b](Node& n, const Tensor& g) {
+      asked.push_back({n.needs_input_grad(0), n.needs_input_grad(1)});
+      return std::vector<Tensor>{n.needs_input_grad(0) ? mul(g, b) : Tensor(),
+                                 n.needs_input_grad(1) ? mul(g, a) : Tensor()};
+    });
+  };
+  Tensor x = random_tensor({3}, 1).requires_grad_();
+  Tensor weight = random_tensor({3}, 2).requires_grad_();
+  grad({sum(op(x, weight))}, {x});
+  REQUIRE(asked.size() == 1);
+  CHECK(asked[0] == std::vector<bool>{true, false});  // no weight gradient for an input-gradient penalty
+  backward(sum(op(x, weight)));
+  CHECK(asked[1] == std::vector<bool>{true, true});
+  Tensor frozen = random_tensor({3}, 3);  // requires no grad
+  backward(sum(op(x, frozen)));
+  CHECK(asked[2] == std::vector<bool>{true, false});
+}
+
+TEST_CASE("without retain_graph the graph's saved state is freed", "[autograd]") {
+  Tensor x = random_tensor({3}, 4).requires_grad_();
+  Tensor y = sum(exp(x));
+  backward(y, Tensor(), /*retain_graph=*/true);
+  backward(y);
+  REQUIRE_THROWS_WITH(backward(y), Catch::Contains("retain_graph"));
+}
+
+TEST_CASE("no-grad mode records nothing", "[autograd]") {
+  Tensor x = random_tensor({3}, 5).requires_grad_();
+  {
+    NoGradGuard ng;
+    Tensor y = exp(x) * 2.0;
+    CHECK_FALSE(y.requires_grad());
+    CHECK(y.grad_fn() == nullptr);
+  }
+  CHECK(grad_enabled());
+  CHECK((exp(x) * 2.0).requires_grad());
+  CHECK_FALSE(exp(x).detach().requires_grad());
+}
+
+TEST_CASE("grad reports misuse clearly", "[autograd]") {
+  Tensor x = random_tensor({3}, 6).requires_grad_();
+  Tensor unused = random_tensor({3}, 7).requires_grad_();
+  Tensor y = sum(square(x));
+  REQUIRE_THROWS_WITH(grad({y}, {unused}, {}, false, true), Catch::Contains("not reached"));
+  CHECK_FALSE(grad({y}, {unused}, {}, false, true, /*allow_unused=*/true)[0].defined());
+  REQUIRE_THROWS_WITH(grad({square(x)}, {x}), Catch::Contains("not a scalar"));
+  REQUIRE_THROWS_WITH(grad({random_tensor({1}, 8)}, {x}), Catch::Contains("does not require grad"));
+}

@@ -1,0 +1,171 @@
+// Elementwise ops: values against plain C++ formulas, first- and second-order
+// gradients by finite differences, broadcasting, errors, CUDA against CPU.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "tests/testing.h"
+
+using namespace gf;
+using gf::test::allclose;
+using gf::test::Fn;
+using gf::test::gradcheck;
+using gf::test::gradgradcheck;
+using gf::test::random_tensor;
+using gf::test::uniform_tensor;
+
+namespace {
+
+struct UnaryCase {
+  const char* name;
+  std::function<Tensor(const Tensor&)> op;
+  std::function<double(double)> ref;
+  double lo, hi;  // input domain (kept away from kinks and poles)
+};
+
+std::vector<UnaryCase> unary_cases() {
+  return {
+      {"neg", [](const Tensor& x) { return neg(x); }, [](double x) { return -x; }, -2, 2},
+      {"exp", [](const Tensor& x) { return exp(x); }, [](double x) { return std::exp(x); }, -2, 2},
+      {"log", [](const Tensor& x) { return log(x); }, [](double x) { return std::log(x); }, 0.5, 3},
+      {"sqrt", [](const Tensor& x) { return sqrt(x); }, [](double x) { return std::sqrt(x); }, 0.5, 3},
+      {"rsqrt", [](const Tensor& x) { return rsqrt(x); }, [](double x) { return 1 / std::sqrt(x); }, 0.5, 3},
+      {"square", [](const Tensor& x) { return square(x); }, [](double x) { return x * x; }, -2, 2},
+      {"pow", [](const Tensor& x) { return pow(x, 1.7); }, [](double x) { return std::pow(x, 1.7); }, 0.5, 3},
+      {"abs", [](const Tensor& x) { return abs(x); }, [](double x) { return std::fabs(x); }, -2, 2},
+      {"clamp", [](const Tensor& x) { return clamp(x, -0.5, 0.7); },
+       [](double x) { return std::min(std::max(x, -0.5), 0.7); }, -2, 2},
+      {"softplus", [](const Tensor& x) { return softplus(x); }, [](double x) { return std::log1p(std::exp(x)); }, -3, 3},
+      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }, [](double x) { return 1 / (1 + std::exp(-x)); }, -3, 3},
+      {"relu", [](const Tensor& x) { return relu(x); }, [](double x) { return x > 0 ? x : 0; }, -2, 2},
+      {"leaky_relu", [](const Tensor& x) { return leaky_relu(x, 0.2); }, [](double x) { return x > 0 ? x : 0.2 * x; }, -2, 2},
+      {"affine", [](const Tensor& x) { return x * 3.0 - 1.5; }, [](double x) { return 3 * x - 1.5; }, -2, 2},
+  };
+}
+
+// Moves values within `gap` of the kinks of abs/clamp/relu away from them, so
+// central differences never straddle a kink.
+Tensor away_from_kinks(const Tensor& x, std::vector<double> kinks, double gap = 1e-3) {
+  auto v = x.to_vector();
+  for (auto& e : v)
+    for (double k : kinks)
+      if (std::fabs(e - k) < gap) e = k + (e < k ? -gap : gap);
+  return Tensor::from_vector(v, x.shape(), x.dtype());
+}
+
+}  // namespace
+
+TEST_CASE("unary ops match their formulas in float32 and float64", "[elementwise]") {
+  for (const auto& c : unary_cases()) {
+    for (DType t : {DType::f32, DType::f64}) {
+      Tensor x = uniform_tensor({3, 5, 7}, 1, c.lo, c.hi, t);
+      Tensor y = c.op(x);
+      std::vector<double> want;
+      for (double v : x.to_vector()) want.push_back(c.ref(v));
+      INFO(c.name << " " << dtype_name(t));
+      auto chk = allclose(y, Tensor::from_vector(want, x.shape(), DType::f64).to(t), t == DType::f32 ? 1e-6 : 1e-13,
+                          t == DType::f32 ? 1e-6 : 1e-14);
+      INFO(chk.message);
+      CHECK(chk.ok);
+    }
+  }
+}
+
+TEST_CASE("softplus and sigmoid stay finite for large inputs", "[elementwise]") {
+  Tensor x = Tensor::from_vector({-200, -50, 0, 50, 200}, {5}, DType::f32);
+  auto sp = softplus(x).to_vector(), sg = sigmoid(x).to_vector();
+  for (size_t i = 0; i < sp.size(); ++i) {
+    CHECK(std::isfinite(sp[i]));
+    CHECK(std::isfinite(sg[i]));
+  }
+  CHECK(sp[4] == Approx(200.0));
+  CHECK(sp[0] == Approx(0.0).margin(1e-30));
+}
+
+TEST_CASE("unary ops: first- and second-order gradients", "[elementwise][grad]") {
+  for (const auto& c : unary_cases()) {
+    Tensor x = away_from_kinks(uniform_tensor({2, 3, 4}, 2, c.lo, c.hi), {0.0, -0.5, 0.7}).requires_grad_();
+    Fn f = [&](const std::vector<Tensor>& in) { return c.op(in[0]); };
+    INFO(c.name);
+    auto g1 = gradcheck(f, {x});
+    INFO(g1.message);
+    CHECK(g1.ok);
+    auto g2 = gradgradcheck(f, {x});
+    INFO(g2.message);
+    CHECK(g2.ok);
+  }
+}
+
+TEST_CASE("binary ops broadcast like NumPy", "[elementwise]") {
+  Tensor a = random_tensor({2, 1, 4}, 3);
+  Tensor b = random_tensor({3, 1}, 4);
+  Tensor y = a * b + a / (b * b + 1.0) - b;
+  REQUIRE(y.shape() == Shape{2, 3, 4});
+  auto va = a.to_vector(), vb = b.to_vector(), vy = y.to_vector();
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 4; ++k) {
+        double x = va[i * 4 + k], z = vb[j];
+        CHECK(vy[(i * 3 + j) * 4 + k] == Approx(x * z + x / (z * z + 1) - z).epsilon(1e-12));
+      }
+  REQUIRE_THROWS_WITH(add(random_tensor({2, 3}, 1), random_tensor({4}, 2)),
+                      Catch::Contains("add") && Catch::Contains("[2, 3]") && Catch::Contains("[4]"));
+}
+
+TEST_CASE("binary and ternary ops: first- and second-order gradients with broadcasting", "[elementwise][grad]") {
+  Tensor a = random_tensor({2, 3, 4}, 5).requires_grad_();
+  Tensor b = random_tensor({3, 1}, 6).requires_grad_();         // broadcast like a bias
+  Tensor p = uniform_tensor({1, 4}, 7, 0.5, 2).requires_grad_();  // a safe divisor
+  Tensor t = uniform_tensor({2, 1, 4}, 8, 0, 1).requires_grad_();
+  const std::vector<std::pair<const char*, Fn>> fns = {
+      {"add", [](const std::vector<Tensor>& v) { return add(v[0], v[1]); }},
+      {"sub", [](const std::vector<Tensor>& v) { return sub(v[0], v[1]); }},
+      {"mul", [](const std::vector<Tensor>& v) { return mul(v[0], v[1]); }},
+      {"div", [](const std::vector<Tensor>& v) { return div(v[0], v[2]); }},
+      {"lerp", [](const std::vector<Tensor>& v) { return lerp(v[0], v[1], v[3]); }},
+      {"where", [](const std::vector<Tensor>& v) { return where(gt(v[0], v[1].detach()), v[0], v[1] * v[2]); }},
+      {"scalar ops", [](const std::vector<Tensor>& v) { return 2.0 / (1.5 - v[2]) + v[0] * 0.5; }},
+  };
+  for (const auto& [name, f] : fns) {
+    INFO(name);
+    auto g1 = gradcheck(f, {a, b, p, t});
+    INFO(g1.message);
+    CHECK(g1.ok);
+    auto g2 = gradgradcheck(f, {a, b, p, t});
+    INFO(g2.message);
+    CHECK(g2.ok);
+  }
+}
+
+TEST_CASE("mixing dtypes or devices is an error naming the op", "[elementwise]") {
+  Tensor a = random_tensor({2}, 1, DType::f32), b = random_tensor({2}, 2, DType::f64);
+  REQUIRE_THROWS_WITH(mul(a, b), Catch::Contains("mul") && Catch::Contains("float32") && Catch::Contains("float64"));
+}
+
+TEST_CASE("elementwise ops on cuda match the cpu", "[elementwise][cuda]") {
+  const Device gpu = Device::cuda(0);
+  for (const Shape& s : std::vector<Shape>{{1}, {3}, {7, 5}, {2, 3, 33, 17}, {1 << 20}, {(1 << 20) + 3}}) {
+    for (const auto& c : unary_cases()) {
+      Tensor x = uniform_tensor(s, 11, c.lo, c.hi, DType::f32);
+      INFO(c.name << " " << shape_str(s));
+      auto chk = allclose(c.op(x.to(gpu)), c.op(x), 2e-6, 1e-6);
+      INFO(chk.message);
+      CHECK(chk.ok);
+    }
+    Tensor a = random_tensor(s, 12, DType::f32), b = random_tensor(s, 13, DType::f32);
+    Tensor d = uniform_tensor(s, 14, 0.5, 2, DType::f32);
+    auto f = [](const Tensor& a, const Tensor& b, const Tensor& d) {
+      return lerp(a * b - a / d, where(gt(a, b), a, b), sigmoid(d));
+    };
+    auto chk = allclose(f(a.to(gpu), b.to(gpu), d.to(gpu)), f(a, b, d), 1e-5, 1e-6);
+    INFO(chk.message);
+    CHECK(chk.ok);
+  }
+  // Broadcast (strided) path, double precision, and gradients.
+  Tensor a = random_tensor({4, 1, 9}, 15), b = random_tensor({3, 1}, 16);
+  Tensor ag = a.to(gpu).requires_grad_(), bg = b.to(gpu).requires_grad_();
+  Tensor ac = a.detach().requires_grad_(), bc = b.detach().requires_grad_();
+  auto gg = grad({sum(square(ag * bg + bg))}, {ag, bg});
+  auto gc = grad({sum(square(ac * bc + bc))}, {ac, bc});
+  CHECK(allclose(gg[0], gc[0], 1e-12, 1e-12).ok);
+  CHECK(allclose(gg[1], gc[1], 1e-12, 1e-12).ok);
+}

@@ -1,0 +1,100 @@
+// Tensor basics, devices, dtype conversion and the .bin (safetensors) files.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+
+#include "engine/io/safetensors.h"
+#include "tests/testing.h"
+
+using namespace gf;
+using gf::test::random_tensor;
+
+TEST_CASE("devices parse and print", "[tensor]") {
+  CHECK(Device::parse("cpu").is_cpu());
+  CHECK(Device::parse("cuda:2") == Device::cuda(2));
+  CHECK(Device::parse("cuda").str() == "cuda:0");
+  REQUIRE_THROWS_WITH(Device::parse("gpu0"), Catch::Contains("gpu0"));
+}
+
+TEST_CASE("tensors round-trip through the host and between dtypes", "[tensor]") {
+  Tensor x = Tensor::from_vector({1.5, -2.25, 3}, {3}, DType::f32);
+  CHECK(x.to_vector() == std::vector<double>{1.5, -2.25, 3});
+  CHECK(x.to(DType::f64).dtype() == DType::f64);
+  CHECK(x.to(DType::f64).to_vector() == x.to_vector());
+  CHECK(Tensor::scalar(4).item() == 4);
+  CHECK(zeros({2, 3}).numel() == 6);
+  CHECK(ones({2}, DType::f64).to_vector() == std::vector<double>{1, 1});
+  REQUIRE_THROWS_WITH(Tensor::empty({1, 1, 1, 1, 1, 1, 1}), Catch::Contains("more than 6"));
+  REQUIRE_THROWS_WITH(Tensor::empty({2}, DType::f16), Catch::Contains("reserved"));
+  Tensor c = x.clone();
+  CHECK(c.raw() != x.raw());
+  CHECK(c.to_vector() == x.to_vector());
+}
+
+TEST_CASE("using a CUDA device without one is a clear error", "[tensor]") {
+  if (cuda_available()) return;  // only meaningful on a machine without a GPU
+  REQUIRE_THROWS_AS(zeros({2}, DType::f32, Device::cuda(0)), Error);
+}
+
+namespace {
+std::string temp_path(const char* name) { return std::string("/tmp/gf_test_") + name; }
+}  // namespace
+
+TEST_CASE(".bin files round-trip bit for bit with metadata", "[tensor][io]") {
+  io::TensorMap m{{"a.weight", random_tensor({3, 4}, 1, DType::f32)},
+                  {"b", random_tensor({2, 1, 5}, 2, DType::f64)},
+                  {"empty", zeros({0, 3})}};
+  const std::string path = temp_path("roundtrip.bin");
+  io::save_safetensors(path, m, {{"config", "{\"res\": 32}"}});
+  std::ifstream tmp(path + ".tmp");
+  CHECK_FALSE(tmp.good());  // the temporary was renamed away
+  auto f = io::read_safetensors(path);
+  CHECK(f.metadata.at("config") == "{\"res\": 32}");
+  REQUIRE(f.tensors.size() == 3);
+  for (const auto& [k, t] : m) {
+    const Tensor& r = f.tensors.at(k);
+    CHECK(r.shape() == t.shape());
+    CHECK(r.dtype() == t.dtype());
+    CHECK(r.to_vector() == t.to_vector());
+  }
+  std::remove(path.c_str());
+}
+
+TEST_CASE("bad .bin files are refused with the reason", "[tensor][io]") {
+  const std::string good = temp_path("good.bin");
+  io::save_safetensors(good, {{"w", random_tensor({4, 4}, 3, DType::f32)}});
+  std::string bytes;
+  {
+    std::ifstream in(good, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto write = [](const std::string& p, const std::string& b) {
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out.write(b.data(), static_cast<std::streamsize>(b.size()));
+  };
+  const std::string bad = temp_path("bad.bin");
+  write(bad, bytes.substr(0, bytes.size() - 5));
+  REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains("bad.bin") && Catch::Contains("'w'"));
+  write(bad, "\x01\x02\x03");
+  REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains("too short"));
+  write(bad, std::string("\xff\xff\xff\x00\x00\x00\x00\x00", 8) + "{}");
+  REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains("header length"));
+  std::string header = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                       "\"v\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}";
+  std::string len(8, '\0');
+  len[0] = static_cast<char>(header.size());
+  write(bad, len + header + std::string(12, '\0'));
+  REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains("overlaps"));
+  REQUIRE_THROWS_WITH(io::read_safetensors(temp_path("missing.bin")), Catch::Contains("cannot open"));
+  std::remove(good.c_str());
+  std::remove(bad.c_str());
+}
+
+TEST_CASE("tensors move to cuda and back unchanged", "[tensor][cuda]") {
+  Tensor x = random_tensor({3, 5, 7}, 9, DType::f32);
+  Tensor y = x.to(Device::cuda(0));
+  CHECK(y.device() == Device::cuda(0));
+  CHECK(y.to(Device::cpu()).to_vector() == x.to_vector());
+  CHECK(y.clone().to(Device::cpu()).to_vector() == x.to_vector());
+  CHECK(full({4}, 2.5, DType::f32, Device::cuda(0)).to_vector() == std::vector<double>{2.5, 2.5, 2.5, 2.5});
+}
