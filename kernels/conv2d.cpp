@@ -1,0 +1,138 @@
+// CPU reference: per sample, the receptive fields are unrolled into a column
+// matrix (im2col) so that each group's convolution is one GEMM through CBLAS;
+// the data gradient is the transposed GEMM followed by the adjoint scatter
+// (col2im). A 1x1, stride-1, unpadded convolution is already a GEMM on x.
+#include "kernels/conv2d.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/matmul.h"
+
+namespace gf::cpu {
+namespace {
+
+bool is_pointwise(const Conv2dShape& s) {
+  return s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0;
+}
+
+// col[(c * kh + i) * kw + j][p * out_w + q] = x[c, p * sh - ph + i, q * sw - pw + j], 0 in the padding.
+template <class T>
+void im2col(const Conv2dShape& s, const T* x, T* col) {
+  const int64_t out_hw = int64_t(s.out_h) * s.out_w;
+#pragma omp parallel for collapse(3) if (int64_t(s.c) * s.kh * s.kw * out_hw > 32768)
+  for (int c = 0; c < s.c; ++c)
+    for (int i = 0; i < s.kh; ++i)
+      for (int j = 0; j < s.kw; ++j) {
+        const T* plane = x + int64_t(c) * s.h * s.w;
+        T* row = col + ((int64_t(c) * s.kh + i) * s.kw + j) * out_hw;
+        for (int p = 0; p < s.out_h; ++p) {
+          T* dst = row + int64_t(p) * s.out_w;
+          const int y = p * s.stride_h - s.pad_h + i;
+          if (y < 0 || y >= s.h) {
+            std::fill(dst, dst + s.out_w, T(0));
+            continue;
+          }
+          const T* src = plane + int64_t(y) * s.w;
+          for (int q = 0; q < s.out_w; ++q) {
+            const int xx = q * s.stride_w - s.pad_w + j;
+            dst[q] = xx >= 0 && xx < s.w ? src[xx] : T(0);
+          }
+        }
+      }
+}
+
+// The adjoint of im2col: x = 0, then every column entry is added back to the
+// pixel it was read from. One thread per channel, so the adds never race.
+template <class T>
+void col2im(const Conv2dShape& s, const T* col, T* x) {
+  const int64_t out_hw = int64_t(s.out_h) * s.out_w;
+#pragma omp parallel for if (int64_t(s.c) * s.kh * s.kw * out_hw > 32768)
+  for (int c = 0; c < s.c; ++c) {
+    T* plane = x + int64_t(c) * s.h * s.w;
+    std::fill(plane, plane + int64_t(s.h) * s.w, T(0));
+    for (int i = 0; i < s.kh; ++i)
+      for (int j = 0; j < s.kw; ++j) {
+        const T* row = col + ((int64_t(c) * s.kh + i) * s.kw + j) * out_hw;
+        for (int p = 0; p < s.out_h; ++p) {
+          const int y = p * s.stride_h - s.pad_h + i;
+          if (y < 0 || y >= s.h) continue;
+          const T* src = row + int64_t(p) * s.out_w;
+          T* dst = plane + int64_t(y) * s.w;
+          for (int q = 0; q < s.out_w; ++q) {
+            const int xx = q * s.stride_w - s.pad_w + j;
+            if (xx >= 0 && xx < s.w) dst[xx] += src[q];
+          }
+        }
+      }
+  }
+}
+
+// Per group g: rows of the weight matrix [k/G, (c/G) kh kw], rows of the column
+// matrix [(c/G) kh kw, out_hw], both contiguous blocks at g * their size.
+struct GroupGemm {
+  int64_t kg, rows, out_hw, in_chw, out_chw;
+  explicit GroupGemm(const Conv2dShape& s)
+      : kg(s.k / s.groups),
+        rows(int64_t(s.c / s.groups) * s.kh * s.kw),
+        out_hw(int64_t(s.out_h) * s.out_w),
+        in_chw(int64_t(s.c) * s.h * s.w),
+        out_chw(int64_t(s.k) * s.out_h * s.out_w) {}
+};
+
+}  // namespace
+
+template <class T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, T* y) {
+  const GroupGemm g(s);
+  const bool direct = is_pointwise(s);
+  std::vector<T> col(direct ? 0 : size_t(g.rows * s.groups * g.out_hw));
+  for (int n = 0; n < s.n; ++n) {
+    const T* xn = x + n * g.in_chw;
+    if (!direct) im2col(s, xn, col.data());
+    const T* cn = direct ? xn : col.data();
+    for (int gi = 0; gi < s.groups; ++gi)
+      gemm<T>(false, false, g.kg, g.out_hw, g.rows, T(1), w + gi * g.kg * g.rows, g.rows, cn + gi * g.rows * g.out_hw,
+              g.out_hw, T(0), y + n * g.out_chw + gi * g.kg * g.out_hw, g.out_hw);
+  }
+}
+
+template <class T>
+void conv2d_backward_data(const Conv2dShape& s, const T* gy, const T* w, T* gx) {
+  const GroupGemm g(s);
+  const bool direct = is_pointwise(s);
+  std::vector<T> col(direct ? 0 : size_t(g.rows * s.groups * g.out_hw));
+  for (int n = 0; n < s.n; ++n) {
+    T* gxn = gx + n * g.in_chw;
+    T* cn = direct ? gxn : col.data();
+    for (int gi = 0; gi < s.groups; ++gi)
+      gemm<T>(true, false, g.rows, g.out_hw, g.kg, T(1), w + gi * g.kg * g.rows, g.rows,
+              gy + n * g.out_chw + gi * g.kg * g.out_hw, g.out_hw, T(0), cn + gi * g.rows * g.out_hw, g.out_hw);
+    if (!direct) col2im(s, col.data(), gxn);
+  }
+}
+
+template <class T>
+void conv2d_backward_filter(const Conv2dShape& s, const T* x, const T* gy, T* gw) {
+  const GroupGemm g(s);
+  const bool direct = is_pointwise(s);
+  std::vector<T> col(direct ? 0 : size_t(g.rows * s.groups * g.out_hw));
+  for (int n = 0; n < s.n; ++n) {
+    const T* xn = x + n * g.in_chw;
+    if (!direct) im2col(s, xn, col.data());
+    const T* cn = direct ? xn : col.data();
+    for (int gi = 0; gi < s.groups; ++gi)  // the first sample overwrites, the rest accumulate
+      gemm<T>(false, true, g.kg, g.rows, g.out_hw, T(1), gy + n * g.out_chw + gi * g.kg * g.out_hw, g.out_hw,
+              cn + gi * g.rows * g.out_hw, g.out_hw, n == 0 ? T(0) : T(1), gw + gi * g.kg * g.rows, g.rows);
+  }
+}
+
+#define GF_INSTANTIATE(T)                                                           \
+  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, T*);       \
+  template void conv2d_backward_data<T>(const Conv2dShape&, const T*, const T*, T*); \
+  template void conv2d_backward_filter<T>(const Conv2dShape&, const T*, const T*, T*);
+GF_INSTANTIATE(float)
+GF_INSTANTIATE(double)
+#undef GF_INSTANTIATE
+
+}  // namespace gf::cpu

@@ -1,0 +1,326 @@
+// conv2d, conv_transpose2d and conv2d_weight_grad: first- and second-order
+// gradient checks over strides, padding, groups and odd sizes; the R1-style
+// composite from the foundation issue; golden values from PyTorch
+// (tools/make_conv_golden.py); argument errors; CUDA (cuDNN) against the CPU.
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "engine/allocator.h"
+#include "engine/io/safetensors.h"
+#include "tests/testing.h"
+
+using namespace gf;
+using gf::test::allclose;
+using gf::test::gradcheck;
+using gf::test::gradgradcheck;
+using gf::test::random_tensor;
+
+namespace {
+
+struct ConvCase {
+  Shape x, w;
+  Conv2dParams p;
+  int out_pad_h = 0, out_pad_w = 0;  // conv_transpose2d only
+};
+
+std::string describe(const ConvCase& c) {
+  std::ostringstream os;
+  os << "x " << shape_str(c.x) << " w " << shape_str(c.w) << " stride " << c.p.stride_h << "x" << c.p.stride_w
+     << " pad " << c.p.pad_h << "x" << c.p.pad_w << " groups " << c.p.groups << " output_padding " << c.out_pad_h
+     << "x" << c.out_pad_w;
+  return os.str();
+}
+
+Conv2dParams params(int sh, int sw, int ph, int pw, int groups) {
+  Conv2dParams p;
+  p.stride_h = sh;
+  p.stride_w = sw;
+  p.pad_h = ph;
+  p.pad_w = pw;
+  p.groups = groups;
+  return p;
+}
+
+// conv2d cases: x [N, Cin, H, W], w [Cout, Cin/groups, kh, kw]. Small: every
+// element costs two forward passes in a finite-difference check.
+const std::vector<ConvCase> kConvCases = {
+    {{2, 2, 5, 5}, {3, 2, 3, 3}, params(1, 1, 0, 0, 1)},
+    {{1, 4, 5, 6}, {4, 2, 3, 3}, params(2, 2, 1, 1, 2)},  // stride 2, odd input, groups 2
+    {{2, 2, 6, 5}, {2, 2, 2, 3}, params(2, 1, 1, 0, 1)},  // per-axis stride and padding
+    {{1, 3, 4, 4}, {3, 1, 3, 3}, params(1, 1, 1, 1, 3)},  // depthwise
+    {{2, 3, 3, 3}, {2, 3, 1, 1}, params(1, 1, 0, 0, 1)},  // 1x1
+};
+
+// conv_transpose2d cases: x [N, Cin, H, W], w [Cin, Cout/groups, kh, kw].
+const std::vector<ConvCase> kTransposeCases = {
+    {{2, 2, 3, 3}, {2, 3, 3, 3}, params(1, 1, 0, 0, 1)},
+    {{1, 4, 3, 4}, {4, 1, 3, 3}, params(2, 2, 1, 1, 2), 1, 1},  // stride 2, output padding, groups 2
+    {{2, 2, 3, 2}, {2, 2, 2, 3}, params(2, 1, 0, 1, 1), 1, 0},  // per-axis
+    {{1, 3, 4, 3}, {3, 2, 3, 3}, params(3, 2, 1, 0, 1), 2, 1},  // output padding 2 with stride 3
+};
+
+double max_abs(const Tensor& t) {
+  double m = 0;
+  for (double v : t.to_vector()) m = std::max(m, std::fabs(v));
+  return m;
+}
+
+Tensor leaf(const Shape& s, uint64_t seed) { return random_tensor(s, seed).requires_grad_(); }
+
+// The output of conv2d for case c (what conv2d_weight_grad's gy must look like).
+Shape conv_out_shape(const ConvCase& c) {
+  return {c.x[0], c.w[0], (c.x[2] + 2 * c.p.pad_h - c.w[2]) / c.p.stride_h + 1,
+          (c.x[3] + 2 * c.p.pad_w - c.w[3]) / c.p.stride_w + 1};
+}
+
+}  // namespace
+
+TEST_CASE("conv2d gradients match finite differences", "[conv]") {
+  for (const ConvCase& c : kConvCases) {
+    INFO(describe(c));
+    const Conv2dParams p = c.p;
+    const auto chk = gradcheck([p](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], p); },
+                               {leaf(c.x, 1), leaf(c.w, 2)});
+    INFO(chk.message);
+    CHECK(chk.ok);
+  }
+}
+
+TEST_CASE("conv_transpose2d gradients match finite differences", "[conv]") {
+  for (const ConvCase& c : kTransposeCases) {
+    INFO(describe(c));
+    const Conv2dParams p = c.p;
+    const int oh = c.out_pad_h, ow = c.out_pad_w;
+    const auto chk = gradcheck(
+        [p, oh, ow](const std::vector<Tensor>& in) { return conv_transpose2d(in[0], in[1], p, oh, ow); },
+        {leaf(c.x, 3), leaf(c.w, 4)});
+    INFO(chk.message);
+    CHECK(chk.ok);
+  }
+}
+
+TEST_CASE("conv2d_weight_grad gradients match finite differences", "[conv]") {
+  for (const ConvCase& c : kConvCases) {
+    INFO(describe(c));
+    const Conv2dParams p = c.p;
+    const Shape ws = c.w;
+    const auto chk = gradcheck(
+        [p, ws](const std::vector<Tensor>& in) { return conv2d_weight_grad(in[0], in[1], ws, p); },
+        {leaf(c.x, 5), leaf(conv_out_shape(c), 6)});
+    INFO(chk.message);
+    CHECK(chk.ok);
+  }
+}
+
+TEST_CASE("conv2d and conv_transpose2d second-order gradients match finite differences", "[conv]") {
+  // Squared outputs make every first-order gradient depend on both operands,
+  // so the check runs through the backward of each backward.
+  for (const ConvCase& c : kConvCases) {
+    INFO("conv2d " << describe(c));
+    const Conv2dParams p = c.p;
+    const auto chk = gradgradcheck([p](const std::vector<Tensor>& in) { return square(conv2d(in[0], in[1], p)); },
+                                   {leaf(c.x, 7), leaf(c.w, 8)});
+    INFO(chk.message);
+    CHECK(chk.ok);
+  }
+  for (const ConvCase& c : kTransposeCases) {
+    INFO("conv_transpose2d " << describe(c));
+    const Conv2dParams p = c.p;
+    const int oh = c.out_pad_h, ow = c.out_pad_w;
+    const auto chk = gradgradcheck(
+        [p, oh, ow](const std::vector<Tensor>& in) { return square(conv_transpose2d(in[0], in[1], p, oh, ow)); },
+        {leaf(c.x, 9), leaf(c.w, 10)});
+    INFO(chk.message);
+    CHECK(chk.ok);
+  }
+  for (const ConvCase& c : {kConvCases[1], kConvCases[2]}) {
+    INFO("conv2d_weight_grad " << describe(c));
+    const Conv2dParams p = c.p;
+    const Shape ws = c.w;
+    const auto chk = gradgradcheck(
+        [p, ws](const std::vector<Tensor>& in) { return square(conv2d_weight_grad(in[0], in[1], ws, p)); },
+        {leaf(c.x, 11), leaf(conv_out_shape(c), 12)});
+    INFO(chk.message);
+    CHECK(chk.ok);
+  }
+}
+
+TEST_CASE("R1 penalty through two convolutions has the right weight gradients", "[conv]") {
+  // f(x) = sum(conv(lrelu(conv(x, w1)), w2)); r1(w1, w2) = sum(square(df/dx)),
+  // the gradient formed with create_graph. gradcheck differentiates r1 with
+  // respect to both weights and compares with central differences.
+  const Tensor x = random_tensor({2, 2, 7, 7}, 20);
+  const Conv2dParams p1 = params(1, 1, 1, 1, 1), p2 = params(2, 2, 0, 0, 1);  // 7x7 -> 7x7 -> 3x3
+  auto r1 = [x, p1, p2](const std::vector<Tensor>& w) {
+    GradModeGuard on(true);
+    Tensor xi = x.detach().requires_grad_();
+    Tensor f = sum(conv2d(leaky_relu(conv2d(xi, w[0], p1), 0.2), w[1], p2));
+    Tensor gx = grad({f}, {xi}, {}, true, true)[0];
+    return sum(square(gx));
+  };
+  const auto chk = gradcheck(r1, {leaf({3, 2, 3, 3}, 21), leaf({2, 3, 3, 3}, 22)});
+  INFO(chk.message);
+  CHECK(chk.ok);
+}
+
+TEST_CASE("conv2d and conv_transpose2d match PyTorch golden values", "[conv]") {
+  const auto g = io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/conv_golden.bin");
+  int cases = 0;
+  for (const auto& kv : g) {
+    const std::string& key = kv.first;
+    const size_t dot = key.rfind(".params");
+    if (dot == std::string::npos || dot + 7 != key.size()) continue;
+    const std::string name = key.substr(0, dot);
+    const bool transposed = name.rfind("conv_transpose2d", 0) == 0;
+    const auto pv = kv.second.to_vector();
+    REQUIRE(pv.size() == 7);
+    const Conv2dParams p = params(int(pv[0]), int(pv[1]), int(pv[2]), int(pv[3]), int(pv[4]));
+    Tensor x = g.at(name + ".x").detach().requires_grad_(), w = g.at(name + ".w").detach().requires_grad_();
+    const bool f32 = x.dtype() == DType::f32;
+    const double rtol = f32 ? 1e-4 : 1e-10, atol = f32 ? 1e-5 : 1e-12;
+    INFO(name << ": x " << x.desc() << ", w " << w.desc());
+    Tensor y = transposed ? conv_transpose2d(x, w, p, int(pv[5]), int(pv[6])) : conv2d(x, w, p);
+    const auto grads = grad({y}, {x, w}, {g.at(name + ".gy")});
+    const char* what[] = {"y", "dx", "dw"};
+    const Tensor got[] = {y, grads[0], grads[1]};
+    for (int i = 0; i < 3; ++i) {
+      const auto chk = allclose(got[i], g.at(name + "." + what[i]), rtol, atol);
+      INFO(what[i] << ": " << chk.message);
+      CHECK(chk.ok);
+    }
+    ++cases;
+  }
+  CHECK(cases >= 8);
+}
+
+TEST_CASE("conv ops on an empty batch give empty outputs and a zero weight gradient", "[conv]") {
+  const Tensor x = random_tensor({0, 2, 5, 5}, 1), w = random_tensor({4, 2, 3, 3}, 2);
+  const Tensor y = conv2d(x, w);
+  CHECK(y.shape() == Shape{0, 4, 3, 3});
+  CHECK(conv_transpose2d(y, w).shape() == Shape{0, 2, 5, 5});
+  const Tensor gw = conv2d_weight_grad(x, y, w.shape());
+  REQUIRE(gw.shape() == w.shape());
+  for (double v : gw.to_vector()) CHECK(v == 0.0);
+}
+
+TEST_CASE("conv ops reject bad arguments, naming the op and the shapes", "[conv]") {
+  using Catch::Matchers::Contains;
+  const Tensor x = random_tensor({2, 4, 5, 5}, 1), w = random_tensor({6, 2, 3, 3}, 2);
+  // rank
+  REQUIRE_THROWS_WITH(conv2d(random_tensor({4, 5, 5}, 1), w), Contains("conv2d") && Contains("[4, 5, 5]"));
+  REQUIRE_THROWS_WITH(conv2d(x, random_tensor({6, 4, 3}, 2)), Contains("conv2d") && Contains("[6, 4, 3]"));
+  // channels and groups
+  REQUIRE_THROWS_WITH(conv2d(x, w), Contains("conv2d") && Contains("groups") && Contains("[2, 4, 5, 5]") &&
+                                        Contains("[6, 2, 3, 3]"));
+  REQUIRE_THROWS_WITH(conv2d(x, random_tensor({5, 2, 3, 3}, 2), params(1, 1, 0, 0, 2)),
+                      Contains("conv2d") && Contains("groups"));
+  REQUIRE_THROWS_WITH(conv2d(random_tensor({2, 3, 5, 5}, 1), random_tensor({3, 1, 3, 3}, 2), params(1, 1, 0, 0, 2)),
+                      Contains("conv2d") && Contains("[2, 3, 5, 5]"));
+  // strides, padding, groups that make no sense
+  REQUIRE_THROWS_WITH(conv2d(x, w, params(0, 1, 0, 0, 2)), Contains("conv2d") && Contains("stride"));
+  REQUIRE_THROWS_WITH(conv2d(x, w, params(1, -2, 0, 0, 2)), Contains("conv2d") && Contains("stride"));
+  REQUIRE_THROWS_WITH(conv2d(x, w, params(1, 1, -1, 0, 2)), Contains("conv2d") && Contains("padding"));
+  REQUIRE_THROWS_WITH(conv2d(x, w, params(1, 1, 0, 0, 0)), Contains("conv2d") && Contains("groups"));
+  // output smaller than one pixel
+  REQUIRE_THROWS_WITH(conv2d(x, random_tensor({6, 2, 7, 3}, 2), params(1, 1, 0, 0, 2)),
+                      Contains("conv2d") && Contains("output size") && Contains("[6, 2, 7, 3]"));
+  // dtype mismatch
+  REQUIRE_THROWS_AS(conv2d(x, random_tensor({6, 2, 3, 3}, 2, DType::f32), params(1, 1, 0, 0, 2)), gf::Error);
+
+  const Tensor wt = random_tensor({4, 3, 3, 3}, 3);
+  REQUIRE_THROWS_WITH(conv_transpose2d(x, random_tensor({5, 3, 3, 3}, 3)),
+                      Contains("conv_transpose2d") && Contains("[5, 3, 3, 3]"));
+  REQUIRE_THROWS_WITH(conv_transpose2d(x, wt, params(2, 2, 0, 0, 1), 2, 0),
+                      Contains("conv_transpose2d") && Contains("output padding"));
+  REQUIRE_THROWS_WITH(conv_transpose2d(x, wt, params(1, 1, 0, 0, 1), 1, 0),
+                      Contains("conv_transpose2d") && Contains("output padding"));
+  REQUIRE_THROWS_WITH(conv_transpose2d(x, wt, params(1, 1, 4, 4, 1)),
+                      Contains("conv_transpose2d") && Contains("output size"));
+  REQUIRE_THROWS_WITH(conv_transpose2d(x, wt, params(1, 1, 0, 0, 3)),
+                      Contains("conv_transpose2d") && Contains("groups"));
+
+  REQUIRE_THROWS_WITH(conv2d_weight_grad(x, random_tensor({2, 6, 4, 3}, 4), {6, 2, 3, 3}, params(1, 1, 0, 0, 2)),
+                      Contains("conv2d_weight_grad") && Contains("[2, 6, 4, 3]"));
+  REQUIRE_THROWS_WITH(conv2d_weight_grad(x, random_tensor({2, 6, 3, 3}, 4), {6, 3, 3}),
+                      Contains("conv2d_weight_grad") && Contains("[6, 3, 3]"));
+}
+
+namespace {
+
+// Each op's output and its gradients for a fixed upstream gradient, on device d.
+std::vector<Tensor> op_and_grads(const std::string& op, const ConvCase& c, DType t, Device d) {
+  Tensor a, b;
+  if (op == "conv2d_weight_grad") {
+    a = random_tensor(c.x, 31, t).to(d).requires_grad_();
+    b = random_tensor(conv_out_shape(c), 32, t).to(d).requires_grad_();
+  } else {
+    a = random_tensor(c.x, 31, t).to(d).requires_grad_();
+    b = random_tensor(c.w, 32, t).to(d).requires_grad_();
+  }
+  Tensor y = op == "conv2d"             ? conv2d(a, b, c.p)
+             : op == "conv_transpose2d" ? conv_transpose2d(a, b, c.p, c.out_pad_h, c.out_pad_w)
+                                        : conv2d_weight_grad(a, b, c.w, c.p);
+  const auto g = grad({y}, {a, b}, {random_tensor(y.shape(), 33, t, d)});
+  return {y, g[0], g[1]};
+}
+
+void compare_cuda_with_cpu(const std::string& op, const std::vector<ConvCase>& sweep) {
+  for (const ConvCase& c : sweep)
+    for (DType t : {DType::f32, DType::f64}) {
+      INFO(op << " " << describe(c) << " " << dtype_name(t));
+      const auto cpu = op_and_grads(op, c, t, Device::cpu());
+      const auto gpu = op_and_grads(op, c, t, Device::cuda(0));
+      const double tol = t == DType::f32 ? 1e-4 : 1e-10;
+      const char* what[] = {"output", "grad 0", "grad 1"};
+      for (size_t i = 0; i < 3; ++i) {
+        // Absolute tolerance relative to the largest value: cuDNN's Winograd
+        // and FFT algorithms err in proportion to it, not to each element.
+        const auto chk = allclose(gpu[i].to(Device::cpu()), cpu[i], tol, tol * max_abs(cpu[i]));
+        INFO(what[i] << ": " << chk.message);
+        CHECK(chk.ok);
+      }
+    }
+}
+
+// Odd sizes, batch 1, channel counts that are not multiples of 8.
+const std::vector<ConvCase> kCudaConvSweep = {
+    {{1, 3, 17, 13}, {5, 3, 3, 3}, params(1, 1, 1, 1, 1)},
+    {{3, 6, 15, 15}, {9, 2, 3, 3}, params(2, 2, 1, 1, 3)},
+    {{2, 12, 9, 11}, {12, 1, 3, 3}, params(1, 1, 1, 1, 12)},
+    {{1, 7, 20, 19}, {11, 7, 1, 1}, params(1, 1, 0, 0, 1)},
+    {{4, 10, 8, 8}, {6, 5, 4, 4}, params(2, 2, 1, 1, 2)},
+    {{2, 33, 7, 5}, {17, 33, 5, 3}, params(1, 2, 2, 1, 1)},
+};
+const std::vector<ConvCase> kCudaTransposeSweep = {
+    {{1, 5, 8, 7}, {5, 3, 3, 3}, params(2, 2, 1, 1, 1), 1, 1},
+    {{3, 6, 5, 9}, {6, 3, 4, 4}, params(2, 2, 1, 1, 2), 0, 1},
+    {{2, 9, 6, 6}, {9, 1, 3, 3}, params(1, 1, 1, 1, 3)},
+    {{1, 11, 4, 5}, {11, 7, 3, 2}, params(3, 2, 0, 1, 1), 2, 0},
+};
+
+}  // namespace
+
+TEST_CASE("conv2d on cuda matches the cpu", "[conv][cuda]") { compare_cuda_with_cpu("conv2d", kCudaConvSweep); }
+
+TEST_CASE("conv_transpose2d on cuda matches the cpu", "[conv][cuda]") {
+  compare_cuda_with_cpu("conv_transpose2d", kCudaTransposeSweep);
+}
+
+TEST_CASE("conv2d_weight_grad on cuda matches the cpu", "[conv][cuda]") {
+  compare_cuda_with_cpu("conv2d_weight_grad", kCudaConvSweep);
+}
+
+TEST_CASE("repeated cuda convolutions allocate nothing new", "[conv][cuda]") {
+  // The algorithm and workspace size are cached per shape and the workspace
+  // comes from the caching allocator, so a second identical step never
+  // reaches cudaMalloc.
+  auto step = [] {
+    for (const ConvCase& c : kCudaConvSweep) op_and_grads("conv2d", c, DType::f32, Device::cuda(0));
+  };
+  step();
+  const size_t before = cuda_allocator(0).stats().raw_allocs;
+  step();
+  CHECK(cuda_allocator(0).stats().raw_allocs == before);
+}
