@@ -1,0 +1,240 @@
+// Primitive ops against the machine's own ceilings. Memory-bound ops (add, sum)
+// are measured in GB/s and compared with a copy of the same size (memcpy on
+// the CPU, a device-to-device Tensor::clone on the GPU); compute-bound ops
+// (matmul, conv2d) in TFLOP/s and compared with the GEMM library's rate
+// (OpenBLAS sgemm called directly on the CPU; the matmul op itself, which is
+// cuBLAS, on the GPU). Each figure is the median over several timed samples
+// taken after warm-up; on the GPU a sample spans several calls between stream
+// synchronizations, so launch and sync overheads are amortized as in real use.
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/ops.h"
+#include "kernels/cuda_runtime.h"
+
+namespace {
+
+using namespace gf;
+
+constexpr int64_t MiB = 1 << 20;
+
+struct Sizes {
+  int64_t mem_bytes;                // each operand of copy/add/sum
+  int64_t mm;                       // matmul mm x mm x mm
+  int64_t conv_n, conv_c, conv_hw;  // conv2d 3x3, conv_c -> conv_c, padding 1
+};
+constexpr Sizes kFull{64 * MiB, 4096, 16, 512, 64};
+// Full-size conv and matmul are 450 GFLOP, tens of seconds to minutes on a few cores.
+constexpr Sizes kCpuDefault{64 * MiB, 2048, 2, 512, 64};
+// Memory ops stay at 64 MiB: they are cheap, and smaller buffers would sit in cache.
+constexpr Sizes kQuick{64 * MiB, 1024, 1, 256, 32};
+
+// How many samples to take, and how many calls each sample times.
+struct Reps {
+  int warmup, samples, calls;
+};
+
+void sync(Device d) {
+#ifdef GF_WITH_CUDA
+  if (d.is_cuda()) cuda::synchronize(d.index);
+#else
+  (void)d;
+#endif
+}
+
+// Median seconds per call of each fn. Samples are taken round-robin, so on a
+// shared machine every fn sees the same background load and their ratios hold.
+std::vector<double> time_per_call(Device d, Reps r, const std::vector<std::function<void()>>& fns) {
+  for (const auto& fn : fns)
+    for (int i = 0; i < r.warmup; ++i) fn();
+  sync(d);
+  std::vector<std::vector<double>> t(fns.size());
+  for (int s = 0; s < r.samples; ++s)
+    for (size_t f = 0; f < fns.size(); ++f) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int c = 0; c < r.calls; ++c) fns[f]();
+      sync(d);
+      t[f].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / r.calls);
+    }
+  std::vector<double> median;
+  for (auto& v : t) {
+    std::sort(v.begin(), v.end());
+    median.push_back(v[v.size() / 2]);
+  }
+  return median;
+}
+
+std::string cpu_name() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line, name = "unknown CPU";
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) {
+      name = line.substr(line.find(':') + 2);
+      break;
+    }
+  return name + ", " + std::to_string(omp_get_max_threads()) + " threads";
+}
+
+std::string device_name(Device d) {
+#ifdef GF_WITH_CUDA
+  if (d.is_cuda()) return cuda::device_name(d.index);
+#endif
+  return cpu_name();
+}
+
+std::string mib(int64_t bytes) { return std::to_string(bytes / MiB) + " MiB"; }
+
+// One output row. `frac` is the fraction of `ref`'s rate (negative: this row is a reference).
+void row(const char* op, const std::string& size, double seconds, double rate, const char* unit, double frac,
+         const char* ref) {
+  char f[64];
+  if (frac < 0)
+    std::snprintf(f, sizeof f, "reference");
+  else
+    std::snprintf(f, sizeof f, "%.2f of %s", frac, ref);
+  std::printf("  %-8s %-32s %10.3f ms %9.2f %-7s %s\n", op, size.c_str(), seconds * 1e3, rate, unit, f);
+  std::fflush(stdout);
+}
+
+void run_device(Device d, const Sizes& z) {
+  const bool gpu = d.is_cuda();
+  std::printf("\n%s: %s\n", d.str().c_str(), device_name(d).c_str());
+  Generator g(1);
+  const Reps mem = gpu ? Reps{3, 9, 20} : Reps{1, 9, 1};
+  const Reps flops = gpu ? Reps{2, 5, 3} : Reps{1, 3, 1};
+
+  // ---- memory-bound: copy (the reference), add, sum ----
+  const int64_t n = z.mem_bytes / int64_t(sizeof(float));
+  const Tensor a = gf::rand({n}, g, DType::f32, d), b = gf::rand({n}, g, DType::f32, d);
+  std::function<void()> copy;
+  std::unique_ptr<char[]> src, dst;
+  if (gpu) {
+    copy = [&] { a.clone(); };
+  } else {
+    src.reset(new char[z.mem_bytes]);
+    dst.reset(new char[z.mem_bytes]);
+    std::memset(src.get(), 1, z.mem_bytes);
+    std::memset(dst.get(), 0, z.mem_bytes);
+    // Each thread copies its own chunk, as the OpenMP elementwise kernels read theirs.
+    copy = [&] {
+#pragma omp parallel
+      {
+        const int64_t chunk = (z.mem_bytes + omp_get_num_threads() - 1) / omp_get_num_threads();
+        const int64_t begin = std::min(z.mem_bytes, chunk * omp_get_thread_num());
+        const int64_t end = std::min(z.mem_bytes, begin + chunk);
+        std::memcpy(dst.get() + begin, src.get() + begin, end - begin);
+      }
+    };
+  }
+  const auto mem_s = time_per_call(d, mem, {copy, [&] { add(a, b); }, [&] { sum(a); }});
+  const double copy_gbs = 2.0 * z.mem_bytes / mem_s[0] / 1e9;
+  const double add_gbs = 3.0 * z.mem_bytes / mem_s[1] / 1e9;
+  const double sum_gbs = double(z.mem_bytes) / mem_s[2] / 1e9;
+  row("copy", mib(z.mem_bytes) + (gpu ? " (clone, d2d)" : " (memcpy)"), mem_s[0], copy_gbs, "GB/s", -1, "");
+  row("add", mib(z.mem_bytes) + " + " + mib(z.mem_bytes), mem_s[1], add_gbs, "GB/s", add_gbs / copy_gbs, "copy");
+  row("sum", mib(z.mem_bytes) + " -> scalar", mem_s[2], sum_gbs, "GB/s", sum_gbs / copy_gbs, "copy");
+
+  // ---- compute-bound: the GEMM library's rate (the reference), matmul, conv2d ----
+  const int64_t m = z.mm;
+  const Tensor ma = randn({m, m}, g, DType::f32, d), mb = randn({m, m}, g, DType::f32, d);
+  Tensor mc = Tensor::empty({m, m}, DType::f32, d);
+  const int64_t cn = z.conv_n, cc = z.conv_c, hw = z.conv_hw;
+  const Tensor x = randn({cn, cc, hw, hw}, g, DType::f32, d), w = randn({cc, cc, 3, 3}, g, DType::f32, d);
+  Conv2dParams p;
+  p.pad_h = p.pad_w = 1;
+
+  std::vector<std::function<void()>> fns = {[&] { matmul(ma, mb); }, [&] { conv2d(x, w, p); }};
+  if (!gpu)  // on the GPU the matmul op is cuBLAS itself
+    fns.push_back([&] {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(m), int(m), 1.0f, ma.data<float>(), int(m),
+                  mb.data<float>(), int(m), 0.0f, mc.data<float>(), int(m));
+    });
+  const auto flop_s = time_per_call(d, flops, fns);
+
+  const std::string mm_size = std::to_string(m) + "^3";
+  const double mm_flop = 2.0 * m * m * m, conv_flop = 2.0 * cn * cc * hw * hw * cc * 9;
+  const double mm_tfs = mm_flop / flop_s[0] / 1e12, conv_tfs = conv_flop / flop_s[1] / 1e12;
+  double gemm_tfs = mm_tfs;
+  const char* gemm_name = "cuBLAS";
+  if (gpu) {
+    row("matmul", mm_size + " (cuBLAS)", flop_s[0], mm_tfs, "TFLOP/s", -1, "");
+  } else {
+    gemm_name = "sgemm";
+    gemm_tfs = mm_flop / flop_s[2] / 1e12;
+    row("sgemm", mm_size + " (OpenBLAS direct)", flop_s[2], gemm_tfs, "TFLOP/s", -1, "");
+    row("matmul", mm_size, flop_s[0], mm_tfs, "TFLOP/s", mm_tfs / gemm_tfs, gemm_name);
+  }
+  row("conv2d", "3x3 " + std::to_string(cc) + "->" + std::to_string(cc) + " " + std::to_string(hw) + "x" +
+                    std::to_string(hw) + " batch " + std::to_string(cn),
+      flop_s[1], conv_tfs, "TFLOP/s", conv_tfs / gemm_tfs, gemm_name);
+}
+
+void usage(FILE* f) {
+  std::fprintf(f,
+               "usage: bench_primitives [--device cpu|cuda|all] [--quick] [--full] [--help]\n"
+               "  Times elementwise add and sum (64 MiB float32), matmul 4096^3 and conv2d 3x3 512->512\n"
+               "  at 64x64 batch 16, padding 1, on each device; prints time per call (median),\n"
+               "  GB/s or TFLOP/s, and the fraction of the device's measured copy bandwidth or GEMM rate.\n"
+               "  --device  cpu, cuda, or all available (default)\n"
+               "  --quick   small sizes everywhere (seconds on a 2-core CPU)\n"
+               "  --full    full sizes on the CPU too (by default its matmul is 2048^3 and conv batch 2)\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string device = "all";
+  bool quick = false, full = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      usage(stdout);
+      return 0;
+    } else if (arg == "--device" && i + 1 < argc) {
+      device = argv[++i];
+    } else if (arg == "--quick") {
+      quick = true;
+    } else if (arg == "--full") {
+      full = true;
+    } else {
+      std::fprintf(stderr, "bench_primitives: unknown argument '%s' (see --help)\n", arg.c_str());
+      return 2;
+    }
+  }
+  if (device != "cpu" && device != "cuda" && device != "all") {
+    std::fprintf(stderr, "bench_primitives: --device must be cpu, cuda or all, not '%s'\n", device.c_str());
+    return 2;
+  }
+  if (quick && full) {
+    std::fprintf(stderr, "bench_primitives: --quick and --full exclude each other\n");
+    return 2;
+  }
+  if (device == "cuda" && !cuda_available()) {
+    std::fprintf(stderr, "bench_primitives: no CUDA device (or a build without the CUDA backend)\n");
+    return 1;
+  }
+  try {
+    const Sizes cpu_sizes = quick ? kQuick : full ? kFull : kCpuDefault;
+    if (quick)
+      std::printf("--quick: reduced sizes on every device\n");
+    else if (!full)
+      std::printf("CPU sizes reduced (matmul %lld^3, conv batch %lld); --full runs the full ones\n",
+                  (long long)kCpuDefault.mm, (long long)kCpuDefault.conv_n);
+    if (device != "cuda") run_device(Device::cpu(), cpu_sizes);
+    if (device != "cpu" && cuda_available()) run_device(Device::cuda(0), quick ? kQuick : kFull);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_primitives: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

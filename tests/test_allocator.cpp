@@ -1,0 +1,221 @@
+// The caching allocator's bookkeeping, on the CPU over a counting malloc/free
+// backend with an optional capacity; and on the GPU, that a repeated
+// computation stops calling cudaMalloc after its first iteration.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <new>
+#include <vector>
+
+#include "engine/allocator.h"
+#include "engine/error.h"
+#include "tests/testing.h"
+
+using namespace gf;
+
+namespace {
+
+constexpr size_t KiB = 1024, MiB = 1024 * 1024;
+
+// malloc/free that counts, tracks live blocks and fails (std::bad_alloc, as
+// cuda::raw_malloc does) when a request would exceed `capacity` bytes.
+struct Backend {
+  size_t capacity = SIZE_MAX;
+  size_t live_bytes = 0;
+  size_t allocs = 0, frees = 0, failures = 0;
+  std::map<void*, size_t> live;
+
+  CachingAllocator make() {
+    return CachingAllocator(
+        [this](size_t n) {
+          if (n > capacity - live_bytes) {
+            failures++;
+            throw std::bad_alloc();
+          }
+          void* p = std::malloc(n);
+          live[p] = n;
+          live_bytes += n;
+          allocs++;
+          return p;
+        },
+        [this](void* p) {
+          auto it = live.find(p);
+          REQUIRE(it != live.end());  // the allocator frees only what it got
+          live_bytes -= it->second;
+          live.erase(it);
+          frees++;
+          std::free(p);
+        },
+        "test allocator");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("round_size: 512-byte steps to 1 MiB, then eight steps per power of two", "[allocator]") {
+  CHECK(CachingAllocator::round_size(0) == 512);
+  CHECK(CachingAllocator::round_size(1) == 512);
+  CHECK(CachingAllocator::round_size(512) == 512);
+  CHECK(CachingAllocator::round_size(513) == 1024);
+  CHECK(CachingAllocator::round_size(MiB) == MiB);
+  CHECK(CachingAllocator::round_size(MiB + 1) == MiB + 128 * KiB);
+  CHECK(CachingAllocator::round_size(2 * MiB) == 2 * MiB);
+  CHECK(CachingAllocator::round_size(2 * MiB + 1) == 2 * MiB + 256 * KiB);
+  CHECK(CachingAllocator::round_size(3 * MiB) == 3 * MiB);
+  CHECK(CachingAllocator::round_size(64 * MiB + 1) == 72 * MiB);
+  // Every class holds its request, is its own class, and wastes at most 1/8
+  // above 1 MiB.
+  for (size_t b = 1; b < 300 * MiB; b = b * 5 / 4 + 7) {
+    const size_t r = CachingAllocator::round_size(b);
+    INFO("bytes " << b << " class " << r);
+    CHECK(r >= b);
+    CHECK(CachingAllocator::round_size(r) == r);
+    if (b > MiB) CHECK(r - b <= b / 8);
+  }
+}
+
+TEST_CASE("a freed block is handed out again for a request of its size class", "[allocator]") {
+  Backend be;
+  CachingAllocator a = be.make();
+  void* p = a.allocate(1000);
+  a.release(p);
+  void* q = a.allocate(900);  // same 1024-byte class
+  CHECK(q == p);
+  CHECK(be.allocs == 1);
+  CHECK(a.stats().cache_hits == 1);
+
+  // A cached block up to twice the request is reused (and counted at its real
+  // size); a larger one is not.
+  a.release(q);
+  void* big = a.allocate(4096);
+  CHECK(be.allocs == 2);
+  a.release(big);
+  void* r = a.allocate(3000);  // class 3072 <= 4096 <= 2 * 3072
+  CHECK(r == big);
+  CHECK(a.stats().in_use == 4096);
+  void* s = a.allocate(1024);  // the 1024 block is cached; 4096 would be > 2x anyway
+  CHECK(s == q);
+  void* t = a.allocate(1024);  // nothing cached fits
+  CHECK(be.allocs == 3);
+  for (void* x : {r, s, t}) a.release(x);
+}
+
+TEST_CASE("stats: in use, peak, cached and raw calls are exact", "[allocator]") {
+  Backend be;
+  CachingAllocator a = be.make();
+  void* p = a.allocate(1000);       // 1024
+  void* q = a.allocate(3 * MiB);    // 3 MiB
+  AllocatorStats s = a.stats();
+  CHECK(s.in_use == 1024 + 3 * MiB);
+  CHECK(s.peak_in_use == 1024 + 3 * MiB);
+  CHECK(s.cached == 0);
+  CHECK(s.raw_allocs == 2);
+  CHECK(be.live_bytes == 1024 + 3 * MiB);
+
+  a.release(q);
+  s = a.stats();
+  CHECK(s.in_use == 1024);
+  CHECK(s.peak_in_use == 1024 + 3 * MiB);
+  CHECK(s.cached == 3 * MiB);
+  CHECK(s.raw_frees == 0);
+
+  a.reset_peak();
+  CHECK(a.stats().peak_in_use == 1024);
+  a.release(p);
+  s = a.stats();
+  CHECK(s.in_use == 0);
+  CHECK(s.cached == 1024 + 3 * MiB);
+  CHECK(be.live_bytes == 1024 + 3 * MiB);  // cached blocks stay with the allocator
+}
+
+TEST_CASE("a repeated alloc/free pattern makes no raw allocation after its first round", "[allocator]") {
+  Backend be;
+  CachingAllocator a = be.make();
+  const std::vector<size_t> sizes = {1000, 4 * KiB, MiB, 3 * MiB + 17, 64 * MiB, 4 * KiB, 100};
+  for (int round = 0; round < 10; ++round) {
+    std::vector<void*> ps;
+    for (size_t n : sizes) ps.push_back(a.allocate(n));
+    // Free in a different order than allocated, as a graph's lifetimes do.
+    for (size_t i = 0; i < ps.size(); ++i) a.release(ps[(i * 3) % ps.size()]);
+    INFO("round " << round);
+    CHECK(be.allocs == sizes.size());
+    CHECK(a.stats().in_use == 0);
+  }
+  CHECK(a.stats().cache_hits == 9 * sizes.size());
+  CHECK(be.frees == 0);
+}
+
+TEST_CASE("empty_cache returns every cached block and keeps live ones", "[allocator]") {
+  Backend be;
+  {
+    CachingAllocator a = be.make();
+    void* keep = a.allocate(2 * MiB);
+    for (size_t n : {size_t(512), size_t(8 * KiB), 5 * MiB}) a.release(a.allocate(n));
+    CHECK(a.stats().cached == 512 + 8 * KiB + 5 * MiB);
+    a.empty_cache();
+    const AllocatorStats s = a.stats();
+    CHECK(s.cached == 0);
+    CHECK(s.raw_frees == 3);
+    CHECK(s.in_use == 2 * MiB);
+    CHECK(be.live.size() == 1);
+    CHECK(be.live.count(keep) == 1);
+    a.release(keep);
+  }
+  CHECK(be.live.empty());  // the destructor gives the cache back too
+}
+
+TEST_CASE("out of memory: the cache is freed and the request retried, then gf::Error", "[allocator]") {
+  Backend be;
+  be.capacity = 10 * MiB;
+  CachingAllocator a = be.make();
+  a.release(a.allocate(6 * MiB));  // cached; 6 MiB of the 10 stay taken at the backend
+  CHECK(be.live_bytes == 6 * MiB);
+
+  // 7 MiB neither fits next to the cached 6 MiB nor reuses it: the first raw
+  // call fails, the cache is returned, the retry succeeds.
+  void* p = a.allocate(7 * MiB);
+  CHECK(be.failures == 1);
+  CHECK(be.allocs == 2);
+  CHECK(be.frees == 1);
+  AllocatorStats s = a.stats();
+  CHECK(s.cached == 0);
+  CHECK(s.in_use == 7 * MiB);
+
+  // Beyond the capacity even with an empty cache: one clear error, and the
+  // bookkeeping is unchanged.
+  CHECK_THROWS_AS(a.allocate(4 * MiB), gf::Error);
+  CHECK_THROWS_WITH(a.allocate(4 * MiB), Catch::Contains("out of memory"));
+  s = a.stats();
+  CHECK(s.in_use == 7 * MiB);
+  CHECK(s.raw_allocs == 2);
+  a.release(p);
+}
+
+TEST_CASE("releasing a pointer the allocator did not hand out throws", "[allocator]") {
+  Backend be;
+  CachingAllocator a = be.make();
+  int on_stack = 0;
+  CHECK_THROWS_AS(a.release(&on_stack), gf::Error);
+  void* p = a.allocate(100);
+  a.release(p);
+  CHECK_THROWS_AS(a.release(p), gf::Error);  // double release
+  CHECK_NOTHROW(a.release(nullptr));
+  CHECK(a.stats().cached == 512);
+}
+
+TEST_CASE("a repeated computation on cuda:0 makes no cudaMalloc after its first iteration", "[allocator][cuda]") {
+  Generator g(3);
+  const Tensor x = randn({1 << 20}, g, DType::f32, Device::cuda(0));
+  CachingAllocator& alloc = cuda_allocator(0);
+  size_t after_first = 0, in_use_before = alloc.stats().in_use;
+  for (int it = 0; it < 10; ++it) {
+    const Tensor y = exp(x) + x;
+    const double s = sum(y).item();  // item() waits for the stream
+    CHECK(std::isfinite(s));
+    if (it == 0) after_first = alloc.stats().raw_allocs;
+  }
+  CHECK(alloc.stats().raw_allocs == after_first);
+  CHECK(alloc.stats().in_use == in_use_before);
+}
