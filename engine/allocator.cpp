@@ -1,5 +1,6 @@
 #include "engine/allocator.h"
 
+#include <cstdlib>
 #include <memory>
 #include <new>
 
@@ -98,6 +99,17 @@ AllocatorStats CachingAllocator::stats() const {
 void CachingAllocator::reset_peak() {
   std::lock_guard<std::mutex> lock(mutex_);
   stats_.peak_in_use = stats_.in_use;
+}
+
+CachingAllocator& cpu_allocator() {
+  static CachingAllocator a(
+      [](size_t n) {
+        void* p = std::aligned_alloc(64, n);  // round_size keeps n a multiple of 512
+        if (!p) throw std::bad_alloc();
+        return p;
+      },
+      [](void* p) { std::free(p); }, "cpu allocator");
+  return a;
 }
 
 CachingAllocator& cuda_allocator(int index) {

@@ -54,5 +54,8 @@ class CachingAllocator {
 
 // The allocator of CUDA device `index` (created on first use).
 CachingAllocator& cuda_allocator(int index);
+// Host memory goes through one too: fresh large buffers from malloc are new
+// mmaps whose page faults cost as much as a memory-bound op itself.
+CachingAllocator& cpu_allocator();
 
 }  // namespace gf

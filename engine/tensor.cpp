@@ -21,8 +21,7 @@ Storage::Storage(size_t n, Device d) : bytes(n), device(d) {
     check_device_usable(d);
     ptr = cuda_allocator(d.index).allocate(n);
   } else {
-    ptr = std::aligned_alloc(64, (n + 63) / 64 * 64 + 64);
-    if (!ptr) throw Error("cpu: out of memory allocating " + std::to_string(n) + " bytes");
+    ptr = cpu_allocator().allocate(n);
   }
 }
 
@@ -30,7 +29,7 @@ Storage::~Storage() {
   if (device.is_cuda())
     cuda_allocator(device.index).release(ptr);
   else
-    std::free(ptr);
+    cpu_allocator().release(ptr);
 }
 
 TensorImpl& Tensor::impl() const {

@@ -9,15 +9,31 @@ namespace gf::cpu {
 template <class T>
 void reduce(ReduceOp op, const T* x, T* y, int64_t outer, int64_t r, int64_t inner, double scale) {
   const double init = op == ReduceOp::sum ? 0.0 : -std::numeric_limits<double>::infinity();
+  if (inner == 1 && outer == 1) {  // one long row: split it across threads
+    double acc = init;
+    if (op == ReduceOp::sum) {
+#pragma omp parallel for simd reduction(+ : acc) if (r > 32768)
+      for (int64_t k = 0; k < r; ++k) acc += x[k];
+    } else {
+#pragma omp parallel for simd reduction(max : acc) if (r > 32768)
+      for (int64_t k = 0; k < r; ++k) acc = x[k] > acc ? x[k] : acc;
+    }
+    y[0] = static_cast<T>(op == ReduceOp::sum ? acc * scale : acc);
+    return;
+  }
   if (inner == 1) {
 #pragma omp parallel for if (outer * r > 32768)
     for (int64_t o = 0; o < outer; ++o) {
       const T* row = x + o * r;
       double acc = init;
-      if (op == ReduceOp::sum)
+      // simd reductions may reorder the sum: several accumulators, not one serial chain.
+      if (op == ReduceOp::sum) {
+#pragma omp simd reduction(+ : acc)
         for (int64_t k = 0; k < r; ++k) acc += row[k];
-      else
+      } else {
+#pragma omp simd reduction(max : acc)
         for (int64_t k = 0; k < r; ++k) acc = row[k] > acc ? row[k] : acc;
+      }
       y[o] = static_cast<T>(acc * (op == ReduceOp::sum ? scale : 1.0));
     }
     return;
