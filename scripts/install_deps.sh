@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what ganforge needs from Debian's packages. Idempotent: installs
+# only what is missing, and runs apt-get update only then.
+#   scripts/install_deps.sh           build, test and train dependencies
+#   scripts/install_deps.sh --golden  also PyTorch, for tools/ scripts that make golden test data
+set -euo pipefail
+pkgs=(cmake make g++ catch2 nlohmann-json3-dev libstb-dev libopenblas-dev dataset-fashion-mnist)
+if [[ "${1:-}" == "--golden" ]]; then pkgs+=(python3-torch); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install_deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "install_deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
