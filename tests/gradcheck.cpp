@@ -32,8 +32,10 @@ Check allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
   const auto va = a.to_vector(), vb = b.to_vector();
   size_t worst = 0;
   for (size_t i = 0; i < va.size(); ++i) {
-    double err = std::fabs(va[i] - vb[i]) / (atol + rtol * std::fabs(vb[i]));
-    if (std::isnan(err)) err = INFINITY;  // NaN counts as the worst
+    const double diff = std::fabs(va[i] - vb[i]);
+    // Exact equality passes even with zero tolerances; NaN counts as the worst.
+    double err = diff == 0 ? 0.0 : diff / (atol + rtol * std::fabs(vb[i]));
+    if (std::isnan(err)) err = INFINITY;
     if (err > c.max_err) {
       c.max_err = err;
       worst = i;
