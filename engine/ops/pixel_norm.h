@@ -1,0 +1,11 @@
+// Pixel norm: x * rsqrt(mean(x^2 over dim) + eps). PGGAN normalizes each
+// pixel's feature vector with it (dim 1 of NCHW); the mapping network
+// normalizes z with it (dim 1 of [N, z_dim]).
+#pragma once
+#include "engine/tensor.h"
+
+namespace gf {
+
+Tensor pixel_norm(const Tensor& x, int64_t dim = 1, double eps = 1e-8);
+
+}  // namespace gf

@@ -1,0 +1,39 @@
+#include <cmath>
+#include <cstring>
+
+#include "kernels/minibatch_stddev.h"
+
+namespace gf::cpu {
+
+template <class T>
+void minibatch_stddev(const T* x, T* y, T* stats, const MinibatchStdDesc& d, double eps) {  // stats: [M, F]
+  const int64_t G = d.groups, M = d.m, F = d.features, P = d.per_feature;
+  const int64_t sample = F * P;  // elements of one input sample
+#pragma omp parallel for collapse(2) if (G * M * F * P > 32768)
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t f = 0; f < F; ++f) {
+      double acc = 0;
+      for (int64_t j = 0; j < P; ++j) {
+        const T* xj = x + m * sample + f * P + j;  // member g at xj[g * M * sample]
+        double mu = 0, var = 0;
+        for (int64_t g = 0; g < G; ++g) mu += xj[g * M * sample];
+        mu /= static_cast<double>(G);
+        for (int64_t g = 0; g < G; ++g) var += (xj[g * M * sample] - mu) * (xj[g * M * sample] - mu);
+        acc += std::sqrt(var / static_cast<double>(G) + eps);
+      }
+      stats[m * F + f] = static_cast<T>(acc / static_cast<double>(P));
+    }
+  const int64_t N = G * M;
+#pragma omp parallel for if (N * (sample + F * d.hw) > 32768)
+  for (int64_t n = 0; n < N; ++n) {
+    T* yn = y + n * (sample + F * d.hw);
+    std::memcpy(yn, x + n * sample, sizeof(T) * static_cast<size_t>(sample));
+    for (int64_t f = 0; f < F; ++f)
+      for (int64_t k = 0; k < d.hw; ++k) yn[sample + f * d.hw + k] = stats[(n % M) * F + f];
+  }
+}
+
+template void minibatch_stddev<float>(const float*, float*, float*, const MinibatchStdDesc&, double);
+template void minibatch_stddev<double>(const double*, double*, double*, const MinibatchStdDesc&, double);
+
+}  // namespace gf::cpu

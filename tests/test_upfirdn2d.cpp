@@ -1,0 +1,230 @@
+// upfirdn2d and its helpers: values against a literal zero-insert / pad /
+// convolve / decimate loop, golden values from the official reference in
+// PyTorch, first- and second-order gradients, argument errors, CUDA vs CPU.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "engine/io/safetensors.h"
+#include "engine/ops/upfirdn2d.h"
+#include "tests/testing.h"
+
+using namespace gf;
+using gf::test::allclose;
+using gf::test::Check;
+using gf::test::Fn;
+using gf::test::gradcheck;
+using gf::test::gradgradcheck;
+using gf::test::random_tensor;
+
+namespace {
+
+// The definition, step by step: build the zero-inserted, padded (or cropped)
+// image, convolve it with the (flipped unless flip_filter) filter, decimate.
+std::vector<double> naive_upfirdn2d(const Tensor& x, const Tensor& f, const UpFirDn2dParams& p) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  std::vector<double> fv = f.to_vector();
+  int64_t fh = f.size(0), fw = f.dim() == 2 ? f.size(1) : f.size(0);
+  if (f.dim() == 1) {  // separable: outer product
+    std::vector<double> o(size_t(fh * fw));
+    for (int64_t i = 0; i < fh; ++i)
+      for (int64_t j = 0; j < fw; ++j) o[size_t(i * fw + j)] = fv[size_t(i)] * fv[size_t(j)];
+    fv = o;
+  }
+  const int64_t UH = H * p.up_y, UW = W * p.up_x;
+  const int64_t PH = UH + p.pad_y0 + p.pad_y1, PW = UW + p.pad_x0 + p.pad_x1;
+  const int64_t CH = PH - fh + 1, CW = PW - fw + 1;  // full convolution output
+  const int64_t OH = (CH + p.down_y - 1) / p.down_y, OW = (CW + p.down_x - 1) / p.down_x;
+  const std::vector<double> xv = x.to_vector();
+  std::vector<double> out;
+  for (int64_t nc = 0; nc < N * C; ++nc) {
+    std::vector<double> padded(size_t(PH * PW), 0.0);
+    for (int64_t i = 0; i < PH; ++i)
+      for (int64_t j = 0; j < PW; ++j) {
+        const int64_t u = i - p.pad_y0, v = j - p.pad_x0;
+        if (u >= 0 && u < UH && v >= 0 && v < UW && u % p.up_y == 0 && v % p.up_x == 0)
+          padded[size_t(i * PW + j)] = xv[size_t(nc * H * W + (u / p.up_y) * W + v / p.up_x)];
+      }
+    for (int64_t oy = 0; oy < OH; ++oy)
+      for (int64_t ox = 0; ox < OW; ++ox) {
+        const int64_t i0 = oy * p.down_y, j0 = ox * p.down_x;
+        double acc = 0;
+        for (int64_t a = 0; a < fh; ++a)
+          for (int64_t b = 0; b < fw; ++b) {
+            // True convolution: tap (a, b) of the window meets f[fh-1-a, fw-1-b].
+            const int64_t fa = p.flip_filter ? a : fh - 1 - a, fb = p.flip_filter ? b : fw - 1 - b;
+            acc += padded[size_t((i0 + a) * PW + j0 + b)] * fv[size_t(fa * fw + fb)];
+          }
+        out.push_back(acc * p.gain);
+      }
+  }
+  return out;
+}
+
+UpFirDn2dParams params(int upx, int upy, int downx, int downy, int px0, int px1, int py0, int py1, bool flip = false,
+                       double gain = 1.0) {
+  UpFirDn2dParams p;
+  p.up_x = upx, p.up_y = upy, p.down_x = downx, p.down_y = downy;
+  p.pad_x0 = px0, p.pad_x1 = px1, p.pad_y0 = py0, p.pad_y1 = py1;
+  p.flip_filter = flip, p.gain = gain;
+  return p;
+}
+
+struct Case {
+  Shape x, f;
+  UpFirDn2dParams p;
+};
+
+const std::vector<Case> kCases = {
+    {{2, 3, 5, 6}, {4, 4}, params(2, 2, 1, 1, 2, 1, 2, 1, false, 4.0)},
+    {{2, 3, 8, 7}, {3, 2}, params(1, 1, 2, 2, 1, -1, 0, 2)},
+    {{1, 2, 6, 5}, {3, 3}, params(3, 3, 2, 2, -1, 2, 1, 0, true, 1.5)},
+    {{1, 2, 7, 4}, {2, 3}, params(2, 1, 1, 2, 1, 1, 0, 1)},
+    {{2, 2, 5, 5}, {3}, params(1, 1, 1, 1, 1, 1, 1, 1, false, 2.0)},
+    {{1, 1, 9, 9}, {4}, params(1, 1, 2, 2, 1, 1, 1, 1, true)},
+    {{1, 2, 4, 3}, {1, 1}, params(2, 3, 1, 1, -2, 0, 0, -3)},
+};
+
+}  // namespace
+
+TEST_CASE("upfirdn2d matches zero insertion, padding, convolution and decimation", "[upfirdn2d]") {
+  uint64_t seed = 1;
+  for (const Case& c : kCases) {
+    for (bool flip : {false, true}) {
+      UpFirDn2dParams p = c.p;
+      p.flip_filter = flip;
+      const Tensor x = random_tensor(c.x, seed++), f = random_tensor(c.f, seed++);
+      INFO("x " << shape_str(c.x) << " f " << shape_str(c.f) << " up " << p.up_x << "x" << p.up_y << " down "
+                << p.down_x << "x" << p.down_y << " flip " << flip);
+      const std::vector<double> want = naive_upfirdn2d(x, f, p);
+      for (DType t : {DType::f64, DType::f32}) {
+        const Tensor y = upfirdn2d(x.to(t), f.to(t), p);
+        REQUIRE(y.numel() == static_cast<int64_t>(want.size()));
+        const double tol = t == DType::f64 ? 1e-12 : 1e-5;
+        const Check ck = allclose(y.to(DType::f64), Tensor::from_vector(want, y.shape(), DType::f64), tol, tol);
+        INFO(ck.message);
+        CHECK(ck.ok);
+      }
+    }
+  }
+}
+
+TEST_CASE("upfirdn2d matches the official reference (PyTorch golden values)", "[upfirdn2d]") {
+  const auto g = io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/gan_golden_a.bin");
+  const std::vector<std::pair<std::string, UpFirDn2dParams>> cases = {
+      {"up2", params(2, 2, 1, 1, 2, 1, 2, 1, false, 4.0)},     {"down2", params(1, 1, 2, 2, 1, -1, 0, 2)},
+      {"updown", params(3, 3, 2, 2, -1, 2, 1, 0, true, 1.5)}, {"aniso", params(2, 1, 1, 2, 1, 1, 0, 1)},
+      {"sep", params(1, 1, 1, 1, 1, 1, 1, 1, false, 2.0)}};
+  for (const auto& [name, p] : cases) {
+    INFO(name);
+    Tensor x = g.at(name + ".x");
+    x.requires_grad_();
+    const Tensor y = upfirdn2d(x, g.at(name + ".f"), p);
+    const Check cy = allclose(y, g.at(name + ".y"), 1e-12, 1e-12);
+    INFO(cy.message);
+    CHECK(cy.ok);
+    const Tensor gx = grad({y}, {x}, {g.at(name + ".gy")})[0];
+    const Check cg = allclose(gx, g.at(name + ".gx"), 1e-12, 1e-12);
+    INFO(cg.message);
+    CHECK(cg.ok);
+  }
+}
+
+TEST_CASE("upfirdn2d: first- and second-order gradients", "[upfirdn2d][grad]") {
+  uint64_t seed = 100;
+  for (const Case& c : kCases) {
+    Shape xs = c.x;
+    xs[0] = 1;  // keep the finite differences cheap
+    const Tensor x = random_tensor(xs, seed++).requires_grad_();
+    const Tensor f = random_tensor(c.f, seed++);
+    INFO("x " << shape_str(xs) << " f " << shape_str(c.f) << " up " << c.p.up_x << " down " << c.p.down_x);
+    const UpFirDn2dParams p = c.p;
+    // Squared so the second derivative runs the gradient's own gradient.
+    const Fn fn = [&](const std::vector<Tensor>& v) { return square(upfirdn2d(v[0], f, p)); };
+    const Check g1 = gradcheck(fn, {x});
+    INFO(g1.message);
+    CHECK(g1.ok);
+    const Check g2 = gradgradcheck(fn, {x});
+    INFO(g2.message);
+    CHECK(g2.ok);
+  }
+}
+
+TEST_CASE("upsample2d, downsample2d and filter2d resample with the official padding", "[upfirdn2d]") {
+  const Tensor f = setup_filter({1, 3, 3, 1});
+  REQUIRE(f.shape() == Shape{4, 4});
+  const std::vector<double> fv = f.to_vector();
+  CHECK(fv[0] == Approx(1.0 / 64));
+  CHECK(fv[5] == Approx(9.0 / 64));
+  CHECK(setup_filter({1, 2, 1}, true).to_vector() == std::vector<double>{0.25, 0.5, 0.25});
+
+  const Tensor x = random_tensor({2, 3, 8, 6}, 7, DType::f32);
+  CHECK(upsample2d(x, f).shape() == Shape{2, 3, 16, 12});
+  CHECK(downsample2d(x, f).shape() == Shape{2, 3, 4, 3});
+  CHECK(filter2d(x, f).shape() == x.shape());
+  CHECK(filter2d(x, setup_filter({1, 2, 1})).shape() == x.shape());
+  CHECK(downsample2d(x, setup_filter({1}), 2).shape() == Shape{2, 3, 4, 3});
+
+  // A normalized low-pass filter keeps a constant image constant away from the
+  // border; upsampling's gain of up^2 makes up for the inserted zeros.
+  const Tensor ones = full({1, 1, 8, 8}, 1.0, DType::f64);
+  const Tensor f64 = setup_filter({1, 3, 3, 1}, false, DType::f64);
+  const Tensor up = upsample2d(ones, f64), down = downsample2d(ones, f64), same = filter2d(ones, f64);
+  CHECK(slice(slice(up, 2, 2, 14), 3, 2, 14).to_vector() == std::vector<double>(144, 1.0));
+  CHECK(slice(slice(down, 2, 1, 3), 3, 1, 3).to_vector() == std::vector<double>(4, 1.0));
+  CHECK(slice(slice(same, 2, 2, 6), 3, 2, 6).to_vector() == std::vector<double>(16, 1.0));
+  // The separable form gives the same result as its outer product.
+  const Tensor sep = setup_filter({1, 3, 3, 1}, true, DType::f64);
+  const Tensor xd = random_tensor({1, 2, 5, 7}, 8);
+  CHECK(allclose(upsample2d(xd, sep), upsample2d(xd, f64), 1e-12, 1e-14).ok);
+}
+
+TEST_CASE("upfirdn2d rejects bad arguments with a clear message", "[upfirdn2d]") {
+  const Tensor x = random_tensor({1, 2, 4, 4}, 9, DType::f32);
+  const Tensor f = setup_filter({1, 3, 3, 1});
+  REQUIRE_THROWS_WITH(upfirdn2d(x, random_tensor({2, 2, 2}, 1, DType::f32)),
+                      Catch::Contains("upfirdn2d") && Catch::Contains("filter must be 2-D"));
+  REQUIRE_THROWS_WITH(upfirdn2d(x, f, params(-1, 1, 1, 1, 0, 0, 0, 0)), Catch::Contains("up must be >= 1"));
+  REQUIRE_THROWS_WITH(upfirdn2d(x, f, params(1, 1, 1, 0, 0, 0, 0, 0)), Catch::Contains("down must be >= 1"));
+  REQUIRE_THROWS_WITH(upfirdn2d(x, f, params(1, 1, 1, 1, -2, 0, 0, 0)), Catch::Contains("output would be empty"));
+  REQUIRE_THROWS_WITH(upfirdn2d(x.reshape({2, 4, 4}), f), Catch::Contains("[N, C, H, W]"));
+  REQUIRE_THROWS_WITH(upsample2d(x, f, 0), Catch::Contains("up must be >= 1"));
+  REQUIRE_THROWS_WITH(downsample2d(x, f, -2), Catch::Contains("down must be >= 1"));
+  Tensor fg = setup_filter({1, 2, 1}).requires_grad_();
+  REQUIRE_THROWS_WITH(filter2d(x, fg), Catch::Contains("constant"));
+  REQUIRE_THROWS_WITH(setup_filter({1, -1}), Catch::Contains("sum to zero"));
+}
+
+TEST_CASE("upfirdn2d on cuda matches the cpu", "[upfirdn2d][cuda]") {
+  const Device gpu = Device::cuda(0);
+  const std::vector<Case> cases = {
+      {{1, 1, 1, 1}, {4, 4}, params(2, 2, 1, 1, 2, 1, 2, 1, false, 4.0)},
+      {{3, 5, 7, 9}, {4, 4}, params(2, 2, 1, 1, 2, 1, 2, 1, false, 4.0)},
+      {{2, 7, 16, 16}, {4, 4}, params(1, 1, 2, 2, 1, 1, 1, 1)},
+      {{1, 33, 13, 11}, {3, 5}, params(3, 1, 2, 3, -1, 2, 4, -2, true, 0.5)},
+      {{4, 130, 8, 8}, {4}, params(2, 2, 1, 1, 2, 1, 2, 1)},
+      {{2, 64, 64, 64}, {4, 4}, params(1, 1, 2, 2, 1, 1, 1, 1)},
+      {{1, 3, 257, 255}, {7, 7}, params(1, 1, 1, 1, 3, 3, 3, 3)},
+  };
+  uint64_t seed = 300;
+  for (const Case& c : cases) {
+    INFO("x " << shape_str(c.x) << " f " << shape_str(c.f));
+    const Tensor x = random_tensor(c.x, seed++, DType::f32), f = random_tensor(c.f, seed++, DType::f32, Device::cpu(), 0.3);
+    const Tensor want = upfirdn2d(x, f, c.p);
+    // Leave NaNs in the allocator's cached block the output will reuse, so an
+    // element the kernel never writes fails the comparison.
+    full(want.shape(), std::numeric_limits<double>::quiet_NaN(), DType::f32, gpu);
+    const Tensor got = upfirdn2d(x.to(gpu), f.to(gpu), c.p);
+    const Check ck = allclose(got, want, 1e-5, 1e-5);
+    INFO(ck.message);
+    CHECK(ck.ok);
+    // The gradient runs the adjoint configuration (up and down swapped).
+    Tensor xg = x.to(gpu).requires_grad_(), xc = x.detach().requires_grad_();
+    const Tensor gy = random_tensor(want.shape(), seed++, DType::f32);
+    const Check cg = allclose(grad({upfirdn2d(xg, f, c.p)}, {xg}, {gy.to(gpu)})[0],
+                              grad({upfirdn2d(xc, f, c.p)}, {xc}, {gy})[0], 1e-5, 1e-5);
+    INFO(cg.message);
+    CHECK(cg.ok);
+  }
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""Golden values for upfirdn2d, pixel_norm and minibatch_stddev.
+
+Transcribes the official StyleGAN2-ADA reference implementations
+(torch_utils/ops/upfirdn2d.py `_upfirdn2d_ref`, training/networks.py
+`normalize_2nd_moment` and `MinibatchStdLayer`) in PyTorch, runs them in
+float64 on fixed random inputs, and stores inputs, outputs and the input
+gradient for a fixed upstream gradient in tests/data/gan_golden_a.bin
+(safetensors layout, written with struct + json).
+
+Usage: /usr/bin/python3 tools/make_gan_golden_a.py [out.bin]
+"""
+import json
+import os
+import struct
+import sys
+
+import torch
+import torch.nn.functional as F
+
+
+def upfirdn2d_ref(x, f, up=(1, 1), down=(1, 1), pad=(0, 0, 0, 0), flip_filter=False, gain=1.0):
+    """The official _upfirdn2d_ref: zero insertion, pad/crop, depthwise conv2d, decimation."""
+    batch_size, num_channels, in_height, in_width = x.shape
+    upx, upy = up
+    downx, downy = down
+    padx0, padx1, pady0, pady1 = pad
+    x = x.reshape([batch_size, num_channels, in_height, 1, in_width, 1])
+    x = F.pad(x, [0, upx - 1, 0, 0, 0, upy - 1])
+    x = x.reshape([batch_size, num_channels, in_height * upy, in_width * upx])
+    x = F.pad(x, [max(padx0, 0), max(padx1, 0), max(pady0, 0), max(pady1, 0)])
+    x = x[:, :, max(-pady0, 0): x.shape[2] - max(-pady1, 0), max(-padx0, 0): x.shape[3] - max(-padx1, 0)]
+    f = f * (gain ** (f.ndim / 2))
+    f = f.to(x.dtype)
+    if not flip_filter:
+        f = f.flip(list(range(f.ndim)))
+    f = f[None, None].repeat([num_channels, 1] + [1] * f.ndim)
+    if f.ndim == 4:
+        x = F.conv2d(input=x, weight=f, groups=num_channels)
+    else:
+        x = F.conv2d(input=x, weight=f.unsqueeze(2), groups=num_channels)
+        x = F.conv2d(input=x, weight=f.unsqueeze(3), groups=num_channels)
+    return x[:, :, ::downy, ::downx]
+
+
+def pixel_norm_ref(x, dim=1, eps=1e-8):
+    """The official normalize_2nd_moment."""
+    return x * (x.square().mean(dim=dim, keepdim=True) + eps).rsqrt()
+
+
+def minibatch_stddev_ref(x, group_size, num_channels):
+    """The official MinibatchStdLayer.forward."""
+    N, C, H, W = x.shape
+    G = min(group_size, N)
+    Fc = num_channels
+    c = C // Fc
+    y = x.reshape(G, -1, Fc, c, H, W)
+    y = y - y.mean(dim=0)
+    y = y.square().mean(dim=0)
+    y = (y + 1e-8).sqrt()
+    y = y.mean(dim=[2, 3, 4])
+    y = y.reshape(-1, Fc, 1, 1)
+    y = y.repeat(G, 1, H, W)
+    return torch.cat([x, y], dim=1)
+
+
+def setup_filter(taps, separable=False):
+    f = torch.as_tensor(taps, dtype=torch.float64)
+    if not separable:
+        f = f.ger(f)
+    return f / f.sum()
+
+
+tensors = {}
+
+
+def record(prefix, fn, x, **extra):
+    """Stores x, fn(x), a fixed upstream gradient gy and d<fn(x), gy>/dx under prefix."""
+    x = x.clone().requires_grad_(True)
+    y = fn(x)
+    gy = torch.randn(y.shape, dtype=torch.float64)
+    (gx,) = torch.autograd.grad(y, x, gy)
+    tensors[prefix + ".x"] = x.detach()
+    tensors[prefix + ".y"] = y.detach()
+    tensors[prefix + ".gy"] = gy
+    tensors[prefix + ".gx"] = gx
+    for k, v in extra.items():
+        tensors[prefix + "." + k] = v
+
+
+def main():
+    default = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests", "data", "gan_golden_a.bin")
+    out = os.path.normpath(sys.argv[1] if len(sys.argv) > 1 else default)
+    torch.manual_seed(2024)
+    d = torch.float64
+
+    # upfirdn2d: the upsample2d configuration of StyleGAN2 (4x4 [1,3,3,1], up 2, gain 4).
+    f = setup_filter([1, 3, 3, 1])
+    record("up2", lambda x: upfirdn2d_ref(x, f, up=(2, 2), pad=(2, 1, 2, 1), gain=4.0),
+           torch.randn(2, 3, 5, 6, dtype=d), f=f)
+    # Down 2 with an asymmetric filter (catches a missing flip) and a cropping pad.
+    f = torch.randn(3, 2, dtype=d)
+    record("down2", lambda x: upfirdn2d_ref(x, f, down=(2, 2), pad=(1, -1, 0, 2)), torch.randn(2, 3, 8, 7, dtype=d),
+           f=f)
+    # Up 3, down 2, mixed pads, correlation, a gain.
+    f = torch.randn(3, 3, dtype=d)
+    record("updown", lambda x: upfirdn2d_ref(x, f, up=(3, 3), down=(2, 2), pad=(-1, 2, 1, 0), flip_filter=True,
+                                             gain=1.5), torch.randn(1, 2, 6, 5, dtype=d), f=f)
+    # Anisotropic: up 2 along x only, down 2 along y only.
+    f = torch.randn(2, 3, dtype=d)
+    record("aniso", lambda x: upfirdn2d_ref(x, f, up=(2, 1), down=(1, 2), pad=(1, 1, 0, 1)),
+           torch.randn(1, 2, 7, 4, dtype=d), f=f)
+    # A separable 1-D filter (two passes in the reference).
+    f = torch.randn(3, dtype=d)
+    record("sep", lambda x: upfirdn2d_ref(x, f, pad=(1, 1, 1, 1), gain=2.0), torch.randn(2, 2, 5, 5, dtype=d), f=f)
+
+    record("pn_nchw", lambda x: pixel_norm_ref(x, 1), torch.randn(3, 5, 4, 4, dtype=d))
+    record("pn_z", lambda x: pixel_norm_ref(x, 1), torch.randn(4, 16, dtype=d))
+
+    record("mbstd_g4f2", lambda x: minibatch_stddev_ref(x, 4, 2), torch.randn(8, 6, 3, 3, dtype=d))
+    record("mbstd_gN", lambda x: minibatch_stddev_ref(x, 8, 1), torch.randn(4, 3, 2, 2, dtype=d))
+
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name].contiguous()
+        data = t.numpy().astype("<f8").tobytes()
+        header[name] = {"dtype": "F64", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    header["__metadata__"] = {"source": "tools/make_gan_golden_a.py", "torch": torch.__version__}
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(out + ".tmp", "wb") as fp:
+        fp.write(struct.pack("<Q", len(h)))
+        fp.write(h)
+        for b in blobs:
+            fp.write(b)
+    os.replace(out + ".tmp", out)
+    print(f"wrote {out}: {len(tensors)} tensors, {8 + len(h) + offset} bytes")
+
+
+if __name__ == "__main__":
+    main()
