@@ -173,6 +173,17 @@ Tensor Tensor::clone() const {
   return record_op("clone", out, {*this}, [](Node&, const Tensor& g) { return std::vector<Tensor>{g}; });
 }
 
+void Tensor::copy_(const Tensor& src) const {
+  GF_CHECK(src.shape() == shape() && src.dtype() == dtype(), "copy_",
+           "cannot copy " << src.desc() << " into " << desc());
+  if (src.raw() == raw()) return;
+  const Tensor from = src.device() == device() ? src : src.detach().to(device());
+  if (device().is_cuda())
+    GF_CUDA_CALL("copy_", cuda::copy(raw(), from.raw(), nbytes(), cuda::CopyKind::DeviceToDevice, device().index));
+  else
+    std::memcpy(raw(), from.raw(), nbytes());
+}
+
 Tensor Tensor::reshape(const Shape& s) const {
   Shape target = s;
   int64_t known = 1, infer = -1;

@@ -79,6 +79,9 @@ class Tensor {
   Tensor clone() const;        // differentiable copy
   Tensor contiguous() const { return *this; }  // every tensor is dense
   Tensor reshape(const Shape& s) const;        // differentiable view; one size may be -1
+  // In-place overwrite with src's values (same shape and dtype, any device),
+  // outside the graph: optimizer steps, EMA updates, loading weights.
+  void copy_(const Tensor& src) const;
 
   TensorImpl& impl() const;
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }

@@ -1,0 +1,105 @@
+#include "engine/module.h"
+
+#include "engine/error.h"
+
+namespace gf {
+
+Tensor& Module::param(const std::string& name, Tensor t) {
+  t.requires_grad_(true);
+  params_.emplace_back(name, std::make_unique<Tensor>(std::move(t)));
+  return *params_.back().second;
+}
+
+Tensor& Module::buffer(const std::string& name, Tensor t) {
+  buffers_.emplace_back(name, std::make_unique<Tensor>(std::move(t)));
+  return *buffers_.back().second;
+}
+
+void Module::collect(const std::string& prefix, bool params, std::vector<std::pair<std::string, Tensor*>>& out) {
+  for (auto& [n, t] : params ? params_ : buffers_) out.emplace_back(prefix + n, t.get());
+  for (auto& [n, m] : children_) m->collect(prefix + n + ".", params, out);
+}
+
+std::vector<std::pair<std::string, Tensor*>> Module::all_slots(bool params) const {
+  std::vector<std::pair<std::string, Tensor*>> out;
+  const_cast<Module*>(this)->collect("", params, out);
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (auto& [n, t] : all_slots(true)) out.emplace_back(n, *t);
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (auto& [n, t] : all_slots(false)) out.emplace_back(n, *t);
+  return out;
+}
+
+std::vector<Tensor> Module::parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [n, t] : all_slots(true)) out.push_back(*t);
+  return out;
+}
+
+io::TensorMap Module::state_dict() const {
+  io::TensorMap m;
+  for (bool p : {true, false})
+    for (auto& [n, t] : all_slots(p)) m[n] = *t;
+  return m;
+}
+
+void Module::load_state_dict(const io::TensorMap& state, bool strict) {
+  std::vector<std::pair<Tensor*, const Tensor*>> plan;
+  size_t matched = 0;
+  for (bool p : {true, false})
+    for (auto& [n, t] : all_slots(p)) {
+      auto it = state.find(n);
+      if (it == state.end()) throw Error("load_state_dict: missing tensor '" + n + "' " + shape_str(t->shape()));
+      if (it->second.shape() != t->shape())
+        throw Error("load_state_dict: tensor '" + n + "' has shape " + shape_str(it->second.shape()) + ", expected " +
+                    shape_str(t->shape()));
+      plan.emplace_back(t, &it->second);
+      ++matched;
+    }
+  if (strict && matched != state.size()) {
+    auto slots = all_slots(true), bufs = all_slots(false);
+    slots.insert(slots.end(), bufs.begin(), bufs.end());
+    for (const auto& [n, t] : state) {
+      bool known = false;
+      for (auto& s : slots) known = known || s.first == n;
+      if (!known) throw Error("load_state_dict: unexpected tensor '" + n + "'");
+    }
+  }
+  for (auto& [dst, src] : plan) dst->copy_(src->dtype() == dst->dtype() ? *src : src->detach().to(dst->dtype()));
+}
+
+void Module::copy_from(const Module& other) { load_state_dict(other.state_dict()); }
+
+void Module::to(Device d) {
+  for (bool p : {true, false})
+    for (auto& [n, t] : all_slots(p)) {
+      if (t->device() == d) continue;
+      Tensor moved = t->detach().to(d);
+      if (p) moved.requires_grad_(t->requires_grad());
+      *t = moved;
+    }
+}
+
+void Module::requires_grad_(bool on) {
+  for (auto& [n, t] : all_slots(true)) t->requires_grad_(on);
+}
+
+void Module::zero_grad() {
+  for (auto& [n, t] : all_slots(true)) t->zero_grad();
+}
+
+int64_t Module::num_params() const {
+  int64_t n = 0;
+  for (auto& [name, t] : all_slots(true)) n += t->numel();
+  return n;
+}
+
+}  // namespace gf

@@ -1,0 +1,63 @@
+// Parameter containers. A Module owns named parameters (trainable leaves),
+// buffers (state that is saved but not trained: w_avg, noise_const, filters)
+// and child modules; names join with dots, giving the official state-dict
+// names ("synthesis.b8.conv0.affine.weight").
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/io/safetensors.h"
+#include "engine/tensor.h"
+
+namespace gf {
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  // Every parameter / buffer, recursively, in registration order.
+  std::vector<std::pair<std::string, Tensor>> named_parameters() const;
+  std::vector<std::pair<std::string, Tensor>> named_buffers() const;
+  std::vector<Tensor> parameters() const;
+
+  // Parameters and buffers by full name, as stored in a .bin.
+  io::TensorMap state_dict() const;
+  // Copies every tensor in place; a missing, extra (with strict) or misshapen
+  // name throws naming it, before anything is changed.
+  void load_state_dict(const io::TensorMap& state, bool strict = true);
+  // Copies values from a module of the same structure (G -> G_ema).
+  void copy_from(const Module& other);
+
+  // Moves every parameter and buffer (in place: the Tensor handles the
+  // layers hold stay valid).
+  void to(Device d);
+  void requires_grad_(bool on);
+  void zero_grad();
+  int64_t num_params() const;
+
+ protected:
+  // Registration returns the tensor (a parameter is marked requires_grad).
+  Tensor& param(const std::string& name, Tensor t);
+  Tensor& buffer(const std::string& name, Tensor t);
+  template <class M>
+  M& child(const std::string& name, std::unique_ptr<M> m) {
+    M& ref = *m;
+    children_.emplace_back(name, std::move(m));
+    return ref;
+  }
+
+ private:
+  void collect(const std::string& prefix, bool params, std::vector<std::pair<std::string, Tensor*>>& out);
+  std::vector<std::pair<std::string, Tensor*>> all_slots(bool params) const;
+  // unique_ptr so the Tensor& handed out at registration stays valid.
+  std::vector<std::pair<std::string, std::unique_ptr<Tensor>>> params_, buffers_;
+  std::vector<std::pair<std::string, std::unique_ptr<Module>>> children_;
+};
+
+}  // namespace gf
