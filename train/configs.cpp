@@ -1,0 +1,132 @@
+#include "train/configs.h"
+
+#include <algorithm>
+
+#include "engine/error.h"
+
+namespace gf {
+namespace {
+
+struct Named {
+  const char* name;
+  int mb, mbstd;
+  double fmaps, lrate, gamma, ema, ramp;
+  int map;
+  double kimg;
+};
+
+// The official table (train.py, cfg_specs); -1 means "derive from resolution".
+constexpr Named kSpecs[] = {
+    {"auto", -1, -1, -1, -1, -1, -1, 0.05, 2, 25000},
+    {"stylegan2", 32, 4, 1, 0.002, 10, 10, 0, 8, 25000},
+    {"paper256", 64, 8, 0.5, 0.0025, 1, 20, 0, 8, 25000},
+    {"paper512", 64, 8, 1, 0.0025, 0.5, 20, 0, 8, 25000},
+    {"paper1024", 32, 4, 1, 0.002, 2, 10, 0, 8, 25000},
+    {"cifar", 64, 32, 1, 0.0025, 0.01, 500, 0.05, 2, 100000},
+};
+
+}  // namespace
+
+std::vector<std::string> config_names() {
+  std::vector<std::string> n;
+  for (const auto& s : kSpecs) n.push_back(s.name);
+  n.push_back("small");
+  n.push_back("tiny");
+  return n;
+}
+
+TrainSpec make_train_spec(const std::string& cfg, int res, int gpus) {
+  GF_CHECK(res >= 4 && (res & (res - 1)) == 0, "config", "resolution " << res << " is not a power of two >= 4");
+  GF_CHECK(gpus >= 1, "config", "--gpus must be at least 1");
+  TrainSpec s;
+  s.cfg = cfg;
+  // Small networks for CPU runs: 'small' trains Fashion-MNIST in minutes on a
+  // laptop-class CPU; 'tiny' exists for tests.
+  if (cfg == "small" || cfg == "tiny") {
+    const bool tiny = cfg == "tiny";
+    s.batch = tiny ? 4 : 16;
+    s.mbstd_group = tiny ? 2 : 4;
+    s.channel_base = tiny ? 128 : 1024;
+    s.channel_max = tiny ? 16 : 64;
+    s.mapping_layers = 2;
+    s.z_dim = s.w_dim = tiny ? 16 : 64;
+    s.lrate = 0.0025;
+    s.gamma = 0.0002 * res * res / s.batch;
+    s.ema_kimg = s.batch * 10 / 32.0;
+    s.ema_rampup = 0.05;
+    s.kimg = tiny ? 1 : 200;
+    return s;
+  }
+  const Named* n = nullptr;
+  for (const auto& k : kSpecs)
+    if (cfg == k.name) n = &k;
+  if (!n) {
+    std::string names;
+    for (const auto& c : config_names()) names += (names.empty() ? "" : ", ") + c;
+    throw Error("config: unknown --cfg '" + cfg + "' (one of " + names + ")");
+  }
+  s.batch = n->mb;
+  s.mbstd_group = n->mbstd;
+  double fmaps = n->fmaps;
+  s.lrate = n->lrate;
+  s.gamma = n->gamma;
+  s.ema_kimg = n->ema;
+  s.ema_rampup = n->ramp;
+  s.mapping_layers = n->map;
+  s.kimg = n->kimg;
+  if (cfg == "auto") {
+    s.batch = std::max(std::min(gpus * std::min(4096 / res, 32), 64), gpus);
+    s.mbstd_group = std::min(s.batch / gpus, 4);
+    fmaps = res >= 512 ? 1 : 0.5;
+    s.lrate = res >= 1024 ? 0.002 : 0.0025;
+    s.gamma = 0.0002 * res * res / s.batch;
+    s.ema_kimg = s.batch * 10 / 32.0;
+  }
+  s.channel_base = static_cast<int>(fmaps * 32768);
+  if (cfg == "cifar") {
+    s.pl_weight = 0;     // disable path length regularization
+    s.style_mixing = 0;  // disable style mixing
+  }
+  return s;
+}
+
+nlohmann::json to_json(const TrainSpec& s) {
+  return {{"cfg", s.cfg},           {"batch", s.batch},
+          {"mbstd_group", s.mbstd_group}, {"channel_base", s.channel_base},
+          {"channel_max", s.channel_max}, {"mapping_layers", s.mapping_layers},
+          {"z_dim", s.z_dim},       {"w_dim", s.w_dim},
+          {"lrate", s.lrate},       {"gamma", s.gamma},
+          {"ema_kimg", s.ema_kimg}, {"ema_rampup", s.ema_rampup},
+          {"pl_weight", s.pl_weight}, {"style_mixing", s.style_mixing},
+          {"conv_clamp", s.conv_clamp}, {"g_reg_interval", s.g_reg_interval},
+          {"d_reg_interval", s.d_reg_interval}, {"kimg", s.kimg}};
+}
+
+TrainSpec train_spec_from_json(const nlohmann::json& j) {
+  TrainSpec s;
+  try {
+    s.cfg = j.at("cfg").get<std::string>();
+    s.batch = j.at("batch").get<int>();
+    s.mbstd_group = j.at("mbstd_group").get<int>();
+    s.channel_base = j.at("channel_base").get<int>();
+    s.channel_max = j.at("channel_max").get<int>();
+    s.mapping_layers = j.at("mapping_layers").get<int>();
+    s.z_dim = j.at("z_dim").get<int>();
+    s.w_dim = j.at("w_dim").get<int>();
+    s.lrate = j.at("lrate").get<double>();
+    s.gamma = j.at("gamma").get<double>();
+    s.ema_kimg = j.at("ema_kimg").get<double>();
+    s.ema_rampup = j.at("ema_rampup").get<double>();
+    s.pl_weight = j.at("pl_weight").get<double>();
+    s.style_mixing = j.at("style_mixing").get<double>();
+    s.conv_clamp = j.at("conv_clamp").get<int>();
+    s.g_reg_interval = j.at("g_reg_interval").get<int>();
+    s.d_reg_interval = j.at("d_reg_interval").get<int>();
+    s.kimg = j.at("kimg").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("config: training spec in the file is incomplete: ") + e.what());
+  }
+  return s;
+}
+
+}  // namespace gf

@@ -1,0 +1,39 @@
+// Training configurations: the official StyleGAN2-ADA cfg_specs (auto,
+// stylegan2, paper256, paper512, paper1024, cifar) plus small ones for CPU
+// runs and tests, resolved against the dataset's resolution.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace gf {
+
+struct TrainSpec {
+  std::string cfg;
+  int batch = 32;            // total minibatch
+  int mbstd_group = 4;       // minibatch-stddev group size
+  int channel_base = 32768;  // fmaps * 32768
+  int channel_max = 512;
+  int mapping_layers = 8;
+  int z_dim = 512, w_dim = 512;
+  double lrate = 0.002;
+  double gamma = 10;         // R1 weight
+  double ema_kimg = 10;
+  double ema_rampup = 0;     // 0: none
+  double pl_weight = 2;
+  double style_mixing = 0.9;
+  int conv_clamp = 256;      // 0: none
+  int g_reg_interval = 4, d_reg_interval = 16;
+  double kimg = 25000;
+};
+
+// Names accepted by --cfg.
+std::vector<std::string> config_names();
+// Resolves a named config for a dataset resolution and GPU count, exactly as
+// the official train.py does for 'auto'. Throws gf::Error for an unknown name.
+TrainSpec make_train_spec(const std::string& cfg, int resolution, int gpus = 1);
+
+nlohmann::json to_json(const TrainSpec& s);
+TrainSpec train_spec_from_json(const nlohmann::json& j);
+
+}  // namespace gf

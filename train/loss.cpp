@@ -1,0 +1,80 @@
+#include "train/loss.h"
+
+#include <cmath>
+
+namespace gf {
+
+StyleGAN2Loss::StyleGAN2Loss(LossNetworks nets, LossOptions opt, Generator& rng)
+    : nets_(std::move(nets)), opt_(opt), rng_(rng) {}
+
+Tensor StyleGAN2Loss::run_mapping(const Tensor& z, const Tensor& c, bool update_w_avg) {
+  Tensor ws = nets_.mapping(z, c, update_w_avg);
+  if (opt_.style_mixing_prob <= 0) return ws;
+  // One cutoff per minibatch: with probability p, layers from a random cutoff
+  // on take their styles from a second latent (official run_G).
+  const int64_t num_ws = ws.size(1);
+  const std::vector<double> u = rand({2}, rng_, DType::f64).to_vector();
+  int64_t cutoff = 1 + std::min<int64_t>(static_cast<int64_t>(u[0] * (num_ws - 1)), num_ws - 2);
+  if (!(u[1] < opt_.style_mixing_prob)) cutoff = num_ws;
+  // The second latent is drawn in every case, so the stream of random numbers
+  // does not depend on the outcome.
+  Tensor z2 = randn(z.shape(), rng_, z.dtype(), z.device());
+  if (cutoff >= num_ws) return ws;
+  Tensor ws2 = nets_.mapping(z2, c, false);
+  return concat({slice(ws, 1, 0, cutoff), slice(ws2, 1, cutoff, num_ws)}, 1);
+}
+
+Tensor StyleGAN2Loss::g_main(const Tensor& z, const Tensor& c, double gain) {
+  Tensor img = nets_.synthesis(run_mapping(z, c, true));
+  Tensor logits = nets_.discriminator(img, c);
+  Tensor loss = mean(softplus(-logits));  // -log(sigmoid(logits))
+  stats_.g_loss = loss.item();
+  stats_.scores_fake = mean(logits.detach()).item();
+  return loss * gain;
+}
+
+Tensor StyleGAN2Loss::g_pl(const Tensor& z, const Tensor& c, double gain) {
+  const int64_t n = std::max<int64_t>(z.size(0) / opt_.pl_batch_shrink, 1);
+  Tensor zs = slice(z, 0, 0, n);
+  Tensor cs = c.defined() ? slice(c, 0, 0, n) : c;
+  Tensor ws = run_mapping(zs, cs, true);
+  Tensor img = nets_.synthesis(ws);
+  // Random image-space direction, scaled so the expected length is resolution-independent.
+  const double scale = 1.0 / std::sqrt(static_cast<double>(img.size(2) * img.size(3)));
+  Tensor noise = randn(img.shape(), rng_, img.dtype(), img.device()) * scale;
+  Tensor pl_grads = grad({sum(img * noise)}, {ws}, {}, /*create_graph=*/true, /*retain_graph=*/true)[0];
+  Tensor pl_lengths = sqrt(mean(sum(square(pl_grads), {2}), {1}));  // [n]
+  const double batch_mean = mean(pl_lengths.detach()).item();
+  pl_mean_ = pl_mean_ + (batch_mean - pl_mean_) * opt_.pl_decay;
+  Tensor penalty = square(pl_lengths - pl_mean_);
+  stats_.pl_penalty = mean(penalty.detach()).item();
+  return mean(penalty) * (opt_.pl_weight * gain);
+}
+
+Tensor StyleGAN2Loss::d_main(const Tensor& real, const Tensor& real_c, const Tensor& z, const Tensor& c, double gain) {
+  Tensor fake;
+  {
+    NoGradGuard ng;  // D's step does not differentiate through G
+    fake = nets_.synthesis(run_mapping(z, c, true));  // training-mode G tracks w_avg in every phase
+  }
+  Tensor fake_logits = nets_.discriminator(fake, c);
+  Tensor real_logits = nets_.discriminator(real, real_c);
+  Tensor loss_fake = mean(softplus(fake_logits));   // -log(1 - sigmoid(fake))
+  Tensor loss_real = mean(softplus(-real_logits));  // -log(sigmoid(real))
+  stats_.d_loss_fake = loss_fake.item();
+  stats_.d_loss_real = loss_real.item();
+  stats_.scores_fake = mean(fake_logits.detach()).item();
+  stats_.scores_real = mean(real_logits.detach()).item();
+  return (loss_fake + loss_real) * gain;
+}
+
+Tensor StyleGAN2Loss::d_r1(const Tensor& real, const Tensor& real_c, double gain) {
+  Tensor x = real.detach().requires_grad_(true);
+  Tensor logits = nets_.discriminator(x, real_c);
+  Tensor g = grad({sum(logits)}, {x}, {}, /*create_graph=*/true, /*retain_graph=*/true)[0];
+  Tensor penalty = sum(square(g), {1, 2, 3});  // [N]
+  stats_.r1_penalty = mean(penalty.detach()).item();
+  return mean(penalty) * (opt_.r1_gamma / 2 * gain);
+}
+
+}  // namespace gf

@@ -1,0 +1,62 @@
+// The StyleGAN2 loss (official StyleGAN2-ADA training/loss.py): non-saturating
+// logistic loss, lazy R1 on reals, path-length regularization, style mixing.
+// It sees the networks through three functions, so it is independent of how
+// they are built.
+#pragma once
+#include <functional>
+
+#include "engine/ops.h"
+
+namespace gf {
+
+struct LossNetworks {
+  // z [N, z_dim], c [N, c_dim] (may be undefined) -> ws [N, num_ws, w_dim];
+  // update_w_avg: whether this call moves the tracked average of w.
+  std::function<Tensor(const Tensor& z, const Tensor& c, bool update_w_avg)> mapping;
+  std::function<Tensor(const Tensor& ws)> synthesis;                   // -> img [N, C, H, W]
+  std::function<Tensor(const Tensor& img, const Tensor& c)> discriminator;  // -> logits [N, 1]
+};
+
+struct LossOptions {
+  double r1_gamma = 10;
+  double style_mixing_prob = 0.9;
+  double pl_weight = 2;
+  int pl_batch_shrink = 2;
+  double pl_decay = 0.01;
+};
+
+// Scalars from the last call of each phase, for stats.jsonl.
+struct LossStats {
+  double g_loss = 0, d_loss_fake = 0, d_loss_real = 0, r1_penalty = 0, pl_penalty = 0;
+  double scores_fake = 0, scores_real = 0;
+};
+
+class StyleGAN2Loss {
+ public:
+  StyleGAN2Loss(LossNetworks nets, LossOptions opt, Generator& rng);
+
+  // Each phase returns the scalar to call backward() on, already multiplied
+  // by `gain` (the lazy-regularization interval, as in the official code).
+  Tensor g_main(const Tensor& z, const Tensor& c, double gain);
+  Tensor g_pl(const Tensor& z, const Tensor& c, double gain);
+  Tensor d_main(const Tensor& real, const Tensor& real_c, const Tensor& z, const Tensor& c, double gain);
+  Tensor d_r1(const Tensor& real, const Tensor& real_c, double gain);
+
+  // The moving average of path lengths, kept in checkpoints.
+  double pl_mean() const { return pl_mean_; }
+  void set_pl_mean(double v) { pl_mean_ = v; }
+  const LossStats& stats() const { return stats_; }
+  const LossOptions& options() const { return opt_; }
+
+  // z and style mixing drawn from the loss's generator: returns ws.
+  Tensor run_mapping(const Tensor& z, const Tensor& c, bool update_w_avg);
+
+ private:
+  LossNetworks nets_;
+  LossOptions opt_;
+  Generator& rng_;
+  double pl_mean_ = 0;
+  LossStats stats_;
+};
+
+}  // namespace gf

@@ -1,0 +1,31 @@
+// A training run's folder, as the official code lays it out:
+// <outdir>/<NNNNN>-<desc>/ with training_options.json, log.txt, stats.jsonl,
+// image grids and snapshots. Every file is written to a temporary name and
+// renamed, except the two append-only logs.
+#pragma once
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace gf {
+
+class RunDir {
+ public:
+  // Creates the next numbered folder under outdir (creating outdir too).
+  RunDir(const std::string& outdir, const std::string& desc);
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+  void write_json(const std::string& name, const nlohmann::json& j) const;
+  void append_stats(const nlohmann::json& j);  // one line of stats.jsonl
+  void log(const std::string& line);           // stdout and log.txt
+
+ private:
+  std::string path_;
+  std::ofstream stats_, log_;
+};
+
+// Writes `text` to path via "<path>.tmp" and a rename.
+void write_file_atomic(const std::string& path, const std::string& text);
+
+}  // namespace gf
