@@ -1,0 +1,53 @@
+// Adam with exactly torch.optim.Adam's update (no weight decay, no amsgrad):
+//   m = beta1 * m + (1 - beta1) * g            (as m.lerp_(g, 1 - beta1))
+//   v = beta2 * v + (1 - beta2) * g * g
+//   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+// with a step count t per parameter. State is created on a parameter's first
+// gradient and, like torch's, a parameter without a gradient is skipped.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/io/safetensors.h"
+#include "engine/tensor.h"
+
+namespace gf {
+
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999;
+  double eps = 1e-8;
+};
+
+class Adam {
+ public:
+  // Names are the parameters' state-dict names (Module::named_parameters()).
+  Adam(std::vector<std::pair<std::string, Tensor>> params, const AdamOptions& opt);
+
+  // Updates every parameter that has a gradient, in place, outside the graph.
+  void step();
+  // Drops every parameter's gradient.
+  void zero_grad();
+
+  AdamOptions& options() { return opt_; }  // lr may change between steps
+  const AdamOptions& options() const { return opt_; }
+
+  // "<param>.exp_avg", "<param>.exp_avg_sq" and "<param>.step" (float64
+  // scalar) for every parameter that has state, as torch keeps it. Loading
+  // restores it bit for bit; an unknown name or a misshapen tensor throws
+  // before anything changes.
+  io::TensorMap state_dict() const;
+  void load_state_dict(const io::TensorMap& state);
+
+ private:
+  struct Slot {
+    std::string name;
+    Tensor param, exp_avg, exp_avg_sq;  // state undefined until the first step
+    int64_t step = 0;
+  };
+  std::vector<Slot> slots_;
+  AdamOptions opt_;
+};
+
+}  // namespace gf

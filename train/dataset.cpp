@@ -1,0 +1,345 @@
+#include "train/dataset.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "engine/error.h"
+#include "engine/ops.h"
+#include "train/image_io.h"
+#include "train/zip_reader.h"
+
+namespace gf {
+namespace fs = std::filesystem;
+namespace {
+
+// splitmix64: tiny, portable and fully described by one 64-bit word, so the
+// sampler's state goes into a checkpoint (std::mt19937's distributions are
+// not portable across standard libraries).
+uint64_t splitmix64(uint64_t& s) {
+  uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+// Uniform in [0, n) (Lemire's multiply; the bias for n << 2^64 is nil).
+int64_t below(uint64_t r, int64_t n) {
+  return static_cast<int64_t>((static_cast<unsigned __int128>(r) * static_cast<uint64_t>(n)) >> 64);
+}
+void shuffle(std::vector<int64_t>& v, uint64_t& rng) {
+  for (int64_t i = static_cast<int64_t>(v.size()) - 1; i > 0; --i)
+    std::swap(v[static_cast<size_t>(i)], v[static_cast<size_t>(below(splitmix64(rng), i + 1))]);
+}
+
+bool is_image_name(const std::string& name) {
+  std::string ext = fs::path(name).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+}
+
+// Where the image files come from: sorted relative names and a reader.
+struct Source {
+  std::string path;
+  std::vector<std::string> names;
+  std::function<std::vector<uint8_t>(const std::string&)> read;  // may throw
+  std::function<bool(const std::string&)> exists;
+  std::string display(const std::string& name) const { return path + "/" + name; }
+};
+
+std::vector<uint8_t> read_whole_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(path + ": cannot open");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) throw Error(path + ": read error");
+  return bytes;
+}
+
+Source folder_source(std::string dir) {
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  Source src;
+  src.path = dir;
+  try {
+    for (const auto& e : fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink)) {
+      if (!e.is_regular_file()) continue;
+      const std::string rel = e.path().lexically_relative(dir).generic_string();
+      if (is_image_name(rel)) src.names.push_back(rel);
+    }
+  } catch (const fs::filesystem_error& e) {
+    throw Error(dir + ": cannot list the folder (" + e.what() + ")");
+  }
+  // Sorted, as the official dataset: item order (and labels) never depend on the file system.
+  std::sort(src.names.begin(), src.names.end());
+  src.read = [dir](const std::string& name) { return read_whole_file(dir + "/" + name); };
+  src.exists = [dir](const std::string& name) { return fs::is_regular_file(dir + "/" + name); };
+  return src;
+}
+
+Source zip_source(const std::string& path) {
+  auto zip = std::make_shared<ZipReader>(path);
+  Source src;
+  src.path = path;
+  for (const auto& e : zip->entries())
+    if (!e.is_dir() && is_image_name(e.name)) src.names.push_back(e.name);
+  std::sort(src.names.begin(), src.names.end());
+  src.read = [zip](const std::string& name) {
+    return zip->read(zip->entries()[static_cast<size_t>(zip->find(name))]);
+  };
+  src.exists = [zip](const std::string& name) { return zip->find(name) >= 0; };
+  return src;
+}
+
+// dataset.json: {"labels": [["relative/path.png", class], ...]} or "labels": null.
+std::vector<int64_t> read_labels(const Source& src) {
+  const std::string where = src.display("dataset.json");
+  if (!src.exists("dataset.json")) return {};
+  const std::vector<uint8_t> bytes = src.read("dataset.json");
+  nlohmann::json j = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) throw Error(where + ": not valid JSON");
+  if (!j.contains("labels") || j["labels"].is_null()) return {};
+  if (!j["labels"].is_array()) throw Error(where + ": \"labels\" must be a list of [path, class] pairs");
+  std::map<std::string, int64_t> by_name;
+  for (const auto& pair : j["labels"]) {
+    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string())
+      throw Error(where + ": every label must be a [path, class] pair, got " + pair.dump());
+    if (!pair[1].is_number_integer() || pair[1].get<int64_t>() < 0)
+      throw Error(where + ": the label of '" + pair[0].get<std::string>() +
+                  "' must be a non-negative class index (label vectors are not supported), got " + pair[1].dump());
+    by_name[pair[0].get<std::string>()] = pair[1].get<int64_t>();
+  }
+  std::vector<int64_t> labels;
+  for (const auto& name : src.names) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) throw Error(where + ": no label for " + name);
+    labels.push_back(it->second);
+  }
+  return labels;
+}
+
+std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& opt) {
+  const size_t n = src.names.size();
+  if (n == 0) throw Error(src.path + ": no PNG or JPEG images found");
+
+  // Pass 1, from the headers: every image square, power-of-two and the same
+  // size as the first, before any pixels are decoded. The dataset is RGB when any
+  // image has colour, else gray: gray images in an RGB set are replicated,
+  // alpha is dropped.
+  int res = 0, channels = 1;
+  std::string first;
+  for (const auto& name : src.names) {
+    const std::string file = src.display(name);
+    const std::vector<uint8_t> bytes = src.read(name);
+    const ImageInfo info = image_info(bytes.data(), bytes.size(), file);
+    const std::string dims = std::to_string(info.width) + "x" + std::to_string(info.height);
+    if (info.width != info.height) throw Error(file + ": image is " + dims + "; images must be square");
+    if (info.width < 4 || (info.width & (info.width - 1)) != 0)
+      throw Error(file + ": image is " + dims + "; the resolution must be a power of two, at least 4");
+    if (first.empty()) {
+      res = info.width;
+      first = file;
+    } else if (info.width != res) {
+      throw Error(file + ": image is " + dims + ", but " + first + " is " + std::to_string(res) + "x" +
+                  std::to_string(res) + "; all images must be the same size");
+    }
+    if (info.channels >= 3) channels = 3;
+  }
+
+  std::vector<int64_t> labels;
+  if (opt.use_labels) {
+    labels = read_labels(src);
+    if (labels.empty()) throw Error(src.path + ": conditioning (--cond) needs labels in dataset.json");
+  }
+
+  // Pass 2: decode into NCHW. Files are read in order (a zip is one stream)
+  // and decoded in parallel a chunk at a time.
+  const size_t plane = static_cast<size_t>(res) * res, image_size = plane * channels;
+  std::vector<uint8_t> pixels(n * image_size);
+  constexpr size_t kChunk = 256;
+  for (size_t start = 0; start < n; start += kChunk) {
+    const int64_t count = static_cast<int64_t>(std::min(n - start, kChunk));
+    std::vector<std::vector<uint8_t>> bytes(static_cast<size_t>(count));
+    for (int64_t k = 0; k < count; ++k) bytes[k] = src.read(src.names[start + k]);
+    std::vector<std::string> errors(static_cast<size_t>(count));
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t k = 0; k < count; ++k) {
+      const std::string file = src.display(src.names[start + k]);
+      try {
+        ImageInfo info;
+        const std::vector<uint8_t> hwc = decode_image(bytes[k].data(), bytes[k].size(), file, channels, &info);
+        if (info.width != res || info.height != res) throw Error(file + ": image changed size between reads");
+        uint8_t* dst = pixels.data() + (start + k) * image_size;
+        for (size_t p = 0; p < plane; ++p)
+          for (int c = 0; c < channels; ++c) dst[c * plane + p] = hwc[p * channels + c];
+      } catch (const Error& e) {  // exceptions must not leave an OpenMP region
+        errors[k] = e.what();
+      }
+    }
+    for (const auto& e : errors)
+      if (!e.empty()) throw Error(e);
+  }
+  const std::string name = fs::path(src.path).stem().string();
+  return std::make_unique<Dataset>(name, res, channels, std::move(pixels), std::move(labels), opt);
+}
+
+uint32_t be32(const std::vector<uint8_t>& b, size_t at) {
+  return (uint32_t(b[at]) << 24) | (uint32_t(b[at + 1]) << 16) | (uint32_t(b[at + 2]) << 8) | uint32_t(b[at + 3]);
+}
+
+std::unique_ptr<Dataset> open_fashion_mnist(const DatasetOptions& opt) {
+  const std::string img_path = opt.fashion_mnist_dir + "/train-images-idx3-ubyte.gz";
+  const std::string lbl_path = opt.fashion_mnist_dir + "/train-labels-idx1-ubyte.gz";
+  if (!fs::exists(img_path) || !fs::exists(lbl_path))
+    throw Error(opt.fashion_mnist_dir + ": Fashion-MNIST not found (install dataset-fashion-mnist, or pass --data)");
+  const std::vector<uint8_t> img = read_gzip_file(img_path), lbl = read_gzip_file(lbl_path);
+  // IDX: big-endian magic (0x0803: ubyte, 3 dims; 0x0801: ubyte, 1 dim), then the dims.
+  if (img.size() < 16 || be32(img, 0) != 0x00000803) throw Error(img_path + ": not an IDX image file");
+  if (lbl.size() < 8 || be32(lbl, 0) != 0x00000801) throw Error(lbl_path + ": not an IDX label file");
+  const size_t n = be32(img, 4), rows = be32(img, 8), cols = be32(img, 12);
+  if (rows != 28 || cols != 28) throw Error(img_path + ": expected 28x28 images");
+  if (img.size() != 16 + n * rows * cols) throw Error(img_path + ": size does not match its header");
+  if (be32(lbl, 4) != n || lbl.size() != 8 + n)
+    throw Error(lbl_path + ": label count does not match " + img_path);
+
+  // Zero padding to 32x32, the nearest power of two (0 maps to -1, the background).
+  constexpr int res = 32, pad = (res - 28) / 2;
+  std::vector<uint8_t> pixels(n * res * res, 0);
+  std::vector<int64_t> labels(n);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t y = 0; y < rows; ++y)
+      std::memcpy(&pixels[(i * res + y + pad) * res + pad], &img[16 + (i * rows + y) * cols], cols);
+    if (lbl[8 + i] >= 10) throw Error(lbl_path + ": label " + std::to_string(lbl[8 + i]) + " out of range");
+    labels[i] = lbl[8 + i];
+  }
+  if (!opt.use_labels) labels.clear();
+  return std::make_unique<Dataset>("fashion-mnist", res, 1, std::move(pixels), std::move(labels), opt);
+}
+
+}  // namespace
+
+Dataset::Dataset(std::string name, int resolution, int channels, std::vector<uint8_t> pixels,
+                 std::vector<int64_t> labels, const DatasetOptions& opt)
+    : name_(std::move(name)), resolution_(resolution), channels_(channels), pixels_(std::move(pixels)),
+      labels_(std::move(labels)) {
+  const size_t image_size = static_cast<size_t>(channels) * resolution * resolution;
+  GF_CHECK(image_size > 0 && pixels_.size() % image_size == 0, "Dataset", "pixel buffer is not a whole number of images");
+  const int64_t raw_n = static_cast<int64_t>(pixels_.size() / image_size);
+  GF_CHECK(labels_.empty() || static_cast<int64_t>(labels_.size()) == raw_n, "Dataset",
+           labels_.size() << " labels for " << raw_n << " images");
+  for (int64_t l : labels_) c_dim_ = std::max(c_dim_, l + 1);
+
+  raw_idx_.resize(static_cast<size_t>(raw_n));
+  for (int64_t i = 0; i < raw_n; ++i) raw_idx_[static_cast<size_t>(i)] = i;
+  // As the official max_size: a seeded random subset, kept in file order.
+  if (opt.max_images > 0 && raw_n > opt.max_images) {
+    uint64_t rng = opt.subset_seed;
+    shuffle(raw_idx_, rng);
+    raw_idx_.resize(static_cast<size_t>(opt.max_images));
+    std::sort(raw_idx_.begin(), raw_idx_.end());
+  }
+  xflip_.assign(raw_idx_.size(), 0);
+  if (opt.xflip) {  // every image again, mirrored
+    const size_t k = raw_idx_.size();
+    raw_idx_.insert(raw_idx_.end(), raw_idx_.begin(), raw_idx_.end());
+    xflip_.resize(2 * k, 1);
+  }
+}
+
+void Dataset::image(int64_t i, uint8_t* out) const {
+  GF_CHECK(i >= 0 && i < size(), "Dataset::image", "index " << i << " out of range for " << size() << " items");
+  const size_t res = static_cast<size_t>(resolution_), image_size = channels_ * res * res;
+  const uint8_t* src = pixels_.data() + static_cast<size_t>(raw_idx_[static_cast<size_t>(i)]) * image_size;
+  if (!xflip_[static_cast<size_t>(i)]) {
+    std::memcpy(out, src, image_size);
+    return;
+  }
+  for (size_t row = 0; row < channels_ * res; ++row)
+    std::reverse_copy(src + row * res, src + (row + 1) * res, out + row * res);
+}
+
+int64_t Dataset::label(int64_t i) const {
+  GF_CHECK(i >= 0 && i < size(), "Dataset::label", "index " << i << " out of range for " << size() << " items");
+  return labels_.empty() ? -1 : labels_[static_cast<size_t>(raw_idx_[static_cast<size_t>(i)])];
+}
+
+Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device) const {
+  const int64_t n = static_cast<int64_t>(indices.size()), res = resolution_;
+  const size_t image_size = static_cast<size_t>(channels_ * res * res);
+  Tensor images = Tensor::empty({n, channels_, res, res});
+  Tensor labels = zeros({n, c_dim_});
+  float* img = images.data<float>();
+  std::vector<uint8_t> buf(image_size);
+  for (int64_t k = 0; k < n; ++k) {
+    image(indices[static_cast<size_t>(k)], buf.data());
+    for (size_t p = 0; p < image_size; ++p) img[k * image_size + p] = buf[p] / 127.5f - 1.0f;
+    if (c_dim_ > 0) labels.data<float>()[k * c_dim_ + label(indices[static_cast<size_t>(k)])] = 1.0f;
+  }
+  return {images.to(device), labels.to(device)};
+}
+
+std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOptions& opt) {
+  if (path.empty()) return open_fashion_mnist(opt);
+  if (fs::is_directory(path)) return open_images(folder_source(path), opt);
+  if (!fs::exists(path)) throw Error(path + ": no such file or folder");
+  return open_images(zip_source(path), opt);
+}
+
+// ---- InfiniteSampler --------------------------------------------------------
+
+InfiniteSampler::InfiniteSampler(int64_t size, uint64_t seed, bool shuffle_order, double window)
+    : order_(static_cast<size_t>(size)), window_(static_cast<int64_t>(std::nearbyint(size * window))), rng_(seed) {
+  GF_CHECK(size > 0, "InfiniteSampler", "empty dataset");
+  GF_CHECK(window >= 0 && window <= 1, "InfiniteSampler", "window must be in [0, 1], got " << window);
+  for (int64_t i = 0; i < size; ++i) order_[static_cast<size_t>(i)] = i;
+  if (shuffle_order) shuffle(order_, rng_);
+}
+
+uint64_t InfiniteSampler::random() { return splitmix64(rng_); }
+
+int64_t InfiniteSampler::next() {
+  const int64_t n = static_cast<int64_t>(order_.size());
+  const int64_t i = idx_ % n;
+  const int64_t out = order_[static_cast<size_t>(i)];
+  if (window_ >= 2) {
+    const int64_t j = ((i - below(random(), window_)) % n + n) % n;
+    std::swap(order_[static_cast<size_t>(i)], order_[static_cast<size_t>(j)]);
+  }
+  ++idx_;
+  return out;
+}
+
+std::vector<int64_t> InfiniteSampler::next_batch(int64_t n) {
+  std::vector<int64_t> out(static_cast<size_t>(n));
+  for (auto& v : out) v = next();
+  return out;
+}
+
+io::TensorMap InfiniteSampler::state_dict(const std::string& prefix) const {
+  // float64 holds every index exactly (< 2^53); the RNG word goes in two halves.
+  std::vector<double> order(order_.begin(), order_.end());
+  return {{prefix + "order", Tensor::from_vector(order, {static_cast<int64_t>(order.size())}, DType::f64)},
+          {prefix + "rng", Tensor::from_vector({double(rng_ >> 32), double(rng_ & 0xFFFFFFFFu)}, {2}, DType::f64)},
+          {prefix + "idx", Tensor::from_vector({double(idx_)}, {1}, DType::f64)}};
+}
+
+void InfiniteSampler::load_state_dict(const io::TensorMap& state, const std::string& prefix) {
+  auto get = [&](const std::string& key, int64_t numel) {
+    auto it = state.find(prefix + key);
+    GF_CHECK(it != state.end(), "InfiniteSampler::load_state_dict", "missing " << prefix + key);
+    GF_CHECK(it->second.numel() == numel, "InfiniteSampler::load_state_dict",
+             prefix + key << " has " << it->second.numel() << " values, expected " << numel);
+    return it->second.to_vector();
+  };
+  const auto order = get("order", static_cast<int64_t>(order_.size()));
+  const auto rng = get("rng", 2);
+  const auto idx = get("idx", 1);
+  for (size_t i = 0; i < order.size(); ++i) order_[i] = static_cast<int64_t>(order[i]);
+  rng_ = (static_cast<uint64_t>(rng[0]) << 32) | static_cast<uint64_t>(rng[1]);
+  idx_ = static_cast<int64_t>(idx[0]);
+}
+
+}  // namespace gf

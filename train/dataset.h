@@ -1,0 +1,87 @@
+// Training data with the semantics of the official StyleGAN2-ADA datasets:
+// a folder or .zip of PNG/JPEG images (optionally labelled by dataset.json),
+// or Fashion-MNIST read from its IDX files. Images are held in memory as
+// uint8 NCHW; a batch comes out as float in [-1, 1] with one-hot labels.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/io/safetensors.h"
+#include "engine/tensor.h"
+
+namespace gf {
+
+// Debian's dataset-fashion-mnist; the default when no --data is given.
+inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+struct DatasetOptions {
+  bool use_labels = false;  // --cond: labels become one-hot conditioning; else c_dim is 0
+  bool xflip = false;       // --mirror: append a mirrored copy of every image
+  int64_t max_images = 0;   // > 0: keep a random subset of this many (before x-flips)
+  uint64_t subset_seed = 0; // which subset max_images keeps
+  std::string fashion_mnist_dir = kFashionMnistDir;
+};
+
+class Dataset {
+ public:
+  struct Batch {
+    Tensor images;  // float32 [N, C, H, W] in [-1, 1]
+    Tensor labels;  // float32 [N, c_dim] one-hot ([N, 0] without labels)
+  };
+
+  // Takes raw images (uint8 [raw_n, C, res, res] flattened) and class labels
+  // (one per image, or empty), then applies the options.
+  Dataset(std::string name, int resolution, int channels, std::vector<uint8_t> pixels,
+          std::vector<int64_t> labels, const DatasetOptions& opt);
+
+  const std::string& name() const { return name_; }
+  int resolution() const { return resolution_; }
+  int channels() const { return channels_; }
+  int64_t size() const { return static_cast<int64_t>(raw_idx_.size()); }  // x-flips included
+  int64_t c_dim() const { return c_dim_; }
+  bool has_labels() const { return c_dim_ > 0; }
+
+  // Item i (0 <= i < size()) as uint8 CHW into out[C * res * res].
+  void image(int64_t i, uint8_t* out) const;
+  // Class of item i, or -1 without labels.
+  int64_t label(int64_t i) const;
+  Batch batch(const std::vector<int64_t>& indices, Device device = Device::cpu()) const;
+
+ private:
+  std::string name_;
+  int resolution_, channels_;
+  int64_t c_dim_ = 0;
+  std::vector<uint8_t> pixels_;
+  std::vector<int64_t> labels_;   // per raw image
+  std::vector<int64_t> raw_idx_;  // item -> raw image
+  std::vector<uint8_t> xflip_;    // item -> mirrored?
+};
+
+// `path`: a folder or .zip of images; empty: Fashion-MNIST (training split,
+// 60000 images padded to 1x32x32, 10 classes). A bad dataset throws gf::Error
+// naming the offending file.
+std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOptions& opt = {});
+
+// The official InfiniteSampler: a seeded shuffle of [0, size), walked forever,
+// where every visited slot is swapped with one up to window*size slots before
+// it, so later epochs come in a new order without a sharp epoch boundary.
+class InfiniteSampler {
+ public:
+  InfiniteSampler(int64_t size, uint64_t seed, bool shuffle = true, double window = 0.5);
+  int64_t next();
+  std::vector<int64_t> next_batch(int64_t n);
+  // Position, order and RNG state, for a bit-exact resume; names get `prefix`.
+  io::TensorMap state_dict(const std::string& prefix = "sampler.") const;
+  void load_state_dict(const io::TensorMap& state, const std::string& prefix = "sampler.");
+
+ private:
+  uint64_t random();  // splitmix64
+  std::vector<int64_t> order_;
+  int64_t window_;
+  uint64_t rng_;
+  int64_t idx_ = 0;
+};
+
+}  // namespace gf

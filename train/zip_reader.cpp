@@ -1,0 +1,184 @@
+#include "train/zip_reader.h"
+
+#include <stb_image.h>
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <cstring>
+
+#include "engine/error.h"
+
+namespace gf {
+namespace {
+
+[[noreturn]] void bad(const std::string& path, const std::string& msg) {
+  throw Error(path + ": " + msg);
+}
+
+uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+uint32_t le32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
+         (static_cast<uint32_t>(p[3]) << 24);
+}
+
+constexpr uint32_t kLocalSig = 0x04034b50, kCentralSig = 0x02014b50, kEndSig = 0x06054b50;
+constexpr size_t kLocalSize = 30, kCentralSize = 46, kEndSize = 22;
+
+std::array<uint32_t, 256> make_crc_table() {
+  std::array<uint32_t, 256> t{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    t[i] = c;
+  }
+  return t;
+}
+
+}  // namespace
+
+uint32_t crc32(const uint8_t* data, size_t n, uint32_t crc) {
+  static const std::array<uint32_t, 256> table = make_crc_table();
+  crc = ~crc;
+  for (size_t i = 0; i < n; ++i) crc = table[(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
+  return ~crc;
+}
+
+std::vector<uint8_t> inflate_raw(const uint8_t* data, size_t n, size_t size, const std::string& what) {
+  // stb's inflater takes int sizes.
+  if (n > INT_MAX - 8 || size > INT_MAX - 1) bad(what, "compressed data over 2 GiB is not supported");
+  // stb_image 2.28's inflater fails on a stream whose last code ends within
+  // the input's final 16 bits (zlib data in PNGs always has the Adler-32 after
+  // it); zero padding after the final block is never read as data.
+  std::vector<uint8_t> in(n + 8, 0);
+  std::copy(data, data + n, in.begin());
+  // One spare output byte: a stream that inflates to more than `size` fails
+  // the size check instead of being silently cut.
+  std::vector<uint8_t> out(size + 1);
+  const int got = stbi_zlib_decode_noheader_buffer(reinterpret_cast<char*>(out.data()), static_cast<int>(size + 1),
+                                                   reinterpret_cast<const char*>(in.data()), static_cast<int>(in.size()));
+  if (got < 0) bad(what, "corrupt deflate data");
+  if (static_cast<size_t>(got) != size)
+    bad(what, "deflate data gives " + std::to_string(got) + " bytes, expected " + std::to_string(size));
+  out.pop_back();
+  return out;
+}
+
+std::vector<uint8_t> read_gzip_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) bad(path, "cannot open");
+  std::vector<uint8_t> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  // RFC 1952: a 10-byte header, optional fields by flag, the deflate stream,
+  // then CRC-32 and the size mod 2^32.
+  if (raw.size() < 18 || raw[0] != 0x1f || raw[1] != 0x8b) bad(path, "not a gzip file");
+  if (raw[2] != 8) bad(path, "gzip compression method is not deflate");
+  const uint8_t flags = raw[3];
+  if (flags & 0xE0) bad(path, "reserved gzip flags set");
+  size_t pos = 10;
+  const size_t end = raw.size() - 8;
+  if (flags & 0x04) {  // FEXTRA
+    if (pos + 2 > end) bad(path, "truncated gzip header");
+    pos += 2 + le16(&raw[pos]);
+  }
+  for (uint8_t bit : {uint8_t(0x08), uint8_t(0x10)}) {  // FNAME, FCOMMENT: zero-terminated
+    if (!(flags & bit)) continue;
+    while (pos < end && raw[pos] != 0) ++pos;
+    ++pos;
+  }
+  if (flags & 0x02) pos += 2;  // FHCRC
+  if (pos > end) bad(path, "truncated gzip header");
+  const uint32_t want_crc = le32(&raw[end]);
+  const uint32_t size = le32(&raw[end + 4]);
+  std::vector<uint8_t> out = inflate_raw(raw.data() + pos, end - pos, size, path);
+  if (crc32(out.data(), out.size()) != want_crc) bad(path, "CRC mismatch (corrupt file)");
+  return out;
+}
+
+ZipReader::ZipReader(const std::string& path) : path_(path), file_(path, std::ios::binary) {
+  if (!file_) bad(path, "cannot open");
+  file_.seekg(0, std::ios::end);
+  file_size_ = static_cast<uint64_t>(file_.tellg());
+  if (file_size_ < kEndSize) bad(path, "not a zip file (too short)");
+
+  // The end-of-central-directory record sits in the last 22 + 65535 bytes
+  // (it may be followed by a comment); search backwards for its signature.
+  const uint64_t tail = std::min<uint64_t>(file_size_, kEndSize + 0xFFFF);
+  std::vector<uint8_t> buf(tail);
+  read_at(file_size_ - tail, buf.data(), tail, "end of central directory");
+  int64_t eocd = -1;
+  for (int64_t i = static_cast<int64_t>(tail - kEndSize); i >= 0; --i) {
+    const uint8_t* p = &buf[static_cast<size_t>(i)];
+    if (le32(p) == kEndSig && i + kEndSize + le16(p + 20) == tail) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) bad(path, "not a zip file (no end of central directory)");
+  const uint8_t* e = &buf[static_cast<size_t>(eocd)];
+  const uint16_t count = le16(e + 10);
+  const uint32_t cd_size = le32(e + 12), cd_offset = le32(e + 16);
+  if (le16(e + 4) != 0 || le16(e + 6) != 0 || le16(e + 8) != count) bad(path, "multi-disk zip files are not supported");
+  if (count == 0xFFFF || cd_size == 0xFFFFFFFF || cd_offset == 0xFFFFFFFF) bad(path, "zip64 files are not supported");
+  const uint64_t eocd_pos = file_size_ - tail + static_cast<uint64_t>(eocd);
+  if (static_cast<uint64_t>(cd_offset) + cd_size > eocd_pos) bad(path, "central directory lies outside the file");
+
+  std::vector<uint8_t> cd(cd_size);
+  read_at(cd_offset, cd.data(), cd_size, "central directory");
+  size_t pos = 0;
+  for (uint16_t i = 0; i < count; ++i) {
+    if (pos + kCentralSize > cd.size() || le32(&cd[pos]) != kCentralSig) bad(path, "corrupt central directory");
+    const uint8_t* c = &cd[pos];
+    Entry en;
+    const uint16_t flags = le16(c + 8);
+    en.method = le16(c + 10);
+    en.crc = le32(c + 16);
+    en.compressed_size = le32(c + 20);
+    en.size = le32(c + 24);
+    const size_t name_len = le16(c + 28), extra_len = le16(c + 30), comment_len = le16(c + 32);
+    en.header_offset = le32(c + 42);
+    pos += kCentralSize;
+    if (pos + name_len + extra_len + comment_len > cd.size()) bad(path, "corrupt central directory");
+    en.name.assign(reinterpret_cast<const char*>(&cd[pos]), name_len);
+    pos += name_len + extra_len + comment_len;
+    const std::string what = path + ": entry '" + en.name + "'";
+    if (flags & 0x01) bad(what, "is encrypted");
+    if (en.compressed_size == 0xFFFFFFFF || en.size == 0xFFFFFFFF || en.header_offset == 0xFFFFFFFF)
+      bad(what, "needs zip64, which is not supported");
+    if (en.method != 0 && en.method != 8)
+      bad(what, "uses compression method " + std::to_string(en.method) + " (only stored and deflate are supported)");
+    if (en.method == 0 && en.compressed_size != en.size) bad(what, "is stored but its sizes differ");
+    if (en.header_offset + kLocalSize + en.compressed_size > cd_offset) bad(what, "lies outside the file");
+    if (!index_.emplace(en.name, entries_.size()).second) bad(what, "appears twice");
+    entries_.push_back(std::move(en));
+  }
+}
+
+int64_t ZipReader::find(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? -1 : static_cast<int64_t>(it->second);
+}
+
+void ZipReader::read_at(uint64_t offset, void* dst, size_t n, const std::string& what) {
+  if (offset > file_size_ || n > file_size_ - offset) bad(path_, what + " lies outside the file");
+  file_.clear();
+  file_.seekg(static_cast<std::streamoff>(offset));
+  file_.read(static_cast<char*>(dst), static_cast<std::streamsize>(n));
+  if (!file_) bad(path_, "read error in " + what);
+}
+
+std::vector<uint8_t> ZipReader::read(const Entry& e) {
+  const std::string what = path_ + ": entry '" + e.name + "'";
+  uint8_t local[kLocalSize];
+  read_at(e.header_offset, local, kLocalSize, "entry '" + e.name + "'");
+  if (le32(local) != kLocalSig) bad(what, "has no local header");
+  // The local header's own name and extra lengths locate the data (the extra
+  // field may differ from the central directory's).
+  const uint64_t data_offset = e.header_offset + kLocalSize + le16(local + 26) + le16(local + 28);
+  std::vector<uint8_t> raw(e.compressed_size);
+  read_at(data_offset, raw.data(), raw.size(), "entry '" + e.name + "'");
+  std::vector<uint8_t> out = e.method == 0 ? std::move(raw) : inflate_raw(raw.data(), raw.size(), e.size, what);
+  if (crc32(out.data(), out.size()) != e.crc) bad(what, "CRC mismatch (corrupt archive)");
+  return out;
+}
+
+}  // namespace gf

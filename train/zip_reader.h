@@ -1,0 +1,56 @@
+// A minimal reader for .zip archives (stored and deflated entries, no zip64,
+// no encryption) and for .gz files, enough for image datasets and the IDX
+// files of Fashion-MNIST. Inflation is stb_image's. Every offset and size read
+// from a file is checked against the file before it is used, and every entry's
+// CRC-32 is verified, so a truncated or corrupt archive throws gf::Error
+// naming the file (and the entry) instead of yielding garbage.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace gf {
+
+// CRC-32 (IEEE 802.3, as used by zip and gzip); pass the previous value to continue.
+uint32_t crc32(const uint8_t* data, size_t n, uint32_t crc = 0);
+
+// Raw deflate stream -> exactly `size` bytes; throws naming `what` otherwise.
+std::vector<uint8_t> inflate_raw(const uint8_t* data, size_t n, size_t size, const std::string& what);
+
+// Decompresses a whole .gz file (one member, as gzip writes it).
+std::vector<uint8_t> read_gzip_file(const std::string& path);
+
+class ZipReader {
+ public:
+  struct Entry {
+    std::string name;  // as stored: '/' separated, relative
+    uint16_t method = 0;  // 0 stored, 8 deflate
+    uint32_t crc = 0;
+    uint64_t compressed_size = 0;
+    uint64_t size = 0;
+    uint64_t header_offset = 0;  // of the local file header
+    bool is_dir() const { return !name.empty() && name.back() == '/'; }
+  };
+
+  // Reads and validates the central directory.
+  explicit ZipReader(const std::string& path);
+  const std::string& path() const { return path_; }
+  const std::vector<Entry>& entries() const { return entries_; }
+  // The index of the entry named `name`, or -1.
+  int64_t find(const std::string& name) const;
+  // The entry's uncompressed bytes, CRC-checked.
+  std::vector<uint8_t> read(const Entry& e);
+
+ private:
+  void read_at(uint64_t offset, void* dst, size_t n, const std::string& what);
+  std::string path_;
+  std::ifstream file_;
+  uint64_t file_size_ = 0;
+  std::vector<Entry> entries_;
+  std::unordered_map<std::string, size_t> index_;  // name -> entry
+};
+
+}  // namespace gf
