@@ -1,0 +1,102 @@
+#include "models/config.h"
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "engine/error.h"
+
+namespace gf::stylegan2 {
+namespace {
+
+using json = nlohmann::json;
+
+json clamp_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+// Reads the keys of `j` through a table of setters, so an unknown key (a typo,
+// or a file written for another network) is an error rather than ignored.
+void read_fields(const json& j, const char* what, const std::map<std::string, std::function<void(const json&)>>& set) {
+  GF_CHECK(j.is_object(), what, "config must be a JSON object, got " << j.dump());
+  for (const auto& [key, value] : j.items()) {
+    auto it = set.find(key);
+    GF_CHECK(it != set.end(), what, "unknown key '" << key << "'");
+    try {
+      it->second(value);
+    } catch (const json::exception& e) {
+      throw Error(std::string(what) + ": key '" + key + "' has a bad value " + value.dump() + " (" + e.what() + ")");
+    }
+  }
+}
+
+std::optional<double> clamp_from(const json& v) {
+  if (v.is_null()) return std::nullopt;
+  return v.get<double>();
+}
+
+}  // namespace
+
+json to_json(const GeneratorConfig& c) {
+  return json{{"z_dim", c.z_dim},
+              {"c_dim", c.c_dim},
+              {"w_dim", c.w_dim},
+              {"img_resolution", c.img_resolution},
+              {"img_channels", c.img_channels},
+              {"mapping_layers", c.mapping_layers},
+              {"mapping_lr_multiplier", c.mapping_lr_multiplier},
+              {"w_avg_beta", c.w_avg_beta},
+              {"channel_base", c.channel_base},
+              {"channel_max", c.channel_max},
+              {"conv_clamp", clamp_json(c.conv_clamp)},
+              {"use_noise", c.use_noise}};
+}
+
+json to_json(const DiscriminatorConfig& c) {
+  return json{{"c_dim", c.c_dim},
+              {"img_resolution", c.img_resolution},
+              {"img_channels", c.img_channels},
+              {"channel_base", c.channel_base},
+              {"channel_max", c.channel_max},
+              {"conv_clamp", clamp_json(c.conv_clamp)},
+              {"mbstd_group_size", c.mbstd_group_size},
+              {"mbstd_num_channels", c.mbstd_num_channels},
+              {"cmap_dim", c.cmap_dim},
+              {"mapping_layers", c.mapping_layers},
+              {"freeze_layers", c.freeze_layers}};
+}
+
+GeneratorConfig generator_config_from_json(const json& j) {
+  GeneratorConfig c;
+  read_fields(j, "generator config",
+              {{"z_dim", [&](const json& v) { c.z_dim = v.get<int>(); }},
+               {"c_dim", [&](const json& v) { c.c_dim = v.get<int>(); }},
+               {"w_dim", [&](const json& v) { c.w_dim = v.get<int>(); }},
+               {"img_resolution", [&](const json& v) { c.img_resolution = v.get<int>(); }},
+               {"img_channels", [&](const json& v) { c.img_channels = v.get<int>(); }},
+               {"mapping_layers", [&](const json& v) { c.mapping_layers = v.get<int>(); }},
+               {"mapping_lr_multiplier", [&](const json& v) { c.mapping_lr_multiplier = v.get<double>(); }},
+               {"w_avg_beta", [&](const json& v) { c.w_avg_beta = v.get<double>(); }},
+               {"channel_base", [&](const json& v) { c.channel_base = v.get<int>(); }},
+               {"channel_max", [&](const json& v) { c.channel_max = v.get<int>(); }},
+               {"conv_clamp", [&](const json& v) { c.conv_clamp = clamp_from(v); }},
+               {"use_noise", [&](const json& v) { c.use_noise = v.get<bool>(); }}});
+  return c;
+}
+
+DiscriminatorConfig discriminator_config_from_json(const json& j) {
+  DiscriminatorConfig c;
+  read_fields(j, "discriminator config",
+              {{"c_dim", [&](const json& v) { c.c_dim = v.get<int>(); }},
+               {"img_resolution", [&](const json& v) { c.img_resolution = v.get<int>(); }},
+               {"img_channels", [&](const json& v) { c.img_channels = v.get<int>(); }},
+               {"channel_base", [&](const json& v) { c.channel_base = v.get<int>(); }},
+               {"channel_max", [&](const json& v) { c.channel_max = v.get<int>(); }},
+               {"conv_clamp", [&](const json& v) { c.conv_clamp = clamp_from(v); }},
+               {"mbstd_group_size", [&](const json& v) { c.mbstd_group_size = v.get<int>(); }},
+               {"mbstd_num_channels", [&](const json& v) { c.mbstd_num_channels = v.get<int>(); }},
+               {"cmap_dim", [&](const json& v) { c.cmap_dim = v.get<int>(); }},
+               {"mapping_layers", [&](const json& v) { c.mapping_layers = v.get<int>(); }},
+               {"freeze_layers", [&](const json& v) { c.freeze_layers = v.get<int>(); }}});
+  return c;
+}
+
+}  // namespace gf::stylegan2
