@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: install, build, run. Until train_stylegan
-# lands this runs the engine's primitive benchmark (CPU, and GPU when present).
+# The main job on a fresh machine: install, build, and train StyleGAN2 on the
+# default data (Fashion-MNIST, 32x32). On a CPU the 'small' config makes about
+# 30 kimg in under an hour on 2 cores; with a GPU it trains on cuda:0. Extra
+# arguments go to train_stylegan and override these (e.g. --kimg 100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 scripts/build.sh
-build/bin/bench_primitives --quick "$@"
+device=cpu
+if nvidia-smi -L >/dev/null 2>&1 && [[ -x build/bin/train_stylegan ]]; then device=cuda; fi
+exec build/bin/train_stylegan --outdir runs --cfg small --kimg 30 --tick 1 --snap 5 --device "$device" "$@"
