@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.h"
 #include "engine/ops.h"
 #include "engine/ops/minibatch_stddev.h"
 #include "engine/ops/pixel_norm.h"
@@ -25,34 +26,10 @@ namespace {
 
 using namespace gf;
 
-struct Reps {
-  int warmup, samples, calls;
-};
-
-void sync(Device d) {
-#ifdef GF_WITH_CUDA
-  if (d.is_cuda()) cuda::synchronize(d.index);
-#else
-  (void)d;
-#endif
-}
-
-double time_per_call(Device d, Reps r, const std::function<void()>& fn) {
-  for (int i = 0; i < r.warmup; ++i) fn();
-  sync(d);
-  std::vector<double> t;
-  for (int s = 0; s < r.samples; ++s) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int c = 0; c < r.calls; ++c) fn();
-    sync(d);
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / r.calls);
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
-// StyleGAN2's channel count at each resolution.
-int64_t channels_at(int64_t res) { return res <= 64 ? 512 : res == 128 ? 256 : 128; }
+using bench::channels_at;
+using bench::Reps;
+using bench::sync;
+using bench::time_per_call;
 
 std::string nchw(int64_t n, int64_t c, int64_t h, int64_t w) {
   return "[" + std::to_string(n) + "," + std::to_string(c) + "," + std::to_string(h) + "," + std::to_string(w) + "]";

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.h"
 #include "engine/ops.h"
 #include "engine/ops/modulated_conv2d.h"
 #include "engine/ops/upfirdn2d.h"
@@ -26,34 +27,10 @@ namespace {
 
 using namespace gf;
 
-struct Reps {
-  int warmup, samples, calls;
-};
-
-void sync(Device d) {
-#ifdef GF_WITH_CUDA
-  if (d.is_cuda()) cuda::synchronize(d.index);
-#else
-  (void)d;
-#endif
-}
-
-double time_per_call(Device d, Reps r, const std::function<void()>& fn) {
-  for (int i = 0; i < r.warmup; ++i) fn();
-  sync(d);
-  std::vector<double> t;
-  for (int s = 0; s < r.samples; ++s) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int c = 0; c < r.calls; ++c) fn();
-    sync(d);
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / r.calls);
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
-// StyleGAN2's channel count at each resolution.
-int64_t channels_at(int64_t res) { return res <= 64 ? 512 : res == 128 ? 256 : 128; }
+using bench::channels_at;
+using bench::Reps;
+using bench::sync;
+using bench::time_per_call;
 
 // Forward, or forward and backward to all inputs (gradients of sum(y * gy)).
 std::function<void()> pass(const std::function<Tensor()>& fwd, const std::vector<Tensor>& inputs, bool backward,

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.h"
 #include "engine/ops.h"
 #include "kernels/cuda_runtime.h"
 
@@ -39,40 +40,9 @@ constexpr Sizes kCpuDefault{64 * MiB, 2048, 2, 512, 64};
 // Memory ops stay at 64 MiB: they are cheap, and smaller buffers would sit in cache.
 constexpr Sizes kQuick{64 * MiB, 1024, 1, 256, 32};
 
-// How many samples to take, and how many calls each sample times.
-struct Reps {
-  int warmup, samples, calls;
-};
-
-void sync(Device d) {
-#ifdef GF_WITH_CUDA
-  if (d.is_cuda()) cuda::synchronize(d.index);
-#else
-  (void)d;
-#endif
-}
-
-// Median seconds per call of each fn. Samples are taken round-robin, so on a
-// shared machine every fn sees the same background load and their ratios hold.
-std::vector<double> time_per_call(Device d, Reps r, const std::vector<std::function<void()>>& fns) {
-  for (const auto& fn : fns)
-    for (int i = 0; i < r.warmup; ++i) fn();
-  sync(d);
-  std::vector<std::vector<double>> t(fns.size());
-  for (int s = 0; s < r.samples; ++s)
-    for (size_t f = 0; f < fns.size(); ++f) {
-      const auto t0 = std::chrono::steady_clock::now();
-      for (int c = 0; c < r.calls; ++c) fns[f]();
-      sync(d);
-      t[f].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / r.calls);
-    }
-  std::vector<double> median;
-  for (auto& v : t) {
-    std::sort(v.begin(), v.end());
-    median.push_back(v[v.size() / 2]);
-  }
-  return median;
-}
+using bench::Reps;
+using bench::sync;
+using bench::time_per_call;
 
 std::string cpu_name() {
   std::ifstream f("/proc/cpuinfo");

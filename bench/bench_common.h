@@ -1,0 +1,56 @@
+// Timing shared by the benchmark programs: medians of timed samples after a
+// warm-up, with the GPU stream synchronized around each sample.
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <vector>
+
+#include "engine/device.h"
+#include "kernels/cuda_runtime.h"
+
+namespace gf::bench {
+
+// How many samples to take, and how many calls each sample times.
+struct Reps {
+  int warmup, samples, calls;
+};
+
+inline void sync(Device d) {
+#ifdef GF_WITH_CUDA
+  if (d.is_cuda()) cuda::synchronize(d.index);
+#else
+  (void)d;
+#endif
+}
+
+// Median seconds per call of each fn. Samples are taken round-robin, so on a
+// shared machine every fn sees the same background load and their ratios hold.
+inline std::vector<double> time_per_call(Device d, Reps r, const std::vector<std::function<void()>>& fns) {
+  for (const auto& fn : fns)
+    for (int i = 0; i < r.warmup; ++i) fn();
+  sync(d);
+  std::vector<std::vector<double>> t(fns.size());
+  for (int s = 0; s < r.samples; ++s)
+    for (size_t f = 0; f < fns.size(); ++f) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int c = 0; c < r.calls; ++c) fns[f]();
+      sync(d);
+      t[f].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / r.calls);
+    }
+  std::vector<double> median;
+  for (auto& v : t) {
+    std::sort(v.begin(), v.end());
+    median.push_back(v[v.size() / 2]);
+  }
+  return median;
+}
+
+inline double time_per_call(Device d, Reps r, const std::function<void()>& fn) {
+  return time_per_call(d, r, std::vector<std::function<void()>>{fn})[0];
+}
+
+// StyleGAN2's channel count at each resolution (channel_base 16384 ... as the paper configs use).
+inline int64_t channels_at(int64_t res) { return res <= 64 ? 512 : res == 128 ? 256 : 128; }
+
+}  // namespace gf::bench
