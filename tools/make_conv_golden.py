@@ -11,12 +11,12 @@ its float32 inputs, rounded once.
 
 Run from the repository root: /usr/bin/python3 tools/make_conv_golden.py
 """
-import json
 import os
-import struct
 
 import torch
 import torch.nn.functional as F
+
+from golden_io import write_safetensors
 
 # (op, x shape, w shape, stride, padding, groups, output_padding, dtype)
 CASES = [
@@ -31,7 +31,6 @@ CASES = [
     ("conv_transpose2d", (2, 6, 3, 4), (6, 1, 3, 3), (3, 2), (1, 0), 3, (2, 1), torch.float64),
 ]
 
-DTYPE_NAMES = {torch.float32: "F32", torch.float64: "F64"}
 
 
 def run_case(op, xs, ws, stride, padding, groups, output_padding, dtype):
@@ -49,26 +48,6 @@ def run_case(op, xs, ws, stride, padding, groups, output_padding, dtype):
     params = torch.tensor([*stride, *padding, groups, *output_padding], dtype=torch.float64)
     return {"x": x, "w": w, "gy": gy, "y": y.detach().to(dtype), "dx": dx.to(dtype), "dw": dw.to(dtype),
             "params": params}
-
-
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        a = t.detach().contiguous().numpy()
-        data = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": DTYPE_NAMES[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)  # keeps the data 8-byte aligned
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
 
 
 def main():

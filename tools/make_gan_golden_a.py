@@ -10,13 +10,13 @@ gradient for a fixed upstream gradient in tests/data/gan_golden_a.bin
 
 Usage: /usr/bin/python3 tools/make_gan_golden_a.py [out.bin]
 """
-import json
 import os
-import struct
 import sys
 
 import torch
 import torch.nn.functional as F
+
+from golden_io import write_safetensors
 
 
 def upfirdn2d_ref(x, f, up=(1, 1), down=(1, 1), pad=(0, 0, 0, 0), flip_filter=False, gain=1.0):
@@ -120,23 +120,8 @@ def main():
     record("mbstd_g4f2", lambda x: minibatch_stddev_ref(x, 4, 2), torch.randn(8, 6, 3, 3, dtype=d))
     record("mbstd_gN", lambda x: minibatch_stddev_ref(x, 8, 1), torch.randn(4, 3, 2, 2, dtype=d))
 
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].contiguous()
-        data = t.numpy().astype("<f8").tobytes()
-        header[name] = {"dtype": "F64", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = {"source": "tools/make_gan_golden_a.py", "torch": torch.__version__}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(out + ".tmp", "wb") as fp:
-        fp.write(struct.pack("<Q", len(h)))
-        fp.write(h)
-        for b in blobs:
-            fp.write(b)
-    os.replace(out + ".tmp", out)
-    print(f"wrote {out}: {len(tensors)} tensors, {8 + len(h) + offset} bytes")
+    size = write_safetensors(out, tensors, {"source": "tools/make_gan_golden_a.py", "torch": torch.__version__})
+    print(f"wrote {out}: {len(tensors)} tensors, {size} bytes")
 
 
 if __name__ == "__main__":

@@ -8,13 +8,12 @@ stores its inputs, its output and the gradients of sum(y * gy) for a fixed
 upstream gradient gy, in float64, to tests/data/gan_golden_b.bin
 (safetensors layout). Run: /usr/bin/python3 tools/make_gan_golden_b.py
 """
-import json
 import math
 import os
-import struct
 
-import numpy as np
 import torch
+
+from golden_io import write_safetensors
 
 torch.manual_seed(0)
 F = torch.nn.functional
@@ -104,23 +103,6 @@ ax = leaf('adain.x', [2, 3, 5, 3], 2.0)
 ys = leaf('adain.ys', [2, 3])
 yb = leaf('adain.yb', [2, 3])
 record('adain', adain_ref(ax, ys, yb), [('x', ax), ('ys', ys), ('yb', yb)])
-
-
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name].numpy().astype('<f8'))
-        data = a.tobytes()
-        header[name] = {'dtype': 'F64', 'shape': list(a.shape), 'data_offsets': [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(',', ':')).encode()
-    text += b' ' * (-len(text) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
 
 
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'data', 'gan_golden_b.bin')

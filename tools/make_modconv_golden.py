@@ -12,13 +12,13 @@ styles for a fixed upstream gradient in tests/data/modconv_golden.bin
 
 Usage: /usr/bin/python3 tools/make_modconv_golden.py [out.bin]
 """
-import json
 import os
-import struct
 import sys
 
 import torch
 import torch.nn.functional as F
+
+from golden_io import write_safetensors
 
 
 def upfirdn2d_ref(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1):
@@ -164,23 +164,8 @@ def main():
                        "gstyles": gs}.items():
             tensors[f"{name}.{key}"] = t.detach()
 
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].contiguous()
-        data = t.numpy().astype("<f8").tobytes()
-        header[name] = {"dtype": "F64", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = {"source": "tools/make_modconv_golden.py", "torch": torch.__version__}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(out + ".tmp", "wb") as fp:
-        fp.write(struct.pack("<Q", len(h)))
-        fp.write(h)
-        for b in blobs:
-            fp.write(b)
-    os.replace(out + ".tmp", out)
-    print(f"wrote {out}: {len(tensors)} tensors, {8 + len(h) + offset} bytes")
+    size = write_safetensors(out, tensors, {"source": "tools/make_modconv_golden.py", "torch": torch.__version__})
+    print(f"wrote {out}: {len(tensors)} tensors, {size} bytes")
 
 
 if __name__ == "__main__":

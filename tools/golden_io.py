@@ -1,0 +1,37 @@
+"""The one safetensors writer of the golden-data scripts in tools/.
+
+Layout: 8-byte little-endian header length, a JSON header (tensor names in
+sorted order, each with dtype, shape and byte range; padded with spaces to a
+multiple of 8 so the data stays aligned), then the raw little-endian data.
+Written to a temporary name and renamed, like every file ganforge writes.
+"""
+import json
+import os
+import struct
+
+import torch
+
+_DTYPES = {torch.float32: ("F32", "<f4"), torch.float64: ("F64", "<f8")}
+
+
+def write_safetensors(path, tensors, metadata=None):
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name].detach().contiguous()
+        code, np_dtype = _DTYPES[t.dtype]
+        data = t.numpy().astype(np_dtype).tobytes()
+        header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    if metadata:
+        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
+    head = json.dumps(header, separators=(",", ":")).encode()
+    head += b" " * (-len(head) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(head)))
+        f.write(head)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+    return 8 + len(head) + offset
