@@ -9,16 +9,12 @@
 
 #include "kernels/bias_act_ops.h"
 #include "kernels/cuda_context.cuh"
+#include "kernels/vector_access.cuh"
 
 namespace gf::cuda {
 namespace {
 
 constexpr int kBlock = 256;
-
-template <class T, int V>
-struct alignas(sizeof(T) * V) Pack {
-  T v[V];
-};
 
 template <class T, int V>
 __device__ __forceinline__ Pack<T, V> load(const T* p, int64_t i) {
@@ -58,7 +54,6 @@ __global__ void bias_act_grad_kernel(BiasActParams p, const T* __restrict__ g, c
   }
 }
 
-bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
 // Calls f(integral_constant V, index type tag) for the widest pack and narrowest index that apply.
 template <class T, class F>

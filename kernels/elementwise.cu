@@ -1,23 +1,11 @@
 #include <type_traits>
 
 #include "kernels/cuda_context.cuh"
+#include "kernels/vector_access.cuh"
 #include "kernels/elementwise_ops.h"
 
 namespace gf::cuda {
 namespace {
-
-// 16-byte vectors: 4 floats or 2 doubles per load, which is what it takes to
-// reach copy bandwidth on memory-bound ops.
-template <class T>
-struct alignas(16) Vec {
-  static constexpr int N = 16 / sizeof(T);
-  T v[N];
-};
-
-template <class T>
-bool aligned16(const T* p) {
-  return (reinterpret_cast<uintptr_t>(p) & 15) == 0;
-}
 
 template <UnaryOp op, class T>
 __global__ void unary_vec_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t nvec, int64_t n, T a, T b) {

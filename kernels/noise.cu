@@ -8,17 +8,13 @@
 
 #include "kernels/bias_act_ops.h"
 #include "kernels/cuda_context.cuh"
+#include "kernels/vector_access.cuh"
 #include "kernels/noise.h"
 
 namespace gf::cuda {
 namespace {
 
 constexpr int kBlock = 256;
-
-template <class T, int V>
-struct alignas(sizeof(T) * V) Pack {
-  T v[V];
-};
 
 template <Act A, int V, class I, class T>
 __global__ void noise_bias_act_kernel(NoiseParams p, const T* __restrict__ x, const T* __restrict__ noise,
@@ -37,7 +33,6 @@ __global__ void noise_bias_act_kernel(NoiseParams p, const T* __restrict__ x, co
   }
 }
 
-bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "kernels/cuda_context.cuh"
+#include "kernels/vector_access.cuh"
 #include "kernels/reduce.h"
 
 namespace gf::cuda {
@@ -37,12 +38,6 @@ __device__ T block_reduce(T v) {
   __syncthreads();  // warp_vals is reused by the next row
   return v;
 }
-
-template <class T>
-struct alignas(16) Vec {
-  static constexpr int N = 16 / sizeof(T);
-  T v[N];
-};
 
 // out[o * splits + s] = reduce of x[o, chunk s]; with `final`, y[o] = scale * reduce.
 template <ReduceOp op, class T>
