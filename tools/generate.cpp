@@ -1,5 +1,5 @@
-// generate: images from a generator .bin (a train_stylegan snapshot, whose
-// __metadata__ holds G_kwargs). One PNG per seed, or one grid. z for a seed is
+// generate: images from a generator .bin (G_ema of a train_stylegan snapshot
+// or checkpoint, or a standalone generator from export_weights). One PNG per seed, or one grid. z for a seed is
 // Philox randn([1, z_dim]) with that seed, so a seed gives the same image on
 // the CPU and the GPU.
 #include <filesystem>
@@ -9,7 +9,7 @@
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops.h"
-#include "models/generator.h"
+#include "models/network_file.h"
 #include "train/cli.h"
 #include "train/image_io.h"
 
@@ -42,18 +42,9 @@ int run(int argc, char** argv) {
   const Device dev = Device::parse(args.str("device"));
   check_device_usable(dev);
   const std::string path = args.str("network");
-  const io::SafetensorsFile file = io::read_safetensors(path);
-  auto meta = file.metadata.find("G_kwargs");
-  if (meta == file.metadata.end()) throw Error(path + ": no G_kwargs in its metadata; not a generator snapshot");
-  nlohmann::json kwargs;
-  try {
-    kwargs = nlohmann::json::parse(meta->second);
-  } catch (const std::exception& e) {
-    throw Error(path + ": G_kwargs is not JSON: " + e.what());
-  }
-  const stylegan2::GeneratorConfig cfg = stylegan2::generator_config_from_json(kwargs);
-  stylegan2::Generator G(cfg, 0);
-  G.load_state_dict(file.tensors);
+  const std::unique_ptr<stylegan2::Generator> net = stylegan2::load_generator(path);
+  stylegan2::Generator& G = *net;
+  const stylegan2::GeneratorConfig& cfg = G.config();
   G.to(dev);
 
   const std::vector<long long> seeds = cli::parse_range_list(args.str("seeds"), "seeds");

@@ -15,6 +15,7 @@
 #include "engine/ops.h"
 #include "models/discriminator.h"
 #include "models/generator.h"
+#include "models/network_file.h"
 #include "train/adam.h"
 #include "train/cli.h"
 #include "train/configs.h"
@@ -217,8 +218,12 @@ int run(int argc, char** argv) {
         fakes = G_ema.forward(grid_z, grid_c, 1, std::nullopt, so);
       }
       save_image_grid(fakes.to(Device::cpu()), run.file("fakes" + kimg_tag(cur_nimg) + ".png"), gw, gh);
-      io::save_safetensors(run.file("network-snapshot-" + kimg_tag(cur_nimg) + ".bin"), G_ema.state_dict(),
-                           {{"G_kwargs", to_json(gc).dump()}, {"network", "G_ema"}, {"kimg", std::to_string(cur_nimg / 1000.0)}});
+      io::TensorMap bundle = stylegan2::add_prefix(G.state_dict(), "G.");
+      bundle.merge(stylegan2::add_prefix(D.state_dict(), "D."));
+      bundle.merge(stylegan2::add_prefix(G_ema.state_dict(), "G_ema."));
+      io::save_safetensors(run.file("network-snapshot-" + kimg_tag(cur_nimg) + ".bin"), bundle,
+                           {{"G_kwargs", to_json(gc).dump()}, {"D_kwargs", to_json(dc).dump()},
+                            {"kimg", std::to_string(cur_nimg / 1000.0)}});
     }
     ++tick;
     tick_start_nimg = cur_nimg;
