@@ -17,6 +17,16 @@ io::TensorMap add_prefix(const io::TensorMap& tensors, const std::string& prefix
   return out;
 }
 
+nlohmann::json metadata_json(const io::SafetensorsFile& file, const std::string& path, const std::string& key) {
+  auto meta = file.metadata.find(key);
+  if (meta == file.metadata.end()) throw Error(path + ": no " + key + " in its metadata");
+  try {
+    return nlohmann::json::parse(meta->second);
+  } catch (const std::exception& e) {
+    throw Error(path + ": metadata " + key + " is not JSON: " + e.what());
+  }
+}
+
 std::vector<std::string> networks_in(const io::SafetensorsFile& file) {
   auto it = file.metadata.find("network");
   if (it != file.metadata.end()) return {it->second};
@@ -27,16 +37,6 @@ std::vector<std::string> networks_in(const io::SafetensorsFile& file) {
 }
 
 namespace {
-
-nlohmann::json kwargs_of(const io::SafetensorsFile& file, const std::string& path, const std::string& key) {
-  auto meta = file.metadata.find(key);
-  if (meta == file.metadata.end()) throw Error(path + ": no " + key + " in its metadata; not a ganforge network file");
-  try {
-    return nlohmann::json::parse(meta->second);
-  } catch (const std::exception& e) {
-    throw Error(path + ": " + key + " is not JSON: " + e.what());
-  }
-}
 
 // The state of network `which` (a standalone file must hold exactly it; of a
 // standalone generator, G_ema and G both accept it).
@@ -68,7 +68,7 @@ std::unique_ptr<Generator> load_generator(const io::SafetensorsFile& file, const
                                           const std::string& which) {
   GF_CHECK(which == "G_ema" || which == "G", "load_generator", "which must be G_ema or G, got '" << which << "'");
   const io::TensorMap state = network_state(file, path, which, true);
-  auto G = std::make_unique<Generator>(generator_config_from_json(kwargs_of(file, path, "G_kwargs")), 0);
+  auto G = std::make_unique<Generator>(generator_config_from_json(metadata_json(file, path, "G_kwargs")), 0);
   load_into(*G, state, path);
   return G;
 }
@@ -79,7 +79,7 @@ std::unique_ptr<Generator> load_generator(const std::string& path, const std::st
 
 std::unique_ptr<Discriminator> load_discriminator(const io::SafetensorsFile& file, const std::string& path) {
   const io::TensorMap state = network_state(file, path, "D", false);
-  auto D = std::make_unique<Discriminator>(discriminator_config_from_json(kwargs_of(file, path, "D_kwargs")), 0);
+  auto D = std::make_unique<Discriminator>(discriminator_config_from_json(metadata_json(file, path, "D_kwargs")), 0);
   load_into(*D, state, path);
   return D;
 }

@@ -21,6 +21,10 @@ io::TensorMap select_prefix(const io::TensorMap& all, const std::string& prefix)
 // Every name given the prefix.
 io::TensorMap add_prefix(const io::TensorMap& tensors, const std::string& prefix);
 
+// Metadata `key` parsed as JSON; throws gf::Error naming the file when it is
+// absent or not JSON.
+nlohmann::json metadata_json(const io::SafetensorsFile& file, const std::string& path, const std::string& key);
+
 // Which networks a file holds: "G", "D", "G_ema" for a bundle (those present),
 // or the single metadata "network" of a standalone file.
 std::vector<std::string> networks_in(const io::SafetensorsFile& file);

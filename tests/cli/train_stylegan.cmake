@@ -12,3 +12,21 @@ add_test(NAME cpu.train_stylegan_bad_data
          COMMAND train_stylegan --data ${CMAKE_BINARY_DIR}/no-such-dataset --outdir ${CMAKE_BINARY_DIR}/test_runs)
 set_tests_properties(cpu.train_stylegan_bad_data PROPERTIES LABELS cpu
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: .*no-such-dataset")
+# --resume: the smoke run's checkpoint continues in a new run folder, from its kimg.
+add_test(NAME cpu.train_stylegan_resume
+         COMMAND sh -c "f=$(ls -t ${CMAKE_BINARY_DIR}/test_runs/*-fashion-mnist-tiny/checkpoint.bin | head -n 1) && \
+OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --resume \"$f\" --kimg 0.048 --tick 0.016 --snap 1 --max-images 128 \
+--outdir ${CMAKE_BINARY_DIR}/test_runs_resumed")
+set_tests_properties(cpu.train_stylegan_resume PROPERTIES LABELS cpu FIXTURES_REQUIRED trained_snapshot
+                     PASS_REGULAR_EXPRESSION "resumed from .*at kimg 0.032.*tick 0    kimg 0.0.*Done: "
+                     FAIL_REGULAR_EXPRESSION "[ -](nan|inf) ")
+add_test(NAME cpu.train_stylegan_resume_conflicting_flag
+         COMMAND sh -c "f=$(ls -t ${CMAKE_BINARY_DIR}/test_runs/*-fashion-mnist-tiny/checkpoint.bin | head -n 1) && \
+$<TARGET_FILE:train_stylegan> --resume \"$f\" --batch 8 --max-images 128 --outdir ${CMAKE_BINARY_DIR}/test_runs_resumed")
+set_tests_properties(cpu.train_stylegan_resume_conflicting_flag PROPERTIES LABELS cpu FIXTURES_REQUIRED trained_snapshot
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: --batch cannot change a run resumed from a checkpoint")
+add_test(NAME cpu.train_stylegan_resume_missing_file
+         COMMAND train_stylegan --resume ${CMAKE_BINARY_DIR}/no-such-checkpoint.bin --max-images 16
+                 --outdir ${CMAKE_BINARY_DIR}/test_runs_resumed)
+set_tests_properties(cpu.train_stylegan_resume_missing_file PROPERTIES LABELS cpu
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: .*no-such-checkpoint.bin")

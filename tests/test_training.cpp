@@ -1,0 +1,196 @@
+// The training step, checkpoints and resume: a tiny StyleGAN2 trains in
+// process on toy data; a run resumed from a checkpoint continues bit for bit.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
+
+#include "models/network_file.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+namespace {
+
+using namespace gf;
+
+// n images of res x res x 1: class 0 is a bright square on black, class 1 its
+// negative; with labels when `labels`.
+std::unique_ptr<Dataset> toy_dataset(int n, int res, bool labels) {
+  std::vector<uint8_t> px(static_cast<size_t>(n * res * res));
+  std::vector<int64_t> lab;
+  for (int i = 0; i < n; ++i) {
+    const int k = i % 2;
+    for (int y = 0; y < res; ++y)
+      for (int x = 0; x < res; ++x) {
+        const bool in = y >= res / 4 && y < 3 * res / 4 && x >= res / 4 && x < 3 * res / 4;
+        px[static_cast<size_t>((i * res + y) * res + x)] = (in != (k == 1)) ? 255 : 0;
+      }
+    lab.push_back(k);
+  }
+  DatasetOptions opt;
+  opt.use_labels = labels;
+  return std::make_unique<Dataset>("toy", res, 1, std::move(px), labels ? lab : std::vector<int64_t>{}, opt);
+}
+
+TrainerSetup tiny_setup(const Dataset& ds, uint64_t seed = 7) {
+  TrainSpec spec = make_train_spec("tiny", ds.resolution());
+  spec.g_reg_interval = 2;  // both regularizers run within a few steps
+  spec.d_reg_interval = 3;
+  return make_trainer_setup(spec, ds, seed, Device::cpu());
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("gf_test_" + std::to_string(::getpid()) + "_" + name)).string();
+}
+
+// Every tensor of the trainer's state, by name, for bit-exact comparisons.
+io::TensorMap everything(StyleGAN2Trainer& t) {
+  const std::string p = temp_path("everything.bin");
+  save_checkpoint(p, t);
+  io::TensorMap m = io::load_safetensors(p);
+  std::filesystem::remove(p);
+  return m;
+}
+
+bool bit_equal(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && a.dtype() == b.dtype() && a.to_vector() == b.to_vector();
+}
+
+void require_same_state(const io::TensorMap& a, const io::TensorMap& b) {
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, t] : a) {
+    INFO(name);
+    REQUIRE(b.count(name));
+    CHECK(bit_equal(t, b.at(name)));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("training step: finite losses, R1 and path length formed, D separates reals from fakes", "[training]") {
+  const auto ds = toy_dataset(16, 16, false);
+  StyleGAN2Trainer t(tiny_setup(*ds), *ds);
+  double r1_sum = 0, pl_sum = 0;
+  for (int i = 0; i < 24; ++i) {
+    t.step();
+    const LossStats& s = t.stats();
+    INFO("step " << i);
+    REQUIRE(std::isfinite(s.g_loss));
+    REQUIRE(std::isfinite(s.d_loss_real));
+    REQUIRE(std::isfinite(s.d_loss_fake));
+    REQUIRE(std::isfinite(s.r1_penalty));
+    REQUIRE(std::isfinite(s.pl_penalty));
+    r1_sum += s.r1_penalty;
+    pl_sum += s.pl_penalty;
+  }
+  CHECK(r1_sum > 0);
+  CHECK(pl_sum > 0);
+  CHECK(t.pl_mean() > 0);
+  CHECK(t.cur_nimg() == 24 * t.setup().spec.batch);
+  // The toy reals are trivially told from an untrained G's images.
+  CHECK(t.stats().scores_real > t.stats().scores_fake);
+}
+
+TEST_CASE("training step moves G, D and G_ema, and G_ema trails G", "[training]") {
+  const auto ds = toy_dataset(8, 16, false);
+  StyleGAN2Trainer t(tiny_setup(*ds), *ds);
+  const io::TensorMap before = everything(t);
+  for (int i = 0; i < 3; ++i) t.step();
+  const io::TensorMap after = everything(t);
+  for (const char* name : {"G.mapping.fc0.weight", "D.b4.out.weight", "G_ema.synthesis.b4.conv1.weight"}) {
+    INFO(name);
+    CHECK_FALSE(bit_equal(before.at(name), after.at(name)));
+  }
+  CHECK_FALSE(bit_equal(after.at("G.synthesis.b4.conv1.weight"), after.at("G_ema.synthesis.b4.conv1.weight")));
+}
+
+TEST_CASE("a run resumed from a checkpoint continues bit for bit", "[training]") {
+  const bool cond = GENERATE(false, true);
+  INFO("conditional " << cond);
+  const auto ds = toy_dataset(12, 16, cond);
+  const TrainerSetup setup = tiny_setup(*ds);
+  const int total = 7, first = 4;  // crosses both regularization intervals after the resume
+
+  StyleGAN2Trainer straight(setup, *ds);
+  for (int i = 0; i < total; ++i) straight.step();
+
+  StyleGAN2Trainer part(setup, *ds);
+  for (int i = 0; i < first; ++i) part.step();
+  const std::string path = temp_path("resume.bin");
+  save_checkpoint(path, part);
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  std::filesystem::remove(path);
+  REQUIRE(is_checkpoint(file));
+  const TrainerSetup restored_setup = checkpoint_setup(file, path, Device::cpu());
+  CHECK(to_json(restored_setup.spec) == to_json(setup.spec));
+  CHECK(restored_setup.seed == setup.seed);
+  StyleGAN2Trainer resumed(restored_setup, *ds);
+  load_checkpoint(resumed, file, path);
+  require_same_state(everything(part), everything(resumed));
+  for (int i = first; i < total; ++i) resumed.step();
+
+  CHECK(resumed.cur_nimg() == straight.cur_nimg());
+  CHECK(resumed.rng().offset == straight.rng().offset);
+  require_same_state(everything(straight), everything(resumed));
+}
+
+TEST_CASE("a snapshot resumes the networks only; generators load from it", "[training]") {
+  const auto ds = toy_dataset(8, 16, false);
+  const TrainerSetup setup = tiny_setup(*ds);
+  StyleGAN2Trainer a(setup, *ds);
+  for (int i = 0; i < 2; ++i) a.step();
+  const std::string path = temp_path("snapshot.bin");
+  save_snapshot(path, a);
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  CHECK_FALSE(is_checkpoint(file));
+  StyleGAN2Trainer b(bundle_setup(file, path, setup), *ds);
+  load_networks(b, file, path);
+  const io::TensorMap sa = everything(a), sb = everything(b);
+  for (const auto& [name, t] : sa) {
+    const bool network = name.rfind("G.", 0) == 0 || name.rfind("D.", 0) == 0 || name.rfind("G_ema.", 0) == 0;
+    if (!network) continue;
+    INFO(name);
+    CHECK(bit_equal(t, sb.at(name)));
+  }
+  CHECK(b.cur_nimg() == 0);
+  const auto G = stylegan2::load_generator(path);
+  CHECK(bit_equal(G->state_dict().at("synthesis.b4.const"), a.G_ema().state_dict().at("synthesis.b4.const")));
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("bad checkpoints are refused with the file and tensor named", "[training]") {
+  const auto ds = toy_dataset(8, 16, false);
+  const TrainerSetup setup = tiny_setup(*ds);
+  StyleGAN2Trainer a(setup, *ds);
+  a.step();
+  const std::string path = temp_path("bad.bin");
+  save_checkpoint(path, a);
+  io::SafetensorsFile file = io::read_safetensors(path);
+  std::filesystem::remove(path);
+
+  SECTION("a missing optimizer tensor") {
+    file.tensors.erase("D_opt.b4.out.weight.exp_avg");
+    StyleGAN2Trainer b(checkpoint_setup(file, path, Device::cpu()), *ds);
+    CHECK_THROWS_WITH(load_checkpoint(b, file, path), Catch::Contains(path) && Catch::Contains("b4.out.weight"));
+  }
+  SECTION("a misshapen weight") {
+    file.tensors["G.mapping.fc0.weight"] = zeros({3, 3});
+    StyleGAN2Trainer b(checkpoint_setup(file, path, Device::cpu()), *ds);
+    CHECK_THROWS_WITH(load_checkpoint(b, file, path), Catch::Contains("mapping.fc0.weight"));
+  }
+  SECTION("missing progress") {
+    file.tensors.erase("state.cur_nimg");
+    StyleGAN2Trainer b(checkpoint_setup(file, path, Device::cpu()), *ds);
+    CHECK_THROWS_WITH(load_checkpoint(b, file, path), Catch::Contains("state.cur_nimg"));
+  }
+  SECTION("a snapshot is not a checkpoint") {
+    file.metadata.erase("format");
+    CHECK_THROWS_WITH(checkpoint_setup(file, path, Device::cpu()), Catch::Contains("not a ganforge checkpoint"));
+  }
+  SECTION("a dataset the networks do not fit") {
+    const auto other = toy_dataset(8, 32, false);
+    CHECK_THROWS_WITH(StyleGAN2Trainer(checkpoint_setup(file, path, Device::cpu()), *other),
+                      Catch::Contains("do not match the dataset"));
+  }
+}

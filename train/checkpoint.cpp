@@ -1,0 +1,145 @@
+#include "train/checkpoint.h"
+
+#include "engine/error.h"
+#include "models/network_file.h"
+
+namespace gf {
+
+using stylegan2::add_prefix;
+using stylegan2::select_prefix;
+
+namespace {
+
+// 64-bit values as two exact float64 halves (float64 holds 53 bits).
+Tensor u64_tensor(uint64_t v) { return Tensor::from_vector({double(v >> 32), double(v & 0xFFFFFFFFu)}, {2}, DType::f64); }
+
+const Tensor& need(const io::TensorMap& m, const std::string& name, int64_t numel, const std::string& path) {
+  auto it = m.find(name);
+  if (it == m.end()) throw Error(path + ": checkpoint has no tensor '" + name + "'");
+  if (it->second.numel() != numel)
+    throw Error(path + ": '" + name + "' has " + std::to_string(it->second.numel()) + " values, expected " +
+                std::to_string(numel));
+  return it->second;
+}
+
+uint64_t u64_of(const io::TensorMap& m, const std::string& name, const std::string& path) {
+  const std::vector<double> v = need(m, name, 2, path).to_vector();
+  return (static_cast<uint64_t>(v[0]) << 32) | static_cast<uint64_t>(v[1]);
+}
+
+io::TensorMap networks_of(StyleGAN2Trainer& t) {
+  io::TensorMap out = add_prefix(t.G().state_dict(), "G.");
+  out.merge(add_prefix(t.D().state_dict(), "D."));
+  out.merge(add_prefix(t.G_ema().state_dict(), "G_ema."));
+  return out;
+}
+
+io::Metadata configs_of(StyleGAN2Trainer& t) {
+  return {{"G_kwargs", stylegan2::to_json(t.setup().G_kwargs).dump()},
+          {"D_kwargs", stylegan2::to_json(t.setup().D_kwargs).dump()},
+          {"kimg", std::to_string(t.cur_nimg() / 1000.0)}};
+}
+
+// Loads a module, prefixing any error with the file.
+void load_module(Module& m, const io::TensorMap& state, const std::string& path, const std::string& what) {
+  try {
+    m.load_state_dict(state);
+  } catch (const Error& e) {
+    throw Error(path + ": " + what + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+void save_snapshot(const std::string& path, StyleGAN2Trainer& trainer) {
+  io::save_safetensors(path, networks_of(trainer), configs_of(trainer));
+}
+
+void save_checkpoint(const std::string& path, StyleGAN2Trainer& t) {
+  io::TensorMap all = networks_of(t);
+  all.merge(add_prefix(t.G_opt().state_dict(), "G_opt."));
+  all.merge(add_prefix(t.D_opt().state_dict(), "D_opt."));
+  all.merge(t.sampler().state_dict("sampler."));
+  all["state.cur_nimg"] = Tensor::from_vector({double(t.cur_nimg())}, {1}, DType::f64);
+  all["state.batch_idx"] = Tensor::from_vector({double(t.batch_idx())}, {1}, DType::f64);
+  all["state.pl_mean"] = Tensor::from_vector({t.pl_mean()}, {1}, DType::f64);
+  all["state.rng_seed"] = u64_tensor(t.rng().seed);
+  all["state.rng_offset"] = u64_tensor(t.rng().offset);
+  io::Metadata meta = configs_of(t);
+  meta["format"] = kCheckpointFormat;
+  meta["spec"] = to_json(t.setup().spec).dump();
+  meta["seed"] = std::to_string(t.setup().seed);
+  meta["dataset"] = t.dataset().name();
+  io::save_safetensors(path, all, meta);
+}
+
+bool is_checkpoint(const io::SafetensorsFile& file) {
+  auto it = file.metadata.find("format");
+  return it != file.metadata.end() && it->second == kCheckpointFormat;
+}
+
+TrainerSetup bundle_setup(const io::SafetensorsFile& file, const std::string& path, TrainerSetup base) {
+  base.G_kwargs = stylegan2::generator_config_from_json(stylegan2::metadata_json(file, path, "G_kwargs"));
+  if (file.metadata.count("D_kwargs")) {
+    base.D_kwargs = stylegan2::discriminator_config_from_json(stylegan2::metadata_json(file, path, "D_kwargs"));
+  } else {  // a generator alone: D as the spec builds it, for the generator's images
+    base.D_kwargs.img_resolution = base.G_kwargs.img_resolution;
+    base.D_kwargs.img_channels = base.G_kwargs.img_channels;
+    base.D_kwargs.c_dim = base.G_kwargs.c_dim;
+  }
+  return base;
+}
+
+TrainerSetup checkpoint_setup(const io::SafetensorsFile& file, const std::string& path, Device device) {
+  if (!is_checkpoint(file)) throw Error(path + ": not a ganforge checkpoint (metadata format is not " + kCheckpointFormat + ")");
+  TrainerSetup s;
+  s.spec = train_spec_from_json(stylegan2::metadata_json(file, path, "spec"));
+  s.seed = stylegan2::metadata_json(file, path, "seed").get<uint64_t>();
+  s.device = device;
+  return bundle_setup(file, path, s);
+}
+
+void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const std::string& path) {
+  const io::TensorMap& all = file.tensors;
+  // Read and check the scalars first; module loads check their own tensors
+  // before changing anything, in the order below.
+  const double cur_nimg = need(all, "state.cur_nimg", 1, path).item();
+  const double batch_idx = need(all, "state.batch_idx", 1, path).item();
+  const double pl_mean = need(all, "state.pl_mean", 1, path).item();
+  const uint64_t rng_seed = u64_of(all, "state.rng_seed", path);
+  const uint64_t rng_offset = u64_of(all, "state.rng_offset", path);
+  if (rng_seed != t.rng().seed) throw Error(path + ": random seed does not match the run's");
+  load_module(t.G(), select_prefix(all, "G."), path, "G");
+  load_module(t.D(), select_prefix(all, "D."), path, "D");
+  load_module(t.G_ema(), select_prefix(all, "G_ema."), path, "G_ema");
+  try {
+    t.G_opt().load_state_dict(select_prefix(all, "G_opt."));
+    t.D_opt().load_state_dict(select_prefix(all, "D_opt."));
+    t.sampler().load_state_dict(all, "sampler.");
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  t.rng().offset = rng_offset;
+  t.set_progress(static_cast<int64_t>(cur_nimg), static_cast<int64_t>(batch_idx), pl_mean);
+}
+
+void load_networks(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const std::string& path) {
+  const std::vector<std::string> nets = stylegan2::networks_in(file);
+  auto has = [&](const char* n) { return std::find(nets.begin(), nets.end(), n) != nets.end(); };
+  if (file.metadata.count("network")) {  // a standalone network
+    const std::string& n = nets.front();
+    if (n == "D") {
+      load_module(t.D(), file.tensors, path, "D");
+    } else {
+      load_module(t.G(), file.tensors, path, n);
+      t.G_ema().copy_from(t.G());
+    }
+    return;
+  }
+  if (!has("G") && !has("G_ema")) throw Error(path + ": holds no generator (no 'G.*' or 'G_ema.*' tensors)");
+  load_module(t.G(), select_prefix(file.tensors, has("G") ? "G." : "G_ema."), path, "G");
+  load_module(t.G_ema(), select_prefix(file.tensors, has("G_ema") ? "G_ema." : "G."), path, "G_ema");
+  if (has("D")) load_module(t.D(), select_prefix(file.tensors, "D."), path, "D");
+}
+
+}  // namespace gf

@@ -1,0 +1,40 @@
+// Snapshots and checkpoints of a StyleGAN2 run, as ganforge .bin bundles
+// (models/network_file.h):
+//  - network-snapshot-<kimg>.bin: G, D and G_ema with their configs, what the
+//    official network-snapshot pickle holds; generate and --resume read it.
+//  - checkpoint.bin: the same plus both Adam states ("G_opt.", "D_opt."), the
+//    sampler ("sampler."), the random stream, progress and the path-length
+//    mean ("state."), and the training spec and seed in the metadata, so a
+//    run resumed from it continues bit for bit as if it had not stopped.
+// Both are written to a temporary name and renamed.
+#pragma once
+#include <string>
+
+#include "engine/io/safetensors.h"
+#include "train/trainer.h"
+
+namespace gf {
+
+inline constexpr const char* kCheckpointFormat = "ganforge-stylegan2-checkpoint/1";
+
+void save_snapshot(const std::string& path, StyleGAN2Trainer& trainer);
+void save_checkpoint(const std::string& path, StyleGAN2Trainer& trainer);
+
+// Whether a file is a full checkpoint (its metadata "format").
+bool is_checkpoint(const io::SafetensorsFile& file);
+// The setup a checkpoint was made with (spec, configs, seed) on `device`.
+TrainerSetup checkpoint_setup(const io::SafetensorsFile& file, const std::string& path, Device device);
+// Network configs of any network bundle (snapshot, checkpoint, converted
+// weights) over `base`, which supplies the spec, seed and device.
+TrainerSetup bundle_setup(const io::SafetensorsFile& file, const std::string& path, TrainerSetup base);
+
+// Restores everything in a checkpoint into a trainer built from
+// checkpoint_setup(). A missing or misshapen tensor throws naming it; the
+// trainer is then partly loaded and must not be used (train_stylegan stops).
+void load_checkpoint(StyleGAN2Trainer& trainer, const io::SafetensorsFile& file, const std::string& path);
+// The official resume: weights and buffers of G, D and G_ema only (a
+// generator-only file fills G and G_ema; D keeps its initialization);
+// optimizers, sampler and progress start fresh.
+void load_networks(StyleGAN2Trainer& trainer, const io::SafetensorsFile& file, const std::string& path);
+
+}  // namespace gf
