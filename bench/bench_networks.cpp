@@ -1,0 +1,94 @@
+// End-to-end StyleGAN2 timings: G forward (inference, const noise), D forward
+// + backward (weight gradients), and a full training minibatch (every phase,
+// Adam and the EMA) with and without each regularizer, at 32, 64 and 256 px.
+// From those it derives the official schedule's cost (path length every 4,
+// R1 every 16 minibatches) as sec/kimg, the figure the official StyleGAN2-ADA
+// README quotes: 21.6-24.2 sec/kimg for paper256 (batch 64) on one V100.
+// Configs: 'stylegan2'-like 'auto' at 32 and 64 px, 'paper256' at 256 px, with
+// the official batch on a GPU and a small batch on the CPU (--batch overrides).
+// Data is random images held in memory, so the timings exclude decoding.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "bench/bench_common.h"
+#include "train/trainer.h"
+
+namespace {
+
+using namespace gf;
+using bench::Reps;
+using bench::time_per_call;
+
+std::unique_ptr<Dataset> random_dataset(int res, int n) {
+  std::vector<uint8_t> px(static_cast<size_t>(n) * 3 * res * res);
+  uint64_t s = 1;
+  for (auto& p : px) p = static_cast<uint8_t>((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 56);
+  return std::make_unique<Dataset>("random", res, 3, std::move(px), std::vector<int64_t>{}, DatasetOptions{});
+}
+
+struct Row {
+  int res;
+  std::string cfg;
+};
+
+void run_row(const Row& row, Device dev, int batch_override, const Reps& reps) {
+  const auto ds = random_dataset(row.res, 64);
+  TrainSpec spec = make_train_spec(row.cfg, row.res);
+  spec.batch = batch_override > 0 ? batch_override : dev.is_cuda() ? spec.batch : (row.res >= 256 ? 2 : 4);
+  spec.mbstd_group = std::min(spec.mbstd_group, spec.batch);
+  auto trainer_with = [&](double pl_weight, double gamma) {
+    TrainSpec s = spec;
+    s.pl_weight = pl_weight;
+    s.gamma = gamma;
+    s.g_reg_interval = s.d_reg_interval = 1;  // the regularizer that is on runs every minibatch
+    return std::make_unique<StyleGAN2Trainer>(make_trainer_setup(s, *ds, 0, dev), *ds);
+  };
+  auto plain = trainer_with(0, 0), with_pl = trainer_with(spec.pl_weight, 0), with_r1 = trainer_with(0, spec.gamma);
+  const int n = spec.batch;
+
+  Generator rng(1);
+  const Tensor z = randn({n, spec.z_dim}, rng, DType::f32, dev);
+  const Tensor img = ds->batch(InfiniteSampler(ds->size(), 0).next_batch(n), dev).images;
+  stylegan2::SynthesisOptions so;
+  so.noise_mode = NoiseMode::constant;
+  auto g_fwd = [&] {
+    NoGradGuard ng;
+    plain->G_ema().forward(z, Tensor(), 1, std::nullopt, so);
+  };
+  auto d_fwd_bwd = [&] {
+    plain->D().zero_grad();
+    backward(sum(plain->D().forward(img, Tensor())));
+  };
+  const std::vector<double> t = time_per_call(
+      dev, reps, {g_fwd, d_fwd_bwd, [&] { plain->step(); }, [&] { with_pl->step(); }, [&] { with_r1->step(); }});
+  // Official lazy schedule: the extra cost of path length on 1 in 4, of R1 on 1 in 16 minibatches.
+  const double sched = t[2] + (t[3] - t[2]) / spec.g_reg_interval + (t[4] - t[2]) / spec.d_reg_interval;
+  std::printf("%4d  %-9s %5d  %9.1f %9.1f  %9.1f %9.1f %9.1f  %9.1f  %9.2f\n", row.res, row.cfg.c_str(), n,
+              t[0] * 1e3, t[1] * 1e3, t[2] * 1e3, t[3] * 1e3, t[4] * 1e3, sched * 1e3, sched / n * 1000);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Device dev = cuda_available() ? Device::cuda(0) : Device::cpu();
+  int batch = 0;
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--cpu")) dev = Device::cpu();
+    else if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) batch = std::atoi(argv[++i]);
+    else {
+      std::fprintf(stderr, "usage: bench_networks [--cpu] [--quick] [--batch N]\n");
+      return 2;
+    }
+  }
+  const Reps reps = dev.is_cuda() ? Reps{2, 5, 1} : Reps{1, quick ? 1 : 3, 1};
+  std::printf("StyleGAN2 networks on %s (times in ms per minibatch; sec/kimg under the official lazy schedule)\n",
+              dev.str().c_str());
+  std::printf(" res  cfg       batch  G fwd     D fwd+bwd  step      step+pl   step+r1   lazy step  sec/kimg\n");
+  std::vector<Row> rows = {{32, "auto"}, {64, "auto"}, {256, "paper256"}};
+  if (quick) rows.pop_back();
+  for (const Row& r : rows) run_row(r, dev, batch, !dev.is_cuda() && r.res >= 256 ? Reps{1, 1, 1} : reps);
+  return 0;
+}
