@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 
 namespace gf {
 namespace {
@@ -87,20 +88,8 @@ void save_image_grid(const Tensor& images, const std::string& path, int gw, int 
   GF_CHECK(stbi_write_png_to_func(append, &png, static_cast<int>(W), static_cast<int>(H), static_cast<int>(c),
                                   out.data(), static_cast<int>(W * c)),
            "save_image_grid", "PNG encoding failed for " << path);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(png.data(), static_cast<std::streamsize>(png.size()));
-    f.close();
-    if (!f) {
-      std::remove(tmp.c_str());
-      throw Error("save_image_grid: cannot write " + tmp);
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error("save_image_grid: cannot rename " + tmp + " to " + path);
-  }
+  io::write_atomic(path, [&](std::ostream& f) { f.write(png.data(), static_cast<std::streamsize>(png.size())); },
+                   "save_image_grid");
 }
 
 }  // namespace gf

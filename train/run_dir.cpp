@@ -7,26 +7,14 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 
 namespace gf {
 
 namespace fs = std::filesystem;
 
 void write_file_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.flush();
-    if (!f.good()) {
-      std::remove(tmp.c_str());
-      throw Error("cannot write " + tmp);
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error("cannot rename " + tmp + " to " + path);
-  }
+  io::write_atomic(path, [&](std::ostream& f) { f << text; }, "write_file_atomic");
 }
 
 RunDir::RunDir(const std::string& outdir, const std::string& desc) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 
 namespace gf::io {
 namespace {
@@ -135,26 +136,14 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
   }
   std::string header = j.dump();
   header.append((8 - header.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    GF_CHECK(f.good(), "save_safetensors", "cannot write " << tmp);
+  write_atomic(path, [&](std::ostream& f) {
     unsigned char len[8];
-    uint64_t hl = header.size();
+    const uint64_t hl = header.size();
     for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(hl >> (8 * i));
     f.write(reinterpret_cast<const char*>(len), 8);
     f.write(header.data(), static_cast<std::streamsize>(header.size()));
     for (const Tensor& h : host) f.write(static_cast<const char*>(h.raw()), static_cast<std::streamsize>(h.nbytes()));
-    f.flush();
-    if (!f.good()) {
-      std::remove(tmp.c_str());
-      throw Error("save_safetensors: write to " + tmp + " failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error("save_safetensors: cannot rename " + tmp + " to " + path);
-  }
+  }, "save_safetensors");
 }
 
 }  // namespace gf::io

@@ -1,0 +1,29 @@
+#include "engine/io/atomic_file.h"
+
+#include <cstdio>
+#include <fstream>
+
+#include "engine/error.h"
+
+namespace gf::io {
+
+void write_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f.good()) throw Error(who + ": cannot write " + tmp);
+    write(f);
+    f.flush();
+    if (!f.good()) {
+      f.close();
+      std::remove(tmp.c_str());
+      throw Error(who + ": write to " + tmp + " failed");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw Error(who + ": cannot rename " + tmp + " to " + path);
+  }
+}
+
+}  // namespace gf::io
