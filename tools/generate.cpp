@@ -1,14 +1,19 @@
 // generate: images from a generator .bin (G_ema of a train_stylegan snapshot
-// or checkpoint, or a standalone generator from export_weights). One PNG per seed, or one grid. z for a seed is
-// Philox randn([1, z_dim]) with that seed, so a seed gives the same image on
-// the CPU and the GPU.
+// or checkpoint, or a standalone generator from export_weights). One mode per
+// run: seeds (one PNG per seed, or one grid), latents or styles from .npy
+// files (PNGs named by index), a style-mixing grid as the official
+// style_mixing.py, or frames interpolated in W between two seeds.
+// z for a seed is Philox randn([1, z_dim]) with that seed, so a seed gives the
+// same image on the CPU and the GPU. Images are made one at a time, so an
+// image never depends on the others in the run.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "engine/error.h"
-#include "engine/io/safetensors.h"
+#include "engine/io/npy.h"
 #include "engine/ops.h"
+#include "models/latents.h"
 #include "models/network_file.h"
 #include "train/cli.h"
 #include "train/image_io.h"
@@ -16,6 +21,7 @@
 namespace {
 
 using namespace gf;
+using stylegan2::Generator;
 
 NoiseMode parse_noise_mode(const std::string& s) {
   if (s == "const") return NoiseMode::constant;
@@ -24,73 +30,167 @@ NoiseMode parse_noise_mode(const std::string& s) {
   throw Error("--noise-mode must be const, random or none, got '" + s + "'");
 }
 
+// Each of ws [N, num_ws, w_dim] through the synthesis network -> [N, C, H, W] on the CPU.
+Tensor synthesize_each(Generator& G, const Tensor& ws, const stylegan2::SynthesisOptions& so) {
+  std::vector<Tensor> imgs;
+  for (int64_t i = 0; i < ws.size(0); ++i) imgs.push_back(G.synthesis.forward(slice(ws, 0, i, i + 1), so).to(Device::cpu()));
+  return concat(imgs, 0);
+}
+
+Tensor row(const Tensor& t, int64_t i, Device dev) { return t.defined() ? slice(t, 0, i, i + 1).to(dev) : t; }
+
+// Flags that only make sense together, and the modes that exclude each other.
+void check_flag_combinations(const cli::Args& args) {
+  const bool mixing = args.has("mix-rows") || args.has("mix-cols");
+  if (args.has("seeds") + args.has("z") + args.has("w") + mixing + args.has("interp") > 1)
+    throw Error("--seeds, --z, --w, --mix-rows/--mix-cols and --interp each choose what to generate: give one");
+  if (mixing && !(args.has("mix-rows") && args.has("mix-cols")))
+    throw Error("style mixing needs both --mix-rows and --mix-cols");
+  if (args.has("mix-styles") && !mixing) throw Error("--mix-styles needs --mix-rows and --mix-cols");
+  if (args.has("frames") && !args.has("interp")) throw Error("--frames needs --interp");
+  if (args.has("grid") && (mixing || args.has("interp")))
+    throw Error("--grid applies to --seeds, --z and --w; style mixing and --interp lay out their own images");
+  if (args.has("w") && args.has("trunc")) throw Error("--trunc does not apply to --w: given w are used as they are");
+  if (args.has("w") && (args.has("class") || args.has("c")))
+    throw Error("--class and --c do not apply to --w: the label went into w through the mapping");
+  if (args.has("c") && args.has("class")) throw Error("--c and --class both give labels: give one");
+  if (args.has("c") && (mixing || args.has("interp"))) throw Error("--c applies to --seeds and --z; use --class");
+}
+
 int run(int argc, char** argv) {
   cli::Args args(argc, argv, "generate", "Generate images with a trained StyleGAN2 generator.",
                  {{"network", "FILE.bin", "", "generator snapshot (required)"},
                   {"seeds", "LIST", "0-7", "seeds, e.g. 0-63 or 1,5,9"},
+                  {"z", "FILE.npy", "", "latents [N, z_dim] instead of seeds"},
+                  {"w", "FILE.npy", "", "styles [N, num_ws, w_dim] or [N, w_dim] instead of seeds; no truncation"},
+                  {"c", "FILE.npy", "", "labels [N, c_dim], one row per image (with --seeds or --z)"},
                   {"trunc", "PSI", "1", "truncation psi"},
                   {"class", "K", "", "class label, for a conditional network"},
                   {"noise-mode", "MODE", "const", "const, random or none"},
                   {"outdir", "DIR", "out", "where to write the PNGs"},
-                  {"grid", "WxH", "", "write one grid.png of W x H images instead of one file per seed"},
+                  {"grid", "WxH", "", "write one grid.png of W x H images instead of one file per image"},
+                  {"raw", "FILE.npy", "", "also write the images as float32 [N, C, H, W], before 8-bit conversion"},
+                  {"mix-rows", "LIST", "", "style mixing: row seeds"},
+                  {"mix-cols", "LIST", "", "style mixing: column seeds"},
+                  {"mix-styles", "LIST", "0-6", "style mixing: indices of the ws taken from the column seed"},
+                  {"interp", "SEED_A,SEED_B", "", "frames interpolated in W (after truncation) between two seeds"},
+                  {"frames", "N", "16", "number of --interp frames, both ends included"},
                   {"device", "cpu|cuda", "cpu", "where to run"}});
   if (args.help()) {
     std::cout << args.usage();
     return 0;
   }
   if (!args.has("network")) throw Error("--network is required (see --help)");
+  check_flag_combinations(args);
   const Device dev = Device::parse(args.str("device"));
   check_device_usable(dev);
-  const std::string path = args.str("network");
-  const std::unique_ptr<stylegan2::Generator> net = stylegan2::load_generator(path);
-  stylegan2::Generator& G = *net;
+  const std::unique_ptr<Generator> net = stylegan2::load_generator(args.str("network"));
+  Generator& G = *net;
   const stylegan2::GeneratorConfig& cfg = G.config();
   G.to(dev);
 
-  const std::vector<long long> seeds = cli::parse_range_list(args.str("seeds"), "seeds");
   const double psi = args.number("trunc");
-  Tensor c;
-  if (cfg.c_dim > 0) {
-    if (!args.has("class")) throw Error("the network is conditional (" + std::to_string(cfg.c_dim) + " classes): pass --class");
-    const long long k = args.integer("class");
-    if (k < 0 || k >= cfg.c_dim) throw Error("--class " + std::to_string(k) + " is outside [0, " + std::to_string(cfg.c_dim) + ")");
-    std::vector<double> onehot(static_cast<size_t>(cfg.c_dim), 0.0);
-    onehot[static_cast<size_t>(k)] = 1;
-    c = Tensor::from_vector(onehot, {1, cfg.c_dim}, DType::f32, dev);
-  } else if (args.has("class")) {
-    throw Error("--class given, but the network is unconditional");
+  // Labels: c1 [1, c_dim] for every image (--class), or one row per image (--c).
+  Tensor c1, c_rows;
+  if (cfg.c_dim > 0 && !args.has("w")) {
+    if (args.has("c")) {
+      c_rows = stylegan2::read_rows(args.str("c"), cfg.c_dim, "--c", "c_dim");
+    } else {
+      if (!args.has("class"))
+        throw Error("the network is conditional (" + std::to_string(cfg.c_dim) + " classes): pass --class or --c");
+      const long long k = args.integer("class");
+      if (k < 0 || k >= cfg.c_dim)
+        throw Error("--class " + std::to_string(k) + " is outside [0, " + std::to_string(cfg.c_dim) + ")");
+      std::vector<double> onehot(static_cast<size_t>(cfg.c_dim), 0.0);
+      onehot[static_cast<size_t>(k)] = 1;
+      c1 = Tensor::from_vector(onehot, {1, cfg.c_dim}, DType::f32, dev);
+    }
+  } else if (cfg.c_dim == 0 && (args.has("class") || args.has("c"))) {
+    throw Error(std::string(args.has("class") ? "--class" : "--c") + " given, but the network is unconditional");
   }
-  int gw = 0, gh = 0;
-  if (args.has("grid")) {
-    if (std::sscanf(args.str("grid").c_str(), "%dx%d", &gw, &gh) != 2 || gw < 1 || gh < 1)
-      throw Error("--grid expects WxH, e.g. 8x8");
-    if (static_cast<size_t>(gw * gh) != seeds.size())
-      throw Error("--grid " + args.str("grid") + " holds " + std::to_string(gw * gh) + " images, but " +
-                  std::to_string(seeds.size()) + " seeds were given");
-  }
-  const std::string outdir = args.str("outdir");
-  std::filesystem::create_directories(outdir);
 
   stylegan2::SynthesisOptions so;
   so.noise_mode = parse_noise_mode(args.str("noise-mode"));
+  gf::Generator noise_rng(0);  // random noise outside --seeds mode: one stream for the run
+  so.noise_gen = &noise_rng;
   NoGradGuard ng;
-  std::vector<Tensor> images;
-  for (long long seed : seeds) {
-    gf::Generator rng(static_cast<uint64_t>(seed));
-    const Tensor z = randn({1, cfg.z_dim}, rng, DType::f32, dev);
-    so.noise_gen = &rng;  // random noise continues the seed's stream
-    Tensor img = G.forward(z, c, psi, std::nullopt, so).to(Device::cpu());
-    if (gw > 0) {
-      images.push_back(img);
-    } else {
-      char name[64];
-      std::snprintf(name, sizeof name, "/seed%04lld.png", seed);
-      save_image_grid(img, outdir + name, 1, 1);
+
+  Tensor images;                   // [N, C, H, W] on the CPU, in the order written
+  std::vector<std::string> names;  // one PNG per image, unless they go in one grid
+  int gw = 0, gh = 0;
+  if (args.has("grid") && (std::sscanf(args.str("grid").c_str(), "%dx%d", &gw, &gh) != 2 || gw < 1 || gh < 1))
+    throw Error("--grid expects WxH, e.g. 8x8");
+  auto name_by = [&](const char* pattern, long long k) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, pattern, k);
+    names.push_back(buf);
+  };
+  if (args.has("mix-rows")) {
+    const auto rows = cli::parse_range_list(args.str("mix-rows"), "mix-rows");
+    const auto cols = cli::parse_range_list(args.str("mix-cols"), "mix-cols");
+    // The official default 0-6, cut to the generator's num_ws when it has fewer.
+    std::vector<long long> styles = cli::parse_range_list(args.has("mix-styles") ? args.str("mix-styles") : "0-6", "mix-styles");
+    if (!args.has("mix-styles")) styles.resize(std::min<size_t>(styles.size(), static_cast<size_t>(G.num_ws())));
+    for (long long s : styles)
+      if (s < 0 || s >= G.num_ws())
+        throw Error("--mix-styles: style " + std::to_string(s) + " is outside [0, " + std::to_string(G.num_ws()) +
+                    ") (the generator's num_ws)");
+    const Tensor row_ws = stylegan2::seed_ws(G, rows, c1, psi, dev), col_ws = stylegan2::seed_ws(G, cols, c1, psi, dev);
+    images = stylegan2::mixing_canvas(synthesize_each(G, row_ws, so), synthesize_each(G, col_ws, so),
+                                      synthesize_each(G, stylegan2::style_mix(row_ws, col_ws, styles), so));
+    gw = static_cast<int>(cols.size()) + 1;
+    gh = static_cast<int>(rows.size()) + 1;
+  } else if (args.has("interp")) {
+    const auto ends = cli::parse_range_list(args.str("interp"), "interp");
+    if (ends.size() != 2) throw Error("--interp expects two seeds, e.g. --interp 3,7");
+    const long long frames = args.integer("frames");
+    if (frames < 2) throw Error("--frames must be at least 2, got " + std::to_string(frames));
+    const Tensor ws = stylegan2::seed_ws(G, ends, c1, psi, dev);
+    images = synthesize_each(G, stylegan2::interpolate_ws(row(ws, 0, dev), row(ws, 1, dev), static_cast<int>(frames)), so);
+    for (long long k = 0; k < frames; ++k) name_by("frame%04lld.png", k);
+  } else if (args.has("w")) {
+    const Tensor ws = stylegan2::read_ws(args.str("w"), G.num_ws(), cfg.w_dim, "--w");
+    images = synthesize_each(G, ws.to(dev), so);
+    for (int64_t i = 0; i < ws.size(0); ++i) name_by("img%04lld.png", i);
+  } else {
+    // --z, or seeds: one z per image, then the mapping with truncation.
+    const Tensor z = args.has("z") ? stylegan2::read_rows(args.str("z"), cfg.z_dim, "--z", "z_dim") : Tensor();
+    const std::vector<long long> seeds = z.defined() ? std::vector<long long>{} : cli::parse_range_list(args.str("seeds"), "seeds");
+    const int64_t n = z.defined() ? z.size(0) : static_cast<int64_t>(seeds.size());
+    if (c_rows.defined() && c_rows.size(0) != n)
+      throw Error("--c has " + std::to_string(c_rows.size(0)) + " rows, but " + std::to_string(n) + " images are generated");
+    std::vector<Tensor> imgs;
+    for (int64_t i = 0; i < n; ++i) {
+      gf::Generator seed_rng(z.defined() ? 0 : static_cast<uint64_t>(seeds[i]));
+      stylegan2::SynthesisOptions so_i = so;
+      Tensor zi;
+      if (z.defined()) {
+        zi = row(z, i, dev);
+      } else {
+        zi = stylegan2::seed_latent(seed_rng, cfg.z_dim, dev);
+        so_i.noise_gen = &seed_rng;  // random noise continues the seed's stream
+      }
+      const Tensor ci = c_rows.defined() ? row(c_rows, i, dev) : c1;
+      imgs.push_back(G.forward(zi, ci, psi, std::nullopt, so_i).to(Device::cpu()));
+      name_by(z.defined() ? "img%04lld.png" : "seed%04lld.png", z.defined() ? i : seeds[i]);
     }
+    images = concat(imgs, 0);
   }
-  if (gw > 0) save_image_grid(concat(images, 0), outdir + "/grid.png", gw, gh);
-  std::cout << "generate: wrote " << (gw > 0 ? std::string("grid.png") : std::to_string(seeds.size()) + " images")
-            << " to " << outdir << "\n";
+  if (args.has("grid") && gw * gh != images.size(0))
+    throw Error("--grid " + args.str("grid") + " holds " + std::to_string(gw * gh) + " images, but " +
+                std::to_string(images.size(0)) + " were generated");
+
+  const std::string outdir = args.str("outdir");
+  std::filesystem::create_directories(outdir);
+  if (args.has("raw")) io::save_npy(args.str("raw"), images);
+  if (gw > 0) {
+    save_image_grid(images, outdir + "/grid.png", gw, gh);
+  } else {
+    for (size_t i = 0; i < names.size(); ++i)
+      save_image_grid(row(images, static_cast<int64_t>(i), Device::cpu()), outdir + "/" + names[i], 1, 1);
+  }
+  std::cout << "generate: wrote " << (gw > 0 ? std::string("grid.png") : std::to_string(names.size()) + " images")
+            << " to " << outdir << (args.has("raw") ? " (raw: " + args.str("raw") + ")" : std::string()) << "\n";
   return 0;
 }
 

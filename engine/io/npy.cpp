@@ -1,0 +1,197 @@
+#include "engine/io/npy.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <optional>
+
+#include "engine/error.h"
+#include "engine/io/atomic_file.h"
+
+namespace gf::io {
+namespace {
+
+constexpr char kMagic[] = "\x93NUMPY";
+constexpr size_t kMagicLen = 6;
+// The header describes an array in a few dozen bytes; anything far larger is
+// not a .npy header (NumPy itself refuses headers over 10000 bytes by default).
+constexpr uint32_t kMaxHeader = 1u << 20;
+
+[[noreturn]] void bad(const std::string& path, const std::string& what) { throw Error("npy: " + path + ": " + what); }
+
+// The header is a Python dict literal, e.g.
+//   {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
+// Only the forms NumPy writes are accepted: quoted strings, True/False, and
+// tuples of non-negative integers.
+class HeaderParser {
+ public:
+  HeaderParser(const std::string& text, const std::string& path) : s_(text), path_(path) {}
+
+  struct Header {
+    std::string descr;
+    bool fortran_order = false;
+    Shape shape;
+  };
+
+  Header parse() {
+    std::optional<std::string> descr;
+    std::optional<bool> fortran;
+    std::optional<Shape> shape;
+    expect('{');
+    while (!peek('}')) {
+      const std::string key = string();
+      expect(':');
+      if (key == "descr") descr = string();
+      else if (key == "fortran_order") fortran = boolean();
+      else if (key == "shape") shape = tuple();
+      else fail("unexpected key '" + key + "'");
+      if (!peek('}')) expect(',');
+    }
+    expect('}');
+    skip_space();
+    if (i_ != s_.size()) fail("text after the closing brace");
+    if (!descr || !fortran || !shape) fail("'descr', 'fortran_order' and 'shape' are all required");
+    return {*descr, *fortran, *shape};
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    bad(path_, "malformed header (" + what + "): " + s_.substr(0, s_.find_last_not_of(" \n") + 1));
+  }
+  void skip_space() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t')) ++i_;
+  }
+  bool peek(char c) {
+    skip_space();
+    return i_ < s_.size() && s_[i_] == c;
+  }
+  void expect(char c) {
+    if (!peek(c)) fail(std::string("expected '") + c + "'");
+    ++i_;
+  }
+  std::string string() {
+    skip_space();
+    if (i_ >= s_.size() || (s_[i_] != '\'' && s_[i_] != '"')) fail("expected a quoted string");
+    const char q = s_[i_++];
+    const size_t end = s_.find(q, i_);
+    if (end == std::string::npos) fail("unterminated string");
+    std::string out = s_.substr(i_, end - i_);
+    i_ = end + 1;
+    return out;
+  }
+  bool boolean() {
+    skip_space();
+    for (const auto& [word, value] : {std::pair<const char*, bool>{"True", true}, {"False", false}}) {
+      const size_t n = std::strlen(word);
+      if (s_.compare(i_, n, word) == 0) {
+        i_ += n;
+        return value;
+      }
+    }
+    fail("expected True or False");
+  }
+  Shape tuple() {
+    Shape out;
+    expect('(');
+    while (!peek(')')) {
+      size_t digits = 0;
+      int64_t v = 0;
+      for (; i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9'; ++i_, ++digits) {
+        if (v > (int64_t{1} << 48)) fail("dimension too large");
+        v = v * 10 + (s_[i_] - '0');
+      }
+      if (digits == 0) fail("expected a dimension");
+      out.push_back(v);
+      if (!peek(')')) expect(',');
+    }
+    expect(')');
+    return out;
+  }
+
+  const std::string& s_;
+  const std::string& path_;
+  size_t i_ = 0;
+};
+
+uint32_t read_le(const unsigned char* p, int n) {
+  uint32_t v = 0;
+  for (int k = n - 1; k >= 0; --k) v = (v << 8) | p[k];
+  return v;
+}
+
+// Python's repr of a shape tuple: "()", "(3,)", "(2, 3)".
+std::string shape_repr(const Shape& s) {
+  std::string out = "(";
+  for (size_t k = 0; k < s.size(); ++k) out += (k ? ", " : "") + std::to_string(s[k]);
+  return out + (s.size() == 1 ? ",)" : ")");
+}
+
+}  // namespace
+
+Tensor read_npy(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) bad(path, "cannot open");
+  f.seekg(0, std::ios::end);
+  const uint64_t file_size = static_cast<uint64_t>(f.tellg());
+  f.seekg(0);
+  unsigned char pre[12] = {};
+  f.read(reinterpret_cast<char*>(pre), static_cast<std::streamsize>(std::min<uint64_t>(file_size, sizeof pre)));
+  if (file_size < kMagicLen || std::memcmp(pre, kMagic, kMagicLen) != 0) bad(path, "bad magic; not a .npy file");
+  if (file_size < 10) bad(path, "truncated in the preamble");
+  const int major = pre[6], minor = pre[7];
+  if ((major != 1 && major != 2) || minor != 0)
+    bad(path, "format version " + std::to_string(major) + "." + std::to_string(minor) + " is not supported (1.0 or 2.0)");
+  const int len_bytes = major == 1 ? 2 : 4;
+  if (file_size < 8u + len_bytes) bad(path, "truncated in the preamble");
+  const uint32_t header_len = read_le(pre + 8, len_bytes);
+  const uint64_t data_start = 8u + len_bytes + header_len;
+  if (header_len > kMaxHeader) bad(path, "header length " + std::to_string(header_len) + " is implausible");
+  if (data_start > file_size) bad(path, "truncated in the header");
+  std::string text(header_len, '\0');
+  f.seekg(static_cast<std::streamoff>(8 + len_bytes));
+  f.read(text.data(), header_len);
+  const HeaderParser::Header h = HeaderParser(text, path).parse();
+
+  DType dtype;
+  if (h.descr == "<f4") dtype = DType::f32;
+  else if (h.descr == "<f8") dtype = DType::f64;
+  else bad(path, "dtype '" + h.descr + "' is not supported (only little-endian float32 '<f4' or float64 '<f8')");
+  if (h.fortran_order) bad(path, "array is in Fortran order; save it C-contiguous (numpy.ascontiguousarray)");
+  const uint64_t want = static_cast<uint64_t>(shape_numel(h.shape)) * dtype_size(dtype);
+  const uint64_t have = file_size - data_start;
+  if (have < want)
+    bad(path, "truncated: shape " + shape_str(h.shape) + " needs " + std::to_string(want) + " data bytes, the file has " +
+                  std::to_string(have));
+  if (have > want)
+    bad(path, std::to_string(have - want) + " bytes after the data of shape " + shape_str(h.shape));
+  Tensor t = Tensor::empty(h.shape, dtype, Device::cpu());
+  f.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(want));
+  if (!f) bad(path, "read failed");
+  return t;
+}
+
+void save_npy(const std::string& path, const Tensor& t) {
+  GF_CHECK(t.defined() && (t.dtype() == DType::f32 || t.dtype() == DType::f64), "save_npy",
+           path << ": only float32 and float64 tensors are written");
+  const Tensor h = t.detach().to(Device::cpu());
+  // As numpy.lib.format: sorted keys, room for the first dimension to grow
+  // to 21 digits, then spaces and a newline up to a multiple of 64 bytes.
+  std::string header = std::string("{'descr': '") + (h.dtype() == DType::f32 ? "<f4" : "<f8") +
+                       "', 'fortran_order': False, 'shape': " + shape_repr(h.shape()) + ", }";
+  if (!h.shape().empty()) header.append(21 - std::to_string(h.shape()[0]).size(), ' ');
+  const size_t preamble = kMagicLen + 2 + 2;
+  header.append(64 - (preamble + header.size() + 1) % 64, ' ');
+  header += '\n';
+  GF_CHECK(header.size() <= 65535, "save_npy", path << ": header too long for format 1.0");
+
+  io::write_atomic(path, [&](std::ostream& f) {
+    const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<unsigned char>(header.size() & 0xff),
+                                   static_cast<unsigned char>(header.size() >> 8)};
+    f.write(reinterpret_cast<const char*>(pre), sizeof pre);
+    f.write(header.data(), static_cast<std::streamsize>(header.size()));
+    f.write(static_cast<const char*>(h.raw()), static_cast<std::streamsize>(h.nbytes()));
+  }, "save_npy");
+}
+
+}  // namespace gf::io

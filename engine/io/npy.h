@@ -1,0 +1,25 @@
+// NumPy .npy files, so latents, labels and images pass to and from Python
+// without a conversion step. Only what the tools need: little-endian float32
+// ('<f4') and float64 ('<f8') arrays in C order.
+#pragma once
+#include <string>
+
+#include "engine/tensor.h"
+
+namespace gf::io {
+
+// Reads format version 1.0 or 2.0 into a CPU tensor of the file's dtype
+// (float32 or float64: NumPy's default float is float64, so callers convert
+// with .to(DType::f32) where they need float32). A bad file throws gf::Error
+// "npy: <path>: <problem>": bad magic, unsupported version, malformed header,
+// a dtype other than '<f4'/'<f8', Fortran order, or data that is shorter or
+// longer than the shape says.
+Tensor read_npy(const std::string& path);
+
+// Writes a float32 or float64 tensor (from any device) as version 1.0, C
+// order, with the header padded as NumPy pads it (the data starts at a
+// multiple of 64 bytes), so the bytes equal those of numpy.save. Written to
+// "<path>.tmp" and renamed.
+void save_npy(const std::string& path, const Tensor& t);
+
+}  // namespace gf::io

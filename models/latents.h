@@ -1,0 +1,45 @@
+// Latents and styles for the programs that run a trained generator
+// (tools/generate.cpp): z from a seed, z/w/c from .npy arrays, style mixing
+// and interpolation in W. Here rather than in the program so tests call them.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "engine/ops.h"
+#include "models/generator.h"
+
+namespace gf::stylegan2 {
+
+// z of a seed: randn([1, z_dim]) from a Philox generator seeded with it, the
+// same bits on the CPU and the GPU. rng is left just after z, so random
+// noise can continue the seed's stream.
+Tensor seed_latent(gf::Generator& rng, int z_dim, Device dev);
+
+// ws of each seed through G's mapping with truncation psi, one seed at a time
+// (so a seed's w does not depend on the others): [N, num_ws, w_dim].
+// c: [1, c_dim] label for every seed, or undefined for an unconditional G.
+Tensor seed_ws(Generator& G, const std::vector<long long>& seeds, const Tensor& c, double psi, Device dev);
+
+// A .npy array that must be [N, cols] (float64 is converted to float32).
+// Errors name the flag and the file: "--z z.npy: shape [2, 8], expected [N, 16] (N rows of z_dim)".
+Tensor read_rows(const std::string& path, int64_t cols, const std::string& flag, const std::string& cols_name);
+
+// ws from a .npy array of [N, num_ws, w_dim] or [N, w_dim] (one w for every
+// layer, broadcast) -> float32 [N, num_ws, w_dim]; errors as read_rows.
+Tensor read_ws(const std::string& path, int num_ws, int w_dim, const std::string& flag);
+
+// Style mixing as the official style_mixing.py: for each row r and column c
+// (row-major), row r's ws with the entries at `styles` taken from column c's.
+// row_ws [R, num_ws, w_dim], col_ws [C, num_ws, w_dim] -> [R * C, num_ws, w_dim].
+Tensor style_mix(const Tensor& row_ws, const Tensor& col_ws, const std::vector<long long>& styles);
+
+// The official mixing canvas, row-major, (R + 1) x (C + 1) cells: a black
+// top-left cell (-1), column originals along the top, row originals down the
+// left, mixes (from style_mix) elsewhere. Images [n, ch, h, w] on one device.
+Tensor mixing_canvas(const Tensor& row_imgs, const Tensor& col_imgs, const Tensor& mixed);
+
+// frames ws on the line from wa to wb ([1, num_ws, w_dim] each), evenly
+// spaced with both ends included: (1 - t) wa + t wb, exact at the ends.
+Tensor interpolate_ws(const Tensor& wa, const Tensor& wb, int frames);
+
+}  // namespace gf::stylegan2

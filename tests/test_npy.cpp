@@ -1,0 +1,147 @@
+// .npy files: a bit-exact round trip, byte-for-byte agreement with numpy.save,
+// and one clear error per kind of bad file.
+//
+// The fixtures in tests/data were written by NumPy 1.24 (run in tests/data):
+//   /usr/bin/python3 -c "import numpy as np;
+//     np.save('npy_f32_2x3.npy', (np.arange(6, dtype='<f4').reshape(2, 3) / 4 - 0.5).astype('<f4'));
+//     np.save('npy_f64_3.npy', np.array([0.1, -2.5, 1e-3]));
+//     np.save('z_2x16.npy', np.random.RandomState(0).randn(2, 16).astype('<f4'))"
+// (z_2x16.npy is the latent batch of the generate ctests; the tiny config has z_dim 16.)
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <unistd.h>
+
+#include "engine/error.h"
+#include "engine/io/npy.h"
+#include "engine/ops.h"
+#include "tests/testing.h"
+
+using namespace gf;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kData = GF_TEST_DATA_DIR;
+
+std::string temp_path(const std::string& name) {
+  return (fs::temp_directory_path() / ("gf_test_npy_" + std::to_string(::getpid()) + "_" + name)).string();
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// A version 1.0 file with the given header text (padded with a newline) and
+// `data_bytes` zero bytes of data.
+std::string write_raw(const std::string& name, const std::string& header, size_t data_bytes,
+                      const std::string& magic = std::string("\x93NUMPY\x01\x00", 8)) {
+  const std::string path = temp_path(name);
+  std::string h = header + "\n";
+  std::string out = magic;
+  out += static_cast<char>(h.size() & 0xff);
+  out += static_cast<char>(h.size() >> 8);
+  out += h + std::string(data_bytes, '\0');
+  std::ofstream(path, std::ios::binary) << out;
+  return path;
+}
+
+std::string read_error(const std::string& path) {
+  try {
+    io::read_npy(path);
+  } catch (const Error& e) {
+    fs::remove(path);
+    return e.what();
+  }
+  fs::remove(path);
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("npy: float32 and float64 tensors round-trip bit for bit", "[npy]") {
+  for (const Shape& shape : {Shape{}, Shape{5}, Shape{2, 3}, Shape{2, 1, 3, 4}}) {
+    for (DType dt : {DType::f32, DType::f64}) {
+      const Tensor t = test::random_tensor(shape, 7, dt);
+      const std::string path = temp_path("rt.npy");
+      io::save_npy(path, t);
+      const Tensor back = io::read_npy(path);
+      fs::remove(path);
+      REQUIRE(back.shape() == shape);
+      REQUIRE(back.dtype() == dt);
+      REQUIRE(std::memcmp(back.raw(), t.raw(), t.nbytes()) == 0);
+    }
+  }
+}
+
+TEST_CASE("npy: reads NumPy's files and writes the same bytes as numpy.save", "[npy]") {
+  const Tensor a = io::read_npy(kData + "/npy_f32_2x3.npy");
+  REQUIRE(a.shape() == Shape{2, 3});
+  REQUIRE(a.dtype() == DType::f32);
+  REQUIRE(a.to_vector() == std::vector<double>{-0.5, -0.25, 0, 0.25, 0.5, 0.75});
+  const std::string path = temp_path("same.npy");
+  io::save_npy(path, a);
+  const std::string ours = file_bytes(path);
+  fs::remove(path);
+  REQUIRE(ours == file_bytes(kData + "/npy_f32_2x3.npy"));
+  REQUIRE(ours.find('\n') + 1 == 128);  // data aligned to 64 bytes
+
+  const Tensor b = io::read_npy(kData + "/npy_f64_3.npy");
+  REQUIRE(b.shape() == Shape{3});
+  REQUIRE(b.dtype() == DType::f64);
+  REQUIRE(b.to_vector() == std::vector<double>{0.1, -2.5, 1e-3});
+
+  const Tensor z = io::read_npy(kData + "/z_2x16.npy");
+  REQUIRE(z.shape() == Shape{2, 16});
+  REQUIRE(z.to_vector()[0] == Approx(1.7640524));  // RandomState(0).randn()'s first value
+}
+
+TEST_CASE("npy: a header with any key order, double quotes and a version 2.0 preamble is read", "[npy]") {
+  const std::string v1 = write_raw("keys.npy", "{\"shape\": (2,), 'fortran_order': False, 'descr': '<f4'}", 8);
+  REQUIRE(io::read_npy(v1).shape() == Shape{2});
+  fs::remove(v1);
+  // Version 2.0: a 4-byte header length.
+  const std::string h = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), }\n";
+  std::string bytes = std::string("\x93NUMPY\x02\x00", 8);
+  for (int k = 0; k < 4; ++k) bytes += static_cast<char>(h.size() >> (8 * k));
+  bytes += h + std::string(4, '\0');
+  const std::string v2 = temp_path("v2.npy");
+  std::ofstream(v2, std::ios::binary) << bytes;
+  REQUIRE(io::read_npy(v2).shape() == Shape{1, 1});
+  fs::remove(v2);
+}
+
+TEST_CASE("npy: each kind of bad file is one error naming the file and the problem", "[npy]") {
+  const std::string ok = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
+  using Catch::Matchers::Contains;
+  // Control: the well-formed file reads.
+  const std::string good = write_raw("good.npy", ok, 24);
+  REQUIRE(io::read_npy(good).shape() == Shape{2, 3});
+  fs::remove(good);
+
+  const std::string trunc = write_raw("trunc.npy", ok, 23);
+  CHECK_THAT(read_error(trunc), Contains(trunc) && Contains("truncated") && Contains("24"));
+  CHECK_THAT(read_error(write_raw("long.npy", ok, 25)), Contains("1 bytes after the data"));
+  CHECK_THAT(read_error(write_raw("be.npy", "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }", 24)),
+             Contains("dtype '>f4' is not supported"));
+  CHECK_THAT(read_error(write_raw("i8.npy", "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }", 48)),
+             Contains("dtype '<i8' is not supported"));
+  CHECK_THAT(read_error(write_raw("f.npy", "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", 24)),
+             Contains("Fortran order"));
+  CHECK_THAT(read_error(write_raw("magic.npy", ok, 24, std::string("\x93NUMPZ\x01\x00", 8))), Contains("bad magic"));
+  CHECK_THAT(read_error(write_raw("v3.npy", ok, 24, std::string("\x93NUMPY\x03\x00", 8))),
+             Contains("version 3.0 is not supported"));
+  CHECK_THAT(read_error(write_raw("noshape.npy", "{'descr': '<f4', 'fortran_order': False, }", 0)),
+             Contains("malformed header") && Contains("required"));
+  CHECK_THAT(read_error(write_raw("dim.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", 0)),
+             Contains("malformed header") && Contains("expected a dimension"));
+  // A header length that runs past the end of the file.
+  const std::string cut = temp_path("cut.npy");
+  std::ofstream(cut, std::ios::binary) << std::string("\x93NUMPY\x01\x00\x76\x00{'descr'", 17);
+  CHECK_THAT(read_error(cut), Contains("truncated in the header"));
+  CHECK_THAT(read_error(temp_path("missing.npy")), Contains("cannot open"));
+}

@@ -1,0 +1,54 @@
+// export_weights: one network out of a bundle (a train_stylegan snapshot or
+// checkpoint) into a standalone .bin that generate and discriminate read. The
+// network is loaded into its module first, so a tensor that is missing, extra
+// or misshapen is an error here rather than in the exported file.
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+#include "engine/error.h"
+#include "models/network_file.h"
+#include "train/cli.h"
+
+namespace {
+
+using namespace gf;
+namespace fs = std::filesystem;
+
+int run(int argc, char** argv) {
+  cli::Args args(argc, argv, "export_weights", "Write one network of a snapshot or checkpoint as a standalone .bin.",
+                 {{"in", "FILE.bin", "", "snapshot or checkpoint (required)"},
+                  {"net", "NAME", "G_ema", "G_ema, G or D"},
+                  {"out", "FILE.bin", "", "the standalone network file to write (required)"}});
+  if (args.help()) {
+    std::cout << args.usage();
+    return 0;
+  }
+  for (const char* f : {"in", "out"})
+    if (!args.has(f)) throw Error(std::string("--") + f + " is required (see --help)");
+  const std::string in = args.str("in"), out = args.str("out"), which = args.str("net");
+  if (which != "G_ema" && which != "G" && which != "D") throw Error("--net must be G_ema, G or D, got '" + which + "'");
+  std::error_code ec;
+  if (fs::equivalent(in, out, ec)) throw Error("--out " + out + " is the input file; choose another name");
+
+  const io::SafetensorsFile file = io::read_safetensors(in);
+  const std::vector<std::string> present = stylegan2::networks_in(file);
+  if (std::find(present.begin(), present.end(), which) == present.end()) {
+    std::string list;
+    for (const auto& n : present) list += (list.empty() ? "" : ", ") + n;
+    throw Error(in + ": holds no " + which + " network (it holds: " + (list.empty() ? "none" : list) + ")");
+  }
+  if (which == "D") {
+    const auto D = stylegan2::load_discriminator(file, in);
+    stylegan2::save_network(out, *D, which, stylegan2::to_json(D->config()));
+  } else {
+    const auto G = stylegan2::load_generator(file, in, which);
+    stylegan2::save_network(out, *G, which, stylegan2::to_json(G->config()));
+  }
+  std::cout << "export_weights: wrote " << which << " of " << in << " to " << out << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return gf::cli::run_main("export_weights", [&] { return run(argc, argv); }); }
