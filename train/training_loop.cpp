@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "engine/allocator.h"
 #include "train/checkpoint.h"
 #include "train/image_io.h"
 
@@ -71,15 +72,21 @@ void run_training(StyleGAN2Trainer& t, RunDir& run, const LoopOptions& opt) {
     const double total_sec = std::chrono::duration<double>(now - t0).count();
     const double sec_kimg = sec_tick / std::max<double>(double(t.cur_nimg() - tick_start_nimg), 1) * 1000;
     const LossStats& st = t.stats();
+    // The official maxmem / reserved: the device allocator's peak this tick and what it holds.
+    CachingAllocator& alloc = t.setup().device.is_cuda() ? cuda_allocator(t.setup().device.index) : cpu_allocator();
+    const AllocatorStats mem = alloc.stats();
+    const double maxmem_gb = mem.peak_in_use / double(1 << 30), reserved_gb = (mem.in_use + mem.cached) / double(1 << 30);
+    alloc.reset_peak();
     char line[512];
     std::snprintf(line, sizeof line,
-                  "tick %-4lld kimg %-8.1f time %-8.0f sec/tick %-7.1f sec/kimg %-7.2f G %.4f D %.4f+%.4f r1 %.4g pl %.4g "
+                  "tick %-4lld kimg %-8.1f time %-8.0f sec/tick %-7.1f sec/kimg %-7.2f maxmem %-6.2f reserved %-6.2f G %.4f D %.4f+%.4f r1 %.4g pl %.4g "
                   "scores real %.3f fake %.3f",
-                  static_cast<long long>(tick), t.cur_nimg() / 1000.0, total_sec, sec_tick, sec_kimg, st.g_loss,
+                  static_cast<long long>(tick), t.cur_nimg() / 1000.0, total_sec, sec_tick, sec_kimg, maxmem_gb, reserved_gb, st.g_loss,
                   st.d_loss_real, st.d_loss_fake, st.r1_penalty, st.pl_penalty, st.scores_real, st.scores_fake);
     run.log(line);
     run.append_stats({{"tick", tick}, {"kimg", t.cur_nimg() / 1000.0}, {"total_sec", total_sec},
-                      {"sec_per_tick", sec_tick}, {"sec_per_kimg", sec_kimg}, {"loss_G", st.g_loss},
+                      {"sec_per_tick", sec_tick}, {"sec_per_kimg", sec_kimg}, {"maxmem_gb", maxmem_gb},
+                      {"reserved_gb", reserved_gb}, {"loss_G", st.g_loss},
                       {"loss_D_real", st.d_loss_real}, {"loss_D_fake", st.d_loss_fake}, {"r1_penalty", st.r1_penalty},
                       {"pl_penalty", st.pl_penalty}, {"pl_mean", t.pl_mean()}, {"scores_real", st.scores_real},
                       {"scores_fake", st.scores_fake}});
