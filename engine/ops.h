@@ -89,6 +89,7 @@ Tensor permute(const Tensor& x, std::vector<int64_t> dims);
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1);
 Tensor expand(const Tensor& x, const Shape& shape);  // broadcast to shape (copies)
 Tensor concat(const std::vector<Tensor>& xs, int64_t dim);
+Tensor flip(const Tensor& x, std::vector<int64_t> dims);  // reverses the order along each of dims
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step = 1);
 // A zero tensor of `shape` with `x` written at slice(dim, start, end, step): slice's backward.
 Tensor slice_backward(const Tensor& x, const Shape& shape, int64_t dim, int64_t start, int64_t end,

@@ -33,7 +33,43 @@ void minibatch_stddev(const T* x, T* y, T* stats, const MinibatchStdDesc& d, dou
   }
 }
 
+template <class T>
+void minibatch_stddev_grad(const T* x, const T* g, T* dx, T* gs, const MinibatchStdDesc& d, double eps) {
+  const int64_t G = d.groups, M = d.m, F = d.features, P = d.per_feature;
+  const int64_t sample = F * P, out_sample = sample + F * d.hw;
+#pragma omp parallel for collapse(2) if (G * M * F * d.hw > 32768)
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t f = 0; f < F; ++f) {
+      double acc = 0;
+      for (int64_t gi = 0; gi < G; ++gi) {
+        const T* gm = g + (gi * M + m) * out_sample + sample + f * d.hw;
+        for (int64_t k = 0; k < d.hw; ++k) acc += gm[k];
+      }
+      gs[m * F + f] = static_cast<T>(acc);
+    }
+  const double scale = 1.0 / static_cast<double>(G * P);
+#pragma omp parallel for collapse(2) if (G * M * sample > 32768)
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t e = 0; e < sample; ++e) {  // e = f * P + j: one element of a sample
+      const int64_t member = M * sample;
+      const T* xe = x + m * sample + e;  // member gi at xe[gi * member]
+      double mu = 0, var = 0;
+      for (int64_t gi = 0; gi < G; ++gi) mu += xe[gi * member];
+      mu /= static_cast<double>(G);
+      for (int64_t gi = 0; gi < G; ++gi) var += (xe[gi * member] - mu) * (xe[gi * member] - mu);
+      const double k = static_cast<double>(gs[m * F + e / P]) * scale / std::sqrt(var / static_cast<double>(G) + eps);
+      for (int64_t gi = 0; gi < G; ++gi) {
+        const int64_t n = gi * M + m;
+        dx[n * sample + e] = static_cast<T>(g[n * out_sample + e] + (xe[gi * member] - mu) * k);
+      }
+    }
+}
+
 template void minibatch_stddev<float>(const float*, float*, float*, const MinibatchStdDesc&, double);
 template void minibatch_stddev<double>(const double*, double*, double*, const MinibatchStdDesc&, double);
+template void minibatch_stddev_grad<float>(const float*, const float*, float*, float*, const MinibatchStdDesc&,
+                                           double);
+template void minibatch_stddev_grad<double>(const double*, const double*, double*, double*, const MinibatchStdDesc&,
+                                            double);
 
 }  // namespace gf::cpu

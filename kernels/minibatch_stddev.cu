@@ -5,6 +5,10 @@
 // (2) One thread per statistic adds its chunks in a fixed order
 // (deterministic, no atomics). (3) A pass writes x and the broadcast
 // statistics into the output, a sample per grid row.
+// The gradient takes two passes: a block per statistic sums its appended
+// channel of g over pixels and group members; then a thread per element of
+// one group member's sample walks the G members, as pass (1) does, and
+// writes their dx.
 #include <algorithm>
 
 #include "kernels/cuda_context.cuh"
@@ -76,6 +80,50 @@ __global__ void mbstd_write_kernel(const T* __restrict__ x, const T* __restrict_
   }
 }
 
+template <class T>
+__global__ void mbstd_grad_stats_kernel(const T* __restrict__ g, T* __restrict__ gs, MinibatchStdDesc d) {
+  const int64_t stat = blockIdx.x, m = stat / d.features, f = stat % d.features;
+  const int64_t sample = d.features * d.per_feature, out_sample = sample + d.features * d.hw;
+  T acc = 0;
+  for (int64_t t = threadIdx.x; t < d.groups * d.hw; t += blockDim.x) {
+    const int64_t gi = t / d.hw, k = t % d.hw;
+    acc += g[(gi * d.m + m) * out_sample + sample + f * d.hw + k];
+  }
+  __shared__ T warp_sums[kBlock / 32];
+  for (int off = 16; off > 0; off >>= 1) acc += __shfl_down_sync(0xffffffffu, acc, off);
+  if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = acc;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    T total = 0;
+    for (int w = 0; w < kBlock / 32; ++w) total += warp_sums[w];
+    gs[stat] = total;
+  }
+}
+
+template <class T>
+__global__ void mbstd_grad_write_kernel(const T* __restrict__ x, const T* __restrict__ g, const T* __restrict__ gs,
+                                        T* __restrict__ dx, MinibatchStdDesc d, T eps) {
+  const int64_t sample = d.features * d.per_feature, out_sample = sample + d.features * d.hw;
+  const int64_t member = d.m * sample;
+  const T inv_g = T(1) / T(d.groups), scale = T(1) / (T(d.groups) * T(d.per_feature));
+  for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < member; t += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t m = t / sample, e = t % sample;  // e = f * per_feature + j
+    const T* xe = x + t;                             // member gi at xe[gi * member]
+    T mu = 0, var = 0;
+    for (int64_t gi = 0; gi < d.groups; ++gi) mu += xe[gi * member];
+    mu *= inv_g;
+    for (int64_t gi = 0; gi < d.groups; ++gi) {
+      const T v = xe[gi * member] - mu;
+      var += v * v;
+    }
+    const T k = gs[m * d.features + e / d.per_feature] * scale * g_rsqrt(var * inv_g + eps);
+    for (int64_t gi = 0; gi < d.groups; ++gi) {
+      const int64_t n = gi * d.m + m;
+      dx[n * sample + e] = g[n * out_sample + e] + (xe[gi * member] - mu) * k;
+    }
+  }
+}
+
 }  // namespace
 
 int64_t minibatch_stddev_scratch_elems(const MinibatchStdDesc& d) {
@@ -102,7 +150,23 @@ void minibatch_stddev(const T* x, T* y, T* scratch, const MinibatchStdDesc& d, d
   GF_CUDA_LAUNCH_CHECK("minibatch_stddev write");
 }
 
+template <class T>
+void minibatch_stddev_grad(const T* x, const T* g, T* dx, T* scratch, const MinibatchStdDesc& d, double eps,
+                           Stream s) {
+  const int64_t n_stats = d.m * d.features, member = d.m * d.features * d.per_feature;
+  if (d.groups * member == 0) return;
+  const auto st = static_cast<cudaStream_t>(s);
+  mbstd_grad_stats_kernel<T><<<static_cast<unsigned>(n_stats), kBlock, 0, st>>>(g, scratch, d);
+  GF_CUDA_LAUNCH_CHECK("minibatch_stddev_grad statistics");
+  mbstd_grad_write_kernel<T><<<grid_for(member, kBlock), kBlock, 0, st>>>(x, g, scratch, dx, d, T(eps));
+  GF_CUDA_LAUNCH_CHECK("minibatch_stddev_grad write");
+}
+
 template void minibatch_stddev<float>(const float*, float*, float*, const MinibatchStdDesc&, double, Stream);
 template void minibatch_stddev<double>(const double*, double*, double*, const MinibatchStdDesc&, double, Stream);
+template void minibatch_stddev_grad<float>(const float*, const float*, float*, float*, const MinibatchStdDesc&, double,
+                                           Stream);
+template void minibatch_stddev_grad<double>(const double*, const double*, double*, double*, const MinibatchStdDesc&,
+                                            double, Stream);
 
 }  // namespace gf::cuda

@@ -1,5 +1,6 @@
 // Layout kernels: copy between two strided views of the same iteration space
-// (permute, expand, slice, concat are all this), and dtype conversion.
+// (permute, expand, slice, concat are all this; so is flip, whose source view
+// has negative strides), and dtype conversion.
 #pragma once
 #include "kernels/common.h"
 #include "kernels/cuda_runtime.h"

@@ -1,6 +1,7 @@
-// minibatch_stddev: values against a loop written from the definition, golden
-// values from the official MinibatchStdLayer in PyTorch, first- and
-// second-order gradients, argument errors, CUDA vs CPU.
+// minibatch_stddev and its gradient op minibatch_stddev_grad: values against a
+// loop written from the definition and against the gradient composed from
+// engine ops, golden values from the official MinibatchStdLayer in PyTorch,
+// first- and second-order gradients, argument errors, CUDA vs CPU.
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <cmath>
@@ -51,6 +52,21 @@ struct Case {
 };
 const std::vector<Case> kCases = {{{8, 6, 3, 3}, 4, 2}, {{4, 3, 2, 2}, 8, 1}, {{6, 4, 3, 2}, 2, 4},
                                   {{1, 2, 2, 2}, 4, 1}, {{4, 4, 1, 1}, 1, 2}, {{6, 3, 2, 3}, 3, 3}};
+
+// minibatch_stddev's gradient composed from engine ops, as it was written
+// before the fused kernel.
+Tensor composed_grad(const Tensor& x, const Tensor& g, int64_t group_size, int64_t F) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t G = std::min(group_size, N), M = N / G, c = C / F;
+  const Tensor gs = sum(sum(slice(g, 1, C, C + F), {2, 3}).reshape({G, M, F}), {0}, true).reshape({1, M, F, 1, 1, 1});
+  const Tensor xr = x.reshape({G, M, F, c, H, W});
+  const Tensor dev = sub(xr, mean(xr, {0}, true));
+  const Tensor sd = sqrt(affine(mean(square(dev), {0}, true), 1.0, 1e-8));
+  const Tensor gx = mul(div(dev, sd), affine(gs, 1.0 / double(G * c * H * W), 0.0));
+  return add(slice(g, 1, 0, C), gx.reshape({N, C, H, W}));
+}
+
+Shape out_shape(const Case& c) { return {c.x[0], c.x[1] + c.channels, c.x[2], c.x[3]}; }
 
 }  // namespace
 
@@ -120,10 +136,11 @@ TEST_CASE("minibatch_stddev on cuda matches the cpu", "[minibatch_stddev][cuda]"
   for (const Case& c : cases) {
     INFO(shape_str(c.x) << " group " << c.group << " channels " << c.channels);
     const Tensor x = random_tensor(c.x, seed++, DType::f32);
-    const Tensor want = minibatch_stddev(x, c.group, c.channels);
-    // NaNs in the cached block the output will reuse: an unwritten element fails.
+    const Tensor want = minibatch_stddev(x, c.group, c.channels), xd = x.to(gpu);
+    // NaNs in the cached block the output will reuse (the input is already on
+    // the GPU, so it cannot take that block first): an unwritten element fails.
     full(want.shape(), std::numeric_limits<double>::quiet_NaN(), DType::f32, gpu);
-    const Check ck = allclose(minibatch_stddev(x.to(gpu), c.group, c.channels), want, 1e-5, 1e-6);
+    const Check ck = allclose(minibatch_stddev(xd, c.group, c.channels), want, 1e-5, 1e-6);
     INFO(ck.message);
     CHECK(ck.ok);
     Tensor xg = x.to(gpu).requires_grad_(), xc = x.detach().requires_grad_();
@@ -132,5 +149,82 @@ TEST_CASE("minibatch_stddev on cuda matches the cpu", "[minibatch_stddev][cuda]"
                               grad({minibatch_stddev(xc, c.group, c.channels)}, {xc}, {gy})[0], 1e-4, 1e-5);
     INFO(cg.message);
     CHECK(cg.ok);
+  }
+}
+
+TEST_CASE("minibatch_stddev_grad matches the gradient composed from ops", "[minibatch_stddev]") {
+  uint64_t seed = 100;
+  for (const Case& c : kCases) {
+    INFO(shape_str(c.x) << " group " << c.group << " channels " << c.channels);
+    const Tensor x = random_tensor(c.x, seed++), g = random_tensor(out_shape(c), seed++);
+    const Tensor want = composed_grad(x, g, c.group, c.channels);
+    const Check c64 = allclose(minibatch_stddev_grad(x, g, c.group, c.channels), want, 1e-12, 1e-13);
+    INFO(c64.message);
+    CHECK(c64.ok);
+    const Check c32 =
+        allclose(minibatch_stddev_grad(x.to(DType::f32), g.to(DType::f32), c.group, c.channels), want, 1e-5, 1e-6);
+    INFO(c32.message);
+    CHECK(c32.ok);
+  }
+  // With zero gradient on the appended channels, dx is the pass-through slice.
+  const Tensor x = random_tensor({4, 4, 2, 2}, 120);
+  const Tensor g = concat({random_tensor({4, 4, 2, 2}, 121), zeros({4, 1, 2, 2}, DType::f64)}, 1);
+  CHECK(minibatch_stddev_grad(x, g, 2, 1).to_vector() == slice(g, 1, 0, 4).to_vector());
+}
+
+TEST_CASE("minibatch_stddev_grad: first- and second-order gradients in x and g", "[minibatch_stddev][grad]") {
+  uint64_t seed = 130;
+  for (const Case& c : std::vector<Case>{{{4, 4, 2, 2}, 2, 2}, {{3, 2, 2, 1}, 4, 1}, {{4, 3, 1, 2}, 4, 3}}) {
+    INFO(shape_str(c.x) << " group " << c.group << " channels " << c.channels);
+    const Tensor x = random_tensor(c.x, seed++).requires_grad_();
+    const Tensor g = random_tensor(out_shape(c), seed++).requires_grad_();
+    const Fn fn = [&](const std::vector<Tensor>& v) { return minibatch_stddev_grad(v[0], v[1], c.group, c.channels); };
+    const Check g1 = gradcheck(fn, {x, g});
+    INFO(g1.message);
+    CHECK(g1.ok);
+    const Check g2 = gradgradcheck(fn, {x, g});
+    INFO(g2.message);
+    CHECK(g2.ok);
+  }
+}
+
+TEST_CASE("minibatch_stddev_grad rejects bad arguments with a clear message", "[minibatch_stddev]") {
+  const Tensor x = random_tensor({4, 4, 2, 2}, 140, DType::f32), g = random_tensor({4, 5, 2, 2}, 141, DType::f32);
+  REQUIRE_THROWS_WITH(minibatch_stddev_grad(x, g, 2, 2), Catch::Contains("minibatch_stddev_grad") &&
+                                                             Catch::Contains("does not match the output [4, 6, 2, 2]"));
+  REQUIRE_THROWS_WITH(minibatch_stddev_grad(x, g.to(DType::f64), 2, 1), Catch::Contains("different dtypes"));
+  REQUIRE_THROWS_WITH(minibatch_stddev_grad(x, g, 3, 1),
+                      Catch::Contains("batch 4 is not divisible by the group size 3"));
+  REQUIRE_THROWS_WITH(minibatch_stddev_grad(x.reshape({4, 16}), g, 2, 1), Catch::Contains("[N, C, H, W]"));
+}
+
+TEST_CASE("minibatch_stddev_grad on cuda matches the cpu", "[minibatch_stddev][cuda]") {
+  const Device gpu = Device::cuda(0);
+  // Batch 1, odd channel counts and pixel grids, group sums longer than a block (G * H * W > 256).
+  const std::vector<Case> cases = {{{1, 3, 4, 4}, 4, 1},    {{1, 5, 1, 1}, 1, 5},    {{4, 513, 4, 4}, 4, 1},
+                                   {{32, 512, 4, 4}, 4, 1}, {{6, 130, 5, 7}, 3, 2},  {{8, 64, 33, 17}, 2, 4},
+                                   {{9, 7, 3, 3}, 3, 7},    {{32, 16, 64, 64}, 4, 1}};
+  uint64_t seed = 150;
+  for (const Case& c : cases) {
+    INFO(shape_str(c.x) << " group " << c.group << " channels " << c.channels);
+    const Tensor x = random_tensor(c.x, seed++, DType::f32), g = random_tensor(out_shape(c), seed++, DType::f32);
+    const Tensor want = minibatch_stddev_grad(x, g, c.group, c.channels), xd = x.to(gpu), gd = g.to(gpu);
+    // NaNs in the cached block the output will reuse (the inputs are already on
+    // the GPU, so they cannot take that block first): an unwritten element fails.
+    full(c.x, std::numeric_limits<double>::quiet_NaN(), DType::f32, gpu);
+    const Check ck = allclose(minibatch_stddev_grad(xd, gd, c.group, c.channels), want, 1e-4, 1e-5);
+    INFO(ck.message);
+    CHECK(ck.ok);
+    // Its backward (engine ops around the kernel) on the GPU as well.
+    Tensor xg = x.to(gpu).requires_grad_(), gg = g.to(gpu).requires_grad_();
+    Tensor xc = x.detach().requires_grad_(), gc = g.detach().requires_grad_();
+    const Tensor h = random_tensor(c.x, seed++, DType::f32);
+    const auto dg = grad({minibatch_stddev_grad(xg, gg, c.group, c.channels)}, {xg, gg}, {h.to(gpu)});
+    const auto dc = grad({minibatch_stddev_grad(xc, gc, c.group, c.channels)}, {xc, gc}, {h});
+    for (size_t i = 0; i < 2; ++i) {
+      const Check cg = allclose(dg[i], dc[i], 1e-3, 1e-4);
+      INFO("input " << i << ": " << cg.message);
+      CHECK(cg.ok);
+    }
   }
 }

@@ -1,5 +1,6 @@
-// pixel_norm: values against a loop over every dim, golden values from the
-// official normalize_2nd_moment in PyTorch, first- and second-order
+// pixel_norm and its gradient op pixel_norm_grad: values against a loop over
+// every dim and against the gradient composed from engine ops, golden values
+// from the official normalize_2nd_moment in PyTorch, first- and second-order
 // gradients, argument errors, CUDA vs CPU.
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -37,6 +38,17 @@ std::vector<double> naive_pixel_norm(const Tensor& x, int dim, double eps) {
       }
   return out;
 }
+
+// pixel_norm's gradient composed from engine ops, as it was written before
+// the fused kernel: s * (g - y * mean(g * y)), y = x * s.
+Tensor composed_grad(const Tensor& x, const Tensor& g, int64_t dim, double eps) {
+  const Tensor s = rsqrt(affine(mean(square(x), {dim}, true), 1.0, eps));
+  const Tensor y = mul(x, s);
+  return mul(s, sub(g, mul(y, mean(mul(g, y), {dim}, true))));
+}
+
+const std::vector<std::pair<Shape, int>> kGradCases = {{{2, 3, 4, 5}, 1}, {{2, 3, 4, 5}, 3}, {{2, 3, 4, 5}, 0},
+                                                       {{3, 5}, 1},       {{1, 7}, 1},       {{4, 1, 3}, 1}};
 
 }  // namespace
 
@@ -104,10 +116,11 @@ TEST_CASE("pixel_norm on cuda matches the cpu", "[pixel_norm][cuda]") {
   for (const auto& [s, dim] : cases) {
     INFO(shape_str(s) << " dim " << dim);
     const Tensor x = random_tensor(s, seed++, DType::f32);
-    const Tensor want = pixel_norm(x, dim);
-    // NaNs in the cached block the output will reuse: an unwritten element fails.
+    const Tensor want = pixel_norm(x, dim), xd = x.to(gpu);
+    // NaNs in the cached block the output will reuse (the input is already on
+    // the GPU, so it cannot take that block first): an unwritten element fails.
     full(s, std::numeric_limits<double>::quiet_NaN(), DType::f32, gpu);
-    const Check ck = allclose(pixel_norm(x.to(gpu), dim), want, 1e-5, 1e-6);
+    const Check ck = allclose(pixel_norm(xd, dim), want, 1e-5, 1e-6);
     INFO(ck.message);
     CHECK(ck.ok);
     Tensor xg = x.to(gpu).requires_grad_(), xc = x.detach().requires_grad_();
@@ -116,5 +129,80 @@ TEST_CASE("pixel_norm on cuda matches the cpu", "[pixel_norm][cuda]") {
                               grad({pixel_norm(xc, dim)}, {xc}, {gy})[0], 1e-4, 1e-5);
     INFO(cg.message);
     CHECK(cg.ok);
+  }
+}
+
+TEST_CASE("pixel_norm_grad matches the gradient composed from ops", "[pixel_norm]") {
+  uint64_t seed = 10;
+  for (const auto& [s, dim] : kGradCases)
+    for (double eps : {1e-8, 0.5}) {
+      INFO(shape_str(s) << " dim " << dim << " eps " << eps);
+      const Tensor x = random_tensor(s, seed++), g = random_tensor(s, seed++);
+      const Tensor want = composed_grad(x, g, dim, eps);
+      const Check c64 = allclose(pixel_norm_grad(x, g, dim, eps), want, 1e-12, 1e-13);
+      INFO(c64.message);
+      CHECK(c64.ok);
+      const Check c32 = allclose(pixel_norm_grad(x.to(DType::f32), g.to(DType::f32), dim, eps), want, 1e-5, 1e-6);
+      INFO(c32.message);
+      CHECK(c32.ok);
+    }
+  // The normalized vector's own direction has no gradient: J x = eps * s^3 x, ~0.
+  const Tensor x = random_tensor({4, 6}, 30);
+  CHECK(allclose(pixel_norm_grad(x, x, 1), zeros_like(x), 0, 1e-7).ok);
+}
+
+TEST_CASE("pixel_norm_grad: first- and second-order gradients in x and g", "[pixel_norm][grad]") {
+  uint64_t seed = 40;
+  for (const auto& [s, dim] : kGradCases) {
+    INFO(shape_str(s) << " dim " << dim);
+    const Tensor x = random_tensor(s, seed++).requires_grad_(), g = random_tensor(s, seed++).requires_grad_();
+    const Fn fn = [dim = dim](const std::vector<Tensor>& v) { return pixel_norm_grad(v[0], v[1], dim); };
+    const Check g1 = gradcheck(fn, {x, g});
+    INFO(g1.message);
+    CHECK(g1.ok);
+    const Check g2 = gradgradcheck(fn, {x, g});
+    INFO(g2.message);
+    CHECK(g2.ok);
+  }
+}
+
+TEST_CASE("pixel_norm_grad rejects bad arguments with a clear message", "[pixel_norm]") {
+  const Tensor x = random_tensor({2, 3}, 5, DType::f32);
+  REQUIRE_THROWS_WITH(pixel_norm_grad(x, random_tensor({3, 2}, 6, DType::f32)),
+                      Catch::Contains("pixel_norm_grad") && Catch::Contains("does not match x"));
+  REQUIRE_THROWS_WITH(pixel_norm_grad(x, x.to(DType::f64)), Catch::Contains("different dtypes"));
+  REQUIRE_THROWS_WITH(pixel_norm_grad(x, x, 2), Catch::Contains("pixel_norm_grad") && Catch::Contains("out of range"));
+  REQUIRE_THROWS_WITH(pixel_norm_grad(x, x, 1, -1.0), Catch::Contains("eps must be non-negative"));
+}
+
+TEST_CASE("pixel_norm_grad on cuda matches the cpu", "[pixel_norm][cuda]") {
+  const Device gpu = Device::cuda(0);
+  // Rows (inner 1) of 2, 512 and 513 elements; column tiles with inner not a multiple of 32.
+  const std::vector<std::pair<Shape, int>> cases = {
+      {{1, 512}, 1},       {{32, 512}, 1},      {{3, 513}, 1},        {{5, 2}, 1},           {{7, 33}, 0},
+      {{1, 3, 7, 5}, 1},   {{5, 130, 3, 3}, 1}, {{2, 512, 4, 4}, 1}, {{4, 16, 9, 9}, -1},  {{1, 31, 1, 33}, 1},
+      {{32, 512, 16, 16}, 1}};
+  uint64_t seed = 60;
+  for (const auto& [s, dim] : cases) {
+    INFO(shape_str(s) << " dim " << dim);
+    const Tensor x = random_tensor(s, seed++, DType::f32), g = random_tensor(s, seed++, DType::f32);
+    const Tensor want = pixel_norm_grad(x, g, dim), xd = x.to(gpu), gd = g.to(gpu);
+    // NaNs in the cached block the output will reuse (the inputs are already on
+    // the GPU, so they cannot take that block first): an unwritten element fails.
+    full(s, std::numeric_limits<double>::quiet_NaN(), DType::f32, gpu);
+    const Check ck = allclose(pixel_norm_grad(xd, gd, dim), want, 1e-4, 1e-5);
+    INFO(ck.message);
+    CHECK(ck.ok);
+    // Its backward (engine ops around the kernel) on the GPU as well.
+    Tensor xg = x.to(gpu).requires_grad_(), gg = g.to(gpu).requires_grad_();
+    Tensor xc = x.detach().requires_grad_(), gc = g.detach().requires_grad_();
+    const Tensor h = random_tensor(s, seed++, DType::f32);
+    const auto dg = grad({pixel_norm_grad(xg, gg, dim)}, {xg, gg}, {h.to(gpu)});
+    const auto dc = grad({pixel_norm_grad(xc, gc, dim)}, {xc, gc}, {h});
+    for (size_t i = 0; i < 2; ++i) {
+      const Check cg = allclose(dg[i], dc[i], 1e-3, 1e-4);
+      INFO("input " << i << ": " << cg.message);
+      CHECK(cg.ok);
+    }
   }
 }

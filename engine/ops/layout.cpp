@@ -1,6 +1,7 @@
 // Layout ops: every one is a strided copy between two views of the same
 // iteration space. Their backwards are layout ops again (permute <-> inverse
-// permute, expand <-> sum_to, slice <-> slice_backward, concat -> slices).
+// permute, expand <-> sum_to, slice <-> slice_backward, concat -> slices,
+// flip -> flip).
 #include <algorithm>
 #include <numeric>
 
@@ -68,6 +69,25 @@ Tensor permute(const Tensor& x, std::vector<int64_t> dims) {
   std::vector<int64_t> inverse(static_cast<size_t>(nd));
   for (int64_t i = 0; i < nd; ++i) inverse[static_cast<size_t>(dims[i])] = i;
   return record_op("permute", out, {x}, [inverse](Node&, const Tensor& g) { return Grads{permute(g, inverse)}; });
+}
+
+// The source view starts at the last element of each flipped dim and walks it
+// with a negated stride.
+Tensor flip(const Tensor& x, std::vector<int64_t> dims) {
+  std::vector<bool> seen(static_cast<size_t>(x.dim()), false);
+  Strides src = contiguous_strides(x.shape());
+  int64_t off = 0;
+  for (auto& d : dims) {
+    d = normalize_dim(d, x.dim(), "flip");
+    GF_CHECK(!seen[static_cast<size_t>(d)], "flip", "dim " << d << " repeated");
+    seen[static_cast<size_t>(d)] = true;
+    off += std::max<int64_t>(x.size(d) - 1, 0) * src.v[d];
+    src.v[d] = -src.v[d];
+  }
+  if (dims.empty()) return x;
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  copy_view(out, 0, contiguous_strides(x.shape()), x, off, src, x.shape(), "flip");
+  return record_op("flip", out, {x}, [dims](Node&, const Tensor& g) { return Grads{flip(g, dims)}; });
 }
 
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {

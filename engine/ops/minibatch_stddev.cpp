@@ -1,7 +1,12 @@
-// Fused forward; the backward is written in ops. Only the appended channels
-// depend on the statistics: with x read as [G, M, F, c, H, W], d = x - mean_g x
-// and sd = sqrt(mean_g d^2 + eps), ds[m, f]/dx = d / (G * sd * c*H*W). Formed
-// from x, the gradient is differentiable again (R1 differentiates through it).
+// Fused forward and gradient kernels. Only the appended channels depend on the
+// statistics: with x read as [G, M, F, c, H, W], d = x - mean_g x and
+// sd = sqrt(mean_g d^2 + eps), ds[m, f]/dx = d / (G * sd * c*H*W), so
+//   minibatch_stddev_grad(x, g) = g[:, :C] + (d / sd) * gs / (G c H W),
+// gs the appended channels of g summed over pixels and group members
+// (kernels/minibatch_stddev.h). Its own backward, for an incoming h, is
+// written in ops below: in g, h itself plus, on the appended channels,
+// mean over (G, c, H, W) of h * d / sd; in x, the standardization's gradient
+// (v - mean_g v - u * mean_g(v * u)) / sd with u = d / sd, v = h * gs / (G c H W).
 #include "engine/ops/minibatch_stddev.h"
 
 #include <algorithm>
@@ -11,14 +16,14 @@
 #include "kernels/minibatch_stddev.h"
 
 namespace gf {
-
 namespace {
-constexpr double kEps = 1e-8;  // the official layer's epsilon
-}
 
-Tensor minibatch_stddev(const Tensor& x, int64_t group_size, int64_t num_channels) {
-  const char* op = "minibatch_stddev";
-  check_same(op, {x});
+using Grads = std::vector<Tensor>;
+
+constexpr double kEps = 1e-8;  // the official layer's epsilon
+
+// Checks x and the options; the kernel's view of x.
+MinibatchStdDesc describe(const char* op, const Tensor& x, int64_t group_size, int64_t num_channels) {
   GF_CHECK(x.dim() == 4, op, "x must be [N, C, H, W], got " << shape_str(x.shape()));
   GF_CHECK(group_size >= 1, op, "group_size must be >= 1, got " << group_size);
   GF_CHECK(num_channels >= 1, op, "num_channels must be >= 1, got " << num_channels);
@@ -27,11 +32,18 @@ Tensor minibatch_stddev(const Tensor& x, int64_t group_size, int64_t num_channel
   const int64_t G = std::min(group_size, N), F = num_channels;
   GF_CHECK(N % G == 0, op, "batch " << N << " is not divisible by the group size " << G);
   GF_CHECK(C % F == 0, op, "channels " << C << " are not divisible by num_channels " << F);
-  const int64_t M = N / G, c = C / F;
-
   MinibatchStdDesc d;
-  d.groups = G, d.m = M, d.features = F, d.per_feature = c * H * W, d.hw = H * W;
-  Tensor y = Tensor::empty({N, C + F, H, W}, x.dtype(), x.device());
+  d.groups = G, d.m = N / G, d.features = F, d.per_feature = C / F * H * W, d.hw = H * W;
+  return d;
+}
+
+}  // namespace
+
+Tensor minibatch_stddev(const Tensor& x, int64_t group_size, int64_t num_channels) {
+  const char* op = "minibatch_stddev";
+  check_same(op, {x});
+  const MinibatchStdDesc d = describe(op, x, group_size, num_channels);
+  Tensor y = Tensor::empty({x.size(0), x.size(1) + d.features, x.size(2), x.size(3)}, x.dtype(), x.device());
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     if (x.device().is_cuda()) {
@@ -44,16 +56,48 @@ Tensor minibatch_stddev(const Tensor& x, int64_t group_size, int64_t num_channel
       cpu::minibatch_stddev<T>(x.data<T>(), y.data<T>(), scratch.data<T>(), d, kEps);
     }
   });
+  return record_op(op, y, {x}, [x, group_size, num_channels](Node&, const Tensor& g) {
+    return Grads{minibatch_stddev_grad(x, g, group_size, num_channels)};
+  });
+}
 
-  return record_op(op, y, {x}, [x, G, M, F, c, H, W, C](Node&, const Tensor& g) {
-    // The statistics' gradient: appended maps summed over pixels and group members.
-    const Tensor gs = sum(sum(slice(g, 1, C, C + F), {2, 3}).reshape({G, M, F}), {0}, true)
-                          .reshape({1, M, F, 1, 1, 1});
-    const Tensor xr = x.reshape({G, M, F, c, H, W});
+Tensor minibatch_stddev_grad(const Tensor& x, const Tensor& g, int64_t group_size, int64_t num_channels) {
+  const char* op = "minibatch_stddev_grad";
+  check_same(op, {x, g});
+  const MinibatchStdDesc d = describe(op, x, group_size, num_channels);
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t G = d.groups, M = d.m, F = d.features, c = C / F;
+  const Shape y_shape{N, C + F, H, W};
+  GF_CHECK(g.shape() == y_shape, op,
+           "gradient " << shape_str(g.shape()) << " does not match the output " << shape_str(y_shape));
+  Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  const Tensor scratch = Tensor::empty({minibatch_stddev_grad_scratch_elems(d)}, x.dtype(), x.device());
+  dispatch_float(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    if (x.device().is_cuda())
+      GF_CUDA_CALL(op, cuda::minibatch_stddev_grad<T>(x.data<T>(), g.data<T>(), dx.data<T>(), scratch.data<T>(), d,
+                                                      kEps, stream_of(x.device())));
+    else
+      cpu::minibatch_stddev_grad<T>(x.data<T>(), g.data<T>(), dx.data<T>(), scratch.data<T>(), d, kEps);
+  });
+  return record_op(op, dx, {x, g}, [x, g, G, M, F, c, H, W, C](Node& n, const Tensor& h) {
+    const Tensor xr = x.reshape({G, M, F, c, H, W}), hr = h.reshape({G, M, F, c, H, W});
     const Tensor dev = sub(xr, mean(xr, {0}, true));
     const Tensor sd = sqrt(affine(mean(square(dev), {0}, true), 1.0, kEps));
-    const Tensor gx = mul(div(dev, sd), affine(gs, 1.0 / static_cast<double>(G * c * H * W), 0.0));
-    return std::vector<Tensor>{add(slice(g, 1, 0, C), gx.reshape({G * M, C, H, W}))};
+    const Tensor u = div(dev, sd);
+    Tensor d_x, d_g;
+    if (n.needs_input_grad(0)) {
+      const Tensor gs = sum(sum(slice(g, 1, C, C + F), {2, 3}).reshape({G, M, F}), {0}, true)
+                            .reshape({1, M, F, 1, 1, 1});
+      const Tensor v = mul(hr, affine(gs, 1.0 / static_cast<double>(G * c * H * W), 0.0));
+      const Tensor inner = sub(sub(v, mean(v, {0}, true)), mul(u, mean(mul(v, u), {0}, true)));
+      d_x = div(inner, sd).reshape({G * M, C, H, W});
+    }
+    if (n.needs_input_grad(1)) {
+      const Tensor q = mean(mul(hr, u), {0, 3, 4, 5}, true).reshape({1, M, F, 1, 1});
+      d_g = concat({h, expand(q, {G, M, F, H, W}).reshape({G * M, F, H, W})}, 1);
+    }
+    return Grads{d_x, d_g};
   });
 }
 

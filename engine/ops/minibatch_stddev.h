@@ -12,4 +12,10 @@ namespace gf {
 // num_channels channel groups, appended as constant feature maps.
 Tensor minibatch_stddev(const Tensor& x, int64_t group_size, int64_t num_channels = 1);
 
+// minibatch_stddev's backward as an op of its own: dx [N, C, H, W] from the
+// forward input x and the output gradient g [N, C + num_channels, H, W], one
+// fused kernel. Differentiable again in x and g (R1 differentiates through D's
+// epilogue).
+Tensor minibatch_stddev_grad(const Tensor& x, const Tensor& g, int64_t group_size, int64_t num_channels = 1);
+
 }  // namespace gf

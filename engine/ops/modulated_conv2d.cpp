@@ -26,14 +26,6 @@ using Grads = std::vector<Tensor>;
 // Python's floor division, as the official padding arithmetic uses it.
 int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-// Reverses dim `dim` (the engine has no flip op; kernels are at most a few taps wide).
-Tensor reverse(const Tensor& x, int64_t dim) {
-  if (x.size(dim) == 1) return x;
-  std::vector<Tensor> parts;
-  for (int64_t j = x.size(dim) - 1; j >= 0; --j) parts.push_back(slice(x, dim, j, j + 1));
-  return concat(parts, dim);
-}
-
 // ---- the per-sample weights -------------------------------------------------
 
 // The layout of the convolution weight (see kernels/modulated_conv2d.h).
@@ -58,12 +50,12 @@ Shape mod_shape(const Tensor& weight, const Tensor& styles, const WeightLayout& 
 // A tensor in the convolution layout, as the logical [N, O, I, taps], and back.
 Tensor to_logical(const Tensor& w, const Tensor& weight, const Tensor& styles, const WeightLayout& l) {
   const int64_t n = styles.size(0), o = weight.size(0), i = weight.size(1), taps = weight.size(2) * weight.size(3);
-  Tensor t = l.flip ? reverse(reverse(w, 2), 3) : w;
+  Tensor t = l.flip ? flip(w, {2, 3}) : w;
   return l.transpose ? permute(t.reshape({n, i, o, taps}), {0, 2, 1, 3}) : t.reshape({n, o, i, taps});
 }
 Tensor from_logical(const Tensor& t, const Tensor& weight, const Tensor& styles, const WeightLayout& l) {
   const Tensor w = (l.transpose ? permute(t, {0, 2, 1, 3}) : t).reshape(mod_shape(weight, styles, l));
-  return l.flip ? reverse(reverse(w, 2), 3) : w;
+  return l.flip ? flip(w, {2, 3}) : w;
 }
 
 Tensor modulate_weight_grad_weight(const Tensor& g, const Tensor& dw, const Tensor& weight, const Tensor& styles,
@@ -261,7 +253,7 @@ Tensor run_resample(const ResamplePlan& r, const Tensor& x, const Tensor& w, con
 // The shared weight in the plan's layout (groups = 1).
 Tensor layout_weight(const Tensor& weight, const WeightLayout& l) {
   const Tensor w = l.transpose ? transpose(weight, 0, 1) : weight;
-  return l.flip ? reverse(reverse(w, 2), 3) : w;
+  return l.flip ? flip(w, {2, 3}) : w;
 }
 
 }  // namespace

@@ -8,4 +8,9 @@ namespace gf {
 
 Tensor pixel_norm(const Tensor& x, int64_t dim = 1, double eps = 1e-8);
 
+// pixel_norm's backward as an op of its own: dx from the forward input x and
+// the output gradient g, one fused kernel. Differentiable again in x and g
+// (the mapping network's z normalization lies on the path-length penalty's path).
+Tensor pixel_norm_grad(const Tensor& x, const Tensor& g, int64_t dim = 1, double eps = 1e-8);
+
 }  // namespace gf
