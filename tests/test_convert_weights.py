@@ -1,0 +1,463 @@
+#!/usr/bin/env python3
+"""tools/convert_weights.py: official pickles (with the real persistence layout),
+refusal of foreign pickles, state-dict round trips, rosinality checkpoints and
+bad input. Run with /usr/bin/python3 (PyTorch); exits 77 when torch is missing.
+"""
+import collections
+import copy
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import types
+import unittest
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+except ImportError:
+    print("SKIP: torch or numpy is not importable")
+    sys.exit(77)
+
+TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools")
+sys.path.insert(0, TOOLS)
+import convert_weights as cw  # noqa: E402
+import stylegan2_reference as ref  # noqa: E402
+
+SCRIPT = os.path.join(TOOLS, "convert_weights.py")
+
+G_CFG = dict(z_dim=8, c_dim=3, w_dim=8, img_resolution=16, img_channels=3, mapping_layers=2,
+             mapping_lr_multiplier=0.01, w_avg_beta=0.995, channel_base=64, channel_max=8, conv_clamp=256.0,
+             use_noise=True)
+D_CFG = dict(c_dim=3, img_resolution=16, img_channels=3, channel_base=64, channel_max=8, conv_clamp=256.0,
+             mbstd_group_size=2, mbstd_num_channels=1, cmap_dim=8, mapping_layers=2, freeze_layers=0)
+
+
+def make_nets(seed=0, g_cfg=G_CFG, d_cfg=D_CFG):
+    torch.manual_seed(seed)
+    nets = {"G": ref.Generator(**g_cfg), "D": ref.Discriminator(**d_cfg)}
+    nets["G_ema"] = copy.deepcopy(nets["G"])
+    with torch.no_grad():
+        for net in nets.values():
+            for name, t in net.state_dict().items():
+                if not name.endswith("resample_filter"):
+                    t.add_(0.2 * torch.randn(t.shape))
+    return nets
+
+
+def outputs(nets, seed=1):
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn([4, nets["G_ema"].mapping.z_dim], generator=gen)
+    c_dim = nets["G_ema"].mapping.c_dim
+    c = torch.eye(c_dim)[torch.randint(c_dim, [4], generator=gen)] if c_dim else None
+    with torch.no_grad():
+        img = nets["G_ema"](z, c, 0.7, None, "const")
+        return img, nets["D"](img, c)
+
+
+def nets_from_bin(path):
+    tensors, meta = cw.read_bin(path)
+    nets = {}
+    for key in ("G", "D", "G_ema"):
+        state = {n[len(key) + 1:]: t for n, t in tensors.items() if n.startswith(key + ".")}
+        if not state:
+            continue
+        kwargs = json.loads(meta["D_kwargs" if key == "D" else "G_kwargs"])
+        net = ref.Discriminator(**kwargs) if key == "D" else ref.Generator(**kwargs)
+        net.load_state_dict(state)
+        nets[key] = net
+    return nets, meta
+
+
+def run(*args):
+    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True)
+
+
+# ---- a stand-in for the official pickle layout: torch_utils.persistence wraps
+# every network module, whose reduce calls _reconstruct_persistent_obj(meta) with
+# the module source, class name and the module's __dict__ as state.
+
+def _reconstruct_persistent_obj(meta):  # never called: the converter must use its own
+    raise AssertionError("the test's persistence function ran")
+
+
+class EasyDict(dict):
+    pass
+
+
+def _register(module, name, obj):
+    package = module.split(".")[0]
+    setattr(sys.modules.setdefault(package, types.ModuleType(package)), module.split(".")[1],
+            sys.modules.setdefault(module, types.ModuleType(module)))
+    mod = sys.modules[module]
+    setattr(mod, name, obj)
+    obj.__module__, obj.__qualname__ = module, name
+
+
+_register("torch_utils.persistence", "_reconstruct_persistent_obj", _reconstruct_persistent_obj)
+_register("dnnlib.util", "EasyDict", EasyDict)
+
+SENTINEL_SRC = "import os\nopen(os.environ.get('GF_SENTINEL', '/dev/null'), 'w').write('ran')\n"
+
+
+class Persistent:
+    def __init__(self, class_name, state):
+        self.class_name, self.state = class_name, state
+
+    def __reduce__(self):
+        meta = dict(type="class", version=4, module_src=SENTINEL_SRC, class_name=self.class_name, state=self.state)
+        return _reconstruct_persistent_obj, (meta,)
+
+
+def persistent(module, mbstd=None):
+    """The module tree as official pickles hold it, with the attributes the
+    official classes record (numpy scalars, architecture, w_avg_beta, mbstd)."""
+    state = dict(module.__dict__)
+    state["_modules"] = collections.OrderedDict((n, persistent(m)) for n, m in module._modules.items())
+    state["act_gain"] = np.float64(np.sqrt(2))
+    state["_init_kwargs"] = EasyDict(resample_filter=[1, 3, 3, 1])
+    name = type(module).__name__
+    if name in ("SynthesisBlock", "DiscriminatorBlock"):
+        state["architecture"] = "skip" if name == "SynthesisBlock" else "resnet"
+    if name == "MappingNetwork":
+        state["w_avg_beta"] = np.float64(0.995) if module.num_ws is not None else None
+    if name == "DiscriminatorEpilogue":
+        state["_modules"]["mbstd"] = Persistent("MinibatchStdLayer", dict(
+            _parameters=collections.OrderedDict(), _buffers=collections.OrderedDict(),
+            _modules=collections.OrderedDict(), group_size=module.mbstd_group_size,
+            num_channels=module.mbstd_num_channels))
+    return Persistent(name, state)
+
+
+def official_pickle(nets, path):
+    data = {k: persistent(v) for k, v in nets.items()}
+    data["augment_pipe"] = Persistent("AugmentPipe", dict(
+        _parameters=collections.OrderedDict(), _buffers=collections.OrderedDict(p=torch.zeros([])),
+        _modules=collections.OrderedDict(), xflip=np.float64(1.0)))
+    data["training_set_kwargs"] = EasyDict(path="ffhq.zip", resolution=16)
+    with open(path, "wb") as f:
+        pickle.dump(data, f)
+
+
+class Evil:
+    def __reduce__(self):
+        return os.system, ("touch " + os.environ["GF_SENTINEL"],)
+
+
+class ConvertWeightsTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.addCleanup(self.dir.cleanup)
+        self.sentinel = self.path("sentinel")
+        os.environ["GF_SENTINEL"] = self.sentinel
+
+    def path(self, name):
+        return os.path.join(self.dir.name, name)
+
+    def assert_error(self, result, *needles):
+        self.assertEqual(result.returncode, 1, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertTrue(lines[0].startswith("convert_weights: error: "), lines[0])
+        for n in needles:
+            self.assertIn(n, lines[0])
+
+    def assert_nothing_written(self, out):
+        self.assertFalse(os.path.exists(out))
+        self.assertFalse(os.path.exists(out + ".tmp"))
+
+    def test_official_pickle_converts_and_matches_reference(self):
+        nets = make_nets()
+        src, out = self.path("network-snapshot.pkl"), self.path("out.bin")
+        official_pickle(nets, src)
+        r = run("import", src, out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(os.path.exists(self.sentinel), "the pickle's module source was executed")
+        got, meta = nets_from_bin(out)
+        # conv_clamp and the mbstd group come from the recorded attributes, not defaults.
+        self.assertEqual(json.loads(meta["G_kwargs"]), G_CFG)
+        self.assertEqual(json.loads(meta["D_kwargs"]), D_CFG)
+        for key in ("G", "D", "G_ema"):
+            for n, t in nets[key].state_dict().items():
+                self.assertTrue(torch.equal(got[key].state_dict()[n], t), f"{key}.{n}")
+        want_img, want_logits = outputs(nets)
+        img, logits = outputs(got)
+        self.assertTrue(torch.equal(img, want_img))
+        self.assertTrue(torch.equal(logits, want_logits))
+
+    def test_foreign_pickle_is_refused(self):
+        src, out = self.path("evil.pkl"), self.path("out.bin")
+        with open(src, "wb") as f:
+            pickle.dump({"G": Evil()}, f)
+        r = run("import", src, out)
+        self.assert_error(r, src, "pickle asks for posix.system, refusing")
+        self.assertFalse(os.path.exists(self.sentinel))
+        self.assert_nothing_written(out)
+
+    def test_state_dict_round_trip(self):
+        nets = make_nets(seed=2)
+        sd, a, pt, b = self.path("sd.pt"), self.path("a.bin"), self.path("b.pt"), self.path("b.bin")
+        torch.save({k: v.state_dict() for k, v in nets.items()}, sd)
+        flags = ["--format", "state-dict", "--conv-clamp", "256", "--mbstd-group-size", "2"]
+        self.assertEqual(run("import", sd, a, *flags).returncode, 0)
+        r = run("export", a, pt, "--net", "all")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        exported = torch.load(pt)
+        self.assertEqual(sorted(exported), ["D", "G", "G_ema"])
+        for key, net in nets.items():
+            fresh = ref.Discriminator(**D_CFG) if key == "D" else ref.Generator(**G_CFG)
+            fresh.load_state_dict(exported[key])  # strict: official names, buffers included
+            for n, t in net.state_dict().items():
+                self.assertTrue(torch.equal(fresh.state_dict()[n], t), f"{key}.{n}")
+        self.assertEqual(run("import", pt, b, *flags).returncode, 0)
+        ta, ma = cw.read_bin(a)
+        tb, mb = cw.read_bin(b)
+        self.assertEqual(ma, mb)
+        self.assertEqual(sorted(ta), sorted(tb))
+        for n in ta:
+            self.assertTrue(torch.equal(ta[n], tb[n]), n)
+        # One network: a generator state dict becomes G_ema, and exports alone.
+        single, c, g_pt = self.path("g.pt"), self.path("c.bin"), self.path("g_out.pt")
+        torch.save(nets["G_ema"].state_dict(), single)
+        self.assertEqual(run("import", single, c, "--conv-clamp", "256").returncode, 0)
+        self.assertEqual(run("export", c, g_pt).returncode, 0)
+        g = torch.load(g_pt)
+        self.assertEqual(set(g), set(nets["G_ema"].state_dict()))
+        self.assert_error(run("export", c, self.path("d.pt"), "--net", "D"), "holds no D network")
+
+    def corrupt(self, edit):
+        nets = make_nets(seed=3)
+        state = {k: v.state_dict() for k, v in nets.items()}
+        edit(state)
+        src, out = self.path("bad.pt"), self.path("bad.bin")
+        torch.save(state, src)
+        return run("import", src, out), out
+
+    def test_missing_extra_misshapen_tensor_named(self):
+        r, out = self.corrupt(lambda s: s["G_ema"].pop("synthesis.b8.conv0.affine.bias"))
+        self.assert_error(r, "G_ema", "missing tensor synthesis.b8.conv0.affine.bias")
+        self.assert_nothing_written(out)
+        r, out = self.corrupt(lambda s: s["D"].__setitem__("b8.conv0.extra", torch.zeros(2)))
+        self.assert_error(r, "D", "unexpected tensor b8.conv0.extra")
+        self.assert_nothing_written(out)
+        r, out = self.corrupt(lambda s: s["G"].__setitem__("synthesis.b16.torgb.bias", torch.zeros(4)))
+        self.assert_error(r, "G:", "tensor synthesis.b16.torgb.bias has shape [4], expected [3]")
+        self.assert_nothing_written(out)
+
+    def test_bad_files(self):
+        nets = make_nets(seed=4)
+        good = self.path("good.pt")
+        torch.save({k: v.state_dict() for k, v in nets.items()}, good)
+        with open(good, "rb") as f:
+            data = f.read()
+        cases = {"truncated.pt": data[:len(data) // 2], "truncated.pkl": pickle.dumps({"G": 1})[:7],
+                 "text.pkl": b"not a pickle at all\n", "empty.pt": b""}
+        for name, blob in cases.items():
+            src, out = self.path(name), self.path(name + ".bin")
+            with open(src, "wb") as f:
+                f.write(blob)
+            self.assert_error(run("import", src, out), src)
+            self.assert_nothing_written(out)
+        out = self.path("x.bin")
+        self.assert_error(run("import", self.path("absent.pkl"), out), "absent.pkl", "cannot read")
+        self.assert_nothing_written(out)
+        self.assert_error(run("import", good, out, "--format", "rosinality"), "not a rosinality checkpoint")
+        self.assert_nothing_written(out)
+        self.assert_error(run("export", good, self.path("y.pt")), "truncated")
+        bundle = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "parity_32x1.bin")
+        self.assert_error(run("import", bundle, out), "a safetensors file")
+        self.assert_nothing_written(out)
+
+    def test_rosinality_checkpoint(self):
+        # Rosinality layouts have 3 image channels, no labels, lr_mul 0.01 and mbstd group 4.
+        g_cfg = dict(G_CFG, c_dim=0, conv_clamp=None)
+        d_cfg = dict(D_CFG, c_dim=0, cmap_dim=0, conv_clamp=None, mbstd_group_size=4, mapping_layers=8)
+        nets = make_nets(seed=5, g_cfg=g_cfg, d_cfg=d_cfg)
+        ckpt = {"g": to_rosinality_g(nets["G"]), "g_ema": to_rosinality_g(nets["G_ema"]),
+                "d": to_rosinality_d(nets["D"]), "latent_avg": nets["G_ema"].mapping.w_avg.clone(),
+                "g_optim": {}, "args": None}
+        src, out = self.path("rosinality.pt"), self.path("r.bin")
+        torch.save(ckpt, src)
+        r = run("import", src, out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got, meta = nets_from_bin(out)
+        self.assertEqual(json.loads(meta["G_kwargs"]), g_cfg)
+        self.assertEqual(json.loads(meta["D_kwargs"]), d_cfg)
+        want_img, want_logits = outputs(nets)
+        img, logits = outputs(got)
+        self.assertTrue(torch.equal(img, want_img))
+        self.assertTrue(torch.equal(logits, want_logits))
+        # The converted networks compute what rosinality's own layers compute on
+        # its checkpoint (written below from its model.py): no flip or rescale is
+        # missing. In float64; the one real difference is where the 1e-8 of the
+        # demodulation goes (rosinality adds it after the 1/sqrt(fan_in) scaling),
+        # about 1e-8 relative.
+        gen = torch.Generator().manual_seed(1)
+        z = torch.randn([4, g_cfg["z_dim"]], generator=gen)
+        with torch.no_grad():
+            img = got["G_ema"].double()(z.double(), None, 0.7, None, "const")
+            want = rosinality_g(ckpt["g_ema"], z.double(), 0.7, ckpt["latent_avg"].double())
+            self.assertLess((img - want).abs().max().item(), 1e-6 * want.abs().max().item())
+            logits = got["D"].double()(want, None)
+            want_logits = rosinality_d(ckpt["d"], want)
+            self.assertLess((logits - want_logits).abs().max().item(), 1e-6 * want_logits.abs().max().item())
+        # Without latent_avg, w_avg is the mapping's mean output.
+        del ckpt["latent_avg"], ckpt["g"]
+        torch.save(ckpt, src)
+        self.assertEqual(run("import", src, out, "--w-avg-samples", "2000").returncode, 0)
+        got, _ = nets_from_bin(out)
+        with torch.no_grad():
+            z = torch.randn([20000, g_cfg["z_dim"]], generator=torch.Generator().manual_seed(9))
+            w = nets["G_ema"].mapping(z, None)[:, 0]
+        # Within 5 standard errors of an independent estimate of the mean.
+        bound = 5 * w.std(0) * (1 / 2000 + 1 / 20000) ** 0.5
+        self.assertTrue(((got["G_ema"].mapping.w_avg - w.mean(0)).abs() < bound).all())
+        # Leftovers and a different blur filter are errors naming the tensor.
+        ckpt["g_ema"]["convs.0.conv.extra"] = torch.zeros(1)
+        torch.save(ckpt, src)
+        bad = self.path("bad.bin")
+        self.assert_error(run("import", src, bad), "g_ema", "unexpected tensor convs.0.conv.extra")
+        del ckpt["g_ema"]["convs.0.conv.extra"]
+        ckpt["d"]["convs.1.skip.0.kernel"] = torch.ones(4, 4) / 16
+        torch.save(ckpt, src)
+        self.assert_error(run("import", src, bad), "tensor convs.1.skip.0.kernel is not the [1, 3, 3, 1] filter")
+        self.assert_nothing_written(bad)
+
+
+def _lrelu(x, b):
+    return F.leaky_relu(x + b.reshape(1, -1, *[1] * (x.ndim - 2)), 0.2) * 2 ** 0.5
+
+
+def rosinality_g(s, z, psi, latent_avg):
+    """rosinality Generator.forward (noise buffers, truncation) on its state dict:
+    scale folded into the weight, demodulated per sample, upsampling by an
+    unflipped transposed conv and a blur, skip upsampling with padding (2, 1)."""
+    s = {k: v.double() for k, v in s.items()}
+    x = z * torch.rsqrt(z.square().mean(1, keepdim=True) + 1e-8)
+    i = 1
+    while f"style.{i}.weight" in s:
+        w = s[f"style.{i}.weight"]
+        x = _lrelu(F.linear(x, w * 0.01 / w.shape[1] ** 0.5), s[f"style.{i}.bias"] * 0.01)
+        i += 1
+    x = latent_avg + psi * (x - latent_avg)
+
+    def modconv(p, h, demod, up=False):
+        weight = s[p + ".conv.weight"]
+        mw = s[p + ".conv.modulation.weight"]
+        style = F.linear(x, mw / mw.shape[1] ** 0.5, s[p + ".conv.modulation.bias"])
+        weight = weight / weight[0, 0].numel() ** 0.5 * style[:, None, :, None, None]
+        if demod:
+            weight = weight * torch.rsqrt(weight.pow(2).sum([2, 3, 4]) + 1e-8)[:, :, None, None, None]
+        outs = []
+        for b in range(h.shape[0]):
+            if up:
+                o = F.conv_transpose2d(h[b:b + 1], weight[b].transpose(0, 1), stride=2)
+                outs.append(ref.upfirdn2d(o, s[p + ".conv.blur.kernel"], pad=(1, 1, 1, 1)))
+            else:
+                outs.append(F.conv2d(h[b:b + 1], weight[b], padding=weight.shape[-1] // 2))
+        return torch.cat(outs)
+
+    def styled(p, h, noise, up=False):
+        h = modconv(p, h, True, up) + s[p + ".noise.weight"] * s[f"noises.noise_{noise}"]
+        return _lrelu(h, s[p + ".activate.bias"])
+
+    h = s["input.input"].repeat(z.shape[0], 1, 1, 1)
+    h = styled("conv1", h, 0)
+    skip = modconv("to_rgb1", h, False) + s["to_rgb1.bias"]
+    k = 0
+    while f"to_rgbs.{k}.bias" in s:
+        h = styled(f"convs.{2 * k}", h, 2 * k + 1, up=True)
+        h = styled(f"convs.{2 * k + 1}", h, 2 * k + 2)
+        up = ref.upfirdn2d(skip, s[f"to_rgbs.{k}.upsample.kernel"], up=2, pad=(2, 1, 2, 1))
+        skip = modconv(f"to_rgbs.{k}", h, False) + s[f"to_rgbs.{k}.bias"] + up
+        k += 1
+    return skip
+
+
+def rosinality_d(s, img):
+    """rosinality Discriminator.forward: blur-then-stride downsampling, residual
+    sum divided by sqrt(2), stddev over groups of min(4, N)."""
+    s = {k: v.double() for k, v in s.items()}
+
+    def conv(h, w, stride=1, pad=0):
+        return F.conv2d(h, w / w[0].numel() ** 0.5, stride=stride, padding=pad)
+
+    h = _lrelu(conv(img, s["convs.0.0.weight"]), s["convs.0.1.bias"])
+    j = 1
+    while f"convs.{j}.conv1.0.weight" in s:
+        out = _lrelu(conv(h, s[f"convs.{j}.conv1.0.weight"], pad=1), s[f"convs.{j}.conv1.1.bias"])
+        out = ref.upfirdn2d(out, s[f"convs.{j}.conv2.0.kernel"], pad=(2, 2, 2, 2))
+        out = _lrelu(conv(out, s[f"convs.{j}.conv2.1.weight"], stride=2), s[f"convs.{j}.conv2.2.bias"])
+        skip = conv(ref.upfirdn2d(h, s[f"convs.{j}.skip.0.kernel"], pad=(1, 1, 1, 1)), s[f"convs.{j}.skip.1.weight"],
+                    stride=2)
+        h = (out + skip) / 2 ** 0.5
+        j += 1
+    n, c, hh, ww = h.shape
+    g = min(n, 4)
+    std = torch.sqrt(h.view(g, -1, 1, c, hh, ww).var(0, unbiased=False) + 1e-8).mean([2, 3, 4], keepdim=True)
+    h = torch.cat([h, std.squeeze(2).repeat(g, 1, hh, ww)], 1)
+    h = _lrelu(conv(h, s["final_conv.0.weight"], pad=1), s["final_conv.1.bias"]).flatten(1)
+    w0, w1 = s["final_linear.0.weight"], s["final_linear.1.weight"]
+    h = _lrelu(F.linear(h, w0 / w0.shape[1] ** 0.5), s["final_linear.0.bias"])
+    return F.linear(h, w1 / w1.shape[1] ** 0.5, s["final_linear.1.bias"])
+
+
+def to_rosinality_g(G):
+    """Official names -> rosinality's Generator layout (the converter's inverse)."""
+    s = G.state_dict()
+    out = {}
+    for i in range(G.mapping.num_layers):
+        out[f"style.{i + 1}.weight"] = s[f"mapping.fc{i}.weight"]
+        out[f"style.{i + 1}.bias"] = s[f"mapping.fc{i}.bias"]
+    out["input.input"] = s["synthesis.b4.const"][None]
+
+    def styled(dst, src, noise_idx):
+        out[f"{dst}.conv.weight"] = s[f"{src}.weight"][None]
+        out[f"{dst}.conv.modulation.weight"] = s[f"{src}.affine.weight"]
+        out[f"{dst}.conv.modulation.bias"] = s[f"{src}.affine.bias"]
+        out[f"{dst}.noise.weight"] = s[f"{src}.noise_strength"].reshape(1)
+        out[f"{dst}.activate.bias"] = s[f"{src}.bias"]
+        out[f"noises.noise_{noise_idx}"] = s[f"{src}.noise_const"][None, None]
+
+    def torgb(dst, src):
+        out[f"{dst}.conv.weight"] = s[f"{src}.weight"][None]
+        out[f"{dst}.conv.modulation.weight"] = s[f"{src}.affine.weight"]
+        out[f"{dst}.conv.modulation.bias"] = s[f"{src}.affine.bias"]
+        out[f"{dst}.bias"] = s[f"{src}.bias"].reshape(1, -1, 1, 1)
+
+    styled("conv1", "synthesis.b4.conv1", 0)
+    torgb("to_rgb1", "synthesis.b4.torgb")
+    for k, res in enumerate(G.synthesis.resolutions[1:]):
+        styled(f"convs.{2 * k}", f"synthesis.b{res}.conv0", 2 * k + 1)
+        out[f"convs.{2 * k}.conv.blur.kernel"] = ref.setup_filter() * 4
+        styled(f"convs.{2 * k + 1}", f"synthesis.b{res}.conv1", 2 * k + 2)
+        torgb(f"to_rgbs.{k}", f"synthesis.b{res}.torgb")
+        out[f"to_rgbs.{k}.upsample.kernel"] = ref.setup_filter() * 4
+    return out
+
+
+def to_rosinality_d(D):
+    s = D.state_dict()
+    top = D.resolutions[0]
+    out = {"convs.0.0.weight": s[f"b{top}.fromrgb.weight"], "convs.0.1.bias": s[f"b{top}.fromrgb.bias"]}
+    for j, res in enumerate(D.resolutions, start=1):
+        out[f"convs.{j}.conv1.0.weight"] = s[f"b{res}.conv0.weight"]
+        out[f"convs.{j}.conv1.1.bias"] = s[f"b{res}.conv0.bias"]
+        out[f"convs.{j}.conv2.0.kernel"] = ref.setup_filter()
+        out[f"convs.{j}.conv2.1.weight"] = s[f"b{res}.conv1.weight"]
+        out[f"convs.{j}.conv2.2.bias"] = s[f"b{res}.conv1.bias"]
+        out[f"convs.{j}.skip.0.kernel"] = ref.setup_filter()
+        out[f"convs.{j}.skip.1.weight"] = s[f"b{res}.skip.weight"]
+    out["final_conv.0.weight"] = s["b4.conv.weight"]
+    out["final_conv.1.bias"] = s["b4.conv.bias"]
+    for src, dst in (("b4.fc", "final_linear.0"), ("b4.out", "final_linear.1")):
+        out[f"{dst}.weight"] = s[f"{src}.weight"]
+        out[f"{dst}.bias"] = s[f"{src}.bias"]
+    return out
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,690 @@
+#!/usr/bin/env python3
+"""Convert StyleGAN2 weights between other formats and ganforge .bin bundles.
+
+  convert_weights.py import SRC OUT.bin [--format auto|official-pkl|state-dict|rosinality] [config flags]
+  convert_weights.py export IN.bin OUT.pt [--net G_ema|G|D|all]
+
+import reads an official StyleGAN2-ADA network pickle (network-snapshot-*.pkl),
+a PyTorch state dict with the official names (one network, or a dict of G, D,
+G_ema), or a rosinality/stylegan2-pytorch checkpoint, and writes a bundle: the
+networks under the prefixes "G.", "D.", "G_ema." with "G_kwargs" and
+"D_kwargs" (models/config.h) in the metadata. The config comes from the
+tensors' names and shapes; what they cannot tell comes from the pickle's
+recorded module attributes (official pickles) or from the flags:
+  --conv-clamp        default: the pickle's value, else none (no clamp: the
+                      TF-converted official models and rosinality's have none;
+                      train.py's own runs use 256)
+  --mapping-lr-multiplier  default: the pickle's value, else 0.01
+  --mbstd-group-size  default: the pickle's value, else 4 (0: whole batch)
+Rosinality checkpoints hold no w_avg: "latent_avg" is used when present, else
+the mean of the mapping over --w-avg-samples latents (seed 0).
+
+export writes a torch .pt state dict with the official names (buffers
+included) that load_state_dict accepts in the official networks (and in
+tools/stylegan2_reference.py); --net all writes {"G": ..., "D": ..., "G_ema": ...}.
+
+Pickles are read with a restricted unpickler: module source embedded in an
+official pickle is never executed, and a pickle asking for anything beyond
+tensors, containers and the persistence stand-in is refused. Errors end with
+one line "convert_weights: error: ..." and exit code 1; OUT is written to a
+temporary name and renamed only on success.
+"""
+import argparse
+import collections
+import io
+import json
+import math
+import os
+import pickle
+import re
+import struct
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stylegan2_reference as ref  # noqa: E402
+
+
+class ConvertError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- pickles
+
+class PersistentObject:
+    """What torch_utils.persistence would rebuild, without its source: the class
+    name and the saved object state (a module's __dict__)."""
+
+    def __init__(self, meta):
+        if not isinstance(meta, dict) or not isinstance(meta.get("state"), dict):
+            raise pickle.UnpicklingError("persistent object without a state dict")
+        self.class_name = meta.get("class_name")
+        self.state = meta["state"]
+
+
+def _reconstruct_persistent_obj(meta):
+    return PersistentObject(meta)
+
+
+class EasyDict(dict):
+    """Stand-in for dnnlib.util.EasyDict (plain data)."""
+
+
+def _load_storage(data):
+    # A tensor's storage pickled on its own, as a small legacy torch.save file.
+    return torch.load(io.BytesIO(data), weights_only=True)
+
+
+def _allowed_globals():
+    allowed = {
+        ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
+        ("dnnlib.util", "EasyDict"): EasyDict,
+        ("dnnlib", "EasyDict"): EasyDict,
+        ("collections", "OrderedDict"): collections.OrderedDict,
+        ("builtins", "set"): set,
+        ("builtins", "frozenset"): frozenset,
+        ("torch.storage", "_load_from_bytes"): _load_storage,
+        ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
+        ("torch._utils", "_rebuild_parameter"): torch._utils._rebuild_parameter,
+        ("numpy", "dtype"): np.dtype,
+        ("numpy", "ndarray"): np.ndarray,
+    }
+    if hasattr(torch._utils, "_rebuild_parameter_with_state"):
+        allowed[("torch._utils", "_rebuild_parameter_with_state")] = torch._utils._rebuild_parameter_with_state
+    # Module attributes such as weight_gain are numpy scalars; these rebuild
+    # scalars and arrays from raw bytes.
+    for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        allowed[(mod, "scalar")] = np.core.multiarray.scalar
+        allowed[(mod, "_reconstruct")] = np.core.multiarray._reconstruct
+    return allowed
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    def __init__(self, f, path):
+        super().__init__(f)
+        self.path = path
+        self.allowed = _allowed_globals()
+
+    def find_class(self, module, name):
+        fn = self.allowed.get((module, name))
+        if fn is None:
+            raise ConvertError(f"{self.path}: pickle asks for {module}.{name}, refusing")
+        return fn
+
+    def persistent_load(self, pid):
+        raise ConvertError(f"{self.path}: pickle uses persistent ids (a torch.save file?), refusing")
+
+
+def _restricted_load(data, path):
+    try:
+        return RestrictedUnpickler(io.BytesIO(data), path).load()
+    except ConvertError:
+        raise
+    except Exception as e:  # truncated or malformed streams raise many types
+        raise ConvertError(f"{path}: not a readable pickle ({type(e).__name__}: {e})")
+
+
+def persistent_state(obj, path, prefix=""):
+    """Parameters and persistent buffers of a recorded module, recursively, under
+    the module's state_dict names."""
+    out = collections.OrderedDict()
+    st = obj.state
+    skip = st.get("_non_persistent_buffers_set") or set()
+    for key in ("_parameters", "_buffers"):
+        for name, t in (st.get(key) or {}).items():
+            if t is None or (key == "_buffers" and name in skip):
+                continue
+            if not isinstance(t, torch.Tensor):
+                raise ConvertError(f"{path}: {prefix}{name} is not a tensor")
+            out[prefix + name] = t
+    for name, child in (st.get("_modules") or {}).items():
+        if child is None:
+            continue
+        if not isinstance(child, PersistentObject):
+            raise ConvertError(f"{path}: module {prefix}{name} is not a network module")
+        out.update(persistent_state(child, path, prefix + name + "."))
+    return out
+
+
+def find_attr(obj, attr, module_pred=lambda o: True):
+    """The first value of a recorded attribute in a module tree (depth first)."""
+    if module_pred(obj) and attr in obj.state:
+        return obj.state[attr]
+    for child in (obj.state.get("_modules") or {}).values():
+        if isinstance(child, PersistentObject):
+            v = find_attr(child, attr, module_pred)
+            if v is not None:
+                return v
+    return None
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def official_hints(nets, path):
+    """What an official pickle records beyond shapes: conv_clamp, the mapping's
+    lr multiplier, the minibatch-stddev group and the architectures."""
+    hints = {}
+    for key, obj in nets.items():
+        net = "D" if key == "D" else "G"
+        arch = find_attr(obj, "architecture")
+        want = "resnet" if net == "D" else "skip"
+        if arch is not None and arch != want:
+            raise ConvertError(f"{path}: {key} has architecture '{arch}'; ganforge supports '{want}' only")
+        is_conv = lambda o: o.class_name in ("SynthesisLayer", "Conv2dLayer")  # noqa: E731
+        hints.setdefault(net, {})["conv_clamp"] = _plain(find_attr(obj, "conv_clamp", is_conv))
+        if net == "G":
+            mapping = (obj.state.get("_modules") or {}).get("mapping")
+            if isinstance(mapping, PersistentObject):
+                fc0 = (mapping.state.get("_modules") or {}).get("fc0")  # not embed, whose multiplier is 1
+                gain = fc0.state.get("bias_gain") if isinstance(fc0, PersistentObject) else None
+                if gain is not None:
+                    hints[net]["mapping_lr_multiplier"] = float(_plain(gain))
+                beta = mapping.state.get("w_avg_beta")
+                if beta is not None:
+                    hints[net]["w_avg_beta"] = float(_plain(beta))
+        else:
+            group = find_attr(obj, "group_size", lambda o: o.class_name == "MinibatchStdLayer")
+            hints[net]["mbstd_group_size"] = int(_plain(group)) if group is not None else 0
+    return hints
+
+
+def read_official_pickle(path, data):
+    top = _restricted_load(data, path)
+    if not isinstance(top, dict):
+        raise ConvertError(f"{path}: not a network pickle (top level is {type(top).__name__}, not a dict)")
+    nets = {k: top[k] for k in ("G", "D", "G_ema") if isinstance(top.get(k), PersistentObject)}
+    if not nets:
+        raise ConvertError(f"{path}: not a network pickle (no G, D or G_ema network in it)")
+    return {k: persistent_state(v, path) for k, v in nets.items()}, official_hints(nets, path)
+
+
+# ---------------------------------------------------------------- torch files
+
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+
+
+def read_torch_file(path, data):
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as e:
+        msg = str(e).strip().splitlines()
+        raise ConvertError(f"{path}: not a weights-only torch file ({msg[-1] if msg else type(e).__name__})")
+
+
+def is_zip(data):
+    return data[:4] == b"PK\x03\x04"
+
+
+def is_legacy_torch(data):
+    # A legacy torch.save file starts with a pickled magic number (read with the
+    # restricted unpickler: this file is not trusted yet).
+    if data[:1] != b"\x80":
+        return False
+    try:
+        return RestrictedUnpickler(io.BytesIO(data[:64]), "").load() == LEGACY_MAGIC
+    except Exception:
+        return False
+
+
+# ---------------------------------------------------------------- config inference
+
+def _shape(state, name, net):
+    if name not in state:
+        raise ConvertError(f"{net}: missing tensor {name}")
+    return tuple(state[name].shape)
+
+
+def _block_resolutions(state, prefix):
+    return sorted({int(m.group(1)) for n in state for m in [re.match(prefix + r"b(\d+)\.", n)] if m})
+
+
+def _count_fc(state, prefix):
+    return len({m.group(1) for n in state for m in [re.match(prefix + r"fc(\d+)\.weight$", n)] if m})
+
+
+def infer_channels(ch, net):
+    """channel_base and channel_max such that min(base // res, max) == ch[res]:
+    the smallest base that fits (any larger one that fits builds the same network)."""
+    cmax = max(ch.values())
+    below = [c * res for res, c in ch.items() if c < cmax]
+    base = max(below) if below else cmax * max(ch)
+    if any(min(base // r, cmax) != c for r, c in ch.items()):
+        raise ConvertError(f"{net}: channel counts {dict(sorted(ch.items()))} fit no channel_base/channel_max")
+    return base, cmax
+
+
+def conv_clamp(args, hints):
+    v = args.conv_clamp if args.conv_clamp != "auto" else hints.get("conv_clamp")
+    return None if v is None else float(v)
+
+
+def infer_g_kwargs(state, net, hints, args):
+    res = _block_resolutions(state, r"synthesis\.")
+    if not res or res[0] != 4 or any(b != 2 * a for a, b in zip(res, res[1:])):
+        raise ConvertError(f"{net}: synthesis blocks {res} are not b4, b8, ... (not a StyleGAN2 generator?)")
+    top = res[-1]
+    layers = _count_fc(state, r"mapping\.")
+    if layers == 0:
+        raise ConvertError(f"{net}: missing tensor mapping.fc0.weight")
+    c_dim = _shape(state, "mapping.embed.weight", net)[1] if "mapping.embed.weight" in state else 0
+    embed = _shape(state, "mapping.embed.weight", net)[0] if c_dim else 0
+    ch = {r: _shape(state, f"synthesis.b{r}.conv1.weight", net)[0] for r in res}
+    base, cmax = infer_channels(ch, net)
+    return {
+        "z_dim": _shape(state, "mapping.fc0.weight", net)[1] - embed,
+        "c_dim": c_dim,
+        "w_dim": _shape(state, f"mapping.fc{layers - 1}.weight", net)[0],
+        "img_resolution": top,
+        "img_channels": _shape(state, f"synthesis.b{top}.torgb.weight", net)[0],
+        "mapping_layers": layers,
+        "mapping_lr_multiplier": args.mapping_lr_multiplier or hints.get("mapping_lr_multiplier", 0.01),
+        "w_avg_beta": hints.get("w_avg_beta", 0.995),
+        "channel_base": base,
+        "channel_max": cmax,
+        "conv_clamp": conv_clamp(args, hints),
+        "use_noise": "synthesis.b4.conv1.noise_const" in state,
+    }
+
+
+def infer_d_kwargs(state, net, hints, args):
+    res = _block_resolutions(state, "")
+    if not res or res[0] != 4 or len(res) < 2 or any(b != 2 * a for a, b in zip(res, res[1:])):
+        raise ConvertError(f"{net}: blocks {res} are not b4, b8, ... (not a StyleGAN2 discriminator?)")
+    top = res[-1]
+    ch = {r: _shape(state, f"b{r}.conv0.weight", net)[0] for r in res[1:]}
+    ch[4] = _shape(state, "b4.conv.weight", net)[0]
+    base, cmax = infer_channels(ch, net)
+    c_dim = _shape(state, "mapping.embed.weight", net)[1] if "mapping.embed.weight" in state else 0
+    group = args.mbstd_group_size if args.mbstd_group_size is not None else hints.get("mbstd_group_size", 4)
+    return {
+        "c_dim": c_dim,
+        "img_resolution": top,
+        "img_channels": _shape(state, f"b{top}.fromrgb.weight", net)[1],
+        "channel_base": base,
+        "channel_max": cmax,
+        "conv_clamp": conv_clamp(args, hints),
+        "mbstd_group_size": group,
+        "mbstd_num_channels": _shape(state, "b4.conv.weight", net)[1] - ch[4],
+        "cmap_dim": _shape(state, "b4.out.weight", net)[0] if c_dim else 0,
+        "mapping_layers": _count_fc(state, r"mapping\.") if c_dim else 8,  # unused without labels
+        "freeze_layers": 0,
+    }
+
+
+def check_state(state, model, net):
+    """Names and shapes exactly those of the reference network (official names)."""
+    want = model.state_dict()
+    missing = [n for n in want if n not in state]
+    extra = [n for n in state if n not in want]
+    more = lambda names: f" (and {len(names) - 1} more)" if len(names) > 1 else ""  # noqa: E731
+    if missing:
+        raise ConvertError(f"{net}: missing tensor {missing[0]}{more(missing)}")
+    if extra:
+        raise ConvertError(f"{net}: unexpected tensor {extra[0]}{more(extra)}")
+    for n, t in want.items():
+        if tuple(state[n].shape) != tuple(t.shape):
+            raise ConvertError(f"{net}: tensor {n} has shape {list(state[n].shape)}, expected {list(t.shape)}")
+        if not state[n].is_floating_point():
+            raise ConvertError(f"{net}: tensor {n} has dtype {state[n].dtype}, expected a float tensor")
+
+
+# ---------------------------------------------------------------- rosinality
+
+class _Taker:
+    """Reads a rosinality state by name and tracks what was read, so what is left
+    over (beyond the blur kernels) is reported as unexpected."""
+
+    def __init__(self, state, net):
+        self.state, self.net, self.used = state, net, set()
+
+    def __call__(self, name):
+        if name not in self.state:
+            raise ConvertError(f"{self.net}: missing tensor {name}")
+        self.used.add(name)
+        return self.state[name]
+
+    def check_rest(self, kernel_pattern, scale):
+        # Its blur kernels are the fixed [1, 3, 3, 1] filter (times 4 where it upsamples).
+        for n, t in self.state.items():
+            if n in self.used:
+                continue
+            if not re.search(kernel_pattern, n):
+                raise ConvertError(f"{self.net}: unexpected tensor {n}")
+            f = ref.setup_filter() * scale
+            if t.shape != f.shape or not torch.allclose(t.float(), f):
+                raise ConvertError(f"{self.net}: tensor {n} is not the [1, 3, 3, 1] filter ganforge uses")
+
+
+def _rosinality_size(g):
+    return 2 ** (len([n for n in g if re.match(r"to_rgbs\.\d+\.bias$", n)]) + 2)
+
+
+def rosinality_generator(g, net, latent_avg):
+    """rosinality Generator state -> official names. Same semantics layer by layer
+    (its upsampling conv is the same unflipped transposed conv plus blur, its
+    noise/bias/activation order is the official one); only layouts differ."""
+    get = _Taker(g, net)
+    size = _rosinality_size(g)
+    out = collections.OrderedDict()
+    n_mlp = len([n for n in g if re.match(r"style\.\d+\.weight$", n)])
+    for i in range(n_mlp):
+        out[f"mapping.fc{i}.weight"] = get(f"style.{i + 1}.weight")
+        out[f"mapping.fc{i}.bias"] = get(f"style.{i + 1}.bias")
+    out["synthesis.b4.const"] = get("input.input")[0]
+
+    def styled(src, dst, noise_idx):
+        out[f"{dst}.affine.weight"] = get(f"{src}.conv.modulation.weight")
+        out[f"{dst}.affine.bias"] = get(f"{src}.conv.modulation.bias")
+        out[f"{dst}.weight"] = get(f"{src}.conv.weight")[0]
+        out[f"{dst}.noise_strength"] = get(f"{src}.noise.weight").reshape([])
+        out[f"{dst}.bias"] = get(f"{src}.activate.bias")
+        out[f"{dst}.noise_const"] = get(f"noises.noise_{noise_idx}")[0, 0]
+        out[f"{dst}.resample_filter"] = ref.setup_filter()
+
+    def torgb(src, dst):
+        out[f"{dst}.affine.weight"] = get(f"{src}.conv.modulation.weight")
+        out[f"{dst}.affine.bias"] = get(f"{src}.conv.modulation.bias")
+        out[f"{dst}.weight"] = get(f"{src}.conv.weight")[0]
+        out[f"{dst}.bias"] = get(f"{src}.bias").reshape(-1)
+
+    styled("conv1", "synthesis.b4.conv1", 0)
+    torgb("to_rgb1", "synthesis.b4.torgb")
+    for k, res in enumerate(2 ** i for i in range(3, int(math.log2(size)) + 1)):
+        styled(f"convs.{2 * k}", f"synthesis.b{res}.conv0", 2 * k + 1)
+        styled(f"convs.{2 * k + 1}", f"synthesis.b{res}.conv1", 2 * k + 2)
+        torgb(f"to_rgbs.{k}", f"synthesis.b{res}.torgb")
+    for res in (2 ** i for i in range(2, int(math.log2(size)) + 1)):
+        out[f"synthesis.b{res}.resample_filter"] = ref.setup_filter()
+    get.check_rest(r"(convs\.\d+\.conv\.blur|to_rgbs\.\d+\.upsample)\.kernel$", scale=4)
+    if latent_avg is not None:
+        out["mapping.w_avg"] = latent_avg.reshape(-1)
+    return out
+
+
+def rosinality_w_avg(G, samples):
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        z = torch.randn([samples, G.mapping.z_dim], generator=gen)
+        return G.mapping(z.double(), None)[:, 0].mean(0).float()
+
+
+def rosinality_discriminator(d, net):
+    get = _Taker(d, net)
+    size = 2 ** (len([n for n in d if re.match(r"convs\.\d+\.conv1\.0\.weight$", n)]) + 2)
+    out = collections.OrderedDict()
+    out[f"b{size}.fromrgb.weight"] = get("convs.0.0.weight")
+    out[f"b{size}.fromrgb.bias"] = get("convs.0.1.bias")
+    for j, res in enumerate((2 ** i for i in range(int(math.log2(size)), 2, -1)), start=1):
+        b = f"b{res}"
+        out[f"{b}.conv0.weight"] = get(f"convs.{j}.conv1.0.weight")
+        out[f"{b}.conv0.bias"] = get(f"convs.{j}.conv1.1.bias")
+        out[f"{b}.conv1.weight"] = get(f"convs.{j}.conv2.1.weight")
+        out[f"{b}.conv1.bias"] = get(f"convs.{j}.conv2.2.bias")
+        out[f"{b}.skip.weight"] = get(f"convs.{j}.skip.1.weight")
+        for layer in ("fromrgb", "conv0", "conv1", "skip", ""):
+            if layer == "fromrgb" and res != size:
+                continue
+            out[f"{b}.{layer}.resample_filter" if layer else f"{b}.resample_filter"] = ref.setup_filter()
+    out["b4.conv.weight"] = get("final_conv.0.weight")
+    out["b4.conv.bias"] = get("final_conv.1.bias")
+    out["b4.conv.resample_filter"] = ref.setup_filter()
+    for src, dst in (("final_linear.0", "b4.fc"), ("final_linear.1", "b4.out")):
+        out[f"{dst}.weight"] = get(f"{src}.weight")
+        out[f"{dst}.bias"] = get(f"{src}.bias")
+    get.check_rest(r"convs\.\d+\.(conv2|skip)\.0\.kernel$", scale=1)
+    return out
+
+
+# ---------------------------------------------------------------- import
+
+def _as_state(obj, path, what):
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ConvertError(f"{path}: {what} is not a state dict of tensors")
+    return collections.OrderedDict((k, v.detach().cpu()) for k, v in obj.items())
+
+
+def _kind(state):
+    if any(n.startswith("synthesis.") for n in state):
+        return "G"
+    if "b4.conv.weight" in state:
+        return "D"
+    return None
+
+
+def load_source(path, fmt):
+    """-> ({network: state with official names}, {"G": hints, "D": hints})"""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ConvertError(f"{path}: cannot read ({e.strerror})")
+    if not data:
+        raise ConvertError(f"{path}: empty file")
+    if data[8:9] == b"{":
+        raise ConvertError(f"{path}: a safetensors file (a ganforge .bin?), not weights to import")
+    torch_file = is_zip(data) or is_legacy_torch(data)
+    if fmt == "official-pkl" or (fmt == "auto" and not torch_file):
+        if torch_file:
+            raise ConvertError(f"{path}: a torch.save file, not an official network pickle")
+        return read_official_pickle(path, data)
+    if not torch_file:
+        raise ConvertError(f"{path}: not a torch.save file (neither zip nor legacy format)")
+    obj = read_torch_file(path, data)
+    if not isinstance(obj, dict):
+        raise ConvertError(f"{path}: holds a {type(obj).__name__}, not a dict")
+    is_rosinality = "g_ema" in obj or "g" in obj
+    if fmt == "rosinality" and not is_rosinality:
+        raise ConvertError(f"{path}: not a rosinality checkpoint (no g_ema or g)")
+    if fmt == "rosinality" or (fmt == "auto" and is_rosinality):
+        return read_rosinality(obj, path)
+    if any(k in obj for k in ("G", "D", "G_ema")):
+        nets = {k: _as_state(obj[k], path, k) for k in ("G", "D", "G_ema") if k in obj}
+        extra = [k for k in obj if k not in nets]
+        if extra:
+            raise ConvertError(f"{path}: unexpected entry '{extra[0]}' beside the networks")
+        return nets, {}
+    state = _as_state(obj, path, "the file")
+    kind = _kind(state)
+    if kind is None:
+        raise ConvertError(f"{path}: neither a generator (synthesis.*) nor a discriminator (b4.conv.weight)")
+    return {"G_ema" if kind == "G" else "D": state}, {}
+
+
+def read_rosinality(obj, path):
+    """{"g", "g_ema", "d", "latent_avg", ...}: optimizer states and args are ignored."""
+    nets = {}
+    latent = obj.get("latent_avg") if isinstance(obj.get("latent_avg"), torch.Tensor) else None
+    for src, dst in (("g", "G"), ("g_ema", "G_ema")):
+        if src in obj:
+            nets[dst] = rosinality_generator(_as_state(obj[src], path, src), f"{path}: {src}", latent)
+    if "d" in obj:
+        nets["D"] = rosinality_discriminator(_as_state(obj["d"], path, "d"), f"{path}: d")
+    return nets, {"G": {"w_avg_from_mapping": latent is None}}
+
+
+def convert(nets, hints, path, args):
+    """Checks every network against the reference built from the inferred config;
+    -> (tensors with bundle names, metadata)."""
+    tensors, meta = {}, {}
+    g_kwargs = d_kwargs = None
+    for key in ("G", "G_ema", "D"):
+        if key not in nets:
+            continue
+        state = nets[key]
+        where = f"{path}: {key}"
+        if key == "D":
+            kwargs = infer_d_kwargs(state, where, hints.get("D", {}), args)
+            model = ref.Discriminator(**kwargs)
+        else:
+            kwargs = infer_g_kwargs(state, where, hints.get("G", {}), args)
+            model = ref.Generator(**kwargs)
+            if hints.get("G", {}).get("w_avg_from_mapping"):
+                state["mapping.w_avg"] = torch.zeros([kwargs["w_dim"]])
+                check_state(state, model, where)
+                model.load_state_dict(state)
+                state["mapping.w_avg"] = rosinality_w_avg(model.double(), args.w_avg_samples)
+        check_state(state, model, where)
+        if key == "D":
+            d_kwargs = kwargs
+        else:
+            if g_kwargs is not None and g_kwargs != kwargs:
+                raise ConvertError(f"{path}: G and G_ema have different configs")
+            g_kwargs = kwargs
+        for n, t in state.items():
+            tensors[f"{key}.{n}"] = t.detach().to(torch.float32).contiguous()
+    if g_kwargs is not None:
+        meta["G_kwargs"] = json.dumps(g_kwargs)
+    if d_kwargs is not None:
+        meta["D_kwargs"] = json.dumps(d_kwargs)
+    return tensors, meta
+
+
+# ---------------------------------------------------------------- .bin files
+
+_DT = {"F32": np.float32, "F64": np.float64}
+
+
+def write_bin(path, tensors, metadata):
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        data = tensors[name].numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    header["__metadata__"] = metadata
+    head = json.dumps(header, separators=(",", ":")).encode()
+    head += b" " * (-len(head) % 8)
+    write_atomic(path, [struct.pack("<Q", len(head)), head] + blobs)
+
+
+def write_atomic(path, chunks):
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, "wb") as f:
+            for c in chunks:
+                f.write(c)
+        os.replace(tmp, path)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise ConvertError(f"{path}: cannot write ({e.strerror})")
+
+
+def read_bin(path):
+    """A ganforge .bin (safetensors) -> ({name: tensor}, metadata), checked."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ConvertError(f"{path}: cannot read ({e.strerror})")
+    if len(data) < 8:
+        raise ConvertError(f"{path}: truncated (no header length)")
+    n = struct.unpack("<Q", data[:8])[0]
+    if 8 + n > len(data):
+        raise ConvertError(f"{path}: truncated (header of {n} bytes, file of {len(data)})")
+    try:
+        header = json.loads(data[8:8 + n])
+    except ValueError:
+        raise ConvertError(f"{path}: header is not JSON (not a .bin file?)")
+    meta = header.pop("__metadata__", {}) or {}
+    body = memoryview(data)[8 + n:]
+    tensors = {}
+    for name, h in header.items():
+        try:
+            dt, shape, (b, e) = _DT[h["dtype"]], h["shape"], h["data_offsets"]
+        except (KeyError, TypeError, ValueError):
+            raise ConvertError(f"{path}: tensor {name} has a bad header entry {h}")
+        if not 0 <= b <= e <= len(body) or e - b != int(np.prod(shape)) * np.dtype(dt).itemsize:
+            raise ConvertError(f"{path}: tensor {name}: byte range {b}..{e} does not fit the file or its shape")
+        values = np.frombuffer(body[b:e], dtype=np.dtype(dt).newbyteorder("<"))
+        tensors[name] = torch.from_numpy(values.astype(dt).reshape(shape))
+    return tensors, meta
+
+
+def export(args):
+    tensors, meta = read_bin(args.src)
+    if "network" in meta:  # a standalone network file
+        nets = {meta["network"]: tensors}
+    else:
+        nets = {}
+        for key in ("G", "D", "G_ema"):
+            sel = collections.OrderedDict((n[len(key) + 1:], t) for n, t in sorted(tensors.items())
+                                          if n.startswith(key + "."))
+            if sel:
+                nets[key] = sel
+    wanted = ["G", "D", "G_ema"] if args.net == "all" else [args.net]
+    for key in wanted:
+        if key not in nets:
+            raise ConvertError(f"{args.src}: holds no {key} network (it has {', '.join(sorted(nets)) or 'none'})")
+        kwargs_key = "D_kwargs" if key == "D" else "G_kwargs"
+        if kwargs_key not in meta:
+            raise ConvertError(f"{args.src}: no {kwargs_key} in its metadata")
+        kwargs = json.loads(meta[kwargs_key])
+        model = ref.Discriminator(**kwargs) if key == "D" else ref.Generator(**kwargs)
+        check_state(nets[key], model, f"{args.src}: {key}")
+    out = {k: nets[k] for k in wanted} if args.net == "all" else nets[args.net]
+    buf = io.BytesIO()
+    torch.save(out, buf)
+    write_atomic(args.dst, [buf.getvalue()])
+    print(f"wrote {', '.join(wanted)} to {args.dst}")
+
+
+def import_(args):
+    nets, hints = load_source(args.src, args.format)
+    tensors, meta = convert(nets, hints, args.src, args)
+    write_bin(args.dst, tensors, meta)
+    print(f"wrote {', '.join(k for k in ('G', 'D', 'G_ema') if k in nets)} to {args.dst}")
+    for key in ("G_kwargs", "D_kwargs"):
+        if key in meta:
+            print(f"{key}: {meta[key]}")
+
+
+def _clamp(v):
+    if v in ("auto", "none"):
+        return None if v == "none" else v
+    return float(v)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="convert_weights", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    i = sub.add_parser("import", help="official pickle, state dict or rosinality checkpoint -> .bin bundle")
+    i.add_argument("src")
+    i.add_argument("dst")
+    i.add_argument("--format", choices=["auto", "official-pkl", "state-dict", "rosinality"], default="auto",
+                   help="default: detected from the file")
+    i.add_argument("--conv-clamp", type=_clamp, default="auto", metavar="N|none",
+                   help="default: the pickle's, else none")
+    i.add_argument("--mapping-lr-multiplier", type=float, default=None, metavar="X",
+                   help="default: the pickle's, else 0.01")
+    i.add_argument("--mbstd-group-size", type=int, default=None, metavar="N",
+                   help="D's minibatch-stddev group, 0 = whole batch (default: the pickle's, else 4)")
+    i.add_argument("--w-avg-samples", type=int, default=10000, metavar="N",
+                   help="latents averaged for w_avg when a rosinality checkpoint has no latent_avg")
+    e = sub.add_parser("export", help=".bin -> torch .pt state dict with the official names")
+    e.add_argument("src")
+    e.add_argument("dst")
+    e.add_argument("--net", choices=["G_ema", "G", "D", "all"], default="G_ema")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        if args.cmd == "import":
+            import_(args)
+        else:
+            export(args)
+    except ConvertError as e:
+        print(f"convert_weights: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
