@@ -58,6 +58,8 @@ Tensor eq(const Tensor& a, const Tensor& b);  // 1 where equal, else 0
 Tensor gt(const Tensor& a, const Tensor& b);  // 1 where a > b, else 0
 Tensor leaky_relu_slope(const Tensor& x, double alpha);  // 1 where x > 0, else alpha
 Tensor in_range(const Tensor& x, double lo, double hi);  // 1 where lo <= x <= hi, else 0
+// NaN -> nan, +inf -> posinf, -inf -> neginf, finite values unchanged (torch.nan_to_num).
+Tensor nan_to_num(const Tensor& x, double nan = 0, double posinf = 1e5, double neginf = -1e5);
 
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);

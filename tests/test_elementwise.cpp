@@ -2,6 +2,7 @@
 // gradients by finite differences, broadcasting, errors, CUDA against CPU.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 
 #include "tests/testing.h"
 
@@ -168,4 +169,30 @@ TEST_CASE("elementwise ops on cuda match the cpu", "[elementwise][cuda]") {
   auto gc = grad({sum(square(ac * bc + bc))}, {ac, bc});
   CHECK(allclose(gg[0], gc[0], 1e-12, 1e-12).ok);
   CHECK(allclose(gg[1], gc[1], 1e-12, 1e-12).ok);
+}
+
+namespace {
+std::vector<double> special_values() {
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+  return {nan, inf, -inf, 0.0, -0.0, 1.5, -2.5, 3e5, -7e29, 1e-30};
+}
+}  // namespace
+
+TEST_CASE("nan_to_num: NaN and infinities replaced, finite values untouched, as torch.nan_to_num", "[elementwise]") {
+  for (DType t : {DType::f32, DType::f64}) {
+    const std::vector<double> in = special_values();
+    const std::vector<double> out =
+        nan_to_num(Tensor::from_vector(in, {static_cast<int64_t>(in.size())}, t), 0, 1e5, -1e5).to_vector();
+    CHECK(out[0] == 0);
+    CHECK(out[1] == 1e5);
+    CHECK(out[2] == -1e5);
+    for (size_t i = 3; i < in.size(); ++i) CHECK(out[i] == (t == DType::f32 ? double(float(in[i])) : in[i]));
+    CHECK(nan_to_num(Tensor::from_vector({std::nan("")}, {1}, t), 7).item() == 7);
+  }
+}
+
+TEST_CASE("nan_to_num on cuda matches the cpu", "[elementwise][cuda]") {
+  const std::vector<double> in = special_values();
+  const Tensor x = Tensor::from_vector(in, {static_cast<int64_t>(in.size())}, DType::f32);
+  CHECK(nan_to_num(x.to(Device::cuda(0))).to_vector() == nan_to_num(x).to_vector());
 }

@@ -139,6 +139,10 @@ TEST_CASE("npy: each kind of bad file is one error naming the file and the probl
              Contains("malformed header") && Contains("required"));
   CHECK_THAT(read_error(write_raw("dim.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", 0)),
              Contains("malformed header") && Contains("expected a dimension"));
+  // Dimensions whose product wraps around 2^64 (to 0 bytes here) are refused, not trusted.
+  CHECK_THAT(read_error(write_raw("wrap.npy",
+                                  "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4), }", 0)),
+             Contains("too large"));
   // A header length that runs past the end of the file.
   const std::string cut = temp_path("cut.npy");
   std::ofstream(cut, std::ios::binary) << std::string("\x93NUMPY\x01\x00\x76\x00{'descr'", 17);

@@ -92,6 +92,20 @@ TEST_CASE("training step: finite losses, R1 and path length formed, D separates 
   CHECK(t.stats().scores_real > t.stats().scores_fake);
 }
 
+TEST_CASE("regularization phases step every parameter, as the official '* 0' terms make torch do", "[training]") {
+  const auto ds = toy_dataset(8, 16, false);
+  StyleGAN2Trainer t(tiny_setup(*ds), *ds);  // Greg every 2, Dreg every 3 minibatches
+  for (int i = 0; i < 4; ++i) t.step();
+  const io::TensorMap st = everything(t);
+  // Steps 0..3: Gmain 4 + Greg 2 (steps 0, 2); Dmain 4 + Dreg 2 (steps 0, 3). The
+  // ToRGB and output biases take no part in the penalties and still count them.
+  for (const char* name : {"G_opt.synthesis.b4.torgb.bias.step", "G_opt.synthesis.b16.torgb.bias.step",
+                           "G_opt.mapping.fc0.weight.step", "D_opt.b4.out.bias.step", "D_opt.b16.fromrgb.weight.step"}) {
+    INFO(name);
+    CHECK(st.at(name).item() == 6);
+  }
+}
+
 TEST_CASE("training step moves G, D and G_ema, and G_ema trails G", "[training]") {
   const auto ds = toy_dataset(8, 16, false);
   StyleGAN2Trainer t(tiny_setup(*ds), *ds);
@@ -183,6 +197,33 @@ TEST_CASE("bad checkpoints are refused with the file and tensor named", "[traini
     file.tensors.erase("state.cur_nimg");
     StyleGAN2Trainer b(checkpoint_setup(file, path, Device::cpu()), *ds);
     CHECK_THROWS_WITH(load_checkpoint(b, file, path), Catch::Contains("state.cur_nimg"));
+  }
+  SECTION("a negative image count") {
+    file.tensors["state.cur_nimg"] = Tensor::from_vector({-4.0}, {1}, DType::f64);
+    StyleGAN2Trainer b(checkpoint_setup(file, path, Device::cpu()), *ds);
+    CHECK_THROWS_WITH(load_checkpoint(b, file, path), Catch::Contains("state.cur_nimg") && Catch::Contains("whole"));
+  }
+  SECTION("a sampler order that is not a permutation") {
+    Tensor order = file.tensors.at("sampler.order").clone();
+    std::vector<double> v = order.to_vector();
+    v[0] = v[1];
+    file.tensors["sampler.order"] = Tensor::from_vector(v, order.shape(), DType::f64);
+    StyleGAN2Trainer b(checkpoint_setup(file, path, Device::cpu()), *ds);
+    CHECK_THROWS_WITH(load_checkpoint(b, file, path), Catch::Contains("not a permutation"));
+  }
+  SECTION("a spec with a zero regularization interval") {
+    nlohmann::json spec = nlohmann::json::parse(file.metadata.at("spec"));
+    spec["d_reg_interval"] = 0;
+    file.metadata["spec"] = spec.dump();
+    CHECK_THROWS_WITH(StyleGAN2Trainer(checkpoint_setup(file, path, Device::cpu()), *ds),
+                      Catch::Contains("d_reg_interval must be at least 1"));
+  }
+  SECTION("another dataset of the same resolution") {
+    const auto other = toy_dataset(10, 16, false);
+    StyleGAN2Trainer b(checkpoint_setup(file, path, Device::cpu()), *other);
+    const io::TensorMap before = everything(b);
+    CHECK_THROWS_WITH(load_checkpoint(b, file, path), Catch::Contains("8 images") && Catch::Contains("--data"));
+    require_same_state(before, everything(b));  // refused before anything was loaded
   }
   SECTION("a snapshot is not a checkpoint") {
     file.metadata.erase("format");

@@ -1,5 +1,7 @@
 #include "train/checkpoint.h"
 
+#include <cmath>
+
 #include "engine/error.h"
 #include "models/network_file.h"
 
@@ -22,9 +24,20 @@ const Tensor& need(const io::TensorMap& m, const std::string& name, int64_t nume
   return it->second;
 }
 
+// A whole number in [0, limit): what every counter of the state must be.
+double whole(const io::TensorMap& m, const std::string& name, int64_t numel, size_t i, double limit,
+             const std::string& path) {
+  const double v = need(m, name, numel, path).to_vector()[i];
+  if (!(v >= 0 && v < limit && v == std::floor(v)))
+    throw Error(path + ": '" + name + "' must hold whole numbers in [0, " + std::to_string(limit) + "), got " +
+                std::to_string(v));
+  return v;
+}
+
 uint64_t u64_of(const io::TensorMap& m, const std::string& name, const std::string& path) {
-  const std::vector<double> v = need(m, name, 2, path).to_vector();
-  return (static_cast<uint64_t>(v[0]) << 32) | static_cast<uint64_t>(v[1]);
+  constexpr double k2to32 = 4294967296.0;
+  return (static_cast<uint64_t>(whole(m, name, 2, 0, k2to32, path)) << 32) |
+         static_cast<uint64_t>(whole(m, name, 2, 1, k2to32, path));
 }
 
 io::TensorMap networks_of(StyleGAN2Trainer& t) {
@@ -70,6 +83,7 @@ void save_checkpoint(const std::string& path, StyleGAN2Trainer& t) {
   meta["spec"] = to_json(t.setup().spec).dump();
   meta["seed"] = std::to_string(t.setup().seed);
   meta["dataset"] = t.dataset().name();
+  meta["dataset_size"] = std::to_string(t.dataset().size());
   io::save_safetensors(path, all, meta);
 }
 
@@ -79,6 +93,9 @@ bool is_checkpoint(const io::SafetensorsFile& file) {
 }
 
 TrainerSetup bundle_setup(const io::SafetensorsFile& file, const std::string& path, TrainerSetup base) {
+  auto net = file.metadata.find("network");
+  if (net != file.metadata.end() && net->second == "D")
+    throw Error(path + ": holds only a discriminator; --resume needs a generator (a snapshot, checkpoint or G file)");
   base.G_kwargs = stylegan2::generator_config_from_json(stylegan2::metadata_json(file, path, "G_kwargs"));
   if (file.metadata.count("D_kwargs")) {
     base.D_kwargs = stylegan2::discriminator_config_from_json(stylegan2::metadata_json(file, path, "D_kwargs"));
@@ -103,9 +120,18 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
   const io::TensorMap& all = file.tensors;
   // Read and check the scalars first; module loads check their own tensors
   // before changing anything, in the order below.
-  const double cur_nimg = need(all, "state.cur_nimg", 1, path).item();
-  const double batch_idx = need(all, "state.batch_idx", 1, path).item();
+  constexpr double k2to53 = 9007199254740992.0;  // counters beyond this are not exact in float64
+  const double cur_nimg = whole(all, "state.cur_nimg", 1, 0, k2to53, path);
+  const double batch_idx = whole(all, "state.batch_idx", 1, 0, k2to53, path);
   const double pl_mean = need(all, "state.pl_mean", 1, path).item();
+  if (!std::isfinite(pl_mean)) throw Error(path + ": 'state.pl_mean' is not finite");
+  // The sampler's state and the image count are only meaningful for the data they were made on.
+  const std::string ds_name = file.metadata.count("dataset") ? file.metadata.at("dataset") : "?";
+  const std::string ds_size = file.metadata.count("dataset_size") ? file.metadata.at("dataset_size") : "?";
+  if (ds_name != t.dataset().name() || ds_size != std::to_string(t.dataset().size()))
+    throw Error(path + ": made on dataset '" + ds_name + "' (" + ds_size + " images), but this run has '" +
+                t.dataset().name() + "' (" + std::to_string(t.dataset().size()) +
+                " images): --data, --mirror and --max-images must be those of the checkpoint's run");
   const uint64_t rng_seed = u64_of(all, "state.rng_seed", path);
   const uint64_t rng_offset = u64_of(all, "state.rng_offset", path);
   if (rng_seed != t.rng().seed) throw Error(path + ": random seed does not match the run's");
@@ -126,14 +152,9 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
 void load_networks(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const std::string& path) {
   const std::vector<std::string> nets = stylegan2::networks_in(file);
   auto has = [&](const char* n) { return std::find(nets.begin(), nets.end(), n) != nets.end(); };
-  if (file.metadata.count("network")) {  // a standalone network
-    const std::string& n = nets.front();
-    if (n == "D") {
-      load_module(t.D(), file.tensors, path, "D");
-    } else {
-      load_module(t.G(), file.tensors, path, n);
-      t.G_ema().copy_from(t.G());
-    }
+  if (file.metadata.count("network")) {  // a standalone generator (bundle_setup refuses a lone D)
+    load_module(t.G(), file.tensors, path, nets.front());
+    t.G_ema().copy_from(t.G());
     return;
   }
   if (!has("G") && !has("G_ema")) throw Error(path + ": holds no generator (no 'G.*' or 'G_ema.*' tensors)");

@@ -1,5 +1,7 @@
 #include "train/configs.h"
 
+#include <cmath>
+
 #include <algorithm>
 
 #include "engine/error.h"
@@ -100,6 +102,28 @@ nlohmann::json to_json(const TrainSpec& s) {
           {"pl_weight", s.pl_weight}, {"style_mixing", s.style_mixing},
           {"conv_clamp", s.conv_clamp}, {"g_reg_interval", s.g_reg_interval},
           {"d_reg_interval", s.d_reg_interval}, {"kimg", s.kimg}};
+}
+
+void check_train_spec(const TrainSpec& s) {
+  auto at_least_1 = [](const char* name, int v) {
+    GF_CHECK(v >= 1, "config", name << " must be at least 1, got " << v);
+  };
+  at_least_1("batch", s.batch);
+  at_least_1("mbstd_group", s.mbstd_group);
+  at_least_1("channel_base", s.channel_base);
+  at_least_1("channel_max", s.channel_max);
+  at_least_1("mapping_layers", s.mapping_layers);
+  at_least_1("z_dim", s.z_dim);
+  at_least_1("w_dim", s.w_dim);
+  at_least_1("g_reg_interval", s.g_reg_interval);
+  at_least_1("d_reg_interval", s.d_reg_interval);
+  GF_CHECK(s.conv_clamp >= 0, "config", "conv_clamp must be >= 0, got " << s.conv_clamp);
+  const std::pair<const char*, double> non_negative[] = {{"lrate", s.lrate},         {"gamma", s.gamma},
+                                                         {"ema_kimg", s.ema_kimg},   {"ema_rampup", s.ema_rampup},
+                                                         {"pl_weight", s.pl_weight}, {"kimg", s.kimg}};
+  for (const auto& [name, v] : non_negative)
+    GF_CHECK(std::isfinite(v) && v >= 0, "config", name << " must be finite and >= 0, got " << v);
+  GF_CHECK(s.style_mixing >= 0 && s.style_mixing <= 1, "config", "style_mixing must be in [0, 1], got " << s.style_mixing);
 }
 
 TrainSpec train_spec_from_json(const nlohmann::json& j) {

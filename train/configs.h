@@ -33,6 +33,10 @@ std::vector<std::string> config_names();
 // the official train.py does for 'auto'. Throws gf::Error for an unknown name.
 TrainSpec make_train_spec(const std::string& cfg, int resolution, int gpus = 1);
 
+// Throws gf::Error naming the first field out of range (intervals and sizes
+// below 1, a negative or non-finite rate, weight or half-life).
+void check_train_spec(const TrainSpec& s);
+
 nlohmann::json to_json(const TrainSpec& s);
 TrainSpec train_spec_from_json(const nlohmann::json& j);
 

@@ -337,6 +337,19 @@ void InfiniteSampler::load_state_dict(const io::TensorMap& state, const std::str
   const auto order = get("order", static_cast<int64_t>(order_.size()));
   const auto rng = get("rng", 2);
   const auto idx = get("idx", 1);
+  // Check before trusting: a permutation of [0, size), a whole index >= 0 and
+  // two 32-bit halves, so a damaged file cannot index out of bounds.
+  const char* op = "InfiniteSampler::load_state_dict";
+  std::vector<char> seen(order_.size(), 0);
+  for (double v : order) {
+    GF_CHECK(v >= 0 && v < static_cast<double>(order_.size()) && v == std::floor(v) && !seen[static_cast<size_t>(v)], op,
+             prefix << "order is not a permutation of [0, " << order_.size() << ")");
+    seen[static_cast<size_t>(v)] = 1;
+  }
+  for (double v : rng)
+    GF_CHECK(v >= 0 && v < 4294967296.0 && v == std::floor(v), op, prefix << "rng is not two 32-bit halves");
+  GF_CHECK(idx[0] >= 0 && idx[0] < 9007199254740992.0 && idx[0] == std::floor(idx[0]), op,
+           prefix << "idx must be a whole number >= 0, got " << idx[0]);
   for (size_t i = 0; i < order.size(); ++i) order_[i] = static_cast<int64_t>(order[i]);
   rng_ = (static_cast<uint64_t>(rng[0]) << 32) | static_cast<uint64_t>(rng[1]);
   idx_ = static_cast<int64_t>(idx[0]);

@@ -44,11 +44,15 @@ Tensor StyleGAN2Loss::g_pl(const Tensor& z, const Tensor& c, double gain) {
   Tensor noise = randn(img.shape(), rng_, img.dtype(), img.device()) * scale;
   Tensor pl_grads = grad({sum(img * noise)}, {ws}, {}, /*create_graph=*/true, /*retain_graph=*/true)[0];
   Tensor pl_lengths = sqrt(mean(sum(square(pl_grads), {2}), {1}));  // [n]
-  const double batch_mean = mean(pl_lengths.detach()).item();
-  pl_mean_ = pl_mean_ + (batch_mean - pl_mean_) * opt_.pl_decay;
-  Tensor penalty = square(pl_lengths - pl_mean_);
+  // As the official loss: the updated mean stays in the graph, so the penalty's
+  // gradient includes its dependence on this batch's lengths.
+  Tensor pl_mean = affine(mean(pl_lengths), opt_.pl_decay, pl_mean_ * (1 - opt_.pl_decay));
+  pl_mean_ = pl_mean.item();
+  Tensor penalty = square(pl_lengths - pl_mean);
   stats_.pl_penalty = mean(penalty.detach()).item();
-  return mean(penalty) * (opt_.pl_weight * gain);
+  // The official "gen_img * 0" term: every G parameter gets a (zero) gradient,
+  // so Adam advances the step count and decays the moments of all of them.
+  return mean(penalty) * (opt_.pl_weight * gain) + sum(img) * 0.0;
 }
 
 Tensor StyleGAN2Loss::d_main(const Tensor& real, const Tensor& real_c, const Tensor& z, const Tensor& c, double gain) {
@@ -74,7 +78,8 @@ Tensor StyleGAN2Loss::d_r1(const Tensor& real, const Tensor& real_c, double gain
   Tensor g = grad({sum(logits)}, {x}, {}, /*create_graph=*/true, /*retain_graph=*/true)[0];
   Tensor penalty = sum(square(g), {1, 2, 3});  // [N]
   stats_.r1_penalty = mean(penalty.detach()).item();
-  return mean(penalty) * (opt_.r1_gamma / 2 * gain);
+  // The official "real_logits * 0" term, for the same reason as in g_pl.
+  return mean(penalty) * (opt_.r1_gamma / 2 * gain) + sum(logits) * 0.0;
 }
 
 }  // namespace gf

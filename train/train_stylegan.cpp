@@ -27,7 +27,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
                                                   const TrainerSetup& fresh, const Dataset& ds) {
   const io::SafetensorsFile file = io::read_safetensors(path);
   if (is_checkpoint(file)) {
-    for (const char* f : {"cfg", "batch", "gamma", "seed"})
+    for (const char* f : {"cfg", "gpus", "batch", "gamma", "seed"})
       if (args.has(f)) throw Error(std::string("--") + f + " cannot change a run resumed from a checkpoint (" + path + ")");
     TrainerSetup setup = checkpoint_setup(file, path, fresh.device);
     if (args.has("kimg")) setup.spec.kimg = args.number("kimg");

@@ -9,6 +9,19 @@ namespace gf {
 
 using stylegan2::SynthesisOptions;
 
+namespace {
+
+// The official loop's misc.nan_to_num on every gradient before a step, so one
+// bad minibatch cannot poison the weights, Adam's moments and G_ema for good.
+void sanitize_grads(Module& m) {
+  for (const auto& [name, p] : m.named_parameters()) {
+    Tensor g = p.grad();
+    if (g.defined()) g.copy_(nan_to_num(g));
+  }
+}
+
+}  // namespace
+
 TrainerSetup make_trainer_setup(const TrainSpec& spec, const Dataset& ds, uint64_t seed, Device device) {
   TrainerSetup s;
   s.spec = spec;
@@ -56,8 +69,10 @@ StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
            op, "the networks (" << gc.img_resolution << "x" << gc.img_resolution << "x" << gc.img_channels << ", "
                                 << gc.c_dim << " labels) do not match the dataset (" << ds.resolution() << "x"
                                 << ds.resolution() << "x" << ds.channels() << ", " << ds.c_dim() << " labels)");
-  GF_CHECK(spec.batch >= 1 && spec.batch % std::max(spec.mbstd_group, 1) == 0, op,
-           "batch " << spec.batch << " must be a positive multiple of the minibatch-stddev group " << spec.mbstd_group);
+  check_train_spec(spec);
+  const int group = dc.mbstd_group_size > 0 ? dc.mbstd_group_size : spec.batch;
+  GF_CHECK(spec.batch % std::min(group, spec.batch) == 0, op,
+           "batch " << spec.batch << " must be a multiple of the minibatch-stddev group " << group);
   G_ = std::make_unique<stylegan2::Generator>(gc, setup_.seed);
   G_ema_ = std::make_unique<stylegan2::Generator>(gc, setup_.seed);
   D_ = std::make_unique<stylegan2::Discriminator>(dc, setup_.seed + 1);
@@ -117,10 +132,12 @@ void StyleGAN2Trainer::step() {
   G_->requires_grad_(true);
   G_->zero_grad();
   backward(loss_->g_main(in[0].z, in[0].c, 1.0));
+  sanitize_grads(*G_);
   G_opt_->step();
   if (spec.pl_weight > 0 && batch_idx_ % spec.g_reg_interval == 0) {
     G_->zero_grad();
     backward(loss_->g_pl(in[1].z, in[1].c, spec.g_reg_interval));
+    sanitize_grads(*G_);
     G_opt_->step();
   }
   // D phases.
@@ -128,10 +145,12 @@ void StyleGAN2Trainer::step() {
   D_->requires_grad_(true);
   D_->zero_grad();
   backward(loss_->d_main(real.images, real_c, in[2].z, in[2].c, 1.0));
+  sanitize_grads(*D_);
   D_opt_->step();
   if (spec.gamma > 0 && batch_idx_ % spec.d_reg_interval == 0) {
     D_->zero_grad();
     backward(loss_->d_r1(real.images, real_c, spec.d_reg_interval));
+    sanitize_grads(*D_);
     D_opt_->step();
   }
   D_->zero_grad();

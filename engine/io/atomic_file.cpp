@@ -12,10 +12,15 @@ void write_atomic(const std::string& path, const std::function<void(std::ostream
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f.good()) throw Error(who + ": cannot write " + tmp);
-    write(f);
-    f.flush();
-    if (!f.good()) {
+    try {
+      write(f);
+    } catch (...) {
       f.close();
+      std::remove(tmp.c_str());
+      throw;
+    }
+    f.close();  // a full disk may only show here
+    if (f.fail()) {
       std::remove(tmp.c_str());
       throw Error(who + ": write to " + tmp + " failed");
     }

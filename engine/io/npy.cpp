@@ -158,8 +158,13 @@ Tensor read_npy(const std::string& path) {
   else if (h.descr == "<f8") dtype = DType::f64;
   else bad(path, "dtype '" + h.descr + "' is not supported (only little-endian float32 '<f4' or float64 '<f8')");
   if (h.fortran_order) bad(path, "array is in Fortran order; save it C-contiguous (numpy.ascontiguousarray)");
-  const uint64_t want = static_cast<uint64_t>(shape_numel(h.shape)) * dtype_size(dtype);
   const uint64_t have = file_size - data_start;
+  // The element count is formed with an overflow check: a header's shape must
+  // not wrap around to a size the file happens to have.
+  uint64_t want = dtype_size(dtype);
+  for (int64_t d : h.shape)
+    if (__builtin_mul_overflow(want, static_cast<uint64_t>(d), &want))
+      bad(path, "shape " + shape_str(h.shape) + " is too large");
   if (have < want)
     bad(path, "truncated: shape " + shape_str(h.shape) + " needs " + std::to_string(want) + " data bytes, the file has " +
                   std::to_string(have));

@@ -186,6 +186,14 @@ Tensor in_range(const Tensor& x, double lo, double hi) { return run_unary("in_ra
 Tensor eq(const Tensor& a, const Tensor& b) { return run_binary("eq", BinaryOp::eq, a, b); }
 Tensor gt(const Tensor& a, const Tensor& b) { return run_binary("gt", BinaryOp::gt, a, b); }
 
+Tensor nan_to_num(const Tensor& x, double nan, double posinf, double neginf) {
+  // x - x is 0 exactly for finite x and NaN otherwise; x == x is false only for NaN.
+  NoGradGuard ng;
+  auto scalar = [&](double v) { return full({}, v, x.dtype(), x.device()); };
+  const Tensor not_finite_value = where(gt(x, scalar(0)), scalar(posinf), scalar(neginf));
+  return where(eq(x - x, scalar(0)), x, where(eq(x, x), not_finite_value, scalar(nan)));
+}
+
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor out = run_ternary("where", TernaryOp::where, cond, a, b);
   return record_op("where", out, {cond, a, b}, [cond, a, b](Node& n, const Tensor& g) {
