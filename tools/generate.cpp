@@ -5,7 +5,8 @@
 // style_mixing.py, or frames interpolated in W between two seeds.
 // z for a seed is Philox randn([1, z_dim]) with that seed, so a seed gives the
 // same image on the CPU and the GPU. Images are made one at a time, so an
-// image never depends on the others in the run.
+// image never depends on the others in the run; the one exception is
+// --noise-mode random outside --seeds, where the images share one noise stream.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
