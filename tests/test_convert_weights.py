@@ -3,8 +3,10 @@
 refusal of foreign pickles, state-dict round trips, rosinality checkpoints and
 bad input. Run with /usr/bin/python3 (PyTorch); exits 77 when torch is missing.
 """
+import argparse
 import collections
 import copy
+import io
 import json
 import os
 import pickle
@@ -147,6 +149,53 @@ class Evil:
         return os.system, ("touch " + os.environ["GF_SENTINEL"],)
 
 
+# ---- storage blobs: inside an official pickle each tensor's storage is
+# torch.storage._load_from_bytes(b), b a legacy torch.save stream of the storage.
+
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+SYS_INFO = dict(protocol_version=1001, little_endian=True, type_sizes=dict(short=2, int=4, long=4))
+
+
+def legacy_blob(main_pickle, keys=(), raw=b""):
+    head = b"".join(pickle.dumps(x, protocol=2) for x in (LEGACY_MAGIC, 1001, SYS_INFO))
+    return head + main_pickle + pickle.dumps(list(keys), protocol=2) + raw
+
+
+class _PidPickler(pickle.Pickler):
+    def __init__(self, f, pid):
+        super().__init__(f, protocol=2)
+        self.pid = pid
+
+    def persistent_id(self, obj):
+        return self.pid if obj is _PID_MARK else None
+
+
+_PID_MARK = object()
+
+
+def pid_pickle(pid):
+    buf = io.BytesIO()
+    _PidPickler(buf, pid).dump(_PID_MARK)
+    return buf.getvalue()
+
+
+class StorageBytes:
+    """Pickles as torch.storage._load_from_bytes(blob), as a storage does."""
+
+    def __init__(self, blob):
+        self.blob = blob
+
+    def __reduce__(self):
+        return torch.storage._load_from_bytes, (self.blob,)
+
+
+def pickle_with_storage(path, blob):
+    state = dict(_parameters=collections.OrderedDict(w=StorageBytes(blob)), _buffers=collections.OrderedDict(),
+                 _modules=collections.OrderedDict())
+    with open(path, "wb") as f:
+        pickle.dump({"G": Persistent("Generator", state)}, f)
+
+
 class ConvertWeightsTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
@@ -197,6 +246,69 @@ class ConvertWeightsTest(unittest.TestCase):
         self.assertFalse(os.path.exists(self.sentinel))
         self.assert_nothing_written(out)
 
+    def test_malicious_storage_bytes_are_refused(self):
+        # The bytes are parsed by the converter (never torch.load, which on
+        # torch < 2.6 runs code even with weights_only=True).
+        out = self.path("out.bin")
+        fake_storage = ("storage", torch.FloatStorage, "0", "cpu", 1, None)
+        cases = {
+            "reduce.pkl": (legacy_blob(pickle.dumps(Evil(), protocol=2)), "posix.system, refusing"),
+            "pid_global.pkl": (legacy_blob(pid_pickle(("storage", os.system, "0", "cpu", 1, None))),
+                               "posix.system, refusing"),
+            "pid_other.pkl": (legacy_blob(pid_pickle(("storage", collections.OrderedDict, "0", "cpu", 1, None))),
+                              "collections.OrderedDict, refusing"),
+            "magic.pkl": (pickle.dumps(Evil(), protocol=2), "posix.system, refusing"),
+            "pid_module.pkl": (legacy_blob(pid_pickle(("module", "x", "y", "z"))), "unexpected persistent id"),
+            "short.pkl": (legacy_blob(pid_pickle(fake_storage), ["0"], b"\x01" + b"\0" * 7 + b"\0" * 3),
+                          "truncated"),
+            "long.pkl": (legacy_blob(pid_pickle(fake_storage), ["0"], b"\x01" + b"\0" * 7 + b"\0" * 5),
+                         "trailing bytes"),
+            "count.pkl": (legacy_blob(pid_pickle(fake_storage), ["0"], b"\x02" + b"\0" * 7 + b"\0" * 8),
+                          "has 2 elements, expected 1"),
+            "keys.pkl": (legacy_blob(pid_pickle(fake_storage), ["1"], b"\x01" + b"\0" * 7 + b"\0" * 4),
+                         "storage key list"),
+        }
+        for name, (blob, needle) in cases.items():
+            src = self.path(name)
+            pickle_with_storage(src, blob)
+            self.assert_error(run("import", src, out), src, needle)
+            self.assertFalse(os.path.exists(self.sentinel), name)
+            self.assert_nothing_written(out)
+        # The same layout with honest bytes, and a real storage's bytes, parse.
+        good = legacy_blob(pid_pickle(fake_storage), ["0"], b"\x01" + b"\0" * 7 + np.float32(2.5).tobytes())
+        self.assertEqual(cw._load_storage(good, "x").array.tolist(), [2.5])
+        t = torch.arange(5, dtype=torch.float64).storage()
+        fn, (blob,) = t.__reduce__()
+        self.assertIs(fn, torch.storage._load_from_bytes)
+        self.assertEqual(cw._load_storage(blob, "x").array.tolist(), [0, 1, 2, 3, 4])
+
+    def test_malicious_torch_file_is_refused(self):
+        out = self.path("out.bin")
+        for legacy in (False, True):
+            src = self.path(f"evil{legacy}.pt")
+            torch.save({"G": {"w": torch.zeros(2)}, "x": Evil()}, src, _use_new_zipfile_serialization=not legacy)
+            self.assert_error(run("import", src, out), src, "posix.system, refusing")
+            self.assertFalse(os.path.exists(self.sentinel))
+            self.assert_nothing_written(out)
+
+    def test_cyclic_and_malformed_pickles_give_one_line(self):
+        out = self.path("out.bin")
+        empty = collections.OrderedDict
+        # A cycle through the pickle memo: the child's _modules is its parent's.
+        mods = empty()
+        mods["child"] = Persistent("Child", dict(_parameters=empty(), _buffers=empty(), _modules=mods))
+        src = self.path("cycle.pkl")
+        with open(src, "wb") as f:
+            pickle.dump({"G": Persistent("Generator", dict(_parameters=empty(), _buffers=empty(), _modules=mods))}, f)
+        self.assert_error(run("import", src, out), src, "appears twice")
+        self.assert_nothing_written(out)
+        # Wrong container types: reported with the exception's type, no traceback.
+        src = self.path("list.pkl")
+        with open(src, "wb") as f:
+            pickle.dump({"G": Persistent("Generator", dict(_parameters=[1], _buffers=empty(), _modules=empty()))}, f)
+        self.assert_error(run("import", src, out), src, "AttributeError")
+        self.assert_nothing_written(out)
+
     def test_state_dict_round_trip(self):
         nets = make_nets(seed=2)
         sd, a, pt, b = self.path("sd.pt"), self.path("a.bin"), self.path("b.pt"), self.path("b.bin")
@@ -213,12 +325,16 @@ class ConvertWeightsTest(unittest.TestCase):
             for n, t in net.state_dict().items():
                 self.assertTrue(torch.equal(fresh.state_dict()[n], t), f"{key}.{n}")
         self.assertEqual(run("import", pt, b, *flags).returncode, 0)
+        legacy, lb = self.path("legacy.pt"), self.path("legacy.bin")
+        torch.save({k: v.state_dict() for k, v in nets.items()}, legacy, _use_new_zipfile_serialization=False)
+        self.assertEqual(run("import", legacy, lb, *flags).returncode, 0)
         ta, ma = cw.read_bin(a)
-        tb, mb = cw.read_bin(b)
-        self.assertEqual(ma, mb)
-        self.assertEqual(sorted(ta), sorted(tb))
-        for n in ta:
-            self.assertTrue(torch.equal(ta[n], tb[n]), n)
+        for other in (b, lb):
+            tb, mb = cw.read_bin(other)
+            self.assertEqual(ma, mb)
+            self.assertEqual(sorted(ta), sorted(tb))
+            for n in ta:
+                self.assertTrue(torch.equal(ta[n], tb[n]), n)
         # One network: a generator state dict becomes G_ema, and exports alone.
         single, c, g_pt = self.path("g.pt"), self.path("c.bin"), self.path("g_out.pt")
         torch.save(nets["G_ema"].state_dict(), single)
@@ -278,7 +394,7 @@ class ConvertWeightsTest(unittest.TestCase):
         nets = make_nets(seed=5, g_cfg=g_cfg, d_cfg=d_cfg)
         ckpt = {"g": to_rosinality_g(nets["G"]), "g_ema": to_rosinality_g(nets["G_ema"]),
                 "d": to_rosinality_d(nets["D"]), "latent_avg": nets["G_ema"].mapping.w_avg.clone(),
-                "g_optim": {}, "args": None}
+                "g_optim": {}, "args": argparse.Namespace(size=16, n_mlp=2)}
         src, out = self.path("rosinality.pt"), self.path("r.bin")
         torch.save(ckpt, src)
         r = run("import", src, out)
@@ -324,6 +440,12 @@ class ConvertWeightsTest(unittest.TestCase):
         ckpt["d"]["convs.1.skip.0.kernel"] = torch.ones(4, 4) / 16
         torch.save(ckpt, src)
         self.assert_error(run("import", src, bad), "tensor convs.1.skip.0.kernel is not the [1, 3, 3, 1] filter")
+        self.assert_nothing_written(bad)
+        # A misshapen tensor the layout conversion trips on: one line, not a traceback.
+        ckpt["d"]["convs.1.skip.0.kernel"] = ref.setup_filter()
+        ckpt["g_ema"]["conv1.noise.weight"] = torch.zeros(2)
+        torch.save(ckpt, src)
+        self.assert_error(run("import", src, bad), src, "RuntimeError")
         self.assert_nothing_written(bad)
 
 

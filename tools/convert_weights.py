@@ -25,7 +25,11 @@ tools/stylegan2_reference.py); --net all writes {"G": ..., "D": ..., "G_ema": ..
 
 Pickles are read with a restricted unpickler: module source embedded in an
 official pickle is never executed, and a pickle asking for anything beyond
-tensors, containers and the persistence stand-in is refused. Errors end with
+tensors, containers and the persistence stand-in is refused. torch.load is
+never used on input (on torch < 2.6 even weights_only=True can run code):
+torch.save files (zip or legacy) and the storage bytes inside official
+pickles are parsed here, with the same unpickler, and the tensors built from
+the raw bytes with numpy. Errors end with
 one line "convert_weights: error: ..." and exit code 1; OUT is written to a
 temporary name and renamed only on success.
 """
@@ -39,6 +43,7 @@ import pickle
 import re
 import struct
 import sys
+import zipfile
 
 import numpy as np
 import torch
@@ -72,40 +77,125 @@ class EasyDict(dict):
     """Stand-in for dnnlib.util.EasyDict (plain data)."""
 
 
-def _load_storage(data):
-    # A tensor's storage pickled on its own, as a small legacy torch.save file.
-    return torch.load(io.BytesIO(data), weights_only=True)
+# Tensors are rebuilt from raw bytes with numpy, never with torch.load (which on
+# torch < 2.6 can run code even with weights_only=True, CVE-2025-32434). Storage
+# types are mapped to dtypes by name only; the classes are never called.
+_STORAGE_DTYPES = {
+    "FloatStorage": ("<f4", None), "DoubleStorage": ("<f8", None), "HalfStorage": ("<f2", None),
+    "BFloat16Storage": ("<i2", "bfloat16"), "LongStorage": ("<i8", None), "IntStorage": ("<i4", None),
+    "ShortStorage": ("<i2", None), "CharStorage": ("i1", None), "ByteStorage": ("u1", None),
+    "BoolStorage": ("?", None),
+}
 
 
-def _allowed_globals():
+class StorageType:
+    """Stand-in for torch.FloatStorage and the like: a name and a dtype."""
+
+    def __init__(self, name):
+        self.name = name
+        self.np_dtype = np.dtype(_STORAGE_DTYPES[name][0])
+        self.view_as = _STORAGE_DTYPES[name][1]
+
+    def __call__(self, *args, **kwargs):
+        raise pickle.UnpicklingError(f"pickle calls torch.{self.name}")
+
+
+class StorageRef:
+    """A storage persistent id: ('storage', type, key, location, numel[, view])."""
+
+    def __init__(self, pid, where):
+        if not isinstance(pid, tuple) or len(pid) not in (5, 6) or pid[0] not in ("storage", b"storage"):
+            raise ConvertError(f"{where}: unexpected persistent id {str(pid)[:80]}")
+        stype, key, _location, numel = pid[1:5]
+        if not isinstance(stype, StorageType):
+            raise ConvertError(f"{where}: persistent id names {str(stype)[:80]}, not a storage type")
+        if not isinstance(key, str) or not isinstance(numel, int) or isinstance(numel, bool) or numel < 0:
+            raise ConvertError(f"{where}: malformed storage persistent id")
+        if len(pid) == 6 and pid[5] is not None:
+            raise ConvertError(f"{where}: storage views are not supported")
+        self.type, self.key, self.numel = stype, key, numel
+        self.array = None  # filled in from the raw bytes
+
+    def set_bytes(self, raw, where):
+        if len(raw) != self.numel * self.type.np_dtype.itemsize:
+            raise ConvertError(f"{where}: storage {self.key} has {len(raw)} bytes, expected "
+                               f"{self.numel} x {self.type.np_dtype.itemsize}")
+        self.array = np.frombuffer(raw, dtype=self.type.np_dtype).copy()
+
+
+def _int_tuple(v):
+    return isinstance(v, (tuple, list)) and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+
+
+def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None):
+    if not isinstance(storage, StorageRef) or storage.array is None:
+        raise pickle.UnpicklingError("tensor without a loaded storage")
+    if not (isinstance(offset, int) and offset >= 0 and _int_tuple(size) and _int_tuple(stride)
+            and len(size) == len(stride) and all(x >= 0 for x in tuple(size) + tuple(stride))):
+        raise pickle.UnpicklingError(f"tensor with a bad layout (offset {offset}, size {size}, stride {stride})")
+    if 0 not in size:
+        last = offset + sum((n - 1) * st for n, st in zip(size, stride))
+        if last >= storage.array.size or math.prod(size) > storage.array.size:
+            raise pickle.UnpicklingError(f"tensor of size {list(size)} does not fit its storage of {storage.array.size}")
+    t = torch.from_numpy(storage.array)
+    if storage.type.view_as:
+        t = t.view(getattr(torch, storage.type.view_as))
+    return t.as_strided(tuple(size), tuple(stride), offset).clone()
+
+
+def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, state=None):
+    if not isinstance(data, torch.Tensor):
+        raise pickle.UnpicklingError("parameter without a tensor")
+    return data
+
+
+class Namespace:
+    """Stand-in for argparse.Namespace (rosinality checkpoints record their args)."""
+
+
+def _np_core():
+    return getattr(np, "_core", None) or np.core
+
+
+def _allowed_globals(storage_loader=None):
     allowed = {
         ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
         ("dnnlib.util", "EasyDict"): EasyDict,
         ("dnnlib", "EasyDict"): EasyDict,
         ("collections", "OrderedDict"): collections.OrderedDict,
+        ("argparse", "Namespace"): Namespace,
         ("builtins", "set"): set,
         ("builtins", "frozenset"): frozenset,
-        ("torch.storage", "_load_from_bytes"): _load_storage,
-        ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
-        ("torch._utils", "_rebuild_parameter"): torch._utils._rebuild_parameter,
+        ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+        ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+        ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
         ("numpy", "dtype"): np.dtype,
         ("numpy", "ndarray"): np.ndarray,
     }
-    if hasattr(torch._utils, "_rebuild_parameter_with_state"):
-        allowed[("torch._utils", "_rebuild_parameter_with_state")] = torch._utils._rebuild_parameter_with_state
+    if storage_loader is not None:
+        allowed[("torch.storage", "_load_from_bytes")] = storage_loader
     # Module attributes such as weight_gain are numpy scalars; these rebuild
     # scalars and arrays from raw bytes.
+    core = _np_core()
     for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        allowed[(mod, "scalar")] = np.core.multiarray.scalar
-        allowed[(mod, "_reconstruct")] = np.core.multiarray._reconstruct
+        allowed[(mod, "scalar")] = core.multiarray.scalar
+        allowed[(mod, "_reconstruct")] = core.multiarray._reconstruct
     return allowed
 
 
+def _storage_globals():
+    return {("torch", name): StorageType(name) for name in _STORAGE_DTYPES}
+
+
 class RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, f, path):
+    """allowed: {(module, name): object}; storages: None (persistent ids refused)
+    or a dict collecting the StorageRefs by key."""
+
+    def __init__(self, f, path, allowed=None, storages=None):
         super().__init__(f)
         self.path = path
-        self.allowed = _allowed_globals()
+        self.allowed = _allowed_globals() if allowed is None else allowed
+        self.storages = storages
 
     def find_class(self, module, name):
         fn = self.allowed.get((module, name))
@@ -114,21 +204,55 @@ class RestrictedUnpickler(pickle.Unpickler):
         return fn
 
     def persistent_load(self, pid):
-        raise ConvertError(f"{self.path}: pickle uses persistent ids (a torch.save file?), refusing")
+        if self.storages is None:
+            raise ConvertError(f"{self.path}: pickle uses persistent ids (a torch.save file?), refusing")
+        ref_ = StorageRef(pid, self.path)
+        prev = self.storages.get(ref_.key)
+        if prev is not None:
+            if prev.type.name != ref_.type.name or prev.numel != ref_.numel:
+                raise ConvertError(f"{self.path}: storage {ref_.key} recorded with two types or sizes")
+            return prev
+        self.storages[ref_.key] = ref_
+        return ref_
 
 
-def _restricted_load(data, path):
+def _guarded(path, fn):
     try:
-        return RestrictedUnpickler(io.BytesIO(data), path).load()
+        return fn()
     except ConvertError:
         raise
     except Exception as e:  # truncated or malformed streams raise many types
         raise ConvertError(f"{path}: not a readable pickle ({type(e).__name__}: {e})")
 
 
-def persistent_state(obj, path, prefix=""):
+def _restricted_load(data, path):
+    def load():
+        return RestrictedUnpickler(io.BytesIO(data), path, _allowed_globals(lambda b: _load_storage(b, path))).load()
+    return _guarded(path, load)
+
+
+def _load_storage(data, path):
+    """torch.storage._load_from_bytes(b) in an official pickle: b is a storage
+    on its own as torch.save writes it (legacy format; a zip in case a torch
+    version writes that). Parsed here, never with torch.load."""
+    if not isinstance(data, bytes):
+        raise ConvertError(f"{path}: storage bytes are a {type(data).__name__}")
+    where = f"{path}: tensor storage"
+    obj = read_zip_torch(data, where, storage_globals_only=True) if is_zip(data) else \
+        read_legacy_torch(data, where, storage_globals_only=True)
+    if not isinstance(obj, StorageRef):
+        raise ConvertError(f"{where}: holds a {type(obj).__name__}, not a storage")
+    return obj
+
+
+def persistent_state(obj, path, prefix="", seen=None):
     """Parameters and persistent buffers of a recorded module, recursively, under
-    the module's state_dict names."""
+    the module's state_dict names. A module met twice (a cycle through the
+    pickle's memo) is refused."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        raise ConvertError(f"{path}: module {prefix.rstrip('.') or '(top)'} appears twice in the network (cyclic?)")
+    seen.add(id(obj))
     out = collections.OrderedDict()
     st = obj.state
     skip = st.get("_non_persistent_buffers_set") or set()
@@ -144,7 +268,7 @@ def persistent_state(obj, path, prefix=""):
             continue
         if not isinstance(child, PersistentObject):
             raise ConvertError(f"{path}: module {prefix}{name} is not a network module")
-        out.update(persistent_state(child, path, prefix + name + "."))
+        out.update(persistent_state(child, path, prefix + name + ".", seen))
     return out
 
 
@@ -207,12 +331,104 @@ def read_official_pickle(path, data):
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 
 
+def _torch_file_globals(storage_globals_only):
+    return _storage_globals() if storage_globals_only else {**_allowed_globals(), **_storage_globals()}
+
+
+def _probe_globals(allowed):
+    """The same globals, but tensors are not built: a first pass only collects
+    the storages (their bytes follow the pickle, or sit beside it in a zip)."""
+    probe = dict(allowed)
+    for name in ("_rebuild_tensor_v2", "_rebuild_parameter", "_rebuild_parameter_with_state"):
+        if ("torch._utils", name) in probe:
+            probe[("torch._utils", name)] = lambda *a, **k: None
+    return probe
+
+
+def read_legacy_torch(data, path, storage_globals_only=False):
+    """A legacy torch.save stream: pickles of the magic number, the protocol
+    version, sys_info, the object (storages as persistent ids), the list of
+    storage keys; then per key an 8-byte little-endian element count and the
+    raw bytes. Parsed with the restricted unpickler and numpy, in two passes:
+    storages first, then the object with its tensors."""
+    def load():
+        f = io.BytesIO(data)
+        plain = lambda: RestrictedUnpickler(f, path, {}).load()  # noqa: E731
+        if plain() != LEGACY_MAGIC:
+            raise ConvertError(f"{path}: not a legacy torch.save file (bad magic number)")
+        version = plain()
+        if version != 1001:
+            raise ConvertError(f"{path}: legacy torch.save protocol {version}, expected 1001")
+        info = plain()
+        if not isinstance(info, dict) or info.get("little_endian") is not True:
+            raise ConvertError(f"{path}: legacy torch.save file is not little-endian")
+        allowed = _torch_file_globals(storage_globals_only)
+        start, storages = f.tell(), {}
+        RestrictedUnpickler(f, path, _probe_globals(allowed), storages).load()
+        keys = plain()
+        if not isinstance(keys, list) or len(set(keys)) != len(keys) or set(keys) != set(storages):
+            raise ConvertError(f"{path}: storage key list does not match the storages used")
+        for key in keys:
+            head = f.read(8)
+            if len(head) != 8:
+                raise ConvertError(f"{path}: truncated (storage {key})")
+            count = struct.unpack("<Q", head)[0]
+            if count != storages[key].numel:
+                raise ConvertError(f"{path}: storage {key} has {count} elements, expected {storages[key].numel}")
+            n = count * storages[key].type.np_dtype.itemsize
+            raw = f.read(n)
+            if len(raw) != n:
+                raise ConvertError(f"{path}: truncated (storage {key})")
+            storages[key].set_bytes(raw, path)
+        if f.read(1):
+            raise ConvertError(f"{path}: trailing bytes after the last storage")
+        f.seek(start)
+        return RestrictedUnpickler(f, path, allowed, storages).load()
+    return _guarded(path, load)
+
+
+def read_zip_torch(data, path, storage_globals_only=False):
+    """A zip torch.save file: <archive>/data.pkl (storages as persistent ids)
+    and <archive>/data/<key> raw bytes; read with zipfile, the restricted
+    unpickler and numpy, in two passes like the legacy format."""
+    def load():
+        try:
+            z = zipfile.ZipFile(io.BytesIO(data))
+            infos = {i.filename: i for i in z.infolist()}
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+            raise ConvertError(f"{path}: not a readable zip archive ({e})")
+        pkls = [n for n in infos if n.endswith("/data.pkl") and n.count("/") == 1]
+        if len(pkls) != 1:
+            raise ConvertError(f"{path}: zip archive without exactly one <name>/data.pkl")
+        root = pkls[0][:-len("data.pkl")]
+        order = infos.get(root + "byteorder")
+        if order is not None and z.read(order) != b"little":
+            raise ConvertError(f"{path}: torch.save file is not little-endian")
+        if infos[pkls[0]].file_size > 1 << 30:
+            raise ConvertError(f"{path}: data.pkl of {infos[pkls[0]].file_size} bytes, refusing")
+        pkl = z.read(pkls[0])
+        allowed = _torch_file_globals(storage_globals_only)
+        storages = {}
+        f = io.BytesIO(pkl)
+        RestrictedUnpickler(f, path, _probe_globals(allowed), storages).load()
+        if f.read(1):
+            raise ConvertError(f"{path}: trailing bytes after data.pkl")
+        for key, ref_ in storages.items():
+            info = infos.get(f"{root}data/{key}")
+            if info is None:
+                raise ConvertError(f"{path}: storage {key} missing from the archive")
+            if info.file_size != ref_.numel * ref_.type.np_dtype.itemsize:
+                raise ConvertError(f"{path}: storage {key} has {info.file_size} bytes, expected "
+                                   f"{ref_.numel} x {ref_.type.np_dtype.itemsize}")
+            ref_.set_bytes(z.read(info), path)
+        return RestrictedUnpickler(io.BytesIO(pkl), path, allowed, storages).load()
+    return _guarded(path, load)
+
+
 def read_torch_file(path, data):
-    try:
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as e:
-        msg = str(e).strip().splitlines()
-        raise ConvertError(f"{path}: not a weights-only torch file ({msg[-1] if msg else type(e).__name__})")
+    if is_zip(data):
+        return read_zip_torch(data, path)
+    return read_legacy_torch(data, path)
 
 
 def is_zip(data):
@@ -225,7 +441,7 @@ def is_legacy_torch(data):
     if data[:1] != b"\x80":
         return False
     try:
-        return RestrictedUnpickler(io.BytesIO(data[:64]), "").load() == LEGACY_MAGIC
+        return RestrictedUnpickler(io.BytesIO(data[:64]), "", {}).load() == LEGACY_MAGIC
     except Exception:
         return False
 
@@ -281,7 +497,8 @@ def infer_g_kwargs(state, net, hints, args):
         "img_resolution": top,
         "img_channels": _shape(state, f"synthesis.b{top}.torgb.weight", net)[0],
         "mapping_layers": layers,
-        "mapping_lr_multiplier": args.mapping_lr_multiplier or hints.get("mapping_lr_multiplier", 0.01),
+        "mapping_lr_multiplier": (args.mapping_lr_multiplier if args.mapping_lr_multiplier is not None
+                                  else hints.get("mapping_lr_multiplier", 0.01)),
         "w_avg_beta": hints.get("w_avg_beta", 0.995),
         "channel_base": base,
         "channel_max": cmax,
@@ -682,6 +899,10 @@ def main(argv=None):
             export(args)
     except ConvertError as e:
         print(f"convert_weights: error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # a crafted file can break assumptions anywhere: one line, not a traceback
+        msg = " ".join(str(e).split())[:300]
+        print(f"convert_weights: error: {args.src}: {type(e).__name__}: {msg}", file=sys.stderr)
         return 1
     return 0
 
