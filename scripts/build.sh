@@ -13,5 +13,8 @@ if [[ -z "$arch" ]]; then
   arch="${cap:-90}"
 fi
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" >/dev/null
+# -U: look for OpenBLAS afresh, so a build folder made before the OpenMP
+# build was installed picks it up.
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" \
+  -U OPENBLAS_LIBRARY -U CBLAS_INCLUDE_DIR >/dev/null
 cmake --build build -j "$jobs"
