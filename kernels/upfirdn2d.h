@@ -34,21 +34,31 @@ void upfirdn2d(const T* x, const T* f, T* y, const UpFirDn2dDesc& d, double gain
 // where xu is x with up-1 zeros inserted (xu[u] = x[u / up] when up divides u)
 // and f' is f flipped in both axes unless d.flip. Shared by both backends;
 // coordinates within a plane are 32-bit (the engine checks they fit).
+// The first tap t >= 0 at which u0 + t is >= 0 and a multiple of up (the taps
+// that land on an inserted zero, or before the input, contribute nothing).
+GF_HD inline int upfirdn2d_first_tap(int u0, int up) {
+  int t = u0 < 0 ? -u0 : 0;
+  const int r = (u0 + t) % up;
+  return r ? t + up - r : t;
+}
+
 template <class T>
 GF_HD inline T upfirdn2d_point(const T* x, const T* f, const UpFirDn2dDesc& d, int64_t p, int oy, int ox) {
   const T* plane = x + p * d.in_h * d.in_w;
   const int in_h = static_cast<int>(d.in_h), in_w = static_cast<int>(d.in_w);
+  const int uy0 = oy * d.down_y - d.pad_y0, ux0 = ox * d.down_x - d.pad_x0;
+  const int tx0 = upfirdn2d_first_tap(ux0, d.up_x);
   T acc = 0;
-  for (int ty = 0; ty < d.f_h; ++ty) {
-    const int uy = oy * d.down_y + ty - d.pad_y0;
-    if (uy < 0 || uy % d.up_y != 0 || uy / d.up_y >= in_h) continue;
-    const T* row = plane + static_cast<int64_t>(uy / d.up_y) * in_w;
+  // Only the taps on input samples, in increasing order (the sum is the same,
+  // term for term, as over every tap).
+  for (int ty = upfirdn2d_first_tap(uy0, d.up_y); ty < d.f_h; ty += d.up_y) {
+    const int iy = (uy0 + ty) / d.up_y;
+    if (iy >= in_h) break;
+    const T* row = plane + static_cast<int64_t>(iy) * in_w;
     const T* frow = f + (d.flip ? ty : d.f_h - 1 - ty) * d.f_w;
-    for (int tx = 0; tx < d.f_w; ++tx) {
-      const int ux = ox * d.down_x + tx - d.pad_x0;
-      if (ux < 0 || ux % d.up_x != 0 || ux / d.up_x >= in_w) continue;
-      acc += row[ux / d.up_x] * frow[d.flip ? tx : d.f_w - 1 - tx];
-    }
+    int ix = (ux0 + tx0) / d.up_x;
+    for (int tx = tx0; tx < d.f_w && ix < in_w; tx += d.up_x, ++ix)
+      acc += row[ix] * frow[d.flip ? tx : d.f_w - 1 - tx];
   }
   return acc;
 }
