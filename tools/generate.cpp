@@ -121,6 +121,12 @@ int run(int argc, char** argv) {
   int gw = 0, gh = 0;
   if (args.has("grid") && (std::sscanf(args.str("grid").c_str(), "%dx%d", &gw, &gh) != 2 || gw < 1 || gh < 1))
     throw Error("--grid expects WxH, e.g. 8x8");
+  // Checked before any image is made, so a wrong --grid fails at once.
+  auto check_grid = [&](int64_t n) {
+    if (args.has("grid") && gw * gh != n)
+      throw Error("--grid " + args.str("grid") + " holds " + std::to_string(gw * gh) + " images, but " +
+                  std::to_string(n) + " are to be generated");
+  };
   auto name_by = [&](const char* pattern, long long k) {
     char buf[64];
     std::snprintf(buf, sizeof buf, pattern, k);
@@ -151,6 +157,7 @@ int run(int argc, char** argv) {
     for (long long k = 0; k < frames; ++k) name_by("frame%04lld.png", k);
   } else if (args.has("w")) {
     const Tensor ws = stylegan2::read_ws(args.str("w"), G.num_ws(), cfg.w_dim, "--w");
+    check_grid(ws.size(0));
     images = synthesize_each(G, ws.to(dev), so);
     for (int64_t i = 0; i < ws.size(0); ++i) name_by("img%04lld.png", i);
   } else {
@@ -160,6 +167,7 @@ int run(int argc, char** argv) {
     const int64_t n = z.defined() ? z.size(0) : static_cast<int64_t>(seeds.size());
     if (c_rows.defined() && c_rows.size(0) != n)
       throw Error("--c has " + std::to_string(c_rows.size(0)) + " rows, but " + std::to_string(n) + " images are generated");
+    check_grid(n);
     std::vector<Tensor> imgs;
     for (int64_t i = 0; i < n; ++i) {
       gf::Generator seed_rng(z.defined() ? 0 : static_cast<uint64_t>(seeds[i]));
@@ -177,13 +185,13 @@ int run(int argc, char** argv) {
     }
     images = concat(imgs, 0);
   }
-  if (args.has("grid") && gw * gh != images.size(0))
-    throw Error("--grid " + args.str("grid") + " holds " + std::to_string(gw * gh) + " images, but " +
-                std::to_string(images.size(0)) + " were generated");
-
   const std::string outdir = args.str("outdir");
   std::filesystem::create_directories(outdir);
-  if (args.has("raw")) io::save_npy(args.str("raw"), images);
+  if (args.has("raw")) {
+    const std::filesystem::path raw_dir = std::filesystem::path(args.str("raw")).parent_path();
+    if (!raw_dir.empty()) std::filesystem::create_directories(raw_dir);
+    io::save_npy(args.str("raw"), images);
+  }
   if (gw > 0) {
     save_image_grid(images, outdir + "/grid.png", gw, gh);
   } else {

@@ -53,6 +53,9 @@ gf_expect_error(generate_missing_network "^generate: error: .*no-such-network.bi
                 $<TARGET_FILE:generate> --network ${_gen}/no-such-network.bin --outdir ${_gen}/bad)
 gf_expect_error(generate_class_unconditional "^generate: error: --class given, but the network is unconditional"
                 exported_networks $<TARGET_FILE:generate> --network ${_gen}/G_ema.bin --class 1 --outdir ${_gen}/bad)
+gf_expect_error(generate_grid_mismatch "^generate: error: --grid 2x2 holds 4 images, but 3 are to be generated"
+                exported_networks $<TARGET_FILE:generate> --network ${_gen}/G_ema.bin --seeds 0-2 --grid 2x2
+                --outdir ${_gen}/bad)
 gf_expect_error(generate_conflicting_modes "^generate: error: --seeds, --z, .* give one" ""
                 $<TARGET_FILE:generate> --network ${_gen}/G_ema.bin --seeds 1 --z ${_z})
 gf_expect_error(discriminate_wrong_image_shape "^discriminate: error: --images .*z_2x16.npy: shape \\[2, 16\\], but the discriminator reads \\[N, 1, 32, 32\\]"
