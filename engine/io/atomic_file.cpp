@@ -1,11 +1,28 @@
 #include "engine/io/atomic_file.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "engine/error.h"
 
 namespace gf::io {
+
+namespace {
+
+// Flushes a file's (or folder's) data to the disk; false when that fails.
+bool sync_path(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
 
 void write_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who) {
   const std::string tmp = path + ".tmp";
@@ -25,10 +42,18 @@ void write_atomic(const std::string& path, const std::function<void(std::ostream
       throw Error(who + ": write to " + tmp + " failed");
     }
   }
+  // The data reaches the disk before the rename, and the rename before we
+  // return: after a power loss path holds the old file or the new one.
+  if (!sync_path(tmp)) {
+    std::remove(tmp.c_str());
+    throw Error(who + ": cannot flush " + tmp + " to the disk");
+  }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());
     throw Error(who + ": cannot rename " + tmp + " to " + path);
   }
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  sync_path(dir.empty() ? "." : dir);  // best effort: some file systems refuse a folder fsync
 }
 
 }  // namespace gf::io

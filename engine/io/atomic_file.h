@@ -1,6 +1,6 @@
 // Every file ganforge writes goes through here: the bytes go to "<path>.tmp",
-// which is renamed over path only once they are all written, so a crash or a
-// full disk never leaves a half-written checkpoint, image or array at path.
+// which is flushed to the disk and then renamed over path, so a crash, a power
+// loss or a full disk never leaves a half-written checkpoint, image or array.
 #pragma once
 #include <functional>
 #include <ostream>
