@@ -5,27 +5,41 @@
 
 namespace gf::cpu {
 
-// Sums of squares in double so the float32 reference is accurate to rounding.
+// Both kernels walk [r, n] tiles of up to kCols columns (row stride `inner`),
+// so each step along r reads contiguous memory (a column at a time strides by
+// inner and ran at a quarter of the speed). N > 0 fixes n at compile time, so
+// that the accumulators of a single column (inner == 1, z) stay in registers.
+// Sums in double so the float32 reference is accurate to rounding.
+constexpr int64_t kCols = 64;
+
+// y for one tile.
+template <int64_t N, class T>
+void pixel_norm_tile(const T* x, T* y, int64_t r, int64_t inner, int64_t n, double eps) {
+  if (N > 0) n = N;
+  double ss[kCols] = {};
+  for (int64_t k = 0; k < r; ++k)
+    for (int64_t i = 0; i < n; ++i) ss[i] += static_cast<double>(x[k * inner + i]) * x[k * inner + i];
+  for (int64_t i = 0; i < n; ++i) ss[i] = 1.0 / std::sqrt(ss[i] / static_cast<double>(r) + eps);
+  for (int64_t k = 0; k < r; ++k)
+    for (int64_t i = 0; i < n; ++i) y[k * inner + i] = static_cast<T>(x[k * inner + i] * ss[i]);
+}
+
 template <class T>
 void pixel_norm(const T* x, T* y, int64_t outer, int64_t r, int64_t inner, double eps) {
+  const int64_t blocks = (inner + kCols - 1) / kCols;
 #pragma omp parallel for collapse(2) if (outer * r * inner > 32768)
   for (int64_t o = 0; o < outer; ++o)
-    for (int64_t i = 0; i < inner; ++i) {
-      const T* xi = x + o * r * inner + i;
-      T* yi = y + o * r * inner + i;
-      double ss = 0;
-      for (int64_t k = 0; k < r; ++k) ss += static_cast<double>(xi[k * inner]) * xi[k * inner];
-      const double s = 1.0 / std::sqrt(ss / static_cast<double>(r) + eps);
-      for (int64_t k = 0; k < r; ++k) yi[k * inner] = static_cast<T>(xi[k * inner] * s);
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t at = o * r * inner + b * kCols, n = std::min(kCols, inner - b * kCols);
+      if (inner == 1)
+        pixel_norm_tile<1>(x + at, y + at, r, inner, n, eps);
+      else
+        pixel_norm_tile<0>(x + at, y + at, r, inner, n, eps);
     }
 }
 
-// dx for one [r, n] tile (n <= kCols columns, row stride `inner`); each step
-// along r reads contiguous memory (a column at a time strides by inner and
-// ran at a quarter of the speed). N > 0 fixes n at compile time, so that the
-// accumulators of a single column (inner == 1, z) stay in registers.
-constexpr int64_t kCols = 64;
 
+// dx for one tile.
 template <int64_t N, class T>
 void pixel_norm_grad_tile(const T* x, const T* g, T* dx, int64_t r, int64_t inner, int64_t n, double eps) {
   if (N > 0) n = N;
