@@ -8,6 +8,7 @@
 
 #include "engine/io/safetensors.h"
 #include "engine/ops/upfirdn2d.h"
+#include "kernels/upfirdn2d.h"
 #include "tests/testing.h"
 
 using namespace gf;
@@ -106,6 +107,34 @@ TEST_CASE("upfirdn2d matches zero insertion, padding, convolution and decimation
         INFO(ck.message);
         CHECK(ck.ok);
       }
+    }
+  }
+}
+
+TEST_CASE("the CPU kernel sums the same terms in the same order as upfirdn2d_point (the CUDA definition)", "[upfirdn2d]") {
+  uint64_t seed = 100;
+  for (const Case& c : kCases) {
+    for (bool flip : {false, true}) {
+      const Tensor x = random_tensor(c.x, seed++, DType::f32), f = random_tensor(c.f, seed++, DType::f32);
+      const Tensor f2 = c.f.size() == 1 ? mul(f.reshape({c.f[0], 1}), f.reshape({1, c.f[0]})) : f;
+      UpFirDn2dDesc d;
+      d.planes = c.x[0] * c.x[1];
+      d.in_h = c.x[2], d.in_w = c.x[3];
+      d.up_x = c.p.up_x, d.up_y = c.p.up_y, d.down_x = c.p.down_x, d.down_y = c.p.down_y;
+      d.pad_x0 = c.p.pad_x0, d.pad_y0 = c.p.pad_y0;
+      d.f_h = static_cast<int>(f2.size(0)), d.f_w = static_cast<int>(f2.size(1));
+      d.flip = flip;
+      d.out_h = (d.in_h * d.up_y + c.p.pad_y0 + c.p.pad_y1 - d.f_h + d.down_y) / d.down_y;
+      d.out_w = (d.in_w * d.up_x + c.p.pad_x0 + c.p.pad_x1 - d.f_w + d.down_x) / d.down_x;
+      std::vector<float> fast(static_cast<size_t>(d.planes * d.out_h * d.out_w));
+      cpu::upfirdn2d<float>(x.data<float>(), f2.data<float>(), fast.data(), d, 1.5);
+      INFO("x " << shape_str(c.x) << " flip " << flip);
+      size_t i = 0, same = 0;
+      for (int64_t p = 0; p < d.planes; ++p)
+        for (int oy = 0; oy < d.out_h; ++oy)
+          for (int ox = 0; ox < d.out_w; ++ox, ++i)
+            same += fast[i] == 1.5f * upfirdn2d_point(x.data<float>(), f2.data<float>(), d, p, oy, ox);
+      CHECK(same == fast.size());
     }
   }
 }
