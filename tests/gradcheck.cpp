@@ -1,3 +1,4 @@
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -126,6 +127,15 @@ Check gradgradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps, 
     return total;
   };
   return gradcheck(h, inputs, eps, rtol, atol);
+}
+
+void check_first_and_second_order(const Fn& f, const std::vector<Tensor>& inputs) {
+  const Check g1 = gradcheck(f, inputs);
+  INFO("first order: " << g1.message);
+  CHECK(g1.ok);
+  const Check g2 = gradgradcheck(f, inputs);
+  INFO("second order: " << g2.message);
+  CHECK(g2.ok);
 }
 
 }  // namespace gf::test

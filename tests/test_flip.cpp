@@ -9,6 +9,7 @@ using namespace gf;
 using gf::test::allclose;
 using gf::test::Check;
 using gf::test::Fn;
+using gf::test::check_first_and_second_order;
 using gf::test::gradcheck;
 using gf::test::gradgradcheck;
 using gf::test::random_tensor;
@@ -44,12 +45,7 @@ TEST_CASE("flip: first- and second-order gradients", "[flip][grad]") {
     INFO("dims " << dims.size());
     // Squared so that the second derivative is not zero.
     const Fn fn = [dims](const std::vector<Tensor>& v) { return square(flip(v[0], dims)); };
-    const Check g1 = gradcheck(fn, {x});
-    INFO(g1.message);
-    CHECK(g1.ok);
-    const Check g2 = gradgradcheck(fn, {x});
-    INFO(g2.message);
-    CHECK(g2.ok);
+    check_first_and_second_order(fn, {x});
   }
 }
 

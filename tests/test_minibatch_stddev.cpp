@@ -16,6 +16,7 @@ using namespace gf;
 using gf::test::allclose;
 using gf::test::Check;
 using gf::test::Fn;
+using gf::test::check_first_and_second_order;
 using gf::test::gradcheck;
 using gf::test::gradgradcheck;
 using gf::test::random_tensor;
@@ -109,12 +110,7 @@ TEST_CASE("minibatch_stddev: first- and second-order gradients", "[minibatch_std
     INFO(shape_str(c.x) << " group " << c.group << " channels " << c.channels);
     const Tensor x = random_tensor(c.x, seed++).requires_grad_();
     const Fn fn = [&](const std::vector<Tensor>& v) { return minibatch_stddev(v[0], c.group, c.channels); };
-    const Check g1 = gradcheck(fn, {x});
-    INFO(g1.message);
-    CHECK(g1.ok);
-    const Check g2 = gradgradcheck(fn, {x});
-    INFO(g2.message);
-    CHECK(g2.ok);
+    check_first_and_second_order(fn, {x});
   }
 }
 
@@ -179,12 +175,7 @@ TEST_CASE("minibatch_stddev_grad: first- and second-order gradients in x and g",
     const Tensor x = random_tensor(c.x, seed++).requires_grad_();
     const Tensor g = random_tensor(out_shape(c), seed++).requires_grad_();
     const Fn fn = [&](const std::vector<Tensor>& v) { return minibatch_stddev_grad(v[0], v[1], c.group, c.channels); };
-    const Check g1 = gradcheck(fn, {x, g});
-    INFO(g1.message);
-    CHECK(g1.ok);
-    const Check g2 = gradgradcheck(fn, {x, g});
-    INFO(g2.message);
-    CHECK(g2.ok);
+    check_first_and_second_order(fn, {x, g});
   }
 }
 

@@ -16,6 +16,7 @@ using namespace gf;
 using gf::test::allclose;
 using gf::test::Check;
 using gf::test::Fn;
+using gf::test::check_first_and_second_order;
 using gf::test::gradcheck;
 using gf::test::gradgradcheck;
 using gf::test::random_tensor;
@@ -175,12 +176,7 @@ TEST_CASE("modulated_conv2d: first- and second-order gradients in x, weight and 
     const ModConv2dParams p = params(c, fused);
     // Squared, so the second derivative also runs the backward of the weight-gradient ops.
     const Fn fn = [&](const std::vector<Tensor>& v) { return square(modulated_conv2d(v[0], v[1], v[2], f, p)); };
-    const Check g1 = gradcheck(fn, {in.x, in.weight, in.styles});
-    INFO(g1.message);
-    CHECK(g1.ok);
-    const Check g2 = gradgradcheck(fn, {in.x, in.weight, in.styles});
-    INFO(g2.message);
-    CHECK(g2.ok);
+    check_first_and_second_order(fn, {in.x, in.weight, in.styles});
   }
 }
 

@@ -15,6 +15,7 @@ using namespace gf;
 using gf::test::allclose;
 using gf::test::Check;
 using gf::test::Fn;
+using gf::test::check_first_and_second_order;
 using gf::test::gradcheck;
 using gf::test::gradgradcheck;
 using gf::test::random_tensor;
@@ -92,12 +93,7 @@ TEST_CASE("pixel_norm: first- and second-order gradients", "[pixel_norm][grad]")
   for (const auto& [x, dim] : std::vector<std::pair<Tensor, int>>{{x4, 1}, {x4, 3}, {z, 1}, {z, 0}}) {
     INFO(shape_str(x.shape()) << " dim " << dim);
     const Fn fn = [dim = dim](const std::vector<Tensor>& v) { return pixel_norm(v[0], dim); };
-    const Check g1 = gradcheck(fn, {x});
-    INFO(g1.message);
-    CHECK(g1.ok);
-    const Check g2 = gradgradcheck(fn, {x});
-    INFO(g2.message);
-    CHECK(g2.ok);
+    check_first_and_second_order(fn, {x});
   }
 }
 
@@ -157,12 +153,7 @@ TEST_CASE("pixel_norm_grad: first- and second-order gradients in x and g", "[pix
     INFO(shape_str(s) << " dim " << dim);
     const Tensor x = random_tensor(s, seed++).requires_grad_(), g = random_tensor(s, seed++).requires_grad_();
     const Fn fn = [dim = dim](const std::vector<Tensor>& v) { return pixel_norm_grad(v[0], v[1], dim); };
-    const Check g1 = gradcheck(fn, {x, g});
-    INFO(g1.message);
-    CHECK(g1.ok);
-    const Check g2 = gradgradcheck(fn, {x, g});
-    INFO(g2.message);
-    CHECK(g2.ok);
+    check_first_and_second_order(fn, {x, g});
   }
 }
 

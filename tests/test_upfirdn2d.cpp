@@ -15,6 +15,7 @@ using namespace gf;
 using gf::test::allclose;
 using gf::test::Check;
 using gf::test::Fn;
+using gf::test::check_first_and_second_order;
 using gf::test::gradcheck;
 using gf::test::gradgradcheck;
 using gf::test::random_tensor;
@@ -171,12 +172,7 @@ TEST_CASE("upfirdn2d: first- and second-order gradients", "[upfirdn2d][grad]") {
     const UpFirDn2dParams p = c.p;
     // Squared so the second derivative runs the gradient's own gradient.
     const Fn fn = [&](const std::vector<Tensor>& v) { return square(upfirdn2d(v[0], f, p)); };
-    const Check g1 = gradcheck(fn, {x});
-    INFO(g1.message);
-    CHECK(g1.ok);
-    const Check g2 = gradgradcheck(fn, {x});
-    INFO(g2.message);
-    CHECK(g2.ok);
+    check_first_and_second_order(fn, {x});
   }
 }
 

@@ -36,4 +36,8 @@ Check gradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps = 1e-
 Check gradgradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps = 1e-6, double rtol = 1e-3,
                     double atol = 1e-5);
 
+// gradcheck and gradgradcheck with default tolerances, each a Catch CHECK
+// that reports the failing element.
+void check_first_and_second_order(const Fn& f, const std::vector<Tensor>& inputs);
+
 }  // namespace gf::test
