@@ -5,12 +5,12 @@
 namespace gf::cpu {
 
 template <class T>
-void unary(UnaryOp op, const T* x, T* y, int64_t n, double a, double b) {
-  const T ta = static_cast<T>(a), tb = static_cast<T>(b);
+void unary(UnaryOp op, const T* x, T* y, int64_t n, double a, double b, double c) {
+  const T ta = static_cast<T>(a), tb = static_cast<T>(b), tc = static_cast<T>(c);
   dispatch_unary(op, [&](auto tag) {
     constexpr UnaryOp O = decltype(tag)::value;
 #pragma omp parallel for simd if (n > 32768)
-    for (int64_t i = 0; i < n; ++i) y[i] = unary_fn<O>(x[i], ta, tb);
+    for (int64_t i = 0; i < n; ++i) y[i] = unary_fn<O>(x[i], ta, tb, tc);
   });
 }
 
@@ -44,7 +44,7 @@ void ternary(TernaryOp op, const T* a, const Strides& sa, const T* b, const Stri
 }
 
 #define GF_INSTANTIATE(T)                                                                              \
-  template void unary<T>(UnaryOp, const T*, T*, int64_t, double, double);                              \
+  template void unary<T>(UnaryOp, const T*, T*, int64_t, double, double, double);                              \
   template void binary<T>(BinaryOp, const T*, const Strides&, const T*, const Strides&, T*, const Dims&); \
   template void ternary<T>(TernaryOp, const T*, const Strides&, const T*, const Strides&, const T*,     \
                            const Strides&, T*, const Dims&);

@@ -8,18 +8,18 @@ namespace gf::cuda {
 namespace {
 
 template <UnaryOp op, class T>
-__global__ void unary_vec_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t nvec, int64_t n, T a, T b) {
+__global__ void unary_vec_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t nvec, int64_t n, T a, T b, T c) {
   using V = Vec<T>;
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < nvec; i += stride) {
     V in = reinterpret_cast<const V*>(x)[i], out;
 #pragma unroll
-    for (int k = 0; k < V::N; ++k) out.v[k] = unary_fn<op>(in.v[k], a, b);
+    for (int k = 0; k < V::N; ++k) out.v[k] = unary_fn<op>(in.v[k], a, b, c);
     reinterpret_cast<V*>(y)[i] = out;
   }
   // Tail that does not fill a vector.
   for (int64_t i = nvec * V::N + blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += stride)
-    y[i] = unary_fn<op>(x[i], a, b);
+    y[i] = unary_fn<op>(x[i], a, b, c);
 }
 
 template <BinaryOp op, class T>
@@ -56,14 +56,14 @@ constexpr int kBlock = 256;
 }  // namespace
 
 template <class T>
-void unary(UnaryOp op, const T* x, T* y, int64_t n, double a, double b, Stream s) {
+void unary(UnaryOp op, const T* x, T* y, int64_t n, double a, double b, double c, Stream s) {
   if (n == 0) return;
   const bool vec = aligned16(x) && aligned16(y);
   const int64_t nvec = vec ? n / Vec<T>::N : 0;
   const unsigned grid = grid_for(vec ? (nvec > 0 ? nvec : n) : n, kBlock);
   dispatch_unary(op, [&](auto tag) {
     constexpr UnaryOp O = decltype(tag)::value;
-    unary_vec_kernel<O, T><<<grid, kBlock, 0, (cudaStream_t)s>>>(x, y, nvec, n, (T)a, (T)b);
+    unary_vec_kernel<O, T><<<grid, kBlock, 0, (cudaStream_t)s>>>(x, y, nvec, n, (T)a, (T)b, (T)c);
   });
   GF_CUDA_LAUNCH_CHECK("unary");
 }
@@ -100,7 +100,7 @@ void ternary(TernaryOp op, const T* a, const Strides& sa, const T* b, const Stri
 }
 
 #define GF_INSTANTIATE(T)                                                                                  \
-  template void unary<T>(UnaryOp, const T*, T*, int64_t, double, double, Stream);                          \
+  template void unary<T>(UnaryOp, const T*, T*, int64_t, double, double, double, Stream);                          \
   template void binary<T>(BinaryOp, const T*, const Strides&, const T*, const Strides&, T*, const Dims&,   \
                           Stream);                                                                         \
   template void ternary<T>(TernaryOp, const T*, const Strides&, const T*, const Strides&, const T*,         \

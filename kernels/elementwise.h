@@ -1,4 +1,4 @@
-// Elementwise kernels: unary ops with up to two scalar parameters, and binary
+// Elementwise kernels: unary ops with up to three scalar parameters, and binary
 // and ternary ops over a broadcast iteration space (operand strides of 0
 // broadcast). The per-element formulas live in elementwise_ops.h and are shared
 // by the CPU reference and the CUDA kernels.
@@ -13,13 +13,14 @@ enum class UnaryOp {
   affine,            // x * a + b
   leaky_relu_slope,  // x > 0 ? 1 : a
   in_range,          // a <= x <= b ? 1 : 0
+  nan_to_num,        // NaN -> a, +inf -> b, -inf -> c, finite x unchanged
 };
 enum class BinaryOp { add, sub, mul, div, eq, gt };
 enum class TernaryOp { where, lerp };  // where(c, x, y) = c != 0 ? x : y; lerp(x, y, t) = x + t * (y - x)
 
 namespace cpu {
 template <class T>
-void unary(UnaryOp op, const T* x, T* y, int64_t n, double a, double b);
+void unary(UnaryOp op, const T* x, T* y, int64_t n, double a, double b, double c = 0);
 template <class T>
 void binary(BinaryOp op, const T* a, const Strides& sa, const T* b, const Strides& sb, T* out, const Dims& d);
 template <class T>
@@ -29,7 +30,7 @@ void ternary(TernaryOp op, const T* a, const Strides& sa, const T* b, const Stri
 
 namespace cuda {
 template <class T>
-void unary(UnaryOp op, const T* x, T* y, int64_t n, double a, double b, Stream s);
+void unary(UnaryOp op, const T* x, T* y, int64_t n, double a, double b, double c, Stream s);
 template <class T>
 void binary(BinaryOp op, const T* a, const Strides& sa, const T* b, const Strides& sb, T* out, const Dims& d,
             Stream s);

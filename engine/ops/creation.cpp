@@ -14,7 +14,7 @@ Tensor full(const Shape& s, double value, DType t, Device d) {
     if (d.is_cuda()) {
       GF_CUDA_CALL("full", {
         cuda::memset_zero(p, out.nbytes(), d.index);
-        if (value != 0.0) cuda::unary<T>(UnaryOp::affine, p, p, n, 0.0, value, stream_of(d));
+        if (value != 0.0) cuda::unary<T>(UnaryOp::affine, p, p, n, 0.0, value, 0.0, stream_of(d));
       });
     } else {
       for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(value);

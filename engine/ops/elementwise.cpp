@@ -24,15 +24,15 @@ Shape broadcast_shape(const Shape& a, const Shape& b, const char* op) {
 namespace {
 
 // Raw kernels, no graph.
-Tensor run_unary(const char* name, UnaryOp op, const Tensor& x, double a = 0, double b = 0) {
+Tensor run_unary(const char* name, UnaryOp op, const Tensor& x, double a = 0, double b = 0, double c = 0) {
   check_same(name, {x});
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
     if (x.device().is_cuda())
-      GF_CUDA_CALL(name, cuda::unary<T>(op, x.data<T>(), y.data<T>(), x.numel(), a, b, stream_of(x.device())));
+      GF_CUDA_CALL(name, cuda::unary<T>(op, x.data<T>(), y.data<T>(), x.numel(), a, b, c, stream_of(x.device())));
     else
-      cpu::unary<T>(op, x.data<T>(), y.data<T>(), x.numel(), a, b);
+      cpu::unary<T>(op, x.data<T>(), y.data<T>(), x.numel(), a, b, c);
   });
   return y;
 }
@@ -187,11 +187,7 @@ Tensor eq(const Tensor& a, const Tensor& b) { return run_binary("eq", BinaryOp::
 Tensor gt(const Tensor& a, const Tensor& b) { return run_binary("gt", BinaryOp::gt, a, b); }
 
 Tensor nan_to_num(const Tensor& x, double nan, double posinf, double neginf) {
-  // x - x is 0 exactly for finite x and NaN otherwise; x == x is false only for NaN.
-  NoGradGuard ng;
-  auto scalar = [&](double v) { return full({}, v, x.dtype(), x.device()); };
-  const Tensor not_finite_value = where(gt(x, scalar(0)), scalar(posinf), scalar(neginf));
-  return where(eq(x - x, scalar(0)), x, where(eq(x, x), not_finite_value, scalar(nan)));
+  return run_unary("nan_to_num", UnaryOp::nan_to_num, x, nan, posinf, neginf);  // no node: used on gradients
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
