@@ -28,8 +28,8 @@ Tensor StyleGAN2Loss::g_main(const Tensor& z, const Tensor& c, double gain) {
   Tensor img = nets_.synthesis(run_mapping(z, c, true));
   Tensor logits = nets_.discriminator(img, c);
   Tensor loss = mean(softplus(-logits));  // -log(sigmoid(logits))
-  stats_.g_loss = loss.item();
-  stats_.scores_fake = mean(logits.detach()).item();
+  stats_.g_loss = loss.detach();
+  stats_.scores_fake = mean(logits.detach());
   return loss * gain;
 }
 
@@ -46,10 +46,11 @@ Tensor StyleGAN2Loss::g_pl(const Tensor& z, const Tensor& c, double gain) {
   Tensor pl_lengths = sqrt(mean(sum(square(pl_grads), {2}), {1}));  // [n]
   // As the official loss: the updated mean stays in the graph, so the penalty's
   // gradient includes its dependence on this batch's lengths.
-  Tensor pl_mean = affine(mean(pl_lengths), opt_.pl_decay, pl_mean_ * (1 - opt_.pl_decay));
-  pl_mean_ = pl_mean.item();
+  const Tensor prev = pl_mean_.defined() ? pl_mean_ : full({}, pl_mean_start_, pl_lengths.dtype(), pl_lengths.device());
+  Tensor pl_mean = lerp(prev, mean(pl_lengths), opt_.pl_decay);
+  pl_mean_ = pl_mean.detach();
   Tensor penalty = square(pl_lengths - pl_mean);
-  stats_.pl_penalty = mean(penalty.detach()).item();
+  stats_.pl_penalty = mean(penalty.detach());
   // The official "gen_img * 0" term: every G parameter gets a (zero) gradient,
   // so Adam advances the step count and decays the moments of all of them.
   return mean(penalty) * (opt_.pl_weight * gain) + sum(img) * 0.0;
@@ -65,10 +66,10 @@ Tensor StyleGAN2Loss::d_main(const Tensor& real, const Tensor& real_c, const Ten
   Tensor real_logits = nets_.discriminator(real, real_c);
   Tensor loss_fake = mean(softplus(fake_logits));   // -log(1 - sigmoid(fake))
   Tensor loss_real = mean(softplus(-real_logits));  // -log(sigmoid(real))
-  stats_.d_loss_fake = loss_fake.item();
-  stats_.d_loss_real = loss_real.item();
-  stats_.scores_fake = mean(fake_logits.detach()).item();
-  stats_.scores_real = mean(real_logits.detach()).item();
+  stats_.d_loss_fake = loss_fake.detach();
+  stats_.d_loss_real = loss_real.detach();
+  stats_.scores_fake = mean(fake_logits.detach());
+  stats_.scores_real = mean(real_logits.detach());
   return (loss_fake + loss_real) * gain;
 }
 
@@ -77,9 +78,15 @@ Tensor StyleGAN2Loss::d_r1(const Tensor& real, const Tensor& real_c, double gain
   Tensor logits = nets_.discriminator(x, real_c);
   Tensor g = grad({sum(logits)}, {x}, {}, /*create_graph=*/true, /*retain_graph=*/true)[0];
   Tensor penalty = sum(square(g), {1, 2, 3});  // [N]
-  stats_.r1_penalty = mean(penalty.detach()).item();
+  stats_.r1_penalty = mean(penalty.detach());
   // The official "real_logits * 0" term, for the same reason as in g_pl.
   return mean(penalty) * (opt_.r1_gamma / 2 * gain) + sum(logits) * 0.0;
+}
+
+LossStats StyleGAN2Loss::stats() const {
+  auto value = [](const Tensor& t) { return t.defined() ? t.item() : 0.0; };
+  return {value(stats_.g_loss),      value(stats_.d_loss_fake), value(stats_.d_loss_real), value(stats_.r1_penalty),
+          value(stats_.pl_penalty),  value(stats_.scores_fake), value(stats_.scores_real)};
 }
 
 }  // namespace gf

@@ -42,10 +42,16 @@ class StyleGAN2Loss {
   Tensor d_main(const Tensor& real, const Tensor& real_c, const Tensor& z, const Tensor& c, double gain);
   Tensor d_r1(const Tensor& real, const Tensor& real_c, double gain);
 
-  // The moving average of path lengths, kept in checkpoints.
-  double pl_mean() const { return pl_mean_; }
-  void set_pl_mean(double v) { pl_mean_ = v; }
-  const LossStats& stats() const { return stats_; }
+  // The moving average of path lengths, kept in checkpoints. It lives on the
+  // device as the official pl_mean buffer does; reading it waits for the device.
+  double pl_mean() const { return pl_mean_.defined() ? pl_mean_.item() : pl_mean_start_; }
+  void set_pl_mean(double v) {
+    pl_mean_ = Tensor();
+    pl_mean_start_ = v;
+  }
+  // Reads the last phases' scalars, which wait on the device until then, so
+  // a training step never synchronizes for its statistics.
+  LossStats stats() const;
   const LossOptions& options() const { return opt_; }
 
   // z and style mixing drawn from the loss's generator: returns ws.
@@ -55,8 +61,11 @@ class StyleGAN2Loss {
   LossNetworks nets_;
   LossOptions opt_;
   Generator& rng_;
-  double pl_mean_ = 0;
-  LossStats stats_;
+  Tensor pl_mean_;             // scalar; undefined until the first path-length phase
+  double pl_mean_start_ = 0;   // its value then
+  struct {
+    Tensor g_loss, d_loss_fake, d_loss_real, r1_penalty, pl_penalty, scores_fake, scores_real;
+  } stats_;                    // detached device scalars
 };
 
 }  // namespace gf

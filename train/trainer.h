@@ -46,7 +46,7 @@ class StyleGAN2Trainer {
   const Dataset& dataset() const { return ds_; }
   int64_t cur_nimg() const { return cur_nimg_; }
   int64_t batch_idx() const { return batch_idx_; }
-  const LossStats& stats() const { return loss_->stats(); }
+  LossStats stats() const { return loss_->stats(); }  // waits for the device
   double pl_mean() const { return loss_->pl_mean(); }
 
   stylegan2::Generator& G() { return *G_; }
