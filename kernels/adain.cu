@@ -6,6 +6,7 @@
 // Statistics take one pass, shifted by the plane's first element so that
 // sum((x - K)^2) / n - (sum(x - K) / n)^2 does not cancel when |mean| >> std.
 #include "kernels/adain.h"
+#include "kernels/block_reduce.cuh"
 #include "kernels/cuda_context.cuh"
 
 namespace gf::cuda {
@@ -16,20 +17,11 @@ constexpr int kBlock = 256;
 // Sum over the G threads of a group; every thread of the group gets it.
 template <int G, class T>
 __device__ __forceinline__ T group_sum(T v) {
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-  if constexpr (G == 32) {
-    return v;
-  } else {
-    __shared__ T warp_vals[kBlock / 32];
-    const int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
-    if (lane == 0) warp_vals[wid] = v;
-    __syncthreads();
-    T total = 0;
-#pragma unroll
-    for (int w = 0; w < kBlock / 32; ++w) total += warp_vals[w];
-    __syncthreads();  // warp_vals is reused by the next call
-    return total;
-  }
+  static_assert(G == 32 || G == kBlock, "a group is a warp or the block");
+  if constexpr (G == 32)
+    return warp_sum(v);
+  else
+    return block_sum<kBlock>(v);
 }
 
 // Block b's groups take planes b * kGroups + group, then step by the grid's groups.

@@ -11,6 +11,7 @@
 // writes their dx.
 #include <algorithm>
 
+#include "kernels/block_reduce.cuh"
 #include "kernels/cuda_context.cuh"
 #include "kernels/math.h"
 #include "kernels/minibatch_stddev.h"
@@ -46,15 +47,8 @@ __global__ void mbstd_partial_kernel(const T* __restrict__ x, T* __restrict__ pa
     }
     acc += g_sqrt(var * inv_g + eps);
   }
-  __shared__ T warp_sums[kBlock / 32];
-  for (int off = 16; off > 0; off >>= 1) acc += __shfl_down_sync(0xffffffffu, acc, off);
-  if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = acc;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    T total = 0;
-    for (int w = 0; w < kBlock / 32; ++w) total += warp_sums[w];
-    partial[stat * gridDim.y + blockIdx.y] = total;
-  }
+  const T total = block_sum<kBlock>(acc);
+  if (threadIdx.x == 0) partial[stat * gridDim.y + blockIdx.y] = total;
 }
 
 template <class T>
@@ -89,15 +83,8 @@ __global__ void mbstd_grad_stats_kernel(const T* __restrict__ g, T* __restrict__
     const int64_t gi = t / d.hw, k = t % d.hw;
     acc += g[(gi * d.m + m) * out_sample + sample + f * d.hw + k];
   }
-  __shared__ T warp_sums[kBlock / 32];
-  for (int off = 16; off > 0; off >>= 1) acc += __shfl_down_sync(0xffffffffu, acc, off);
-  if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = acc;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    T total = 0;
-    for (int w = 0; w < kBlock / 32; ++w) total += warp_sums[w];
-    gs[stat] = total;
-  }
+  const T total = block_sum<kBlock>(acc);
+  if (threadIdx.x == 0) gs[stat] = total;
 }
 
 template <class T>

@@ -3,6 +3,7 @@
 // d^3 p; dweight has a thread per (o, i, t) looping over the batch (reads of
 // g coalesced across the block for each n); dstyles has a block per (n, i)
 // reducing over (o, t).
+#include "kernels/block_reduce.cuh"
 #include "kernels/cuda_context.cuh"
 #include "kernels/math.h"
 #include "kernels/modulated_conv2d.h"
@@ -11,21 +12,6 @@ namespace gf::cuda {
 namespace {
 
 constexpr int kBlock = 256;
-
-// Sum over the block (blockDim.x == kBlock); every thread gets the result.
-template <class T>
-__device__ T block_sum(T v) {
-  __shared__ T warp_sums[kBlock / 32];
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  if (lane == 0) warp_sums[warp] = v;
-  __syncthreads();
-  T total = 0;
-#pragma unroll
-  for (int w = 0; w < kBlock / 32; ++w) total += warp_sums[w];
-  __syncthreads();  // warp_sums is reused by the next call
-  return total;
-}
 
 template <class T>
 __global__ void modulate_kernel(ModWeightParams p, const T* __restrict__ weight, const T* __restrict__ styles,
@@ -40,7 +26,7 @@ __global__ void modulate_kernel(ModWeightParams p, const T* __restrict__ weight,
       const T u = w[j] * s[j / p.taps];
       ss += u * u;
     }
-    d = g_rsqrt(block_sum(ss) + T(p.eps));
+    d = g_rsqrt(block_sum<kBlock>(ss) + T(p.eps));
   }
   for (int64_t j = threadIdx.x; j < row; j += kBlock) {
     const int64_t i = j / p.taps, t = j % p.taps;
@@ -61,8 +47,8 @@ __global__ void grad_coefs_kernel(ModWeightParams p, const T* __restrict__ g, co
     ss += u * u;
     gu += g[mod_weight_offset(p, n, o, i, t)] * u;
   }
-  ss = block_sum(ss);
-  gu = block_sum(gu);
+  ss = block_sum<kBlock>(ss);
+  gu = block_sum<kBlock>(gu);
   if (threadIdx.x == 0) {
     const T d = g_rsqrt(ss + T(p.eps));
     d_out[blockIdx.x] = d;
@@ -101,7 +87,7 @@ __global__ void dstyles_kernel(ModWeightParams p, const T* __restrict__ g, const
     const int64_t o = j / p.taps, t = j % p.taps;
     acc += du_at(p, g, weight, styles, d, e, n, o, i, t) * weight[(o * p.i + i) * p.taps + t];
   }
-  acc = block_sum(acc);
+  acc = block_sum<kBlock>(acc);
   if (threadIdx.x == 0) dstyles[blockIdx.x] = acc;
 }
 

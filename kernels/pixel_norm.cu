@@ -2,6 +2,7 @@
 // lanes stride along the row. inner > 1 (channels of NCHW): a block per 32
 // columns of inner, its 8 warps splitting r (see below). The gradient kernels
 // have the same shape with a second sum (of g * x) beside the sum of squares.
+#include "kernels/block_reduce.cuh"
 #include "kernels/cuda_context.cuh"
 #include "kernels/math.h"
 #include "kernels/pixel_norm.h"
@@ -17,7 +18,7 @@ __global__ void pixel_norm_rows_kernel(const T* __restrict__ x, T* __restrict__ 
     const T* row = x + o * r;
     T ss = 0;
     for (int64_t k = lane; k < r; k += 32) ss += row[k] * row[k];
-    for (int off = 16; off > 0; off >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, off);
+    ss = warp_sum(ss);
     const T s = g_rsqrt(ss / T(r) + eps);
     for (int64_t k = lane; k < r; k += 32) y[o * r + k] = row[k] * s;
   }
@@ -65,10 +66,8 @@ __global__ void pixel_norm_grad_rows_kernel(const T* __restrict__ x, const T* __
       ss += xr[k] * xr[k];
       gx += xr[k] * gr[k];
     }
-    for (int off = 16; off > 0; off >>= 1) {
-      ss += __shfl_xor_sync(0xffffffffu, ss, off);
-      gx += __shfl_xor_sync(0xffffffffu, gx, off);
-    }
+    ss = warp_sum(ss);
+    gx = warp_sum(gx);
     const T s = g_rsqrt(ss / T(r) + eps);
     const T c = s * s * s * gx / T(r);
     for (int64_t k = lane; k < r; k += 32) dx[o * r + k] = s * gr[k] - c * xr[k];
