@@ -58,18 +58,9 @@ __global__ void bias_act_grad_kernel(BiasActParams p, const T* __restrict__ g, c
 // Calls f(integral_constant V, index type tag) for the widest pack and narrowest index that apply.
 template <class T, class F>
 void dispatch_pack(const BiasActParams& p, std::initializer_list<const void*> ptrs, F&& f) {
-  constexpr int VW = 16 / sizeof(T);
-  bool vec = (p.bias_len ? p.bias_step : p.n) % VW == 0;
+  bool vec = (p.bias_len ? p.bias_step : p.n) % (16 / sizeof(T)) == 0;
   for (const void* q : ptrs) vec = vec && aligned16(q);  // null is aligned
-  const bool narrow = p.n < (int64_t(1) << 31);
-  if (vec && narrow)
-    f(std::integral_constant<int, VW>{}, uint32_t{});
-  else if (vec)
-    f(std::integral_constant<int, VW>{}, int64_t{});
-  else if (narrow)
-    f(std::integral_constant<int, 1>{}, uint32_t{});
-  else
-    f(std::integral_constant<int, 1>{}, int64_t{});
+  dispatch_pack_and_index<T>(vec, p.n, f);
 }
 
 }  // namespace

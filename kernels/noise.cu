@@ -40,25 +40,15 @@ template <class T>
 void noise_bias_act(const NoiseParams& p, const T* x, const T* noise, const T* strength, const T* b, T* y, Stream s) {
   const int64_t n = p.n * p.c * p.hw;
   if (n == 0) return;
-  constexpr int VW = 16 / sizeof(T);
-  const bool vec = p.hw % VW == 0 && aligned16(x) && aligned16(noise) && aligned16(y);
-  const bool narrow = n < (int64_t(1) << 31);
+  const bool vec = p.hw % (16 / sizeof(T)) == 0 && aligned16(x) && aligned16(noise) && aligned16(y);
   dispatch_act(p.act, [&](auto act) {
     constexpr Act A = decltype(act)::value;
-    auto launch = [&](auto v, auto index) {
+    dispatch_pack_and_index<T>(vec, n, [&](auto v, auto index) {
       constexpr int V = decltype(v)::value;
       using I = decltype(index);
       noise_bias_act_kernel<A, V, I, T>
           <<<grid_for(n / V, kBlock), kBlock, 0, (cudaStream_t)s>>>(p, x, noise, strength, b, y);
-    };
-    if (vec && narrow)
-      launch(std::integral_constant<int, VW>{}, uint32_t{});
-    else if (vec)
-      launch(std::integral_constant<int, VW>{}, int64_t{});
-    else if (narrow)
-      launch(std::integral_constant<int, 1>{}, uint32_t{});
-    else
-      launch(std::integral_constant<int, 1>{}, int64_t{});
+    });
   });
   GF_CUDA_LAUNCH_CHECK("noise_bias_act");
 }
