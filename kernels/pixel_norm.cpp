@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "kernels/pixel_norm.h"
 
@@ -11,6 +12,22 @@ namespace gf::cpu {
 // that the accumulators of a single column (inner == 1, z) stay in registers.
 // Sums in double so the float32 reference is accurate to rounding.
 constexpr int64_t kCols = 64;
+
+// Calls tile(offset, n, width) for every tile, in parallel; width is
+// integral_constant<int64_t, 1> when inner == 1, else 0 (n varies).
+template <class F>
+void for_each_tile(int64_t outer, int64_t r, int64_t inner, F&& tile) {
+  const int64_t blocks = (inner + kCols - 1) / kCols;
+#pragma omp parallel for collapse(2) if (outer * r * inner > 32768)
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t at = o * r * inner + b * kCols, n = std::min(kCols, inner - b * kCols);
+      if (inner == 1)
+        tile(at, n, std::integral_constant<int64_t, 1>{});
+      else
+        tile(at, n, std::integral_constant<int64_t, 0>{});
+    }
+}
 
 // y for one tile.
 template <int64_t N, class T>
@@ -26,16 +43,9 @@ void pixel_norm_tile(const T* x, T* y, int64_t r, int64_t inner, int64_t n, doub
 
 template <class T>
 void pixel_norm(const T* x, T* y, int64_t outer, int64_t r, int64_t inner, double eps) {
-  const int64_t blocks = (inner + kCols - 1) / kCols;
-#pragma omp parallel for collapse(2) if (outer * r * inner > 32768)
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t at = o * r * inner + b * kCols, n = std::min(kCols, inner - b * kCols);
-      if (inner == 1)
-        pixel_norm_tile<1>(x + at, y + at, r, inner, n, eps);
-      else
-        pixel_norm_tile<0>(x + at, y + at, r, inner, n, eps);
-    }
+  for_each_tile(outer, r, inner, [&](int64_t at, int64_t n, auto width) {
+    pixel_norm_tile<decltype(width)::value>(x + at, y + at, r, inner, n, eps);
+  });
 }
 
 
@@ -63,16 +73,9 @@ void pixel_norm_grad_tile(const T* x, const T* g, T* dx, int64_t r, int64_t inne
 
 template <class T>
 void pixel_norm_grad(const T* x, const T* g, T* dx, int64_t outer, int64_t r, int64_t inner, double eps) {
-  const int64_t blocks = (inner + kCols - 1) / kCols;
-#pragma omp parallel for collapse(2) if (outer * r * inner > 32768)
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t at = o * r * inner + b * kCols, n = std::min(kCols, inner - b * kCols);
-      if (inner == 1)
-        pixel_norm_grad_tile<1>(x + at, g + at, dx + at, r, inner, n, eps);
-      else
-        pixel_norm_grad_tile<0>(x + at, g + at, dx + at, r, inner, n, eps);
-    }
+  for_each_tile(outer, r, inner, [&](int64_t at, int64_t n, auto width) {
+    pixel_norm_grad_tile<decltype(width)::value>(x + at, g + at, dx + at, r, inner, n, eps);
+  });
 }
 
 template void pixel_norm<float>(const float*, float*, int64_t, int64_t, int64_t, double);
