@@ -3,6 +3,9 @@
 #pragma once
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <exception>
 #include <functional>
 #include <vector>
 
@@ -52,5 +55,30 @@ inline double time_per_call(Device d, Reps r, const std::function<void()>& fn) {
 
 // StyleGAN2's channel count at each resolution (channel_base 16384 ... as the paper configs use).
 inline int64_t channels_at(int64_t res) { return res <= 64 ? 512 : res == 128 ? 256 : 128; }
+
+// The shared main of the op benchmarks: [--quick] [--help], then
+// run(quick), with an exception turned into one error line and exit 1.
+inline int bench_main(int argc, char** argv, const char* name, const char* summary,
+                      const std::function<void(bool quick)>& run) {
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      quick = true;
+    } else if (std::strcmp(argv[i], "--help") == 0) {
+      std::printf("usage: %s [--quick]\n  %s\n", name, summary);
+      return 0;
+    } else {
+      std::fprintf(stderr, "%s: unknown argument '%s' (try --help)\n", name, argv[i]);
+      return 2;
+    }
+  }
+  try {
+    run(quick);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", name, e.what());
+    return 1;
+  }
+  return 0;
+}
 
 }  // namespace gf::bench

@@ -145,25 +145,11 @@ void run_device(Device dev, bool quick) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--quick") == 0) {
-      quick = true;
-    } else if (std::strcmp(argv[i], "--help") == 0) {
-      std::printf("usage: %s [--quick]\n  Benchmarks upfirdn2d, pixel_norm and minibatch_stddev on the CPU and,\n"
-                  "  when one is present, the GPU. --quick: smaller CPU sizes.\n", argv[0]);
-      return 0;
-    } else {
-      std::fprintf(stderr, "%s: unknown argument '%s' (try --help)\n", argv[0], argv[i]);
-      return 2;
-    }
-  }
-  try {
-    run_device(Device::cpu(), quick);
-    if (cuda_available()) run_device(Device::cuda(0), quick);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_gan_ops_a: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  return gf::bench::bench_main(argc, argv, "bench_gan_ops_a",
+                               "Benchmarks upfirdn2d, pixel_norm and minibatch_stddev on the CPU and, when one is\n"
+                               "  present, the GPU. --quick: smaller CPU sizes.",
+                               [](bool quick) {
+                                 run_device(Device::cpu(), quick);
+                                 if (cuda_available()) run_device(Device::cuda(0), quick);
+                               });
 }

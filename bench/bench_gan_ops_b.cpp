@@ -161,34 +161,22 @@ void run_device(const Device& d, int64_t batch, const std::vector<std::pair<int6
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--quick") == 0)
-      quick = true;
-    else if (std::strcmp(argv[i], "--help") == 0) {
-      std::printf("usage: bench_gan_ops_b [--quick]\n");
-      return 0;
-    } else {
-      std::fprintf(stderr, "bench_gan_ops_b: unknown argument '%s' (try --help)\n", argv[i]);
-      return 2;
-    }
-  }
-  // StyleGAN2's synthesis sizes: 512 channels at 4..64 px, 256 at 128, 128 at 256.
-  const std::vector<std::pair<int64_t, int64_t>> full = {{512, 4},  {512, 8},   {512, 16}, {512, 32},
-                                                         {512, 64}, {256, 128}, {128, 256}};
-  try {
-    // The CPU reference is for correctness, not speed: batch 1 up to 64 px (--quick: three sizes).
-    if (quick)
-      run_device(Device::cpu(), 1, {{512, 4}, {512, 16}, {128, 64}}, Reps{1, 3, 1}, {4, 16});
-    else
-      run_device(Device::cpu(), 1, {full.begin(), full.begin() + 5}, Reps{1, 5, 2}, {4, 16, 64});
-    if (cuda_available())
-      run_device(Device::cuda(0), 32, full, Reps{3, 7, 20}, {4, 8, 16, 32, 64});
-    else
-      std::printf("no CUDA device: GPU figures not measured\n");
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_gan_ops_b: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  return gf::bench::bench_main(
+      argc, argv, "bench_gan_ops_b",
+      "Benchmarks bias_act, noise, AdaIN and the pixel-norm / minibatch-stddev gradients on the CPU and,\n"
+      "  when one is present, the GPU. --quick: three CPU sizes.",
+      [](bool quick) {
+        // StyleGAN2's synthesis sizes: 512 channels at 4..64 px, 256 at 128, 128 at 256.
+        const std::vector<std::pair<int64_t, int64_t>> full = {{512, 4},  {512, 8},   {512, 16}, {512, 32},
+                                                               {512, 64}, {256, 128}, {128, 256}};
+        // The CPU reference is for correctness, not speed: batch 1 up to 64 px (--quick: three sizes).
+        if (quick)
+          run_device(Device::cpu(), 1, {{512, 4}, {512, 16}, {128, 64}}, Reps{1, 3, 1}, {4, 16});
+        else
+          run_device(Device::cpu(), 1, {full.begin(), full.begin() + 5}, Reps{1, 5, 2}, {4, 16, 64});
+        if (cuda_available())
+          run_device(Device::cuda(0), 32, full, Reps{3, 7, 20}, {4, 8, 16, 32, 64});
+        else
+          std::printf("no CUDA device: GPU figures not measured\n");
+      });
 }
