@@ -17,30 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from golden_io import write_safetensors
-
-
-def upfirdn2d_ref(x, f, up=(1, 1), down=(1, 1), pad=(0, 0, 0, 0), flip_filter=False, gain=1.0):
-    """The official _upfirdn2d_ref: zero insertion, pad/crop, depthwise conv2d, decimation."""
-    batch_size, num_channels, in_height, in_width = x.shape
-    upx, upy = up
-    downx, downy = down
-    padx0, padx1, pady0, pady1 = pad
-    x = x.reshape([batch_size, num_channels, in_height, 1, in_width, 1])
-    x = F.pad(x, [0, upx - 1, 0, 0, 0, upy - 1])
-    x = x.reshape([batch_size, num_channels, in_height * upy, in_width * upx])
-    x = F.pad(x, [max(padx0, 0), max(padx1, 0), max(pady0, 0), max(pady1, 0)])
-    x = x[:, :, max(-pady0, 0): x.shape[2] - max(-pady1, 0), max(-padx0, 0): x.shape[3] - max(-padx1, 0)]
-    f = f * (gain ** (f.ndim / 2))
-    f = f.to(x.dtype)
-    if not flip_filter:
-        f = f.flip(list(range(f.ndim)))
-    f = f[None, None].repeat([num_channels, 1] + [1] * f.ndim)
-    if f.ndim == 4:
-        x = F.conv2d(input=x, weight=f, groups=num_channels)
-    else:
-        x = F.conv2d(input=x, weight=f.unsqueeze(2), groups=num_channels)
-        x = F.conv2d(input=x, weight=f.unsqueeze(3), groups=num_channels)
-    return x[:, :, ::downy, ::downx]
+from stylegan2_reference import upfirdn2d as upfirdn2d_ref
 
 
 def pixel_norm_ref(x, dim=1, eps=1e-8):

@@ -19,28 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from golden_io import write_safetensors
-
-
-def upfirdn2d_ref(x, f, up=1, down=1, padding=0, flip_filter=False, gain=1):
-    """The official _upfirdn2d_ref (2-D filter, or identity when f is None)."""
-    if f is None:
-        f = torch.ones([1, 1], dtype=x.dtype)
-    upx = upy = up
-    downx = downy = down
-    padx0, padx1, pady0, pady1 = [padding] * 4 if isinstance(padding, int) else padding
-    batch_size, num_channels, in_height, in_width = x.shape
-    x = x.reshape([batch_size, num_channels, in_height, 1, in_width, 1])
-    x = F.pad(x, [0, upx - 1, 0, 0, 0, upy - 1])
-    x = x.reshape([batch_size, num_channels, in_height * upy, in_width * upx])
-    x = F.pad(x, [max(padx0, 0), max(padx1, 0), max(pady0, 0), max(pady1, 0)])
-    x = x[:, :, max(-pady0, 0): x.shape[2] - max(-pady1, 0), max(-padx0, 0): x.shape[3] - max(-padx1, 0)]
-    f = f * (gain ** (f.ndim / 2))
-    f = f.to(x.dtype)
-    if not flip_filter:
-        f = f.flip(list(range(f.ndim)))
-    f = f[None, None].repeat([num_channels, 1] + [1] * f.ndim)
-    x = F.conv2d(input=x, weight=f, groups=num_channels)
-    return x[:, :, ::downy, ::downx]
+from stylegan2_reference import upfirdn2d as upfirdn2d_ref
 
 
 def _conv2d_wrapper(x, w, stride=1, padding=0, groups=1, transpose=False, flip_weight=True):
@@ -65,13 +44,13 @@ def conv2d_resample(x, w, f=None, up=1, down=1, padding=0, groups=1, flip_weight
         py0 += (fh - down + 1) // 2
         py1 += (fh - down) // 2
     if kw == 1 and kh == 1 and (down > 1 and up == 1):
-        x = upfirdn2d_ref(x, f, down=down, padding=[px0, px1, py0, py1], flip_filter=flip_filter)
+        x = upfirdn2d_ref(x, f, down=down, pad=[px0, px1, py0, py1], flip_filter=flip_filter)
         return _conv2d_wrapper(x, w, groups=groups, flip_weight=flip_weight)
     if kw == 1 and kh == 1 and (up > 1 and down == 1):
         x = _conv2d_wrapper(x, w, groups=groups, flip_weight=flip_weight)
-        return upfirdn2d_ref(x, f, up=up, padding=[px0, px1, py0, py1], gain=up ** 2, flip_filter=flip_filter)
+        return upfirdn2d_ref(x, f, up=up, pad=[px0, px1, py0, py1], gain=up ** 2, flip_filter=flip_filter)
     if down > 1 and up == 1:
-        x = upfirdn2d_ref(x, f, padding=[px0, px1, py0, py1], flip_filter=flip_filter)
+        x = upfirdn2d_ref(x, f, pad=[px0, px1, py0, py1], flip_filter=flip_filter)
         return _conv2d_wrapper(x, w, stride=down, groups=groups, flip_weight=flip_weight)
     if up > 1:
         if groups == 1:
@@ -88,7 +67,7 @@ def conv2d_resample(x, w, f=None, up=1, down=1, padding=0, groups=1, flip_weight
         pyt = max(min(-py0, -py1), 0)
         x = _conv2d_wrapper(x, w, stride=up, padding=[pyt, pxt], groups=groups, transpose=True,
                             flip_weight=(not flip_weight))
-        x = upfirdn2d_ref(x, f, padding=[px0 + pxt, px1 + pxt, py0 + pyt, py1 + pyt], gain=up ** 2,
+        x = upfirdn2d_ref(x, f, pad=[px0 + pxt, px1 + pxt, py0 + pyt, py1 + pyt], gain=up ** 2,
                           flip_filter=flip_filter)
         if down > 1:
             x = upfirdn2d_ref(x, f, down=down, flip_filter=flip_filter)
@@ -96,7 +75,7 @@ def conv2d_resample(x, w, f=None, up=1, down=1, padding=0, groups=1, flip_weight
     if up == 1 and down == 1:
         if px0 == px1 and py0 == py1 and px0 >= 0 and py0 >= 0:
             return _conv2d_wrapper(x, w, padding=[py0, px0], groups=groups, flip_weight=flip_weight)
-    x = upfirdn2d_ref(x, (f if up > 1 else None), up=up, padding=[px0, px1, py0, py1], gain=up ** 2,
+    x = upfirdn2d_ref(x, (f if up > 1 else None), up=up, pad=[px0, px1, py0, py1], gain=up ** 2,
                       flip_filter=flip_filter)
     x = _conv2d_wrapper(x, w, groups=groups, flip_weight=flip_weight)
     if down > 1:

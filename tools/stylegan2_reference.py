@@ -27,19 +27,33 @@ def setup_filter(taps=(1, 3, 3, 1)):
     return f / f.sum()
 
 
-def upfirdn2d(x, f, up=1, down=1, pad=(0, 0, 0, 0), gain=1):
-    """Upsample by zero insertion, pad (x0, x1, y0, y1; negative crops), filter
-    (a true convolution: the filter is flipped), keep every down-th pixel."""
+def upfirdn2d(x, f, up=1, down=1, pad=(0, 0, 0, 0), flip_filter=False, gain=1):
+    """The official _upfirdn2d_ref: upsample by zero insertion, pad (x0, x1, y0,
+    y1; negative crops), filter, keep every down-th pixel. f is 2-D, 1-D (applied
+    separably) or None (identity); it is a true convolution (flipped) unless
+    flip_filter. up and down are an int or an (x, y) pair. The golden-data
+    scripts in tools/ use this one definition too."""
+    if f is None:
+        f = torch.ones([1, 1], dtype=x.dtype)
+    upx, upy = (up, up) if isinstance(up, int) else up
+    downx, downy = (down, down) if isinstance(down, int) else down
+    padx0, padx1, pady0, pady1 = pad
     n, c, h, w = x.shape
-    if up > 1:
-        x = x.reshape(n, c, h, 1, w, 1)
-        x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1]).reshape(n, c, h * up, w * up)
-    px0, px1, py0, py1 = pad
-    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
-    x = x[:, :, max(-py0, 0):x.shape[2] - max(-py1, 0), max(-px0, 0):x.shape[3] - max(-px1, 0)]
-    k = (f * gain).flip([0, 1]).to(x.dtype)
-    x = F.conv2d(x, k[None, None].repeat(c, 1, 1, 1), groups=c)
-    return x[:, :, ::down, ::down]
+    x = x.reshape([n, c, h, 1, w, 1])
+    x = F.pad(x, [0, upx - 1, 0, 0, 0, upy - 1])
+    x = x.reshape([n, c, h * upy, w * upx])
+    x = F.pad(x, [max(padx0, 0), max(padx1, 0), max(pady0, 0), max(pady1, 0)])
+    x = x[:, :, max(-pady0, 0):x.shape[2] - max(-pady1, 0), max(-padx0, 0):x.shape[3] - max(-padx1, 0)]
+    f = (f * (gain ** (f.ndim / 2))).to(x.dtype)
+    if not flip_filter:
+        f = f.flip(list(range(f.ndim)))
+    f = f[None, None].repeat([c, 1] + [1] * f.ndim)
+    if f.ndim == 4:
+        x = F.conv2d(x, f, groups=c)
+    else:
+        x = F.conv2d(x, f.unsqueeze(2), groups=c)
+        x = F.conv2d(x, f.unsqueeze(3), groups=c)
+    return x[:, :, ::downy, ::downx]
 
 
 def upsample2d(x, f):
