@@ -54,22 +54,22 @@ io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& 
   return state;
 }
 
-void load_into(Module& net, const io::TensorMap& state, const std::string& path) {
+}  // namespace
+
+void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what) {
   try {
     net.load_state_dict(state);
   } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
+    throw Error(path + ": " + what + ": " + e.what());
   }
 }
-
-}  // namespace
 
 std::unique_ptr<Generator> load_generator(const io::SafetensorsFile& file, const std::string& path,
                                           const std::string& which) {
   GF_CHECK(which == "G_ema" || which == "G", "load_generator", "which must be G_ema or G, got '" << which << "'");
   const io::TensorMap state = network_state(file, path, which, true);
   auto G = std::make_unique<Generator>(generator_config_from_json(metadata_json(file, path, "G_kwargs")), 0);
-  load_into(*G, state, path);
+  load_module(*G, state, path, which);
   return G;
 }
 
@@ -80,7 +80,7 @@ std::unique_ptr<Generator> load_generator(const std::string& path, const std::st
 std::unique_ptr<Discriminator> load_discriminator(const io::SafetensorsFile& file, const std::string& path) {
   const io::TensorMap state = network_state(file, path, "D", false);
   auto D = std::make_unique<Discriminator>(discriminator_config_from_json(metadata_json(file, path, "D_kwargs")), 0);
-  load_into(*D, state, path);
+  load_module(*D, state, path, "D");
   return D;
 }
 

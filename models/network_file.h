@@ -39,6 +39,9 @@ std::unique_ptr<Generator> load_generator(const std::string& path, const std::st
 std::unique_ptr<Discriminator> load_discriminator(const io::SafetensorsFile& file, const std::string& path);
 std::unique_ptr<Discriminator> load_discriminator(const std::string& path);
 
+// net.load_state_dict(state), with an error prefixed by "<path>: <what>: ".
+void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what);
+
 // A standalone network file: the module's state dict unprefixed, with its
 // config. `network` is "G_ema", "G" or "D".
 void save_network(const std::string& path, const Module& net, const std::string& network,

@@ -8,6 +8,7 @@
 namespace gf {
 
 using stylegan2::add_prefix;
+using stylegan2::load_module;
 using stylegan2::select_prefix;
 
 namespace {
@@ -51,15 +52,6 @@ io::Metadata configs_of(StyleGAN2Trainer& t) {
   return {{"G_kwargs", stylegan2::to_json(t.setup().G_kwargs).dump()},
           {"D_kwargs", stylegan2::to_json(t.setup().D_kwargs).dump()},
           {"kimg", std::to_string(t.cur_nimg() / 1000.0)}};
-}
-
-// Loads a module, prefixing any error with the file.
-void load_module(Module& m, const io::TensorMap& state, const std::string& path, const std::string& what) {
-  try {
-    m.load_state_dict(state);
-  } catch (const Error& e) {
-    throw Error(path + ": " + what + ": " + e.what());
-  }
 }
 
 }  // namespace
