@@ -11,13 +11,18 @@ using stylegan2::SynthesisOptions;
 
 namespace {
 
-// The official loop's misc.nan_to_num on every gradient before a step, so one
-// bad minibatch cannot poison the weights, Adam's moments and G_ema for good.
-void sanitize_grads(Module& m) {
-  for (const auto& [name, p] : m.named_parameters()) {
+// One phase's update: the gradient of `loss` (net's gradients cleared first),
+// then, as the official loop, misc.nan_to_num on every gradient, so one bad
+// minibatch cannot poison the weights, Adam's moments and G_ema for good,
+// then the optimizer's step.
+void update(Module& net, Adam& opt, const Tensor& loss) {
+  net.zero_grad();
+  backward(loss);
+  for (const auto& [name, p] : net.named_parameters()) {
     Tensor g = p.grad();
     if (g.defined()) g.copy_(nan_to_num(g));
   }
+  opt.step();
 }
 
 }  // namespace
@@ -130,29 +135,15 @@ void StyleGAN2Trainer::step() {
   // G phases: D's weights get no gradient.
   D_->requires_grad_(false);
   G_->requires_grad_(true);
-  G_->zero_grad();
-  backward(loss_->g_main(in[0].z, in[0].c, 1.0));
-  sanitize_grads(*G_);
-  G_opt_->step();
-  if (spec.pl_weight > 0 && batch_idx_ % spec.g_reg_interval == 0) {
-    G_->zero_grad();
-    backward(loss_->g_pl(in[1].z, in[1].c, spec.g_reg_interval));
-    sanitize_grads(*G_);
-    G_opt_->step();
-  }
+  update(*G_, *G_opt_, loss_->g_main(in[0].z, in[0].c, 1.0));
+  if (spec.pl_weight > 0 && batch_idx_ % spec.g_reg_interval == 0)
+    update(*G_, *G_opt_, loss_->g_pl(in[1].z, in[1].c, spec.g_reg_interval));
   // D phases.
   G_->requires_grad_(false);
   D_->requires_grad_(true);
-  D_->zero_grad();
-  backward(loss_->d_main(real.images, real_c, in[2].z, in[2].c, 1.0));
-  sanitize_grads(*D_);
-  D_opt_->step();
-  if (spec.gamma > 0 && batch_idx_ % spec.d_reg_interval == 0) {
-    D_->zero_grad();
-    backward(loss_->d_r1(real.images, real_c, spec.d_reg_interval));
-    sanitize_grads(*D_);
-    D_opt_->step();
-  }
+  update(*D_, *D_opt_, loss_->d_main(real.images, real_c, in[2].z, in[2].c, 1.0));
+  if (spec.gamma > 0 && batch_idx_ % spec.d_reg_interval == 0)
+    update(*D_, *D_opt_, loss_->d_r1(real.images, real_c, spec.d_reg_interval));
   D_->zero_grad();
   G_->zero_grad();
 
