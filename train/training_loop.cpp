@@ -67,11 +67,11 @@ void run_training(StyleGAN2Trainer& t, RunDir& run, const LoopOptions& opt) {
     }
     if (opt.progress) std::printf("\r\033[K");  // the status line replaces the progress line
 
+    const LossStats st = t.stats();  // waits for the device, so the times below include its work
     const auto now = std::chrono::steady_clock::now();
     const double sec_tick = std::chrono::duration<double>(now - tick_t).count();
     const double total_sec = std::chrono::duration<double>(now - t0).count();
     const double sec_kimg = sec_tick / std::max<double>(double(t.cur_nimg() - tick_start_nimg), 1) * 1000;
-    const LossStats st = t.stats();
     // The official maxmem / reserved: the device allocator's peak this tick and what it holds.
     CachingAllocator& alloc = t.setup().device.is_cuda() ? cuda_allocator(t.setup().device.index) : cpu_allocator();
     const AllocatorStats mem = alloc.stats();
