@@ -55,6 +55,14 @@ bool cuda_available() {
 #endif
 }
 
+int cuda_device_count() {
+#ifdef GF_WITH_CUDA
+  return cuda::device_count();
+#else
+  return 0;
+#endif
+}
+
 void check_device_usable(const Device& d) {
   if (d.is_cpu()) return;
 #ifndef GF_WITH_CUDA

@@ -28,6 +28,8 @@ struct Device {
 
 // True when this build has the CUDA backend and a device is present.
 bool cuda_available();
+// CUDA devices present (0 without the backend).
+int cuda_device_count();
 // Throws when `d` is a CUDA device and this build or machine cannot serve it.
 void check_device_usable(const Device& d);
 

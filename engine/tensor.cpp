@@ -123,9 +123,7 @@ static Tensor copy_to_device(const Tensor& x, Device d) {
     } else if (d.is_cpu()) {
       cuda::copy(out.raw(), x.raw(), n, cuda::CopyKind::DeviceToHost, x.device().index);
     } else {
-      // Device to device: order after the source's pending work.
-      cuda::synchronize(x.device().index);
-      cuda::copy(out.raw(), x.raw(), n, cuda::CopyKind::DeviceToDevice, d.index);
+      cuda::copy_peer(out.raw(), d.index, x.raw(), x.device().index, n);
     }
 #else
     throw_no_cuda("to");

@@ -14,6 +14,9 @@ struct DeviceState {
 };
 
 std::mutex g_mutex;
+// The calling thread's current device as this file last set it, so that
+// making a device current before every launch costs a compare.
+thread_local int t_current = -1;
 std::vector<DeviceState>& states() {
   static std::vector<DeviceState> s(static_cast<size_t>(device_count()));
   return s;
@@ -46,15 +49,21 @@ std::string device_name(int device) {
   return p.name;
 }
 
-void set_device(int device) { GF_CUDA_CHECK(cudaSetDevice(device)); }
+void set_device(int device) {
+  if (t_current != device) {
+    GF_CUDA_CHECK(cudaSetDevice(device));
+    t_current = device;
+  }
+}
 
+// Kernels, cuBLAS and cuDNN run only on the current device, so asking for a
+// device's stream makes that device current: every op gets its stream first,
+// and tensors on several devices (data-parallel replicas) then just work.
 cudaStream_t cuda_stream(int device) {
   std::lock_guard<std::mutex> lock(g_mutex);
   DeviceState& s = state(device);
-  if (!s.stream) {
-    GF_CUDA_CHECK(cudaSetDevice(device));
-    GF_CUDA_CHECK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking));
-  }
+  set_device(device);
+  if (!s.stream) GF_CUDA_CHECK(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking));
   return s.stream;
 }
 
@@ -65,7 +74,6 @@ cublasHandle_t cublas_handle(int device) {
   std::lock_guard<std::mutex> lock(g_mutex);
   DeviceState& s = state(device);
   if (!s.cublas) {
-    GF_CUDA_CHECK(cudaSetDevice(device));
     GF_CUDA_CHECK(cublasCreate(&s.cublas));
     GF_CUDA_CHECK(cublasSetStream(s.cublas, st));
   }
@@ -77,7 +85,6 @@ cudnnHandle_t cudnn_handle(int device) {
   std::lock_guard<std::mutex> lock(g_mutex);
   DeviceState& s = state(device);
   if (!s.cudnn) {
-    GF_CUDA_CHECK(cudaSetDevice(device));
     GF_CUDA_CHECK(cudnnCreate(&s.cudnn));
     GF_CUDA_CHECK(cudnnSetStream(s.cudnn, st));
   }
@@ -87,7 +94,7 @@ cudnnHandle_t cudnn_handle(int device) {
 void synchronize(int device) { GF_CUDA_CHECK(cudaStreamSynchronize(cuda_stream(device))); }
 
 void* raw_malloc(size_t bytes, int device) {
-  GF_CUDA_CHECK(cudaSetDevice(device));
+  set_device(device);
   void* p = nullptr;
   cudaError_t e = cudaMalloc(&p, bytes);
   if (e == cudaErrorMemoryAllocation) {
@@ -99,7 +106,7 @@ void* raw_malloc(size_t bytes, int device) {
 }
 
 void raw_free(void* p, int device) {
-  GF_CUDA_CHECK(cudaSetDevice(device));
+  set_device(device);
   GF_CUDA_CHECK(cudaFree(p));
 }
 
@@ -112,6 +119,27 @@ void copy(void* dst, const void* src, size_t bytes, CopyKind kind, int device) {
   GF_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, k, st));
   // Host buffers are pageable and may be freed by the caller right after.
   if (kind != CopyKind::DeviceToDevice) GF_CUDA_CHECK(cudaStreamSynchronize(st));
+}
+
+void copy_peer(void* dst, int dst_device, const void* src, int src_device, size_t bytes) {
+  if (bytes == 0) return;
+  GF_CUDA_CHECK(cudaStreamSynchronize(cuda_stream(src_device)));
+  cudaStream_t st = cuda_stream(dst_device);
+  GF_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device, src, src_device, bytes, st));
+  GF_CUDA_CHECK(cudaStreamSynchronize(st));
+}
+
+void enable_peer_access(int device, int peer) {
+  int can = 0;
+  GF_CUDA_CHECK(cudaDeviceCanAccessPeer(&can, device, peer));
+  if (!can) return;
+  set_device(device);
+  const cudaError_t e = cudaDeviceEnablePeerAccess(peer, 0);
+  if (e == cudaErrorPeerAccessAlreadyEnabled) {
+    cudaGetLastError();
+    return;
+  }
+  GF_CUDA_CHECK(e);
 }
 
 void memset_zero(void* dst, size_t bytes, int device) {

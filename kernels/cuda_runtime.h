@@ -14,6 +14,8 @@ int device_count();                   // 0 when no driver or no device
 bool available();                     // device_count() > 0
 std::string device_name(int device);  // e.g. "NVIDIA H100 80GB HBM3"
 
+// Makes `device` current on the calling thread (cached, so cheap to repeat).
+// stream(device) does this too, so every op runs on its tensors' device.
 void set_device(int device);
 Stream stream(int device);   // the per-device compute stream (created once)
 void synchronize(int device);
@@ -25,6 +27,12 @@ void raw_free(void* p, int device);
 enum class CopyKind { HostToDevice, DeviceToHost, DeviceToDevice };
 // Ordered on `device`'s stream; DeviceToHost waits for the copy to finish.
 void copy(void* dst, const void* src, size_t bytes, CopyKind kind, int device);
+// Between two devices: waits for the source device's work, copies on the
+// destination's stream and waits for the copy, so either side may free or
+// reuse its buffer at once. Direct when peer access is on, else staged.
+void copy_peer(void* dst, int dst_device, const void* src, int src_device, size_t bytes);
+// Turns on `device`'s direct access to `peer`'s memory where the hardware can.
+void enable_peer_access(int device, int peer);
 void memset_zero(void* dst, size_t bytes, int device);
 
 }  // namespace gf::cuda
