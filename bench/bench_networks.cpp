@@ -35,8 +35,13 @@ struct Row {
 void run_row(const Row& row, Device dev, int batch_override, const Reps& reps) {
   const auto ds = random_dataset(row.res, 64);
   TrainSpec spec = make_train_spec(row.cfg, row.res);
-  spec.batch = batch_override > 0 ? batch_override : dev.is_cuda() ? spec.batch : (row.res >= 256 ? 2 : 4);
-  spec.mbstd_group = std::min(spec.mbstd_group, spec.batch);
+  // The config's passes on a GPU (paper256: 8 passes of 8, as the official
+  // single-GPU run); a given or CPU batch in one pass.
+  if (batch_override > 0 || !dev.is_cuda()) {
+    spec.batch = batch_override > 0 ? batch_override : (row.res >= 256 ? 2 : 4);
+    spec.batch_gpu = 0;
+  }
+  spec.mbstd_group = std::min(spec.mbstd_group, batch_per_pass(spec));
   auto trainer_with = [&](double pl_weight, double gamma) {
     TrainSpec s = spec;
     s.pl_weight = pl_weight;
@@ -64,7 +69,7 @@ void run_row(const Row& row, Device dev, int batch_override, const Reps& reps) {
       dev, reps, {g_fwd, d_fwd_bwd, [&] { plain->step(); }, [&] { with_pl->step(); }, [&] { with_r1->step(); }});
   // Official lazy schedule: the extra cost of path length on 1 in 4, of R1 on 1 in 16 minibatches.
   const double sched = t[2] + (t[3] - t[2]) / spec.g_reg_interval + (t[4] - t[2]) / spec.d_reg_interval;
-  std::printf("%4d  %-9s %5d  %9.1f %9.1f  %9.1f %9.1f %9.1f  %9.1f  %9.2f\n", row.res, row.cfg.c_str(), n,
+  std::printf("%4d  %-9s %5d %5d  %9.1f %9.1f  %9.1f %9.1f %9.1f  %9.1f  %9.2f\n", row.res, row.cfg.c_str(), n, batch_per_pass(spec),
               t[0] * 1e3, t[1] * 1e3, t[2] * 1e3, t[3] * 1e3, t[4] * 1e3, sched * 1e3, sched / n * 1000);
 }
 
@@ -86,7 +91,7 @@ int main(int argc, char** argv) {
   const Reps reps = dev.is_cuda() ? Reps{2, 5, 1} : Reps{1, quick ? 1 : 3, 1};
   std::printf("StyleGAN2 networks on %s (times in ms per minibatch; sec/kimg under the official lazy schedule)\n",
               dev.str().c_str());
-  std::printf(" res  cfg       batch  G fwd     D fwd+bwd  step      step+pl   step+r1   lazy step  sec/kimg\n");
+  std::printf(" res  cfg       batch  pass  G fwd     D fwd+bwd  step      step+pl   step+r1   lazy step  sec/kimg\n");
   std::vector<Row> rows = {{32, "auto"}, {64, "auto"}, {256, "paper256"}};
   if (quick) rows.pop_back();
   for (const Row& r : rows) run_row(r, dev, batch, !dev.is_cuda() && r.res >= 256 ? Reps{1, 1, 1} : reps);

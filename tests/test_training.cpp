@@ -33,12 +33,21 @@ std::unique_ptr<Dataset> toy_dataset(int n, int res, bool labels) {
   return std::make_unique<Dataset>("toy", res, 1, std::move(px), labels ? lab : std::vector<int64_t>{}, opt);
 }
 
-TrainerSetup tiny_setup(const Dataset& ds, uint64_t seed = 7) {
-  TrainSpec spec = make_train_spec("tiny", ds.resolution());
+// gpus data-parallel CPU replicas; batch_gpu 0: one pass per replica.
+TrainerSetup tiny_setup(const Dataset& ds, uint64_t seed = 7, int gpus = 1, int batch_gpu = 0) {
+  TrainSpec spec = make_train_spec("tiny", ds.resolution(), gpus);
   spec.g_reg_interval = 2;  // both regularizers run within a few steps
   spec.d_reg_interval = 3;
+  spec.batch_gpu = batch_gpu;
+  if (gpus * std::max(batch_gpu, 2) > spec.batch) spec.batch = gpus * std::max(batch_gpu, 2);
   return make_trainer_setup(spec, ds, seed, Device::cpu());
 }
+
+// Data-parallel layouts of the tiny config: {gpus, batch_gpu}.
+struct Layout {
+  int gpus, batch_gpu;
+};
+const Layout kLayouts[] = {{1, 0}, {1, 2}, {2, 0}, {2, 1}};
 
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("gf_test_" + std::to_string(::getpid()) + "_" + name)).string();
@@ -93,8 +102,11 @@ TEST_CASE("training step: finite losses, R1 and path length formed, D separates 
 }
 
 TEST_CASE("regularization phases step every parameter, as the official '* 0' terms make torch do", "[training]") {
+  // Whatever the replicas and passes: one optimizer step per phase.
+  const Layout l = GENERATE(from_range(std::begin(kLayouts), std::end(kLayouts)));
+  INFO(l.gpus << " replicas, batch_gpu " << l.batch_gpu);
   const auto ds = toy_dataset(8, 16, false);
-  StyleGAN2Trainer t(tiny_setup(*ds), *ds);  // Greg every 2, Dreg every 3 minibatches
+  StyleGAN2Trainer t(tiny_setup(*ds, 7, l.gpus, l.batch_gpu), *ds);  // Greg every 2, Dreg every 3 minibatches
   for (int i = 0; i < 4; ++i) t.step();
   const io::TensorMap st = everything(t);
   // Steps 0..3: Gmain 4 + Greg 2 (steps 0, 2); Dmain 4 + Dreg 2 (steps 0, 3). The
@@ -121,9 +133,10 @@ TEST_CASE("training step moves G, D and G_ema, and G_ema trails G", "[training]"
 
 TEST_CASE("a run resumed from a checkpoint continues bit for bit", "[training]") {
   const bool cond = GENERATE(false, true);
-  INFO("conditional " << cond);
+  const Layout l = GENERATE(from_range(std::begin(kLayouts), std::end(kLayouts)));
+  INFO("conditional " << cond << ", " << l.gpus << " replicas, batch_gpu " << l.batch_gpu);
   const auto ds = toy_dataset(12, 16, cond);
-  const TrainerSetup setup = tiny_setup(*ds);
+  const TrainerSetup setup = tiny_setup(*ds, 7, l.gpus, l.batch_gpu);
   const int total = 7, first = 4;  // crosses both regularization intervals after the resume
 
   StyleGAN2Trainer straight(setup, *ds);
@@ -145,8 +158,73 @@ TEST_CASE("a run resumed from a checkpoint continues bit for bit", "[training]")
   for (int i = first; i < total; ++i) resumed.step();
 
   CHECK(resumed.cur_nimg() == straight.cur_nimg());
-  CHECK(resumed.rng().offset == straight.rng().offset);
+  for (int r = 0; r < l.gpus; ++r) CHECK(resumed.rng(r).offset == straight.rng(r).offset);
   require_same_state(everything(straight), everything(resumed));
+}
+
+// Replica r's networks and optimizer state, by name.
+io::TensorMap replica_state(StyleGAN2Trainer& t, int r) {
+  io::TensorMap m = stylegan2::add_prefix(t.G(r).state_dict(), "G.");
+  m.merge(stylegan2::add_prefix(t.D(r).state_dict(), "D."));
+  m.merge(stylegan2::add_prefix(t.G_ema(r).state_dict(), "G_ema."));
+  m.merge(stylegan2::add_prefix(t.G_opt(r).state_dict(), "G_opt."));
+  m.merge(stylegan2::add_prefix(t.D_opt(r).state_dict(), "D_opt."));
+  return m;
+}
+
+TEST_CASE("data-parallel replicas see different data and stay identical", "[training]") {
+  const auto ds = toy_dataset(16, 16, true);
+  StyleGAN2Trainer t(tiny_setup(*ds, 3, 2), *ds);
+  REQUIRE(t.num_replicas() == 2);
+  CHECK(t.rng(0).seed == 6);  // as the official seed * num_gpus + rank
+  CHECK(t.rng(1).seed == 7);
+  const std::vector<double> start = t.G(1).state_dict().at("mapping.fc0.weight").to_vector();
+  for (int i = 0; i < 4; ++i) t.step();  // both regularizers run
+  CHECK(t.cur_nimg() == 4 * t.setup().spec.batch);
+  // Each replica formed its gradients from its own images and latents; only
+  // their average makes the replicas take the same steps. w_avg and the
+  // path-length mean are averaged too.
+  require_same_state(replica_state(t, 0), replica_state(t, 1));
+  CHECK(t.G(0).mapping.w_avg->to_vector() == t.G(1).mapping.w_avg->to_vector());
+  CHECK(t.G(1).state_dict().at("mapping.fc0.weight").to_vector() != start);
+  CHECK(t.pl_mean() > 0);
+  const LossStats s = t.stats();
+  CHECK(std::isfinite(s.g_loss + s.d_loss_real + s.d_loss_fake + s.r1_penalty + s.pl_penalty));
+}
+
+TEST_CASE("data-parallel layouts the batch does not divide are refused", "[training]") {
+  const auto ds = toy_dataset(8, 16, false);
+  TrainSpec spec = make_train_spec("tiny", 16, 3);  // batch 4 over 3 replicas
+  CHECK_THROWS_WITH(StyleGAN2Trainer(make_trainer_setup(spec, *ds, 0, Device::cpu()), *ds),
+                    Catch::Contains("batch 4 must be divisible by the GPU count 3"));
+  spec.gpus = 1;
+  spec.batch_gpu = 3;
+  CHECK_THROWS_WITH(check_train_spec(spec), Catch::Contains("must be a multiple of batch_gpu 3"));
+  spec.batch = 12;
+  spec.mbstd_group = 2;
+  CHECK_THROWS_WITH(check_train_spec(spec), Catch::Contains("batch_gpu 3 must be a multiple of the minibatch-stddev group 2"));
+}
+
+TEST_CASE("configs split the batch into GPUs and passes as the official train.py", "[training]") {
+  const TrainSpec p1 = make_train_spec("paper256", 256, 1);
+  CHECK(p1.batch == 64);
+  CHECK(batch_per_pass(p1) == 8);  // one GPU runs the eight reference GPUs' shares in turn
+  const TrainSpec p8 = make_train_spec("paper256", 256, 8);
+  CHECK(p8.batch / p8.gpus == 8);
+  CHECK(batch_per_pass(p8) == 8);
+  const TrainSpec a2 = make_train_spec("auto", 256, 2);
+  CHECK(a2.batch == 32);
+  CHECK(a2.mbstd_group == 4);
+  CHECK(batch_per_pass(a2) == 16);
+  const TrainSpec c1 = make_train_spec("cifar", 32, 1);
+  CHECK(batch_per_pass(c1) == 32);
+  // Specs written before data-parallel training read as one GPU, one pass.
+  nlohmann::json j = to_json(make_train_spec("tiny", 16));
+  j.erase("gpus");
+  j.erase("batch_gpu");
+  const TrainSpec old = train_spec_from_json(j);
+  CHECK(old.gpus == 1);
+  CHECK(batch_per_pass(old) == old.batch);
 }
 
 TEST_CASE("a snapshot resumes the networks only; generators load from it", "[training]") {

@@ -13,8 +13,15 @@ using stylegan2::select_prefix;
 
 namespace {
 
-// 64-bit values as two exact float64 halves (float64 holds 53 bits).
-Tensor u64_tensor(uint64_t v) { return Tensor::from_vector({double(v >> 32), double(v & 0xFFFFFFFFu)}, {2}, DType::f64); }
+// 64-bit values as two exact float64 halves each (float64 holds 53 bits).
+Tensor u64_tensor(const std::vector<uint64_t>& v) {
+  std::vector<double> halves;
+  for (uint64_t x : v) {
+    halves.push_back(double(x >> 32));
+    halves.push_back(double(x & 0xFFFFFFFFu));
+  }
+  return Tensor::from_vector(halves, {static_cast<int64_t>(halves.size())}, DType::f64);
+}
 
 const Tensor& need(const io::TensorMap& m, const std::string& name, int64_t numel, const std::string& path) {
   auto it = m.find(name);
@@ -35,10 +42,11 @@ double whole(const io::TensorMap& m, const std::string& name, int64_t numel, siz
   return v;
 }
 
-uint64_t u64_of(const io::TensorMap& m, const std::string& name, const std::string& path) {
+// The i-th of `count` 64-bit values.
+uint64_t u64_of(const io::TensorMap& m, const std::string& name, int64_t count, size_t i, const std::string& path) {
   constexpr double k2to32 = 4294967296.0;
-  return (static_cast<uint64_t>(whole(m, name, 2, 0, k2to32, path)) << 32) |
-         static_cast<uint64_t>(whole(m, name, 2, 1, k2to32, path));
+  return (static_cast<uint64_t>(whole(m, name, 2 * count, 2 * i, k2to32, path)) << 32) |
+         static_cast<uint64_t>(whole(m, name, 2 * count, 2 * i + 1, k2to32, path));
 }
 
 io::TensorMap networks_of(StyleGAN2Trainer& t) {
@@ -68,8 +76,11 @@ void save_checkpoint(const std::string& path, StyleGAN2Trainer& t) {
   all["state.cur_nimg"] = Tensor::from_vector({double(t.cur_nimg())}, {1}, DType::f64);
   all["state.batch_idx"] = Tensor::from_vector({double(t.batch_idx())}, {1}, DType::f64);
   all["state.pl_mean"] = Tensor::from_vector({t.pl_mean()}, {1}, DType::f64);
-  all["state.rng_seed"] = u64_tensor(t.rng().seed);
-  all["state.rng_offset"] = u64_tensor(t.rng().offset);
+  // Replica 0's seed (replica r's is that plus r) and every replica's offset.
+  std::vector<uint64_t> offsets;
+  for (int r = 0; r < t.num_replicas(); ++r) offsets.push_back(t.rng(r).offset);
+  all["state.rng_seed"] = u64_tensor({t.rng().seed});
+  all["state.rng_offset"] = u64_tensor(offsets);
   io::Metadata meta = configs_of(t);
   meta["format"] = kCheckpointFormat;
   meta["spec"] = to_json(t.setup().spec).dump();
@@ -124,9 +135,11 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
     throw Error(path + ": made on dataset '" + ds_name + "' (" + ds_size + " images), but this run has '" +
                 t.dataset().name() + "' (" + std::to_string(t.dataset().size()) +
                 " images): --data, --mirror and --max-images must be those of the checkpoint's run");
-  const uint64_t rng_seed = u64_of(all, "state.rng_seed", path);
-  const uint64_t rng_offset = u64_of(all, "state.rng_offset", path);
+  const uint64_t rng_seed = u64_of(all, "state.rng_seed", 1, 0, path);
   if (rng_seed != t.rng().seed) throw Error(path + ": random seed does not match the run's");
+  std::vector<uint64_t> rng_offsets;
+  for (int r = 0; r < t.num_replicas(); ++r)
+    rng_offsets.push_back(u64_of(all, "state.rng_offset", t.num_replicas(), static_cast<size_t>(r), path));
   load_module(t.G(), select_prefix(all, "G."), path, "G");
   load_module(t.D(), select_prefix(all, "D."), path, "D");
   load_module(t.G_ema(), select_prefix(all, "G_ema."), path, "G_ema");
@@ -137,7 +150,8 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
-  t.rng().offset = rng_offset;
+  t.replicate_first();
+  for (int r = 0; r < t.num_replicas(); ++r) t.rng(r).offset = rng_offsets[static_cast<size_t>(r)];
   t.set_progress(static_cast<int64_t>(cur_nimg), static_cast<int64_t>(batch_idx), pl_mean);
 }
 
@@ -147,12 +161,14 @@ void load_networks(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const s
   if (file.metadata.count("network")) {  // a standalone generator (bundle_setup refuses a lone D)
     load_module(t.G(), file.tensors, path, nets.front());
     t.G_ema().copy_from(t.G());
+    t.replicate_first();
     return;
   }
   if (!has("G") && !has("G_ema")) throw Error(path + ": holds no generator (no 'G.*' or 'G_ema.*' tensors)");
   load_module(t.G(), select_prefix(file.tensors, has("G") ? "G." : "G_ema."), path, "G");
   load_module(t.G_ema(), select_prefix(file.tensors, has("G_ema") ? "G_ema." : "G."), path, "G_ema");
   if (has("D")) load_module(t.D(), select_prefix(file.tensors, "D."), path, "D");
+  t.replicate_first();
 }
 
 }  // namespace gf

@@ -11,7 +11,7 @@ namespace {
 
 struct Named {
   const char* name;
-  int mb, mbstd;
+  int ref_gpus, mb, mbstd;
   double fmaps, lrate, gamma, ema, ramp;
   int map;
   double kimg;
@@ -19,12 +19,12 @@ struct Named {
 
 // The official table (train.py, cfg_specs); -1 means "derive from resolution".
 constexpr Named kSpecs[] = {
-    {"auto", -1, -1, -1, -1, -1, -1, 0.05, 2, 25000},
-    {"stylegan2", 32, 4, 1, 0.002, 10, 10, 0, 8, 25000},
-    {"paper256", 64, 8, 0.5, 0.0025, 1, 20, 0, 8, 25000},
-    {"paper512", 64, 8, 1, 0.0025, 0.5, 20, 0, 8, 25000},
-    {"paper1024", 32, 4, 1, 0.002, 2, 10, 0, 8, 25000},
-    {"cifar", 64, 32, 1, 0.0025, 0.01, 500, 0.05, 2, 100000},
+    {"auto", -1, -1, -1, -1, -1, -1, -1, 0.05, 2, 25000},
+    {"stylegan2", 8, 32, 4, 1, 0.002, 10, 10, 0, 8, 25000},
+    {"paper256", 8, 64, 8, 0.5, 0.0025, 1, 20, 0, 8, 25000},
+    {"paper512", 8, 64, 8, 1, 0.0025, 0.5, 20, 0, 8, 25000},
+    {"paper1024", 8, 32, 4, 1, 0.002, 2, 10, 0, 8, 25000},
+    {"cifar", 2, 64, 32, 1, 0.0025, 0.01, 500, 0.05, 2, 100000},
 };
 
 }  // namespace
@@ -42,6 +42,7 @@ TrainSpec make_train_spec(const std::string& cfg, int res, int gpus) {
   GF_CHECK(gpus >= 1, "config", "--gpus must be at least 1");
   TrainSpec s;
   s.cfg = cfg;
+  s.gpus = gpus;
   // Small networks for CPU runs: 'small' trains Fashion-MNIST in minutes on a
   // laptop-class CPU; 'tiny' exists for tests.
   if (cfg == "small" || cfg == "tiny") {
@@ -68,6 +69,9 @@ TrainSpec make_train_spec(const std::string& cfg, int res, int gpus) {
     throw Error("config: unknown --cfg '" + cfg + "' (one of " + names + ")");
   }
   s.batch = n->mb;
+  // As train.py: a pass holds what one of the reference GPUs took, so with
+  // fewer GPUs each accumulates several passes (paper256 on one GPU: 8 x 8).
+  s.batch_gpu = n->mb > 0 ? n->mb / n->ref_gpus : 0;
   s.mbstd_group = n->mbstd;
   double fmaps = n->fmaps;
   s.lrate = n->lrate;
@@ -79,6 +83,7 @@ TrainSpec make_train_spec(const std::string& cfg, int res, int gpus) {
   if (cfg == "auto") {
     s.batch = std::max(std::min(gpus * std::min(4096 / res, 32), 64), gpus);
     s.mbstd_group = std::min(s.batch / gpus, 4);
+    s.batch_gpu = s.batch / gpus;
     fmaps = res >= 512 ? 1 : 0.5;
     s.lrate = res >= 1024 ? 0.002 : 0.0025;
     s.gamma = 0.0002 * res * res / s.batch;
@@ -94,6 +99,7 @@ TrainSpec make_train_spec(const std::string& cfg, int res, int gpus) {
 
 nlohmann::json to_json(const TrainSpec& s) {
   return {{"cfg", s.cfg},           {"batch", s.batch},
+          {"gpus", s.gpus},         {"batch_gpu", s.batch_gpu},
           {"mbstd_group", s.mbstd_group}, {"channel_base", s.channel_base},
           {"channel_max", s.channel_max}, {"mapping_layers", s.mapping_layers},
           {"z_dim", s.z_dim},       {"w_dim", s.w_dim},
@@ -109,6 +115,8 @@ void check_train_spec(const TrainSpec& s) {
     GF_CHECK(v >= 1, "config", name << " must be at least 1, got " << v);
   };
   at_least_1("batch", s.batch);
+  at_least_1("gpus", s.gpus);
+  GF_CHECK(s.batch_gpu >= 0, "config", "batch_gpu must be >= 0, got " << s.batch_gpu);
   at_least_1("mbstd_group", s.mbstd_group);
   at_least_1("channel_base", s.channel_base);
   at_least_1("channel_max", s.channel_max);
@@ -124,6 +132,18 @@ void check_train_spec(const TrainSpec& s) {
   for (const auto& [name, v] : non_negative)
     GF_CHECK(std::isfinite(v) && v >= 0, "config", name << " must be finite and >= 0, got " << v);
   GF_CHECK(s.style_mixing >= 0 && s.style_mixing <= 1, "config", "style_mixing must be in [0, 1], got " << s.style_mixing);
+  GF_CHECK(s.batch % s.gpus == 0, "config", "batch " << s.batch << " must be divisible by the GPU count " << s.gpus);
+  const int per_gpu = s.batch / s.gpus, pass = batch_per_pass(s);
+  GF_CHECK(per_gpu % pass == 0, "config",
+           "batch per GPU " << per_gpu << " must be a multiple of batch_gpu " << pass);
+  const int group = std::min(s.mbstd_group, pass);
+  GF_CHECK(pass % group == 0, "config",
+           "batch_gpu " << pass << " must be a multiple of the minibatch-stddev group " << group);
+}
+
+int batch_per_pass(const TrainSpec& s) {
+  const int per_gpu = s.batch / std::max(s.gpus, 1);
+  return s.batch_gpu > 0 ? std::min(s.batch_gpu, per_gpu) : per_gpu;
 }
 
 TrainSpec train_spec_from_json(const nlohmann::json& j) {
@@ -131,6 +151,8 @@ TrainSpec train_spec_from_json(const nlohmann::json& j) {
   try {
     s.cfg = j.at("cfg").get<std::string>();
     s.batch = j.at("batch").get<int>();
+    s.gpus = j.value("gpus", 1);  // files before data-parallel training: one GPU, one pass
+    s.batch_gpu = j.value("batch_gpu", 0);
     s.mbstd_group = j.at("mbstd_group").get<int>();
     s.channel_base = j.at("channel_base").get<int>();
     s.channel_max = j.at("channel_max").get<int>();

@@ -10,7 +10,9 @@ namespace gf {
 
 struct TrainSpec {
   std::string cfg;
-  int batch = 32;            // total minibatch
+  int batch = 32;            // total minibatch, over all GPUs
+  int gpus = 1;              // data-parallel replicas, each with batch / gpus images
+  int batch_gpu = 0;         // images per pass on one GPU (gradients accumulate); 0: batch / gpus
   int mbstd_group = 4;       // minibatch-stddev group size
   int channel_base = 32768;  // fmaps * 32768
   int channel_max = 512;
@@ -33,8 +35,12 @@ std::vector<std::string> config_names();
 // the official train.py does for 'auto'. Throws gf::Error for an unknown name.
 TrainSpec make_train_spec(const std::string& cfg, int resolution, int gpus = 1);
 
+// Images one GPU runs through the networks at a time.
+int batch_per_pass(const TrainSpec& s);
+
 // Throws gf::Error naming the first field out of range (intervals and sizes
-// below 1, a negative or non-finite rate, weight or half-life).
+// below 1, a negative or non-finite rate, weight or half-life, a batch that
+// the GPUs, passes and minibatch-stddev groups do not divide).
 void check_train_spec(const TrainSpec& s);
 
 nlohmann::json to_json(const TrainSpec& s);

@@ -45,6 +45,9 @@ class StyleGAN2Loss {
   // The moving average of path lengths, kept in checkpoints. It lives on the
   // device as the official pl_mean buffer does; reading it waits for the device.
   double pl_mean() const { return pl_mean_.defined() ? pl_mean_.item() : pl_mean_start_; }
+  // The device scalar itself (undefined before the first path-length phase),
+  // for averaging over data-parallel replicas in place.
+  const Tensor& pl_mean_tensor() const { return pl_mean_; }
   void set_pl_mean(double v) {
     pl_mean_ = Tensor();
     pl_mean_start_ = v;

@@ -27,7 +27,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
                                                   const TrainerSetup& fresh, const Dataset& ds) {
   const io::SafetensorsFile file = io::read_safetensors(path);
   if (is_checkpoint(file)) {
-    for (const char* f : {"cfg", "gpus", "batch", "gamma", "seed"})
+    for (const char* f : {"cfg", "gpus", "batch", "batch-gpu", "gamma", "seed"})
       if (args.has(f)) throw Error(std::string("--") + f + " cannot change a run resumed from a checkpoint (" + path + ")");
     TrainerSetup setup = checkpoint_setup(file, path, fresh.device);
     if (args.has("kimg")) setup.spec.kimg = args.number("kimg");
@@ -46,8 +46,9 @@ int run(int argc, char** argv) {
                  {{"outdir", "DIR", "runs", "where to make the run folder"},
                   {"data", "PATH", "", "image folder or .zip (default: Fashion-MNIST)"},
                   {"cfg", "NAME", "auto", "auto, stylegan2, paper256, paper512, paper1024, cifar, small, tiny"},
-                  {"gpus", "N", "1", "GPU count the config is derived for (training runs on one device)"},
-                  {"batch", "N", "", "override the config's batch size"},
+                  {"gpus", "N", "1", "data-parallel replicas on cuda:K .. cuda:K+N-1 for --device cuda:K (on the CPU: N replicas, for tests)"},
+                  {"batch", "N", "", "override the config's total batch size"},
+                  {"batch-gpu", "N", "", "images per pass on one GPU; more passes accumulate gradients (default: the config's)"},
                   {"kimg", "N", "", "train for this many thousand images"},
                   {"gamma", "G", "", "override the R1 weight"},
                   {"snap", "TICKS", "50", "snapshot interval in ticks"},
@@ -70,7 +71,11 @@ int run(int argc, char** argv) {
   if (args.has("max-images")) dopt.max_images = args.integer("max-images");
   const auto ds = open_dataset(args.str("data"), dopt);
   TrainSpec spec = make_train_spec(args.str("cfg"), ds->resolution(), static_cast<int>(args.integer("gpus")));
-  if (args.has("batch")) spec.batch = static_cast<int>(args.integer("batch"));
+  if (args.has("batch")) {
+    spec.batch = static_cast<int>(args.integer("batch"));
+    spec.batch_gpu = 0;  // as train.py: a given batch is split evenly, one pass per GPU
+  }
+  if (args.has("batch-gpu")) spec.batch_gpu = static_cast<int>(args.integer("batch-gpu"));
   if (args.has("gamma")) spec.gamma = args.number("gamma");
   if (args.has("kimg")) spec.kimg = args.number("kimg");
   const uint64_t seed = static_cast<uint64_t>(args.integer("seed"));
@@ -97,8 +102,12 @@ int run(int argc, char** argv) {
   run.write_json("training_options.json", options);
   run.log("Run folder " + run.path() + ": " + ds->name() + " (" + std::to_string(ds->size()) + " images, " +
           std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) + "), cfg " + setup.spec.cfg +
-          ", batch " + std::to_string(setup.spec.batch) + ", G " + std::to_string(trainer->G().num_params()) +
+          ", batch " + std::to_string(setup.spec.batch) + " (" +
+          std::to_string(setup.spec.gpus) + " replicas x " +
+          std::to_string(setup.spec.batch / setup.spec.gpus / batch_per_pass(setup.spec)) + " passes of " +
+          std::to_string(batch_per_pass(setup.spec)) + "), G " + std::to_string(trainer->G().num_params()) +
           " params, D " + std::to_string(trainer->D().num_params()) + " params, device " + dev.str() +
+          (trainer->num_replicas() > 1 && dev.is_cuda() ? " to " + trainer->device(trainer->num_replicas() - 1).str() : std::string()) +
           (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " +
                                     std::to_string(trainer->cur_nimg() / 1000.0)
                               : std::string()));

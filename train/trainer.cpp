@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "engine/collective.h"
 #include "engine/error.h"
 #include "train/ema.h"
 
@@ -11,21 +12,50 @@ using stylegan2::SynthesisOptions;
 
 namespace {
 
-// One phase's update: the gradient of `loss` (net's gradients cleared first),
-// then, as the official loop, misc.nan_to_num on every gradient, so one bad
-// minibatch cannot poison the weights, Adam's moments and G_ema for good,
-// then the optimizer's step.
-void update(Module& net, Adam& opt, const Tensor& loss) {
-  net.zero_grad();
-  backward(loss);
-  for (const auto& [name, p] : net.named_parameters()) {
-    Tensor g = p.grad();
-    if (g.defined()) g.copy_(nan_to_num(g));
+// Every gradient of a module's parameters that the last backward formed.
+std::vector<Tensor> grads_of(const Module& net) {
+  std::vector<Tensor> g;
+  for (const auto& [name, p] : net.named_parameters())
+    if (p.grad().defined()) g.push_back(p.grad());
+  return g;
+}
+
+// Rows [k * pass, (k + 1) * pass) of x: x itself when that is all of it (or x is undefined).
+Tensor rows(const Tensor& x, int64_t k, int64_t pass) {
+  return x.defined() && x.size(0) != pass ? slice(x, 0, k * pass, (k + 1) * pass) : x;
+}
+
+// Labels for generated images: those of random dataset items (the official
+// gen_c), or undefined for an unconditional run.
+Tensor sample_gen_c(const Dataset& ds, int64_t n, Generator& rng, Device device) {
+  if (ds.c_dim() == 0) return Tensor();
+  const std::vector<double> u = rand({n}, rng, DType::f64).to_vector();
+  std::vector<double> onehot(static_cast<size_t>(n * ds.c_dim()), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t item = std::min(static_cast<int64_t>(u[static_cast<size_t>(i)] * ds.size()), ds.size() - 1);
+    onehot[static_cast<size_t>(i * ds.c_dim() + ds.label(item))] = 1;
   }
-  opt.step();
+  return Tensor::from_vector(onehot, {n, ds.c_dim()}, DType::f32, device);
 }
 
 }  // namespace
+
+// One device's share of the run.
+struct StyleGAN2Trainer::Replica {
+  Device device;
+  std::unique_ptr<stylegan2::Generator> G, G_ema;
+  std::unique_ptr<stylegan2::Discriminator> D;
+  std::unique_ptr<Adam> G_opt, D_opt;
+  Generator rng;
+  std::unique_ptr<StyleGAN2Loss> loss;
+};
+
+// One replica's inputs for a minibatch: its real images and labels, and per
+// phase a z and gen_c, each batch / gpus rows.
+struct StyleGAN2Trainer::PhaseData {
+  Tensor real, real_c;
+  Tensor z[4], c[4];
+};
 
 TrainerSetup make_trainer_setup(const TrainSpec& spec, const Dataset& ds, uint64_t seed, Device device) {
   TrainerSetup s;
@@ -64,7 +94,7 @@ AdamOptions lazy_adam(double lr, int interval) {
 }
 
 StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
-    : setup_(setup), ds_(ds), rng_(setup.seed), sampler_(ds.size(), setup.seed) {
+    : setup_(setup), ds_(ds), sampler_(ds.size(), setup.seed) {
   const TrainSpec& spec = setup_.spec;
   const auto& gc = setup_.G_kwargs;
   const auto& dc = setup_.D_kwargs;
@@ -75,81 +105,163 @@ StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
                                 << gc.c_dim << " labels) do not match the dataset (" << ds.resolution() << "x"
                                 << ds.resolution() << "x" << ds.channels() << ", " << ds.c_dim() << " labels)");
   check_train_spec(spec);
-  const int group = dc.mbstd_group_size > 0 ? dc.mbstd_group_size : spec.batch;
-  GF_CHECK(spec.batch % std::min(group, spec.batch) == 0, op,
-           "batch " << spec.batch << " must be a multiple of the minibatch-stddev group " << group);
-  G_ = std::make_unique<stylegan2::Generator>(gc, setup_.seed);
-  G_ema_ = std::make_unique<stylegan2::Generator>(gc, setup_.seed);
-  D_ = std::make_unique<stylegan2::Discriminator>(dc, setup_.seed + 1);
-  G_ema_->copy_from(*G_);
-  G_->to(setup_.device);
-  G_ema_->to(setup_.device);
-  D_->to(setup_.device);
-  G_ema_->requires_grad_(false);
-  G_opt_ = std::make_unique<Adam>(G_->named_parameters(), lazy_adam(spec.lrate, spec.g_reg_interval));
-  D_opt_ = std::make_unique<Adam>(D_->named_parameters(), lazy_adam(spec.lrate, spec.d_reg_interval));
+  const int pass = batch_per_pass(spec);
+  const int group = dc.mbstd_group_size > 0 ? std::min(dc.mbstd_group_size, pass) : pass;
+  GF_CHECK(pass % group == 0, op, "batch_gpu " << pass << " must be a multiple of the minibatch-stddev group " << group);
+  if (setup_.device.is_cuda() && spec.gpus > 1 && setup_.device.index + spec.gpus > cuda_device_count())
+    throw Error("--gpus " + std::to_string(spec.gpus) + " on " + setup_.device.str() + " needs cuda:" +
+                std::to_string(setup_.device.index) + " to cuda:" + std::to_string(setup_.device.index + spec.gpus - 1) +
+                ", but " + std::to_string(cuda_device_count()) + " CUDA devices are present");
+  std::vector<Device> devices;
+  for (int r = 0; r < spec.gpus; ++r) {
+    const Device d = setup_.device.is_cuda() ? Device::cuda(setup_.device.index + r) : setup_.device;
+    check_device_usable(d);
+    devices.push_back(d);
+  }
+  enable_peer_access(devices);
 
-  LossOptions lopt;
-  lopt.r1_gamma = spec.gamma;
-  lopt.style_mixing_prob = spec.style_mixing;
-  lopt.pl_weight = spec.pl_weight;
-  LossNetworks nets{
-      [this](const Tensor& z, const Tensor& c, bool update) { return G_->mapping.forward(z, c, 1, std::nullopt, update); },
-      [this](const Tensor& ws) {
-        SynthesisOptions so;
-        so.noise_mode = NoiseMode::random;
-        so.noise_gen = &rng_;
-        return G_->synthesis.forward(ws, so);
-      },
-      [this](const Tensor& img, const Tensor& c) { return D_->forward(img, c); }};
-  loss_ = std::make_unique<StyleGAN2Loss>(nets, lopt, rng_);
+  for (int r = 0; r < spec.gpus; ++r) {
+    auto rep = std::make_unique<Replica>();
+    Replica& x = *rep;
+    x.device = devices[static_cast<size_t>(r)];
+    x.rng = Generator(setup_.seed * static_cast<uint64_t>(spec.gpus) + static_cast<uint64_t>(r));
+    x.G = std::make_unique<stylegan2::Generator>(gc, setup_.seed);
+    x.G_ema = std::make_unique<stylegan2::Generator>(gc, setup_.seed);
+    x.D = std::make_unique<stylegan2::Discriminator>(dc, setup_.seed + 1);
+    x.G_ema->copy_from(*x.G);  // every replica starts from the seed's weights, as rank 0's broadcast makes it
+    x.G->to(x.device);
+    x.G_ema->to(x.device);
+    x.D->to(x.device);
+    x.G_ema->requires_grad_(false);
+    x.G_opt = std::make_unique<Adam>(x.G->named_parameters(), lazy_adam(spec.lrate, spec.g_reg_interval));
+    x.D_opt = std::make_unique<Adam>(x.D->named_parameters(), lazy_adam(spec.lrate, spec.d_reg_interval));
+
+    LossOptions lopt;
+    lopt.r1_gamma = spec.gamma;
+    lopt.style_mixing_prob = spec.style_mixing;
+    lopt.pl_weight = spec.pl_weight;
+    LossNetworks nets{
+        [&x](const Tensor& z, const Tensor& c, bool update) { return x.G->mapping.forward(z, c, 1, std::nullopt, update); },
+        [&x](const Tensor& ws) {
+          SynthesisOptions so;
+          so.noise_mode = NoiseMode::random;
+          so.noise_gen = &x.rng;
+          return x.G->synthesis.forward(ws, so);
+        },
+        [&x](const Tensor& img, const Tensor& c) { return x.D->forward(img, c); }};
+    x.loss = std::make_unique<StyleGAN2Loss>(nets, lopt, x.rng);
+    replicas_.push_back(std::move(rep));
+  }
 }
 
-Tensor StyleGAN2Trainer::sample_gen_c() {
-  if (ds_.c_dim() == 0) return Tensor();
-  const int64_t n = setup_.spec.batch;
-  const std::vector<double> u = rand({n}, rng_, DType::f64).to_vector();
-  std::vector<double> onehot(static_cast<size_t>(n * ds_.c_dim()), 0.0);
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t item = std::min(static_cast<int64_t>(u[static_cast<size_t>(i)] * ds_.size()), ds_.size() - 1);
-    onehot[static_cast<size_t>(i * ds_.c_dim() + ds_.label(item))] = 1;
+StyleGAN2Trainer::~StyleGAN2Trainer() = default;
+
+Device StyleGAN2Trainer::device(int r) const { return replicas_.at(static_cast<size_t>(r))->device; }
+stylegan2::Generator& StyleGAN2Trainer::G(int r) { return *replicas_.at(static_cast<size_t>(r))->G; }
+stylegan2::Generator& StyleGAN2Trainer::G_ema(int r) { return *replicas_.at(static_cast<size_t>(r))->G_ema; }
+stylegan2::Discriminator& StyleGAN2Trainer::D(int r) { return *replicas_.at(static_cast<size_t>(r))->D; }
+Adam& StyleGAN2Trainer::G_opt(int r) { return *replicas_.at(static_cast<size_t>(r))->G_opt; }
+Adam& StyleGAN2Trainer::D_opt(int r) { return *replicas_.at(static_cast<size_t>(r))->D_opt; }
+Generator& StyleGAN2Trainer::rng(int r) { return replicas_.at(static_cast<size_t>(r))->rng; }
+
+LossStats StyleGAN2Trainer::stats() const {
+  LossStats mean;
+  const double w = 1.0 / static_cast<double>(replicas_.size());
+  for (const auto& x : replicas_) {
+    const LossStats s = x->loss->stats();
+    mean.g_loss += s.g_loss * w;
+    mean.d_loss_fake += s.d_loss_fake * w;
+    mean.d_loss_real += s.d_loss_real * w;
+    mean.r1_penalty += s.r1_penalty * w;
+    mean.pl_penalty += s.pl_penalty * w;
+    mean.scores_fake += s.scores_fake * w;
+    mean.scores_real += s.scores_real * w;
   }
-  return Tensor::from_vector(onehot, {n, ds_.c_dim()}, DType::f32, setup_.device);
+  return mean;
+}
+
+double StyleGAN2Trainer::pl_mean() const { return replicas_.front()->loss->pl_mean(); }
+
+void StyleGAN2Trainer::run_phase(Phase phase, const std::vector<PhaseData>& data) {
+  const TrainSpec& spec = setup_.spec;
+  const bool g_side = phase == Phase::Gmain || phase == Phase::Greg;
+  const int64_t pass = batch_per_pass(spec), passes = spec.batch / spec.gpus / pass;
+  std::vector<std::vector<Tensor>> grads;
+  for (size_t r = 0; r < replicas_.size(); ++r) {
+    Replica& x = *replicas_[r];
+    const PhaseData& in = data[r];
+    // The other network's weights get no gradient.
+    x.D->requires_grad_(!g_side);
+    x.G->requires_grad_(g_side);
+    Module& net = g_side ? static_cast<Module&>(*x.G) : static_cast<Module&>(*x.D);
+    net.zero_grad();
+    const int i = static_cast<int>(phase);
+    for (int64_t k = 0; k < passes; ++k) {  // backward adds to the gradients of the passes before
+      const Tensor z = rows(in.z[i], k, pass), c = rows(in.c[i], k, pass);
+      const Tensor real = rows(in.real, k, pass), real_c = rows(in.real_c, k, pass);
+      switch (phase) {
+        case Phase::Gmain: backward(x.loss->g_main(z, c, 1.0)); break;
+        case Phase::Greg: backward(x.loss->g_pl(z, c, spec.g_reg_interval)); break;
+        case Phase::Dmain: backward(x.loss->d_main(real, real_c, z, c, 1.0)); break;
+        case Phase::Dreg: backward(x.loss->d_r1(real, real_c, spec.d_reg_interval)); break;
+      }
+    }
+    grads.push_back(grads_of(net));
+  }
+  all_reduce_mean(grads);
+  for (size_t r = 0; r < replicas_.size(); ++r) {
+    // As the official loop, nan_to_num on every gradient, so one bad
+    // minibatch cannot poison the weights, Adam's moments and G_ema for good.
+    for (const Tensor& g : grads[r]) g.copy_(nan_to_num(g));
+    (g_side ? replicas_[r]->G_opt : replicas_[r]->D_opt)->step();
+  }
 }
 
 void StyleGAN2Trainer::step() {
   const TrainSpec& spec = setup_.spec;
-  const Device dev = setup_.device;
-  const Dataset::Batch real = ds_.batch(sampler_.next_batch(spec.batch), dev);
-  const Tensor real_c = ds_.c_dim() > 0 ? real.labels : Tensor();
-  // As the official loop: a fresh z and gen_c for each of the four phases,
-  // drawn whether or not a regularization phase runs this minibatch.
-  struct PhaseInput {
-    Tensor z, c;
-  } in[4];
-  for (auto& p : in) {
-    p.z = randn({spec.batch, setup_.G_kwargs.z_dim}, rng_, DType::f32, dev);
-    p.c = sample_gen_c();
+  const int n = spec.gpus;
+  const int64_t per_gpu = spec.batch / n;
+  const std::vector<int64_t> batch = sampler_.next_batch(spec.batch);
+  std::vector<PhaseData> data(replicas_.size());
+  for (int r = 0; r < n; ++r) {
+    Replica& x = *replicas_[static_cast<size_t>(r)];
+    PhaseData& d = data[static_cast<size_t>(r)];
+    std::vector<int64_t> mine;  // as the official sampler: minibatch positions r, r + n, ...
+    for (size_t i = static_cast<size_t>(r); i < batch.size(); i += static_cast<size_t>(n)) mine.push_back(batch[i]);
+    const Dataset::Batch real = ds_.batch(mine, x.device);
+    d.real = real.images;
+    if (ds_.c_dim() > 0) d.real_c = real.labels;
+    // As the official loop: a fresh z and gen_c for each of the four phases,
+    // drawn whether or not a regularization phase runs this minibatch.
+    for (int p = 0; p < 4; ++p) {
+      d.z[p] = randn({per_gpu, setup_.G_kwargs.z_dim}, x.rng, DType::f32, x.device);
+      d.c[p] = sample_gen_c(ds_, per_gpu, x.rng, x.device);
+    }
   }
 
-  // G phases: D's weights get no gradient.
-  D_->requires_grad_(false);
-  G_->requires_grad_(true);
-  update(*G_, *G_opt_, loss_->g_main(in[0].z, in[0].c, 1.0));
-  if (spec.pl_weight > 0 && batch_idx_ % spec.g_reg_interval == 0)
-    update(*G_, *G_opt_, loss_->g_pl(in[1].z, in[1].c, spec.g_reg_interval));
-  // D phases.
-  G_->requires_grad_(false);
-  D_->requires_grad_(true);
-  update(*D_, *D_opt_, loss_->d_main(real.images, real_c, in[2].z, in[2].c, 1.0));
-  if (spec.gamma > 0 && batch_idx_ % spec.d_reg_interval == 0)
-    update(*D_, *D_opt_, loss_->d_r1(real.images, real_c, spec.d_reg_interval));
-  D_->zero_grad();
-  G_->zero_grad();
+  run_phase(Phase::Gmain, data);
+  if (spec.pl_weight > 0 && batch_idx_ % spec.g_reg_interval == 0) run_phase(Phase::Greg, data);
+  run_phase(Phase::Dmain, data);
+  if (spec.gamma > 0 && batch_idx_ % spec.d_reg_interval == 0) run_phase(Phase::Dreg, data);
+
+  // One state for all replicas: the tracked w_avg and the path-length mean
+  // (each moved by its own replica's latents) become their mean.
+  std::vector<std::vector<Tensor>> shared;
+  for (auto& x : replicas_) {
+    x->D->zero_grad();
+    x->G->zero_grad();
+    std::vector<Tensor> s;
+    for (const auto& [name, b] : x->G->named_buffers())
+      if (name == "mapping.w_avg") s.push_back(b);
+    if (x->loss->pl_mean_tensor().defined()) s.push_back(x->loss->pl_mean_tensor());
+    shared.push_back(std::move(s));
+  }
+  all_reduce_mean(shared);
 
   // The official loop updates G_ema before counting this minibatch's images.
   const std::optional<double> rampup = spec.ema_rampup > 0 ? std::optional<double>(spec.ema_rampup) : std::nullopt;
-  ema_update(*G_ema_, *G_, ema_beta(spec.ema_kimg, rampup, cur_nimg_, spec.batch));
+  const double beta = ema_beta(spec.ema_kimg, rampup, cur_nimg_, spec.batch);
+  for (auto& x : replicas_) ema_update(*x->G_ema, *x->G, beta);
   cur_nimg_ += spec.batch;
   ++batch_idx_;
 }
@@ -158,7 +270,26 @@ void StyleGAN2Trainer::set_progress(int64_t cur_nimg, int64_t batch_idx, double 
   GF_CHECK(cur_nimg >= 0 && batch_idx >= 0, "StyleGAN2Trainer", "negative progress");
   cur_nimg_ = cur_nimg;
   batch_idx_ = batch_idx;
-  loss_->set_pl_mean(pl_mean);
+  for (auto& x : replicas_) x->loss->set_pl_mean(pl_mean);
+}
+
+void StyleGAN2Trainer::replicate_first() {
+  if (replicas_.size() == 1) return;
+  std::vector<std::vector<Tensor>> all;
+  for (auto& x : replicas_) {
+    std::vector<Tensor> t;
+    for (const Module* m : {static_cast<const Module*>(x->G.get()), static_cast<const Module*>(x->G_ema.get()),
+                            static_cast<const Module*>(x->D.get())}) {
+      for (const auto& [name, p] : m->named_parameters()) t.push_back(p);
+      for (const auto& [name, b] : m->named_buffers()) t.push_back(b);
+    }
+    all.push_back(std::move(t));
+  }
+  broadcast_from_first(all);
+  for (size_t r = 1; r < replicas_.size(); ++r) {
+    replicas_[r]->G_opt->load_state_dict(replicas_[0]->G_opt->state_dict());
+    replicas_[r]->D_opt->load_state_dict(replicas_[0]->D_opt->state_dict());
+  }
 }
 
 }  // namespace gf

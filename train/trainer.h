@@ -3,6 +3,19 @@
 // loss, as the official StyleGAN2-ADA training_loop.py keeps them. The tick
 // loop around it (logs, grids, snapshots) is train/training_loop.h; saving and
 // restoring all of it is train/checkpoint.h.
+//
+// Data parallel, as the official multi-GPU loop: spec.gpus replicas, replica
+// r on device index + r (CPU replicas all on the CPU, for tests), each with
+// its own networks, optimizers, random stream (seed * gpus + r) and
+// batch / gpus images (minibatch positions r, r + gpus, ...), run through the
+// networks batch_gpu at a time with gradients accumulated over the passes.
+// After each phase's backward the gradients are averaged over the replicas
+// (engine/collective.h), so every replica takes the same optimizer step. One
+// host thread drives all replicas; their devices work concurrently because
+// launches do not wait. Unlike the official code, w_avg and the path-length
+// mean are averaged over the replicas after each minibatch too, so all
+// replicas hold one state (the whole-batch update) and any one of them is
+// the run.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -22,7 +35,7 @@ struct TrainerSetup {
   stylegan2::GeneratorConfig G_kwargs;
   stylegan2::DiscriminatorConfig D_kwargs;
   uint64_t seed = 0;
-  Device device = Device::cpu();
+  Device device = Device::cpu();  // replica 0's; replica r is on device.index + r
 };
 
 // The network configs the spec gives for a dataset (resolution, channels, labels).
@@ -42,37 +55,45 @@ class StyleGAN2Trainer {
   // Dmain, Dreg (every d_reg_interval), then the EMA update.
   void step();
 
+  ~StyleGAN2Trainer();
+
   const TrainerSetup& setup() const { return setup_; }
   const Dataset& dataset() const { return ds_; }
   int64_t cur_nimg() const { return cur_nimg_; }
   int64_t batch_idx() const { return batch_idx_; }
-  LossStats stats() const { return loss_->stats(); }  // waits for the device
-  double pl_mean() const { return loss_->pl_mean(); }
+  // The last minibatch's loss statistics, averaged over the replicas; waits for the devices.
+  LossStats stats() const;
+  double pl_mean() const;
 
-  stylegan2::Generator& G() { return *G_; }
-  stylegan2::Generator& G_ema() { return *G_ema_; }
-  stylegan2::Discriminator& D() { return *D_; }
-  Adam& G_opt() { return *G_opt_; }
-  Adam& D_opt() { return *D_opt_; }
+  // Replica r's state; replica 0 (the default) is what snapshots hold.
+  int num_replicas() const { return static_cast<int>(replicas_.size()); }
+  Device device(int replica = 0) const;
+  stylegan2::Generator& G(int replica = 0);
+  stylegan2::Generator& G_ema(int replica = 0);
+  stylegan2::Discriminator& D(int replica = 0);
+  Adam& G_opt(int replica = 0);
+  Adam& D_opt(int replica = 0);
+  Generator& rng(int replica = 0);  // z, gen_c, noise, style mixing: Philox, the same on CPU and GPU
   InfiniteSampler& sampler() { return sampler_; }
-  Generator& rng() { return rng_; }
 
-  // Restores the counters and the loss's path-length mean (train/checkpoint.cpp).
+  // Restores the counters and the path-length mean (train/checkpoint.cpp).
   void set_progress(int64_t cur_nimg, int64_t batch_idx, double pl_mean);
+  // Copies replica 0's networks and optimizer state into the others, after
+  // something was loaded into replica 0 (the official broadcast from rank 0).
+  void replicate_first();
 
  private:
-  // Labels for generated images: those of random dataset items (the official
-  // gen_c), or undefined for an unconditional run.
-  Tensor sample_gen_c();
+  struct Replica;
+  enum class Phase { Gmain, Greg, Dmain, Dreg };
+  // Forward and backward of one phase on every replica, pass by pass, then the
+  // averaged, cleaned gradients and each replica's optimizer step.
+  struct PhaseData;
+  void run_phase(Phase phase, const std::vector<PhaseData>& data);
 
   TrainerSetup setup_;
   const Dataset& ds_;
-  std::unique_ptr<stylegan2::Generator> G_, G_ema_;
-  std::unique_ptr<stylegan2::Discriminator> D_;
-  std::unique_ptr<Adam> G_opt_, D_opt_;
-  Generator rng_;  // z, gen_c, noise, style mixing: Philox, the same on CPU and GPU
-  InfiniteSampler sampler_;
-  std::unique_ptr<StyleGAN2Loss> loss_;
+  std::vector<std::unique_ptr<Replica>> replicas_;
+  InfiniteSampler sampler_;  // one for the run: replica r takes minibatch positions r, r + gpus, ...
   int64_t cur_nimg_ = 0, batch_idx_ = 0;
 };
 

@@ -43,3 +43,15 @@ add_test(NAME cpu.train_stylegan_resume_is_exact
          COMMAND sh -c "cmp $(ls -td ${CMAKE_BINARY_DIR}/test_runs_straight/*/ | head -n 1)checkpoint.bin $(ls -td ${CMAKE_BINARY_DIR}/test_runs_resumed/*/ | head -n 1)checkpoint.bin")
 set_tests_properties(cpu.train_stylegan_resume_is_exact PROPERTIES LABELS cpu
                      FIXTURES_REQUIRED "resumed_run;straight_run")
+# Data parallel: two CPU replicas (the arithmetic --gpus 2 runs on two GPUs),
+# two passes of two images each; a batch the replicas do not divide is refused.
+add_test(NAME cpu.train_stylegan_data_parallel
+         COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --cfg tiny --gpus 2 --batch 8
+                 --batch-gpu 2 --kimg 0.016 --tick 0.008 --snap 1 --max-images 64 --outdir ${CMAKE_BINARY_DIR}/test_runs_parallel)
+set_tests_properties(cpu.train_stylegan_data_parallel PROPERTIES LABELS cpu
+                     PASS_REGULAR_EXPRESSION "batch 8 \\(2 replicas x 2 passes of 2\\).*tick 1 .*Done: "
+                     FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
+add_test(NAME cpu.train_stylegan_data_parallel_bad_batch
+         COMMAND train_stylegan --cfg tiny --gpus 3 --max-images 16 --outdir ${CMAKE_BINARY_DIR}/test_runs_parallel)
+set_tests_properties(cpu.train_stylegan_data_parallel_bad_batch PROPERTIES LABELS cpu
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: .*batch 4 must be divisible by the GPU count 3")
