@@ -81,9 +81,10 @@ TEST_CASE("training step: finite losses, R1 and path length formed, D separates 
   const auto ds = toy_dataset(16, 16, false);
   StyleGAN2Trainer t(tiny_setup(*ds), *ds);
   double r1_sum = 0, pl_sum = 0;
+  LossStats s;
   for (int i = 0; i < 24; ++i) {
     t.step();
-    const LossStats& s = t.stats();
+    s = t.take_stats();
     INFO("step " << i);
     REQUIRE(std::isfinite(s.g_loss));
     REQUIRE(std::isfinite(s.d_loss_real));
@@ -98,7 +99,27 @@ TEST_CASE("training step: finite losses, R1 and path length formed, D separates 
   CHECK(t.pl_mean() > 0);
   CHECK(t.cur_nimg() == 24 * t.setup().spec.batch);
   // The toy reals are trivially told from an untrained G's images.
-  CHECK(t.stats().scores_real > t.stats().scores_fake);
+  CHECK(s.scores_real > s.scores_fake);
+}
+
+TEST_CASE("loss statistics are means over the calls since the last take", "[training]") {
+  // Toy networks: ws is z as [N, 2, 2], the image is ws as [N, 1, 2, 2], the
+  // logit the image's sum.
+  LossNetworks nets{[](const Tensor& z, const Tensor&, bool) { return z.reshape({z.size(0), 2, 2}); },
+                    [](const Tensor& ws) { return ws.reshape({ws.size(0), 1, 2, 2}); },
+                    [](const Tensor& img, const Tensor&) { return sum(img, {1, 2, 3}).reshape({img.size(0), 1}); }};
+  LossOptions opt;
+  opt.style_mixing_prob = 0;
+  Generator rng(3);
+  StyleGAN2Loss loss(nets, opt, rng);
+  const Tensor z1 = randn({3, 4}, rng), z2 = randn({3, 4}, rng);
+  const double l1 = loss.g_main(z1, Tensor(), 1.0).item(), l2 = loss.g_main(z2, Tensor(), 1.0).item();
+  const LossStats first = loss.take_stats();
+  CHECK(first.g_loss == Approx((l1 + l2) / 2).epsilon(1e-6));
+  CHECK(first.r1_penalty == 0);  // no call yet
+  const double l3 = loss.g_main(z1 * 2.0, Tensor(), 1.0).item();
+  CHECK(loss.take_stats().g_loss == Approx(l3).epsilon(1e-6));
+  CHECK(loss.take_stats().g_loss == Approx(l3).epsilon(1e-6));  // no call since: the previous mean
 }
 
 TEST_CASE("regularization phases step every parameter, as the official '* 0' terms make torch do", "[training]") {
@@ -188,7 +209,7 @@ TEST_CASE("data-parallel replicas see different data and stay identical", "[trai
   CHECK(t.G(0).mapping.w_avg->to_vector() == t.G(1).mapping.w_avg->to_vector());
   CHECK(t.G(1).state_dict().at("mapping.fc0.weight").to_vector() != start);
   CHECK(t.pl_mean() > 0);
-  const LossStats s = t.stats();
+  const LossStats s = t.take_stats();
   CHECK(std::isfinite(s.g_loss + s.d_loss_real + s.d_loss_fake + s.r1_penalty + s.pl_penalty));
 }
 

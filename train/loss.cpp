@@ -28,8 +28,8 @@ Tensor StyleGAN2Loss::g_main(const Tensor& z, const Tensor& c, double gain) {
   Tensor img = nets_.synthesis(run_mapping(z, c, true));
   Tensor logits = nets_.discriminator(img, c);
   Tensor loss = mean(softplus(-logits));  // -log(sigmoid(logits))
-  stats_.g_loss = loss.detach();
-  stats_.scores_fake = mean(logits.detach());
+  stats_.g_loss.add(loss.detach());
+  stats_.scores_fake.add(mean(logits.detach()));
   return loss * gain;
 }
 
@@ -50,7 +50,7 @@ Tensor StyleGAN2Loss::g_pl(const Tensor& z, const Tensor& c, double gain) {
   Tensor pl_mean = lerp(prev, mean(pl_lengths), opt_.pl_decay);
   pl_mean_ = pl_mean.detach();
   Tensor penalty = square(pl_lengths - pl_mean);
-  stats_.pl_penalty = mean(penalty.detach());
+  stats_.pl_penalty.add(mean(penalty.detach()));
   // The official "gen_img * 0" term: every G parameter gets a (zero) gradient,
   // so Adam advances the step count and decays the moments of all of them.
   return mean(penalty) * (opt_.pl_weight * gain) + sum(img) * 0.0;
@@ -66,10 +66,10 @@ Tensor StyleGAN2Loss::d_main(const Tensor& real, const Tensor& real_c, const Ten
   Tensor real_logits = nets_.discriminator(real, real_c);
   Tensor loss_fake = mean(softplus(fake_logits));   // -log(1 - sigmoid(fake))
   Tensor loss_real = mean(softplus(-real_logits));  // -log(sigmoid(real))
-  stats_.d_loss_fake = loss_fake.detach();
-  stats_.d_loss_real = loss_real.detach();
-  stats_.scores_fake = mean(fake_logits.detach());
-  stats_.scores_real = mean(real_logits.detach());
+  stats_.d_loss_fake.add(loss_fake.detach());
+  stats_.d_loss_real.add(loss_real.detach());
+  stats_.scores_fake.add(mean(fake_logits.detach()));
+  stats_.scores_real.add(mean(real_logits.detach()));
   return (loss_fake + loss_real) * gain;
 }
 
@@ -78,15 +78,26 @@ Tensor StyleGAN2Loss::d_r1(const Tensor& real, const Tensor& real_c, double gain
   Tensor logits = nets_.discriminator(x, real_c);
   Tensor g = grad({sum(logits)}, {x}, {}, /*create_graph=*/true, /*retain_graph=*/true)[0];
   Tensor penalty = sum(square(g), {1, 2, 3});  // [N]
-  stats_.r1_penalty = mean(penalty.detach());
+  stats_.r1_penalty.add(mean(penalty.detach()));
   // The official "real_logits * 0" term, for the same reason as in g_pl.
   return mean(penalty) * (opt_.r1_gamma / 2 * gain) + sum(logits) * 0.0;
 }
 
-LossStats StyleGAN2Loss::stats() const {
-  auto value = [](const Tensor& t) { return t.defined() ? t.item() : 0.0; };
-  return {value(stats_.g_loss),      value(stats_.d_loss_fake), value(stats_.d_loss_real), value(stats_.r1_penalty),
-          value(stats_.pl_penalty),  value(stats_.scores_fake), value(stats_.scores_real)};
+void StyleGAN2Loss::Stat::add(const Tensor& v) {
+  sum = sum.defined() ? sum + v : v;
+  ++count;
+}
+
+double StyleGAN2Loss::Stat::take() {
+  if (count > 0) mean = sum.item() / static_cast<double>(count);
+  sum = Tensor();
+  count = 0;
+  return mean;
+}
+
+LossStats StyleGAN2Loss::take_stats() {
+  return {stats_.g_loss.take(),     stats_.d_loss_fake.take(), stats_.d_loss_real.take(), stats_.r1_penalty.take(),
+          stats_.pl_penalty.take(), stats_.scores_fake.take(), stats_.scores_real.take()};
 }
 
 }  // namespace gf

@@ -25,7 +25,7 @@ struct LossOptions {
   double pl_decay = 0.01;
 };
 
-// Scalars from the last call of each phase, for stats.jsonl.
+// Each statistic's mean over the phase calls since it was last taken.
 struct LossStats {
   double g_loss = 0, d_loss_fake = 0, d_loss_real = 0, r1_penalty = 0, pl_penalty = 0;
   double scores_fake = 0, scores_real = 0;
@@ -52,9 +52,12 @@ class StyleGAN2Loss {
     pl_mean_ = Tensor();
     pl_mean_start_ = v;
   }
-  // Reads the last phases' scalars, which wait on the device until then, so
-  // a training step never synchronizes for its statistics.
-  LossStats stats() const;
+  // The mean of each statistic over the calls since the last take, as the
+  // official training_stats averages every report of a tick (scores_fake
+  // over both the G and the D phase); a statistic with no call since keeps
+  // its previous mean (0 before its first). The sums stay on the device
+  // until this reads them, so a training step never synchronizes for them.
+  LossStats take_stats();
   const LossOptions& options() const { return opt_; }
 
   // z and style mixing drawn from the loss's generator: returns ws.
@@ -66,9 +69,17 @@ class StyleGAN2Loss {
   Generator& rng_;
   Tensor pl_mean_;             // scalar; undefined until the first path-length phase
   double pl_mean_start_ = 0;   // its value then
+  // A statistic: detached device scalars summed since the last take.
+  struct Stat {
+    Tensor sum;
+    int64_t count = 0;
+    double mean = 0;
+    void add(const Tensor& v);
+    double take();
+  };
   struct {
-    Tensor g_loss, d_loss_fake, d_loss_real, r1_penalty, pl_penalty, scores_fake, scores_real;
-  } stats_;                    // detached device scalars
+    Stat g_loss, d_loss_fake, d_loss_real, r1_penalty, pl_penalty, scores_fake, scores_real;
+  } stats_;
 };
 
 }  // namespace gf

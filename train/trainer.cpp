@@ -164,11 +164,11 @@ Adam& StyleGAN2Trainer::G_opt(int r) { return *replicas_.at(static_cast<size_t>(
 Adam& StyleGAN2Trainer::D_opt(int r) { return *replicas_.at(static_cast<size_t>(r))->D_opt; }
 Generator& StyleGAN2Trainer::rng(int r) { return replicas_.at(static_cast<size_t>(r))->rng; }
 
-LossStats StyleGAN2Trainer::stats() const {
+LossStats StyleGAN2Trainer::take_stats() {
   LossStats mean;
   const double w = 1.0 / static_cast<double>(replicas_.size());
   for (const auto& x : replicas_) {
-    const LossStats s = x->loss->stats();
+    const LossStats s = x->loss->take_stats();
     mean.g_loss += s.g_loss * w;
     mean.d_loss_fake += s.d_loss_fake * w;
     mean.d_loss_real += s.d_loss_real * w;

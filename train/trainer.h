@@ -61,8 +61,9 @@ class StyleGAN2Trainer {
   const Dataset& dataset() const { return ds_; }
   int64_t cur_nimg() const { return cur_nimg_; }
   int64_t batch_idx() const { return batch_idx_; }
-  // The last minibatch's loss statistics, averaged over the replicas; waits for the devices.
-  LossStats stats() const;
+  // The loss statistics' means over the passes, minibatches and replicas
+  // since the last take (StyleGAN2Loss::take_stats); waits for the devices.
+  LossStats take_stats();
   double pl_mean() const;
 
   // Replica r's state; replica 0 (the default) is what snapshots hold.

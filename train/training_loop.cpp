@@ -67,7 +67,7 @@ void run_training(StyleGAN2Trainer& t, RunDir& run, const LoopOptions& opt) {
     }
     if (opt.progress) std::printf("\r\033[K");  // the status line replaces the progress line
 
-    const LossStats st = t.stats();  // waits for the device, so the times below include its work
+    const LossStats st = t.take_stats();  // this tick's means; waits for the device, so the times below include its work
     const auto now = std::chrono::steady_clock::now();
     const double sec_tick = std::chrono::duration<double>(now - tick_t).count();
     const double total_sec = std::chrono::duration<double>(now - t0).count();
