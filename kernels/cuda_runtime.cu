@@ -135,8 +135,8 @@ void enable_peer_access(int device, int peer) {
   if (!can) return;
   set_device(device);
   const cudaError_t e = cudaDeviceEnablePeerAccess(peer, 0);
-  if (e == cudaErrorPeerAccessAlreadyEnabled) {
-    cudaGetLastError();
+  if (e == cudaErrorPeerAccessAlreadyEnabled || e == cudaErrorTooManyPeers) {
+    cudaGetLastError();  // already on, or out of peer slots: copies are staged instead
     return;
   }
   GF_CUDA_CHECK(e);

@@ -108,22 +108,23 @@ StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
   const int pass = batch_per_pass(spec);
   const int group = dc.mbstd_group_size > 0 ? std::min(dc.mbstd_group_size, pass) : pass;
   GF_CHECK(pass % group == 0, op, "batch_gpu " << pass << " must be a multiple of the minibatch-stddev group " << group);
-  if (setup_.device.is_cuda() && spec.gpus > 1 && setup_.device.index + spec.gpus > cuda_device_count())
+  if (setup_.replica_devices.empty() && setup_.device.is_cuda() && spec.gpus > 1 && setup_.device.index + spec.gpus > cuda_device_count())
     throw Error("--gpus " + std::to_string(spec.gpus) + " on " + setup_.device.str() + " needs cuda:" +
                 std::to_string(setup_.device.index) + " to cuda:" + std::to_string(setup_.device.index + spec.gpus - 1) +
                 ", but " + std::to_string(cuda_device_count()) + " CUDA devices are present");
-  std::vector<Device> devices;
-  for (int r = 0; r < spec.gpus; ++r) {
-    const Device d = setup_.device.is_cuda() ? Device::cuda(setup_.device.index + r) : setup_.device;
-    check_device_usable(d);
-    devices.push_back(d);
-  }
+  std::vector<Device> devices = setup_.replica_devices;
+  GF_CHECK(devices.empty() || static_cast<int>(devices.size()) == spec.gpus, op,
+           devices.size() << " replica devices given for " << spec.gpus << " replicas");
+  if (devices.empty())
+    for (int r = 0; r < spec.gpus; ++r)
+      devices.push_back(setup_.device.is_cuda() ? Device::cuda(setup_.device.index + r) : setup_.device);
+  for (const Device& d : devices) check_device_usable(d);
   enable_peer_access(devices);
 
   for (int r = 0; r < spec.gpus; ++r) {
     auto rep = std::make_unique<Replica>();
     Replica& x = *rep;
-    x.device = devices[static_cast<size_t>(r)];
+    x.device = devices.at(static_cast<size_t>(r));
     x.rng = Generator(setup_.seed * static_cast<uint64_t>(spec.gpus) + static_cast<uint64_t>(r));
     x.G = std::make_unique<stylegan2::Generator>(gc, setup_.seed);
     x.G_ema = std::make_unique<stylegan2::Generator>(gc, setup_.seed);
@@ -164,11 +165,13 @@ Adam& StyleGAN2Trainer::G_opt(int r) { return *replicas_.at(static_cast<size_t>(
 Adam& StyleGAN2Trainer::D_opt(int r) { return *replicas_.at(static_cast<size_t>(r))->D_opt; }
 Generator& StyleGAN2Trainer::rng(int r) { return replicas_.at(static_cast<size_t>(r))->rng; }
 
+LossStats StyleGAN2Trainer::take_stats(int replica) { return replicas_.at(static_cast<size_t>(replica))->loss->take_stats(); }
+
 LossStats StyleGAN2Trainer::take_stats() {
   LossStats mean;
   const double w = 1.0 / static_cast<double>(replicas_.size());
-  for (const auto& x : replicas_) {
-    const LossStats s = x->loss->take_stats();
+  for (int r = 0; r < num_replicas(); ++r) {
+    const LossStats s = take_stats(r);
     mean.g_loss += s.g_loss * w;
     mean.d_loss_fake += s.d_loss_fake * w;
     mean.d_loss_real += s.d_loss_real * w;
@@ -240,12 +243,15 @@ void StyleGAN2Trainer::step() {
   }
 
   run_phase(Phase::Gmain, data);
-  if (spec.pl_weight > 0 && batch_idx_ % spec.g_reg_interval == 0) run_phase(Phase::Greg, data);
+  const bool greg = spec.pl_weight > 0 && batch_idx_ % spec.g_reg_interval == 0;
+  if (greg) run_phase(Phase::Greg, data);
   run_phase(Phase::Dmain, data);
   if (spec.gamma > 0 && batch_idx_ % spec.d_reg_interval == 0) run_phase(Phase::Dreg, data);
 
   // One state for all replicas: the tracked w_avg and the path-length mean
-  // (each moved by its own replica's latents) become their mean.
+  // (each moved by its own replica's latents) become their mean. Only when
+  // they moved: the mean of N equal values need not be that value (N = 3),
+  // and a resumed run must not differ by an extra averaging.
   std::vector<std::vector<Tensor>> shared;
   for (auto& x : replicas_) {
     x->D->zero_grad();
@@ -253,7 +259,7 @@ void StyleGAN2Trainer::step() {
     std::vector<Tensor> s;
     for (const auto& [name, b] : x->G->named_buffers())
       if (name == "mapping.w_avg") s.push_back(b);
-    if (x->loss->pl_mean_tensor().defined()) s.push_back(x->loss->pl_mean_tensor());
+    if (greg) s.push_back(x->loss->pl_mean_tensor());
     shared.push_back(std::move(s));
   }
   all_reduce_mean(shared);

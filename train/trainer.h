@@ -19,6 +19,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "engine/ops.h"
 #include "models/discriminator.h"
@@ -36,6 +37,8 @@ struct TrainerSetup {
   stylegan2::DiscriminatorConfig D_kwargs;
   uint64_t seed = 0;
   Device device = Device::cpu();  // replica 0's; replica r is on device.index + r
+  // Where the spec.gpus replicas live, when not as above (tests put several on one device).
+  std::vector<Device> replica_devices;
 };
 
 // The network configs the spec gives for a dataset (resolution, channels, labels).
@@ -64,6 +67,7 @@ class StyleGAN2Trainer {
   // The loss statistics' means over the passes, minibatches and replicas
   // since the last take (StyleGAN2Loss::take_stats); waits for the devices.
   LossStats take_stats();
+  LossStats take_stats(int replica);  // one replica's
   double pl_mean() const;
 
   // Replica r's state; replica 0 (the default) is what snapshots hold.
