@@ -109,6 +109,20 @@ TEST_CASE("tools: generate --z --c --raw is the in-process generator's output; d
   REQUIRE(logits.shape() == Shape{4, 1});
   for (double v : logits.to_vector()) REQUIRE(std::isfinite(v));
   REQUIRE(same_bits(logits, nets.D->forward(raw, c)));
+
+  // --batch 2: each pair is its own minibatch-stddev group.
+  REQUIRE(run_tool(dir, "discriminate --network " + nets.bundle + " --images " + (dir / "raw.npy") + " --c " +
+                            (dir / "c.npy") + " --batch 2 --out " + (dir / "logits2.npy"),
+                   &log) == 0);
+  const Tensor pairs = io::read_npy(dir / "logits2.npy");
+  REQUIRE(same_bits(slice(pairs, 0, 0, 2), nets.D->forward(slice(raw, 0, 0, 2), slice(c, 0, 0, 2))));
+  REQUIRE(same_bits(slice(pairs, 0, 2, 4), nets.D->forward(slice(raw, 0, 2, 4), slice(c, 0, 2, 4))));
+  REQUIRE_FALSE(same_bits(pairs, logits));  // other groups, other logits
+  // Passes of 3 images do not fill groups of 2.
+  REQUIRE(run_tool(dir, "discriminate --network " + nets.bundle + " --images " + (dir / "raw.npy") + " --c " +
+                            (dir / "c.npy") + " --batch 3 --out " + (dir / "logits3.npy"),
+                   &log) != 0);
+  REQUIRE_THAT(log, Catch::Contains("a batch of 3 images") && Catch::Contains("--batch"));
 }
 
 TEST_CASE("tools: export_weights writes the bundle's network alone; generate from it matches the bundle", "[tools]") {

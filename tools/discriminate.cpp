@@ -1,7 +1,9 @@
 // discriminate: the logits a trained discriminator gives to images from a
 // .npy file (generate --raw writes them; real images are x / 127.5 - 1).
-// The whole file runs as one batch: the minibatch-stddev layer looks across
-// the batch, so a logit depends on the other images beside it, as in training.
+// The minibatch-stddev layer looks across a batch, so a logit depends on the
+// images beside it, as in training: by default the whole file is one batch;
+// --batch N runs it N images at a time (to fit memory), which changes the
+// groups and so the logits.
 #include <algorithm>
 #include <cmath>
 #include <iostream>
@@ -23,6 +25,7 @@ int run(int argc, char** argv) {
                   {"images", "FILE.npy", "", "float32 images [N, C, H, W] in [-1, 1] (required)"},
                   {"c", "FILE.npy", "", "labels [N, c_dim], for a conditional network"},
                   {"out", "FILE.npy", "", "where to write the logits [N, 1] (required)"},
+                  {"batch", "N", "", "images per forward pass (default: the whole file)"},
                   {"device", "cpu|cuda", "cpu", "where to run"}});
   if (args.help()) {
     std::cout << args.usage();
@@ -42,10 +45,18 @@ int run(int argc, char** argv) {
     throw Error("--images " + images_path + ": shape " + shape_str(img.shape()) + ", but the discriminator reads [N, " +
                 std::to_string(cfg.img_channels) + ", " + std::to_string(cfg.img_resolution) + ", " +
                 std::to_string(cfg.img_resolution) + "]");
-  const int64_t group = cfg.mbstd_num_channels > 0 && cfg.mbstd_group_size > 0 ? std::min<int64_t>(cfg.mbstd_group_size, n) : 1;
-  if (n % group != 0)
-    throw Error("--images " + images_path + ": " + std::to_string(n) + " images, but the minibatch-stddev layer needs a multiple of " +
-                std::to_string(group));
+  const int64_t batch = args.has("batch") ? args.integer("batch") : n;
+  if (batch < 1) throw Error("--batch must be at least 1");
+  // Every pass, the last one included, must fill whole minibatch-stddev groups.
+  for (const int64_t size : {std::min(batch, n), n % batch}) {
+    if (size == 0) continue;
+    const int64_t group =
+        cfg.mbstd_num_channels > 0 && cfg.mbstd_group_size > 0 ? std::min<int64_t>(cfg.mbstd_group_size, size) : 1;
+    if (size % group != 0)
+      throw Error("--images " + images_path + ": a batch of " + std::to_string(size) +
+                  " images, but the minibatch-stddev layer needs a multiple of " + std::to_string(group) +
+                  (args.has("batch") ? " (choose --batch to divide the image count)" : ""));
+  }
   Tensor c;
   if (cfg.c_dim > 0) {
     if (!args.has("c")) throw Error("the network is conditional (" + std::to_string(cfg.c_dim) + " classes): pass --c");
@@ -59,7 +70,13 @@ int run(int argc, char** argv) {
 
   net->to(dev);
   NoGradGuard ng;
-  const Tensor logits = net->forward(img.to(dev), c).to(Device::cpu());
+  std::vector<Tensor> parts;
+  for (int64_t i = 0; i < n; i += batch) {
+    const int64_t end = std::min(n, i + batch);
+    const Tensor ci = c.defined() ? slice(c, 0, i, end) : c;
+    parts.push_back(net->forward(slice(img, 0, i, end).to(dev), ci).to(Device::cpu()));
+  }
+  const Tensor logits = parts.size() == 1 ? parts.front() : concat(parts, 0);
   io::save_npy(args.str("out"), logits);
   const std::vector<double> v = logits.to_vector();
   size_t finite = 0;
