@@ -35,6 +35,7 @@ void upfirdn2d(const T* x, const T* f, T* y, const UpFirDn2dDesc& d, double gain
     while (lo < out_w && lo * d.down_x - d.pad_x0 < 0) ++lo;
     hi = lo;
     while (hi < out_w && hi * d.down_x - d.pad_x0 + d.f_w - 1 < in_w) ++hi;
+    if (hi - lo < 8) lo = hi = out_w;  // too short a run to pay for itself
   }
   const T g = static_cast<T>(gain);
 #pragma omp parallel for collapse(2) if (d.planes * out_h * out_w > 16384)

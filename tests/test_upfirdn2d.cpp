@@ -86,6 +86,10 @@ const std::vector<Case> kCases = {
     {{2, 2, 5, 5}, {3}, params(1, 1, 1, 1, 1, 1, 1, 1, false, 2.0)},
     {{1, 1, 9, 9}, {4}, params(1, 1, 2, 2, 1, 1, 1, 1, true)},
     {{1, 2, 4, 3}, {1, 1}, params(2, 3, 1, 1, -2, 0, 0, -3)},
+    // Rows wide enough for the CPU kernel's SIMD interior (no upsampling along x).
+    {{1, 2, 5, 40}, {4, 4}, params(1, 1, 1, 1, 2, 1, 1, 2)},
+    {{1, 1, 6, 37}, {3}, params(1, 1, 2, 2, 1, 1, 1, 1, false, 1.5)},
+    {{2, 1, 3, 30}, {2, 4}, params(1, 2, 1, 1, -1, 3, 1, 0, true)},
 };
 
 }  // namespace
