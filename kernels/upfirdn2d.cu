@@ -2,7 +2,9 @@
 // output, so small planes (4x4 at the start of the generator) still fill
 // whole blocks and consecutive threads walk a row (neighbouring taps
 // coalesce). Index arithmetic is 32-bit whenever the output allows it. The
-// (small) filter, scaled by gain, is staged in shared memory.
+// (small) filter is staged in shared memory; the gain multiplies the sum, as
+// on the CPU (the sums themselves still round differently: nvcc fuses the
+// multiply-adds).
 #include <cstdint>
 
 #include "kernels/cuda_context.cuh"
@@ -16,13 +18,13 @@ __global__ void upfirdn2d_kernel(const T* __restrict__ x, const T* __restrict__ 
                                  UpFirDn2dDesc d, T gain, I n) {
   extern __shared__ __align__(16) unsigned char smem[];
   T* fs = reinterpret_cast<T*>(smem);
-  for (int i = threadIdx.x; i < d.f_h * d.f_w; i += blockDim.x) fs[i] = f[i] * gain;
+  for (int i = threadIdx.x; i < d.f_h * d.f_w; i += blockDim.x) fs[i] = f[i];
   __syncthreads();
   const I ow = static_cast<I>(d.out_w), oh = static_cast<I>(d.out_h);
   for (I i = blockIdx.x * static_cast<I>(blockDim.x) + threadIdx.x; i < n; i += static_cast<I>(gridDim.x) * blockDim.x) {
     const I row = i / ow;
-    y[i] = upfirdn2d_point(x, fs, d, static_cast<int64_t>(row / oh), static_cast<int>(row % oh),
-                           static_cast<int>(i - row * ow));
+    y[i] = gain * upfirdn2d_point(x, fs, d, static_cast<int64_t>(row / oh), static_cast<int>(row % oh),
+                                  static_cast<int>(i - row * ow));
   }
 }
 

@@ -124,3 +124,17 @@ TEST_CASE("reductions on cuda match the cpu", "[reduce][cuda]") {
     CHECK(allclose(max(xg, dims), max(x, dims), 0, 0).ok);
   }
 }
+
+TEST_CASE("max on cuda skips NaN as the cpu does", "[reduce][cuda]") {
+  // A NaN after a row's maximum and before smaller values: a running value
+  // that took the NaN would lose the maximum.
+  std::vector<double> v(4096 * 3);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i % 97) - 50;
+  for (size_t i = 1; i < v.size(); i += 5) v[i] = std::nan("");
+  const Tensor x = Tensor::from_vector(v, {3, 4096}, DType::f32);
+  for (const std::vector<int64_t>& dims : {std::vector<int64_t>{1}, std::vector<int64_t>{0}, std::vector<int64_t>{}}) {
+    const std::vector<double> cpu = max(x, dims).to_vector(), gpu = max(x.to(Device::cuda(0)), dims).to_vector();
+    REQUIRE(cpu.size() == gpu.size());
+    for (size_t i = 0; i < cpu.size(); ++i) CHECK(gpu[i] == cpu[i]);  // NaN on either side fails
+  }
+}
