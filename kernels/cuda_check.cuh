@@ -43,5 +43,11 @@ inline bool is_ok(cublasStatus_t s) { return s == CUBLAS_STATUS_SUCCESS; }
       ::gf::cuda::fail(#call, ::gf::cuda::status_string(gf_status_), __FILE__, __LINE__); \
   } while (0)
 
-// After a kernel launch: catches bad launch configurations at once.
-#define GF_CUDA_LAUNCH_CHECK(name) GF_CUDA_CHECK(cudaGetLastError())
+// After a kernel launch: catches bad launch configurations at once, naming
+// the kernel (faults inside it surface at the next synchronizing call).
+#define GF_CUDA_LAUNCH_CHECK(name)                                                             \
+  do {                                                                                         \
+    const cudaError_t gf_launch_ = cudaGetLastError();                                         \
+    if (gf_launch_ != cudaSuccess)                                                             \
+      ::gf::cuda::fail("launch of " name, cudaGetErrorString(gf_launch_), __FILE__, __LINE__); \
+  } while (0)

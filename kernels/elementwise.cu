@@ -7,8 +7,9 @@
 namespace gf::cuda {
 namespace {
 
+// x may be y (in place, as `full` uses it), so neither is __restrict__.
 template <UnaryOp op, class T>
-__global__ void unary_vec_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t nvec, int64_t n, T a, T b, T c) {
+__global__ void unary_vec_kernel(const T* x, T* y, int64_t nvec, int64_t n, T a, T b, T c) {
   using V = Vec<T>;
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < nvec; i += stride) {
