@@ -3,6 +3,51 @@
 #include "kernels/elementwise_ops.h"
 
 namespace gf::cpu {
+namespace {
+
+// A broadcast iteration space as rows: adjacent dims that every operand walks
+// contiguously are merged and size-1 dims dropped, so the innermost dim is as
+// long as it can be; `outer` indexes the rows, `inner[k]` is operand k's
+// stride along a row (1 dense, 0 broadcast). Offsets are then worked out
+// once per row instead of once per element.
+template <int N>
+struct Rows {
+  Dims outer;
+  int64_t width = 1;
+  Strides s[N];
+  int64_t inner[N] = {};
+};
+
+template <int N>
+Rows<N> make_rows(const Dims& d, const Strides* const (&s)[N]) {
+  Dims m;
+  Strides ms[N];
+  for (int k = 0; k < d.ndim; ++k) {
+    if (d.size[k] == 1) continue;
+    bool merge = m.ndim > 0;
+    for (int j = 0; j < N && merge; ++j) merge = ms[j].v[m.ndim - 1] == s[j]->v[k] * d.size[k];
+    if (merge) {
+      m.size[m.ndim - 1] *= d.size[k];
+      for (int j = 0; j < N; ++j) ms[j].v[m.ndim - 1] = s[j]->v[k];
+    } else {
+      m.size[m.ndim] = d.size[k];
+      for (int j = 0; j < N; ++j) ms[j].v[m.ndim] = s[j]->v[k];
+      ++m.ndim;
+    }
+  }
+  Rows<N> r;
+  if (m.ndim == 0) return r;  // one element
+  r.width = m.size[m.ndim - 1];
+  r.outer.ndim = m.ndim - 1;
+  for (int k = 0; k < r.outer.ndim; ++k) r.outer.size[k] = m.size[k];
+  for (int j = 0; j < N; ++j) {
+    r.s[j] = ms[j];
+    r.inner[j] = ms[j].v[m.ndim - 1];
+  }
+  return r;
+}
+
+}  // namespace
 
 template <class T>
 void unary(UnaryOp op, const T* x, T* y, int64_t n, double a, double b, double c) {
@@ -17,6 +62,7 @@ void unary(UnaryOp op, const T* x, T* y, int64_t n, double a, double b, double c
 template <class T>
 void binary(BinaryOp op, const T* a, const Strides& sa, const T* b, const Strides& sb, T* out, const Dims& d) {
   const int64_t n = dims_numel(d);
+  if (n == 0) return;
   const bool dense = is_dense(sa, d) && is_dense(sb, d);
   dispatch_binary(op, [&](auto tag) {
     constexpr BinaryOp O = decltype(tag)::value;
@@ -24,9 +70,25 @@ void binary(BinaryOp op, const T* a, const Strides& sa, const T* b, const Stride
 #pragma omp parallel for simd if (n > 32768)
       for (int64_t i = 0; i < n; ++i) out[i] = binary_fn<O>(a[i], b[i]);
     } else {
+      const Rows<2> r = make_rows<2>(d, {&sa, &sb});
+      const int64_t w = r.width, ia = r.inner[0], ib = r.inner[1];
 #pragma omp parallel for if (n > 32768)
-      for (int64_t i = 0; i < n; ++i)
-        out[i] = binary_fn<O>(a[strided_offset(i, d, sa)], b[strided_offset(i, d, sb)]);
+      for (int64_t row = 0; row < n / w; ++row) {
+        const T* pa = a + strided_offset(row, r.outer, r.s[0]);
+        const T* pb = b + strided_offset(row, r.outer, r.s[1]);
+        T* po = out + row * w;
+        if (ia == 1 && ib == 0) {
+          const T vb = *pb;
+#pragma omp simd
+          for (int64_t k = 0; k < w; ++k) po[k] = binary_fn<O>(pa[k], vb);
+        } else if (ia == 0 && ib == 1) {
+          const T va = *pa;
+#pragma omp simd
+          for (int64_t k = 0; k < w; ++k) po[k] = binary_fn<O>(va, pb[k]);
+        } else {
+          for (int64_t k = 0; k < w; ++k) po[k] = binary_fn<O>(pa[k * ia], pb[k * ib]);
+        }
+      }
     }
   });
 }
@@ -35,11 +97,19 @@ template <class T>
 void ternary(TernaryOp op, const T* a, const Strides& sa, const T* b, const Strides& sb, const T* c,
              const Strides& sc, T* out, const Dims& d) {
   const int64_t n = dims_numel(d);
+  if (n == 0) return;
   dispatch_ternary(op, [&](auto tag) {
     constexpr TernaryOp O = decltype(tag)::value;
+    const Rows<3> r = make_rows<3>(d, {&sa, &sb, &sc});
+    const int64_t w = r.width, ia = r.inner[0], ib = r.inner[1], ic = r.inner[2];
 #pragma omp parallel for if (n > 32768)
-    for (int64_t i = 0; i < n; ++i)
-      out[i] = ternary_fn<O>(a[strided_offset(i, d, sa)], b[strided_offset(i, d, sb)], c[strided_offset(i, d, sc)]);
+    for (int64_t row = 0; row < n / w; ++row) {
+      const T* pa = a + strided_offset(row, r.outer, r.s[0]);
+      const T* pb = b + strided_offset(row, r.outer, r.s[1]);
+      const T* pc = c + strided_offset(row, r.outer, r.s[2]);
+      T* po = out + row * w;
+      for (int64_t k = 0; k < w; ++k) po[k] = ternary_fn<O>(pa[k * ia], pb[k * ib], pc[k * ic]);
+    }
   });
 }
 

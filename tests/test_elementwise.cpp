@@ -112,6 +112,48 @@ TEST_CASE("binary ops broadcast like NumPy", "[elementwise]") {
                       Catch::Contains("add") && Catch::Contains("[2, 3]") && Catch::Contains("[4]"));
 }
 
+TEST_CASE("broadcast binary and ternary ops give every element its own operands, bit for bit", "[elementwise]") {
+  // The CPU kernels walk merged rows; each element must still be op(a[i], b[j])
+  // for the operands NumPy broadcasting pairs it with.
+  const std::vector<std::pair<Shape, Shape>> cases = {
+      {{2, 3, 4, 5}, {2, 3, 1, 1}}, {{2, 3, 4, 5}, {1, 3, 1, 5}}, {{2, 1, 4, 1}, {1, 3, 1, 5}}, {{4, 5}, {5}},
+      {{4, 5}, {4, 1}},             {{1, 1, 7}, {3, 2, 1}},        {{6}, {1}},                   {{3, 1, 1, 2}, {3, 4, 5, 1}},
+      {{2, 0, 3}, {1, 1, 3}}};
+  uint64_t seed = 50;
+  for (const auto& [sa, sb] : cases) {
+    INFO(shape_str(sa) << " with " << shape_str(sb));
+    const Tensor a = random_tensor(sa, seed++, DType::f32), b = random_tensor(sb, seed++, DType::f32);
+    const Tensor c = random_tensor(sb, seed++, DType::f32);
+    const Shape so = broadcast_shape(sa, sb, "test");
+    const Tensor ab = mul(a, b), ba = sub(b, a), w = where(gt(a, c), a, b);
+    REQUIRE(ab.shape() == so);
+    const std::vector<double> va = a.to_vector(), vb = b.to_vector(), vc = c.to_vector();
+    const std::vector<double> vab = ab.to_vector(), vba = ba.to_vector(), vw = w.to_vector();
+    // Broadcast index of output element i in an operand of shape s.
+    auto index_in = [&](int64_t i, const Shape& s) {
+      int64_t off = 0, stride = 1;
+      for (int k = static_cast<int>(so.size()) - 1, j = static_cast<int>(s.size()) - 1; k >= 0; --k, --j) {
+        const int64_t coord = i % so[static_cast<size_t>(k)];
+        i /= so[static_cast<size_t>(k)];
+        if (j >= 0) {
+          if (s[static_cast<size_t>(j)] != 1) off += coord * stride;
+          stride *= s[static_cast<size_t>(j)];
+        }
+      }
+      return static_cast<size_t>(off);
+    };
+    size_t bad = 0;
+    for (int64_t i = 0; i < shape_numel(so); ++i) {
+      const float x = static_cast<float>(va[index_in(i, sa)]), y = static_cast<float>(vb[index_in(i, sb)]);
+      const float z = static_cast<float>(vc[index_in(i, sb)]);
+      bad += vab[static_cast<size_t>(i)] != static_cast<double>(x * y);
+      bad += vba[static_cast<size_t>(i)] != static_cast<double>(y - x);
+      bad += vw[static_cast<size_t>(i)] != static_cast<double>(x > z ? x : y);
+    }
+    CHECK(bad == 0);
+  }
+}
+
 TEST_CASE("binary and ternary ops: first- and second-order gradients with broadcasting", "[elementwise][grad]") {
   Tensor a = random_tensor({2, 3, 4}, 5).requires_grad_();
   Tensor b = random_tensor({3, 1}, 6).requires_grad_();         // broadcast like a bias
