@@ -1,12 +1,25 @@
 #include "kernels/strided_copy.h"
+#include "kernels/strided_rows.h"
 
 namespace gf::cpu {
 
 template <class T>
 void strided_copy(T* dst, const Strides& ds, const T* src, const Strides& ss, const Dims& d) {
   const int64_t n = dims_numel(d);
+  if (n == 0) return;
+  const Rows<2> r = make_rows<2>(d, {&ds, &ss});
+  const int64_t w = r.width, id = r.inner[0], is = r.inner[1];
 #pragma omp parallel for if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) dst[strided_offset(i, d, ds)] = src[strided_offset(i, d, ss)];
+  for (int64_t row = 0; row < n / w; ++row) {
+    T* pd = dst + strided_offset(row, r.outer, r.s[0]);
+    const T* ps = src + strided_offset(row, r.outer, r.s[1]);
+    if (id == 1 && is == 1) {
+#pragma omp simd
+      for (int64_t k = 0; k < w; ++k) pd[k] = ps[k];
+    } else {
+      for (int64_t k = 0; k < w; ++k) pd[k * id] = ps[k * is];
+    }
+  }
 }
 
 template <class TIn, class TOut>
