@@ -60,6 +60,8 @@ Tensor leaky_relu_slope(const Tensor& x, double alpha);  // 1 where x > 0, else 
 Tensor in_range(const Tensor& x, double lo, double hi);  // 1 where lo <= x <= hi, else 0
 // NaN -> nan, +inf -> posinf, -inf -> neginf, finite values unchanged (torch.nan_to_num).
 Tensor nan_to_num(const Tensor& x, double nan = 0, double posinf = 1e5, double neginf = -1e5);
+// The same in place, outside the graph (the optimizer's gradient cleaning).
+void nan_to_num_(const Tensor& x, double nan = 0, double posinf = 1e5, double neginf = -1e5);
 
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);

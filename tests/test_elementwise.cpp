@@ -230,6 +230,12 @@ TEST_CASE("nan_to_num: NaN and infinities replaced, finite values untouched, as 
     CHECK(out[2] == -1e5);
     for (size_t i = 3; i < in.size(); ++i) CHECK(out[i] == (t == DType::f32 ? double(float(in[i])) : in[i]));
     CHECK(nan_to_num(Tensor::from_vector({std::nan("")}, {1}, t), 7).item() == 7);
+    // In place: the same values, in the tensor's own storage.
+    const Tensor x = Tensor::from_vector(in, {static_cast<int64_t>(in.size())}, t);
+    const void* storage = x.raw();
+    nan_to_num_(x);
+    CHECK(x.raw() == storage);
+    CHECK(x.to_vector() == out);
   }
 }
 
@@ -237,4 +243,7 @@ TEST_CASE("nan_to_num on cuda matches the cpu", "[elementwise][cuda]") {
   const std::vector<double> in = special_values();
   const Tensor x = Tensor::from_vector(in, {static_cast<int64_t>(in.size())}, DType::f32);
   CHECK(nan_to_num(x.to(Device::cuda(0))).to_vector() == nan_to_num(x).to_vector());
+  const Tensor g = x.to(Device::cuda(0));
+  nan_to_num_(g);
+  CHECK(g.to_vector() == nan_to_num(x).to_vector());
 }

@@ -215,7 +215,7 @@ void StyleGAN2Trainer::run_phase(Phase phase, const std::vector<PhaseData>& data
   for (size_t r = 0; r < replicas_.size(); ++r) {
     // As the official loop, nan_to_num on every gradient, so one bad
     // minibatch cannot poison the weights, Adam's moments and G_ema for good.
-    for (const Tensor& g : grads[r]) g.copy_(nan_to_num(g));
+    for (const Tensor& g : grads[r]) nan_to_num_(g);
     (g_side ? replicas_[r]->G_opt : replicas_[r]->D_opt)->step();
   }
 }

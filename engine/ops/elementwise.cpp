@@ -24,9 +24,11 @@ Shape broadcast_shape(const Shape& a, const Shape& b, const char* op) {
 namespace {
 
 // Raw kernels, no graph.
-Tensor run_unary(const char* name, UnaryOp op, const Tensor& x, double a = 0, double b = 0, double c = 0) {
+// Into `into` when given (it may be x itself: each element is read, then written), else a new tensor.
+Tensor run_unary(const char* name, UnaryOp op, const Tensor& x, double a = 0, double b = 0, double c = 0,
+                 const Tensor& into = Tensor()) {
   check_same(name, {x});
-  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor y = into.defined() ? into : Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
     if (x.device().is_cuda())
@@ -188,6 +190,10 @@ Tensor gt(const Tensor& a, const Tensor& b) { return run_binary("gt", BinaryOp::
 
 Tensor nan_to_num(const Tensor& x, double nan, double posinf, double neginf) {
   return run_unary("nan_to_num", UnaryOp::nan_to_num, x, nan, posinf, neginf);  // no node: used on gradients
+}
+
+void nan_to_num_(const Tensor& x, double nan, double posinf, double neginf) {
+  run_unary("nan_to_num_", UnaryOp::nan_to_num, x, nan, posinf, neginf, x);
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
