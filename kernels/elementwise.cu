@@ -7,7 +7,7 @@
 namespace gf::cuda {
 namespace {
 
-// x may be y (in place, as `full` uses it), so neither is __restrict__.
+// x may be y (in place, as full() and nan_to_num_ use it), so neither is __restrict__.
 template <UnaryOp op, class T>
 __global__ void unary_vec_kernel(const T* x, T* y, int64_t nvec, int64_t n, T a, T b, T c) {
   using V = Vec<T>;
