@@ -44,9 +44,11 @@ void scatter_into(const Tensor& flat, const std::vector<Tensor>& ts) {
 }  // namespace
 
 void all_reduce_mean(const std::vector<std::vector<Tensor>>& tensors) {
+  GF_CHECK(!tensors.empty(), kOp, "no replicas");
+  if (tensors.size() == 1) return;  // every training step of a single-device run comes here
   check_replicas(tensors, kOp);
   const size_t n = tensors.size();
-  if (n == 1 || tensors.front().empty()) return;
+  if (tensors.front().empty()) return;
   NoGradGuard no_grad;
   const Device home = tensors.front().front().device();
   Tensor sum = flatten_all(tensors.front());

@@ -256,13 +256,13 @@ void StyleGAN2Trainer::step() {
   for (auto& x : replicas_) {
     x->D->zero_grad();
     x->G->zero_grad();
+    if (replicas_.size() == 1) continue;
     std::vector<Tensor> s;
-    for (const auto& [name, b] : x->G->named_buffers())
-      if (name == "mapping.w_avg") s.push_back(b);
+    if (x->G->mapping.w_avg) s.push_back(*x->G->mapping.w_avg);
     if (greg) s.push_back(x->loss->pl_mean_tensor());
     shared.push_back(std::move(s));
   }
-  all_reduce_mean(shared);
+  if (!shared.empty()) all_reduce_mean(shared);
 
   // The official loop updates G_ema before counting this minibatch's images.
   const std::optional<double> rampup = spec.ema_rampup > 0 ? std::optional<double>(spec.ema_rampup) : std::nullopt;
