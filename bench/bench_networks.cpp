@@ -12,7 +12,7 @@
 #include <string>
 
 #include "bench/bench_common.h"
-#include "train/trainer.h"
+#include "train/stylegan2/trainer.h"
 
 namespace {
 

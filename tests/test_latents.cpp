@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "engine/io/npy.h"
-#include "models/latents.h"
+#include "models/stylegan2/latents.h"
 #include "tests/testing.h"
 
 using namespace gf;

@@ -11,8 +11,8 @@
 
 #include "engine/io/safetensors.h"
 #include "engine/ops/upfirdn2d.h"
-#include "models/discriminator.h"
-#include "models/generator.h"
+#include "models/stylegan2/discriminator.h"
+#include "models/stylegan2/generator.h"
 #include "tests/testing.h"
 
 using namespace gf;

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "engine/io/safetensors.h"
-#include "models/network_file.h"
+#include "models/stylegan2/network_file.h"
 
 using namespace gf;
 using namespace gf::stylegan2;

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "engine/io/npy.h"
-#include "models/network_file.h"
+#include "models/stylegan2/network_file.h"
 #include "tests/testing.h"
 
 using namespace gf;

@@ -6,9 +6,9 @@
 #include <cmath>
 #include <filesystem>
 
-#include "models/network_file.h"
-#include "train/checkpoint.h"
-#include "train/trainer.h"
+#include "models/stylegan2/network_file.h"
+#include "train/stylegan2/checkpoint.h"
+#include "train/stylegan2/trainer.h"
 
 namespace {
 

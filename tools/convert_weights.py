@@ -8,7 +8,7 @@ import reads an official StyleGAN2-ADA network pickle (network-snapshot-*.pkl),
 a PyTorch state dict with the official names (one network, or a dict of G, D,
 G_ema), or a rosinality/stylegan2-pytorch checkpoint, and writes a bundle: the
 networks under the prefixes "G.", "D.", "G_ema." with "G_kwargs" and
-"D_kwargs" (models/config.h) in the metadata. The config comes from the
+"D_kwargs" (models/stylegan2/config.h) in the metadata. The config comes from the
 tensors' names and shapes; what they cannot tell comes from the pickle's
 recorded module attributes (official pickles) or from the flags:
   --conv-clamp        default: the pickle's value, else none (no clamp: the

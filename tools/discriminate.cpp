@@ -11,8 +11,8 @@
 #include "engine/error.h"
 #include "engine/io/npy.h"
 #include "engine/ops.h"
-#include "models/latents.h"
-#include "models/network_file.h"
+#include "models/stylegan2/latents.h"
+#include "models/stylegan2/network_file.h"
 #include "train/cli.h"
 
 namespace {

@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "engine/error.h"
-#include "models/network_file.h"
+#include "models/stylegan2/network_file.h"
 #include "train/cli.h"
 
 namespace {

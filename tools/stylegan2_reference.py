@@ -272,7 +272,7 @@ class SynthesisNetwork(nn.Module):
 
 
 class Generator(nn.Module):
-    """kwargs: ganforge's G_kwargs (models/config.h)."""
+    """kwargs: ganforge's G_kwargs (models/stylegan2/config.h)."""
 
     def __init__(self, z_dim=512, c_dim=0, w_dim=512, img_resolution=1024, img_channels=3, mapping_layers=8,
                  mapping_lr_multiplier=0.01, w_avg_beta=0.995, channel_base=32768, channel_max=512, conv_clamp=None,
@@ -334,7 +334,7 @@ class DiscriminatorEpilogue(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """kwargs: ganforge's D_kwargs (models/config.h); 0 stands for the official None."""
+    """kwargs: ganforge's D_kwargs (models/stylegan2/config.h); 0 stands for the official None."""
 
     def __init__(self, c_dim=0, img_resolution=1024, img_channels=3, channel_base=32768, channel_max=512,
                  conv_clamp=None, mbstd_group_size=4, mbstd_num_channels=1, cmap_dim=0, mapping_layers=8,

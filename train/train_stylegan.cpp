@@ -9,12 +9,12 @@
 #include <sstream>
 
 #include "engine/io/safetensors.h"
-#include "train/checkpoint.h"
+#include "train/stylegan2/checkpoint.h"
 #include "train/cli.h"
-#include "train/configs.h"
+#include "train/stylegan2/configs.h"
 #include "train/dataset.h"
 #include "train/run_dir.h"
-#include "train/training_loop.h"
+#include "train/stylegan2/training_loop.h"
 
 namespace {
 

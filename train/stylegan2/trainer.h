@@ -22,12 +22,12 @@
 #include <vector>
 
 #include "engine/ops.h"
-#include "models/discriminator.h"
-#include "models/generator.h"
+#include "models/stylegan2/discriminator.h"
+#include "models/stylegan2/generator.h"
 #include "train/adam.h"
-#include "train/configs.h"
+#include "train/stylegan2/configs.h"
 #include "train/dataset.h"
-#include "train/loss.h"
+#include "train/stylegan2/loss.h"
 
 namespace gf {
 

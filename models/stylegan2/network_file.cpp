@@ -1,4 +1,4 @@
-#include "models/network_file.h"
+#include "models/stylegan2/network_file.h"
 
 #include "engine/error.h"
 

@@ -1,4 +1,4 @@
-#include "train/loss.h"
+#include "train/stylegan2/loss.h"
 
 #include <cmath>
 

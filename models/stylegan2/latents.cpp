@@ -1,4 +1,4 @@
-#include "models/latents.h"
+#include "models/stylegan2/latents.h"
 
 #include "engine/io/npy.h"
 

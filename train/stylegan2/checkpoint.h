@@ -11,7 +11,7 @@
 #include <string>
 
 #include "engine/io/safetensors.h"
-#include "train/trainer.h"
+#include "train/stylegan2/trainer.h"
 
 namespace gf {
 

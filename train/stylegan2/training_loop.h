@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "train/run_dir.h"
-#include "train/trainer.h"
+#include "train/stylegan2/trainer.h"
 
 namespace gf {
 

@@ -3,9 +3,9 @@
 #pragma once
 #include <optional>
 
-#include "models/config.h"
-#include "models/mapping.h"
-#include "models/synthesis.h"
+#include "models/stylegan2/config.h"
+#include "models/stylegan2/mapping.h"
+#include "models/stylegan2/synthesis.h"
 
 namespace gf::stylegan2 {
 

@@ -4,7 +4,7 @@
 #pragma once
 #include <optional>
 
-#include "models/layers.h"
+#include "models/stylegan2/layers.h"
 
 namespace gf::stylegan2 {
 

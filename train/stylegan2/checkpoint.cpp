@@ -1,9 +1,9 @@
-#include "train/checkpoint.h"
+#include "train/stylegan2/checkpoint.h"
 
 #include <cmath>
 
 #include "engine/error.h"
-#include "models/network_file.h"
+#include "models/stylegan2/network_file.h"
 
 namespace gf {
 

@@ -1,4 +1,4 @@
-#include "models/discriminator.h"
+#include "models/stylegan2/discriminator.h"
 
 #include <cmath>
 #include <string>

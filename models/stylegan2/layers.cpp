@@ -1,4 +1,4 @@
-#include "models/layers.h"
+#include "models/stylegan2/layers.h"
 
 #include <algorithm>
 #include <cmath>

@@ -9,18 +9,11 @@
 #include "engine/module.h"
 #include "engine/ops.h"
 #include "engine/ops/bias_act.h"
+#include "models/param_init.h"
 
 namespace gf::stylegan2 {
 
-// Where a network's initial values come from: one generator, drawn from in
-// construction order, so a seed fixes every weight; and the dtype of every
-// parameter and buffer (float64 for gradient checks).
-struct ParamInit {
-  explicit ParamInit(uint64_t seed, DType t = DType::f32) : gen(seed), dtype(t) {}
-  gf::Generator gen;
-  DType dtype;
-  Tensor randn(const Shape& s) { return gf::randn(s, gen, dtype); }
-};
+using gf::ParamInit;
 
 // The resampling filter every StyleGAN2 layer uses: setup_filter([1, 3, 3, 1]).
 Tensor default_resample_filter(DType t);

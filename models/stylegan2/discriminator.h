@@ -5,9 +5,9 @@
 #pragma once
 #include <vector>
 
-#include "models/config.h"
-#include "models/layers.h"
-#include "models/mapping.h"
+#include "models/stylegan2/config.h"
+#include "models/stylegan2/layers.h"
+#include "models/stylegan2/mapping.h"
 
 namespace gf::stylegan2 {
 

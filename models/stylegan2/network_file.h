@@ -11,8 +11,8 @@
 #include <string>
 
 #include "engine/io/safetensors.h"
-#include "models/discriminator.h"
-#include "models/generator.h"
+#include "models/stylegan2/discriminator.h"
+#include "models/stylegan2/generator.h"
 
 namespace gf::stylegan2 {
 

@@ -1,4 +1,4 @@
-#include "models/config.h"
+#include "models/stylegan2/config.h"
 
 #include <functional>
 #include <map>

@@ -1,4 +1,4 @@
-#include "train/configs.h"
+#include "train/stylegan2/configs.h"
 
 #include <cmath>
 

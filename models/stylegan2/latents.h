@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "engine/ops.h"
-#include "models/generator.h"
+#include "models/stylegan2/generator.h"
 
 namespace gf::stylegan2 {
 

@@ -1,4 +1,4 @@
-#include "models/generator.h"
+#include "models/stylegan2/generator.h"
 
 namespace gf::stylegan2 {
 namespace {

@@ -1,11 +1,11 @@
-#include "train/training_loop.h"
+#include "train/stylegan2/training_loop.h"
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 
 #include "engine/allocator.h"
-#include "train/checkpoint.h"
+#include "train/stylegan2/checkpoint.h"
 #include "train/image_io.h"
 
 namespace gf {

@@ -1,4 +1,4 @@
-#include "models/mapping.h"
+#include "models/stylegan2/mapping.h"
 
 #include <string>
 

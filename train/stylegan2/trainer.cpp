@@ -1,4 +1,4 @@
-#include "train/trainer.h"
+#include "train/stylegan2/trainer.h"
 
 #include <cmath>
 

@@ -1,4 +1,4 @@
-#include "models/synthesis.h"
+#include "models/stylegan2/synthesis.h"
 
 #include <cmath>
 #include <string>

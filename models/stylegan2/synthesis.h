@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "engine/ops/noise.h"
-#include "models/config.h"
-#include "models/layers.h"
+#include "models/stylegan2/config.h"
+#include "models/stylegan2/layers.h"
 
 namespace gf::stylegan2 {
 
