@@ -83,18 +83,6 @@ Tensor StyleGAN2Loss::d_r1(const Tensor& real, const Tensor& real_c, double gain
   return mean(penalty) * (opt_.r1_gamma / 2 * gain) + sum(logits) * 0.0;
 }
 
-void StyleGAN2Loss::Stat::add(const Tensor& v) {
-  sum = sum.defined() ? sum + v : v;
-  ++count;
-}
-
-double StyleGAN2Loss::Stat::take() {
-  if (count > 0) mean = sum.item() / static_cast<double>(count);
-  sum = Tensor();
-  count = 0;
-  return mean;
-}
-
 LossStats StyleGAN2Loss::take_stats() {
   return {stats_.g_loss.take(),     stats_.d_loss_fake.take(), stats_.d_loss_real.take(), stats_.r1_penalty.take(),
           stats_.pl_penalty.take(), stats_.scores_fake.take(), stats_.scores_real.take()};
