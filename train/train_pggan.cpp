@@ -22,6 +22,12 @@ namespace {
 
 using namespace gf;
 
+std::string num(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+
 // --resume FILE: a checkpoint brings its own spec and seed (which the flags
 // must then not change); a PGGAN snapshot or converted official pickle gives
 // the networks' configs and weights, as the official resume of a pickle does.
@@ -104,12 +110,11 @@ int run(int argc, char** argv) {
           std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) + "), cfg " + setup.spec.cfg +
           ", from " + std::to_string(setup.spec.sched.lod_initial_resolution) + "x" +
           std::to_string(setup.spec.sched.lod_initial_resolution) + " (" +
-          std::to_string(setup.spec.sched.lod_training_kimg) + " + " + std::to_string(setup.spec.sched.lod_transition_kimg) +
-          " kimg per resolution), " + std::to_string(setup.spec.total_kimg) + " kimg, G " +
+          num(setup.spec.sched.lod_training_kimg) + " + " + num(setup.spec.sched.lod_transition_kimg) +
+          " kimg per resolution), " + num(setup.spec.total_kimg) + " kimg, G " +
           std::to_string(trainer->G().num_params()) + " params, D " + std::to_string(trainer->D().num_params()) +
           " params, device " + dev.str() +
-          (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " +
-                                    std::to_string(trainer->cur_nimg() / 1000.0)
+          (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " + num(trainer->cur_nimg() / 1000.0)
                               : std::string()));
 
   LoopOptions lo;

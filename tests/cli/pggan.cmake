@@ -19,7 +19,7 @@ add_test(NAME cpu.train_pggan_resume
          COMMAND sh -c "f=$(${_pg_newest})checkpoint.bin && OMP_NUM_THREADS=1 $<TARGET_FILE:train_pggan> --resume \"$f\" \
 --kimg 0.144 --snap 2 --max-images 96 --outdir ${_pg}/resumed")
 set_tests_properties(cpu.train_pggan_resume PROPERTIES LABELS cpu FIXTURES_REQUIRED pggan_run FIXTURES_SETUP pggan_resumed
-                     PASS_REGULAR_EXPRESSION "resumed from .*at kimg 0.080.*lod 2.25 .*lod 2.00 .*Done: "
+                     PASS_REGULAR_EXPRESSION "resumed from .*at kimg 0.08.*lod 2.25 .*lod 2.00 .*Done: "
                      FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
 add_test(NAME cpu.train_pggan_straight
          COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_pggan> --cfg tiny --lod-transition-kimg 0.064

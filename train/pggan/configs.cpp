@@ -54,15 +54,20 @@ PGGANSpec make_pggan_spec(const std::string& cfg) {
     // Small networks on the official schedule's shape, shortened: 'cpu' grows
     // Fashion-MNIST from 4x4 to 32x32 in minutes on two cores; 'tiny' is for tests.
     const bool tiny = cfg == "tiny";
-    s.fmap_base = tiny ? 64 : 1024;
-    s.fmap_max = tiny ? 8 : 128;
-    s.latent_size = tiny ? 8 : 128;
-    q.lod_training_kimg = q.lod_transition_kimg = tiny ? 0.032 : 16;
+    s.fmap_base = tiny ? 64 : 512;
+    s.fmap_max = tiny ? 8 : 64;
+    s.latent_size = tiny ? 8 : 0;  // cpu: nf(0) = 64, as the official default
+    q.lod_training_kimg = q.lod_transition_kimg = tiny ? 0.032 : 15;
     q.minibatch_base = tiny ? 4 : 16;
     if (!tiny) q.minibatch_dict = {{4, 32}, {8, 32}, {16, 32}, {32, 16}};
     q.tick_kimg_base = tiny ? 0.016 : 4;
     q.tick_kimg_dict = {};
-    s.total_kimg = tiny ? 0.256 : 120;
+    // cpu: 4x4, then three fades and three trainings of 15 kimg: 32x32 for the last 15.
+    s.total_kimg = tiny ? 0.256 : 105;
+    // Gs averages over a half-life of about 70 minibatches (1-2 kimg) instead
+    // of the official 700: a phase here is some 500 minibatches, and Gs should
+    // show the current level rather than a blend of the previous ones.
+    if (!tiny) s.G_smoothing = 0.99;
     return s;
   } else {
     std::string names;
