@@ -608,3 +608,63 @@ TEST_CASE("EXIF orientation is applied as viewers apply it (PNG eXIf, JPEG APP1)
   CHECK(has_line(ds->notes(), "images are turned upright as their EXIF orientation says"));
   CHECK(has_line(ds->notes(), "  " + dir / "jpeg/a.jpg"));
 }
+
+TEST_CASE("animated GIFs give their first frame, named; a CMYK JPEG is recognised", "[dataset]") {
+  TempDir dir("gif");
+  // A 4x4 GIF of two frames by hand: a 4-colour table, and LZW data of 3-bit
+  // codes only (a clear code before every two pixels keeps the code width at 3).
+  auto frame_data = [](const std::vector<int>& idx) {
+    std::vector<int> codes;
+    for (size_t i = 0; i < idx.size(); ++i) {
+      if (i % 2 == 0) codes.push_back(4);  // clear
+      codes.push_back(idx[i]);
+    }
+    codes.push_back(5);  // end of information
+    std::string bytes;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (int c : codes) {
+      acc |= uint32_t(c) << bits, bits += 3;
+      while (bits >= 8) bytes += char(acc & 0xFF), acc >>= 8, bits -= 8;
+    }
+    if (bits > 0) bytes += char(acc & 0xFF);
+    std::string out = std::string(1, '\x2C') + std::string(8, '\0');  // image descriptor at (0, 0)
+    out[5] = 4, out[7] = 4;                                            // 4 x 4
+    out += std::string(1, '\0') + "\x02" + char(bytes.size()) + bytes + std::string(1, '\0');
+    return out;
+  };
+  std::string gif = "GIF89a";
+  gif += std::string("\x04\0\x04\0\x81\0\0", 7);                       // 4x4, a global table of 4 colours
+  gif += std::string("\0\0\0\xFF\xFF\xFF\xFF\0\0\0\0\xFF", 12);        // black, white, red, blue
+  std::vector<int> first(16), second(16, 2);
+  for (int i = 0; i < 16; ++i) first[i] = (i % 4) < 2 ? 0 : 1;        // left black, right white
+  gif += frame_data(first) + frame_data(second) + "\x3B";
+  write_file(dir / "anim/a.gif", gif);
+  auto ds = open_dataset(dir / "anim", {});
+  REQUIRE(ds->channels() == 3);  // a GIF holds a colour table
+  REQUIRE(ds->size() == 1);
+  std::vector<uint8_t> img(3 * 16);
+  ds->image(0, img.data());
+  for (int c = 0; c < 3; ++c) {  // the first frame (the second is all red)
+    CHECK(img[c * 16 + 0] == 0);
+    CHECK(img[c * 16 + 3] == 255);
+  }
+  CHECK(has_line(ds->notes(), "images are animated GIFs: only the first frame is used:"));
+  CHECK(has_line(ds->notes(), "  " + dir / "anim/a.gif (2 frames)"));
+  CHECK_FALSE(has_line(ds->notes(), "opaque everywhere"));  // stb's alpha for every GIF is not news
+  // A GIF transparency index in use is transparency like any other.
+  std::string see_through = gif.substr(0, 6 + 7 + 12) + std::string("\x21\xF9\x04\x01\0\0\0\0", 8) +
+                            gif.substr(6 + 7 + 12);
+  write_file(dir / "transparent/a.gif", see_through);
+  CHECK(error_of([&] { open_dataset(dir / "transparent", {}); }).find("has transparent pixels (alpha below 255 in 8 of 16)") !=
+        std::string::npos);
+
+  // CMYK: a JPEG frame header of four components is recognised (stb_image
+  // itself reports it as 3 channels and converts it without a colour profile).
+  const std::string cmyk("\xFF\xD8\xFF\xC0\x00\x14\x08\x00\x04\x00\x04\x04"
+                         "\x01\x11\x00\x02\x11\x00\x03\x11\x00\x04\x11\x00",
+                         24);
+  const ImageInfo info = image_info(reinterpret_cast<const uint8_t*>(cmyk.data()), cmyk.size(), "cmyk.jpg");
+  CHECK(info.is_cmyk);
+  CHECK(info.colour_channels() == 3);
+}

@@ -162,6 +162,10 @@ std::vector<long long> parse_integer_list(const std::string& text, const std::st
   return out;
 }
 
+std::vector<long long> parse_range_list(const std::string& text, const std::string& flag) {
+  return parse_integer_list(text, flag, 0, kInt64Max, 1000000);
+}
+
 Args::Args(int argc, char** argv, std::string program, std::string summary, std::vector<Flag> flags)
     : program_(std::move(program)), summary_(std::move(summary)), flags_(std::move(flags)) {
   // A default outside its own declaration is the program's bug; say so before anything runs.

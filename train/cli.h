@@ -108,6 +108,10 @@ double parse_number(const std::string& text, const std::string& flag, Range rang
 std::vector<long long> parse_integer_list(const std::string& text, const std::string& flag, long long lo,
                                           long long hi, size_t max_count);
 
+// The old unbounded form, kept so code from before ranges compiles: integers
+// in [0, 2^63-1], at most a million. Declare cli::integer_list flags instead.
+std::vector<long long> parse_range_list(const std::string& text, const std::string& flag);
+
 // Runs body and turns any exception into "<program>: error: <what>" on
 // stderr and exit code 1; --help exits 0 from inside body via Args.
 int run_main(const char* program, const std::function<int()>& body);

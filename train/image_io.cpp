@@ -217,7 +217,7 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     for (size_t p = 0; p < pixels; ++p)
       for (int c = 0; c < channels; ++c) px[p * channels + c] = px[p * want + c];
     px.resize(pixels * channels);
-    done.alpha_dropped = true;
+    done.alpha_dropped = info.format != "GIF";  // stb gives every GIF an alpha channel; opaque, it was never there
   }
   if (info.orientation != 1) {
     px = orient(px, w, h, channels, info.orientation);
