@@ -56,11 +56,7 @@ Tensor read_images(const std::string& path, int channels, int resolution) {
   return img;
 }
 
-int64_t batch_size(const cli::Args& args, int64_t n) {
-  const int64_t batch = args.has("batch") ? args.integer("batch") : n;
-  if (batch < 1) throw Error("--batch must be at least 1");
-  return batch;
-}
+int64_t batch_size(const cli::Args& args, int64_t n) { return args.has("batch") ? args.integer("batch") : n; }
 
 int write_logits(const cli::Args& args, const Tensor& logits) {
   io::save_npy(args.str("out"), logits);
@@ -77,7 +73,6 @@ int discriminate_pggan(const cli::Args& args, const io::SafetensorsFile& file, c
   const std::unique_ptr<pggan::Discriminator> D = pggan::load_discriminator(file, path);
   const pggan::DiscriminatorConfig& cfg = D->config();
   const double lod = args.has("lod") ? args.number("lod") : D->lod();
-  if (!std::isfinite(lod)) throw Error("--lod must be a finite number");
   const Tensor img = read_images(args.str("images"), cfg.num_channels, cfg.resolution);
   const int64_t n = img.size(0), batch = batch_size(args, n);
   check_groups(n, batch, cfg.mbstd_group_size > 1 ? cfg.mbstd_group_size : 0, args.str("images"), args.has("batch"));
@@ -91,8 +86,8 @@ int run(int argc, char** argv) {
                   {"images", "FILE.npy", "", "float32 images [N, C, H, W] in [-1, 1] (required)"},
                   {"c", "FILE.npy", "", "labels [N, c_dim], for a conditional network"},
                   {"out", "FILE.npy", "", "where to write the logits [N, 1] (required)"},
-                  {"batch", "N", "", "images per forward pass (default: the whole file)"},
-                  {"lod", "LOD", "", "PGGAN: the level of detail D runs at (default: the network's)"},
+                  cli::integer("batch", "N", "", "images per forward pass (default: the whole file)", 1, cli::kInt64Max),
+                  cli::number("lod", "LOD", "", "PGGAN: the level of detail D runs at (default: the network's)", cli::Range::at_least(0, 30)),
                   {"device", "cpu|cuda", "cpu", "where to run"}});
   if (args.help()) {
     std::cout << args.usage();

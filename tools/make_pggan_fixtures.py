@@ -19,10 +19,13 @@ import os
 import sys
 import types
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without NumPy/PyTorch)
+pydeps.require("make_pggan_fixtures", "numpy", "torch")
+
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import convert_weights as cw  # noqa: E402
 import make_pggan_pickle as mkp  # noqa: E402
 import pggan_reference as ref  # noqa: E402

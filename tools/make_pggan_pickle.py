@@ -22,9 +22,12 @@ import pickle
 import sys
 import types
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without NumPy/PyTorch)
+pydeps.require("make_pggan_pickle", "numpy", "torch")  # torch: through pggan_reference
+
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pggan_reference as ref  # noqa: E402
 
 EXECUTION_TRAP = "raise SystemExit('build_module_src was executed')\n"

@@ -16,10 +16,16 @@ the input gradient of conv2d) are formed from their definitions here.
 """
 import collections
 import math
+import os
+import sys
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without NumPy/PyTorch)
+pydeps.require("pggan_reference", "numpy", "torch")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 G_DEFAULTS = dict(num_channels=1, resolution=32, label_size=0, fmap_base=8192, fmap_decay=1.0, fmap_max=512,
                   latent_size=None, normalize_latents=True, use_wscale=True, use_pixelnorm=True,

@@ -22,6 +22,10 @@ namespace {
 
 using namespace gf;
 
+// --kimg and the schedule's kimg: a trillion images, far beyond any run, and
+// exact as a count of images in int64.
+constexpr double kMaxKimg = 1e9;
+
 std::string num(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%g", v);
@@ -55,16 +59,19 @@ int run(int argc, char** argv) {
                  {{"outdir", "DIR", "runs", "where to make the run folder"},
                   {"data", "PATH", "", "image folder or .zip (default: Fashion-MNIST)"},
                   {"cfg", "NAME", "auto", "auto (cpu on the CPU, v2-1gpu on CUDA), v1-1gpu, v2-1gpu, v2-2gpus, v2-4gpus, v2-8gpus, cpu, tiny"},
-                  {"kimg", "N", "", "train until this many thousand images (default: the config's total_kimg)"},
-                  {"lod-training-kimg", "N", "", "kimg at each resolution before the next fades in"},
-                  {"lod-transition-kimg", "N", "", "kimg of each fade"},
-                  {"snap", "TICKS", "10", "snapshot and checkpoint interval in ticks"},
-                  {"image-snap", "TICKS", "1", "fakes grid interval in ticks"},
-                  {"tick", "KIMG", "", "fixed status line interval (default: the schedule's per resolution)"},
-                  {"seed", "N", "1000", "random seed"},
+                  cli::number("kimg", "N", "", "train until this many thousand images (default: the config's total_kimg)",
+                              cli::Range::at_least(0, kMaxKimg)),
+                  cli::number("lod-training-kimg", "N", "", "kimg at each resolution before the next fades in",
+                              cli::Range::at_least(0, kMaxKimg)),
+                  cli::number("lod-transition-kimg", "N", "", "kimg of each fade", cli::Range::at_least(0, kMaxKimg)),
+                  cli::integer("snap", "TICKS", "10", "snapshot and checkpoint interval in ticks; 0: only at the end", 0, cli::kIntMax),
+                  cli::integer("image-snap", "TICKS", "1", "fakes grid interval in ticks; 0: with the snapshots", 0, cli::kIntMax),
+                  cli::number("tick", "KIMG", "", "fixed status line interval (default: the schedule's per resolution)",
+                              cli::Range::above(0, kMaxKimg)),
+                  cli::integer("seed", "N", "1000", "random seed (the official config's 1000 by default)", 0, cli::kSeedMax),
                   {"mirror", "", "", "mirror augment: flip each real image with probability 1/2"},
                   {"cond", "", "", "train a class-conditional (AC-GAN) network from the dataset's labels"},
-                  {"max-images", "N", "", "use at most N images of the dataset"},
+                  cli::integer("max-images", "N", "", "use at most N images of the dataset", 1, cli::kInt64Max),
                   {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a PGGAN snapshot's weights"},
                   {"device", "cpu|cuda", "cpu", "where to train"}});
   if (args.help()) {
@@ -105,7 +112,11 @@ int run(int argc, char** argv) {
                   {"seed", setup.seed},
                   {"device", dev.str()},
                   {"resume", args.str("resume")},
-                  {"resume_kimg", trainer->cur_nimg() / 1000.0}});
+                  {"resume_kimg", trainer->cur_nimg() / 1000.0},
+                  {"snap", args.integer("snap")},
+                  {"image_snap", args.integer("image-snap")},
+                  {"tick", args.has("tick") ? nlohmann::json(args.number("tick")) : nlohmann::json()},
+                  {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()}});
   run.log("Run folder " + run.path() + ": " + ds->name() + " (" + std::to_string(ds->size()) + " images, " +
           std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) + "), cfg " + setup.spec.cfg +
           ", from " + std::to_string(setup.spec.sched.lod_initial_resolution) + "x" +
@@ -116,18 +127,16 @@ int run(int argc, char** argv) {
           " params, device " + dev.str() +
           (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " + num(trainer->cur_nimg() / 1000.0)
                               : std::string()));
+  // What the loader skipped or converted, by file (train/dataset.h).
+  for (const std::string& line : ds->notes()) run.log(line);
 
   LoopOptions lo;
   lo.total_kimg = setup.spec.total_kimg;
   lo.snap_ticks = static_cast<int>(args.integer("snap"));
   lo.image_snap_ticks = static_cast<int>(args.integer("image-snap"));
-  if (lo.snap_ticks < 0 || lo.image_snap_ticks < 0) throw Error("--snap and --image-snap must be >= 0");
   lo.progress = isatty(fileno(stdout));
   std::optional<double> tick;
-  if (args.has("tick")) {
-    tick = args.number("tick");
-    if (!(*tick > 0)) throw Error("--tick must be > 0");
-  }
+  if (args.has("tick")) tick = args.number("tick");
   PGGANRun r(*trainer, tick);
   run_training(r, run, lo);
   run.log("Done: " + run.path());

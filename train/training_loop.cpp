@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "engine/allocator.h"
+#include "engine/error.h"
 
 namespace gf {
 
@@ -15,14 +17,40 @@ std::string kimg_tag(int64_t nimg) {
 }
 
 void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt) {
+  // Counts of images are int64: kimg beyond 9e12 would not convert.
+  GF_CHECK(std::isfinite(opt.total_kimg) && opt.total_kimg >= 0 && opt.total_kimg <= 1e12, "run_training",
+           "total_kimg must be in [0, 1e12], got " << opt.total_kimg);
+  GF_CHECK(std::isfinite(opt.tick_kimg) && opt.tick_kimg > 0 && opt.tick_kimg <= 1e12, "run_training",
+           "tick_kimg must be in (0, 1e12], got " << opt.tick_kimg);
+  GF_CHECK(opt.snap_ticks >= 0 && opt.image_snap_ticks >= 0, "run_training",
+           "snap_ticks and image_snap_ticks must be >= 0, got " << opt.snap_ticks << " and " << opt.image_snap_ticks);
   t.write_reals(run.file("reals.png"), opt.grid_w, opt.grid_h);
   const int64_t total = static_cast<int64_t>(opt.total_kimg * 1000);
+  if (t.cur_nimg() >= total) {
+    // Nothing left to train (--kimg 0, or a finished checkpoint resumed
+    // without a larger --kimg): every run that exits 0 leaves a network.
+    // StyleGAN2-ADA's loop tests `done` only after a minibatch, so it trains
+    // one; PGGAN's tests first and writes its final network untrained.
+    char line[320];
+    std::snprintf(line, sizeof line, "Nothing left to train: kimg %.3f of %.3f is reached; %s (a larger --kimg trains longer)",
+                  t.cur_nimg() / 1000.0, opt.total_kimg,
+                  t.trains_when_done() ? "training one minibatch and writing a snapshot, as the official loop does"
+                                       : "writing a snapshot without training, as the official loop does");
+    run.log(line);
+    if (!t.trains_when_done()) {
+      const std::string tag = kimg_tag(t.cur_nimg());
+      t.write_fakes(run.file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
+      t.write_snapshot(run.file("network-snapshot-" + tag + ".bin"));
+      t.write_checkpoint(run.file("checkpoint.bin"));
+      return;
+    }
+  }
   const bool tick0 = t.tick0_after_first_step();
   const int image_snap = opt.image_snap_ticks > 0 ? opt.image_snap_ticks : opt.snap_ticks;
   int64_t tick = tick0 ? 0 : 1, tick_start_nimg = t.cur_nimg();
   const auto t0 = std::chrono::steady_clock::now();
   auto tick_t = t0;
-  for (bool done = t.cur_nimg() >= total; !done;) {
+  for (bool done = false; !done;) {
     t.step();
     done = t.cur_nimg() >= total;
     const int64_t tick_nimg = static_cast<int64_t>(t.tick_kimg(opt.tick_kimg) * 1000);

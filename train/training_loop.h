@@ -37,6 +37,9 @@ class TrainingRun {
   // StyleGAN2-ADA reports tick 0 after the first step; PGGAN's first tick
   // (numbered 1) runs its full length.
   virtual bool tick0_after_first_step() const { return true; }
+  // With nothing left to train at the start: StyleGAN2-ADA's loop still
+  // trains one step (it tests `done` after a minibatch); PGGAN's trains none.
+  virtual bool trains_when_done() const { return true; }
   // The loss statistics since the last take; may wait for the device, so the
   // loop calls it before reading the clock.
   virtual TickStats take_stats() = 0;
@@ -56,8 +59,10 @@ struct LoopOptions {
   bool progress = false;      // redraw a progress line after every step (for a terminal)
 };
 
-// Runs until total_kimg; writes reals.png, fakes<kimg>.png,
-// network-snapshot-<kimg>.bin, checkpoint.bin, log.txt and stats.jsonl into run.
+// Runs until total_kimg; a run always ends with a snapshot (with nothing left
+// to train, after one step or none: TrainingRun::trains_when_done). Writes
+// reals.png, fakes<kimg>.png, network-snapshot-<kimg>.bin, checkpoint.bin,
+// log.txt and stats.jsonl into run. Throws gf::Error for options out of range.
 void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt);
 
 // "000123" for 123456 images, as the official file names count kimg.

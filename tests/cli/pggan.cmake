@@ -63,3 +63,10 @@ add_test(NAME cpu.generate_from_pggan_pickle
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/net.pkl $d/net.bin && \
 $<TARGET_FILE:generate> --network $d/net.bin --seeds 0-1 --class 2 --outdir $d/out && test -s $d/out/seed0001.png")
 set_tests_properties(cpu.generate_from_pggan_pickle PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
+# Nothing to train: as the official loop, no round runs, and the run still
+# ends with a network (its final snapshot).
+add_test(NAME cpu.train_pggan_kimg0
+         COMMAND sh -c "rm -rf ${_pg}/kimg0 && $<TARGET_FILE:train_pggan> --cfg tiny --kimg 0 --max-images 16 \
+--outdir ${_pg}/kimg0 && test -s $(ls -d ${_pg}/kimg0/*/)network-snapshot-000000.bin && echo snapshot written")
+set_tests_properties(cpu.train_pggan_kimg0 PROPERTIES LABELS cpu
+                     PASS_REGULAR_EXPRESSION "Nothing left to train: kimg 0.000 of 0.000 is reached; writing a snapshot without training.*snapshot written")

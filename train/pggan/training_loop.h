@@ -20,6 +20,7 @@ class PGGANRun : public TrainingRun {
   Device device() const override { return t_.setup().device; }
   double tick_kimg(double) const override { return tick_kimg_ ? *tick_kimg_ : t_.last_schedule().tick_kimg; }
   bool tick0_after_first_step() const override { return false; }
+  bool trains_when_done() const override { return false; }
   TickStats take_stats() override;
   void write_reals(const std::string& path, int gw, int gh) override;
   void write_fakes(const std::string& path, int gw, int gh) override;

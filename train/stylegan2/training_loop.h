@@ -27,7 +27,9 @@ class StyleGAN2Run : public TrainingRun {
   Tensor grid_z_, grid_c_;  // fixed latents and labels of the fakes grids
 };
 
-// Runs the trainer until total_kimg (run_training of a StyleGAN2Run).
+// Runs the trainer until total_kimg, and always at least one minibatch (the
+// official loop's order), so a run always ends with a snapshot
+// (run_training of a StyleGAN2Run).
 void run_training(StyleGAN2Trainer& trainer, RunDir& run, const LoopOptions& opt);
 
 }  // namespace gf
