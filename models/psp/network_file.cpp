@@ -35,8 +35,9 @@ std::unique_ptr<Psp> load_psp(const io::SafetensorsFile& file, const std::string
   if (it != file.tensors.end()) {
     const Tensor& la = it->second;
     const int64_t w = cfg.style_dim();
-    const bool ok = (la.dim() == 1 && la.size(0) == w) || (la.dim() == 2 && la.size(1) == w &&
-                                                           (la.size(0) == 1 || la.size(0) == cfg.n_styles));
+    // One w for a W encoder; else one per style, or one for all.
+    const bool ok = (la.dim() == 1 && la.size(0) == w) ||
+                    (la.dim() == 2 && la.size(1) == w && (la.size(0) == 1 || (!cfg.learn_in_w && la.size(0) == cfg.n_styles)));
     if (!ok)
       throw Error(path + ": latent_avg has shape " + shape_str(la.shape()) + ", expected [" + std::to_string(w) +
                   "], [1, " + std::to_string(w) + "] or [" + std::to_string(cfg.n_styles) + ", " +
