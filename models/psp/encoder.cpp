@@ -71,9 +71,9 @@ GradualStyleBlock::GradualStyleBlock(int in_c, int out_c, int spatial, ParamInit
     : out_c_(out_c), spatial_(spatial) {
   Sequential& convs = child("convs", make<Sequential>());
   const int n = log2_int(spatial);
-  for (int i = 0; i < n; ++i) {
-    convs_.push_back(&convs.add_named(std::to_string(2 * i), make<Conv2d>(i == 0 ? in_c : out_c, out_c, 3, 2, 1, true, init)));
-  }
+  for (int i = 0; i < n; ++i)  // nn.Sequential(conv, LeakyReLU, conv, ...): the convs are 0, 2, 4, ...
+    convs_.push_back(
+        &convs.add_named(std::to_string(2 * i), make<Conv2d>(i == 0 ? in_c : out_c, out_c, 3, 2, 1, true, init)));
   linear_ = &child("linear", make<stylegan2::FullyConnectedLayer>(out_c, out_c, init));
 }
 
