@@ -11,12 +11,15 @@ Usage: /usr/bin/python3 tools/make_pil_resize_golden.py [out.bin]
 import os
 import sys
 
-import numpy as np
-import PIL
-import torch
-from PIL import Image
+import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+pydeps.require("make_pil_resize_golden", "numpy", "torch", "PIL")
 
-from golden_io import write_safetensors
+import numpy as np  # noqa: E402
+import PIL  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from golden_io import write_safetensors  # noqa: E402
 
 CASES = [("down", (49, 31), (16, 16)), ("up", (5, 9), (17, 13)), ("wide", (40, 20), (16, 20)),
          ("tall", (20, 30), (20, 8)), ("odd", (23, 21), (17, 13)), ("same", (8, 8), (8, 8))]

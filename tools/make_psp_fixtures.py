@@ -27,10 +27,12 @@ import os
 import sys
 import tempfile
 
-import torch
-
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
+import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+pydeps.require("make_psp_fixtures", "numpy", "torch")
+
+import torch  # noqa: E402
 sys.path.insert(0, os.path.join(TOOLS, "..", "tests"))
 import convert_weights as cw  # noqa: E402
 import psp_reference as psp_ref  # noqa: E402

@@ -13,10 +13,13 @@ Usage: /usr/bin/python3 tools/make_psp_ops_golden.py [out.bin]
 import os
 import sys
 
-import torch
-import torch.nn.functional as F
+import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+pydeps.require("make_psp_ops_golden", "numpy", "torch")
 
-from golden_io import write_safetensors
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from golden_io import write_safetensors  # noqa: E402
 
 
 def main():

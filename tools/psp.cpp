@@ -15,7 +15,9 @@
 //       of a random z (mixed with --mix-alpha), in one row beside the input:
 //       OUT/style_mixing/<name>.png. Random noise by default, as there.
 //
-// A folder or .zip is read in sorted order (PNG/JPEG; gray becomes RGB); a .npy
+// A folder or .zip is read in sorted order (every file stb_image reads; grey
+// becomes RGB; files it cannot read are named and skipped; transparent
+// images are refused, as the datasets refuse them); a .npy
 // holds float [N, C, S, S] in [-1, 1] at the encoder's input size. PNGs are
 // written as pSp's tensor2im: floor(clamp((x + 1) / 2, 0, 1) * 255).
 #include <stb_image_write.h>
@@ -62,8 +64,20 @@ class Inputs {
       }
     } else {
       files_ = open_image_files(path);
-      if (files_.names.empty()) throw Error(path + ": no PNG or JPEG images found");
       GF_CHECK(cfg.input_nc == 3, "psp", "the network reads " << cfg.input_nc << "-channel inputs; images are RGB");
+      // Every file whose header stb_image reads, as the datasets take them; the rest are named and skipped.
+      std::vector<std::string> readable;
+      for (const auto& n : files_.names) {
+        try {
+          const std::vector<uint8_t> bytes = files_.read(n);
+          image_info(bytes.data(), bytes.size(), files_.display(n));
+          readable.push_back(n);
+        } catch (const Error& e) {
+          std::cerr << "psp: skipped " << e.what() << "\n";
+        }
+      }
+      files_.names = readable;
+      if (files_.names.empty()) throw Error(path + ": no readable images found");
       for (const auto& n : files_.names) {
         std::string s = fs::path(n).replace_extension().generic_string();
         std::replace(s.begin(), s.end(), '/', '_');
@@ -136,10 +150,10 @@ void progress(const char* what, int64_t done, int64_t total) {
 
 std::vector<cli::Flag> common_flags() {
   return {{"network", "FILE.bin", "", "pSp network from tools/convert_weights.py (required)"},
-          {"images", "PATH", "", "folder or .zip of PNG/JPEG images, or .npy [N, C, S, S] in [-1, 1] (required)"},
+          {"images", "PATH", "", "folder or .zip of images (PNG, JPEG, ...), or .npy [N, C, S, S] in [-1, 1] (required)"},
           {"outdir", "DIR", "out", "where to write"},
-          {"batch", "N", "2", "images per pass (pSp's test_batch_size)"},
-          {"n-images", "N", "", "only the first N images"},
+          cli::integer("batch", "N", "2", "images per pass (pSp's test_batch_size)", 1, 65536),
+          cli::integer("n-images", "N", "", "only the first N images", 1, cli::kInt64Max),
           {"resize-outputs", "", "", "pool outputs to 256x256 (pSp's --resize_outputs)"},
           {"device", "cpu|cuda", "cpu", "where to run"}};
 }
@@ -159,16 +173,11 @@ Setup setup(const cli::Args& args) {
   s.dev = Device::parse(args.str("device"));
   check_device_usable(s.dev);
   s.batch = args.integer("batch");
-  if (s.batch < 1) throw Error("--batch must be at least 1, got " + std::to_string(s.batch));
   s.net = psp::load_psp(args.str("network"));
   s.net->to(s.dev);
   s.inputs = std::make_unique<Inputs>(args.str("images"), s.net->config());
   s.count = s.inputs->size();
-  if (args.has("n-images")) {
-    const long long n = args.integer("n-images");
-    if (n < 1) throw Error("--n-images must be at least 1, got " + std::to_string(n));
-    s.count = std::min<int64_t>(s.count, n);
-  }
+  if (args.has("n-images")) s.count = std::min<int64_t>(s.count, args.integer("n-images"));
   s.outdir = args.str("outdir");
   return s;
 }
@@ -224,10 +233,13 @@ int encode(int argc, char** argv) {
 
 int mix(int argc, char** argv) {
   std::vector<cli::Flag> flags = common_flags();
-  flags.push_back({"latent-mask", "LIST", "", "indices of the codes taken from random w's, e.g. 8-17 (required)"});
-  flags.push_back({"mix-alpha", "A", "", "blend: alpha * random + (1 - alpha) * encoded (default: replace)"});
-  flags.push_back({"n-outputs", "K", "5", "outputs per image (pSp's n_outputs_to_generate)"});
-  flags.push_back({"seed", "S", "0", "seed of the random z's (Philox: the same on the CPU and the GPU)"});
+  flags.push_back(cli::integer_list("latent-mask", "LIST", "",
+                                    "indices of the codes taken from random w's, e.g. 8-17 (required)", 0, 1023, 1024));
+  flags.push_back(cli::number("mix-alpha", "A", "", "blend: alpha * random + (1 - alpha) * encoded (default: replace)",
+                              cli::Range::at_least(0, 1)));
+  flags.push_back(cli::integer("n-outputs", "K", "5", "outputs per image (pSp's n_outputs_to_generate)", 1, 10000));
+  flags.push_back(cli::integer("seed", "S", "0", "seed of the random z's (Philox: the same on the CPU and the GPU)", 0,
+                               cli::kSeedMax));
   flags.push_back({"noise-mode", "MODE", "random", "const, random or none (style_mixing.py: random)"});
   cli::Args args(argc, argv, "psp mix",
                  "Multi-modal synthesis: encoded images with their masked styles from random w's (pSp's "
@@ -237,14 +249,10 @@ int mix(int argc, char** argv) {
     return 0;
   }
   if (!args.has("latent-mask")) throw Error("--latent-mask is required, e.g. --latent-mask 8-17");
-  const std::vector<long long> mask = cli::parse_range_list(args.str("latent-mask"), "latent-mask");
+  const std::vector<long long> mask = args.integers("latent-mask");
   std::optional<double> alpha;
-  if (args.has("mix-alpha")) {
-    alpha = args.number("mix-alpha");
-    if (!(*alpha >= 0 && *alpha <= 1)) throw Error("--mix-alpha must be in [0, 1], got " + args.str("mix-alpha"));
-  }
+  if (args.has("mix-alpha")) alpha = args.number("mix-alpha");
   const long long k_out = args.integer("n-outputs");
-  if (k_out < 1) throw Error("--n-outputs must be at least 1, got " + std::to_string(k_out));
   const std::string nm = args.str("noise-mode");
   stylegan2::SynthesisOptions so;
   so.noise_mode = nm == "const" ? NoiseMode::constant : nm == "none" ? NoiseMode::none : NoiseMode::random;
@@ -299,4 +307,9 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return gf::cli::run_main("psp", [&] { return run(argc, argv); }); }
+int main(int argc, char** argv) {
+  // Errors name the command: "psp encode: error: ...".
+  const std::string cmd = argc > 1 ? argv[1] : "";
+  const std::string program = cmd == "encode" || cmd == "mix" ? "psp " + cmd : "psp";
+  return gf::cli::run_main(program.c_str(), [&] { return run(argc, argv); });
+}

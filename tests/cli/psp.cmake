@@ -3,6 +3,9 @@
 # images of other sizes (resized as pSp resizes). The latents psp encode
 # writes re-render through generate --w, bit for bit, from the pSp file itself
 # and from its decoder exported by export_weights.
+# tests/test_bad_input.cpp runs psp too.
+add_dependencies(gf_tests psp)
+
 set(_psp ${CMAKE_BINARY_DIR}/test_psp)
 set(_pnet ${CMAKE_SOURCE_DIR}/tests/data/psp_gradual.bin)
 set(_pimgs ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip)
@@ -32,13 +35,13 @@ set_tests_properties(cpu.psp_mix PROPERTIES LABELS cpu
 
 gf_expect_error(psp_no_command "^psp: error: expected a command, encode or mix" "" $<TARGET_FILE:psp>)
 gf_expect_error(psp_unknown_command "^psp: error: unknown command 'decode'" "" $<TARGET_FILE:psp> decode)
-gf_expect_error(psp_not_psp "^psp: error: .*parity_32x1.bin: not a pSp network" ""
+gf_expect_error(psp_not_psp "^psp encode: error: .*parity_32x1.bin: not a pSp network" ""
                 $<TARGET_FILE:psp> encode --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin
                 --images ${_pimgs} --outdir ${_psp}/bad)
-gf_expect_error(psp_mask_range "^psp: error: --latent-mask: latent 8 is outside \\[0, 8\\)" ""
+gf_expect_error(psp_mask_range "^psp mix: error: --latent-mask: latent 8 is outside \\[0, 8\\)" ""
                 $<TARGET_FILE:psp> mix --network ${_pnet} --images ${_pimgs} --latent-mask 2,8 --outdir ${_psp}/bad)
-gf_expect_error(psp_npy_shape "^psp: error: .*npy_f32_2x3.npy: shape \\[2, 3\\], expected \\[N, 3, 32, 32\\]" ""
+gf_expect_error(psp_npy_shape "^psp encode: error: .*npy_f32_2x3.npy: shape \\[2, 3\\], expected \\[N, 3, 32, 32\\]" ""
                 $<TARGET_FILE:psp> encode --network ${_pnet} --images ${CMAKE_SOURCE_DIR}/tests/data/npy_f32_2x3.npy
                 --outdir ${_psp}/bad)
-gf_expect_error(psp_missing_images "^psp: error: .*no-such-folder: no such file or folder" ""
+gf_expect_error(psp_missing_images "^psp encode: error: .*no-such-folder: no such file or folder" ""
                 $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_psp}/no-such-folder --outdir ${_psp}/bad)
