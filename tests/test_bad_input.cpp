@@ -132,7 +132,7 @@ const Row kTable[] = {
     {"psp encode", "batch", "0"},            {"psp encode", "batch", "65537"},
     {"psp encode", "n-images", "0"},         {"psp mix", "batch", "-1"},
     {"psp mix", "n-images", "0"},            {"psp mix", "latent-mask", "1024"},
-    {"psp mix", "latent-mask", "3-1"},       {"psp mix", "mix-alpha", "1.5"},
+    {"psp mix", "latent-mask", "0-1024"},    {"psp mix", "mix-alpha", "1.5"},
     {"psp mix", "mix-alpha", "-0.1"},        {"psp mix", "n-outputs", "0"},
     {"psp mix", "seed", "4294967296"},
     {"convert_weights", "conv-clamp", "0"},  {"convert_weights", "conv-clamp", "-1"},
