@@ -508,7 +508,8 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt) 
     o << "No tick yet.";
   } else {
     o << (finished ? "Finished" : opt.live ? "Running" : "Not finished") << ": kimg " << kimg_text(last_kimg);
-    if (std::isfinite(total_kimg)) o << " of " << num(total_kimg) << fmt(" (%.1f%%)", 100 * last_kimg / total_kimg);
+    if (std::isfinite(total_kimg)) o << " of " << num(total_kimg);
+    if (total_kimg > 0) o << fmt(" (%.1f%%)", 100 * last_kimg / total_kimg);
     o << ", " << n << " ticks; training time " << format_duration(elapsed) << ".";
     if (std::isfinite(left)) {
       o << " About " << format_duration(left) << " left at " << num(rate) << " s/kimg";
