@@ -31,7 +31,7 @@ import zlib
 AXIS_KEYS = {"tick", "kimg", "total_sec", "timestamp", "sec_per_tick"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 FRAME = (0x55, 0x55, 0x55)
-WINDOW = (1300, 2600)
+WINDOW_W = 1000  # two panels a row; the height follows the panel count (screenshot() callers)
 
 
 class Failure(Exception):
@@ -335,12 +335,15 @@ def polyline_segments(pts):
     return segs
 
 
-def screenshot(chromium, page, out_png):
+def screenshot(chromium, page, out_png, panel_count):
+    """The page's top as Chromium draws it: tall enough for every panel, no
+    taller (decoding the PNG in Python is the slow part)."""
+    height = 450 + 300 * ((panel_count + 1) // 2)
     with tempfile.TemporaryDirectory() as profile:
         cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                "--force-device-scale-factor=1", "--hide-scrollbars", f"--user-data-dir={profile}",
-               f"--screenshot={out_png}", f"--window-size={WINDOW[0]},{WINDOW[1]}", "file://" + os.path.abspath(page)]
+               f"--screenshot={out_png}", f"--window-size={WINDOW_W},{height}", "file://" + os.path.abspath(page)]
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
         check(r.returncode == 0 and os.path.exists(out_png),
               f"chromium failed ({r.returncode}): {r.stdout.decode(errors='replace')[-800:]}")
@@ -477,7 +480,7 @@ def test_made_up(make_report, chromium, tmp):
           "no estimate of the time left (10 kimg at 30 s/kimg)")
 
     if chromium:
-        pic = screenshot(chromium, os.path.join(d, "report.html"), os.path.join(tmp, "made_up.png"))
+        pic = screenshot(chromium, os.path.join(d, "report.html"), os.path.join(tmp, "made_up.png"), len(panels(root)))
         n = check_picture(root, rows, pic, gaps=[("loss_lpips", NAN_ROW)])
         # The check can fail: the same picture against other data for loss_lpips does.
         other = [dict(r, loss_lpips=None if r["loss_lpips"] is None else 0.55 - r["loss_lpips"]) for r in rows]
@@ -522,7 +525,7 @@ def test_run(make_report, chromium, run_dir, tmp):
     check(again.replace(os.path.abspath(copy), "<dir>") == text.replace(os.path.abspath(run_dir), "<dir>"),
           "make_report writes another page than training left")
     if chromium:
-        pic = screenshot(chromium, page, os.path.join(tmp, "run.png"))
+        pic = screenshot(chromium, page, os.path.join(tmp, "run.png"), len(panels(root)))
         n = check_picture(root, rows, pic)
         print(f"{run_dir}: {len(found)} curves, {len(rows)} ticks, {n} points found on the screenshot")
     else:
