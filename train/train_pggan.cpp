@@ -16,6 +16,7 @@
 #include "train/pggan/checkpoint.h"
 #include "train/pggan/configs.h"
 #include "train/pggan/training_loop.h"
+#include "train/report.h"
 #include "train/run_dir.h"
 
 namespace {
@@ -108,15 +109,21 @@ int run(int argc, char** argv) {
                   {"data", args.str("data")},
                   {"dataset", ds->name()},
                   {"resolution", ds->resolution()},
+                  {"channels", ds->channels()},
+                  {"c_dim", ds->c_dim()},
                   {"dataset_size", ds->size()},
+                  {"total_kimg", setup.spec.total_kimg},
                   {"seed", setup.seed},
                   {"device", dev.str()},
+                  {"device_name", device_description(dev)},
                   {"resume", args.str("resume")},
                   {"resume_kimg", trainer->cur_nimg() / 1000.0},
                   {"snap", args.integer("snap")},
                   {"image_snap", args.integer("image-snap")},
                   {"tick", args.has("tick") ? nlohmann::json(args.number("tick")) : nlohmann::json()},
                   {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()}});
+  // A resumed run's report continues the curves of the run it came from.
+  if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer->cur_nimg());
   run.log("Run folder " + run.path() + ": " + ds->name() + " (" + std::to_string(ds->size()) + " images, " +
           std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) + "), cfg " + setup.spec.cfg +
           ", from " + std::to_string(setup.spec.sched.lod_initial_resolution) + "x" +

@@ -7,6 +7,7 @@
 
 #include "engine/allocator.h"
 #include "engine/error.h"
+#include "train/report.h"
 
 namespace gf {
 
@@ -42,6 +43,7 @@ void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt) {
       t.write_fakes(run.file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
       t.write_snapshot(run.file("network-snapshot-" + tag + ".bin"));
       t.write_checkpoint(run.file("checkpoint.bin"));
+      update_report(run.path(), /*live=*/false);
       return;
     }
   }
@@ -81,6 +83,7 @@ void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt) {
                   sec_kimg, maxmem_gb, reserved_gb);
     run.log(line + st.losses);
     nlohmann::json stats = {{"tick", tick}, {"kimg", t.cur_nimg() / 1000.0}, {"total_sec", total_sec},
+                            {"timestamp", std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()},
                             {"sec_per_tick", sec_tick}, {"sec_per_kimg", sec_kimg}, {"maxmem_gb", maxmem_gb},
                             {"reserved_gb", reserved_gb}};
     stats.update(st.fields);
@@ -91,6 +94,7 @@ void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt) {
       t.write_snapshot(run.file("network-snapshot-" + tag + ".bin"));
       t.write_checkpoint(run.file("checkpoint.bin"));
     }
+    update_report(run.path(), /*live=*/!done);  // report.html; the last one, at the end, is final
     ++tick;
     tick_start_nimg = t.cur_nimg();
     tick_t = now;

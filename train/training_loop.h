@@ -62,7 +62,9 @@ struct LoopOptions {
 // Runs until total_kimg; a run always ends with a snapshot (with nothing left
 // to train, after one step or none: TrainingRun::trains_when_done). Writes
 // reals.png, fakes<kimg>.png, network-snapshot-<kimg>.bin, checkpoint.bin,
-// log.txt and stats.jsonl into run. Throws gf::Error for options out of range.
+// log.txt, stats.jsonl (with a timestamp per tick) and report.html
+// (train/report.h, rewritten every tick) into run. Throws gf::Error for
+// options out of range.
 void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt);
 
 // "000123" for 123456 images, as the official file names count kimg.

@@ -32,16 +32,19 @@ TickStats PGGANRun::take_stats() {
                 {"D_lrate", s.D_lrate},
                 {"loss_G", l.g_loss},
                 {"loss_D", l.d_loss},
-                {"real_scores", l.real_scores},
-                {"fake_scores", l.fake_scores},
-                {"mixed_scores", l.mixed_scores},
+                {"scores_real", l.real_scores},
+                {"scores_fake", l.fake_scores},
+                {"scores_mixed", l.mixed_scores},
                 {"mixed_norms", l.mixed_norms},
                 {"gradient_penalty", l.gradient_penalty},
                 {"epsilon_penalty", l.epsilon_penalty},
-                {"label_penalty_reals", l.label_penalty_reals},
-                {"label_penalty_fakes", l.label_penalty_fakes},
                 {"G_skipped", st.G_skipped},
                 {"D_skipped", st.D_skipped}};
+  // The AC-GAN terms exist only for labelled networks (no curve otherwise).
+  if (t_.setup().G_kwargs.label_size > 0) {
+    out.fields["label_penalty_reals"] = l.label_penalty_reals;
+    out.fields["label_penalty_fakes"] = l.label_penalty_fakes;
+  }
   return out;
 }
 

@@ -9,14 +9,25 @@ namespace gf {
 
 TickStats StyleGAN2Run::take_stats() {
   const LossStats st = t_.take_stats();
+  // A regularizer without a phase in this tick has no value ("-" here, none in stats.jsonl).
+  auto reg = [](double v, int64_t calls) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.4g", v);
+    return calls > 0 ? std::string(b) : std::string("-");
+  };
   char line[256];
-  std::snprintf(line, sizeof line, "G %.4f D %.4f+%.4f r1 %.4g pl %.4g scores real %.3f fake %.3f", st.g_loss,
-                st.d_loss_real, st.d_loss_fake, st.r1_penalty, st.pl_penalty, st.scores_real, st.scores_fake);
+  std::snprintf(line, sizeof line, "G %.4f D %.4f+%.4f r1 %s pl %s scores real %.3f fake %.3f", st.g_loss,
+                st.d_loss_real, st.d_loss_fake, reg(st.r1_penalty, st.r1_calls).c_str(),
+                reg(st.pl_penalty, st.pl_calls).c_str(), st.scores_real, st.scores_fake);
   TickStats s;
   s.losses = line;
   s.fields = {{"loss_G", st.g_loss},           {"loss_D_real", st.d_loss_real}, {"loss_D_fake", st.d_loss_fake},
-              {"r1_penalty", st.r1_penalty},   {"pl_penalty", st.pl_penalty},   {"pl_mean", t_.pl_mean()},
               {"scores_real", st.scores_real}, {"scores_fake", st.scores_fake}};
+  // A regularizer appears where it ran: report.html draws a gap for a tick
+  // without its phase, and no curve when it is off.
+  if (st.r1_calls > 0) s.fields["r1_penalty"] = st.r1_penalty;
+  if (st.pl_calls > 0) s.fields["pl_penalty"] = st.pl_penalty;
+  if (t_.setup().spec.pl_weight > 0) s.fields["pl_mean"] = t_.pl_mean();
   return s;
 }
 
