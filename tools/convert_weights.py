@@ -45,10 +45,55 @@ import struct
 import sys
 import zipfile
 
-import numpy as np
-import torch
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pydeps  # noqa: E402  (standard library only)
+
+
+def _clamp(v):
+    if v in ("auto", "none"):
+        return None if v == "none" else v
+    return _CLAMP(v)
+
+
+_CLAMP = pydeps.number(0, lo_open=True)
+_LR_MULT = pydeps.number(0, lo_open=True)
+_MBSTD = pydeps.integer(0, 2**31 - 1)
+_W_AVG_SAMPLES = pydeps.integer(1, 1000000)  # float64 [N, z_dim] in one batch: 4 GB at the cap for z_dim 512
+
+
+def parse_args(argv):
+    """Flags only: runs before NumPy and PyTorch are imported, so --help and
+    bad values are answered by any Python 3."""
+    p = pydeps.OneLineParser(prog="convert_weights", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    i = sub.add_parser("import", help="official pickle, state dict or rosinality checkpoint -> .bin bundle")
+    i.add_argument("src")
+    i.add_argument("dst")
+    i.add_argument("--format", choices=["auto", "official-pkl", "state-dict", "rosinality"], default="auto",
+                   help="default: detected from the file")
+    i.add_argument("--conv-clamp", type=_clamp, default="auto", metavar="N|none",
+                   help=f"a clamp N ({_CLAMP.accepts}) or none; default: the pickle's, else none")
+    i.add_argument("--mapping-lr-multiplier", type=_LR_MULT, default=None, metavar="X",
+                   help=f"default: the pickle's, else 0.01 ({_LR_MULT.accepts})")
+    i.add_argument("--mbstd-group-size", type=_MBSTD, default=None, metavar="N",
+                   help=f"D's minibatch-stddev group, 0 = whole batch (default: the pickle's, else 4) ({_MBSTD.accepts})")
+    i.add_argument("--w-avg-samples", type=_W_AVG_SAMPLES, default=10000, metavar="N",
+                   help="latents averaged for w_avg when a rosinality checkpoint has no latent_avg "
+                        f"({_W_AVG_SAMPLES.accepts})")
+    e = sub.add_parser("export", help=".bin -> torch .pt state dict with the official names")
+    e.add_argument("src")
+    e.add_argument("dst")
+    e.add_argument("--net", choices=["G_ema", "G", "D", "all"], default="G_ema")
+    return p.parse_args(argv)
+
+
+if __name__ == "__main__":
+    _ARGS = parse_args(sys.argv[1:])
+    pydeps.require("convert_weights", "numpy", "torch")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
 import stylegan2_reference as ref  # noqa: E402
 
 
@@ -861,37 +906,8 @@ def import_(args):
             print(f"{key}: {meta[key]}")
 
 
-def _clamp(v):
-    if v in ("auto", "none"):
-        return None if v == "none" else v
-    return float(v)
-
-
-def parse_args(argv):
-    p = argparse.ArgumentParser(prog="convert_weights", description=__doc__.split("\n\n")[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
-    i = sub.add_parser("import", help="official pickle, state dict or rosinality checkpoint -> .bin bundle")
-    i.add_argument("src")
-    i.add_argument("dst")
-    i.add_argument("--format", choices=["auto", "official-pkl", "state-dict", "rosinality"], default="auto",
-                   help="default: detected from the file")
-    i.add_argument("--conv-clamp", type=_clamp, default="auto", metavar="N|none",
-                   help="default: the pickle's, else none")
-    i.add_argument("--mapping-lr-multiplier", type=float, default=None, metavar="X",
-                   help="default: the pickle's, else 0.01")
-    i.add_argument("--mbstd-group-size", type=int, default=None, metavar="N",
-                   help="D's minibatch-stddev group, 0 = whole batch (default: the pickle's, else 4)")
-    i.add_argument("--w-avg-samples", type=int, default=10000, metavar="N",
-                   help="latents averaged for w_avg when a rosinality checkpoint has no latent_avg")
-    e = sub.add_parser("export", help=".bin -> torch .pt state dict with the official names")
-    e.add_argument("src")
-    e.add_argument("dst")
-    e.add_argument("--net", choices=["G_ema", "G", "D", "all"], default="G_ema")
-    return p.parse_args(argv)
-
-
 def main(argv=None):
-    args = parse_args(argv)
+    args = parse_args(argv) if argv is not None or "_ARGS" not in globals() else _ARGS
     try:
         if args.cmd == "import":
             import_(args)

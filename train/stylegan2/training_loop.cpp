@@ -1,10 +1,12 @@
 #include "train/stylegan2/training_loop.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
 #include "engine/allocator.h"
+#include "engine/error.h"
 #include "train/stylegan2/checkpoint.h"
 #include "train/image_io.h"
 
@@ -48,13 +50,32 @@ void save_fakes(StyleGAN2Trainer& t, const GridSet& grid, const std::string& pat
 }  // namespace
 
 void run_training(StyleGAN2Trainer& t, RunDir& run, const LoopOptions& opt) {
+  // Counts of images are int64: kimg beyond 9e12 would not convert.
+  GF_CHECK(std::isfinite(opt.total_kimg) && opt.total_kimg >= 0 && opt.total_kimg <= 1e12, "run_training",
+           "total_kimg must be in [0, 1e12], got " << opt.total_kimg);
+  GF_CHECK(std::isfinite(opt.tick_kimg) && opt.tick_kimg > 0 && opt.tick_kimg <= 1e12, "run_training",
+           "tick_kimg must be in (0, 1e12], got " << opt.tick_kimg);
+  GF_CHECK(opt.snap_ticks >= 0, "run_training", "snap_ticks must be >= 0, got " << opt.snap_ticks);
   const GridSet grid = make_grid(t, run, opt);
   const int64_t total = static_cast<int64_t>(opt.total_kimg * 1000);
   const int64_t tick_nimg = static_cast<int64_t>(opt.tick_kimg * 1000);
   int64_t tick = 0, tick_start_nimg = t.cur_nimg();
   const auto t0 = std::chrono::steady_clock::now();
   auto tick_t = t0;
-  for (bool done = t.cur_nimg() >= total; !done;) {
+  // As the official loop, which tests `done` only after a minibatch: at least
+  // one minibatch is trained and the run ends with a status line and a
+  // snapshot, even when --kimg is reached before the start (--kimg 0, or the
+  // checkpoint of a finished run resumed without a larger --kimg), so every
+  // run that exits 0 leaves a network.
+  if (t.cur_nimg() >= total) {
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "Nothing left to train: kimg %.3f of %.3f is reached; training one minibatch and writing a snapshot, "
+                  "as the official loop does (a larger --kimg trains longer)",
+                  t.cur_nimg() / 1000.0, opt.total_kimg);
+    run.log(line);
+  }
+  for (bool done = false; !done;) {
     t.step();
     done = t.cur_nimg() >= total;
     if (!done && tick != 0 && t.cur_nimg() < tick_start_nimg + tick_nimg) {

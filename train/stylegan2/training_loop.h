@@ -18,7 +18,8 @@ struct LoopOptions {
   bool progress = false;      // redraw a progress line after every minibatch (for a terminal)
 };
 
-// Runs until total_kimg; writes reals.png, fakes<kimg>.png,
+// Runs until total_kimg, and always at least one minibatch (the official
+// loop's order), so a run always ends with a snapshot; writes reals.png, fakes<kimg>.png,
 // network-snapshot-<kimg>.bin, checkpoint.bin, log.txt and stats.jsonl into run.
 void run_training(StyleGAN2Trainer& trainer, RunDir& run, const LoopOptions& opt);
 
