@@ -166,7 +166,7 @@ step_env() {
   python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "gpu", torch.cuda.is_available() and torch.cuda.get_device_name(0))' 2>&1 | tail -n1
   if [[ $DRY == 1 ]]; then
     fig "dry run, no GPU; $(nproc) cores"
-  elif [[ -n $gpu && $gpu != *"failed"* && $gpu != *"NVIDIA-SMI has"* ]]; then
+  elif [[ -n $gpu && $gpu != *"failed"* && $gpu != *"NVIDIA-SMI has"* && $gpu != *"No devices"* ]]; then
     fig "$gpu"
   else
     fig "no GPU found: ${gpu:-no nvidia-smi}"

@@ -103,8 +103,8 @@ mkdir -p "$root/work/repo" "$root/out"
   tar -C "$root/work/repo" -xf -
 mkdir -p "$root/work/repo/deps"
 cp -a "$repo/deps/debs" "$repo/deps/data" "$root/work/repo/deps/"
-[[ -d $root/work/build.kept ]] && mv "$root/work/build.kept" "$root/work/repo/build"
 echo "gpu_check_dryrun: tree $(du -sh "$root/work/repo" | cut -f1) (deps/ $(du -sh "$root/work/repo/deps" | cut -f1))"
+if [[ -d $root/work/build.kept ]]; then mv "$root/work/build.kept" "$root/work/repo/build"; fi
 
 # ---- the run
 cleanup() {
