@@ -72,7 +72,7 @@ struct Program {
 
 std::vector<Program> programs() {
   std::vector<Program> p;
-  for (const char* n : {"train_stylegan", "generate", "discriminate", "export_weights", "inspect_weights"})
+  for (const char* n : {"train_stylegan", "train_pggan", "generate", "discriminate", "export_weights", "inspect_weights"})
     p.push_back({n, kBin + "/" + n, kBin + "/" + n + " --help"});
   for (const char* n : {"psp encode", "psp mix"}) {
     const std::string cmd = kBin + "/psp " + std::string(n).substr(4);
@@ -129,6 +129,13 @@ const Row kTable[] = {
     {"generate", "mix-rows", "-1"},          {"generate", "mix-cols", "0-1000"},
     {"generate", "mix-styles", "1024"},      {"generate", "interp", "1,2,3"},
     {"discriminate", "batch", "0"},          {"discriminate", "batch", "-5"},
+    {"generate", "lod", "-1"},               {"generate", "lod", "31"},
+    {"discriminate", "lod", "-0.5"},
+    {"train_pggan", "kimg", "-1"},           {"train_pggan", "kimg", "1e10"},
+    {"train_pggan", "lod-training-kimg", "-1"}, {"train_pggan", "lod-transition-kimg", "-0.1"},
+    {"train_pggan", "snap", "-3"},           {"train_pggan", "image-snap", "-1"},
+    {"train_pggan", "tick", "0"},            {"train_pggan", "seed", "-1"},
+    {"train_pggan", "seed", "4294967296"},   {"train_pggan", "max-images", "0"},
     {"psp encode", "batch", "0"},            {"psp encode", "batch", "65537"},
     {"psp encode", "n-images", "0"},         {"psp mix", "batch", "-1"},
     {"psp mix", "n-images", "0"},            {"psp mix", "latent-mask", "1024"},
