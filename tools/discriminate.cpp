@@ -26,15 +26,14 @@ int run(int argc, char** argv) {
                   {"c", "FILE.npy", "", "labels [N, c_dim], for a conditional network"},
                   {"out", "FILE.npy", "", "where to write the logits [N, 1] (required)"},
                   cli::integer("batch", "N", "", "images per forward pass (default: the whole file)", 1, cli::kInt64Max),
-                  {"device", "cpu|cuda", "cpu", "where to run"}});
+                  cli::device("device", "cpu", "where to run")});
   if (args.help()) {
     std::cout << args.usage();
     return 0;
   }
   for (const char* f : {"network", "images", "out"})
     if (!args.has(f)) throw Error(std::string("--") + f + " is required (see --help)");
-  const Device dev = Device::parse(args.str("device"));
-  check_device_usable(dev);
+  const Device dev = args.device("device");
   const std::unique_ptr<stylegan2::Discriminator> net = stylegan2::load_discriminator(args.str("network"));
   const stylegan2::DiscriminatorConfig& cfg = net->config();
 

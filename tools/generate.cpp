@@ -80,7 +80,7 @@ int run(int argc, char** argv) {
                   cli::integer_list("mix-styles", "LIST", "0-6", "style mixing: indices of the ws taken from the column seed", 0, 1023, 1024),
                   cli::integer_list("interp", "SEED_A,SEED_B", "", "frames interpolated in W (after truncation) between two seeds", 0, cli::kSeedMax, 2),
                   cli::integer("frames", "N", "16", "number of --interp frames, both ends included", 2, kMaxImages),
-                  {"device", "cpu|cuda", "cpu", "where to run"}});
+                  cli::device("device", "cpu", "where to run")});
   if (args.help()) {
     std::cout << args.usage();
     return 0;
@@ -99,8 +99,7 @@ int run(int argc, char** argv) {
   }
   if (!args.has("network")) throw Error("--network is required (see --help)");
   check_flag_combinations(args);
-  const Device dev = Device::parse(args.str("device"));
-  check_device_usable(dev);
+  const Device dev = args.device("device");
   const std::unique_ptr<Generator> net = stylegan2::load_generator(args.str("network"));
   Generator& G = *net;
   const stylegan2::GeneratorConfig& cfg = G.config();
