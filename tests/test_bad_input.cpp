@@ -206,6 +206,17 @@ TEST_CASE("every numeric flag of every program refuses bad values in one line na
   // generate --grid WxH holds two numbers inside one text flag.
   const Program generate{"generate", kBin + "/generate", ""};
   for (const char* v : {"0x2", "2x1001", "2", "x", "2x-1", "2x2.5"}) expect_refused(generate, "grid", v, "[1, 1000]");
+  // --device is text in another syntax: a bad one is named with what it accepts, in every program that has it.
+  for (const Program& p : programs()) {
+    if (run(p.help).out.find("--device") == std::string::npos) continue;
+    for (const char* v : {"cuda:-1", "gpu0", "cuda:x", "cuda:1x", ""}) expect_refused(p, "device", v, "cpu, cuda or cuda:N");
+    // A device this build or machine lacks: named with the flag, one line.
+    const Result missing = run(p.command + " --device=cuda:1000");
+    INFO(missing.out);
+    CHECK(missing.code != 0);
+    CHECK(missing.lines() == 1);
+    CHECK(missing.out.find("--device cuda:1000: ") != std::string::npos);
+  }
   // The reported command line: the first bad flag is named, nothing runs.
   const Result r = run(kBin + "/train_stylegan --snap -3 --max-images -2 --seed -1 --outdir " + (kBase / "never").string());
   CHECK(r.code == 1);

@@ -88,15 +88,14 @@ int run(int argc, char** argv) {
                   {"out", "FILE.npy", "", "where to write the logits [N, 1] (required)"},
                   cli::integer("batch", "N", "", "images per forward pass (default: the whole file)", 1, cli::kInt64Max),
                   cli::number("lod", "LOD", "", "PGGAN: the level of detail D runs at (default: the network's)", cli::Range::at_least(0, 30)),
-                  {"device", "cpu|cuda", "cpu", "where to run"}});
+                  cli::device("device", "cpu", "where to run")});
   if (args.help()) {
     std::cout << args.usage();
     return 0;
   }
   for (const char* f : {"network", "images", "out"})
     if (!args.has(f)) throw Error(std::string("--") + f + " is required (see --help)");
-  const Device dev = Device::parse(args.str("device"));
-  check_device_usable(dev);
+  const Device dev = args.device("device");
   const std::string path = args.str("network");
   const io::SafetensorsFile file = io::read_safetensors(path);
   if (network_family(file) == pggan::kFamily) return discriminate_pggan(args, file, path, dev);

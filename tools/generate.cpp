@@ -170,7 +170,7 @@ int run(int argc, char** argv) {
                   cli::integer_list("interp", "SEED_A,SEED_B", "", "frames interpolated in W (after truncation) between two seeds", 0, cli::kSeedMax, 2),
                   cli::integer("frames", "N", "16", "number of --interp frames, both ends included", 2, kMaxImages),
                   cli::number("lod", "LOD", "", "PGGAN: the level of detail (0: full resolution, k: resolution / 2^k, fractions fade; default: the network's)", cli::Range::at_least(0, 30)),
-                  {"device", "cpu|cuda", "cpu", "where to run"}});
+                  cli::device("device", "cpu", "where to run")});
   if (args.help()) {
     std::cout << args.usage();
     return 0;
@@ -189,8 +189,7 @@ int run(int argc, char** argv) {
   }
   if (!args.has("network")) throw Error("--network is required (see --help)");
   check_flag_combinations(args);
-  const Device dev = Device::parse(args.str("device"));
-  check_device_usable(dev);
+  const Device dev = args.device("device");
   const std::string path = args.str("network");
   const io::SafetensorsFile file = io::read_safetensors(path);
   if (network_family(file) == pggan::kFamily) return generate_pggan(args, file, path, dev, gw, gh);
