@@ -32,9 +32,11 @@ set_tests_properties(cpu.train_stylegan_v1_smoke PROPERTIES LABELS cpu FIXTURES_
 add_test(NAME cpu.generate_stylegan_v1_mixing
          COMMAND sh -c "f=$(ls -t ${_sg}/runs/*/network-snapshot-*.bin | head -n 1) && \
 $<TARGET_FILE:generate> --network \"$f\" --mix-rows 1,2 --mix-cols 3,4 --mix-styles 0-1 --outdir ${_sg}/mix && \
-test -s ${_sg}/mix/grid.png && echo grid written")
+test -s ${_sg}/mix/grid.png && \
+$<TARGET_FILE:generate> --network \"$f\" --seeds 0-3 --lod 1.5 --raw ${_sg}/gen/raw.npy --outdir ${_sg}/gen && \
+$<TARGET_FILE:discriminate> --network \"$f\" --images ${_sg}/gen/raw.npy --lod 1.5 --out ${_sg}/gen/scores.npy")
 set_tests_properties(cpu.generate_stylegan_v1_mixing PROPERTIES LABELS cpu FIXTURES_REQUIRED stylegan_v1_run
-                     PASS_REGULAR_EXPRESSION "grid written")
+                     PASS_REGULAR_EXPRESSION "wrote grid.png.*wrote logits \\[4, 1\\].*\\(4 of 4 finite\\)")
 add_test(NAME cpu.train_stylegan_v1_resume
          COMMAND sh -c "f=$(ls -td ${_sg}/runs/*/ | head -n 1)checkpoint.bin && OMP_NUM_THREADS=1 \
 $<TARGET_FILE:train_stylegan> --arch stylegan --resume \"$f\" --kimg 0.128 --tick 0.032 --snap 1 --max-images 64 \
