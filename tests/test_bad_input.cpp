@@ -130,6 +130,7 @@ const Row kTable[] = {
     {"generate", "mix-styles", "1024"},      {"generate", "interp", "1,2,3"},
     {"discriminate", "batch", "0"},          {"discriminate", "batch", "-5"},
     {"generate", "lod", "-1"},               {"generate", "lod", "31"},
+    {"generate", "trunc-cutoff", "-1"},      {"generate", "trunc-cutoff", "1025"},
     {"discriminate", "lod", "-0.5"},
     {"train_pggan", "kimg", "-1"},           {"train_pggan", "kimg", "1e10"},
     {"train_pggan", "lod-training-kimg", "-1"}, {"train_pggan", "lod-transition-kimg", "-0.1"},

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Convert StyleGAN2 and PGGAN weights between other formats and ganforge .bin bundles.
+"""Convert StyleGAN2, StyleGAN (v1) and PGGAN weights between other formats and ganforge .bin bundles.
 
   convert_weights.py import SRC OUT.bin [--format auto|official-pkl|pggan-pkl|state-dict|rosinality|psp] [config flags]
   convert_weights.py export IN.bin OUT.pt [--net G_ema|G|D|all]
@@ -36,6 +36,14 @@ variables' names and shapes and the pickle's static_kwargs (official defaults
 where absent); --mbstd-group-size overrides D's (the released CelebA-HQ
 network, converted from Theano, reportedly uses 16). The embedded network
 source is never run.
+
+It reads official StyleGAN (v1) pickles too (NVlabs/stylegan: (G, D, Gs) of
+dnnlib.tflib.network.Network objects, state version 3, G_style with its
+mapping and synthesis components, D_basic) into a bundle with metadata
+"family" = "stylegan" (models/stylegan/config.h): G's variables flattened
+under their component ("G_ema.G_mapping/Dense0/weight",
+"G_ema.G_synthesis/8x8/Conv0_up/weight", "G_ema.dlatent_avg"), the
+configuration from names, shapes and static_kwargs as for PGGAN.
 
 export writes a torch .pt state dict with the official names (buffers
 included) that load_state_dict accepts in the official networks (and in
@@ -119,6 +127,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import pggan_reference as pgref  # noqa: E402
+import stylegan_reference as sgref  # noqa: E402
 import psp_reference as psp_ref  # noqa: E402
 import stylegan2_reference as ref  # noqa: E402
 
@@ -159,7 +168,7 @@ class TFNetwork:
 
 
 # TensorFlow network classes by the module and name their pickles record.
-TF_NETWORK_CLASSES = {("tfutil", "Network"): TFNetwork}
+TF_NETWORK_CLASSES = {("tfutil", "Network"): TFNetwork, ("dnnlib.tflib.network", "Network"): TFNetwork}
 
 
 # Tensors are rebuilt from raw bytes with numpy, never with torch.load (which on
@@ -433,14 +442,19 @@ def _plain_value(v, where):
     raise ConvertError(f"{where}: a static_kwargs value of type {type(v).__name__}")
 
 
-def tf_network_state(net, path, which):
-    """One tfutil.Network's pickled state, checked: version 2, its kwargs, and
-    its variables as {name: float32 array} (official order)."""
+def tf_network_state(net, path, which, version=2):
+    """One tfutil.Network's pickled state, checked: its version (2: PGGAN's
+    tfutil; 3: StyleGAN's dnnlib.tflib, with components), its kwargs, and its
+    variables as {name: float32 array} (official order); "components" maps a
+    component's key to its own state."""
     where = f"{path}: {which}"
+    if not isinstance(net, TFNetwork):
+        raise ConvertError(f"{where}: not a TensorFlow network object")
     st = net.state
-    if st.get("version") != 2:
-        raise ConvertError(f"{where}: network state version {str(st.get('version'))[:20]}, expected 2 "
-                           "(the tfutil.Network of progressive_growing_of_gans)")
+    if st.get("version") != version:
+        raise ConvertError(f"{where}: network state version {str(st.get('version'))[:20]}, expected {version} "
+                           + ("(the tfutil.Network of progressive_growing_of_gans)" if version == 2
+                              else "(the dnnlib.tflib.network.Network of NVlabs/stylegan)"))
     for key, typ in (("name", str), ("build_func_name", str), ("build_module_src", str), ("static_kwargs", dict),
                      ("variables", (list, tuple))):
         if not isinstance(st.get(key), typ):
@@ -457,7 +471,14 @@ def tf_network_state(net, path, which):
             raise ConvertError(f"{where}: variable {name} has dtype {value.dtype}, expected a float array")
         variables[name] = value.astype(np.float32)
     kwargs = {str(k): _plain_value(v, where) for k, v in st["static_kwargs"].items()}
-    return {"func": st["build_func_name"], "name": st["name"], "kwargs": kwargs, "variables": variables}
+    components = {}
+    if version >= 3:
+        comps = st.get("components", {})
+        if not isinstance(comps, dict):
+            raise ConvertError(f"{where}: components is not a dict")
+        components = {str(k): tf_network_state(c, path, f"{which}.{k}", version) for k, c in comps.items()}
+    return {"func": st["build_func_name"], "name": st["name"], "kwargs": kwargs, "variables": variables,
+            "components": components}
 
 
 def read_pggan_pickle(top, path):
@@ -601,6 +622,141 @@ def convert_pggan(nets, path, args):
         for name, value in net["variables"].items():
             # np.array, not ascontiguousarray: the scalar lod keeps its shape [].
             tensors[f"{key}.{name}"] = torch.from_numpy(np.array(pgref.to_ganforge(name, value), order="C"))
+    return tensors, meta
+
+
+# ---------------------------------------------------------------- StyleGAN (v1) pickles
+
+def tf_version(top):
+    st = getattr(top[0], "state", None)
+    return st.get("version") if isinstance(st, dict) else None
+
+
+def read_stylegan_pickle(top, path):
+    """(G, D, Gs) of dnnlib.tflib networks (state version 3) -> {"G", "D",
+    "G_ema"}: each {"kwargs", "variables"} with G's component variables
+    flattened under "G_mapping/" and "G_synthesis/" and its kwargs merged
+    (G_style passes its kwargs to both components, as the official code)."""
+    if len(top) != 3:
+        raise ConvertError(f"{path}: holds {len(top)} TensorFlow networks; an official StyleGAN pickle is (G, D, Gs)")
+    nets = {}
+    for i, (key, which, func) in enumerate((("G", "G", "G_style"), ("D", "D", "D_basic"), ("G_ema", "Gs", "G_style"))):
+        state = tf_network_state(top[i], path, which, 3)
+        if state["func"] != func:
+            raise ConvertError(f"{path}: {which} is built by '{state['func'][:40]}'; ganforge imports StyleGAN's "
+                               f"G_style and D_basic networks (expected {func})")
+        if key == "D":
+            nets[key] = state
+            continue
+        kwargs, variables = dict(state["kwargs"]), collections.OrderedDict(state["variables"])
+        for comp, prefix, cfunc in (("mapping", "G_mapping", "G_mapping"), ("synthesis", "G_synthesis", "G_synthesis")):
+            c = state["components"].get(comp)
+            if c is None:
+                raise ConvertError(f"{path}: {which} has no {comp} component")
+            if c["func"] != cfunc:
+                raise ConvertError(f"{path}: {which}.{comp} is built by '{c['func'][:40]}', expected {cfunc}")
+            for k, v in c["kwargs"].items():
+                kwargs.setdefault(k, v)
+            for n, a in c["variables"].items():
+                variables[f"{prefix}/{n}"] = a
+        nets[key] = dict(state, kwargs=kwargs, variables=variables)
+    return nets
+
+
+def _sg_note_ignored(sk, known, where):
+    _ignored_kwargs(sk, set(known) | {"dtype", "structure", "use_styles", "const_input_layer", "randomize_noise",
+                                      "is_template_graph", "truncation_psi_val", "truncation_cutoff_val",
+                                      "dlatent_broadcast", "components", "func_name"}, where)
+
+
+def stylegan_g_kwargs(net, where, label_size):
+    v, sk = net["variables"], net["kwargs"]
+    _sg_note_ignored(sk, sgref.G_DEFAULTS, where)
+    for key in ("use_styles", "const_input_layer"):
+        if key in sk and not sk[key]:
+            raise ConvertError(f"{where}: {key} false is not supported")
+    kw = dict(sgref.G_DEFAULTS)
+    kw.update({k: sk[k] for k in sgref.G_DEFAULTS if k in sk})
+    for k in ("truncation_psi", "truncation_cutoff", "dlatent_avg_beta", "style_mixing_prob", "blur_filter"):
+        if k in sk and sk[k] is None:
+            kw[k] = {"truncation_psi": 1.0, "truncation_cutoff": 0, "dlatent_avg_beta": 1.0,
+                     "style_mixing_prob": 0.0, "blur_filter": None}[k]
+    L = _top_lod(v, "G_synthesis/ToRGB", where) + 2
+    kw["resolution"] = 2 ** L
+    rgb = v.get("G_synthesis/ToRGB_lod0/weight")
+    if rgb is not None and rgb.ndim == 4:
+        kw["num_channels"] = int(rgb.shape[3])
+    lc = v.get("G_mapping/LabelConcat/weight")
+    kw["label_size"] = int(lc.shape[0]) if lc is not None and lc.ndim == 2 else 0
+    dense = sorted(int(m.group(1)) for n in v for m in [re.match(r"G_mapping/Dense(\d+)/weight$", n)] if m)
+    if not dense or dense != list(range(len(dense))):
+        raise ConvertError(f"{where}: mapping layers G_mapping/Dense<i> missing or not numbered from 0")
+    kw["mapping_layers"] = len(dense)
+    d0, dl = v["G_mapping/Dense0/weight"], v[f"G_mapping/Dense{len(dense) - 1}/weight"]
+    if d0.ndim == 2 and dl.ndim == 2:
+        kw["latent_size"] = int(d0.shape[0]) // (2 if kw["label_size"] else 1)
+        kw["dlatent_size"] = int(dl.shape[1])
+        if len(dense) > 1:
+            kw["mapping_fmaps"] = int(d0.shape[1])
+    kw["use_noise"] = any(n.startswith("G_synthesis/noise") for n in v)
+    measured = {}
+    for res in range(2, L + 1):
+        name = f"G_synthesis/{2 ** res}x{2 ** res}/" + ("Conv" if res == 2 else "Conv1") + "/weight"
+        if name in v and v[name].ndim == 4:
+            measured[res - 1] = int(v[name].shape[3])
+    kw = _infer_fmaps(kw, measured, where)
+    _check_variables(v, sgref.g_variables(**kw), where)
+    return kw
+
+
+def stylegan_d_kwargs(net, where):
+    v, sk = net["variables"], net["kwargs"]
+    _sg_note_ignored(sk, sgref.D_DEFAULTS, where)
+    kw = dict(sgref.D_DEFAULTS)
+    kw.update({k: sk[k] for k in sgref.D_DEFAULTS if k in sk})
+    if "blur_filter" in sk and sk["blur_filter"] is None:
+        kw["blur_filter"] = None
+    L = _top_lod(v, "FromRGB", where) + 2
+    kw["resolution"] = 2 ** L
+    if "FromRGB_lod0/weight" in v and v["FromRGB_lod0/weight"].ndim == 4:
+        kw["num_channels"] = int(v["FromRGB_lod0/weight"].shape[2])
+    d1 = v.get("4x4/Dense1/weight")
+    if d1 is not None and d1.ndim == 2 and d1.shape[1] > 1:
+        kw["label_size"] = int(d1.shape[1])
+    measured = {}
+    for lod in range(0, L - 1):
+        name = f"FromRGB_lod{lod}/weight"
+        if name in v and v[name].ndim == 4:
+            measured[L - lod - 1] = int(v[name].shape[3])
+    if "4x4/Dense0/weight" in v and v["4x4/Dense0/weight"].ndim == 2:
+        measured[0] = int(v["4x4/Dense0/weight"].shape[1])
+    kw = _infer_fmaps(kw, measured, where)
+    conv = v.get("4x4/Conv/weight")
+    if conv is not None and conv.ndim == 4:
+        extra = int(conv.shape[2]) - sgref.nf(1, kw)
+        if extra == 0:
+            kw["mbstd_group_size"] = 0 if kw["mbstd_group_size"] > 1 else kw["mbstd_group_size"]
+        elif kw["mbstd_group_size"] > 1:
+            kw["mbstd_num_features"] = extra
+    _check_variables(v, sgref.d_variables(**kw), where)
+    return kw
+
+
+def convert_stylegan(nets, path):
+    """-> (tensors with bundle names in ganforge layouts, metadata family "stylegan")."""
+    tensors, meta = {}, {"family": "stylegan"}
+    d_kwargs = stylegan_d_kwargs(nets["D"], f"{path}: D")
+    meta["D_kwargs"] = json.dumps(d_kwargs)
+    g_kwargs = None
+    for key in ("G", "G_ema"):
+        kw = stylegan_g_kwargs(nets[key], f"{path}: {'Gs' if key == 'G_ema' else key}", d_kwargs["label_size"])
+        if g_kwargs is not None and g_kwargs != kw:
+            raise ConvertError(f"{path}: G and Gs have different configurations")
+        g_kwargs = kw
+    meta["G_kwargs"] = json.dumps(g_kwargs)
+    for key in ("D", "G", "G_ema"):
+        for name, value in nets[key]["variables"].items():
+            tensors[f"{key}.{name}"] = torch.from_numpy(np.array(sgref.to_ganforge(name, value), order="C"))
     return tensors, meta
 
 
@@ -1069,6 +1225,13 @@ def load_source(path, fmt):
             raise ConvertError(f"{path}: a torch.save file, not an official network pickle")
         top = _restricted_load(data, path)
         if is_tf_networks(top):
+            if tf_version(top) == 4:
+                raise ConvertError(f"{path}: a StyleGAN2 TensorFlow pickle (dnnlib.tflib state version 4); ganforge "
+                                   "imports its PyTorch (StyleGAN2-ADA) pickles, not yet the TensorFlow ones")
+            if tf_version(top) == 3:
+                if fmt == "pggan-pkl":
+                    raise ConvertError(f"{path}: a StyleGAN (v1) TensorFlow pickle, not a PGGAN one")
+                return "stylegan", read_stylegan_pickle(top, path)
             if fmt == "official-pkl":
                 raise ConvertError(f"{path}: a TensorFlow (PGGAN) pickle, not a StyleGAN2-ADA one (--format pggan-pkl)")
             return "pggan", read_pggan_pickle(top, path)
@@ -1257,6 +1420,9 @@ def import_(args):
     if family == "pggan":
         nets = payload
         tensors, meta = convert_pggan(nets, args.src, args)
+    elif family == "stylegan":
+        nets = payload
+        tensors, meta = convert_stylegan(nets, args.src)
     else:
         nets, hints = payload
         tensors, meta = convert(nets, hints, args.src, args)

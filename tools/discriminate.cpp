@@ -1,7 +1,8 @@
 // discriminate: the logits a trained discriminator gives to images from a
 // .npy file (generate --raw writes them; real images are x / 127.5 - 1). A
 // PGGAN discriminator writes [N, 1 + label_size]: the score, then its AC-GAN
-// label logits, at its stored lod or --lod.
+// label logits, at its stored lod or --lod; a StyleGAN (v1) D_basic writes
+// [N, 1] (projected on --c's labels when labelled), at its lod or --lod.
 // The minibatch-stddev layer looks across a batch, so a logit depends on the
 // images beside it, as in training: by default the whole file is one batch;
 // --batch N runs it N images at a time (to fit memory), which changes the
@@ -15,6 +16,7 @@
 #include "engine/ops.h"
 #include "models/latents.h"
 #include "models/pggan/network_file.h"
+#include "models/stylegan/network_file.h"
 #include "models/stylegan2/network_file.h"
 #include "train/cli.h"
 
@@ -80,14 +82,38 @@ int discriminate_pggan(const cli::Args& args, const io::SafetensorsFile& file, c
   return write_logits(args, in_passes(img, batch, dev, [&](const Tensor& x, int64_t, int64_t) { return D->forward(x, lod); }));
 }
 
+// StyleGAN (v1) D_basic: scores [N, 1], labels by projection (LabelSwitch).
+int discriminate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, const std::string& path, Device dev) {
+  const std::unique_ptr<stylegan::Discriminator> D = stylegan::load_discriminator(file, path);
+  const stylegan::DiscriminatorConfig& cfg = D->config();
+  const double lod = args.has("lod") ? args.number("lod") : D->lod();
+  const Tensor img = read_images(args.str("images"), cfg.num_channels, cfg.resolution);
+  const int64_t n = img.size(0), batch = batch_size(args, n);
+  check_groups(n, batch, cfg.mbstd_group_size > 1 ? cfg.mbstd_group_size : 0, args.str("images"), args.has("batch"));
+  Tensor c;
+  if (cfg.label_size > 0) {
+    if (!args.has("c")) throw Error("the network is conditional (" + std::to_string(cfg.label_size) + " classes): pass --c");
+    c = read_rows(args.str("c"), cfg.label_size, "--c", "label_size");
+    if (c.size(0) != n)
+      throw Error("--c has " + std::to_string(c.size(0)) + " rows, but --images has " + std::to_string(n) + " images");
+    c = c.to(dev);
+  } else if (args.has("c")) {
+    throw Error("--c given, but the network is unconditional");
+  }
+  D->to(dev);
+  return write_logits(args, in_passes(img, batch, dev, [&](const Tensor& x, int64_t i, int64_t end) {
+                        return D->forward(x, c.defined() ? slice(c, 0, i, end) : c, lod);
+                      }));
+}
+
 int run(int argc, char** argv) {
-  cli::Args args(argc, argv, "discriminate", "Score images with a trained StyleGAN2 or PGGAN discriminator.",
+  cli::Args args(argc, argv, "discriminate", "Score images with a trained StyleGAN2, StyleGAN (v1) or PGGAN discriminator.",
                  {{"network", "FILE.bin", "", "discriminator: a snapshot or checkpoint (its D), or a standalone D (required)"},
                   {"images", "FILE.npy", "", "float32 images [N, C, H, W] in [-1, 1] (required)"},
                   {"c", "FILE.npy", "", "labels [N, c_dim], for a conditional network"},
                   {"out", "FILE.npy", "", "where to write the logits [N, 1] (required)"},
                   cli::integer("batch", "N", "", "images per forward pass (default: the whole file)", 1, cli::kInt64Max),
-                  cli::number("lod", "LOD", "", "PGGAN: the level of detail D runs at (default: the network's)", cli::Range::at_least(0, 30)),
+                  cli::number("lod", "LOD", "", "PGGAN, StyleGAN (v1): the level of detail D runs at (default: the network's)", cli::Range::at_least(0, 30)),
                   cli::device("device", "cpu", "where to run")});
   if (args.help()) {
     std::cout << args.usage();
@@ -99,7 +125,8 @@ int run(int argc, char** argv) {
   const std::string path = args.str("network");
   const io::SafetensorsFile file = io::read_safetensors(path);
   if (network_family(file) == pggan::kFamily) return discriminate_pggan(args, file, path, dev);
-  if (args.has("lod")) throw Error("--lod applies to PGGAN networks; " + path + " holds a StyleGAN2 discriminator");
+  if (network_family(file) == stylegan::kFamily) return discriminate_stylegan(args, file, path, dev);
+  if (args.has("lod")) throw Error("--lod applies to PGGAN and StyleGAN (v1) networks; " + path + " holds a StyleGAN2 discriminator");
   const std::unique_ptr<stylegan2::Discriminator> net = stylegan2::load_discriminator(file, path);
   const stylegan2::DiscriminatorConfig& cfg = net->config();
 

@@ -2,10 +2,11 @@
 // train_pggan snapshot or checkpoint, a converted official network, or a
 // standalone generator from export_weights); the file's metadata says which
 // family it holds. One mode per run: seeds (one PNG per seed, or one grid),
-// latents or (StyleGAN2) styles from .npy files (PNGs named by index), and for
-// StyleGAN2 a style-mixing grid as the official style_mixing.py, or frames
-// interpolated in W between two seeds. A PGGAN generator runs at its stored
-// lod, or at --lod to look at an earlier level.
+// latents or (StyleGAN2, StyleGAN v1) styles from .npy files (PNGs named by
+// index), and for StyleGAN2 and v1 a style-mixing grid as the official
+// style_mixing.py, or frames interpolated in W between two seeds. A PGGAN or
+// StyleGAN (v1) generator runs at its stored lod, or at --lod to look at an
+// earlier level; v1 truncates the layers below --trunc-cutoff only.
 // z for a seed is Philox randn([1, z_dim]) with that seed, so a seed gives the
 // same image on the CPU and the GPU. Images are made one at a time, so an
 // image never depends on the others in the run; the one exception is
@@ -20,6 +21,7 @@
 #include "engine/ops.h"
 #include "models/latents.h"
 #include "models/pggan/network_file.h"
+#include "models/stylegan/network_file.h"
 #include "models/stylegan2/latents.h"
 #include "models/stylegan2/network_file.h"
 #include "train/cli.h"
@@ -122,7 +124,7 @@ int write_outputs(const cli::Args& args, const Tensor& images, const std::vector
 // A PGGAN generator (Gs): --seeds or --z, labels, at --lod or its stored lod.
 int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const std::string& path, Device dev, int gw,
                    int gh) {
-  for (const char* f : {"w", "trunc", "noise-mode", "mix-rows", "mix-cols", "mix-styles", "interp", "frames"})
+  for (const char* f : {"w", "trunc", "trunc-cutoff", "noise-mode", "mix-rows", "mix-cols", "mix-styles", "interp", "frames"})
     if (args.has(f))
       throw Error(std::string("--") + f + " applies to StyleGAN2 networks; " + path + " holds a PGGAN generator");
   const std::unique_ptr<pggan::Generator> G = pggan::load_generator(file, path, "G_ema");
@@ -151,14 +153,112 @@ int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const
   return write_outputs(args, concat(imgs, 0), names, gw, gh);
 }
 
+// A StyleGAN (v1) generator (Gs, as the official G_style at inference):
+// --seeds, --z or --w, labels, --trunc with --trunc-cutoff (default: the
+// network's truncation_cutoff), the noise modes (const: the stored noise<i>),
+// style-mixing grids (--mix-styles 0-3 coarse, 4-7 middle, 8- fine, as the
+// paper's figure 3), --interp frames, at --lod or the stored lod.
+int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, const std::string& path, Device dev,
+                      int gw, int gh) {
+  const std::unique_ptr<stylegan::Generator> G = stylegan::load_generator(file, path, "G_ema");
+  G->to(dev);
+  const stylegan::GeneratorConfig& cfg = G->config();
+  const double lod = args.has("lod") ? args.number("lod") : G->lod();
+  const double psi = args.number("trunc");
+  const int cutoff = args.has("trunc-cutoff") ? static_cast<int>(args.integer("trunc-cutoff")) : cfg.truncation_cutoff;
+  const Labels labels = args.has("w") ? Labels{} : read_labels(args, cfg.label_size, dev);
+  stylegan::SynthesisOptions so;
+  so.noise_mode = parse_noise_mode(args.str("noise-mode"));
+  gf::Generator noise_rng(0);
+  so.noise_gen = &noise_rng;
+  NoGradGuard ng;
+  // ws [N, num_layers, dlatent] -> images [N, C, R, R] on the CPU, one at a time.
+  auto synth = [&](const Tensor& ws) {
+    std::vector<Tensor> imgs;
+    for (int64_t i = 0; i < ws.size(0); ++i)
+      imgs.push_back(G->synthesis(slice(ws, 0, i, i + 1), lod, so).to(Device::cpu()));
+    return concat(imgs, 0);
+  };
+  auto seed_ws = [&](const std::vector<long long>& seeds, const Tensor& c) {
+    std::vector<Tensor> ws;
+    for (long long s : seeds) {
+      gf::Generator rng(static_cast<uint64_t>(s));
+      ws.push_back(G->truncate(G->mapping(seed_latent(rng, cfg.latent_size, dev), c), psi, cutoff));
+    }
+    return concat(ws, 0);
+  };
+  Tensor images;
+  std::vector<std::string> names;
+  auto name_by = [&](const char* pattern, long long k) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, pattern, k);
+    names.push_back(buf);
+  };
+  const int L = G->num_layers();
+  if (args.has("mix-rows")) {
+    std::vector<long long> styles = args.integers("mix-styles");
+    if (!args.has("mix-styles")) styles.resize(std::min<size_t>(styles.size(), static_cast<size_t>(L)));
+    for (long long s : styles)
+      if (s < 0 || s >= L)
+        throw Error("--mix-styles: style " + std::to_string(s) + " is outside [0, " + std::to_string(L) +
+                    ") (the generator's layers)");
+    const auto rows = args.integers("mix-rows"), cols = args.integers("mix-cols");
+    const Tensor row_ws = seed_ws(rows, labels.c1), col_ws = seed_ws(cols, labels.c1);
+    images = stylegan2::mixing_canvas(synth(row_ws), synth(col_ws), synth(stylegan2::style_mix(row_ws, col_ws, styles)));
+    gw = static_cast<int>(cols.size()) + 1;
+    gh = static_cast<int>(rows.size()) + 1;
+  } else if (args.has("interp")) {
+    const auto ends = args.integers("interp");
+    if (ends.size() != 2) throw Error("--interp expects two seeds, e.g. --interp 3,7");
+    const long long frames = args.integer("frames");
+    const Tensor ws = seed_ws(ends, labels.c1);
+    images = synth(stylegan2::interpolate_ws(row(ws, 0, dev), row(ws, 1, dev), static_cast<int>(frames)));
+    for (long long k = 0; k < frames; ++k) name_by("frame%04lld.png", k);
+  } else if (args.has("w")) {
+    const Tensor ws = stylegan2::read_ws(args.str("w"), L, cfg.dlatent_size, "--w");
+    check_grid(args, gw, gh, ws.size(0));
+    images = synth(ws.to(dev));
+    for (int64_t i = 0; i < ws.size(0); ++i) name_by("img%04lld.png", i);
+  } else {
+    const Tensor z = args.has("z") ? read_rows(args.str("z"), cfg.latent_size, "--z", "latent_size") : Tensor();
+    const std::vector<long long> seeds = z.defined() ? std::vector<long long>{} : args.integers("seeds");
+    const int64_t n = z.defined() ? z.size(0) : static_cast<int64_t>(seeds.size());
+    if (labels.rows.defined() && labels.rows.size(0) != n)
+      throw Error("--c has " + std::to_string(labels.rows.size(0)) + " rows, but " + std::to_string(n) +
+                  " images are generated");
+    check_grid(args, gw, gh, n);
+    std::vector<Tensor> imgs;
+    for (int64_t i = 0; i < n; ++i) {
+      gf::Generator seed_rng(z.defined() ? 0 : static_cast<uint64_t>(seeds[static_cast<size_t>(i)]));
+      stylegan::GenerateOptions o;
+      o.truncation_psi = psi;
+      o.truncation_cutoff = cutoff;
+      o.synthesis = so;
+      Tensor zi;
+      if (z.defined()) {
+        zi = row(z, i, dev);
+      } else {
+        zi = seed_latent(seed_rng, cfg.latent_size, dev);
+        o.synthesis.noise_gen = &seed_rng;  // random noise continues the seed's stream
+      }
+      const Tensor ci = labels.rows.defined() ? row(labels.rows, i, dev) : labels.c1;
+      imgs.push_back(G->forward(zi, ci, lod, o).to(Device::cpu()));
+      name_by(z.defined() ? "img%04lld.png" : "seed%04lld.png", z.defined() ? i : seeds[static_cast<size_t>(i)]);
+    }
+    images = concat(imgs, 0);
+  }
+  return write_outputs(args, images, names, gw, gh);
+}
+
 int run(int argc, char** argv) {
-  cli::Args args(argc, argv, "generate", "Generate images with a trained StyleGAN2 or PGGAN generator.",
+  cli::Args args(argc, argv, "generate", "Generate images with a trained StyleGAN2, StyleGAN (v1) or PGGAN generator.",
                  {{"network", "FILE.bin", "", "generator snapshot (required)"},
                   cli::integer_list("seeds", "LIST", "0-7", "seeds, e.g. 0-63 or 1,5,9", 0, cli::kSeedMax, kMaxImages),
                   {"z", "FILE.npy", "", "latents [N, z_dim] instead of seeds"},
                   {"w", "FILE.npy", "", "styles [N, num_ws, w_dim] or [N, w_dim] instead of seeds; no truncation"},
                   {"c", "FILE.npy", "", "labels [N, c_dim], one row per image (with --seeds or --z)"},
                   cli::number("trunc", "PSI", "1", "truncation psi", cli::Range::any()),
+                  cli::integer("trunc-cutoff", "N", "", "StyleGAN (v1): truncate the layers below N only (default: the network's, 8 officially)", 0, 1024),
                   cli::integer("class", "K", "", "class label, for a conditional network", 0, cli::kIntMax),
                   {"noise-mode", "MODE", "const", "const, random or none"},
                   {"outdir", "DIR", "out", "where to write the PNGs"},
@@ -169,7 +269,7 @@ int run(int argc, char** argv) {
                   cli::integer_list("mix-styles", "LIST", "0-6", "style mixing: indices of the ws taken from the column seed", 0, 1023, 1024),
                   cli::integer_list("interp", "SEED_A,SEED_B", "", "frames interpolated in W (after truncation) between two seeds", 0, cli::kSeedMax, 2),
                   cli::integer("frames", "N", "16", "number of --interp frames, both ends included", 2, kMaxImages),
-                  cli::number("lod", "LOD", "", "PGGAN: the level of detail (0: full resolution, k: resolution / 2^k, fractions fade; default: the network's)", cli::Range::at_least(0, 30)),
+                  cli::number("lod", "LOD", "", "PGGAN, StyleGAN (v1): the level of detail (0: full resolution, k: resolution / 2^k, fractions fade; default: the network's)", cli::Range::at_least(0, 30)),
                   cli::device("device", "cpu", "where to run")});
   if (args.help()) {
     std::cout << args.usage();
@@ -193,7 +293,9 @@ int run(int argc, char** argv) {
   const std::string path = args.str("network");
   const io::SafetensorsFile file = io::read_safetensors(path);
   if (network_family(file) == pggan::kFamily) return generate_pggan(args, file, path, dev, gw, gh);
-  if (args.has("lod")) throw Error("--lod applies to PGGAN networks; " + path + " holds a StyleGAN2 generator");
+  if (network_family(file) == stylegan::kFamily) return generate_stylegan(args, file, path, dev, gw, gh);
+  if (args.has("lod")) throw Error("--lod applies to PGGAN and StyleGAN (v1) networks; " + path + " holds a StyleGAN2 generator");
+  if (args.has("trunc-cutoff")) throw Error("--trunc-cutoff applies to StyleGAN (v1) networks; " + path + " holds a StyleGAN2 generator");
   const std::unique_ptr<Generator> net = stylegan2::load_generator(file, path);
   Generator& G = *net;
   const stylegan2::GeneratorConfig& cfg = G.config();

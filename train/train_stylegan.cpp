@@ -1,7 +1,8 @@
 // train_stylegan: trains a StyleGAN2 generator and discriminator (the official
 // StyleGAN2-ADA train.py without augmentation). Flags become a TrainSpec and a
 // StyleGAN2Trainer (train/trainer.h); run_training (train/training_loop.h)
-// runs the ticks and writes the numbered run folder.
+// runs the ticks and writes the numbered run folder. --arch stylegan trains
+// StyleGAN (v1) with progressive growing instead (train/stylegan/).
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,6 +17,9 @@
 #include "train/report.h"
 #include "train/run_dir.h"
 #include "train/stylegan2/training_loop.h"
+#include "train/stylegan/configs.h"
+#include "train/stylegan/training_loop.h"
+#include "models/stylegan/network_file.h"
 
 namespace {
 
@@ -45,10 +49,97 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   return t;
 }
 
+std::string num(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// --arch stylegan: StyleGAN (v1) with progressive growing (train/stylegan/).
+int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt, Device dev) {
+  for (const char* f : {"batch", "batch-gpu"})
+    if (args.has(f)) throw Error(std::string("--") + f + " applies to --arch stylegan2; v1's minibatch comes from the schedule");
+  if (args.integer("gpus") != 1) throw Error("--arch stylegan trains on one device (--gpus 1)");
+  std::string cfg = args.str("cfg");
+  if (cfg == "auto") cfg = dev.is_cuda() ? "1gpu" : "cpu";
+  StyleGANPreset preset = make_stylegan_preset(cfg);
+  StyleGANSpec spec = preset.spec;
+  uint64_t seed = static_cast<uint64_t>(args.integer("seed"));
+  io::SafetensorsFile resume;
+  const bool from_checkpoint = args.has("resume") && [&] {
+    resume = io::read_safetensors(args.str("resume"));
+    return is_stylegan_checkpoint(resume);
+  }();
+  if (from_checkpoint) {
+    for (const char* f : {"cfg", "gamma", "seed"})
+      if (args.has(f)) throw Error(std::string("--") + f + " cannot change a run resumed from a checkpoint (" + args.str("resume") + ")");
+    spec = stylegan_checkpoint_spec(resume, args.str("resume"), &seed);
+  } else {
+    if (args.has("gamma")) spec.r1_gamma = args.number("gamma");
+    spec.mirror_augment = dopt.xflip;
+  }
+  const double total_kimg = args.has("kimg") ? args.number("kimg") : preset.total_kimg;
+  // Mirroring is the official mirror_augment (a flip drawn per image), not extra copies.
+  StyleGANTrainer trainer(spec, ds, seed, dev);
+  if (from_checkpoint) {
+    load_stylegan_checkpoint(trainer, resume, args.str("resume"));
+  } else if (args.has("resume")) {
+    stylegan::check_family(resume, args.str("resume"));
+    load_module(trainer.G(), network_state(resume, args.str("resume"), "G"), args.str("resume"), "G");
+    load_module(trainer.Gs(), network_state(resume, args.str("resume"), "G_ema"), args.str("resume"), "G_ema");
+    load_module(trainer.D(), network_state(resume, args.str("resume"), "D"), args.str("resume"), "D");
+  }
+  std::ostringstream desc;
+  desc << ds.name() << "-stylegan-" << cfg << (ds.c_dim() > 0 ? "-cond" : "") << (spec.mirror_augment ? "-mirror" : "");
+  RunDir run(args.str("outdir"), desc.str());
+  run.write_json("training_options.json",
+                 {{"arch", "stylegan"},
+                  {"spec", to_json(trainer.spec())},
+                  {"G_kwargs", stylegan::to_json(trainer.spec().G_kwargs)},
+                  {"D_kwargs", stylegan::to_json(trainer.spec().D_kwargs)},
+                  {"data", args.str("data")},
+                  {"dataset", ds.name()},
+                  {"resolution", ds.resolution()},
+                  {"channels", ds.channels()},
+                  {"c_dim", ds.c_dim()},
+                  {"dataset_size", ds.size()},
+                  {"total_kimg", total_kimg},
+                  {"seed", seed},
+                  {"device", dev.str()},
+                  {"device_name", device_description(dev)},
+                  {"resume", args.str("resume")},
+                  {"resume_kimg", trainer.cur_nimg() / 1000.0},
+                  {"snap", args.integer("snap")},
+                  {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()}});
+  if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer.cur_nimg());
+  run.log("Run folder " + run.path() + ": " + ds.name() + " (" + std::to_string(ds.size()) + " images, " +
+          std::to_string(ds.resolution()) + "x" + std::to_string(ds.resolution()) + "), StyleGAN (v1) cfg " + cfg +
+          ", from " + std::to_string(spec.sched.lod_initial_resolution) + "x" +
+          std::to_string(spec.sched.lod_initial_resolution) + " (" + num(spec.sched.lod_training_kimg) + " + " +
+          num(spec.sched.lod_transition_kimg) + " kimg per resolution), " + num(total_kimg) + " kimg, R1 gamma " +
+          num(spec.r1_gamma) + ", G " + std::to_string(trainer.G().num_params()) + " params, D " +
+          std::to_string(trainer.D().num_params()) + " params, device " + dev.str() +
+          (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " + num(trainer.cur_nimg() / 1000.0)
+                              : std::string()));
+  for (const std::string& line : ds.notes()) run.log(line);
+  LoopOptions lo;
+  lo.total_kimg = total_kimg;
+  lo.snap_ticks = static_cast<int>(args.integer("snap"));
+  lo.image_snap_ticks = 1;
+  lo.progress = isatty(fileno(stdout));
+  std::optional<double> tick;
+  if (args.has("tick")) tick = args.number("tick");
+  StyleGANRun r(trainer, tick);
+  run_training(r, run, lo);
+  run.log("Done: " + run.path());
+  return 0;
+}
+
 int run(int argc, char** argv) {
   cli::Args args(argc, argv, "train_stylegan",
                  "Train a StyleGAN2 network. Without --data it trains on Fashion-MNIST (Debian's dataset-fashion-mnist).",
                  {{"outdir", "DIR", "runs", "where to make the run folder"},
+                  {"arch", "NAME", "stylegan2", "stylegan2, or stylegan: StyleGAN (v1) with progressive growing (--cfg 1gpu, cpu, tiny)"},
                   {"data", "PATH", "", "image folder or .zip (default: Fashion-MNIST)"},
                   {"cfg", "NAME", "auto", "auto, stylegan2, paper256, paper512, paper1024, cifar, small, tiny"},
                   cli::integer("gpus", "N", "1", "data-parallel replicas on cuda:K .. cuda:K+N-1 for --device cuda:K (on the CPU: N replicas, for tests)", 1, 1024),
@@ -57,7 +148,7 @@ int run(int argc, char** argv) {
                   cli::number("kimg", "N", "", "train for this many thousand images; at least one minibatch is trained", cli::Range::at_least(0, kMaxKimg)),
                   cli::number("gamma", "G", "", "override the R1 weight", cli::Range::at_least(0)),
                   cli::integer("snap", "TICKS", "50", "snapshot interval in ticks; 0: only at the end", 0, cli::kIntMax),
-                  cli::number("tick", "KIMG", "4", "progress line interval in thousand images", cli::Range::above(0, kMaxKimg)),
+                  cli::number("tick", "KIMG", "4", "progress line interval in thousand images (stylegan: default the schedule's)", cli::Range::above(0, kMaxKimg)),
                   cli::integer("seed", "N", "0", "random seed", 0, cli::kSeedMax),
                   {"mirror", "", "", "add x-flipped copies of the data"},
                   {"cond", "", "", "train a class-conditional network from the dataset's labels"},
@@ -73,7 +164,15 @@ int run(int argc, char** argv) {
   dopt.use_labels = args.flag("cond");
   dopt.xflip = args.flag("mirror");
   if (args.has("max-images")) dopt.max_images = args.integer("max-images");
+  const std::string arch = args.str("arch");
+  if (arch != "stylegan2" && arch != "stylegan") throw Error("--arch must be stylegan2 or stylegan, got '" + arch + "'");
+  if (arch == "stylegan") dopt.xflip = false;  // v1 mirrors by a flip per drawn image (mirror_augment)
   const auto ds = open_dataset(args.str("data"), dopt);
+  if (arch == "stylegan") {
+    DatasetOptions v1opt = dopt;
+    v1opt.xflip = args.flag("mirror");
+    return run_v1(args, *ds, v1opt, dev);
+  }
   TrainSpec spec = make_train_spec(args.str("cfg"), ds->resolution(), static_cast<int>(args.integer("gpus")));
   if (args.has("batch")) {
     spec.batch = static_cast<int>(args.integer("batch"));

@@ -1,0 +1,46 @@
+# StyleGAN (v1): the converter on synthetic official pickles (needs a Python with PyTorch; skipped without).
+add_test(NAME cpu.convert_stylegan
+         COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_convert_stylegan.py")
+set_tests_properties(cpu.convert_stylegan PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
+set(_sg ${CMAKE_BINARY_DIR}/test_stylegan)
+# A converted official-layout v1 pickle (labelled) generates through generate:
+# seeds with truncation and a cutoff, const noise, a style-mixing grid, and
+# refuses a cutoff for a StyleGAN2 network.
+add_test(NAME cpu.generate_from_stylegan_pickle
+         COMMAND sh -c "d=${_sg}/pickle && rm -rf $d && mkdir -p $d && \
+{ '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/make_stylegan_pickle.py $d/net.pkl --resolution 16 --num-channels 3 --label-size 2 && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/net.pkl $d/net.bin && \
+$<TARGET_FILE:generate> --network $d/net.bin --seeds 0-1 --class 1 --trunc 0.7 --trunc-cutoff 4 --noise-mode const --outdir $d/out && \
+test -s $d/out/seed0001.png && \
+$<TARGET_FILE:generate> --network $d/net.bin --class 0 --mix-rows 1,2 --mix-cols 3,4,5 --mix-styles 0-3 --outdir $d/mix --raw $d/mix.npy && \
+test -s $d/mix/grid.png && test -s $d/mix.npy && \
+$<TARGET_FILE:generate> --network $d/net.bin --class 0 --seeds 0 --lod 1.5 --noise-mode random --outdir $d/lod && \
+test -s $d/lod/seed0000.png && echo v1 generated")
+set_tests_properties(cpu.generate_from_stylegan_pickle PROPERTIES LABELS cpu SKIP_RETURN_CODE 77
+                     PASS_REGULAR_EXPRESSION "v1 generated")
+
+# train_stylegan --arch stylegan: a tiny network grows on Fashion-MNIST (from
+# 4x4; 32 images per phase, 4 images a round) to 96 images, into the 16x16
+# fade; then a style-mixing grid from its snapshot.
+add_test(NAME cpu.train_stylegan_v1_smoke
+         COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny
+                 --kimg 0.096 --tick 0.032 --snap 1 --max-images 64 --outdir ${_sg}/runs)
+set_tests_properties(cpu.train_stylegan_v1_smoke PROPERTIES LABELS cpu FIXTURES_SETUP stylegan_v1_run
+                     PASS_REGULAR_EXPRESSION "StyleGAN \\(v1\\) cfg tiny.*lod 3.00 .*lod 2.00 .*r1 [0-9].*Done: .*fashion-mnist-stylegan-tiny"
+                     FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
+add_test(NAME cpu.generate_stylegan_v1_mixing
+         COMMAND sh -c "f=$(ls -t ${_sg}/runs/*/network-snapshot-*.bin | head -n 1) && \
+$<TARGET_FILE:generate> --network \"$f\" --mix-rows 1,2 --mix-cols 3,4 --mix-styles 0-1 --outdir ${_sg}/mix && \
+test -s ${_sg}/mix/grid.png && \
+$<TARGET_FILE:generate> --network \"$f\" --seeds 0-3 --lod 1.5 --raw ${_sg}/gen/raw.npy --outdir ${_sg}/gen && \
+$<TARGET_FILE:discriminate> --network \"$f\" --images ${_sg}/gen/raw.npy --lod 1.5 --out ${_sg}/gen/scores.npy")
+set_tests_properties(cpu.generate_stylegan_v1_mixing PROPERTIES LABELS cpu FIXTURES_REQUIRED stylegan_v1_run
+                     PASS_REGULAR_EXPRESSION "wrote grid.png.*wrote logits \\[4, 1\\].*\\(4 of 4 finite\\)")
+add_test(NAME cpu.train_stylegan_v1_resume
+         COMMAND sh -c "f=$(ls -td ${_sg}/runs/*/ | head -n 1)checkpoint.bin && OMP_NUM_THREADS=1 \
+$<TARGET_FILE:train_stylegan> --arch stylegan --resume \"$f\" --kimg 0.128 --tick 0.032 --snap 1 --max-images 64 \
+--outdir ${_sg}/resumed")
+set_tests_properties(cpu.train_stylegan_v1_resume PROPERTIES LABELS cpu FIXTURES_REQUIRED stylegan_v1_run
+                     PASS_REGULAR_EXPRESSION "resumed from .*at kimg 0.096.*Done: "
+                     FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")

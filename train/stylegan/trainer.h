@@ -1,0 +1,106 @@
+// One StyleGAN (v1) training run's state and its step, as NVlabs/stylegan's
+// training_loop.py and loss.py define them: G, D and Gs (G_ema: the
+// exponential average with a half-life of G_smoothing_kimg), Adam (0, 0.99,
+// 1e-8, TensorFlow's epsilon placement, reset when the lod enters or leaves
+// a fade), the progressive schedule (train/progressive.h) with StyleGAN's
+// presets, one Philox stream for every random draw, and the data sampler.
+//
+// Losses (official loss.py): G_logistic_nonsaturating, softplus(-D(G(z)));
+// D_logistic_simplegp, softplus(D(G(z))) + softplus(-D(x)) + R1 with
+// r1_gamma / 2 * |dD(x)/dx|^2, every D step (no lazy regularization in v1).
+// G runs in training mode in both: dlatent_avg updated from the minibatch's
+// w (beta 0.995), style mixing with probability style_mixing_prob and a
+// crossover drawn in [1, num_layers - 2 floor(lod)), random noise, no
+// truncation. One step is the official round: with the schedule at the
+// current image count, minibatch_repeats times: D_repeats times (a D step,
+// Gs updated, images counted), then a G step. Random draws per D step, in
+// order: mirror flips, latents, the mixing draw (and its latents and
+// crossover), the noise; per G step: latents, labels, mixing, noise.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "engine/ops.h"
+#include "models/stylegan/networks.h"
+#include "train/adam.h"
+#include "train/dataset.h"
+#include "train/progressive.h"
+
+namespace gf {
+
+struct StyleGANSpec {
+  ScheduleSpec sched;  // StyleGAN's presets: see stylegan_v1_schedule()
+  double G_smoothing_kimg = 10;
+  int D_repeats = 1;
+  int minibatch_repeats = 4;
+  bool reset_opt_for_new_lod = true;
+  double r1_gamma = 10;
+  bool mirror_augment = false;
+  double adam_beta1 = 0, adam_beta2 = 0.99, adam_epsilon = 1e-8;
+  stylegan::GeneratorConfig G_kwargs;      // resolution, channels, labels: from the dataset
+  stylegan::DiscriminatorConfig D_kwargs;
+};
+
+// The official train.py schedule for one GPU: start at 8x8, learning rate
+// 0.0015 at 128, 0.002 at 256, 0.003 from 512; minibatch 128 up to 16x16,
+// then 64, 32, 16, 8, 4 (sched.minibatch_dict of '-1gpu').
+ScheduleSpec stylegan_v1_schedule();
+
+// The spec's training options (not the networks' configs) as JSON and back;
+// reading throws gf::Error naming an unknown key.
+nlohmann::json to_json(const StyleGANSpec& s);
+StyleGANSpec stylegan_spec_from_json(const nlohmann::json& j);
+
+struct StyleGANStats {
+  double G_loss = 0, D_loss = 0, r1_penalty = 0, scores_real = 0, scores_fake = 0;
+  int64_t G_steps = 0, D_steps = 0;
+};
+
+class StyleGANTrainer {
+ public:
+  StyleGANTrainer(const StyleGANSpec& spec, const Dataset& ds, uint64_t seed, Device device);
+  ~StyleGANTrainer();
+
+  void step();  // one round (see above)
+
+  Schedule schedule() const;
+  int64_t cur_nimg() const { return cur_nimg_; }
+  StyleGANStats take_stats();
+
+  stylegan::Generator& G() { return *G_; }
+  stylegan::Generator& Gs() { return *Gs_; }
+  stylegan::Discriminator& D() { return *D_; }
+  const StyleGANSpec& spec() const { return spec_; }
+  const Dataset& dataset() const { return ds_; }
+  Device device() const { return device_; }
+  uint64_t seed() const { return seed_; }
+  double prev_lod() const { return prev_lod_; }
+  double lod() const;  // the network lod (float32) of the last round, or of the next before the first
+  Adam& G_opt() { return *G_opt_; }
+  Adam& D_opt() { return *D_opt_; }
+  Generator& rng() { return rng_; }
+  InfiniteSampler& sampler() { return sampler_; }
+  // Restores the progress (a checkpoint): the image count and the last round's lod.
+  void set_progress(int64_t cur_nimg, double prev_lod);
+
+ private:
+  // G in training mode: ws with dlatent_avg updated and styles mixed, then the synthesis.
+  Tensor g_train(const Tensor& z, const Tensor& labels);
+  void d_step(const Schedule& s);
+  void g_step(const Schedule& s);
+
+  StyleGANSpec spec_;
+  const Dataset& ds_;
+  Device device_;
+  uint64_t seed_;
+  std::unique_ptr<stylegan::Generator> G_, Gs_;
+  std::unique_ptr<stylegan::Discriminator> D_;
+  std::unique_ptr<Adam> G_opt_, D_opt_;
+  Generator rng_;
+  InfiniteSampler sampler_;
+  int64_t cur_nimg_ = 0;
+  double prev_lod_ = -1, lod_ = 0;
+  StyleGANStats stats_;
+};
+
+}  // namespace gf

@@ -1,0 +1,130 @@
+#include "train/stylegan/training_loop.h"
+
+#include <cstdio>
+
+#include "engine/error.h"
+#include "models/stylegan/network_file.h"
+#include "train/checkpoint_state.h"
+#include "train/image_io.h"
+
+namespace gf {
+namespace {
+
+io::TensorMap networks_of(StyleGANTrainer& t) {
+  io::TensorMap out = add_prefix(t.G().state_dict(), "G.");
+  out.merge(add_prefix(t.D().state_dict(), "D."));
+  out.merge(add_prefix(t.Gs().state_dict(), "G_ema."));
+  return out;
+}
+
+io::Metadata metadata_of(StyleGANTrainer& t) {
+  io::Metadata m = stylegan::bundle_metadata(t.spec().G_kwargs, t.spec().D_kwargs);
+  m["kimg"] = std::to_string(t.cur_nimg() / 1000.0);
+  return m;
+}
+
+}  // namespace
+
+TickStats StyleGANRun::take_stats() {
+  const StyleGANStats st = t_.take_stats();
+  const Schedule s = t_.schedule();
+  char progress[64], losses[256];
+  std::snprintf(progress, sizeof progress, "lod %-5.2f minibatch %-4d ", t_.lod(), s.minibatch);
+  std::snprintf(losses, sizeof losses, "G %.4f D %.4f scores real %.3f fake %.3f r1 %.4g", st.G_loss, st.D_loss,
+                st.scores_real, st.scores_fake, st.r1_penalty);
+  TickStats out;
+  out.progress = progress;
+  out.losses = losses;
+  out.fields = {{"lod", t_.lod()},          {"minibatch", s.minibatch},     {"resolution", s.resolution},
+                {"G_lrate", s.G_lrate},     {"D_lrate", s.D_lrate},         {"loss_G", st.G_loss},
+                {"loss_D", st.D_loss},      {"scores_real", st.scores_real}, {"scores_fake", st.scores_fake},
+                {"r1_penalty", st.r1_penalty}};
+  return out;
+}
+
+// Fixed latents, labels and reals from the run's seed only, so a resumed run draws the same grid.
+void StyleGANRun::write_reals(const std::string& path, int gw, int gh) {
+  const int n = gw * gh;
+  const Dataset& ds = t_.dataset();
+  const Device dev = t_.device();
+  Generator grid_rng(t_.seed() + 123);
+  grid_latents_ = randn({n, t_.spec().G_kwargs.latent_size}, grid_rng, DType::f32, dev);
+  const Dataset::Batch reals = ds.batch(InfiniteSampler(ds.size(), t_.seed() + 1).next_batch(n), dev);
+  if (ds.c_dim() > 0) grid_labels_ = reals.labels;
+  save_image_grid(reals.images.to(Device::cpu()), path, gw, gh);
+}
+
+void StyleGANRun::write_fakes(const std::string& path, int gw, int gh) {
+  NoGradGuard ng;
+  stylegan::GenerateOptions o;
+  o.synthesis.noise_mode = NoiseMode::constant;
+  save_image_grid(t_.Gs().forward(grid_latents_, grid_labels_, t_.lod(), o).to(Device::cpu()), path, gw, gh);
+}
+
+void StyleGANRun::write_snapshot(const std::string& path) { save_stylegan_snapshot(path, t_); }
+void StyleGANRun::write_checkpoint(const std::string& path) { save_stylegan_checkpoint(path, t_); }
+
+void save_stylegan_snapshot(const std::string& path, StyleGANTrainer& t) {
+  io::save_safetensors(path, networks_of(t), metadata_of(t));
+}
+
+void save_stylegan_checkpoint(const std::string& path, StyleGANTrainer& t) {
+  io::TensorMap all = networks_of(t);
+  all.merge(add_prefix(t.G_opt().state_dict(), "G_opt."));
+  all.merge(add_prefix(t.D_opt().state_dict(), "D_opt."));
+  all.merge(t.sampler().state_dict("sampler."));
+  all["state.cur_nimg"] = f64_scalar(double(t.cur_nimg()));
+  all["state.prev_lod"] = f64_scalar(t.prev_lod());
+  all["state.rng_seed"] = u64_tensor({t.rng().seed});
+  all["state.rng_offset"] = u64_tensor({t.rng().offset});
+  io::Metadata meta = metadata_of(t);
+  meta["format"] = kStyleGANCheckpointFormat;
+  meta["spec"] = to_json(t.spec()).dump();
+  meta["seed"] = std::to_string(t.seed());
+  add_dataset_metadata(meta, t.dataset());
+  io::save_safetensors(path, all, meta);
+}
+
+bool is_stylegan_checkpoint(const io::SafetensorsFile& file) { return has_format(file, kStyleGANCheckpointFormat); }
+
+StyleGANSpec stylegan_checkpoint_spec(const io::SafetensorsFile& file, const std::string& path, uint64_t* seed) {
+  if (!is_stylegan_checkpoint(file))
+    throw Error(path + ": not a ganforge StyleGAN (v1) checkpoint (metadata format is not " +
+                std::string(kStyleGANCheckpointFormat) + ")");
+  StyleGANSpec s;
+  try {
+    s = stylegan_spec_from_json(metadata_json(file, path, "spec"));
+    *seed = metadata_json(file, path, "seed").get<uint64_t>();
+    s.G_kwargs = stylegan::generator_config_from_json(metadata_json(file, path, "G_kwargs"));
+    s.D_kwargs = stylegan::discriminator_config_from_json(metadata_json(file, path, "D_kwargs"));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": bad seed in the metadata (" + e.what() + ")");
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  return s;
+}
+
+void load_stylegan_checkpoint(StyleGANTrainer& t, const io::SafetensorsFile& file, const std::string& path) {
+  const io::TensorMap& all = file.tensors;
+  const double cur_nimg = whole_number(all, "state.cur_nimg", 1, 0, k2to53, path);
+  const double prev_lod = finite_number(all, "state.prev_lod", 1, 0, path);
+  if (prev_lod < -1) throw Error(path + ": 'state.prev_lod' is below -1");
+  check_same_dataset(file, path, t.dataset());
+  if (u64_of(all, "state.rng_seed", 1, 0, path) != t.rng().seed) throw Error(path + ": random seed does not match the run's");
+  const uint64_t offset = u64_of(all, "state.rng_offset", 1, 0, path);
+  load_module(t.G(), select_prefix(all, "G."), path, "G");
+  load_module(t.D(), select_prefix(all, "D."), path, "D");
+  load_module(t.Gs(), select_prefix(all, "G_ema."), path, "G_ema");
+  try {
+    t.G_opt().load_state_dict(select_prefix(all, "G_opt."));
+    t.D_opt().load_state_dict(select_prefix(all, "D_opt."));
+    t.sampler().load_state_dict(all, "sampler.");
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  t.rng().offset = offset;
+  t.set_progress(static_cast<int64_t>(cur_nimg), prev_lod);
+}
+
+}  // namespace gf

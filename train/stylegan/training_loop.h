@@ -1,0 +1,51 @@
+// StyleGANTrainer in the shared tick loop (train/training_loop.h), as the
+// official StyleGAN training_loop reports: ticks as long as the schedule's
+// tick_kimg at the current resolution (unless a fixed length is given), a
+// status line with the lod and minibatch, fakes grids from Gs at its current
+// lod with fixed latents (const noise), snapshots and the checkpoint. The
+// checkpoint (save_stylegan_checkpoint) holds everything a run needs to
+// continue bit for bit: networks, both Adams, the sampler, the random
+// stream, the image count and the last round's lod.
+#pragma once
+#include <optional>
+#include <string>
+
+#include "engine/io/safetensors.h"
+#include "train/stylegan/trainer.h"
+#include "train/training_loop.h"
+
+namespace gf {
+
+inline constexpr const char* kStyleGANCheckpointFormat = "ganforge-stylegan-checkpoint-v1";
+
+class StyleGANRun : public TrainingRun {
+ public:
+  StyleGANRun(StyleGANTrainer& t, std::optional<double> tick_kimg) : t_(t), tick_kimg_(tick_kimg) {}
+  void step() override { t_.step(); }
+  int64_t cur_nimg() const override { return t_.cur_nimg(); }
+  Device device() const override { return t_.device(); }
+  double tick_kimg(double) const override { return tick_kimg_ ? *tick_kimg_ : t_.schedule().tick_kimg; }
+  bool tick0_after_first_step() const override { return false; }
+  bool trains_when_done() const override { return false; }
+  TickStats take_stats() override;
+  void write_reals(const std::string& path, int gw, int gh) override;
+  void write_fakes(const std::string& path, int gw, int gh) override;
+  void write_snapshot(const std::string& path) override;
+  void write_checkpoint(const std::string& path) override;
+
+ private:
+  StyleGANTrainer& t_;
+  std::optional<double> tick_kimg_;
+  Tensor grid_latents_, grid_labels_;
+};
+
+void save_stylegan_snapshot(const std::string& path, StyleGANTrainer& t);
+void save_stylegan_checkpoint(const std::string& path, StyleGANTrainer& t);
+bool is_stylegan_checkpoint(const io::SafetensorsFile& file);
+// The spec and seed a checkpoint was written with (networks' configs included).
+StyleGANSpec stylegan_checkpoint_spec(const io::SafetensorsFile& file, const std::string& path, uint64_t* seed);
+// Restores a trainer made from stylegan_checkpoint_spec; throws gf::Error
+// naming the file for a different dataset, seed or a misshapen tensor.
+void load_stylegan_checkpoint(StyleGANTrainer& t, const io::SafetensorsFile& file, const std::string& path);
+
+}  // namespace gf
