@@ -11,6 +11,7 @@
 
 #include "engine/io/safetensors.h"
 #include "engine/tensor.h"
+#include "train/optimizer.h"
 
 namespace gf {
 
@@ -20,15 +21,15 @@ struct AdamOptions {
   double eps = 1e-8;
 };
 
-class Adam {
+class Adam : public Optimizer {
  public:
   // Names are the parameters' state-dict names (Module::named_parameters()).
   Adam(std::vector<std::pair<std::string, Tensor>> params, const AdamOptions& opt);
 
   // Updates every parameter that has a gradient, in place, outside the graph.
-  void step();
+  void step() override;
   // Drops every parameter's gradient.
-  void zero_grad();
+  void zero_grad() override;
 
   AdamOptions& options() { return opt_; }  // lr may change between steps
   const AdamOptions& options() const { return opt_; }
@@ -37,8 +38,8 @@ class Adam {
   // scalar) for every parameter that has state, as torch keeps it. Loading
   // restores it bit for bit; an unknown name or a misshapen tensor throws
   // before anything changes.
-  io::TensorMap state_dict() const;
-  void load_state_dict(const io::TensorMap& state);
+  io::TensorMap state_dict() const override;
+  void load_state_dict(const io::TensorMap& state) override;
 
  private:
   struct Slot {
