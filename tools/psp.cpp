@@ -39,7 +39,7 @@
 #include "train/cli.h"
 #include "train/dataset.h"
 #include "train/image_io.h"
-#include "train/image_resize.h"
+#include "train/psp/data.h"
 
 namespace {
 
@@ -92,19 +92,16 @@ class Inputs {
   Tensor batch(int64_t i, int64_t n) const {
     if (npy_.defined()) return slice(npy_, 0, i, i + n);
     const int s = cfg_.input_size;
-    std::vector<double> v(size_t(n) * 3 * s * s);
+    Tensor out = Tensor::empty({n, 3, s, s});
     for (int64_t k = 0; k < n; ++k) {
       const std::string& name = files_.names[size_t(i + k)];
       const std::vector<uint8_t> bytes = files_.read(name);
       ImageInfo info;
-      std::vector<uint8_t> hwc = decode_image(bytes.data(), bytes.size(), files_.display(name), 3, &info);
-      if (info.width != s || info.height != s) hwc = resize_bilinear_pil(hwc, info.width, info.height, 3, s, s);
-      // transforms.ToTensor then Normalize([0.5] * 3, [0.5] * 3), in float32 as torch does.
-      for (int c = 0; c < 3; ++c)
-        for (int64_t p = 0; p < int64_t(s) * s; ++p)
-          v[size_t(((k * 3 + c) * s * s) + p)] = (float(hwc[size_t(p * 3 + c)]) / 255.0f - 0.5f) / 0.5f;
+      const std::vector<uint8_t> hwc = decode_image(bytes.data(), bytes.size(), files_.display(name), 3, &info);
+      // pSp's transform: Resize, ToTensor, Normalize, in float32 as torch does.
+      psp::transform_image(hwc, info.width, info.height, 3, s, false, 3, out.data<float>() + k * 3 * s * s);
     }
-    return Tensor::from_vector(v, {n, 3, s, s});
+    return out;
   }
 
  private:
