@@ -16,7 +16,7 @@
 //       OUT/style_mixing/<name>.png. Random noise by default, as there.
 //
 // A folder or .zip is read in sorted order (every file stb_image reads; grey
-// becomes RGB; files it cannot read are named and skipped; transparent
+// becomes RGB for an RGB network, a grey network refuses colour images; files it cannot read are named and skipped; transparent
 // images are refused, as the datasets refuse them); a .npy
 // holds float [N, C, S, S] in [-1, 1] at the encoder's input size. PNGs are
 // written as pSp's tensor2im: floor(clamp((x + 1) / 2, 0, 1) * 255).
@@ -64,7 +64,6 @@ class Inputs {
       }
     } else {
       files_ = open_image_files(path);
-      GF_CHECK(cfg.input_nc == 3, "psp", "the network reads " << cfg.input_nc << "-channel inputs; images are RGB");
       // Every file whose header stb_image reads, as the datasets take them; the rest are named and skipped.
       std::vector<std::string> readable;
       for (const auto& n : files_.names) {
@@ -92,14 +91,15 @@ class Inputs {
   Tensor batch(int64_t i, int64_t n) const {
     if (npy_.defined()) return slice(npy_, 0, i, i + n);
     const int s = cfg_.input_size;
-    Tensor out = Tensor::empty({n, 3, s, s});
+    const int c = cfg_.input_nc;  // 3; 1 for a grey network (train_psp on grey data), which refuses colour images
+    Tensor out = Tensor::empty({n, c, s, s});
     for (int64_t k = 0; k < n; ++k) {
       const std::string& name = files_.names[size_t(i + k)];
       const std::vector<uint8_t> bytes = files_.read(name);
       ImageInfo info;
-      const std::vector<uint8_t> hwc = decode_image(bytes.data(), bytes.size(), files_.display(name), 3, &info);
+      const std::vector<uint8_t> hwc = decode_image(bytes.data(), bytes.size(), files_.display(name), c, &info);
       // pSp's transform: Resize, ToTensor, Normalize, in float32 as torch does.
-      psp::transform_image(hwc, info.width, info.height, 3, s, false, 3, out.data<float>() + k * 3 * s * s);
+      psp::transform_image(hwc, info.width, info.height, c, s, false, c, out.data<float>() + k * c * s * s);
     }
     return out;
   }

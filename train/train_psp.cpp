@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -53,6 +54,19 @@ void apply_flags(const cli::Args& args, PspTrainSpec& s) {
     if (args.has(flag)) *v = args.number(flag);
   if (args.flag("train-decoder")) s.train_decoder = true;
   if (args.has("val-images")) s.val_images = int(args.integer("val-images"));
+}
+
+// A file a flag names must exist: one line naming the flag and what the file is.
+void need_file(const char* flag, const std::string& path, const std::string& what) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw Error(std::string("--") + flag + " " + path + ": no such file (" + what + ")");
+}
+
+std::string num(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
 }
 
 std::unique_ptr<stylegan2::Generator> read_generator(const std::string& path) {
@@ -123,6 +137,7 @@ int run(int argc, char** argv) {
   std::string net_note;
   const std::string resume = args.str("resume");
   if (!resume.empty()) {
+    need_file("resume", resume, "a train_psp checkpoint.bin or a pSp network file");
     ckpt = std::make_unique<io::SafetensorsFile>(io::read_safetensors(resume));
     if (is_psp_checkpoint(*ckpt)) {
       for (const char* f : kRunFlags)
@@ -144,6 +159,7 @@ int run(int argc, char** argv) {
     }
   } else {
     if (!args.has("generator")) throw Error("--generator is required (the StyleGAN2 network to invert; see --help)");
+    need_file("generator", args.str("generator"), "the StyleGAN2 network to invert");
     const auto G = read_generator(args.str("generator"));
     spec = make_psp_train_spec(args.str("cfg"), G->config());
     apply_flags(args, spec);
@@ -159,14 +175,19 @@ int run(int argc, char** argv) {
   std::unique_ptr<perceptual::ArcFace> arcface;
   if (spec.lambdas.lpips > 0 || spec.lambdas.lpips_crop > 0) {
     if (spec.lpips_path.empty())
-      throw Error("--lpips-lambda " + std::to_string(spec.lambdas.lpips) + " needs the LPIPS weights: --lpips FILE.bin "
-                  "(tools/convert_weights.py import alex.pth lpips.bin --alexnet alexnet-owt-7be5be79.pth), or "
-                  "--lpips-lambda 0");
+      throw Error(std::string(spec.lambdas.lpips > 0 ? "--lpips-lambda " + num(spec.lambdas.lpips)
+                                                     : "--lpips-lambda-crop " + num(spec.lambdas.lpips_crop)) +
+                  " needs the LPIPS weights: --lpips FILE.bin (tools/convert_weights.py import alex.pth lpips.bin "
+                  "--alexnet alexnet-owt-7be5be79.pth), or a lambda of 0");
+    need_file("lpips", spec.lpips_path, "LPIPS weights from tools/convert_weights.py");
     lpips = perceptual::load_lpips(spec.lpips_path);
   }
-  if (!spec.arcface_path.empty() && (spec.lambdas.id > 0 || !ckpt)) arcface = perceptual::load_arcface(spec.arcface_path);
+  if (!spec.arcface_path.empty() && (spec.lambdas.id > 0 || !ckpt)) {
+    need_file("arcface", spec.arcface_path, "ArcFace weights from tools/convert_weights.py");
+    arcface = perceptual::load_arcface(spec.arcface_path);
+  }
   if (spec.lambdas.id > 0 && !arcface)
-    throw Error("--id-lambda needs the ArcFace weights: --arcface FILE.bin (tools/convert_weights.py import "
+    throw Error("--id-lambda " + num(spec.lambdas.id) + " needs the ArcFace weights: --arcface FILE.bin (tools/convert_weights.py import "
                 "model_ir_se50.pth arcface.bin), or --id-lambda 0");
   std::string init_note;
   if (!ckpt && resume.empty()) {

@@ -12,7 +12,7 @@ using json = nlohmann::json;
 std::vector<std::string> psp_config_names() { return {"psp", "cpu"}; }
 
 PspTrainSpec make_psp_train_spec(const std::string& cfg, const stylegan2::GeneratorConfig& g) {
-  GF_CHECK(g.c_dim == 0, "train_psp",
+  GF_CHECK(g.c_dim == 0, "config",
            "the generator is conditional (" << g.c_dim << " labels); pSp's decoder takes W+ codes only");
   PspTrainSpec s;
   s.cfg = cfg;
@@ -21,7 +21,7 @@ PspTrainSpec make_psp_train_spec(const std::string& cfg, const stylegan2::Genera
   if (cfg == "psp") {
     s.net.depths.back() = g.w_dim;  // IR-SE50 ends at 512, StyleGAN2's w_dim; another w_dim widens the last stage
   } else if (cfg == "cpu") {
-    GF_CHECK(g.w_dim >= 8 && g.w_dim % 2 == 0, "train_psp",
+    GF_CHECK(g.w_dim >= 8 && g.w_dim % 2 == 0, "config",
              "the cpu config's encoder ends at depth w_dim; w_dim " << g.w_dim << " must be even and at least 8");
     s.net.units = {1, 2, 2, 1};
     s.net.depths = {g.w_dim / 2, g.w_dim / 2, g.w_dim, g.w_dim};
@@ -38,22 +38,22 @@ PspTrainSpec make_psp_train_spec(const std::string& cfg, const stylegan2::Genera
 
 void check_psp_train_spec(const PspTrainSpec& s) {
   s.net.validate();
-  GF_CHECK(s.batch >= 2, "train_psp", "batch must be at least 2 (the encoder's batch norms train on batch statistics)");
-  GF_CHECK(s.max_steps >= 0, "train_psp", "max_steps must be >= 0");
-  GF_CHECK(s.optim == "ranger" || s.optim == "adam", "train_psp", "optim must be ranger or adam, got '" << s.optim << "'");
-  GF_CHECK(std::isfinite(s.lr) && s.lr > 0, "train_psp", "lr must be > 0, got " << s.lr);
+  GF_CHECK(s.batch >= 2, "config", "batch must be at least 2 (the encoder's batch norms train on batch statistics)");
+  GF_CHECK(s.max_steps >= 0, "config", "max_steps must be >= 0");
+  GF_CHECK(s.optim == "ranger" || s.optim == "adam", "config", "optim must be ranger or adam, got '" << s.optim << "'");
+  GF_CHECK(std::isfinite(s.lr) && s.lr > 0, "config", "lr must be > 0, got " << s.lr);
   const PspLambdas& l = s.lambdas;
   for (double v : {l.l2, l.lpips, l.id, l.w_norm, l.lpips_crop, l.l2_crop})
-    GF_CHECK(std::isfinite(v) && v >= 0, "train_psp", "every lambda must be >= 0, got " << v);
-  GF_CHECK(l.l2 + l.lpips + l.id + l.w_norm + l.lpips_crop + l.l2_crop > 0, "train_psp",
+    GF_CHECK(std::isfinite(v) && v >= 0, "config", "every lambda must be >= 0, got " << v);
+  GF_CHECK(l.l2 + l.lpips + l.id + l.w_norm + l.lpips_crop + l.l2_crop > 0, "config",
            "every lambda is 0: nothing to train");
   const bool needs_256 = l.id > 0 || l.lpips_crop > 0 || l.l2_crop > 0;
-  GF_CHECK(!needs_256 || s.net.input_size == 256, "train_psp",
+  GF_CHECK(!needs_256 || s.net.input_size == 256, "config",
            "the id loss and the crop losses use pSp's face region [35:223, 32:220] of 256x256 images; the input size is "
                << s.net.input_size);
-  GF_CHECK(!(l.lpips > 0 || l.lpips_crop > 0) || s.net.input_size >= 32, "train_psp",
+  GF_CHECK(!(l.lpips > 0 || l.lpips_crop > 0) || s.net.input_size >= 32, "config",
            "LPIPS needs images of at least 32x32 (AlexNet's feature stack)");
-  GF_CHECK(s.val_images >= 1, "train_psp", "val_images must be at least 1");
+  GF_CHECK(s.val_images >= 1, "config", "val_images must be at least 1");
 }
 
 json to_json(const PspTrainSpec& s) {

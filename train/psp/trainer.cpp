@@ -28,16 +28,16 @@ PspTrainer::PspTrainer(const PspTrainSpec& spec, uint64_t seed, Device device, c
   check_psp_train_spec(spec_);
   GF_CHECK(net_ && net_->config().input_size == spec_.net.input_size && net_->config().n_styles == spec_.net.n_styles,
            "PspTrainer", "the network does not have the spec's encoder");
-  GF_CHECK(ds.size() - spec_.val_images >= spec_.batch, "train_psp",
+  GF_CHECK(ds.size() - spec_.val_images >= spec_.batch, "data",
            "the data has " << ds.size() << " images: holding out " << spec_.val_images << " leaves fewer than a batch of "
                            << spec_.batch << " to train on (lower --val-images or --batch)");
   const int c = net_->decoder->config().img_channels;
-  GF_CHECK(ds.channels() == c || (ds.channels() == 1 && c == 3), "train_psp",
+  GF_CHECK(ds.channels() == c || (ds.channels() == 1 && c == 3), "data",
            "the data's images have " << ds.channels() << " channels but the generator makes " << c
                                      << (ds.channels() == 3 ? ": colour data for a grey generator" : ""));
   GF_CHECK(spec_.net.input_nc == c, "PspTrainer",
            "the encoder reads " << spec_.net.input_nc << " channels, the generator makes " << c);
-  GF_CHECK(!spec_.net.start_from_latent_avg || net_->latent_avg.defined(), "train_psp",
+  GF_CHECK(!spec_.net.start_from_latent_avg || net_->latent_avg.defined(), "network",
            "the network starts from latent_avg but has none");
   loss_ = std::make_unique<PspLoss>(spec_.lambdas, lpips_.get(), arcface_.get());
   net_->to(device_);
