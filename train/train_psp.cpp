@@ -92,8 +92,8 @@ int run(int argc, char** argv) {
         "GradualStyleEncoder, BackboneEncoderUsingLastLayerIntoW or BackboneEncoderUsingLastLayerIntoWPlus"},
        {"start-from-latent-avg", "", "", "add the generator's average latent to the codes (pSp's flag)"},
        cli::integer("batch", "N", "", "images per step (psp: 4, cpu: 8)", 2, 65536),
-       cli::integer("max-steps", "N", "500000", "train this many minibatches in all (resumed ones included)", 0,
-                    1000000000000LL),
+       cli::integer("max-steps", "N", "", "train this many minibatches in all, resumed ones included (psp: 500000, "
+                                         "cpu: 2000)", 0, 1000000000000LL),
        {"optim", "NAME", "ranger", "ranger or adam"},
        cli::number("lr", "X", "", "learning rate (psp: 1e-4, cpu: 1e-2)", cli::Range::above(0, 1e3)),
        cli::number("l2-lambda", "X", "", "weight of the L2 loss (1.0)", cli::Range::at_least(0, 1e6)),
@@ -166,7 +166,7 @@ int run(int argc, char** argv) {
     check_psp_train_spec(spec);
     net = make_psp_to_train(spec, *G, seed, &net_note);
   }
-  if (args.has("max-steps") || !ckpt) spec.max_steps = args.integer("max-steps");
+  if (args.has("max-steps")) spec.max_steps = args.integer("max-steps");
   if (args.has("lpips")) spec.lpips_path = args.str("lpips");
   if (args.has("arcface")) spec.arcface_path = args.str("arcface");
   check_psp_train_spec(spec);

@@ -28,6 +28,7 @@ PspTrainSpec make_psp_train_spec(const std::string& cfg, const stylegan2::Genera
     s.net.se_reduction = 4;
     s.net.input_size = std::min(256, std::max(32, g.img_resolution));
     s.batch = 8;
+    s.max_steps = 2000;
     s.lr = 1e-2;
     s.lambdas.lpips = 0;
   } else {

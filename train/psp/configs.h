@@ -6,7 +6,7 @@
 //   cpu  a small encoder that a CPU trains in minutes: IR-SE units
 //        [1, 2, 2, 1] at depths [w/2, w/2, w, w] (w the generator's w_dim,
 //        which the last depth must equal), SE reduction 4, inputs at the
-//        generator's resolution clamped to [32, 256], batch 8, Ranger at lr
+//        generator's resolution clamped to [32, 256], batch 8, 2000 steps, Ranger at lr
 //        1e-2 (from scratch: no ArcFace weights to start from; 1e-3 learns
 //        half as fast on the test generator), and only the
 //        l2 loss by default (LPIPS needs weights nobody can download here).
