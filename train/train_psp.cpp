@@ -24,7 +24,7 @@
 #include "train/psp/training_loop.h"
 #include "train/report.h"
 #include "train/run_dir.h"
-#include "train/stylegan2/training_loop.h"  // kimg_tag
+#include "train/training_loop.h"  // kimg_tag
 
 namespace {
 
@@ -117,13 +117,12 @@ int run(int argc, char** argv) {
        cli::integer("seed", "N", "0", "random seed", 0, cli::kSeedMax),
        {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a pSp network file "
                                   "(pSp's --checkpoint_path)"},
-       {"device", "cpu|cuda", "cpu", "where to train"}});
+       cli::device("device", "cpu", "where to train")});
   if (args.help()) {
     std::cout << args.usage();
     return 0;
   }
-  const Device dev = Device::parse(args.str("device"));
-  check_device_usable(dev);
+  const Device dev = args.device("device");
   if (args.has("optim") && args.str("optim") != "ranger" && args.str("optim") != "adam")
     throw Error("--optim must be ranger or adam, got '" + args.str("optim") + "'");
   if (args.has("cfg") && args.str("cfg") != "psp" && args.str("cfg") != "cpu")

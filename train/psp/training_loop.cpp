@@ -8,7 +8,7 @@
 #include "train/image_io.h"
 #include "train/psp/checkpoint.h"
 #include "train/report.h"
-#include "train/stylegan2/training_loop.h"
+#include "train/training_loop.h"
 
 namespace gf::psp {
 namespace {
