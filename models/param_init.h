@@ -20,6 +20,10 @@ struct ParamInit {
   Tensor randn(const Shape& s) { return skip_draws ? Tensor::empty(s, dtype) : gf::randn(s, gen, dtype); }
   // N(0, scale^2).
   Tensor randn(const Shape& s, double scale) { return skip_draws ? Tensor::empty(s, dtype) : randn(s) * scale; }
+  // U(-bound, bound).
+  Tensor uniform(const Shape& s, double bound) {
+    return skip_draws ? Tensor::empty(s, dtype) : gf::rand(s, gen, dtype) * (2 * bound) - bound;
+  }
 };
 
 }  // namespace gf

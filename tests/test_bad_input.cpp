@@ -72,7 +72,8 @@ struct Program {
 
 std::vector<Program> programs() {
   std::vector<Program> p;
-  for (const char* n : {"train_stylegan", "train_pggan", "generate", "discriminate", "export_weights", "inspect_weights"})
+  for (const char* n :
+       {"train_stylegan", "train_pggan", "train_psp", "generate", "discriminate", "export_weights", "inspect_weights"})
     p.push_back({n, kBin + "/" + n, kBin + "/" + n + " --help"});
   for (const char* n : {"psp encode", "psp mix"}) {
     const std::string cmd = kBin + "/psp " + std::string(n).substr(4);
@@ -122,6 +123,14 @@ const Row kTable[] = {
     {"train_stylegan", "tick", "-1"},        {"train_stylegan", "seed", "-1"},
     {"train_stylegan", "seed", "4294967296"}, {"train_stylegan", "seed", "18446744073709551615"},
     {"train_stylegan", "max-images", "-2"},  {"train_stylegan", "max-images", "0"},
+    {"train_psp", "batch", "1"},             {"train_psp", "batch", "65537"},
+    {"train_psp", "max-steps", "-1"},        {"train_psp", "lr", "0"},
+    {"train_psp", "lr", "1001"},             {"train_psp", "l2-lambda", "-1"},
+    {"train_psp", "lpips-lambda", "-0.8"},   {"train_psp", "id-lambda", "-0.1"},
+    {"train_psp", "w-norm-lambda", "1e7"},   {"train_psp", "lpips-lambda-crop", "-1"},
+    {"train_psp", "l2-lambda-crop", "-1"},   {"train_psp", "val-images", "0"},
+    {"train_psp", "max-images", "0"},        {"train_psp", "tick", "0"},
+    {"train_psp", "snap", "-1"},             {"train_psp", "seed", "4294967296"},
     {"generate", "seeds", "-1"},             {"generate", "seeds", "0-4294967296"},
     {"generate", "seeds", "0-1000000"},      {"generate", "seeds", "1,,2"},
     {"generate", "trunc", "0x"},             {"generate", "class", "-1"},
@@ -284,6 +293,40 @@ TEST_CASE("a run with nothing to train still trains a minibatch and writes a net
   fs::remove_all(base);
 }
 
+TEST_CASE("train_psp refuses a missing weights file, or a loss without its network, in one line", "[bad_input]") {
+  const fs::path out = kBase / "psp_runs";
+  fs::remove_all(out);
+  const std::string G = kSource + "/tests/data/parity_32x1.bin", none = (kBase / "no-such.bin").string();
+  const std::string train = kBin + "/train_psp --outdir " + out.string() + " --max-images 40";
+  const struct {
+    std::string flags, message;
+  } cases[] = {
+      {"--generator " + none, "--generator " + none + ": no such file (the StyleGAN2 network to invert)"},
+      {"--resume " + none, "--resume " + none + ": no such file"},
+      {"", "--generator is required"},
+      // The psp config's LPIPS lambda (0.8) needs LPIPS's weights, and the id loss ArcFace's.
+      {"--generator " + G, "--lpips-lambda 0.8 needs the LPIPS weights: --lpips FILE.bin"},
+      {"--generator " + G + " --lpips-lambda 0 --lpips-lambda-crop 0.5",
+       "--lpips-lambda-crop 0.5 needs the LPIPS weights"},
+      {"--generator " + G + " --lpips " + none, "--lpips " + none + ": no such file (LPIPS weights"},
+      {"--generator " + G + " --lpips-lambda 0 --id-lambda 0.1", "--id-lambda 0.1 needs the ArcFace weights: --arcface"},
+      {"--generator " + G + " --lpips-lambda 0 --id-lambda 0.1 --arcface " + none,
+       "--arcface " + none + ": no such file (ArcFace weights"},
+      // A weights file of the wrong kind names what it is not.
+      {"--generator " + G + " --lpips " + G, G + ": not a converted lpips network"},
+      {"--generator " + kSource + "/tests/data/psp_lpips.bin", "psp_lpips.bin"},
+  };
+  for (const auto& c : cases) {
+    const Result r = run(train + " --cfg psp " + c.flags);
+    INFO(c.flags << " -> exit " << r.code << ":\n" << r.out);
+    CHECK(r.code == 1);
+    CHECK(r.lines() == 1);
+    CHECK(r.out.rfind("train_psp: error: ", 0) == 0);
+    CHECK(r.out.find(c.message) != std::string::npos);
+  }
+  CHECK_FALSE(fs::exists(out));  // refused before any run folder is made
+}
+
 TEST_CASE("transparent training images are refused before any run folder is made", "[bad_input]") {
   const fs::path base = kBase / "alpha";
   fs::remove_all(base);
@@ -314,7 +357,8 @@ TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what 
   }
   // -S leaves out site-packages, where NumPy and PyTorch live: the Python a
   // user may meet first on the PATH. Every script in tools/ but the libraries.
-  const std::set<std::string> libraries = {"golden_io.py", "stylegan2_reference.py", "psp_reference.py", "pydeps.py"};
+  const std::set<std::string> libraries = {"golden_io.py", "stylegan2_reference.py", "psp_reference.py",
+                                           "perceptual_reference.py", "pydeps.py"};
   int tools = 0;
   for (const auto& e : fs::directory_iterator(kSource + "/tools")) {
     const std::string name = e.path().filename().string();

@@ -23,6 +23,13 @@ dropped), its rosinality decoder as G_ema with the official names, latent_avg,
 and the settings from opts (encoder_type, output_size, start_from_latent_avg,
 learn_in_w, input_nc) as "psp_kwargs". The body is IR-SE50 unless --psp-arch
 says otherwise (for the small test networks).
+The loss networks pSp trains with (train_psp) become .bin files of their own
+(models/perceptual/network_file.h): LPIPS from the LPIPS v0.1 lin layers
+(alex.pth, linN.model.1.weight) as SRC with torchvision's AlexNet state dict
+(alexnet-owt-*.pth) given by --alexnet, named as pSp's LPIPS module
+(net.layers.*, lin.*; AlexNet's classifier dropped); ArcFace from pSp's
+model_ir_se50.pth (the IR-SE50 Backbone's state dict, num_batches_tracked
+dropped), its body and embedding width read from the shapes.
 Rosinality checkpoints hold no w_avg: "latent_avg" is used when present, else
 the mean of the mapping over --w-avg-samples latents (seed 0).
 
@@ -97,9 +104,12 @@ def parse_args(argv):
                                       "checkpoint -> .bin bundle")
     i.add_argument("src")
     i.add_argument("dst")
-    i.add_argument("--format", choices=["auto", "official-pkl", "pggan-pkl", "state-dict", "rosinality", "psp"],
+    i.add_argument("--format", choices=["auto", "official-pkl", "pggan-pkl", "state-dict", "rosinality", "psp",
+                                        "lpips", "arcface"],
                    default="auto",
                    help="default: detected from the file")
+    i.add_argument("--alexnet", default=None, metavar="FILE.pth",
+                   help="torchvision's AlexNet state dict, for an LPIPS import (SRC: LPIPS's alex.pth)")
     i.add_argument("--psp-arch", default=None, metavar="JSON",
                    help="pSp encoder body beyond IR-SE50 (keys units, depths, se_reduction, input_size, mode)")
     i.add_argument("--conv-clamp", type=_clamp, default="auto", metavar="N|none",
@@ -126,6 +136,7 @@ if __name__ == "__main__":
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+import perceptual_reference as perc_ref  # noqa: E402
 import pggan_reference as pgref  # noqa: E402
 import stylegan_reference as sgref  # noqa: E402
 import psp_reference as psp_ref  # noqa: E402
@@ -1191,6 +1202,85 @@ def convert_psp(obj, path, args):
     return tensors, meta
 
 
+# ---------------------------------------------------------------- loss networks (LPIPS, ArcFace)
+
+_LPIPS_LIN = re.compile(r"lin(\d+)\.model\.1\.weight$")
+
+
+def is_lpips_lin(obj):
+    return isinstance(obj, dict) and bool(obj) and all(isinstance(k, str) and _LPIPS_LIN.match(k) for k in obj)
+
+
+def is_arcface(obj):
+    return isinstance(obj, dict) and "output_layer.3.weight" in obj and "input_layer.0.weight" in obj
+
+
+def convert_lpips(lin_obj, path, alexnet_path):
+    """LPIPS v0.1 lin layers + torchvision AlexNet -> (tensors, metadata) with
+    pSp's LPIPS names; the channel counts from the conv shapes."""
+    if not alexnet_path:
+        raise ConvertError(f"{path}: LPIPS lin layers; give torchvision's AlexNet state dict with --alexnet "
+                           "(alexnet-owt-7be5be79.pth)")
+    lin = _as_state(lin_obj, path, "the LPIPS file")
+    _, alex_obj = load_source(alexnet_path, "state-dict-raw")
+    alex = _as_state(alex_obj, alexnet_path, "the AlexNet file")
+    convs = [0, 3, 6, 8, 10]
+    for i in convs:
+        if f"features.{i}.weight" not in alex:
+            raise ConvertError(f"{alexnet_path}: not torchvision's AlexNet (no features.{i}.weight)")
+    unknown = [k for k in alex if not k.startswith(("features.", "classifier."))]
+    if unknown:
+        raise ConvertError(f"{alexnet_path}: unexpected tensor {unknown[0]} in an AlexNet state dict")
+    channels = [int(alex[f"features.{i}.weight"].shape[0]) for i in convs]
+    state = collections.OrderedDict()
+    for k, v in alex.items():
+        if k.startswith("features."):
+            state["net.layers." + k[len("features."):]] = v
+    for k, v in lin.items():
+        state[f"lin.{_LPIPS_LIN.match(k).group(1)}.1.weight"] = v
+    model = perc_ref.LPIPS(channels)
+    want = collections.OrderedDict((k, v) for k, v in model.state_dict().items() if k not in ("net.mean", "net.std"))
+    check_state(state, types.SimpleNamespace(state_dict=lambda: want), f"{path} + {alexnet_path}")
+    tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in state.items()}
+    return tensors, {"perceptual": "lpips", "lpips_kwargs": json.dumps({"net": "alex", "version": "0.1",
+                                                                        "channels": channels})}
+
+
+def arcface_config(state, path):
+    """Backbone settings from model_ir_se50.pth's names and shapes: a stage
+    starts where the unit depth changes (IR-SE50's 64, 128, 256, 512)."""
+    units, depths = [], []
+    i = 0
+    while f"body.{i}.res_layer.1.weight" in state:
+        d = int(state[f"body.{i}.res_layer.1.weight"].shape[0])
+        if depths and depths[-1] == d:
+            units[-1] += 1
+        else:
+            units.append(1)
+            depths.append(d)
+        i += 1
+    if len(units) != 4:
+        raise ConvertError(f"{path}: an ArcFace body of {len(units)} stages of distinct depths {depths}; the "
+                           "Backbone has 4")
+    se = "body.0.res_layer.5.fc1.weight" in state
+    red = depths[0] // int(state["body.0.res_layer.5.fc1.weight"].shape[0]) if se else 16
+    emb = int(state["output_layer.3.weight"].shape[0])
+    return {"mode": "ir_se" if se else "ir", "units": units, "depths": depths, "se_reduction": red, "embedding": emb,
+            "affine": "output_layer.4.weight" in state, "input_size": 112}
+
+
+def convert_arcface(obj, path):
+    state = _as_state(obj, path, "the ArcFace file")
+    state = collections.OrderedDict((k, v) for k, v in state.items() if not k.endswith(".num_batches_tracked"))
+    cfg = arcface_config(state, path)
+    model = perc_ref.Backbone(**{k: v for k, v in cfg.items() if k != "input_size"})
+    want = collections.OrderedDict((k, v) for k, v in model.state_dict().items()
+                                   if not k.endswith(".num_batches_tracked"))
+    check_state(state, types.SimpleNamespace(state_dict=lambda: want), path)
+    tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in state.items()}
+    return tensors, {"perceptual": "arcface", "arcface_kwargs": json.dumps(cfg)}
+
+
 # ---------------------------------------------------------------- import
 
 def _as_state(obj, path, what):
@@ -1209,7 +1299,9 @@ def _kind(state):
 
 def load_source(path, fmt):
     """-> ("stylegan2", ({network: state with official names}, {"G": hints, "D": hints})),
-    ("pggan", {"G", "D", "G_ema": TF network state}) or ("psp", the checkpoint dict)"""
+    ("pggan", {"G", "D", "G_ema": TF network state}), ("psp", the checkpoint dict), or for pSp's loss
+    networks ("lpips", LPIPS's lin layers) and ("arcface", the Backbone's state dict); fmt "state-dict-raw"
+    gives ("raw", the torch file's dict)"""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -1243,6 +1335,20 @@ def load_source(path, fmt):
     obj = read_torch_file(path, data)
     if not isinstance(obj, dict):
         raise ConvertError(f"{path}: holds a {type(obj).__name__}, not a dict")
+    if fmt == "state-dict-raw":  # a loss network's second file, as it is
+        return "raw", obj
+    if fmt == "lpips" or (fmt == "auto" and is_lpips_lin(obj)):
+        if not is_lpips_lin(obj):
+            raise ConvertError(f"{path}: not LPIPS's lin layers (linN.model.1.weight)")
+        return "lpips", obj
+    if fmt == "auto" and "features.0.weight" in obj and "features.3.weight" in obj:
+        raise ConvertError(f"{path}: torchvision's AlexNet alone; LPIPS needs its lin layers too: import LPIPS's "
+                           f"alex.pth with --alexnet {path}")
+    if fmt == "arcface" or (fmt == "auto" and is_arcface(obj)):
+        if not is_arcface(obj):
+            raise ConvertError(f"{path}: not an ArcFace Backbone state dict (no input_layer.0.weight and "
+                               "output_layer.3.weight)")
+        return "arcface", obj
     if fmt == "psp" or (fmt == "auto" and is_psp_checkpoint(obj)):
         if not is_psp_checkpoint(obj):
             raise ConvertError(f"{path}: not a pSp checkpoint (no state_dict and opts)")
@@ -1409,6 +1515,18 @@ def export(args):
 
 def import_(args):
     family, payload = load_source(args.src, args.format)
+    if args.alexnet and family != "lpips":
+        raise ConvertError(f"{args.src}: --alexnet goes with an LPIPS import (SRC: LPIPS's alex.pth)")
+    if family in ("lpips", "arcface"):
+        if family == "lpips":
+            tensors, meta = convert_lpips(payload, args.src, args.alexnet)
+        else:
+            tensors, meta = convert_arcface(payload, args.src)
+        write_bin(args.dst, tensors, meta)
+        kind = meta["perceptual"]
+        print(f"wrote the {'LPIPS (AlexNet)' if kind == 'lpips' else 'ArcFace'} loss network to {args.dst}")
+        print(f"{kind}_kwargs: {meta[kind + '_kwargs']}")
+        return
     if family == "psp":
         tensors, meta = convert_psp(payload, args.src, args)
         write_bin(args.dst, tensors, meta)

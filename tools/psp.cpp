@@ -16,7 +16,7 @@
 //       OUT/style_mixing/<name>.png. Random noise by default, as there.
 //
 // A folder or .zip is read in sorted order (every file stb_image reads; grey
-// becomes RGB; files it cannot read are named and skipped; transparent
+// becomes RGB for an RGB network, a grey network refuses colour images; files it cannot read are named and skipped; transparent
 // images are refused, as the datasets refuse them); a .npy
 // holds float [N, C, S, S] in [-1, 1] at the encoder's input size. PNGs are
 // written as pSp's tensor2im: floor(clamp((x + 1) / 2, 0, 1) * 255).
@@ -39,7 +39,7 @@
 #include "train/cli.h"
 #include "train/dataset.h"
 #include "train/image_io.h"
-#include "train/image_resize.h"
+#include "train/psp/data.h"
 
 namespace {
 
@@ -64,7 +64,6 @@ class Inputs {
       }
     } else {
       files_ = open_image_files(path);
-      GF_CHECK(cfg.input_nc == 3, "psp", "the network reads " << cfg.input_nc << "-channel inputs; images are RGB");
       // Every file whose header stb_image reads, as the datasets take them; the rest are named and skipped.
       std::vector<std::string> readable;
       for (const auto& n : files_.names) {
@@ -92,19 +91,17 @@ class Inputs {
   Tensor batch(int64_t i, int64_t n) const {
     if (npy_.defined()) return slice(npy_, 0, i, i + n);
     const int s = cfg_.input_size;
-    std::vector<double> v(size_t(n) * 3 * s * s);
+    const int c = cfg_.input_nc;  // 3; 1 for a grey network (train_psp on grey data), which refuses colour images
+    Tensor out = Tensor::empty({n, c, s, s});
     for (int64_t k = 0; k < n; ++k) {
       const std::string& name = files_.names[size_t(i + k)];
       const std::vector<uint8_t> bytes = files_.read(name);
       ImageInfo info;
-      std::vector<uint8_t> hwc = decode_image(bytes.data(), bytes.size(), files_.display(name), 3, &info);
-      if (info.width != s || info.height != s) hwc = resize_bilinear_pil(hwc, info.width, info.height, 3, s, s);
-      // transforms.ToTensor then Normalize([0.5] * 3, [0.5] * 3), in float32 as torch does.
-      for (int c = 0; c < 3; ++c)
-        for (int64_t p = 0; p < int64_t(s) * s; ++p)
-          v[size_t(((k * 3 + c) * s * s) + p)] = (float(hwc[size_t(p * 3 + c)]) / 255.0f - 0.5f) / 0.5f;
+      const std::vector<uint8_t> hwc = decode_image(bytes.data(), bytes.size(), files_.display(name), c, &info);
+      // pSp's transform: Resize, ToTensor, Normalize, in float32 as torch does.
+      psp::transform_image(hwc, info.width, info.height, c, s, false, c, out.data<float>() + k * c * s * s);
     }
-    return Tensor::from_vector(v, {n, 3, s, s});
+    return out;
   }
 
  private:

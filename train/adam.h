@@ -14,6 +14,7 @@
 
 #include "engine/io/safetensors.h"
 #include "engine/tensor.h"
+#include "train/optimizer.h"
 
 namespace gf {
 
@@ -24,15 +25,15 @@ struct AdamOptions {
   bool tf_epsilon = false;
 };
 
-class Adam {
+class Adam : public Optimizer {
  public:
   // Names are the parameters' state-dict names (Module::named_parameters()).
   Adam(std::vector<std::pair<std::string, Tensor>> params, const AdamOptions& opt);
 
   // Updates every parameter that has a gradient, in place, outside the graph.
-  void step();
+  void step() override;
   // Drops every parameter's gradient.
-  void zero_grad();
+  void zero_grad() override;
   // Forgets every moment and step count, as the official PGGAN loop's
   // reset_optimizer_state does when new layers come in.
   void reset();
@@ -44,8 +45,8 @@ class Adam {
   // scalar) for every parameter that has state, as torch keeps it. Loading
   // restores it bit for bit; an unknown name or a misshapen tensor throws
   // before anything changes.
-  io::TensorMap state_dict() const;
-  void load_state_dict(const io::TensorMap& state);
+  io::TensorMap state_dict() const override;
+  void load_state_dict(const io::TensorMap& state) override;
 
  private:
   struct Slot {

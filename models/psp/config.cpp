@@ -24,15 +24,7 @@ void PspConfig::validate() const {
   GF_CHECK(encoder_type == "GradualStyleEncoder" || encoder_type == "BackboneEncoderUsingLastLayerIntoW" ||
                encoder_type == "BackboneEncoderUsingLastLayerIntoWPlus",
            what, "unknown encoder_type '" << encoder_type << "'");
-  GF_CHECK(mode == "ir_se" || mode == "ir", what, "mode must be ir_se or ir, got '" << mode << "'");
-  GF_CHECK(units.size() == 4 && depths.size() == 4, what, "units and depths must list 4 stages");
-  for (int k = 0; k < 4; ++k) {
-    GF_CHECK(units[size_t(k)] >= 1, what, "every stage needs a unit");
-    GF_CHECK(depths[size_t(k)] >= se_reduction, what,
-             "depth " << depths[size_t(k)] << " is below the SE reduction " << se_reduction);
-  }
-  GF_CHECK(se_reduction >= 1, what, "se_reduction must be positive");
-  GF_CHECK(input_nc >= 1, what, "input_nc must be positive");
+  body().validate(what);
   GF_CHECK(input_size >= 16 && (input_size & (input_size - 1)) == 0, what,
            "input_size must be a power of two of at least 16 (the body halves it four times), got " << input_size);
   GF_CHECK(n_styles >= 1, what, "n_styles must be positive");

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "models/ir_se.h"
+
 namespace gf::psp {
 
 struct PspConfig {
@@ -28,6 +30,7 @@ struct PspConfig {
   bool start_from_latent_avg = true;
   bool learn_in_w = false;
 
+  nn::IRBodyConfig body() const { return {mode, input_nc, units, depths, se_reduction}; }
   int style_dim() const { return depths.empty() ? 0 : depths.back(); }  // the latent width, 512
   // Body indices whose outputs feed the pyramid: the last unit of stages 2, 3, 4.
   std::vector<int> taps() const;

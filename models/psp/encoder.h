@@ -2,48 +2,22 @@
 // IR-SE body of helpers.py), with the official module names, so a checkpoint's
 // `encoder.*` tensors load by name.
 //
-// Body: input_layer = 3x3 conv (no bias), BatchNorm2d(64), PReLU(64); then
-// four stages of bottleneck units, the first of each stage strided by 2. A
-// unit (bottleneck_IR_SE): BN, 3x3 conv, PReLU, strided 3x3 conv, BN,
-// squeeze-excitation (global average, 1x1 conv C -> C/16, ReLU, 1x1 conv back,
-// sigmoid, scale); plus a shortcut, a strided 1x1 max pool when the depth is
-// kept, else a strided 1x1 conv and BN; no activation after the sum.
+// The body is the IR-SE ResNet of models/ir_se.h (IR-SE50 by default).
 #pragma once
 #include <memory>
 #include <vector>
 
 #include "models/psp/config.h"
-#include "models/psp/layers.h"
+#include "models/ir_se.h"
 #include "models/stylegan2/layers.h"
 
 namespace gf::psp {
 
-class SEModule : public Module {
- public:
-  SEModule(int channels, int reduction, ParamInit& init);
-  Tensor forward(const Tensor& x) const;
-  Conv2d& fc1;
-  Conv2d& fc2;
-};
-
-class BottleneckIR : public Module {
- public:
-  BottleneckIR(int in_channel, int depth, int stride, bool se, int reduction, ParamInit& init,
-               std::vector<BatchNorm*>& bns);
-  Tensor forward(const Tensor& x) const;
-
- private:
-  // Declared before res_layer_: its initializer registers the shortcut first, as pSp does.
-  int stride_;
-  Sequential* shortcut_ = nullptr;  // conv + BN, when the depth changes
-  Conv2d* sc_conv_ = nullptr;
-  BatchNorm* sc_bn_ = nullptr;
-  Sequential& res_layer_;
-  BatchNorm *bn0_, *bn1_;
-  Conv2d *conv0_, *conv1_;
-  PReLU* prelu_;
-  SEModule* se_ = nullptr;
-};
+using nn::BatchNorm;
+using nn::Conv2d;
+using nn::Linear;
+using nn::PReLU;
+using nn::Sequential;
 
 // map2style (GradualStyleBlock): log2(spatial) stride-2 3x3 convs with bias,
 // each followed by LeakyReLU(0.01), down to 1x1; then an EqualLinear.
@@ -74,15 +48,12 @@ class Encoder : public Module {
   void make_input_layer(ParamInit& init);
   void make_body(ParamInit& init);
   Tensor run_input_layer(const Tensor& x) const;
+  const std::vector<nn::BottleneckIR*>& units() const { return ir_.units(); }
   PspConfig cfg_;
-  std::vector<BatchNorm*> bns_;
-  std::vector<BottleneckIR*> units_;
+  nn::IRBody ir_;
+  std::vector<BatchNorm*> head_bns_;  // batch norms outside the IR body
 
  private:
-  Sequential* input_layer_ = nullptr;
-  Conv2d* in_conv_ = nullptr;
-  BatchNorm* in_bn_ = nullptr;
-  PReLU* in_prelu_ = nullptr;
   bool training_ = false;
 };
 

@@ -1,9 +1,12 @@
-// The torch.nn layers pSp's encoders are built of, with torch's parameter and
-// buffer names: Conv2d, BatchNorm (1-D and 2-D), PReLU, Linear; and Sequential,
-// a container whose children are named "0", "1", ... as nn.Sequential's are.
-// Initial values (they matter only before weights are loaded): conv and
-// linear weights N(0, 1/fan_in), biases 0, batch norm weight 1 / bias 0 /
-// running stats (0, 1), PReLU slopes 0.25 as torch's.
+// torch.nn layers with torch's parameter and buffer names, for the networks
+// whose official code is plain PyTorch (pSp's encoders, the LPIPS and ArcFace
+// loss networks of models/perceptual/): Conv2d, BatchNorm (1-D and 2-D), PReLU,
+// Linear; and Sequential, a container whose children are named "0", "1", ...
+// as nn.Sequential's are.
+// Initial values as torch's reset_parameters (what pSp's layers start from
+// when they are not loaded from ArcFace weights): conv and linear weights and
+// biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform with a = sqrt(5)),
+// batch norm weight 1 / bias 0 / running stats (0, 1), PReLU slopes 0.25.
 #pragma once
 #include <memory>
 #include <string>
@@ -13,7 +16,7 @@
 #include "engine/ops.h"
 #include "models/param_init.h"
 
-namespace gf::psp {
+namespace gf::nn {
 
 using gf::ParamInit;
 
@@ -73,4 +76,4 @@ class Linear : public Module {
   Tensor& bias;    // [out]
 };
 
-}  // namespace gf::psp
+}  // namespace gf::nn

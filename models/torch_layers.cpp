@@ -1,4 +1,4 @@
-#include "models/psp/layers.h"
+#include "models/torch_layers.h"
 
 #include <cmath>
 
@@ -6,11 +6,11 @@
 #include "engine/ops/bias_act.h"
 #include "engine/ops/prelu.h"
 
-namespace gf::psp {
+namespace gf::nn {
 
 Conv2d::Conv2d(int in, int out, int kernel, int stride, int padding, bool has_bias, ParamInit& init)
-    : weight(param("weight", init.randn({out, in, kernel, kernel}, 1 / std::sqrt(double(in) * kernel * kernel)))),
-      bias(has_bias ? &param("bias", zeros({out}, init.dtype)) : nullptr) {
+    : weight(param("weight", init.uniform({out, in, kernel, kernel}, 1 / std::sqrt(double(in) * kernel * kernel)))),
+      bias(has_bias ? &param("bias", init.uniform({out}, 1 / std::sqrt(double(in) * kernel * kernel))) : nullptr) {
   p_.stride_h = p_.stride_w = stride;
   p_.pad_h = p_.pad_w = padding;
 }
@@ -38,8 +38,8 @@ PReLU::PReLU(int channels, ParamInit& init) : weight(param("weight", full({chann
 Tensor PReLU::forward(const Tensor& x) const { return prelu(x, weight); }
 
 Linear::Linear(int in, int out, ParamInit& init)
-    : weight(param("weight", init.randn({out, in}, 1 / std::sqrt(double(in))))),
-      bias(param("bias", zeros({out}, init.dtype))) {}
+    : weight(param("weight", init.uniform({out, in}, 1 / std::sqrt(double(in))))),
+      bias(param("bias", init.uniform({out}, 1 / std::sqrt(double(in))))) {}
 
 Tensor Linear::forward(const Tensor& x) const {
   GF_CHECK(x.dim() == 2 && x.size(1) == weight.size(1), "Linear",
@@ -47,4 +47,4 @@ Tensor Linear::forward(const Tensor& x) const {
   return bias_act(matmul(x, weight, false, true), bias, 1);
 }
 
-}  // namespace gf::psp
+}  // namespace gf::nn

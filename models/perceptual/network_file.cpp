@@ -1,0 +1,60 @@
+#include "models/perceptual/network_file.h"
+
+#include "engine/error.h"
+#include "models/stylegan2/network_file.h"
+
+namespace gf::perceptual {
+namespace {
+
+// The file's kind must be `kind`; its config comes from metadata `key`.
+nlohmann::json checked_kwargs(const io::SafetensorsFile& file, const std::string& path, const std::string& kind,
+                              const std::string& key, const std::string& convert_hint) {
+  auto it = file.metadata.find("perceptual");
+  if (it == file.metadata.end() || it->second != kind)
+    throw Error(path + ": not a converted " + kind + " network (metadata perceptual is '" +
+                (it == file.metadata.end() ? std::string() : it->second) + "'; " + convert_hint + ")");
+  return stylegan2::metadata_json(file, path, key);
+}
+
+template <class Net, class Config>
+std::unique_ptr<Net> load(const std::string& path, const std::string& kind, const std::string& key,
+                          Config (*from_json)(const nlohmann::json&), const std::string& hint) {
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  Config cfg;
+  try {
+    cfg = from_json(checked_kwargs(file, path, kind, key, hint));
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    throw Error(m.rfind(path, 0) == 0 ? m : path + ": " + m);
+  }
+  ParamInit init(0);
+  init.skip_draws = true;
+  auto net = std::make_unique<Net>(cfg, init);
+  stylegan2::load_module(*net, file.tensors, path, kind);
+  return net;
+}
+
+}  // namespace
+
+std::unique_ptr<Lpips> load_lpips(const std::string& path) {
+  return load<Lpips, LpipsConfig>(path, "lpips", "lpips_kwargs", lpips_config_from_json,
+                                  "convert torchvision's AlexNet and LPIPS's alex.pth with tools/convert_weights.py "
+                                  "import alex.pth lpips.bin --alexnet alexnet-owt-7be5be79.pth");
+}
+
+std::unique_ptr<ArcFace> load_arcface(const std::string& path) {
+  return load<ArcFace, ArcFaceConfig>(path, "arcface", "arcface_kwargs", arcface_config_from_json,
+                                      "convert pSp's model_ir_se50.pth with tools/convert_weights.py import "
+                                      "model_ir_se50.pth arcface.bin");
+}
+
+void save_lpips(const std::string& path, const Lpips& net) {
+  io::save_safetensors(path, net.state_dict(), {{"perceptual", "lpips"}, {"lpips_kwargs", to_json(net.config()).dump()}});
+}
+
+void save_arcface(const std::string& path, const ArcFace& net) {
+  io::save_safetensors(path, net.state_dict(),
+                       {{"perceptual", "arcface"}, {"arcface_kwargs", to_json(net.config()).dump()}});
+}
+
+}  // namespace gf::perceptual

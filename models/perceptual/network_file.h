@@ -1,0 +1,26 @@
+// The loss networks in ganforge .bin files, as tools/convert_weights.py
+// writes them from the user's files (none can be downloaded here):
+//  - LPIPS: torchvision's AlexNet state dict (alexnet-owt-*.pth) and the
+//    LPIPS v0.1 lin layers (alex.pth) -> net.layers.*, lin.* (lpips.h names);
+//    metadata "perceptual" = "lpips" and "lpips_kwargs";
+//  - ArcFace: pSp's model_ir_se50.pth -> input_layer.*, body.*, output_layer.*
+//    (batch-norm running stats kept, num_batches_tracked dropped); metadata
+//    "perceptual" = "arcface" and "arcface_kwargs".
+#pragma once
+#include <memory>
+#include <string>
+
+#include "engine/io/safetensors.h"
+#include "models/perceptual/arcface.h"
+#include "models/perceptual/lpips.h"
+
+namespace gf::perceptual {
+
+// Throw gf::Error naming the file when it is not such a network, or a tensor
+// is missing, extra or misshapen.
+std::unique_ptr<Lpips> load_lpips(const std::string& path);
+std::unique_ptr<ArcFace> load_arcface(const std::string& path);
+void save_lpips(const std::string& path, const Lpips& net);
+void save_arcface(const std::string& path, const ArcFace& net);
+
+}  // namespace gf::perceptual

@@ -1,0 +1,31 @@
+# train_psp end to end (included from CMakeLists.txt): the cpu config trains
+# an encoder for the small 32 px generator fixture on a few Fashion-MNIST
+# images and writes its run folder (options, log, stats, report, grids, pSp
+# snapshot, checkpoint); psp encode reads the snapshot; the checkpoint
+# resumes from its step. tests/test_psp_train.cpp checks learning and the
+# exact resume in-process; tests/test_bad_input.cpp the refusals.
+set(_tp ${CMAKE_BINARY_DIR}/test_train_psp)
+set(_tp_g ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin)
+add_test(NAME cpu.train_psp_smoke
+         COMMAND sh -c "rm -rf ${_tp} && OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> --generator ${_tp_g} --cfg cpu \
+--start-from-latent-avg --max-images 24 --val-images 8 --max-steps 3 --tick 2 --snap 1 --outdir ${_tp} && \
+d=$(ls -d ${_tp}/00000-fashion-mnist-psp-cpu) && \
+for f in training_options.json log.txt stats.jsonl report.html reals.png fakes000000.png \
+network-snapshot-000000.bin checkpoint.bin; do test -s \"$d/$f\" || { echo \"missing $f\"; exit 1; }; done && \
+grep -q '\"val_loss_l2\"' \"$d/stats.jsonl\" && mkdir -p ${_tp}/imgs && cp \"$d/reals.png\" ${_tp}/imgs && \
+OMP_NUM_THREADS=1 $<TARGET_FILE:psp> encode --network \"$d/network-snapshot-000000.bin\" --images ${_tp}/imgs \
+--outdir ${_tp}/enc")
+set_tests_properties(cpu.train_psp_smoke PROPERTIES LABELS cpu FIXTURES_SETUP psp_trained
+                     PASS_REGULAR_EXPRESSION "tick 1 +step 3 .*Done: .*psp encode: 1 images -> .*latents.npy \\[1, 8, 16\\]"
+                     FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
+add_test(NAME cpu.train_psp_resume
+         COMMAND sh -c "OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> \
+--resume ${_tp}/00000-fashion-mnist-psp-cpu/checkpoint.bin --max-steps 4 --max-images 24 --outdir ${_tp}/resumed")
+set_tests_properties(cpu.train_psp_resume PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
+                     PASS_REGULAR_EXPRESSION "resumed from .* at step 3.*tick 0 +step 4 .*Done: "
+                     FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
+add_test(NAME cpu.train_psp_resume_conflicting_flag
+         COMMAND $<TARGET_FILE:train_psp> --resume ${_tp}/00000-fashion-mnist-psp-cpu/checkpoint.bin --lr 0.1
+                 --max-images 24 --outdir ${_tp}/resumed)
+set_tests_properties(cpu.train_psp_resume_conflicting_flag PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
+                     PASS_REGULAR_EXPRESSION "train_psp: error: --lr cannot change a run resumed from a checkpoint")

@@ -1,0 +1,235 @@
+// pSp's training losses (train/psp/losses.h) and their networks
+// (models/perceptual/) against tools/perceptual_reference.py, a PyTorch
+// reference written from pSp's criteria/ and coach.calc_loss: small LPIPS and
+// ArcFace networks with random weights, converted from the user-file layouts
+// by tools/convert_weights.py (tools/make_psp_train_fixtures.py). Each loss
+// and its gradient to 1e-4 (max |a - b| / max |b|, float32, CPU).
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "engine/io/safetensors.h"
+#include "engine/ops/resize.h"
+#include "models/perceptual/network_file.h"
+#include "train/psp/losses.h"
+#include "tests/testing.h"
+
+using namespace gf;
+using namespace gf::psp;
+
+namespace {
+
+std::string data_path(const std::string& name) { return std::string(GF_TEST_DATA_DIR) + "/" + name; }
+
+double max_rel_error(const Tensor& got, const Tensor& want) {
+  REQUIRE(got.shape() == want.shape());
+  const std::vector<double> a = got.to_vector(), b = want.to_vector();
+  double diff = 0, scale = 0;
+  size_t bad = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!std::isfinite(a[i])) ++bad;
+    diff = std::max(diff, std::abs(a[i] - b[i]));
+    scale = std::max(scale, std::abs(b[i]));
+  }
+  INFO(bad << " of " << a.size() << " values not finite");
+  REQUIRE(bad == 0);
+  REQUIRE(scale > 0);
+  return diff / scale;
+}
+
+const io::TensorMap& fixture() {
+  static const io::TensorMap io = io::load_safetensors(data_path("psp_losses_io.bin"));
+  return io;
+}
+
+// The loss at x (a fresh leaf) and its gradient there.
+std::pair<Tensor, Tensor> value_and_grad(const std::function<Tensor(const Tensor&)>& f, const Tensor& x0) {
+  Tensor x = x0.clone().detach().requires_grad_();
+  const Tensor loss = f(x);
+  backward(loss);
+  return {loss.detach().reshape({1}), x.grad()};
+}
+
+void check_against(const std::pair<Tensor, Tensor>& got, const std::string& loss_key, const std::string& grad_key) {
+  const double el = max_rel_error(got.first, fixture().at(loss_key));
+  const double eg = max_rel_error(got.second, fixture().at(grad_key));
+  INFO(loss_key << " error " << el << ", " << grad_key << " error " << eg);
+  CHECK(el < 1e-4);
+  CHECK(eg < 1e-4);
+}
+
+Tensor up256(const Tensor& u) { return resize_bilinear(u, 256, 256, false); }
+
+}  // namespace
+
+TEST_CASE("LPIPS (AlexNet) equals the PyTorch reference, with its gradient", "[psp_losses]") {
+  const auto lpips = perceptual::load_lpips(data_path("psp_lpips.bin"));
+  const io::TensorMap& io = fixture();
+  check_against(value_and_grad([&](const Tensor& x) { return lpips_loss(*lpips, x, io.at("lpips.y")); },
+                               io.at("lpips.x")),
+                "lpips.loss", "lpips.grad");
+  // Grey images are replicated to RGB: the gradient sums the three channels'.
+  check_against(value_and_grad([&](const Tensor& x) { return lpips_loss(*lpips, x, io.at("lpips_grey.y")); },
+                               io.at("lpips_grey.x")),
+                "lpips_grey.loss", "lpips_grey.grad");
+  // A distance: zero between an image and itself, symmetric.
+  NoGradGuard ng;
+  CHECK(lpips_loss(*lpips, io.at("lpips.x"), io.at("lpips.x")).item() == 0);
+  CHECK(lpips_loss(*lpips, io.at("lpips.y"), io.at("lpips.x")).item() ==
+        Approx(lpips_loss(*lpips, io.at("lpips.x"), io.at("lpips.y")).item()).epsilon(1e-6));
+  // The loss network is fixed.
+  for (const Tensor& p : lpips->parameters()) CHECK(!p.requires_grad());
+}
+
+TEST_CASE("identity loss (ArcFace on the face crop) equals the PyTorch reference, with its gradient", "[psp_losses]") {
+  const auto arcface = perceptual::load_arcface(data_path("psp_arcface.bin"));
+  const io::TensorMap& io = fixture();
+  const Tensor y = up256(io.at("id.u"));
+  // The gradient is taken in the 32 px image the 256 px one is resized from
+  // (a small fixture), through resize_bilinear's adjoint.
+  check_against(value_and_grad([&](const Tensor& u) { return id_loss(*arcface, up256(u), y); }, io.at("id.u_hat")),
+                "id.loss", "id.grad");
+  NoGradGuard ng;
+  CHECK(std::abs(id_loss(*arcface, y, y).item()) < 1e-6);  // unit embeddings: 1 - <f, f> = 0
+  Generator g(1);
+  const Tensor emb = arcface->forward(randn({3, 3, 112, 112}, g));
+  CHECK(emb.shape() == Shape({3, 8}));
+  for (double n : sqrt(sum(square(emb), {1})).to_vector()) CHECK(n == Approx(1).epsilon(1e-6));
+  REQUIRE_THROWS_WITH(id_loss(*arcface, io.at("lpips.x"), io.at("lpips.y")), Catch::Contains("256x256"));
+}
+
+TEST_CASE("w_norm and l2 losses equal the PyTorch reference, with their gradients", "[psp_losses]") {
+  const io::TensorMap& io = fixture();
+  const Tensor avg = io.at("w_norm.latent_avg");
+  check_against(value_and_grad([&](const Tensor& l) { return w_norm_loss(l, avg); }, io.at("w_norm.latent")),
+                "w_norm.loss", "w_norm.grad");
+  check_against(value_and_grad([&](const Tensor& l) { return w_norm_loss(l, Tensor()); }, io.at("w_norm.latent")),
+                "w_norm.loss_no_avg", "w_norm.grad_no_avg");
+  check_against(value_and_grad([&](const Tensor& x) { return l2_loss(x, io.at("lpips.y")); }, io.at("lpips.x")),
+                "l2.loss", "l2.grad");
+}
+
+TEST_CASE("pSp's total loss: every term and lambda as coach.calc_loss, with gradients", "[psp_losses]") {
+  const auto lpips = perceptual::load_lpips(data_path("psp_lpips.bin"));
+  const auto arcface = perceptual::load_arcface(data_path("psp_arcface.bin"));
+  const io::TensorMap& io = fixture();
+  PspLambdas l;  // as the fixture's metadata
+  l.id = 0.1;
+  l.l2 = 1.0;
+  l.lpips = 0.8;
+  l.lpips_crop = 0.2;
+  l.l2_crop = 0.3;
+  l.w_norm = 0.005;
+  const PspLoss loss(l, lpips.get(), arcface.get());
+  Tensor u = io.at("id.u_hat").clone().requires_grad_();
+  Tensor latent = io.at("w_norm.latent").clone().requires_grad_();
+  const PspLoss::Result r = loss(up256(u), up256(io.at("id.u")), latent, io.at("w_norm.latent_avg"));
+  backward(r.loss);
+  std::vector<std::string> names;
+  for (const auto& [name, t] : r.terms) {
+    names.push_back(name);
+    const std::string key = name == "loss" ? "total.loss" : "total." + name;
+    INFO(name);
+    CHECK(max_rel_error(t.reshape({1}), io.at(key)) < 1e-4);
+  }
+  CHECK(names == std::vector<std::string>{"loss_id", "loss_l2", "loss_lpips", "loss_lpips_crop", "loss_l2_crop",
+                                          "loss_w_norm", "loss"});
+  CHECK(max_rel_error(u.grad(), io.at("total.grad_u_hat")) < 1e-4);
+  CHECK(max_rel_error(latent.grad(), io.at("total.grad_latent")) < 1e-4);
+}
+
+TEST_CASE("a loss without its network is refused unless its lambda is 0", "[psp_losses]") {
+  PspLambdas l;  // the official defaults: lpips 0.8
+  REQUIRE_THROWS_WITH(PspLoss(l, nullptr, nullptr), Catch::Contains("--lpips FILE.bin"));
+  l.lpips = 0;
+  l.id = 0.1;
+  REQUIRE_THROWS_WITH(PspLoss(l, nullptr, nullptr), Catch::Contains("--arcface FILE.bin"));
+  l.id = 0;
+  const PspLoss only_l2(l, nullptr, nullptr);
+  const Tensor a = ones({1, 1, 8, 8}), b = zeros({1, 1, 8, 8}), lat = zeros({1, 2, 4});
+  const PspLoss::Result r = only_l2(a, b, lat, Tensor());
+  CHECK(r.loss.item() == 1);
+  CHECK(r.terms.size() == 2);  // loss_l2, loss
+  l.l2 = 0;
+  REQUIRE_THROWS_WITH(PspLoss(l, nullptr, nullptr)(a, b, lat, Tensor()), Catch::Contains("every lambda is 0"));
+}
+
+TEST_CASE("full-size LPIPS and ArcFace have torchvision's and pSp's names and shapes", "[psp_losses]") {
+  ParamInit init(0);
+  init.skip_draws = true;
+  const perceptual::Lpips lpips(perceptual::LpipsConfig{}, init);
+  const std::map<std::string, Shape> want = {
+      {"net.layers.0.weight", {64, 3, 11, 11}}, {"net.layers.0.bias", {64}},
+      {"net.layers.3.weight", {192, 64, 5, 5}}, {"net.layers.3.bias", {192}},
+      {"net.layers.6.weight", {384, 192, 3, 3}}, {"net.layers.6.bias", {384}},
+      {"net.layers.8.weight", {256, 384, 3, 3}}, {"net.layers.8.bias", {256}},
+      {"net.layers.10.weight", {256, 256, 3, 3}}, {"net.layers.10.bias", {256}},
+      {"lin.0.1.weight", {1, 64, 1, 1}},  {"lin.1.1.weight", {1, 192, 1, 1}}, {"lin.2.1.weight", {1, 384, 1, 1}},
+      {"lin.3.1.weight", {1, 256, 1, 1}}, {"lin.4.1.weight", {1, 256, 1, 1}}};
+  std::map<std::string, Shape> got;
+  for (const auto& [n, t] : lpips.state_dict()) got[n] = t.shape();
+  CHECK(got == want);
+
+  // ArcFace IR-SE50: the body is the pSp encoder's (tests/data/psp_irse50_names.json), then the output layer.
+  const perceptual::ArcFace arc(perceptual::ArcFaceConfig{}, init);
+  std::map<std::string, Shape> arc_got, arc_want;
+  for (const auto& [n, t] : arc.state_dict()) arc_got[n] = t.shape();
+  std::ifstream f(data_path("psp_irse50_names.json"));
+  REQUIRE(f);
+  const nlohmann::json names = nlohmann::json::parse(f);  // kept: the loop must not run over a destroyed temporary
+  for (const auto& e : names.at("GradualStyleEncoder")) {
+    const std::string n = e[0].get<std::string>();
+    if (n.rfind("input_layer.", 0) == 0 || n.rfind("body.", 0) == 0) arc_want[n] = e[1].get<Shape>();
+  }
+  REQUIRE(arc_want.size() > 300);
+  for (const char* bn : {"output_layer.0", "output_layer.4"})
+    for (const char* p : {".weight", ".bias", ".running_mean", ".running_var"}) arc_want[std::string(bn) + p] = {512};
+  arc_want["output_layer.3.weight"] = {512, 512 * 7 * 7};
+  arc_want["output_layer.3.bias"] = {512};
+  CHECK(arc_got == arc_want);
+}
+
+TEST_CASE("loss-network files are refused when they are not what is asked for", "[psp_losses]") {
+  REQUIRE_THROWS_WITH(perceptual::load_lpips(data_path("psp_arcface.bin")),
+                      Catch::Contains("not a converted lpips network"));
+  REQUIRE_THROWS_WITH(perceptual::load_arcface(data_path("psp_gradual.bin")),
+                      Catch::Contains("not a converted arcface network") && Catch::Contains("model_ir_se50.pth"));
+  // A file round-trips.
+  const auto a = perceptual::load_arcface(data_path("psp_arcface.bin"));
+  const std::string tmp = (std::filesystem::temp_directory_path() / "gf_test_arcface_roundtrip.bin").string();
+  perceptual::save_arcface(tmp, *a);
+  const auto b = perceptual::load_arcface(tmp);
+  std::filesystem::remove(tmp);
+  for (const auto& [n, t] : a->state_dict()) CHECK(t.to_vector() == b->state_dict().at(n).to_vector());
+}
+
+TEST_CASE("pSp losses on cuda match the cpu", "[psp_losses][cuda]") {
+  const auto lpips = perceptual::load_lpips(data_path("psp_lpips.bin"));
+  const auto arcface = perceptual::load_arcface(data_path("psp_arcface.bin"));
+  const io::TensorMap& io = fixture();
+  PspLambdas l;
+  l.id = 0.1;
+  l.lpips_crop = 0.2;
+  l.l2_crop = 0.3;
+  l.w_norm = 0.005;
+  const Device cuda = Device::cuda(0);
+  const auto run = [&](Device d, const perceptual::Lpips& lp, const perceptual::ArcFace& af) {
+    Tensor u = io.at("id.u_hat").to(d).requires_grad_();
+    Tensor latent = io.at("w_norm.latent").to(d).requires_grad_();
+    const PspLoss loss(l, &lp, &af);
+    const PspLoss::Result r = loss(up256(u), up256(io.at("id.u").to(d)), latent, io.at("w_norm.latent_avg").to(d));
+    backward(r.loss);
+    return std::make_tuple(r.loss.to(Device::cpu()), u.grad().to(Device::cpu()), latent.grad().to(Device::cpu()));
+  };
+  const auto [l_cpu, gu_cpu, gl_cpu] = run(Device::cpu(), *lpips, *arcface);
+  lpips->to(cuda);
+  arcface->to(cuda);
+  const auto [l_gpu, gu_gpu, gl_gpu] = run(cuda, *lpips, *arcface);
+  CHECK(max_rel_error(l_gpu.reshape({1}), l_cpu.reshape({1})) < 1e-4);
+  CHECK(max_rel_error(gu_gpu, gu_cpu) < 1e-4);
+  CHECK(max_rel_error(gl_gpu, gl_cpu) < 1e-4);
+}

@@ -1,0 +1,258 @@
+// train_psp's training (train/psp/): pSp's input pipeline, the network it
+// starts from (latent_avg, ArcFace initialization), and short runs on a tiny
+// generator made here: losses finite and falling on a fixed set of images,
+// the reconstruction L2 on held-out generated images falling well below its
+// start with the cpu config, an exact resume across a Lookahead sync, and
+// only the encoder training unless train_decoder.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
+#include <unistd.h>
+
+#include "engine/io/safetensors.h"
+#include "models/perceptual/network_file.h"
+#include "models/psp/network_file.h"
+#include "tests/testing.h"
+#include "train/psp/checkpoint.h"
+#include "train/psp/data.h"
+#include "train/psp/trainer.h"
+
+using namespace gf;
+using namespace gf::psp;
+
+namespace {
+
+stylegan2::GeneratorConfig tiny_generator_config(int channels = 1) {
+  stylegan2::GeneratorConfig g;
+  g.z_dim = g.w_dim = 16;
+  g.img_resolution = 32;
+  g.img_channels = channels;
+  g.mapping_layers = 2;
+  g.channel_base = 128;
+  g.channel_max = 16;
+  return g;
+}
+
+// n images of G (constant noise, w_avg-free z ~ N(0, I) from seed) as a dataset, uint8 as a loader holds them.
+std::unique_ptr<Dataset> generated_dataset(stylegan2::Generator& G, int64_t n, uint64_t seed) {
+  NoGradGuard ng;
+  Generator rng(seed);
+  stylegan2::SynthesisOptions so;
+  so.noise_mode = NoiseMode::constant;
+  const Tensor img = G.forward(randn({n, G.config().z_dim}, rng), Tensor(), 1, std::nullopt, so);
+  std::vector<uint8_t> px;
+  for (double v : img.to_vector()) px.push_back(uint8_t(std::lround(std::min(255.0, std::max(0.0, (v + 1) * 127.5)))));
+  return std::make_unique<Dataset>("generated", G.config().img_resolution, G.config().img_channels, px,
+                                   std::vector<int64_t>{}, DatasetOptions{});
+}
+
+PspTrainSpec cpu_spec(const stylegan2::GeneratorConfig& g) {
+  PspTrainSpec s = make_psp_train_spec("cpu", g);
+  s.net.start_from_latent_avg = true;
+  return s;
+}
+
+bool same_tensors(const io::TensorMap& a, const io::TensorMap& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [n, t] : a) {
+    auto it = b.find(n);
+    if (it == b.end() || it->second.to_vector() != t.to_vector()) {
+      INFO("differs: " << n);
+      CHECK(false);
+      return false;
+    }
+  }
+  return true;
+}
+
+double stat(const std::vector<std::pair<std::string, double>>& s, const std::string& key) {
+  for (const auto& [k, v] : s)
+    if (k == key) return v;
+  FAIL("no statistic " << key);
+  return 0;
+}
+
+std::string tmp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("gf_test_psp_train_" + std::to_string(::getpid()) + "_" + name))
+      .string();
+}
+
+}  // namespace
+
+TEST_CASE("pSp's input transform: resize, flip, [-1, 1] as ToTensor and Normalize, grey to RGB", "[psp_train]") {
+  // A 2x2 grey image to 2x2 (no resize), flipped, and replicated to RGB.
+  const std::vector<uint8_t> hwc = {0, 255, 51, 128};
+  float out[12];
+  transform_image(hwc, 2, 2, 1, 2, true, 3, out);
+  const auto f = [](int v) { return (float(v) / 255.0f - 0.5f) / 0.5f; };
+  for (int c = 0; c < 3; ++c) {
+    CHECK(out[c * 4 + 0] == f(255));
+    CHECK(out[c * 4 + 1] == f(0));
+    CHECK(out[c * 4 + 2] == f(128));
+    CHECK(out[c * 4 + 3] == f(51));
+  }
+  // 4x4 to 2x2: PIL's bilinear reduction of a constant image is the constant.
+  const std::vector<uint8_t> flat(16 * 3, 77);
+  float small[12];
+  transform_image(flat, 4, 4, 3, 2, false, 3, small);
+  for (float v : small) CHECK(v == f(77));
+  // Colour data for a grey network is refused.
+  CHECK_THROWS_WITH(transform_image(flat, 4, 4, 3, 2, false, 1, small), Catch::Contains("cannot become"));
+}
+
+TEST_CASE("the network to train: the generator as decoder, latent_avg from w_avg or the mapping's mean", "[psp_train]") {
+  stylegan2::Generator G(tiny_generator_config(), 3);
+  const PspTrainSpec spec = cpu_spec(G.config());
+  CHECK(spec.net.depths == std::vector<int>{8, 8, 16, 16});
+  CHECK(spec.net.input_size == 32);
+  CHECK(spec.net.n_styles == G.num_ws());
+  // A fresh generator's w_avg is zero (never tracked): the mean over 1e5 mapped latents, as pSp's mean_latent.
+  std::string note;
+  auto net = make_psp_to_train(spec, G, 1, &note);
+  CHECK(note.find("100000") != std::string::npos);
+  CHECK(net->latent_avg.shape() == Shape({G.num_ws(), 16}));
+  {
+    NoGradGuard ng;
+    Generator rng(9);
+    const Tensor w = slice(G.mapping.forward(randn({20000, 16}, rng), Tensor()), 1, 0, 1).reshape({20000, 16});
+    CHECK(test::allclose(slice(net->latent_avg, 0, 0, 1).reshape({16}), mean(w, {0}), 0, 0.02).ok);
+  }
+  CHECK(slice(net->latent_avg, 0, 0, 1).to_vector() == slice(net->latent_avg, 0, 7, 8).to_vector());
+  // With a w_avg, that is latent_avg, repeated per style.
+  G.mapping.w_avg->copy_(full({16}, 0.25));
+  net = make_psp_to_train(spec, G, 1, &note);
+  CHECK(note.find("w_avg") != std::string::npos);
+  CHECK(net->latent_avg.to_vector() == std::vector<double>(size_t(G.num_ws()) * 16, 0.25));
+  for (const auto& [n, t] : G.state_dict()) CHECK(net->decoder->state_dict().at(n).to_vector() == t.to_vector());
+  // A conditional generator is refused.
+  stylegan2::GeneratorConfig cond = tiny_generator_config();
+  cond.c_dim = 3;
+  CHECK_THROWS_WITH(make_psp_train_spec("cpu", cond), Catch::Contains("conditional"));
+}
+
+TEST_CASE("the encoder starts from ArcFace's input layer and body where the shapes agree", "[psp_train]") {
+  const auto arcface = perceptual::load_arcface(std::string(GF_TEST_DATA_DIR) + "/psp_arcface.bin");
+  PspConfig cfg;  // the fixture's ArcFace body: units 1,1,1,1 at depths 8, 12, 16, 20
+  cfg.units = {1, 1, 1, 1};
+  cfg.depths = {8, 12, 16, 20};
+  cfg.se_reduction = 4;
+  cfg.input_size = 32;
+  cfg.n_styles = 8;
+  ParamInit init(5);
+  const auto enc = make_encoder(cfg, init);
+  const std::string note = init_encoder_from_arcface(*enc, *arcface);
+  const io::TensorMap a = arcface->state_dict(), e = enc->state_dict();
+  int copied = 0;
+  for (const auto& [n, t] : e)
+    if (n.rfind("body.", 0) == 0 || n.rfind("input_layer.", 0) == 0) {
+      INFO(n);
+      CHECK(t.to_vector() == a.at(n).to_vector());
+      ++copied;
+    }
+  CHECK(note.find(std::to_string(copied) + " tensors") != std::string::npos);
+  // A grey encoder keeps its own first conv.
+  cfg.input_nc = 1;
+  ParamInit init2(5);
+  const auto grey = make_encoder(cfg, init2);
+  const std::string note2 = init_encoder_from_arcface(*grey, *arcface);
+  CHECK(note2.find("1 left out") != std::string::npos);
+  CHECK(grey->state_dict().at("input_layer.0.weight").shape() == Shape({64, 1, 3, 3}));
+}
+
+TEST_CASE("a short pSp run: losses finite and falling on a fixed set of images", "[psp_train]") {
+  stylegan2::Generator G(tiny_generator_config(), 3);
+  auto ds = generated_dataset(G, 5, 11);  // 4 to train on, 1 held out: every batch is those 4 images
+  PspTrainSpec spec = cpu_spec(G.config());
+  spec.batch = 4;
+  spec.val_images = 1;
+  PspTrainer t(spec, 0, Device::cpu(), *ds, make_psp_to_train(spec, G, 0), nullptr, nullptr);
+  std::vector<double> losses;
+  for (int i = 0; i < 30; ++i) {
+    t.step();
+    const auto s = t.take_stats();
+    losses.push_back(stat(s, "loss"));
+    REQUIRE(std::isfinite(losses.back()));
+    CHECK(stat(s, "loss") == stat(s, "loss_l2"));  // only l2, weight 1
+  }
+  const double first = (losses[0] + losses[1] + losses[2]) / 3, last = (losses[27] + losses[28] + losses[29]) / 3;
+  INFO("loss over the first 3 steps " << first << ", the last 3 " << last);
+  CHECK(last < 0.5 * first);
+  CHECK(t.cur_step() == 30);
+  CHECK(t.cur_nimg() == 120);
+}
+
+TEST_CASE("the cpu config learns to invert a generator: held-out L2 falls well below its start", "[psp_train]") {
+  stylegan2::Generator G(tiny_generator_config(), 3);
+  auto ds = generated_dataset(G, 80, 12);  // 64 to train on, the last 16 held out
+  PspTrainSpec spec = cpu_spec(G.config());
+  spec.val_images = 16;
+  PspTrainer t(spec, 0, Device::cpu(), *ds, make_psp_to_train(spec, G, 0), nullptr, nullptr);
+  const double start = stat(t.validate(), "val_loss_l2");
+  for (int i = 0; i < 40; ++i) t.step();
+  const double end = stat(t.validate(), "val_loss_l2");
+  INFO("held-out L2 " << start << " -> " << end);
+  CHECK(std::isfinite(end));
+  CHECK(end < 0.4 * start);  // 0.29 here at 40 steps (0.2 at 100)
+}
+
+TEST_CASE("a pSp run resumed from its checkpoint continues bit for bit", "[psp_train]") {
+  stylegan2::Generator G(tiny_generator_config(), 3);
+  auto ds = generated_dataset(G, 12, 13);
+  PspTrainSpec spec = cpu_spec(G.config());
+  spec.batch = 4;
+  spec.val_images = 4;
+  spec.lambdas.w_norm = 0.01;
+  PspTrainer straight(spec, 7, Device::cpu(), *ds, make_psp_to_train(spec, G, 7), nullptr, nullptr);
+  PspTrainer first(spec, 7, Device::cpu(), *ds, make_psp_to_train(spec, G, 7), nullptr, nullptr);
+  for (int i = 0; i < 8; ++i) straight.step();  // past Ranger's Lookahead sync at step 6
+  for (int i = 0; i < 4; ++i) first.step();
+  const std::string path = tmp_path("checkpoint.bin");
+  save_checkpoint(path, first);
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  std::filesystem::remove(path);
+  uint64_t seed = 0;
+  const PspTrainSpec spec2 = checkpoint_spec(file, path, &seed);
+  CHECK(seed == 7);
+  PspTrainer resumed(spec2, seed, Device::cpu(), *ds, checkpoint_network(file, path), nullptr, nullptr);
+  load_checkpoint_state(resumed, file, path);
+  CHECK(resumed.cur_step() == 4);
+  for (int i = 0; i < 4; ++i) resumed.step();
+  CHECK(same_tensors(resumed.net().encoder->state_dict(), straight.net().encoder->state_dict()));
+  CHECK(same_tensors(resumed.optimizer().state_dict(), straight.optimizer().state_dict()));
+  CHECK(resumed.rng().offset == straight.rng().offset);
+  // A checkpoint made on other data is refused.
+  auto other = generated_dataset(G, 13, 14);
+  PspTrainer wrong(spec2, seed, Device::cpu(), *other, checkpoint_network(file, path), nullptr, nullptr);
+  CHECK_THROWS_WITH(load_checkpoint_state(wrong, file, path), Catch::Contains("made on dataset"));
+}
+
+TEST_CASE("only the encoder trains unless train_decoder; BatchNorms train on batch statistics", "[psp_train]") {
+  stylegan2::Generator G(tiny_generator_config(), 3);
+  auto ds = generated_dataset(G, 10, 15);
+  for (bool train_decoder : {false, true}) {
+    PspTrainSpec spec = cpu_spec(G.config());
+    spec.batch = 4;
+    spec.val_images = 2;
+    spec.train_decoder = train_decoder;
+    spec.optim = "adam";
+    PspTrainer t(spec, 0, Device::cpu(), *ds, make_psp_to_train(spec, G, 0), nullptr, nullptr);
+    const io::TensorMap enc0 = [&] {
+      io::TensorMap m;
+      for (const auto& [n, v] : t.net().encoder->state_dict()) m[n] = v.clone();
+      return m;
+    }();
+    t.step();
+    bool dec_moved = false;
+    for (const auto& [n, v] : t.net().decoder->named_parameters())
+      dec_moved = dec_moved || v.to_vector() != G.state_dict().at(n).to_vector();
+    CHECK(dec_moved == train_decoder);
+    const io::TensorMap enc1 = t.net().encoder->state_dict();
+    CHECK(enc1.at("styles.0.linear.weight").to_vector() != enc0.at("styles.0.linear.weight").to_vector());
+    // Running statistics moved: the batch norms ran in training mode.
+    CHECK(enc1.at("input_layer.1.running_mean").to_vector() != enc0.at("input_layer.1.running_mean").to_vector());
+  }
+  PspTrainSpec spec = cpu_spec(G.config());
+  spec.val_images = 8;  // 10 images: 2 left, fewer than a batch of 8
+  CHECK_THROWS_WITH(PspTrainer(spec, 0, Device::cpu(), *ds, make_psp_to_train(spec, G, 0), nullptr, nullptr),
+                    Catch::Contains("fewer than a batch"));
+}

@@ -1,0 +1,99 @@
+#include "train/psp/configs.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/error.h"
+
+namespace gf::psp {
+
+using json = nlohmann::json;
+
+std::vector<std::string> psp_config_names() { return {"psp", "cpu"}; }
+
+PspTrainSpec make_psp_train_spec(const std::string& cfg, const stylegan2::GeneratorConfig& g) {
+  GF_CHECK(g.c_dim == 0, "config",
+           "the generator is conditional (" << g.c_dim << " labels); pSp's decoder takes W+ codes only");
+  PspTrainSpec s;
+  s.cfg = cfg;
+  s.net.input_nc = g.img_channels;
+  s.net.n_styles = 2 * int(std::log2(g.img_resolution)) - 2;
+  if (cfg == "psp") {
+    s.net.depths.back() = g.w_dim;  // IR-SE50 ends at 512, StyleGAN2's w_dim; another w_dim widens the last stage
+  } else if (cfg == "cpu") {
+    GF_CHECK(g.w_dim >= 8 && g.w_dim % 2 == 0, "config",
+             "the cpu config's encoder ends at depth w_dim; w_dim " << g.w_dim << " must be even and at least 8");
+    s.net.units = {1, 2, 2, 1};
+    s.net.depths = {g.w_dim / 2, g.w_dim / 2, g.w_dim, g.w_dim};
+    s.net.se_reduction = 4;
+    s.net.input_size = std::min(256, std::max(32, g.img_resolution));
+    s.batch = 8;
+    s.max_steps = 2000;
+    s.lr = 1e-2;
+    s.lambdas.lpips = 0;
+  } else {
+    throw Error("train_psp: unknown --cfg '" + cfg + "' (one of psp, cpu)");
+  }
+  return s;
+}
+
+void check_psp_train_spec(const PspTrainSpec& s) {
+  s.net.validate();
+  GF_CHECK(s.batch >= 2, "config", "batch must be at least 2 (the encoder's batch norms train on batch statistics)");
+  GF_CHECK(s.max_steps >= 0, "config", "max_steps must be >= 0");
+  GF_CHECK(s.optim == "ranger" || s.optim == "adam", "config", "optim must be ranger or adam, got '" << s.optim << "'");
+  GF_CHECK(std::isfinite(s.lr) && s.lr > 0, "config", "lr must be > 0, got " << s.lr);
+  const PspLambdas& l = s.lambdas;
+  for (double v : {l.l2, l.lpips, l.id, l.w_norm, l.lpips_crop, l.l2_crop})
+    GF_CHECK(std::isfinite(v) && v >= 0, "config", "every lambda must be >= 0, got " << v);
+  GF_CHECK(l.l2 + l.lpips + l.id + l.w_norm + l.lpips_crop + l.l2_crop > 0, "config",
+           "every lambda is 0: nothing to train");
+  const bool needs_256 = l.id > 0 || l.lpips_crop > 0 || l.l2_crop > 0;
+  GF_CHECK(!needs_256 || s.net.input_size == 256, "config",
+           "the id loss and the crop losses use pSp's face region [35:223, 32:220] of 256x256 images; the input size is "
+               << s.net.input_size);
+  GF_CHECK(!(l.lpips > 0 || l.lpips_crop > 0) || s.net.input_size >= 32, "config",
+           "LPIPS needs images of at least 32x32 (AlexNet's feature stack)");
+  GF_CHECK(s.val_images >= 1, "config", "val_images must be at least 1");
+}
+
+json to_json(const PspTrainSpec& s) {
+  const PspLambdas& l = s.lambdas;
+  return json{{"cfg", s.cfg},
+              {"psp_kwargs", to_json(s.net)},
+              {"batch", s.batch},
+              {"max_steps", s.max_steps},
+              {"optim", s.optim},
+              {"lr", s.lr},
+              {"lambdas", {{"l2", l.l2}, {"lpips", l.lpips}, {"id", l.id}, {"w_norm", l.w_norm},
+                           {"lpips_crop", l.lpips_crop}, {"l2_crop", l.l2_crop}}},
+              {"train_decoder", s.train_decoder},
+              {"val_images", s.val_images},
+              {"lpips", s.lpips_path},
+              {"arcface", s.arcface_path}};
+}
+
+PspTrainSpec psp_train_spec_from_json(const json& j) {
+  PspTrainSpec s;
+  try {
+    s.cfg = j.at("cfg").get<std::string>();
+    s.net = psp_config_from_json(j.at("psp_kwargs"));
+    s.batch = j.at("batch").get<int>();
+    s.max_steps = j.at("max_steps").get<int64_t>();
+    s.optim = j.at("optim").get<std::string>();
+    s.lr = j.at("lr").get<double>();
+    const json& l = j.at("lambdas");
+    s.lambdas = {l.at("l2").get<double>(),     l.at("lpips").get<double>(),      l.at("id").get<double>(),
+                 l.at("w_norm").get<double>(), l.at("lpips_crop").get<double>(), l.at("l2_crop").get<double>()};
+    s.train_decoder = j.at("train_decoder").get<bool>();
+    s.val_images = j.at("val_images").get<int>();
+    s.lpips_path = j.at("lpips").get<std::string>();
+    s.arcface_path = j.at("arcface").get<std::string>();
+  } catch (const json::exception& e) {
+    throw Error(std::string("train_psp: training spec in the file is incomplete: ") + e.what());
+  }
+  check_psp_train_spec(s);
+  return s;
+}
+
+}  // namespace gf::psp

@@ -1,0 +1,64 @@
+// pSp's training loss, as training/coach.py's calc_loss forms it from the
+// criteria/ modules (models/perceptual/ for the networks):
+//   loss = id_lambda * id + l2_lambda * l2 + lpips_lambda * lpips
+//        + lpips_lambda_crop * lpips(crop) + l2_lambda_crop * l2(crop)
+//        + w_norm_lambda * w_norm,
+// summed in that order, each term only where its lambda is > 0, with
+//   l2      F.mse_loss(y_hat, y);
+//   lpips   LPIPS (AlexNet) of y_hat and y (models/perceptual/lpips.h);
+//   id      mean over the batch of 1 - <f(y_hat), f(y)>, f = ArcFace in eval
+//           mode on the crop [35:223, 32:220] pooled to 112x112, f(y) detached
+//           (criteria/id_loss.py);
+//   crop    the same face region [35:223, 32:220] of a 256x256 image
+//           (--lpips_lambda_crop, --l2_lambda_crop);
+//   w_norm  sum over the batch of ||latent - latent_avg||_F, divided by the
+//           batch size (criteria/w_norm.py; latent_avg only when the network
+//           starts from it).
+// The official defaults: l2 1.0, lpips 0.8, id 0 (0.1 for faces), w_norm 0, crops 0.
+// Grey images (one channel) are replicated to RGB for the LPIPS and ArcFace
+// networks, as PIL's convert('RGB') would make them.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/perceptual/arcface.h"
+#include "models/perceptual/lpips.h"
+
+namespace gf::psp {
+
+struct PspLambdas {
+  double l2 = 1.0, lpips = 0.8, id = 0, w_norm = 0, lpips_crop = 0, l2_crop = 0;
+};
+
+// The face region [35:223, 32:220] of images [N, C, 256, 256]; throws for other sizes.
+Tensor face_crop(const Tensor& images);
+Tensor l2_loss(const Tensor& y_hat, const Tensor& y);
+Tensor lpips_loss(const perceptual::Lpips& net, const Tensor& y_hat, const Tensor& y);
+// y_hat, y [N, C, 256, 256].
+Tensor id_loss(const perceptual::ArcFace& net, const Tensor& y_hat, const Tensor& y);
+// latent [N, n_styles, w]; latent_avg broadcastable to it, or undefined.
+Tensor w_norm_loss(const Tensor& latent, const Tensor& latent_avg);
+
+class PspLoss {
+ public:
+  // The networks may be null where their lambdas are 0; throws gf::Error
+  // naming the flag otherwise.
+  PspLoss(const PspLambdas& lambdas, const perceptual::Lpips* lpips, const perceptual::ArcFace* arcface);
+
+  struct Result {
+    Tensor loss;                                       // the weighted sum (a scalar)
+    std::vector<std::pair<std::string, Tensor>> terms;  // "loss_l2", ... (detached scalars), then "loss"
+  };
+  // y_hat, y [N, C, S, S]; latent the codes fed to the decoder [N, n_styles, w];
+  // latent_avg subtracted in w_norm when defined.
+  Result operator()(const Tensor& y_hat, const Tensor& y, const Tensor& latent, const Tensor& latent_avg) const;
+  const PspLambdas& lambdas() const { return lambdas_; }
+
+ private:
+  PspLambdas lambdas_;
+  const perceptual::Lpips* lpips_;
+  const perceptual::ArcFace* arcface_;
+};
+
+}  // namespace gf::psp

@@ -1,0 +1,204 @@
+#include "train/psp/trainer.h"
+
+#include <algorithm>
+
+#include "engine/error.h"
+#include "engine/ops/pool2d.h"
+#include "train/adam.h"
+#include "train/psp/data.h"
+#include "train/ranger.h"
+
+namespace gf::psp {
+namespace {
+
+std::vector<std::pair<std::string, Tensor>> prefixed(const Module& m, const std::string& prefix) {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [n, p] : m.named_parameters()) out.emplace_back(prefix + n, p);
+  return out;
+}
+
+}  // namespace
+
+PspTrainer::PspTrainer(const PspTrainSpec& spec, uint64_t seed, Device device, const Dataset& ds,
+                       std::unique_ptr<Psp> net, std::unique_ptr<perceptual::Lpips> lpips,
+                       std::unique_ptr<perceptual::ArcFace> arcface)
+    : spec_(spec), seed_(seed), device_(device), ds_(ds), net_(std::move(net)), lpips_(std::move(lpips)),
+      arcface_(std::move(arcface)),
+      sampler_(std::max<int64_t>(ds.size() - spec.val_images, 1), seed), rng_(seed) {
+  check_psp_train_spec(spec_);
+  GF_CHECK(net_ && net_->config().input_size == spec_.net.input_size && net_->config().n_styles == spec_.net.n_styles,
+           "PspTrainer", "the network does not have the spec's encoder");
+  GF_CHECK(ds.size() - spec_.val_images >= spec_.batch, "data",
+           "the data has " << ds.size() << " images: holding out " << spec_.val_images << " leaves fewer than a batch of "
+                           << spec_.batch << " to train on (lower --val-images or --batch)");
+  const int c = net_->decoder->config().img_channels;
+  GF_CHECK(ds.channels() == c || (ds.channels() == 1 && c == 3), "data",
+           "the data's images have " << ds.channels() << " channels but the generator makes " << c
+                                     << (ds.channels() == 3 ? ": colour data for a grey generator" : ""));
+  GF_CHECK(spec_.net.input_nc == c, "PspTrainer",
+           "the encoder reads " << spec_.net.input_nc << " channels, the generator makes " << c);
+  GF_CHECK(!spec_.net.start_from_latent_avg || net_->latent_avg.defined(), "network",
+           "the network starts from latent_avg but has none");
+  loss_ = std::make_unique<PspLoss>(spec_.lambdas, lpips_.get(), arcface_.get());
+  net_->to(device_);
+  if (lpips_) lpips_->to(device_);
+  if (arcface_) arcface_->to(device_);
+  // Only the encoder trains unless --train-decoder (coach.configure_optimizers).
+  net_->decoder->requires_grad_(spec_.train_decoder);
+  std::vector<std::pair<std::string, Tensor>> params = prefixed(*net_->encoder, "encoder.");
+  if (spec_.train_decoder)
+    for (auto& p : prefixed(*net_->decoder, "decoder.")) params.push_back(std::move(p));
+  if (spec_.optim == "ranger") {
+    RangerOptions o;
+    o.lr = spec_.lr;
+    opt_ = std::make_unique<Ranger>(params, o);
+  } else {
+    AdamOptions o;  // torch.optim.Adam's defaults
+    o.lr = spec_.lr;
+    opt_ = std::make_unique<Adam>(params, o);
+  }
+}
+
+Tensor PspTrainer::w_norm_center() const {
+  return spec_.net.start_from_latent_avg ? net_->latent_avg : Tensor();
+}
+
+std::pair<Tensor, Tensor> PspTrainer::forward(const Tensor& x, const stylegan2::SynthesisOptions& so) const {
+  const Tensor codes = net_->encode(x);
+  Tensor y_hat = net_->decode(codes, false, so);
+  const int s = spec_.net.input_size;
+  if (y_hat.size(2) != s) y_hat = adaptive_avg_pool2d(y_hat, s, s);  // pSp's face_pool, to the input size
+  return {codes, y_hat};
+}
+
+void PspTrainer::step() {
+  const std::vector<int64_t> idx = sampler_.next_batch(spec_.batch);
+  // RandomHorizontalFlip(0.5): one uniform per image, drawn on the CPU so every device flips the same images.
+  const std::vector<double> u = rand({spec_.batch}, rng_, DType::f64).to_vector();
+  std::vector<bool> flips;
+  for (double v : u) flips.push_back(v < 0.5);
+  // The input is the target (ImagesDataset without a source transform).
+  const Tensor x = transform_batch(ds_, idx, spec_.net.input_size, spec_.net.input_nc, flips, device_);
+  opt_->zero_grad();
+  net_->encoder->train(true);
+  stylegan2::SynthesisOptions so;
+  so.noise_mode = NoiseMode::random;  // pSp's forward: randomize_noise=True
+  so.noise_gen = &rng_;
+  const auto [codes, y_hat] = forward(x, so);
+  const PspLoss::Result r = (*loss_)(y_hat, x, codes, w_norm_center());
+  backward(r.loss);
+  opt_->step();
+  for (const auto& [name, t] : r.terms) {
+    auto it = std::find_if(stat_sums_.begin(), stat_sums_.end(), [&](const auto& e) { return e.first == name; });
+    if (it == stat_sums_.end()) stat_sums_.emplace_back(name, t.clone());
+    else it->second = it->second + t;
+  }
+  ++stat_count_;
+  ++step_;
+}
+
+std::vector<std::pair<std::string, double>> PspTrainer::take_stats() {
+  if (stat_count_ == 0) return last_stats_;
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& [name, t] : stat_sums_) out.emplace_back(name, t.item() / double(stat_count_));
+  stat_sums_.clear();
+  stat_count_ = 0;
+  last_stats_ = out;
+  return out;
+}
+
+std::vector<std::pair<std::string, double>> PspTrainer::validate() {
+  NoGradGuard ng;
+  net_->encoder->train(false);
+  stylegan2::SynthesisOptions so;
+  so.noise_mode = NoiseMode::constant;
+  std::vector<std::pair<std::string, double>> sums;
+  int64_t batches = 0;
+  const int64_t first = train_size();
+  for (int64_t i = 0; i < spec_.val_images; i += spec_.batch) {
+    std::vector<int64_t> idx;
+    for (int64_t k = i; k < std::min<int64_t>(i + spec_.batch, spec_.val_images); ++k) idx.push_back(first + k);
+    const Tensor x = transform_batch(ds_, idx, spec_.net.input_size, spec_.net.input_nc, {}, device_);
+    const auto [codes, y_hat] = forward(x, so);
+    const PspLoss::Result r = (*loss_)(y_hat, x, codes, w_norm_center());
+    for (size_t k = 0; k < r.terms.size(); ++k) {
+      if (sums.size() <= k) sums.emplace_back("val_" + r.terms[k].first, 0.0);
+      sums[k].second += r.terms[k].second.item();  // coach.validate: the mean over batches of each term
+    }
+    ++batches;
+  }
+  for (auto& [name, v] : sums) v /= double(batches);
+  return sums;
+}
+
+std::pair<Tensor, Tensor> PspTrainer::held_out_pairs(int64_t n) {
+  NoGradGuard ng;
+  net_->encoder->train(false);
+  n = std::min<int64_t>(n, spec_.val_images);
+  stylegan2::SynthesisOptions so;
+  so.noise_mode = NoiseMode::constant;
+  std::vector<Tensor> xs, ys;
+  for (int64_t i = 0; i < n; i += spec_.batch) {
+    std::vector<int64_t> idx;
+    for (int64_t k = i; k < std::min<int64_t>(i + spec_.batch, n); ++k) idx.push_back(train_size() + k);
+    const Tensor x = transform_batch(ds_, idx, spec_.net.input_size, spec_.net.input_nc, {}, device_);
+    xs.push_back(x.to(Device::cpu()));
+    ys.push_back(forward(x, so).second.to(Device::cpu()));
+  }
+  return {concat(xs, 0), concat(ys, 0)};
+}
+
+}  // namespace gf::psp
+
+namespace gf::psp {
+
+std::unique_ptr<Psp> make_psp_to_train(const PspTrainSpec& spec, const stylegan2::Generator& G, uint64_t seed,
+                                       std::string* note) {
+  auto net = std::make_unique<Psp>(spec.net, G.config(), seed);
+  net->decoder->load_state_dict(G.state_dict());
+  const int w = G.config().w_dim;
+  Tensor avg;
+  const Tensor* w_avg = G.mapping.w_avg;
+  const bool has_avg = w_avg && max(abs(*w_avg)).item() > 0;
+  if (has_avg) {
+    avg = w_avg->to(Device::cpu()).reshape({1, w});
+    if (note) *note = "latent_avg: the generator's w_avg";
+  } else {
+    // rosinality's mean_latent: the mean of the mapping over n z ~ N(0, I), here in batches from Philox.
+    NoGradGuard ng;
+    Generator rng(seed + 7);
+    Tensor sum_w = zeros({w}, DType::f64);
+    const int64_t n = 100000, chunk = 10000;
+    auto& mapping = net->decoder->mapping;
+    for (int64_t i = 0; i < n; i += chunk) {
+      const Tensor ws = mapping.forward(randn({chunk, G.config().z_dim}, rng), Tensor());
+      sum_w = sum_w + sum(slice(ws, 1, 0, 1).reshape({chunk, w}), {0}).to(DType::f64);
+    }
+    avg = (sum_w / double(n)).to(DType::f32).reshape({1, w});
+    if (note) *note = "latent_avg: the mean mapping output over 100000 latents (the generator's w_avg is unset or zero)";
+  }
+  net->latent_avg = spec.net.learn_in_w ? avg : expand(avg, {spec.net.n_styles, w}).clone();
+  return net;
+}
+
+std::string init_encoder_from_arcface(Encoder& encoder, const perceptual::ArcFace& arcface) {
+  // state_dict() hands out the module's own tensors, so copying into them loads in place.
+  const io::TensorMap mine = encoder.state_dict();
+  NoGradGuard ng;
+  int64_t taken = 0, skipped = 0;
+  for (const auto& [name, t] : arcface.state_dict()) {
+    if (name.rfind("input_layer.", 0) != 0 && name.rfind("body.", 0) != 0) continue;  // ArcFace's own head
+    auto it = mine.find(name);
+    if (it != mine.end() && it->second.shape() == t.shape()) {
+      Tensor dst = it->second;
+      dst.copy_(t.to(dst.device()).to(dst.dtype()));
+      ++taken;
+    } else {
+      ++skipped;
+    }
+  }
+  return "encoder initialized from ArcFace: " + std::to_string(taken) + " tensors of the input layer and body" +
+         (skipped ? ", " + std::to_string(skipped) + " left out (another shape or name)" : std::string());
+}
+
+}  // namespace gf::psp

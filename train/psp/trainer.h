@@ -1,0 +1,111 @@
+// One pSp training run's state and its step, as pSp's training/coach.py
+// keeps them: the pSp network (encoder, decoder, latent_avg), the optimizer
+// over the encoder (and the decoder with train_decoder), the loss and its
+// networks, the data sampler and one random stream (Philox) for the flips
+// and the decoder's noise. train/psp/checkpoint.h saves and restores all of
+// it; train/psp/training_loop.h runs the ticks around step().
+//
+// The data's last spec.val_images images are held out (pSp trains on one
+// folder and validates on another): they never train, and validate() and the
+// image grids use them.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/perceptual/arcface.h"
+#include "models/perceptual/lpips.h"
+#include "models/psp/psp.h"
+#include "train/dataset.h"
+#include "train/optimizer.h"
+#include "train/psp/configs.h"
+#include "train/psp/losses.h"
+
+namespace gf::psp {
+
+class PspTrainer {
+ public:
+  // net holds the decoder's weights and, when the spec starts from it,
+  // latent_avg; lpips and arcface may be null where their lambdas are 0. The
+  // dataset must outlive the trainer. Throws gf::Error for a dataset too
+  // small to hold out val_images and still fill a batch, or whose channels
+  // do not fit the network.
+  PspTrainer(const PspTrainSpec& spec, uint64_t seed, Device device, const Dataset& ds, std::unique_ptr<Psp> net,
+             std::unique_ptr<perceptual::Lpips> lpips, std::unique_ptr<perceptual::ArcFace> arcface);
+
+  // One minibatch as coach.train does it: the encoder in training mode (batch
+  // statistics), flipped inputs, the decoder with random noise, its output
+  // pooled to the input size (pSp's face_pool), the loss, backward, the
+  // optimizer's step.
+  void step();
+
+  // Loss means over the steps since the last take ("loss_l2", ..., "loss").
+  std::vector<std::pair<std::string, double>> take_stats();
+  // The loss terms' means over the held-out images (coach.validate: eval
+  // mode, here with the stored noise), keys prefixed "val_".
+  std::vector<std::pair<std::string, double>> validate();
+  // The first n held-out images and their reconstructions (eval mode, stored
+  // noise), float32 [n, C, S, S] each, on the CPU.
+  std::pair<Tensor, Tensor> held_out_pairs(int64_t n);
+
+  const PspTrainSpec& spec() const { return spec_; }
+  uint64_t seed() const { return seed_; }
+  Device device() const { return device_; }
+  const Dataset& dataset() const { return ds_; }
+  int64_t train_size() const { return ds_.size() - spec_.val_images; }
+  int64_t cur_step() const { return step_; }
+  int64_t cur_nimg() const { return step_ * spec_.batch; }
+  Psp& net() { return *net_; }
+  const Psp& net() const { return *net_; }
+  Optimizer& optimizer() { return *opt_; }
+  InfiniteSampler& sampler() { return sampler_; }
+  Generator& rng() { return rng_; }
+  void set_step(int64_t step) { step_ = step; }
+  // The tensors W+ codes are measured from in w_norm: latent_avg when the network starts from it.
+  Tensor w_norm_center() const;
+
+ private:
+  // The codes and the output at the input size for inputs x.
+  std::pair<Tensor, Tensor> forward(const Tensor& x, const stylegan2::SynthesisOptions& so) const;
+
+  PspTrainSpec spec_;
+  uint64_t seed_;
+  Device device_;
+  const Dataset& ds_;
+  std::unique_ptr<Psp> net_;
+  std::unique_ptr<perceptual::Lpips> lpips_;
+  std::unique_ptr<perceptual::ArcFace> arcface_;
+  std::unique_ptr<PspLoss> loss_;
+  std::unique_ptr<Optimizer> opt_;
+  InfiniteSampler sampler_;
+  Generator rng_;
+  int64_t step_ = 0;
+  // Sums of the detached loss terms since the last take, on the device.
+  std::vector<std::pair<std::string, Tensor>> stat_sums_;
+  int64_t stat_count_ = 0;
+  std::vector<std::pair<std::string, double>> last_stats_;
+};
+
+}  // namespace gf::psp
+
+namespace gf::psp {
+
+// A pSp network to train: the spec's encoder drawn from seed (torch's
+// default initialization) over a copy of the generator G as the decoder, and
+// latent_avg from G's w_avg, repeated per style (one row for a W encoder), as
+// pSp loads it from its StyleGAN checkpoint; a generator without w_avg (or
+// with one of zeros: never trained) gets the mean mapping output over 100000
+// latents instead, pSp's mean_latent(1e5). `note` (optional) says which.
+std::unique_ptr<Psp> make_psp_to_train(const PspTrainSpec& spec, const stylegan2::Generator& G, uint64_t seed,
+                                       std::string* note = nullptr);
+
+// pSp starts its encoder from the ArcFace IR-SE50 weights (model_ir_se50.pth
+// loaded with strict=False: the input layer and the body). Loads those of
+// arcface whose names and shapes the encoder has (all of them for an IR-SE50
+// encoder on RGB inputs; the input layer is skipped for other channel counts,
+// as pSp skips it for label inputs) and returns a line saying what it loaded.
+std::string init_encoder_from_arcface(Encoder& encoder, const perceptual::ArcFace& arcface);
+
+}  // namespace gf::psp

@@ -1,0 +1,253 @@
+// train_psp: trains a pSp encoder (pixel2style2pixel) for a StyleGAN2
+// generator, as pSp's scripts/train.py and training/coach.py do for the
+// encoding task: images from --data are encoded to W+, decoded by the
+// generator, and the encoder learns from pSp's losses (train/psp/losses.h)
+// with Ranger or Adam. Flags become a PspTrainSpec (train/psp/configs.h) and a
+// PspTrainer; run_psp_training writes the numbered run folder.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "engine/io/safetensors.h"
+#include "models/perceptual/network_file.h"
+#include "models/psp/network_file.h"
+#include "models/stylegan2/network_file.h"
+#include "train/cli.h"
+#include "train/dataset.h"
+#include "train/psp/checkpoint.h"
+#include "train/psp/configs.h"
+#include "train/psp/trainer.h"
+#include "train/psp/training_loop.h"
+#include "train/report.h"
+#include "train/run_dir.h"
+#include "train/training_loop.h"  // kimg_tag
+
+namespace {
+
+using namespace gf;
+using namespace gf::psp;
+
+// Flags that shape a run, refused with a checkpoint (which brings its own).
+const char* const kRunFlags[] = {"generator", "cfg", "encoder-type", "start-from-latent-avg", "batch", "optim", "lr",
+                                 "l2-lambda", "lpips-lambda", "id-lambda", "w-norm-lambda", "lpips-lambda-crop",
+                                 "l2-lambda-crop", "train-decoder", "val-images", "seed"};
+
+// The flags' changes to a spec made from --cfg.
+void apply_flags(const cli::Args& args, PspTrainSpec& s) {
+  if (args.has("encoder-type")) {
+    s.net.encoder_type = args.str("encoder-type");
+    s.net.learn_in_w = s.net.encoder_type == "BackboneEncoderUsingLastLayerIntoW";  // pSp's --learn_in_w goes with it
+  }
+  if (args.flag("start-from-latent-avg")) s.net.start_from_latent_avg = true;
+  if (args.has("batch")) s.batch = int(args.integer("batch"));
+  if (args.has("optim")) s.optim = args.str("optim");
+  if (args.has("lr")) s.lr = args.number("lr");
+  const std::pair<const char*, double*> lambdas[] = {
+      {"l2-lambda", &s.lambdas.l2},         {"lpips-lambda", &s.lambdas.lpips},
+      {"id-lambda", &s.lambdas.id},         {"w-norm-lambda", &s.lambdas.w_norm},
+      {"lpips-lambda-crop", &s.lambdas.lpips_crop}, {"l2-lambda-crop", &s.lambdas.l2_crop}};
+  for (const auto& [flag, v] : lambdas)
+    if (args.has(flag)) *v = args.number(flag);
+  if (args.flag("train-decoder")) s.train_decoder = true;
+  if (args.has("val-images")) s.val_images = int(args.integer("val-images"));
+}
+
+// A file a flag names must exist: one line naming the flag and what the file is.
+void need_file(const char* flag, const std::string& path, const std::string& what) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw Error(std::string("--") + flag + " " + path + ": no such file (" + what + ")");
+}
+
+std::string num(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+std::unique_ptr<stylegan2::Generator> read_generator(const std::string& path) {
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  if (file.metadata.count("network") || file.tensors.count("G_ema.mapping.w_avg") ||
+      std::any_of(file.tensors.begin(), file.tensors.end(), [](const auto& e) { return e.first.rfind("G_ema.", 0) == 0; }))
+    return stylegan2::load_generator(file, path, "G_ema");
+  return stylegan2::load_generator(file, path, "G");
+}
+
+int run(int argc, char** argv) {
+  cli::Args args(
+      argc, argv, "train_psp",
+      "Train a pSp encoder (pixel2style2pixel) that inverts a StyleGAN2 generator: images -> W+ codes -> the "
+      "generator's reconstructions. Without --data it trains on Fashion-MNIST.",
+      {{"outdir", "DIR", "runs", "where to make the run folder"},
+       {"generator", "G.bin", "", "the StyleGAN2 generator to invert: any ganforge network file (a train_stylegan "
+                                  "snapshot, export_weights output, converted official or rosinality weights)"},
+       {"data", "PATH", "", "image folder or .zip (default: Fashion-MNIST); its last --val-images images are held out"},
+       {"cfg", "NAME", "psp", "psp (the paper's IR-SE50 encoder at 256 px) or cpu (a small encoder at the "
+                              "generator's resolution)"},
+       {"encoder-type", "TYPE", "GradualStyleEncoder",
+        "GradualStyleEncoder, BackboneEncoderUsingLastLayerIntoW or BackboneEncoderUsingLastLayerIntoWPlus"},
+       {"start-from-latent-avg", "", "", "add the generator's average latent to the codes (pSp's flag)"},
+       cli::integer("batch", "N", "", "images per step (psp: 4, cpu: 8)", 2, 65536),
+       cli::integer("max-steps", "N", "", "train this many minibatches in all, resumed ones included (psp: 500000, "
+                                         "cpu: 2000)", 0, 1000000000000LL),
+       {"optim", "NAME", "ranger", "ranger or adam"},
+       cli::number("lr", "X", "", "learning rate (psp: 1e-4, cpu: 1e-2)", cli::Range::above(0, 1e3)),
+       cli::number("l2-lambda", "X", "", "weight of the L2 loss (1.0)", cli::Range::at_least(0, 1e6)),
+       cli::number("lpips-lambda", "X", "", "weight of the LPIPS loss (psp: 0.8, cpu: 0); needs --lpips",
+                   cli::Range::at_least(0, 1e6)),
+       cli::number("id-lambda", "X", "", "weight of the identity loss (0; pSp's faces: 0.1); needs --arcface and "
+                                         "256 px inputs", cli::Range::at_least(0, 1e6)),
+       cli::number("w-norm-lambda", "X", "", "weight of the W-norm loss (0)", cli::Range::at_least(0, 1e6)),
+       cli::number("lpips-lambda-crop", "X", "", "weight of LPIPS on the face crop (0)", cli::Range::at_least(0, 1e6)),
+       cli::number("l2-lambda-crop", "X", "", "weight of L2 on the face crop (0)", cli::Range::at_least(0, 1e6)),
+       {"lpips", "FILE.bin", "", "LPIPS AlexNet weights from tools/convert_weights.py"},
+       {"arcface", "FILE.bin", "", "ArcFace IR-SE50 weights from tools/convert_weights.py: the id loss's network "
+                                   "and, as pSp, the encoder's initial input layer and body"},
+       {"train-decoder", "", "", "train the generator too (pSp's --train_decoder)"},
+       cli::integer("val-images", "N", "32", "held-out images (the data's last ones) for validation and the grids", 1,
+                    1000000),
+       cli::integer("max-images", "N", "", "use at most N images of the data", 1, cli::kInt64Max),
+       cli::integer("tick", "STEPS", "50", "status line interval in steps (pSp's board_interval)", 1, 1000000000),
+       cli::integer("snap", "TICKS", "20", "grid, snapshot and checkpoint interval in ticks; 0: only at the end", 0,
+                    cli::kIntMax),
+       cli::integer("seed", "N", "0", "random seed", 0, cli::kSeedMax),
+       {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a pSp network file "
+                                  "(pSp's --checkpoint_path)"},
+       cli::device("device", "cpu", "where to train")});
+  if (args.help()) {
+    std::cout << args.usage();
+    return 0;
+  }
+  const Device dev = args.device("device");
+  if (args.has("optim") && args.str("optim") != "ranger" && args.str("optim") != "adam")
+    throw Error("--optim must be ranger or adam, got '" + args.str("optim") + "'");
+  if (args.has("cfg") && args.str("cfg") != "psp" && args.str("cfg") != "cpu")
+    throw Error("--cfg must be psp or cpu, got '" + args.str("cfg") + "'");
+
+  // The network and spec: from a checkpoint, from a pSp file, or from the generator.
+  PspTrainSpec spec;
+  uint64_t seed = uint64_t(args.integer("seed"));
+  std::unique_ptr<Psp> net;
+  std::unique_ptr<io::SafetensorsFile> ckpt;
+  std::string net_note;
+  const std::string resume = args.str("resume");
+  if (!resume.empty()) {
+    need_file("resume", resume, "a train_psp checkpoint.bin or a pSp network file");
+    ckpt = std::make_unique<io::SafetensorsFile>(io::read_safetensors(resume));
+    if (is_psp_checkpoint(*ckpt)) {
+      for (const char* f : kRunFlags)
+        if (args.has(f)) throw Error(std::string("--") + f + " cannot change a run resumed from a checkpoint (" + resume + ")");
+      spec = checkpoint_spec(*ckpt, resume, &seed);
+      net = checkpoint_network(*ckpt, resume);
+    } else if (ckpt->metadata.count("psp_kwargs")) {
+      if (args.has("generator")) throw Error("--generator cannot go with --resume of a pSp network (" + resume + "), which brings its decoder");
+      net = load_psp(*ckpt, resume);
+      spec = make_psp_train_spec(args.str("cfg"), net->decoder->config());
+      spec.net = net->config();
+      for (const char* f : {"encoder-type", "start-from-latent-avg"})
+        if (args.has(f)) throw Error(std::string("--") + f + " cannot change the encoder of " + resume);
+      apply_flags(args, spec);
+      ckpt.reset();
+      net_note = "network from " + resume;
+    } else {
+      throw Error(resume + ": neither a train_psp checkpoint nor a pSp network (for a generator, use --generator)");
+    }
+  } else {
+    if (!args.has("generator")) throw Error("--generator is required (the StyleGAN2 network to invert; see --help)");
+    need_file("generator", args.str("generator"), "the StyleGAN2 network to invert");
+    const auto G = read_generator(args.str("generator"));
+    spec = make_psp_train_spec(args.str("cfg"), G->config());
+    apply_flags(args, spec);
+    check_psp_train_spec(spec);
+    net = make_psp_to_train(spec, *G, seed, &net_note);
+  }
+  if (args.has("max-steps")) spec.max_steps = args.integer("max-steps");
+  if (args.has("lpips")) spec.lpips_path = args.str("lpips");
+  if (args.has("arcface")) spec.arcface_path = args.str("arcface");
+  check_psp_train_spec(spec);
+  // The loss networks a lambda needs (a checkpoint's recorded files unless given again).
+  std::unique_ptr<perceptual::Lpips> lpips;
+  std::unique_ptr<perceptual::ArcFace> arcface;
+  if (spec.lambdas.lpips > 0 || spec.lambdas.lpips_crop > 0) {
+    if (spec.lpips_path.empty())
+      throw Error(std::string(spec.lambdas.lpips > 0 ? "--lpips-lambda " + num(spec.lambdas.lpips)
+                                                     : "--lpips-lambda-crop " + num(spec.lambdas.lpips_crop)) +
+                  " needs the LPIPS weights: --lpips FILE.bin (tools/convert_weights.py import alex.pth lpips.bin "
+                  "--alexnet alexnet-owt-7be5be79.pth), or a lambda of 0");
+    need_file("lpips", spec.lpips_path, "LPIPS weights from tools/convert_weights.py");
+    lpips = perceptual::load_lpips(spec.lpips_path);
+  }
+  if (!spec.arcface_path.empty() && (spec.lambdas.id > 0 || !ckpt)) {
+    need_file("arcface", spec.arcface_path, "ArcFace weights from tools/convert_weights.py");
+    arcface = perceptual::load_arcface(spec.arcface_path);
+  }
+  if (spec.lambdas.id > 0 && !arcface)
+    throw Error("--id-lambda " + num(spec.lambdas.id) + " needs the ArcFace weights: --arcface FILE.bin (tools/convert_weights.py import "
+                "model_ir_se50.pth arcface.bin), or --id-lambda 0");
+  std::string init_note;
+  if (!ckpt && resume.empty()) {
+    init_note = arcface ? init_encoder_from_arcface(*net->encoder, *arcface)
+                        : "encoder initialized at random (pSp starts from ArcFace's IR-SE50: --arcface)";
+  }
+  if (spec.lambdas.id == 0) arcface.reset();
+
+  DatasetOptions dopt;
+  if (args.has("max-images")) dopt.max_images = args.integer("max-images");
+  const auto ds = open_dataset(args.str("data"), dopt);
+  PspTrainer trainer(spec, seed, dev, *ds, std::move(net), std::move(lpips), std::move(arcface));
+  if (ckpt) load_checkpoint_state(trainer, *ckpt, resume);
+
+  std::ostringstream desc;
+  desc << ds->name() << "-psp-" << spec.cfg;
+  RunDir run(args.str("outdir"), desc.str());
+  const double total_kimg = double(spec.max_steps) * spec.batch / 1000.0;
+  nlohmann::json options = {{"spec", to_json(spec)},
+                            {"G_kwargs", stylegan2::to_json(trainer.net().decoder->config())},
+                            {"generator", args.str("generator")},
+                            {"data", args.str("data")},
+                            {"dataset", ds->name()},
+                            {"resolution", ds->resolution()},
+                            {"channels", ds->channels()},
+                            {"dataset_size", ds->size()},
+                            {"total_kimg", total_kimg},
+                            {"seed", seed},
+                            {"device", dev.str()},
+                            {"device_name", device_description(dev)},
+                            {"resume", resume},
+                            {"resume_kimg", trainer.cur_nimg() / 1000.0},
+                            {"resume_step", trainer.cur_step()},
+                            {"tick", args.integer("tick")},
+                            {"snap", args.integer("snap")},
+                            {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()}};
+  run.write_json("training_options.json", options);
+  if (ckpt) carry_earlier_stats(run.path(), resume, trainer.cur_nimg());
+  const PspConfig& nc = trainer.net().config();
+  std::ostringstream head;
+  head << "Run folder " << run.path() << ": " << ds->name() << " (" << trainer.train_size() << " images to train on, "
+       << spec.val_images << " held out, " << ds->resolution() << "x" << ds->resolution() << " -> " << nc.input_size << "x"
+       << nc.input_size << "), cfg " << spec.cfg << ", " << nc.encoder_type << " (" << trainer.net().encoder->num_params()
+       << " params) into a " << trainer.net().decoder->config().img_resolution << " px decoder of " << nc.n_styles
+       << " styles, batch " << spec.batch << ", " << spec.optim << " lr " << spec.lr << ", device " << dev.str();
+  if (ckpt) head << ", resumed from " << resume << " at step " << trainer.cur_step();
+  run.log(head.str());
+  for (const std::string& note : {net_note, init_note})
+    if (!note.empty()) run.log(note);
+  for (const std::string& line : ds->notes()) run.log(line);
+
+  PspLoopOptions lo;
+  lo.tick_steps = args.integer("tick");
+  lo.snap_ticks = int(args.integer("snap"));
+  lo.progress = isatty(fileno(stdout));
+  run_psp_training(trainer, run, lo);
+  run.log("Done: " + run.path() + " (the encoder: network-snapshot-" + kimg_tag(trainer.cur_nimg()) +
+          ".bin, which psp encode reads)");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return gf::cli::run_main("train_psp", [&] { return run(argc, argv); }); }
