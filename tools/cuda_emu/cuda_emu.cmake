@@ -60,7 +60,7 @@ target_compile_options(gf_kernels_cuda PRIVATE ${GF_WARNINGS} ${GFEMU_KERNEL_FLA
 # compiled again for them with the same instrumentation.
 if(BUILD_TESTING)
   find_package(Catch2 2 REQUIRED)
-  set(_san -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g)
+  set(_san -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g1)
   gfemu_cuda_sources(GFEMU_SELFTEST_GEN ${CMAKE_SOURCE_DIR}/tests/cuda_emu/kernels.cu)
   add_executable(gfemu_selftest ${CMAKE_SOURCE_DIR}/tests/cuda_emu/main.cpp
                  ${CMAKE_SOURCE_DIR}/tests/cuda_emu/test_cuda_emu.cpp ${CMAKE_SOURCE_DIR}/tests/cuda_emu/test_libraries.cpp

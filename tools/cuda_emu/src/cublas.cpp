@@ -103,11 +103,13 @@ using namespace gfemu;
 
 cublasStatus_t cublasCreate(cublasHandle_t* handle) {
   *handle = new cublasContext{current_device()};
+  keep_handle(*handle);
   return CUBLAS_STATUS_SUCCESS;
 }
 
 cublasStatus_t cublasDestroy(cublasHandle_t handle) {
   if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+  drop_handle(handle);
   delete handle;
   return CUBLAS_STATUS_SUCCESS;
 }

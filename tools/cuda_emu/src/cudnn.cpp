@@ -432,11 +432,13 @@ using namespace gfemu;
 
 cudnnStatus_t cudnnCreate(cudnnHandle_t* handle) {
   *handle = new cudnnContext{current_device()};
+  keep_handle(*handle);
   return CUDNN_STATUS_SUCCESS;
 }
 
 cudnnStatus_t cudnnDestroy(cudnnHandle_t handle) {
   if (!handle) return CUDNN_STATUS_NOT_INITIALIZED;
+  drop_handle(handle);
   delete handle;
   return CUDNN_STATUS_SUCCESS;
 }

@@ -71,17 +71,16 @@ gfemu_fiber_trampoline:
 namespace gfemu {
 namespace {
 
-bool use_ucontext() {
+// Read once, before main: the choice is on every switch's path.
 #if defined(__x86_64__)
-  static const bool u = [] {
-    const char* e = std::getenv("GFEMU_SWITCH");
-    return e && std::strcmp(e, "ucontext") == 0;
-  }();
-  return u;
+const bool g_ucontext = [] {
+  const char* e = std::getenv("GFEMU_SWITCH");
+  return e && std::strcmp(e, "ucontext") == 0;
+}();
 #else
-  return true;
+const bool g_ucontext = true;
 #endif
-}
+inline bool use_ucontext() { return g_ucontext; }
 
 // The context this host thread switched away from last: a fiber that starts
 // reports its stack to ASan, which needs it to switch back.

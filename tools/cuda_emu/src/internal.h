@@ -39,6 +39,11 @@ bool find_allocation(const void* p, Allocation* out);
 // `device` (any device when device < 0); empty when it is.
 std::string check_device_range(const void* p, size_t bytes, int device);
 
+// cuBLAS and cuDNN handles live in the driver's registry until destroyed
+// (see runtime.cpp), as streams do.
+void keep_handle(const void* handle);
+void drop_handle(const void* handle);
+
 // ---- streams ----
 // The device a stream belongs to (nullptr: the current device's default
 // stream); -1 for a handle that is not a live stream.

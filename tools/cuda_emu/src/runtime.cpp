@@ -46,12 +46,22 @@ thread_local cudaError_t t_last_error = cudaSuccess;
 thread_local int t_device = 0;
 thread_local size_t t_shared_optin = 0;
 
+// The driver's registries. Like a driver's, they outlive the program's own
+// static objects (they are never destroyed): device memory, streams and
+// handles a program keeps to its end stay reachable through them, so ASan's
+// leak check does not count what the program rightly never frees.
+template <class T>
+T& registry() {
+  static T* r = new T();
+  return *r;
+}
 std::mutex g_mutex;  // guards everything below
-std::map<uintptr_t, Allocation> g_allocations;
-std::vector<size_t> g_in_use;          // bytes allocated, per device
-std::set<std::pair<int, int>> g_peer;  // (device, peer) with access enabled
-std::set<const CUstream_st*> g_streams;
-std::set<const CUevent_st*> g_events;
+// Accessors rather than references, so that they work during static initialization too.
+std::map<uintptr_t, Allocation>& allocations() { return registry<std::map<uintptr_t, Allocation>>(); }
+std::vector<size_t>& in_use() { return registry<std::vector<size_t>>(); }  // bytes allocated, per device
+std::set<std::pair<int, int>>& peers() { return registry<std::set<std::pair<int, int>>>(); }  // (device, peer)
+std::set<const CUstream_st*>& streams() { return registry<std::set<const CUstream_st*>>(); }
+std::set<const CUevent_st*>& events() { return registry<std::set<const CUevent_st*>>(); }
 
 size_t memory_limit() {
   static const size_t m = size_t(env_int("GFEMU_MEMORY_MB", 16 * 1024, 1, 1 << 24)) << 20;
@@ -61,8 +71,8 @@ size_t memory_limit() {
 // The allocation containing p (or ending at p), under g_mutex.
 const Allocation* lookup(const void* p) {
   const uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  auto it = g_allocations.upper_bound(a);
-  if (it == g_allocations.begin()) return nullptr;
+  auto it = allocations().upper_bound(a);
+  if (it == allocations().begin()) return nullptr;
   --it;
   return a <= it->second.base + it->second.bytes ? &it->second : nullptr;
 }
@@ -87,15 +97,15 @@ const char* kind_name(cudaMemcpyKind k) {
 // Whether [p, p + bytes) touches device memory at all (a host range must not).
 bool overlaps_device(const void* p, size_t bytes, Allocation* hit) {
   const uintptr_t a = reinterpret_cast<uintptr_t>(p), e = a + std::max<size_t>(bytes, 1);
-  auto it = g_allocations.upper_bound(a);
-  if (it != g_allocations.begin()) {
+  auto it = allocations().upper_bound(a);
+  if (it != allocations().begin()) {
     auto prev = std::prev(it);
     if (prev->second.device >= 0 && a < prev->second.base + prev->second.bytes) {
       *hit = prev->second;
       return true;
     }
   }
-  for (; it != g_allocations.end() && it->first < e; ++it)
+  for (; it != allocations().end() && it->first < e; ++it)
     if (it->second.device >= 0) {
       *hit = it->second;
       return true;
@@ -216,7 +226,7 @@ int sm_count() {
 int current_device() { return t_device; }
 bool peer_enabled(int device, int peer) {
   std::lock_guard<std::mutex> lock(g_mutex);
-  return g_peer.count({device, peer}) != 0;
+  return peers().count({device, peer}) != 0;
 }
 size_t shared_optin_limit() { return t_shared_optin; }
 
@@ -232,10 +242,20 @@ std::string check_device_range(const void* p, size_t bytes, int device) {
   return check_range_locked(p, bytes, device);
 }
 
+void keep_handle(const void* handle) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  registry<std::set<const void*>>().insert(handle);
+}
+
+void drop_handle(const void* handle) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  registry<std::set<const void*>>().erase(handle);
+}
+
 int stream_device(cudaStream_t s) {
   if (!s) return t_device;
   std::lock_guard<std::mutex> lock(g_mutex);
-  return g_streams.count(s) ? s->device : -1;
+  return streams().count(s) ? s->device : -1;
 }
 
 void check_pointer_param(const void* p, size_t index, const char* kernel) {
@@ -337,7 +357,7 @@ cudaError_t cudaDeviceEnablePeerAccess(int peer, unsigned flags) {
     return api_error(cudaErrorInvalidDevice, "cudaDeviceEnablePeerAccess: device " + std::to_string(peer) +
                                                  " is the current device");
   std::lock_guard<std::mutex> lock(g_mutex);
-  if (!g_peer.insert({t_device, peer}).second)
+  if (!peers().insert({t_device, peer}).second)
     return api_error(cudaErrorPeerAccessAlreadyEnabled, "", true);  // an answer callers expect, not a fault
   return cudaSuccess;
 }
@@ -402,13 +422,13 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags) {
   if (flags > cudaStreamNonBlocking) return api_error(cudaErrorInvalidValue, "cudaStreamCreateWithFlags: bad flags");
   *s = new CUstream_st{t_device, flags};
   std::lock_guard<std::mutex> lock(g_mutex);
-  g_streams.insert(*s);
+  streams().insert(*s);
   return cudaSuccess;
 }
 
 cudaError_t cudaStreamDestroy(cudaStream_t s) {
   std::unique_lock<std::mutex> lock(g_mutex);
-  if (!s || !g_streams.erase(s)) {
+  if (!s || !streams().erase(s)) {
     lock.unlock();
     return api_error(cudaErrorInvalidResourceHandle, "cudaStreamDestroy: " + format_ptr(s) + " is not a live stream");
   }
@@ -428,7 +448,7 @@ cudaError_t cudaStreamQuery(cudaStream_t s) { return cudaStreamSynchronize(s); }
 cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned) {
   if (stream_device(s) < 0) return api_error(cudaErrorInvalidResourceHandle, "cudaStreamWaitEvent: bad stream");
   std::lock_guard<std::mutex> lock(g_mutex);
-  return g_events.count(e) ? cudaSuccess : cudaErrorInvalidResourceHandle;
+  return events().count(e) ? cudaSuccess : cudaErrorInvalidResourceHandle;
 }
 
 cudaError_t cudaEventCreate(cudaEvent_t* e) { return cudaEventCreateWithFlags(e, cudaEventDefault); }
@@ -436,13 +456,13 @@ cudaError_t cudaEventCreate(cudaEvent_t* e) { return cudaEventCreateWithFlags(e,
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) {
   *e = new CUevent_st{t_device, {}, false};
   std::lock_guard<std::mutex> lock(g_mutex);
-  g_events.insert(*e);
+  events().insert(*e);
   return cudaSuccess;
 }
 
 cudaError_t cudaEventDestroy(cudaEvent_t e) {
   std::unique_lock<std::mutex> lock(g_mutex);
-  if (!g_events.erase(e)) {
+  if (!events().erase(e)) {
     lock.unlock();
     return api_error(cudaErrorInvalidResourceHandle, "cudaEventDestroy: not a live event");
   }
@@ -454,7 +474,7 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
   const int sd = stream_device(s);
   {
     std::lock_guard<std::mutex> lock(g_mutex);
-    if (!g_events.count(e)) return cudaErrorInvalidResourceHandle;
+    if (!events().count(e)) return cudaErrorInvalidResourceHandle;
   }
   if (sd < 0 || sd != e->device)
     return api_error(cudaErrorInvalidResourceHandle, "cudaEventRecord: the event and the stream belong to different devices");
@@ -480,8 +500,8 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   const int d = t_device;
   {
     std::lock_guard<std::mutex> lock(g_mutex);
-    if (g_in_use.empty()) g_in_use.assign(static_cast<size_t>(device_count()), 0);
-    if (g_in_use[static_cast<size_t>(d)] + bytes > memory_limit())
+    if (in_use().empty()) in_use().assign(static_cast<size_t>(device_count()), 0);
+    if (in_use()[static_cast<size_t>(d)] + bytes > memory_limit())
       return api_error(cudaErrorMemoryAllocation, "", true);  // the caller's out-of-memory path decides
   }
   // Exactly `bytes`: ASan then reports the first byte past the end. Aligned
@@ -490,8 +510,8 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   if (posix_memalign(&p, 256, bytes)) return api_error(cudaErrorMemoryAllocation, "", true);
   poison(p, bytes);  // fresh device memory holds garbage; here NaN, so an unwritten output shows
   std::lock_guard<std::mutex> lock(g_mutex);
-  g_allocations[reinterpret_cast<uintptr_t>(p)] = Allocation{reinterpret_cast<uintptr_t>(p), bytes, d};
-  g_in_use[static_cast<size_t>(d)] += bytes;
+  allocations()[reinterpret_cast<uintptr_t>(p)] = Allocation{reinterpret_cast<uintptr_t>(p), bytes, d};
+  in_use()[static_cast<size_t>(d)] += bytes;
   *ptr = p;
   return cudaSuccess;
 }
@@ -499,13 +519,13 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
 cudaError_t cudaFree(void* p) {
   if (!p) return cudaSuccess;
   std::unique_lock<std::mutex> lock(g_mutex);
-  auto it = g_allocations.find(reinterpret_cast<uintptr_t>(p));
-  if (it == g_allocations.end() || it->second.device < 0) {
+  auto it = allocations().find(reinterpret_cast<uintptr_t>(p));
+  if (it == allocations().end() || it->second.device < 0) {
     lock.unlock();
     return api_error(cudaErrorInvalidValue, "cudaFree: " + format_ptr(p) + " is not the start of a device allocation");
   }
-  g_in_use[static_cast<size_t>(it->second.device)] -= it->second.bytes;
-  g_allocations.erase(it);
+  in_use()[static_cast<size_t>(it->second.device)] -= it->second.bytes;
+  allocations().erase(it);
   lock.unlock();
   std::free(p);
   return cudaSuccess;
@@ -514,19 +534,19 @@ cudaError_t cudaFree(void* p) {
 cudaError_t cudaMallocHost(void** ptr, size_t bytes) {
   if (posix_memalign(ptr, 256, std::max<size_t>(bytes, 1))) return api_error(cudaErrorMemoryAllocation, "", true);
   std::lock_guard<std::mutex> lock(g_mutex);
-  g_allocations[reinterpret_cast<uintptr_t>(*ptr)] = Allocation{reinterpret_cast<uintptr_t>(*ptr), bytes, -1};
+  allocations()[reinterpret_cast<uintptr_t>(*ptr)] = Allocation{reinterpret_cast<uintptr_t>(*ptr), bytes, -1};
   return cudaSuccess;
 }
 
 cudaError_t cudaFreeHost(void* p) {
   if (!p) return cudaSuccess;
   std::unique_lock<std::mutex> lock(g_mutex);
-  auto it = g_allocations.find(reinterpret_cast<uintptr_t>(p));
-  if (it == g_allocations.end() || it->second.device >= 0) {
+  auto it = allocations().find(reinterpret_cast<uintptr_t>(p));
+  if (it == allocations().end() || it->second.device >= 0) {
     lock.unlock();
     return api_error(cudaErrorInvalidValue, "cudaFreeHost: " + format_ptr(p) + " is not from cudaMallocHost");
   }
-  g_allocations.erase(it);
+  allocations().erase(it);
   lock.unlock();
   std::free(p);
   return cudaSuccess;
@@ -534,7 +554,7 @@ cudaError_t cudaFreeHost(void* p) {
 
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
   std::lock_guard<std::mutex> lock(g_mutex);
-  const size_t used = g_in_use.empty() ? 0 : g_in_use[static_cast<size_t>(t_device)];
+  const size_t used = in_use().empty() ? 0 : in_use()[static_cast<size_t>(t_device)];
   *total_bytes = memory_limit();
   *free_bytes = memory_limit() - used;
   return cudaSuccess;

@@ -32,6 +32,19 @@ namespace {
 
 std::atomic<uint64_t> c_launches{0}, c_blocks{0}, c_threads{0}, c_barriers{0}, c_warp_ops{0};
 
+// GFEMU_STATS=1: the counters on stderr when the process ends.
+const bool g_stats_at_exit = [] {
+  const char* e = std::getenv("GFEMU_STATS");
+  if (e && *e && std::strcmp(e, "0") != 0)
+    std::atexit([] {
+      std::fprintf(stderr, "gfemu: %llu launches, %llu blocks, %llu threads, %llu barrier waits, %llu warp operations\n",
+                   (unsigned long long)c_launches.load(), (unsigned long long)c_blocks.load(),
+                   (unsigned long long)c_threads.load(), (unsigned long long)c_barriers.load(),
+                   (unsigned long long)c_warp_ops.load());
+    });
+  return true;
+}();
+
 int initial_order() {
   const char* e = std::getenv("GFEMU_ORDER");
   if (!e || !*e || !std::strcmp(e, "forward")) return static_cast<int>(ThreadOrder::forward);
@@ -97,6 +110,11 @@ std::string hex(unsigned v) {
   std::snprintf(b, sizeof b, "0x%08x", v);
   return b;
 }
+// One call site: the same __FILE__ literal is usually the same pointer.
+bool same_site(const char* f1, int l1, const char* f2, int l2) {
+  return l1 == l2 && (f1 == f2 || std::strcmp(f1, f2) == 0);
+}
+
 std::string at(const char* file, int line) { return std::string(file) + ":" + std::to_string(line); }
 std::string triple(uint3 v) {
   return "(" + std::to_string(v.x) + "," + std::to_string(v.y) + "," + std::to_string(v.z) + ")";
@@ -124,6 +142,11 @@ struct Grid {
   std::unique_ptr<unsigned char[]> dyn;
   size_t static_shared = 0;
   Thread* current = nullptr;
+  // The pass over the block's threads in the chosen order: position, and
+  // whether it found a thread not done / a thread that could run.
+  ThreadOrder order = ThreadOrder::forward;
+  unsigned cursor = 0;
+  bool remaining = false, progressed = false, deadlocked = false;
 };
 
 struct Scheduler {
@@ -136,9 +159,20 @@ struct Scheduler {
     for (auto& t : threads) fiber_release(t->fiber);
   }
 };
-thread_local Scheduler t_sched;
+// One scheduler per host thread. Reached through a plain __thread pointer:
+// a thread_local object with a constructor would go through a TLS init
+// wrapper on every access, and this is on every emulated thread's path.
+thread_local std::unique_ptr<Scheduler> t_sched_owner;
+__thread Scheduler* t_sched_ptr = nullptr;
+Scheduler& sched() {
+  if (__builtin_expect(!t_sched_ptr, 0)) {
+    t_sched_owner = std::make_unique<Scheduler>();
+    t_sched_ptr = t_sched_owner.get();
+  }
+  return *t_sched_ptr;
+}
 
-Grid& grid() { return *t_sched.grid; }
+Grid& grid() { return *t_sched_ptr->grid; }
 
 [[noreturn]] void fault(const std::string& what) {
   const Grid& g = grid();
@@ -148,10 +182,18 @@ Grid& grid() { return *t_sched.grid; }
   die(where + ": " + what);
 }
 
-void yield() {
-  Thread* t = grid().current;
-  fiber_switch(t->fiber, t_sched.host);
+Thread* pick_next(Grid& g);
+
+// The running thread waits: the next runnable thread runs in its place, or,
+// when none is left (the block is done or deadlocked), the host thread.
+// Switching straight from thread to thread halves the switches a return to
+// the host in between would cost.
+void switch_away(Thread& t) {
+  Thread* n = pick_next(grid());
+  fiber_switch(t.fiber, n ? n->fiber : sched().host);
 }
+
+void yield() { switch_away(*grid().current); }
 
 void thread_main(void* arg);
 
@@ -165,7 +207,7 @@ unsigned lanes_present(unsigned n, unsigned w) {
 // have posted. Called by the last lane to arrive.
 void complete_warp_op(unsigned w, unsigned mask) {
   Grid& g = grid();
-  auto& th = t_sched.threads;
+  auto& th = sched().threads;
   Thread& first = *th[w * 32 + static_cast<unsigned>(__builtin_ctz(mask))];
   uint64_t ballot = 0;
   for (unsigned l = 0; l < 32; ++l) {
@@ -177,7 +219,7 @@ void complete_warp_op(unsigned w, unsigned mask) {
             at(first.file, first.line) + ", " + hex(u.mask) + " at " + at(u.file, u.line) + ")");
     // Shuffles and votes must be the same intrinsic at the same place in every
     // lane; __syncwarp may be reached from different places.
-    if (u.op != first.op || (u.op != WarpOp::sync && (u.line != first.line || std::strcmp(u.file, first.file))))
+    if (u.op != first.op || (u.op != WarpOp::sync && !same_site(u.file, u.line, first.file, first.line)))
       fault(std::string("lanes of warp ") + std::to_string(w) + " meet at different warp operations: " +
             op_name(first.op) + " at " + at(first.file, first.line) + " and " + op_name(u.op) + " at " +
             at(u.file, u.line));
@@ -218,9 +260,9 @@ void thread_exit(Thread& t) {
   if (g.arrived)
     fault("returned while " + std::to_string(g.arrived) + " other threads of the block wait at __syncthreads (" +
           at(g.bar_file, g.bar_line) + "), which it never reached: a barrier must be reached by every thread");
-  for (unsigned l = 0; l < 32; ++l) {
-    if (!(g.warps[w].posted >> l & 1u)) continue;
-    const Thread& u = *t_sched.threads[w * 32 + l];
+  for (unsigned pending = g.warps[w].posted; pending; pending &= pending - 1) {
+    const unsigned l = static_cast<unsigned>(__builtin_ctz(pending));
+    const Thread& u = *sched().threads[w * 32 + l];
     if (u.mask & bit)
       fault("returned while lane " + std::to_string(l) + " of its warp waits for it in " + op_name(u.op) + " (" +
             at(u.file, u.line) + ", mask " + hex(u.mask) + ")");
@@ -238,7 +280,7 @@ void thread_main(void* arg) {
       fault("an exception escaped device code");
     }
     thread_exit(t);
-    fiber_switch(t.fiber, t_sched.host);  // parked until it stands for a thread of the next block
+    switch_away(t);  // parked until it stands for a thread of the next block
   }
 }
 
@@ -256,7 +298,7 @@ bool runnable(const Grid& g, const Thread& t) {
   std::string m = "deadlock: no thread of the block can go on;";
   int shown = 0;
   for (unsigned i = 0; i < g.nthreads && shown < 4; ++i) {
-    const Thread& t = *t_sched.threads[i];
+    const Thread& t = *sched().threads[i];
     if (t.state == State::done) continue;
     ++shown;
     m += " thread " + triple(t.idx) + " waits at ";
@@ -272,8 +314,36 @@ bool runnable(const Grid& g, const Thread& t) {
   fault(m);
 }
 
+// The next thread to run, continuing the pass over the block in the chosen
+// order; null when every thread is done, or when a whole pass found none
+// that could run (a deadlock, reported by run_block).
+Thread* pick_next(Grid& g) {
+  Scheduler& s = sched();
+  for (;;) {
+    while (g.cursor < g.nthreads) {
+      Thread& t = *s.threads[s.order[g.cursor++]];
+      if (t.state == State::done) continue;
+      g.remaining = true;
+      if (!runnable(g, t)) continue;
+      g.progressed = true;
+      t.state = State::ready;
+      g.current = &t;
+      threadIdx = t.idx;
+      return &t;
+    }
+    if (!g.remaining) return nullptr;
+    if (!g.progressed) {
+      g.deadlocked = true;
+      return nullptr;
+    }
+    g.cursor = 0;
+    g.remaining = g.progressed = false;
+    if (g.order == ThreadOrder::shuffle) std::shuffle(s.order.begin(), s.order.begin() + g.nthreads, s.rng);
+  }
+}
+
 void run_block(Grid& g, uint3 b) {
-  Scheduler& s = t_sched;
+  Scheduler& s = sched();
   ++block_serial;
   blockIdx = b;
   g.live = g.nthreads;
@@ -286,26 +356,16 @@ void run_block(Grid& g, uint3 b) {
     t.state = State::ready;
     t.result_ready = false;
   }
-  const ThreadOrder order = static_cast<ThreadOrder>(g_order.load(std::memory_order_relaxed));
-  for (unsigned i = 0; i < g.nthreads; ++i) s.order[i] = order == ThreadOrder::reverse ? g.nthreads - 1 - i : i;
-  for (;;) {
-    if (order == ThreadOrder::shuffle) std::shuffle(s.order.begin(), s.order.begin() + g.nthreads, s.rng);
-    bool progressed = false, remaining = false;
-    for (unsigned k = 0; k < g.nthreads; ++k) {
-      Thread& t = *s.threads[s.order[k]];
-      if (t.state == State::done) continue;
-      remaining = true;
-      if (!runnable(g, t)) continue;
-      t.state = State::ready;
-      g.current = &t;
-      threadIdx = t.idx;
-      fiber_switch(s.host, t.fiber);
-      progressed = true;
-    }
-    g.current = nullptr;
-    if (!remaining) break;
-    if (!progressed) deadlock(g);
-  }
+  g.order = static_cast<ThreadOrder>(g_order.load(std::memory_order_relaxed));
+  for (unsigned i = 0; i < g.nthreads; ++i) s.order[i] = g.order == ThreadOrder::reverse ? g.nthreads - 1 - i : i;
+  if (g.order == ThreadOrder::shuffle) std::shuffle(s.order.begin(), s.order.begin() + g.nthreads, s.rng);
+  g.cursor = 0;
+  g.remaining = g.progressed = g.deadlocked = false;
+  // The threads pass control among themselves; it comes back here when the
+  // block is done or stuck.
+  if (Thread* first = pick_next(g)) fiber_switch(s.host, first->fiber);
+  g.current = nullptr;
+  if (g.deadlocked) deadlock(g);
 }
 
 [[noreturn]] void bad_launch_in_device_code() {
@@ -329,7 +389,7 @@ int barrier(BarrierOp op, int pred, const char* file, int line) {
     g.bar_op = op;
     g.bar_first = t.linear;
     g.bar_acc = op == BarrierOp::and_ ? 1 : 0;
-  } else if (line != g.bar_line || std::strcmp(file, g.bar_file) || op != g.bar_op) {
+  } else if (!same_site(file, line, g.bar_file, g.bar_line) || op != g.bar_op) {
     fault("threads of the block meet at different barriers: thread " + triple(g.current->idx) + " at " +
           at(file, line) + ", thread " + std::to_string(g.bar_first) + " (linear) at " + at(g.bar_file, g.bar_line) +
           ": a barrier inside a branch the block does not take together");
@@ -419,7 +479,7 @@ void count_static_shared(size_t bytes, const char* name) {
 
 void run_grid(const LaunchConfig& cfg, const char* kernel, const char* file, int line, void (*body)(void*),
               void (*check)(void*), void* ctx) {
-  Scheduler& s = t_sched;
+  Scheduler& s = sched();
   if (s.grid) bad_launch_in_device_code();
   const std::string where = std::string("launch of ") + kernel + " at " + at(file, line) + ": ";
   const dim3 gd = cfg.grid, bd = cfg.block;

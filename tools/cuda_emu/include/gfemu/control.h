@@ -7,6 +7,7 @@
 //   GFEMU_MEMORY_MB=N                    device memory; cudaMalloc fails beyond it
 //   GFEMU_SWITCH=ucontext                portable context switch on x86-64 too
 //   GFEMU_STACK_KB=N                     stack of each emulated thread
+//   GFEMU_STATS=1                        launches, blocks, threads, barriers and warp operations on stderr at exit
 #pragma once
 #include <cstdint>
 
