@@ -5,7 +5,7 @@
 # (scripts/test_emulated_cuda.sh), so that no CUDA test goes unrun.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install_deps.sh --torch  # the weight-conversion tests run PyTorch
+scripts/install_deps.sh --torch --chromium  # the weight-conversion tests run PyTorch; the report tests Chromium
 scripts/build.sh
 (
   cd build
