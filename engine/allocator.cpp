@@ -1,16 +1,41 @@
 #include "engine/allocator.h"
 
+#include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define GF_ASAN_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define GF_ASAN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define GF_ASAN_POISON(p, n) ((void)(p), (void)(n))
+#define GF_ASAN_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 #include "engine/error.h"
 #include "kernels/cuda_runtime.h"
 
 namespace gf {
 
-CachingAllocator::CachingAllocator(RawAlloc alloc, RawFree free, std::string name)
-    : raw_alloc_(std::move(alloc)), raw_free_(std::move(free)), name_(std::move(name)) {}
+namespace {
+std::atomic<bool> g_poison{[] {
+  const char* e = std::getenv("GF_POISON_ALLOCATIONS");
+  return e && std::strcmp(e, "0") != 0 && *e;
+}()};
+}  // namespace
+
+void set_poison_allocations(bool on) { g_poison.store(on); }
+bool poison_allocations() { return g_poison.load(std::memory_order_relaxed); }
+
+CachingAllocator::CachingAllocator(RawAlloc alloc, RawFree free, std::string name, Fill fill, bool host_memory)
+    : raw_alloc_(std::move(alloc)),
+      raw_free_(std::move(free)),
+      fill_(std::move(fill)),
+      host_memory_(host_memory),
+      name_(std::move(name)) {}
 
 CachingAllocator::~CachingAllocator() {
   // Blocks still live at exit belong to static tensors; the process is ending.
@@ -31,8 +56,19 @@ size_t CachingAllocator::round_size(size_t bytes) {
 }
 
 void* CachingAllocator::allocate(size_t bytes) {
+  void* p = nullptr;
+  size_t got = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    p = take(bytes, &got);
+  }
+  if (host_memory_) GF_ASAN_POISON(static_cast<char*>(p) + bytes, got - bytes);
+  if (fill_ && poison_allocations()) fill_(p, 0xFF, bytes);
+  return p;
+}
+
+void* CachingAllocator::take(size_t bytes, size_t* got_out) {
   const size_t size = round_size(bytes);
-  std::lock_guard<std::mutex> lock(mutex_);
   // Best fit among cached blocks, but never more than twice the request.
   auto it = free_.lower_bound(size);
   void* p = nullptr;
@@ -66,6 +102,7 @@ void* CachingAllocator::allocate(size_t bytes) {
   live_[p] = got;
   stats_.in_use += got;
   if (stats_.in_use > stats_.peak_in_use) stats_.peak_in_use = stats_.in_use;
+  *got_out = got;
   return p;
 }
 
@@ -75,6 +112,7 @@ void CachingAllocator::release(void* p) {
   auto it = live_.find(p);
   if (it == live_.end()) throw Error(name_ + ": release of a pointer it did not allocate");
   size_t size = it->second;
+  if (host_memory_) GF_ASAN_UNPOISON(p, size);
   live_.erase(it);
   stats_.in_use -= size;
   free_.emplace(size, p);
@@ -108,7 +146,8 @@ CachingAllocator& cpu_allocator() {
         if (!p) throw std::bad_alloc();
         return p;
       },
-      [](void* p) { std::free(p); }, "cpu allocator");
+      [](void* p) { std::free(p); }, "cpu allocator",
+      [](void* p, unsigned char value, size_t n) { std::memset(p, value, n); }, true);
   return a;
 }
 
@@ -119,9 +158,15 @@ CachingAllocator& cuda_allocator(int index) {
   std::lock_guard<std::mutex> lock(m);
   auto& a = all[index];
   if (!a)
-    a = std::make_unique<CachingAllocator>([index](size_t n) { return cuda::raw_malloc(n, index); },
-                                           [index](void* p) { cuda::raw_free(p, index); },
-                                           "cuda:" + std::to_string(index) + " allocator");
+    a = std::make_unique<CachingAllocator>(
+        [index](size_t n) { return cuda::raw_malloc(n, index); }, [index](void* p) { cuda::raw_free(p, index); },
+        "cuda:" + std::to_string(index) + " allocator",
+        [index](void* p, unsigned char value, size_t n) { cuda::fill_bytes(p, value, n, index); },
+#ifdef GF_CUDA_EMU
+        true);  // the emulator's device memory is host memory
+#else
+        false);
+#endif
   return *a;
 #else
   throw Error("cuda allocator: this build of ganforge has no CUDA backend (device " +

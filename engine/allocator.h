@@ -4,6 +4,15 @@
 // computation. All work is ordered on the device's single compute stream, so a
 // block freed by the host can be handed out again at once.
 // The raw pair is a parameter so the caching logic is testable on the CPU.
+//
+// Debug mode (set_poison_allocations; tests/main.cpp turns it on for every
+// test, GF_POISON_ALLOCATIONS=1 for any program): each block is filled with
+// 0xFF bytes as it is handed out, a NaN in float32 and in float64, so an
+// output element a kernel leaves unwritten reads as NaN everywhere, whether
+// its block is fresh from the raw allocator or reused from the cache. Under
+// AddressSanitizer the bytes between a request's end and its size class's
+// end are poisoned for ASan too (host-addressable memory only), so an
+// overrun by one element is reported even though the block is larger.
 #pragma once
 #include <cstddef>
 #include <functional>
@@ -26,8 +35,13 @@ class CachingAllocator {
  public:
   using RawAlloc = std::function<void*(size_t)>;  // throws std::bad_alloc when out of memory
   using RawFree = std::function<void(void*)>;
+  // Fills `bytes` at `p` with the byte `value`, where the memory lives (a
+  // memset on the device's stream for CUDA): how debug mode poisons.
+  using Fill = std::function<void(void* p, unsigned char value, size_t bytes)>;
 
-  CachingAllocator(RawAlloc alloc, RawFree free, std::string name);
+  // host_memory: the blocks are addressable by the host (the CPU allocator,
+  // and CUDA under the emulator), so ASan may poison their slack.
+  CachingAllocator(RawAlloc alloc, RawFree free, std::string name, Fill fill = nullptr, bool host_memory = false);
   ~CachingAllocator();
   CachingAllocator(const CachingAllocator&) = delete;
   CachingAllocator& operator=(const CachingAllocator&) = delete;
@@ -43,14 +57,23 @@ class CachingAllocator {
   static size_t round_size(size_t bytes);
 
  private:
+  void* take(size_t bytes, size_t* got);  // allocate's bookkeeping, under the lock
+
   RawAlloc raw_alloc_;
   RawFree raw_free_;
+  Fill fill_;
+  bool host_memory_;
   std::string name_;
   mutable std::mutex mutex_;
   std::multimap<size_t, void*> free_;        // size class -> block
   std::map<void*, size_t> live_;             // block -> size class
   AllocatorStats stats_;
 };
+
+// Debug mode of every allocator with a Fill (see above). Off unless the
+// environment has GF_POISON_ALLOCATIONS=1, or a program turns it on.
+void set_poison_allocations(bool on);
+bool poison_allocations();
 
 // The allocator of CUDA device `index` (created on first use).
 CachingAllocator& cuda_allocator(int index);

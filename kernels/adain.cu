@@ -55,8 +55,10 @@ __global__ void adain_forward_kernel(AdainParams p, const T* __restrict__ x, con
     if (!active) continue;
     const T var = s2 - s1 * s1;
     const T m = shift + s1, r = rsqrt((var > T(0) ? var : T(0)) + T(p.eps));
-    const T a = ys[q] * r, c = yb[q] - a * m;  // y = a * x + c
-    for (int64_t k = L::lane(); k < p.hw; k += G) y[q * p.hw + k] = a * xr[k] + c;
+    // (x - m) first, as the CPU does: a * x + (yb - a * m) cancels when the
+    // plane is (nearly) constant, where r = 1/sqrt(eps) is large.
+    const T a = ys[q] * r, b = yb[q];
+    for (int64_t k = L::lane(); k < p.hw; k += G) y[q * p.hw + k] = (xr[k] - m) * a + b;
     if (L::lane() == 0) {
       mean[q] = m;
       rstd[q] = r;

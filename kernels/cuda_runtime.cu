@@ -142,8 +142,10 @@ void enable_peer_access(int device, int peer) {
   GF_CUDA_CHECK(e);
 }
 
-void memset_zero(void* dst, size_t bytes, int device) {
-  if (bytes) GF_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, cuda_stream(device)));
+void memset_zero(void* dst, size_t bytes, int device) { fill_bytes(dst, 0, bytes, device); }
+
+void fill_bytes(void* dst, unsigned char value, size_t bytes, int device) {
+  if (bytes) GF_CUDA_CHECK(cudaMemsetAsync(dst, value, bytes, cuda_stream(device)));
 }
 
 }  // namespace gf::cuda

@@ -34,5 +34,7 @@ void copy_peer(void* dst, int dst_device, const void* src, int src_device, size_
 // Turns on `device`'s direct access to `peer`'s memory where the hardware can.
 void enable_peer_access(int device, int peer);
 void memset_zero(void* dst, size_t bytes, int device);
+// Sets every byte to `value`, ordered on `device`'s stream.
+void fill_bytes(void* dst, unsigned char value, size_t bytes, int device);
 
 }  // namespace gf::cuda

@@ -138,4 +138,28 @@ void check_first_and_second_order(const Fn& f, const std::vector<Tensor>& inputs
   CHECK(g2.ok);
 }
 
+void check_close_state(const io::TensorMap& got, const io::TensorMap& want, double rtol) {
+  REQUIRE(got.size() == want.size());
+  auto ends_with = [](const std::string& s, const std::string& end) {
+    return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
+  };
+  for (const auto& [name, w] : want) {
+    INFO(name);
+    REQUIRE(got.count(name));
+    const Tensor& g = got.at(name);
+    REQUIRE(g.shape() == w.shape());
+    const bool exact = (name.rfind("state.", 0) == 0 && name != "state.pl_mean") || name.rfind("sampler.", 0) == 0 ||
+                       ends_with(name, ".step");
+    if (exact) {
+      CHECK(g.to_vector() == w.to_vector());
+      continue;
+    }
+    double scale = 0;
+    for (double v : w.to_vector()) scale = std::max(scale, std::fabs(v));
+    const Check c = allclose(g, w, rtol, rtol * scale + 1e-7);
+    INFO(c.message);
+    CHECK(c.ok);
+  }
+}
+
 }  // namespace gf::test

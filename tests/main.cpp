@@ -1,6 +1,9 @@
 // Catch2 main for gf_tests. `--cuda-or-skip` (used by the ctest entries with
 // label cuda) exits with 77, which ctest reports as skipped, when this build or
-// machine has no CUDA device.
+// machine has no CUDA device; `--cuda-available` only answers that (exit 0 or
+// 77), for the program tests that run on CUDA. Every test runs with the
+// allocators' debug mode on: each block handed out is NaN until written, so an
+// output a kernel leaves unwritten fails its test wherever it runs.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
@@ -8,6 +11,7 @@
 #include <iostream>
 #include <vector>
 
+#include "engine/allocator.h"
 #include "engine/device.h"
 
 int main(int argc, char** argv) {
@@ -15,8 +19,10 @@ int main(int argc, char** argv) {
   bool cuda_or_skip = false;
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--cuda-or-skip") == 0) cuda_or_skip = true;
+    else if (std::strcmp(argv[i], "--cuda-available") == 0) return gf::cuda_available() ? 0 : 77;
     else args.push_back(argv[i]);
   }
+  gf::set_poison_allocations(true);
   if (cuda_or_skip && !gf::cuda_available()) {
     std::cout << "skipped: no CUDA device (or a build without the CUDA backend)\n";
     return 77;

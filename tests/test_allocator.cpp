@@ -219,3 +219,29 @@ TEST_CASE("a repeated computation on cuda:0 makes no cudaMalloc after its first 
   CHECK(alloc.stats().raw_allocs == after_first);
   CHECK(alloc.stats().in_use == in_use_before);
 }
+
+namespace {
+
+// Every element of a new tensor is NaN, whether its block is fresh or reused.
+void check_new_tensors_are_nan(Device d) {
+  REQUIRE(poison_allocations());  // tests/main.cpp turns the debug mode on for every test
+  for (DType t : {DType::f32, DType::f64})
+    for (int round = 0; round < 2; ++round) {  // round 1 reuses round 0's blocks
+      INFO(dtype_name(t) << " on " << d.str() << (round ? ", reused block" : ", fresh block"));
+      for (int64_t n : {int64_t(1), int64_t(100), int64_t(3000), int64_t(1) << 18}) {
+        Tensor x = Tensor::empty({n}, t, d);
+        for (double v : x.to_vector()) REQUIRE(std::isnan(v));
+        x.copy_(zeros({n}, t, d));  // written, then released: the next round must not see these zeros
+      }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("debug mode: a new tensor's memory is NaN until written, fresh or reused", "[allocator]") {
+  check_new_tensors_are_nan(Device::cpu());
+}
+
+TEST_CASE("debug mode on cuda: a new tensor's memory is NaN until written, fresh or reused", "[allocator][cuda]") {
+  check_new_tensors_are_nan(Device::cuda(0));
+}

@@ -30,3 +30,29 @@ TEST_CASE("dropout zeroes about p of the values and scales the rest", "[dropout]
   for (size_t i = 0; i < gv.size(); ++i) CHECK(gv[i] == (yv[i] == 0 ? 0.0 : 2.0));
   REQUIRE_THROWS_WITH(dropout(x, 1.0, true, gen), Catch::Contains("p must be in [0, 1)"));
 }
+
+TEST_CASE("dropout on cuda draws the cpu's mask for a seed, forward and gradient", "[dropout][cuda]") {
+  const Device gpu = Device::cuda(0);
+  for (const Shape& s : {Shape{1}, Shape{3, 5, 7}, Shape{2, 64, 33}}) {
+    INFO(shape_str(s));
+    const Tensor x = random_tensor(s, 5, DType::f32), w = random_tensor(s, 6, DType::f32);
+    auto run = [&](Device d) {
+      Generator gen(11);
+      Tensor xd = x.to(d).requires_grad_();
+      Tensor y = dropout(xd, 0.3, true, gen);
+      return std::vector<Tensor>{y, grad({sum(mul(y, w.to(d)))}, {xd})[0]};
+    };
+    const auto c = run(Device::cpu()), g = run(gpu);
+    // Philox gives both devices the same uniforms, so the same elements drop;
+    // kept ones differ at most by float32 rounding of the scale.
+    for (size_t k = 0; k < c.size(); ++k) {
+      const auto cv = c[k].to_vector(), gv = g[k].to_vector();
+      REQUIRE(cv.size() == gv.size());
+      for (size_t i = 0; i < cv.size(); ++i) {
+        INFO("output " << k << " element " << i);
+        REQUIRE((cv[i] == 0) == (gv[i] == 0));
+        CHECK(gv[i] == Approx(cv[i]).epsilon(1e-6));
+      }
+    }
+  }
+}

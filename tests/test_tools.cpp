@@ -193,3 +193,65 @@ TEST_CASE("tools: generate's --interp ends and mixing-grid cells are the seeds' 
   REQUIRE(same_bits(at(m, 3), s9));
   REQUIRE(fs::file_size(dir / "png/grid.png") > 0);
 }
+
+// ---- the programs on CUDA: whole paths against the CPU ----
+
+namespace {
+
+// Three minibatches of the tiny config on Fashion-MNIST's first 64 images;
+// returns the run folder (the checkpoint holds the whole trainer state).
+std::string train(const TempDir& dir, const std::string& name, const std::string& flags) {
+  const std::string out = dir / name;
+  std::string log;
+  const int rc = run_tool(dir,
+                          "train_stylegan --cfg tiny --max-images 64 --kimg 0.012 --tick 0.012 --snap 1 --seed 3 "
+                          "--outdir " + out + " " + flags,
+                          &log);
+  INFO(log);
+  REQUIRE(rc == 0);
+  for (const auto& e : fs::directory_iterator(out))
+    if (e.is_directory()) return e.path().string();
+  FAIL("train_stylegan made no run folder in " << out);
+  return "";
+}
+
+std::string newest_snapshot(const std::string& run) {
+  std::string best;
+  for (const auto& e : fs::directory_iterator(run)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("network-snapshot-", 0) == 0 && e.path().string() > best) best = e.path().string();
+  }
+  REQUIRE_FALSE(best.empty());
+  return best;
+}
+
+}  // namespace
+
+TEST_CASE("tools on CUDA: train_stylegan's state after three minibatches and generate's images agree with the CPU",
+          "[tools][cuda]") {
+  TempDir dir;
+  const std::string cpu = train(dir, "cpu", "--device cpu"), gpu = train(dir, "cuda", "--device cuda");
+  test::check_close_state(io::load_safetensors(gpu + "/checkpoint.bin"), io::load_safetensors(cpu + "/checkpoint.bin"));
+
+  // The same snapshot on both devices: the seeds' latents come from Philox,
+  // so the images differ only by float32 rounding.
+  const std::string snap = newest_snapshot(cpu);
+  for (const char* device : {"cpu", "cuda"})
+    REQUIRE(run_tool(dir, "generate --network " + snap + " --seeds 0-3 --trunc 0.7 --noise-mode const --raw " +
+                              (dir / (std::string(device) + ".npy")) + " --outdir " + (dir / device) +
+                              " --device " + device) == 0);
+  const Tensor on_cpu = io::read_npy(dir / "cpu.npy"), on_gpu = io::read_npy(dir / "cuda.npy");
+  const test::Check c = test::allclose(on_gpu, on_cpu, 1e-4, 1e-4);
+  INFO(c.message);
+  CHECK(c.ok);
+}
+
+TEST_CASE("tools on CUDA: train_stylegan --gpus 2 on two devices agrees with two CPU replicas", "[tools][cuda]") {
+  if (cuda_device_count() < 2) {
+    WARN("needs two CUDA devices (GFEMU_DEVICES=2 on the emulator); not run");
+    return;
+  }
+  TempDir dir;
+  const std::string cpu = train(dir, "cpu2", "--device cpu --gpus 2"), gpu = train(dir, "cuda2", "--device cuda --gpus 2");
+  test::check_close_state(io::load_safetensors(gpu + "/checkpoint.bin"), io::load_safetensors(cpu + "/checkpoint.bin"));
+}

@@ -1,10 +1,15 @@
 // Test helpers: random tensors from a fixed seed, closeness checks, and
 // finite-difference gradient checks (first and second order) in float64.
+// Every test runs with the allocators' debug mode on (tests/main.cpp): each
+// new tensor's memory is NaN until written, on the CPU and on the GPU, so a
+// kernel that leaves part of its output unwritten fails any comparison
+// without a test having to poison anything itself.
 #pragma once
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "engine/io/safetensors.h"
 #include "engine/ops.h"
 
 namespace gf::test {
@@ -35,6 +40,16 @@ Check gradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps = 1e-
 // backward of every backward on the path.
 Check gradgradcheck(const Fn& f, const std::vector<Tensor>& inputs, double eps = 1e-6, double rtol = 1e-3,
                     double atol = 1e-5);
+
+// Two training states (checkpoint tensors by name, train/stylegan2/checkpoint.h),
+// e.g. from a GPU and the CPU, agree: the counters, the sampler and the random
+// streams, and Adam's step counts exactly; every weight, buffer (w_avg), Adam
+// moment, G_ema weight and pl_mean within float32 rounding done in another
+// order. Adam divides by the root of the second moment, so a gradient that is
+// rounding noise may move its weight by up to lr either way: the absolute
+// tolerance is relative to each tensor's largest value. Catch CHECKs, one per
+// tensor, naming it.
+void check_close_state(const io::TensorMap& got, const io::TensorMap& want, double rtol = 1e-3);
 
 // gradcheck and gradgradcheck with default tolerances, each a Catch CHECK
 // that reports the failing element.

@@ -2,7 +2,7 @@
 
 # tests/test_tools.cpp runs the programs from gf_tests and compares their
 # output with the in-process networks: it needs them built, and where they are.
-add_dependencies(gf_tests generate discriminate export_weights)
+add_dependencies(gf_tests generate discriminate export_weights train_stylegan)
 target_compile_definitions(gf_tests PRIVATE GF_TOOLS_DIR="$<TARGET_FILE_DIR:generate>")
 
 set(_gen ${CMAKE_BINARY_DIR}/test_gen)

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every CUDA test on the CPU emulator of the CUDA runtime (tools/cuda_emu):
+# builds the CUDA backend from kernels/*.cu with g++ (no nvcc, no GPU) into
+# build-emu/ with AddressSanitizer and UndefinedBehaviorSanitizer, then runs
+# `ctest -L cuda` twice: threads in forward order on one emulated device, and
+# in reverse order on two (the multi-device branches). A race that needs a
+# barrier shows up in at least one of the orders. Fails if any test fails or
+# is skipped. scripts/test.sh runs this after the regular build's tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+start=$SECONDS
+
+# -O1 -g1: the sanitizers' run time stays moderate, and line tables are all
+# their reports need (full -g made the compile 1.7x longer).
+cmake -S . -B build-emu -DGF_CUDA_EMU=ON -DGF_SANITIZE="address;undefined" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -U OPENBLAS_LIBRARY -U CBLAS_INCLUDE_DIR >/dev/null
+# Only what the cuda label runs: gf_tests (with the programs it drives) and the emulator's self-tests.
+cmake --build build-emu -j "$jobs" --target gf_tests gfemu_selftest
+built=$SECONDS
+
+export UBSAN_OPTIONS=print_stacktrace=1
+cases=$(build-emu/bin/gf_tests --list-test-names-only "[cuda]" | grep -c .)
+run() {  # run ORDER DEVICES
+  local log=build-emu/ctest-$1.log
+  echo "== CUDA tests on the emulator: GFEMU_ORDER=$1 GFEMU_DEVICES=$2"
+  (cd build-emu && GFEMU_ORDER=$1 GFEMU_DEVICES=$2 ctest -L cuda --output-on-failure -j "$jobs") | tee "$log"
+  if grep -q "did not run\|\*\*\*Skipped\|Not Run" "$log"; then
+    echo "test_emulated_cuda: a CUDA test was skipped on the emulator; every one must run" >&2
+    exit 1
+  fi
+  ran=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$log")
+  echo "== emulated CUDA ($1 order, $2 devices): $ran ctest entries run ($cases Catch2 [cuda] cases in gf_tests, plus the emulator's self-tests), 0 skipped"
+}
+run forward 1
+first=$SECONDS
+run reverse 2
+echo "== emulated CUDA: build $((built - start)) s, forward run $((first - built)) s, reverse run $((SECONDS - first)) s"

@@ -1,0 +1,52 @@
+// What the emulator's parts share: diagnostics, the device memory map, the
+// current device, streams.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace gfemu {
+
+// A fault a GPU would turn into a hang, a crash or undefined results: one
+// line on stderr naming it ("gfemu: ..."), then abort().
+[[noreturn]] void die(const std::string& message);
+// An error the real API returns: recorded for cudaGetLastError and, unless
+// `quiet`, explained on stderr. Returns `e`.
+cudaError_t api_error(cudaError_t e, const std::string& message, bool quiet = false);
+std::string format_ptr(const void* p);
+
+// ---- devices ----
+int device_count();          // GFEMU_DEVICES, default 1
+int sm_count();              // GFEMU_SMS, default 4
+int current_device();        // of the calling host thread
+bool peer_enabled(int device, int peer);
+constexpr size_t kSharedPerBlock = 48 * 1024;         // without an opt-in
+constexpr size_t kSharedPerBlockOptin = 227 * 1024;  // sm_90's opt-in maximum
+size_t shared_optin_limit();  // the largest cudaFuncSetAttribute opt-in seen (see cudaFuncSetAttribute)
+
+// ---- device memory ----
+struct Allocation {
+  uintptr_t base = 0;
+  size_t bytes = 0;
+  int device = -1;  // -1: pinned host memory (cudaMallocHost)
+};
+// The device allocation holding address p, if any (p == base + bytes counts,
+// as the end of an empty range).
+bool find_allocation(const void* p, Allocation* out);
+// Explains why [p, p + bytes) is not wholly inside one allocation of
+// `device` (any device when device < 0); empty when it is.
+std::string check_device_range(const void* p, size_t bytes, int device);
+
+// cuBLAS and cuDNN handles live in the driver's registry until destroyed
+// (see runtime.cpp), as streams do.
+void keep_handle(const void* handle);
+void drop_handle(const void* handle);
+
+// ---- streams ----
+// The device a stream belongs to (nullptr: the current device's default
+// stream); -1 for a handle that is not a live stream.
+int stream_device(cudaStream_t s);
+
+}  // namespace gfemu
