@@ -50,14 +50,16 @@ void save_fakes(StyleGAN2Trainer& t, const GridSet& grid, const std::string& pat
 
 }  // namespace
 
-void run_training(StyleGAN2Trainer& t, RunDir& run, const LoopOptions& opt) {
+void run_training(StyleGAN2Trainer& t, RunDir* run_dir, const LoopOptions& opt) {
   // Counts of images are int64: kimg beyond 9e12 would not convert.
   GF_CHECK(std::isfinite(opt.total_kimg) && opt.total_kimg >= 0 && opt.total_kimg <= 1e12, "run_training",
            "total_kimg must be in [0, 1e12], got " << opt.total_kimg);
   GF_CHECK(std::isfinite(opt.tick_kimg) && opt.tick_kimg > 0 && opt.tick_kimg <= 1e12, "run_training",
            "tick_kimg must be in (0, 1e12], got " << opt.tick_kimg);
   GF_CHECK(opt.snap_ticks >= 0, "run_training", "snap_ticks must be >= 0, got " << opt.snap_ticks);
-  const GridSet grid = make_grid(t, run, opt);
+  // Every rank runs the loop (its collectives); only rank 0 has the folder.
+  GF_CHECK((run_dir != nullptr) == t.is_main(), "run_training", "rank 0, and only rank 0, writes the run folder");
+  const GridSet grid = run_dir ? make_grid(t, *run_dir, opt) : GridSet{};
   const int64_t total = static_cast<int64_t>(opt.total_kimg * 1000);
   const int64_t tick_nimg = static_cast<int64_t>(opt.tick_kimg * 1000);
   int64_t tick = 0, tick_start_nimg = t.cur_nimg();
@@ -68,28 +70,28 @@ void run_training(StyleGAN2Trainer& t, RunDir& run, const LoopOptions& opt) {
   // snapshot, even when --kimg is reached before the start (--kimg 0, or the
   // checkpoint of a finished run resumed without a larger --kimg), so every
   // run that exits 0 leaves a network.
-  if (t.cur_nimg() >= total) {
+  if (t.cur_nimg() >= total && run_dir) {
     char line[256];
     std::snprintf(line, sizeof line,
                   "Nothing left to train: kimg %.3f of %.3f is reached; training one minibatch and writing a snapshot, "
                   "as the official loop does (a larger --kimg trains longer)",
                   t.cur_nimg() / 1000.0, opt.total_kimg);
-    run.log(line);
+    run_dir->log(line);
   }
   for (bool done = false; !done;) {
     t.step();
     done = t.cur_nimg() >= total;
     if (!done && tick != 0 && t.cur_nimg() < tick_start_nimg + tick_nimg) {
-      if (opt.progress) {
+      if (opt.progress && run_dir) {
         std::printf("\r  kimg %.3f, tick %lld: %3.0f%%", t.cur_nimg() / 1000.0, static_cast<long long>(tick),
                     100.0 * double(t.cur_nimg() - tick_start_nimg) / double(tick_nimg));
         std::fflush(stdout);
       }
       continue;
     }
-    if (opt.progress) std::printf("\r\033[K");  // the status line replaces the progress line
+    if (opt.progress && run_dir) std::printf("\r\033[K");  // the status line replaces the progress line
 
-    const LossStats st = t.take_stats();  // this tick's means; waits for the device, so the times below include its work
+    const LossStats st = t.take_stats();  // this tick's means (over the ranks too); waits for the device, so the times below include its work
     const auto now = std::chrono::steady_clock::now();
     const double sec_tick = std::chrono::duration<double>(now - tick_t).count();
     const double total_sec = std::chrono::duration<double>(now - t0).count();
@@ -105,6 +107,16 @@ void run_training(StyleGAN2Trainer& t, RunDir& run, const LoopOptions& opt) {
       std::snprintf(b, sizeof b, "%.4g", v);
       return calls > 0 ? std::string(b) : std::string("-");
     };
+    const std::string tag = kimg_tag(t.cur_nimg());
+    const bool snap = done || (opt.snap_ticks > 0 && tick % opt.snap_ticks == 0);
+    if (!run_dir) {  // another rank: only the collectives
+      if (snap) save_checkpoint("", t);
+      ++tick;
+      tick_start_nimg = t.cur_nimg();
+      tick_t = now;
+      continue;
+    }
+    RunDir& run = *run_dir;
     char line[512];
     std::snprintf(line, sizeof line,
                   "tick %-4lld kimg %-8.1f time %-8.0f sec/tick %-7.1f sec/kimg %-7.2f maxmem %-6.2f reserved %-6.2f G %.4f D %.4f+%.4f r1 %s pl %s "
@@ -124,8 +136,7 @@ void run_training(StyleGAN2Trainer& t, RunDir& run, const LoopOptions& opt) {
     if (st.pl_calls > 0) stats["pl_penalty"] = st.pl_penalty;
     if (t.setup().spec.pl_weight > 0) stats["pl_mean"] = t.pl_mean();
     run.append_stats(stats);
-    if (done || (opt.snap_ticks > 0 && tick % opt.snap_ticks == 0)) {
-      const std::string tag = kimg_tag(t.cur_nimg());
+    if (snap) {
       save_fakes(t, grid, run.file("fakes" + tag + ".png"), opt);
       save_snapshot(run.file("network-snapshot-" + tag + ".bin"), t);
       save_checkpoint(run.file("checkpoint.bin"), t);

@@ -22,7 +22,12 @@ struct LoopOptions {
 // loop's order), so a run always ends with a snapshot; writes reals.png, fakes<kimg>.png,
 // network-snapshot-<kimg>.bin, checkpoint.bin, log.txt, stats.jsonl and
 // report.html (train/report.h, rewritten every tick) into run.
-void run_training(StyleGAN2Trainer& trainer, RunDir& run, const LoopOptions& opt);
+// With one process per device every rank runs it, rank 0 with its run folder
+// and every other rank with none (null): they take part in the collectives only.
+void run_training(StyleGAN2Trainer& trainer, RunDir* run, const LoopOptions& opt);
+inline void run_training(StyleGAN2Trainer& trainer, RunDir& run, const LoopOptions& opt) {
+  run_training(trainer, &run, opt);
+}
 
 // "000123" for 123456 images, as the official file names count kimg.
 std::string kimg_tag(int64_t nimg);
