@@ -117,7 +117,7 @@ int run(int argc, char** argv) {
   lo.total_kimg = setup.spec.kimg;
   lo.tick_kimg = args.number("tick");
   lo.snap_ticks = static_cast<int>(args.integer("snap"));
-  lo.progress = isatty(fileno(stdout));
+  lo.progress = isatty(fileno(stdout)) && world == 1;  // mpirun forwards output line by line
   if (!trainer->is_main()) {  // another rank: the collectives, no files
     run_training(*trainer, nullptr, lo);
     return 0;
