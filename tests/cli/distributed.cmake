@@ -18,7 +18,7 @@ set_tests_properties(cpu.train_stylegan_dist_inprocess PROPERTIES LABELS cpu FIX
                      PASS_REGULAR_EXPRESSION "Done: ")
 
 add_test(NAME cpu.train_stylegan_dist_env
-         COMMAND sh -c "rm -rf ${_dist}/env && ${_launch} env 2 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
+         COMMAND sh -c "rm -rf ${_dist}/env && OMP_NUM_THREADS=1 ${_launch} env 2 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
 --outdir ${_dist}/env")
 set_tests_properties(cpu.train_stylegan_dist_env PROPERTIES LABELS cpu FIXTURES_SETUP dist_env
                      PASS_REGULAR_EXPRESSION "2 replicas x 2 passes of 2.*2 processes \\(tcp\\).*Done: ")
@@ -41,25 +41,25 @@ gf_dist_same(cpu.train_stylegan_dist_env_equals_inprocess env inprocess "dist_en
 set(_long_flags --cfg tiny --kimg 100 --tick 0.004 --snap 0 --max-images 64)
 string(REPLACE ";" " " _long_flags_sh "${_long_flags}")
 add_test(NAME cpu.train_stylegan_dist_killed_rank_env
-         COMMAND sh -c "GF_DIST_TIMEOUT=60 ${_launch} kill-env $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
+         COMMAND sh -c "OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 ${_launch} kill-env $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
 --outdir ${_dist}/killed_env")
 set_tests_properties(cpu.train_stylegan_dist_killed_rank_env PROPERTIES LABELS cpu TIMEOUT 400
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 1 (closed its connection|connection failed).*the run stopped after [0-9] s with exit status 1")
 add_test(NAME cpu.train_stylegan_dist_hung_rank_env
-         COMMAND sh -c "GF_DIST_TIMEOUT=5 ${_launch} stop-env $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
+         COMMAND sh -c "OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=5 ${_launch} stop-env $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
 --outdir ${_dist}/hung_env")
 set_tests_properties(cpu.train_stylegan_dist_hung_rank_env PROPERTIES LABELS cpu TIMEOUT 400
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: no data from rank 1 for 5 s \\(GF_DIST_TIMEOUT\\).*the run stopped after ([5-9]|1[0-9]) s with exit status 1")
 # The smoke run's checkpoint (one replica) under two processes.
 add_test(NAME cpu.train_stylegan_dist_resume_other_world
          COMMAND sh -c "f=$(ls -t ${CMAKE_BINARY_DIR}/test_runs/*-fashion-mnist-tiny/checkpoint.bin | head -n 1) && \
-${_launch} env 2 $<TARGET_FILE:train_stylegan> --resume \"$f\" --max-images 128 --outdir ${_dist}/other_world")
+OMP_NUM_THREADS=1 ${_launch} env 2 $<TARGET_FILE:train_stylegan> --resume \"$f\" --max-images 128 --outdir ${_dist}/other_world")
 set_tests_properties(cpu.train_stylegan_dist_resume_other_world PROPERTIES LABELS cpu FIXTURES_REQUIRED trained_snapshot
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: .*checkpoint.bin was trained by 1 replicas; this run has 2 processes: resume it with 1")
 
 if(GF_WITH_MPI AND GF_MPIEXEC)
   add_test(NAME cpu.train_stylegan_dist_mpi
-           COMMAND sh -c "rm -rf ${_dist}/mpi && ${_launch} mpi 2 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
+           COMMAND sh -c "rm -rf ${_dist}/mpi && OMP_NUM_THREADS=1 ${_launch} mpi 2 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
 --outdir ${_dist}/mpi")
   set_tests_properties(cpu.train_stylegan_dist_mpi PROPERTIES LABELS cpu FIXTURES_SETUP dist_mpi
                        PASS_REGULAR_EXPRESSION "2 replicas x 2 passes of 2.*2 processes \\(mpi\\).*Done: ")
@@ -75,7 +75,7 @@ if(GF_WITH_MPI AND GF_MPIEXEC)
                        PASS_REGULAR_EXPRESSION "Done: ")
   string(REPLACE "DIR" "inprocess" _din "${_latest}")
   add_test(NAME cpu.train_stylegan_dist_mpi_resume
-           COMMAND sh -c "rm -rf ${_dist}/mpi_resume && ${_launch} mpi 2 $<TARGET_FILE:train_stylegan> \
+           COMMAND sh -c "rm -rf ${_dist}/mpi_resume && OMP_NUM_THREADS=1 ${_launch} mpi 2 $<TARGET_FILE:train_stylegan> \
 --resume ${_din}checkpoint.bin --kimg 0.024 --tick 0.008 --snap 1 --max-images 64 --outdir ${_dist}/mpi_resume")
   set_tests_properties(cpu.train_stylegan_dist_mpi_resume PROPERTIES LABELS cpu FIXTURES_REQUIRED dist_inprocess
                        FIXTURES_SETUP dist_mpi_resume PASS_REGULAR_EXPRESSION "resumed from .*Done: ")
@@ -86,7 +86,7 @@ if(GF_WITH_MPI AND GF_MPIEXEC)
   set_tests_properties(cpu.train_stylegan_dist_mpi_resume_is_exact PROPERTIES LABELS cpu
                        FIXTURES_REQUIRED "dist_straight3;dist_mpi_resume" PASS_REGULAR_EXPRESSION "^same")
   add_test(NAME cpu.train_stylegan_dist_killed_rank_mpi
-           COMMAND sh -c "GF_DIST_TIMEOUT=60 ${_launch} kill-mpi $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
+           COMMAND sh -c "OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 ${_launch} kill-mpi $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
 --outdir ${_dist}/killed_mpi")
   set_tests_properties(cpu.train_stylegan_dist_killed_rank_mpi PROPERTIES LABELS cpu TIMEOUT 400
                        PASS_REGULAR_EXPRESSION "rank 1 .*exited on signal 9.*the run stopped after [0-9]+ s with exit status")
