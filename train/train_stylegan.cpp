@@ -83,9 +83,10 @@ int run(int argc, char** argv) {
     return 0;
   }
   // Launched as one of several processes: this one's group and device.
+  Device dev = Device::parse(args.str("device"));
+  check_device_usable(dev);  // before waiting for the other ranks
   std::unique_ptr<Communicator> group = communicator_from_environment();
   const int world = group ? group->world_size() : 1;
-  Device dev = Device::parse(args.str("device"));
   if (world > 1 && dev.is_cuda()) dev = Device::cuda(dev.index + group->local_rank());
   check_device_usable(dev);
   if (world > 1 && dev.is_cuda() && nccl_built()) group = make_nccl_communicator(std::move(group), dev.index);
