@@ -44,10 +44,10 @@ print(f"{name:28s} {statistics.median(t['sec_per_tick'] for t in ticks):8.3f} s/
 EOF
 }
 cpu_of() {  # command...: runs it, prints the CPU seconds of it and its children
-  local t0 t1
-  t0=$(awk '{print $16 + $17}' /proc/$BASHPID/stat)
+  local t0 t1 me=$BASHPID  # this subshell: its waited-for children's CPU time grows
+  t0=$(awk '{print $16 + $17}' /proc/$me/stat)
   "$@" >"$OUT/log" 2>&1 || { cat "$OUT/log" >&2; exit 1; }
-  t1=$(awk '{print $16 + $17}' /proc/$BASHPID/stat)
+  t1=$(awk '{print $16 + $17}' /proc/$me/stat)
   awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", (b - a) / hz }'
 }
 
