@@ -77,14 +77,13 @@ int run(int argc, char** argv) {
                   {"cond", "", "", "train a class-conditional network from the dataset's labels"},
                   cli::integer("max-images", "N", "", "use at most N images of the dataset", 1, cli::kInt64Max),
                   {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a snapshot's weights"},
-                  {"device", "cpu|cuda", "cpu", "where to train"}});
+                  cli::device("device", "cpu", "where to train")});
   if (args.help()) {
     std::cout << args.usage();
     return 0;
   }
   // Launched as one of several processes: this one's group and device.
-  Device dev = Device::parse(args.str("device"));
-  check_device_usable(dev);  // before waiting for the other ranks
+  Device dev = args.device("device");  // checked before waiting for the other ranks
   std::unique_ptr<Communicator> group = communicator_from_environment();
   const int world = group ? group->world_size() : 1;
   if (world > 1 && dev.is_cuda()) dev = Device::cuda(dev.index + group->local_rank());
