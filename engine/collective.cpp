@@ -25,7 +25,9 @@ void check_replicas(const std::vector<std::vector<Tensor>>& t, const char* op) {
   }
 }
 
-Tensor flatten_all(const std::vector<Tensor>& ts) {
+}  // namespace
+
+Tensor flatten_tensors(const std::vector<Tensor>& ts) {
   std::vector<Tensor> flat;
   flat.reserve(ts.size());
   for (const Tensor& x : ts) flat.push_back(x.reshape({-1}));
@@ -33,15 +35,13 @@ Tensor flatten_all(const std::vector<Tensor>& ts) {
 }
 
 // Writes consecutive pieces of `flat` back into the tensors.
-void scatter_into(const Tensor& flat, const std::vector<Tensor>& ts) {
+void unflatten_into(const Tensor& flat, const std::vector<Tensor>& ts) {
   int64_t at = 0;
   for (const Tensor& x : ts) {
     x.copy_(slice(flat, 0, at, at + x.numel()).reshape(x.shape()));
     at += x.numel();
   }
 }
-
-}  // namespace
 
 void all_reduce_mean(const std::vector<std::vector<Tensor>>& tensors) {
   GF_CHECK(!tensors.empty(), kOp, "no replicas");
@@ -51,10 +51,10 @@ void all_reduce_mean(const std::vector<std::vector<Tensor>>& tensors) {
   if (tensors.front().empty()) return;
   NoGradGuard no_grad;
   const Device home = tensors.front().front().device();
-  Tensor sum = flatten_all(tensors.front());
-  for (size_t r = 1; r < n; ++r) sum = sum + flatten_all(tensors[r]).to(home);
+  Tensor sum = flatten_tensors(tensors.front());
+  for (size_t r = 1; r < n; ++r) sum = sum + flatten_tensors(tensors[r]).to(home);
   const Tensor mean = sum / static_cast<double>(n);
-  for (size_t r = 0; r < n; ++r) scatter_into(mean.to(tensors[r].front().device()), tensors[r]);
+  for (size_t r = 0; r < n; ++r) unflatten_into(mean.to(tensors[r].front().device()), tensors[r]);
 }
 
 void enable_peer_access(const std::vector<Device>& devices) {
@@ -68,8 +68,8 @@ void broadcast_from_first(const std::vector<std::vector<Tensor>>& tensors) {
   check_replicas(tensors, "broadcast_from_first");
   if (tensors.size() == 1 || tensors.front().empty()) return;
   NoGradGuard no_grad;
-  const Tensor flat = flatten_all(tensors.front());
-  for (size_t r = 1; r < tensors.size(); ++r) scatter_into(flat.to(tensors[r].front().device()), tensors[r]);
+  const Tensor flat = flatten_tensors(tensors.front());
+  for (size_t r = 1; r < tensors.size(); ++r) unflatten_into(flat.to(tensors[r].front().device()), tensors[r]);
 }
 
 }  // namespace gf

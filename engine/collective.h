@@ -20,6 +20,11 @@ void all_reduce_mean(const std::vector<std::vector<Tensor>>& tensors);
 // the hardware allows (else copies are staged through the host).
 void enable_peer_access(const std::vector<Device>& devices);
 
+// The tensors' values end to end in one new 1-D tensor on their device, and
+// back: the flat buffers the collectives move (engine/dist/communicator.h too).
+Tensor flatten_tensors(const std::vector<Tensor>& ts);
+void unflatten_into(const Tensor& flat, const std::vector<Tensor>& ts);
+
 // Replica 0's tensors, bit for bit, copied into every other replica's.
 void broadcast_from_first(const std::vector<std::vector<Tensor>>& tensors);
 

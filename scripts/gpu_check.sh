@@ -2,7 +2,8 @@
 # gpu_check.sh: the first thing to run on a lent GPU machine (one H200 with the
 # CUDA 13 toolkit, CMake, ninja and PyTorch, but no network and none of the
 # Debian -dev packages the build needs). It builds ganforge for sm_90 with every
-# core, runs the CUDA tests, trains for a minute on the GPU and checks the
+# core, runs the CUDA tests (cuda.test_dist among them: NCCL as one rank, when
+# the build found NCCL), trains for a minute on the GPU and checks the
 # generator's images against the CPU's, and times the kernels and a paper256
 # minibatch (beside PyTorch's, when bench/torch_vs_ganforge.py is in the tree).
 #

@@ -3,12 +3,20 @@
 // StyleGAN2Trainer (train/trainer.h); run_training (train/training_loop.h)
 // runs the ticks and writes the numbered run folder. --arch stylegan trains
 // StyleGAN (v1) with progressive growing instead (train/stylegan/).
+//
+// One process per device: under `mpirun -np N` or the torchrun-style
+// environment (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) each
+// process trains replica `rank` of N on cuda:K+LOCAL_RANK for --device cuda:K
+// (on the CPU: the CPU), gradients averaged through NCCL on GPUs when built
+// with it, else through the launcher's host group; rank 0 alone writes the
+// run folder (engine/dist/communicator.h).
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
 #include <sstream>
 
+#include "engine/dist/communicator.h"
 #include "engine/io/safetensors.h"
 #include "train/stylegan2/checkpoint.h"
 #include "train/cli.h"
@@ -39,6 +47,12 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
     for (const char* f : {"cfg", "gpus", "batch", "batch-gpu", "gamma", "seed"})
       if (args.has(f)) throw Error(std::string("--") + f + " cannot change a run resumed from a checkpoint (" + path + ")");
     TrainerSetup setup = checkpoint_setup(file, path, fresh.device);
+    const int world = fresh.comm ? fresh.comm->world_size() : 1;
+    if (world > 1 && setup.spec.gpus != world)
+      throw Error(path + " was trained by " + std::to_string(setup.spec.gpus) + " replicas; this run has " +
+                  std::to_string(world) + " processes: resume it with " + std::to_string(setup.spec.gpus) +
+                  " (a different count would split the batch and the random streams differently)");
+    setup.comm = fresh.comm;
     if (args.has("kimg")) setup.spec.kimg = args.number("kimg");
     auto t = std::make_unique<StyleGAN2Trainer>(setup, ds);
     load_checkpoint(*t, file, path);
@@ -159,7 +173,17 @@ int run(int argc, char** argv) {
     std::cout << args.usage();
     return 0;
   }
-  const Device dev = args.device("device");
+  // Launched as one of several processes: this one's group and device.
+  Device dev = args.device("device");  // checked before waiting for the other ranks
+  std::unique_ptr<Communicator> group = communicator_from_environment();
+  const int world = group ? group->world_size() : 1;
+  if (world > 1 && dev.is_cuda()) dev = Device::cuda(dev.index + group->local_rank());
+  check_device_usable(dev);
+  if (world > 1 && dev.is_cuda() && nccl_built()) group = make_nccl_communicator(std::move(group), dev.index);
+  const std::shared_ptr<Communicator> comm(std::move(group));
+  if (world > 1 && args.has("gpus") && args.integer("gpus") != world)
+    throw Error("--gpus " + std::to_string(args.integer("gpus")) + " does not match the " + std::to_string(world) +
+                " processes launched (one replica each; leave --gpus out)");
   DatasetOptions dopt;
   dopt.use_labels = args.flag("cond");
   dopt.xflip = args.flag("mirror");
@@ -167,13 +191,15 @@ int run(int argc, char** argv) {
   const std::string arch = args.str("arch");
   if (arch != "stylegan2" && arch != "stylegan") throw Error("--arch must be stylegan2 or stylegan, got '" + arch + "'");
   if (arch == "stylegan") dopt.xflip = false;  // v1 mirrors by a flip per drawn image (mirror_augment)
+  if (arch == "stylegan" && world > 1)
+    throw Error("--arch stylegan trains on one device in one process; launch it without mpirun or WORLD_SIZE > 1");
   const auto ds = open_dataset(args.str("data"), dopt);
   if (arch == "stylegan") {
     DatasetOptions v1opt = dopt;
     v1opt.xflip = args.flag("mirror");
     return run_v1(args, *ds, v1opt, dev);
   }
-  TrainSpec spec = make_train_spec(args.str("cfg"), ds->resolution(), static_cast<int>(args.integer("gpus")));
+  TrainSpec spec = make_train_spec(args.str("cfg"), ds->resolution(), world > 1 ? world : static_cast<int>(args.integer("gpus")));
   if (args.has("batch")) {
     spec.batch = static_cast<int>(args.integer("batch"));
     spec.batch_gpu = 0;  // as train.py: a given batch is split evenly, one pass per GPU
@@ -182,11 +208,21 @@ int run(int argc, char** argv) {
   if (args.has("gamma")) spec.gamma = args.number("gamma");
   if (args.has("kimg")) spec.kimg = args.number("kimg");
   const uint64_t seed = static_cast<uint64_t>(args.integer("seed"));  // in [0, 2^32-1]
-  const TrainerSetup fresh = make_trainer_setup(spec, *ds, seed, dev);
+  TrainerSetup fresh = make_trainer_setup(spec, *ds, seed, dev);
+  if (world > 1) fresh.comm = comm;
   std::unique_ptr<StyleGAN2Trainer> trainer =
       args.has("resume") ? resumed_trainer(args, args.str("resume"), fresh, *ds) : std::make_unique<StyleGAN2Trainer>(fresh, *ds);
   const TrainerSetup& setup = trainer->setup();
   const bool cond = ds->c_dim() > 0;
+  LoopOptions lo;
+  lo.total_kimg = setup.spec.kimg;
+  lo.tick_kimg = args.number("tick");
+  lo.snap_ticks = static_cast<int>(args.integer("snap"));
+  lo.progress = isatty(fileno(stdout)) && world == 1;  // mpirun forwards output line by line
+  if (!trainer->is_main()) {  // another rank: the collectives, no files
+    run_training(*trainer, nullptr, lo);
+    return 0;
+  }
 
   std::ostringstream desc;
   desc << ds->name() << "-" << setup.spec.cfg << (cond ? "-cond" : "") << (dopt.xflip ? "-mirror" : "");
@@ -203,9 +239,11 @@ int run(int argc, char** argv) {
                             {"total_kimg", setup.spec.kimg},
                             {"seed", setup.seed},
                             {"device", dev.str()},
-                            {"device_name", device_description(dev) + (trainer->num_replicas() > 1
-                                                                          ? " x " + std::to_string(trainer->num_replicas())
+                            {"device_name", device_description(dev) + (setup.spec.gpus > 1
+                                                                          ? " x " + std::to_string(setup.spec.gpus)
                                                                           : std::string())},
+                            {"processes", world},
+                            {"process_group", world > 1 ? comm->backend() : std::string("none")},
                             {"resume", args.str("resume")},
                             {"resume_kimg", trainer->cur_nimg() / 1000.0},
                             {"snap", args.integer("snap")},
@@ -222,17 +260,13 @@ int run(int argc, char** argv) {
           std::to_string(batch_per_pass(setup.spec)) + "), G " + std::to_string(trainer->G().num_params()) +
           " params, D " + std::to_string(trainer->D().num_params()) + " params, device " + dev.str() +
           (trainer->num_replicas() > 1 && dev.is_cuda() ? " to " + trainer->device(trainer->num_replicas() - 1).str() : std::string()) +
+          (world > 1 ? ", " + std::to_string(world) + " processes (" + comm->backend() + ")" : std::string()) +
           (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " +
                                     std::to_string(trainer->cur_nimg() / 1000.0)
                               : std::string()));
   // What the loader skipped or converted, by file (train/dataset.h).
   for (const std::string& line : ds->notes()) run.log(line);
 
-  LoopOptions lo;
-  lo.total_kimg = setup.spec.kimg;
-  lo.tick_kimg = args.number("tick");
-  lo.snap_ticks = static_cast<int>(args.integer("snap"));
-  lo.progress = isatty(fileno(stdout));
   run_training(*trainer, run, lo);
   run.log("Done: " + run.path());
   return 0;

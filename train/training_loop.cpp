@@ -17,7 +17,7 @@ std::string kimg_tag(int64_t nimg) {
   return b;
 }
 
-void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt) {
+void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
   // Counts of images are int64: kimg beyond 9e12 would not convert.
   GF_CHECK(std::isfinite(opt.total_kimg) && opt.total_kimg >= 0 && opt.total_kimg <= 1e12, "run_training",
            "total_kimg must be in [0, 1e12], got " << opt.total_kimg);
@@ -25,7 +25,12 @@ void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt) {
            "tick_kimg must be in (0, 1e12], got " << opt.tick_kimg);
   GF_CHECK(opt.snap_ticks >= 0 && opt.image_snap_ticks >= 0, "run_training",
            "snap_ticks and image_snap_ticks must be >= 0, got " << opt.snap_ticks << " and " << opt.image_snap_ticks);
-  t.write_reals(run.file("reals.png"), opt.grid_w, opt.grid_h);
+  GF_CHECK((run_dir != nullptr) == t.writes_files(), "run_training", "the writing process, and only it, has the run folder");
+  // Every process runs the loop (its collectives); only one has the folder.
+  // `run` is that one's; the others write nowhere (an empty path).
+  RunDir* const run = run_dir;
+  auto file = [run](const std::string& name) { return run ? run->file(name) : std::string(); };
+  if (run) t.write_reals(run->file("reals.png"), opt.grid_w, opt.grid_h);
   const int64_t total = static_cast<int64_t>(opt.total_kimg * 1000);
   if (t.cur_nimg() >= total) {
     // Nothing left to train (--kimg 0, or a finished checkpoint resumed
@@ -37,13 +42,13 @@ void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt) {
                   t.cur_nimg() / 1000.0, opt.total_kimg,
                   t.trains_when_done() ? "training one minibatch and writing a snapshot, as the official loop does"
                                        : "writing a snapshot without training, as the official loop does");
-    run.log(line);
+    if (run) run->log(line);
     if (!t.trains_when_done()) {
       const std::string tag = kimg_tag(t.cur_nimg());
-      t.write_fakes(run.file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
-      t.write_snapshot(run.file("network-snapshot-" + tag + ".bin"));
-      t.write_checkpoint(run.file("checkpoint.bin"));
-      update_report(run.path(), /*live=*/false);
+      if (run) t.write_fakes(run->file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
+      if (run) t.write_snapshot(run->file("network-snapshot-" + tag + ".bin"));
+      t.write_checkpoint(file("checkpoint.bin"));
+      if (run) update_report(run->path(), /*live=*/false);
       return;
     }
   }
@@ -57,16 +62,16 @@ void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt) {
     done = t.cur_nimg() >= total;
     const int64_t tick_nimg = static_cast<int64_t>(t.tick_kimg(opt.tick_kimg) * 1000);
     if (!done && !(tick0 && tick == 0) && t.cur_nimg() < tick_start_nimg + tick_nimg) {
-      if (opt.progress) {
+      if (opt.progress && run) {
         std::printf("\r  kimg %.3f, tick %lld: %3.0f%%", t.cur_nimg() / 1000.0, static_cast<long long>(tick),
                     100.0 * double(t.cur_nimg() - tick_start_nimg) / double(std::max<int64_t>(tick_nimg, 1)));
         std::fflush(stdout);
       }
       continue;
     }
-    if (opt.progress) std::printf("\r\033[K");  // the status line replaces the progress line
+    if (opt.progress && run) std::printf("\r\033[K");  // the status line replaces the progress line
 
-    const TickStats st = t.take_stats();  // this tick's means; waits for the device, so the times below include its work
+    const TickStats st = t.take_stats();  // this tick's means (collective); waits for the device, so the times below include its work
     const auto now = std::chrono::steady_clock::now();
     const double sec_tick = std::chrono::duration<double>(now - tick_t).count();
     const double total_sec = std::chrono::duration<double>(now - t0).count();
@@ -76,25 +81,33 @@ void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt) {
     const AllocatorStats mem = alloc.stats();
     const double maxmem_gb = mem.peak_in_use / double(1 << 30), reserved_gb = (mem.in_use + mem.cached) / double(1 << 30);
     alloc.reset_peak();
+    const std::string tag = kimg_tag(t.cur_nimg());
+    const bool snap = done || (opt.snap_ticks > 0 && tick % opt.snap_ticks == 0);
+    if (!run) {  // another process: only the collectives
+      if (snap) t.write_checkpoint("");
+      ++tick;
+      tick_start_nimg = t.cur_nimg();
+      tick_t = now;
+      continue;
+    }
     char line[512];
     std::snprintf(line, sizeof line,
                   "tick %-4lld kimg %-8.1f %stime %-8.0f sec/tick %-7.1f sec/kimg %-7.2f maxmem %-6.2f reserved %-6.2f ",
                   static_cast<long long>(tick), t.cur_nimg() / 1000.0, st.progress.c_str(), total_sec, sec_tick,
                   sec_kimg, maxmem_gb, reserved_gb);
-    run.log(line + st.losses);
+    run->log(line + st.losses);
     nlohmann::json stats = {{"tick", tick}, {"kimg", t.cur_nimg() / 1000.0}, {"total_sec", total_sec},
                             {"timestamp", std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()},
                             {"sec_per_tick", sec_tick}, {"sec_per_kimg", sec_kimg}, {"maxmem_gb", maxmem_gb},
                             {"reserved_gb", reserved_gb}};
     stats.update(st.fields);
-    run.append_stats(stats);
-    const std::string tag = kimg_tag(t.cur_nimg());
-    if (done || (image_snap > 0 && tick % image_snap == 0)) t.write_fakes(run.file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
-    if (done || (opt.snap_ticks > 0 && tick % opt.snap_ticks == 0)) {
-      t.write_snapshot(run.file("network-snapshot-" + tag + ".bin"));
-      t.write_checkpoint(run.file("checkpoint.bin"));
+    run->append_stats(stats);
+    if (done || (image_snap > 0 && tick % image_snap == 0)) t.write_fakes(run->file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
+    if (snap) {
+      t.write_snapshot(run->file("network-snapshot-" + tag + ".bin"));
+      t.write_checkpoint(run->file("checkpoint.bin"));
     }
-    update_report(run.path(), /*live=*/!done);  // report.html; the last one, at the end, is final
+    update_report(run->path(), /*live=*/!done);  // report.html; the last one, at the end, is final
     ++tick;
     tick_start_nimg = t.cur_nimg();
     tick_t = now;

@@ -48,6 +48,10 @@ class TrainingRun {
   virtual void write_fakes(const std::string& path, int gw, int gh) = 0;
   virtual void write_snapshot(const std::string& path) = 0;
   virtual void write_checkpoint(const std::string& path) = 0;
+  // With one process per device: whether this process writes the run's
+  // files (rank 0). The others run the loop for its collectives only
+  // (take_stats, and write_checkpoint with an empty path).
+  virtual bool writes_files() const { return true; }
 };
 
 struct LoopOptions {
@@ -65,7 +69,9 @@ struct LoopOptions {
 // log.txt, stats.jsonl (with a timestamp per tick) and report.html
 // (train/report.h, rewritten every tick) into run. Throws gf::Error for
 // options out of range.
-void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt);
+// `run` is null on the processes that write no files (writes_files()).
+void run_training(TrainingRun& t, RunDir* run, const LoopOptions& opt);
+inline void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt) { run_training(t, &run, opt); }
 
 // "000123" for 123456 images, as the official file names count kimg.
 std::string kimg_tag(int64_t nimg);

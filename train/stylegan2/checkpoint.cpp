@@ -34,6 +34,10 @@ void save_snapshot(const std::string& path, StyleGAN2Trainer& trainer) {
 }
 
 void save_checkpoint(const std::string& path, StyleGAN2Trainer& t) {
+  // Replica 0's seed (replica r's is that plus r) and every replica's offset,
+  // gathered from every process (so every rank comes here; rank 0 writes).
+  const std::vector<uint64_t> offsets = t.rng_offsets();
+  if (!t.is_main()) return;
   io::TensorMap all = networks_of(t);
   all.merge(add_prefix(t.G_opt().state_dict(), "G_opt."));
   all.merge(add_prefix(t.D_opt().state_dict(), "D_opt."));
@@ -41,10 +45,7 @@ void save_checkpoint(const std::string& path, StyleGAN2Trainer& t) {
   all["state.cur_nimg"] = f64_scalar(double(t.cur_nimg()));
   all["state.batch_idx"] = f64_scalar(double(t.batch_idx()));
   all["state.pl_mean"] = f64_scalar(t.pl_mean());
-  // Replica 0's seed (replica r's is that plus r) and every replica's offset.
-  std::vector<uint64_t> offsets;
-  for (int r = 0; r < t.num_replicas(); ++r) offsets.push_back(t.rng(r).offset);
-  all["state.rng_seed"] = u64_tensor({t.rng().seed});
+  all["state.rng_seed"] = u64_tensor({t.rng().seed - static_cast<uint64_t>(t.first_replica())});
   all["state.rng_offset"] = u64_tensor(offsets);
   io::Metadata meta = configs_of(t);
   meta["format"] = kCheckpointFormat;
@@ -90,10 +91,12 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
   // The sampler's state and the image count are only meaningful for the data they were made on.
   check_same_dataset(file, path, t.dataset());
   const uint64_t rng_seed = u64_of(all, "state.rng_seed", 1, 0, path);
-  if (rng_seed != t.rng().seed) throw Error(path + ": random seed does not match the run's");
+  if (rng_seed + static_cast<uint64_t>(t.first_replica()) != t.rng().seed)
+    throw Error(path + ": random seed does not match the run's");
+  const int replicas = t.setup().spec.gpus;  // every process's
   std::vector<uint64_t> rng_offsets;
-  for (int r = 0; r < t.num_replicas(); ++r)
-    rng_offsets.push_back(u64_of(all, "state.rng_offset", t.num_replicas(), static_cast<size_t>(r), path));
+  for (int r = 0; r < replicas; ++r)
+    rng_offsets.push_back(u64_of(all, "state.rng_offset", replicas, static_cast<size_t>(r), path));
   load_module(t.G(), select_prefix(all, "G."), path, "G");
   load_module(t.D(), select_prefix(all, "D."), path, "D");
   load_module(t.G_ema(), select_prefix(all, "G_ema."), path, "G_ema");
@@ -105,7 +108,7 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
     throw Error(path + ": " + e.what());
   }
   t.replicate_first();
-  for (int r = 0; r < t.num_replicas(); ++r) t.rng(r).offset = rng_offsets[static_cast<size_t>(r)];
+  t.set_rng_offsets(rng_offsets);
   t.set_progress(static_cast<int64_t>(cur_nimg), static_cast<int64_t>(batch_idx), pl_mean);
 }
 

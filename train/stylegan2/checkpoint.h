@@ -18,6 +18,7 @@ namespace gf {
 inline constexpr const char* kCheckpointFormat = "ganforge-stylegan2-checkpoint/1";
 
 void save_snapshot(const std::string& path, StyleGAN2Trainer& trainer);
+// Collective with one process per device: every rank calls it, rank 0 writes.
 void save_checkpoint(const std::string& path, StyleGAN2Trainer& trainer);
 
 // Whether a file is a full checkpoint (its metadata "format").

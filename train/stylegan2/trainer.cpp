@@ -95,24 +95,30 @@ StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
   const int pass = batch_per_pass(spec);
   const int group = dc.mbstd_group_size > 0 ? std::min(dc.mbstd_group_size, pass) : pass;
   GF_CHECK(pass % group == 0, op, "batch_gpu " << pass << " must be a multiple of the minibatch-stddev group " << group);
-  if (setup_.replica_devices.empty() && setup_.device.is_cuda() && spec.gpus > 1 && setup_.device.index + spec.gpus > cuda_device_count())
+  // One process per device: this process holds replica `rank` alone.
+  const int world = setup_.comm ? setup_.comm->world_size() : 1;
+  GF_CHECK(world == 1 || spec.gpus == world, op,
+           "the process group has " << world << " processes, the spec " << spec.gpus << " replicas (one each)");
+  const int local = spec.gpus / world;
+  first_ = world == 1 ? 0 : setup_.comm->rank();
+  if (setup_.replica_devices.empty() && setup_.device.is_cuda() && local > 1 && setup_.device.index + local > cuda_device_count())
     throw Error("--gpus " + std::to_string(spec.gpus) + " on " + setup_.device.str() + " needs cuda:" +
                 std::to_string(setup_.device.index) + " to cuda:" + std::to_string(setup_.device.index + spec.gpus - 1) +
                 ", but " + std::to_string(cuda_device_count()) + " CUDA devices are present");
   std::vector<Device> devices = setup_.replica_devices;
-  GF_CHECK(devices.empty() || static_cast<int>(devices.size()) == spec.gpus, op,
-           devices.size() << " replica devices given for " << spec.gpus << " replicas");
+  GF_CHECK(devices.empty() || static_cast<int>(devices.size()) == local, op,
+           devices.size() << " replica devices given for " << local << " replicas");
   if (devices.empty())
-    for (int r = 0; r < spec.gpus; ++r)
+    for (int r = 0; r < local; ++r)
       devices.push_back(setup_.device.is_cuda() ? Device::cuda(setup_.device.index + r) : setup_.device);
   for (const Device& d : devices) check_device_usable(d);
   enable_peer_access(devices);
 
-  for (int r = 0; r < spec.gpus; ++r) {
+  for (int r = 0; r < local; ++r) {
     auto rep = std::make_unique<Replica>();
     Replica& x = *rep;
     x.device = devices.at(static_cast<size_t>(r));
-    x.rng = Generator(setup_.seed * static_cast<uint64_t>(spec.gpus) + static_cast<uint64_t>(r));
+    x.rng = Generator(setup_.seed * static_cast<uint64_t>(spec.gpus) + static_cast<uint64_t>(first_ + r));
     x.G = std::make_unique<stylegan2::Generator>(gc, setup_.seed);
     x.G_ema = std::make_unique<stylegan2::Generator>(gc, setup_.seed);
     x.D = std::make_unique<stylegan2::Discriminator>(dc, setup_.seed + 1);
@@ -155,10 +161,20 @@ Generator& StyleGAN2Trainer::rng(int r) { return replicas_.at(static_cast<size_t
 LossStats StyleGAN2Trainer::take_stats(int replica) { return replicas_.at(static_cast<size_t>(replica))->loss->take_stats(); }
 
 LossStats StyleGAN2Trainer::take_stats() {
+  std::vector<LossStats> all;
+  for (int r = 0; r < num_replicas(); ++r) all.push_back(take_stats(r));
+  if (Communicator* comm = dist()) {  // every rank's, in rank order
+    const LossStats& m = all.front();
+    const std::vector<std::vector<double>> ranks =
+        all_gather(*comm, {m.g_loss, m.d_loss_fake, m.d_loss_real, m.r1_penalty, m.pl_penalty, m.scores_fake,
+                           m.scores_real, double(m.r1_calls), double(m.pl_calls)});
+    all.clear();
+    for (const auto& v : ranks)
+      all.push_back({v[0], v[1], v[2], v[3], v[4], v[5], v[6], static_cast<int64_t>(v[7]), static_cast<int64_t>(v[8])});
+  }
   LossStats mean;
-  const double w = 1.0 / static_cast<double>(replicas_.size());
-  for (int r = 0; r < num_replicas(); ++r) {
-    const LossStats s = take_stats(r);
+  const double w = 1.0 / static_cast<double>(all.size());
+  for (const LossStats& s : all) {
     mean.g_loss += s.g_loss * w;
     mean.d_loss_fake += s.d_loss_fake * w;
     mean.d_loss_real += s.d_loss_real * w;
@@ -201,6 +217,7 @@ void StyleGAN2Trainer::run_phase(Phase phase, const std::vector<PhaseData>& data
     grads.push_back(grads_of(net));
   }
   all_reduce_mean(grads);
+  if (dist()) all_reduce_mean(*dist(), grads.front());
   for (size_t r = 0; r < replicas_.size(); ++r) {
     // As the official loop, nan_to_num on every gradient, so one bad
     // minibatch cannot poison the weights, Adam's moments and G_ema for good.
@@ -215,11 +232,11 @@ void StyleGAN2Trainer::step() {
   const int64_t per_gpu = spec.batch / n;
   const std::vector<int64_t> batch = sampler_.next_batch(spec.batch);
   std::vector<PhaseData> data(replicas_.size());
-  for (int r = 0; r < n; ++r) {
+  for (int r = 0; r < num_replicas(); ++r) {
     Replica& x = *replicas_[static_cast<size_t>(r)];
     PhaseData& d = data[static_cast<size_t>(r)];
-    std::vector<int64_t> mine;  // as the official sampler: minibatch positions r, r + n, ...
-    for (size_t i = static_cast<size_t>(r); i < batch.size(); i += static_cast<size_t>(n)) mine.push_back(batch[i]);
+    std::vector<int64_t> mine;  // as the official sampler: minibatch positions g, g + n, ... of global replica g
+    for (size_t i = static_cast<size_t>(first_ + r); i < batch.size(); i += static_cast<size_t>(n)) mine.push_back(batch[i]);
     const Dataset::Batch real = ds_.batch(mine, x.device);
     d.real = real.images;
     if (ds_.c_dim() > 0) d.real_c = real.labels;
@@ -245,13 +262,14 @@ void StyleGAN2Trainer::step() {
   for (auto& x : replicas_) {
     x->D->zero_grad();
     x->G->zero_grad();
-    if (replicas_.size() == 1) continue;
+    if (n == 1) continue;
     std::vector<Tensor> s;
     if (x->G->mapping.w_avg) s.push_back(*x->G->mapping.w_avg);
     if (greg) s.push_back(x->loss->pl_mean_tensor());
     shared.push_back(std::move(s));
   }
   if (!shared.empty()) all_reduce_mean(shared);
+  if (!shared.empty() && dist()) all_reduce_mean(*dist(), shared.front());
 
   // The official loop updates G_ema before counting this minibatch's images.
   const std::optional<double> rampup = spec.ema_rampup > 0 ? std::optional<double>(spec.ema_rampup) : std::nullopt;
@@ -268,7 +286,34 @@ void StyleGAN2Trainer::set_progress(int64_t cur_nimg, int64_t batch_idx, double 
   for (auto& x : replicas_) x->loss->set_pl_mean(pl_mean);
 }
 
+std::vector<uint64_t> StyleGAN2Trainer::rng_offsets() {
+  std::vector<uint64_t> mine;
+  for (auto& x : replicas_) mine.push_back(x->rng.offset);
+  Communicator* comm = dist();
+  if (!comm) return mine;
+  std::vector<uint64_t> all(static_cast<size_t>(comm->world_size()));
+  comm->gather(mine.data(), sizeof(uint64_t), comm->rank() == 0 ? all.data() : nullptr);
+  comm->broadcast(all.data(), all.size() * sizeof(uint64_t));
+  return all;
+}
+
+void StyleGAN2Trainer::set_rng_offsets(const std::vector<uint64_t>& offsets) {
+  GF_CHECK(static_cast<int>(offsets.size()) == setup_.spec.gpus, "StyleGAN2Trainer",
+           offsets.size() << " random-stream offsets for " << setup_.spec.gpus << " replicas");
+  for (size_t r = 0; r < replicas_.size(); ++r) replicas_[r]->rng.offset = offsets[static_cast<size_t>(first_) + r];
+}
+
 void StyleGAN2Trainer::replicate_first() {
+  if (Communicator* comm = dist()) {  // rank 0's networks, as the official broadcast at the start
+    std::vector<Tensor> t;
+    for (const Module* m : {static_cast<const Module*>(&G()), static_cast<const Module*>(&G_ema()),
+                            static_cast<const Module*>(&D())}) {
+      for (const auto& [name, p] : m->named_parameters()) t.push_back(p);
+      for (const auto& [name, b] : m->named_buffers()) t.push_back(b);
+    }
+    broadcast_from_first(*comm, t);
+    return;
+  }
   if (replicas_.size() == 1) return;
   std::vector<std::vector<Tensor>> all;
   for (auto& x : replicas_) {

@@ -16,11 +16,19 @@
 // mean are averaged over the replicas after each minibatch too, so all
 // replicas hold one state (the whole-batch update) and any one of them is
 // the run.
+//
+// One process per device (engine/dist/communicator.h): with setup.comm of
+// world size N (mpirun, or the torchrun-style launch), this process holds the
+// one replica of index rank, and the collectives above go through the
+// process group, in the same order, so N processes train as N in-process
+// replicas do (bit for bit on the CPU). Collective members (step, take_stats,
+// rng_offsets, replicate_first) must be called by every rank alike.
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "engine/dist/communicator.h"
 #include "engine/ops.h"
 #include "models/stylegan2/discriminator.h"
 #include "models/stylegan2/generator.h"
@@ -39,6 +47,9 @@ struct TrainerSetup {
   Device device = Device::cpu();  // replica 0's; replica r is on device.index + r
   // Where the spec.gpus replicas live, when not as above (tests put several on one device).
   std::vector<Device> replica_devices;
+  // This process's group when training one process per device (world size =
+  // spec.gpus); null: every replica in this process.
+  std::shared_ptr<Communicator> comm;
 };
 
 // The network configs the spec gives for a dataset (resolution, channels, labels).
@@ -82,6 +93,15 @@ class StyleGAN2Trainer {
   Generator& rng(int replica = 0);  // z, gen_c, noise, style mixing: Philox, the same on CPU and GPU
   InfiniteSampler& sampler() { return sampler_; }
 
+  // The global index of this process's replica 0 (its rank with one process
+  // per device, else 0); rank 0 alone writes the run's files.
+  int first_replica() const { return first_; }
+  bool is_main() const { return first_ == 0; }
+  // Every replica's random-stream offset, spec.gpus of them in replica order
+  // (gathered over the processes: collective); set_ takes such a list.
+  std::vector<uint64_t> rng_offsets();
+  void set_rng_offsets(const std::vector<uint64_t>& offsets);
+
   // Restores the counters and the path-length mean (train/checkpoint.cpp).
   void set_progress(int64_t cur_nimg, int64_t batch_idx, double pl_mean);
   // Copies replica 0's networks and optimizer state into the others, after
@@ -101,6 +121,8 @@ class StyleGAN2Trainer {
   std::vector<std::unique_ptr<Replica>> replicas_;
   InfiniteSampler sampler_;  // one for the run: replica r takes minibatch positions r, r + gpus, ...
   int64_t cur_nimg_ = 0, batch_idx_ = 0;
+  int first_ = 0;  // global index of replicas_[0]
+  Communicator* dist() const { return setup_.comm && setup_.comm->world_size() > 1 ? setup_.comm.get() : nullptr; }
 };
 
 }  // namespace gf

@@ -53,9 +53,9 @@ void StyleGAN2Run::write_fakes(const std::string& path, int gw, int gh) {
 }
 
 void StyleGAN2Run::write_snapshot(const std::string& path) { save_snapshot(path, t_); }
-void StyleGAN2Run::write_checkpoint(const std::string& path) { save_checkpoint(path, t_); }
+void StyleGAN2Run::write_checkpoint(const std::string& path) { save_checkpoint(path, t_); }  // collective
 
-void run_training(StyleGAN2Trainer& trainer, RunDir& run, const LoopOptions& opt) {
+void run_training(StyleGAN2Trainer& trainer, RunDir* run, const LoopOptions& opt) {
   StyleGAN2Run r(trainer);
   run_training(static_cast<TrainingRun&>(r), run, opt);
 }

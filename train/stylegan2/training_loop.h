@@ -20,7 +20,8 @@ class StyleGAN2Run : public TrainingRun {
   void write_reals(const std::string& path, int gw, int gh) override;
   void write_fakes(const std::string& path, int gw, int gh) override;
   void write_snapshot(const std::string& path) override;
-  void write_checkpoint(const std::string& path) override;
+  void write_checkpoint(const std::string& path) override;  // every rank: it gathers the random offsets
+  bool writes_files() const override { return t_.is_main(); }
 
  private:
   StyleGAN2Trainer& t_;
@@ -29,7 +30,12 @@ class StyleGAN2Run : public TrainingRun {
 
 // Runs the trainer until total_kimg, and always at least one minibatch (the
 // official loop's order), so a run always ends with a snapshot
-// (run_training of a StyleGAN2Run).
-void run_training(StyleGAN2Trainer& trainer, RunDir& run, const LoopOptions& opt);
+// (run_training of a StyleGAN2Run). With one process per device every rank
+// runs it, rank 0 with its run folder and every other rank with none (null):
+// they take part in the collectives only.
+void run_training(StyleGAN2Trainer& trainer, RunDir* run, const LoopOptions& opt);
+inline void run_training(StyleGAN2Trainer& trainer, RunDir& run, const LoopOptions& opt) {
+  run_training(trainer, &run, opt);
+}
 
 }  // namespace gf

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# bench_dist_cpu.sh: time per minibatch of one-process-per-device training on
+# the CPU, the same minibatch (cfg, batch) run as
+#   1 process (--gpus 1), 2 in-process replicas (--gpus 2), mpirun -np 2,
+#   and 2 processes by the torchrun-style environment (TCP),
+# each process with OMP_NUM_THREADS=T (default: cores / 2, so 2 ranks fill the
+# machine as 1 process with 2T threads would not). Prints the median wall
+# seconds per minibatch over the ticks after the first (one minibatch a tick)
+# and the process CPU seconds per minibatch. On a machine others load, the
+# absolute times mean little: compare runs made back to back, and repeat.
+#   bench/bench_dist_cpu.sh [BUILD_DIR] [--cfg small] [--batch 8] [--minibatches 12]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=build
+CFG=small BATCH=8 MB=12
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --cfg) CFG=$2; shift ;;
+    --batch) BATCH=$2; shift ;;
+    --minibatches) MB=$2; shift ;;
+    -*) echo "bench_dist_cpu: unknown option $1" >&2; exit 2 ;;
+    *) BUILD=$1 ;;
+  esac
+  shift
+done
+BIN=$PWD/$BUILD/bin/train_stylegan
+[[ -x $BIN ]] || { echo "bench_dist_cpu: no $BIN (build first)" >&2; exit 1; }
+T=${OMP_NUM_THREADS:-$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))}
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+kimg=$(/usr/bin/python3 -c "print($BATCH * $MB / 1000)")
+tick=$(/usr/bin/python3 -c "print($BATCH / 1000)")
+flags=(--cfg "$CFG" --batch "$BATCH" --kimg "$kimg" --tick "$tick" --snap 0 --max-images 256)
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+
+# Median seconds per minibatch in stats.jsonl (ticks after the first), and CPU seconds per minibatch.
+report() {  # name run_dir cpu_seconds
+  /usr/bin/python3 - "$1" "$2" "$3" "$MB" <<'EOF'
+import json, glob, statistics, sys
+name, run, cpu, mb = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+f = glob.glob(run + "/*/stats.jsonl")[0]
+ticks = [json.loads(l) for l in open(f)][1:]
+print(f"{name:28s} {statistics.median(t['sec_per_tick'] for t in ticks):8.3f} s/minibatch wall   {cpu / mb:8.3f} s/minibatch CPU (all processes)")
+EOF
+}
+cpu_of() {  # command...: runs it, prints the CPU seconds of it and its children
+  local t0 t1 me=$BASHPID  # this subshell: its waited-for children's CPU time grows
+  t0=$(awk '{print $16 + $17}' /proc/$me/stat)
+  "$@" >"$OUT/log" 2>&1 || { cat "$OUT/log" >&2; exit 1; }
+  t1=$(awk '{print $16 + $17}' /proc/$me/stat)
+  awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", (b - a) / hz }'
+}
+
+echo "cfg $CFG, batch $BATCH, $MB minibatches, OMP_NUM_THREADS=$T per process, $(nproc) cores"
+c=$(OMP_NUM_THREADS=$((2 * T)) cpu_of "$BIN" "${flags[@]}" --outdir "$OUT/one")
+report "1 process, $((2 * T)) threads" "$OUT/one" "$c"
+c=$(OMP_NUM_THREADS=$T cpu_of "$BIN" "${flags[@]}" --outdir "$OUT/one_t")
+report "1 process, $T threads" "$OUT/one_t" "$c"
+c=$(OMP_NUM_THREADS=$T cpu_of "$BIN" "${flags[@]}" --gpus 2 --outdir "$OUT/inproc")
+report "--gpus 2 (in-process)" "$OUT/inproc" "$c"
+if command -v mpirun >/dev/null; then
+  c=$(cpu_of mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS=$T -np 2 "$BIN" "${flags[@]}" --outdir "$OUT/mpi")
+  report "mpirun -np 2" "$OUT/mpi" "$c"
+fi
+c=$(OMP_NUM_THREADS=$T cpu_of tests/cli/dist_launch.sh env 2 "$BIN" "${flags[@]}" --outdir "$OUT/env")
+report "2 processes by env (TCP)" "$OUT/env" "$c"

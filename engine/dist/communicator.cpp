@@ -1,0 +1,120 @@
+#include "engine/dist/communicator.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/collective.h"
+#include "engine/error.h"
+#include "engine/ops.h"
+
+namespace gf {
+
+namespace {
+
+// An environment variable as a whole number in [lo, hi]; `fallback` when unset.
+int env_int(const char* name, int lo, int hi, int fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const long x = std::strtol(v, &end, 10);
+  if (*end != '\0' || x < lo || x > hi)
+    throw Error(std::string("environment variable ") + name + "='" + v + "' must be a whole number in [" +
+                std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return static_cast<int>(x);
+}
+
+}  // namespace
+
+void Communicator::barrier() {
+  char b = 0;
+  std::vector<char> all(rank() == 0 ? static_cast<size_t>(world_size()) : 0);
+  gather(&b, 1, all.data());
+  broadcast(&b, 1);
+}
+
+void Communicator::all_reduce_sum_device(const Tensor&) {
+  throw Error("the " + backend() + " process group has no device all-reduce");
+}
+
+double dist_timeout_seconds() {
+  const char* v = std::getenv("GF_DIST_TIMEOUT");
+  if (!v || !*v) return 600;
+  char* end = nullptr;
+  const double t = std::strtod(v, &end);
+  if (*end != '\0' || !(t > 0 && t <= 1e6))
+    throw Error(std::string("GF_DIST_TIMEOUT='") + v + "' must be seconds in (0, 1e6]");
+  return t;
+}
+
+std::unique_ptr<Communicator> communicator_from_environment() {
+  std::unique_ptr<Communicator> host;
+  const double timeout = dist_timeout_seconds();
+  if (std::getenv("OMPI_COMM_WORLD_SIZE")) {  // started by Open MPI's mpirun
+    if (!mpi_built())
+      throw Error("started by mpirun, but this build has no MPI (install libopenmpi-dev and rebuild), or launch "
+                  "with RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT instead");
+    host = make_mpi_communicator(timeout);
+  } else if (std::getenv("WORLD_SIZE")) {  // torchrun-style
+    const int world = env_int("WORLD_SIZE", 1, 65536, 1);
+    const int rank = env_int("RANK", 0, world - 1, -1);
+    if (rank < 0) throw Error("WORLD_SIZE is set but RANK is not (the torchrun-style launch needs both)");
+    const int local = env_int("LOCAL_RANK", 0, 65535, rank);
+    const char* addr = std::getenv("MASTER_ADDR");
+    const int port = env_int("MASTER_PORT", 1, 65535, 29500);
+    host = make_tcp_communicator(rank, world, local, addr && *addr ? addr : "127.0.0.1", port, timeout);
+  }
+  return host;
+}
+
+void all_reduce_mean(Communicator& comm, const std::vector<Tensor>& tensors) {
+  const int n = comm.world_size();
+  if (n == 1 || tensors.empty()) return;
+  NoGradGuard no_grad;
+  const Device dev = tensors.front().device();
+  const Tensor flat = flatten_tensors(tensors);
+  if (comm.reduces_on_device(dev)) {
+    comm.all_reduce_sum_device(flat);
+    unflatten_into(flat / static_cast<double>(n), tensors);
+    return;
+  }
+  const Tensor mine = flat.to(Device::cpu());
+  const size_t bytes = mine.nbytes();
+  Tensor result = Tensor::empty(mine.shape(), mine.dtype(), Device::cpu());
+  if (comm.rank() == 0) {
+    std::vector<Tensor> all(static_cast<size_t>(n));
+    std::vector<char> buf(bytes * static_cast<size_t>(n));
+    comm.gather(mine.raw(), bytes, buf.data());
+    // The in-process order (engine/collective.cpp): ((x0 + x1) + x2) ... / n.
+    Tensor sum = mine;
+    for (int r = 1; r < n; ++r) {
+      Tensor x = Tensor::empty(mine.shape(), mine.dtype(), Device::cpu());
+      std::memcpy(x.raw(), buf.data() + bytes * static_cast<size_t>(r), bytes);
+      sum = sum + x;
+    }
+    result = sum / static_cast<double>(n);
+  } else {
+    comm.gather(mine.raw(), bytes, nullptr);
+  }
+  comm.broadcast(result.raw(), bytes);
+  unflatten_into(result.to(dev), tensors);
+}
+
+std::vector<std::vector<double>> all_gather(Communicator& comm, const std::vector<double>& values) {
+  const size_t n = static_cast<size_t>(comm.world_size()), k = values.size();
+  std::vector<double> flat(n * k);
+  comm.gather(values.data(), k * sizeof(double), comm.rank() == 0 ? flat.data() : nullptr);
+  comm.broadcast(flat.data(), flat.size() * sizeof(double));
+  std::vector<std::vector<double>> out(n);
+  for (size_t r = 0; r < n; ++r) out[r].assign(flat.begin() + static_cast<long>(r * k), flat.begin() + static_cast<long>((r + 1) * k));
+  return out;
+}
+
+void broadcast_from_first(Communicator& comm, const std::vector<Tensor>& tensors) {
+  if (comm.world_size() == 1 || tensors.empty()) return;
+  NoGradGuard no_grad;
+  const Tensor flat = flatten_tensors(tensors).to(Device::cpu());
+  comm.broadcast(flat.raw(), flat.nbytes());
+  unflatten_into(flat.to(tensors.front().device()), tensors);
+}
+
+}  // namespace gf

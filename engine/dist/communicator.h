@@ -1,0 +1,87 @@
+// Process groups for data-parallel training with one process per device, as
+// the official StyleGAN2-ADA code runs it through torch.distributed: a rank in
+// [0, world_size), the same collectives called in the same order by every
+// rank. Backends:
+//  - MPI (Open MPI's mpirun; engine/dist/mpi_communicator.cpp, built when
+//    CMake finds MPI),
+//  - TCP (the torchrun-style environment: RANK, WORLD_SIZE, LOCAL_RANK,
+//    MASTER_ADDR, MASTER_PORT; a star around rank 0 of our own,
+//    engine/dist/tcp_communicator.cpp),
+//  - NCCL (GPU tensors; engine/dist/nccl_communicator.cpp, built when CMake
+//    finds NCCL), over one of the two above, which carries its unique id.
+// The in-process replicas of one process (engine/collective.h) stay beside
+// these: a single-process run has no communicator.
+//
+// Every wait is bounded: a rank that dies or stops answering makes the others
+// throw an Error naming it, within GF_DIST_TIMEOUT seconds (default 600) when
+// it hangs and at once when its connection closes (TCP). Under mpirun, a rank
+// that dies is reported by mpirun, which then stops the others.
+#pragma once
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace gf {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int world_size() const = 0;
+  virtual int local_rank() const = 0;  // the rank among this machine's processes: its device index
+  virtual std::string backend() const = 0;
+
+  // Host bytes. gather: every rank gives `bytes` bytes; on rank 0, `all`
+  // receives world_size * bytes of them in rank order (elsewhere it is not
+  // touched and may be null). broadcast: rank 0's bytes into every rank's buf.
+  virtual void gather(const void* mine, size_t bytes, void* all) = 0;
+  virtual void broadcast(void* buf, size_t bytes) = 0;
+  virtual void barrier();
+
+  // Device all-reduce (NCCL): true when all_reduce_sum_device takes this
+  // rank's GPU tensors; otherwise the host path below is used.
+  virtual bool reduces_on_device(const Device&) const { return false; }
+  // Sums `flat` (one contiguous tensor on this rank's GPU) over the ranks, in place.
+  virtual void all_reduce_sum_device(const Tensor& flat);
+};
+
+// The host process group the launcher describes, or null when this process
+// runs alone: under mpirun (OMPI_COMM_WORLD_SIZE set) the MPI backend, else
+// with WORLD_SIZE set the TCP rendezvous at MASTER_ADDR:MASTER_PORT (default
+// 127.0.0.1:29500; LOCAL_RANK defaults to RANK). Wrap it with
+// make_nccl_communicator for GPU tensors. A launcher this build cannot serve,
+// or malformed variables, throw one line.
+std::unique_ptr<Communicator> communicator_from_environment();
+
+// Backends, for tests and for communicator_from_environment.
+std::unique_ptr<Communicator> make_tcp_communicator(int rank, int world_size, int local_rank,
+                                                    const std::string& master_addr, int master_port,
+                                                    double timeout_s);
+std::unique_ptr<Communicator> make_mpi_communicator(double timeout_s);  // throws when built without MPI
+// Takes the host communicator over (rank 0's unique id goes through it).
+std::unique_ptr<Communicator> make_nccl_communicator(std::unique_ptr<Communicator> host, int cuda_device);
+bool mpi_built();
+bool nccl_built();
+
+// GF_DIST_TIMEOUT (seconds), else 600.
+double dist_timeout_seconds();
+
+// Every rank's tensors (the same shapes and one dtype on every rank) become
+// their mean over the ranks, with the same bits on every rank. The host path
+// (MPI, TCP) forms it as the in-process all_reduce_mean does (engine/
+// collective.h): rank 0 sums the flat buffers in rank order and divides by
+// the world size, then broadcasts, so N processes give the bits of N
+// in-process replicas. NCCL sums in its own order (not that of the
+// in-process replicas) and every rank divides. Outside the graph.
+void all_reduce_mean(Communicator& comm, const std::vector<Tensor>& tensors);
+
+// Every rank's `values` (the same count on every rank), in rank order, on every rank.
+std::vector<std::vector<double>> all_gather(Communicator& comm, const std::vector<double>& values);
+
+// Rank 0's tensors, bit for bit, into every rank's.
+void broadcast_from_first(Communicator& comm, const std::vector<Tensor>& tensors);
+
+}  // namespace gf

@@ -1,0 +1,269 @@
+// The torchrun-style process group: rank 0 listens on MASTER_PORT, every other
+// rank connects to MASTER_ADDR:MASTER_PORT and says who it is. The star around
+// rank 0 then carries the collectives' host bytes: a gather reads every rank's
+// bytes at rank 0, a broadcast writes rank 0's to every rank. That is the
+// whole data path for CPU processes (fixed order, so deterministic); with
+// NCCL it only carries the unique id and the loss statistics.
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "engine/dist/communicator.h"
+#include "engine/error.h"
+
+namespace gf {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Clock::time_point deadline_after(double seconds) {
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+constexpr uint32_t kMagic = 0x67664431;  // "gfD1": a ganforge rank, protocol 1
+
+struct Hello {
+  uint32_t magic, rank, world;
+};
+
+std::string errno_text() { return std::strerror(errno); }
+
+class TcpCommunicator final : public Communicator {
+ public:
+  TcpCommunicator(int rank, int world, int local, const std::string& addr, int port, double timeout)
+      : rank_(rank), world_(world), local_(local), timeout_(timeout), fds_(static_cast<size_t>(world), -1) {
+    GF_CHECK(world >= 1 && rank >= 0 && rank < world, "tcp", "rank " << rank << " is outside world size " << world);
+    if (world == 1) return;
+    if (rank == 0)
+      accept_all(port);
+    else
+      connect_to_root(addr, port);
+  }
+  ~TcpCommunicator() override {
+    for (int fd : fds_)
+      if (fd >= 0) ::close(fd);
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+  }
+
+  int rank() const override { return rank_; }
+  int world_size() const override { return world_; }
+  int local_rank() const override { return local_; }
+  std::string backend() const override { return "tcp"; }
+
+  void gather(const void* mine, size_t bytes, void* all) override {
+    if (rank_ != 0) {
+      send_all(0, mine, bytes);
+      return;
+    }
+    char* out = static_cast<char*>(all);
+    std::memcpy(out, mine, bytes);
+    // Read from every rank as its bytes come, so a dead rank is noticed
+    // while waiting on another.
+    std::vector<size_t> got(static_cast<size_t>(world_), 0);
+    got[0] = bytes;
+    const Clock::time_point deadline = deadline_after(timeout_);
+    for (;;) {
+      std::vector<pollfd> p;
+      std::vector<int> who;
+      for (int r = 1; r < world_; ++r)
+        if (got[static_cast<size_t>(r)] < bytes) {
+          p.push_back({fds_[static_cast<size_t>(r)], POLLIN, 0});
+          who.push_back(r);
+        }
+      if (p.empty()) return;
+      const int n = ::poll(p.data(), p.size(), wait_ms(deadline));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw Error("rank 0: poll failed: " + errno_text());
+      if (n == 0) throw Error("rank 0: no data from rank " + std::to_string(who.front()) + " for " + seconds() +
+                              " (GF_DIST_TIMEOUT): it hangs or is gone");
+      for (size_t i = 0; i < p.size(); ++i) {
+        if (!p[i].revents) continue;
+        const size_t r = static_cast<size_t>(who[i]);
+        const ssize_t k = ::recv(p[i].fd, out + r * bytes + got[r], bytes - got[r], 0);
+        if (k <= 0) lost(who[i], k);
+        got[r] += static_cast<size_t>(k);
+      }
+    }
+  }
+
+  void broadcast(void* buf, size_t bytes) override {
+    if (world_ == 1) return;
+    if (rank_ == 0) {
+      for (int r = 1; r < world_; ++r) send_all(r, buf, bytes);
+      return;
+    }
+    recv_all(0, buf, bytes);
+  }
+
+ private:
+  int rank_, world_, local_;
+  double timeout_;
+  std::vector<int> fds_;  // rank 0: one per other rank; elsewhere fds_[0], the link to rank 0
+  int listen_fd_ = -1;
+
+  std::string seconds() const { return std::to_string(static_cast<long long>(timeout_)) + " s"; }
+
+  static int wait_ms(Clock::time_point deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return static_cast<int>(std::max<long long>(0, std::min<long long>(left, 1 << 30)));
+  }
+
+  [[noreturn]] void lost(int peer, ssize_t k) const {
+    const std::string why = k == 0 ? "closed its connection" : "connection failed (" + errno_text() + ")";
+    throw Error("rank " + std::to_string(rank_) + ": rank " + std::to_string(peer) + " " + why +
+                ": it exited or was killed");
+  }
+
+  void send_all(int peer, const void* data, size_t bytes) {
+    const char* p = static_cast<const char*>(data);
+    const int fd = fds_[static_cast<size_t>(peer)];
+    const Clock::time_point deadline = deadline_after(timeout_);
+    while (bytes > 0) {
+      pollfd q{fd, POLLOUT, 0};
+      const int n = ::poll(&q, 1, wait_ms(deadline));
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0)
+        throw Error("rank " + std::to_string(rank_) + ": rank " + std::to_string(peer) + " took no data for " +
+                    seconds() + " (GF_DIST_TIMEOUT): it hangs or is gone");
+      const ssize_t k = ::send(fd, p, bytes, MSG_NOSIGNAL);
+      if (k < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (k <= 0) lost(peer, k < 0 ? -1 : 0);
+      p += k;
+      bytes -= static_cast<size_t>(k);
+    }
+  }
+
+  void recv_all(int peer, void* data, size_t bytes) {
+    char* p = static_cast<char*>(data);
+    const int fd = fds_[static_cast<size_t>(peer)];
+    const Clock::time_point deadline = deadline_after(timeout_);
+    while (bytes > 0) {
+      pollfd q{fd, POLLIN, 0};
+      const int n = ::poll(&q, 1, wait_ms(deadline));
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0)
+        throw Error("rank " + std::to_string(rank_) + ": no data from rank " + std::to_string(peer) + " for " +
+                    seconds() + " (GF_DIST_TIMEOUT): it hangs or is gone");
+      const ssize_t k = ::recv(fd, p, bytes, 0);
+      if (k < 0 && errno == EINTR) continue;
+      if (k <= 0) lost(peer, k);
+      p += k;
+      bytes -= static_cast<size_t>(k);
+    }
+  }
+
+  void accept_all(int port) {
+    listen_fd_ = ::socket(AF_INET6, SOCK_STREAM, 0);
+    bool v6 = listen_fd_ >= 0;
+    if (!v6) listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (listen_fd_ < 0) throw Error("rank 0: socket: " + errno_text());
+    int one = 1, zero = 0;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int rc;
+    if (v6) {
+      ::setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);  // IPv4 peers too
+      sockaddr_in6 a{};
+      a.sin6_family = AF_INET6;
+      a.sin6_addr = in6addr_any;
+      a.sin6_port = htons(static_cast<uint16_t>(port));
+      rc = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    } else {
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_ANY);
+      a.sin_port = htons(static_cast<uint16_t>(port));
+      rc = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    }
+    if (rc != 0 || ::listen(listen_fd_, world_) != 0)
+      throw Error("rank 0: cannot listen on MASTER_PORT " + std::to_string(port) + ": " + errno_text());
+    const Clock::time_point deadline = deadline_after(timeout_);
+    for (int joined = 1; joined < world_;) {
+      pollfd q{listen_fd_, POLLIN, 0};
+      const int n = ::poll(&q, 1, wait_ms(deadline));
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0) {
+        std::string missing;
+        for (int r = 1; r < world_; ++r)
+          if (fds_[static_cast<size_t>(r)] < 0) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
+        throw Error("rank 0: ranks " + missing + " did not join within " + seconds() + " (GF_DIST_TIMEOUT)");
+      }
+      const int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) continue;
+      set_nodelay(fd);
+      fds_[0] = fd;  // borrowed for the hello
+      Hello h{};
+      try {
+        recv_all(0, &h, sizeof h);
+      } catch (const Error&) {
+        ::close(fd);
+        continue;
+      }
+      fds_[0] = -1;
+      if (h.magic != kMagic || h.world != static_cast<uint32_t>(world_) || h.rank == 0 ||
+          h.rank >= static_cast<uint32_t>(world_) || fds_[h.rank] >= 0) {
+        ::close(fd);
+        throw Error("rank 0: a process joined as rank " + std::to_string(h.rank) + " of " + std::to_string(h.world) +
+                    (h.magic != kMagic ? " (not a ganforge rank)" : "") + "; expected each rank 1.." +
+                    std::to_string(world_ - 1) + " of " + std::to_string(world_) + " once");
+      }
+      fds_[h.rank] = fd;
+      ++joined;
+    }
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+  }
+
+  void connect_to_root(const std::string& addr, int port) {
+    addrinfo hints{}, *res = nullptr;
+    hints.ai_socktype = SOCK_STREAM;
+    const int g = ::getaddrinfo(addr.c_str(), std::to_string(port).c_str(), &hints, &res);
+    if (g != 0) throw Error("rank " + std::to_string(rank_) + ": MASTER_ADDR '" + addr + "': " + gai_strerror(g));
+    const Clock::time_point deadline = deadline_after(timeout_);
+    int fd = -1;
+    while (fd < 0) {  // rank 0 may not listen yet
+      for (addrinfo* a = res; a && fd < 0; a = a->ai_next) {
+        fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+        if (fd >= 0 && ::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+          ::close(fd);
+          fd = -1;
+        }
+      }
+      if (fd >= 0) break;
+      if (Clock::now() > deadline) {
+        ::freeaddrinfo(res);
+        throw Error("rank " + std::to_string(rank_) + ": cannot reach rank 0 at " + addr + ":" + std::to_string(port) +
+                    " within " + seconds() + " (GF_DIST_TIMEOUT)");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ::freeaddrinfo(res);
+    set_nodelay(fd);
+    fds_[0] = fd;
+    const Hello h{kMagic, static_cast<uint32_t>(rank_), static_cast<uint32_t>(world_)};
+    send_all(0, &h, sizeof h);
+  }
+
+  static void set_nodelay(int fd) {
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_tcp_communicator(int rank, int world_size, int local_rank,
+                                                    const std::string& master_addr, int master_port,
+                                                    double timeout_s) {
+  return std::make_unique<TcpCommunicator>(rank, world_size, local_rank, master_addr, master_port, timeout_s);
+}
+
+}  // namespace gf

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Launches train_stylegan as several processes, the ways a user would, for
+# tests/cli/distributed.cmake:
+#   dist_launch.sh mpi N PROGRAM ARGS...       mpirun -np N --oversubscribe
+#   dist_launch.sh env N PROGRAM ARGS...       the torchrun-style environment, on a free port
+#   dist_launch.sh kill-env PROGRAM ARGS...    2 ranks by env; rank 1 is killed (SIGKILL) once
+#                                              rank 0 trains; rank 0 must stop with an error
+#   dist_launch.sh kill-mpi PROGRAM ARGS...    the same under mpirun
+#   dist_launch.sh stop-env PROGRAM ARGS...    as kill-env, but rank 1 is stopped (SIGSTOP): it
+#                                              hangs, and rank 0's wait must time out (GF_DIST_TIMEOUT)
+# The kill modes print the survivors' output and "stopped after S s"; they
+# exit 0 only when the run ended (non-zero) within 90 s of the kill.
+set -u
+mode=$1
+shift
+# Open MPI as root (CI containers), with no shared-memory single copy
+# (ptrace is often denied in containers), and unbound ranks on a shared machine.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+mpi=(mpirun --oversubscribe --bind-to none)
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+
+free_port() {  # a port nothing listens on now (the kernel's pick)
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts N ranks by environment in the background; their pids in PIDS.
+start_env() {
+  local n=$1
+  shift
+  local port
+  port=$(free_port) || exit 1
+  PIDS=()
+  for ((r = 0; r < n; ++r)); do
+    RANK=$r LOCAL_RANK=$r WORLD_SIZE=$n MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$@" &
+    PIDS+=($!)
+  done
+}
+
+# Waits for pid $1 at most $2 seconds; its exit status, or 124 when it ran longer (then killed).
+wait_bounded() {
+  local pid=$1 limit=$2 t=0
+  while kill -0 "$pid" 2>/dev/null && ((t < limit * 10)); do
+    sleep 0.1
+    t=$((t + 1))
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 124
+  fi
+  wait "$pid"
+}
+
+# Waits until file $1 holds a line matching $2 (rank 0 trains), at most 300 s.
+wait_for_line() {
+  for ((t = 0; t < 3000; ++t)); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "dist_launch: '$2' never appeared in $1" >&2
+  return 1
+}
+
+case $mode in
+  mpi)
+    n=$1
+    shift
+    exec "${mpi[@]}" -np "$n" "$@"
+    ;;
+  env)
+    n=$1
+    shift
+    start_env "$n" "$@"
+    rc=0
+    for p in "${PIDS[@]}"; do wait "$p" || rc=1; done
+    exit $rc
+    ;;
+  kill-env | kill-mpi | stop-env)
+    log=$(mktemp)
+    trap 'rm -f "$log"' EXIT
+    if [[ $mode == *-env ]]; then
+      start_env 2 "$@" >"$log" 2>&1
+      main=${PIDS[0]} victim=${PIDS[1]}
+    else
+      "${mpi[@]}" -np 2 "$@" >"$log" 2>&1 &
+      main=$!
+      victim=""
+      for ((t = 0; t < 600; ++t)); do  # rank 1: the child whose environment says so
+        [[ -n $victim ]] && break
+        for p in $(pgrep -P "$main"); do
+          tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && victim=$p
+        done
+        sleep 0.1
+      done
+    fi
+    if [[ -z $victim ]] || ! wait_for_line "$log" "tick 0 "; then
+      kill -9 $(pgrep -P "$main") ${PIDS[@]:-} "$main" 2>/dev/null
+      cat "$log"
+      exit 1
+    fi
+    sig=KILL
+    [[ $mode == stop-env ]] && sig=STOP
+    kill -s $sig "$victim"
+    start=$SECONDS
+    wait_bounded "$main" 90
+    rc=$?
+    kill -9 $(pgrep -P "$main") ${PIDS[@]:-} 2>/dev/null  # nothing may outlive the test
+    wait 2>/dev/null
+    took=$((SECONDS - start))
+    cat "$log"
+    echo "dist_launch: rank 1 got SIG$sig; the run stopped after $took s with exit status $rc"
+    [[ $rc -ne 0 && $rc -ne 124 ]]
+    ;;
+  *)
+    echo "dist_launch: unknown mode $mode" >&2
+    exit 2
+    ;;
+esac

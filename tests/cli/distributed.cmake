@@ -1,0 +1,93 @@
+# One process per device (engine/dist/), on the CPU (included from CMakeLists.txt).
+# The same tiny run three ways: 2 in-process replicas (--gpus 2), mpirun -np 2,
+# and the torchrun-style environment; their checkpoints and snapshots must be
+# the same files byte for byte. Then a rank killed or hung mid-run must end
+# the run with an error naming it, and a checkpoint of another replica count
+# is refused. Each run: a few minibatches of a 12k-parameter G.
+set(_dist ${CMAKE_BINARY_DIR}/test_runs_dist)
+set(_launch ${CMAKE_SOURCE_DIR}/tests/cli/dist_launch.sh)
+set(_dist_flags --cfg tiny --batch 8 --batch-gpu 2 --kimg 0.016 --tick 0.008 --snap 1 --max-images 64)
+string(REPLACE ";" " " _dist_flags_sh "${_dist_flags}")
+# The newest run folder under DIR.
+set(_latest "$(ls -td ${_dist}/DIR/*/ | head -n 1)")
+
+add_test(NAME cpu.train_stylegan_dist_inprocess
+         COMMAND sh -c "rm -rf ${_dist}/inprocess && OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
+--gpus 2 --outdir ${_dist}/inprocess")
+set_tests_properties(cpu.train_stylegan_dist_inprocess PROPERTIES LABELS cpu FIXTURES_SETUP dist_inprocess
+                     PASS_REGULAR_EXPRESSION "Done: ")
+
+add_test(NAME cpu.train_stylegan_dist_env
+         COMMAND sh -c "rm -rf ${_dist}/env && OMP_NUM_THREADS=1 ${_launch} env 2 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
+--outdir ${_dist}/env")
+set_tests_properties(cpu.train_stylegan_dist_env PROPERTIES LABELS cpu FIXTURES_SETUP dist_env
+                     PASS_REGULAR_EXPRESSION "2 replicas x 2 passes of 2.*2 processes \\(tcp\\).*Done: ")
+
+# Files compared: what every minibatch changes (weights, Adam moments, random
+# offsets, sampler, counters) and the snapshot generate reads.
+function(gf_dist_same name a b fixtures)
+  string(REPLACE "DIR" "${a}" _da "${_latest}")
+  string(REPLACE "DIR" "${b}" _db "${_latest}")
+  add_test(NAME ${name}
+           COMMAND sh -c "a=${_da} && b=${_db} && cmp \"$a\"checkpoint.bin \"$b\"checkpoint.bin && \
+cmp \"$a\"network-snapshot-000000.bin \"$b\"network-snapshot-000000.bin && \
+cmp \"$a\"fakes000000.png \"$b\"fakes000000.png && echo same")
+  set_tests_properties(${name} PROPERTIES LABELS cpu FIXTURES_REQUIRED "${fixtures}" PASS_REGULAR_EXPRESSION "^same")
+endfunction()
+gf_dist_same(cpu.train_stylegan_dist_env_equals_inprocess env inprocess "dist_env;dist_inprocess")
+
+# A rank that is killed: the survivor names it at once (its connection
+# closes). One that hangs: named when GF_DIST_TIMEOUT runs out.
+set(_long_flags --cfg tiny --kimg 100 --tick 0.004 --snap 0 --max-images 64)
+string(REPLACE ";" " " _long_flags_sh "${_long_flags}")
+add_test(NAME cpu.train_stylegan_dist_killed_rank_env
+         COMMAND sh -c "OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 ${_launch} kill-env $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
+--outdir ${_dist}/killed_env")
+set_tests_properties(cpu.train_stylegan_dist_killed_rank_env PROPERTIES LABELS cpu TIMEOUT 400
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 1 (closed its connection|connection failed).*the run stopped after [0-9] s with exit status 1")
+add_test(NAME cpu.train_stylegan_dist_hung_rank_env
+         COMMAND sh -c "OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=5 ${_launch} stop-env $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
+--outdir ${_dist}/hung_env")
+set_tests_properties(cpu.train_stylegan_dist_hung_rank_env PROPERTIES LABELS cpu TIMEOUT 400
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: no data from rank 1 for 5 s \\(GF_DIST_TIMEOUT\\).*the run stopped after ([5-9]|1[0-9]) s with exit status 1")
+# The smoke run's checkpoint (one replica) under two processes.
+add_test(NAME cpu.train_stylegan_dist_resume_other_world
+         COMMAND sh -c "f=$(ls -t ${CMAKE_BINARY_DIR}/test_runs/*-fashion-mnist-tiny/checkpoint.bin | head -n 1) && \
+OMP_NUM_THREADS=1 ${_launch} env 2 $<TARGET_FILE:train_stylegan> --resume \"$f\" --max-images 128 --outdir ${_dist}/other_world")
+set_tests_properties(cpu.train_stylegan_dist_resume_other_world PROPERTIES LABELS cpu FIXTURES_REQUIRED trained_snapshot
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: .*checkpoint.bin was trained by 1 replicas; this run has 2 processes: resume it with 1")
+
+if(GF_WITH_MPI AND GF_MPIEXEC)
+  add_test(NAME cpu.train_stylegan_dist_mpi
+           COMMAND sh -c "rm -rf ${_dist}/mpi && OMP_NUM_THREADS=1 ${_launch} mpi 2 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
+--outdir ${_dist}/mpi")
+  set_tests_properties(cpu.train_stylegan_dist_mpi PROPERTIES LABELS cpu FIXTURES_SETUP dist_mpi
+                       PASS_REGULAR_EXPRESSION "2 replicas x 2 passes of 2.*2 processes \\(mpi\\).*Done: ")
+  gf_dist_same(cpu.train_stylegan_dist_mpi_equals_inprocess mpi inprocess "dist_mpi;dist_inprocess")
+  gf_dist_same(cpu.train_stylegan_dist_env_equals_mpi env mpi "dist_env;dist_mpi")
+  # The in-process run's checkpoint, resumed by 2 MPI ranks for one more
+  # minibatch, ends as an in-process run of 3 minibatches: every rank's
+  # random offset and the networks carry over.
+  add_test(NAME cpu.train_stylegan_dist_straight3
+           COMMAND sh -c "rm -rf ${_dist}/straight3 && OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
+--gpus 2 --kimg 0.024 --outdir ${_dist}/straight3")
+  set_tests_properties(cpu.train_stylegan_dist_straight3 PROPERTIES LABELS cpu FIXTURES_SETUP dist_straight3
+                       PASS_REGULAR_EXPRESSION "Done: ")
+  string(REPLACE "DIR" "inprocess" _din "${_latest}")
+  add_test(NAME cpu.train_stylegan_dist_mpi_resume
+           COMMAND sh -c "rm -rf ${_dist}/mpi_resume && OMP_NUM_THREADS=1 ${_launch} mpi 2 $<TARGET_FILE:train_stylegan> \
+--resume ${_din}checkpoint.bin --kimg 0.024 --tick 0.008 --snap 1 --max-images 64 --outdir ${_dist}/mpi_resume")
+  set_tests_properties(cpu.train_stylegan_dist_mpi_resume PROPERTIES LABELS cpu FIXTURES_REQUIRED dist_inprocess
+                       FIXTURES_SETUP dist_mpi_resume PASS_REGULAR_EXPRESSION "resumed from .*Done: ")
+  string(REPLACE "DIR" "straight3" _ds3 "${_latest}")
+  string(REPLACE "DIR" "mpi_resume" _dmr "${_latest}")
+  add_test(NAME cpu.train_stylegan_dist_mpi_resume_is_exact
+           COMMAND sh -c "cmp ${_ds3}checkpoint.bin ${_dmr}checkpoint.bin && echo same")
+  set_tests_properties(cpu.train_stylegan_dist_mpi_resume_is_exact PROPERTIES LABELS cpu
+                       FIXTURES_REQUIRED "dist_straight3;dist_mpi_resume" PASS_REGULAR_EXPRESSION "^same")
+  add_test(NAME cpu.train_stylegan_dist_killed_rank_mpi
+           COMMAND sh -c "OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 ${_launch} kill-mpi $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
+--outdir ${_dist}/killed_mpi")
+  set_tests_properties(cpu.train_stylegan_dist_killed_rank_mpi PROPERTIES LABELS cpu TIMEOUT 400
+                       PASS_REGULAR_EXPRESSION "rank 1 .*exited on signal 9.*the run stopped after [0-9]+ s with exit status")
+endif()

@@ -1,0 +1,156 @@
+// Process groups (engine/dist/communicator.h), with the ranks as threads of
+// this process over real TCP sockets: the host all-reduce gives the bits of
+// the in-process replicas' (engine/collective.h), a rank that goes away or
+// hangs is named, and (on a GPU) NCCL initializes and all-reduces as 1 rank.
+// The multi-process launches themselves are tests/cli/distributed.cmake.
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <thread>
+
+#include "engine/collective.h"
+#include "engine/dist/communicator.h"
+#include "tests/testing.h"
+
+namespace {
+
+using namespace gf;
+using gf::test::random_tensor;
+
+const std::vector<Shape> kShapes = {{3, 4}, {7}, {2, 3, 5}};
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t n = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// Runs body(rank, comm) on `world` threads joined through TCP; the error
+// message each rank threw ("" when none).
+std::vector<std::string> run_ranks(int world, double timeout_s,
+                                   const std::function<void(int, Communicator&)>& body) {
+  const int port = free_port();
+  std::vector<std::string> errors(static_cast<size_t>(world));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < world; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        auto comm = make_tcp_communicator(r, world, r, "127.0.0.1", port, timeout_s);
+        body(r, *comm);
+      } catch (const std::exception& e) {
+        errors[static_cast<size_t>(r)] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  return errors;
+}
+
+std::vector<Tensor> rank_tensors(int r) {
+  std::vector<Tensor> t;
+  for (size_t i = 0; i < kShapes.size(); ++i) t.push_back(random_tensor(kShapes[i], 40 + 10 * r + i, DType::f32));
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("[#test_dist] the TCP host all-reduce gives the in-process replicas' bits on every rank") {
+  const int world = GENERATE(2, 3);
+  std::vector<std::vector<Tensor>> local;
+  for (int r = 0; r < world; ++r) local.push_back(rank_tensors(r));
+  all_reduce_mean(local);  // the in-process reference
+  std::vector<std::vector<std::vector<double>>> got(static_cast<size_t>(world));
+  const auto errors = run_ranks(world, 30, [&](int r, Communicator& comm) {
+    const std::vector<Tensor> mine = rank_tensors(r);
+    all_reduce_mean(comm, mine);
+    for (const Tensor& x : mine) got[static_cast<size_t>(r)].push_back(x.to_vector());
+  });
+  for (int r = 0; r < world; ++r) {
+    INFO("rank " << r);
+    CHECK(errors[static_cast<size_t>(r)].empty());
+    for (size_t i = 0; i < kShapes.size(); ++i) CHECK(got[static_cast<size_t>(r)][i] == local[0][i].to_vector());
+  }
+}
+
+TEST_CASE("[#test_dist] all_gather, broadcast_from_first and barrier over TCP") {
+  const int world = 3;
+  std::vector<std::vector<std::vector<double>>> gathered(world);
+  std::vector<std::vector<double>> bcast(world);
+  const auto errors = run_ranks(world, 30, [&](int r, Communicator& comm) {
+    gathered[static_cast<size_t>(r)] = all_gather(comm, {double(r), 0.5 * r + 1});
+    comm.barrier();
+    const Tensor t = random_tensor({5}, 7 + r, DType::f64);
+    broadcast_from_first(comm, {t});
+    bcast[static_cast<size_t>(r)] = t.to_vector();
+  });
+  const std::vector<std::vector<double>> expect = {{0, 1}, {1, 1.5}, {2, 2}};
+  for (int r = 0; r < world; ++r) {
+    CHECK(errors[static_cast<size_t>(r)].empty());
+    CHECK(gathered[static_cast<size_t>(r)] == expect);
+    CHECK(bcast[static_cast<size_t>(r)] == random_tensor({5}, 7, DType::f64).to_vector());
+  }
+}
+
+TEST_CASE("[#test_dist] a rank that leaves is named by rank 0 at once; one that hangs, after the timeout") {
+  SECTION("leaves") {
+    const auto errors = run_ranks(2, 30, [](int r, Communicator& comm) {
+      if (r == 1) return;  // its communicator closes: the connection ends
+      std::vector<double> all(2);
+      double x = 1;
+      comm.gather(&x, sizeof x, all.data());
+    });
+    CHECK_THAT(errors[0], Catch::Contains("rank 0: rank 1 ") && Catch::Contains("exited or was killed"));
+    CHECK(errors[1].empty());
+  }
+  SECTION("hangs") {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto errors = run_ranks(2, 1, [](int r, Communicator& comm) {
+      if (r == 1) {  // alive, but never takes part
+        std::this_thread::sleep_for(std::chrono::seconds(3));
+        return;
+      }
+      std::vector<double> all(2);
+      double x = 1;
+      comm.gather(&x, sizeof x, all.data());
+    });
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    CHECK_THAT(errors[0], Catch::Contains("rank 0: no data from rank 1 for 1 s (GF_DIST_TIMEOUT)"));
+    CHECK(took < 10);
+  }
+  SECTION("never joins") {
+    CHECK_THROWS_WITH(make_tcp_communicator(0, 2, 0, "127.0.0.1", free_port(), 0.5),
+                      Catch::Contains("ranks 1 did not join"));
+  }
+}
+
+TEST_CASE("[#test_dist] malformed launcher variables are refused with one line") {
+  setenv("WORLD_SIZE", "2", 1);
+  setenv("RANK", "2", 1);
+  CHECK_THROWS_WITH(communicator_from_environment(), Catch::Contains("RANK='2' must be a whole number in [0, 1]"));
+  unsetenv("RANK");
+  CHECK_THROWS_WITH(communicator_from_environment(), Catch::Contains("RANK is not"));
+  unsetenv("WORLD_SIZE");
+  CHECK(communicator_from_environment() == nullptr);
+}
+
+TEST_CASE("[#test_dist] NCCL initializes and all-reduces on one rank's GPU", "[cuda]") {
+  REQUIRE(nccl_built());  // a CUDA build without NCCL has no one-process-per-GPU training
+  auto comm = make_nccl_communicator(make_tcp_communicator(0, 1, 0, "127.0.0.1", 0, 30), 0);
+  const Device gpu = Device::cuda(0);
+  CHECK(comm->reduces_on_device(gpu));
+  CHECK_FALSE(comm->reduces_on_device(Device::cpu()));
+  for (DType t : {DType::f32, DType::f64}) {
+    const Tensor x = random_tensor({1000}, 5, t, gpu);
+    const std::vector<double> before = x.to_vector();
+    comm->all_reduce_sum_device(x);  // the sum over one rank: the values themselves
+    CHECK(x.to_vector() == before);
+  }
+}
