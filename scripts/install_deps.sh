@@ -5,7 +5,8 @@
 #   scripts/install_deps.sh --torch  also PyTorch (python3-torch), which tools/convert_weights.py, its
 #                                    tests and the golden-data scripts in tools/ use (--golden: the same)
 set -euo pipefail
-pkgs=(cmake make g++ catch2 nlohmann-json3-dev libstb-dev libopenblas-openmp-dev dataset-fashion-mnist)
+# libdnnl-dev (oneDNN) is optional for the build; it runs the CPU convolutions.
+pkgs=(cmake make g++ catch2 nlohmann-json3-dev libstb-dev libopenblas-openmp-dev libdnnl-dev dataset-fashion-mnist)
 if [[ "${1:-}" == "--torch" || "${1:-}" == "--golden" ]]; then pkgs+=(python3-torch); fi
 
 missing=()
