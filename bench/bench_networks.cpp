@@ -7,6 +7,9 @@
 // Configs: 'stylegan2'-like 'auto' at 32 and 64 px, 'paper256' at 256 px, with
 // the official batch on a GPU and a small batch on the CPU (--batch overrides).
 // Data is random images held in memory, so the timings exclude decoding.
+// --res R runs only the rows at R px (e.g. --res 256: paper256 alone, as
+// scripts/gpu_check.sh times it).
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -78,22 +81,32 @@ void run_row(const Row& row, Device dev, int batch_override, const Reps& reps) {
 int main(int argc, char** argv) {
   Device dev = cuda_available() ? Device::cuda(0) : Device::cpu();
   int batch = 0;
+  int res = 0;
   bool quick = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--cpu")) dev = Device::cpu();
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) batch = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--res") && i + 1 < argc) res = std::atoi(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: bench_networks [--cpu] [--quick] [--batch N]\n");
+      std::fprintf(stderr, "usage: bench_networks [--cpu] [--quick] [--batch N] [--res 32|64|256]\n");
       return 2;
     }
+  }
+  std::vector<Row> rows = {{32, "auto"}, {64, "auto"}, {256, "paper256"}};
+  if (res != 0) {
+    rows.erase(std::remove_if(rows.begin(), rows.end(), [res](const Row& r) { return r.res != res; }), rows.end());
+    if (rows.empty()) {
+      std::fprintf(stderr, "bench_networks: --res must be 32, 64 or 256, got %d\n", res);
+      return 2;
+    }
+  } else if (quick) {
+    rows.pop_back();
   }
   const Reps reps = dev.is_cuda() ? Reps{2, 5, 1} : Reps{1, quick ? 1 : 3, 1};
   std::printf("StyleGAN2 networks on %s (times in ms per minibatch; sec/kimg under the official lazy schedule)\n",
               dev.str().c_str());
   std::printf(" res  cfg       batch  pass  G fwd     D fwd+bwd  step      step+pl   step+r1   lazy step  sec/kimg\n");
-  std::vector<Row> rows = {{32, "auto"}, {64, "auto"}, {256, "paper256"}};
-  if (quick) rows.pop_back();
   for (const Row& r : rows) run_row(r, dev, batch, !dev.is_cuda() && r.res >= 256 ? Reps{1, 1, 1} : reps);
   return 0;
 }

@@ -74,6 +74,10 @@ std::vector<Program> programs() {
   std::vector<Program> p;
   for (const char* n : {"train_stylegan", "generate", "discriminate", "export_weights", "inspect_weights"})
     p.push_back({n, kBin + "/" + n, kBin + "/" + n + " --help"});
+  for (const char* n : {"psp encode", "psp mix"}) {
+    const std::string cmd = kBin + "/psp " + std::string(n).substr(4);
+    p.push_back({n, cmd, cmd + " --help"});
+  }
   // The converter checks its flags before it needs NumPy or PyTorch; COLUMNS
   // keeps argparse's help on one line per flag.
   const std::string cw = "COLUMNS=1000 " + kPython + " " + kSource + "/tools/convert_weights.py import";
@@ -125,6 +129,12 @@ const Row kTable[] = {
     {"generate", "mix-rows", "-1"},          {"generate", "mix-cols", "0-1000"},
     {"generate", "mix-styles", "1024"},      {"generate", "interp", "1,2,3"},
     {"discriminate", "batch", "0"},          {"discriminate", "batch", "-5"},
+    {"psp encode", "batch", "0"},            {"psp encode", "batch", "65537"},
+    {"psp encode", "n-images", "0"},         {"psp mix", "batch", "-1"},
+    {"psp mix", "n-images", "0"},            {"psp mix", "latent-mask", "1024"},
+    {"psp mix", "latent-mask", "0-1024"},    {"psp mix", "mix-alpha", "1.5"},
+    {"psp mix", "mix-alpha", "-0.1"},        {"psp mix", "n-outputs", "0"},
+    {"psp mix", "seed", "4294967296"},
     {"convert_weights", "conv-clamp", "0"},  {"convert_weights", "conv-clamp", "-1"},
     {"convert_weights", "mapping-lr-multiplier", "0"}, {"convert_weights", "mbstd-group-size", "-1"},
     {"convert_weights", "w-avg-samples", "0"},         {"convert_weights", "w-avg-samples", "1000001"},
@@ -285,7 +295,7 @@ TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what 
   }
   // -S leaves out site-packages, where NumPy and PyTorch live: the Python a
   // user may meet first on the PATH. Every script in tools/ but the libraries.
-  const std::set<std::string> libraries = {"golden_io.py", "stylegan2_reference.py", "pydeps.py"};
+  const std::set<std::string> libraries = {"golden_io.py", "stylegan2_reference.py", "psp_reference.py", "pydeps.py"};
   int tools = 0;
   for (const auto& e : fs::directory_iterator(kSource + "/tools")) {
     const std::string name = e.path().filename().string();

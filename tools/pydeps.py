@@ -14,7 +14,7 @@ import importlib.util
 import math
 import sys
 
-_NAMES = {"numpy": "NumPy", "torch": "PyTorch", "torchvision": "torchvision"}
+_NAMES = {"numpy": "NumPy", "torch": "PyTorch", "torchvision": "torchvision", "PIL": "Pillow (python3-pil)"}
 
 
 def require(tool, *modules):

@@ -390,6 +390,12 @@ Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device
   return {images.to(device), labels.to(device)};
 }
 
+ImageFiles open_image_files(const std::string& path) {
+  if (!fs::is_directory(path) && !fs::exists(path)) throw Error(path + ": no such file or folder");
+  const Source src = fs::is_directory(path) ? folder_source(path) : zip_source(path);
+  return ImageFiles{src.path, src.names, src.read};
+}
+
 std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOptions& opt) {
   if (path.empty()) return open_fashion_mnist(opt);
   if (fs::is_directory(path)) return open_images(folder_source(path), opt);

@@ -10,6 +10,7 @@
 // file in notes() too, and an image with transparent pixels is refused.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,6 +70,17 @@ class Dataset {
   std::vector<uint8_t> xflip_;    // item -> mirrored?
   std::vector<std::string> notes_;
 };
+
+// The PNG/JPEG files of a folder (recursively) or .zip, sorted by relative
+// name, with a reader, for programs that take images one by one (psp). Throws
+// gf::Error naming the path when it cannot be listed.
+struct ImageFiles {
+  std::string path;
+  std::vector<std::string> names;  // relative, '/' separated
+  std::function<std::vector<uint8_t>(const std::string&)> read;
+  std::string display(const std::string& name) const { return path + "/" + name; }
+};
+ImageFiles open_image_files(const std::string& path);
 
 // `path`: a folder or .zip of images; empty: Fashion-MNIST (training split,
 // 60000 images padded to 1x32x32, 10 classes). A bad dataset (no readable

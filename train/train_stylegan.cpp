@@ -13,6 +13,7 @@
 #include "train/cli.h"
 #include "train/stylegan2/configs.h"
 #include "train/dataset.h"
+#include "train/report.h"
 #include "train/run_dir.h"
 #include "train/stylegan2/training_loop.h"
 
@@ -98,15 +99,23 @@ int run(int argc, char** argv) {
                             {"data", args.str("data")},
                             {"dataset", ds->name()},
                             {"resolution", ds->resolution()},
+                            {"channels", ds->channels()},
+                            {"c_dim", ds->c_dim()},
                             {"dataset_size", ds->size()},
+                            {"total_kimg", setup.spec.kimg},
                             {"seed", setup.seed},
                             {"device", dev.str()},
+                            {"device_name", device_description(dev) + (trainer->num_replicas() > 1
+                                                                          ? " x " + std::to_string(trainer->num_replicas())
+                                                                          : std::string())},
                             {"resume", args.str("resume")},
                             {"resume_kimg", trainer->cur_nimg() / 1000.0},
                             {"snap", args.integer("snap")},
                             {"tick", args.number("tick")},
                             {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()}};
   run.write_json("training_options.json", options);
+  // A resumed run's report continues the curves of the run it came from.
+  if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer->cur_nimg());
   run.log("Run folder " + run.path() + ": " + ds->name() + " (" + std::to_string(ds->size()) + " images, " +
           std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) + "), cfg " + setup.spec.cfg +
           ", batch " + std::to_string(setup.spec.batch) + " (" +

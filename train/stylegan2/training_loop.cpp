@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "train/stylegan2/checkpoint.h"
 #include "train/image_io.h"
+#include "train/report.h"
 
 namespace gf {
 
@@ -98,25 +99,38 @@ void run_training(StyleGAN2Trainer& t, RunDir& run, const LoopOptions& opt) {
     const AllocatorStats mem = alloc.stats();
     const double maxmem_gb = mem.peak_in_use / double(1 << 30), reserved_gb = (mem.in_use + mem.cached) / double(1 << 30);
     alloc.reset_peak();
+    // A regularizer without a phase in this tick has no value ("-" here, none in stats.jsonl).
+    auto reg = [](double v, int64_t calls) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%.4g", v);
+      return calls > 0 ? std::string(b) : std::string("-");
+    };
     char line[512];
     std::snprintf(line, sizeof line,
-                  "tick %-4lld kimg %-8.1f time %-8.0f sec/tick %-7.1f sec/kimg %-7.2f maxmem %-6.2f reserved %-6.2f G %.4f D %.4f+%.4f r1 %.4g pl %.4g "
+                  "tick %-4lld kimg %-8.1f time %-8.0f sec/tick %-7.1f sec/kimg %-7.2f maxmem %-6.2f reserved %-6.2f G %.4f D %.4f+%.4f r1 %s pl %s "
                   "scores real %.3f fake %.3f",
                   static_cast<long long>(tick), t.cur_nimg() / 1000.0, total_sec, sec_tick, sec_kimg, maxmem_gb, reserved_gb, st.g_loss,
-                  st.d_loss_real, st.d_loss_fake, st.r1_penalty, st.pl_penalty, st.scores_real, st.scores_fake);
+                  st.d_loss_real, st.d_loss_fake, reg(st.r1_penalty, st.r1_calls).c_str(), reg(st.pl_penalty, st.pl_calls).c_str(),
+                  st.scores_real, st.scores_fake);
     run.log(line);
-    run.append_stats({{"tick", tick}, {"kimg", t.cur_nimg() / 1000.0}, {"total_sec", total_sec},
-                      {"sec_per_tick", sec_tick}, {"sec_per_kimg", sec_kimg}, {"maxmem_gb", maxmem_gb},
-                      {"reserved_gb", reserved_gb}, {"loss_G", st.g_loss},
-                      {"loss_D_real", st.d_loss_real}, {"loss_D_fake", st.d_loss_fake}, {"r1_penalty", st.r1_penalty},
-                      {"pl_penalty", st.pl_penalty}, {"pl_mean", t.pl_mean()}, {"scores_real", st.scores_real},
-                      {"scores_fake", st.scores_fake}});
+    nlohmann::json stats = {{"tick", tick}, {"kimg", t.cur_nimg() / 1000.0}, {"total_sec", total_sec},
+                            {"timestamp", std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()},
+                            {"sec_per_tick", sec_tick}, {"sec_per_kimg", sec_kimg}, {"maxmem_gb", maxmem_gb},
+                            {"reserved_gb", reserved_gb}, {"loss_G", st.g_loss}, {"loss_D_real", st.d_loss_real},
+                            {"loss_D_fake", st.d_loss_fake}, {"scores_real", st.scores_real}, {"scores_fake", st.scores_fake}};
+    // A regularizer appears where it ran: report.html draws a gap for a tick
+    // without its phase, and no curve when it is off.
+    if (st.r1_calls > 0) stats["r1_penalty"] = st.r1_penalty;
+    if (st.pl_calls > 0) stats["pl_penalty"] = st.pl_penalty;
+    if (t.setup().spec.pl_weight > 0) stats["pl_mean"] = t.pl_mean();
+    run.append_stats(stats);
     if (done || (opt.snap_ticks > 0 && tick % opt.snap_ticks == 0)) {
       const std::string tag = kimg_tag(t.cur_nimg());
       save_fakes(t, grid, run.file("fakes" + tag + ".png"), opt);
       save_snapshot(run.file("network-snapshot-" + tag + ".bin"), t);
       save_checkpoint(run.file("checkpoint.bin"), t);
     }
+    update_report(run.path(), /*live=*/!done);  // report.html; the last one, at the end, is final
     ++tick;
     tick_start_nimg = t.cur_nimg();
     tick_t = now;
