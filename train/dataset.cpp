@@ -375,6 +375,17 @@ int64_t Dataset::label(int64_t i) const {
   return labels_.empty() ? -1 : labels_[static_cast<size_t>(raw_idx_[static_cast<size_t>(i)])];
 }
 
+Tensor random_labels(const Dataset& ds, int64_t n, Generator& rng, Device device) {
+  if (ds.c_dim() == 0) return Tensor();
+  const std::vector<double> u = rand({n}, rng, DType::f64).to_vector();
+  std::vector<double> onehot(static_cast<size_t>(n * ds.c_dim()), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t item = std::min(static_cast<int64_t>(u[static_cast<size_t>(i)] * ds.size()), ds.size() - 1);
+    onehot[static_cast<size_t>(i * ds.c_dim() + ds.label(item))] = 1;
+  }
+  return Tensor::from_vector(onehot, {n, ds.c_dim()}, DType::f32, device);
+}
+
 Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device) const {
   const int64_t n = static_cast<int64_t>(indices.size()), res = resolution_;
   const size_t image_size = static_cast<size_t>(channels_ * res * res);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/io/safetensors.h"
+#include "engine/ops.h"
 #include "engine/tensor.h"
 
 namespace gf {
@@ -87,6 +88,12 @@ ImageFiles open_image_files(const std::string& path);
 // image, images of different or non-square sizes, transparent pixels, missing
 // labels) throws gf::Error naming the offending file.
 std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOptions& opt = {});
+
+// Labels for generated images: those of n random dataset items (the official
+// gen_c of StyleGAN2-ADA, PGGAN's get_random_labels_tf), one-hot [n, c_dim],
+// from n uniforms drawn from rng; undefined for a dataset without labels
+// (nothing is drawn).
+Tensor random_labels(const Dataset& ds, int64_t n, Generator& rng, Device device);
 
 // The official InfiniteSampler: a seeded shuffle of [0, size), walked forever,
 // where every visited slot is swapped with one up to window*size slots before

@@ -63,13 +63,12 @@ int run(int argc, char** argv) {
                   {"cond", "", "", "train a class-conditional network from the dataset's labels"},
                   cli::integer("max-images", "N", "", "use at most N images of the dataset", 1, cli::kInt64Max),
                   {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a snapshot's weights"},
-                  {"device", "cpu|cuda", "cpu", "where to train"}});
+                  cli::device("device", "cpu", "where to train")});
   if (args.help()) {
     std::cout << args.usage();
     return 0;
   }
-  const Device dev = Device::parse(args.str("device"));
-  check_device_usable(dev);
+  const Device dev = args.device("device");
   DatasetOptions dopt;
   dopt.use_labels = args.flag("cond");
   dopt.xflip = args.flag("mirror");

@@ -26,19 +26,6 @@ Tensor rows(const Tensor& x, int64_t k, int64_t pass) {
   return x.defined() && x.size(0) != pass ? slice(x, 0, k * pass, (k + 1) * pass) : x;
 }
 
-// Labels for generated images: those of random dataset items (the official
-// gen_c), or undefined for an unconditional run.
-Tensor sample_gen_c(const Dataset& ds, int64_t n, Generator& rng, Device device) {
-  if (ds.c_dim() == 0) return Tensor();
-  const std::vector<double> u = rand({n}, rng, DType::f64).to_vector();
-  std::vector<double> onehot(static_cast<size_t>(n * ds.c_dim()), 0.0);
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t item = std::min(static_cast<int64_t>(u[static_cast<size_t>(i)] * ds.size()), ds.size() - 1);
-    onehot[static_cast<size_t>(i * ds.c_dim() + ds.label(item))] = 1;
-  }
-  return Tensor::from_vector(onehot, {n, ds.c_dim()}, DType::f32, device);
-}
-
 }  // namespace
 
 // One device's share of the run.
@@ -245,7 +232,7 @@ void StyleGAN2Trainer::step() {
     // drawn whether or not a regularization phase runs this minibatch.
     for (int p = 0; p < 4; ++p) {
       d.z[p] = randn({per_gpu, setup_.G_kwargs.z_dim}, x.rng, DType::f32, x.device);
-      d.c[p] = sample_gen_c(ds_, per_gpu, x.rng, x.device);
+      d.c[p] = random_labels(ds_, per_gpu, x.rng, x.device);
     }
   }
   prof_data.reset();
