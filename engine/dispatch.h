@@ -4,15 +4,18 @@
 #include <type_traits>
 
 #include "engine/error.h"
+#include "engine/profile.h"
 #include "engine/tensor.h"
 #include "kernels/common.h"
 #include "kernels/cuda_runtime.h"
 
 namespace gf {
 
-// Runs f(T{}) with T the C++ type of dtype `t` (float or double).
+// Runs f(T{}) with T the C++ type of dtype `t` (float or double). Every op's
+// kernel call passes here, so this is where the profiler times ops.
 template <class F>
 decltype(auto) dispatch_float(DType t, const char* op, F&& f) {
+  const profile::OpTimer timer(op);
   switch (t) {
     case DType::f32: return f(float{});
     case DType::f64: return f(double{});

@@ -1,12 +1,18 @@
-// CPU reference: per sample, the receptive fields are unrolled into a column
+// CPU convolutions: the entry points pick oneDNN or the reference.
+// The reference: per sample, the receptive fields are unrolled into a column
 // matrix (im2col) so that each group's convolution is one GEMM through CBLAS;
 // the data gradient is the transposed GEMM followed by the adjoint scatter
 // (col2im). A 1x1, stride-1, unpadded convolution is already a GEMM on x.
 #include "kernels/conv2d.h"
 
 #include <algorithm>
-#include <vector>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <type_traits>
 
+#include "kernels/conv2d_onednn.h"
 #include "kernels/matmul.h"
 
 namespace gf::cpu {
@@ -80,17 +86,21 @@ struct GroupGemm {
         out_chw(int64_t(s.k) * s.out_h * s.out_w) {}
 };
 
-}  // namespace
+// The column matrix of one sample (none for a pointwise convolution).
+template <class T>
+size_t col_bytes(const Conv2dShape& s) {
+  const GroupGemm g(s);
+  return is_pointwise(s) ? 0 : size_t(g.rows * s.groups * g.out_hw) * sizeof(T);
+}
 
 template <class T>
-void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, T* y) {
+void reference_forward(const Conv2dShape& s, const T* x, const T* w, T* y, T* col) {
   const GroupGemm g(s);
   const bool direct = is_pointwise(s);
-  std::vector<T> col(direct ? 0 : size_t(g.rows * s.groups * g.out_hw));
   for (int n = 0; n < s.n; ++n) {
     const T* xn = x + n * g.in_chw;
-    if (!direct) im2col(s, xn, col.data());
-    const T* cn = direct ? xn : col.data();
+    if (!direct) im2col(s, xn, col);
+    const T* cn = direct ? xn : col;
     for (int gi = 0; gi < s.groups; ++gi)
       gemm<T>(false, false, g.kg, g.out_hw, g.rows, T(1), w + gi * g.kg * g.rows, g.rows, cn + gi * g.rows * g.out_hw,
               g.out_hw, T(0), y + n * g.out_chw + gi * g.kg * g.out_hw, g.out_hw);
@@ -98,39 +108,114 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, T* y) {
 }
 
 template <class T>
-void conv2d_backward_data(const Conv2dShape& s, const T* gy, const T* w, T* gx) {
+void reference_backward_data(const Conv2dShape& s, const T* gy, const T* w, T* gx, T* col) {
   const GroupGemm g(s);
   const bool direct = is_pointwise(s);
-  std::vector<T> col(direct ? 0 : size_t(g.rows * s.groups * g.out_hw));
   for (int n = 0; n < s.n; ++n) {
     T* gxn = gx + n * g.in_chw;
-    T* cn = direct ? gxn : col.data();
+    T* cn = direct ? gxn : col;
     for (int gi = 0; gi < s.groups; ++gi)
       gemm<T>(true, false, g.rows, g.out_hw, g.kg, T(1), w + gi * g.kg * g.rows, g.rows,
               gy + n * g.out_chw + gi * g.kg * g.out_hw, g.out_hw, T(0), cn + gi * g.rows * g.out_hw, g.out_hw);
-    if (!direct) col2im(s, col.data(), gxn);
+    if (!direct) col2im(s, col, gxn);
   }
 }
 
 template <class T>
-void conv2d_backward_filter(const Conv2dShape& s, const T* x, const T* gy, T* gw) {
+void reference_backward_filter(const Conv2dShape& s, const T* x, const T* gy, T* gw, T* col) {
   const GroupGemm g(s);
   const bool direct = is_pointwise(s);
-  std::vector<T> col(direct ? 0 : size_t(g.rows * s.groups * g.out_hw));
   for (int n = 0; n < s.n; ++n) {
     const T* xn = x + n * g.in_chw;
-    if (!direct) im2col(s, xn, col.data());
-    const T* cn = direct ? xn : col.data();
+    if (!direct) im2col(s, xn, col);
+    const T* cn = direct ? xn : col;
     for (int gi = 0; gi < s.groups; ++gi)  // the first sample overwrites, the rest accumulate
       gemm<T>(false, true, g.kg, g.rows, g.out_hw, T(1), gy + n * g.out_chw + gi * g.kg * g.out_hw, g.out_hw,
               cn + gi * g.rows * g.out_hw, g.out_hw, n == 0 ? T(0) : T(1), gw + gi * g.kg * g.rows, g.rows);
   }
 }
 
-#define GF_INSTANTIATE(T)                                                           \
-  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, T*);       \
-  template void conv2d_backward_data<T>(const Conv2dShape&, const T*, const T*, T*); \
-  template void conv2d_backward_filter<T>(const Conv2dShape&, const T*, const T*, T*);
+std::atomic<int> g_impl{-1};  // a ConvImpl, -1 until first asked
+
+}  // namespace
+
+bool onednn_available() {
+#ifdef GF_WITH_ONEDNN
+  return true;
+#else
+  return false;
+#endif
+}
+
+ConvImpl conv_impl() {
+  int v = g_impl.load();
+  if (v < 0) {
+    const char* env = std::getenv("GF_CPU_CONV");
+    const bool reference = !onednn_available() || (env && !std::strcmp(env, "reference"));
+    v = static_cast<int>(reference ? ConvImpl::reference : ConvImpl::onednn);
+    int expected = -1;
+    if (!g_impl.compare_exchange_strong(expected, v)) v = expected;
+  }
+  return static_cast<ConvImpl>(v);
+}
+
+void set_conv_impl(ConvImpl impl) {
+  if (impl == ConvImpl::onednn && !onednn_available())
+    throw std::invalid_argument("set_conv_impl: this build of ganforge has no oneDNN");
+  g_impl.store(static_cast<int>(impl));
+}
+
+template <class T>
+ConvImpl conv_impl_for(ConvPass pass, const Conv2dShape& s) {
+  if (std::is_same_v<T, float> && conv_impl() == ConvImpl::onednn && onednn::supports(pass, s))
+    return ConvImpl::onednn;
+  return ConvImpl::reference;
+}
+
+template <class T>
+size_t conv2d_workspace_bytes(ConvPass pass, const Conv2dShape& s) {
+  return conv_impl_for<T>(pass, s) == ConvImpl::onednn ? onednn::workspace_bytes(pass, s) : col_bytes<T>(s);
+}
+
+namespace {
+
+// One pass through the implementation conv_impl_for picks; a, b, out in the
+// order of kernels/conv2d.h.
+template <class T>
+void run_pass(ConvPass pass, const Conv2dShape& s, const T* a, const T* b, T* out, void* ws, size_t ws_bytes) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (conv_impl_for<T>(pass, s) == ConvImpl::onednn) return onednn::run(pass, s, a, b, out, ws, ws_bytes);
+  }
+  if (ws_bytes < col_bytes<T>(s)) throw std::invalid_argument("conv2d: workspace smaller than the columns");
+  T* col = static_cast<T*>(ws);
+  switch (pass) {
+    case ConvPass::forward: return reference_forward(s, a, b, out, col);
+    case ConvPass::backward_data: return reference_backward_data(s, a, b, out, col);
+    case ConvPass::backward_filter: return reference_backward_filter(s, a, b, out, col);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, T* y, void* ws, size_t ws_bytes) {
+  run_pass(ConvPass::forward, s, x, w, y, ws, ws_bytes);
+}
+template <class T>
+void conv2d_backward_data(const Conv2dShape& s, const T* gy, const T* w, T* gx, void* ws, size_t ws_bytes) {
+  run_pass(ConvPass::backward_data, s, gy, w, gx, ws, ws_bytes);
+}
+template <class T>
+void conv2d_backward_filter(const Conv2dShape& s, const T* x, const T* gy, T* gw, void* ws, size_t ws_bytes) {
+  run_pass(ConvPass::backward_filter, s, x, gy, gw, ws, ws_bytes);
+}
+
+#define GF_INSTANTIATE(T)                                                                        \
+  template ConvImpl conv_impl_for<T>(ConvPass, const Conv2dShape&);                               \
+  template size_t conv2d_workspace_bytes<T>(ConvPass, const Conv2dShape&);                        \
+  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, T*, void*, size_t);       \
+  template void conv2d_backward_data<T>(const Conv2dShape&, const T*, const T*, T*, void*, size_t); \
+  template void conv2d_backward_filter<T>(const Conv2dShape&, const T*, const T*, T*, void*, size_t);
 GF_INSTANTIATE(float)
 GF_INSTANTIATE(double)
 #undef GF_INSTANTIATE

@@ -33,13 +33,34 @@ inline int64_t conv_out_size(int64_t in, int64_t kernel, int64_t pad, int64_t st
 enum class ConvPass { forward, backward_data, backward_filter };
 
 namespace cpu {
-// im2col + GEMM (forward, backward_filter) and GEMM + col2im (backward_data).
+// Two implementations. The reference: per sample, im2col + GEMM (forward,
+// backward_filter) and GEMM + col2im (backward_data) through OpenBLAS, in
+// float and double; tests compare everything else against it. oneDNN
+// (kernels/conv2d_onednn.h), in float32 only, where the build has it and
+// oneDNN takes the shape. Every other pass runs the reference.
+enum class ConvImpl { reference, onednn };
+bool onednn_available();  // built with oneDNN
+// The implementation float passes take: oneDNN where available, unless the
+// environment says GF_CPU_CONV=reference (read once, at the first call).
+ConvImpl conv_impl();
+void set_conv_impl(ConvImpl impl);  // onednn in a build without it: throws std::invalid_argument
+// Which one runs this pass now (for the type T).
 template <class T>
-void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, T* y);
+ConvImpl conv_impl_for(ConvPass pass, const Conv2dShape& s);
+
+// The workspace a pass needs (im2col columns, or oneDNN's reordered tensors
+// and scratchpad); the caller passes at least that many bytes, 64-byte
+// aligned, so no pass allocates.
 template <class T>
-void conv2d_backward_data(const Conv2dShape& s, const T* gy, const T* w, T* gx);
+size_t conv2d_workspace_bytes(ConvPass pass, const Conv2dShape& s);
 template <class T>
-void conv2d_backward_filter(const Conv2dShape& s, const T* x, const T* gy, T* gw);
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, T* y, void* workspace, size_t workspace_bytes);
+template <class T>
+void conv2d_backward_data(const Conv2dShape& s, const T* gy, const T* w, T* gx, void* workspace,
+                          size_t workspace_bytes);
+template <class T>
+void conv2d_backward_filter(const Conv2dShape& s, const T* x, const T* gy, T* gw, void* workspace,
+                            size_t workspace_bytes);
 }  // namespace cpu
 
 namespace cuda {

@@ -8,7 +8,8 @@
 #                                    tests render pages with
 # The options combine: scripts/test.sh asks for --torch --chromium.
 set -euo pipefail
-pkgs=(cmake make g++ catch2 nlohmann-json3-dev libstb-dev libopenblas-openmp-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
+# libdnnl-dev (oneDNN) is optional for the build; it runs the CPU convolutions.
+pkgs=(cmake make g++ catch2 nlohmann-json3-dev libstb-dev libopenblas-openmp-dev libdnnl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
 for a in "$@"; do
   case "$a" in
     --torch | --golden) pkgs+=(python3-torch python3-pil) ;;

@@ -1,14 +1,17 @@
 // conv2d, conv_transpose2d and conv2d_weight_grad: first- and second-order
 // gradient checks over strides, padding, groups and odd sizes; the R1-style
 // composite from the foundation issue; golden values from PyTorch
-// (tools/make_conv_golden.py); argument errors; CUDA (cuDNN) against the CPU.
+// (tools/make_conv_golden.py); argument errors; CUDA (cuDNN) against the CPU;
+// oneDNN (float32 CPU) against the im2col + OpenBLAS reference.
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <string>
 
 #include "engine/allocator.h"
 #include "engine/io/safetensors.h"
+#include "kernels/conv2d.h"
 #include "tests/testing.h"
 
 using namespace gf;
@@ -165,34 +168,61 @@ TEST_CASE("R1 penalty through two convolutions has the right weight gradients", 
   CHECK(chk.ok);
 }
 
+namespace {
+
+// Runs the CPU float32 convolutions through one implementation while alive.
+class ConvImplGuard {
+ public:
+  explicit ConvImplGuard(cpu::ConvImpl impl) : prev_(cpu::conv_impl()) { cpu::set_conv_impl(impl); }
+  ~ConvImplGuard() { cpu::set_conv_impl(prev_); }
+
+ private:
+  cpu::ConvImpl prev_;
+};
+
+// The CPU implementations this build has: the reference, and oneDNN where built.
+std::vector<cpu::ConvImpl> cpu_impls() {
+  std::vector<cpu::ConvImpl> v{cpu::ConvImpl::reference};
+  if (cpu::onednn_available()) v.push_back(cpu::ConvImpl::onednn);
+  return v;
+}
+
+const char* impl_name(cpu::ConvImpl i) { return i == cpu::ConvImpl::onednn ? "oneDNN" : "reference"; }
+
+}  // namespace
+
 TEST_CASE("conv2d and conv_transpose2d match PyTorch golden values", "[conv]") {
   const auto g = io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/conv_golden.bin");
-  int cases = 0;
-  for (const auto& kv : g) {
-    const std::string& key = kv.first;
-    const size_t dot = key.rfind(".params");
-    if (dot == std::string::npos || dot + 7 != key.size()) continue;
-    const std::string name = key.substr(0, dot);
-    const bool transposed = name.rfind("conv_transpose2d", 0) == 0;
-    const auto pv = kv.second.to_vector();
-    REQUIRE(pv.size() == 7);
-    const Conv2dParams p = params(int(pv[0]), int(pv[1]), int(pv[2]), int(pv[3]), int(pv[4]));
-    Tensor x = g.at(name + ".x").detach().requires_grad_(), w = g.at(name + ".w").detach().requires_grad_();
-    const bool f32 = x.dtype() == DType::f32;
-    const double rtol = f32 ? 1e-4 : 1e-10, atol = f32 ? 1e-5 : 1e-12;
-    INFO(name << ": x " << x.desc() << ", w " << w.desc());
-    Tensor y = transposed ? conv_transpose2d(x, w, p, int(pv[5]), int(pv[6])) : conv2d(x, w, p);
-    const auto grads = grad({y}, {x, w}, {g.at(name + ".gy")});
-    const char* what[] = {"y", "dx", "dw"};
-    const Tensor got[] = {y, grads[0], grads[1]};
-    for (int i = 0; i < 3; ++i) {
-      const auto chk = allclose(got[i], g.at(name + "." + what[i]), rtol, atol);
-      INFO(what[i] << ": " << chk.message);
-      CHECK(chk.ok);
+  for (const cpu::ConvImpl impl : cpu_impls()) {
+    const ConvImplGuard guard(impl);
+    INFO("CPU convolutions: " << impl_name(impl));
+    int cases = 0;
+    for (const auto& kv : g) {
+      const std::string& key = kv.first;
+      const size_t dot = key.rfind(".params");
+      if (dot == std::string::npos || dot + 7 != key.size()) continue;
+      const std::string name = key.substr(0, dot);
+      const bool transposed = name.rfind("conv_transpose2d", 0) == 0;
+      const auto pv = kv.second.to_vector();
+      REQUIRE(pv.size() == 7);
+      const Conv2dParams p = params(int(pv[0]), int(pv[1]), int(pv[2]), int(pv[3]), int(pv[4]));
+      Tensor x = g.at(name + ".x").detach().requires_grad_(), w = g.at(name + ".w").detach().requires_grad_();
+      const bool f32 = x.dtype() == DType::f32;
+      const double rtol = f32 ? 1e-4 : 1e-10, atol = f32 ? 1e-5 : 1e-12;
+      INFO(name << ": x " << x.desc() << ", w " << w.desc());
+      Tensor y = transposed ? conv_transpose2d(x, w, p, int(pv[5]), int(pv[6])) : conv2d(x, w, p);
+      const auto grads = grad({y}, {x, w}, {g.at(name + ".gy")});
+      const char* what[] = {"y", "dx", "dw"};
+      const Tensor got[] = {y, grads[0], grads[1]};
+      for (int i = 0; i < 3; ++i) {
+        const auto chk = allclose(got[i], g.at(name + "." + what[i]), rtol, atol);
+        INFO(what[i] << ": " << chk.message);
+        CHECK(chk.ok);
+      }
+      ++cases;
     }
-    ++cases;
+    CHECK(cases >= 8);
   }
-  CHECK(cases >= 8);
 }
 
 TEST_CASE("conv ops on an empty batch give empty outputs and a zero weight gradient", "[conv]") {
@@ -337,4 +367,109 @@ TEST_CASE("cuda convolutions are deterministic: the same call gives the same bit
       const auto second = op_and_grads(op, c, DType::f32, Device::cuda(0));
       for (size_t i = 0; i < first.size(); ++i) CHECK(first[i].to_vector() == second[i].to_vector());
     }
+}
+
+namespace {
+
+// float32 shapes for oneDNN against the reference: the CUDA sweeps' odd sizes,
+// and the shapes StyleGAN2 trains with.
+std::vector<ConvCase> onednn_conv_sweep() {
+  std::vector<ConvCase> v = kCudaConvSweep;
+  v.push_back({{4, 64, 8, 8}, {64, 64, 3, 3}, params(1, 1, 1, 1, 1)});    // synthesis conv, unfused
+  v.push_back({{1, 128, 8, 8}, {128, 32, 3, 3}, params(1, 1, 1, 1, 4)});  // fused modulated conv: groups = batch
+  v.push_back({{4, 32, 17, 17}, {64, 32, 3, 3}, params(2, 2, 0, 0, 1)});  // D: filtered, then strided
+  v.push_back({{4, 1, 16, 16}, {32, 1, 1, 1}, params(1, 1, 0, 0, 1)});    // fromrgb from one channel
+  v.push_back({{4, 65, 4, 4}, {64, 65, 3, 3}, params(1, 1, 1, 1, 1)});    // after minibatch stddev
+  v.push_back({{2, 8, 10, 10}, {8, 8, 3, 3}, params(2, 2, 0, 0, 1)});     // stride 2 leaves the last row unread
+  return v;
+}
+std::vector<ConvCase> onednn_transpose_sweep() {
+  std::vector<ConvCase> v = kCudaTransposeSweep;
+  v.push_back({{1, 128, 4, 4}, {128, 32, 3, 3}, params(2, 2, 0, 0, 4)});  // fused upsampling modulated conv
+  v.push_back({{4, 64, 8, 8}, {64, 32, 3, 3}, params(2, 2, 0, 0, 1)});    // unfused
+  return v;
+}
+
+// The forward convolution a case's pass runs on (the transposed case: the one
+// whose input has the transposed output's size).
+Conv2dShape geometry(const ConvCase& c, bool transposed) {
+  Conv2dShape s;
+  s.n = int(c.x[0]);
+  s.groups = c.p.groups, s.pad_h = c.p.pad_h, s.pad_w = c.p.pad_w, s.stride_h = c.p.stride_h, s.stride_w = c.p.stride_w;
+  s.kh = int(c.w[2]), s.kw = int(c.w[3]);
+  if (!transposed) {
+    s.c = int(c.x[1]), s.h = int(c.x[2]), s.w = int(c.x[3]), s.k = int(c.w[0]);
+    s.out_h = int(conv_out_size(s.h, s.kh, s.pad_h, s.stride_h));
+    s.out_w = int(conv_out_size(s.w, s.kw, s.pad_w, s.stride_w));
+  } else {
+    s.k = int(c.x[1]), s.c = int(c.w[1]) * c.p.groups, s.out_h = int(c.x[2]), s.out_w = int(c.x[3]);
+    s.h = (s.out_h - 1) * s.stride_h - 2 * s.pad_h + s.kh + c.out_pad_h;
+    s.w = (s.out_w - 1) * s.stride_w - 2 * s.pad_w + s.kw + c.out_pad_w;
+  }
+  return s;
+}
+
+void compare_onednn_with_reference(const std::string& op, const std::vector<ConvCase>& sweep) {
+  if (!cpu::onednn_available()) {
+    CHECK_THROWS_AS(cpu::set_conv_impl(cpu::ConvImpl::onednn), std::invalid_argument);
+    WARN("this build has no oneDNN: only the reference convolutions are tested");
+    return;
+  }
+  for (const ConvCase& c : sweep) {
+    INFO(op << " " << describe(c));
+    const Conv2dShape s = geometry(c, op == "conv_transpose2d");
+    for (const ConvPass pass : {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_filter})
+      CHECK(cpu::conv_impl_for<float>(pass, s) == cpu::ConvImpl::onednn);  // oneDNN really runs it
+    std::vector<Tensor> ref, dnn, again;
+    {
+      const ConvImplGuard g(cpu::ConvImpl::reference);
+      ref = op_and_grads(op, c, DType::f32, Device::cpu());
+    }
+    {
+      const ConvImplGuard g(cpu::ConvImpl::onednn);
+      dnn = op_and_grads(op, c, DType::f32, Device::cpu());
+      again = op_and_grads(op, c, DType::f32, Device::cpu());
+    }
+    const char* what[] = {"output", "grad 0", "grad 1"};
+    for (size_t i = 0; i < 3; ++i) {
+      INFO(what[i]);
+      // Another summation order: errors scale with the largest value, not each element.
+      const auto chk = allclose(dnn[i], ref[i], 1e-4, 1e-5 * max_abs(ref[i]));
+      INFO(chk.message);
+      CHECK(chk.ok);
+      const auto same = allclose(again[i], dnn[i], 0, 0);  // deterministic: the same bits every run
+      INFO("second run: " << same.message);
+      CHECK(same.ok);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("conv2d through oneDNN matches the reference", "[conv]") {
+  compare_onednn_with_reference("conv2d", onednn_conv_sweep());
+}
+
+TEST_CASE("conv_transpose2d through oneDNN matches the reference", "[conv]") {
+  compare_onednn_with_reference("conv_transpose2d", onednn_transpose_sweep());
+}
+
+TEST_CASE("conv2d_weight_grad through oneDNN matches the reference", "[conv]") {
+  compare_onednn_with_reference("conv2d_weight_grad", onednn_conv_sweep());
+}
+
+TEST_CASE("repeated CPU convolutions allocate no new tensor memory", "[conv]") {
+  // Columns, oneDNN's reordered tensors and its scratchpad all come from the
+  // caching allocator, and oneDNN's primitives are cached per shape.
+  auto step = [] {
+    for (const ConvCase& c : onednn_conv_sweep()) op_and_grads("conv2d", c, DType::f32, Device::cpu());
+  };
+  for (const cpu::ConvImpl impl : cpu_impls()) {
+    INFO(impl_name(impl));
+    const ConvImplGuard g(impl);
+    step();
+    const size_t before = cpu_allocator().stats().raw_allocs;
+    step();
+    CHECK(cpu_allocator().stats().raw_allocs == before);
+  }
 }

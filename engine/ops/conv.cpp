@@ -93,15 +93,18 @@ Tensor run_pass(const char* op, ConvPass pass, const Conv2dShape& s, const Tenso
     using T = decltype(tag);
     const T *pa = a.data<T>(), *pb = b.data<T>();
     T* po = out.data<T>();
+    // The workspace (cuDNN's; on the CPU the im2col columns or oneDNN's
+    // reordered tensors and scratchpad) comes from the caching allocator like
+    // any tensor, so steady-state steps never reach cudaMalloc or malloc.
+    auto workspace = [&](size_t bytes) {
+      return bytes ? Tensor::empty({static_cast<int64_t>((bytes + sizeof(T) - 1) / sizeof(T))}, a.dtype(), a.device())
+                   : Tensor();
+    };
     if (a.device().is_cuda()) {
       GF_CUDA_CALL(op, {
         const int dev = a.device().index;
-        // The workspace comes from the caching allocator like any tensor, so
-        // steady-state steps never reach cudaMalloc.
         const size_t bytes = cuda::conv2d_workspace_bytes<T>(pass, s, dev);
-        const Tensor ws = bytes ? Tensor::empty({static_cast<int64_t>((bytes + sizeof(T) - 1) / sizeof(T))},
-                                                a.dtype(), a.device())
-                                : Tensor();
+        const Tensor ws = workspace(bytes);
         void* wp = bytes ? ws.raw() : nullptr;
         switch (pass) {
           case ConvPass::forward: cuda::conv2d_forward<T>(s, pa, pb, po, wp, bytes, dev); break;
@@ -110,10 +113,13 @@ Tensor run_pass(const char* op, ConvPass pass, const Conv2dShape& s, const Tenso
         }
       });
     } else {
+      const size_t bytes = cpu::conv2d_workspace_bytes<T>(pass, s);
+      const Tensor ws = workspace(bytes);
+      void* wp = bytes ? ws.raw() : nullptr;
       switch (pass) {
-        case ConvPass::forward: cpu::conv2d_forward<T>(s, pa, pb, po); break;
-        case ConvPass::backward_data: cpu::conv2d_backward_data<T>(s, pa, pb, po); break;
-        case ConvPass::backward_filter: cpu::conv2d_backward_filter<T>(s, pa, pb, po); break;
+        case ConvPass::forward: cpu::conv2d_forward<T>(s, pa, pb, po, wp, bytes); break;
+        case ConvPass::backward_data: cpu::conv2d_backward_data<T>(s, pa, pb, po, wp, bytes); break;
+        case ConvPass::backward_filter: cpu::conv2d_backward_filter<T>(s, pa, pb, po, wp, bytes); break;
       }
     }
   });

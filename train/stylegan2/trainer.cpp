@@ -4,6 +4,7 @@
 
 #include "engine/collective.h"
 #include "engine/error.h"
+#include "engine/profile.h"
 #include "train/ema.h"
 
 namespace gf {
@@ -193,6 +194,8 @@ double StyleGAN2Trainer::pl_mean() const { return replicas_.front()->loss->pl_me
 void StyleGAN2Trainer::run_phase(Phase phase, const std::vector<PhaseData>& data) {
   const TrainSpec& spec = setup_.spec;
   const bool g_side = phase == Phase::Gmain || phase == Phase::Greg;
+  static const char* const kProfilePhases[] = {"Gmain", "Greg", "Dmain", "Dreg"};
+  const profile::Phase prof(kProfilePhases[static_cast<int>(phase)]);  // bench/profile_step.cpp
   const int64_t pass = batch_per_pass(spec), passes = spec.batch / spec.gpus / pass;
   std::vector<std::vector<Tensor>> grads;
   for (size_t r = 0; r < replicas_.size(); ++r) {
@@ -216,6 +219,7 @@ void StyleGAN2Trainer::run_phase(Phase phase, const std::vector<PhaseData>& data
     }
     grads.push_back(grads_of(net));
   }
+  const profile::Phase prof_opt("Adam");
   all_reduce_mean(grads);
   if (dist()) all_reduce_mean(*dist(), grads.front());
   for (size_t r = 0; r < replicas_.size(); ++r) {
@@ -230,6 +234,7 @@ void StyleGAN2Trainer::step() {
   const TrainSpec& spec = setup_.spec;
   const int n = spec.gpus;
   const int64_t per_gpu = spec.batch / n;
+  std::optional<profile::Phase> prof_data(std::in_place, "data");
   const std::vector<int64_t> batch = sampler_.next_batch(spec.batch);
   std::vector<PhaseData> data(replicas_.size());
   for (int r = 0; r < num_replicas(); ++r) {
@@ -247,6 +252,7 @@ void StyleGAN2Trainer::step() {
       d.c[p] = random_labels(ds_, per_gpu, x.rng, x.device);
     }
   }
+  prof_data.reset();
 
   run_phase(Phase::Gmain, data);
   const bool greg = spec.pl_weight > 0 && batch_idx_ % spec.g_reg_interval == 0;
@@ -274,6 +280,7 @@ void StyleGAN2Trainer::step() {
   // The official loop updates G_ema before counting this minibatch's images.
   const std::optional<double> rampup = spec.ema_rampup > 0 ? std::optional<double>(spec.ema_rampup) : std::nullopt;
   const double beta = ema_beta(spec.ema_kimg, rampup, cur_nimg_, spec.batch);
+  const profile::Phase prof_ema("EMA");
   for (auto& x : replicas_) ema_update(*x->G_ema, *x->G, beta);
   cur_nimg_ += spec.batch;
   ++batch_idx_;

@@ -1,0 +1,196 @@
+// Where a StyleGAN2 training minibatch spends its time: per phase (data,
+// Gmain, Greg, Dmain, Dreg, Adam, EMA) and per op, with the OpenMP parallel
+// regions and the malloc calls each one makes, and the page faults of the
+// whole run. This is the measurement CPU optimisations are chosen by
+// (issue 19; bench/RESULTS.md records its tables).
+//
+//   build/bin/profile_step [--cfg small] [--res 32] [--channels 1] [--batch N]
+//                          [--minibatches 16] [--warmup 1] [--top 40] [--cpu-time] [--no-profile]
+//
+// The config is built as train_stylegan builds it for a dataset of
+// res x res x channels (random images held in memory). After --warmup
+// minibatches (the first runs every phase, so every shape is seen once),
+// --minibatches are profiled from batch_idx = warmup; 16 of them hold the
+// official lazy schedule once (path length on 4, R1 on 1), so the figures
+// per minibatch are the schedule's averages. Threads: OMP_NUM_THREADS.
+// --no-profile times the same minibatches with every hook off (the plain
+// figure for A/B comparisons). Times are wall-clock on the host, or with
+// --cpu-time the process's CPU time (all threads, spin-waiting included):
+// on a shared machine, with OMP_NUM_THREADS=1, that is the work itself
+// whatever else runs, and the figure to compare across builds.
+#include <omp.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+
+#include "bench/sys_counters.h"
+#include "engine/profile.h"
+#include "train/stylegan2/trainer.h"
+
+namespace {
+
+using namespace gf;
+
+struct Options {
+  std::string cfg = "small";
+  int res = 32, channels = 1, batch = 0, minibatches = 16, warmup = 1, top = 40;
+  bool profile = true, cpu_time = false;
+};
+
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+std::unique_ptr<Dataset> random_dataset(int res, int channels, int n) {
+  std::vector<uint8_t> px(static_cast<size_t>(n) * channels * res * res);
+  uint64_t s = 1;
+  for (auto& p : px) p = static_cast<uint8_t>((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 56);
+  return std::make_unique<Dataset>("random", res, channels, std::move(px), std::vector<int64_t>{}, DatasetOptions{});
+}
+
+long minor_faults() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
+}
+
+int parse_int(const char* flag, const char* v, int lo) {
+  char* end = nullptr;
+  const long x = std::strtol(v, &end, 10);
+  if (!*v || *end || x < lo || x > 1 << 20) {
+    std::fprintf(stderr, "profile_step: %s needs a whole number >= %d, got '%s'\n", flag, lo, v);
+    std::exit(2);
+  }
+  return static_cast<int>(x);
+}
+
+void print_rows(const std::vector<profile::Entry>& rows, double total, int mb, int top) {
+  std::printf("  %-8s %-28s %9s %9s %6s %10s %10s\n", "phase", "op", "calls/mb", "ms/mb", "%", "regions/mb",
+              "mallocs/mb");
+  int shown = 0;
+  for (const auto& e : rows) {
+    if (top > 0 && shown++ >= top) break;
+    std::printf("  %-8s %-28s %9.1f %9.2f %6.1f %10.1f %10.1f\n", e.phase.c_str(), e.op.c_str(),
+                double(e.calls) / mb, e.seconds / mb * 1e3, 100 * e.seconds / total,
+                double(e.counters.parallel_regions) / mb, double(e.counters.mallocs) / mb);
+  }
+}
+
+int run(const Options& o) {
+  profile::set_counter_source(&bench::sys::read);
+  const auto ds = random_dataset(o.res, o.channels, 64);
+  TrainSpec spec = make_train_spec(o.cfg, o.res);
+  if (o.batch > 0) {  // as train_stylegan --batch: one pass
+    spec.batch = o.batch;
+    spec.batch_gpu = 0;
+  }
+  StyleGAN2Trainer t(make_trainer_setup(spec, *ds, 0, Device::cpu()), *ds);
+  for (int i = 0; i < o.warmup; ++i) t.step();
+
+  const profile::Counters c0 = profile::read_counters();
+  const long f0 = minor_faults();
+  if (o.profile) profile::start(o.cpu_time);
+  const auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = cpu_seconds();
+  for (int i = 0; i < o.minibatches; ++i) t.step();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double cpu = cpu_seconds() - cpu0;
+  profile::stop();
+  const double sec = o.cpu_time ? cpu : wall;  // the clock of every figure below
+  const profile::Counters c1 = profile::read_counters();
+  const long f1 = minor_faults();
+
+  const int mb = o.minibatches;
+  std::printf("profile_step: cfg %s at %dx%dx%d, batch %d, cpu, %d OpenMP threads, %d minibatches from batch_idx %d%s\n",
+              o.cfg.c_str(), o.res, o.res, o.channels, spec.batch, omp_get_max_threads(), mb, o.warmup,
+              o.profile ? "" : " (hooks off)");
+  std::printf("total: %.2f ms per minibatch, %.2f sec/kimg (wall-clock; CPU time %.2f ms per minibatch)\n",
+              wall / mb * 1e3, wall / (double(mb) * spec.batch) * 1e3, cpu / mb * 1e3);
+  std::printf("per minibatch: %.0f parallel regions (and %.0f turned off by their if clause), %.0f mallocs (%.1f MiB), "
+              "%.0f minor page faults\n",
+              double(c1.parallel_regions - c0.parallel_regions) / mb, double(c1.serial_regions - c0.serial_regions) / mb,
+              double(c1.mallocs - c0.mallocs) / mb,
+              double(c1.malloc_bytes - c0.malloc_bytes) / mb / (1 << 20), double(f1 - f0) / mb);
+  if (!o.profile) return 0;
+
+  const profile::Report r = profile::report();
+  double in_ops = 0;
+  std::map<std::string, double> op_time;  // phase -> time in ops
+  for (const auto& e : r.ops) {
+    in_ops += e.seconds;
+    op_time[e.phase] += e.seconds;
+  }
+  std::printf("\nfigures below in %s\n", o.cpu_time ? "CPU time" : "wall-clock time");
+  std::printf("phases (each without the phases nested in it; 'in ops' is the time inside kernels):\n");
+  std::printf("  %-8s %9s %6s %9s %10s %10s\n", "phase", "ms/mb", "%", "in ops ms", "regions/mb", "mallocs/mb");
+  for (const auto& e : r.phases)
+    std::printf("  %-8s %9.2f %6.1f %9.2f %10.1f %10.1f\n", e.phase.c_str(), e.seconds / mb * 1e3,
+                100 * e.seconds / sec, op_time[e.phase] / mb * 1e3, double(e.counters.parallel_regions) / mb,
+                double(e.counters.mallocs) / mb);
+  std::printf("  in ops: %.1f%% of the time; outside them (autograd, tensors, allocation): %.1f%%\n",
+              100 * in_ops / sec, 100 * (sec - in_ops) / sec);
+
+  // Op families: every phase together.
+  std::map<std::string, profile::Entry> fam;
+  for (const auto& e : r.ops) {
+    profile::Entry& f = fam[e.op];
+    f.phase = "all";
+    f.op = e.op;
+    f.calls += e.calls;
+    f.seconds += e.seconds;
+    f.counters.parallel_regions += e.counters.parallel_regions;
+    f.counters.mallocs += e.counters.mallocs;
+  }
+  std::vector<profile::Entry> by_op;
+  for (auto& kv : fam) by_op.push_back(kv.second);
+  auto slowest_first = [](const profile::Entry& a, const profile::Entry& b) { return a.seconds > b.seconds; };
+  std::sort(by_op.begin(), by_op.end(), slowest_first);
+  std::printf("\nops, all phases together (time inside the op's kernel call):\n");
+  print_rows(by_op, sec, mb, 0);
+
+  std::vector<profile::Entry> rows = r.ops;
+  std::sort(rows.begin(), rows.end(), slowest_first);
+  std::printf("\nops by phase, slowest %d:\n", o.top);
+  print_rows(rows, sec, mb, o.top);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const char* a = argv[i];
+    const bool more = i + 1 < argc;
+    if (!std::strcmp(a, "--cfg") && more) o.cfg = argv[++i];
+    else if (!std::strcmp(a, "--res") && more) o.res = parse_int(a, argv[++i], 4);
+    else if (!std::strcmp(a, "--channels") && more) o.channels = parse_int(a, argv[++i], 1);
+    else if (!std::strcmp(a, "--batch") && more) o.batch = parse_int(a, argv[++i], 1);
+    else if (!std::strcmp(a, "--minibatches") && more) o.minibatches = parse_int(a, argv[++i], 1);
+    else if (!std::strcmp(a, "--warmup") && more) o.warmup = parse_int(a, argv[++i], 0);
+    else if (!std::strcmp(a, "--top") && more) o.top = parse_int(a, argv[++i], 1);
+    else if (!std::strcmp(a, "--no-profile")) o.profile = false;
+    else if (!std::strcmp(a, "--cpu-time")) o.cpu_time = true;
+    else {
+      std::fprintf(stderr,
+                   "usage: profile_step [--cfg small] [--res 32] [--channels 1] [--batch N] [--minibatches 16] "
+                   "[--warmup 1] [--top 40] [--cpu-time] [--no-profile]\n");
+      return 2;
+    }
+  }
+  try {
+    return run(o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "profile_step: error: %s\n", e.what());
+    return 1;
+  }
+}
