@@ -266,6 +266,11 @@ int64_t Dataset::label(int64_t i) const {
   return labels_.empty() ? -1 : labels_[static_cast<size_t>(raw_idx_[static_cast<size_t>(i)])];
 }
 
+bool Dataset::xflipped(int64_t i) const {
+  GF_CHECK(i >= 0 && i < size(), "Dataset::xflipped", "index " << i << " out of range for " << size() << " items");
+  return xflip_[static_cast<size_t>(i)] != 0;
+}
+
 Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device) const {
   const int64_t n = static_cast<int64_t>(indices.size()), res = resolution_;
   const size_t image_size = static_cast<size_t>(channels_ * res * res);

@@ -47,6 +47,8 @@ class Dataset {
   void image(int64_t i, uint8_t* out) const;
   // Class of item i, or -1 without labels.
   int64_t label(int64_t i) const;
+  // Whether item i is a mirrored copy (--mirror's second half).
+  bool xflipped(int64_t i) const;
   Batch batch(const std::vector<int64_t>& indices, Device device = Device::cpu()) const;
 
  private:

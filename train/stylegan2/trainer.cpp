@@ -25,18 +25,36 @@ Tensor rows(const Tensor& x, int64_t k, int64_t pass) {
   return x.defined() && x.size(0) != pass ? slice(x, 0, k * pass, (k + 1) * pass) : x;
 }
 
-// Labels for generated images: those of random dataset items (the official
-// gen_c), or undefined for an unconditional run.
-Tensor sample_gen_c(const Dataset& ds, int64_t n, Generator& rng, Device device) {
-  if (ds.c_dim() == 0) return Tensor();
+// n dataset items drawn uniformly (the official np.random.randint(len(training_set))).
+std::vector<int64_t> draw_items(const Dataset& ds, int64_t n, Generator& rng) {
   const std::vector<double> u = rand({n}, rng, DType::f64).to_vector();
+  std::vector<int64_t> items(static_cast<size_t>(n));
+  for (size_t i = 0; i < items.size(); ++i) items[i] = std::min(static_cast<int64_t>(u[i] * ds.size()), ds.size() - 1);
+  return items;
+}
+
+// The one-hot labels of dataset items, [n, c_dim].
+Tensor labels_of(const Dataset& ds, const std::vector<int64_t>& items, Device device) {
+  const int64_t n = static_cast<int64_t>(items.size());
   std::vector<double> onehot(static_cast<size_t>(n * ds.c_dim()), 0.0);
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t item = std::min(static_cast<int64_t>(u[static_cast<size_t>(i)] * ds.size()), ds.size() - 1);
-    onehot[static_cast<size_t>(i * ds.c_dim() + ds.label(item))] = 1;
-  }
+  for (int64_t i = 0; i < n; ++i) onehot[static_cast<size_t>(i * ds.c_dim() + ds.label(items[static_cast<size_t>(i)]))] = 1;
   return Tensor::from_vector(onehot, {n, ds.c_dim()}, DType::f32, device);
 }
+
+std::vector<double> as_doubles(const std::vector<int64_t>& v) { return std::vector<double>(v.begin(), v.end()); }
+
+// Dataset items replayed from a draw log: whole numbers in [0, size).
+std::vector<int64_t> as_items(const Tensor& t, const Dataset& ds, const char* what) {
+  std::vector<int64_t> items;
+  for (double v : t.to_vector()) {
+    GF_CHECK(v >= 0 && v < static_cast<double>(ds.size()) && v == std::floor(v), "draw log",
+             what << ": " << v << " is not an item of the dataset's " << ds.size());
+    items.push_back(static_cast<int64_t>(v));
+  }
+  return items;
+}
+
+const char* const kPhaseNames[] = {"Gmain", "Greg", "Dmain", "Dreg"};
 
 }  // namespace
 
@@ -143,10 +161,15 @@ StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
     lopt.pl_weight = spec.pl_weight;
     LossNetworks nets{
         [&x](const Tensor& z, const Tensor& c, bool update) { return x.G->mapping.forward(z, c, 1, std::nullopt, update); },
-        [&x](const Tensor& ws) {
+        [this, &x](const Tensor& ws) {
           SynthesisOptions so;
           so.noise_mode = NoiseMode::random;
           so.noise_gen = &x.rng;
+          if (draws_)
+            so.noise_source = [this, &x](const std::string& layer, const Shape& shape) {
+              return draws_->draw("noise/" + layer, shape, DType::f32, x.device,
+                                  [&] { return randn(shape, x.rng, DType::f32, x.device); });
+            };
           return x.G->synthesis.forward(ws, so);
         },
         [&x](const Tensor& img, const Tensor& c) { return x.D->forward(img, c); }};
@@ -185,6 +208,35 @@ LossStats StyleGAN2Trainer::take_stats() {
 
 double StyleGAN2Trainer::pl_mean() const { return replicas_.front()->loss->pl_mean(); }
 
+void StyleGAN2Trainer::set_draw_log(std::unique_ptr<DrawLog> log) {
+  draws_ = std::move(log);
+  for (auto& x : replicas_) x->loss->set_draw_log(draws_.get());
+}
+
+std::vector<int64_t> StyleGAN2Trainer::real_items() {
+  const int64_t n = setup_.spec.batch;
+  if (!draws_) return sampler_.next_batch(n);
+  const Tensor t = draws_->draw("real_index", {n}, DType::f64, Device::cpu(), [&] {
+    return Tensor::from_vector(as_doubles(sampler_.next_batch(n)), {n}, DType::f64);
+  });
+  std::vector<int64_t> items = as_items(t, ds_, "real_index");
+  std::vector<double> flips;
+  for (int64_t i : items) flips.push_back(ds_.xflipped(i) ? 1 : 0);
+  draws_->derived("real_xflip", Tensor::from_vector(flips, {n}, DType::f64));
+  return items;
+}
+
+Tensor StyleGAN2Trainer::gen_c(Replica& x, int64_t n) {
+  if (ds_.c_dim() == 0) return Tensor();
+  if (!draws_) return labels_of(ds_, draw_items(ds_, n, x.rng), x.device);
+  const Tensor t = draws_->draw("c_item", {n}, DType::f64, Device::cpu(), [&] {
+    return Tensor::from_vector(as_doubles(draw_items(ds_, n, x.rng)), {n}, DType::f64);
+  });
+  const Tensor c = labels_of(ds_, as_items(t, ds_, "c_item"), x.device);
+  draws_->derived("c", c);
+  return c;
+}
+
 void StyleGAN2Trainer::run_phase(Phase phase, const std::vector<PhaseData>& data) {
   const TrainSpec& spec = setup_.spec;
   const bool g_side = phase == Phase::Gmain || phase == Phase::Greg;
@@ -200,6 +252,9 @@ void StyleGAN2Trainer::run_phase(Phase phase, const std::vector<PhaseData>& data
     net.zero_grad();
     const int i = static_cast<int>(phase);
     for (int64_t k = 0; k < passes; ++k) {  // backward adds to the gradients of the passes before
+      if (draws_)
+        draws_->set_scope("mb" + std::to_string(batch_idx_) + "/r" + std::to_string(r) + "/" + kPhaseNames[i] +
+                          "/pass" + std::to_string(k) + "/");
       const Tensor z = rows(in.z[i], k, pass), c = rows(in.c[i], k, pass);
       const Tensor real = rows(in.real, k, pass), real_c = rows(in.real_c, k, pass);
       switch (phase) {
@@ -212,6 +267,10 @@ void StyleGAN2Trainer::run_phase(Phase phase, const std::vector<PhaseData>& data
     grads.push_back(grads_of(net));
   }
   all_reduce_mean(grads);
+  if (phase_hook_)
+    for (size_t r = 0; r < replicas_.size(); ++r)
+      phase_hook_(kPhaseNames[static_cast<int>(phase)], static_cast<int>(r),
+                  g_side ? static_cast<Module&>(*replicas_[r]->G) : static_cast<Module&>(*replicas_[r]->D));
   for (size_t r = 0; r < replicas_.size(); ++r) {
     // As the official loop, nan_to_num on every gradient, so one bad
     // minibatch cannot poison the weights, Adam's moments and G_ema for good.
@@ -224,21 +283,31 @@ void StyleGAN2Trainer::step() {
   const TrainSpec& spec = setup_.spec;
   const int n = spec.gpus;
   const int64_t per_gpu = spec.batch / n;
-  const std::vector<int64_t> batch = sampler_.next_batch(spec.batch);
+  const std::string mb = draws_ ? "mb" + std::to_string(batch_idx_) + "/" : std::string();
+  if (draws_) draws_->set_scope(mb);
+  const std::vector<int64_t> batch = real_items();
   std::vector<PhaseData> data(replicas_.size());
   for (int r = 0; r < n; ++r) {
     Replica& x = *replicas_[static_cast<size_t>(r)];
     PhaseData& d = data[static_cast<size_t>(r)];
+    const std::string rep = draws_ ? mb + "r" + std::to_string(r) + "/" : std::string();
     std::vector<int64_t> mine;  // as the official sampler: minibatch positions r, r + n, ...
     for (size_t i = static_cast<size_t>(r); i < batch.size(); i += static_cast<size_t>(n)) mine.push_back(batch[i]);
     const Dataset::Batch real = ds_.batch(mine, x.device);
     d.real = real.images;
     if (ds_.c_dim() > 0) d.real_c = real.labels;
+    if (draws_) {
+      draws_->set_scope(rep);
+      draws_->derived("real_img", d.real);
+      if (d.real_c.defined()) draws_->derived("real_c", d.real_c);
+    }
     // As the official loop: a fresh z and gen_c for each of the four phases,
     // drawn whether or not a regularization phase runs this minibatch.
     for (int p = 0; p < 4; ++p) {
-      d.z[p] = randn({per_gpu, setup_.G_kwargs.z_dim}, x.rng, DType::f32, x.device);
-      d.c[p] = sample_gen_c(ds_, per_gpu, x.rng, x.device);
+      if (draws_) draws_->set_scope(rep + kPhaseNames[p] + "/");
+      d.z[p] = logged_draw(draws_.get(), "z", {per_gpu, setup_.G_kwargs.z_dim}, DType::f32, x.device,
+                           [&] { return randn({per_gpu, setup_.G_kwargs.z_dim}, x.rng, DType::f32, x.device); });
+      d.c[p] = gen_c(x, per_gpu);
     }
   }
 
@@ -268,6 +337,7 @@ void StyleGAN2Trainer::step() {
   const std::optional<double> rampup = spec.ema_rampup > 0 ? std::optional<double>(spec.ema_rampup) : std::nullopt;
   const double beta = ema_beta(spec.ema_kimg, rampup, cur_nimg_, spec.batch);
   for (auto& x : replicas_) ema_update(*x->G_ema, *x->G, beta);
+  if (draws_) draws_->end_minibatch(batch_idx_);
   cur_nimg_ += spec.batch;
   ++batch_idx_;
 }
