@@ -1,6 +1,8 @@
 // Catch2 main for gf_tests. `--cuda-or-skip` (used by the ctest entries with
 // label cuda) exits with 77, which ctest reports as skipped, when this build or
-// machine has no CUDA device.
+// machine has no CUDA device; `--fashion-mnist-or-skip` (the ctest entries of
+// [fashion-mnist] cases) likewise when Debian's dataset-fashion-mnist is not
+// installed. Inside such a case a missing dataset is a failure, not a pass.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
@@ -9,16 +11,23 @@
 #include <vector>
 
 #include "engine/device.h"
+#include "train/dataset.h"
 
 int main(int argc, char** argv) {
   std::vector<char*> args;
-  bool cuda_or_skip = false;
+  bool cuda_or_skip = false, fashion_mnist_or_skip = false;
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--cuda-or-skip") == 0) cuda_or_skip = true;
+    else if (std::strcmp(argv[i], "--fashion-mnist-or-skip") == 0) fashion_mnist_or_skip = true;
     else args.push_back(argv[i]);
   }
   if (cuda_or_skip && !gf::cuda_available()) {
     std::cout << "skipped: no CUDA device (or a build without the CUDA backend)\n";
+    return 77;
+  }
+  if (fashion_mnist_or_skip && !gf::fashion_mnist_installed()) {
+    std::cout << "skipped: dataset-fashion-mnist is not installed in " << gf::kFashionMnistDir
+              << " (scripts/install_deps.sh installs it)\n";
     return 77;
   }
   Catch::Session session;

@@ -193,7 +193,7 @@ uint32_t be32(const std::vector<uint8_t>& b, size_t at) {
 std::unique_ptr<Dataset> open_fashion_mnist(const DatasetOptions& opt) {
   const std::string img_path = opt.fashion_mnist_dir + "/train-images-idx3-ubyte.gz";
   const std::string lbl_path = opt.fashion_mnist_dir + "/train-labels-idx1-ubyte.gz";
-  if (!fs::exists(img_path) || !fs::exists(lbl_path))
+  if (!fashion_mnist_installed(opt.fashion_mnist_dir))
     throw Error(opt.fashion_mnist_dir + ": Fashion-MNIST not found (install dataset-fashion-mnist, or pass --data)");
   const std::vector<uint8_t> img = read_gzip_file(img_path), lbl = read_gzip_file(lbl_path);
   // IDX: big-endian magic (0x0803: ubyte, 3 dims; 0x0801: ubyte, 1 dim), then the dims.
@@ -284,6 +284,10 @@ Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device
     if (c_dim_ > 0) labels.data<float>()[k * c_dim_ + label(indices[static_cast<size_t>(k)])] = 1.0f;
   }
   return {images.to(device), labels.to(device)};
+}
+
+bool fashion_mnist_installed(const std::string& dir) {
+  return fs::exists(dir + "/train-images-idx3-ubyte.gz") && fs::exists(dir + "/train-labels-idx1-ubyte.gz");
 }
 
 std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOptions& opt) {

@@ -15,6 +15,8 @@ namespace gf {
 
 // Debian's dataset-fashion-mnist; the default when no --data is given.
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+// Whether its training split is there.
+bool fashion_mnist_installed(const std::string& dir = kFashionMnistDir);
 
 struct DatasetOptions {
   bool use_labels = false;  // --cond: labels become one-hot conditioning; else c_dim is 0
