@@ -248,7 +248,7 @@ class TrainingStep:
                 scope = f"{mb}r{r}/{phase}/"
                 z_shape = [self.per_gpu, self.G.mapping.z_dim]
                 zs.append(draws.take(scope + "z", z_shape,
-                                     lambda: torch.randn(z_shape, device=self.device)).to(self.device))
+                                     lambda: torch.randn(z_shape, device=self.device)).to(self.device, self.dtype))
                 if self.ds.c_dim:
                     gen_items = draws.take(scope + "c_item", [self.per_gpu],
                                            lambda: torch.randint(len(self.ds), [self.per_gpu], dtype=torch.float64))
