@@ -38,6 +38,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+import pydeps  # noqa: E402  (standard library only: flags checked and needs said before PyTorch is imported)
 
 SHAPES = {"tiny": (32, 1), "small": (32, 1), "auto": (32, 1), "cifar": (32, 3), "paper256": (256, 3),
           "paper512": (512, 3), "paper1024": (1024, 3), "stylegan2": (1024, 3)}
@@ -100,26 +101,27 @@ class TorchSide:
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = pydeps.OneLineParser(description=__doc__.split("\n\n")[0],
+                             formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--cfg", default="small", help="a train_stylegan --cfg (default small)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:K] (default cpu)")
-    p.add_argument("--threads", type=int, default=os.cpu_count(),
+    p.add_argument("--threads", type=pydeps.integer(1, 4096), default=os.cpu_count(),
                    help="torch.set_num_threads and OMP_NUM_THREADS for ganforge (default: every core)")
-    p.add_argument("--minibatches", type=int, default=16, help="timed minibatches per side per round (default 16)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed minibatches first (default 2)")
-    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
-    p.add_argument("--batch", type=int, default=0, help="override the config's batch (as train_stylegan --batch)")
-    p.add_argument("--res", type=int, default=0, help="image resolution (default: by --cfg)")
-    p.add_argument("--channels", type=int, default=0, help="image channels (default: by --cfg)")
+    p.add_argument("--minibatches", type=pydeps.integer(1, 100000), default=16,
+                   help="timed minibatches per side per round (default 16)")
+    p.add_argument("--warmup", type=pydeps.integer(0, 100000), default=2, help="untimed minibatches first (default 2)")
+    p.add_argument("--rounds", type=pydeps.integer(1, 1000), default=3, help="interleaved rounds (default 3)")
+    p.add_argument("--batch", type=pydeps.integer(0, 1 << 20), default=0,
+                   help="override the config's batch (as train_stylegan --batch)")
+    p.add_argument("--res", type=pydeps.integer(0, 1 << 16), default=0, help="image resolution (default: by --cfg)")
+    p.add_argument("--channels", type=pydeps.integer(0, 4), default=0, help="image channels (default: by --cfg)")
     p.add_argument("--ganforge", default=os.path.join(ROOT, "build", "bin", "bench_networks"),
                    help="ganforge's bench_networks (default build/bin/bench_networks)")
     p.add_argument("--json", default="", help="also write the results here")
     args = p.parse_args()
     res, channels = SHAPES.get(args.cfg, (32, 1))
     args.res, args.channels = args.res or res, args.channels or channels
-    if args.threads < 1 or args.minibatches < 1 or args.rounds < 1 or args.warmup < 0:
-        sys.exit("torch_vs_ganforge: --threads, --minibatches and --rounds must be at least 1, --warmup at least 0")
+    pydeps.require("torch_vs_ganforge", "torch")
     if not os.access(args.ganforge, os.X_OK):
         sys.exit(f"torch_vs_ganforge: {args.ganforge} is not an executable (build ganforge first)")
 

@@ -1,5 +1,9 @@
 #include "engine/device.h"
 
+#include <omp.h>
+
+#include <fstream>
+
 #include "engine/error.h"
 #include "kernels/cuda_runtime.h"
 
@@ -72,6 +76,23 @@ void check_device_usable(const Device& d) {
   if (d.index >= n)
     throw Error("device " + d.str() + ": not present (" + std::to_string(n) + " CUDA devices found)");
 #endif
+}
+
+std::string device_description(const Device& d) {
+#ifdef GF_WITH_CUDA
+  if (d.is_cuda()) return cuda::device_name(d.index);
+#endif
+  if (d.is_cuda()) return d.str();
+  std::string model = "CPU";
+  std::ifstream f("/proc/cpuinfo");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      model = line.substr(line.find(':') + 1);
+      model.erase(0, model.find_first_not_of(" \t"));
+      break;
+    }
+  const int threads = omp_get_max_threads();
+  return model + " (" + std::to_string(threads) + (threads == 1 ? " thread)" : " threads)");
 }
 
 }  // namespace gf

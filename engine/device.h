@@ -32,5 +32,8 @@ bool cuda_available();
 int cuda_device_count();
 // Throws when `d` is a CUDA device and this build or machine cannot serve it.
 void check_device_usable(const Device& d);
+// For people: the GPU's name ("NVIDIA H100 80GB HBM3"), or the CPU's model
+// from /proc/cpuinfo with the OpenMP thread count ("... (2 threads)").
+std::string device_description(const Device& d);
 
 }  // namespace gf

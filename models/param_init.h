@@ -13,7 +13,13 @@ struct ParamInit {
   explicit ParamInit(uint64_t seed, DType t = DType::f32) : gen(seed), dtype(t) {}
   gf::Generator gen;
   DType dtype;
-  Tensor randn(const Shape& s) { return gf::randn(s, gen, dtype); }
+  // Leaves the random draws' storage uninitialized: for a network whose
+  // weights are loaded right after (a full-size pSp encoder holds ~270M),
+  // or whose names and shapes are all that is wanted.
+  bool skip_draws = false;
+  Tensor randn(const Shape& s) { return skip_draws ? Tensor::empty(s, dtype) : gf::randn(s, gen, dtype); }
+  // N(0, scale^2).
+  Tensor randn(const Shape& s, double scale) { return skip_draws ? Tensor::empty(s, dtype) : randn(s) * scale; }
 };
 
 }  // namespace gf

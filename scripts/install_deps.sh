@@ -2,11 +2,20 @@
 # Installs what ganforge needs from Debian's packages. Idempotent: installs
 # only what is missing, and runs apt-get update only then.
 #   scripts/install_deps.sh          build and train dependencies
-#   scripts/install_deps.sh --torch  also PyTorch (python3-torch), which tools/convert_weights.py, its
+#   scripts/install_deps.sh --torch  also PyTorch (python3-torch) and Pillow (python3-pil: tools/make_pil_resize_golden.py), which tools/convert_weights.py, its
 #                                    tests and the golden-data scripts in tools/ use (--golden: the same)
+#   scripts/install_deps.sh --chromium  also headless Chromium (and a font), which the report.html
+#                                    tests render pages with
+# The options combine: scripts/test.sh asks for --torch --chromium.
 set -euo pipefail
 pkgs=(cmake make g++ catch2 nlohmann-json3-dev libstb-dev libopenblas-openmp-dev dataset-fashion-mnist)
-if [[ "${1:-}" == "--torch" || "${1:-}" == "--golden" ]]; then pkgs+=(python3-torch); fi
+for a in "$@"; do
+  case "$a" in
+    --torch | --golden) pkgs+=(python3-torch python3-pil) ;;
+    --chromium) pkgs+=(chromium fonts-dejavu-core) ;;
+    *) echo "install_deps: unknown option $a" >&2; exit 1 ;;
+  esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -3,7 +3,7 @@
 # the CUDA tests too (ctest reports them as skipped without a GPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install_deps.sh --torch  # the weight-conversion tests run PyTorch
+scripts/install_deps.sh --torch --chromium  # the weight-conversion tests run PyTorch; the report tests Chromium
 scripts/build.sh
 cd build
 # Label cpu: always. Label cuda: runs on a GPU, reported as skipped without one.

@@ -5,6 +5,7 @@ bad input. Run with /usr/bin/python3 (PyTorch); exits 77 when torch is missing.
 """
 import argparse
 import collections
+import contextlib
 import copy
 import io
 import json
@@ -26,6 +27,7 @@ except ImportError:
 
 TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools")
 sys.path.insert(0, TOOLS)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import convert_weights as cw  # noqa: E402
 import stylegan2_reference as ref  # noqa: E402
 
@@ -76,6 +78,14 @@ def nets_from_bin(path):
 
 def run(*args):
     return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True)
+
+
+def run_here(*args):
+    """run() in this process (no interpreter and torch start-up per call)."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        rc = cw.main(list(args))
+    return types.SimpleNamespace(returncode=rc, stderr=err.getvalue())
 
 
 # ---- a stand-in for the official pickle layout: torch_utils.persistence wraps
@@ -448,6 +458,68 @@ class ConvertWeightsTest(unittest.TestCase):
         torch.save(ckpt, src)
         self.assert_error(run("import", src, bad), src, "RuntimeError")
         self.assert_nothing_written(bad)
+
+    # ---- pSp checkpoints
+
+    def psp_checkpoint(self, **opts):
+        """A tiny synthetic pSp checkpoint (tools/make_psp_fixtures.py's recipe)."""
+        import make_psp_fixtures as mpf
+        spec = copy.deepcopy(mpf.FIXTURES["gradual"])
+        spec["opts"].update(opts)
+        gen = torch.Generator().manual_seed(7)
+        cfg = mpf.encoder_config(spec)
+        enc = mpf.build_encoder(cfg, gen)
+        G = ref.Generator(**spec["decoder"])
+        latent = 0.5 * torch.randn([cfg["n_styles"], cfg["depths"][3]], generator=gen)
+        return mpf.checkpoint(enc, G, spec, latent), spec, enc, G
+
+    def test_psp_checkpoint(self):
+        ckpt, spec, enc, G = self.psp_checkpoint()
+        src, out = self.path("psp.pt"), self.path("psp.bin")
+        torch.save(ckpt, src)
+        r = run("import", src, out, "--psp-arch", json.dumps(spec["arch"]))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        tensors, meta = cw.read_bin(out)
+        kwargs = json.loads(meta["psp_kwargs"])
+        self.assertEqual((kwargs["encoder_type"], kwargs["n_styles"], kwargs["units"]),
+                         ("GradualStyleEncoder", 8, [1, 2, 2, 1]))
+        self.assertTrue(kwargs["start_from_latent_avg"])
+        # Every encoder tensor (running stats included) as saved; num_batches_tracked dropped.
+        for n, t in enc.state_dict().items():
+            if n.endswith("num_batches_tracked"):
+                self.assertNotIn("encoder." + n, tensors)
+            else:
+                self.assertTrue(torch.equal(tensors["encoder." + n], t), n)
+        self.assertTrue(torch.equal(tensors["latent_avg"], ckpt["latent_avg"]))
+        for n, t in G.state_dict().items():
+            if n != "mapping.w_avg":
+                self.assertTrue(torch.equal(tensors["G_ema." + n], t), n)
+        self.assertTrue(torch.allclose(tensors["G_ema.mapping.w_avg"], ckpt["latent_avg"].mean(0)))
+
+    def test_psp_refusals(self):
+        cases = [
+            (dict(), lambda c: c.pop("latent_avg"), "start_from_latent_avg is set but the checkpoint has no latent_avg"),
+            (dict(), lambda c: c.__setitem__("latent_avg", torch.zeros(3, 16)), "latent_avg has shape [3, 16]"),
+            (dict(), lambda c: c["state_dict"].__setitem__("face_pool.x", torch.zeros(1)), "unexpected tensor face_pool.x"),
+            (dict(), lambda c: c["state_dict"].pop("encoder.latlayer1.bias"), "encoder: missing tensor latlayer1.bias"),
+            (dict(label_nc=19), lambda c: None, "label_nc 19"),
+            (dict(output_size=64), lambda c: None, "takes 8 styles, but opts.output_size gives 10"),
+            (dict(learn_in_w=True), lambda c: None, "learn_in_w True with GradualStyleEncoder"),
+        ]
+        for opts, edit, needle in cases:
+            with self.subTest(needle=needle):
+                ckpt, spec, _, _ = self.psp_checkpoint(**opts)
+                edit(ckpt)
+                src, out = self.path("bad_psp.pt"), self.path("bad_psp.bin")
+                torch.save(ckpt, src)
+                self.assert_error(run_here("import", src, out, "--psp-arch", json.dumps(spec["arch"])), needle)
+                self.assertFalse(os.path.exists(out))
+        # Without --psp-arch the body must be IR-SE50: the small one is refused by shape.
+        ckpt, _, _, _ = self.psp_checkpoint()
+        torch.save(ckpt, self.path("small.pt"))
+        self.assert_error(run_here("import", self.path("small.pt"), self.path("x.bin")), "encoder: ")
+        self.assert_error(run_here("import", self.path("small.pt"), self.path("x.bin"), "--psp-arch", '{"width": 3}'),
+                          "--psp-arch: unknown key width")
 
 
 def _lrelu(x, b):

@@ -80,6 +80,58 @@ std::string stored_zip(const std::vector<std::pair<std::string, std::string>>& f
   return out;
 }
 
+std::string be32s(uint32_t v) { return {char(v >> 24), char(v >> 16 & 0xFF), char(v >> 8 & 0xFF), char(v & 0xFF)}; }
+
+// PNG files by hand, for what stb_image_write cannot make (16 bits, palettes,
+// tRNS colour keys, eXIf): `rows` are the raw scanlines, each with its filter
+// byte, stored in an uncompressed zlib stream.
+std::string png_chunk(const std::string& type, const std::string& data) {
+  const std::string body = type + data;
+  return be32s(uint32_t(data.size())) + body + be32s(crc32(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
+}
+std::string handmade_png(int w, int h, int depth, int colour_type, const std::string& rows,
+                         const std::vector<std::pair<std::string, std::string>>& chunks = {}) {
+  REQUIRE(rows.size() < 65535);
+  const uint16_t len = uint16_t(rows.size());
+  std::string z = "\x78\x01";  // zlib header, then one final stored block
+  z += char(1), z += char(len & 0xFF), z += char(len >> 8), z += char(~len & 0xFF), z += char((~len >> 8) & 0xFF);
+  z += rows;
+  uint32_t a = 1, b = 0;  // Adler-32
+  for (unsigned char c : rows) a = (a + c) % 65521, b = (b + a) % 65521;
+  z += be32s(b << 16 | a);
+  std::string ihdr = be32s(uint32_t(w)) + be32s(uint32_t(h));
+  ihdr += char(depth), ihdr += char(colour_type), ihdr += std::string(3, '\0');
+  std::string out = "\x89PNG\r\n\x1a\n" + png_chunk("IHDR", ihdr);
+  for (const auto& [type, data] : chunks) out += png_chunk(type, data);
+  return out + png_chunk("IDAT", z) + png_chunk("IEND", "");
+}
+
+// An EXIF block (TIFF, little-endian) holding only the orientation tag.
+std::string exif_orientation_block(int orientation) {
+  const uint8_t t[] = {'I', 'I', 42, 0, 8, 0, 0, 0,            // little-endian, IFD0 at 8
+                       1, 0,                                   // one entry
+                       0x12, 0x01, 3, 0, 1, 0, 0, 0,           // tag 0x0112, SHORT, count 1
+                       uint8_t(orientation), 0, 0, 0,          // value
+                       0, 0, 0, 0};                            // no next IFD
+  return std::string(reinterpret_cast<const char*>(t), sizeof t);
+}
+
+std::string encoded(int w, int h, int c, const std::vector<uint8_t>& px, const std::string& format) {
+  std::string out;
+  auto append = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append((char*)data, size); };
+  if (format == "png") REQUIRE(stbi_write_png_to_func(append, &out, w, h, c, px.data(), w * c));
+  if (format == "bmp") REQUIRE(stbi_write_bmp_to_func(append, &out, w, h, c, px.data()));
+  if (format == "tga") REQUIRE(stbi_write_tga_to_func(append, &out, w, h, c, px.data()));
+  if (format == "jpg") REQUIRE(stbi_write_jpg_to_func(append, &out, w, h, c, px.data(), 95));
+  return out;
+}
+
+bool has_line(const std::vector<std::string>& notes, const std::string& text) {
+  for (const auto& l : notes)
+    if (l.find(text) != std::string::npos) return true;
+  return false;
+}
+
 std::string error_of(const std::function<void()>& f) {
   try {
     f();
@@ -159,6 +211,10 @@ TEST_CASE("zip dataset: sorted names, labels, gray promoted to RGB", "[dataset]"
   for (int c = 0; c < 3; ++c) CHECK(img[c * 64 + 5 * 8 + 1] == 150);  // sub/b.png, y 5
   ds->image(1, img.data());
   CHECK(img[2 * 64 + 3 * 8 + 4] == 255 - (4 + 3 * 8 + 2));
+  // Replicating grey is lossless, but the log still names the file.
+  CHECK(ds->notes() == std::vector<std::string>{
+                           "Dataset " + kFixture + ": 1 of 3 images are grey in a colour dataset: replicated to RGB (lossless):",
+                           "  " + kFixture + "/sub/b.png"});
 
   const auto batch = ds->batch({2, 0});
   CHECK(batch.images.shape() == Shape{2, 3, 8, 8});
@@ -258,15 +314,12 @@ TEST_CASE("bad datasets stop with an error naming the file", "[dataset]") {
   expect("nonsquare", "nonsquare/a.png", "square");
   write_file(dir / "npot/a.png", png_bytes(12, 12, 3, 0));
   expect("npot", "npot/a.png", "power of two");
-  write_file(dir / "corrupt/a.png", png_bytes(8, 8, 3, 0));
-  write_file(dir / "corrupt/b.png", "\x89PNG garbage that is not an image");
-  expect("corrupt", "corrupt/b.png", "not a readable image");
-  // A valid header over a truncated body fails at decode time, still naming the file.
+  // Nothing readable: the error counts the skipped files and names the first.
   const std::string png = png_bytes(8, 8, 3, 7);
   write_file(dir / "truncated/a.png", png.substr(0, 40));
-  expect("truncated", "truncated/a.png", "image");
+  expect("truncated", "truncated/a.png", "no images that stb_image reads");
   write_file(dir / "empty/readme.txt", "no images");
-  expect("empty", "empty", "no PNG or JPEG images");
+  expect("empty", "empty/readme.txt", "no images that stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM); skipped 1 files");
   DatasetOptions cond;
   cond.use_labels = true;
   write_file(dir / "nolabels/a.png", png_bytes(8, 8, 3, 0));
@@ -372,4 +425,247 @@ TEST_CASE("image grid: written as a PNG that reads back exactly", "[dataset]") {
   CHECK(read_image(dir / "gray.png").shape() == Shape{1, 1, 8, 8});
   CHECK_THROWS_AS(save_image_grid(imgs, dir / "bad.png", 4, 2), Error);
   CHECK_FALSE(fs::exists(dir / "bad.png"));
+}
+
+// ---- What the loader reads, skips and converts (issue: files skipped and
+// image content changed without a word) ----------------------------------
+
+TEST_CASE("every format stb_image reads is used; every other file is skipped and named, in folders and zips",
+          "[dataset]") {
+  TempDir dir("formats");
+  std::vector<uint8_t> px(8 * 8 * 3);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(i * 7);
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int k = 0; k < 6; ++k) files.push_back({"png" + std::to_string(k) + ".png", encoded(8, 8, 3, px, "png")});
+  files.push_back({"bmp0.bmp", encoded(8, 8, 3, px, "bmp")});
+  files.push_back({"sub/bmp1.BMP", encoded(8, 8, 3, px, "bmp")});
+  files.push_back({"tga.tga", encoded(8, 8, 3, px, "tga")});
+  files.push_back({"pnm.ppm", "P6\n8 8\n255\n" + std::string(px.begin(), px.end())});
+  files.push_back({"no_extension", encoded(8, 8, 3, px, "png")});  // read by content, not by name
+  files.push_back({"notes.txt", "not an image"});
+  files.push_back({"photo.webp", std::string("RIFF\x10\0\0\0WEBPVP8 ", 16)});
+  files.push_back({"broken.png", "\x89PNG\r\n\x1a\n but nothing after"});
+  files.push_back({"truncated.png", encoded(8, 8, 3, px, "png").substr(0, 60)});
+  for (const auto& [name, bytes] : files) write_file(dir / ("folder/" + name), bytes);
+  files.push_back({"__MACOSX/._png0.png", std::string("\x00\x05\x16\x07 AppleDouble", 16)});
+  write_file(dir / "set.zip", stored_zip(files));
+
+  for (const std::string& path : {dir / "folder", dir / "set.zip"}) {
+    INFO(path);
+    const bool zip = path.size() > 4 && path.substr(path.size() - 4) == ".zip";
+    auto ds = open_dataset(path, {});
+    REQUIRE(ds->size() == 11);  // 6 PNG, 2 BMP, TGA, PNM and the PNG without an extension
+    std::vector<uint8_t> img(3 * 64);
+    for (int64_t i = 0; i < ds->size(); ++i) {  // every format decodes to the same pixels
+      ds->image(i, img.data());
+      CHECK(img[1 * 64 + 2 * 8 + 3] == px[(2 * 8 + 3) * 3 + 1]);
+    }
+    const auto& notes = ds->notes();
+    INFO(notes.size());
+    REQUIRE(!notes.empty());
+    CHECK(notes[0] == "Dataset " + path + ": " + (zip ? "5 of 16" : "4 of 15") + " files skipped, 11 images used:");
+    CHECK(has_line(notes, "  " + path + "/notes.txt: not an image stb_image reads"));
+    CHECK(has_line(notes, "  " + path + "/photo.webp: WebP, which stb_image cannot read (convert it to PNG)"));
+    CHECK(has_line(notes, "  " + path + "/broken.png: unreadable PNG ("));
+    CHECK(has_line(notes, "  " + path + "/truncated.png: cannot decode PNG ("));
+    CHECK(has_line(notes, "/__MACOSX/._png0.png: not an image") == zip);
+  }
+
+  // A zip entry compressed with a method the reader lacks is skipped and
+  // named; the rest of the archive is used.
+  std::string z = stored_zip({{"a.png", encoded(8, 8, 3, px, "png")}, {"b.png", encoded(8, 8, 3, px, "png")}});
+  z[z.rfind(std::string("PK\x01\x02", 4)) + 10] = 14;  // b.png's central record: LZMA
+  write_file(dir / "lzma.zip", z);
+  auto ds = open_dataset(dir / "lzma.zip", {});
+  CHECK(ds->size() == 1);
+  CHECK(has_line(ds->notes(), "  " + dir / "lzma.zip/b.png: entry uses compression method 14"));
+}
+
+TEST_CASE("RGBA with colour hidden under alpha 0 is refused, naming the file and the fix", "[dataset]") {
+  // The reported case: left half opaque blue, right half alpha 0 over pure red.
+  TempDir dir("alpha");
+  std::vector<uint8_t> rgba(8 * 8 * 4);
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 8; ++x) {
+      uint8_t* p = &rgba[(y * 8 + x) * 4];
+      if (x < 4) p[0] = 0, p[1] = 0, p[2] = 255, p[3] = 255;
+      else p[0] = 255, p[1] = 0, p[2] = 0, p[3] = 0;
+    }
+  for (int k = 0; k < 6; ++k) write_file(dir / ("hidden/" + std::to_string(k) + ".png"), encoded(8, 8, 4, rgba, "png"));
+  const std::string msg = error_of([&] { open_dataset(dir / "hidden", {}); });
+  CHECK(msg.rfind(dir / "hidden/0.png: has transparent pixels (alpha below 255 in 32 of 64)", 0) == 0);
+  CHECK(msg.find("mogrify -background white -alpha remove") != std::string::npos);
+  CHECK(msg.find("(5 more images have transparent pixels)") != std::string::npos);
+  CHECK(msg.find('\n') == std::string::npos);
+  CHECK_THROWS_AS(read_image(dir / "hidden/3.png"), TransparentImageError);
+
+  // Alpha opaque everywhere hides nothing: used as RGB (or grey), and logged.
+  for (auto& v : rgba) v = 255 - v;  // alpha 0 -> 255 everywhere
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 8; ++x) rgba[(y * 8 + x) * 4 + 3] = 255;
+  write_file(dir / "opaque/a.png", encoded(8, 8, 4, rgba, "png"));
+  auto ds = open_dataset(dir / "opaque", {});
+  CHECK(ds->channels() == 3);
+  std::vector<uint8_t> img(3 * 64);
+  ds->image(0, img.data());
+  CHECK(img[0 * 64 + 0] == 255);  // R of the left half: 255 - 0
+  CHECK(img[2 * 64 + 7] == 255);  // B of the right half: 255 - 0
+  CHECK(ds->notes() == std::vector<std::string>{"Dataset " + dir / "opaque" +
+                                                    ": 1 of 1 images have an alpha channel that is opaque everywhere: dropped (lossless):",
+                                                "  " + dir / "opaque/a.png"});
+  std::vector<uint8_t> ga(8 * 8 * 2, 255);
+  write_file(dir / "grey_alpha/a.png", encoded(8, 8, 2, ga, "png"));
+  CHECK(open_dataset(dir / "grey_alpha", {})->channels() == 1);
+
+  // A tRNS colour key is transparency that stb_image's header does not report.
+  std::string rows;
+  for (int y = 0; y < 4; ++y) rows += std::string(1, '\0') + std::string("\x07\x20\x30\x40", 4);
+  write_file(dir / "key/a.png", handmade_png(4, 4, 8, 0, rows, {{"tRNS", std::string("\0\x07", 2)}}));
+  CHECK(error_of([&] { open_dataset(dir / "key", {}); }).find("key/a.png: has transparent pixels (alpha below 255 in 4 of 16)") !=
+        std::string::npos);
+  write_file(dir / "key_unused/a.png", handmade_png(4, 4, 8, 0, rows, {{"tRNS", std::string("\0\x09", 2)}}));
+  CHECK(open_dataset(dir / "key_unused", {})->channels() == 1);
+}
+
+TEST_CASE("16-bit PNGs are rounded to 8 bits and named; palettes expand losslessly", "[dataset]") {
+  TempDir dir("deep");
+  // Grey, 16 bits: rounding, not stb_image's truncation (192 -> 1, not 0).
+  const uint16_t v16[4] = {0, 192, 33023, 65535};
+  std::string rows;
+  for (int y = 0; y < 4; ++y) {
+    rows += '\0';
+    for (int x = 0; x < 4; ++x) rows += char(v16[x] >> 8), rows += char(v16[x] & 0xFF);
+  }
+  write_file(dir / "deep/a.png", handmade_png(4, 4, 16, 0, rows));
+  auto ds = open_dataset(dir / "deep", {});
+  std::vector<uint8_t> img(16);
+  ds->image(0, img.data());
+  CHECK(std::vector<uint8_t>(img.begin(), img.begin() + 4) == std::vector<uint8_t>{0, 1, 128, 255});
+  CHECK(ds->notes() == std::vector<std::string>{"Dataset " + dir / "deep" +
+                                                    ": 1 of 1 images have 16 bits per channel: rounded to 8 bits:",
+                                                "  " + dir / "deep/a.png"});
+
+  // Palette: the colours come back exactly; no note (nothing changed).
+  const std::string plte("\x0A\x14\x1E\xC8\x64\x32", 6);
+  std::string idx;
+  for (int y = 0; y < 4; ++y) idx += std::string(1, '\0') + std::string("\0\1\1\0", 4);
+  write_file(dir / "palette/a.png", handmade_png(4, 4, 8, 3, idx, {{"PLTE", plte}}));
+  auto pal = open_dataset(dir / "palette", {});
+  REQUIRE(pal->channels() == 3);
+  std::vector<uint8_t> rgb(3 * 16);
+  pal->image(0, rgb.data());
+  CHECK((rgb[0] == 10 && rgb[16] == 20 && rgb[32] == 30));   // pixel (0, 0): entry 0
+  CHECK((rgb[1] == 200 && rgb[17] == 100 && rgb[33] == 50));  // pixel (1, 0): entry 1
+  CHECK(pal->notes().empty());
+  // A palette entry with alpha 0 in use is transparency like any other.
+  write_file(dir / "palette_alpha/a.png",
+             handmade_png(4, 4, 8, 3, idx, {{"PLTE", plte}, {"tRNS", std::string("\xFF\x00", 2)}}));
+  CHECK(error_of([&] { open_dataset(dir / "palette_alpha", {}); }).find("has transparent pixels (alpha below 255 in 8 of 16)") !=
+        std::string::npos);
+
+  // Radiance HDR: stb_image's tone mapping, named in the log.
+  std::vector<float> hdr(4 * 4 * 3, 0.5f);
+  std::string hdr_bytes;
+  auto append = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append((char*)data, size); };
+  REQUIRE(stbi_write_hdr_to_func(append, &hdr_bytes, 4, 4, 3, hdr.data()));
+  write_file(dir / "hdr/a.hdr", hdr_bytes);
+  auto h = open_dataset(dir / "hdr", {});
+  CHECK(has_line(h->notes(), "images are floating-point HDR: mapped to 8 bits by stb_image (gamma 2.2, values above 1 clipped):"));
+  CHECK(has_line(h->notes(), "  " + dir / "hdr/a.hdr"));
+}
+
+TEST_CASE("EXIF orientation is applied as viewers apply it (PNG eXIf, JPEG APP1), and named", "[dataset]") {
+  TempDir dir("exif");
+  // Stored 4 wide, 2 high, value 10y + x; orientation 6 shows it turned 90 degrees clockwise.
+  std::string rows;
+  for (int y = 0; y < 2; ++y) {
+    rows += '\0';
+    for (int x = 0; x < 4; ++x) rows += char(10 * y + x);
+  }
+  const std::string png = handmade_png(4, 2, 8, 0, rows, {{"eXIf", exif_orientation_block(6)}});
+  const auto* data = reinterpret_cast<const uint8_t*>(png.data());
+  const ImageInfo info = image_info(data, png.size(), "o6.png");
+  CHECK((info.width == 2 && info.height == 4 && info.orientation == 6));
+  Conversions done;
+  const auto up = decode_image(data, png.size(), "o6.png", 1, nullptr, &done);
+  CHECK(up == std::vector<uint8_t>{10, 0, 11, 1, 12, 2, 13, 3});  // rows of the upright 2x4 image
+  CHECK(done.oriented);
+
+  // A JPEG with an APP1 EXIF orientation 8 (to be turned 90 degrees counter-clockwise):
+  // stored dark left, bright right; upright, bright on top.
+  std::vector<uint8_t> px(16 * 16, 0);
+  for (int y = 0; y < 16; ++y)
+    for (int x = 8; x < 16; ++x) px[y * 16 + x] = 255;
+  std::string jpg = encoded(16, 16, 1, px, "jpg");
+  const std::string exif = "Exif" + std::string(2, '\0') + exif_orientation_block(8);
+  const std::string app1 = std::string("\xFF\xE1", 2) + char((exif.size() + 2) >> 8) + char((exif.size() + 2) & 0xFF) + exif;
+  jpg.insert(2, app1);
+  write_file(dir / "jpeg/a.jpg", jpg);
+  auto ds = open_dataset(dir / "jpeg", {});
+  std::vector<uint8_t> img(static_cast<size_t>(ds->channels()) * 256);  // stb writes grey JPEGs as YCbCr
+  ds->image(0, img.data());
+  CHECK(img[2 * 16 + 5] > 200);   // top half bright
+  CHECK(img[13 * 16 + 5] < 50);   // bottom half dark
+  CHECK(has_line(ds->notes(), "images are turned upright as their EXIF orientation says"));
+  CHECK(has_line(ds->notes(), "  " + dir / "jpeg/a.jpg"));
+}
+
+TEST_CASE("animated GIFs give their first frame, named; a CMYK JPEG is recognised", "[dataset]") {
+  TempDir dir("gif");
+  // A 4x4 GIF of two frames by hand: a 4-colour table, and LZW data of 3-bit
+  // codes only (a clear code before every two pixels keeps the code width at 3).
+  auto frame_data = [](const std::vector<int>& idx) {
+    std::vector<int> codes;
+    for (size_t i = 0; i < idx.size(); ++i) {
+      if (i % 2 == 0) codes.push_back(4);  // clear
+      codes.push_back(idx[i]);
+    }
+    codes.push_back(5);  // end of information
+    std::string bytes;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (int c : codes) {
+      acc |= uint32_t(c) << bits, bits += 3;
+      while (bits >= 8) bytes += char(acc & 0xFF), acc >>= 8, bits -= 8;
+    }
+    if (bits > 0) bytes += char(acc & 0xFF);
+    std::string out = std::string(1, '\x2C') + std::string(8, '\0');  // image descriptor at (0, 0)
+    out[5] = 4, out[7] = 4;                                            // 4 x 4
+    out += std::string(1, '\0') + "\x02" + char(bytes.size()) + bytes + std::string(1, '\0');
+    return out;
+  };
+  std::string gif = "GIF89a";
+  gif += std::string("\x04\0\x04\0\x81\0\0", 7);                       // 4x4, a global table of 4 colours
+  gif += std::string("\0\0\0\xFF\xFF\xFF\xFF\0\0\0\0\xFF", 12);        // black, white, red, blue
+  std::vector<int> first(16), second(16, 2);
+  for (int i = 0; i < 16; ++i) first[i] = (i % 4) < 2 ? 0 : 1;        // left black, right white
+  gif += frame_data(first) + frame_data(second) + "\x3B";
+  write_file(dir / "anim/a.gif", gif);
+  auto ds = open_dataset(dir / "anim", {});
+  REQUIRE(ds->channels() == 3);  // a GIF holds a colour table
+  REQUIRE(ds->size() == 1);
+  std::vector<uint8_t> img(3 * 16);
+  ds->image(0, img.data());
+  for (int c = 0; c < 3; ++c) {  // the first frame (the second is all red)
+    CHECK(img[c * 16 + 0] == 0);
+    CHECK(img[c * 16 + 3] == 255);
+  }
+  CHECK(has_line(ds->notes(), "images are animated GIFs: only the first frame is used:"));
+  CHECK(has_line(ds->notes(), "  " + dir / "anim/a.gif (2 frames)"));
+  CHECK_FALSE(has_line(ds->notes(), "opaque everywhere"));  // stb's alpha for every GIF is not news
+  // A GIF transparency index in use is transparency like any other.
+  std::string see_through = gif.substr(0, 6 + 7 + 12) + std::string("\x21\xF9\x04\x01\0\0\0\0", 8) +
+                            gif.substr(6 + 7 + 12);
+  write_file(dir / "transparent/a.gif", see_through);
+  CHECK(error_of([&] { open_dataset(dir / "transparent", {}); }).find("has transparent pixels (alpha below 255 in 8 of 16)") !=
+        std::string::npos);
+
+  // CMYK: a JPEG frame header of four components is recognised (stb_image
+  // itself reports it as 3 channels and converts it without a colour profile).
+  const std::string cmyk("\xFF\xD8\xFF\xC0\x00\x14\x08\x00\x04\x00\x04\x04"
+                         "\x01\x11\x00\x02\x11\x00\x03\x11\x00\x04\x11\x00",
+                         24);
+  const ImageInfo info = image_info(reinterpret_cast<const uint8_t*>(cmyk.data()), cmyk.size(), "cmyk.jpg");
+  CHECK(info.is_cmyk);
+  CHECK(info.colour_channels() == 3);
 }

@@ -120,6 +120,16 @@ TEST_CASE("loss statistics are means over the calls since the last take", "[trai
   const double l3 = loss.g_main(z1 * 2.0, Tensor(), 1.0).item();
   CHECK(loss.take_stats().g_loss == Approx(l3).epsilon(1e-6));
   CHECK(loss.take_stats().g_loss == Approx(l3).epsilon(1e-6));  // no call since: the previous mean
+  // The regularizers' calls are counted, so a tick without their phase shows
+  // as one (report.html draws a gap there).
+  CHECK(first.r1_calls == 0);
+  CHECK(first.pl_calls == 0);
+  loss.d_r1(z1.reshape({3, 1, 2, 2}), Tensor(), 1.0);
+  loss.d_r1(z2.reshape({3, 1, 2, 2}), Tensor(), 1.0);
+  const LossStats reg = loss.take_stats();
+  CHECK(reg.r1_calls == 2);
+  CHECK(reg.pl_calls == 0);
+  CHECK(loss.take_stats().r1_calls == 0);
 }
 
 TEST_CASE("regularization phases step every parameter, as the official '* 0' terms make torch do", "[training]") {

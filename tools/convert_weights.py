@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Convert StyleGAN2 weights between other formats and ganforge .bin bundles.
 
-  convert_weights.py import SRC OUT.bin [--format auto|official-pkl|state-dict|rosinality] [config flags]
+  convert_weights.py import SRC OUT.bin [--format auto|official-pkl|state-dict|rosinality|psp] [config flags]
   convert_weights.py export IN.bin OUT.pt [--net G_ema|G|D|all]
 
 import reads an official StyleGAN2-ADA network pickle (network-snapshot-*.pkl),
@@ -16,6 +16,13 @@ recorded module attributes (official pickles) or from the flags:
                       train.py's own runs use 256)
   --mapping-lr-multiplier  default: the pickle's value, else 0.01
   --mbstd-group-size  default: the pickle's value, else 4 (0: whole batch)
+A pSp checkpoint (pixel2style2pixel: {"state_dict" with encoder.*/decoder.*,
+"opts", "latent_avg"}) becomes one pSp file (models/psp/network_file.h): the
+encoder with pSp's names (batch-norm running stats kept, num_batches_tracked
+dropped), its rosinality decoder as G_ema with the official names, latent_avg,
+and the settings from opts (encoder_type, output_size, start_from_latent_avg,
+learn_in_w, input_nc) as "psp_kwargs". The body is IR-SE50 unless --psp-arch
+says otherwise (for the small test networks).
 Rosinality checkpoints hold no w_avg: "latent_avg" is used when present, else
 the mean of the mapping over --w-avg-samples latents (seed 0).
 
@@ -43,12 +50,61 @@ import pickle
 import re
 import struct
 import sys
+import types
 import zipfile
 
-import numpy as np
-import torch
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pydeps  # noqa: E402  (standard library only)
+
+
+def _clamp(v):
+    if v in ("auto", "none"):
+        return None if v == "none" else v
+    return _CLAMP(v)
+
+
+_CLAMP = pydeps.number(0, lo_open=True)
+_LR_MULT = pydeps.number(0, lo_open=True)
+_MBSTD = pydeps.integer(0, 2**31 - 1)
+_W_AVG_SAMPLES = pydeps.integer(1, 1000000)  # float64 [N, z_dim] in one batch: 4 GB at the cap for z_dim 512
+
+
+def parse_args(argv):
+    """Flags only: runs before NumPy and PyTorch are imported, so --help and
+    bad values are answered by any Python 3."""
+    p = pydeps.OneLineParser(prog="convert_weights", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    i = sub.add_parser("import", help="official pickle, state dict, rosinality or pSp checkpoint -> .bin bundle")
+    i.add_argument("src")
+    i.add_argument("dst")
+    i.add_argument("--format", choices=["auto", "official-pkl", "state-dict", "rosinality", "psp"], default="auto",
+                   help="default: detected from the file")
+    i.add_argument("--psp-arch", default=None, metavar="JSON",
+                   help="pSp encoder body beyond IR-SE50 (keys units, depths, se_reduction, input_size, mode)")
+    i.add_argument("--conv-clamp", type=_clamp, default="auto", metavar="N|none",
+                   help=f"a clamp N ({_CLAMP.accepts}) or none; default: the pickle's, else none")
+    i.add_argument("--mapping-lr-multiplier", type=_LR_MULT, default=None, metavar="X",
+                   help=f"default: the pickle's, else 0.01 ({_LR_MULT.accepts})")
+    i.add_argument("--mbstd-group-size", type=_MBSTD, default=None, metavar="N",
+                   help=f"D's minibatch-stddev group, 0 = whole batch (default: the pickle's, else 4) ({_MBSTD.accepts})")
+    i.add_argument("--w-avg-samples", type=_W_AVG_SAMPLES, default=10000, metavar="N",
+                   help="latents averaged for w_avg when a rosinality checkpoint has no latent_avg "
+                        f"({_W_AVG_SAMPLES.accepts})")
+    e = sub.add_parser("export", help=".bin -> torch .pt state dict with the official names")
+    e.add_argument("src")
+    e.add_argument("dst")
+    e.add_argument("--net", choices=["G_ema", "G", "D", "all"], default="G_ema")
+    return p.parse_args(argv)
+
+
+if __name__ == "__main__":
+    _ARGS = parse_args(sys.argv[1:])
+    pydeps.require("convert_weights", "numpy", "torch")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import psp_reference as psp_ref  # noqa: E402
 import stylegan2_reference as ref  # noqa: E402
 
 
@@ -656,6 +712,107 @@ def rosinality_discriminator(d, net):
     return out
 
 
+# ---------------------------------------------------------------- pSp
+
+# pSp builds GradualStyleEncoder(50, 'ir_se') on 256x256 inputs: IR-SE50.
+PSP_ARCH = {"units": [3, 4, 14, 3], "depths": [64, 128, 256, 512], "se_reduction": 16, "input_size": 256,
+            "mode": "ir_se"}
+
+
+def is_psp_checkpoint(obj):
+    """pSp's coach saves {"state_dict": net.state_dict(), "opts": vars(opts)}
+    (plus "latent_avg" when it starts from it)."""
+    return isinstance(obj, dict) and "state_dict" in obj and "opts" in obj
+
+
+def psp_config(opts, path, arch_json):
+    if isinstance(opts, Namespace):
+        opts = vars(opts)
+    if not isinstance(opts, dict):
+        raise ConvertError(f"{path}: opts is a {type(opts).__name__}, not a dict of training options")
+    arch = dict(PSP_ARCH)
+    if arch_json:
+        try:
+            extra = json.loads(arch_json)
+        except ValueError as e:
+            raise ConvertError(f"--psp-arch is not JSON ({e})")
+        if not isinstance(extra, dict):
+            raise ConvertError(f"--psp-arch must be a JSON object, got {arch_json}")
+        unknown = [k for k in extra if k not in PSP_ARCH]
+        if unknown:
+            raise ConvertError(f"--psp-arch: unknown key {unknown[0]}")
+        arch.update(extra)
+    encoder_type = opts.get("encoder_type", "GradualStyleEncoder")
+    if encoder_type not in psp_ref.ENCODER_TYPES:
+        raise ConvertError(f"{path}: encoder_type '{encoder_type}' is not one of pSp's encoders")
+    if opts.get("label_nc", 0) not in (0, None):
+        raise ConvertError(f"{path}: label_nc {opts['label_nc']}: label-map inputs (segmentation, sketches) are "
+                           "not supported; ganforge's pSp reads images")
+    # As scripts/inference.py: a checkpoint without these keys predates them.
+    output_size = int(opts.get("output_size", 1024))
+    if output_size < 8 or output_size & (output_size - 1):
+        raise ConvertError(f"{path}: output_size {output_size} is not a power of two")
+    cfg = {"encoder_type": encoder_type, "mode": arch["mode"], "input_nc": int(opts.get("input_nc", 3)),
+           "input_size": int(arch["input_size"]), "n_styles": int(math.log2(output_size)) * 2 - 2,
+           "units": list(arch["units"]), "depths": list(arch["depths"]), "se_reduction": int(arch["se_reduction"]),
+           "start_from_latent_avg": bool(opts.get("start_from_latent_avg", False)),
+           "learn_in_w": bool(opts.get("learn_in_w", False))}
+    if cfg["learn_in_w"] != (encoder_type == "BackboneEncoderUsingLastLayerIntoW"):
+        raise ConvertError(f"{path}: learn_in_w {cfg['learn_in_w']} with {encoder_type}: pSp's forward only "
+                           "works with learn_in_w and BackboneEncoderUsingLastLayerIntoW together")
+    return cfg
+
+
+def convert_psp(obj, path, args):
+    """A pSp checkpoint -> (tensors, metadata) of a ganforge pSp file
+    (models/psp/network_file.h): encoder.* with pSp's names, the rosinality
+    decoder as G_ema.* with the official names, latent_avg; psp_kwargs and
+    G_kwargs."""
+    cfg = psp_config(obj["opts"], path, args.psp_arch)
+    state = _as_state(obj["state_dict"], path, "state_dict")
+    enc = collections.OrderedDict((k[8:], v) for k, v in state.items() if k.startswith("encoder."))
+    dec = collections.OrderedDict((k[8:], v) for k, v in state.items() if k.startswith("decoder."))
+    other = [k for k in state if not k.startswith(("encoder.", "decoder."))]
+    if other:
+        raise ConvertError(f"{path}: unexpected tensor {other[0]} (pSp holds encoder.* and decoder.*)")
+    if not enc or not dec:
+        raise ConvertError(f"{path}: no {'encoder' if not enc else 'decoder'} tensors in the state_dict")
+    # torch's batch-count buffers: unused with momentum 0.1, and not float.
+    enc = collections.OrderedDict((k, v) for k, v in enc.items() if not k.endswith(".num_batches_tracked"))
+    want = psp_ref.make_encoder(cfg).state_dict()
+    check_state(enc, types.SimpleNamespace(state_dict=lambda: collections.OrderedDict(
+        (k, v) for k, v in want.items() if not k.endswith(".num_batches_tracked"))), f"{path}: encoder")
+    w = cfg["depths"][3]
+    latent = obj.get("latent_avg")
+    if latent is not None:
+        if not isinstance(latent, torch.Tensor) or not latent.is_floating_point():
+            raise ConvertError(f"{path}: latent_avg is not a float tensor")
+        shapes = [(w,), (1, w)] + ([] if cfg["learn_in_w"] else [(cfg["n_styles"], w)])
+        if tuple(latent.shape) not in shapes:
+            raise ConvertError(f"{path}: latent_avg has shape {list(latent.shape)}, expected one of "
+                               f"{[list(s) for s in shapes]}")
+    elif cfg["start_from_latent_avg"]:
+        raise ConvertError(f"{path}: opts.start_from_latent_avg is set but the checkpoint has no latent_avg")
+    # The decoder's w_avg (used only for truncation, which pSp never applies):
+    # pSp's latent_avg is the generator's mean latent, repeated per style.
+    w_avg = latent.reshape(-1, w).mean(0) if latent is not None else None
+    g_state = rosinality_generator(dec, f"{path}: decoder", w_avg)
+    tensors, meta = convert({"G_ema": g_state}, {"G": {"w_avg_from_mapping": w_avg is None}}, path, args)
+    g_kwargs = json.loads(meta["G_kwargs"])
+    num_ws = ref.Generator(**g_kwargs).synthesis.num_ws
+    if num_ws != cfg["n_styles"]:
+        raise ConvertError(f"{path}: the {g_kwargs['img_resolution']} px decoder takes {num_ws} styles, but "
+                           f"opts.output_size gives {cfg['n_styles']}")
+    if g_kwargs["w_dim"] != w:
+        raise ConvertError(f"{path}: the decoder's w_dim {g_kwargs['w_dim']} differs from the encoder's {w}")
+    for n, t in enc.items():
+        tensors[f"encoder.{n}"] = t.detach().to(torch.float32).contiguous()
+    if latent is not None:
+        tensors["latent_avg"] = latent.detach().to(torch.float32).contiguous()
+    meta["psp_kwargs"] = json.dumps(cfg)
+    return tensors, meta
+
+
 # ---------------------------------------------------------------- import
 
 def _as_state(obj, path, what):
@@ -693,6 +850,10 @@ def load_source(path, fmt):
     obj = read_torch_file(path, data)
     if not isinstance(obj, dict):
         raise ConvertError(f"{path}: holds a {type(obj).__name__}, not a dict")
+    if fmt == "psp" or (fmt == "auto" and is_psp_checkpoint(obj)):
+        if not is_psp_checkpoint(obj):
+            raise ConvertError(f"{path}: not a pSp checkpoint (no state_dict and opts)")
+        return {"pSp": obj}, {}
     is_rosinality = "g_ema" in obj or "g" in obj
     if fmt == "rosinality" and not is_rosinality:
         raise ConvertError(f"{path}: not a rosinality checkpoint (no g_ema or g)")
@@ -853,6 +1014,14 @@ def export(args):
 
 def import_(args):
     nets, hints = load_source(args.src, args.format)
+    if "pSp" in nets:
+        tensors, meta = convert_psp(nets["pSp"], args.src, args)
+        write_bin(args.dst, tensors, meta)
+        print(f"wrote the pSp encoder, decoder (G_ema){' and latent_avg' if 'latent_avg' in tensors else ''} "
+              f"to {args.dst}")
+        for key in ("psp_kwargs", "G_kwargs"):
+            print(f"{key}: {meta[key]}")
+        return
     tensors, meta = convert(nets, hints, args.src, args)
     write_bin(args.dst, tensors, meta)
     print(f"wrote {', '.join(k for k in ('G', 'D', 'G_ema') if k in nets)} to {args.dst}")
@@ -861,37 +1030,8 @@ def import_(args):
             print(f"{key}: {meta[key]}")
 
 
-def _clamp(v):
-    if v in ("auto", "none"):
-        return None if v == "none" else v
-    return float(v)
-
-
-def parse_args(argv):
-    p = argparse.ArgumentParser(prog="convert_weights", description=__doc__.split("\n\n")[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
-    i = sub.add_parser("import", help="official pickle, state dict or rosinality checkpoint -> .bin bundle")
-    i.add_argument("src")
-    i.add_argument("dst")
-    i.add_argument("--format", choices=["auto", "official-pkl", "state-dict", "rosinality"], default="auto",
-                   help="default: detected from the file")
-    i.add_argument("--conv-clamp", type=_clamp, default="auto", metavar="N|none",
-                   help="default: the pickle's, else none")
-    i.add_argument("--mapping-lr-multiplier", type=float, default=None, metavar="X",
-                   help="default: the pickle's, else 0.01")
-    i.add_argument("--mbstd-group-size", type=int, default=None, metavar="N",
-                   help="D's minibatch-stddev group, 0 = whole batch (default: the pickle's, else 4)")
-    i.add_argument("--w-avg-samples", type=int, default=10000, metavar="N",
-                   help="latents averaged for w_avg when a rosinality checkpoint has no latent_avg")
-    e = sub.add_parser("export", help=".bin -> torch .pt state dict with the official names")
-    e.add_argument("src")
-    e.add_argument("dst")
-    e.add_argument("--net", choices=["G_ema", "G", "D", "all"], default="G_ema")
-    return p.parse_args(argv)
-
-
 def main(argv=None):
-    args = parse_args(argv)
+    args = parse_args(argv) if argv is not None or "_ARGS" not in globals() else _ARGS
     try:
         if args.cmd == "import":
             import_(args)

@@ -25,7 +25,7 @@ int run(int argc, char** argv) {
                   {"images", "FILE.npy", "", "float32 images [N, C, H, W] in [-1, 1] (required)"},
                   {"c", "FILE.npy", "", "labels [N, c_dim], for a conditional network"},
                   {"out", "FILE.npy", "", "where to write the logits [N, 1] (required)"},
-                  {"batch", "N", "", "images per forward pass (default: the whole file)"},
+                  cli::integer("batch", "N", "", "images per forward pass (default: the whole file)", 1, cli::kInt64Max),
                   {"device", "cpu|cuda", "cpu", "where to run"}});
   if (args.help()) {
     std::cout << args.usage();
@@ -46,7 +46,6 @@ int run(int argc, char** argv) {
                 std::to_string(cfg.img_channels) + ", " + std::to_string(cfg.img_resolution) + ", " +
                 std::to_string(cfg.img_resolution) + "]");
   const int64_t batch = args.has("batch") ? args.integer("batch") : n;
-  if (batch < 1) throw Error("--batch must be at least 1");
   // Every pass, the last one included, must fill whole minibatch-stddev groups.
   for (const int64_t size : {std::min(batch, n), n % batch}) {
     if (size == 0) continue;

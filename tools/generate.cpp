@@ -24,6 +24,10 @@ namespace {
 using namespace gf;
 using stylegan2::Generator;
 
+// Caps on what one run makes: a million images (one PNG each), grids of at
+// most 1000 images a side.
+constexpr long long kMaxImages = 1000000, kMaxGridSide = 1000;
+
 NoiseMode parse_noise_mode(const std::string& s) {
   if (s == "const") return NoiseMode::constant;
   if (s == "random") return NoiseMode::random;
@@ -61,25 +65,37 @@ void check_flag_combinations(const cli::Args& args) {
 int run(int argc, char** argv) {
   cli::Args args(argc, argv, "generate", "Generate images with a trained StyleGAN2 generator.",
                  {{"network", "FILE.bin", "", "generator snapshot (required)"},
-                  {"seeds", "LIST", "0-7", "seeds, e.g. 0-63 or 1,5,9"},
+                  cli::integer_list("seeds", "LIST", "0-7", "seeds, e.g. 0-63 or 1,5,9", 0, cli::kSeedMax, kMaxImages),
                   {"z", "FILE.npy", "", "latents [N, z_dim] instead of seeds"},
                   {"w", "FILE.npy", "", "styles [N, num_ws, w_dim] or [N, w_dim] instead of seeds; no truncation"},
                   {"c", "FILE.npy", "", "labels [N, c_dim], one row per image (with --seeds or --z)"},
-                  {"trunc", "PSI", "1", "truncation psi"},
-                  {"class", "K", "", "class label, for a conditional network"},
+                  cli::number("trunc", "PSI", "1", "truncation psi", cli::Range::any()),
+                  cli::integer("class", "K", "", "class label, for a conditional network", 0, cli::kIntMax),
                   {"noise-mode", "MODE", "const", "const, random or none"},
                   {"outdir", "DIR", "out", "where to write the PNGs"},
-                  {"grid", "WxH", "", "write one grid.png of W x H images instead of one file per image"},
+                  {"grid", "WxH", "", "write one grid.png of W x H images instead of one file per image (W and H integers in [1, 1000])"},
                   {"raw", "FILE.npy", "", "also write the images as float32 [N, C, H, W], before 8-bit conversion"},
-                  {"mix-rows", "LIST", "", "style mixing: row seeds"},
-                  {"mix-cols", "LIST", "", "style mixing: column seeds"},
-                  {"mix-styles", "LIST", "0-6", "style mixing: indices of the ws taken from the column seed"},
-                  {"interp", "SEED_A,SEED_B", "", "frames interpolated in W (after truncation) between two seeds"},
-                  {"frames", "N", "16", "number of --interp frames, both ends included"},
+                  cli::integer_list("mix-rows", "LIST", "", "style mixing: row seeds", 0, cli::kSeedMax, kMaxGridSide),
+                  cli::integer_list("mix-cols", "LIST", "", "style mixing: column seeds", 0, cli::kSeedMax, kMaxGridSide),
+                  cli::integer_list("mix-styles", "LIST", "0-6", "style mixing: indices of the ws taken from the column seed", 0, 1023, 1024),
+                  cli::integer_list("interp", "SEED_A,SEED_B", "", "frames interpolated in W (after truncation) between two seeds", 0, cli::kSeedMax, 2),
+                  cli::integer("frames", "N", "16", "number of --interp frames, both ends included", 2, kMaxImages),
                   {"device", "cpu|cuda", "cpu", "where to run"}});
   if (args.help()) {
     std::cout << args.usage();
     return 0;
+  }
+  int gw = 0, gh = 0;
+  if (args.has("grid")) {  // WxH: two integers inside one text flag, each checked as cli checks a flag
+    const std::string g = args.str("grid");
+    const size_t x = g.find('x');
+    try {
+      if (x == std::string::npos) throw Error("");
+      gw = static_cast<int>(cli::parse_integer(g.substr(0, x), "grid", 1, kMaxGridSide));
+      gh = static_cast<int>(cli::parse_integer(g.substr(x + 1), "grid", 1, kMaxGridSide));
+    } catch (const Error&) {
+      throw Error("--grid expects WxH with W and H integers in [1, " + std::to_string(kMaxGridSide) + "], got '" + g + "'");
+    }
   }
   if (!args.has("network")) throw Error("--network is required (see --help)");
   check_flag_combinations(args);
@@ -118,9 +134,6 @@ int run(int argc, char** argv) {
 
   Tensor images;                   // [N, C, H, W] on the CPU, in the order written
   std::vector<std::string> names;  // one PNG per image, unless they go in one grid
-  int gw = 0, gh = 0;
-  if (args.has("grid") && (std::sscanf(args.str("grid").c_str(), "%dx%d", &gw, &gh) != 2 || gw < 1 || gh < 1))
-    throw Error("--grid expects WxH, e.g. 8x8");
   // Checked before any image is made, so a wrong --grid fails at once.
   auto check_grid = [&](int64_t n) {
     if (args.has("grid") && gw * gh != n)
@@ -133,10 +146,10 @@ int run(int argc, char** argv) {
     names.push_back(buf);
   };
   if (args.has("mix-rows")) {
-    const auto rows = cli::parse_range_list(args.str("mix-rows"), "mix-rows");
-    const auto cols = cli::parse_range_list(args.str("mix-cols"), "mix-cols");
+    const auto rows = args.integers("mix-rows");
+    const auto cols = args.integers("mix-cols");
     // The official default 0-6, cut to the generator's num_ws when it has fewer.
-    std::vector<long long> styles = cli::parse_range_list(args.has("mix-styles") ? args.str("mix-styles") : "0-6", "mix-styles");
+    std::vector<long long> styles = args.integers("mix-styles");
     if (!args.has("mix-styles")) styles.resize(std::min<size_t>(styles.size(), static_cast<size_t>(G.num_ws())));
     for (long long s : styles)
       if (s < 0 || s >= G.num_ws())
@@ -148,10 +161,9 @@ int run(int argc, char** argv) {
     gw = static_cast<int>(cols.size()) + 1;
     gh = static_cast<int>(rows.size()) + 1;
   } else if (args.has("interp")) {
-    const auto ends = cli::parse_range_list(args.str("interp"), "interp");
+    const auto ends = args.integers("interp");
     if (ends.size() != 2) throw Error("--interp expects two seeds, e.g. --interp 3,7");
     const long long frames = args.integer("frames");
-    if (frames < 2) throw Error("--frames must be at least 2, got " + std::to_string(frames));
     const Tensor ws = stylegan2::seed_ws(G, ends, c1, psi, dev);
     images = synthesize_each(G, stylegan2::interpolate_ws(row(ws, 0, dev), row(ws, 1, dev), static_cast<int>(frames)), so);
     for (long long k = 0; k < frames; ++k) name_by("frame%04lld.png", k);
@@ -163,7 +175,7 @@ int run(int argc, char** argv) {
   } else {
     // --z, or seeds: one z per image, then the mapping with truncation.
     const Tensor z = args.has("z") ? stylegan2::read_rows(args.str("z"), cfg.z_dim, "--z", "z_dim") : Tensor();
-    const std::vector<long long> seeds = z.defined() ? std::vector<long long>{} : cli::parse_range_list(args.str("seeds"), "seeds");
+    const std::vector<long long> seeds = z.defined() ? std::vector<long long>{} : args.integers("seeds");
     const int64_t n = z.defined() ? z.size(0) : static_cast<int64_t>(seeds.size());
     if (c_rows.defined() && c_rows.size(0) != n)
       throw Error("--c has " + std::to_string(c_rows.size(0)) + " rows, but " + std::to_string(n) + " images are generated");

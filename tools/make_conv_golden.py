@@ -13,6 +13,9 @@ Run from the repository root: /usr/bin/python3 tools/make_conv_golden.py
 """
 import os
 
+import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+pydeps.require("make_conv_golden", "numpy", "torch")
+
 import torch
 import torch.nn.functional as F
 

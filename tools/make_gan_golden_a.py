@@ -13,6 +13,9 @@ Usage: /usr/bin/python3 tools/make_gan_golden_a.py [out.bin]
 import os
 import sys
 
+import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+pydeps.require("make_gan_golden_a", "numpy", "torch")
+
 import torch
 import torch.nn.functional as F
 

@@ -11,6 +11,9 @@ upstream gradient gy, in float64, to tests/data/gan_golden_b.bin
 import math
 import os
 
+import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+pydeps.require("make_gan_golden_b", "numpy", "torch")
+
 import torch
 
 from golden_io import write_safetensors

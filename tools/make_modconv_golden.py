@@ -15,6 +15,9 @@ Usage: /usr/bin/python3 tools/make_modconv_golden.py [out.bin]
 import os
 import sys
 
+import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+pydeps.require("make_modconv_golden", "numpy", "torch")
+
 import torch
 import torch.nn.functional as F
 

@@ -26,6 +26,9 @@ import os
 import sys
 import types
 
+import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+pydeps.require("make_parity_fixtures", "numpy", "torch")
+
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

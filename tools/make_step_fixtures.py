@@ -48,9 +48,12 @@ import json
 import os
 import sys
 
-import torch
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+pydeps.require("make_step_fixtures", "torch")
+
+import torch  # noqa: E402
+
 import stylegan2_training_reference as tr  # noqa: E402
 from golden_io import write_safetensors  # noqa: E402
 
@@ -241,7 +244,7 @@ def make_case(name, case, seed):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = pydeps.OneLineParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--outdir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data"))
     args = p.parse_args()
     torch.set_num_threads(1)  # the same bits on every machine

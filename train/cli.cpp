@@ -1,14 +1,182 @@
 #include "train/cli.h"
 
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
 #include "engine/error.h"
 
 namespace gf::cli {
+namespace {
+
+// Bounds as a user types them: whole numbers without an exponent.
+std::string show(double v) {
+  if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
+  std::ostringstream os;
+  os.precision(15);
+  os << v;
+  return os.str();
+}
+
+[[noreturn]] void refuse(const std::string& flag, const std::string& accepts, const std::string& text) {
+  throw Error("--" + flag + " expects " + accepts + ", got '" + text + "'");
+}
+
+std::string integer_accepts(long long lo, long long hi) {
+  return "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+}
+
+std::string list_accepts(long long lo, long long hi, size_t max_count) {
+  return "a list like 0-3,7 of at most " + std::to_string(max_count) + " integers in [" + std::to_string(lo) + ", " +
+         std::to_string(hi) + "]";
+}
+
+std::string number_accepts(const Range& r) {
+  const std::string s = r.str();
+  return s.empty() ? "a finite number" : s.rfind("in ", 0) == 0 ? "a number " + s : "a finite number " + s;
+}
+
+// Whole decimal text only: no sign but '-', no spaces, no exponent, no
+// fraction; nullopt when it is not one or does not fit a long long.
+std::optional<long long> to_integer(const std::string& t) {
+  long long v = 0;
+  const char* end = t.data() + t.size();
+  const auto [p, ec] = std::from_chars(t.data(), end, v);
+  if (t.empty() || ec != std::errc() || p != end) return std::nullopt;
+  return v;
+}
+
+void check_value(const Flag& f, const std::string& v) {
+  switch (f.kind_of()) {
+    case Kind::integer: parse_integer(v, f.name, f.lo, f.hi); break;
+    case Kind::number: parse_number(v, f.name, f.range); break;
+    case Kind::integer_list: parse_integer_list(v, f.name, f.lo, f.hi, f.max_count); break;
+    case Kind::toggle:
+      if (v != "true" && v != "false" && v != "1" && v != "0") throw Error("--" + f.name + " is a switch; it takes no value");
+      break;
+    case Kind::text: break;
+  }
+}
+
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::text: return "text";
+    case Kind::toggle: return "a switch";
+    case Kind::integer: return "cli::integer";
+    case Kind::number: return "cli::number";
+    case Kind::integer_list: return "cli::integer_list";
+  }
+  return "?";
+}
+
+}  // namespace
+
+bool Range::contains(double v) const {
+  return std::isfinite(v) && (lo_open ? v > lo : v >= lo) && v <= hi;
+}
+
+std::string Range::str() const {
+  const bool has_lo = std::isfinite(lo), has_hi = std::isfinite(hi);
+  if (has_lo && has_hi) return "in " + std::string(lo_open ? "(" : "[") + show(lo) + ", " + show(hi) + "]";
+  if (has_lo) return (lo_open ? "> " : ">= ") + show(lo);
+  if (has_hi) return "<= " + show(hi);
+  return "";
+}
+
+std::string Flag::accepts() const {
+  switch (kind_of()) {
+    case Kind::integer: return integer_accepts(lo, hi);
+    case Kind::number: return number_accepts(range);
+    case Kind::integer_list: return list_accepts(lo, hi, max_count);
+    default: return "";
+  }
+}
+
+Flag integer(std::string name, std::string value_name, std::string default_value, std::string help, long long lo,
+             long long hi) {
+  Flag f{std::move(name), std::move(value_name), std::move(default_value), std::move(help)};
+  f.kind = Kind::integer;
+  f.lo = lo;
+  f.hi = hi;
+  return f;
+}
+
+Flag number(std::string name, std::string value_name, std::string default_value, std::string help, Range range) {
+  Flag f{std::move(name), std::move(value_name), std::move(default_value), std::move(help)};
+  f.kind = Kind::number;
+  f.range = range;
+  return f;
+}
+
+Flag integer_list(std::string name, std::string value_name, std::string default_value, std::string help, long long lo,
+                  long long hi, size_t max_count) {
+  Flag f{std::move(name), std::move(value_name), std::move(default_value), std::move(help)};
+  f.kind = Kind::integer_list;
+  f.lo = lo;
+  f.hi = hi;
+  f.max_count = max_count;
+  return f;
+}
+
+long long parse_integer(const std::string& text, const std::string& flag, long long lo, long long hi) {
+  const std::optional<long long> v = to_integer(text);
+  if (!v || *v < lo || *v > hi) refuse(flag, integer_accepts(lo, hi), text);
+  return *v;
+}
+
+double parse_number(const std::string& text, const std::string& flag, Range range) {
+  // strtod takes what a user types (1e-3, .5, +2) and also nan and inf,
+  // which the range then refuses; leading spaces and trailing text do not pass.
+  const char* begin = text.c_str();
+  char* end = nullptr;
+  const double v = text.empty() || std::isspace(static_cast<unsigned char>(text[0])) ? NAN : std::strtod(begin, &end);
+  if (end != begin + text.size() || !range.contains(v)) refuse(flag, number_accepts(range), text);
+  return v;
+}
+
+std::vector<long long> parse_integer_list(const std::string& text, const std::string& flag, long long lo, long long hi,
+                                          size_t max_count) {
+  std::vector<long long> out;
+  auto bad = [&] { refuse(flag, list_accepts(lo, hi, max_count), text); };
+  auto item = [&](const std::string& t) {
+    const std::optional<long long> v = to_integer(t);
+    if (!v || *v < lo || *v > hi) bad();
+    return *v;
+  };
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    const std::string part = text.substr(start, comma - start);
+    // A range's dash is the first one after the first character (the first may be a minus sign).
+    const size_t dash = part.find('-', 1);
+    const long long a = item(part.substr(0, dash)), b = dash == std::string::npos ? a : item(part.substr(dash + 1));
+    if (b < a) throw Error("--" + flag + ": range " + part + " runs backwards");
+    if (static_cast<unsigned long long>(b) - static_cast<unsigned long long>(a) >= max_count - out.size()) bad();
+    for (long long v = a; v <= b; ++v) out.push_back(v);
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::vector<long long> parse_range_list(const std::string& text, const std::string& flag) {
+  return parse_integer_list(text, flag, 0, kInt64Max, 1000000);
+}
 
 Args::Args(int argc, char** argv, std::string program, std::string summary, std::vector<Flag> flags)
     : program_(std::move(program)), summary_(std::move(summary)), flags_(std::move(flags)) {
+  // A default outside its own declaration is the program's bug; say so before anything runs.
+  for (const Flag& f : flags_)
+    if (!f.default_value.empty() && f.kind_of() != Kind::toggle) {
+      try {
+        check_value(f, f.default_value);
+      } catch (const Error& e) {
+        throw Error("internal: the default of --" + f.name + " breaks its own declaration: " + e.what());
+      }
+    }
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -24,9 +192,8 @@ Args::Args(int argc, char** argv, std::string program, std::string summary, std:
       name = name.substr(0, eq);
     }
     const Flag& f = find(name);
-    if (f.value_name.empty()) {
-      if (inline_value && value != "true" && value != "false" && value != "1" && value != "0")
-        throw Error("--" + name + " is a switch; it takes no value");
+    if (f.kind_of() == Kind::toggle) {
+      if (inline_value) check_value(f, value);
       given_[name] = inline_value ? value : "true";
       continue;
     }
@@ -34,6 +201,7 @@ Args::Args(int argc, char** argv, std::string program, std::string summary, std:
       if (i + 1 >= argc) throw Error("--" + name + " needs a value (" + f.value_name + ")");
       value = argv[++i];
     }
+    check_value(f, value);
     given_[name] = value;
   }
 }
@@ -44,12 +212,21 @@ const Flag& Args::find(const std::string& name) const {
   throw Error("unknown option --" + name + " (see --help)");
 }
 
+const Flag& Args::find(const std::string& name, Kind kind) const {
+  const Flag& f = find(name);
+  if (f.kind_of() != kind)
+    throw Error(std::string("internal: --") + name + " is read as " + kind_name(kind) + " but declared as " +
+                kind_name(f.kind_of()) + " (see train/cli.h)");
+  return f;
+}
+
 std::string Args::usage() const {
   std::ostringstream os;
   os << "Usage: " << program_ << " [options]\n\n" << summary_ << "\n\nOptions:\n";
   for (const Flag& f : flags_) {
     std::string left = "  --" + f.name + (f.value_name.empty() ? "" : " " + f.value_name);
     os << left << std::string(left.size() < 30 ? 30 - left.size() : 1, ' ') << f.help;
+    if (!f.accepts().empty()) os << " (" << f.accepts() << ")";
     if (!f.default_value.empty()) os << " [default: " << f.default_value << "]";
     os << "\n";
   }
@@ -63,7 +240,7 @@ bool Args::has(const std::string& name) const {
 }
 
 bool Args::flag(const std::string& name) const {
-  const Flag& f = find(name);
+  const Flag& f = find(name, Kind::toggle);
   auto it = given_.find(name);
   const std::string v = it != given_.end() ? it->second : f.default_value;
   return v == "true" || v == "1";
@@ -79,53 +256,25 @@ std::optional<std::string> Args::opt(const std::string& name) const {
 
 std::string Args::str(const std::string& name) const { return opt(name).value_or(""); }
 
+std::string Args::value(const Flag& f) const {
+  const std::optional<std::string> v = opt(f.name);
+  if (!v) throw Error("internal: --" + f.name + " read without a value or a default (check has() first)");
+  return *v;
+}
+
 long long Args::integer(const std::string& name) const {
-  const std::string v = str(name);
-  try {
-    size_t used = 0;
-    long long r = std::stoll(v, &used);
-    if (used == v.size()) return r;
-  } catch (...) {
-  }
-  throw Error("--" + name + " expects an integer, got '" + v + "'");
+  const Flag& f = find(name, Kind::integer);
+  return parse_integer(value(f), f.name, f.lo, f.hi);
 }
 
 double Args::number(const std::string& name) const {
-  const std::string v = str(name);
-  try {
-    size_t used = 0;
-    double r = std::stod(v, &used);
-    if (used == v.size()) return r;
-  } catch (...) {
-  }
-  throw Error("--" + name + " expects a number, got '" + v + "'");
+  const Flag& f = find(name, Kind::number);
+  return parse_number(value(f), f.name, f.range);
 }
 
-std::vector<long long> parse_range_list(const std::string& s, const std::string& flag) {
-  std::vector<long long> out;
-  std::stringstream ss(s);
-  std::string part;
-  auto to_int = [&](const std::string& t) {
-    try {
-      size_t used = 0;
-      long long v = std::stoll(t, &used);
-      if (used == t.size() && v >= 0) return v;
-    } catch (...) {
-    }
-    throw Error("--" + flag + ": '" + s + "' is not a list like 0-3,7");
-  };
-  while (std::getline(ss, part, ',')) {
-    const size_t dash = part.find('-');
-    if (dash == std::string::npos) {
-      out.push_back(to_int(part));
-    } else {
-      long long a = to_int(part.substr(0, dash)), b = to_int(part.substr(dash + 1));
-      if (b < a) throw Error("--" + flag + ": range " + part + " runs backwards");
-      for (long long v = a; v <= b; ++v) out.push_back(v);
-    }
-  }
-  if (out.empty()) throw Error("--" + flag + ": empty list");
-  return out;
+std::vector<long long> Args::integers(const std::string& name) const {
+  const Flag& f = find(name, Kind::integer_list);
+  return parse_integer_list(value(f), f.name, f.lo, f.hi, f.max_count);
 }
 
 int run_main(const char* program, const std::function<int()>& body) {

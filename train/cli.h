@@ -1,8 +1,29 @@
 // Command-line flags in the StyleGAN style: --name=value or --name value,
-// bare --flag for booleans, --help. Unknown flags, missing values and bad
-// numbers end the program with one line on stderr (see run_main).
+// bare --flag for booleans, --help. The one place where every program's
+// flags are parsed and checked: unknown flags, missing values, and numbers
+// that are not numbers, not finite or outside their declared range end the
+// program with one line on stderr naming the flag and what it accepts (see
+// run_main), before the program does anything.
+//
+// Declaring flags (the list passed to Args):
+//   {"outdir", "DIR", "runs", "where to write"}         text, any string ("" default: none)
+//   {"mirror", "", "", "add x-flips"}                    a switch (no value name)
+//   cli::integer("snap", "TICKS", "50", "...", 0, cli::kIntMax)
+//                                                        a whole number in [lo, hi]
+//   cli::number("gamma", "G", "", "...", cli::Range::at_least(0))
+//   cli::number("tick", "KIMG", "4", "...", cli::Range::above(0, 1e9))
+//                                                        a finite number in [lo, hi] or (lo, hi]
+//   cli::integer_list("seeds", "LIST", "0-7", "...", 0, cli::kSeedMax, 1000000)
+//                                                        "0-3,7": whole numbers in [lo, hi], at most N
+// Read them with flag(), str(), integer(), number(), integers(); reading a
+// flag as a kind it was not declared as throws (a programming error), so a
+// number cannot reach a program unchecked. --help shows each range. A range
+// should be what the program can really take: the type's limit, the
+// official code's limit (seeds are numpy's [0, 2^32-1]) or a stated size cap.
 #pragma once
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -10,17 +31,52 @@
 
 namespace gf::cli {
 
+inline constexpr long long kIntMax = std::numeric_limits<int>::max();
+inline constexpr long long kInt64Max = std::numeric_limits<long long>::max();
+inline constexpr long long kSeedMax = 4294967295LL;  // 2^32 - 1: the official code seeds numpy's RandomState
+
+// The values a number flag takes: [lo, hi], or (lo, hi] when lo_open; always finite.
+struct Range {
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+  bool lo_open = false;
+  static Range any() { return {}; }
+  static Range at_least(double lo, double hi = std::numeric_limits<double>::infinity()) { return {lo, hi, false}; }
+  static Range above(double lo, double hi = std::numeric_limits<double>::infinity()) { return {lo, hi, true}; }
+  bool contains(double v) const;
+  std::string str() const;  // "in [0, 1000000000]", "in (0, 1000000000]", ">= 0", "> 0", "" (any finite)
+};
+
+enum class Kind { text, toggle, integer, number, integer_list };
+
 struct Flag {
+  // {name, value_name, default_value, help}: text, or a switch without a value name.
+  Flag(std::string name_, std::string value_name_, std::string default_value_, std::string help_)
+      : name(std::move(name_)), value_name(std::move(value_name_)), default_value(std::move(default_value_)),
+        help(std::move(help_)) {}
   std::string name;          // without the dashes
   std::string value_name;    // "" for a boolean switch
   std::string default_value; // shown in --help; "" means no default
   std::string help;
+  // Set by the helpers below.
+  Kind kind = Kind::text;
+  Range range;                   // number
+  long long lo = 0, hi = 0;      // integer, integer_list
+  size_t max_count = 0;          // integer_list
+  Kind kind_of() const { return kind == Kind::text && value_name.empty() ? Kind::toggle : kind; }
+  std::string accepts() const;   // "an integer in [0, 4294967295]", ... ("" for text and switches)
 };
+
+Flag integer(std::string name, std::string value_name, std::string default_value, std::string help, long long lo,
+             long long hi);
+Flag number(std::string name, std::string value_name, std::string default_value, std::string help, Range range);
+Flag integer_list(std::string name, std::string value_name, std::string default_value, std::string help,
+                  long long lo, long long hi, size_t max_count);
 
 class Args {
  public:
-  // Throws gf::Error on an unknown flag or a missing value. Returns with
-  // help() true when --help was given.
+  // Throws gf::Error on an unknown flag, a missing value or a value outside
+  // its declaration. Returns with help() true when --help was given.
   Args(int argc, char** argv, std::string program, std::string summary, std::vector<Flag> flags);
 
   bool help() const { return help_; }
@@ -30,19 +86,31 @@ class Args {
   bool flag(const std::string& name) const;  // boolean switch
   std::string str(const std::string& name) const;  // value or default
   std::optional<std::string> opt(const std::string& name) const;
-  long long integer(const std::string& name) const;
-  double number(const std::string& name) const;
+  long long integer(const std::string& name) const;             // declared with cli::integer
+  double number(const std::string& name) const;                 // declared with cli::number
+  std::vector<long long> integers(const std::string& name) const;  // declared with cli::integer_list
 
  private:
   const Flag& find(const std::string& name) const;
+  const Flag& find(const std::string& name, Kind kind) const;
+  std::string value(const Flag& f) const;  // given or default; throws when neither
   std::string program_, summary_;
   std::vector<Flag> flags_;
   std::map<std::string, std::string> given_;
   bool help_ = false;
 };
 
+// The checks Args applies, for values that arrive inside another syntax
+// (generate's --grid WxH). `flag` is named in the error, without dashes.
+long long parse_integer(const std::string& text, const std::string& flag, long long lo, long long hi);
+double parse_number(const std::string& text, const std::string& flag, Range range);
 // "0-3,7,10-11" -> {0,1,2,3,7,10,11} (the official --seeds syntax).
-std::vector<long long> parse_range_list(const std::string& s, const std::string& flag);
+std::vector<long long> parse_integer_list(const std::string& text, const std::string& flag, long long lo,
+                                          long long hi, size_t max_count);
+
+// The old unbounded form, kept so code from before ranges compiles: integers
+// in [0, 2^63-1], at most a million. Declare cli::integer_list flags instead.
+std::vector<long long> parse_range_list(const std::string& text, const std::string& flag);
 
 // Runs body and turns any exception into "<program>: error: <what>" on
 // stderr and exit code 1; --help exits 0 from inside body via Args.

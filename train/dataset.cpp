@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -37,16 +38,14 @@ void shuffle(std::vector<int64_t>& v, uint64_t& rng) {
     std::swap(v[static_cast<size_t>(i)], v[static_cast<size_t>(below(splitmix64(rng), i + 1))]);
 }
 
-bool is_image_name(const std::string& name) {
-  std::string ext = fs::path(name).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
-}
-
-// Where the image files come from: sorted relative names and a reader.
+// Where the files come from: every file's sorted relative name (the labels
+// file dataset.json aside), the sizes, a reader, and what the listing itself
+// passed over (entries that are not regular files).
 struct Source {
   std::string path;
   std::vector<std::string> names;
+  std::vector<uint64_t> sizes;  // bytes, by name
+  std::vector<std::pair<std::string, std::string>> unlisted;  // name, why
   std::function<std::vector<uint8_t>(const std::string&)> read;  // may throw
   std::function<bool(const std::string&)> exists;
   std::string display(const std::string& name) const { return path + "/" + name; }
@@ -60,21 +59,41 @@ std::vector<uint8_t> read_whole_file(const std::string& path) {
   return bytes;
 }
 
+// Sorted by name, as the official dataset: item order (and labels) never
+// depend on the file system or the archive's order.
+void sort_by_name(Source& src) {
+  std::vector<size_t> order(src.names.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return src.names[a] < src.names[b]; });
+  std::vector<std::string> names;
+  std::vector<uint64_t> sizes;
+  for (size_t i : order) names.push_back(src.names[i]), sizes.push_back(src.sizes[i]);
+  src.names = std::move(names);
+  src.sizes = std::move(sizes);
+  std::sort(src.unlisted.begin(), src.unlisted.end());
+}
+
 Source folder_source(std::string dir) {
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   Source src;
   src.path = dir;
   try {
     for (const auto& e : fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink)) {
-      if (!e.is_regular_file()) continue;
       const std::string rel = e.path().lexically_relative(dir).generic_string();
-      if (is_image_name(rel)) src.names.push_back(rel);
+      std::error_code ec;
+      if (e.is_directory(ec)) continue;
+      if (!e.is_regular_file(ec)) {
+        src.unlisted.emplace_back(rel, e.is_symlink(ec) ? "a link to nothing" : "not a regular file");
+        continue;
+      }
+      if (rel == "dataset.json") continue;
+      src.names.push_back(rel);
+      src.sizes.push_back(e.file_size(ec));
     }
   } catch (const fs::filesystem_error& e) {
     throw Error(dir + ": cannot list the folder (" + e.what() + ")");
   }
-  // Sorted, as the official dataset: item order (and labels) never depend on the file system.
-  std::sort(src.names.begin(), src.names.end());
+  sort_by_name(src);
   src.read = [dir](const std::string& name) { return read_whole_file(dir + "/" + name); };
   src.exists = [dir](const std::string& name) { return fs::is_regular_file(dir + "/" + name); };
   return src;
@@ -84,9 +103,12 @@ Source zip_source(const std::string& path) {
   auto zip = std::make_shared<ZipReader>(path);
   Source src;
   src.path = path;
-  for (const auto& e : zip->entries())
-    if (!e.is_dir() && is_image_name(e.name)) src.names.push_back(e.name);
-  std::sort(src.names.begin(), src.names.end());
+  for (const auto& e : zip->entries()) {
+    if (e.is_dir() || e.name == "dataset.json") continue;
+    if (!e.unreadable.empty()) src.unlisted.emplace_back(e.name, "entry " + e.unreadable);
+    else src.names.push_back(e.name), src.sizes.push_back(e.size);
+  }
+  sort_by_name(src);
   src.read = [zip](const std::string& name) {
     return zip->read(zip->entries()[static_cast<size_t>(zip->find(name))]);
   };
@@ -95,7 +117,8 @@ Source zip_source(const std::string& path) {
 }
 
 // dataset.json: {"labels": [["relative/path.png", class], ...]} or "labels": null.
-std::vector<int64_t> read_labels(const Source& src) {
+// One label per name in `names` (the images kept).
+std::vector<int64_t> read_labels(const Source& src, const std::vector<std::string>& names) {
   const std::string where = src.display("dataset.json");
   if (!src.exists("dataset.json")) return {};
   const std::vector<uint8_t> bytes = src.read("dataset.json");
@@ -113,7 +136,7 @@ std::vector<int64_t> read_labels(const Source& src) {
     by_name[pair[0].get<std::string>()] = pair[1].get<int64_t>();
   }
   std::vector<int64_t> labels;
-  for (const auto& name : src.names) {
+  for (const auto& name : names) {
     auto it = by_name.find(name);
     if (it == by_name.end()) throw Error(where + ": no label for " + name);
     labels.push_back(it->second);
@@ -121,20 +144,40 @@ std::vector<int64_t> read_labels(const Source& src) {
   return labels;
 }
 
-std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& opt) {
-  const size_t n = src.names.size();
-  if (n == 0) throw Error(src.path + ": no PNG or JPEG images found");
+// The dataset log: a count line per kind of event, then one line per file.
+void add_notes(std::vector<std::string>& notes, const std::string& head, const std::vector<std::string>& lines) {
+  if (lines.empty()) return;
+  notes.push_back(head);
+  for (const auto& l : lines) notes.push_back("  " + l);
+}
 
-  // Pass 1, from the headers: every image square, power-of-two and the same
-  // size as the first, before any pixels are decoded. The dataset is RGB when any
-  // image has colour, else gray: gray images in an RGB set are replicated,
-  // alpha is dropped.
+std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& opt) {
+  const size_t files = src.names.size();
+  std::vector<std::string> skipped;  // "<file>: why", in name order
+  for (const auto& [name, why] : src.unlisted) skipped.push_back(src.display(name) + ": " + why);
+
+  // Pass 1, from the headers: what stb_image cannot read is skipped (and
+  // named); the rest must be square, a power of two and the same size as the
+  // first, before any pixels are decoded. The dataset is RGB when any image
+  // has colour, else grey.
+  std::vector<size_t> used;  // indices into src.names
+  std::vector<std::string> skip_reason(files);
   int res = 0, channels = 1;
   std::string first;
-  for (const auto& name : src.names) {
-    const std::string file = src.display(name);
-    const std::vector<uint8_t> bytes = src.read(name);
-    const ImageInfo info = image_info(bytes.data(), bytes.size(), file);
+  for (size_t i = 0; i < files; ++i) {
+    const std::string file = src.display(src.names[i]);
+    if (src.sizes[i] > static_cast<uint64_t>(INT_MAX)) {
+      skip_reason[i] = file + ": over 2 GiB, more than stb_image reads";
+      continue;
+    }
+    ImageInfo info;
+    try {  // a file that cannot be read (permissions, a corrupt zip entry) is skipped too
+      const std::vector<uint8_t> bytes = src.read(src.names[i]);
+      info = image_info(bytes.data(), bytes.size(), file);
+    } catch (const Error& e) {
+      skip_reason[i] = e.what();
+      continue;
+    }
     const std::string dims = std::to_string(info.width) + "x" + std::to_string(info.height);
     if (info.width != info.height) throw Error(file + ": image is " + dims + "; images must be square");
     if (info.width < 4 || (info.width & (info.width - 1)) != 0)
@@ -146,44 +189,110 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
       throw Error(file + ": image is " + dims + ", but " + first + " is " + std::to_string(res) + "x" +
                   std::to_string(res) + "; all images must be the same size");
     }
-    if (info.channels >= 3) channels = 3;
-  }
-
-  std::vector<int64_t> labels;
-  if (opt.use_labels) {
-    labels = read_labels(src);
-    if (labels.empty()) throw Error(src.path + ": conditioning (--cond) needs labels in dataset.json");
+    if (info.colour_channels() == 3) channels = 3;
+    used.push_back(i);
   }
 
   // Pass 2: decode into NCHW. Files are read in order (a zip is one stream)
-  // and decoded in parallel a chunk at a time.
+  // and decoded in parallel a chunk at a time. A file that fails to decode is
+  // skipped and named; a transparent one stops the run (image_io.h).
   const size_t plane = static_cast<size_t>(res) * res, image_size = plane * channels;
-  std::vector<uint8_t> pixels(n * image_size);
+  std::vector<uint8_t> pixels(used.size() * image_size);
+  std::vector<Conversions> done(used.size());
+  std::vector<char> ok(used.size(), 0);
+  std::string transparent;
+  size_t transparent_count = 0;
   constexpr size_t kChunk = 256;
-  for (size_t start = 0; start < n; start += kChunk) {
-    const int64_t count = static_cast<int64_t>(std::min(n - start, kChunk));
+  for (size_t start = 0; start < used.size(); start += kChunk) {
+    const int64_t count = static_cast<int64_t>(std::min(used.size() - start, kChunk));
     std::vector<std::vector<uint8_t>> bytes(static_cast<size_t>(count));
-    for (int64_t k = 0; k < count; ++k) bytes[k] = src.read(src.names[start + k]);
     std::vector<std::string> errors(static_cast<size_t>(count));
-#pragma omp parallel for schedule(dynamic)
     for (int64_t k = 0; k < count; ++k) {
-      const std::string file = src.display(src.names[start + k]);
       try {
-        ImageInfo info;
-        const std::vector<uint8_t> hwc = decode_image(bytes[k].data(), bytes[k].size(), file, channels, &info);
-        if (info.width != res || info.height != res) throw Error(file + ": image changed size between reads");
-        uint8_t* dst = pixels.data() + (start + k) * image_size;
-        for (size_t p = 0; p < plane; ++p)
-          for (int c = 0; c < channels; ++c) dst[c * plane + p] = hwc[p * channels + c];
-      } catch (const Error& e) {  // exceptions must not leave an OpenMP region
+        bytes[k] = src.read(src.names[used[start + k]]);
+      } catch (const Error& e) {
         errors[k] = e.what();
       }
     }
-    for (const auto& e : errors)
-      if (!e.empty()) throw Error(e);
+    std::vector<char> see_through(static_cast<size_t>(count), 0);
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t k = 0; k < count; ++k) {
+      const size_t u = start + k;
+      const std::string file = src.display(src.names[used[u]]);
+      if (!errors[k].empty()) continue;  // not read
+      try {
+        ImageInfo info;
+        const std::vector<uint8_t> hwc = decode_image(bytes[k].data(), bytes[k].size(), file, channels, &info, &done[u]);
+        if (info.width != res || info.height != res) throw Error(file + ": image changed size between reads");
+        uint8_t* dst = pixels.data() + u * image_size;
+        for (size_t p = 0; p < plane; ++p)
+          for (int c = 0; c < channels; ++c) dst[c * plane + p] = hwc[p * channels + c];
+        ok[u] = 1;
+      } catch (const TransparentImageError& e) {  // exceptions must not leave an OpenMP region
+        errors[k] = e.what();
+        see_through[k] = 1;
+      } catch (const Error& e) {
+        errors[k] = e.what();
+      }
+    }
+    for (int64_t k = 0; k < count; ++k) {
+      if (see_through[k] && transparent_count++ == 0) transparent = errors[k];
+      if (!see_through[k] && !errors[k].empty()) skip_reason[used[start + k]] = errors[k];
+    }
   }
+  if (transparent_count > 1) transparent += " (" + std::to_string(transparent_count - 1) + " more images have transparent pixels)";
+  if (transparent_count > 0) throw Error(transparent);
+
+  // Keep what decoded, in name order; note every file by what happened to it.
+  std::vector<std::string> kept_names;
+  std::vector<std::string> grey, opaque, oriented, bits16, hdr, cmyk, animated;
+  size_t kept = 0;
+  for (size_t u = 0; u < used.size(); ++u) {
+    if (!ok[u]) continue;
+    if (kept != u) std::memmove(pixels.data() + kept * image_size, pixels.data() + u * image_size, image_size);
+    ++kept;
+    const std::string& name = src.names[used[u]];
+    const std::string file = src.display(name);
+    const Conversions& d = done[u];
+    kept_names.push_back(name);
+    if (d.grey_to_rgb) grey.push_back(file);
+    if (d.alpha_dropped) opaque.push_back(file);
+    if (d.oriented) oriented.push_back(file);
+    if (d.to_8_bit) bits16.push_back(file);
+    if (d.hdr_to_8_bit) hdr.push_back(file);
+    if (d.cmyk_to_rgb) cmyk.push_back(file);
+    if (d.frames > 1) animated.push_back(file + " (" + std::to_string(d.frames) + " frames)");
+  }
+  pixels.resize(kept * image_size);
+  for (size_t i = 0; i < files; ++i)
+    if (!skip_reason[i].empty()) skipped.push_back(skip_reason[i]);
+  std::sort(skipped.begin(), skipped.end());
+  if (kept == 0)
+    throw Error(src.path + ": no images that stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM)" +
+                (skipped.empty() ? std::string() : "; skipped " + std::to_string(skipped.size()) + " files, the first " + skipped.front()));
+
+  std::vector<int64_t> labels;
+  if (opt.use_labels) {
+    labels = read_labels(src, kept_names);
+    if (labels.empty()) throw Error(src.path + ": conditioning (--cond) needs labels in dataset.json");
+  }
+  std::vector<std::string> notes;
+  const std::string in = "Dataset " + src.path + ": ";
+  const std::string n = std::to_string(kept);
+  add_notes(notes, in + std::to_string(skipped.size()) + " of " + std::to_string(files + src.unlisted.size()) +
+                       " files skipped, " + n + " images used:", skipped);
+  add_notes(notes, in + std::to_string(grey.size()) + " of " + n + " images are grey in a colour dataset: replicated to RGB (lossless):", grey);
+  add_notes(notes, in + std::to_string(opaque.size()) + " of " + n + " images have an alpha channel that is opaque everywhere: dropped (lossless):", opaque);
+  add_notes(notes, in + std::to_string(oriented.size()) + " of " + n + " images are turned upright as their EXIF orientation says (as viewers show them):", oriented);
+  add_notes(notes, in + std::to_string(bits16.size()) + " of " + n + " images have 16 bits per channel: rounded to 8 bits:", bits16);
+  add_notes(notes, in + std::to_string(hdr.size()) + " of " + n + " images are floating-point HDR: mapped to 8 bits by stb_image (gamma 2.2, values above 1 clipped):", hdr);
+  add_notes(notes, in + std::to_string(cmyk.size()) + " of " + n + " images are CMYK JPEGs: converted to RGB by stb_image without a colour profile (colours may differ from a viewer's):", cmyk);
+  add_notes(notes, in + std::to_string(animated.size()) + " of " + n + " images are animated GIFs: only the first frame is used:", animated);
+
   const std::string name = fs::path(src.path).stem().string();
-  return std::make_unique<Dataset>(name, res, channels, std::move(pixels), std::move(labels), opt);
+  auto ds = std::make_unique<Dataset>(name, res, channels, std::move(pixels), std::move(labels), opt);
+  ds->set_notes(std::move(notes));
+  return ds;
 }
 
 uint32_t be32(const std::vector<uint8_t>& b, size_t at) {
@@ -288,6 +397,12 @@ Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device
 
 bool fashion_mnist_installed(const std::string& dir) {
   return fs::exists(dir + "/train-images-idx3-ubyte.gz") && fs::exists(dir + "/train-labels-idx1-ubyte.gz");
+}
+
+ImageFiles open_image_files(const std::string& path) {
+  if (!fs::is_directory(path) && !fs::exists(path)) throw Error(path + ": no such file or folder");
+  const Source src = fs::is_directory(path) ? folder_source(path) : zip_source(path);
+  return ImageFiles{src.path, src.names, src.read};
 }
 
 std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOptions& opt) {

@@ -1,9 +1,16 @@
 // Training data with the semantics of the official StyleGAN2-ADA datasets:
-// a folder or .zip of PNG/JPEG images (optionally labelled by dataset.json),
-// or Fashion-MNIST read from its IDX files. Images are held in memory as
-// uint8 NCHW; a batch comes out as float in [-1, 1] with one-hot labels.
+// a folder or .zip of images (optionally labelled by dataset.json), or
+// Fashion-MNIST read from its IDX files. Images are held in memory as uint8
+// NCHW; a batch comes out as float in [-1, 1] with one-hot labels.
+//
+// A folder or zip is read with stb_image (PNG, JPEG, BMP, TGA, GIF, PSD, HDR,
+// PIC, PNM), whatever the file names: every other file is skipped and named,
+// with the reason, in notes(). The dataset is RGB when any image has colour,
+// else grey; what decoding does to an image (train/image_io.h) is named by
+// file in notes() too, and an image with transparent pixels is refused.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +51,10 @@ class Dataset {
   int64_t size() const { return static_cast<int64_t>(raw_idx_.size()); }  // x-flips included
   int64_t c_dim() const { return c_dim_; }
   bool has_labels() const { return c_dim_ > 0; }
+  // For the run's log: files skipped and conversions made, a count line per
+  // kind followed by one indented line per file; empty when nothing happened.
+  const std::vector<std::string>& notes() const { return notes_; }
+  void set_notes(std::vector<std::string> notes) { notes_ = std::move(notes); }
 
   // Item i (0 <= i < size()) as uint8 CHW into out[C * res * res].
   void image(int64_t i, uint8_t* out) const;
@@ -61,11 +72,24 @@ class Dataset {
   std::vector<int64_t> labels_;   // per raw image
   std::vector<int64_t> raw_idx_;  // item -> raw image
   std::vector<uint8_t> xflip_;    // item -> mirrored?
+  std::vector<std::string> notes_;
 };
 
+// The PNG/JPEG files of a folder (recursively) or .zip, sorted by relative
+// name, with a reader, for programs that take images one by one (psp). Throws
+// gf::Error naming the path when it cannot be listed.
+struct ImageFiles {
+  std::string path;
+  std::vector<std::string> names;  // relative, '/' separated
+  std::function<std::vector<uint8_t>(const std::string&)> read;
+  std::string display(const std::string& name) const { return path + "/" + name; }
+};
+ImageFiles open_image_files(const std::string& path);
+
 // `path`: a folder or .zip of images; empty: Fashion-MNIST (training split,
-// 60000 images padded to 1x32x32, 10 classes). A bad dataset throws gf::Error
-// naming the offending file.
+// 60000 images padded to 1x32x32, 10 classes). A bad dataset (no readable
+// image, images of different or non-square sizes, transparent pixels, missing
+// labels) throws gf::Error naming the offending file.
 std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOptions& opt = {});
 
 // The official InfiniteSampler: a seeded shuffle of [0, size), walked forever,

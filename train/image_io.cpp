@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <string_view>
 
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
@@ -17,7 +19,7 @@ namespace gf {
 namespace {
 
 int as_int_size(size_t n, const std::string& name) {
-  GF_CHECK(n <= INT_MAX, name, "image file over 2 GiB");
+  if (n > INT_MAX) throw Error(name + ": over 2 GiB, more than stb_image reads");
   return static_cast<int>(n);
 }
 
@@ -27,31 +29,209 @@ std::vector<uint8_t> read_file(const std::string& path) {
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
+bool starts(const uint8_t* d, size_t n, std::string_view magic, size_t at = 0) {
+  return n >= at + magic.size() && std::memcmp(d + at, magic.data(), magic.size()) == 0;
+}
+
+// The format by its magic bytes: stb_image's own (TGA has none: what stb
+// accepts without another match), or, for a file stb_image refused, one it
+// cannot read, named so the message can say what the file is.
+struct Sniffed {
+  std::string name;
+  bool readable;
+};
+Sniffed sniff(const uint8_t* d, size_t n) {
+  using namespace std::literals;
+  if (starts(d, n, "\x89PNG\r\n\x1a\n"sv)) return {"PNG", true};
+  if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return {"JPEG", true};
+  if (starts(d, n, "GIF8")) return {"GIF", true};
+  if (starts(d, n, "BM")) return {"BMP", true};
+  if (starts(d, n, "8BPS")) return {"PSD", true};
+  if (starts(d, n, "#?RADIANCE") || starts(d, n, "#?RGBE")) return {"HDR", true};
+  if (starts(d, n, "\x53\x80\xF6\x34")) return {"PIC", true};
+  if (n >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '6')) return {"PNM", true};
+  if (n >= 2 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7')
+    return {std::string("PNM P") + char(d[1]) + " (stb_image reads binary P5 and P6 only)", false};
+  if (starts(d, n, "RIFF") && starts(d, n, "WEBP", 8)) return {"WebP", false};
+  if (starts(d, n, "II*\0"sv) || starts(d, n, "MM\0*"sv)) return {"TIFF", false};
+  if (starts(d, n, "ftyp"sv, 4)) return {"HEIF/AVIF", false};
+  if (starts(d, n, "\0\0\0\x0CjP  "sv)) return {"JPEG 2000", false};
+  if (starts(d, n, "\xFF\x0A"sv) || starts(d, n, "\0\0\0\x0CJXL "sv)) return {"JPEG XL", false};
+  if (starts(d, n, "\0\0\1\0"sv)) return {"ICO", false};
+  if (starts(d, n, "%PDF")) return {"PDF", false};
+  return {"", true};  // TGA, or not an image: stb_image decides
+}
+
+uint32_t be32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
+
+// The Orientation tag (0x0112) of IFD0 in a TIFF-structured EXIF block; 1
+// when absent or malformed.
+int exif_orientation(const uint8_t* p, size_t n) {
+  if (n < 8) return 1;
+  const bool le = p[0] == 'I' && p[1] == 'I';
+  if (!le && !(p[0] == 'M' && p[1] == 'M')) return 1;
+  auto u16 = [&](size_t at) { return le ? uint32_t(p[at] | p[at + 1] << 8) : uint32_t(p[at] << 8 | p[at + 1]); };
+  auto u32 = [&](size_t at) { return le ? u16(at) | u16(at + 2) << 16 : u16(at) << 16 | u16(at + 2); };
+  if (u16(2) != 42) return 1;
+  const size_t ifd = u32(4);
+  if (ifd + 2 > n) return 1;
+  const size_t count = u16(ifd);
+  for (size_t i = 0; i < count && ifd + 2 + 12 * (i + 1) <= n; ++i) {
+    const size_t e = ifd + 2 + 12 * i;
+    if (u16(e) == 0x0112 && u16(e + 2) == 3) {  // SHORT
+      const uint32_t v = u16(e + 8);
+      return v >= 1 && v <= 8 ? static_cast<int>(v) : 1;
+    }
+  }
+  return 1;
+}
+
+// PNG chunks: a tRNS colour key (alpha stb_image's header read does not
+// report) and an eXIf orientation.
+void png_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
+  for (size_t at = 8; at + 12 <= n;) {
+    const size_t len = be32(d + at);
+    if (len > n - at - 12) break;
+    const uint8_t* type = d + at + 4;
+    if (std::memcmp(type, "tRNS", 4) == 0) info.alpha = true;
+    if (std::memcmp(type, "eXIf", 4) == 0) info.orientation = exif_orientation(d + at + 8, len);
+    if (std::memcmp(type, "IEND", 4) == 0) break;
+    at += 12 + len;
+  }
+}
+
+// JPEG markers up to the scan: the frame's component count (4: CMYK or YCCK)
+// and an APP1 EXIF orientation.
+void jpeg_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
+  for (size_t at = 2; at + 4 <= n;) {
+    if (d[at] != 0xFF) return;
+    const uint8_t m = d[at + 1];
+    if (m == 0xFF) {  // fill byte
+      ++at;
+      continue;
+    }
+    if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {  // no length
+      at += 2;
+      continue;
+    }
+    if (m == 0xDA || m == 0xD9) return;  // start of scan, end of image
+    const size_t len = size_t(d[at + 2]) << 8 | d[at + 3];
+    if (len < 2 || at + 2 + len > n) return;
+    const uint8_t* seg = d + at + 4;
+    const size_t seg_n = len - 2;
+    if (m == 0xE1 && seg_n > 6 && std::memcmp(seg, "Exif\0\0", 6) == 0) info.orientation = exif_orientation(seg + 6, seg_n - 6);
+    if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC && seg_n >= 6) info.is_cmyk = seg[5] == 4;
+    at += 2 + len;
+  }
+}
+
+// Pixel (x, y) of the upright image is pixel src(x, y) of the stored one,
+// for the eight EXIF orientations (w, h: the stored size).
+std::vector<uint8_t> orient(const std::vector<uint8_t>& px, int w, int h, int c, int o) {
+  const bool swap = o >= 5;
+  const int W = swap ? h : w, H = swap ? w : h;
+  std::vector<uint8_t> out(px.size());
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x) {
+      int sx = x, sy = y;
+      switch (o) {
+        case 2: sx = w - 1 - x; break;                       // mirrored left-right
+        case 3: sx = w - 1 - x, sy = h - 1 - y; break;       // turned 180
+        case 4: sy = h - 1 - y; break;                       // mirrored top-bottom
+        case 5: sx = y, sy = x; break;                       // transposed
+        case 6: sx = y, sy = h - 1 - x; break;               // to be turned 90 clockwise
+        case 7: sx = w - 1 - y, sy = h - 1 - x; break;       // transversed
+        case 8: sx = w - 1 - y, sy = x; break;               // to be turned 90 counter-clockwise
+        default: break;
+      }
+      std::memcpy(&out[(size_t(y) * W + x) * c], &px[(size_t(sy) * w + sx) * c], size_t(c));
+    }
+  return out;
+}
+
 }  // namespace
 
 ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
+  const Sniffed fmt = sniff(data, n);
   ImageInfo info;
-  if (!stbi_info_from_memory(data, as_int_size(n, name), &info.width, &info.height, &info.channels))
-    throw Error(name + ": not a readable image (" + stbi_failure_reason() + ")");
+  const int len = as_int_size(n, name);
+  if (!stbi_info_from_memory(data, len, &info.width, &info.height, &info.channels)) {
+    if (!fmt.readable) throw Error(name + ": " + fmt.name + ", which stb_image cannot read (convert it to PNG)");
+    const std::string why = stbi_failure_reason();
+    throw Error(name + ": " + (fmt.name.empty() ? "not an image stb_image reads" : "unreadable " + fmt.name) + " (" +
+                why + ")");
+  }
+  info.format = fmt.name.empty() ? "TGA" : fmt.name;
+  info.alpha = info.channels == 2 || info.channels == 4;
+  info.is_16_bit = stbi_is_16_bit_from_memory(data, len);
+  info.is_hdr = stbi_is_hdr_from_memory(data, len);
+  if (info.format == "PNG") png_metadata(data, n, info);
+  if (info.format == "JPEG") jpeg_metadata(data, n, info);
+  if (info.orientation >= 5) std::swap(info.width, info.height);
   return info;
 }
 
 std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::string& name, int channels,
-                                  ImageInfo* info) {
+                                  ImageInfo* info_out, Conversions* done_out) {
   GF_CHECK(channels == 1 || channels == 3, "decode_image", "channels must be 1 or 3, got " << channels);
-  ImageInfo got;
-  std::unique_ptr<uint8_t, void (*)(void*)> pixels(
-      stbi_load_from_memory(data, as_int_size(n, name), &got.width, &got.height, &got.channels, channels),
-      stbi_image_free);
-  if (!pixels) throw Error(name + ": cannot decode image (" + stbi_failure_reason() + ")");
-  if (info) *info = got;
-  return std::vector<uint8_t>(pixels.get(), pixels.get() + static_cast<size_t>(got.width) * got.height * channels);
+  const ImageInfo info = image_info(data, n, name);
+  if (channels < info.colour_channels())
+    throw Error(name + ": is in colour, but grey was asked for (converting would lose the colour)");
+  Conversions done;
+  // The alpha comes along to be checked, then goes.
+  const int want = channels + (info.alpha ? 1 : 0), len = as_int_size(n, name);
+  int w = 0, h = 0, file_c = 0;
+  std::vector<uint8_t> px;
+  auto take = [&](auto* p) {
+    if (!p) throw Error(name + ": cannot decode " + info.format + " (" + stbi_failure_reason() + ")");
+    px.assign(p, p + size_t(w) * h * want);
+    stbi_image_free(p);
+  };
+  if (info.format == "GIF") {
+    int* delays = nullptr;
+    take(stbi_load_gif_from_memory(data, len, &delays, &w, &h, &done.frames, &file_c, want));  // frame 0 comes first
+    stbi_image_free(delays);
+  } else if (info.is_16_bit) {
+    stbi_us* p = stbi_load_16_from_memory(data, len, &w, &h, &file_c, want);
+    if (!p) throw Error(name + ": cannot decode " + info.format + " (" + stbi_failure_reason() + ")");
+    px.resize(size_t(w) * h * want);
+    for (size_t i = 0; i < px.size(); ++i) px[i] = static_cast<uint8_t>((uint32_t(p[i]) * 255 + 32767) / 65535);
+    stbi_image_free(p);
+    done.to_8_bit = true;
+  } else {
+    take(stbi_load_from_memory(data, len, &w, &h, &file_c, want));
+    done.hdr_to_8_bit = info.is_hdr;
+  }
+  done.cmyk_to_rgb = info.is_cmyk;
+  done.grey_to_rgb = channels == 3 && info.colour_channels() == 1;
+  if (info.alpha) {
+    const size_t pixels = size_t(w) * h;
+    size_t see_through = 0;
+    for (size_t p = 0; p < pixels; ++p) see_through += px[p * want + channels] != 255;
+    if (see_through > 0)
+      throw TransparentImageError(name + ": has transparent pixels (alpha below 255 in " + std::to_string(see_through) + " of " +
+                  std::to_string(pixels) +
+                  "); training sees no alpha, so it would learn the colours hidden under them. Flatten the "
+                  "images onto the background you want first (e.g. ImageMagick: mogrify -background white -alpha "
+                  "remove -alpha off *.png); images whose alpha is opaque everywhere are used as they are");
+    for (size_t p = 0; p < pixels; ++p)
+      for (int c = 0; c < channels; ++c) px[p * channels + c] = px[p * want + c];
+    px.resize(pixels * channels);
+    done.alpha_dropped = info.format != "GIF";  // stb gives every GIF an alpha channel; opaque, it was never there
+  }
+  if (info.orientation != 1) {
+    px = orient(px, w, h, channels, info.orientation);
+    done.oriented = true;
+  }
+  if (info_out) *info_out = info;
+  if (done_out) *done_out = done;
+  return px;
 }
 
 Tensor read_image(const std::string& path) {
   const std::vector<uint8_t> bytes = read_file(path);
   const ImageInfo info = image_info(bytes.data(), bytes.size(), path);
-  const int c = info.channels <= 2 ? 1 : 3;
+  const int c = info.colour_channels();
   const std::vector<uint8_t> hwc = decode_image(bytes.data(), bytes.size(), path, c);
   const int64_t h = info.height, w = info.width;
   std::vector<double> v(hwc.size());

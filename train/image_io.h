@@ -1,28 +1,63 @@
-// Image files: decoding PNG/JPEG (stb_image) for datasets, and writing image
-// grids as the official save_image_grid does.
+// Image files: decoding for datasets (stb_image: PNG, JPEG, BMP, TGA, GIF,
+// PSD, HDR, PIC, PNM), and writing image grids as the official
+// save_image_grid does.
+//
+// Decoding never changes what a viewer shows without saying so: every
+// conversion is either lossless as the image is seen (grey replicated to RGB,
+// palette expanded, alpha that is opaque everywhere dropped, EXIF orientation
+// applied) or reported in Conversions for the caller to log (16 to 8 bits,
+// HDR to 8 bits, CMYK to RGB, the first frame of an animation); transparent
+// pixels are refused, since the colours under them would become training data.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "engine/error.h"
 #include "engine/tensor.h"
 
 namespace gf {
 
 struct ImageInfo {
-  int width = 0, height = 0;
-  int channels = 0;  // as stored: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA
+  std::string format;  // "PNG", "JPEG", "BMP", "GIF", "PSD", "HDR", "PIC", "PNM", "TGA"
+  int width = 0, height = 0;  // as displayed: EXIF orientations 5-8 swap the stored sizes
+  int channels = 0;    // as stb_image reports the file: 1 grey, 2 grey+alpha, 3 colour, 4 colour+alpha
+  bool alpha = false;  // an alpha channel, or a PNG tRNS colour key (which stb does not count)
+  bool is_16_bit = false;  // 16 bits per channel (PNG, PSD, PNM)
+  bool is_hdr = false;     // floating point (Radiance HDR)
+  bool is_cmyk = false;    // a JPEG of four components (CMYK or YCCK)
+  int orientation = 1;     // EXIF orientation 1-8 (JPEG APP1, PNG eXIf); 1: as stored
+  int colour_channels() const { return channels >= 3 ? 3 : 1; }
 };
 
-// Header only; throws gf::Error naming `name` when the data is not a readable image.
+// What decode_image did beyond decoding; the dataset log names each file.
+struct Conversions {
+  bool grey_to_rgb = false;    // lossless: grey replicated into R, G and B
+  bool alpha_dropped = false;  // lossless: the alpha was 255 everywhere
+  bool oriented = false;       // lossless as viewers show it: turned as the EXIF orientation says
+  bool to_8_bit = false;       // 16 bits per channel rounded to 8: round(v * 255 / 65535)
+  bool hdr_to_8_bit = false;   // stb_image's HDR to 8 bits: gamma 1/2.2, values above 1 clipped
+  bool cmyk_to_rgb = false;    // stb_image's CMYK/YCCK to RGB, with no colour profile
+  int frames = 1;              // frames in an animated GIF; only the first is used
+};
+
+// Thrown by decode_image for an image with a pixel whose alpha is below full.
+struct TransparentImageError : Error {
+  using Error::Error;
+};
+
+// Header only (and the PNG/JPEG metadata above); throws gf::Error "<name>:
+// <why>" when stb_image cannot read the data, naming the format when it is
+// one stb_image does not read (WebP, TIFF, HEIF, ...).
 ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name);
 
-// Decodes to `channels` (1 or 3) interleaved HWC uint8: alpha is dropped, gray
-// is replicated to RGB, RGB becomes luma (stb's weights) for 1.
+// Decodes to `channels` (1 or 3) interleaved HWC uint8, upright. A colour
+// image asked for as 1 channel throws gf::Error, and any pixel with alpha
+// below full TransparentImageError, naming the file. `done` (optional) receives the conversions made.
 std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::string& name, int channels,
-                                  ImageInfo* info = nullptr);
+                                  ImageInfo* info = nullptr, Conversions* done = nullptr);
 
-// Reads an image file as float32 [1, C, H, W] in [-1, 1] (C = 1 for gray
+// Reads an image file as float32 [1, C, H, W] in [-1, 1] (C = 1 for grey
 // files, else 3), the range the networks see: x / 127.5 - 1.
 Tensor read_image(const std::string& path);
 

@@ -13,12 +13,17 @@
 #include "train/cli.h"
 #include "train/stylegan2/configs.h"
 #include "train/dataset.h"
+#include "train/report.h"
 #include "train/run_dir.h"
 #include "train/stylegan2/training_loop.h"
 
 namespace {
 
 using namespace gf;
+
+// --kimg and --tick: a trillion images, far beyond any run, and exact as a
+// count of images in int64 (the loop counts images).
+constexpr double kMaxKimg = 1e9;
 
 // The trainer for --resume FILE: a checkpoint brings its own spec and seed
 // (which the flags must then not change); any other network bundle gives the
@@ -46,17 +51,17 @@ int run(int argc, char** argv) {
                  {{"outdir", "DIR", "runs", "where to make the run folder"},
                   {"data", "PATH", "", "image folder or .zip (default: Fashion-MNIST)"},
                   {"cfg", "NAME", "auto", "auto, stylegan2, paper256, paper512, paper1024, cifar, small, tiny"},
-                  {"gpus", "N", "1", "data-parallel replicas on cuda:K .. cuda:K+N-1 for --device cuda:K (on the CPU: N replicas, for tests)"},
-                  {"batch", "N", "", "override the config's total batch size"},
-                  {"batch-gpu", "N", "", "images per pass on one GPU; more passes accumulate gradients (default: the config's)"},
-                  {"kimg", "N", "", "train for this many thousand images"},
-                  {"gamma", "G", "", "override the R1 weight"},
-                  {"snap", "TICKS", "50", "snapshot interval in ticks"},
-                  {"tick", "KIMG", "4", "progress line interval in thousand images"},
-                  {"seed", "N", "0", "random seed"},
+                  cli::integer("gpus", "N", "1", "data-parallel replicas on cuda:K .. cuda:K+N-1 for --device cuda:K (on the CPU: N replicas, for tests)", 1, 1024),
+                  cli::integer("batch", "N", "", "override the config's total batch size", 1, cli::kIntMax),
+                  cli::integer("batch-gpu", "N", "", "images per pass on one GPU; more passes accumulate gradients; 0: batch / gpus (default: the config's)", 0, cli::kIntMax),
+                  cli::number("kimg", "N", "", "train for this many thousand images; at least one minibatch is trained", cli::Range::at_least(0, kMaxKimg)),
+                  cli::number("gamma", "G", "", "override the R1 weight", cli::Range::at_least(0)),
+                  cli::integer("snap", "TICKS", "50", "snapshot interval in ticks; 0: only at the end", 0, cli::kIntMax),
+                  cli::number("tick", "KIMG", "4", "progress line interval in thousand images", cli::Range::above(0, kMaxKimg)),
+                  cli::integer("seed", "N", "0", "random seed", 0, cli::kSeedMax),
                   {"mirror", "", "", "add x-flipped copies of the data"},
                   {"cond", "", "", "train a class-conditional network from the dataset's labels"},
-                  {"max-images", "N", "", "use at most N images of the dataset"},
+                  cli::integer("max-images", "N", "", "use at most N images of the dataset", 1, cli::kInt64Max),
                   {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a snapshot's weights"},
                   {"record-draws", "DIR", "", "write every random draw of each minibatch to DIR/draws-mb<K>.bin (for a reference to replay)"},
                   {"replay-draws", "PATHS", "", "take every random draw from these draw-log files or folders (comma-separated)"},
@@ -80,7 +85,7 @@ int run(int argc, char** argv) {
   if (args.has("batch-gpu")) spec.batch_gpu = static_cast<int>(args.integer("batch-gpu"));
   if (args.has("gamma")) spec.gamma = args.number("gamma");
   if (args.has("kimg")) spec.kimg = args.number("kimg");
-  const uint64_t seed = static_cast<uint64_t>(args.integer("seed"));
+  const uint64_t seed = static_cast<uint64_t>(args.integer("seed"));  // in [0, 2^32-1]
   const TrainerSetup fresh = make_trainer_setup(spec, *ds, seed, dev);
   std::unique_ptr<StyleGAN2Trainer> trainer =
       args.has("resume") ? resumed_trainer(args, args.str("resume"), fresh, *ds) : std::make_unique<StyleGAN2Trainer>(fresh, *ds);
@@ -106,12 +111,23 @@ int run(int argc, char** argv) {
                             {"data", args.str("data")},
                             {"dataset", ds->name()},
                             {"resolution", ds->resolution()},
+                            {"channels", ds->channels()},
+                            {"c_dim", ds->c_dim()},
                             {"dataset_size", ds->size()},
+                            {"total_kimg", setup.spec.kimg},
                             {"seed", setup.seed},
                             {"device", dev.str()},
+                            {"device_name", device_description(dev) + (trainer->num_replicas() > 1
+                                                                          ? " x " + std::to_string(trainer->num_replicas())
+                                                                          : std::string())},
                             {"resume", args.str("resume")},
-                            {"resume_kimg", trainer->cur_nimg() / 1000.0}};
+                            {"resume_kimg", trainer->cur_nimg() / 1000.0},
+                            {"snap", args.integer("snap")},
+                            {"tick", args.number("tick")},
+                            {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()}};
   run.write_json("training_options.json", options);
+  // A resumed run's report continues the curves of the run it came from.
+  if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer->cur_nimg());
   run.log("Run folder " + run.path() + ": " + ds->name() + " (" + std::to_string(ds->size()) + " images, " +
           std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) + "), cfg " + setup.spec.cfg +
           ", batch " + std::to_string(setup.spec.batch) + " (" +
@@ -123,6 +139,8 @@ int run(int argc, char** argv) {
           (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " +
                                     std::to_string(trainer->cur_nimg() / 1000.0)
                               : std::string()));
+  // What the loader skipped or converted, by file (train/dataset.h).
+  for (const std::string& line : ds->notes()) run.log(line);
 
   LoopOptions lo;
   lo.total_kimg = setup.spec.kimg;

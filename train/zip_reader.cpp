@@ -141,13 +141,15 @@ ZipReader::ZipReader(const std::string& path) : path_(path), file_(path, std::io
     en.name.assign(reinterpret_cast<const char*>(&cd[pos]), name_len);
     pos += name_len + extra_len + comment_len;
     const std::string what = path + ": entry '" + en.name + "'";
-    if (flags & 0x01) bad(what, "is encrypted");
-    if (en.compressed_size == 0xFFFFFFFF || en.size == 0xFFFFFFFF || en.header_offset == 0xFFFFFFFF)
-      bad(what, "needs zip64, which is not supported");
-    if (en.method != 0 && en.method != 8)
-      bad(what, "uses compression method " + std::to_string(en.method) + " (only stored and deflate are supported)");
-    if (en.method == 0 && en.compressed_size != en.size) bad(what, "is stored but its sizes differ");
-    if (en.header_offset + kLocalSize + en.compressed_size > cd_offset) bad(what, "lies outside the file");
+    if (flags & 0x01) en.unreadable = "is encrypted";
+    else if (en.compressed_size == 0xFFFFFFFF || en.size == 0xFFFFFFFF || en.header_offset == 0xFFFFFFFF)
+      en.unreadable = "needs zip64, which is not supported";
+    else if (en.method != 0 && en.method != 8)
+      en.unreadable = "uses compression method " + std::to_string(en.method) + " (only stored and deflate are supported)";
+    if (en.unreadable.empty()) {
+      if (en.method == 0 && en.compressed_size != en.size) bad(what, "is stored but its sizes differ");
+      if (en.header_offset + kLocalSize + en.compressed_size > cd_offset) bad(what, "lies outside the file");
+    }
     if (!index_.emplace(en.name, entries_.size()).second) bad(what, "appears twice");
     entries_.push_back(std::move(en));
   }
@@ -168,6 +170,7 @@ void ZipReader::read_at(uint64_t offset, void* dst, size_t n, const std::string&
 
 std::vector<uint8_t> ZipReader::read(const Entry& e) {
   const std::string what = path_ + ": entry '" + e.name + "'";
+  if (!e.unreadable.empty()) bad(what, e.unreadable);
   uint8_t local[kLocalSize];
   read_at(e.header_offset, local, kLocalSize, "entry '" + e.name + "'");
   if (le32(local) != kLocalSig) bad(what, "has no local header");

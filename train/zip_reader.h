@@ -32,6 +32,10 @@ class ZipReader {
     uint64_t compressed_size = 0;
     uint64_t size = 0;
     uint64_t header_offset = 0;  // of the local file header
+    // Why read() cannot give this entry (encrypted, zip64, a compression
+    // method other than stored and deflate); "" when it can. The archive
+    // stays usable: such entries are skipped, not fatal.
+    std::string unreadable;
     bool is_dir() const { return !name.empty() && name.back() == '/'; }
   };
 
@@ -41,7 +45,7 @@ class ZipReader {
   const std::vector<Entry>& entries() const { return entries_; }
   // The index of the entry named `name`, or -1.
   int64_t find(const std::string& name) const;
-  // The entry's uncompressed bytes, CRC-checked.
+  // The entry's uncompressed bytes, CRC-checked; throws for an unreadable entry.
   std::vector<uint8_t> read(const Entry& e);
 
  private:

@@ -107,8 +107,10 @@ double StyleGAN2Loss::Stat::take() {
 }
 
 LossStats StyleGAN2Loss::take_stats() {
-  return {stats_.g_loss.take(),     stats_.d_loss_fake.take(), stats_.d_loss_real.take(), stats_.r1_penalty.take(),
-          stats_.pl_penalty.take(), stats_.scores_fake.take(), stats_.scores_real.take()};
+  const int64_t r1_calls = stats_.r1_penalty.count, pl_calls = stats_.pl_penalty.count;
+  return {stats_.g_loss.take(),      stats_.d_loss_fake.take(), stats_.d_loss_real.take(),
+          stats_.r1_penalty.take(),  stats_.pl_penalty.take(),  stats_.scores_fake.take(),
+          stats_.scores_real.take(), r1_calls,                  pl_calls};
 }
 
 }  // namespace gf

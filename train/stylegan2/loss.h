@@ -26,10 +26,14 @@ struct LossOptions {
   double pl_decay = 0.01;
 };
 
-// Each statistic's mean over the phase calls since it was last taken.
+// Each statistic's mean over the phase calls since it was last taken (with
+// no call since, the mean taken before).
 struct LossStats {
   double g_loss = 0, d_loss_fake = 0, d_loss_real = 0, r1_penalty = 0, pl_penalty = 0;
   double scores_fake = 0, scores_real = 0;
+  // The lazy regularizers' calls behind r1_penalty and pl_penalty: 0 in a tick
+  // without an R1 or path-length phase, where the official stats hold NaN.
+  int64_t r1_calls = 0, pl_calls = 0;
 };
 
 class StyleGAN2Loss {

@@ -202,6 +202,8 @@ LossStats StyleGAN2Trainer::take_stats() {
     mean.pl_penalty += s.pl_penalty * w;
     mean.scores_fake += s.scores_fake * w;
     mean.scores_real += s.scores_real * w;
+    mean.r1_calls += s.r1_calls;
+    mean.pl_calls += s.pl_calls;
   }
   return mean;
 }

@@ -70,7 +70,8 @@ class StyleGAN2Trainer {
   int64_t cur_nimg() const { return cur_nimg_; }
   int64_t batch_idx() const { return batch_idx_; }
   // The loss statistics' means over the passes, minibatches and replicas
-  // since the last take (StyleGAN2Loss::take_stats); waits for the devices.
+  // since the last take (StyleGAN2Loss::take_stats), the regularizers' call
+  // counts summed over the replicas; waits for the devices.
   LossStats take_stats();
   LossStats take_stats(int replica);  // one replica's
   double pl_mean() const;

@@ -18,8 +18,10 @@ struct LoopOptions {
   bool progress = false;      // redraw a progress line after every minibatch (for a terminal)
 };
 
-// Runs until total_kimg; writes reals.png, fakes<kimg>.png,
-// network-snapshot-<kimg>.bin, checkpoint.bin, log.txt and stats.jsonl into run.
+// Runs until total_kimg, and always at least one minibatch (the official
+// loop's order), so a run always ends with a snapshot; writes reals.png, fakes<kimg>.png,
+// network-snapshot-<kimg>.bin, checkpoint.bin, log.txt, stats.jsonl and
+// report.html (train/report.h, rewritten every tick) into run.
 void run_training(StyleGAN2Trainer& trainer, RunDir& run, const LoopOptions& opt);
 
 // "000123" for 123456 images, as the official file names count kimg.

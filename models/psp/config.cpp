@@ -1,0 +1,82 @@
+#include "models/psp/config.h"
+
+#include <functional>
+#include <map>
+
+#include "engine/error.h"
+
+namespace gf::psp {
+
+using json = nlohmann::json;
+
+std::vector<int> PspConfig::taps() const {
+  std::vector<int> t;
+  int end = 0;
+  for (size_t k = 0; k < units.size(); ++k) {
+    end += units[k];
+    if (k >= 1) t.push_back(end - 1);
+  }
+  return t;
+}
+
+void PspConfig::validate() const {
+  const char* what = "psp config";
+  GF_CHECK(encoder_type == "GradualStyleEncoder" || encoder_type == "BackboneEncoderUsingLastLayerIntoW" ||
+               encoder_type == "BackboneEncoderUsingLastLayerIntoWPlus",
+           what, "unknown encoder_type '" << encoder_type << "'");
+  GF_CHECK(mode == "ir_se" || mode == "ir", what, "mode must be ir_se or ir, got '" << mode << "'");
+  GF_CHECK(units.size() == 4 && depths.size() == 4, what, "units and depths must list 4 stages");
+  for (int k = 0; k < 4; ++k) {
+    GF_CHECK(units[size_t(k)] >= 1, what, "every stage needs a unit");
+    GF_CHECK(depths[size_t(k)] >= se_reduction, what,
+             "depth " << depths[size_t(k)] << " is below the SE reduction " << se_reduction);
+  }
+  GF_CHECK(se_reduction >= 1, what, "se_reduction must be positive");
+  GF_CHECK(input_nc >= 1, what, "input_nc must be positive");
+  GF_CHECK(input_size >= 16 && (input_size & (input_size - 1)) == 0, what,
+           "input_size must be a power of two of at least 16 (the body halves it four times), got " << input_size);
+  GF_CHECK(n_styles >= 1, what, "n_styles must be positive");
+  GF_CHECK(!learn_in_w || encoder_type == "BackboneEncoderUsingLastLayerIntoW", what,
+           "learn_in_w needs the BackboneEncoderUsingLastLayerIntoW encoder (it outputs one w)");
+  GF_CHECK(learn_in_w || encoder_type != "BackboneEncoderUsingLastLayerIntoW", what,
+           "BackboneEncoderUsingLastLayerIntoW outputs one w: set learn_in_w");
+}
+
+json to_json(const PspConfig& c) {
+  return json{{"encoder_type", c.encoder_type}, {"mode", c.mode},
+              {"input_nc", c.input_nc},         {"input_size", c.input_size},
+              {"n_styles", c.n_styles},         {"units", c.units},
+              {"depths", c.depths},             {"se_reduction", c.se_reduction},
+              {"start_from_latent_avg", c.start_from_latent_avg},
+              {"learn_in_w", c.learn_in_w}};
+}
+
+PspConfig psp_config_from_json(const json& j) {
+  PspConfig c;
+  const char* what = "psp_kwargs";
+  const std::map<std::string, std::function<void(const json&)>> set = {
+      {"encoder_type", [&](const json& v) { c.encoder_type = v.get<std::string>(); }},
+      {"mode", [&](const json& v) { c.mode = v.get<std::string>(); }},
+      {"input_nc", [&](const json& v) { c.input_nc = v.get<int>(); }},
+      {"input_size", [&](const json& v) { c.input_size = v.get<int>(); }},
+      {"n_styles", [&](const json& v) { c.n_styles = v.get<int>(); }},
+      {"units", [&](const json& v) { c.units = v.get<std::vector<int>>(); }},
+      {"depths", [&](const json& v) { c.depths = v.get<std::vector<int>>(); }},
+      {"se_reduction", [&](const json& v) { c.se_reduction = v.get<int>(); }},
+      {"start_from_latent_avg", [&](const json& v) { c.start_from_latent_avg = v.get<bool>(); }},
+      {"learn_in_w", [&](const json& v) { c.learn_in_w = v.get<bool>(); }}};
+  GF_CHECK(j.is_object(), what, "must be a JSON object, got " << j.dump());
+  for (const auto& [key, value] : j.items()) {
+    auto it = set.find(key);
+    GF_CHECK(it != set.end(), what, "unknown key '" << key << "'");
+    try {
+      it->second(value);
+    } catch (const json::exception& e) {
+      throw Error(std::string(what) + ": key '" + key + "' has a bad value " + value.dump() + " (" + e.what() + ")");
+    }
+  }
+  c.validate();
+  return c;
+}
+
+}  // namespace gf::psp

@@ -1,0 +1,64 @@
+#include "models/psp/network_file.h"
+
+#include "engine/error.h"
+#include "models/stylegan2/network_file.h"
+
+namespace gf::psp {
+
+std::unique_ptr<Psp> load_psp(const io::SafetensorsFile& file, const std::string& path) {
+  if (!file.metadata.count("psp_kwargs"))
+    throw Error(path + ": not a pSp network (no psp_kwargs in its metadata; convert a pSp checkpoint with "
+                       "tools/convert_weights.py import)");
+  PspConfig cfg;
+  stylegan2::GeneratorConfig gcfg;
+  try {
+    cfg = psp_config_from_json(stylegan2::metadata_json(file, path, "psp_kwargs"));
+    gcfg = stylegan2::generator_config_from_json(stylegan2::metadata_json(file, path, "G_kwargs"));
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    throw Error(m.rfind(path, 0) == 0 ? m : path + ": " + m);
+  }
+  std::unique_ptr<Psp> net;
+  try {
+    net = std::make_unique<Psp>(cfg, gcfg, 0, DType::f32, /*skip_draws=*/true);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  stylegan2::load_module(*net->encoder, stylegan2::select_prefix(file.tensors, "encoder."), path, "encoder");
+  const io::TensorMap dec = stylegan2::select_prefix(file.tensors, "G_ema.");
+  if (dec.empty()) throw Error(path + ": holds no decoder (no tensor named 'G_ema.*')");
+  stylegan2::load_module(*net->decoder, dec, path, "decoder");
+  for (const auto& [name, t] : file.tensors)
+    if (name.rfind("encoder.", 0) != 0 && name.rfind("G_ema.", 0) != 0 && name != "latent_avg")
+      throw Error(path + ": unexpected tensor '" + name + "'");
+  auto it = file.tensors.find("latent_avg");
+  if (it != file.tensors.end()) {
+    const Tensor& la = it->second;
+    const int64_t w = cfg.style_dim();
+    // One w for a W encoder; else one per style, or one for all.
+    const bool ok = (la.dim() == 1 && la.size(0) == w) ||
+                    (la.dim() == 2 && la.size(1) == w && (la.size(0) == 1 || (!cfg.learn_in_w && la.size(0) == cfg.n_styles)));
+    if (!ok)
+      throw Error(path + ": latent_avg has shape " + shape_str(la.shape()) + ", expected [" + std::to_string(w) +
+                  "], [1, " + std::to_string(w) + "] or [" + std::to_string(cfg.n_styles) + ", " +
+                  std::to_string(w) + "]");
+    net->latent_avg = la.to(DType::f32).clone();
+  } else if (cfg.start_from_latent_avg) {
+    throw Error(path + ": the network starts from latent_avg (start_from_latent_avg) but the file holds none");
+  }
+  return net;
+}
+
+std::unique_ptr<Psp> load_psp(const std::string& path) { return load_psp(io::read_safetensors(path), path); }
+
+void save_psp(const std::string& path, const Psp& net) {
+  io::TensorMap t = stylegan2::add_prefix(net.encoder->state_dict(), "encoder.");
+  for (auto& [name, v] : stylegan2::add_prefix(net.decoder->state_dict(), "G_ema.")) t.emplace(name, v);
+  if (net.latent_avg.defined()) t.emplace("latent_avg", net.latent_avg);
+  io::Metadata meta;
+  meta["psp_kwargs"] = to_json(net.config()).dump();
+  meta["G_kwargs"] = stylegan2::to_json(net.decoder->config()).dump();
+  io::save_safetensors(path, t, meta);
+}
+
+}  // namespace gf::psp

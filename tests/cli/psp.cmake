@@ -1,0 +1,44 @@
+# psp (included from CMakeLists.txt; helpers in helpers.cmake): encode and mix on the small pSp fixture
+# (tests/data/psp_gradual.bin, 32 px input and output), reading a .zip of
+# images of other sizes (resized as pSp resizes). The latents psp encode
+# writes re-render through generate --w, bit for bit, from the pSp file itself
+# and from its decoder exported by export_weights.
+# tests/test_bad_input.cpp runs psp too.
+add_dependencies(gf_tests psp)
+
+set(_psp ${CMAKE_BINARY_DIR}/test_psp)
+set(_psp_mix ${CMAKE_BINARY_DIR}/test_psp_mix)
+set(_pnet ${CMAKE_SOURCE_DIR}/tests/data/psp_gradual.bin)
+set(_pimgs ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip)
+
+gf_cli_test(psp_encode FRESH ${_psp} EXPECT "psp encode: 3 images -> .*latents.npy \\[3, 8, 16\\]"
+            FIXTURES_SETUP psp_encoded
+            COMMAND sh -c "$<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --outdir ${_psp}/enc \
+--batch 1 --couple --raw ${_psp}/enc_raw.npy && \
+test -s ${_psp}/enc/latents.npy && test -s ${_psp}/enc/inference_results/sub_b.png && \
+test -s ${_psp}/enc/inference_coupled/c.png && test \"$(cat ${_psp}/enc/names.txt | tr '\\n' ' ')\" = 'a c sub_b '")
+
+add_test(NAME cpu.psp_latents_through_generate
+         COMMAND sh -c "$<TARGET_FILE:generate> --network ${_pnet} --w ${_psp}/enc/latents.npy --noise-mode const \
+--raw ${_psp}/gen_raw.npy --outdir ${_psp}/gen && cmp ${_psp}/enc_raw.npy ${_psp}/gen_raw.npy && \
+$<TARGET_FILE:export_weights> --in ${_pnet} --net G_ema --out ${_psp}/decoder.bin && \
+$<TARGET_FILE:generate> --network ${_psp}/decoder.bin --w ${_psp}/enc/latents.npy --noise-mode const \
+--raw ${_psp}/gen_raw2.npy --outdir ${_psp}/gen2 && cmp ${_psp}/enc_raw.npy ${_psp}/gen_raw2.npy")
+set_tests_properties(cpu.psp_latents_through_generate PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_encoded)
+
+gf_cli_test(psp_mix FRESH ${_psp_mix} EXPECT "psp mix: 3 images x 2 outputs"
+            COMMAND sh -c "$<TARGET_FILE:psp> mix --network ${_pnet} --images ${_pimgs} --outdir ${_psp_mix} \
+--latent-mask 4-7 --n-outputs 2 --mix-alpha 0.5 --resize-outputs && test -s ${_psp_mix}/style_mixing/a.png")
+
+gf_expect_error(psp_no_command "^psp: error: expected a command, encode or mix" "" $<TARGET_FILE:psp>)
+gf_expect_error(psp_unknown_command "^psp: error: unknown command 'decode'" "" $<TARGET_FILE:psp> decode)
+gf_expect_error(psp_not_psp "^psp encode: error: .*parity_32x1.bin: not a pSp network" ""
+                $<TARGET_FILE:psp> encode --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin
+                --images ${_pimgs} --outdir ${_psp}/bad)
+gf_expect_error(psp_mask_range "^psp mix: error: --latent-mask: latent 8 is outside \\[0, 8\\)" ""
+                $<TARGET_FILE:psp> mix --network ${_pnet} --images ${_pimgs} --latent-mask 2,8 --outdir ${_psp}/bad)
+gf_expect_error(psp_npy_shape "^psp encode: error: .*npy_f32_2x3.npy: shape \\[2, 3\\], expected \\[N, 3, 32, 32\\]" ""
+                $<TARGET_FILE:psp> encode --network ${_pnet} --images ${CMAKE_SOURCE_DIR}/tests/data/npy_f32_2x3.npy
+                --outdir ${_psp}/bad)
+gf_expect_error(psp_missing_images "^psp encode: error: .*no-such-folder: no such file or folder" ""
+                $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_psp}/no-such-folder --outdir ${_psp}/bad)

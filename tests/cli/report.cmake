@@ -1,0 +1,22 @@
+# report.html (train/report.h) checked from outside by tests/test_report.py
+# (included from CMakeLists.txt). Each test reports itself skipped (77) without
+# /usr/bin/python3; the Chromium ones also without Debian's chromium
+# (scripts/install_deps.sh --chromium; scripts/test.sh installs it).
+set(GF_PYTHON3 /usr/bin/python3 CACHE FILEPATH "Python 3 with PyTorch, for the weight converter's tests")
+set(GF_CHROMIUM /usr/bin/chromium CACHE FILEPATH "Headless Chromium, for the report page tests")
+set(_report_py "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_report.py --make-report $<TARGET_FILE:make_report>")
+# The pages that real runs leave: the smoke run's, and the run resumed from it
+# (whose curves continue the first run's).
+set(_report_runs "--run ${GF_SMOKE_RUN} ${GF_TEST_RUNS}/resumed/00000-fashion-mnist-tiny")
+
+# A made-up run folder with known statistics: structure, points, gaps, notes.
+add_test(NAME cpu.report_page COMMAND sh -c "${_report_py}")
+add_test(NAME cpu.report_training_runs COMMAND sh -c "${_report_py} ${_report_runs}")
+# The same pages rendered by Chromium: not blank, every plot on screen, the
+# curves where the data says.
+add_test(NAME cpu.report_chromium COMMAND sh -c "${_report_py} --chromium '${GF_CHROMIUM}'")
+add_test(NAME cpu.report_training_runs_chromium COMMAND sh -c "${_report_py} --chromium '${GF_CHROMIUM}' ${_report_runs}")
+set_tests_properties(cpu.report_page cpu.report_chromium cpu.report_training_runs cpu.report_training_runs_chromium
+                     PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
+set_tests_properties(cpu.report_training_runs cpu.report_training_runs_chromium
+                     PROPERTIES FIXTURES_REQUIRED "trained_snapshot;resumed_run")

@@ -1,0 +1,318 @@
+// Bad and unusual input as users meet it, each case run through the program
+// a user runs (issue 11):
+//  - every numeric flag of every program refuses bad values (out of range,
+//    not finite, not a number) with one line naming the flag and its range:
+//    one table over all programs, checked against each program's --help so a
+//    new numeric flag cannot be missed;
+//  - a run with nothing to train (--kimg 0, --kimg 1e-9, a finished
+//    checkpoint resumed) still trains one minibatch and writes a network, as
+//    the official loop does; the options a run records pass back through
+//    their flags;
+//  - a dataset's skipped files are named in the run log; transparent images
+//    are refused before any run folder is made;
+//  - the Python tools, run by a Python without NumPy or PyTorch, say so in one line.
+// GF_BIN_DIR, GF_SOURCE_DIR and GF_PYTHON3 come from tests/cli/bad_input.cmake.
+#include <catch2/catch.hpp>
+#include <stb_image_write.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kBin = GF_BIN_DIR, kSource = GF_SOURCE_DIR, kPython = GF_PYTHON3;
+// Fixed for this process (its id: concurrent runs of the suite never share
+// it), wiped at the start of each case that writes there.
+const fs::path kBase = fs::temp_directory_path() / ("gf_test_bad_input_" + std::to_string(::getpid()));
+
+std::string slurp(const fs::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+std::string quoted(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+struct Result {
+  int code = -1;
+  std::string out;  // stdout and stderr together
+  int lines() const { return static_cast<int>(std::count(out.begin(), out.end(), '\n')); }
+};
+
+Result run(const std::string& command) {
+  fs::create_directories(kBase);
+  const fs::path log = kBase / ("run_" + std::to_string(::getpid()) + ".log");
+  const int st = std::system(("OMP_NUM_THREADS=1 " + command + " > " + log.string() + " 2>&1").c_str());
+  Result r;
+  r.code = st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+  r.out = slurp(log);
+  fs::remove(log);
+  return r;
+}
+
+bool have_python() { return ::access(kPython.c_str(), X_OK) == 0; }
+
+struct Program {
+  std::string name, command, help;  // how to run it (flags follow), how to get its --help
+};
+
+std::vector<Program> programs() {
+  std::vector<Program> p;
+  for (const char* n : {"train_stylegan", "generate", "discriminate", "export_weights", "inspect_weights"})
+    p.push_back({n, kBin + "/" + n, kBin + "/" + n + " --help"});
+  for (const char* n : {"psp encode", "psp mix"}) {
+    const std::string cmd = kBin + "/psp " + std::string(n).substr(4);
+    p.push_back({n, cmd, cmd + " --help"});
+  }
+  // The converter checks its flags before it needs NumPy or PyTorch; COLUMNS
+  // keeps argparse's help on one line per flag.
+  const std::string cw = "COLUMNS=1000 " + kPython + " " + kSource + "/tools/convert_weights.py import";
+  if (have_python()) p.push_back({"convert_weights", cw + " in.pkl out.bin", cw + " --help"});
+  return p;
+}
+
+// Each numeric flag in a --help text, with what it accepts (train/cli.h and
+// tools/pydeps.py write it the same way).
+std::map<std::string, std::string> numeric_flags(const std::string& help) {
+  static const std::regex line(
+      R"(^\s+--([a-z0-9-]+)\b.*\((an integer in \[[^\]]*\]|a number in [\[(][^\]]*\]|a finite number(?: [<>]=? [-0-9.e+]+)?|a list like 0-3,7 of at most [0-9]+ integers in \[[^\]]*\])\))");
+  // One entry per flag: argparse puts the help of a long flag on the next line.
+  std::vector<std::string> entries;
+  std::istringstream in(help);
+  for (std::string l; std::getline(in, l);) {
+    const size_t text = l.find_first_not_of(' ');
+    if (text == std::string::npos || text == 0) continue;
+    if (l.compare(text, 1, "-") == 0 || entries.empty()) entries.push_back(l);
+    else entries.back() += " " + l.substr(text);
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& e : entries) {
+    std::smatch m;
+    if (std::regex_search(e, m, line)) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+// Out-of-range values, chosen per flag; not-a-number values are added for every flag.
+struct Row {
+  const char* program;
+  const char* flag;
+  const char* value;
+};
+const Row kTable[] = {
+    {"train_stylegan", "gpus", "0"},         {"train_stylegan", "gpus", "1025"},
+    {"train_stylegan", "batch", "0"},        {"train_stylegan", "batch", "2147483648"},
+    {"train_stylegan", "batch-gpu", "-1"},   {"train_stylegan", "kimg", "-1"},
+    {"train_stylegan", "kimg", "1e10"},      {"train_stylegan", "gamma", "-0.5"},
+    {"train_stylegan", "snap", "-3"},        {"train_stylegan", "tick", "0"},
+    {"train_stylegan", "tick", "-1"},        {"train_stylegan", "seed", "-1"},
+    {"train_stylegan", "seed", "4294967296"}, {"train_stylegan", "seed", "18446744073709551615"},
+    {"train_stylegan", "max-images", "-2"},  {"train_stylegan", "max-images", "0"},
+    {"generate", "seeds", "-1"},             {"generate", "seeds", "0-4294967296"},
+    {"generate", "seeds", "0-1000000"},      {"generate", "seeds", "1,,2"},
+    {"generate", "trunc", "0x"},             {"generate", "class", "-1"},
+    {"generate", "frames", "1"},             {"generate", "frames", "1000001"},
+    {"generate", "mix-rows", "-1"},          {"generate", "mix-cols", "0-1000"},
+    {"generate", "mix-styles", "1024"},      {"generate", "interp", "1,2,3"},
+    {"discriminate", "batch", "0"},          {"discriminate", "batch", "-5"},
+    {"psp encode", "batch", "0"},            {"psp encode", "batch", "65537"},
+    {"psp encode", "n-images", "0"},         {"psp mix", "batch", "-1"},
+    {"psp mix", "n-images", "0"},            {"psp mix", "latent-mask", "1024"},
+    {"psp mix", "latent-mask", "0-1024"},    {"psp mix", "mix-alpha", "1.5"},
+    {"psp mix", "mix-alpha", "-0.1"},        {"psp mix", "n-outputs", "0"},
+    {"psp mix", "seed", "4294967296"},
+    {"convert_weights", "conv-clamp", "0"},  {"convert_weights", "conv-clamp", "-1"},
+    {"convert_weights", "mapping-lr-multiplier", "0"}, {"convert_weights", "mbstd-group-size", "-1"},
+    {"convert_weights", "w-avg-samples", "0"},         {"convert_weights", "w-avg-samples", "1000001"},
+};
+
+void expect_refused(const Program& p, const std::string& flag, const std::string& value, const std::string& accepts) {
+  const Result r = run(p.command + " " + quoted("--" + flag + "=" + value));
+  INFO(p.name << " --" << flag << "=" << value << " -> exit " << r.code << ":\n" << r.out);
+  CHECK(r.code != 0);
+  CHECK(r.lines() == 1);
+  CHECK(r.out.rfind(p.name + ": error: ", 0) == 0);
+  CHECK(r.out.find("--" + flag) != std::string::npos);
+  CHECK(r.out.find(accepts) != std::string::npos);
+}
+
+std::string png(int w, int h, int c, const std::vector<uint8_t>& px, bool bmp = false) {
+  std::string out;
+  auto append = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append((char*)data, size); };
+  if (bmp) REQUIRE(stbi_write_bmp_to_func(append, &out, w, h, c, px.data()));
+  else REQUIRE(stbi_write_png_to_func(append, &out, w, h, c, px.data(), w * c));
+  return out;
+}
+
+void write(const fs::path& path, const std::string& bytes) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// The one run folder under outdir.
+fs::path run_folder(const fs::path& outdir) {
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(outdir)) dirs.push_back(e.path());
+  REQUIRE(dirs.size() == 1);
+  return dirs[0];
+}
+
+}  // namespace
+
+TEST_CASE("every numeric flag of every program refuses bad values in one line naming the flag and its range",
+          "[bad_input]") {
+  if (!have_python()) WARN(kPython << " not found: tools/convert_weights.py is left out");
+  for (const Program& p : programs()) {
+    INFO(p.name);
+    const Result help = run(p.help);
+    REQUIRE(help.code == 0);
+    const std::map<std::string, std::string> declared = numeric_flags(help.out);
+    // The table names every numeric flag of --help, and nothing else.
+    std::set<std::string> tabled;
+    for (const Row& row : kTable)
+      if (row.program == p.name) tabled.insert(row.flag);
+    std::set<std::string> in_help;
+    for (const auto& [flag, accepts] : declared) in_help.insert(flag);
+    CHECK(tabled == in_help);
+    for (const Row& row : kTable)
+      if (row.program == p.name && declared.count(row.flag)) expect_refused(p, row.flag, row.value, declared.at(row.flag));
+    for (const auto& [flag, accepts] : declared) {
+      std::vector<std::string> bad = {"abc", "", "nan", "inf", "-inf", "1e999"};
+      if (accepts.rfind("an integer", 0) == 0 || accepts.rfind("a list", 0) == 0) bad.insert(bad.end(), {"1.5", "1e3"});
+      for (const auto& v : bad) expect_refused(p, flag, v, accepts);
+    }
+  }
+  // generate --grid WxH holds two numbers inside one text flag.
+  const Program generate{"generate", kBin + "/generate", ""};
+  for (const char* v : {"0x2", "2x1001", "2", "x", "2x-1", "2x2.5"}) expect_refused(generate, "grid", v, "[1, 1000]");
+  // The reported command line: the first bad flag is named, nothing runs.
+  const Result r = run(kBin + "/train_stylegan --snap -3 --max-images -2 --seed -1 --outdir " + (kBase / "never").string());
+  CHECK(r.code == 1);
+  CHECK(r.out == "train_stylegan: error: --snap expects an integer in [0, 2147483647], got '-3'\n");
+  CHECK_FALSE(fs::exists(kBase / "never"));
+}
+
+TEST_CASE("a run with nothing to train still trains a minibatch and writes a network; its options pass back",
+          "[bad_input]") {
+  const fs::path base = kBase / "train";
+  fs::remove_all(base);
+  // The reported dataset: 6 PNGs and 2 BMPs (and a file that is no image).
+  std::vector<uint8_t> px(8 * 8 * 3);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(i * 5);
+  for (int k = 0; k < 6; ++k) write(base / "data" / ("img" + std::to_string(k) + ".png"), png(8, 8, 3, px));
+  for (int k = 0; k < 2; ++k) write(base / "data" / ("img" + std::to_string(k) + ".bmp"), png(8, 8, 3, px, true));
+  write(base / "data/notes.txt", "not an image");
+  const std::string train = kBin + "/train_stylegan --cfg tiny --data " + (base / "data").string();
+
+  // --kimg 0 (with the largest seed): one minibatch, a snapshot, and the log says so.
+  const Result zero = run(train + " --kimg 0 --seed 4294967295 --outdir " + (base / "kimg0").string());
+  INFO(zero.out);
+  REQUIRE(zero.code == 0);
+  CHECK(zero.out.find("data (8 images, 8x8)") != std::string::npos);
+  CHECK(zero.out.find("Dataset " + (base / "data").string() + ": 1 of 9 files skipped, 8 images used:\n  " +
+                      (base / "data/notes.txt").string() + ": not an image stb_image reads") != std::string::npos);
+  CHECK(zero.out.find("Nothing left to train: kimg 0.000 of 0.000 is reached; training one minibatch") != std::string::npos);
+  const fs::path first = run_folder(base / "kimg0");
+  CHECK(fs::file_size(first / "network-snapshot-000000.bin") > 0);
+  CHECK(fs::exists(first / "checkpoint.bin"));
+  CHECK(slurp(first / "stats.jsonl").find("\"tick\":0") != std::string::npos);
+
+  // --kimg 1e-9 rounds to no image at all: the same.
+  const Result tiny = run(train + " --kimg 1e-9 --outdir " + (base / "kimg1e-9").string());
+  INFO(tiny.out);
+  REQUIRE(tiny.code == 0);
+  CHECK(tiny.out.find("Nothing left to train") != std::string::npos);
+  CHECK(fs::exists(run_folder(base / "kimg1e-9") / "network-snapshot-000000.bin"));
+
+  // The finished run's checkpoint resumed without a larger --kimg: one more minibatch and a network.
+  // (A checkpoint brings its own config: no --cfg.)
+  const Result resumed = run(kBin + "/train_stylegan --data " + (base / "data").string() + " --resume " +
+                             (first / "checkpoint.bin").string() + " --outdir " + (base / "resumed").string());
+  INFO(resumed.out);
+  REQUIRE(resumed.code == 0);
+  CHECK(resumed.out.find("Nothing left to train: kimg 0.004 of 0.000") != std::string::npos);
+  CHECK(fs::exists(run_folder(base / "resumed") / "network-snapshot-000000.bin"));
+
+  // Every option the first run recorded passes back through its flag and is
+  // recorded the same (the seed 2^32-1 included; --batch-gpu 0 is the config's "batch / gpus").
+  const json opt = json::parse(slurp(first / "training_options.json"));
+  CHECK(opt["seed"] == 4294967295ULL);
+  const json& spec = opt["spec"];
+  const std::string again = kBin + "/train_stylegan --data " + opt["data"].get<std::string>() + " --cfg " +
+                            spec["cfg"].get<std::string>() + " --seed " + opt["seed"].dump() + " --kimg " +
+                            spec["kimg"].dump() + " --gamma " + spec["gamma"].dump() + " --batch " + spec["batch"].dump() +
+                            " --batch-gpu " + spec["batch_gpu"].dump() + " --gpus " + spec["gpus"].dump() + " --snap " +
+                            opt["snap"].dump() + " --tick " + opt["tick"].dump() +
+                            (opt["max_images"].is_null() ? "" : " --max-images " + opt["max_images"].dump());
+  const Result back = run(again + " --outdir " + (base / "again").string());
+  INFO(again << "\n" << back.out);
+  REQUIRE(back.code == 0);
+  CHECK(json::parse(slurp(run_folder(base / "again") / "training_options.json")) == opt);
+  fs::remove_all(base);
+}
+
+TEST_CASE("transparent training images are refused before any run folder is made", "[bad_input]") {
+  const fs::path base = kBase / "alpha";
+  fs::remove_all(base);
+  // The reported case: left half opaque, right half alpha 0 over pure red.
+  std::vector<uint8_t> rgba(8 * 8 * 4, 0);
+  for (int i = 0; i < 64; ++i) {
+    const bool left = i % 8 < 4;
+    rgba[i * 4 + 0] = left ? 40 : 255;
+    rgba[i * 4 + 3] = left ? 255 : 0;
+  }
+  for (int k = 0; k < 6; ++k) write(base / "data" / (std::to_string(k) + ".png"), png(8, 8, 4, rgba));
+  const Result r = run(kBin + "/train_stylegan --cfg tiny --kimg 0 --data " + (base / "data").string() + " --outdir " +
+                       (base / "runs").string());
+  INFO(r.out);
+  CHECK(r.code == 1);
+  CHECK(r.lines() == 1);
+  CHECK(r.out.rfind("train_stylegan: error: " + (base / "data/0.png").string() + ": has transparent pixels", 0) == 0);
+  CHECK(r.out.find("(5 more images have transparent pixels)") != std::string::npos);
+  CHECK_FALSE(fs::exists(base / "runs"));
+  fs::remove_all(base);
+}
+
+TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what they need in one line",
+          "[bad_input]") {
+  if (!have_python()) {
+    WARN(kPython << " not found: skipped");
+    return;
+  }
+  // -S leaves out site-packages, where NumPy and PyTorch live: the Python a
+  // user may meet first on the PATH. Every script in tools/ but the libraries.
+  const std::set<std::string> libraries = {"golden_io.py", "stylegan2_reference.py", "stylegan2_training_reference.py",
+                                              "psp_reference.py", "pydeps.py"};
+  int tools = 0;
+  for (const auto& e : fs::directory_iterator(kSource + "/tools")) {
+    const std::string name = e.path().filename().string();
+    if (e.path().extension() != ".py" || libraries.count(name)) continue;
+    ++tools;
+    const std::string args = name == "convert_weights.py" ? " import in.pkl out.bin" : "";
+    const Result r = run(kPython + " -S " + e.path().string() + args);
+    INFO(name << " -> exit " << r.code << ":\n" << r.out);
+    CHECK(r.code == 1);
+    CHECK(r.lines() == 1);
+    CHECK(r.out.rfind(e.path().stem().string() + ": error: needs ", 0) == 0);
+    CHECK(r.out.find("PyTorch") != std::string::npos);
+    CHECK(r.out.find("scripts/install_deps.sh --torch") != std::string::npos);
+  }
+  CHECK(tools >= 6);
+  // Its --help and flag checks need neither.
+  CHECK(run(kPython + " -S " + kSource + "/tools/convert_weights.py import --help").code == 0);
+}

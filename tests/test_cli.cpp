@@ -1,0 +1,109 @@
+// train/cli.h: declared ranges, the one-line refusals that name the flag and
+// what it accepts, finiteness, strict integers, lists, defaults checked
+// against their own declaration, and reads of a kind a flag was not declared as.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+#include "train/cli.h"
+
+using namespace gf;
+
+namespace {
+
+std::vector<cli::Flag> flags() {
+  return {{"out", "DIR", "runs", "where"},
+          {"mirror", "", "", "a switch"},
+          cli::integer("snap", "N", "50", "interval", 0, cli::kIntMax),
+          cli::integer("seed", "N", "0", "seed", 0, cli::kSeedMax),
+          cli::number("tick", "KIMG", "4", "interval", cli::Range::above(0, 1e9)),
+          cli::number("gamma", "G", "", "weight", cli::Range::at_least(0)),
+          cli::number("psi", "PSI", "1", "any", cli::Range::any()),
+          cli::integer_list("seeds", "LIST", "0-7", "seeds", 0, cli::kSeedMax, 10)};
+}
+
+// The error Args gives for `args`, or "" when it accepts them.
+std::string refusal(std::vector<std::string> args, std::vector<cli::Flag> decl = flags()) {
+  std::vector<char*> argv{const_cast<char*>("prog")};
+  for (auto& a : args) argv.push_back(a.data());
+  try {
+    cli::Args parsed(static_cast<int>(argv.size()), argv.data(), "prog", "summary", std::move(decl));
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+cli::Args parse(std::vector<std::string> args) {
+  std::vector<char*> argv{const_cast<char*>("prog")};
+  for (auto& a : args) argv.push_back(a.data());
+  return cli::Args(static_cast<int>(argv.size()), argv.data(), "prog", "summary", flags());
+}
+
+}  // namespace
+
+TEST_CASE("cli: values inside the declared range are read back", "[cli]") {
+  const cli::Args a = parse({"--snap", "0", "--seed=4294967295", "--tick", "1e-9", "--gamma", "0", "--psi", "-0.5",
+                             "--seeds", "3-5,1", "--mirror"});
+  CHECK(a.integer("snap") == 0);
+  CHECK(a.integer("seed") == 4294967295LL);
+  CHECK(a.number("tick") == 1e-9);
+  CHECK(a.number("gamma") == 0);
+  CHECK(a.number("psi") == -0.5);
+  CHECK(a.integers("seeds") == std::vector<long long>{3, 4, 5, 1});
+  CHECK(a.flag("mirror"));
+  const cli::Args d = parse({});
+  CHECK(d.integer("snap") == 50);
+  CHECK(d.integers("seeds") == std::vector<long long>{0, 1, 2, 3, 4, 5, 6, 7});
+  CHECK_FALSE(d.has("gamma"));
+  CHECK_FALSE(d.flag("mirror"));
+}
+
+TEST_CASE("cli: a bad number is one line naming the flag and its range", "[cli]") {
+  // The reported case: each of these was accepted before.
+  CHECK(refusal({"--snap", "-3"}) == "--snap expects an integer in [0, 2147483647], got '-3'");
+  CHECK(refusal({"--seed", "-1"}) == "--seed expects an integer in [0, 4294967295], got '-1'");
+  CHECK(refusal({"--seed", "18446744073709551615"}) == "--seed expects an integer in [0, 4294967295], got '18446744073709551615'");
+  CHECK(refusal({"--tick", "0"}) == "--tick expects a number in (0, 1000000000], got '0'");
+  CHECK(refusal({"--gamma=-1"}) == "--gamma expects a finite number >= 0, got '-1'");
+  CHECK(refusal({"--psi", "nan"}) == "--psi expects a finite number, got 'nan'");
+  for (const char* bad : {"nan", "inf", "-inf", "1e999", "", " 1", "1 ", "1x", "0x"})
+    CHECK(refusal({"--gamma", bad}).rfind("--gamma expects a finite number >= 0, got '", 0) == 0);
+  // Integers are whole decimal numbers: no fraction, exponent, hex, spaces or overflow.
+  for (const char* bad : {"1.5", "1e3", "0x10", "+1", " 1", "", "abc", "99999999999999999999"})
+    CHECK(refusal({"--snap", bad}) == std::string("--snap expects an integer in [0, 2147483647], got '") + bad + "'");
+  // Lists: every item in range, at most max_count items, forwards.
+  const std::string list = "--seeds expects a list like 0-3,7 of at most 10 integers in [0, 4294967295], got '";
+  for (const char* bad : {"-1", "1,,2", "", "1-", "0-10", "4294967296", "a"})
+    CHECK(refusal({"--seeds", bad}) == list + bad + "'");
+  CHECK(refusal({"--seeds", "5-3"}) == "--seeds: range 5-3 runs backwards");
+  CHECK(refusal({"--seeds", "0-9"}).empty());
+  // The first bad flag on the line is the one named.
+  CHECK(refusal({"--snap", "-3", "--seed", "-1"}).rfind("--snap ", 0) == 0);
+  CHECK(refusal({"--mirror=2"}) == "--mirror is a switch; it takes no value");
+  CHECK(refusal({"--snap"}) == "--snap needs a value (N)");
+  CHECK(refusal({"--nope", "1"}) == "unknown option --nope (see --help)");
+}
+
+TEST_CASE("cli: the declaration is checked: defaults, kinds, help", "[cli]") {
+  // A default outside its own range is the program's bug, found on every run.
+  CHECK(refusal({}, {cli::integer("n", "N", "-1", "count", 1, 10)}).find("internal: the default of --n") == 0);
+  // Reading a flag as a kind it was not declared as throws, so no number goes unchecked.
+  const cli::Args a = parse({"--out", "5"});
+  CHECK_THROWS_WITH(a.integer("out"), Catch::Contains("--out is read as cli::integer but declared as text"));
+  CHECK_THROWS_WITH(a.number("snap"), Catch::Contains("--snap is read as cli::number but declared as cli::integer"));
+  CHECK_THROWS_WITH(a.integer("gamma"), Catch::Contains("declared as cli::number"));
+  CHECK_THROWS_WITH(a.number("gamma"), Catch::Contains("without a value"));
+  // --help shows what each numeric flag accepts.
+  const std::string help = a.usage();
+  CHECK(help.find("--snap N") != std::string::npos);
+  CHECK(help.find("interval (an integer in [0, 2147483647]) [default: 50]") != std::string::npos);
+  CHECK(help.find("(a number in (0, 1000000000]) [default: 4]") != std::string::npos);
+  CHECK(help.find("(a list like 0-3,7 of at most 10 integers in [0, 4294967295])") != std::string::npos);
+  // The helpers for values inside another syntax (generate's --grid WxH).
+  CHECK(cli::parse_integer("8", "grid", 1, 1000) == 8);
+  CHECK_THROWS_WITH(cli::parse_integer("0", "grid", 1, 1000), "--grid expects an integer in [1, 1000], got '0'");
+  CHECK(cli::parse_number("+.5", "x", cli::Range::any()) == 0.5);
+}

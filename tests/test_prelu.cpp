@@ -1,0 +1,70 @@
+// prelu: golden values from torch's F.prelu, gradients to second order,
+// argument errors, CUDA vs CPU.
+#include <catch2/catch.hpp>
+#include <limits>
+#include <string>
+
+#include "engine/io/safetensors.h"
+#include "engine/ops/prelu.h"
+#include "tests/testing.h"
+
+using namespace gf;
+using gf::test::allclose;
+using gf::test::Check;
+using gf::test::Fn;
+using gf::test::check_first_and_second_order;
+using gf::test::random_tensor;
+
+TEST_CASE("prelu matches torch (golden values)", "[prelu]") {
+  const auto g = io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/psp_ops_golden.bin");
+  Tensor x = g.at("prelu.x").clone().requires_grad_(), a = g.at("prelu.a").clone().requires_grad_();
+  const Tensor y = prelu(x, a);
+  CHECK(allclose(y, g.at("prelu.y"), 1e-14, 1e-15).ok);
+  const auto gr = grad({y}, {x, a}, {g.at("prelu.gy")});
+  CHECK(allclose(gr[0], g.at("prelu.gx"), 1e-14, 1e-15).ok);
+  const Check ca = allclose(gr[1], g.at("prelu.ga"), 1e-12, 1e-14);
+  INFO(ca.message);
+  CHECK(ca.ok);
+}
+
+TEST_CASE("prelu: per-channel and shared slopes, gradients", "[prelu][grad]") {
+  const Tensor x = Tensor::from_vector({-2, 3, -1, 0.5, 4, -3}, {1, 2, 3}, DType::f64);
+  const Tensor a = Tensor::from_vector({0.25, -0.5}, {2}, DType::f64);
+  CHECK(prelu(x, a).to_vector() == std::vector<double>{-0.5, 3, -0.25, 0.5, 4, 1.5});
+  CHECK(prelu(x, Tensor::from_vector({0.1}, {1}, DType::f64)).to_vector()[0] == Approx(-0.2));
+  uint64_t seed = 5;
+  for (const auto& [s, c] : std::vector<std::pair<Shape, int64_t>>{{{2, 3, 4, 3}, 3}, {{4, 5}, 5}, {{2, 3, 4}, 1}}) {
+    INFO(shape_str(s) << " slopes " << c);
+    const Tensor xs = random_tensor(s, seed++).requires_grad_(), as = random_tensor({c}, seed++).requires_grad_();
+    const Fn fn = [](const std::vector<Tensor>& v) { return prelu(v[0], v[1]); };
+    check_first_and_second_order(fn, {xs, as});
+  }
+}
+
+TEST_CASE("prelu rejects bad slopes with a clear message", "[prelu]") {
+  const Tensor x = random_tensor({2, 3, 4, 4}, 3, DType::f32);
+  REQUIRE_THROWS_WITH(prelu(x, ones({4})), Catch::Contains("prelu") && Catch::Contains("[1] or [3]"));
+  REQUIRE_THROWS_WITH(prelu(x, ones({3}, DType::f64)), Catch::Contains("different dtypes"));
+}
+
+TEST_CASE("prelu on cuda matches the cpu", "[prelu][cuda]") {
+  const Device gpu = Device::cuda(0);
+  uint64_t seed = 40;
+  for (const auto& [s, c] : std::vector<std::pair<Shape, int64_t>>{
+           {{8, 64, 32, 32}, 64}, {{3, 5, 7, 9}, 5}, {{16, 512}, 512}, {{2, 3, 5}, 1}}) {
+    INFO(shape_str(s));
+    const Tensor x = random_tensor(s, seed++, DType::f32), a = random_tensor({c}, seed++, DType::f32);
+    Tensor xc = x.detach().requires_grad_(), ac = a.detach().requires_grad_();
+    Tensor xg = x.to(gpu).requires_grad_(), ag = a.to(gpu).requires_grad_();
+    const Tensor want = prelu(xc, ac);
+    full(s, std::numeric_limits<double>::quiet_NaN(), DType::f32, gpu);
+    const Tensor got = prelu(xg, ag);
+    CHECK(allclose(got, want, 1e-6, 1e-7).ok);
+    const Tensor gy = random_tensor(s, seed++, DType::f32);
+    const auto dc = grad({want}, {xc, ac}, {gy}), dg = grad({got}, {xg, ag}, {gy.to(gpu)});
+    CHECK(allclose(dg[0], dc[0], 1e-6, 1e-7).ok);
+    const Check ca = allclose(dg[1], dc[1], 1e-4, 1e-4);
+    INFO(ca.message);
+    CHECK(ca.ok);
+  }
+}

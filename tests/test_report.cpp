@@ -1,0 +1,131 @@
+// train/report.h: resumed runs continue the curves of the runs before them
+// (through a chain of resumes), empty and broken folders, the atomic write.
+// The page's structure and pixels are checked by tests/test_report.py.
+#include <algorithm>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "engine/error.h"
+#include "engine/io/atomic_file.h"
+#include "train/report.h"
+
+namespace fs = std::filesystem;
+using namespace gf;
+
+namespace {
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("gf_test_report_" + std::to_string(::getpid()) + "_" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+std::string read(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// One run's ticks, as a tick loop writes them: kimg from k0 in steps of 1,
+// the run's clock from 0 at 10 s per tick, loss_G = kimg.
+void write_ticks(const fs::path& dir, double k0, int n) {
+  std::ofstream f(dir / "stats.jsonl", std::ios::app);
+  for (int t = 0; t < n; ++t)
+    f << "{\"tick\": " << t << ", \"kimg\": " << k0 + t << ", \"total_sec\": " << 10.0 * (t + 1)
+      << ", \"loss_G\": " << k0 + t << "}\n";
+}
+
+// The coordinate pairs of the curve of `key` in a page, as "M"/"L" commands.
+std::vector<std::string> curve_commands(const std::string& page, const std::string& key) {
+  const std::regex path_re("data-key=\"" + key + "\" d=\"([^\"]*)\"");
+  std::smatch m;
+  REQUIRE(std::regex_search(page, m, path_re));
+  const std::string d = m[1];
+  std::vector<std::string> cmds;
+  const std::regex cmd_re("[ML]");
+  for (auto it = std::sregex_iterator(d.begin(), d.end(), cmd_re); it != std::sregex_iterator(); ++it) cmds.push_back(it->str());
+  return cmds;
+}
+
+size_t count(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("a resumed run's page continues the curves of the runs it came from", "[report]") {
+  // Run A trains kimg 1..8 with a checkpoint at 4; B resumes from it and
+  // trains 5..10 with a checkpoint at 8; C resumes from that and trains 9..11.
+  const fs::path a = fresh_dir("a"), b = fresh_dir("b"), c = fresh_dir("c");
+  write_ticks(a, 1, 8);
+  carry_earlier_stats(b.string(), (a / "checkpoint.bin").string(), 4000);
+  write_ticks(b, 5, 6);
+  carry_earlier_stats(c.string(), (b / "checkpoint.bin").string(), 8000);
+  write_ticks(c, 9, 3);
+
+  // A's ticks after its checkpoint (5..8) are left out: B trained them again.
+  const std::string b_earlier = read(b / "stats-earlier.jsonl");
+  CHECK(count(b_earlier, "\n") == 4);
+  CHECK(b_earlier.find("\"kimg\": 5") == std::string::npos);
+  const std::string c_earlier = read(c / "stats-earlier.jsonl");
+  CHECK(count(c_earlier, "\n") == 8);  // A's 1..4, B's 5..8
+
+  const std::string page = render_report(c.string());
+  // One point per tick, kimg 1..11, one unbroken line.
+  const std::vector<std::string> cmds = curve_commands(page, "loss_G");
+  CHECK(cmds.size() == 11);
+  CHECK(std::count(cmds.begin(), cmds.end(), "M") == 1);
+  // Two resumes, each marked; the training time adds each run's clock: 40 + 40 + 30 s.
+  CHECK(count(page, "class=\"resume\"") == 2);
+  CHECK(page.find("training time 1m 50s") != std::string::npos);
+  CHECK(page.find("stats-earlier.jsonl") != std::string::npos);
+}
+
+TEST_CASE("carry_earlier_stats copies nothing without a resume point or earlier stats", "[report]") {
+  const fs::path a = fresh_dir("plain"), b = fresh_dir("from_snapshot"), c = fresh_dir("no_stats");
+  write_ticks(a, 1, 4);
+  carry_earlier_stats(b.string(), (a / "network-snapshot-000004.bin").string(), 0);  // weights only: starts at 0
+  CHECK_FALSE(fs::exists(b / "stats-earlier.jsonl"));
+  carry_earlier_stats(c.string(), (fresh_dir("elsewhere") / "checkpoint.bin").string(), 4000);
+  CHECK_FALSE(fs::exists(c / "stats-earlier.jsonl"));
+}
+
+TEST_CASE("report pages for folders without ticks, and for what is no run folder", "[report]") {
+  const fs::path d = fresh_dir("no_ticks");
+  std::ofstream(d / "training_options.json") << "{\"dataset\": \"x\", \"total_kimg\": 5}";
+  const std::string page = render_report(d.string(), {/*live=*/true, 30});
+  CHECK(page.find("No tick yet.") != std::string::npos);
+  CHECK(page.find("No statistics yet.") != std::string::npos);
+  CHECK(page.find("http-equiv=\"refresh\" content=\"30\"") != std::string::npos);
+
+  CHECK_THROWS_AS(render_report((d / "nothing").string()), Error);
+  CHECK_THROWS_AS(render_report(fresh_dir("empty").string()), Error);
+  // The tick loop's call never throws; the page is simply not written.
+  update_report((d / "nothing").string(), true);
+  CHECK_FALSE(fs::exists(d / "nothing"));
+}
+
+TEST_CASE("write_report writes the page atomically", "[report]") {
+  const fs::path d = fresh_dir("write");
+  write_ticks(d, 1, 3);
+  write_report(d.string());
+  CHECK(read(d / "report.html") == render_report(d.string()));
+  CHECK_FALSE(fs::exists(io::temp_name((d / "report.html").string())));
+}
+
+TEST_CASE("format_duration", "[report]") {
+  CHECK(format_duration(5.4) == "5s");
+  CHECK(format_duration(184) == "3m 04s");
+  CHECK(format_duration(2 * 3600 + 3 * 60 + 4) == "2h 03m");
+  CHECK(format_duration(86400 + 2 * 3600 + 3 * 60) == "1d 02h 03m");
+  CHECK(format_duration(-1) == "-");
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/python3
+"""Golden values for train/image_resize.h: PIL's Image.resize(size,
+Image.BILINEAR), which pSp's transforms.Resize((256, 256)) runs on every input.
+
+Random RGB uint8 images, resized down, up and along one axis, stored as
+float32 HWC tensors of the 8-bit values in tests/data/pil_resize_golden.bin.
+Needs Pillow (Debian python3-pil) and torch (for the writer).
+
+Usage: /usr/bin/python3 tools/make_pil_resize_golden.py [out.bin]
+"""
+import os
+import sys
+
+import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+pydeps.require("make_pil_resize_golden", "numpy", "torch", "PIL")
+
+import numpy as np  # noqa: E402
+import PIL  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from golden_io import write_safetensors  # noqa: E402
+
+CASES = [("down", (49, 31), (16, 16)), ("up", (5, 9), (17, 13)), ("wide", (40, 20), (16, 20)),
+         ("tall", (20, 30), (20, 8)), ("odd", (23, 21), (17, 13)), ("same", (8, 8), (8, 8))]
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests", "data",
+                                                             "pil_resize_golden.bin")
+    rng = np.random.default_rng(15)
+    t = {}
+    for name, (w, h), (ow, oh) in CASES:
+        img = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+        res = np.asarray(Image.fromarray(img).resize((ow, oh), Image.BILINEAR))
+        t[name + ".in"] = torch.from_numpy(img.astype(np.float32))
+        t[name + ".out"] = torch.from_numpy(res.astype(np.float32))
+    n = write_safetensors(out, t, {"generator": "tools/make_pil_resize_golden.py", "pillow": PIL.__version__})
+    print(f"wrote {len(t)} tensors, {n} bytes to {out}")
+
+
+if __name__ == "__main__":
+    main()

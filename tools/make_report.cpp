@@ -1,0 +1,38 @@
+// make_report: writes report.html into finished (or copied, or older) run
+// folders: the page the tick loop writes at the end of a run (train/report.h),
+// built from the folder's stats.jsonl, training_options.json and image grids.
+//
+//   build/bin/make_report runs/00003-fashion-mnist-small [more run folders]
+//
+// A folder that is not a run folder ends the program with one line on stderr
+// and exit code 1; folders before it keep their new page.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+#include "train/cli.h"
+#include "train/report.h"
+
+int main(int argc, char** argv) {
+  return gf::cli::run_main("make_report", [&] {
+    std::vector<std::string> dirs;
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      if (a == "--help" || a == "-h") {
+        std::cout << "Usage: make_report RUNDIR [RUNDIR ...]\n\n"
+                     "Writes RUNDIR/report.html from the run folder's stats.jsonl, training_options.json,\n"
+                     "reals.png and fakes*.png: the page training writes at its end.\n";
+        return 0;
+      }
+      if (a.rfind("--", 0) == 0) throw gf::Error("unknown option " + a + " (see --help)");
+      dirs.push_back(a);
+    }
+    if (dirs.empty()) throw gf::Error("no run folder given (see --help)");
+    for (const std::string& d : dirs) {
+      gf::write_report(d);
+      std::cout << d << "/report.html\n";
+    }
+    return 0;
+  });
+}

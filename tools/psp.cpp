@@ -1,0 +1,315 @@
+// psp: image -> W+ inference with a pSp network (a .bin from
+// tools/convert_weights.py import of a pixel2style2pixel checkpoint).
+//
+//   psp encode --network psp.bin --images DIR|ZIP|N.npy --outdir OUT
+//       As pSp's scripts/inference.py: each image resized to the encoder's
+//       input (PIL bilinear, as transforms.Resize), scaled to [-1, 1],
+//       encoded to W+ codes (plus latent_avg) and decoded with the stored
+//       noise. Writes OUT/latents.npy [N, n_styles, w_dim] (rows in the order
+//       of OUT/names.txt; `generate --w` re-renders them), and unless
+//       --no-images OUT/inference_results/<name>.png (and with --couple
+//       OUT/inference_coupled/<name>.png: input beside output).
+//   psp mix --network psp.bin --images ... --outdir OUT --latent-mask 8-17
+//       Multi-modal synthesis as pSp's scripts/style_mixing.py: for each
+//       image, --n-outputs outputs whose masked codes come from the mapping
+//       of a random z (mixed with --mix-alpha), in one row beside the input:
+//       OUT/style_mixing/<name>.png. Random noise by default, as there.
+//
+// A folder or .zip is read in sorted order (every file stb_image reads; grey
+// becomes RGB; files it cannot read are named and skipped; transparent
+// images are refused, as the datasets refuse them); a .npy
+// holds float [N, C, S, S] in [-1, 1] at the encoder's input size. PNGs are
+// written as pSp's tensor2im: floor(clamp((x + 1) / 2, 0, 1) * 255).
+#include <stb_image_write.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <filesystem>
+#include <iostream>
+
+#include "engine/error.h"
+#include "engine/io/atomic_file.h"
+#include "engine/io/npy.h"
+#include "engine/ops.h"
+#include "engine/ops/resize.h"
+#include "models/psp/network_file.h"
+#include "train/cli.h"
+#include "train/dataset.h"
+#include "train/image_io.h"
+#include "train/image_resize.h"
+
+namespace {
+
+using namespace gf;
+namespace fs = std::filesystem;
+
+// The images to encode, read a batch at a time.
+class Inputs {
+ public:
+  Inputs(const std::string& path, const psp::PspConfig& cfg) : cfg_(cfg) {
+    if (fs::path(path).extension() == ".npy") {
+      npy_ = io::read_npy(path).to(DType::f32);
+      const int64_t s = cfg.input_size;
+      if (npy_.dim() != 4 || npy_.size(1) != cfg.input_nc || npy_.size(2) != s || npy_.size(3) != s)
+        throw Error(path + ": shape " + shape_str(npy_.shape()) + ", expected [N, " + std::to_string(cfg.input_nc) +
+                    ", " + std::to_string(s) + ", " + std::to_string(s) + "] (images in [-1, 1] at the encoder's "
+                    "input size)");
+      for (int64_t i = 0; i < npy_.size(0); ++i) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "img%04lld", static_cast<long long>(i));
+        names_.push_back(buf);
+      }
+    } else {
+      files_ = open_image_files(path);
+      GF_CHECK(cfg.input_nc == 3, "psp", "the network reads " << cfg.input_nc << "-channel inputs; images are RGB");
+      // Every file whose header stb_image reads, as the datasets take them; the rest are named and skipped.
+      std::vector<std::string> readable;
+      for (const auto& n : files_.names) {
+        try {
+          const std::vector<uint8_t> bytes = files_.read(n);
+          image_info(bytes.data(), bytes.size(), files_.display(n));
+          readable.push_back(n);
+        } catch (const Error& e) {
+          std::cerr << "psp: skipped " << e.what() << "\n";
+        }
+      }
+      files_.names = readable;
+      if (files_.names.empty()) throw Error(path + ": no readable images found");
+      for (const auto& n : files_.names) {
+        std::string s = fs::path(n).replace_extension().generic_string();
+        std::replace(s.begin(), s.end(), '/', '_');
+        names_.push_back(s);
+      }
+    }
+  }
+  int64_t size() const { return static_cast<int64_t>(names_.size()); }
+  const std::string& name(int64_t i) const { return names_[size_t(i)]; }
+
+  // Images [i, i + n) as float32 [n, C, S, S] in [-1, 1].
+  Tensor batch(int64_t i, int64_t n) const {
+    if (npy_.defined()) return slice(npy_, 0, i, i + n);
+    const int s = cfg_.input_size;
+    std::vector<double> v(size_t(n) * 3 * s * s);
+    for (int64_t k = 0; k < n; ++k) {
+      const std::string& name = files_.names[size_t(i + k)];
+      const std::vector<uint8_t> bytes = files_.read(name);
+      ImageInfo info;
+      std::vector<uint8_t> hwc = decode_image(bytes.data(), bytes.size(), files_.display(name), 3, &info);
+      if (info.width != s || info.height != s) hwc = resize_bilinear_pil(hwc, info.width, info.height, 3, s, s);
+      // transforms.ToTensor then Normalize([0.5] * 3, [0.5] * 3), in float32 as torch does.
+      for (int c = 0; c < 3; ++c)
+        for (int64_t p = 0; p < int64_t(s) * s; ++p)
+          v[size_t(((k * 3 + c) * s * s) + p)] = (float(hwc[size_t(p * 3 + c)]) / 255.0f - 0.5f) / 0.5f;
+    }
+    return Tensor::from_vector(v, {n, 3, s, s});
+  }
+
+ private:
+  psp::PspConfig cfg_;
+  Tensor npy_;
+  ImageFiles files_;
+  std::vector<std::string> names_;
+};
+
+// pSp's tensor2im for each image of [N, C, H, W], laid side by side in one PNG.
+void save_row_png(const std::vector<Tensor>& imgs, const std::string& path) {
+  const int64_t c = imgs[0].size(1), h = imgs[0].size(2), w = imgs[0].size(3), W = w * int64_t(imgs.size());
+  std::vector<uint8_t> out(size_t(W * h * c));
+  for (size_t k = 0; k < imgs.size(); ++k) {
+    const std::vector<double> v = imgs[k].to_vector();
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t y = 0; y < h; ++y)
+        for (int64_t x = 0; x < w; ++x) {
+          const double t = std::min(1.0, std::max(0.0, (v[size_t((ch * h + y) * w + x)] + 1) / 2));
+          out[size_t((y * W + int64_t(k) * w + x) * c + ch)] = uint8_t(std::isnan(t) ? 0 : t * 255);
+        }
+  }
+  std::string png;
+  auto append = [](void* ctx, void* data, int size) {
+    static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), static_cast<size_t>(size));
+  };
+  GF_CHECK(stbi_write_png_to_func(append, &png, int(W), int(h), int(c), out.data(), int(W * c)), "psp",
+           "PNG encoding failed for " << path);
+  io::write_atomic(path, [&](std::ostream& f) { f.write(png.data(), std::streamsize(png.size())); }, "psp");
+}
+
+// An image [1, C, S, S] scaled to R x R for the side-by-side grids.
+Tensor to_size(const Tensor& img, int64_t r) {
+  return img.size(2) == r && img.size(3) == r ? img : resize_bilinear(img, r, r, false);
+}
+
+void progress(const char* what, int64_t done, int64_t total) {
+  if (!isatty(2)) return;
+  std::fprintf(stderr, "\r%s: %lld/%lld images", what, static_cast<long long>(done), static_cast<long long>(total));
+  if (done == total) std::fprintf(stderr, "\n");
+  std::fflush(stderr);
+}
+
+std::vector<cli::Flag> common_flags() {
+  return {{"network", "FILE.bin", "", "pSp network from tools/convert_weights.py (required)"},
+          {"images", "PATH", "", "folder or .zip of images (PNG, JPEG, ...), or .npy [N, C, S, S] in [-1, 1] (required)"},
+          {"outdir", "DIR", "out", "where to write"},
+          cli::integer("batch", "N", "2", "images per pass (pSp's test_batch_size)", 1, 65536),
+          cli::integer("n-images", "N", "", "only the first N images", 1, cli::kInt64Max),
+          {"resize-outputs", "", "", "pool outputs to 256x256 (pSp's --resize_outputs)"},
+          {"device", "cpu|cuda", "cpu", "where to run"}};
+}
+
+struct Setup {
+  std::unique_ptr<psp::Psp> net;
+  std::unique_ptr<Inputs> inputs;
+  int64_t count = 0, batch = 1;
+  Device dev;
+  std::string outdir;
+};
+
+Setup setup(const cli::Args& args) {
+  if (!args.has("network")) throw Error("--network is required (see --help)");
+  if (!args.has("images")) throw Error("--images is required (see --help)");
+  Setup s;
+  s.dev = Device::parse(args.str("device"));
+  check_device_usable(s.dev);
+  s.batch = args.integer("batch");
+  s.net = psp::load_psp(args.str("network"));
+  s.net->to(s.dev);
+  s.inputs = std::make_unique<Inputs>(args.str("images"), s.net->config());
+  s.count = s.inputs->size();
+  if (args.has("n-images")) s.count = std::min<int64_t>(s.count, args.integer("n-images"));
+  s.outdir = args.str("outdir");
+  return s;
+}
+
+int encode(int argc, char** argv) {
+  std::vector<cli::Flag> flags = common_flags();
+  flags.push_back({"couple", "", "", "also write input and output side by side (pSp's --couple_outputs)"});
+  flags.push_back({"no-images", "", "", "write the latents only"});
+  flags.push_back({"raw", "FILE.npy", "", "also write the outputs as float32 [N, C, H, W] in [-1, 1]"});
+  cli::Args args(argc, argv, "psp encode",
+                 "Encode images to W+ latents and reconstruct them with a pSp network (pSp's inference.py).", flags);
+  if (args.help()) {
+    std::cout << args.usage();
+    return 0;
+  }
+  Setup s = setup(args);
+  const bool images = !args.flag("no-images"), couple = args.flag("couple"), resize = args.flag("resize-outputs");
+  if (couple && !images) throw Error("--couple writes images; it cannot go with --no-images");
+  fs::create_directories(s.outdir);
+  if (images) fs::create_directories(s.outdir + "/inference_results");
+  if (couple) fs::create_directories(s.outdir + "/inference_coupled");
+  stylegan2::SynthesisOptions so;
+  so.noise_mode = NoiseMode::constant;  // randomize_noise=False
+  NoGradGuard ng;
+  std::vector<Tensor> codes, raw;
+  for (int64_t i = 0; i < s.count; i += s.batch) {
+    const int64_t n = std::min(s.batch, s.count - i);
+    const Tensor x = s.inputs->batch(i, n);
+    const Tensor c = s.net->encode(x.to(s.dev));
+    codes.push_back(c.to(Device::cpu()));
+    if (images || args.has("raw")) {
+      const Tensor out = s.net->decode(c, resize, so).to(Device::cpu());
+      if (args.has("raw")) raw.push_back(out);
+      for (int64_t k = 0; images && k < n; ++k) {
+        const Tensor o = slice(out, 0, k, k + 1);
+        const std::string name = s.inputs->name(i + k) + ".png";
+        save_row_png({o}, s.outdir + "/inference_results/" + name);
+        if (couple) save_row_png({to_size(slice(x, 0, k, k + 1), o.size(2)), o}, s.outdir + "/inference_coupled/" + name);
+      }
+    }
+    progress("psp encode", i + n, s.count);
+  }
+  io::save_npy(s.outdir + "/latents.npy", concat(codes, 0));
+  io::write_atomic(s.outdir + "/names.txt", [&](std::ostream& f) {
+    for (int64_t i = 0; i < s.count; ++i) f << s.inputs->name(i) << "\n";
+  }, "psp");
+  if (args.has("raw")) io::save_npy(args.str("raw"), concat(raw, 0));
+  std::cout << "psp encode: " << s.count << " images -> " << s.outdir << "/latents.npy ["
+            << s.count << ", " << s.net->n_styles() << ", " << s.net->config().style_dim() << "]"
+            << (images ? " and inference_results/" : "") << "\n";
+  return 0;
+}
+
+int mix(int argc, char** argv) {
+  std::vector<cli::Flag> flags = common_flags();
+  flags.push_back(cli::integer_list("latent-mask", "LIST", "",
+                                    "indices of the codes taken from random w's, e.g. 8-17 (required)", 0, 1023, 1024));
+  flags.push_back(cli::number("mix-alpha", "A", "", "blend: alpha * random + (1 - alpha) * encoded (default: replace)",
+                              cli::Range::at_least(0, 1)));
+  flags.push_back(cli::integer("n-outputs", "K", "5", "outputs per image (pSp's n_outputs_to_generate)", 1, 10000));
+  flags.push_back(cli::integer("seed", "S", "0", "seed of the random z's (Philox: the same on the CPU and the GPU)", 0,
+                               cli::kSeedMax));
+  flags.push_back({"noise-mode", "MODE", "random", "const, random or none (style_mixing.py: random)"});
+  cli::Args args(argc, argv, "psp mix",
+                 "Multi-modal synthesis: encoded images with their masked styles from random w's (pSp's "
+                 "style_mixing.py).", flags);
+  if (args.help()) {
+    std::cout << args.usage();
+    return 0;
+  }
+  if (!args.has("latent-mask")) throw Error("--latent-mask is required, e.g. --latent-mask 8-17");
+  const std::vector<long long> mask = args.integers("latent-mask");
+  std::optional<double> alpha;
+  if (args.has("mix-alpha")) alpha = args.number("mix-alpha");
+  const long long k_out = args.integer("n-outputs");
+  const std::string nm = args.str("noise-mode");
+  stylegan2::SynthesisOptions so;
+  so.noise_mode = nm == "const" ? NoiseMode::constant : nm == "none" ? NoiseMode::none : NoiseMode::random;
+  if (nm != "const" && nm != "none" && nm != "random")
+    throw Error("--noise-mode must be const, random or none, got '" + nm + "'");
+  Setup s = setup(args);
+  for (long long i : mask)
+    if (i >= s.net->n_styles())
+      throw Error("--latent-mask: latent " + std::to_string(i) + " is outside [0, " +
+                  std::to_string(s.net->n_styles()) + ")");
+  gf::Generator rng(static_cast<uint64_t>(args.integer("seed")));
+  so.noise_gen = &rng;
+  const bool resize = args.flag("resize-outputs");
+  fs::create_directories(s.outdir + "/style_mixing");
+  NoGradGuard ng;
+  const int z_dim = s.net->decoder->config().z_dim;
+  for (int64_t i = 0; i < s.count; i += s.batch) {
+    const int64_t n = std::min(s.batch, s.count - i);
+    const Tensor x = s.inputs->batch(i, n);
+    const Tensor codes = s.net->encode(x.to(s.dev));
+    for (int64_t k = 0; k < n; ++k) {
+      const Tensor c = slice(codes, 0, k, k + 1);
+      std::vector<Tensor> row;
+      for (long long j = 0; j < k_out; ++j) {
+        const Tensor inject = s.net->mapped_codes(randn({1, z_dim}, rng, DType::f32, s.dev));
+        row.push_back(s.net->decode(psp::mix_codes(c, inject, mask, alpha), resize, so).to(Device::cpu()));
+      }
+      row.insert(row.begin(), to_size(slice(x, 0, k, k + 1), row[0].size(2)));
+      save_row_png(row, s.outdir + "/style_mixing/" + s.inputs->name(i + k) + ".png");
+    }
+    progress("psp mix", i + n, s.count);
+  }
+  std::cout << "psp mix: " << s.count << " images x " << k_out << " outputs -> " << s.outdir << "/style_mixing/\n";
+  return 0;
+}
+
+int run(int argc, char** argv) {
+  const std::string usage =
+      "Usage: psp encode|mix [options]  (psp <command> --help lists the options)\n\n"
+      "pSp (pixel2style2pixel) inference: encode images to W+ latents and reconstructions,\n"
+      "or multi-modal synthesis by style mixing.\n";
+  if (argc < 2) throw Error("expected a command, encode or mix (see --help)");
+  if (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cout << usage;
+    return 0;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "encode") return encode(argc - 1, argv + 1);
+  if (cmd == "mix") return mix(argc - 1, argv + 1);
+  throw Error("unknown command '" + cmd + "': expected encode or mix (see --help)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Errors name the command: "psp encode: error: ...".
+  const std::string cmd = argc > 1 ? argv[1] : "";
+  const std::string program = cmd == "encode" || cmd == "mix" ? "psp " + cmd : "psp";
+  return gf::cli::run_main(program.c_str(), [&] { return run(argc, argv); });
+}

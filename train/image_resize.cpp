@@ -1,0 +1,107 @@
+// PIL's Resample.c semantics (ImagingResample with the bilinear filter):
+// for output index i along an axis of scale = in / out, the filter scale is
+// max(scale, 1), the support 1 * filter scale, the centre (i + 0.5) * scale;
+// taps from floor(centre - support + 0.5) to floor(centre + support + 0.5)
+// (clipped to the image) weigh triangle((tap - centre + 0.5) / filter scale),
+// normalized to sum 1, then rounded to integers of 2^22 (half away from 0).
+// A pass sums pixel * weight from 2^21 (rounding) and shifts back, clipped to
+// [0, 255].
+#include "train/image_resize.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/error.h"
+
+namespace gf {
+namespace {
+
+constexpr int kPrecisionBits = 32 - 8 - 2;
+
+struct Taps {
+  std::vector<int> first, count;
+  std::vector<int32_t> weights;  // count per output, padded to `stride`
+  int stride = 0;
+};
+
+Taps precompute(int in, int out) {
+  const double scale = double(in) / out;
+  const double filterscale = std::max(scale, 1.0), support = 1.0 * filterscale;
+  Taps t;
+  t.stride = int(std::ceil(support)) * 2 + 1;
+  t.first.resize(size_t(out));
+  t.count.resize(size_t(out));
+  t.weights.assign(size_t(out) * t.stride, 0);
+  std::vector<double> k(size_t(t.stride));
+  for (int i = 0; i < out; ++i) {
+    const double center = (i + 0.5) * scale;
+    int xmin = int(center - support + 0.5), xmax = int(center + support + 0.5);
+    xmin = std::max(xmin, 0);
+    xmax = std::min(xmax, in) - xmin;
+    double ww = 0;
+    for (int x = 0; x < xmax; ++x) {
+      const double a = std::fabs((x + xmin - center + 0.5) / filterscale);
+      k[size_t(x)] = a < 1 ? 1 - a : 0;
+      ww += k[size_t(x)];
+    }
+    for (int x = 0; x < xmax; ++x) {
+      const double v = ww != 0 ? k[size_t(x)] / ww : k[size_t(x)];
+      const double s = v * double(1 << kPrecisionBits);
+      t.weights[size_t(i) * t.stride + x] = int32_t(v < 0 ? s - 0.5 : s + 0.5);
+    }
+    t.first[size_t(i)] = xmin;
+    t.count[size_t(i)] = xmax;
+  }
+  return t;
+}
+
+uint8_t clip8(int64_t v) {
+  if (v >= (int64_t(1) << kPrecisionBits << 8)) return 255;
+  if (v <= 0) return 0;
+  return uint8_t(v >> kPrecisionBits);
+}
+
+}  // namespace
+
+std::vector<uint8_t> resize_bilinear_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels,
+                                         int out_w, int out_h) {
+  GF_CHECK(in_w > 0 && in_h > 0 && out_w > 0 && out_h > 0 && channels > 0, "resize_bilinear_pil",
+           "sizes must be positive, got " << in_w << "x" << in_h << " -> " << out_w << "x" << out_h);
+  GF_CHECK(hwc.size() == size_t(in_w) * in_h * channels, "resize_bilinear_pil", "pixel buffer of the wrong size");
+  std::vector<uint8_t> cur = hwc;
+  int w = in_w;
+  if (out_w != in_w) {  // horizontal pass
+    const Taps t = precompute(in_w, out_w);
+    std::vector<uint8_t> next(size_t(out_w) * in_h * channels);
+#pragma omp parallel for if (int64_t(out_w) * in_h > 65536)
+    for (int y = 0; y < in_h; ++y)
+      for (int x = 0; x < out_w; ++x)
+        for (int c = 0; c < channels; ++c) {
+          int64_t ss = int64_t(1) << (kPrecisionBits - 1);
+          for (int k = 0; k < t.count[size_t(x)]; ++k)
+            ss += int64_t(cur[(size_t(y) * w + t.first[size_t(x)] + k) * channels + c]) *
+                  t.weights[size_t(x) * t.stride + k];
+          next[(size_t(y) * out_w + x) * channels + c] = clip8(ss);
+        }
+    cur.swap(next);
+    w = out_w;
+  }
+  if (out_h != in_h) {  // vertical pass
+    const Taps t = precompute(in_h, out_h);
+    std::vector<uint8_t> next(size_t(w) * out_h * channels);
+#pragma omp parallel for if (int64_t(w) * out_h > 65536)
+    for (int y = 0; y < out_h; ++y)
+      for (int x = 0; x < w; ++x)
+        for (int c = 0; c < channels; ++c) {
+          int64_t ss = int64_t(1) << (kPrecisionBits - 1);
+          for (int k = 0; k < t.count[size_t(y)]; ++k)
+            ss += int64_t(cur[(size_t(t.first[size_t(y)] + k) * w + x) * channels + c]) *
+                  t.weights[size_t(y) * t.stride + k];
+          next[(size_t(y) * w + x) * channels + c] = clip8(ss);
+        }
+    cur.swap(next);
+  }
+  return cur;
+}
+
+}  // namespace gf

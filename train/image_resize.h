@@ -1,0 +1,17 @@
+// Resizing 8-bit images as PIL's Image.resize(size, Image.BILINEAR) does,
+// which is what pSp's torchvision transforms.Resize((256, 256)) runs on every
+// input (pixel2style2pixel configs/transforms_config.py): a separable triangle
+// filter whose support widens with the reduction factor (so downscaling
+// averages, with no aliasing), coefficients normalized and rounded to 22-bit
+// fixed point, the horizontal pass first, each pass rounded to 8 bits.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace gf {
+
+// hwc: interleaved [in_h, in_w, channels] -> [out_h, out_w, channels].
+std::vector<uint8_t> resize_bilinear_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels,
+                                         int out_w, int out_h);
+
+}  // namespace gf

@@ -1,0 +1,660 @@
+#include "train/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include "engine/error.h"
+#include "engine/io/atomic_file.h"
+
+namespace gf {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// ---- What the curves are called. A family adds its stat keys here; a key not
+// listed still gets a panel of its own, titled with the key. Keys that share a
+// panel title share a panel (and should share a unit). ----
+struct KnownStat {
+  const char* key;
+  const char* panel;
+  const char* label;
+};
+constexpr KnownStat kKnownStats[] = {
+    {"loss_G", "Losses", "G"},
+    {"loss_D_real", "Losses", "D, reals"},
+    {"loss_D_fake", "Losses", "D, fakes"},
+    {"scores_real", "D scores (logits)", "reals"},
+    {"scores_fake", "D scores (logits)", "fakes"},
+    {"r1_penalty", "R1 penalty", "R1"},
+    {"pl_penalty", "Path-length penalty", "penalty"},
+    {"pl_mean", "Path-length mean", "mean length"},
+    {"sec_per_kimg", "Speed (s/kimg)", "s/kimg"},
+    {"maxmem_gb", "Memory (GiB)", "peak in the tick"},
+    {"reserved_gb", "Memory (GiB)", "held"},
+    {"lod", "Level of detail (lod)", "lod"},  // PGGAN's progress through the resolutions
+};
+// Axes and bookkeeping, not curves (sec_per_tick is sec_per_kimg times the tick length).
+constexpr const char* kNotCurves[] = {"tick", "kimg", "total_sec", "timestamp", "sec_per_tick"};
+
+constexpr const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+constexpr const char* kFrameColor = "#555555";  // the plot frame; tests find plots by it
+constexpr double kLogSpan = 100;  // a panel whose positive values span this factor is drawn on a log scale
+constexpr int kRecentTicks = 10;
+constexpr size_t kDotsUpTo = 60;  // a curve of this many points or fewer gets a dot on each  // the speed for the estimate of the time left: the mean over these ticks
+
+// SVG geometry of one panel, in pixels: the plot area and the whole picture.
+constexpr int kPlotX = 58, kPlotY = 10, kPlotW = 388, kPlotH = 190;
+constexpr int kSvgW = kPlotX + kPlotW + 14, kSvgH = kPlotY + kPlotH + 36;
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string esc(const std::string& s) {
+  std::string r;
+  r.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': r += "&amp;"; break;
+      case '<': r += "&lt;"; break;
+      case '>': r += "&gt;"; break;
+      case '"': r += "&quot;"; break;
+      case '\'': r += "&#39;"; break;
+      default: r += c;
+    }
+  }
+  return r;
+}
+
+std::string fmt(const char* f, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
+// A value for people: 4 significant digits.
+std::string num(double v) { return std::isfinite(v) ? fmt("%.4g", v) : "-"; }
+// Progress in kimg: three decimals for short runs (a tick can be 0.016 kimg), else one.
+std::string kimg_text(double k) { return fmt(std::abs(k) < 10 ? "%.3f" : "%.1f", k); }
+
+// ---- stats.jsonl ----
+
+struct Stats {
+  std::vector<double> kimg;
+  std::vector<std::string> keys;                   // numeric keys, in order of first appearance
+  std::map<std::string, std::vector<double>> col;  // per key, one value per row: NaN where null or missing
+  size_t earlier_rows = 0;                         // rows from stats-earlier.jsonl
+  std::vector<size_t> run_starts;                  // rows where a run (an earlier one, or this) begins
+
+  size_t rows() const { return kimg.size(); }
+  double at(const std::string& key, size_t row) const {
+    auto it = col.find(key);
+    return it == col.end() ? kNaN : it->second[row];
+  }
+};
+
+// Appends the lines of one stats file; returns the count of lines that were
+// not a JSON object with a numeric kimg (a crash can cut the last line short).
+size_t read_stats(const fs::path& path, Stats& s) {
+  std::ifstream f(path);
+  size_t bad = 0;
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("kimg") || !j["kimg"].is_number()) {
+      ++bad;
+      continue;
+    }
+    const size_t row = s.rows();
+    s.kimg.push_back(j["kimg"].get<double>());
+    for (const auto& [k, v] : j.items()) {
+      // null is a gap (nlohmann writes NaN as null); text and booleans are no statistic.
+      if (!v.is_number() && !v.is_null()) continue;
+      auto it = s.col.find(k);
+      if (it == s.col.end()) {
+        s.keys.push_back(k);
+        it = s.col.emplace(k, std::vector<double>()).first;
+      }
+      it->second.resize(row, kNaN);
+      it->second.push_back(v.is_null() ? kNaN : v.get<double>());
+    }
+  }
+  for (auto& [k, v] : s.col) v.resize(s.rows(), kNaN);
+  return bad;
+}
+
+// A run starts at row 0, at the first row of stats.jsonl after earlier runs'
+// rows, and wherever the tick count or the run's clock goes back (the earlier
+// runs of a chain of resumes, all in stats-earlier.jsonl).
+void find_run_starts(Stats& s) {
+  s.run_starts.clear();
+  for (size_t i = 0; i < s.rows(); ++i) {
+    const bool back = i > 0 && (s.at("tick", i) <= s.at("tick", i - 1) || s.at("total_sec", i) < s.at("total_sec", i - 1));
+    if (i == 0 || i == s.earlier_rows || back) s.run_starts.push_back(i);
+  }
+}
+
+// Training time over all runs: each run's clock at its last tick.
+double elapsed_sec(const Stats& s) {
+  double total = 0;
+  for (size_t r = 0; r < s.run_starts.size(); ++r) {
+    const size_t end = r + 1 < s.run_starts.size() ? s.run_starts[r + 1] : s.rows();
+    double m = kNaN;
+    for (size_t i = s.run_starts[r]; i < end; ++i)
+      if (std::isfinite(s.at("total_sec", i))) m = std::isfinite(m) ? std::max(m, s.at("total_sec", i)) : s.at("total_sec", i);
+    if (std::isfinite(m)) total += m;
+  }
+  return total;
+}
+
+// Seconds per kimg lately: over the last ticks of the newest run, leaving out
+// its first tick (which holds the start-up); a run of one tick gives its own.
+double recent_sec_per_kimg(const Stats& s) {
+  if (s.rows() == 0) return kNaN;
+  const size_t start = s.run_starts.back(), last = s.rows() - 1;
+  const size_t from = std::max<size_t>(start, last >= size_t(kRecentTicks) ? last - kRecentTicks : 0);
+  if (last > from) {
+    const double dt = s.at("total_sec", last) - s.at("total_sec", from), dk = s.kimg[last] - s.kimg[from];
+    if (std::isfinite(dt) && dk > 0) return dt / dk;
+  }
+  return s.at("sec_per_kimg", last);
+}
+
+// ---- axes ----
+
+struct Axis {
+  double lo = 0, hi = 1;
+  bool log = false;
+  std::vector<double> ticks;
+  double frac(double v) const {
+    return log ? (std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo)) : (v - lo) / (hi - lo);
+  }
+  bool drawable(double v) const { return std::isfinite(v) && (!log || v > 0); }
+};
+
+// Round numbers around [mn, mx], with a little room so no point lies on the
+// frame (but not below 0 for varying data that is not): a step of 1, 2 or 5 times a
+// power of ten, about five ticks, the ends on ticks.
+Axis linear_axis(double mn, double mx) {
+  const double pad = mx > mn ? (mx - mn) * 0.03 : mn == 0 ? 1 : std::abs(mn) * 0.1;
+  mn = mn >= 0 && mx > mn ? std::max(mn - pad, 0.0) : mn - pad;
+  mx += pad;
+  const double raw = (mx - mn) / 5, mag = std::pow(10, std::floor(std::log10(raw))), r = raw / mag;
+  const double step = (r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10) * mag;
+  Axis a;
+  const double k0 = std::floor(mn / step + 1e-9), k1 = std::ceil(mx / step - 1e-9);
+  a.lo = k0 * step;
+  a.hi = k1 * step;
+  for (double k = k0; k <= k1; ++k) a.ticks.push_back(k * step);
+  return a;
+}
+
+// Whole decades around [mn, mx] (mn > 0); at most about eight labelled.
+Axis log_axis(double mn, double mx) {
+  Axis a;
+  a.log = true;
+  mn /= 1.07;  // room, as on the linear axis
+  mx *= 1.07;
+  const int e0 = static_cast<int>(std::floor(std::log10(mn) + 1e-9)), e1 = static_cast<int>(std::ceil(std::log10(mx) - 1e-9));
+  a.lo = std::pow(10.0, e0);
+  a.hi = std::pow(10.0, std::max(e1, e0 + 1));
+  const int every = (e1 - e0) / 8 + 1;
+  for (int e = e0; e <= std::max(e1, e0 + 1); e += every) a.ticks.push_back(std::pow(10.0, e));
+  return a;
+}
+
+std::string tick_label(const Axis& a, double v) {
+  if (a.log) return fmt("%g", v);
+  const double step = a.ticks.size() > 1 ? a.ticks[1] - a.ticks[0] : 1;
+  if (std::abs(v) < step * 1e-6) return "0";
+  if (std::abs(v) >= 1e6 || step < 1e-4) return fmt("%.3g", v);
+  const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
+  char f[16];
+  std::snprintf(f, sizeof f, "%%.%df", decimals);
+  return fmt(f, v);
+}
+
+// ---- panels ----
+
+struct Panel {
+  std::string title;
+  std::vector<std::pair<std::string, std::string>> series;  // stat key, name in the legend
+};
+
+bool has_finite(const Stats& s, const std::string& key) {
+  auto it = s.col.find(key);
+  return it != s.col.end() && std::any_of(it->second.begin(), it->second.end(), [](double v) { return std::isfinite(v); });
+}
+
+// The known keys in the table's order, then the others in order of first
+// appearance. Keys without one finite value (a regularizer that never ran)
+// get no panel; they are returned in `empty`.
+std::vector<Panel> make_panels(const Stats& s, std::vector<std::string>& empty) {
+  std::vector<Panel> panels;
+  auto add = [&](const std::string& title, const std::string& key, const std::string& label) {
+    auto it = std::find_if(panels.begin(), panels.end(), [&](const Panel& p) { return p.title == title; });
+    if (it == panels.end()) it = panels.insert(panels.end(), Panel{title, {}});
+    it->series.emplace_back(key, label);
+  };
+  auto known = [](const std::string& k) {
+    return std::any_of(std::begin(kKnownStats), std::end(kKnownStats), [&](const KnownStat& x) { return k == x.key; });
+  };
+  auto not_curve = [](const std::string& k) {
+    return std::any_of(std::begin(kNotCurves), std::end(kNotCurves), [&](const char* x) { return k == x; });
+  };
+  for (const KnownStat& x : kKnownStats)
+    if (has_finite(s, x.key)) add(x.panel, x.key, x.label);
+  for (const std::string& k : s.keys)
+    if (!known(k) && !not_curve(k) && has_finite(s, k)) add(k, k, k);
+  for (const std::string& k : s.keys)
+    if (!not_curve(k) && !has_finite(s, k)) empty.push_back(k);
+  return panels;
+}
+
+Axis value_axis(const Stats& s, const Panel& p) {
+  double mn = INFINITY, mx = -INFINITY;
+  bool positive = true;
+  for (const auto& [key, label] : p.series)
+    for (double v : s.col.at(key))
+      if (std::isfinite(v)) {
+        mn = std::min(mn, v);
+        mx = std::max(mx, v);
+        positive = positive && v > 0;
+      }
+  return positive && mx / mn >= kLogSpan ? log_axis(mn, mx) : linear_axis(mn, mx);
+}
+
+using Run = std::vector<std::pair<double, double>>;  // consecutive drawable points, in SVG pixels
+
+// One series' points, split at every tick without a drawable value.
+std::vector<Run> curve_runs(const std::vector<double>& v, const std::vector<double>& kimg, const Axis& x, const Axis& y) {
+  std::vector<Run> runs;
+  bool pen = false;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!y.drawable(v[i])) {
+      pen = false;
+      continue;
+    }
+    if (!pen) runs.emplace_back();
+    runs.back().emplace_back(kPlotX + x.frac(kimg[i]) * kPlotW, kPlotY + (1 - y.frac(v[i])) * kPlotH);
+    pen = true;
+  }
+  return runs;
+}
+
+// The runs as an SVG path: "M" starts each, "L" continues it; a lone point
+// gets a zero-length segment ("h0", a dot under the round cap). So the path
+// holds one coordinate pair per drawable tick.
+std::string curve_path(const std::vector<Run>& runs) {
+  std::string d;
+  for (const Run& r : runs)
+    for (size_t i = 0; i < r.size(); ++i)
+      d += (d.empty() ? "" : " ") + std::string(i ? "L" : "M") + fmt("%.1f", r[i].first) + " " + fmt("%.1f", r[i].second) +
+           (r.size() == 1 ? " h0" : "");
+  return d;
+}
+
+void render_panel(std::ostream& o, const Stats& s, const Panel& p, const Axis& x, const std::vector<double>& resumes) {
+  const Axis y = value_axis(s, p);
+  o << "<figure class=\"panel\"><figcaption>" << esc(p.title) << (y.log ? " <small>(log scale)</small>" : "")
+    << "</figcaption>\n";
+  o << "<svg class=\"plot\" width=\"" << kSvgW << "\" height=\"" << kSvgH << "\" viewBox=\"0 0 " << kSvgW << " " << kSvgH
+    << "\" data-plot=\"" << kPlotX << " " << kPlotY << " " << kPlotW << " " << kPlotH << "\" data-x=\"" << fmt("%.17g", x.lo)
+    << " " << fmt("%.17g", x.hi) << "\" data-y=\"" << fmt("%.17g", y.lo) << " " << fmt("%.17g", y.hi) << "\" data-scale=\""
+    << (y.log ? "log" : "linear") << "\" font-size=\"11\" fill=\"#333333\">\n";
+  auto X = [&](double v) { return fmt("%.1f", kPlotX + x.frac(v) * kPlotW); };
+  auto Y = [&](double v) { return fmt("%.1f", kPlotY + (1 - y.frac(v)) * kPlotH); };
+  // Grid lines and tick labels.
+  o << "<g stroke=\"#e6e6e6\" shape-rendering=\"crispEdges\">";
+  for (double t : y.ticks)
+    o << "<line x1=\"" << kPlotX << "\" x2=\"" << kPlotX + kPlotW << "\" y1=\"" << Y(t) << "\" y2=\"" << Y(t) << "\"/>";
+  for (double t : x.ticks)
+    o << "<line x1=\"" << X(t) << "\" x2=\"" << X(t) << "\" y1=\"" << kPlotY << "\" y2=\"" << kPlotY + kPlotH << "\"/>";
+  o << "</g>\n<g text-anchor=\"end\">";
+  for (double t : y.ticks) o << "<text x=\"" << kPlotX - 5 << "\" y=\"" << fmt("%.1f", kPlotY + (1 - y.frac(t)) * kPlotH + 4) << "\">" << esc(tick_label(y, t)) << "</text>";
+  o << "</g>\n<g text-anchor=\"middle\">";
+  for (double t : x.ticks) o << "<text x=\"" << X(t) << "\" y=\"" << kPlotY + kPlotH + 15 << "\">" << esc(tick_label(x, t)) << "</text>";
+  o << "</g>\n<text x=\"" << kPlotX + kPlotW << "\" y=\"" << kPlotY + kPlotH + 30 << "\" text-anchor=\"end\">kimg</text>\n";
+  // Where a resumed run took over.
+  for (double k : resumes)
+    o << "<line class=\"resume\" x1=\"" << X(k) << "\" x2=\"" << X(k) << "\" y1=\"" << kPlotY << "\" y2=\"" << kPlotY + kPlotH
+      << "\" stroke=\"#999999\" stroke-dasharray=\"4 3\"/>\n";
+  for (size_t i = 0; i < p.series.size(); ++i) {
+    const std::string& key = p.series[i].first;
+    const char* color = kPalette[i % std::size(kPalette)];
+    const std::vector<Run> runs = curve_runs(s.col.at(key), s.kimg, x, y);
+    o << "<path class=\"curve\" data-key=\"" << esc(key) << "\" d=\"" << curve_path(runs) << "\" fill=\"none\" stroke=\""
+      << color << "\" stroke-width=\"1.5\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n";
+    // Dots: on every point while there are few, else on lone points only (a line would hide them).
+    size_t points = 0;
+    for (const Run& r : runs) points += r.size();
+    o << "<g fill=\"" << color << "\">";
+    for (const Run& r : runs)
+      if (points <= kDotsUpTo || r.size() == 1)
+        for (const auto& [px, py] : r) o << "<circle cx=\"" << fmt("%.1f", px) << "\" cy=\"" << fmt("%.1f", py) << "\" r=\"2.2\"/>";
+    o << "</g>\n";
+  }
+  o << "<rect class=\"frame\" x=\"" << kPlotX << ".5\" y=\"" << kPlotY << ".5\" width=\"" << kPlotW << "\" height=\"" << kPlotH
+    << "\" fill=\"none\" stroke=\"" << kFrameColor << "\" shape-rendering=\"crispEdges\"/>\n</svg>\n<div class=\"legend\">";
+  for (size_t i = 0; i < p.series.size(); ++i) {
+    const std::vector<double>& v = s.col.at(p.series[i].first);
+    double latest = kNaN;
+    for (double a : v)
+      if (std::isfinite(a)) latest = a;
+    o << "<span><i style=\"background:" << kPalette[i % std::size(kPalette)] << "\"></i>" << esc(p.series[i].second) << " <b>"
+      << num(latest) << "</b></span>";
+  }
+  o << "</div></figure>\n";
+}
+
+// ---- the folder's other files ----
+
+std::optional<std::pair<int, int>> png_size(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  unsigned char h[24];
+  if (!f.read(reinterpret_cast<char*>(h), sizeof h) || std::string(reinterpret_cast<char*>(h) + 1, 3) != "PNG") return std::nullopt;
+  auto be = [&](int o) { return int(h[o]) << 24 | int(h[o + 1]) << 16 | int(h[o + 2]) << 8 | int(h[o + 3]); };
+  return std::make_pair(be(16), be(20));
+}
+
+struct Grid {
+  std::string file;
+  long long kimg = -1;  // from the digits of fakes<kimg>.png; -1 without digits
+};
+
+std::vector<Grid> fakes_grids(const fs::path& dir) {
+  std::vector<Grid> g;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.size() < 9 || n.rfind("fakes", 0) != 0 || n.compare(n.size() - 4, 4, ".png") != 0) continue;
+    const std::string mid = n.substr(5, n.size() - 9);
+    Grid x{n, -1};
+    if (!mid.empty() && std::all_of(mid.begin(), mid.end(), [](char c) { return c >= '0' && c <= '9'; }) && mid.size() < 16)
+      x.kimg = std::stoll(mid);
+    g.push_back(x);
+  }
+  std::sort(g.begin(), g.end(), [](const Grid& a, const Grid& b) { return a.kimg != b.kimg ? a.kimg < b.kimg : a.file < b.file; });
+  return g;
+}
+
+// An image shown at a whole multiple of its size (crisp pixels), about 256 to 512 wide.
+std::string img_tag(const fs::path& dir, const std::string& file, const std::string& cls) {
+  std::string size;
+  if (auto wh = png_size(dir / file); wh && wh->first > 0) {
+    const int k = std::clamp(512 / wh->first, 1, 8);
+    size = " width=\"" + std::to_string(wh->first * k) + "\" height=\"" + std::to_string(wh->second * k) + "\"";
+  }
+  return "<a href=\"" + esc(file) + "\"><img class=\"" + cls + "\" src=\"" + esc(file) + "\"" + size + " alt=\"" + esc(file) + "\"/></a>";
+}
+
+void flatten(const json& j, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
+  if (j.is_object() && !j.empty()) {
+    for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, out);
+    return;
+  }
+  out.emplace_back(prefix, j.is_string() ? j.get<std::string>() : j.dump());
+}
+
+std::string local_time(double unix_sec) {
+  if (!std::isfinite(unix_sec)) return "";
+  const std::time_t t = static_cast<std::time_t>(unix_sec);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char b[64];
+  std::strftime(b, sizeof b, "%Y-%m-%d %H:%M:%S %Z", &tm);
+  return b;
+}
+
+double opt_number(const json& o, const char* key) {
+  return o.is_object() && o.contains(key) && o[key].is_number() ? o[key].get<double>() : kNaN;
+}
+std::string opt_text(const json& o, const char* key) {
+  if (!o.is_object() || !o.contains(key)) return "";
+  return o[key].is_string() ? o[key].get<std::string>() : o[key].dump();
+}
+
+constexpr const char* kStyle =
+    "body{font:14px/1.45 'DejaVu Sans',Arial,sans-serif;margin:16px 24px;color:#222;background:#fff}"
+    "h1{font-size:20px;margin:0 0 6px}h2{font-size:16px;margin:22px 0 8px;padding-bottom:2px;border-bottom:1px solid #ddd}"
+    "h3{font-size:14px;margin:14px 0 6px}"
+    ".bar{width:480px;height:8px;background:#eee;margin:6px 0}.bar div{height:8px;background:#4a4}"
+    "table{border-collapse:collapse}td,th{padding:1px 14px 1px 0;text-align:left;vertical-align:top}"
+    "th{font-weight:normal;color:#666}.options td{font-family:'DejaVu Sans Mono',monospace;font-size:12px}"
+    ".panels{display:flex;flex-wrap:wrap;gap:10px 18px}figure{margin:0}figcaption{font-weight:bold}"
+    "figcaption small{font-weight:normal;color:#666}svg.plot{display:block}"
+    ".legend{font-size:12px;margin-left:58px}.legend span{margin-right:14px;white-space:nowrap}"
+    ".legend i{display:inline-block;width:16px;height:3px;vertical-align:middle;margin-right:5px}"
+    ".grids,.earlier{display:flex;flex-wrap:wrap;gap:12px 18px;align-items:flex-start}"
+    "img{image-rendering:pixelated;max-width:100%;height:auto;border:1px solid #ddd}img.thumb{width:160px}"
+    ".note{color:#666;font-size:12px}";
+
+}  // namespace
+
+std::string format_duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "-";
+  const long long t = std::llround(s);
+  char b[64];
+  if (t < 60)
+    std::snprintf(b, sizeof b, "%llds", t);
+  else if (t < 3600)
+    std::snprintf(b, sizeof b, "%lldm %02llds", t / 60, t % 60);
+  else if (t < 86400)
+    std::snprintf(b, sizeof b, "%lldh %02lldm", t / 3600, t / 60 % 60);
+  else
+    std::snprintf(b, sizeof b, "%lldd %02lldh %02lldm", t / 86400, t / 3600 % 24, t / 60 % 60);
+  return b;
+}
+
+std::string render_report(const std::string& run_dir, const ReportOptions& opt) {
+  const fs::path dir(run_dir);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error("report: " + run_dir + " is not a folder");
+  const bool has_stats = fs::exists(dir / "stats.jsonl", ec), has_options = fs::exists(dir / "training_options.json", ec);
+  if (!has_stats && !has_options)
+    throw Error("report: " + run_dir + " is not a run folder (no stats.jsonl, no training_options.json)");
+  std::vector<std::string> notes;
+
+  json options;
+  if (has_options) {
+    std::ifstream f(dir / "training_options.json");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    options = json::parse(ss.str(), nullptr, false);
+    if (options.is_discarded() || !options.is_object()) {
+      notes.push_back("training_options.json could not be read as a JSON object.");
+      options = json::object();
+    }
+  } else {
+    notes.push_back("There is no training_options.json.");
+  }
+
+  Stats s;
+  size_t bad = read_stats(dir / "stats-earlier.jsonl", s);
+  s.earlier_rows = s.rows();
+  bad += read_stats(dir / "stats.jsonl", s);
+  if (bad) notes.push_back(std::to_string(bad) + " line(s) of the stats could not be read (not a JSON object with a kimg); left out.");
+  find_run_starts(s);
+
+  // ---- status ----
+  const size_t n = s.rows();
+  const double last_kimg = n ? s.kimg.back() : kNaN, total_kimg = opt_number(options, "total_kimg");
+  const bool finished = n && std::isfinite(total_kimg) && last_kimg >= total_kimg - 1e-9;
+  const double elapsed = elapsed_sec(s), rate = recent_sec_per_kimg(s);
+  const double left = std::isfinite(total_kimg) && !finished ? (total_kimg - last_kimg) * rate : kNaN;
+  const double last_time = n ? s.at("timestamp", n - 1) : kNaN;
+
+  std::ostringstream o;
+  fs::path abs = fs::absolute(dir).lexically_normal();
+  if (abs.filename().empty()) abs = abs.parent_path();  // "runs/00001-x/"
+  const std::string name = abs.filename().string();
+  o << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n";
+  if (opt.live) o << "<meta http-equiv=\"refresh\" content=\"" << opt.refresh_sec << "\"/>\n";
+  o << "<title>" << esc(name) << (n && !finished ? " (kimg " + kimg_text(last_kimg) + ")" : "") << "</title>\n<style>" << kStyle
+    << "</style>\n</head>\n<body>\n<h1>" << esc(name) << "</h1>\n<p class=\"status\">";
+  if (n == 0) {
+    o << "No tick yet.";
+  } else {
+    o << (finished ? "Finished" : opt.live ? "Running" : "Not finished") << ": kimg " << kimg_text(last_kimg);
+    if (std::isfinite(total_kimg)) o << " of " << num(total_kimg);
+    if (total_kimg > 0) o << fmt(" (%.1f%%)", 100 * last_kimg / total_kimg);
+    o << ", " << n << " ticks; training time " << format_duration(elapsed) << ".";
+    if (std::isfinite(left)) {
+      o << " About " << format_duration(left) << " left at " << num(rate) << " s/kimg";
+      if (opt.live && std::isfinite(last_time)) o << " (done about " << esc(local_time(last_time + left)) << ")";
+      o << ".";
+    }
+    if (std::isfinite(last_time)) o << " Last tick " << esc(local_time(last_time)) << ".";
+    if (opt.live) o << " <span class=\"note\">This page reloads every " << opt.refresh_sec << " s.</span>";
+  }
+  o << "</p>\n";
+  if (n && std::isfinite(total_kimg) && total_kimg > 0)
+    o << "<div class=\"bar\"><div style=\"width:" << fmt("%.1f", std::clamp(100 * last_kimg / total_kimg, 0.0, 100.0)) << "%\"></div></div>\n";
+
+  // ---- summary ----
+  o << "<table class=\"summary\">\n";
+  auto row = [&](const std::string& k, const std::string& v) {
+    if (!v.empty()) o << "<tr><th>" << esc(k) << "</th><td>" << esc(v) << "</td></tr>\n";
+  };
+  {
+    std::string d = opt_text(options, "dataset");
+    const double count = opt_number(options, "dataset_size"), res = opt_number(options, "resolution");
+    const double ch = opt_number(options, "channels"), c_dim = opt_number(options, "c_dim");
+    std::vector<std::string> parts;
+    if (std::isfinite(count)) parts.push_back(fmt("%.0f images", count));
+    if (std::isfinite(res)) parts.push_back(fmt("%.0f", res) + "x" + fmt("%.0f", res));
+    if (std::isfinite(ch)) parts.push_back(fmt("%.0f channel", ch) + (ch == 1 ? "" : "s"));
+    if (std::isfinite(c_dim)) parts.push_back(c_dim > 0 ? fmt("labels: %.0f classes (conditional)", c_dim) : "labels: none");
+    for (size_t i = 0; i < parts.size(); ++i) d += (i == 0 ? (d.empty() ? "" : ": ") : ", ") + parts[i];
+    row("Dataset", d);
+    const std::string dev = opt_text(options, "device"), dev_name = opt_text(options, "device_name");
+    row("Device", dev_name.empty() ? dev : dev_name + (dev.empty() ? "" : " (" + dev + ")"));
+    const std::string resume = opt_text(options, "resume");
+    const double resume_kimg = opt_number(options, "resume_kimg");
+    if (!resume.empty()) row("Resumed", "from " + resume + (std::isfinite(resume_kimg) ? " at kimg " + num(resume_kimg) : ""));
+    if (n) {
+      row("Started", local_time(s.at("timestamp", 0) - s.at("total_sec", 0)));
+      row("Speed", std::isfinite(rate) ? num(rate) + " s/kimg lately" : "");
+    }
+    row("Run folder", abs.string());
+  }
+  o << "</table>\n";
+
+  // ---- curves ----
+  o << "<h2>Curves</h2>\n";
+  std::vector<std::string> empty;
+  const std::vector<Panel> panels = make_panels(s, empty);
+  if (panels.empty()) {
+    o << "<p>No statistics yet.</p>\n";
+  } else {
+    double kmin = INFINITY, kmax = -INFINITY;
+    for (double k : s.kimg) {
+      kmin = std::min(kmin, k);
+      kmax = std::max(kmax, k);
+    }
+    const Axis x = linear_axis(kmin, kmax);
+    std::vector<double> resumes;  // where each later run took over: the last tick before it
+    for (size_t r : s.run_starts)
+      if (r > 0) resumes.push_back(s.kimg[r - 1]);
+    o << "<div class=\"panels\">\n";
+    for (const Panel& p : panels) render_panel(o, s, p, x, resumes);
+    o << "</div>\n";
+    if (!resumes.empty()) o << "<p class=\"note\">Dashed lines: where a resumed run took over.</p>\n";
+  }
+  if (!empty.empty()) {
+    std::string list;
+    for (const std::string& k : empty) list += (list.empty() ? "" : ", ") + k;
+    o << "<p class=\"note\">No finite value, so no curve: " << esc(list) << ".</p>\n";
+  }
+
+  // ---- images ----
+  o << "<h2>Images</h2>\n";
+  const std::vector<Grid> grids = fakes_grids(dir);
+  const bool reals = fs::exists(dir / "reals.png", ec);
+  if (grids.empty() && !reals) {
+    o << "<p>No image grid yet.</p>\n";
+  } else {
+    o << "<div class=\"grids\">\n";
+    if (reals) o << "<figure>" << img_tag(dir, "reals.png", "grid") << "<figcaption>Reals (reals.png)</figcaption></figure>\n";
+    if (!grids.empty())
+      o << "<figure>" << img_tag(dir, grids.back().file, "grid") << "<figcaption>Newest fakes ("
+        << esc(grids.back().file) << ")</figcaption></figure>\n";
+    o << "</div>\n";
+    if (grids.size() > 1) {
+      // Up to eight earlier grids, evenly spread from the first.
+      const size_t m = grids.size() - 1, shown = std::min<size_t>(m, 8);
+      o << "<h3>Earlier fakes</h3>\n<div class=\"earlier\">\n";
+      for (size_t i = 0; i < shown; ++i) {
+        const Grid& g = grids[shown == 1 ? 0 : i * (m - 1) / (shown - 1)];
+        o << "<figure>" << img_tag(dir, g.file, "thumb") << "<figcaption>"
+          << (g.kimg >= 0 ? "kimg " + std::to_string(g.kimg) : esc(g.file)) << "</figcaption></figure>\n";
+      }
+      o << "</div>\n";
+    }
+  }
+
+  // ---- options ----
+  o << "<h2>Options</h2>\n";
+  std::vector<std::pair<std::string, std::string>> flat;
+  flatten(options, "", flat);
+  if (options.empty()) {
+    o << "<p>None recorded.</p>\n";
+  } else {
+    o << "<table class=\"options\">\n";
+    for (const auto& [k, v] : flat) o << "<tr><th>" << esc(k) << "</th><td>" << esc(v) << "</td></tr>\n";
+    o << "</table>\n";
+  }
+  for (const std::string& note : notes) o << "<p class=\"note\">" << esc(note) << "</p>\n";
+  o << "<p class=\"note\">Written by ganforge from stats.jsonl"
+    << (s.earlier_rows ? " (after stats-earlier.jsonl, the ticks of the runs this one was resumed from)" : "")
+    << ", training_options.json and the image grids of this folder.</p>\n</body>\n</html>\n";
+  return o.str();
+}
+
+void write_report(const std::string& run_dir, const ReportOptions& opt) {
+  const std::string page = render_report(run_dir, opt);
+  io::write_atomic((fs::path(run_dir) / "report.html").string(), [&](std::ostream& f) { f << page; }, "report");
+}
+
+void update_report(const std::string& run_dir, bool live) noexcept {
+  try {
+    ReportOptions opt;
+    opt.live = live;
+    write_report(run_dir, opt);
+  } catch (const std::exception& e) {
+    std::cerr << "warning: report.html not updated: " << e.what() << std::endl;
+  }
+}
+
+void carry_earlier_stats(const std::string& run_dir, const std::string& resume_file, int64_t resume_nimg) {
+  if (resume_nimg <= 0) return;
+  const fs::path from = fs::absolute(fs::path(resume_file)).parent_path();
+  std::string kept;
+  for (const char* name : {"stats-earlier.jsonl", "stats.jsonl"}) {
+    std::ifstream f(from / name);
+    std::string line;
+    while (std::getline(f, line)) {
+      const json j = json::parse(line, nullptr, false);
+      // The ticks up to the checkpoint; the ones after it this run trains again.
+      if (j.is_object() && j.contains("kimg") && j["kimg"].is_number() &&
+          std::llround(j["kimg"].get<double>() * 1000) <= resume_nimg)
+        kept += line + "\n";
+    }
+  }
+  if (!kept.empty())
+    io::write_atomic((fs::path(run_dir) / "stats-earlier.jsonl").string(), [&](std::ostream& f) { f << kept; }, "stats-earlier.jsonl");
+}
+
+}  // namespace gf
