@@ -78,8 +78,11 @@ CASES = {
                                             value=["nan", "inf", "-inf"]),
                                        dict(mb=16, phase="Dreg", param="b4.out.bias", index=[0], value=["-inf"])]),
     # Conditional (3 classes), two data-parallel replicas of 4 images, each in
-    # two passes of 2 (accumulated gradients); the minibatch with every phase.
-    "step_cond_replicas": dict(spec=tiny_spec(batch=8, gpus=2, batch_gpu=2), c_dim=3, xflip=False, minibatches=1,
+    # two passes of 2 (accumulated gradients); every phase, then the main phases.
+    # A path-length weight and mixing probability other than the configs' (and
+    # the loss's defaults), so that the trainer must pass the spec's on.
+    "step_cond_replicas": dict(spec=tiny_spec(batch=8, gpus=2, batch_gpu=2, pl_weight=1.5, style_mixing=0.5),
+                               c_dim=3, xflip=False, minibatches=2,
                                poison=[]),
 }
 

@@ -31,7 +31,10 @@ path-length mean only when a path-length phase ran).
 
 Random draws come from a Draws object: replayed from a draw log (names as
 train/draw_log.h and StyleGAN2Trainer::set_draw_log list them), or fresh from
-torch (and then optionally recorded under those names).
+torch (and then optionally recorded under those names). What is not
+StyleGAN2's own (draws, dataset, real minibatch and latents, one optimizer
+phase over replicas, lazy Adam, EMA) is tools/training_step_reference.py,
+which the PGGAN and StyleGAN v1 references share.
 """
 import copy
 import math
@@ -40,79 +43,10 @@ import torch
 import torch.nn.functional as F
 
 import stylegan2_reference as ref
+from training_step_reference import (Dataset, Draws, adam_state, ema_beta, ema_update,  # noqa: F401 (re-exported)
+                                     lazy_adam_kwargs, optimizer_phase, phase_latents, real_minibatch, set_adam_state)
 
 PHASES = ("Gmain", "Greg", "Dmain", "Dreg")
-
-
-class Draws:
-    """The step's random numbers by name. With `log` (a dict name -> tensor)
-    every draw is taken from it (shape checked, usage tracked); otherwise each is
-    made fresh by the caller's function and, with `record` (a dict), kept."""
-
-    def __init__(self, log=None, record=None, dtype=torch.float64):
-        self.log, self.record, self.dtype, self.used = log, record, dtype, set()
-
-    def take(self, name, shape, fresh):
-        if self.log is not None:
-            if name not in self.log:
-                raise KeyError(f"draw log has no '{name}'")
-            t = self.log[name]
-            if list(t.shape) != list(shape):
-                raise ValueError(f"draw '{name}' is {list(t.shape)}, the step needs {list(shape)}")
-            self.used.add(name)
-            return t.to(self.dtype) if t.is_floating_point() else t
-        t = fresh()
-        if self.record is not None:
-            self.record[name] = t.detach().clone()
-        return t.to(self.dtype)
-
-    def derived(self, name, value):
-        """A value the draws imply (images of the sampled items, labels):
-        recorded beside them, as ganforge's draw log keeps it."""
-        if self.record is not None:
-            self.record[name] = value.detach().clone()
-
-    def unused(self, prefix):
-        """Logged draws under prefix that no step took."""
-        return sorted(n for n in self.log if n.startswith(prefix) and n not in self.used) if self.log else []
-
-
-class Dataset:
-    """Images as the official dataset gives them: uint8 [N, C, H, W] pixels,
-    integer labels (or None), and with xflip a mirrored copy of every image
-    appended (item i >= N is image i - N flipped left-right)."""
-
-    def __init__(self, pixels, labels=None, c_dim=0, xflip=False):
-        self.pixels, self.labels, self.c_dim, self.xflip = pixels, labels, c_dim, xflip
-        self.raw = pixels.shape[0]
-
-    def __len__(self):
-        return self.raw * (2 if self.xflip else 1)
-
-    def images(self, items):
-        img = self.pixels[[i % self.raw for i in items]].clone()
-        for k, i in enumerate(items):
-            if i >= self.raw:
-                img[k] = img[k].flip(-1)
-        return img.to(torch.float32) / 127.5 - 1  # float32 as the official loop converts
-
-    def onehot(self, items):
-        if not self.c_dim:
-            return None
-        lab = torch.as_tensor([int(self.labels[i % self.raw]) for i in items])
-        return F.one_hot(lab, self.c_dim).to(torch.float32)
-
-
-def lazy_adam_kwargs(lr, interval, betas=(0, 0.99)):
-    r = interval / (interval + 1)
-    return dict(lr=lr * r, betas=tuple(b ** r for b in betas), eps=1e-8)
-
-
-def ema_beta(ema_kimg, ema_rampup, cur_nimg, batch):
-    ema_nimg = ema_kimg * 1000
-    if ema_rampup is not None:
-        ema_nimg = min(ema_nimg, cur_nimg * ema_rampup)
-    return 0.5 ** (batch / max(ema_nimg, 1e-8))
 
 
 class TrainingStep:
@@ -148,22 +82,8 @@ class TrainingStep:
         """After loading weights into G: every replica starts from G's w_avg."""
         self.w_avg = [self.G.mapping.w_avg.clone() for _ in range(self.gpus)]
 
-    @staticmethod
-    def set_adam_state(opt, named, state):
-        """named: (name, parameter) pairs; state: name -> (step, exp_avg, exp_avg_sq)."""
-        for name, p in named:
-            step, m, v = state[name]
-            opt.state[p] = dict(step=torch.tensor(float(step)), exp_avg=m.to(p).clone(), exp_avg_sq=v.to(p).clone())
-
-    @staticmethod
-    def adam_state(opt, named):
-        """name -> (step, exp_avg, exp_avg_sq) of the (name, parameter) pairs with state."""
-        out = {}
-        for name, p in named:
-            if p in opt.state:
-                st = opt.state[p]
-                out[name] = (float(st["step"]), st["exp_avg"], st["exp_avg_sq"])
-        return out
+    set_adam_state = staticmethod(set_adam_state)
+    adam_state = staticmethod(adam_state)
 
     # ---- the loss (official StyleGAN2Loss.accumulate_gradients), one pass
 
@@ -228,37 +148,10 @@ class TrainingStep:
         averaged gradients before nan_to_num (and may change them)."""
         s, n = self.spec, self.gpus
         mb = f"mb{self.batch_idx}/"
-        # Distinct items, as a walk through the official InfiniteSampler's permutation gives.
-        items = draws.take(mb + "real_index", [s["batch"]],
-                           lambda: torch.randperm(len(self.ds))[:s["batch"]].to(torch.float64))
-        items = [int(i) for i in items.tolist()]
-        draws.derived(mb + "real_xflip", torch.tensor([float(i >= self.ds.raw) for i in items], dtype=torch.float64))
-        reals, phase_z, phase_c = [], [], []
-        for r in range(n):
-            mine = items[r::n]
-            img = self.ds.images(mine)
-            c = self.ds.onehot(mine)
-            draws.derived(f"{mb}r{r}/real_img", img)
-            if c is not None:
-                draws.derived(f"{mb}r{r}/real_c", c)
-            img = img.to(self.device, self.dtype)
-            reals.append((img, c.to(self.device, self.dtype) if c is not None else None))
-            zs, cs = [], []
-            for phase in PHASES:
-                scope = f"{mb}r{r}/{phase}/"
-                z_shape = [self.per_gpu, self.G.mapping.z_dim]
-                zs.append(draws.take(scope + "z", z_shape,
-                                     lambda: torch.randn(z_shape, device=self.device)).to(self.device, self.dtype))
-                if self.ds.c_dim:
-                    gen_items = draws.take(scope + "c_item", [self.per_gpu],
-                                           lambda: torch.randint(len(self.ds), [self.per_gpu], dtype=torch.float64))
-                    gen_c = self.ds.onehot([int(i) for i in gen_items.tolist()])
-                    draws.derived(scope + "c", gen_c)
-                    cs.append(gen_c.to(self.device, self.dtype))
-                else:
-                    cs.append(None)
-            phase_z.append(zs)
-            phase_c.append(cs)
+        reals = real_minibatch(draws, self.ds, mb, s["batch"], n, self.device, self.dtype)
+        # A fresh z and gen_c for each of the four phases, whether or not it runs.
+        latents = [[phase_latents(draws, f"{mb}r{r}/{phase}/", self.per_gpu, self.G.mapping.z_dim, self.ds,
+                                  self.device, self.dtype) for phase in PHASES] for r in range(n)]
 
         gains = dict(Gmain=1, Greg=s["g_reg_interval"], Dmain=1, Dreg=s["d_reg_interval"])
         greg_ran = False
@@ -266,31 +159,19 @@ class TrainingStep:
             if not self.phase_runs(phase):
                 continue
             greg_ran |= phase == "Greg"
-            module, opt = (self.G, self.G_opt) if phase.startswith("G") else (self.D, self.D_opt)
-            module.requires_grad_(True)
-            total = None
-            for r in range(n):
-                opt.zero_grad(set_to_none=True)
-                self.G.mapping.w_avg.copy_(self.w_avg[r])
-                real, real_c = reals[r]
+
+            def run_replica(r, i=i, phase=phase):
+                self.G.mapping.w_avg.copy_(self.w_avg[r])  # each replica tracks its own during the minibatch
+                (real, real_c), (z, c) = reals[r], latents[r][i]
                 for k in range(self.per_gpu // self.pass_size):
                     rows = slice(k * self.pass_size, (k + 1) * self.pass_size)
-                    z, c = phase_z[r][i][rows], phase_c[r][i]
-                    self.accumulate(phase, real[rows], real_c[rows] if real_c is not None else None, z,
+                    self.accumulate(phase, real[rows], real_c[rows] if real_c is not None else None, z[rows],
                                     c[rows] if c is not None else None, gains[phase], draws,
                                     f"{mb}r{r}/{phase}/pass{k}/", r)
                 self.w_avg[r] = self.G.mapping.w_avg.clone()
-                grads = [p.grad.clone() if p.grad is not None else None for p in module.parameters()]
-                total = grads if total is None else [a + b if a is not None else None for a, b in zip(total, grads)]
-            for p, g in zip(module.parameters(), total):
-                p.grad = g / n if g is not None else None
-            module.requires_grad_(False)
-            if observer is not None:
-                observer(phase, module)
-            for p in module.parameters():
-                if p.grad is not None:
-                    torch.nan_to_num(p.grad, nan=0, posinf=1e5, neginf=-1e5, out=p.grad)
-            opt.step()
+
+            module, opt = (self.G, self.G_opt) if phase.startswith("G") else (self.D, self.D_opt)
+            optimizer_phase(phase, module, opt, n, run_replica, observer)
 
         # ganforge's data-parallel state: one w_avg and pl_mean for all replicas.
         w_avg = sum(self.w_avg) / n if n > 1 else self.w_avg[0]
@@ -300,11 +181,6 @@ class TrainingStep:
             pl = sum(self.pl_mean) / n
             self.pl_mean = [pl.clone() for _ in range(n)]
 
-        beta = ema_beta(s["ema_kimg"], s["ema_rampup"] or None, self.cur_nimg, s["batch"])
-        with torch.no_grad():
-            for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
-                p_ema.copy_(p.lerp(p_ema, beta))
-            for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
-                b_ema.copy_(b)
+        ema_update(self.G_ema, self.G, ema_beta(s["ema_kimg"], s["ema_rampup"] or None, self.cur_nimg, s["batch"]))
         self.cur_nimg += s["batch"]
         self.batch_idx += 1
