@@ -14,8 +14,11 @@
 // one JSON line {spec, G_kwargs, D_kwargs, device, threads, minibatches,
 // batch, seconds, sec_per_kimg}; --setup prints only the configs. This is
 // ganforge's side of bench/torch_vs_ganforge.py.
+// Without --train, --res R runs only the rows at R px (e.g. --res 256: paper256 alone, as
+// scripts/gpu_check.sh times it).
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -125,10 +128,11 @@ void run_row(const Row& row, Device dev, int batch_override, const Reps& reps) {
 int main(int argc, char** argv) {
   Device dev = cuda_available() ? Device::cuda(0) : Device::cpu();
   int batch = 0;
+  int res = 0;
   bool quick = false;
   TrainBench train;
   const char* usage =
-      "usage: bench_networks [--cpu] [--quick] [--batch N]\n"
+      "usage: bench_networks [--cpu] [--quick] [--batch N] [--res 32|64|256]\n"
       "       bench_networks --train CFG [--res R] [--channels C] [--batch N] [--minibatches N] [--warmup N]\n"
       "                      [--device cpu|cuda] [--setup]\n";
   try {
@@ -138,7 +142,7 @@ int main(int argc, char** argv) {
       else if (!std::strcmp(argv[i], "--quick")) quick = true;
       else if (!std::strcmp(argv[i], "--batch") && more) batch = train.batch = std::atoi(argv[++i]);
       else if (!std::strcmp(argv[i], "--train") && more) train.cfg = argv[++i];
-      else if (!std::strcmp(argv[i], "--res") && more) train.res = std::atoi(argv[++i]);
+      else if (!std::strcmp(argv[i], "--res") && more) res = train.res = std::atoi(argv[++i]);
       else if (!std::strcmp(argv[i], "--channels") && more) train.channels = std::atoi(argv[++i]);
       else if (!std::strcmp(argv[i], "--minibatches") && more) train.minibatches = std::atoi(argv[++i]);
       else if (!std::strcmp(argv[i], "--warmup") && more) train.warmup = std::atoi(argv[++i]);
@@ -154,12 +158,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_networks: error: %s\n", e.what());
     return 1;
   }
+  std::vector<Row> rows = {{32, "auto"}, {64, "auto"}, {256, "paper256"}};
+  if (res != 0) {
+    rows.erase(std::remove_if(rows.begin(), rows.end(), [res](const Row& r) { return r.res != res; }), rows.end());
+    if (rows.empty()) {
+      std::fprintf(stderr, "bench_networks: --res must be 32, 64 or 256, got %d\n", res);
+      return 2;
+    }
+  } else if (quick) {
+    rows.pop_back();
+  }
   const Reps reps = dev.is_cuda() ? Reps{2, 5, 1} : Reps{1, quick ? 1 : 3, 1};
   std::printf("StyleGAN2 networks on %s (times in ms per minibatch; sec/kimg under the official lazy schedule)\n",
               dev.str().c_str());
   std::printf(" res  cfg       batch  pass  G fwd     D fwd+bwd  step      step+pl   step+r1   lazy step  sec/kimg\n");
-  std::vector<Row> rows = {{32, "auto"}, {64, "auto"}, {256, "paper256"}};
-  if (quick) rows.pop_back();
   for (const Row& r : rows) run_row(r, dev, batch, !dev.is_cuda() && r.res >= 256 ? Reps{1, 1, 1} : reps);
   return 0;
 }

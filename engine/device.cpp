@@ -67,15 +67,20 @@ int cuda_device_count() {
 #endif
 }
 
-void check_device_usable(const Device& d) {
-  if (d.is_cpu()) return;
+std::string device_unusable_reason(const Device& d) {
+  if (d.is_cpu()) return "";
 #ifndef GF_WITH_CUDA
-  throw Error("device " + d.str() + ": this build of ganforge has no CUDA backend");
+  return "this build of ganforge has no CUDA backend";
 #else
   int n = cuda::device_count();
-  if (d.index >= n)
-    throw Error("device " + d.str() + ": not present (" + std::to_string(n) + " CUDA devices found)");
+  if (d.index >= n) return "not present (" + std::to_string(n) + " CUDA devices found)";
+  return "";
 #endif
+}
+
+void check_device_usable(const Device& d) {
+  const std::string why = device_unusable_reason(d);
+  if (!why.empty()) throw Error("device " + d.str() + ": " + why);
 }
 
 std::string device_description(const Device& d) {

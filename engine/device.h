@@ -30,7 +30,10 @@ struct Device {
 bool cuda_available();
 // CUDA devices present (0 without the backend).
 int cuda_device_count();
-// Throws when `d` is a CUDA device and this build or machine cannot serve it.
+// Why `d` cannot be used in this build on this machine ("" when it can):
+// a CUDA device without the CUDA backend, or past the devices present.
+std::string device_unusable_reason(const Device& d);
+// Throws "device <d>: <reason>" when device_unusable_reason(d) is not "".
 void check_device_usable(const Device& d);
 // For people: the GPU's name ("NVIDIA H100 80GB HBM3"), or the CPU's model
 // from /proc/cpuinfo with the OpenMP thread count ("... (2 threads)").

@@ -17,7 +17,7 @@ Tensor& Module::buffer(const std::string& name, Tensor t) {
 
 void Module::collect(const std::string& prefix, bool params, std::vector<std::pair<std::string, Tensor*>>& out) {
   for (auto& [n, t] : params ? params_ : buffers_) out.emplace_back(prefix + n, t.get());
-  for (auto& [n, m] : children_) m->collect(prefix + n + ".", params, out);
+  for (auto& [n, m] : children_) m->collect(prefix + n + separator_, params, out);
 }
 
 std::vector<std::pair<std::string, Tensor*>> Module::all_slots(bool params) const {

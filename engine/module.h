@@ -45,6 +45,10 @@ class Module {
   // Registration returns the tensor (a parameter is marked requires_grad).
   Tensor& param(const std::string& name, Tensor t);
   Tensor& buffer(const std::string& name, Tensor t);
+  // What joins this module's child names to their members' names: "." by
+  // default; "/" gives the TensorFlow variable names of the official PGGAN
+  // and StyleGAN networks ("4x4/Dense/weight").
+  void set_name_separator(std::string sep) { separator_ = std::move(sep); }
   template <class M>
   M& child(const std::string& name, std::unique_ptr<M> m) {
     M& ref = *m;
@@ -58,6 +62,7 @@ class Module {
   // unique_ptr so the Tensor& handed out at registration stays valid.
   std::vector<std::pair<std::string, std::unique_ptr<Tensor>>> params_, buffers_;
   std::vector<std::pair<std::string, std::unique_ptr<Module>>> children_;
+  std::string separator_ = ".";
 };
 
 }  // namespace gf

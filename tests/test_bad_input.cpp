@@ -73,7 +73,7 @@ struct Program {
 
 std::vector<Program> programs() {
   std::vector<Program> p;
-  for (const char* n : {"train_stylegan", "generate", "discriminate", "export_weights", "inspect_weights"})
+  for (const char* n : {"train_stylegan", "train_pggan", "generate", "discriminate", "export_weights", "inspect_weights"})
     p.push_back({n, kBin + "/" + n, kBin + "/" + n + " --help"});
   for (const char* n : {"psp encode", "psp mix"}) {
     const std::string cmd = kBin + "/psp " + std::string(n).substr(4);
@@ -130,6 +130,13 @@ const Row kTable[] = {
     {"generate", "mix-rows", "-1"},          {"generate", "mix-cols", "0-1000"},
     {"generate", "mix-styles", "1024"},      {"generate", "interp", "1,2,3"},
     {"discriminate", "batch", "0"},          {"discriminate", "batch", "-5"},
+    {"generate", "lod", "-1"},               {"generate", "lod", "31"},
+    {"discriminate", "lod", "-0.5"},
+    {"train_pggan", "kimg", "-1"},           {"train_pggan", "kimg", "1e10"},
+    {"train_pggan", "lod-training-kimg", "-1"}, {"train_pggan", "lod-transition-kimg", "-0.1"},
+    {"train_pggan", "snap", "-3"},           {"train_pggan", "image-snap", "-1"},
+    {"train_pggan", "tick", "0"},            {"train_pggan", "seed", "-1"},
+    {"train_pggan", "seed", "4294967296"},   {"train_pggan", "max-images", "0"},
     {"psp encode", "batch", "0"},            {"psp encode", "batch", "65537"},
     {"psp encode", "n-images", "0"},         {"psp mix", "batch", "-1"},
     {"psp mix", "n-images", "0"},            {"psp mix", "latent-mask", "1024"},
@@ -200,6 +207,17 @@ TEST_CASE("every numeric flag of every program refuses bad values in one line na
   // generate --grid WxH holds two numbers inside one text flag.
   const Program generate{"generate", kBin + "/generate", ""};
   for (const char* v : {"0x2", "2x1001", "2", "x", "2x-1", "2x2.5"}) expect_refused(generate, "grid", v, "[1, 1000]");
+  // --device is text in another syntax: a bad one is named with what it accepts, in every program that has it.
+  for (const Program& p : programs()) {
+    if (run(p.help).out.find("--device") == std::string::npos) continue;
+    for (const char* v : {"cuda:-1", "gpu0", "cuda:x", "cuda:1x", ""}) expect_refused(p, "device", v, "cpu, cuda or cuda:N");
+    // A device this build or machine lacks: named with the flag, one line.
+    const Result missing = run(p.command + " --device=cuda:1000");
+    INFO(missing.out);
+    CHECK(missing.code != 0);
+    CHECK(missing.lines() == 1);
+    CHECK(missing.out.find("--device cuda:1000: ") != std::string::npos);
+  }
   // The reported command line: the first bad flag is named, nothing runs.
   const Result r = run(kBin + "/train_stylegan --snap -3 --max-images -2 --seed -1 --outdir " + (kBase / "never").string());
   CHECK(r.code == 1);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Convert StyleGAN2 weights between other formats and ganforge .bin bundles.
+"""Convert StyleGAN2 and PGGAN weights between other formats and ganforge .bin bundles.
 
-  convert_weights.py import SRC OUT.bin [--format auto|official-pkl|state-dict|rosinality|psp] [config flags]
+  convert_weights.py import SRC OUT.bin [--format auto|official-pkl|pggan-pkl|state-dict|rosinality|psp] [config flags]
   convert_weights.py export IN.bin OUT.pt [--net G_ema|G|D|all]
 
 import reads an official StyleGAN2-ADA network pickle (network-snapshot-*.pkl),
@@ -25,6 +25,17 @@ learn_in_w, input_nc) as "psp_kwargs". The body is IR-SE50 unless --psp-arch
 says otherwise (for the small test networks).
 Rosinality checkpoints hold no w_avg: "latent_avg" is used when present, else
 the mean of the mapping over --w-avg-samples latents (seed 0).
+
+import also reads official PGGAN pickles (tkarras/progressive_growing_of_gans:
+the tuple (G, D, Gs) of tfutil.Network objects, state version 2, with the
+variables as (TF name, NumPy array) pairs) without TensorFlow, into a PGGAN
+bundle: "G.", "D.", "G_ema." (from Gs) with the official variable names
+("G_ema.4x4/Dense/weight") in ganforge's layouts, metadata "family" = "pggan"
+and G_kwargs/D_kwargs (models/pggan/config.h). The configuration comes from the
+variables' names and shapes and the pickle's static_kwargs (official defaults
+where absent); --mbstd-group-size overrides D's (the released CelebA-HQ
+network, converted from Theano, reportedly uses 16). The embedded network
+source is never run.
 
 export writes a torch .pt state dict with the official names (buffers
 included) that load_state_dict accepts in the official networks (and in
@@ -74,10 +85,12 @@ def parse_args(argv):
     bad values are answered by any Python 3."""
     p = pydeps.OneLineParser(prog="convert_weights", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
-    i = sub.add_parser("import", help="official pickle, state dict, rosinality or pSp checkpoint -> .bin bundle")
+    i = sub.add_parser("import", help="official pickle (StyleGAN2-ADA or PGGAN), state dict, rosinality or pSp "
+                                      "checkpoint -> .bin bundle")
     i.add_argument("src")
     i.add_argument("dst")
-    i.add_argument("--format", choices=["auto", "official-pkl", "state-dict", "rosinality", "psp"], default="auto",
+    i.add_argument("--format", choices=["auto", "official-pkl", "pggan-pkl", "state-dict", "rosinality", "psp"],
+                   default="auto",
                    help="default: detected from the file")
     i.add_argument("--psp-arch", default=None, metavar="JSON",
                    help="pSp encoder body beyond IR-SE50 (keys units, depths, se_reduction, input_size, mode)")
@@ -86,7 +99,8 @@ def parse_args(argv):
     i.add_argument("--mapping-lr-multiplier", type=_LR_MULT, default=None, metavar="X",
                    help=f"default: the pickle's, else 0.01 ({_LR_MULT.accepts})")
     i.add_argument("--mbstd-group-size", type=_MBSTD, default=None, metavar="N",
-                   help=f"D's minibatch-stddev group, 0 = whole batch (default: the pickle's, else 4) ({_MBSTD.accepts})")
+                   help=f"D's minibatch-stddev group; StyleGAN2: 0 = whole batch; PGGAN: <= 1 = none "
+                        f"(default: the pickle's, else 4) ({_MBSTD.accepts})")
     i.add_argument("--w-avg-samples", type=_W_AVG_SAMPLES, default=10000, metavar="N",
                    help="latents averaged for w_avg when a rosinality checkpoint has no latent_avg "
                         f"({_W_AVG_SAMPLES.accepts})")
@@ -104,6 +118,7 @@ if __name__ == "__main__":
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+import pggan_reference as pgref  # noqa: E402
 import psp_reference as psp_ref  # noqa: E402
 import stylegan2_reference as ref  # noqa: E402
 
@@ -131,6 +146,20 @@ def _reconstruct_persistent_obj(meta):
 
 class EasyDict(dict):
     """Stand-in for dnnlib.util.EasyDict (plain data)."""
+
+
+class TFNetwork:
+    """Stand-in for PGGAN's tfutil.Network: keeps the pickled state (name,
+    static_kwargs, variables, and build_module_src as text that is never run)."""
+
+    def __setstate__(self, state):
+        if not isinstance(state, dict):
+            raise pickle.UnpicklingError("tfutil.Network state is not a dict")
+        self.state = state
+
+
+# TensorFlow network classes by the module and name their pickles record.
+TF_NETWORK_CLASSES = {("tfutil", "Network"): TFNetwork}
 
 
 # Tensors are rebuilt from raw bytes with numpy, never with torch.load (which on
@@ -227,6 +256,7 @@ def _allowed_globals(storage_loader=None):
         ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
         ("numpy", "dtype"): np.dtype,
         ("numpy", "ndarray"): np.ndarray,
+        **TF_NETWORK_CLASSES,
     }
     if storage_loader is not None:
         allowed[("torch.storage", "_load_from_bytes")] = storage_loader
@@ -254,6 +284,9 @@ class RestrictedUnpickler(pickle.Unpickler):
         self.storages = storages
 
     def find_class(self, module, name):
+        if (module, name) == ("network", "Network"):
+            raise ConvertError(f"{self.path}: a Theano-era PGGAN pickle (network.Network); load it with the "
+                               "official code (legacy.py) and save it again as a TensorFlow pickle")
         fn = self.allowed.get((module, name))
         if fn is None:
             raise ConvertError(f"{self.path}: pickle asks for {module}.{name}, refusing")
@@ -372,14 +405,203 @@ def official_hints(nets, path):
     return hints
 
 
-def read_official_pickle(path, data):
-    top = _restricted_load(data, path)
+def read_official_pickle(path, data, top=None):
+    top = _restricted_load(data, path) if top is None else top
     if not isinstance(top, dict):
         raise ConvertError(f"{path}: not a network pickle (top level is {type(top).__name__}, not a dict)")
     nets = {k: top[k] for k in ("G", "D", "G_ema") if isinstance(top.get(k), PersistentObject)}
     if not nets:
         raise ConvertError(f"{path}: not a network pickle (no G, D or G_ema network in it)")
     return {k: persistent_state(v, path) for k, v in nets.items()}, official_hints(nets, path)
+
+
+# ---------------------------------------------------------------- PGGAN (TensorFlow pickles)
+
+def is_tf_networks(top):
+    return isinstance(top, tuple) and len(top) > 0 and all(isinstance(n, TFNetwork) for n in top)
+
+
+def _plain_value(v, where):
+    """static_kwargs values: plain Python data (NumPy scalars become numbers)."""
+    v = _plain(v)
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_plain_value(x, where) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _plain_value(x, where) for k, x in v.items()}
+    raise ConvertError(f"{where}: a static_kwargs value of type {type(v).__name__}")
+
+
+def tf_network_state(net, path, which):
+    """One tfutil.Network's pickled state, checked: version 2, its kwargs, and
+    its variables as {name: float32 array} (official order)."""
+    where = f"{path}: {which}"
+    st = net.state
+    if st.get("version") != 2:
+        raise ConvertError(f"{where}: network state version {str(st.get('version'))[:20]}, expected 2 "
+                           "(the tfutil.Network of progressive_growing_of_gans)")
+    for key, typ in (("name", str), ("build_func_name", str), ("build_module_src", str), ("static_kwargs", dict),
+                     ("variables", (list, tuple))):
+        if not isinstance(st.get(key), typ):
+            raise ConvertError(f"{where}: network state has no {key} of type {typ if isinstance(typ, type) else 'list'}")
+    variables = collections.OrderedDict()
+    for item in st["variables"]:
+        if not (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str)
+                and isinstance(item[1], (np.ndarray, np.generic))):
+            raise ConvertError(f"{where}: variables are not (name, array) pairs")
+        name, value = item[0], np.asarray(item[1])
+        if name in variables:
+            raise ConvertError(f"{where}: variable {name} appears twice")
+        if value.dtype.kind != "f":
+            raise ConvertError(f"{where}: variable {name} has dtype {value.dtype}, expected a float array")
+        variables[name] = value.astype(np.float32)
+    kwargs = {str(k): _plain_value(v, where) for k, v in st["static_kwargs"].items()}
+    return {"func": st["build_func_name"], "name": st["name"], "kwargs": kwargs, "variables": variables}
+
+
+def read_pggan_pickle(top, path):
+    """(G, D, Gs) -> {"G", "D", "G_ema"}: network states."""
+    if len(top) != 3:
+        raise ConvertError(f"{path}: holds {len(top)} TensorFlow networks; an official PGGAN pickle is (G, D, Gs)")
+    nets = {}
+    for key, which, func in (("G", "G", "G_paper"), ("D", "D", "D_paper"), ("G_ema", "Gs", "G_paper")):
+        state = tf_network_state(top[len(nets)], path, which)
+        if state["func"] != func:
+            raise ConvertError(f"{path}: {which} is built by '{state['func'][:40]}'; ganforge imports PGGAN's "
+                               f"G_paper and D_paper networks (expected {func})")
+        nets[key] = state
+    return nets
+
+
+def _stage_channels(fmap_base, fmap_decay, fmap_max, stages):
+    return [pgref.nf(s, dict(fmap_base=fmap_base, fmap_decay=fmap_decay, fmap_max=fmap_max)) for s in stages]
+
+
+def _infer_fmaps(kw, measured, where):
+    """fmap_base/decay/max giving the measured channels per stage: the kwargs'
+    (official defaults where absent), else a base and max with decay 1."""
+    stages = sorted(measured)
+    want = [measured[s] for s in stages]
+    if _stage_channels(kw["fmap_base"], kw["fmap_decay"], kw["fmap_max"], stages) == want:
+        return kw
+    cmax = max(want)
+    below = [c * 2 ** s for s, c in measured.items() if c < cmax]
+    base = max(below) if below else cmax * 2 ** max(stages)
+    if _stage_channels(base, 1.0, cmax, stages) != want:
+        raise ConvertError(f"{where}: feature maps per stage {dict(zip(stages, want))} fit no fmap_base/fmap_max")
+    return dict(kw, fmap_base=base, fmap_decay=1.0, fmap_max=cmax)
+
+
+def _check_variables(variables, expected, where):
+    missing = [n for n in expected if n not in variables]
+    extra = [n for n in variables if n not in expected]
+    more = lambda names: f" (and {len(names) - 1} more)" if len(names) > 1 else ""  # noqa: E731
+    if missing:
+        raise ConvertError(f"{where}: missing variable {missing[0]}{more(missing)}")
+    if extra:
+        raise ConvertError(f"{where}: unexpected variable {extra[0]}{more(extra)}")
+    for n, shape in expected.items():
+        if list(variables[n].shape) != list(shape):
+            raise ConvertError(f"{where}: variable {n} has shape {list(variables[n].shape)}, expected {list(shape)}")
+
+
+def _ignored_kwargs(kwargs, known, where):
+    ignored = sorted(k for k in kwargs if k not in known)
+    if ignored:
+        print(f"convert_weights: note: {where}: static_kwargs {', '.join(ignored)} have no effect on the network "
+              "(the official build function ignores them too)", file=sys.stderr)
+
+
+def _top_lod(variables, prefix, where):
+    lods = [int(m.group(1)) for n in variables for m in [re.match(prefix + r"_lod(\d+)/weight$", n)] if m]
+    if not lods:
+        raise ConvertError(f"{where}: no {prefix}_lod<k>/weight variable (not a PGGAN network?)")
+    return max(lods)
+
+
+def pggan_g_kwargs(net, where, label_size):
+    """label_size: D's label count, used when the pickle's kwargs lack it."""
+    v, sk = net["variables"], net["kwargs"]
+    _ignored_kwargs(sk, set(pgref.G_DEFAULTS) | {"dtype", "structure", "mbstd_group_size"}, where)
+    if sk.get("dtype", "float32") not in ("float32", "float16"):
+        raise ConvertError(f"{where}: dtype {sk['dtype']} is not supported")
+    kw = dict(pgref.G_DEFAULTS)
+    kw.update({k: sk[k] for k in pgref.G_DEFAULTS if k in sk})
+    if "label_size" not in sk:
+        kw["label_size"] = label_size
+    L = _top_lod(v, "ToRGB", where) + 2
+    kw["resolution"] = 2 ** L
+    kw["num_channels"] = int(v["ToRGB_lod0/weight"].shape[-1]) if "ToRGB_lod0/weight" in v else kw["num_channels"]
+    kw["fused_scale"] = any(n.endswith("/Conv0_up/weight") for n in v) if L > 2 else kw["fused_scale"]
+    if "4x4/Dense/weight" not in v:
+        raise ConvertError(f"{where}: missing variable 4x4/Dense/weight")
+    dense_in, dense_out = v["4x4/Dense/weight"].shape if v["4x4/Dense/weight"].ndim == 2 else (0, 0)
+    measured = {1: dense_out // 16}
+    for res in range(3, L + 1):
+        name = f"{2 ** res}x{2 ** res}/Conv1/weight"
+        if name in v and v[name].ndim == 4:
+            measured[res - 1] = int(v[name].shape[3])
+    kw = _infer_fmaps(kw, measured, where)
+    if kw["latent_size"] is None:  # official None is nf(0); the shape must agree (checked below)
+        kw["latent_size"] = dense_in - kw["label_size"]
+    _check_variables(v, pgref.g_variables(**kw), where)
+    return kw
+
+
+def pggan_d_kwargs(net, where, mbstd_group_size):
+    v, sk = net["variables"], net["kwargs"]
+    _ignored_kwargs(sk, set(pgref.D_DEFAULTS) | {"dtype", "structure", "latent_size", "normalize_latents",
+                                                 "use_pixelnorm", "pixelnorm_epsilon", "use_leakyrelu"}, where)
+    kw = dict(pgref.D_DEFAULTS)
+    kw.update({k: sk[k] for k in pgref.D_DEFAULTS if k in sk})
+    if mbstd_group_size is not None:
+        kw["mbstd_group_size"] = mbstd_group_size
+    L = _top_lod(v, "FromRGB", where) + 2
+    kw["resolution"] = 2 ** L
+    kw["num_channels"] = int(v["FromRGB_lod0/weight"].shape[2]) if "FromRGB_lod0/weight" in v else kw["num_channels"]
+    kw["fused_scale"] = any(n.endswith("/Conv1_down/weight") for n in v) if L > 2 else kw["fused_scale"]
+    if "4x4/Dense1/weight" in v and v["4x4/Dense1/weight"].ndim == 2:
+        kw["label_size"] = int(v["4x4/Dense1/weight"].shape[1]) - 1
+    measured = {}
+    for lod in range(0, L - 1):
+        name = f"FromRGB_lod{lod}/weight"
+        if name in v and v[name].ndim == 4:
+            measured[L - lod - 1] = int(v[name].shape[3])
+    if "4x4/Dense0/weight" in v and v["4x4/Dense0/weight"].ndim == 2:
+        measured[0] = int(v["4x4/Dense0/weight"].shape[1])
+    kw = _infer_fmaps(kw, measured, where)
+    conv = v.get("4x4/Conv/weight")
+    if conv is not None and conv.ndim == 4:
+        has_mbstd = conv.shape[2] == pgref.nf(1, kw) + 1
+        if has_mbstd != (kw["mbstd_group_size"] > 1):
+            raise ConvertError(f"{where}: 4x4/Conv reads {conv.shape[2]} feature maps, which "
+                               f"{'includes' if has_mbstd else 'excludes'} a minibatch-stddev map, but the group "
+                               f"size is {kw['mbstd_group_size']} (--mbstd-group-size)")
+    _check_variables(v, pgref.d_variables(**kw), where)
+    return kw
+
+
+def convert_pggan(nets, path, args):
+    """-> (tensors with bundle names in ganforge layouts, metadata)."""
+    tensors, meta = {}, {"family": "pggan"}
+    g_kwargs = d_kwargs = None
+    for key in ("D", "G", "G_ema"):
+        where = f"{path}: {'Gs' if key == 'G_ema' else key}"
+        net = nets[key]
+        if key == "D":
+            kwargs = d_kwargs = pggan_d_kwargs(net, where, args.mbstd_group_size)
+            meta["D_kwargs"] = json.dumps(kwargs)
+        else:
+            kwargs = pggan_g_kwargs(net, where, d_kwargs["label_size"])
+            if g_kwargs is not None and g_kwargs != kwargs:
+                raise ConvertError(f"{path}: G and Gs have different configurations")
+            g_kwargs = kwargs
+            meta["G_kwargs"] = json.dumps(kwargs)
+        for name, value in net["variables"].items():
+            # np.array, not ascontiguousarray: the scalar lod keeps its shape [].
+            tensors[f"{key}.{name}"] = torch.from_numpy(np.array(pgref.to_ganforge(name, value), order="C"))
+    return tensors, meta
 
 
 # ---------------------------------------------------------------- torch files
@@ -830,7 +1052,8 @@ def _kind(state):
 
 
 def load_source(path, fmt):
-    """-> ({network: state with official names}, {"G": hints, "D": hints})"""
+    """-> ("stylegan2", ({network: state with official names}, {"G": hints, "D": hints})),
+    ("pggan", {"G", "D", "G_ema": TF network state}) or ("psp", the checkpoint dict)"""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -841,10 +1064,17 @@ def load_source(path, fmt):
     if data[8:9] == b"{":
         raise ConvertError(f"{path}: a safetensors file (a ganforge .bin?), not weights to import")
     torch_file = is_zip(data) or is_legacy_torch(data)
-    if fmt == "official-pkl" or (fmt == "auto" and not torch_file):
+    if fmt in ("official-pkl", "pggan-pkl") or (fmt == "auto" and not torch_file):
         if torch_file:
             raise ConvertError(f"{path}: a torch.save file, not an official network pickle")
-        return read_official_pickle(path, data)
+        top = _restricted_load(data, path)
+        if is_tf_networks(top):
+            if fmt == "official-pkl":
+                raise ConvertError(f"{path}: a TensorFlow (PGGAN) pickle, not a StyleGAN2-ADA one (--format pggan-pkl)")
+            return "pggan", read_pggan_pickle(top, path)
+        if fmt == "pggan-pkl":
+            raise ConvertError(f"{path}: not an official PGGAN pickle (no tuple of tfutil.Network objects in it)")
+        return "stylegan2", read_official_pickle(path, data, top)
     if not torch_file:
         raise ConvertError(f"{path}: not a torch.save file (neither zip nor legacy format)")
     obj = read_torch_file(path, data)
@@ -853,23 +1083,23 @@ def load_source(path, fmt):
     if fmt == "psp" or (fmt == "auto" and is_psp_checkpoint(obj)):
         if not is_psp_checkpoint(obj):
             raise ConvertError(f"{path}: not a pSp checkpoint (no state_dict and opts)")
-        return {"pSp": obj}, {}
+        return "psp", obj
     is_rosinality = "g_ema" in obj or "g" in obj
     if fmt == "rosinality" and not is_rosinality:
         raise ConvertError(f"{path}: not a rosinality checkpoint (no g_ema or g)")
     if fmt == "rosinality" or (fmt == "auto" and is_rosinality):
-        return read_rosinality(obj, path)
+        return "stylegan2", read_rosinality(obj, path)
     if any(k in obj for k in ("G", "D", "G_ema")):
         nets = {k: _as_state(obj[k], path, k) for k in ("G", "D", "G_ema") if k in obj}
         extra = [k for k in obj if k not in nets]
         if extra:
             raise ConvertError(f"{path}: unexpected entry '{extra[0]}' beside the networks")
-        return nets, {}
+        return "stylegan2", (nets, {})
     state = _as_state(obj, path, "the file")
     kind = _kind(state)
     if kind is None:
         raise ConvertError(f"{path}: neither a generator (synthesis.*) nor a discriminator (b4.conv.weight)")
-    return {"G_ema" if kind == "G" else "D": state}, {}
+    return "stylegan2", ({"G_ema" if kind == "G" else "D": state}, {})
 
 
 def read_rosinality(obj, path):
@@ -986,6 +1216,8 @@ def read_bin(path):
 
 def export(args):
     tensors, meta = read_bin(args.src)
+    if meta.get("family", "stylegan2") != "stylegan2":
+        raise ConvertError(f"{args.src}: a {meta['family']} network; export writes StyleGAN2 networks only")
     if "network" in meta:  # a standalone network file
         nets = {meta["network"]: tensors}
     else:
@@ -1013,16 +1245,21 @@ def export(args):
 
 
 def import_(args):
-    nets, hints = load_source(args.src, args.format)
-    if "pSp" in nets:
-        tensors, meta = convert_psp(nets["pSp"], args.src, args)
+    family, payload = load_source(args.src, args.format)
+    if family == "psp":
+        tensors, meta = convert_psp(payload, args.src, args)
         write_bin(args.dst, tensors, meta)
         print(f"wrote the pSp encoder, decoder (G_ema){' and latent_avg' if 'latent_avg' in tensors else ''} "
               f"to {args.dst}")
         for key in ("psp_kwargs", "G_kwargs"):
             print(f"{key}: {meta[key]}")
         return
-    tensors, meta = convert(nets, hints, args.src, args)
+    if family == "pggan":
+        nets = payload
+        tensors, meta = convert_pggan(nets, args.src, args)
+    else:
+        nets, hints = payload
+        tensors, meta = convert(nets, hints, args.src, args)
     write_bin(args.dst, tensors, meta)
     print(f"wrote {', '.join(k for k in ('G', 'D', 'G_ema') if k in nets)} to {args.dst}")
     for key in ("G_kwargs", "D_kwargs"):

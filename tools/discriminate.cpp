@@ -1,5 +1,7 @@
 // discriminate: the logits a trained discriminator gives to images from a
-// .npy file (generate --raw writes them; real images are x / 127.5 - 1).
+// .npy file (generate --raw writes them; real images are x / 127.5 - 1). A
+// PGGAN discriminator writes [N, 1 + label_size]: the score, then its AC-GAN
+// label logits, at its stored lod or --lod.
 // The minibatch-stddev layer looks across a batch, so a logit depends on the
 // images beside it, as in training: by default the whole file is one batch;
 // --batch N runs it N images at a time (to fit memory), which changes the
@@ -11,7 +13,8 @@
 #include "engine/error.h"
 #include "engine/io/npy.h"
 #include "engine/ops.h"
-#include "models/stylegan2/latents.h"
+#include "models/latents.h"
+#include "models/pggan/network_file.h"
 #include "models/stylegan2/network_file.h"
 #include "train/cli.h"
 
@@ -19,47 +22,96 @@ namespace {
 
 using namespace gf;
 
+// Every pass, the last one included, must fill whole minibatch-stddev groups
+// (group_size <= 0: none).
+void check_groups(int64_t n, int64_t batch, int64_t group_size, const std::string& images_path, bool batch_given) {
+  for (const int64_t size : {std::min(batch, n), n % batch}) {
+    if (size == 0) continue;
+    const int64_t group = group_size > 0 ? std::min<int64_t>(group_size, size) : 1;
+    if (size % group != 0)
+      throw Error("--images " + images_path + ": a batch of " + std::to_string(size) +
+                  " images, but the minibatch-stddev layer needs a multiple of " + std::to_string(group) +
+                  (batch_given ? " (choose --batch to divide the image count)" : ""));
+  }
+}
+
+// D over the images, `batch` at a time, concatenated.
+template <class F>
+Tensor in_passes(const Tensor& img, int64_t batch, Device dev, F&& forward) {
+  NoGradGuard ng;
+  std::vector<Tensor> parts;
+  for (int64_t i = 0; i < img.size(0); i += batch) {
+    const int64_t end = std::min(img.size(0), i + batch);
+    parts.push_back(forward(slice(img, 0, i, end).to(dev), i, end).to(Device::cpu()));
+  }
+  return parts.size() == 1 ? parts.front() : concat(parts, 0);
+}
+
+Tensor read_images(const std::string& path, int channels, int resolution) {
+  const Tensor img = io::read_npy(path).to(DType::f32);
+  const int64_t n = img.dim() == 4 ? img.size(0) : 0;
+  if (n < 1 || img.size(1) != channels || img.size(2) != resolution || img.size(3) != resolution)
+    throw Error("--images " + path + ": shape " + shape_str(img.shape()) + ", but the discriminator reads [N, " +
+                std::to_string(channels) + ", " + std::to_string(resolution) + ", " + std::to_string(resolution) + "]");
+  return img;
+}
+
+int64_t batch_size(const cli::Args& args, int64_t n) { return args.has("batch") ? args.integer("batch") : n; }
+
+int write_logits(const cli::Args& args, const Tensor& logits) {
+  io::save_npy(args.str("out"), logits);
+  const std::vector<double> v = logits.to_vector();
+  size_t finite = 0;
+  for (double x : v) finite += std::isfinite(x);
+  std::cout << "discriminate: wrote logits " << shape_str(logits.shape()) << " to " << args.str("out") << " ("
+            << finite << " of " << v.size() << " finite)\n";
+  return 0;
+}
+
+int discriminate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const std::string& path, Device dev) {
+  if (args.has("c")) throw Error("--c applies to StyleGAN2 networks; a PGGAN discriminator predicts labels (AC-GAN)");
+  const std::unique_ptr<pggan::Discriminator> D = pggan::load_discriminator(file, path);
+  const pggan::DiscriminatorConfig& cfg = D->config();
+  const double lod = args.has("lod") ? args.number("lod") : D->lod();
+  const Tensor img = read_images(args.str("images"), cfg.num_channels, cfg.resolution);
+  const int64_t n = img.size(0), batch = batch_size(args, n);
+  check_groups(n, batch, cfg.mbstd_group_size > 1 ? cfg.mbstd_group_size : 0, args.str("images"), args.has("batch"));
+  D->to(dev);
+  return write_logits(args, in_passes(img, batch, dev, [&](const Tensor& x, int64_t, int64_t) { return D->forward(x, lod); }));
+}
+
 int run(int argc, char** argv) {
-  cli::Args args(argc, argv, "discriminate", "Score images with a trained StyleGAN2 discriminator.",
+  cli::Args args(argc, argv, "discriminate", "Score images with a trained StyleGAN2 or PGGAN discriminator.",
                  {{"network", "FILE.bin", "", "discriminator: a snapshot or checkpoint (its D), or a standalone D (required)"},
                   {"images", "FILE.npy", "", "float32 images [N, C, H, W] in [-1, 1] (required)"},
                   {"c", "FILE.npy", "", "labels [N, c_dim], for a conditional network"},
                   {"out", "FILE.npy", "", "where to write the logits [N, 1] (required)"},
                   cli::integer("batch", "N", "", "images per forward pass (default: the whole file)", 1, cli::kInt64Max),
-                  {"device", "cpu|cuda", "cpu", "where to run"}});
+                  cli::number("lod", "LOD", "", "PGGAN: the level of detail D runs at (default: the network's)", cli::Range::at_least(0, 30)),
+                  cli::device("device", "cpu", "where to run")});
   if (args.help()) {
     std::cout << args.usage();
     return 0;
   }
   for (const char* f : {"network", "images", "out"})
     if (!args.has(f)) throw Error(std::string("--") + f + " is required (see --help)");
-  const Device dev = Device::parse(args.str("device"));
-  check_device_usable(dev);
-  const std::unique_ptr<stylegan2::Discriminator> net = stylegan2::load_discriminator(args.str("network"));
+  const Device dev = args.device("device");
+  const std::string path = args.str("network");
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  if (network_family(file) == pggan::kFamily) return discriminate_pggan(args, file, path, dev);
+  if (args.has("lod")) throw Error("--lod applies to PGGAN networks; " + path + " holds a StyleGAN2 discriminator");
+  const std::unique_ptr<stylegan2::Discriminator> net = stylegan2::load_discriminator(file, path);
   const stylegan2::DiscriminatorConfig& cfg = net->config();
 
   const std::string images_path = args.str("images");
-  const Tensor img = io::read_npy(images_path).to(DType::f32);
-  const int64_t n = img.dim() == 4 ? img.size(0) : 0;
-  if (n < 1 || img.size(1) != cfg.img_channels || img.size(2) != cfg.img_resolution || img.size(3) != cfg.img_resolution)
-    throw Error("--images " + images_path + ": shape " + shape_str(img.shape()) + ", but the discriminator reads [N, " +
-                std::to_string(cfg.img_channels) + ", " + std::to_string(cfg.img_resolution) + ", " +
-                std::to_string(cfg.img_resolution) + "]");
-  const int64_t batch = args.has("batch") ? args.integer("batch") : n;
-  // Every pass, the last one included, must fill whole minibatch-stddev groups.
-  for (const int64_t size : {std::min(batch, n), n % batch}) {
-    if (size == 0) continue;
-    const int64_t group =
-        cfg.mbstd_num_channels > 0 && cfg.mbstd_group_size > 0 ? std::min<int64_t>(cfg.mbstd_group_size, size) : 1;
-    if (size % group != 0)
-      throw Error("--images " + images_path + ": a batch of " + std::to_string(size) +
-                  " images, but the minibatch-stddev layer needs a multiple of " + std::to_string(group) +
-                  (args.has("batch") ? " (choose --batch to divide the image count)" : ""));
-  }
+  const Tensor img = read_images(images_path, cfg.img_channels, cfg.img_resolution);
+  const int64_t n = img.size(0), batch = batch_size(args, n);
+  check_groups(n, batch, cfg.mbstd_num_channels > 0 && cfg.mbstd_group_size > 0 ? cfg.mbstd_group_size : 0,
+               images_path, args.has("batch"));
   Tensor c;
   if (cfg.c_dim > 0) {
     if (!args.has("c")) throw Error("the network is conditional (" + std::to_string(cfg.c_dim) + " classes): pass --c");
-    c = stylegan2::read_rows(args.str("c"), cfg.c_dim, "--c", "c_dim");
+    c = read_rows(args.str("c"), cfg.c_dim, "--c", "c_dim");
     if (c.size(0) != n)
       throw Error("--c has " + std::to_string(c.size(0)) + " rows, but --images has " + std::to_string(n) + " images");
     c = c.to(dev);
@@ -68,21 +120,9 @@ int run(int argc, char** argv) {
   }
 
   net->to(dev);
-  NoGradGuard ng;
-  std::vector<Tensor> parts;
-  for (int64_t i = 0; i < n; i += batch) {
-    const int64_t end = std::min(n, i + batch);
-    const Tensor ci = c.defined() ? slice(c, 0, i, end) : c;
-    parts.push_back(net->forward(slice(img, 0, i, end).to(dev), ci).to(Device::cpu()));
-  }
-  const Tensor logits = parts.size() == 1 ? parts.front() : concat(parts, 0);
-  io::save_npy(args.str("out"), logits);
-  const std::vector<double> v = logits.to_vector();
-  size_t finite = 0;
-  for (double x : v) finite += std::isfinite(x);
-  std::cout << "discriminate: wrote logits " << shape_str(logits.shape()) << " to " << args.str("out") << " ("
-            << finite << " of " << v.size() << " finite)\n";
-  return 0;
+  return write_logits(args, in_passes(img, batch, dev, [&](const Tensor& x, int64_t i, int64_t end) {
+                        return net->forward(x, c.defined() ? slice(c, 0, i, end) : c);
+                      }));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// export_weights: one network out of a bundle (a train_stylegan snapshot or
-// checkpoint) into a standalone .bin that generate and discriminate read. The
+// export_weights: one network out of a bundle (a train_stylegan or
+// train_pggan snapshot or checkpoint, or converted weights) into a standalone
+// .bin that generate and discriminate read. The
 // network is loaded into its module first, so a tensor that is missing, extra
 // or misshapen is an error here rather than in the exported file.
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <iostream>
 
 #include "engine/error.h"
+#include "models/pggan/network_file.h"
 #include "models/stylegan2/network_file.h"
 #include "train/cli.h"
 
@@ -32,13 +34,22 @@ int run(int argc, char** argv) {
   if (fs::equivalent(in, out, ec)) throw Error("--out " + out + " is the input file; choose another name");
 
   const io::SafetensorsFile file = io::read_safetensors(in);
-  const std::vector<std::string> present = stylegan2::networks_in(file);
+  const std::vector<std::string> present = networks_in(file);
   if (std::find(present.begin(), present.end(), which) == present.end()) {
     std::string list;
     for (const auto& n : present) list += (list.empty() ? "" : ", ") + n;
     throw Error(in + ": holds no " + which + " network (it holds: " + (list.empty() ? "none" : list) + ")");
   }
-  if (which == "D") {
+  if (network_family(file) == pggan::kFamily) {
+    const io::Metadata family = {{"family", pggan::kFamily}};
+    if (which == "D") {
+      const auto D = pggan::load_discriminator(file, in);
+      save_network(out, *D, which, pggan::to_json(D->config()), family);
+    } else {
+      const auto G = pggan::load_generator(file, in, which);
+      save_network(out, *G, which, pggan::to_json(G->config()), family);
+    }
+  } else if (which == "D") {
     const auto D = stylegan2::load_discriminator(file, in);
     stylegan2::save_network(out, *D, which, stylegan2::to_json(D->config()));
   } else {

@@ -1,19 +1,25 @@
-// generate: images from a generator .bin (G_ema of a train_stylegan snapshot
-// or checkpoint, or a standalone generator from export_weights). One mode per
-// run: seeds (one PNG per seed, or one grid), latents or styles from .npy
-// files (PNGs named by index), a style-mixing grid as the official
-// style_mixing.py, or frames interpolated in W between two seeds.
+// generate: images from a generator .bin (G_ema of a train_stylegan or
+// train_pggan snapshot or checkpoint, a converted official network, or a
+// standalone generator from export_weights); the file's metadata says which
+// family it holds. One mode per run: seeds (one PNG per seed, or one grid),
+// latents or (StyleGAN2) styles from .npy files (PNGs named by index), and for
+// StyleGAN2 a style-mixing grid as the official style_mixing.py, or frames
+// interpolated in W between two seeds. A PGGAN generator runs at its stored
+// lod, or at --lod to look at an earlier level.
 // z for a seed is Philox randn([1, z_dim]) with that seed, so a seed gives the
 // same image on the CPU and the GPU. Images are made one at a time, so an
 // image never depends on the others in the run; the one exception is
 // --noise-mode random outside --seeds, where the images share one noise stream.
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 
 #include "engine/error.h"
 #include "engine/io/npy.h"
 #include "engine/ops.h"
+#include "models/latents.h"
+#include "models/pggan/network_file.h"
 #include "models/stylegan2/latents.h"
 #include "models/stylegan2/network_file.h"
 #include "train/cli.h"
@@ -62,8 +68,91 @@ void check_flag_combinations(const cli::Args& args) {
   if (args.has("c") && (mixing || args.has("interp"))) throw Error("--c applies to --seeds and --z; use --class");
 }
 
+// Labels: c1 [1, c_dim] for every image (--class), or one row per image (--c).
+struct Labels {
+  Tensor c1, rows;
+};
+Labels read_labels(const cli::Args& args, int c_dim, Device dev) {
+  Labels l;
+  if (c_dim > 0) {
+    if (args.has("c")) {
+      l.rows = read_rows(args.str("c"), c_dim, "--c", "c_dim");
+    } else {
+      if (!args.has("class"))
+        throw Error("the network is conditional (" + std::to_string(c_dim) + " classes): pass --class or --c");
+      const long long k = args.integer("class");
+      if (k >= c_dim)
+        throw Error("--class " + std::to_string(k) + " is outside [0, " + std::to_string(c_dim) + ")");
+      std::vector<double> onehot(static_cast<size_t>(c_dim), 0.0);
+      onehot[static_cast<size_t>(k)] = 1;
+      l.c1 = Tensor::from_vector(onehot, {1, c_dim}, DType::f32, dev);
+    }
+  } else if (args.has("class") || args.has("c")) {
+    throw Error(std::string(args.has("class") ? "--class" : "--c") + " given, but the network is unconditional");
+  }
+  return l;
+}
+
+void check_grid(const cli::Args& args, int gw, int gh, int64_t n) {
+  if (args.has("grid") && gw * gh != n)
+    throw Error("--grid " + args.str("grid") + " holds " + std::to_string(gw * gh) + " images, but " +
+                std::to_string(n) + " are to be generated");
+}
+
+// images [N, C, H, W] on the CPU: --raw, then one grid.png (gw > 0) or one PNG per name.
+int write_outputs(const cli::Args& args, const Tensor& images, const std::vector<std::string>& names, int gw, int gh) {
+  const std::string outdir = args.str("outdir");
+  std::filesystem::create_directories(outdir);
+  if (args.has("raw")) {
+    const std::filesystem::path raw_dir = std::filesystem::path(args.str("raw")).parent_path();
+    if (!raw_dir.empty()) std::filesystem::create_directories(raw_dir);
+    io::save_npy(args.str("raw"), images);
+  }
+  if (gw > 0) {
+    save_image_grid(images, outdir + "/grid.png", gw, gh);
+  } else {
+    for (size_t i = 0; i < names.size(); ++i)
+      save_image_grid(row(images, static_cast<int64_t>(i), Device::cpu()), outdir + "/" + names[i], 1, 1);
+  }
+  std::cout << "generate: wrote " << (gw > 0 ? std::string("grid.png") : std::to_string(names.size()) + " images")
+            << " to " << outdir << (args.has("raw") ? " (raw: " + args.str("raw") + ")" : std::string()) << "\n";
+  return 0;
+}
+
+// A PGGAN generator (Gs): --seeds or --z, labels, at --lod or its stored lod.
+int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const std::string& path, Device dev, int gw,
+                   int gh) {
+  for (const char* f : {"w", "trunc", "noise-mode", "mix-rows", "mix-cols", "mix-styles", "interp", "frames"})
+    if (args.has(f))
+      throw Error(std::string("--") + f + " applies to StyleGAN2 networks; " + path + " holds a PGGAN generator");
+  const std::unique_ptr<pggan::Generator> G = pggan::load_generator(file, path, "G_ema");
+  G->to(dev);
+  const double lod = args.has("lod") ? args.number("lod") : G->lod();
+  const Labels labels = read_labels(args, G->config().label_size, dev);
+  const Tensor z = args.has("z") ? read_rows(args.str("z"), G->latent_size(), "--z", "latent_size") : Tensor();
+  const std::vector<long long> seeds = z.defined() ? std::vector<long long>{} : args.integers("seeds");
+  const int64_t n = z.defined() ? z.size(0) : static_cast<int64_t>(seeds.size());
+  if (labels.rows.defined() && labels.rows.size(0) != n)
+    throw Error("--c has " + std::to_string(labels.rows.size(0)) + " rows, but " + std::to_string(n) + " images are generated");
+  check_grid(args, gw, gh, n);
+  NoGradGuard ng;
+  std::vector<Tensor> imgs;
+  std::vector<std::string> names;
+  char name[64];
+  for (int64_t i = 0; i < n; ++i) {
+    gf::Generator seed_rng(z.defined() ? 0 : static_cast<uint64_t>(seeds[static_cast<size_t>(i)]));
+    const Tensor zi = z.defined() ? row(z, i, dev) : seed_latent(seed_rng, G->latent_size(), dev);
+    const Tensor ci = labels.rows.defined() ? row(labels.rows, i, dev) : labels.c1;
+    imgs.push_back(G->forward(zi, ci, lod).to(Device::cpu()));
+    std::snprintf(name, sizeof name, z.defined() ? "img%04lld.png" : "seed%04lld.png",
+                  z.defined() ? static_cast<long long>(i) : seeds[static_cast<size_t>(i)]);
+    names.push_back(name);
+  }
+  return write_outputs(args, concat(imgs, 0), names, gw, gh);
+}
+
 int run(int argc, char** argv) {
-  cli::Args args(argc, argv, "generate", "Generate images with a trained StyleGAN2 generator.",
+  cli::Args args(argc, argv, "generate", "Generate images with a trained StyleGAN2 or PGGAN generator.",
                  {{"network", "FILE.bin", "", "generator snapshot (required)"},
                   cli::integer_list("seeds", "LIST", "0-7", "seeds, e.g. 0-63 or 1,5,9", 0, cli::kSeedMax, kMaxImages),
                   {"z", "FILE.npy", "", "latents [N, z_dim] instead of seeds"},
@@ -80,7 +169,8 @@ int run(int argc, char** argv) {
                   cli::integer_list("mix-styles", "LIST", "0-6", "style mixing: indices of the ws taken from the column seed", 0, 1023, 1024),
                   cli::integer_list("interp", "SEED_A,SEED_B", "", "frames interpolated in W (after truncation) between two seeds", 0, cli::kSeedMax, 2),
                   cli::integer("frames", "N", "16", "number of --interp frames, both ends included", 2, kMaxImages),
-                  {"device", "cpu|cuda", "cpu", "where to run"}});
+                  cli::number("lod", "LOD", "", "PGGAN: the level of detail (0: full resolution, k: resolution / 2^k, fractions fade; default: the network's)", cli::Range::at_least(0, 30)),
+                  cli::device("device", "cpu", "where to run")});
   if (args.help()) {
     std::cout << args.usage();
     return 0;
@@ -99,32 +189,20 @@ int run(int argc, char** argv) {
   }
   if (!args.has("network")) throw Error("--network is required (see --help)");
   check_flag_combinations(args);
-  const Device dev = Device::parse(args.str("device"));
-  check_device_usable(dev);
-  const std::unique_ptr<Generator> net = stylegan2::load_generator(args.str("network"));
+  const Device dev = args.device("device");
+  const std::string path = args.str("network");
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  if (network_family(file) == pggan::kFamily) return generate_pggan(args, file, path, dev, gw, gh);
+  if (args.has("lod")) throw Error("--lod applies to PGGAN networks; " + path + " holds a StyleGAN2 generator");
+  const std::unique_ptr<Generator> net = stylegan2::load_generator(file, path);
   Generator& G = *net;
   const stylegan2::GeneratorConfig& cfg = G.config();
   G.to(dev);
 
   const double psi = args.number("trunc");
-  // Labels: c1 [1, c_dim] for every image (--class), or one row per image (--c).
-  Tensor c1, c_rows;
-  if (cfg.c_dim > 0 && !args.has("w")) {
-    if (args.has("c")) {
-      c_rows = stylegan2::read_rows(args.str("c"), cfg.c_dim, "--c", "c_dim");
-    } else {
-      if (!args.has("class"))
-        throw Error("the network is conditional (" + std::to_string(cfg.c_dim) + " classes): pass --class or --c");
-      const long long k = args.integer("class");
-      if (k < 0 || k >= cfg.c_dim)
-        throw Error("--class " + std::to_string(k) + " is outside [0, " + std::to_string(cfg.c_dim) + ")");
-      std::vector<double> onehot(static_cast<size_t>(cfg.c_dim), 0.0);
-      onehot[static_cast<size_t>(k)] = 1;
-      c1 = Tensor::from_vector(onehot, {1, cfg.c_dim}, DType::f32, dev);
-    }
-  } else if (cfg.c_dim == 0 && (args.has("class") || args.has("c"))) {
-    throw Error(std::string(args.has("class") ? "--class" : "--c") + " given, but the network is unconditional");
-  }
+  // Labels: c1 [1, c_dim] for every image (--class), or one row per image (--c); none with --w.
+  const Labels labels = args.has("w") ? Labels{} : read_labels(args, cfg.c_dim, dev);
+  const Tensor c1 = labels.c1, c_rows = labels.rows;
 
   stylegan2::SynthesisOptions so;
   so.noise_mode = parse_noise_mode(args.str("noise-mode"));
@@ -135,11 +213,7 @@ int run(int argc, char** argv) {
   Tensor images;                   // [N, C, H, W] on the CPU, in the order written
   std::vector<std::string> names;  // one PNG per image, unless they go in one grid
   // Checked before any image is made, so a wrong --grid fails at once.
-  auto check_grid = [&](int64_t n) {
-    if (args.has("grid") && gw * gh != n)
-      throw Error("--grid " + args.str("grid") + " holds " + std::to_string(gw * gh) + " images, but " +
-                  std::to_string(n) + " are to be generated");
-  };
+  auto check_n = [&](int64_t n) { check_grid(args, gw, gh, n); };
   auto name_by = [&](const char* pattern, long long k) {
     char buf[64];
     std::snprintf(buf, sizeof buf, pattern, k);
@@ -169,7 +243,7 @@ int run(int argc, char** argv) {
     for (long long k = 0; k < frames; ++k) name_by("frame%04lld.png", k);
   } else if (args.has("w")) {
     const Tensor ws = stylegan2::read_ws(args.str("w"), G.num_ws(), cfg.w_dim, "--w");
-    check_grid(ws.size(0));
+    check_n(ws.size(0));
     images = synthesize_each(G, ws.to(dev), so);
     for (int64_t i = 0; i < ws.size(0); ++i) name_by("img%04lld.png", i);
   } else {
@@ -179,7 +253,7 @@ int run(int argc, char** argv) {
     const int64_t n = z.defined() ? z.size(0) : static_cast<int64_t>(seeds.size());
     if (c_rows.defined() && c_rows.size(0) != n)
       throw Error("--c has " + std::to_string(c_rows.size(0)) + " rows, but " + std::to_string(n) + " images are generated");
-    check_grid(n);
+    check_n(n);
     std::vector<Tensor> imgs;
     for (int64_t i = 0; i < n; ++i) {
       gf::Generator seed_rng(z.defined() ? 0 : static_cast<uint64_t>(seeds[i]));
@@ -197,22 +271,7 @@ int run(int argc, char** argv) {
     }
     images = concat(imgs, 0);
   }
-  const std::string outdir = args.str("outdir");
-  std::filesystem::create_directories(outdir);
-  if (args.has("raw")) {
-    const std::filesystem::path raw_dir = std::filesystem::path(args.str("raw")).parent_path();
-    if (!raw_dir.empty()) std::filesystem::create_directories(raw_dir);
-    io::save_npy(args.str("raw"), images);
-  }
-  if (gw > 0) {
-    save_image_grid(images, outdir + "/grid.png", gw, gh);
-  } else {
-    for (size_t i = 0; i < names.size(); ++i)
-      save_image_grid(row(images, static_cast<int64_t>(i), Device::cpu()), outdir + "/" + names[i], 1, 1);
-  }
-  std::cout << "generate: wrote " << (gw > 0 ? std::string("grid.png") : std::to_string(names.size()) + " images")
-            << " to " << outdir << (args.has("raw") ? " (raw: " + args.str("raw") + ")" : std::string()) << "\n";
-  return 0;
+  return write_outputs(args, images, names, gw, gh);
 }
 
 }  // namespace

@@ -155,7 +155,7 @@ std::vector<cli::Flag> common_flags() {
           cli::integer("batch", "N", "2", "images per pass (pSp's test_batch_size)", 1, 65536),
           cli::integer("n-images", "N", "", "only the first N images", 1, cli::kInt64Max),
           {"resize-outputs", "", "", "pool outputs to 256x256 (pSp's --resize_outputs)"},
-          {"device", "cpu|cuda", "cpu", "where to run"}};
+          cli::device("device", "cpu", "where to run")};
 }
 
 struct Setup {
@@ -170,8 +170,7 @@ Setup setup(const cli::Args& args) {
   if (!args.has("network")) throw Error("--network is required (see --help)");
   if (!args.has("images")) throw Error("--images is required (see --help)");
   Setup s;
-  s.dev = Device::parse(args.str("device"));
-  check_device_usable(s.dev);
+  s.dev = args.device("device");
   s.batch = args.integer("batch");
   s.net = psp::load_psp(args.str("network"));
   s.net->to(s.dev);

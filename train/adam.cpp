@@ -42,10 +42,21 @@ void Adam::step() {
     const Tensor v = s.exp_avg_sq * b2 + square(g) * (1.0 - b2);
     const double bias_correction1 = 1.0 - std::pow(b1, static_cast<double>(s.step));
     const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(b2, static_cast<double>(s.step)));
-    const Tensor denom = sqrt(v) / bias_correction2_sqrt + opt_.eps;
-    s.param.copy_(s.param - (m / denom) * (opt_.lr / bias_correction1));
+    if (opt_.tf_epsilon) {
+      s.param.copy_(s.param - (m / (sqrt(v) + opt_.eps)) * (opt_.lr * bias_correction2_sqrt / bias_correction1));
+    } else {
+      const Tensor denom = sqrt(v) / bias_correction2_sqrt + opt_.eps;
+      s.param.copy_(s.param - (m / denom) * (opt_.lr / bias_correction1));
+    }
     s.exp_avg.copy_(m);
     s.exp_avg_sq.copy_(v);
+  }
+}
+
+void Adam::reset() {
+  for (Slot& s : slots_) {
+    s.exp_avg = s.exp_avg_sq = Tensor();
+    s.step = 0;
   }
 }
 

@@ -4,6 +4,9 @@
 //   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 // with a step count t per parameter. State is created on a parameter's first
 // gradient and, like torch's, a parameter without a gradient is skipped.
+// With tf_epsilon, eps goes where tf.train.AdamOptimizer puts it (PGGAN and
+// StyleGAN v1 train with it):
+//   p -= lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)
 #pragma once
 #include <string>
 #include <utility>
@@ -18,6 +21,7 @@ struct AdamOptions {
   double lr = 1e-3;
   double beta1 = 0.9, beta2 = 0.999;
   double eps = 1e-8;
+  bool tf_epsilon = false;
 };
 
 class Adam {
@@ -29,6 +33,9 @@ class Adam {
   void step();
   // Drops every parameter's gradient.
   void zero_grad();
+  // Forgets every moment and step count, as the official PGGAN loop's
+  // reset_optimizer_state does when new layers come in.
+  void reset();
 
   AdamOptions& options() { return opt_; }  // lr may change between steps
   const AdamOptions& options() const { return opt_; }

@@ -25,6 +25,8 @@ std::string show(double v) {
   throw Error("--" + flag + " expects " + accepts + ", got '" + text + "'");
 }
 
+const char* const kDeviceAccepts = "cpu, cuda or cuda:N";
+
 std::string integer_accepts(long long lo, long long hi) {
   return "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
 }
@@ -54,6 +56,7 @@ void check_value(const Flag& f, const std::string& v) {
     case Kind::integer: parse_integer(v, f.name, f.lo, f.hi); break;
     case Kind::number: parse_number(v, f.name, f.range); break;
     case Kind::integer_list: parse_integer_list(v, f.name, f.lo, f.hi, f.max_count); break;
+    case Kind::device: parse_device(v, f.name); break;
     case Kind::toggle:
       if (v != "true" && v != "false" && v != "1" && v != "0") throw Error("--" + f.name + " is a switch; it takes no value");
       break;
@@ -68,6 +71,7 @@ const char* kind_name(Kind k) {
     case Kind::integer: return "cli::integer";
     case Kind::number: return "cli::number";
     case Kind::integer_list: return "cli::integer_list";
+    case Kind::device: return "cli::device";
   }
   return "?";
 }
@@ -91,6 +95,7 @@ std::string Flag::accepts() const {
     case Kind::integer: return integer_accepts(lo, hi);
     case Kind::number: return number_accepts(range);
     case Kind::integer_list: return list_accepts(lo, hi, max_count);
+    case Kind::device: return kDeviceAccepts;
     default: return "";
   }
 }
@@ -119,6 +124,24 @@ Flag integer_list(std::string name, std::string value_name, std::string default_
   f.hi = hi;
   f.max_count = max_count;
   return f;
+}
+
+Flag device(std::string name, std::string default_value, std::string help) {
+  Flag f{std::move(name), "DEVICE", std::move(default_value), std::move(help)};
+  f.kind = Kind::device;
+  return f;
+}
+
+Device parse_device(const std::string& text, const std::string& flag) {
+  Device d;
+  try {
+    d = Device::parse(text);
+  } catch (const Error&) {
+    refuse(flag, kDeviceAccepts, text);
+  }
+  const std::string why = device_unusable_reason(d);
+  if (!why.empty()) throw Error("--" + flag + " " + d.str() + ": " + why);
+  return d;
 }
 
 long long parse_integer(const std::string& text, const std::string& flag, long long lo, long long hi) {
@@ -275,6 +298,11 @@ double Args::number(const std::string& name) const {
 std::vector<long long> Args::integers(const std::string& name) const {
   const Flag& f = find(name, Kind::integer_list);
   return parse_integer_list(value(f), f.name, f.lo, f.hi, f.max_count);
+}
+
+Device Args::device(const std::string& name) const {
+  const Flag& f = find(name, Kind::device);
+  return parse_device(value(f), f.name);
 }
 
 int run_main(const char* program, const std::function<int()>& body) {

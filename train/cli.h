@@ -15,7 +15,8 @@
 //                                                        a finite number in [lo, hi] or (lo, hi]
 //   cli::integer_list("seeds", "LIST", "0-7", "...", 0, cli::kSeedMax, 1000000)
 //                                                        "0-3,7": whole numbers in [lo, hi], at most N
-// Read them with flag(), str(), integer(), number(), integers(); reading a
+//   cli::device("device", "cpu", "where to run")        cpu, cuda or cuda:N, present in this build and machine
+// Read them with flag(), str(), integer(), number(), integers(), device(); reading a
 // flag as a kind it was not declared as throws (a programming error), so a
 // number cannot reach a program unchecked. --help shows each range. A range
 // should be what the program can really take: the type's limit, the
@@ -28,6 +29,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "engine/device.h"
 
 namespace gf::cli {
 
@@ -47,7 +50,7 @@ struct Range {
   std::string str() const;  // "in [0, 1000000000]", "in (0, 1000000000]", ">= 0", "> 0", "" (any finite)
 };
 
-enum class Kind { text, toggle, integer, number, integer_list };
+enum class Kind { text, toggle, integer, number, integer_list, device };
 
 struct Flag {
   // {name, value_name, default_value, help}: text, or a switch without a value name.
@@ -72,6 +75,7 @@ Flag integer(std::string name, std::string value_name, std::string default_value
 Flag number(std::string name, std::string value_name, std::string default_value, std::string help, Range range);
 Flag integer_list(std::string name, std::string value_name, std::string default_value, std::string help,
                   long long lo, long long hi, size_t max_count);
+Flag device(std::string name, std::string default_value, std::string help);
 
 class Args {
  public:
@@ -89,6 +93,7 @@ class Args {
   long long integer(const std::string& name) const;             // declared with cli::integer
   double number(const std::string& name) const;                 // declared with cli::number
   std::vector<long long> integers(const std::string& name) const;  // declared with cli::integer_list
+  Device device(const std::string& name) const;                 // declared with cli::device
 
  private:
   const Flag& find(const std::string& name) const;
@@ -104,6 +109,9 @@ class Args {
 // (generate's --grid WxH). `flag` is named in the error, without dashes.
 long long parse_integer(const std::string& text, const std::string& flag, long long lo, long long hi);
 double parse_number(const std::string& text, const std::string& flag, Range range);
+// "cpu", "cuda", "cuda:N" (gf::Device::parse), refused unless this build and
+// machine can serve it.
+Device parse_device(const std::string& text, const std::string& flag);
 // "0-3,7,10-11" -> {0,1,2,3,7,10,11} (the official --seeds syntax).
 std::vector<long long> parse_integer_list(const std::string& text, const std::string& flag, long long lo,
                                           long long hi, size_t max_count);

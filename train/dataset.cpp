@@ -380,6 +380,25 @@ bool Dataset::xflipped(int64_t i) const {
   return xflip_[static_cast<size_t>(i)] != 0;
 }
 
+std::vector<int64_t> random_items(const Dataset& ds, int64_t n, Generator& rng) {
+  const std::vector<double> u = rand({n}, rng, DType::f64).to_vector();
+  std::vector<int64_t> items(static_cast<size_t>(n));
+  for (size_t i = 0; i < items.size(); ++i) items[i] = std::min(static_cast<int64_t>(u[i] * ds.size()), ds.size() - 1);
+  return items;
+}
+
+Tensor labels_of(const Dataset& ds, const std::vector<int64_t>& items, Device device) {
+  const int64_t n = static_cast<int64_t>(items.size());
+  std::vector<double> onehot(static_cast<size_t>(n * ds.c_dim()), 0.0);
+  for (int64_t i = 0; i < n; ++i) onehot[static_cast<size_t>(i * ds.c_dim() + ds.label(items[static_cast<size_t>(i)]))] = 1;
+  return Tensor::from_vector(onehot, {n, ds.c_dim()}, DType::f32, device);
+}
+
+Tensor random_labels(const Dataset& ds, int64_t n, Generator& rng, Device device) {
+  if (ds.c_dim() == 0) return Tensor();
+  return labels_of(ds, random_items(ds, n, rng), device);
+}
+
 Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device) const {
   const int64_t n = static_cast<int64_t>(indices.size()), res = resolution_;
   const size_t image_size = static_cast<size_t>(channels_ * res * res);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/io/safetensors.h"
+#include "engine/ops.h"
 #include "engine/tensor.h"
 
 namespace gf {
@@ -91,6 +92,17 @@ ImageFiles open_image_files(const std::string& path);
 // image, images of different or non-square sizes, transparent pixels, missing
 // labels) throws gf::Error naming the offending file.
 std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOptions& opt = {});
+
+// Labels for generated images: those of n random dataset items (the official
+// gen_c of StyleGAN2-ADA, PGGAN's get_random_labels_tf), one-hot [n, c_dim],
+// from n uniforms drawn from rng; undefined for a dataset without labels
+// (nothing is drawn).
+Tensor random_labels(const Dataset& ds, int64_t n, Generator& rng, Device device);
+// The two halves of random_labels, for a trainer that logs the items it draws
+// (train/draw_log.h): n items from n uniforms of rng, and the one-hot labels
+// [n, c_dim] of given items.
+std::vector<int64_t> random_items(const Dataset& ds, int64_t n, Generator& rng);
+Tensor labels_of(const Dataset& ds, const std::vector<int64_t>& items, Device device);
 
 // The official InfiniteSampler: a seeded shuffle of [0, size), walked forever,
 // where every visited slot is swapped with one up to window*size slots before

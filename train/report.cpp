@@ -45,6 +45,20 @@ constexpr KnownStat kKnownStats[] = {
     {"maxmem_gb", "Memory (GiB)", "peak in the tick"},
     {"reserved_gb", "Memory (GiB)", "held"},
     {"lod", "Level of detail (lod)", "lod"},  // PGGAN's progress through the resolutions
+    // PGGAN (train/pggan/training_loop.cpp)
+    {"loss_D", "Losses", "D"},
+    {"scores_mixed", "D scores (logits)", "interpolates"},
+    {"gradient_penalty", "Gradient penalty", "(|grad| - 1)^2"},
+    {"mixed_norms", "Gradient norm at interpolates", "|grad D|"},
+    {"epsilon_penalty", "Drift term D(real)^2", "drift"},
+    {"label_penalty_reals", "AC-GAN label terms", "reals"},
+    {"label_penalty_fakes", "AC-GAN label terms", "fakes"},
+    {"G_lrate", "Learning rate", "G"},
+    {"D_lrate", "Learning rate", "D"},
+    {"minibatch", "Minibatch", "images"},
+    {"resolution", "Resolution", "pixels"},
+    {"G_skipped", "Steps skipped (non-finite gradients)", "G"},
+    {"D_skipped", "Steps skipped (non-finite gradients)", "D"},
 };
 // Axes and bookkeeping, not curves (sec_per_tick is sec_per_kimg times the tick length).
 constexpr const char* kNotCurves[] = {"tick", "kimg", "total_sec", "timestamp", "sec_per_tick"};

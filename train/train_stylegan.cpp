@@ -65,13 +65,12 @@ int run(int argc, char** argv) {
                   {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a snapshot's weights"},
                   {"record-draws", "DIR", "", "write every random draw of each minibatch to DIR/draws-mb<K>.bin (for a reference to replay)"},
                   {"replay-draws", "PATHS", "", "take every random draw from these draw-log files or folders (comma-separated)"},
-                  {"device", "cpu|cuda", "cpu", "where to train"}});
+                  cli::device("device", "cpu", "where to train")});
   if (args.help()) {
     std::cout << args.usage();
     return 0;
   }
-  const Device dev = Device::parse(args.str("device"));
-  check_device_usable(dev);
+  const Device dev = args.device("device");
   DatasetOptions dopt;
   dopt.use_labels = args.flag("cond");
   dopt.xflip = args.flag("mirror");

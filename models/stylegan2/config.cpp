@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/error.h"
+#include "models/config_json.h"
 
 namespace gf::stylegan2 {
 namespace {
@@ -12,21 +13,6 @@ namespace {
 using json = nlohmann::json;
 
 json clamp_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
-
-// Reads the keys of `j` through a table of setters, so an unknown key (a typo,
-// or a file written for another network) is an error rather than ignored.
-void read_fields(const json& j, const char* what, const std::map<std::string, std::function<void(const json&)>>& set) {
-  GF_CHECK(j.is_object(), what, "config must be a JSON object, got " << j.dump());
-  for (const auto& [key, value] : j.items()) {
-    auto it = set.find(key);
-    GF_CHECK(it != set.end(), what, "unknown key '" << key << "'");
-    try {
-      it->second(value);
-    } catch (const json::exception& e) {
-      throw Error(std::string(what) + ": key '" + key + "' has a bad value " + value.dump() + " (" + e.what() + ")");
-    }
-  }
-}
 
 std::optional<double> clamp_from(const json& v) {
   if (v.is_null()) return std::nullopt;

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "engine/error.h"
-#include "engine/ops/minibatch_stddev.h"
+#include "models/blocks.h"
 
 namespace gf::stylegan2 {
 namespace {
@@ -76,8 +76,7 @@ Tensor DiscriminatorEpilogue::forward(const Tensor& x_in, const Tensor& cmap) co
                             << shape_str(x_in.shape()));
   const int64_t n = x_in.size(0);
   Tensor x = x_in;
-  if (mbstd_num_channels_ > 0)
-    x = minibatch_stddev(x, mbstd_group_size_ > 0 ? mbstd_group_size_ : n, mbstd_num_channels_);
+  if (mbstd_num_channels_ > 0) x = mbstd_layer(x, mbstd_group_size_, mbstd_num_channels_);
   x = conv.forward(x);
   x = fc.forward(x.reshape({n, -1}));
   x = out.forward(x);

@@ -4,8 +4,6 @@
 
 namespace gf::stylegan2 {
 
-Tensor seed_latent(gf::Generator& rng, int z_dim, Device dev) { return randn({1, z_dim}, rng, DType::f32, dev); }
-
 Tensor seed_ws(Generator& G, const std::vector<long long>& seeds, const Tensor& c, double psi, Device dev) {
   std::vector<Tensor> ws;
   for (long long seed : seeds) {
@@ -13,14 +11,6 @@ Tensor seed_ws(Generator& G, const std::vector<long long>& seeds, const Tensor& 
     ws.push_back(G.mapping.forward(seed_latent(rng, G.config().z_dim, dev), c, psi));
   }
   return concat(ws, 0);
-}
-
-Tensor read_rows(const std::string& path, int64_t cols, const std::string& flag, const std::string& cols_name) {
-  const Tensor t = io::read_npy(path);
-  if (t.dim() != 2 || t.size(0) < 1 || t.size(1) != cols)
-    throw Error(flag + " " + path + ": shape " + shape_str(t.shape()) + ", expected [N, " + std::to_string(cols) +
-                "] (N >= 1 rows of " + cols_name + ")");
-  return t.to(DType::f32);
 }
 
 Tensor read_ws(const std::string& path, int num_ws, int w_dim, const std::string& flag) {

@@ -6,23 +6,19 @@
 #include <vector>
 
 #include "engine/ops.h"
+#include "models/latents.h"
 #include "models/stylegan2/generator.h"
 
 namespace gf::stylegan2 {
 
-// z of a seed: randn([1, z_dim]) from a Philox generator seeded with it, the
-// same bits on the CPU and the GPU. rng is left just after z, so random
-// noise can continue the seed's stream.
-Tensor seed_latent(gf::Generator& rng, int z_dim, Device dev);
+// The shared latent helpers (models/latents.h), by their old names here.
+using gf::read_rows;
+using gf::seed_latent;
 
 // ws of each seed through G's mapping with truncation psi, one seed at a time
 // (so a seed's w does not depend on the others): [N, num_ws, w_dim].
 // c: [1, c_dim] label for every seed, or undefined for an unconditional G.
 Tensor seed_ws(Generator& G, const std::vector<long long>& seeds, const Tensor& c, double psi, Device dev);
-
-// A .npy array that must be [N, cols] (float64 is converted to float32).
-// Errors name the flag and the file: "--z z.npy: shape [2, 8], expected [N, 16] (N rows of z_dim)".
-Tensor read_rows(const std::string& path, int64_t cols, const std::string& flag, const std::string& cols_name);
 
 // ws from a .npy array of [N, num_ws, w_dim] or [N, w_dim] (one w for every
 // layer, broadcast) -> float32 [N, num_ws, w_dim]; errors as read_rows.

@@ -60,45 +60,45 @@ Tensor conv2d_resample(const Tensor& x, const Tensor& w, const Tensor& f, int up
   return upfirdn2d(conv_transpose2d(x, transpose(w, 0, 1), cp), f, fp);
 }
 
+namespace {
+
+EqualizedDense::Options dense_options(bool has_bias, const std::string& activation, double lr_multiplier,
+                                      double bias_init) {
+  EqualizedDense::Options o;
+  o.bias = has_bias;
+  o.activation = activation;
+  o.eq.gain_on = GainOn::activation;
+  o.eq.lr_multiplier = lr_multiplier;
+  o.bias_init = bias_init;
+  return o;
+}
+
+EqualizedConv2d::Options conv_options(const Conv2dLayer::Options& opt) {
+  EqualizedConv2d::Options o;
+  o.bias = opt.bias;
+  o.activation = opt.activation;
+  o.eq.gain_on = GainOn::activation;
+  o.conv_clamp = opt.conv_clamp;
+  o.trainable = opt.trainable;
+  return o;
+}
+
+}  // namespace
+
 FullyConnectedLayer::FullyConnectedLayer(int in_features, int out_features, ParamInit& init, bool has_bias,
                                          const std::string& activation, double lr_multiplier, double bias_init)
-    : weight(param("weight", init.randn({out_features, in_features}) / lr_multiplier)),
-      bias(has_bias ? &param("bias", full({out_features}, bias_init, init.dtype)) : nullptr),
-      act_(bias_act_spec(activation, std::nullopt, std::nullopt, std::nullopt, "FullyConnectedLayer")),
-      weight_gain_(lr_multiplier / std::sqrt(static_cast<double>(in_features))),
-      bias_gain_(lr_multiplier) {}
-
-Tensor FullyConnectedLayer::forward(const Tensor& x) const {
-  GF_CHECK(x.dim() == 2 && x.size(1) == weight.size(1), "FullyConnectedLayer",
-           "input must be [N, " << weight.size(1) << "], got " << shape_str(x.shape()));
-  Tensor b;
-  if (bias) b = bias_gain_ != 1 ? *bias * bias_gain_ : *bias;
-  return bias_act(matmul(x, weight * weight_gain_, false, true), b, 1, act_);
-}
+    : EqualizedDense(in_features, out_features, init, dense_options(has_bias, activation, lr_multiplier, bias_init)) {}
 
 Conv2dLayer::Conv2dLayer(int in_channels, int out_channels, int kernel_size, ParamInit& init, const Options& opt)
-    : resample_filter(buffer("resample_filter", default_resample_filter(init.dtype))),
-      weight(opt.trainable ? param("weight", init.randn({out_channels, in_channels, kernel_size, kernel_size}))
-                           : buffer("weight", init.randn({out_channels, in_channels, kernel_size, kernel_size}))),
-      bias(nullptr),
-      opt_(opt),
-      act_(bias_act_spec(opt.activation, std::nullopt, std::nullopt, std::nullopt, "Conv2dLayer")),
-      padding_(kernel_size / 2),
-      weight_gain_(1 / std::sqrt(static_cast<double>(in_channels) * kernel_size * kernel_size)) {
-  if (opt.bias) {
-    Tensor b = zeros({out_channels}, init.dtype);
-    bias = opt.trainable ? &param("bias", b) : &buffer("bias", b);
-  }
-}
+    : EqualizedConv2d(in_channels, out_channels, kernel_size, init, conv_options(opt)),
+      resample_filter(buffer("resample_filter", default_resample_filter(init.dtype))),
+      up_(opt.up),
+      down_(opt.down),
+      padding_(kernel_size / 2) {}
 
 Tensor Conv2dLayer::forward(const Tensor& x, double gain) const {
-  GF_CHECK(x.dim() == 4 && x.size(1) == weight.size(1), "Conv2dLayer",
-           "input must be [N, " << weight.size(1) << ", H, W], got " << shape_str(x.shape()));
-  Tensor y = conv2d_resample(x, weight * weight_gain_, resample_filter, opt_.up, opt_.down, padding_);
-  BiasActSpec spec = act_;
-  spec.gain *= gain;
-  if (opt_.conv_clamp) spec.clamp = *opt_.conv_clamp * gain;
-  return bias_act(y, bias ? *bias : Tensor(), 1, spec);
+  check_input(x, "Conv2dLayer");
+  return epilogue(conv2d_resample(x, scaled_weight(), resample_filter, up_, down_, padding_), gain);
 }
 
 }  // namespace gf::stylegan2

@@ -1,7 +1,6 @@
-// The equalized-learning-rate layers of StyleGAN2-ADA (training/networks.py):
-// weights are stored N(0, 1) and scaled at run time by 1/sqrt(fan_in), so
-// Adam sees every weight on the same scale. Names of parameters and buffers
-// are the official ones.
+// The layers of StyleGAN2-ADA (training/networks.py) over the shared
+// equalized-lr layers (models/equalized_lr.h) with the gain on the
+// activation. Names of parameters and buffers are the official ones.
 #pragma once
 #include <optional>
 #include <string>
@@ -9,6 +8,7 @@
 #include "engine/module.h"
 #include "engine/ops.h"
 #include "engine/ops/bias_act.h"
+#include "models/equalized_lr.h"
 #include "models/param_init.h"
 
 namespace gf::stylegan2 {
@@ -24,27 +24,21 @@ Tensor default_resample_filter(DType t);
 // by FIR upsampling (up = 2) with the 2-D filter f.
 Tensor conv2d_resample(const Tensor& x, const Tensor& w, const Tensor& f, int up, int down, int padding);
 
-// y = act(x W^T * lr_multiplier / sqrt(in) + b * lr_multiplier). The weight
-// is stored divided by lr_multiplier, so its effective initial scale is
-// 1/sqrt(in) whatever the multiplier, while its updates shrink by it.
-class FullyConnectedLayer : public Module {
+// y = act(x W^T * lr_multiplier / sqrt(in) + b * lr_multiplier): the shared
+// EqualizedDense with the gain on the activation. The weight is stored divided
+// by lr_multiplier, so its effective initial scale is 1/sqrt(in) whatever the
+// multiplier, while its updates shrink by it.
+class FullyConnectedLayer : public EqualizedDense {
  public:
   FullyConnectedLayer(int in_features, int out_features, ParamInit& init, bool has_bias = true,
                       const std::string& activation = "linear", double lr_multiplier = 1, double bias_init = 0);
-  Tensor forward(const Tensor& x) const;  // [N, in] -> [N, out]
-
-  Tensor& weight;  // [out, in]
-  Tensor* bias;    // [out], or null
-
- private:
-  BiasActSpec act_;
-  double weight_gain_, bias_gain_;
 };
 
-// Conv2d with equalized lr, optional FIR up/downsampling by 2, bias, activation
-// (with its default gain) and conv_clamp. `trainable` false stores weight and
-// bias as buffers (Freeze-D).
-class Conv2dLayer : public Module {
+// Conv2d with equalized lr (the shared EqualizedConv2d, gain on the
+// activation), optional FIR up/downsampling by 2, bias, activation (with its
+// default gain) and conv_clamp. `trainable` false stores weight and bias as
+// buffers (Freeze-D).
+class Conv2dLayer : public EqualizedConv2d {
  public:
   struct Options {
     bool bias = true;
@@ -59,14 +53,9 @@ class Conv2dLayer : public Module {
   Tensor forward(const Tensor& x, double gain = 1) const;
 
   Tensor& resample_filter;  // buffer [4, 4]
-  Tensor& weight;           // [out, in, k, k]
-  Tensor* bias;             // [out], or null
 
  private:
-  Options opt_;
-  BiasActSpec act_;
-  int padding_;
-  double weight_gain_;
+  int up_, down_, padding_;
 };
 
 }  // namespace gf::stylegan2

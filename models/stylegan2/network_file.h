@@ -11,23 +11,19 @@
 #include <string>
 
 #include "engine/io/safetensors.h"
+#include "models/network_file.h"
 #include "models/stylegan2/discriminator.h"
 #include "models/stylegan2/generator.h"
 
 namespace gf::stylegan2 {
 
-// The tensors named "<prefix>..." with the prefix removed.
-io::TensorMap select_prefix(const io::TensorMap& all, const std::string& prefix);
-// Every name given the prefix.
-io::TensorMap add_prefix(const io::TensorMap& tensors, const std::string& prefix);
-
-// Metadata `key` parsed as JSON; throws gf::Error naming the file when it is
-// absent or not JSON.
-nlohmann::json metadata_json(const io::SafetensorsFile& file, const std::string& path, const std::string& key);
-
-// Which networks a file holds: "G", "D", "G_ema" for a bundle (those present),
-// or the single metadata "network" of a standalone file.
-std::vector<std::string> networks_in(const io::SafetensorsFile& file);
+// The shared bundle helpers (models/network_file.h), by their old names here.
+using gf::add_prefix;
+using gf::load_module;
+using gf::metadata_json;
+using gf::networks_in;
+using gf::save_network;
+using gf::select_prefix;
 
 // Builds a generator from a file's G_kwargs and loads `which` ("G_ema" or
 // "G") from a bundle, or the network of a standalone generator file. Throws
@@ -38,13 +34,5 @@ std::unique_ptr<Generator> load_generator(const io::SafetensorsFile& file, const
 std::unique_ptr<Generator> load_generator(const std::string& path, const std::string& which = "G_ema");
 std::unique_ptr<Discriminator> load_discriminator(const io::SafetensorsFile& file, const std::string& path);
 std::unique_ptr<Discriminator> load_discriminator(const std::string& path);
-
-// net.load_state_dict(state), with an error prefixed by "<path>: <what>: ".
-void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what);
-
-// A standalone network file: the module's state dict unprefixed, with its
-// config. `network` is "G_ema", "G" or "D".
-void save_network(const std::string& path, const Module& net, const std::string& network,
-                  const nlohmann::json& kwargs, io::Metadata extra = {});
 
 }  // namespace gf::stylegan2

@@ -4,6 +4,7 @@
 
 #include "engine/error.h"
 #include "models/stylegan2/network_file.h"
+#include "train/checkpoint_state.h"
 
 namespace gf {
 
@@ -12,42 +13,6 @@ using stylegan2::load_module;
 using stylegan2::select_prefix;
 
 namespace {
-
-// 64-bit values as two exact float64 halves each (float64 holds 53 bits).
-Tensor u64_tensor(const std::vector<uint64_t>& v) {
-  std::vector<double> halves;
-  for (uint64_t x : v) {
-    halves.push_back(double(x >> 32));
-    halves.push_back(double(x & 0xFFFFFFFFu));
-  }
-  return Tensor::from_vector(halves, {static_cast<int64_t>(halves.size())}, DType::f64);
-}
-
-const Tensor& need(const io::TensorMap& m, const std::string& name, int64_t numel, const std::string& path) {
-  auto it = m.find(name);
-  if (it == m.end()) throw Error(path + ": checkpoint has no tensor '" + name + "'");
-  if (it->second.numel() != numel)
-    throw Error(path + ": '" + name + "' has " + std::to_string(it->second.numel()) + " values, expected " +
-                std::to_string(numel));
-  return it->second;
-}
-
-// A whole number in [0, limit): what every counter of the state must be.
-double whole(const io::TensorMap& m, const std::string& name, int64_t numel, size_t i, double limit,
-             const std::string& path) {
-  const double v = need(m, name, numel, path).to_vector()[i];
-  if (!(v >= 0 && v < limit && v == std::floor(v)))
-    throw Error(path + ": '" + name + "' must hold whole numbers in [0, " + std::to_string(limit) + "), got " +
-                std::to_string(v));
-  return v;
-}
-
-// The i-th of `count` 64-bit values.
-uint64_t u64_of(const io::TensorMap& m, const std::string& name, int64_t count, size_t i, const std::string& path) {
-  constexpr double k2to32 = 4294967296.0;
-  return (static_cast<uint64_t>(whole(m, name, 2 * count, 2 * i, k2to32, path)) << 32) |
-         static_cast<uint64_t>(whole(m, name, 2 * count, 2 * i + 1, k2to32, path));
-}
 
 io::TensorMap networks_of(StyleGAN2Trainer& t) {
   io::TensorMap out = add_prefix(t.G().state_dict(), "G.");
@@ -73,9 +38,9 @@ void save_checkpoint(const std::string& path, StyleGAN2Trainer& t) {
   all.merge(add_prefix(t.G_opt().state_dict(), "G_opt."));
   all.merge(add_prefix(t.D_opt().state_dict(), "D_opt."));
   all.merge(t.sampler().state_dict("sampler."));
-  all["state.cur_nimg"] = Tensor::from_vector({double(t.cur_nimg())}, {1}, DType::f64);
-  all["state.batch_idx"] = Tensor::from_vector({double(t.batch_idx())}, {1}, DType::f64);
-  all["state.pl_mean"] = Tensor::from_vector({t.pl_mean()}, {1}, DType::f64);
+  all["state.cur_nimg"] = f64_scalar(double(t.cur_nimg()));
+  all["state.batch_idx"] = f64_scalar(double(t.batch_idx()));
+  all["state.pl_mean"] = f64_scalar(t.pl_mean());
   // Replica 0's seed (replica r's is that plus r) and every replica's offset.
   std::vector<uint64_t> offsets;
   for (int r = 0; r < t.num_replicas(); ++r) offsets.push_back(t.rng(r).offset);
@@ -85,15 +50,11 @@ void save_checkpoint(const std::string& path, StyleGAN2Trainer& t) {
   meta["format"] = kCheckpointFormat;
   meta["spec"] = to_json(t.setup().spec).dump();
   meta["seed"] = std::to_string(t.setup().seed);
-  meta["dataset"] = t.dataset().name();
-  meta["dataset_size"] = std::to_string(t.dataset().size());
+  add_dataset_metadata(meta, t.dataset());
   io::save_safetensors(path, all, meta);
 }
 
-bool is_checkpoint(const io::SafetensorsFile& file) {
-  auto it = file.metadata.find("format");
-  return it != file.metadata.end() && it->second == kCheckpointFormat;
-}
+bool is_checkpoint(const io::SafetensorsFile& file) { return has_format(file, kCheckpointFormat); }
 
 TrainerSetup bundle_setup(const io::SafetensorsFile& file, const std::string& path, TrainerSetup base) {
   auto net = file.metadata.find("network");
@@ -123,18 +84,11 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
   const io::TensorMap& all = file.tensors;
   // Read and check the scalars first; module loads check their own tensors
   // before changing anything, in the order below.
-  constexpr double k2to53 = 9007199254740992.0;  // counters beyond this are not exact in float64
-  const double cur_nimg = whole(all, "state.cur_nimg", 1, 0, k2to53, path);
-  const double batch_idx = whole(all, "state.batch_idx", 1, 0, k2to53, path);
-  const double pl_mean = need(all, "state.pl_mean", 1, path).item();
-  if (!std::isfinite(pl_mean)) throw Error(path + ": 'state.pl_mean' is not finite");
+  const double cur_nimg = whole_number(all, "state.cur_nimg", 1, 0, k2to53, path);
+  const double batch_idx = whole_number(all, "state.batch_idx", 1, 0, k2to53, path);
+  const double pl_mean = finite_number(all, "state.pl_mean", 1, 0, path);
   // The sampler's state and the image count are only meaningful for the data they were made on.
-  const std::string ds_name = file.metadata.count("dataset") ? file.metadata.at("dataset") : "?";
-  const std::string ds_size = file.metadata.count("dataset_size") ? file.metadata.at("dataset_size") : "?";
-  if (ds_name != t.dataset().name() || ds_size != std::to_string(t.dataset().size()))
-    throw Error(path + ": made on dataset '" + ds_name + "' (" + ds_size + " images), but this run has '" +
-                t.dataset().name() + "' (" + std::to_string(t.dataset().size()) +
-                " images): --data, --mirror and --max-images must be those of the checkpoint's run");
+  check_same_dataset(file, path, t.dataset());
   const uint64_t rng_seed = u64_of(all, "state.rng_seed", 1, 0, path);
   if (rng_seed != t.rng().seed) throw Error(path + ": random seed does not match the run's");
   std::vector<uint64_t> rng_offsets;

@@ -94,18 +94,6 @@ Tensor StyleGAN2Loss::d_r1(const Tensor& real, const Tensor& real_c, double gain
   return mean(penalty) * (opt_.r1_gamma / 2 * gain) + sum(logits) * 0.0;
 }
 
-void StyleGAN2Loss::Stat::add(const Tensor& v) {
-  sum = sum.defined() ? sum + v : v;
-  ++count;
-}
-
-double StyleGAN2Loss::Stat::take() {
-  if (count > 0) mean = sum.item() / static_cast<double>(count);
-  sum = Tensor();
-  count = 0;
-  return mean;
-}
-
 LossStats StyleGAN2Loss::take_stats() {
   const int64_t r1_calls = stats_.r1_penalty.count, pl_calls = stats_.pl_penalty.count;
   return {stats_.g_loss.take(),      stats_.d_loss_fake.take(), stats_.d_loss_real.take(),

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "engine/ops.h"
+#include "train/tick_mean.h"
 #include "train/draw_log.h"
 
 namespace gf {
@@ -84,14 +85,7 @@ class StyleGAN2Loss {
   DrawLog* draws_ = nullptr;
   Tensor pl_mean_;             // scalar; undefined until the first path-length phase
   double pl_mean_start_ = 0;   // its value then
-  // A statistic: detached device scalars summed since the last take.
-  struct Stat {
-    Tensor sum;
-    int64_t count = 0;
-    double mean = 0;
-    void add(const Tensor& v);
-    double take();
-  };
+  using Stat = TickMean;
   struct {
     Stat g_loss, d_loss_fake, d_loss_real, r1_penalty, pl_penalty, scores_fake, scores_real;
   } stats_;

@@ -25,22 +25,6 @@ Tensor rows(const Tensor& x, int64_t k, int64_t pass) {
   return x.defined() && x.size(0) != pass ? slice(x, 0, k * pass, (k + 1) * pass) : x;
 }
 
-// n dataset items drawn uniformly (the official np.random.randint(len(training_set))).
-std::vector<int64_t> draw_items(const Dataset& ds, int64_t n, Generator& rng) {
-  const std::vector<double> u = rand({n}, rng, DType::f64).to_vector();
-  std::vector<int64_t> items(static_cast<size_t>(n));
-  for (size_t i = 0; i < items.size(); ++i) items[i] = std::min(static_cast<int64_t>(u[i] * ds.size()), ds.size() - 1);
-  return items;
-}
-
-// The one-hot labels of dataset items, [n, c_dim].
-Tensor labels_of(const Dataset& ds, const std::vector<int64_t>& items, Device device) {
-  const int64_t n = static_cast<int64_t>(items.size());
-  std::vector<double> onehot(static_cast<size_t>(n * ds.c_dim()), 0.0);
-  for (int64_t i = 0; i < n; ++i) onehot[static_cast<size_t>(i * ds.c_dim() + ds.label(items[static_cast<size_t>(i)]))] = 1;
-  return Tensor::from_vector(onehot, {n, ds.c_dim()}, DType::f32, device);
-}
-
 std::vector<double> as_doubles(const std::vector<int64_t>& v) { return std::vector<double>(v.begin(), v.end()); }
 
 // Dataset items replayed from a draw log: whole numbers in [0, size).
@@ -230,9 +214,9 @@ std::vector<int64_t> StyleGAN2Trainer::real_items() {
 
 Tensor StyleGAN2Trainer::gen_c(Replica& x, int64_t n) {
   if (ds_.c_dim() == 0) return Tensor();
-  if (!draws_) return labels_of(ds_, draw_items(ds_, n, x.rng), x.device);
+  if (!draws_) return random_labels(ds_, n, x.rng, x.device);
   const Tensor t = draws_->draw("c_item", {n}, DType::f64, Device::cpu(), [&] {
-    return Tensor::from_vector(as_doubles(draw_items(ds_, n, x.rng)), {n}, DType::f64);
+    return Tensor::from_vector(as_doubles(random_items(ds_, n, x.rng)), {n}, DType::f64);
   });
   const Tensor c = labels_of(ds_, as_items(t, ds_, "c_item"), x.device);
   draws_->derived("c", c);

@@ -1,30 +1,35 @@
-// The tick loop around StyleGAN2Trainer::step(), as the official
-// training_loop.py runs it: a status line every tick (the first after one
-// minibatch), fakes grids from G_ema with fixed latents, a network snapshot
-// and a checkpoint every snap ticks and at the end.
+// StyleGAN2Trainer in the shared tick loop (train/training_loop.h), as the
+// official StyleGAN2-ADA training_loop.py runs it: a status line every tick
+// (the first after one minibatch), fakes grids from G_ema with fixed latents,
+// a network snapshot and a checkpoint every snap ticks and at the end.
 #pragma once
-#include <cstdint>
-
 #include "train/run_dir.h"
 #include "train/stylegan2/trainer.h"
+#include "train/training_loop.h"
 
 namespace gf {
 
-struct LoopOptions {
-  double total_kimg = 25000;  // stop once this many images have been shown (resumed ones included)
-  double tick_kimg = 4;       // status line interval
-  int snap_ticks = 50;        // grids, snapshot and checkpoint interval; 0: only at the end
-  int grid_w = 8, grid_h = 4;
-  bool progress = false;      // redraw a progress line after every minibatch (for a terminal)
+// The trainer as the loop sees it: one step is one minibatch.
+class StyleGAN2Run : public TrainingRun {
+ public:
+  explicit StyleGAN2Run(StyleGAN2Trainer& t) : t_(t) {}
+  void step() override { t_.step(); }
+  int64_t cur_nimg() const override { return t_.cur_nimg(); }
+  Device device() const override { return t_.setup().device; }
+  TickStats take_stats() override;
+  void write_reals(const std::string& path, int gw, int gh) override;
+  void write_fakes(const std::string& path, int gw, int gh) override;
+  void write_snapshot(const std::string& path) override;
+  void write_checkpoint(const std::string& path) override;
+
+ private:
+  StyleGAN2Trainer& t_;
+  Tensor grid_z_, grid_c_;  // fixed latents and labels of the fakes grids
 };
 
-// Runs until total_kimg, and always at least one minibatch (the official
-// loop's order), so a run always ends with a snapshot; writes reals.png, fakes<kimg>.png,
-// network-snapshot-<kimg>.bin, checkpoint.bin, log.txt, stats.jsonl and
-// report.html (train/report.h, rewritten every tick) into run.
+// Runs the trainer until total_kimg, and always at least one minibatch (the
+// official loop's order), so a run always ends with a snapshot
+// (run_training of a StyleGAN2Run).
 void run_training(StyleGAN2Trainer& trainer, RunDir& run, const LoopOptions& opt);
-
-// "000123" for 123456 images, as the official file names count kimg.
-std::string kimg_tag(int64_t nimg);
 
 }  // namespace gf

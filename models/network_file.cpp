@@ -1,0 +1,75 @@
+#include "models/network_file.h"
+
+#include "engine/error.h"
+
+namespace gf {
+
+io::TensorMap select_prefix(const io::TensorMap& all, const std::string& prefix) {
+  io::TensorMap out;
+  for (const auto& [name, t] : all)
+    if (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0) out.emplace(name.substr(prefix.size()), t);
+  return out;
+}
+
+io::TensorMap add_prefix(const io::TensorMap& tensors, const std::string& prefix) {
+  io::TensorMap out;
+  for (const auto& [name, t] : tensors) out.emplace(prefix + name, t);
+  return out;
+}
+
+nlohmann::json metadata_json(const io::SafetensorsFile& file, const std::string& path, const std::string& key) {
+  auto meta = file.metadata.find(key);
+  if (meta == file.metadata.end()) throw Error(path + ": no " + key + " in its metadata");
+  try {
+    return nlohmann::json::parse(meta->second);
+  } catch (const std::exception& e) {
+    throw Error(path + ": metadata " + key + " is not JSON: " + e.what());
+  }
+}
+
+std::string network_family(const io::SafetensorsFile& file) {
+  auto it = file.metadata.find("family");
+  return it == file.metadata.end() ? "stylegan2" : it->second;
+}
+
+std::vector<std::string> networks_in(const io::SafetensorsFile& file) {
+  auto it = file.metadata.find("network");
+  if (it != file.metadata.end()) return {it->second};
+  std::vector<std::string> out;
+  for (const char* n : {"G", "D", "G_ema"})
+    if (!select_prefix(file.tensors, std::string(n) + ".").empty()) out.push_back(n);
+  return out;
+}
+
+io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& path, const std::string& which) {
+  const bool generator = which != "D";
+  auto it = file.metadata.find("network");
+  if (it != file.metadata.end()) {
+    const bool is_gen = it->second == "G" || it->second == "G_ema";
+    if (generator ? !is_gen : it->second != "D")
+      throw Error(path + ": holds network '" + it->second + "', not " + (generator ? "a generator" : "a discriminator"));
+    return file.tensors;
+  }
+  io::TensorMap state = select_prefix(file.tensors, which + ".");
+  if (state.empty()) throw Error(path + ": holds no " + which + " network (no tensor named '" + which + ".*')");
+  return state;
+}
+
+void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what) {
+  try {
+    net.load_state_dict(state);
+  } catch (const Error& e) {
+    throw Error(path + ": " + what + ": " + e.what());
+  }
+}
+
+void save_network(const std::string& path, const Module& net, const std::string& network, const nlohmann::json& kwargs,
+                  io::Metadata extra) {
+  GF_CHECK(network == "G_ema" || network == "G" || network == "D", "save_network",
+           "network must be G_ema, G or D, got '" << network << "'");
+  extra["network"] = network;
+  extra[network == "D" ? "D_kwargs" : "G_kwargs"] = kwargs.dump();
+  io::save_safetensors(path, net.state_dict(), extra);
+}
+
+}  // namespace gf

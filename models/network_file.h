@@ -1,0 +1,47 @@
+// What every family's network files share: ganforge .bin bundles hold
+// networks under the prefixes "G.", "D.", "G_ema." with their configs as JSON
+// in the metadata ("G_kwargs", "D_kwargs"); a standalone network file holds
+// one network unprefixed with metadata "network" = G_ema | G | D. A family's
+// own network_file.h builds its networks from those configs.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/io/safetensors.h"
+#include "engine/module.h"
+
+namespace gf {
+
+// The tensors named "<prefix>..." with the prefix removed.
+io::TensorMap select_prefix(const io::TensorMap& all, const std::string& prefix);
+// Every name given the prefix.
+io::TensorMap add_prefix(const io::TensorMap& tensors, const std::string& prefix);
+
+// Metadata `key` parsed as JSON; throws gf::Error naming the file when it is
+// absent or not JSON.
+nlohmann::json metadata_json(const io::SafetensorsFile& file, const std::string& path, const std::string& key);
+
+// The network family a file holds: its metadata "family" ("pggan", ...);
+// files without one (written before there was a second family) are "stylegan2".
+std::string network_family(const io::SafetensorsFile& file);
+
+// Which networks a file holds: "G", "D", "G_ema" for a bundle (those present),
+// or the single metadata "network" of a standalone file.
+std::vector<std::string> networks_in(const io::SafetensorsFile& file);
+
+// The state of network `which` ("G_ema", "G" or "D"): a standalone file must
+// hold a generator (G_ema and G both accept it) or a discriminator as asked;
+// a bundle must have tensors under "<which>.". Throws gf::Error naming the file.
+io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& path, const std::string& which);
+
+// net.load_state_dict(state), with an error prefixed by "<path>: <what>: ".
+void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what);
+
+// A standalone network file: the module's state dict unprefixed, with its
+// config under G_kwargs or D_kwargs. `network` is "G_ema", "G" or "D".
+void save_network(const std::string& path, const Module& net, const std::string& network,
+                  const nlohmann::json& kwargs, io::Metadata extra = {});
+
+}  // namespace gf

@@ -1,0 +1,36 @@
+// PGGANTrainer in the shared tick loop (train/training_loop.h), as the
+// official train_progressive_gan reports: ticks numbered from 1, each as long
+// as the schedule's tick_kimg at the current resolution (unless a fixed length
+// is given), a status line with the lod and minibatch, fakes grids from Gs at
+// its current lod with fixed latents, snapshots and the checkpoint.
+#pragma once
+#include <optional>
+
+#include "train/pggan/trainer.h"
+#include "train/training_loop.h"
+
+namespace gf {
+
+class PGGANRun : public TrainingRun {
+ public:
+  // tick_kimg: a fixed tick length, or none for the schedule's.
+  PGGANRun(PGGANTrainer& t, std::optional<double> tick_kimg) : t_(t), tick_kimg_(tick_kimg) {}
+  void step() override { t_.step(); }
+  int64_t cur_nimg() const override { return t_.cur_nimg(); }
+  Device device() const override { return t_.setup().device; }
+  double tick_kimg(double) const override { return tick_kimg_ ? *tick_kimg_ : t_.last_schedule().tick_kimg; }
+  bool tick0_after_first_step() const override { return false; }
+  bool trains_when_done() const override { return false; }
+  TickStats take_stats() override;
+  void write_reals(const std::string& path, int gw, int gh) override;
+  void write_fakes(const std::string& path, int gw, int gh) override;
+  void write_snapshot(const std::string& path) override;
+  void write_checkpoint(const std::string& path) override;
+
+ private:
+  PGGANTrainer& t_;
+  std::optional<double> tick_kimg_;
+  Tensor grid_latents_, grid_labels_;
+};
+
+}  // namespace gf

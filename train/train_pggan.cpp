@@ -1,0 +1,154 @@
+// train_pggan: grows a PGGAN generator and discriminator from 4x4 (the
+// official progressive_growing_of_gans train.py: WGAN-GP, the progressive
+// schedule, Gs as an exponential average of G). Flags become a PGGANSpec and
+// a PGGANTrainer (train/pggan/trainer.h); the shared tick loop
+// (train/training_loop.h) writes the numbered run folder.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "engine/io/safetensors.h"
+#include "models/network_file.h"
+#include "train/cli.h"
+#include "train/dataset.h"
+#include "train/pggan/checkpoint.h"
+#include "train/pggan/configs.h"
+#include "train/pggan/training_loop.h"
+#include "train/report.h"
+#include "train/run_dir.h"
+
+namespace {
+
+using namespace gf;
+
+// --kimg and the schedule's kimg: a trillion images, far beyond any run, and
+// exact as a count of images in int64.
+constexpr double kMaxKimg = 1e9;
+
+std::string num(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+
+// --resume FILE: a checkpoint brings its own spec and seed (which the flags
+// must then not change); a PGGAN snapshot or converted official pickle gives
+// the networks' configs and weights, as the official resume of a pickle does.
+std::unique_ptr<PGGANTrainer> resumed_trainer(const cli::Args& args, const std::string& path, const PGGANSetup& fresh,
+                                              const Dataset& ds) {
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  if (is_pggan_checkpoint(file)) {
+    for (const char* f : {"cfg", "seed", "lod-training-kimg", "lod-transition-kimg", "mirror"})
+      if (args.has(f)) throw Error(std::string("--") + f + " cannot change a run resumed from a checkpoint (" + path + ")");
+    PGGANSetup setup = pggan_checkpoint_setup(file, path, fresh.device);
+    if (args.has("kimg")) setup.spec.total_kimg = args.number("kimg");
+    auto t = std::make_unique<PGGANTrainer>(setup, ds);
+    load_pggan_checkpoint(*t, file, path);
+    return t;
+  }
+  auto t = std::make_unique<PGGANTrainer>(pggan_bundle_setup(file, path, fresh), ds);
+  load_pggan_networks(*t, file, path);
+  return t;
+}
+
+int run(int argc, char** argv) {
+  cli::Args args(argc, argv, "train_pggan",
+                 "Train a progressively growing GAN (PGGAN). Without --data it trains on Fashion-MNIST (Debian's "
+                 "dataset-fashion-mnist), growing from 4x4 to 32x32.",
+                 {{"outdir", "DIR", "runs", "where to make the run folder"},
+                  {"data", "PATH", "", "image folder or .zip (default: Fashion-MNIST)"},
+                  {"cfg", "NAME", "auto", "auto (cpu on the CPU, v2-1gpu on CUDA), v1-1gpu, v2-1gpu, v2-2gpus, v2-4gpus, v2-8gpus, cpu, tiny"},
+                  cli::number("kimg", "N", "", "train until this many thousand images (default: the config's total_kimg)",
+                              cli::Range::at_least(0, kMaxKimg)),
+                  cli::number("lod-training-kimg", "N", "", "kimg at each resolution before the next fades in",
+                              cli::Range::at_least(0, kMaxKimg)),
+                  cli::number("lod-transition-kimg", "N", "", "kimg of each fade", cli::Range::at_least(0, kMaxKimg)),
+                  cli::integer("snap", "TICKS", "10", "snapshot and checkpoint interval in ticks; 0: only at the end", 0, cli::kIntMax),
+                  cli::integer("image-snap", "TICKS", "1", "fakes grid interval in ticks; 0: with the snapshots", 0, cli::kIntMax),
+                  cli::number("tick", "KIMG", "", "fixed status line interval (default: the schedule's per resolution)",
+                              cli::Range::above(0, kMaxKimg)),
+                  cli::integer("seed", "N", "1000", "random seed (the official config's 1000 by default)", 0, cli::kSeedMax),
+                  {"mirror", "", "", "mirror augment: flip each real image with probability 1/2"},
+                  {"cond", "", "", "train a class-conditional (AC-GAN) network from the dataset's labels"},
+                  cli::integer("max-images", "N", "", "use at most N images of the dataset", 1, cli::kInt64Max),
+                  {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a PGGAN snapshot's weights"},
+                  cli::device("device", "cpu", "where to train")});
+  if (args.help()) {
+    std::cout << args.usage();
+    return 0;
+  }
+  const Device dev = args.device("device");
+  DatasetOptions dopt;
+  dopt.use_labels = args.flag("cond");
+  if (args.has("max-images")) dopt.max_images = args.integer("max-images");
+  const auto ds = open_dataset(args.str("data"), dopt);
+  std::string cfg = args.str("cfg");
+  if (cfg == "auto") cfg = dev.is_cuda() ? "v2-1gpu" : "cpu";
+  PGGANSpec spec = make_pggan_spec(cfg);
+  if (args.has("kimg")) spec.total_kimg = args.number("kimg");
+  if (args.has("lod-training-kimg")) spec.sched.lod_training_kimg = args.number("lod-training-kimg");
+  if (args.has("lod-transition-kimg")) spec.sched.lod_transition_kimg = args.number("lod-transition-kimg");
+  spec.mirror_augment = args.flag("mirror");
+  const uint64_t seed = static_cast<uint64_t>(args.integer("seed"));
+  const PGGANSetup fresh = make_pggan_setup(spec, *ds, seed, dev);
+  std::unique_ptr<PGGANTrainer> trainer =
+      args.has("resume") ? resumed_trainer(args, args.str("resume"), fresh, *ds) : std::make_unique<PGGANTrainer>(fresh, *ds);
+  const PGGANSetup& setup = trainer->setup();
+
+  std::ostringstream desc;
+  desc << ds->name() << "-pggan-" << setup.spec.cfg << (ds->c_dim() > 0 ? "-cond" : "")
+       << (setup.spec.mirror_augment ? "-mirror" : "");
+  RunDir run(args.str("outdir"), desc.str());
+  run.write_json("training_options.json",
+                 {{"spec", to_json(setup.spec)},
+                  {"G_kwargs", pggan::to_json(setup.G_kwargs)},
+                  {"D_kwargs", pggan::to_json(setup.D_kwargs)},
+                  {"data", args.str("data")},
+                  {"dataset", ds->name()},
+                  {"resolution", ds->resolution()},
+                  {"channels", ds->channels()},
+                  {"c_dim", ds->c_dim()},
+                  {"dataset_size", ds->size()},
+                  {"total_kimg", setup.spec.total_kimg},
+                  {"seed", setup.seed},
+                  {"device", dev.str()},
+                  {"device_name", device_description(dev)},
+                  {"resume", args.str("resume")},
+                  {"resume_kimg", trainer->cur_nimg() / 1000.0},
+                  {"snap", args.integer("snap")},
+                  {"image_snap", args.integer("image-snap")},
+                  {"tick", args.has("tick") ? nlohmann::json(args.number("tick")) : nlohmann::json()},
+                  {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()}});
+  // A resumed run's report continues the curves of the run it came from.
+  if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer->cur_nimg());
+  run.log("Run folder " + run.path() + ": " + ds->name() + " (" + std::to_string(ds->size()) + " images, " +
+          std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) + "), cfg " + setup.spec.cfg +
+          ", from " + std::to_string(setup.spec.sched.lod_initial_resolution) + "x" +
+          std::to_string(setup.spec.sched.lod_initial_resolution) + " (" +
+          num(setup.spec.sched.lod_training_kimg) + " + " + num(setup.spec.sched.lod_transition_kimg) +
+          " kimg per resolution), " + num(setup.spec.total_kimg) + " kimg, G " +
+          std::to_string(trainer->G().num_params()) + " params, D " + std::to_string(trainer->D().num_params()) +
+          " params, device " + dev.str() +
+          (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " + num(trainer->cur_nimg() / 1000.0)
+                              : std::string()));
+  // What the loader skipped or converted, by file (train/dataset.h).
+  for (const std::string& line : ds->notes()) run.log(line);
+
+  LoopOptions lo;
+  lo.total_kimg = setup.spec.total_kimg;
+  lo.snap_ticks = static_cast<int>(args.integer("snap"));
+  lo.image_snap_ticks = static_cast<int>(args.integer("image-snap"));
+  lo.progress = isatty(fileno(stdout));
+  std::optional<double> tick;
+  if (args.has("tick")) tick = args.number("tick");
+  PGGANRun r(*trainer, tick);
+  run_training(r, run, lo);
+  run.log("Done: " + run.path());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return gf::cli::run_main("train_pggan", [&] { return run(argc, argv); }); }

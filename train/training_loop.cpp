@@ -1,0 +1,104 @@
+#include "train/training_loop.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "engine/allocator.h"
+#include "engine/error.h"
+#include "train/report.h"
+
+namespace gf {
+
+std::string kimg_tag(int64_t nimg) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%06lld", static_cast<long long>(nimg / 1000));
+  return b;
+}
+
+void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt) {
+  // Counts of images are int64: kimg beyond 9e12 would not convert.
+  GF_CHECK(std::isfinite(opt.total_kimg) && opt.total_kimg >= 0 && opt.total_kimg <= 1e12, "run_training",
+           "total_kimg must be in [0, 1e12], got " << opt.total_kimg);
+  GF_CHECK(std::isfinite(opt.tick_kimg) && opt.tick_kimg > 0 && opt.tick_kimg <= 1e12, "run_training",
+           "tick_kimg must be in (0, 1e12], got " << opt.tick_kimg);
+  GF_CHECK(opt.snap_ticks >= 0 && opt.image_snap_ticks >= 0, "run_training",
+           "snap_ticks and image_snap_ticks must be >= 0, got " << opt.snap_ticks << " and " << opt.image_snap_ticks);
+  t.write_reals(run.file("reals.png"), opt.grid_w, opt.grid_h);
+  const int64_t total = static_cast<int64_t>(opt.total_kimg * 1000);
+  if (t.cur_nimg() >= total) {
+    // Nothing left to train (--kimg 0, or a finished checkpoint resumed
+    // without a larger --kimg): every run that exits 0 leaves a network.
+    // StyleGAN2-ADA's loop tests `done` only after a minibatch, so it trains
+    // one; PGGAN's tests first and writes its final network untrained.
+    char line[320];
+    std::snprintf(line, sizeof line, "Nothing left to train: kimg %.3f of %.3f is reached; %s (a larger --kimg trains longer)",
+                  t.cur_nimg() / 1000.0, opt.total_kimg,
+                  t.trains_when_done() ? "training one minibatch and writing a snapshot, as the official loop does"
+                                       : "writing a snapshot without training, as the official loop does");
+    run.log(line);
+    if (!t.trains_when_done()) {
+      const std::string tag = kimg_tag(t.cur_nimg());
+      t.write_fakes(run.file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
+      t.write_snapshot(run.file("network-snapshot-" + tag + ".bin"));
+      t.write_checkpoint(run.file("checkpoint.bin"));
+      update_report(run.path(), /*live=*/false);
+      return;
+    }
+  }
+  const bool tick0 = t.tick0_after_first_step();
+  const int image_snap = opt.image_snap_ticks > 0 ? opt.image_snap_ticks : opt.snap_ticks;
+  int64_t tick = tick0 ? 0 : 1, tick_start_nimg = t.cur_nimg();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto tick_t = t0;
+  for (bool done = false; !done;) {
+    t.step();
+    done = t.cur_nimg() >= total;
+    const int64_t tick_nimg = static_cast<int64_t>(t.tick_kimg(opt.tick_kimg) * 1000);
+    if (!done && !(tick0 && tick == 0) && t.cur_nimg() < tick_start_nimg + tick_nimg) {
+      if (opt.progress) {
+        std::printf("\r  kimg %.3f, tick %lld: %3.0f%%", t.cur_nimg() / 1000.0, static_cast<long long>(tick),
+                    100.0 * double(t.cur_nimg() - tick_start_nimg) / double(std::max<int64_t>(tick_nimg, 1)));
+        std::fflush(stdout);
+      }
+      continue;
+    }
+    if (opt.progress) std::printf("\r\033[K");  // the status line replaces the progress line
+
+    const TickStats st = t.take_stats();  // this tick's means; waits for the device, so the times below include its work
+    const auto now = std::chrono::steady_clock::now();
+    const double sec_tick = std::chrono::duration<double>(now - tick_t).count();
+    const double total_sec = std::chrono::duration<double>(now - t0).count();
+    const double sec_kimg = sec_tick / std::max<double>(double(t.cur_nimg() - tick_start_nimg), 1) * 1000;
+    // The official maxmem / reserved: the device allocator's peak this tick and what it holds.
+    CachingAllocator& alloc = t.device().is_cuda() ? cuda_allocator(t.device().index) : cpu_allocator();
+    const AllocatorStats mem = alloc.stats();
+    const double maxmem_gb = mem.peak_in_use / double(1 << 30), reserved_gb = (mem.in_use + mem.cached) / double(1 << 30);
+    alloc.reset_peak();
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "tick %-4lld kimg %-8.1f %stime %-8.0f sec/tick %-7.1f sec/kimg %-7.2f maxmem %-6.2f reserved %-6.2f ",
+                  static_cast<long long>(tick), t.cur_nimg() / 1000.0, st.progress.c_str(), total_sec, sec_tick,
+                  sec_kimg, maxmem_gb, reserved_gb);
+    run.log(line + st.losses);
+    nlohmann::json stats = {{"tick", tick}, {"kimg", t.cur_nimg() / 1000.0}, {"total_sec", total_sec},
+                            {"timestamp", std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()},
+                            {"sec_per_tick", sec_tick}, {"sec_per_kimg", sec_kimg}, {"maxmem_gb", maxmem_gb},
+                            {"reserved_gb", reserved_gb}};
+    stats.update(st.fields);
+    run.append_stats(stats);
+    const std::string tag = kimg_tag(t.cur_nimg());
+    if (done || (image_snap > 0 && tick % image_snap == 0)) t.write_fakes(run.file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
+    if (done || (opt.snap_ticks > 0 && tick % opt.snap_ticks == 0)) {
+      t.write_snapshot(run.file("network-snapshot-" + tag + ".bin"));
+      t.write_checkpoint(run.file("checkpoint.bin"));
+    }
+    update_report(run.path(), /*live=*/!done);  // report.html; the last one, at the end, is final
+    ++tick;
+    tick_start_nimg = t.cur_nimg();
+    tick_t = now;
+  }
+}
+
+}  // namespace gf

@@ -1,0 +1,73 @@
+// The tick loop every family trains in, as the official training loops run
+// it: steps until total_kimg, a status line (log.txt, stats.jsonl) every
+// tick, fakes grids with fixed latents, network snapshots and the checkpoint
+// every few ticks and at the end. A family supplies its run through
+// TrainingRun (train/<family>/); the loop owns timing, memory figures, file
+// names and the schedule of writes.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/device.h"
+#include "train/run_dir.h"
+
+namespace gf {
+
+// A family's statistics for one tick.
+struct TickStats {
+  std::string progress;   // status-line text after "kimg": PGGAN's "lod 1.50 minibatch 16 "; may be empty
+  std::string losses;     // status-line text after the timing and memory figures
+  nlohmann::json fields;  // added to the tick's stats.jsonl object
+};
+
+// What the loop needs of a family's run.
+class TrainingRun {
+ public:
+  virtual ~TrainingRun() = default;
+  // One unit of training between tick checks: a minibatch (StyleGAN2-ADA),
+  // or the official round of minibatch_repeats minibatches (PGGAN).
+  virtual void step() = 0;
+  virtual int64_t cur_nimg() const = 0;
+  virtual Device device() const = 0;
+  // The tick length in kimg at the current progress: `requested` (the --tick
+  // flag), or what the family's schedule says.
+  virtual double tick_kimg(double requested) const { return requested; }
+  // StyleGAN2-ADA reports tick 0 after the first step; PGGAN's first tick
+  // (numbered 1) runs its full length.
+  virtual bool tick0_after_first_step() const { return true; }
+  // With nothing left to train at the start: StyleGAN2-ADA's loop still
+  // trains one step (it tests `done` after a minibatch); PGGAN's trains none.
+  virtual bool trains_when_done() const { return true; }
+  // The loss statistics since the last take; may wait for the device, so the
+  // loop calls it before reading the clock.
+  virtual TickStats take_stats() = 0;
+  // reals.png of gw x gh images; fixes the grid's latents for write_fakes.
+  virtual void write_reals(const std::string& path, int gw, int gh) = 0;
+  virtual void write_fakes(const std::string& path, int gw, int gh) = 0;
+  virtual void write_snapshot(const std::string& path) = 0;
+  virtual void write_checkpoint(const std::string& path) = 0;
+};
+
+struct LoopOptions {
+  double total_kimg = 25000;  // stop once this many images have been shown (resumed ones included)
+  double tick_kimg = 4;       // status line interval, unless the family's schedule sets it
+  int snap_ticks = 50;        // snapshot and checkpoint interval; 0: only at the end
+  int image_snap_ticks = 0;   // fakes grid interval; 0: with the snapshots
+  int grid_w = 8, grid_h = 4;
+  bool progress = false;      // redraw a progress line after every step (for a terminal)
+};
+
+// Runs until total_kimg; a run always ends with a snapshot (with nothing left
+// to train, after one step or none: TrainingRun::trains_when_done). Writes
+// reals.png, fakes<kimg>.png, network-snapshot-<kimg>.bin, checkpoint.bin,
+// log.txt, stats.jsonl (with a timestamp per tick) and report.html
+// (train/report.h, rewritten every tick) into run. Throws gf::Error for
+// options out of range.
+void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt);
+
+// "000123" for 123456 images, as the official file names count kimg.
+std::string kimg_tag(int64_t nimg);
+
+}  // namespace gf
