@@ -7,9 +7,19 @@
 // Configs: 'stylegan2'-like 'auto' at 32 and 64 px, 'paper256' at 256 px, with
 // the official batch on a GPU and a small batch on the CPU (--batch overrides).
 // Data is random images held in memory, so the timings exclude decoding.
-// --res R runs only the rows at R px (e.g. --res 256: paper256 alone, as
+//
+// --train CFG: instead, consecutive training minibatches of a config as
+// train_stylegan builds it for a dataset of --res x --res x --channels (the
+// official schedule from batch_idx 0, after --warmup minibatches), printed as
+// one JSON line {spec, G_kwargs, D_kwargs, device, threads, minibatches,
+// batch, seconds, sec_per_kimg}; --setup prints only the configs. This is
+// ganforge's side of bench/torch_vs_ganforge.py.
+// Without --train, --res R runs only the rows at R px (e.g. --res 256: paper256 alone, as
 // scripts/gpu_check.sh times it).
+#include <omp.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -23,11 +33,48 @@ using namespace gf;
 using bench::Reps;
 using bench::time_per_call;
 
-std::unique_ptr<Dataset> random_dataset(int res, int n) {
-  std::vector<uint8_t> px(static_cast<size_t>(n) * 3 * res * res);
+std::unique_ptr<Dataset> random_dataset(int res, int n, int channels = 3) {
+  std::vector<uint8_t> px(static_cast<size_t>(n) * channels * res * res);
   uint64_t s = 1;
   for (auto& p : px) p = static_cast<uint8_t>((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 56);
-  return std::make_unique<Dataset>("random", res, 3, std::move(px), std::vector<int64_t>{}, DatasetOptions{});
+  return std::make_unique<Dataset>("random", res, channels, std::move(px), std::vector<int64_t>{}, DatasetOptions{});
+}
+
+struct TrainBench {
+  std::string cfg;
+  int res = 32, channels = 1, batch = 0, minibatches = 16, warmup = 2;
+  bool setup_only = false;
+};
+
+// Minibatches of one config, timed as a whole: one JSON line.
+int run_train(const TrainBench& b, Device dev) {
+  const auto ds = random_dataset(b.res, 64, b.channels);
+  TrainSpec spec = make_train_spec(b.cfg, b.res);
+  if (b.batch > 0) {  // as train_stylegan's --batch: one pass per GPU
+    spec.batch = b.batch;
+    spec.batch_gpu = 0;
+  }
+  const TrainerSetup setup = make_trainer_setup(spec, *ds, 0, dev);
+  nlohmann::json out = {{"spec", to_json(setup.spec)},
+                        {"G_kwargs", stylegan2::to_json(setup.G_kwargs)},
+                        {"D_kwargs", stylegan2::to_json(setup.D_kwargs)}};
+  if (!b.setup_only) {
+    StyleGAN2Trainer t(setup, *ds);
+    for (int i = 0; i < b.warmup; ++i) t.step();
+    t.take_stats();  // waits for the device
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < b.minibatches; ++i) t.step();
+    t.take_stats();
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out["device"] = dev.str();
+    out["threads"] = omp_get_max_threads();
+    out["minibatches"] = b.minibatches;
+    out["batch"] = spec.batch;
+    out["seconds"] = sec;
+    out["sec_per_kimg"] = sec / (static_cast<double>(b.minibatches) * spec.batch) * 1000;
+  }
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
 }
 
 struct Row {
@@ -83,15 +130,33 @@ int main(int argc, char** argv) {
   int batch = 0;
   int res = 0;
   bool quick = false;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--cpu")) dev = Device::cpu();
-    else if (!std::strcmp(argv[i], "--quick")) quick = true;
-    else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) batch = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--res") && i + 1 < argc) res = std::atoi(argv[++i]);
-    else {
-      std::fprintf(stderr, "usage: bench_networks [--cpu] [--quick] [--batch N] [--res 32|64|256]\n");
-      return 2;
+  TrainBench train;
+  const char* usage =
+      "usage: bench_networks [--cpu] [--quick] [--batch N] [--res 32|64|256]\n"
+      "       bench_networks --train CFG [--res R] [--channels C] [--batch N] [--minibatches N] [--warmup N]\n"
+      "                      [--device cpu|cuda] [--setup]\n";
+  try {
+    for (int i = 1; i < argc; ++i) {
+      const bool more = i + 1 < argc;
+      if (!std::strcmp(argv[i], "--cpu")) dev = Device::cpu();
+      else if (!std::strcmp(argv[i], "--quick")) quick = true;
+      else if (!std::strcmp(argv[i], "--batch") && more) batch = train.batch = std::atoi(argv[++i]);
+      else if (!std::strcmp(argv[i], "--train") && more) train.cfg = argv[++i];
+      else if (!std::strcmp(argv[i], "--res") && more) res = train.res = std::atoi(argv[++i]);
+      else if (!std::strcmp(argv[i], "--channels") && more) train.channels = std::atoi(argv[++i]);
+      else if (!std::strcmp(argv[i], "--minibatches") && more) train.minibatches = std::atoi(argv[++i]);
+      else if (!std::strcmp(argv[i], "--warmup") && more) train.warmup = std::atoi(argv[++i]);
+      else if (!std::strcmp(argv[i], "--device") && more) dev = Device::parse(argv[++i]);
+      else if (!std::strcmp(argv[i], "--setup")) train.setup_only = true;
+      else {
+        std::fprintf(stderr, "%s", usage);
+        return 2;
+      }
     }
+    if (!train.cfg.empty()) return run_train(train, dev);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_networks: error: %s\n", e.what());
+    return 1;
   }
   std::vector<Row> rows = {{32, "auto"}, {64, "auto"}, {256, "paper256"}};
   if (res != 0) {

@@ -50,7 +50,7 @@ Tensor relu(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double alpha = 0.2);
 Tensor affine(const Tensor& x, double scale, double shift);  // x * scale + shift
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);  // cond != 0 ? a : b
-Tensor lerp(const Tensor& a, const Tensor& b, const Tensor& t);      // a + t * (b - a)
+Tensor lerp(const Tensor& a, const Tensor& b, const Tensor& t);      // a + t * (b - a), rounded as torch.lerp
 Tensor lerp(const Tensor& a, const Tensor& b, double t);
 // Piecewise-constant helpers; no gradient flows through them.
 Tensor sign(const Tensor& x);

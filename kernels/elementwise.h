@@ -16,7 +16,7 @@ enum class UnaryOp {
   nan_to_num,        // NaN -> a, +inf -> b, -inf -> c, finite x unchanged
 };
 enum class BinaryOp { add, sub, mul, div, eq, gt };
-enum class TernaryOp { where, lerp };  // where(c, x, y) = c != 0 ? x : y; lerp(x, y, t) = x + t * (y - x)
+enum class TernaryOp { where, lerp };  // where(c, x, y) = c != 0 ? x : y; lerp(x, y, t) = x + t * (y - x), formed as torch does
 
 namespace cpu {
 template <class T>

@@ -43,7 +43,9 @@ GF_HD inline T binary_fn(T x, T y) {
 template <TernaryOp op, class T>
 GF_HD inline T ternary_fn(T x, T y, T z) {
   if constexpr (op == TernaryOp::where) return x != T(0) ? y : z;
-  else return x + z * (y - x);
+  // lerp as torch forms it: from the nearer end, so a weight of 1 gives y
+  // exactly (Adam's first moment with beta1 = 0) and 0 gives x.
+  else return g_abs(z) < T(0.5) ? x + z * (y - x) : y - (y - x) * (T(1) - z);
 }
 
 // Calls f(std::integral_constant<UnaryOp, op>) for the runtime op, so each

@@ -353,7 +353,7 @@ step_torch_vs_ganforge() {
     return 75
   fi
   # Few minibatches per round: the run must fit the budget beside the rest.
-  python3 "$REPO/bench/torch_vs_ganforge.py" --cfg paper256 --device cuda --minibatches 4 \
+  python3 "$REPO/bench/torch_vs_ganforge.py" --cfg paper256 --device cuda --minibatches 4 --ganforge "$BUILD/bin/bench_networks" \
     --json "$OUT/torch_vs_ganforge.json" | tee "$WORK/torch.txt"
   local rc=${PIPESTATUS[0]}
   local line

@@ -1,9 +1,12 @@
 // Catch2 main for gf_tests. `--cuda-or-skip` (used by the ctest entries with
 // label cuda) exits with 77, which ctest reports as skipped, when this build or
 // machine has no CUDA device; `--cuda-available` only answers that (exit 0 or
-// 77), for the program tests that run on CUDA. Every test runs with the
-// allocators' debug mode on: each block handed out is NaN until written, so an
-// output a kernel leaves unwritten fails its test wherever it runs.
+// 77), for the program tests that run on CUDA; `--fashion-mnist-or-skip` (the
+// ctest entries of [fashion-mnist] cases) skips likewise when Debian's
+// dataset-fashion-mnist is not installed. Inside such a case a missing dataset
+// is a failure, not a pass. Every test runs with the allocators' debug mode
+// on: each block handed out is NaN until written, so an output a kernel
+// leaves unwritten fails its test wherever it runs.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
@@ -13,18 +16,25 @@
 
 #include "engine/allocator.h"
 #include "engine/device.h"
+#include "train/dataset.h"
 
 int main(int argc, char** argv) {
   std::vector<char*> args;
-  bool cuda_or_skip = false;
+  bool cuda_or_skip = false, fashion_mnist_or_skip = false;
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--cuda-or-skip") == 0) cuda_or_skip = true;
     else if (std::strcmp(argv[i], "--cuda-available") == 0) return gf::cuda_available() ? 0 : 77;
+    else if (std::strcmp(argv[i], "--fashion-mnist-or-skip") == 0) fashion_mnist_or_skip = true;
     else args.push_back(argv[i]);
   }
   gf::set_poison_allocations(true);
   if (cuda_or_skip && !gf::cuda_available()) {
     std::cout << "skipped: no CUDA device (or a build without the CUDA backend)\n";
+    return 77;
+  }
+  if (fashion_mnist_or_skip && !gf::fashion_mnist_installed()) {
+    std::cout << "skipped: dataset-fashion-mnist is not installed in " << gf::kFashionMnistDir
+              << " (scripts/install_deps.sh installs it)\n";
     return 77;
   }
   Catch::Session session;

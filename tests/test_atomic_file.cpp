@@ -26,8 +26,15 @@ TEST_CASE("write_atomic replaces a file whole, and a failed write keeps the old 
   const fs::path dir = fs::temp_directory_path() / ("gf_test_atomic_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string path = (dir / "f.txt").string();
-  gf::io::write_atomic(path, [](std::ostream& o) { o << "first"; }, "test");
+  // The temporary carries the process id, so two suites writing the same path cannot collide.
+  const std::string tmp = path + "." + std::to_string(::getpid()) + ".tmp";
+  CHECK(gf::io::temp_name(path) == tmp);
+  gf::io::write_atomic(path, [&](std::ostream& o) {
+    CHECK(fs::exists(tmp));
+    o << "first";
+  }, "test");
   CHECK(read_all(path) == "first");
+  CHECK_FALSE(fs::exists(tmp));
   gf::io::write_atomic(path, [](std::ostream& o) { o << "second"; }, "test");
   CHECK(read_all(path) == "second");
 
@@ -40,7 +47,7 @@ TEST_CASE("write_atomic replaces a file whole, and a failed write keeps the old 
                                          "test"),
                     "disk gone");
   CHECK(read_all(path) == "second");
-  CHECK_FALSE(fs::exists(path + ".tmp"));
+  CHECK_FALSE(fs::exists(tmp));
 
   // An unwritable place: one error naming the caller and the file.
   const std::string nowhere = (dir / "no-such-dir" / "f.txt").string();

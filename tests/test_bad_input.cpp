@@ -33,8 +33,9 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kBin = GF_BIN_DIR, kSource = GF_SOURCE_DIR, kPython = GF_PYTHON3;
-// Fixed, wiped at the start of each case that writes there.
-const fs::path kBase = fs::temp_directory_path() / "gf_test_bad_input";
+// Fixed for this process (its id: concurrent runs of the suite never share
+// it), wiped at the start of each case that writes there.
+const fs::path kBase = fs::temp_directory_path() / ("gf_test_bad_input_" + std::to_string(::getpid()));
 
 std::string slurp(const fs::path& path) {
   std::ifstream f(path, std::ios::binary);
@@ -357,8 +358,10 @@ TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what 
   }
   // -S leaves out site-packages, where NumPy and PyTorch live: the Python a
   // user may meet first on the PATH. Every script in tools/ but the libraries.
-  const std::set<std::string> libraries = {"golden_io.py", "stylegan2_reference.py", "psp_reference.py",
-                                           "perceptual_reference.py", "pydeps.py"};
+  const std::set<std::string> libraries = {"golden_io.py",          "stylegan2_reference.py",
+                                           "stylegan2_training_reference.py", "training_step_reference.py",
+                                           "psp_reference.py",     "perceptual_reference.py",
+                                           "pydeps.py"};
   int tools = 0;
   for (const auto& e : fs::directory_iterator(kSource + "/tools")) {
     const std::string name = e.path().filename().string();

@@ -220,6 +220,29 @@ std::vector<double> special_values() {
 }
 }  // namespace
 
+TEST_CASE("lerp rounds as torch.lerp: from the nearer end, exact at weights 0 and 1", "[elementwise]") {
+  // torch: w < 0.5 ? a + w * (b - a) : b - (b - a) * (1 - w). Adam's first
+  // moment with beta1 = 0 is lerp(m, g, 1), which must be g even when m is huge.
+  for (DType dt : {DType::f32, DType::f64}) {
+    const Tensor a = Tensor::from_vector({1e5, -3.0, 0.1, 7.25}, {4}, dt);
+    const Tensor b = Tensor::from_vector({1e-3, 2.5, -0.3, 7.0}, {4}, dt);
+    CHECK(lerp(a, b, 1.0).to_vector() == b.to_vector());
+    CHECK(lerp(a, b, 0.0).to_vector() == a.to_vector());
+    for (double w : {0.25, 0.75, 0.995}) {
+      const std::vector<double> got = lerp(a, b, w).to_vector(), av = a.to_vector(), bv = b.to_vector();
+      for (size_t i = 0; i < got.size(); ++i) {
+        INFO("weight " << w << ", element " << i);
+        if (dt == DType::f32) {
+          const float x = static_cast<float>(av[i]), y = static_cast<float>(bv[i]), t = static_cast<float>(w);
+          CHECK(got[i] == (t < 0.5f ? x + t * (y - x) : y - (y - x) * (1.0f - t)));
+        } else {
+          CHECK(got[i] == (w < 0.5 ? av[i] + w * (bv[i] - av[i]) : bv[i] - (bv[i] - av[i]) * (1.0 - w)));
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("nan_to_num: NaN and infinities replaced, finite values untouched, as torch.nan_to_num", "[elementwise]") {
   for (DType t : {DType::f32, DType::f64}) {
     const std::vector<double> in = special_values();

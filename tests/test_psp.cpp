@@ -5,6 +5,8 @@
 // (max |a - b| / max |b|, float32, CPU), and its training-mode pass (batch
 // statistics, running-stat updates). The full-size encoders' names and shapes
 // equal pSp's; files round-trip; style mixing as style_mixing.py.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <cmath>
@@ -123,7 +125,8 @@ TEST_CASE("pSp full-size encoders have pSp's parameter names and shapes", "[psp]
 TEST_CASE("pSp files round-trip and are refused when they are not pSp", "[psp]") {
   const std::string src = data_path("psp_gradual.bin");
   const auto net = load_psp(src);
-  const std::string tmp = (std::filesystem::temp_directory_path() / "gf_test_psp_roundtrip.bin").string();
+  const std::string tmp = (std::filesystem::temp_directory_path() /
+                           ("gf_test_psp_roundtrip_" + std::to_string(::getpid()) + ".bin")).string();
   save_psp(tmp, *net);
   const auto a = io::read_safetensors(src), b = io::read_safetensors(tmp);
   std::filesystem::remove(tmp);

@@ -2,6 +2,8 @@
 // (through a chain of resumes), empty and broken folders, the atomic write.
 // The page's structure and pixels are checked by tests/test_report.py.
 #include <algorithm>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +11,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "train/report.h"
 
 namespace fs = std::filesystem;
@@ -17,7 +20,7 @@ using namespace gf;
 namespace {
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("gf_test_report_" + name);
+  const fs::path d = fs::temp_directory_path() / ("gf_test_report_" + std::to_string(::getpid()) + "_" + name);
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -116,7 +119,7 @@ TEST_CASE("write_report writes the page atomically", "[report]") {
   write_ticks(d, 1, 3);
   write_report(d.string());
   CHECK(read(d / "report.html") == render_report(d.string()));
-  CHECK_FALSE(fs::exists(d / "report.html.tmp"));
+  CHECK_FALSE(fs::exists(io::temp_name((d / "report.html").string())));
 }
 
 TEST_CASE("format_duration", "[report]") {

@@ -1,8 +1,11 @@
 // Tensor basics, devices, dtype conversion and the .bin (safetensors) files.
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
+#include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
 #include "tests/testing.h"
 
@@ -37,7 +40,10 @@ TEST_CASE("using a CUDA device without one is a clear error", "[tensor]") {
 }
 
 namespace {
-std::string temp_path(const char* name) { return std::string("/tmp/gf_test_") + name; }
+// With the process id: concurrent runs of the suite never share a file.
+std::string temp_path(const char* name) {
+  return (std::filesystem::temp_directory_path() / ("gf_test_" + std::to_string(::getpid()) + "_" + name)).string();
+}
 }  // namespace
 
 TEST_CASE(".bin files round-trip bit for bit with metadata", "[tensor][io]") {
@@ -46,7 +52,7 @@ TEST_CASE(".bin files round-trip bit for bit with metadata", "[tensor][io]") {
                   {"empty", zeros({0, 3})}};
   const std::string path = temp_path("roundtrip.bin");
   io::save_safetensors(path, m, {{"config", "{\"res\": 32}"}});
-  std::ifstream tmp(path + ".tmp");
+  std::ifstream tmp(io::temp_name(path));
   CHECK_FALSE(tmp.good());  // the temporary was renamed away
   auto f = io::read_safetensors(path);
   CHECK(f.metadata.at("config") == "{\"res\": 32}");

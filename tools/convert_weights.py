@@ -1440,7 +1440,7 @@ def write_bin(path, tensors, metadata):
 
 
 def write_atomic(path, chunks):
-    tmp = path + ".tmp"
+    tmp = f"{path}.{os.getpid()}.tmp"  # the process id: concurrent writers never share a temporary
     try:
         with open(tmp, "wb") as f:
             for c in chunks:

@@ -3,7 +3,8 @@
 Layout: 8-byte little-endian header length, a JSON header (tensor names in
 sorted order, each with dtype, shape and byte range; padded with spaces to a
 multiple of 8 so the data stays aligned), then the raw little-endian data.
-Written to a temporary name and renamed, like every file ganforge writes.
+Written to a temporary name (with the process id) and renamed, like every
+file ganforge writes.
 """
 import json
 import os
@@ -27,7 +28,7 @@ def write_safetensors(path, tensors, metadata=None):
         header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
     head = json.dumps(header, separators=(",", ":")).encode()
     head += b" " * (-len(head) % 8)
-    tmp = path + ".tmp"
+    tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "wb") as f:
         f.write(struct.pack("<Q", len(head)))
         f.write(head)

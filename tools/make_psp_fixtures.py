@@ -164,9 +164,10 @@ def main():
         print(f"psp_{name}: " + ", ".join(f"{k} {list(v.shape)}" for k, v in io.items() if not k.startswith("train.b")))
     if not args.skip_names:
         path = os.path.join(args.outdir, "psp_irse50_names.json")
-        with open(path + ".tmp", "w") as f:
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
             json.dump(names_and_shapes(), f, separators=(",", ":"))
-        os.replace(path + ".tmp", path)
+        os.replace(tmp, path)
         print(f"wrote {path}")
 
 

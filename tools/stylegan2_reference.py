@@ -146,10 +146,13 @@ class MappingNetwork(nn.Module):
             layer = FullyConnectedLayer(z_dim + embed if i == 0 else w_dim, w_dim, activation="lrelu",
                                         lr_multiplier=lr_multiplier)
             setattr(self, f"fc{i}", layer)
+        self.w_avg_beta = w_avg_beta
         if num_ws is not None and w_avg_beta is not None:
             self.register_buffer("w_avg", torch.zeros([w_dim]))
 
-    def forward(self, z, c, truncation_psi=1, truncation_cutoff=None):
+    def forward(self, z, c, truncation_psi=1, truncation_cutoff=None, update_w_avg=False):
+        """update_w_avg: move the tracked average of w, as the official network
+        does in training mode unless skip_w_avg_update."""
         parts = []
         if self.z_dim > 0:
             parts.append(normalize_2nd_moment(z))
@@ -158,6 +161,8 @@ class MappingNetwork(nn.Module):
         x = torch.cat(parts, dim=1)
         for i in range(self.num_layers):
             x = getattr(self, f"fc{i}")(x)
+        if update_w_avg:
+            self.w_avg.copy_(x.detach().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
         if self.num_ws is not None:
             x = x.unsqueeze(1).repeat(1, self.num_ws, 1)
         if truncation_psi != 1:
@@ -183,6 +188,7 @@ class SynthesisLayer(nn.Module):
     def __init__(self, in_channels, out_channels, w_dim, resolution, up=1, use_noise=True, conv_clamp=None):
         super().__init__()
         self.resolution, self.up, self.use_noise, self.conv_clamp = resolution, up, use_noise, conv_clamp
+        self.noise_name = f"b{resolution}.conv{0 if up == 2 else 1}"  # for a noise_mode function
         self.register_buffer("resample_filter", setup_filter())
         self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
         self.weight = nn.Parameter(torch.randn([out_channels, in_channels, 3, 3]))
@@ -192,11 +198,16 @@ class SynthesisLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros([out_channels]))
 
     def forward(self, x, w, noise_mode="random"):
+        """noise_mode: "random", "const", "none", or a function (layer name,
+        shape) -> noise [N, 1, res, res] (a training step's recorded draws)."""
         styles = self.affine(w)
         x = modulated_conv2d(x, self.weight.to(x.dtype), styles, up=self.up, padding=1,
                              f=self.resample_filter.to(x.dtype), flip_weight=self.up == 1)
+        shape = [x.shape[0], 1, self.resolution, self.resolution]
+        if self.use_noise and callable(noise_mode):
+            x = x + noise_mode(self.noise_name, shape).to(x.dtype) * self.noise_strength
         if self.use_noise and noise_mode == "random":
-            x = x + torch.randn([x.shape[0], 1, self.resolution, self.resolution], dtype=x.dtype) * self.noise_strength
+            x = x + torch.randn(shape, dtype=x.dtype) * self.noise_strength
         if self.use_noise and noise_mode == "const":
             x = x + self.noise_const * self.noise_strength
         return bias_act(x, self.bias, "lrelu", clamp=self.conv_clamp)

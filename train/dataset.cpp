@@ -302,7 +302,7 @@ uint32_t be32(const std::vector<uint8_t>& b, size_t at) {
 std::unique_ptr<Dataset> open_fashion_mnist(const DatasetOptions& opt) {
   const std::string img_path = opt.fashion_mnist_dir + "/train-images-idx3-ubyte.gz";
   const std::string lbl_path = opt.fashion_mnist_dir + "/train-labels-idx1-ubyte.gz";
-  if (!fs::exists(img_path) || !fs::exists(lbl_path))
+  if (!fashion_mnist_installed(opt.fashion_mnist_dir))
     throw Error(opt.fashion_mnist_dir + ": Fashion-MNIST not found (install dataset-fashion-mnist, or pass --data)");
   const std::vector<uint8_t> img = read_gzip_file(img_path), lbl = read_gzip_file(lbl_path);
   // IDX: big-endian magic (0x0803: ubyte, 3 dims; 0x0801: ubyte, 1 dim), then the dims.
@@ -375,15 +375,28 @@ int64_t Dataset::label(int64_t i) const {
   return labels_.empty() ? -1 : labels_[static_cast<size_t>(raw_idx_[static_cast<size_t>(i)])];
 }
 
+bool Dataset::xflipped(int64_t i) const {
+  GF_CHECK(i >= 0 && i < size(), "Dataset::xflipped", "index " << i << " out of range for " << size() << " items");
+  return xflip_[static_cast<size_t>(i)] != 0;
+}
+
+std::vector<int64_t> random_items(const Dataset& ds, int64_t n, Generator& rng) {
+  const std::vector<double> u = rand({n}, rng, DType::f64).to_vector();
+  std::vector<int64_t> items(static_cast<size_t>(n));
+  for (size_t i = 0; i < items.size(); ++i) items[i] = std::min(static_cast<int64_t>(u[i] * ds.size()), ds.size() - 1);
+  return items;
+}
+
+Tensor labels_of(const Dataset& ds, const std::vector<int64_t>& items, Device device) {
+  const int64_t n = static_cast<int64_t>(items.size());
+  std::vector<double> onehot(static_cast<size_t>(n * ds.c_dim()), 0.0);
+  for (int64_t i = 0; i < n; ++i) onehot[static_cast<size_t>(i * ds.c_dim() + ds.label(items[static_cast<size_t>(i)]))] = 1;
+  return Tensor::from_vector(onehot, {n, ds.c_dim()}, DType::f32, device);
+}
+
 Tensor random_labels(const Dataset& ds, int64_t n, Generator& rng, Device device) {
   if (ds.c_dim() == 0) return Tensor();
-  const std::vector<double> u = rand({n}, rng, DType::f64).to_vector();
-  std::vector<double> onehot(static_cast<size_t>(n * ds.c_dim()), 0.0);
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t item = std::min(static_cast<int64_t>(u[static_cast<size_t>(i)] * ds.size()), ds.size() - 1);
-    onehot[static_cast<size_t>(i * ds.c_dim() + ds.label(item))] = 1;
-  }
-  return Tensor::from_vector(onehot, {n, ds.c_dim()}, DType::f32, device);
+  return labels_of(ds, random_items(ds, n, rng), device);
 }
 
 Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device) const {
@@ -399,6 +412,10 @@ Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device
     if (c_dim_ > 0) labels.data<float>()[k * c_dim_ + label(indices[static_cast<size_t>(k)])] = 1.0f;
   }
   return {images.to(device), labels.to(device)};
+}
+
+bool fashion_mnist_installed(const std::string& dir) {
+  return fs::exists(dir + "/train-images-idx3-ubyte.gz") && fs::exists(dir + "/train-labels-idx1-ubyte.gz");
 }
 
 ImageFiles open_image_files(const std::string& path) {

@@ -23,6 +23,8 @@ namespace gf {
 
 // Debian's dataset-fashion-mnist; the default when no --data is given.
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+// Whether its training split is there.
+bool fashion_mnist_installed(const std::string& dir = kFashionMnistDir);
 
 struct DatasetOptions {
   bool use_labels = false;  // --cond: labels become one-hot conditioning; else c_dim is 0
@@ -59,6 +61,8 @@ class Dataset {
   void image(int64_t i, uint8_t* out) const;
   // Class of item i, or -1 without labels.
   int64_t label(int64_t i) const;
+  // Whether item i is a mirrored copy (--mirror's second half).
+  bool xflipped(int64_t i) const;
   Batch batch(const std::vector<int64_t>& indices, Device device = Device::cpu()) const;
 
  private:
@@ -94,6 +98,11 @@ std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOpti
 // from n uniforms drawn from rng; undefined for a dataset without labels
 // (nothing is drawn).
 Tensor random_labels(const Dataset& ds, int64_t n, Generator& rng, Device device);
+// The two halves of random_labels, for a trainer that logs the items it draws
+// (train/draw_log.h): n items from n uniforms of rng, and the one-hot labels
+// [n, c_dim] of given items.
+std::vector<int64_t> random_items(const Dataset& ds, int64_t n, Generator& rng);
+Tensor labels_of(const Dataset& ds, const std::vector<int64_t>& items, Device device);
 
 // The official InfiniteSampler: a seeded shuffle of [0, size), walked forever,
 // where every visited slot is swapped with one up to window*size slots before

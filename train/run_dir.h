@@ -25,7 +25,7 @@ class RunDir {
   std::ofstream stats_, log_;
 };
 
-// Writes `text` to path via "<path>.tmp" and a rename.
+// Writes `text` to path via "<path>.<pid>.tmp" and a rename.
 void write_file_atomic(const std::string& path, const std::string& text);
 
 }  // namespace gf

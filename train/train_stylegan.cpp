@@ -168,6 +168,8 @@ int run(int argc, char** argv) {
                   {"cond", "", "", "train a class-conditional network from the dataset's labels"},
                   cli::integer("max-images", "N", "", "use at most N images of the dataset", 1, cli::kInt64Max),
                   {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a snapshot's weights"},
+                  {"record-draws", "DIR", "", "write every random draw of each minibatch to DIR/draws-mb<K>.bin (for a reference to replay)"},
+                  {"replay-draws", "PATHS", "", "take every random draw from these draw-log files or folders (comma-separated)"},
                   cli::device("device", "cpu", "where to train")});
   if (args.help()) {
     std::cout << args.usage();
@@ -212,6 +214,16 @@ int run(int argc, char** argv) {
   if (world > 1) fresh.comm = comm;
   std::unique_ptr<StyleGAN2Trainer> trainer =
       args.has("resume") ? resumed_trainer(args, args.str("resume"), fresh, *ds) : std::make_unique<StyleGAN2Trainer>(fresh, *ds);
+  if (args.has("record-draws") && args.has("replay-draws"))
+    throw Error("--record-draws and --replay-draws exclude each other");
+  if (args.has("record-draws")) trainer->set_draw_log(DrawLog::recorder(args.str("record-draws")));
+  if (args.has("replay-draws")) {
+    std::vector<std::string> paths;
+    std::stringstream list(args.str("replay-draws"));
+    for (std::string p; std::getline(list, p, ',');)
+      if (!p.empty()) paths.push_back(p);
+    trainer->set_draw_log(DrawLog::replayer(paths));
+  }
   const TrainerSetup& setup = trainer->setup();
   const bool cond = ds->c_dim() > 0;
   LoopOptions lo;

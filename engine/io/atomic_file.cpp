@@ -24,8 +24,11 @@ bool sync_path(const std::string& path) {
 
 }  // namespace
 
+std::string temp_name(const std::string& path) { return path + "." + std::to_string(::getpid()) + ".tmp"; }
+
 void write_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who) {
-  const std::string tmp = path + ".tmp";
+  // The process id keeps concurrent writers (two test suites, two runs) off each other's temporary.
+  const std::string tmp = temp_name(path);
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f.good()) throw Error(who + ": cannot write " + tmp);

@@ -1,6 +1,8 @@
-// Every file ganforge writes goes through here: the bytes go to "<path>.tmp",
-// which is flushed to the disk and then renamed over path, so a crash, a power
-// loss or a full disk never leaves a half-written checkpoint, image or array.
+// Every file ganforge writes goes through here: the bytes go to
+// "<path>.<pid>.tmp", which is flushed to the disk and then renamed over path,
+// so a crash, a power loss or a full disk never leaves a half-written
+// checkpoint, image or array, and two processes writing the same path (two
+// runs of the test suite) never share a temporary.
 #pragma once
 #include <functional>
 #include <ostream>
@@ -8,7 +10,10 @@
 
 namespace gf::io {
 
-// Calls write with a binary stream on "<path>.tmp", then renames it to path.
+// The temporary write_atomic uses for path: "<path>.<process id>.tmp".
+std::string temp_name(const std::string& path);
+
+// Calls write with a binary stream on temp_name(path), then renames it to path.
 // On failure removes the temporary file and throws gf::Error("<who>: ...").
 void write_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who);
 

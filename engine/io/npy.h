@@ -19,7 +19,7 @@ Tensor read_npy(const std::string& path);
 // Writes a float32 or float64 tensor (from any device) as version 1.0, C
 // order, with the header padded as NumPy pads it (the data starts at a
 // multiple of 64 bytes), so the bytes equal those of numpy.save. Written to
-// "<path>.tmp" and renamed.
+// "<path>.<pid>.tmp" and renamed.
 void save_npy(const std::string& path, const Tensor& t);
 
 }  // namespace gf::io

@@ -23,7 +23,7 @@ struct SafetensorsFile {
 SafetensorsFile read_safetensors(const std::string& path);
 inline TensorMap load_safetensors(const std::string& path) { return read_safetensors(path).tensors; }
 
-// Writes to "<path>.tmp" and renames, so a crash never leaves a half-written file.
+// Writes to "<path>.<pid>.tmp" and renames (io/atomic_file.h), so a crash never leaves a half-written file.
 void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {});
 
 }  // namespace gf::io

@@ -29,6 +29,7 @@ SynthesisLayer::SynthesisLayer(int in_channels, int out_channels, int w_dim, int
       bias(param("bias", zeros({out_channels}, init.dtype))),
       resolution_(resolution),
       up_(up),
+      name_("b" + std::to_string(resolution) + (up == 2 ? ".conv0" : ".conv1")),
       act_(clamped("lrelu", conv_clamp, "SynthesisLayer")) {}
 
 Tensor SynthesisLayer::forward(const Tensor& x, const Tensor& w, const SynthesisOptions& opt, double gain) const {
@@ -44,7 +45,12 @@ Tensor SynthesisLayer::forward(const Tensor& x, const Tensor& w, const Synthesis
   p.flip_weight = up_ == 1;  // the upsampling path runs a transposed conv, which flips by itself
   p.fused = opt.fused_modconv;
   const Tensor y = modulated_conv2d(x, weight, styles, resample_filter, p);
-  const Tensor noise = noise_const ? make_noise(y, opt.noise_mode, opt.noise_gen, *noise_const) : Tensor();
+  Tensor noise;
+  if (noise_const) {
+    noise = opt.noise_mode == NoiseMode::random && opt.noise_source
+                ? opt.noise_source(name_, {y.size(0), 1, y.size(2), y.size(3)})
+                : make_noise(y, opt.noise_mode, opt.noise_gen, *noise_const);
+  }
   BiasActSpec spec = act_;
   spec.gain *= gain;
   if (spec.clamp >= 0) spec.clamp *= gain;

@@ -2,7 +2,9 @@
 // constant, then per resolution a block of modulated 3x3 convolutions with
 // noise, and a ToRGB whose images are upsampled and summed across blocks.
 #pragma once
+#include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "engine/ops/noise.h"
@@ -15,6 +17,10 @@ namespace gf::stylegan2 {
 struct SynthesisOptions {
   NoiseMode noise_mode = NoiseMode::random;
   gf::Generator* noise_gen = nullptr;  // required for NoiseMode::random; drawn layer by layer
+  // With NoiseMode::random: when set, each layer takes its noise [N, 1, res, res]
+  // from here instead of noise_gen, given its official name ("b8.conv0"); a
+  // training step records or replays its draws through it (train/draw_log.h).
+  std::function<Tensor(const std::string& layer, const Shape& shape)> noise_source;
   // One grouped conv with per-sample weights, or activations scaled around a
   // shared conv; the same values either way. (The official code fuses outside
   // training.)
@@ -38,6 +44,7 @@ class SynthesisLayer : public Module {
 
  private:
   int resolution_, up_;
+  std::string name_;  // "b<res>.conv0" (upsampling) or "b<res>.conv1", for SynthesisOptions::noise_source
   BiasActSpec act_;
 };
 

@@ -1,4 +1,4 @@
-# psp (included from CMakeLists.txt): encode and mix on the small pSp fixture
+# psp (included from CMakeLists.txt; helpers in helpers.cmake): encode and mix on the small pSp fixture
 # (tests/data/psp_gradual.bin, 32 px input and output), reading a .zip of
 # images of other sizes (resized as pSp resizes). The latents psp encode
 # writes re-render through generate --w, bit for bit, from the pSp file itself
@@ -7,17 +7,16 @@
 add_dependencies(gf_tests psp)
 
 set(_psp ${CMAKE_BINARY_DIR}/test_psp)
+set(_psp_mix ${CMAKE_BINARY_DIR}/test_psp_mix)
 set(_pnet ${CMAKE_SOURCE_DIR}/tests/data/psp_gradual.bin)
 set(_pimgs ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip)
 
-add_test(NAME cpu.psp_encode
-         COMMAND sh -c "rm -rf ${_psp} && \
-$<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --outdir ${_psp}/enc --batch 1 --couple \
---raw ${_psp}/enc_raw.npy && \
+gf_cli_test(psp_encode FRESH ${_psp} EXPECT "psp encode: 3 images -> .*latents.npy \\[3, 8, 16\\]"
+            FIXTURES_SETUP psp_encoded
+            COMMAND sh -c "$<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --outdir ${_psp}/enc \
+--batch 1 --couple --raw ${_psp}/enc_raw.npy && \
 test -s ${_psp}/enc/latents.npy && test -s ${_psp}/enc/inference_results/sub_b.png && \
 test -s ${_psp}/enc/inference_coupled/c.png && test \"$(cat ${_psp}/enc/names.txt | tr '\\n' ' ')\" = 'a c sub_b '")
-set_tests_properties(cpu.psp_encode PROPERTIES LABELS cpu FIXTURES_SETUP psp_encoded
-                     PASS_REGULAR_EXPRESSION "psp encode: 3 images -> .*latents.npy \\[3, 8, 16\\]")
 
 add_test(NAME cpu.psp_latents_through_generate
          COMMAND sh -c "$<TARGET_FILE:generate> --network ${_pnet} --w ${_psp}/enc/latents.npy --noise-mode const \
@@ -27,11 +26,9 @@ $<TARGET_FILE:generate> --network ${_psp}/decoder.bin --w ${_psp}/enc/latents.np
 --raw ${_psp}/gen_raw2.npy --outdir ${_psp}/gen2 && cmp ${_psp}/enc_raw.npy ${_psp}/gen_raw2.npy")
 set_tests_properties(cpu.psp_latents_through_generate PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_encoded)
 
-add_test(NAME cpu.psp_mix
-         COMMAND sh -c "$<TARGET_FILE:psp> mix --network ${_pnet} --images ${_pimgs} --outdir ${_psp}/mix \
---latent-mask 4-7 --n-outputs 2 --mix-alpha 0.5 --resize-outputs && test -s ${_psp}/mix/style_mixing/a.png")
-set_tests_properties(cpu.psp_mix PROPERTIES LABELS cpu
-                     PASS_REGULAR_EXPRESSION "psp mix: 3 images x 2 outputs")
+gf_cli_test(psp_mix FRESH ${_psp_mix} EXPECT "psp mix: 3 images x 2 outputs"
+            COMMAND sh -c "$<TARGET_FILE:psp> mix --network ${_pnet} --images ${_pimgs} --outdir ${_psp_mix} \
+--latent-mask 4-7 --n-outputs 2 --mix-alpha 0.5 --resize-outputs && test -s ${_psp_mix}/style_mixing/a.png")
 
 gf_expect_error(psp_no_command "^psp: error: expected a command, encode or mix" "" $<TARGET_FILE:psp>)
 gf_expect_error(psp_unknown_command "^psp: error: unknown command 'decode'" "" $<TARGET_FILE:psp> decode)

@@ -7,8 +7,7 @@ set(GF_CHROMIUM /usr/bin/chromium CACHE FILEPATH "Headless Chromium, for the rep
 set(_report_py "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_report.py --make-report $<TARGET_FILE:make_report>")
 # The pages that real runs leave: the smoke run's, and the run resumed from it
 # (whose curves continue the first run's).
-set(_report_runs "--run $(ls -td ${CMAKE_BINARY_DIR}/test_runs/*-fashion-mnist-tiny/ | head -n 1) \
-$(ls -td ${CMAKE_BINARY_DIR}/test_runs_resumed/*/ | head -n 1)")
+set(_report_runs "--run ${GF_SMOKE_RUN} ${GF_TEST_RUNS}/resumed/00000-fashion-mnist-tiny")
 
 # A made-up run folder with known statistics: structure, points, gaps, notes.
 add_test(NAME cpu.report_page COMMAND sh -c "${_report_py}")

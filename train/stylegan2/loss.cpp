@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "engine/error.h"
+
 namespace gf {
 
 StyleGAN2Loss::StyleGAN2Loss(LossNetworks nets, LossOptions opt, Generator& rng)
@@ -10,15 +12,22 @@ StyleGAN2Loss::StyleGAN2Loss(LossNetworks nets, LossOptions opt, Generator& rng)
 Tensor StyleGAN2Loss::run_mapping(const Tensor& z, const Tensor& c, bool update_w_avg) {
   Tensor ws = nets_.mapping(z, c, update_w_avg);
   if (opt_.style_mixing_prob <= 0) return ws;
-  // One cutoff per minibatch: with probability p, layers from a random cutoff
-  // on take their styles from a second latent (official run_G).
+  // One cutoff per call (official run_G): with probability p, layers from a
+  // random cutoff on take their styles from a second latent.
   const int64_t num_ws = ws.size(1);
-  const std::vector<double> u = rand({2}, rng_, DType::f64).to_vector();
-  int64_t cutoff = 1 + std::min<int64_t>(static_cast<int64_t>(u[0] * (num_ws - 1)), num_ws - 2);
-  if (!(u[1] < opt_.style_mixing_prob)) cutoff = num_ws;
+  const Tensor mix = logged_draw(draws_, "mix", {2}, DType::f64, Device::cpu(), [&] {
+    const std::vector<double> u = rand({2}, rng_, DType::f64).to_vector();
+    const int64_t pick = 1 + std::min<int64_t>(static_cast<int64_t>(u[0] * (num_ws - 1)), num_ws - 2);
+    return Tensor::from_vector({static_cast<double>(pick), u[1]}, {2}, DType::f64);
+  });
+  const std::vector<double> m = mix.to_vector();
+  GF_CHECK(m[0] >= 1 && m[0] <= static_cast<double>(num_ws - 1) && m[0] == std::floor(m[0]), "style mixing",
+           "cutoff " << m[0] << " is not a whole number in [1, " << num_ws - 1 << "]");
+  const int64_t cutoff = m[1] < opt_.style_mixing_prob ? static_cast<int64_t>(m[0]) : num_ws;
   // The second latent is drawn in every case, so the stream of random numbers
   // does not depend on the outcome.
-  Tensor z2 = randn(z.shape(), rng_, z.dtype(), z.device());
+  Tensor z2 = logged_draw(draws_, "mix_z", z.shape(), z.dtype(), z.device(),
+                          [&] { return randn(z.shape(), rng_, z.dtype(), z.device()); });
   if (cutoff >= num_ws) return ws;
   Tensor ws2 = nets_.mapping(z2, c, false);
   return concat({slice(ws, 1, 0, cutoff), slice(ws2, 1, cutoff, num_ws)}, 1);
@@ -41,7 +50,9 @@ Tensor StyleGAN2Loss::g_pl(const Tensor& z, const Tensor& c, double gain) {
   Tensor img = nets_.synthesis(ws);
   // Random image-space direction, scaled so the expected length is resolution-independent.
   const double scale = 1.0 / std::sqrt(static_cast<double>(img.size(2) * img.size(3)));
-  Tensor noise = randn(img.shape(), rng_, img.dtype(), img.device()) * scale;
+  Tensor noise = logged_draw(draws_, "pl_noise", img.shape(), img.dtype(), img.device(),
+                             [&] { return randn(img.shape(), rng_, img.dtype(), img.device()); }) *
+                 scale;
   Tensor pl_grads = grad({sum(img * noise)}, {ws}, {}, /*create_graph=*/true, /*retain_graph=*/true)[0];
   Tensor pl_lengths = sqrt(mean(sum(square(pl_grads), {2}), {1}));  // [n]
   // As the official loss: the updated mean stays in the graph, so the penalty's

@@ -7,6 +7,7 @@
 
 #include "engine/ops.h"
 #include "train/tick_mean.h"
+#include "train/draw_log.h"
 
 namespace gf {
 
@@ -40,6 +41,11 @@ class StyleGAN2Loss {
  public:
   StyleGAN2Loss(LossNetworks nets, LossOptions opt, Generator& rng);
 
+  // Where the loss's draws go (style mixing "mix" and "mix_z", path-length
+  // "pl_noise", under the log's current scope); null (the default): straight
+  // from the generator.
+  void set_draw_log(DrawLog* log) { draws_ = log; }
+
   // Each phase returns the scalar to call backward() on, already multiplied
   // by `gain` (the lazy-regularization interval, as in the official code).
   Tensor g_main(const Tensor& z, const Tensor& c, double gain);
@@ -65,13 +71,18 @@ class StyleGAN2Loss {
   LossStats take_stats();
   const LossOptions& options() const { return opt_; }
 
-  // z and style mixing drawn from the loss's generator: returns ws.
+  // z and style mixing drawn from the loss's generator: returns ws. The
+  // official draws: a cutoff uniform in [1, num_ws - 1] and a coin in [0, 1);
+  // when coin < style_mixing_prob, the layers from the cutoff on take their
+  // styles from a second latent, drawn in every case. Logged as "mix" =
+  // [cutoff, coin] (float64) and "mix_z".
   Tensor run_mapping(const Tensor& z, const Tensor& c, bool update_w_avg);
 
  private:
   LossNetworks nets_;
   LossOptions opt_;
   Generator& rng_;
+  DrawLog* draws_ = nullptr;
   Tensor pl_mean_;             // scalar; undefined until the first path-length phase
   double pl_mean_start_ = 0;   // its value then
   using Stat = TickMean;

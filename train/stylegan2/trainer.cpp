@@ -26,6 +26,21 @@ Tensor rows(const Tensor& x, int64_t k, int64_t pass) {
   return x.defined() && x.size(0) != pass ? slice(x, 0, k * pass, (k + 1) * pass) : x;
 }
 
+std::vector<double> as_doubles(const std::vector<int64_t>& v) { return std::vector<double>(v.begin(), v.end()); }
+
+// Dataset items replayed from a draw log: whole numbers in [0, size).
+std::vector<int64_t> as_items(const Tensor& t, const Dataset& ds, const char* what) {
+  std::vector<int64_t> items;
+  for (double v : t.to_vector()) {
+    GF_CHECK(v >= 0 && v < static_cast<double>(ds.size()) && v == std::floor(v), "draw log",
+             what << ": " << v << " is not an item of the dataset's " << ds.size());
+    items.push_back(static_cast<int64_t>(v));
+  }
+  return items;
+}
+
+const char* const kPhaseNames[] = {"Gmain", "Greg", "Dmain", "Dreg"};
+
 }  // namespace
 
 // One device's share of the run.
@@ -137,10 +152,15 @@ StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
     lopt.pl_weight = spec.pl_weight;
     LossNetworks nets{
         [&x](const Tensor& z, const Tensor& c, bool update) { return x.G->mapping.forward(z, c, 1, std::nullopt, update); },
-        [&x](const Tensor& ws) {
+        [this, &x](const Tensor& ws) {
           SynthesisOptions so;
           so.noise_mode = NoiseMode::random;
           so.noise_gen = &x.rng;
+          if (draws_)
+            so.noise_source = [this, &x](const std::string& layer, const Shape& shape) {
+              return draws_->draw("noise/" + layer, shape, DType::f32, x.device,
+                                  [&] { return randn(shape, x.rng, DType::f32, x.device); });
+            };
           return x.G->synthesis.forward(ws, so);
         },
         [&x](const Tensor& img, const Tensor& c) { return x.D->forward(img, c); }};
@@ -191,6 +211,35 @@ LossStats StyleGAN2Trainer::take_stats() {
 
 double StyleGAN2Trainer::pl_mean() const { return replicas_.front()->loss->pl_mean(); }
 
+void StyleGAN2Trainer::set_draw_log(std::unique_ptr<DrawLog> log) {
+  draws_ = std::move(log);
+  for (auto& x : replicas_) x->loss->set_draw_log(draws_.get());
+}
+
+std::vector<int64_t> StyleGAN2Trainer::real_items() {
+  const int64_t n = setup_.spec.batch;
+  if (!draws_) return sampler_.next_batch(n);
+  const Tensor t = draws_->draw("real_index", {n}, DType::f64, Device::cpu(), [&] {
+    return Tensor::from_vector(as_doubles(sampler_.next_batch(n)), {n}, DType::f64);
+  });
+  std::vector<int64_t> items = as_items(t, ds_, "real_index");
+  std::vector<double> flips;
+  for (int64_t i : items) flips.push_back(ds_.xflipped(i) ? 1 : 0);
+  draws_->derived("real_xflip", Tensor::from_vector(flips, {n}, DType::f64));
+  return items;
+}
+
+Tensor StyleGAN2Trainer::gen_c(Replica& x, int64_t n) {
+  if (ds_.c_dim() == 0) return Tensor();
+  if (!draws_) return random_labels(ds_, n, x.rng, x.device);
+  const Tensor t = draws_->draw("c_item", {n}, DType::f64, Device::cpu(), [&] {
+    return Tensor::from_vector(as_doubles(random_items(ds_, n, x.rng)), {n}, DType::f64);
+  });
+  const Tensor c = labels_of(ds_, as_items(t, ds_, "c_item"), x.device);
+  draws_->derived("c", c);
+  return c;
+}
+
 void StyleGAN2Trainer::run_phase(Phase phase, const std::vector<PhaseData>& data) {
   const TrainSpec& spec = setup_.spec;
   const bool g_side = phase == Phase::Gmain || phase == Phase::Greg;
@@ -208,6 +257,9 @@ void StyleGAN2Trainer::run_phase(Phase phase, const std::vector<PhaseData>& data
     net.zero_grad();
     const int i = static_cast<int>(phase);
     for (int64_t k = 0; k < passes; ++k) {  // backward adds to the gradients of the passes before
+      if (draws_)
+        draws_->set_scope("mb" + std::to_string(batch_idx_) + "/r" + std::to_string(r) + "/" + kPhaseNames[i] +
+                          "/pass" + std::to_string(k) + "/");
       const Tensor z = rows(in.z[i], k, pass), c = rows(in.c[i], k, pass);
       const Tensor real = rows(in.real, k, pass), real_c = rows(in.real_c, k, pass);
       switch (phase) {
@@ -222,6 +274,10 @@ void StyleGAN2Trainer::run_phase(Phase phase, const std::vector<PhaseData>& data
   const profile::Phase prof_opt("Adam");
   all_reduce_mean(grads);
   if (dist()) all_reduce_mean(*dist(), grads.front());
+  if (phase_hook_)
+    for (size_t r = 0; r < replicas_.size(); ++r)
+      phase_hook_(kPhaseNames[static_cast<int>(phase)], static_cast<int>(r),
+                  g_side ? static_cast<Module&>(*replicas_[r]->G) : static_cast<Module&>(*replicas_[r]->D));
   for (size_t r = 0; r < replicas_.size(); ++r) {
     // As the official loop, nan_to_num on every gradient, so one bad
     // minibatch cannot poison the weights, Adam's moments and G_ema for good.
@@ -235,21 +291,31 @@ void StyleGAN2Trainer::step() {
   const int n = spec.gpus;
   const int64_t per_gpu = spec.batch / n;
   std::optional<profile::Phase> prof_data(std::in_place, "data");
-  const std::vector<int64_t> batch = sampler_.next_batch(spec.batch);
+  const std::string mb = draws_ ? "mb" + std::to_string(batch_idx_) + "/" : std::string();
+  if (draws_) draws_->set_scope(mb);
+  const std::vector<int64_t> batch = real_items();
   std::vector<PhaseData> data(replicas_.size());
   for (int r = 0; r < num_replicas(); ++r) {
     Replica& x = *replicas_[static_cast<size_t>(r)];
     PhaseData& d = data[static_cast<size_t>(r)];
+    const std::string rep = draws_ ? mb + "r" + std::to_string(first_ + r) + "/" : std::string();
     std::vector<int64_t> mine;  // as the official sampler: minibatch positions g, g + n, ... of global replica g
     for (size_t i = static_cast<size_t>(first_ + r); i < batch.size(); i += static_cast<size_t>(n)) mine.push_back(batch[i]);
     const Dataset::Batch real = ds_.batch(mine, x.device);
     d.real = real.images;
     if (ds_.c_dim() > 0) d.real_c = real.labels;
+    if (draws_) {
+      draws_->set_scope(rep);
+      draws_->derived("real_img", d.real);
+      if (d.real_c.defined()) draws_->derived("real_c", d.real_c);
+    }
     // As the official loop: a fresh z and gen_c for each of the four phases,
     // drawn whether or not a regularization phase runs this minibatch.
     for (int p = 0; p < 4; ++p) {
-      d.z[p] = randn({per_gpu, setup_.G_kwargs.z_dim}, x.rng, DType::f32, x.device);
-      d.c[p] = random_labels(ds_, per_gpu, x.rng, x.device);
+      if (draws_) draws_->set_scope(rep + kPhaseNames[p] + "/");
+      d.z[p] = logged_draw(draws_.get(), "z", {per_gpu, setup_.G_kwargs.z_dim}, DType::f32, x.device,
+                           [&] { return randn({per_gpu, setup_.G_kwargs.z_dim}, x.rng, DType::f32, x.device); });
+      d.c[p] = gen_c(x, per_gpu);
     }
   }
   prof_data.reset();
@@ -282,6 +348,7 @@ void StyleGAN2Trainer::step() {
   const double beta = ema_beta(spec.ema_kimg, rampup, cur_nimg_, spec.batch);
   const profile::Phase prof_ema("EMA");
   for (auto& x : replicas_) ema_update(*x->G_ema, *x->G, beta);
+  if (draws_) draws_->end_minibatch(batch_idx_);
   cur_nimg_ += spec.batch;
   ++batch_idx_;
 }

@@ -25,7 +25,9 @@
 // rng_offsets, replicate_first) must be called by every rank alike.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/dist/communicator.h"
@@ -35,6 +37,7 @@
 #include "train/adam.h"
 #include "train/stylegan2/configs.h"
 #include "train/dataset.h"
+#include "train/draw_log.h"
 #include "train/stylegan2/loss.h"
 
 namespace gf {
@@ -64,6 +67,8 @@ class StyleGAN2Trainer {
   // Networks initialized from the seed; the dataset must outlive the trainer
   // and match the configs (resolution, channels, label count).
   StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds);
+  StyleGAN2Trainer(const StyleGAN2Trainer&) = delete;  // the replicas' loss functions point back here
+  StyleGAN2Trainer& operator=(const StyleGAN2Trainer&) = delete;
 
   // One minibatch through the phases Gmain, Greg (every g_reg_interval),
   // Dmain, Dreg (every d_reg_interval), then the EMA update.
@@ -102,6 +107,30 @@ class StyleGAN2Trainer {
   std::vector<uint64_t> rng_offsets();
   void set_rng_offsets(const std::vector<uint64_t>& offsets);
 
+  // Records every random draw of the following minibatches, or replays them
+  // from a log (train/draw_log.h); null turns it off (the default). The
+  // names, under "mb<batch_idx>/":
+  //   real_index [batch]            dataset items of the minibatch (f64; the sampler's draw)
+  //   real_xflip [batch]            1 where the item is a mirrored copy (derived)
+  //   r<R>/real_img, r<R>/real_c    replica R's reals (minibatch positions R, R + gpus, ...; derived)
+  //   r<R>/<phase>/z                [batch / gpus, z_dim], for each of Gmain, Greg, Dmain, Dreg
+  //   r<R>/<phase>/c_item, c        conditional runs: the dataset items whose labels
+  //                                 condition the fakes (f64), and those labels (derived)
+  //   r<R>/<phase>/pass<P>/mix, mix_z, pl_noise, noise/<layer>
+  //                                 the loss's draws in pass P (StyleGAN2Loss::run_mapping,
+  //                                 g_pl) and the synthesis noise of each layer ("b8.conv0")
+  // Replaying leaves the Philox generators and the sampler where they are.
+  void set_draw_log(std::unique_ptr<DrawLog> log);
+  DrawLog* draw_log() { return draws_.get(); }
+
+  // Called for each phase that runs ("Gmain", "Greg", "Dmain", "Dreg") and
+  // each replica, with the network the phase trains, once its gradients are
+  // summed over the passes and averaged over the replicas and before they are
+  // cleaned (nan_to_num) and Adam steps. For tests: the hook may read the
+  // gradients or change them in place. Unset by default.
+  using PhaseHook = std::function<void(const std::string& phase, int replica, Module& net)>;
+  void set_phase_hook(PhaseHook hook) { phase_hook_ = std::move(hook); }
+
   // Restores the counters and the path-length mean (train/checkpoint.cpp).
   void set_progress(int64_t cur_nimg, int64_t batch_idx, double pl_mean);
   // Copies replica 0's networks and optimizer state into the others, after
@@ -115,6 +144,10 @@ class StyleGAN2Trainer {
   // averaged, cleaned gradients and each replica's optimizer step.
   struct PhaseData;
   void run_phase(Phase phase, const std::vector<PhaseData>& data);
+  // The minibatch's dataset items (the sampler's, or the log's).
+  std::vector<int64_t> real_items();
+  // Labels for n generated images on replica x, or undefined when unconditional.
+  Tensor gen_c(Replica& x, int64_t n);
 
   TrainerSetup setup_;
   const Dataset& ds_;
@@ -123,6 +156,8 @@ class StyleGAN2Trainer {
   int64_t cur_nimg_ = 0, batch_idx_ = 0;
   int first_ = 0;  // global index of replicas_[0]
   Communicator* dist() const { return setup_.comm && setup_.comm->world_size() > 1 ? setup_.comm.get() : nullptr; }
+  std::unique_ptr<DrawLog> draws_;
+  PhaseHook phase_hook_;
 };
 
 }  // namespace gf

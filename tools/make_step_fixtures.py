@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""Writes tests/data/step_*.bin: training minibatches of the PyTorch reference
+step (tools/stylegan2_training_reference.py) with every random draw, for
+tests/test_step_parity.cpp, which replays the draws in ganforge's trainer and
+compares.
+
+Each case starts from a realistic state: networks with random weights (biases,
+noise strengths and w_avg randomized too), trained by the reference for 16
+minibatches (unrecorded draws), so that the Adam moments, G_ema, w_avg and the
+path-length mean are those of a run; that state is rounded to float32 and
+stored. Then two recorded minibatches: batch_idx 16, where every phase runs
+(the intervals are the official 4 and 16), and 17, where only Gmain and Dmain
+do. The reference runs in float64 from the float32 state and draws; its
+results are rounded once.
+
+Tensors of a network are packed into one flat tensor in the order the
+metadata "layout" lists (JSON: G_state, D_state = every parameter and buffer as
+state_dict() orders them; G_params, D_params = the parameters), each entry
+[name, shape], so the file's header stays small. A file holds (float32 unless
+noted):
+  metadata: spec (ganforge TrainSpec JSON), G_kwargs, D_kwargs (the networks
+    train.py would build for the spec), data (JSON: xflip, c_dim), start (JSON:
+    cur_nimg, batch_idx, pl_mean), minibatches (JSON list), layout, poison
+    (JSON list of {mb, phase, param, index, value}: gradient elements set to NaN
+    or +-inf once the phase's gradients are averaged, before the cleaning),
+  data/pixels [N, C, H, W] (whole numbers 0..255), data/labels [N],
+  init/G [G_state], init/D [D_state]: the start; G_ema starts equal to G,
+  init/G_opt/exp_avg_sq [G_params], init/G_opt/step (f64, one per parameter),
+    and the same for D_opt; the first moments are irrelevant with beta1 = 0
+    and start at zero,
+  mb<K>/...: the draws, named as train/draw_log.h (float64 for indices and mixing),
+  expect/mb<K>/grad/<phase> [G_params or D_params]: the phase's averaged
+    gradient, before the poisoning and cleaning,
+  expect/mb<K>/G, G_ema [G_params], expect/mb<K>/D [D_params],
+  expect/mb<K>/w_avg [layout w_avg: G's, G_ema's],
+  expect/mb<K>/G_opt/exp_avg_sq [G_params], G_opt/step (f64), and the same for
+    D_opt; exp_avg is not stored: with beta1 = 0 it is the last phase's
+    gradient after the poisoning and cleaning (asserted here),
+  expect/mb<K>/pl_mean (f64 [1]),
+  expect/mb<K>/noise/<group> (f64, one per tensor of the group above, in its
+    layout's order): max |c - b| of PyTorch's own float32 step c (from the
+    same float32 state and draws) against the float64 reference b: the
+    rounding float32 arithmetic alone causes in that tensor.
+"""
+import argparse
+import copy
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+pydeps.require("make_step_fixtures", "torch")
+
+import torch  # noqa: E402
+
+import stylegan2_training_reference as tr  # noqa: E402
+from golden_io import write_safetensors  # noqa: E402
+
+WARMUP = 16
+
+
+def tiny_spec(**over):
+    """ganforge's 'tiny' config at 16x16 (train/stylegan2/configs.cpp) with
+    smaller channels, a visible R1 weight and the official lazy intervals."""
+    spec = dict(cfg="tiny", batch=4, gpus=1, batch_gpu=0, mbstd_group=2, channel_base=32, channel_max=8,
+                mapping_layers=2, z_dim=8, w_dim=8, lrate=0.0025, gamma=1.0, ema_kimg=1.25, ema_rampup=0.05,
+                pl_weight=2.0, style_mixing=0.9, conv_clamp=256, g_reg_interval=4, d_reg_interval=16, kimg=1.0)
+    spec.update(over)
+    return spec
+
+
+CASES = {
+    # Unconditional, mirrored data, one pass; three gradient elements poisoned;
+    # a minibatch with every phase, then one with the main phases only.
+    "step_uncond_mirror": dict(spec=tiny_spec(), c_dim=0, xflip=True, minibatches=2,
+                               poison=[dict(mb=16, phase="Gmain", param="synthesis.b8.conv1.bias", index=[0, 1, 2],
+                                            value=["nan", "inf", "-inf"]),
+                                       dict(mb=16, phase="Dreg", param="b4.out.bias", index=[0], value=["-inf"])]),
+    # Conditional (3 classes), two data-parallel replicas of 4 images, each in
+    # two passes of 2 (accumulated gradients); every phase, then the main phases.
+    # A path-length weight and mixing probability other than the configs' (and
+    # the loss's defaults), so that the trainer must pass the spec's on.
+    "step_cond_replicas": dict(spec=tiny_spec(batch=8, gpus=2, batch_gpu=2, pl_weight=1.5, style_mixing=0.5),
+                               c_dim=3, xflip=False, minibatches=2,
+                               poison=[]),
+}
+
+
+def network_kwargs(spec, res, channels, c_dim):
+    """What train.py builds for the spec (ganforge: make_trainer_setup)."""
+    G = dict(z_dim=spec["z_dim"], c_dim=c_dim, w_dim=spec["w_dim"], img_resolution=res, img_channels=channels,
+             mapping_layers=spec["mapping_layers"], channel_base=spec["channel_base"],
+             channel_max=spec["channel_max"], conv_clamp=float(spec["conv_clamp"]))
+    D = dict(c_dim=c_dim, img_resolution=res, img_channels=channels, channel_base=spec["channel_base"],
+             channel_max=spec["channel_max"], conv_clamp=float(spec["conv_clamp"]),
+             mbstd_group_size=spec["mbstd_group"])
+    return G, D
+
+
+def randomize(net, gen):
+    with torch.no_grad():
+        for name, t in net.state_dict().items():
+            r = torch.randn(t.shape, generator=gen, dtype=t.dtype)
+            if name.endswith("affine.bias"):
+                t.copy_(1 + 0.3 * r)
+            elif name.endswith(".bias") or name.endswith("noise_strength"):
+                t.copy_(0.3 * r)
+            elif name.endswith("w_avg"):
+                t.copy_(0.5 * r)
+
+
+def layout(named):
+    return [[n, list(t.shape)] for n, t in named]
+
+
+def pack(tensors, dtype=torch.float32):
+    return torch.cat([t.detach().reshape(-1).to(dtype) for t in tensors]) if tensors else torch.zeros([0], dtype=dtype)
+
+
+def results(step, grads):
+    """What the tests compare after a minibatch: group -> [(name, tensor)] in
+    the layout's order."""
+    out = {f"grad/{phase}": named for phase, named in grads.items()}
+    for key, m in (("G", step.G), ("G_ema", step.G_ema), ("D", step.D)):
+        out[key] = [(n, p.detach()) for n, p in m.named_parameters()]
+    out["w_avg"] = [("G", step.G.mapping.w_avg), ("G_ema", step.G_ema.mapping.w_avg)]
+    for key, opt, m in (("G_opt", step.G_opt, step.G), ("D_opt", step.D_opt, step.D)):
+        named = list(m.named_parameters())
+        state = tr.TrainingStep.adam_state(opt, named)
+        out[key + "/exp_avg_sq"] = [(n, state[n][2]) for n, _ in named]
+    out["pl_mean"] = [("pl_mean", step.pl_mean[0].reshape([1]))]
+    return out
+
+
+def to_float32(step):
+    """A float32 copy of a float64 reference state (parameters, buffers, Adam
+    state, w_avg and pl_mean)."""
+    s = copy.deepcopy(step)
+    s.dtype = torch.float32
+    for m in (s.G, s.D, s.G_ema):
+        m.float()
+    s.pl_mean = [p.float() for p in s.pl_mean]
+    s.w_avg = [w.float() for w in s.w_avg]
+    for opt in (s.G_opt, s.D_opt):
+        for st in opt.state.values():
+            st["exp_avg"], st["exp_avg_sq"] = st["exp_avg"].float(), st["exp_avg_sq"].float()
+    return s
+
+
+def round_state(step):
+    """Rounds every float of the state to float32 (what ganforge holds)."""
+    with torch.no_grad():
+        for m in (step.G, step.G_ema, step.D):
+            for t in m.state_dict().values():
+                t.copy_(t.float())
+        for opt in (step.G_opt, step.D_opt):
+            for st in opt.state.values():
+                st["exp_avg"].zero_()  # beta1 = 0: never read
+                st["exp_avg_sq"].copy_(st["exp_avg_sq"].float())
+        step.sync_w_avg()
+        step.set_pl_mean(float(torch.tensor(float(step.pl_mean[0])).float()))
+
+
+def make_case(name, case, seed):
+    spec = case["spec"]
+    res, channels, raw = 16, 1, 10
+    gen = torch.Generator().manual_seed(seed)
+    pixels = torch.randint(0, 256, [raw, channels, res, res], generator=gen, dtype=torch.uint8)
+    labels = torch.arange(raw) % case["c_dim"] if case["c_dim"] else None
+    ds = tr.Dataset(pixels, labels, case["c_dim"], case["xflip"])
+    G_kwargs, D_kwargs = network_kwargs(spec, res, channels, case["c_dim"])
+
+    torch.manual_seed(seed)
+    step = tr.TrainingStep(spec, G_kwargs, D_kwargs, ds)
+    randomize(step.G, gen)
+    randomize(step.D, gen)
+    step.G_ema.load_state_dict(step.G.state_dict())
+    step.sync_w_avg()
+    for _ in range(WARMUP):
+        step.step(tr.Draws())
+    round_state(step)
+    step.G_ema.load_state_dict(step.G.state_dict())
+
+    G_params, D_params = list(step.G.named_parameters()), list(step.D.named_parameters())
+    lay = dict(G_state=layout(step.G.state_dict().items()), D_state=layout(step.D.state_dict().items()),
+               G_params=layout(G_params), D_params=layout(D_params))
+    out = {"data/pixels": pixels.float(), "data/labels": (labels if labels is not None else torch.zeros(raw)).float(),
+           "init/G": pack(list(step.G.state_dict().values())), "init/D": pack(list(step.D.state_dict().values()))}
+
+    def adam(prefix, opt, named):
+        state = tr.TrainingStep.adam_state(opt, named)
+        out[prefix + "/exp_avg_sq"] = pack([state[n][2] for n, _ in named])
+        out[prefix + "/step"] = pack([torch.tensor(float(state[n][0])) for n, _ in named], torch.float64)
+        return state
+
+    adam("init/G_opt", step.G_opt, G_params)
+    adam("init/D_opt", step.D_opt, D_params)
+    w = step.G.mapping.w_avg.shape[0]
+    lay.update(w_avg=[["G", [w]], ["G_ema", [w]]], pl_mean=[["pl_mean", [1]]])
+    start = dict(cur_nimg=step.cur_nimg, batch_idx=step.batch_idx, pl_mean=float(step.pl_mean[0]))
+
+    # PyTorch's own float32 step from the same state and draws: how far float32
+    # arithmetic alone lands from the float64 reference, per tensor.
+    step32 = to_float32(step)
+    record = {}
+    minibatches = []
+    for _ in range(case["minibatches"]):
+        mb = step.batch_idx
+        minibatches.append(mb)
+        grads, grads32, cleaned = {}, {}, {}
+
+        def observer(into, mb=mb):
+            def observe(phase, module):
+                named = list(module.named_parameters())
+                into[phase] = [(n, p.grad.clone()) for n, p in named]
+                for pz in case["poison"]:
+                    if pz["mb"] == mb and pz["phase"] == phase:
+                        g = dict(named)[pz["param"]].grad.view(-1)
+                        for i, v in zip(pz["index"], pz["value"]):
+                            g[i] = float(v)
+                if into is grads:
+                    cleaned[phase[0]] = [torch.nan_to_num(p.grad, nan=0, posinf=1e5, neginf=-1e5) for _, p in named]
+            return observe
+
+        step.step(tr.Draws(record=record), observer(grads))
+        step32.step(tr.Draws(log=record, dtype=torch.float32), observer(grads32))
+        want, got32 = results(step, grads), results(step32, grads32)
+        e = f"expect/mb{mb}/"
+        for group, named in want.items():
+            out[e + group] = pack([t for _, t in named], torch.float64 if group == "pl_mean" else torch.float32)
+            out[e + "noise/" + group] = torch.tensor(
+                [(t.double() - c.double()).abs().max().item() if t.numel() else 0.0
+                 for (_, t), (_, c) in zip(named, got32[group])], dtype=torch.float64)
+        for key, opt, named in (("G", step.G_opt, G_params), ("D", step.D_opt, D_params)):
+            state = tr.TrainingStep.adam_state(opt, named)
+            out[e + key + "_opt/step"] = pack([torch.tensor(float(state[n][0])) for n, _ in named], torch.float64)
+            # beta1 = 0: the first moment is the last phase's cleaned gradient (not stored).
+            assert all(torch.equal(state[n][1], g) for (n, _), g in zip(named, cleaned[key])), key
+        for r in range(1, step.gpus):
+            assert torch.equal(step.pl_mean[r], step.pl_mean[0])
+    out.update(record)
+    meta = dict(spec=json.dumps(spec), G_kwargs=json.dumps(G_kwargs), D_kwargs=json.dumps(D_kwargs),
+                data=json.dumps(dict(xflip=case["xflip"], c_dim=case["c_dim"])), start=json.dumps(start),
+                minibatches=json.dumps(minibatches), layout=json.dumps(lay), poison=json.dumps(case["poison"]))
+    return out, meta
+
+
+def main():
+    p = pydeps.OneLineParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--outdir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data"))
+    args = p.parse_args()
+    torch.set_num_threads(1)  # the same bits on every machine
+    total = 0
+    for i, (name, case) in enumerate(CASES.items()):
+        tensors, meta = make_case(name, case, 2000 + i)
+        size = write_safetensors(os.path.join(args.outdir, name + ".bin"), tensors, meta)
+        total += size
+        print(f"{name}: {len(tensors)} tensors, {size} bytes")
+    print(f"{total} bytes in all")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+#include "train/draw_log.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/error.h"
+#include "engine/io/safetensors.h"
+
+namespace gf {
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kWho = "draw log";
+
+// "mb<digits>/" at the start of a name.
+bool is_draw_name(const std::string& name) {
+  if (name.rfind("mb", 0) != 0) return false;
+  size_t i = 2;
+  while (i < name.size() && name[i] >= '0' && name[i] <= '9') ++i;
+  return i > 2 && i < name.size() && name[i] == '/';
+}
+
+std::string minibatch_prefix(int64_t k) { return "mb" + std::to_string(k) + "/"; }
+
+bool bit_equal(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
+  const Tensor ac = a.to(Device::cpu()), bc = b.to(Device::cpu());
+  const auto* x = static_cast<const unsigned char*>(ac.raw());
+  const auto* y = static_cast<const unsigned char*>(bc.raw());
+  return std::equal(x, x + ac.nbytes(), y);
+}
+
+}  // namespace
+
+std::unique_ptr<DrawLog> DrawLog::recorder(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) throw Error(std::string(kWho) + ": cannot create the folder " + dir);
+  return std::unique_ptr<DrawLog>(new DrawLog(false, dir));
+}
+
+std::unique_ptr<DrawLog> DrawLog::replayer(const std::vector<std::string>& paths) {
+  GF_CHECK(!paths.empty(), kWho, "nothing to replay: no files given");
+  std::vector<std::string> files;
+  for (const std::string& p : paths) {
+    if (!fs::is_directory(p)) {
+      files.push_back(p);
+      continue;
+    }
+    std::vector<std::string> in_dir;
+    for (const auto& e : fs::directory_iterator(p)) {
+      const std::string f = e.path().filename().string();
+      if (f.rfind("draws-mb", 0) == 0 && e.path().extension() == ".bin") in_dir.push_back(e.path().string());
+    }
+    GF_CHECK(!in_dir.empty(), kWho, p << " holds no draws-mb*.bin files");
+    std::sort(in_dir.begin(), in_dir.end());
+    files.insert(files.end(), in_dir.begin(), in_dir.end());
+  }
+  std::string where;
+  for (const std::string& f : files) where += (where.empty() ? "" : ", ") + f;
+  std::unique_ptr<DrawLog> log(new DrawLog(true, where));
+  for (const std::string& f : files) {
+    for (auto& [name, t] : io::load_safetensors(f)) {
+      if (!is_draw_name(name)) continue;
+      GF_CHECK(log->entries_.emplace(name, t).second, kWho, "'" << name << "' is in more than one of " << where);
+    }
+  }
+  GF_CHECK(!log->entries_.empty(), kWho, "no draws (names mb<K>/...) in " << where);
+  return log;
+}
+
+const Tensor& DrawLog::logged(const std::string& full, const Shape& shape, DType dtype) {
+  auto it = entries_.find(full);
+  GF_CHECK(it != entries_.end(), kWho, "the run asks for '" << full << "', which " << where_ << " does not hold");
+  GF_CHECK(it->second.shape() == shape && it->second.dtype() == dtype, kWho,
+           "'" << full << "' is " << it->second.desc() << " in " << where_ << ", the run needs " << dtype_name(dtype)
+               << shape_str(shape));
+  GF_CHECK(taken_.insert(full).second, kWho, "'" << full << "' is asked for twice");
+  return it->second;
+}
+
+Tensor DrawLog::draw(const std::string& name, const Shape& shape, DType dtype, Device device,
+                     const std::function<Tensor()>& fresh) {
+  const std::string full = scope_ + name;
+  if (replay_) return logged(full, shape, dtype).to(device);
+  Tensor t = fresh();
+  GF_CHECK(t.shape() == shape && t.dtype() == dtype, kWho,
+           "the draw '" << full << "' came out " << t.desc() << ", declared " << dtype_name(dtype) << shape_str(shape));
+  GF_CHECK(entries_.emplace(full, t.to(Device::cpu()).clone()).second, kWho, "'" << full << "' is drawn twice");
+  return t;
+}
+
+void DrawLog::derived(const std::string& name, const Tensor& value) {
+  const std::string full = scope_ + name;
+  if (!replay_) {
+    GF_CHECK(entries_.emplace(full, value.to(Device::cpu()).clone()).second, kWho, "'" << full << "' is noted twice");
+    return;
+  }
+  const Tensor& want = logged(full, value.shape(), value.dtype());
+  GF_CHECK(bit_equal(want, value), kWho,
+           "'" << full << "' differs between " << where_ << " and this run (another dataset or options?)");
+}
+
+void DrawLog::end_minibatch(int64_t k) {
+  const std::string prefix = minibatch_prefix(k);
+  auto first = entries_.lower_bound(prefix), last = first;
+  while (last != entries_.end() && last->first.rfind(prefix, 0) == 0) ++last;
+  if (replay_) {
+    for (auto it = first; it != last; ++it)
+      GF_CHECK(taken_.count(it->first), kWho,
+               "'" << it->first << "' of " << where_ << " was not used by minibatch " << k
+                   << " (the run draws differently from the one that made the log)");
+    return;
+  }
+  io::TensorMap out(first, last);
+  char file[32];
+  std::snprintf(file, sizeof file, "draws-mb%06lld.bin", static_cast<long long>(k));
+  io::save_safetensors((fs::path(where_) / file).string(), out, {{"format", "ganforge-draw-log/1"}});
+  entries_.erase(first, last);
+}
+
+std::vector<std::string> DrawLog::names() const {
+  std::vector<std::string> n;
+  for (const auto& [name, t] : entries_) n.push_back(name);
+  return n;
+}
+
+}  // namespace gf

@@ -1,0 +1,91 @@
+// The random draws of a training run, by name, so that another implementation
+// (the PyTorch reference step in tools/, a test) can replay a minibatch
+// exactly, or this one replay another's. Independent of any network family: a
+// trainer names what it draws and routes each draw through the log.
+//
+// Names are "mb<K>/" (K the minibatch index, the official batch_idx) followed
+// by a path the trainer chooses, e.g. "mb3/r0/Gmain/z" or
+// "mb3/r0/Dmain/pass1/noise/b8.conv0" (StyleGAN2Trainer::set_draw_log lists
+// StyleGAN2's; docs/FORMAT.md the files).
+// Two kinds of entry:
+//  - draws: random numbers (latents, noise, sampled indices, mixing cutoffs).
+//    Recording keeps what the generator produced; replaying returns the logged
+//    tensor instead and leaves the generator alone.
+//  - derived values (the images a sampled index gives, the labels a drawn item
+//    gives): recorded so that a reader need not rebuild them from the dataset;
+//    on replay compared bit for bit with what this run derives, so the log and
+//    the run agree on the data.
+// Replaying is strict: a missing name, a shape or dtype other than the run's,
+// or an entry of a finished minibatch that nobody took throws gf::Error.
+//
+// Another family's trainer uses it the same way: PGGAN's WGAN-GP would log its
+// interpolation weights ("mb<K>/r0/D/gp_eps") beside its latents, StyleGAN's
+// its per-layer noise; a PyTorch reference of that trainer reads the names.
+//
+// Off is the default everywhere: a trainer holds a null DrawLog* and takes the
+// draw directly (see logged_draw), so a run without a log pays one pointer test
+// per draw and copies nothing.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace gf {
+
+class DrawLog {
+ public:
+  // Records into `dir` (created if missing): one safetensors file per
+  // minibatch, dir/draws-mb<K as 6 digits>.bin, written when the minibatch ends.
+  static std::unique_ptr<DrawLog> recorder(const std::string& dir);
+  // Replays the entries named "mb<K>/..." of the given .bin files (other
+  // tensors in them are ignored, so a test fixture can hold its draws beside
+  // its expected values); a folder stands for its draws-mb*.bin files.
+  static std::unique_ptr<DrawLog> replayer(const std::vector<std::string>& paths);
+
+  bool replaying() const { return replay_; }
+
+  // The prefix of the names that follow ("mb3/r0/Gmain/"); set by the trainer
+  // before each part of the step.
+  void set_scope(std::string scope) { scope_ = std::move(scope); }
+  const std::string& scope() const { return scope_; }
+
+  // The draw scope() + name of the given shape and dtype: recording calls
+  // fresh() (which must return that shape and dtype) and keeps a CPU copy;
+  // replaying returns the logged tensor, on `device`.
+  Tensor draw(const std::string& name, const Shape& shape, DType dtype, Device device,
+              const std::function<Tensor()>& fresh);
+  // A value derived from draws: kept when recording, compared bit for bit
+  // (shape, dtype, values) when replaying.
+  void derived(const std::string& name, const Tensor& value);
+
+  // Ends minibatch k: recording writes its file and forgets it; replaying
+  // checks that every logged entry of "mb<k>/" was taken.
+  void end_minibatch(int64_t k);
+
+  // Names of the entries held (for tests and tools).
+  std::vector<std::string> names() const;
+
+ private:
+  DrawLog(bool replay, std::string where) : replay_(replay), where_(std::move(where)) {}
+  const Tensor& logged(const std::string& full, const Shape& shape, DType dtype);
+
+  bool replay_;
+  std::string where_;  // the recording folder, or the replayed files (for messages)
+  std::string scope_;
+  std::map<std::string, Tensor> entries_;  // on the CPU
+  std::set<std::string> taken_;            // replay: entries used so far
+};
+
+// fresh() itself without a log; through it with one.
+template <class F>
+Tensor logged_draw(DrawLog* log, const char* name, const Shape& shape, DType dtype, Device device, F&& fresh) {
+  return log ? log->draw(name, shape, dtype, device, std::forward<F>(fresh)) : fresh();
+}
+
+}  // namespace gf
