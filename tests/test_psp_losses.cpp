@@ -218,8 +218,10 @@ TEST_CASE("pSp losses on cuda match the cpu", "[psp_losses][cuda]") {
   l.w_norm = 0.005;
   const Device cuda = Device::cuda(0);
   const auto run = [&](Device d, const perceptual::Lpips& lp, const perceptual::ArcFace& af) {
-    Tensor u = io.at("id.u_hat").to(d).requires_grad_();
-    Tensor latent = io.at("w_norm.latent").to(d).requires_grad_();
+    // Fresh leaves each run: on the CPU to() returns the fixture's own tensor,
+    // which must not keep requires_grad for the CUDA run's copy.
+    Tensor u = io.at("id.u_hat").to(d).detach().requires_grad_();
+    Tensor latent = io.at("w_norm.latent").to(d).detach().requires_grad_();
     const PspLoss loss(l, &lp, &af);
     const PspLoss::Result r = loss(up256(u), up256(io.at("id.u").to(d)), latent, io.at("w_norm.latent_avg").to(d));
     backward(r.loss);
