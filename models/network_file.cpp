@@ -72,4 +72,10 @@ void save_network(const std::string& path, const Module& net, const std::string&
   io::save_safetensors(path, net.state_dict(), extra);
 }
 
+void check_network_family(const io::SafetensorsFile& file, const std::string& path, const std::string& family,
+                          const std::string& display) {
+  const std::string found = network_family(file);
+  if (found != family) throw Error(path + ": holds " + found + " networks, not " + display + " ones");
+}
+
 }  // namespace gf

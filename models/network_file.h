@@ -4,11 +4,13 @@
 // one network unprefixed with metadata "network" = G_ema | G | D. A family's
 // own network_file.h builds its networks from those configs.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/error.h"
 #include "engine/io/safetensors.h"
 #include "engine/module.h"
 
@@ -38,6 +40,28 @@ io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& 
 
 // net.load_state_dict(state), with an error prefixed by "<path>: <what>: ".
 void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what);
+
+// Throws gf::Error naming the file unless network_family(file) is `family`
+// ("<path>: holds <found> networks, not <display> ones").
+void check_network_family(const io::SafetensorsFile& file, const std::string& path, const std::string& family,
+                          const std::string& display);
+
+// Network `which` of a file: built from the metadata JSON `kwargs_key` by
+// `config_from_json`, as `Net(config, 0)`, then loaded with network_state.
+// A bad config is named "<path>: <kwargs_key>: ...". The family is the caller's to check.
+template <class Net, class ConfigFromJson>
+std::unique_ptr<Net> load_network(const io::SafetensorsFile& file, const std::string& path, const std::string& which,
+                                  const std::string& kwargs_key, ConfigFromJson config_from_json) {
+  const io::TensorMap state = network_state(file, path, which);
+  std::unique_ptr<Net> net;
+  try {
+    net = std::make_unique<Net>(config_from_json(metadata_json(file, path, kwargs_key)), 0);
+  } catch (const Error& e) {
+    throw Error(path + ": " + kwargs_key + ": " + e.what());
+  }
+  load_module(*net, state, path, which);
+  return net;
+}
 
 // A standalone network file: the module's state dict unprefixed, with its
 // config under G_kwargs or D_kwargs. `network` is "G_ema", "G" or "D".
