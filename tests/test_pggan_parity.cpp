@@ -11,31 +11,18 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/fixtures.h"
 #include "engine/io/safetensors.h"
 #include "models/pggan/network_file.h"
 
 using namespace gf;
 
+using test::data_path;
+using test::max_rel_error;
+
 namespace {
 
 const double kTol = 1e-4;
-
-std::string data_path(const std::string& name) { return std::string(GF_TEST_DATA_DIR) + "/" + name; }
-
-double max_rel_error(const Tensor& got, const Tensor& want) {
-  REQUIRE(got.shape() == want.shape());
-  const std::vector<double> a = got.to_vector(), b = want.to_vector();
-  double diff = 0, scale = 0;
-  bool finite = true;
-  for (size_t i = 0; i < a.size(); ++i) {
-    finite = finite && std::isfinite(a[i]);
-    diff = std::max(diff, std::abs(a[i] - b[i]));
-    scale = std::max(scale, std::abs(b[i]));
-  }
-  REQUIRE(finite);
-  REQUIRE(scale > 0);
-  return diff / scale;
-}
 
 const Tensor& tensor(const io::SafetensorsFile& f, const std::string& name) {
   auto it = f.tensors.find(name);

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "tests/fixtures.h"
 #include "engine/io/safetensors.h"
 #include "models/psp/network_file.h"
 #include "models/stylegan2/network_file.h"
@@ -24,24 +25,10 @@
 using namespace gf;
 using namespace gf::psp;
 
+using test::data_path;
+using test::max_rel_error;
+
 namespace {
-
-std::string data_path(const std::string& name) { return std::string(GF_TEST_DATA_DIR) + "/" + name; }
-
-double max_rel_error(const Tensor& got, const Tensor& want) {
-  REQUIRE(got.shape() == want.shape());
-  const std::vector<double> a = got.to_vector(), b = want.to_vector();
-  double diff = 0, scale = 0;
-  bool finite = true;
-  for (size_t i = 0; i < a.size(); ++i) {
-    finite = finite && std::isfinite(a[i]);
-    diff = std::max(diff, std::abs(a[i] - b[i]));
-    scale = std::max(scale, std::abs(b[i]));
-  }
-  REQUIRE(finite);
-  REQUIRE(scale > 0);
-  return diff / scale;
-}
 
 stylegan2::SynthesisOptions const_noise() {
   stylegan2::SynthesisOptions so;

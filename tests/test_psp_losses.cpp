@@ -12,6 +12,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "tests/fixtures.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops/resize.h"
 #include "models/perceptual/network_file.h"
@@ -21,25 +22,10 @@
 using namespace gf;
 using namespace gf::psp;
 
+using test::data_path;
+using test::max_rel_error;
+
 namespace {
-
-std::string data_path(const std::string& name) { return std::string(GF_TEST_DATA_DIR) + "/" + name; }
-
-double max_rel_error(const Tensor& got, const Tensor& want) {
-  REQUIRE(got.shape() == want.shape());
-  const std::vector<double> a = got.to_vector(), b = want.to_vector();
-  double diff = 0, scale = 0;
-  size_t bad = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (!std::isfinite(a[i])) ++bad;
-    diff = std::max(diff, std::abs(a[i] - b[i]));
-    scale = std::max(scale, std::abs(b[i]));
-  }
-  INFO(bad << " of " << a.size() << " values not finite");
-  REQUIRE(bad == 0);
-  REQUIRE(scale > 0);
-  return diff / scale;
-}
 
 const io::TensorMap& fixture() {
   static const io::TensorMap io = io::load_safetensors(data_path("psp_losses_io.bin"));
