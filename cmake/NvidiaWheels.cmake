@@ -7,10 +7,12 @@
 function(gf_nvidia_wheel_dirs include_var lib_var)
   if(NOT DEFINED GF_NVIDIA_WHEEL_ROOTS)
     set(_roots "")
-    find_program(GF_PYTHON3 NAMES python3)
-    if(GF_PYTHON3)
+    # Its own cache name: GF_PYTHON3 is the tests' /usr/bin/python3 (with
+    # PyTorch), which the first python3 on PATH often is not.
+    find_program(GF_WHEEL_PYTHON3 NAMES python3)
+    if(GF_WHEEL_PYTHON3)
       # 'nvidia' is a namespace package: every folder of it, one per line.
-      execute_process(COMMAND ${GF_PYTHON3} -c "import nvidia, os; print('\\n'.join(os.path.abspath(p) for p in nvidia.__path__))"
+      execute_process(COMMAND ${GF_WHEEL_PYTHON3} -c "import nvidia, os; print('\\n'.join(os.path.abspath(p) for p in nvidia.__path__))"
                       OUTPUT_VARIABLE _out ERROR_QUIET RESULT_VARIABLE _rc OUTPUT_STRIP_TRAILING_WHITESPACE)
       if(_rc EQUAL 0 AND _out)
         string(REPLACE "\n" ";" _roots "${_out}")

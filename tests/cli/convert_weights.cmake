@@ -1,6 +1,5 @@
 # tools/convert_weights.py (included from CMakeLists.txt). Both tests need a
 # Python with PyTorch and report themselves skipped (77) without one.
-set(GF_PYTHON3 /usr/bin/python3 CACHE FILEPATH "Python 3 with PyTorch, for the weight converter's tests")
 
 add_test(NAME cpu.convert_weights
          COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_convert_weights.py")

@@ -52,8 +52,7 @@ set_tests_properties(cpu.train_stylegan_dist_hung_rank_env PROPERTIES LABELS cpu
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: no data from rank 1 for 5 s \\(GF_DIST_TIMEOUT\\).*the run stopped after ([5-9]|1[0-9]) s with exit status 1")
 # The smoke run's checkpoint (one replica) under two processes.
 add_test(NAME cpu.train_stylegan_dist_resume_other_world
-         COMMAND sh -c "f=$(ls -t ${CMAKE_BINARY_DIR}/test_runs/*-fashion-mnist-tiny/checkpoint.bin | head -n 1) && \
-OMP_NUM_THREADS=1 ${_launch} env 2 $<TARGET_FILE:train_stylegan> --resume \"$f\" --max-images 128 --outdir ${_dist}/other_world")
+         COMMAND sh -c "OMP_NUM_THREADS=1 ${_launch} env 2 $<TARGET_FILE:train_stylegan> --resume ${GF_SMOKE_RUN}/checkpoint.bin --max-images 128 --outdir ${_dist}/other_world")
 set_tests_properties(cpu.train_stylegan_dist_resume_other_world PROPERTIES LABELS cpu FIXTURES_REQUIRED trained_snapshot
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: .*checkpoint.bin was trained by 1 replicas; this run has 2 processes: resume it with 1")
 

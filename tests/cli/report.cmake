@@ -2,7 +2,6 @@
 # (included from CMakeLists.txt). Each test reports itself skipped (77) without
 # /usr/bin/python3; the Chromium ones also without Debian's chromium
 # (scripts/install_deps.sh --chromium; scripts/test.sh installs it).
-set(GF_PYTHON3 /usr/bin/python3 CACHE FILEPATH "Python 3 with PyTorch, for the weight converter's tests")
 set(GF_CHROMIUM /usr/bin/chromium CACHE FILEPATH "Headless Chromium, for the report page tests")
 set(_report_py "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_report.py --make-report $<TARGET_FILE:make_report>")
 # The pages that real runs leave: the smoke run's, and the run resumed from it
