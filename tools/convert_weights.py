@@ -792,10 +792,10 @@ def convert_stylegan(nets, path):
 # (G_synthesis_stylegan2), and D_stylegan2.
 SG2_TF_FUNCS = {"G": "G_main", "D": "D_stylegan2", "mapping": "G_mapping", "synthesis": "G_synthesis_stylegan2"}
 # Their keyword arguments (the build functions take the rest as **_kwargs and
-# ignore it); conv_clamp and num_fp16_res are StyleGAN2-ADA's TF additions.
+# ignore it). StyleGAN2-ADA's TF networks (G_synthesis, D_main) are other
+# build functions and are refused by name.
 _SG2_TF_COMMON = {"num_channels", "resolution", "label_size", "fmap_base", "fmap_decay", "fmap_min", "fmap_max",
-                  "architecture", "nonlinearity", "resample_kernel", "dtype", "structure", "is_template_graph",
-                  "conv_clamp", "num_fp16_res"}
+                  "architecture", "nonlinearity", "resample_kernel", "dtype", "structure", "is_template_graph"}
 SG2_TF_G_KWARGS = _SG2_TF_COMMON | {
     "latent_size", "dlatent_size", "mapping_layers", "mapping_fmaps", "mapping_lrmul", "mapping_nonlinearity",
     "normalize_latents", "fused_modconv", "randomize_noise", "truncation_psi", "truncation_cutoff",
@@ -945,7 +945,7 @@ def stylegan2_tf_generator(net, where):
         t.check_rest()
     beta = kw.get("dlatent_avg_beta", 0.995)
     hints = {"mapping_lr_multiplier": float(kw.get("mapping_lrmul", 0.01)),
-             "w_avg_beta": 1.0 if beta is None else float(beta), "conv_clamp": kw.get("conv_clamp")}
+             "w_avg_beta": 1.0 if beta is None else float(beta), "conv_clamp": None}
     return out, hints
 
 
@@ -1007,7 +1007,7 @@ def stylegan2_tf_discriminator(net, where):
     if group > 1 and extra != int(kw.get("mbstd_num_features", 1)):
         raise ConvertError(f"{where}: 4x4/Conv reads {extra} extra feature maps, but mbstd_num_features is "
                            f"{kw.get('mbstd_num_features', 1)}")
-    return out, {"mbstd_group_size": max(group, 0), "conv_clamp": kw.get("conv_clamp")}
+    return out, {"mbstd_group_size": max(group, 0), "conv_clamp": None}
 
 
 def read_stylegan2_tf_pickle(top, path):
