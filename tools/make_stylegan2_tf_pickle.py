@@ -23,7 +23,11 @@ that would stop the process if a reader executed it.
 Unconditional networks without conv_clamp and with noise only: the TF
 networks have no clamp, and their label conditioning is not StyleGAN2-ADA's.
 
-  make_stylegan2_tf_pickle.py OUT.pkl --from NET.bin
+  make_stylegan2_tf_pickle.py OUT.pkl --from NET.bin [--drop NET:VARIABLE ...]
+
+--drop leaves a variable out (a broken pickle, for the importer's error
+tests): NET is G, D or Gs, VARIABLE a name in it, a component's under
+"mapping/" or "synthesis/" (Gs:synthesis/8x8/Conv0_up/mod_bias).
 """
 import argparse
 import collections
@@ -160,11 +164,36 @@ def make_states(nets, g_kwargs, d_kwargs):
             g_state("Gs", nets["G_ema"], g_kwargs))
 
 
+def drop_variable(states, spec):
+    """states (G, D, Gs) without the variable NET:VARIABLE."""
+    net, _, name = spec.partition(":")
+    names = {"G": 0, "D": 1, "Gs": 2}
+    if net not in names:
+        raise SystemExit(f"make_stylegan2_tf_pickle: error: --drop {spec}: NET is G, D or Gs")
+    st = states[names[net]]
+    comp, _, rest = name.partition("/")
+    if comp in st["components"]:
+        sub = drop_variable_in(st["components"][comp], rest, spec)
+        st = dict(st, components=dict(st["components"], **{comp: sub}))
+    else:
+        st = drop_variable_in(st, name, spec)
+    return tuple(st if i == names[net] else s for i, s in enumerate(states))
+
+
+def drop_variable_in(st, name, spec):
+    kept = [(n, a) for n, a in st["variables"] if n != name]
+    if len(kept) == len(st["variables"]):
+        raise SystemExit(f"make_stylegan2_tf_pickle: error: --drop {spec}: no such variable")
+    return dict(st, variables=kept)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("out")
     p.add_argument("--from", dest="src", required=True, metavar="NET.bin",
                    help="a ganforge StyleGAN2 bundle with G, D and G_ema (export_weights, tests/data/parity_*.bin)")
+    p.add_argument("--drop", action="append", default=[], metavar="NET:VARIABLE",
+                   help="leave a variable out (for error tests)")
     a = p.parse_args()
     tensors, meta = golden_io.read_safetensors(a.src)
     nets = {key: {n[len(key) + 1:]: t for n, t in tensors.items() if n.startswith(key + ".")}
@@ -172,7 +201,10 @@ def main():
     missing = [k for k, v in nets.items() if not v]
     if missing or "G_kwargs" not in meta or "D_kwargs" not in meta:
         raise SystemExit(f"make_stylegan2_tf_pickle: error: {a.src}: not a StyleGAN2 bundle with G, D and G_ema")
-    data = v1.dumps(make_states(nets, json.loads(meta["G_kwargs"]), json.loads(meta["D_kwargs"])))
+    states = make_states(nets, json.loads(meta["G_kwargs"]), json.loads(meta["D_kwargs"]))
+    for spec in a.drop:
+        states = drop_variable(states, spec)
+    data = v1.dumps(states)
     tmp = f"{a.out}.{os.getpid()}.tmp"
     with open(tmp, "wb") as f:
         f.write(data)
