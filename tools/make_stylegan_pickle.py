@@ -67,8 +67,9 @@ def random_variables(shapes, rng, use_wscale=True):
     return out
 
 
-def state(name, func, static_kwargs, variables, components=None):
-    return {"version": 3, "name": name, "static_kwargs": dict(static_kwargs), "components": components or {},
+def state(name, func, static_kwargs, variables, components=None, version=3):
+    """version 3: NVlabs/stylegan's dnnlib.tflib; 4: NVlabs/stylegan2's (the same fields)."""
+    return {"version": version, "name": name, "static_kwargs": dict(static_kwargs), "components": components or {},
             "build_module_src": EXECUTION_TRAP, "build_func_name": func, "variables": list(variables.items())}
 
 
