@@ -29,14 +29,17 @@ def write_safetensors(path, tensors, metadata=None):
         header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
     head = json.dumps(header, separators=(",", ":")).encode()
     head += b" " * (-len(head) % 8)
+    write_atomically(path, [struct.pack("<Q", len(head)), head] + blobs)
+    return 8 + len(head) + offset
+
+
+def write_atomically(path, chunks):
+    """Writes the byte strings to path through a temporary name with the process id."""
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for b in blobs:
+        for b in chunks:
             f.write(b)
     os.replace(tmp, path)
-    return 8 + len(head) + offset
 
 
 def read_safetensors(path):

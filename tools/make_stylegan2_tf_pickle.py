@@ -205,10 +205,7 @@ def main():
     for spec in a.drop:
         states = drop_variable(states, spec)
     data = v1.dumps(states)
-    tmp = f"{a.out}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, a.out)
+    golden_io.write_atomically(a.out, [data])
     print(f"wrote (G, D, Gs) to {a.out} ({len(data)} bytes)")
 
 

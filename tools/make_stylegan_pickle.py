@@ -29,6 +29,8 @@ pydeps.require("make_stylegan_pickle", "numpy", "torch")  # torch: through style
 
 import numpy as np  # noqa: E402
 
+import golden_io  # noqa: E402
+
 import stylegan_reference as ref  # noqa: E402
 
 EXECUTION_TRAP = "raise SystemExit('build_module_src was executed')\n"
@@ -136,10 +138,7 @@ def main():
              mapping_fmaps=a.latent_size)
     states, _ = make_networks(g, base, a.seed)
     data = dumps(states)
-    tmp = a.out + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, a.out)
+    golden_io.write_atomically(a.out, [data])
     print(f"wrote (G, D, Gs) to {a.out} ({len(data)} bytes)")
 
 
