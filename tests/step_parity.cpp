@@ -74,6 +74,7 @@ void load_adam(const Fixture& f, const std::string& key, const std::string& layo
   REQUIRE(steps.size() == names.size());
   io::TensorMap state;
   for (size_t i = 0; i < names.size(); ++i) {
+    if (steps[i] == 0) continue;
     state[names[i] + ".exp_avg"] = zeros_like(v.at(names[i]));
     state[names[i] + ".exp_avg_sq"] = v.at(names[i]);
     state[names[i] + ".step"] = Tensor::scalar(steps[i], DType::f64);
@@ -87,11 +88,11 @@ io::TensorMap params_of(const Module& m) {
   return out;
 }
 
-io::TensorMap grads_of(const Module& m) {
+io::TensorMap grads_of(const Module& m, bool missing_as_zero) {
   io::TensorMap out;
   for (const auto& [name, p] : m.named_parameters()) {
     INFO("gradient of " << name);
-    CHECK(p.grad().defined());
+    if (!missing_as_zero) CHECK(p.grad().defined());
     out[name] = p.grad().defined() ? p.grad().clone() : zeros_like(p);
   }
   return out;
@@ -201,7 +202,14 @@ void Expect::adam(const std::string& key, const Adam& opt, const std::string& la
       if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
         (*into)[name.substr(0, name.size() - suffix.size())] = t;
   }
-  group(key + " exp_avg_sq", v, key + "/exp_avg_sq", layout);
+  const io::TensorMap want_v = f_.unpack(prefix_ + key + "/exp_avg_sq", layout);
+  for (const auto& [name, t] : want_v) {
+    if (v.count(name)) continue;
+    m[name] = zeros_like(t);
+    v[name] = zeros_like(t);
+    steps[name] = Tensor::scalar(0.0, DType::f64);
+  }
+  group(key + " exp_avg_sq", v, key + "/exp_avg_sq", layout, want_v);
   // Step counts are whole numbers: equal exactly.
   const std::vector<double> want = f_.at(prefix_ + key + "/step").to_vector();
   const std::vector<std::string> names = f_.names(layout);
@@ -210,6 +218,10 @@ void Expect::adam(const std::string& key, const Adam& opt, const std::string& la
     INFO(key << " step of " << names[i]);
     REQUIRE(steps.count(names[i]));
     CHECK(steps.at(names[i]).item() == want[i]);
+  }
+  if (f_.has(prefix_ + key + "/exp_avg")) {
+    group(key + " exp_avg", m, key + "/exp_avg", layout);
+    return;
   }
   // beta1 = 0: the first moment is the last phase's gradient, poisoned and cleaned.
   io::TensorMap cleaned = f_.unpack(prefix_ + "grad/" + last_phase, layout);

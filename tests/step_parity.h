@@ -5,8 +5,9 @@
 // each; a family's test builds its trainer in the start state, replays the
 // draws, and hands each group of tensors to Expect, which compares it to the
 // reference's. The StyleGAN2-ADA trainer is held to it in
-// tests/test_step_parity.cpp; the PGGAN (WGAN-GP, drift) and StyleGAN v1 (R1
-// every step) trainers use the same fixture format and checks.
+// tests/test_step_parity.cpp, the PGGAN trainer (WGAN-GP, drift, AC-GAN,
+// TensorFlow's Adam with its resets, Gs) in tests/test_pggan_step_parity.cpp;
+// StyleGAN v1's would use the same fixture format and checks.
 //
 // Fixture format (safetensors; tools/make_step_fixtures.py documents the
 // StyleGAN2 one in full):
@@ -68,13 +69,16 @@ std::unique_ptr<Dataset> fixture_dataset(const Fixture& f);
 
 // Loads an Adam state from init/<key>/exp_avg_sq and init/<key>/step (one step
 // count per parameter, float64) in the layout's order; the first moments start
-// at zero (beta1 = 0: never read).
+// at zero (beta1 = 0: never read). A step count of 0 leaves the parameter
+// without state (PGGAN: a layer the lod does not reach yet).
 void load_adam(const Fixture& f, const std::string& key, const std::string& layout, Adam& opt);
 
 // Copies of a module's parameters; of their gradients (every parameter must
-// have one: the official "* 0" terms make torch form one in every phase).
+// have one: the official "* 0" terms make torch form one in every phase;
+// with missing_as_zero, a parameter without one reads as zeros: PGGAN's layers
+// the lod does not reach, where TensorFlow's gradient is zero).
 io::TensorMap params_of(const Module& m);
-io::TensorMap grads_of(const Module& m);
+io::TensorMap grads_of(const Module& m, bool missing_as_zero = false);
 
 // The fixture's poisoned gradient elements (metadata "poison": {mb, phase,
 // param, index, value "nan"/"inf"/"-inf"}) for this minibatch and phase,
@@ -100,8 +104,10 @@ class Expect {
   void phases(const std::vector<std::string>& all_phases, const std::map<std::string, io::TensorMap>& grads,
               const std::function<std::string(const std::string&)>& layout_of) const;
   // An Adam's state after the minibatch: second moments (group <key>/exp_avg_sq)
-  // and step counts (<key>/step, exact); with beta1 = 0 the first moments are
-  // the last phase's gradients after the poisoning and the cleaning.
+  // and step counts (<key>/step, exact); first moments: <key>/exp_avg when the
+  // fixture holds it, else (beta1 = 0) the last phase's gradients after the
+  // poisoning and the cleaning. A parameter without state reads as zero
+  // moments and step 0.
   void adam(const std::string& key, const Adam& opt, const std::string& layout, const std::string& last_phase) const;
 
  private:

@@ -52,6 +52,19 @@ under their component ("G_ema.G_mapping/Dense0/weight",
 "G_ema.G_synthesis/8x8/Conv0_up/weight", "G_ema.dlatent_avg"), the
 configuration from names, shapes and static_kwargs as for PGGAN.
 
+And it reads official StyleGAN2 TensorFlow pickles (NVlabs/stylegan2: (G, D,
+Gs) of dnnlib.tflib networks, state version 4; G_main with the components
+mapping (G_mapping) and synthesis (G_synthesis_stylegan2, 'skip'),
+D_stylegan2 ('resnet'): configs E and F) into the StyleGAN2 bundle the
+PyTorch imports write, by the official TF -> PyTorch correspondence (dense
+[in, out] and conv [kh, kw, in, out] transposed; affine bias = mod_bias + 1;
+the Conv0_up kernel turned by 180 degrees, D's convs as they are; noise{i} ->
+noise_const; dlatent_avg -> w_avg; mapping_lrmul, dlatent_avg_beta and
+mbstd_group_size/mbstd_num_features from static_kwargs; channels from the
+shapes; no conv clamp). Conditional ones (LabelConcat) and the other
+architectures (config E's G orig/resnet, D orig/skip; configs A-D) are
+refused: their semantics are not those of ganforge's StyleGAN2.
+
 export writes a torch .pt state dict with the official names (buffers
 included) that load_state_dict accepts in the official networks (and in
 tools/stylegan2_reference.py); --net all writes {"G": ..., "D": ..., "G_ema": ...}.
@@ -100,8 +113,8 @@ def parse_args(argv):
     bad values are answered by any Python 3."""
     p = pydeps.OneLineParser(prog="convert_weights", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
-    i = sub.add_parser("import", help="official pickle (StyleGAN2-ADA or PGGAN), state dict, rosinality or pSp "
-                                      "checkpoint -> .bin bundle")
+    i = sub.add_parser("import", help="official pickle (StyleGAN2-ADA, StyleGAN2 TF, StyleGAN v1 or PGGAN), "
+                                      "state dict, rosinality or pSp checkpoint -> .bin bundle")
     i.add_argument("src")
     i.add_argument("dst")
     i.add_argument("--format", choices=["auto", "official-pkl", "pggan-pkl", "state-dict", "rosinality", "psp",
@@ -455,7 +468,7 @@ def _plain_value(v, where):
 
 def tf_network_state(net, path, which, version=2):
     """One tfutil.Network's pickled state, checked: its version (2: PGGAN's
-    tfutil; 3: StyleGAN's dnnlib.tflib, with components), its kwargs, and its
+    tfutil; 3: StyleGAN's dnnlib.tflib, with components; 4: StyleGAN2's), its kwargs, and its
     variables as {name: float32 array} (official order); "components" maps a
     component's key to its own state."""
     where = f"{path}: {which}"
@@ -464,8 +477,9 @@ def tf_network_state(net, path, which, version=2):
     st = net.state
     if st.get("version") != version:
         raise ConvertError(f"{where}: network state version {str(st.get('version'))[:20]}, expected {version} "
-                           + ("(the tfutil.Network of progressive_growing_of_gans)" if version == 2
-                              else "(the dnnlib.tflib.network.Network of NVlabs/stylegan)"))
+                           + {2: "(the tfutil.Network of progressive_growing_of_gans)",
+                              3: "(the dnnlib.tflib.network.Network of NVlabs/stylegan)",
+                              4: "(the dnnlib.tflib.network.Network of NVlabs/stylegan2)"}[version])
     for key, typ in (("name", str), ("build_func_name", str), ("build_module_src", str), ("static_kwargs", dict),
                      ("variables", (list, tuple))):
         if not isinstance(st.get(key), typ):
@@ -769,6 +783,255 @@ def convert_stylegan(nets, path):
         for name, value in nets[key]["variables"].items():
             tensors[f"{key}.{name}"] = torch.from_numpy(np.array(sgref.to_ganforge(name, value), order="C"))
     return tensors, meta
+
+
+# ---------------------------------------------------------------- StyleGAN2 (TensorFlow pickles)
+
+# NVlabs/stylegan2's build functions for configs E and F (run_training.py):
+# G_main with the components mapping (G_mapping) and synthesis
+# (G_synthesis_stylegan2), and D_stylegan2.
+SG2_TF_FUNCS = {"G": "G_main", "D": "D_stylegan2", "mapping": "G_mapping", "synthesis": "G_synthesis_stylegan2"}
+# Their keyword arguments (the build functions take the rest as **_kwargs and
+# ignore it). StyleGAN2-ADA's TF networks (G_synthesis, D_main) are other
+# build functions and are refused by name.
+_SG2_TF_COMMON = {"num_channels", "resolution", "label_size", "fmap_base", "fmap_decay", "fmap_min", "fmap_max",
+                  "architecture", "nonlinearity", "resample_kernel", "dtype", "structure", "is_template_graph"}
+SG2_TF_G_KWARGS = _SG2_TF_COMMON | {
+    "latent_size", "dlatent_size", "mapping_layers", "mapping_fmaps", "mapping_lrmul", "mapping_nonlinearity",
+    "normalize_latents", "fused_modconv", "randomize_noise", "truncation_psi", "truncation_cutoff",
+    "truncation_psi_val", "truncation_cutoff_val", "dlatent_avg_beta", "style_mixing_prob", "mapping_func",
+    "synthesis_func", "dlatent_broadcast", "force_clean_graph"}
+SG2_TF_D_KWARGS = _SG2_TF_COMMON | {"mbstd_group_size", "mbstd_num_features"}
+
+
+class _TFVariables:
+    """One network's variables, taken by name with their rank checked; what is
+    left untaken at the end is reported as unexpected."""
+
+    def __init__(self, variables, where):
+        self.variables, self.where, self.used = variables, where, set()
+
+    def __call__(self, name, ndim):
+        if name not in self.variables:
+            raise ConvertError(f"{self.where}: missing variable {name}")
+        a = self.variables[name]
+        if a.ndim != ndim:
+            raise ConvertError(f"{self.where}: variable {name} has shape {list(a.shape)}, expected {ndim} dimensions")
+        self.used.add(name)
+        return a
+
+    def check_rest(self):
+        extra = [n for n in self.variables if n not in self.used]
+        if extra:
+            more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
+            raise ConvertError(f"{self.where}: unexpected variable {extra[0]}{more}")
+
+
+def _t(a):
+    return torch.from_numpy(np.array(a, dtype=np.float32, order="C"))  # np.array: a scalar keeps its shape []
+
+
+def _dense(a):
+    """TF dense weight [in, out] -> torch [out, in]."""
+    return _t(a.T)
+
+
+def _conv(a, flip=False):
+    """TF conv weight [kh, kw, in, out] -> torch [out, in, kh, kw]. flip: the
+    TF upsampling conv (upsample_conv_2d) flips its kernel before the
+    transposed convolution; the official PyTorch layer runs the transposed
+    convolution on the unflipped weight (flip_weight=False), so the stored
+    kernel is the TF one turned by 180 degrees."""
+    return _t((a[::-1, ::-1] if flip else a).transpose(3, 2, 0, 1))
+
+
+def _tf_setting(kw, key, default, allowed, where, why):
+    v = kw.get(key, default)
+    if v not in allowed:
+        raise ConvertError(f"{where}: {key} {v!r} is not supported ({why})")
+    return v
+
+
+def _tf_unconditional(kw, labelled, where):
+    if kw.get("label_size", 0) or labelled:
+        raise ConvertError(f"{where}: a conditional network (label_size {kw.get('label_size', 0)}): TensorFlow "
+                           "StyleGAN2 concatenates a label embedding before normalizing z (LabelConcat) and scores by "
+                           "a label dot product, which ganforge's StyleGAN2 (the StyleGAN2-ADA embed and projection) "
+                           "does not compute; only unconditional networks are imported")
+
+
+def stylegan2_tf_generator(net, where):
+    """G_main state (components mapping and synthesis) -> (state with the
+    official PyTorch names, hints). Semantics per variable (official
+    networks_stylegan2.py): dense [in, out], conv [kh, kw, in, out], the style
+    is dense(w) + mod_bias + 1 (the PyTorch affine bias is that bias + 1),
+    noise{i} [1, 1, r, r] per layer index i, the learned constant [1, C, 4, 4]."""
+    comps = net["components"]
+    for comp in ("mapping", "synthesis"):
+        c = comps.get(comp)
+        if c is None:
+            raise ConvertError(f"{where} has no {comp} component")
+        if c["func"] != SG2_TF_FUNCS[comp]:
+            extra = " (configs A-D: progressive growing)" if comp == "synthesis" else ""
+            raise ConvertError(f"{where}.{comp} is built by '{c['func'][:40]}'{extra}; ganforge imports "
+                               f"{SG2_TF_FUNCS[comp]} (configs E and F)")
+    kw = dict(net["kwargs"])
+    for comp in ("mapping", "synthesis"):
+        for k, v in comps[comp]["kwargs"].items():
+            kw.setdefault(k, v)
+    _ignored_kwargs(kw, SG2_TF_G_KWARGS, where)
+    own = _TFVariables(net["variables"], where)
+    m = _TFVariables(comps["mapping"]["variables"], f"{where}.mapping")
+    s = _TFVariables(comps["synthesis"]["variables"], f"{where}.synthesis")
+    _tf_unconditional(kw, "LabelConcat/weight" in m.variables, where)
+    arch = kw.get("architecture", "skip")
+    if any(n.endswith("/Skip/weight") for n in s.variables):
+        arch = "resnet"
+    elif "4x4/ToRGB/weight" not in s.variables and arch == "skip":
+        arch = "orig"
+    _tf_setting({"architecture": arch}, "architecture", "skip", ["skip"], where,
+                "ganforge's StyleGAN2 generator is 'skip', as configs E and F")
+    _tf_setting(kw, "normalize_latents", True, [True], where, "the mapping always normalizes z")
+    for key in ("nonlinearity", "mapping_nonlinearity"):
+        _tf_setting(kw, key, "lrelu", ["lrelu"], where, "leaky ReLU 0.2 only")
+    _tf_setting(kw, "resample_kernel", [1, 3, 3, 1], [[1, 3, 3, 1]], where, "the [1, 3, 3, 1] filter only")
+    _tf_setting(kw, "dtype", "float32", ["float32", "float16"], where, "float32 or float16 activations")
+
+    out = collections.OrderedDict()
+    layers = len([n for n in m.variables if re.fullmatch(r"Dense\d+/weight", n)])
+    for i in range(layers):
+        out[f"mapping.fc{i}.weight"] = _dense(m(f"Dense{i}/weight", 2))
+        out[f"mapping.fc{i}.bias"] = _t(m(f"Dense{i}/bias", 1))
+    hidden = {int(out[f"mapping.fc{i}.weight"].shape[0]) for i in range(layers - 1)}
+    if layers and hidden - {int(out[f"mapping.fc{layers - 1}.weight"].shape[0])}:
+        w_dim = out[f"mapping.fc{layers - 1}.weight"].shape[0]
+        raise ConvertError(f"{where}: mapping_fmaps {sorted(hidden)[0]} differs from dlatent_size {w_dim}; "
+                           "ganforge's mapping layers are all w_dim wide")
+    out["mapping.w_avg"] = _t(own("dlatent_avg", 1))
+    if "lod" in own.variables:
+        own("lod", 0)  # G_main's progressive-growing level: unused by G_synthesis_stylegan2
+
+    def layer(scope, dst, noise, flip=False):
+        out[f"{dst}.weight"] = _conv(s(f"{scope}/weight", 4), flip)
+        out[f"{dst}.bias"] = _t(s(f"{scope}/bias", 1))
+        out[f"{dst}.affine.weight"] = _dense(s(f"{scope}/mod_weight", 2))
+        out[f"{dst}.affine.bias"] = _t(s(f"{scope}/mod_bias", 1).astype(np.float64) + 1)
+        out[f"{dst}.noise_strength"] = _t(s(f"{scope}/noise_strength", 0))
+        out[f"{dst}.noise_const"] = _t(s(f"noise{noise}", 4)[0, 0])
+        out[f"{dst}.resample_filter"] = ref.setup_filter()
+
+    def torgb(scope, dst):
+        out[f"{dst}.weight"] = _conv(s(f"{scope}/weight", 4))
+        out[f"{dst}.bias"] = _t(s(f"{scope}/bias", 1))
+        out[f"{dst}.affine.weight"] = _dense(s(f"{scope}/mod_weight", 2))
+        out[f"{dst}.affine.bias"] = _t(s(f"{scope}/mod_bias", 1).astype(np.float64) + 1)
+
+    top = max([int(mt.group(1)) for n in s.variables for mt in [re.fullmatch(r"(\d+)x\1/Conv1/weight", n)] if mt],
+              default=4)
+    if kw.get("resolution", top) != top:
+        raise ConvertError(f"{where}: static_kwargs resolution {kw['resolution']}, but the variables end at "
+                           f"{top}x{top}")
+    out["synthesis.b4.const"] = _t(s("4x4/Const/const", 4)[0])
+    layer("4x4/Conv", "synthesis.b4.conv1", 0)
+    torgb("4x4/ToRGB", "synthesis.b4.torgb")
+    out["synthesis.b4.resample_filter"] = ref.setup_filter()
+    for k in range(3, int(math.log2(top)) + 1):
+        r = 2 ** k
+        layer(f"{r}x{r}/Conv0_up", f"synthesis.b{r}.conv0", 2 * k - 5, flip=True)
+        layer(f"{r}x{r}/Conv1", f"synthesis.b{r}.conv1", 2 * k - 4)
+        torgb(f"{r}x{r}/ToRGB", f"synthesis.b{r}.torgb")
+        out[f"synthesis.b{r}.resample_filter"] = ref.setup_filter()
+    for t in (own, m, s):
+        t.check_rest()
+    beta = kw.get("dlatent_avg_beta", 0.995)
+    hints = {"mapping_lr_multiplier": float(kw.get("mapping_lrmul", 0.01)),
+             "w_avg_beta": 1.0 if beta is None else float(beta), "conv_clamp": None}
+    return out, hints
+
+
+def stylegan2_tf_discriminator(net, where):
+    """D_stylegan2 state ('resnet') -> (state with the official PyTorch names,
+    hints). Its downsampling convs (conv_downsample_2d: FIR filter, then a
+    strided correlation) are the PyTorch ones: no flip. The minibatch-stddev
+    layer exists when mbstd_group_size > 1; 4x4/Conv then reads its extra maps."""
+    kw = net["kwargs"]
+    _ignored_kwargs(kw, SG2_TF_D_KWARGS, where)
+    v = _TFVariables(net["variables"], where)
+    out_w = v.variables.get("Output/weight")
+    _tf_unconditional(kw, out_w is not None and out_w.ndim == 2 and out_w.shape[1] > 1, where)
+    res = sorted(int(mt.group(1)) for n in v.variables for mt in [re.fullmatch(r"(\d+)x\1/Conv0/weight", n)] if mt)
+    if not res:
+        raise ConvertError(f"{where}: missing variable 8x8/Conv0/weight (no D_stylegan2 blocks)")
+    top = res[-1]
+    arch = kw.get("architecture", "resnet")
+    if "4x4/FromRGB/weight" in v.variables:
+        arch = "skip"
+    elif not any(n.endswith("/Skip/weight") for n in v.variables) and arch == "resnet":
+        arch = "orig"
+    _tf_setting({"architecture": arch}, "architecture", "resnet", ["resnet"], where,
+                "ganforge's StyleGAN2 discriminator is 'resnet', as configs E and F")
+    _tf_setting(kw, "nonlinearity", "lrelu", ["lrelu"], where, "leaky ReLU 0.2 only")
+    _tf_setting(kw, "resample_kernel", [1, 3, 3, 1], [[1, 3, 3, 1]], where, "the [1, 3, 3, 1] filter only")
+    if kw.get("resolution", top) != top:
+        raise ConvertError(f"{where}: static_kwargs resolution {kw['resolution']}, but the variables start at "
+                           f"{top}x{top}")
+    out = collections.OrderedDict()
+    out[f"b{top}.fromrgb.weight"] = _conv(v(f"{top}x{top}/FromRGB/weight", 4))
+    out[f"b{top}.fromrgb.bias"] = _t(v(f"{top}x{top}/FromRGB/bias", 1))
+    out[f"b{top}.fromrgb.resample_filter"] = ref.setup_filter()
+    for r in reversed(res):
+        for layer, scope in (("conv0", "Conv0"), ("conv1", "Conv1_down")):
+            out[f"b{r}.{layer}.weight"] = _conv(v(f"{r}x{r}/{scope}/weight", 4))
+            out[f"b{r}.{layer}.bias"] = _t(v(f"{r}x{r}/{scope}/bias", 1))
+            out[f"b{r}.{layer}.resample_filter"] = ref.setup_filter()
+        out[f"b{r}.skip.weight"] = _conv(v(f"{r}x{r}/Skip/weight", 4))
+        out[f"b{r}.skip.resample_filter"] = ref.setup_filter()
+        out[f"b{r}.resample_filter"] = ref.setup_filter()
+    out["b4.conv.weight"] = _conv(v("4x4/Conv/weight", 4))
+    out["b4.conv.bias"] = _t(v("4x4/Conv/bias", 1))
+    out["b4.conv.resample_filter"] = ref.setup_filter()
+    out["b4.fc.weight"] = _dense(v("4x4/Dense0/weight", 2))
+    out["b4.fc.bias"] = _t(v("4x4/Dense0/bias", 1))
+    out["b4.out.weight"] = _dense(v("Output/weight", 2))
+    out["b4.out.bias"] = _t(v("Output/bias", 1))
+    v.check_rest()
+    conv, fc = out["b4.conv.weight"], out["b4.fc.weight"]
+    if fc.shape[0] != conv.shape[0]:
+        raise ConvertError(f"{where}: 4x4/Dense0 has {fc.shape[0]} outputs but 4x4/Conv {conv.shape[0]} "
+                           "(fmap_max above fmap_base / 2): ganforge's epilogue keeps one width, as StyleGAN2-ADA's")
+    group = int(kw.get("mbstd_group_size", 4))
+    extra = int(conv.shape[1]) - int(conv.shape[0])
+    if (group > 1) != (extra > 0):
+        raise ConvertError(f"{where}: 4x4/Conv reads {conv.shape[1]} feature maps for {conv.shape[0]} outputs, "
+                           f"but mbstd_group_size is {group} ({'no ' if group <= 1 else ''}minibatch-stddev layer)")
+    if group > 1 and extra != int(kw.get("mbstd_num_features", 1)):
+        raise ConvertError(f"{where}: 4x4/Conv reads {extra} extra feature maps, but mbstd_num_features is "
+                           f"{kw.get('mbstd_num_features', 1)}")
+    return out, {"mbstd_group_size": max(group, 0), "conv_clamp": None}
+
+
+def read_stylegan2_tf_pickle(top, path):
+    """(G, D, Gs) of dnnlib.tflib networks, state version 4 (NVlabs/stylegan2,
+    configs E and F) -> ({"G", "D", "G_ema": state with the official PyTorch
+    names}, {"G": hints, "D": hints}), for convert()."""
+    if len(top) != 3:
+        raise ConvertError(f"{path}: holds {len(top)} TensorFlow networks; an official StyleGAN2 pickle is "
+                           "(G, D, Gs)")
+    nets, hints = {}, {}
+    for i, (key, which) in enumerate((("G", "G"), ("D", "D"), ("G_ema", "Gs"))):
+        want = SG2_TF_FUNCS["D" if key == "D" else "G"]
+        func = top[i].state.get("build_func_name") if isinstance(top[i].state, dict) else None
+        if func != want:  # before the components: a v1 or config A-D network is named for what it is
+            raise ConvertError(f"{path}: {which} is built by '{str(func)[:40]}'; from dnnlib.tflib state version 4 "
+                               f"pickles ganforge imports StyleGAN2's G_main and D_stylegan2 (configs E and F; "
+                               f"expected {want})")
+        state = tf_network_state(top[i], path, which, 4)
+        where = f"{path}: {which}"
+        if key == "D":
+            nets[key], hints["D"] = stylegan2_tf_discriminator(state, where)
+        else:
+            nets[key], hints["G"] = stylegan2_tf_generator(state, where)
+    return nets, hints
 
 
 # ---------------------------------------------------------------- torch files
@@ -1318,8 +1581,9 @@ def load_source(path, fmt):
         top = _restricted_load(data, path)
         if is_tf_networks(top):
             if tf_version(top) == 4:
-                raise ConvertError(f"{path}: a StyleGAN2 TensorFlow pickle (dnnlib.tflib state version 4); ganforge "
-                                   "imports its PyTorch (StyleGAN2-ADA) pickles, not yet the TensorFlow ones")
+                if fmt == "pggan-pkl":
+                    raise ConvertError(f"{path}: a StyleGAN2 TensorFlow pickle, not a PGGAN one")
+                return "stylegan2", read_stylegan2_tf_pickle(top, path)
             if tf_version(top) == 3:
                 if fmt == "pggan-pkl":
                     raise ConvertError(f"{path}: a StyleGAN (v1) TensorFlow pickle, not a PGGAN one")

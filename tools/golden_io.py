@@ -10,6 +10,7 @@ import json
 import os
 import struct
 
+import numpy as np
 import torch
 
 _DTYPES = {torch.float32: ("F32", "<f4"), torch.float64: ("F64", "<f8")}
@@ -28,11 +29,32 @@ def write_safetensors(path, tensors, metadata=None):
         header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
     head = json.dumps(header, separators=(",", ":")).encode()
     head += b" " * (-len(head) % 8)
+    write_atomically(path, [struct.pack("<Q", len(head)), head] + blobs)
+    return 8 + len(head) + offset
+
+
+def write_atomically(path, chunks):
+    """Writes the byte strings to path through a temporary name with the process id."""
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for b in blobs:
+        for b in chunks:
             f.write(b)
     os.replace(tmp, path)
-    return 8 + len(head) + offset
+
+
+def read_safetensors(path):
+    """-> ({name: float tensor}, metadata) of a file write_safetensors (or
+    ganforge) wrote: F32 and F64 tensors, little-endian."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    meta = header.pop("__metadata__", None) or {}
+    body = data[8 + n:]
+    codes = {code: np_dtype for code, np_dtype in _DTYPES.values()}
+    tensors = {}
+    for name, h in header.items():
+        b, e = h["data_offsets"]
+        a = np.frombuffer(body[b:e], dtype=codes[h["dtype"]]).reshape(h["shape"])
+        tensors[name] = torch.from_numpy(a.astype(a.dtype.newbyteorder("=")))
+    return tensors, meta

@@ -28,6 +28,8 @@ pydeps.require("make_pggan_pickle", "numpy", "torch")  # torch: through pggan_re
 
 import numpy as np
 
+import golden_io  # noqa: E402
+
 import pggan_reference as ref  # noqa: E402
 
 EXECUTION_TRAP = "raise SystemExit('build_module_src was executed')\n"
@@ -115,10 +117,7 @@ def main():
     static = dict(num_channels=a.num_channels, resolution=a.resolution, label_size=a.label_size,
                   fmap_base=a.fmap_base, fmap_max=a.fmap_max, latent_size=a.latent_size, fused_scale=not a.no_fused)
     data = dumps(make_networks(static, a.seed, a.lod, a.mbstd_group_size))
-    tmp = a.out + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, a.out)
+    golden_io.write_atomically(a.out, [data])
     print(f"wrote (G, D, Gs) to {a.out} ({len(data)} bytes)")
 
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Writes tests/data/step_*.bin: training minibatches of the PyTorch reference
-step (tools/stylegan2_training_reference.py) with every random draw, for
-tests/test_step_parity.cpp, which replays the draws in ganforge's trainer and
-compares.
+"""Writes tests/data/step_*.bin: training steps of the PyTorch references
+(StyleGAN2-ADA: tools/stylegan2_training_reference.py; PGGAN:
+tools/pggan_training_reference.py) with every random draw, for
+tests/test_step_parity.cpp and tests/test_pggan_step_parity.cpp, which replay
+the draws in ganforge's trainers and compare (tests/step_parity.h).
+--only NAME... writes only those fixtures.
 
-Each case starts from a realistic state: networks with random weights (biases,
+StyleGAN2-ADA (step_uncond_mirror, step_cond_replicas). Each case starts from a realistic state: networks with random weights (biases,
 noise strengths and w_avg randomized too), trained by the reference for 16
 minibatches (unrecorded draws), so that the Adam moments, G_ema, w_avg and the
 path-length mean are those of a run; that state is rounded to float32 and
@@ -41,6 +43,27 @@ noted):
     layout's order): max |c - b| of PyTorch's own float32 step c (from the
     same float32 state and draws) against the float64 reference b: the
     rounding float32 arithmetic alone causes in that tensor.
+
+PGGAN (step_pggan_*). Each case starts from official-layout random networks
+(tools/make_pggan_pickle.py: Gs = G plus a little noise), trained by the
+reference for a few rounds (unrecorded draws) at a stable lod, rounded to
+float32; then two recorded rounds (one step() of PGGANTrainer each,
+minibatch_repeats times D_repeats D steps and a G step). The same layout and
+noise conventions as above, with the official variable names in ganforge's
+layouts (pggan_reference.to_ganforge), and:
+  metadata: spec (ganforge PGGANSpec JSON), G_kwargs, D_kwargs (the official
+    static kwargs), start (JSON: cur_nimg, prev_lod), minibatches (JSON list of
+    the rounds' first image counts K, the draw log's mb<K>), rounds (JSON: the
+    schedule of each round), poison ({mb, phase = "rep<i>/D<k>" or
+    "rep<i>/G", ...}: the step is then skipped, as the official optimizer
+    skips non-finite gradients),
+  init/G, init/Gs [G_state], init/D [D_state]; init/<opt>/exp_avg_sq and
+    step (one per parameter, 0 for a parameter without state: see
+    tools/pggan_training_reference.py),
+  expect/mb<K>/grad/rep<i>/D<k>, grad/rep<i>/G: each step's gradient,
+  expect/mb<K>/G, Gs [G_params], D [D_params],
+  expect/mb<K>/<opt>/exp_avg, exp_avg_sq, step for G_opt and D_opt (exp_avg
+    stored: a skipped step keeps the previous one).
 """
 import argparse
 import copy
@@ -50,10 +73,14 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
-pydeps.require("make_step_fixtures", "torch")
+pydeps.require("make_step_fixtures", "numpy", "torch")
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+import make_pggan_pickle as mkp  # noqa: E402
+import pggan_reference as pgref  # noqa: E402
+import pggan_training_reference as pgtr  # noqa: E402
 import stylegan2_training_reference as tr  # noqa: E402
 from golden_io import write_safetensors  # noqa: E402
 
@@ -85,6 +112,144 @@ CASES = {
                                c_dim=3, xflip=False, minibatches=2,
                                poison=[]),
 }
+
+
+def pggan_spec(**over):
+    """ganforge's PGGANSpec (train/pggan/configs.h) at the official loss and
+    Adam values, with tiny networks and a schedule of a few images."""
+    sched = dict(lod_initial_resolution=4, lod_training_kimg=0.016, lod_transition_kimg=0.032, minibatch_base=4,
+                 minibatch_dict={}, max_minibatch_per_gpu={}, G_lrate_base=0.001, G_lrate_dict={}, D_lrate_base=0.001,
+                 D_lrate_dict={}, tick_kimg_base=0.016, tick_kimg_dict={}, num_gpus=1)
+    sched.update(over.pop("sched", {}))
+    spec = dict(cfg="tiny", fmap_base=16, fmap_decay=1.0, fmap_max=4, latent_size=4, fused_scale=True,
+                mbstd_group_size=2, sched=sched, total_kimg=1.0, G_smoothing=0.999, D_repeats=1, minibatch_repeats=2,
+                reset_opt_for_new_lod=True, mirror_augment=False, wgan_lambda=10.0, wgan_epsilon=0.001,
+                wgan_target=1.0, cond_weight=1.0, adam_beta1=0.0, adam_beta2=0.99, adam_epsilon=1e-8)
+    spec.update(over)
+    return spec
+
+
+PGGAN_CASES = {
+    # 16x16 grayscale, unconditional, mirror augment, fused resampling convs,
+    # the official G_smoothing. Warm-up rounds at the stable lod 1 (8x8; images
+    # 46-62 of the schedule), then a round that enters the fade (lod 0.8667:
+    # both optimizers reset, the 16x16 layers join) and one inside it (lod 0.6,
+    # no reset); neither lod is a float32 number.
+    "step_pggan_fade": dict(spec=pggan_spec(mirror_augment=True, sched=dict(lod_transition_kimg=0.030)), res=16,
+                            channels=1, c_dim=0, start_nimg=50, warmup=2, rounds=2, poison=[]),
+    # 16x16 RGB with 3 labels (AC-GAN terms), separate up/downscale layers, two
+    # D steps per minibatch, a G_smoothing other than the official one; every
+    # round at the stable lod 1 (the 16x16 layers idle: no gradient, no Adam
+    # state). The first round's first G step has a NaN gradient: skipped.
+    "step_pggan_stable_cond": dict(spec=pggan_spec(fused_scale=False, D_repeats=2, G_smoothing=0.9,
+                                                   sched=dict(lod_training_kimg=0.064)),
+                                   res=16, channels=3, c_dim=3, start_nimg=100, warmup=2, rounds=2,
+                                   poison=[dict(mb=132, phase="rep0/G", param="8x8/Conv1/weight", index=[0],
+                                                value=["nan"])]),
+}
+
+
+def store_expect(out, e, want, got32, float64=()):
+    """expect/mb<K>/<group> (float32, float64 for the groups named in float64)
+    and expect/mb<K>/noise/<group>: per tensor, max |c - b| of the float32 run
+    c against the float64 reference b."""
+    for group, named in want.items():
+        out[e + group] = pack([t for _, t in named], torch.float64 if group in float64 else torch.float32)
+        out[e + "noise/" + group] = torch.tensor(
+            [(t.double() - c.double()).abs().max().item() if t.numel() else 0.0
+             for (_, t), (_, c) in zip(named, got32[group])], dtype=torch.float64)
+
+
+def gf_named(d):
+    """name -> TF-layout tensor as [(name, ganforge-layout tensor)]."""
+    return [(n, torch.from_numpy(np.array(pgref.to_ganforge(n, t.detach().numpy()), order="C"))) for n, t in d.items()]
+
+
+def pggan_results(rnd, grads):
+    out = {f"grad/{step}": gf_named(g) for step, g in grads.items()}
+    out["G"], out["Gs"], out["D"] = (gf_named(n.trainables) for n in (rnd.G, rnd.Gs, rnd.D))
+    for key, opt in (("G_opt", rnd.G_opt), ("D_opt", rnd.D_opt)):
+        out[key + "/exp_avg"] = gf_named(opt.m)
+        out[key + "/exp_avg_sq"] = gf_named(opt.v)
+    return out
+
+
+def make_pggan_case(name, case, seed):
+    spec, res, ch, c_dim = case["spec"], case["res"], case["channels"], case["c_dim"]
+    raw = 10
+    gen = torch.Generator().manual_seed(seed)
+    pixels = torch.randint(0, 256, [raw, ch, res, res], generator=gen, dtype=torch.uint8)
+    labels = torch.arange(raw) % c_dim if c_dim else None
+    ds = tr.Dataset(pixels, labels, c_dim, False)
+    static = dict(num_channels=ch, resolution=res, label_size=c_dim, fmap_base=spec["fmap_base"],
+                  fmap_decay=spec["fmap_decay"], fmap_max=spec["fmap_max"], latent_size=spec["latent_size"],
+                  fused_scale=spec["fused_scale"])
+    G_state, D_state, Gs_state = mkp.make_networks(static, seed, 0.0, spec["mbstd_group_size"])
+    nets = [pgtr.Network(cls, dict(st["variables"]), st["static_kwargs"], torch.float64)
+            for cls, st in ((pgref.G, G_state), (pgref.D, D_state), (pgref.G, Gs_state))]
+    torch.manual_seed(seed)
+    rnd = pgtr.TrainingRound(spec, nets[0], nets[1], nets[2], ds)
+    rnd.cur_nimg = case["start_nimg"]
+    for _ in range(case["warmup"]):
+        rnd.step(tr.Draws())
+    # The state rounded to float32, what ganforge holds; beta1 = 0: the first
+    # moments are never read, and ganforge starts them at zero.
+    with torch.no_grad():
+        for net in (rnd.G, rnd.D, rnd.Gs):
+            for t in net.net.v.values():
+                t.copy_(t.float())
+        for opt in (rnd.G_opt, rnd.D_opt):
+            for n in opt.params:
+                opt.m[n].zero_()
+                opt.v[n].copy_(opt.v[n].float())
+
+    def state(net):
+        return [(n, torch.from_numpy(np.array(pgref.to_ganforge(n, t.detach().numpy()), order="C")))
+                for n, t in net.net.v.items()]
+
+    lay = dict(G_state=layout(state(rnd.G)), D_state=layout(state(rnd.D)), G_params=layout(gf_named(rnd.G.trainables)),
+               D_params=layout(gf_named(rnd.D.trainables)))
+    out = {"data/pixels": pixels.float(), "data/labels": (labels if labels is not None else torch.zeros(raw)).float(),
+           "init/G": pack([t for _, t in state(rnd.G)]), "init/Gs": pack([t for _, t in state(rnd.Gs)]),
+           "init/D": pack([t for _, t in state(rnd.D)])}
+    for key, opt in (("G_opt", rnd.G_opt), ("D_opt", rnd.D_opt)):
+        out[f"init/{key}/exp_avg_sq"] = pack([t for _, t in gf_named(opt.v)])
+        out[f"init/{key}/step"] = pack([torch.tensor(v) for v in opt.steps().values()], torch.float64)
+    start = dict(cur_nimg=rnd.cur_nimg, prev_lod=rnd.prev_lod)
+
+    rnd32 = rnd.to(torch.float32)
+    record, minibatches, rounds = {}, [], []
+    for _ in range(case["rounds"]):
+        mb = rnd.cur_nimg
+        minibatches.append(mb)
+        grads, grads32 = {}, {}
+
+        def observer(into, mb=mb):
+            def observe(step, g):
+                into[step] = {n: t.clone() for n, t in g.items()}
+                for pz in case["poison"]:
+                    if pz["mb"] == mb and pz["phase"] == step:
+                        flat = g[pz["param"]].view(-1)
+                        for i, v in zip(pz["index"], pz["value"]):
+                            # the TF layout's element that is ganforge's element i
+                            idx = np.arange(flat.numel()).reshape(list(g[pz["param"]].shape))
+                            j = int(np.asarray(pgref.to_ganforge(pz["param"], idx)).reshape(-1)[i])
+                            flat[j] = float(v)
+            return observe
+
+        rounds.append(rnd.step(tr.Draws(record=record), observer(grads)))
+        rnd32.step(tr.Draws(log=record, dtype=torch.float32), observer(grads32))
+        want, got32 = pggan_results(rnd, grads), pggan_results(rnd32, grads32)
+        e = f"expect/mb{mb}/"
+        store_expect(out, e, want, got32)
+        for key, opt in (("G_opt", rnd.G_opt), ("D_opt", rnd.D_opt)):
+            out[e + key + "/step"] = pack([torch.tensor(v) for v in opt.steps().values()], torch.float64)
+    out.update(record)
+    meta = dict(spec=json.dumps(spec), G_kwargs=json.dumps(G_state["static_kwargs"]),
+                D_kwargs=json.dumps(D_state["static_kwargs"]), data=json.dumps(dict(xflip=False, c_dim=c_dim)),
+                start=json.dumps(start), minibatches=json.dumps(minibatches), rounds=json.dumps(rounds),
+                layout=json.dumps(lay), poison=json.dumps(case["poison"]))
+    return out, meta
 
 
 def network_kwargs(spec, res, channels, c_dim):
@@ -227,11 +392,7 @@ def make_case(name, case, seed):
         step32.step(tr.Draws(log=record, dtype=torch.float32), observer(grads32))
         want, got32 = results(step, grads), results(step32, grads32)
         e = f"expect/mb{mb}/"
-        for group, named in want.items():
-            out[e + group] = pack([t for _, t in named], torch.float64 if group == "pl_mean" else torch.float32)
-            out[e + "noise/" + group] = torch.tensor(
-                [(t.double() - c.double()).abs().max().item() if t.numel() else 0.0
-                 for (_, t), (_, c) in zip(named, got32[group])], dtype=torch.float64)
+        store_expect(out, e, want, got32, float64=("pl_mean",))
         for key, opt, named in (("G", step.G_opt, G_params), ("D", step.D_opt, D_params)):
             state = tr.TrainingStep.adam_state(opt, named)
             out[e + key + "_opt/step"] = pack([torch.tensor(float(state[n][0])) for n, _ in named], torch.float64)
@@ -249,11 +410,19 @@ def make_case(name, case, seed):
 def main():
     p = pydeps.OneLineParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--outdir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data"))
+    p.add_argument("--only", nargs="+", metavar="NAME", help="write only these fixtures")
     args = p.parse_args()
     torch.set_num_threads(1)  # the same bits on every machine
+    makers = [(name, make_case, case, 2000 + i) for i, (name, case) in enumerate(CASES.items())]
+    makers += [(name, make_pggan_case, case, 3000 + i) for i, (name, case) in enumerate(PGGAN_CASES.items())]
+    unknown = set(args.only or []) - {m[0] for m in makers}
+    if unknown:
+        p.error(f"no fixture named {', '.join(sorted(unknown))}")
     total = 0
-    for i, (name, case) in enumerate(CASES.items()):
-        tensors, meta = make_case(name, case, 2000 + i)
+    for name, make, case, seed in makers:
+        if args.only and name not in args.only:
+            continue
+        tensors, meta = make(name, case, seed)
         size = write_safetensors(os.path.join(args.outdir, name + ".bin"), tensors, meta)
         total += size
         print(f"{name}: {len(tensors)} tensors, {size} bytes")

@@ -29,6 +29,8 @@ pydeps.require("make_stylegan_pickle", "numpy", "torch")  # torch: through style
 
 import numpy as np  # noqa: E402
 
+import golden_io  # noqa: E402
+
 import stylegan_reference as ref  # noqa: E402
 
 EXECUTION_TRAP = "raise SystemExit('build_module_src was executed')\n"
@@ -67,8 +69,9 @@ def random_variables(shapes, rng, use_wscale=True):
     return out
 
 
-def state(name, func, static_kwargs, variables, components=None):
-    return {"version": 3, "name": name, "static_kwargs": dict(static_kwargs), "components": components or {},
+def state(name, func, static_kwargs, variables, components=None, version=3):
+    """version 3: NVlabs/stylegan's dnnlib.tflib; 4: NVlabs/stylegan2's (the same fields)."""
+    return {"version": version, "name": name, "static_kwargs": dict(static_kwargs), "components": components or {},
             "build_module_src": EXECUTION_TRAP, "build_func_name": func, "variables": list(variables.items())}
 
 
@@ -135,10 +138,7 @@ def main():
              mapping_fmaps=a.latent_size)
     states, _ = make_networks(g, base, a.seed)
     data = dumps(states)
-    tmp = a.out + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, a.out)
+    golden_io.write_atomically(a.out, [data])
     print(f"wrote (G, D, Gs) to {a.out} ({len(data)} bytes)")
 
 

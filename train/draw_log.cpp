@@ -1,8 +1,10 @@
 #include "train/draw_log.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
@@ -119,6 +121,33 @@ void DrawLog::end_minibatch(int64_t k) {
   std::snprintf(file, sizeof file, "draws-mb%06lld.bin", static_cast<long long>(k));
   io::save_safetensors((fs::path(where_) / file).string(), out, {{"format", "ganforge-draw-log/1"}});
   entries_.erase(first, last);
+}
+
+std::vector<int64_t> logged_items(DrawLog* log, const char* name, int64_t n, int64_t size,
+                                  const std::function<std::vector<int64_t>()>& fresh) {
+  if (!log) return fresh();
+  const Tensor t = log->draw(name, {n}, DType::f64, Device::cpu(), [&] {
+    const std::vector<int64_t> items = fresh();
+    return Tensor::from_vector(std::vector<double>(items.begin(), items.end()), {n}, DType::f64);
+  });
+  std::vector<int64_t> items;
+  for (double v : t.to_vector()) {
+    GF_CHECK(v >= 0 && v < static_cast<double>(size) && v == std::floor(v), kWho,
+             log->scope() << name << ": " << v << " is not an item of the dataset's " << size);
+    items.push_back(static_cast<int64_t>(v));
+  }
+  return items;
+}
+
+std::unique_ptr<DrawLog> draw_log_from_flags(const std::string& record_dir, const std::string& replay_paths) {
+  if (!record_dir.empty() && !replay_paths.empty()) throw Error("--record-draws and --replay-draws exclude each other");
+  if (!record_dir.empty()) return DrawLog::recorder(record_dir);
+  if (replay_paths.empty()) return nullptr;
+  std::vector<std::string> paths;
+  std::stringstream list(replay_paths);
+  for (std::string p; std::getline(list, p, ',');)
+    if (!p.empty()) paths.push_back(p);
+  return DrawLog::replayer(paths);
 }
 
 std::vector<std::string> DrawLog::names() const {

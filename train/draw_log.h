@@ -18,9 +18,10 @@
 // Replaying is strict: a missing name, a shape or dtype other than the run's,
 // or an entry of a finished minibatch that nobody took throws gf::Error.
 //
-// Another family's trainer uses it the same way: PGGAN's WGAN-GP would log its
-// interpolation weights ("mb<K>/r0/D/gp_eps") beside its latents, StyleGAN's
-// its per-layer noise; a PyTorch reference of that trainer reads the names.
+// Another family's trainer uses it the same way: PGGAN's logs its WGAN-GP
+// interpolation weights ("mb<K>/rep0/D0/gp_eps") beside its latents
+// (PGGANTrainer::set_draw_log lists its names); a PyTorch reference of that
+// trainer reads the names.
 //
 // Off is the default everywhere: a trainer holds a null DrawLog* and takes the
 // draw directly (see logged_draw), so a run without a log pays one pointer test
@@ -87,5 +88,16 @@ template <class F>
 Tensor logged_draw(DrawLog* log, const char* name, const Shape& shape, DType dtype, Device device, F&& fresh) {
   return log ? log->draw(name, shape, dtype, device, std::forward<F>(fresh)) : fresh();
 }
+
+// n dataset items (of a dataset of `size`) drawn by fresh(), through the log
+// when there is one: kept as float64 [n] under `name`; replayed ones must be
+// whole numbers in [0, size) (else gf::Error).
+std::vector<int64_t> logged_items(DrawLog* log, const char* name, int64_t n, int64_t size,
+                                  const std::function<std::vector<int64_t>()>& fresh);
+
+// The log the training programs' --record-draws DIR and --replay-draws PATHS
+// (comma-separated files or folders) ask for; null when both are empty.
+// Throws gf::Error when both are given.
+std::unique_ptr<DrawLog> draw_log_from_flags(const std::string& record_dir, const std::string& replay_paths);
 
 }  // namespace gf

@@ -155,6 +155,23 @@ void dataset_level_image(const Dataset& ds, int64_t i, int level, uint8_t* out) 
       }
 }
 
+Tensor level_pixels(const Dataset& ds, const std::vector<int64_t>& items, int level, const std::vector<bool>& flip) {
+  GF_CHECK(flip.empty() || flip.size() == items.size(), "level_pixels", flip.size() << " flips for " << items.size() << " images");
+  const int C = ds.channels(), r = ds.resolution() >> level;
+  const int64_t n = static_cast<int64_t>(items.size()), plane = static_cast<int64_t>(r) * r;
+  std::vector<uint8_t> img(static_cast<size_t>(C * plane));
+  std::vector<double> out;
+  out.reserve(static_cast<size_t>(n * C * plane));
+  for (int64_t k = 0; k < n; ++k) {
+    dataset_level_image(ds, items[static_cast<size_t>(k)], level, img.data());
+    const bool mirrored = !flip.empty() && flip[static_cast<size_t>(k)];
+    for (int c = 0; c < C; ++c)
+      for (int y = 0; y < r; ++y)
+        for (int x = 0; x < r; ++x) out.push_back(img[static_cast<size_t>((c * r + y) * r + (mirrored ? r - 1 - x : x))]);
+  }
+  return Tensor::from_vector(out, {n, C, r, r}, DType::f64);
+}
+
 Tensor progressive_reals(const Dataset& ds, const std::vector<int64_t>& items, double lod,
                          const std::vector<bool>& flip, Device device) {
   const char* op = "progressive_reals";

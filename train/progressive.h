@@ -61,6 +61,13 @@ ScheduleSpec schedule_spec_from_json(const nlohmann::json& j);
 // float32, which are exact). out holds C * (res / 2^k)^2 bytes.
 void dataset_level_image(const Dataset& ds, int64_t i, int level, uint8_t* out);
 
+// The level `level` images of the dataset items as dataset_tool.py stores
+// them (dataset_level_image), flipped along x where flip[i] (empty: none):
+// whole numbers 0..255 as float64 [N, C, res / 2^level, res / 2^level] on the
+// CPU. What process_reals starts from; the draw log records it
+// (PGGANTrainer::set_draw_log).
+Tensor level_pixels(const Dataset& ds, const std::vector<int64_t>& items, int level, const std::vector<bool>& flip);
+
 // The official process_reals at `lod` for the dataset items: the level
 // floor(lod) images in [-1, 1] (x * float(2 / 255) - 1), flipped along x where
 // flip[i] (empty: none), faded towards the 2x2 box mean by lod - floor(lod),

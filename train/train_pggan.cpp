@@ -74,6 +74,8 @@ int run(int argc, char** argv) {
                   {"cond", "", "", "train a class-conditional (AC-GAN) network from the dataset's labels"},
                   cli::integer("max-images", "N", "", "use at most N images of the dataset", 1, cli::kInt64Max),
                   {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a PGGAN snapshot's weights"},
+                  {"record-draws", "DIR", "", "write every random draw of each round to DIR/draws-mb<K>.bin, K its first image (for a reference to replay)"},
+                  {"replay-draws", "PATHS", "", "take every random draw from these draw-log files or folders (comma-separated)"},
                   cli::device("device", "cpu", "where to train")});
   if (args.help()) {
     std::cout << args.usage();
@@ -95,6 +97,7 @@ int run(int argc, char** argv) {
   const PGGANSetup fresh = make_pggan_setup(spec, *ds, seed, dev);
   std::unique_ptr<PGGANTrainer> trainer =
       args.has("resume") ? resumed_trainer(args, args.str("resume"), fresh, *ds) : std::make_unique<PGGANTrainer>(fresh, *ds);
+  if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"))) trainer->set_draw_log(std::move(log));
   const PGGANSetup& setup = trainer->setup();
 
   std::ostringstream desc;

@@ -214,16 +214,7 @@ int run(int argc, char** argv) {
   if (world > 1) fresh.comm = comm;
   std::unique_ptr<StyleGAN2Trainer> trainer =
       args.has("resume") ? resumed_trainer(args, args.str("resume"), fresh, *ds) : std::make_unique<StyleGAN2Trainer>(fresh, *ds);
-  if (args.has("record-draws") && args.has("replay-draws"))
-    throw Error("--record-draws and --replay-draws exclude each other");
-  if (args.has("record-draws")) trainer->set_draw_log(DrawLog::recorder(args.str("record-draws")));
-  if (args.has("replay-draws")) {
-    std::vector<std::string> paths;
-    std::stringstream list(args.str("replay-draws"));
-    for (std::string p; std::getline(list, p, ',');)
-      if (!p.empty()) paths.push_back(p);
-    trainer->set_draw_log(DrawLog::replayer(paths));
-  }
+  if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"))) trainer->set_draw_log(std::move(log));
   const TrainerSetup& setup = trainer->setup();
   const bool cond = ds->c_dim() > 0;
   LoopOptions lo;

@@ -15,3 +15,41 @@ $d/state.pt --net all && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/state.pt $d/net.bin --conv-clamp 1.5 && \
 $<TARGET_FILE:generate> --network $d/net.bin --seeds 0 --class 1 --outdir $d/out && test -s $d/out/seed0000.png")
 set_tests_properties(cpu.generate_from_converted PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
+
+# StyleGAN2 TensorFlow pickles (NVlabs/stylegan2, state version 4): the mapping
+# checks in tests/test_convert_stylegan2_tf.py (tensors, the TF semantics,
+# refusals); then the parity network written as such a pickle
+# (tools/make_stylegan2_tf_pickle.py) and imported generates and scores what
+# the network itself does (truncation, const noise) to 1e-4 relative.
+add_test(NAME cpu.convert_stylegan2_tf
+         COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_convert_stylegan2_tf.py")
+set_tests_properties(cpu.convert_stylegan2_tf PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
+set(_sg2tf_net ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin)
+set(_sg2tf_gen "--seeds 0-3 --trunc 0.7 --noise-mode const")
+add_test(NAME cpu.generate_from_stylegan2_tf_pickle
+         COMMAND sh -c "d=${CMAKE_BINARY_DIR}/test_convert_sg2tf && rm -rf $d && mkdir -p $d && \
+{ '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/make_stylegan2_tf_pickle.py $d/net.pkl --from ${_sg2tf_net} && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/net.pkl $d/net.bin && \
+$<TARGET_FILE:generate> --network ${_sg2tf_net} ${_sg2tf_gen} --raw $d/want.npy --outdir $d/want && \
+$<TARGET_FILE:generate> --network $d/net.bin ${_sg2tf_gen} --raw $d/got.npy --outdir $d/got && \
+$<TARGET_FILE:discriminate> --network ${_sg2tf_net} --images $d/want.npy --out $d/want_scores.npy && \
+$<TARGET_FILE:discriminate> --network $d/net.bin --images $d/want.npy --out $d/got_scores.npy && \
+'${GF_PYTHON3}' -c \"import numpy as n
+for k in ('', '_scores'):
+    a, b = n.load('$d/got' + k + '.npy'), n.load('$d/want' + k + '.npy')
+    e = abs(a - b).max() / abs(b).max()
+    print('images' if not k else 'scores', list(a.shape), 'relative error', e)
+    assert a.shape == b.shape and e <= 1e-4
+print('the imported network matches the original')\"")
+set_tests_properties(cpu.generate_from_stylegan2_tf_pickle PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
+# Bad input: a pickle without one of Gs's variables is refused with one line
+# (exit status 1), and no bundle is written.
+add_test(NAME cpu.convert_stylegan2_tf_missing_variable
+         COMMAND sh -c "d=${CMAKE_BINARY_DIR}/test_convert_sg2tf_bad && rm -rf $d && mkdir -p $d && \
+{ '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/make_stylegan2_tf_pickle.py $d/net.pkl --from ${_sg2tf_net} \
+--drop Gs:synthesis/8x8/Conv0_up/mod_bias && \
+sh ${GF_CLI_DIR}/expect_error.sh '^convert_weights: error: .*net.pkl: Gs.synthesis: missing variable 8x8/Conv0_up/mod_bias$' \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/net.pkl $d/net.bin && test ! -e $d/net.bin")
+set_tests_properties(cpu.convert_stylegan2_tf_missing_variable PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)

@@ -1,55 +1,69 @@
 # train_pggan, and generate/discriminate/convert_weights on PGGAN networks
-# (included from CMakeLists.txt). Runs go to their own folders, so the
-# StyleGAN2 tests' "newest snapshot" never picks a PGGAN file.
+# (included from CMakeLists.txt). Each run goes to its own folder, wiped
+# first, so its run folder's name is known: tests that read another run's
+# files name them directly.
 set(_pg ${CMAKE_BINARY_DIR}/test_pggan)
-set(_pg_newest "ls -td ${_pg}/runs/*-pggan-tiny/ | head -n 1")
+set(_pg_run ${_pg}/runs/00000-fashion-mnist-pggan-tiny)
+set(_pg_one_thread ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1)
 
 # A tiny network grows on Fashion-MNIST (32x32 from 4x4; 32 images per
 # resolution, then 64 of fade; 16 images a round, one tick each) to 80
 # images: halfway through the 8x8 fade.
-add_test(NAME cpu.train_pggan_smoke
-         COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_pggan> --cfg tiny --lod-transition-kimg 0.064
-                 --kimg 0.080 --snap 2 --max-images 96 --outdir ${_pg}/runs)
-set_tests_properties(cpu.train_pggan_smoke PROPERTIES LABELS cpu FIXTURES_SETUP pggan_run
-                     PASS_REGULAR_EXPRESSION "tick 1 +kimg 0.0 +lod 3.00 .*lod 2.75 .*lod 2.50 .*Done: .*fashion-mnist-pggan-tiny"
-                     FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
+gf_cli_test(train_pggan_smoke FRESH ${_pg}/runs
+            EXPECT "^tick 1 +kimg 0.0 +lod 3.00 " " lod 2.75 " " lod 2.50 " "Done: .*/runs/00000-fashion-mnist-pggan-tiny$"
+            REJECT ${GF_NONFINITE} FIXTURES_SETUP pggan_run
+            COMMAND ${_pg_one_thread} $<TARGET_FILE:train_pggan> --cfg tiny --lod-transition-kimg 0.064
+                    --kimg 0.080 --snap 2 --max-images 96 --outdir ${_pg}/runs)
 # --resume continues the fade from the checkpoint (written at the end); the
 # straight run of the same length ends with the same checkpoint, byte for byte.
-add_test(NAME cpu.train_pggan_resume
-         COMMAND sh -c "f=$(${_pg_newest})checkpoint.bin && OMP_NUM_THREADS=1 $<TARGET_FILE:train_pggan> --resume \"$f\" \
---kimg 0.144 --snap 2 --max-images 96 --outdir ${_pg}/resumed")
-set_tests_properties(cpu.train_pggan_resume PROPERTIES LABELS cpu FIXTURES_REQUIRED pggan_run FIXTURES_SETUP pggan_resumed
-                     PASS_REGULAR_EXPRESSION "resumed from .*at kimg 0.08.*lod 2.25 .*lod 2.00 .*Done: "
-                     FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
-add_test(NAME cpu.train_pggan_straight
-         COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_pggan> --cfg tiny --lod-transition-kimg 0.064
-                 --kimg 0.144 --snap 2 --max-images 96 --outdir ${_pg}/straight)
-set_tests_properties(cpu.train_pggan_straight PROPERTIES LABELS cpu FIXTURES_SETUP pggan_straight PASS_REGULAR_EXPRESSION "Done: ")
+gf_cli_test(train_pggan_resume FRESH ${_pg}/resumed
+            EXPECT "resumed from .*at kimg 0.08" " lod 2.25 " " lod 2.00 " "Done: .*/resumed/00000-fashion-mnist-pggan-tiny$"
+            REJECT ${GF_NONFINITE} FIXTURES_REQUIRED pggan_run FIXTURES_SETUP pggan_resumed
+            COMMAND ${_pg_one_thread} $<TARGET_FILE:train_pggan> --resume ${_pg_run}/checkpoint.bin
+                    --kimg 0.144 --snap 2 --max-images 96 --outdir ${_pg}/resumed)
+gf_cli_test(train_pggan_straight FRESH ${_pg}/straight EXPECT "Done: .*/straight/00000-fashion-mnist-pggan-tiny$"
+            FIXTURES_SETUP pggan_straight
+            COMMAND ${_pg_one_thread} $<TARGET_FILE:train_pggan> --cfg tiny --lod-transition-kimg 0.064
+                    --kimg 0.144 --snap 2 --max-images 96 --outdir ${_pg}/straight)
 add_test(NAME cpu.train_pggan_resume_is_exact
-         COMMAND sh -c "cmp $(ls -td ${_pg}/straight/*/ | head -n 1)checkpoint.bin $(ls -td ${_pg}/resumed/*/ | head -n 1)checkpoint.bin")
+         COMMAND cmp ${_pg}/straight/00000-fashion-mnist-pggan-tiny/checkpoint.bin
+                 ${_pg}/resumed/00000-fashion-mnist-pggan-tiny/checkpoint.bin)
 set_tests_properties(cpu.train_pggan_resume_is_exact PROPERTIES LABELS cpu FIXTURES_REQUIRED "pggan_resumed;pggan_straight")
-add_test(NAME cpu.train_pggan_resume_conflicting_flag
-         COMMAND sh -c "f=$(${_pg_newest})checkpoint.bin && $<TARGET_FILE:train_pggan> --resume \"$f\" --cfg cpu \
---max-images 96 --outdir ${_pg}/resumed")
-set_tests_properties(cpu.train_pggan_resume_conflicting_flag PROPERTIES LABELS cpu FIXTURES_REQUIRED pggan_run
-                     PASS_REGULAR_EXPRESSION "train_pggan: error: --cfg cannot change a run resumed from a checkpoint")
-add_test(NAME cpu.train_pggan_bad_cfg COMMAND train_pggan --cfg nope --max-images 16 --outdir ${_pg}/bad)
-set_tests_properties(cpu.train_pggan_bad_cfg PROPERTIES LABELS cpu
-                     PASS_REGULAR_EXPRESSION "train_pggan: error: unknown --cfg 'nope'")
+gf_expect_error(train_pggan_resume_conflicting_flag
+                "^train_pggan: error: --cfg cannot change a run resumed from a checkpoint" pggan_run
+                $<TARGET_FILE:train_pggan> --resume ${_pg_run}/checkpoint.bin --cfg cpu --max-images 96 --outdir ${_pg}/bad)
+gf_expect_error(train_pggan_bad_cfg "^train_pggan: error: unknown --cfg 'nope'" ""
+                $<TARGET_FILE:train_pggan> --cfg nope --max-images 16 --outdir ${_pg}/bad)
 
-# generate and discriminate read the run's snapshot: Gs at an earlier level, then D on those images.
-add_test(NAME cpu.generate_pggan_snapshot
-         COMMAND sh -c "f=$(ls -t ${_pg}/runs/*/network-snapshot-*.bin | head -n 1) && \
+# Draw logs: a recorded run writes one file per round (named by its first
+# image), and replaying them runs the same rounds (the same losses) without a
+# draw left over.
+gf_cli_test(train_pggan_record_draws FRESH ${_pg}/draws EXPECT "Done: " FIXTURES_SETUP pggan_recorded_draws
+            COMMAND sh -c "OMP_NUM_THREADS=1 $<TARGET_FILE:train_pggan> --cfg tiny --mirror --kimg 0.032 --tick 0.016 \
+--max-images 32 --record-draws ${_pg}/draws/log --outdir ${_pg}/draws/recorded && \
+test -s ${_pg}/draws/log/draws-mb000000.bin && test -s ${_pg}/draws/log/draws-mb000016.bin")
+gf_cli_test(train_pggan_replay_draws FRESH ${_pg}/draws/replayed FIXTURES_REQUIRED pggan_recorded_draws EXPECT "Done: "
+            COMMAND sh -c "OMP_NUM_THREADS=1 $<TARGET_FILE:train_pggan> --cfg tiny --mirror --kimg 0.032 --tick 0.016 \
+--max-images 32 --replay-draws ${_pg}/draws/log --outdir ${_pg}/draws/replayed && d=${_pg}/draws && \
+grep -o 'G [-0-9.]* D [-0-9.]* scores real [-0-9.]* fake [-0-9.]* gp [-0-9.e+]*' $d/recorded/00000-fashion-mnist-pggan-tiny-mirror/log.txt > $d/a && \
+grep -o 'G [-0-9.]* D [-0-9.]* scores real [-0-9.]* fake [-0-9.]* gp [-0-9.e+]*' $d/replayed/00000-fashion-mnist-pggan-tiny-mirror/log.txt > $d/b && \
+test -s $d/a && cmp $d/a $d/b")
+gf_expect_error(train_pggan_record_and_replay "^train_pggan: error: --record-draws and --replay-draws exclude each other" ""
+                $<TARGET_FILE:train_pggan> --cfg tiny --max-images 16 --record-draws ${_pg}/bad/d --replay-draws ${_pg}/bad/d
+                --outdir ${_pg}/bad)
+
+# generate and discriminate read the run's snapshot (every snapshot of a run
+# under 1 kimg is network-snapshot-000000.bin, the last one written wins): Gs
+# at an earlier level, then D on those images.
+gf_cli_test(generate_pggan_snapshot FRESH ${_pg}/gen EXPECT "wrote logits \\[4, 1\\].*\\(4 of 4 finite\\)"
+            FIXTURES_REQUIRED pggan_run
+            COMMAND sh -c "f=${_pg_run}/network-snapshot-000000.bin && \
 $<TARGET_FILE:generate> --network \"$f\" --seeds 0-3 --grid 2x2 --lod 1.5 --raw ${_pg}/gen/raw.npy --outdir ${_pg}/gen && \
 test -s ${_pg}/gen/grid.png && \
 $<TARGET_FILE:discriminate> --network \"$f\" --images ${_pg}/gen/raw.npy --lod 1.5 --out ${_pg}/gen/scores.npy")
-set_tests_properties(cpu.generate_pggan_snapshot PROPERTIES LABELS cpu FIXTURES_REQUIRED pggan_run
-                     PASS_REGULAR_EXPRESSION "wrote logits \\[4, 1\\].*\\(4 of 4 finite\\)")
-add_test(NAME cpu.generate_pggan_rejects_stylegan2_flags
-         COMMAND sh -c "f=$(ls -t ${_pg}/runs/*/network-snapshot-*.bin | head -n 1) && \
-$<TARGET_FILE:generate> --network \"$f\" --seeds 0 --trunc 0.7 --outdir ${_pg}/gen")
-set_tests_properties(cpu.generate_pggan_rejects_stylegan2_flags PROPERTIES LABELS cpu FIXTURES_REQUIRED pggan_run
-                     PASS_REGULAR_EXPRESSION "generate: error: --trunc applies to StyleGAN2 networks")
+gf_expect_error(generate_pggan_rejects_stylegan2_flags "^generate: error: --trunc applies to StyleGAN2 networks" pggan_run
+                $<TARGET_FILE:generate> --network ${_pg_run}/network-snapshot-000000.bin --seeds 0 --trunc 0.7
+                --outdir ${_pg}/bad)
 
 # The converter on synthetic official pickles (needs a Python with PyTorch; skipped without).
 add_test(NAME cpu.convert_pggan
@@ -67,6 +81,6 @@ set_tests_properties(cpu.generate_from_pggan_pickle PROPERTIES LABELS cpu SKIP_R
 # ends with a network (its final snapshot).
 add_test(NAME cpu.train_pggan_kimg0
          COMMAND sh -c "rm -rf ${_pg}/kimg0 && $<TARGET_FILE:train_pggan> --cfg tiny --kimg 0 --max-images 16 \
---outdir ${_pg}/kimg0 && test -s $(ls -d ${_pg}/kimg0/*/)network-snapshot-000000.bin && echo snapshot written")
+--outdir ${_pg}/kimg0 && test -s ${_pg}/kimg0/00000-fashion-mnist-pggan-tiny/network-snapshot-000000.bin && echo snapshot written")
 set_tests_properties(cpu.train_pggan_kimg0 PROPERTIES LABELS cpu
                      PASS_REGULAR_EXPRESSION "Nothing left to train: kimg 0.000 of 0.000 is reached; writing a snapshot without training.*snapshot written")

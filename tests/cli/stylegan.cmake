@@ -22,25 +22,26 @@ set_tests_properties(cpu.generate_from_stylegan_pickle PROPERTIES LABELS cpu SKI
 
 # train_stylegan --arch stylegan: a tiny network grows on Fashion-MNIST (from
 # 4x4; 32 images per phase, 4 images a round) to 96 images, into the 16x16
-# fade; then a style-mixing grid from its snapshot.
-add_test(NAME cpu.train_stylegan_v1_smoke
-         COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny
-                 --kimg 0.096 --tick 0.032 --snap 1 --max-images 64 --outdir ${_sg}/runs)
-set_tests_properties(cpu.train_stylegan_v1_smoke PROPERTIES LABELS cpu FIXTURES_SETUP stylegan_v1_run
-                     PASS_REGULAR_EXPRESSION "StyleGAN \\(v1\\) cfg tiny.*lod 3.00 .*lod 2.00 .*r1 [0-9].*Done: .*fashion-mnist-stylegan-tiny"
-                     FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
-add_test(NAME cpu.generate_stylegan_v1_mixing
-         COMMAND sh -c "f=$(ls -t ${_sg}/runs/*/network-snapshot-*.bin | head -n 1) && \
+# fade, in a wiped folder (so its run folder's name is known); then a
+# style-mixing grid from its snapshot (kimg_tag: every snapshot of a run under
+# 1 kimg is network-snapshot-000000.bin, the last one written wins).
+set(_sg_run ${_sg}/runs/00000-fashion-mnist-stylegan-tiny)
+gf_cli_test(train_stylegan_v1_smoke FRESH ${_sg}/runs
+            EXPECT "StyleGAN \\(v1\\) cfg tiny" " lod 3\\.00 " " lod 2\\.00 .* r1 [0-9]" "Done: .*/runs/00000-fashion-mnist-stylegan-tiny$"
+            REJECT ${GF_NONFINITE} FIXTURES_SETUP stylegan_v1_run
+            COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny
+                    --kimg 0.096 --tick 0.032 --snap 1 --max-images 64 --outdir ${_sg}/runs)
+gf_cli_test(generate_stylegan_v1_mixing FRESH ${_sg}/mix ${_sg}/gen
+            EXPECT "wrote grid.png" "wrote logits \\[4, 1\\].*\\(4 of 4 finite\\)" FIXTURES_REQUIRED stylegan_v1_run
+            COMMAND sh -c "f=${_sg_run}/network-snapshot-000000.bin && \
 $<TARGET_FILE:generate> --network \"$f\" --mix-rows 1,2 --mix-cols 3,4 --mix-styles 0-1 --outdir ${_sg}/mix && \
 test -s ${_sg}/mix/grid.png && \
 $<TARGET_FILE:generate> --network \"$f\" --seeds 0-3 --lod 1.5 --raw ${_sg}/gen/raw.npy --outdir ${_sg}/gen && \
 $<TARGET_FILE:discriminate> --network \"$f\" --images ${_sg}/gen/raw.npy --lod 1.5 --out ${_sg}/gen/scores.npy")
-set_tests_properties(cpu.generate_stylegan_v1_mixing PROPERTIES LABELS cpu FIXTURES_REQUIRED stylegan_v1_run
-                     PASS_REGULAR_EXPRESSION "wrote grid.png.*wrote logits \\[4, 1\\].*\\(4 of 4 finite\\)")
-add_test(NAME cpu.train_stylegan_v1_resume
-         COMMAND sh -c "f=$(ls -td ${_sg}/runs/*/ | head -n 1)checkpoint.bin && OMP_NUM_THREADS=1 \
-$<TARGET_FILE:train_stylegan> --arch stylegan --resume \"$f\" --kimg 0.128 --tick 0.032 --snap 1 --max-images 64 \
---outdir ${_sg}/resumed")
-set_tests_properties(cpu.train_stylegan_v1_resume PROPERTIES LABELS cpu FIXTURES_REQUIRED stylegan_v1_run
-                     PASS_REGULAR_EXPRESSION "resumed from .*at kimg 0.096.*Done: "
-                     FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
+# (The resumed run's folder carries --cfg's default name, not the checkpoint's.)
+gf_cli_test(train_stylegan_v1_resume FRESH ${_sg}/resumed
+            EXPECT "resumed from .*at kimg 0.096" "Done: .*/resumed/00000-fashion-mnist-stylegan-[a-z0-9]+$"
+            REJECT ${GF_NONFINITE} FIXTURES_REQUIRED stylegan_v1_run
+            COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --arch stylegan
+                    --resume ${_sg_run}/checkpoint.bin --kimg 0.128 --tick 0.032 --snap 1 --max-images 64
+                    --outdir ${_sg}/resumed)

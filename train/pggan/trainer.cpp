@@ -131,21 +131,32 @@ void PGGANTrainer::set_progress(int64_t cur_nimg, double prev_lod) {
   prev_lod_ = prev_lod;
 }
 
-void PGGANTrainer::d_step(const Schedule& s, double lod) {
+void PGGANTrainer::d_step(const Schedule& s, double lod, const std::string& round, const std::string& name) {
   const Device dev = setup_.device;
   const int64_t mb = s.minibatch;
-  const std::vector<int64_t> items = sampler_.next_batch(mb);
+  DrawLog* log = draws_.get();
+  if (log) log->set_scope(round + name + "/");
+  const std::vector<int64_t> items = logged_items(log, "real_index", mb, ds_.size(), [&] { return sampler_.next_batch(mb); });
   std::vector<bool> flip;
-  if (setup_.spec.mirror_augment)
-    for (double u : rand({mb}, rng_, DType::f64).to_vector()) flip.push_back(u >= 0.5);  // official: keep where u < 0.5
+  if (setup_.spec.mirror_augment) {
+    const Tensor u = logged_draw(log, "mirror_u", {mb}, DType::f64, Device::cpu(), [&] { return rand({mb}, rng_, DType::f64); });
+    for (double v : u.to_vector()) flip.push_back(v >= 0.5);  // official: keep where u < 0.5
+  }
   const Tensor reals = progressive_reals(ds_, items, lod, flip, dev);
   const Tensor labels = item_labels(ds_, items, dev);
-  const Tensor latents = randn({mb, G_->latent_size()}, rng_, DType::f32, dev);
-  const Tensor mixing = rand({mb, 1, 1, 1}, rng_, DType::f32, dev);
+  if (log) {
+    log->derived("real_pixels", level_pixels(ds_, items, static_cast<int>(std::floor(lod)), flip));
+    if (labels.defined()) log->derived("real_c", labels.to(Device::cpu()));
+  }
+  const Tensor latents = logged_draw(log, "z", {mb, G_->latent_size()}, DType::f32, dev,
+                                     [&] { return randn({mb, G_->latent_size()}, rng_, DType::f32, dev); });
+  const Tensor mixing = logged_draw(log, "gp_eps", {mb, 1, 1, 1}, DType::f32, dev,
+                                    [&] { return rand({mb, 1, 1, 1}, rng_, DType::f32, dev); });
   G_->requires_grad_(false);
   D_->requires_grad_(true);
   D_->zero_grad();
   backward(loss_->d_loss(reals, labels, latents, mixing));
+  if (step_hook_) step_hook_(name, *D_);
   if (finite_grads(*D_))
     D_opt_->step();
   else
@@ -153,15 +164,25 @@ void PGGANTrainer::d_step(const Schedule& s, double lod) {
   D_->zero_grad();
 }
 
-void PGGANTrainer::g_step(const Schedule& s) {
+void PGGANTrainer::g_step(const Schedule& s, const std::string& round, const std::string& name) {
   const Device dev = setup_.device;
   const int64_t mb = s.minibatch;
-  const Tensor latents = randn({mb, G_->latent_size()}, rng_, DType::f32, dev);
-  const Tensor labels = random_labels(ds_, mb, rng_, dev);
+  DrawLog* log = draws_.get();
+  if (log) log->set_scope(round + name + "/");
+  const Tensor latents = logged_draw(log, "z", {mb, G_->latent_size()}, DType::f32, dev,
+                                     [&] { return randn({mb, G_->latent_size()}, rng_, DType::f32, dev); });
+  Tensor labels;
+  if (!log) {
+    labels = random_labels(ds_, mb, rng_, dev);
+  } else if (ds_.c_dim() > 0) {
+    labels = labels_of(ds_, logged_items(log, "c_item", mb, ds_.size(), [&] { return random_items(ds_, mb, rng_); }), dev);
+    log->derived("c", labels.to(Device::cpu()));
+  }
   D_->requires_grad_(false);
   G_->requires_grad_(true);
   G_->zero_grad();
   backward(loss_->g_loss(latents, labels));
+  if (step_hook_) step_hook_(name, *G_);
   if (finite_grads(*G_))
     G_opt_->step();
   else
@@ -172,6 +193,7 @@ void PGGANTrainer::g_step(const Schedule& s) {
 void PGGANTrainer::step() {
   const PGGANSpec& spec = setup_.spec;
   const Schedule s = schedule();
+  const int64_t round = cur_nimg_;  // the draw log's "mb<K>"
   // New layers come in (or finish fading in): the optimizers start afresh.
   if (spec.reset_opt_for_new_lod &&
       (std::floor(s.lod) != std::floor(prev_lod_) || std::ceil(s.lod) != std::ceil(prev_lod_))) {
@@ -186,14 +208,17 @@ void PGGANTrainer::step() {
   D_->set_lod(lod_);
   G_opt_->options().lr = s.G_lrate;
   D_opt_->options().lr = s.D_lrate;
+  const std::string mb = "mb" + std::to_string(round) + "/";
   for (int r = 0; r < spec.minibatch_repeats; ++r) {
+    const std::string rep = "rep" + std::to_string(r) + "/";
     for (int k = 0; k < spec.D_repeats; ++k) {
-      d_step(s, lod_);
+      d_step(s, lod_, mb, rep + "D" + std::to_string(k));
       ema_update(*Gs_, *G_, spec.G_smoothing);
       cur_nimg_ += s.minibatch;
     }
-    g_step(s);
+    g_step(s, mb, rep + "G");
   }
+  if (draws_) draws_->end_minibatch(round);
 }
 
 }  // namespace gf

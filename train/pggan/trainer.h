@@ -12,17 +12,21 @@
 // round, minibatch_repeats times: D_repeats times (a D step, then Gs updated
 // from G, then the images counted), and a G step. A step whose gradients hold
 // a NaN or an infinity is skipped, as the official optimizer does.
-// Random draws per D step, in order: the mirror flips (with mirror_augment),
-// latents, mixing factors; per G step: latents, then labels (labelled data).
+// Random draws per D step, in order: the real items (the sampler), the mirror
+// flips (with mirror_augment), latents, mixing factors; per G step: latents,
+// then labels (labelled data). set_draw_log records or replays them.
 // Single device: the multi-GPU presets run their whole minibatch on it.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "engine/ops.h"
 #include "models/pggan/networks.h"
 #include "train/adam.h"
 #include "train/dataset.h"
+#include "train/draw_log.h"
 #include "train/pggan/configs.h"
 #include "train/pggan/loss.h"
 
@@ -78,9 +82,36 @@ class PGGANTrainer {
   // Restores the progress (train/pggan/checkpoint.cpp).
   void set_progress(int64_t cur_nimg, double prev_lod);
 
+  // Records every random draw of the following rounds, or replays them from a
+  // log (train/draw_log.h); null turns it off (the default). A round is one
+  // step(); the official loop counts images, not minibatches, so its names
+  // start "mb<K>/" with K the image count at the round's start (cur_nimg),
+  // then "rep<i>/" for minibatch repeat i and "D<k>/" for its D step k or "G/":
+  //   D<k>/real_index [mb]      dataset items (f64; the sampler's draw)
+  //   D<k>/mirror_u [mb]        with mirror_augment: uniforms, flipped where >= 0.5 (f64)
+  //   D<k>/real_pixels          the items' level floor(lod) images after the
+  //                             mirror, 0..255 (f64 [mb, C, r, r]; derived)
+  //   D<k>/real_c               labelled data: the items' one-hot labels (derived)
+  //   D<k>/z [mb, latent_size]  the fakes' latents (they take the reals' labels)
+  //   D<k>/gp_eps [mb, 1, 1, 1] WGAN-GP's per-sample interpolation weights
+  //   G/z [mb, latent_size]
+  //   G/c_item, G/c             labelled data: the items whose labels condition
+  //                             the fakes (f64), and those labels (derived)
+  // Replaying leaves the Philox stream and the sampler where they are.
+  void set_draw_log(std::unique_ptr<DrawLog> log) { draws_ = std::move(log); }
+  DrawLog* draw_log() { return draws_.get(); }
+
+  // Called after each D and G step's backward pass, before the finite check
+  // and Adam, with the step's name ("rep0/D0", "rep0/G": the draw log's) and
+  // the network it trains. For tests: the hook may read the gradients or
+  // change them in place. Unset by default.
+  using StepHook = std::function<void(const std::string& step, Module& net)>;
+  void set_step_hook(StepHook hook) { step_hook_ = std::move(hook); }
+
  private:
-  void d_step(const Schedule& s, double lod);
-  void g_step(const Schedule& s);
+  // round: the draw log's "mb<K>/"; name: "rep<i>/D<k>" or "rep<i>/G".
+  void d_step(const Schedule& s, double lod, const std::string& round, const std::string& name);
+  void g_step(const Schedule& s, const std::string& round, const std::string& name);
 
   PGGANSetup setup_;
   const Dataset& ds_;
@@ -96,6 +127,8 @@ class PGGANTrainer {
   Schedule last_;
   bool ran_ = false;
   int64_t G_skipped_ = 0, D_skipped_ = 0;
+  std::unique_ptr<DrawLog> draws_;
+  StepHook step_hook_;
 };
 
 }  // namespace gf

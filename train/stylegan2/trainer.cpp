@@ -27,19 +27,6 @@ Tensor rows(const Tensor& x, int64_t k, int64_t pass) {
   return x.defined() && x.size(0) != pass ? slice(x, 0, k * pass, (k + 1) * pass) : x;
 }
 
-std::vector<double> as_doubles(const std::vector<int64_t>& v) { return std::vector<double>(v.begin(), v.end()); }
-
-// Dataset items replayed from a draw log: whole numbers in [0, size).
-std::vector<int64_t> as_items(const Tensor& t, const Dataset& ds, const char* what) {
-  std::vector<int64_t> items;
-  for (double v : t.to_vector()) {
-    GF_CHECK(v >= 0 && v < static_cast<double>(ds.size()) && v == std::floor(v), "draw log",
-             what << ": " << v << " is not an item of the dataset's " << ds.size());
-    items.push_back(static_cast<int64_t>(v));
-  }
-  return items;
-}
-
 const char* const kPhaseNames[] = {"Gmain", "Greg", "Dmain", "Dreg"};
 
 }  // namespace
@@ -219,11 +206,8 @@ void StyleGAN2Trainer::set_draw_log(std::unique_ptr<DrawLog> log) {
 
 std::vector<int64_t> StyleGAN2Trainer::real_items() {
   const int64_t n = setup_.spec.batch;
-  if (!draws_) return sampler_.next_batch(n);
-  const Tensor t = draws_->draw("real_index", {n}, DType::f64, Device::cpu(), [&] {
-    return Tensor::from_vector(as_doubles(sampler_.next_batch(n)), {n}, DType::f64);
-  });
-  std::vector<int64_t> items = as_items(t, ds_, "real_index");
+  std::vector<int64_t> items = logged_items(draws_.get(), "real_index", n, ds_.size(), [&] { return sampler_.next_batch(n); });
+  if (!draws_) return items;
   std::vector<double> flips;
   for (int64_t i : items) flips.push_back(ds_.xflipped(i) ? 1 : 0);
   draws_->derived("real_xflip", Tensor::from_vector(flips, {n}, DType::f64));
@@ -233,10 +217,8 @@ std::vector<int64_t> StyleGAN2Trainer::real_items() {
 Tensor StyleGAN2Trainer::gen_c(Replica& x, int64_t n) {
   if (ds_.c_dim() == 0) return Tensor();
   if (!draws_) return random_labels(ds_, n, x.rng, x.device);
-  const Tensor t = draws_->draw("c_item", {n}, DType::f64, Device::cpu(), [&] {
-    return Tensor::from_vector(as_doubles(random_items(ds_, n, x.rng)), {n}, DType::f64);
-  });
-  const Tensor c = labels_of(ds_, as_items(t, ds_, "c_item"), x.device);
+  const Tensor c = labels_of(ds_, logged_items(draws_.get(), "c_item", n, ds_.size(), [&] { return random_items(ds_, n, x.rng); }),
+                             x.device);
   draws_->derived("c", c);
   return c;
 }
