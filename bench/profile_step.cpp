@@ -6,6 +6,7 @@
 //
 //   build/bin/profile_step [--cfg small] [--res 32] [--channels 1] [--batch N]
 //                          [--minibatches 16] [--warmup 1] [--top 40] [--cpu-time] [--no-profile]
+//                          [--malloc-sites N]
 //
 // The config is built as train_stylegan builds it for a dataset of
 // res x res x channels (random images held in memory). After --warmup
@@ -18,6 +19,9 @@
 // --cpu-time the process's CPU time (all threads, spin-waiting included):
 // on a shared machine, with OMP_NUM_THREADS=1, that is the work itself
 // whatever else runs, and the figure to compare across builds.
+// --malloc-sites N prints the N call stacks that called malloc most often in
+// the profiled minibatches (object+offset frames: addr2line -C -f -e <object>
+// <offset> names them), to find what still allocates in the steady state.
 #include <omp.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -31,6 +35,7 @@
 #include <string>
 
 #include "bench/sys_counters.h"
+#include "engine/pool.h"
 #include "engine/profile.h"
 #include "train/stylegan2/trainer.h"
 
@@ -42,6 +47,7 @@ struct Options {
   std::string cfg = "small";
   int res = 32, channels = 1, batch = 0, minibatches = 16, warmup = 1, top = 40;
   bool profile = true, cpu_time = false;
+  int malloc_sites = 0;  // print this many of the busiest malloc call stacks
 };
 
 double cpu_seconds() {
@@ -97,14 +103,17 @@ int run(const Options& o) {
   for (int i = 0; i < o.warmup; ++i) t.step();
 
   const profile::Counters c0 = profile::read_counters();
+  const pool::Stats pool0 = pool::stats();
   const long f0 = minor_faults();
   if (o.profile) profile::start(o.cpu_time);
+  if (o.malloc_sites > 0) bench::sys::record_sites(true);
   const auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = cpu_seconds();
   for (int i = 0; i < o.minibatches; ++i) t.step();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double cpu = cpu_seconds() - cpu0;
   profile::stop();
+  bench::sys::record_sites(false);
   const double sec = o.cpu_time ? cpu : wall;  // the clock of every figure below
   const profile::Counters c1 = profile::read_counters();
   const long f1 = minor_faults();
@@ -120,6 +129,9 @@ int run(const Options& o) {
               double(c1.parallel_regions - c0.parallel_regions) / mb, double(c1.serial_regions - c0.serial_regions) / mb,
               double(c1.mallocs - c0.mallocs) / mb,
               double(c1.malloc_bytes - c0.malloc_bytes) / mb / (1 << 20), double(f1 - f0) / mb);
+  std::printf("pooled small-object blocks taken from the system (engine/pool.h) during the run: %lld\n",
+              static_cast<long long>(pool::stats().fresh - pool0.fresh));
+  if (o.malloc_sites > 0) bench::sys::print_sites(o.malloc_sites, mb);
   if (!o.profile) return 0;
 
   const profile::Report r = profile::report();
@@ -180,10 +192,11 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(a, "--top") && more) o.top = parse_int(a, argv[++i], 1);
     else if (!std::strcmp(a, "--no-profile")) o.profile = false;
     else if (!std::strcmp(a, "--cpu-time")) o.cpu_time = true;
+    else if (!std::strcmp(a, "--malloc-sites") && more) o.malloc_sites = parse_int(a, argv[++i], 1);
     else {
       std::fprintf(stderr,
                    "usage: profile_step [--cfg small] [--res 32] [--channels 1] [--batch N] [--minibatches 16] "
-                   "[--warmup 1] [--top 40] [--cpu-time] [--no-profile]\n");
+                   "[--warmup 1] [--top 40] [--cpu-time] [--no-profile] [--malloc-sites N]\n");
       return 2;
     }
   }

@@ -6,8 +6,21 @@
 // count and forward to glibc's __libc_* functions and to libgomp's own
 // entry points (found with dlsym(RTLD_NEXT)). Counting costs one relaxed
 // atomic add per call. Linux with glibc and libgomp (GCC) only.
+//
+// Optionally (record_sites), each malloc also records its call stack in a
+// fixed table (no allocation of its own), so a program can print where the
+// steady state's mallocs come from: print_sites writes the busiest stacks,
+// each frame as object+offset (for addr2line -C -f -e <object> <offset>) and
+// the nearest exported symbol.
 #pragma once
 #include <dlfcn.h>
+#include <execinfo.h>
+
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 #include <atomic>
 #include <cstddef>
@@ -25,9 +38,90 @@ inline void count_region(unsigned num_threads) {
   (num_threads == 1 ? serial_regions : regions).fetch_add(1, std::memory_order_relaxed);
 }
 
+// ---- call sites (only the thread that turned recording on records) ----
+constexpr int kSiteFrames = 10, kSiteSlots = 8192;
+struct Site {
+  void* frames[kSiteFrames];
+  int depth;
+  int64_t count;
+};
+inline Site g_sites[kSiteSlots];
+inline thread_local bool t_record = false, t_in_hook = false;
+inline int64_t g_sites_dropped = 0;
+
+inline void record_site() {
+  if (t_in_hook) return;
+  t_in_hook = true;
+  void* f[kSiteFrames + 1];
+  const int n = backtrace(f, kSiteFrames + 1) - 1;  // drop the hook's own frame (malloc, with this inlined)
+  if (n > 0) {
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < n; ++i) h = (h ^ reinterpret_cast<uintptr_t>(f[i + 1])) * 1099511628211ull;
+    for (int probe = 0; probe < kSiteSlots; ++probe) {
+      Site& s = g_sites[(h + probe) % kSiteSlots];
+      if (s.count == 0) {
+        std::memcpy(s.frames, f + 1, sizeof(void*) * n);
+        s.depth = n;
+        s.count = 1;
+        break;
+      }
+      if (s.depth == n && std::memcmp(s.frames, f + 1, sizeof(void*) * n) == 0) {
+        s.count++;
+        break;
+      }
+      if (probe == kSiteSlots - 1) g_sites_dropped++;
+    }
+  }
+  t_in_hook = false;
+}
+
+// Starts recording on the calling thread (clears the table).
+inline void record_sites(bool on) {
+  if (on) {
+    void* f[2];
+    backtrace(f, 2);  // loads the unwinder now, not inside a recorded malloc
+    std::memset(static_cast<void*>(g_sites), 0, sizeof g_sites);
+    g_sites_dropped = 0;
+  }
+  t_record = on;
+}
+
+// The `top` stacks with the most mallocs, `per` divides the counts.
+inline void print_sites(int top, double per) {
+  Site* order[kSiteSlots];
+  int n = 0;
+  for (Site& s : g_sites)
+    if (s.count) order[n++] = &s;
+  std::sort(order, order + n, [](const Site* a, const Site* b) { return a->count > b->count; });
+  std::printf("\nmalloc call stacks, %d distinct (%lld dropped), busiest %d (frames as object+offset):\n", n,
+              static_cast<long long>(g_sites_dropped), top);
+  for (int i = 0; i < n && i < top; ++i) {
+    std::printf("  %.1f per minibatch:", double(order[i]->count) / per);
+    for (int k = 0; k < order[i]->depth; ++k) {
+      Dl_info info{};
+      const uintptr_t at = reinterpret_cast<uintptr_t>(order[i]->frames[k]) - 1;  // inside the call
+      if (dladdr(order[i]->frames[k], &info) && info.dli_fname) {
+        const char* base = std::strrchr(info.dli_fname, '/');
+        std::printf("\n      %s+0x%lx", base ? base + 1 : info.dli_fname,
+                    static_cast<unsigned long>(at - reinterpret_cast<uintptr_t>(info.dli_fbase)));
+        if (info.dli_sname) {  // the nearest exported symbol (the program exports its own)
+          int status = 0;
+          char* name = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
+          std::printf(" %.140s", status == 0 && name ? name : info.dli_sname);
+          std::free(name);
+        }
+      } else {
+        std::printf("\n      %p", order[i]->frames[k]);
+      }
+    }
+    std::printf("\n");
+  }
+}
+
 inline void count_alloc(size_t n) {
   mallocs.fetch_add(1, std::memory_order_relaxed);
   malloc_bytes.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
+  if (t_record) record_site();
 }
 
 inline profile::Counters read() {

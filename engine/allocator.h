@@ -20,6 +20,8 @@
 #include <mutex>
 #include <vector>
 
+#include "engine/pool.h"
+
 namespace gf {
 
 struct AllocatorStats {
@@ -65,8 +67,11 @@ class CachingAllocator {
   bool host_memory_;
   std::string name_;
   mutable std::mutex mutex_;
-  std::multimap<size_t, void*> free_;        // size class -> block
-  std::map<void*, size_t> live_;             // block -> size class
+  // Their nodes come from engine/pool.h: a tensor's life adds and removes
+  // one in each, and malloc would serve them in the steady state.
+  std::multimap<size_t, void*, std::less<size_t>, pool::Allocator<std::pair<const size_t, void*>>>
+      free_;  // size class -> block
+  std::map<void*, size_t, std::less<void*>, pool::Allocator<std::pair<void* const, size_t>>> live_;  // block -> size class
   AllocatorStats stats_;
 };
 

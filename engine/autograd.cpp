@@ -1,6 +1,7 @@
 #include "engine/autograd.h"
 
 #include <deque>
+#include <functional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -20,7 +21,7 @@ GradModeGuard::~GradModeGuard() { g_grad_enabled = prev_; }
 // ---- recording ----
 Tensor Node::saved_output() const {
   GF_CHECK(out_storage_ != nullptr, name_, "output was not saved for backward");
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = new_impl();
   impl->storage = out_storage_;
   impl->shape = out_shape_;
   impl->dtype = out_dtype_;
@@ -29,14 +30,18 @@ Tensor Node::saved_output() const {
   return Tensor(std::move(impl));
 }
 
-Tensor record_op(const char* name, Tensor out, const std::vector<Tensor>& inputs, Node::BackwardFn backward,
-                 bool save_output) {
+Tensor record_op_n(const char* name, Tensor out, const Tensor* inputs, size_t n_inputs, BackwardFn backward,
+                   bool save_output) {
   if (!grad_enabled()) return out;
   bool any = false;
-  for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
+  for (size_t i = 0; i < n_inputs; ++i) any = any || (inputs[i].defined() && inputs[i].requires_grad());
   if (!any) return out;
-  auto node = std::make_shared<Node>(name, std::move(backward));
-  for (const Tensor& t : inputs) {
+  auto node = std::allocate_shared<Node>(pool::Allocator<Node>(), name, std::move(backward));
+  node->next_.reserve(n_inputs);
+  node->input_shapes_.reserve(n_inputs);
+  node->input_dtypes_.reserve(n_inputs);
+  for (size_t i = 0; i < n_inputs; ++i) {
+    const Tensor& t = inputs[i];
     Edge e;
     if (t.defined() && t.requires_grad()) {
       if (t.grad_fn())
@@ -59,6 +64,14 @@ Tensor record_op(const char* name, Tensor out, const std::vector<Tensor>& inputs
 }
 
 // ---- running ----
+// The bookkeeping of a pass is made and freed on every backward: its blocks
+// come from engine/pool.h like the graph's own.
+template <class K, class V>
+using PoolMap = std::unordered_map<K, V, std::hash<K>, std::equal_to<K>, pool::Allocator<std::pair<const K, V>>>;
+template <class K>
+using PoolSet = std::unordered_set<K, std::hash<K>, std::equal_to<K>, pool::Allocator<K>>;
+using ReadyQueue = std::deque<Node*, pool::Allocator<Node*>>;
+
 // One backward pass: the nodes that lead to the wanted gradients, run in an
 // order where every node has all of its output gradient before it runs.
 class GraphTask {
@@ -73,7 +86,7 @@ class GraphTask {
   void run(const std::vector<std::pair<std::shared_ptr<Node>, Tensor>>& roots) {
     for (auto& r : roots) mark_needed(r.first.get());
     count_deps(roots);
-    std::deque<Node*> ready;
+    ReadyQueue ready;
     for (auto& r : roots) {
       if (!needed(r.first.get())) continue;
       add_to(pending_[r.first.get()], r.second);
@@ -89,8 +102,8 @@ class GraphTask {
     }
   }
 
-  std::unordered_map<const TensorImpl*, Tensor> leaf_grads;
-  std::unordered_map<const Node*, Tensor> node_grads;
+  PoolMap<const TensorImpl*, Tensor> leaf_grads;
+  PoolMap<const Node*, Tensor> node_grads;
 
  private:
   bool needed(Node* n) { return needed_.count(n) ? needed_[n] : false; }
@@ -104,7 +117,7 @@ class GraphTask {
   // A node is needed when it is wanted, or one of its edges leads to
   // something wanted. Iterative post-order so deep graphs don't overflow.
   void mark_needed(Node* root) {
-    std::vector<std::pair<Node*, size_t>> stack;
+    PoolVector<std::pair<Node*, size_t>> stack;
     if (needed_.count(root)) return;
     needed_[root] = false;
     stack.push_back({root, 0});
@@ -126,8 +139,8 @@ class GraphTask {
   }
 
   void count_deps(const std::vector<std::pair<std::shared_ptr<Node>, Tensor>>& roots) {
-    std::vector<Node*> stack;
-    std::unordered_set<Node*> seen;
+    PoolVector<Node*> stack;
+    PoolSet<Node*> seen;
     for (auto& r : roots)
       if (needed(r.first.get()) && seen.insert(r.first.get()).second) stack.push_back(r.first.get());
     while (!stack.empty()) {
@@ -146,7 +159,7 @@ class GraphTask {
     acc = acc.defined() ? add(acc, g) : g;
   }
 
-  void execute(Node* n, std::deque<Node*>& ready) {
+  void execute(Node* n, ReadyQueue& ready) {
     Tensor g = pending_[n];
     pending_.erase(n);
     if (wanted_nodes_.count(n) && g.defined()) add_to(node_grads[n], g);
@@ -157,9 +170,9 @@ class GraphTask {
       n->needs_[i] = edge_needed(n->next_[i]);
       any = any || n->needs_[i];
     }
-    std::vector<Tensor> grads;
+    GradList grads;
     if (any && g.defined()) {
-      GF_CHECK(n->fn_ != nullptr, n->name_,
+      GF_CHECK(static_cast<bool>(n->fn_), n->name_,
                "backward through a graph whose saved state was already freed (pass retain_graph=true)");
       grads = n->fn_(*n, g);
       GF_CHECK(grads.size() == n->next_.size(), n->name_,
@@ -188,12 +201,12 @@ class GraphTask {
   }
 
   bool accumulate_, create_graph_, retain_graph_;
-  std::unordered_set<const TensorImpl*> wanted_leaves_;
-  std::unordered_set<const Node*> wanted_nodes_;
-  std::unordered_map<Node*, bool> needed_;
-  std::unordered_map<Node*, int> deps_;
-  std::unordered_map<Node*, Tensor> pending_;
-  std::unordered_set<Node*> started_;
+  PoolSet<const TensorImpl*> wanted_leaves_;
+  PoolSet<const Node*> wanted_nodes_;
+  PoolMap<Node*, bool> needed_;
+  PoolMap<Node*, int> deps_;
+  PoolMap<Node*, Tensor> pending_;
+  PoolSet<Node*> started_;
 };
 
 namespace {

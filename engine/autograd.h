@@ -6,11 +6,18 @@
 // grad mode on (create_graph) records it in turn, so gradients of gradients
 // come for free to any order.
 #pragma once
+#include <cstddef>
 #include <functional>
+#include <initializer_list>
+#include <iterator>
 #include <memory>
+#include <new>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
+#include "engine/pool.h"
 #include "engine/tensor.h"
 
 namespace gf {
@@ -40,16 +47,99 @@ struct Edge {
   bool valid() const { return fn || leaf; }
 };
 
+template <class T>
+using PoolVector = std::vector<T, pool::Allocator<T>>;
+// One gradient per input, as a backward returns them (ops' files call it Grads).
+using GradList = PoolVector<Tensor>;
+
+// A node's backward: a callable (Node& self, const Tensor& grad_out) returning
+// one gradient per input (a GradList, or a std::vector<Tensor>, which is
+// copied into one). Like a move-only std::function, but the closure's block
+// comes from engine/pool.h: every op records one, and std::function would
+// take most of them from malloc.
+class BackwardFn {
+ public:
+  BackwardFn() noexcept = default;
+  BackwardFn(std::nullptr_t) noexcept {}  // NOLINT: implicit, as std::function's
+  template <class F, class D = std::decay_t<F>,
+            class = std::enable_if_t<!std::is_same<D, BackwardFn>::value && !std::is_same<D, std::nullptr_t>::value>>
+  BackwardFn(F&& f) {  // NOLINT: implicit, as std::function's
+    static_assert(alignof(D) <= 16, "pool blocks are 16-byte aligned");
+    static constexpr Ops ops{&call_as<D>, &destroy_as<D>};
+    void* mem = pool::allocate(sizeof(D));
+    try {
+      obj_ = new (mem) D(std::forward<F>(f));
+    } catch (...) {
+      pool::release(mem, sizeof(D));
+      throw;
+    }
+    ops_ = &ops;
+  }
+  BackwardFn(BackwardFn&& o) noexcept : obj_(o.obj_), ops_(o.ops_) {
+    o.obj_ = nullptr;
+    o.ops_ = nullptr;
+  }
+  BackwardFn& operator=(BackwardFn&& o) noexcept {
+    if (this != &o) {
+      reset();
+      obj_ = o.obj_;
+      ops_ = o.ops_;
+      o.obj_ = nullptr;
+      o.ops_ = nullptr;
+    }
+    return *this;
+  }
+  BackwardFn& operator=(std::nullptr_t) noexcept {
+    reset();
+    return *this;
+  }
+  BackwardFn(const BackwardFn&) = delete;
+  BackwardFn& operator=(const BackwardFn&) = delete;
+  ~BackwardFn() { reset(); }
+
+  explicit operator bool() const noexcept { return obj_ != nullptr; }
+  GradList operator()(Node& self, const Tensor& grad_out) const { return ops_->call(obj_, self, grad_out); }
+
+ private:
+  struct Ops {
+    GradList (*call)(void*, Node&, const Tensor&);
+    void (*destroy)(void*) noexcept;
+  };
+  template <class D>
+  static GradList call_as(void* o, Node& self, const Tensor& g) {
+    using R = decltype((*static_cast<D*>(o))(self, g));
+    if constexpr (std::is_same<std::decay_t<R>, GradList>::value) {
+      return (*static_cast<D*>(o))(self, g);
+    } else {
+      R r = (*static_cast<D*>(o))(self, g);
+      return GradList(std::make_move_iterator(r.begin()), std::make_move_iterator(r.end()));
+    }
+  }
+  template <class D>
+  static void destroy_as(void* o) noexcept {
+    static_cast<D*>(o)->~D();
+    pool::release(o, sizeof(D));
+  }
+  void reset() noexcept {
+    if (obj_) ops_->destroy(obj_);
+    obj_ = nullptr;
+    ops_ = nullptr;
+  }
+  void* obj_ = nullptr;
+  const Ops* ops_ = nullptr;
+};
+
 class Node : public std::enable_shared_from_this<Node> {
  public:
   // Returns one gradient per input; an entry may be left undefined when
   // !self.needs_input_grad(i) (the input's gradient is not wanted).
-  using BackwardFn = std::function<std::vector<Tensor>(Node& self, const Tensor& grad_out)>;
+  using BackwardFn = gf::BackwardFn;
 
-  Node(std::string name, BackwardFn fn) : name_(std::move(name)), fn_(std::move(fn)) {}
+  // `name` is a string literal (kept as a pointer: nodes are made per op).
+  Node(const char* name, BackwardFn fn) : name_(name), fn_(std::move(fn)) {}
 
-  const std::string& name() const { return name_; }
-  const std::vector<Edge>& next() const { return next_; }
+  const char* name() const { return name_; }
+  const PoolVector<Edge>& next() const { return next_; }
   // During backward: whether input i's gradient is wanted by this pass.
   bool needs_input_grad(size_t i) const { return i < needs_.size() && needs_[i]; }
   // The op's output, re-attached to this node, for backwards that reuse it
@@ -57,14 +147,14 @@ class Node : public std::enable_shared_from_this<Node> {
   Tensor saved_output() const;
 
  private:
-  friend Tensor record_op(const char*, Tensor, const std::vector<Tensor>&, BackwardFn, bool);
+  friend Tensor record_op_n(const char*, Tensor, const Tensor*, size_t, BackwardFn, bool);
   friend class GraphTask;
-  std::string name_;
+  const char* name_;
   BackwardFn fn_;
-  std::vector<Edge> next_;
-  std::vector<Shape> input_shapes_;
-  std::vector<DType> input_dtypes_;
-  std::vector<bool> needs_;
+  PoolVector<Edge> next_;
+  PoolVector<Shape> input_shapes_;
+  PoolVector<DType> input_dtypes_;
+  PoolVector<bool> needs_;
   std::shared_ptr<Storage> out_storage_;
   Shape out_shape_;
   DType out_dtype_ = DType::f32;
@@ -72,9 +162,18 @@ class Node : public std::enable_shared_from_this<Node> {
 
 // Attaches `out` to the graph when grad mode is on and any input requires
 // grad; returns `out` either way. `save_output` keeps the output's storage for
-// Node::saved_output().
-Tensor record_op(const char* name, Tensor out, const std::vector<Tensor>& inputs,
-                 Node::BackwardFn backward, bool save_output = false);
+// Node::saved_output(). `name` is a string literal. The braced-list form
+// (what ops call) takes no heap block for the list.
+Tensor record_op_n(const char* name, Tensor out, const Tensor* inputs, size_t n_inputs, BackwardFn backward,
+                   bool save_output);
+inline Tensor record_op(const char* name, Tensor out, std::initializer_list<Tensor> inputs, BackwardFn backward,
+                        bool save_output = false) {
+  return record_op_n(name, std::move(out), inputs.begin(), inputs.size(), std::move(backward), save_output);
+}
+inline Tensor record_op(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward,
+                        bool save_output = false) {
+  return record_op_n(name, std::move(out), inputs.data(), inputs.size(), std::move(backward), save_output);
+}
 
 // ---- running it ------------------------------------------------------------
 // Gradients of `outputs` (weighted by `grad_outputs`, ones for scalars when

@@ -1,7 +1,9 @@
 // Helpers for the op layer: dtype dispatch, the CUDA call switch for builds
 // without a toolkit, and common operand checks.
 #pragma once
+#include <initializer_list>
 #include <type_traits>
+#include <vector>
 
 #include "engine/error.h"
 #include "engine/profile.h"
@@ -36,8 +38,11 @@ inline cuda::Stream stream_of(const Device& d) { return cuda::stream(d.index); }
 inline cuda::Stream stream_of(const Device&) { return nullptr; }
 #endif
 
-// All tensors defined, on one device, of one dtype.
-void check_same(const char* op, const std::vector<Tensor>& ts);
+// All tensors defined, on one device, of one dtype. The list form takes no
+// heap block (ops call it with a braced list every time they run).
+void check_same(const char* op, const Tensor* ts, size_t n);
+inline void check_same(const char* op, std::initializer_list<Tensor> ts) { check_same(op, ts.begin(), ts.size()); }
+inline void check_same(const char* op, const std::vector<Tensor>& ts) { check_same(op, ts.data(), ts.size()); }
 
 // Dims/strides records for kernels.
 Dims to_dims(const Shape& s);

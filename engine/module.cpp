@@ -40,8 +40,22 @@ std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
 
 std::vector<Tensor> Module::parameters() const {
   std::vector<Tensor> out;
-  for (auto& [n, t] : all_slots(true)) out.push_back(*t);
+  for_each_tensor(true, [&](Tensor& t) { out.push_back(t); });
   return out;
+}
+
+bool Module::same_names(const Module& o) const {
+  if (separator_ != o.separator_ || params_.size() != o.params_.size() || buffers_.size() != o.buffers_.size() ||
+      children_.size() != o.children_.size())
+    return false;
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i].first != o.params_[i].first) return false;
+  for (size_t i = 0; i < buffers_.size(); ++i)
+    if (buffers_[i].first != o.buffers_[i].first) return false;
+  for (size_t i = 0; i < children_.size(); ++i)
+    if (children_[i].first != o.children_[i].first || !children_[i].second->same_names(*o.children_[i].second))
+      return false;
+  return true;
 }
 
 io::TensorMap Module::state_dict() const {
@@ -89,16 +103,16 @@ void Module::to(Device d) {
 }
 
 void Module::requires_grad_(bool on) {
-  for (auto& [n, t] : all_slots(true)) t->requires_grad_(on);
+  for_each_tensor(true, [on](Tensor& t) { t.requires_grad_(on); });
 }
 
 void Module::zero_grad() {
-  for (auto& [n, t] : all_slots(true)) t->zero_grad();
+  for_each_tensor(true, [](Tensor& t) { t.zero_grad(); });
 }
 
 int64_t Module::num_params() const {
   int64_t n = 0;
-  for (auto& [name, t] : all_slots(true)) n += t->numel();
+  for_each_tensor(true, [&n](Tensor& t) { n += t.numel(); });
   return n;
 }
 

@@ -25,6 +25,18 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;
   std::vector<std::pair<std::string, Tensor>> named_buffers() const;
   std::vector<Tensor> parameters() const;
+  // f(Tensor&) on every parameter (params) or buffer, recursively, in the
+  // order above, without forming names: what a training step's per-phase
+  // walks (requires_grad_, zero_grad, gradients, EMA) use, as a name is a
+  // string made on the heap every time.
+  template <class F>
+  void for_each_tensor(bool params, F&& f) const {
+    for (auto& slot : params ? params_ : buffers_) f(*slot.second);
+    for (auto& child : children_) child.second->for_each_tensor(params, f);
+  }
+  // Whether `other` has the same names (own and children's, recursively, and
+  // the separator), so the two name lists agree entry by entry.
+  bool same_names(const Module& other) const;
 
   // Parameters and buffers by full name, as stored in a .bin.
   io::TensorMap state_dict() const;

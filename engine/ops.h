@@ -82,18 +82,18 @@ Shape broadcast_shape(const Shape& a, const Shape& b, const char* op);
 
 // ---- reductions (engine/ops/reduce.cpp) ----
 // Negative dims count from the end; empty dims means all of them.
-Tensor sum(const Tensor& x, std::vector<int64_t> dims = {}, bool keepdim = false);
-Tensor mean(const Tensor& x, std::vector<int64_t> dims = {}, bool keepdim = false);
-Tensor max(const Tensor& x, std::vector<int64_t> dims = {}, bool keepdim = false);  // ties share the gradient
+Tensor sum(const Tensor& x, DimList dims = {}, bool keepdim = false);
+Tensor mean(const Tensor& x, DimList dims = {}, bool keepdim = false);
+Tensor max(const Tensor& x, DimList dims = {}, bool keepdim = false);  // ties share the gradient
 // Sums a broadcast result back to `shape` (the backward of broadcasting).
 Tensor sum_to(const Tensor& x, const Shape& shape);
 
 // ---- shape and layout (engine/ops/layout.cpp) ----
-Tensor permute(const Tensor& x, std::vector<int64_t> dims);
+Tensor permute(const Tensor& x, DimList dims);
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1);
 Tensor expand(const Tensor& x, const Shape& shape);  // broadcast to shape (copies)
 Tensor concat(const std::vector<Tensor>& xs, int64_t dim);
-Tensor flip(const Tensor& x, std::vector<int64_t> dims);  // reverses the order along each of dims
+Tensor flip(const Tensor& x, DimList dims);  // reverses the order along each of dims
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step = 1);
 // A zero tensor of `shape` with `x` written at slice(dim, start, end, step): slice's backward.
 Tensor slice_backward(const Tensor& x, const Shape& shape, int64_t dim, int64_t start, int64_t end,

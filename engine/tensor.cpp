@@ -32,6 +32,10 @@ Storage::~Storage() {
     cpu_allocator().release(ptr);
 }
 
+// Impls and storages are made and freed by every op: their blocks (with
+// shared_ptr's control block) come from engine/pool.h.
+std::shared_ptr<TensorImpl> new_impl() { return std::allocate_shared<TensorImpl>(pool::Allocator<TensorImpl>()); }
+
 TensorImpl& Tensor::impl() const {
   if (!impl_) throw Error("tensor: use of an undefined tensor");
   return *impl_;
@@ -43,8 +47,9 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t v : shape) GF_CHECK(v >= 0, "tensor", "negative size in shape " << shape_str(shape));
   GF_CHECK(dtype == DType::f32 || dtype == DType::f64, "tensor",
            "dtype " << dtype_name(dtype) << " is reserved for mixed precision and not yet usable");
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype), device);
+  auto impl = new_impl();
+  impl->storage = std::allocate_shared<Storage>(pool::Allocator<Storage>(),
+                                                static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype), device);
   impl->shape = shape;
   impl->dtype = dtype;
   return Tensor(std::move(impl));
@@ -62,7 +67,14 @@ Tensor Tensor::from_vector(const std::vector<double>& v, const Shape& shape, DTy
   return device.is_cpu() ? host : host.to(device);
 }
 
-Tensor Tensor::scalar(double v, DType dtype, Device device) { return from_vector({v}, {}, dtype, device); }
+Tensor Tensor::scalar(double v, DType dtype, Device device) {
+  Tensor host = empty({}, dtype, Device::cpu());
+  dispatch_float(dtype, "scalar", [&](auto tag) {
+    using T = decltype(tag);
+    *host.data<T>() = static_cast<T>(v);
+  });
+  return device.is_cpu() ? host : host.to(device);
+}
 
 std::vector<double> Tensor::to_vector() const {
   Tensor host = device().is_cpu() ? *this : detach().to(Device::cpu());
@@ -98,7 +110,7 @@ Tensor& Tensor::requires_grad_(bool on) {
 }
 
 Tensor Tensor::detach() const {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = new_impl();
   impl->storage = this->impl().storage;
   impl->shape = shape();
   impl->dtype = dtype();
@@ -137,7 +149,7 @@ Tensor Tensor::to(Device d) const {
   Tensor out = copy_to_device(*this, d);
   const Device src = device();
   return record_op("to_device", out, {*this},
-                   [src](Node&, const Tensor& g) { return std::vector<Tensor>{g.to(src)}; });
+                   [src](Node&, const Tensor& g) { return GradList{g.to(src)}; });
 }
 
 Tensor Tensor::to(DType t) const {
@@ -159,7 +171,7 @@ Tensor Tensor::to(DType t) const {
   }
   const DType src = dtype();
   return record_op("to_dtype", out, {*this},
-                   [src](Node&, const Tensor& g) { return std::vector<Tensor>{g.to(src)}; });
+                   [src](Node&, const Tensor& g) { return GradList{g.to(src)}; });
 }
 
 Tensor Tensor::clone() const {
@@ -168,7 +180,7 @@ Tensor Tensor::clone() const {
     GF_CUDA_CALL("clone", cuda::copy(out.raw(), raw(), nbytes(), cuda::CopyKind::DeviceToDevice, device().index));
   else
     std::memcpy(out.raw(), raw(), nbytes());
-  return record_op("clone", out, {*this}, [](Node&, const Tensor& g) { return std::vector<Tensor>{g}; });
+  return record_op("clone", out, {*this}, [](Node&, const Tensor& g) { return GradList{g}; });
 }
 
 void Tensor::copy_(const Tensor& src) const {
@@ -202,19 +214,19 @@ Tensor Tensor::reshape(const Shape& s) const {
   GF_CHECK(shape_numel(target) == numel(), "reshape",
            "cannot reshape " << shape_str(shape()) << " (" << numel() << " elements) to " << shape_str(s));
   GF_CHECK(target.size() <= static_cast<size_t>(kMaxDims), "reshape", "more than " << kMaxDims << " dims");
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = new_impl();
   impl->storage = this->impl().storage;
   impl->shape = target;
   impl->dtype = dtype();
   const Shape src = shape();
   return record_op("reshape", Tensor(std::move(impl)), {*this},
-                   [src](Node&, const Tensor& g) { return std::vector<Tensor>{g.reshape(src)}; });
+                   [src](Node&, const Tensor& g) { return GradList{g.reshape(src)}; });
 }
 
 // ---- dispatch helpers ----
 
-void check_same(const char* op, const std::vector<Tensor>& ts) {
-  for (size_t i = 0; i < ts.size(); ++i) {
+void check_same(const char* op, const Tensor* ts, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
     GF_CHECK(ts[i].defined(), op, "operand " << i << " is undefined");
     if (i == 0) continue;
     GF_CHECK(ts[i].device() == ts[0].device(), op,

@@ -2,21 +2,47 @@
 // the autograd state of the value it holds. Copies are explicit (to, clone);
 // reshape is a view that shares storage.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/device.h"
+#include "engine/pool.h"
 
 namespace gf {
 
-using Shape = std::vector<int64_t>;
+// Sizes of a tensor's dims: a std::vector<int64_t> whose blocks come from
+// engine/pool.h (every op makes a few and frees them again), and that
+// converts to and from a plain std::vector<int64_t> where one is wanted.
+class Shape : public std::vector<int64_t, pool::Allocator<int64_t>> {
+  using Base = std::vector<int64_t, pool::Allocator<int64_t>>;
+
+ public:
+  using Base::Base;
+  Shape() = default;
+  Shape(const std::vector<int64_t>& v) : Base(v.begin(), v.end()) {}  // NOLINT: implicit on purpose
+  operator std::vector<int64_t>() const { return std::vector<int64_t>(begin(), end()); }
+};
+// Exact overloads, so no comparison has to choose between converting either side.
+inline bool operator==(const Shape& a, const Shape& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+inline bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
+inline bool operator==(const Shape& a, const std::vector<int64_t>& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+inline bool operator==(const std::vector<int64_t>& a, const Shape& b) { return b == a; }
+inline bool operator!=(const Shape& a, const std::vector<int64_t>& b) { return !(a == b); }
+inline bool operator!=(const std::vector<int64_t>& a, const Shape& b) { return !(b == a); }
 int64_t shape_numel(const Shape& s);
+// A list of dim indices (reductions, permutations), pooled like a shape.
+using DimList = Shape;
 
 class Node;
 
-// Owns one allocation: from the caching allocator on CUDA, aligned malloc on the CPU.
+// Owns one allocation from the device's caching allocator (engine/allocator.h).
 struct Storage {
   Storage(size_t bytes, Device device);
   ~Storage();
@@ -35,6 +61,9 @@ struct TensorImpl {
   std::shared_ptr<Node> grad_fn;   // null for leaves and for values outside the graph
   std::shared_ptr<TensorImpl> grad;  // accumulated by backward() on leaves
 };
+
+// A fresh, empty impl; its block comes from engine/pool.h.
+std::shared_ptr<TensorImpl> new_impl();
 
 class Tensor {
  public:

@@ -1,6 +1,7 @@
 #include <type_traits>
 
 #include "kernels/bias_act_ops.h"
+#include "kernels/parallel.h"
 
 namespace gf::cpu {
 namespace {
@@ -21,13 +22,12 @@ void bias_act(const BiasActParams& p, const T* x, const T* b, T* y) {
     constexpr Act A = decltype(tag)::value;
     // Rows of bias_step elements share one bias value.
     const int64_t rows = p.n / p.bias_step;
-#pragma omp parallel for if (p.n > 32768)
-    for (int64_t r = 0; r < rows; ++r) {
+    parallel_for(rows, p.n > kMinParallelWork, [&](int64_t r) {
       const T bias = bias_at(p, b, r);
 #pragma omp simd
       for (int64_t i = r * p.bias_step; i < (r + 1) * p.bias_step; ++i)
         y[i] = bias_act_value<A>(x[i] + bias, alpha, gain, clamp);
-    }
+    });
   });
 }
 
@@ -40,15 +40,14 @@ void bias_act_grad(const BiasActParams& p, int order, const T* g, const T* x, co
     constexpr Act A = decltype(act_tag)::value;
     constexpr int O = decltype(order_tag)::value;
     const int64_t rows = p.n / p.bias_step;
-#pragma omp parallel for if (p.n > 32768)
-    for (int64_t r = 0; r < rows; ++r) {
+    parallel_for(rows, p.n > kMinParallelWork, [&](int64_t r) {
       const T bias = bias_at(p, b, r);
 #pragma omp simd
       for (int64_t i = r * p.bias_step; i < (r + 1) * p.bias_step; ++i) {
         const T v = x ? x[i] + bias : T(0);
         out[i] = bias_act_grad_value<A, O>(g[i], v, y ? y[i] : T(0), dy ? dy[i] : T(0), alpha, gain, clamp);
       }
-    }
+    });
   };
   dispatch_act(p.act, [&](auto a) {
     if (order == 1)

@@ -13,6 +13,14 @@ namespace gf {
 
 constexpr int kMaxDims = 6;  // modulated-conv weights are 5-D; one spare.
 
+// Elementwise CPU kernels (and oneDNN's layout reorders) run on the calling
+// thread below this many elements of work, without opening an OpenMP
+// parallel region: under it, the fork and join cost more than the work they
+// split, and on a loaded machine a region also waits for a descheduled
+// thread. Measured with bench/bench_parallel_threshold (bench/RESULTS.md).
+// Maps and row-wise kernels give the same bits whichever way they run.
+constexpr int64_t kMinParallelWork = 32768;
+
 // Sizes of an N-d iteration space plus the element strides of one operand in
 // it. A stride of 0 broadcasts that operand along the dimension.
 struct Dims {

@@ -1,5 +1,7 @@
 #include "kernels/conv2d_onednn.h"
 
+#include "kernels/common.h"
+
 #ifdef GF_WITH_ONEDNN
 
 #include <omp.h>
@@ -37,8 +39,14 @@ struct Operand {
   dnnl::primitive reorder;
   std::vector<dnnl_exec_arg_t> reorder_args;
   bool reordered = false;
+  bool serial = false;  // small enough to reorder on the calling thread
   size_t offset = 0;
 };
+
+// A reorder is a copy between layouts; below the elementwise kernels'
+// threshold (kernels/common.h) it runs on the calling thread instead of
+// opening a parallel region. The result is the same bits either way.
+constexpr size_t kSerialReorderBytes = size_t(kMinParallelWork) * sizeof(float);
 
 // A pass of one shape, ready to run: built once, then only pointers change.
 struct Entry {
@@ -81,6 +89,7 @@ void bind(Operand& o, const memory::desc& user_md, const memory::desc& want, boo
   const memory& to = input ? o.prim : o.user;
   o.reorder = dnnl::reorder(dnnl::reorder::primitive_desc(from, to));
   o.reorder_args = {{DNNL_ARG_FROM, from.get()}, {DNNL_ARG_TO, to.get()}};
+  o.serial = user_md.get_size() < kSerialReorderBytes && want.get_size() < kSerialReorderBytes;
 }
 
 std::unique_ptr<Entry> build(ConvPass pass, const Conv2dShape& s) {
@@ -172,6 +181,21 @@ void exec(const dnnl::primitive& p, const std::vector<dnnl_exec_arg_t>& args) {
   check(dnnl_primitive_execute(p.get(), cpu_stream().get(), static_cast<int>(args.size()), args.data()), "execute");
 }
 
+// oneDNN's OpenMP runtime sizes each execution's region by
+// omp_get_max_threads(), and runs on the calling thread when that is 1.
+void exec_reorder(const Operand& o) {
+  if (!o.serial) return exec(o.reorder, o.reorder_args);
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  try {
+    exec(o.reorder, o.reorder_args);
+  } catch (...) {
+    omp_set_num_threads(threads);
+    throw;
+  }
+  omp_set_num_threads(threads);
+}
+
 }  // namespace
 
 bool supports(ConvPass pass, const Conv2dShape& s) {
@@ -200,9 +224,9 @@ void run(ConvPass pass, const Conv2dShape& s, const float* a, const float* b, fl
   }
   if (e.scratch) set(e.scratch, ws + e.scratch_offset);
   for (Operand* o : {&e.a, &e.b})
-    if (o->reordered) exec(o->reorder, o->reorder_args);
+    if (o->reordered) exec_reorder(*o);
   exec(e.prim, e.args);
-  if (e.out.reordered) exec(e.out.reorder, e.out.reorder_args);
+  if (e.out.reordered) exec_reorder(e.out);
 }
 
 }  // namespace gf::cpu::onednn

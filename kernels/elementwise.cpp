@@ -1,6 +1,7 @@
 #include <type_traits>
 
 #include "kernels/elementwise_ops.h"
+#include "kernels/parallel.h"
 #include "kernels/strided_rows.h"
 
 namespace gf::cpu {
@@ -10,8 +11,7 @@ void unary(UnaryOp op, const T* x, T* y, int64_t n, double a, double b, double c
   const T ta = static_cast<T>(a), tb = static_cast<T>(b), tc = static_cast<T>(c);
   dispatch_unary(op, [&](auto tag) {
     constexpr UnaryOp O = decltype(tag)::value;
-#pragma omp parallel for simd if (n > 32768)
-    for (int64_t i = 0; i < n; ++i) y[i] = unary_fn<O>(x[i], ta, tb, tc);
+    parallel_for_simd(n, n > kMinParallelWork, [&](int64_t i) { y[i] = unary_fn<O>(x[i], ta, tb, tc); });
   });
 }
 
@@ -23,13 +23,11 @@ void binary(BinaryOp op, const T* a, const Strides& sa, const T* b, const Stride
   dispatch_binary(op, [&](auto tag) {
     constexpr BinaryOp O = decltype(tag)::value;
     if (dense) {
-#pragma omp parallel for simd if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) out[i] = binary_fn<O>(a[i], b[i]);
+      parallel_for_simd(n, n > kMinParallelWork, [&](int64_t i) { out[i] = binary_fn<O>(a[i], b[i]); });
     } else {
       const Rows<2> r = make_rows<2>(d, {&sa, &sb});
       const int64_t w = r.width, ia = r.inner[0], ib = r.inner[1];
-#pragma omp parallel for if (n > 32768)
-      for (int64_t row = 0; row < n / w; ++row) {
+      parallel_for(n / w, n > kMinParallelWork, [&](int64_t row) {
         const T* pa = a + strided_offset(row, r.outer, r.s[0]);
         const T* pb = b + strided_offset(row, r.outer, r.s[1]);
         T* po = out + row * w;
@@ -44,7 +42,7 @@ void binary(BinaryOp op, const T* a, const Strides& sa, const T* b, const Stride
         } else {
           for (int64_t k = 0; k < w; ++k) po[k] = binary_fn<O>(pa[k * ia], pb[k * ib]);
         }
-      }
+      });
     }
   });
 }
@@ -58,14 +56,13 @@ void ternary(TernaryOp op, const T* a, const Strides& sa, const T* b, const Stri
     constexpr TernaryOp O = decltype(tag)::value;
     const Rows<3> r = make_rows<3>(d, {&sa, &sb, &sc});
     const int64_t w = r.width, ia = r.inner[0], ib = r.inner[1], ic = r.inner[2];
-#pragma omp parallel for if (n > 32768)
-    for (int64_t row = 0; row < n / w; ++row) {
+    parallel_for(n / w, n > kMinParallelWork, [&](int64_t row) {
       const T* pa = a + strided_offset(row, r.outer, r.s[0]);
       const T* pb = b + strided_offset(row, r.outer, r.s[1]);
       const T* pc = c + strided_offset(row, r.outer, r.s[2]);
       T* po = out + row * w;
       for (int64_t k = 0; k < w; ++k) po[k] = ternary_fn<O>(pa[k * ia], pb[k * ib], pc[k * ic]);
-    }
+    });
   });
 }
 

@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "kernels/bias_act_ops.h"
+#include "kernels/parallel.h"
 
 namespace gf::cpu {
 
@@ -11,8 +12,7 @@ void noise_bias_act(const NoiseParams& p, const T* x, const T* noise, const T* s
   const T alpha = T(p.alpha), gain = T(p.gain), clamp = T(p.clamp);
   dispatch_act(p.act, [&](auto tag) {
     constexpr Act A = decltype(tag)::value;
-#pragma omp parallel for if (p.n * p.c * p.hw > 32768)
-    for (int64_t nc = 0; nc < p.n * p.c; ++nc) {
+    parallel_for(p.n * p.c, p.n * p.c * p.hw > kMinParallelWork, [&](int64_t nc) {
       const int64_t ni = nc / p.c, ci = nc % p.c;
       const T s = strength[p.strength_per_channel ? ci : 0], bias = b ? b[ci] : T(0);
       const T* nz = noise + (p.noise_per_sample ? ni * p.hw : 0);
@@ -20,7 +20,7 @@ void noise_bias_act(const NoiseParams& p, const T* x, const T* noise, const T* s
       T* yr = y + nc * p.hw;
 #pragma omp simd
       for (int64_t k = 0; k < p.hw; ++k) yr[k] = bias_act_value<A>(xr[k] + s * nz[k] + bias, alpha, gain, clamp);
-    }
+    });
   });
 }
 

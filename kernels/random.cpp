@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/parallel.h"
 #include "kernels/philox.h"
 
 namespace gf::cpu {
@@ -10,13 +11,12 @@ namespace {
 template <bool kNormal, class T>
 void fill(T* out, int64_t n, uint64_t seed, uint64_t offset) {
   const int64_t blocks = (n + 3) / 4;
-#pragma omp parallel for if (blocks > 4096)
-  for (int64_t b = 0; b < blocks; ++b) {
+  parallel_for(blocks, blocks > 4096, [&](int64_t b) {
     float v[4];
     philox::values4<kNormal>(seed, offset + static_cast<uint64_t>(b), v);
     const int64_t m = std::min<int64_t>(4, n - 4 * b);  // the last block may be partial
     for (int64_t k = 0; k < m; ++k) out[4 * b + k] = static_cast<T>(v[k]);
-  }
+  });
 }
 
 }  // namespace

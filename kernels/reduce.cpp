@@ -1,5 +1,7 @@
 #include "kernels/reduce.h"
 
+#include "kernels/parallel.h"
+
 #include <limits>
 #include <vector>
 
@@ -22,8 +24,7 @@ void reduce(ReduceOp op, const T* x, T* y, int64_t outer, int64_t r, int64_t inn
     return;
   }
   if (inner == 1) {
-#pragma omp parallel for if (outer * r > 32768)
-    for (int64_t o = 0; o < outer; ++o) {
+    parallel_for(outer, outer * r > 32768, [&](int64_t o) {
       const T* row = x + o * r;
       double acc = init;
       // simd reductions may reorder the sum: several accumulators, not one serial chain.
@@ -35,12 +36,14 @@ void reduce(ReduceOp op, const T* x, T* y, int64_t outer, int64_t r, int64_t inn
         for (int64_t k = 0; k < r; ++k) acc = row[k] > acc ? row[k] : acc;
       }
       y[o] = static_cast<T>(acc * (op == ReduceOp::sum ? scale : 1.0));
-    }
+    });
     return;
   }
-#pragma omp parallel for if (outer * r * inner > 32768)
-  for (int64_t o = 0; o < outer; ++o) {
-    std::vector<double> acc(static_cast<size_t>(inner), init);
+  parallel_for(outer, outer * r * inner > 32768, [&](int64_t o) {
+    // One accumulator row per thread, kept between calls (no heap block per call).
+    thread_local std::vector<double> acc_row;
+    acc_row.assign(static_cast<size_t>(inner), init);
+    double* acc = acc_row.data();
     for (int64_t k = 0; k < r; ++k) {
       const T* row = x + (o * r + k) * inner;
       if (op == ReduceOp::sum)
@@ -50,7 +53,7 @@ void reduce(ReduceOp op, const T* x, T* y, int64_t outer, int64_t r, int64_t inn
     }
     for (int64_t i = 0; i < inner; ++i)
       y[o * inner + i] = static_cast<T>(acc[i] * (op == ReduceOp::sum ? scale : 1.0));
-  }
+  });
 }
 
 template void reduce<float>(ReduceOp, const float*, float*, int64_t, int64_t, int64_t, double);

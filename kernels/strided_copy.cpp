@@ -1,4 +1,5 @@
 #include "kernels/strided_copy.h"
+#include "kernels/parallel.h"
 #include "kernels/strided_rows.h"
 
 namespace gf::cpu {
@@ -9,8 +10,7 @@ void strided_copy(T* dst, const Strides& ds, const T* src, const Strides& ss, co
   if (n == 0) return;
   const Rows<2> r = make_rows<2>(d, {&ds, &ss});
   const int64_t w = r.width, id = r.inner[0], is = r.inner[1];
-#pragma omp parallel for if (n > 65536)
-  for (int64_t row = 0; row < n / w; ++row) {
+  parallel_for(n / w, n > 65536, [&](int64_t row) {
     T* pd = dst + strided_offset(row, r.outer, r.s[0]);
     const T* ps = src + strided_offset(row, r.outer, r.s[1]);
     if (id == 1 && is == 1) {
@@ -19,13 +19,12 @@ void strided_copy(T* dst, const Strides& ds, const T* src, const Strides& ss, co
     } else {
       for (int64_t k = 0; k < w; ++k) pd[k * id] = ps[k * is];
     }
-  }
+  });
 }
 
 template <class TIn, class TOut>
 void convert(TOut* dst, const TIn* src, int64_t n) {
-#pragma omp parallel for if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<TOut>(src[i]);
+  parallel_for(n, n > 65536, [&](int64_t i) { dst[i] = static_cast<TOut>(src[i]); });
 }
 
 template void strided_copy<float>(float*, const Strides&, const float*, const Strides&, const Dims&);

@@ -7,6 +7,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/parallel.h"
+
 namespace gf::cpu {
 namespace {
 
@@ -130,11 +132,12 @@ void upfirdn2d(const T* x, const T* f, T* y, const UpFirDn2dDesc& d, double gain
   const int period = ux / std::gcd(ux, dx);  // ox and ox + period share their taps
   if (d.f_h > kMaxRows || period > kMaxClasses) {
     // Filters taller than any resampling filter, or unusual ratios: the point form, output by output.
-#pragma omp parallel for collapse(2) if (d.planes * out_h * out_w > 16384)
-    for (int64_t p = 0; p < d.planes; ++p)
-      for (int oy = 0; oy < out_h; ++oy)
-        for (int ox = 0; ox < out_w; ++ox)
-          y[(p * out_h + oy) * out_w + ox] = static_cast<T>(gain) * upfirdn2d_point(x, f, d, p, oy, ox);
+    parallel_for(d.planes * out_h, d.planes * out_h * out_w > 16384, [&](int64_t py) {
+      const int64_t p = py / out_h;
+      const int oy = static_cast<int>(py % out_h);
+      for (int ox = 0; ox < out_w; ++ox)
+        y[(p * out_h + oy) * out_w + ox] = static_cast<T>(gain) * upfirdn2d_point(x, f, d, p, oy, ox);
+    });
     return;
   }
   const int ntaps = d.f_h * d.f_w;
@@ -167,13 +170,12 @@ void upfirdn2d(const T* x, const T* f, T* y, const UpFirDn2dDesc& d, double gain
   const int nclass = std::min(period, out_w);
 
   const T g = static_cast<T>(gain);
-#pragma omp parallel if (d.planes * out_h * out_w > 16384)
-  {
+  // One plane, through this thread's scratch plane.
+  auto run_plane = [&](int64_t p) {
     thread_local std::vector<T> scratch;
     if (scratch.size() < static_cast<size_t>(width * in_h)) scratch.resize(static_cast<size_t>(width * in_h));
     T* padded = scratch.data();
-#pragma omp for
-    for (int64_t p = 0; p < d.planes; ++p) {
+    {
       const T* plane = x + p * d.in_h * d.in_w;
       for (int iy = 0; iy < in_h; ++iy) {
         T* row = padded + iy * width;
@@ -210,7 +212,8 @@ void upfirdn2d(const T* x, const T* f, T* y, const UpFirDn2dDesc& d, double gain
         }
       }
     }
-  }
+  };
+  parallel_for(d.planes, d.planes * out_h * out_w > 16384, run_plane);
 }
 
 template void upfirdn2d<float>(const float*, const float*, float*, const UpFirDn2dDesc&, double);

@@ -17,6 +17,14 @@ void check_same(const std::vector<std::pair<std::string, Tensor>>& a,
                   << b[i].first << " " << shape_str(b[i].second.shape()));
 }
 
+using TensorPtrs = std::vector<Tensor*, pool::Allocator<Tensor*>>;
+
+TensorPtrs tensors_of(const Module& m, bool params) {
+  TensorPtrs out;
+  m.for_each_tensor(params, [&out](Tensor& t) { out.push_back(&t); });
+  return out;
+}
+
 }  // namespace
 
 double ema_beta(double ema_kimg, std::optional<double> ema_rampup, int64_t cur_nimg, int64_t batch_size) {
@@ -26,13 +34,24 @@ double ema_beta(double ema_kimg, std::optional<double> ema_rampup, int64_t cur_n
 }
 
 void ema_update(Module& g_ema, const Module& g, double beta) {
-  const auto pe = g_ema.named_parameters(), pg = g.named_parameters();
-  const auto be = g_ema.named_buffers(), bg = g.named_buffers();
-  check_same(pe, pg, "parameters");
-  check_same(be, bg, "buffers");
+  // Names are compared by structure (no strings formed: this runs every
+  // minibatch); the named lists are made only to say what differs.
+  if (!g_ema.same_names(g)) {
+    check_same(g_ema.named_parameters(), g.named_parameters(), "parameters");
+    check_same(g_ema.named_buffers(), g.named_buffers(), "buffers");
+  }
+  const TensorPtrs pe = tensors_of(g_ema, true), pg = tensors_of(g, true);
+  const TensorPtrs be = tensors_of(g_ema, false), bg = tensors_of(g, false);
+  bool shapes_agree = true;
+  for (size_t i = 0; i < pe.size(); ++i) shapes_agree = shapes_agree && pe[i]->shape() == pg[i]->shape();
+  for (size_t i = 0; i < be.size(); ++i) shapes_agree = shapes_agree && be[i]->shape() == bg[i]->shape();
+  if (!shapes_agree) {  // throws naming the first that differs
+    check_same(g_ema.named_parameters(), g.named_parameters(), "parameters");
+    check_same(g_ema.named_buffers(), g.named_buffers(), "buffers");
+  }
   NoGradGuard no_grad;
-  for (size_t i = 0; i < pe.size(); ++i) pe[i].second.copy_(lerp(pg[i].second, pe[i].second, beta));
-  for (size_t i = 0; i < be.size(); ++i) be[i].second.copy_(bg[i].second);
+  for (size_t i = 0; i < pe.size(); ++i) pe[i]->copy_(lerp(*pg[i], *pe[i], beta));
+  for (size_t i = 0; i < be.size(); ++i) be[i]->copy_(*bg[i]);
 }
 
 }  // namespace gf

@@ -20,7 +20,7 @@
 namespace gf {
 namespace {
 
-using Grads = std::vector<Tensor>;
+using Grads = GradList;
 
 Tensor plane_sum(const Tensor& t) { return sum(t, {2, 3}, true); }
 Tensor plane_center(const Tensor& t) { return sub(t, mean(t, {2, 3}, true)); }

@@ -10,7 +10,7 @@
 namespace gf {
 namespace {
 
-using Grads = std::vector<Tensor>;
+using Grads = GradList;
 
 BatchNormDims dims_of(const Tensor& x) {
   BatchNormDims d;

@@ -12,7 +12,7 @@
 namespace gf {
 namespace {
 
-using Grads = std::vector<Tensor>;
+using Grads = GradList;
 
 struct ActInfo {
   const char* name;
@@ -34,10 +34,15 @@ const ActInfo kActs[] = {
     {"swish", Act::swish, 0.0, 1.0},
 };
 
-std::vector<Tensor> defined_of(const std::vector<Tensor>& ts) {
-  std::vector<Tensor> out;
+// The defined ones, for check_same (a fixed array: no heap block per call).
+struct Defined {
+  Tensor t[5];
+  size_t n = 0;
+};
+Defined defined_of(std::initializer_list<Tensor> ts) {
+  Defined out;
   for (const Tensor& t : ts)
-    if (t.defined()) out.push_back(t);
+    if (t.defined() && out.n < 5) out.t[out.n++] = t;
   return out;
 }
 
@@ -48,7 +53,7 @@ const T* ptr(const Tensor& t) {
 
 // Sum over every dim but `dim`: the bias gradient.
 Tensor sum_except(const Tensor& t, int64_t dim) {
-  std::vector<int64_t> dims;
+  DimList dims;
   for (int64_t d = 0; d < t.dim(); ++d)
     if (d != dim) dims.push_back(d);
   return sum(t, dims);
@@ -57,7 +62,8 @@ Tensor sum_except(const Tensor& t, int64_t dim) {
 // The gradient kernel of `order` (bias_act.h), no graph.
 Tensor run_grad(const char* op, int order, const Tensor& g, const Tensor& x, const Tensor& b, const Tensor& y,
                 const Tensor& dy, int64_t dim, const BiasActSpec& spec) {
-  check_same(op, defined_of({g, x, b, y, dy}));
+  const Defined ops = defined_of({g, x, b, y, dy});
+  check_same(op, ops.t, ops.n);
   for (const Tensor& t : {x, y, dy})
     GF_CHECK(!t.defined() || t.shape() == g.shape(), op,
              "operand " << shape_str(t.shape()) << " does not match the gradient " << shape_str(g.shape()));
@@ -119,7 +125,8 @@ BiasActParams bias_act_params(const BiasActSpec& spec, const Shape& shape, int64
 
 Tensor bias_act(const Tensor& x, const Tensor& b, int64_t dim, const BiasActSpec& spec) {
   const char* op = "bias_act";
-  check_same(op, defined_of({x, b}));
+  const Defined ops = defined_of({x, b});
+  check_same(op, ops.t, ops.n);
   GF_CHECK(x.dim() > 0, op, "x must have at least one dim");
   dim = normalize_dim(dim, x.dim(), op);
   GF_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == x.size(dim)), op,

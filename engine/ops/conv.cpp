@@ -20,7 +20,7 @@
 namespace gf {
 namespace {
 
-using Grads = std::vector<Tensor>;
+using Grads = GradList;
 
 // An op's own arguments, for error messages: formatted only when a check fails.
 struct Args {

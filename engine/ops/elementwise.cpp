@@ -73,7 +73,7 @@ Tensor run_ternary(const char* name, TernaryOp op, const Tensor& a, const Tensor
   return out;
 }
 
-using Grads = std::vector<Tensor>;
+using Grads = GradList;
 
 // Unary op whose backward is g * dydx(x, y).
 template <class DyDx>

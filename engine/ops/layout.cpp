@@ -12,7 +12,7 @@
 namespace gf {
 namespace {
 
-using Grads = std::vector<Tensor>;
+using Grads = GradList;
 
 // dst[dst_off + offset(i, ds)] = src[src_off + offset(i, ss)] for i over `iter`.
 void copy_view(const Tensor& dst, int64_t dst_off, const Strides& ds, const Tensor& src, int64_t src_off,
@@ -47,11 +47,11 @@ SliceSpec resolve_slice(const Shape& s, int64_t dim, int64_t start, int64_t end,
 
 }  // namespace
 
-Tensor permute(const Tensor& x, std::vector<int64_t> dims) {
+Tensor permute(const Tensor& x, DimList dims) {
   const int64_t nd = x.dim();
   GF_CHECK(static_cast<int64_t>(dims.size()) == nd, "permute",
            dims.size() << " dims given for a tensor of shape " << shape_str(x.shape()));
-  std::vector<bool> seen(static_cast<size_t>(nd), false);
+  PoolVector<bool> seen(static_cast<size_t>(nd), false);
   for (auto& d : dims) {
     d = normalize_dim(d, nd, "permute");
     GF_CHECK(!seen[static_cast<size_t>(d)], "permute", "dim " << d << " repeated");
@@ -66,15 +66,15 @@ Tensor permute(const Tensor& x, std::vector<int64_t> dims) {
   }
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   copy_view(out, 0, contiguous_strides(out_shape), x, 0, src, out_shape, "permute");
-  std::vector<int64_t> inverse(static_cast<size_t>(nd));
+  DimList inverse(static_cast<size_t>(nd));
   for (int64_t i = 0; i < nd; ++i) inverse[static_cast<size_t>(dims[i])] = i;
   return record_op("permute", out, {x}, [inverse](Node&, const Tensor& g) { return Grads{permute(g, inverse)}; });
 }
 
 // The source view starts at the last element of each flipped dim and walks it
 // with a negated stride.
-Tensor flip(const Tensor& x, std::vector<int64_t> dims) {
-  std::vector<bool> seen(static_cast<size_t>(x.dim()), false);
+Tensor flip(const Tensor& x, DimList dims) {
+  PoolVector<bool> seen(static_cast<size_t>(x.dim()), false);
   Strides src = contiguous_strides(x.shape());
   int64_t off = 0;
   for (auto& d : dims) {
@@ -91,7 +91,7 @@ Tensor flip(const Tensor& x, std::vector<int64_t> dims) {
 }
 
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
-  std::vector<int64_t> dims(static_cast<size_t>(x.dim()));
+  DimList dims(static_cast<size_t>(x.dim()));
   std::iota(dims.begin(), dims.end(), 0);
   std::swap(dims[static_cast<size_t>(normalize_dim(d0, x.dim(), "transpose"))],
             dims[static_cast<size_t>(normalize_dim(d1, x.dim(), "transpose"))]);

@@ -74,7 +74,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
         gb = sum_to(trans_b ? matmul(g, a, true, trans_a) : matmul(a, g, !trans_a, false), b.shape());
       }
     }
-    return std::vector<Tensor>{ga, gb};
+    return GradList{ga, gb};
   });
 }
 

@@ -19,7 +19,7 @@
 namespace gf {
 namespace {
 
-using Grads = std::vector<Tensor>;
+using Grads = GradList;
 
 constexpr double kEps = 1e-8;  // the official layer's epsilon
 

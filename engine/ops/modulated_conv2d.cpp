@@ -21,7 +21,7 @@
 namespace gf {
 namespace {
 
-using Grads = std::vector<Tensor>;
+using Grads = GradList;
 
 // Python's floor division, as the official padding arithmetic uses it.
 int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -118,7 +118,7 @@ Grads modulate_weight_grad_backward(const Tensor& g_conv, const Tensor& va, cons
   const Tensor va4 = va.defined() ? va.reshape({1, o, i, taps}) : Tensor();
   const Tensor vs4 = vs.defined() ? vs.reshape({n, 1, i, 1}) : Tensor();
   const Tensor V = va.defined() ? va4 * s : vs4 * a;
-  const std::vector<int64_t> it{2, 3}, ot{1, 3};
+  const DimList it{2, 3}, ot{1, 3};
   Tensor dg, du_u, du;  // d/dg, d/du, and du itself
   if (demodulate) {
     const Tensor u = a * s;

@@ -10,13 +10,12 @@
 namespace gf {
 namespace {
 
-using Grads = std::vector<Tensor>;
+using Grads = GradList;
 
 void check_noise_operands(const char* op, const Tensor& x, const Tensor& noise, const Tensor& strength,
                           const Tensor& b) {
-  std::vector<Tensor> ts{x, noise, strength};
-  if (b.defined()) ts.push_back(b);
-  check_same(op, ts);
+  const Tensor ts[4] = {x, noise, strength, b};
+  check_same(op, ts, b.defined() ? 4 : 3);
   GF_CHECK(x.dim() == 4, op, "x must be [N, C, H, W], got " << shape_str(x.shape()));
   const int64_t n = x.size(0), c = x.size(1);
   GF_CHECK(noise.dim() == 4 && (noise.size(0) == n || noise.size(0) == 1) && noise.size(1) == 1 &&

@@ -11,7 +11,7 @@
 namespace gf {
 namespace {
 
-using Grads = std::vector<Tensor>;
+using Grads = GradList;
 
 // The [outer, r, inner] view of x around dim (kernels/pixel_norm.h).
 struct View {

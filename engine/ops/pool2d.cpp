@@ -7,7 +7,7 @@
 namespace gf {
 namespace {
 
-using Grads = std::vector<Tensor>;
+using Grads = GradList;
 
 PoolDims pool_dims(const Tensor& x, int64_t out_h, int64_t out_w) {
   PoolDims d;

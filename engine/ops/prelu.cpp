@@ -32,7 +32,7 @@ Tensor prelu(const Tensor& x, const Tensor& a) {
     Shape s(static_cast<size_t>(x.dim()), 1);
     if (d.per_channel) s[1] = d.c;
     const Tensor ab = a.reshape(s);
-    std::vector<Tensor> out(2);
+    GradList out(2);
     if (n.needs_input_grad(0)) out[0] = g * (pos + (1.0 - pos) * ab);
     if (n.needs_input_grad(1)) out[1] = sum_to(g * x * (1.0 - pos), s).reshape(a.shape());
     return out;

@@ -11,16 +11,16 @@
 namespace gf {
 namespace {
 
-using Grads = std::vector<Tensor>;
+using Grads = GradList;
 
 struct Reduction {
-  std::vector<int64_t> dims;  // sorted, unique, non-negative
+  DimList dims;  // sorted, unique, non-negative
   Shape keep_shape;           // reduced dims set to 1
   Shape out_shape;            // keep_shape or with reduced dims dropped
   int64_t count = 1;          // elements per reduction
 };
 
-Reduction plan_reduction(const Tensor& x, std::vector<int64_t> dims, bool keepdim, const char* op) {
+Reduction plan_reduction(const Tensor& x, DimList dims, bool keepdim, const char* op) {
   Reduction r;
   const int64_t nd = x.dim();
   if (dims.empty())
@@ -63,7 +63,7 @@ Tensor run_reduce(const Tensor& x0, const Reduction& r, ReduceOp op, double scal
       else outer *= s[d];
     }
   } else {
-    std::vector<int64_t> perm;
+    DimList perm;
     for (size_t d = 0; d < s.size(); ++d)
       if (!reduced(d)) perm.push_back(static_cast<int64_t>(d));
     for (int64_t d : r.dims) perm.push_back(d);
@@ -92,14 +92,14 @@ Tensor run_reduce(const Tensor& x0, const Reduction& r, ReduceOp op, double scal
 
 }  // namespace
 
-Tensor sum(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
+Tensor sum(const Tensor& x, DimList dims, bool keepdim) {
   const Reduction r = plan_reduction(x, std::move(dims), keepdim, "sum");
   Tensor y = run_reduce(x, r, ReduceOp::sum, 1.0, "sum").reshape(r.out_shape);
   const Shape in = x.shape(), keep = r.keep_shape;
   return record_op("sum", y, {x}, [in, keep](Node&, const Tensor& g) { return Grads{expand(g.reshape(keep), in)}; });
 }
 
-Tensor mean(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
+Tensor mean(const Tensor& x, DimList dims, bool keepdim) {
   const Reduction r = plan_reduction(x, std::move(dims), keepdim, "mean");
   GF_CHECK(r.count > 0, "mean", "mean over an empty set of elements of " << shape_str(x.shape()));
   const double scale = 1.0 / static_cast<double>(r.count);
@@ -110,13 +110,13 @@ Tensor mean(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
   });
 }
 
-Tensor max(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
+Tensor max(const Tensor& x, DimList dims, bool keepdim) {
   const Reduction r = plan_reduction(x, std::move(dims), keepdim, "max");
   GF_CHECK(r.count > 0, "max", "max over an empty set of elements of " << shape_str(x.shape()));
   Tensor y_keep = run_reduce(x, r, ReduceOp::max, 1.0, "max");
   Tensor y = y_keep.reshape(r.out_shape);
   const Shape keep = r.keep_shape;
-  const std::vector<int64_t> rdims = r.dims;
+  const DimList rdims = r.dims;
   return record_op("max", y, {x}, [x, y_keep, keep, rdims](Node&, const Tensor& g) {
     // Ties share the gradient equally, as torch.amax does.
     Tensor mask = eq(x.detach(), y_keep);
@@ -130,7 +130,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   GF_CHECK(shape.size() <= x.shape().size() && broadcast_shape(shape, x.shape(), "sum_to") == x.shape(), "sum_to",
            "cannot sum " << shape_str(x.shape()) << " to " << shape_str(shape));
   const size_t lead = x.shape().size() - shape.size();
-  std::vector<int64_t> dims;
+  DimList dims;
   for (size_t d = 0; d < x.shape().size(); ++d)
     if (d < lead || (shape[d - lead] == 1 && x.shape()[d] != 1)) dims.push_back(static_cast<int64_t>(d));
   if (dims.empty()) return x.reshape(shape);

@@ -7,7 +7,7 @@
 namespace gf {
 namespace {
 
-using Grads = std::vector<Tensor>;
+using Grads = GradList;
 
 ResizeDims resize_dims(const Tensor& t, int64_t in_h, int64_t in_w, int64_t out_h, int64_t out_w, bool align) {
   ResizeDims d;

@@ -12,7 +12,7 @@
 namespace gf {
 namespace {
 
-using Grads = std::vector<Tensor>;
+using Grads = GradList;
 
 void check_args(const char* op, const Tensor& x, int factor) {
   check_same(op, {x});

@@ -13,7 +13,7 @@
 namespace gf {
 namespace {
 
-using Grads = std::vector<Tensor>;
+using Grads = GradList;
 
 int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 

@@ -16,8 +16,9 @@ namespace {
 // Every gradient of a module's parameters that the last backward formed.
 std::vector<Tensor> grads_of(const Module& net) {
   std::vector<Tensor> g;
-  for (const auto& [name, p] : net.named_parameters())
+  net.for_each_tensor(true, [&g](Tensor& p) {
     if (p.grad().defined()) g.push_back(p.grad());
+  });
   return g;
 }
 

@@ -1,0 +1,42 @@
+// Loops that are split across the OpenMP threads only when they are large
+// enough, without entering OpenMP at all otherwise. A region turned off by an
+// `if (false)` clause still starts a one-thread team, and libgomp allocates
+// and frees that team on every such region (it keeps only its last team of
+// two or more threads for reuse): thousands of mallocs per training step.
+// These helpers run the plain loop instead. Iterations are split as
+// `omp parallel for` (schedule static) splits them, and each iteration
+// computes the same values either way.
+#pragma once
+#include <omp.h>
+
+#include <cstdint>
+
+namespace gf::cpu {
+
+// Whether a loop asked to run in parallel would get more than one thread.
+inline bool use_threads(bool parallel) { return parallel && omp_get_max_threads() > 1 && !omp_in_parallel(); }
+
+// f(i) for every i in [0, n): in a parallel region when `parallel`.
+template <class F>
+inline void parallel_for(int64_t n, bool parallel, F&& f) {
+  if (use_threads(parallel)) {
+#pragma omp parallel for
+    for (int64_t i = 0; i < n; ++i) f(i);
+  } else {
+    for (int64_t i = 0; i < n; ++i) f(i);
+  }
+}
+
+// The same for maps the compiler should vectorize (omp simd either way).
+template <class F>
+inline void parallel_for_simd(int64_t n, bool parallel, F&& f) {
+  if (use_threads(parallel)) {
+#pragma omp parallel for simd
+    for (int64_t i = 0; i < n; ++i) f(i);
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) f(i);
+  }
+}
+
+}  // namespace gf::cpu
