@@ -47,7 +47,10 @@ class Communicator {
   // Device all-reduce (NCCL): true when all_reduce_sum_device takes this
   // rank's GPU tensors; otherwise the host path below is used.
   virtual bool reduces_on_device(const Device&) const { return false; }
-  // Sums `flat` (one contiguous tensor on this rank's GPU) over the ranks, in place.
+  // Sums `flat` (one contiguous tensor on this rank's GPU) over the ranks, in
+  // place. Asynchronous (NCCL): it runs on a communication stream after the
+  // work already on the compute stream, and all work enqueued on the compute
+  // stream afterwards (the optimizer's) waits for it; the host does not.
   virtual void all_reduce_sum_device(const Tensor& flat);
 };
 
