@@ -18,7 +18,8 @@
 #
 # Steps, in order: env deps configure build cpu_smoke ctest_cuda train_cuda
 # generate_compare bench_networks torch_vs_ganforge bench_primitives
-# bench_gan_ops_a bench_gan_ops_b bench_modulated_conv2d.
+# bench_gan_ops_a bench_gan_ops_b bench_modulated_conv2d bench_allreduce
+# (NCCL's gradient all-reduce as 1 rank: its bus bandwidth needs 2 GPUs or more).
 # Each step has its own timeout; a failing step is recorded and the next one runs.
 # Logs and the summary table go to $OUT (default build/gpu_check_out): at most
 # 8 files, so the device tool brings them all back; the table is printed last.
@@ -84,7 +85,7 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ $MODE == fetch ]]; then fetch; exit $?; fi
 ALL_STEPS=" env deps configure build cpu_smoke ctest_cuda train_cuda generate_compare bench_networks torch_vs_ganforge
-  bench_primitives bench_gan_ops_a bench_gan_ops_b bench_modulated_conv2d "
+  bench_primitives bench_gan_ops_a bench_gan_ops_b bench_modulated_conv2d bench_allreduce "
 for s in ${STEPS_ONLY//,/ }; do
   [[ $ALL_STEPS == *[[:space:]]$s[[:space:]]* ]] || { echo "gpu_check: no step '$s' (see --help)" >&2; exit 2; }
 done
@@ -363,9 +364,27 @@ step_torch_vs_ganforge() {
   return "$rc"
 }
 
+# The gradient all-reduce per phase (bench/bench_allreduce.cpp) as 1 rank on
+# the one GPU: NCCL's launch cost at the flat-buffer sizes (busbw is 0 with 1
+# rank by nccl-tests' definition; more GPUs: mpirun -np N). A build without
+# NCCL says so: skipped.
+step_bench_allreduce() {
+  "$BUILD/bin/bench_allreduce" --quick | tee "$WORK/bench_allreduce.txt"
+  local rc=${PIPESTATUS[0]}
+  if grep -q 'skipped' "$WORK/bench_allreduce.txt"; then
+    fig "$(grep -m1 skipped "$WORK/bench_allreduce.txt")"
+    return 75
+  fi
+  local row
+  row=$(grep -m1 '^paper256.* G ' "$WORK/bench_allreduce.txt")
+  [[ -n $row ]] || { fig "no paper256 G row"; return 1; }
+  fig "1 rank, paper256 G $(echo "$row" | awk '{print $(NF-4) " MB: nccl " $(NF-3) " ms, trainer " $NF " ms"}')"
+  return "$rc"
+}
+
 export -f step_env step_deps step_configure step_build step_cpu_smoke step_ctest_cuda step_train_cuda \
   step_generate_compare step_bench_primitives step_bench_gan_ops_a step_bench_gan_ops_b \
-  step_bench_modulated_conv2d step_bench_networks step_torch_vs_ganforge
+  step_bench_modulated_conv2d step_bench_networks step_torch_vs_ganforge step_bench_allreduce
 
 # ---------------------------------------------------------------- the run
 rm -f "$OUT"/*.log "$OUT"/summary.txt "$OUT"/*.png "$OUT"/*.json
@@ -402,6 +421,7 @@ else
   run_step bench_gan_ops_a 30 bench.log step_bench_gan_ops_a gpu
   run_step bench_gan_ops_b 30 bench.log step_bench_gan_ops_b gpu
   run_step bench_modulated_conv2d 30 bench.log step_bench_modulated_conv2d gpu
+  run_step bench_allreduce 45 bench.log step_bench_allreduce gpu
 fi
 
 # ---------------------------------------------------------------- the table

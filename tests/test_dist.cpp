@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <functional>
 #include <thread>
 
@@ -44,7 +45,7 @@ std::vector<std::string> run_ranks(int world, double timeout_s,
   for (int r = 0; r < world; ++r)
     threads.emplace_back([&, r] {
       try {
-        auto comm = make_tcp_communicator(r, world, r, "127.0.0.1", port, timeout_s);
+        auto comm = make_tcp_communicator(r, world, r, "127.0.0.1", port, timeout_s, 30);
         body(r, *comm);
       } catch (const std::exception& e) {
         errors[static_cast<size_t>(r)] = e.what();
@@ -125,9 +126,41 @@ TEST_CASE("[#test_dist] a rank that leaves is named by rank 0 at once; one that 
     CHECK_THAT(errors[0], Catch::Contains("rank 0: no data from rank 1 for 1 s (GF_DIST_TIMEOUT)"));
     CHECK(took < 10);
   }
-  SECTION("never joins") {
-    CHECK_THROWS_WITH(make_tcp_communicator(0, 2, 0, "127.0.0.1", free_port(), 0.5),
-                      Catch::Contains("ranks 1 did not join"));
+}
+
+TEST_CASE("[#test_dist] the rendezvous names the ranks that never joined, within its own limit") {
+  using Clock = std::chrono::steady_clock;
+  const auto seconds_since = [](Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  SECTION("rank 0 and rank 1 of 4 start: rank 0 names 2 and 3; rank 1 learns the start failed") {
+    const int port = free_port();
+    std::string e0, e1;
+    const Clock::time_point t0 = Clock::now();
+    std::thread one([&] {
+      try {
+        make_tcp_communicator(1, 4, 1, "127.0.0.1", port, 600, 1);
+      } catch (const std::exception& e) {
+        e1 = e.what();
+      }
+    });
+    try {
+      make_tcp_communicator(0, 4, 0, "127.0.0.1", port, 600, 1);  // GF_DIST_TIMEOUT's 600 s must not apply
+    } catch (const std::exception& e) {
+      e0 = e.what();
+    }
+    one.join();
+    CHECK_THAT(e0, Catch::Contains("rank 0: ranks 2, 3 of 4 did not join within 1 s (GF_DIST_RENDEZVOUS_TIMEOUT)"));
+    CHECK_THAT(e1, Catch::Contains("rank 1: rank 0 closed its connection") &&
+                       Catch::Contains("during the rendezvous"));
+    CHECK(seconds_since(t0) < 10);
+  }
+  SECTION("rank 1 alone: rank 0 is never reached") {
+    const Clock::time_point t0 = Clock::now();
+    CHECK_THROWS_WITH(make_tcp_communicator(1, 2, 1, "127.0.0.1", free_port(), 600, 0.5),
+                      Catch::Contains("rank 1: cannot reach rank 0 at 127.0.0.1:") &&
+                          Catch::Contains("within 0.5 s (GF_DIST_RENDEZVOUS_TIMEOUT)"));
+    CHECK(seconds_since(t0) < 10);
   }
 }
 
@@ -148,7 +181,7 @@ TEST_CASE("[#test_dist] NCCL initializes and all-reduces on one rank's GPU", "[c
   return;
 #endif
   REQUIRE(nccl_built());  // a CUDA build without NCCL has no one-process-per-GPU training
-  auto comm = make_nccl_communicator(make_tcp_communicator(0, 1, 0, "127.0.0.1", 0, 30), 0);
+  auto comm = make_nccl_communicator(make_tcp_communicator(0, 1, 0, "127.0.0.1", 0, 30, 30), 0);
   const Device gpu = Device::cuda(0);
   CHECK(comm->reduces_on_device(gpu));
   CHECK_FALSE(comm->reduces_on_device(Device::cpu()));

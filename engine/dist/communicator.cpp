@@ -36,19 +36,23 @@ void Communicator::all_reduce_sum_device(const Tensor&) {
   throw Error("the " + backend() + " process group has no device all-reduce");
 }
 
-double dist_timeout_seconds() {
-  const char* v = std::getenv("GF_DIST_TIMEOUT");
-  if (!v || !*v) return 600;
+// An environment variable as seconds in (0, 1e6]; `fallback` when unset.
+static double env_seconds(const char* name, double fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
   char* end = nullptr;
   const double t = std::strtod(v, &end);
   if (*end != '\0' || !(t > 0 && t <= 1e6))
-    throw Error(std::string("GF_DIST_TIMEOUT='") + v + "' must be seconds in (0, 1e6]");
+    throw Error(std::string(name) + "='" + v + "' must be seconds in (0, 1e6]");
   return t;
 }
 
+double dist_timeout_seconds() { return env_seconds("GF_DIST_TIMEOUT", 600); }
+double rendezvous_timeout_seconds() { return env_seconds("GF_DIST_RENDEZVOUS_TIMEOUT", 120); }
+
 std::unique_ptr<Communicator> communicator_from_environment() {
   std::unique_ptr<Communicator> host;
-  const double timeout = dist_timeout_seconds();
+  const double timeout = dist_timeout_seconds(), rendezvous = rendezvous_timeout_seconds();
   if (std::getenv("OMPI_COMM_WORLD_SIZE")) {  // started by Open MPI's mpirun
     if (!mpi_built())
       throw Error("started by mpirun, but this build has no MPI (install libopenmpi-dev and rebuild), or launch "
@@ -61,7 +65,8 @@ std::unique_ptr<Communicator> communicator_from_environment() {
     const int local = env_int("LOCAL_RANK", 0, 65535, rank);
     const char* addr = std::getenv("MASTER_ADDR");
     const int port = env_int("MASTER_PORT", 1, 65535, 29500);
-    host = make_tcp_communicator(rank, world, local, addr && *addr ? addr : "127.0.0.1", port, timeout);
+    host = make_tcp_communicator(rank, world, local, addr && *addr ? addr : "127.0.0.1", port, timeout,
+                                 rendezvous);
   }
   return host;
 }

@@ -14,8 +14,11 @@
 //
 // Every wait is bounded: a rank that dies or stops answering makes the others
 // throw an Error naming it, within GF_DIST_TIMEOUT seconds (default 600) when
-// it hangs and at once when its connection closes (TCP). Under mpirun, a rank
-// that dies is reported by mpirun, which then stops the others.
+// it hangs and at once when its connection closes (TCP). The start has its own
+// limit, GF_DIST_RENDEZVOUS_TIMEOUT (default 120 s): a rank that never joins
+// the TCP rendezvous (or NCCL's initialization) is named after it. Under
+// mpirun, a rank that dies, before MPI_Init or after, is reported by mpirun,
+// which then stops the others.
 #pragma once
 #include <cstddef>
 #include <memory>
@@ -44,7 +47,10 @@ class Communicator {
   // Device all-reduce (NCCL): true when all_reduce_sum_device takes this
   // rank's GPU tensors; otherwise the host path below is used.
   virtual bool reduces_on_device(const Device&) const { return false; }
-  // Sums `flat` (one contiguous tensor on this rank's GPU) over the ranks, in place.
+  // Sums `flat` (one contiguous tensor on this rank's GPU) over the ranks, in
+  // place. Asynchronous (NCCL): it runs on a communication stream after the
+  // work already on the compute stream, and all work enqueued on the compute
+  // stream afterwards (the optimizer's) waits for it; the host does not.
   virtual void all_reduce_sum_device(const Tensor& flat);
 };
 
@@ -59,15 +65,21 @@ std::unique_ptr<Communicator> communicator_from_environment();
 // Backends, for tests and for communicator_from_environment.
 std::unique_ptr<Communicator> make_tcp_communicator(int rank, int world_size, int local_rank,
                                                     const std::string& master_addr, int master_port,
-                                                    double timeout_s);
+                                                    double timeout_s, double rendezvous_timeout_s);
 std::unique_ptr<Communicator> make_mpi_communicator(double timeout_s);  // throws when built without MPI
 // Takes the host communicator over (rank 0's unique id goes through it).
 std::unique_ptr<Communicator> make_nccl_communicator(std::unique_ptr<Communicator> host, int cuda_device);
 bool mpi_built();
 bool nccl_built();
 
-// GF_DIST_TIMEOUT (seconds), else 600.
+// GF_DIST_TIMEOUT (seconds), else 600: the longest wait for another rank
+// once all joined (a collective, a message).
 double dist_timeout_seconds();
+// GF_DIST_RENDEZVOUS_TIMEOUT (seconds), else 120: the longest wait for every
+// rank to join (the TCP rendezvous, NCCL's initialization). Enough for ranks
+// a launcher starts together, on one machine or several; raise it when the
+// machines' ranks are started by hand.
+double rendezvous_timeout_seconds();
 
 // Every rank's tensors (the same shapes and one dtype on every rank) become
 // their mean over the ranks, with the same bits on every rank. The host path

@@ -2,18 +2,36 @@
 // official code's torch.distributed NCCL backend: ncclCommInitRank with rank
 // 0's unique id, which the host process group (MPI or TCP) carries; the host
 // group keeps the small host collectives (loss statistics, checkpoint state).
-// The all-reduce runs on a communication stream of its own, ordered after the
-// compute stream's work by an event and before its next work by another.
-// Its wait is bounded: NCCL's asynchronous error is polled, and a deadline
-// (GF_DIST_TIMEOUT) aborts the communicator instead of hanging on a dead peer.
+//
+// The all-reduce runs on a communication stream of its own: an event orders it
+// after the compute stream's work so far (the backward passes that wrote the
+// gradients), and another orders every later compute-stream kernel (the
+// unflatten, nan_to_num, the optimizer) after it. Correctness rests on those
+// two events alone; the host does not wait, so it goes on launching while the
+// all-reduce runs. The flat buffer may return to the caching allocator as
+// soon as the call returns: its next user is a compute-stream kernel, which
+// waits on the second event.
+//
+// With the host not waiting, a dead peer would leave some later synchronizing
+// call hanging for ever. A watchdog thread (as torch.distributed's NCCL
+// watchdog) polls every all-reduce in flight: NCCL's asynchronous error, or
+// one unfinished after GF_DIST_TIMEOUT seconds (ncclCommInitRank: after
+// GF_DIST_RENDEZVOUS_TIMEOUT), ends the process with one line naming it.
 #include "engine/dist/communicator.h"
 #include "engine/error.h"
 
 #if defined(GF_WITH_NCCL) && defined(GF_WITH_CUDA)
 #include <cuda_runtime_api.h>
+#include <errno.h>  // program_invocation_short_name
 #include <nccl.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <exception>
+#include <mutex>
 #include <thread>
 
 #include "kernels/cuda_runtime.h"
@@ -45,23 +63,132 @@ ncclDataType_t nccl_type(DType t) {
   return ncclFloat32;
 }
 
+// Watches NCCL work from a thread of its own. An item is an event recorded
+// after the work on the communication stream (it owns the event), or, with
+// no event, a host call in progress that the owner ends with host_done().
+class Watchdog {
+ public:
+  Watchdog(int rank, int device) : rank_(rank), device_(device), thread_([this] { loop(); }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    for (const Item& x : items_)
+      if (x.event) cudaEventDestroy(x.event);
+  }
+  void set_comm(ncclComm_t comm) {
+    std::lock_guard<std::mutex> lock(m_);
+    comm_ = comm;
+  }
+  void watch(std::string what, cudaEvent_t event, double limit_s, const char* limit_name) {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      items_.push_back({std::move(what), event, deadline_after(limit_s), limit_s, limit_name});
+    }
+    cv_.notify_all();
+  }
+  void host_done() {  // the oldest item without an event has returned
+    std::lock_guard<std::mutex> lock(m_);
+    for (auto it = items_.begin(); it != items_.end(); ++it)
+      if (!it->event) {
+        items_.erase(it);
+        return;
+      }
+  }
+
+ private:
+  struct Item {
+    std::string what;
+    cudaEvent_t event;
+    Clock::time_point deadline;
+    double limit_s;
+    const char* limit_name;
+  };
+  int rank_, device_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<Item> items_;
+  ncclComm_t comm_ = nullptr;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+
+  [[noreturn]] void fail(const std::string& why) const {
+    // The main thread may be blocked in CUDA waiting for this very work:
+    // leave at once (checkpoints are written atomically; nothing half-written
+    // stays). The other ranks see this one's host connection close.
+    std::fprintf(stderr, "%s: error: rank %d: %s\n", program_invocation_short_name, rank_, why.c_str());
+    std::fflush(stderr);
+    std::_Exit(1);
+  }
+
+  void loop() {
+    cudaSetDevice(device_);
+    std::unique_lock<std::mutex> lock(m_);
+    while (!stop_) {
+      if (items_.empty()) {
+        cv_.wait(lock);
+        continue;
+      }
+      // Events complete in the order they were recorded on the one stream:
+      // the oldest item decides.
+      while (!items_.empty() && items_.front().event) {
+        const cudaError_t q = cudaEventQuery(items_.front().event);
+        if (q == cudaErrorNotReady) break;
+        if (q != cudaSuccess) fail(items_.front().what + ": " + cudaGetErrorString(q));
+        cudaEventDestroy(items_.front().event);
+        items_.pop_front();
+      }
+      if (items_.empty()) continue;
+      if (comm_) {
+        ncclResult_t async = ncclSuccess;
+        ncclCommGetAsyncError(comm_, &async);
+        if (async != ncclSuccess && async != ncclInProgress)
+          fail(items_.front().what + " failed: " + ncclGetErrorString(async) + " (a rank died or its network failed)");
+      }
+      for (const Item& x : items_)
+        if (Clock::now() > x.deadline) {
+          char limit[32];
+          std::snprintf(limit, sizeof limit, "%g s", x.limit_s);
+          fail(x.what + " did not finish within " + limit + " (" + x.limit_name + "): another rank hangs or is gone");
+        }
+      cv_.wait_for(lock, std::chrono::milliseconds(5));
+    }
+  }
+};
+
 class NcclCommunicator final : public Communicator {
  public:
   NcclCommunicator(std::unique_ptr<Communicator> host, int device)
-      : host_(std::move(host)), device_(device), timeout_(dist_timeout_seconds()) {
+      : host_(std::move(host)), device_(device), timeout_(dist_timeout_seconds()),
+        watchdog_(host_->rank(), device) {
     const int r = host_->rank();
     ncclUniqueId id{};
     if (r == 0) nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId", r);
     host_->broadcast(&id, sizeof id);
     cuda::set_device(device_);
+    // Blocks until every rank calls it: a rank that died after the host
+    // rendezvous would hold this one here for ever.
+    watchdog_.watch("ncclCommInitRank (NCCL's start, after every rank joined the host group)", nullptr,
+                    rendezvous_timeout_seconds(), "GF_DIST_RENDEZVOUS_TIMEOUT");
     nccl_check(ncclCommInitRank(&comm_, host_->world_size(), id, r), "ncclCommInitRank", r);
+    watchdog_.host_done();
+    watchdog_.set_comm(comm_);
     cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate", r);
     cuda_check(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming), "cudaEventCreate", r);
-    cuda_check(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming), "cudaEventCreate", r);
   }
   ~NcclCommunicator() override {
-    if (comm_) (aborted_ ? ncclCommAbort(comm_) : ncclCommDestroy(comm_));
-    if (done_) cudaEventDestroy(done_);
+    if (std::uncaught_exceptions() == 0 && comm_) {
+      // A normal end: every rank finishes its last all-reduce (still
+      // watched), then the communicator goes.
+      cudaStreamSynchronize(stream_);
+      watchdog_.set_comm(nullptr);
+      ncclCommDestroy(comm_);
+    }
+    // Unwinding an error (another rank may be gone): nothing that could wait
+    // on a peer; the process is about to exit.
     if (ready_) cudaEventDestroy(ready_);
     if (stream_) cudaStreamDestroy(stream_);
   }
@@ -81,46 +208,33 @@ class NcclCommunicator final : public Communicator {
                                                              << ", the communicator's GPU is cuda:" << device_);
     cuda::set_device(device_);
     const auto compute = static_cast<cudaStream_t>(cuda::stream(device_));
+    // compute -> comm: the gradients are written.
     cuda_check(cudaEventRecord(ready_, compute), "cudaEventRecord", r);
     cuda_check(cudaStreamWaitEvent(stream_, ready_, 0), "cudaStreamWaitEvent", r);
     nccl_check(ncclAllReduce(flat.raw(), flat.raw(), static_cast<size_t>(flat.numel()), nccl_type(flat.dtype()),
                              ncclSum, comm_, stream_),
                "ncclAllReduce", r);
-    cuda_check(cudaEventRecord(done_, stream_), "cudaEventRecord", r);
-    cuda_check(cudaStreamWaitEvent(compute, done_, 0), "cudaStreamWaitEvent", r);
-    // Bounded wait: a peer that died leaves the all-reduce unfinished for ever.
-    const Clock::time_point deadline = deadline_after(timeout_);
-    std::chrono::microseconds nap(2);
-    for (;;) {
-      const cudaError_t q = cudaEventQuery(done_);
-      if (q == cudaSuccess) return;
-      if (q != cudaErrorNotReady) cuda_check(q, "all-reduce", r);
-      ncclResult_t async = ncclSuccess;
-      ncclCommGetAsyncError(comm_, &async);
-      if (async != ncclSuccess && async != ncclInProgress) {
-        aborted_ = true;
-        throw Error("rank " + std::to_string(r) + ": NCCL all-reduce failed: " + ncclGetErrorString(async) +
-                    " (a rank died or its network failed)");
-      }
-      if (Clock::now() > deadline) {
-        aborted_ = true;
-        throw Error("rank " + std::to_string(r) + ": NCCL all-reduce did not finish within " +
-                    std::to_string(static_cast<long long>(timeout_)) +
-                    " s (GF_DIST_TIMEOUT): another rank hangs or is gone");
-      }
-      std::this_thread::sleep_for(nap);
-      nap = std::min(nap * 2, std::chrono::microseconds(500));
+    // comm -> compute: everything enqueued from here on sees the sum. A new
+    // event per call: the watchdog owns it until it completes.
+    cudaEvent_t done = nullptr;
+    cuda_check(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "cudaEventCreate", r);
+    if (const cudaError_t e = cudaEventRecord(done, stream_); e != cudaSuccess) {
+      cudaEventDestroy(done);
+      cuda_check(e, "cudaEventRecord", r);
     }
+    cuda_check(cudaStreamWaitEvent(compute, done, 0), "cudaStreamWaitEvent", r);
+    watchdog_.watch("NCCL all-reduce of " + std::to_string(flat.numel()) + " values", done, timeout_,
+                    "GF_DIST_TIMEOUT");
   }
 
  private:
   std::unique_ptr<Communicator> host_;
   int device_;
   double timeout_;
+  Watchdog watchdog_;
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
-  cudaEvent_t ready_ = nullptr, done_ = nullptr;
-  bool aborted_ = false;
+  cudaEvent_t ready_ = nullptr;  // re-recorded each call: a stream wait takes the record current at the call
 };
 
 }  // namespace

@@ -4,6 +4,10 @@
 // bytes at rank 0, a broadcast writes rank 0's to every rank. That is the
 // whole data path for CPU processes (fixed order, so deterministic); with
 // NCCL it only carries the unique id and the loss statistics.
+//
+// The rendezvous (every rank joins rank 0, then rank 0 welcomes each) has its
+// own, shorter limit (GF_DIST_RENDEZVOUS_TIMEOUT): a rank that never starts is
+// named after that, not after the long wait meant for a slow minibatch.
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -14,8 +18,11 @@
 
 #include <cerrno>
 #include <chrono>
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include "engine/dist/communicator.h"
 #include "engine/error.h"
@@ -39,20 +46,23 @@ std::string errno_text() { return std::strerror(errno); }
 
 class TcpCommunicator final : public Communicator {
  public:
-  TcpCommunicator(int rank, int world, int local, const std::string& addr, int port, double timeout)
-      : rank_(rank), world_(world), local_(local), timeout_(timeout), fds_(static_cast<size_t>(world), -1) {
+  TcpCommunicator(int rank, int world, int local, const std::string& addr, int port, double timeout,
+                  double rendezvous)
+      : rank_(rank), world_(world), local_(local), timeout_(timeout), rendezvous_(rendezvous),
+        fds_(static_cast<size_t>(world), -1) {
     GF_CHECK(world >= 1 && rank >= 0 && rank < world, "tcp", "rank " << rank << " is outside world size " << world);
     if (world == 1) return;
-    if (rank == 0)
-      accept_all(port);
-    else
-      connect_to_root(addr, port);
+    try {
+      if (rank == 0)
+        accept_all(port);
+      else
+        connect_to_root(addr, port);
+    } catch (...) {
+      close_all();  // the ranks that joined see their connection close now
+      throw;
+    }
   }
-  ~TcpCommunicator() override {
-    for (int fd : fds_)
-      if (fd >= 0) ::close(fd);
-    if (listen_fd_ >= 0) ::close(listen_fd_);
-  }
+  ~TcpCommunicator() override { close_all(); }
 
   int rank() const override { return rank_; }
   int world_size() const override { return world_; }
@@ -106,11 +116,22 @@ class TcpCommunicator final : public Communicator {
 
  private:
   int rank_, world_, local_;
-  double timeout_;
+  double timeout_, rendezvous_;
   std::vector<int> fds_;  // rank 0: one per other rank; elsewhere fds_[0], the link to rank 0
   int listen_fd_ = -1;
 
-  std::string seconds() const { return std::to_string(static_cast<long long>(timeout_)) + " s"; }
+  void close_all() {
+    for (int& fd : fds_)
+      if (fd >= 0) ::close(std::exchange(fd, -1));
+    if (listen_fd_ >= 0) ::close(std::exchange(listen_fd_, -1));
+  }
+
+  std::string seconds() const { return seconds_text(timeout_); }
+  static std::string seconds_text(double s) {  // 600 s, 0.5 s
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g s", s);
+    return buf;
+  }
 
   static int wait_ms(Clock::time_point deadline) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -142,17 +163,20 @@ class TcpCommunicator final : public Communicator {
     }
   }
 
-  void recv_all(int peer, void* data, size_t bytes) {
+  // `limit_s` (default GF_DIST_TIMEOUT) bounds the wait; `limit_name` names it.
+  void recv_all(int peer, void* data, size_t bytes, double limit_s = -1,
+                const char* limit_name = "GF_DIST_TIMEOUT") {
     char* p = static_cast<char*>(data);
     const int fd = fds_[static_cast<size_t>(peer)];
-    const Clock::time_point deadline = deadline_after(timeout_);
+    if (limit_s < 0) limit_s = timeout_;
+    const Clock::time_point deadline = deadline_after(limit_s);
     while (bytes > 0) {
       pollfd q{fd, POLLIN, 0};
       const int n = ::poll(&q, 1, wait_ms(deadline));
       if (n < 0 && errno == EINTR) continue;
       if (n == 0)
         throw Error("rank " + std::to_string(rank_) + ": no data from rank " + std::to_string(peer) + " for " +
-                    seconds() + " (GF_DIST_TIMEOUT): it hangs or is gone");
+                    seconds_text(limit_s) + " (" + limit_name + "): it hangs or is gone");
       const ssize_t k = ::recv(fd, p, bytes, 0);
       if (k < 0 && errno == EINTR) continue;
       if (k <= 0) lost(peer, k);
@@ -185,26 +209,35 @@ class TcpCommunicator final : public Communicator {
     }
     if (rc != 0 || ::listen(listen_fd_, world_) != 0)
       throw Error("rank 0: cannot listen on MASTER_PORT " + std::to_string(port) + ": " + errno_text());
-    const Clock::time_point deadline = deadline_after(timeout_);
+    const Clock::time_point deadline = deadline_after(rendezvous_);
     for (int joined = 1; joined < world_;) {
       pollfd q{listen_fd_, POLLIN, 0};
       const int n = ::poll(&q, 1, wait_ms(deadline));
       if (n < 0 && errno == EINTR) continue;
       if (n == 0) {
         std::string missing;
+        int n_missing = 0;
         for (int r = 1; r < world_; ++r)
-          if (fds_[static_cast<size_t>(r)] < 0) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
-        throw Error("rank 0: ranks " + missing + " did not join within " + seconds() + " (GF_DIST_TIMEOUT)");
+          if (fds_[static_cast<size_t>(r)] < 0) {
+            missing += (missing.empty() ? "" : ", ") + std::to_string(r);
+            ++n_missing;
+          }
+        throw Error("rank 0: " + std::string(n_missing == 1 ? "rank " : "ranks ") + missing + " of " +
+                    std::to_string(world_) + " did not join within " + seconds_text(rendezvous_) +
+                    " (GF_DIST_RENDEZVOUS_TIMEOUT): start every rank with the same WORLD_SIZE, MASTER_ADDR and "
+                    "MASTER_PORT");
       }
       const int fd = ::accept(listen_fd_, nullptr, nullptr);
       if (fd < 0) continue;
       set_nodelay(fd);
       fds_[0] = fd;  // borrowed for the hello
       Hello h{};
-      try {
-        recv_all(0, &h, sizeof h);
+      try {  // a process that connects but says nothing may not hold up the rendezvous
+        recv_all(0, &h, sizeof h, std::max(0.0, std::chrono::duration<double>(deadline - Clock::now()).count()),
+                 "GF_DIST_RENDEZVOUS_TIMEOUT");
       } catch (const Error&) {
         ::close(fd);
+        fds_[0] = -1;
         continue;
       }
       fds_[0] = -1;
@@ -220,6 +253,9 @@ class TcpCommunicator final : public Communicator {
     }
     ::close(listen_fd_);
     listen_fd_ = -1;
+    // Every rank joined: tell each, so that none starts before all are here.
+    const Hello welcome{kMagic, 0, static_cast<uint32_t>(world_)};
+    for (int r = 1; r < world_; ++r) send_all(r, &welcome, sizeof welcome);
   }
 
   void connect_to_root(const std::string& addr, int port) {
@@ -227,7 +263,7 @@ class TcpCommunicator final : public Communicator {
     hints.ai_socktype = SOCK_STREAM;
     const int g = ::getaddrinfo(addr.c_str(), std::to_string(port).c_str(), &hints, &res);
     if (g != 0) throw Error("rank " + std::to_string(rank_) + ": MASTER_ADDR '" + addr + "': " + gai_strerror(g));
-    const Clock::time_point deadline = deadline_after(timeout_);
+    const Clock::time_point deadline = deadline_after(rendezvous_);
     int fd = -1;
     while (fd < 0) {  // rank 0 may not listen yet
       for (addrinfo* a = res; a && fd < 0; a = a->ai_next) {
@@ -241,7 +277,8 @@ class TcpCommunicator final : public Communicator {
       if (Clock::now() > deadline) {
         ::freeaddrinfo(res);
         throw Error("rank " + std::to_string(rank_) + ": cannot reach rank 0 at " + addr + ":" + std::to_string(port) +
-                    " within " + seconds() + " (GF_DIST_TIMEOUT)");
+                    " within " + seconds_text(rendezvous_) +
+                    " (GF_DIST_RENDEZVOUS_TIMEOUT): is rank 0 running, with this MASTER_ADDR and MASTER_PORT?");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -250,6 +287,18 @@ class TcpCommunicator final : public Communicator {
     fds_[0] = fd;
     const Hello h{kMagic, static_cast<uint32_t>(rank_), static_cast<uint32_t>(world_)};
     send_all(0, &h, sizeof h);
+    // Rank 0 welcomes every rank once all joined, or closes the connection
+    // when one did not (its own error names which). A margin beyond rank 0's
+    // limit, so rank 0, which knows the missing ranks, speaks first.
+    Hello w{};
+    try {
+      recv_all(0, &w, sizeof w, rendezvous_ + 10, "GF_DIST_RENDEZVOUS_TIMEOUT + 10 s");
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + " (during the rendezvous: rank 0 names the ranks that did not join)");
+    }
+    if (w.magic != kMagic || w.world != static_cast<uint32_t>(world_))
+      throw Error("rank " + std::to_string(rank_) + ": the process at " + addr + ":" + std::to_string(port) +
+                  " is not rank 0 of this run of " + std::to_string(world_));
   }
 
   static void set_nodelay(int fd) {
@@ -262,8 +311,9 @@ class TcpCommunicator final : public Communicator {
 
 std::unique_ptr<Communicator> make_tcp_communicator(int rank, int world_size, int local_rank,
                                                     const std::string& master_addr, int master_port,
-                                                    double timeout_s) {
-  return std::make_unique<TcpCommunicator>(rank, world_size, local_rank, master_addr, master_port, timeout_s);
+                                                    double timeout_s, double rendezvous_timeout_s) {
+  return std::make_unique<TcpCommunicator>(rank, world_size, local_rank, master_addr, master_port, timeout_s,
+                                           rendezvous_timeout_s);
 }
 
 }  // namespace gf

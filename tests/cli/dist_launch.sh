@@ -8,6 +8,10 @@
 #   dist_launch.sh kill-mpi PROGRAM ARGS...    the same under mpirun
 #   dist_launch.sh stop-env PROGRAM ARGS...    as kill-env, but rank 1 is stopped (SIGSTOP): it
 #                                              hangs, and rank 0's wait must time out (GF_DIST_TIMEOUT)
+#   dist_launch.sh kill-root-env PROGRAM ARGS... as kill-env, but rank 0 is killed; rank 1 must stop
+#   dist_launch.sh partial N K PROGRAM ARGS... ranks 0..K-1 of N by env (the others never start):
+#                                              each rank's output in rank order, then their exit
+#                                              statuses and seconds taken (each waited on 90 s at most)
 # The kill modes print the survivors' output and "stopped after S s"; they
 # exit 0 only when the run ended (non-zero) within 90 s of the kill.
 set -u
@@ -23,14 +27,20 @@ free_port() {  # a port nothing listens on now (the kernel's pick)
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Starts N ranks by environment in the background; their pids in PIDS.
+# start_env N K PROGRAM ARGS...: starts ranks 0..K-1 of N by environment in
+# the background; their pids in PIDS. With LOGS set, rank r's output goes to LOGS.r.
 start_env() {
-  local n=$1
-  shift
+  local n=$1 k=$2
+  shift 2
   local port
   port=$(free_port) || exit 1
   PIDS=()
-  for ((r = 0; r < n; ++r)); do
+  for ((r = 0; r < k; ++r)); do
+    if [[ -n ${LOGS:-} ]]; then
+      RANK=$r LOCAL_RANK=$r WORLD_SIZE=$n MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$@" >"$LOGS.$r" 2>&1 &
+      PIDS+=($!)
+      continue
+    fi
     RANK=$r LOCAL_RANK=$r WORLD_SIZE=$n MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$@" &
     PIDS+=($!)
   done
@@ -70,16 +80,35 @@ case $mode in
   env)
     n=$1
     shift
-    start_env "$n" "$@"
+    start_env "$n" "$n" "$@"
     rc=0
     for p in "${PIDS[@]}"; do wait "$p" || rc=1; done
     exit $rc
     ;;
-  kill-env | kill-mpi | stop-env)
+  partial)
+    n=$1 k=$2
+    shift 2
+    LOGS=$(mktemp)
+    trap 'rm -f "$LOGS".*' EXIT
+    start=$SECONDS
+    start_env "$n" "$k" "$@"
+    statuses=""
+    for p in "${PIDS[@]}"; do
+      wait_bounded "$p" 90
+      statuses+=" $?"
+    done
+    took=$((SECONDS - start))
+    for ((r = 0; r < k; ++r)); do cat "$LOGS.$r"; done
+    echo "dist_launch: ranks 0..$((k - 1)) of $n exited with statuses$statuses after $took s"
+    ;;
+  kill-env | kill-root-env | kill-mpi | stop-env)
     log=$(mktemp)
     trap 'rm -f "$log"' EXIT
-    if [[ $mode == *-env ]]; then
-      start_env 2 "$@" >"$log" 2>&1
+    if [[ $mode == kill-root-env ]]; then
+      start_env 2 2 "$@" >"$log" 2>&1
+      main=${PIDS[1]} victim=${PIDS[0]}
+    elif [[ $mode == *-env ]]; then
+      start_env 2 2 "$@" >"$log" 2>&1
       main=${PIDS[0]} victim=${PIDS[1]}
     else
       "${mpi[@]}" -np 2 "$@" >"$log" 2>&1 &
@@ -108,7 +137,7 @@ case $mode in
     wait 2>/dev/null
     took=$((SECONDS - start))
     cat "$log"
-    echo "dist_launch: rank 1 got SIG$sig; the run stopped after $took s with exit status $rc"
+    echo "dist_launch: rank $([[ $mode == kill-root-env ]] && echo 0 || echo 1) got SIG$sig; the run stopped after $took s with exit status $rc"
     [[ $rc -ne 0 && $rc -ne 124 ]]
     ;;
   *)

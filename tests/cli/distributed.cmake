@@ -37,8 +37,8 @@ cmp \"$a\"fakes000000.png \"$b\"fakes000000.png && echo same")
 endfunction()
 gf_dist_same(cpu.train_stylegan_dist_env_equals_inprocess env inprocess "dist_env;dist_inprocess")
 
-# A rank that is killed: the survivor names it at once (its connection
-# closes). One that hangs: named when GF_DIST_TIMEOUT runs out.
+# A rank that is killed (rank 1, or rank 0): the survivor names it at once
+# (its connection closes). One that hangs: named when GF_DIST_TIMEOUT runs out.
 set(_long_flags --cfg tiny --kimg 100 --tick 0.004 --snap 0 --max-images 64)
 string(REPLACE ";" " " _long_flags_sh "${_long_flags}")
 add_test(NAME cpu.train_stylegan_dist_killed_rank_env
@@ -46,6 +46,19 @@ add_test(NAME cpu.train_stylegan_dist_killed_rank_env
 --outdir ${_dist}/killed_env")
 set_tests_properties(cpu.train_stylegan_dist_killed_rank_env PROPERTIES LABELS cpu TIMEOUT 400
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 1 (closed its connection|connection failed).*the run stopped after [0-9] s with exit status 1")
+add_test(NAME cpu.train_stylegan_dist_killed_root_env
+         COMMAND sh -c "OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 ${_launch} kill-root-env $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
+--outdir ${_dist}/killed_root_env")
+set_tests_properties(cpu.train_stylegan_dist_killed_root_env PROPERTIES LABELS cpu TIMEOUT 400
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 1: rank 0 (closed its connection|connection failed).*the run stopped after [0-9] s with exit status 1")
+# A rank that never starts: the rendezvous's own limit (not GF_DIST_TIMEOUT's
+# 600 s) ends the start; rank 0 names the missing rank, the rank that joined
+# learns the start failed. Ranks 0 and 1 of 3; rank 2 never starts.
+add_test(NAME cpu.train_stylegan_dist_rank_never_starts
+         COMMAND sh -c "GF_DIST_RENDEZVOUS_TIMEOUT=2 ${_launch} partial 3 2 $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
+--outdir ${_dist}/never_starts")
+set_tests_properties(cpu.train_stylegan_dist_rank_never_starts PROPERTIES LABELS cpu TIMEOUT 60
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 2 of 3 did not join within 2 s \\(GF_DIST_RENDEZVOUS_TIMEOUT\\).*train_stylegan: error: rank 1: rank 0 closed its connection.*during the rendezvous.*exited with statuses 1 1 after [2-9] s")
 add_test(NAME cpu.train_stylegan_dist_hung_rank_env
          COMMAND sh -c "OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=5 ${_launch} stop-env $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
 --outdir ${_dist}/hung_env")
