@@ -130,7 +130,7 @@ TEST_CASE("StyleGAN v1 draw log: a recorded run replays bit for bit, and recordi
   DatasetOptions opt;
   opt.use_labels = cond;
   const Dataset ds("striped", 8, 1, px, cond ? lab : std::vector<int64_t>{}, opt);
-  StyleGANSpec spec = make_stylegan_preset("tiny").spec;
+  StyleGANSpec spec = make_stylegan_spec("tiny");
   spec.mirror_augment = true;
   spec.minibatch_repeats = 2;
   spec.sched.lod_training_kimg = 0.004;  // a fade from the second round on
@@ -188,8 +188,7 @@ TEST_CASE("StyleGAN v1 configs: the official loss, optimizer, loop and schedule 
   // 600 + 600 kimg per resolution and its tick_kimg_dict).
   for (const std::string& cfg : stylegan_config_names()) {
     INFO("cfg " << cfg);
-    const StyleGANPreset p = make_stylegan_preset(cfg);
-    const StyleGANSpec& s = p.spec;
+    const StyleGANSpec s = make_stylegan_spec(cfg);
     CHECK(s.r1_gamma == 10);
     CHECK(s.adam_beta1 == 0);
     CHECK(s.adam_beta2 == 0.99);
@@ -204,7 +203,7 @@ TEST_CASE("StyleGAN v1 configs: the official loss, optimizer, loop and schedule 
     CHECK(s.G_kwargs.truncation_cutoff == 8);
     if (cfg != "1gpu") continue;  // 'cpu' and 'tiny' shorten the schedule and the Gs half-life on purpose
     CHECK(s.G_smoothing_kimg == 10);
-    CHECK(p.total_kimg == 25000);
+    CHECK(s.total_kimg == 25000);
     const ScheduleSpec& q = s.sched;
     CHECK(q.lod_initial_resolution == 8);
     CHECK(q.lod_training_kimg == 600);
