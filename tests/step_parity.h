@@ -6,8 +6,9 @@
 // draws, and hands each group of tensors to Expect, which compares it to the
 // reference's. The StyleGAN2-ADA trainer is held to it in
 // tests/test_step_parity.cpp, the PGGAN trainer (WGAN-GP, drift, AC-GAN,
-// TensorFlow's Adam with its resets, Gs) in tests/test_pggan_step_parity.cpp;
-// StyleGAN v1's would use the same fixture format and checks.
+// TensorFlow's Adam with its resets, Gs) in tests/test_pggan_step_parity.cpp,
+// the StyleGAN v1 trainer (R1 every step, style mixing among the active
+// layers, dlatent_avg, Gs) in tests/test_stylegan_step_parity.cpp.
 //
 // Fixture format (safetensors; tools/make_step_fixtures.py documents the
 // StyleGAN2 one in full):

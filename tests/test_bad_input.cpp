@@ -360,7 +360,8 @@ TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what 
   // user may meet first on the PATH. Every script in tools/ but the libraries.
   const std::set<std::string> libraries = {"golden_io.py",          "stylegan2_reference.py",
                                            "stylegan2_training_reference.py", "training_step_reference.py",
-                                           "pggan_training_reference.py", "psp_reference.py",
+                                           "pggan_training_reference.py", "stylegan_training_reference.py",
+                                           "psp_reference.py",
                                            "perceptual_reference.py", "pydeps.py"};
   int tools = 0;
   for (const auto& e : fs::directory_iterator(kSource + "/tools")) {

@@ -216,3 +216,57 @@ TEST_CASE("PGGAN configs: the official loss, optimizer and loop values of every 
     CHECK(s.sched.D_lrate_base == 0.001);
   }
 }
+
+TEST_CASE("PGGAN configs: every official preset's schedule table, as config.py and train.py write it",
+          "[step_parity][pggan]") {
+  // progressive_growing_of_gans config.py's '-preset-*' lines and its default
+  // '-fp32' line, over train.py's TrainingSchedule and train_progressive_gan
+  // defaults, written here by hand (the schedule a step runs with is held to
+  // the reference only at the tiny test schedules).
+  struct Preset {
+    std::string cfg;
+    int num_gpus, minibatch_base;
+    std::map<int, int> minibatch_dict;
+    std::map<int, double> lrate_dict;
+    double phase_kimg, total_kimg;
+    int mbstd_group_size;
+  };
+  const std::vector<Preset> presets = {
+      {"v1-1gpu", 1, 16, {{256, 14}, {512, 6}, {1024, 3}}, {}, 800, 19000, 16},
+      {"v2-1gpu", 1, 4, {{4, 128}, {8, 128}, {16, 128}, {32, 64}, {64, 32}, {128, 16}, {256, 8}, {512, 4}},
+       {{1024, 0.0015}}, 600, 12000, 4},
+      {"v2-2gpus", 2, 8, {{4, 256}, {8, 256}, {16, 128}, {32, 64}, {64, 32}, {128, 16}, {256, 8}},
+       {{512, 0.0015}, {1024, 0.002}}, 600, 12000, 4},
+      {"v2-4gpus", 4, 16, {{4, 512}, {8, 256}, {16, 128}, {32, 64}, {64, 32}, {128, 16}},
+       {{256, 0.0015}, {512, 0.002}, {1024, 0.003}}, 600, 12000, 4},
+      {"v2-8gpus", 8, 32, {{4, 512}, {8, 256}, {16, 128}, {32, 64}, {64, 32}},
+       {{128, 0.0015}, {256, 0.002}, {512, 0.003}, {1024, 0.003}}, 600, 12000, 4},
+  };
+  for (const Preset& want : presets) {
+    INFO("cfg " << want.cfg);
+    const PGGANSpec s = make_pggan_spec(want.cfg);
+    const ScheduleSpec& q = s.sched;
+    CHECK(q.num_gpus == want.num_gpus);
+    CHECK(q.minibatch_base == want.minibatch_base);
+    CHECK(q.minibatch_dict == want.minibatch_dict);
+    CHECK(q.max_minibatch_per_gpu == std::map<int, int>{{256, 16}, {512, 8}, {1024, 4}});  // '-fp32'
+    CHECK(q.G_lrate_dict == want.lrate_dict);
+    CHECK(q.D_lrate_dict == want.lrate_dict);
+    CHECK(q.G_lrate_base == 0.001);
+    CHECK(q.D_lrate_base == 0.001);
+    CHECK(q.lod_initial_resolution == 4);
+    CHECK(q.lod_training_kimg == want.phase_kimg);
+    CHECK(q.lod_transition_kimg == want.phase_kimg);
+    CHECK(q.tick_kimg_base == 160);
+    CHECK(q.tick_kimg_dict ==
+          std::map<int, double>{{4, 160}, {8, 140}, {16, 120}, {32, 100}, {64, 80}, {128, 60}, {256, 40}, {512, 20}, {1024, 10}});
+    CHECK(s.total_kimg == want.total_kimg);
+    CHECK(s.mbstd_group_size == want.mbstd_group_size);
+    // config.py's networks: G_paper / D_paper defaults.
+    CHECK(s.fmap_base == 8192);
+    CHECK(s.fmap_decay == 1.0);
+    CHECK(s.fmap_max == 512);
+    CHECK(s.latent_size == 0);
+    CHECK(s.fused_scale);
+  }
+}

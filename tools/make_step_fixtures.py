@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Writes tests/data/step_*.bin: training steps of the PyTorch references
 (StyleGAN2-ADA: tools/stylegan2_training_reference.py; PGGAN:
-tools/pggan_training_reference.py) with every random draw, for
-tests/test_step_parity.cpp and tests/test_pggan_step_parity.cpp, which replay
+tools/pggan_training_reference.py; StyleGAN v1:
+tools/stylegan_training_reference.py) with every random draw, for
+tests/test_step_parity.cpp, tests/test_pggan_step_parity.cpp and
+tests/test_stylegan_step_parity.cpp, which replay
 the draws in ganforge's trainers and compare (tests/step_parity.h).
 --only NAME... writes only those fixtures.
 
@@ -64,6 +66,17 @@ layouts (pggan_reference.to_ganforge), and:
   expect/mb<K>/G, Gs [G_params], D [D_params],
   expect/mb<K>/<opt>/exp_avg, exp_avg_sq, step for G_opt and D_opt (exp_avg
     stored: a skipped step keeps the previous one).
+
+StyleGAN v1 (step_stylegan_*): the PGGAN layout above (make_progressive_case
+writes both), over official-layout random networks
+(tools/make_stylegan_pickle.py: G, D and an independent Gs), the names and
+layouts of tools/stylegan_reference.py (= ganforge's), and:
+  metadata: spec (ganforge StyleGANSpec JSON), G_kwargs, D_kwargs (the full
+    official G_style / D_basic kwargs: dlatent_avg_beta, style_mixing_prob),
+  expect/mb<K>/dlatent_avg [layout dlatent_avg: G's, Gs's].
+The maker asserts that the recorded rounds mix styles, and for the stable
+case also that some evaluation does not and that one mixes at a lod that
+leaves layers out.
 """
 import argparse
 import copy
@@ -81,6 +94,9 @@ import torch  # noqa: E402
 import make_pggan_pickle as mkp  # noqa: E402
 import pggan_reference as pgref  # noqa: E402
 import pggan_training_reference as pgtr  # noqa: E402
+import make_stylegan_pickle as mksp  # noqa: E402
+import stylegan_reference as sgref  # noqa: E402
+import stylegan_training_reference as sgtr  # noqa: E402
 import stylegan2_training_reference as tr  # noqa: E402
 from golden_io import write_safetensors  # noqa: E402
 
@@ -149,6 +165,48 @@ PGGAN_CASES = {
 }
 
 
+def stylegan_spec(**over):
+    """ganforge's StyleGANSpec (train/stylegan/trainer.h) at the official loss,
+    Adam and loop values (training_loop.py, loss.py), a schedule of a few images."""
+    sched = dict(pggan_spec()["sched"])
+    sched.update(over.pop("sched", {}))
+    spec = dict(sched=sched, G_smoothing_kimg=10.0, D_repeats=1, minibatch_repeats=2, reset_opt_for_new_lod=True,
+                r1_gamma=10.0, mirror_augment=False, adam_beta1=0.0, adam_beta2=0.99, adam_epsilon=1e-8)
+    spec.update(over)
+    return spec
+
+
+# Tiny v1 networks at 16x16 (6 synthesis layers); the G_style training values
+# (dlatent_avg_beta, style_mixing_prob) are the official ones unless a case says.
+SG_G = dict(latent_size=8, dlatent_size=8, mapping_layers=2, mapping_fmaps=8, fmap_base=16, fmap_max=4)
+SG_D = dict(fmap_base=16, fmap_max=4, mbstd_group_size=4)
+
+STYLEGAN_CASES = {
+    # Grayscale, unconditional, mirror augment, fused resampling convs, the
+    # official G_smoothing_kimg, style mixing 0.9, dlatent_avg_beta 0.995.
+    # Warm-up rounds at the stable lod 1, then a round that enters the fade
+    # (lod 0.8667: both optimizers reset, the 16x16 layers join, mixing over
+    # all 6 layers) and one inside it (lod 0.6).
+    "step_stylegan_fade": dict(spec=stylegan_spec(mirror_augment=True, sched=dict(lod_transition_kimg=0.030)),
+                               G=dict(SG_G, fused_scale=True), D=dict(SG_D, fused_scale=True),
+                               res=16, channels=1, c_dim=0, start_nimg=50, warmup=2, rounds=2, poison=[]),
+    # RGB with 3 labels (the mapping's label embedding, D's projection), two D
+    # steps per minibatch, a stable lod 1 (4 of the 6 layers run: the mixing
+    # crossover among the 4), style mixing 0.5, dlatent_avg_beta 0.9 and a
+    # short G_smoothing_kimg (Gs moves visibly); the first round's first G
+    # step has a NaN gradient: skipped, as the official optimizer skips it.
+    "step_stylegan_stable_cond": dict(
+        spec=stylegan_spec(D_repeats=2, G_smoothing_kimg=0.01, sched=dict(lod_training_kimg=0.064)),
+        G=dict(SG_G, style_mixing_prob=0.5, dlatent_avg_beta=0.9), D=SG_D, partial=True,
+        res=16, channels=3, c_dim=3, start_nimg=100, warmup=2, rounds=2,
+        poison=[dict(mb=132, phase="rep0/G", param="G_synthesis/8x8/Conv1/weight", index=[0], value=["nan"])]),
+}
+
+
+def make_stylegan_case(name, case, seed):
+    return make_progressive_case(name, case, seed, "stylegan")
+
+
 def store_expect(out, e, want, got32, float64=()):
     """expect/mb<K>/<group> (float32, float64 for the groups named in float64)
     and expect/mb<K>/noise/<group>: per tensor, max |c - b| of the float32 run
@@ -160,35 +218,68 @@ def store_expect(out, e, want, got32, float64=()):
              for (_, t), (_, c) in zip(named, got32[group])], dtype=torch.float64)
 
 
-def gf_named(d):
+def gf_named(d, to_gf=pgref.to_ganforge):
     """name -> TF-layout tensor as [(name, ganforge-layout tensor)]."""
-    return [(n, torch.from_numpy(np.array(pgref.to_ganforge(n, t.detach().numpy()), order="C"))) for n, t in d.items()]
+    return [(n, torch.from_numpy(np.array(to_gf(n, t.detach().numpy()), order="C"))) for n, t in d.items()]
 
 
-def pggan_results(rnd, grads):
-    out = {f"grad/{step}": gf_named(g) for step, g in grads.items()}
-    out["G"], out["Gs"], out["D"] = (gf_named(n.trainables) for n in (rnd.G, rnd.Gs, rnd.D))
+def progressive_results(rnd, grads, to_gf):
+    """PGGAN's and StyleGAN v1's groups (TF-layout tensors turned by to_gf)."""
+    out = {f"grad/{step}": gf_named(g, to_gf) for step, g in grads.items()}
+    out["G"], out["Gs"], out["D"] = (gf_named(n.trainables, to_gf) for n in (rnd.G, rnd.Gs, rnd.D))
     for key, opt in (("G_opt", rnd.G_opt), ("D_opt", rnd.D_opt)):
-        out[key + "/exp_avg"] = gf_named(opt.m)
-        out[key + "/exp_avg_sq"] = gf_named(opt.v)
+        out[key + "/exp_avg"] = gf_named(opt.m, to_gf)
+        out[key + "/exp_avg_sq"] = gf_named(opt.v, to_gf)
     return out
 
 
-def make_pggan_case(name, case, seed):
+def pggan_networks(case, seed):
+    """PGGAN's (G, D, Gs) as pgtr.Network, and the official static kwargs of G and D."""
     spec, res, ch, c_dim = case["spec"], case["res"], case["channels"], case["c_dim"]
-    raw = 10
-    gen = torch.Generator().manual_seed(seed)
-    pixels = torch.randint(0, 256, [raw, ch, res, res], generator=gen, dtype=torch.uint8)
-    labels = torch.arange(raw) % c_dim if c_dim else None
-    ds = tr.Dataset(pixels, labels, c_dim, False)
     static = dict(num_channels=ch, resolution=res, label_size=c_dim, fmap_base=spec["fmap_base"],
                   fmap_decay=spec["fmap_decay"], fmap_max=spec["fmap_max"], latent_size=spec["latent_size"],
                   fused_scale=spec["fused_scale"])
     G_state, D_state, Gs_state = mkp.make_networks(static, seed, 0.0, spec["mbstd_group_size"])
     nets = [pgtr.Network(cls, dict(st["variables"]), st["static_kwargs"], torch.float64)
             for cls, st in ((pgref.G, G_state), (pgref.D, D_state), (pgref.G, Gs_state))]
+    return nets, G_state["static_kwargs"], D_state["static_kwargs"]
+
+
+def stylegan_networks(case, seed):
+    """StyleGAN v1's (G, D, Gs): official-layout random variables
+    (tools/make_stylegan_pickle.py; Gs its own), and the full official kwargs."""
+    res, ch, c_dim = case["res"], case["channels"], case["c_dim"]
+    g_kw = sgref._kwargs(sgref.G_DEFAULTS, dict(case["G"], num_channels=ch, resolution=res, label_size=c_dim))
+    d_kw = sgref._kwargs(sgref.D_DEFAULTS, dict(case["D"], num_channels=ch, resolution=res, label_size=c_dim))
+    _, (gv, dv, gsv) = mksp.make_networks(g_kw, d_kw, seed)
+    nets = [sgtr.Network(cls, v, kw, torch.float64) for cls, v, kw in
+            ((sgref.G, gv, g_kw), (sgref.D, dv, d_kw), (sgref.G, gsv, g_kw))]
+    return nets, g_kw, d_kw
+
+
+FAMILIES = {
+    "pggan": dict(networks=pggan_networks, round=lambda spec, nets, ds: pgtr.TrainingRound(spec, *nets, ds),
+                  to_gf=pgref.to_ganforge, extra=lambda rnd: {}),
+    "stylegan": dict(networks=stylegan_networks,
+                     round=lambda spec, nets, ds: sgtr.TrainingRound(spec, *nets, ds),
+                     to_gf=sgref.to_ganforge,
+                     extra=lambda rnd: {"dlatent_avg": [("G", rnd.G.net.v["dlatent_avg"].detach()),
+                                                        ("Gs", rnd.Gs.net.v["dlatent_avg"].detach())]}),
+}
+
+
+def make_progressive_case(name, case, seed, family="pggan"):
+    fam = FAMILIES[family]
+    to_gf = fam["to_gf"]
+    spec, res, ch, c_dim = case["spec"], case["res"], case["channels"], case["c_dim"]
+    raw = 10
+    gen = torch.Generator().manual_seed(seed)
+    pixels = torch.randint(0, 256, [raw, ch, res, res], generator=gen, dtype=torch.uint8)
+    labels = torch.arange(raw) % c_dim if c_dim else None
+    ds = tr.Dataset(pixels, labels, c_dim, False)
+    nets, G_kwargs, D_kwargs = fam["networks"](case, seed)
     torch.manual_seed(seed)
-    rnd = pgtr.TrainingRound(spec, nets[0], nets[1], nets[2], ds)
+    rnd = fam["round"](spec, nets, ds)
     rnd.cur_nimg = case["start_nimg"]
     for _ in range(case["warmup"]):
         rnd.step(tr.Draws())
@@ -204,18 +295,21 @@ def make_pggan_case(name, case, seed):
                 opt.v[n].copy_(opt.v[n].float())
 
     def state(net):
-        return [(n, torch.from_numpy(np.array(pgref.to_ganforge(n, t.detach().numpy()), order="C")))
+        return [(n, torch.from_numpy(np.array(to_gf(n, t.detach().numpy()), order="C")))
                 for n, t in net.net.v.items()]
 
-    lay = dict(G_state=layout(state(rnd.G)), D_state=layout(state(rnd.D)), G_params=layout(gf_named(rnd.G.trainables)),
-               D_params=layout(gf_named(rnd.D.trainables)))
+    lay = dict(G_state=layout(state(rnd.G)), D_state=layout(state(rnd.D)),
+               G_params=layout(gf_named(rnd.G.trainables, to_gf)), D_params=layout(gf_named(rnd.D.trainables, to_gf)))
     out = {"data/pixels": pixels.float(), "data/labels": (labels if labels is not None else torch.zeros(raw)).float(),
            "init/G": pack([t for _, t in state(rnd.G)]), "init/Gs": pack([t for _, t in state(rnd.Gs)]),
            "init/D": pack([t for _, t in state(rnd.D)])}
     for key, opt in (("G_opt", rnd.G_opt), ("D_opt", rnd.D_opt)):
-        out[f"init/{key}/exp_avg_sq"] = pack([t for _, t in gf_named(opt.v)])
+        out[f"init/{key}/exp_avg_sq"] = pack([t for _, t in gf_named(opt.v, to_gf)])
         out[f"init/{key}/step"] = pack([torch.tensor(v) for v in opt.steps().values()], torch.float64)
     start = dict(cur_nimg=rnd.cur_nimg, prev_lod=rnd.prev_lod)
+    extra = fam["extra"](rnd)
+    if extra:
+        lay.update({k: layout(v) for k, v in extra.items()})
 
     rnd32 = rnd.to(torch.float32)
     record, minibatches, rounds = {}, [], []
@@ -233,23 +327,39 @@ def make_pggan_case(name, case, seed):
                         for i, v in zip(pz["index"], pz["value"]):
                             # the TF layout's element that is ganforge's element i
                             idx = np.arange(flat.numel()).reshape(list(g[pz["param"]].shape))
-                            j = int(np.asarray(pgref.to_ganforge(pz["param"], idx)).reshape(-1)[i])
+                            j = int(np.asarray(to_gf(pz["param"], idx)).reshape(-1)[i])
                             flat[j] = float(v)
             return observe
 
         rounds.append(rnd.step(tr.Draws(record=record), observer(grads)))
         rnd32.step(tr.Draws(log=record, dtype=torch.float32), observer(grads32))
-        want, got32 = pggan_results(rnd, grads), pggan_results(rnd32, grads32)
+        want, got32 = progressive_results(rnd, grads, to_gf), progressive_results(rnd32, grads32, to_gf)
+        want.update(fam["extra"](rnd))
+        got32.update(fam["extra"](rnd32))
         e = f"expect/mb{mb}/"
         store_expect(out, e, want, got32)
         for key, opt in (("G_opt", rnd.G_opt), ("D_opt", rnd.D_opt)):
             out[e + key + "/step"] = pack([torch.tensor(v) for v in opt.steps().values()], torch.float64)
     out.update(record)
-    meta = dict(spec=json.dumps(spec), G_kwargs=json.dumps(G_state["static_kwargs"]),
-                D_kwargs=json.dumps(D_state["static_kwargs"]), data=json.dumps(dict(xflip=False, c_dim=c_dim)),
+    if family == "stylegan":
+        check_mixing(name, rnd, case, minibatches[0])
+    meta = dict(spec=json.dumps(spec), G_kwargs=json.dumps(G_kwargs),
+                D_kwargs=json.dumps(D_kwargs), data=json.dumps(dict(xflip=False, c_dim=c_dim)),
                 start=json.dumps(start), minibatches=json.dumps(minibatches), rounds=json.dumps(rounds),
                 layout=json.dumps(lay), poison=json.dumps(case["poison"]))
     return out, meta
+
+
+def check_mixing(name, rnd, case, first_mb):
+    """The recorded rounds must mix styles at least once; with case["partial"],
+    also leave them unmixed at least once and mix at a lod that leaves layers
+    out (where a crossover drawn over all layers would differ)."""
+    rec = [m for m in rnd.mixing if int(m[0][2:].split("/")[0]) >= first_mb]
+    mixed = [m for m in rec if m[1]]
+    assert mixed, f"{name}: no mixing in {len(rec)} evaluations"
+    if case.get("partial"):
+        assert len(mixed) < len(rec), f"{name}: mixing in all {len(rec)} evaluations"
+        assert any(m[3] < 2 * rnd.L - 2 for m in mixed), f"{name}: no mixing at a lod that leaves layers out"
 
 
 def network_kwargs(spec, res, channels, c_dim):
@@ -414,7 +524,8 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(1)  # the same bits on every machine
     makers = [(name, make_case, case, 2000 + i) for i, (name, case) in enumerate(CASES.items())]
-    makers += [(name, make_pggan_case, case, 3000 + i) for i, (name, case) in enumerate(PGGAN_CASES.items())]
+    makers += [(name, make_progressive_case, case, 3000 + i) for i, (name, case) in enumerate(PGGAN_CASES.items())]
+    makers += [(name, make_stylegan_case, case, 4000 + i) for i, (name, case) in enumerate(STYLEGAN_CASES.items())]
     unknown = set(args.only or []) - {m[0] for m in makers}
     if unknown:
         p.error(f"no fixture named {', '.join(sorted(unknown))}")

@@ -13,7 +13,8 @@ run time). They run the official 'linear' structure (every level computed,
 lerp_clip at each), which equals the 'recursive' structure ganforge runs.
 
   G(variables, **kwargs)(latents, labels, lod, psi, cutoff, noise) -> images
-      noise: 'const' (the stored noise<i>) or 'none' (zero noise)
+      noise: 'const' (the stored noise<i>), 'none' (zero noise), or a dict
+      layer index -> noise [N, 1, H, W] (zero noise for the layers it lacks)
   G.mapping(latents, labels) -> w [N, dlatent_size]
   G.synthesis(ws [N, num_layers, dlatent], lod, noise) -> images
   D(variables, **kwargs)(images, labels, lod) -> scores [N, 1]
@@ -232,7 +233,11 @@ class G:
                 return None
             if noise == "const":
                 return self.v[s + f"noise{i}"]
-            assert noise == "none"
+            if isinstance(noise, dict):  # per-layer noise [N, 1, H, W] by index (training); a missing layer: none
+                if i in noise:
+                    return noise[i]
+            else:
+                assert noise == "none"
             return torch.zeros(1, 1, x.shape[2], x.shape[3], dtype=x.dtype)
 
         x = self.v[s + "4x4/Const/const"].repeat(ws.shape[0], 1, 1, 1)

@@ -109,4 +109,14 @@ void Adam::load_state_dict(const io::TensorMap& state) {
   }
 }
 
+// x * 0 is NaN exactly where x is a NaN or an infinity, so the sum of all of them is 0 or NaN (one read).
+bool finite_grads(const Module& net) {
+  NoGradGuard ng;
+  std::vector<Tensor> probes;
+  for (const auto& [name, p] : net.named_parameters())
+    if (p.grad().defined()) probes.push_back(sum(p.grad() * 0.0).reshape({1}));
+  if (probes.empty()) return true;
+  return sum(concat(probes, 0)).item() == 0;
+}
+
 }  // namespace gf

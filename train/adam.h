@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/io/safetensors.h"
+#include "engine/module.h"
 #include "engine/tensor.h"
 #include "train/optimizer.h"
 
@@ -57,5 +58,10 @@ class Adam : public Optimizer {
   std::vector<Slot> slots_;
   AdamOptions opt_;
 };
+
+// Whether every gradient of the module is finite: the official TensorFlow
+// optimizer (dnnlib.tflib, PGGAN's tfutil) skips a step whose gradients hold a
+// NaN or an infinity; PGGAN's and StyleGAN v1's trainers do the same.
+bool finite_grads(const Module& net);
 
 }  // namespace gf

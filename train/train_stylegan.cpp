@@ -96,6 +96,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   const double total_kimg = spec.total_kimg;
   // Mirroring is the official mirror_augment (a flip drawn per image), not extra copies.
   StyleGANTrainer trainer(spec, ds, seed, dev);
+  if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"))) trainer.set_draw_log(std::move(log));
   if (from_checkpoint) {
     load_stylegan_checkpoint(trainer, resume, args.str("resume"));
   } else if (args.has("resume")) {

@@ -209,7 +209,9 @@ Tensor Synthesis::layer(int idx, const Tensor& x, const Tensor& ws, const Synthe
     y = lv.upsample ? blur(conv->up(x, lv.fused_up), blur_) : conv->plain(x);
   }
   Tensor noise;
-  if (lv.noise) {
+  if (lv.noise && opt.noise_mode == NoiseMode::random && opt.noise_source) {
+    noise = opt.noise_source("noise" + std::to_string(idx), {y.size(0), 1, y.size(2), y.size(3)});
+  } else if (lv.noise) {
     GF_CHECK(opt.noise_mode != NoiseMode::random || opt.noise_gen, "stylegan::Synthesis",
              "random noise needs a noise generator");
     noise = make_noise(y, opt.noise_mode, opt.noise_gen, *lv.noise);

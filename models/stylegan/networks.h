@@ -12,7 +12,9 @@
 // stored weight's init and the run-time coefficient.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/ops/noise.h"
@@ -61,7 +63,12 @@ class Epilogue : public Module {
 
 struct SynthesisOptions {
   NoiseMode noise_mode = NoiseMode::random;  // constant reads the stored noise{i}
-  gf::Generator* noise_gen = nullptr;        // required for NoiseMode::random
+  gf::Generator* noise_gen = nullptr;        // required for NoiseMode::random (unless noise_source is set)
+  // With NoiseMode::random: when set, each layer that runs takes its noise
+  // [N, 1, H, W] from here instead of noise_gen, given the name of its official
+  // noise input ("noise3"); a training step records or replays its draws
+  // through it (train/draw_log.h).
+  std::function<Tensor(const std::string& layer, const Shape& shape)> noise_source;
 };
 
 class Synthesis : public Module {

@@ -45,3 +45,17 @@ gf_cli_test(train_stylegan_v1_resume FRESH ${_sg}/resumed
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --arch stylegan
                     --resume ${_sg_run}/checkpoint.bin --kimg 0.128 --tick 0.032 --snap 1 --max-images 64
                     --outdir ${_sg}/resumed)
+# Draw logs for --arch stylegan: a recorded run writes one file per round
+# (named by its first image), and replaying them runs the same rounds (the
+# same losses) without a draw left over.
+gf_cli_test(train_stylegan_v1_record_draws FRESH ${_sg}/draws EXPECT "Done: " FIXTURES_SETUP stylegan_v1_recorded_draws
+            COMMAND sh -c "OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --mirror --kimg 0.032 \
+--tick 0.016 --max-images 32 --record-draws ${_sg}/draws/log --outdir ${_sg}/draws/recorded && \
+test -s ${_sg}/draws/log/draws-mb000000.bin && test -s ${_sg}/draws/log/draws-mb000016.bin")
+gf_cli_test(train_stylegan_v1_replay_draws FRESH ${_sg}/draws/replayed FIXTURES_REQUIRED stylegan_v1_recorded_draws
+            EXPECT "Done: "
+            COMMAND sh -c "OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --mirror --kimg 0.032 \
+--tick 0.016 --max-images 32 --replay-draws ${_sg}/draws/log --outdir ${_sg}/draws/replayed && d=${_sg}/draws && \
+grep -o 'G [-0-9.]* D [-0-9.]* scores real [-0-9.]* fake [-0-9.]* r1 [-0-9.e+]*' $d/recorded/00000-fashion-mnist-stylegan-tiny-mirror/log.txt > $d/a && \
+grep -o 'G [-0-9.]* D [-0-9.]* scores real [-0-9.]* fake [-0-9.]* r1 [-0-9.e+]*' $d/replayed/00000-fashion-mnist-stylegan-tiny-mirror/log.txt > $d/b && \
+test -s $d/a && cmp $d/a $d/b")

@@ -8,17 +8,6 @@
 namespace gf {
 namespace {
 
-// Whether every gradient of the module is finite: x * 0 is NaN exactly where
-// x is a NaN or an infinity, so the sum of all of them is 0 or NaN (one read).
-bool finite_grads(const Module& net) {
-  NoGradGuard ng;
-  std::vector<Tensor> probes;
-  for (const auto& [name, p] : net.named_parameters())
-    if (p.grad().defined()) probes.push_back(sum(p.grad() * 0.0).reshape({1}));
-  if (probes.empty()) return true;
-  return sum(concat(probes, 0)).item() == 0;
-}
-
 // One-hot labels of dataset items [n, c_dim] (undefined without labels).
 Tensor item_labels(const Dataset& ds, const std::vector<int64_t>& items, Device device) {
   if (ds.c_dim() == 0) return Tensor();

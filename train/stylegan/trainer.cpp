@@ -135,14 +135,19 @@ StyleGANStats StyleGANTrainer::take_stats() {
 }
 
 Tensor StyleGANTrainer::g_train(const Tensor& z, const Tensor& labels) {
+  DrawLog* log = draws_.get();
   Tensor ws = G_->mapping(z, labels);
   if (spec_.G_kwargs.dlatent_avg_beta != 1) G_->update_dlatent_avg(ws);
   const int L = G_->num_layers();
   const int cur_layers = L - 2 * static_cast<int>(lod_);  // the official tf.cast(lod, int32): truncation
   if (spec_.G_kwargs.style_mixing_prob > 0) {
-    const double u = rand({1}, rng_, DType::f64).item();
-    const Tensor z2 = randn(z.shape(), rng_, z.dtype(), device_);
-    const double v = rand({1}, rng_, DType::f64).item();
+    auto uniform = [&](const char* name) {
+      return logged_draw(log, name, {1}, DType::f64, Device::cpu(), [&] { return rand({1}, rng_, DType::f64); }).item();
+    };
+    const double u = uniform("mix_u");
+    const Tensor z2 = logged_draw(log, "mix_z", z.shape(), z.dtype(), device_,
+                                  [&] { return randn(z.shape(), rng_, z.dtype(), device_); });
+    const double v = uniform("mix_v");
     if (u < spec_.G_kwargs.style_mixing_prob && cur_layers > 1) {
       const int cutoff = 1 + std::min(static_cast<int>(v * (cur_layers - 1)), cur_layers - 2);  // uniform in [1, cur_layers)
       ws = stylegan::mix_styles(ws, G_->mapping(z2, labels), cutoff);
@@ -151,18 +156,32 @@ Tensor StyleGANTrainer::g_train(const Tensor& z, const Tensor& labels) {
   stylegan::SynthesisOptions so;
   so.noise_mode = NoiseMode::random;
   so.noise_gen = &rng_;
+  if (log)
+    so.noise_source = [this, log](const std::string& layer, const Shape& shape) {
+      return log->draw("noise/" + layer, shape, DType::f32, device_,
+                       [&] { return randn(shape, rng_, DType::f32, device_); });
+    };
   return G_->synthesis(ws, lod_, so);
 }
 
-void StyleGANTrainer::d_step(const Schedule& s) {
+void StyleGANTrainer::d_step(const Schedule& s, const std::string& round, const std::string& name) {
   const int64_t mb = s.minibatch;
-  const std::vector<int64_t> items = sampler_.next_batch(mb);
+  DrawLog* log = draws_.get();
+  if (log) log->set_scope(round + name + "/");
+  const std::vector<int64_t> items = logged_items(log, "real_index", mb, ds_.size(), [&] { return sampler_.next_batch(mb); });
   std::vector<bool> flip;
-  if (spec_.mirror_augment)
-    for (double u : rand({mb}, rng_, DType::f64).to_vector()) flip.push_back(u >= 0.5);
+  if (spec_.mirror_augment) {
+    const Tensor u = logged_draw(log, "mirror_u", {mb}, DType::f64, Device::cpu(), [&] { return rand({mb}, rng_, DType::f64); });
+    for (double v : u.to_vector()) flip.push_back(v >= 0.5);  // official: keep where u < 0.5
+  }
   Tensor reals = progressive_reals(ds_, items, lod_, flip, device_);
   const Tensor labels = item_labels(ds_, items, device_);
-  const Tensor z = randn({mb, spec_.G_kwargs.latent_size}, rng_, DType::f32, device_);
+  if (log) {
+    log->derived("real_pixels", level_pixels(ds_, items, static_cast<int>(std::floor(lod_)), flip));
+    if (labels.defined()) log->derived("real_c", labels.to(Device::cpu()));
+  }
+  const Tensor z = logged_draw(log, "z", {mb, spec_.G_kwargs.latent_size}, DType::f32, device_,
+                               [&] { return randn({mb, spec_.G_kwargs.latent_size}, rng_, DType::f32, device_); });
   G_->requires_grad_(false);
   D_->requires_grad_(true);
   D_->zero_grad();
@@ -183,7 +202,11 @@ void StyleGANTrainer::d_step(const Schedule& s) {
   }
   // The official loss is per sample; the optimizer takes the sum over the minibatch's mean.
   backward(mean(loss));
-  D_opt_->step();
+  if (step_hook_) step_hook_(name, *D_);
+  if (finite_grads(*D_))
+    D_opt_->step();
+  else
+    ++stats_.D_skipped;
   D_->zero_grad();
   NoGradGuard ng;
   stats_.D_loss += mean(loss).item();
@@ -193,16 +216,29 @@ void StyleGANTrainer::d_step(const Schedule& s) {
   ++stats_.D_steps;
 }
 
-void StyleGANTrainer::g_step(const Schedule& s) {
+void StyleGANTrainer::g_step(const Schedule& s, const std::string& round, const std::string& name) {
   const int64_t mb = s.minibatch;
-  const Tensor z = randn({mb, spec_.G_kwargs.latent_size}, rng_, DType::f32, device_);
-  const Tensor labels = random_labels(ds_, mb, rng_, device_);
+  DrawLog* log = draws_.get();
+  if (log) log->set_scope(round + name + "/");
+  const Tensor z = logged_draw(log, "z", {mb, spec_.G_kwargs.latent_size}, DType::f32, device_,
+                               [&] { return randn({mb, spec_.G_kwargs.latent_size}, rng_, DType::f32, device_); });
+  Tensor labels;
+  if (!log) {
+    labels = random_labels(ds_, mb, rng_, device_);
+  } else if (ds_.c_dim() > 0) {
+    labels = labels_of(ds_, logged_items(log, "c_item", mb, ds_.size(), [&] { return random_items(ds_, mb, rng_); }), device_);
+    log->derived("c", labels.to(Device::cpu()));
+  }
   D_->requires_grad_(false);
   G_->requires_grad_(true);
   G_->zero_grad();
   const Tensor loss = softplus(neg(D_->forward(g_train(z, labels), labels, lod_)));
   backward(mean(loss));
-  G_opt_->step();
+  if (step_hook_) step_hook_(name, *G_);
+  if (finite_grads(*G_))
+    G_opt_->step();
+  else
+    ++stats_.G_skipped;
   G_->zero_grad();
   NoGradGuard ng;
   stats_.G_loss += mean(loss).item();
@@ -211,27 +247,36 @@ void StyleGANTrainer::g_step(const Schedule& s) {
 
 void StyleGANTrainer::step() {
   const Schedule s = schedule();
+  const int64_t round = cur_nimg_;  // the draw log's "mb<K>"
   if (spec_.reset_opt_for_new_lod &&
       (std::floor(s.lod) != std::floor(prev_lod_) || std::ceil(s.lod) != std::ceil(prev_lod_))) {
     G_opt_->reset();
     D_opt_->reset();
   }
   prev_lod_ = s.lod;
+  last_ = s;
+  ran_ = true;
   lod_ = static_cast<float>(s.lod);  // the official float32 lod variable
   G_->set_lod(lod_);
   D_->set_lod(lod_);
   Gs_->set_lod(lod_);
   G_opt_->options().lr = s.G_lrate;
   D_opt_->options().lr = s.D_lrate;
-  const double beta = spec_.G_smoothing_kimg > 0 ? std::pow(0.5, s.minibatch / (spec_.G_smoothing_kimg * 1000.0)) : 0;
+  // The official Gs_beta: 0.5 ** (float32(minibatch) / (G_smoothing_kimg * 1000)), in float32.
+  const float beta = spec_.G_smoothing_kimg > 0
+                         ? std::pow(0.5f, static_cast<float>(s.minibatch) / static_cast<float>(spec_.G_smoothing_kimg * 1000.0))
+                         : 0.0f;
+  const std::string mb = "mb" + std::to_string(round) + "/";
   for (int r = 0; r < spec_.minibatch_repeats; ++r) {
+    const std::string rep = "rep" + std::to_string(r) + "/";
     for (int k = 0; k < spec_.D_repeats; ++k) {
-      d_step(s);
+      d_step(s, mb, rep + "D" + std::to_string(k));
       ema_update(*Gs_, *G_, beta);
       cur_nimg_ += s.minibatch;
     }
-    g_step(s);
+    g_step(s, mb, rep + "G");
   }
+  if (draws_) draws_->end_minibatch(round);
 }
 
 }  // namespace gf

@@ -13,11 +13,18 @@
 // crossover drawn in [1, num_layers - 2 floor(lod)), random noise, no
 // truncation. One step is the official round: with the schedule at the
 // current image count, minibatch_repeats times: D_repeats times (a D step,
-// Gs updated, images counted), then a G step. Random draws per D step, in
-// order: mirror flips, latents, the mixing draw (and its latents and
-// crossover), the noise; per G step: latents, labels, mixing, noise.
+// Gs updated, images counted), then a G step. A step whose gradients hold a
+// NaN or an infinity is skipped, as the official optimizer (dnnlib.tflib)
+// skips it. Gs takes G's buffers (dlatent_avg) after the D step's update:
+// the official session runs D_train_op and Gs_update_op together, in no set
+// order; we take the later value.
+// Random draws per D step, in order: the real items (the sampler), mirror
+// flips, latents, the mixing draw (uniform, second latents, crossover
+// uniform), the noise; per G step: latents, labels, mixing, noise.
+// set_draw_log records or replays them.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,6 +32,7 @@
 #include "models/stylegan/networks.h"
 #include "train/adam.h"
 #include "train/dataset.h"
+#include "train/draw_log.h"
 #include "train/progressive.h"
 
 namespace gf {
@@ -57,6 +65,7 @@ StyleGANSpec stylegan_spec_from_json(const nlohmann::json& j);
 struct StyleGANStats {
   double G_loss = 0, D_loss = 0, r1_penalty = 0, scores_real = 0, scores_fake = 0;
   int64_t G_steps = 0, D_steps = 0;
+  int64_t G_skipped = 0, D_skipped = 0;  // steps skipped for non-finite gradients
 };
 
 class StyleGANTrainer {
@@ -67,6 +76,8 @@ class StyleGANTrainer {
   void step();  // one round (see above)
 
   Schedule schedule() const;
+  // The schedule the last round ran with; schedule() before the first round.
+  Schedule last_schedule() const { return ran_ ? last_ : schedule(); }
   int64_t cur_nimg() const { return cur_nimg_; }
   StyleGANStats take_stats();
 
@@ -86,11 +97,40 @@ class StyleGANTrainer {
   // Restores the progress (a checkpoint): the image count and the last round's lod.
   void set_progress(int64_t cur_nimg, double prev_lod);
 
+  // Records every random draw of the following rounds, or replays them from a
+  // log (train/draw_log.h); null turns it off (the default). A round is one
+  // step(); its names start "mb<K>/" with K the image count at its start,
+  // then "rep<i>/" for minibatch repeat i and "D<k>/" for its D step k or "G/":
+  //   D<k>/real_index [mb]      dataset items (f64; the sampler's draw)
+  //   D<k>/mirror_u [mb]        with mirror_augment: uniforms, flipped where >= 0.5 (f64)
+  //   D<k>/real_pixels          the items' level floor(lod) images after the
+  //                             mirror, 0..255 (f64 [mb, C, r, r]; derived)
+  //   D<k>/real_c               labelled data: the items' one-hot labels (derived)
+  //   G/c_item, G/c             labelled data: the items whose labels condition
+  //                             G's fakes (f64), and those labels (derived)
+  //   D<k>/ and G/ both:
+  //     z [mb, latent_size]     the fakes' latents
+  //     mix_u [1]               with style_mixing_prob > 0: mixing when < the probability (f64)
+  //     mix_z [mb, latent_size] the second latents (drawn whether or not used)
+  //     mix_v [1]               the crossover: 1 + floor(mix_v (cur_layers - 1)) (f64)
+  //     noise/noise<i> [mb, 1, r, r]  the random noise of each synthesis layer that runs
+  // Replaying leaves the Philox stream and the sampler where they are.
+  void set_draw_log(std::unique_ptr<DrawLog> log) { draws_ = std::move(log); }
+  DrawLog* draw_log() { return draws_.get(); }
+
+  // Called after each D and G step's backward pass, before the finite check
+  // and Adam, with the step's name ("rep0/D0", "rep0/G": the draw log's) and
+  // the network it trains. For tests: the hook may read the gradients or
+  // change them in place. Unset by default.
+  using StepHook = std::function<void(const std::string& step, Module& net)>;
+  void set_step_hook(StepHook hook) { step_hook_ = std::move(hook); }
+
  private:
   // G in training mode: ws with dlatent_avg updated and styles mixed, then the synthesis.
   Tensor g_train(const Tensor& z, const Tensor& labels);
-  void d_step(const Schedule& s);
-  void g_step(const Schedule& s);
+  // name: "rep<i>/D<k>" or "rep<i>/G" (the draw log's, under the round's "mb<K>/").
+  void d_step(const Schedule& s, const std::string& round, const std::string& name);
+  void g_step(const Schedule& s, const std::string& round, const std::string& name);
 
   StyleGANSpec spec_;
   const Dataset& ds_;
@@ -103,7 +143,11 @@ class StyleGANTrainer {
   InfiniteSampler sampler_;
   int64_t cur_nimg_ = 0;
   double prev_lod_ = -1, lod_ = 0;
+  Schedule last_;
+  bool ran_ = false;
   StyleGANStats stats_;
+  std::unique_ptr<DrawLog> draws_;
+  StepHook step_hook_;
 };
 
 }  // namespace gf
