@@ -1,10 +1,10 @@
 // train_psp's training (train/psp/): pSp's input pipeline, the network it
-// starts from (latent_avg, ArcFace initialization), and short runs on a tiny
-// generator made here: losses finite and falling on a fixed set of images,
-// the reconstruction L2 on held-out generated images falling well below its
-// start with the cpu config, an exact resume across a Lookahead sync, only
-// the encoder training unless train_decoder, and the shared tick loop's
-// schedule in pSp's steps.
+// starts from (latent_avg, ArcFace initialization), short runs on a tiny
+// generator made here (losses finite and falling on a fixed set of images,
+// an exact resume across a Lookahead sync, only the encoder training unless
+// train_decoder, the shared tick loop's schedule in pSp's steps), and the
+// cpu config learning to invert the main job's Fashion-MNIST generator: the
+// reconstruction L2 on held-out generated images falls well below its start.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -15,6 +15,7 @@
 #include "engine/io/safetensors.h"
 #include "models/perceptual/network_file.h"
 #include "models/psp/network_file.h"
+#include "models/stylegan2/network_file.h"
 #include "tests/testing.h"
 #include "train/psp/checkpoint.h"
 #include "train/psp/data.h"
@@ -186,18 +187,23 @@ TEST_CASE("a short pSp run: losses finite and falling on a fixed set of images",
   CHECK(t.cur_nimg() == 120);
 }
 
-TEST_CASE("the cpu config learns to invert a generator: held-out L2 falls well below its start", "[psp_train]") {
-  stylegan2::Generator G(tiny_generator_config(), 3);
-  auto ds = generated_dataset(G, 80, 12);  // 64 to train on, the last 16 held out
-  PspTrainSpec spec = cpu_spec(G.config());
+TEST_CASE("the cpu config learns to invert the main job's Fashion-MNIST generator: held-out L2 below half its start",
+          "[psp_train]") {
+  // G_ema of the README's main job after 14 of its 50 kimg (train_stylegan --cfg small --kimg 50 --tick 1 --snap 1
+  // on Fashion-MNIST, stopped at 14 kimg on a loaded machine; export_weights --net G_ema, 1 MB), and images it
+  // generates: 64 to train on, the last 16 held out.
+  const auto G = stylegan2::load_generator(std::string(GF_TEST_DATA_DIR) + "/fashion_mnist_small_G.bin");
+  REQUIRE(G->config().img_resolution == 32);
+  auto ds = generated_dataset(*G, 80, 12);
+  PspTrainSpec spec = cpu_spec(G->config());  // as the README's command: --cfg cpu --start-from-latent-avg
   spec.val_images = 16;
-  PspTrainer t(spec, 0, Device::cpu(), *ds, make_psp_to_train(spec, G, 0), nullptr, nullptr);
+  PspTrainer t(spec, 0, Device::cpu(), *ds, make_psp_to_train(spec, *G, 0), nullptr, nullptr);
   const double start = stat(t.validate(), "val_loss_l2");
-  for (int i = 0; i < 40; ++i) t.step();
+  for (int i = 0; i < 30; ++i) t.step();
   const double end = stat(t.validate(), "val_loss_l2");
   INFO("held-out L2 " << start << " -> " << end);
   CHECK(std::isfinite(end));
-  CHECK(end < 0.4 * start);  // 0.29 here at 40 steps (0.2 at 100)
+  CHECK(end < 0.5 * start);  // 0.22 -> 0.066 (0.31x) here
 }
 
 TEST_CASE("a pSp run resumed from its checkpoint continues bit for bit", "[psp_train]") {
