@@ -243,6 +243,34 @@ TEST_CASE("lerp rounds as torch.lerp: from the nearer end, exact at weights 0 an
   }
 }
 
+TEST_CASE("relu and clamp select their gradient: NaN or inf from above gives 0 where the op is flat, as PyTorch", "[elementwise][grad]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  for (DType t : {DType::f32, DType::f64}) {
+    const Tensor x = Tensor::from_vector({-1.0, -0.6, 0.3, 0.9, 2.0, -3.0}, {6}, t).requires_grad_();
+    const Tensor g = Tensor::from_vector({nan, inf, 2.0, -inf, nan, 5.0}, {6}, t);
+    // relu: flat for x <= 0 (torch.relu's threshold_backward).
+    std::vector<double> d = grad({relu(x)}, {x}, {g})[0].to_vector();
+    CHECK(d[0] == 0);
+    CHECK(d[1] == 0);
+    CHECK(d[2] == 2.0);
+    CHECK(d[3] == -inf);
+    CHECK(std::isnan(d[4]));
+    CHECK(d[5] == 0);
+    // clamp to [-0.7, 0.5]: flat outside (torch.clamp's backward).
+    d = grad({clamp(x, -0.7, 0.5)}, {x}, {g})[0].to_vector();
+    CHECK(d[0] == 0);
+    CHECK(d[1] == inf);
+    CHECK(d[2] == 2.0);
+    CHECK(d[3] == 0);
+    CHECK(d[4] == 0);
+    CHECK(d[5] == 0);
+    // leaky_relu multiplies by its slope on both sides, so NaN stays NaN (as torch's leaky_relu_backward).
+    d = grad({leaky_relu(x, 0.2)}, {x}, {g})[0].to_vector();
+    CHECK(std::isnan(d[0]));
+    CHECK(d[1] == inf);
+  }
+}
+
 TEST_CASE("nan_to_num: NaN and infinities replaced, finite values untouched, as torch.nan_to_num", "[elementwise]") {
   for (DType t : {DType::f32, DType::f64}) {
     const std::vector<double> in = special_values();

@@ -76,8 +76,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   if (args.integer("gpus") != 1) throw Error("--arch stylegan trains on one device (--gpus 1)");
   std::string cfg = args.str("cfg");
   if (cfg == "auto") cfg = dev.is_cuda() ? "1gpu" : "cpu";
-  StyleGANPreset preset = make_stylegan_preset(cfg);
-  StyleGANSpec spec = preset.spec;
+  StyleGANSpec spec = make_stylegan_spec(cfg);
   uint64_t seed = static_cast<uint64_t>(args.integer("seed"));
   io::SafetensorsFile resume;
   const bool from_checkpoint = args.has("resume") && [&] {
@@ -92,7 +91,9 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
     if (args.has("gamma")) spec.r1_gamma = args.number("gamma");
     spec.mirror_augment = dopt.xflip;
   }
-  const double total_kimg = args.has("kimg") ? args.number("kimg") : preset.total_kimg;
+  // A checkpoint keeps its run's length and preset name, as PGGAN's does; --kimg extends it.
+  if (args.has("kimg")) spec.total_kimg = args.number("kimg");
+  const double total_kimg = spec.total_kimg;
   // Mirroring is the official mirror_augment (a flip drawn per image), not extra copies.
   StyleGANTrainer trainer(spec, ds, seed, dev);
   if (from_checkpoint) {
@@ -104,7 +105,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
     load_module(trainer.D(), network_state(resume, args.str("resume"), "D"), args.str("resume"), "D");
   }
   std::ostringstream desc;
-  desc << ds.name() << "-stylegan-" << cfg << (ds.c_dim() > 0 ? "-cond" : "") << (spec.mirror_augment ? "-mirror" : "");
+  desc << ds.name() << "-stylegan-" << spec.cfg << (ds.c_dim() > 0 ? "-cond" : "") << (spec.mirror_augment ? "-mirror" : "");
   RunDir run(args.str("outdir"), desc.str());
   run.write_json("training_options.json",
                  {{"arch", "stylegan"},
@@ -127,7 +128,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
                   {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()}});
   if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer.cur_nimg());
   run.log("Run folder " + run.path() + ": " + ds.name() + " (" + std::to_string(ds.size()) + " images, " +
-          std::to_string(ds.resolution()) + "x" + std::to_string(ds.resolution()) + "), StyleGAN (v1) cfg " + cfg +
+          std::to_string(ds.resolution()) + "x" + std::to_string(ds.resolution()) + "), StyleGAN (v1) cfg " + spec.cfg +
           ", from " + std::to_string(spec.sched.lod_initial_resolution) + "x" +
           std::to_string(spec.sched.lod_initial_resolution) + " (" + num(spec.sched.lod_training_kimg) + " + " +
           num(spec.sched.lod_transition_kimg) + " kimg per resolution), " + num(total_kimg) + " kimg, R1 gamma " +

@@ -86,6 +86,18 @@ Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, double a, double 
                    save_out);
 }
 
+// An op whose derivative is 1 inside a region and 0 outside (relu, clamp):
+// the gradient is selected, not multiplied by a 0/1 mask, so a NaN or inf
+// arriving from above stays out of the zero region as in PyTorch's
+// threshold_backward and clamp_backward (0 * NaN would be NaN).
+using Region = Tensor (*)(const Tensor& x, double a, double b);
+Tensor gated_op(const char* name, UnaryOp op, const Tensor& x, double a, double b, Region inside) {
+  Tensor y = run_unary(name, op, x, a, b);
+  return record_op(name, y, {x}, [x, a, b, inside](Node&, const Tensor& g) {
+    return Grads{where(inside(x, a, b), g, zeros({}, g.dtype(), g.device()))};
+  });
+}
+
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
@@ -160,8 +172,7 @@ Tensor abs(const Tensor& x) {
 }
 Tensor clamp(const Tensor& x, double lo, double hi) {
   GF_CHECK(lo <= hi, "clamp", "lo " << lo << " > hi " << hi);
-  return unary_op("clamp", UnaryOp::clamp, x, lo, hi,
-                  [lo, hi](const Tensor& x, const Tensor&) { return in_range(x, lo, hi); });
+  return gated_op("clamp", UnaryOp::clamp, x, lo, hi, in_range);
 }
 Tensor softplus(const Tensor& x) {
   return unary_op("softplus", UnaryOp::softplus, x, 0, 0, [](const Tensor& x, const Tensor&) { return sigmoid(x); });
@@ -171,8 +182,7 @@ Tensor sigmoid(const Tensor& x) {  // y (1 - y)
                   [](const Tensor&, const Tensor& y) { return sub(y, square(y)); }, true);
 }
 Tensor relu(const Tensor& x) {
-  return unary_op("relu", UnaryOp::relu, x, 0, 0,
-                  [](const Tensor& x, const Tensor&) { return leaky_relu_slope(x, 0.0); });
+  return gated_op("relu", UnaryOp::relu, x, 0, 0, [](const Tensor& x, double, double) { return leaky_relu_slope(x, 0.0); });
 }
 Tensor leaky_relu(const Tensor& x, double alpha) {
   return unary_op("leaky_relu", UnaryOp::leaky_relu, x, alpha, 0,

@@ -38,9 +38,9 @@ $<TARGET_FILE:generate> --network \"$f\" --mix-rows 1,2 --mix-cols 3,4 --mix-sty
 test -s ${_sg}/mix/grid.png && \
 $<TARGET_FILE:generate> --network \"$f\" --seeds 0-3 --lod 1.5 --raw ${_sg}/gen/raw.npy --outdir ${_sg}/gen && \
 $<TARGET_FILE:discriminate> --network \"$f\" --images ${_sg}/gen/raw.npy --lod 1.5 --out ${_sg}/gen/scores.npy")
-# (The resumed run's folder carries --cfg's default name, not the checkpoint's.)
+# The resumed run's folder carries the checkpoint's preset name, not --cfg's default (auto).
 gf_cli_test(train_stylegan_v1_resume FRESH ${_sg}/resumed
-            EXPECT "resumed from .*at kimg 0.096" "Done: .*/resumed/00000-fashion-mnist-stylegan-[a-z0-9]+$"
+            EXPECT "resumed from .*at kimg 0.096" "StyleGAN \\(v1\\) cfg tiny" "Done: .*/resumed/00000-fashion-mnist-stylegan-tiny$"
             REJECT ${GF_NONFINITE} FIXTURES_REQUIRED stylegan_v1_run
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --arch stylegan
                     --resume ${_sg_run}/checkpoint.bin --kimg 0.128 --tick 0.032 --snap 1 --max-images 64

@@ -6,11 +6,11 @@ namespace gf {
 
 std::vector<std::string> stylegan_config_names() { return {"1gpu", "cpu", "tiny"}; }
 
-StyleGANPreset make_stylegan_preset(const std::string& cfg) {
-  StyleGANPreset p;
-  StyleGANSpec& s = p.spec;
+StyleGANSpec make_stylegan_spec(const std::string& cfg) {
+  StyleGANSpec s;
+  s.cfg = cfg;
   s.sched = stylegan_v1_schedule();
-  if (cfg == "1gpu") return p;
+  if (cfg == "1gpu") return s;
   if (cfg == "cpu" || cfg == "tiny") {
     const bool tiny = cfg == "tiny";
     auto& g = s.G_kwargs;
@@ -29,8 +29,8 @@ StyleGANPreset make_stylegan_preset(const std::string& cfg) {
     s.sched.tick_kimg_dict.clear();
     // Gs with a half-life of ~60 minibatches: the short phases' Gs shows the current level.
     s.G_smoothing_kimg = tiny ? 0.01 : 1;
-    p.total_kimg = tiny ? 0.192 : 75;
-    return p;
+    s.total_kimg = tiny ? 0.192 : 75;
+    return s;
   }
   std::string names;
   for (const auto& n : stylegan_config_names()) names += (names.empty() ? "" : ", ") + n;

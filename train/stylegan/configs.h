@@ -14,13 +14,10 @@
 
 namespace gf {
 
-struct StyleGANPreset {
-  StyleGANSpec spec;
-  double total_kimg = 25000;
-};
-
 std::vector<std::string> stylegan_config_names();
-// Throws gf::Error naming the known presets for an unknown name.
-StyleGANPreset make_stylegan_preset(const std::string& cfg);
+// The preset's spec (spec.cfg = cfg); the networks' resolution, channels and
+// labels come from the dataset later. Throws gf::Error naming the known
+// presets for an unknown name.
+StyleGANSpec make_stylegan_spec(const std::string& cfg);
 
 }  // namespace gf

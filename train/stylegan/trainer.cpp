@@ -83,7 +83,9 @@ void StyleGANTrainer::set_progress(int64_t cur_nimg, double prev_lod) {
 }
 
 nlohmann::json to_json(const StyleGANSpec& s) {
-  return {{"sched", to_json(s.sched)},
+  return {{"cfg", s.cfg},
+          {"total_kimg", s.total_kimg},
+          {"sched", to_json(s.sched)},
           {"G_smoothing_kimg", s.G_smoothing_kimg},
           {"D_repeats", s.D_repeats},
           {"minibatch_repeats", s.minibatch_repeats},
@@ -99,7 +101,9 @@ StyleGANSpec stylegan_spec_from_json(const nlohmann::json& j) {
   StyleGANSpec s;
   using json = nlohmann::json;
   read_fields(j, "StyleGAN training spec",
-              {{"sched", [&](const json& v) { s.sched = schedule_spec_from_json(v); }},
+              {{"cfg", [&](const json& v) { s.cfg = v.get<std::string>(); }},
+               {"total_kimg", [&](const json& v) { s.total_kimg = v.get<double>(); }},
+               {"sched", [&](const json& v) { s.sched = schedule_spec_from_json(v); }},
                {"G_smoothing_kimg", [&](const json& v) { s.G_smoothing_kimg = v.get<double>(); }},
                {"D_repeats", [&](const json& v) { s.D_repeats = v.get<int>(); }},
                {"minibatch_repeats", [&](const json& v) { s.minibatch_repeats = v.get<int>(); }},

@@ -19,6 +19,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "engine/ops.h"
 #include "models/stylegan/networks.h"
@@ -29,6 +30,8 @@
 namespace gf {
 
 struct StyleGANSpec {
+  std::string cfg;            // the preset it came from (names the run folder; kept by a checkpoint)
+  double total_kimg = 25000;  // the run's length, unless --kimg says otherwise
   ScheduleSpec sched;  // StyleGAN's presets: see stylegan_v1_schedule()
   double G_smoothing_kimg = 10;
   int D_repeats = 1;
