@@ -59,9 +59,25 @@ constexpr KnownStat kKnownStats[] = {
     {"resolution", "Resolution", "pixels"},
     {"G_skipped", "Steps skipped (non-finite gradients)", "G"},
     {"D_skipped", "Steps skipped (non-finite gradients)", "D"},
+    // pSp (train/psp/training_loop.cpp): each term unweighted, on the training
+    // minibatches and on the held-out images (val_)
+    {"loss", "pSp loss (weighted sum)", "training"},
+    {"val_loss", "pSp loss (weighted sum)", "held out"},
+    {"loss_l2", "Reconstruction L2", "training"},
+    {"val_loss_l2", "Reconstruction L2", "held out"},
+    {"loss_lpips", "LPIPS", "training"},
+    {"val_loss_lpips", "LPIPS", "held out"},
+    {"loss_id", "Identity (1 - cosine)", "training"},
+    {"val_loss_id", "Identity (1 - cosine)", "held out"},
+    {"loss_w_norm", "W norm |w - latent_avg|", "training"},
+    {"val_loss_w_norm", "W norm |w - latent_avg|", "held out"},
+    {"loss_l2_crop", "Reconstruction L2, face crop", "training"},
+    {"val_loss_l2_crop", "Reconstruction L2, face crop", "held out"},
+    {"loss_lpips_crop", "LPIPS, face crop", "training"},
+    {"val_loss_lpips_crop", "LPIPS, face crop", "held out"},
 };
-// Axes and bookkeeping, not curves (sec_per_tick is sec_per_kimg times the tick length).
-constexpr const char* kNotCurves[] = {"tick", "kimg", "total_sec", "timestamp", "sec_per_tick"};
+// Axes and bookkeeping, not curves (sec_per_tick is sec_per_kimg times the tick length; pSp's step is kimg / batch).
+constexpr const char* kNotCurves[] = {"tick", "kimg", "step", "total_sec", "timestamp", "sec_per_tick"};
 
 constexpr const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 constexpr const char* kFrameColor = "#555555";  // the plot frame; tests find plots by it

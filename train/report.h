@@ -7,7 +7,7 @@
 // tools/make_report.cpp produce the same page, and every training family gets
 // it unchanged:
 //   - stats.jsonl (one JSON object per tick; every numeric key but the axis
-//     keys tick, kimg, total_sec, timestamp becomes a curve against kimg; a
+//     keys tick, kimg, step, total_sec, timestamp becomes a curve against kimg; a
 //     null or missing value is a gap), after stats-earlier.jsonl, the ticks of
 //     the runs this one was resumed from (see carry_earlier_stats);
 //   - training_options.json (shown whole; these top-level keys, where present,

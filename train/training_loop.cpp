@@ -17,6 +17,12 @@ std::string kimg_tag(int64_t nimg) {
   return b;
 }
 
+std::string TrainingRun::end_reached(double total_kimg) const {
+  char b[160];
+  std::snprintf(b, sizeof b, "kimg %.3f of %.3f is reached", cur_nimg() / 1000.0, total_kimg);
+  return b;
+}
+
 void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
   // Counts of images are int64: kimg beyond 9e12 would not convert.
   GF_CHECK(std::isfinite(opt.total_kimg) && opt.total_kimg >= 0 && opt.total_kimg <= 1e12, "run_training",
@@ -32,17 +38,16 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
   auto file = [run](const std::string& name) { return run ? run->file(name) : std::string(); };
   if (run) t.write_reals(run->file("reals.png"), opt.grid_w, opt.grid_h);
   const int64_t total = static_cast<int64_t>(opt.total_kimg * 1000);
-  if (t.cur_nimg() >= total) {
+  if (t.finished(total)) {
     // Nothing left to train (--kimg 0, or a finished checkpoint resumed
     // without a larger --kimg): every run that exits 0 leaves a network.
     // StyleGAN2-ADA's loop tests `done` only after a minibatch, so it trains
-    // one; PGGAN's tests first and writes its final network untrained.
-    char line[320];
-    std::snprintf(line, sizeof line, "Nothing left to train: kimg %.3f of %.3f is reached; %s (a larger --kimg trains longer)",
-                  t.cur_nimg() / 1000.0, opt.total_kimg,
-                  t.trains_when_done() ? "training one minibatch and writing a snapshot, as the official loop does"
-                                       : "writing a snapshot without training, as the official loop does");
-    if (run) run->log(line);
+    // one; PGGAN's (and pSp's) test first and write the final network untrained.
+    if (run)
+      run->log("Nothing left to train: " + t.end_reached(opt.total_kimg) + "; " +
+               (t.trains_when_done() ? "training one minibatch and writing a snapshot, as the official loop does"
+                                     : "writing a snapshot without training, as the official loop does") +
+               " (a larger " + t.length_flag() + " trains longer)");
     if (!t.trains_when_done()) {
       const std::string tag = kimg_tag(t.cur_nimg());
       if (run) t.write_fakes(run->file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
@@ -59,7 +64,7 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
   auto tick_t = t0;
   for (bool done = false; !done;) {
     t.step();
-    done = t.cur_nimg() >= total;
+    done = t.finished(total);
     const int64_t tick_nimg = static_cast<int64_t>(t.tick_kimg(opt.tick_kimg) * 1000);
     if (!done && !(tick0 && tick == 0) && t.cur_nimg() < tick_start_nimg + tick_nimg) {
       if (opt.progress && run) {

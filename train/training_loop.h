@@ -40,6 +40,14 @@ class TrainingRun {
   // With nothing left to train at the start: StyleGAN2-ADA's loop still
   // trains one step (it tests `done` after a minibatch); PGGAN's trains none.
   virtual bool trains_when_done() const { return true; }
+  // Whether training has reached its end: total_nimg images shown (the
+  // official GAN loops), or a family's own count (pSp's max_steps).
+  virtual bool finished(int64_t total_nimg) const { return cur_nimg() >= total_nimg; }
+  // Where the run stands against its end, and the flag that sets the end,
+  // for the line a run with nothing left to train logs: "kimg 50.000 of
+  // 50.000 is reached; ... (a larger --kimg trains longer)".
+  virtual std::string end_reached(double total_kimg) const;
+  virtual std::string length_flag() const { return "--kimg"; }
   // The loss statistics since the last take; may wait for the device, so the
   // loop calls it before reading the clock.
   virtual TickStats take_stats() = 0;

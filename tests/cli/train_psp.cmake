@@ -16,13 +16,13 @@ grep -q '\"val_loss_l2\"' \"$d/stats.jsonl\" && mkdir -p ${_tp}/imgs && cp \"$d/
 OMP_NUM_THREADS=1 $<TARGET_FILE:psp> encode --network \"$d/network-snapshot-000000.bin\" --images ${_tp}/imgs \
 --outdir ${_tp}/enc")
 set_tests_properties(cpu.train_psp_smoke PROPERTIES LABELS cpu FIXTURES_SETUP psp_trained
-                     PASS_REGULAR_EXPRESSION "tick 1 +step 3 .*Done: .*psp encode: 1 images -> .*latents.npy \\[1, 8, 16\\]"
+                     PASS_REGULAR_EXPRESSION "tick 1 +kimg 0\\.0 +step 3 .*Done: .*psp encode: 1 images -> .*latents.npy \\[1, 8, 16\\]"
                      FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
 add_test(NAME cpu.train_psp_resume
          COMMAND sh -c "OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> \
 --resume ${_tp}/00000-fashion-mnist-psp-cpu/checkpoint.bin --max-steps 4 --max-images 24 --outdir ${_tp}/resumed")
 set_tests_properties(cpu.train_psp_resume PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
-                     PASS_REGULAR_EXPRESSION "resumed from .* at step 3.*tick 0 +step 4 .*Done: "
+                     PASS_REGULAR_EXPRESSION "resumed from .* at step 3.*tick 0 +kimg 0\\.0 +step 4 .*Done: "
                      FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
 add_test(NAME cpu.train_psp_resume_conflicting_flag
          COMMAND $<TARGET_FILE:train_psp> --resume ${_tp}/00000-fashion-mnist-psp-cpu/checkpoint.bin --lr 0.1

@@ -1,30 +1,62 @@
-// The tick loop around PspTrainer::step(), in the layout train_stylegan's loop
-// writes (train/run_dir.h, train/report.h): a status line every tick (the
-// first after one minibatch) with the training losses' means and the
-// held-out losses (pSp's board and validation intervals in one), image grids
-// of held-out inputs and their reconstructions, the network snapshot and the
-// checkpoint every snap ticks and at the end.
+// PspTrainer in the shared tick loop (train/training_loop.h), in the layout
+// train_stylegan's runs write (train/run_dir.h, train/report.h): a status line
+// every tick of tick_steps minibatches (the first after one minibatch) with
+// the training losses' means and the held-out losses (pSp's board and
+// validation intervals in one), image grids of held-out inputs and their
+// reconstructions, the network snapshot and the checkpoint every snap ticks
+// and at the end. pSp counts its run in steps (max_steps, board_interval);
+// the loop's kimg is steps x batch.
 #pragma once
 #include <cstdint>
 
 #include "train/psp/trainer.h"
 #include "train/run_dir.h"
+#include "train/training_loop.h"
 
 namespace gf::psp {
+
+// The trainer as the loop sees it: one step is one minibatch; a tick is
+// tick_steps of them; the run ends at spec().max_steps. The grids hold the
+// first gw x gh held-out images (at most val_images): reals.png 2 gw of them
+// a row, fakes<kimg>.png gw input | reconstruction pairs a row.
+class PspRun : public TrainingRun {
+ public:
+  PspRun(PspTrainer& t, int64_t tick_steps);
+  void step() override { t_.step(); }
+  int64_t cur_nimg() const override { return t_.cur_nimg(); }
+  Device device() const override { return t_.device(); }
+  double tick_kimg(double) const override;
+  // pSp's coach tests `step < max_steps` before a step: a finished run trains nothing.
+  bool trains_when_done() const override { return false; }
+  bool finished(int64_t) const override { return t_.cur_step() >= t_.spec().max_steps; }
+  std::string end_reached(double) const override;
+  std::string length_flag() const override { return "--max-steps"; }
+  // The training losses' means since the last tick and validate()'s held-out ones.
+  TickStats take_stats() override;
+  void write_reals(const std::string& path, int gw, int gh) override;
+  void write_fakes(const std::string& path, int gw, int gh) override;
+  void write_snapshot(const std::string& path) override;
+  void write_checkpoint(const std::string& path) override;
+
+ private:
+  PspTrainer& t_;
+  int64_t tick_steps_;
+};
 
 struct PspLoopOptions {
   int64_t tick_steps = 50;  // pSp's board_interval
   int snap_ticks = 20;      // grids, snapshot and checkpoint every this many ticks (pSp's val_interval of 1000 steps); 0: only at the end
-  int grid_pairs = 16;      // held-out images in the grids (at most val_images), 4 input | reconstruction pairs a row
+  int grid_w = 4, grid_h = 4;  // held-out input | reconstruction pairs a row, and rows
   bool progress = false;    // redraw a progress line after every minibatch (for a terminal)
 };
 
 // Runs until spec.max_steps minibatches have trained (resumed ones included)
-// and writes into run: reals.png (the held-out inputs), fakes<kimg>.png
-// (input | reconstruction pairs), network-snapshot-<kimg>.bin (a pSp file),
-// checkpoint.bin, log.txt, stats.jsonl and report.html. With nothing left to
-// train (max_steps reached), it trains nothing, as pSp's loop, and writes the
-// grids, snapshot and checkpoint of the network as it is.
+// and writes into run, through run_training: reals.png (the held-out inputs),
+// fakes<kimg>.png (input | reconstruction pairs), network-snapshot-<kimg>.bin
+// (a pSp file), checkpoint.bin, log.txt, stats.jsonl and report.html. With
+// nothing left to train (max_steps reached), it trains nothing, as pSp's
+// loop, and writes the grids, snapshot and checkpoint of the network as it
+// is. Throws gf::Error for options out of range.
 void run_psp_training(PspTrainer& trainer, RunDir& run, const PspLoopOptions& opt);
 
 }  // namespace gf::psp
