@@ -227,6 +227,25 @@ TEST_CASE("stylegan training: a tiny progressive run (losses finite, R1 non-zero
   CHECK(std::isfinite(sum(square(sw)).item()));
 }
 
+TEST_CASE("stylegan training: a tick is as long as the schedule of the round that ran, as the official loop",
+          "[stylegan][training]") {
+  // training/training_loop.py checks the tick's end after a round with that round's sched.tick_kimg.
+  auto ds = toy_data();
+  StyleGANSpec spec = tiny_spec();
+  spec.sched.tick_kimg_dict = {{4, 0.004}, {8, 0.012}};
+  StyleGANTrainer t(spec, *ds, 3, Device::cpu());
+  const std::optional<double> schedule_tick;  // no fixed --tick
+  StyleGANRun run(t, schedule_tick);
+  bool next_differs = false;
+  for (int i = 0; i < 8; ++i) {  // through 4x4, the fade and 8x8
+    const Schedule ran = t.schedule();
+    t.step();
+    CHECK(run.tick_kimg(4) == ran.tick_kimg);
+    next_differs |= t.schedule().tick_kimg != ran.tick_kimg;
+  }
+  CHECK(next_differs);  // some round was followed by one of another tick length
+}
+
 TEST_CASE("stylegan training: a run resumed from a checkpoint in the middle of the fade continues bit for bit",
           "[stylegan][training]") {
   auto ds = toy_data();

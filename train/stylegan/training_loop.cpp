@@ -27,7 +27,7 @@ io::Metadata metadata_of(StyleGANTrainer& t) {
 
 TickStats StyleGANRun::take_stats() {
   const StyleGANStats st = t_.take_stats();
-  const Schedule s = t_.schedule();
+  const Schedule s = t_.last_schedule();  // the round that ran, as the official status line
   char progress[64], losses[256];
   std::snprintf(progress, sizeof progress, "lod %-5.2f minibatch %-4d ", t_.lod(), s.minibatch);
   std::snprintf(losses, sizeof losses, "G %.4f D %.4f scores real %.3f fake %.3f r1 %.4g", st.G_loss, st.D_loss,

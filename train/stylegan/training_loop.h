@@ -22,7 +22,8 @@ class StyleGANRun : public TrainerRun<StyleGANTrainer> {
  public:
   StyleGANRun(StyleGANTrainer& t, std::optional<double> tick_kimg) : TrainerRun(t), tick_kimg_(tick_kimg) {}
   Device device() const override { return t_.device(); }
-  double tick_kimg(double) const override { return tick_kimg_ ? *tick_kimg_ : t_.schedule().tick_kimg; }
+  // The schedule of the round that just ran, as official training_loop.py's end-of-round check.
+  double tick_kimg(double) const override { return tick_kimg_.value_or(t_.last_schedule().tick_kimg); }
   bool tick0_after_first_step() const override { return false; }
   bool trains_when_done() const override { return false; }
   TickStats take_stats() override;
