@@ -3,10 +3,14 @@
 // golden values from the official reference, argument errors, CUDA against CPU.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "engine/io/safetensors.h"
 #include "engine/ops/bias_act.h"
+#include "engine/ops/noise.h"
+#include "kernels/bias_act_ops.h"
+#include "kernels/noise.h"
 #include "tests/testing.h"
 
 using namespace gf;
@@ -128,6 +132,72 @@ TEST_CASE("bias_act: the clamp cuts the gradient where the output was clamped", 
     }
     CHECK(clamped > 0);  // the test reaches the clamp
     CHECK(open > 0);     // and the gradient elsewhere is not cut
+  }
+}
+
+// The CPU kernels' loops are specialised (clamp or not, which operands are
+// read, rows of one element, spans) and vectorized: each output must still be
+// bit for bit the per-element formula of kernels/bias_act_ops.h, the one the
+// CUDA kernels evaluate.
+TEST_CASE("bias_act CPU kernels equal the per-element formulas bit for bit", "[bias_act]") {
+  const std::vector<Act> acts = {Act::linear, Act::relu, Act::lrelu, Act::tanh, Act::sigmoid,
+                                 Act::elu,    Act::selu, Act::softplus, Act::swish};
+  // [N, C] with the bias along C (rows of one element), NCHW planes, and more
+  // elements than one span of the bias-free gradient loop.
+  const std::vector<std::pair<Shape, int64_t>> cases = {{{5, 7}, 1}, {{2, 3, 5, 5}, 1}, {{1, 3, 70, 70}, 1}};
+  for (const auto& [s, dim] : cases) {
+    const Tensor x = random_tensor(s, 40, DType::f32, Device::cpu(), 2.0), g = random_tensor(s, 41, DType::f32);
+    const Tensor dy = random_tensor(s, 42, DType::f32), b = random_tensor({s[1]}, 43, DType::f32);
+    const BiasActParams base = bias_act_params(BiasActSpec{}, s, dim, s[1]);
+    const float* xp = x.data<float>();
+    const float* bp = b.data<float>();
+    const int64_t n = x.numel(), step = base.bias_step;
+    for (Act a : acts)
+      for (double clamp : {-1.0, 0.9}) {
+        INFO(shape_str(s) << " act " << int(a) << " clamp " << clamp);
+        BiasActParams p = base;
+        p.act = a, p.alpha = 0.2, p.gain = 1.4142135623730951, p.clamp = clamp;
+        const float alpha = 0.2f, gain = float(p.gain), c = float(clamp);
+        std::vector<float> y(static_cast<size_t>(n)), out(static_cast<size_t>(n));
+        cpu::bias_act<float>(p, xp, bp, y.data());
+        int64_t bad = 0;
+        dispatch_act(a, [&](auto tag) {
+          constexpr Act A = decltype(tag)::value;
+          for (int64_t i = 0; i < n; ++i)
+            bad += y[size_t(i)] != bias_act_value<A>(xp[i] + bp[(i / step) % s[1]], alpha, gain, c);
+          for (int order : {1, 2})
+            for (bool with_x : {false, true}) {
+              const float* xa = with_x ? xp : nullptr;
+              cpu::bias_act_grad<float>(p, order, g.data<float>(), xa, bp, y.data(), dy.data<float>(), out.data());
+              for (int64_t i = 0; i < n; ++i) {
+                const float v = with_x ? xp[i] + bp[(i / step) % s[1]] : 0.0f, gi = g.data<float>()[i];
+                const float want = order == 1 ? bias_act_grad_value<A, 1>(gi, v, y[size_t(i)], 0.0f, alpha, gain, c)
+                                              : bias_act_grad_value<A, 2>(gi, v, y[size_t(i)], dy.data<float>()[i],
+                                                                          alpha, gain, c);
+                bad += std::memcmp(&out[size_t(i)], &want, sizeof want) != 0;
+              }
+            }
+        });
+        CHECK(bad == 0);
+        if (dim != 1 || s.size() != 4) continue;
+        // noise_bias_act: x + strength * noise + b through the same formula.
+        const Tensor noise = random_tensor({s[0], 1, s[2], s[3]}, 44, DType::f32);
+        const float strength = 0.3f;
+        NoiseParams q;
+        q.n = s[0], q.c = s[1], q.hw = s[2] * s[3];
+        q.act = a, q.alpha = 0.2, q.gain = p.gain, q.clamp = clamp;
+        cpu::noise_bias_act<float>(q, xp, noise.data<float>(), &strength, bp, out.data());
+        int64_t bad_noise = 0;
+        dispatch_act(a, [&](auto tag) {
+          constexpr Act A = decltype(tag)::value;
+          for (int64_t i = 0; i < n; ++i) {
+            const float nz = noise.data<float>()[(i / (q.c * q.hw)) * q.hw + i % q.hw];
+            const float want = bias_act_value<A>(xp[i] + strength * nz + bp[(i / q.hw) % q.c], alpha, gain, c);
+            bad_noise += out[size_t(i)] != want;
+          }
+        });
+        CHECK(bad_noise == 0);
+      }
   }
 }
 

@@ -22,8 +22,10 @@ struct SynthesisOptions {
   // training step records or replays its draws through it (train/draw_log.h).
   std::function<Tensor(const std::string& layer, const Shape& shape)> noise_source;
   // One grouped conv with per-sample weights, or activations scaled around a
-  // shared conv; the same values either way. (The official code fuses outside
-  // training.)
+  // shared conv; the same values either way. The official code fuses outside
+  // training only (training/networks.py, SynthesisBlock.forward): inference
+  // keeps this default, and the StyleGAN2 trainer's G passes turn it off
+  // (train/stylegan2/trainer.cpp).
   bool fused_modconv = true;
 };
 

@@ -144,6 +144,16 @@ StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
           SynthesisOptions so;
           so.noise_mode = NoiseMode::random;
           so.noise_gen = &x.rng;
+          // Every training pass of G (Gmain, Greg, and G inside Dmain, on every
+          // replica and process) runs the modulated convs unfused, as official
+          // training/networks.py does (SynthesisBlock: fused_modconv = not
+          // self.training and ...). The same values either way, but unfused
+          // each conv runs once over the batch with the shared weight instead
+          // of as N groups of per-sample weights, so the backward (and Greg's
+          // double backward) forms one weight gradient and no per-sample ones.
+          // Inference (G_ema's grids, generate, pSp) keeps the fused default.
+          // This is the one place the trainer decides it.
+          so.fused_modconv = false;
           if (draws_)
             so.noise_source = [this, &x](const std::string& layer, const Shape& shape) {
               return draws_->draw("noise/" + layer, shape, DType::f32, x.device,
