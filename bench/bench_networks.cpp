@@ -25,6 +25,7 @@
 #include <string>
 
 #include "bench/bench_common.h"
+#include "kernels/openmp_spin.h"
 #include "train/stylegan2/trainer.h"
 
 namespace {
@@ -58,6 +59,7 @@ int run_train(const TrainBench& b, Device dev) {
   nlohmann::json out = {{"spec", to_json(setup.spec)},
                         {"G_kwargs", stylegan2::to_json(setup.G_kwargs)},
                         {"D_kwargs", stylegan2::to_json(setup.D_kwargs)}};
+  out["gomp_spincount"] = gf::cpu::openmp_spin_count();
   if (!b.setup_only) {
     StyleGAN2Trainer t(setup, *ds);
     for (int i = 0; i < b.warmup; ++i) t.step();
@@ -126,6 +128,7 @@ void run_row(const Row& row, Device dev, int batch_override, const Reps& reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gf::cpu::prefer_short_openmp_spin();  // first: it may execute the program again
   Device dev = cuda_available() ? Device::cuda(0) : Device::cpu();
   int batch = 0;
   int res = 0;

@@ -37,6 +37,7 @@
 #include "bench/sys_counters.h"
 #include "engine/pool.h"
 #include "engine/profile.h"
+#include "kernels/openmp_spin.h"
 #include "train/stylegan2/trainer.h"
 
 namespace {
@@ -179,6 +180,7 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gf::cpu::prefer_short_openmp_spin();  // first: it may execute the program again
   Options o;
   for (int i = 1; i < argc; ++i) {
     const char* a = argv[i];

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "kernels/openmp_spin.h"
 
 namespace gf::cli {
 namespace {
@@ -306,6 +307,7 @@ Device Args::device(const std::string& name) const {
 }
 
 int run_main(const char* program, const std::function<int()>& body) {
+  cpu::prefer_short_openmp_spin();  // first: it may execute the program again
   try {
     return body();
   } catch (const std::exception& e) {
