@@ -1,7 +1,10 @@
 #include "tests/step_parity.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
 
 #include "engine/ops.h"
 
@@ -48,6 +51,10 @@ Fixture open_fixture(const std::string& name) {
   f.path = std::string(GF_TEST_DATA_DIR) + "/" + name + ".bin";
   f.file = io::read_safetensors(f.path);
   return f;
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("gf_test_step_" + std::to_string(::getpid()) + "_" + name)).string();
 }
 
 std::unique_ptr<Dataset> fixture_dataset(const Fixture& f) {

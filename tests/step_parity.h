@@ -8,7 +8,8 @@
 // tests/test_step_parity.cpp, the PGGAN trainer (WGAN-GP, drift, AC-GAN,
 // TensorFlow's Adam with its resets, Gs) in tests/test_pggan_step_parity.cpp,
 // the StyleGAN v1 trainer (R1 every step, style mixing among the active
-// layers, dlatent_avg, Gs) in tests/test_stylegan_step_parity.cpp.
+// layers, dlatent_avg, Gs) in tests/test_stylegan_step_parity.cpp; the last
+// two share their round's replay (tests/round_step_parity.h).
 //
 // Fixture format (safetensors; tools/make_step_fixtures.py documents the
 // StyleGAN2 one in full):
@@ -43,6 +44,7 @@
 #include "engine/module.h"
 #include "train/adam.h"
 #include "train/dataset.h"
+#include "train/draw_log.h"
 
 namespace gf::step_parity {
 
@@ -68,11 +70,42 @@ Fixture open_fixture(const std::string& name);
 // The fixture's images and labels as a Dataset (mirrored when data.xflip).
 std::unique_ptr<Dataset> fixture_dataset(const Fixture& f);
 
+// <temp dir>/gf_test_step_<pid>_<name>: a test's scratch file or folder.
+std::string temp_path(const std::string& name);
+
 // Loads an Adam state from init/<key>/exp_avg_sq and init/<key>/step (one step
 // count per parameter, float64) in the layout's order; the first moments start
 // at zero (beta1 = 0: never read). A step count of 0 leaves the parameter
 // without state (PGGAN: a layer the lod does not reach yet).
 void load_adam(const Fixture& f, const std::string& key, const std::string& layout, Adam& opt);
+
+// The fixture's start into a family's trainer: G, D and G's moving average
+// (`avg`: StyleGAN2's G_ema, PGGAN's and v1's Gs) from init/G, init/D and
+// init/<avg_key> (the G_state layout), both Adams (load_adam of G_opt, D_opt),
+// and its draws to replay from the next step on. The family sets its progress.
+template <class Trainer>
+void load_start(const Fixture& f, Trainer& t, Module& avg, const std::string& avg_key) {
+  t.G().load_state_dict(f.unpack("init/G", "G_state"));
+  avg.load_state_dict(f.unpack("init/" + avg_key, "G_state"));
+  t.D().load_state_dict(f.unpack("init/D", "D_state"));
+  load_adam(f, "G_opt", "G_params", t.G_opt());
+  load_adam(f, "D_opt", "D_params", t.D_opt());
+  t.set_draw_log(DrawLog::replayer({f.path}));
+}
+
+// What a step-parity case replays: tests/data/<name>.bin, its dataset, the
+// trainer build(f, *ds) makes of them in the start state, and the gradient
+// elements the fixture poisons.
+template <class Trainer>
+struct Replay {
+  template <class Build>
+  Replay(const std::string& name, Build build)
+      : f(open_fixture(name)), ds(fixture_dataset(f)), t(build(f, *ds)), poisons(f.meta("poison")) {}
+  const Fixture f;
+  const std::unique_ptr<Dataset> ds;
+  const std::unique_ptr<Trainer> t;
+  const nlohmann::json poisons;
+};
 
 // Copies of a module's parameters; of their gradients (every parameter must
 // have one: the official "* 0" terms make torch form one in every phase;

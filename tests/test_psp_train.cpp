@@ -292,7 +292,7 @@ TEST_CASE("the shared tick loop runs pSp in steps: ticks, grids, snapshots, the 
   std::string first_dir;
   {
     PspTrainer t(spec, 0, Device::cpu(), *ds, make_psp_to_train(spec, G, 0), nullptr, nullptr);
-    RunDir run(outdir, "loop");
+    RunDir run(outdir, "loop", /*echo=*/false);
     first_dir = run.path();
     PspLoopOptions lo;
     lo.tick_steps = 2;
@@ -334,7 +334,7 @@ TEST_CASE("the shared tick loop runs pSp in steps: ticks, grids, snapshots, the 
     PspTrainer t(checkpoint_spec(ck, "checkpoint.bin", &seed), seed, Device::cpu(), *ds,
                  checkpoint_network(ck, "checkpoint.bin"), nullptr, nullptr);
     load_checkpoint_state(t, ck, "checkpoint.bin");
-    RunDir run(outdir, "again");
+    RunDir run(outdir, "again", /*echo=*/false);
     run_psp_training(t, run, PspLoopOptions{});
     CHECK(t.cur_step() == 6);
     CHECK(read(run.file("log.txt")).find("Nothing left to train: step 6 of 6 is reached; writing a snapshot without "

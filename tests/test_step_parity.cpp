@@ -19,8 +19,6 @@
 // options, the EMA beta over a run, the official config table), and the draw
 // log itself (a recorded run replays bit for bit; a log that does not fit is
 // refused).
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -39,10 +37,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("gf_test_step_" + std::to_string(::getpid()) + "_" + name)).string();
-}
-
 // Builds the fixture's trainer in its start state, replaying its draws.
 std::unique_ptr<StyleGAN2Trainer> fixture_trainer(const Fixture& f, const Dataset& ds) {
   const TrainSpec spec = train_spec_from_json(f.meta("spec"));
@@ -52,55 +46,48 @@ std::unique_ptr<StyleGAN2Trainer> fixture_trainer(const Fixture& f, const Datase
   CHECK(stylegan2::to_json(setup.D_kwargs) ==
         stylegan2::to_json(stylegan2::discriminator_config_from_json(f.meta("D_kwargs"))));
   auto t = std::make_unique<StyleGAN2Trainer>(setup, ds);
-  t->G().load_state_dict(f.unpack("init/G", "G_state"));
-  t->G_ema().load_state_dict(f.unpack("init/G", "G_state"));
-  t->D().load_state_dict(f.unpack("init/D", "D_state"));
-  load_adam(f, "G_opt", "G_params", t->G_opt());
-  load_adam(f, "D_opt", "D_params", t->D_opt());
+  load_start(f, *t, t->G_ema(), "G");  // G_ema starts equal to G
   t->replicate_first();
   const nlohmann::json start = f.meta("start");
   t->set_progress(start["cur_nimg"].get<int64_t>(), start["batch_idx"].get<int64_t>(), start["pl_mean"].get<double>());
-  t->set_draw_log(DrawLog::replayer({f.path}));
   return t;
 }
 
 void check_fixture(const std::string& name) {
-  const Fixture f = open_fixture(name);
-  const auto ds = fixture_dataset(f);
-  auto t = fixture_trainer(f, *ds);
-  const nlohmann::json poisons = f.meta("poison");
+  const Replay<StyleGAN2Trainer> run(name, fixture_trainer);
+  StyleGAN2Trainer& t = *run.t;
 
   // Replica 0's gradients of each phase, before the cleaning; every replica holds the same.
   std::map<std::string, io::TensorMap> grads;
-  t->set_phase_hook([&](const std::string& phase, int replica, Module& net) {
+  t.set_phase_hook([&](const std::string& phase, int replica, Module& net) {
     if (replica == 0) {
       grads[phase] = grads_of(net);
     } else {
       INFO(phase << ": replica " << replica << "'s gradients differ from replica 0's");
       for (const auto& [n, g] : grads_of(net)) CHECK(g.to_vector() == grads.at(phase).at(n).to_vector());
     }
-    poison(poisons, t->batch_idx(), phase, net);
+    poison(run.poisons, t.batch_idx(), phase, net);
   });
 
-  for (const auto& mbj : f.meta("minibatches")) {
+  for (const auto& mbj : run.f.meta("minibatches")) {
     const int64_t mb = mbj.get<int64_t>();
-    REQUIRE(t->batch_idx() == mb);
+    REQUIRE(t.batch_idx() == mb);
     grads.clear();
-    t->step();
+    t.step();
     INFO(name << ", minibatch " << mb);
-    const Expect expect(f, mb);
+    const Expect expect(run.f, mb);
     expect.phases({"Gmain", "Greg", "Dmain", "Dreg"}, grads,
                   [](const std::string& phase) { return phase[0] == 'G' ? "G_params" : "D_params"; });
-    for (int r = 0; r < t->num_replicas(); ++r) {
+    for (int r = 0; r < t.num_replicas(); ++r) {
       INFO("replica " << r);
-      expect.group("G", params_of(t->G(r)), "G", "G_params");
-      expect.group("G_ema", params_of(t->G_ema(r)), "G_ema", "G_params");
-      expect.group("D", params_of(t->D(r)), "D", "D_params");
-      expect.group("w_avg", {{"G", *t->G(r).mapping.w_avg}, {"G_ema", *t->G_ema(r).mapping.w_avg}}, "w_avg", "w_avg");
-      expect.adam("G_opt", t->G_opt(r), "G_params", grads.count("Greg") ? "Greg" : "Gmain");
-      expect.adam("D_opt", t->D_opt(r), "D_params", grads.count("Dreg") ? "Dreg" : "Dmain");
+      expect.group("G", params_of(t.G(r)), "G", "G_params");
+      expect.group("G_ema", params_of(t.G_ema(r)), "G_ema", "G_params");
+      expect.group("D", params_of(t.D(r)), "D", "D_params");
+      expect.group("w_avg", {{"G", *t.G(r).mapping.w_avg}, {"G_ema", *t.G_ema(r).mapping.w_avg}}, "w_avg", "w_avg");
+      expect.adam("G_opt", t.G_opt(r), "G_params", grads.count("Greg") ? "Greg" : "Gmain");
+      expect.adam("D_opt", t.D_opt(r), "D_params", grads.count("Dreg") ? "Dreg" : "Dmain");
     }
-    expect.group("pl_mean", {{"pl_mean", Tensor::from_vector({t->pl_mean()}, {1}, DType::f64)}}, "pl_mean", "pl_mean");
+    expect.group("pl_mean", {{"pl_mean", Tensor::from_vector({t.pl_mean()}, {1}, DType::f64)}}, "pl_mean", "pl_mean");
   }
 }
 

@@ -182,12 +182,28 @@ class TrainingRound:
         out.G_opt, out.D_opt = self.G_opt.to(out.G.trainables, dtype), self.D_opt.to(out.D.trainables, dtype)
         return out
 
-    def d_step(self, draws, scope, s, lod, observer):
-        sp, ds, n, dt = self.spec, self.ds, s["minibatch"], self.dtype
+    def begin_round(self):
+        """The round's schedule at cur_nimg, both optimizers reset when the
+        lod's floor or ceiling changed (reset_opt_for_new_lod), and the lod the
+        graph runs at (lod_in: a float32 placeholder) -> (schedule, lod)."""
+        sp = self.spec
+        s = schedule(self.cur_nimg, self.L, sp["sched"])
+        if sp["reset_opt_for_new_lod"] and (math.floor(s["lod"]) != math.floor(self.prev_lod) or
+                                            math.ceil(s["lod"]) != math.ceil(self.prev_lod)):
+            self.G_opt.reset()
+            self.D_opt.reset()
+        self.prev_lod = s["lod"]
+        return s, float(np.float32(s["lod"]))
+
+    def d_inputs(self, draws, scope, n, lod):
+        """A D step's reals (dataset items, mirrored per drawn uniform with
+        mirror_augment, as process_reals makes them at lod), their one-hot
+        labels (None without labels) and the latents z -> (reals, labels, z)."""
+        ds, dt = self.ds, self.dtype
         items = draws.take(scope + "real_index", [n], lambda: torch.randperm(len(ds))[:n].to(torch.float64))
         items = [int(i) for i in items.tolist()]
         px = level_images(ds.pixels[items], int(math.floor(lod)))
-        if sp["mirror_augment"]:
+        if self.spec["mirror_augment"]:
             u = draws.take(scope + "mirror_u", [n], lambda: torch.rand([n], dtype=torch.float64))
             for k in range(n):
                 if float(u[k]) >= 0.5:  # official: keep where u < 0.5
@@ -197,9 +213,29 @@ class TrainingRound:
         if labels is not None:
             draws.derived(scope + "real_c", labels)
             labels = labels.to(dt)
-        reals = process_reals(px.to(dt), lod)
+        return process_reals(px.to(dt), lod), labels, self.latents(draws, scope, n)
+
+    def latents(self, draws, scope, n):
+        """A step's latents z [n, latent_size] (standard normal)."""
         latent = self.G.static["latent_size"]
-        z = draws.take(scope + "z", [n, latent], lambda: torch.randn([n, latent]))
+        return draws.take(scope + "z", [n, latent], lambda: torch.randn([n, latent]))
+
+    def g_inputs(self, draws, scope, n):
+        """A G step's latents z and the one-hot labels of random dataset items
+        (None without labels) -> (z, labels)."""
+        ds = self.ds
+        z = self.latents(draws, scope, n)
+        labels = None
+        if ds.c_dim:
+            items = draws.take(scope + "c_item", [n], lambda: torch.randint(len(ds), [n], dtype=torch.float64))
+            labels = ds.onehot([int(i) for i in items.tolist()])
+            draws.derived(scope + "c", labels)
+            labels = labels.to(self.dtype)
+        return z, labels
+
+    def d_step(self, draws, scope, s, lod, observer):
+        sp, n = self.spec, s["minibatch"]
+        reals, labels, z = self.d_inputs(draws, scope, n, lod)
         eps = draws.take(scope + "gp_eps", [n, 1, 1, 1], lambda: torch.rand([n, 1, 1, 1]))
 
         self.G.requires_grad_(False)
@@ -222,15 +258,8 @@ class TrainingRound:
         self.apply(observer, scope, self.D, self.D_opt, s["D_lrate"])
 
     def g_step(self, draws, scope, s, lod, observer):
-        sp, ds, n, dt = self.spec, self.ds, s["minibatch"], self.dtype
-        latent = self.G.static["latent_size"]
-        z = draws.take(scope + "z", [n, latent], lambda: torch.randn([n, latent]))
-        labels = None
-        if ds.c_dim:
-            items = draws.take(scope + "c_item", [n], lambda: torch.randint(len(ds), [n], dtype=torch.float64))
-            labels = ds.onehot([int(i) for i in items.tolist()])
-            draws.derived(scope + "c", labels)
-            labels = labels.to(dt)
+        sp = self.spec
+        z, labels = self.g_inputs(draws, scope, s["minibatch"])
         self.D.requires_grad_(False)
         self.G.requires_grad_(True)
         scores, logits = self.D(self.G(z, labels, lod), lod)
@@ -253,13 +282,7 @@ class TrainingRound:
         """One round; observer(step, grads), if given, sees each D and G
         step's gradients (name -> tensor, TF layout) before the optimizer."""
         sp = self.spec
-        s = schedule(self.cur_nimg, self.L, sp["sched"])
-        if sp["reset_opt_for_new_lod"] and (math.floor(s["lod"]) != math.floor(self.prev_lod) or
-                                            math.ceil(s["lod"]) != math.ceil(self.prev_lod)):
-            self.G_opt.reset()
-            self.D_opt.reset()
-        self.prev_lod = s["lod"]
-        lod = float(np.float32(s["lod"]))  # lod_in: a float32 placeholder
+        s, lod = self.begin_round()
         mb = f"mb{self.cur_nimg}/"
         for r in range(sp["minibatch_repeats"]):
             for k in range(sp["D_repeats"]):

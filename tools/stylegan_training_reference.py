@@ -47,7 +47,6 @@ import torch.nn.functional as F
 import pggan_training_reference as pgtr
 import stylegan_reference as ref
 
-schedule = pgtr.schedule
 TFAdam = pgtr.TFAdam
 
 _NOT_TRAINABLE = re.compile(r"^(lod|dlatent_avg|G_synthesis/lod|G_synthesis/noise\d+)$")
@@ -120,23 +119,8 @@ class TrainingRound:
         return G.synthesis(ws, lod, noise)
 
     def d_step(self, draws, scope, s, lod, observer):
-        sp, ds, n, dt = self.spec, self.ds, s["minibatch"], self.dtype
-        items = draws.take(scope + "real_index", [n], lambda: torch.randperm(len(ds))[:n].to(torch.float64))
-        items = [int(i) for i in items.tolist()]
-        px = pgtr.level_images(ds.pixels[items], int(math.floor(lod)))
-        if sp["mirror_augment"]:
-            u = draws.take(scope + "mirror_u", [n], lambda: torch.rand([n], dtype=torch.float64))
-            for k in range(n):
-                if float(u[k]) >= 0.5:  # official: keep where u < 0.5
-                    px[k] = px[k].flip(-1)
-        draws.derived(scope + "real_pixels", px)
-        labels = ds.onehot(items)
-        if labels is not None:
-            draws.derived(scope + "real_c", labels)
-            labels = labels.to(dt)
-        reals = pgtr.process_reals(px.to(dt), lod)
-        latent = self.G.static["latent_size"]
-        z = draws.take(scope + "z", [n, latent], lambda: torch.randn([n, latent]))
+        sp = self.spec
+        reals, labels, z = self.d_inputs(draws, scope, s["minibatch"], lod)
 
         self.G.requires_grad_(False)
         self.D.requires_grad_(True)
@@ -154,21 +138,18 @@ class TrainingRound:
         self.apply(observer, scope, self.D, self.D_opt, s["D_lrate"])
 
     def g_step(self, draws, scope, s, lod, observer):
-        ds, n, dt = self.ds, s["minibatch"], self.dtype
-        latent = self.G.static["latent_size"]
-        z = draws.take(scope + "z", [n, latent], lambda: torch.randn([n, latent]))
-        labels = None
-        if ds.c_dim:
-            items = draws.take(scope + "c_item", [n], lambda: torch.randint(len(ds), [n], dtype=torch.float64))
-            labels = ds.onehot([int(i) for i in items.tolist()])
-            draws.derived(scope + "c", labels)
-            labels = labels.to(dt)
+        z, labels = self.g_inputs(draws, scope, s["minibatch"])
         self.D.requires_grad_(False)
         self.G.requires_grad_(True)
         scores = self.D(self.g_train(draws, scope, z, labels, lod), labels, lod)
         F.softplus(-scores).mean().backward()
         self.apply(observer, scope, self.G, self.G_opt, s["G_lrate"])
 
+    # The round's start, the D and G steps' inputs and the optimizer step are PGGAN's.
+    begin_round = pgtr.TrainingRound.begin_round
+    d_inputs = pgtr.TrainingRound.d_inputs
+    latents = pgtr.TrainingRound.latents
+    g_inputs = pgtr.TrainingRound.g_inputs
     apply = pgtr.TrainingRound.apply
 
     def gs_beta(self, minibatch):
@@ -181,13 +162,7 @@ class TrainingRound:
         """One round; observer(step, grads), if given, sees each D and G
         step's gradients (name -> tensor, TF layout) before the optimizer."""
         sp = self.spec
-        s = schedule(self.cur_nimg, self.L, sp["sched"])
-        if sp["reset_opt_for_new_lod"] and (math.floor(s["lod"]) != math.floor(self.prev_lod) or
-                                            math.ceil(s["lod"]) != math.ceil(self.prev_lod)):
-            self.G_opt.reset()
-            self.D_opt.reset()
-        self.prev_lod = s["lod"]
-        lod = float(np.float32(s["lod"]))  # lod_in: a float32 placeholder
+        s, lod = self.begin_round()
         beta = self.gs_beta(s["minibatch"])
         mb = f"mb{self.cur_nimg}/"
         for r in range(sp["minibatch_repeats"]):

@@ -17,7 +17,7 @@ void write_file_atomic(const std::string& path, const std::string& text) {
   io::write_atomic(path, [&](std::ostream& f) { f << text; }, "write_file_atomic");
 }
 
-RunDir::RunDir(const std::string& outdir, const std::string& desc) {
+RunDir::RunDir(const std::string& outdir, const std::string& desc, bool echo) : echo_(echo) {
   std::error_code ec;
   fs::create_directories(outdir, ec);
   if (ec) throw Error("--outdir " + outdir + ": " + ec.message());
@@ -48,7 +48,7 @@ void RunDir::append_stats(const nlohmann::json& j) {
 }
 
 void RunDir::log(const std::string& line) {
-  std::cout << line << std::endl;
+  if (echo_) std::cout << line << std::endl;
   log_ << line << "\n";
   log_.flush();
 }

@@ -12,16 +12,19 @@ namespace gf {
 class RunDir {
  public:
   // Creates the next numbered folder under outdir (creating outdir too).
-  RunDir(const std::string& outdir, const std::string& desc);
+  // echo: log() prints each line on stdout as well (the programs); false keeps
+  // it to log.txt (the tests).
+  RunDir(const std::string& outdir, const std::string& desc, bool echo = true);
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }
 
   void write_json(const std::string& name, const nlohmann::json& j) const;
   void append_stats(const nlohmann::json& j);  // one line of stats.jsonl
-  void log(const std::string& line);           // stdout and log.txt
+  void log(const std::string& line);           // stdout (with echo) and log.txt
 
  private:
   std::string path_;
+  bool echo_;
   std::ofstream stats_, log_;
 };
 

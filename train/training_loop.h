@@ -62,13 +62,33 @@ class TrainingRun {
   virtual bool writes_files() const { return true; }
 };
 
-struct LoopOptions {
-  double total_kimg = 25000;  // stop once this many images have been shown (resumed ones included)
-  double tick_kimg = 4;       // status line interval, unless the family's schedule sets it
+// A TrainingRun over a family's trainer (PGGANTrainer, StyleGANTrainer,
+// StyleGAN2Trainer, psp::PspTrainer): one step() is the trainer's step(),
+// and cur_nimg() its image count. The family's run adds the rest.
+template <class Trainer>
+class TrainerRun : public TrainingRun {
+ public:
+  explicit TrainerRun(Trainer& t) : t_(t) {}
+  void step() override { t_.step(); }
+  int64_t cur_nimg() const override { return t_.cur_nimg(); }
+
+ protected:
+  Trainer& t_;
+};
+
+// What a run writes between its ticks, and how often: the part of the loop's
+// options every family shares, whatever unit counts its length (LoopOptions'
+// kimg, or pSp's steps: psp::PspLoopOptions).
+struct TickOutputs {
   int snap_ticks = 50;        // snapshot and checkpoint interval; 0: only at the end
   int image_snap_ticks = 0;   // fakes grid interval; 0: with the snapshots
   int grid_w = 8, grid_h = 4;
   bool progress = false;      // redraw a progress line after every step (for a terminal)
+};
+
+struct LoopOptions : TickOutputs {
+  double total_kimg = 25000;  // stop once this many images have been shown (resumed ones included)
+  double tick_kimg = 4;       // status line interval, unless the family's schedule sets it
 };
 
 // Runs until total_kimg; a run always ends with a snapshot (with nothing left

@@ -66,6 +66,7 @@ class PGGANTrainer {
   static double network_lod(const Schedule& s) { return static_cast<float>(s.lod); }
 
   const PGGANSetup& setup() const { return setup_; }
+  const PGGANSpec& spec() const { return setup_.spec; }
   const Dataset& dataset() const { return ds_; }
   int64_t cur_nimg() const { return cur_nimg_; }
   double prev_lod() const { return prev_lod_; }  // the lod of the last round (-1 before the first)

@@ -11,12 +11,10 @@
 
 namespace gf {
 
-class PGGANRun : public TrainingRun {
+class PGGANRun : public TrainerRun<PGGANTrainer> {
  public:
   // tick_kimg: a fixed tick length, or none for the schedule's.
-  PGGANRun(PGGANTrainer& t, std::optional<double> tick_kimg) : t_(t), tick_kimg_(tick_kimg) {}
-  void step() override { t_.step(); }
-  int64_t cur_nimg() const override { return t_.cur_nimg(); }
+  PGGANRun(PGGANTrainer& t, std::optional<double> tick_kimg) : TrainerRun(t), tick_kimg_(tick_kimg) {}
   Device device() const override { return t_.setup().device; }
   double tick_kimg(double) const override { return tick_kimg_ ? *tick_kimg_ : t_.last_schedule().tick_kimg; }
   bool tick0_after_first_step() const override { return false; }
@@ -28,7 +26,6 @@ class PGGANRun : public TrainingRun {
   void write_checkpoint(const std::string& path) override;
 
  private:
-  PGGANTrainer& t_;
   std::optional<double> tick_kimg_;
   Tensor grid_latents_, grid_labels_;
 };

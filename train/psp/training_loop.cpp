@@ -28,7 +28,7 @@ void save_cells(const Tensor& cells, const std::string& path, int per_row) {
 
 }  // namespace
 
-PspRun::PspRun(PspTrainer& t, int64_t tick_steps) : t_(t), tick_steps_(tick_steps) {
+PspRun::PspRun(PspTrainer& t, int64_t tick_steps) : TrainerRun(t), tick_steps_(tick_steps) {
   GF_CHECK(tick_steps >= 1, "run_psp_training", "tick_steps must be at least 1");
 }
 
@@ -78,13 +78,10 @@ void run_psp_training(PspTrainer& trainer, RunDir& run, const PspLoopOptions& op
   GF_CHECK(opt.grid_w >= 1 && opt.grid_h >= 1, "run_psp_training", "the grid needs at least one pair");
   PspRun r(trainer, opt.tick_steps);
   LoopOptions lo;
+  static_cast<TickOutputs&>(lo) = opt;
   // The loop's end in kimg is for its log only; PspRun::finished counts steps.
   lo.total_kimg = std::min(1e12, double(trainer.spec().max_steps) * trainer.spec().batch / 1000.0);
   lo.tick_kimg = r.tick_kimg(0);
-  lo.snap_ticks = opt.snap_ticks;
-  lo.grid_w = opt.grid_w;
-  lo.grid_h = opt.grid_h;
-  lo.progress = opt.progress;
   run_training(static_cast<TrainingRun&>(r), run, lo);
 }
 

@@ -19,11 +19,9 @@ namespace gf::psp {
 // tick_steps of them; the run ends at spec().max_steps. The grids hold the
 // first gw x gh held-out images (at most val_images): reals.png 2 gw of them
 // a row, fakes<kimg>.png gw input | reconstruction pairs a row.
-class PspRun : public TrainingRun {
+class PspRun : public TrainerRun<PspTrainer> {
  public:
   PspRun(PspTrainer& t, int64_t tick_steps);
-  void step() override { t_.step(); }
-  int64_t cur_nimg() const override { return t_.cur_nimg(); }
   Device device() const override { return t_.device(); }
   double tick_kimg(double) const override;
   // pSp's coach tests `step < max_steps` before a step: a finished run trains nothing.
@@ -39,15 +37,18 @@ class PspRun : public TrainingRun {
   void write_checkpoint(const std::string& path) override;
 
  private:
-  PspTrainer& t_;
   int64_t tick_steps_;
 };
 
-struct PspLoopOptions {
+// The loop's outputs (TickOutputs: grids of held-out input | reconstruction
+// pairs, grid_w pairs a row and grid_h rows, the snapshot and the checkpoint)
+// at pSp's defaults, and the tick in steps.
+struct PspLoopOptions : TickOutputs {
   int64_t tick_steps = 50;  // pSp's board_interval
-  int snap_ticks = 20;      // grids, snapshot and checkpoint every this many ticks (pSp's val_interval of 1000 steps); 0: only at the end
-  int grid_w = 4, grid_h = 4;  // held-out input | reconstruction pairs a row, and rows
-  bool progress = false;    // redraw a progress line after every minibatch (for a terminal)
+  PspLoopOptions() {
+    snap_ticks = 20;  // pSp's val_interval of 1000 steps
+    grid_w = grid_h = 4;
+  }
 };
 
 // Runs until spec.max_steps minibatches have trained (resumed ones included)

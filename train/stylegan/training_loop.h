@@ -18,11 +18,9 @@ namespace gf {
 
 inline constexpr const char* kStyleGANCheckpointFormat = "ganforge-stylegan-checkpoint-v1";
 
-class StyleGANRun : public TrainingRun {
+class StyleGANRun : public TrainerRun<StyleGANTrainer> {
  public:
-  StyleGANRun(StyleGANTrainer& t, std::optional<double> tick_kimg) : t_(t), tick_kimg_(tick_kimg) {}
-  void step() override { t_.step(); }
-  int64_t cur_nimg() const override { return t_.cur_nimg(); }
+  StyleGANRun(StyleGANTrainer& t, std::optional<double> tick_kimg) : TrainerRun(t), tick_kimg_(tick_kimg) {}
   Device device() const override { return t_.device(); }
   double tick_kimg(double) const override { return tick_kimg_ ? *tick_kimg_ : t_.schedule().tick_kimg; }
   bool tick0_after_first_step() const override { return false; }
@@ -34,7 +32,6 @@ class StyleGANRun : public TrainingRun {
   void write_checkpoint(const std::string& path) override;
 
  private:
-  StyleGANTrainer& t_;
   std::optional<double> tick_kimg_;
   Tensor grid_latents_, grid_labels_;
 };

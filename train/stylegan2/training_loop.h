@@ -10,11 +10,9 @@
 namespace gf {
 
 // The trainer as the loop sees it: one step is one minibatch.
-class StyleGAN2Run : public TrainingRun {
+class StyleGAN2Run : public TrainerRun<StyleGAN2Trainer> {
  public:
-  explicit StyleGAN2Run(StyleGAN2Trainer& t) : t_(t) {}
-  void step() override { t_.step(); }
-  int64_t cur_nimg() const override { return t_.cur_nimg(); }
+  explicit StyleGAN2Run(StyleGAN2Trainer& t) : TrainerRun(t) {}
   Device device() const override { return t_.setup().device; }
   TickStats take_stats() override;
   void write_reals(const std::string& path, int gw, int gh) override;
@@ -24,7 +22,6 @@ class StyleGAN2Run : public TrainingRun {
   bool writes_files() const override { return t_.is_main(); }
 
  private:
-  StyleGAN2Trainer& t_;
   Tensor grid_z_, grid_c_;  // fixed latents and labels of the fakes grids
 };
 
