@@ -174,6 +174,51 @@ TEST_CASE("[#test_dist] malformed launcher variables are refused with one line")
   CHECK(communicator_from_environment() == nullptr);
 }
 
+TEST_CASE("[#test_dist] under torchrun's own store the rendezvous moves to MASTER_PORT + 1; a taken port is named") {
+  const char* vars[] = {"GF_DIST_RENDEZVOUS_PORT", "MASTER_PORT", "TORCHELASTIC_USE_AGENT_STORE", "WORLD_SIZE", "RANK",
+                        "GF_DIST_RENDEZVOUS_TIMEOUT"};
+  for (const char* v : vars) unsetenv(v);
+  CHECK(rendezvous_port_from_environment().port == 29500);
+  setenv("MASTER_PORT", "29600", 1);
+  setenv("TORCHELASTIC_USE_AGENT_STORE", "False", 1);  // torchrun's c10d rendezvous: MASTER_PORT is ours
+  RendezvousPort p = rendezvous_port_from_environment();
+  CHECK(p.port == 29600);
+  CHECK(p.source == "MASTER_PORT");
+  setenv("TORCHELASTIC_USE_AGENT_STORE", "True", 1);  // its static rendezvous: the agent listens on MASTER_PORT
+  p = rendezvous_port_from_environment();
+  CHECK(p.port == 29601);
+  CHECK(p.variable == "GF_DIST_RENDEZVOUS_PORT");
+  setenv("GF_DIST_RENDEZVOUS_PORT", "12345", 1);
+  CHECK(rendezvous_port_from_environment().port == 12345);
+  setenv("GF_DIST_RENDEZVOUS_PORT", "0", 1);
+  CHECK_THROWS_WITH(rendezvous_port_from_environment(),
+                    Catch::Contains("GF_DIST_RENDEZVOUS_PORT='0' must be a whole number in [1, 65535]"));
+  unsetenv("GF_DIST_RENDEZVOUS_PORT");
+  setenv("MASTER_PORT", "65535", 1);
+  CHECK_THROWS_WITH(rendezvous_port_from_environment(), Catch::Contains("set GF_DIST_RENDEZVOUS_PORT"));
+
+  // Another process listens on MASTER_PORT + 1: rank 0 says so at once, and what to set.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(fd, 1) == 0);
+  socklen_t n = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+  const int taken = ntohs(a.sin_port);
+  setenv("MASTER_PORT", std::to_string(taken - 1).c_str(), 1);
+  setenv("WORLD_SIZE", "2", 1);
+  setenv("RANK", "0", 1);
+  setenv("GF_DIST_RENDEZVOUS_TIMEOUT", "1", 1);  // bounds the wait, should the port be free after all
+  CHECK_THROWS_WITH(communicator_from_environment(),
+                    Catch::Contains("rank 0: cannot listen on port " + std::to_string(taken) +
+                                    " (MASTER_PORT + 1: torchrun's agent holds MASTER_PORT): ") &&
+                        Catch::Contains("set GF_DIST_RENDEZVOUS_PORT to a port free on this machine"));
+  ::close(fd);
+  for (const char* v : vars) unsetenv(v);
+}
+
 TEST_CASE("[#test_dist] NCCL initializes and all-reduces on one rank's GPU", "[cuda]") {
 #ifdef GF_CUDA_EMU
   // NCCL drives real GPUs only; the emulator's device pointers are host memory.

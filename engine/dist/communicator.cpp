@@ -50,6 +50,20 @@ static double env_seconds(const char* name, double fallback) {
 double dist_timeout_seconds() { return env_seconds("GF_DIST_TIMEOUT", 600); }
 double rendezvous_timeout_seconds() { return env_seconds("GF_DIST_RENDEZVOUS_TIMEOUT", 120); }
 
+RendezvousPort rendezvous_port_from_environment() {
+  if (const char* v = std::getenv("GF_DIST_RENDEZVOUS_PORT"); v && *v)
+    return {env_int("GF_DIST_RENDEZVOUS_PORT", 1, 65535, 0), "GF_DIST_RENDEZVOUS_PORT", "GF_DIST_RENDEZVOUS_PORT"};
+  const int master = env_int("MASTER_PORT", 1, 65535, 29500);
+  // torchrun's workers under its static rendezvous (launcher/api.py,
+  // elastic/agent/server/local_elastic_agent.py): "True", Python's str(True).
+  const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+  if (!agent || std::strcmp(agent, "True") != 0) return {master, "MASTER_PORT", "MASTER_PORT"};
+  if (master == 65535)
+    throw Error("MASTER_PORT is 65535 and torchrun's agent holds it, so the rendezvous has no MASTER_PORT + 1: "
+                "set GF_DIST_RENDEZVOUS_PORT to a free port of the MASTER_ADDR machine, the same for every rank");
+  return {master + 1, "MASTER_PORT + 1: torchrun's agent holds MASTER_PORT", "GF_DIST_RENDEZVOUS_PORT"};
+}
+
 std::unique_ptr<Communicator> communicator_from_environment() {
   std::unique_ptr<Communicator> host;
   const double timeout = dist_timeout_seconds(), rendezvous = rendezvous_timeout_seconds();
@@ -64,9 +78,9 @@ std::unique_ptr<Communicator> communicator_from_environment() {
     if (rank < 0) throw Error("WORLD_SIZE is set but RANK is not (the torchrun-style launch needs both)");
     const int local = env_int("LOCAL_RANK", 0, 65535, rank);
     const char* addr = std::getenv("MASTER_ADDR");
-    const int port = env_int("MASTER_PORT", 1, 65535, 29500);
-    host = make_tcp_communicator(rank, world, local, addr && *addr ? addr : "127.0.0.1", port, timeout,
-                                 rendezvous);
+    const RendezvousPort port = rendezvous_port_from_environment();
+    host = make_tcp_communicator(rank, world, local, addr && *addr ? addr : "127.0.0.1", port.port, timeout,
+                                 rendezvous, port.source, port.variable);
   }
   return host;
 }

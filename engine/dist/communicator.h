@@ -5,8 +5,9 @@
 //  - MPI (Open MPI's mpirun; engine/dist/mpi_communicator.cpp, built when
 //    CMake finds MPI),
 //  - TCP (the torchrun-style environment: RANK, WORLD_SIZE, LOCAL_RANK,
-//    MASTER_ADDR, MASTER_PORT; a star around rank 0 of our own,
-//    engine/dist/tcp_communicator.cpp),
+//    MASTER_ADDR, MASTER_PORT, as torchrun itself sets them; a star around
+//    rank 0 of our own, engine/dist/tcp_communicator.cpp; its port is
+//    rendezvous_port_from_environment's),
 //  - NCCL (GPU tensors; engine/dist/nccl_communicator.cpp, built when CMake
 //    finds NCCL), over one of the two above, which carries its unique id.
 // The in-process replicas of one process (engine/collective.h) stay beside
@@ -56,16 +57,41 @@ class Communicator {
 
 // The host process group the launcher describes, or null when this process
 // runs alone: under mpirun (OMPI_COMM_WORLD_SIZE set) the MPI backend, else
-// with WORLD_SIZE set the TCP rendezvous at MASTER_ADDR:MASTER_PORT (default
-// 127.0.0.1:29500; LOCAL_RANK defaults to RANK). Wrap it with
-// make_nccl_communicator for GPU tensors. A launcher this build cannot serve,
-// or malformed variables, throw one line.
+// with WORLD_SIZE set the TCP rendezvous at MASTER_ADDR (default 127.0.0.1)
+// on rendezvous_port_from_environment()'s port (LOCAL_RANK defaults to
+// RANK). Wrap it with make_nccl_communicator for GPU tensors. A launcher this
+// build cannot serve, or malformed variables, throw one line.
 std::unique_ptr<Communicator> communicator_from_environment();
 
-// Backends, for tests and for communicator_from_environment.
+// The port rank 0 of the TCP rendezvous listens on (on the MASTER_ADDR
+// machine), and the variable(s) it came from, for error lines:
+//  - GF_DIST_RENDEZVOUS_PORT when set;
+//  - else, under torchrun's static rendezvous (its default without
+//    --standalone or --rdzv_backend=c10d; the workers then see
+//    TORCHELASTIC_USE_AGENT_STORE=True), MASTER_PORT + 1: there torchrun's
+//    agent on the MASTER_ADDR machine holds MASTER_PORT itself, for its c10d
+//    TCPStore (torch/distributed/elastic/rendezvous/static_tcp_rendezvous.py),
+//    whose protocol we do not speak; so MASTER_PORT + 1 must then be free
+//    there and reachable from every machine;
+//  - else MASTER_PORT (default 29500): a launcher that only sets the
+//    variables, or torchrun's c10d rendezvous, whose agent picks a free
+//    MASTER_PORT and leaves it to the workers.
+// Malformed values, or MASTER_PORT 65535 under the agent's store, throw one line.
+struct RendezvousPort {
+  int port;
+  std::string source;    // "MASTER_PORT", "GF_DIST_RENDEZVOUS_PORT", "MASTER_PORT + 1: torchrun's agent holds MASTER_PORT"
+  std::string variable;  // the one to set for another port: MASTER_PORT or GF_DIST_RENDEZVOUS_PORT
+};
+RendezvousPort rendezvous_port_from_environment();
+
+// Backends, for tests and for communicator_from_environment. `port_source`
+// and `port_variable` (RendezvousPort's) say where master_port came from and
+// what to set instead, in the error lines.
 std::unique_ptr<Communicator> make_tcp_communicator(int rank, int world_size, int local_rank,
                                                     const std::string& master_addr, int master_port,
-                                                    double timeout_s, double rendezvous_timeout_s);
+                                                    double timeout_s, double rendezvous_timeout_s,
+                                                    const std::string& port_source = "MASTER_PORT",
+                                                    const std::string& port_variable = "MASTER_PORT");
 std::unique_ptr<Communicator> make_mpi_communicator(double timeout_s);  // throws when built without MPI
 // Takes the host communicator over (rank 0's unique id goes through it).
 std::unique_ptr<Communicator> make_nccl_communicator(std::unique_ptr<Communicator> host, int cuda_device);

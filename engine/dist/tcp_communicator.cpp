@@ -1,5 +1,7 @@
-// The torchrun-style process group: rank 0 listens on MASTER_PORT, every other
-// rank connects to MASTER_ADDR:MASTER_PORT and says who it is. The star around
+// The torchrun-style process group: rank 0 listens on the rendezvous port
+// (MASTER_PORT, or MASTER_PORT + 1 under torchrun's own store, or
+// GF_DIST_RENDEZVOUS_PORT: rendezvous_port_from_environment), every other rank
+// connects to MASTER_ADDR on that port and says who it is. The star around
 // rank 0 then carries the collectives' host bytes: a gather reads every rank's
 // bytes at rank 0, a broadcast writes rank 0's to every rank. That is the
 // whole data path for CPU processes (fixed order, so deterministic); with
@@ -47,8 +49,9 @@ std::string errno_text() { return std::strerror(errno); }
 class TcpCommunicator final : public Communicator {
  public:
   TcpCommunicator(int rank, int world, int local, const std::string& addr, int port, double timeout,
-                  double rendezvous)
+                  double rendezvous, std::string port_source, std::string port_variable)
       : rank_(rank), world_(world), local_(local), timeout_(timeout), rendezvous_(rendezvous),
+        port_source_(std::move(port_source)), port_variable_(std::move(port_variable)),
         fds_(static_cast<size_t>(world), -1) {
     GF_CHECK(world >= 1 && rank >= 0 && rank < world, "tcp", "rank " << rank << " is outside world size " << world);
     if (world == 1) return;
@@ -117,6 +120,7 @@ class TcpCommunicator final : public Communicator {
  private:
   int rank_, world_, local_;
   double timeout_, rendezvous_;
+  std::string port_source_, port_variable_;  // where the port came from; what to set instead
   std::vector<int> fds_;  // rank 0: one per other rank; elsewhere fds_[0], the link to rank 0
   int listen_fd_ = -1;
 
@@ -208,7 +212,8 @@ class TcpCommunicator final : public Communicator {
       rc = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
     }
     if (rc != 0 || ::listen(listen_fd_, world_) != 0)
-      throw Error("rank 0: cannot listen on MASTER_PORT " + std::to_string(port) + ": " + errno_text());
+      throw Error("rank 0: cannot listen on port " + std::to_string(port) + " (" + port_source_ + "): " +
+                  errno_text() + "; set " + port_variable_ + " to a port free on this machine, the same for every rank");
     const Clock::time_point deadline = deadline_after(rendezvous_);
     for (int joined = 1; joined < world_;) {
       pollfd q{listen_fd_, POLLIN, 0};
@@ -225,7 +230,7 @@ class TcpCommunicator final : public Communicator {
         throw Error("rank 0: " + std::string(n_missing == 1 ? "rank " : "ranks ") + missing + " of " +
                     std::to_string(world_) + " did not join within " + seconds_text(rendezvous_) +
                     " (GF_DIST_RENDEZVOUS_TIMEOUT): start every rank with the same WORLD_SIZE, MASTER_ADDR and "
-                    "MASTER_PORT");
+                    "port (" + port_source_ + ")");
       }
       const int fd = ::accept(listen_fd_, nullptr, nullptr);
       if (fd < 0) continue;
@@ -278,7 +283,8 @@ class TcpCommunicator final : public Communicator {
         ::freeaddrinfo(res);
         throw Error("rank " + std::to_string(rank_) + ": cannot reach rank 0 at " + addr + ":" + std::to_string(port) +
                     " within " + seconds_text(rendezvous_) +
-                    " (GF_DIST_RENDEZVOUS_TIMEOUT): is rank 0 running, with this MASTER_ADDR and MASTER_PORT?");
+                    " (GF_DIST_RENDEZVOUS_TIMEOUT): is rank 0 running, with this MASTER_ADDR and port (" + port_source_ +
+                    ")?");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -311,9 +317,11 @@ class TcpCommunicator final : public Communicator {
 
 std::unique_ptr<Communicator> make_tcp_communicator(int rank, int world_size, int local_rank,
                                                     const std::string& master_addr, int master_port,
-                                                    double timeout_s, double rendezvous_timeout_s) {
+                                                    double timeout_s, double rendezvous_timeout_s,
+                                                    const std::string& port_source,
+                                                    const std::string& port_variable) {
   return std::make_unique<TcpCommunicator>(rank, world_size, local_rank, master_addr, master_port, timeout_s,
-                                           rendezvous_timeout_s);
+                                           rendezvous_timeout_s, port_source, port_variable);
 }
 
 }  // namespace gf

@@ -3,6 +3,13 @@
 # tests/cli/distributed.cmake:
 #   dist_launch.sh mpi N PROGRAM ARGS...       mpirun -np N --oversubscribe
 #   dist_launch.sh env N PROGRAM ARGS...       the torchrun-style environment, on a free port
+#   dist_launch.sh torchrun N PROGRAM ARGS...  PyTorch's torchrun itself (python3 -m
+#                                              torch.distributed.run --no_python), N processes, its
+#                                              default static rendezvous on a free --master_port
+#                                              (its agent holds that port); exits 77 when
+#                                              $PYTHON3 (default /usr/bin/python3) has no torch
+#   dist_launch.sh torchrun-c10d N PROGRAM ARGS... the same with the c10d rendezvous (as
+#                                              --standalone, but on a free port, not 29400)
 #   dist_launch.sh kill-env PROGRAM ARGS...    2 ranks by env; rank 1 is killed (SIGKILL) once
 #                                              rank 0 trains; rank 0 must stop with an error
 #   dist_launch.sh kill-mpi PROGRAM ARGS...    the same under mpirun
@@ -25,6 +32,21 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 
 free_port() {  # a port nothing listens on now (the kernel's pick)
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+free_port_pair() {  # a port P with P + 1 free too (under torchrun's static rendezvous our rank 0 takes P + 1)
+  /usr/bin/python3 -c '
+import socket
+for _ in range(100):
+    s, t = socket.socket(), socket.socket()
+    s.bind(("", 0))
+    p = s.getsockname()[1]
+    try:
+        t.bind(("", p + 1))
+    except OSError:
+        continue
+    print(p)
+    break'
 }
 
 # start_env N K PROGRAM ARGS...: starts ranks 0..K-1 of N by environment in
@@ -84,6 +106,27 @@ case $mode in
     rc=0
     for p in "${PIDS[@]}"; do wait "$p" || rc=1; done
     exit $rc
+    ;;
+  torchrun | torchrun-c10d)
+    n=$1
+    shift
+    py=${PYTHON3:-/usr/bin/python3}
+    "$py" -c 'import torch.distributed.run' 2>/dev/null || {
+      echo "dist_launch: skipped: $py cannot import torch.distributed.run (python3-torch)"
+      exit 77
+    }
+    port=$(free_port_pair)
+    [[ -n $port ]] || exit 1
+    if [[ $mode == torchrun ]]; then
+      rdzv=(--master_addr 127.0.0.1 --master_port "$port")
+    else
+      rdzv=(--rdzv_backend c10d --rdzv_endpoint "127.0.0.1:$port" --rdzv_id "gf$$")
+    fi
+    # --redirects/--tee: a mapping for a local rank that does not exist (so
+    # none is redirected), as torch 1.13's default "0" fails under Python 3.11
+    # (Std.from_str finds no Std for 0: AttributeError 'NoneType' ... 'get').
+    exec "$py" -m torch.distributed.run --redirects 9:1 --tee 9:1 --no_python --nnodes 1 --nproc_per_node "$n" \
+      "${rdzv[@]}" "$@"
     ;;
   partial)
     n=$1 k=$2

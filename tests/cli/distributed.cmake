@@ -24,18 +24,43 @@ add_test(NAME cpu.train_stylegan_dist_env
 set_tests_properties(cpu.train_stylegan_dist_env PROPERTIES LABELS cpu FIXTURES_SETUP dist_env
                      PASS_REGULAR_EXPRESSION "2 replicas x 2 passes of 2.*2 processes \\(tcp\\).*Done: ")
 
+# torchrun itself (PyTorch's launcher, Debian's python3-torch; skipped, exit
+# 77, without it): its default static rendezvous, whose agent holds
+# MASTER_PORT for its own store (our rank 0 then listens on MASTER_PORT + 1),
+# and its c10d rendezvous (as --standalone), whose agent leaves a free
+# MASTER_PORT to the workers.
+foreach(_mode torchrun torchrun-c10d)
+  string(REPLACE "-" "_" _m "${_mode}")
+  add_test(NAME cpu.train_stylegan_dist_${_m}
+           COMMAND sh -c "rm -rf ${_dist}/${_m} && OMP_NUM_THREADS=1 PYTHON3='${GF_PYTHON3}' ${_launch} ${_mode} 2 \
+$<TARGET_FILE:train_stylegan> ${_dist_flags_sh} --outdir ${_dist}/${_m}")
+  set_tests_properties(cpu.train_stylegan_dist_${_m} PROPERTIES LABELS cpu FIXTURES_SETUP dist_${_m}
+                       SKIP_RETURN_CODE 77 PASS_REGULAR_EXPRESSION "2 replicas x 2 passes of 2.*2 processes \\(tcp\\).*Done: ")
+endforeach()
+
 # Files compared: what every minibatch changes (weights, Adam moments, random
-# offsets, sampler, counters) and the snapshot generate reads.
+# offsets, sampler, counters) and the snapshot generate reads. An optional
+# fifth argument: a shell command run first, which exits 77 to skip.
 function(gf_dist_same name a b fixtures)
   string(REPLACE "DIR" "${a}" _da "${_latest}")
   string(REPLACE "DIR" "${b}" _db "${_latest}")
+  set(_first "true")
+  if(ARGC GREATER 4)
+    set(_first "${ARGV4}")
+  endif()
   add_test(NAME ${name}
-           COMMAND sh -c "a=${_da} && b=${_db} && cmp \"$a\"checkpoint.bin \"$b\"checkpoint.bin && \
+           COMMAND sh -c "${_first} && a=${_da} && b=${_db} && cmp \"$a\"checkpoint.bin \"$b\"checkpoint.bin && \
 cmp \"$a\"network-snapshot-000000.bin \"$b\"network-snapshot-000000.bin && \
 cmp \"$a\"fakes000000.png \"$b\"fakes000000.png && echo same")
-  set_tests_properties(${name} PROPERTIES LABELS cpu FIXTURES_REQUIRED "${fixtures}" PASS_REGULAR_EXPRESSION "^same")
+  set_tests_properties(${name} PROPERTIES LABELS cpu FIXTURES_REQUIRED "${fixtures}" PASS_REGULAR_EXPRESSION "^same"
+                       SKIP_RETURN_CODE 77)
 endfunction()
 gf_dist_same(cpu.train_stylegan_dist_env_equals_inprocess env inprocess "dist_env;dist_inprocess")
+set(_has_torchrun "{ '${GF_PYTHON3}' -c 'import torch.distributed.run' 2>/dev/null || exit 77; }")
+gf_dist_same(cpu.train_stylegan_dist_torchrun_equals_inprocess torchrun inprocess "dist_torchrun;dist_inprocess"
+             "${_has_torchrun}")
+gf_dist_same(cpu.train_stylegan_dist_torchrun_c10d_equals_inprocess torchrun_c10d inprocess
+             "dist_torchrun_c10d;dist_inprocess" "${_has_torchrun}")
 
 # A rank that is killed (rank 1, or rank 0): the survivor names it at once
 # (its connection closes). One that hangs: named when GF_DIST_TIMEOUT runs out.
