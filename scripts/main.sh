@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install, build, and train StyleGAN2 on the
 # default data (Fashion-MNIST, 32x32). On a CPU the 'small' config makes its
-# 50 kimg in about 15 minutes on 2 idle cores (17-18 sec/kimg, measured on the CI
-# machine kind, bench/RESULTS.md); with a GPU it trains on cuda:0. Extra
+# 50 kimg in about 8 minutes on 2 idle cores (about 9 sec/kimg, measured
+# 2026-12-01 on the CI machine kind, bench/RESULTS.md); with a GPU it trains on cuda:0. Extra
 # arguments go to train_stylegan and override these (e.g. --kimg 100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
