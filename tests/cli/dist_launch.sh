@@ -13,6 +13,8 @@
 #   dist_launch.sh kill-env PROGRAM ARGS...    2 ranks by env; rank 1 is killed (SIGKILL) once
 #                                              rank 0 trains; rank 0 must stop with an error
 #   dist_launch.sh kill-mpi PROGRAM ARGS...    the same under mpirun
+#   dist_launch.sh kill-torchrun PROGRAM ARGS... the same under torchrun (static rendezvous; exit 77
+#                                              without torch)
 #   dist_launch.sh stop-env PROGRAM ARGS...    as kill-env, but rank 1 is stopped (SIGSTOP): it
 #                                              hangs, and rank 0's wait must time out (GF_DIST_TIMEOUT)
 #   dist_launch.sh kill-root-env PROGRAM ARGS... as kill-env, but rank 0 is killed; rank 1 must stop
@@ -32,6 +34,32 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 
 free_port() {  # a port nothing listens on now (the kernel's pick)
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# TORCHRUN=(python3 -m torch.distributed.run ...) for mode $1 (torchrun: the
+# static rendezvous; torchrun-c10d) with $2 processes of PROGRAM ARGS ($3...);
+# exits 77 when $PYTHON3 has no torch.
+torchrun_command() {
+  local kind=$1 n=$2
+  shift 2
+  local py=${PYTHON3:-/usr/bin/python3}
+  "$py" -c 'import torch.distributed.run' 2>/dev/null || {
+    echo "dist_launch: skipped: $py cannot import torch.distributed.run (python3-torch)"
+    exit 77
+  }
+  local port rdzv
+  port=$(free_port_pair)
+  [[ -n $port ]] || exit 1
+  if [[ $kind == torchrun ]]; then
+    rdzv=(--master_addr 127.0.0.1 --master_port "$port")
+  else
+    rdzv=(--rdzv_backend c10d --rdzv_endpoint "127.0.0.1:$port" --rdzv_id "gf$$")
+  fi
+  # --redirects/--tee: a mapping for a local rank that does not exist (so
+  # none is redirected), as torch 1.13's default "0" fails under Python 3.11
+  # (Std.from_str finds no Std for 0: AttributeError 'NoneType' ... 'get').
+  TORCHRUN=("$py" -m torch.distributed.run --redirects 9:1 --tee 9:1 --no_python --nnodes 1 --nproc_per_node "$n"
+    "${rdzv[@]}" "$@")
 }
 
 free_port_pair() {  # a port P with P + 1 free too (under torchrun's static rendezvous our rank 0 takes P + 1)
@@ -110,23 +138,8 @@ case $mode in
   torchrun | torchrun-c10d)
     n=$1
     shift
-    py=${PYTHON3:-/usr/bin/python3}
-    "$py" -c 'import torch.distributed.run' 2>/dev/null || {
-      echo "dist_launch: skipped: $py cannot import torch.distributed.run (python3-torch)"
-      exit 77
-    }
-    port=$(free_port_pair)
-    [[ -n $port ]] || exit 1
-    if [[ $mode == torchrun ]]; then
-      rdzv=(--master_addr 127.0.0.1 --master_port "$port")
-    else
-      rdzv=(--rdzv_backend c10d --rdzv_endpoint "127.0.0.1:$port" --rdzv_id "gf$$")
-    fi
-    # --redirects/--tee: a mapping for a local rank that does not exist (so
-    # none is redirected), as torch 1.13's default "0" fails under Python 3.11
-    # (Std.from_str finds no Std for 0: AttributeError 'NoneType' ... 'get').
-    exec "$py" -m torch.distributed.run --redirects 9:1 --tee 9:1 --no_python --nnodes 1 --nproc_per_node "$n" \
-      "${rdzv[@]}" "$@"
+    torchrun_command "$mode" "$n" "$@"
+    exec "${TORCHRUN[@]}"
     ;;
   partial)
     n=$1 k=$2
@@ -144,7 +157,7 @@ case $mode in
     for ((r = 0; r < k; ++r)); do cat "$LOGS.$r"; done
     echo "dist_launch: ranks 0..$((k - 1)) of $n exited with statuses$statuses after $took s"
     ;;
-  kill-env | kill-root-env | kill-mpi | stop-env)
+  kill-env | kill-root-env | kill-mpi | kill-torchrun | stop-env)
     log=$(mktemp)
     trap 'rm -f "$log"' EXIT
     if [[ $mode == kill-root-env ]]; then
@@ -154,13 +167,20 @@ case $mode in
       start_env 2 2 "$@" >"$log" 2>&1
       main=${PIDS[0]} victim=${PIDS[1]}
     else
-      "${mpi[@]}" -np 2 "$@" >"$log" 2>&1 &
+      if [[ $mode == kill-mpi ]]; then
+        "${mpi[@]}" -np 2 "$@" >"$log" 2>&1 &
+        rank_var=OMPI_COMM_WORLD_RANK
+      else
+        torchrun_command torchrun 2 "$@"
+        "${TORCHRUN[@]}" >"$log" 2>&1 &
+        rank_var=RANK
+      fi
       main=$!
       victim=""
       for ((t = 0; t < 600; ++t)); do  # rank 1: the child whose environment says so
         [[ -n $victim ]] && break
         for p in $(pgrep -P "$main"); do
-          tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && victim=$p
+          tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "$rank_var=1" && victim=$p
         done
         sleep 0.1
       done

@@ -71,6 +71,12 @@ add_test(NAME cpu.train_stylegan_dist_killed_rank_env
 --outdir ${_dist}/killed_env")
 set_tests_properties(cpu.train_stylegan_dist_killed_rank_env PROPERTIES LABELS cpu TIMEOUT 400
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 1 (closed its connection|connection failed).*the run stopped after [0-9] s with exit status 1")
+# Under torchrun: rank 0 names the killed rank before torchrun's agent ends the run.
+add_test(NAME cpu.train_stylegan_dist_killed_rank_torchrun
+         COMMAND sh -c "OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 PYTHON3='${GF_PYTHON3}' ${_launch} kill-torchrun \
+$<TARGET_FILE:train_stylegan> ${_long_flags_sh} --outdir ${_dist}/killed_torchrun")
+set_tests_properties(cpu.train_stylegan_dist_killed_rank_torchrun PROPERTIES LABELS cpu TIMEOUT 400 SKIP_RETURN_CODE 77
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 1 (closed its connection|connection failed).*the run stopped after [0-9]+ s with exit status 1")
 add_test(NAME cpu.train_stylegan_dist_killed_root_env
          COMMAND sh -c "OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 ${_launch} kill-root-env $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
 --outdir ${_dist}/killed_root_env")
