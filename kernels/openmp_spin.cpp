@@ -18,13 +18,12 @@ void prefer_short_openmp_spin() {
   const char* preload = std::getenv("LD_PRELOAD");
   if (preload && std::strstr(preload, "vgpreload")) return;  // running under valgrind
   std::ifstream f("/proc/self/cmdline", std::ios::binary);
-  const std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   if (all.empty()) return;
   // The arguments, each ended by a NUL.
+  if (all.back() != '\0') all.push_back('\0');
   std::vector<char*> argv;
-  std::vector<char> buf(all.begin(), all.end());
-  if (buf.back() != '\0') buf.push_back('\0');
-  for (size_t i = 0; i < buf.size(); i += std::strlen(&buf[i]) + 1) argv.push_back(&buf[i]);
+  for (size_t i = 0; i < all.size(); i += std::strlen(&all[i]) + 1) argv.push_back(&all[i]);
   argv.push_back(nullptr);
   if (setenv("GOMP_SPINCOUNT", kShortSpinCount, 1) != 0) return;
   execv("/proc/self/exe", argv.data());

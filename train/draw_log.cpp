@@ -8,6 +8,7 @@
 
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
+#include "train/dataset.h"
 
 namespace gf {
 namespace fs = std::filesystem;
@@ -154,6 +155,15 @@ std::vector<std::string> DrawLog::names() const {
   std::vector<std::string> n;
   for (const auto& [name, t] : entries_) n.push_back(name);
   return n;
+}
+
+Tensor logged_labels(DrawLog* log, const Dataset& ds, int64_t n, Generator& rng, Device device) {
+  if (!log) return random_labels(ds, n, rng, device);
+  if (ds.c_dim() == 0) return Tensor();
+  const Tensor c =
+      labels_of(ds, logged_items(log, "c_item", n, ds.size(), [&] { return random_items(ds, n, rng); }), device);
+  log->derived("c", c);
+  return c;
 }
 
 }  // namespace gf

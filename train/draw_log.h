@@ -38,6 +38,11 @@
 #include "engine/tensor.h"
 
 namespace gf {
+class Dataset;
+struct Generator;
+}  // namespace gf
+
+namespace gf {
 
 class DrawLog {
  public:
@@ -94,6 +99,11 @@ Tensor logged_draw(DrawLog* log, const char* name, const Shape& shape, DType dty
 // whole numbers in [0, size) (else gf::Error).
 std::vector<int64_t> logged_items(DrawLog* log, const char* name, int64_t n, int64_t size,
                                   const std::function<std::vector<int64_t>()>& fresh);
+
+// random_labels (train/dataset.h) through the log when there is one: the
+// items kept under "c_item", the one-hot labels noted as "c". An undefined
+// Tensor for an unlabelled dataset (nothing drawn).
+Tensor logged_labels(DrawLog* log, const Dataset& ds, int64_t n, Generator& rng, Device device);
 
 // The log the training programs' --record-draws DIR and --replay-draws PATHS
 // (comma-separated files or folders) ask for; null when both are empty.

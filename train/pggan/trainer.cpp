@@ -160,13 +160,7 @@ void PGGANTrainer::g_step(const Schedule& s, const std::string& round, const std
   if (log) log->set_scope(round + name + "/");
   const Tensor latents = logged_draw(log, "z", {mb, G_->latent_size()}, DType::f32, dev,
                                      [&] { return randn({mb, G_->latent_size()}, rng_, DType::f32, dev); });
-  Tensor labels;
-  if (!log) {
-    labels = random_labels(ds_, mb, rng_, dev);
-  } else if (ds_.c_dim() > 0) {
-    labels = labels_of(ds_, logged_items(log, "c_item", mb, ds_.size(), [&] { return random_items(ds_, mb, rng_); }), dev);
-    log->derived("c", labels.to(Device::cpu()));
-  }
+  const Tensor labels = logged_labels(log, ds_, mb, rng_, dev);
   D_->requires_grad_(false);
   G_->requires_grad_(true);
   G_->zero_grad();

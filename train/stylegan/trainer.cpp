@@ -222,13 +222,7 @@ void StyleGANTrainer::g_step(const Schedule& s, const std::string& round, const 
   if (log) log->set_scope(round + name + "/");
   const Tensor z = logged_draw(log, "z", {mb, spec_.G_kwargs.latent_size}, DType::f32, device_,
                                [&] { return randn({mb, spec_.G_kwargs.latent_size}, rng_, DType::f32, device_); });
-  Tensor labels;
-  if (!log) {
-    labels = random_labels(ds_, mb, rng_, device_);
-  } else if (ds_.c_dim() > 0) {
-    labels = labels_of(ds_, logged_items(log, "c_item", mb, ds_.size(), [&] { return random_items(ds_, mb, rng_); }), device_);
-    log->derived("c", labels.to(Device::cpu()));
-  }
+  const Tensor labels = logged_labels(log, ds_, mb, rng_, device_);
   D_->requires_grad_(false);
   G_->requires_grad_(true);
   G_->zero_grad();

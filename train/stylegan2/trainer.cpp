@@ -225,12 +225,7 @@ std::vector<int64_t> StyleGAN2Trainer::real_items() {
 }
 
 Tensor StyleGAN2Trainer::gen_c(Replica& x, int64_t n) {
-  if (ds_.c_dim() == 0) return Tensor();
-  if (!draws_) return random_labels(ds_, n, x.rng, x.device);
-  const Tensor c = labels_of(ds_, logged_items(draws_.get(), "c_item", n, ds_.size(), [&] { return random_items(ds_, n, x.rng); }),
-                             x.device);
-  draws_->derived("c", c);
-  return c;
+  return logged_labels(draws_.get(), ds_, n, x.rng, x.device);
 }
 
 void StyleGAN2Trainer::run_phase(Phase phase, const std::vector<PhaseData>& data) {
