@@ -7,10 +7,15 @@
 // (issue 19; tensor storage itself comes from engine/allocator.h).
 //
 // Each thread keeps its own lists (no lock on the hot path); a block freed on
-// another thread joins that thread's lists. A thread that ends hands its
-// blocks to a shared list, which threads draw from before asking malloc, so
-// nothing is lost or unreachable. Blocks are never returned to the system:
-// the pool holds the peak number of live objects of each size class.
+// another thread joins that thread's lists. A list holds at most
+// local_limit_blocks of its class (64 KiB of blocks, at least 4): past that
+// the thread moves the older half to a shared list, and a thread whose list
+// is empty takes a batch from it before asking malloc, so a thread that only
+// frees parks a bounded amount and the rest is reused by the threads that
+// allocate (one lock per batch, not per block). A thread that ends hands all
+// its blocks to the shared list, so nothing is lost or unreachable. Blocks
+// are never returned to the system: the pool holds the peak number of live
+// objects of each size class.
 // Under AddressSanitizer the pool is bypassed (every block is a fresh
 // operator new), so use-after-free of these objects is still reported.
 #pragma once
@@ -29,6 +34,10 @@ constexpr size_t kMaxPooled = size_t(64) << 10;
 void* allocate(size_t bytes);
 // Returns a block from allocate(bytes), with the same `bytes`.
 void release(void* p, size_t bytes) noexcept;
+
+// Most blocks of the size class of `bytes` one thread keeps to itself after
+// freeing them (0 for sizes the pool does not hold, and under ASan).
+size_t local_limit_blocks(size_t bytes);
 
 // Process-wide counts, for tests and bench/profile_step.
 struct Stats {

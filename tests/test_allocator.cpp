@@ -3,10 +3,12 @@
 // computation stops calling cudaMalloc after its first iteration.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <new>
 #include <thread>
 #include <utility>
@@ -310,13 +312,77 @@ TEST_CASE("pool: a repeated pattern of containers takes no block from the system
 
 TEST_CASE("pool: a block freed by another thread is reused, and a thread's blocks outlive it", "[allocator]") {
   GF_SKIP_IF_POOL_BYPASSED()
-  // 1500 bytes: a class (2 KiB) nothing else in this file uses, so this
-  // thread's own list of it is empty.
-  void* p = pool::allocate(1500);
+  // Every step on a thread of its own: a new thread's lists are empty, so
+  // what earlier tests left in this thread's lists cannot serve the request.
+  void* p = nullptr;
+  std::thread([&p] { p = pool::allocate(1500); }).join();
   std::thread([p] { pool::release(p, 1500); }).join();  // the thread's lists go to the shared list as it ends
   const int64_t fresh = pool::stats().fresh;
-  void* q = pool::allocate(1500);  // from the shared list, not the system
+  void* q = nullptr;
+  std::thread([&q] { q = pool::allocate(1500); }).join();  // from the shared list, not the system
   CHECK(pool::stats().fresh == fresh);
   CHECK(q == p);
   pool::release(q, 1500);
+}
+
+TEST_CASE("pool: blocks freed by a thread that only frees and keeps running are reused by the allocating thread",
+          "[allocator]") {
+  GF_SKIP_IF_POOL_BYPASSED()
+  // A data loader or watchdog that ends tensors' lives but allocates
+  // nothing, and does not exit: it parks at most its limit of the class, and
+  // the rest goes back to the thread that allocates.
+  constexpr size_t kBytes = 700;  // class of 1 KiB
+  const size_t limit = pool::local_limit_blocks(kBytes);
+  REQUIRE(limit > 0);
+  const size_t n = 8 * limit;
+  std::vector<void*> blocks(n);
+  for (auto& b : blocks) b = pool::allocate(kBytes);
+
+  std::mutex m;
+  std::condition_variable cv;
+  bool freed = false, done = false;
+  std::thread freer([&] {
+    for (void* b : blocks) pool::release(b, kBytes);
+    std::unique_lock<std::mutex> lock(m);
+    freed = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return done; });  // alive (its lists too) until the checks are over
+  });
+  {
+    std::unique_lock<std::mutex> lock(m);
+    cv.wait(lock, [&] { return freed; });
+  }
+  const int64_t fresh = pool::stats().fresh;
+  std::vector<void*> again(n);
+  for (auto& b : again) b = pool::allocate(kBytes);
+  const int64_t taken = pool::stats().fresh - fresh;
+  {
+    std::lock_guard<std::mutex> lock(m);
+    done = true;
+    cv.notify_all();
+  }
+  freer.join();
+  CHECK(taken <= static_cast<int64_t>(limit));  // the old code took all n from the system
+  for (void* b : again) pool::release(b, kBytes);
+}
+
+TEST_CASE("pool: a thread that frees past its limit and allocates again takes nothing new from the system",
+          "[allocator]") {
+  GF_SKIP_IF_POOL_BYPASSED()
+  std::thread([] {
+    constexpr size_t kBytes = 24;  // class of 32 bytes
+    const size_t limit = pool::local_limit_blocks(kBytes);
+    REQUIRE(limit >= 4);
+    const size_t n = 5 * limit + 3;  // several flushes and refills per round
+    std::vector<void*> blocks(n);
+    int64_t fresh_after_first = 0;
+    for (int round = 0; round < 3; ++round) {
+      for (auto& b : blocks) b = pool::allocate(kBytes);
+      for (auto& b : blocks) std::memset(b, round, kBytes);
+      for (void* b : blocks) pool::release(b, kBytes);
+      if (round == 0) fresh_after_first = pool::stats().fresh;
+    }
+    CHECK(pool::stats().fresh == fresh_after_first);
+  }).join();
+  CHECK(pool::local_limit_blocks(pool::kMaxPooled + 1) == 0);
 }
