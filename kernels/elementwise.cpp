@@ -47,6 +47,21 @@ void binary(BinaryOp op, const T* a, const Strides& sa, const T* b, const Stride
   });
 }
 
+// Calls f(A, B, C), each a std::bool_constant: whether operand a, b, c walks
+// its row (inner stride 1) or stays on one element (0), so the row loop has
+// constant strides and vectorizes.
+template <class F>
+void dispatch_dense3(bool a, bool b, bool c, F&& f) {
+  using On = std::true_type;
+  using Off = std::false_type;
+  if (a) {
+    if (b) return c ? f(On{}, On{}, On{}) : f(On{}, On{}, Off{});
+    return c ? f(On{}, Off{}, On{}) : f(On{}, Off{}, Off{});
+  }
+  if (b) return c ? f(Off{}, On{}, On{}) : f(Off{}, On{}, Off{});
+  return c ? f(Off{}, Off{}, On{}) : f(Off{}, Off{}, Off{});
+}
+
 template <class T>
 void ternary(TernaryOp op, const T* a, const Strides& sa, const T* b, const Strides& sb, const T* c,
              const Strides& sc, T* out, const Dims& d) {
@@ -56,12 +71,33 @@ void ternary(TernaryOp op, const T* a, const Strides& sa, const T* b, const Stri
     constexpr TernaryOp O = decltype(tag)::value;
     const Rows<3> r = make_rows<3>(d, {&sa, &sb, &sc});
     const int64_t w = r.width, ia = r.inner[0], ib = r.inner[1], ic = r.inner[2];
-    parallel_for(n / w, n > kMinParallelWork, [&](int64_t row) {
-      const T* pa = a + strided_offset(row, r.outer, r.s[0]);
-      const T* pb = b + strided_offset(row, r.outer, r.s[1]);
-      const T* pc = c + strided_offset(row, r.outer, r.s[2]);
-      T* po = out + row * w;
-      for (int64_t k = 0; k < w; ++k) po[k] = ternary_fn<O>(pa[k * ia], pb[k * ib], pc[k * ic]);
+    const bool unit = (ia == 0 || ia == 1) && (ib == 0 || ib == 1) && (ic == 0 || ic == 1);
+    if (!unit) {
+      parallel_for(n / w, n > kMinParallelWork, [&](int64_t row) {
+        const T* pa = a + strided_offset(row, r.outer, r.s[0]);
+        const T* pb = b + strided_offset(row, r.outer, r.s[1]);
+        const T* pc = c + strided_offset(row, r.outer, r.s[2]);
+        T* po = out + row * w;
+        for (int64_t k = 0; k < w; ++k) po[k] = ternary_fn<O>(pa[k * ia], pb[k * ib], pc[k * ic]);
+      });
+      return;
+    }
+    dispatch_dense3(ia == 1, ib == 1, ic == 1, [&](auto A, auto B, auto C) {
+      constexpr bool da = decltype(A)::value, db = decltype(B)::value, dc = decltype(C)::value;
+      if (w == n) {  // one row (dense operands, scalars): split it across threads
+        parallel_for_simd(n, n > kMinParallelWork, [&](int64_t k) {
+          out[k] = ternary_fn<O>(a[da ? k : 0], b[db ? k : 0], c[dc ? k : 0]);
+        });
+        return;
+      }
+      parallel_for(n / w, n > kMinParallelWork, [&](int64_t row) {
+        const T* pa = a + strided_offset(row, r.outer, r.s[0]);
+        const T* pb = b + strided_offset(row, r.outer, r.s[1]);
+        const T* pc = c + strided_offset(row, r.outer, r.s[2]);
+        T* po = out + row * w;
+#pragma omp simd
+        for (int64_t k = 0; k < w; ++k) po[k] = ternary_fn<O>(pa[da ? k : 0], pb[db ? k : 0], pc[dc ? k : 0]);
+      });
     });
   });
 }

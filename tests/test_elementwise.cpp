@@ -2,8 +2,12 @@
 // gradients by finite differences, broadcasting, errors, CUDA against CPU.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <vector>
 
+#include "kernels/elementwise.h"
+#include "kernels/elementwise_ops.h"
 #include "tests/testing.h"
 
 using namespace gf;
@@ -297,4 +301,92 @@ TEST_CASE("nan_to_num on cuda matches the cpu", "[elementwise][cuda]") {
   const Tensor g = x.to(Device::cuda(0));
   nan_to_num_(g);
   CHECK(g.to_vector() == nan_to_num(x).to_vector());
+}
+
+// The CPU kernels' loops are vectorized (kernels/elementwise.cpp is compiled
+// with -fno-trapping-math -fno-math-errno, and the ternary rows are
+// specialised by which operands are broadcast): each output must still be bit
+// for bit the per-element formula of kernels/elementwise_ops.h, evaluated
+// here one element at a time, on inputs that include the special values.
+template <class T>
+void check_elementwise_kernels_bitwise() {
+  using L = std::numeric_limits<T>;
+  std::vector<T> x = {T(0), -T(0), T(1), T(-1), T(0.5), T(-0.5), T(2.5), T(-3), L::infinity(), -L::infinity(),
+                      L::quiet_NaN(), L::denorm_min(), -L::denorm_min(), L::min(), L::max(), -L::max(), T(1e-3)};
+  const Tensor r = random_tensor({1003}, 77, DType::f64, Device::cpu(), 3.0);
+  for (double v : r.to_vector()) x.push_back(static_cast<T>(v));
+  const int64_t n = static_cast<int64_t>(x.size());
+  std::vector<T> y(x.size()), z(x.size()), out(x.size());
+  for (size_t i = 0; i < x.size(); ++i) y[i] = x[(i * 7 + 3) % x.size()], z[i] = x[(i * 13 + 5) % x.size()];
+  auto same = [](T a, T b) { return std::memcmp(&a, &b, sizeof a) == 0; };
+
+  const T a = T(-0.75), b = T(0.8), c = T(-5);
+  const std::vector<UnaryOp> unary_ops = {
+      UnaryOp::neg,  UnaryOp::exp,      UnaryOp::log,     UnaryOp::sqrt,    UnaryOp::rsqrt,      UnaryOp::square,
+      UnaryOp::pow,  UnaryOp::abs,      UnaryOp::sign,    UnaryOp::clamp,   UnaryOp::softplus,   UnaryOp::sigmoid,
+      UnaryOp::relu, UnaryOp::leaky_relu, UnaryOp::affine, UnaryOp::leaky_relu_slope, UnaryOp::in_range,
+      UnaryOp::nan_to_num};
+  for (UnaryOp op : unary_ops) {
+    INFO("unary op " << int(op));
+    cpu::unary<T>(op, x.data(), out.data(), n, a, b, c);
+    int64_t bad = 0;
+    dispatch_unary(op, [&](auto tag) {
+      constexpr UnaryOp O = decltype(tag)::value;
+      for (size_t i = 0; i < x.size(); ++i) bad += !same(out[i], unary_fn<O>(x[i], a, b, c));
+    });
+    CHECK(bad == 0);
+  }
+
+  Dims d;
+  d.ndim = 1, d.size[0] = n;
+  Strides dense, scalar;
+  dense.v[0] = 1;
+  for (BinaryOp op : {BinaryOp::add, BinaryOp::sub, BinaryOp::mul, BinaryOp::div, BinaryOp::eq, BinaryOp::gt}) {
+    INFO("binary op " << int(op));
+    int64_t bad = 0;
+    dispatch_binary(op, [&](auto tag) {
+      constexpr BinaryOp O = decltype(tag)::value;
+      cpu::binary<T>(op, x.data(), dense, y.data(), dense, out.data(), d);
+      for (size_t i = 0; i < x.size(); ++i) bad += !same(out[i], binary_fn<O>(x[i], y[i]));
+      cpu::binary<T>(op, x.data(), dense, y.data() + 4, scalar, out.data(), d);
+      for (size_t i = 0; i < x.size(); ++i) bad += !same(out[i], binary_fn<O>(x[i], y[4]));
+    });
+    CHECK(bad == 0);
+  }
+
+  // Ternary: every pattern of dense and broadcast operands, as one row (the
+  // flat loop) and as rows of 17 with a column broadcast (the row loop).
+  Dims d2;
+  d2.ndim = 2, d2.size[0] = n / 17, d2.size[1] = 17;
+  const int64_t n2 = d2.size[0] * 17;
+  for (TernaryOp op : {TernaryOp::where, TernaryOp::lerp})
+    for (int mask = 0; mask < 8; ++mask) {
+      INFO("ternary op " << int(op) << " dense operands " << mask);
+      int64_t bad = 0;
+      dispatch_ternary(op, [&](auto tag) {
+        constexpr TernaryOp O = decltype(tag)::value;
+        const Strides& sa = mask & 1 ? dense : scalar;
+        const Strides& sb = mask & 2 ? dense : scalar;
+        const Strides& sc = mask & 4 ? dense : scalar;
+        cpu::ternary<T>(op, x.data(), sa, y.data(), sb, z.data(), sc, out.data(), d);
+        for (size_t i = 0; i < x.size(); ++i)
+          bad += !same(out[i], ternary_fn<O>(x[mask & 1 ? i : 0], y[mask & 2 ? i : 0], z[mask & 4 ? i : 0]));
+        // [n/17, 17]: a dense operand walks both dims, a broadcast one is a column [n/17, 1].
+        Strides rows_dense, column;
+        rows_dense.v[0] = 17, rows_dense.v[1] = 1, column.v[0] = 1;
+        cpu::ternary<T>(op, x.data(), mask & 1 ? rows_dense : column, y.data(), mask & 2 ? rows_dense : column,
+                        z.data(), mask & 4 ? rows_dense : column, out.data(), d2);
+        for (int64_t i = 0; i < n2; ++i) {
+          const size_t row = static_cast<size_t>(i / 17), e = static_cast<size_t>(i);
+          bad += !same(out[e], ternary_fn<O>(x[mask & 1 ? e : row], y[mask & 2 ? e : row], z[mask & 4 ? e : row]));
+        }
+      });
+      CHECK(bad == 0);
+    }
+}
+
+TEST_CASE("elementwise CPU kernels equal the per-element formulas bit for bit, special values included",
+          "[elementwise]") {
+  check_elementwise_kernels_bitwise<float>();
+  check_elementwise_kernels_bitwise<double>();
 }
