@@ -192,9 +192,9 @@ int encode(int argc, char** argv) {
   Setup s = setup(args);
   const bool images = !args.flag("no-images"), couple = args.flag("couple"), resize = args.flag("resize-outputs");
   if (couple && !images) throw Error("--couple writes images; it cannot go with --no-images");
-  fs::create_directories(s.outdir);
-  if (images) fs::create_directories(s.outdir + "/inference_results");
-  if (couple) fs::create_directories(s.outdir + "/inference_coupled");
+  io::create_folder(s.outdir, "--outdir");
+  if (images) io::create_folder(s.outdir + "/inference_results", "--outdir");
+  if (couple) io::create_folder(s.outdir + "/inference_coupled", "--outdir");
   stylegan2::SynthesisOptions so;
   so.noise_mode = NoiseMode::constant;  // randomize_noise=False
   NoGradGuard ng;
@@ -262,7 +262,7 @@ int mix(int argc, char** argv) {
   gf::Generator rng(static_cast<uint64_t>(args.integer("seed")));
   so.noise_gen = &rng;
   const bool resize = args.flag("resize-outputs");
-  fs::create_directories(s.outdir + "/style_mixing");
+  io::create_folder(s.outdir + "/style_mixing", "--outdir");
   NoGradGuard ng;
   const int z_dim = s.net->decoder->config().z_dim;
   for (int64_t i = 0; i < s.count; i += s.batch) {

@@ -59,3 +59,8 @@ gf_expect_error(generate_network_is_folder "^generate: error: safetensors: .*/te
 gf_expect_error(discriminate_images_is_folder "^discriminate: error: npy: .*/tests/data: is a folder, not a file$" ""
                 $<TARGET_FILE:discriminate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin
                 --images ${CMAKE_SOURCE_DIR}/tests/data --out ${_bad}/logits.npy)
+# An output folder that cannot be made (a file in the way) is named with its
+# flag and the reason, in every program (io::create_folder).
+gf_expect_error(generate_outdir_is_file "^generate: error: --outdir .*/parity_32x1.bin: Not a directory$" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 0
+                --outdir ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin)

@@ -50,3 +50,6 @@ gf_expect_error(psp_images_single_image "^psp encode: error: .*/a.png: not a fol
 gf_expect_error(psp_images_not_zip "^psp encode: error: .*parity_32x1.bin: not a folder or a .zip of images$" ""
                 $<TARGET_FILE:psp> encode --network ${_pnet} --images ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin
                 --outdir ${_psp}/bad)
+gf_expect_error(psp_mix_outdir_is_file "^psp mix: error: --outdir .*/parity_32x1.bin/style_mixing: Not a directory$" ""
+                $<TARGET_FILE:psp> mix --network ${_pnet} --images ${_pimgs} --latent-mask 4-7
+                --outdir ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin)
