@@ -65,18 +65,22 @@ class Inputs {
     } else {
       files_ = open_image_files(path);
       // Every file whose header stb_image reads, as the datasets take them; the rest are named and skipped.
-      std::vector<std::string> readable;
+      std::vector<std::string> readable, skipped;
       for (const auto& n : files_.names) {
         try {
           const std::vector<uint8_t> bytes = files_.read(n);
           image_info(bytes.data(), bytes.size(), files_.display(n));
           readable.push_back(n);
         } catch (const Error& e) {
-          std::cerr << "psp: skipped " << e.what() << "\n";
+          skipped.push_back(e.what());
         }
       }
+      // With nothing to encode, one line says so (as the training datasets do); else each skip is named.
+      if (readable.empty())
+        throw Error(path + ": no images that stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM)" +
+                    (skipped.empty() ? std::string() : "; skipped " + std::to_string(skipped.size()) + " files, the first " + skipped.front()));
+      for (const auto& why : skipped) std::cerr << "psp: skipped " << why << "\n";
       files_.names = readable;
-      if (files_.names.empty()) throw Error(path + ": no readable images found");
       for (const auto& n : files_.names) {
         std::string s = fs::path(n).replace_extension().generic_string();
         std::replace(s.begin(), s.end(), '/', '_');

@@ -53,3 +53,7 @@ gf_expect_error(psp_images_not_zip "^psp encode: error: .*parity_32x1.bin: not a
 gf_expect_error(psp_mix_outdir_is_file "^psp mix: error: --outdir .*/parity_32x1.bin/style_mixing: Not a directory$" ""
                 $<TARGET_FILE:psp> mix --network ${_pnet} --images ${_pimgs} --latent-mask 4-7
                 --outdir ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin)
+# A folder without one readable image: one line, naming how many were skipped and the first.
+gf_expect_error(psp_images_none_readable
+                "^psp encode: error: .*/tests/cli: no images that stb_image reads .*. skipped [0-9]+ files, the first .*/tests/cli/[a-z_]+[.](cmake|sh): "
+                "" $<TARGET_FILE:psp> encode --network ${_pnet} --images ${CMAKE_SOURCE_DIR}/tests/cli --outdir ${_psp}/bad)
