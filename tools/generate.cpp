@@ -258,7 +258,7 @@ int run(int argc, char** argv) {
                   {"z", "FILE.npy", "", "latents [N, z_dim] instead of seeds"},
                   {"w", "FILE.npy", "", "styles [N, num_ws, w_dim] or [N, w_dim] instead of seeds; no truncation"},
                   {"c", "FILE.npy", "", "labels [N, c_dim], one row per image (with --seeds or --z)"},
-                  cli::number("trunc", "PSI", "1", "truncation psi", cli::Range::any()),
+                  cli::number("trunc", "PSI", "1", "truncation psi: 1 none, 0 the average w; outside [0, 1] extrapolates, as the official code allows", cli::Range::any()),
                   cli::integer("trunc-cutoff", "N", "", "StyleGAN (v1): truncate the layers below N only (default: the network's, 8 officially)", 0, 1024),
                   cli::integer("class", "K", "", "class label, for a conditional network", 0, cli::kIntMax),
                   {"noise-mode", "MODE", "const", "const, random or none"},
