@@ -139,7 +139,13 @@ def parse_args(argv):
     e.add_argument("src")
     e.add_argument("dst")
     e.add_argument("--net", choices=["G_ema", "G", "D", "all"], default="G_ema")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    # Writing over the input would lose the network it holds (the write is
+    # atomic, the loss is not); checked before NumPy and PyTorch load.
+    if os.path.exists(args.src) and os.path.exists(args.dst) and os.path.samefile(args.src, args.dst):
+        print(f"convert_weights: error: {args.dst} is the input file; choose another name", file=sys.stderr)
+        sys.exit(1)
+    return args
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@
 #include <iostream>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/io/npy.h"
 #include "engine/ops.h"
 #include "models/latents.h"
@@ -104,10 +105,10 @@ void check_grid(const cli::Args& args, int gw, int gh, int64_t n) {
 // images [N, C, H, W] on the CPU: --raw, then one grid.png (gw > 0) or one PNG per name.
 int write_outputs(const cli::Args& args, const Tensor& images, const std::vector<std::string>& names, int gw, int gh) {
   const std::string outdir = args.str("outdir");
-  std::filesystem::create_directories(outdir);
+  io::create_folder(outdir, "--outdir");
   if (args.has("raw")) {
     const std::filesystem::path raw_dir = std::filesystem::path(args.str("raw")).parent_path();
-    if (!raw_dir.empty()) std::filesystem::create_directories(raw_dir);
+    if (!raw_dir.empty()) io::create_folder(raw_dir.string(), "--raw");
     io::save_npy(args.str("raw"), images);
   }
   if (gw > 0) {
@@ -257,7 +258,7 @@ int run(int argc, char** argv) {
                   {"z", "FILE.npy", "", "latents [N, z_dim] instead of seeds"},
                   {"w", "FILE.npy", "", "styles [N, num_ws, w_dim] or [N, w_dim] instead of seeds; no truncation"},
                   {"c", "FILE.npy", "", "labels [N, c_dim], one row per image (with --seeds or --z)"},
-                  cli::number("trunc", "PSI", "1", "truncation psi", cli::Range::any()),
+                  cli::number("trunc", "PSI", "1", "truncation psi: 1 none, 0 the average w; outside [0, 1] extrapolates, as the official code allows", cli::Range::any()),
                   cli::integer("trunc-cutoff", "N", "", "StyleGAN (v1): truncate the layers below N only (default: the network's, 8 officially)", 0, 1024),
                   cli::integer("class", "K", "", "class label, for a conditional network", 0, cli::kIntMax),
                   {"noise-mode", "MODE", "const", "const, random or none"},
@@ -292,6 +293,7 @@ int run(int argc, char** argv) {
   const Device dev = args.device("device");
   const std::string path = args.str("network");
   const io::SafetensorsFile file = io::read_safetensors(path);
+  io::create_folder(args.str("outdir"), "--outdir");  // before any image is made: a file in the way fails at once
   if (network_family(file) == pggan::kFamily) return generate_pggan(args, file, path, dev, gw, gh);
   if (network_family(file) == stylegan::kFamily) return generate_stylegan(args, file, path, dev, gw, gh);
   if (args.has("lod")) throw Error("--lod applies to PGGAN and StyleGAN (v1) networks; " + path + " holds a StyleGAN2 generator");

@@ -65,18 +65,22 @@ class Inputs {
     } else {
       files_ = open_image_files(path);
       // Every file whose header stb_image reads, as the datasets take them; the rest are named and skipped.
-      std::vector<std::string> readable;
+      std::vector<std::string> readable, skipped;
       for (const auto& n : files_.names) {
         try {
           const std::vector<uint8_t> bytes = files_.read(n);
           image_info(bytes.data(), bytes.size(), files_.display(n));
           readable.push_back(n);
         } catch (const Error& e) {
-          std::cerr << "psp: skipped " << e.what() << "\n";
+          skipped.push_back(e.what());
         }
       }
+      // With nothing to encode, one line says so (as the training datasets do); else each skip is named.
+      if (readable.empty())
+        throw Error(path + ": no images that stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM)" +
+                    (skipped.empty() ? std::string() : "; skipped " + std::to_string(skipped.size()) + " files, the first " + skipped.front()));
+      for (const auto& why : skipped) std::cerr << "psp: skipped " << why << "\n";
       files_.names = readable;
-      if (files_.names.empty()) throw Error(path + ": no readable images found");
       for (const auto& n : files_.names) {
         std::string s = fs::path(n).replace_extension().generic_string();
         std::replace(s.begin(), s.end(), '/', '_');
@@ -192,9 +196,9 @@ int encode(int argc, char** argv) {
   Setup s = setup(args);
   const bool images = !args.flag("no-images"), couple = args.flag("couple"), resize = args.flag("resize-outputs");
   if (couple && !images) throw Error("--couple writes images; it cannot go with --no-images");
-  fs::create_directories(s.outdir);
-  if (images) fs::create_directories(s.outdir + "/inference_results");
-  if (couple) fs::create_directories(s.outdir + "/inference_coupled");
+  io::create_folder(s.outdir, "--outdir");
+  if (images) io::create_folder(s.outdir + "/inference_results", "--outdir");
+  if (couple) io::create_folder(s.outdir + "/inference_coupled", "--outdir");
   stylegan2::SynthesisOptions so;
   so.noise_mode = NoiseMode::constant;  // randomize_noise=False
   NoGradGuard ng;
@@ -262,7 +266,7 @@ int mix(int argc, char** argv) {
   gf::Generator rng(static_cast<uint64_t>(args.integer("seed")));
   so.noise_gen = &rng;
   const bool resize = args.flag("resize-outputs");
-  fs::create_directories(s.outdir + "/style_mixing");
+  io::create_folder(s.outdir + "/style_mixing", "--outdir");
   NoGradGuard ng;
   const int z_dim = s.net->decoder->config().z_dim;
   for (int64_t i = 0; i < s.count; i += s.batch) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/error.h"
+#include "engine/io/input_file.h"
 #include "engine/ops.h"
 #include "train/image_io.h"
 #include "train/zip_reader.h"
@@ -52,11 +53,7 @@ struct Source {
 };
 
 std::vector<uint8_t> read_whole_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(path + ": cannot open");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) throw Error(path + ": read error");
-  return bytes;
+  return io::read_input(path);
 }
 
 // Sorted by name, as the official dataset: item order (and labels) never
@@ -99,7 +96,34 @@ Source folder_source(std::string dir) {
   return src;
 }
 
+// A file given where a folder or .zip of images is expected: every zip
+// starts with a local header ("PK\3\4") or, empty, the end record
+// ("PK\5\6"). Anything else, most often one image, is named as such rather
+// than reported as a broken zip.
+void check_zip_magic(const std::string& path) {
+  const std::vector<uint8_t> head = [&] {
+    std::string why;
+    std::ifstream f = io::open_input(path, why);
+    if (!f.is_open()) throw Error(path + ": " + why);
+    std::vector<uint8_t> b(4, 0);
+    f.read(reinterpret_cast<char*>(b.data()), 4);
+    b.resize(static_cast<size_t>(f.gcount()));
+    return b;
+  }();
+  if (head.size() == 4 && head[0] == 'P' && head[1] == 'K' && ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6)))
+    return;
+  bool image = false;
+  try {
+    const std::vector<uint8_t> bytes = io::read_input(path);
+    image_info(bytes.data(), bytes.size(), path);
+    image = true;
+  } catch (const Error&) {
+  }
+  throw Error(path + ": not a folder or a .zip of images" + std::string(image ? " (one image: give the folder that holds it)" : ""));
+}
+
 Source zip_source(const std::string& path) {
+  check_zip_magic(path);
   auto zip = std::make_shared<ZipReader>(path);
   Source src;
   src.path = path;

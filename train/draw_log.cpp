@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
 #include "train/dataset.h"
 
@@ -38,9 +39,7 @@ bool bit_equal(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 std::unique_ptr<DrawLog> DrawLog::recorder(const std::string& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir)) throw Error(std::string(kWho) + ": cannot create the folder " + dir);
+  io::create_folder(dir, std::string(kWho) + ": folder");
   return std::unique_ptr<DrawLog>(new DrawLog(false, dir));
 }
 

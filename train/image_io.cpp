@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "engine/error.h"
+#include "engine/io/input_file.h"
 #include "engine/io/atomic_file.h"
 
 namespace gf {
@@ -24,9 +25,7 @@ int as_int_size(size_t n, const std::string& name) {
 }
 
 std::vector<uint8_t> read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  GF_CHECK(f, path, "cannot open");
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return io::read_input(path);
 }
 
 bool starts(const uint8_t* d, size_t n, std::string_view magic, size_t at = 0) {

@@ -18,9 +18,8 @@ void write_file_atomic(const std::string& path, const std::string& text) {
 }
 
 RunDir::RunDir(const std::string& outdir, const std::string& desc, bool echo) : echo_(echo) {
+  io::create_folder(outdir, "--outdir");
   std::error_code ec;
-  fs::create_directories(outdir, ec);
-  if (ec) throw Error("--outdir " + outdir + ": " + ec.message());
   // The next id after the largest existing NNNNN- prefix.
   int next = 0;
   for (const auto& e : fs::directory_iterator(outdir)) {
@@ -29,10 +28,17 @@ RunDir::RunDir(const std::string& outdir, const std::string& desc, bool echo) : 
     while (digits < n.size() && std::isdigit(static_cast<unsigned char>(n[digits]))) ++digits;
     if (digits > 0 && digits <= 9) next = std::max(next, std::stoi(n.substr(0, digits)) + 1);
   }
-  std::ostringstream os;
-  os << outdir << "/" << std::setw(5) << std::setfill('0') << next << "-" << desc;
-  path_ = os.str();
-  if (!fs::create_directory(path_, ec) || ec) throw Error("cannot create run folder " + path_);
+  // Another run started in the same outdir at the same time may take the
+  // number first (create_directory then finds the folder there): take the
+  // next one, as the scan would have, rather than fail or share its folder.
+  for (int tries = 0;; ++tries, ++next) {
+    std::ostringstream os;
+    os << outdir << "/" << std::setw(5) << std::setfill('0') << next << "-" << desc;
+    path_ = os.str();
+    if (fs::create_directory(path_, ec)) break;
+    if (ec) throw Error("cannot create run folder " + path_ + ": " + ec.message());
+    if (tries == 1000) throw Error("cannot create run folder " + path_ + ": 1000 numbers in a row were taken");
+  }
   stats_.open(file("stats.jsonl"), std::ios::app);
   log_.open(file("log.txt"), std::ios::app);
   if (!stats_ || !log_) throw Error("cannot open the logs in " + path_);

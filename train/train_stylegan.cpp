@@ -31,6 +31,7 @@
 #include "train/stylegan2/training_loop.h"
 #include "train/stylegan/configs.h"
 #include "train/stylegan/training_loop.h"
+#include "models/pggan/network_file.h"
 #include "models/stylegan/network_file.h"
 
 namespace {
@@ -47,6 +48,10 @@ constexpr double kMaxKimg = 1e9;
 std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const std::string& path,
                                                   const TrainerSetup& fresh, const Dataset& ds) {
   const io::SafetensorsFile file = io::read_safetensors(path);
+  const std::string family = network_family(file);
+  if (family == stylegan::kFamily)
+    throw Error(path + ": holds StyleGAN (v1) networks; resume them with --arch stylegan");
+  if (family == pggan::kFamily) throw Error(path + ": holds PGGAN networks; train_pggan --resume continues them");
   if (is_checkpoint(file)) {
     for (const char* f : {"cfg", "gpus", "batch", "batch-gpu", "gamma", "seed"})
       if (args.has(f)) throw Error(std::string("--") + f + " cannot change a run resumed from a checkpoint (" + path + ")");
@@ -104,6 +109,8 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   if (from_checkpoint) {
     load_stylegan_checkpoint(trainer, resume, args.str("resume"));
   } else if (args.has("resume")) {
+    if (network_family(resume) == "stylegan2")
+      throw Error(args.str("resume") + ": holds StyleGAN2 networks; resume them without --arch stylegan");
     stylegan::check_family(resume, args.str("resume"));
     load_module(trainer.G(), network_state(resume, args.str("resume"), "G"), args.str("resume"), "G");
     load_module(trainer.Gs(), network_state(resume, args.str("resume"), "G_ema"), args.str("resume"), "G_ema");

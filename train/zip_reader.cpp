@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "engine/error.h"
+#include "engine/io/input_file.h"
 
 namespace gf {
 namespace {
@@ -65,8 +66,9 @@ std::vector<uint8_t> inflate_raw(const uint8_t* data, size_t n, size_t size, con
 }
 
 std::vector<uint8_t> read_gzip_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) bad(path, "cannot open");
+  std::string why;
+  std::ifstream f = io::open_input(path, why);
+  if (!f.is_open()) bad(path, why);
   std::vector<uint8_t> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   // RFC 1952: a 10-byte header, optional fields by flag, the deflate stream,
   // then CRC-32 and the size mod 2^32.
@@ -94,8 +96,10 @@ std::vector<uint8_t> read_gzip_file(const std::string& path) {
   return out;
 }
 
-ZipReader::ZipReader(const std::string& path) : path_(path), file_(path, std::ios::binary) {
-  if (!file_) bad(path, "cannot open");
+ZipReader::ZipReader(const std::string& path) : path_(path) {
+  std::string why;
+  file_ = io::open_input(path, why);
+  if (!file_.is_open()) bad(path, why);
   file_.seekg(0, std::ios::end);
   file_size_ = static_cast<uint64_t>(file_.tellg());
   if (file_size_ < kEndSize) bad(path, "not a zip file (too short)");

@@ -3,9 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <system_error>
 
 #include "engine/error.h"
 
@@ -30,8 +33,11 @@ void write_atomic(const std::string& path, const std::function<void(std::ostream
   // The process id keeps concurrent writers (two test suites, two runs) off each other's temporary.
   const std::string tmp = temp_name(path);
   {
+    errno = 0;
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f.good()) throw Error(who + ": cannot write " + tmp);
+    // The reason (no such folder, permission denied, a full disk) is open(2)'s.
+    if (!f.good()) throw Error(who + ": cannot write " + path + (errno ? std::string(": ") + std::strerror(errno) : ""));
+    errno = 0;  // a failed write below leaves its reason here
     try {
       write(f);
     } catch (...) {
@@ -42,7 +48,7 @@ void write_atomic(const std::string& path, const std::function<void(std::ostream
     f.close();  // a full disk may only show here
     if (f.fail()) {
       std::remove(tmp.c_str());
-      throw Error(who + ": write to " + tmp + " failed");
+      throw Error(who + ": write to " + tmp + " failed" + (errno ? std::string(": ") + std::strerror(errno) : ""));
     }
   }
   // The data reaches the disk before the rename, and the rename before we
@@ -52,11 +58,19 @@ void write_atomic(const std::string& path, const std::function<void(std::ostream
     throw Error(who + ": cannot flush " + tmp + " to the disk");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
     std::remove(tmp.c_str());
-    throw Error(who + ": cannot rename " + tmp + " to " + path);
+    throw Error(who + ": cannot rename " + tmp + " to " + path + ": " + std::strerror(err));
   }
   const std::string dir = std::filesystem::path(path).parent_path().string();
   sync_path(dir.empty() ? "." : dir);  // best effort: some file systems refuse a folder fsync
+}
+
+void create_folder(const std::string& dir, const std::string& what) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (!ec && !std::filesystem::is_directory(dir, ec)) ec = std::make_error_code(std::errc::not_a_directory);
+  if (ec) throw Error(what + " " + dir + ": " + ec.message());
 }
 
 }  // namespace gf::io

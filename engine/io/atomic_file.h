@@ -17,4 +17,9 @@ std::string temp_name(const std::string& path);
 // On failure removes the temporary file and throws gf::Error("<who>: ...").
 void write_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who);
 
+// Creates the folder dir (and its parents) for a program's outputs; throws
+// gf::Error("<what> <dir>: <why>") when it cannot, e.g. "--outdir out.png:
+// Not a directory" for a file in the way.
+void create_folder(const std::string& dir, const std::string& what);
+
 }  // namespace gf::io

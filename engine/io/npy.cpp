@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "engine/error.h"
+#include "engine/io/input_file.h"
 #include "engine/io/atomic_file.h"
 
 namespace gf::io {
@@ -130,8 +131,9 @@ std::string shape_repr(const Shape& s) {
 }  // namespace
 
 Tensor read_npy(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) bad(path, "cannot open");
+  std::string why;
+  std::ifstream f = open_input(path, why);
+  if (!f.is_open()) bad(path, why);
   f.seekg(0, std::ios::end);
   const uint64_t file_size = static_cast<uint64_t>(f.tellg());
   f.seekg(0);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/io/input_file.h"
 #include "engine/io/atomic_file.h"
 
 namespace gf::io {
@@ -32,14 +33,15 @@ const char* st_dtype(DType t) {
 }  // namespace
 
 SafetensorsFile read_safetensors(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) bad(path, "cannot open");
+  std::string why;
+  std::ifstream f = open_input(path, why);
+  if (!f.is_open()) bad(path, why);
   f.seekg(0, std::ios::end);
   const uint64_t file_size = static_cast<uint64_t>(f.tellg());
   f.seekg(0);
   if (file_size < 8) bad(path, "too short to hold a header (" + std::to_string(file_size) + " bytes)");
   unsigned char len_bytes[8];
-  f.read(reinterpret_cast<char*>(len_bytes), 8);
+  if (!f.read(reinterpret_cast<char*>(len_bytes), 8)) bad(path, "read failed");
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
   if (header_len > kMaxHeader || header_len > file_size - 8)

@@ -53,3 +53,14 @@ add_test(NAME cpu.convert_stylegan2_tf_missing_variable
 sh ${GF_CLI_DIR}/expect_error.sh '^convert_weights: error: .*net.pkl: Gs.synthesis: missing variable 8x8/Conv0_up/mod_bias$' \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/net.pkl $d/net.bin && test ! -e $d/net.bin")
 set_tests_properties(cpu.convert_stylegan2_tf_missing_variable PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
+# DST naming SRC (through another path or a link) is refused before anything
+# is read: the written file would replace the network it came from.
+add_test(NAME cpu.convert_weights_output_is_input
+         COMMAND sh -c "d=${CMAKE_BINARY_DIR}/test_convert_same && rm -rf $d && mkdir -p $d && \
+[ -x '${GF_PYTHON3}' ] || exit 77; cp ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin $d/net.bin && ln -s net.bin $d/link.bin && \
+sh ${GF_CLI_DIR}/expect_error.sh '^convert_weights: error: .*/net.bin is the input file. choose another name$' \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py export $d/link.bin $d/./net.bin && \
+sh ${GF_CLI_DIR}/expect_error.sh '^convert_weights: error: .*/net.bin is the input file. choose another name$' \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/net.bin $d/net.bin && \
+cmp $d/net.bin ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin")
+set_tests_properties(cpu.convert_weights_output_is_input PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)

@@ -39,7 +39,7 @@ set(_bad ${_gen}/bad)
 gf_expect_error(generate_wrong_z_width "^generate: error: --z .*npy_f32_2x3.npy: shape \\[2, 3\\], expected \\[N, 16\\]"
                 exported_networks $<TARGET_FILE:generate> --network ${_gen}/exported/G_ema.bin
                 --z ${CMAKE_SOURCE_DIR}/tests/data/npy_f32_2x3.npy --outdir ${_bad})
-gf_expect_error(generate_missing_network "^generate: error: .*no-such-network.bin: cannot open" ""
+gf_expect_error(generate_missing_network "^generate: error: .*no-such-network.bin: cannot open: No such file or directory$" ""
                 $<TARGET_FILE:generate> --network ${_gen}/no-such-network.bin --outdir ${_bad})
 gf_expect_error(generate_class_unconditional "^generate: error: --class given, but the network is unconditional"
                 exported_networks $<TARGET_FILE:generate> --network ${_gen}/exported/G_ema.bin --class 1 --outdir ${_bad})
@@ -52,3 +52,15 @@ gf_expect_error(discriminate_wrong_image_shape "^discriminate: error: --images .
                 exported_networks $<TARGET_FILE:discriminate> --network ${_gen}/exported/D.bin --images ${_z} --out ${_bad}/bad.npy)
 gf_expect_error(export_weights_absent_network "^export_weights: error: .*G_ema.bin: holds no D network \\(it holds: G_ema\\)"
                 exported_networks $<TARGET_FILE:export_weights> --in ${_gen}/exported/G_ema.bin --net D --out ${_bad}/bad.bin)
+# A folder given for a file is named as one (Linux opens a folder as a stream
+# that reads garbage), in every reader (engine/io/input_file.h).
+gf_expect_error(generate_network_is_folder "^generate: error: safetensors: .*/tests/data: is a folder, not a file$" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data --outdir ${_bad})
+gf_expect_error(discriminate_images_is_folder "^discriminate: error: npy: .*/tests/data: is a folder, not a file$" ""
+                $<TARGET_FILE:discriminate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin
+                --images ${CMAKE_SOURCE_DIR}/tests/data --out ${_bad}/logits.npy)
+# An output folder that cannot be made (a file in the way) is named with its
+# flag and the reason, in every program (io::create_folder).
+gf_expect_error(generate_outdir_is_file "^generate: error: --outdir .*/parity_32x1.bin: Not a directory$" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 0
+                --outdir ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin)

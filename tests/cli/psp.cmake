@@ -42,3 +42,18 @@ gf_expect_error(psp_npy_shape "^psp encode: error: .*npy_f32_2x3.npy: shape \\[2
                 --outdir ${_psp}/bad)
 gf_expect_error(psp_missing_images "^psp encode: error: .*no-such-folder: no such file or folder" ""
                 $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_psp}/no-such-folder --outdir ${_psp}/bad)
+# --images given one image, or a file that is neither image nor zip: named as
+# such, not as a broken zip (train/dataset.cpp, shared with train_stylegan --data).
+gf_expect_error(psp_images_single_image "^psp encode: error: .*/a.png: not a folder or a .zip of images \\(one image: give the folder that holds it\\)$"
+                psp_encoded $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_psp}/enc/inference_results/a.png
+                --outdir ${_psp}/bad)
+gf_expect_error(psp_images_not_zip "^psp encode: error: .*parity_32x1.bin: not a folder or a .zip of images$" ""
+                $<TARGET_FILE:psp> encode --network ${_pnet} --images ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin
+                --outdir ${_psp}/bad)
+gf_expect_error(psp_mix_outdir_is_file "^psp mix: error: --outdir .*/parity_32x1.bin/style_mixing: Not a directory$" ""
+                $<TARGET_FILE:psp> mix --network ${_pnet} --images ${_pimgs} --latent-mask 4-7
+                --outdir ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin)
+# A folder without one readable image: one line, naming how many were skipped and the first.
+gf_expect_error(psp_images_none_readable
+                "^psp encode: error: .*/tests/cli: no images that stb_image reads .*. skipped [0-9]+ files, the first .*/tests/cli/[a-z_]+[.](cmake|sh): "
+                "" $<TARGET_FILE:psp> encode --network ${_pnet} --images ${CMAKE_SOURCE_DIR}/tests/cli --outdir ${_psp}/bad)

@@ -59,3 +59,18 @@ gf_cli_test(train_stylegan_v1_replay_draws FRESH ${_sg}/draws/replayed FIXTURES_
 grep -o 'G [-0-9.]* D [-0-9.]* scores real [-0-9.]* fake [-0-9.]* r1 [-0-9.e+]*' $d/recorded/00000-fashion-mnist-stylegan-tiny-mirror/log.txt > $d/a && \
 grep -o 'G [-0-9.]* D [-0-9.]* scores real [-0-9.]* fake [-0-9.]* r1 [-0-9.e+]*' $d/replayed/00000-fashion-mnist-stylegan-tiny-mirror/log.txt > $d/b && \
 test -s $d/a && cmp $d/a $d/b")
+# --resume given another family's checkpoint names the family and the way to
+# continue it, instead of failing on the first config key the family lacks.
+# (A "." stands for the message's ";", which CMake would take for a list separator.)
+gf_expect_error(train_stylegan_resume_v1_checkpoint
+                "^train_stylegan: error: .*/checkpoint.bin: holds StyleGAN \\(v1\\) networks. resume them with --arch stylegan$"
+                stylegan_v1_run $<TARGET_FILE:train_stylegan> --resume ${_sg_run}/checkpoint.bin --max-images 64
+                --outdir ${_sg}/bad)
+gf_expect_error(train_stylegan_resume_pggan_checkpoint
+                "^train_stylegan: error: .*/checkpoint.bin: holds PGGAN networks. train_pggan --resume continues them$"
+                pggan_run $<TARGET_FILE:train_stylegan> --resume ${CMAKE_BINARY_DIR}/test_pggan/runs/00000-fashion-mnist-pggan-tiny/checkpoint.bin
+                --max-images 64 --outdir ${_sg}/bad)
+gf_expect_error(train_stylegan_v1_resume_stylegan2_checkpoint
+                "^train_stylegan: error: .*/checkpoint.bin: holds StyleGAN2 networks. resume them without --arch stylegan$"
+                trained_snapshot $<TARGET_FILE:train_stylegan> --arch stylegan --resume ${GF_SMOKE_RUN}/checkpoint.bin
+                --max-images 64 --outdir ${_sg}/bad)

@@ -58,6 +58,8 @@ void save_checkpoint(const std::string& path, StyleGAN2Trainer& t) {
 bool is_checkpoint(const io::SafetensorsFile& file) { return has_format(file, kCheckpointFormat); }
 
 TrainerSetup bundle_setup(const io::SafetensorsFile& file, const std::string& path, TrainerSetup base) {
+  // Another family's configs would otherwise fail as unknown keys, naming neither file nor family.
+  check_network_family(file, path, "stylegan2", "StyleGAN2");
   auto net = file.metadata.find("network");
   if (net != file.metadata.end() && net->second == "D")
     throw Error(path + ": holds only a discriminator; --resume needs a generator (a snapshot, checkpoint or G file)");
@@ -73,6 +75,7 @@ TrainerSetup bundle_setup(const io::SafetensorsFile& file, const std::string& pa
 }
 
 TrainerSetup checkpoint_setup(const io::SafetensorsFile& file, const std::string& path, Device device) {
+  check_network_family(file, path, "stylegan2", "StyleGAN2");
   if (!is_checkpoint(file)) throw Error(path + ": not a ganforge checkpoint (metadata format is not " + kCheckpointFormat + ")");
   TrainerSetup s;
   s.spec = train_spec_from_json(stylegan2::metadata_json(file, path, "spec"));

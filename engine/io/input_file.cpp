@@ -1,0 +1,34 @@
+#include "engine/io/input_file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iterator>
+
+#include "engine/error.h"
+
+namespace gf::io {
+
+std::ifstream open_input(const std::string& path, std::string& why) {
+  // A folder opens as a stream on Linux, and reads as garbage or nothing.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    why = "is a folder, not a file";
+    return std::ifstream();
+  }
+  errno = 0;
+  std::ifstream f(path, std::ios::binary);
+  if (!f) why = std::string("cannot open: ") + (errno ? std::strerror(errno) : "unknown error");
+  return f;
+}
+
+std::vector<uint8_t> read_input(const std::string& path) {
+  std::string why;
+  std::ifstream f = open_input(path, why);
+  if (!f.is_open()) throw Error(path + ": " + why);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) throw Error(path + ": read error");
+  return bytes;
+}
+
+}  // namespace gf::io

@@ -1,0 +1,19 @@
+// Opening a file a user named for reading, with the reason when it cannot be
+// read, so every reader's error says why (a folder given for a file, no such
+// file, permission denied) instead of reading a folder's bytes as data.
+#pragma once
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace gf::io {
+
+// A binary stream on path, or a closed one with `why` set: "is a folder, not
+// a file" or "cannot open: <strerror>". Callers add the path and their name.
+std::ifstream open_input(const std::string& path, std::string& why);
+
+// The whole file; throws gf::Error("<path>: <why>") when it cannot be read.
+std::vector<uint8_t> read_input(const std::string& path);
+
+}  // namespace gf::io
