@@ -15,8 +15,9 @@ start=$SECONDS
 # their reports need (full -g made the compile 1.7x longer).
 cmake -S . -B build-emu -DGF_CUDA_EMU=ON -DGF_SANITIZE="address;undefined" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -U OPENBLAS_LIBRARY -U CBLAS_INCLUDE_DIR >/dev/null
-# Only what the cuda label runs: gf_tests (with the programs it drives) and the emulator's self-tests.
-cmake --build build-emu -j "$jobs" --target gf_tests gfemu_selftest
+# Only what the cuda label runs: gf_tests (with the programs it drives), the
+# emulator's self-tests, and the programs of the NCCL tests (tests/cli/distributed.cmake).
+cmake --build build-emu -j "$jobs" --target gf_tests gfemu_selftest train_stylegan bench_allreduce
 built=$SECONDS
 
 export UBSAN_OPTIONS=print_stacktrace=1
