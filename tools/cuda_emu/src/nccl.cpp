@@ -155,11 +155,6 @@ struct Root {
     for (int fd : accepted) ::shutdown(fd, SHUT_RDWR);
     cv.wait(lock, [this] { return finished; });
   }
-  // Waits until every rank has left (kBye or a closed connection).
-  void join() {
-    std::unique_lock<std::mutex> lock(m);
-    cv.wait(lock, [this] { return finished; });
-  }
 
  private:
   void fail_all(int rank, int code, const std::vector<int>& ranks) {
@@ -233,7 +228,9 @@ void Root::serve(const std::vector<int>& ranks) {
       if (k > 0) add_into(acc.data(), x.data(), h.n, static_cast<ncclDataType_t>(h.a));
     }
     if (first.type == kBye) return;  // every rank left in order
-    for (size_t k = 0; k < n; ++k)
+    // Rank 0 last: the root lives in its process, which may exit once its
+    // own result is in; by then the others' are in their sockets.
+    for (size_t k = n; k-- > 0;)
       if (!send_header(ranks[k], kResult, 0, 0, acc.size()) || !write_all(ranks[k], acc.data(), acc.size()))
         return fail_all(static_cast<int>(k), ncclRemoteError, ranks);
   }
@@ -327,8 +324,9 @@ void ncclComm::run_worker() {
 
 namespace {
 
-// Tears a communicator down: the worker ends, `finish_left` completes what it
-// still held (ncclCommAbort), and the root, if this process hosts it, ends.
+// Tears a communicator down: the worker ends, what it still held is completed
+// (after ncclCommAbort, or a failure), and an abort ends the root too, if this
+// process hosts it.
 void teardown(ncclComm_t comm, bool abort) {
   {
     std::lock_guard<std::mutex> lock(comm->m);
@@ -341,10 +339,9 @@ void teardown(ncclComm_t comm, bool abort) {
   if (!abort) send_header(comm->fd, kBye);  // the others may have gone already: no answer is awaited
   ::shutdown(comm->fd, SHUT_RDWR);
   ::close(comm->fd);
-  if (comm->root) {
-    if (abort) comm->root->stop();
-    else comm->root->join();  // until every rank has left: the root serves them from this process
-  }
+  // Destroy leaves the root serving the ranks still in their last
+  // collective, until each leaves (or this process exits); abort ends it.
+  if (comm->root && abort) comm->root->stop();
   delete comm;
 }
 

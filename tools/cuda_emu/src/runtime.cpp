@@ -639,12 +639,14 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
 
 cudaError_t cudaFree(void* p) {
   if (!p) return cudaSuccess;
-  // cudaFree synchronizes with the device: the memory may still be in use by
-  // asynchronous work (a collective on another stream).
+  // cudaFree synchronizes with the memory's device: it may still be in use
+  // by asynchronous work (a collective on another stream).
   std::vector<WorkPtr> busy;
   {
     std::lock_guard<std::mutex> lock(g_mutex);
-    for (const CUstream_st* s : streams()) busy.insert(busy.end(), s->pending.begin(), s->pending.end());
+    const Allocation* al = lookup(p);
+    for (const CUstream_st* s : streams())
+      if (al && s->device == al->device) busy.insert(busy.end(), s->pending.begin(), s->pending.end());
   }
   wait_all(busy);
   std::unique_lock<std::mutex> lock(g_mutex);
