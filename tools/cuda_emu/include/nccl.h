@@ -6,8 +6,11 @@
 // What it is: ranks in separate processes (or threads) of one machine,
 // joined over loopback TCP. ncclGetUniqueId opens the bootstrap root, a
 // listening socket and a thread of the calling process (rank 0's, in
-// ganforge); the id carries its address. ncclCommInitRank connects to it and
-// blocks until all nranks have joined, as NCCL's does. A collective is
+// ganforge); the id carries its port and a nonce. ncclCommInitRank connects
+// to it and blocks until all nranks have joined, as NCCL's does. Rank 0's
+// communicator, when in that process, owns the root: ncclCommDestroy leaves
+// it serving the others' last collective until they leave, ncclCommAbort
+// ends it. A collective is
 // queued on the communicator's worker thread: every rank sends its buffer to
 // the root, which sums them in rank order, ((x0 + x1) + x2) + ..., in the
 // buffer's own dtype (as engine/collective.h's in-process sum), and sends the
@@ -30,11 +33,16 @@
 // completes what it held, and frees the communicator. A rank that stops
 // answering (SIGSTOP) is not detected, as in NCCL: the caller's timeout is.
 //
-// Limits: one machine (loopback); reductions ncclSum only; dtypes ncclFloat16,
-// ncclBfloat16, ncclFloat32, ncclFloat64 (plus the integer ones for tests);
-// no ncclGroupStart/End, no non-blocking communicators (ncclCommInitRank
-// blocks; ncclInProgress is never returned), no NCCL_* environment variables.
-// Not NVIDIA's code or protocol: written from the API's documentation.
+// A stalled rank delays the detection of a dead one behind it: the root reads
+// the ranks in order.
+//
+// Limits: one machine (loopback); ncclAllReduce only, ncclSum only; dtypes
+// ncclFloat32, ncclFloat64, ncclBfloat16 and the integers (ncclFloat16 is
+// refused with ncclInvalidArgument); one rank per device is not checked; no
+// ncclGroupStart/End, no non-blocking communicators (ncclCommInitRank blocks;
+// ncclInProgress is never returned), no NCCL_* environment variables, none of
+// NCCL's rings, protocols or summation orders. Not NVIDIA's code or protocol:
+// written from the API's documentation.
 #pragma once
 #include <cuda_runtime.h>
 

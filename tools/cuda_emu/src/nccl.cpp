@@ -284,6 +284,7 @@ struct ncclComm {
     }
     int ok = ncclSuccess;
     async_error.compare_exchange_strong(ok, r);
+    cv.notify_all();  // a ncclCommDestroy waiting for the queue stops waiting
   }
 };
 
