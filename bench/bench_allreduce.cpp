@@ -20,6 +20,8 @@
 //   RANK=r LOCAL_RANK=r WORLD_SIZE=8 MASTER_ADDR=... MASTER_PORT=... build/bin/bench_allreduce
 // Rank 0 prints. Without a GPU, or in a build without NCCL, it says so and
 // exits 0 (nothing to time). --sizes prints only the buffer sizes (no GPU needed).
+// --small times only the small config's buffers (the CUDA emulator's run test,
+// tests/cli/distributed.cmake, whose numbers mean nothing).
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -53,19 +55,22 @@ std::vector<Net> buffers(const std::string& cfg, int res, int channels) {
 
 int run(int argc, char** argv) {
   int calls = 10, samples = 7;
-  bool sizes_only = false;
+  bool sizes_only = false, small_only = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) {
       calls = 4;
       samples = 3;
     } else if (!std::strcmp(argv[i], "--sizes")) {
       sizes_only = true;
+    } else if (!std::strcmp(argv[i], "--small")) {
+      small_only = true;
     } else {
-      std::fprintf(stderr, "usage: bench_allreduce [--quick] [--sizes]   (alone, or under mpirun / the torchrun-style environment)\n");
+      std::fprintf(stderr, "usage: bench_allreduce [--quick] [--sizes] [--small]   (alone, or under mpirun / the torchrun-style environment)\n");
       return 2;
     }
   }
-  std::vector<Net> all = buffers("paper256", 256, 3);
+  std::vector<Net> all;
+  if (!small_only) all = buffers("paper256", 256, 3);
   for (Net& x : buffers("small", 32, 1)) all.push_back(x);
   if (sizes_only) {
     std::printf("%-22s %-3s %-12s %10s %8s\n", "config", "net", "phases", "values", "MB");

@@ -15,25 +15,29 @@ start=$SECONDS
 # their reports need (full -g made the compile 1.7x longer).
 cmake -S . -B build-emu -DGF_CUDA_EMU=ON -DGF_SANITIZE="address;undefined" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -U OPENBLAS_LIBRARY -U CBLAS_INCLUDE_DIR >/dev/null
-# Only what the cuda label runs: gf_tests (with the programs it drives) and the emulator's self-tests.
-cmake --build build-emu -j "$jobs" --target gf_tests gfemu_selftest
+# Only what the cuda label runs: gf_tests (with the programs it drives), the
+# emulator's self-tests, and the programs of the NCCL tests (tests/cli/distributed.cmake).
+cmake --build build-emu -j "$jobs" --target gf_tests gfemu_selftest train_stylegan bench_allreduce
 built=$SECONDS
 
 export UBSAN_OPTIONS=print_stacktrace=1
 # Catch2's listing exits with the number of cases, which pipefail would take for a failure.
 cases=$( (build-emu/bin/gf_tests --list-test-names-only "[cuda]" || true) | grep -c .)
-run() {  # run ORDER DEVICES
-  local log=build-emu/ctest-$1.log
-  echo "== CUDA tests on the emulator: GFEMU_ORDER=$1 GFEMU_DEVICES=$2"
-  (cd build-emu && GFEMU_ORDER=$1 GFEMU_DEVICES=$2 ctest -L cuda --output-on-failure -j "$jobs") | tee "$log"
+run() {  # run ORDER DEVICES [CTEST ARGS...]
+  local log=build-emu/ctest-$1.log order=$1 devices=$2
+  shift 2
+  echo "== CUDA tests on the emulator: GFEMU_ORDER=$order GFEMU_DEVICES=$devices"
+  (cd build-emu && GFEMU_ORDER=$order GFEMU_DEVICES=$devices ctest -L cuda --output-on-failure -j "$jobs" "$@") | tee "$log"
   if grep -q "did not run\|\*\*\*Skipped\|Not Run" "$log"; then
     echo "test_emulated_cuda: a CUDA test was skipped on the emulator; every one must run" >&2
     exit 1
   fi
   ran=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$log")
-  echo "== emulated CUDA ($1 order, $2 devices): $ran ctest entries run ($cases Catch2 [cuda] cases in gf_tests, plus the emulator's self-tests), 0 skipped"
+  echo "== emulated CUDA ($order order, $devices devices): $ran ctest entries run ($cases Catch2 [cuda] cases in gf_tests, plus the emulator's self-tests and program tests), 0 skipped"
 }
 run forward 1
 first=$SECONDS
-run reverse 2
+# The multi-process NCCL runs (tests/cli/distributed.cmake: 2 emulated devices
+# of their own, about 2 minutes) once: their kernels are all in gf_tests' cases.
+run reverse 2 -E 'cuda\.(train_stylegan|bench_allreduce)_nccl'
 echo "== emulated CUDA: build $((built - start)) s, forward run $((first - built)) s, reverse run $((SECONDS - first)) s"

@@ -1,7 +1,8 @@
 // Process groups (engine/dist/communicator.h), with the ranks as threads of
 // this process over real TCP sockets: the host all-reduce gives the bits of
 // the in-process replicas' (engine/collective.h), a rank that goes away or
-// hangs is named, and (on a GPU) NCCL initializes and all-reduces as 1 rank.
+// hangs is named, and NCCL (a GPU's, or the CUDA emulator's) initializes and
+// all-reduces as 1 rank.
 // The multi-process launches themselves are tests/cli/distributed.cmake.
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -220,11 +221,7 @@ TEST_CASE("[#test_dist] under torchrun's own store the rendezvous moves to MASTE
 }
 
 TEST_CASE("[#test_dist] NCCL initializes and all-reduces on one rank's GPU", "[cuda]") {
-#ifdef GF_CUDA_EMU
-  // NCCL drives real GPUs only; the emulator's device pointers are host memory.
-  WARN("the CUDA emulator has no NCCL: this case runs only on a GPU");
-  return;
-#endif
+  // On the CUDA emulator: its NCCL (tools/cuda_emu/include/nccl.h).
   REQUIRE(nccl_built());  // a CUDA build without NCCL has no one-process-per-GPU training
   auto comm = make_nccl_communicator(make_tcp_communicator(0, 1, 0, "127.0.0.1", 0, 30, 30), 0);
   const Device gpu = Device::cuda(0);

@@ -68,7 +68,8 @@ ncclDataType_t nccl_type(DType t) {
 // no event, a host call in progress that the owner ends with host_done().
 class Watchdog {
  public:
-  Watchdog(int rank, int device) : rank_(rank), device_(device), thread_([this] { loop(); }) {}
+  Watchdog(int rank, int world_size, int device)
+      : rank_(rank), world_size_(world_size), device_(device), thread_([this] { loop(); }) {}
   ~Watchdog() {
     {
       std::lock_guard<std::mutex> lock(m_);
@@ -107,7 +108,7 @@ class Watchdog {
     double limit_s;
     const char* limit_name;
   };
-  int rank_, device_;
+  int rank_, world_size_, device_;
   std::mutex m_;
   std::condition_variable cv_;
   std::deque<Item> items_;
@@ -145,14 +146,23 @@ class Watchdog {
       if (comm_) {
         ncclResult_t async = ncclSuccess;
         ncclCommGetAsyncError(comm_, &async);
-        if (async != ncclSuccess && async != ncclInProgress)
-          fail(items_.front().what + " failed: " + ncclGetErrorString(async) + " (a rank died or its network failed)");
+        if (async != ncclSuccess && async != ncclInProgress) {
+          // NCCL's own words name the peer where it knows it (the emulator's always do).
+          std::string detail = "a rank died or its network failed";
+#if NCCL_VERSION_CODE >= 21300
+          if (const char* last = ncclGetLastError(comm_); last && *last) detail = last;
+#endif
+          fail(items_.front().what + " failed: " + ncclGetErrorString(async) + " (" + detail + ")");
+        }
       }
       for (const Item& x : items_)
         if (Clock::now() > x.deadline) {
           char limit[32];
           std::snprintf(limit, sizeof limit, "%g s", x.limit_s);
-          fail(x.what + " did not finish within " + limit + " (" + x.limit_name + "): another rank hangs or is gone");
+          // NCCL does not say which rank it waits for; of two, it is the other.
+          const std::string who = world_size_ == 2 ? "rank " + std::to_string(1 - rank_) + " (the other rank)"
+                                                   : std::string("another rank");
+          fail(x.what + " did not finish within " + limit + " (" + x.limit_name + "): " + who + " hangs or is gone");
         }
       cv_.wait_for(lock, std::chrono::milliseconds(5));
     }
@@ -163,7 +173,7 @@ class NcclCommunicator final : public Communicator {
  public:
   NcclCommunicator(std::unique_ptr<Communicator> host, int device)
       : host_(std::move(host)), device_(device), timeout_(dist_timeout_seconds()),
-        watchdog_(host_->rank(), device) {
+        watchdog_(host_->rank(), host_->world_size(), device) {
     const int r = host_->rank();
     ncclUniqueId id{};
     if (r == 0) nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId", r);

@@ -135,3 +135,45 @@ if(GF_WITH_MPI AND GF_MPIEXEC)
   set_tests_properties(cpu.train_stylegan_dist_killed_rank_mpi PROPERTIES LABELS cpu TIMEOUT 400
                        PASS_REGULAR_EXPRESSION "rank 1 .*exited on signal 9.*the run stopped after [0-9]+ s with exit status")
 endif()
+
+# The NCCL path (engine/dist/nccl_communicator.cpp, unchanged) in the CUDA
+# emulator's build, on its NCCL (tools/cuda_emu/include/nccl.h): one process
+# per emulated device, as on GPUs; label cuda, so scripts/test_emulated_cuda.sh
+# runs them. The same tiny run as above, in process (--gpus 2) and as 2
+# processes; a killed rank and a stopped one; the all-reduce benchmark as a
+# run test. Never a GPU's NCCL: see docs/ARCHITECTURE.md.
+if(GF_CUDA_EMU)
+  set(_emu "GFEMU_DEVICES=2 OMP_NUM_THREADS=1")
+  add_test(NAME cuda.train_stylegan_nccl_inprocess
+           COMMAND sh -c "rm -rf ${_dist}/emu_inprocess && ${_emu} $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
+--gpus 2 --device cuda:0 --outdir ${_dist}/emu_inprocess")
+  set_tests_properties(cuda.train_stylegan_nccl_inprocess PROPERTIES LABELS cuda FIXTURES_SETUP emu_inprocess
+                       PASS_REGULAR_EXPRESSION "Done: ")
+  add_test(NAME cuda.train_stylegan_nccl_env
+           COMMAND sh -c "rm -rf ${_dist}/emu_env && ${_emu} ${_launch} env 2 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
+--device cuda:0 --outdir ${_dist}/emu_env")
+  set_tests_properties(cuda.train_stylegan_nccl_env PROPERTIES LABELS cuda FIXTURES_SETUP emu_env
+                       PASS_REGULAR_EXPRESSION "2 replicas x 2 passes of 2.*2 processes \\(nccl over tcp\\).*Done: ")
+  # The emulated NCCL sums in rank order, as the in-process replicas do, and
+  # every rank divides as all_reduce_mean divides their sum: the same bits.
+  gf_dist_same(cuda.train_stylegan_nccl_env_equals_inprocess emu_env emu_inprocess "emu_env;emu_inprocess")
+  set_tests_properties(cuda.train_stylegan_nccl_env_equals_inprocess PROPERTIES LABELS cuda)
+  # A killed rank: the survivor's watchdog sees NCCL's async error (or, when
+  # it waits in a host collective then, the TCP group sees the connection
+  # close); either way one line naming rank 1, at once.
+  add_test(NAME cuda.train_stylegan_nccl_killed_rank
+           COMMAND sh -c "${_emu} GF_DIST_TIMEOUT=60 ${_launch} kill-env $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
+--device cuda:0 --outdir ${_dist}/emu_killed")
+  set_tests_properties(cuda.train_stylegan_nccl_killed_rank PROPERTIES LABELS cuda TIMEOUT 400
+                       PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: (NCCL all-reduce of [0-9]+ values failed: .*)?rank 1 (closed its connection|connection failed).*the run stopped after [0-9] s with exit status 1")
+  # A stopped rank: the all-reduce in flight (or the host collective) times out.
+  add_test(NAME cuda.train_stylegan_nccl_hung_rank
+           COMMAND sh -c "${_emu} GF_DIST_TIMEOUT=5 ${_launch} stop-env $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
+--device cuda:0 --outdir ${_dist}/emu_hung")
+  set_tests_properties(cuda.train_stylegan_nccl_hung_rank PROPERTIES LABELS cuda TIMEOUT 400
+                       PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: (NCCL all-reduce of [0-9]+ values did not finish within 5 s \\(GF_DIST_TIMEOUT\\): rank 1 \\(the other rank\\) hangs or is gone|no data from rank 1 for 5 s \\(GF_DIST_TIMEOUT\\)).*the run stopped after ([5-9]|1[0-9]) s with exit status 1")
+  add_test(NAME cuda.bench_allreduce_nccl
+           COMMAND sh -c "${_emu} ${_launch} env 2 $<TARGET_FILE:bench_allreduce> --quick --small")
+  set_tests_properties(cuda.bench_allreduce_nccl PROPERTIES LABELS cuda
+                       PASS_REGULAR_EXPRESSION "bench_allreduce: 2 ranks \\(nccl over tcp\\).*small 32x32x1 +D")
+endif()

@@ -8,7 +8,7 @@
 set(GFEMU_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(GFEMU_GEN_DIR ${CMAKE_BINARY_DIR}/gfemu_gen)
 set(GFEMU_SOURCES ${GFEMU_DIR}/src/fiber.cpp ${GFEMU_DIR}/src/scheduler.cpp ${GFEMU_DIR}/src/runtime.cpp
-                  ${GFEMU_DIR}/src/cublas.cpp ${GFEMU_DIR}/src/cudnn.cpp)
+                  ${GFEMU_DIR}/src/cublas.cpp ${GFEMU_DIR}/src/cudnn.cpp ${GFEMU_DIR}/src/nccl.cpp)
 # Flags for device code compiled as C++: pragmas such as `#pragma unroll`
 # are nvcc's; the constexpr template arguments the rewritten launches use
 # inside a lambda look unused to g++.
@@ -64,6 +64,7 @@ if(BUILD_TESTING)
   gfemu_cuda_sources(GFEMU_SELFTEST_GEN ${CMAKE_SOURCE_DIR}/tests/cuda_emu/kernels.cu)
   add_executable(gfemu_selftest ${CMAKE_SOURCE_DIR}/tests/cuda_emu/main.cpp
                  ${CMAKE_SOURCE_DIR}/tests/cuda_emu/test_cuda_emu.cpp ${CMAKE_SOURCE_DIR}/tests/cuda_emu/test_libraries.cpp
+                 ${CMAKE_SOURCE_DIR}/tests/cuda_emu/test_nccl.cpp
                  ${GFEMU_SELFTEST_GEN} ${GFEMU_SOURCES})
   target_include_directories(gfemu_selftest PRIVATE ${GFEMU_DIR}/include ${GFEMU_DIR}/src ${CMAKE_SOURCE_DIR}
                                                     ${CBLAS_INCLUDE_DIR})
@@ -72,7 +73,7 @@ if(BUILD_TESTING)
   target_compile_options(gfemu_selftest PRIVATE ${GF_WARNINGS} -O1 ${_san})
   target_link_options(gfemu_selftest PRIVATE ${_san})
   # Two devices, for the multi-device constructs and faults.
-  foreach(group construct fault library switch)
+  foreach(group construct fault library switch nccl)
     add_test(NAME cuda.emu_selftest_${group} COMMAND gfemu_selftest "[${group}]")
     set_tests_properties(cuda.emu_selftest_${group} PROPERTIES LABELS "cuda;emu" ENVIRONMENT "GFEMU_DEVICES=2")
   endforeach()

@@ -2,7 +2,11 @@
 // types, constants and functions ganforge's kernels and cuda_runtime.cu use,
 // with the real header's names and numeric values, so that the same sources
 // compile against either. Device memory is host memory; every stream is
-// synchronous (a launch or copy has finished when the call returns). Where the
+// synchronous (a launch or copy has finished when the call returns), except
+// for the emulated NCCL's collectives (nccl.h), which run on a worker thread:
+// an event recorded after one stays incomplete until it ends, and the next
+// operation on a stream made to wait for such an event blocks the host until
+// then (see runtime.cpp, "asynchronous work"). Where the
 // real runtime returns an error, the emulator returns the same error and also
 // prints one line saying why (stderr, prefixed "gfemu:").
 #pragma once
@@ -105,6 +109,8 @@ enum cudaFuncAttribute {
 constexpr unsigned cudaStreamDefault = 0;
 constexpr unsigned cudaStreamNonBlocking = 1;
 constexpr unsigned cudaEventDefault = 0;
+constexpr unsigned cudaEventBlockingSync = 1;
+constexpr unsigned cudaEventDisableTiming = 2;
 
 // The fields of the real cudaDeviceProp that code commonly reads.
 struct cudaDeviceProp {
@@ -152,6 +158,7 @@ cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags);
 cudaError_t cudaEventDestroy(cudaEvent_t event);
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream = nullptr);
 cudaError_t cudaEventSynchronize(cudaEvent_t event);
+cudaError_t cudaEventQuery(cudaEvent_t event);
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end);
 
 cudaError_t cudaMalloc(void** ptr, size_t bytes);

@@ -75,6 +75,7 @@ cublasStatus_t gemm(const char* call, cublasHandle_t h, cublasOperation_t ta, cu
     die(where + ": the handle was created on device " + std::to_string(h->device) + " but device " +
         std::to_string(current_device()) + " is current");
   if (m == 0 || n == 0 || batch == 0) return CUBLAS_STATUS_SUCCESS;
+  stream_begin(h->stream);
   check_operand(*h, call, "A", a, ta == CUBLAS_OP_N ? m : k, ta == CUBLAS_OP_N ? k : m, lda, sa, batch);
   check_operand(*h, call, "B", b, tb == CUBLAS_OP_N ? k : n, tb == CUBLAS_OP_N ? n : k, ldb, sb, batch);
   check_operand(*h, call, "C", c, m, n, ldc, sc, batch);

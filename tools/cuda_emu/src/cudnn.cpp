@@ -400,6 +400,7 @@ cudnnStatus_t execute(Pass p, cudnnHandle_t h, const void* alpha, const void* be
                       const cudnnFilterStruct* w, const cudnnConvolutionStruct* cv, const cudnnTensorStruct* y,
                       int algo, const void* a, const void* b, void* out, void* ws, size_t ws_bytes) {
   if (!h) return CUDNN_STATUS_NOT_INITIALIZED;
+  stream_begin(h->stream);
   if (!alpha || !beta || !a || !b || !out) return bad(std::string(pass_name(p)) + ": a null pointer",
                                                       CUDNN_STATUS_BAD_PARAM_NULL_POINTER);
   Geometry g;

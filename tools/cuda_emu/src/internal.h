@@ -3,9 +3,14 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace gfemu {
 
@@ -48,5 +53,35 @@ void drop_handle(const void* handle);
 // The device a stream belongs to (nullptr: the current device's default
 // stream); -1 for a handle that is not a live stream.
 int stream_device(cudaStream_t s);
+
+// ---- asynchronous work ----
+// Streams run their work at the call, except what the emulated NCCL queues on
+// a worker thread: such an operation is a Work, ended (done) by the worker.
+// An event recorded on a stream holds the stream's unfinished Work; a stream
+// made to wait for the event takes it over, and its next synchronous
+// operation (a launch, copy, memset, cuBLAS or cuDNN call, synchronize)
+// first blocks the calling host thread until it is done, as the GPU would
+// hold that operation back.
+class Work {
+ public:
+  void finish();  // from the worker: done, and every waiter wakes
+  bool done() const;
+  void wait() const;
+  std::chrono::steady_clock::time_point finished_at() const;
+
+ private:
+  mutable std::mutex m_;
+  mutable std::condition_variable cv_;
+  bool done_ = false;
+  std::chrono::steady_clock::time_point at_;
+};
+using WorkPtr = std::shared_ptr<Work>;
+// What an operation enqueued on `s` now must wait for (its earlier
+// unfinished work, and the events it was made to wait on); then `w` becomes
+// the stream's newest work. False (and nothing queued) for a dead stream.
+bool stream_enqueue(cudaStream_t s, const WorkPtr& w, std::vector<WorkPtr>* deps);
+// Every synchronous operation on `s` calls it first: blocks until the
+// stream's earlier asynchronous work has ended.
+void stream_begin(cudaStream_t s);
 
 }  // namespace gfemu

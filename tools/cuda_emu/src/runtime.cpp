@@ -2,7 +2,8 @@
 // host thread, device memory (exact-size, 256-byte aligned, filled with 0xFF
 // so that an element read before it is written is NaN), copies and memsets
 // checked against the map of allocations, streams and events (synchronous:
-// all work has finished when a call returns), peer access.
+// all work has finished when a call returns, but for the emulated NCCL's,
+// which streams and events track as Work: internal.h), peer access.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,11 +21,13 @@
 struct CUstream_st {
   int device;
   unsigned flags;
+  std::vector<gfemu::WorkPtr> pending;  // unfinished work the next operation waits for (under g_mutex)
 };
 struct CUevent_st {
   int device;
   std::chrono::steady_clock::time_point when;
   bool recorded = false;
+  std::vector<gfemu::WorkPtr> pending;  // the stream's unfinished work when recorded (under g_mutex)
 };
 
 namespace gfemu {
@@ -132,11 +135,21 @@ cudaError_t check_device_arg(int device, const char* call) {
   return cudaSuccess;
 }
 
+// Drops what has finished; under g_mutex.
+void prune(std::vector<WorkPtr>& v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](const WorkPtr& w) { return w->done(); }), v.end());
+}
+
+void wait_all(const std::vector<WorkPtr>& v) {
+  for (const WorkPtr& w : v) w->wait();
+}
+
 cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream,
                  const char* call) {
   if (stream_device(stream) < 0)
     return api_error(cudaErrorInvalidResourceHandle, std::string(call) + ": " + format_ptr(stream) +
                                                          " is not a live stream");
+  stream_begin(stream);
   if (bytes == 0) return cudaSuccess;
   std::unique_lock<std::mutex> lock(g_mutex);
   Allocation hit;
@@ -182,6 +195,7 @@ cudaError_t memset_checked(void* dst, int value, size_t bytes, cudaStream_t stre
   if (stream_device(stream) < 0)
     return api_error(cudaErrorInvalidResourceHandle, std::string(call) + ": " + format_ptr(stream) +
                                                          " is not a live stream");
+  stream_begin(stream);
   if (bytes == 0) return cudaSuccess;
   std::string why;
   {
@@ -256,6 +270,49 @@ int stream_device(cudaStream_t s) {
   if (!s) return t_device;
   std::lock_guard<std::mutex> lock(g_mutex);
   return streams().count(s) ? s->device : -1;
+}
+
+void Work::finish() {
+  {
+    std::lock_guard<std::mutex> lock(m_);
+    done_ = true;
+    at_ = std::chrono::steady_clock::now();
+  }
+  cv_.notify_all();
+}
+bool Work::done() const {
+  std::lock_guard<std::mutex> lock(m_);
+  return done_;
+}
+void Work::wait() const {
+  std::unique_lock<std::mutex> lock(m_);
+  cv_.wait(lock, [this] { return done_; });
+}
+std::chrono::steady_clock::time_point Work::finished_at() const {
+  std::lock_guard<std::mutex> lock(m_);
+  return at_;
+}
+
+bool stream_enqueue(cudaStream_t s, const WorkPtr& w, std::vector<WorkPtr>* deps) {
+  // The null stream takes no asynchronous work here (the emulated NCCL is
+  // given the communicator's own stream); its operations wait at once.
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (!s || !streams().count(s)) return false;
+  prune(s->pending);
+  *deps = s->pending;
+  s->pending.assign(1, w);  // what came before w is done when w is (it waited for it)
+  return true;
+}
+
+void stream_begin(cudaStream_t s) {
+  std::vector<WorkPtr> v;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (!s || !streams().count(s)) return;
+    prune(s->pending);
+    v = s->pending;
+  }
+  wait_all(v);
 }
 
 void check_pointer_param(const void* p, size_t index, const char* kernel) {
@@ -341,7 +398,16 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
   return cudaSuccess;
 }
 
-cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize() {
+  std::vector<WorkPtr> v;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    for (const CUstream_st* s : streams())
+      if (s->device == t_device) v.insert(v.end(), s->pending.begin(), s->pending.end());
+  }
+  wait_all(v);
+  return cudaSuccess;
+}
 
 cudaError_t cudaDeviceCanAccessPeer(int* can_access, int device, int peer) {
   if (cudaError_t e = check_device_arg(device, "cudaDeviceCanAccessPeer")) return e;
@@ -420,7 +486,7 @@ cudaError_t cudaStreamCreate(cudaStream_t* s) { return cudaStreamCreateWithFlags
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags) {
   if (flags > cudaStreamNonBlocking) return api_error(cudaErrorInvalidValue, "cudaStreamCreateWithFlags: bad flags");
-  *s = new CUstream_st{t_device, flags};
+  *s = new CUstream_st{t_device, flags, {}};
   std::lock_guard<std::mutex> lock(g_mutex);
   streams().insert(*s);
   return cudaSuccess;
@@ -440,21 +506,41 @@ cudaError_t cudaStreamSynchronize(cudaStream_t s) {
   if (stream_device(s) < 0)
     return api_error(cudaErrorInvalidResourceHandle, "cudaStreamSynchronize: " + format_ptr(s) +
                                                          " is not a live stream");
-  return cudaSuccess;  // work ran when it was issued
+  stream_begin(s);  // all but the asynchronous work ran when it was issued
+  return cudaSuccess;
 }
 
-cudaError_t cudaStreamQuery(cudaStream_t s) { return cudaStreamSynchronize(s); }
+cudaError_t cudaStreamQuery(cudaStream_t s) {
+  if (stream_device(s) < 0)
+    return api_error(cudaErrorInvalidResourceHandle, "cudaStreamQuery: " + format_ptr(s) + " is not a live stream");
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (!s) return cudaSuccess;
+  prune(s->pending);
+  return s->pending.empty() ? cudaSuccess : cudaErrorNotReady;
+}
 
 cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned) {
   if (stream_device(s) < 0) return api_error(cudaErrorInvalidResourceHandle, "cudaStreamWaitEvent: bad stream");
-  std::lock_guard<std::mutex> lock(g_mutex);
-  return events().count(e) ? cudaSuccess : cudaErrorInvalidResourceHandle;
+  std::vector<WorkPtr> now;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (!events().count(e)) return cudaErrorInvalidResourceHandle;
+    prune(e->pending);
+    if (s) {
+      // The record current at this call: a later cudaEventRecord does not change it.
+      s->pending.insert(s->pending.end(), e->pending.begin(), e->pending.end());
+      return cudaSuccess;
+    }
+    now = e->pending;
+  }
+  wait_all(now);  // the null stream holds no asynchronous work: its next operation is the host's
+  return cudaSuccess;
 }
 
 cudaError_t cudaEventCreate(cudaEvent_t* e) { return cudaEventCreateWithFlags(e, cudaEventDefault); }
 
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) {
-  *e = new CUevent_st{t_device, {}, false};
+  *e = new CUevent_st{t_device, {}, false, {}};
   std::lock_guard<std::mutex> lock(g_mutex);
   events().insert(*e);
   return cudaSuccess;
@@ -478,17 +564,52 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
   }
   if (sd < 0 || sd != e->device)
     return api_error(cudaErrorInvalidResourceHandle, "cudaEventRecord: the event and the stream belong to different devices");
+  std::lock_guard<std::mutex> lock(g_mutex);
   e->when = std::chrono::steady_clock::now();
   e->recorded = true;
+  e->pending.clear();
+  if (s) {
+    prune(s->pending);
+    e->pending = s->pending;
+  }
   return cudaSuccess;
 }
 
-cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
+cudaError_t cudaEventSynchronize(cudaEvent_t e) {
+  std::vector<WorkPtr> v;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (!events().count(e))
+      return api_error(cudaErrorInvalidResourceHandle, "cudaEventSynchronize: not a live event");
+    v = e->pending;
+  }
+  wait_all(v);
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventQuery(cudaEvent_t e) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (!events().count(e)) return api_error(cudaErrorInvalidResourceHandle, "cudaEventQuery: not a live event");
+  prune(e->pending);
+  return e->pending.empty() ? cudaSuccess : cudaErrorNotReady;  // not ready is an answer, not an error
+}
 
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
   if (!start->recorded || !end->recorded)
     return api_error(cudaErrorInvalidResourceHandle, "cudaEventElapsedTime: an event was never recorded");
-  *ms = std::chrono::duration<float, std::milli>(end->when - start->when).count();
+  // An event that waited for asynchronous work completed when the work ended.
+  auto completed = [](cudaEvent_t e, std::chrono::steady_clock::time_point* t) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    *t = e->when;
+    for (const WorkPtr& w : e->pending) {
+      if (!w->done()) return false;
+      *t = std::max(*t, w->finished_at());
+    }
+    return true;
+  };
+  std::chrono::steady_clock::time_point a, b;
+  if (!completed(start, &a) || !completed(end, &b)) return api_error(cudaErrorNotReady, "", true);
+  *ms = std::chrono::duration<float, std::milli>(b - a).count();
   return cudaSuccess;
 }
 
@@ -518,6 +639,16 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
 
 cudaError_t cudaFree(void* p) {
   if (!p) return cudaSuccess;
+  // cudaFree synchronizes with the memory's device: it may still be in use
+  // by asynchronous work (a collective on another stream).
+  std::vector<WorkPtr> busy;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    const Allocation* al = lookup(p);
+    for (const CUstream_st* s : streams())
+      if (al && s->device == al->device) busy.insert(busy.end(), s->pending.begin(), s->pending.end());
+  }
+  wait_all(busy);
   std::unique_lock<std::mutex> lock(g_mutex);
   auto it = allocations().find(reinterpret_cast<uintptr_t>(p));
   if (it == allocations().end() || it->second.device < 0) {
@@ -574,6 +705,7 @@ cudaError_t cudaMemcpyPeerAsync(void* dst, int dst_device, const void* src, int 
   if (cudaError_t e = check_device_arg(src_device, "cudaMemcpyPeerAsync")) return e;
   if (stream_device(stream) < 0)
     return api_error(cudaErrorInvalidResourceHandle, "cudaMemcpyPeerAsync: not a live stream");
+  stream_begin(stream);
   if (bytes == 0) return cudaSuccess;
   std::string why = check_device_range(dst, bytes, dst_device);
   if (!why.empty()) return api_error(cudaErrorInvalidValue, "cudaMemcpyPeerAsync: destination " + why);

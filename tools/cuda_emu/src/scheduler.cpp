@@ -520,6 +520,7 @@ void run_grid(const LaunchConfig& cfg, const char* kernel, const char* file, int
   }
 
   check(ctx);
+  stream_begin(cfg.stream);  // after the stream's asynchronous work (the emulated NCCL's)
 
   Grid g;
   g.kernel = kernel;
