@@ -42,16 +42,25 @@ using namespace gf;
 // count of images in int64 (the loop counts images).
 constexpr double kMaxKimg = 1e9;
 
+// --resume of another family's file (a checkpoint or network bundle): one
+// line naming the family and what continues it; the configs would otherwise
+// fail on unknown keys. `arch_family` is network_family() of this --arch.
+void check_resume_family(const io::SafetensorsFile& file, const std::string& path, const std::string& arch_family) {
+  const std::string found = network_family(file);
+  if (found == arch_family) return;
+  if (found == "stylegan2") throw Error(path + ": holds StyleGAN2 networks; resume them without --arch stylegan");
+  if (found == stylegan::kFamily) throw Error(path + ": holds StyleGAN (v1) networks; resume them with --arch stylegan");
+  if (found == pggan::kFamily) throw Error(path + ": holds PGGAN networks; train_pggan --resume continues them");
+  throw Error(path + ": holds " + found + " networks, which train_stylegan does not train");
+}
+
 // The trainer for --resume FILE: a checkpoint brings its own spec and seed
 // (which the flags must then not change); any other network bundle gives the
 // networks' configs and weights, as the official --resume of a pickle does.
 std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const std::string& path,
                                                   const TrainerSetup& fresh, const Dataset& ds) {
   const io::SafetensorsFile file = io::read_safetensors(path);
-  const std::string family = network_family(file);
-  if (family == stylegan::kFamily)
-    throw Error(path + ": holds StyleGAN (v1) networks; resume them with --arch stylegan");
-  if (family == pggan::kFamily) throw Error(path + ": holds PGGAN networks; train_pggan --resume continues them");
+  check_resume_family(file, path, "stylegan2");
   if (is_checkpoint(file)) {
     for (const char* f : {"cfg", "gpus", "batch", "batch-gpu", "gamma", "seed"})
       if (args.has(f)) throw Error(std::string("--") + f + " cannot change a run resumed from a checkpoint (" + path + ")");
@@ -90,6 +99,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   io::SafetensorsFile resume;
   const bool from_checkpoint = args.has("resume") && [&] {
     resume = io::read_safetensors(args.str("resume"));
+    check_resume_family(resume, args.str("resume"), stylegan::kFamily);
     return is_stylegan_checkpoint(resume);
   }();
   if (from_checkpoint) {
@@ -109,8 +119,6 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   if (from_checkpoint) {
     load_stylegan_checkpoint(trainer, resume, args.str("resume"));
   } else if (args.has("resume")) {
-    if (network_family(resume) == "stylegan2")
-      throw Error(args.str("resume") + ": holds StyleGAN2 networks; resume them without --arch stylegan");
     stylegan::check_family(resume, args.str("resume"));
     load_module(trainer.G(), network_state(resume, args.str("resume"), "G"), args.str("resume"), "G");
     load_module(trainer.Gs(), network_state(resume, args.str("resume"), "G_ema"), args.str("resume"), "G_ema");

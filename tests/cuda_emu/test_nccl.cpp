@@ -61,6 +61,19 @@ void finish(Rank& r) {
   cudaStreamDestroy(r.compute);
 }
 
+// Rank k's float sum of its n-float buffer, in place, on its communication stream.
+ncclResult_t sum_in_place(const Rank& k, size_t n) {
+  return ncclAllReduce(k.buf, k.buf, n, ncclFloat32, ncclSum, k.comm, k.comm_stream);
+}
+
+// Both communicators destroyed (each must succeed), then each rank's streams and buffer.
+void destroy(Rank (&r)[2]) {
+  for (Rank& k : r) {
+    CHECK(ncclCommDestroy(k.comm) == ncclSuccess);
+    finish(k);
+  }
+}
+
 bool becomes(const std::function<bool()>& pred) {  // within 10 s
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!pred()) {
@@ -114,10 +127,7 @@ TEST_CASE("emulated NCCL: all-reduce sums in rank order, same bits on every rank
                got64[k][i] != want64;
   }
   CHECK(wrong == 0);
-  for (Rank& k : r) {
-    CHECK(ncclCommDestroy(k.comm) == ncclSuccess);
-    finish(k);
-  }
+  destroy(r);
 }
 
 TEST_CASE("emulated NCCL: events after an all-reduce complete when every rank has joined it", "[nccl]") {
@@ -133,7 +143,7 @@ TEST_CASE("emulated NCCL: events after an all-reduce complete when every rank ha
   cudaSetDevice(0);
   cudaEvent_t done;
   REQUIRE(cudaEventCreateWithFlags(&done, cudaEventDisableTiming) == cudaSuccess);
-  REQUIRE(ncclAllReduce(r[0].buf, r[0].buf, n, ncclFloat32, ncclSum, r[0].comm, r[0].comm_stream) == ncclSuccess);
+  REQUIRE(sum_in_place(r[0], n) == ncclSuccess);
   REQUIRE(cudaEventRecord(done, r[0].comm_stream) == cudaSuccess);
   REQUIRE(cudaStreamWaitEvent(r[0].compute, done, 0) == cudaSuccess);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -145,7 +155,7 @@ TEST_CASE("emulated NCCL: events after an all-reduce complete when every rank ha
   std::thread late([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     cudaSetDevice(1);
-    CHECK(ncclAllReduce(r[1].buf, r[1].buf, n, ncclFloat32, ncclSum, r[1].comm, r[1].comm_stream) == ncclSuccess);
+    CHECK(sum_in_place(r[1], n) == ncclSuccess);
     cudaStreamSynchronize(r[1].comm_stream);
   });
   std::vector<float> got(n);
@@ -157,10 +167,7 @@ TEST_CASE("emulated NCCL: events after an all-reduce complete when every rank ha
   CHECK(wrong == 0);
   CHECK(cudaEventQuery(done) == cudaSuccess);
   CHECK(cudaEventDestroy(done) == cudaSuccess);
-  for (Rank& k : r) {
-    CHECK(ncclCommDestroy(k.comm) == ncclSuccess);
-    finish(k);
-  }
+  destroy(r);
 }
 
 TEST_CASE("emulated NCCL: a peer that aborts is an async error naming it; abort ends the wait", "[nccl]") {
@@ -170,7 +177,7 @@ TEST_CASE("emulated NCCL: a peer that aborts is an async error naming it; abort 
   cudaSetDevice(0);
   cudaEvent_t done;
   REQUIRE(cudaEventCreate(&done) == cudaSuccess);
-  REQUIRE(ncclAllReduce(r[0].buf, r[0].buf, n, ncclFloat32, ncclSum, r[0].comm, r[0].comm_stream) == ncclSuccess);
+  REQUIRE(sum_in_place(r[0], n) == ncclSuccess);
   REQUIRE(cudaEventRecord(done, r[0].comm_stream) == cudaSuccess);
   ncclResult_t e = ncclInternalError;
   REQUIRE(ncclCommGetAsyncError(r[0].comm, &e) == ncclSuccess);
@@ -179,7 +186,7 @@ TEST_CASE("emulated NCCL: a peer that aborts is an async error naming it; abort 
   CHECK(becomes([&] { return ncclCommGetAsyncError(r[0].comm, &e) == ncclSuccess && e == ncclRemoteError; }));
   CHECK_THAT(ncclGetLastError(r[0].comm), Catch::Contains("rank 1 closed its connection"));
   CHECK(cudaEventQuery(done) == cudaErrorNotReady);  // the operation never completes, as on a GPU
-  CHECK(ncclAllReduce(r[0].buf, r[0].buf, n, ncclFloat32, ncclSum, r[0].comm, r[0].comm_stream) == ncclRemoteError);
+  CHECK(sum_in_place(r[0], n) == ncclRemoteError);
   REQUIRE(ncclCommAbort(r[0].comm) == ncclSuccess);
   CHECK(cudaEventSynchronize(done) == cudaSuccess);  // the abort ended what the communicator held
   CHECK(cudaEventQuery(done) == cudaSuccess);
@@ -192,7 +199,7 @@ TEST_CASE("emulated NCCL: a peer that never comes is not an error, and ncclCommA
   Rank r[2];
   start(r, n);
   cudaSetDevice(0);
-  REQUIRE(ncclAllReduce(r[0].buf, r[0].buf, n, ncclFloat32, ncclSum, r[0].comm, r[0].comm_stream) == ncclSuccess);
+  REQUIRE(sum_in_place(r[0], n) == ncclSuccess);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ncclResult_t e = ncclInternalError;
   REQUIRE(ncclCommGetAsyncError(r[0].comm, &e) == ncclSuccess);
@@ -238,9 +245,5 @@ TEST_CASE("emulated NCCL: bad arguments and mismatched collectives", "[nccl]") {
     CHECK(becomes([&] { return ncclCommGetAsyncError(k.comm, &e) == ncclSuccess && e == ncclInvalidUsage; }));
     CHECK_THAT(ncclGetLastError(k.comm), Catch::Contains("different collectives"));
   }
-  for (Rank& k : r) {
-    cudaSetDevice(k.index);
-    CHECK(ncclCommDestroy(k.comm) == ncclSuccess);  // a failed communicator: destroyed without waiting
-    finish(k);
-  }
+  destroy(r);  // a failed communicator: destroyed without waiting
 }
