@@ -124,6 +124,7 @@ struct Row {
 const Row kTable[] = {
     {"train_stylegan", "gpus", "0"},         {"train_stylegan", "gpus", "1025"},
     {"train_stylegan", "batch", "0"},        {"train_stylegan", "batch", "2147483648"},
+    {"train_stylegan", "batch", "65537"},    {"train_stylegan", "batch-gpu", "2000000000"},
     {"train_stylegan", "batch-gpu", "-1"},   {"train_stylegan", "kimg", "-1"},
     {"train_stylegan", "kimg", "1e10"},      {"train_stylegan", "gamma", "-0.5"},
     {"train_stylegan", "snap", "-3"},        {"train_stylegan", "tick", "0"},
