@@ -42,6 +42,13 @@ const std::string kBin = GF_BIN_DIR, kSource = GF_SOURCE_DIR, kPython = GF_PYTHO
 // Fixed for this process (its id: concurrent runs of the suite never share
 // it), wiped at the start of each case that writes there.
 const fs::path kBase = fs::temp_directory_path() / ("gf_test_bad_input_" + std::to_string(::getpid()));
+// Removed when the test binary exits (destroyed before kBase, declared after it).
+struct RemoveBaseAtExit {
+  ~RemoveBaseAtExit() {
+    std::error_code ignored;
+    fs::remove_all(kBase, ignored);
+  }
+} remove_base_at_exit;
 
 std::string slurp(const fs::path& path) {
   std::ifstream f(path, std::ios::binary);
