@@ -1,14 +1,18 @@
 // pixel_norm and its gradient op pixel_norm_grad: values against a loop over
 // every dim and against the gradient composed from engine ops, golden values
 // from the official normalize_2nd_moment in PyTorch, first- and second-order
-// gradients, argument errors, CUDA vs CPU.
+// gradients, argument errors, CUDA vs CPU, and the CPU kernels bit for bit
+// against their scalar formulas.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "engine/io/safetensors.h"
 #include "engine/ops/pixel_norm.h"
+#include "kernels/pixel_norm.h"
 #include "tests/testing.h"
 
 using namespace gf;
@@ -190,4 +194,69 @@ TEST_CASE("pixel_norm_grad on cuda matches the cpu", "[pixel_norm][cuda]") {
       CHECK(cg.ok);
     }
   }
+}
+
+// kernels/pixel_norm.cpp is compiled with -fno-math-errno so the loops over
+// 1/sqrt vectorize (CMakeLists.txt): y and dx must still be bit for bit the
+// scalar formulas evaluated here one column at a time, with the kernel's
+// order of operations (sums in double over r in ascending order; s = 1 /
+// sqrt(ss / r + eps); y = x * s; dx = s * g - (gx * s * s * s / r) * x), on
+// inputs with NaN, infinities, signed zeros, denormals and an all-zero
+// column (eps 0 makes its s infinite), for a single column (z), a row length
+// that is not a whole number of tiles and a vector tail, and a size past the
+// kernel's threshold for threads.
+template <class T>
+void check_pixel_norm_kernels_bitwise() {
+  using L = std::numeric_limits<T>;
+  const std::vector<T> special = {T(0), -T(0), T(3), L::infinity(), -L::infinity(), L::quiet_NaN(),
+                                  L::denorm_min(), -L::denorm_min(), L::min(), L::max()};
+  // Any NaN equals any NaN: which NaN operand an operation returns follows
+  // its operand order, and for a commutative * or + that order is the
+  // compiler's. Every other value, signed zeros included, must match in bits.
+  auto same = [](T a, T b) { return (a != a && b != b) || std::memcmp(&a, &b, sizeof a) == 0; };
+  struct Case {
+    int64_t outer, r, inner;
+  };
+  for (const Case k : {Case{5, 37, 1}, Case{3, 9, 70}, Case{2, 64, 300}})
+    for (double eps : {1e-8, 0.0}) {
+      INFO("outer " << k.outer << " r " << k.r << " inner " << k.inner << " eps " << eps);
+      const int64_t n = k.outer * k.r * k.inner;
+      const std::vector<double> rx = random_tensor({n}, 21, DType::f64, Device::cpu(), 2.0).to_vector();
+      const std::vector<double> rg = random_tensor({n}, 22, DType::f64, Device::cpu(), 2.0).to_vector();
+      std::vector<T> x(static_cast<size_t>(n)), g(x.size()), y(x.size()), dx(x.size());
+      for (size_t i = 0; i < x.size(); ++i) {
+        // Sparse specials (about one column in three stays finite); column 1 of each outer index is all zero.
+        x[i] = i % 53 == 7 ? special[(i / 53) % special.size()] : static_cast<T>(rx[i]);
+        g[i] = i % 41 == 3 ? special[(i / 41) % special.size()] : static_cast<T>(rg[i]);
+        if (static_cast<int64_t>(i) % k.inner == (k.inner > 1 ? 1 : 0) && (static_cast<int64_t>(i) / k.inner / k.r) % 2)
+          x[i] = i % 2 ? -T(0) : T(0);
+      }
+      cpu::pixel_norm<T>(x.data(), y.data(), k.outer, k.r, k.inner, eps);
+      cpu::pixel_norm_grad<T>(x.data(), g.data(), dx.data(), k.outer, k.r, k.inner, eps);
+      int64_t bad_y = 0, bad_dx = 0;
+      for (int64_t o = 0; o < k.outer; ++o)
+        for (int64_t c = 0; c < k.inner; ++c) {
+          const size_t at = static_cast<size_t>(o * k.r * k.inner + c), step = static_cast<size_t>(k.inner);
+          double ss = 0, gx = 0;
+          for (int64_t j = 0; j < k.r; ++j) {
+            const double xv = x[at + j * step];
+            ss += xv * xv;
+            gx += xv * g[at + j * step];
+          }
+          const double s = 1.0 / std::sqrt(ss / static_cast<double>(k.r) + eps);
+          const double m = gx * (s * s * s / static_cast<double>(k.r));
+          for (int64_t j = 0; j < k.r; ++j) {
+            const size_t e = at + j * step;
+            bad_y += !same(y[e], static_cast<T>(x[e] * s));
+            bad_dx += !same(dx[e], static_cast<T>(s * g[e] - m * x[e]));
+          }
+        }
+      CHECK(bad_y == 0);
+      CHECK(bad_dx == 0);
+    }
+}
+
+TEST_CASE("pixel_norm CPU kernels equal the scalar formulas bit for bit, special values included", "[pixel_norm]") {
+  check_pixel_norm_kernels_bitwise<float>();
+  check_pixel_norm_kernels_bitwise<double>();
 }

@@ -1,11 +1,15 @@
 // prelu: golden values from torch's F.prelu, gradients to second order,
-// argument errors, CUDA vs CPU.
+// argument errors, CUDA vs CPU, and the CPU kernel bit for bit against the
+// scalar formula.
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "engine/io/safetensors.h"
 #include "engine/ops/prelu.h"
+#include "kernels/prelu.h"
 #include "tests/testing.h"
 
 using namespace gf;
@@ -67,4 +71,48 @@ TEST_CASE("prelu on cuda matches the cpu", "[prelu][cuda]") {
     INFO(ca.message);
     CHECK(ca.ok);
   }
+}
+
+// kernels/prelu.cpp is compiled with -fno-trapping-math so its select
+// vectorizes (CMakeLists.txt): every output must still be bit for bit the
+// scalar formula x > 0 ? x : a * x evaluated here one element at a time, on
+// inputs and slopes that include NaN, infinities, signed zeros and denormals,
+// with per-channel and shared slopes, a row length that leaves a vector tail,
+// and a size past the kernel's threshold for threads.
+template <class T>
+void check_prelu_kernel_bitwise() {
+  using L = std::numeric_limits<T>;
+  const std::vector<T> special = {T(0), -T(0), T(1), T(-1), T(-2.5), L::infinity(), -L::infinity(), L::quiet_NaN(),
+                                  L::denorm_min(), -L::denorm_min(), L::min(), -L::min(), L::max(), -L::max()};
+  const std::vector<T> slopes = {T(0.25), T(-0.5), T(0), -T(0), T(1e-30), L::infinity(), L::quiet_NaN()};
+  // Any NaN equals any NaN: which NaN operand an operation returns follows
+  // its operand order, and for a commutative * or + that order is the
+  // compiler's. Every other value, signed zeros included, must match in bits.
+  auto same = [](T a, T b) { return (a != a && b != b) || std::memcmp(&a, &b, sizeof a) == 0; };
+  for (const PreluDims d : {PreluDims{3, 7, 37, true}, PreluDims{5, 7, 1, true}, PreluDims{2, 7, 2500, true},
+                            PreluDims{4, 7, 33, false}}) {
+    INFO("outer " << d.outer << " c " << d.c << " inner " << d.inner << " per_channel " << d.per_channel);
+    const int64_t n = d.outer * d.c * d.inner;
+    std::vector<double> r = random_tensor({n}, 11, DType::f64, Device::cpu(), 2.0).to_vector();
+    std::vector<T> x(static_cast<size_t>(n)), y(x.size());
+    for (size_t i = 0; i < x.size(); ++i) x[i] = i % 5 == 0 ? special[(i / 5) % special.size()] : static_cast<T>(r[i]);
+    for (size_t s = 0; s < slopes.size(); ++s) {
+      // Each pass puts every slope on some channel; a shared slope takes slopes[s].
+      std::vector<T> a(static_cast<size_t>(d.c));
+      for (size_t c = 0; c < a.size(); ++c) a[c] = slopes[(c + s) % slopes.size()];
+      cpu::prelu<T>(x.data(), a.data(), y.data(), d);
+      int64_t bad = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const T s_i = a[d.per_channel ? static_cast<size_t>((i / d.inner) % d.c) : 0];
+        const T xi = x[static_cast<size_t>(i)];
+        bad += !same(y[static_cast<size_t>(i)], xi > T(0) ? xi : s_i * xi);
+      }
+      CHECK(bad == 0);
+    }
+  }
+}
+
+TEST_CASE("prelu CPU kernel equals the scalar formula bit for bit, special values included", "[prelu]") {
+  check_prelu_kernel_bitwise<float>();
+  check_prelu_kernel_bitwise<double>();
 }
