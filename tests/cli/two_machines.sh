@@ -48,11 +48,14 @@ ip link set lo up 2>/dev/null || skip "cannot configure a network namespace (nee
 unshare -n sleep 300 &  # node 1's namespace, held by this process
 holder=$!
 pids=()
+logs=""
 cleanup() {
-  kill -9 $(pgrep -P "$(IFS=,; echo "${pids[*]:-0}")") "${pids[@]}" 2>/dev/null  # torchrun's workers, then the launches
+  if ((${#pids[@]})); then  # torchrun's workers, then the launches
+    kill -9 $(pgrep -P "$(IFS=,; echo "${pids[*]}")") "${pids[@]}" 2>/dev/null
+  fi
   kill "$holder" 2>/dev/null
   wait 2>/dev/null
-  rm -f "${logs:-/nonexistent}".*
+  [[ -z $logs ]] || rm -f "$logs" "$logs".*
 }
 trap cleanup EXIT
 for ((t = 0; t < 100; ++t)); do  # until the holder has its own namespace
