@@ -161,8 +161,8 @@ endif()
 # emulator's build, on its NCCL (tools/cuda_emu/include/nccl.h): one process
 # per emulated device, as on GPUs; label cuda, so scripts/test_emulated_cuda.sh
 # runs them. The same tiny run as above, in process (--gpus 2) and as 2
-# processes; a killed rank and a stopped one; the all-reduce benchmark as a
-# run test. Never a GPU's NCCL: see docs/ARCHITECTURE.md.
+# processes (by environment, under mpirun, on two namespaced "machines"); a
+# killed rank and a stopped one; the all-reduce benchmark as a run test. Never a GPU's NCCL: see docs/ARCHITECTURE.md.
 if(GF_CUDA_EMU)
   set(_emu "GFEMU_DEVICES=2 OMP_NUM_THREADS=1")
   add_test(NAME cuda.train_stylegan_nccl_inprocess
@@ -193,6 +193,27 @@ if(GF_CUDA_EMU)
                          FAIL_REGULAR_EXPRESSION "non-zero (exit code|status)|Sanitizer")
     gf_dist_same(cuda.train_stylegan_nccl_mpi_equals_inprocess emu_mpi emu_inprocess "emu_mpi;emu_inprocess")
     set_tests_properties(cuda.train_stylegan_nccl_mpi_equals_inprocess PROPERTIES LABELS cuda)
+  endif()
+  # The README's two-machine launch by environment (tests/cli/two_machines.sh,
+  # one emulated device per "machine"): rank 0's NCCL id carries its veth
+  # address (NCCL_SOCKET_IFNAME=gf names the interface, as a two-machine run
+  # names its network's), which rank 1 reaches from the other namespace.
+  # scripts/test_emulated_cuda.sh allows no skipped test, so this one is
+  # registered only where CMake's configure step could make the namespaces.
+  execute_process(COMMAND ${_two} check RESULT_VARIABLE _netns OUTPUT_QUIET ERROR_QUIET)
+  if(_netns EQUAL 0)
+    add_test(NAME cuda.train_stylegan_nccl_two_machines
+             COMMAND sh -c "rm -rf ${_dist}/emu_two_machines && GFEMU_DEVICES=1 OMP_NUM_THREADS=1 NCCL_SOCKET_IFNAME=gf \
+GF_DIST_TIMEOUT=60 GF_DIST_RENDEZVOUS_TIMEOUT=60 ${_two} env ${_dist}/emu_two_machines $<TARGET_FILE:train_stylegan> \
+${_dist_flags_sh} --device cuda:0")
+    set_tests_properties(cuda.train_stylegan_nccl_two_machines PROPERTIES LABELS cuda TIMEOUT 400
+                         FIXTURES_SETUP emu_two_machines
+                         PASS_REGULAR_EXPRESSION "== node 0 .*2 replicas x 2 passes of 2.*2 processes \\(nccl over tcp\\).*Done: .*== node 1 .*carried [1-9][0-9][0-9][0-9]+ bytes from node 1.*node 1 wrote no files.*statuses 0 0 after")
+    gf_dist_same(cuda.train_stylegan_nccl_two_machines_equals_inprocess emu_two_machines emu_inprocess
+                 "emu_two_machines;emu_inprocess")
+    set_tests_properties(cuda.train_stylegan_nccl_two_machines_equals_inprocess PROPERTIES LABELS cuda)
+  else()
+    message(STATUS "ganforge: no network namespaces here: cuda.train_stylegan_nccl_two_machines not registered")
   endif()
   # A killed rank: the survivor's watchdog sees NCCL's async error (or, when
   # it waits in a host collective then, the TCP group sees the connection
