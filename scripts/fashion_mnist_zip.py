@@ -50,15 +50,25 @@ def main():
         sys.exit(f"fashion_mnist_zip: --count must be in 1..{n}, got {a.count}")
 
     pad = (RES - SRC_RES) // 2
-    tmp = a.out + ".tmp"
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:  # PNGs are compressed already
-        for i in range(a.count):
-            img = bytearray(RES * RES)
-            src = raw[16 + i * SRC_RES * SRC_RES:16 + (i + 1) * SRC_RES * SRC_RES]
-            for y in range(SRC_RES):
-                img[(y + pad) * RES + pad:(y + pad) * RES + pad + SRC_RES] = src[y * SRC_RES:(y + 1) * SRC_RES]
-            z.writestr(f"{i // 1000:05d}/img{i:08d}.png", png_gray(bytes(img), RES))
-    os.replace(tmp, a.out)
+    # A rename over a device or pipe would replace the node itself (as root, /dev/null).
+    if os.path.exists(a.out) and not os.path.isfile(a.out):
+        sys.exit(f"fashion_mnist_zip: {a.out}: not a regular file; give a file name")
+    tmp = f"{a.out}.{os.getpid()}.tmp"  # the process id: concurrent writers never share a temporary
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:  # PNGs are compressed already
+            for i in range(a.count):
+                img = bytearray(RES * RES)
+                src = raw[16 + i * SRC_RES * SRC_RES:16 + (i + 1) * SRC_RES * SRC_RES]
+                for y in range(SRC_RES):
+                    img[(y + pad) * RES + pad:(y + pad) * RES + pad + SRC_RES] = src[y * SRC_RES:(y + 1) * SRC_RES]
+                z.writestr(f"{i // 1000:05d}/img{i:08d}.png", png_gray(bytes(img), RES))
+        os.replace(tmp, a.out)
+    except BaseException as e:  # a failed write or Ctrl-C leaves no temporary
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        if isinstance(e, OSError):
+            sys.exit(f"fashion_mnist_zip: {a.out}: cannot write ({e.strerror})")
+        raise
     print(f"fashion_mnist_zip: {a.count} images, {os.path.getsize(a.out)} bytes in {a.out}")
 
 

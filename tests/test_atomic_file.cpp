@@ -1,5 +1,9 @@
 // write_atomic: the file appears whole or not at all, and the old one
-// survives a failed write.
+// survives a failed write or a SIGINT/SIGTERM in the middle of one.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -54,5 +58,103 @@ TEST_CASE("write_atomic replaces a file whole, and a failed write keeps the old 
   CHECK_THROWS_WITH(gf::io::write_atomic(nowhere, [](std::ostream& o) { o << "x"; }, "save_thing"),
                     Catch::StartsWith("save_thing: cannot write " + nowhere + ": ") &&
                         Catch::EndsWith("No such file or directory"));
+  fs::remove_all(dir);
+}
+
+// A child process writes over an older file and stops inside the write; the
+// parent sends it SIGINT or SIGTERM there. The child must die of that signal
+// (as it would without the cleanup), leave no temporary, and the older file
+// must be whole.
+TEST_CASE("a SIGINT or SIGTERM during write_atomic removes the temporary and keeps the old file", "[atomic_file]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_test_atomic_sig_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string path = (dir / "network-snapshot.bin").string();
+  gf::io::write_atomic(path, [](std::ostream& o) { o << "the earlier complete file"; }, "test");
+  for (const int sig : {SIGINT, SIGTERM}) {
+    INFO("signal " << sig);
+    int ready[2];
+    REQUIRE(::pipe(ready) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      // Catch2 handles these signals in the test process; a program starts with the defaults.
+      ::signal(SIGINT, SIG_DFL);
+      ::signal(SIGTERM, SIG_DFL);
+      ::close(ready[0]);
+      try {
+        gf::io::write_atomic(path, [&](std::ostream& o) {
+          o << std::string(1 << 16, 'x');
+          o.flush();
+          if (::write(ready[1], "w", 1) != 1) ::_exit(3);
+          for (;;) ::pause();  // mid-write until the signal comes
+        }, "test");
+      } catch (...) {
+      }
+      ::_exit(2);  // the signal did not end the process
+    }
+    ::close(ready[1]);
+    char c = 0;
+    const bool wrote = ::read(ready[0], &c, 1) == 1;
+    ::close(ready[0]);
+    const std::string tmp = path + "." + std::to_string(child) + ".tmp";
+    CHECK(wrote);
+    CHECK(fs::exists(tmp));  // the test stops the child where a temporary exists
+    ::kill(child, sig);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFSIGNALED(status));
+    CHECK((WIFSIGNALED(status) ? WTERMSIG(status) : -1) == sig);
+    CHECK_FALSE(fs::exists(tmp));
+    CHECK(read_all(path) == "the earlier complete file");
+  }
+  // A signal the process ignores stays ignored: the handler is installed only over the default action.
+  struct sigaction saved {};
+  ::sigaction(SIGTERM, nullptr, &saved);
+  ::signal(SIGTERM, SIG_IGN);
+  gf::io::write_atomic(path, [](std::ostream& o) { o << "again"; }, "test");
+  struct sigaction now {};
+  ::sigaction(SIGTERM, nullptr, &now);
+  CHECK(now.sa_handler == SIG_IGN);
+  ::sigaction(SIGTERM, &saved, nullptr);
+  CHECK(read_all(path) == "again");
+  fs::remove_all(dir);
+}
+
+// Renaming a temporary over a device or a pipe would replace the node itself
+// (run as root, `--raw /dev/full` turned /dev/full into a regular file);
+// over a link it would replace the link. A FIFO stands in for a device here,
+// so a regression cannot damage the machine running the test.
+TEST_CASE("write_atomic writes a pipe in place and a linked file through its link", "[atomic_file]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_test_atomic_node_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string fifo = (dir / "out.fifo").string();
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // A reader that never blocks: the writer's open succeeds, and a regression reads nothing instead of hanging.
+  const int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  REQUIRE(rd >= 0);
+  gf::io::write_atomic(fifo, [](std::ostream& o) { o << "through the pipe"; }, "test");
+  char buf[64] = {};
+  const ssize_t got = ::read(rd, buf, sizeof buf - 1);
+  ::close(rd);
+  CHECK(std::string(buf, got > 0 ? size_t(got) : 0) == "through the pipe");
+  CHECK(fs::is_fifo(fifo));
+  CHECK_FALSE(fs::exists(gf::io::temp_name(fifo)));
+
+  // A link to a file: the file gets the new bytes, the link stays a link.
+  const std::string target = (dir / "network-snapshot-000100.bin").string(), link = (dir / "latest.bin").string();
+  gf::io::write_atomic(target, [](std::ostream& o) { o << "old"; }, "test");
+  fs::create_symlink("network-snapshot-000100.bin", link);
+  gf::io::write_atomic(link, [](std::ostream& o) { o << "new"; }, "test");
+  CHECK(fs::is_symlink(link));
+  CHECK(read_all(target) == "new");
+
+  // No name, or a folder: named as such, with no temporary made ("cannot rename .123.tmp to " before).
+  CHECK_THROWS_WITH(gf::io::write_atomic("", [](std::ostream& o) { o << "x"; }, "save_npy"),
+                    "save_npy: cannot write a file with an empty name");
+  for (const std::string& folder : {dir.string(), dir.string() + "/", (dir / "new").string() + "/"})
+    CHECK_THROWS_WITH(gf::io::write_atomic(folder, [](std::ostream& o) { o << "x"; }, "save_npy"),
+                      "save_npy: cannot write " + folder + ": a folder, not a file");
+  CHECK_FALSE(fs::exists(dir / "new"));
   fs::remove_all(dir);
 }

@@ -10,7 +10,9 @@
 //    their flags;
 //  - a dataset's skipped files are named in the run log; transparent images
 //    are refused before any run folder is made;
-//  - the Python tools, run by a Python without NumPy or PyTorch, say so in one line.
+//  - the Python tools, run by a Python without NumPy or PyTorch, say so in one line;
+//  - every .npy input refuses no rows, a wrong shape or dtype, an empty file;
+//  - psp names each file of a folder or zip it skips.
 // GF_BIN_DIR, GF_SOURCE_DIR and GF_PYTHON3 come from tests/cli/bad_input.cmake.
 #include <catch2/catch.hpp>
 #include <stb_image_write.h>
@@ -26,6 +28,10 @@
 #include <regex>
 #include <set>
 #include <sstream>
+
+#include "engine/io/npy.h"
+#include "engine/ops.h"
+#include "tests/zip_fixture.h"
 
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -118,6 +124,7 @@ struct Row {
 const Row kTable[] = {
     {"train_stylegan", "gpus", "0"},         {"train_stylegan", "gpus", "1025"},
     {"train_stylegan", "batch", "0"},        {"train_stylegan", "batch", "2147483648"},
+    {"train_stylegan", "batch", "65537"},    {"train_stylegan", "batch-gpu", "2000000000"},
     {"train_stylegan", "batch-gpu", "-1"},   {"train_stylegan", "kimg", "-1"},
     {"train_stylegan", "kimg", "1e10"},      {"train_stylegan", "gamma", "-0.5"},
     {"train_stylegan", "snap", "-3"},        {"train_stylegan", "tick", "0"},
@@ -315,6 +322,9 @@ TEST_CASE("train_psp refuses a missing weights file, or a loss without its netwo
        "--arcface " + none + ": no such file (ArcFace weights"},
       // A weights file of the wrong kind names what it is not.
       {"--generator " + G + " --lpips " + G, G + ": not a converted lpips network"},
+      // Given at lambda 0 it is unused, but recorded for a resume: checked all the same (it trained on).
+      {"--generator " + G + " --lpips-lambda 0 --lpips " + G, G + ": not a converted lpips network"},
+      {"--generator " + G + " --lpips-lambda 0 --lpips " + none, "--lpips " + none + ": no such file (LPIPS weights"},
       {"--generator " + kSource + "/tests/data/psp_lpips.bin", "psp_lpips.bin"},
   };
   for (const auto& c : cases) {
@@ -380,4 +390,159 @@ TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what 
   CHECK(tools >= 6);
   // Its --help and flag checks need neither.
   CHECK(run(kPython + " -S " + kSource + "/tools/convert_weights.py import --help").code == 0);
+}
+
+// Every program input that is an array (.npy) refuses, in one line naming
+// the file: no rows (N = 0), a wrong shape, a dtype other than float, and an
+// empty file. Without the N check, psp encode failed deep in concat and psp
+// mix wrote nothing and exited 0.
+TEST_CASE("every .npy input refuses N = 0, a wrong shape, an integer dtype and an empty file in one line",
+          "[bad_input]") {
+  const fs::path base = kBase / "arrays";
+  fs::remove_all(base);
+  fs::create_directories(base / "out");
+  const std::string data = kSource + "/tests/data/", out = (base / "out").string();
+  const struct {
+    std::string program, command;  // the bad array's path follows the command
+    gf::Shape row;                 // the shape of one good row
+  } inputs[] = {
+      {"discriminate", "discriminate --network " + data + "parity_32x1.bin --out " + out + "/l.npy --images", {1, 32, 32}},
+      {"discriminate", "discriminate --network " + data + "pggan_32x1.bin --out " + out + "/l.npy --images", {1, 32, 32}},
+      {"discriminate", "discriminate --network " + data + "stylegan_16x3.bin --out " + out + "/l.npy --images", {3, 16, 16}},
+      {"generate", "generate --network " + data + "parity_32x1.bin --outdir " + out + " --z", {16}},
+      {"generate", "generate --network " + data + "parity_32x1.bin --outdir " + out + " --w", {16}},
+      {"generate", "generate --network " + data + "parity_32x3_c4.bin --outdir " + out + " --seeds 0 --c", {4}},
+      {"generate", "generate --network " + data + "pggan_32x1.bin --outdir " + out + " --z", {8}},
+      {"generate", "generate --network " + data + "stylegan_16x3.bin --outdir " + out + " --z", {8}},
+      {"psp encode", "psp encode --network " + data + "psp_gradual.bin --outdir " + out + " --images", {3, 32, 32}},
+      {"psp mix", "psp mix --network " + data + "psp_gradual.bin --latent-mask 4 --outdir " + out + " --images", {3, 32, 32}},
+  };
+  int k = 0;
+  for (const auto& in : inputs) {
+    // The good row shape first makes the check of each bad file meaningful: the program takes it.
+    gf::Shape zero = in.row, one = in.row;
+    zero.insert(zero.begin(), 0);
+    one.insert(one.begin(), 1);
+    const std::string dir = (base / std::to_string(k++)).string() + "/";
+    fs::create_directories(dir);
+    gf::io::save_npy(dir + "good.npy", gf::zeros(one));
+    gf::io::save_npy(dir + "zero rows.npy", gf::zeros(zero));  // a space in the path too
+    gf::io::save_npy(dir + "flat.npy", gf::zeros({7}));
+    std::string ints = slurp(dir + "good.npy");
+    ints.replace(ints.find("<f4"), 3, "<i4");
+    write(dir + "ints.npy", ints);
+    write(dir + "empty.npy", "");
+    const std::string cmd = kBin + "/" + in.command + " ";
+    const Result good = run(cmd + quoted(dir + "good.npy"));
+    INFO(in.command << " good.npy -> " << good.out);
+    CHECK(good.code == 0);
+    const struct {
+      std::string file, says;
+    } bad[] = {{"zero rows.npy", "N >= 1"},
+               {"flat.npy", "shape [7]"},
+               {"ints.npy", "dtype '<i4' is not supported"},
+               {"empty.npy", "not a .npy file"}};
+    for (const auto& b : bad) {
+      const Result r = run(cmd + quoted(dir + b.file));
+      INFO(in.command << " " << b.file << " -> exit " << r.code << ":\n" << r.out);
+      CHECK(r.code == 1);
+      CHECK(r.lines() == 1);
+      CHECK(r.out.rfind(in.program + ": error: ", 0) == 0);
+      CHECK(r.out.find(dir + b.file) != std::string::npos);
+      CHECK(r.out.find(b.says) != std::string::npos);
+    }
+  }
+  fs::remove_all(base);
+}
+
+// psp reads a folder or zip as the training datasets do (train/dataset.h):
+// each file it cannot use is named on stderr and the rest are encoded; an
+// image that would stop the run (transparent pixels) stops it before any output.
+TEST_CASE("psp names each file of a folder or zip that it skips; a transparent image stops it before any output",
+          "[bad_input]") {
+  const fs::path base = kBase / "psp_skips";
+  fs::remove_all(base);
+  std::vector<uint8_t> px(32 * 32 * 3);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(i * 7);
+  const std::string good = png(32, 32, 3, px);
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"good.png", good}, {"notes.txt", "not an image"}, {"truncated.png", good.substr(0, 60)}};
+  for (const auto& [name, bytes] : files) write(base / "folder" / name, bytes);
+  files.push_back({"lzma.png", good});
+  std::string zip = gf::test::stored_zip(files);
+  zip[zip.rfind(std::string("PK\x01\x02", 4)) + 10] = 14;  // lzma.png's central record: LZMA, which the reader lacks
+  write(base / "set.zip", zip);
+  const std::string encode = kBin + "/psp encode --network " + kSource + "/tests/data/psp_gradual.bin --no-images";
+  for (const fs::path& images : {base / "folder", base / "set.zip"}) {
+    const fs::path out = base / ("out_" + images.filename().string());
+    const Result r = run(encode + " --images " + images.string() + " --outdir " + out.string());
+    INFO(r.out);
+    CHECK(r.code == 0);
+    CHECK(r.out.find("psp: skipped " + (images / "notes.txt").string() + ": not an image stb_image reads (") != std::string::npos);
+    CHECK(r.out.find("psp: skipped " + (images / "truncated.png").string() + ": cannot decode PNG (") != std::string::npos);
+    CHECK((r.out.find("psp: skipped " + (images / "lzma.png").string() + ": entry uses compression method 14") !=
+           std::string::npos) == (images.extension() == ".zip"));
+    CHECK(r.out.find("psp encode: 1 images -> ") != std::string::npos);
+    CHECK(slurp(out / "names.txt") == "good\n");
+  }
+  // Transparent pixels: refused before the output folder is made, as train_stylegan refuses them.
+  std::vector<uint8_t> rgba(32 * 32 * 4, 255);
+  rgba[3] = 0;
+  write(base / "alpha/a.png", good);
+  write(base / "alpha/b.png", png(32, 32, 4, rgba));
+  const Result r = run(encode + " --images " + (base / "alpha").string() + " --outdir " + (base / "out_alpha").string());
+  INFO(r.out);
+  CHECK(r.code == 1);
+  CHECK(r.lines() == 1);
+  CHECK(r.out.rfind("psp encode: error: " + (base / "alpha/b.png").string() + ": has transparent pixels", 0) == 0);
+  CHECK_FALSE(fs::exists(base / "out_alpha"));
+  fs::remove_all(base);
+}
+
+// An output that names one of the program's inputs (by any path or link)
+// would replace it: generate --raw net.bin wrote images over the network,
+// discriminate --out imgs.npy its logits over the images. Refused in one
+// line before anything is written; the input keeps its bytes.
+TEST_CASE("no program writes an output over one of its inputs", "[bad_input]") {
+  const fs::path base = kBase / "over_inputs";
+  fs::remove_all(base);
+  fs::create_directories(base / "out");
+  const std::string net = (base / "net.bin").string(), psp_net = (base / "psp.bin").string();
+  fs::copy_file(kSource + "/tests/data/parity_32x1.bin", net);
+  fs::copy_file(kSource + "/tests/data/psp_gradual.bin", psp_net);
+  fs::create_symlink("net.bin", base / "link to net.bin");
+  const std::string z = (base / "z.npy").string(), imgs = (base / "imgs.npy").string();
+  gf::io::save_npy(z, gf::zeros({2, 16}));
+  gf::io::save_npy(imgs, gf::zeros({2, 1, 32, 32}));
+  const std::string latents = (base / "out/latents.npy").string();
+  gf::io::save_npy(latents, gf::zeros({1, 3, 32, 32}));  // psp --images that sits where psp writes its latents
+  const std::string gen = kBin + "/generate --network " + net + " --outdir " + (base / "gen").string();
+  const std::string dis = kBin + "/discriminate --network " + net;
+  const struct {
+    std::string command, input, says;
+  } cases[] = {
+      {gen + " --seeds 0 --raw " + net, net, "generate: error: --raw " + net + " is the --network file"},
+      {gen + " --seeds 0 --raw " + quoted((base / "link to net.bin").string()), net, "is the --network file"},
+      {gen + " --z " + z + " --raw " + z, z, "generate: error: --raw " + z + " is the --z file"},
+      {dis + " --images " + imgs + " --out " + imgs, imgs, "discriminate: error: --out " + imgs + " is the --images file"},
+      {dis + " --images " + imgs + " --out " + net, net, "discriminate: error: --out " + net + " is the --network file"},
+      {kBin + "/psp encode --network " + psp_net + " --images " + imgs + " --raw " + psp_net, psp_net,
+       "psp encode: error: --raw " + psp_net + " is the --network file"},
+      {kBin + "/psp encode --network " + psp_net + " --images " + latents + " --outdir " + (base / "out").string(),
+       latents, "psp encode: error: --outdir " + (base / "out").string() + ": " + latents + " is the --images file"},
+      // No file named: refused before the work, not at the rename after it.
+      {gen + " --seeds 0 --raw ''", net, "generate: error: --raw is empty; give a file name"},
+      {gen + " --seeds 0 --raw " + (base / "out").string(), net, "generate: error: --raw " + (base / "out").string() + ": a folder"},
+      {dis + " --images " + imgs + " --out " + (base / "new/").string(), imgs, "discriminate: error: --out " + (base / "new/").string() + ": a folder"},
+  };
+  for (const auto& c : cases) {
+    const std::string before = slurp(c.input);
+    const Result r = run(c.command);
+    INFO(c.command << " -> exit " << r.code << ":\n" << r.out);
+    CHECK(r.code == 1);
+    CHECK(r.lines() == 1);
+    CHECK(r.out.find(c.says) != std::string::npos);
+    CHECK(slurp(c.input) == before);
+  }
+  fs::remove_all(base);
 }

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import pickle
+import stat
 import subprocess
 import sys
 import tempfile
@@ -739,6 +740,61 @@ def to_rosinality_d(D):
         out[f"{dst}.bias"] = s[f"{src}.bias"]
     return out
 
+
+
+class InterruptedWriteTest(unittest.TestCase):
+    """A SIGINT (Ctrl-C) or SIGTERM while write_atomic writes: the process dies of
+    that signal, no temporary is left and the earlier file is whole."""
+
+    CHILD = r"""
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import convert_weights as cw
+def chunks():
+    yield b"x" * 65536
+    assert os.path.exists(f"{sys.argv[2]}.{os.getpid()}.tmp")
+    os.kill(os.getpid(), int(sys.argv[3]))
+    signal.pause()
+    yield b"y"
+cw.write_atomic(sys.argv[2], chunks())
+sys.exit(2)  # the signal did not end the process
+"""
+
+    def test_signal_mid_write(self):
+        import signal
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "net.bin")
+            with open(path, "wb") as f:
+                f.write(b"the earlier complete file")
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                r = subprocess.run([sys.executable, "-c", self.CHILD, TOOLS, path, str(int(sig))],
+                                   capture_output=True, text=True, timeout=120)
+                self.assertEqual(r.returncode, -sig, r.stderr)
+                self.assertEqual(sorted(os.listdir(d)), ["net.bin"])
+                with open(path, "rb") as f:
+                    self.assertEqual(f.read(), b"the earlier complete file")
+
+    def test_pipe_in_place_and_link_kept(self):
+        # A rename over a device or pipe would replace the node (as root, export to
+        # /dev/null made it a regular file); a FIFO stands in for the device here.
+        with tempfile.TemporaryDirectory() as d:
+            fifo = os.path.join(d, "out.fifo")
+            os.mkfifo(fifo)
+            rd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                cw.write_atomic(fifo, [b"through ", b"the pipe"])
+                self.assertEqual(os.read(rd, 64), b"through the pipe")
+            finally:
+                os.close(rd)
+            self.assertTrue(stat.S_ISFIFO(os.stat(fifo).st_mode))
+            target, link = os.path.join(d, "net.bin"), os.path.join(d, "latest.bin")
+            cw.write_atomic(target, [b"old"])
+            os.symlink("net.bin", link)
+            cw.write_atomic(link, [b"new"])
+            self.assertTrue(os.path.islink(link))
+            with open(target, "rb") as f:
+                self.assertEqual(f.read(), b"new")
+            self.assertEqual(sorted(os.listdir(d)), ["latest.bin", "net.bin", "out.fifo"])
 
 if __name__ == "__main__":
     unittest.main()

@@ -17,6 +17,7 @@
 
 #include "engine/io/atomic_file.h"
 #include "tests/testing.h"
+#include "tests/zip_fixture.h"
 #include "train/dataset.h"
 #include "train/image_io.h"
 #include "train/zip_reader.h"
@@ -56,29 +57,8 @@ void write_file(const std::string& path, const std::string& bytes) {
   REQUIRE(f.good());
 }
 
-// A zip with stored entries, as the official dataset_tool writes them.
-std::string stored_zip(const std::vector<std::pair<std::string, std::string>>& files) {
-  std::string out, cd;
-  auto u16 = [](std::string& s, uint32_t v) { s.push_back(char(v & 0xFF)), s.push_back(char(v >> 8 & 0xFF)); };
-  auto u32 = [&](std::string& s, uint32_t v) { u16(s, v & 0xFFFF), u16(s, v >> 16); };
-  for (const auto& [name, data] : files) {
-    const uint32_t crc = crc32(reinterpret_cast<const uint8_t*>(data.data()), data.size());
-    const uint32_t offset = static_cast<uint32_t>(out.size());
-    u32(out, 0x04034b50), u16(out, 20), u16(out, 0), u16(out, 0), u16(out, 0), u16(out, 0);
-    u32(out, crc), u32(out, uint32_t(data.size())), u32(out, uint32_t(data.size()));
-    u16(out, uint32_t(name.size())), u16(out, 0);
-    out += name + data;
-    u32(cd, 0x02014b50), u16(cd, 20), u16(cd, 20), u16(cd, 0), u16(cd, 0), u16(cd, 0), u16(cd, 0);
-    u32(cd, crc), u32(cd, uint32_t(data.size())), u32(cd, uint32_t(data.size()));
-    u16(cd, uint32_t(name.size())), u16(cd, 0), u16(cd, 0), u16(cd, 0), u16(cd, 0), u32(cd, 0), u32(cd, offset);
-    cd += name;
-  }
-  const uint32_t cd_offset = static_cast<uint32_t>(out.size());
-  out += cd;
-  u32(out, 0x06054b50), u16(out, 0), u16(out, 0), u16(out, uint32_t(files.size())), u16(out, uint32_t(files.size()));
-  u32(out, uint32_t(cd.size())), u32(out, cd_offset), u16(out, 0);
-  return out;
-}
+// Zips with stored entries, as the official dataset_tool writes them.
+using test::stored_zip;
 
 std::string be32s(uint32_t v) { return {char(v >> 24), char(v >> 16 & 0xFF), char(v >> 8 & 0xFF), char(v & 0xFF)}; }
 

@@ -87,6 +87,8 @@ import math
 import os
 import pickle
 import re
+import signal
+import stat
 import struct
 import sys
 import types
@@ -1709,17 +1711,58 @@ def write_bin(path, tensors, metadata):
     write_atomic(path, [struct.pack("<Q", len(head)), head] + blobs)
 
 
+class _Terminated(BaseException):
+    """SIGTERM during write_atomic, raised so the temporary is removed first."""
+
+
+def _die_of(sig):
+    """Ends the process by sig with its default action, as if never caught (exit status 128 + sig in a shell)."""
+    sys.stdout.flush()
+    signal.signal(sig, signal.SIG_DFL)
+    os.kill(os.getpid(), sig)
+
+
 def write_atomic(path, chunks):
+    # A device or pipe (/dev/null, /dev/stdout, a FIFO) is written in place: a
+    # rename would replace the node itself. A link to a file has its file replaced.
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+        try:
+            with open(path, "wb") as f:
+                for c in chunks:
+                    f.write(c)
+        except OSError as e:
+            raise ConvertError(f"{path}: cannot write ({e.strerror})")
+        return
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise ConvertError(f"{path}: cannot write (a block device or socket, not a file)")
+    if mode is not None and os.path.islink(path):
+        path = os.path.realpath(path)
     tmp = f"{path}.{os.getpid()}.tmp"  # the process id: concurrent writers never share a temporary
+    # Ctrl-C arrives as KeyboardInterrupt; SIGTERM (whose default would leave
+    # the temporary) is turned into _Terminated while the temporary exists.
+    def on_term(sig, frame):
+        raise _Terminated()
+    old = signal.signal(signal.SIGTERM, on_term) if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else None
     try:
         with open(tmp, "wb") as f:
             for c in chunks:
                 f.write(c)
         os.replace(tmp, path)
-    except OSError as e:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.remove(tmp)
-        raise ConvertError(f"{path}: cannot write ({e.strerror})")
+        if isinstance(e, _Terminated):
+            _die_of(signal.SIGTERM)
+        if isinstance(e, OSError):
+            raise ConvertError(f"{path}: cannot write ({e.strerror})")
+        raise
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
 
 
 def read_bin(path):
@@ -1835,6 +1878,8 @@ def main(argv=None):
         msg = " ".join(str(e).split())[:300]
         print(f"convert_weights: error: {args.src}: {type(e).__name__}: {msg}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: no traceback; the process ends by SIGINT, as a C++ program does
+        _die_of(signal.SIGINT)
     return 0
 
 

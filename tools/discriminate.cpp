@@ -51,10 +51,10 @@ Tensor in_passes(const Tensor& img, int64_t batch, Device dev, F&& forward) {
 
 Tensor read_images(const std::string& path, int channels, int resolution) {
   const Tensor img = io::read_npy(path).to(DType::f32);
-  const int64_t n = img.dim() == 4 ? img.size(0) : 0;
-  if (n < 1 || img.size(1) != channels || img.size(2) != resolution || img.size(3) != resolution)
+  if (img.dim() != 4 || img.size(1) != channels || img.size(2) != resolution || img.size(3) != resolution)
     throw Error("--images " + path + ": shape " + shape_str(img.shape()) + ", but the discriminator reads [N, " +
                 std::to_string(channels) + ", " + std::to_string(resolution) + ", " + std::to_string(resolution) + "]");
+  if (img.size(0) < 1) throw Error("--images " + path + ": shape " + shape_str(img.shape()) + ": no images (N >= 1)");
   return img;
 }
 
@@ -121,6 +121,7 @@ int run(int argc, char** argv) {
   }
   for (const char* f : {"network", "images", "out"})
     if (!args.has(f)) throw Error(std::string("--") + f + " is required (see --help)");
+  cli::check_output_file(args, "out", {"network", "images", "c"});
   const Device dev = args.device("device");
   const std::string path = args.str("network");
   const io::SafetensorsFile file = io::read_safetensors(path);

@@ -30,8 +30,7 @@ int run(int argc, char** argv) {
     if (!args.has(f)) throw Error(std::string("--") + f + " is required (see --help)");
   const std::string in = args.str("in"), out = args.str("out"), which = args.str("net");
   if (which != "G_ema" && which != "G" && which != "D") throw Error("--net must be G_ema, G or D, got '" + which + "'");
-  std::error_code ec;
-  if (fs::equivalent(in, out, ec)) throw Error("--out " + out + " is the input file; choose another name");
+  cli::check_output_file(args, "out", {"in"});
 
   const io::SafetensorsFile file = io::read_safetensors(in);
   const std::vector<std::string> present = networks_in(file);

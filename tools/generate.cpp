@@ -290,6 +290,7 @@ int run(int argc, char** argv) {
   }
   if (!args.has("network")) throw Error("--network is required (see --help)");
   check_flag_combinations(args);
+  cli::check_output_file(args, "raw", {"network", "z", "w", "c"});
   const Device dev = args.device("device");
   const std::string path = args.str("network");
   const io::SafetensorsFile file = io::read_safetensors(path);

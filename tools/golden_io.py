@@ -35,11 +35,19 @@ def write_safetensors(path, tensors, metadata=None):
 
 def write_atomically(path, chunks):
     """Writes the byte strings to path through a temporary name with the process id."""
+    # A rename over a device or pipe would replace the node itself (as root, /dev/null).
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise SystemExit(f"{path}: not a regular file; give a file name")
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as f:
-        for b in chunks:
-            f.write(b)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            for b in chunks:
+                f.write(b)
+        os.replace(tmp, path)
+    except BaseException:  # a failed write or Ctrl-C leaves no temporary
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def read_safetensors(path):

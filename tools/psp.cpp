@@ -15,11 +15,15 @@
 //       of a random z (mixed with --mix-alpha), in one row beside the input:
 //       OUT/style_mixing/<name>.png. Random noise by default, as there.
 //
-// A folder or .zip is read in sorted order (every file stb_image reads; grey
-// becomes RGB for an RGB network, a grey network refuses colour images; files it cannot read are named and skipped; transparent
-// images are refused, as the datasets refuse them); a .npy
-// holds float [N, C, S, S] in [-1, 1] at the encoder's input size. PNGs are
-// written as pSp's tensor2im: floor(clamp((x + 1) / 2, 0, 1) * 255).
+// A folder or .zip is read in sorted order as the training datasets read
+// one (train/dataset.h): every file stb_image decodes, whatever its name;
+// grey becomes RGB for an RGB network. Every other file (not an image, a
+// corrupt image, a zip entry the reader cannot read) is skipped with one
+// "psp: skipped <file>: <why>" line on stderr, and the run goes on; a
+// colour image for a grey network, or an image with transparent pixels, is
+// refused before anything is written. A .npy holds float [N, C, S, S]
+// (N >= 1) in [-1, 1] at the encoder's input size. PNGs are written as pSp's
+// tensor2im: floor(clamp((x + 1) / 2, 0, 1) * 255).
 #include <stb_image_write.h>
 #include <unistd.h>
 
@@ -54,9 +58,10 @@ class Inputs {
       npy_ = io::read_npy(path).to(DType::f32);
       const int64_t s = cfg.input_size;
       if (npy_.dim() != 4 || npy_.size(1) != cfg.input_nc || npy_.size(2) != s || npy_.size(3) != s)
-        throw Error(path + ": shape " + shape_str(npy_.shape()) + ", expected [N, " + std::to_string(cfg.input_nc) +
+        throw Error("--images " + path + ": shape " + shape_str(npy_.shape()) + ", expected [N, " + std::to_string(cfg.input_nc) +
                     ", " + std::to_string(s) + ", " + std::to_string(s) + "] (images in [-1, 1] at the encoder's "
                     "input size)");
+      if (npy_.size(0) < 1) throw Error("--images " + path + ": shape " + shape_str(npy_.shape()) + ": no images (N >= 1)");
       for (int64_t i = 0; i < npy_.size(0); ++i) {
         char buf[32];
         std::snprintf(buf, sizeof buf, "img%04lld", static_cast<long long>(i));
@@ -64,17 +69,39 @@ class Inputs {
       }
     } else {
       files_ = open_image_files(path);
-      // Every file whose header stb_image reads, as the datasets take them; the rest are named and skipped.
+      // As the training datasets take a folder or zip (train/dataset.h): every
+      // file that stb_image decodes is used, whatever its name; the rest (not
+      // an image, a corrupt image, an entry the zip reader cannot read) are
+      // skipped, each named on stderr; a colour image for a grey network or
+      // one with transparent pixels stops the run before any output. Each
+      // image is decoded here and again when its batch comes, so a bad one
+      // can never stop the run half-way.
+      const int c = cfg.input_nc;
       std::vector<std::string> readable, skipped;
+      for (const auto& [name, why] : files_.unlisted) skipped.push_back(files_.display(name) + ": " + why);
       for (const auto& n : files_.names) {
+        std::vector<uint8_t> bytes;
+        ImageInfo info;
         try {
-          const std::vector<uint8_t> bytes = files_.read(n);
-          image_info(bytes.data(), bytes.size(), files_.display(n));
-          readable.push_back(n);
+          bytes = files_.read(n);
+          info = image_info(bytes.data(), bytes.size(), files_.display(n));
         } catch (const Error& e) {
           skipped.push_back(e.what());
+          continue;
         }
+        if (c == 1 && info.colour_channels() == 3)
+          throw Error(files_.display(n) + ": is in colour, but the network reads grey images (input_nc 1)");
+        try {
+          decode_image(bytes.data(), bytes.size(), files_.display(n), c);
+        } catch (const TransparentImageError&) {
+          throw;
+        } catch (const Error& e) {
+          skipped.push_back(e.what());
+          continue;
+        }
+        readable.push_back(n);
       }
+      std::sort(skipped.begin(), skipped.end());
       // With nothing to encode, one line says so (as the training datasets do); else each skip is named.
       if (readable.empty())
         throw Error(path + ": no images that stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM)" +
@@ -171,6 +198,11 @@ Setup setup(const cli::Args& args) {
   if (!args.has("network")) throw Error("--network is required (see --help)");
   if (!args.has("images")) throw Error("--images is required (see --help)");
   Setup s;
+  s.outdir = args.str("outdir");
+  // What psp writes must not replace what it reads: latents.npy, names.txt
+  // and the image folders (whose PNGs take the inputs' names); encode's --raw too.
+  for (const char* out : {"latents.npy", "names.txt", "inference_results", "inference_coupled", "style_mixing"})
+    cli::check_not_input(args, "--outdir " + s.outdir + ":", s.outdir + "/" + out, {"network", "images"});
   s.dev = args.device("device");
   s.batch = args.integer("batch");
   s.net = psp::load_psp(args.str("network"));
@@ -178,7 +210,6 @@ Setup setup(const cli::Args& args) {
   s.inputs = std::make_unique<Inputs>(args.str("images"), s.net->config());
   s.count = s.inputs->size();
   if (args.has("n-images")) s.count = std::min<int64_t>(s.count, args.integer("n-images"));
-  s.outdir = args.str("outdir");
   return s;
 }
 
@@ -193,6 +224,7 @@ int encode(int argc, char** argv) {
     std::cout << args.usage();
     return 0;
   }
+  cli::check_output_file(args, "raw", {"network", "images"});
   Setup s = setup(args);
   const bool images = !args.flag("no-images"), couple = args.flag("couple"), resize = args.flag("resize-outputs");
   if (couple && !images) throw Error("--couple writes images; it cannot go with --no-images");

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -304,6 +305,26 @@ std::vector<long long> Args::integers(const std::string& name) const {
 Device Args::device(const std::string& name) const {
   const Flag& f = find(name, Kind::device);
   return parse_device(value(f), f.name);
+}
+
+void check_not_input(const Args& args, const std::string& what, const std::string& path,
+                     const std::vector<std::string>& inputs) {
+  for (const std::string& in : inputs) {
+    if (!args.has(in)) continue;
+    std::error_code ec;  // an output that does not exist yet is no input
+    if (std::filesystem::equivalent(args.str(in), path, ec))
+      throw Error(what + " " + path + " is the --" + in + " file; choose another name");
+  }
+}
+
+void check_output_file(const Args& args, const std::string& flag, const std::vector<std::string>& inputs) {
+  if (!args.has(flag)) return;
+  const std::string path = args.str(flag);
+  if (path.empty()) throw Error("--" + flag + " is empty; give a file name");
+  std::error_code ec;
+  if (path.back() == '/' || std::filesystem::is_directory(path, ec))
+    throw Error("--" + flag + " " + path + ": a folder; give a file name");
+  check_not_input(args, "--" + flag, path, inputs);
 }
 
 int run_main(const char* program, const std::function<int()>& body) {

@@ -120,6 +120,20 @@ std::vector<long long> parse_integer_list(const std::string& text, const std::st
 // in [0, 2^63-1], at most a million. Declare cli::integer_list flags instead.
 std::vector<long long> parse_range_list(const std::string& text, const std::string& flag);
 
+// Refuses an output that would replace one of the program's inputs (the same
+// file by any path or link: `generate --raw net.bin --network net.bin` wrote
+// images over the network): throws gf::Error "<what> <path> is the --<flag>
+// file; choose another name" for the first given flag of `inputs` that names
+// the same file as `path`. `what` names the output ("--raw", "--outdir out:
+// latents.npy").
+void check_not_input(const Args& args, const std::string& what, const std::string& path,
+                     const std::vector<std::string>& inputs);
+
+// The checks of an output file flag (--raw, --out), made before any work:
+// the path is not empty and not a folder ("--out out/: a folder; give a file
+// name"), and it is none of the inputs (check_not_input).
+void check_output_file(const Args& args, const std::string& flag, const std::vector<std::string>& inputs);
+
 // Runs body and turns any exception into "<program>: error: <what>" on
 // stderr and exit code 1; --help exits 0 from inside body via Args.
 int run_main(const char* program, const std::function<int()>& body);

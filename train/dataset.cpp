@@ -445,7 +445,7 @@ bool fashion_mnist_installed(const std::string& dir) {
 ImageFiles open_image_files(const std::string& path) {
   if (!fs::is_directory(path) && !fs::exists(path)) throw Error(path + ": no such file or folder");
   const Source src = fs::is_directory(path) ? folder_source(path) : zip_source(path);
-  return ImageFiles{src.path, src.names, src.read};
+  return ImageFiles{src.path, src.names, src.unlisted, src.read};
 }
 
 std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOptions& opt) {

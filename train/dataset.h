@@ -82,6 +82,9 @@ class Dataset {
 struct ImageFiles {
   std::string path;
   std::vector<std::string> names;  // relative, '/' separated
+  // Entries that cannot be read at all (a zip entry's unsupported compression
+  // or encryption, a broken link in a folder): name, why.
+  std::vector<std::pair<std::string, std::string>> unlisted;
   std::function<std::vector<uint8_t>(const std::string&)> read;
   std::string display(const std::string& name) const { return path + "/" + name; }
 };

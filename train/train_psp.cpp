@@ -180,6 +180,9 @@ int run(int argc, char** argv) {
                   "--alexnet alexnet-owt-7be5be79.pth), or a lambda of 0");
     need_file("lpips", spec.lpips_path, "LPIPS weights from tools/convert_weights.py");
     lpips = perceptual::load_lpips(spec.lpips_path);
+  } else if (args.has("lpips")) {  // unused at lambda 0, but recorded for a resume: a bad file is named now
+    need_file("lpips", spec.lpips_path, "LPIPS weights from tools/convert_weights.py");
+    perceptual::load_lpips(spec.lpips_path);
   }
   if (!spec.arcface_path.empty() && (spec.lambdas.id > 0 || !ckpt)) {
     need_file("arcface", spec.arcface_path, "ArcFace weights from tools/convert_weights.py");

@@ -36,6 +36,10 @@
 
 namespace {
 
+// The largest --batch and --batch-gpu (train_psp's cap too): far above the
+// official configs' 64, below what makes a typo fill the memory.
+constexpr long long kMaxBatch = 65536;
+
 using namespace gf;
 
 // --kimg and --tick: a trillion images, far beyond any run, and exact as a
@@ -178,8 +182,9 @@ int run(int argc, char** argv) {
                   {"data", "PATH", "", "image folder or .zip (default: Fashion-MNIST)"},
                   {"cfg", "NAME", "auto", "auto, stylegan2, paper256, paper512, paper1024, cifar, small, tiny"},
                   cli::integer("gpus", "N", "1", "data-parallel replicas on cuda:K .. cuda:K+N-1 for --device cuda:K (on the CPU: N replicas, for tests)", 1, 1024),
-                  cli::integer("batch", "N", "", "override the config's total batch size", 1, cli::kIntMax),
-                  cli::integer("batch-gpu", "N", "", "images per pass on one GPU; more passes accumulate gradients; 0: batch / gpus (default: the config's)", 0, cli::kIntMax),
+                  // Capped as train_psp's: --batch 2000000000 (a typo) was taken and grew past 1.5 GiB in 20 s.
+                  cli::integer("batch", "N", "", "override the config's total batch size", 1, kMaxBatch),
+                  cli::integer("batch-gpu", "N", "", "images per pass on one GPU; more passes accumulate gradients; 0: batch / gpus (default: the config's)", 0, kMaxBatch),
                   cli::number("kimg", "N", "", "train for this many thousand images; at least one minibatch is trained", cli::Range::at_least(0, kMaxKimg)),
                   cli::number("gamma", "G", "", "override the R1 weight", cli::Range::at_least(0)),
                   cli::integer("snap", "TICKS", "50", "snapshot interval in ticks; 0: only at the end", 0, cli::kIntMax),

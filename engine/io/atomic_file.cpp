@@ -1,8 +1,12 @@
 #include "engine/io/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <limits.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -25,13 +29,118 @@ bool sync_path(const std::string& path) {
   return ok;
 }
 
+// ---- Temporaries removed on SIGINT and SIGTERM ----------------------------
+// A Ctrl-C or a `kill` during a write would leave "<path>.<pid>.tmp" behind
+// (a checkpoint's worth of bytes in the run folder). Each write registers its
+// temporary in a fixed table; the handler unlinks every registered one (unlink
+// is async-signal-safe), puts the default action back and raises the signal
+// again, so the process still dies of it (exit status 130/143 in a shell)
+// and the previous complete file, never touched by the handler, stays.
+
+// Slots: 0 free, 1 being filled by its writer (or taken by the handler), 2
+// holds a live temporary. The handler takes a slot (2 -> 1) before reading
+// its path, so no other thread rewrites the path under it.
+constexpr int kSlots = 64;  // concurrent writes of one process; more are written unregistered
+struct Slot {
+  std::atomic<int> state{0};
+  char path[PATH_MAX];
+};
+Slot g_slots[kSlots];
+
+void remove_temporaries_and_die(int sig) {
+  const int saved = errno;
+  for (Slot& s : g_slots) {
+    int live = 2;
+    if (s.state.compare_exchange_strong(live, 1)) ::unlink(s.path);
+  }
+  errno = saved;
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);  // blocked inside the handler: delivered, with the default action, as it returns
+}
+
+// Installed at each write for SIGINT and SIGTERM where the action is the
+// default (once installed it is no longer): a signal the process ignores
+// (nohup, a background job's SIGINT) stays ignored, and a program's own
+// handler stays.
+void install_handlers() {
+  for (const int sig : {SIGINT, SIGTERM}) {
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) != 0 || (old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) continue;
+    struct sigaction sa {};
+    sa.sa_handler = remove_temporaries_and_die;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);  // one handler run at a time
+    sigaddset(&sa.sa_mask, SIGTERM);
+    ::sigaction(sig, &sa, nullptr);
+  }
+}
+
+// Registers tmp for the handler while it exists; a write with no free slot
+// (or a path too long for one) just goes unregistered.
+class TempGuard {
+ public:
+  explicit TempGuard(const std::string& tmp) {
+    install_handlers();
+    if (tmp.size() >= PATH_MAX) return;
+    for (Slot& s : g_slots) {
+      int free_slot = 0;
+      if (!s.state.compare_exchange_strong(free_slot, 1)) continue;
+      std::memcpy(s.path, tmp.c_str(), tmp.size() + 1);
+      s.state.store(2);  // only now may the handler read the path
+      slot_ = &s;
+      return;
+    }
+  }
+  // After the rename or the removal: an unlink by the handler in between finds nothing.
+  ~TempGuard() {
+    int live = 2;
+    if (slot_) slot_->state.compare_exchange_strong(live, 0);  // fails only once the handler has it
+  }
+  TempGuard(const TempGuard&) = delete;
+  TempGuard& operator=(const TempGuard&) = delete;
+
+ private:
+  Slot* slot_ = nullptr;
+};
+
+// A device or pipe named as the output (/dev/null, /dev/stdout, a FIFO) is
+// written in place: renaming a temporary over it would replace the device
+// node itself (as root, /dev/null would become a regular file).
+void write_in_place(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who) {
+  errno = 0;
+  std::ofstream f(path, std::ios::binary);
+  if (!f.good()) throw Error(who + ": cannot write " + path + (errno ? std::string(": ") + std::strerror(errno) : ""));
+  errno = 0;
+  write(f);
+  f.close();
+  if (f.fail()) throw Error(who + ": write to " + path + " failed" + (errno ? std::string(": ") + std::strerror(errno) : ""));
+}
+
 }  // namespace
 
 std::string temp_name(const std::string& path) { return path + "." + std::to_string(::getpid()) + ".tmp"; }
 
-void write_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who) {
+void write_atomic(const std::string& given, const std::function<void(std::ostream&)>& write, const std::string& who) {
+  std::string path = given;
+  struct stat st {};
+  if (given.empty()) throw Error(who + ": cannot write a file with an empty name");
+  if (given.back() == '/' || (::stat(given.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))
+    throw Error(who + ": cannot write " + given + ": a folder, not a file");
+  if (::stat(given.c_str(), &st) == 0) {
+    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) return write_in_place(given, write, who);
+    if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
+      throw Error(who + ": cannot write " + given + ": a block device or socket, not a file");
+    // A link to a file: the file is replaced and the link kept, as editors do.
+    struct stat lst {};
+    std::error_code ec;
+    if (S_ISREG(st.st_mode) && ::lstat(given.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+      const std::string target = std::filesystem::canonical(given, ec).string();
+      if (!ec) path = target;
+    }
+  }
   // The process id keeps concurrent writers (two test suites, two runs) off each other's temporary.
   const std::string tmp = temp_name(path);
+  const TempGuard guard(tmp);  // registered before the file exists, released after it is renamed or removed
   {
     errno = 0;
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);

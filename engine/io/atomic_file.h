@@ -2,7 +2,11 @@
 // "<path>.<pid>.tmp", which is flushed to the disk and then renamed over path,
 // so a crash, a power loss or a full disk never leaves a half-written
 // checkpoint, image or array, and two processes writing the same path (two
-// runs of the test suite) never share a temporary.
+// runs of the test suite) never share a temporary. A SIGINT (Ctrl-C) or
+// SIGTERM during a write removes the temporary and ends the process by that
+// signal as before (each write installs the handler where the signal's action
+// is the default), so an interrupted run leaves the previous
+// complete file and no "*.tmp".
 #pragma once
 #include <functional>
 #include <ostream>
@@ -15,6 +19,9 @@ std::string temp_name(const std::string& path);
 
 // Calls write with a binary stream on temp_name(path), then renames it to path.
 // On failure removes the temporary file and throws gf::Error("<who>: ...").
+// A path that is a link to a file has its file replaced (the link stays); a
+// character device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in
+// place, never replaced; a block device or a socket is refused.
 void write_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who);
 
 // Creates the folder dir (and its parents) for a program's outputs; throws

@@ -19,7 +19,7 @@ Tensor read_ws(const std::string& path, int num_ws, int w_dim, const std::string
   if (n >= 1 && t.dim() == 3 && t.size(1) == num_ws && t.size(2) == w_dim) return t.to(DType::f32);
   if (n >= 1 && t.dim() == 2 && t.size(1) == w_dim) return expand(t.to(DType::f32).reshape({n, 1, w_dim}), {n, num_ws, w_dim});
   throw Error(flag + " " + path + ": shape " + shape_str(t.shape()) + ", expected [N, " + std::to_string(num_ws) + ", " +
-              std::to_string(w_dim) + "] (N, num_ws, w_dim) or [N, " + std::to_string(w_dim) + "] (N, w_dim)");
+              std::to_string(w_dim) + "] (N, num_ws, w_dim) or [N, " + std::to_string(w_dim) + "] (N, w_dim), N >= 1");
 }
 
 Tensor style_mix(const Tensor& row_ws, const Tensor& col_ws, const std::vector<long long>& styles) {
