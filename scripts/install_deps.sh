@@ -9,7 +9,8 @@
 # The options combine: scripts/test.sh asks for --torch --chromium.
 set -euo pipefail
 # libdnnl-dev (oneDNN) is optional for the build; it runs the CPU convolutions.
-pkgs=(cmake make g++ catch2 nlohmann-json3-dev libstb-dev libopenblas-openmp-dev libdnnl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
+# iproute2: the two-machine tests' network namespaces (tests/cli/two_machines.sh).
+pkgs=(cmake make g++ catch2 nlohmann-json3-dev libstb-dev libopenblas-openmp-dev libdnnl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin iproute2)
 for a in "$@"; do
   case "$a" in
     --torch | --golden) pkgs+=(python3-torch python3-pil) ;;

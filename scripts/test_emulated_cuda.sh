@@ -38,6 +38,7 @@ run() {  # run ORDER DEVICES [CTEST ARGS...]
 run forward 1
 first=$SECONDS
 # The multi-process NCCL runs (tests/cli/distributed.cmake: 2 emulated devices
-# of their own, about 2 minutes) once: their kernels are all in gf_tests' cases.
+# of their own, by environment, mpirun and two namespaced "machines"; about 4
+# minutes) once: their kernels are all in gf_tests' cases.
 run reverse 2 -E 'cuda\.(train_stylegan|bench_allreduce)_nccl'
 echo "== emulated CUDA: build $((built - start)) s, forward run $((first - built)) s, reverse run $((SECONDS - first)) s"

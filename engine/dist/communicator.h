@@ -112,8 +112,12 @@ double rendezvous_timeout_seconds();
 // (MPI, TCP) forms it as the in-process all_reduce_mean does (engine/
 // collective.h): rank 0 sums the flat buffers in rank order and divides by
 // the world size, then broadcasts, so N processes give the bits of N
-// in-process replicas. NCCL sums in its own order (not that of the
-// in-process replicas) and every rank divides. Outside the graph.
+// in-process replicas. With NCCL every rank divides NCCL's sum: a GPU's NCCL
+// sums in its ring or tree order (not that of the in-process replicas, so the
+// last bits may differ from --gpus N), while the CUDA emulator's NCCL
+// (tools/cuda_emu/src/nccl.cpp) sums in rank order, ((x0 + x1) + x2) ..., so
+// on the emulator N processes match the in-process replicas bit for bit (the
+// cuda.train_stylegan_nccl_*_equals_inprocess tests). Outside the graph.
 void all_reduce_mean(Communicator& comm, const std::vector<Tensor>& tensors);
 
 // Every rank's `values` (the same count on every rank), in rank order, on every rank.

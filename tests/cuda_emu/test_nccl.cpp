@@ -4,11 +4,13 @@
 // event after the all-reduce stays incomplete until every rank has joined
 // it; a stream made to wait for it sees the sum), and the failures: a peer
 // that aborts turns into ncclRemoteError naming it, a peer that never comes
-// is not detected but ncclCommAbort ends the wait.
+// is not detected but ncclCommAbort ends the wait. NCCL_SOCKET_IFNAME picks
+// the bootstrap root's address.
 #include <nccl.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <random>
@@ -246,4 +248,40 @@ TEST_CASE("emulated NCCL: bad arguments and mismatched collectives", "[nccl]") {
     CHECK_THAT(ncclGetLastError(k.comm), Catch::Contains("different collectives"));
   }
   destroy(r);  // a failed communicator: destroyed without waiting
+}
+
+TEST_CASE("emulated NCCL: NCCL_SOCKET_IFNAME picks the root's interface; none matching is an error naming it",
+          "[nccl]") {
+  struct Unset {  // the variable is this process's: leave it unset for the other cases
+    ~Unset() { unsetenv("NCCL_SOCKET_IFNAME"); }
+  } unset;
+  // "=lo": loopback by name (the namespaced runs of tests/cli/two_machines.sh
+  // take a veth interface the same way).
+  setenv("NCCL_SOCKET_IFNAME", "=lo", 1);
+  const size_t n = 257;
+  Rank r[2];
+  start(r, n);
+  const std::vector<float> x[2] = {values(n, 3), values(n, 4)};
+  std::vector<float> got[2];
+  std::thread t[2];
+  for (int k = 0; k < 2; ++k)
+    t[k] = std::thread([&, k] {
+      cudaSetDevice(k);
+      cudaMemcpy(r[k].buf, x[k].data(), n * sizeof(float), cudaMemcpyHostToDevice);
+      CHECK(sum_in_place(r[k], n) == ncclSuccess);
+      CHECK(cudaStreamSynchronize(r[k].comm_stream) == cudaSuccess);
+      got[k].resize(n);
+      cudaMemcpy(got[k].data(), r[k].buf, n * sizeof(float), cudaMemcpyDeviceToHost);
+    });
+  for (auto& th : t) th.join();
+  size_t wrong = 0;
+  for (size_t i = 0; i < n; ++i)
+    for (int k = 0; k < 2; ++k) wrong += got[k][i] != x[0][i] + x[1][i];
+  CHECK(wrong == 0);
+  destroy(r);
+
+  setenv("NCCL_SOCKET_IFNAME", "=gfemu-no-such-interface", 1);
+  ncclUniqueId id;
+  CHECK(ncclGetUniqueId(&id) == ncclSystemError);
+  CHECK_THAT(ncclGetLastError(nullptr), Catch::Contains("NCCL_SOCKET_IFNAME==gfemu-no-such-interface"));
 }

@@ -3,15 +3,18 @@
 // bench/bench_allreduce.cpp), with the names, enumerators and values of
 // NCCL 2's documented API, so that the same code compiles against either.
 //
-// What it is: ranks in separate processes (or threads) of one machine,
-// joined over loopback TCP. ncclGetUniqueId opens the bootstrap root, a
-// listening socket and a thread of the calling process (rank 0's, in
-// ganforge); the id carries its port and a nonce. ncclCommInitRank connects
-// to it and blocks until all nranks have joined, as NCCL's does. Rank 0's
-// communicator, when in that process, owns the root: ncclCommDestroy leaves
-// it serving the others' last collective until they leave, ncclCommAbort
-// ends it. A collective is
-// queued on the communicator's worker thread: every rank sends its buffer to
+// What it is: ranks in separate processes (or threads), joined over TCP.
+// ncclGetUniqueId opens the bootstrap root, a listening socket and a thread
+// of the calling process (rank 0's, in ganforge); the id carries its address,
+// port and a nonce. The address: loopback (one machine), or with
+// NCCL_SOCKET_IFNAME set, as NCCL reads it (prefixes "eth,ib", "^" to
+// exclude, "=" for whole names), the first matching interface's IPv4 address,
+// which ranks on other machines (network namespaces, in the tests) reach.
+// ncclCommInitRank connects to it and blocks until all nranks have joined,
+// as NCCL's does. Rank 0's communicator, when in that process, owns the
+// root: ncclCommDestroy leaves it serving the others' last collective until
+// they leave, ncclCommAbort ends it. A collective is queued on the
+// communicator's worker thread: every rank sends its buffer to
 // the root, which sums them in rank order, ((x0 + x1) + x2) + ..., in the
 // buffer's own dtype (as engine/collective.h's in-process sum), and sends the
 // sum back; so every rank gets the same bits, and a run of N processes the
@@ -36,12 +39,14 @@
 // A stalled rank delays the detection of a dead one behind it: the root reads
 // the ranks in order.
 //
-// Limits: one machine (loopback); ncclAllReduce only, ncclSum only; dtypes
-// ncclFloat32, ncclFloat64, ncclBfloat16 and the integers (ncclFloat16 is
-// refused with ncclInvalidArgument); one rank per device is not checked; no
+// Limits: IPv4; ncclAllReduce only, ncclSum only; dtypes ncclFloat32,
+// ncclFloat64, ncclBfloat16 and the integers (ncclFloat16 is refused with
+// ncclInvalidArgument); one rank per device is not checked; no
 // ncclGroupStart/End, no non-blocking communicators (ncclCommInitRank blocks;
-// ncclInProgress is never returned), no NCCL_* environment variables, none of
-// NCCL's rings, protocols or summation orders. Not NVIDIA's code or protocol:
+// ncclInProgress is never returned), no NCCL_* environment variable but
+// NCCL_SOCKET_IFNAME (and without it loopback, where NCCL would take the
+// first interface other than lo and docker*), none of NCCL's rings,
+// protocols or summation orders. Not NVIDIA's code or protocol:
 // written from the API's documentation.
 #pragma once
 #include <cuda_runtime.h>

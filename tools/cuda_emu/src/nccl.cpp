@@ -1,6 +1,7 @@
 // The emulated NCCL (include/nccl.h says what it models and its limits):
 // a bootstrap root (a thread of the process that called ncclGetUniqueId)
-// joined by every rank over loopback TCP, and per communicator a worker
+// joined by every rank over TCP (on loopback, or on the interface
+// NCCL_SOCKET_IFNAME names), and per communicator a worker
 // thread that runs the queued collectives in order.
 //
 // Wire format, one header then its payload:
@@ -12,6 +13,8 @@
 //                 b = an ncclResult_t) when a rank's connection closed or the
 //                 ranks called different collectives; then it closes.
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -23,6 +26,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -39,7 +43,8 @@ constexpr char kMagic[8] = "gfnccl";
 struct IdBody {  // what ncclUniqueId carries
   char magic[8];
   uint64_t nonce;
-  uint16_t port;  // of the root, on 127.0.0.1
+  uint32_t addr;  // the root's IPv4 address (network order): root_address()'s
+  uint16_t port;  // the root's port (host order)
 };
 static_assert(sizeof(IdBody) <= NCCL_UNIQUE_ID_BYTES, "the id holds the root's address");
 
@@ -49,6 +54,58 @@ struct Header {
   int32_t a, b;
   uint64_t n;
 };
+
+std::string address_text(uint32_t addr) {  // network order -> "10.0.0.1"
+  char buf[INET_ADDRSTRLEN] = "?";
+  in_addr a{};
+  a.s_addr = addr;
+  ::inet_ntop(AF_INET, &a, buf, sizeof buf);
+  return buf;
+}
+
+// The address the bootstrap root listens on and the id carries, as NCCL's
+// NCCL_SOCKET_IFNAME picks its interface: a comma-separated list of name
+// prefixes ("eth,ib"); "^" first excludes them instead; "=" (after "^" if
+// any) matches whole names. The first interface that is up and has an IPv4
+// address, in getifaddrs order. Unset or empty: loopback, so the emulator
+// stays on one machine unless told (a GPU's NCCL then takes the first
+// interface other than lo and docker*). Nothing matching: false, `why` set.
+bool root_address(uint32_t* addr, std::string* why) {
+  const char* v = std::getenv("NCCL_SOCKET_IFNAME");
+  if (!v || !*v) {
+    *addr = htonl(INADDR_LOOPBACK);
+    return true;
+  }
+  std::string list = v;
+  const bool exclude = list[0] == '^';
+  if (exclude) list.erase(0, 1);
+  const bool exact = !list.empty() && list[0] == '=';
+  if (exact) list.erase(0, 1);
+  std::vector<std::string> names;
+  for (size_t b = 0, e; b <= list.size(); b = e + 1) {
+    e = list.find(',', b);
+    if (e == std::string::npos) e = list.size();
+    if (e > b) names.push_back(list.substr(b, e - b));
+  }
+  ifaddrs* all = nullptr;
+  if (::getifaddrs(&all) != 0) {
+    *why = std::string("getifaddrs: ") + std::strerror(errno);
+    return false;
+  }
+  bool found = false;
+  for (const ifaddrs* i = all; i && !found; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !(i->ifa_flags & IFF_UP)) continue;
+    const std::string name = i->ifa_name;
+    bool listed = false;
+    for (const std::string& n : names) listed = listed || (exact ? name == n : name.compare(0, n.size(), n) == 0);
+    if (listed == exclude) continue;
+    *addr = reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr;
+    found = true;
+  }
+  ::freeifaddrs(all);
+  if (!found) *why = std::string("no interface that is up with an IPv4 address matches NCCL_SOCKET_IFNAME=") + v;
+  return found;
+}
 
 bool write_all(int fd, const void* p, size_t bytes) {
   const char* c = static_cast<const char*>(p);
@@ -380,23 +437,27 @@ ncclResult_t ncclGetVersion(int* version) {
 
 ncclResult_t ncclGetUniqueId(ncclUniqueId* id) {
   if (!id) return fail(ncclInvalidArgument, "ncclGetUniqueId: null pointer");
+  uint32_t addr = 0;
+  std::string no_address;
+  if (!root_address(&addr, &no_address)) return fail(ncclSystemError, "ncclGetUniqueId: " + no_address);
   auto root = std::make_shared<Root>();
   root->listen_fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_addr.s_addr = addr;
   socklen_t len = sizeof a;
   if (root->listen_fd < 0 || ::bind(root->listen_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
       ::listen(root->listen_fd, 128) != 0 || ::getsockname(root->listen_fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
     const std::string why = std::strerror(errno);
     if (root->listen_fd >= 0) ::close(root->listen_fd);
-    return fail(ncclSystemError, "ncclGetUniqueId: cannot listen on 127.0.0.1: " + why);
+    return fail(ncclSystemError, "ncclGetUniqueId: cannot listen on " + address_text(addr) + ": " + why);
   }
   std::random_device rd;
   root->nonce = (uint64_t(rd()) << 32) ^ rd() ^ uint64_t(::getpid());
   IdBody body{};
   std::memcpy(body.magic, kMagic, sizeof kMagic);
   body.nonce = root->nonce;
+  body.addr = addr;
   body.port = ntohs(a.sin_port);
   std::memset(id->internal, 0, sizeof id->internal);
   std::memcpy(id->internal, &body, sizeof body);
@@ -421,13 +482,13 @@ ncclResult_t ncclCommInitRank(ncclComm_t* out, int nranks, ncclUniqueId id, int 
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_addr.s_addr = body.addr;
   a.sin_port = htons(body.port);
   if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     const std::string why = std::strerror(errno);
     if (fd >= 0) ::close(fd);
     return fail(ncclSystemError, "ncclCommInitRank: rank " + std::to_string(rank) + ": cannot reach the bootstrap "
-                                     "root at 127.0.0.1:" + std::to_string(body.port) + " (" + why + ")");
+                                     "root at " + address_text(body.addr) + ":" + std::to_string(body.port) + " (" + why + ")");
   }
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
