@@ -145,7 +145,7 @@ case $mode in
     n=$1 k=$2
     shift 2
     LOGS=$(mktemp)
-    trap 'rm -f "$LOGS".*' EXIT
+    trap 'rm -f "$LOGS" "$LOGS".*' EXIT
     start=$SECONDS
     start_env "$n" "$k" "$@"
     statuses=""
