@@ -86,7 +86,10 @@ TEST_CASE("a SIGINT or SIGTERM during write_atomic removes the temporary and kee
           o << std::string(1 << 16, 'x');
           o.flush();
           if (::write(ready[1], "w", 1) != 1) ::_exit(3);
-          for (;;) ::pause();  // mid-write until the signal comes
+          // Mid-write until the signal comes; a handler that returns without
+          // ending the process fails the checks below (exit 2) within 30 s, not a hang.
+          for (int k = 0; k < 300; ++k) ::usleep(100 * 1000);
+          ::_exit(2);
         }, "test");
       } catch (...) {
       }
@@ -156,5 +159,38 @@ TEST_CASE("write_atomic writes a pipe in place and a linked file through its lin
     CHECK_THROWS_WITH(gf::io::write_atomic(folder, [](std::ostream& o) { o << "x"; }, "save_npy"),
                       "save_npy: cannot write " + folder + ": a folder, not a file");
   CHECK_FALSE(fs::exists(dir / "new"));
+  fs::remove_all(dir);
+}
+
+// `generate --raw /dev/stdout >> all.npy`: the name leads, through
+// /proc/self/fd/1, to a regular file the shell opened; a rename over it would
+// replace that file (losing what it held) and leave the descriptor on the old
+// one. Each form of the name appends through the descriptor instead.
+TEST_CASE("write_atomic writes through an open descriptor's name, never replacing its file", "[atomic_file]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_test_atomic_fd_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string file = (dir / "all.npy").string();
+  gf::io::write_atomic(file, [](std::ostream& o) { o << "kept|"; }, "test");
+  struct stat before {};
+  REQUIRE(::stat(file.c_str(), &before) == 0);
+  const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND);  // as the shell's >>
+  REQUIRE(fd >= 0);
+  const std::string n = std::to_string(fd);
+  // A link standing where /dev/stdout stands: a name whose link leads to /proc/self/fd/N.
+  const std::string like_dev_stdout = (dir / "stdout").string();
+  fs::create_symlink("/proc/self/fd/" + n, like_dev_stdout);
+  std::string want = "kept|";
+  for (const std::string& name : {"/dev/fd/" + n, "/proc/self/fd/" + n, like_dev_stdout}) {
+    gf::io::write_atomic(name, [&](std::ostream& o) { o << name << "|"; }, "test");
+    want += name + "|";
+  }
+  ::close(fd);
+  struct stat after {};
+  REQUIRE(::stat(file.c_str(), &after) == 0);
+  CHECK(after.st_ino == before.st_ino);  // the same file, not a new one renamed over it
+  CHECK(read_all(file) == want);
+  CHECK(fs::is_symlink(like_dev_stdout));
+  for (const auto& e : fs::directory_iterator(dir)) CHECK(e.path().extension() != ".tmp");
   fs::remove_all(dir);
 }

@@ -503,6 +503,13 @@ TEST_CASE("psp names each file of a folder or zip that it skips; a transparent i
   CHECK(r.lines() == 1);
   CHECK(r.out.rfind("psp encode: error: " + (base / "alpha/b.png").string() + ": has transparent pixels", 0) == 0);
   CHECK_FALSE(fs::exists(base / "out_alpha"));
+  // --n-images 1: the scan stops at the first usable image (a 70k-image folder
+  // for a few images), so b.png, never encoded, does not stop the run.
+  const Result first = run(encode + " --n-images 1 --images " + (base / "alpha").string() + " --outdir " +
+                           (base / "out_first").string());
+  INFO(first.out);
+  CHECK(first.code == 0);
+  CHECK(slurp(base / "out_first/names.txt") == "a\n");
   fs::remove_all(base);
 }
 

@@ -796,5 +796,26 @@ sys.exit(2)  # the signal did not end the process
                 self.assertEqual(f.read(), b"new")
             self.assertEqual(sorted(os.listdir(d)), ["latest.bin", "net.bin", "out.fifo"])
 
+    def test_descriptor_written_through_not_replaced(self):
+        # `export ... /dev/stdout >> all.bin`: the name leads through
+        # /proc/self/fd/1 to a regular file, which a rename would replace.
+        with tempfile.TemporaryDirectory() as d:
+            target = os.path.join(d, "all.bin")
+            cw.write_atomic(target, [b"kept|"])
+            inode = os.stat(target).st_ino
+            fd = os.open(target, os.O_WRONLY | os.O_APPEND)  # as the shell's >>
+            like_dev_stdout = os.path.join(d, "stdout")
+            os.symlink(f"/proc/self/fd/{fd}", like_dev_stdout)
+            names = [f"/dev/fd/{fd}", f"/proc/self/fd/{fd}", like_dev_stdout]
+            try:
+                for name in names:
+                    cw.write_atomic(name, [name.encode(), b"|"])
+            finally:
+                os.close(fd)
+            self.assertEqual(os.stat(target).st_ino, inode)
+            with open(target, "rb") as f:
+                self.assertEqual(f.read(), b"kept|" + b"".join(n.encode() + b"|" for n in names))
+            self.assertEqual(sorted(os.listdir(d)), ["all.bin", "stdout"])
+
 if __name__ == "__main__":
     unittest.main()

@@ -1722,16 +1722,34 @@ def _die_of(sig):
     os.kill(os.getpid(), sig)
 
 
+def names_file_descriptor(path):
+    """True when path reaches an open descriptor of this process (/dev/stdout,
+    /dev/fd/N, /proc/self/fd/N, or a link to one): it may lead to a regular
+    file a shell redirection opened, which a rename would replace."""
+    p = os.path.normpath(os.path.abspath(path))
+    for _ in range(8):
+        d = os.path.realpath(os.path.dirname(p))  # /dev/fd, /proc/self/fd -> /proc/<pid>/fd
+        if os.path.basename(d) == "fd" and os.path.dirname(os.path.dirname(d)) == "/proc":
+            return True
+        if not os.path.islink(p):
+            return False
+        p = os.path.normpath(os.path.join(os.path.dirname(p), os.readlink(p)))
+    return False
+
+
 def write_atomic(path, chunks):
-    # A device or pipe (/dev/null, /dev/stdout, a FIFO) is written in place: a
-    # rename would replace the node itself. A link to a file has its file replaced.
+    # A device, pipe or descriptor (/dev/null, a FIFO, /dev/stdout) is written
+    # in place, appending (so `> f` and `>> f` mean what the shell says): a
+    # rename would replace the node itself, or the file a redirection opened.
+    # A link to a file has its file replaced.
     try:
         mode = os.stat(path).st_mode
     except OSError:
         mode = None
-    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+                             or (stat.S_ISREG(mode) and names_file_descriptor(path))):
         try:
-            with open(path, "wb") as f:
+            with open(path, "ab") as f:
                 for c in chunks:
                     f.write(c)
         except OSError as e:

@@ -53,7 +53,8 @@ namespace fs = std::filesystem;
 // The images to encode, read a batch at a time.
 class Inputs {
  public:
-  Inputs(const std::string& path, const psp::PspConfig& cfg) : cfg_(cfg) {
+  // Up to `limit` images (--n-images): the scan of a folder or zip stops there.
+  Inputs(const std::string& path, const psp::PspConfig& cfg, int64_t limit) : cfg_(cfg) {
     if (fs::path(path).extension() == ".npy") {
       npy_ = io::read_npy(path).to(DType::f32);
       const int64_t s = cfg.input_size;
@@ -80,6 +81,7 @@ class Inputs {
       std::vector<std::string> readable, skipped;
       for (const auto& [name, why] : files_.unlisted) skipped.push_back(files_.display(name) + ": " + why);
       for (const auto& n : files_.names) {
+        if (static_cast<int64_t>(readable.size()) >= limit) break;  // a 70k-image folder for --n-images 4
         std::vector<uint8_t> bytes;
         ImageInfo info;
         try {
@@ -207,9 +209,9 @@ Setup setup(const cli::Args& args) {
   s.batch = args.integer("batch");
   s.net = psp::load_psp(args.str("network"));
   s.net->to(s.dev);
-  s.inputs = std::make_unique<Inputs>(args.str("images"), s.net->config());
-  s.count = s.inputs->size();
-  if (args.has("n-images")) s.count = std::min<int64_t>(s.count, args.integer("n-images"));
+  const int64_t limit = args.has("n-images") ? args.integer("n-images") : cli::kInt64Max;
+  s.inputs = std::make_unique<Inputs>(args.str("images"), s.net->config(), limit);
+  s.count = std::min<int64_t>(s.inputs->size(), limit);
   return s;
 }
 

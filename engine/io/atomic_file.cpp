@@ -103,12 +103,34 @@ class TempGuard {
   Slot* slot_ = nullptr;
 };
 
-// A device or pipe named as the output (/dev/null, /dev/stdout, a FIFO) is
-// written in place: renaming a temporary over it would replace the device
-// node itself (as root, /dev/null would become a regular file).
+// True when path reaches an open file descriptor of this process:
+// /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N, or a link to one.
+// Such a name may lead to a regular file (`generate --raw /dev/stdout >>
+// all.npy`), which a rename would replace, losing what the shell's
+// redirection had there; it is written through the descriptor instead.
+bool names_file_descriptor(const std::string& given) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p = fs::absolute(given, ec).lexically_normal();
+  for (int hop = 0; hop < 8 && !ec; ++hop) {  // /dev/stdout -> /proc/self/fd/1: two hops at most in practice
+    const fs::path dir = fs::canonical(p.parent_path(), ec);  // /dev/fd and /proc/self/fd -> /proc/<pid>/fd
+    if (!ec && dir.filename() == "fd" && dir.parent_path().parent_path() == "/proc") return true;
+    if (!fs::is_symlink(p, ec) || ec) return false;
+    const fs::path target = fs::read_symlink(p, ec);
+    p = (target.is_absolute() ? target : p.parent_path() / target).lexically_normal();
+  }
+  return false;
+}
+
+// A device, a pipe or a descriptor named as the output (/dev/null, a FIFO,
+// /dev/stdout) is written in place: renaming a temporary over it would
+// replace the device node itself (as root, /dev/null would become a regular
+// file), or the file a redirection opened. Appended to, so that `> f` and
+// `>> f` both mean what the shell says; a device or pipe has no end to
+// append to.
 void write_in_place(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who) {
   errno = 0;
-  std::ofstream f(path, std::ios::binary);
+  std::ofstream f(path, std::ios::binary | std::ios::app);
   if (!f.good()) throw Error(who + ": cannot write " + path + (errno ? std::string(": ") + std::strerror(errno) : ""));
   errno = 0;
   write(f);
@@ -127,7 +149,8 @@ void write_atomic(const std::string& given, const std::function<void(std::ostrea
   if (given.back() == '/' || (::stat(given.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))
     throw Error(who + ": cannot write " + given + ": a folder, not a file");
   if (::stat(given.c_str(), &st) == 0) {
-    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) return write_in_place(given, write, who);
+    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || (S_ISREG(st.st_mode) && names_file_descriptor(given)))
+      return write_in_place(given, write, who);
     if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
       throw Error(who + ": cannot write " + given + ": a block device or socket, not a file");
     // A link to a file: the file is replaced and the link kept, as editors do.

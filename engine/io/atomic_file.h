@@ -20,8 +20,9 @@ std::string temp_name(const std::string& path);
 // Calls write with a binary stream on temp_name(path), then renames it to path.
 // On failure removes the temporary file and throws gf::Error("<who>: ...").
 // A path that is a link to a file has its file replaced (the link stays); a
-// character device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in
-// place, never replaced; a block device or a socket is refused.
+// character device, a pipe or an open descriptor (/dev/null, a FIFO,
+// /dev/stdout, /dev/fd/N, whatever they lead to) is written in place by
+// appending, never replaced; a block device or a socket is refused.
 void write_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who);
 
 // Creates the folder dir (and its parents) for a program's outputs; throws

@@ -105,7 +105,7 @@ statuses=() rc=0
 for p in "${pids[@]}"; do
   while kill -0 "$p" 2>/dev/null && ((SECONDS - start < limit)); do sleep 0.2; done
   if kill -0 "$p" 2>/dev/null; then
-    kill -9 "$p"
+    kill -9 $(pgrep -P "$p") "$p" 2>/dev/null  # torchrun's worker first: once its parent is gone, pgrep -P cannot find it
     wait "$p" 2>/dev/null
     statuses+=(timeout) rc=1
     continue
