@@ -144,11 +144,12 @@ std::string temp_name(const std::string& path) { return path + "." + std::to_str
 
 void write_atomic(const std::string& given, const std::function<void(std::ostream&)>& write, const std::string& who) {
   std::string path = given;
-  struct stat st {};
   if (given.empty()) throw Error(who + ": cannot write a file with an empty name");
-  if (given.back() == '/' || (::stat(given.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))
+  struct stat st {};
+  const bool exists = ::stat(given.c_str(), &st) == 0;
+  if (given.back() == '/' || (exists && S_ISDIR(st.st_mode)))
     throw Error(who + ": cannot write " + given + ": a folder, not a file");
-  if (::stat(given.c_str(), &st) == 0) {
+  if (exists) {
     if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || (S_ISREG(st.st_mode) && names_file_descriptor(given)))
       return write_in_place(given, write, who);
     if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
