@@ -817,5 +817,27 @@ sys.exit(2)  # the signal did not end the process
                 self.assertEqual(f.read(), b"kept|" + b"".join(n.encode() + b"|" for n in names))
             self.assertEqual(sorted(os.listdir(d)), ["all.bin", "stdout"])
 
+    def test_fixture_writer_refuses_descriptor_names(self):
+        # golden_io renames over its output; over /dev/stdout (a link) as root
+        # that replaced the link. It refuses links and nodes, keeping the file.
+        import golden_io
+        with tempfile.TemporaryDirectory() as d:
+            target = os.path.join(d, "all.bin")
+            with open(target, "wb") as f:
+                f.write(b"kept")
+            fd = os.open(target, os.O_WRONLY | os.O_APPEND)
+            like_dev_stdout = os.path.join(d, "stdout")
+            os.symlink(f"/proc/self/fd/{fd}", like_dev_stdout)
+            try:
+                for name in (like_dev_stdout, f"/dev/fd/{fd}"):
+                    with self.assertRaises(SystemExit):
+                        golden_io.write_atomically(name, [b"x"])
+            finally:
+                os.close(fd)
+            self.assertTrue(os.path.islink(like_dev_stdout))
+            with open(target, "rb") as f:
+                self.assertEqual(f.read(), b"kept")
+            self.assertEqual(sorted(os.listdir(d)), ["all.bin", "stdout"])
+
 if __name__ == "__main__":
     unittest.main()

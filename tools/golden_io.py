@@ -35,9 +35,11 @@ def write_safetensors(path, tensors, metadata=None):
 
 def write_atomically(path, chunks):
     """Writes the byte strings to path through a temporary name with the process id."""
-    # A rename over a device or pipe would replace the node itself (as root, /dev/null).
-    if os.path.exists(path) and not os.path.isfile(path):
-        raise SystemExit(f"{path}: not a regular file; give a file name")
+    # A rename over a device or pipe would replace the node itself (as root,
+    # /dev/null), and over a link the link (as root, /dev/stdout, whatever its
+    # descriptor leads to): fixtures go to plain files.
+    if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
+        raise SystemExit(f"{path}: not a regular file (a device, pipe or link); give a file name")
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         with open(tmp, "wb") as f:
