@@ -560,3 +560,43 @@ TEST_CASE("no program writes an output over one of its inputs", "[bad_input]") {
   }
   fs::remove_all(base);
 }
+
+// Every output file flag takes a path in a folder that does not exist yet
+// and makes it, as generate --raw and every --outdir do (discriminate --out
+// and export_weights --out failed at the rename, after the work); a file in
+// the way of that folder is one line, before any work.
+TEST_CASE("every output file flag makes its missing folder; a file in the way is one line", "[bad_input]") {
+  const fs::path base = kBase / "out_folders";
+  fs::remove_all(base);
+  const std::string net = kSource + "/tests/data/parity_32x1.bin", psp_net = kSource + "/tests/data/psp_gradual.bin";
+  const std::string imgs = (base / "imgs.npy").string(), psp_imgs = (base / "psp_imgs.npy").string();
+  fs::create_directories(base);
+  gf::io::save_npy(imgs, gf::zeros({2, 1, 32, 32}));
+  gf::io::save_npy(psp_imgs, gf::zeros({1, 3, 32, 32}));
+  write(base / "file", "in the way");
+  const struct {
+    std::string program, command;  // the output path follows the command
+  } outputs[] = {
+      {"discriminate", "discriminate --network " + net + " --images " + imgs + " --out"},
+      {"export_weights", "export_weights --in " + net + " --net D --out"},
+      {"generate", "generate --network " + net + " --seeds 0 --outdir " + (base / "png").string() + " --raw"},
+      {"psp encode", "psp encode --network " + psp_net + " --images " + psp_imgs + " --no-images --outdir " +
+                         (base / "psp").string() + " --raw"},
+  };
+  int k = 0;
+  for (const auto& o : outputs) {
+    const fs::path out = base / ("new" + std::to_string(k++)) / "deeper" / "out.bin";
+    const Result r = run(kBin + "/" + o.command + " " + out.string());
+    INFO(o.command << " -> exit " << r.code << ":\n" << r.out);
+    CHECK(r.code == 0);
+    CHECK(fs::file_size(out) > 0);
+    const std::string bad = (base / "file" / "out.bin").string();
+    const Result refused = run(kBin + "/" + o.command + " " + bad);
+    INFO(refused.out);
+    CHECK(refused.code == 1);
+    CHECK(refused.lines() == 1);
+    CHECK(refused.out == o.program + ": error: " + (o.program == "export_weights" || o.program == "discriminate" ? "--out " : "--raw ") +
+                             bad + ": cannot make its folder " + (base / "file").string() + ": Not a directory\n");
+  }
+  fs::remove_all(base);
+}

@@ -742,6 +742,26 @@ def to_rosinality_d(D):
 
 
 
+class OutputFolderTest(unittest.TestCase):
+    """DST in a folder that does not exist yet is written there, as every
+    program makes its output's folder; a file in the way is one line."""
+
+    def test_output_folder_made(self):
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "parity_32x1.bin")
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "new", "sub", "state.pt")
+            r = subprocess.run([sys.executable, SCRIPT, "export", src, out], capture_output=True, text=True, timeout=300)
+            self.assertEqual((r.returncode, r.stderr), (0, ""))
+            self.assertTrue(os.path.isfile(out))
+            with open(os.path.join(d, "file"), "w") as f:
+                f.write("in the way")
+            bad = os.path.join(d, "file", "state.pt")
+            r = subprocess.run([sys.executable, SCRIPT, "export", src, bad], capture_output=True, text=True, timeout=300)
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(r.stderr, f"convert_weights: error: {bad}: cannot make its folder {os.path.join(d, 'file')}: "
+                                       "Not a directory\n")
+
+
 class InterruptedWriteTest(unittest.TestCase):
     """A SIGINT (Ctrl-C) or SIGTERM while write_atomic writes: the process dies of
     that signal, no temporary is left and the earlier file is whole."""

@@ -167,6 +167,18 @@ def parse_args(argv):
     if os.path.exists(args.src) and os.path.exists(args.dst) and os.path.samefile(args.src, args.dst):
         print(f"convert_weights: error: {args.dst} is the input file; choose another name", file=sys.stderr)
         sys.exit(1)
+    # DST's folder is made now, as every program makes the folder of its
+    # output (train/cli.h check_output_file): a file in the way fails here.
+    folder = os.path.dirname(args.dst)
+    if folder:
+        try:
+            os.makedirs(folder, exist_ok=True)
+            if not os.path.isdir(folder):  # a link to nothing
+                raise NotADirectoryError(20, os.strerror(20))
+        except OSError as e:
+            why = os.strerror(20) if isinstance(e, FileExistsError) else e.strerror  # a file in the way
+            print(f"convert_weights: error: {args.dst}: cannot make its folder {folder}: {why}", file=sys.stderr)
+            sys.exit(1)
     return args
 
 

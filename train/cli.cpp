@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "kernels/openmp_spin.h"
 
 namespace gf::cli {
@@ -325,6 +326,7 @@ void check_output_file(const Args& args, const std::string& flag, const std::vec
   if (path.back() == '/' || std::filesystem::is_directory(path, ec))
     throw Error("--" + flag + " " + path + ": a folder; give a file name");
   check_not_input(args, "--" + flag, path, inputs);
+  io::create_parent_folder(path, "--" + flag);
 }
 
 int run_main(const char* program, const std::function<int()>& body) {

@@ -131,7 +131,9 @@ void check_not_input(const Args& args, const std::string& what, const std::strin
 
 // The checks of an output file flag (--raw, --out), made before any work:
 // the path is not empty and not a folder ("--out out/: a folder; give a file
-// name"), and it is none of the inputs (check_not_input).
+// name"), and it is none of the inputs (check_not_input). Then its folder is
+// made (io::create_parent_folder), as every program makes its --outdir, so
+// a file in the way fails here too, before the inputs are read.
 void check_output_file(const Args& args, const std::string& flag, const std::vector<std::string>& inputs);
 
 // Runs body and turns any exception into "<program>: error: <what>" on

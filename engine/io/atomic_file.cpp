@@ -257,11 +257,27 @@ void write_atomic(const std::string& given, const std::function<void(std::ostrea
   sync_path(dir.empty() ? "." : dir);  // best effort: some file systems refuse a folder fsync
 }
 
-void create_folder(const std::string& dir, const std::string& what) {
+namespace {
+
+// create_directories, and a file in the way (of dir itself) named as ENOTDIR.
+std::error_code make_folder(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (!ec && !std::filesystem::is_directory(dir, ec)) ec = std::make_error_code(std::errc::not_a_directory);
-  if (ec) throw Error(what + " " + dir + ": " + ec.message());
+  return ec;
+}
+
+}  // namespace
+
+void create_folder(const std::string& dir, const std::string& what) {
+  if (const std::error_code ec = make_folder(dir)) throw Error(what + " " + dir + ": " + ec.message());
+}
+
+void create_parent_folder(const std::string& path, const std::string& what) {
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) return;
+  if (const std::error_code ec = make_folder(dir))
+    throw Error(what + " " + path + ": cannot make its folder " + dir + ": " + ec.message());
 }
 
 }  // namespace gf::io
