@@ -223,6 +223,15 @@ ${_dist_flags_sh} --device cuda:0")
 --device cuda:0 --outdir ${_dist}/emu_killed")
   set_tests_properties(cuda.train_stylegan_nccl_killed_rank PROPERTIES LABELS cuda TIMEOUT 400
                        PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: (NCCL all-reduce of [0-9]+ values failed: .*)?rank 1 (closed its connection|connection failed).*the run stopped after [0-9] s with exit status 1")
+  # A rank whose NCCL start fails (the emulator's GFEMU_NCCL_FAIL_INIT): rank 0,
+  # blocked in ncclCommInitRank, which never notices, names it as soon as its
+  # TCP connection closes (the watchdog looks), not after the rendezvous limit
+  # (60 s here, which the bound of the seconds stays well under).
+  add_test(NAME cuda.train_stylegan_nccl_rank_fails_init
+           COMMAND sh -c "${_emu} GFEMU_NCCL_FAIL_INIT=1 GF_DIST_RENDEZVOUS_TIMEOUT=60 ${_launch} partial 2 2 \
+$<TARGET_FILE:train_stylegan> ${_long_flags_sh} --device cuda:0 --outdir ${_dist}/emu_fails_init")
+  set_tests_properties(cuda.train_stylegan_nccl_rank_fails_init PROPERTIES LABELS cuda TIMEOUT 200
+                       PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: ncclCommInitRank \\(NCCL's start[^)]*\\) stopped: rank 1 closed its tcp connection.*rank 1 fails on purpose.*exited with statuses 1 1 after ([0-9]|1[0-9]) s")
   # A stopped rank: the all-reduce in flight (or the host collective) times out.
   add_test(NAME cuda.train_stylegan_nccl_hung_rank
            COMMAND sh -c "${_emu} GF_DIST_TIMEOUT=5 ${_launch} stop-env $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \

@@ -36,6 +36,10 @@
 // completes what it held, and frees the communicator. A rank that stops
 // answering (SIGSTOP) is not detected, as in NCCL: the caller's timeout is.
 //
+// For tests, GFEMU_NCCL_FAIL_INIT=R makes rank R's ncclCommInitRank fail
+// (ncclSystemError) without joining, so the others wait in theirs, as NCCL's
+// do for a rank that never comes (gfemu/control.h).
+//
 // A stalled rank delays the detection of a dead one behind it: the root reads
 // the ranks in order.
 //
