@@ -599,3 +599,9 @@ ncclResult_t ncclAllReduce(const void* send, void* recv, size_t count, ncclDataT
 }
 
 }  // extern "C"
+
+std::string gfemu::nccl_id_address(const ncclUniqueId& id) {
+  IdBody body;
+  std::memcpy(&body, id.internal, sizeof body);
+  return std::memcmp(body.magic, kMagic, sizeof kMagic) == 0 ? address_text(body.addr) : "";
+}
