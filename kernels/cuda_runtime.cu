@@ -2,6 +2,7 @@
 #include <new>
 #include <vector>
 
+#include "kernels/cublas_loader.h"
 #include "kernels/cuda_context.cuh"
 
 namespace gf::cuda {
@@ -69,13 +70,15 @@ cudaStream_t cuda_stream(int device) {
 
 Stream stream(int device) { return cuda_stream(device); }
 
+// cuBLAS is loaded here, at its first use (kernels/cublas_loader.h).
 cublasHandle_t cublas_handle(int device) {
+  const CublasApi& api = cublas_api();
   cudaStream_t st = cuda_stream(device);
   std::lock_guard<std::mutex> lock(g_mutex);
   DeviceState& s = state(device);
   if (!s.cublas) {
-    GF_CUDA_CHECK(cublasCreate(&s.cublas));
-    GF_CUDA_CHECK(cublasSetStream(s.cublas, st));
+    GF_CUDA_CHECK(api.create(&s.cublas));
+    GF_CUDA_CHECK(api.set_stream(s.cublas, st));
   }
   return s.cublas;
 }

@@ -1,6 +1,7 @@
 // cuBLAS is column-major. A row-major C [m, n] is the column-major C^T [n, m],
 // and C^T = op(B)^T op(A)^T, so the product runs with the operands swapped and
 // the same transpose flags; no data moves.
+#include "kernels/cublas_loader.h"
 #include "kernels/cuda_context.cuh"
 #include "kernels/matmul.h"
 
@@ -10,13 +11,13 @@ namespace {
 cublasStatus_t gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                                     const float* alpha, const float* a, int lda, long long sa, const float* b, int ldb,
                                     long long sb, const float* beta, float* c, int ldc, long long sc, int batch) {
-  return cublasSgemmStridedBatched(h, ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
+  return cublas_api().sgemm_strided_batched(h, ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
 }
 cublasStatus_t gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                                     const double* alpha, const double* a, int lda, long long sa, const double* b,
                                     int ldb, long long sb, const double* beta, double* c, int ldc, long long sc,
                                     int batch) {
-  return cublasDgemmStridedBatched(h, ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
+  return cublas_api().dgemm_strided_batched(h, ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
 }
 
 }  // namespace

@@ -7,6 +7,10 @@
 
 #include "tests/testing.h"
 
+#if GF_WITH_CUDA && !GF_CUDA_EMU
+#include "kernels/cublas_loader.h"
+#endif
+
 using namespace gf;
 using gf::test::allclose;
 using gf::test::gradcheck;
@@ -162,3 +166,36 @@ TEST_CASE("matmul on cuda matches the cpu", "[matmul][cuda]") {
           }
         }
 }
+
+#if GF_WITH_CUDA && !GF_CUDA_EMU
+// The CUDA build loads cuBLAS with dlopen at its first use
+// (kernels/cublas_loader.h). Resolving needs no GPU, so these run with the
+// CPU cases; the emulator's build fills the table without dlopen, and the
+// [cuda] case above runs the GEMMs through it there and on a GPU.
+TEST_CASE("cuBLAS loader resolves every function from each library it would try", "[matmul]") {
+  const std::vector<std::string> libs = gf::cuda::cublas_libraries();
+  REQUIRE(libs.size() >= 1);
+  CHECK(libs.front().rfind("libcublas.so.", 0) == 0);  // the soname, for LD_LIBRARY_PATH and the RUNPATH
+  for (const std::string& lib : libs) {
+    INFO(lib);
+    const gf::cuda::CublasApi api = gf::cuda::load_cublas({lib});
+    CHECK(api.create != nullptr);
+    CHECK(api.set_stream != nullptr);
+    CHECK(api.sgemm_strided_batched != nullptr);
+    CHECK(api.dgemm_strided_batched != nullptr);
+  }
+}
+
+TEST_CASE("cuBLAS loader names every library it tried and the loader's reason", "[matmul]") {
+  using Catch::Matchers::Contains;
+  // Neither loads: one error naming both, with dlerror()'s reason.
+  REQUIRE_THROWS_WITH(gf::cuda::load_cublas({"libcublas_gf_missing.so.13", "/nonexistent/libcublas.so.13"}),
+                      Contains("cuBLAS: cannot load libcublas (") && Contains("libcublas_gf_missing.so.13: ") &&
+                          Contains("/nonexistent/libcublas.so.13: ") && Contains("No such file"));
+  // A missing first choice falls back to the next.
+  const std::vector<std::string> libs = gf::cuda::cublas_libraries();
+  CHECK(gf::cuda::load_cublas({"libcublas_gf_missing.so.13", libs.back()}).create != nullptr);
+  // A library that loads but is not cuBLAS: the first missing function, by its exported name.
+  REQUIRE_THROWS_WITH(gf::cuda::load_cublas({"libm.so.6"}), Contains("libm.so.6 has no cublasCreate_v2"));
+}
+#endif
