@@ -37,7 +37,17 @@ run() {  # run ORDER DEVICES [CTEST ARGS...]
   ran=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$log")
   echo "== emulated CUDA ($order order, $devices devices): $ran ctest entries run ($cases Catch2 [cuda] cases in gf_tests, plus the emulator's self-tests and program tests), 0 skipped"
 }
-run forward 1
+# The two-machine tests skip (77) without network namespaces, which an
+# unprivileged user may lack: left out, and said so, only where the same
+# check fails here; with namespaces (CI runs as root) a skip still fails.
+forward=()
+netns=0
+why=$(tests/cli/two_machines.sh check 2>&1) || netns=$?
+if ((netns == 77)); then
+  echo "== not run: cuda.train_stylegan_nccl_two_machines and its _equals_inprocess ($why)"
+  forward=(-E 'cuda\.train_stylegan_nccl_two_machines')
+fi
+run forward 1 ${forward[@]+"${forward[@]}"}
 first=$SECONDS
 # The multi-process NCCL runs (tests/cli/distributed.cmake: 2 emulated devices
 # of their own, by environment, mpirun and two namespaced "machines"; about 4

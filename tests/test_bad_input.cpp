@@ -560,3 +560,103 @@ TEST_CASE("no program writes an output over one of its inputs", "[bad_input]") {
   }
   fs::remove_all(base);
 }
+
+// Every output file flag takes a path in a folder that does not exist yet
+// and makes it, as generate --raw and every --outdir do (discriminate --out
+// and export_weights --out failed at the rename, after the work); a file in
+// the way of that folder is one line, before any work.
+TEST_CASE("every output file flag makes its missing folder; a file in the way is one line", "[bad_input]") {
+  const fs::path base = kBase / "out_folders";
+  fs::remove_all(base);
+  const std::string net = kSource + "/tests/data/parity_32x1.bin", psp_net = kSource + "/tests/data/psp_gradual.bin";
+  const std::string imgs = (base / "imgs.npy").string(), psp_imgs = (base / "psp_imgs.npy").string();
+  fs::create_directories(base);
+  gf::io::save_npy(imgs, gf::zeros({2, 1, 32, 32}));
+  gf::io::save_npy(psp_imgs, gf::zeros({1, 3, 32, 32}));
+  write(base / "file", "in the way");
+  const struct {
+    std::string program, command;  // the output path follows the command
+  } outputs[] = {
+      {"discriminate", "discriminate --network " + net + " --images " + imgs + " --out"},
+      {"export_weights", "export_weights --in " + net + " --net D --out"},
+      {"generate", "generate --network " + net + " --seeds 0 --outdir " + (base / "png").string() + " --raw"},
+      {"psp encode", "psp encode --network " + psp_net + " --images " + psp_imgs + " --no-images --outdir " +
+                         (base / "psp").string() + " --raw"},
+  };
+  int k = 0;
+  for (const auto& o : outputs) {
+    const fs::path out = base / ("new" + std::to_string(k++)) / "deeper" / "out.bin";
+    const Result r = run(kBin + "/" + o.command + " " + out.string());
+    INFO(o.command << " -> exit " << r.code << ":\n" << r.out);
+    CHECK(r.code == 0);
+    CHECK(fs::file_size(out) > 0);
+    const std::string bad = (base / "file" / "out.bin").string();
+    const Result refused = run(kBin + "/" + o.command + " " + bad);
+    INFO(refused.out);
+    CHECK(refused.code == 1);
+    CHECK(refused.lines() == 1);
+    CHECK(refused.out == o.program + ": error: " + (o.program == "export_weights" || o.program == "discriminate" ? "--out " : "--raw ") +
+                             bad + ": cannot make its folder " + (base / "file").string() + ": Not a directory\n");
+  }
+  fs::remove_all(base);
+}
+
+// A folder input (psp's --images, the trainers' --data) is read with all its
+// subfolders, so an output folder in it writes among the inputs: `psp encode
+// --images photos --outdir photos` wrote photos/inference_results/x.png, an
+// input of the next run or over one. Refused in one line before any work,
+// by any path or link; a folder beside it is fine.
+TEST_CASE("no program writes its output folder inside a folder it reads", "[bad_input]") {
+  const fs::path base = kBase / "out_in_inputs";
+  fs::remove_all(base);
+  std::vector<uint8_t> px(32 * 32 * 3);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(i * 3);
+  const fs::path photos = base / "photos";
+  write(photos / "x.png", png(32, 32, 3, px));
+  write(base / "out/inference_results/y.png", png(32, 32, 3, px));
+  write(base / "out/style_mixing/z.png", png(32, 32, 3, px));
+  fs::create_directory_symlink("photos", base / "link");
+  const std::string P = photos.string(), O = (base / "out").string();
+  const std::string encode = kBin + "/psp encode --network " + kSource + "/tests/data/psp_gradual.bin --images ";
+  const std::string mix = kBin + "/psp mix --latent-mask 4 --network " + kSource + "/tests/data/psp_gradual.bin --images ";
+  const std::string inside = ", which is read with all its subfolders";
+  const struct {
+    std::string command, says;
+  } cases[] = {
+      {encode + P + " --outdir " + P, "psp encode: error: --outdir " + P + " is the --images folder" + inside},
+      {encode + P + " --outdir " + P + "/sub/deeper", "psp encode: error: --outdir " + P + "/sub/deeper is inside the --images folder " + P + inside},
+      {encode + P + " --outdir " + (base / "link/sub").string(), "is inside the --images folder " + P + inside},
+      {encode + P + "/ --outdir " + (base / "photos/./sub").string(), "is inside the --images folder " + P + "/" + inside},
+      {mix + P + " --outdir " + P + "/mixed", "psp mix: error: --outdir " + P + "/mixed is inside the --images folder"},
+      {encode + O + "/inference_results --outdir " + O,
+       "psp encode: error: --outdir " + O + ": " + O + "/inference_results is the --images folder" + inside},
+      {mix + O + "/style_mixing --outdir " + O, "psp mix: error: --outdir " + O + ": " + O + "/style_mixing is the --images folder"},
+      {kBin + "/train_stylegan --cfg tiny --kimg 0 --data " + P + " --outdir " + P + "/runs",
+       "train_stylegan: error: --outdir " + P + "/runs is inside the --data folder " + P + inside},
+      {kBin + "/train_stylegan --cfg tiny --kimg 0 --data " + P + " --outdir " + (base / "runs").string() +
+           " --record-draws " + P + "/draws",
+       "train_stylegan: error: --record-draws " + P + "/draws is inside the --data folder " + P + inside},
+      {kBin + "/train_pggan --kimg 0 --data " + P + " --outdir " + P, "train_pggan: error: --outdir " + P + " is the --data folder"},
+      {kBin + "/train_psp --data " + P + " --outdir " + P + "/runs", "train_psp: error: --outdir " + P + "/runs is inside the --data folder"},
+  };
+  const auto listing = [&] {
+    std::set<std::string> files;
+    for (const auto& e : fs::recursive_directory_iterator(base)) files.insert(e.path().string());
+    return files;
+  };
+  const std::set<std::string> before = listing();
+  for (const auto& c : cases) {
+    const Result r = run(c.command);
+    INFO(c.command << " -> exit " << r.code << ":\n" << r.out);
+    CHECK(r.code == 1);
+    CHECK(r.lines() == 1);
+    CHECK(r.out.find(c.says) != std::string::npos);
+    CHECK(listing() == before);  // refused before anything is written
+  }
+  // Beside the input folder, even one whose name begins with the input's: written.
+  const Result beside = run(encode + P + " --outdir " + P + "2");
+  INFO(beside.out);
+  CHECK(beside.code == 0);
+  CHECK(fs::exists(base / "photos2/inference_results/x.png"));
+  fs::remove_all(base);
+}

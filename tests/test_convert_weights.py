@@ -742,6 +742,26 @@ def to_rosinality_d(D):
 
 
 
+class OutputFolderTest(unittest.TestCase):
+    """DST in a folder that does not exist yet is written there, as every
+    program makes its output's folder; a file in the way is one line."""
+
+    def test_output_folder_made(self):
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "parity_32x1.bin")
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "new", "sub", "state.pt")
+            r = subprocess.run([sys.executable, SCRIPT, "export", src, out], capture_output=True, text=True, timeout=300)
+            self.assertEqual((r.returncode, r.stderr), (0, ""))
+            self.assertTrue(os.path.isfile(out))
+            with open(os.path.join(d, "file"), "w") as f:
+                f.write("in the way")
+            bad = os.path.join(d, "file", "state.pt")
+            r = subprocess.run([sys.executable, SCRIPT, "export", src, bad], capture_output=True, text=True, timeout=300)
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(r.stderr, f"convert_weights: error: {bad}: cannot make its folder {os.path.join(d, 'file')}: "
+                                       "Not a directory\n")
+
+
 class InterruptedWriteTest(unittest.TestCase):
     """A SIGINT (Ctrl-C) or SIGTERM while write_atomic writes: the process dies of
     that signal, no temporary is left and the earlier file is whole."""
@@ -773,6 +793,73 @@ sys.exit(2)  # the signal did not end the process
                 self.assertEqual(sorted(os.listdir(d)), ["net.bin"])
                 with open(path, "rb") as f:
                     self.assertEqual(f.read(), b"the earlier complete file")
+
+    # As the program runs (die_by_signals first), with the signal sent where
+    # a raised KeyboardInterrupt or SIGTERM exception once escaped: just as
+    # write_atomic installs its handler (before its try), and while the
+    # except of a failed write removes the temporary (which stayed).
+    WINDOW = r"""
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import convert_weights as cw
+cw.die_by_signals()
+sig, where = int(sys.argv[3]), sys.argv[4]
+if where == "install":
+    real_signal = signal.signal
+    def hooked(s, h):
+        old = real_signal(s, h)
+        if s == sig and callable(h):
+            os.kill(os.getpid(), sig)
+        return old
+    signal.signal = hooked
+    chunks = [b"new"]
+else:
+    def failing():
+        yield b"x" * 65536
+        raise OSError(28, "No space left on device")
+    real_remove = os.remove
+    def remove(p):
+        os.kill(os.getpid(), sig)
+        real_remove(p)
+    os.remove = remove
+    chunks = failing()
+cw.write_atomic(sys.argv[2], chunks)
+sys.exit(2)  # the signal did not end the process
+"""
+
+    def test_signal_as_handler_goes_in_or_during_cleanup(self):
+        import signal
+        for where in ("install", "cleanup"):
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with self.subTest(where=where, sig=sig), tempfile.TemporaryDirectory() as d:
+                    path = os.path.join(d, "net.bin")
+                    with open(path, "wb") as f:
+                        f.write(b"the earlier complete file")
+                    r = subprocess.run([sys.executable, "-c", self.WINDOW, TOOLS, path, str(int(sig)), where],
+                                       capture_output=True, text=True, timeout=120)
+                    self.assertEqual((r.returncode, r.stderr), (-sig, ""))
+                    self.assertEqual(sorted(os.listdir(d)), ["net.bin"])
+                    with open(path, "rb") as f:
+                        self.assertEqual(f.read(), b"the earlier complete file")
+
+    def test_signal_while_importing_torch(self):
+        # Ctrl-C while `import torch` runs (seconds on a cold disk) printed
+        # KeyboardInterrupt's traceback. A stand-in torch package, found
+        # first, sends the signal from inside the import.
+        import signal
+        with tempfile.TemporaryDirectory() as d:
+            os.mkdir(os.path.join(d, "torch"))
+            with open(os.path.join(d, "torch", "__init__.py"), "w") as f:
+                f.write("import os, signal, sys\nos.kill(os.getpid(), int(os.environ['SIG']))\n"
+                        "signal.pause()\nsys.exit(2)\n")
+            src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "parity_32x1.bin")
+            out = os.path.join(d, "out", "state.pt")
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                env = dict(os.environ, PYTHONPATH=d, SIG=str(int(sig)))
+                r = subprocess.run([sys.executable, SCRIPT, "export", src, out], env=env,
+                                   capture_output=True, text=True, timeout=120)
+                self.assertEqual((r.returncode, r.stderr, r.stdout), (-sig, "", ""))
+                self.assertFalse(os.path.exists(out))
 
     def test_pipe_in_place_and_link_kept(self):
         # A rename over a device or pipe would replace the node (as root, export to

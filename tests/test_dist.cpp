@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <functional>
@@ -127,6 +128,46 @@ TEST_CASE("[#test_dist] a rank that leaves is named by rank 0 at once; one that 
     CHECK_THAT(errors[0], Catch::Contains("rank 0: no data from rank 1 for 1 s (GF_DIST_TIMEOUT)"));
     CHECK(took < 10);
   }
+}
+
+TEST_CASE("[#test_dist] closed_peer names a rank whose connection closed, and reads nothing") {
+  // Ranks 1 and 2 send their gather bytes; rank 2 then leaves (while rank 0
+  // is in no call of its own), rank 1 stays. Rank 0, asking from its thread
+  // as the NCCL watchdog does from another, learns that 2 is gone, then
+  // gathers every byte the ranks sent, rank 2's included.
+  std::atomic<int> stage{0};
+  const auto reaches = [&](int k) {  // within 10 s: a failed rank may not hang the others
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (stage < k && std::chrono::steady_clock::now() < end)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  std::vector<double> all(3, -1);
+  int before = -2, after = -2, peer_of_1 = -2;
+  const auto errors = run_ranks(3, 30, [&](int r, Communicator& comm) {
+    double x = r;
+    if (r == 0) {
+      before = comm.closed_peer();
+      stage = 1;
+      const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while ((after = comm.closed_peer()) < 0 && std::chrono::steady_clock::now() < end)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      stage = 2;
+      comm.gather(&x, sizeof x, all.data());
+      reaches(3);  // rank 1 asks before rank 0 leaves
+      return;
+    }
+    comm.gather(&x, sizeof x, nullptr);
+    reaches(1);
+    if (r == 2) return;  // its communicator closes
+    reaches(2);
+    peer_of_1 = comm.closed_peer();  // rank 0 is still there
+    stage = 3;
+  });
+  CHECK(errors == std::vector<std::string>(3));
+  CHECK(before == -1);
+  CHECK(after == 2);
+  CHECK(all == std::vector<double>{0, 1, 2});
+  CHECK(peer_of_1 == -1);
 }
 
 TEST_CASE("[#test_dist] the rendezvous names the ranks that never joined, within its own limit") {

@@ -79,20 +79,40 @@ the raw bytes with numpy. Errors end with
 one line "convert_weights: error: ..." and exit code 1; OUT is written to a
 temporary name and renamed only on success.
 """
-import argparse
-import collections
-import io
-import json
-import math
 import os
-import pickle
-import re
 import signal
-import stat
-import struct
 import sys
-import types
-import zipfile
+
+
+def die_by_signals():
+    """For the program (not an importer): SIGINT (Ctrl-C) and SIGTERM end the
+    process at once by their default action, exit status 128 + signal, with no
+    traceback wherever they land (importing PyTorch, converting); only
+    write_atomic catches them, to remove its temporary first. Python's
+    KeyboardInterrupt would print a traceback from wherever it is raised. A
+    signal the process ignores (nohup, a background job's SIGINT) stays
+    ignored. Called first, before any other import; only the interpreter's own
+    start-up comes before it."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(sig, signal.SIG_DFL)
+
+
+if __name__ == "__main__":
+    die_by_signals()
+
+import argparse  # noqa: E402
+import collections  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import pickle  # noqa: E402
+import re  # noqa: E402
+import stat  # noqa: E402
+import struct  # noqa: E402
+import threading  # noqa: E402
+import types  # noqa: E402
+import zipfile  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pydeps  # noqa: E402  (standard library only)
@@ -147,6 +167,18 @@ def parse_args(argv):
     if os.path.exists(args.src) and os.path.exists(args.dst) and os.path.samefile(args.src, args.dst):
         print(f"convert_weights: error: {args.dst} is the input file; choose another name", file=sys.stderr)
         sys.exit(1)
+    # DST's folder is made now, as every program makes the folder of its
+    # output (train/cli.h check_output_file): a file in the way fails here.
+    folder = os.path.dirname(args.dst)
+    if folder:
+        try:
+            os.makedirs(folder, exist_ok=True)
+            if not os.path.isdir(folder):  # a link to nothing
+                raise NotADirectoryError(20, os.strerror(20))
+        except OSError as e:
+            why = os.strerror(20) if isinstance(e, FileExistsError) else e.strerror  # a file in the way
+            print(f"convert_weights: error: {args.dst}: cannot make its folder {folder}: {why}", file=sys.stderr)
+            sys.exit(1)
     return args
 
 
@@ -1711,15 +1743,67 @@ def write_bin(path, tensors, metadata):
     write_atomic(path, [struct.pack("<Q", len(head)), head] + blobs)
 
 
-class _Terminated(BaseException):
-    """SIGTERM during write_atomic, raised so the temporary is removed first."""
-
-
 def _die_of(sig):
     """Ends the process by sig with its default action, as if never caught (exit status 128 + sig in a shell)."""
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except OSError:  # a closed pipe: what it held is lost either way
+        pass
     signal.signal(sig, signal.SIG_DFL)
-    os.kill(os.getpid(), sig)
+    signal.raise_signal(sig)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {sig})  # held (called where it is blocked): delivered here
+    os._exit(128 + sig)  # not reached: the default action of SIGINT and SIGTERM ends the process
+
+
+# The temporaries write_atomic has on the disk; _remove_temporaries_and_die
+# removes them. Only the main thread changes it, and a Python signal handler
+# runs in the main thread between two bytecodes, never inside a set update.
+_TEMPORARIES = set()
+
+
+def _remove_temporaries_and_die(sig, frame):
+    """SIGINT or SIGTERM while write_atomic holds a temporary: remove it, then
+    end by the signal. Raising instead (KeyboardInterrupt) would print a
+    traceback, or leave the temporary, where it landed outside the try (as
+    the handler is installed) or inside the except that cleans up."""
+    for tmp in list(_TEMPORARIES):
+        try:
+            os.unlink(tmp)
+        except OSError:  # not made yet, or already renamed
+            pass
+    _die_of(sig)
+
+
+class _SignalsRemoveTemporary:
+    """While it is entered, SIGINT and SIGTERM remove tmp and end the process
+    (_remove_temporaries_and_die), where their action is the default; a
+    handler of the caller's (an importer's KeyboardInterrupt) stays, and
+    write_atomic's except removes tmp then."""
+
+    def __init__(self, tmp):
+        self.tmp, self.installed = tmp, []
+
+    def __enter__(self):
+        _TEMPORARIES.add(self.tmp)  # before the handler: it may run at once
+        if threading.current_thread() is threading.main_thread():  # signal.signal works there only
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(sig) == signal.SIG_DFL:
+                    signal.signal(sig, _remove_temporaries_and_die)
+                    self.installed.append(sig)
+        return self
+
+    def __exit__(self, *exc):
+        # Blocked while the default action comes back: pthread_sigmask first
+        # runs a handler already due (it ends the process), and a signal that
+        # arrives meanwhile waits and ends the process, by default, at the unblock.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            for sig in self.installed:
+                signal.signal(sig, signal.SIG_DFL)
+            _TEMPORARIES.discard(self.tmp)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        return False
 
 
 def names_file_descriptor(path):
@@ -1760,27 +1844,20 @@ def write_atomic(path, chunks):
     if mode is not None and os.path.islink(path):
         path = os.path.realpath(path)
     tmp = f"{path}.{os.getpid()}.tmp"  # the process id: concurrent writers never share a temporary
-    # Ctrl-C arrives as KeyboardInterrupt; SIGTERM (whose default would leave
-    # the temporary) is turned into _Terminated while the temporary exists.
-    def on_term(sig, frame):
-        raise _Terminated()
-    old = signal.signal(signal.SIGTERM, on_term) if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else None
-    try:
-        with open(tmp, "wb") as f:
-            for c in chunks:
-                f.write(c)
-        os.replace(tmp, path)
-    except BaseException as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        if isinstance(e, _Terminated):
-            _die_of(signal.SIGTERM)
-        if isinstance(e, OSError):
-            raise ConvertError(f"{path}: cannot write ({e.strerror})")
-        raise
-    finally:
-        if old is not None:
-            signal.signal(signal.SIGTERM, old)
+    # A signal's default action would leave the temporary: while it exists,
+    # SIGINT and SIGTERM remove it and end the process.
+    with _SignalsRemoveTemporary(tmp):
+        try:
+            with open(tmp, "wb") as f:
+                for c in chunks:
+                    f.write(c)
+            os.replace(tmp, path)
+        except BaseException as e:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            if isinstance(e, OSError):
+                raise ConvertError(f"{path}: cannot write ({e.strerror})")
+            raise
 
 
 def read_bin(path):

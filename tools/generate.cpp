@@ -106,11 +106,7 @@ void check_grid(const cli::Args& args, int gw, int gh, int64_t n) {
 int write_outputs(const cli::Args& args, const Tensor& images, const std::vector<std::string>& names, int gw, int gh) {
   const std::string outdir = args.str("outdir");
   io::create_folder(outdir, "--outdir");
-  if (args.has("raw")) {
-    const std::filesystem::path raw_dir = std::filesystem::path(args.str("raw")).parent_path();
-    if (!raw_dir.empty()) io::create_folder(raw_dir.string(), "--raw");
-    io::save_npy(args.str("raw"), images);
-  }
+  if (args.has("raw")) io::save_npy(args.str("raw"), images);  // its folder made by cli::check_output_file
   if (gw > 0) {
     save_image_grid(images, outdir + "/grid.png", gw, gh);
   } else {

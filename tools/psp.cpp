@@ -196,15 +196,25 @@ struct Setup {
   std::string outdir;
 };
 
+// What psp writes must not land in a folder of images, which is read with
+// its subfolders: --outdir and each image folder under it lie outside
+// --images. Nor replace what it reads: latents.npy, names.txt and the image
+// folders (whose PNGs take the inputs' names). Checked first, before any
+// work and before encode's --raw has its folder made.
+void check_outdir(const cli::Args& args) {
+  const std::string outdir = args.str("outdir");
+  cli::check_not_in_input_folder(args, "--outdir", outdir, {"images"});
+  for (const char* sub : {"inference_results", "inference_coupled", "style_mixing"})
+    cli::check_not_in_input_folder(args, "--outdir " + outdir + ":", outdir + "/" + sub, {"images"});
+  for (const char* out : {"latents.npy", "names.txt", "inference_results", "inference_coupled", "style_mixing"})
+    cli::check_not_input(args, "--outdir " + outdir + ":", outdir + "/" + out, {"network", "images"});
+}
+
 Setup setup(const cli::Args& args) {
   if (!args.has("network")) throw Error("--network is required (see --help)");
   if (!args.has("images")) throw Error("--images is required (see --help)");
   Setup s;
   s.outdir = args.str("outdir");
-  // What psp writes must not replace what it reads: latents.npy, names.txt
-  // and the image folders (whose PNGs take the inputs' names); encode's --raw too.
-  for (const char* out : {"latents.npy", "names.txt", "inference_results", "inference_coupled", "style_mixing"})
-    cli::check_not_input(args, "--outdir " + s.outdir + ":", s.outdir + "/" + out, {"network", "images"});
   s.dev = args.device("device");
   s.batch = args.integer("batch");
   s.net = psp::load_psp(args.str("network"));
@@ -226,7 +236,8 @@ int encode(int argc, char** argv) {
     std::cout << args.usage();
     return 0;
   }
-  cli::check_output_file(args, "raw", {"network", "images"});
+  check_outdir(args);
+  cli::check_output_file(args, "raw", {"network", "images"});  // after check_outdir: it makes --raw's folder
   Setup s = setup(args);
   const bool images = !args.flag("no-images"), couple = args.flag("couple"), resize = args.flag("resize-outputs");
   if (couple && !images) throw Error("--couple writes images; it cannot go with --no-images");
@@ -292,6 +303,7 @@ int mix(int argc, char** argv) {
   so.noise_mode = nm == "const" ? NoiseMode::constant : nm == "none" ? NoiseMode::none : NoiseMode::random;
   if (nm != "const" && nm != "none" && nm != "random")
     throw Error("--noise-mode must be const, random or none, got '" + nm + "'");
+  check_outdir(args);
   Setup s = setup(args);
   for (long long i : mask)
     if (i >= s.net->n_styles())

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "kernels/openmp_spin.h"
 
 namespace gf::cli {
@@ -325,6 +326,29 @@ void check_output_file(const Args& args, const std::string& flag, const std::vec
   if (path.back() == '/' || std::filesystem::is_directory(path, ec))
     throw Error("--" + flag + " " + path + ": a folder; give a file name");
   check_not_input(args, "--" + flag, path, inputs);
+  io::create_parent_folder(path, "--" + flag);
+}
+
+void check_not_in_input_folder(const Args& args, const std::string& what, const std::string& dir,
+                               const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  for (const std::string& in : inputs) {
+    if (!args.has(in)) continue;
+    std::error_code ec;
+    if (!fs::is_directory(args.str(in), ec)) continue;
+    const fs::path folder = fs::canonical(args.str(in), ec);
+    if (ec) continue;
+    // The output folder need not exist yet: its existing part is resolved (links included), the rest is taken as written.
+    const fs::path out = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+    if (ec) continue;
+    auto o = out.begin();
+    bool inside = true;
+    for (auto f = folder.begin(); f != folder.end() && inside; ++f, ++o)
+      inside = o != out.end() && *o == *f;
+    if (!inside) continue;
+    throw Error(what + " " + dir + (out == folder ? " is the --" + in + " folder" : " is inside the --" + in + " folder " + args.str(in)) +
+                ", which is read with all its subfolders: outputs there would replace or join the inputs; choose a folder outside it");
+  }
 }
 
 int run_main(const char* program, const std::function<int()>& body) {

@@ -131,8 +131,22 @@ void check_not_input(const Args& args, const std::string& what, const std::strin
 
 // The checks of an output file flag (--raw, --out), made before any work:
 // the path is not empty and not a folder ("--out out/: a folder; give a file
-// name"), and it is none of the inputs (check_not_input).
+// name"), and it is none of the inputs (check_not_input). Then its folder is
+// made (io::create_parent_folder), as every program makes its --outdir, so
+// a file in the way fails here too, before the inputs are read.
 void check_output_file(const Args& args, const std::string& flag, const std::vector<std::string>& inputs);
+
+// Refuses a folder the program writes into (dir: its --outdir, or a folder
+// under it) that is, or lies inside, a folder input named by one of `inputs`
+// (psp's --images, the trainers' --data): such an input is read whole, every
+// subfolder included, so outputs there replace inputs or join them
+// (`psp encode --images photos --outdir photos` wrote
+// photos/inference_results/, among the images). Compared after resolving
+// links, before any work; an input that is a file or absent is left to the
+// other checks. Throws gf::Error "<what> <dir> is inside the --<flag> folder
+// <input> ..." ("is the --<flag> folder" for the folder itself).
+void check_not_in_input_folder(const Args& args, const std::string& what, const std::string& dir,
+                               const std::vector<std::string>& inputs);
 
 // Runs body and turns any exception into "<program>: error: <what>" on
 // stderr and exit code 1; --help exits 0 from inside body via Args.

@@ -17,7 +17,8 @@
 // throw an Error naming it, within GF_DIST_TIMEOUT seconds (default 600) when
 // it hangs and at once when its connection closes (TCP). The start has its own
 // limit, GF_DIST_RENDEZVOUS_TIMEOUT (default 120 s): a rank that never joins
-// the TCP rendezvous (or NCCL's initialization) is named after it. Under
+// the TCP rendezvous (or NCCL's initialization) is named after it; one whose
+// TCP connection closes while NCCL initializes is named at once. Under
 // mpirun, a rank that dies, before MPI_Init or after, is reported by mpirun,
 // which then stops the others.
 #pragma once
@@ -44,6 +45,14 @@ class Communicator {
   virtual void gather(const void* mine, size_t bytes, void* all) = 0;
   virtual void broadcast(void* buf, size_t bytes) = 0;
   virtual void barrier();
+
+  // A rank whose host connection has closed (it exited or was killed), or -1
+  // when none is known to be gone (always -1 under MPI, where mpirun stops
+  // the job when a rank dies). Never blocks and reads nothing: only peeks at
+  // the connections, so another thread (the NCCL watchdog) may ask while this
+  // rank's own thread is blocked elsewhere, e.g. in ncclCommInitRank, as long
+  // as that thread is not inside this communicator's calls or destructor.
+  virtual int closed_peer() const { return -1; }
 
   // Device all-reduce (NCCL): true when all_reduce_sum_device takes this
   // rank's GPU tensors; otherwise the host path below is used.

@@ -17,6 +17,10 @@
 // watchdog) polls every all-reduce in flight: NCCL's asynchronous error, or
 // one unfinished after GF_DIST_TIMEOUT seconds (ncclCommInitRank: after
 // GF_DIST_RENDEZVOUS_TIMEOUT), ends the process with one line naming it.
+// While a host call blocks (ncclCommInitRank waits for every rank, and NCCL
+// does not notice one that is gone), it also watches the host group's
+// connections: a rank whose connection closes (it failed to start NCCL, or
+// died) is named at once, not after the rendezvous limit.
 #include "engine/dist/communicator.h"
 #include "engine/error.h"
 
@@ -66,10 +70,14 @@ ncclDataType_t nccl_type(DType t) {
 // Watches NCCL work from a thread of its own. An item is an event recorded
 // after the work on the communication stream (it owns the event), or, with
 // no event, a host call in progress that the owner ends with host_done().
+// `host` (the process group, which must outlive the watchdog) is asked for a
+// closed connection only while such a host call is in progress: the owner's
+// thread is then inside NCCL, not in the host group's own calls.
 class Watchdog {
  public:
-  Watchdog(int rank, int world_size, int device)
-      : rank_(rank), world_size_(world_size), device_(device), thread_([this] { loop(); }) {}
+  Watchdog(const Communicator& host, int device)
+      : host_(host), rank_(host.rank()), world_size_(host.world_size()), device_(device),
+        thread_([this] { loop(); }) {}
   ~Watchdog() {
     {
       std::lock_guard<std::mutex> lock(m_);
@@ -108,6 +116,7 @@ class Watchdog {
     double limit_s;
     const char* limit_name;
   };
+  const Communicator& host_;
   int rank_, world_size_, device_;
   std::mutex m_;
   std::condition_variable cv_;
@@ -156,6 +165,13 @@ class Watchdog {
         }
       }
       for (const Item& x : items_)
+        if (!x.event) {
+          if (const int gone = host_.closed_peer(); gone >= 0)
+            fail(x.what + " stopped: rank " + std::to_string(gone) + " closed its " + host_.backend() +
+                 " connection: it exited or was killed (its own output says why)");
+          break;  // one look per round
+        }
+      for (const Item& x : items_)
         if (Clock::now() > x.deadline) {
           char limit[32];
           std::snprintf(limit, sizeof limit, "%g s", x.limit_s);
@@ -173,14 +189,15 @@ class NcclCommunicator final : public Communicator {
  public:
   NcclCommunicator(std::unique_ptr<Communicator> host, int device)
       : host_(std::move(host)), device_(device), timeout_(dist_timeout_seconds()),
-        watchdog_(host_->rank(), host_->world_size(), device) {
+        watchdog_(*host_, device) {
     const int r = host_->rank();
     ncclUniqueId id{};
     if (r == 0) nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId", r);
     host_->broadcast(&id, sizeof id);
     cuda::set_device(device_);
     // Blocks until every rank calls it: a rank that died after the host
-    // rendezvous would hold this one here for ever.
+    // rendezvous, or failed in its own call, would hold this one here for
+    // ever; the watchdog names it when its host connection closes.
     watchdog_.watch("ncclCommInitRank (NCCL's start, after every rank joined the host group)", nullptr,
                     rendezvous_timeout_seconds(), "GF_DIST_RENDEZVOUS_TIMEOUT");
     nccl_check(ncclCommInitRank(&comm_, host_->world_size(), id, r), "ncclCommInitRank", r);

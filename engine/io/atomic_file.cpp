@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -47,8 +49,35 @@ struct Slot {
 };
 Slot g_slots[kSlots];
 
+// Another thread may be writing while the handler runs. Its temporary must
+// not appear after the handler's scan: a thread that registered in a slot
+// the scan had passed, or whose temporary the handler unlinked before the
+// thread created it, left it behind when the process died. So a writer holds
+// SIGINT and SIGTERM off its own thread from registering until its temporary
+// exists, counted in g_creating, and does not start once g_dying is set; the
+// handler sets g_dying, waits until g_creating is 0 (every registered
+// temporary exists), then scans. All seq_cst: a writer that counts itself
+// after the handler set g_dying sees it, and the handler, after setting it,
+// sees any writer counted before.
+std::atomic<int> g_creating{0};
+std::atomic<bool> g_dying{false};
+// A temporary that takes longer to create (a hung network file system) is
+// not waited for longer: Ctrl-C must end the process.
+constexpr long kCreateWaitNs = 2'000'000'000L;
+
+long elapsed_ns(const timespec& since) {
+  timespec now {};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
+  return (now.tv_sec - since.tv_sec) * 1'000'000'000L + (now.tv_nsec - since.tv_nsec);
+}
+
 void remove_temporaries_and_die(int sig) {
   const int saved = errno;
+  g_dying.store(true);
+  timespec start {};
+  ::clock_gettime(CLOCK_MONOTONIC, &start);
+  while (g_creating.load() != 0 && elapsed_ns(start) < kCreateWaitNs) {
+  }
   for (Slot& s : g_slots) {
     int live = 2;
     if (s.state.compare_exchange_strong(live, 1)) ::unlink(s.path);
@@ -76,11 +105,27 @@ void install_handlers() {
 }
 
 // Registers tmp for the handler while it exists; a write with no free slot
-// (or a path too long for one) just goes unregistered.
+// (or a path too long for one) just goes unregistered. From construction to
+// created() this thread holds SIGINT and SIGTERM off (counted in
+// g_creating), so the handler, run by another thread, waits for the
+// temporary to exist before it scans, and never runs on this thread while
+// it waits. Once the handler has begun, a new write never creates its
+// temporary: it waits for the end of the process.
 class TempGuard {
  public:
   explicit TempGuard(const std::string& tmp) {
     install_handlers();
+    sigset_t both;
+    sigemptyset(&both);
+    sigaddset(&both, SIGINT);
+    sigaddset(&both, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &both, &old_mask_);
+    g_creating.fetch_add(1);
+    creating_ = true;
+    if (g_dying.load()) {  // the handler is removing temporaries and will end the process
+      created();
+      for (;;) ::pause();
+    }
     if (tmp.size() >= PATH_MAX) return;
     for (Slot& s : g_slots) {
       int free_slot = 0;
@@ -91,8 +136,16 @@ class TempGuard {
       return;
     }
   }
+  // The temporary exists, or its creation failed: the handler may remove it now.
+  void created() {
+    if (!creating_) return;
+    creating_ = false;
+    g_creating.fetch_sub(1);
+    ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);  // a signal held meanwhile is handled here
+  }
   // After the rename or the removal: an unlink by the handler in between finds nothing.
   ~TempGuard() {
+    created();
     int live = 2;
     if (slot_) slot_->state.compare_exchange_strong(live, 0);  // fails only once the handler has it
   }
@@ -101,6 +154,8 @@ class TempGuard {
 
  private:
   Slot* slot_ = nullptr;
+  sigset_t old_mask_;
+  bool creating_ = false;
 };
 
 // True when path reaches an open file descriptor of this process:
@@ -164,10 +219,13 @@ void write_atomic(const std::string& given, const std::function<void(std::ostrea
   }
   // The process id keeps concurrent writers (two test suites, two runs) off each other's temporary.
   const std::string tmp = temp_name(path);
-  const TempGuard guard(tmp);  // registered before the file exists, released after it is renamed or removed
+  TempGuard guard(tmp);  // registered before the file exists, released after it is renamed or removed
   {
     errno = 0;
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    const int open_errno = errno;
+    guard.created();
+    errno = open_errno;
     // The reason (no such folder, permission denied, a full disk) is open(2)'s.
     if (!f.good()) throw Error(who + ": cannot write " + path + (errno ? std::string(": ") + std::strerror(errno) : ""));
     errno = 0;  // a failed write below leaves its reason here
@@ -199,11 +257,27 @@ void write_atomic(const std::string& given, const std::function<void(std::ostrea
   sync_path(dir.empty() ? "." : dir);  // best effort: some file systems refuse a folder fsync
 }
 
-void create_folder(const std::string& dir, const std::string& what) {
+namespace {
+
+// create_directories, and a file in the way (of dir itself) named as ENOTDIR.
+std::error_code make_folder(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (!ec && !std::filesystem::is_directory(dir, ec)) ec = std::make_error_code(std::errc::not_a_directory);
-  if (ec) throw Error(what + " " + dir + ": " + ec.message());
+  return ec;
+}
+
+}  // namespace
+
+void create_folder(const std::string& dir, const std::string& what) {
+  if (const std::error_code ec = make_folder(dir)) throw Error(what + " " + dir + ": " + ec.message());
+}
+
+void create_parent_folder(const std::string& path, const std::string& what) {
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) return;
+  if (const std::error_code ec = make_folder(dir))
+    throw Error(what + " " + path + ": cannot make its folder " + dir + ": " + ec.message());
 }
 
 }  // namespace gf::io

@@ -30,4 +30,10 @@ void write_atomic(const std::string& path, const std::function<void(std::ostream
 // Not a directory" for a file in the way.
 void create_folder(const std::string& dir, const std::string& what);
 
+// Creates the folder that will hold the file path (and its parents), so that
+// every output file flag takes a path in a new folder as --outdir does
+// (`--out results/logits.npy`); nothing for a name without a folder. Throws
+// gf::Error("<what> <path>: cannot make its folder <dir>: <why>").
+void create_parent_folder(const std::string& path, const std::string& what);
+
 }  // namespace gf::io

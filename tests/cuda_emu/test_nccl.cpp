@@ -5,8 +5,12 @@
 // it; a stream made to wait for it sees the sum), and the failures: a peer
 // that aborts turns into ncclRemoteError naming it, a peer that never comes
 // is not detected but ncclCommAbort ends the wait. NCCL_SOCKET_IFNAME picks
-// the bootstrap root's address.
+// the bootstrap root's address: the id carries that interface's.
+#include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <nccl.h>
+#include <net/if.h>
+#include <netinet/in.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -250,19 +254,79 @@ TEST_CASE("emulated NCCL: bad arguments and mismatched collectives", "[nccl]") {
   destroy(r);  // a failed communicator: destroyed without waiting
 }
 
+namespace {
+
+// The up interfaces with an IPv4 address, in getifaddrs order: {name, address}.
+std::vector<std::pair<std::string, std::string>> ipv4_interfaces() {
+  std::vector<std::pair<std::string, std::string>> out;
+  ifaddrs* all = nullptr;
+  REQUIRE(getifaddrs(&all) == 0);
+  for (const ifaddrs* i = all; i; i = i->ifa_next)
+    if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && (i->ifa_flags & IFF_UP)) {
+      char text[INET_ADDRSTRLEN] = "";
+      inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr, text, sizeof text);
+      out.emplace_back(i->ifa_name, text);
+    }
+  freeifaddrs(all);
+  return out;
+}
+
+// The address an id carries under NCCL_SOCKET_IFNAME=spec (after a
+// communicator of one rank joined its root there, which ends the root), or
+// "error: " and NCCL's last error.
+std::string root_address_under(const std::string& spec) {
+  setenv("NCCL_SOCKET_IFNAME", spec.c_str(), 1);
+  ncclUniqueId id;
+  if (ncclGetUniqueId(&id) != ncclSuccess) return std::string("error: ") + ncclGetLastError(nullptr);
+  ncclComm_t one = nullptr;
+  CHECK(ncclCommInitRank(&one, 1, id, 0) == ncclSuccess);
+  CHECK(ncclCommDestroy(one) == ncclSuccess);
+  return gfemu::nccl_id_address(id);
+}
+
+}  // namespace
+
 TEST_CASE("emulated NCCL: NCCL_SOCKET_IFNAME picks the root's interface; none matching is an error naming it",
           "[nccl]") {
   struct Unset {  // the variable is this process's: leave it unset for the other cases
     ~Unset() { unsetenv("NCCL_SOCKET_IFNAME"); }
   } unset;
-  // "=lo": loopback by name (the namespaced runs of tests/cli/two_machines.sh
-  // take a veth interface the same way).
+  // Unset: loopback. What NCCL_SOCKET_IFNAME picks must differ from that
+  // wherever the interfaces allow, so that a variable ignored fails here,
+  // on any machine (without namespaces: loopback alone is enough).
+  const auto interfaces = ipv4_interfaces();
+  auto first = [&](const std::function<bool(const std::string&)>& pick) -> std::string {
+    for (const auto& [name, address] : interfaces)
+      if (pick(name)) return address;
+    return "error";
+  };
+  auto starts = [](const std::string& name, const std::string& prefix) { return name.rfind(prefix, 0) == 0; };
+  CHECK(root_address_under("") == "127.0.0.1");
+  CHECK(root_address_under("=lo") == "127.0.0.1");
+  // A prefix: "l" matches lo; "=l" names a whole interface, and none is "l".
+  CHECK(root_address_under("l") == first([&](const std::string& n) { return starts(n, "l"); }));
+  CHECK_THAT(root_address_under("=l"), Catch::StartsWith("error: ") && Catch::Contains("NCCL_SOCKET_IFNAME==l"));
+  // "^lo": anything but loopback; an error where loopback is all there is.
+  const std::string not_lo = first([&](const std::string& n) { return !starts(n, "lo"); });
+  const std::string got = root_address_under("^lo");
+  INFO("interfaces: " << interfaces.size() << "; the first not named lo*: " << not_lo);
+  if (not_lo == "error") {
+    CHECK_THAT(got, Catch::StartsWith("error: ") && Catch::Contains("NCCL_SOCKET_IFNAME=^lo"));
+  } else {
+    CHECK(got == not_lo);
+    CHECK(got != "127.0.0.1");
+  }
+  for (const auto& [name, address] : interfaces)  // each by its whole name
+    if (name != "lo") CHECK(root_address_under("=" + name) == first([&](const std::string& n) { return n == name; }));
+
+  // Two ranks on "=lo" (the namespaced runs of tests/cli/two_machines.sh take
+  // a veth interface the same way): the all-reduce works there.
   setenv("NCCL_SOCKET_IFNAME", "=lo", 1);
   const size_t n = 257;
   Rank r[2];
   start(r, n);
   const std::vector<float> x[2] = {values(n, 3), values(n, 4)};
-  std::vector<float> got[2];
+  std::vector<float> got_sum[2];
   std::thread t[2];
   for (int k = 0; k < 2; ++k)
     t[k] = std::thread([&, k] {
@@ -270,13 +334,13 @@ TEST_CASE("emulated NCCL: NCCL_SOCKET_IFNAME picks the root's interface; none ma
       cudaMemcpy(r[k].buf, x[k].data(), n * sizeof(float), cudaMemcpyHostToDevice);
       CHECK(sum_in_place(r[k], n) == ncclSuccess);
       CHECK(cudaStreamSynchronize(r[k].comm_stream) == cudaSuccess);
-      got[k].resize(n);
-      cudaMemcpy(got[k].data(), r[k].buf, n * sizeof(float), cudaMemcpyDeviceToHost);
+      got_sum[k].resize(n);
+      cudaMemcpy(got_sum[k].data(), r[k].buf, n * sizeof(float), cudaMemcpyDeviceToHost);
     });
   for (auto& th : t) th.join();
   size_t wrong = 0;
   for (size_t i = 0; i < n; ++i)
-    for (int k = 0; k < 2; ++k) wrong += got[k][i] != x[0][i] + x[1][i];
+    for (int k = 0; k < 2; ++k) wrong += got_sum[k][i] != x[0][i] + x[1][i];
   CHECK(wrong == 0);
   destroy(r);
 

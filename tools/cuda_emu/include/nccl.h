@@ -36,6 +36,10 @@
 // completes what it held, and frees the communicator. A rank that stops
 // answering (SIGSTOP) is not detected, as in NCCL: the caller's timeout is.
 //
+// For tests, GFEMU_NCCL_FAIL_INIT=R makes rank R's ncclCommInitRank fail
+// (ncclSystemError) without joining, so the others wait in theirs, as NCCL's
+// do for a rank that never comes (gfemu/control.h).
+//
 // A stalled rank delays the detection of a dead one behind it: the root reads
 // the ranks in order.
 //
@@ -52,6 +56,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <string>
 
 // The API level emulated (ncclGetLastError came with 2.13).
 #define NCCL_MAJOR 2
@@ -117,3 +122,10 @@ ncclResult_t ncclAllReduce(const void* sendbuff, void* recvbuff, size_t count, n
                            ncclRedOp_t op, ncclComm_t comm, cudaStream_t stream);
 
 }  // extern "C"
+
+namespace gfemu {
+// The emulator's own, for its tests: the bootstrap root's IPv4 address that
+// an id from ncclGetUniqueId carries, as text ("127.0.0.1"); "" when the id
+// did not come from it.
+std::string nccl_id_address(const ncclUniqueId& id);
+}  // namespace gfemu

@@ -479,6 +479,12 @@ ncclResult_t ncclCommInitRank(ncclComm_t* out, int nranks, ncclUniqueId id, int 
   std::memcpy(&body, id.internal, sizeof body);
   if (std::memcmp(body.magic, kMagic, sizeof kMagic) != 0)
     return fail(ncclInvalidArgument, "ncclCommInitRank: the id did not come from ncclGetUniqueId");
+  if (const char* f = std::getenv("GFEMU_NCCL_FAIL_INIT"); f && *f) {  // a test's rank that cannot start NCCL
+    char* end = nullptr;
+    if (std::strtol(f, &end, 10) == rank && *end == '\0')
+      return fail(ncclSystemError, "ncclCommInitRank: rank " + std::to_string(rank) +
+                                       " fails on purpose (GFEMU_NCCL_FAIL_INIT=" + f + ")");
+  }
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -593,3 +599,9 @@ ncclResult_t ncclAllReduce(const void* send, void* recv, size_t count, ncclDataT
 }
 
 }  // extern "C"
+
+std::string gfemu::nccl_id_address(const ncclUniqueId& id) {
+  IdBody body;
+  std::memcpy(&body, id.internal, sizeof body);
+  return std::memcmp(body.magic, kMagic, sizeof kMagic) == 0 ? address_text(body.addr) : "";
+}

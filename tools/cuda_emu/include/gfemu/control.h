@@ -8,6 +8,8 @@
 //   GFEMU_SWITCH=ucontext                portable context switch on x86-64 too
 //   GFEMU_STACK_KB=N                     stack of each emulated thread
 //   GFEMU_STATS=1                        launches, blocks, threads, barriers and warp operations on stderr at exit
+//   GFEMU_NCCL_FAIL_INIT=R               ncclCommInitRank of rank R returns ncclSystemError at once, before
+//                                        it reaches the bootstrap root (a rank that cannot start NCCL)
 #pragma once
 #include <cstdint>
 
