@@ -658,5 +658,16 @@ TEST_CASE("no program writes its output folder inside a folder it reads", "[bad_
   INFO(beside.out);
   CHECK(beside.code == 0);
   CHECK(fs::exists(base / "photos2/inference_results/x.png"));
+  // Only the folders this run writes count: mix writes style_mixing alone, so
+  // it may read encode's inference_results in the same --outdir, and encode
+  // --no-images writes no image folder.
+  for (const std::string& reads_results : {mix + O + "/inference_results --outdir " + O,
+                                           encode + O + "/inference_results --no-images --outdir " + O}) {
+    const Result r = run(reads_results);
+    INFO(reads_results << " -> " << r.out);
+    CHECK(r.code == 0);
+  }
+  CHECK(fs::exists(base / "out/style_mixing/y.png"));
+  CHECK(fs::exists(base / "out/latents.npy"));
   fs::remove_all(base);
 }
