@@ -243,7 +243,7 @@ int encode(int argc, char** argv) {
   if (images) folders.push_back("inference_results");
   if (couple) folders.push_back("inference_coupled");
   check_outdir(args, folders, {"latents.npy", "names.txt"});
-  cli::check_output_file(args, "raw", {"network", "images"});  // after check_outdir: it makes --raw's folder
+  cli::check_output_file(args, "raw", {"network", "images"});
   Setup s = setup(args);
   io::create_folder(s.outdir, "--outdir");
   if (images) io::create_folder(s.outdir + "/inference_results", "--outdir");
@@ -273,7 +273,10 @@ int encode(int argc, char** argv) {
   io::write_atomic(s.outdir + "/names.txt", [&](std::ostream& f) {
     for (int64_t i = 0; i < s.count; ++i) f << s.inputs->name(i) << "\n";
   }, "psp");
-  if (args.has("raw")) io::save_npy(args.str("raw"), concat(raw, 0));
+  if (args.has("raw")) {
+    io::create_parent_folder(args.str("raw"), "--raw");
+    io::save_npy(args.str("raw"), concat(raw, 0));
+  }
   std::cout << "psp encode: " << s.count << " images -> " << s.outdir << "/latents.npy ["
             << s.count << ", " << s.net->n_styles() << ", " << s.net->config().style_dim() << "]"
             << (images ? " and inference_results/" : "") << "\n";

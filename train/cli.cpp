@@ -327,7 +327,7 @@ void check_output_file(const Args& args, const std::string& flag, const std::vec
   if (path.back() == '/' || std::filesystem::is_directory(path, ec))
     throw Error("--" + flag + " " + path + ": a folder; give a file name");
   check_not_input(args, "--" + flag, path, inputs);
-  io::create_parent_folder(path, "--" + flag);
+  io::check_parent_folder(path, "--" + flag);  // made at write time: a refused run leaves no new folder
 }
 
 void check_not_in_input_folder(const Args& args, const std::string& what, const std::string& dir,
