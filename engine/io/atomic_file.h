@@ -32,7 +32,8 @@ void create_folder(const std::string& dir, const std::string& what);
 
 // Checks, making nothing, that create_parent_folder(path) can make the folder
 // of path: its first existing ancestor is a folder (not a file or a dangling
-// link) the process may write into. For the up-front checks of a program, so
+// link), one the process may write into when folders are to be made under it
+// (an existing folder's permissions are left to the write). For the up-front checks of a program, so
 // that a refused run leaves no new folder behind. Throws gf::Error("<what>
 // <path>: cannot make its folder <dir>: <why>"), why being strerror's text
 // (Not a directory, Permission denied).
