@@ -245,3 +245,30 @@ TEST_CASE("write_atomic writes through an open descriptor's name, never replacin
   for (const auto& e : fs::directory_iterator(dir)) CHECK(e.path().extension() != ".tmp");
   fs::remove_all(dir);
 }
+
+TEST_CASE("check_parent_folder makes nothing and refuses what create_parent_folder cannot make", "[atomic_file]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_test_parent_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "file") << "in the way";
+  fs::create_symlink(dir / "nowhere", dir / "dangling");
+  const std::string fresh = (dir / "new/deeper/x.bin").string();
+  CHECK_NOTHROW(gf::io::check_parent_folder(fresh, "--out"));
+  CHECK_NOTHROW(gf::io::check_parent_folder("x.bin", "--out"));  // the current folder
+  CHECK_FALSE(fs::exists(dir / "new"));
+  for (const char* bad : {"file/x.bin", "file/a/b/x.bin", "dangling/x.bin"}) {
+    const std::string path = (dir / bad).string(), folder = (dir / bad).parent_path().string();
+    CHECK_THROWS_WITH(gf::io::check_parent_folder(path, "--out"),
+                      "--out " + path + ": cannot make its folder " + folder + ": Not a directory");
+    CHECK_THROWS(gf::io::create_parent_folder(path, "--out"));  // the two agree
+  }
+  if (::geteuid() != 0) {  // root writes anywhere
+    fs::create_directories(dir / "locked");
+    fs::permissions(dir / "locked", fs::perms::owner_read | fs::perms::owner_exec);
+    CHECK_THROWS_WITH(gf::io::check_parent_folder((dir / "locked/new/x.bin").string(), "--out"), Catch::Contains("Permission denied"));
+    fs::permissions(dir / "locked", fs::perms::owner_all);
+  }
+  gf::io::create_parent_folder(fresh, "--out");
+  CHECK(fs::is_directory(dir / "new/deeper"));
+  fs::remove_all(dir);
+}

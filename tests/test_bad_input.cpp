@@ -564,7 +564,8 @@ TEST_CASE("no program writes an output over one of its inputs", "[bad_input]") {
 // Every output file flag takes a path in a folder that does not exist yet
 // and makes it, as generate --raw and every --outdir do (discriminate --out
 // and export_weights --out failed at the rename, after the work); a file in
-// the way of that folder is one line, before any work.
+// the way of that folder is one line, before any work; a run refused later
+// leaves no new folder.
 TEST_CASE("every output file flag makes its missing folder; a file in the way is one line", "[bad_input]") {
   const fs::path base = kBase / "out_folders";
   fs::remove_all(base);
@@ -597,6 +598,24 @@ TEST_CASE("every output file flag makes its missing folder; a file in the way is
     CHECK(refused.lines() == 1);
     CHECK(refused.out == o.program + ": error: " + (o.program == "export_weights" || o.program == "discriminate" ? "--out " : "--raw ") +
                              bad + ": cannot make its folder " + (base / "file").string() + ": Not a directory\n");
+  }
+  // Refused after the up-front checks (an input missing or not given): the
+  // output's new folder is made only at the write, so none is left behind.
+  const std::string missing = (base / "missing.bin").string();
+  const std::string refused_later[] = {
+      "export_weights --in " + missing + " --net D --out",
+      "discriminate --network " + missing + " --images " + imgs + " --out",
+      "generate --network " + missing + " --seeds 0 --outdir " + (base / "png").string() + " --raw",
+      "psp encode --network " + missing + " --images " + psp_imgs + " --no-images --outdir " + (base / "psp").string() + " --raw",
+      "psp encode --images " + psp_imgs + " --no-images --outdir " + (base / "psp").string() + " --raw",
+  };
+  k = 0;
+  for (const std::string& command : refused_later) {
+    const fs::path never = base / ("never" + std::to_string(k++));
+    const Result r = run(kBin + "/" + command + " " + (never / "deeper/out.bin").string());
+    INFO(command << " -> exit " << r.code << ":\n" << r.out);
+    CHECK(r.code == 1);
+    CHECK_FALSE(fs::exists(never));
   }
   fs::remove_all(base);
 }
@@ -658,5 +677,16 @@ TEST_CASE("no program writes its output folder inside a folder it reads", "[bad_
   INFO(beside.out);
   CHECK(beside.code == 0);
   CHECK(fs::exists(base / "photos2/inference_results/x.png"));
+  // Only the folders this run writes count: mix writes style_mixing alone, so
+  // it may read encode's inference_results in the same --outdir, and encode
+  // --no-images writes no image folder.
+  for (const std::string& reads_results : {mix + O + "/inference_results --outdir " + O,
+                                           encode + O + "/inference_results --no-images --outdir " + O}) {
+    const Result r = run(reads_results);
+    INFO(reads_results << " -> " << r.out);
+    CHECK(r.code == 0);
+  }
+  CHECK(fs::exists(base / "out/style_mixing/y.png"));
+  CHECK(fs::exists(base / "out/latents.npy"));
   fs::remove_all(base);
 }

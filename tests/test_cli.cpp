@@ -3,6 +3,9 @@
 // against their own declaration, and reads of a kind a flag was not declared as.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -106,4 +109,22 @@ TEST_CASE("cli: the declaration is checked: defaults, kinds, help", "[cli]") {
   CHECK(cli::parse_integer("8", "grid", 1, 1000) == 8);
   CHECK_THROWS_WITH(cli::parse_integer("0", "grid", 1, 1000), "--grid expects an integer in [1, 1000], got '0'");
   CHECK(cli::parse_number("+.5", "x", cli::Range::any()) == 0.5);
+}
+
+TEST_CASE("cli: an output folder above a folder input is accepted, one inside it refused", "[cli]") {
+  // The comparison walked the output's components past their end when the
+  // output was the shorter path (`train_stylegan --data datasets/ffhq --outdir .`).
+  namespace fs = std::filesystem;
+  const fs::path base = fs::temp_directory_path() / ("gf_test_cli_" + std::to_string(::getpid()));
+  fs::create_directories(base / "datasets/ffhq");
+  const std::string data = (base / "datasets/ffhq").string();
+  std::string d0 = "--data", d1 = data;
+  std::vector<char*> argv{const_cast<char*>("prog"), d0.data(), d1.data()};
+  const cli::Args a(static_cast<int>(argv.size()), argv.data(), "prog", "summary", {{"data", "DIR", "", "input"}});
+  for (const fs::path& above : {base, base / "datasets", fs::path("/"), base / "datasets/other"})
+    CHECK_NOTHROW(cli::check_not_in_input_folder(a, "--outdir", above.string(), {"data"}));
+  CHECK_THROWS_WITH(cli::check_not_in_input_folder(a, "--outdir", data + "/runs", {"data"}),
+                    Catch::Contains("is inside the --data folder"));
+  CHECK_THROWS_WITH(cli::check_not_in_input_folder(a, "--outdir", data, {"data"}), Catch::Contains("is the --data folder"));
+  fs::remove_all(base);
 }

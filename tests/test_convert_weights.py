@@ -761,6 +761,16 @@ class OutputFolderTest(unittest.TestCase):
             self.assertEqual(r.stderr, f"convert_weights: error: {bad}: cannot make its folder {os.path.join(d, 'file')}: "
                                        "Not a directory\n")
 
+    def test_refused_run_leaves_no_folder(self):
+        # SRC missing: refused after DST's checks, before any write; DST's new
+        # folder is made only at the write, so none is left.
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "new", "sub", "state.pt")
+            r = subprocess.run([sys.executable, SCRIPT, "export", os.path.join(d, "missing.bin"), out],
+                               capture_output=True, text=True, timeout=300)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(d, "new")))
+
 
 class InterruptedWriteTest(unittest.TestCase):
     """A SIGINT (Ctrl-C) or SIGTERM while write_atomic writes: the process dies of

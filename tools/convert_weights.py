@@ -103,6 +103,7 @@ if __name__ == "__main__":
 
 import argparse  # noqa: E402
 import collections  # noqa: E402
+import errno  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
@@ -128,6 +129,38 @@ _CLAMP = pydeps.number(0, lo_open=True)
 _LR_MULT = pydeps.number(0, lo_open=True)
 _MBSTD = pydeps.integer(0, 2**31 - 1)
 _W_AVG_SAMPLES = pydeps.integer(1, 1000000)  # float64 [N, z_dim] in one batch: 4 GB at the cap for z_dim 512
+
+
+def parent_folder_problem(path):
+    """Why the folder of path could not be made, or None; makes nothing. Its
+    first existing ancestor (a dangling link counts) must be a folder we may
+    write into, as engine/io/atomic_file.h check_parent_folder says."""
+    folder = os.path.dirname(path)
+    if not folder:
+        return None
+    at = folder
+    while at and not os.path.lexists(at):
+        at = os.path.dirname(at)
+    existing = at or "."
+    if not os.path.isdir(existing):
+        return os.strerror(errno.ENOTDIR)
+    if at != folder and not os.access(existing, os.W_OK | os.X_OK):
+        return os.strerror(errno.EACCES)
+    return None
+
+
+def make_parent_folder(path):
+    """Makes the folder of path (and its parents) right before path is written."""
+    folder = os.path.dirname(path)
+    if not folder:
+        return
+    try:
+        os.makedirs(folder, exist_ok=True)
+        if not os.path.isdir(folder):  # a link to nothing
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+    except OSError as e:
+        why = os.strerror(errno.ENOTDIR) if isinstance(e, FileExistsError) else e.strerror  # a file in the way
+        raise ConvertError(f"{path}: cannot make its folder {folder}: {why}")
 
 
 def parse_args(argv):
@@ -167,18 +200,14 @@ def parse_args(argv):
     if os.path.exists(args.src) and os.path.exists(args.dst) and os.path.samefile(args.src, args.dst):
         print(f"convert_weights: error: {args.dst} is the input file; choose another name", file=sys.stderr)
         sys.exit(1)
-    # DST's folder is made now, as every program makes the folder of its
-    # output (train/cli.h check_output_file): a file in the way fails here.
-    folder = os.path.dirname(args.dst)
-    if folder:
-        try:
-            os.makedirs(folder, exist_ok=True)
-            if not os.path.isdir(folder):  # a link to nothing
-                raise NotADirectoryError(20, os.strerror(20))
-        except OSError as e:
-            why = os.strerror(20) if isinstance(e, FileExistsError) else e.strerror  # a file in the way
-            print(f"convert_weights: error: {args.dst}: cannot make its folder {folder}: {why}", file=sys.stderr)
-            sys.exit(1)
+    # DST's folder must be one we can make (a file in the way fails here, before
+    # NumPy and PyTorch load), but it is made only at the write (write_atomic):
+    # a run refused later, SRC missing or unreadable, leaves no new folder.
+    why = parent_folder_problem(args.dst)
+    if why:
+        print(f"convert_weights: error: {args.dst}: cannot make its folder {os.path.dirname(args.dst)}: {why}",
+              file=sys.stderr)
+        sys.exit(1)
     return args
 
 
@@ -1822,6 +1851,7 @@ def names_file_descriptor(path):
 
 
 def write_atomic(path, chunks):
+    make_parent_folder(path)  # only now: a run refused before the write leaves no new folder
     # A device, pipe or descriptor (/dev/null, a FIFO, /dev/stdout) is written
     # in place, appending (so `> f` and `>> f` mean what the shell says): a
     # rename would replace the node itself, or the file a redirection opened.

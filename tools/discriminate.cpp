@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/io/npy.h"
 #include "engine/ops.h"
 #include "models/latents.h"
@@ -61,6 +62,7 @@ Tensor read_images(const std::string& path, int channels, int resolution) {
 int64_t batch_size(const cli::Args& args, int64_t n) { return args.has("batch") ? args.integer("batch") : n; }
 
 int write_logits(const cli::Args& args, const Tensor& logits) {
+  io::create_parent_folder(args.str("out"), "--out");
   io::save_npy(args.str("out"), logits);
   const std::vector<double> v = logits.to_vector();
   size_t finite = 0;

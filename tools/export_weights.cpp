@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "models/pggan/network_file.h"
 #include "models/stylegan2/network_file.h"
 #include "train/cli.h"
@@ -39,20 +40,25 @@ int run(int argc, char** argv) {
     for (const auto& n : present) list += (list.empty() ? "" : ", ") + n;
     throw Error(in + ": holds no " + which + " network (it holds: " + (list.empty() ? "none" : list) + ")");
   }
+  // --out's folder is made once the network is read, right before the write: a refused run leaves no new folder.
   if (network_family(file) == pggan::kFamily) {
     const io::Metadata family = {{"family", pggan::kFamily}};
     if (which == "D") {
       const auto D = pggan::load_discriminator(file, in);
+      io::create_parent_folder(out, "--out");
       save_network(out, *D, which, pggan::to_json(D->config()), family);
     } else {
       const auto G = pggan::load_generator(file, in, which);
+      io::create_parent_folder(out, "--out");
       save_network(out, *G, which, pggan::to_json(G->config()), family);
     }
   } else if (which == "D") {
     const auto D = stylegan2::load_discriminator(file, in);
+    io::create_parent_folder(out, "--out");
     stylegan2::save_network(out, *D, which, stylegan2::to_json(D->config()));
   } else {
     const auto G = stylegan2::load_generator(file, in, which);
+    io::create_parent_folder(out, "--out");
     stylegan2::save_network(out, *G, which, stylegan2::to_json(G->config()));
   }
   std::cout << "export_weights: wrote " << which << " of " << in << " to " << out << "\n";

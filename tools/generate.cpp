@@ -106,7 +106,10 @@ void check_grid(const cli::Args& args, int gw, int gh, int64_t n) {
 int write_outputs(const cli::Args& args, const Tensor& images, const std::vector<std::string>& names, int gw, int gh) {
   const std::string outdir = args.str("outdir");
   io::create_folder(outdir, "--outdir");
-  if (args.has("raw")) io::save_npy(args.str("raw"), images);  // its folder made by cli::check_output_file
+  if (args.has("raw")) {
+    io::create_parent_folder(args.str("raw"), "--raw");
+    io::save_npy(args.str("raw"), images);
+  }
   if (gw > 0) {
     save_image_grid(images, outdir + "/grid.png", gw, gh);
   } else {

@@ -197,17 +197,18 @@ struct Setup {
 };
 
 // What psp writes must not land in a folder of images, which is read with
-// its subfolders: --outdir and each image folder under it lie outside
-// --images. Nor replace what it reads: latents.npy, names.txt and the image
-// folders (whose PNGs take the inputs' names). Checked first, before any
-// work and before encode's --raw has its folder made.
-void check_outdir(const cli::Args& args) {
+// its subfolders: --outdir and each image folder the command writes under it
+// (`folders`, from its flags) lie outside --images. Nor replace what it reads:
+// `files` and `folders` (whose PNGs take the inputs' names). Only what this
+// run writes counts: mix over encode's inference_results in the same --outdir
+// is fine. Checked first, before any work and before encode's --raw is checked.
+void check_outdir(const cli::Args& args, const std::vector<std::string>& folders, const std::vector<std::string>& files) {
   const std::string outdir = args.str("outdir");
   cli::check_not_in_input_folder(args, "--outdir", outdir, {"images"});
-  for (const char* sub : {"inference_results", "inference_coupled", "style_mixing"})
+  for (const std::string& sub : folders)
     cli::check_not_in_input_folder(args, "--outdir " + outdir + ":", outdir + "/" + sub, {"images"});
-  for (const char* out : {"latents.npy", "names.txt", "inference_results", "inference_coupled", "style_mixing"})
-    cli::check_not_input(args, "--outdir " + outdir + ":", outdir + "/" + out, {"network", "images"});
+  for (const std::vector<std::string>* outs : {&files, &folders})
+    for (const std::string& out : *outs) cli::check_not_input(args, "--outdir " + outdir + ":", outdir + "/" + out, {"network", "images"});
 }
 
 Setup setup(const cli::Args& args) {
@@ -236,11 +237,14 @@ int encode(int argc, char** argv) {
     std::cout << args.usage();
     return 0;
   }
-  check_outdir(args);
-  cli::check_output_file(args, "raw", {"network", "images"});  // after check_outdir: it makes --raw's folder
-  Setup s = setup(args);
   const bool images = !args.flag("no-images"), couple = args.flag("couple"), resize = args.flag("resize-outputs");
   if (couple && !images) throw Error("--couple writes images; it cannot go with --no-images");
+  std::vector<std::string> folders;
+  if (images) folders.push_back("inference_results");
+  if (couple) folders.push_back("inference_coupled");
+  check_outdir(args, folders, {"latents.npy", "names.txt"});
+  cli::check_output_file(args, "raw", {"network", "images"});
+  Setup s = setup(args);
   io::create_folder(s.outdir, "--outdir");
   if (images) io::create_folder(s.outdir + "/inference_results", "--outdir");
   if (couple) io::create_folder(s.outdir + "/inference_coupled", "--outdir");
@@ -269,7 +273,10 @@ int encode(int argc, char** argv) {
   io::write_atomic(s.outdir + "/names.txt", [&](std::ostream& f) {
     for (int64_t i = 0; i < s.count; ++i) f << s.inputs->name(i) << "\n";
   }, "psp");
-  if (args.has("raw")) io::save_npy(args.str("raw"), concat(raw, 0));
+  if (args.has("raw")) {
+    io::create_parent_folder(args.str("raw"), "--raw");
+    io::save_npy(args.str("raw"), concat(raw, 0));
+  }
   std::cout << "psp encode: " << s.count << " images -> " << s.outdir << "/latents.npy ["
             << s.count << ", " << s.net->n_styles() << ", " << s.net->config().style_dim() << "]"
             << (images ? " and inference_results/" : "") << "\n";
@@ -303,7 +310,7 @@ int mix(int argc, char** argv) {
   so.noise_mode = nm == "const" ? NoiseMode::constant : nm == "none" ? NoiseMode::none : NoiseMode::random;
   if (nm != "const" && nm != "none" && nm != "random")
     throw Error("--noise-mode must be const, random or none, got '" + nm + "'");
-  check_outdir(args);
+  check_outdir(args, {"style_mixing"}, {});
   Setup s = setup(args);
   for (long long i : mask)
     if (i >= s.net->n_styles())

@@ -1,5 +1,6 @@
 #include "train/cli.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -326,7 +327,7 @@ void check_output_file(const Args& args, const std::string& flag, const std::vec
   if (path.back() == '/' || std::filesystem::is_directory(path, ec))
     throw Error("--" + flag + " " + path + ": a folder; give a file name");
   check_not_input(args, "--" + flag, path, inputs);
-  io::create_parent_folder(path, "--" + flag);
+  io::check_parent_folder(path, "--" + flag);  // made at write time: a refused run leaves no new folder
 }
 
 void check_not_in_input_folder(const Args& args, const std::string& what, const std::string& dir,
@@ -341,11 +342,8 @@ void check_not_in_input_folder(const Args& args, const std::string& what, const 
     // The output folder need not exist yet: its existing part is resolved (links included), the rest is taken as written.
     const fs::path out = fs::weakly_canonical(fs::absolute(dir, ec), ec);
     if (ec) continue;
-    auto o = out.begin();
-    bool inside = true;
-    for (auto f = folder.begin(); f != folder.end() && inside; ++f, ++o)
-      inside = o != out.end() && *o == *f;
-    if (!inside) continue;
+    // Inside when the folder's components are a prefix of out's; both ranges bounded, as out may be the shorter.
+    if (std::mismatch(folder.begin(), folder.end(), out.begin(), out.end()).first != folder.end()) continue;
     throw Error(what + " " + dir + (out == folder ? " is the --" + in + " folder" : " is inside the --" + in + " folder " + args.str(in)) +
                 ", which is read with all its subfolders: outputs there would replace or join the inputs; choose a folder outside it");
   }

@@ -131,9 +131,11 @@ void check_not_input(const Args& args, const std::string& what, const std::strin
 
 // The checks of an output file flag (--raw, --out), made before any work:
 // the path is not empty and not a folder ("--out out/: a folder; give a file
-// name"), and it is none of the inputs (check_not_input). Then its folder is
-// made (io::create_parent_folder), as every program makes its --outdir, so
-// a file in the way fails here too, before the inputs are read.
+// name"), it is none of the inputs (check_not_input), and its folder can be
+// made (io::check_parent_folder: a file in the way fails here, before the
+// inputs are read). Nothing is made: the program makes the folder right
+// before it writes the file (io::create_parent_folder), as it does its
+// --outdir, so that a run refused later leaves no new folder.
 void check_output_file(const Args& args, const std::string& flag, const std::vector<std::string>& inputs);
 
 // Refuses a folder the program writes into (dir: its --outdir, or a folder

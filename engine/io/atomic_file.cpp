@@ -273,6 +273,20 @@ void create_folder(const std::string& dir, const std::string& what) {
   if (const std::error_code ec = make_folder(dir)) throw Error(what + " " + dir + ": " + ec.message());
 }
 
+void check_parent_folder(const std::string& path, const std::string& what) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) return;
+  fs::path at = dir;  // walks up to the first path that exists, a dangling link included
+  std::error_code ec;
+  while (!at.empty() && !fs::exists(fs::symlink_status(at, ec))) at = at.parent_path();
+  const fs::path existing = at.empty() ? fs::path(".") : at;
+  int err = 0;
+  if (!fs::is_directory(existing, ec)) err = ENOTDIR;
+  else if (at != dir && ::access(existing.c_str(), W_OK | X_OK) != 0) err = errno;  // an existing dir is written by the rename's own checks
+  if (err) throw Error(what + " " + path + ": cannot make its folder " + dir.string() + ": " + std::strerror(err));
+}
+
 void create_parent_folder(const std::string& path, const std::string& what) {
   const std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) return;

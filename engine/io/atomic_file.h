@@ -30,6 +30,15 @@ void write_atomic(const std::string& path, const std::function<void(std::ostream
 // Not a directory" for a file in the way.
 void create_folder(const std::string& dir, const std::string& what);
 
+// Checks, making nothing, that create_parent_folder(path) can make the folder
+// of path: its first existing ancestor is a folder (not a file or a dangling
+// link), one the process may write into when folders are to be made under it
+// (an existing folder's permissions are left to the write). For the up-front checks of a program, so
+// that a refused run leaves no new folder behind. Throws gf::Error("<what>
+// <path>: cannot make its folder <dir>: <why>"), why being strerror's text
+// (Not a directory, Permission denied).
+void check_parent_folder(const std::string& path, const std::string& what);
+
 // Creates the folder that will hold the file path (and its parents), so that
 // every output file flag takes a path in a new folder as --outdir does
 // (`--out results/logits.npy`); nothing for a name without a folder. Throws
