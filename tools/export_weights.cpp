@@ -41,25 +41,25 @@ int run(int argc, char** argv) {
     throw Error(in + ": holds no " + which + " network (it holds: " + (list.empty() ? "none" : list) + ")");
   }
   // --out's folder is made once the network is read, right before the write: a refused run leaves no new folder.
+  auto write = [&](const Module& net, const nlohmann::json& kwargs, const io::Metadata& extra) {
+    io::create_parent_folder(out, "--out");
+    save_network(out, net, which, kwargs, extra);
+  };
   if (network_family(file) == pggan::kFamily) {
     const io::Metadata family = {{"family", pggan::kFamily}};
     if (which == "D") {
       const auto D = pggan::load_discriminator(file, in);
-      io::create_parent_folder(out, "--out");
-      save_network(out, *D, which, pggan::to_json(D->config()), family);
+      write(*D, pggan::to_json(D->config()), family);
     } else {
       const auto G = pggan::load_generator(file, in, which);
-      io::create_parent_folder(out, "--out");
-      save_network(out, *G, which, pggan::to_json(G->config()), family);
+      write(*G, pggan::to_json(G->config()), family);
     }
   } else if (which == "D") {
     const auto D = stylegan2::load_discriminator(file, in);
-    io::create_parent_folder(out, "--out");
-    stylegan2::save_network(out, *D, which, stylegan2::to_json(D->config()));
+    write(*D, stylegan2::to_json(D->config()), {});
   } else {
     const auto G = stylegan2::load_generator(file, in, which);
-    io::create_parent_folder(out, "--out");
-    stylegan2::save_network(out, *G, which, stylegan2::to_json(G->config()));
+    write(*G, stylegan2::to_json(G->config()), {});
   }
   std::cout << "export_weights: wrote " << which << " of " << in << " to " << out << "\n";
   return 0;
