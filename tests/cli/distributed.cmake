@@ -63,25 +63,43 @@ gf_dist_same(cpu.train_stylegan_dist_torchrun_c10d_equals_inprocess torchrun_c10
              "dist_torchrun_c10d;dist_inprocess" "${_has_torchrun}")
 
 # The README's two-machine launches, on two network namespaces of this host
-# joined by a veth pair (tests/cli/two_machines.sh): one process per "machine",
-# rank 1 reaching rank 0 at 10.77.0.1 over that link, by environment and by
-# torchrun (--nnodes 2, static rendezvous: its agent's store on 29500 of node 0,
-# our rank 0 on 29501). Skipped (77) where namespaces cannot be made. Not two
-# physical machines: the two share this host's filesystem and kernel.
+# joined by a veth pair (tests/cli/two_machines.sh), each with its own host
+# name (machine-b, machine-a) that /etc/hosts resolves: one process per
+# "machine", by environment (rank 1 reaching rank 0 at 10.77.0.1 over that
+# link), by torchrun's static rendezvous (--nnodes 2: its agent's store on
+# 29500 of node 0, our rank 0 on 29501), and by its c10d rendezvous, which
+# puts rank 0 on node 1 (machine-a sorts first) and hands the workers
+# MASTER_ADDR=machine-a, a host name. Skipped (77) where namespaces cannot be
+# made. Not two physical machines: the two share this host's filesystem and
+# kernel.
 set(_two ${CMAKE_SOURCE_DIR}/tests/cli/two_machines.sh)
-foreach(_mode env torchrun)
-  add_test(NAME cpu.train_stylegan_dist_two_machines_${_mode}
-           COMMAND sh -c "rm -rf ${_dist}/two_machines_${_mode} && OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 \
-GF_DIST_RENDEZVOUS_TIMEOUT=60 PYTHON3='${GF_PYTHON3}' ${_two} ${_mode} ${_dist}/two_machines_${_mode} \
+set(_node_rank0_env 0)
+set(_node_rank0_torchrun 0)
+set(_node_rank0_torchrun_c10d 1)
+foreach(_mode env torchrun torchrun-c10d)
+  string(REPLACE "-" "_" _m "${_mode}")
+  set(_r0 ${_node_rank0_${_m}})  # the node whose output holds rank 0's lines
+  math(EXPR _other "1 - ${_r0}")
+  add_test(NAME cpu.train_stylegan_dist_two_machines_${_m}
+           COMMAND sh -c "rm -rf ${_dist}/two_machines_${_m} && OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 \
+GF_DIST_RENDEZVOUS_TIMEOUT=60 PYTHON3='${GF_PYTHON3}' ${_two} ${_mode} ${_dist}/two_machines_${_m} \
 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh}")
-  set_tests_properties(cpu.train_stylegan_dist_two_machines_${_mode} PROPERTIES LABELS cpu TIMEOUT 300
-                       FIXTURES_SETUP dist_two_machines_${_mode} SKIP_RETURN_CODE 77
-                       PASS_REGULAR_EXPRESSION "== node 0 .*2 replicas x 2 passes of 2.*2 processes \\(tcp\\).*Done: .*== node 1 .*carried [1-9][0-9][0-9][0-9]+ bytes from node 1.*node 1 wrote no files.*statuses 0 0 after")
+  set(_rank0_lines "2 replicas x 2 passes of 2.*2 processes \\(tcp\\).*Done: ")
+  if(_r0 EQUAL 0)
+    set(_nodes "== node 0 .*${_rank0_lines}.*== node 1 ")
+  else()
+    set(_nodes "== node 0 .*== node 1 .*${_rank0_lines}")
+  endif()
+  set_tests_properties(cpu.train_stylegan_dist_two_machines_${_m} PROPERTIES LABELS cpu TIMEOUT 300
+                       FIXTURES_SETUP dist_two_machines_${_m} SKIP_RETURN_CODE 77
+                       PASS_REGULAR_EXPRESSION "${_nodes}.*carried [1-9][0-9][0-9][0-9]+ bytes from node 1.*node ${_other} wrote no files.*statuses 0 0 after")
 endforeach()
 gf_dist_same(cpu.train_stylegan_dist_two_machines_env_equals_inprocess two_machines_env inprocess
              "dist_two_machines_env;dist_inprocess" "${_two} check")
 gf_dist_same(cpu.train_stylegan_dist_two_machines_torchrun_equals_inprocess two_machines_torchrun inprocess
              "dist_two_machines_torchrun;dist_inprocess" "${_has_torchrun} && ${_two} check")
+gf_dist_same(cpu.train_stylegan_dist_two_machines_torchrun_c10d_equals_inprocess two_machines_torchrun_c10d inprocess
+             "dist_two_machines_torchrun_c10d;dist_inprocess" "${_has_torchrun} && ${_two} check")
 
 # A rank that is killed (rank 1, or rank 0): the survivor names it at once
 # (its connection closes). One that hangs: named when GF_DIST_TIMEOUT runs out.

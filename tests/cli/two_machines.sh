@@ -14,7 +14,16 @@
 #                                               --master_addr 10.77.0.1 --master_port 29500, static
 #                                               rendezvous); exits 77 when $PYTHON3 (default
 #                                               /usr/bin/python3) has no torch
-# Node 0 gets --outdir OUTDIR, node 1 --outdir OUTDIR.node1, which must not
+#   two_machines.sh torchrun-c10d OUTDIR PROGRAM ARGS...  torchrun's c10d rendezvous on each node
+#                                               (--rdzv_backend c10d --rdzv_endpoint 10.77.0.1:29400),
+#                                               which numbers the nodes itself: see below
+# Each node has its own host name, which /etc/hosts (bound over in this
+# script's mount namespace) resolves to its address: node 0 is machine-b,
+# node 1 machine-a. torchrun's c10d rendezvous gives rank 0 to the node whose
+# host name sorts first (torch 1.13: _NodeDesc order), so there rank 0 is on
+# node 1, and the workers get MASTER_ADDR=machine-a, a name to resolve, from
+# node 1's agent. The node that runs rank 0 (node 0, or node 1 under c10d)
+# gets --outdir OUTDIR; the other OUTDIR.node1 or OUTDIR.node0, which must not
 # exist afterwards (rank 0 alone writes). Prints node 0's output, node 1's,
 # then their exit statuses; exits 0 only when both exited 0 within 240 s.
 # Exits 77 (skipped) where namespaces cannot be made (no CAP_SYS_ADMIN /
@@ -40,12 +49,18 @@ if [[ -z ${GF_TWO_MACHINES_NODE0:-} ]]; then  # on the host: become node 0
   for c in ip unshare nsenter; do
     command -v $c >/dev/null || skip "no $c (iproute2, util-linux)"
   done
-  unshare -n true 2>/dev/null || skip "cannot create a network namespace (unshare -n needs CAP_SYS_ADMIN)"
-  GF_TWO_MACHINES_NODE0=1 exec unshare -n "$0" "$mode" "$@"
+  unshare -n -u -m true 2>/dev/null || skip "cannot create network, host name and mount namespaces (unshare needs CAP_SYS_ADMIN)"
+  GF_TWO_MACHINES_NODE0=1 exec unshare -n -u -m "$0" "$mode" "$@"
 fi
 
 ip link set lo up 2>/dev/null || skip "cannot configure a network namespace (needs CAP_NET_ADMIN)"
-unshare -n sleep 300 &  # node 1's namespace, held by this process
+# Both nodes' names, for this mount namespace only (unshare -m makes its
+# mounts private: the host's /etc/hosts is untouched).
+hosts=$(mktemp)
+printf '127.0.0.1 localhost\n10.77.0.1 machine-b\n10.77.0.2 machine-a\n' >"$hosts"
+mount --bind "$hosts" /etc/hosts 2>/dev/null && hostname machine-b || skip "cannot give node 0 its own /etc/hosts and host name"
+rm -f "$hosts"  # the bind mount keeps the file while the namespace lives
+unshare -n -u sleep 300 &  # node 1's network and host name namespaces, held by this process
 holder=$!
 pids=()
 logs=""
@@ -62,7 +77,8 @@ for ((t = 0; t < 100; ++t)); do  # until the holder has its own namespace
   [[ $(readlink /proc/$holder/ns/net) != "$(readlink /proc/self/ns/net)" ]] && break
   sleep 0.05
 done
-node1=(nsenter --net=/proc/$holder/ns/net)
+node1=(nsenter --net=/proc/$holder/ns/net --uts=/proc/$holder/ns/uts)
+"${node1[@]}" hostname machine-a || skip "cannot name node 1"
 ip link add gf0 type veth peer name gf1 netns /proc/$holder/ns/net 2>/dev/null || skip "cannot create a veth pair"
 ip addr add 10.77.0.1/24 dev gf0 && ip link set gf0 up &&
   "${node1[@]}" sh -c 'ip link set lo up && ip addr add 10.77.0.2/24 dev gf1 && ip link set gf1 up' || {
@@ -73,25 +89,36 @@ ip addr add 10.77.0.1/24 dev gf0 && ip link set gf0 up &&
 
 outdir=$1
 shift
-rm -rf "$outdir.node1"
+rank0_node=0  # the node that runs rank 0 gets OUTDIR
+[[ $mode == torchrun-c10d ]] && rank0_node=1
+dirs=("$outdir" "$outdir.node1")
+((rank0_node == 0)) || dirs=("$outdir.node0" "$outdir")
+quiet=${dirs[1 - rank0_node]}  # the other node's, which must stay unwritten
+rm -rf "$quiet"
 logs=$(mktemp)
 case $mode in
   env)
-    RANK=0 LOCAL_RANK=0 WORLD_SIZE=2 MASTER_ADDR=10.77.0.1 MASTER_PORT=29500 "$@" --outdir "$outdir" >"$logs.0" 2>&1 &
+    RANK=0 LOCAL_RANK=0 WORLD_SIZE=2 MASTER_ADDR=10.77.0.1 MASTER_PORT=29500 "$@" --outdir "${dirs[0]}" >"$logs.0" 2>&1 &
     pids+=($!)
     "${node1[@]}" env RANK=1 LOCAL_RANK=0 WORLD_SIZE=2 MASTER_ADDR=10.77.0.1 MASTER_PORT=29500 \
-      "$@" --outdir "$outdir.node1" >"$logs.1" 2>&1 &
+      "$@" --outdir "${dirs[1]}" >"$logs.1" 2>&1 &
     pids+=($!)
     ;;
-  torchrun)
+  torchrun | torchrun-c10d)
     py=${PYTHON3:-/usr/bin/python3}
     "$py" -c 'import torch.distributed.run' 2>/dev/null || skip "$py cannot import torch.distributed.run (python3-torch)"
     # --redirects/--tee 9:1: see tests/cli/dist_launch.sh (torch 1.13 under Python 3.11).
-    run=("$py" -m torch.distributed.run --redirects 9:1 --tee 9:1 --no_python --nnodes 2 --nproc_per_node 1
-      --master_addr 10.77.0.1 --master_port 29500)
-    "${run[@]}" --node_rank 0 "$@" --outdir "$outdir" >"$logs.0" 2>&1 &
+    run=("$py" -m torch.distributed.run --redirects 9:1 --tee 9:1 --no_python --nnodes 2 --nproc_per_node 1)
+    if [[ $mode == torchrun ]]; then
+      node_args=("--node_rank 0" "--node_rank 1")
+      run+=(--master_addr 10.77.0.1 --master_port 29500)
+    else  # the node ranks are c10d's to give
+      node_args=("" "")
+      run+=(--rdzv_backend c10d --rdzv_endpoint 10.77.0.1:29400 --rdzv_id "gf$$")
+    fi
+    "${run[@]}" ${node_args[0]} "$@" --outdir "${dirs[0]}" >"$logs.0" 2>&1 &
     pids+=($!)
-    "${node1[@]}" "${run[@]}" --node_rank 1 "$@" --outdir "$outdir.node1" >"$logs.1" 2>&1 &
+    "${node1[@]}" "${run[@]}" ${node_args[1]} "$@" --outdir "${dirs[1]}" >"$logs.1" 2>&1 &
     pids+=($!)
     ;;
   *)
@@ -115,17 +142,19 @@ for p in "${pids[@]}"; do
   statuses+=($s)
   ((s == 0)) || rc=1
 done
+names=(machine-b machine-a)
 for k in 0 1; do
-  echo "== node $k (10.77.0.$((k + 1)))"
+  echo "== node $k (10.77.0.$((k + 1)), ${names[k]})"
   cat "$logs.$k"
 done
 # Proof that the ranks talked over the link (node 1 reaches 10.77.0.1 no other way).
 echo "two_machines: the veth link carried $(awk '$1 == "gf0:" { print $2 }' /proc/net/dev) bytes from node 1 to node 0"
-if [[ -e $outdir.node1 ]]; then
-  echo "two_machines: node 1 wrote $outdir.node1: only rank 0 may write"
+other=$((1 - rank0_node))
+if [[ -e $quiet ]]; then
+  echo "two_machines: node $other wrote $quiet: only rank 0 (node $rank0_node) may write"
   rc=1
 else
-  echo "two_machines: node 1 wrote no files"
+  echo "two_machines: node $other wrote no files"
 fi
 echo "two_machines: nodes 0 and 1 exited with statuses ${statuses[*]} after $((SECONDS - start)) s"
 exit $rc
