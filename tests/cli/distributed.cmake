@@ -67,37 +67,56 @@ gf_dist_same(cpu.train_stylegan_dist_torchrun_c10d_equals_inprocess torchrun_c10
 # name (machine-b, machine-a) that /etc/hosts resolves: one process per
 # "machine", by environment (rank 1 reaching rank 0 at 10.77.0.1 over that
 # link), by torchrun's static rendezvous (--nnodes 2: its agent's store on
-# 29500 of node 0, our rank 0 on 29501), and by its c10d rendezvous, which
-# puts rank 0 on node 1 (machine-a sorts first) and hands the workers
-# MASTER_ADDR=machine-a, a host name. Skipped (77) where namespaces cannot be
-# made. Not two physical machines: the two share this host's filesystem and
+# 29500 of node 0, our rank 0 on 29501), by its c10d rendezvous, which puts
+# rank 0 on node 1 (machine-a sorts first) and hands the workers
+# MASTER_ADDR=machine-a, a host name, and by mpirun with a hostfile of both,
+# whose daemon on machine-a is started by an "ssh" that enters node 1's
+# namespaces. Skipped (77) where namespaces cannot be made. Not two physical machines: the two share this host's filesystem and
 # kernel.
 set(_two ${CMAKE_SOURCE_DIR}/tests/cli/two_machines.sh)
 set(_node_rank0_env 0)
 set(_node_rank0_torchrun 0)
 set(_node_rank0_torchrun_c10d 1)
-foreach(_mode env torchrun torchrun-c10d)
+set(_node_rank0_mpirun 0)
+set(_two_modes env torchrun torchrun-c10d)
+if(GF_WITH_MPI AND GF_MPIEXEC)
+  list(APPEND _two_modes mpirun)
+endif()
+foreach(_mode ${_two_modes})
   string(REPLACE "-" "_" _m "${_mode}")
   set(_r0 ${_node_rank0_${_m}})  # the node whose output holds rank 0's lines
   math(EXPR _other "1 - ${_r0}")
   add_test(NAME cpu.train_stylegan_dist_two_machines_${_m}
            COMMAND sh -c "rm -rf ${_dist}/two_machines_${_m} && OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 \
-GF_DIST_RENDEZVOUS_TIMEOUT=60 PYTHON3='${GF_PYTHON3}' ${_two} ${_mode} ${_dist}/two_machines_${_m} \
+GF_DIST_RENDEZVOUS_TIMEOUT=60 PYTHON3='${GF_PYTHON3}' MPIRUN='${GF_MPIEXEC}' ${_two} ${_mode} ${_dist}/two_machines_${_m} \
 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh}")
-  set(_rank0_lines "2 replicas x 2 passes of 2.*2 processes \\(tcp\\).*Done: ")
+  if(_mode STREQUAL "mpirun")
+    set(_group mpi)
+    set(_node1 "mpirun's agent starts orted on machine-a")  # the remote daemon, by the "ssh"
+    set(_exits "mpirun on node 0 exited with status 0 after")
+  else()
+    set(_group tcp)
+    set(_node1 "")
+    set(_exits "statuses 0 0 after")
+  endif()
+  set(_rank0_lines "2 replicas x 2 passes of 2.*2 processes \\(${_group}\\).*Done: ")
   if(_r0 EQUAL 0)
-    set(_nodes "== node 0 .*${_rank0_lines}.*== node 1 ")
+    set(_nodes "== node 0 .*${_rank0_lines}.*== node 1 .*${_node1}")
   else()
     set(_nodes "== node 0 .*== node 1 .*${_rank0_lines}")
   endif()
   set_tests_properties(cpu.train_stylegan_dist_two_machines_${_m} PROPERTIES LABELS cpu TIMEOUT 300
                        FIXTURES_SETUP dist_two_machines_${_m} SKIP_RETURN_CODE 77
-                       PASS_REGULAR_EXPRESSION "${_nodes}.*carried [1-9][0-9][0-9][0-9]+ bytes from node 1.*node ${_other} wrote no files.*statuses 0 0 after")
+                       PASS_REGULAR_EXPRESSION "${_nodes}.*carried [1-9][0-9][0-9][0-9]+ bytes from node 1.*node ${_other} wrote no files.*${_exits}")
 endforeach()
 gf_dist_same(cpu.train_stylegan_dist_two_machines_env_equals_inprocess two_machines_env inprocess
              "dist_two_machines_env;dist_inprocess" "${_two} check")
 gf_dist_same(cpu.train_stylegan_dist_two_machines_torchrun_equals_inprocess two_machines_torchrun inprocess
              "dist_two_machines_torchrun;dist_inprocess" "${_has_torchrun} && ${_two} check")
+if(GF_WITH_MPI AND GF_MPIEXEC)
+  gf_dist_same(cpu.train_stylegan_dist_two_machines_mpirun_equals_inprocess two_machines_mpirun inprocess
+               "dist_two_machines_mpirun;dist_inprocess" "${_two} check")
+endif()
 gf_dist_same(cpu.train_stylegan_dist_two_machines_torchrun_c10d_equals_inprocess two_machines_torchrun_c10d inprocess
              "dist_two_machines_torchrun_c10d;dist_inprocess" "${_has_torchrun} && ${_two} check")
 

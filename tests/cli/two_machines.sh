@@ -17,6 +17,11 @@
 #   two_machines.sh torchrun-c10d OUTDIR PROGRAM ARGS...  torchrun's c10d rendezvous on each node
 #                                               (--rdzv_backend c10d --rdzv_endpoint 10.77.0.1:29400),
 #                                               which numbers the nodes itself: see below
+#   two_machines.sh mpirun OUTDIR PROGRAM ARGS...  Open MPI's $MPIRUN (default mpirun) on node 0 with a hostfile of
+#                                               machine-b and machine-a, 1 slot each; the "ssh" that
+#                                               starts its daemon on machine-a is this script
+#                                               (rsh-agent) entering node 1's namespaces; exits 77
+#                                               without mpirun
 # Each node has its own host name, which /etc/hosts (bound over in this
 # script's mount namespace) resolves to its address: node 0 is machine-b,
 # node 1 machine-a. torchrun's c10d rendezvous gives rank 0 to the node whose
@@ -45,6 +50,14 @@ skip() {
   exit 77
 }
 
+if [[ $mode == rsh-agent ]]; then  # mpirun's "ssh HOST COMMAND" to node 1
+  [[ $1 == machine-a ]] || { echo "two_machines: rsh-agent: no machine $1" >&2; exit 255; }
+  shift
+  daemon=unknown  # the program the command line starts (after an optional PATH=... ; export ...)
+  for w in $*; do [[ ${w##*/} == orted ]] && daemon=orted && break; done
+  echo "two_machines: mpirun's agent starts $daemon on machine-a" >>"$GF_TWO_MACHINES_NODE1_LOG"
+  exec nsenter --net=/proc/$GF_TWO_MACHINES_NODE1/ns/net --uts=/proc/$GF_TWO_MACHINES_NODE1/ns/uts sh -c "$*"
+fi
 if [[ -z ${GF_TWO_MACHINES_NODE0:-} ]]; then  # on the host: become node 0
   for c in ip unshare nsenter; do
     command -v $c >/dev/null || skip "no $c (iproute2, util-linux)"
@@ -121,6 +134,20 @@ case $mode in
     "${node1[@]}" "${run[@]}" ${node_args[1]} "$@" --outdir "${dirs[1]}" >"$logs.1" 2>&1 &
     pids+=($!)
     ;;
+  mpirun)
+    # Open MPI reaches node 1 as over ssh: its remote agent here is this
+    # script entering node 1's namespaces (an ssh would log in to machine-a).
+    mpirun=${MPIRUN:-mpirun}
+    command -v "$mpirun" >/dev/null || skip "no $mpirun (openmpi-bin)"
+    hostfile=$logs.hosts
+    printf 'machine-b slots=1\nmachine-a slots=1\n' >"$hostfile"
+    : >"$logs.1"
+    export GF_TWO_MACHINES_NODE1=$holder GF_TWO_MACHINES_NODE1_LOG=$logs.1
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    "$mpirun" -np 2 --hostfile "$hostfile" --bind-to none --mca plm_rsh_agent "$(realpath "$0") rsh-agent" \
+      "$@" --outdir "${dirs[0]}" >"$logs.0" 2>&1 &
+    pids+=($!)
+    ;;
   *)
     echo "two_machines: unknown mode $mode" >&2
     exit 2
@@ -156,5 +183,9 @@ if [[ -e $quiet ]]; then
 else
   echo "two_machines: node $other wrote no files"
 fi
-echo "two_machines: nodes 0 and 1 exited with statuses ${statuses[*]} after $((SECONDS - start)) s"
+if [[ $mode == mpirun ]]; then
+  echo "two_machines: mpirun on node 0 exited with status ${statuses[*]} after $((SECONDS - start)) s"
+else
+  echo "two_machines: nodes 0 and 1 exited with statuses ${statuses[*]} after $((SECONDS - start)) s"
+fi
 exit $rc
