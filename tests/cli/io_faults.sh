@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Faults of the filesystem as users meet them, which a test run as root
+# cannot meet by itself: a folder the user may not write, a file or folder
+# it may not read (those cases run as user nobody, through setpriv), and a
+# full disk (a small tmpfs, mounted in a private mount namespace: nothing
+# outside this script sees it). Each must end the program with exit status 1
+# and one line that names the path and the cause, and leave no temporary
+# file (engine/io/atomic_file.h) behind.
+#   io_faults.sh BIN_DIR SNAPSHOT   SNAPSHOT: a tiny StyleGAN2 network-snapshot .bin
+# Prints a line per case; exits 0 when every case passed, 1 otherwise, 77
+# (skipped) when not run as root or without setpriv and unshare (util-linux).
+set -u
+bin=$1 snapshot=$2
+
+skip() {
+  echo "io_faults: skipped: $*"
+  exit 77
+}
+
+if [[ -z ${GF_IO_FAULTS_NS:-} ]]; then  # become root of a private mount namespace
+  [[ $(id -u) == 0 ]] || skip "not root: the cases need setpriv to another user and a tmpfs mount"
+  for c in setpriv unshare mount; do
+    command -v $c >/dev/null || skip "no $c (util-linux)"
+  done
+  unshare -m true 2>/dev/null || skip "cannot create a mount namespace (needs CAP_SYS_ADMIN)"
+  GF_IO_FAULTS_NS=1 exec unshare -m "$0" "$@"
+fi
+
+work=$(mktemp -d)
+trap 'umount "$work/full" 2>/dev/null; rm -rf "$work"' EXIT
+chmod 755 "$work"  # nobody must reach its files
+cp "$snapshot" "$work/net.bin" && chmod 644 "$work/net.bin"
+cp "$snapshot" "$work/secret.bin" && chmod 600 "$work/secret.bin"    # nobody may not read it
+mkdir -m 555 "$work/locked"                                           # nor write here
+mkdir -m 777 "$work/open"
+mkdir -m 700 "$work/hidden"
+"$bin/generate" --network "$work/net.bin" --seeds 0-1 --raw "$work/images.npy" --outdir "$work/hidden" >/dev/null ||
+  { echo "io_faults: cannot generate the images the cases read" >&2; exit 1; }
+chmod 644 "$work/images.npy"
+mkdir "$work/full" && mount -t tmpfs -o size=320k tmpfs "$work/full" || skip "cannot mount a tmpfs"
+nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+
+failed=0
+# expect NAME ERE COMMAND...: exit status 1, one line matching ERE, no temporary left.
+# expect_last: the same for the last line, after a trainer's progress lines.
+expect() {
+  local name=$1 re=$2
+  shift 2
+  local out rc lines left
+  out=$(OMP_NUM_THREADS=1 "$@" 2>&1)
+  rc=$?
+  [[ -n ${GF_IO_FAULTS_LAST:-} ]] && out=$(printf '%s\n' "$out" | grep -v -e '^Run folder ' -e '^tick ')
+  lines=$(printf '%s\n' "$out" | wc -l)
+  left=$(find "$work" -name '*.tmp' 2>/dev/null)
+  if ((rc == 1 && lines == 1)) && printf '%s\n' "$out" | grep -Eq -- "$re" && [[ -z $left ]]; then
+    echo "io_faults: $name: ok: $out"
+  else
+    printf 'io_faults: %s: FAILED: expected exit status 1, one line matching %s and no temporary; got status %s, %s lines:\n%s\n' \
+      "$name" "$re" "$rc" "$lines" "$out"
+    [[ -z $left ]] || printf 'left behind: %s\n' "$left"
+    failed=1
+  fi
+  find "$work" -name '*.tmp' -delete 2>/dev/null
+}
+expect_last() { GF_IO_FAULTS_LAST=1 expect "$@"; }
+
+# Permission denied, as nobody.
+expect train_outdir_in_locked_folder "^train_stylegan: error: --outdir $work/locked/runs: Permission denied$" \
+  "${nobody[@]}" "$bin/train_stylegan" --cfg tiny --kimg 0.004 --outdir "$work/locked/runs"
+expect train_data_unreadable_folder "^train_stylegan: error: $work/hidden: .*Permission denied" \
+  "${nobody[@]}" "$bin/train_stylegan" --cfg tiny --kimg 0.004 --data "$work/hidden" --outdir "$work/open/runs"
+expect generate_network_unreadable "^generate: error: .*$work/secret.bin: cannot open: Permission denied$" \
+  "${nobody[@]}" "$bin/generate" --network "$work/secret.bin" --seeds 0 --outdir "$work/open/gen"
+expect generate_outdir_locked "^generate: error: .*$work/locked/seed0000.png: Permission denied$" \
+  "${nobody[@]}" "$bin/generate" --network "$work/net.bin" --seeds 0 --outdir "$work/locked"
+expect generate_outdir_in_locked_folder "^generate: error: --outdir $work/locked/gen: Permission denied$" \
+  "${nobody[@]}" "$bin/generate" --network "$work/net.bin" --seeds 0 --outdir "$work/locked/gen"
+expect export_weights_out_locked "^export_weights: error: .*$work/locked/G.bin.*Permission denied$" \
+  "${nobody[@]}" "$bin/export_weights" --in "$work/net.bin" --net G_ema --out "$work/locked/G.bin"
+expect discriminate_out_locked "^discriminate: error: .*$work/locked/logits.npy.*Permission denied$" \
+  "${nobody[@]}" "$bin/discriminate" --network "$work/net.bin" --images "$work/images.npy" --out "$work/locked/logits.npy"
+
+# A full disk: the write that fails is named, its temporary removed.
+expect_last train_disk_full "^train_stylegan: error: .*$work/full/runs/.*No space left on device$" \
+  "$bin/train_stylegan" --cfg tiny --kimg 0.016 --tick 0.008 --snap 1 --outdir "$work/full/runs"
+rm -rf "${work:?}"/full/*
+expect generate_disk_full "^generate: error: .*$work/full/gen/.*No space left on device$" \
+  "$bin/generate" --network "$work/net.bin" --seeds 0-999 --outdir "$work/full/gen"
+rm -rf "${work:?}"/full/*
+head -c 1M /dev/zero >"$work/full/filler" 2>/dev/null  # fills the disk,
+truncate -s -16k "$work/full/filler"                     # then leaves 16 kB: less than the exported G
+expect export_weights_disk_full "^export_weights: error: .*$work/full/G.bin.*No space left on device$" \
+  "$bin/export_weights" --in "$work/net.bin" --net G_ema --out "$work/full/G.bin"
+[[ -e $work/full/G.bin ]] && { echo "io_faults: export_weights_disk_full: FAILED: left a partial $work/full/G.bin"; failed=1; }
+
+exit $failed
