@@ -6,11 +6,12 @@
 # outside this script sees it). Each must end the program with exit status 1
 # and one line that names the path and the cause, and leave no temporary
 # file (engine/io/atomic_file.h) behind.
-#   io_faults.sh BIN_DIR SNAPSHOT   SNAPSHOT: a tiny StyleGAN2 network-snapshot .bin
+#   io_faults.sh BIN_DIR SNAPSHOT DATA_DIR   SNAPSHOT: a tiny StyleGAN2 network-snapshot .bin;
+#                                            DATA_DIR: tests/data (the pSp fixture, a 32 px G)
 # Prints a line per case; exits 0 when every case passed, 1 otherwise, 77
 # (skipped) when not run as root or without setpriv and unshare (util-linux).
 set -u
-bin=$1 snapshot=$2
+bin=$1 snapshot=$2 data=$3
 
 skip() {
   echo "io_faults: skipped: $*"
@@ -49,7 +50,7 @@ expect() {
   local out rc lines left
   out=$(OMP_NUM_THREADS=1 "$@" 2>&1)
   rc=$?
-  [[ -n ${GF_IO_FAULTS_LAST:-} ]] && out=$(printf '%s\n' "$out" | grep -v -e '^Run folder ' -e '^tick ')
+  [[ -n ${GF_IO_FAULTS_LAST:-} ]] && out=$(printf '%s\n' "$out" | tail -n 1)
   lines=$(printf '%s\n' "$out" | wc -l)
   left=$(find "$work" -name '*.tmp' 2>/dev/null)
   if ((rc == 1 && lines == 1)) && printf '%s\n' "$out" | grep -Eq -- "$re" && [[ -z $left ]]; then
@@ -92,5 +93,21 @@ truncate -s -16k "$work/full/filler"                     # then leaves 16 kB: le
 expect export_weights_disk_full "^export_weights: error: .*$work/full/G.bin.*No space left on device$" \
   "$bin/export_weights" --in "$work/net.bin" --net G_ema --out "$work/full/G.bin"
 [[ -e $work/full/G.bin ]] && { echo "io_faults: export_weights_disk_full: FAILED: left a partial $work/full/G.bin"; failed=1; }
+rm -rf "${work:?}"/full/*
+expect_last train_pggan_disk_full "^train_pggan: error: .*$work/full/runs/.*No space left on device$" \
+  "$bin/train_pggan" --cfg tiny --kimg 0.016 --snap 1 --outdir "$work/full/runs"
+rm -rf "${work:?}"/full/*
+expect_last train_psp_disk_full "^train_psp: error: .*$work/full/runs/.*No space left on device$" \
+  "$bin/train_psp" --generator "$data/parity_32x1.bin" --cfg cpu --max-images 24 --val-images 8 --max-steps 2 \
+  --tick 1 --snap 1 --outdir "$work/full/runs"
+rm -rf "${work:?}"/full/*
+head -c 1M /dev/zero >"$work/full/filler" 2>/dev/null
+truncate -s -4k "$work/full/filler"
+mkdir "$work/full/run" && cp "$(dirname "$snapshot")"/{stats.jsonl,training_options.json,reals.png} "$work/full/run/" 2>/dev/null
+expect make_report_disk_full "^make_report: error: .*$work/full/run/report.html.*No space left on device$" \
+  "$bin/make_report" "$work/full/run"
+[[ -e $work/full/run/report.html ]] && { echo "io_faults: make_report_disk_full: FAILED: left a partial report.html"; failed=1; }
+expect psp_encode_disk_full "^psp encode: error: .*$work/full/enc/.*No space left on device$" \
+  "$bin/psp" encode --network "$data/psp_gradual.bin" --images "$data/dataset_fixture.zip" --outdir "$work/full/enc"
 
 exit $failed
