@@ -203,4 +203,17 @@ Tensor progressive_reals(const Dataset& ds, const std::vector<int64_t>& items, d
   return upscale2d(x, 1 << level);
 }
 
+Tensor progressive_labels(const Dataset& ds, const std::vector<int64_t>& items, Device device) {
+  return ds.c_dim() == 0 ? Tensor() : labels_of(ds, items, device);
+}
+
+AdamOptions tf_adam_options(double beta1, double beta2, double epsilon) {
+  AdamOptions o;
+  o.beta1 = beta1;
+  o.beta2 = beta2;
+  o.eps = epsilon;
+  o.tf_epsilon = true;
+  return o;
+}
+
 }  // namespace gf

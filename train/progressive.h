@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/tensor.h"
+#include "train/adam.h"
 #include "train/dataset.h"
 
 namespace gf {
@@ -76,5 +77,16 @@ Tensor level_pixels(const Dataset& ds, const std::vector<int64_t>& items, int le
 // [0, resolution_log2 - 1].
 Tensor progressive_reals(const Dataset& ds, const std::vector<int64_t>& items, double lod,
                          const std::vector<bool>& flip, Device device);
+
+// The one-hot labels [N, c_dim] of dataset items that condition the
+// progressive networks, or an undefined tensor for a dataset without labels
+// (their forward then takes no label input).
+Tensor progressive_labels(const Dataset& ds, const std::vector<int64_t>& items, Device device);
+
+// The official progressive trainers' optimizer, tf.train.AdamOptimizer:
+// Adam with eps where TensorFlow puts it (train/adam.h), at the given betas
+// and epsilon (the spec's adam_beta1, adam_beta2, adam_epsilon); the learning
+// rate follows the schedule.
+AdamOptions tf_adam_options(double beta1, double beta2, double epsilon);
 
 }  // namespace gf

@@ -5,16 +5,10 @@
 #include "engine/error.h"
 #include "models/pggan/network_file.h"
 #include "train/checkpoint_state.h"
+#include "train/progressive_checkpoint.h"
 
 namespace gf {
 namespace {
-
-io::TensorMap networks_of(PGGANTrainer& t) {
-  io::TensorMap out = add_prefix(t.G().state_dict(), "G.");
-  out.merge(add_prefix(t.D().state_dict(), "D."));
-  out.merge(add_prefix(t.Gs().state_dict(), "G_ema."));
-  return out;
-}
 
 io::Metadata metadata_of(PGGANTrainer& t) {
   io::Metadata m = pggan::bundle_metadata(t.setup().G_kwargs, t.setup().D_kwargs);
@@ -25,18 +19,11 @@ io::Metadata metadata_of(PGGANTrainer& t) {
 }  // namespace
 
 void save_pggan_snapshot(const std::string& path, PGGANTrainer& t) {
-  io::save_safetensors(path, networks_of(t), metadata_of(t));
+  io::save_safetensors(path, progressive_networks(t), metadata_of(t));
 }
 
 void save_pggan_checkpoint(const std::string& path, PGGANTrainer& t) {
-  io::TensorMap all = networks_of(t);
-  all.merge(add_prefix(t.G_opt().state_dict(), "G_opt."));
-  all.merge(add_prefix(t.D_opt().state_dict(), "D_opt."));
-  all.merge(t.sampler().state_dict("sampler."));
-  all["state.cur_nimg"] = f64_scalar(double(t.cur_nimg()));
-  all["state.prev_lod"] = f64_scalar(t.prev_lod());
-  all["state.rng_seed"] = u64_tensor({t.rng().seed});
-  all["state.rng_offset"] = u64_tensor({t.rng().offset});
+  const io::TensorMap all = progressive_checkpoint_tensors(t);
   io::Metadata meta = metadata_of(t);
   meta["format"] = kPGGANCheckpointFormat;
   meta["spec"] = to_json(t.setup().spec).dump();
@@ -79,25 +66,7 @@ PGGANSetup pggan_checkpoint_setup(const io::SafetensorsFile& file, const std::st
 }
 
 void load_pggan_checkpoint(PGGANTrainer& t, const io::SafetensorsFile& file, const std::string& path) {
-  const io::TensorMap& all = file.tensors;
-  const double cur_nimg = whole_number(all, "state.cur_nimg", 1, 0, k2to53, path);
-  const double prev_lod = finite_number(all, "state.prev_lod", 1, 0, path);
-  if (prev_lod < -1) throw Error(path + ": 'state.prev_lod' is below -1");
-  check_same_dataset(file, path, t.dataset());
-  if (u64_of(all, "state.rng_seed", 1, 0, path) != t.rng().seed) throw Error(path + ": random seed does not match the run's");
-  const uint64_t offset = u64_of(all, "state.rng_offset", 1, 0, path);
-  load_module(t.G(), select_prefix(all, "G."), path, "G");
-  load_module(t.D(), select_prefix(all, "D."), path, "D");
-  load_module(t.Gs(), select_prefix(all, "G_ema."), path, "G_ema");
-  try {
-    t.G_opt().load_state_dict(select_prefix(all, "G_opt."));
-    t.D_opt().load_state_dict(select_prefix(all, "D_opt."));
-    t.sampler().load_state_dict(all, "sampler.");
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
-  }
-  t.rng().offset = offset;
-  t.set_progress(static_cast<int64_t>(cur_nimg), prev_lod);
+  load_progressive_checkpoint(t, file, path);
 }
 
 void load_pggan_networks(PGGANTrainer& t, const io::SafetensorsFile& file, const std::string& path) {

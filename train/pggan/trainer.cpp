@@ -4,30 +4,9 @@
 
 #include "engine/error.h"
 #include "train/ema.h"
+#include "train/progressive.h"
 
 namespace gf {
-namespace {
-
-// One-hot labels of dataset items [n, c_dim] (undefined without labels).
-Tensor item_labels(const Dataset& ds, const std::vector<int64_t>& items, Device device) {
-  if (ds.c_dim() == 0) return Tensor();
-  const int64_t n = static_cast<int64_t>(items.size());
-  std::vector<double> onehot(static_cast<size_t>(n * ds.c_dim()), 0.0);
-  for (int64_t i = 0; i < n; ++i) onehot[static_cast<size_t>(i * ds.c_dim() + ds.label(items[static_cast<size_t>(i)]))] = 1;
-  return Tensor::from_vector(onehot, {n, ds.c_dim()}, DType::f32, device);
-}
-
-AdamOptions tf_adam(const PGGANSpec& s) {
-  AdamOptions o;
-  o.beta1 = s.adam_beta1;
-  o.beta2 = s.adam_beta2;
-  o.eps = s.adam_epsilon;
-  o.tf_epsilon = true;
-  return o;
-}
-
-}  // namespace
-
 PGGANSetup make_pggan_setup(const PGGANSpec& spec, const Dataset& ds, uint64_t seed, Device device) {
   PGGANSetup s;
   s.spec = spec;
@@ -85,8 +64,8 @@ PGGANTrainer::PGGANTrainer(const PGGANSetup& setup, const Dataset& ds)
   Gs_->to(setup_.device);
   D_->to(setup_.device);
   Gs_->requires_grad_(false);
-  G_opt_ = std::make_unique<Adam>(G_->named_parameters(), tf_adam(setup_.spec));
-  D_opt_ = std::make_unique<Adam>(D_->named_parameters(), tf_adam(setup_.spec));
+  G_opt_ = std::make_unique<Adam>(G_->named_parameters(), tf_adam_options(setup_.spec.adam_beta1, setup_.spec.adam_beta2, setup_.spec.adam_epsilon));
+  D_opt_ = std::make_unique<Adam>(D_->named_parameters(), tf_adam_options(setup_.spec.adam_beta1, setup_.spec.adam_beta2, setup_.spec.adam_epsilon));
   PGGANLossOptions lo;
   lo.wgan_lambda = setup_.spec.wgan_lambda;
   lo.wgan_epsilon = setup_.spec.wgan_epsilon;
@@ -132,7 +111,7 @@ void PGGANTrainer::d_step(const Schedule& s, double lod, const std::string& roun
     for (double v : u.to_vector()) flip.push_back(v >= 0.5);  // official: keep where u < 0.5
   }
   const Tensor reals = progressive_reals(ds_, items, lod, flip, dev);
-  const Tensor labels = item_labels(ds_, items, dev);
+  const Tensor labels = progressive_labels(ds_, items, dev);
   if (log) {
     log->derived("real_pixels", level_pixels(ds_, items, static_cast<int>(std::floor(lod)), flip));
     if (labels.defined()) log->derived("real_c", labels.to(Device::cpu()));

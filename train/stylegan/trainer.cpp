@@ -9,27 +9,6 @@
 #include "train/ema.h"
 
 namespace gf {
-namespace {
-
-Tensor item_labels(const Dataset& ds, const std::vector<int64_t>& items, Device device) {
-  if (ds.c_dim() == 0) return Tensor();
-  const int64_t n = static_cast<int64_t>(items.size());
-  std::vector<double> onehot(static_cast<size_t>(n * ds.c_dim()), 0.0);
-  for (int64_t i = 0; i < n; ++i) onehot[static_cast<size_t>(i * ds.c_dim() + ds.label(items[static_cast<size_t>(i)]))] = 1;
-  return Tensor::from_vector(onehot, {n, ds.c_dim()}, DType::f32, device);
-}
-
-AdamOptions tf_adam(const StyleGANSpec& s) {
-  AdamOptions o;
-  o.beta1 = s.adam_beta1;
-  o.beta2 = s.adam_beta2;
-  o.eps = s.adam_epsilon;
-  o.tf_epsilon = true;
-  return o;
-}
-
-}  // namespace
-
 ScheduleSpec stylegan_v1_schedule() {
   ScheduleSpec s;
   s.lod_initial_resolution = 8;
@@ -68,8 +47,8 @@ StyleGANTrainer::StyleGANTrainer(const StyleGANSpec& spec, const Dataset& ds, ui
   Gs_->to(device_);
   D_->to(device_);
   Gs_->requires_grad_(false);
-  G_opt_ = std::make_unique<Adam>(G_->named_parameters(), tf_adam(spec_));
-  D_opt_ = std::make_unique<Adam>(D_->named_parameters(), tf_adam(spec_));
+  G_opt_ = std::make_unique<Adam>(G_->named_parameters(), tf_adam_options(spec_.adam_beta1, spec_.adam_beta2, spec_.adam_epsilon));
+  D_opt_ = std::make_unique<Adam>(D_->named_parameters(), tf_adam_options(spec_.adam_beta1, spec_.adam_beta2, spec_.adam_epsilon));
 }
 
 StyleGANTrainer::~StyleGANTrainer() = default;
@@ -175,7 +154,7 @@ void StyleGANTrainer::d_step(const Schedule& s, const std::string& round, const 
     for (double v : u.to_vector()) flip.push_back(v >= 0.5);  // official: keep where u < 0.5
   }
   Tensor reals = progressive_reals(ds_, items, lod_, flip, device_);
-  const Tensor labels = item_labels(ds_, items, device_);
+  const Tensor labels = progressive_labels(ds_, items, device_);
   if (log) {
     log->derived("real_pixels", level_pixels(ds_, items, static_cast<int>(std::floor(lod_)), flip));
     if (labels.defined()) log->derived("real_c", labels.to(Device::cpu()));

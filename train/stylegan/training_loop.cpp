@@ -5,17 +5,11 @@
 #include "engine/error.h"
 #include "models/stylegan/network_file.h"
 #include "train/checkpoint_state.h"
+#include "train/progressive_checkpoint.h"
 #include "train/image_io.h"
 
 namespace gf {
 namespace {
-
-io::TensorMap networks_of(StyleGANTrainer& t) {
-  io::TensorMap out = add_prefix(t.G().state_dict(), "G.");
-  out.merge(add_prefix(t.D().state_dict(), "D."));
-  out.merge(add_prefix(t.Gs().state_dict(), "G_ema."));
-  return out;
-}
 
 io::Metadata metadata_of(StyleGANTrainer& t) {
   io::Metadata m = stylegan::bundle_metadata(t.spec().G_kwargs, t.spec().D_kwargs);
@@ -65,18 +59,11 @@ void StyleGANRun::write_snapshot(const std::string& path) { save_stylegan_snapsh
 void StyleGANRun::write_checkpoint(const std::string& path) { save_stylegan_checkpoint(path, t_); }
 
 void save_stylegan_snapshot(const std::string& path, StyleGANTrainer& t) {
-  io::save_safetensors(path, networks_of(t), metadata_of(t));
+  io::save_safetensors(path, progressive_networks(t), metadata_of(t));
 }
 
 void save_stylegan_checkpoint(const std::string& path, StyleGANTrainer& t) {
-  io::TensorMap all = networks_of(t);
-  all.merge(add_prefix(t.G_opt().state_dict(), "G_opt."));
-  all.merge(add_prefix(t.D_opt().state_dict(), "D_opt."));
-  all.merge(t.sampler().state_dict("sampler."));
-  all["state.cur_nimg"] = f64_scalar(double(t.cur_nimg()));
-  all["state.prev_lod"] = f64_scalar(t.prev_lod());
-  all["state.rng_seed"] = u64_tensor({t.rng().seed});
-  all["state.rng_offset"] = u64_tensor({t.rng().offset});
+  const io::TensorMap all = progressive_checkpoint_tensors(t);
   io::Metadata meta = metadata_of(t);
   meta["format"] = kStyleGANCheckpointFormat;
   meta["spec"] = to_json(t.spec()).dump();
@@ -106,25 +93,7 @@ StyleGANSpec stylegan_checkpoint_spec(const io::SafetensorsFile& file, const std
 }
 
 void load_stylegan_checkpoint(StyleGANTrainer& t, const io::SafetensorsFile& file, const std::string& path) {
-  const io::TensorMap& all = file.tensors;
-  const double cur_nimg = whole_number(all, "state.cur_nimg", 1, 0, k2to53, path);
-  const double prev_lod = finite_number(all, "state.prev_lod", 1, 0, path);
-  if (prev_lod < -1) throw Error(path + ": 'state.prev_lod' is below -1");
-  check_same_dataset(file, path, t.dataset());
-  if (u64_of(all, "state.rng_seed", 1, 0, path) != t.rng().seed) throw Error(path + ": random seed does not match the run's");
-  const uint64_t offset = u64_of(all, "state.rng_offset", 1, 0, path);
-  load_module(t.G(), select_prefix(all, "G."), path, "G");
-  load_module(t.D(), select_prefix(all, "D."), path, "D");
-  load_module(t.Gs(), select_prefix(all, "G_ema."), path, "G_ema");
-  try {
-    t.G_opt().load_state_dict(select_prefix(all, "G_opt."));
-    t.D_opt().load_state_dict(select_prefix(all, "D_opt."));
-    t.sampler().load_state_dict(all, "sampler.");
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
-  }
-  t.rng().offset = offset;
-  t.set_progress(static_cast<int64_t>(cur_nimg), prev_lod);
+  load_progressive_checkpoint(t, file, path);
 }
 
 }  // namespace gf
