@@ -47,7 +47,7 @@ forward=()
 netns=0
 why=$(tests/cli/two_machines.sh check 2>&1) || netns=$?
 if ((netns == 77)); then
-  echo "== not run: cuda.train_stylegan_nccl_two_machines and its _equals_inprocess ($why)"
+  echo "== not run: cuda.train_stylegan_nccl_two_machines, _mpirun and their _equals_inprocess ($why)"
   forward=(-E 'cuda\.train_stylegan_nccl_two_machines')
 fi
 run forward 1 ${forward[@]+"${forward[@]}"}

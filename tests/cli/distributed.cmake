@@ -249,6 +249,22 @@ ${_dist_flags_sh} --device cuda:0")
   gf_dist_same(cuda.train_stylegan_nccl_two_machines_equals_inprocess emu_two_machines emu_inprocess
                "emu_two_machines;emu_inprocess" "${_two} check")
   set_tests_properties(cuda.train_stylegan_nccl_two_machines_equals_inprocess PROPERTIES LABELS cuda)
+  # The README's two-machine mpirun (a hostfile of both "machines"): NCCL's
+  # id goes out over the MPI host group and carries node 0's veth address.
+  # Without LeakSanitizer, as cuda.train_stylegan_nccl_mpi.
+  if(GF_WITH_MPI AND GF_MPIEXEC)
+    add_test(NAME cuda.train_stylegan_nccl_two_machines_mpirun
+             COMMAND sh -c "rm -rf ${_dist}/emu_two_machines_mpirun && GFEMU_DEVICES=1 OMP_NUM_THREADS=1 \
+NCCL_SOCKET_IFNAME=gf ASAN_OPTIONS=detect_leaks=0 GF_DIST_TIMEOUT=60 MPIRUN='${GF_MPIEXEC}' ${_two} mpirun \
+${_dist}/emu_two_machines_mpirun $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} --device cuda:0")
+    set_tests_properties(cuda.train_stylegan_nccl_two_machines_mpirun PROPERTIES LABELS cuda TIMEOUT 400
+                         FIXTURES_SETUP emu_two_machines_mpirun SKIP_RETURN_CODE 77
+                         PASS_REGULAR_EXPRESSION "== node 0 .*2 replicas x 2 passes of 2.*2 processes \\(nccl over mpi\\).*Done: .*== node 1 .*mpirun's agent starts orted on machine-a.*carried [1-9][0-9][0-9][0-9]+ bytes from node 1.*node 1 wrote no files.*mpirun on node 0 exited with status 0 after"
+                         FAIL_REGULAR_EXPRESSION "Sanitizer")
+    gf_dist_same(cuda.train_stylegan_nccl_two_machines_mpirun_equals_inprocess emu_two_machines_mpirun emu_inprocess
+                 "emu_two_machines_mpirun;emu_inprocess" "${_two} check")
+    set_tests_properties(cuda.train_stylegan_nccl_two_machines_mpirun_equals_inprocess PROPERTIES LABELS cuda)
+  endif()
   # A killed rank: the survivor's watchdog sees NCCL's async error (or, when
   # it waits in a host collective then, the TCP group sees the connection
   # close); either way one line naming rank 1, at once.
