@@ -1,10 +1,11 @@
 // upfirdn2d alone at the calls of a `small` config training step (the case
 // profile_step finds slowest on the CPU); then upfirdn2d (upsample2d /
 // downsample2d), pixel_norm and minibatch_stddev at StyleGAN2 sizes (batch
-// 32; 512 channels at 4..64 px, 256 at 128, 128 at 256): the fused kernel against the same op composed from primitive engine
-// ops. All three are memory-bound, so each row prints GB/s (bytes read once
-// plus bytes written once) and the fraction of the device's measured copy
-// bandwidth (a 64 MiB Tensor::clone). Forward passes only; figures are medians
+// 32; 512 channels at 4..64 px, 256 at 128, 128 at 256): the fused kernel
+// against the same op composed from primitive engine ops. All three are
+// memory-bound, so each row prints GB/s (bytes read once plus bytes written
+// once) and the fraction of the device's measured copy bandwidth (a 64 MiB
+// Tensor::clone). Forward passes only; figures are medians
 // over timed samples after warm-up, each sample several calls on the GPU.
 // The CPU runs reduced batches so the program finishes in seconds on a small
 // machine; --quick reduces them further.
