@@ -63,7 +63,7 @@ bool use_avx2() {
 // Results are bit-identical to the point form (tested). Planes run in
 // parallel; the scratch plane is per thread and only grows.
 template <class T>
-void upfirdn2d(const T* x, const T* f, T* y, const UpFirDn2dDesc& d, double gain) {
+void upfirdn2d_blocks(const T* x, const T* f, T* y, const UpFirDn2dDesc& d, double gain, bool avx2) {
   const int in_h = static_cast<int>(d.in_h), in_w = static_cast<int>(d.in_w);
   const int out_h = static_cast<int>(d.out_h), out_w = static_cast<int>(d.out_w);
   const int period_x = d.up_x / std::gcd(d.up_x, d.down_x), period_y = d.up_y / std::gcd(d.up_y, d.down_y);
@@ -103,7 +103,6 @@ void upfirdn2d(const T* x, const T* f, T* y, const UpFirDn2dDesc& d, double gain
   job.nx = axis_phases(job.phx, d.up_x, d.down_x, d.pad_x0, lead_x, out_w, d.f_w);
   job.ny = axis_phases(job.phy, d.up_y, d.down_y, d.pad_y0, lead_y, out_h, d.f_h);
   job.gain = static_cast<T>(gain);
-  [[maybe_unused]] const bool avx2 = use_avx2();
 
   // One plane, through this thread's scratch plane.
   auto run_plane = [&](int64_t p) {
@@ -132,7 +131,19 @@ void upfirdn2d(const T* x, const T* f, T* y, const UpFirDn2dDesc& d, double gain
   parallel_for(d.planes, d.planes * out_h * out_w > 16384, run_plane);
 }
 
+template <class T>
+void upfirdn2d(const T* x, const T* f, T* y, const UpFirDn2dDesc& d, double gain) {
+  upfirdn2d_blocks(x, f, y, d, gain, use_avx2());
+}
+
+template <class T>
+void upfirdn2d_portable(const T* x, const T* f, T* y, const UpFirDn2dDesc& d, double gain) {
+  upfirdn2d_blocks(x, f, y, d, gain, false);
+}
+
 template void upfirdn2d<float>(const float*, const float*, float*, const UpFirDn2dDesc&, double);
 template void upfirdn2d<double>(const double*, const double*, double*, const UpFirDn2dDesc&, double);
+template void upfirdn2d_portable<float>(const float*, const float*, float*, const UpFirDn2dDesc&, double);
+template void upfirdn2d_portable<double>(const double*, const double*, double*, const UpFirDn2dDesc&, double);
 
 }  // namespace gf::cpu
