@@ -1,9 +1,11 @@
-// upfirdn2d (upsample2d / downsample2d), pixel_norm and minibatch_stddev at
-// StyleGAN2 sizes (batch 32; 512 channels at 4..64 px, 256 at 128, 128 at
-// 256): the fused kernel against the same op composed from primitive engine
-// ops. All three are memory-bound, so each row prints GB/s (bytes read once
-// plus bytes written once) and the fraction of the device's measured copy
-// bandwidth (a 64 MiB Tensor::clone). Forward passes only; figures are medians
+// upfirdn2d alone at the calls of a `small` config training step (the case
+// profile_step finds slowest on the CPU); then upfirdn2d (upsample2d /
+// downsample2d), pixel_norm and minibatch_stddev at StyleGAN2 sizes (batch
+// 32; 512 channels at 4..64 px, 256 at 128, 128 at 256): the fused kernel
+// against the same op composed from primitive engine ops. All three are
+// memory-bound, so each row prints GB/s (bytes read once plus bytes written
+// once) and the fraction of the device's measured copy bandwidth (a 64 MiB
+// Tensor::clone). Forward passes only; figures are medians
 // over timed samples after warm-up, each sample several calls on the GPU.
 // The CPU runs reduced batches so the program finishes in seconds on a small
 // machine; --quick reduces them further.
@@ -49,7 +51,51 @@ struct Bench {
                 tf * 1e3, gbs, gbs / copy_gbs, tc * 1e3, tc / tf);
     std::fflush(stdout);
   }
+
+  // One row of the fused op alone, `bytes` moved.
+  void row(const char* op, const std::string& size, double bytes, const std::function<void()>& fused) {
+    const double tf = time_per_call(dev, reps, fused), gbs = bytes / tf / 1e9;
+    std::printf("  %-14s %-34s %9.3f ms %8.1f GB/s %5.2f of copy\n", op, size.c_str(), tf * 1e3, gbs, gbs / copy_gbs);
+    std::fflush(stdout);
+  }
 };
+
+// upfirdn2d at the calls of a `small` config (32x32x1, batch 16) training
+// step that take most of its time (found by timing every call; planes is
+// N * C): the 4x4 filtering beside G's up convs and D's down convs and the
+// gradients of both (up = down = 1), the gradient of D's skip downsampling
+// (up = 2) and the downsampling itself.
+void training_shapes(Bench& b, Generator& gen) {
+  struct Call {
+    const char* name;
+    int64_t planes, h, w;
+    int up, down, pad0, pad1;
+    bool flip;
+  };
+  const Call calls[] = {
+      {"filter", 512, 32, 32, 1, 1, 2, 2, false}, {"filter", 1024, 17, 17, 1, 1, 1, 1, true},
+      {"filter", 512, 33, 33, 1, 1, 1, 1, true},  {"filter", 1024, 16, 16, 1, 1, 2, 2, false},
+      {"filter", 1024, 9, 9, 1, 1, 1, 1, true},   {"filter", 1024, 8, 8, 1, 1, 2, 2, false},
+      {"up2", 512, 16, 16, 2, 1, 2, 1, true},     {"up2", 1024, 8, 8, 2, 1, 2, 1, true},
+      {"down2", 1024, 16, 16, 1, 2, 1, 1, false}, {"down2", 512, 32, 32, 1, 2, 1, 1, false},
+  };
+  const Tensor f = setup_filter({1, 3, 3, 1}, false, DType::f32, b.dev);
+  const Reps saved = b.reps;
+  if (!b.dev.is_cuda()) b.reps = Reps{2, 15, 4};
+  for (const Call& c : calls) {
+    const Tensor x = gf::randn({1, c.planes, c.h, c.w}, gen, DType::f32, b.dev);
+    UpFirDn2dParams p;
+    p.up_x = p.up_y = c.up, p.down_x = p.down_y = c.down;
+    p.pad_x0 = p.pad_y0 = c.pad0, p.pad_x1 = p.pad_y1 = c.pad1;
+    p.flip_filter = c.flip;
+    const Tensor y = upfirdn2d(x, f, p);
+    const std::string size = nchw(1, c.planes, c.h, c.w) + "->" + std::to_string(y.size(2)) + "x" +
+                             std::to_string(y.size(3)) + " pad " + std::to_string(c.pad0) + "," +
+                             std::to_string(c.pad1);
+    b.row(c.name, size, 4.0 * (x.numel() + y.numel()), [&] { upfirdn2d(x, f, p); });
+  }
+  b.reps = saved;
+}
 
 // upfirdn2d from primitives: zero insertion and padding as slice_backward
 // (writing x into a zero tensor), then a depthwise conv2d with the flipped
@@ -90,6 +136,9 @@ void run_device(Device dev, bool quick) {
   const double copy_s = time_per_call(dev, reps, [&] { big.clone(); });
   Bench b{dev, reps, 2.0 * mib64 / copy_s / 1e9};
   std::printf("  %-14s %-22s %9.3f ms %8.1f GB/s (reference)\n", "copy", "64 MiB clone", copy_s * 1e3, b.copy_gbs);
+
+  std::printf("  upfirdn2d at the calls of a small-config training step (f 4x4):\n");
+  training_shapes(b, gen);
 
   const int64_t batch = gpu ? 32 : quick ? 1 : 4;
   const std::vector<int64_t> res = gpu ? std::vector<int64_t>{8, 16, 32, 64, 128, 256}

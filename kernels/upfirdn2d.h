@@ -22,7 +22,11 @@ struct UpFirDn2dDesc {
 namespace cpu {
 template <class T>
 void upfirdn2d(const T* x, const T* f, T* y, const UpFirDn2dDesc& d, double gain);
-}
+// The same without the AVX2 build of its blocks, which upfirdn2d uses where
+// the CPU has AVX2 (tests check both against upfirdn2d_point).
+template <class T>
+void upfirdn2d_portable(const T* x, const T* f, T* y, const UpFirDn2dDesc& d, double gain);
+}  // namespace cpu
 namespace cuda {
 // Filters up to kMaxUpFirDnTaps taps (held in shared memory).
 constexpr int kMaxUpFirDnTaps = 1024;
