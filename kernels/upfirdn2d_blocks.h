@@ -30,8 +30,6 @@ inline void out_block(const T* x, int64_t width, int ys, int sx, const T* trow, 
   constexpr int L = VBB / sizeof(T);                               // its lanes
   if constexpr (B % L == 0 && (STEP == 1 || STEP == 2)) {
     typedef T V __attribute__((vector_size(VBB)));
-    typedef std::conditional_t<sizeof(T) == 4, int32_t, int64_t> I;
-    typedef I M __attribute__((vector_size(VBB)));
     constexpr int NV = B / L;
     V acc[R][NV];
     for (int rr = 0; rr < R; ++rr)
@@ -51,11 +49,11 @@ inline void out_block(const T* x, int64_t width, int ys, int sx, const T* trow, 
               std::memcpy(&lo, xs + 2 * v * L, sizeof lo);
               std::memcpy(&hi, xs + 2 * v * L + L, sizeof hi);
               if constexpr (L == 8)
-                xv = __builtin_shuffle(lo, hi, M{0, 2, 4, 6, 8, 10, 12, 14});
+                xv = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
               else if constexpr (L == 4)
-                xv = __builtin_shuffle(lo, hi, M{0, 2, 4, 6});
+                xv = __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
               else
-                xv = __builtin_shuffle(lo, hi, M{0, 2});
+                xv = __builtin_shufflevector(lo, hi, 0, 2);
             }
             acc[rr][v] += xv * t;
           }

@@ -152,17 +152,21 @@ TEST_CASE("the CPU kernel sums the same terms in the same order as upfirdn2d_poi
 TEST_CASE("the CPU kernel matches upfirdn2d_point bit for bit on random configurations", "[upfirdn2d]") {
   // Every block shape of the kernel (rows by columns, their overlapping last
   // blocks, single rows and columns), every phase count up to 3 per axis,
-  // strides 1 to 3, crops and pads, both flips, both types.
+  // strides 1 to 3, crops and pads, both flips, both types; then a wide sweep
+  // (up and down to 20: many phases and the many-phase fallback; filters to
+  // 12x12: more than 64 taps; pads and crops to 20) with a negative gain too.
   std::mt19937 rng(11);
   auto pick = [&](int a, int b) { return std::uniform_int_distribution<int>(a, b)(rng); };
-  auto run = [&](auto zero) {
+  auto run = [&](auto zero, bool wide) {
     using T = decltype(zero);
+    const int updown = wide ? 20 : 3, taps = wide ? 12 : 6, crop = wide ? -20 : -3, pad = wide ? 20 : 5;
     UpFirDn2dDesc d;
-    d.planes = pick(1, 3), d.in_h = pick(1, 30), d.in_w = pick(1, 40);
-    d.up_x = pick(1, 3), d.up_y = pick(1, 3), d.down_x = pick(1, 3), d.down_y = pick(1, 3);
-    d.f_h = pick(1, 6), d.f_w = pick(1, 6), d.flip = pick(0, 1);
-    d.pad_x0 = pick(-3, 5), d.pad_y0 = pick(-3, 5);
-    const int pad_x1 = pick(-3, 5), pad_y1 = pick(-3, 5);
+    d.planes = pick(1, 3), d.in_h = pick(1, wide ? 12 : 30), d.in_w = pick(1, wide ? 16 : 40);
+    d.up_x = pick(1, updown), d.up_y = pick(1, updown), d.down_x = pick(1, updown), d.down_y = pick(1, updown);
+    d.f_h = pick(1, taps), d.f_w = pick(1, taps), d.flip = pick(0, 1);
+    d.pad_x0 = pick(crop, pad), d.pad_y0 = pick(crop, pad);
+    const int pad_x1 = pick(crop, pad), pad_y1 = pick(crop, pad);
+    const double gain = wide && pick(0, 1) ? -2.5 : 1.5;
     const int64_t uh = d.in_h * d.up_y + d.pad_y0 + pad_y1, uw = d.in_w * d.up_x + d.pad_x0 + pad_x1;
     if (uh < d.f_h || uw < d.f_w) return 0;
     d.out_h = (uh - d.f_h + d.down_y) / d.down_y, d.out_w = (uw - d.f_w + d.down_x) / d.down_x;
@@ -172,26 +176,29 @@ TEST_CASE("the CPU kernel matches upfirdn2d_point bit for bit on random configur
     for (T& v : f) v = static_cast<T>(normal(rng));
     // Both builds of the kernel's blocks (the AVX2 one where this CPU has it).
     std::vector<T> y(static_cast<size_t>(d.planes * d.out_h * d.out_w), T(-7)), yp(y.size(), T(-7));
-    cpu::upfirdn2d<T>(x.data(), f.data(), y.data(), d, 1.5);
-    cpu::upfirdn2d_portable<T>(x.data(), f.data(), yp.data(), d, 1.5);
+    cpu::upfirdn2d<T>(x.data(), f.data(), y.data(), d, gain);
+    cpu::upfirdn2d_portable<T>(x.data(), f.data(), yp.data(), d, gain);
     size_t i = 0, same = 0, same_portable = 0;
     for (int64_t p = 0; p < d.planes; ++p)
       for (int oy = 0; oy < d.out_h; ++oy)
         for (int ox = 0; ox < d.out_w; ++ox, ++i) {
-          const T want = T(1.5) * upfirdn2d_point(x.data(), f.data(), d, p, oy, ox);
+          const T want = T(gain) * upfirdn2d_point(x.data(), f.data(), d, p, oy, ox);
           same += std::memcmp(&want, &y[i], sizeof(T)) == 0;
           same_portable += std::memcmp(&want, &yp[i], sizeof(T)) == 0;
         }
     INFO("x [" << d.planes << "," << d.in_h << "," << d.in_w << "] f " << d.f_h << "x" << d.f_w << " up "
                << d.up_x << "," << d.up_y << " down " << d.down_x << "," << d.down_y << " pad " << d.pad_x0 << ","
-               << pad_x1 << "," << d.pad_y0 << "," << pad_y1 << " flip " << d.flip << " bytes " << sizeof(T));
+               << pad_x1 << "," << d.pad_y0 << "," << pad_y1 << " flip " << d.flip << " gain " << gain << " bytes "
+               << sizeof(T));
     CHECK(same == y.size());
     CHECK(same_portable == y.size());
     return 1;
   };
-  int ran = 0;
-  for (int it = 0; it < 400; ++it) ran += run(0.0f) + run(0.0);
+  int ran = 0, ran_wide = 0;
+  for (int it = 0; it < 400; ++it) ran += run(0.0f, false) + run(0.0, false);
+  for (int it = 0; it < 400; ++it) ran_wide += run(0.0f, true) + run(0.0, true);
   CHECK(ran > 500);  // most configurations are valid
+  CHECK(ran_wide > 100);
 }
 
 TEST_CASE("upfirdn2d matches the official reference (PyTorch golden values)", "[upfirdn2d]") {

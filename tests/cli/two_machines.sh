@@ -56,7 +56,9 @@ if [[ $mode == rsh-agent ]]; then  # mpirun's "ssh HOST COMMAND" to node 1
   daemon=unknown  # the program the command line starts (after an optional PATH=... ; export ...)
   for w in $*; do [[ ${w##*/} == orted ]] && daemon=orted && break; done
   echo "two_machines: mpirun's agent starts $daemon on machine-a" >>"$GF_TWO_MACHINES_NODE1_LOG"
-  exec nsenter --net=/proc/$GF_TWO_MACHINES_NODE1/ns/net --uts=/proc/$GF_TWO_MACHINES_NODE1/ns/uts sh -c "$*"
+  # A fresh environment, as an ssh login's: what the ranks need comes by mpirun -x.
+  exec env -i PATH="$PATH" HOME="${HOME:-/}" \
+    nsenter --net=/proc/$GF_TWO_MACHINES_NODE1/ns/net --uts=/proc/$GF_TWO_MACHINES_NODE1/ns/uts sh -c "$*"
 fi
 if [[ -z ${GF_TWO_MACHINES_NODE0:-} ]]; then  # on the host: become node 0
   for c in ip unshare nsenter; do
@@ -65,14 +67,24 @@ if [[ -z ${GF_TWO_MACHINES_NODE0:-} ]]; then  # on the host: become node 0
   unshare -n -u -m true 2>/dev/null || skip "cannot create network, host name and mount namespaces (unshare needs CAP_SYS_ADMIN)"
   GF_TWO_MACHINES_NODE0=1 exec unshare -n -u -m "$0" "$mode" "$@"
 fi
+unset GF_TWO_MACHINES_NODE0
+# The variable only says unshare made these namespaces; check, before the host's
+# /etc/hosts and host name could be changed (the launcher's are the host's).
+if [[ $(readlink /proc/self/ns/uts) == "$(readlink /proc/$PPID/ns/uts)" ||
+      $(readlink /proc/self/ns/mnt) == "$(readlink /proc/$PPID/ns/mnt)" ]]; then
+  echo "two_machines: not in namespaces of its own (GF_TWO_MACHINES_NODE0 was set by its caller?): refusing to rename the host" >&2
+  exit 2
+fi
 
 ip link set lo up 2>/dev/null || skip "cannot configure a network namespace (needs CAP_NET_ADMIN)"
 # Both nodes' names, for this mount namespace only (unshare -m makes its
 # mounts private: the host's /etc/hosts is untouched).
 hosts=$(mktemp)
 printf '127.0.0.1 localhost\n10.77.0.1 machine-b\n10.77.0.2 machine-a\n' >"$hosts"
-mount --bind "$hosts" /etc/hosts 2>/dev/null && hostname machine-b || skip "cannot give node 0 its own /etc/hosts and host name"
+mount --bind "$hosts" /etc/hosts 2>/dev/null && hostname machine-b
+named=$?
 rm -f "$hosts"  # the bind mount keeps the file while the namespace lives
+((named == 0)) || skip "cannot give node 0 its own /etc/hosts and host name"
 unshare -n -u sleep 300 &  # node 1's network and host name namespaces, held by this process
 holder=$!
 pids=()
@@ -90,6 +102,10 @@ for ((t = 0; t < 100; ++t)); do  # until the holder has its own namespace
   [[ $(readlink /proc/$holder/ns/net) != "$(readlink /proc/self/ns/net)" ]] && break
   sleep 0.05
 done
+if [[ $(readlink /proc/$holder/ns/net) == "$(readlink /proc/self/ns/net)" ]]; then
+  echo "two_machines: node 1's namespaces did not appear within 5 s" >&2
+  exit 1
+fi
 node1=(nsenter --net=/proc/$holder/ns/net --uts=/proc/$holder/ns/uts)
 "${node1[@]}" hostname machine-a || skip "cannot name node 1"
 ip link add gf0 type veth peer name gf1 netns /proc/$holder/ns/net 2>/dev/null || skip "cannot create a veth pair"
@@ -144,8 +160,15 @@ case $mode in
     : >"$logs.1"
     export GF_TWO_MACHINES_NODE1=$holder GF_TWO_MACHINES_NODE1_LOG=$logs.1
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    # The agent gives node 1 a fresh environment, as ssh would: the run's
+    # variables go to the ranks by -x, as the README's command passes NCCL_SOCKET_IFNAME.
+    forward=()
+    for v in NCCL_SOCKET_IFNAME GFEMU_DEVICES GFEMU_ORDER GF_DIST_TIMEOUT GF_DIST_RENDEZVOUS_TIMEOUT \
+      OMP_NUM_THREADS GF_POISON_ALLOCATIONS ASAN_OPTIONS UBSAN_OPTIONS; do
+      [[ -n ${!v+set} ]] && forward+=(-x "$v")
+    done
     "$mpirun" -np 2 --hostfile "$hostfile" --bind-to none --mca plm_rsh_agent "$(realpath "$0") rsh-agent" \
-      "$@" --outdir "${dirs[0]}" >"$logs.0" 2>&1 &
+      ${forward[@]+"${forward[@]}"} "$@" --outdir "${dirs[0]}" >"$logs.0" 2>&1 &
     pids+=($!)
     ;;
   *)
