@@ -57,7 +57,8 @@ void load_progressive_checkpoint(Trainer& t, const io::SafetensorsFile& file, co
   const double prev_lod = finite_number(all, "state.prev_lod", 1, 0, path);
   if (prev_lod < -1) throw Error(path + ": 'state.prev_lod' is below -1");
   check_same_dataset(file, path, t.dataset());
-  if (u64_of(all, "state.rng_seed", 1, 0, path) != t.rng().seed) throw Error(path + ": random seed does not match the run's");
+  if (u64_of(all, "state.rng_seed", 1, 0, path) != t.rng().seed)
+    throw Error(path + ": random seed does not match the run's");
   const uint64_t offset = u64_of(all, "state.rng_offset", 1, 0, path);
   load_module(t.G(), select_prefix(all, "G."), path, "G");
   load_module(t.D(), select_prefix(all, "D."), path, "D");

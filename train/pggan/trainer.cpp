@@ -64,8 +64,9 @@ PGGANTrainer::PGGANTrainer(const PGGANSetup& setup, const Dataset& ds)
   Gs_->to(setup_.device);
   D_->to(setup_.device);
   Gs_->requires_grad_(false);
-  G_opt_ = std::make_unique<Adam>(G_->named_parameters(), tf_adam_options(setup_.spec.adam_beta1, setup_.spec.adam_beta2, setup_.spec.adam_epsilon));
-  D_opt_ = std::make_unique<Adam>(D_->named_parameters(), tf_adam_options(setup_.spec.adam_beta1, setup_.spec.adam_beta2, setup_.spec.adam_epsilon));
+  const AdamOptions adam = tf_adam_options(setup_.spec.adam_beta1, setup_.spec.adam_beta2, setup_.spec.adam_epsilon);
+  G_opt_ = std::make_unique<Adam>(G_->named_parameters(), adam);
+  D_opt_ = std::make_unique<Adam>(D_->named_parameters(), adam);
   PGGANLossOptions lo;
   lo.wgan_lambda = setup_.spec.wgan_lambda;
   lo.wgan_epsilon = setup_.spec.wgan_epsilon;

@@ -47,8 +47,9 @@ StyleGANTrainer::StyleGANTrainer(const StyleGANSpec& spec, const Dataset& ds, ui
   Gs_->to(device_);
   D_->to(device_);
   Gs_->requires_grad_(false);
-  G_opt_ = std::make_unique<Adam>(G_->named_parameters(), tf_adam_options(spec_.adam_beta1, spec_.adam_beta2, spec_.adam_epsilon));
-  D_opt_ = std::make_unique<Adam>(D_->named_parameters(), tf_adam_options(spec_.adam_beta1, spec_.adam_beta2, spec_.adam_epsilon));
+  const AdamOptions adam = tf_adam_options(spec_.adam_beta1, spec_.adam_beta2, spec_.adam_epsilon);
+  G_opt_ = std::make_unique<Adam>(G_->named_parameters(), adam);
+  D_opt_ = std::make_unique<Adam>(D_->named_parameters(), adam);
 }
 
 StyleGANTrainer::~StyleGANTrainer() = default;
