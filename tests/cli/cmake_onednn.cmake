@@ -1,4 +1,6 @@
-# The oneDNN probe in CMakeLists.txt, configure only (tests/cli/cmake_onednn.sh).
+# The oneDNN probe in CMakeLists.txt, configure only (tests/cli/cmake_onednn.sh):
+# dnnl_DIR looked in, a stale GF_DNNL_CONFIG passed over, and a dnnl config
+# that needs OpenCL, without OpenCL, warned about and built without.
 # Its nested build folders are removed on every exit, which
 # cpu.cmake_onednn_cleans_up checks on a failed configure (no C++ compiler).
 set(_co ${CMAKE_BINARY_DIR}/test_cmake_onednn)
