@@ -5,7 +5,9 @@
 # `ctest -L cuda` twice: threads in forward order on one emulated device, and
 # in reverse order on two (the multi-device branches). A race that needs a
 # barrier shows up in at least one of the orders. Fails if any test fails or
-# is skipped. scripts/test.sh runs this after the regular build's tests.
+# is skipped. Before them, the fast CPU cases of the path and argument handling
+# run once under the same checks (label assertions). scripts/test.sh runs this
+# after the regular build's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -26,6 +28,17 @@ cmake --build build-emu -j "$jobs" --target gf_tests gfemu_selftest train_styleg
 built=$SECONDS
 
 export UBSAN_OPTIONS=print_stacktrace=1
+# The fast CPU cases of the path and argument handling (label assertions,
+# GF_EMU_CPU_TESTS in CMakeLists.txt), once: only this build has libstdc++'s
+# assertions, which caught an iterator stepped past end() that ASan missed.
+echo "== CPU cases under _GLIBCXX_ASSERTIONS and the sanitizers"
+listed=$( (cd build-emu && ctest -N -L assertions) | sed -n 's/^Total Tests: *//p')
+(cd build-emu && ctest -L assertions --output-on-failure -j "$jobs") | tee build-emu/ctest-assertions.log || true
+if ((${listed:-0} == 0)) || ! grep -q "tests passed, 0 tests failed out of $listed\$" build-emu/ctest-assertions.log; then
+  echo "test_emulated_cuda: the CPU cases under assertions did not all run and pass (${listed:-0} listed)" >&2
+  exit 1
+fi
+checked=$SECONDS
 # Catch2's listing exits with the number of cases, which pipefail would take for a failure.
 cases=$( (build-emu/bin/gf_tests --list-test-names-only "[cuda]" || true) | grep -c .)
 run() {  # run ORDER DEVICES [CTEST ARGS...]
@@ -56,4 +69,4 @@ first=$SECONDS
 # of their own, by environment, mpirun and two namespaced "machines"; about 4
 # minutes) once: their kernels are all in gf_tests' cases.
 run reverse 2 -E 'cuda\.(train_stylegan|bench_allreduce)_nccl'
-echo "== emulated CUDA: build $((built - start)) s, forward run $((first - built)) s, reverse run $((SECONDS - first)) s"
+echo "== emulated CUDA: build $((built - start)) s, CPU cases $((checked - built)) s, forward run $((first - checked)) s, reverse run $((SECONDS - first)) s"

@@ -128,3 +128,30 @@ TEST_CASE("cli: an output folder above a folder input is accepted, one inside it
   CHECK_THROWS_WITH(cli::check_not_in_input_folder(a, "--outdir", data, {"data"}), Catch::Contains("is the --data folder"));
   fs::remove_all(base);
 }
+
+TEST_CASE("cli: a trainer's output folders, given or by default, are each checked against --data", "[cli]") {
+  namespace fs = std::filesystem;
+  const fs::path base = fs::temp_directory_path() / ("gf_test_cli_outputs_" + std::to_string(::getpid()));
+  fs::create_directories(base / "data");
+  const std::string data = (base / "data").string();
+  const auto args = [&](std::vector<std::string> given) {
+    given.insert(given.begin(), {"prog", "--data", data});
+    std::vector<char*> argv;
+    for (std::string& s : given) argv.push_back(s.data());
+    return cli::Args(static_cast<int>(argv.size()), argv.data(), "prog", "summary",
+                     {{"data", "DIR", "", "input"}, {"outdir", "DIR", data + "/runs", "run folder"},
+                      {"record-draws", "DIR", "", "draw logs"}});
+  };
+  // The default --outdir lies in --data: refused although not given.
+  CHECK_THROWS_WITH(cli::check_output_folders(args({}), {"outdir", "record-draws"}, {"data"}),
+                    Catch::StartsWith("--outdir " + data + "/runs is inside the --data folder"));
+  const std::string out = (base / "runs").string();
+  CHECK_NOTHROW(cli::check_output_folders(args({"--outdir", out}), {"outdir", "record-draws"}, {"data"}));
+  CHECK_NOTHROW(cli::check_output_folders(args({"--outdir", out, "--record-draws", out + "/draws"}),
+                                          {"outdir", "record-draws"}, {"data"}));
+  CHECK_THROWS_WITH(cli::check_output_folders(args({"--outdir", out, "--record-draws", data}), {"outdir", "record-draws"}, {"data"}),
+                    Catch::StartsWith("--record-draws " + data + " is the --data folder"));
+  // Only the outputs named are checked (train_psp has no --record-draws).
+  CHECK_NOTHROW(cli::check_output_folders(args({"--outdir", out, "--record-draws", data}), {"outdir"}, {"data"}));
+  fs::remove_all(base);
+}

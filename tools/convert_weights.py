@@ -83,20 +83,8 @@ import os
 import signal
 import sys
 
-
-def die_by_signals():
-    """For the program (not an importer): SIGINT (Ctrl-C) and SIGTERM end the
-    process at once by their default action, exit status 128 + signal, with no
-    traceback wherever they land (importing PyTorch, converting); only
-    write_atomic catches them, to remove its temporary first. Python's
-    KeyboardInterrupt would print a traceback from wherever it is raised. A
-    signal the process ignores (nohup, a background job's SIGINT) stays
-    ignored. Called first, before any other import; only the interpreter's own
-    start-up comes before it."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(sig) in (signal.SIG_DFL, signal.default_int_handler):
-            signal.signal(sig, signal.SIG_DFL)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interrupts import die_by_signals, die_of, removed_on_signal  # noqa: E402  (standard library only)
 
 if __name__ == "__main__":
     die_by_signals()
@@ -111,11 +99,9 @@ import pickle  # noqa: E402
 import re  # noqa: E402
 import stat  # noqa: E402
 import struct  # noqa: E402
-import threading  # noqa: E402
 import types  # noqa: E402
 import zipfile  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pydeps  # noqa: E402  (standard library only)
 
 
@@ -1772,69 +1758,6 @@ def write_bin(path, tensors, metadata):
     write_atomic(path, [struct.pack("<Q", len(head)), head] + blobs)
 
 
-def _die_of(sig):
-    """Ends the process by sig with its default action, as if never caught (exit status 128 + sig in a shell)."""
-    try:
-        sys.stdout.flush()
-    except OSError:  # a closed pipe: what it held is lost either way
-        pass
-    signal.signal(sig, signal.SIG_DFL)
-    signal.raise_signal(sig)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {sig})  # held (called where it is blocked): delivered here
-    os._exit(128 + sig)  # not reached: the default action of SIGINT and SIGTERM ends the process
-
-
-# The temporaries write_atomic has on the disk; _remove_temporaries_and_die
-# removes them. Only the main thread changes it, and a Python signal handler
-# runs in the main thread between two bytecodes, never inside a set update.
-_TEMPORARIES = set()
-
-
-def _remove_temporaries_and_die(sig, frame):
-    """SIGINT or SIGTERM while write_atomic holds a temporary: remove it, then
-    end by the signal. Raising instead (KeyboardInterrupt) would print a
-    traceback, or leave the temporary, where it landed outside the try (as
-    the handler is installed) or inside the except that cleans up."""
-    for tmp in list(_TEMPORARIES):
-        try:
-            os.unlink(tmp)
-        except OSError:  # not made yet, or already renamed
-            pass
-    _die_of(sig)
-
-
-class _SignalsRemoveTemporary:
-    """While it is entered, SIGINT and SIGTERM remove tmp and end the process
-    (_remove_temporaries_and_die), where their action is the default; a
-    handler of the caller's (an importer's KeyboardInterrupt) stays, and
-    write_atomic's except removes tmp then."""
-
-    def __init__(self, tmp):
-        self.tmp, self.installed = tmp, []
-
-    def __enter__(self):
-        _TEMPORARIES.add(self.tmp)  # before the handler: it may run at once
-        if threading.current_thread() is threading.main_thread():  # signal.signal works there only
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                if signal.getsignal(sig) == signal.SIG_DFL:
-                    signal.signal(sig, _remove_temporaries_and_die)
-                    self.installed.append(sig)
-        return self
-
-    def __exit__(self, *exc):
-        # Blocked while the default action comes back: pthread_sigmask first
-        # runs a handler already due (it ends the process), and a signal that
-        # arrives meanwhile waits and ends the process, by default, at the unblock.
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-        try:
-            for sig in self.installed:
-                signal.signal(sig, signal.SIG_DFL)
-            _TEMPORARIES.discard(self.tmp)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        return False
-
-
 def names_file_descriptor(path):
     """True when path reaches an open descriptor of this process (/dev/stdout,
     /dev/fd/N, /proc/self/fd/N, or a link to one): it may lead to a regular
@@ -1876,7 +1799,7 @@ def write_atomic(path, chunks):
     tmp = f"{path}.{os.getpid()}.tmp"  # the process id: concurrent writers never share a temporary
     # A signal's default action would leave the temporary: while it exists,
     # SIGINT and SIGTERM remove it and end the process.
-    with _SignalsRemoveTemporary(tmp):
+    with removed_on_signal(tmp):
         try:
             with open(tmp, "wb") as f:
                 for c in chunks:
@@ -2004,7 +1927,7 @@ def main(argv=None):
         print(f"convert_weights: error: {args.src}: {type(e).__name__}: {msg}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C: no traceback; the process ends by SIGINT, as a C++ program does
-        _die_of(signal.SIGINT)
+        die_of(signal.SIGINT)
     return 0
 
 

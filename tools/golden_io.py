@@ -4,14 +4,22 @@ Layout: 8-byte little-endian header length, a JSON header (tensor names in
 sorted order, each with dtype, shape and byte range; padded with spaces to a
 multiple of 8 so the data stays aligned), then the raw little-endian data.
 Written to a temporary name (with the process id) and renamed, like every
-file ganforge writes.
+file ganforge writes; its folder is made at the write. A SIGINT or SIGTERM
+meanwhile removes the temporary and ends the process by the signal
+(tools/interrupts.py; the scripts call interrupts.die_by_signals first, so a
+signal anywhere else ends them as quietly).
 """
+import errno
 import json
 import os
 import struct
+import sys
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interrupts import removed_on_signal  # noqa: E402
 
 _DTYPES = {torch.float32: ("F32", "<f4"), torch.float64: ("F64", "<f8")}
 
@@ -40,16 +48,26 @@ def write_atomically(path, chunks):
     # descriptor leads to): fixtures go to plain files.
     if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
         raise SystemExit(f"{path}: not a regular file (a device, pipe or link); give a file name")
+    folder = os.path.dirname(path)
+    if folder:  # made only now: a script that fails before its first write leaves no new folder
+        try:
+            os.makedirs(folder, exist_ok=True)
+            if not os.path.isdir(folder):  # a link to nothing
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        except OSError as e:
+            why = os.strerror(errno.ENOTDIR) if isinstance(e, FileExistsError) else e.strerror  # a file in the way
+            raise SystemExit(f"{path}: cannot make its folder {folder}: {why}")
     tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            for b in chunks:
-                f.write(b)
-        os.replace(tmp, path)
-    except BaseException:  # a failed write or Ctrl-C leaves no temporary
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with removed_on_signal(tmp):  # SIGINT, SIGTERM: the temporary removed, the process ended by the signal
+        try:
+            with open(tmp, "wb") as f:
+                for b in chunks:
+                    f.write(b)
+            os.replace(tmp, path)
+        except BaseException:  # a failed write (or Ctrl-C under a handler of the caller's) leaves no temporary
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
 
 
 def read_safetensors(path):

@@ -13,6 +13,9 @@ Run from the repository root: /usr/bin/python3 tools/make_conv_golden.py
 """
 import os
 
+import interrupts  # noqa: E402  (standard library only)
+if __name__ == "__main__":
+    interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
 pydeps.require("make_conv_golden", "numpy", "torch")
 

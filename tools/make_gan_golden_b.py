@@ -11,6 +11,9 @@ upstream gradient gy, in float64, to tests/data/gan_golden_b.bin
 import math
 import os
 
+import interrupts  # noqa: E402  (standard library only)
+if __name__ == "__main__":
+    interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
 pydeps.require("make_gan_golden_b", "numpy", "torch")
 

@@ -15,6 +15,9 @@ Usage: /usr/bin/python3 tools/make_modconv_golden.py [out.bin]
 import os
 import sys
 
+import interrupts  # noqa: E402  (standard library only)
+if __name__ == "__main__":
+    interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
 pydeps.require("make_modconv_golden", "numpy", "torch")
 

@@ -26,6 +26,9 @@ import os
 import sys
 import types
 
+import interrupts  # noqa: E402  (standard library only)
+if __name__ == "__main__":
+    interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
 pydeps.require("make_parity_fixtures", "numpy", "torch")
 

@@ -23,6 +23,9 @@ import sys
 import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import interrupts  # noqa: E402  (standard library only)
+if __name__ == "__main__":
+    interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without NumPy/PyTorch)
 pydeps.require("make_pggan_pickle", "numpy", "torch")  # torch: through pggan_reference
 

@@ -29,6 +29,9 @@ import tempfile
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
+import interrupts  # noqa: E402  (standard library only)
+if __name__ == "__main__":
+    interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
 pydeps.require("make_psp_fixtures", "numpy", "torch")
 
@@ -37,7 +40,7 @@ sys.path.insert(0, os.path.join(TOOLS, "..", "tests"))
 import convert_weights as cw  # noqa: E402
 import psp_reference as psp_ref  # noqa: E402
 import stylegan2_reference as ref  # noqa: E402
-from golden_io import write_safetensors  # noqa: E402
+from golden_io import write_atomically, write_safetensors  # noqa: E402
 from make_parity_fixtures import randomize as randomize_generator  # noqa: E402
 from test_convert_weights import to_rosinality_g  # noqa: E402
 
@@ -164,10 +167,7 @@ def main():
         print(f"psp_{name}: " + ", ".join(f"{k} {list(v.shape)}" for k, v in io.items() if not k.startswith("train.b")))
     if not args.skip_names:
         path = os.path.join(args.outdir, "psp_irse50_names.json")
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            json.dump(names_and_shapes(), f, separators=(",", ":"))
-        os.replace(tmp, path)
+        write_atomically(path, [json.dumps(names_and_shapes(), separators=(",", ":")).encode()])
         print(f"wrote {path}")
 
 

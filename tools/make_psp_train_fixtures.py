@@ -34,6 +34,9 @@ import tempfile
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
+import interrupts  # noqa: E402  (standard library only)
+if __name__ == "__main__":
+    interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402
 pydeps.require("make_psp_train_fixtures", "numpy", "torch")
 

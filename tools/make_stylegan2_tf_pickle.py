@@ -37,6 +37,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import interrupts  # noqa: E402  (standard library only)
+if __name__ == "__main__":
+    interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402
 pydeps.require("make_stylegan2_tf_pickle", "numpy", "torch")
 

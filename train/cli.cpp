@@ -349,6 +349,12 @@ void check_not_in_input_folder(const Args& args, const std::string& what, const 
   }
 }
 
+void check_output_folders(const Args& args, const std::vector<std::string>& outputs,
+                          const std::vector<std::string>& inputs) {
+  for (const std::string& flag : outputs)
+    if (const std::optional<std::string> dir = args.opt(flag)) check_not_in_input_folder(args, "--" + flag, *dir, inputs);
+}
+
 int run_main(const char* program, const std::function<int()>& body) {
   cpu::prefer_short_openmp_spin();  // first: it may execute the program again
   try {

@@ -150,6 +150,13 @@ void check_output_file(const Args& args, const std::string& flag, const std::vec
 void check_not_in_input_folder(const Args& args, const std::string& what, const std::string& dir,
                                const std::vector<std::string>& inputs);
 
+// check_not_in_input_folder for each folder output among `outputs` (flag
+// names: a trainer's "outdir", "record-draws") that has a value, given or by
+// default, against the folder inputs among `inputs` ("data"): a trainer's
+// run folder and draw logs would join its dataset. <what> is "--<flag>".
+void check_output_folders(const Args& args, const std::vector<std::string>& outputs,
+                          const std::vector<std::string>& inputs);
+
 // Runs body and turns any exception into "<program>: error: <what>" on
 // stderr and exit code 1; --help exits 0 from inside body via Args.
 int run_main(const char* program, const std::function<int()>& body);

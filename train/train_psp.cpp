@@ -122,7 +122,7 @@ int run(int argc, char** argv) {
     std::cout << args.usage();
     return 0;
   }
-  cli::check_not_in_input_folder(args, "--outdir", args.str("outdir"), {"data"});  // the run folder would join the dataset
+  cli::check_output_folders(args, {"outdir"}, {"data"});  // the run folder would join the dataset
   const Device dev = args.device("device");
   if (args.has("optim") && args.str("optim") != "ranger" && args.str("optim") != "adam")
     throw Error("--optim must be ranger or adam, got '" + args.str("optim") + "'");

@@ -202,8 +202,7 @@ int run(int argc, char** argv) {
     return 0;
   }
   // The run folder and the draw logs must not join the dataset.
-  cli::check_not_in_input_folder(args, "--outdir", args.str("outdir"), {"data"});
-  if (args.has("record-draws")) cli::check_not_in_input_folder(args, "--record-draws", args.str("record-draws"), {"data"});
+  cli::check_output_folders(args, {"outdir", "record-draws"}, {"data"});
   // Launched as one of several processes: this one's group and device.
   Device dev = args.device("device");  // checked before waiting for the other ranks
   std::unique_ptr<Communicator> group = communicator_from_environment();

@@ -1,0 +1,92 @@
+"""SIGINT (Ctrl-C) and SIGTERM in the Python tools (standard library only).
+
+A tool ends by the signal, exit status 128 + signal in a shell, as a C++
+program of ganforge does: no KeyboardInterrupt traceback from wherever the
+signal lands, and no temporary of a write in progress left on the disk.
+Shared by tools/convert_weights.py (write_atomic) and tools/golden_io.py
+(write_atomically, the golden-data scripts).
+"""
+import os
+import signal
+import sys
+import threading
+
+
+def die_by_signals():
+    """For a program (not an importer): SIGINT and SIGTERM end the process at
+    once by their default action, with no traceback wherever they land
+    (importing PyTorch, computing); only removed_on_signal catches them, to
+    remove a temporary first. Python's KeyboardInterrupt would print a
+    traceback from wherever it is raised. A signal the process ignores
+    (nohup, a background job's SIGINT) stays ignored. Called first, before
+    the heavy imports."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(sig, signal.SIG_DFL)
+
+
+def die_of(sig):
+    """Ends the process by sig with its default action, as if never caught (exit status 128 + sig in a shell)."""
+    try:
+        sys.stdout.flush()
+    except OSError:  # a closed pipe: what it held is lost either way
+        pass
+    signal.signal(sig, signal.SIG_DFL)
+    signal.raise_signal(sig)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {sig})  # held (called where it is blocked): delivered here
+    os._exit(128 + sig)  # not reached: the default action of SIGINT and SIGTERM ends the process
+
+
+# The temporaries on the disk while removed_on_signal is entered;
+# _remove_temporaries_and_die removes them. Only the main thread changes it,
+# and a Python signal handler runs in the main thread between two bytecodes,
+# never inside a set update.
+_TEMPORARIES = set()
+
+
+def _remove_temporaries_and_die(sig, frame):
+    """SIGINT or SIGTERM while a temporary exists: remove it, then end by the
+    signal. Raising instead (KeyboardInterrupt) would print a traceback, or
+    leave the temporary, where it landed outside the writer's try (as the
+    handler is installed) or inside the except that cleans up."""
+    for tmp in list(_TEMPORARIES):
+        try:
+            os.unlink(tmp)
+        except OSError:  # not made yet, or already renamed
+            pass
+    die_of(sig)
+
+
+class removed_on_signal:
+    """While it is entered, SIGINT and SIGTERM remove tmp and end the process
+    (die_of), where their action is the default (die_by_signals sets it); a
+    handler of the caller's (an importer's KeyboardInterrupt) stays, and the
+    writer's own except removes tmp then.
+        with removed_on_signal(tmp):
+            try: write tmp, rename it
+            except BaseException: remove tmp, raise"""
+
+    def __init__(self, tmp):
+        self.tmp, self.installed = tmp, []
+
+    def __enter__(self):
+        _TEMPORARIES.add(self.tmp)  # before the handler: it may run at once
+        if threading.current_thread() is threading.main_thread():  # signal.signal works there only
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(sig) == signal.SIG_DFL:
+                    signal.signal(sig, _remove_temporaries_and_die)
+                    self.installed.append(sig)
+        return self
+
+    def __exit__(self, *exc):
+        # Blocked while the default action comes back: pthread_sigmask first
+        # runs a handler already due (it ends the process), and a signal that
+        # arrives meanwhile waits and ends the process, by default, at the unblock.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            for sig in self.installed:
+                signal.signal(sig, signal.SIG_DFL)
+            _TEMPORARIES.discard(self.tmp)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        return False
