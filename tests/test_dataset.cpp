@@ -649,3 +649,123 @@ TEST_CASE("animated GIFs give their first frame, named; a CMYK JPEG is recognise
   CHECK(info.is_cmyk);
   CHECK(info.colour_channels() == 3);
 }
+
+// ---- Truncated and corrupt image files (stb_image 2.27 reads past the end
+// of a buffer as zeros: its BMP, TGA, PNM, GIF and HDR decoders finished a
+// cut file without an error, with black or uninitialised pixels, and a cut
+// run-length HDR looped forever) -------------------------------------------
+
+namespace {
+
+// A one-frame 4x4 GIF of a 4-colour table (black, white, red, blue), index
+// (x + y) % 4, by hand: 3-bit LZW codes with a clear code before every two
+// pixels, so the code width never grows.
+std::string small_gif() {
+  std::vector<int> codes;
+  for (int i = 0; i < 16; ++i) {
+    if (i % 2 == 0) codes.push_back(4);  // clear
+    codes.push_back((i % 4 + i / 4) % 4);
+  }
+  codes.push_back(5);  // end of information
+  std::string lzw;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (int c : codes) {
+    acc |= uint32_t(c) << bits, bits += 3;
+    while (bits >= 8) lzw += char(acc & 0xFF), acc >>= 8, bits -= 8;
+  }
+  if (bits > 0) lzw += char(acc & 0xFF);
+  std::string gif = "GIF89a" + std::string("\x04\0\x04\0\x81\0\0", 7) + std::string("\0\0\0\xFF\xFF\xFF\xFF\0\0\0\0\xFF", 12);
+  std::string desc = std::string(1, '\x2C') + std::string(8, '\0') + std::string(1, '\0');
+  desc[5] = 4, desc[7] = 4;
+  return gif + desc + "\x02" + char(lzw.size()) + lzw + std::string(1, '\0') + "\x3B";
+}
+
+}  // namespace
+
+TEST_CASE("a truncated image is skipped and named, never decoded with made-up pixels", "[dataset]") {
+  TempDir dir("truncated");
+  std::vector<uint8_t> px(8 * 8 * 3);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(40 + i % 200);
+  std::vector<float> hdr(16 * 16 * 3);
+  for (size_t i = 0; i < hdr.size(); ++i) hdr[i] = float(i % 7) / 7.0f;
+  std::string hdr_bytes;
+  auto append = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append((char*)data, size); };
+  REQUIRE(stbi_write_hdr_to_func(append, &hdr_bytes, 16, 16, 3, hdr.data()));  // run-length encoded (width >= 8)
+  std::vector<uint8_t> px16(16 * 16 * 3, 77);
+  const struct {
+    std::string name, full;
+    size_t cut;  // bytes left off the end
+  } files[] = {
+      {"a.bmp", encoded(8, 8, 3, px, "bmp"), 30},
+      {"a.tga", encoded(8, 8, 3, px, "tga"), 10},
+      {"a.ppm", "P6\n8 8\n255\n" + std::string(px.begin(), px.end()), 20},
+      {"a.pgm", "P5\n8 8\n255\n" + std::string(px.begin(), px.begin() + 64), 1},
+      {"a.gif", small_gif(), 4},
+      {"a.hdr", hdr_bytes, hdr_bytes.size() / 4},
+      {"a.png", encoded(8, 8, 3, px, "png"), 20},
+      {"a.jpg", encoded(16, 16, 3, px16, "jpg"), 30},
+  };
+  for (const auto& f : files) {
+    INFO(f.name);
+    const std::string folder = dir / ("set_" + f.name.substr(2));
+    write_file(folder + "/good_" + f.name, f.full);  // the whole file decodes
+    write_file(folder + "/cut_" + f.name, f.full.substr(0, f.full.size() - f.cut));
+    auto ds = open_dataset(folder, {});
+    CHECK(ds->size() == 1);
+    CHECK(has_line(ds->notes(), "  " + folder + "/cut_" + f.name + ": "));
+    const auto* cut = reinterpret_cast<const uint8_t*>(f.full.data());
+    CHECK_THROWS_AS(decode_image(cut, f.full.size() - f.cut, f.name, 3), Error);
+  }
+  // The data ends inside the pixels: the message says so.
+  const std::string bmp = encoded(8, 8, 3, px, "bmp");
+  CHECK(error_of([&] { decode_image(reinterpret_cast<const uint8_t*>(bmp.data()), bmp.size() - 30, "a.bmp", 3); }) ==
+        "a.bmp: truncated BMP: the file ends before its pixels do");
+
+  // A run-length HDR scanline with a zero count: stb_image would read it
+  // forever; refused as corrupt.
+  std::string zero = hdr_bytes;
+  const size_t data = zero.find("+X 16\n") + 6;
+  REQUIRE(zero.compare(data, 2, "\x02\x02") == 0);
+  zero[data + 4] = '\0';  // the first count of the first scanline
+  CHECK(error_of([&] { decode_image(reinterpret_cast<const uint8_t*>(zero.data()), zero.size(), "z.hdr", 3); })
+            .rfind("z.hdr: corrupt HDR: ", 0) == 0);
+}
+
+TEST_CASE("PNM samples are scaled from 0..maxval and read big-endian, as viewers show them", "[dataset]") {
+  TempDir dir("pnm");
+  // Grey, maxval 15 (8-bit samples): 15 is white.
+  std::string p5 = "P5\n4 4\n# a comment\n15\n";
+  for (int i = 0; i < 16; ++i) p5 += char(i);
+  write_file(dir / "max15/a.pgm", p5);
+  auto ds = open_dataset(dir / "max15", {});
+  std::vector<uint8_t> img(16);
+  ds->image(0, img.data());
+  for (int i = 0; i < 16; ++i) CHECK(int(img[i]) == (i * 255 + 7) / 15);
+  // Colour, maxval 1023 (16-bit samples, big-endian): 1023 is white.
+  const uint16_t v[4] = {0, 2, 512, 1023};
+  std::string p6 = "P6 4 4 1023\n";
+  for (int i = 0; i < 16 * 3; ++i) p6 += char(v[i % 4] >> 8), p6 += char(v[i % 4] & 0xFF);
+  write_file(dir / "max1023/a.ppm", p6);
+  auto deep = open_dataset(dir / "max1023", {});
+  REQUIRE(deep->channels() == 3);
+  std::vector<uint8_t> rgb(3 * 16);
+  deep->image(0, rgb.data());
+  // Pixel p's channel c is sample 3p + c: v[(3p + c) % 4] -> round(v * 255 / 1023).
+  const int want[4] = {0, 0, 128, 255};
+  for (int p = 0; p < 16; ++p)
+    for (int c = 0; c < 3; ++c) CHECK(int(rgb[c * 16 + p]) == want[(3 * p + c) % 4]);
+  CHECK(has_line(deep->notes(), "16 bits per channel"));
+  // maxval 65535: the samples are big-endian (stb_image 2.27 returned them byte-swapped).
+  std::string be = "P5 4 4 65535\n";
+  for (int i = 0; i < 16; ++i) be += i % 2 ? std::string("\x00\xFF", 2) : std::string("\x80\x00", 2);
+  write_file(dir / "max65535/a.pgm", be);
+  open_dataset(dir / "max65535", {})->image(0, img.data());
+  for (int i = 0; i < 16; ++i) CHECK(int(img[i]) == (i % 2 ? 1 : 128));
+  // maxval 0 is no image.
+  write_file(dir / "max0/a.pgm", "P5\n4 4\n0\n" + std::string(16, '\0'));
+  write_file(dir / "max0/b.pgm", p5);
+  auto zero = open_dataset(dir / "max0", {});
+  CHECK(zero->size() == 1);
+  CHECK(has_line(zero->notes(), "max0/a.pgm: "));
+}

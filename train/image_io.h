@@ -27,6 +27,7 @@ struct ImageInfo {
   bool is_hdr = false;     // floating point (Radiance HDR)
   bool is_cmyk = false;    // a JPEG of four components (CMYK or YCCK)
   int orientation = 1;     // EXIF orientation 1-8 (JPEG APP1, PNG eXIf); 1: as stored
+  int max_value = 0;       // a PNM's maxval: its samples run 0..max_value (scaled to 0..255); 0 for other formats
   int colour_channels() const { return channels >= 3 ? 3 : 1; }
 };
 
@@ -35,7 +36,7 @@ struct Conversions {
   bool grey_to_rgb = false;    // lossless: grey replicated into R, G and B
   bool alpha_dropped = false;  // lossless: the alpha was 255 everywhere
   bool oriented = false;       // lossless as viewers show it: turned as the EXIF orientation says
-  bool to_8_bit = false;       // 16 bits per channel rounded to 8: round(v * 255 / 65535)
+  bool to_8_bit = false;       // 16 bits per channel rounded to 8: round(v * 255 / 65535) (a PNM's maxval for 65535)
   bool hdr_to_8_bit = false;   // stb_image's HDR to 8 bits: gamma 1/2.2, values above 1 clipped
   bool cmyk_to_rgb = false;    // stb_image's CMYK/YCCK to RGB, with no colour profile
   int frames = 1;              // frames in an animated GIF; only the first is used
