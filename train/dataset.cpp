@@ -98,28 +98,36 @@ Source folder_source(std::string dir) {
 
 // A file given where a folder or .zip of images is expected: every zip
 // starts with a local header ("PK\3\4") or, empty, the end record
-// ("PK\5\6"). Anything else, most often one image, is named as such rather
-// than reported as a broken zip.
+// ("PK\5\6"). Anything else, most often one image or an archive of another
+// kind, is named as such rather than reported as a broken zip. Only the
+// head is read: such a file may be a tar of many gigabytes.
 void check_zip_magic(const std::string& path) {
-  const std::vector<uint8_t> head = [&] {
+  constexpr size_t kHead = 1 << 20;  // enough for any image header stb_image reads
+  std::vector<uint8_t> head(kHead, 0);
+  {
     std::string why;
     std::ifstream f = io::open_input(path, why);
     if (!f.is_open()) throw Error(path + ": " + why);
-    std::vector<uint8_t> b(4, 0);
-    f.read(reinterpret_cast<char*>(b.data()), 4);
-    b.resize(static_cast<size_t>(f.gcount()));
-    return b;
-  }();
-  if (head.size() == 4 && head[0] == 'P' && head[1] == 'K' && ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6)))
-    return;
-  bool image = false;
-  try {
-    const std::vector<uint8_t> bytes = io::read_input(path);
-    image_info(bytes.data(), bytes.size(), path);
-    image = true;
-  } catch (const Error&) {
+    f.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(kHead));
+    head.resize(static_cast<size_t>(f.gcount()));
   }
-  throw Error(path + ": not a folder or a .zip of images" + std::string(image ? " (one image: give the folder that holds it)" : ""));
+  auto at = [&](size_t pos, const std::string& magic) {
+    return head.size() >= pos + magic.size() && std::memcmp(head.data() + pos, magic.data(), magic.size()) == 0;
+  };
+  if (at(0, std::string("PK\3\4", 4)) || at(0, std::string("PK\5\6", 4))) return;
+  std::string kind;
+  if (at(257, "ustar")) kind = " (a tar archive: unpack it to a folder, or make a .zip)";
+  else if (at(0, "\x1f\x8b")) kind = " (a gzip file, perhaps a .tar.gz: unpack it to a folder, or make a .zip)";
+  else if (at(0, "7z\xBC\xAF\x27\x1C")) kind = " (a 7z archive: unpack it to a folder, or make a .zip)";
+  else if (at(0, "Rar!")) kind = " (a RAR archive: unpack it to a folder, or make a .zip)";
+  else {
+    try {
+      image_info(head.data(), head.size(), path);
+      kind = " (one image: give the folder that holds it)";
+    } catch (const Error&) {
+    }
+  }
+  throw Error(path + ": not a folder or a .zip of images" + kind);
 }
 
 Source zip_source(const std::string& path) {
