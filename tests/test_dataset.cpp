@@ -308,6 +308,15 @@ TEST_CASE("bad datasets stop with an error naming the file", "[dataset]") {
   write_file(dir / "missing/b.png", png_bytes(8, 8, 3, 0));
   write_file(dir / "missing/dataset.json", R"({"labels": [["a.png", 1]]})");
   expect("missing", "b.png", "no label", cond);
+  // A class id far past any class count (the one-hot would have id + 1 entries).
+  for (const char* id : {"65536", "4294967296", "100000000"}) {
+    write_file(dir / "ids/a.png", png_bytes(8, 8, 3, 0));
+    write_file(dir / "ids/dataset.json", std::string(R"({"labels": [["a.png", )") + id + "]]}");
+    expect("ids", "ids/dataset.json", std::string("the label of 'a.png' is class ") + id + "; class indices must be below 65536", cond);
+  }
+  write_file(dir / "ids/dataset.json", R"({"labels": [["a.png", 65535]]})");
+  auto widest = open_dataset(dir / "ids", cond);
+  CHECK(widest->c_dim() == 65536);
   CHECK(error_of([&] { open_dataset(dir / "nowhere", {}); }).find("no such file") != std::string::npos);
 }
 

@@ -165,6 +165,12 @@ std::vector<int64_t> read_labels(const Source& src, const std::vector<std::strin
     if (!pair[1].is_number_integer() || pair[1].get<int64_t>() < 0)
       throw Error(where + ": the label of '" + pair[0].get<std::string>() +
                   "' must be a non-negative class index (label vectors are not supported), got " + pair[1].dump());
+    // The networks take a one-hot of (largest index + 1) entries: an id
+    // such as 4294967296 would size them past any memory (or wrap an int).
+    if (pair[1].is_number_unsigned() ? pair[1].get<uint64_t>() >= uint64_t(kMaxClasses) : pair[1].get<int64_t>() >= kMaxClasses)
+      throw Error(where + ": the label of '" + pair[0].get<std::string>() + "' is class " + pair[1].dump() +
+                  "; class indices must be below " + std::to_string(kMaxClasses) +
+                  " (the networks take a one-hot of largest index + 1 entries): number the classes from 0");
     by_name[pair[0].get<std::string>()] = pair[1].get<int64_t>();
   }
   std::vector<int64_t> labels;
