@@ -167,6 +167,19 @@ TEST_CASE("zip reader reads stored entries and rejects corrupt archives", "[data
   moved[moved.size() - 3] = char(0x7F);  // central directory offset far outside the file
   write_file(dir / "moved.zip", moved);
   CHECK(error_of([&] { ZipReader z(dir / "moved.zip"); }).find("outside the file") != std::string::npos);
+  // The end record's 16-bit entry count: one that disagrees with the
+  // directory is corruption; one wrapped past 65535 (a writer without
+  // zip64) still reads every entry.
+  std::string miscounted = zip_bytes;
+  const size_t end = miscounted.rfind(std::string("PK\x05\x06", 4));
+  miscounted[end + 8] = miscounted[end + 10] = 1;
+  write_file(dir / "miscounted.zip", miscounted);
+  CHECK(error_of([&] { ZipReader z(dir / "miscounted.zip"); }) ==
+        dir / "miscounted.zip" + ": corrupt central directory (the end record counts 1 entries, the directory holds 2)");
+  std::vector<std::pair<std::string, std::string>> many;
+  for (int i = 0; i < 65537; ++i) many.push_back({std::to_string(i), ""});
+  write_file(dir / "wrapped.zip", stored_zip(many));  // its count field says 65537 % 65536 = 1
+  CHECK(ZipReader(dir / "wrapped.zip").entries().size() == 65537);
   write_file(dir / "junk.zip", "not a zip at all, just some text to be rejected");
   CHECK(error_of([&] { ZipReader z(dir / "junk.zip"); }).find("not a zip file") != std::string::npos);
 }

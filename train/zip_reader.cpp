@@ -128,9 +128,12 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
 
   std::vector<uint8_t> cd(cd_size);
   read_at(cd_offset, cd.data(), cd_size, "central directory");
+  // Every record the directory holds: the end record's 16-bit count wraps
+  // past 65535 entries when a writer that lacks zip64 writes it (older
+  // Java, some archivers), and was then all that was read, silently.
   size_t pos = 0;
-  for (uint16_t i = 0; i < count; ++i) {
-    if (pos + kCentralSize > cd.size() || le32(&cd[pos]) != kCentralSig) bad(path, "corrupt central directory");
+  while (pos + 4 <= cd.size() && le32(&cd[pos]) == kCentralSig) {
+    if (pos + kCentralSize > cd.size()) bad(path, "corrupt central directory");
     const uint8_t* c = &cd[pos];
     Entry en;
     const uint16_t flags = le16(c + 8);
@@ -157,6 +160,9 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     if (!index_.emplace(en.name, entries_.size()).second) bad(what, "appears twice");
     entries_.push_back(std::move(en));
   }
+  if (entries_.size() % 65536 != count)
+    bad(path, "corrupt central directory (the end record counts " + std::to_string(count) + " entries, the directory holds " +
+                  std::to_string(entries_.size()) + ")");
 }
 
 int64_t ZipReader::find(const std::string& name) const {
