@@ -331,6 +331,15 @@ TEST_CASE("bad datasets stop with an error naming the file", "[dataset]") {
   auto widest = open_dataset(dir / "ids", cond);
   CHECK(widest->c_dim() == 65536);
   CHECK(error_of([&] { open_dataset(dir / "nowhere", {}); }).find("no such file") != std::string::npos);
+  // Headers alone claim the size: 4096 files of 57 bytes that say 16384x16384
+  // RGB would need 3 TiB, allocated and zeroed before any of them decoded.
+  std::string ihdr = be32s(16384) + be32s(16384) + std::string("\x08\x02\0\0\0", 5);
+  const std::string claim = "\x89PNG\r\n\x1a\n" + png_chunk("IHDR", ihdr) + png_chunk("IEND", "");
+  for (int i = 0; i < 4096; ++i) write_file(dir / ("claims/" + std::to_string(i) + ".png"), claim);
+  const std::string big = error_of([&] { open_dataset(dir / "claims", {}); });
+  INFO(big);
+  CHECK(big.rfind(dir / "claims: 4096 images of 16384x16384x3 (as " + dir / "claims/0.png says) need 3072.0 GiB in memory", 0) == 0);
+  CHECK(big.find("GiB; use fewer or smaller images") != std::string::npos);
 }
 
 // Registered as its own ctest entry (cpu.test_dataset.fashion_mnist), which

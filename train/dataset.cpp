@@ -4,12 +4,14 @@
 #include <cctype>
 #include <climits>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "engine/error.h"
 #include "engine/io/input_file.h"
@@ -189,6 +191,27 @@ void add_notes(std::vector<std::string>& notes, const std::string& head, const s
   for (const auto& l : lines) notes.push_back("  " + l);
 }
 
+// The pixels are held in memory, and the buffer is sized from the headers
+// before any image decodes: a dataset that cannot fit (or headers that
+// claim 32768x32768 in a few bytes) is one line, not std::bad_alloc or the
+// OOM killer zeroing gigabytes.
+void check_fits_in_memory(const std::string& path, size_t images, int res, int channels, const std::string& first) {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0 || images == 0) return;
+  const uint64_t memory = uint64_t(pages) * uint64_t(page);
+  const uint64_t image_size = uint64_t(res) * uint64_t(res) * uint64_t(channels);
+  if (images <= memory / image_size) return;
+  auto gib = [](long double b) {
+    char s[32];
+    std::snprintf(s, sizeof s, "%.1Lf", b / (1ull << 30));
+    return std::string(s);
+  };
+  throw Error(path + ": " + std::to_string(images) + " images of " + std::to_string(res) + "x" + std::to_string(res) + "x" +
+              std::to_string(channels) + " (as " + first + " says) need " + gib((long double)images * image_size) +
+              " GiB in memory as 8-bit pixels, more than this machine's " + gib((long double)memory) +
+              " GiB; use fewer or smaller images");
+}
+
 std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& opt) {
   const size_t files = src.names.size();
   std::vector<std::string> skipped;  // "<file>: why", in name order
@@ -235,6 +258,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   // and decoded in parallel a chunk at a time. A file that fails to decode is
   // skipped and named; a transparent one stops the run (image_io.h).
   const size_t plane = static_cast<size_t>(res) * res, image_size = plane * channels;
+  check_fits_in_memory(src.path, used.size(), res, channels, first);
   std::vector<uint8_t> pixels(used.size() * image_size);
   std::vector<Conversions> done(used.size());
   std::vector<char> ok(used.size(), 0);
