@@ -800,3 +800,25 @@ TEST_CASE("PNM samples are scaled from 0..maxval and read big-endian, as viewers
   CHECK(zero->size() == 1);
   CHECK(has_line(zero->notes(), "max0/a.pgm: "));
 }
+
+TEST_CASE("folder links: each folder is read once; a link loop or a link inside the dataset is not followed", "[dataset]") {
+  TempDir dir("links");
+  write_file(dir / "data/sub/a.png", png_bytes(8, 8, 3, 0));
+  write_file(dir / "elsewhere/b.png", png_bytes(8, 8, 3, 100));
+  fs::create_directory_symlink("..", dir / "data/sub/up");    // a loop: read forever, 40 links deep in every branch
+  fs::create_directory_symlink("sub", dir / "data/alias");    // sub again, under another name
+  fs::create_directory_symlink(dir / "elsewhere", dir / "data/ext");  // a folder outside: read
+  fs::create_directory_symlink(dir / "data", dir / "elsewhere/back");  // and a loop back through it
+  auto ds = open_dataset(dir / "data", {});
+  REQUIRE(ds->size() == 2);  // sub/a.png and ext/b.png, once each
+  std::vector<uint8_t> img(3 * 64);
+  ds->image(0, img.data());
+  CHECK(img[0] == 100);  // ext/b.png sorts first
+  ds->image(1, img.data());
+  CHECK(img[0] == 0);
+  const auto& notes = ds->notes();
+  CHECK(has_line(notes, "  " + dir / "data/alias: a link to " + (fs::canonical(dir / "data/sub")).string() +
+                            ", inside or above the dataset folder: not followed"));
+  CHECK(has_line(notes, "  " + dir / "data/sub/up: a link to "));
+  CHECK(has_line(notes, "  " + dir / "data/ext/back: a link to "));
+}

@@ -11,6 +11,8 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine/error.h"
@@ -72,15 +74,51 @@ void sort_by_name(Source& src) {
   std::sort(src.unlisted.begin(), src.unlisted.end());
 }
 
+// Whether one of a and b lies inside the other (or they are the same folder).
+bool nested(const fs::path& a, const fs::path& b) {
+  const auto shorter = std::distance(a.begin(), a.end()) <= std::distance(b.begin(), b.end()) ? &a : &b;
+  const auto longer = shorter == &a ? &b : &a;
+  return std::mismatch(shorter->begin(), shorter->end(), longer->begin(), longer->end()).first == shorter->end();
+}
+
 Source folder_source(std::string dir) {
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   Source src;
   src.path = dir;
+  // Links to folders are followed, each folder read once: a link to a
+  // folder inside the dataset or above it (a loop: sub/up -> ..) is not
+  // followed, and a second link to a folder read already is not either.
+  // Followed, a loop went 40 links deep in every branch (a hang) and a
+  // second link read the same images twice.
+  std::error_code root_ec;
+  const fs::path root = fs::canonical(dir, root_ec);
+  std::set<std::pair<uint64_t, uint64_t>> seen;  // (device, inode) of each folder read
+  auto first_visit = [&](const fs::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) != 0 || seen.emplace(uint64_t(st.st_dev), uint64_t(st.st_ino)).second;
+  };
+  first_visit(dir);
   try {
-    for (const auto& e : fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink)) {
+    for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink);
+         it != fs::recursive_directory_iterator(); ++it) {
+      const fs::directory_entry& e = *it;
       const std::string rel = e.path().lexically_relative(dir).generic_string();
       std::error_code ec;
-      if (e.is_directory(ec)) continue;
+      if (e.is_directory(ec)) {
+        if (e.is_symlink(ec)) {
+          const fs::path target = fs::canonical(e.path(), ec);
+          if (!ec && !root_ec && nested(root, target)) {
+            it.disable_recursion_pending();
+            src.unlisted.emplace_back(rel, "a link to " + target.string() + ", inside or above the dataset folder: not followed");
+            continue;
+          }
+        }
+        if (!first_visit(e.path())) {
+          it.disable_recursion_pending();
+          src.unlisted.emplace_back(rel, "a link to a folder read already: not followed");
+        }
+        continue;
+      }
       if (!e.is_regular_file(ec)) {
         src.unlisted.emplace_back(rel, e.is_symlink(ec) ? "a link to nothing" : "not a regular file");
         continue;
