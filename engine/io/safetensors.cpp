@@ -1,6 +1,7 @@
 #include "engine/io/safetensors.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -94,7 +95,12 @@ SafetensorsFile read_safetensors(const std::string& path) {
       bad(path, "tensor '" + name + "' has bad data_offsets");
     en.begin = off[0].get<uint64_t>();
     en.end = off[1].get<uint64_t>();
-    const uint64_t want = static_cast<uint64_t>(shape_numel(en.shape)) * dtype_size(en.dtype);
+    // Formed with an overflow check (as the .npy reader does): a shape such
+    // as [2^62, 4] wrapped to 0 elements and was taken as an empty tensor.
+    uint64_t want = dtype_size(en.dtype);
+    for (int64_t d : en.shape)
+      if (__builtin_mul_overflow(want, static_cast<uint64_t>(d), &want) || want > uint64_t(INT64_MAX))
+        bad(path, "tensor '" + name + "' has shape " + shape_str(en.shape) + ", too large for any file");
     if (en.begin > en.end || en.end > data_size || en.end - en.begin != want)
       bad(path, "tensor '" + name + "' byte range [" + std::to_string(en.begin) + ", " + std::to_string(en.end) +
                     ") does not match its shape " + shape_str(en.shape) + " or the file's " +
