@@ -262,6 +262,19 @@ TEST_CASE("folder dataset: labels, x-flips, max_images", "[dataset]") {
   auto again = open_dataset(dir / "img", opt);
   CHECK(again->label(0) == sub->label(0));
   CHECK(again->label(1) == sub->label(1));
+  // Only the subset is decoded (and held): 1 colour and 9 grey images, of
+  // which the log's count of grey images counts 2 at most.
+  write_file(dir / "many/colour.png", png_bytes(4, 4, 3, 0));
+  for (int k = 0; k < 9; ++k) write_file(dir / ("many/" + std::to_string(k) + ".png"), png_bytes(4, 4, 1, uint8_t(k)));
+  DatasetOptions two;
+  two.max_images = 2;
+  for (uint64_t seed = 0; seed < 4; ++seed) {
+    two.subset_seed = seed;
+    auto picked = open_dataset(dir / "many", two);
+    CHECK(picked->size() == 2);
+    CHECK(picked->channels() == 3);  // decided by all the files' headers, whichever are picked
+    CHECK_FALSE(has_line(picked->notes(), " of 10 images"));
+  }
 }
 
 TEST_CASE("JPEG images and stored zips (the official dataset_tool layout)", "[dataset]") {

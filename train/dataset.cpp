@@ -292,6 +292,21 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     used.push_back(i);
   }
 
+  // --max-images: the seeded subset is taken from the files here, before
+  // decoding, as the official max_size picks among the files: a quick run
+  // of 100 images from a folder of 70000 decoded and held all 70000.
+  if (opt.max_images > 0 && used.size() > static_cast<size_t>(opt.max_images)) {
+    std::vector<int64_t> pick(used.size());
+    for (size_t i = 0; i < pick.size(); ++i) pick[i] = static_cast<int64_t>(i);
+    uint64_t rng = opt.subset_seed;
+    shuffle(pick, rng);
+    pick.resize(static_cast<size_t>(opt.max_images));
+    std::sort(pick.begin(), pick.end());
+    std::vector<size_t> subset;
+    for (int64_t i : pick) subset.push_back(used[static_cast<size_t>(i)]);
+    used = std::move(subset);
+  }
+
   // Pass 2: decode into NCHW. Files are read in order (a zip is one stream)
   // and decoded in parallel a chunk at a time. A file that fails to decode is
   // skipped and named; a transparent one stops the run (image_io.h).
