@@ -340,6 +340,17 @@ TEST_CASE("bad datasets stop with an error naming the file", "[dataset]") {
     write_file(dir / "ids/dataset.json", std::string(R"({"labels": [["a.png", )") + id + "]]}");
     expect("ids", "ids/dataset.json", std::string("the label of 'a.png' is class ") + id + "; class indices must be below 65536", cond);
   }
+  // One file with two classes.
+  write_file(dir / "twice/a.png", png_bytes(8, 8, 3, 0));
+  write_file(dir / "twice/dataset.json", R"({"labels": [["a.png", 1], ["a.png", 1], ["a.png", 5]]})");
+  expect("twice", "twice/dataset.json", "'a.png' is labelled twice, class 1 and class 5", cond);
+  // A zip of a folder: its dataset.json is one level down, and named.
+  write_file(dir / "zipped.zip", stored_zip({{"photos/a.png", png_bytes(8, 8, 3, 0)},
+                                             {"photos/dataset.json", R"({"labels": [["a.png", 0]]})"}}));
+  CHECK(error_of([&] { open_dataset(dir / "zipped.zip", cond); }) ==
+        dir / "zipped.zip" + ": conditioning (--cond) needs labels in dataset.json at the top level (there is a "
+                             "photos/dataset.json: labels name the images from the top, so make the archive or folder from "
+                             "inside that folder)");
   write_file(dir / "ids/dataset.json", R"({"labels": [["a.png", 65535]]})");
   auto widest = open_dataset(dir / "ids", cond);
   CHECK(widest->c_dim() == 65536);

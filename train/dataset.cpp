@@ -211,7 +211,11 @@ std::vector<int64_t> read_labels(const Source& src, const std::vector<std::strin
       throw Error(where + ": the label of '" + pair[0].get<std::string>() + "' is class " + pair[1].dump() +
                   "; class indices must be below " + std::to_string(kMaxClasses) +
                   " (the networks take a one-hot of largest index + 1 entries): number the classes from 0");
-    by_name[pair[0].get<std::string>()] = pair[1].get<int64_t>();
+    // Listed twice with two classes: which one is meant cannot be known.
+    const auto [it, added] = by_name.emplace(pair[0].get<std::string>(), pair[1].get<int64_t>());
+    if (!added && it->second != pair[1].get<int64_t>())
+      throw Error(where + ": '" + it->first + "' is labelled twice, class " + std::to_string(it->second) + " and class " +
+                  pair[1].dump());
   }
   std::vector<int64_t> labels;
   for (const auto& name : names) {
@@ -389,7 +393,17 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   std::vector<int64_t> labels;
   if (opt.use_labels) {
     labels = read_labels(src, kept_names);
-    if (labels.empty()) throw Error(src.path + ": conditioning (--cond) needs labels in dataset.json");
+    if (labels.empty()) {
+      // A folder zipped with its own name puts everything one level down,
+      // where the official loader does not look for dataset.json either.
+      std::string nested;
+      for (const auto& name : src.names)
+        if (name.size() > 13 && name.compare(name.size() - 13, 13, "/dataset.json") == 0 && nested.empty()) nested = name;
+      throw Error(src.path + ": conditioning (--cond) needs labels in dataset.json" +
+                  (nested.empty() ? std::string()
+                                  : " at the top level (there is a " + nested +
+                                        ": labels name the images from the top, so make the archive or folder from inside that folder)"));
+    }
   }
   std::vector<std::string> notes;
   const std::string in = "Dataset " + src.path + ": ";
