@@ -180,6 +180,15 @@ TEST_CASE("zip reader reads stored entries and rejects corrupt archives", "[data
   for (int i = 0; i < 65537; ++i) many.push_back({std::to_string(i), ""});
   write_file(dir / "wrapped.zip", stored_zip(many));  // its count field says 65537 % 65536 = 1
   CHECK(ZipReader(dir / "wrapped.zip").entries().size() == 65537);
+  // A deflated entry whose header claims 2 GiB from 5 bytes: refused before the 2 GiB is allocated.
+  std::string claims = zip_bytes;
+  const size_t x_central = claims.find(std::string("PK\x01\x02", 4));  // x.bin's record comes first
+  claims[8] = claims[x_central + 10] = 8;                             // method: deflate (local, central)
+  claims[x_central + 24 + 3] = 0x7F, claims[x_central + 24] = 0;       // uncompressed size 0x7F000000
+  write_file(dir / "claims.zip", claims);
+  ZipReader claimed(dir / "claims.zip");
+  CHECK(error_of([&] { claimed.read(claimed.entries()[0]); }) ==
+        dir / "claims.zip" + ": entry 'x.bin': claims 2130706432 bytes from 5 compressed bytes, more than deflate can give (corrupt header)");
   write_file(dir / "junk.zip", "not a zip at all, just some text to be rejected");
   CHECK(error_of([&] { ZipReader z(dir / "junk.zip"); }).find("not a zip file") != std::string::npos);
 }

@@ -48,6 +48,12 @@ uint32_t crc32(const uint8_t* data, size_t n, uint32_t crc) {
 std::vector<uint8_t> inflate_raw(const uint8_t* data, size_t n, size_t size, const std::string& what) {
   // stb's inflater takes int sizes.
   if (n > INT_MAX - 8 || size > INT_MAX - 1) bad(what, "compressed data over 2 GiB is not supported");
+  // Deflate gives at most 1032 bytes per compressed byte: a header that
+  // claims more is corrupt, and is refused before its size is allocated
+  // (and zeroed: 2 GiB for a few bytes).
+  if (size / 1032 > n + 1)
+    bad(what, "claims " + std::to_string(size) + " bytes from " + std::to_string(n) +
+                  " compressed bytes, more than deflate can give (corrupt header)");
   // stb_image 2.28's inflater fails on a stream whose last code ends within
   // the input's final 16 bits (zlib data in PNGs always has the Adler-32 after
   // it); zero padding after the final block is never read as data.
