@@ -193,6 +193,59 @@ TEST_CASE("zip reader reads stored entries and rejects corrupt archives", "[data
   CHECK(error_of([&] { ZipReader z(dir / "junk.zip"); }).find("not a zip file") != std::string::npos);
 }
 
+// A zip64 archive as Python's zipfile writes one past 65535 entries or
+// 4 GiB: each central record's sizes and offset set to 0xFFFFFFFF with the
+// values in a zip64 extra field, and the end record's fields set to their
+// maximum with a zip64 end record and locator before it.
+std::string zip64_archive(const std::vector<std::pair<std::string, std::string>>& files) {
+  std::string out, cd;
+  auto u16 = [](std::string& s, uint64_t v) { s += char(v & 0xFF), s += char(v >> 8 & 0xFF); };
+  auto u32 = [&](std::string& s, uint64_t v) { u16(s, v & 0xFFFF), u16(s, v >> 16 & 0xFFFF); };
+  auto u64 = [&](std::string& s, uint64_t v) { u32(s, v & 0xFFFFFFFF), u32(s, v >> 32); };
+  for (const auto& [name, data] : files) {
+    const uint32_t crc = crc32(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    const uint64_t offset = out.size();
+    u32(out, 0x04034b50), u16(out, 45), u16(out, 0), u16(out, 0), u16(out, 0), u16(out, 0);
+    u32(out, crc), u32(out, data.size()), u32(out, data.size()), u16(out, name.size()), u16(out, 0);
+    out += name + data;
+    u32(cd, 0x02014b50), u16(cd, 45), u16(cd, 45), u16(cd, 0), u16(cd, 0), u16(cd, 0), u16(cd, 0);
+    u32(cd, crc), u32(cd, 0xFFFFFFFF), u32(cd, 0xFFFFFFFF), u16(cd, name.size()), u16(cd, 28);
+    u16(cd, 0), u16(cd, 0), u16(cd, 0), u32(cd, 0), u32(cd, 0xFFFFFFFF);
+    cd += name;
+    u16(cd, 0x0001), u16(cd, 24), u64(cd, data.size()), u64(cd, data.size()), u64(cd, offset);
+  }
+  const uint64_t cd_offset = out.size(), z_offset = cd_offset + cd.size();
+  out += cd;
+  u32(out, 0x06064b50), u64(out, 44), u16(out, 45), u16(out, 45), u32(out, 0), u32(out, 0);
+  u64(out, files.size()), u64(out, files.size()), u64(out, cd.size()), u64(out, cd_offset);
+  u32(out, 0x07064b50), u32(out, 0), u64(out, z_offset), u32(out, 1);
+  u32(out, 0x06054b50), u16(out, 0), u16(out, 0), u16(out, 0xFFFF), u16(out, 0xFFFF);
+  u32(out, 0xFFFFFFFF), u32(out, 0xFFFFFFFF), u16(out, 0);
+  return out;
+}
+
+TEST_CASE("zip64 archives are read (the official dataset_tool's zip of FFHQ is one)", "[dataset]") {
+  TempDir dir("zip64");
+  write_file(dir / "set.zip", zip64_archive({{"00000/img00000000.png", png_bytes(8, 8, 3, 0)},
+                                             {"00000/img00000001.png", png_bytes(8, 8, 3, 60)},
+                                             {"dataset.json", R"({"labels": [["00000/img00000000.png", 1], ["00000/img00000001.png", 0]]})"}}));
+  DatasetOptions cond;
+  cond.use_labels = true;
+  auto ds = open_dataset(dir / "set.zip", cond);
+  REQUIRE(ds->size() == 2);
+  CHECK(ds->label(0) == 1);
+  std::vector<uint8_t> img(3 * 64);
+  ds->image(1, img.data());
+  CHECK(img[0] == 60);
+  // The zip64 end record's count must agree with the directory (no wrap to excuse it).
+  std::string z = zip64_archive({{"a", "x"}, {"b", "y"}});
+  const size_t z64 = z.rfind(std::string("PK\x06\x06", 4));
+  z[z64 + 24] = z[z64 + 32] = 3;  // entries on this disk, and in all
+  write_file(dir / "miscounted.zip", z);
+  CHECK(error_of([&] { ZipReader r(dir / "miscounted.zip"); }).find("the end record counts 3 entries, the directory holds 2") !=
+        std::string::npos);
+}
+
 TEST_CASE("zip dataset: sorted names, labels, gray promoted to RGB", "[dataset]") {
   DatasetOptions opt;
   opt.use_labels = true;
