@@ -879,6 +879,15 @@ TEST_CASE("PNM samples are scaled from 0..maxval and read big-endian, as viewers
   write_file(dir / "max65535/a.pgm", be);
   open_dataset(dir / "max65535", {})->image(0, img.data());
   for (int i = 0; i < 16; ++i) CHECK(int(img[i]) == (i % 2 ? 1 : 128));
+  // 16-bit grey in a colour dataset: replicated (stb_image 2.27 converted it
+  // into half its buffer, and the rest was read past its end).
+  write_file(dir / "grey16_in_rgb/a.pgm", be);
+  write_file(dir / "grey16_in_rgb/b.png", png_bytes(4, 4, 3, 0));
+  auto mixed = open_dataset(dir / "grey16_in_rgb", {});
+  REQUIRE(mixed->channels() == 3);
+  mixed->image(0, rgb.data());
+  for (int c = 0; c < 3; ++c)
+    for (int i = 0; i < 16; ++i) CHECK(int(rgb[c * 16 + i]) == (i % 2 ? 1 : 128));
   // maxval 0 is no image.
   write_file(dir / "max0/a.pgm", "P5\n4 4\n0\n" + std::string(16, '\0'));
   write_file(dir / "max0/b.pgm", p5);

@@ -296,21 +296,27 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
   auto to_8_bit = [top](uint32_t v) { return static_cast<uint8_t>((std::min(v, top) * 255 + top / 2) / top); };
   const bool swap = info.format == "PNM" && info.is_16_bit && stb_pnm16_in_file_order();
   Feed feed{data, n};
-  auto take = [&](auto* p) {
+  // p holds pc channels a pixel: want, or 1 (grey, replicated here).
+  auto take = [&](auto* p, int pc) {
     if (!p) throw Error(name + ": cannot decode " + info.format + " (" + stbi_failure_reason() + ")");
     px.resize(size_t(w) * h * want);
     for (size_t i = 0; i < px.size(); ++i) {
-      const uint32_t v = swap ? (p[i] & 0xFFu) << 8 | p[i] >> 8 : p[i];
+      const size_t at = pc == want ? i : i / want;
+      const uint32_t v = swap ? (p[at] & 0xFFu) << 8 | p[at] >> 8 : p[at];
       px[i] = top == 255 ? static_cast<uint8_t>(v) : to_8_bit(v);
     }
     stbi_image_free(p);
     if (feed.past_end) throw Error(name + ": truncated " + info.format + ": the file ends before its pixels do");
   };
   if (info.is_16_bit) {
-    take(stbi_load_16_from_callbacks(&kFeedCallbacks, &feed, &w, &h, &file_c, want));
+    // stb_image 2.27 converts a 16-bit PNM's channels with its 8-bit
+    // converter, into half the buffer it returns (read past its end): a
+    // PNM (never alpha) comes as the file's channels, grey replicated here.
+    const int pc = info.format == "PNM" ? info.channels : want;
+    take(stbi_load_16_from_callbacks(&kFeedCallbacks, &feed, &w, &h, &file_c, pc), pc);
     done.to_8_bit = true;
   } else {
-    take(stbi_load_from_callbacks(&kFeedCallbacks, &feed, &w, &h, &file_c, want));  // a GIF's first frame
+    take(stbi_load_from_callbacks(&kFeedCallbacks, &feed, &w, &h, &file_c, want), want);  // a GIF's first frame
     done.hdr_to_8_bit = info.is_hdr;
   }
   if (info.format == "GIF") {  // only to count the frames
