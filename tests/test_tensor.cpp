@@ -97,6 +97,12 @@ TEST_CASE("bad .bin files are refused with the reason", "[tensor][io]") {
   write(bad, len + header);
   REQUIRE_THROWS_WITH(io::read_safetensors(bad),
                       Catch::Contains("tensor 'w' has shape [4611686018427387904, 4], too large for any file"));
+  // An official pickle or a PyTorch checkpoint given as it came: named, with the converter.
+  write(bad, std::string("\x80\x04\x95\x10\0\0\0\0\0\0\0}\x94.", 14));
+  REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains("a Python pickle (an official .pkl, or an older PyTorch .pt), "
+                                                                 "not a ganforge .bin: convert it first with tools/convert_weights.py import"));
+  write(bad, std::string("PK\3\4\x14\0\0\0\0\0", 10));
+  REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains("a zip (a PyTorch .pt or .pth checkpoint), not a ganforge .bin"));
   REQUIRE_THROWS_WITH(io::read_safetensors(temp_path("missing.bin")), Catch::Contains("cannot open"));
   std::remove(good.c_str());
   std::remove(bad.c_str());

@@ -45,9 +45,16 @@ SafetensorsFile read_safetensors(const std::string& path) {
   if (!f.read(reinterpret_cast<char*>(len_bytes), 8)) bad(path, "read failed");
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
-  if (header_len > kMaxHeader || header_len > file_size - 8)
+  if (header_len > kMaxHeader || header_len > file_size - 8) {
+    // The usual mistake: an official pickle or a PyTorch checkpoint given as it came.
+    const bool pickle = len_bytes[0] == 0x80 && len_bytes[1] >= 2 && len_bytes[1] <= 5;
+    const bool torch_zip = len_bytes[0] == 'P' && len_bytes[1] == 'K' && len_bytes[2] == 3 && len_bytes[3] == 4;
+    if (pickle || torch_zip)
+      bad(path, std::string(pickle ? "a Python pickle (an official .pkl, or an older PyTorch .pt)" : "a zip (a PyTorch .pt or .pth checkpoint)") +
+                    ", not a ganforge .bin: convert it first with tools/convert_weights.py import");
     bad(path, "header length " + std::to_string(header_len) + " does not fit the file (" +
                   std::to_string(file_size) + " bytes); not a safetensors file, or truncated");
+  }
   std::string header(header_len, '\0');
   f.read(header.data(), static_cast<std::streamsize>(header_len));
   nlohmann::json j;
