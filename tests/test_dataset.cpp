@@ -834,6 +834,14 @@ TEST_CASE("a truncated image is skipped and named, never decoded with made-up pi
     const auto* cut = reinterpret_cast<const uint8_t*>(f.full.data());
     CHECK_THROWS_AS(decode_image(cut, f.full.size() - f.cut, f.name, 3), Error);
   }
+  // Uncompressed 32x32 RGBA TGA: stb reads each row of 128 bytes straight
+  // into the image, the size of its own buffer's refill; cut in the last row.
+  std::string tga = std::string("\0\0\x02", 3) + std::string(9, '\0') + std::string("\x20\0\x20\0\x20\x28", 6);
+  for (int i = 0; i < 32 * 32; ++i) tga += std::string("\x10\x20\x30\xFF", 4);
+  const auto* t = reinterpret_cast<const uint8_t*>(tga.data());
+  CHECK(decode_image(t, tga.size(), "rows.tga", 3).size() == 32 * 32 * 3);
+  CHECK(error_of([&] { decode_image(t, tga.size() - 10, "rows.tga", 3); }) ==
+        "rows.tga: truncated TGA: the file ends before its pixels do");
   // The data ends inside the pixels: the message says so.
   const std::string bmp = encoded(8, 8, 3, px, "bmp");
   CHECK(error_of([&] { decode_image(reinterpret_cast<const uint8_t*>(bmp.data()), bmp.size() - 30, "a.bmp", 3); }) ==

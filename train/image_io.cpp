@@ -184,17 +184,21 @@ std::string hdr_rle_problem(const uint8_t* d, size_t n) {
 // stb_image reads past the end of its input as zeros, and its BMP, TGA,
 // PNM, GIF and HDR decoders finish a cut file without an error. Fed through
 // callbacks instead, the decoder's reads show whether it wanted bytes the
-// file does not have. stb refills a 128-byte buffer whatever it needs, so
-// a short refill is normal; a read once everything was given, or a direct
-// read (not 128 bytes) of more than is left, is a read past the end.
+// file does not have. stb refills its own buffer whatever it needs, so a
+// short refill is normal; a read once everything was given, or a direct
+// read (into the caller's memory, not that buffer) of more than is left,
+// is a read past the end. The first read is always a refill: it names the
+// buffer.
 struct Feed {
   const uint8_t* data;
   size_t n, pos = 0;
   bool past_end = false;
+  const char* refill_buffer = nullptr;
   static int read(void* user, char* out, int size) {
     Feed& f = *static_cast<Feed*>(user);
+    if (!f.refill_buffer) f.refill_buffer = out;
     const size_t left = f.n - f.pos, want = size > 0 ? size_t(size) : 0;
-    if (want > 0 && (left == 0 || (want != 128 && want > left))) f.past_end = true;
+    if (want > 0 && (left == 0 || (out != f.refill_buffer && want > left))) f.past_end = true;
     const size_t k = std::min(left, want);
     std::memcpy(out, f.data + f.pos, k);
     f.pos += k;
