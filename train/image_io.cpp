@@ -369,12 +369,21 @@ Tensor read_image(const std::string& path) {
   return Tensor::from_vector(v, {1, c, h, w});
 }
 
+void check_grid_png_size(int64_t h, int64_t w, int64_t c, int64_t gw, int64_t gh, const std::string& what) {
+  const long double W = (long double)w * gw, H = (long double)h * gh;
+  if ((W * c + 1) * H <= INT_MAX) return;  // stb_image_write's filtered rows: (W * c + 1) * H bytes in an int
+  throw Error(what + ": a grid of " + std::to_string(gw) + "x" + std::to_string(gh) + " images of " + std::to_string(w) + "x" +
+              std::to_string(h) + " would be a " + std::to_string((int64_t)W) + "x" + std::to_string((int64_t)H) +
+              " PNG, over the 2 GiB the PNG writer takes; use a smaller grid, or one PNG per image");
+}
+
 void save_image_grid(const Tensor& images, const std::string& path, int gw, int gh) {
   GF_CHECK(images.dim() == 4 && (images.size(1) == 1 || images.size(1) == 3), "save_image_grid",
            "expected [N, 1 or 3, H, W] images, got " << images.desc());
   GF_CHECK(gw > 0 && gh > 0 && images.size(0) == int64_t(gw) * gh, "save_image_grid",
            "a " << gw << "x" << gh << " grid needs " << int64_t(gw) * gh << " images, got " << images.size(0));
   const int64_t c = images.size(1), h = images.size(2), w = images.size(3);
+  check_grid_png_size(h, w, c, gw, gh, path);
   const std::vector<double> v = images.to_vector();
   const int64_t W = w * gw, H = h * gh;
   std::vector<uint8_t> out(static_cast<size_t>(W * H * c));

@@ -62,6 +62,11 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
 // files, else 3), the range the networks see: x / 127.5 - 1.
 Tensor read_image(const std::string& path);
 
+// Throws gf::Error "<what>: a grid of gw x gh images of h x w x c would be
+// a W x H PNG, over 2 GiB ..." when stb_image_write cannot take it (its
+// sizes are ints: past 2 GiB it overflows its buffer).
+void check_grid_png_size(int64_t h, int64_t w, int64_t c, int64_t gw, int64_t gh, const std::string& what);
+
 // images: [N, C, H, W], C = 1 or 3, values in [-1, 1] on any device, with
 // N == gw * gh. Written as one PNG of gh rows by gw columns, row-major in N
 // as the official save_image_grid (values scaled to [0, 255], rounded half to
