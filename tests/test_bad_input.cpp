@@ -690,3 +690,32 @@ TEST_CASE("no program writes its output folder inside a folder it reads", "[bad_
   CHECK(fs::exists(base / "out/latents.npy"));
   fs::remove_all(base);
 }
+
+// A --data or --images file that is no zip is named by its head alone: a
+// tar of the dataset (the reported case, gigabytes) was read whole to see
+// whether it was one image, which ended in "std::bad_alloc" or the OOM
+// killer. Run under a 1 GiB address-space limit with a sparse 3 GiB tar.
+TEST_CASE("a many-gigabyte --data or --images file that is no zip is named from its head, in one line", "[bad_input]") {
+  const fs::path base = kBase / "big_archive";
+  fs::remove_all(base);
+  fs::create_directories(base);
+  const fs::path tar = base / "dataset.tar";
+  write(tar, std::string(257, '\0') + "ustar");
+  fs::resize_file(tar, 3ull << 30);  // sparse: no disk used
+  const std::string T = tar.string();
+  const struct {
+    std::string command, program;
+  } cases[] = {
+      {kBin + "/train_stylegan --cfg tiny --kimg 0 --data " + T + " --outdir " + (base / "runs").string(), "train_stylegan"},
+      {kBin + "/psp encode --network " + kSource + "/tests/data/psp_gradual.bin --images " + T + " --outdir " +
+           (base / "out").string(), "psp encode"},
+  };
+  for (const auto& c : cases) {
+    const Result r = run("ulimit -v 1048576; " + c.command);
+    INFO(c.command << " -> exit " << r.code << ":\n" << r.out);
+    CHECK(r.code == 1);
+    CHECK(r.lines() == 1);
+    CHECK(r.out == c.program + ": error: " + T + ": not a folder or a .zip of images (a tar archive: unpack it to a folder, or make a .zip)\n");
+  }
+  fs::remove_all(base);
+}

@@ -167,8 +167,83 @@ TEST_CASE("zip reader reads stored entries and rejects corrupt archives", "[data
   moved[moved.size() - 3] = char(0x7F);  // central directory offset far outside the file
   write_file(dir / "moved.zip", moved);
   CHECK(error_of([&] { ZipReader z(dir / "moved.zip"); }).find("outside the file") != std::string::npos);
+  // The end record's 16-bit entry count: one that disagrees with the
+  // directory is corruption; one wrapped past 65535 (a writer without
+  // zip64) still reads every entry.
+  std::string miscounted = zip_bytes;
+  const size_t end = miscounted.rfind(std::string("PK\x05\x06", 4));
+  miscounted[end + 8] = miscounted[end + 10] = 1;
+  write_file(dir / "miscounted.zip", miscounted);
+  CHECK(error_of([&] { ZipReader z(dir / "miscounted.zip"); }) ==
+        dir / "miscounted.zip" + ": corrupt central directory (the end record counts 1 entries, the directory holds 2)");
+  std::vector<std::pair<std::string, std::string>> many;
+  for (int i = 0; i < 65537; ++i) many.push_back({std::to_string(i), ""});
+  write_file(dir / "wrapped.zip", stored_zip(many));  // its count field says 65537 % 65536 = 1
+  CHECK(ZipReader(dir / "wrapped.zip").entries().size() == 65537);
+  // A deflated entry whose header claims 2 GiB from 5 bytes: refused before the 2 GiB is allocated.
+  std::string claims = zip_bytes;
+  const size_t x_central = claims.find(std::string("PK\x01\x02", 4));  // x.bin's record comes first
+  claims[8] = claims[x_central + 10] = 8;                             // method: deflate (local, central)
+  claims[x_central + 24 + 3] = 0x7F, claims[x_central + 24] = 0;       // uncompressed size 0x7F000000
+  write_file(dir / "claims.zip", claims);
+  ZipReader claimed(dir / "claims.zip");
+  CHECK(error_of([&] { claimed.read(claimed.entries()[0]); }) ==
+        dir / "claims.zip" + ": entry 'x.bin': claims 2130706432 bytes from 5 compressed bytes, more than deflate can give (corrupt header)");
   write_file(dir / "junk.zip", "not a zip at all, just some text to be rejected");
   CHECK(error_of([&] { ZipReader z(dir / "junk.zip"); }).find("not a zip file") != std::string::npos);
+}
+
+// A zip64 archive as Python's zipfile writes one past 65535 entries or
+// 4 GiB: each central record's sizes and offset set to 0xFFFFFFFF with the
+// values in a zip64 extra field, and the end record's fields set to their
+// maximum with a zip64 end record and locator before it.
+std::string zip64_archive(const std::vector<std::pair<std::string, std::string>>& files) {
+  std::string out, cd;
+  auto u16 = [](std::string& s, uint64_t v) { s += char(v & 0xFF), s += char(v >> 8 & 0xFF); };
+  auto u32 = [&](std::string& s, uint64_t v) { u16(s, v & 0xFFFF), u16(s, v >> 16 & 0xFFFF); };
+  auto u64 = [&](std::string& s, uint64_t v) { u32(s, v & 0xFFFFFFFF), u32(s, v >> 32); };
+  for (const auto& [name, data] : files) {
+    const uint32_t crc = crc32(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    const uint64_t offset = out.size();
+    u32(out, 0x04034b50), u16(out, 45), u16(out, 0), u16(out, 0), u16(out, 0), u16(out, 0);
+    u32(out, crc), u32(out, data.size()), u32(out, data.size()), u16(out, name.size()), u16(out, 0);
+    out += name + data;
+    u32(cd, 0x02014b50), u16(cd, 45), u16(cd, 45), u16(cd, 0), u16(cd, 0), u16(cd, 0), u16(cd, 0);
+    u32(cd, crc), u32(cd, 0xFFFFFFFF), u32(cd, 0xFFFFFFFF), u16(cd, name.size()), u16(cd, 28);
+    u16(cd, 0), u16(cd, 0), u16(cd, 0), u32(cd, 0), u32(cd, 0xFFFFFFFF);
+    cd += name;
+    u16(cd, 0x0001), u16(cd, 24), u64(cd, data.size()), u64(cd, data.size()), u64(cd, offset);
+  }
+  const uint64_t cd_offset = out.size(), z_offset = cd_offset + cd.size();
+  out += cd;
+  u32(out, 0x06064b50), u64(out, 44), u16(out, 45), u16(out, 45), u32(out, 0), u32(out, 0);
+  u64(out, files.size()), u64(out, files.size()), u64(out, cd.size()), u64(out, cd_offset);
+  u32(out, 0x07064b50), u32(out, 0), u64(out, z_offset), u32(out, 1);
+  u32(out, 0x06054b50), u16(out, 0), u16(out, 0), u16(out, 0xFFFF), u16(out, 0xFFFF);
+  u32(out, 0xFFFFFFFF), u32(out, 0xFFFFFFFF), u16(out, 0);
+  return out;
+}
+
+TEST_CASE("zip64 archives are read (the official dataset_tool's zip of FFHQ is one)", "[dataset]") {
+  TempDir dir("zip64");
+  write_file(dir / "set.zip", zip64_archive({{"00000/img00000000.png", png_bytes(8, 8, 3, 0)},
+                                             {"00000/img00000001.png", png_bytes(8, 8, 3, 60)},
+                                             {"dataset.json", R"({"labels": [["00000/img00000000.png", 1], ["00000/img00000001.png", 0]]})"}}));
+  DatasetOptions cond;
+  cond.use_labels = true;
+  auto ds = open_dataset(dir / "set.zip", cond);
+  REQUIRE(ds->size() == 2);
+  CHECK(ds->label(0) == 1);
+  std::vector<uint8_t> img(3 * 64);
+  ds->image(1, img.data());
+  CHECK(img[0] == 60);
+  // The zip64 end record's count must agree with the directory (no wrap to excuse it).
+  std::string z = zip64_archive({{"a", "x"}, {"b", "y"}});
+  const size_t z64 = z.rfind(std::string("PK\x06\x06", 4));
+  z[z64 + 24] = z[z64 + 32] = 3;  // entries on this disk, and in all
+  write_file(dir / "miscounted.zip", z);
+  CHECK(error_of([&] { ZipReader r(dir / "miscounted.zip"); }).find("the end record counts 3 entries, the directory holds 2") !=
+        std::string::npos);
 }
 
 TEST_CASE("zip dataset: sorted names, labels, gray promoted to RGB", "[dataset]") {
@@ -249,6 +324,19 @@ TEST_CASE("folder dataset: labels, x-flips, max_images", "[dataset]") {
   auto again = open_dataset(dir / "img", opt);
   CHECK(again->label(0) == sub->label(0));
   CHECK(again->label(1) == sub->label(1));
+  // Only the subset is decoded (and held): 1 colour and 9 grey images, of
+  // which the log's count of grey images counts 2 at most.
+  write_file(dir / "many/colour.png", png_bytes(4, 4, 3, 0));
+  for (int k = 0; k < 9; ++k) write_file(dir / ("many/" + std::to_string(k) + ".png"), png_bytes(4, 4, 1, uint8_t(k)));
+  DatasetOptions two;
+  two.max_images = 2;
+  for (uint64_t seed = 0; seed < 4; ++seed) {
+    two.subset_seed = seed;
+    auto picked = open_dataset(dir / "many", two);
+    CHECK(picked->size() == 2);
+    CHECK(picked->channels() == 3);  // decided by all the files' headers, whichever are picked
+    CHECK_FALSE(has_line(picked->notes(), " of 10 images"));
+  }
 }
 
 TEST_CASE("JPEG images and stored zips (the official dataset_tool layout)", "[dataset]") {
@@ -308,7 +396,36 @@ TEST_CASE("bad datasets stop with an error naming the file", "[dataset]") {
   write_file(dir / "missing/b.png", png_bytes(8, 8, 3, 0));
   write_file(dir / "missing/dataset.json", R"({"labels": [["a.png", 1]]})");
   expect("missing", "b.png", "no label", cond);
+  // A class id far past any class count (the one-hot would have id + 1 entries).
+  for (const char* id : {"65536", "4294967296", "100000000"}) {
+    write_file(dir / "ids/a.png", png_bytes(8, 8, 3, 0));
+    write_file(dir / "ids/dataset.json", std::string(R"({"labels": [["a.png", )") + id + "]]}");
+    expect("ids", "ids/dataset.json", std::string("the label of 'a.png' is class ") + id + "; class indices must be below 65536", cond);
+  }
+  // One file with two classes.
+  write_file(dir / "twice/a.png", png_bytes(8, 8, 3, 0));
+  write_file(dir / "twice/dataset.json", R"({"labels": [["a.png", 1], ["a.png", 1], ["a.png", 5]]})");
+  expect("twice", "twice/dataset.json", "'a.png' is labelled twice, class 1 and class 5", cond);
+  // A zip of a folder: its dataset.json is one level down, and named.
+  write_file(dir / "zipped.zip", stored_zip({{"photos/a.png", png_bytes(8, 8, 3, 0)},
+                                             {"photos/dataset.json", R"({"labels": [["a.png", 0]]})"}}));
+  CHECK(error_of([&] { open_dataset(dir / "zipped.zip", cond); }) ==
+        dir / "zipped.zip" + ": conditioning (--cond) needs labels in dataset.json at the top level (there is a "
+                             "photos/dataset.json: labels name the images from the top, so make the archive or folder from "
+                             "inside that folder)");
+  write_file(dir / "ids/dataset.json", R"({"labels": [["a.png", 65535]]})");
+  auto widest = open_dataset(dir / "ids", cond);
+  CHECK(widest->c_dim() == 65536);
   CHECK(error_of([&] { open_dataset(dir / "nowhere", {}); }).find("no such file") != std::string::npos);
+  // Headers alone claim the size: 4096 files of 57 bytes that say 16384x16384
+  // RGB would need 3 TiB, allocated and zeroed before any of them decoded.
+  std::string ihdr = be32s(16384) + be32s(16384) + std::string("\x08\x02\0\0\0", 5);
+  const std::string claim = "\x89PNG\r\n\x1a\n" + png_chunk("IHDR", ihdr) + png_chunk("IEND", "");
+  for (int i = 0; i < 4096; ++i) write_file(dir / ("claims/" + std::to_string(i) + ".png"), claim);
+  const std::string big = error_of([&] { open_dataset(dir / "claims", {}); });
+  INFO(big);
+  CHECK(big.rfind(dir / "claims: 4096 images of 16384x16384x3 (as " + dir / "claims/0.png says) need 3072.0 GiB in memory", 0) == 0);
+  CHECK(big.find("GiB; use fewer or smaller images") != std::string::npos);
 }
 
 // Registered as its own ctest entry (cpu.test_dataset.fashion_mnist), which
@@ -648,4 +765,163 @@ TEST_CASE("animated GIFs give their first frame, named; a CMYK JPEG is recognise
   const ImageInfo info = image_info(reinterpret_cast<const uint8_t*>(cmyk.data()), cmyk.size(), "cmyk.jpg");
   CHECK(info.is_cmyk);
   CHECK(info.colour_channels() == 3);
+}
+
+// ---- Truncated and corrupt image files (stb_image 2.27 reads past the end
+// of a buffer as zeros: its BMP, TGA, PNM, GIF and HDR decoders finished a
+// cut file without an error, with black or uninitialised pixels, and a cut
+// run-length HDR looped forever) -------------------------------------------
+
+namespace {
+
+// A one-frame 4x4 GIF of a 4-colour table (black, white, red, blue), index
+// (x + y) % 4, by hand: 3-bit LZW codes with a clear code before every two
+// pixels, so the code width never grows.
+std::string small_gif() {
+  std::vector<int> codes;
+  for (int i = 0; i < 16; ++i) {
+    if (i % 2 == 0) codes.push_back(4);  // clear
+    codes.push_back((i % 4 + i / 4) % 4);
+  }
+  codes.push_back(5);  // end of information
+  std::string lzw;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (int c : codes) {
+    acc |= uint32_t(c) << bits, bits += 3;
+    while (bits >= 8) lzw += char(acc & 0xFF), acc >>= 8, bits -= 8;
+  }
+  if (bits > 0) lzw += char(acc & 0xFF);
+  std::string gif = "GIF89a" + std::string("\x04\0\x04\0\x81\0\0", 7) + std::string("\0\0\0\xFF\xFF\xFF\xFF\0\0\0\0\xFF", 12);
+  std::string desc = std::string(1, '\x2C') + std::string(8, '\0') + std::string(1, '\0');
+  desc[5] = 4, desc[7] = 4;
+  return gif + desc + "\x02" + char(lzw.size()) + lzw + std::string(1, '\0') + "\x3B";
+}
+
+}  // namespace
+
+TEST_CASE("a truncated image is skipped and named, never decoded with made-up pixels", "[dataset]") {
+  TempDir dir("truncated");
+  std::vector<uint8_t> px(8 * 8 * 3);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(40 + i % 200);
+  std::vector<float> hdr(16 * 16 * 3);
+  for (size_t i = 0; i < hdr.size(); ++i) hdr[i] = float(i % 7) / 7.0f;
+  std::string hdr_bytes;
+  auto append = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append((char*)data, size); };
+  REQUIRE(stbi_write_hdr_to_func(append, &hdr_bytes, 16, 16, 3, hdr.data()));  // run-length encoded (width >= 8)
+  std::vector<uint8_t> px16(16 * 16 * 3, 77);
+  const struct {
+    std::string name, full;
+    size_t cut;  // bytes left off the end
+  } files[] = {
+      {"a.bmp", encoded(8, 8, 3, px, "bmp"), 30},
+      {"a.tga", encoded(8, 8, 3, px, "tga"), 10},
+      {"a.ppm", "P6\n8 8\n255\n" + std::string(px.begin(), px.end()), 20},
+      {"a.pgm", "P5\n8 8\n255\n" + std::string(px.begin(), px.begin() + 64), 1},
+      {"a.gif", small_gif(), 4},
+      {"a.hdr", hdr_bytes, hdr_bytes.size() / 4},
+      {"a.png", encoded(8, 8, 3, px, "png"), 20},
+      {"a.jpg", encoded(16, 16, 3, px16, "jpg"), 30},
+  };
+  for (const auto& f : files) {
+    INFO(f.name);
+    const std::string folder = dir / ("set_" + f.name.substr(2));
+    write_file(folder + "/good_" + f.name, f.full);  // the whole file decodes
+    write_file(folder + "/cut_" + f.name, f.full.substr(0, f.full.size() - f.cut));
+    auto ds = open_dataset(folder, {});
+    CHECK(ds->size() == 1);
+    CHECK(has_line(ds->notes(), "  " + folder + "/cut_" + f.name + ": "));
+    const auto* cut = reinterpret_cast<const uint8_t*>(f.full.data());
+    CHECK_THROWS_AS(decode_image(cut, f.full.size() - f.cut, f.name, 3), Error);
+  }
+  // Uncompressed 32x32 RGBA TGA: stb reads each row of 128 bytes straight
+  // into the image, the size of its own buffer's refill; cut in the last row.
+  std::string tga = std::string("\0\0\x02", 3) + std::string(9, '\0') + std::string("\x20\0\x20\0\x20\x28", 6);
+  for (int i = 0; i < 32 * 32; ++i) tga += std::string("\x10\x20\x30\xFF", 4);
+  const auto* t = reinterpret_cast<const uint8_t*>(tga.data());
+  CHECK(decode_image(t, tga.size(), "rows.tga", 3).size() == 32 * 32 * 3);
+  CHECK(error_of([&] { decode_image(t, tga.size() - 10, "rows.tga", 3); }) ==
+        "rows.tga: truncated TGA: the file ends before its pixels do");
+  // The data ends inside the pixels: the message says so.
+  const std::string bmp = encoded(8, 8, 3, px, "bmp");
+  CHECK(error_of([&] { decode_image(reinterpret_cast<const uint8_t*>(bmp.data()), bmp.size() - 30, "a.bmp", 3); }) ==
+        "a.bmp: truncated BMP: the file ends before its pixels do");
+
+  // A run-length HDR scanline with a zero count: stb_image would read it
+  // forever; refused as corrupt.
+  std::string zero = hdr_bytes;
+  const size_t data = zero.find("+X 16\n") + 6;
+  REQUIRE(zero.compare(data, 2, "\x02\x02") == 0);
+  zero[data + 4] = '\0';  // the first count of the first scanline
+  CHECK(error_of([&] { decode_image(reinterpret_cast<const uint8_t*>(zero.data()), zero.size(), "z.hdr", 3); })
+            .rfind("z.hdr: corrupt HDR: ", 0) == 0);
+}
+
+TEST_CASE("PNM samples are scaled from 0..maxval and read big-endian, as viewers show them", "[dataset]") {
+  TempDir dir("pnm");
+  // Grey, maxval 15 (8-bit samples): 15 is white.
+  std::string p5 = "P5\n4 4\n# a comment\n15\n";
+  for (int i = 0; i < 16; ++i) p5 += char(i);
+  write_file(dir / "max15/a.pgm", p5);
+  auto ds = open_dataset(dir / "max15", {});
+  std::vector<uint8_t> img(16);
+  ds->image(0, img.data());
+  for (int i = 0; i < 16; ++i) CHECK(int(img[i]) == (i * 255 + 7) / 15);
+  // Colour, maxval 1023 (16-bit samples, big-endian): 1023 is white.
+  const uint16_t v[4] = {0, 2, 512, 1023};
+  std::string p6 = "P6 4 4 1023\n";
+  for (int i = 0; i < 16 * 3; ++i) p6 += char(v[i % 4] >> 8), p6 += char(v[i % 4] & 0xFF);
+  write_file(dir / "max1023/a.ppm", p6);
+  auto deep = open_dataset(dir / "max1023", {});
+  REQUIRE(deep->channels() == 3);
+  std::vector<uint8_t> rgb(3 * 16);
+  deep->image(0, rgb.data());
+  // Pixel p's channel c is sample 3p + c: v[(3p + c) % 4] -> round(v * 255 / 1023).
+  const int want[4] = {0, 0, 128, 255};
+  for (int p = 0; p < 16; ++p)
+    for (int c = 0; c < 3; ++c) CHECK(int(rgb[c * 16 + p]) == want[(3 * p + c) % 4]);
+  CHECK(has_line(deep->notes(), "16 bits per channel"));
+  // maxval 65535: the samples are big-endian (stb_image 2.27 returned them byte-swapped).
+  std::string be = "P5 4 4 65535\n";
+  for (int i = 0; i < 16; ++i) be += i % 2 ? std::string("\x00\xFF", 2) : std::string("\x80\x00", 2);
+  write_file(dir / "max65535/a.pgm", be);
+  open_dataset(dir / "max65535", {})->image(0, img.data());
+  for (int i = 0; i < 16; ++i) CHECK(int(img[i]) == (i % 2 ? 1 : 128));
+  // 16-bit grey in a colour dataset: replicated (stb_image 2.27 converted it
+  // into half its buffer, and the rest was read past its end).
+  write_file(dir / "grey16_in_rgb/a.pgm", be);
+  write_file(dir / "grey16_in_rgb/b.png", png_bytes(4, 4, 3, 0));
+  auto mixed = open_dataset(dir / "grey16_in_rgb", {});
+  REQUIRE(mixed->channels() == 3);
+  mixed->image(0, rgb.data());
+  for (int c = 0; c < 3; ++c)
+    for (int i = 0; i < 16; ++i) CHECK(int(rgb[c * 16 + i]) == (i % 2 ? 1 : 128));
+  // maxval 0 is no image.
+  write_file(dir / "max0/a.pgm", "P5\n4 4\n0\n" + std::string(16, '\0'));
+  write_file(dir / "max0/b.pgm", p5);
+  auto zero = open_dataset(dir / "max0", {});
+  CHECK(zero->size() == 1);
+  CHECK(has_line(zero->notes(), "max0/a.pgm: "));
+}
+
+TEST_CASE("folder links: each folder is read once; a link loop or a link inside the dataset is not followed", "[dataset]") {
+  TempDir dir("links");
+  write_file(dir / "data/sub/a.png", png_bytes(8, 8, 3, 0));
+  write_file(dir / "elsewhere/b.png", png_bytes(8, 8, 3, 100));
+  fs::create_directory_symlink("..", dir / "data/sub/up");    // a loop: read forever, 40 links deep in every branch
+  fs::create_directory_symlink("sub", dir / "data/alias");    // sub again, under another name
+  fs::create_directory_symlink(dir / "elsewhere", dir / "data/ext");  // a folder outside: read
+  fs::create_directory_symlink(dir / "data", dir / "elsewhere/back");  // and a loop back through it
+  auto ds = open_dataset(dir / "data", {});
+  REQUIRE(ds->size() == 2);  // sub/a.png and ext/b.png, once each
+  std::vector<uint8_t> img(3 * 64);
+  ds->image(0, img.data());
+  CHECK(img[0] == 100);  // ext/b.png sorts first
+  ds->image(1, img.data());
+  CHECK(img[0] == 0);
+  const auto& notes = ds->notes();
+  CHECK(has_line(notes, "  " + dir / "data/alias: a link to " + (fs::canonical(dir / "data/sub")).string() +
+                            ", inside or above the dataset folder: not followed"));
+  CHECK(has_line(notes, "  " + dir / "data/sub/up: a link to "));
+  CHECK(has_line(notes, "  " + dir / "data/ext/back: a link to "));
 }

@@ -91,6 +91,18 @@ TEST_CASE("bad .bin files are refused with the reason", "[tensor][io]") {
   len[0] = static_cast<char>(header.size());
   write(bad, len + header + std::string(12, '\0'));
   REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains("overlaps"));
+  // A shape whose element count wraps 64 bits ([2^62, 4] floats: 0 bytes) is no empty tensor.
+  header = "{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,0]}}";
+  len[0] = static_cast<char>(header.size());
+  write(bad, len + header);
+  REQUIRE_THROWS_WITH(io::read_safetensors(bad),
+                      Catch::Contains("tensor 'w' has shape [4611686018427387904, 4], too large for any file"));
+  // An official pickle or a PyTorch checkpoint given as it came: named, with the converter.
+  write(bad, std::string("\x80\x04\x95\x10\0\0\0\0\0\0\0}\x94.", 14));
+  REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains("a Python pickle (an official .pkl, or an older PyTorch .pt), "
+                                                                 "not a ganforge .bin: convert it first with tools/convert_weights.py import"));
+  write(bad, std::string("PK\3\4\x14\0\0\0\0\0", 10));
+  REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains("a zip (a PyTorch .pt or .pth checkpoint), not a ganforge .bin"));
   REQUIRE_THROWS_WITH(io::read_safetensors(temp_path("missing.bin")), Catch::Contains("cannot open"));
   std::remove(good.c_str());
   std::remove(bad.c_str());

@@ -317,7 +317,10 @@ int run(int argc, char** argv) {
   Tensor images;                   // [N, C, H, W] on the CPU, in the order written
   std::vector<std::string> names;  // one PNG per image, unless they go in one grid
   // Checked before any image is made, so a wrong --grid fails at once.
-  auto check_n = [&](int64_t n) { check_grid(args, gw, gh, n); };
+  auto check_n = [&](int64_t n) {
+    check_grid(args, gw, gh, n);
+    if (gw > 0) check_grid_png_size(cfg.img_resolution, cfg.img_resolution, cfg.img_channels, gw, gh, "--grid " + args.str("grid"));
+  };
   auto name_by = [&](const char* pattern, long long k) {
     char buf[64];
     std::snprintf(buf, sizeof buf, pattern, k);

@@ -4,12 +4,16 @@
 #include <cctype>
 #include <climits>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine/error.h"
 #include "engine/io/input_file.h"
@@ -70,15 +74,51 @@ void sort_by_name(Source& src) {
   std::sort(src.unlisted.begin(), src.unlisted.end());
 }
 
+// Whether one of a and b lies inside the other (or they are the same folder).
+bool nested(const fs::path& a, const fs::path& b) {
+  const auto shorter = std::distance(a.begin(), a.end()) <= std::distance(b.begin(), b.end()) ? &a : &b;
+  const auto longer = shorter == &a ? &b : &a;
+  return std::mismatch(shorter->begin(), shorter->end(), longer->begin(), longer->end()).first == shorter->end();
+}
+
 Source folder_source(std::string dir) {
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   Source src;
   src.path = dir;
+  // Links to folders are followed, each folder read once: a link to a
+  // folder inside the dataset or above it (a loop: sub/up -> ..) is not
+  // followed, and a second link to a folder read already is not either.
+  // Followed, a loop went 40 links deep in every branch (a hang) and a
+  // second link read the same images twice.
+  std::error_code root_ec;
+  const fs::path root = fs::canonical(dir, root_ec);
+  std::set<std::pair<uint64_t, uint64_t>> seen;  // (device, inode) of each folder read
+  auto first_visit = [&](const fs::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) != 0 || seen.emplace(uint64_t(st.st_dev), uint64_t(st.st_ino)).second;
+  };
+  first_visit(dir);
   try {
-    for (const auto& e : fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink)) {
+    for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink);
+         it != fs::recursive_directory_iterator(); ++it) {
+      const fs::directory_entry& e = *it;
       const std::string rel = e.path().lexically_relative(dir).generic_string();
       std::error_code ec;
-      if (e.is_directory(ec)) continue;
+      if (e.is_directory(ec)) {
+        if (e.is_symlink(ec)) {
+          const fs::path target = fs::canonical(e.path(), ec);
+          if (!ec && !root_ec && nested(root, target)) {
+            it.disable_recursion_pending();
+            src.unlisted.emplace_back(rel, "a link to " + target.string() + ", inside or above the dataset folder: not followed");
+            continue;
+          }
+        }
+        if (!first_visit(e.path())) {
+          it.disable_recursion_pending();
+          src.unlisted.emplace_back(rel, "a link to a folder read already: not followed");
+        }
+        continue;
+      }
       if (!e.is_regular_file(ec)) {
         src.unlisted.emplace_back(rel, e.is_symlink(ec) ? "a link to nothing" : "not a regular file");
         continue;
@@ -98,28 +138,36 @@ Source folder_source(std::string dir) {
 
 // A file given where a folder or .zip of images is expected: every zip
 // starts with a local header ("PK\3\4") or, empty, the end record
-// ("PK\5\6"). Anything else, most often one image, is named as such rather
-// than reported as a broken zip.
+// ("PK\5\6"). Anything else, most often one image or an archive of another
+// kind, is named as such rather than reported as a broken zip. Only the
+// head is read: such a file may be a tar of many gigabytes.
 void check_zip_magic(const std::string& path) {
-  const std::vector<uint8_t> head = [&] {
+  constexpr size_t kHead = 1 << 20;  // enough for any image header stb_image reads
+  std::vector<uint8_t> head(kHead, 0);
+  {
     std::string why;
     std::ifstream f = io::open_input(path, why);
     if (!f.is_open()) throw Error(path + ": " + why);
-    std::vector<uint8_t> b(4, 0);
-    f.read(reinterpret_cast<char*>(b.data()), 4);
-    b.resize(static_cast<size_t>(f.gcount()));
-    return b;
-  }();
-  if (head.size() == 4 && head[0] == 'P' && head[1] == 'K' && ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6)))
-    return;
-  bool image = false;
-  try {
-    const std::vector<uint8_t> bytes = io::read_input(path);
-    image_info(bytes.data(), bytes.size(), path);
-    image = true;
-  } catch (const Error&) {
+    f.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(kHead));
+    head.resize(static_cast<size_t>(f.gcount()));
   }
-  throw Error(path + ": not a folder or a .zip of images" + std::string(image ? " (one image: give the folder that holds it)" : ""));
+  auto at = [&](size_t pos, const std::string& magic) {
+    return head.size() >= pos + magic.size() && std::memcmp(head.data() + pos, magic.data(), magic.size()) == 0;
+  };
+  if (at(0, std::string("PK\3\4", 4)) || at(0, std::string("PK\5\6", 4))) return;
+  std::string kind;
+  if (at(257, "ustar")) kind = " (a tar archive: unpack it to a folder, or make a .zip)";
+  else if (at(0, "\x1f\x8b")) kind = " (a gzip file, perhaps a .tar.gz: unpack it to a folder, or make a .zip)";
+  else if (at(0, "7z\xBC\xAF\x27\x1C")) kind = " (a 7z archive: unpack it to a folder, or make a .zip)";
+  else if (at(0, "Rar!")) kind = " (a RAR archive: unpack it to a folder, or make a .zip)";
+  else {
+    try {
+      image_info(head.data(), head.size(), path);
+      kind = " (one image: give the folder that holds it)";
+    } catch (const Error&) {
+    }
+  }
+  throw Error(path + ": not a folder or a .zip of images" + kind);
 }
 
 Source zip_source(const std::string& path) {
@@ -157,7 +205,17 @@ std::vector<int64_t> read_labels(const Source& src, const std::vector<std::strin
     if (!pair[1].is_number_integer() || pair[1].get<int64_t>() < 0)
       throw Error(where + ": the label of '" + pair[0].get<std::string>() +
                   "' must be a non-negative class index (label vectors are not supported), got " + pair[1].dump());
-    by_name[pair[0].get<std::string>()] = pair[1].get<int64_t>();
+    // The networks take a one-hot of (largest index + 1) entries: an id
+    // such as 4294967296 would size them past any memory (or wrap an int).
+    if (pair[1].is_number_unsigned() ? pair[1].get<uint64_t>() >= uint64_t(kMaxClasses) : pair[1].get<int64_t>() >= kMaxClasses)
+      throw Error(where + ": the label of '" + pair[0].get<std::string>() + "' is class " + pair[1].dump() +
+                  "; class indices must be below " + std::to_string(kMaxClasses) +
+                  " (the networks take a one-hot of largest index + 1 entries): number the classes from 0");
+    // Listed twice with two classes: which one is meant cannot be known.
+    const auto [it, added] = by_name.emplace(pair[0].get<std::string>(), pair[1].get<int64_t>());
+    if (!added && it->second != pair[1].get<int64_t>())
+      throw Error(where + ": '" + it->first + "' is labelled twice, class " + std::to_string(it->second) + " and class " +
+                  pair[1].dump());
   }
   std::vector<int64_t> labels;
   for (const auto& name : names) {
@@ -173,6 +231,27 @@ void add_notes(std::vector<std::string>& notes, const std::string& head, const s
   if (lines.empty()) return;
   notes.push_back(head);
   for (const auto& l : lines) notes.push_back("  " + l);
+}
+
+// The pixels are held in memory, and the buffer is sized from the headers
+// before any image decodes: a dataset that cannot fit (or headers that
+// claim 32768x32768 in a few bytes) is one line, not std::bad_alloc or the
+// OOM killer zeroing gigabytes.
+void check_fits_in_memory(const std::string& path, size_t images, int res, int channels, const std::string& first) {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0 || images == 0) return;
+  const uint64_t memory = uint64_t(pages) * uint64_t(page);
+  const uint64_t image_size = uint64_t(res) * uint64_t(res) * uint64_t(channels);
+  if (images <= memory / image_size) return;
+  auto gib = [](long double b) {
+    char s[32];
+    std::snprintf(s, sizeof s, "%.1Lf", b / (1ull << 30));
+    return std::string(s);
+  };
+  throw Error(path + ": " + std::to_string(images) + " images of " + std::to_string(res) + "x" + std::to_string(res) + "x" +
+              std::to_string(channels) + " (as " + first + " says) need " + gib((long double)images * image_size) +
+              " GiB in memory as 8-bit pixels, more than this machine's " + gib((long double)memory) +
+              " GiB; use fewer or smaller images");
 }
 
 std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& opt) {
@@ -217,10 +296,26 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     used.push_back(i);
   }
 
+  // --max-images: the seeded subset is taken from the files here, before
+  // decoding, as the official max_size picks among the files: a quick run
+  // of 100 images from a folder of 70000 decoded and held all 70000.
+  if (opt.max_images > 0 && used.size() > static_cast<size_t>(opt.max_images)) {
+    std::vector<int64_t> pick(used.size());
+    for (size_t i = 0; i < pick.size(); ++i) pick[i] = static_cast<int64_t>(i);
+    uint64_t rng = opt.subset_seed;
+    shuffle(pick, rng);
+    pick.resize(static_cast<size_t>(opt.max_images));
+    std::sort(pick.begin(), pick.end());
+    std::vector<size_t> subset;
+    for (int64_t i : pick) subset.push_back(used[static_cast<size_t>(i)]);
+    used = std::move(subset);
+  }
+
   // Pass 2: decode into NCHW. Files are read in order (a zip is one stream)
   // and decoded in parallel a chunk at a time. A file that fails to decode is
   // skipped and named; a transparent one stops the run (image_io.h).
   const size_t plane = static_cast<size_t>(res) * res, image_size = plane * channels;
+  check_fits_in_memory(src.path, used.size(), res, channels, first);
   std::vector<uint8_t> pixels(used.size() * image_size);
   std::vector<Conversions> done(used.size());
   std::vector<char> ok(used.size(), 0);
@@ -298,7 +393,17 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   std::vector<int64_t> labels;
   if (opt.use_labels) {
     labels = read_labels(src, kept_names);
-    if (labels.empty()) throw Error(src.path + ": conditioning (--cond) needs labels in dataset.json");
+    if (labels.empty()) {
+      // A folder zipped with its own name puts everything one level down,
+      // where the official loader does not look for dataset.json either.
+      std::string nested;
+      for (const auto& name : src.names)
+        if (name.size() > 13 && name.compare(name.size() - 13, 13, "/dataset.json") == 0 && nested.empty()) nested = name;
+      throw Error(src.path + ": conditioning (--cond) needs labels in dataset.json" +
+                  (nested.empty() ? std::string()
+                                  : " at the top level (there is a " + nested +
+                                        ": labels name the images from the top, so make the archive or folder from inside that folder)"));
+    }
   }
   std::vector<std::string> notes;
   const std::string in = "Dataset " + src.path + ": ";

@@ -26,6 +26,10 @@ inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mni
 // Whether its training split is there.
 bool fashion_mnist_installed(const std::string& dir = kFashionMnistDir);
 
+// dataset.json class indices are below this: the one-hot conditioning has
+// (largest index + 1) entries, and ImageNet-21k has 21841 classes.
+inline constexpr int64_t kMaxClasses = 65536;
+
 struct DatasetOptions {
   bool use_labels = false;  // --cond: labels become one-hot conditioning; else c_dim is 0
   bool xflip = false;       // --mirror: append a mirrored copy of every image

@@ -124,6 +124,111 @@ void jpeg_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
   }
 }
 
+// A binary PNM's maxval (its samples run 0..maxval, which stb_image takes
+// as 0..255 or 0..65535 unscaled); -1 when the header cannot be parsed.
+long pnm_max_value(const uint8_t* d, size_t n) {
+  size_t at = 2;
+  long v = -1;
+  auto space = [](uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  auto digit = [](uint8_t c) { return c >= '0' && c <= '9'; };
+  for (int field = 0; field < 3; ++field) {  // width, height, maxval
+    for (;;) {  // whitespace, and comments from '#' to the end of the line
+      while (at < n && space(d[at])) ++at;
+      if (at >= n || d[at] != '#') break;
+      while (at < n && d[at] != '\n' && d[at] != '\r') ++at;
+    }
+    if (at >= n || !digit(d[at])) return -1;
+    for (v = 0; at < n && digit(d[at]); ++at) v = std::min(v * 10 + (d[at] - '0'), 1L << 20);
+  }
+  return v;
+}
+
+// Why stb_image 2.27 must not decode a run-length Radiance HDR ("" when it
+// may): its decoder loops forever on a run count of zero, which is also
+// what it reads past the end of a cut file. Walks the scanlines as it does.
+std::string hdr_rle_problem(const uint8_t* d, size_t n) {
+  // Header lines up to an empty one, then the size line "-Y h +X w".
+  size_t at = 0;
+  auto line = [&] {
+    const size_t start = at;
+    while (at < n && d[at] != '\n') ++at;
+    const std::string l(reinterpret_cast<const char*>(d + start), at - start);
+    if (at < n) ++at;
+    return l;
+  };
+  line();
+  while (at < n && !line().empty()) {
+  }
+  const std::string size = line();
+  long h = 0, w = 0;
+  if (std::sscanf(size.c_str(), "-Y %ld +X %ld", &h, &w) != 2 || w < 8 || w >= 32768 || h <= 0) return "";  // flat data, or stb refuses it
+  for (long y = 0; y < h; ++y) {
+    if (at + 4 > n) return "the file ends before its pixels do";
+    if (d[at] != 2 || d[at + 1] != 2 || (d[at + 2] & 0x80)) return "";  // not run-length encoded from here: read flat
+    if ((long(d[at + 2]) << 8 | d[at + 3]) != w) return "";  // stb refuses the scanline length itself
+    at += 4;
+    for (int channel = 0; channel < 4; ++channel)
+      for (long x = 0; x < w;) {
+        if (at >= n) return "the file ends before its pixels do";
+        const int count = d[at++];
+        if (count == 0) return "a run of length zero in scanline " + std::to_string(y);
+        const long len = count > 128 ? count - 128 : count;
+        if (len > w - x) return "";  // stb refuses a run past the scanline's end
+        at += count > 128 ? 1 : size_t(len);
+        x += len;
+      }
+  }
+  return "";
+}
+
+// stb_image reads past the end of its input as zeros, and its BMP, TGA,
+// PNM, GIF and HDR decoders finish a cut file without an error. Fed through
+// callbacks instead, the decoder's reads show whether it wanted bytes the
+// file does not have. stb refills its own buffer whatever it needs, so a
+// short refill is normal; a read once everything was given, or a direct
+// read (into the caller's memory, not that buffer) of more than is left,
+// is a read past the end. The first read is always a refill: it names the
+// buffer.
+struct Feed {
+  const uint8_t* data;
+  size_t n, pos = 0;
+  bool past_end = false;
+  const char* refill_buffer = nullptr;
+  static int read(void* user, char* out, int size) {
+    Feed& f = *static_cast<Feed*>(user);
+    if (!f.refill_buffer) f.refill_buffer = out;
+    const size_t left = f.n - f.pos, want = size > 0 ? size_t(size) : 0;
+    if (want > 0 && (left == 0 || (out != f.refill_buffer && want > left))) f.past_end = true;
+    const size_t k = std::min(left, want);
+    std::memcpy(out, f.data + f.pos, k);
+    f.pos += k;
+    return static_cast<int>(k);
+  }
+  static void skip(void* user, int k) {
+    Feed& f = *static_cast<Feed*>(user);
+    f.pos = k < 0 ? f.pos : std::min(f.n, f.pos + size_t(k));  // skipping row padding past the end needs no bytes
+  }
+  static int eof(void* user) {
+    const Feed& f = *static_cast<const Feed*>(user);
+    return f.pos >= f.n;
+  }
+};
+const stbi_io_callbacks kFeedCallbacks = {&Feed::read, &Feed::skip, &Feed::eof};
+
+// stb_image 2.27 returns a 16-bit PNM's big-endian samples in the file's
+// byte order (later versions swap them); asked once, of a one-pixel image.
+bool stb_pnm16_in_file_order() {
+  static const bool in_file_order = [] {
+    const uint8_t pgm[] = {'P', '5', ' ', '1', ' ', '1', ' ', '6', '5', '5', '3', '5', '\n', 0x01, 0x02};
+    int w = 0, h = 0, c = 0;
+    stbi_us* p = stbi_load_16_from_memory(pgm, sizeof pgm, &w, &h, &c, 1);
+    const bool raw = p && p[0] != 0x0102;
+    stbi_image_free(p);
+    return raw;
+  }();
+  return in_file_order;
+}
+
 // Pixel (x, y) of the upright image is pixel src(x, y) of the stored one,
 // for the eight EXIF orientations (w, h: the stored size).
 std::vector<uint8_t> orient(const std::vector<uint8_t>& px, int w, int h, int c, int o) {
@@ -166,6 +271,11 @@ ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
   info.is_hdr = stbi_is_hdr_from_memory(data, len);
   if (info.format == "PNG") png_metadata(data, n, info);
   if (info.format == "JPEG") jpeg_metadata(data, n, info);
+  if (info.format == "PNM") {
+    const long max = pnm_max_value(data, n);
+    if (max < 1 || max > 65535) throw Error(name + ": unreadable PNM (its maxval is not in [1, 65535])");
+    info.max_value = static_cast<int>(max);
+  }
   if (info.orientation >= 5) std::swap(info.width, info.height);
   return info;
 }
@@ -181,25 +291,45 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
   const int want = channels + (info.alpha ? 1 : 0), len = as_int_size(n, name);
   int w = 0, h = 0, file_c = 0;
   std::vector<uint8_t> px;
-  auto take = [&](auto* p) {
-    if (!p) throw Error(name + ": cannot decode " + info.format + " (" + stbi_failure_reason() + ")");
-    px.assign(p, p + size_t(w) * h * want);
-    stbi_image_free(p);
-  };
-  if (info.format == "GIF") {
-    int* delays = nullptr;
-    take(stbi_load_gif_from_memory(data, len, &delays, &w, &h, &done.frames, &file_c, want));  // frame 0 comes first
-    stbi_image_free(delays);
-  } else if (info.is_16_bit) {
-    stbi_us* p = stbi_load_16_from_memory(data, len, &w, &h, &file_c, want);
+  if (info.format == "HDR") {
+    const std::string why = hdr_rle_problem(data, n);
+    if (!why.empty()) throw Error(name + ": corrupt HDR: " + why);
+  }
+  // Samples to 8 bits: round(v * 255 / top), top being 255, 65535 or a PNM's maxval.
+  const uint32_t top = info.max_value > 0 ? uint32_t(info.max_value) : info.is_16_bit ? 65535u : 255u;
+  auto to_8_bit = [top](uint32_t v) { return static_cast<uint8_t>((std::min(v, top) * 255 + top / 2) / top); };
+  const bool swap = info.format == "PNM" && info.is_16_bit && stb_pnm16_in_file_order();
+  Feed feed{data, n};
+  // p holds pc channels a pixel: want, or 1 (grey, replicated here).
+  auto take = [&](auto* p, int pc) {
     if (!p) throw Error(name + ": cannot decode " + info.format + " (" + stbi_failure_reason() + ")");
     px.resize(size_t(w) * h * want);
-    for (size_t i = 0; i < px.size(); ++i) px[i] = static_cast<uint8_t>((uint32_t(p[i]) * 255 + 32767) / 65535);
+    for (size_t i = 0; i < px.size(); ++i) {
+      const size_t at = pc == want ? i : i / want;
+      const uint32_t v = swap ? (p[at] & 0xFFu) << 8 | p[at] >> 8 : p[at];
+      px[i] = top == 255 ? static_cast<uint8_t>(v) : to_8_bit(v);
+    }
     stbi_image_free(p);
+    if (feed.past_end) throw Error(name + ": truncated " + info.format + ": the file ends before its pixels do");
+  };
+  if (info.is_16_bit) {
+    // stb_image 2.27 converts a 16-bit PNM's channels with its 8-bit
+    // converter, into half the buffer it returns (read past its end): a
+    // PNM (never alpha) comes as the file's channels, grey replicated here.
+    const int pc = info.format == "PNM" ? info.channels : want;
+    take(stbi_load_16_from_callbacks(&kFeedCallbacks, &feed, &w, &h, &file_c, pc), pc);
     done.to_8_bit = true;
   } else {
-    take(stbi_load_from_memory(data, len, &w, &h, &file_c, want));
+    take(stbi_load_from_callbacks(&kFeedCallbacks, &feed, &w, &h, &file_c, want), want);  // a GIF's first frame
     done.hdr_to_8_bit = info.is_hdr;
+  }
+  if (info.format == "GIF") {  // only to count the frames
+    int* delays = nullptr;
+    int gw = 0, gh = 0, gc = 0, frames = 0;
+    stbi_uc* all = stbi_load_gif_from_memory(data, len, &delays, &gw, &gh, &frames, &gc, want);
+    done.frames = all ? std::max(frames, 1) : 1;
+    stbi_image_free(all);
+    stbi_image_free(delays);
   }
   done.cmyk_to_rgb = info.is_cmyk;
   done.grey_to_rgb = channels == 3 && info.colour_channels() == 1;
@@ -239,12 +369,21 @@ Tensor read_image(const std::string& path) {
   return Tensor::from_vector(v, {1, c, h, w});
 }
 
+void check_grid_png_size(int64_t h, int64_t w, int64_t c, int64_t gw, int64_t gh, const std::string& what) {
+  const long double W = (long double)w * gw, H = (long double)h * gh;
+  if ((W * c + 1) * H <= INT_MAX) return;  // stb_image_write's filtered rows: (W * c + 1) * H bytes in an int
+  throw Error(what + ": a grid of " + std::to_string(gw) + "x" + std::to_string(gh) + " images of " + std::to_string(w) + "x" +
+              std::to_string(h) + " would be a " + std::to_string((int64_t)W) + "x" + std::to_string((int64_t)H) +
+              " PNG, over the 2 GiB the PNG writer takes; use a smaller grid, or one PNG per image");
+}
+
 void save_image_grid(const Tensor& images, const std::string& path, int gw, int gh) {
   GF_CHECK(images.dim() == 4 && (images.size(1) == 1 || images.size(1) == 3), "save_image_grid",
            "expected [N, 1 or 3, H, W] images, got " << images.desc());
   GF_CHECK(gw > 0 && gh > 0 && images.size(0) == int64_t(gw) * gh, "save_image_grid",
            "a " << gw << "x" << gh << " grid needs " << int64_t(gw) * gh << " images, got " << images.size(0));
   const int64_t c = images.size(1), h = images.size(2), w = images.size(3);
+  check_grid_png_size(h, w, c, gw, gh, path);
   const std::vector<double> v = images.to_vector();
   const int64_t W = w * gw, H = h * gh;
   std::vector<uint8_t> out(static_cast<size_t>(W * H * c));

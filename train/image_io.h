@@ -27,6 +27,7 @@ struct ImageInfo {
   bool is_hdr = false;     // floating point (Radiance HDR)
   bool is_cmyk = false;    // a JPEG of four components (CMYK or YCCK)
   int orientation = 1;     // EXIF orientation 1-8 (JPEG APP1, PNG eXIf); 1: as stored
+  int max_value = 0;       // a PNM's maxval: its samples run 0..max_value (scaled to 0..255); 0 for other formats
   int colour_channels() const { return channels >= 3 ? 3 : 1; }
 };
 
@@ -35,7 +36,7 @@ struct Conversions {
   bool grey_to_rgb = false;    // lossless: grey replicated into R, G and B
   bool alpha_dropped = false;  // lossless: the alpha was 255 everywhere
   bool oriented = false;       // lossless as viewers show it: turned as the EXIF orientation says
-  bool to_8_bit = false;       // 16 bits per channel rounded to 8: round(v * 255 / 65535)
+  bool to_8_bit = false;       // 16 bits per channel rounded to 8: round(v * 255 / 65535) (a PNM's maxval for 65535)
   bool hdr_to_8_bit = false;   // stb_image's HDR to 8 bits: gamma 1/2.2, values above 1 clipped
   bool cmyk_to_rgb = false;    // stb_image's CMYK/YCCK to RGB, with no colour profile
   int frames = 1;              // frames in an animated GIF; only the first is used
@@ -60,6 +61,11 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
 // Reads an image file as float32 [1, C, H, W] in [-1, 1] (C = 1 for grey
 // files, else 3), the range the networks see: x / 127.5 - 1.
 Tensor read_image(const std::string& path);
+
+// Throws gf::Error "<what>: a grid of gw x gh images of h x w x c would be
+// a W x H PNG, over 2 GiB ..." when stb_image_write cannot take it (its
+// sizes are ints: past 2 GiB it overflows its buffer).
+void check_grid_png_size(int64_t h, int64_t w, int64_t c, int64_t gw, int64_t gh, const std::string& what);
 
 // images: [N, C, H, W], C = 1 or 3, values in [-1, 1] on any device, with
 // N == gw * gh. Written as one PNG of gh rows by gw columns, row-major in N

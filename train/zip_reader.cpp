@@ -23,7 +23,11 @@ uint32_t le32(const uint8_t* p) {
          (static_cast<uint32_t>(p[3]) << 24);
 }
 
+uint64_t le64(const uint8_t* p) { return uint64_t(le32(p)) | uint64_t(le32(p + 4)) << 32; }
+
 constexpr uint32_t kLocalSig = 0x04034b50, kCentralSig = 0x02014b50, kEndSig = 0x06054b50;
+constexpr uint32_t kZip64EndSig = 0x06064b50, kZip64LocatorSig = 0x07064b50;
+constexpr size_t kZip64EndSize = 56, kZip64LocatorSize = 20;
 constexpr size_t kLocalSize = 30, kCentralSize = 46, kEndSize = 22;
 
 std::array<uint32_t, 256> make_crc_table() {
@@ -48,6 +52,12 @@ uint32_t crc32(const uint8_t* data, size_t n, uint32_t crc) {
 std::vector<uint8_t> inflate_raw(const uint8_t* data, size_t n, size_t size, const std::string& what) {
   // stb's inflater takes int sizes.
   if (n > INT_MAX - 8 || size > INT_MAX - 1) bad(what, "compressed data over 2 GiB is not supported");
+  // Deflate gives at most 1032 bytes per compressed byte: a header that
+  // claims more is corrupt, and is refused before its size is allocated
+  // (and zeroed: 2 GiB for a few bytes).
+  if (size / 1032 > n + 1)
+    bad(what, "claims " + std::to_string(size) + " bytes from " + std::to_string(n) +
+                  " compressed bytes, more than deflate can give (corrupt header)");
   // stb_image 2.28's inflater fails on a stream whose last code ends within
   // the input's final 16 bits (zlib data in PNGs always has the Adler-32 after
   // it); zero padding after the final block is never read as data.
@@ -119,18 +129,38 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
   }
   if (eocd < 0) bad(path, "not a zip file (no end of central directory)");
   const uint8_t* e = &buf[static_cast<size_t>(eocd)];
-  const uint16_t count = le16(e + 10);
-  const uint32_t cd_size = le32(e + 12), cd_offset = le32(e + 16);
+  uint64_t count = le16(e + 10), cd_size = le32(e + 12), cd_offset = le32(e + 16);
   if (le16(e + 4) != 0 || le16(e + 6) != 0 || le16(e + 8) != count) bad(path, "multi-disk zip files are not supported");
-  if (count == 0xFFFF || cd_size == 0xFFFFFFFF || cd_offset == 0xFFFFFFFF) bad(path, "zip64 files are not supported");
   const uint64_t eocd_pos = file_size_ - tail + static_cast<uint64_t>(eocd);
-  if (static_cast<uint64_t>(cd_offset) + cd_size > eocd_pos) bad(path, "central directory lies outside the file");
+  uint64_t cd_end = eocd_pos;  // the directory ends before this
+  // Zip64 (over 65535 entries, or 4 GiB: the official dataset_tool's zip of
+  // FFHQ): a locator just before the end record points at the zip64 end
+  // record, which holds the 64-bit count, size and offset.
+  const bool zip64 = count == 0xFFFF || cd_size == 0xFFFFFFFF || cd_offset == 0xFFFFFFFF;
+  if (zip64) {
+    uint8_t loc[kZip64LocatorSize], z[kZip64EndSize];
+    if (eocd_pos < kZip64LocatorSize) bad(path, "corrupt zip64 archive (no zip64 end locator)");
+    read_at(eocd_pos - kZip64LocatorSize, loc, kZip64LocatorSize, "zip64 end locator");
+    if (le32(loc) != kZip64LocatorSig) bad(path, "corrupt zip64 archive (no zip64 end locator)");
+    const uint64_t z_offset = le64(loc + 8);
+    if (z_offset > eocd_pos - kZip64LocatorSize) bad(path, "zip64 end record lies outside the file");
+    read_at(z_offset, z, kZip64EndSize, "zip64 end record");
+    if (le32(z) != kZip64EndSig) bad(path, "corrupt zip64 archive (no zip64 end record)");
+    if (le32(z + 16) != 0 || le32(z + 20) != 0 || le64(z + 24) != le64(z + 32))
+      bad(path, "multi-disk zip files are not supported");
+    count = le64(z + 32), cd_size = le64(z + 40), cd_offset = le64(z + 48);
+    cd_end = z_offset;
+  }
+  if (cd_offset > cd_end || cd_size > cd_end - cd_offset) bad(path, "central directory lies outside the file");
 
   std::vector<uint8_t> cd(cd_size);
   read_at(cd_offset, cd.data(), cd_size, "central directory");
+  // Every record the directory holds: the end record's 16-bit count wraps
+  // past 65535 entries when a writer that lacks zip64 writes it (older
+  // Java, some archivers), and was then all that was read, silently.
   size_t pos = 0;
-  for (uint16_t i = 0; i < count; ++i) {
-    if (pos + kCentralSize > cd.size() || le32(&cd[pos]) != kCentralSig) bad(path, "corrupt central directory");
+  while (pos + 4 <= cd.size() && le32(&cd[pos]) == kCentralSig) {
+    if (pos + kCentralSize > cd.size()) bad(path, "corrupt central directory");
     const uint8_t* c = &cd[pos];
     Entry en;
     const uint16_t flags = le16(c + 8);
@@ -145,18 +175,39 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     en.name.assign(reinterpret_cast<const char*>(&cd[pos]), name_len);
     pos += name_len + extra_len + comment_len;
     const std::string what = path + ": entry '" + en.name + "'";
+    // Zip64 extra field (0x0001): the 64-bit values of the fields set to
+    // 0xFFFFFFFF, in this order.
+    for (size_t x = pos - extra_len - comment_len, x_end = x + extra_len; x + 4 <= x_end;) {
+      const uint16_t id = le16(&cd[x]), len = le16(&cd[x + 2]);
+      x += 4;
+      if (len > x_end - x) bad(what, "has a corrupt extra field");
+      if (id == 0x0001) {
+        size_t at = x;
+        for (uint64_t* field : {&en.size, &en.compressed_size, &en.header_offset}) {
+          if (*field != 0xFFFFFFFF) continue;
+          if (at + 8 > x + len) bad(what, "has a corrupt zip64 extra field");
+          *field = le64(&cd[at]), at += 8;
+        }
+      }
+      x += len;
+    }
     if (flags & 0x01) en.unreadable = "is encrypted";
     else if (en.compressed_size == 0xFFFFFFFF || en.size == 0xFFFFFFFF || en.header_offset == 0xFFFFFFFF)
-      en.unreadable = "needs zip64, which is not supported";
+      en.unreadable = "lacks its zip64 sizes (corrupt entry)";
     else if (en.method != 0 && en.method != 8)
       en.unreadable = "uses compression method " + std::to_string(en.method) + " (only stored and deflate are supported)";
     if (en.unreadable.empty()) {
       if (en.method == 0 && en.compressed_size != en.size) bad(what, "is stored but its sizes differ");
-      if (en.header_offset + kLocalSize + en.compressed_size > cd_offset) bad(what, "lies outside the file");
+      if (en.header_offset > cd_offset || cd_offset - en.header_offset < kLocalSize ||
+          en.compressed_size > cd_offset - en.header_offset - kLocalSize)
+        bad(what, "lies outside the file");
     }
     if (!index_.emplace(en.name, entries_.size()).second) bad(what, "appears twice");
     entries_.push_back(std::move(en));
   }
+  if (zip64 ? entries_.size() != count : entries_.size() % 65536 != count)
+    bad(path, "corrupt central directory (the end record counts " + std::to_string(count) + " entries, the directory holds " +
+                  std::to_string(entries_.size()) + ")");
 }
 
 int64_t ZipReader::find(const std::string& name) const {

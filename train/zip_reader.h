@@ -1,5 +1,5 @@
-// A minimal reader for .zip archives (stored and deflated entries, no zip64,
-// no encryption) and for .gz files, enough for image datasets and the IDX
+// A minimal reader for .zip archives (stored and deflated entries, zip64, no
+// encryption) and for .gz files, enough for image datasets and the IDX
 // files of Fashion-MNIST. Inflation is stb_image's. Every offset and size read
 // from a file is checked against the file before it is used, and every entry's
 // CRC-32 is verified, so a truncated or corrupt archive throws gf::Error
@@ -32,7 +32,7 @@ class ZipReader {
     uint64_t compressed_size = 0;
     uint64_t size = 0;
     uint64_t header_offset = 0;  // of the local file header
-    // Why read() cannot give this entry (encrypted, zip64, a compression
+    // Why read() cannot give this entry (encrypted, a compression
     // method other than stored and deflate); "" when it can. The archive
     // stays usable: such entries are skipped, not fatal.
     std::string unreadable;

@@ -1,6 +1,7 @@
 #include "engine/io/safetensors.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -44,9 +45,16 @@ SafetensorsFile read_safetensors(const std::string& path) {
   if (!f.read(reinterpret_cast<char*>(len_bytes), 8)) bad(path, "read failed");
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
-  if (header_len > kMaxHeader || header_len > file_size - 8)
+  if (header_len > kMaxHeader || header_len > file_size - 8) {
+    // The usual mistake: an official pickle or a PyTorch checkpoint given as it came.
+    const bool pickle = len_bytes[0] == 0x80 && len_bytes[1] >= 2 && len_bytes[1] <= 5;
+    const bool torch_zip = len_bytes[0] == 'P' && len_bytes[1] == 'K' && len_bytes[2] == 3 && len_bytes[3] == 4;
+    if (pickle || torch_zip)
+      bad(path, std::string(pickle ? "a Python pickle (an official .pkl, or an older PyTorch .pt)" : "a zip (a PyTorch .pt or .pth checkpoint)") +
+                    ", not a ganforge .bin: convert it first with tools/convert_weights.py import");
     bad(path, "header length " + std::to_string(header_len) + " does not fit the file (" +
                   std::to_string(file_size) + " bytes); not a safetensors file, or truncated");
+  }
   std::string header(header_len, '\0');
   f.read(header.data(), static_cast<std::streamsize>(header_len));
   nlohmann::json j;
@@ -94,7 +102,12 @@ SafetensorsFile read_safetensors(const std::string& path) {
       bad(path, "tensor '" + name + "' has bad data_offsets");
     en.begin = off[0].get<uint64_t>();
     en.end = off[1].get<uint64_t>();
-    const uint64_t want = static_cast<uint64_t>(shape_numel(en.shape)) * dtype_size(en.dtype);
+    // Formed with an overflow check (as the .npy reader does): a shape such
+    // as [2^62, 4] wrapped to 0 elements and was taken as an empty tensor.
+    uint64_t want = dtype_size(en.dtype);
+    for (int64_t d : en.shape)
+      if (__builtin_mul_overflow(want, static_cast<uint64_t>(d), &want) || want > uint64_t(INT64_MAX))
+        bad(path, "tensor '" + name + "' has shape " + shape_str(en.shape) + ", too large for any file");
     if (en.begin > en.end || en.end > data_size || en.end - en.begin != want)
       bad(path, "tensor '" + name + "' byte range [" + std::to_string(en.begin) + ", " + std::to_string(en.end) +
                     ") does not match its shape " + shape_str(en.shape) + " or the file's " +
