@@ -28,7 +28,7 @@ cmake --build build-emu -j "$jobs" --target gf_tests gfemu_selftest train_styleg
 built=$SECONDS
 
 export UBSAN_OPTIONS=print_stacktrace=1
-# The fast CPU cases of the path and argument handling (label assertions,
+# The fast CPU cases of the path and argument handling and the dataset readers (label assertions,
 # GF_EMU_CPU_TESTS in CMakeLists.txt), once: only this build has libstdc++'s
 # assertions, which caught an iterator stepped past end() that ASan missed.
 echo "== CPU cases under _GLIBCXX_ASSERTIONS and the sanitizers"
