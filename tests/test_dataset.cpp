@@ -123,6 +123,15 @@ std::string error_of(const std::function<void()>& f) {
 
 }  // namespace
 
+TEST_CASE("a PNG grid the writer cannot take is refused, one it can is not", "[dataset]") {
+  // 24x24 images of 1024x1024x3: 1.81e9 filtered bytes, under INT_MAX, but
+  // the compressed buffer (up to 9/8 of them) would pass 2^30 bytes.
+  CHECK(error_of([] { check_grid_png_size(1024, 1024, 3, 24, 24, "grid"); })
+            .find("grid: a grid of 24x24 images of 1024x1024 would be a 24576x24576 PNG, over the 0.95 GB") == 0);
+  CHECK(error_of([] { check_grid_png_size(1024, 1024, 3, 17, 17, "grid"); }) == "(no error)");  // 0.91e9 bytes
+  CHECK(error_of([] { check_grid_png_size(1024, 1024, 3, 18, 18, "grid"); }) != "(no error)");  // 1.02e9 bytes
+}
+
 TEST_CASE("crc32 matches the standard check value", "[dataset]") {
   const std::string s = "123456789";
   CHECK(crc32(reinterpret_cast<const uint8_t*>(s.data()), s.size()) == 0xCBF43926u);
@@ -180,6 +189,11 @@ TEST_CASE("zip reader reads stored entries and rejects corrupt archives", "[data
   for (int i = 0; i < 65537; ++i) many.push_back({std::to_string(i), ""});
   write_file(dir / "wrapped.zip", stored_zip(many));  // its count field says 65537 % 65536 = 1
   CHECK(ZipReader(dir / "wrapped.zip").entries().size() == 65537);
+  // Exactly 65535 entries: a count of 0xFFFF with no zip64 locator, as
+  // Python's zipfile writes it (zip64 only above 65535), is a plain zip.
+  many.resize(65535);
+  write_file(dir / "full16.zip", stored_zip(many));
+  CHECK(ZipReader(dir / "full16.zip").entries().size() == 65535);
   // A deflated entry whose header claims 2 GiB from 5 bytes: refused before the 2 GiB is allocated.
   std::string claims = zip_bytes;
   const size_t x_central = claims.find(std::string("PK\x01\x02", 4));  // x.bin's record comes first
@@ -324,6 +338,17 @@ TEST_CASE("folder dataset: labels, x-flips, max_images", "[dataset]") {
   auto again = open_dataset(dir / "img", opt);
   CHECK(again->label(0) == sub->label(0));
   CHECK(again->label(1) == sub->label(1));
+  // The class count is the whole dataset's (as the official label_shape),
+  // whether or not the subset holds the highest class (label 4, 0.png).
+  bool missed_highest = false;
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    opt.subset_seed = seed;
+    auto s = open_dataset(dir / "img", opt);
+    CHECK(s->c_dim() == 5);
+    missed_highest = missed_highest || (s->label(0) != 4 && s->label(1) != 4);
+  }
+  CHECK(missed_highest);  // the case that matters was met
+  opt.subset_seed = 0;
   // Only the subset is decoded (and held): 1 colour and 9 grey images, of
   // which the log's count of grey images counts 2 at most.
   write_file(dir / "many/colour.png", png_bytes(4, 4, 3, 0));
@@ -904,7 +929,7 @@ TEST_CASE("PNM samples are scaled from 0..maxval and read big-endian, as viewers
   CHECK(has_line(zero->notes(), "max0/a.pgm: "));
 }
 
-TEST_CASE("folder links: each folder is read once; a link loop or a link inside the dataset is not followed", "[dataset]") {
+TEST_CASE("folder links: a link loop or a link inside the dataset is not followed; what is read does not depend on the walk's order", "[dataset]") {
   TempDir dir("links");
   write_file(dir / "data/sub/a.png", png_bytes(8, 8, 3, 0));
   write_file(dir / "elsewhere/b.png", png_bytes(8, 8, 3, 100));
@@ -924,4 +949,14 @@ TEST_CASE("folder links: each folder is read once; a link loop or a link inside 
                             ", inside or above the dataset folder: not followed"));
   CHECK(has_line(notes, "  " + dir / "data/sub/up: a link to "));
   CHECK(has_line(notes, "  " + dir / "data/ext/back: a link to "));
+  // Two links to one folder outside: both read, whichever the walk meets
+  // first (a first-come rule made the names, and dataset.json's lookup,
+  // depend on the file system's order); a loop outside the dataset, through
+  // a link back to a folder on the link's own path, is cut.
+  fs::create_directory_symlink(dir / "elsewhere", dir / "data/ext2");
+  fs::create_directory_symlink(dir / "elsewhere", dir / "elsewhere/self");
+  auto twice = open_dataset(dir / "data", {});
+  CHECK(twice->size() == 3);  // ext/b.png, ext2/b.png, sub/a.png
+  CHECK(has_line(twice->notes(), "  " + dir / "data/ext/self: a link to a folder on its own path (a loop): not followed"));
+  CHECK(has_line(twice->notes(), "  " + dir / "data/ext2/self: a link to a folder on its own path (a loop): not followed"));
 }

@@ -85,19 +85,20 @@ Source folder_source(std::string dir) {
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   Source src;
   src.path = dir;
-  // Links to folders are followed, each folder read once: a link to a
-  // folder inside the dataset or above it (a loop: sub/up -> ..) is not
-  // followed, and a second link to a folder read already is not either.
-  // Followed, a loop went 40 links deep in every branch (a hang) and a
-  // second link read the same images twice.
+  // Links to folders are followed, except a link to a folder inside the
+  // dataset or above it (sub/up -> ..: a loop; alias -> sub: the same images
+  // twice) and a link back to a folder on its own path (a loop outside the
+  // dataset). Followed, a loop went 40 links deep in every branch (a hang).
+  // Both tests look only at the link and its path, never at what the walk
+  // met before, so what is read does not depend on the file system's order.
   std::error_code root_ec;
   const fs::path root = fs::canonical(dir, root_ec);
-  std::set<std::pair<uint64_t, uint64_t>> seen;  // (device, inode) of each folder read
-  auto first_visit = [&](const fs::path& p) {
+  auto folder_id = [](const fs::path& p) {
     struct stat st {};
-    return ::stat(p.c_str(), &st) != 0 || seen.emplace(uint64_t(st.st_dev), uint64_t(st.st_ino)).second;
+    return ::stat(p.c_str(), &st) == 0 ? std::make_pair(uint64_t(st.st_dev), uint64_t(st.st_ino))
+                                       : std::make_pair(uint64_t(0), uint64_t(0));
   };
-  first_visit(dir);
+  std::vector<std::pair<uint64_t, uint64_t>> path_ids{folder_id(dir)};  // the root and the folders above the entry
   try {
     for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink);
          it != fs::recursive_directory_iterator(); ++it) {
@@ -105,6 +106,7 @@ Source folder_source(std::string dir) {
       const std::string rel = e.path().lexically_relative(dir).generic_string();
       std::error_code ec;
       if (e.is_directory(ec)) {
+        path_ids.resize(static_cast<size_t>(it.depth()) + 1);
         if (e.is_symlink(ec)) {
           const fs::path target = fs::canonical(e.path(), ec);
           if (!ec && !root_ec && nested(root, target)) {
@@ -113,10 +115,13 @@ Source folder_source(std::string dir) {
             continue;
           }
         }
-        if (!first_visit(e.path())) {
+        const auto id = folder_id(e.path());
+        if (std::find(path_ids.begin(), path_ids.end(), id) != path_ids.end()) {
           it.disable_recursion_pending();
-          src.unlisted.emplace_back(rel, "a link to a folder read already: not followed");
+          src.unlisted.emplace_back(rel, "a link to a folder on its own path (a loop): not followed");
+          continue;
         }
+        path_ids.push_back(id);
         continue;
       }
       if (!e.is_regular_file(ec)) {
@@ -299,7 +304,16 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   // --max-images: the seeded subset is taken from the files here, before
   // decoding, as the official max_size picks among the files: a quick run
   // of 100 images from a folder of 70000 decoded and held all 70000.
+  // With --cond the class count still comes from every image's label, as the
+  // official label_shape (the largest raw label, before max_size's subset):
+  // a subset that misses the highest class keeps the networks' c_dim.
+  int64_t classes = 0;
   if (opt.max_images > 0 && used.size() > static_cast<size_t>(opt.max_images)) {
+    if (opt.use_labels) {
+      std::vector<std::string> all_names;
+      for (size_t i : used) all_names.push_back(src.names[i]);
+      for (int64_t l : read_labels(src, all_names)) classes = std::max(classes, l + 1);
+    }
     std::vector<int64_t> pick(used.size());
     for (size_t i = 0; i < pick.size(); ++i) pick[i] = static_cast<int64_t>(i);
     uint64_t rng = opt.subset_seed;
@@ -419,7 +433,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   add_notes(notes, in + std::to_string(animated.size()) + " of " + n + " images are animated GIFs: only the first frame is used:", animated);
 
   const std::string name = fs::path(src.path).stem().string();
-  auto ds = std::make_unique<Dataset>(name, res, channels, std::move(pixels), std::move(labels), opt);
+  auto ds = std::make_unique<Dataset>(name, res, channels, std::move(pixels), std::move(labels), opt, classes);
   ds->set_notes(std::move(notes));
   return ds;
 }
@@ -460,7 +474,7 @@ std::unique_ptr<Dataset> open_fashion_mnist(const DatasetOptions& opt) {
 }  // namespace
 
 Dataset::Dataset(std::string name, int resolution, int channels, std::vector<uint8_t> pixels,
-                 std::vector<int64_t> labels, const DatasetOptions& opt)
+                 std::vector<int64_t> labels, const DatasetOptions& opt, int64_t classes)
     : name_(std::move(name)), resolution_(resolution), channels_(channels), pixels_(std::move(pixels)),
       labels_(std::move(labels)) {
   const size_t image_size = static_cast<size_t>(channels) * resolution * resolution;
@@ -469,6 +483,7 @@ Dataset::Dataset(std::string name, int resolution, int channels, std::vector<uin
   GF_CHECK(labels_.empty() || static_cast<int64_t>(labels_.size()) == raw_n, "Dataset",
            labels_.size() << " labels for " << raw_n << " images");
   for (int64_t l : labels_) c_dim_ = std::max(c_dim_, l + 1);
+  if (!labels_.empty()) c_dim_ = std::max(c_dim_, classes);
 
   raw_idx_.resize(static_cast<size_t>(raw_n));
   for (int64_t i = 0; i < raw_n; ++i) raw_idx_[static_cast<size_t>(i)] = i;

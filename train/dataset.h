@@ -46,9 +46,11 @@ class Dataset {
   };
 
   // Takes raw images (uint8 [raw_n, C, res, res] flattened) and class labels
-  // (one per image, or empty), then applies the options.
+  // (one per image, or empty), then applies the options. With labels, c_dim
+  // is the largest label + 1, or `classes` when larger (the class count of
+  // the whole dataset when the images are a subset of it).
   Dataset(std::string name, int resolution, int channels, std::vector<uint8_t> pixels,
-          std::vector<int64_t> labels, const DatasetOptions& opt);
+          std::vector<int64_t> labels, const DatasetOptions& opt, int64_t classes = 0);
 
   const std::string& name() const { return name_; }
   int resolution() const { return resolution_; }

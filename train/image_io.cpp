@@ -371,10 +371,15 @@ Tensor read_image(const std::string& path) {
 
 void check_grid_png_size(int64_t h, int64_t w, int64_t c, int64_t gw, int64_t gh, const std::string& what) {
   const long double W = (long double)w * gw, H = (long double)h * gh;
-  if ((W * c + 1) * H <= INT_MAX) return;  // stb_image_write's filtered rows: (W * c + 1) * H bytes in an int
+  // stb_image_write holds the filtered rows, (W * c + 1) * H bytes, in an
+  // int, and grows its compressed buffer as an int by doubling, which
+  // overflows past 2^30 bytes; its fixed-Huffman output can be 9/8 of the
+  // input, so the filtered rows must stay under 2^30 * 8 / 9 bytes.
+  constexpr long double kMaxFiltered = 1073741824.0L * 8 / 9;
+  if ((W * c + 1) * H <= kMaxFiltered) return;
   throw Error(what + ": a grid of " + std::to_string(gw) + "x" + std::to_string(gh) + " images of " + std::to_string(w) + "x" +
               std::to_string(h) + " would be a " + std::to_string((int64_t)W) + "x" + std::to_string((int64_t)H) +
-              " PNG, over the 2 GiB the PNG writer takes; use a smaller grid, or one PNG per image");
+              " PNG, over the 0.95 GB of pixels the PNG writer takes; use a smaller grid, or one PNG per image");
 }
 
 void save_image_grid(const Tensor& images, const std::string& path, int gw, int gh) {

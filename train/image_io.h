@@ -62,9 +62,10 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
 // files, else 3), the range the networks see: x / 127.5 - 1.
 Tensor read_image(const std::string& path);
 
-// Throws gf::Error "<what>: a grid of gw x gh images of h x w x c would be
-// a W x H PNG, over 2 GiB ..." when stb_image_write cannot take it (its
-// sizes are ints: past 2 GiB it overflows its buffer).
+// Throws gf::Error "<what>: a grid of gw x gh images of h x w would be a
+// W x H PNG, over the 0.95 GB of pixels the PNG writer takes ..." when
+// stb_image_write cannot take it: its sizes are ints, and its compressed
+// buffer, up to 9/8 of the filtered rows, overflows past 2^30 bytes.
 void check_grid_png_size(int64_t h, int64_t w, int64_t c, int64_t gw, int64_t gh, const std::string& what);
 
 // images: [N, C, H, W], C = 1 or 3, values in [-1, 1] on any device, with

@@ -136,12 +136,20 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
   // Zip64 (over 65535 entries, or 4 GiB: the official dataset_tool's zip of
   // FFHQ): a locator just before the end record points at the zip64 end
   // record, which holds the 64-bit count, size and offset.
-  const bool zip64 = count == 0xFFFF || cd_size == 0xFFFFFFFF || cd_offset == 0xFFFFFFFF;
-  if (zip64) {
-    uint8_t loc[kZip64LocatorSize], z[kZip64EndSize];
-    if (eocd_pos < kZip64LocatorSize) bad(path, "corrupt zip64 archive (no zip64 end locator)");
+  // A count of exactly 65535 without a locator is a plain zip of 65535
+  // entries (Python's zipfile, which the official dataset_tool uses, turns to
+  // zip64 only above that); a saturated size or offset needs the locator.
+  const bool saturated = cd_size == 0xFFFFFFFF || cd_offset == 0xFFFFFFFF;
+  uint8_t loc[kZip64LocatorSize];
+  bool has_locator = false;
+  if ((saturated || count == 0xFFFF) && eocd_pos >= kZip64LocatorSize) {
     read_at(eocd_pos - kZip64LocatorSize, loc, kZip64LocatorSize, "zip64 end locator");
-    if (le32(loc) != kZip64LocatorSig) bad(path, "corrupt zip64 archive (no zip64 end locator)");
+    has_locator = le32(loc) == kZip64LocatorSig;
+  }
+  if (saturated && !has_locator) bad(path, "corrupt zip64 archive (no zip64 end locator)");
+  const bool zip64 = has_locator;
+  if (zip64) {
+    uint8_t z[kZip64EndSize];
     const uint64_t z_offset = le64(loc + 8);
     if (z_offset > eocd_pos - kZip64LocatorSize) bad(path, "zip64 end record lies outside the file");
     read_at(z_offset, z, kZip64EndSize, "zip64 end record");

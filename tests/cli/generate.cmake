@@ -46,9 +46,9 @@ gf_expect_error(generate_class_unconditional "^generate: error: --class given, b
 gf_expect_error(generate_grid_mismatch "^generate: error: --grid 2x2 holds 4 images, but 3 are to be generated"
                 exported_networks $<TARGET_FILE:generate> --network ${_gen}/exported/G_ema.bin --seeds 0-2 --grid 2x2
                 --outdir ${_bad})
-# A grid past the PNG writer's 2 GiB (it overflowed its buffer) is refused
+# A grid past what the PNG writer takes (it overflowed its buffers) is refused
 # before any image is made: 11000 images of 256x256x3.
-gf_expect_error(generate_grid_too_large "^generate: error: --grid 110x100: a grid of 110x100 images of 256x256 would be a 28160x25600 PNG, over the 2 GiB the PNG writer takes. use a smaller grid, or one PNG per image$" ""
+gf_expect_error(generate_grid_too_large "^generate: error: --grid 110x100: a grid of 110x100 images of 256x256 would be a 28160x25600 PNG, over the 0.95 GB of pixels the PNG writer takes. use a smaller grid, or one PNG per image$" ""
                 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_256x3.bin --seeds 0-10999
                 --grid 110x100 --outdir ${_bad})
 gf_expect_error(generate_conflicting_modes "^generate: error: --seeds, --z, .* give one" ""
