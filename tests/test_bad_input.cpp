@@ -379,7 +379,8 @@ TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what 
                                            "stylegan2_training_reference.py", "training_step_reference.py",
                                            "pggan_training_reference.py", "stylegan_training_reference.py",
                                            "psp_reference.py",
-                                           "perceptual_reference.py", "pydeps.py", "interrupts.py"};
+                                           "perceptual_reference.py", "pydeps.py", "interrupts.py",
+                                           "output_folder.py"};
   int tools = 0;
   for (const auto& e : fs::directory_iterator(kSource + "/tools")) {
     const std::string name = e.path().filename().string();

@@ -102,6 +102,7 @@ import struct  # noqa: E402
 import types  # noqa: E402
 import zipfile  # noqa: E402
 
+import output_folder  # noqa: E402  (standard library only)
 import pydeps  # noqa: E402  (standard library only)
 
 
@@ -137,16 +138,9 @@ def parent_folder_problem(path):
 
 def make_parent_folder(path):
     """Makes the folder of path (and its parents) right before path is written."""
-    folder = os.path.dirname(path)
-    if not folder:
-        return
-    try:
-        os.makedirs(folder, exist_ok=True)
-        if not os.path.isdir(folder):  # a link to nothing
-            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
-    except OSError as e:
-        why = os.strerror(errno.ENOTDIR) if isinstance(e, FileExistsError) else e.strerror  # a file in the way
-        raise ConvertError(f"{path}: cannot make its folder {folder}: {why}")
+    why = output_folder.make_parent_folder(path)
+    if why:
+        raise ConvertError(why)
 
 
 def parse_args(argv):

@@ -9,7 +9,6 @@ meanwhile removes the temporary and ends the process by the signal
 (tools/interrupts.py; the scripts call interrupts.die_by_signals first, so a
 signal anywhere else ends them as quietly).
 """
-import errno
 import json
 import os
 import struct
@@ -20,6 +19,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interrupts import removed_on_signal  # noqa: E402
+from output_folder import make_parent_folder  # noqa: E402
 
 _DTYPES = {torch.float32: ("F32", "<f4"), torch.float64: ("F64", "<f8")}
 
@@ -48,15 +48,9 @@ def write_atomically(path, chunks):
     # descriptor leads to): fixtures go to plain files.
     if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
         raise SystemExit(f"{path}: not a regular file (a device, pipe or link); give a file name")
-    folder = os.path.dirname(path)
-    if folder:  # made only now: a script that fails before its first write leaves no new folder
-        try:
-            os.makedirs(folder, exist_ok=True)
-            if not os.path.isdir(folder):  # a link to nothing
-                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
-        except OSError as e:
-            why = os.strerror(errno.ENOTDIR) if isinstance(e, FileExistsError) else e.strerror  # a file in the way
-            raise SystemExit(f"{path}: cannot make its folder {folder}: {why}")
+    why = make_parent_folder(path)  # only now: a script that fails before its first write leaves no new folder
+    if why:
+        raise SystemExit(why)
     tmp = f"{path}.{os.getpid()}.tmp"
     with removed_on_signal(tmp):  # SIGINT, SIGTERM: the temporary removed, the process ended by the signal
         try:
