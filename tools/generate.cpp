@@ -96,10 +96,22 @@ Labels read_labels(const cli::Args& args, int c_dim, Device dev) {
   return l;
 }
 
-void check_grid(const cli::Args& args, int gw, int gh, int64_t n) {
-  if (args.has("grid") && gw * gh != n)
+// Before any image is made, so a wrong --grid fails at once: it must hold the
+// n images, and its PNG of images res x res x channels must fit the writer.
+void check_grid(const cli::Args& args, int gw, int gh, int64_t n, int res, int channels) {
+  if (!args.has("grid")) return;
+  if (gw * gh != n)
     throw Error("--grid " + args.str("grid") + " holds " + std::to_string(gw * gh) + " images, but " +
                 std::to_string(n) + " are to be generated");
+  check_grid_png_size(res, res, channels, gw, gh, "--grid " + args.str("grid"));
+}
+
+// A style-mixing canvas (a row of column seeds over rows of mixes, as the
+// official style_mixing.py): checked before any image is made.
+void check_mixing_png_size(const cli::Args& args, int res, int channels) {
+  const int64_t gw = static_cast<int64_t>(args.integers("mix-cols").size()) + 1;
+  const int64_t gh = static_cast<int64_t>(args.integers("mix-rows").size()) + 1;
+  check_grid_png_size(res, res, channels, gw, gh, "--mix-rows/--mix-cols");
 }
 
 // images [N, C, H, W] on the CPU: --raw, then one grid.png (gw > 0) or one PNG per name.
@@ -136,7 +148,7 @@ int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const
   const int64_t n = z.defined() ? z.size(0) : static_cast<int64_t>(seeds.size());
   if (labels.rows.defined() && labels.rows.size(0) != n)
     throw Error("--c has " + std::to_string(labels.rows.size(0)) + " rows, but " + std::to_string(n) + " images are generated");
-  check_grid(args, gw, gh, n);
+  check_grid(args, gw, gh, n, G->config().resolution, G->config().num_channels);
   NoGradGuard ng;
   std::vector<Tensor> imgs;
   std::vector<std::string> names;
@@ -202,6 +214,7 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
       if (s < 0 || s >= L)
         throw Error("--mix-styles: style " + std::to_string(s) + " is outside [0, " + std::to_string(L) +
                     ") (the generator's layers)");
+    check_mixing_png_size(args, cfg.resolution, cfg.num_channels);
     const auto rows = args.integers("mix-rows"), cols = args.integers("mix-cols");
     const Tensor row_ws = seed_ws(rows, labels.c1), col_ws = seed_ws(cols, labels.c1);
     images = stylegan2::mixing_canvas(synth(row_ws), synth(col_ws), synth(stylegan2::style_mix(row_ws, col_ws, styles)));
@@ -216,7 +229,7 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
     for (long long k = 0; k < frames; ++k) name_by("frame%04lld.png", k);
   } else if (args.has("w")) {
     const Tensor ws = stylegan2::read_ws(args.str("w"), L, cfg.dlatent_size, "--w");
-    check_grid(args, gw, gh, ws.size(0));
+    check_grid(args, gw, gh, ws.size(0), cfg.resolution, cfg.num_channels);
     images = synth(ws.to(dev));
     for (int64_t i = 0; i < ws.size(0); ++i) name_by("img%04lld.png", i);
   } else {
@@ -226,7 +239,7 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
     if (labels.rows.defined() && labels.rows.size(0) != n)
       throw Error("--c has " + std::to_string(labels.rows.size(0)) + " rows, but " + std::to_string(n) +
                   " images are generated");
-    check_grid(args, gw, gh, n);
+    check_grid(args, gw, gh, n, cfg.resolution, cfg.num_channels);
     std::vector<Tensor> imgs;
     for (int64_t i = 0; i < n; ++i) {
       gf::Generator seed_rng(z.defined() ? 0 : static_cast<uint64_t>(seeds[static_cast<size_t>(i)]));
@@ -316,11 +329,7 @@ int run(int argc, char** argv) {
 
   Tensor images;                   // [N, C, H, W] on the CPU, in the order written
   std::vector<std::string> names;  // one PNG per image, unless they go in one grid
-  // Checked before any image is made, so a wrong --grid fails at once.
-  auto check_n = [&](int64_t n) {
-    check_grid(args, gw, gh, n);
-    if (gw > 0) check_grid_png_size(cfg.img_resolution, cfg.img_resolution, cfg.img_channels, gw, gh, "--grid " + args.str("grid"));
-  };
+  auto check_n = [&](int64_t n) { check_grid(args, gw, gh, n, cfg.img_resolution, cfg.img_channels); };
   auto name_by = [&](const char* pattern, long long k) {
     char buf[64];
     std::snprintf(buf, sizeof buf, pattern, k);
@@ -336,6 +345,7 @@ int run(int argc, char** argv) {
       if (s < 0 || s >= G.num_ws())
         throw Error("--mix-styles: style " + std::to_string(s) + " is outside [0, " + std::to_string(G.num_ws()) +
                     ") (the generator's num_ws)");
+    check_mixing_png_size(args, cfg.img_resolution, cfg.img_channels);
     const Tensor row_ws = stylegan2::seed_ws(G, rows, c1, psi, dev), col_ws = stylegan2::seed_ws(G, cols, c1, psi, dev);
     images = stylegan2::mixing_canvas(synthesize_each(G, row_ws, so), synthesize_each(G, col_ws, so),
                                       synthesize_each(G, stylegan2::style_mix(row_ws, col_ws, styles), so));

@@ -51,6 +51,15 @@ gf_expect_error(generate_grid_mismatch "^generate: error: --grid 2x2 holds 4 ima
 gf_expect_error(generate_grid_too_large "^generate: error: --grid 110x100: a grid of 110x100 images of 256x256 would be a 28160x25600 PNG, over the 0.95 GB of pixels the PNG writer takes. use a smaller grid, or one PNG per image$" ""
                 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_256x3.bin --seeds 0-10999
                 --grid 110x100 --outdir ${_bad})
+# The same before any image for every family and layout: a PGGAN grid of a
+# million 32x32 images, a StyleGAN2 style-mixing canvas of 121x121 (v1's:
+# tests/cli/stylegan.cmake).
+gf_expect_error(generate_pggan_grid_too_large "^generate: error: --grid 1000x1000: a grid of 1000x1000 images of 32x32 would be a 32000x32000 PNG, over the 0.95 GB" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --seeds 0-999999
+                --grid 1000x1000 --outdir ${_bad})
+gf_expect_error(generate_mixing_too_large "^generate: error: --mix-rows/--mix-cols: a grid of 121x121 images of 256x256 would be a 30976x30976 PNG, over the 0.95 GB" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_256x3.bin --mix-rows 0-119
+                --mix-cols 0-119 --outdir ${_bad})
 gf_expect_error(generate_conflicting_modes "^generate: error: --seeds, --z, .* give one" ""
                 $<TARGET_FILE:generate> --network ${_gen}/exported/G_ema.bin --seeds 1 --z ${_z})
 gf_expect_error(discriminate_wrong_image_shape "^discriminate: error: --images .*z_2x16.npy: shape \\[2, 16\\], but the discriminator reads \\[N, 1, 32, 32\\]"
