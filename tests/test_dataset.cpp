@@ -892,6 +892,7 @@ TEST_CASE("PNM samples are scaled from 0..maxval and read big-endian, as viewers
   std::vector<uint8_t> img(16);
   ds->image(0, img.data());
   for (int i = 0; i < 16; ++i) CHECK(int(img[i]) == (i * 255 + 7) / 15);
+  CHECK(has_line(ds->notes(), "1 of 1 images are PNM with a maxval below 255: scaled to 0..255:"));
   // Colour, maxval 1023 (16-bit samples, big-endian): 1023 is white.
   const uint16_t v[4] = {0, 2, 512, 1023};
   std::string p6 = "P6 4 4 1023\n";

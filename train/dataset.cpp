@@ -378,7 +378,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
 
   // Keep what decoded, in name order; note every file by what happened to it.
   std::vector<std::string> kept_names;
-  std::vector<std::string> grey, opaque, oriented, bits16, hdr, cmyk, animated;
+  std::vector<std::string> grey, opaque, oriented, bits16, rescaled, hdr, cmyk, animated;
   size_t kept = 0;
   for (size_t u = 0; u < used.size(); ++u) {
     if (!ok[u]) continue;
@@ -392,6 +392,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     if (d.alpha_dropped) opaque.push_back(file);
     if (d.oriented) oriented.push_back(file);
     if (d.to_8_bit) bits16.push_back(file);
+    if (d.rescaled) rescaled.push_back(file);
     if (d.hdr_to_8_bit) hdr.push_back(file);
     if (d.cmyk_to_rgb) cmyk.push_back(file);
     if (d.frames > 1) animated.push_back(file + " (" + std::to_string(d.frames) + " frames)");
@@ -428,6 +429,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   add_notes(notes, in + std::to_string(opaque.size()) + " of " + n + " images have an alpha channel that is opaque everywhere: dropped (lossless):", opaque);
   add_notes(notes, in + std::to_string(oriented.size()) + " of " + n + " images are turned upright as their EXIF orientation says (as viewers show them):", oriented);
   add_notes(notes, in + std::to_string(bits16.size()) + " of " + n + " images have 16 bits per channel: rounded to 8 bits:", bits16);
+  add_notes(notes, in + std::to_string(rescaled.size()) + " of " + n + " images are PNM with a maxval below 255: scaled to 0..255:", rescaled);
   add_notes(notes, in + std::to_string(hdr.size()) + " of " + n + " images are floating-point HDR: mapped to 8 bits by stb_image (gamma 2.2, values above 1 clipped):", hdr);
   add_notes(notes, in + std::to_string(cmyk.size()) + " of " + n + " images are CMYK JPEGs: converted to RGB by stb_image without a colour profile (colours may differ from a viewer's):", cmyk);
   add_notes(notes, in + std::to_string(animated.size()) + " of " + n + " images are animated GIFs: only the first frame is used:", animated);

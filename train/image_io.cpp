@@ -322,6 +322,7 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
   } else {
     take(stbi_load_from_callbacks(&kFeedCallbacks, &feed, &w, &h, &file_c, want), want);  // a GIF's first frame
     done.hdr_to_8_bit = info.is_hdr;
+    done.rescaled = top != 255;
   }
   if (info.format == "GIF") {  // only to count the frames
     int* delays = nullptr;

@@ -37,6 +37,7 @@ struct Conversions {
   bool alpha_dropped = false;  // lossless: the alpha was 255 everywhere
   bool oriented = false;       // lossless as viewers show it: turned as the EXIF orientation says
   bool to_8_bit = false;       // 16 bits per channel rounded to 8: round(v * 255 / 65535) (a PNM's maxval for 65535)
+  bool rescaled = false;       // a PNM's 8-bit samples scaled from 0..maxval (below 255) to 0..255
   bool hdr_to_8_bit = false;   // stb_image's HDR to 8 bits: gamma 1/2.2, values above 1 clipped
   bool cmyk_to_rgb = false;    // stb_image's CMYK/YCCK to RGB, with no colour profile
   int frames = 1;              // frames in an animated GIF; only the first is used
