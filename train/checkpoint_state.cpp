@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "models/network_file.h"
 
 namespace gf {
 
@@ -65,6 +66,20 @@ void check_same_dataset(const io::SafetensorsFile& file, const std::string& path
 bool has_format(const io::SafetensorsFile& file, const std::string& format) {
   auto it = file.metadata.find("format");
   return it != file.metadata.end() && it->second == format;
+}
+
+void load_gan_state(const io::TensorMap& all, const std::string& path, Module& G, Module& D, Module& G_ema,
+                    Optimizer& G_opt, Optimizer& D_opt, InfiniteSampler& sampler) {
+  load_module(G, select_prefix(all, "G."), path, "G");
+  load_module(D, select_prefix(all, "D."), path, "D");
+  load_module(G_ema, select_prefix(all, "G_ema."), path, "G_ema");
+  try {
+    G_opt.load_state_dict(select_prefix(all, "G_opt."));
+    D_opt.load_state_dict(select_prefix(all, "D_opt."));
+    sampler.load_state_dict(all, "sampler.");
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
 }
 
 }  // namespace gf

@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "engine/io/safetensors.h"
+#include "engine/module.h"
 #include "train/dataset.h"
+#include "train/optimizer.h"
 
 namespace gf {
 
@@ -35,6 +37,13 @@ void add_dataset_metadata(io::Metadata& meta, const Dataset& ds);
 // Throws unless the file was made on a dataset of ds's name and size: the
 // sampler's state and the image count mean nothing on other data.
 void check_same_dataset(const io::SafetensorsFile& file, const std::string& path, const Dataset& ds);
+
+// What every GAN family's checkpoint holds beside its counters: G.*, D.* and
+// G_ema.* go into the networks, G_opt.* and D_opt.* into the optimizers,
+// sampler.* into the data sampler. Throws gf::Error naming path when a
+// tensor is missing or misshapen.
+void load_gan_state(const io::TensorMap& all, const std::string& path, Module& G, Module& D, Module& G_ema,
+                    Optimizer& G_opt, Optimizer& D_opt, InfiniteSampler& sampler);
 
 // Whether the file's metadata "format" is `format`.
 bool has_format(const io::SafetensorsFile& file, const std::string& format);

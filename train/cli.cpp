@@ -10,6 +10,7 @@
 
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/input_file.h"
 #include "kernels/openmp_spin.h"
 
 namespace gf::cli {
@@ -342,8 +343,7 @@ void check_not_in_input_folder(const Args& args, const std::string& what, const 
     // The output folder need not exist yet: its existing part is resolved (links included), the rest is taken as written.
     const fs::path out = fs::weakly_canonical(fs::absolute(dir, ec), ec);
     if (ec) continue;
-    // Inside when the folder's components are a prefix of out's; both ranges bounded, as out may be the shorter.
-    if (std::mismatch(folder.begin(), folder.end(), out.begin(), out.end()).first != folder.end()) continue;
+    if (!io::is_within(out, folder)) continue;
     throw Error(what + " " + dir + (out == folder ? " is the --" + in + " folder" : " is inside the --" + in + " folder " + args.str(in)) +
                 ", which is read with all its subfolders: outputs there would replace or join the inputs; choose a folder outside it");
   }

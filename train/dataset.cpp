@@ -74,13 +74,6 @@ void sort_by_name(Source& src) {
   std::sort(src.unlisted.begin(), src.unlisted.end());
 }
 
-// Whether one of a and b lies inside the other (or they are the same folder).
-bool nested(const fs::path& a, const fs::path& b) {
-  const auto shorter = std::distance(a.begin(), a.end()) <= std::distance(b.begin(), b.end()) ? &a : &b;
-  const auto longer = shorter == &a ? &b : &a;
-  return std::mismatch(shorter->begin(), shorter->end(), longer->begin(), longer->end()).first == shorter->end();
-}
-
 Source folder_source(std::string dir) {
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   Source src;
@@ -109,7 +102,7 @@ Source folder_source(std::string dir) {
         path_ids.resize(static_cast<size_t>(it.depth()) + 1);
         if (e.is_symlink(ec)) {
           const fs::path target = fs::canonical(e.path(), ec);
-          if (!ec && !root_ec && nested(root, target)) {
+          if (!ec && !root_ec && (io::is_within(target, root) || io::is_within(root, target))) {
             it.disable_recursion_pending();
             src.unlisted.emplace_back(rel, "a link to " + target.string() + ", inside or above the dataset folder: not followed");
             continue;

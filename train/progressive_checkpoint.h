@@ -60,16 +60,7 @@ void load_progressive_checkpoint(Trainer& t, const io::SafetensorsFile& file, co
   if (u64_of(all, "state.rng_seed", 1, 0, path) != t.rng().seed)
     throw Error(path + ": random seed does not match the run's");
   const uint64_t offset = u64_of(all, "state.rng_offset", 1, 0, path);
-  load_module(t.G(), select_prefix(all, "G."), path, "G");
-  load_module(t.D(), select_prefix(all, "D."), path, "D");
-  load_module(t.Gs(), select_prefix(all, "G_ema."), path, "G_ema");
-  try {
-    t.G_opt().load_state_dict(select_prefix(all, "G_opt."));
-    t.D_opt().load_state_dict(select_prefix(all, "D_opt."));
-    t.sampler().load_state_dict(all, "sampler.");
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
-  }
+  load_gan_state(all, path, t.G(), t.D(), t.Gs(), t.G_opt(), t.D_opt(), t.sampler());
   t.rng().offset = offset;
   t.set_progress(static_cast<int64_t>(cur_nimg), prev_lod);
 }

@@ -1,5 +1,6 @@
 #include "engine/io/input_file.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -29,6 +30,11 @@ std::vector<uint8_t> read_input(const std::string& path) {
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   if (f.bad()) throw Error(path + ": read error");
   return bytes;
+}
+
+bool is_within(const std::filesystem::path& path, const std::filesystem::path& folder) {
+  // Both ranges bounded: path may have fewer components than folder.
+  return std::mismatch(folder.begin(), folder.end(), path.begin(), path.end()).first == folder.end();
 }
 
 }  // namespace gf::io

@@ -3,6 +3,7 @@
 // file, permission denied) instead of reading a folder's bytes as data.
 #pragma once
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -15,5 +16,9 @@ std::ifstream open_input(const std::string& path, std::string& why);
 
 // The whole file; throws gf::Error("<path>: <why>") when it cannot be read.
 std::vector<uint8_t> read_input(const std::string& path);
+
+// Whether path is folder or lies inside it, by components (no file system
+// access: resolve both first, e.g. with std::filesystem::canonical).
+bool is_within(const std::filesystem::path& path, const std::filesystem::path& folder);
 
 }  // namespace gf::io

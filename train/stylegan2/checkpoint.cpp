@@ -100,16 +100,7 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
   std::vector<uint64_t> rng_offsets;
   for (int r = 0; r < replicas; ++r)
     rng_offsets.push_back(u64_of(all, "state.rng_offset", replicas, static_cast<size_t>(r), path));
-  load_module(t.G(), select_prefix(all, "G."), path, "G");
-  load_module(t.D(), select_prefix(all, "D."), path, "D");
-  load_module(t.G_ema(), select_prefix(all, "G_ema."), path, "G_ema");
-  try {
-    t.G_opt().load_state_dict(select_prefix(all, "G_opt."));
-    t.D_opt().load_state_dict(select_prefix(all, "D_opt."));
-    t.sampler().load_state_dict(all, "sampler.");
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
-  }
+  load_gan_state(all, path, t.G(), t.D(), t.G_ema(), t.G_opt(), t.D_opt(), t.sampler());
   t.replicate_first();
   t.set_rng_offsets(rng_offsets);
   t.set_progress(static_cast<int64_t>(cur_nimg), static_cast<int64_t>(batch_idx), pl_mean);
