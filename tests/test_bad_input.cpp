@@ -138,6 +138,7 @@ const Row kTable[] = {
     {"train_stylegan", "tick", "-1"},        {"train_stylegan", "seed", "-1"},
     {"train_stylegan", "seed", "4294967296"}, {"train_stylegan", "seed", "18446744073709551615"},
     {"train_stylegan", "max-images", "-2"},  {"train_stylegan", "max-images", "0"},
+    {"train_stylegan", "p", "1.5"},          {"train_stylegan", "target", "-0.1"},
     {"train_psp", "batch", "1"},             {"train_psp", "batch", "65537"},
     {"train_psp", "max-steps", "-1"},        {"train_psp", "lr", "0"},
     {"train_psp", "lr", "1001"},             {"train_psp", "l2-lambda", "-1"},
@@ -719,4 +720,32 @@ TEST_CASE("a many-gigabyte --data or --images file that is no zip is named from 
     CHECK(r.out == c.program + ": error: " + T + ": not a folder or a .zip of images (a tar archive: unpack it to a folder, or make a .zip)\n");
   }
   fs::remove_all(base);
+}
+
+// ADA's flags as the official train.py combines them: each wrong combination
+// is one line naming the flags, before any data is read or folder made.
+TEST_CASE("train_stylegan refuses augmentation flags that do not go together", "[bad_input]") {
+  const fs::path base = kBase / "ada_flags";
+  fs::remove_all(base);
+  const std::string train = kBin + "/train_stylegan --cfg tiny --kimg 0 --outdir " + (base / "runs").string();
+  const struct {
+    std::string flags, says;
+  } cases[] = {
+      {"--aug adaptive", "--aug must be ada, noaug or fixed, got 'adaptive'"},
+      {"--aug fixed", "--aug fixed needs --p"},
+      {"--p 0.3", "--p can only be given with --aug fixed"},
+      {"--aug noaug --target 0.5", "--target can only be given with --aug ada"},
+      {"--aug noaug --augpipe bg", "--augpipe cannot be given with --aug noaug"},
+      {"--augpipe bgcx", "bgcfnc"},
+      {"--arch stylegan --aug noaug", "--aug is StyleGAN2-ADA's augmentation; --arch stylegan trains without it"},
+  };
+  for (const auto& c : cases) {
+    const Result r = run(train + " " + c.flags);
+    INFO(c.flags << " -> exit " << r.code << ":\n" << r.out);
+    CHECK(r.code == 1);
+    CHECK(r.lines() == 1);
+    CHECK(r.out.rfind("train_stylegan: error: ", 0) == 0);
+    CHECK(r.out.find(c.says) != std::string::npos);
+    CHECK_FALSE(fs::exists(base / "runs"));
+  }
 }

@@ -50,6 +50,7 @@ std::unique_ptr<StyleGAN2Trainer> fixture_trainer(const Fixture& f, const Datase
   t->replicate_first();
   const nlohmann::json start = f.meta("start");
   t->set_progress(start["cur_nimg"].get<int64_t>(), start["batch_idx"].get<int64_t>(), start["pl_mean"].get<double>());
+  if (start.contains("augment_p")) t->set_augment_p(start["augment_p"].get<float>());
   return t;
 }
 
@@ -88,6 +89,9 @@ void check_fixture(const std::string& name) {
       expect.adam("D_opt", t.D_opt(r), "D_params", grads.count("Dreg") ? "Dreg" : "Dmain");
     }
     expect.group("pl_mean", {{"pl_mean", Tensor::from_vector({t.pl_mean()}, {1}, DType::f64)}}, "pl_mean", "pl_mean");
+    // ADA's p, a float32 the heuristic moves by a fixed step: exactly the reference's.
+    const std::string p_key = "expect/mb" + std::to_string(mb) + "/augment_p";
+    if (run.f.has(p_key)) CHECK(static_cast<double>(t.augment_p()) == run.f.at(p_key).item());
   }
 }
 
@@ -99,6 +103,12 @@ TEST_CASE("step parity: unconditional, mirrored data, every phase then the main 
 
 TEST_CASE("step parity: conditional, 2 replicas of 2 passes each, every phase then the main phases", "[step_parity]") {
   check_fixture("step_cond_replicas");
+}
+
+TEST_CASE("step parity: ADA (bgc, RGB), every phase through the augmentation, then p adjusted", "[step_parity]") {
+  // Every image D sees goes through the pipe, R1's second-order gradient
+  // included; the second minibatch ends an ADA interval, so p moves.
+  check_fixture("step_ada");
 }
 
 // ---- what one step cannot show ----------------------------------------------

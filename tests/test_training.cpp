@@ -426,3 +426,102 @@ TEST_CASE("training on CUDA: data-parallel replicas stay bit-identical, on one G
     test::check_close_state(everything(t), everything(cpu));
   }
 }
+
+// ---- ADA (official training_loop.py's augment_pipe and its heuristic) ----
+
+namespace {
+
+// The tiny setup with ADA: p moves by `step` per interval of 3 minibatches.
+TrainerSetup ada_setup(const Dataset& ds, int gpus, double p0, double target) {
+  TrainerSetup s = tiny_setup(ds, 7, gpus);
+  s.spec.aug = "ada";
+  s.spec.augment_p = p0;
+  s.spec.ada_target = target;
+  s.spec.ada_interval = 3;
+  s.spec.ada_kimg = 0.1;  // batch 4 x 3 / 100: 0.12 per interval
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("ADA: p moves by the official rule after every interval, in float32, floored at 0", "[training][ada]") {
+  // Without R1 every minibatch reports the same number of real signs (Dmain
+  // only), so the interval's mean is the mean of the minibatches' means.
+  const double target = GENERATE(0.0, 1.0);
+  INFO("target " << target);
+  const auto ds = toy_dataset(8, 16, false);
+  TrainerSetup setup = ada_setup(*ds, 1, 0.3, target);
+  setup.spec.gamma = 0;
+  StyleGAN2Trainer t(setup, *ds);
+  REQUIRE(t.augment_pipe() != nullptr);
+  float expect = 0.3f;
+  CHECK(t.augment_p() == expect);
+  double interval_sum = 0;
+  int moves = 0;
+  for (int i = 1; i <= 12; ++i) {
+    t.step();
+    interval_sum += t.take_stats().signs_real;
+    if (i % 3 != 0) {
+      CHECK(t.augment_p() == expect);  // only at the interval's end
+      continue;
+    }
+    const double mean = interval_sum / 3;
+    interval_sum = 0;
+    const double dir = mean > target ? 1 : mean < target ? -1 : 0;
+    const float before = expect;
+    expect = std::max(expect + static_cast<float>(dir * 4 * 3 / 100.0), 0.0f);
+    moves += expect != before;
+    CHECK(t.augment_p() == expect);
+  }
+  CHECK(moves > 0);
+  if (target == 1.0) CHECK(t.augment_p() == 0.0f);  // four steps down from 0.3: floored
+}
+
+TEST_CASE("ADA: a run resumed in the middle of an interval continues bit for bit, p included", "[training][ada]") {
+  const int gpus = GENERATE(1, 2);
+  INFO(gpus << " replicas");
+  const auto ds = toy_dataset(12, 16, false);
+  const TrainerSetup setup = ada_setup(*ds, gpus, 0.5, 0.0);
+  const int total = 7, first = 4;  // the checkpoint holds one minibatch of the second interval's signs
+  StyleGAN2Trainer straight(setup, *ds);
+  for (int i = 0; i < total; ++i) straight.step();
+  CHECK(straight.augment_p() != 0.5f);
+
+  StyleGAN2Trainer part(setup, *ds);
+  for (int i = 0; i < first; ++i) part.step();
+  const std::string path = temp_path("ada_resume.bin");
+  save_checkpoint(path, part);
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  std::filesystem::remove(path);
+  CHECK(file.tensors.at("state.ada_signs").to_vector().at(1) > 0);  // an interval in progress
+  StyleGAN2Trainer resumed(checkpoint_setup(file, path, Device::cpu()), *ds);
+  load_checkpoint(resumed, file, path);
+  CHECK(resumed.augment_p() == part.augment_p());
+  for (int i = first; i < total; ++i) resumed.step();
+  CHECK(resumed.augment_p() == straight.augment_p());
+  require_same_state(everything(straight), everything(resumed));
+}
+
+TEST_CASE("ADA: no pipe for noaug or fixed p = 0 (as the official loop); fixed p stays", "[training][ada]") {
+  const auto ds = toy_dataset(8, 16, false);
+  TrainerSetup s = tiny_setup(*ds);
+  CHECK(StyleGAN2Trainer(s, *ds).augment_pipe() == nullptr);  // "noaug"
+  s.spec.aug = "fixed";
+  CHECK(StyleGAN2Trainer(s, *ds).augment_pipe() == nullptr);  // p = 0
+  s.spec.augment_p = 0.25;
+  s.spec.ada_interval = 1;
+  StyleGAN2Trainer t(s, *ds);
+  REQUIRE(t.augment_pipe() != nullptr);
+  for (int i = 0; i < 3; ++i) t.step();
+  CHECK(t.augment_p() == 0.25f);
+  // Specs written before augmentation read as noaug; unknown modes and pipes are refused.
+  nlohmann::json j = to_json(make_train_spec("tiny", 16));
+  for (const char* k : {"aug", "augpipe", "augment_p", "ada_target", "ada_interval", "ada_kimg"}) j.erase(k);
+  CHECK(train_spec_from_json(j).aug == "noaug");
+  TrainSpec bad = make_train_spec("tiny", 16);
+  bad.aug = "adaptive";
+  CHECK_THROWS_WITH(check_train_spec(bad), Catch::Contains("aug must be noaug, ada or fixed"));
+  bad.aug = "ada";
+  bad.augpipe = "bgcx";
+  CHECK_THROWS_WITH(check_train_spec(bad), Catch::Contains("bgcfnc"));
+}

@@ -8,7 +8,7 @@ tests/test_stylegan_step_parity.cpp, which replay
 the draws in ganforge's trainers and compare (tests/step_parity.h).
 --only NAME... writes only those fixtures.
 
-StyleGAN2-ADA (step_uncond_mirror, step_cond_replicas). Each case starts from a realistic state: networks with random weights (biases,
+StyleGAN2-ADA (step_uncond_mirror, step_cond_replicas, step_ada). Each case starts from a realistic state: networks with random weights (biases,
 noise strengths and w_avg randomized too), trained by the reference for 16
 minibatches (unrecorded draws), so that the Adam moments, G_ema, w_avg and the
 path-length mean are those of a run; that state is rounded to float32 and
@@ -41,6 +41,8 @@ noted):
     D_opt; exp_avg is not stored: with beta1 = 0 it is the last phase's
     gradient after the poisoning and cleaning (asserted here),
   expect/mb<K>/pl_mean (f64 [1]),
+  expect/mb<K>/augment_p (f64 [1], ADA cases: the float32 p after the
+    minibatch; metadata start then holds augment_p too),
   expect/mb<K>/noise/<group> (f64, one per tensor of the group above, in its
     layout's order): max |c - b| of PyTorch's own float32 step c (from the
     same float32 state and draws) against the float64 reference b: the
@@ -130,6 +132,14 @@ CASES = {
     "step_cond_replicas": dict(spec=tiny_spec(batch=8, gpus=2, batch_gpu=2, pl_weight=1.5, style_mixing=0.5),
                                c_dim=3, xflip=False, minibatches=2,
                                poison=[]),
+    # ADA with the official bgc pipe on RGB images: every image D sees (fakes
+    # in Gmain and Dmain, reals in Dmain and R1) is augmented, with p around
+    # 0.6 (its draws: "<pass scope>aug_fake/..." and "aug_real/..."). The
+    # ADA interval of 2 ends with the second minibatch, so p moves there by
+    # 4 x 2 / 1000 in the direction of the mean real sign against the target.
+    "step_ada": dict(spec=tiny_spec(aug="ada", augpipe="bgc", augment_p=0.6, ada_target=0.6, ada_interval=2,
+                                    ada_kimg=1.0),
+                     c_dim=0, xflip=False, channels=3, minibatches=2, poison=[]),
 }
 
 
@@ -442,7 +452,7 @@ def round_state(step):
 
 def make_case(name, case, seed):
     spec = case["spec"]
-    res, channels, raw = 16, 1, 10
+    res, channels, raw = 16, case.get("channels", 1), 10
     gen = torch.Generator().manual_seed(seed)
     pixels = torch.randint(0, 256, [raw, channels, res, res], generator=gen, dtype=torch.uint8)
     labels = torch.arange(raw) % case["c_dim"] if case["c_dim"] else None
@@ -477,6 +487,9 @@ def make_case(name, case, seed):
     w = step.G.mapping.w_avg.shape[0]
     lay.update(w_avg=[["G", [w]], ["G_ema", [w]]], pl_mean=[["pl_mean", [1]]])
     start = dict(cur_nimg=step.cur_nimg, batch_idx=step.batch_idx, pl_mean=float(step.pl_mean[0]))
+    if step.augment_pipe is not None:
+        assert step.signs == [0.0, 0], "the start must be at the end of an ADA interval"
+        start["augment_p"] = float(step.augment_pipe.p)
 
     # PyTorch's own float32 step from the same state and draws: how far float32
     # arithmetic alone lands from the float64 reference, per tensor.
@@ -506,6 +519,8 @@ def make_case(name, case, seed):
         want, got32 = results(step, grads), results(step32, grads32)
         e = f"expect/mb{mb}/"
         store_expect(out, e, want, got32, float64=("pl_mean",))
+        if step.augment_pipe is not None:
+            out[e + "augment_p"] = step.augment_pipe.p.double().reshape([1])
         for key, opt, named in (("G", step.G_opt, G_params), ("D", step.D_opt, D_params)):
             state = tr.TrainingStep.adam_state(opt, named)
             out[e + key + "_opt/step"] = pack([torch.tensor(float(state[n][0])) for n, _ in named], torch.float64)

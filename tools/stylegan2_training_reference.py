@@ -1,6 +1,6 @@
 """A PyTorch reference of the official StyleGAN2-ADA training step
 (training/training_loop.py and training/loss.py of NVlabs/stylegan2-ada-pytorch,
-without augmentation), written from their semantics over the reference networks
+with its adaptive discriminator augmentation), written from their semantics over the reference networks
 of tools/stylegan2_reference.py, for tests/test_step_parity.cpp (through
 tools/make_step_fixtures.py) and bench/torch_vs_ganforge.py.
 
@@ -19,6 +19,12 @@ One minibatch, as the official loop runs it:
   latents, pl_mean moved by pl_decay, weighted by pl_weight; the official
   "img * 0" and "logits * 0" terms; style mixing with probability
   style_mixing_prob; w_avg tracked by every mapping call except the mixing one;
+- with spec aug "ada", or "fixed" with augment_p > 0: every image D sees goes
+  through the augmentation pipe first (official run_D; tools/augment_reference.py,
+  draws under "<pass scope>aug_fake/" and "aug_real/"); the signs of D's
+  logits for reals (Dmain and Dreg) are summed, and with "ada" after every
+  ada_interval-th minibatch p moves by sign(mean - ada_target) * batch *
+  ada_interval / (ada_kimg * 1000), floored at 0, in float32;
 - then G_ema = lerp(G, G_ema, beta), beta = 0.5 ** (batch / max(ema_nimg, 1e-8)),
   ema_nimg = min(ema_kimg * 1000, cur_nimg * ema_rampup) with a ramp-up, and
   G_ema's buffers copied from G; cur_nimg += batch, batch_idx += 1.
@@ -39,9 +45,12 @@ which the PGGAN and StyleGAN v1 references share.
 import copy
 import math
 
+import numpy as np
+
 import torch
 import torch.nn.functional as F
 
+import augment_reference as aref
 import stylegan2_reference as ref
 from training_step_reference import (Dataset, Draws, adam_state, ema_beta, ema_update,  # noqa: F401 (re-exported)
                                      lazy_adam_kwargs, optimizer_phase, phase_latents, real_minibatch, set_adam_state)
@@ -72,6 +81,12 @@ class TrainingStep:
         self.pl_mean = [torch.zeros([], dtype=dtype, device=device) for _ in range(self.gpus)]
         self.w_avg = [self.G.mapping.w_avg.clone() for _ in range(self.gpus)]
         self.cur_nimg = self.batch_idx = 0
+        # ADA (official training_loop.py: a pipe for 'ada', and for 'fixed' only with p > 0).
+        aug = spec.get("aug", "noaug")
+        self.augment_pipe = None
+        if aug == "ada" or (aug == "fixed" and spec.get("augment_p", 0) > 0):
+            self.augment_pipe = aref.AugmentPipeRef(p=spec.get("augment_p", 0.0), **aref.spec_kwargs(spec["augpipe"]))
+        self.signs = [0.0, 0]  # real signs since the last adjustment: sum, count
 
     # ---- state
 
@@ -86,6 +101,17 @@ class TrainingStep:
     adam_state = staticmethod(adam_state)
 
     # ---- the loss (official StyleGAN2Loss.accumulate_gradients), one pass
+
+    def run_D(self, img, c, draws, scope, prefix):
+        if self.augment_pipe is not None:
+            def draw(name, shape, kind):
+                return draws.take(scope + prefix + name, list(shape), lambda: aref.fresh_draw(name, shape, kind)).float()
+            img = self.augment_pipe.forward(img, draw)
+        return self.D(img, c)
+
+    def report_real_signs(self, logits):
+        self.signs[0] += float(logits.detach().sign().sum())
+        self.signs[1] += logits.numel()
 
     def run_G(self, z, c, draws, scope):
         ws = self.G.mapping(z, c, update_w_avg=True)
@@ -107,7 +133,7 @@ class TrainingStep:
     def accumulate(self, phase, real, real_c, z, c, gain, draws, scope, replica):
         if phase == "Gmain":
             img, _ = self.run_G(z, c, draws, scope)
-            logits = self.D(img, c)
+            logits = self.run_D(img, c, draws, scope, "aug_fake/")
             F.softplus(-logits).mean().mul(gain).backward()
         elif phase == "Greg":
             n = z.shape[0] // self.pl_batch_shrink
@@ -123,12 +149,14 @@ class TrainingStep:
             (img[:, 0, 0, 0] * 0 + penalty * self.spec["pl_weight"]).mean().mul(gain).backward()
         elif phase == "Dmain":
             img, _ = self.run_G(z, c, draws, scope)
-            F.softplus(self.D(img, c)).mean().mul(gain).backward()
-            real_logits = self.D(real.detach(), real_c)
+            F.softplus(self.run_D(img, c, draws, scope, "aug_fake/")).mean().mul(gain).backward()
+            real_logits = self.run_D(real.detach(), real_c, draws, scope, "aug_real/")
+            self.report_real_signs(real_logits)
             (real_logits * 0 + F.softplus(-real_logits)).mean().mul(gain).backward()
         else:  # Dreg
             x = real.detach().requires_grad_(True)
-            real_logits = self.D(x, real_c)
+            real_logits = self.run_D(x, real_c, draws, scope, "aug_real/")
+            self.report_real_signs(real_logits)
             r1_grads = torch.autograd.grad(outputs=[real_logits.sum()], inputs=[x], create_graph=True)[0]
             penalty = r1_grads.square().sum([1, 2, 3])
             (real_logits * 0 + penalty * (self.spec["gamma"] / 2)).mean().mul(gain).backward()
@@ -184,3 +212,9 @@ class TrainingStep:
         ema_update(self.G_ema, self.G, ema_beta(s["ema_kimg"], s["ema_rampup"] or None, self.cur_nimg, s["batch"]))
         self.cur_nimg += s["batch"]
         self.batch_idx += 1
+        if s.get("aug", "noaug") == "ada" and self.batch_idx % s["ada_interval"] == 0:
+            mean = self.signs[0] / self.signs[1]
+            adjust = float(np.sign(mean - s["ada_target"])) * (s["batch"] * s["ada_interval"]) / (s["ada_kimg"] * 1000)
+            p = self.augment_pipe.p + torch.tensor(adjust, dtype=torch.float32)  # float32, as the official buffer
+            self.augment_pipe.p = torch.clamp(p, min=0)
+            self.signs = [0.0, 0]

@@ -41,6 +41,8 @@ constexpr KnownStat kKnownStats[] = {
     {"r1_penalty", "R1 penalty", "R1"},
     {"pl_penalty", "Path-length penalty", "penalty"},
     {"pl_mean", "Path-length mean", "mean length"},
+    {"augment_p", "ADA augmentation probability p", "p"},
+    {"signs_real", "Mean sign of D's real logits (ADA's overfitting measure)", "mean sign"},
     {"sec_per_kimg", "Speed (s/kimg)", "s/kimg"},
     {"maxmem_gb", "Memory (GiB)", "peak in the tick"},
     {"reserved_gb", "Memory (GiB)", "held"},

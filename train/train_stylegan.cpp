@@ -1,5 +1,6 @@
 // train_stylegan: trains a StyleGAN2 generator and discriminator (the official
-// StyleGAN2-ADA train.py without augmentation). Flags become a TrainSpec and a
+// StyleGAN2-ADA train.py, with its adaptive discriminator augmentation: --aug,
+// --p, --target, --augpipe as there). Flags become a TrainSpec and a
 // StyleGAN2Trainer (train/trainer.h); run_training (train/training_loop.h)
 // runs the ticks and writes the numbered run folder. --arch stylegan trains
 // StyleGAN (v1) with progressive growing instead (train/stylegan/).
@@ -66,7 +67,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   const io::SafetensorsFile file = io::read_safetensors(path);
   check_resume_family(file, path, "stylegan2");
   if (is_checkpoint(file)) {
-    for (const char* f : {"cfg", "gpus", "batch", "batch-gpu", "gamma", "seed"})
+    for (const char* f : {"cfg", "gpus", "batch", "batch-gpu", "gamma", "seed", "aug", "p", "target", "augpipe"})
       if (args.has(f)) throw Error(std::string("--") + f + " cannot change a run resumed from a checkpoint (" + path + ")");
     TrainerSetup setup = checkpoint_setup(file, path, fresh.device);
     const int world = fresh.comm ? fresh.comm->world_size() : 1;
@@ -80,7 +81,12 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
     load_checkpoint(*t, file, path);
     return t;
   }
-  auto t = std::make_unique<StyleGAN2Trainer>(bundle_setup(file, path, fresh), ds);
+  // As the official train.py resuming from a pickle: no EMA ramp-up, and ADA
+  // reacting faster at the start (ada_kimg 100).
+  TrainerSetup setup = bundle_setup(file, path, fresh);
+  setup.spec.ema_rampup = 0;
+  setup.spec.ada_kimg = 100;
+  auto t = std::make_unique<StyleGAN2Trainer>(setup, ds);
   load_networks(*t, file, path);
   return t;
 }
@@ -89,6 +95,29 @@ std::string num(double v) {
   std::ostringstream os;
   os << v;
   return os.str();
+}
+
+// For the run log: "ada (bgc, target 0.6, ada_kimg 500)", "fixed (bgc, p 0.2)", "none".
+std::string augmentation_text(const TrainSpec& s) {
+  if (s.aug == "noaug") return "none";
+  if (s.aug == "fixed") return "fixed (" + s.augpipe + ", p " + num(s.augment_p) + ")";
+  return "ada (" + s.augpipe + ", target " + num(s.ada_target) + ", ada_kimg " + num(s.ada_kimg) + ")";
+}
+
+// --aug, --p, --target, --augpipe into the spec, with the official train.py's rules.
+void set_augmentation(const cli::Args& args, TrainSpec& spec) {
+  spec.aug = args.str("aug");
+  const std::vector<std::string> modes = aug_modes();
+  if (std::find(modes.begin(), modes.end(), spec.aug) == modes.end())
+    throw Error("--aug must be ada, noaug or fixed, got '" + spec.aug + "'");
+  if (spec.aug == "fixed" && !args.has("p")) throw Error("--aug fixed needs --p");
+  if (args.has("p") && spec.aug != "fixed") throw Error("--p can only be given with --aug fixed");
+  if (args.has("target") && spec.aug != "ada") throw Error("--target can only be given with --aug ada");
+  if (args.has("augpipe") && spec.aug == "noaug") throw Error("--augpipe cannot be given with --aug noaug");
+  if (args.has("p")) spec.augment_p = args.number("p");
+  spec.ada_target = args.number("target");
+  spec.augpipe = args.str("augpipe");
+  augpipe_spec(spec.augpipe);  // an unknown name: one line listing the pipelines
 }
 
 // --arch stylegan: StyleGAN (v1) with progressive growing (train/stylegan/).
@@ -192,6 +221,10 @@ int run(int argc, char** argv) {
                   cli::integer("seed", "N", "0", "random seed", 0, cli::kSeedMax),
                   {"mirror", "", "", "add x-flipped copies of the data"},
                   {"cond", "", "", "train a class-conditional network from the dataset's labels"},
+                  {"aug", "MODE", "ada", "discriminator augmentation: ada (p adapts to --target), noaug, fixed (p = --p)"},
+                  cli::number("p", "P", "", "augmentation probability for --aug fixed", cli::Range::at_least(0, 1)),
+                  cli::number("target", "T", "0.6", "ADA target for the mean sign of D's real logits (--aug ada)", cli::Range::at_least(0, 1)),
+                  {"augpipe", "NAME", "bgc", "augmentation pipeline: blit, geom, color, filter, noise, cutout, bg, bgc, bgcf, bgcfn, bgcfnc"},
                   cli::integer("max-images", "N", "", "use at most N images of the dataset", 1, cli::kInt64Max),
                   {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a snapshot's weights"},
                   {"record-draws", "DIR", "", "write every random draw of each minibatch to DIR/draws-mb<K>.bin (for a reference to replay)"},
@@ -221,6 +254,13 @@ int run(int argc, char** argv) {
   const std::string arch = args.str("arch");
   if (arch != "stylegan2" && arch != "stylegan") throw Error("--arch must be stylegan2 or stylegan, got '" + arch + "'");
   if (arch == "stylegan") dopt.xflip = false;  // v1 mirrors by a flip per drawn image (mirror_augment)
+  if (arch == "stylegan")
+    for (const char* f : {"aug", "p", "target", "augpipe"})
+      if (args.has(f)) throw Error(std::string("--") + f + " is StyleGAN2-ADA's augmentation; --arch stylegan trains without it");
+  if (arch == "stylegan2") {  // the flags' rules, before the data is read
+    TrainSpec scratch;
+    set_augmentation(args, scratch);
+  }
   if (arch == "stylegan" && world > 1)
     throw Error("--arch stylegan trains on one device in one process; launch it without mpirun or WORLD_SIZE > 1");
   const auto ds = open_dataset(args.str("data"), dopt);
@@ -237,6 +277,7 @@ int run(int argc, char** argv) {
   if (args.has("batch-gpu")) spec.batch_gpu = static_cast<int>(args.integer("batch-gpu"));
   if (args.has("gamma")) spec.gamma = args.number("gamma");
   if (args.has("kimg")) spec.kimg = args.number("kimg");
+  set_augmentation(args, spec);
   const uint64_t seed = static_cast<uint64_t>(args.integer("seed"));  // in [0, 2^32-1]
   TrainerSetup fresh = make_trainer_setup(spec, *ds, seed, dev);
   if (world > 1) fresh.comm = comm;
@@ -289,7 +330,8 @@ int run(int argc, char** argv) {
           std::to_string(setup.spec.gpus) + " replicas x " +
           std::to_string(setup.spec.batch / setup.spec.gpus / batch_per_pass(setup.spec)) + " passes of " +
           std::to_string(batch_per_pass(setup.spec)) + "), G " + std::to_string(trainer->G().num_params()) +
-          " params, D " + std::to_string(trainer->D().num_params()) + " params, device " + dev.str() +
+          " params, D " + std::to_string(trainer->D().num_params()) + " params, augmentation " +
+          augmentation_text(setup.spec) + ", device " + dev.str() +
           (trainer->num_replicas() > 1 && dev.is_cuda() ? " to " + trainer->device(trainer->num_replicas() - 1).str() : std::string()) +
           (world > 1 ? ", " + std::to_string(world) + " processes (" + comm->backend() + ")" : std::string()) +
           (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " +

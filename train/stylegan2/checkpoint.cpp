@@ -22,9 +22,13 @@ io::TensorMap networks_of(StyleGAN2Trainer& t) {
 }
 
 io::Metadata configs_of(StyleGAN2Trainer& t) {
-  return {{"G_kwargs", stylegan2::to_json(t.setup().G_kwargs).dump()},
-          {"D_kwargs", stylegan2::to_json(t.setup().D_kwargs).dump()},
-          {"kimg", std::to_string(t.cur_nimg() / 1000.0)}};
+  io::Metadata meta{{"G_kwargs", stylegan2::to_json(t.setup().G_kwargs).dump()},
+                    {"D_kwargs", stylegan2::to_json(t.setup().D_kwargs).dump()},
+                    {"kimg", std::to_string(t.cur_nimg() / 1000.0)}};
+  // What the official snapshot's augment_pipe holds: the pipe and its p.
+  if (t.augment_pipe())
+    meta["augment_pipe"] = nlohmann::json{{"augpipe", t.setup().spec.augpipe}, {"p", t.augment_p()}}.dump();
+  return meta;
 }
 
 }  // namespace
@@ -37,6 +41,7 @@ void save_checkpoint(const std::string& path, StyleGAN2Trainer& t) {
   // Replica 0's seed (replica r's is that plus r) and every replica's offset,
   // gathered from every process (so every rank comes here; rank 0 writes).
   const std::vector<uint64_t> offsets = t.rng_offsets();
+  const std::pair<double, int64_t> signs = t.pending_real_signs();  // collective too
   if (!t.is_main()) return;
   io::TensorMap all = networks_of(t);
   all.merge(add_prefix(t.G_opt().state_dict(), "G_opt."));
@@ -45,6 +50,9 @@ void save_checkpoint(const std::string& path, StyleGAN2Trainer& t) {
   all["state.cur_nimg"] = f64_scalar(double(t.cur_nimg()));
   all["state.batch_idx"] = f64_scalar(double(t.batch_idx()));
   all["state.pl_mean"] = f64_scalar(t.pl_mean());
+  // ADA: p, and the real signs of the interval in progress (their sum and count).
+  all["state.augment_p"] = f64_scalar(t.augment_p());
+  all["state.ada_signs"] = Tensor::from_vector({signs.first, static_cast<double>(signs.second)}, {2}, DType::f64);
   all["state.rng_seed"] = u64_tensor({t.rng().seed - static_cast<uint64_t>(t.first_replica())});
   all["state.rng_offset"] = u64_tensor(offsets);
   io::Metadata meta = configs_of(t);
@@ -91,6 +99,17 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
   const double cur_nimg = whole_number(all, "state.cur_nimg", 1, 0, k2to53, path);
   const double batch_idx = whole_number(all, "state.batch_idx", 1, 0, k2to53, path);
   const double pl_mean = finite_number(all, "state.pl_mean", 1, 0, path);
+  // Checkpoints from before augmentation have no ADA state (and trained without it).
+  const bool has_ada = all.count("state.augment_p") > 0;
+  if (!has_ada && t.setup().spec.aug != "noaug") throw Error(path + ": has no 'state.augment_p' for its augmented run");
+  const double augment_p = has_ada ? finite_number(all, "state.augment_p", 1, 0, path) : 0.0;
+  if (augment_p < 0 || static_cast<double>(static_cast<float>(augment_p)) != augment_p)
+    throw Error(path + ": 'state.augment_p' is " + std::to_string(augment_p) + ", not a float32 >= 0");
+  const double signs_sum = has_ada ? finite_number(all, "state.ada_signs", 2, 0, path) : 0.0;
+  const double signs_count = has_ada ? whole_number(all, "state.ada_signs", 2, 1, k2to53, path) : 0.0;
+  if (std::abs(signs_sum) > signs_count)
+    throw Error(path + ": 'state.ada_signs' sums " + std::to_string(signs_sum) + " over " +
+                std::to_string(signs_count) + " signs");
   // The sampler's state and the image count are only meaningful for the data they were made on.
   check_same_dataset(file, path, t.dataset());
   const uint64_t rng_seed = u64_of(all, "state.rng_seed", 1, 0, path);
@@ -104,6 +123,8 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
   t.replicate_first();
   t.set_rng_offsets(rng_offsets);
   t.set_progress(static_cast<int64_t>(cur_nimg), static_cast<int64_t>(batch_idx), pl_mean);
+  t.set_augment_p(static_cast<float>(augment_p));
+  t.add_pending_real_signs(signs_sum, static_cast<int64_t>(signs_count));
 }
 
 void load_networks(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const std::string& path) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "engine/error.h"
+#include "train/augment_pipe.h"
 
 namespace gf {
 namespace {
@@ -107,8 +108,13 @@ nlohmann::json to_json(const TrainSpec& s) {
           {"ema_kimg", s.ema_kimg}, {"ema_rampup", s.ema_rampup},
           {"pl_weight", s.pl_weight}, {"style_mixing", s.style_mixing},
           {"conv_clamp", s.conv_clamp}, {"g_reg_interval", s.g_reg_interval},
-          {"d_reg_interval", s.d_reg_interval}, {"kimg", s.kimg}};
+          {"d_reg_interval", s.d_reg_interval}, {"kimg", s.kimg},
+          {"aug", s.aug},           {"augpipe", s.augpipe},
+          {"augment_p", s.augment_p}, {"ada_target", s.ada_target},
+          {"ada_interval", s.ada_interval}, {"ada_kimg", s.ada_kimg}};
 }
+
+std::vector<std::string> aug_modes() { return {"noaug", "ada", "fixed"}; }
 
 void check_train_spec(const TrainSpec& s) {
   auto at_least_1 = [](const char* name, int v) {
@@ -132,6 +138,16 @@ void check_train_spec(const TrainSpec& s) {
   for (const auto& [name, v] : non_negative)
     GF_CHECK(std::isfinite(v) && v >= 0, "config", name << " must be finite and >= 0, got " << v);
   GF_CHECK(s.style_mixing >= 0 && s.style_mixing <= 1, "config", "style_mixing must be in [0, 1], got " << s.style_mixing);
+  const std::vector<std::string> modes = aug_modes();
+  GF_CHECK(std::find(modes.begin(), modes.end(), s.aug) != modes.end(), "config",
+           "aug must be noaug, ada or fixed, got '" << s.aug << "'");
+  augpipe_spec(s.augpipe);  // throws listing the names
+  GF_CHECK(std::isfinite(s.augment_p) && s.augment_p >= 0 && s.augment_p <= 1, "config",
+           "augment_p must be in [0, 1], got " << s.augment_p);
+  GF_CHECK(std::isfinite(s.ada_target) && s.ada_target >= 0 && s.ada_target <= 1, "config",
+           "ada_target must be in [0, 1], got " << s.ada_target);
+  at_least_1("ada_interval", s.ada_interval);
+  GF_CHECK(std::isfinite(s.ada_kimg) && s.ada_kimg > 0, "config", "ada_kimg must be finite and > 0, got " << s.ada_kimg);
   GF_CHECK(s.batch % s.gpus == 0, "config", "batch " << s.batch << " must be divisible by the GPU count " << s.gpus);
   const int per_gpu = s.batch / s.gpus, pass = batch_per_pass(s);
   GF_CHECK(per_gpu % pass == 0, "config",
@@ -169,6 +185,13 @@ TrainSpec train_spec_from_json(const nlohmann::json& j) {
     s.g_reg_interval = j.at("g_reg_interval").get<int>();
     s.d_reg_interval = j.at("d_reg_interval").get<int>();
     s.kimg = j.at("kimg").get<double>();
+    // Files written before augmentation trained without it.
+    s.aug = j.value("aug", std::string("noaug"));
+    s.augpipe = j.value("augpipe", std::string("bgc"));
+    s.augment_p = j.value("augment_p", 0.0);
+    s.ada_target = j.value("ada_target", 0.6);
+    s.ada_interval = j.value("ada_interval", 4);
+    s.ada_kimg = j.value("ada_kimg", 500.0);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("config: training spec in the file is incomplete: ") + e.what());
   }

@@ -27,7 +27,22 @@ struct TrainSpec {
   int conv_clamp = 256;      // 0: none
   int g_reg_interval = 4, d_reg_interval = 16;
   double kimg = 25000;
+  // Discriminator augmentation (official train.py --aug, --p, --target,
+  // --augpipe; training_loop.py augment_p, ada_target, ada_interval,
+  // ada_kimg). aug: "noaug" (no pipe), "ada" (p starts at augment_p and
+  // follows the sign of D's real logits towards ada_target) or "fixed" (p =
+  // augment_p throughout). A spec without these fields (files written before
+  // augmentation) is "noaug". train_stylegan's default is the official "ada".
+  std::string aug = "noaug";
+  std::string augpipe = "bgc";  // train/augment_pipe.h: augpipe_spec()
+  double augment_p = 0;
+  double ada_target = 0.6;
+  int ada_interval = 4;         // minibatches between adjustments of p
+  double ada_kimg = 500;        // kimg for p to move by 1
 };
+
+// Names accepted by TrainSpec::aug.
+std::vector<std::string> aug_modes();
 
 // Names accepted by --cfg.
 std::vector<std::string> config_names();
@@ -40,7 +55,8 @@ int batch_per_pass(const TrainSpec& s);
 
 // Throws gf::Error naming the first field out of range (intervals and sizes
 // below 1, a negative or non-finite rate, weight or half-life, a batch that
-// the GPUs, passes and minibatch-stddev groups do not divide).
+// the GPUs, passes and minibatch-stddev groups do not divide, an unknown aug
+// mode or pipe, a p or target outside [0, 1]).
 void check_train_spec(const TrainSpec& s);
 
 nlohmann::json to_json(const TrainSpec& s);

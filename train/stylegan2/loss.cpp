@@ -33,9 +33,33 @@ Tensor StyleGAN2Loss::run_mapping(const Tensor& z, const Tensor& c, bool update_
   return concat({slice(ws, 1, 0, cutoff), slice(ws2, 1, cutoff, num_ws)}, 1);
 }
 
+Tensor StyleGAN2Loss::run_D(const Tensor& img, const Tensor& c, const char* prefix) {
+  return nets_.discriminator(nets_.augment ? nets_.augment(img, prefix) : img, c);
+}
+
+void StyleGAN2Loss::report_real_signs(const Tensor& real_logits) {
+  Tensor s = sum(sign(real_logits.detach()));
+  stats_.signs_real.add(s * (1.0 / static_cast<double>(real_logits.numel())));
+  signs_sum_ = signs_sum_.defined() ? signs_sum_ + s : s;
+  signs_count_ += real_logits.numel();
+}
+
+std::pair<double, int64_t> StyleGAN2Loss::take_real_signs() {
+  const std::pair<double, int64_t> r{signs_carry_ + (signs_sum_.defined() ? signs_sum_.item() : 0.0), signs_count_};
+  signs_sum_ = Tensor();
+  signs_carry_ = 0;
+  signs_count_ = 0;
+  return r;
+}
+
+void StyleGAN2Loss::add_real_signs(double sum, int64_t count) {
+  signs_carry_ += sum;
+  signs_count_ += count;
+}
+
 Tensor StyleGAN2Loss::g_main(const Tensor& z, const Tensor& c, double gain) {
   Tensor img = nets_.synthesis(run_mapping(z, c, true));
-  Tensor logits = nets_.discriminator(img, c);
+  Tensor logits = run_D(img, c, "aug_fake/");
   Tensor loss = mean(softplus(-logits));  // -log(sigmoid(logits))
   stats_.g_loss.add(loss.detach());
   stats_.scores_fake.add(mean(logits.detach()));
@@ -73,8 +97,9 @@ Tensor StyleGAN2Loss::d_main(const Tensor& real, const Tensor& real_c, const Ten
     NoGradGuard ng;  // D's step does not differentiate through G
     fake = nets_.synthesis(run_mapping(z, c, true));  // training-mode G tracks w_avg in every phase
   }
-  Tensor fake_logits = nets_.discriminator(fake, c);
-  Tensor real_logits = nets_.discriminator(real, real_c);
+  Tensor fake_logits = run_D(fake, c, "aug_fake/");
+  Tensor real_logits = run_D(real, real_c, "aug_real/");
+  report_real_signs(real_logits);
   Tensor loss_fake = mean(softplus(fake_logits));   // -log(1 - sigmoid(fake))
   Tensor loss_real = mean(softplus(-real_logits));  // -log(sigmoid(real))
   stats_.d_loss_fake.add(loss_fake.detach());
@@ -86,7 +111,8 @@ Tensor StyleGAN2Loss::d_main(const Tensor& real, const Tensor& real_c, const Ten
 
 Tensor StyleGAN2Loss::d_r1(const Tensor& real, const Tensor& real_c, double gain) {
   Tensor x = real.detach().requires_grad_(true);
-  Tensor logits = nets_.discriminator(x, real_c);
+  Tensor logits = run_D(x, real_c, "aug_real/");
+  report_real_signs(logits);
   Tensor g = grad({sum(logits)}, {x}, {}, /*create_graph=*/true, /*retain_graph=*/true)[0];
   Tensor penalty = sum(square(g), {1, 2, 3});  // [N]
   stats_.r1_penalty.add(mean(penalty.detach()));
@@ -98,7 +124,8 @@ LossStats StyleGAN2Loss::take_stats() {
   const int64_t r1_calls = stats_.r1_penalty.count, pl_calls = stats_.pl_penalty.count;
   return {stats_.g_loss.take(),      stats_.d_loss_fake.take(), stats_.d_loss_real.take(),
           stats_.r1_penalty.take(),  stats_.pl_penalty.take(),  stats_.scores_fake.take(),
-          stats_.scores_real.take(), r1_calls,                  pl_calls};
+          stats_.scores_real.take(), r1_calls,                  pl_calls,
+          stats_.signs_real.take()};
 }
 
 }  // namespace gf

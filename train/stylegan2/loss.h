@@ -17,6 +17,9 @@ struct LossNetworks {
   std::function<Tensor(const Tensor& z, const Tensor& c, bool update_w_avg)> mapping;
   std::function<Tensor(const Tensor& ws)> synthesis;                   // -> img [N, C, H, W]
   std::function<Tensor(const Tensor& img, const Tensor& c)> discriminator;  // -> logits [N, 1]
+  // ADA's augmentation of every image D sees (official run_D), or null for
+  // none. prefix names the call's draws: "aug_fake/" or "aug_real/".
+  std::function<Tensor(const Tensor& img, const std::string& prefix)> augment;
 };
 
 struct LossOptions {
@@ -35,6 +38,7 @@ struct LossStats {
   // The lazy regularizers' calls behind r1_penalty and pl_penalty: 0 in a tick
   // without an R1 or path-length phase, where the official stats hold NaN.
   int64_t r1_calls = 0, pl_calls = 0;
+  double signs_real = 0;  // mean sign of D's real logits (official Loss/signs/real)
 };
 
 class StyleGAN2Loss {
@@ -71,6 +75,13 @@ class StyleGAN2Loss {
   LossStats take_stats();
   const LossOptions& options() const { return opt_; }
 
+  // The signs of D's logits for reals (official 'Loss/signs/real', reported
+  // by the Dmain and Dreg phases), which ADA's heuristic averages: their sum
+  // on the device and their count since the last take. take_real_signs()
+  // returns {sum, count} (waits for the device) and starts a new interval.
+  std::pair<double, int64_t> take_real_signs();
+  void add_real_signs(double sum, int64_t count);  // a resumed interval's
+
   // z and style mixing drawn from the loss's generator: returns ws. The
   // official draws: a cutoff uniform in [1, num_ws - 1] and a coin in [0, 1);
   // when coin < style_mixing_prob, the layers from the cutoff on take their
@@ -79,6 +90,13 @@ class StyleGAN2Loss {
   Tensor run_mapping(const Tensor& z, const Tensor& c, bool update_w_avg);
 
  private:
+  // D on images after the augmentation, when there is one (official run_D).
+  Tensor run_D(const Tensor& img, const Tensor& c, const char* prefix);
+  void report_real_signs(const Tensor& real_logits);
+  Tensor signs_sum_;        // device scalar; undefined when none since the take
+  double signs_carry_ = 0;  // a resumed interval's sum
+  int64_t signs_count_ = 0;
+
   LossNetworks nets_;
   LossOptions opt_;
   Generator& rng_;
@@ -87,7 +105,7 @@ class StyleGAN2Loss {
   double pl_mean_start_ = 0;   // its value then
   using Stat = TickMean;
   struct {
-    Stat g_loss, d_loss_fake, d_loss_real, r1_penalty, pl_penalty, scores_fake, scores_real;
+    Stat g_loss, d_loss_fake, d_loss_real, r1_penalty, pl_penalty, scores_fake, scores_real, signs_real;
   } stats_;
 };
 

@@ -117,6 +117,11 @@ StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
       devices.push_back(setup_.device.is_cuda() ? Device::cuda(setup_.device.index + r) : setup_.device);
   for (const Device& d : devices) check_device_usable(d);
   enable_peer_access(devices);
+  // As the official loop: a pipe for "ada", and for "fixed" only with p > 0.
+  if (spec.aug == "ada" || (spec.aug == "fixed" && spec.augment_p > 0)) {
+    augment_ = std::make_unique<AugmentPipe>(augpipe_spec(spec.augpipe));
+    augment_->p = static_cast<float>(spec.augment_p);
+  }
 
   for (int r = 0; r < local; ++r) {
     auto rep = std::make_unique<Replica>();
@@ -162,6 +167,10 @@ StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
           return x.G->synthesis.forward(ws, so);
         },
         [&x](const Tensor& img, const Tensor& c) { return x.D->forward(img, c); }};
+    if (augment_)
+      nets.augment = [this, &x](const Tensor& img, const std::string& prefix) {
+        return (*augment_)(img, x.rng, draws_.get(), prefix);
+      };
     x.loss = std::make_unique<StyleGAN2Loss>(nets, lopt, x.rng);
     replicas_.push_back(std::move(rep));
   }
@@ -186,10 +195,10 @@ LossStats StyleGAN2Trainer::take_stats() {
     const LossStats& m = all.front();
     const std::vector<std::vector<double>> ranks =
         all_gather(*comm, {m.g_loss, m.d_loss_fake, m.d_loss_real, m.r1_penalty, m.pl_penalty, m.scores_fake,
-                           m.scores_real, double(m.r1_calls), double(m.pl_calls)});
+                           m.scores_real, double(m.r1_calls), double(m.pl_calls), m.signs_real});
     all.clear();
     for (const auto& v : ranks)
-      all.push_back({v[0], v[1], v[2], v[3], v[4], v[5], v[6], static_cast<int64_t>(v[7]), static_cast<int64_t>(v[8])});
+      all.push_back({v[0], v[1], v[2], v[3], v[4], v[5], v[6], static_cast<int64_t>(v[7]), static_cast<int64_t>(v[8]), v[9]});
   }
   LossStats mean;
   const double w = 1.0 / static_cast<double>(all.size());
@@ -201,6 +210,7 @@ LossStats StyleGAN2Trainer::take_stats() {
     mean.pl_penalty += s.pl_penalty * w;
     mean.scores_fake += s.scores_fake * w;
     mean.scores_real += s.scores_real * w;
+    mean.signs_real += s.signs_real * w;
     mean.r1_calls += s.r1_calls;
     mean.pl_calls += s.pl_calls;
   }
@@ -339,6 +349,55 @@ void StyleGAN2Trainer::step() {
   if (draws_) draws_->end_minibatch(batch_idx_);
   cur_nimg_ += spec.batch;
   ++batch_idx_;
+  if (spec.aug == "ada" && batch_idx_ % spec.ada_interval == 0) adjust_augment_p();
+}
+
+std::pair<double, int64_t> StyleGAN2Trainer::take_real_signs() {
+  double sum = 0;
+  int64_t count = 0;
+  for (auto& x : replicas_) {
+    const auto [s, n] = x->loss->take_real_signs();
+    sum += s;
+    count += n;
+  }
+  if (Communicator* comm = dist()) {  // every rank's, added in rank order
+    const std::vector<std::vector<double>> ranks = all_gather(*comm, {sum, static_cast<double>(count)});
+    sum = 0;
+    count = 0;
+    for (const auto& v : ranks) {
+      sum += v[0];
+      count += static_cast<int64_t>(v[1]);
+    }
+  }
+  return {sum, count};
+}
+
+void StyleGAN2Trainer::adjust_augment_p() {
+  const TrainSpec& spec = setup_.spec;
+  const auto [sum, count] = take_real_signs();
+  // The official 'Loss/signs/real' mean over the interval: every real logit
+  // of the Dmain and Dreg phases of every replica.
+  const double mean_sign = count > 0 ? sum / static_cast<double>(count) : 0.0;
+  const double direction = mean_sign > spec.ada_target ? 1.0 : mean_sign < spec.ada_target ? -1.0 : 0.0;
+  const double adjust = direction * (spec.batch * spec.ada_interval) / (spec.ada_kimg * 1000);
+  // float32 arithmetic, as the official p buffer: p + adjust, then max(., 0).
+  const float p = augment_->p + static_cast<float>(adjust);
+  augment_->p = std::max(p, 0.0f);
+}
+
+void StyleGAN2Trainer::set_augment_p(float p) {
+  GF_CHECK(std::isfinite(p) && p >= 0, "StyleGAN2Trainer", "augment p must be finite and >= 0, got " << p);
+  if (augment_) augment_->p = p;
+}
+
+std::pair<double, int64_t> StyleGAN2Trainer::pending_real_signs() {
+  const std::pair<double, int64_t> all = take_real_signs();
+  add_pending_real_signs(all.first, all.second);
+  return all;
+}
+
+void StyleGAN2Trainer::add_pending_real_signs(double sum, int64_t count) {
+  if (first_ == 0) replicas_.front()->loss->add_real_signs(sum, count);
 }
 
 void StyleGAN2Trainer::set_progress(int64_t cur_nimg, int64_t batch_idx, double pl_mean) {

@@ -35,6 +35,7 @@
 #include "models/stylegan2/discriminator.h"
 #include "models/stylegan2/generator.h"
 #include "train/adam.h"
+#include "train/augment_pipe.h"
 #include "train/stylegan2/configs.h"
 #include "train/dataset.h"
 #include "train/draw_log.h"
@@ -131,6 +132,21 @@ class StyleGAN2Trainer {
   using PhaseHook = std::function<void(const std::string& phase, int replica, Module& net)>;
   void set_phase_hook(PhaseHook hook) { phase_hook_ = std::move(hook); }
 
+  // ADA (official training_loop.py): the augmentation pipe D's inputs go
+  // through, or null without one (spec.aug "noaug", or "fixed" with p = 0,
+  // as the official loop builds none then). Its p is the run's; with "ada"
+  // it moves after every spec.ada_interval-th minibatch by
+  // sign(mean real sign - ada_target) * batch * ada_interval / (ada_kimg *
+  // 1000), floored at 0, in float32 as the official buffer.
+  const AugmentPipe* augment_pipe() const { return augment_.get(); }
+  float augment_p() const { return augment_ ? augment_->p : 0.0f; }
+  void set_augment_p(float p);
+  // The real signs gathered since the last adjustment, {sum, count} over all
+  // replicas and processes (collective), for checkpoints; they stay counted.
+  std::pair<double, int64_t> pending_real_signs();
+  // A resumed interval's: counted once, in this process's first replica on rank 0.
+  void add_pending_real_signs(double sum, int64_t count);
+
   // Restores the counters and the path-length mean (train/checkpoint.cpp).
   void set_progress(int64_t cur_nimg, int64_t batch_idx, double pl_mean);
   // Copies replica 0's networks and optimizer state into the others, after
@@ -146,6 +162,10 @@ class StyleGAN2Trainer {
   void run_phase(Phase phase, const std::vector<PhaseData>& data);
   // The minibatch's dataset items (the sampler's, or the log's).
   std::vector<int64_t> real_items();
+  // The real signs of every replica and process since the last take: {sum, count} (collective).
+  std::pair<double, int64_t> take_real_signs();
+  // ADA's adjustment of p at the end of a minibatch (collective).
+  void adjust_augment_p();
   // Labels for n generated images on replica x, or undefined when unconditional.
   Tensor gen_c(Replica& x, int64_t n);
 
@@ -158,6 +178,7 @@ class StyleGAN2Trainer {
   Communicator* dist() const { return setup_.comm && setup_.comm->world_size() > 1 ? setup_.comm.get() : nullptr; }
   std::unique_ptr<DrawLog> draws_;
   PhaseHook phase_hook_;
+  std::unique_ptr<AugmentPipe> augment_;
 };
 
 }  // namespace gf
