@@ -459,19 +459,22 @@ Tensor AugmentPipe::operator()(const Tensor& images, Generator& rng, DrawLog* dr
   if (s.cutout > 0) {
     const auto q = d.uniform("cutout_p", {N, 1, 1, 1, 1}), center = d.uniform("cutout_center", {N, 2, 1, 1, 1});
     const float thr = f32(s.cutout) * p;
-    std::vector<float> mask;
-    mask.reserve(n_img * size_t(H * W));
+    std::vector<float> half(n_img), cx(n_img), cy(n_img), xs(static_cast<size_t>(W)), ys(static_cast<size_t>(H));
     for (size_t n = 0; n < n_img; ++n) {
-      const float half = (q[n] < thr ? f32(s.cutout_size) : 0.f) / 2.f;
-      for (int64_t yy = 0; yy < H; ++yy) {
-        const bool out_y = std::abs((static_cast<float>(yy) + 0.5f) / fh - center[2 * n + 1]) >= half;
-        for (int64_t xx = 0; xx < W; ++xx) {
-          const bool out_x = std::abs((static_cast<float>(xx) + 0.5f) / fw - center[2 * n]) >= half;
-          mask.push_back(out_x || out_y ? 1.f : 0.f);
-        }
-      }
+      half[n] = (q[n] < thr ? f32(s.cutout_size) : 0.f) / 2.f;
+      cx[n] = center[2 * n], cy[n] = center[2 * n + 1];
     }
-    x = x * host_tensor(mask, {N, 1, H, W}, dt, dev);
+    for (size_t i = 0; i < xs.size(); ++i) xs[i] = (static_cast<float>(i) + 0.5f) / fw;  // pixel centres in [0, 1]
+    for (size_t i = 0; i < ys.size(); ++i) ys[i] = (static_cast<float>(i) + 0.5f) / fh;
+    // Formed on the device in float32 from a few values per image (no [N, H, W] upload):
+    // a pixel is cut when it lies within half the size of the centre along both axes.
+    const Shape per_image{N, 1, 1, 1};
+    const Tensor h = host_tensor(half, per_image, DType::f32, dev);
+    const Tensor inside_x = gt(h, abs(host_tensor(xs, {1, 1, 1, W}, DType::f32, dev) -
+                                      host_tensor(cx, per_image, DType::f32, dev)));  // [N, 1, 1, W]
+    const Tensor inside_y = gt(h, abs(host_tensor(ys, {1, 1, H, 1}, DType::f32, dev) -
+                                      host_tensor(cy, per_image, DType::f32, dev)));  // [N, 1, H, 1]
+    x = x * (1.0 - inside_x * inside_y).to(dt);
   }
   return x;
 }
