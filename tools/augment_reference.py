@@ -20,7 +20,6 @@ is differentiable to any order (grid_sample's input gradient is linear in
 the incoming gradient; its own gradient is grid_sample again, as the
 official grid_sample_gradfix).
 """
-import math
 import os
 import sys
 
@@ -234,9 +233,13 @@ def affine_grid_sample(x, theta, out_h, out_w):
 
 
 class AugmentPipeRef:
-    """AugmentPipeRef(**spec) with the official constructor arguments (and
-    p, the official buffer, here a float32 scalar, default 0 as the training
-    loop starts it); forward(images, draw) -> the augmented images."""
+    """AugmentPipeRef(p=0, **spec) with the official constructor arguments
+    (spec_kwargs(name) gives an augpipe's) and p, the official buffer (a
+    float32 scalar; 0 as the training loop starts it; may be set later);
+    forward(images, draw) -> the augmented images, differentiable with
+    respect to images to any order. draw(name, shape, kind) is called once
+    per name of draws(), in that order; e.g. over training_step_reference's
+    Draws: lambda n, s, k: draws.take(prefix + n, s, lambda: fresh_draw(n, s, k))."""
 
     def __init__(self, p=0.0, **spec):
         unknown = set(spec) - set(DEFAULTS)
@@ -249,7 +252,11 @@ class AugmentPipeRef:
         self.Hz_fbank = filter_bank()
 
     def forward(self, images, draw):
-        s, p = self.spec, self.p
+        s, p = self.spec, torch.as_tensor(self.p, dtype=torch.float32)
+        caller_draw = draw
+
+        def draw(name, shape, kind):  # the draws are float32 values, whatever dtype a log keeps them in
+            return caller_draw(name, shape, kind).to(torch.float32)
         n, c, h, w = images.shape
         if c not in (1, 3):
             raise ValueError("images must have 1 or 3 channels")
@@ -410,7 +417,3 @@ def spec_kwargs(name):
         raise KeyError(f"unknown augpipe '{name}'; valid: {', '.join(SPECS)}")
     return dict(SPECS[name])
 
-
-def constant_check():
-    """Sanity: the filters the pipe uses (for a quick look from the shell)."""
-    return geom_filter().sum().item(), filter_bank().shape, math.isclose(sum(SYM6), math.sqrt(2), rel_tol=1e-6)
