@@ -110,7 +110,8 @@ TEST_CASE("loss statistics are means over the calls since the last take", "[trai
   // logit the image's sum.
   LossNetworks nets{[](const Tensor& z, const Tensor&, bool) { return z.reshape({z.size(0), 2, 2}); },
                     [](const Tensor& ws) { return ws.reshape({ws.size(0), 1, 2, 2}); },
-                    [](const Tensor& img, const Tensor&) { return sum(img, {1, 2, 3}).reshape({img.size(0), 1}); }};
+                    [](const Tensor& img, const Tensor&) { return sum(img, {1, 2, 3}).reshape({img.size(0), 1}); },
+                    nullptr};
   LossOptions opt;
   opt.style_mixing_prob = 0;
   Generator rng(3);
@@ -524,4 +525,21 @@ TEST_CASE("ADA: no pipe for noaug or fixed p = 0 (as the official loop); fixed p
   bad.aug = "ada";
   bad.augpipe = "bgcx";
   CHECK_THROWS_WITH(check_train_spec(bad), Catch::Contains("bgcfnc"));
+}
+
+TEST_CASE("training on CUDA with ADA: the state and p agree with the CPU's", "[training][cuda][ada]") {
+  // Two ADA intervals: the pipe (geometric and color stages) in every phase,
+  // R1 through it, and p moved twice from the same signs.
+  const auto ds = toy_dataset(16, 16, false);
+  const TrainerSetup cpu_setup = ada_setup(*ds, 1, 0.5, 0.0);
+  TrainerSetup gpu_setup = cpu_setup;
+  gpu_setup.device = Device::cuda(0);
+  StyleGAN2Trainer cpu(cpu_setup, *ds), gpu(gpu_setup, *ds);
+  for (int i = 0; i < 6; ++i) {
+    cpu.step();
+    gpu.step();
+  }
+  CHECK(gpu.augment_p() == cpu.augment_p());
+  CHECK(cpu.augment_p() != 0.5f);
+  test::check_close_state(everything(gpu), everything(cpu));
 }

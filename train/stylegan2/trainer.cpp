@@ -166,7 +166,8 @@ StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
             };
           return x.G->synthesis.forward(ws, so);
         },
-        [&x](const Tensor& img, const Tensor& c) { return x.D->forward(img, c); }};
+        [&x](const Tensor& img, const Tensor& c) { return x.D->forward(img, c); },
+        nullptr};
     if (augment_)
       nets.augment = [this, &x](const Tensor& img, const std::string& prefix) {
         return (*augment_)(img, x.rng, draws_.get(), prefix);
