@@ -251,7 +251,9 @@ TEST_CASE("affine_grid_sample on cuda matches the cpu, forward and adjoint", "[g
     Shape x;
     int64_t oh, ow;
   };
-  for (const Case& c : std::vector<Case>{{{3, 2, 16, 16}, 16, 16}, {{2, 3, 13, 21}, 17, 9}, {{1, 1, 1, 5}, 3, 1}}) {
+  // Several blocks of threads, sizes that are not multiples of anything, a single column.
+  for (const Case& c : std::vector<Case>{
+           {{3, 2, 16, 16}, 16, 16}, {{2, 3, 13, 21}, 17, 9}, {{4, 3, 37, 45}, 41, 50}, {{1, 1, 1, 5}, 3, 1}}) {
     for (DType t : {DType::f32, DType::f64}) {
       std::vector<std::vector<double>> rows;
       for (int64_t k = 0; k < c.x[0]; ++k) rows.push_back(random_affine(rng));
