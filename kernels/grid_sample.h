@@ -19,10 +19,10 @@
 // (affine_grid_box) is scanned row by row; each output pixel's source point
 // is recomputed by the forward's own function (affine_grid_source), so the
 // adjoint takes exactly the terms the forward gives, with the same weights.
-// Cost: about (2|L00| + 2|L01| + 3) x (2|L10| + 2|L11| + 3) source points
-// per input pixel, L the map from input to output pixel coordinates (the
-// inverse of theta's 2x2 part, scaled by the sizes), clamped to the output,
-// and nothing for input pixels the output never sees.
+// Cost: at most (2|L00| + 2|L01| + 1) x (2|L10| + 2|L11| + 1) source points
+// per input pixel (3 x 3 for the identity), L the map from input to output
+// pixel coordinates (the inverse of theta's 2x2 part, scaled by the sizes),
+// clamped to the output, and none for input pixels the output never sees.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -142,11 +142,12 @@ GF_HD inline bool affine_grid_box(const T* th, const AffineGridDims& d, int64_t 
   hi += 1e-9 * (1.0 + ::fabs(ic) + hi);
   const double jl = jc - hj, jh = jc + hj, il = ic - hi, ih = ic + hi;
   if (!(jh >= 0.0 && jl <= double(d.out_w - 1) && ih >= 0.0 && il <= double(d.out_h - 1))) return false;
-  j0 = jl <= 0.0 ? 0 : static_cast<int64_t>(::floor(jl));
-  j1 = jh >= double(d.out_w - 1) ? d.out_w - 1 : static_cast<int64_t>(::ceil(jh));
-  i0 = il <= 0.0 ? 0 : static_cast<int64_t>(::floor(il));
-  i1 = ih >= double(d.out_h - 1) ? d.out_h - 1 : static_cast<int64_t>(::ceil(ih));
-  return true;
+  // The whole pixels in [jl, jh] x [il, ih] (the margins are already in it).
+  j0 = jl <= 0.0 ? 0 : static_cast<int64_t>(::ceil(jl));
+  j1 = jh >= double(d.out_w - 1) ? d.out_w - 1 : static_cast<int64_t>(::floor(jh));
+  i0 = il <= 0.0 ? 0 : static_cast<int64_t>(::ceil(il));
+  i1 = ih >= double(d.out_h - 1) ? d.out_h - 1 : static_cast<int64_t>(::floor(ih));
+  return j0 <= j1 && i0 <= i1;
 }
 
 // Input pixel (y, x) of the adjoint: the sum of g * weight over the output
