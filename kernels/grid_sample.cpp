@@ -28,8 +28,9 @@ void affine_grid_sample_adjoint(const T* g, const T* theta, T* dx, const AffineG
     const int64_t p = pr / d.in_h, y = pr % d.in_h;
     const T* gplane = g + p * d.out_h * d.out_w;
     const T* th = theta + (p / d.c) * 6;
+    const GridBoxMap m = affine_grid_box_map(th, d);
     T* row = dx + pr * d.in_w;
-    for (int64_t x = 0; x < d.in_w; ++x) row[x] = affine_grid_sample_adjoint_point(gplane, th, d, y, x);
+    for (int64_t x = 0; x < d.in_w; ++x) row[x] = affine_grid_sample_adjoint_point(gplane, th, m, d, y, x);
   });
 }
 

@@ -29,7 +29,11 @@ __global__ void affine_grid_sample_adjoint_kernel(const T* __restrict__ g, const
   const int64_t total = d.n * d.c * d.in_h * d.in_w;
   for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < total; k += (int64_t)gridDim.x * blockDim.x) {
     const int64_t x = k % d.in_w, y = (k / d.in_w) % d.in_h, p = k / (d.in_w * d.in_h);
-    dx[k] = affine_grid_sample_adjoint_point(g + p * d.out_h * d.out_w, theta + (p / d.c) * 6, d, y, x);
+    const T* th = theta + (p / d.c) * 6;
+    // A few dozen double operations per thread: cheap where FP64 runs at
+    // half rate (H100, H200); on a GPU with slow FP64, per-sample maps
+    // formed once would be the thing to try.
+    dx[k] = affine_grid_sample_adjoint_point(g + p * d.out_h * d.out_w, th, affine_grid_box_map(th, d), d, y, x);
   }
 }
 

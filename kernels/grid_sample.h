@@ -10,7 +10,11 @@
 //   ix = (gx + 1) * (in_w / 2) - 1/2, iy = (gy + 1) * (in_h / 2) - 1/2
 // and the value blends the 2x2 input pixels from (floor(ix), floor(iy)) with
 // torch's weights (in its order: nw, ne, sw, se); a neighbour outside the
-// plane contributes 0. Everything is computed in the data's type T.
+// plane contributes 0. Everything is computed in the data's type T. torch
+// forms xb from linspace(-1, 1) * (out_w - 1) / out_w and gx in a batched
+// matmul (fused multiply-adds on CPUs with FMA), so the two differ by
+// rounding (the golden test holds them to 1e-5 in float32); xb here is
+// rounded once.
 //
 // The adjoint (the gradient with respect to x) is a gather, deterministic on
 // both backends: each input pixel sums g * weight over the output pixels whose
@@ -19,10 +23,10 @@
 // (affine_grid_box) is scanned row by row; each output pixel's source point
 // is recomputed by the forward's own function (affine_grid_source), so the
 // adjoint takes exactly the terms the forward gives, with the same weights.
-// Cost: about (2|L00| + 2|L01| + 3) x (2|L10| + 2|L11| + 3) source points
-// per input pixel, L the map from input to output pixel coordinates (the
-// inverse of theta's 2x2 part, scaled by the sizes), clamped to the output,
-// and nothing for input pixels the output never sees.
+// Cost: at most (2|L00| + 2|L01| + 1) x (2|L10| + 2|L11| + 1) source points
+// per input pixel (3 x 3 for the identity), L the map from input to output
+// pixel coordinates (the inverse of theta's 2x2 part, scaled by the sizes),
+// clamped to the output, and none for input pixels the output never sees.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -116,47 +120,70 @@ GF_HD inline double affine_grid_margin(const T* th, const AffineGridDims& d) {
   return 1e-6 + 64.0 * eps * (1.0 + s * size);
 }
 
-// The output pixels [i0, i1] x [j0, j1] that may read input pixel (y, x):
-// the bounding box of the inverse image of [x-1, x+1] x [y-1, y+1] (widened
-// by the rounding margin), clamped to the output. False when empty. A
-// singular or non-finite theta gives the whole output (correct, slow; the
-// engine refuses such a theta before it gets here).
+// Where the adjoint looks, per sample: the centre of input pixel (y, x)'s box
+// in output pixel coordinates, j = jx x + jy y + j0 and i = ix x + iy y + i0,
+// and the box's half sizes (margin included). A singular or non-finite theta
+// gives `whole`: scan the whole output (correct, slow; the engine refuses such
+// a theta before it gets here).
+struct GridBoxMap {
+  bool whole = true;
+  double jx = 0, jy = 0, j0 = 0, ix = 0, iy = 0, i0 = 0;
+  double half_j = 0, half_i = 0;
+};
+
 template <class T>
-GF_HD inline bool affine_grid_box(const T* th, const AffineGridDims& d, int64_t y, int64_t x, int64_t& i0,
-                                  int64_t& i1, int64_t& j0, int64_t& j1) {
+GF_HD inline GridBoxMap affine_grid_box_map(const T* th, const AffineGridDims& d) {
+  GridBoxMap m;
   double hj, hi;
-  if (!affine_grid_box_extent(th, d, affine_grid_margin(th, d), hj, hi)) {
+  if (!affine_grid_box_extent(th, d, affine_grid_margin(th, d), hj, hi)) return m;
+  // Input pixel x is at gx = (2x + 1) / in_w - 1; (u, v) = inverse(2x2 part) * (g - t)
+  // in normalized output coordinates, and j = (u + 1) out_w / 2 - 1/2 (likewise i).
+  const double a = th[0], b = th[1], c = th[3], e = th[4];
+  const double inv = 1.0 / (a * e - b * c);
+  const double gx1 = 2.0 / double(d.in_w), gx0 = 1.0 / double(d.in_w) - 1.0 - double(th[2]);
+  const double gy1 = 2.0 / double(d.in_h), gy0 = 1.0 / double(d.in_h) - 1.0 - double(th[5]);
+  const double sj = double(d.out_w) / 2.0, si = double(d.out_h) / 2.0;
+  m.jx = sj * e * gx1 * inv, m.jy = -sj * b * gy1 * inv, m.j0 = sj * (e * gx0 - b * gy0) * inv + sj - 0.5;
+  m.ix = -si * c * gx1 * inv, m.iy = si * a * gy1 * inv, m.i0 = si * (a * gy0 - c * gx0) * inv + si - 0.5;
+  m.half_j = hj, m.half_i = hi;
+  const double all = m.jx + m.jy + m.j0 + m.ix + m.iy + m.i0;
+  m.whole = !(all - all == 0.0);  // a NaN or inf translation
+  return m;
+}
+
+// The output pixels [i0, i1] x [j0, j1] that may read input pixel (y, x):
+// the whole pixels in the bounding box of the inverse image of
+// [x-1, x+1] x [y-1, y+1] (widened by the rounding margin), clamped to the
+// output. False when empty.
+GF_HD inline bool affine_grid_box(const GridBoxMap& m, const AffineGridDims& d, int64_t y, int64_t x, int64_t& i0,
+                                  int64_t& i1, int64_t& j0, int64_t& j1) {
+  if (m.whole) {
     i0 = 0, i1 = d.out_h - 1, j0 = 0, j1 = d.out_w - 1;
     return true;
   }
-  // The centre (ix, iy) = (x, y) back to output pixel coordinates.
-  const double a = th[0], b = th[1], c = th[3], e = th[4];
-  const double det = a * e - b * c;
-  const double gx = (2.0 * double(x) + 1.0) / double(d.in_w) - 1.0 - double(th[2]);
-  const double gy = (2.0 * double(y) + 1.0) / double(d.in_h) - 1.0 - double(th[5]);
-  const double u = (e * gx - b * gy) / det, v = (a * gy - c * gx) / det;
-  const double jc = ((u + 1.0) * double(d.out_w) - 1.0) / 2.0;
-  const double ic = ((v + 1.0) * double(d.out_h) - 1.0) / 2.0;
+  const double xd = double(x), yd = double(y);
+  const double jc = m.jx * xd + m.jy * yd + m.j0, ic = m.ix * xd + m.iy * yd + m.i0;
   // Outward by a hair more than this double arithmetic's own rounding.
-  hj += 1e-9 * (1.0 + ::fabs(jc) + hj);
-  hi += 1e-9 * (1.0 + ::fabs(ic) + hi);
+  const double hj = m.half_j + 1e-9 * (1.0 + ::fabs(jc) + m.half_j);
+  const double hi = m.half_i + 1e-9 * (1.0 + ::fabs(ic) + m.half_i);
   const double jl = jc - hj, jh = jc + hj, il = ic - hi, ih = ic + hi;
   if (!(jh >= 0.0 && jl <= double(d.out_w - 1) && ih >= 0.0 && il <= double(d.out_h - 1))) return false;
-  j0 = jl <= 0.0 ? 0 : static_cast<int64_t>(::floor(jl));
-  j1 = jh >= double(d.out_w - 1) ? d.out_w - 1 : static_cast<int64_t>(::ceil(jh));
-  i0 = il <= 0.0 ? 0 : static_cast<int64_t>(::floor(il));
-  i1 = ih >= double(d.out_h - 1) ? d.out_h - 1 : static_cast<int64_t>(::ceil(ih));
-  return true;
+  j0 = jl <= 0.0 ? 0 : static_cast<int64_t>(::ceil(jl));
+  j1 = jh >= double(d.out_w - 1) ? d.out_w - 1 : static_cast<int64_t>(::floor(jh));
+  i0 = il <= 0.0 ? 0 : static_cast<int64_t>(::ceil(il));
+  i1 = ih >= double(d.out_h - 1) ? d.out_h - 1 : static_cast<int64_t>(::floor(ih));
+  return j0 <= j1 && i0 <= i1;
 }
 
 // Input pixel (y, x) of the adjoint: the sum of g * weight over the output
-// pixels (row by row, in the box) that read it, gplane one plane of g.
+// pixels (row by row, in the box) that read it; gplane one plane of g, th and
+// m its sample's theta and box map.
 template <class T>
-GF_HD inline T affine_grid_sample_adjoint_point(const T* gplane, const T* th, const AffineGridDims& d, int64_t y,
-                                                int64_t x) {
+GF_HD inline T affine_grid_sample_adjoint_point(const T* gplane, const T* th, const GridBoxMap& m,
+                                                const AffineGridDims& d, int64_t y, int64_t x) {
   int64_t i0, i1, j0, j1;
   T acc = 0;
-  if (!affine_grid_box(th, d, y, x, i0, i1, j0, j1)) return acc;
+  if (!affine_grid_box(m, d, y, x, i0, i1, j0, j1)) return acc;
   for (int64_t i = i0; i <= i1; ++i)
     for (int64_t j = j0; j <= j1; ++j) {
       GridSource<T> s;

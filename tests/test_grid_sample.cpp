@@ -101,11 +101,11 @@ TEST_CASE("affine_grid_sample matches torch's affine_grid + grid_sample (golden 
   }
 }
 
-TEST_CASE("affine_grid_sample_adjoint equals the scatter of the forward's terms, for any invertible theta",
+TEST_CASE("affine_grid_sample_adjoint equals the scatter of the forward's terms, bit for bit, for any invertible theta",
           "[grid_sample]") {
   // The gather finds each input pixel's readers through a bounding box; a box
-  // too small would drop terms (an error of the order of g). In float32 too,
-  // where the box's margin covers the forward's rounding.
+  // too small would drop terms. Both sum the same products in the same order
+  // (output pixels row by row), so they agree to the bit, in float32 and float64.
   std::mt19937 rng(5);
   int nonzero = 0;
   for (int it = 0; it < 120; ++it) {
@@ -114,22 +114,77 @@ TEST_CASE("affine_grid_sample_adjoint equals the scatter of the forward's terms,
     const Tensor gr = random_tensor({n, c, oh, ow}, 1000 + it);
     AffineGridDims d;
     d.n = n, d.c = c, d.in_h = h, d.in_w = w, d.out_h = oh, d.out_w = ow;
-    INFO("it " << it << " theta " << shape_str(th.shape()) << " in " << h << "x" << w << " out " << oh << "x" << ow);
+    INFO("it " << it << " in " << h << "x" << w << " out " << oh << "x" << ow);
     const Tensor got = affine_grid_sample_adjoint(gr, th, h, w);
+    const std::vector<double> got64 = values<double>(got);
     const std::vector<double> want = scatter_adjoint(values<double>(gr), values<double>(th), d);
-    const Check c64 = allclose(got, Tensor::from_vector(want, got.shape(), DType::f64), 1e-12, 1e-12);
-    INFO(c64.message);
-    CHECK(c64.ok);
+    CHECK(std::memcmp(got64.data(), want.data(), want.size() * sizeof(double)) == 0);
     const Tensor gr32 = gr.to(DType::f32), th32 = th.to(DType::f32);
-    const Tensor got32 = affine_grid_sample_adjoint(gr32, th32, h, w);
+    const std::vector<float> got32 = values<float>(affine_grid_sample_adjoint(gr32, th32, h, w));
     const std::vector<float> want32 = scatter_adjoint(values<float>(gr32), values<float>(th32), d);
-    const std::vector<double> want32d(want32.begin(), want32.end());
-    const Check c32 = allclose(got32, Tensor::from_vector(want32d, got.shape(), DType::f32), 1e-5, 1e-5);
-    INFO(c32.message);
-    CHECK(c32.ok);
+    CHECK(std::memcmp(got32.data(), want32.data(), want32.size() * sizeof(float)) == 0);
     nonzero += sum(abs(got)).item() > 0;
   }
   CHECK(nonzero > 90);  // most maps see part of the plane
+}
+
+// Every output pixel lies in the boxes of the four input pixels it reads, also
+// where rounding in T puts its source point on the other side of a pixel
+// boundary than exact arithmetic would: maps one ulp away from the identity, a
+// flip and a scale by 2, and random ones.
+template <class T>
+void check_boxes_hold_their_readers(const std::vector<T>& th, const AffineGridDims& d, int& checked) {
+  const GridBoxMap m = affine_grid_box_map(th.data(), d);
+  REQUIRE_FALSE(m.whole);
+  for (int64_t i = 0; i < d.out_h; ++i)
+    for (int64_t j = 0; j < d.out_w; ++j) {
+      GridSource<T> s;
+      if (!affine_grid_source(th.data(), i, j, d, s)) continue;
+      for (int64_t y = s.y0; y <= s.y0 + 1; ++y)
+        for (int64_t x = s.x0; x <= s.x0 + 1; ++x) {
+          if (y < 0 || y >= d.in_h || x < 0 || x >= d.in_w) continue;
+          int64_t i0 = 0, i1 = -1, j0 = 0, j1 = -1;
+          const bool any = affine_grid_box(m, d, y, x, i0, i1, j0, j1);
+          const bool in = any && i0 <= i && i <= i1 && j0 <= j && j <= j1;
+          if (!in) {
+            INFO("output (" << i << ", " << j << ") reads input (" << y << ", " << x << "), box [" << i0 << ", " << i1
+                            << "] x [" << j0 << ", " << j1 << "]");
+            REQUIRE(in);
+          }
+          ++checked;
+        }
+    }
+}
+
+TEST_CASE("affine_grid_box holds every output pixel that reads the input pixel", "[grid_sample]") {
+  auto run = [](auto zero) {
+    using T = decltype(zero);
+    const T ulp = std::numeric_limits<T>::epsilon();
+    std::vector<std::vector<T>> maps;
+    for (int k = -3; k <= 3; ++k) {
+      const T a = T(1) + T(k) * ulp / 2, b = T(k) * ulp;
+      maps.push_back({a, b, b, -b, a, T(k) * ulp / 4});
+      maps.push_back({-a, T(0), b, T(0), T(2) * a, T(0)});
+    }
+    std::mt19937 rng(9);
+    for (int k = 0; k < 20; ++k) {
+      const std::vector<double> t = random_affine(rng);
+      maps.emplace_back(t.begin(), t.end());
+    }
+    int checked = 0;
+    for (const auto& hw : std::vector<std::pair<int64_t, int64_t>>{{5, 7}, {33, 29}, {96, 80}, {17, 1}})
+      for (const auto& th : maps) {
+        AffineGridDims d;
+        d.n = d.c = 1, d.in_h = hw.first, d.in_w = hw.second;
+        d.out_h = hw.first + (hw.second % 3), d.out_w = hw.second;
+        INFO("in " << d.in_h << "x" << d.in_w << " theta " << th[0] << " " << th[1] << " " << th[2] << " " << th[3]
+                   << " " << th[4] << " " << th[5] << " bytes " << sizeof(T));
+        check_boxes_hold_their_readers(th, d, checked);
+      }
+    CHECK(checked > 10000);
+  };
+  run(0.0f);
+  run(0.0);
 }
 
 TEST_CASE("affine_grid_sample_adjoint is the transpose: <A x, g> == <x, A^T g>", "[grid_sample]") {
@@ -251,7 +306,9 @@ TEST_CASE("affine_grid_sample on cuda matches the cpu, forward and adjoint", "[g
     Shape x;
     int64_t oh, ow;
   };
-  for (const Case& c : std::vector<Case>{{{3, 2, 16, 16}, 16, 16}, {{2, 3, 13, 21}, 17, 9}, {{1, 1, 1, 5}, 3, 1}}) {
+  // Several blocks of threads, sizes that are not multiples of anything, a single column.
+  for (const Case& c : std::vector<Case>{
+           {{3, 2, 16, 16}, 16, 16}, {{2, 3, 13, 21}, 17, 9}, {{4, 3, 37, 45}, 41, 50}, {{1, 1, 1, 5}, 3, 1}}) {
     for (DType t : {DType::f32, DType::f64}) {
       std::vector<std::vector<double>> rows;
       for (int64_t k = 0; k < c.x[0]; ++k) rows.push_back(random_affine(rng));
@@ -286,4 +343,10 @@ TEST_CASE("affine_grid_sample on cuda matches the cpu, forward and adjoint", "[g
       CHECK(cgg.ok);
     }
   }
+  // theta lives on x's device; the adjoint reads it back to check it.
+  const Tensor x = random_tensor({2, 1, 4, 5}, 90, DType::f32, gpu);
+  const Tensor th = thetas({affine(0.1), affine(0.2)}, DType::f32);
+  REQUIRE_THROWS_WITH(affine_grid_sample(x, th, 3, 3), Catch::Contains("theta on cpu, x on cuda:0"));
+  const Tensor singular = thetas({affine(0.1), {1, 2, 0, 0.5, 1, 0}}, DType::f32).to(gpu);
+  REQUIRE_THROWS_WITH(affine_grid_sample_adjoint(x, singular, 4, 4), Catch::Contains("theta of sample 1 is singular"));
 }

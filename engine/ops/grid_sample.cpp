@@ -57,7 +57,7 @@ void check_invertible(const char* op, const Tensor& theta, const AffineGridDims&
                                 << ", " << t[4] << "]] has determinant 0): the adjoint needs an invertible map");
     double hj = 0, hi = 0;
     const bool ok = affine_grid_box_extent(t, d, 0.0, hj, hi);
-    const double box = (2 * hj + 3) * (2 * hi + 3);
+    const double box = (2 * hj + 1) * (2 * hi + 1);
     GF_CHECK(ok && box <= kMaxBox, op,
              "theta of sample " << n << " (determinant " << det << ") magnifies so much that the adjoint would scan "
                                 << box << " output pixels for each input pixel (at most " << kMaxBox << ")");
