@@ -12,7 +12,9 @@
 // train_stylegan builds it for a dataset of --res x --res x --channels (the
 // official schedule from batch_idx 0, after --warmup minibatches), printed as
 // one JSON line {spec, G_kwargs, D_kwargs, device, threads, minibatches,
-// batch, seconds, sec_per_kimg}; --setup prints only the configs. This is
+// batch, seconds, sec_per_kimg}; --setup prints only the configs. --aug
+// noaug (default), ada or fixed with --p P and --augpipe NAME adds ADA's
+// augmentation as train_stylegan runs it (ada: p from 0). This is
 // ganforge's side of bench/torch_vs_ganforge.py.
 // Without --train, --res R runs only the rows at R px (e.g. --res 256: paper256 alone, as
 // scripts/gpu_check.sh times it).
@@ -45,6 +47,8 @@ struct TrainBench {
   std::string cfg;
   int res = 32, channels = 1, batch = 0, minibatches = 16, warmup = 2;
   bool setup_only = false;
+  std::string aug = "noaug", augpipe = "bgc";
+  double p = 0;
 };
 
 // Minibatches of one config, timed as a whole: one JSON line.
@@ -55,6 +59,10 @@ int run_train(const TrainBench& b, Device dev) {
     spec.batch = b.batch;
     spec.batch_gpu = 0;
   }
+  spec.aug = b.aug;
+  spec.augpipe = b.augpipe;
+  spec.augment_p = b.p;
+  check_train_spec(spec);
   const TrainerSetup setup = make_trainer_setup(spec, *ds, 0, dev);
   nlohmann::json out = {{"spec", to_json(setup.spec)},
                         {"G_kwargs", stylegan2::to_json(setup.G_kwargs)},
@@ -137,7 +145,7 @@ int main(int argc, char** argv) {
   const char* usage =
       "usage: bench_networks [--cpu] [--quick] [--batch N] [--res 32|64|256]\n"
       "       bench_networks --train CFG [--res R] [--channels C] [--batch N] [--minibatches N] [--warmup N]\n"
-      "                      [--device cpu|cuda] [--setup]\n";
+      "                      [--aug noaug|ada|fixed] [--p P] [--augpipe NAME] [--device cpu|cuda] [--setup]\n";
   try {
     for (int i = 1; i < argc; ++i) {
       const bool more = i + 1 < argc;
@@ -151,6 +159,9 @@ int main(int argc, char** argv) {
       else if (!std::strcmp(argv[i], "--warmup") && more) train.warmup = std::atoi(argv[++i]);
       else if (!std::strcmp(argv[i], "--device") && more) dev = Device::parse(argv[++i]);
       else if (!std::strcmp(argv[i], "--setup")) train.setup_only = true;
+      else if (!std::strcmp(argv[i], "--aug") && more) train.aug = argv[++i];
+      else if (!std::strcmp(argv[i], "--augpipe") && more) train.augpipe = argv[++i];
+      else if (!std::strcmp(argv[i], "--p") && more) train.p = std::atof(argv[++i]);
       else {
         std::fprintf(stderr, "%s", usage);
         return 2;

@@ -22,6 +22,10 @@ ratio from one run is the figure to quote.
   python3 bench/torch_vs_ganforge.py --cfg small --device cpu --threads 2
   python3 bench/torch_vs_ganforge.py --cfg paper256 --device cuda --minibatches 16 --json out.json
 
+--aug ada (p from 0, as train_stylegan starts it) or --aug fixed --p P adds
+ADA's augmentation (--augpipe, default bgc) on both sides: the PyTorch side
+runs tools/augment_reference.py, which equals the official AugmentPipe.
+
 --cfg tiny, small, auto, cifar: 32x32x1 (Fashion-MNIST as train_stylegan pads
 it; cifar 32x32x3); paper256/512/1024, stylegan2: that resolution, RGB.
 --res and --channels override.
@@ -49,6 +53,7 @@ def ganforge_cmd(args, setup_only=False):
            "--device", args.device, "--minibatches", str(args.minibatches), "--warmup", str(args.warmup)]
     if args.batch:
         cmd += ["--batch", str(args.batch)]
+    cmd += ["--aug", args.aug, "--augpipe", args.augpipe, "--p", repr(args.p)]
     if setup_only:
         cmd.append("--setup")
     return cmd
@@ -117,8 +122,14 @@ def main():
     p.add_argument("--channels", type=pydeps.integer(0, 4), default=0, help="image channels (default: by --cfg)")
     p.add_argument("--ganforge", default=os.path.join(ROOT, "build", "bin", "bench_networks"),
                    help="ganforge's bench_networks (default build/bin/bench_networks)")
+    p.add_argument("--aug", default="noaug", choices=["noaug", "ada", "fixed"],
+                   help="discriminator augmentation as train_stylegan's --aug (default noaug)")
+    p.add_argument("--p", type=float, default=0.0, help="augmentation probability for --aug fixed")
+    p.add_argument("--augpipe", default="bgc", help="augmentation pipeline (default bgc)")
     p.add_argument("--json", default="", help="also write the results here")
     args = p.parse_args()
+    if not 0 <= args.p <= 1:
+        p.error("--p must be in [0, 1]")
     res, channels = SHAPES.get(args.cfg, (32, 1))
     args.res, args.channels = args.res or res, args.channels or channels
     pydeps.require("torch_vs_ganforge", "torch")
@@ -127,7 +138,7 @@ def main():
 
     setup = run_ganforge(args, setup_only=True)
     spec = setup["spec"]
-    print(f"cfg {args.cfg} at {args.res}x{args.res}x{args.channels}, batch {spec['batch']} "
+    print(f"cfg {args.cfg} at {args.res}x{args.res}x{args.channels}, aug {args.aug} (p {args.p}), batch {spec['batch']} "
           f"(passes of {spec['batch_gpu'] or spec['batch']}), {args.device}, {args.threads} threads, "
           f"{args.minibatches} minibatches per side per round after {args.warmup} warm-up")
     torch_side = TorchSide(args, setup)
@@ -145,7 +156,8 @@ def main():
     if args.json:
         import torch
         out = dict(cfg=args.cfg, res=args.res, channels=args.channels, device=args.device, threads=args.threads,
-                   batch=spec["batch"], batch_gpu=spec["batch_gpu"], minibatches=args.minibatches,
+                   batch=spec["batch"], batch_gpu=spec["batch_gpu"], aug=args.aug, p=args.p, augpipe=args.augpipe,
+                   minibatches=args.minibatches,
                    warmup=args.warmup, rounds=args.rounds, sec_per_kimg=times, median_sec_per_kimg=med,
                    ratio_ganforge_over_pytorch=ratio, torch_version=torch.__version__,
                    machine=dict(platform=platform.platform(), processor=platform.processor(),

@@ -97,9 +97,10 @@ std::string num(double v) {
   return os.str();
 }
 
-// For the run log: "ada (bgc, target 0.6, ada_kimg 500)", "fixed (bgc, p 0.2)", "none".
+// For the run log: "ada (bgc, target 0.6, ada_kimg 500)", "fixed (bgc, p 0.2)",
+// "none (--aug noaug)"; fixed with p 0 runs no pipe, as the official loop.
 std::string augmentation_text(const TrainSpec& s) {
-  if (s.aug == "noaug") return "none";
+  if (s.aug == "noaug" || (s.aug == "fixed" && s.augment_p == 0)) return "none (--aug " + s.aug + ")";
   if (s.aug == "fixed") return "fixed (" + s.augpipe + ", p " + num(s.augment_p) + ")";
   return "ada (" + s.augpipe + ", target " + num(s.ada_target) + ", ada_kimg " + num(s.ada_kimg) + ")";
 }

@@ -3,10 +3,12 @@
 # and the torchrun-style environment; their checkpoints and snapshots must be
 # the same files byte for byte. Then a rank killed or hung mid-run must end
 # the run with an error naming it, and a checkpoint of another replica count
-# is refused. Each run: a few minibatches of a 12k-parameter G.
+# is refused. Each run: a few minibatches of a 12k-parameter G, with ADA (the
+# default): 5 minibatches, so that one ADA interval (4) ends and p moves from
+# the real signs gathered over both processes.
 set(_dist ${CMAKE_BINARY_DIR}/test_runs_dist)
 set(_launch ${CMAKE_SOURCE_DIR}/tests/cli/dist_launch.sh)
-set(_dist_flags --cfg tiny --batch 8 --batch-gpu 2 --kimg 0.016 --tick 0.008 --snap 1 --max-images 64)
+set(_dist_flags --cfg tiny --batch 8 --batch-gpu 2 --kimg 0.040 --tick 0.008 --snap 1 --max-images 64)
 string(REPLACE ";" " " _dist_flags_sh "${_dist_flags}")
 # The run folder under DIR: every run here goes to a folder its test wipes
 # first, so it is the first run folder (train_stylegan's name for --cfg tiny).
@@ -56,6 +58,12 @@ cmp \"$a\"fakes000000.png \"$b\"fakes000000.png && echo same")
                        SKIP_RETURN_CODE 77)
 endfunction()
 gf_dist_same(cpu.train_stylegan_dist_env_equals_inprocess env inprocess "dist_env;dist_inprocess")
+# ADA's p moved in the two-process run (its checkpoint, compared above, also
+# holds the real signs of the interval in progress, summed over both ranks).
+string(REPLACE "DIR" "env" _denv "${_latest}")
+add_test(NAME cpu.train_stylegan_dist_env_ada_p_moved COMMAND sh -c "tail -n 1 ${_denv}stats.jsonl")
+set_tests_properties(cpu.train_stylegan_dist_env_ada_p_moved PROPERTIES LABELS cpu FIXTURES_REQUIRED dist_env
+                     PASS_REGULAR_EXPRESSION "\"augment_p\":([1-9]|0\\.[0-9]*[1-9])")
 set(_has_torchrun "{ '${GF_PYTHON3}' -c 'import torch.distributed.run' 2>/dev/null || exit 77; }")
 gf_dist_same(cpu.train_stylegan_dist_torchrun_equals_inprocess torchrun inprocess "dist_torchrun;dist_inprocess"
              "${_has_torchrun}")
@@ -167,18 +175,19 @@ if(GF_WITH_MPI AND GF_MPIEXEC)
                        PASS_REGULAR_EXPRESSION "2 replicas x 2 passes of 2.*2 processes \\(mpi\\).*Done: ")
   gf_dist_same(cpu.train_stylegan_dist_mpi_equals_inprocess mpi inprocess "dist_mpi;dist_inprocess")
   gf_dist_same(cpu.train_stylegan_dist_env_equals_mpi env mpi "dist_env;dist_mpi")
-  # The in-process run's checkpoint, resumed by 2 MPI ranks for one more
-  # minibatch, ends as an in-process run of 3 minibatches: every rank's
-  # random offset and the networks carry over.
+  # The in-process run's checkpoint (5 minibatches, one into the second ADA
+  # interval), resumed by 2 MPI ranks for three more, ends as an in-process
+  # run of 8 minibatches: every rank's random offset, the networks, p and the
+  # interval's real signs carry over.
   add_test(NAME cpu.train_stylegan_dist_straight3
            COMMAND sh -c "rm -rf ${_dist}/straight3 && OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
---gpus 2 --kimg 0.024 --outdir ${_dist}/straight3")
+--gpus 2 --kimg 0.064 --outdir ${_dist}/straight3")
   set_tests_properties(cpu.train_stylegan_dist_straight3 PROPERTIES LABELS cpu FIXTURES_SETUP dist_straight3
                        PASS_REGULAR_EXPRESSION "Done: ")
   string(REPLACE "DIR" "inprocess" _din "${_latest}")
   add_test(NAME cpu.train_stylegan_dist_mpi_resume
            COMMAND sh -c "rm -rf ${_dist}/mpi_resume && OMP_NUM_THREADS=1 ${_launch} mpi 2 $<TARGET_FILE:train_stylegan> \
---resume ${_din}checkpoint.bin --kimg 0.024 --tick 0.008 --snap 1 --max-images 64 --outdir ${_dist}/mpi_resume")
+--resume ${_din}checkpoint.bin --kimg 0.064 --tick 0.008 --snap 1 --max-images 64 --outdir ${_dist}/mpi_resume")
   set_tests_properties(cpu.train_stylegan_dist_mpi_resume PROPERTIES LABELS cpu FIXTURES_REQUIRED dist_inprocess
                        FIXTURES_SETUP dist_mpi_resume PASS_REGULAR_EXPRESSION "resumed from .*Done: ")
   string(REPLACE "DIR" "straight3" _ds3 "${_latest}")

@@ -40,6 +40,7 @@ Tensor StyleGAN2Loss::run_D(const Tensor& img, const Tensor& c, const char* pref
 void StyleGAN2Loss::report_real_signs(const Tensor& real_logits) {
   Tensor s = sum(sign(real_logits.detach()));
   stats_.signs_real.add(s * (1.0 / static_cast<double>(real_logits.numel())));
+  if (!opt_.ada_signs) return;
   signs_sum_ = signs_sum_.defined() ? signs_sum_ + s : s;
   signs_count_ += real_logits.numel();
 }

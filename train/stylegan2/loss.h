@@ -28,6 +28,9 @@ struct LossOptions {
   double pl_weight = 2;
   int pl_batch_shrink = 2;
   double pl_decay = 0.01;
+  // Whether the real signs are summed for ADA (take_real_signs); the tick's
+  // mean sign (LossStats::signs_real) is kept either way.
+  bool ada_signs = false;
 };
 
 // Each statistic's mean over the phase calls since it was last taken (with

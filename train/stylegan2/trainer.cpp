@@ -143,6 +143,7 @@ StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
     lopt.r1_gamma = spec.gamma;
     lopt.style_mixing_prob = spec.style_mixing;
     lopt.pl_weight = spec.pl_weight;
+    lopt.ada_signs = spec.aug == "ada";
     LossNetworks nets{
         [&x](const Tensor& z, const Tensor& c, bool update) { return x.G->mapping.forward(z, c, 1, std::nullopt, update); },
         [this, &x](const Tensor& ws) {

@@ -21,11 +21,9 @@ TickStats StyleGAN2Run::take_stats() {
                 reg(st.pl_penalty, st.pl_calls).c_str(), st.scores_real, st.scores_fake);
   TickStats s;
   s.losses = line;
-  if (t_.augment_pipe()) {  // the official status line's "augment"
-    char aug[32];
-    std::snprintf(aug, sizeof aug, " augment %.3f", t_.augment_p());
-    s.losses += aug;
-  }
+  char aug[32];  // the official status line's "augment": p, 0 without a pipe
+  std::snprintf(aug, sizeof aug, " augment %.3f", t_.augment_p());
+  s.losses += aug;
   s.fields = {{"loss_G", st.g_loss},           {"loss_D_real", st.d_loss_real}, {"loss_D_fake", st.d_loss_fake},
               {"scores_real", st.scores_real}, {"scores_fake", st.scores_fake}};
   // A regularizer appears where it ran: report.html draws a gap for a tick
@@ -33,7 +31,7 @@ TickStats StyleGAN2Run::take_stats() {
   if (st.r1_calls > 0) s.fields["r1_penalty"] = st.r1_penalty;
   if (st.pl_calls > 0) s.fields["pl_penalty"] = st.pl_penalty;
   if (t_.setup().spec.pl_weight > 0) s.fields["pl_mean"] = t_.pl_mean();
-  if (t_.augment_pipe()) s.fields["augment_p"] = t_.augment_p();
+  s.fields["augment_p"] = t_.augment_p();  // the official Progress/augment
   s.fields["signs_real"] = st.signs_real;
   return s;
 }
