@@ -211,6 +211,11 @@ endif()
 # killed rank and a stopped one; the all-reduce benchmark as a run test. Never a GPU's NCCL: see docs/ARCHITECTURE.md.
 if(GF_CUDA_EMU)
   set(_emu "GFEMU_DEVICES=2 OMP_NUM_THREADS=1")
+  # Two minibatches without augmentation: under the sanitizers every emulated
+  # thread of the augmentation's kernels is a loop iteration, and 5 ADA
+  # minibatches took 80-140 s per run. ADA on (emulated) CUDA is the [cuda]
+  # trainer test; its gather over processes, the cpu runs above.
+  string(REPLACE "--kimg 0.040" "--kimg 0.016 --aug noaug" _dist_flags_sh "${_dist_flags_sh}")
   add_test(NAME cuda.train_stylegan_nccl_inprocess
            COMMAND sh -c "rm -rf ${_dist}/emu_inprocess && ${_emu} $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
 --gpus 2 --device cuda:0 --outdir ${_dist}/emu_inprocess")
