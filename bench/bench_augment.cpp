@@ -20,8 +20,10 @@
 // (DrawLog, DIR/<cfg>_p<p>/draws-mb<k>.bin) so bench/torch_augment.py can
 // replay exactly them in PyTorch.
 //
-//   bench_augment [--quick] [--device cpu|cuda|all] [--json] [--record-draws DIR]
-//     the CPU, then the GPU when one is present (--device all, the default).
+//   bench_augment [--quick] [--device cpu|cuda|all] [--cfg small|paper256|all]
+//                 [--part op|pipe|all] [--json] [--record-draws DIR]
+//     the CPU, then the GPU when one is present (--device all, the default);
+//     --cfg and --part keep some rows only (torch_augment.py interleaves by them).
 //     --json: one JSON object per row instead of the table.
 // Rows timed together are timed round-robin (bench/bench_common.h).
 #include <algorithm>
@@ -49,9 +51,13 @@ namespace {
 using bench::Reps;
 using M3 = std::array<double, 9>;
 
+struct Config;
+
 struct Options {
   bool quick = false, json = false;
   std::string device = "all", record;  // record: written by the first device that runs
+  std::string cfg = "all", part = "all";  // filters: which configs, which rows (op, pipe)
+  bool wants(const Config& c) const;
 };
 
 struct Config {
@@ -59,6 +65,7 @@ struct Config {
   int64_t n, c, res;
 };
 const Config kConfigs[] = {{"small", 16, 1, 32}, {"paper256", 8, 3, 256}};
+bool Options::wants(const Config& c) const { return cfg == "all" || cfg == c.name; }
 
 M3 mul(const M3& a, const M3& b) {
   M3 r{};
@@ -102,6 +109,7 @@ void op_rows(const Options& o, const Device& d, Reps reps, double peak) {
   Generator gen(1);
   const double pi = std::acos(-1.0);
   for (const Config& cfg : kConfigs) {
+    if (!o.wants(cfg)) continue;
     const M3 rot = mul(scale2d(1 / 1.1, 1 / 1.1), rotate2d(-30 * pi / 180));  // G_inv of scale 1.1, rotate 30 deg
     struct Case {
       std::string name;
@@ -147,6 +155,7 @@ void op_rows(const Options& o, const Device& d, Reps reps, double peak) {
 void pipe_rows(const Options& o, const Device& d, Reps reps, int sets, bool record) {
   Generator gen(2);
   for (const Config& cfg : kConfigs) {
+    if (!o.wants(cfg)) continue;
     const Tensor images = randn({cfg.n, cfg.c, cfg.res, cfg.res}, gen, DType::f32, d);
     const Tensor dy = randn(images.shape(), gen, DType::f32, d);
     AugmentPipe p0(augpipe_spec("bgc")), p1(augpipe_spec("bgc"));
@@ -217,8 +226,8 @@ void run_device(const Options& o, const Device& d, Reps reps, int sets, bool rec
   else
     std::printf("%s: copy bandwidth %.1f GB/s (clone of 64 MiB); pipe rows: mean of %d fixed draw sets\n",
                 d.str().c_str(), peak / 1e9, sets);
-  op_rows(o, d, reps, peak);
-  pipe_rows(o, d, reps, sets, record);
+  if (o.part != "pipe") op_rows(o, d, reps, peak);
+  if (o.part != "op") pipe_rows(o, d, reps, sets, record);
 }
 
 }  // namespace
@@ -232,11 +241,12 @@ int main(int argc, char** argv) {
       o.quick = true;
     } else if (a == "--json") {
       o.json = true;
-    } else if ((a == "--device" || a == "--record-draws") && i + 1 < argc) {
-      (a == "--device" ? o.device : o.record) = argv[++i];
+    } else if ((a == "--device" || a == "--record-draws" || a == "--cfg" || a == "--part") && i + 1 < argc) {
+      (a == "--device" ? o.device : a == "--cfg" ? o.cfg : a == "--part" ? o.part : o.record) = argv[++i];
     } else if (a == "--help") {
       std::printf(
-          "usage: %s [--quick] [--device cpu|cuda|all] [--json] [--record-draws DIR]\n"
+          "usage: %s [--quick] [--device cpu|cuda|all] [--cfg small|paper256|all] [--part op|pipe|all]\n"
+          "       [--json] [--record-draws DIR]\n"
           "  Benchmarks affine_grid_sample, its adjoint and AugmentPipe 'bgc' (p = 0, 1) on the CPU and,\n"
           "  when one is present, the GPU. --quick: fewer samples and draw sets. --json: one object per row.\n"
           "  --record-draws DIR: write the pipe rows' draws there (bench/torch_augment.py replays them).\n",
@@ -249,6 +259,14 @@ int main(int argc, char** argv) {
   }
   if (o.device != "all" && o.device != "cpu" && o.device != "cuda") {
     std::fprintf(stderr, "%s: --device expects cpu, cuda or all, got '%s'\n", name, o.device.c_str());
+    return 2;
+  }
+  if (o.cfg != "all" && o.cfg != "small" && o.cfg != "paper256") {
+    std::fprintf(stderr, "%s: --cfg expects small, paper256 or all, got '%s'\n", name, o.cfg.c_str());
+    return 2;
+  }
+  if (o.part != "all" && o.part != "op" && o.part != "pipe") {
+    std::fprintf(stderr, "%s: --part expects op, pipe or all, got '%s'\n", name, o.part.c_str());
     return 2;
   }
   try {
