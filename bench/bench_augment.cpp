@@ -98,12 +98,6 @@ std::vector<double> pipe_theta(const M3& g0, int64_t res, int64_t m) {
   return {g[0], g[1], g[2], g[3], g[4], g[5]};
 }
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
-
 void op_rows(const Options& o, const Device& d, Reps reps, double peak) {
   NoGradGuard ng;
   Generator gen(1);
