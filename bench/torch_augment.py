@@ -222,9 +222,11 @@ def main():
             print(f"round {r} done", flush=True)
 
     med = {side: {k: statistics.median(v) for k, v in d.items()} for side, d in times.items()}
-    print(f"ganforge copy bandwidth {med['ganforge'][('copy',)]:.1f} GB/s (median over rounds)")
-    print("op (us per call; GB/s: read input + write output, ganforge's)")
-    print(f"  {'cfg':<8} {'case':<18} {'op':<27} {'in->out':>10} {'ganforge':>11} {'PyTorch':>11} {'ratio':>6} {'GB/s':>6}")
+    print(f"ganforge copy bandwidth {med['ganforge'][('copy',)]:.1f} GB/s (median over its runs)")
+    copy = med["ganforge"][("copy",)]
+    print("op (us per call; ganforge's GB/s: read input + write output, and its % of the copy bandwidth)")
+    print(f"  {'cfg':<8} {'case':<18} {'op':<27} {'in->out':>10} {'ganforge':>11} {'PyTorch':>11} {'ratio':>6} {'GB/s':>6}"
+          f" {'%copy':>6}")
     results = []
     for k, row in info.items():
         if k[0] != "op":
@@ -232,7 +234,7 @@ def main():
         g, t = med["ganforge"][k], med["pytorch"][k]
         gbs = 4.0 * row["n"] * row["c"] * (row["in"] ** 2 + row["out"] ** 2) / (g * 1e-6) / 1e9
         print(f"  {row['cfg']:<8} {row['case']:<18} {row['op']:<27} {row['in']:>5}->{row['out']:<4} "
-              f"{g:11.1f} {t:11.1f} {g / t:6.2f} {gbs:6.2f}")
+              f"{g:11.1f} {t:11.1f} {g / t:6.2f} {gbs:6.2f} {100 * gbs / copy:6.1f}")
         results.append(dict(row, us=g, us_pytorch=t, ratio=g / t, rounds_us=times["ganforge"][k],
                             rounds_us_pytorch=times["pytorch"][k]))
     print("AugmentPipe 'bgc' (ms per batch, mean over the draw sets; PyTorch: AugmentPipeRef on the same draws)")
