@@ -260,7 +260,7 @@ class AugmentPipeRef:
         n, c, h, w = images.shape
         if c not in (1, 3):
             raise ValueError("images must have 1 or 3 channels")
-        dt = images.dtype
+        dt, dev = images.dtype, images.device  # parameters on the CPU, pixel work on the images' device
 
         def f32(v):
             return torch.tensor(float(v), dtype=torch.float32)
@@ -338,10 +338,10 @@ class AugmentPipeRef:
         if C is not I_4:
             x = images.reshape([n, c, h * w])
             if c == 3:
-                x = C[:, :3, :3].to(dt) @ x + C[:, :3, 3:].to(dt)
+                x = C[:, :3, :3].to(dev, dt) @ x + C[:, :3, 3:].to(dev, dt)
             else:
                 C = C[:, :3, :].mean(dim=1, keepdim=True)
-                x = x * C[:, :, :3].sum(dim=2, keepdim=True).to(dt) + C[:, :, 3:].to(dt)
+                x = x * C[:, :, :3].sum(dim=2, keepdim=True).to(dev, dt) + C[:, :, 3:].to(dev, dt)
             images = x.reshape([n, c, h, w])
 
         # ---- image-space filtering ----
@@ -359,7 +359,7 @@ class AugmentPipeRef:
                 t[:, i] = t_i
                 t = t / (expected_power * t.square()).sum(dim=-1, keepdim=True).sqrt()  # keep the power
                 g = g * t
-            taps = (g @ self.Hz_fbank).unsqueeze(1).repeat([1, c, 1]).reshape([n * c, 1, -1]).to(dt)
+            taps = (g @ self.Hz_fbank).unsqueeze(1).repeat([1, c, 1]).reshape([n * c, 1, -1]).to(dev, dt)
             r = self.Hz_fbank.shape[1] // 2
             x = images.reshape([1, n * c, h, w])
             x = F.pad(x, [r, r, r, r], mode="reflect")
@@ -371,7 +371,7 @@ class AugmentPipeRef:
         if s["noise"] > 0:
             sigma = draw("noise_sigma", [n, 1, 1, 1], "randn").abs() * s["noise_std"]
             sigma = torch.where(chance("noise_p", [n, 1, 1, 1], f32(s["noise"]) * p), sigma, torch.zeros_like(sigma))
-            images = images + (draw("noise", [n, c, h, w], "randn") * sigma).to(dt)
+            images = images + (draw("noise", [n, c, h, w], "randn") * sigma).to(dev, dt)
         if s["cutout"] > 0:
             size = torch.full([n, 2, 1, 1, 1], s["cutout_size"])
             size = torch.where(chance("cutout_p", [n, 1, 1, 1, 1], f32(s["cutout"]) * p), size, torch.zeros_like(size))
@@ -380,13 +380,13 @@ class AugmentPipeRef:
             cy = torch.arange(h).reshape([1, 1, -1, 1])
             keep_x = ((cx + 0.5) / w - center[:, 0]).abs() >= size[:, 0] / 2
             keep_y = ((cy + 0.5) / h - center[:, 1]).abs() >= size[:, 1] / 2
-            images = images * torch.logical_or(keep_x, keep_y).to(dt)
+            images = images * torch.logical_or(keep_x, keep_y).to(dev, dt)
         return images
 
     def _resample(self, images, G):
         """Pads (reflect), upsamples 2x with sym6, samples at G_inv, downsamples and crops."""
         n, c, h, w = images.shape
-        dt = images.dtype
+        dt, dev = images.dtype, images.device
         cx, cy = (w - 1) / 2, (h - 1) / 2
         corners = torch.tensor([[-cx, -cy, 1], [cx, -cy, 1], [cx, cy, 1], [-cx, cy, 1]], dtype=torch.float32)
         corners = G @ corners.t()  # [n, xyz, corner]
@@ -400,15 +400,15 @@ class AugmentPipeRef:
 
         images = F.pad(images, [mx0, mx1, my0, my1], mode="reflect")
         G = _translate2d((mx0 - mx1) / 2, (my0 - my1) / 2) @ G
-        images = upfirdn2d(images, self.Hz_geom.to(dt), up=2, pad=(6, 5, 6, 5), gain=4)
+        images = upfirdn2d(images, self.Hz_geom.to(dev, dt), up=2, pad=(6, 5, 6, 5), gain=4)
         G = _scale2d(2, 2) @ G @ _scale2d_inv(2, 2)
         G = _translate2d(-0.5, -0.5) @ G @ _translate2d_inv(-0.5, -0.5)
         out_h, out_w = (h + Hz_pad * 2) * 2, (w + Hz_pad * 2) * 2
         G = _scale2d(2 / images.shape[3], 2 / images.shape[2]) @ G @ _scale2d_inv(2 / out_w, 2 / out_h)
-        images = affine_grid_sample(images, G[:, :2, :].to(dt), out_h, out_w)
+        images = affine_grid_sample(images, G[:, :2, :].to(dev, dt), out_h, out_w)
         k = self.Hz_geom.shape[0]
         crop = [-Hz_pad * 2 + (k - 1) // 2, -Hz_pad * 2 + (k - 2) // 2] * 2
-        return upfirdn2d(images, self.Hz_geom.to(dt), down=2, pad=crop, flip_filter=True)
+        return upfirdn2d(images, self.Hz_geom.to(dev, dt), down=2, pad=crop, flip_filter=True)
 
 
 def spec_kwargs(name):
