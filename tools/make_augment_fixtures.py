@@ -56,6 +56,10 @@ SECOND = "bgc_p1"
 
 
 def main():
+    default = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data"))
+    parser = pydeps.OneLineParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--outdir", default=default, help="where augment_pipe.bin goes (default tests/data)")
+    args = parser.parse_args()
     torch.manual_seed(2025)
     tensors, cases = {}, []
     for k, (name, pipe, p, shape) in enumerate(CASES):
@@ -95,8 +99,7 @@ def main():
             tensors[f"case{k}/dr_dx"] = dr_dx.float()
         cases.append({"k": k, "name": name, "pipe": pipe, "p": p, "shape": shape})
     meta = {"cases": json.dumps(cases), "second": str(CASES.index(next(c for c in CASES if c[0] == SECOND)))}
-    path = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data",
-                                         "augment_pipe.bin"))
+    path = os.path.join(args.outdir, "augment_pipe.bin")
     size = write_safetensors(path, tensors, meta)
     print(f"wrote {len(tensors)} tensors, {size} bytes to {path}")
 
