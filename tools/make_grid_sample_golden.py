@@ -14,7 +14,6 @@ Run from the repository root: /usr/bin/python3 tools/make_grid_sample_golden.py 
 """
 import math
 import os
-import sys
 
 import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
