@@ -33,7 +33,6 @@ from one run is the figure to quote.
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+import bench_json  # noqa: E402  (standard library only)
 import pydeps  # noqa: E402  (standard library only: flags checked and needs said before PyTorch is imported)
 
 
@@ -253,16 +253,8 @@ def main():
         print("  (PyTorch pipe rows on the CPU only: AugmentPipeRef builds its matrices and filters on the CPU)")
     if args.json:
         out = dict(device=args.device, threads=args.threads, rounds=args.rounds, quick=args.quick,
-                   copy_gbs=med["ganforge"][("copy",)], rows=results, torch_version=torch.__version__,
-                   machine=dict(platform=platform.platform(), processor=platform.processor(),
-                                cpu_count=os.cpu_count()))
-        if args.device.startswith("cuda"):
-            out["machine"]["gpu"] = torch.cuda.get_device_name(torch.device(args.device))
-        tmp = f"{args.json}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            json.dump(out, f, indent=1)
-        os.replace(tmp, args.json)
-        print(f"wrote {args.json}")
+                   copy_gbs=med["ganforge"][("copy",)], rows=results)
+        bench_json.write_results(args.json, out, torch, args.device)
 
 
 if __name__ == "__main__":

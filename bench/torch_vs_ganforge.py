@@ -33,7 +33,6 @@ it; cifar 32x32x3); paper256/512/1024, stylegan2: that resolution, RGB.
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+import bench_json  # noqa: E402  (standard library only)
 import pydeps  # noqa: E402  (standard library only: flags checked and needs said before PyTorch is imported)
 
 SHAPES = {"tiny": (32, 1), "small": (32, 1), "auto": (32, 1), "cifar": (32, 3), "paper256": (256, 3),
@@ -159,16 +159,8 @@ def main():
                    batch=spec["batch"], batch_gpu=spec["batch_gpu"], aug=args.aug, p=args.p, augpipe=args.augpipe,
                    minibatches=args.minibatches,
                    warmup=args.warmup, rounds=args.rounds, sec_per_kimg=times, median_sec_per_kimg=med,
-                   ratio_ganforge_over_pytorch=ratio, torch_version=torch.__version__,
-                   machine=dict(platform=platform.platform(), processor=platform.processor(),
-                                cpu_count=os.cpu_count()))
-        if args.device.startswith("cuda"):
-            out["machine"]["gpu"] = torch.cuda.get_device_name(torch.device(args.device))
-        tmp = f"{args.json}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            json.dump(out, f, indent=1)
-        os.replace(tmp, args.json)
-        print(f"wrote {args.json}")
+                   ratio_ganforge_over_pytorch=ratio)
+        bench_json.write_results(args.json, out, torch, args.device)
 
 
 if __name__ == "__main__":
