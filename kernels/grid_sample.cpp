@@ -1,7 +1,14 @@
-// CPU reference: the point forms of kernels/grid_sample.h, one (plane, row)
-// per task. Each output element is written by one thread from its own sum in
-// a fixed order, so the results do not depend on the thread count.
+// CPU reference. The forward: the point form of kernels/grid_sample.h, one
+// (plane, row) per task. The adjoint: a scatter, each output pixel adding its
+// four terms into the input gradient, with every plane owned by one thread
+// (no atomics) and its output pixels visited row by row. So each input
+// gradient element is the sum of its terms in one fixed order (that of the
+// gather in grid_sample.h, which the CUDA kernel runs), whatever the thread
+// count.
 #include "kernels/grid_sample.h"
+
+#include <cstring>
+#include <vector>
 
 #include "kernels/parallel.h"
 
@@ -19,18 +26,83 @@ void affine_grid_sample(const T* x, const T* theta, T* y, const AffineGridDims& 
   });
 }
 
+namespace {
+
+// One output pixel's scatter: the offset of its top-left neighbour in the
+// plane, the forward's four weights (nw, ne, sw, se) and which neighbours
+// are inside the plane (bit k for weight k; 0: none, skip the pixel).
+template <class T>
+struct ScatterTerm {
+  int64_t at = 0;
+  T w[4] = {0, 0, 0, 0};
+  unsigned in = 0;
+};
+constexpr unsigned kAllIn = 15;
+
+// The terms of output row i of a sample (th its theta), once for all its channels.
+template <class T>
+void scatter_terms(const T* th, const AffineGridDims& d, int64_t i, ScatterTerm<T>* row) {
+  for (int64_t j = 0; j < d.out_w; ++j) {
+    ScatterTerm<T>& t = row[j];
+    GridSource<T> s;
+    if (!affine_grid_source(th, i, j, d, s)) {
+      t.in = 0;
+      continue;
+    }
+    const bool x0_in = s.x0 >= 0, x1_in = s.x0 + 1 < d.in_w, y0_in = s.y0 >= 0, y1_in = s.y0 + 1 < d.in_h;
+    t.in = unsigned(y0_in && x0_in) | unsigned(y0_in && x1_in) << 1 | unsigned(y1_in && x0_in) << 2 |
+           unsigned(y1_in && x1_in) << 3;
+    t.at = s.y0 * d.in_w + s.x0;
+    const T n = s.fy, so = T(1) - s.fy, w = s.fx, e = T(1) - s.fx;  // torch's names, as in the forward
+    t.w[0] = so * e, t.w[1] = so * w, t.w[2] = n * e, t.w[3] = n * w;
+  }
+}
+
+// Adds output row grow's terms into the input gradient plane dxp.
+template <class T>
+void scatter_row(const ScatterTerm<T>* row, const T* grow, T* dxp, const AffineGridDims& d) {
+  const int64_t iw = d.in_w;
+  for (int64_t j = 0; j < d.out_w; ++j) {
+    const ScatterTerm<T>& t = row[j];
+    if (t.in == 0) continue;
+    const T v = grow[j];
+    T* p = dxp + t.at;
+    if (t.in == kAllIn) {
+      p[0] += v * t.w[0], p[1] += v * t.w[1], p[iw] += v * t.w[2], p[iw + 1] += v * t.w[3];
+    } else {
+      if (t.in & 1u) p[0] += v * t.w[0];
+      if (t.in & 2u) p[1] += v * t.w[1];
+      if (t.in & 4u) p[iw] += v * t.w[2];
+      if (t.in & 8u) p[iw + 1] += v * t.w[3];
+    }
+  }
+}
+
+}  // namespace
+
 template <class T>
 void affine_grid_sample_adjoint(const T* g, const T* theta, T* dx, const AffineGridDims& d) {
-  const int64_t planes = d.n * d.c;
-  // Each input pixel scans a box of output pixels: usually a few dozen
-  // source points, so even small planes are worth the threads.
-  parallel_for(planes * d.in_h, planes * d.in_h * d.in_w > 1024, [&](int64_t pr) {
-    const int64_t p = pr / d.in_h, y = pr % d.in_h;
-    const T* gplane = g + p * d.out_h * d.out_w;
-    const T* th = theta + (p / d.c) * 6;
-    const GridBoxMap m = affine_grid_box_map(th, d);
-    T* row = dx + pr * d.in_w;
-    for (int64_t x = 0; x < d.in_w; ++x) row[x] = affine_grid_sample_adjoint_point(gplane, th, m, d, y, x);
+  const int64_t in_plane = d.in_h * d.in_w, out_plane = d.out_h * d.out_w;
+  if (d.n * d.c == 0) return;
+  // A task owns whole planes: a sample's channels together (its terms formed
+  // once per row for all of them) when there are samples enough to keep the
+  // threads busy, else one plane each. Either way every element sums its
+  // terms in output order, so the split changes no bits.
+  const int threads = omp_get_max_threads();
+  const int64_t groups = d.n >= 2 * int64_t(threads) ? 1 : d.c;  // tasks per sample
+  const int64_t per_task = d.c / groups;
+  parallel_for(d.n * groups, d.n * d.c * out_plane > 16384, [&](int64_t task) {
+    const int64_t n = task / groups, c0 = (task % groups) * per_task;
+    const T* th = theta + n * 6;
+    T* dxs = dx + (n * d.c + c0) * in_plane;
+    const T* gs = g + (n * d.c + c0) * out_plane;
+    std::memset(dxs, 0, sizeof(T) * size_t(per_task * in_plane));
+    std::vector<ScatterTerm<T>> row(size_t(d.out_w));
+    for (int64_t i = 0; i < d.out_h; ++i) {
+      scatter_terms(th, d, i, row.data());
+      for (int64_t c = 0; c < per_task; ++c)
+        scatter_row(row.data(), gs + c * out_plane + i * d.out_w, dxs + c * in_plane, d);
+    }
   });
 }
 

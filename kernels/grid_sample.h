@@ -16,17 +16,23 @@
 // rounding (the golden test holds them to 1e-5 in float32); xb here is
 // rounded once.
 //
-// The adjoint (the gradient with respect to x) is a gather, deterministic on
-// both backends: each input pixel sums g * weight over the output pixels whose
-// 2x2 footprint holds it. Those lie in the inverse image of the square
-// [x-1, x+1] x [y-1, y+1], whose bounding box in output pixels
-// (affine_grid_box) is scanned row by row; each output pixel's source point
-// is recomputed by the forward's own function (affine_grid_source), so the
-// adjoint takes exactly the terms the forward gives, with the same weights.
-// Cost: at most (2|L00| + 2|L01| + 1) x (2|L10| + 2|L11| + 1) source points
-// per input pixel (3 x 3 for the identity), L the map from input to output
-// pixel coordinates (the inverse of theta's 2x2 part, scaled by the sizes),
-// clamped to the output, and none for input pixels the output never sees.
+// The adjoint (the gradient with respect to x), deterministic on both
+// backends, sums g * weight into each input pixel over the output pixels
+// whose 2x2 footprint holds it, in output order (row by row). The CPU
+// scatters (kernels/grid_sample.cpp: each plane owned by one thread, each
+// output pixel's source point formed once and its four terms added). CUDA
+// gathers, so that it needs no atomics: each input pixel's readers lie in the
+// inverse image of the square [x-1, x+1] x [y-1, y+1], whose bounding box in
+// output pixels (affine_grid_box) is scanned row by row; each output pixel's
+// source point is recomputed by the forward's own function
+// (affine_grid_source), so the adjoint takes exactly the terms the forward
+// gives, with the same weights. Scatter and gather add the same terms in the
+// same order: the same bits wherever the compiler contracts alike. The
+// gather's cost: at most (2|L00| + 2|L01| + 1) x (2|L10| + 2|L11| + 1) source
+// points per input pixel (3 x 3 for the identity), L the map from input to
+// output pixel coordinates (the inverse of theta's 2x2 part, scaled by the
+// sizes), clamped to the output, and none for input pixels the output never
+// sees.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -175,9 +181,9 @@ GF_HD inline bool affine_grid_box(const GridBoxMap& m, const AffineGridDims& d, 
   return j0 <= j1 && i0 <= i1;
 }
 
-// Input pixel (y, x) of the adjoint: the sum of g * weight over the output
-// pixels (row by row, in the box) that read it; gplane one plane of g, th and
-// m its sample's theta and box map.
+// Input pixel (y, x) of the adjoint as a gather (CUDA's form): the sum of
+// g * weight over the output pixels (row by row, in the box) that read it;
+// gplane one plane of g, th and m its sample's theta and box map.
 template <class T>
 GF_HD inline T affine_grid_sample_adjoint_point(const T* gplane, const T* th, const GridBoxMap& m,
                                                 const AffineGridDims& d, int64_t y, int64_t x) {

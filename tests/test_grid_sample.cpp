@@ -1,7 +1,8 @@
 // affine_grid_sample and its adjoint: golden values from torch's affine_grid
-// + grid_sample (tools/make_grid_sample_golden.py), the adjoint against a
-// scatter of the forward's own terms and as the exact transpose, gradients to
-// second order, identity and range properties, argument errors, CUDA vs CPU.
+// + grid_sample (tools/make_grid_sample_golden.py), the CPU adjoint (a
+// scatter) against the gather that the CUDA kernel runs and as the exact
+// transpose, the same bits on any thread count, gradients to second order,
+// identity and range properties, argument errors, CUDA vs CPU.
 #include <omp.h>
 
 #include <algorithm>
@@ -73,6 +74,27 @@ std::vector<T> scatter_adjoint(const std::vector<T>& g, const std::vector<T>& th
   return dx;
 }
 
+// The adjoint as a gather, input pixel by input pixel over its box: what
+// the CUDA kernel computes (kernels/grid_sample.cu), here on the CPU.
+template <class T>
+std::vector<T> gather_adjoint(const std::vector<T>& g, const std::vector<T>& th, const AffineGridDims& d) {
+  std::vector<T> dx(static_cast<size_t>(d.n * d.c * d.in_h * d.in_w));
+  for (int64_t p = 0; p < d.n * d.c; ++p) {
+    const T* t = th.data() + (p / d.c) * 6;
+    const GridBoxMap m = affine_grid_box_map(t, d);
+    for (int64_t y = 0; y < d.in_h; ++y)
+      for (int64_t x = 0; x < d.in_w; ++x)
+        dx[static_cast<size_t>((p * d.in_h + y) * d.in_w + x)] =
+            affine_grid_sample_adjoint_point(g.data() + p * d.out_h * d.out_w, t, m, d, y, x);
+  }
+  return dx;
+}
+
+template <class T>
+DType dtype_of() {
+  return sizeof(T) == 4 ? DType::f32 : DType::f64;
+}
+
 template <class T>
 std::vector<T> values(const Tensor& t) {
   const Tensor c = t.to(Device::cpu());
@@ -101,29 +123,41 @@ TEST_CASE("affine_grid_sample matches torch's affine_grid + grid_sample (golden 
   }
 }
 
-TEST_CASE("affine_grid_sample_adjoint equals the scatter of the forward's terms, bit for bit, for any invertible theta",
+TEST_CASE("affine_grid_sample_adjoint: the CPU scatter equals the gather (CUDA's form) bit for bit, for any theta",
           "[grid_sample]") {
-  // The gather finds each input pixel's readers through a bounding box; a box
-  // too small would drop terms. Both sum the same products in the same order
-  // (output pixels row by row), so they agree to the bit, in float32 and float64.
+  // The CPU kernel scatters (each output pixel adds its terms, rows in
+  // order); the gather (the CUDA kernel's form) finds each input pixel's
+  // readers through a bounding box, where a box too small would drop terms.
+  // Both sum the same products in the same order (output pixels row by row),
+  // so they agree to the bit, in float32 and float64; and both agree with a
+  // plain scatter written from the definition. Singular maps too: the kernels
+  // take them (the gather then scans the whole output), the op refuses them.
   std::mt19937 rng(5);
   int nonzero = 0;
   for (int it = 0; it < 120; ++it) {
     const int64_t n = 2, c = 2, h = 3 + it % 13, w = 2 + (it * 7) % 17, oh = 1 + (it * 5) % 19, ow = 1 + (it * 3) % 23;
-    const Tensor th = thetas({random_affine(rng), random_affine(rng)});
+    std::vector<double> t1 = random_affine(rng);
+    if (it % 10 == 0) t1 = {1.5, -0.75, 0.1, -0.6, 0.3, -0.2};  // rank 1: every output reads one line
+    const Tensor th = thetas({random_affine(rng), t1});
     const Tensor gr = random_tensor({n, c, oh, ow}, 1000 + it);
     AffineGridDims d;
     d.n = n, d.c = c, d.in_h = h, d.in_w = w, d.out_h = oh, d.out_w = ow;
     INFO("it " << it << " in " << h << "x" << w << " out " << oh << "x" << ow);
-    const Tensor got = affine_grid_sample_adjoint(gr, th, h, w);
-    const std::vector<double> got64 = values<double>(got);
-    const std::vector<double> want = scatter_adjoint(values<double>(gr), values<double>(th), d);
-    CHECK(std::memcmp(got64.data(), want.data(), want.size() * sizeof(double)) == 0);
-    const Tensor gr32 = gr.to(DType::f32), th32 = th.to(DType::f32);
-    const std::vector<float> got32 = values<float>(affine_grid_sample_adjoint(gr32, th32, h, w));
-    const std::vector<float> want32 = scatter_adjoint(values<float>(gr32), values<float>(th32), d);
-    CHECK(std::memcmp(got32.data(), want32.data(), want32.size() * sizeof(float)) == 0);
-    nonzero += sum(abs(got)).item() > 0;
+    auto run = [&](auto zero) {
+      using T = decltype(zero);
+      const std::vector<T> g = values<T>(gr.to(dtype_of<T>())), t = values<T>(th.to(dtype_of<T>()));
+      std::vector<T> got(static_cast<size_t>(n * c * h * w), std::numeric_limits<T>::quiet_NaN());
+      cpu::affine_grid_sample_adjoint(g.data(), t.data(), got.data(), d);
+      const std::vector<T> gathered = gather_adjoint(g, t, d);
+      CHECK(std::memcmp(got.data(), gathered.data(), got.size() * sizeof(T)) == 0);
+      const std::vector<T> want = scatter_adjoint(g, t, d);
+      CHECK(std::memcmp(got.data(), want.data(), want.size() * sizeof(T)) == 0);
+      double s = 0;
+      for (T v : got) s += std::fabs(double(v));
+      return s;
+    };
+    run(0.0f);
+    nonzero += run(0.0) > 0;
   }
   CHECK(nonzero > 90);  // most maps see part of the plane
 }
@@ -234,16 +268,26 @@ TEST_CASE("affine_grid_sample: the identity map returns x; outputs stay within x
 }
 
 TEST_CASE("affine_grid_sample_adjoint: the same bits on one thread or many", "[grid_sample]") {
-  const Tensor th = thetas({affine(0.3, 1.1, 0.9), affine(-1.0, 0.7, 0.8, 0.2)}, DType::f32);
-  const Tensor g = random_tensor({2, 3, 40, 44}, 41, DType::f32);
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  const std::vector<float> one = values<float>(affine_grid_sample_adjoint(g, th, 48, 36));
-  omp_set_num_threads(std::max(threads, 2));
-  const std::vector<float> many = values<float>(affine_grid_sample_adjoint(g, th, 48, 36));
-  omp_set_num_threads(threads);
-  REQUIRE(one.size() == many.size());
-  CHECK(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)) == 0);
+  // Each plane has one owner thread, whether a task is a sample's channels
+  // (many samples) or one plane (few): two threads adding into one plane
+  // would lose updates or change the order of the sums.
+  for (const int64_t n : {int64_t(2), int64_t(9)}) {
+    std::vector<std::vector<double>> rows;
+    for (int64_t k = 0; k < n; ++k) rows.push_back(affine(0.3 * double(k) - 1.0, 1.1, 0.9 - 0.03 * double(k), 0.05 * k));
+    const Tensor th = thetas(rows, DType::f32);
+    const Tensor g = random_tensor({n, 3, 40, 44}, 41 + n, DType::f32);
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const std::vector<float> one = values<float>(affine_grid_sample_adjoint(g, th, 48, 36));
+    for (int k : {2, 3, 4}) {
+      INFO("n " << n << ", " << k << " threads");
+      omp_set_num_threads(k);
+      const std::vector<float> many = values<float>(affine_grid_sample_adjoint(g, th, 48, 36));
+      REQUIRE(one.size() == many.size());
+      CHECK(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)) == 0);
+    }
+    omp_set_num_threads(threads);
+  }
 }
 
 TEST_CASE("affine_grid_sample: gradients to second order", "[grid_sample][grad]") {

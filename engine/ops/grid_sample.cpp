@@ -41,8 +41,9 @@ AffineGridDims dims(const Tensor& t, int64_t in_h, int64_t in_w, int64_t out_h, 
   return d;
 }
 
-// The adjoint scans, for each input pixel, the inverse image of its footprint:
-// every theta must be finite and invertible, and the scan not absurd.
+// The GPU's adjoint scans, for each input pixel, the inverse image of its
+// footprint: every theta must be finite and invertible, and the scan not
+// absurd. Checked on both devices, so that they take the same thetas.
 void check_invertible(const char* op, const Tensor& theta, const AffineGridDims& d) {
   constexpr double kMaxBox = 1073741824.0;  // 2^30 output pixels per input pixel
   const std::vector<double> th = theta.to_vector();

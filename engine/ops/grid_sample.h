@@ -19,10 +19,12 @@ Tensor affine_grid_sample(const Tensor& x, const Tensor& theta, int64_t out_h, i
 
 // The adjoint (transpose) in x of affine_grid_sample: g [N, C, out_h, out_w] ->
 // [N, C, in_h, in_w], each input pixel the sum of g * bilinear weight over the
-// output pixels that read it, gathered in a fixed order (deterministic on the CPU
-// and the GPU, no atomics). Its gradient is affine_grid_sample again.
-// theta's 2x2 part must be invertible for every sample (the gather scans the
-// inverse image of each input pixel's footprint); a singular or non-finite theta,
+// output pixels that read it, in a fixed order (output pixels row by row: a
+// scatter on the CPU, one thread per plane; a gather on the GPU, no atomics;
+// deterministic on both). Its gradient is affine_grid_sample again.
+// theta's 2x2 part must be invertible for every sample (the GPU's gather scans
+// the inverse image of each input pixel's footprint; the CPU's scatter would not
+// need it, but both devices take the same thetas); a singular or non-finite theta,
 // or one that magnifies so much that the scan would be absurd (over 2^30 output
 // pixels per input pixel), throws naming the sample. theta is read on the host
 // (a device-to-host copy of N * 6 values on the GPU).
