@@ -98,7 +98,7 @@ class TorchSide:
                 g = torch.randn([n, c, o, o], generator=gen).to(self.device)
                 theta = torch.tensor(r["theta"], dtype=torch.float32).reshape(1, 2, 3).repeat(n, 1, 1).to(self.device)
                 self.ops.append((r, x, g, theta))
-            elif r["kind"] == "pipe" and self.device.type == "cpu" and (r["cfg"], r["p"]) not in seen_pipe:
+            elif r["kind"] == "pipe" and (r["cfg"], r["p"]) not in seen_pipe:
                 seen_pipe.add((r["cfg"], r["p"]))
                 d = os.path.join(draws_dir, f"{r['cfg']}_p{r['p']}")
                 sets = []
@@ -249,8 +249,6 @@ def main():
         print(f"  {row['cfg']:<8} {shape:<16} {row['p']:>2} {row['pass']:<8} {g:10.2f} {theirs} {g / row['n']:10.3f}")
         results.append(dict(row, ms=g, ms_pytorch=t, ratio=g / t if t else None, rounds_ms=times["ganforge"][k],
                             rounds_ms_pytorch=times["pytorch"].get(k)))
-    if args.device != "cpu":
-        print("  (PyTorch pipe rows on the CPU only: AugmentPipeRef builds its matrices and filters on the CPU)")
     if args.json:
         out = dict(device=args.device, threads=args.threads, rounds=args.rounds, quick=args.quick,
                    copy_gbs=med["ganforge"][("copy",)], rows=results)

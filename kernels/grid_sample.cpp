@@ -66,14 +66,16 @@ void scatter_row(const ScatterTerm<T>* row, const T* grow, T* dxp, const AffineG
     const ScatterTerm<T>& t = row[j];
     if (t.in == 0) continue;
     const T v = grow[j];
-    T* p = dxp + t.at;
+    // Offsets from the plane's start: t.at is -1 or -in_w for a point left
+    // of or above the image, so no pointer is formed outside the buffer.
+    const int64_t a = t.at;
     if (t.in == kAllIn) {
-      p[0] += v * t.w[0], p[1] += v * t.w[1], p[iw] += v * t.w[2], p[iw + 1] += v * t.w[3];
+      dxp[a] += v * t.w[0], dxp[a + 1] += v * t.w[1], dxp[a + iw] += v * t.w[2], dxp[a + iw + 1] += v * t.w[3];
     } else {
-      if (t.in & 1u) p[0] += v * t.w[0];
-      if (t.in & 2u) p[1] += v * t.w[1];
-      if (t.in & 4u) p[iw] += v * t.w[2];
-      if (t.in & 8u) p[iw + 1] += v * t.w[3];
+      if (t.in & 1u) dxp[a] += v * t.w[0];
+      if (t.in & 2u) dxp[a + 1] += v * t.w[1];
+      if (t.in & 4u) dxp[a + iw] += v * t.w[2];
+      if (t.in & 8u) dxp[a + iw + 1] += v * t.w[3];
     }
   }
 }

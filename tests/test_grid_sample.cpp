@@ -275,7 +275,10 @@ TEST_CASE("affine_grid_sample_adjoint: the same bits on one thread or many", "[g
     std::vector<std::vector<double>> rows;
     for (int64_t k = 0; k < n; ++k) rows.push_back(affine(0.3 * double(k) - 1.0, 1.1, 0.9 - 0.03 * double(k), 0.05 * k));
     const Tensor th = thetas(rows, DType::f32);
-    const Tensor g = random_tensor({n, 3, 40, 44}, 41 + n, DType::f32);
+    // Planes large enough that the kernel opens a parallel region (its
+    // threshold: 16384 output elements), for the few-samples split too.
+    const Tensor g = random_tensor({n, 3, 64, 72}, 41 + n, DType::f32);
+    REQUIRE(g.numel() > 16384);
     const int threads = omp_get_max_threads();
     omp_set_num_threads(1);
     const std::vector<float> one = values<float>(affine_grid_sample_adjoint(g, th, 48, 36));

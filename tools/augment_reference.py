@@ -325,7 +325,7 @@ class AugmentPipeRef:
         if s["lumaflip"] > 0:
             i = torch.floor(draw("lumaflip_i", [n, 1, 1], "rand") * 2)
             i = torch.where(chance("lumaflip_p", [n, 1, 1], f32(s["lumaflip"]) * p), i, torch.zeros_like(i))
-            C = (I_4 - 2 * vv * i) @ C  # Householder reflection
+            C = (I_4 - 2 * vv * i) @ C  # mirrors colours through the plane normal to v
         if s["hue"] > 0 and c > 1:
             theta = (draw("hue_theta", [n], "rand") * 2 - 1) * np.pi * s["hue_max"]
             theta = torch.where(chance("hue_p", [n], f32(s["hue"]) * p), theta, torch.zeros_like(theta))
@@ -390,24 +390,23 @@ class AugmentPipeRef:
         cx, cy = (w - 1) / 2, (h - 1) / 2
         corners = torch.tensor([[-cx, -cy, 1], [cx, -cy, 1], [cx, cy, 1], [-cx, cy, 1]], dtype=torch.float32)
         corners = G @ corners.t()  # [n, xyz, corner]
-        Hz_pad = self.Hz_geom.shape[0] // 4
-        reach = corners[:, :2, :].permute(1, 0, 2).flatten(1)  # [xy, n * corner]
-        margin = torch.cat([-reach, reach]).max(dim=1).values  # [x0, y0, x1, y1]
-        margin = margin + torch.tensor([Hz_pad * 2 - cx, Hz_pad * 2 - cy] * 2, dtype=torch.float32)
-        margin = margin.max(torch.zeros(4))
-        margin = margin.min(torch.tensor([w - 1, h - 1] * 2, dtype=torch.float32))
-        mx0, my0, mx1, my1 = (int(m) for m in margin.ceil().to(torch.int32))
+        reach = self.Hz_geom.shape[0] // 4  # the filter's reach in input pixels, on each side
+        xs, ys = corners[:, 0, :].flatten(), corners[:, 1, :].flatten()  # every image's corners
+        need = torch.stack([(-xs).max(), (-ys).max(), xs.max(), ys.max()])  # left, top, right, bottom
+        need = need + torch.tensor([2 * reach - cx, 2 * reach - cy] * 2, dtype=torch.float32)
+        limit = torch.tensor([w - 1, h - 1] * 2, dtype=torch.float32)  # reflection needs pad < size
+        left, top, right, bottom = (int(v) for v in need.clamp(min=0).minimum(limit).ceil())
 
-        images = F.pad(images, [mx0, mx1, my0, my1], mode="reflect")
-        G = _translate2d((mx0 - mx1) / 2, (my0 - my1) / 2) @ G
+        images = F.pad(images, [left, right, top, bottom], mode="reflect")
+        G = _translate2d((left - right) / 2, (top - bottom) / 2) @ G
         images = upfirdn2d(images, self.Hz_geom.to(dev, dt), up=2, pad=(6, 5, 6, 5), gain=4)
         G = _scale2d(2, 2) @ G @ _scale2d_inv(2, 2)
         G = _translate2d(-0.5, -0.5) @ G @ _translate2d_inv(-0.5, -0.5)
-        out_h, out_w = (h + Hz_pad * 2) * 2, (w + Hz_pad * 2) * 2
+        out_h, out_w = (h + reach * 2) * 2, (w + reach * 2) * 2
         G = _scale2d(2 / images.shape[3], 2 / images.shape[2]) @ G @ _scale2d_inv(2 / out_w, 2 / out_h)
         images = affine_grid_sample(images, G[:, :2, :].to(dev, dt), out_h, out_w)
         k = self.Hz_geom.shape[0]
-        crop = [-Hz_pad * 2 + (k - 1) // 2, -Hz_pad * 2 + (k - 2) // 2] * 2
+        crop = [-reach * 2 + (k - 1) // 2, -reach * 2 + (k - 2) // 2] * 2
         return upfirdn2d(images, self.Hz_geom.to(dev, dt), down=2, pad=crop, flip_filter=True)
 
 

@@ -67,39 +67,39 @@ class DrawLog;
 // The official constructor arguments, with the official defaults (every
 // augmentation off). Probability multipliers are applied when > 0.
 struct AugmentSpec {
-  // Pixel blitting.
-  double xflip = 0;         // x-flip
-  double rotate90 = 0;      // rotations by multiples of 90 degrees
-  double xint = 0;          // integer translation
-  double xint_max = 0.125;  // its range, relative to the image size
-  // General geometric transformations.
-  double scale = 0;          // isotropic scaling
-  double rotate = 0;         // arbitrary rotation
-  double aniso = 0;          // anisotropic scaling
-  double xfrac = 0;          // fractional translation
-  double scale_std = 0.2;    // log2 standard deviation of isotropic scaling
-  double rotate_max = 1;     // range of rotation, 1 = full circle
-  double aniso_std = 0.2;    // log2 standard deviation of anisotropic scaling
-  double xfrac_std = 0.125;  // standard deviation of fractional translation, relative to the image size
-  // Color transformations.
-  double brightness = 0;
-  double contrast = 0;
-  double lumaflip = 0;
-  double hue = 0;
-  double saturation = 0;
-  double brightness_std = 0.2;  // standard deviation of the brightness offset
-  double contrast_std = 0.5;    // log2 standard deviation of contrast
-  double hue_max = 1;           // range of hue rotation, 1 = full circle
-  double saturation_std = 1;    // log2 standard deviation of saturation
-  // Image-space filtering.
-  double imgfilter = 0;
-  std::vector<double> imgfilter_bands{1, 1, 1, 1};  // multipliers of the 4 bands (exactly 4)
-  double imgfilter_std = 1;                         // log2 standard deviation of a band's gain
-  // Image-space corruptions.
-  double noise = 0;
-  double cutout = 0;
-  double noise_std = 0.1;    // standard deviation of the additive noise
-  double cutout_size = 0.5;  // side of the cutout rectangle, relative to the image size
+  // Moves of whole pixels.
+  double xflip = 0;         // chance multiplier: mirror left-right
+  double rotate90 = 0;      // chance multiplier: turn by 0, 90, 180 or 270 degrees
+  double xint = 0;          // chance multiplier: shift by a whole number of pixels
+  double xint_max = 0.125;  // largest shift, as a fraction of width and height
+  // Resampled warps.
+  double scale = 0;          // chance multiplier: same zoom on both axes
+  double rotate = 0;         // chance multiplier: any angle (drawn before and after aniso)
+  double aniso = 0;          // chance multiplier: zoom x by s and y by 1/s
+  double xfrac = 0;          // chance multiplier: sub-pixel shift
+  double scale_std = 0.2;    // spread of log2(zoom)
+  double rotate_max = 1;     // largest angle, in turns (1: anywhere on the circle)
+  double aniso_std = 0.2;    // spread of log2(s)
+  double xfrac_std = 0.125;  // spread of the shift, as a fraction of width and height
+  // Colour, as a 4x4 affine map of (r, g, b, 1).
+  double brightness = 0;        // chance multiplier: add an offset
+  double contrast = 0;          // chance multiplier: scale about 0
+  double lumaflip = 0;          // chance multiplier: mirror along the grey axis
+  double hue = 0;               // chance multiplier: turn about the grey axis
+  double saturation = 0;        // chance multiplier: scale away from the grey axis
+  double brightness_std = 0.2;  // spread of the offset
+  double contrast_std = 0.5;    // spread of log2(scale)
+  double hue_max = 1;           // largest turn, in turns
+  double saturation_std = 1;    // spread of log2(scale)
+  // Per-band gains of a 4-band filter bank.
+  double imgfilter = 0;                             // chance multiplier
+  std::vector<double> imgfilter_bands{1, 1, 1, 1};  // each band's own multiplier (exactly 4)
+  double imgfilter_std = 1;                         // spread of log2(gain)
+  // Damage: additive noise, a blanked square.
+  double noise = 0;          // chance multiplier: Gaussian noise of strength |N(0, 1)| * noise_std
+  double cutout = 0;         // chance multiplier: zero a square
+  double noise_std = 0.1;
+  double cutout_size = 0.5;  // side of the square, as a fraction of width and height
 };
 
 // The official train.py augpipe_specs entry: 'blit', 'geom', 'color',

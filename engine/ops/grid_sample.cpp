@@ -1,5 +1,6 @@
-// affine_grid_sample is linear in x; its gradient is its adjoint, a gather
-// (kernels/grid_sample.h), whose gradient is the forward again, so the pair
+// affine_grid_sample is linear in x; its gradient is its adjoint (a scatter
+// on the CPU, a gather on the GPU: kernels/grid_sample.h), whose gradient is
+// the forward again, so the pair
 // is differentiable to any order (R1 through ADA's augmentation needs the
 // second order). theta is a constant of both.
 #include "engine/ops/grid_sample.h"

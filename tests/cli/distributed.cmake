@@ -179,10 +179,10 @@ if(GF_WITH_MPI AND GF_MPIEXEC)
   # interval), resumed by 2 MPI ranks for three more, ends as an in-process
   # run of 8 minibatches: every rank's random offset, the networks, p and the
   # interval's real signs carry over.
-  add_test(NAME cpu.train_stylegan_dist_straight3
-           COMMAND sh -c "rm -rf ${_dist}/straight3 && OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
---gpus 2 --kimg 0.064 --outdir ${_dist}/straight3")
-  set_tests_properties(cpu.train_stylegan_dist_straight3 PROPERTIES LABELS cpu FIXTURES_SETUP dist_straight3
+  add_test(NAME cpu.train_stylegan_dist_straight8
+           COMMAND sh -c "rm -rf ${_dist}/straight8 && OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
+--gpus 2 --kimg 0.064 --outdir ${_dist}/straight8")
+  set_tests_properties(cpu.train_stylegan_dist_straight8 PROPERTIES LABELS cpu FIXTURES_SETUP dist_straight8
                        PASS_REGULAR_EXPRESSION "Done: ")
   string(REPLACE "DIR" "inprocess" _din "${_latest}")
   add_test(NAME cpu.train_stylegan_dist_mpi_resume
@@ -190,12 +190,12 @@ if(GF_WITH_MPI AND GF_MPIEXEC)
 --resume ${_din}checkpoint.bin --kimg 0.064 --tick 0.008 --snap 1 --max-images 64 --outdir ${_dist}/mpi_resume")
   set_tests_properties(cpu.train_stylegan_dist_mpi_resume PROPERTIES LABELS cpu FIXTURES_REQUIRED dist_inprocess
                        FIXTURES_SETUP dist_mpi_resume PASS_REGULAR_EXPRESSION "resumed from .*Done: ")
-  string(REPLACE "DIR" "straight3" _ds3 "${_latest}")
+  string(REPLACE "DIR" "straight8" _ds8 "${_latest}")
   string(REPLACE "DIR" "mpi_resume" _dmr "${_latest}")
   add_test(NAME cpu.train_stylegan_dist_mpi_resume_is_exact
-           COMMAND sh -c "cmp ${_ds3}checkpoint.bin ${_dmr}checkpoint.bin && echo same")
+           COMMAND sh -c "cmp ${_ds8}checkpoint.bin ${_dmr}checkpoint.bin && echo same")
   set_tests_properties(cpu.train_stylegan_dist_mpi_resume_is_exact PROPERTIES LABELS cpu
-                       FIXTURES_REQUIRED "dist_straight3;dist_mpi_resume" PASS_REGULAR_EXPRESSION "^same")
+                       FIXTURES_REQUIRED "dist_straight8;dist_mpi_resume" PASS_REGULAR_EXPRESSION "^same")
   add_test(NAME cpu.train_stylegan_dist_killed_rank_mpi
            COMMAND sh -c "OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 ${_launch} kill-mpi $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
 --outdir ${_dist}/killed_mpi")
@@ -215,14 +215,16 @@ if(GF_CUDA_EMU)
   # thread of the augmentation's kernels is a loop iteration, and 5 ADA
   # minibatches took 80-140 s per run. ADA on (emulated) CUDA is the [cuda]
   # trainer test; its gather over processes, the cpu runs above.
-  string(REPLACE "--kimg 0.040" "--kimg 0.016 --aug noaug" _dist_flags_sh "${_dist_flags_sh}")
+  # (The killed and hung ranks below train with ADA: they stop early.)
+  set(_emu_flags --cfg tiny --batch 8 --batch-gpu 2 --kimg 0.016 --tick 0.008 --snap 1 --max-images 64 --aug noaug)
+  string(REPLACE ";" " " _emu_flags_sh "${_emu_flags}")
   add_test(NAME cuda.train_stylegan_nccl_inprocess
-           COMMAND sh -c "rm -rf ${_dist}/emu_inprocess && ${_emu} $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
+           COMMAND sh -c "rm -rf ${_dist}/emu_inprocess && ${_emu} $<TARGET_FILE:train_stylegan> ${_emu_flags_sh} \
 --gpus 2 --device cuda:0 --outdir ${_dist}/emu_inprocess")
   set_tests_properties(cuda.train_stylegan_nccl_inprocess PROPERTIES LABELS cuda FIXTURES_SETUP emu_inprocess
                        PASS_REGULAR_EXPRESSION "Done: ")
   add_test(NAME cuda.train_stylegan_nccl_env
-           COMMAND sh -c "rm -rf ${_dist}/emu_env && ${_emu} ${_launch} env 2 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
+           COMMAND sh -c "rm -rf ${_dist}/emu_env && ${_emu} ${_launch} env 2 $<TARGET_FILE:train_stylegan> ${_emu_flags_sh} \
 --device cuda:0 --outdir ${_dist}/emu_env")
   set_tests_properties(cuda.train_stylegan_nccl_env PROPERTIES LABELS cuda FIXTURES_SETUP emu_env
                        PASS_REGULAR_EXPRESSION "2 replicas x 2 passes of 2.*2 processes \\(nccl over tcp\\).*Done: ")
@@ -237,7 +239,7 @@ if(GF_CUDA_EMU)
   # the same code of ours runs leak-checked in cuda.train_stylegan_nccl_env.
   if(GF_WITH_MPI AND GF_MPIEXEC)
     add_test(NAME cuda.train_stylegan_nccl_mpi
-             COMMAND sh -c "rm -rf ${_dist}/emu_mpi && ${_emu} ASAN_OPTIONS=detect_leaks=0 ${_launch} mpi 2 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
+             COMMAND sh -c "rm -rf ${_dist}/emu_mpi && ${_emu} ASAN_OPTIONS=detect_leaks=0 ${_launch} mpi 2 $<TARGET_FILE:train_stylegan> ${_emu_flags_sh} \
 --device cuda:0 --outdir ${_dist}/emu_mpi")
     set_tests_properties(cuda.train_stylegan_nccl_mpi PROPERTIES LABELS cuda FIXTURES_SETUP emu_mpi
                          PASS_REGULAR_EXPRESSION "2 replicas x 2 passes of 2.*2 processes \\(nccl over mpi\\).*Done: "
@@ -256,7 +258,7 @@ if(GF_CUDA_EMU)
   add_test(NAME cuda.train_stylegan_nccl_two_machines
            COMMAND sh -c "rm -rf ${_dist}/emu_two_machines && GFEMU_DEVICES=1 OMP_NUM_THREADS=1 NCCL_SOCKET_IFNAME=gf \
 GF_DIST_TIMEOUT=60 GF_DIST_RENDEZVOUS_TIMEOUT=60 ${_two} env ${_dist}/emu_two_machines $<TARGET_FILE:train_stylegan> \
-${_dist_flags_sh} --device cuda:0")
+${_emu_flags_sh} --device cuda:0")
   set_tests_properties(cuda.train_stylegan_nccl_two_machines PROPERTIES LABELS cuda TIMEOUT 400
                        FIXTURES_SETUP emu_two_machines SKIP_RETURN_CODE 77
                        PASS_REGULAR_EXPRESSION "== node 0 .*2 replicas x 2 passes of 2.*2 processes \\(nccl over tcp\\).*Done: .*== node 1 .*carried [1-9][0-9][0-9][0-9]+ bytes from node 1.*node 1 wrote no files.*statuses 0 0 after")
@@ -270,7 +272,7 @@ ${_dist_flags_sh} --device cuda:0")
     add_test(NAME cuda.train_stylegan_nccl_two_machines_mpirun
              COMMAND sh -c "rm -rf ${_dist}/emu_two_machines_mpirun && GFEMU_DEVICES=1 OMP_NUM_THREADS=1 \
 NCCL_SOCKET_IFNAME=gf ASAN_OPTIONS=detect_leaks=0 GF_DIST_TIMEOUT=60 MPIRUN='${GF_MPIEXEC}' ${_two} mpirun \
-${_dist}/emu_two_machines_mpirun $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} --device cuda:0")
+${_dist}/emu_two_machines_mpirun $<TARGET_FILE:train_stylegan> ${_emu_flags_sh} --device cuda:0")
     set_tests_properties(cuda.train_stylegan_nccl_two_machines_mpirun PROPERTIES LABELS cuda TIMEOUT 400
                          FIXTURES_SETUP emu_two_machines_mpirun SKIP_RETURN_CODE 77
                          PASS_REGULAR_EXPRESSION "== node 0 .*2 replicas x 2 passes of 2.*2 processes \\(nccl over mpi\\).*Done: .*== node 1 .*mpirun's agent starts orted on machine-a.*carried [1-9][0-9][0-9][0-9]+ bytes from node 1.*node 1 wrote no files.*mpirun on node 0 exited with status 0 after"
