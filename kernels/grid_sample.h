@@ -79,7 +79,8 @@ GF_HD inline bool affine_grid_source(const T* th, int64_t i, int64_t j, const Af
   return true;
 }
 
-// Output pixel (i, j) of one plane (th: its sample's theta).
+// Output pixel (i, j) of one plane (th: its sample's theta). The CPU forward
+// (kernels/grid_sample.cpp) sums the same terms in the same order: its bits.
 template <class T>
 GF_HD inline T affine_grid_sample_point(const T* plane, const T* th, const AffineGridDims& d, int64_t i, int64_t j) {
   GridSource<T> s;

@@ -1,8 +1,9 @@
 // affine_grid_sample and its adjoint: golden values from torch's affine_grid
-// + grid_sample (tools/make_grid_sample_golden.py), the CPU adjoint (a
-// scatter) against the gather that the CUDA kernel runs and as the exact
-// transpose, the same bits on any thread count, gradients to second order,
-// identity and range properties, argument errors, CUDA vs CPU.
+// + grid_sample (tools/make_grid_sample_golden.py), the CPU forward against
+// the point form, the CPU adjoint (a scatter) against the gather that the
+// CUDA kernel runs and as the exact transpose, the same bits on any thread
+// count, gradients to second order, identity and range properties, argument
+// errors, CUDA vs CPU.
 #include <omp.h>
 
 #include <algorithm>
@@ -290,6 +291,47 @@ TEST_CASE("affine_grid_sample_adjoint: the same bits on one thread or many", "[g
       CHECK(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)) == 0);
     }
     omp_set_num_threads(threads);
+  }
+}
+
+TEST_CASE("affine_grid_sample: the CPU forward equals the point form bit for bit, on one thread or many",
+          "[grid_sample]") {
+  // The kernel forms each output row's source points and weights once per
+  // sample and applies them to every channel; each output pixel must still
+  // be affine_grid_sample_point's sum, term for term (same products, same
+  // order, from 0). Few samples (below twice the threads) and many, outputs
+  // past the kernel's parallel threshold (16384 elements), output widths
+  // that are not a multiple of the kernel's chunk of terms.
+  std::mt19937 rng(17);
+  const int threads = omp_get_max_threads();
+  for (const int64_t n : {int64_t(2), int64_t(9)}) {
+    std::vector<std::vector<double>> rows;
+    for (int64_t k = 0; k < n; ++k) rows.push_back(k == 0 ? affine(0.0) : random_affine(rng));
+    const Tensor th = thetas(rows);
+    AffineGridDims d;
+    d.n = n, d.c = 3, d.in_h = 41, d.in_w = 57, d.out_h = 50, d.out_w = 70 + n;
+    REQUIRE(d.n * d.c * d.out_h * d.out_w > 16384);
+    const Tensor xr = random_tensor({d.n, d.c, d.in_h, d.in_w}, 300 + n);
+    auto run = [&](auto zero) {
+      using T = decltype(zero);
+      const std::vector<T> x = values<T>(xr.to(dtype_of<T>())), t = values<T>(th.to(dtype_of<T>()));
+      std::vector<T> want(static_cast<size_t>(d.n * d.c * d.out_h * d.out_w));
+      for (int64_t p = 0; p < d.n * d.c; ++p)
+        for (int64_t i = 0; i < d.out_h; ++i)
+          for (int64_t j = 0; j < d.out_w; ++j)
+            want[static_cast<size_t>((p * d.out_h + i) * d.out_w + j)] =
+                affine_grid_sample_point(x.data() + p * d.in_h * d.in_w, t.data() + (p / d.c) * 6, d, i, j);
+      for (int k : {1, 2, 3}) {
+        INFO("n " << n << ", " << k << " threads, " << sizeof(T) * 8 << "-bit");
+        omp_set_num_threads(k);
+        std::vector<T> got(want.size(), std::numeric_limits<T>::quiet_NaN());
+        cpu::affine_grid_sample(x.data(), t.data(), got.data(), d);
+        CHECK(std::memcmp(got.data(), want.data(), want.size() * sizeof(T)) == 0);
+      }
+      omp_set_num_threads(threads);
+    };
+    run(0.0f);
+    run(0.0);
   }
 }
 
