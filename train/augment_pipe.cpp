@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <map>
 #include <sstream>
 
 #include "engine/error.h"
@@ -211,7 +210,15 @@ Tensor AugmentPipe::operator()(const Tensor& images, Generator& rng, DrawLog* dr
   const float fw = static_cast<float>(W), fh = static_cast<float>(H);
   const float pi = f32(kPi);
   Draws d{rng, draws, prefix};
-  Tensor x = images;
+  // Every parameter the pixel work needs goes to the device in one copy (a
+  // host-to-device copy waits for the device): staged here as float32 while
+  // the draws are taken in the official order, then uploaded once below.
+  std::vector<float> staged;
+  const auto stage = [&staged](const std::vector<float>& v) {
+    const size_t at = staged.size();
+    staged.insert(staged.end(), v.begin(), v.end());
+    return at;
+  };
 
   // ---- geometric: G_inv @ pixel_out -> pixel_in, one per image ----
   std::vector<M3> G(n_img, eye3());
@@ -285,8 +292,11 @@ Tensor AugmentPipe::operator()(const Tensor& images, Generator& rng, DrawLog* dr
     });
   }
 
+  const int64_t k_geom = static_cast<int64_t>(geom_taps_.size()), hz_pad = k_geom / 4;
+  const int64_t out_h = (H + hz_pad * 2) * 2, out_w = (W + hz_pad * 2) * 2;
+  std::array<int64_t, 4> pad{};  // left, right, top, bottom
+  size_t taps_at = 0, theta_at = 0;
   if (geometric) {
-    const int64_t k = static_cast<int64_t>(geom_taps_.size()), hz_pad = k / 4;
     // Padding: as far as the transformed corners reach, plus the filter's support.
     const float cx = f32((static_cast<double>(W) - 1) / 2), cy = f32((static_cast<double>(H) - 1) / 2);
     const float corners[4][2] = {{-cx, -cy}, {cx, -cy}, {cx, cy}, {-cx, cy}};
@@ -309,16 +319,15 @@ Tensor AugmentPipe::operator()(const Tensor& images, Generator& rng, DrawLog* dr
       const float v = std::min(std::max(reach[i] + extra[i % 2], 0.f), limit[i % 2]);
       m[i] = static_cast<int64_t>(std::ceil(v));
     }
-    x = reflect_pad2d(x, m[0], m[2], m[1], m[3]);
+    pad = {m[0], m[2], m[1], m[3]};
     const M3 origin = translate2d(static_cast<float>(m[0] - m[2]) / 2.f, static_cast<float>(m[1] - m[3]) / 2.f);
-
-    const Tensor taps = host_tensor(geom_taps_, {k}, dt, dev);
-    x = upsample2d(x, taps, 2);
-    const int64_t out_h = (H + hz_pad * 2) * 2, out_w = (W + hz_pad * 2) * 2;
+    taps_at = stage(geom_taps_);
+    // The 2x image of the padded one (upsample2d keeps in * 2).
+    const int64_t up_h = (H + m[1] + m[3]) * 2, up_w = (W + m[0] + m[2]) * 2;
     // Pixel coordinates of the 2x image, then affine_grid's [-1, 1] coordinates.
     const M3 up = scale2d(2, 2), up_inv = scale2d(0.5f, 0.5f);
     const M3 shift = translate2d(-0.5f, -0.5f), shift_inv = translate2d(0.5f, 0.5f);
-    const M3 to_in = scale2d(f32(2.0 / static_cast<double>(x.size(3))), f32(2.0 / static_cast<double>(x.size(2))));
+    const M3 to_in = scale2d(f32(2.0 / static_cast<double>(up_w)), f32(2.0 / static_cast<double>(up_h)));
     const M3 from_out =
         scale2d(f32(1.0 / (2.0 / static_cast<double>(out_w))), f32(1.0 / (2.0 / static_cast<double>(out_h))));
     std::vector<float> theta;
@@ -330,8 +339,7 @@ Tensor AugmentPipe::operator()(const Tensor& images, Generator& rng, DrawLog* dr
       g = to_in * g * from_out;
       theta.insert(theta.end(), g.begin(), g.begin() + 6);
     }
-    x = affine_grid_sample(x, host_tensor(theta, {N, 2, 3}, dt, dev), out_h, out_w);
-    x = downsample2d(x, taps, 2, static_cast<int>(-hz_pad * 2), /*flip_filter=*/true);
+    theta_at = stage(theta);
   }
 
   // ---- color: C @ [r, g, b, 1], one per image ----
@@ -382,31 +390,28 @@ Tensor AugmentPipe::operator()(const Tensor& images, Generator& rng, DrawLog* dr
       return r;
     });
   }
+  size_t color_a_at = 0, color_b_at = 0;
   if (color) {
-    const Tensor flat = x.reshape({N, C, H * W});
-    if (C == 3) {
-      std::vector<float> a, b;
-      for (const M4& c : Cm)
+    std::vector<float> a, b;  // RGB: [N, 3, 3] and [N, 3, 1]; L: the gain and offset [N, 1, 1]
+    for (const M4& c : Cm) {
+      if (C == 3) {
         for (size_t r = 0; r < 3; ++r) {
           a.insert(a.end(), c.begin() + long(r) * 4, c.begin() + long(r) * 4 + 3);
           b.push_back(c[r * 4 + 3]);
         }
-      x = matmul(host_tensor(a, {N, 3, 3}, dt, dev), flat) + host_tensor(b, {N, 3, 1}, dt, dev);
-    } else {
-      // One channel: the mean of C's three rows, its color part summed.
-      std::vector<float> gain, offset;
-      for (const M4& c : Cm) {
+      } else {  // one channel: the mean of C's three rows, its color part summed
         float row[4];
         for (size_t j = 0; j < 4; ++j) row[j] = (c[j] + c[4 + j] + c[8 + j]) / 3.f;
-        gain.push_back(row[0] + row[1] + row[2]);
-        offset.push_back(row[3]);
+        a.push_back(row[0] + row[1] + row[2]);
+        b.push_back(row[3]);
       }
-      x = flat * host_tensor(gain, {N, 1, 1}, dt, dev) + host_tensor(offset, {N, 1, 1}, dt, dev);
     }
-    x = x.reshape({N, C, H, W});
+    color_a_at = stage(a);
+    color_b_at = stage(b);
   }
 
   // ---- image-space filtering ----
+  size_t fbank_at = 0;
   if (s.imgfilter > 0) {
     const float expected_power[kBands] = {f32(10.0 / 13), f32(1.0 / 13), f32(1.0 / 13), f32(1.0 / 13)};  // 1/f
     std::vector<std::array<float, kBands>> g(n_img, {1.f, 1.f, 1.f, 1.f});
@@ -434,16 +439,12 @@ Tensor AugmentPipe::operator()(const Tensor& images, Generator& rng, DrawLog* dr
       }
       for (int64_t c = 0; c < C; ++c) taps.insert(taps.end(), row.begin(), row.end());
     }
-    Conv2dParams groups;
-    groups.groups = static_cast<int>(N * C);
-    const int64_t r = k / 2;
-    Tensor y = reflect_pad2d(x.reshape({1, N * C, H, W}), r, r, r, r);
-    y = conv2d(y, host_tensor(taps, {N * C, 1, 1, k}, dt, dev), groups);  // along x
-    y = conv2d(y, host_tensor(taps, {N * C, 1, k, 1}, dt, dev), groups);  // along y
-    x = y.reshape({N, C, H, W});
+    fbank_at = stage(taps);
   }
 
   // ---- image-space corruptions ----
+  Tensor noise;  // drawn on the device, in the official order of the draws
+  size_t sigma_at = 0;
   if (s.noise > 0) {
     const auto z = d.normal("noise_sigma", {N, 1, 1, 1}), q = d.uniform("noise_p", {N, 1, 1, 1});
     const float thr = f32(s.noise) * p;
@@ -451,11 +452,10 @@ Tensor AugmentPipe::operator()(const Tensor& images, Generator& rng, DrawLog* dr
     for (size_t n = 0; n < n_img; ++n) sigma[n] = q[n] < thr ? std::abs(z[n]) * f32(s.noise_std) : 0.f;
     const Shape shape{N, C, H, W};
     const std::string name = prefix + "noise";
-    const Tensor noise = logged_draw(draws, name.c_str(), shape, DType::f32, dev,
-                                     [&] { return randn(shape, rng, DType::f32, dev); });
-    // Scaled in float32, as the official noise, then in the images' dtype.
-    x = x + (noise * host_tensor(sigma, {N, 1, 1, 1}, DType::f32, dev)).to(dt);
+    noise = logged_draw(draws, name.c_str(), shape, DType::f32, dev, [&] { return randn(shape, rng, DType::f32, dev); });
+    sigma_at = stage(sigma);
   }
+  size_t half_at = 0, cx_at = 0, cy_at = 0, xs_at = 0, ys_at = 0;
   if (s.cutout > 0) {
     const auto q = d.uniform("cutout_p", {N, 1, 1, 1, 1}), center = d.uniform("cutout_center", {N, 2, 1, 1, 1});
     const float thr = f32(s.cutout) * p;
@@ -466,14 +466,48 @@ Tensor AugmentPipe::operator()(const Tensor& images, Generator& rng, DrawLog* dr
     }
     for (size_t i = 0; i < xs.size(); ++i) xs[i] = (static_cast<float>(i) + 0.5f) / fw;  // pixel centres in [0, 1]
     for (size_t i = 0; i < ys.size(); ++i) ys[i] = (static_cast<float>(i) + 0.5f) / fh;
+    half_at = stage(half), cx_at = stage(cx), cy_at = stage(cy), xs_at = stage(xs), ys_at = stage(ys);
+  }
+
+  // ---- the pixel work, in the official order, on the parameters uploaded once ----
+  const Tensor params = host_tensor(staged, {static_cast<int64_t>(staged.size())}, DType::f32, dev);
+  const auto param = [&params](size_t at, const Shape& shape, DType t) {
+    int64_t n = 1;
+    for (int64_t e : shape) n *= e;
+    return slice(params, 0, static_cast<int64_t>(at), static_cast<int64_t>(at) + n).reshape(shape).to(t);
+  };
+  Tensor x = images;
+  if (geometric) {
+    const Tensor taps = param(taps_at, {k_geom}, dt);
+    x = reflect_pad2d(x, pad[0], pad[1], pad[2], pad[3]);
+    x = upsample2d(x, taps, 2);
+    x = affine_grid_sample(x, param(theta_at, {N, 2, 3}, dt), out_h, out_w);
+    x = downsample2d(x, taps, 2, static_cast<int>(-hz_pad * 2), /*flip_filter=*/true);
+  }
+  if (color) {
+    const Tensor flat = x.reshape({N, C, H * W});
+    x = C == 3 ? matmul(param(color_a_at, {N, 3, 3}, dt), flat) + param(color_b_at, {N, 3, 1}, dt)
+               : flat * param(color_a_at, {N, 1, 1}, dt) + param(color_b_at, {N, 1, 1}, dt);
+    x = x.reshape({N, C, H, W});
+  }
+  if (s.imgfilter > 0) {
+    Conv2dParams groups;
+    groups.groups = static_cast<int>(N * C);
+    const int64_t k = fbank_taps, r = k / 2;
+    Tensor y = reflect_pad2d(x.reshape({1, N * C, H, W}), r, r, r, r);
+    y = conv2d(y, param(fbank_at, {N * C, 1, 1, k}, dt), groups);  // along x
+    y = conv2d(y, param(fbank_at, {N * C, 1, k, 1}, dt), groups);  // along y
+    x = y.reshape({N, C, H, W});
+  }
+  // Noise scaled in float32, as the official noise, then in the images' dtype.
+  if (s.noise > 0) x = x + (noise * param(sigma_at, {N, 1, 1, 1}, DType::f32)).to(dt);
+  if (s.cutout > 0) {
     // Formed on the device in float32 from a few values per image (no [N, H, W] upload):
     // a pixel is cut when it lies within half the size of the centre along both axes.
     const Shape per_image{N, 1, 1, 1};
-    const Tensor h = host_tensor(half, per_image, DType::f32, dev);
-    const Tensor inside_x = gt(h, abs(host_tensor(xs, {1, 1, 1, W}, DType::f32, dev) -
-                                      host_tensor(cx, per_image, DType::f32, dev)));  // [N, 1, 1, W]
-    const Tensor inside_y = gt(h, abs(host_tensor(ys, {1, 1, H, 1}, DType::f32, dev) -
-                                      host_tensor(cy, per_image, DType::f32, dev)));  // [N, 1, H, 1]
+    const Tensor h = param(half_at, per_image, DType::f32);
+    const Tensor inside_x = gt(h, abs(param(xs_at, {1, 1, 1, W}, DType::f32) - param(cx_at, per_image, DType::f32)));
+    const Tensor inside_y = gt(h, abs(param(ys_at, {1, 1, H, 1}, DType::f32) - param(cy_at, per_image, DType::f32)));
     x = x * (1.0 - inside_x * inside_y).to(dt);
   }
   return x;
