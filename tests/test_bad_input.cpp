@@ -401,6 +401,34 @@ TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what 
   CHECK(run(kPython + " -S " + kSource + "/tools/convert_weights.py import --help").code == 0);
 }
 
+// The golden-data scripts that take an output file: `--help` wrote a file
+// named "--help" (make_grid_sample_golden.py, and the four older ones that
+// read sys.argv[1]). Now --help prints the usage and a flag is refused in one
+// line; nothing is written either way (run in an empty folder).
+TEST_CASE("the golden-data scripts take --help and refuse flags, writing no file named after one", "[bad_input]") {
+  if (!have_python() || run(kPython + " -c 'import torch, numpy'").code != 0) {
+    WARN(kPython << " without PyTorch and NumPy: skipped");
+    return;
+  }
+  const fs::path dir = kBase / "golden_scripts";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const char* script : {"make_gan_golden_a.py", "make_modconv_golden.py", "make_pil_resize_golden.py",
+                             "make_psp_ops_golden.py", "make_grid_sample_golden.py"}) {
+    const std::string cmd = "cd " + quoted(dir.string()) + " && " + kPython + " " + kSource + "/tools/" + script;
+    const Result help = run(cmd + " --help");
+    INFO(script << " --help -> exit " << help.code << ":\n" << help.out);
+    CHECK(help.code == 0);
+    CHECK(help.out.find("usage:") != std::string::npos);
+    const Result bad = run(cmd + " --bogus");
+    INFO(script << " --bogus -> exit " << bad.code << ":\n" << bad.out);
+    CHECK(bad.code == 2);
+    CHECK(bad.lines() == 1);
+    CHECK(bad.out.find("unrecognized arguments: --bogus") != std::string::npos);
+    CHECK(fs::is_empty(dir));
+  }
+}
+
 // Every program input that is an array (.npy) refuses, in one line naming
 // the file: no rows (N = 0), a wrong shape, a dtype other than float, and an
 // empty file. Without the N check, psp encode failed deep in concat and psp

@@ -11,7 +11,6 @@ gradient for a fixed upstream gradient in tests/data/gan_golden_a.bin
 Usage: /usr/bin/python3 tools/make_gan_golden_a.py [out.bin]
 """
 import os
-import sys
 
 import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
@@ -73,7 +72,7 @@ def record(prefix, fn, x, **extra):
 
 def main():
     default = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests", "data", "gan_golden_a.bin")
-    out = os.path.normpath(sys.argv[1] if len(sys.argv) > 1 else default)
+    out = os.path.normpath(pydeps.output_file(__doc__, default))
     torch.manual_seed(2024)
     d = torch.float64
 

@@ -64,9 +64,7 @@ def run_case(xs, out_hw, thetas, dtype):
 
 def main():
     default = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "grid_sample_golden.bin")
-    parser = pydeps.OneLineParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out", nargs="?", default=default, help="the file to write (default tests/data/grid_sample_golden.bin)")
-    out = parser.parse_args().out
+    out = pydeps.output_file(__doc__, default)
     torch.manual_seed(2026)
     tensors = {}
     for name, xs, out_hw, thetas, dtype in CASES:

@@ -13,7 +13,6 @@ styles for a fixed upstream gradient in tests/data/modconv_golden.bin
 Usage: /usr/bin/python3 tools/make_modconv_golden.py [out.bin]
 """
 import os
-import sys
 
 import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
@@ -116,8 +115,7 @@ def modulated_conv2d(x, weight, styles, up=1, down=1, padding=0, resample_filter
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests", "data",
-                                                              "modconv_golden.bin")
+    out = pydeps.output_file(__doc__, os.path.join(os.path.dirname(__file__), "..", "tests", "data", "modconv_golden.bin"))
     torch.manual_seed(2024)
     d = torch.float64
     k = torch.tensor([1.0, 3.0, 3.0, 1.0], dtype=d)

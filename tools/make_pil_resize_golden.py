@@ -9,7 +9,6 @@ Needs Pillow (Debian python3-pil) and torch (for the writer).
 Usage: /usr/bin/python3 tools/make_pil_resize_golden.py [out.bin]
 """
 import os
-import sys
 
 import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
@@ -29,8 +28,8 @@ CASES = [("down", (49, 31), (16, 16)), ("up", (5, 9), (17, 13)), ("wide", (40, 2
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests", "data",
-                                                             "pil_resize_golden.bin")
+    out = pydeps.output_file(__doc__, os.path.join(os.path.dirname(__file__), "..", "tests", "data",
+                                                   "pil_resize_golden.bin"))
     rng = np.random.default_rng(15)
     t = {}
     for name, (w, h), (ow, oh) in CASES:

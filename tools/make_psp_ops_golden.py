@@ -11,7 +11,6 @@ upstream gradient in tests/data/psp_ops_golden.bin (safetensors layout).
 Usage: /usr/bin/python3 tools/make_psp_ops_golden.py [out.bin]
 """
 import os
-import sys
 
 import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
@@ -26,8 +25,8 @@ from golden_io import write_safetensors  # noqa: E402
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests", "data",
-                                                             "psp_ops_golden.bin")
+    out = pydeps.output_file(__doc__, os.path.join(os.path.dirname(__file__), "..", "tests", "data",
+                                                   "psp_ops_golden.bin"))
     g = torch.Generator().manual_seed(15)
     rnd = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
     t = {}

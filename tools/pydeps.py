@@ -10,6 +10,7 @@ OneLineParser, integer(), number(): argparse with the C++ programs' rules
 one line naming the flag and what it accepts.
 """
 import argparse
+import os
 import importlib.util
 import math
 import sys
@@ -38,6 +39,15 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message):
         sys.stderr.write(f"{self.prog.split()[0]}: error: {message} (see --help)\n")
         sys.exit(2)
+
+
+def output_file(doc, default):
+    """The one argument of a golden-data script: the file to write, default
+    `default`. --help prints doc's first paragraph; anything else that starts
+    with a dash is refused in one line, so no file is ever named after a flag."""
+    p = OneLineParser(description=doc.split("\n\n")[0])
+    p.add_argument("out", nargs="?", default=default, help=f"the file to write (default {os.path.relpath(default)})")
+    return p.parse_args().out
 
 
 def _show(v):
