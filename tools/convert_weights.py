@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Convert StyleGAN2, StyleGAN (v1) and PGGAN weights between other formats and ganforge .bin bundles.
 
-  convert_weights.py import SRC OUT.bin [--format auto|official-pkl|pggan-pkl|state-dict|rosinality|psp] [config flags]
+  convert_weights.py import SRC OUT.bin [--format auto|official-pkl|pggan-pkl|state-dict|rosinality|psp|
+                                                  lpips|arcface|inception] [config flags]
   convert_weights.py export IN.bin OUT.pt [--net G_ema|G|D|all]
 
 import reads an official StyleGAN2-ADA network pickle (network-snapshot-*.pkl),
@@ -30,6 +31,20 @@ The loss networks pSp trains with (train_psp) become .bin files of their own
 (net.layers.*, lin.*; AlexNet's classifier dropped); ArcFace from pSp's
 model_ir_se50.pth (the IR-SE50 Backbone's state dict, num_batches_tracked
 dropped), its body and embedding width read from the shapes.
+The FID/IS detector of the official metrics (StyleGAN2-ADA's
+frechet_inception_distance.py and inception_score.py run
+inception-2015-12-05.pt, which they download from
+https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt;
+nothing can be downloaded here, so bring your own copy) becomes a .bin with
+metadata "perceptual" = "inception": the TorchScript archive is read as data
+(torch.jit.load is never used and its code/ is never run; __torch__.* classes
+become inert attribute containers, and each class's parameters and buffers are
+the ones its code/ declaration lists), and the state dict keeps the official
+names (layers.conv.weight, layers.conv.beta, .mean, .var, ...,
+layers.mixed_10.tower_2_conv.var, output.weight [1008, 2048], output.bias).
+Those names and shapes come from third-party readings of the file, not from
+the file itself (nobody here has it): every one is checked, and a file that
+differs is refused naming the first tensor that is missing, extra or misshapen.
 Rosinality checkpoints hold no w_avg: "latent_avg" is used when present, else
 the mean of the mapping over --w-avg-samples latents (seed 0).
 
@@ -90,6 +105,7 @@ if __name__ == "__main__":
     die_by_signals()
 
 import argparse  # noqa: E402
+import ast  # noqa: E402
 import collections  # noqa: E402
 import errno  # noqa: E402
 import io  # noqa: E402
@@ -112,6 +128,8 @@ def _clamp(v):
     return _CLAMP(v)
 
 
+# Where the official metrics get the detector (used before torch is imported: --help).
+INCEPTION_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt"
 _CLAMP = pydeps.number(0, lo_open=True)
 _LR_MULT = pydeps.number(0, lo_open=True)
 _MBSTD = pydeps.integer(0, 2**31 - 1)
@@ -149,11 +167,18 @@ def parse_args(argv):
     p = pydeps.OneLineParser(prog="convert_weights", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     i = sub.add_parser("import", help="official pickle (StyleGAN2-ADA, StyleGAN2 TF, StyleGAN v1 or PGGAN), "
-                                      "state dict, rosinality or pSp checkpoint -> .bin bundle")
+                                      "state dict, rosinality or pSp checkpoint, a loss network (LPIPS, ArcFace) "
+                                      "or the FID/IS Inception detector -> .bin",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,  # the URL on one line
+                       epilog="The FID/IS Inception detector: SRC is your copy of inception-2015-12-05.pt, the\n"
+                              "TorchScript archive StyleGAN2-ADA's metrics download from\n  " + INCEPTION_URL + "\n"
+                              "(read as data, never run). Its tensor names and shapes come from third-party\n"
+                              "readings of that file (none was at hand here): each is checked, and a file\n"
+                              "that differs is refused naming the tensor.")
     i.add_argument("src")
     i.add_argument("dst")
     i.add_argument("--format", choices=["auto", "official-pkl", "pggan-pkl", "state-dict", "rosinality", "psp",
-                                        "lpips", "arcface"],
+                                        "lpips", "arcface", "inception"],
                    default="auto",
                    help="default: detected from the file")
     i.add_argument("--alexnet", default=None, metavar="FILE.pth",
@@ -357,18 +382,22 @@ def _storage_globals():
 
 class RestrictedUnpickler(pickle.Unpickler):
     """allowed: {(module, name): object}; storages: None (persistent ids refused)
-    or a dict collecting the StorageRefs by key."""
+    or a dict collecting the StorageRefs by key; script_classes: None (refused)
+    or a ScriptClasses that stands in for a TorchScript archive's __torch__.* classes."""
 
-    def __init__(self, f, path, allowed=None, storages=None):
+    def __init__(self, f, path, allowed=None, storages=None, script_classes=None):
         super().__init__(f)
         self.path = path
         self.allowed = _allowed_globals() if allowed is None else allowed
         self.storages = storages
+        self.script_classes = script_classes
 
     def find_class(self, module, name):
         if (module, name) == ("network", "Network"):
             raise ConvertError(f"{self.path}: a Theano-era PGGAN pickle (network.Network); load it with the "
                                "official code (legacy.py) and save it again as a TensorFlow pickle")
+        if self.script_classes is not None and (module == "__torch__" or module.startswith("__torch__.")):
+            return self.script_classes.get(module, name)
         fn = self.allowed.get((module, name))
         if fn is None:
             raise ConvertError(f"{self.path}: pickle asks for {module}.{name}, refusing")
@@ -1144,10 +1173,13 @@ def read_legacy_torch(data, path, storage_globals_only=False):
     return _guarded(path, load)
 
 
-def read_zip_torch(data, path, storage_globals_only=False):
+def read_zip_torch(data, path, storage_globals_only=False, script=False):
     """A zip torch.save file: <archive>/data.pkl (storages as persistent ids)
     and <archive>/data/<key> raw bytes; read with zipfile, the restricted
-    unpickler and numpy, in two passes like the legacy format."""
+    unpickler and numpy, in two passes like the legacy format. script: a
+    TorchScript archive (torch.jit.save), whose data.pkl rebuilds __torch__.*
+    classes: they become inert ScriptObjects; -> (top object,
+    {name in the zip: ZipInfo}, the zip)."""
     def load():
         try:
             z = zipfile.ZipFile(io.BytesIO(data))
@@ -1165,9 +1197,12 @@ def read_zip_torch(data, path, storage_globals_only=False):
             raise ConvertError(f"{path}: data.pkl of {infos[pkls[0]].file_size} bytes, refusing")
         pkl = z.read(pkls[0])
         allowed = _torch_file_globals(storage_globals_only)
+        if script:
+            allowed.update(_SCRIPT_GLOBALS)
+        classes = ScriptClasses() if script else None
         storages = {}
         f = io.BytesIO(pkl)
-        RestrictedUnpickler(f, path, _probe_globals(allowed), storages).load()
+        RestrictedUnpickler(f, path, _probe_globals(allowed), storages, classes).load()
         if f.read(1):
             raise ConvertError(f"{path}: trailing bytes after data.pkl")
         for key, ref_ in storages.items():
@@ -1178,7 +1213,8 @@ def read_zip_torch(data, path, storage_globals_only=False):
                 raise ConvertError(f"{path}: storage {key} has {info.file_size} bytes, expected "
                                    f"{ref_.numel} x {ref_.type.np_dtype.itemsize}")
             ref_.set_bytes(z.read(info), path)
-        return RestrictedUnpickler(io.BytesIO(pkl), path, allowed, storages).load()
+        top = RestrictedUnpickler(io.BytesIO(pkl), path, allowed, storages, classes).load()
+        return (top, infos, z) if script else top
     return _guarded(path, load)
 
 
@@ -1190,6 +1226,163 @@ def read_torch_file(path, data):
 
 def is_zip(data):
     return data[:4] == b"PK\x03\x04"
+
+
+def _script_list(items):
+    if not isinstance(items, list):
+        raise pickle.UnpicklingError(f"a TorchScript list of {type(items).__name__}")
+    return list(items)
+
+
+def _restore_type_tag(obj, type_str):
+    return obj  # the tag only names the element type
+
+
+# torch.jit._pickle's helpers in a TorchScript data.pkl: typed lists and
+# aggregates' type tags. Stand-ins that build the plain values.
+_SCRIPT_GLOBALS = {("torch.jit._pickle", n): _script_list
+                   for n in ("build_intlist", "build_doublelist", "build_boollist", "build_tensorlist")}
+_SCRIPT_GLOBALS[("torch.jit._pickle", "restore_type_tag")] = _restore_type_tag
+
+
+class ScriptObject:
+    """An instance of a TorchScript class (__torch__.*) as data.pkl rebuilds it
+    (NEWOBJ, then BUILD with the attribute dict): an inert attribute container.
+    No code of the archive is run; the subclass only records the class name."""
+    qualified_name = None
+
+    def __new__(cls, *args, **kwargs):
+        if args or kwargs:
+            raise pickle.UnpicklingError(f"{cls.qualified_name} is constructed with arguments")
+        return super().__new__(cls)
+
+    def __init__(self):
+        self.attrs = None
+
+    def __setstate__(self, state):
+        if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+            raise pickle.UnpicklingError(f"{self.qualified_name} is built from a {type(state).__name__}, "
+                                         "not an attribute dict")
+        self.attrs = state
+
+
+class ScriptClasses:
+    """One ScriptObject subclass per __torch__ class name a data.pkl asks for
+    (NEWOBJ needs a type)."""
+
+    def __init__(self):
+        self.types = {}
+
+    def get(self, module, name):
+        key = f"{module}.{name}"
+        if key not in self.types:
+            self.types[key] = type("ScriptObject", (ScriptObject,), {"qualified_name": key})
+        return self.types[key]
+
+
+def is_torchscript(data):
+    """A torch.jit.save archive: a zip whose <name>/ folder holds code/ (the
+    module's TorchScript source) or constants.pkl beside data.pkl."""
+    if not is_zip(data):
+        return False
+    try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except Exception:
+        return False
+    roots = {n[:-len("data.pkl")] for n in names if n.endswith("/data.pkl") and n.count("/") == 1}
+    return any(n.startswith(tuple(r + "code/" for r in roots)) or n in {r + "constants.pkl" for r in roots}
+               for n in names)
+
+
+def _script_declarations(z, infos, root, qualified_name, path):
+    """The class's declaration in the archive's code/ (the TorchScript printer's
+    text, read, never run): (is a Module, parameter names, buffer names), or
+    None when the archive holds no such class. Module __torch__.a.b lives in
+    code/__torch__/a/b.py."""
+    module, _, name = qualified_name.rpartition(".")
+    info = infos.get(f"{root}code/{module.replace('.', '/')}.py")
+    if info is None or info.file_size > 1 << 26:
+        return None
+    text = z.read(info).decode("utf-8", "replace")
+    m = re.search(rf"^class {re.escape(name)}(\((\w*)\))?:\n((?:[ \t]+.*\n?|\n)*)", text, re.M)
+    if m is None:
+        return None
+    body = m.group(3)
+
+    def names(key):
+        d = re.search(rf"^\s+{key} = (\[[^\]]*\])", body, re.M)
+        if d is None:
+            return []
+        try:
+            v = ast.literal_eval(d.group(1))  # a list of string literals, never evaluated as code
+        except (ValueError, SyntaxError):
+            v = None
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise ConvertError(f"{path}: {root}code/{module.replace('.', '/')}.py: {key} of {name} is not "
+                               "a list of names")
+        return v
+    return m.group(2) == "Module", names("__parameters__"), names("__buffers__")
+
+
+def script_state_dict(top, path, infos, z, root):
+    """The parameters and buffers of a TorchScript module tree under the names
+    module.state_dict() gives (prefix.name, parameters and buffers as each
+    class's code declares them, then the submodules in attribute order);
+    None parameters, non-tensor attributes (training, ints, lists) and tensors
+    that are plain attributes are left out. A class missing from code/ counts
+    as a module whose tensor attributes are all state. A module met twice is refused."""
+    decls = {}
+
+    def decl(obj):
+        q = obj.qualified_name
+        if q not in decls:
+            d = _script_declarations(z, infos, root, q, path)
+            decls[q] = None if d is None else (d[0], set(d[1]) | set(d[2]))
+        return decls[q]
+
+    out, seen = collections.OrderedDict(), set()
+
+    def walk(obj, prefix):
+        if id(obj) in seen:
+            raise ConvertError(f"{path}: module {prefix.rstrip('.') or '(top)'} appears twice in the archive")
+        seen.add(id(obj))
+        if obj.attrs is None:
+            raise ConvertError(f"{path}: {obj.qualified_name} has no attributes (no BUILD in data.pkl)")
+        d = decl(obj)
+        state = None if d is None else d[1]
+        children = []
+        for name, v in obj.attrs.items():
+            if isinstance(v, torch.Tensor):
+                if state is None or name in state:
+                    out[prefix + name] = v
+            elif isinstance(v, ScriptObject):
+                cd = decl(v)
+                if cd is None or cd[0]:
+                    children.append((name, v))
+        if state is not None:
+            for name in sorted(state):
+                v = obj.attrs.get(name)
+                if name not in obj.attrs or not (v is None or isinstance(v, torch.Tensor)):
+                    what = "absent" if name not in obj.attrs else "not a tensor"
+                    raise ConvertError(f"{path}: {prefix}{name} is declared a parameter or buffer of "
+                                       f"{obj.qualified_name} but is {what}")
+        for name, v in children:
+            walk(v, prefix + name + ".")
+
+    if not isinstance(top, ScriptObject):
+        raise ConvertError(f"{path}: the TorchScript archive holds a {type(top).__name__}, not a module")
+    walk(top, "")
+    return out
+
+
+def read_torchscript(path, data):
+    """A torch.jit.save archive -> (the top class's name, its state dict).
+    Read like a torch.save zip, with __torch__.* classes as inert containers:
+    neither the code in code/ nor constants.pkl is run or unpickled."""
+    top, infos, z = read_zip_torch(data, path, script=True)
+    root = next(n for n in infos if n.endswith("/data.pkl") and n.count("/") == 1)[:-len("data.pkl")]
+    name = top.qualified_name if isinstance(top, ScriptObject) else type(top).__name__
+    return name, script_state_dict(top, path, infos, z, root)
 
 
 def is_legacy_torch(data):
@@ -1593,6 +1786,101 @@ def convert_arcface(obj, path):
     return tensors, {"perceptual": "arcface", "arcface_kwargs": json.dumps(cfg)}
 
 
+# ---------------------------------------------------------------- the FID/IS Inception detector
+
+# The official metrics' inception-2015-12-05.pt (a TorchScript archive; NVIDIA's
+# translation of TensorFlow's Inception graph): every conv layer is a conv
+# without bias and a batch norm without scale, stored as X.weight [O, I, kh, kw],
+# X.beta, X.mean, X.var [O]. Names and shapes are from third-party readings of
+# the archive's state dict (nobody here has the file), so every one is checked.
+# Blocks by kind: (conv name, output channels (int or a key of the block's
+# arguments), kh, kw, input: "in" or the conv it follows).
+_INCEPTION_BLOCKS = {
+    "A": [("conv", 64, 1, 1, "in"),
+          ("tower.conv", 48, 1, 1, "in"), ("tower.conv_1", 64, 5, 5, "tower.conv"),
+          ("tower_1.conv", 64, 1, 1, "in"), ("tower_1.conv_1", 96, 3, 3, "tower_1.conv"),
+          ("tower_1.conv_2", 96, 3, 3, "tower_1.conv_1"),
+          ("tower_2.conv", "pool_features", 1, 1, "in")],
+    "B": [("conv", 384, 3, 3, "in"),
+          ("tower.conv", 64, 1, 1, "in"), ("tower.conv_1", 96, 3, 3, "tower.conv"),
+          ("tower.conv_2", 96, 3, 3, "tower.conv_1")],
+    "C": [("conv", 192, 1, 1, "in"),
+          ("tower.conv", "c7", 1, 1, "in"), ("tower.conv_1", "c7", 1, 7, "tower.conv"),
+          ("tower.conv_2", 192, 7, 1, "tower.conv_1"),
+          ("tower_1.conv", "c7", 1, 1, "in"), ("tower_1.conv_1", "c7", 7, 1, "tower_1.conv"),
+          ("tower_1.conv_2", "c7", 1, 7, "tower_1.conv_1"), ("tower_1.conv_3", "c7", 7, 1, "tower_1.conv_2"),
+          ("tower_1.conv_4", 192, 1, 7, "tower_1.conv_3"),
+          ("tower_2.conv", 192, 1, 1, "in")],
+    "D": [("tower.conv", 192, 1, 1, "in"), ("tower.conv_1", 320, 3, 3, "tower.conv"),
+          ("tower_1.conv", 192, 1, 1, "in"), ("tower_1.conv_1", 192, 1, 7, "tower_1.conv"),
+          ("tower_1.conv_2", 192, 7, 1, "tower_1.conv_1"), ("tower_1.conv_3", 192, 3, 3, "tower_1.conv_2")],
+    "E": [("conv", 320, 1, 1, "in"),
+          ("tower_conv", 384, 1, 1, "in"), ("tower_mixed_conv", 384, 1, 3, "tower_conv"),
+          ("tower_mixed_conv_1", 384, 3, 1, "tower_conv"),
+          ("tower_1_conv", 448, 1, 1, "in"), ("tower_1_conv_1", 384, 3, 3, "tower_1_conv"),
+          ("tower_1_mixed_conv", 384, 1, 3, "tower_1_conv_1"), ("tower_1_mixed_conv_1", 384, 3, 1, "tower_1_conv_1"),
+          ("tower_2_conv", 192, 1, 1, "in")],
+}
+# layers, in order: a stem conv (name, in, out, kh, kw), a pool (no tensors),
+# or a mixed block (name, kind, input channels, its arguments).
+INCEPTION_LAYERS = [
+    ("conv", 3, 32, 3, 3), ("conv_1", 32, 32, 3, 3), ("conv_2", 32, 64, 3, 3), ("pool0",),
+    ("conv_3", 64, 80, 1, 1), ("conv_4", 80, 192, 3, 3), ("pool1",),
+    ("mixed", "A", 192, {"pool_features": 32}), ("mixed_1", "A", 256, {"pool_features": 64}),
+    ("mixed_2", "A", 288, {"pool_features": 64}),
+    ("mixed_3", "B", 288, {}),
+    ("mixed_4", "C", 768, {"c7": 128}), ("mixed_5", "C", 768, {"c7": 160}), ("mixed_6", "C", 768, {"c7": 160}),
+    ("mixed_7", "C", 768, {"c7": 192}),
+    ("mixed_8", "D", 768, {}),
+    ("mixed_9", "E", 1280, {}), ("mixed_10", "E", 2048, {}),
+    ("pool2",),
+]
+INCEPTION_FEATURES, INCEPTION_CLASSES = 2048, 1008
+INCEPTION_KWARGS = {"net": "inception-2015-12-05", "features": INCEPTION_FEATURES, "classes": INCEPTION_CLASSES}
+
+
+def inception_convs():
+    """[(dotted conv name under layers., in, out, kh, kw)] in network order."""
+    convs = []
+    for layer in INCEPTION_LAYERS:
+        if len(layer) == 5:
+            convs.append(layer)
+        elif len(layer) == 4:
+            name, kind, cin, args = layer
+            outs = {}
+            for conv, out, kh, kw, src in _INCEPTION_BLOCKS[kind]:
+                out = args[out] if isinstance(out, str) else out
+                convs.append((f"{name}.{conv}", cin if src == "in" else outs[src], out, kh, kw))
+                outs[conv] = out
+    return convs
+
+
+def inception_shapes():
+    """{state-dict name: shape} of the detector, from the tables above."""
+    shapes = collections.OrderedDict()
+    for name, cin, out, kh, kw in inception_convs():
+        shapes[f"layers.{name}.weight"] = (out, cin, kh, kw)
+        for p in ("beta", "mean", "var"):
+            shapes[f"layers.{name}.{p}"] = (out,)
+    shapes["output.weight"] = (INCEPTION_CLASSES, INCEPTION_FEATURES)
+    shapes["output.bias"] = (INCEPTION_CLASSES,)
+    return shapes
+
+
+def is_inception(state):
+    return "layers.conv.weight" in state and "output.weight" in state
+
+
+def convert_inception(state, path):
+    """The detector's state dict -> (float32 tensors under the official names,
+    metadata "perceptual" = "inception" and "inception_kwargs")."""
+    want = inception_shapes()
+    check_state(state, types.SimpleNamespace(state_dict=lambda: collections.OrderedDict(
+        (n, torch.empty(s, device="meta")) for n, s in want.items())), f"{path}: Inception detector")
+    tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in state.items()}
+    return tensors, {"perceptual": "inception", "inception_kwargs": json.dumps(INCEPTION_KWARGS)}
+
+
 # ---------------------------------------------------------------- import
 
 def _as_state(obj, path, what):
@@ -1624,6 +1912,19 @@ def load_source(path, fmt):
     if data[8:9] == b"{":
         raise ConvertError(f"{path}: a safetensors file (a ganforge .bin?), not weights to import")
     torch_file = is_zip(data) or is_legacy_torch(data)
+    if is_torchscript(data):
+        if fmt not in ("auto", "inception"):
+            raise ConvertError(f"{path}: a TorchScript archive (torch.jit.save), not --format {fmt}; ganforge "
+                               "reads TorchScript only for the FID/IS Inception detector (--format inception)")
+        cls, state = read_torchscript(path, data)
+        if not is_inception(state):
+            raise ConvertError(f"{path}: a TorchScript archive of {cls[:80]} that is not the FID/IS Inception "
+                               "detector (no layers.conv.weight and output.weight); ganforge reads no other "
+                               "TorchScript networks")
+        return "inception", state
+    if fmt == "inception":
+        raise ConvertError(f"{path}: not a TorchScript archive; the Inception detector is "
+                           "inception-2015-12-05.pt, a torch.jit.save archive")
     if fmt in ("official-pkl", "pggan-pkl") or (fmt == "auto" and not torch_file):
         if torch_file:
             raise ConvertError(f"{path}: a torch.save file, not an official network pickle")
@@ -1872,14 +2173,18 @@ def import_(args):
     family, payload = load_source(args.src, args.format)
     if args.alexnet and family != "lpips":
         raise ConvertError(f"{args.src}: --alexnet goes with an LPIPS import (SRC: LPIPS's alex.pth)")
-    if family in ("lpips", "arcface"):
+    if family in ("lpips", "arcface", "inception"):
         if family == "lpips":
             tensors, meta = convert_lpips(payload, args.src, args.alexnet)
-        else:
+        elif family == "arcface":
             tensors, meta = convert_arcface(payload, args.src)
+        else:
+            tensors, meta = convert_inception(payload, args.src)
         write_bin(args.dst, tensors, meta)
         kind = meta["perceptual"]
-        print(f"wrote the {'LPIPS (AlexNet)' if kind == 'lpips' else 'ArcFace'} loss network to {args.dst}")
+        what = {"lpips": "the LPIPS (AlexNet) loss network", "arcface": "the ArcFace loss network",
+                "inception": "the FID/IS Inception detector"}[kind]
+        print(f"wrote {what} to {args.dst}")
         print(f"{kind}_kwargs: {meta[kind + '_kwargs']}")
         return
     if family == "psp":

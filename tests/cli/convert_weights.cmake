@@ -5,6 +5,13 @@ add_test(NAME cpu.convert_weights
          COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_convert_weights.py")
 set_tests_properties(cpu.convert_weights PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
 
+# The FID/IS Inception detector from a TorchScript archive (torch.jit.save of a
+# stand-in with the official names; ~95 MB of random weights in a temporary
+# folder, about 5 s): bit for bit, and the refusals.
+add_test(NAME cpu.convert_inception
+         COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_convert_inception.py")
+set_tests_properties(cpu.convert_inception PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
+
 # generate accepts what the converter writes: a bundle exported to a torch state
 # dict, imported back, and turned into an image (conditional network, --class).
 add_test(NAME cpu.generate_from_converted
