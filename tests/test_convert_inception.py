@@ -229,6 +229,14 @@ class ConvertInceptionTest(unittest.TestCase):
         self.assert_error(r, src, "Inception detector: missing tensor layers.mixed_4.tower_1.conv_3.var")
         self.assertFalse(os.path.exists(self.path("out.bin")))
 
+    def test_extra_tensor(self):
+        module = Detector()
+        module.layers.mixed_2.tower_1.conv_2.register_buffer("gamma", torch.ones(96))
+        src = save(scripted(module), self.path("extra.pt"))
+        r = run_here("import", src, self.path("out.bin"))
+        self.assert_error(r, src, "Inception detector: unexpected tensor layers.mixed_2.tower_1.conv_2.gamma")
+        self.assertFalse(os.path.exists(self.path("out.bin")))
+
     def test_wrong_shape(self):
         module = Detector()
         module.layers.mixed_9.tower_conv.weight = nn.Parameter(torch.zeros(384, 1280, 3, 3))
