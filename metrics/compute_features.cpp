@@ -1,0 +1,118 @@
+#include "metrics/compute_features.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "engine/autograd.h"
+#include "engine/error.h"
+
+namespace gf::metrics {
+namespace {
+
+// Grey -> three channels, as the official images.repeat([1, 3, 1, 1]).
+Tensor three_channels(const Tensor& x) {
+  GF_CHECK(x.dim() == 4 && (x.size(1) == 1 || x.size(1) == 3), "metrics",
+           "images must be [n, 1 or 3, H, W], got " << shape_str(x.shape()));
+  return x.size(1) == 1 ? concat({x, x, x}, 1) : x;
+}
+
+// Reports every ~1000 items, as the official ProgressMonitor flushes.
+class Progress {
+ public:
+  Progress(const ProgressFn& fn, std::string tag, int64_t total) : fn_(fn), tag_(std::move(tag)), total_(total) {}
+  void update(int64_t items) {
+    if (!fn_ || (items < last_ + 1000 && items < total_)) return;
+    const auto now = std::chrono::steady_clock::now();
+    const double ms = std::chrono::duration<double, std::milli>(now - t_).count() / double(std::max<int64_t>(items - last_, 1));
+    char b[160];
+    std::snprintf(b, sizeof b, "%s: %lld of %lld items, %.2f ms/item", tag_.c_str(), static_cast<long long>(items),
+                  static_cast<long long>(total_), ms);
+    fn_(b);
+    last_ = items;
+    t_ = now;
+  }
+
+ private:
+  const ProgressFn& fn_;
+  std::string tag_;
+  int64_t total_, last_ = 0;
+  std::chrono::steady_clock::time_point t_ = std::chrono::steady_clock::now();
+};
+
+void append_features(FeatureStats& stats, const Detector& detector, const Tensor& images, Device device) {
+  const Tensor f = detector(three_channels(images).to(device));
+  GF_CHECK(f.dim() == 2 && f.size(0) == images.size(0), "metrics",
+           "the detector gave " << shape_str(f.shape()) << " for " << images.size(0) << " images");
+  stats.append(f.to(DType::f32));
+}
+
+}  // namespace
+
+std::vector<int64_t> real_items(const Dataset& ds, bool keep_xflips, int64_t max_items) {
+  std::vector<int64_t> items;
+  for (int64_t i = 0; i < ds.size(); ++i)
+    if (keep_xflips || !ds.xflipped(i)) items.push_back(i);
+  if (max_items > 0 && int64_t(items.size()) > max_items) items.resize(size_t(max_items));
+  return items;
+}
+
+FeatureStats dataset_features(const Dataset& ds, const std::vector<int64_t>& items, const Detector& detector,
+                              bool capture_all, bool capture_mean_cov, const FeatureOptions& opt) {
+  GF_CHECK(!items.empty(), "dataset_features", "no dataset images to evaluate");
+  GF_CHECK(opt.batch_size > 0, "dataset_features", "batch_size must be positive");
+  NoGradGuard ng;
+  FeatureStats stats(capture_all, capture_mean_cov, int64_t(items.size()));
+  Progress progress(opt.progress, "dataset features", int64_t(items.size()));
+  const int64_t c = ds.channels(), r = ds.resolution(), plane = c * r * r;
+  std::vector<uint8_t> pixels(static_cast<size_t>(plane));
+  for (size_t at = 0; at < items.size(); at += size_t(opt.batch_size)) {
+    const int64_t n = std::min<int64_t>(opt.batch_size, int64_t(items.size() - at));
+    Tensor batch = Tensor::empty({n, c, r, r});
+    float* out = batch.data<float>();
+    for (int64_t i = 0; i < n; ++i) {
+      ds.image(items[at + size_t(i)], pixels.data());
+      for (int64_t k = 0; k < plane; ++k) out[i * plane + k] = float(pixels[size_t(k)]);
+    }
+    append_features(stats, detector, batch, opt.device);
+    progress.update(stats.num_items());
+  }
+  return stats;
+}
+
+Tensor quantize_for_detector(const Tensor& images) {
+  const Tensor x = images.to(Device::cpu()).to(DType::f32);
+  Tensor q = Tensor::empty(x.shape());
+  const float* in = x.data<float>();
+  float* out = q.data<float>();
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    // float32 arithmetic as torch's on a float32 image; NaN clamps to 0 as
+    // torch's clamp-then-uint8 does not define, so it is named 0 here.
+    const float v = in[i] * 127.5f + 128.0f;
+    out[i] = std::isnan(v) ? 0.0f : std::trunc(std::min(std::max(v, 0.0f), 255.0f));
+  }
+  return three_channels(q);
+}
+
+FeatureStats generator_features(const ImageGenerator& generator, int64_t max_items, const Detector& detector,
+                                gf::Generator& rng, bool capture_all, bool capture_mean_cov,
+                                const FeatureOptions& opt) {
+  GF_CHECK(max_items > 0, "generator_features", "max_items must be positive");
+  GF_CHECK(opt.batch_gen > 0 && opt.batch_size % opt.batch_gen == 0, "generator_features",
+           "batch_size must be a multiple of batch_gen");
+  NoGradGuard ng;
+  FeatureStats stats(capture_all, capture_mean_cov, max_items);
+  Progress progress(opt.progress, "generator features", max_items);
+  while (!stats.is_full()) {
+    // Whole batches, as the official loop; append drops the rows past max_items.
+    std::vector<Tensor> images;
+    for (int64_t i = 0; i < opt.batch_size / opt.batch_gen; ++i)
+      images.push_back(quantize_for_detector(generator(opt.batch_gen, rng)));
+    append_features(stats, detector, concat(images, 0), opt.device);
+    progress.update(stats.num_items());
+  }
+  return stats;
+}
+
+}  // namespace gf::metrics

@@ -1,0 +1,57 @@
+// Detector features of real and generated images, as the official
+// compute_feature_stats_for_dataset and compute_feature_stats_for_generator
+// (StyleGAN2-ADA metrics/metric_utils.py) gather them:
+//  - real images: dataset items 0, 1, ... in order (x-flipped copies where
+//    the dataset has them and the metric keeps them), up to max_items;
+//  - generated images: batches of 4 from the generator (latents, labels of
+//    random dataset items, random noise), quantized as the official
+//    (img * 127.5 + 128).clamp(0, 255).to(uint8), 64 per detector call,
+//    until max_items;
+//  - a grey image is repeated to three channels before the detector.
+// The detector sees float32 [n, 3, H, W] holding the 0..255 pixel values.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "engine/ops.h"
+#include "metrics/feature_stats.h"
+#include "train/dataset.h"
+
+namespace gf::metrics {
+
+// Images [n, 3, H, W] float32 of 0..255 values -> features [n, D] float32
+// (InceptionV3::features, or ::probabilities for the Inception Score).
+using Detector = std::function<Tensor(const Tensor& images)>;
+// n generated images [n, C, H, W] in [-1, 1] on any device; latents, labels
+// and noise come from rng.
+using ImageGenerator = std::function<Tensor(int64_t n, gf::Generator& rng)>;
+// A progress line ("generator features: 2048 of 50000 items, 12.3 ms/item").
+using ProgressFn = std::function<void(const std::string&)>;
+
+struct FeatureOptions {
+  Device device = Device::cpu();  // where the detector runs
+  int64_t batch_size = 64;        // images per detector call (the official batch_size)
+  int64_t batch_gen = 4;          // images per generator call (the official batch_gen)
+  ProgressFn progress;            // every ~1000 items and at the end; may be empty
+};
+
+// The dataset's items [0, count) with count = size(), or its first half when
+// keep_xflips is false and the dataset holds mirrored copies; at most
+// max_items (<= 0: all).
+std::vector<int64_t> real_items(const Dataset& ds, bool keep_xflips, int64_t max_items);
+
+FeatureStats dataset_features(const Dataset& ds, const std::vector<int64_t>& items, const Detector& detector,
+                              bool capture_all, bool capture_mean_cov, const FeatureOptions& opt);
+
+// max_items > 0 generated images through the detector. Deterministic for a
+// given rng state.
+FeatureStats generator_features(const ImageGenerator& generator, int64_t max_items, const Detector& detector,
+                                gf::Generator& rng, bool capture_all, bool capture_mean_cov,
+                                const FeatureOptions& opt);
+
+// [n, C, H, W] in [-1, 1] -> float32 [n, 3, H, W] on the CPU holding
+// trunc(clamp(x * 127.5 + 128, 0, 255)), grey repeated to three channels.
+Tensor quantize_for_detector(const Tensor& images);
+
+}  // namespace gf::metrics

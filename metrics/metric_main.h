@@ -1,0 +1,62 @@
+// The metrics by their official names (StyleGAN2-ADA metrics/metric_main.py),
+// computed from a generator, the real images and the Inception detector:
+//   fid50k_full  FID of 50k generated images against every real image,
+//                x-flipped copies left out;
+//   fid50k       FID of 50k generated images against the first 50k items of
+//                the dataset as the run sees it (x-flipped copies included);
+//   is50k        Inception Score of 50k generated images (10 splits).
+// Results go to <run>/metric-<name>.jsonl as the official report_metric
+// writes them. The real images' statistics are cached by content
+// (metrics/stats_cache.h), as the official cache does by dataset options.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "metrics/compute_features.h"
+
+namespace gf::metrics {
+
+bool is_valid_metric(const std::string& name);
+std::vector<std::string> list_valid_metrics();
+// "fid50k_full,is50k" -> names; "none" or "" -> none. Throws gf::Error naming
+// an unknown metric and listing the valid ones.
+std::vector<std::string> parse_metric_list(const std::string& list);
+
+struct MetricContext {
+  const Dataset* dataset = nullptr;  // the real images, as the run built them (x-flips included with --mirror)
+  ImageGenerator generator;          // G_ema, truncation 1, random noise
+  Detector features;                 // InceptionV3::features: [n, 2048]
+  Detector probabilities;            // InceptionV3::probabilities: [n, 1008] (is50k)
+  std::string detector_key;          // names the detector's weights in the cache key
+  std::string cache_dir;             // real-image statistics cache; empty: none
+  uint64_t seed = 0;                 // latents, labels and noise of the generated images
+  int64_t max_items = 0;             // > 0: at most this many generated and real images (quick checks)
+  FeatureOptions feature_opt;
+  std::function<void(const std::string&)> log;  // progress and cache lines; may be empty
+};
+
+struct MetricResult {
+  std::string metric;
+  nlohmann::json results;  // {"fid50k_full": 12.3} or {"is50k_mean": .., "is50k_std": ..}
+  double total_time = 0;   // seconds
+  int64_t num_gen = 0, num_real = 0;
+  bool capped = false;     // max_items made the counts smaller than the name says
+};
+
+// Throws gf::Error for an unknown name or a missing detector function.
+MetricResult calc_metric(const std::string& name, const MetricContext& ctx);
+
+// The official jsonl line: results, metric, total_time, total_time_str,
+// num_gpus, snapshot_pkl (the snapshot's path relative to run_dir), timestamp;
+// with max_items, also num_gen and num_real. Appended to
+// <run_dir>/metric-<name>.jsonl when run_dir is not empty; returned.
+std::string report_metric(const MetricResult& r, const std::string& run_dir, const std::string& snapshot);
+
+// "1h 02m 03s" as the official format_time.
+std::string format_time(double seconds);
+
+}  // namespace gf::metrics

@@ -1,0 +1,84 @@
+#include "metrics/stats_cache.h"
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "engine/error.h"
+#include "engine/io/safetensors.h"
+
+namespace gf::metrics {
+namespace {
+
+constexpr uint64_t kFnvOffset = 1469598103934665603ull, kFnvPrime = 1099511628211ull;
+
+void fnv(uint64_t& h, const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * kFnvPrime;
+}
+
+std::string hex(uint64_t v) {
+  char b[20];
+  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+}  // namespace
+
+std::string default_cache_dir() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/ganforge/gan-metrics";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/ganforge/gan-metrics";
+  return "";
+}
+
+std::string dataset_content_key(const Dataset& ds, const std::vector<int64_t>& items) {
+  uint64_t h = kFnvOffset;
+  const int64_t shape[3] = {int64_t(items.size()), ds.channels(), ds.resolution()};
+  fnv(h, reinterpret_cast<const uint8_t*>(shape), sizeof shape);
+  std::vector<uint8_t> px(size_t(ds.channels()) * ds.resolution() * ds.resolution());
+  for (int64_t i : items) {
+    ds.image(i, px.data());
+    fnv(h, px.data(), px.size());
+  }
+  return hex(h);
+}
+
+std::string cache_file(const std::string& dir, const std::string& dataset_name, const std::string& key) {
+  uint64_t h = kFnvOffset;
+  fnv(h, reinterpret_cast<const uint8_t*>(key.data()), key.size());
+  std::string name;
+  for (char c : dataset_name) name += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+  return dir + "/" + name + "-" + hex(h) + ".bin";
+}
+
+std::optional<FeatureStats> load_cached_stats(const std::string& path, const std::string& key,
+                                              const std::function<void(const std::string&)>& log) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  try {
+    const io::SafetensorsFile f = io::read_safetensors(path);
+    const auto k = f.metadata.find("key"), n = f.metadata.find("num_items");
+    const auto m = f.tensors.find("raw_mean"), c = f.tensors.find("raw_cov");
+    if (k == f.metadata.end() || k->second != key || n == f.metadata.end() || m == f.tensors.end() ||
+        c == f.tensors.end())
+      throw Error("not the statistics of this dataset and detector");
+    const int64_t items = std::stoll(n->second);
+    return FeatureStats::from_raw(m->second, c->second, items, items);
+  } catch (const std::exception& e) {
+    if (log) log("metrics cache: ignoring " + path + " (" + e.what() + "); computing the statistics again");
+    return std::nullopt;
+  }
+}
+
+void save_cached_stats(const std::string& path, const std::string& key, const FeatureStats& stats,
+                       const std::function<void(const std::string&)>& log) {
+  try {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    io::save_safetensors(path, {{"raw_mean", stats.raw_mean()}, {"raw_cov", stats.raw_cov()}},
+                         {{"key", key}, {"num_items", std::to_string(stats.num_items())}});
+  } catch (const std::exception& e) {
+    if (log) log(std::string("metrics cache: could not write ") + path + " (" + e.what() + ")");
+  }
+}
+
+}  // namespace gf::metrics

@@ -1,0 +1,276 @@
+// The metrics' arithmetic and pipeline (metrics/): FID and IS against the
+// official formulas run in numpy/scipy (tools/make_metrics_golden.py), the
+// float64 feature statistics, the quantization of generated images, the
+// real-image cache, and whole metrics with a stand-in detector (the Inception
+// network itself is tests/test_inception.cpp).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/error.h"
+#include "engine/io/safetensors.h"
+#include "metrics/compute_features.h"
+#include "metrics/feature_stats.h"
+#include "metrics/frechet.h"
+#include "metrics/inception_score.h"
+#include "metrics/metric_main.h"
+#include "metrics/stats_cache.h"
+#include "tests/testing.h"
+
+using namespace gf;
+using namespace gf::metrics;
+namespace fs = std::filesystem;
+
+namespace {
+
+io::TensorMap golden() { return io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/metrics_golden.bin"); }
+
+FeatureStats stats_of(const Tensor& x) {
+  FeatureStats s(false, true, 0);
+  s.append(x);
+  return s;
+}
+
+double fid_of(const Tensor& gen, const Tensor& real) {
+  std::vector<double> mg, sg, mr, sr;
+  stats_of(gen).mean_cov(mg, sg);
+  stats_of(real).mean_cov(mr, sr);
+  return frechet_distance(mg, sg, mr, sr);
+}
+
+// A dataset of n grey 8x8 images with varied pixels, with or without mirrored copies.
+std::unique_ptr<Dataset> small_dataset(int64_t n, bool xflip) {
+  std::vector<uint8_t> px(size_t(n) * 64);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 37 + (i / 64) * 11 + (i * i) % 13) % 256);
+  DatasetOptions o;
+  o.xflip = xflip;
+  return std::make_unique<Dataset>("tiny", 8, 1, px, std::vector<int64_t>{}, o);
+}
+
+// Stand-in detector: 6 fixed random projections of the 0..255 pixels (first
+// channel) plus one nonlinear feature, so statistics depend on every pixel.
+Detector projection_detector() {
+  return [](const Tensor& images) {
+    REQUIRE(images.size(1) == 3);
+    const int64_t n = images.size(0), p = images.size(2) * images.size(3);
+    const Tensor x = slice(images, 1, 0, 1).reshape({n, p}).to(DType::f64);
+    const Tensor w = test::random_tensor({p, 6}, 77) * (1.0 / 255.0);
+    const Tensor f = matmul(x, w);
+    return concat({f, square(slice(f, 1, 0, 1)) * 0.1}, 1).to(DType::f32);
+  };
+}
+
+// A "generator" that replays the dataset's images in order as [-1, 1] floats.
+ImageGenerator replay(const Dataset& ds) {
+  auto next = std::make_shared<int64_t>(0);
+  return [&ds, next](int64_t n, gf::Generator&) {
+    Tensor out = Tensor::empty({n, 1, 8, 8});
+    std::vector<uint8_t> px(64);
+    for (int64_t i = 0; i < n; ++i) {
+      ds.image((*next)++ % ds.size(), px.data());
+      for (int k = 0; k < 64; ++k) out.data<float>()[i * 64 + k] = float(px[size_t(k)]) / 127.5f - 1.0f;
+    }
+    return out;
+  };
+}
+
+}  // namespace
+
+TEST_CASE("frechet_distance equals the official scipy formula", "[metrics]") {
+  const auto g = golden();
+  for (const char* name : {"fid_d16", "fid_d64_close", "fid_d1"}) {
+    const double want = g.at(std::string(name) + ".fid").item();
+    const double got = fid_of(g.at(std::string(name) + ".gen"), g.at(std::string(name) + ".real"));
+    INFO(name << ": got " << got << ", scipy " << want);
+    CHECK(std::abs(got - want) <= 1e-9 + 1e-8 * std::abs(want));
+  }
+  // Singular covariances: scipy's sqrtm has imaginary parts the official
+  // code drops; the eigenvalue form clamps the negative rounding instead.
+  const double want = g.at("fid_d48_singular.fid").item();
+  const double got = fid_of(g.at("fid_d48_singular.gen"), g.at("fid_d48_singular.real"));
+  INFO("singular: got " << got << ", scipy " << want);
+  CHECK(std::abs(got - want) <= 1e-4 * std::abs(want));
+}
+
+TEST_CASE("frechet_distance: closed forms and properties", "[metrics]") {
+  // One dimension: (mu1 - mu2)^2 + (s1 - s2)^2 for standard deviations s.
+  CHECK(frechet_distance({1.5}, {4.0}, {-0.5}, {0.25}) == Approx(4.0 + 2.25).epsilon(1e-12));
+  // Diagonal covariances: the sum over dimensions.
+  CHECK(frechet_distance({0, 0}, {4, 0, 0, 9}, {1, 0}, {1, 0, 0, 1}) == Approx(1 + 1 + 4).epsilon(1e-12));
+  // Symmetric, zero against itself.
+  const auto g = golden();
+  const Tensor a = g.at("fid_d16.gen"), b = g.at("fid_d16.real");
+  CHECK(fid_of(a, b) == Approx(fid_of(b, a)).epsilon(1e-10));
+  CHECK(std::abs(fid_of(a, a)) < 1e-9);
+  CHECK_THROWS_WITH(frechet_distance({0}, {1}, {0, 0}, {1, 0, 0, 1}), Catch::Contains("do not match"));
+  CHECK_THROWS_WITH(frechet_distance({NAN}, {1}, {0}, {1}), Catch::Contains("non-finite"));
+}
+
+TEST_CASE("inception_score equals the official numpy formula", "[metrics]") {
+  const auto g = golden();
+  for (const char* name : {"is_n40_k12", "is_n53_k30_peaked"}) {
+    const Tensor p = g.at(std::string(name) + ".probs");
+    const std::vector<double> want = g.at(std::string(name) + ".is").to_vector();
+    std::vector<float> probs;
+    for (double v : p.to_vector()) probs.push_back(float(v));
+    const auto [mean, std] = inception_score(probs, p.size(0), p.size(1), 10);
+    INFO(name << ": mean " << mean << " vs " << want[0] << ", std " << std << " vs " << want[1]);
+    CHECK(mean == Approx(want[0]).epsilon(1e-5));
+    CHECK(std == Approx(want[1]).epsilon(1e-4).margin(1e-6));
+  }
+  // Identical one-hot rows: every part's marginal is that row: score 1.
+  std::vector<float> same(20 * 4, 0.0f);
+  for (int i = 0; i < 20; ++i) same[size_t(i) * 4 + 1] = 1.0f;
+  CHECK(inception_score(same, 20, 4, 10).first == Approx(1.0));
+  CHECK_THROWS_WITH(inception_score(same, 5, 16, 10), Catch::Contains("at least 10 rows"));
+}
+
+TEST_CASE("FeatureStats: float64 sums, the biased covariance, max_items", "[metrics]") {
+  const Tensor x = test::random_tensor({37, 5}, 3).to(DType::f32);
+  FeatureStats s(true, true, 30);
+  s.append(slice(x, 0, 0, 20));
+  s.append(slice(x, 0, 20, 37));  // 7 of these rows are past max_items
+  CHECK(s.is_full());
+  CHECK(s.num_items() == 30);
+  CHECK(s.all().size() == 30 * 5);
+  std::vector<double> mean, cov;
+  s.mean_cov(mean, cov);
+  const std::vector<double> v = slice(x, 0, 0, 30).to_vector();
+  for (int j = 0; j < 5; ++j) {
+    double m = 0;
+    for (int i = 0; i < 30; ++i) m += v[size_t(i * 5 + j)];
+    CHECK(mean[size_t(j)] == Approx(m / 30).epsilon(1e-12));
+  }
+  for (int a = 0; a < 5; ++a)
+    for (int b = 0; b < 5; ++b) {
+      double c = 0;
+      for (int i = 0; i < 30; ++i) c += (v[size_t(i * 5 + a)] - mean[size_t(a)]) * (v[size_t(i * 5 + b)] - mean[size_t(b)]);
+      CHECK(cov[size_t(a * 5 + b)] == Approx(c / 30).margin(1e-12));
+    }
+  // The cache's round trip keeps the sums bit for bit.
+  const FeatureStats r = FeatureStats::from_raw(s.raw_mean(), s.raw_cov(), s.num_items(), s.num_items());
+  std::vector<double> mean2, cov2;
+  r.mean_cov(mean2, cov2);
+  CHECK(mean2 == mean);
+  CHECK(cov2 == cov);
+  FeatureStats t(false, true, 0);
+  t.append(x);
+  CHECK_THROWS_WITH(t.append(test::random_tensor({2, 4}, 1).to(DType::f32)), Catch::Contains("4 columns, earlier ones 5"));
+  CHECK_THROWS_WITH(FeatureStats(false, true, 0).mean_cov(mean, cov), Catch::Contains("no features"));
+}
+
+TEST_CASE("quantize_for_detector: the official uint8 conversion of generated images", "[metrics]") {
+  const Tensor x = Tensor::from_vector({-1.0, -1.5, 1.0, 1.2, 0.0, -0.004, 0.5, NAN}, {1, 1, 2, 4});
+  const std::vector<double> q = quantize_for_detector(x).to_vector();
+  REQUIRE(q.size() == 24);  // grey repeated to three channels
+  // x * 127.5 + 128: 0.5, -63.75, 255.5, 281, 128, 127.49, 191.75 -> clamp, truncate.
+  const std::vector<double> want = {0, 0, 255, 255, 128, 127, 191, 0};
+  for (int c = 0; c < 3; ++c)
+    for (size_t i = 0; i < 8; ++i) CHECK(q[size_t(c) * 8 + i] == want[i]);
+}
+
+TEST_CASE("real_items: the _full metrics leave mirrored copies out", "[metrics]") {
+  const auto ds = small_dataset(5, true);
+  REQUIRE(ds->size() == 10);
+  CHECK(real_items(*ds, false, 0) == std::vector<int64_t>{0, 1, 2, 3, 4});
+  CHECK(real_items(*ds, true, 0).size() == 10);
+  CHECK(real_items(*ds, true, 7).size() == 7);
+  CHECK(real_items(*ds, false, 3) == std::vector<int64_t>{0, 1, 2});
+}
+
+TEST_CASE("fid of a generator that replays the dataset is zero; of another, not", "[metrics]") {
+  const auto ds = small_dataset(24, false);
+  const fs::path cache = fs::temp_directory_path() / ("gf_metrics_cache_" + std::to_string(::getpid()));
+  fs::remove_all(cache);
+  std::vector<std::string> lines;
+  MetricContext ctx;
+  ctx.dataset = ds.get();
+  ctx.generator = replay(*ds);
+  ctx.features = projection_detector();
+  ctx.detector_key = "projection";
+  ctx.cache_dir = cache.string();
+  ctx.max_items = 24;
+  ctx.feature_opt.batch_size = 8;
+  ctx.feature_opt.batch_gen = 4;
+  ctx.log = [&](const std::string& l) { lines.push_back(l); };
+  const MetricResult r = calc_metric("fid50k_full", ctx);
+  CHECK(r.num_gen == 24);
+  CHECK(r.num_real == 24);
+  CHECK(r.capped);
+  CHECK(std::abs(r.results["fid50k_full"].get<double>()) < 1e-6);
+
+  // Shifted images: a positive distance, and the second run reads the
+  // real statistics from the cache with the same value bit for bit.
+  ctx.generator = [g = replay(*ds)](int64_t n, gf::Generator& rng) { return g(n, rng) * 0.8; };
+  const double d1 = calc_metric("fid50k_full", ctx).results["fid50k_full"].get<double>();
+  CHECK(d1 > 0.01);
+  const bool cached = std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("from the cache") != std::string::npos;
+  });
+  CHECK(cached);
+  ctx.generator = [g = replay(*ds)](int64_t n, gf::Generator& rng) { return g(n, rng) * 0.8; };
+  CHECK(calc_metric("fid50k_full", ctx).results["fid50k_full"].get<double>() == d1);
+
+  // Another detector key is another cache entry; a damaged entry is ignored and rewritten.
+  REQUIRE(std::distance(fs::directory_iterator(cache), fs::directory_iterator()) == 1);
+  const fs::path entry = fs::directory_iterator(cache)->path();
+  { std::ofstream(entry, std::ios::trunc) << "not a cache file"; }
+  lines.clear();
+  ctx.generator = [g = replay(*ds)](int64_t n, gf::Generator& rng) { return g(n, rng) * 0.8; };
+  CHECK(calc_metric("fid50k_full", ctx).results["fid50k_full"].get<double>() == d1);
+  CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return l.find("ignoring") != std::string::npos; }));
+  CHECK(load_cached_stats(entry.string(), "other key", {}) == std::nullopt);
+  fs::remove_all(cache);
+}
+
+TEST_CASE("the cache key follows the images' content, not their names", "[metrics]") {
+  const auto a = small_dataset(6, false);
+  std::vector<uint8_t> px(6 * 64, 10);
+  const Dataset b("tiny", 8, 1, px, {}, {});
+  const auto items = real_items(*a, false, 0);
+  CHECK(dataset_content_key(*a, items) == dataset_content_key(*small_dataset(6, false), items));
+  CHECK(dataset_content_key(*a, items) != dataset_content_key(b, items));
+  CHECK(dataset_content_key(*a, items) != dataset_content_key(*a, {0, 1, 2}));
+}
+
+TEST_CASE("report_metric writes the official jsonl line", "[metrics]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_metrics_run_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  MetricResult r;
+  r.metric = "fid50k_full";
+  r.results = {{"fid50k_full", 12.5}};
+  r.total_time = 3725.4;
+  const std::string line = report_metric(r, dir.string(), (dir / "network-snapshot-000004.bin").string());
+  report_metric(r, dir.string(), (dir / "network-snapshot-000008.bin").string());
+  std::ifstream f(dir / "metric-fid50k_full.jsonl");
+  std::string l1, l2;
+  REQUIRE(std::getline(f, l1));
+  REQUIRE(std::getline(f, l2));
+  CHECK(l1 == line);
+  const auto j = nlohmann::json::parse(l2);
+  CHECK(j["results"]["fid50k_full"] == 12.5);
+  CHECK(j["metric"] == "fid50k_full");
+  CHECK(j["total_time_str"] == "1h 02m 05s");
+  CHECK(j["num_gpus"] == 1);
+  CHECK(j["snapshot_pkl"] == "network-snapshot-000008.bin");
+  CHECK(j.contains("timestamp"));
+  CHECK(!j.contains("num_gen"));
+  fs::remove_all(dir);
+  CHECK(format_time(59.4) == "59s");
+  CHECK(format_time(90) == "1m 30s");
+  CHECK(format_time(2.5) == "2s");  // half to even, as np.rint
+  CHECK(format_time(90061) == "1d 01h 01m");
+}
+
+TEST_CASE("metric names are the official ones", "[metrics]") {
+  CHECK(parse_metric_list("none").empty());
+  CHECK(parse_metric_list("fid50k_full,is50k") == std::vector<std::string>{"fid50k_full", "is50k"});
+  CHECK_THROWS_WITH(parse_metric_list("fid50k_full,fid10k"),
+                    Catch::Contains("unknown metric 'fid10k'") && Catch::Contains("fid50k_full, fid50k, is50k"));
+  CHECK(is_valid_metric("fid50k"));
+  CHECK(!is_valid_metric("kid50k_full"));
+}
