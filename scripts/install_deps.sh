@@ -2,7 +2,8 @@
 # Installs what ganforge needs from Debian's packages. Idempotent: installs
 # only what is missing, and runs apt-get update only then.
 #   scripts/install_deps.sh          build and train dependencies
-#   scripts/install_deps.sh --torch  also PyTorch (python3-torch) and Pillow (python3-pil: tools/make_pil_resize_golden.py), which tools/convert_weights.py, its
+#   scripts/install_deps.sh --torch  also PyTorch (python3-torch), Pillow (python3-pil: tools/make_pil_resize_golden.py) and SciPy
+#                                    (python3-scipy: tools/make_metrics_golden.py, the official FID's sqrtm), which tools/convert_weights.py, its
 #                                    tests and the golden-data scripts in tools/ use (--golden: the same)
 #   scripts/install_deps.sh --chromium  also headless Chromium (and a font), which the report.html
 #                                    tests render pages with
@@ -15,7 +16,7 @@ set -euo pipefail
 pkgs=(cmake make g++ catch2 nlohmann-json3-dev libstb-dev libopenblas-openmp-dev libdnnl-dev ocl-icd-opencl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin iproute2)
 for a in "$@"; do
   case "$a" in
-    --torch | --golden) pkgs+=(python3-torch python3-pil) ;;
+    --torch | --golden) pkgs+=(python3-torch python3-pil python3-scipy) ;;
     --chromium) pkgs+=(chromium fonts-dejavu-core) ;;
     *) echo "install_deps: unknown option $a" >&2; exit 1 ;;
   esac

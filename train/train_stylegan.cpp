@@ -23,6 +23,8 @@
 
 #include "engine/dist/communicator.h"
 #include "engine/io/safetensors.h"
+#include "metrics/inception_detector.h"
+#include "metrics/training_metrics.h"
 #include "train/stylegan2/checkpoint.h"
 #include "train/cli.h"
 #include "train/stylegan2/configs.h"
@@ -207,7 +209,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
 int run(int argc, char** argv) {
   cli::Args args(argc, argv, "train_stylegan",
                  "Train a StyleGAN2 network. Without --data it trains on Fashion-MNIST (Debian's dataset-fashion-mnist).",
-                 {{"outdir", "DIR", "runs", "where to make the run folder"},
+                 metrics::with_metric_flags({{"outdir", "DIR", "runs", "where to make the run folder"},
                   {"arch", "NAME", "stylegan2", "stylegan2, or stylegan: StyleGAN (v1) with progressive growing (--cfg 1gpu, cpu, tiny)"},
                   {"data", "PATH", "", "image folder or .zip (default: Fashion-MNIST)"},
                   {"cfg", "NAME", "auto", "auto, stylegan2, paper256, paper512, paper1024, cifar, small, tiny"},
@@ -230,7 +232,7 @@ int run(int argc, char** argv) {
                   {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a snapshot's weights"},
                   {"record-draws", "DIR", "", "write every random draw of each minibatch to DIR/draws-mb<K>.bin (for a reference to replay)"},
                   {"replay-draws", "PATHS", "", "take every random draw from these draw-log files or folders (comma-separated)"},
-                  cli::device("device", "cpu", "where to train")});
+                  cli::device("device", "cpu", "where to train")}));
   if (args.help()) {
     std::cout << args.usage();
     return 0;
@@ -264,6 +266,17 @@ int run(int argc, char** argv) {
   }
   if (arch == "stylegan" && world > 1)
     throw Error("--arch stylegan trains on one device in one process; launch it without mpirun or WORLD_SIZE > 1");
+  const metrics::MetricRequest metric_req = metrics::metric_request(args);
+  if (!metric_req.names.empty() && arch != "stylegan2")
+    throw Error("--metrics during training applies to --arch stylegan2; run calc_metrics on the snapshots");
+  // Rank 0 alone would evaluate for minutes while the others wait in their
+  // next collective, past its timeout (GF_DIST_TIMEOUT).
+  if (!metric_req.names.empty() && world > 1)
+    throw Error("--metrics with one process per device is not supported: train without it and run calc_metrics "
+                "on the snapshots, or use --gpus N in one process");
+  // Loaded before the data and the run folder: a bad file is one line, early.
+  const std::optional<metrics::InceptionDetector> detector =
+      metric_req.names.empty() ? std::nullopt : std::optional(metrics::load_inception_detector(metric_req.detector, dev));
   const auto ds = open_dataset(args.str("data"), dopt);
   if (arch == "stylegan") {
     DatasetOptions v1opt = dopt;
@@ -321,7 +334,10 @@ int run(int argc, char** argv) {
                             {"resume_kimg", trainer->cur_nimg() / 1000.0},
                             {"snap", args.integer("snap")},
                             {"tick", args.number("tick")},
-                            {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()}};
+                            {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()},
+                            {"mirror", dopt.xflip},
+                            {"cond", dopt.use_labels},
+                            {"metrics", metric_req.names}};
   run.write_json("training_options.json", options);
   // A resumed run's report continues the curves of the run it came from.
   if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer->cur_nimg());
@@ -341,6 +357,37 @@ int run(int argc, char** argv) {
   // What the loader skipped or converted, by file (train/dataset.h).
   for (const std::string& line : ds->notes()) run.log(line);
 
+  // Metrics after every snapshot (the official loop's metric_main.calc_metric
+  // on G_ema): the real images are the whole dataset, as the official
+  // metrics reset max_size, so --max-images reopens it in full.
+  std::unique_ptr<Dataset> full_ds;
+  if (detector) {
+    if (dopt.max_images > 0) {
+      DatasetOptions all = dopt;
+      all.max_images = 0;
+      full_ds = open_dataset(args.str("data"), all);
+    }
+    metrics::MetricContext ctx;
+    ctx.dataset = full_ds ? full_ds.get() : ds.get();
+    StyleGAN2Trainer* tr = trainer.get();
+    ctx.generator = [tr, ds = ctx.dataset](int64_t n, gf::Generator& rng) {
+      const Device d = tr->setup().device;
+      const Tensor z = randn({n, tr->setup().G_kwargs.z_dim}, rng, DType::f32, d);
+      const Tensor c = random_labels(*ds, n, rng, d);  // undefined without labels
+      stylegan2::SynthesisOptions so;  // truncation 1, random noise: the official G_kwargs {}
+      so.noise_mode = NoiseMode::random;
+      so.noise_gen = &rng;
+      return tr->G_ema().forward(z, c, 1, std::nullopt, so);
+    };
+    detector->attach(ctx);
+    ctx.cache_dir = metric_req.cache_dir;
+    ctx.max_items = metric_req.max_items;
+    ctx.feature_opt.device = dev;
+    ctx.log = [&run](const std::string& l) { run.log(l); };
+    lo.after_snapshot = [metric_req, ctx, &run](const std::string& snapshot) {
+      metrics::evaluate_metrics(metric_req, ctx, run.path(), snapshot, ctx.log);
+    };
+  }
   run_training(*trainer, run, lo);
   run.log("Done: " + run.path());
   return 0;

@@ -109,13 +109,16 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
     run->append_stats(stats);
     if (done || (image_snap > 0 && tick % image_snap == 0)) t.write_fakes(run->file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
     if (snap) {
-      t.write_snapshot(run->file("network-snapshot-" + tag + ".bin"));
+      const std::string snapshot = run->file("network-snapshot-" + tag + ".bin");
+      t.write_snapshot(snapshot);
       t.write_checkpoint(run->file("checkpoint.bin"));
+      if (opt.after_snapshot) opt.after_snapshot(snapshot);
     }
     update_report(run->path(), /*live=*/!done);  // report.html; the last one, at the end, is final
     ++tick;
     tick_start_nimg = t.cur_nimg();
-    tick_t = now;
+    // The next tick's clock starts after this one's writes and metrics.
+    tick_t = opt.after_snapshot && snap ? std::chrono::steady_clock::now() : now;
   }
 }
 

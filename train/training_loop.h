@@ -6,6 +6,7 @@
 // names and the schedule of writes.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -84,6 +85,11 @@ struct TickOutputs {
   int image_snap_ticks = 0;   // fakes grid interval; 0: with the snapshots
   int grid_w = 8, grid_h = 4;
   bool progress = false;      // redraw a progress line after every step (for a terminal)
+  // Called on the writing process after each network snapshot, with its path:
+  // where the official loop evaluates its metrics (metrics/metric_main.h).
+  // When set, the next tick's clock starts after it (and the snapshot), as
+  // the official loop starts a tick's clock after its maintenance.
+  std::function<void(const std::string& snapshot)> after_snapshot;
 };
 
 struct LoopOptions : TickOutputs {

@@ -1,0 +1,165 @@
+// calc_metrics: the official calc_metrics.py of StyleGAN2-ADA for a generator
+// .bin (a train_stylegan or train_pggan snapshot or checkpoint, a converted
+// official network): each --metrics entry (fid50k_full, fid50k, is50k;
+// metrics/metric_main.h) of its G_ema against --data, reported as the official
+// jsonl line on stdout and, when the network sits in a run folder (beside
+// training_options.json), appended to that folder's metric-<name>.jsonl.
+// Without --data the run folder's training_options.json names the dataset and
+// whether it was mirrored, as the official script looks up the pickle's
+// training_set_kwargs. Generated images: StyleGAN2 G_ema with truncation 1 and
+// random noise (the official G_kwargs {}); StyleGAN (v1) without truncation
+// and with random noise (v1's metrics run is_validation=True); PGGAN at its
+// stored lod; labels of random dataset items for conditional networks.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/error.h"
+#include "engine/io/safetensors.h"
+#include "metrics/inception_detector.h"
+#include "metrics/training_metrics.h"
+#include "models/network_file.h"
+#include "models/pggan/network_file.h"
+#include "models/stylegan/network_file.h"
+#include "models/stylegan2/network_file.h"
+#include "train/cli.h"
+#include "train/dataset.h"
+
+namespace {
+
+using namespace gf;
+namespace fs = std::filesystem;
+
+// A loaded generator of any family, as the metrics call it: n images in
+// [-1, 1] from latents, labels and noise drawn from rng.
+struct LoadedGenerator {
+  std::shared_ptr<Module> owner;
+  metrics::ImageGenerator fn;
+  int resolution = 0, c_dim = 0;
+};
+
+LoadedGenerator load_any_generator(const io::SafetensorsFile& file, const std::string& path, Device dev,
+                                   const Dataset** ds) {
+  LoadedGenerator g;
+  const std::string family = network_family(file);
+  if (family == pggan::kFamily) {
+    std::shared_ptr<pggan::Generator> G = pggan::load_generator(file, path, "G_ema");
+    G->to(dev);
+    g.resolution = G->config().resolution;
+    g.c_dim = G->config().label_size;
+    g.fn = [G, dev, ds](int64_t n, gf::Generator& rng) {
+      const Tensor z = randn({n, G->latent_size()}, rng, DType::f32, dev);
+      return G->forward(z, random_labels(**ds, n, rng, dev));
+    };
+    g.owner = G;
+  } else if (family == stylegan::kFamily) {
+    std::shared_ptr<stylegan::Generator> G = stylegan::load_generator(file, path, "G_ema");
+    G->to(dev);
+    g.resolution = G->config().resolution;
+    g.c_dim = G->config().label_size;
+    g.fn = [G, dev, ds](int64_t n, gf::Generator& rng) {
+      const Tensor z = randn({n, G->config().latent_size}, rng, DType::f32, dev);
+      stylegan::SynthesisOptions so;
+      so.noise_mode = NoiseMode::random;
+      so.noise_gen = &rng;
+      return G->synthesis(G->mapping(z, random_labels(**ds, n, rng, dev)), G->lod(), so);
+    };
+    g.owner = G;
+  } else {
+    std::shared_ptr<stylegan2::Generator> G = stylegan2::load_generator(file, path);
+    G->to(dev);
+    g.resolution = G->config().img_resolution;
+    g.c_dim = G->config().c_dim;
+    g.fn = [G, dev, ds](int64_t n, gf::Generator& rng) {
+      const Tensor z = randn({n, G->config().z_dim}, rng, DType::f32, dev);
+      stylegan2::SynthesisOptions so;
+      so.noise_mode = NoiseMode::random;
+      so.noise_gen = &rng;
+      return G->forward(z, random_labels(**ds, n, rng, dev), 1, std::nullopt, so);
+    };
+    g.owner = G;
+  }
+  return g;
+}
+
+// The run folder holding the network (beside training_options.json), or "".
+std::string run_folder_of(const std::string& network) {
+  const fs::path dir = fs::absolute(network).parent_path();
+  std::error_code ec;
+  return fs::is_regular_file(dir / "training_options.json", ec) ? dir.string() : std::string();
+}
+
+int run(int argc, char** argv) {
+  cli::Args args(argc, argv, "calc_metrics",
+                 "Calculate quality metrics (FID, IS) of a generator snapshot, as the official calc_metrics.py.",
+                 metrics::with_metric_flags(
+                     {{"network", "FILE.bin", "", "generator snapshot or converted network (required)"},
+                      {"data", "PATH", "", "dataset to evaluate against (default: the run's, from training_options.json)"},
+                      cli::integer("mirror", "0|1", "", "whether the dataset was augmented with x-flips in training (default: the run's)", 0, 1),
+                      cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise", 0, cli::kSeedMax),
+                      cli::device("device", "cpu", "where to run")}));
+  if (args.help()) {
+    std::cout << args.usage();
+    return 0;
+  }
+  if (!args.has("network")) throw Error("--network is required (see --help)");
+  const metrics::MetricRequest req = metrics::metric_request(args);
+  if (req.names.empty()) throw Error("--metrics is none: nothing to calculate");
+  const Device dev = args.device("device");
+  const std::string path = args.str("network");
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  const metrics::InceptionDetector detector = metrics::load_inception_detector(req.detector, dev);
+
+  // The dataset: --data, else the run folder's options, as the official lookup.
+  const std::string run_dir = run_folder_of(path);
+  nlohmann::json run_options;
+  if (!run_dir.empty()) {
+    std::ifstream f(run_dir + "/training_options.json");
+    run_options = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+  }
+  DatasetOptions dopt;
+  std::string data;
+  if (args.has("data")) {
+    data = args.str("data");
+  } else if (run_options.is_object() && run_options.contains("data") && run_options["data"].is_string()) {
+    data = run_options["data"].get<std::string>();  // "" is Fashion-MNIST, the programs' default
+  } else {
+    throw Error("--data is required: " + path + " is not in a run folder with training_options.json");
+  }
+  if (args.has("mirror")) dopt.xflip = args.integer("mirror") == 1;
+  else if (!args.has("data") && run_options.contains("mirror") && run_options["mirror"].is_boolean())
+    dopt.xflip = run_options["mirror"].get<bool>();
+
+  const Dataset* ds_ptr = nullptr;
+  LoadedGenerator G = load_any_generator(file, path, dev, &ds_ptr);
+  dopt.use_labels = G.c_dim > 0;  // as the official use_labels = (G.c_dim != 0)
+  const std::unique_ptr<Dataset> ds = open_dataset(data, dopt);
+  ds_ptr = ds.get();
+  if (ds->resolution() != G.resolution)
+    throw Error("the dataset's images are " + std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) +
+                ", the generator's " + std::to_string(G.resolution) + "x" + std::to_string(G.resolution));
+  if (G.c_dim > 0 && ds->c_dim() != G.c_dim)
+    throw Error("the generator takes " + std::to_string(G.c_dim) + " classes, the dataset has " + std::to_string(ds->c_dim()));
+
+  metrics::MetricContext ctx;
+  ctx.dataset = ds.get();
+  ctx.generator = G.fn;
+  detector.attach(ctx);
+  ctx.cache_dir = req.cache_dir;
+  ctx.max_items = req.max_items;
+  ctx.seed = static_cast<uint64_t>(args.integer("seed"));
+  ctx.feature_opt.device = dev;
+  auto log = [](const std::string& l) { std::cout << l << std::endl; };
+  ctx.log = log;
+  ctx.feature_opt.progress = log;
+  std::cout << "Dataset " << ds->name() << ": " << ds->size() << " images" << (dopt.xflip ? " (with x-flips)" : "")
+            << (run_dir.empty() ? "" : "; results also go to " + run_dir) << std::endl;
+  metrics::evaluate_metrics(req, ctx, run_dir, run_dir.empty() ? path : fs::absolute(path).string(), log);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return gf::cli::run_main("calc_metrics", [&] { return run(argc, argv); }); }
