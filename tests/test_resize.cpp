@@ -22,7 +22,9 @@ using gf::test::random_tensor;
 namespace {
 constexpr ResizeCoords kAllCoords[] = {ResizeCoords::half_pixel, ResizeCoords::align_corners, ResizeCoords::asymmetric};
 const char* coords_name(ResizeCoords c) {
-  return c == ResizeCoords::half_pixel ? "half_pixel" : c == ResizeCoords::align_corners ? "align_corners" : "asymmetric";
+  return c == ResizeCoords::half_pixel      ? "half_pixel"
+         : c == ResizeCoords::align_corners ? "align_corners"
+                                            : "asymmetric";
 }
 }  // namespace
 
@@ -34,7 +36,8 @@ TEST_CASE("resize_bilinear matches torch (golden values)", "[resize]") {
       const std::string key = "rs_" + name + (align ? "_ac" : "_hp");
       INFO(key);
       Tensor x = g.at(key + ".x").clone().requires_grad_();
-      const Tensor y = resize_bilinear(x, size[0], size[1], align ? ResizeCoords::align_corners : ResizeCoords::half_pixel);
+      const ResizeCoords coords = align ? ResizeCoords::align_corners : ResizeCoords::half_pixel;
+      const Tensor y = resize_bilinear(x, size[0], size[1], coords);
       const Check cy = allclose(y, g.at(key + ".y"), 1e-13, 1e-14);
       INFO(cy.message);
       CHECK(cy.ok);
@@ -103,8 +106,10 @@ TEST_CASE("resize_bilinear: gradients to second order", "[resize][grad]") {
 }
 
 TEST_CASE("resize_bilinear rejects bad arguments with a clear message", "[resize]") {
-  REQUIRE_THROWS_WITH(resize_bilinear(ones({3, 4, 4}), 2, 2, ResizeCoords::align_corners), Catch::Contains("[N, C, H, W]"));
-  REQUIRE_THROWS_WITH(resize_bilinear(ones({1, 3, 4, 4}), 0, 2, ResizeCoords::half_pixel), Catch::Contains("size must be positive"));
+  REQUIRE_THROWS_WITH(resize_bilinear(ones({3, 4, 4}), 2, 2, ResizeCoords::align_corners),
+                      Catch::Contains("[N, C, H, W]"));
+  REQUIRE_THROWS_WITH(resize_bilinear(ones({1, 3, 4, 4}), 0, 2, ResizeCoords::half_pixel),
+                      Catch::Contains("size must be positive"));
 }
 
 TEST_CASE("resize_bilinear on cuda matches the cpu", "[resize][cuda]") {
