@@ -1,6 +1,5 @@
 #include "models/perceptual/inception.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "engine/error.h"
@@ -79,17 +78,15 @@ Tensor max_pool(const Tensor& x, int stride, int pad) {
 // (TF's SAME average pool; torch's count_include_pad=False). Composed of a
 // depthwise conv2d of ones (the window sums) and a division by each pixel's
 // window size; it is cheap where it runs (after the branch's 1x1 conv, below).
+// The window sizes are the same sum over a plane of ones, formed on the
+// tensor's device (no host-to-device copy, which would wait for the device).
 Tensor avg_pool_3x3(const Tensor& x) {
   const int64_t c = x.size(1), h = x.size(2), w = x.size(3);
   Conv2dParams p;
   p.pad_h = p.pad_w = 1;
+  const Tensor count = conv2d(ones({1, 1, h, w}, x.dtype(), x.device()), ones({1, 1, 3, 3}, x.dtype(), x.device()), p);
   p.groups = int(c);
-  const Tensor sums = conv2d(x, ones({c, 1, 3, 3}, x.dtype(), x.device()), p);
-  std::vector<double> count(size_t(h * w));
-  auto span = [](int64_t i, int64_t n) { return double(std::min(i + 1, n - 1) - std::max<int64_t>(i - 1, 0) + 1); };
-  for (int64_t i = 0; i < h; ++i)
-    for (int64_t j = 0; j < w; ++j) count[size_t(i * w + j)] = span(i, h) * span(j, w);
-  return sums / Tensor::from_vector(count, {1, 1, h, w}, x.dtype(), x.device());
+  return conv2d(x, ones({c, 1, 3, 3}, x.dtype(), x.device()), p) / count;
 }
 
 // A pool branch "pool, then a 1x1 conv layer": the average pool and the 1x1
