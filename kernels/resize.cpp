@@ -23,11 +23,11 @@ void resize_bilinear_backward(const T* g, T* dx, const ResizeDims& d) {
     for (int64_t oy = 0; oy < d.out_h; ++oy) {
       int64_t y0, y1;
       T ly;
-      linear_source(oy, d.in_h, d.out_h, d.align_corners, y0, y1, ly);
+      linear_source(oy, d.in_h, d.out_h, d.coords, y0, y1, ly);
       for (int64_t ox = 0; ox < d.out_w; ++ox) {
         int64_t x0, x1;
         T lx;
-        linear_source(ox, d.in_w, d.out_w, d.align_corners, x0, x1, lx);
+        linear_source(ox, d.in_w, d.out_w, d.coords, x0, x1, lx);
         const T v = g[(p * d.out_h + oy) * d.out_w + ox];
         plane[y0 * d.in_w + x0] += (T(1) - ly) * (T(1) - lx) * v;
         plane[y0 * d.in_w + x1] += (T(1) - ly) * lx * v;

@@ -48,7 +48,7 @@ void check_against(const std::pair<Tensor, Tensor>& got, const std::string& loss
   CHECK(eg < 1e-4);
 }
 
-Tensor up256(const Tensor& u) { return resize_bilinear(u, 256, 256, false); }
+Tensor up256(const Tensor& u) { return resize_bilinear(u, 256, 256, ResizeCoords::half_pixel); }
 
 }  // namespace
 

@@ -1,7 +1,10 @@
-// resize_bilinear (align_corners true and false): golden values from torch's
-// F.interpolate, the backward against the transposed forward, gradients to
-// second order, argument errors, CUDA vs CPU.
+// resize_bilinear in its three coordinate modes: golden values from torch's
+// F.interpolate (half_pixel, align_corners) and from the FID detector's
+// affine_grid + grid_sample formulation of TF1's resize (asymmetric), the
+// backward against the transposed forward, gradients to second order,
+// argument errors, CUDA vs CPU.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <limits>
 #include <string>
 
@@ -16,6 +19,15 @@ using gf::test::Fn;
 using gf::test::check_first_and_second_order;
 using gf::test::random_tensor;
 
+namespace {
+constexpr ResizeCoords kAllCoords[] = {ResizeCoords::half_pixel, ResizeCoords::align_corners, ResizeCoords::asymmetric};
+const char* coords_name(ResizeCoords c) {
+  return c == ResizeCoords::half_pixel      ? "half_pixel"
+         : c == ResizeCoords::align_corners ? "align_corners"
+                                            : "asymmetric";
+}
+}  // namespace
+
 TEST_CASE("resize_bilinear matches torch (golden values)", "[resize]") {
   const auto g = io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/psp_ops_golden.bin");
   for (bool align : {true, false})
@@ -24,7 +36,8 @@ TEST_CASE("resize_bilinear matches torch (golden values)", "[resize]") {
       const std::string key = "rs_" + name + (align ? "_ac" : "_hp");
       INFO(key);
       Tensor x = g.at(key + ".x").clone().requires_grad_();
-      const Tensor y = resize_bilinear(x, size[0], size[1], align);
+      const ResizeCoords coords = align ? ResizeCoords::align_corners : ResizeCoords::half_pixel;
+      const Tensor y = resize_bilinear(x, size[0], size[1], coords);
       const Check cy = allclose(y, g.at(key + ".y"), 1e-13, 1e-14);
       INFO(cy.message);
       CHECK(cy.ok);
@@ -34,29 +47,53 @@ TEST_CASE("resize_bilinear matches torch (golden values)", "[resize]") {
     }
 }
 
+TEST_CASE("resize_bilinear asymmetric matches the detector's affine_grid + grid_sample (golden values)", "[resize]") {
+  // tools/make_resize_tf1_golden.py: theta shifted by 1/in - 1/out, border padding, float64.
+  const auto g = io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/resize_tf1_golden.bin");
+  for (const std::string name : {"up", "down", "mixed", "one", "from_one", "odd"}) {
+    const std::string key = "tf1_" + name;
+    INFO(key);
+    Tensor x = g.at(key + ".x").clone().requires_grad_();
+    const Tensor& want = g.at(key + ".y");
+    const Tensor y = resize_bilinear(x, want.size(2), want.size(3), ResizeCoords::asymmetric);
+    const Check cy = allclose(y, want, 1e-13, 1e-14);
+    INFO(cy.message);
+    CHECK(cy.ok);
+    const Check cg = allclose(grad({y}, {x}, {g.at(key + ".gy")})[0], g.at(key + ".gx"), 1e-13, 1e-14);
+    INFO(cg.message);
+    CHECK(cg.ok);
+  }
+}
+
+TEST_CASE("resize_bilinear asymmetric: output j reads source j * in / out", "[resize]") {
+  // A ramp along W: the output is the source coordinate itself, clamped to in - 1.
+  const Tensor ramp = Tensor::from_vector({0, 1, 2, 3, 4}, {1, 1, 1, 5}, DType::f64);
+  const Tensor y = resize_bilinear(ramp, 1, 8, ResizeCoords::asymmetric);
+  for (int64_t j = 0; j < 8; ++j) CHECK(y.to_vector()[size_t(j)] == Approx(std::min(j * 5.0 / 8.0, 4.0)));
+}
+
 TEST_CASE("resize_bilinear: the backward is the transpose of the forward", "[resize]") {
-  // <resize(x), g> == <x, resize_backward(g)> for every size pair, both modes.
+  // <resize(x), g> == <x, resize_backward(g)> for every size pair, every mode.
   uint64_t seed = 3;
-  for (bool align : {true, false})
+  for (ResizeCoords align : kAllCoords)
     for (const auto& [in, out] : std::vector<std::pair<Shape, Shape>>{
              {{4, 4}, {8, 8}}, {{16, 16}, {32, 32}}, {{7, 5}, {3, 11}}, {{9, 9}, {2, 2}}, {{1, 3}, {4, 1}}}) {
-      INFO((align ? "align " : "half-pixel ") << shape_str(in) << " -> " << shape_str(out));
+      INFO(coords_name(align) << " " << shape_str(in) << " -> " << shape_str(out));
       const Tensor x = random_tensor({2, 1, in[0], in[1]}, seed++), g = random_tensor({2, 1, out[0], out[1]}, seed++);
       const double a = sum(resize_bilinear(x, out[0], out[1], align) * g).item();
       const double b = sum(x * resize_bilinear_backward(g, in[0], in[1], align)).item();
       CHECK(a == Approx(b).epsilon(1e-12));
     }
-  // Same size, either mode: the identity.
+  // Same size, any mode: the identity.
   const Tensor x = random_tensor({1, 2, 5, 6}, 9);
-  CHECK(allclose(resize_bilinear(x, 5, 6, true), x, 1e-15, 1e-15).ok);
-  CHECK(allclose(resize_bilinear(x, 5, 6, false), x, 1e-15, 1e-15).ok);
+  for (ResizeCoords c : kAllCoords) CHECK(allclose(resize_bilinear(x, 5, 6, c), x, 1e-15, 1e-15).ok);
 }
 
 TEST_CASE("resize_bilinear: gradients to second order", "[resize][grad]") {
   uint64_t seed = 20;
-  for (bool align : {true, false})
+  for (ResizeCoords align : kAllCoords)
     for (const auto& [in, out] : std::vector<std::pair<Shape, Shape>>{{{3, 4}, {6, 7}}, {{6, 5}, {2, 3}}}) {
-      INFO(shape_str(in) << " -> " << shape_str(out));
+      INFO(coords_name(align) << " " << shape_str(in) << " -> " << shape_str(out));
       const Tensor x = random_tensor({1, 2, in[0], in[1]}, seed++).requires_grad_();
       const Fn f = [o = out, align](const std::vector<Tensor>& v) { return resize_bilinear(v[0], o[0], o[1], align); };
       check_first_and_second_order(f, {x});
@@ -69,18 +106,20 @@ TEST_CASE("resize_bilinear: gradients to second order", "[resize][grad]") {
 }
 
 TEST_CASE("resize_bilinear rejects bad arguments with a clear message", "[resize]") {
-  REQUIRE_THROWS_WITH(resize_bilinear(ones({3, 4, 4}), 2, 2, true), Catch::Contains("[N, C, H, W]"));
-  REQUIRE_THROWS_WITH(resize_bilinear(ones({1, 3, 4, 4}), 0, 2, false), Catch::Contains("size must be positive"));
+  REQUIRE_THROWS_WITH(resize_bilinear(ones({3, 4, 4}), 2, 2, ResizeCoords::align_corners),
+                      Catch::Contains("[N, C, H, W]"));
+  REQUIRE_THROWS_WITH(resize_bilinear(ones({1, 3, 4, 4}), 0, 2, ResizeCoords::half_pixel),
+                      Catch::Contains("size must be positive"));
 }
 
 TEST_CASE("resize_bilinear on cuda matches the cpu", "[resize][cuda]") {
   const Device gpu = Device::cuda(0);
   uint64_t seed = 60;
-  for (bool align : {true, false})
+  for (ResizeCoords align : kAllCoords)
     for (const auto& [s, o] : std::vector<std::pair<Shape, Shape>>{
              {{4, 512, 16, 16}, {32, 32}}, {{4, 512, 32, 32}, {64, 64}}, {{2, 3, 37, 29}, {11, 53}},
              {{1, 3, 1024, 1024}, {256, 256}}, {{3, 2, 1, 5}, {4, 1}}}) {
-      INFO((align ? "align " : "half-pixel ") << shape_str(s) << " -> " << shape_str(o));
+      INFO(coords_name(align) << " " << shape_str(s) << " -> " << shape_str(o));
       const Tensor x = random_tensor(s, seed++, DType::f32);
       Tensor xc = x.detach().requires_grad_(), xg = x.to(gpu).requires_grad_();
       const Tensor want = resize_bilinear(xc, o[0], o[1], align);

@@ -168,7 +168,7 @@ void save_row_png(const std::vector<Tensor>& imgs, const std::string& path) {
 
 // An image [1, C, S, S] scaled to R x R for the side-by-side grids.
 Tensor to_size(const Tensor& img, int64_t r) {
-  return img.size(2) == r && img.size(3) == r ? img : resize_bilinear(img, r, r, false);
+  return img.size(2) == r && img.size(3) == r ? img : resize_bilinear(img, r, r, ResizeCoords::half_pixel);
 }
 
 void progress(const char* what, int64_t done, int64_t total) {

@@ -9,11 +9,11 @@ namespace {
 
 using Grads = GradList;
 
-ResizeDims resize_dims(const Tensor& t, int64_t in_h, int64_t in_w, int64_t out_h, int64_t out_w, bool align) {
+ResizeDims resize_dims(const Tensor& t, int64_t in_h, int64_t in_w, int64_t out_h, int64_t out_w, ResizeCoords coords) {
   ResizeDims d;
   d.planes = t.size(0) * t.size(1);
   d.in_h = in_h, d.in_w = in_w, d.out_h = out_h, d.out_w = out_w;
-  d.align_corners = align;
+  d.coords = coords;
   return d;
 }
 
@@ -26,11 +26,11 @@ void check_args(const char* op, const Tensor& t, int64_t h, int64_t w) {
 
 }  // namespace
 
-Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w, bool align_corners) {
+Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w, ResizeCoords coords) {
   const char* op = "resize_bilinear";
   check_args(op, x, out_h, out_w);
   const int64_t in_h = x.size(2), in_w = x.size(3);
-  const ResizeDims d = resize_dims(x, in_h, in_w, out_h, out_w, align_corners);
+  const ResizeDims d = resize_dims(x, in_h, in_w, out_h, out_w, coords);
   Tensor y = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
   dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
@@ -39,16 +39,16 @@ Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w, bool align
     else
       cpu::resize_bilinear<T>(x.data<T>(), y.data<T>(), d);
   });
-  return record_op(op, y, {x}, [in_h, in_w, align_corners](Node&, const Tensor& g) {
-    return Grads{resize_bilinear_backward(g, in_h, in_w, align_corners)};
+  return record_op(op, y, {x}, [in_h, in_w, coords](Node&, const Tensor& g) {
+    return Grads{resize_bilinear_backward(g, in_h, in_w, coords)};
   });
 }
 
-Tensor resize_bilinear_backward(const Tensor& g, int64_t in_h, int64_t in_w, bool align_corners) {
+Tensor resize_bilinear_backward(const Tensor& g, int64_t in_h, int64_t in_w, ResizeCoords coords) {
   const char* op = "resize_bilinear_backward";
   check_args(op, g, in_h, in_w);
   const int64_t out_h = g.size(2), out_w = g.size(3);
-  const ResizeDims d = resize_dims(g, in_h, in_w, out_h, out_w, align_corners);
+  const ResizeDims d = resize_dims(g, in_h, in_w, out_h, out_w, coords);
   Tensor dx = Tensor::empty({g.size(0), g.size(1), in_h, in_w}, g.dtype(), g.device());
   dispatch_float(g.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
@@ -57,8 +57,8 @@ Tensor resize_bilinear_backward(const Tensor& g, int64_t in_h, int64_t in_w, boo
     else
       cpu::resize_bilinear_backward<T>(g.data<T>(), dx.data<T>(), d);
   });
-  return record_op(op, dx, {g}, [out_h, out_w, align_corners](Node&, const Tensor& h) {
-    return Grads{resize_bilinear(h, out_h, out_w, align_corners)};
+  return record_op(op, dx, {g}, [out_h, out_w, coords](Node&, const Tensor& h) {
+    return Grads{resize_bilinear(h, out_h, out_w, coords)};
   });
 }
 

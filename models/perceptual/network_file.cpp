@@ -6,23 +6,27 @@
 namespace gf::perceptual {
 namespace {
 
-// The file's kind must be `kind`; its config comes from metadata `key`.
+// The file's kind must be `kind`; its config comes from metadata `key`
+// (an empty object when `optional` and the file has none).
 nlohmann::json checked_kwargs(const io::SafetensorsFile& file, const std::string& path, const std::string& kind,
-                              const std::string& key, const std::string& convert_hint) {
+                              const std::string& key, const std::string& convert_hint, bool optional) {
   auto it = file.metadata.find("perceptual");
   if (it == file.metadata.end() || it->second != kind)
     throw Error(path + ": not a converted " + kind + " network (metadata perceptual is '" +
                 (it == file.metadata.end() ? std::string() : it->second) + "'; " + convert_hint + ")");
+  if (optional && file.metadata.count(key) == 0) return nlohmann::json::object();
   return stylegan2::metadata_json(file, path, key);
 }
 
+// kwargs_optional: a file without metadata `key` gets the default config.
 template <class Net, class Config>
 std::unique_ptr<Net> load(const std::string& path, const std::string& kind, const std::string& key,
-                          Config (*from_json)(const nlohmann::json&), const std::string& hint) {
+                          Config (*from_json)(const nlohmann::json&), const std::string& hint,
+                          bool kwargs_optional = false) {
   const io::SafetensorsFile file = io::read_safetensors(path);
   Config cfg;
   try {
-    cfg = from_json(checked_kwargs(file, path, kind, key, hint));
+    cfg = from_json(checked_kwargs(file, path, kind, key, hint, kwargs_optional));
   } catch (const Error& e) {
     const std::string m = e.what();
     throw Error(m.rfind(path, 0) == 0 ? m : path + ": " + m);
@@ -48,6 +52,13 @@ std::unique_ptr<ArcFace> load_arcface(const std::string& path) {
                                       "model_ir_se50.pth arcface.bin");
 }
 
+std::unique_ptr<InceptionV3> load_inception(const std::string& path) {
+  return load<InceptionV3, InceptionConfig>(path, "inception", "inception_kwargs", inception_config_from_json,
+                                            "convert the metrics' inception-2015-12-05.pt with "
+                                            "tools/convert_weights.py",
+                                            true);
+}
+
 void save_lpips(const std::string& path, const Lpips& net) {
   io::save_safetensors(path, net.state_dict(), {{"perceptual", "lpips"}, {"lpips_kwargs", to_json(net.config()).dump()}});
 }
@@ -55,6 +66,11 @@ void save_lpips(const std::string& path, const Lpips& net) {
 void save_arcface(const std::string& path, const ArcFace& net) {
   io::save_safetensors(path, net.state_dict(),
                        {{"perceptual", "arcface"}, {"arcface_kwargs", to_json(net.config()).dump()}});
+}
+
+void save_inception(const std::string& path, const InceptionV3& net) {
+  io::save_safetensors(path, net.state_dict(),
+                       {{"perceptual", "inception"}, {"inception_kwargs", to_json(net.config()).dump()}});
 }
 
 }  // namespace gf::perceptual

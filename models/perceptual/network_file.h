@@ -5,13 +5,18 @@
 //    metadata "perceptual" = "lpips" and "lpips_kwargs";
 //  - ArcFace: pSp's model_ir_se50.pth -> input_layer.*, body.*, output_layer.*
 //    (batch-norm running stats kept, num_batches_tracked dropped); metadata
-//    "perceptual" = "arcface" and "arcface_kwargs".
+//    "perceptual" = "arcface" and "arcface_kwargs";
+//  - Inception-v3 (the FID/IS detector): the state dict of the metrics'
+//    inception-2015-12-05.pt -> layers.*, output.* (inception.h names);
+//    metadata "perceptual" = "inception" and, optionally, "inception_kwargs"
+//    (absent: the official widths).
 #pragma once
 #include <memory>
 #include <string>
 
 #include "engine/io/safetensors.h"
 #include "models/perceptual/arcface.h"
+#include "models/perceptual/inception.h"
 #include "models/perceptual/lpips.h"
 
 namespace gf::perceptual {
@@ -20,7 +25,10 @@ namespace gf::perceptual {
 // is missing, extra or misshapen.
 std::unique_ptr<Lpips> load_lpips(const std::string& path);
 std::unique_ptr<ArcFace> load_arcface(const std::string& path);
+// On the CPU, float32; move it with Module::to.
+std::unique_ptr<InceptionV3> load_inception(const std::string& path);
 void save_lpips(const std::string& path, const Lpips& net);
 void save_arcface(const std::string& path, const ArcFace& net);
+void save_inception(const std::string& path, const InceptionV3& net);
 
 }  // namespace gf::perceptual

@@ -84,7 +84,7 @@ Tensor GradualStyleEncoder::forward(const Tensor& x) const {
       if (int(i) == taps[size_t(k)]) c[k] = h;
   }
   const auto upsample_add = [](const Tensor& top, const Tensor& lateral) {
-    return resize_bilinear(top, lateral.size(2), lateral.size(3), true) + lateral;
+    return resize_bilinear(top, lateral.size(2), lateral.size(3), ResizeCoords::align_corners) + lateral;
   };
   const int n = cfg_.n_styles;
   std::vector<Tensor> codes;
