@@ -105,10 +105,12 @@ FeatureStats generator_features(const ImageGenerator& generator, int64_t max_ite
   FeatureStats stats(capture_all, capture_mean_cov, max_items);
   Progress progress(opt.progress, "generator features", max_items);
   while (!stats.is_full()) {
-    // Whole batches, as the official loop; append drops the rows past max_items.
+    // Whole generator batches, as the official loop (append drops the rows
+    // past max_items); the last detector batch only as many as are missing.
+    const int64_t missing = max_items - stats.num_items();
+    const int64_t calls = std::min(opt.batch_size, (missing + opt.batch_gen - 1) / opt.batch_gen * opt.batch_gen) / opt.batch_gen;
     std::vector<Tensor> images;
-    for (int64_t i = 0; i < opt.batch_size / opt.batch_gen; ++i)
-      images.push_back(quantize_for_detector(generator(opt.batch_gen, rng)));
+    for (int64_t i = 0; i < calls; ++i) images.push_back(quantize_for_detector(generator(opt.batch_gen, rng)));
     append_features(stats, detector, concat(images, 0), opt.device);
     progress.update(stats.num_items());
   }

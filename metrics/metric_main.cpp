@@ -140,7 +140,7 @@ std::string report_metric(const MetricResult& r, const std::string& run_dir, con
   j["timestamp"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   if (r.capped) {
     j["num_gen"] = r.num_gen;
-    j["num_real"] = r.num_real;
+    if (r.num_real > 0) j["num_real"] = r.num_real;  // the FIDs; IS reads no real image
   }
   const std::string line = j.dump();
   if (!run_dir.empty()) {

@@ -5,11 +5,11 @@
 
 namespace gf::metrics {
 
-std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags) {
+std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags, const std::string& default_metrics) {
   std::string valid;
   for (const std::string& m : list_valid_metrics()) valid += (valid.empty() ? "" : ", ") + m;
   std::vector<cli::Flag> more = {
-          {"metrics", "LIST", "none", "comma-separated metrics (" + valid + ") or none; they need --detector"},
+          {"metrics", "LIST", default_metrics, "comma-separated metrics (" + valid + ") or none; they need --detector"},
           {"detector", "FILE.bin", "", "the FID/IS Inception network: the official inception-2015-12-05.pt converted by tools/convert_weights.py"},
           {"metrics-cache", "DIR", "", "where real-image statistics are cached (default ~/.cache/ganforge/gan-metrics); none: no cache"},
           cli::integer("metric-items", "N", "", "at most N generated and N real images per metric (a quick check; the jsonl line says so)", 1, cli::kInt64Max)};

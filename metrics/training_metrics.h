@@ -13,8 +13,10 @@
 
 namespace gf::metrics {
 
-// flags with --metrics (default none), --detector, --metrics-cache and --metric-items appended.
-std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags);
+// flags with --metrics (default default_metrics: none for train_stylegan,
+// whose detector must be given; calc_metrics's fid50k_full as the official
+// script's), --detector, --metrics-cache and --metric-items appended.
+std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags, const std::string& default_metrics = "none");
 
 struct MetricRequest {
   std::vector<std::string> names;  // empty: no metrics

@@ -191,7 +191,7 @@ class ConvertInceptionTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             tensors, meta = cw.read_bin(out)
             self.assertEqual(meta, {"perceptual": "inception", "inception_kwargs": json.dumps(
-                {"net": "inception-2015-12-05", "features": 2048, "classes": 1008})})
+                {"width_divisor": 1, "classes": 1008})})
             self.assertEqual(set(tensors), set(want))  # scale and sizes are attributes, not state
             for name, t in want.items():
                 self.assertEqual(tensors[name].dtype, torch.float32, name)

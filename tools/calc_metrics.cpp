@@ -99,7 +99,8 @@ int run(int argc, char** argv) {
                       {"data", "PATH", "", "dataset to evaluate against (default: the run's, from training_options.json)"},
                       cli::integer("mirror", "0|1", "", "whether the dataset was augmented with x-flips in training (default: the run's)", 0, 1),
                       cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise", 0, cli::kSeedMax),
-                      cli::device("device", "cpu", "where to run")}));
+                      cli::device("device", "cpu", "where to run")},
+                     "fid50k_full"));
   if (args.help()) {
     std::cout << args.usage();
     return 0;
@@ -151,6 +152,7 @@ int run(int argc, char** argv) {
   ctx.max_items = req.max_items;
   ctx.seed = static_cast<uint64_t>(args.integer("seed"));
   ctx.feature_opt.device = dev;
+  ctx.feature_opt.batch_size = metrics::detector_batch(dev);
   auto log = [](const std::string& l) { std::cout << l << std::endl; };
   ctx.log = log;
   ctx.feature_opt.progress = log;

@@ -1836,7 +1836,8 @@ INCEPTION_LAYERS = [
     ("pool2",),
 ]
 INCEPTION_FEATURES, INCEPTION_CLASSES = 2048, 1008
-INCEPTION_KWARGS = {"net": "inception-2015-12-05", "features": INCEPTION_FEATURES, "classes": INCEPTION_CLASSES}
+# The C++ side's InceptionConfig (models/perceptual/inception.h): the official widths.
+INCEPTION_KWARGS = {"width_divisor": 1, "classes": INCEPTION_CLASSES}
 
 
 def inception_convs():

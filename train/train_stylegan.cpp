@@ -383,6 +383,7 @@ int run(int argc, char** argv) {
     ctx.cache_dir = metric_req.cache_dir;
     ctx.max_items = metric_req.max_items;
     ctx.feature_opt.device = dev;
+    ctx.feature_opt.batch_size = metrics::detector_batch(dev);
     ctx.log = [&run](const std::string& l) { run.log(l); };
     lo.after_snapshot = [metric_req, ctx, &run](const std::string& snapshot) {
       metrics::evaluate_metrics(metric_req, ctx, run.path(), snapshot, ctx.log);

@@ -1,0 +1,60 @@
+# The metrics programs end to end (included from CMakeLists.txt): a stand-in
+# for the official detector (tools/make_inception_standin.py: the reference
+# network with hashed weights, written by torch.jit.save as the official
+# inception-2015-12-05.pt is) converted by tools/convert_weights.py, then
+# train_stylegan --metrics and calc_metrics on its snapshot. The stand-in's
+# FID means nothing; what is checked is that the converted file loads, every
+# snapshot gets its jsonl lines, and calc_metrics on a snapshot reproduces
+# the training run's value bit for bit (same latents, same images).
+set(_m ${GF_TEST_RUNS}/metrics)
+set(_m_run ${_m}/train/00000-fashion-mnist-tiny)
+set(_m_flags --metrics-cache ${_m}/cache --metric-items 16)
+string(REPLACE ";" " " _m_flags_sh "${_m_flags}")  # inside sh -c strings
+add_test(NAME cpu.metrics_detector
+         COMMAND sh -c "rm -rf ${_m} && mkdir -p ${_m} && \
+{ '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/make_inception_standin.py ${_m}/standin.pt && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import ${_m}/standin.pt ${_m}/inception.bin && \
+rm ${_m}/standin.pt")
+set_tests_properties(cpu.metrics_detector PROPERTIES LABELS cpu SKIP_RETURN_CODE 77 FIXTURES_SETUP metrics_detector)
+
+gf_cli_test(train_stylegan_metrics FRESH ${_m}/train
+            EXPECT "^Evaluating metrics" "\"metric\":\"fid50k_full\".*\"num_gen\":16,\"num_gpus\":1,\"num_real\":16"
+                   "\"is50k_mean\"" "items from the cache" "Done: "
+            REJECT ${GF_NONFINITE} "NaN|null,|Infinity" FIXTURES_REQUIRED metrics_detector FIXTURES_SETUP metrics_run
+            COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --cfg tiny --kimg 0.008
+                    --tick 0.004 --snap 1 --max-images 64 --metrics fid50k_full,is50k
+                    --detector ${_m}/inception.bin ${_m_flags} --outdir ${_m}/train)
+# One jsonl line per snapshot (tick 0 and the end: two), each naming its snapshot.
+add_test(NAME cpu.train_stylegan_metrics_jsonl
+         COMMAND sh -c "test $(grep -c '\"snapshot_pkl\":\"network-snapshot-000000.bin\"' ${_m_run}/metric-fid50k_full.jsonl) -eq 2 && \
+test $(grep -c '\"is50k_std\"' ${_m_run}/metric-is50k.jsonl) -eq 2 && \
+grep -A1 '\"metrics\": \\[' ${_m_run}/training_options.json | grep -q fid50k_full")
+set_tests_properties(cpu.train_stylegan_metrics_jsonl PROPERTIES LABELS cpu FIXTURES_REQUIRED metrics_run
+                     FIXTURES_SETUP metrics_jsonl)  # before calc_metrics appends its line
+# calc_metrics finds the dataset through the run folder, appends to its jsonl,
+# and its value is the training run's last one, bit for bit.
+add_test(NAME cpu.calc_metrics_matches_training
+         COMMAND sh -c "f=${_m_run}/metric-fid50k_full.jsonl && want=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && \
+OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_m_run}/network-snapshot-000000.bin --metrics fid50k_full \
+--detector ${_m}/inception.bin ${_m_flags_sh} && test $(wc -l < $f) -eq 3 && \
+got=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && echo \"training $want, calc_metrics $got\" && test \"$want\" = \"$got\"")
+set_tests_properties(cpu.calc_metrics_matches_training PROPERTIES LABELS cpu FIXTURES_REQUIRED "metrics_run;metrics_jsonl")
+
+# Bad input: one line, before any work.
+gf_expect_error(train_stylegan_metrics_without_detector "^train_stylegan: error: --metrics fid50k_full needs --detector" ""
+                $<TARGET_FILE:train_stylegan> --metrics fid50k_full --outdir ${_m}/bad)
+gf_expect_error(train_stylegan_unknown_metric "^train_stylegan: error: unknown metric 'kid50k_full' \\(valid: fid50k_full, fid50k, is50k\\)" ""
+                $<TARGET_FILE:train_stylegan> --metrics fid50k_full,kid50k_full --detector x.bin --outdir ${_m}/bad)
+gf_expect_error(train_stylegan_detector_without_metrics "^train_stylegan: error: --detector applies to --metrics, which is none" ""
+                $<TARGET_FILE:train_stylegan> --detector x.bin --outdir ${_m}/bad)
+gf_expect_error(train_stylegan_detector_not_inception "^train_stylegan: error: .*network-snapshot-000000.bin.*inception" trained_snapshot
+                $<TARGET_FILE:train_stylegan> --metrics fid50k_full --detector ${GF_SMOKE_RUN}/network-snapshot-000000.bin
+                --outdir ${_m}/bad)
+gf_expect_error(calc_metrics_no_network "^calc_metrics: error: --network is required" ""
+                $<TARGET_FILE:calc_metrics> --metrics fid50k_full --detector x.bin)
+gf_expect_error(calc_metrics_no_detector "^calc_metrics: error: --metrics fid50k_full needs --detector" trained_snapshot
+                $<TARGET_FILE:calc_metrics> --network ${GF_SMOKE_RUN}/network-snapshot-000000.bin)
+gf_expect_error(calc_metrics_resolution "^calc_metrics: error: the dataset's images are 32x32, the generator's 256x256" metrics_detector
+                $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_256x3.bin --data=
+                --metrics fid50k_full --detector ${_m}/inception.bin)
