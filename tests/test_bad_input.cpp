@@ -87,7 +87,8 @@ struct Program {
 std::vector<Program> programs() {
   std::vector<Program> p;
   for (const char* n :
-       {"train_stylegan", "train_pggan", "train_psp", "generate", "discriminate", "export_weights", "inspect_weights"})
+       {"train_stylegan", "train_pggan", "train_psp", "generate", "discriminate", "export_weights", "inspect_weights",
+        "calc_metrics"})
     p.push_back({n, kBin + "/" + n, kBin + "/" + n + " --help"});
   for (const char* n : {"psp encode", "psp mix"}) {
     const std::string cmd = kBin + "/psp " + std::string(n).substr(4);
@@ -135,6 +136,8 @@ const Row kTable[] = {
     {"train_stylegan", "batch-gpu", "-1"},   {"train_stylegan", "kimg", "-1"},
     {"train_stylegan", "kimg", "1e10"},      {"train_stylegan", "gamma", "-0.5"},
     {"train_stylegan", "snap", "-3"},        {"train_stylegan", "tick", "0"},
+    {"train_stylegan", "metric-items", "0"}, {"calc_metrics", "metric-items", "-1"},
+    {"calc_metrics", "mirror", "2"},         {"calc_metrics", "seed", "4294967296"},
     {"train_stylegan", "tick", "-1"},        {"train_stylegan", "seed", "-1"},
     {"train_stylegan", "seed", "4294967296"}, {"train_stylegan", "seed", "18446744073709551615"},
     {"train_stylegan", "max-images", "-2"},  {"train_stylegan", "max-images", "0"},
@@ -381,7 +384,7 @@ TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what 
                                            "pggan_training_reference.py", "stylegan_training_reference.py",
                                            "psp_reference.py",
                                            "perceptual_reference.py", "pydeps.py", "interrupts.py",
-                                           "output_folder.py", "augment_reference.py"};
+                                           "output_folder.py", "augment_reference.py", "inception_reference.py"};
   int tools = 0;
   for (const auto& e : fs::directory_iterator(kSource + "/tools")) {
     const std::string name = e.path().filename().string();
