@@ -18,7 +18,7 @@
 #
 # Steps, in order: env deps configure build cpu_smoke ctest_cuda train_cuda
 # generate_compare bench_networks torch_vs_ganforge bench_primitives
-# bench_gan_ops_a bench_gan_ops_b bench_modulated_conv2d bench_augment bench_allreduce
+# bench_gan_ops_a bench_gan_ops_b bench_modulated_conv2d bench_augment bench_inception bench_allreduce
 # (NCCL's gradient all-reduce as 1 rank: its bus bandwidth needs 2 GPUs or more).
 # Each step has its own timeout; a failing step is recorded and the next one runs.
 # Logs and the summary table go to $OUT (default build/gpu_check_out): at most
@@ -85,7 +85,7 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ $MODE == fetch ]]; then fetch; exit $?; fi
 ALL_STEPS=" env deps configure build cpu_smoke ctest_cuda train_cuda generate_compare bench_networks torch_vs_ganforge
-  bench_primitives bench_gan_ops_a bench_gan_ops_b bench_modulated_conv2d bench_augment bench_allreduce "
+  bench_primitives bench_gan_ops_a bench_gan_ops_b bench_modulated_conv2d bench_augment bench_inception bench_allreduce "
 for s in ${STEPS_ONLY//,/ }; do
   [[ $ALL_STEPS == *[[:space:]]$s[[:space:]]* ]] || { echo "gpu_check: no step '$s' (see --help)" >&2; exit 2; }
 done
@@ -327,6 +327,14 @@ step_bench_gan_ops_b() { bench_run bench_gan_ops_b --quick; }
 step_bench_modulated_conv2d() { bench_run bench_modulated_conv2d --quick; }
 # ADA's grid sampling and AugmentPipe 'bgc': the GPU part only (the CPU part is bench/RESULTS.md's).
 step_bench_augment() { bench_run bench_augment --device cuda --quick; }
+# The FID/IS detector at the metrics' batch of 64: images per second, which
+# sets how long a fid50k_full takes (50k generated images, plus the dataset once).
+step_bench_inception() {
+  "$BUILD/bin/bench_inception" --device cuda --batch 64 | tee "$WORK/bench_inception.txt"
+  local rc=${PIPESTATUS[0]}
+  fig "$(grep -m1 'features' "$WORK/bench_inception.txt" | tr -s ' ' | cut -c1-120)"
+  return "$rc"
+}
 bench_run() {
   local prog=$1
   shift
@@ -386,7 +394,7 @@ step_bench_allreduce() {
 
 export -f step_env step_deps step_configure step_build step_cpu_smoke step_ctest_cuda step_train_cuda \
   step_generate_compare step_bench_primitives step_bench_gan_ops_a step_bench_gan_ops_b \
-  step_bench_modulated_conv2d step_bench_augment step_bench_networks step_torch_vs_ganforge step_bench_allreduce
+  step_bench_modulated_conv2d step_bench_augment step_bench_inception step_bench_networks step_torch_vs_ganforge step_bench_allreduce
 
 # ---------------------------------------------------------------- the run
 rm -f "$OUT"/*.log "$OUT"/summary.txt "$OUT"/*.png "$OUT"/*.json
@@ -424,6 +432,7 @@ else
   run_step bench_gan_ops_b 30 bench.log step_bench_gan_ops_b gpu
   run_step bench_modulated_conv2d 30 bench.log step_bench_modulated_conv2d gpu
   run_step bench_augment 45 bench.log step_bench_augment gpu
+  run_step bench_inception 45 bench.log step_bench_inception gpu
   run_step bench_allreduce 45 bench.log step_bench_allreduce gpu
 fi
 
