@@ -42,7 +42,7 @@ class Progress {
 };
 
 void append_features(FeatureStats& stats, const Detector& detector, const Tensor& images, Device device) {
-  const Tensor f = detector(three_channels(images).to(device));
+  const Tensor f = detector(three_channels(images.to(device)));  // grey repeated after the copy
   GF_CHECK(f.dim() == 2 && f.size(0) == images.size(0), "metrics",
            "the detector gave " << shape_str(f.shape()) << " for " << images.size(0) << " images");
   stats.append(f.to(DType::f32));
@@ -82,17 +82,16 @@ FeatureStats dataset_features(const Dataset& ds, const std::vector<int64_t>& ite
 }
 
 Tensor quantize_for_detector(const Tensor& images) {
-  const Tensor x = images.to(Device::cpu()).to(DType::f32);
-  Tensor q = Tensor::empty(x.shape());
-  const float* in = x.data<float>();
-  float* out = q.data<float>();
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    // float32 arithmetic as torch's on a float32 image; NaN clamps to 0 as
-    // torch's clamp-then-uint8 does not define, so it is named 0 here.
-    const float v = in[i] * 127.5f + 128.0f;
-    out[i] = std::isnan(v) ? 0.0f : std::trunc(std::min(std::max(v, 0.0f), 255.0f));
-  }
-  return three_channels(q);
+  GF_CHECK(images.dtype() == DType::f32, "quantize_for_detector", "images must be float32");
+  // On the images' device, in float32 as torch's (img * 127.5 + 128): two
+  // roundings, a multiply and then an add (two ops, never one fused
+  // multiply-add); then clamp to [0, 255].
+  const Tensor v = clamp((images * 127.5) + 128.0, 0.0, 255.0);
+  // .to(torch.uint8) truncates, which is the floor here (v >= 0). There is no
+  // floor op: adding and removing 2^23 rounds v to the nearest integer (float32
+  // has no fraction bits at 2^23), and where that rounded up, 1 comes off.
+  const Tensor nearest = (v + 8388608.0) - 8388608.0;
+  return three_channels(nearest - gt(nearest, v));
 }
 
 FeatureStats generator_features(const ImageGenerator& generator, int64_t max_items, const Detector& detector,

@@ -55,8 +55,11 @@ FeatureStats generator_features(const ImageGenerator& generator, int64_t max_ite
                                 gf::Generator& rng, bool capture_all, bool capture_mean_cov,
                                 const FeatureOptions& opt);
 
-// [n, C, H, W] in [-1, 1] -> float32 [n, 3, H, W] on the CPU holding
-// trunc(clamp(x * 127.5 + 128, 0, 255)), grey repeated to three channels.
+// float32 [n, C, H, W] in [-1, 1] -> float32 [n, 3, H, W] on the same device
+// holding trunc(clamp(x * 127.5 + 128, 0, 255)) (the official conversion to
+// uint8), grey repeated to three channels. A NaN stays NaN (the official
+// uint8 cast of NaN is undefined); the detector then gives NaN features and
+// the FID is refused as non-finite.
 Tensor quantize_for_detector(const Tensor& images);
 
 }  // namespace gf::metrics

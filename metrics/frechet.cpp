@@ -8,9 +8,12 @@
 #include "engine/error.h"
 
 // LAPACK's symmetric eigensolver (divide and conquer), from the OpenBLAS the
-// engine links: OpenBLAS carries LAPACK.
+// engine links: OpenBLAS carries LAPACK. A Fortran routine with character
+// arguments takes their lengths as trailing hidden arguments (gfortran:
+// size_t each); they are passed, so no caller-side frame is assumed.
 extern "C" void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
-                        double* work, const int* lwork, int* iwork, const int* liwork, int* info);
+                        double* work, const int* lwork, int* iwork, const int* liwork, int* info, size_t jobz_len,
+                        size_t uplo_len);
 
 namespace gf::metrics {
 namespace {
@@ -22,13 +25,13 @@ std::vector<double> symmetric_eigen(std::vector<double>& a, int d, bool vectors)
   std::vector<double> w(static_cast<size_t>(d));
   int info = 0, lwork = -1, liwork = -1, iwork_query = 0;
   double work_query = 0;
-  dsyevd_(&jobz, &uplo, &d, a.data(), &d, w.data(), &work_query, &lwork, &iwork_query, &liwork, &info);
+  dsyevd_(&jobz, &uplo, &d, a.data(), &d, w.data(), &work_query, &lwork, &iwork_query, &liwork, &info, 1, 1);
   GF_CHECK(info == 0, "frechet_distance", "LAPACK dsyevd workspace query failed (info " << info << ")");
   lwork = int(work_query);
   liwork = iwork_query;
   std::vector<double> work(size_t(std::max(lwork, 1)));
   std::vector<int> iwork(size_t(std::max(liwork, 1)));
-  dsyevd_(&jobz, &uplo, &d, a.data(), &d, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info);
+  dsyevd_(&jobz, &uplo, &d, a.data(), &d, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
   GF_CHECK(info == 0, "frechet_distance", "LAPACK dsyevd did not converge (info " << info << ")");
   return w;
 }

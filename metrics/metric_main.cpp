@@ -43,13 +43,21 @@ const Spec& spec(const std::string& name) {
   throw Error("unknown metric '" + name + "' (valid: " + valid + ")");
 }
 
+// Part of every cache key: a change to the detector's code (models/perceptual/
+// inception.cpp, the resize) that changes its features must bump this, so
+// statistics cached before it are not served after it.
+constexpr const char* kDetectorCodeVersion = "inception-v1";
+
 int64_t capped(int64_t n, int64_t cap) { return cap > 0 && (n <= 0 || n > cap) ? cap : n; }
 
 // The real images' mean and covariance, from the cache when it has them.
 FeatureStats real_stats(const MetricContext& ctx, const std::vector<int64_t>& items) {
   std::string path, key;
   if (!ctx.cache_dir.empty()) {
-    key = "stats mean_cov; detector " + ctx.detector_key + "; images " + dataset_content_key(*ctx.dataset, items);
+    auto [known, added] = ctx.content_keys->try_emplace(items);
+    if (added) known->second = dataset_content_key(*ctx.dataset, items);
+    key = "stats mean_cov; detector " + std::string(kDetectorCodeVersion) + " " + ctx.detector_key + "; images " +
+          known->second;
     path = cache_file(ctx.cache_dir, ctx.dataset->name(), key);
     if (auto s = load_cached_stats(path, key, ctx.log)) {
       if (ctx.log) ctx.log("dataset features: " + std::to_string(s->num_items()) + " items from the cache " + path);
@@ -128,15 +136,20 @@ std::string format_time(double seconds) {
 }
 
 std::string report_metric(const MetricResult& r, const std::string& run_dir, const std::string& snapshot) {
-  nlohmann::json j = {{"results", r.results}, {"metric", r.metric}, {"total_time", r.total_time},
-                      {"total_time_str", format_time(r.total_time)}, {"num_gpus", 1}};
+  // The official key order (a dict in insertion order), not nlohmann's sorted one.
+  nlohmann::ordered_json j;
+  j["results"] = nlohmann::ordered_json::parse(r.results.dump());
+  j["metric"] = r.metric;
+  j["total_time"] = r.total_time;
+  j["total_time_str"] = format_time(r.total_time);
+  j["num_gpus"] = 1;
   std::string snap = snapshot;
   if (!run_dir.empty() && !snapshot.empty()) {
     std::error_code ec;
     const auto rel = std::filesystem::relative(snapshot, run_dir, ec);
     if (!ec && !rel.empty()) snap = rel.string();
   }
-  j["snapshot_pkl"] = snap.empty() ? nlohmann::json(nullptr) : nlohmann::json(snap);
+  j["snapshot_pkl"] = snap.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(snap);
   j["timestamp"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   if (r.capped) {
     j["num_gen"] = r.num_gen;

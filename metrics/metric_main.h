@@ -11,6 +11,8 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,10 @@ struct MetricContext {
   int64_t max_items = 0;             // > 0: at most this many generated and real images (quick checks)
   FeatureOptions feature_opt;
   std::function<void(const std::string&)> log;  // progress and cache lines; may be empty
+  // The real images' content keys by item list, computed once per context
+  // (copies share it): hashing a large dataset at every snapshot costs minutes.
+  std::shared_ptr<std::map<std::vector<int64_t>, std::string>> content_keys =
+      std::make_shared<std::map<std::vector<int64_t>, std::string>>();
 };
 
 struct MetricResult {

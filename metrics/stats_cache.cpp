@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <string_view>
 
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
@@ -35,10 +36,15 @@ std::string dataset_content_key(const Dataset& ds, const std::vector<int64_t>& i
   uint64_t h = kFnvOffset;
   const int64_t shape[3] = {int64_t(items.size()), ds.channels(), ds.resolution()};
   fnv(h, reinterpret_cast<const uint8_t*>(shape), sizeof shape);
-  std::vector<uint8_t> px(size_t(ds.channels()) * ds.resolution() * ds.resolution());
+  std::vector<uint8_t> px(static_cast<size_t>(ds.channels()) * ds.resolution() * ds.resolution());
+  // Each image through the standard library's string hash (word at a time;
+  // byte-wise FNV ran at 0.9 GB/s), the image hashes chained by FNV. The key
+  // only has to be stable on one build: another hash is a cache miss.
+  const std::hash<std::string_view> image_hash;
   for (int64_t i : items) {
     ds.image(i, px.data());
-    fnv(h, px.data(), px.size());
+    const uint64_t v = image_hash(std::string_view(reinterpret_cast<const char*>(px.data()), px.size()));
+    fnv(h, reinterpret_cast<const uint8_t*>(&v), sizeof v);
   }
   return hex(h);
 }

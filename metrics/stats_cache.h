@@ -19,7 +19,8 @@ namespace gf::metrics {
 // empty when neither is set.
 std::string default_cache_dir();
 
-// 64-bit FNV-1a of the items' pixels in order, with their count and shape, as hex.
+// A 64-bit hash of the items' pixels in order, with their count and shape, as
+// hex (each image by std::hash, chained by FNV-1a).
 std::string dataset_content_key(const Dataset& ds, const std::vector<int64_t>& items);
 
 // <dir>/<dataset name>-<hex of the key>.bin

@@ -1,5 +1,7 @@
 #include "metrics/training_metrics.h"
 
+#include <algorithm>
+
 #include "engine/error.h"
 #include "metrics/stats_cache.h"
 
@@ -31,18 +33,24 @@ MetricRequest metric_request(const cli::Args& args) {
   r.cache_dir = args.has("metrics-cache") ? args.str("metrics-cache") : default_cache_dir();
   if (r.cache_dir == "none") r.cache_dir.clear();
   if (args.has("metric-items")) r.max_items = args.integer("metric-items");
+  // The Inception Score cuts its images into 10 parts (is50k).
+  if (r.max_items > 0 && r.max_items < 10 && std::find(r.names.begin(), r.names.end(), "is50k") != r.names.end())
+    throw Error("--metric-items " + std::to_string(r.max_items) + " is too few for is50k, which scores 10 parts: give at least 10");
   return r;
 }
 
-void evaluate_metrics(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,
-                      const std::string& snapshot, const std::function<void(const std::string&)>& log) {
-  if (req.names.empty()) return;
+nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,
+                                const std::string& snapshot, const std::function<void(const std::string&)>& log) {
+  nlohmann::json all = nlohmann::json::object();
+  if (req.names.empty()) return all;
   if (log) log("Evaluating metrics...");
   for (const std::string& name : req.names) {
     const MetricResult r = calc_metric(name, ctx);
     const std::string line = report_metric(r, run_dir, snapshot);
     if (log) log(line);
+    all.update(r.results);
   }
+  return all;
 }
 
 }  // namespace gf::metrics

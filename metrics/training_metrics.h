@@ -31,7 +31,9 @@ MetricRequest metric_request(const cli::Args& args);
 // Every requested metric of one generator; each result is reported
 // (report_metric: the jsonl line, appended in run_dir when not empty) and
 // logged. ctx's detector functions, dataset and generator must be set.
-void evaluate_metrics(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,
-                      const std::string& snapshot, const std::function<void(const std::string&)>& log);
+// Returns every result by name ({"fid50k_full": 12.3, "is50k_mean": ...}),
+// for the tick's stats.jsonl line.
+nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,
+                                const std::string& snapshot, const std::function<void(const std::string&)>& log);
 
 }  // namespace gf::metrics

@@ -123,6 +123,36 @@ def replace_data_pkl(src, dst, pkl):
     return dst
 
 
+def replace_entry(src, dst, suffix, data):
+    """A copy of the archive src whose entries ending in suffix hold data."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, data if info.filename.endswith(suffix) else zin.read(info))
+    return dst
+
+
+def rebuilds_of_one_storage(archive, count):
+    """A data.pkl that builds a tensor from the archive's storage 0 count times
+    (each a copy): a few bytes per copy, memory without bound when unchecked."""
+    with zipfile.ZipFile(archive) as z:
+        size = next(i.file_size for i in z.infolist() if i.filename.endswith("/data/0")) // 4
+    mark = object()
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", torch.FloatStorage, "0", "cpu", size) if obj is mark else None
+
+    args = (mark, 0, (size,), (1,))
+
+    class Rebuild:
+        def __reduce__(self):
+            return torch._utils._rebuild_tensor_v2, args
+
+    out = io.BytesIO()
+    Pickler(out, protocol=2).dump([Rebuild() for _ in range(count)])
+    return out.getvalue()
+
+
 class ConvertInceptionTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -265,6 +295,31 @@ class ConvertInceptionTest(unittest.TestCase):
         self.assert_error(r, "system, refusing")
         self.assertFalse(os.path.exists(self.sentinel))
         self.assertFalse(os.path.exists(self.path("out.bin")))
+
+    def test_official_pickle_classes_are_refused_in_an_archive(self):
+        # The TorchScript reader allows tensors and TorchScript's containers, not
+        # the classes an official network pickle may name.
+        pkl = b"\x80\x02cdnnlib.util\nEasyDict\n)R."
+        src = replace_data_pkl(self.other, self.path("easydict.pt"), pkl)
+        self.assert_error(run_here("import", src, self.path("out.bin")), "dnnlib.util.EasyDict, refusing")
+
+    def test_one_storage_rebuilt_without_bound_is_refused(self):
+        # 70000 tensors from a 12-float storage: about 3.4 MB of copies from a
+        # 400 KB pickle; the same shape of file scales to any amount.
+        src = replace_data_pkl(self.other, self.path("rebuilds.pt"), rebuilds_of_one_storage(self.other, 70000))
+        self.assert_error(run_here("import", src, self.path("out.bin")), "storage 0 is rebuilt into tensors more than")
+        # A storage shared by a few views is what real files hold: accepted by the reader.
+        src = replace_data_pkl(self.other, self.path("views.pt"), rebuilds_of_one_storage(self.other, 3))
+        top, _, _ = cw.read_zip_torch(open(src, "rb").read(), src, script=True)
+        self.assertEqual(len(top), 3)
+
+    def test_oversized_code_is_refused(self):
+        # Class declarations are read from code/ by a regex: a file far beyond
+        # any printout of a class (8 MB of blank lines, kilobytes zipped) is refused.
+        with zipfile.ZipFile(self.other) as z:
+            name = next(n for n in z.namelist() if "/code/" in n and n.endswith(".py"))
+        src = replace_entry(self.other, self.path("bigcode.pt"), name, b"\n" * (8 << 20))
+        self.assert_error(run_here("import", src, self.path("out.bin")), "bytes, refusing")
 
     def test_plain_tensor_attributes_are_not_state(self):
         # What the declarations in code/ decide: without them the plain tensor

@@ -167,10 +167,29 @@ TEST_CASE("quantize_for_detector: the official uint8 conversion of generated ima
   const Tensor x = Tensor::from_vector({-1.0, -1.5, 1.0, 1.2, 0.0, -0.004, 0.5, NAN}, {1, 1, 2, 4});
   const std::vector<double> q = quantize_for_detector(x).to_vector();
   REQUIRE(q.size() == 24);  // grey repeated to three channels
-  // x * 127.5 + 128: 0.5, -63.75, 255.5, 281, 128, 127.49, 191.75 -> clamp, truncate.
-  const std::vector<double> want = {0, 0, 255, 255, 128, 127, 191, 0};
+  // x * 127.5 + 128: 0.5, -63.75, 255.5, 281, 128, 127.49, 191.75 -> clamp, truncate; NaN stays NaN.
+  const std::vector<double> want = {0, 0, 255, 255, 128, 127, 191, NAN};
   for (int c = 0; c < 3; ++c)
-    for (size_t i = 0; i < 8; ++i) CHECK(q[size_t(c) * 8 + i] == want[i]);
+    for (size_t i = 0; i < 8; ++i) {
+      INFO("channel " << c << ", pixel " << i);
+      if (std::isnan(want[i])) CHECK(std::isnan(q[size_t(c) * 8 + i]));
+      else CHECK(q[size_t(c) * 8 + i] == want[i]);
+    }
+  // Every float32 in a fine sweep of [-1.01, 1.01]: the engine ops give
+  // what the scalar official arithmetic gives (float32 multiply, add, clamp, truncate).
+  std::vector<double> sweep;
+  for (int k = -101000; k <= 101000; ++k) sweep.push_back(float(k * 1e-5));
+  for (int n = 0; n <= 256; ++n) {  // each level's edge and the floats either side
+    const float edge = float((n - 128) / 127.5);
+    for (float e : {std::nextafter(edge, -2.0f), edge, std::nextafter(edge, 2.0f)}) sweep.push_back(e);
+  }
+  const std::vector<double> got = quantize_for_detector(Tensor::from_vector(sweep, {1, 1, 1, int64_t(sweep.size())})).to_vector();
+  int64_t wrong = 0;
+  for (size_t i = 0; i < sweep.size(); ++i) {
+    const float v = float(sweep[i]) * 127.5f + 128.0f;  // -ffp-contract=off: two roundings
+    wrong += got[i] != double(std::trunc(std::min(std::max(v, 0.0f), 255.0f)));
+  }
+  CHECK(wrong == 0);
 }
 
 TEST_CASE("real_items: the _full metrics leave mirrored copies out", "[metrics]") {

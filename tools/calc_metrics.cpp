@@ -18,6 +18,7 @@
 
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
+#include "metrics/generators.h"
 #include "metrics/inception_detector.h"
 #include "metrics/training_metrics.h"
 #include "models/network_file.h"
@@ -32,16 +33,15 @@ namespace {
 using namespace gf;
 namespace fs = std::filesystem;
 
-// A loaded generator of any family, as the metrics call it: n images in
-// [-1, 1] from latents, labels and noise drawn from rng.
+// A loaded generator of any family: its images as the metrics call them
+// (metrics/generators.h), given the dataset its labels come from.
 struct LoadedGenerator {
   std::shared_ptr<Module> owner;
-  metrics::ImageGenerator fn;
+  std::function<metrics::ImageGenerator(const Dataset&)> images;
   int resolution = 0, c_dim = 0;
 };
 
-LoadedGenerator load_any_generator(const io::SafetensorsFile& file, const std::string& path, Device dev,
-                                   const Dataset** ds) {
+LoadedGenerator load_any_generator(const io::SafetensorsFile& file, const std::string& path, Device dev) {
   LoadedGenerator g;
   const std::string family = network_family(file);
   if (family == pggan::kFamily) {
@@ -49,36 +49,21 @@ LoadedGenerator load_any_generator(const io::SafetensorsFile& file, const std::s
     G->to(dev);
     g.resolution = G->config().resolution;
     g.c_dim = G->config().label_size;
-    g.fn = [G, dev, ds](int64_t n, gf::Generator& rng) {
-      const Tensor z = randn({n, G->latent_size()}, rng, DType::f32, dev);
-      return G->forward(z, random_labels(**ds, n, rng, dev));
-    };
+    g.images = [G, dev](const Dataset& d) { return metrics::pggan_images(*G, d, dev); };
     g.owner = G;
   } else if (family == stylegan::kFamily) {
     std::shared_ptr<stylegan::Generator> G = stylegan::load_generator(file, path, "G_ema");
     G->to(dev);
     g.resolution = G->config().resolution;
     g.c_dim = G->config().label_size;
-    g.fn = [G, dev, ds](int64_t n, gf::Generator& rng) {
-      const Tensor z = randn({n, G->config().latent_size}, rng, DType::f32, dev);
-      stylegan::SynthesisOptions so;
-      so.noise_mode = NoiseMode::random;
-      so.noise_gen = &rng;
-      return G->synthesis(G->mapping(z, random_labels(**ds, n, rng, dev)), G->lod(), so);
-    };
+    g.images = [G, dev](const Dataset& d) { return metrics::stylegan_images(*G, d, dev); };
     g.owner = G;
   } else {
     std::shared_ptr<stylegan2::Generator> G = stylegan2::load_generator(file, path);
     G->to(dev);
     g.resolution = G->config().img_resolution;
     g.c_dim = G->config().c_dim;
-    g.fn = [G, dev, ds](int64_t n, gf::Generator& rng) {
-      const Tensor z = randn({n, G->config().z_dim}, rng, DType::f32, dev);
-      stylegan2::SynthesisOptions so;
-      so.noise_mode = NoiseMode::random;
-      so.noise_gen = &rng;
-      return G->forward(z, random_labels(**ds, n, rng, dev), 1, std::nullopt, so);
-    };
+    g.images = [G, dev](const Dataset& d) { return metrics::stylegan2_images(*G, d, dev); };
     g.owner = G;
   }
   return g;
@@ -111,7 +96,6 @@ int run(int argc, char** argv) {
   const Device dev = args.device("device");
   const std::string path = args.str("network");
   const io::SafetensorsFile file = io::read_safetensors(path);
-  const metrics::InceptionDetector detector = metrics::load_inception_detector(req.detector, dev);
 
   // The dataset: --data, else the run folder's options, as the official lookup.
   const std::string run_dir = run_folder_of(path);
@@ -119,6 +103,8 @@ int run(int argc, char** argv) {
   if (!run_dir.empty()) {
     std::ifstream f(run_dir + "/training_options.json");
     run_options = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+    if (!run_options.is_object() && !args.has("data"))
+      throw Error(run_dir + "/training_options.json cannot be read as a JSON object; give --data (and --mirror)");
   }
   DatasetOptions dopt;
   std::string data;
@@ -133,11 +119,11 @@ int run(int argc, char** argv) {
   else if (!args.has("data") && run_options.contains("mirror") && run_options["mirror"].is_boolean())
     dopt.xflip = run_options["mirror"].get<bool>();
 
-  const Dataset* ds_ptr = nullptr;
-  LoadedGenerator G = load_any_generator(file, path, dev, &ds_ptr);
+  // The detector before the dataset: a wrong file is one line, before a large dataset loads.
+  const metrics::InceptionDetector detector = metrics::load_inception_detector(req.detector, dev);
+  LoadedGenerator G = load_any_generator(file, path, dev);
   dopt.use_labels = G.c_dim > 0;  // as the official use_labels = (G.c_dim != 0)
   const std::unique_ptr<Dataset> ds = open_dataset(data, dopt);
-  ds_ptr = ds.get();
   if (ds->resolution() != G.resolution)
     throw Error("the dataset's images are " + std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) +
                 ", the generator's " + std::to_string(G.resolution) + "x" + std::to_string(G.resolution));
@@ -146,7 +132,7 @@ int run(int argc, char** argv) {
 
   metrics::MetricContext ctx;
   ctx.dataset = ds.get();
-  ctx.generator = G.fn;
+  ctx.generator = G.images(*ds);
   detector.attach(ctx);
   ctx.cache_dir = req.cache_dir;
   ctx.max_items = req.max_items;

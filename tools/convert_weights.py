@@ -307,6 +307,7 @@ class StorageRef:
             raise ConvertError(f"{where}: storage views are not supported")
         self.type, self.key, self.numel = stype, key, numel
         self.array = None  # filled in from the raw bytes
+        self.rebuilt = 0   # elements copied out of it by tensors so far
 
     def set_bytes(self, raw, where):
         if len(raw) != self.numel * self.type.np_dtype.itemsize:
@@ -319,6 +320,9 @@ def _int_tuple(v):
     return isinstance(v, (tuple, list)) and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
 
 
+_MAX_REBUILDS_PER_STORAGE = 8
+
+
 def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None):
     if not isinstance(storage, StorageRef) or storage.array is None:
         raise pickle.UnpicklingError("tensor without a loaded storage")
@@ -329,6 +333,13 @@ def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad=False, backw
         last = offset + sum((n - 1) * st for n, st in zip(size, stride))
         if last >= storage.array.size or math.prod(size) > storage.array.size:
             raise pickle.UnpicklingError(f"tensor of size {list(size)} does not fit its storage of {storage.array.size}")
+    # Each tensor is a copy: a pickle that builds one storage's tensor over and
+    # over would ask for memory without bound from a few bytes. Real files
+    # share a storage between a few views at most.
+    storage.rebuilt += math.prod(size)
+    if storage.rebuilt > _MAX_REBUILDS_PER_STORAGE * max(storage.array.size, 1 << 16):
+        raise pickle.UnpicklingError(f"storage {storage.key} is rebuilt into tensors more than "
+                                     f"{_MAX_REBUILDS_PER_STORAGE} times its size")
     t = torch.from_numpy(storage.array)
     if storage.type.view_as:
         t = t.view(getattr(torch, storage.type.view_as))
@@ -1197,8 +1208,9 @@ def read_zip_torch(data, path, storage_globals_only=False, script=False):
             raise ConvertError(f"{path}: data.pkl of {infos[pkls[0]].file_size} bytes, refusing")
         pkl = z.read(pkls[0])
         allowed = _torch_file_globals(storage_globals_only)
-        if script:
-            allowed.update(_SCRIPT_GLOBALS)
+        if script:  # tensors and TorchScript's containers only: none of the official pickles' classes
+            allowed = {**_storage_globals(), **_SCRIPT_GLOBALS,
+                       **{k: v for k, v in allowed.items() if k in _SCRIPT_TENSOR_GLOBALS}}
         classes = ScriptClasses() if script else None
         storages = {}
         f = io.BytesIO(pkl)
@@ -1243,6 +1255,9 @@ def _restore_type_tag(obj, type_str):
 _SCRIPT_GLOBALS = {("torch.jit._pickle", n): _script_list
                    for n in ("build_intlist", "build_doublelist", "build_boollist", "build_tensorlist")}
 _SCRIPT_GLOBALS[("torch.jit._pickle", "restore_type_tag")] = _restore_type_tag
+# What else a TorchScript data.pkl may name: tensors, parameters, ordered dicts.
+_SCRIPT_TENSOR_GLOBALS = {("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_parameter"),
+                          ("torch._utils", "_rebuild_parameter_with_state"), ("collections", "OrderedDict")}
 
 
 class ScriptObject:
@@ -1301,8 +1316,10 @@ def _script_declarations(z, infos, root, qualified_name, path):
     code/__torch__/a/b.py."""
     module, _, name = qualified_name.rpartition(".")
     info = infos.get(f"{root}code/{module.replace('.', '/')}.py")
-    if info is None or info.file_size > 1 << 26:
+    if info is None:
         return None
+    if info.file_size > 1 << 22:  # TorchScript's printout of a network class is kilobytes
+        raise ConvertError(f"{path}: {info.filename} of {info.file_size} bytes, refusing")
     text = z.read(info).decode("utf-8", "replace")
     m = re.search(rf"^class {re.escape(name)}(\((\w*)\))?:\n((?:[ \t]+.*\n?|\n)*)", text, re.M)
     if m is None:
@@ -1310,7 +1327,7 @@ def _script_declarations(z, infos, root, qualified_name, path):
     body = m.group(3)
 
     def names(key):
-        d = re.search(rf"^\s+{key} = (\[[^\]]*\])", body, re.M)
+        d = re.search(rf"^[ \t]+{key} = (\[[^\]]*\])", body, re.M)  # [ \t]: never across lines
         if d is None:
             return []
         try:

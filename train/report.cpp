@@ -43,6 +43,11 @@ constexpr KnownStat kKnownStats[] = {
     {"pl_mean", "Path-length mean", "mean length"},
     {"augment_p", "ADA augmentation probability p", "p"},
     {"signs_real", "Mean sign of D's real logits (ADA's overfitting measure)", "mean sign"},
+    // The metrics (metrics/metric_main.h), on the ticks with a snapshot
+    {"fid50k_full", "FID (lower is better)", "fid50k_full"},
+    {"fid50k", "FID (lower is better)", "fid50k"},
+    {"is50k_mean", "Inception Score (higher is better)", "is50k mean"},
+    {"is50k_std", "Inception Score spread", "is50k std"},
     {"sec_per_kimg", "Speed (s/kimg)", "s/kimg"},
     {"maxmem_gb", "Memory (GiB)", "peak in the tick"},
     {"reserved_gb", "Memory (GiB)", "held"},

@@ -23,6 +23,7 @@
 
 #include "engine/dist/communicator.h"
 #include "engine/io/safetensors.h"
+#include "metrics/generators.h"
 #include "metrics/inception_detector.h"
 #include "metrics/training_metrics.h"
 #include "train/stylegan2/checkpoint.h"
@@ -123,8 +124,37 @@ void set_augmentation(const cli::Args& args, TrainSpec& spec) {
   augpipe_spec(spec.augpipe);  // an unknown name: one line listing the pipelines
 }
 
+// The metrics a run evaluates after every snapshot (the official loops'
+// metric_main.calc_metric on G_ema for StyleGAN2-ADA, metrics.run on Gs for
+// v1), as the LoopOptions hook. The real images are the whole dataset, as
+// the official metrics reset max_size: --max-images reopens it in full (kept
+// alive in full_ds). make_generator gets the dataset the labels come from.
+std::function<nlohmann::json(const std::string&)> metrics_hook(
+    const cli::Args& args, const metrics::MetricRequest& req, const metrics::InceptionDetector& detector,
+    const Dataset& ds, const DatasetOptions& dopt, std::unique_ptr<Dataset>& full_ds,
+    const std::function<metrics::ImageGenerator(const Dataset*)>& make_generator, RunDir& run, Device dev) {
+  if (dopt.max_images > 0) {
+    DatasetOptions all = dopt;
+    all.max_images = 0;
+    full_ds = open_dataset(args.str("data"), all);
+  }
+  metrics::MetricContext ctx;
+  ctx.dataset = full_ds ? full_ds.get() : &ds;
+  ctx.generator = make_generator(ctx.dataset);
+  detector.attach(ctx);
+  ctx.cache_dir = req.cache_dir;
+  ctx.max_items = req.max_items;
+  ctx.feature_opt.device = dev;
+  ctx.feature_opt.batch_size = metrics::detector_batch(dev);
+  ctx.log = [&run](const std::string& l) { run.log(l); };
+  return [req, ctx, &run](const std::string& snapshot) {
+    return metrics::evaluate_metrics(req, ctx, run.path(), snapshot, ctx.log);
+  };
+}
+
 // --arch stylegan: StyleGAN (v1) with progressive growing (train/stylegan/).
-int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt, Device dev) {
+int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt, Device dev,
+           const metrics::MetricRequest& metric_req, const std::optional<metrics::InceptionDetector>& detector) {
   for (const char* f : {"batch", "batch-gpu"})
     if (args.has(f)) throw Error(std::string("--") + f + " applies to --arch stylegan2; v1's minibatch comes from the schedule");
   if (args.integer("gpus") != 1) throw Error("--arch stylegan trains on one device (--gpus 1)");
@@ -181,7 +211,9 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
                   {"resume", args.str("resume")},
                   {"resume_kimg", trainer.cur_nimg() / 1000.0},
                   {"snap", args.integer("snap")},
-                  {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()}});
+                  {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()},
+                  {"mirror", false},  // mirror_augment flips drawn images; the dataset has no mirrored copies
+                  {"metrics", metric_req.names}});
   if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer.cur_nimg());
   run.log("Run folder " + run.path() + ": " + ds.name() + " (" + std::to_string(ds.size()) + " images, " +
           std::to_string(ds.resolution()) + "x" + std::to_string(ds.resolution()) + "), StyleGAN (v1) cfg " + spec.cfg +
@@ -198,6 +230,15 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   lo.snap_ticks = static_cast<int>(args.integer("snap"));
   lo.image_snap_ticks = 1;
   lo.progress = isatty(fileno(stdout));
+  std::unique_ptr<Dataset> full_ds;
+  if (detector) {
+    DatasetOptions v1data = dopt;
+    v1data.xflip = false;
+    const stylegan::Generator& Gs = trainer.Gs();
+    lo.after_snapshot = metrics_hook(args, metric_req, *detector, ds, v1data, full_ds,
+                                     [&Gs, dev](const Dataset* d) { return metrics::stylegan_images(Gs, *d, dev); },
+                                     run, dev);
+  }
   std::optional<double> tick;
   if (args.has("tick")) tick = args.number("tick");
   StyleGANRun r(trainer, tick);
@@ -267,8 +308,6 @@ int run(int argc, char** argv) {
   if (arch == "stylegan" && world > 1)
     throw Error("--arch stylegan trains on one device in one process; launch it without mpirun or WORLD_SIZE > 1");
   const metrics::MetricRequest metric_req = metrics::metric_request(args);
-  if (!metric_req.names.empty() && arch != "stylegan2")
-    throw Error("--metrics during training applies to --arch stylegan2; run calc_metrics on the snapshots");
   // Rank 0 alone would evaluate for minutes while the others wait in their
   // next collective, past its timeout (GF_DIST_TIMEOUT).
   if (!metric_req.names.empty() && world > 1)
@@ -281,7 +320,7 @@ int run(int argc, char** argv) {
   if (arch == "stylegan") {
     DatasetOptions v1opt = dopt;
     v1opt.xflip = args.flag("mirror");
-    return run_v1(args, *ds, v1opt, dev);
+    return run_v1(args, *ds, v1opt, dev, metric_req, detector);
   }
   TrainSpec spec = make_train_spec(args.str("cfg"), ds->resolution(), world > 1 ? world : static_cast<int>(args.integer("gpus")));
   if (args.has("batch")) {
@@ -357,37 +396,14 @@ int run(int argc, char** argv) {
   // What the loader skipped or converted, by file (train/dataset.h).
   for (const std::string& line : ds->notes()) run.log(line);
 
-  // Metrics after every snapshot (the official loop's metric_main.calc_metric
-  // on G_ema): the real images are the whole dataset, as the official
-  // metrics reset max_size, so --max-images reopens it in full.
   std::unique_ptr<Dataset> full_ds;
   if (detector) {
-    if (dopt.max_images > 0) {
-      DatasetOptions all = dopt;
-      all.max_images = 0;
-      full_ds = open_dataset(args.str("data"), all);
-    }
-    metrics::MetricContext ctx;
-    ctx.dataset = full_ds ? full_ds.get() : ds.get();
-    StyleGAN2Trainer* tr = trainer.get();
-    ctx.generator = [tr, ds = ctx.dataset](int64_t n, gf::Generator& rng) {
-      const Device d = tr->setup().device;
-      const Tensor z = randn({n, tr->setup().G_kwargs.z_dim}, rng, DType::f32, d);
-      const Tensor c = random_labels(*ds, n, rng, d);  // undefined without labels
-      stylegan2::SynthesisOptions so;  // truncation 1, random noise: the official G_kwargs {}
-      so.noise_mode = NoiseMode::random;
-      so.noise_gen = &rng;
-      return tr->G_ema().forward(z, c, 1, std::nullopt, so);
-    };
-    detector->attach(ctx);
-    ctx.cache_dir = metric_req.cache_dir;
-    ctx.max_items = metric_req.max_items;
-    ctx.feature_opt.device = dev;
-    ctx.feature_opt.batch_size = metrics::detector_batch(dev);
-    ctx.log = [&run](const std::string& l) { run.log(l); };
-    lo.after_snapshot = [metric_req, ctx, &run](const std::string& snapshot) {
-      metrics::evaluate_metrics(metric_req, ctx, run.path(), snapshot, ctx.log);
-    };
+    // G_ema of replica 0 on the run's first device.
+    stylegan2::Generator& G_ema = trainer->G_ema();
+    const Device gdev = trainer->setup().device;
+    lo.after_snapshot = metrics_hook(args, metric_req, *detector, *ds, dopt, full_ds,
+                                     [&G_ema, gdev](const Dataset* d) { return metrics::stylegan2_images(G_ema, *d, gdev); },
+                                     run, dev);
   }
   run_training(*trainer, run, lo);
   run.log("Done: " + run.path());

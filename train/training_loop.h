@@ -87,9 +87,11 @@ struct TickOutputs {
   bool progress = false;      // redraw a progress line after every step (for a terminal)
   // Called on the writing process after each network snapshot, with its path:
   // where the official loop evaluates its metrics (metrics/metric_main.h).
-  // When set, the next tick's clock starts after it (and the snapshot), as
-  // the official loop starts a tick's clock after its maintenance.
-  std::function<void(const std::string& snapshot)> after_snapshot;
+  // What it returns joins that tick's stats.jsonl line (the official loop
+  // logs its metrics at that tick too), so report.html draws them. When set,
+  // the next tick's clock starts after it (and the snapshot), as the official
+  // loop starts a tick's clock after its maintenance.
+  std::function<nlohmann::json(const std::string& snapshot)> after_snapshot;
 };
 
 struct LoopOptions : TickOutputs {

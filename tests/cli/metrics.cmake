@@ -19,17 +19,22 @@ rm ${_m}/standin.pt")
 set_tests_properties(cpu.metrics_detector PROPERTIES LABELS cpu SKIP_RETURN_CODE 77 FIXTURES_SETUP metrics_detector)
 
 gf_cli_test(train_stylegan_metrics FRESH ${_m}/train
-            EXPECT "^Evaluating metrics" "\"metric\":\"fid50k_full\".*\"num_gen\":16,\"num_gpus\":1,\"num_real\":16"
+            EXPECT "^Evaluating metrics" "^\\{\"results\":\\{\"fid50k_full\":[0-9.e+]+\\},\"metric\":\"fid50k_full\",\"total_time\":.*,\"num_gpus\":1,\"snapshot_pkl\":\"network-snapshot-000000.bin\",\"timestamp\":[0-9.]+,\"num_gen\":16,\"num_real\":16\\}$"
                    "\"is50k_mean\"" "items from the cache" "Done: "
             REJECT ${GF_NONFINITE} "NaN|null,|Infinity" FIXTURES_REQUIRED metrics_detector FIXTURES_SETUP metrics_run
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --cfg tiny --kimg 0.008
                     --tick 0.004 --snap 1 --max-images 64 --metrics fid50k_full,is50k
                     --detector ${_m}/inception.bin ${_m_flags} --outdir ${_m}/train)
-# One jsonl line per snapshot (tick 0 and the end: two), each naming its snapshot.
+# One jsonl line per snapshot (tick 0 and the end: two), each naming its
+# snapshot; the same ticks' stats.jsonl lines hold the results, and
+# report.html draws them.
 add_test(NAME cpu.train_stylegan_metrics_jsonl
          COMMAND sh -c "test $(grep -c '\"snapshot_pkl\":\"network-snapshot-000000.bin\"' ${_m_run}/metric-fid50k_full.jsonl) -eq 2 && \
 test $(grep -c '\"is50k_std\"' ${_m_run}/metric-is50k.jsonl) -eq 2 && \
-grep -A1 '\"metrics\": \\[' ${_m_run}/training_options.json | grep -q fid50k_full")
+grep -A1 '\"metrics\": \\[' ${_m_run}/training_options.json | grep -q fid50k_full && \
+test $(grep -c '\"fid50k_full\":[0-9]' ${_m_run}/stats.jsonl) -eq 2 && \
+test $(grep -c '\"is50k_mean\":[0-9]' ${_m_run}/stats.jsonl) -eq 2 && \
+grep -q 'FID (lower is better)' ${_m_run}/report.html")
 set_tests_properties(cpu.train_stylegan_metrics_jsonl PROPERTIES LABELS cpu FIXTURES_REQUIRED metrics_run
                      FIXTURES_SETUP metrics_jsonl)  # before calc_metrics appends its line
 # calc_metrics finds the dataset through the run folder, appends to its jsonl,
@@ -58,3 +63,32 @@ gf_expect_error(calc_metrics_no_detector "^calc_metrics: error: --metrics fid50k
 gf_expect_error(calc_metrics_resolution "^calc_metrics: error: the dataset's images are 32x32, the generator's 256x256" metrics_detector
                 $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_256x3.bin --data=
                 --metrics fid50k_full --detector ${_m}/inception.bin)
+gf_expect_error(train_stylegan_is50k_too_few "^train_stylegan: error: --metric-items 5 is too few for is50k" ""
+                $<TARGET_FILE:train_stylegan> --metrics is50k --detector x.bin --metric-items 5 --outdir ${_m}/bad)
+gf_expect_error(calc_metrics_bad_run_options "^calc_metrics: error: .*training_options.json cannot be read as a JSON object" ""
+                sh -c "mkdir -p ${_m}/badrun && echo '{' > ${_m}/badrun/training_options.json && \
+cp ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin ${_m}/badrun/net.bin && \
+exec $<TARGET_FILE:calc_metrics> --network ${_m}/badrun/net.bin --detector x.bin")
+
+# The other families. StyleGAN (v1) evaluates after each snapshot as its
+# official loop does (fid50k, Gs without truncation); calc_metrics on its
+# snapshot, and on a PGGAN run's, goes through the same adapters
+# (metrics/generators.h) and finds their datasets in their run folders.
+set(_m_v1 ${_m}/v1/00000-fashion-mnist-stylegan-tiny)
+gf_cli_test(train_stylegan_v1_metrics FRESH ${_m}/v1
+            EXPECT "^Evaluating metrics" "\"metric\":\"fid50k\"" "Done: "
+            REJECT ${GF_NONFINITE} "NaN|Infinity" FIXTURES_REQUIRED metrics_detector FIXTURES_SETUP metrics_v1_run
+            COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny
+                    --kimg 0.032 --tick 0.032 --snap 1 --max-images 64 --metrics fid50k
+                    --detector ${_m}/inception.bin ${_m_flags} --outdir ${_m}/v1)
+add_test(NAME cpu.calc_metrics_v1_matches_training
+         COMMAND sh -c "f=${_m_v1}/metric-fid50k.jsonl && want=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && \
+OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_m_v1}/network-snapshot-000000.bin --metrics fid50k \
+--detector ${_m}/inception.bin ${_m_flags_sh} && \
+got=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && echo \"training $want, calc_metrics $got\" && test \"$want\" = \"$got\"")
+set_tests_properties(cpu.calc_metrics_v1_matches_training PROPERTIES LABELS cpu FIXTURES_REQUIRED metrics_v1_run)
+gf_cli_test(calc_metrics_pggan EXPECT "\"results\":\\{\"fid50k_full\":[0-9]" REJECT "NaN|Infinity"
+            FIXTURES_REQUIRED "metrics_detector;pggan_run"
+            COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics>
+                    --network ${CMAKE_BINARY_DIR}/test_pggan/runs/00000-fashion-mnist-pggan-tiny/network-snapshot-000000.bin
+                    --metrics fid50k_full --detector ${_m}/inception.bin --metrics-cache none --metric-items 16)
