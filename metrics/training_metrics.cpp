@@ -10,7 +10,7 @@ std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags, const std
   for (const std::string& m : list_valid_metrics()) valid += (valid.empty() ? "" : ", ") + m;
   std::vector<cli::Flag> more = {
           {"metrics", "LIST", default_metrics, "comma-separated metrics (" + valid + ") or none; they need --detector"},
-          {"detector", "FILE.bin", "", "the FID/IS Inception network: the official inception-2015-12-05.pt converted by tools/convert_weights.py"},
+          {"detector", "FILE.bin", "", "the FID/KID/IS Inception network: the official inception-2015-12-05.pt converted by tools/convert_weights.py"},
           {"metrics-cache", "DIR", "", "where real-image statistics are cached (default ~/.cache/ganforge/gan-metrics); none: no cache"},
           cli::integer("metric-items", "N", "", "at most N generated and N real images per metric (a quick check; the jsonl line says so)", 1, cli::kInt64Max)};
   flags.insert(flags.end(), more.begin(), more.end());
@@ -31,6 +31,9 @@ MetricRequest metric_request(const cli::Args& args) {
   r.cache_dir = args.has("metrics-cache") ? args.str("metrics-cache") : default_cache_dir();
   if (r.cache_dir == "none") r.cache_dir.clear();
   if (args.has("metric-items")) r.max_items = args.integer("metric-items");
+  for (const std::string& m : r.names)
+    if (r.max_items == 1 && m.rfind("kid", 0) == 0)
+      throw Error("--metric-items 1: " + m + " needs at least 2 generated and 2 real images");
   return r;
 }
 
