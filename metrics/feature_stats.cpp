@@ -90,4 +90,17 @@ FeatureStats FeatureStats::from_raw(const Tensor& raw_mean, const Tensor& raw_co
   return s;
 }
 
+FeatureStats FeatureStats::from_all(const Tensor& all) {
+  GF_CHECK(all.dim() == 2 && all.dtype() == DType::f32 && all.size(0) > 0 && all.size(1) > 0 &&
+               all.device() == Device::cpu(),
+           "FeatureStats::from_all", "features must be float32 [n > 0, D > 0] on the CPU, got "
+                                         << shape_str(all.shape()) << " " << dtype_name(all.dtype()));
+  FeatureStats s(true, false, all.size(0));
+  s.dim_ = all.size(1);
+  s.num_items_ = all.size(0);
+  const float* p = all.data<float>();
+  s.all_.assign(p, p + all.numel());
+  return s;
+}
+
 }  // namespace gf::metrics

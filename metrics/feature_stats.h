@@ -2,7 +2,7 @@
 // (StyleGAN2-ADA metrics/metric_utils.py): the features of up to max_items
 // images, their sum and the sum of their outer products in float64, so the
 // mean and the (biased, 1/N) covariance come out of one pass; or every
-// feature row kept (capture_all), for the Inception Score.
+// feature row kept (capture_all), for the Inception Score and KID.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -24,6 +24,8 @@ class FeatureStats {
   int64_t num_items() const { return num_items_; }
   int64_t num_features() const { return dim_; }
   int64_t max_items() const { return max_items_; }
+  bool captures_all() const { return capture_all_; }
+  bool captures_mean_cov() const { return capture_mean_cov_; }
 
   // The captured rows, [num_items, D] float32 row-major (capture_all).
   const std::vector<float>& all() const;
@@ -36,6 +38,9 @@ class FeatureStats {
   Tensor raw_mean() const;
   Tensor raw_cov() const;
   static FeatureStats from_raw(const Tensor& raw_mean, const Tensor& raw_cov, int64_t num_items, int64_t max_items);
+  // Captured rows back from a cache file: all [num_items, D] float32 on the
+  // CPU; the statistics keep every row and no sums.
+  static FeatureStats from_all(const Tensor& all);
 
  private:
   bool capture_all_, capture_mean_cov_;

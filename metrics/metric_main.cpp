@@ -1,5 +1,6 @@
 #include "metrics/metric_main.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -10,12 +11,13 @@
 #include "engine/error.h"
 #include "metrics/frechet.h"
 #include "metrics/inception_score.h"
+#include "metrics/kernel_inception_distance.h"
 #include "metrics/stats_cache.h"
 
 namespace gf::metrics {
 namespace {
 
-enum class Kind { fid, is };
+enum class Kind { fid, kid, is };
 
 struct Spec {
   const char* name;
@@ -25,11 +27,13 @@ struct Spec {
   bool keep_xflips;  // the _full metrics evaluate the dataset without x-flips
 };
 
-// The official registry's FID and IS entries (metric_main.py).
+// The official registry's FID, KID and IS entries (metric_main.py).
 const std::vector<Spec>& specs() {
   static const std::vector<Spec> s = {
       {"fid50k_full", Kind::fid, 50000, 0, false},
+      {"kid50k_full", Kind::kid, 50000, 1000000, false},
       {"fid50k", Kind::fid, 50000, 50000, true},
+      {"kid50k", Kind::kid, 50000, 50000, true},
       {"is50k", Kind::is, 50000, 0, false},
   };
   return s;
@@ -50,13 +54,19 @@ constexpr const char* kDetectorCodeVersion = "inception-v1";
 
 int64_t capped(int64_t n, int64_t cap) { return cap > 0 && (n <= 0 || n > cap) ? cap : n; }
 
-// The real images' mean and covariance, from the cache when it has them.
-FeatureStats real_stats(const MetricContext& ctx, const std::vector<int64_t>& items) {
+// KID's official subsets: 100 of at most 1000 rows.
+constexpr int kKidSubsets = 100;
+constexpr int64_t kKidMaxSubsetSize = 1000;
+
+// The real images' mean and covariance (FID) or every feature row (KID,
+// capture_all), from the cache when it has them.
+FeatureStats real_stats(const MetricContext& ctx, const std::vector<int64_t>& items, bool capture_all) {
   std::string path, key;
   if (!ctx.cache_dir.empty()) {
     auto [known, added] = ctx.content_keys->try_emplace(items);
     if (added) known->second = dataset_content_key(*ctx.dataset, items);
-    key = "stats mean_cov; detector " + std::string(kDetectorCodeVersion) + " " + ctx.detector_key + "; images " +
+    key = std::string("stats ") + (capture_all ? "all_features" : "mean_cov") + "; items " +
+          std::to_string(items.size()) + "; detector " + kDetectorCodeVersion + " " + ctx.detector_key + "; images " +
           known->second;
     path = cache_file(ctx.cache_dir, ctx.dataset->name(), key);
     if (auto s = load_cached_stats(path, key, ctx.log)) {
@@ -64,7 +74,7 @@ FeatureStats real_stats(const MetricContext& ctx, const std::vector<int64_t>& it
       return *s;
     }
   }
-  FeatureStats s = dataset_features(*ctx.dataset, items, ctx.features, false, true, ctx.feature_opt);
+  FeatureStats s = dataset_features(*ctx.dataset, items, ctx.features, capture_all, !capture_all, ctx.feature_opt);
   if (!path.empty()) save_cached_stats(path, key, s, ctx.log);
   return s;
 }
@@ -105,16 +115,31 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
   r.num_gen = capped(s.num_gen, ctx.max_items);
   r.capped = r.num_gen < s.num_gen;
   gf::Generator rng(ctx.seed);
-  if (s.kind == Kind::fid) {
-    const std::vector<int64_t> items = real_items(*ctx.dataset, s.keep_xflips, capped(s.max_real, ctx.max_items));
+  std::vector<int64_t> items;  // the real images (FID, KID)
+  if (s.kind != Kind::is) {
+    items = real_items(*ctx.dataset, s.keep_xflips, capped(s.max_real, ctx.max_items));
     r.num_real = int64_t(items.size());
     const int64_t uncapped_real = int64_t(real_items(*ctx.dataset, s.keep_xflips, s.max_real).size());
     r.capped = r.capped || r.num_real < uncapped_real;
+    GF_CHECK(s.kind != Kind::kid || std::min(r.num_gen, r.num_real) >= 2, "calc_metric",
+             name << " needs at least 2 generated and 2 real images, got " << r.num_gen << " and " << r.num_real);
+  }
+  if (s.kind == Kind::fid) {
     std::vector<double> mu_real, sigma_real, mu_gen, sigma_gen;
-    real_stats(ctx, items).mean_cov(mu_real, sigma_real);
+    real_stats(ctx, items, false).mean_cov(mu_real, sigma_real);
     generator_features(ctx.generator, r.num_gen, ctx.features, rng, false, true, ctx.feature_opt)
         .mean_cov(mu_gen, sigma_gen);
     r.results[name] = frechet_distance(mu_gen, sigma_gen, mu_real, sigma_real);
+  } else if (s.kind == Kind::kid) {
+    const FeatureStats real = real_stats(ctx, items, true);
+    const FeatureStats gen = generator_features(ctx.generator, r.num_gen, ctx.features, rng, true, false, ctx.feature_opt);
+    GF_CHECK(gen.num_features() == real.num_features(), "calc_metric",
+             name << ": generated features have " << gen.num_features() << " columns, real ones "
+                  << real.num_features());
+    const int64_t m = kid_subset_size(gen.num_items(), real.num_items(), kKidMaxSubsetSize);
+    const KidSubsets sub = draw_kid_subsets(gen.num_items(), real.num_items(), m, kKidSubsets, ctx.seed);
+    r.results[name] = kernel_inception_distance(gen.all(), gen.num_items(), real.all(), real.num_items(),
+                                                real.num_features(), sub.gen, sub.real);
   } else {
     const FeatureStats st = generator_features(ctx.generator, r.num_gen, ctx.probabilities, rng, true, false, ctx.feature_opt);
     const auto [mean, std] = inception_score(st.all(), st.num_items(), st.num_features(), 10);

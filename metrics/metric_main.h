@@ -4,7 +4,14 @@
 //                x-flipped copies left out;
 //   fid50k       FID of 50k generated images against the first 50k items of
 //                the dataset as the run sees it (x-flipped copies included);
+//   kid50k_full  KID of 50k generated images against up to 1M real images,
+//                x-flipped copies left out;
+//   kid50k       KID of 50k generated images against the first 50k items of
+//                the dataset as the run sees it;
 //   is50k        Inception Score of 50k generated images (10 splits).
+// KID (metrics/kernel_inception_distance.h) keeps every feature row: the
+// real rows of kid50k_full take up to 1M x 2048 float32 = 8 GB of memory
+// (and of cache), as the official code's.
 // Results go to <run>/metric-<name>.jsonl as the official report_metric
 // writes them. The real images' statistics are cached by content
 // (metrics/stats_cache.h), as the official cache does by dataset options.
@@ -31,11 +38,11 @@ std::vector<std::string> parse_metric_list(const std::string& list);
 struct MetricContext {
   const Dataset* dataset = nullptr;  // the real images, as the run built them (x-flips included with --mirror)
   ImageGenerator generator;          // G_ema, truncation 1, random noise
-  Detector features;                 // InceptionV3::features: [n, 2048]
+  Detector features;                 // InceptionV3::features: [n, 2048] (FID, KID)
   Detector probabilities;            // InceptionV3::probabilities: [n, 1008] (is50k)
   std::string detector_key;          // names the detector's weights in the cache key
   std::string cache_dir;             // real-image statistics cache; empty: none
-  uint64_t seed = 0;                 // latents, labels and noise of the generated images
+  uint64_t seed = 0;                 // latents, labels and noise of the generated images; KID's subsets
   int64_t max_items = 0;             // > 0: at most this many generated and real images (quick checks)
   FeatureOptions feature_opt;
   std::function<void(const std::string&)> log;  // progress and cache lines; may be empty
@@ -47,7 +54,7 @@ struct MetricContext {
 
 struct MetricResult {
   std::string metric;
-  nlohmann::json results;  // {"fid50k_full": 12.3} or {"is50k_mean": .., "is50k_std": ..}
+  nlohmann::json results;  // {"fid50k_full": 12.3}, {"kid50k": 0.004} or {"is50k_mean": .., "is50k_std": ..}
   double total_time = 0;   // seconds
   int64_t num_gen = 0, num_real = 0;
   bool capped = false;     // max_items made the counts smaller than the name says

@@ -1,5 +1,6 @@
 #include "metrics/stats_cache.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -64,11 +65,15 @@ std::optional<FeatureStats> load_cached_stats(const std::string& path, const std
   try {
     const io::SafetensorsFile f = io::read_safetensors(path);
     const auto k = f.metadata.find("key"), n = f.metadata.find("num_items");
-    const auto m = f.tensors.find("raw_mean"), c = f.tensors.find("raw_cov");
-    if (k == f.metadata.end() || k->second != key || n == f.metadata.end() || m == f.tensors.end() ||
-        c == f.tensors.end())
+    if (k == f.metadata.end() || k->second != key || n == f.metadata.end())
       throw Error("not the statistics of this dataset and detector");
     const int64_t items = std::stoll(n->second);
+    if (const auto a = f.tensors.find("all"); a != f.tensors.end()) {
+      if (a->second.dim() != 2 || a->second.size(0) != items) throw Error("the feature rows are not num_items");
+      return FeatureStats::from_all(a->second);
+    }
+    const auto m = f.tensors.find("raw_mean"), c = f.tensors.find("raw_cov");
+    if (m == f.tensors.end() || c == f.tensors.end()) throw Error("neither feature rows nor sums");
     return FeatureStats::from_raw(m->second, c->second, items, items);
   } catch (const std::exception& e) {
     if (log) log("metrics cache: ignoring " + path + " (" + e.what() + "); computing the statistics again");
@@ -80,8 +85,15 @@ void save_cached_stats(const std::string& path, const std::string& key, const Fe
                        const std::function<void(const std::string&)>& log) {
   try {
     std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-    io::save_safetensors(path, {{"raw_mean", stats.raw_mean()}, {"raw_cov", stats.raw_cov()}},
-                         {{"key", key}, {"num_items", std::to_string(stats.num_items())}});
+    const io::Metadata meta = {{"key", key}, {"num_items", std::to_string(stats.num_items())}};
+    if (stats.captures_mean_cov()) {
+      io::save_safetensors(path, {{"raw_mean", stats.raw_mean()}, {"raw_cov", stats.raw_cov()}}, meta);
+    } else {
+      // Every row, float32 as captured (KID: up to 1M x 2048, 8 GB).
+      Tensor all = Tensor::empty({stats.num_items(), stats.num_features()});
+      std::copy(stats.all().begin(), stats.all().end(), all.data<float>());
+      io::save_safetensors(path, {{"all", all}}, meta);
+    }
   } catch (const std::exception& e) {
     if (log) log(std::string("metrics cache: could not write ") + path + " (" + e.what() + ")");
   }

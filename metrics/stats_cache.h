@@ -26,6 +26,11 @@ std::string dataset_content_key(const Dataset& ds, const std::vector<int64_t>& i
 // <dir>/<dataset name>-<hex of the key>.bin
 std::string cache_file(const std::string& dir, const std::string& dataset_name, const std::string& key);
 
+// A cache entry holds either the float64 running sums (mean_cov statistics,
+// FID) or every captured feature row in float32 (capture_all statistics,
+// KID; up to 1M x 2048 rows for kid50k_full: 8 GB on disk, as the official
+// cache's pickle of the same array); its key says which and how many items.
+//
 // The statistics stored under path, or nothing when the file is absent. A
 // file that is there but unreadable or of another key is ignored (nothing),
 // after a line to log, and rewritten by the caller.

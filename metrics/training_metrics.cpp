@@ -12,7 +12,7 @@ std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags, const std
   for (const std::string& m : list_valid_metrics()) valid += (valid.empty() ? "" : ", ") + m;
   std::vector<cli::Flag> more = {
           {"metrics", "LIST", default_metrics, "comma-separated metrics (" + valid + ") or none; they need --detector"},
-          {"detector", "FILE.bin", "", "the FID/IS Inception network: the official inception-2015-12-05.pt converted by tools/convert_weights.py"},
+          {"detector", "FILE.bin", "", "the FID/KID/IS Inception network: the official inception-2015-12-05.pt converted by tools/convert_weights.py"},
           {"metrics-cache", "DIR", "", "where real-image statistics are cached (default ~/.cache/ganforge/gan-metrics); none: no cache"},
           cli::integer("metric-items", "N", "", "at most N generated and N real images per metric (a quick check; the jsonl line says so)", 1, cli::kInt64Max)};
   flags.insert(flags.end(), more.begin(), more.end());
@@ -36,6 +36,9 @@ MetricRequest metric_request(const cli::Args& args) {
   // The Inception Score cuts its images into 10 parts (is50k).
   if (r.max_items > 0 && r.max_items < 10 && std::find(r.names.begin(), r.names.end(), "is50k") != r.names.end())
     throw Error("--metric-items " + std::to_string(r.max_items) + " is too few for is50k, which scores 10 parts: give at least 10");
+  for (const std::string& m : r.names)
+    if (r.max_items == 1 && m.rfind("kid", 0) == 0)
+      throw Error("--metric-items 1: " + m + " needs at least 2 generated and 2 real images");
   return r;
 }
 

@@ -1,9 +1,10 @@
 // calc_metrics: the official calc_metrics.py of StyleGAN2-ADA for a generator
 // .bin (a train_stylegan or train_pggan snapshot or checkpoint, a converted
-// official network): each --metrics entry (fid50k_full, fid50k, is50k;
-// metrics/metric_main.h) of its G_ema against --data, reported as the official
-// jsonl line on stdout and, when the network sits in a run folder (beside
-// training_options.json), appended to that folder's metric-<name>.jsonl.
+// official network): each --metrics entry (fid50k_full, kid50k_full, fid50k,
+// kid50k, is50k; metrics/metric_main.h) of its G_ema against --data, reported
+// as the official jsonl line on stdout and, when the network sits in a run
+// folder (beside training_options.json), appended to that folder's
+// metric-<name>.jsonl.
 // Without --data the run folder's training_options.json names the dataset and
 // whether it was mirrored, as the official script looks up the pickle's
 // training_set_kwargs. Generated images: StyleGAN2 G_ema with truncation 1 and
@@ -78,12 +79,12 @@ std::string run_folder_of(const std::string& network) {
 
 int run(int argc, char** argv) {
   cli::Args args(argc, argv, "calc_metrics",
-                 "Calculate quality metrics (FID, IS) of a generator snapshot, as the official calc_metrics.py.",
+                 "Calculate quality metrics (FID, KID, IS) of a generator snapshot, as the official calc_metrics.py.",
                  metrics::with_metric_flags(
                      {{"network", "FILE.bin", "", "generator snapshot or converted network (required)"},
                       {"data", "PATH", "", "dataset to evaluate against (default: the run's, from training_options.json)"},
                       cli::integer("mirror", "0|1", "", "whether the dataset was augmented with x-flips in training (default: the run's)", 0, 1),
-                      cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise", 0, cli::kSeedMax),
+                      cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise, and of KID's subsets", 0, cli::kSeedMax),
                       cli::device("device", "cpu", "where to run")},
                      "fid50k_full"));
   if (args.help()) {

@@ -9,9 +9,18 @@ cov = sum x x^T / N - mean mean^T, then |mu_g - mu_r|^2 + tr(S_g + S_r -
 (metrics/inception_score.py): float32 probabilities in 10 consecutive
 splits, exp(mean KL(p || mean p)) per split, numpy's mean and std.
 
+KID (metrics/kernel_inception_distance.py): the official loop as written,
+float32 features, np.random.choice subsets from numpy's global RNG (seeded
+here), x @ x.T and the sums in float32 as numpy does them; and the same
+subsets through the same formula in float64, which is what ganforge
+computes.
+
 For every case <name> this stores <name>.gen and <name>.real (float32
 features, one row per image) and <name>.fid (float64), or <name>.probs and
-<name>.is (mean, std), in tests/data/metrics_golden.bin.
+<name>.is (mean, std), or <name>.gen_subsets and <name>.real_subsets
+([num_subsets, m] row indices, stored as float64) and <name>.kid (float64:
+the official float32 value, the float64 value), in
+tests/data/metrics_golden.bin.
 
 Run from the repository root: /usr/bin/python3 tools/make_metrics_golden.py [out.bin]
 """
@@ -56,6 +65,30 @@ def inception_score(probs, splits=10):
     return float(np.mean(scores)), float(np.std(scores))
 
 
+def kid(gen, real, num_subsets, max_subset_size, seed):
+    """The official compute_kid's arithmetic on gen and real features
+    (float32), its subsets drawn from np.random seeded with seed; returns
+    (official float32 value, float64 value, gen subsets, real subsets)."""
+    np.random.seed(seed)
+    n = real.shape[1]
+    m = min(min(real.shape[0], gen.shape[0]), max_subset_size)
+    t, t64, gen_sub, real_sub = 0, 0.0, [], []
+    for _subset_idx in range(num_subsets):
+        gi = np.random.choice(gen.shape[0], m, replace=False)
+        ri = np.random.choice(real.shape[0], m, replace=False)
+        gen_sub.append(gi)
+        real_sub.append(ri)
+        x, y = gen[gi], real[ri]
+        a = (x @ x.T / n + 1) ** 3 + (y @ y.T / n + 1) ** 3
+        b = (x @ y.T / n + 1) ** 3
+        t += (a.sum() - np.diag(a).sum()) / (m - 1) - b.sum() * 2 / m
+        x, y = x.astype(np.float64), y.astype(np.float64)
+        a = (x @ x.T / n + 1) ** 3 + (y @ y.T / n + 1) ** 3
+        b = (x @ y.T / n + 1) ** 3
+        t64 += (a.sum() - np.diag(a).sum()) / (m - 1) - b.sum() * 2 / m
+    return float(t / num_subsets / m), float(t64 / num_subsets / m), np.stack(gen_sub), np.stack(real_sub)
+
+
 def features(rng, n, d, shift=0.0, scale=1.0, rank=None):
     """Correlated float32 features; rank < d gives singular covariances."""
     k = d if rank is None else rank
@@ -85,6 +118,25 @@ def main():
         probs = torch.softmax(logits, dim=1)
         t[name + ".probs"] = probs
         t[name + ".is"] = torch.tensor(inception_score(probs.numpy()), dtype=torch.float64)
+    # KID: a generator of its own, so the cases above keep their values.
+    # Non-negative features as Inception's pool3 (after a ReLU and an
+    # average), of a few scales; kid_d8_all_real has m = #real.
+    krng = np.random.default_rng(2027)
+    kid_cases = {
+        "kid_d16": (np.abs(features(krng, 300, 16)), np.abs(features(krng, 200, 16, shift=0.2)), 5, 100),
+        "kid_d32_far": (np.abs(features(krng, 250, 32, scale=2.0)), np.abs(features(krng, 180, 32, shift=1.0)), 4, 64),
+        "kid_d8_all_real": (np.abs(features(krng, 120, 8)), np.abs(features(krng, 40, 8, scale=0.7)), 3, 1000),
+        # Close distributions: KID is a small difference of large sums, where
+        # the official float32 arithmetic loses digits.
+        "kid_d48_close": (np.abs(features(krng, 150, 48)), np.abs(features(krng, 160, 48, shift=0.02)), 4, 120),
+    }
+    for i, (name, (gen, real, subsets, max_size)) in enumerate(kid_cases.items()):
+        official, exact, gi, ri = kid(gen, real, subsets, max_size, seed=100 + i)
+        t[name + ".gen"] = torch.from_numpy(gen)
+        t[name + ".real"] = torch.from_numpy(real)
+        t[name + ".gen_subsets"] = torch.from_numpy(gi.astype(np.float64))
+        t[name + ".real_subsets"] = torch.from_numpy(ri.astype(np.float64))
+        t[name + ".kid"] = torch.tensor([official, exact], dtype=torch.float64)
     write_safetensors(out, t, {"generator": "tools/make_metrics_golden.py"})
 
 

@@ -46,11 +46,27 @@ OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_m_run}/network-snapsh
 got=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && echo \"training $want, calc_metrics $got\" && test \"$want\" = \"$got\"")
 set_tests_properties(cpu.calc_metrics_matches_training PROPERTIES LABELS cpu FIXTURES_REQUIRED "metrics_run;metrics_jsonl")
 
+# KID from calc_metrics on 4 images (the detector costs seconds per image on
+# one core): its own jsonl beside the FID's, a finite value, and a second run
+# that reads the real feature rows from the cache and gives the same value
+# bit for bit (the subsets come from --seed).
+add_test(NAME cpu.calc_metrics_kid
+         COMMAND sh -c "f=${_m_run}/metric-kid50k_full.jsonl && rm -f $f && \
+run() { OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_m_run}/network-snapshot-000000.bin --metrics kid50k_full \
+--detector ${_m}/inception.bin --metrics-cache ${_m}/cache --metric-items 4 2>&1; } && \
+run > ${_m}/kid1.log && run > ${_m}/kid2.log && grep -q 'items from the cache' ${_m}/kid2.log && \
+test $(wc -l < $f) -eq 2 && grep -Eq '\"kid50k_full\":-?[0-9]' $f && grep -q '\"num_gen\":4,\"num_gpus\":1,\"num_real\":4' $f && \
+a=$(head -n 1 $f | grep -o '\"results\":{[^}]*}') && b=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && \
+echo \"first $a, second $b\" && test -n \"$a\" && test \"$a\" = \"$b\"")
+set_tests_properties(cpu.calc_metrics_kid PROPERTIES LABELS cpu FIXTURES_REQUIRED "metrics_run;metrics_jsonl")
+
 # Bad input: one line, before any work.
 gf_expect_error(train_stylegan_metrics_without_detector "^train_stylegan: error: --metrics fid50k_full needs --detector" ""
                 $<TARGET_FILE:train_stylegan> --metrics fid50k_full --outdir ${_m}/bad)
-gf_expect_error(train_stylegan_unknown_metric "^train_stylegan: error: unknown metric 'kid50k_full' \\(valid: fid50k_full, fid50k, is50k\\)" ""
-                $<TARGET_FILE:train_stylegan> --metrics fid50k_full,kid50k_full --detector x.bin --outdir ${_m}/bad)
+gf_expect_error(train_stylegan_unknown_metric "^train_stylegan: error: unknown metric 'pr50k3_full' \\(valid: fid50k_full, kid50k_full, fid50k, kid50k, is50k\\)" ""
+                $<TARGET_FILE:train_stylegan> --metrics fid50k_full,pr50k3_full --detector x.bin --outdir ${_m}/bad)
+gf_expect_error(calc_metrics_kid_one_image "^calc_metrics: error: --metric-items 1: kid50k needs at least 2 generated and 2 real images" ""
+                $<TARGET_FILE:calc_metrics> --network x.bin --metrics fid50k,kid50k --detector x.bin --metric-items 1)
 gf_expect_error(train_stylegan_detector_without_metrics "^train_stylegan: error: --detector applies to --metrics, which is none" ""
                 $<TARGET_FILE:train_stylegan> --detector x.bin --outdir ${_m}/bad)
 gf_expect_error(train_stylegan_detector_not_inception "^train_stylegan: error: .*network-snapshot-000000.bin.*inception" trained_snapshot
