@@ -60,7 +60,7 @@ Detector projection_detector() {
     REQUIRE(images.size(1) == 3);
     const int64_t n = images.size(0), p = images.size(2) * images.size(3);
     const Tensor x = slice(images, 1, 0, 1).reshape({n, p}).to(DType::f64);
-    const Tensor w = test::random_tensor({p, 6}, 77) * (1.0 / 255.0);
+    const Tensor w = (test::random_tensor({p, 6}, 77) * (1.0 / 255.0)).to(images.device());
     const Tensor f = matmul(x, w);
     return concat({f, square(slice(f, 1, 0, 1)) * 0.1}, 1).to(DType::f32);
   };
@@ -498,4 +498,34 @@ TEST_CASE("FeatureStats: captured rows round-trip through the cache", "[metrics]
   CHECK(back->all() == s.all());
   CHECK(load_cached_stats(p.string(), "stats mean_cov; items 9", {}) == std::nullopt);
   fs::remove(p);
+}
+
+TEST_CASE("metrics on cuda: the quantization bit for bit, a whole FID as on the cpu", "[metrics][cuda]") {
+  const Device gpu = Device::cuda(0);
+  // Every 8-bit level's edge, the floats either side, and a sweep past [-1, 1].
+  std::vector<double> v;
+  for (int k = -1010; k <= 1010; ++k) v.push_back(float(k * 1e-3));
+  for (int n = 0; n <= 256; ++n) {
+    const float edge = float((n - 128) / 127.5);
+    for (float e : {std::nextafter(edge, -2.0f), edge, std::nextafter(edge, 2.0f)}) v.push_back(e);
+  }
+  const Tensor x = Tensor::from_vector(v, {1, 1, 1, int64_t(v.size())});
+  const Tensor q_gpu = quantize_for_detector(x.to(gpu));
+  CHECK(q_gpu.device() == gpu);
+  CHECK(q_gpu.to(Device::cpu()).to_vector() == quantize_for_detector(x).to_vector());
+
+  // The generated images and the detector on the device, the statistics on the host.
+  const auto ds = small_dataset(24, false);
+  MetricContext ctx;
+  ctx.dataset = ds.get();
+  ctx.features = projection_detector();
+  ctx.max_items = 24;
+  ctx.feature_opt.batch_size = 8;
+  ctx.generator = [g = replay(*ds)](int64_t n, gf::Generator& rng) { return g(n, rng) * 0.8; };
+  const double cpu = calc_metric("fid50k_full", ctx).results["fid50k_full"].get<double>();
+  ctx.feature_opt.device = gpu;
+  ctx.generator = [g = replay(*ds), gpu](int64_t n, gf::Generator& rng) { return (g(n, rng) * 0.8).to(gpu); };
+  const double on_gpu = calc_metric("fid50k_full", ctx).results["fid50k_full"].get<double>();
+  INFO("cpu " << cpu << ", cuda " << on_gpu);
+  CHECK(on_gpu == Approx(cpu).epsilon(1e-6));
 }
