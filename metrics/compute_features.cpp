@@ -86,7 +86,9 @@ Tensor quantize_for_detector(const Tensor& images) {
   // On the images' device, in float32 as torch's (img * 127.5 + 128): two
   // roundings, a multiply and then an add (two ops, never one fused
   // multiply-add); then clamp to [0, 255].
-  const Tensor v = clamp((images * 127.5) + 128.0, 0.0, 255.0);
+  // A NaN pixel (a diverging generator) becomes 0, the byte torch's cast gives
+  // it on x86 and CUDA: the official loop reports a metric and trains on.
+  const Tensor v = nan_to_num(clamp((images * 127.5) + 128.0, 0.0, 255.0), 0.0, 255.0, 0.0);
   // .to(torch.uint8) truncates, which is the floor here (v >= 0). There is no
   // floor op: adding and removing 2^23 rounds v to the nearest integer (float32
   // has no fraction bits at 2^23), and where that rounded up, 1 comes off.

@@ -57,9 +57,8 @@ FeatureStats generator_features(const ImageGenerator& generator, int64_t max_ite
 
 // float32 [n, C, H, W] in [-1, 1] -> float32 [n, 3, H, W] on the same device
 // holding trunc(clamp(x * 127.5 + 128, 0, 255)) (the official conversion to
-// uint8), grey repeated to three channels. A NaN stays NaN (the official
-// uint8 cast of NaN is undefined); the detector then gives NaN features and
-// the FID is refused as non-finite.
+// uint8), grey repeated to three channels. A NaN pixel gives 0, as torch's
+// cast of NaN to uint8 gives in practice (C leaves it undefined).
 Tensor quantize_for_detector(const Tensor& images);
 
 }  // namespace gf::metrics

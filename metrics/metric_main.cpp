@@ -63,7 +63,7 @@ constexpr int64_t kKidMaxSubsetSize = 1000;
 FeatureStats real_stats(const MetricContext& ctx, const std::vector<int64_t>& items, bool capture_all) {
   std::string path, key;
   if (!ctx.cache_dir.empty()) {
-    auto [known, added] = ctx.content_keys->try_emplace(items);
+    auto [known, added] = ctx.content_keys->try_emplace({ctx.dataset, items});
     if (added) known->second = dataset_content_key(*ctx.dataset, items);
     key = std::string("stats ") + (capture_all ? "all_features" : "mean_cov") + "; items " +
           std::to_string(items.size()) + "; detector " + kDetectorCodeVersion + " " + ctx.detector_key + "; images " +

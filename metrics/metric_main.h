@@ -46,10 +46,11 @@ struct MetricContext {
   int64_t max_items = 0;             // > 0: at most this many generated and real images (quick checks)
   FeatureOptions feature_opt;
   std::function<void(const std::string&)> log;  // progress and cache lines; may be empty
-  // The real images' content keys by item list, computed once per context
-  // (copies share it): hashing a large dataset at every snapshot costs minutes.
-  std::shared_ptr<std::map<std::vector<int64_t>, std::string>> content_keys =
-      std::make_shared<std::map<std::vector<int64_t>, std::string>>();
+  // The real images' content keys by dataset and item list, computed once per
+  // context (copies share it): hashing a large dataset at every snapshot
+  // costs minutes.
+  using ContentKeys = std::map<std::pair<const Dataset*, std::vector<int64_t>>, std::string>;
+  std::shared_ptr<ContentKeys> content_keys = std::make_shared<ContentKeys>();
 };
 
 struct MetricResult {

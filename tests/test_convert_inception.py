@@ -12,6 +12,7 @@ import os
 import pickle
 import sys
 import tempfile
+import time
 import unittest
 import zipfile
 from typing import List
@@ -320,6 +321,20 @@ class ConvertInceptionTest(unittest.TestCase):
             name = next(n for n in z.namelist() if "/code/" in n and n.endswith(".py"))
         src = replace_entry(self.other, self.path("bigcode.pt"), name, b"\n" * (8 << 20))
         self.assert_error(run_here("import", src, self.path("out.bin")), "bytes, refusing")
+
+    def test_unclosed_declarations_take_linear_time(self):
+        # 100k lines that each open a declaration list and never close it: a
+        # search that crossed lines went quadratic (minutes); this is milliseconds.
+        with zipfile.ZipFile(self.other) as z:
+            name = next(n for n in z.namelist() if "/code/" in n and n.endswith(".py"))
+            text = z.read(name)
+        cls = text.split(b"class ", 1)[1].split(b"(", 1)[0].split(b":", 1)[0]
+        body = b"class " + cls + b"(Module):\n" + b"  __parameters__ = [\n" * 100000
+        src = replace_entry(self.other, self.path("unclosed.pt"), name, body)
+        t0 = time.monotonic()
+        r = run_here("import", src, self.path("out.bin"))
+        self.assertLess(time.monotonic() - t0, 20)
+        self.assertEqual(r.returncode, 1, r.stderr)
 
     def test_plain_tensor_attributes_are_not_state(self):
         # What the declarations in code/ decide: without them the plain tensor

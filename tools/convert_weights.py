@@ -1327,7 +1327,7 @@ def _script_declarations(z, infos, root, qualified_name, path):
     body = m.group(3)
 
     def names(key):
-        d = re.search(rf"^[ \t]+{key} = (\[[^\]]*\])", body, re.M)  # [ \t]: never across lines
+        d = re.search(rf"^[ \t]+{key} = (\[[^\]\n]*\])", body, re.M)  # one line: never across lines
         if d is None:
             return []
         try:

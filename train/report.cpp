@@ -46,6 +46,8 @@ constexpr KnownStat kKnownStats[] = {
     // The metrics (metrics/metric_main.h), on the ticks with a snapshot
     {"fid50k_full", "FID (lower is better)", "fid50k_full"},
     {"fid50k", "FID (lower is better)", "fid50k"},
+    {"kid50k_full", "KID (lower is better)", "kid50k_full"},
+    {"kid50k", "KID (lower is better)", "kid50k"},
     {"is50k_mean", "Inception Score (higher is better)", "is50k mean"},
     {"is50k_std", "Inception Score spread", "is50k std"},
     {"sec_per_kimg", "Speed (s/kimg)", "s/kimg"},

@@ -108,10 +108,17 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
     stats.update(st.fields);
     if (done || (image_snap > 0 && tick % image_snap == 0)) t.write_fakes(run->file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
     if (snap) {
-      const std::string snapshot = run->file("network-snapshot-" + tag + ".bin");
-      t.write_snapshot(snapshot);
-      t.write_checkpoint(run->file("checkpoint.bin"));
-      if (opt.after_snapshot) stats.update(opt.after_snapshot(snapshot));
+      // The tick's line waits for the metrics (the official loop logs them at
+      // this tick), but is written even when a write or a metric fails.
+      try {
+        const std::string snapshot = run->file("network-snapshot-" + tag + ".bin");
+        t.write_snapshot(snapshot);
+        t.write_checkpoint(run->file("checkpoint.bin"));
+        if (opt.after_snapshot) stats.update(opt.after_snapshot(snapshot));
+      } catch (...) {
+        run->append_stats(stats);
+        throw;
+      }
     }
     run->append_stats(stats);
     update_report(run->path(), /*live=*/!done);  // report.html; the last one, at the end, is final

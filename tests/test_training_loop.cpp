@@ -1,0 +1,97 @@
+// The shared tick loop (train/training_loop.h) around a stand-in run: where
+// the metrics hook's results land, and that a failing snapshot-time hook
+// still leaves its tick's stats.jsonl line.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "train/run_dir.h"
+#include "train/training_loop.h"
+
+using namespace gf;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Four images a step; files are not written, snapshots are counted.
+class StandInRun : public TrainingRun {
+ public:
+  void step() override { nimg_ += 4; }
+  int64_t cur_nimg() const override { return nimg_; }
+  Device device() const override { return Device::cpu(); }
+  TickStats take_stats() override {
+    TickStats s;
+    s.fields = {{"loss_G", 0.5}};
+    return s;
+  }
+  void write_reals(const std::string&, int, int) override {}
+  void write_fakes(const std::string&, int, int) override {}
+  void write_snapshot(const std::string& path) override { snapshots.push_back(path); }
+  void write_checkpoint(const std::string&) override {}
+  std::vector<std::string> snapshots;
+
+ private:
+  int64_t nimg_ = 0;
+};
+
+std::vector<nlohmann::json> stats_lines(const std::string& run_dir) {
+  std::vector<nlohmann::json> out;
+  std::ifstream f(run_dir + "/stats.jsonl");
+  for (std::string l; std::getline(f, l);) out.push_back(nlohmann::json::parse(l));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("run_training: the metrics join their snapshot tick's stats line; a failing hook keeps the line",
+          "[training_loop]") {
+  const fs::path base = fs::temp_directory_path() / ("gf_training_loop_" + std::to_string(::getpid()));
+  fs::remove_all(base);
+  LoopOptions lo;
+  lo.total_kimg = 0.016;  // ticks 0 (after one step), 1, 2 and 3 (the end)
+  lo.tick_kimg = 0.004;
+  lo.snap_ticks = 2;
+  int calls = 0;
+  lo.after_snapshot = [&](const std::string& snapshot) {
+    ++calls;
+    CHECK(fs::path(snapshot).filename().string().rfind("network-snapshot-", 0) == 0);
+    return nlohmann::json{{"fid50k_full", 10.0 + calls}};
+  };
+  {
+    StandInRun t;
+    RunDir run((base / "ok").string(), "standin", /*echo=*/false);
+    run_training(t, run, lo);
+    const auto lines = stats_lines(run.path());
+    REQUIRE(lines.size() == 4);
+    REQUIRE(t.snapshots.size() == 3);  // ticks 0, 2 and the end
+    int with = 0;
+    for (const auto& l : lines) {
+      const bool snap_tick = l["tick"].get<int>() % 2 == 0 || &l == &lines.back();
+      CHECK(l.contains("fid50k_full") == snap_tick);
+      with += l.contains("fid50k_full");
+      CHECK(l["loss_G"] == 0.5);
+    }
+    CHECK(with == calls);
+    CHECK(lines.front()["fid50k_full"] == 11.0);
+  }
+  // The second evaluation throws: the run ends with it, and its tick's line is there.
+  calls = 0;
+  lo.after_snapshot = [&](const std::string&) -> nlohmann::json {
+    if (++calls == 2) throw std::runtime_error("detector failed");
+    return {{"fid50k_full", 1.0}};
+  };
+  StandInRun t;
+  RunDir run((base / "failing").string(), "standin", /*echo=*/false);
+  CHECK_THROWS_WITH(run_training(t, run, lo), Catch::Contains("detector failed"));
+  const auto lines = stats_lines(run.path());
+  REQUIRE(lines.size() == 3);  // ticks 0, 1 and 2, where the hook threw
+  CHECK(lines.back()["tick"] == 2);
+  CHECK(!lines.back().contains("fid50k_full"));
+  CHECK(lines.front()["fid50k_full"] == 1.0);
+  fs::remove_all(base);
+}
