@@ -124,8 +124,9 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
     update_report(run->path(), /*live=*/!done);  // report.html; the last one, at the end, is final
     ++tick;
     tick_start_nimg = t.cur_nimg();
-    // The next tick's clock starts after this one's writes and metrics.
-    tick_t = opt.after_snapshot && snap ? std::chrono::steady_clock::now() : now;
+    // The next tick's clock starts after this one's writes and metrics, as the
+    // official loop starts it after its maintenance: sec/tick is training time.
+    tick_t = std::chrono::steady_clock::now();
   }
 }
 

@@ -88,9 +88,9 @@ struct TickOutputs {
   // Called on the writing process after each network snapshot, with its path:
   // where the official loop evaluates its metrics (metrics/metric_main.h).
   // What it returns joins that tick's stats.jsonl line (the official loop
-  // logs its metrics at that tick too), so report.html draws them. When set,
-  // the next tick's clock starts after it (and the snapshot), as the official
-  // loop starts a tick's clock after its maintenance.
+  // logs its metrics at that tick too), so report.html draws them. Its time,
+  // like the grids' and snapshots', is in no tick's sec/tick: the next tick's
+  // clock starts after them, as the official loop's after its maintenance.
   std::function<nlohmann::json(const std::string& snapshot)> after_snapshot;
 };
 
