@@ -13,6 +13,7 @@
 #include "metrics/inception_score.h"
 #include "metrics/kernel_inception_distance.h"
 #include "metrics/stats_cache.h"
+#include "train/report.h"
 
 namespace gf::metrics {
 namespace {
@@ -150,23 +151,13 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
   return r;
 }
 
-std::string format_time(double seconds) {
-  const long long s = static_cast<long long>(std::nearbyint(seconds));  // half to even, as np.rint
-  char b[64];
-  if (s < 60) std::snprintf(b, sizeof b, "%llds", s);
-  else if (s < 3600) std::snprintf(b, sizeof b, "%lldm %02llds", s / 60, s % 60);
-  else if (s < 86400) std::snprintf(b, sizeof b, "%lldh %02lldm %02llds", s / 3600, (s / 60) % 60, s % 60);
-  else std::snprintf(b, sizeof b, "%lldd %02lldh %02lldm", s / 86400, (s / 3600) % 24, (s / 60) % 60);
-  return b;
-}
-
 std::string report_metric(const MetricResult& r, const std::string& run_dir, const std::string& snapshot) {
   // The official key order (a dict in insertion order), not nlohmann's sorted one.
   nlohmann::ordered_json j;
   j["results"] = nlohmann::ordered_json::parse(r.results.dump());
   j["metric"] = r.metric;
   j["total_time"] = r.total_time;
-  j["total_time_str"] = format_time(r.total_time);
+  j["total_time_str"] = format_duration(r.total_time);
   j["num_gpus"] = 1;
   std::string snap = snapshot;
   if (!run_dir.empty() && !snapshot.empty()) {

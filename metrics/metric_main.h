@@ -64,13 +64,11 @@ struct MetricResult {
 // Throws gf::Error for an unknown name or a missing detector function.
 MetricResult calc_metric(const std::string& name, const MetricContext& ctx);
 
-// The official jsonl line: results, metric, total_time, total_time_str,
+// The official jsonl line: results, metric, total_time, total_time_str
+// (train/report.h's format_duration, the official format_time),
 // num_gpus, snapshot_pkl (the snapshot's path relative to run_dir), timestamp;
 // with max_items, also num_gen and num_real. Appended to
 // <run_dir>/metric-<name>.jsonl when run_dir is not empty; returned.
 std::string report_metric(const MetricResult& r, const std::string& run_dir, const std::string& snapshot);
-
-// "1h 02m 03s" as the official format_time.
-std::string format_time(double seconds);
 
 }  // namespace gf::metrics

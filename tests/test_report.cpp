@@ -125,7 +125,9 @@ TEST_CASE("write_report writes the page atomically", "[report]") {
 TEST_CASE("format_duration", "[report]") {
   CHECK(format_duration(5.4) == "5s");
   CHECK(format_duration(184) == "3m 04s");
-  CHECK(format_duration(2 * 3600 + 3 * 60 + 4) == "2h 03m");
+  CHECK(format_duration(2 * 3600 + 3 * 60 + 4) == "2h 03m 04s");
+  CHECK(format_duration(2.5) == "2s");  // half to even, as np.rint
+  CHECK(format_duration(59.6) == "1m 00s");
   CHECK(format_duration(86400 + 2 * 3600 + 3 * 60) == "1d 02h 03m");
   CHECK(format_duration(-1) == "-");
 }

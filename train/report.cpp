@@ -484,14 +484,14 @@ constexpr const char* kStyle =
 
 std::string format_duration(double s) {
   if (!std::isfinite(s) || s < 0) return "-";
-  const long long t = std::llround(s);
+  const long long t = static_cast<long long>(std::nearbyint(s));  // half to even, as np.rint
   char b[64];
   if (t < 60)
     std::snprintf(b, sizeof b, "%llds", t);
   else if (t < 3600)
     std::snprintf(b, sizeof b, "%lldm %02llds", t / 60, t % 60);
   else if (t < 86400)
-    std::snprintf(b, sizeof b, "%lldh %02lldm", t / 3600, t / 60 % 60);
+    std::snprintf(b, sizeof b, "%lldh %02lldm %02llds", t / 3600, t / 60 % 60, t % 60);
   else
     std::snprintf(b, sizeof b, "%lldd %02lldh %02lldm", t / 86400, t / 3600 % 24, t / 60 % 60);
   return b;

@@ -50,7 +50,9 @@ void update_report(const std::string& run_dir, bool live) noexcept;
 // that folder holds no stats. Throws gf::Error on a failed write.
 void carry_earlier_stats(const std::string& run_dir, const std::string& resume_file, int64_t resume_nimg);
 
-// "5s", "3m 04s", "2h 03m", "1d 02h 03m" (as the official format_time).
+// "5s", "3m 04s", "2h 03m 04s", "1d 02h 03m", as the official format_time
+// (dnnlib/util.py: whole seconds rounded half to even); "-" for a negative or
+// non-finite time.
 std::string format_duration(double seconds);
 
 }  // namespace gf
