@@ -28,6 +28,10 @@ struct Spec {
   bool keep_xflips;  // the _full metrics evaluate the dataset without x-flips
 };
 
+// The fewest generated (and, for FID and KID, real) images each kind can use:
+// the Inception Score scores 10 parts; KID's unbiased estimate divides by m - 1.
+int64_t min_items(Kind k) { return k == Kind::is ? 10 : k == Kind::kid ? 2 : 1; }
+
 // The official registry's FID, KID and IS entries (metric_main.py).
 const std::vector<Spec>& specs() {
   static const std::vector<Spec> s = {
@@ -40,12 +44,15 @@ const std::vector<Spec>& specs() {
   return s;
 }
 
-const Spec& spec(const std::string& name) {
+const Spec* find_spec(const std::string& name) {
   for (const Spec& s : specs())
-    if (name == s.name) return s;
-  std::string valid;
-  for (const Spec& s : specs()) valid += std::string(valid.empty() ? "" : ", ") + s.name;
-  throw Error("unknown metric '" + name + "' (valid: " + valid + ")");
+    if (name == s.name) return &s;
+  return nullptr;
+}
+
+const Spec& spec(const std::string& name) {
+  if (const Spec* s = find_spec(name)) return *s;
+  throw Error("unknown metric '" + name + "' (valid: " + valid_metrics_text() + ")");
 }
 
 // Part of every cache key: a change to the detector's code (models/perceptual/
@@ -82,17 +89,21 @@ FeatureStats real_stats(const MetricContext& ctx, const std::vector<int64_t>& it
 
 }  // namespace
 
-bool is_valid_metric(const std::string& name) {
-  for (const Spec& s : specs())
-    if (name == s.name) return true;
-  return false;
-}
+bool is_valid_metric(const std::string& name) { return find_spec(name) != nullptr; }
 
 std::vector<std::string> list_valid_metrics() {
   std::vector<std::string> v;
   for (const Spec& s : specs()) v.push_back(s.name);
   return v;
 }
+
+std::string valid_metrics_text() {
+  std::string t;
+  for (const Spec& s : specs()) t += std::string(t.empty() ? "" : ", ") + s.name;
+  return t;
+}
+
+int64_t metric_min_items(const std::string& name) { return min_items(spec(name).kind); }
 
 std::vector<std::string> parse_metric_list(const std::string& list) {
   std::vector<std::string> out;
@@ -118,13 +129,18 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
   gf::Generator rng(ctx.seed);
   std::vector<int64_t> items;  // the real images (FID, KID)
   if (s.kind != Kind::is) {
-    items = real_items(*ctx.dataset, s.keep_xflips, capped(s.max_real, ctx.max_items));
+    items = real_items(*ctx.dataset, s.keep_xflips, s.max_real);
+    const size_t uncapped_real = items.size();
+    if (ctx.max_items > 0 && int64_t(items.size()) > ctx.max_items) items.resize(size_t(ctx.max_items));
     r.num_real = int64_t(items.size());
-    const int64_t uncapped_real = int64_t(real_items(*ctx.dataset, s.keep_xflips, s.max_real).size());
-    r.capped = r.capped || r.num_real < uncapped_real;
-    GF_CHECK(s.kind != Kind::kid || std::min(r.num_gen, r.num_real) >= 2, "calc_metric",
-             name << " needs at least 2 generated and 2 real images, got " << r.num_gen << " and " << r.num_real);
+    r.capped = r.capped || items.size() < uncapped_real;
   }
+  const int64_t least = min_items(s.kind);
+  const bool reals = s.kind != Kind::is;
+  GF_CHECK(r.num_gen >= least && (!reals || r.num_real >= least), "calc_metric",
+           name << " needs at least " << least << " generated"
+                << (reals ? " and " + std::to_string(least) + " real" : std::string()) << " images, got " << r.num_gen
+                << (reals ? " and " + std::to_string(r.num_real) : std::string()));
   if (s.kind == Kind::fid) {
     std::vector<double> mu_real, sigma_real, mu_gen, sigma_gen;
     real_stats(ctx, items, false).mean_cov(mu_real, sigma_real);

@@ -31,6 +31,10 @@ namespace gf::metrics {
 
 bool is_valid_metric(const std::string& name);
 std::vector<std::string> list_valid_metrics();
+std::string valid_metrics_text();  // "fid50k_full, kid50k_full, ..."
+// The fewest images a metric can be computed from (is50k: 10, the KIDs: 2,
+// the FIDs: 1), generated and real alike. Throws for an unknown name.
+int64_t metric_min_items(const std::string& name);
 // "fid50k_full,is50k" -> names; "none" or "" -> none. Throws gf::Error naming
 // an unknown metric and listing the valid ones.
 std::vector<std::string> parse_metric_list(const std::string& list);

@@ -23,6 +23,10 @@ std::string default_cache_dir();
 // hex (each image by std::hash, chained by FNV-1a).
 std::string dataset_content_key(const Dataset& ds, const std::vector<int64_t>& items);
 
+// The same kind of hash of a file's bytes (1 MiB blocks), as hex: the
+// detector's key names its weights, not its path. Throws naming the file.
+std::string file_content_key(const std::string& path);
+
 // <dir>/<dataset name>-<hex of the key>.bin
 std::string cache_file(const std::string& dir, const std::string& dataset_name, const std::string& key);
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics/inception_detector.h"
 #include "metrics/metric_main.h"
 #include "train/cli.h"
 
@@ -31,6 +32,12 @@ MetricRequest metric_request(const cli::Args& args);
 // Every requested metric of one generator; each result is reported
 // (report_metric: the jsonl line, appended in run_dir when not empty) and
 // logged. ctx's detector functions, dataset and generator must be set.
+// The context the programs evaluate in: the request's cache and cap, the
+// detector's functions and key, the detector batch for the device.
+MetricContext metric_context(const MetricRequest& req, const InceptionDetector& detector, const Dataset& dataset,
+                             ImageGenerator generator, Device device, uint64_t seed,
+                             std::function<void(const std::string&)> log);
+
 // Returns every result by name ({"fid50k_full": 12.3, "is50k_mean": ...}),
 // for the tick's stats.jsonl line.
 nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,

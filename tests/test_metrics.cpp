@@ -80,6 +80,20 @@ ImageGenerator replay(const Dataset& ds) {
   };
 }
 
+// A context over ds with the stand-in detector, a cache in cache_dir (empty:
+// none), at most max_items images a side, and its log lines kept in lines.
+MetricContext stand_in_context(const Dataset& ds, const std::string& cache_dir, int64_t max_items,
+                               std::vector<std::string>& lines) {
+  MetricContext ctx;
+  ctx.dataset = &ds;
+  ctx.features = projection_detector();
+  ctx.detector_key = "projection";
+  ctx.cache_dir = cache_dir;
+  ctx.max_items = max_items;
+  ctx.log = [&lines](const std::string& l) { lines.push_back(l); };
+  return ctx;
+}
+
 }  // namespace
 
 TEST_CASE("frechet_distance equals the official scipy formula", "[metrics]") {
@@ -207,16 +221,10 @@ TEST_CASE("fid of a generator that replays the dataset is zero; of another, not"
   const fs::path cache = fs::temp_directory_path() / ("gf_metrics_cache_" + std::to_string(::getpid()));
   fs::remove_all(cache);
   std::vector<std::string> lines;
-  MetricContext ctx;
-  ctx.dataset = ds.get();
+  MetricContext ctx = stand_in_context(*ds, cache.string(), 24, lines);
   ctx.generator = replay(*ds);
-  ctx.features = projection_detector();
-  ctx.detector_key = "projection";
-  ctx.cache_dir = cache.string();
-  ctx.max_items = 24;
   ctx.feature_opt.batch_size = 8;
   ctx.feature_opt.batch_gen = 4;
-  ctx.log = [&](const std::string& l) { lines.push_back(l); };
   const MetricResult r = calc_metric("fid50k_full", ctx);
   CHECK(r.num_gen == 24);
   CHECK(r.num_real == 24);
@@ -409,16 +417,10 @@ TEST_CASE("kid50k_full and kid50k through calc_metric, real features from the ca
   const fs::path cache = fs::temp_directory_path() / ("gf_kid_cache_" + std::to_string(::getpid()));
   fs::remove_all(cache);
   std::vector<std::string> lines;
-  MetricContext ctx;
-  ctx.dataset = ds.get();
-  ctx.features = projection_detector();
-  ctx.detector_key = "projection";
-  ctx.cache_dir = cache.string();
-  ctx.max_items = 1010;
+  MetricContext ctx = stand_in_context(*ds, cache.string(), 1010, lines);
   ctx.seed = 21;
   ctx.feature_opt.batch_size = 64;
   ctx.feature_opt.batch_gen = 4;
-  ctx.log = [&](const std::string& l) { lines.push_back(l); };
   ctx.generator = replay(*ds);
   const MetricResult r = calc_metric("kid50k_full", ctx);
   CHECK(r.num_gen == 1010);
@@ -511,10 +513,8 @@ TEST_CASE("metrics on cuda: the quantization bit for bit, a whole FID as on the 
 
   // The generated images and the detector on the device, the statistics on the host.
   const auto ds = small_dataset(24, false);
-  MetricContext ctx;
-  ctx.dataset = ds.get();
-  ctx.features = projection_detector();
-  ctx.max_items = 24;
+  std::vector<std::string> lines;
+  MetricContext ctx = stand_in_context(*ds, "", 24, lines);
   ctx.feature_opt.batch_size = 8;
   ctx.generator = [g = replay(*ds)](int64_t n, gf::Generator& rng) { return g(n, rng) * 0.8; };
   const double cpu = calc_metric("fid50k_full", ctx).results["fid50k_full"].get<double>();

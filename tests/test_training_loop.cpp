@@ -1,6 +1,6 @@
 // The shared tick loop (train/training_loop.h) around a stand-in run: where
-// the metrics hook's results land, and that a failing snapshot-time hook
-// still leaves its tick's stats.jsonl line.
+// the metrics hook's results land, and that a failing grid, snapshot or
+// metrics hook still leaves its tick's stats.jsonl line.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -30,10 +30,13 @@ class StandInRun : public TrainingRun {
     return s;
   }
   void write_reals(const std::string&, int, int) override {}
-  void write_fakes(const std::string&, int, int) override {}
+  void write_fakes(const std::string&, int, int) override {
+    if (++fakes == fail_fakes) throw std::runtime_error("disk full");
+  }
   void write_snapshot(const std::string& path) override { snapshots.push_back(path); }
   void write_checkpoint(const std::string&) override {}
   std::vector<std::string> snapshots;
+  int fakes = 0, fail_fakes = 0;  // the fail_fakes-th grid write throws (0: none)
 
  private:
   int64_t nimg_ = 0;
@@ -93,5 +96,16 @@ TEST_CASE("run_training: the metrics join their snapshot tick's stats line; a fa
   CHECK(lines.back()["tick"] == 2);
   CHECK(!lines.back().contains("fid50k_full"));
   CHECK(lines.front()["fid50k_full"] == 1.0);
+
+  // The same for a grid write that fails (the third, at tick 2): its tick's line stays.
+  lo.after_snapshot = nullptr;
+  StandInRun g;
+  g.fail_fakes = 3;
+  RunDir grid_run((base / "grid").string(), "standin", /*echo=*/false);
+  lo.image_snap_ticks = 1;
+  CHECK_THROWS_WITH(run_training(g, grid_run, lo), Catch::Contains("disk full"));
+  const auto grid_lines = stats_lines(grid_run.path());
+  REQUIRE(grid_lines.size() == 3);
+  CHECK(grid_lines.back()["tick"] == 2);
   fs::remove_all(base);
 }

@@ -42,32 +42,25 @@ struct LoadedGenerator {
   int resolution = 0, c_dim = 0;
 };
 
+// G on dev, with its images as the metrics call them and its image size and label count.
+template <class Net, class Images>
+LoadedGenerator loaded(std::shared_ptr<Net> G, Device dev, int resolution, int c_dim, Images images) {
+  G->to(dev);
+  return {G, [G, dev, images](const Dataset& d) { return images(*G, d, dev); }, resolution, c_dim};
+}
+
 LoadedGenerator load_any_generator(const io::SafetensorsFile& file, const std::string& path, Device dev) {
-  LoadedGenerator g;
   const std::string family = network_family(file);
   if (family == pggan::kFamily) {
     std::shared_ptr<pggan::Generator> G = pggan::load_generator(file, path, "G_ema");
-    G->to(dev);
-    g.resolution = G->config().resolution;
-    g.c_dim = G->config().label_size;
-    g.images = [G, dev](const Dataset& d) { return metrics::pggan_images(*G, d, dev); };
-    g.owner = G;
-  } else if (family == stylegan::kFamily) {
-    std::shared_ptr<stylegan::Generator> G = stylegan::load_generator(file, path, "G_ema");
-    G->to(dev);
-    g.resolution = G->config().resolution;
-    g.c_dim = G->config().label_size;
-    g.images = [G, dev](const Dataset& d) { return metrics::stylegan_images(*G, d, dev); };
-    g.owner = G;
-  } else {
-    std::shared_ptr<stylegan2::Generator> G = stylegan2::load_generator(file, path);
-    G->to(dev);
-    g.resolution = G->config().img_resolution;
-    g.c_dim = G->config().c_dim;
-    g.images = [G, dev](const Dataset& d) { return metrics::stylegan2_images(*G, d, dev); };
-    g.owner = G;
+    return loaded(G, dev, G->config().resolution, G->config().label_size, metrics::pggan_images);
   }
-  return g;
+  if (family == stylegan::kFamily) {
+    std::shared_ptr<stylegan::Generator> G = stylegan::load_generator(file, path, "G_ema");
+    return loaded(G, dev, G->config().resolution, G->config().label_size, metrics::stylegan_images);
+  }
+  std::shared_ptr<stylegan2::Generator> G = stylegan2::load_generator(file, path);
+  return loaded(G, dev, G->config().img_resolution, G->config().c_dim, metrics::stylegan2_images);
 }
 
 // The run folder holding the network (beside training_options.json), or "".
@@ -131,17 +124,9 @@ int run(int argc, char** argv) {
   if (G.c_dim > 0 && ds->c_dim() != G.c_dim)
     throw Error("the generator takes " + std::to_string(G.c_dim) + " classes, the dataset has " + std::to_string(ds->c_dim()));
 
-  metrics::MetricContext ctx;
-  ctx.dataset = ds.get();
-  ctx.generator = G.images(*ds);
-  detector.attach(ctx);
-  ctx.cache_dir = req.cache_dir;
-  ctx.max_items = req.max_items;
-  ctx.seed = static_cast<uint64_t>(args.integer("seed"));
-  ctx.feature_opt.device = dev;
-  ctx.feature_opt.batch_size = metrics::detector_batch(dev);
   auto log = [](const std::string& l) { std::cout << l << std::endl; };
-  ctx.log = log;
+  metrics::MetricContext ctx = metrics::metric_context(req, detector, *ds, G.images(*ds), dev,
+                                                       static_cast<uint64_t>(args.integer("seed")), log);
   ctx.feature_opt.progress = log;
   std::cout << "Dataset " << ds->name() << ": " << ds->size() << " images" << (dopt.xflip ? " (with x-flips)" : "")
             << (run_dir.empty() ? "" : "; results also go to " + run_dir) << std::endl;

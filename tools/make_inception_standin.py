@@ -8,7 +8,7 @@ the metrics programs on the result; it gives no meaningful FID.
 
 Run from the repository root: /usr/bin/python3 tools/make_inception_standin.py [out.pt]
 """
-import os
+import io
 
 import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
@@ -18,21 +18,17 @@ pydeps.require("make_inception_standin", "numpy", "torch")
 
 import torch  # noqa: E402
 
+from golden_io import write_atomically  # noqa: E402
 from inception_reference import InceptionReference, hashed_state_dict  # noqa: E402
-from interrupts import removed_on_signal  # noqa: E402
-from output_folder import make_parent_folder  # noqa: E402
 
 
 def main():
     out = pydeps.output_file(__doc__, "inception-2015-12-05-standin.pt")
     net = InceptionReference().eval()
     net.load_state_dict(hashed_state_dict(net))
-    scripted = torch.jit.script(net)
-    make_parent_folder(out)
-    tmp = f"{out}.{os.getpid()}.tmp"
-    with removed_on_signal(tmp):
-        torch.jit.save(scripted, tmp)
-        os.replace(tmp, out)
+    archive = io.BytesIO()
+    torch.jit.save(torch.jit.script(net), archive)
+    write_atomically(out, [archive.getvalue()])  # as every golden-data script writes
 
 
 if __name__ == "__main__":

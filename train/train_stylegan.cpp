@@ -127,27 +127,22 @@ void set_augmentation(const cli::Args& args, TrainSpec& spec) {
 // The metrics a run evaluates after every snapshot (the official loops'
 // metric_main.calc_metric on G_ema for StyleGAN2-ADA, metrics.run on Gs for
 // v1), as the LoopOptions hook. The real images are the whole dataset, as
-// the official metrics reset max_size: --max-images reopens it in full (kept
-// alive in full_ds). make_generator gets the dataset the labels come from.
+// the official metrics reset max_size: --max-images reopens it in full (the
+// hook holds it). make_generator gets the dataset the labels come from.
 std::function<nlohmann::json(const std::string&)> metrics_hook(
     const cli::Args& args, const metrics::MetricRequest& req, const metrics::InceptionDetector& detector,
-    const Dataset& ds, const DatasetOptions& dopt, std::unique_ptr<Dataset>& full_ds,
-    const std::function<metrics::ImageGenerator(const Dataset*)>& make_generator, RunDir& run, Device dev) {
+    const Dataset& ds, const DatasetOptions& dopt,
+    const std::function<metrics::ImageGenerator(const Dataset&)>& make_generator, RunDir& run, Device dev) {
+  std::shared_ptr<const Dataset> full;
   if (dopt.max_images > 0) {
     DatasetOptions all = dopt;
     all.max_images = 0;
-    full_ds = open_dataset(args.str("data"), all);
+    full = open_dataset(args.str("data"), all);
   }
-  metrics::MetricContext ctx;
-  ctx.dataset = full_ds ? full_ds.get() : &ds;
-  ctx.generator = make_generator(ctx.dataset);
-  detector.attach(ctx);
-  ctx.cache_dir = req.cache_dir;
-  ctx.max_items = req.max_items;
-  ctx.feature_opt.device = dev;
-  ctx.feature_opt.batch_size = metrics::detector_batch(dev);
-  ctx.log = [&run](const std::string& l) { run.log(l); };
-  return [req, ctx, &run](const std::string& snapshot) {
+  const Dataset& real = full ? *full : ds;
+  const metrics::MetricContext ctx = metrics::metric_context(req, detector, real, make_generator(real), dev, 0,
+                                                             [&run](const std::string& l) { run.log(l); });
+  return [req, ctx, full, &run](const std::string& snapshot) {
     return metrics::evaluate_metrics(req, ctx, run.path(), snapshot, ctx.log);
   };
 }
@@ -230,13 +225,12 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   lo.snap_ticks = static_cast<int>(args.integer("snap"));
   lo.image_snap_ticks = 1;
   lo.progress = isatty(fileno(stdout));
-  std::unique_ptr<Dataset> full_ds;
   if (detector) {
     DatasetOptions v1data = dopt;
     v1data.xflip = false;
     const stylegan::Generator& Gs = trainer.Gs();
-    lo.after_snapshot = metrics_hook(args, metric_req, *detector, ds, v1data, full_ds,
-                                     [&Gs, dev](const Dataset* d) { return metrics::stylegan_images(Gs, *d, dev); },
+    lo.after_snapshot = metrics_hook(args, metric_req, *detector, ds, v1data,
+                                     [&Gs, dev](const Dataset& d) { return metrics::stylegan_images(Gs, d, dev); },
                                      run, dev);
   }
   std::optional<double> tick;
@@ -396,13 +390,12 @@ int run(int argc, char** argv) {
   // What the loader skipped or converted, by file (train/dataset.h).
   for (const std::string& line : ds->notes()) run.log(line);
 
-  std::unique_ptr<Dataset> full_ds;
   if (detector) {
     // G_ema of replica 0 on the run's first device.
     stylegan2::Generator& G_ema = trainer->G_ema();
     const Device gdev = trainer->setup().device;
-    lo.after_snapshot = metrics_hook(args, metric_req, *detector, *ds, dopt, full_ds,
-                                     [&G_ema, gdev](const Dataset* d) { return metrics::stylegan2_images(G_ema, *d, gdev); },
+    lo.after_snapshot = metrics_hook(args, metric_req, *detector, *ds, dopt,
+                                     [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_images(G_ema, d, gdev); },
                                      run, dev);
   }
   run_training(*trainer, run, lo);

@@ -106,19 +106,19 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
                             {"sec_per_tick", sec_tick}, {"sec_per_kimg", sec_kimg}, {"maxmem_gb", maxmem_gb},
                             {"reserved_gb", reserved_gb}};
     stats.update(st.fields);
-    if (done || (image_snap > 0 && tick % image_snap == 0)) t.write_fakes(run->file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
-    if (snap) {
-      // The tick's line waits for the metrics (the official loop logs them at
-      // this tick), but is written even when a write or a metric fails.
-      try {
+    // The tick's line waits for the metrics (the official loop logs them at
+    // this tick), but is written even when a grid, a snapshot or a metric fails.
+    try {
+      if (done || (image_snap > 0 && tick % image_snap == 0)) t.write_fakes(run->file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
+      if (snap) {
         const std::string snapshot = run->file("network-snapshot-" + tag + ".bin");
         t.write_snapshot(snapshot);
         t.write_checkpoint(run->file("checkpoint.bin"));
         if (opt.after_snapshot) stats.update(opt.after_snapshot(snapshot));
-      } catch (...) {
-        run->append_stats(stats);
-        throw;
       }
+    } catch (...) {
+      run->append_stats(stats);
+      throw;
     }
     run->append_stats(stats);
     update_report(run->path(), /*live=*/!done);  // report.html; the last one, at the end, is final

@@ -111,6 +111,11 @@ class InceptionV3::Block : public nn::Sequential {
     return &parent.add_named(name, std::make_unique<ConvLayer>(in, out, kh, kw, stride, ph, pw, init));
   }
   nn::Sequential& tower(const std::string& name) { return add_named(name, std::make_unique<nn::Sequential>()); }
+  // A tower's conv layers applied in order.
+  static Tensor chain(const std::vector<ConvLayer*>& ls, Tensor h) {
+    for (const ConvLayer* l : ls) h = l->forward(h);
+    return h;
+  }
 };
 
 namespace {
@@ -179,10 +184,6 @@ class BlockC : public Block {
   }
 
  private:
-  static Tensor chain(const std::vector<ConvLayer*>& ls, Tensor h) {
-    for (const ConvLayer* l : ls) h = l->forward(h);
-    return h;
-  }
   ConvLayer *c_, *p_;
   std::vector<ConvLayer*> t_, u_;
 };
@@ -200,9 +201,7 @@ class BlockD : public Block {
           layer(u, "conv_2", o, o, 7, 1, 1, 3, 0, init), layer(u, "conv_3", o, o, 3, 3, 2, 0, 0, init)};
   }
   Tensor forward(const Tensor& x) const override {
-    Tensor u = x;
-    for (const ConvLayer* l : u_) u = l->forward(u);
-    return concat({t1_->forward(t0_->forward(x)), u, max_pool(x, 2, 0)}, 1);
+    return concat({t1_->forward(t0_->forward(x)), chain(u_, x), max_pool(x, 2, 0)}, 1);
   }
 
  private:
