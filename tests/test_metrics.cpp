@@ -524,3 +524,25 @@ TEST_CASE("metrics on cuda: the quantization bit for bit, a whole FID as on the 
   INFO("cpu " << cpu << ", cuda " << on_gpu);
   CHECK(on_gpu == Approx(cpu).epsilon(1e-6));
 }
+
+TEST_CASE("contexts copied onto another dataset of the same name get that dataset's statistics", "[metrics]") {
+  // The content-key memo is shared by copies of a context: keyed by item list
+  // alone, the second dataset would be served the first's cached statistics.
+  const auto a = small_dataset(16, false);
+  std::vector<uint8_t> px(16 * 64);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 101 + 7) % 256);
+  const Dataset b("tiny", 8, 1, px, {}, {});
+  const fs::path cache = fs::temp_directory_path() / ("gf_metrics_memo_" + std::to_string(::getpid()));
+  fs::remove_all(cache);
+  std::vector<std::string> lines;
+  MetricContext ctx = stand_in_context(*a, cache.string(), 16, lines);
+  ctx.feature_opt.batch_size = 8;
+  ctx.generator = replay(*a);
+  CHECK(std::abs(calc_metric("fid50k_full", ctx).results["fid50k_full"].get<double>()) < 1e-6);
+  MetricContext other = ctx;
+  other.dataset = &b;
+  other.generator = replay(b);
+  CHECK(std::abs(calc_metric("fid50k_full", other).results["fid50k_full"].get<double>()) < 1e-6);
+  CHECK(std::distance(fs::directory_iterator(cache), fs::directory_iterator()) == 2);  // one entry each
+  fs::remove_all(cache);
+}
