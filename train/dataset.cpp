@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "engine/error.h"
+#include "engine/host_memory.h"
 #include "engine/io/input_file.h"
 #include "engine/ops.h"
 #include "train/image_io.h"
@@ -234,22 +235,24 @@ void add_notes(std::vector<std::string>& notes, const std::string& head, const s
 // The pixels are held in memory, and the buffer is sized from the headers
 // before any image decodes: a dataset that cannot fit (or headers that
 // claim 32768x32768 in a few bytes) is one line, not std::bad_alloc or the
-// OOM killer zeroing gigabytes.
+// OOM killer zeroing gigabytes. Within a container the cap is its memory
+// limit, not the host's RAM.
 void check_fits_in_memory(const std::string& path, size_t images, int res, int channels, const std::string& first) {
-  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page <= 0 || images == 0) return;
-  const uint64_t memory = uint64_t(pages) * uint64_t(page);
+  const HostMemory memory = usable_host_memory();
+  if (memory.bytes == 0 || images == 0) return;
   const uint64_t image_size = uint64_t(res) * uint64_t(res) * uint64_t(channels);
-  if (images <= memory / image_size) return;
+  if (images <= memory.bytes / image_size) return;
   auto gib = [](long double b) {
     char s[32];
     std::snprintf(s, sizeof s, "%.1Lf", b / (1ull << 30));
     return std::string(s);
   };
+  const std::string cap = memory.limited == "physical memory" ? "this machine's " + gib((long double)memory.bytes) + " GiB"
+                                                               : "the " + gib((long double)memory.bytes) +
+                                                                     " GiB this process may use (" + memory.limited + ")";
   throw Error(path + ": " + std::to_string(images) + " images of " + std::to_string(res) + "x" + std::to_string(res) + "x" +
               std::to_string(channels) + " (as " + first + " says) need " + gib((long double)images * image_size) +
-              " GiB in memory as 8-bit pixels, more than this machine's " + gib((long double)memory) +
-              " GiB; use fewer or smaller images");
+              " GiB in memory as 8-bit pixels, more than " + cap + "; use fewer or smaller images");
 }
 
 std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& opt) {

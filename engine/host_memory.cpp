@@ -1,0 +1,78 @@
+#include "engine/host_memory.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace gf {
+namespace {
+
+// A limit file's value in bytes; 0 for "max", v1's "unlimited" (2^63 rounded
+// down to a page) and anything unreadable.
+uint64_t read_limit(const std::string& file) {
+  std::ifstream in(file);
+  std::string word;
+  if (!(in >> word) || word.empty() || word.find_first_not_of("0123456789") != std::string::npos) return 0;
+  try {
+    const unsigned long long v = std::stoull(word);
+    return v >= (1ull << 62) ? 0 : v;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+// "/a/b" -> "/a/b", "/a", "" (the mount's root): a group and its ancestors,
+// each of which may hold a limit.
+std::vector<std::string> self_and_ancestors(std::string path) {
+  std::vector<std::string> out;
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  for (;;) {
+    out.push_back(path);
+    const size_t slash = path.rfind('/');
+    if (slash == std::string::npos || path.empty()) break;
+    path.resize(slash);
+  }
+  return out;
+}
+
+}  // namespace
+
+HostMemory usable_host_memory(const std::string& root) {
+  HostMemory m;
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  if (pages > 0 && page > 0) {
+    m.bytes = uint64_t(pages) * uint64_t(page);
+    m.limited = "physical memory";
+  }
+  auto consider = [&](const std::string& file) {
+    const uint64_t v = read_limit(file);
+    if (v > 0 && (m.bytes == 0 || v < m.bytes)) {
+      m.bytes = v;
+      m.limited = file.substr(root.size());
+    }
+  };
+  // /proc/self/cgroup: "hierarchy-id:controllers:path", one line per
+  // hierarchy; v2's is "0::path". Inside a container with its own cgroup
+  // namespace the path is "/" and the container's limit sits at the mount's
+  // root, which the walk up reaches either way.
+  std::ifstream groups(root + "/proc/self/cgroup");
+  for (std::string line; std::getline(groups, line);) {
+    const size_t a = line.find(':'), b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    if (controllers.empty()) {  // v2: mounted alone, or beside v1 under unified/
+      for (const char* mount : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"})
+        for (const auto& g : self_and_ancestors(path)) consider(root + mount + g + "/memory.max");
+      continue;
+    }
+    std::stringstream list(controllers);
+    for (std::string c; std::getline(list, c, ',');)
+      if (c == "memory")
+        for (const auto& g : self_and_ancestors(path)) consider(root + "/sys/fs/cgroup/memory" + g + "/memory.limit_in_bytes");
+  }
+  return m;
+}
+
+}  // namespace gf

@@ -1,0 +1,24 @@
+// How much memory this process may use: the machine's physical RAM, or less
+// where a control group caps it (a Docker or Kubernetes memory limit, a
+// systemd slice, a batch scheduler's job). Checks that refuse an input too
+// large to hold (train/dataset.cpp) ask this, so inside a container the
+// refusal is one line instead of the kernel's OOM killer.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace gf {
+
+struct HostMemory {
+  uint64_t bytes = 0;   // the usable amount; 0 when not even RAM could be read
+  std::string limited;  // what sets it: "physical memory" or the limiting cgroup file
+};
+
+// The smaller of physical RAM and every memory limit on the way from this
+// process's control groups up to the root, in cgroup v2 (memory.max) and v1
+// (memory.limit_in_bytes). "max", unreadable files and v1's "unlimited"
+// (a page-rounded 2^63) leave RAM as the answer. `root` prefixes /proc and
+// /sys for tests ("" for the real ones).
+HostMemory usable_host_memory(const std::string& root = "");
+
+}  // namespace gf

@@ -1,0 +1,86 @@
+// usable_host_memory: RAM, or the tightest control-group limit on the way
+// from this process's groups to the root, on fake /proc and /sys trees.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/host_memory.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct FakeRoot {
+  fs::path dir = fs::temp_directory_path() / ("gf_host_memory_" + std::to_string(::getpid()));
+  FakeRoot() {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~FakeRoot() { fs::remove_all(dir); }
+  void write(const std::string& rel, const std::string& text) const {
+    fs::create_directories((dir / rel).parent_path());
+    std::ofstream(dir / rel) << text;
+  }
+  std::string root() const { return dir.string(); }
+};
+
+uint64_t ram() { return uint64_t(::sysconf(_SC_PHYS_PAGES)) * uint64_t(::sysconf(_SC_PAGE_SIZE)); }
+
+}  // namespace
+
+TEST_CASE("usable_host_memory is RAM without any cgroup limit", "[host_memory]") {
+  FakeRoot t;
+  gf::HostMemory m = gf::usable_host_memory(t.root());
+  CHECK(m.bytes == ram());
+  CHECK(m.limited == "physical memory");
+  // "max" (v2) and v1's page-rounded 2^63 both mean no limit.
+  t.write("proc/self/cgroup", "4:memory:/job\n0::/user.slice/app\n");
+  t.write("sys/fs/cgroup/user.slice/memory.max", "max\n");
+  t.write("sys/fs/cgroup/memory/job/memory.limit_in_bytes", "9223372036854771712\n");
+  m = gf::usable_host_memory(t.root());
+  CHECK(m.bytes == ram());
+}
+
+TEST_CASE("usable_host_memory takes the tightest limit of a group and its ancestors", "[host_memory]") {
+  FakeRoot t;
+  SECTION("cgroup v2, a limit on the parent") {
+    t.write("proc/self/cgroup", "0::/kubepods/pod1/ctr\n");
+    t.write("sys/fs/cgroup/kubepods/pod1/ctr/memory.max", "max\n");
+    t.write("sys/fs/cgroup/kubepods/pod1/memory.max", "1073741824\n");
+    t.write("sys/fs/cgroup/kubepods/memory.max", "2147483648\n");
+    const gf::HostMemory m = gf::usable_host_memory(t.root());
+    CHECK(m.bytes == 1073741824u);
+    CHECK(m.limited == "/sys/fs/cgroup/kubepods/pod1/memory.max");
+  }
+  SECTION("cgroup v2 in its own namespace: the limit at the mount's root") {
+    t.write("proc/self/cgroup", "0::/\n");
+    t.write("sys/fs/cgroup/memory.max", "536870912\n");
+    CHECK(gf::usable_host_memory(t.root()).bytes == 536870912u);
+  }
+  SECTION("cgroup v1, memory among other controllers, the group itself limited") {
+    t.write("proc/self/cgroup", "7:cpu,cpuacct:/docker/abc\n5:blkio,memory:/docker/abc\n");
+    t.write("sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes", "805306368\n");
+    t.write("sys/fs/cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n");
+    const gf::HostMemory m = gf::usable_host_memory(t.root());
+    CHECK(m.bytes == 805306368u);
+    CHECK(m.limited == "/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes");
+  }
+  SECTION("a hybrid machine: v2 under unified/, the smaller of both kinds wins") {
+    t.write("proc/self/cgroup", "3:memory:/slurm/job7\n0::/slurm/job7\n");
+    t.write("sys/fs/cgroup/memory/slurm/job7/memory.limit_in_bytes", "3221225472\n");
+    t.write("sys/fs/cgroup/unified/slurm/memory.max", "2147483648\n");
+    CHECK(gf::usable_host_memory(t.root()).bytes == 2147483648u);
+  }
+}
+
+TEST_CASE("usable_host_memory ignores unreadable and malformed limits", "[host_memory]") {
+  FakeRoot t;
+  t.write("proc/self/cgroup", "garbage line\n0::/a\n2:memory:/b\n");
+  t.write("sys/fs/cgroup/a/memory.max", "-5\n");
+  t.write("sys/fs/cgroup/memory.max", "12abc\n");
+  t.write("sys/fs/cgroup/memory/b/memory.limit_in_bytes", "\n");
+  t.write("sys/fs/cgroup/memory/memory.limit_in_bytes", "0\n");
+  CHECK(gf::usable_host_memory(t.root()).bytes == ram());
+}
