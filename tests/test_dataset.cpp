@@ -364,6 +364,38 @@ TEST_CASE("folder dataset: labels, x-flips, max_images", "[dataset]") {
   }
 }
 
+// --max-images N gives N images while N of the files decode: a picked file
+// that fails is replaced by the next of the seeded order, and the subset
+// stays in name order.
+TEST_CASE("max_images replaces a picked file that fails to decode", "[dataset]") {
+  TempDir dir("max_images_stand_in");
+  for (int k = 0; k < 6; ++k) write_file(dir / ("img/g" + std::to_string(k) + ".png"), png_bytes(4, 4, 1, uint8_t(10 * k + 10)));
+  const std::string good = png_bytes(4, 4, 1, 7);
+  for (int k = 0; k < 4; ++k) write_file(dir / ("img/t" + std::to_string(k) + ".png"), good.substr(0, 60));  // header only
+  DatasetOptions opt;
+  bool replaced = false;
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    opt.subset_seed = seed;
+    opt.max_images = 5;
+    auto ds = open_dataset(dir / "img", opt);
+    REQUIRE(ds->size() == 5);
+    std::vector<uint8_t> px(16);
+    int previous = 0;
+    for (int64_t i = 0; i < 5; ++i) {
+      ds->image(i, px.data());
+      CHECK(px[0] % 10 == 0);      // a good file's value
+      CHECK(px[0] > previous);     // name order
+      previous = px[0];
+    }
+    replaced = replaced || has_line(ds->notes(), "t0.png: cannot decode PNG") || has_line(ds->notes(), "t1.png: cannot decode PNG") ||
+               has_line(ds->notes(), "t2.png: cannot decode PNG") || has_line(ds->notes(), "t3.png: cannot decode PNG");
+    // Asking for more than decode gives every good file.
+    opt.max_images = 8;
+    CHECK(open_dataset(dir / "img", opt)->size() == 6);
+  }
+  CHECK(replaced);  // some seed picked a failing file, which was replaced
+}
+
 TEST_CASE("JPEG images and stored zips (the official dataset_tool layout)", "[dataset]") {
   TempDir dir("jpeg");
   std::vector<uint8_t> px(16 * 16 * 3, 128);

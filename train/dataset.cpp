@@ -304,6 +304,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   // official label_shape (the largest raw label, before max_size's subset):
   // a subset that misses the highest class keeps the networks' c_dim.
   int64_t classes = 0;
+  std::vector<size_t> stand_ins;  // a stack: the next one at the back
   if (opt.max_images > 0 && used.size() > static_cast<size_t>(opt.max_images)) {
     if (opt.use_labels) {
       std::vector<std::string> all_names;
@@ -314,6 +315,10 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     for (size_t i = 0; i < pick.size(); ++i) pick[i] = static_cast<int64_t>(i);
     uint64_t rng = opt.subset_seed;
     shuffle(pick, rng);
+    // The files past the subset, in the shuffled order, stand in for picked
+    // files that fail to decode: the subset is the first max_images files of
+    // that order that decode, as many as asked while enough do.
+    for (size_t k = pick.size(); k-- > static_cast<size_t>(opt.max_images);) stand_ins.push_back(used[size_t(pick[k])]);
     pick.resize(static_cast<size_t>(opt.max_images));
     std::sort(pick.begin(), pick.end());
     std::vector<size_t> subset;
@@ -323,7 +328,8 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
 
   // Pass 2: decode into NCHW. Files are read in order (a zip is one stream)
   // and decoded in parallel a chunk at a time. A file that fails to decode is
-  // skipped and named; a transparent one stops the run (image_io.h).
+  // skipped and named, and under --max-images the next stand-in joins the
+  // end of the list in its place; a transparent one stops the run (image_io.h).
   const size_t plane = static_cast<size_t>(res) * res, image_size = plane * channels;
   check_fits_in_memory(src.path, used.size(), res, channels, first);
   std::vector<uint8_t> pixels(used.size() * image_size);
@@ -332,11 +338,12 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   std::string transparent;
   size_t transparent_count = 0;
   constexpr size_t kChunk = 256;
-  for (size_t start = 0; start < used.size(); start += kChunk) {
-    const int64_t count = static_cast<int64_t>(std::min(used.size() - start, kChunk));
+  for (size_t start = 0, count = 0; start < used.size(); start += count) {  // the list may grow as it goes
+    count = std::min(used.size() - start, kChunk);
+    const int64_t n = static_cast<int64_t>(count);
     std::vector<std::vector<uint8_t>> bytes(static_cast<size_t>(count));
     std::vector<std::string> errors(static_cast<size_t>(count));
-    for (int64_t k = 0; k < count; ++k) {
+    for (int64_t k = 0; k < n; ++k) {
       try {
         bytes[k] = src.read(src.names[used[start + k]]);
       } catch (const Error& e) {
@@ -345,7 +352,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     }
     std::vector<char> see_through(static_cast<size_t>(count), 0);
 #pragma omp parallel for schedule(dynamic)
-    for (int64_t k = 0; k < count; ++k) {
+    for (int64_t k = 0; k < n; ++k) {
       const size_t u = start + k;
       const std::string file = src.display(src.names[used[u]]);
       if (!errors[k].empty()) continue;  // not read
@@ -364,13 +371,46 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
         errors[k] = e.what();
       }
     }
-    for (int64_t k = 0; k < count; ++k) {
+    for (int64_t k = 0; k < n; ++k) {
       if (see_through[k] && transparent_count++ == 0) transparent = errors[k];
-      if (!see_through[k] && !errors[k].empty()) skip_reason[used[start + k]] = errors[k];
+      if (!see_through[k] && !errors[k].empty()) {
+        skip_reason[used[start + k]] = errors[k];
+        if (!stand_ins.empty()) {
+          used.push_back(stand_ins.back());
+          stand_ins.pop_back();
+        }
+      }
     }
+    pixels.resize(used.size() * image_size);
+    done.resize(used.size());
+    ok.resize(used.size(), 0);
   }
   if (transparent_count > 1) transparent += " (" + std::to_string(transparent_count - 1) + " more images have transparent pixels)";
   if (transparent_count > 0) throw Error(transparent);
+
+  // Stand-ins joined the list out of name order: put it back in order (a
+  // copy of the pixels, which only a --max-images subset with failed files
+  // makes).
+  if (!std::is_sorted(used.begin(), used.end())) {
+    std::vector<size_t> by_name(used.size());
+    for (size_t u = 0; u < used.size(); ++u) by_name[u] = u;
+    std::sort(by_name.begin(), by_name.end(), [&](size_t a, size_t b) { return used[a] < used[b]; });
+    std::vector<uint8_t> sorted(pixels.size());
+    std::vector<size_t> sorted_used(used.size());
+    std::vector<Conversions> sorted_done(used.size());
+    std::vector<char> sorted_ok(used.size());
+    for (size_t r = 0; r < by_name.size(); ++r) {
+      const size_t u = by_name[r];
+      std::memcpy(sorted.data() + r * image_size, pixels.data() + u * image_size, image_size);
+      sorted_used[r] = used[u];
+      sorted_done[r] = done[u];
+      sorted_ok[r] = ok[u];
+    }
+    pixels = std::move(sorted);
+    used = std::move(sorted_used);
+    done = std::move(sorted_done);
+    ok = std::move(sorted_ok);
+  }
 
   // Keep what decoded, in name order; note every file by what happened to it.
   std::vector<std::string> kept_names;
