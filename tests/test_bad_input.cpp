@@ -141,6 +141,7 @@ const Row kTable[] = {
     {"train_stylegan", "tick", "-1"},        {"train_stylegan", "seed", "-1"},
     {"train_stylegan", "seed", "4294967296"}, {"train_stylegan", "seed", "18446744073709551615"},
     {"train_stylegan", "max-images", "-2"},  {"train_stylegan", "max-images", "0"},
+    {"train_stylegan", "freezed", "-1"},     {"train_stylegan", "freezed", "2147483648"},
     {"train_stylegan", "p", "1.5"},          {"train_stylegan", "target", "-0.1"},
     {"train_psp", "batch", "1"},             {"train_psp", "batch", "65537"},
     {"train_psp", "max-steps", "-1"},        {"train_psp", "lr", "0"},

@@ -166,6 +166,53 @@ TEST_CASE("training step moves G, D and G_ema, and G_ema trails G", "[training]"
   CHECK_FALSE(bit_equal(after.at("G.synthesis.b4.conv1.weight"), after.at("G_ema.synthesis.b4.conv1.weight")));
 }
 
+// Freeze-D (official train.py --freezed N): D's first N block layers hold
+// their weights as buffers, so they keep them, have no optimizer state, and
+// the rest of the run steps exactly as without the freeze. One minibatch
+// shows it: G's phases come before D's, and Dmain's gradient of the other
+// layers does not depend on the freeze; R1 weight 0 makes Dreg, which would
+// see the frozen layers moved by Dmain without the freeze, a step of 0 (Adam
+// with beta1 0 and a zero gradient).
+TEST_CASE("Freeze-D: frozen layers keep their weights; everything else steps as without it", "[training]") {
+  const Layout l = GENERATE(Layout{1, 0}, Layout{2, 1});
+  INFO(l.gpus << " replicas, batch_gpu " << l.batch_gpu);
+  const auto ds = toy_dataset(8, 16, false);
+  TrainerSetup plain = tiny_setup(*ds, 7, l.gpus, l.batch_gpu);
+  plain.spec.gamma = 0;
+  TrainerSetup frozen_setup = plain;
+  frozen_setup.D_kwargs.freeze_layers = 2;  // b16.fromrgb and b16.conv0
+  StyleGAN2Trainer a(plain, *ds), b(frozen_setup, *ds);
+  const io::TensorMap start = everything(b);
+  a.step();
+  b.step();
+  const io::TensorMap sa = everything(a), sb = everything(b);
+  auto is_frozen = [](const std::string& n) {
+    if (n.find("resample_filter") != std::string::npos) return false;
+    for (const char* p : {"b16.fromrgb.", "b16.conv0."})
+      if (n.rfind(std::string("D.") + p, 0) == 0 || n.rfind(std::string("D_opt.") + p, 0) == 0) return true;
+    return false;
+  };
+  int frozen = 0;
+  for (const auto& [name, t] : sa) {
+    INFO(name);
+    if (is_frozen(name) && name.rfind("D_opt.", 0) == 0) {
+      CHECK(sb.count(name) == 0);  // no Adam state
+    } else if (is_frozen(name)) {
+      ++frozen;
+      CHECK(bit_equal(sb.at(name), start.at(name)));
+      CHECK_FALSE(bit_equal(sa.at(name), start.at(name)));  // without the freeze they moved
+    } else {
+      REQUIRE(sb.count(name));
+      CHECK(bit_equal(t, sb.at(name)));
+    }
+  }
+  CHECK(frozen == 4);  // two weights, two biases
+  for (int i = 0; i < 3; ++i) b.step();
+  const io::TensorMap later = everything(b);
+  for (const char* name : {"D.b16.fromrgb.weight", "D.b16.conv0.bias"}) CHECK(bit_equal(later.at(name), start.at(name)));
+  CHECK_FALSE(bit_equal(later.at("D.b16.conv1.weight"), start.at("D.b16.conv1.weight")));
+}
+
 TEST_CASE("a run resumed from a checkpoint continues bit for bit", "[training]") {
   const bool cond = GENERATE(false, true);
   const Layout l = GENERATE(from_range(std::begin(kLayouts), std::end(kLayouts)));

@@ -70,7 +70,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   const io::SafetensorsFile file = io::read_safetensors(path);
   check_resume_family(file, path, "stylegan2");
   if (is_checkpoint(file)) {
-    for (const char* f : {"cfg", "gpus", "batch", "batch-gpu", "gamma", "seed", "aug", "p", "target", "augpipe"})
+    for (const char* f : {"cfg", "gpus", "batch", "batch-gpu", "gamma", "seed", "aug", "p", "target", "augpipe", "freezed"})
       if (args.has(f)) throw Error(std::string("--") + f + " cannot change a run resumed from a checkpoint (" + path + ")");
     TrainerSetup setup = checkpoint_setup(file, path, fresh.device);
     const int world = fresh.comm ? fresh.comm->world_size() : 1;
@@ -87,6 +87,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   // As the official train.py resuming from a pickle: no EMA ramp-up, and ADA
   // reacting faster at the start (ada_kimg 100).
   TrainerSetup setup = bundle_setup(file, path, fresh);
+  setup.D_kwargs.freeze_layers = fresh.D_kwargs.freeze_layers;  // this run's --freezed, not the file's run's
   setup.spec.ema_rampup = 0;
   setup.spec.ada_kimg = 100;
   auto t = std::make_unique<StyleGAN2Trainer>(setup, ds);
@@ -264,6 +265,7 @@ int run(int argc, char** argv) {
                   cli::number("target", "T", "0.6", "ADA target for the mean sign of D's real logits (--aug ada)", cli::Range::at_least(0, 1)),
                   {"augpipe", "NAME", "bgc", "augmentation pipeline: blit, geom, color, filter, noise, cutout, bg, bgc, bgcf, bgcfn, bgcfnc"},
                   cli::integer("max-images", "N", "", "use at most N images of the dataset", 1, cli::kInt64Max),
+                  cli::integer("freezed", "N", "", "Freeze-D for transfer learning: D's first N layers, from the top resolution, keep their weights (stylegan2)", 0, cli::kIntMax),
                   {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a snapshot's weights"},
                   {"record-draws", "DIR", "", "write every random draw of each minibatch to DIR/draws-mb<K>.bin (for a reference to replay)"},
                   {"replay-draws", "PATHS", "", "take every random draw from these draw-log files or folders (comma-separated)"},
@@ -295,6 +297,7 @@ int run(int argc, char** argv) {
   if (arch == "stylegan")
     for (const char* f : {"aug", "p", "target", "augpipe"})
       if (args.has(f)) throw Error(std::string("--") + f + " is StyleGAN2-ADA's augmentation; --arch stylegan trains without it");
+  if (arch == "stylegan" && args.has("freezed")) throw Error("--freezed is StyleGAN2-ADA's Freeze-D; --arch stylegan trains without it");
   if (arch == "stylegan2") {  // the flags' rules, before the data is read
     TrainSpec scratch;
     set_augmentation(args, scratch);
@@ -327,6 +330,7 @@ int run(int argc, char** argv) {
   set_augmentation(args, spec);
   const uint64_t seed = static_cast<uint64_t>(args.integer("seed"));  // in [0, 2^32-1]
   TrainerSetup fresh = make_trainer_setup(spec, *ds, seed, dev);
+  if (args.has("freezed")) fresh.D_kwargs.freeze_layers = static_cast<int>(args.integer("freezed"));
   if (world > 1) fresh.comm = comm;
   std::unique_ptr<StyleGAN2Trainer> trainer =
       args.has("resume") ? resumed_trainer(args, args.str("resume"), fresh, *ds) : std::make_unique<StyleGAN2Trainer>(fresh, *ds);
@@ -345,6 +349,7 @@ int run(int argc, char** argv) {
 
   std::ostringstream desc;
   desc << ds->name() << "-" << setup.spec.cfg << (cond ? "-cond" : "") << (dopt.xflip ? "-mirror" : "");
+  if (args.has("freezed")) desc << "-freezed" << args.integer("freezed");  // as train.py's desc
   RunDir run(args.str("outdir"), desc.str());
   nlohmann::json options = {{"spec", to_json(setup.spec)},
                             {"G_kwargs", stylegan2::to_json(setup.G_kwargs)},
@@ -380,7 +385,10 @@ int run(int argc, char** argv) {
           std::to_string(setup.spec.gpus) + " replicas x " +
           std::to_string(setup.spec.batch / setup.spec.gpus / batch_per_pass(setup.spec)) + " passes of " +
           std::to_string(batch_per_pass(setup.spec)) + "), G " + std::to_string(trainer->G().num_params()) +
-          " params, D " + std::to_string(trainer->D().num_params()) + " params, augmentation " +
+          " params, D " + std::to_string(trainer->D().num_params()) + " params" +
+          (setup.D_kwargs.freeze_layers > 0 ? " (Freeze-D: its first " + std::to_string(setup.D_kwargs.freeze_layers) + " layers fixed)"
+                                            : std::string()) +
+          ", augmentation " +
           augmentation_text(setup.spec) + ", device " + dev.str() +
           (trainer->num_replicas() > 1 && dev.is_cuda() ? " to " + trainer->device(trainer->num_replicas() - 1).str() : std::string()) +
           (world > 1 ? ", " + std::to_string(world) + " processes (" + comm->backend() + ")" : std::string()) +

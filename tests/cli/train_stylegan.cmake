@@ -58,3 +58,20 @@ gf_cli_test(train_stylegan_replay_draws FIXTURES_REQUIRED recorded_draws EXPECT 
 d=${GF_TEST_RUNS}/draws && grep -o 'G [0-9.]* D [0-9.+]* r1 [0-9.]* pl [0-9.]*' $d/recorded/00000-fashion-mnist-tiny/log.txt > $d/a && \
 grep -o 'G [0-9.]* D [0-9.+]* r1 [0-9.]* pl [0-9.]*' $d/replayed/00000-fashion-mnist-tiny/log.txt > $d/b && \
 test -s $d/a && cmp $d/a $d/b")
+# Freeze-D (official --freezed): a run started from the smoke run's snapshot
+# with D's first two layers (b32.fromrgb, b32.conv0) frozen keeps them as the
+# snapshot had them, while the next layer trains; the run is named and logged
+# as frozen. A checkpoint's freeze cannot change, and v1 has none.
+gf_cli_test(train_stylegan_freezed FRESH ${GF_TEST_RUNS}/freezed
+            EXPECT "Freeze-D: its first 2 layers fixed" "Done: .*/freezed/00000-fashion-mnist-tiny-freezed2$" "same_tensors: as expected"
+            REJECT ${GF_NONFINITE} FIXTURES_REQUIRED trained_snapshot
+            COMMAND sh -c "OMP_NUM_THREADS=1 ${_train} --resume ${GF_SMOKE_RUN}/network-snapshot-000000.bin \
+--cfg tiny --freezed 2 --kimg 0.016 --tick 0.016 --snap 1 --max-images 64 --outdir ${GF_TEST_RUNS}/freezed && \
+r=${GF_TEST_RUNS}/freezed/00000-fashion-mnist-tiny-freezed2 && grep -q '\"freeze_layers\": 2' $r/training_options.json && \
+'${GF_PYTHON3}' ${GF_CLI_DIR}/same_tensors.py ${GF_SMOKE_RUN}/network-snapshot-000000.bin $r/network-snapshot-000000.bin \
+--same D.b32.fromrgb.weight,D.b32.fromrgb.bias,D.b32.conv0.weight,D.b32.conv0.bias --differ D.b32.conv1.weight,D.b4.out.weight")
+gf_expect_error(train_stylegan_freezed_checkpoint
+                "^train_stylegan: error: --freezed cannot change a run resumed from a checkpoint" trained_snapshot
+                ${_train} --resume ${GF_SMOKE_RUN}/checkpoint.bin --freezed 1 --max-images 16 --outdir ${GF_TEST_RUNS}/bad)
+gf_expect_error(train_stylegan_freezed_v1 "^train_stylegan: error: --freezed is StyleGAN2-ADA's Freeze-D" ""
+                ${_train} --arch stylegan --freezed 1 --max-images 16 --outdir ${GF_TEST_RUNS}/bad)
