@@ -9,8 +9,9 @@ standard library only.
 
 A page must be well-formed (strict XML, and tag by tag as HTML), take nothing
 from the network, link the image files of its folder, and hold one curve per
-statistic with one point per tick (a gap for a null or missing value) where
-the data and the axes put it. With --chromium the rendered picture must not be
+statistic with one point per tick (a gap for a null value; a tick without
+the key is passed over, the line joining its neighbours) where the data and
+the axes put it. With --chromium the rendered picture must not be
 blank, must show every plot frame, and must have each curve's colour at the
 places the data says, and not where a gap is.
 """
@@ -159,14 +160,20 @@ def axis_frac(lo, hi, log, v):
     return (v - lo) / (hi - lo)
 
 
+SKIP = "skip"  # a row without the key: no point, and no gap
+
+
 def expected_points(svg, rows, key):
-    """Per row, the point the data puts in the SVG, or None for a gap."""
+    """Per row, the point the data puts in the SVG, None for a gap, or SKIP."""
     px, py, pw, ph = (float(v) for v in svg.get("data-plot").split())
     x0, x1 = (float(v) for v in svg.get("data-x").split())
     y0, y1 = (float(v) for v in svg.get("data-y").split())
     log = svg.get("data-scale") == "log"
     pts = []
     for r in rows:
+        if key not in r:
+            pts.append(SKIP)
+            continue
         v = value(r, key)
         if v is None or (log and v <= 0):
             pts.append(None)
@@ -197,6 +204,8 @@ def check_curves(root, rows):
             exp = expected_points(svg, rows, key)
             want_runs, cur = [], None
             for p in exp:
+                if p is SKIP:
+                    continue
                 if p is None:
                     cur = None
                 else:
@@ -329,6 +338,8 @@ def polyline_segments(pts):
     """The segments a curve draws, each point also as a segment of its own."""
     segs, prev = [], None
     for p in pts:
+        if p is SKIP:
+            continue
         if p is not None:
             segs.append((prev if prev is not None else p, p))
         prev = p
@@ -350,10 +361,11 @@ def screenshot(chromium, page, out_png, panel_count):
     return Picture(out_png)
 
 
-def check_picture(root, rows, pic, gaps=()):
+def check_picture(root, rows, pic, gaps=(), bridges=()):
     """Not blank; every plot frame on screen; each curve's colour where the data
     puts its points (unless another curve passes there); none at the gaps
-    listed as (key, row) where the line would run if the gap were not there."""
+    listed as (key, row) where the line would run if the gap were not there;
+    the line's colour across the rows without the key listed in bridges."""
     white = sum(1 for i in range(0, len(pic.px), pic.bpp * 7) if pic.px[i:i + 3] == b"\xff\xff\xff")
     total = len(range(0, len(pic.px), pic.bpp * 7))
     check(white < 0.97 * total, f"the picture is blank ({white} of {total} sampled pixels white)")
@@ -372,7 +384,7 @@ def check_picture(root, rows, pic, gaps=()):
             others = [s for k in keys if k != key for s in polyline_segments(pts[k])]
             drawn = 0
             for p in pts[key]:
-                if p is None:
+                if p is None or p is SKIP:
                     continue
                 if p[0] - px < 3 or p[1] - py < 3 or px + pw - p[0] < 3 or py + ph - p[1] < 3:
                     continue  # on the frame
@@ -389,6 +401,13 @@ def check_picture(root, rows, pic, gaps=()):
                 mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
                 check(not color_near(pic, ox + mid[0], oy + mid[1], c, 1),
                       f"{key}: a line across the gap at row {row}")
+            for bkey, row in bridges:
+                if bkey != key:
+                    continue
+                a, b = pts[key][row - 1], pts[key][row + 1]
+                mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+                check(color_near(pic, ox + mid[0], oy + mid[1], c, 2),
+                      f"{key}: no line across row {row}, which does not have the key")
     check(checked > 0, "no point could be checked on the screenshot")
     return checked
 
@@ -481,7 +500,7 @@ def test_made_up(make_report, chromium, tmp):
 
     if chromium:
         pic = screenshot(chromium, os.path.join(d, "report.html"), os.path.join(tmp, "made_up.png"), len(panels(root)))
-        n = check_picture(root, rows, pic, gaps=[("loss_lpips", NAN_ROW)])
+        n = check_picture(root, rows, pic, gaps=[("loss_lpips", NAN_ROW)], bridges=[("loss_D_fake", MISSING_ROW)])
         # The check can fail: the same picture against other data for loss_lpips does.
         other = [dict(r, loss_lpips=None if r["loss_lpips"] is None else 0.55 - r["loss_lpips"]) for r in rows]
         try:

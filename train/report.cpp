@@ -133,6 +133,10 @@ struct Stats {
   std::vector<double> kimg;
   std::vector<std::string> keys;                   // numeric keys, in order of first appearance
   std::map<std::string, std::vector<double>> col;  // per key, one value per row: NaN where null or missing
+  // Per key and row: whether the row has the key. A missing value is a tick
+  // that did not measure it (a metric between snapshots), which the curve
+  // passes over; a null is one that went wrong (NaN), where the curve breaks.
+  std::map<std::string, std::vector<char>> present;
   size_t earlier_rows = 0;                         // rows from stats-earlier.jsonl
   std::vector<size_t> run_starts;                  // rows where a run (an earlier one, or this) begins
 
@@ -168,9 +172,13 @@ size_t read_stats(const fs::path& path, Stats& s) {
       }
       it->second.resize(row, kNaN);
       it->second.push_back(v.is_null() ? kNaN : v.get<double>());
+      std::vector<char>& has = s.present[k];
+      has.resize(row, 0);
+      has.push_back(1);
     }
   }
   for (auto& [k, v] : s.col) v.resize(s.rows(), kNaN);
+  for (auto& [k, v] : s.present) v.resize(s.rows(), 0);
   return bad;
 }
 
@@ -317,11 +325,14 @@ Axis value_axis(const Stats& s, const Panel& p) {
 
 using Run = std::vector<std::pair<double, double>>;  // consecutive drawable points, in SVG pixels
 
-// One series' points, split at every tick without a drawable value.
-std::vector<Run> curve_runs(const std::vector<double>& v, const std::vector<double>& kimg, const Axis& x, const Axis& y) {
+// One series' points, split at every tick whose value is not drawable
+// (null, or not positive on a log axis); ticks without the key are passed over.
+std::vector<Run> curve_runs(const std::vector<double>& v, const std::vector<char>& present, const std::vector<double>& kimg,
+                            const Axis& x, const Axis& y) {
   std::vector<Run> runs;
   bool pen = false;
   for (size_t i = 0; i < v.size(); ++i) {
+    if (!present[i]) continue;
     if (!y.drawable(v[i])) {
       pen = false;
       continue;
@@ -373,7 +384,7 @@ void render_panel(std::ostream& o, const Stats& s, const Panel& p, const Axis& x
   for (size_t i = 0; i < p.series.size(); ++i) {
     const std::string& key = p.series[i].first;
     const char* color = kPalette[i % std::size(kPalette)];
-    const std::vector<Run> runs = curve_runs(s.col.at(key), s.kimg, x, y);
+    const std::vector<Run> runs = curve_runs(s.col.at(key), s.present.at(key), s.kimg, x, y);
     o << "<path class=\"curve\" data-key=\"" << esc(key) << "\" d=\"" << curve_path(runs) << "\" fill=\"none\" stroke=\""
       << color << "\" stroke-width=\"1.5\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n";
     // Dots: on every point while there are few, else on lone points only (a line would hide them).
