@@ -17,24 +17,42 @@ void write_file_atomic(const std::string& path, const std::string& text) {
   io::write_atomic(path, [&](std::ostream& f) { f << text; }, "write_file_atomic");
 }
 
-RunDir::RunDir(const std::string& outdir, const std::string& desc, bool echo) : echo_(echo) {
-  io::create_folder(outdir, "--outdir");
-  std::error_code ec;
-  // The next id after the largest existing NNNNN- prefix.
+namespace {
+
+// The number after the largest NNNNN- prefix in outdir (0 when it has none, or does not exist).
+int next_run_number(const std::string& outdir) {
   int next = 0;
-  for (const auto& e : fs::directory_iterator(outdir)) {
-    const std::string n = e.path().filename().string();
+  std::error_code ec;
+  for (fs::directory_iterator it(outdir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string n = it->path().filename().string();
     size_t digits = 0;
     while (digits < n.size() && std::isdigit(static_cast<unsigned char>(n[digits]))) ++digits;
     if (digits > 0 && digits <= 9) next = std::max(next, std::stoi(n.substr(0, digits)) + 1);
   }
+  return next;
+}
+
+std::string run_path(const std::string& outdir, int number, const std::string& desc) {
+  std::ostringstream os;
+  os << outdir << "/" << std::setw(5) << std::setfill('0') << number << "-" << desc;
+  return os.str();
+}
+
+}  // namespace
+
+std::string next_run_path(const std::string& outdir, const std::string& desc) {
+  return run_path(outdir, next_run_number(outdir), desc);
+}
+
+RunDir::RunDir(const std::string& outdir, const std::string& desc, bool echo) : echo_(echo) {
+  io::create_folder(outdir, "--outdir");
+  std::error_code ec;
+  int next = next_run_number(outdir);
   // Another run started in the same outdir at the same time may take the
   // number first (create_directory then finds the folder there): take the
   // next one, as the scan would have, rather than fail or share its folder.
   for (int tries = 0;; ++tries, ++next) {
-    std::ostringstream os;
-    os << outdir << "/" << std::setw(5) << std::setfill('0') << next << "-" << desc;
-    path_ = os.str();
+    path_ = run_path(outdir, next, desc);
     if (fs::create_directory(path_, ec)) break;
     if (ec) throw Error("cannot create run folder " + path_ + ": " + ec.message());
     if (tries == 1000) throw Error("cannot create run folder " + path_ + ": 1000 numbers in a row were taken");

@@ -28,6 +28,11 @@ class RunDir {
   std::ofstream stats_, log_;
 };
 
+// The folder RunDir(outdir, desc) would create now: <outdir>/<NNNNN>-<desc>
+// with the next number after the largest NNNNN- prefix there (00000 when
+// outdir does not exist). Creates nothing (train_stylegan --dry-run).
+std::string next_run_path(const std::string& outdir, const std::string& desc);
+
 // Writes `text` to path via "<path>.<pid>.tmp" and a rename.
 void write_file_atomic(const std::string& path, const std::string& text);
 

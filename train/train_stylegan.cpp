@@ -269,6 +269,7 @@ int run(int argc, char** argv) {
                   {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a snapshot's weights"},
                   {"record-draws", "DIR", "", "write every random draw of each minibatch to DIR/draws-mb<K>.bin (for a reference to replay)"},
                   {"replay-draws", "PATHS", "", "take every random draw from these draw-log files or folders (comma-separated)"},
+                  {"dry-run", "", "", "print the training options and exit, making no run folder (stylegan2)"},
                   cli::device("device", "cpu", "where to train")}));
   if (args.help()) {
     std::cout << args.usage();
@@ -298,6 +299,7 @@ int run(int argc, char** argv) {
     for (const char* f : {"aug", "p", "target", "augpipe"})
       if (args.has(f)) throw Error(std::string("--") + f + " is StyleGAN2-ADA's augmentation; --arch stylegan trains without it");
   if (arch == "stylegan" && args.has("freezed")) throw Error("--freezed is StyleGAN2-ADA's Freeze-D; --arch stylegan trains without it");
+  if (arch == "stylegan" && args.flag("dry-run")) throw Error("--dry-run is StyleGAN2-ADA's; --arch stylegan has none");
   if (arch == "stylegan2") {  // the flags' rules, before the data is read
     TrainSpec scratch;
     set_augmentation(args, scratch);
@@ -342,16 +344,16 @@ int run(int argc, char** argv) {
   lo.tick_kimg = args.number("tick");
   lo.snap_ticks = static_cast<int>(args.integer("snap"));
   lo.progress = isatty(fileno(stdout)) && world == 1;  // mpirun forwards output line by line
+  const bool dry_run = args.flag("dry-run");
   if (!trainer->is_main()) {  // another rank: the collectives, no files
-    run_training(*trainer, nullptr, lo);
+    if (!dry_run) run_training(*trainer, nullptr, lo);
     return 0;
   }
 
   std::ostringstream desc;
   desc << ds->name() << "-" << setup.spec.cfg << (cond ? "-cond" : "") << (dopt.xflip ? "-mirror" : "");
   if (args.has("freezed")) desc << "-freezed" << args.integer("freezed");  // as train.py's desc
-  RunDir run(args.str("outdir"), desc.str());
-  nlohmann::json options = {{"spec", to_json(setup.spec)},
+  const nlohmann::json options = {{"spec", to_json(setup.spec)},
                             {"G_kwargs", stylegan2::to_json(setup.G_kwargs)},
                             {"D_kwargs", stylegan2::to_json(setup.D_kwargs)},
                             {"data", args.str("data")},
@@ -376,6 +378,20 @@ int run(int argc, char** argv) {
                             {"mirror", dopt.xflip},
                             {"cond", dopt.use_labels},
                             {"metrics", metric_req.names}};
+  if (dry_run) {  // train.py --dry-run: the options and the summary it prints, and no run folder
+    std::cout << "Training options:\n" << options.dump(2) << "\n\n"
+              << "Output directory:   " << next_run_path(args.str("outdir"), desc.str()) << "\n"
+              << "Training data:      " << (args.str("data").empty() ? ds->name() : args.str("data")) << "\n"
+              << "Training duration:  " << num(setup.spec.kimg) << " kimg\n"
+              << "Number of GPUs:     " << setup.spec.gpus << "\n"
+              << "Number of images:   " << ds->size() << "\n"
+              << "Image resolution:   " << ds->resolution() << "\n"
+              << "Conditional model:  " << (cond ? "True" : "False") << "\n"
+              << "Dataset x-flips:    " << (dopt.xflip ? "True" : "False") << "\n\n"
+              << "Dry run; exiting." << std::endl;
+    return 0;
+  }
+  RunDir run(args.str("outdir"), desc.str());
   run.write_json("training_options.json", options);
   // A resumed run's report continues the curves of the run it came from.
   if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer->cur_nimg());
