@@ -88,7 +88,7 @@ std::vector<Program> programs() {
   std::vector<Program> p;
   for (const char* n :
        {"train_stylegan", "train_pggan", "train_psp", "generate", "discriminate", "export_weights", "inspect_weights",
-        "calc_metrics"})
+        "calc_metrics", "projector"})
     p.push_back({n, kBin + "/" + n, kBin + "/" + n + " --help"});
   for (const char* n : {"psp encode", "psp mix"}) {
     const std::string cmd = kBin + "/psp " + std::string(n).substr(4);
@@ -138,6 +138,8 @@ const Row kTable[] = {
     {"train_stylegan", "snap", "-3"},        {"train_stylegan", "tick", "0"},
     {"train_stylegan", "metric-items", "0"}, {"calc_metrics", "metric-items", "-1"},
     {"calc_metrics", "mirror", "2"},         {"calc_metrics", "seed", "4294967296"},
+    {"projector", "num-steps", "0"},         {"projector", "num-steps", "1000001"},
+    {"projector", "seed", "-1"},             {"projector", "seed", "4294967296"},
     {"train_stylegan", "tick", "-1"},        {"train_stylegan", "seed", "-1"},
     {"train_stylegan", "seed", "4294967296"}, {"train_stylegan", "seed", "18446744073709551615"},
     {"train_stylegan", "max-images", "-2"},  {"train_stylegan", "max-images", "0"},
