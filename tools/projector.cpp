@@ -195,7 +195,7 @@ int run(int argc, char** argv) {
                  "Project an image into a StyleGAN2 generator's W space (StyleGAN2-ADA's projector.py).",
                  {{"network", "FILE.bin", "", "StyleGAN2 generator (a snapshot's G_ema, or a standalone generator) (required)"},
                   {"target", "FILE", "", "image to project: PNG, JPEG, ... (required)"},
-                  {"vgg16", "FILE.bin", "", "the LPIPS VGG16 (vgg16.pt converted by tools/convert_weights.py --format vgg16) (required)"},
+                  {"vgg16", "FILE.bin", "", "the LPIPS VGG16: tools/convert_weights.py import vgg16-397923af.pth OUT.bin --format vgg16 --lpips vgg.pth (required)"},
                   cli::integer("num-steps", "N", "1000", "optimization steps", 1, 1000000),
                   cli::integer("seed", "N", "303", "random seed (initial noise, w noise)", 0, cli::kSeedMax),
                   {"save-video", "BOOL", "true", "write proj.mp4 of the optimization through ffmpeg (true or false)"},
