@@ -44,6 +44,27 @@ ${_pj_sh} --target ${_pj}/run/out/target.png --num-steps 5 --save-video false --
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/projector_reference.py --network ${_pj_G} --vgg16 ${_pj_vgg} \
 --draws $d/draws --target $d/out/target.png")
 
+# The official target: a colour photo that is not square, centre-cropped,
+# resized with PIL's Lanczos and, for this grey network, converted as PIL's
+# convert('L'): target.png holds exactly PIL's pixels.
+gf_cli_test(projector_target_as_pil FIXTURES_REQUIRED projector_vgg16
+            COMMAND sh -c "'${GF_PYTHON3}' -c 'import PIL, numpy' 2>/dev/null || exit 77 && d=${_pj}/pil && \
+rm -rf $d && mkdir -p $d && '${GF_PYTHON3}' -c \"import numpy as np
+from PIL import Image
+Image.fromarray(np.random.RandomState(1).randint(0, 256, (45, 71, 3)).astype(np.uint8)).save('$d/photo.png')\" && \
+${_pj_sh} --target $d/photo.png --num-steps 1 --save-video false --outdir $d/out && \
+'${GF_PYTHON3}' -c \"import numpy as np
+from PIL import Image
+im = Image.open('$d/photo.png').convert('RGB')
+w, h = im.size
+s = min(w, h)
+im = im.crop(((w - s) // 2, (h - s) // 2, (w + s) // 2, (h + s) // 2)).resize((32, 32), Image.LANCZOS).convert('L')
+got = Image.open('$d/out/target.png')
+assert got.mode == 'L', got.mode
+assert (np.asarray(got) == np.asarray(im)).all(), np.abs(np.asarray(got).astype(int) - np.asarray(im)).max()
+print('target.png: PIL pixels')\"")
+set_tests_properties(cpu.projector_target_as_pil PROPERTIES SKIP_RETURN_CODE 77)
+
 # numpy reads projected_w.npz ('w', float32 [1, 8, 64], nothing else), and
 # generate reads numpy's own np.savez: two ws, the projected one first.
 gf_cli_test(projector_npz_numpy FIXTURES_REQUIRED projected
