@@ -27,11 +27,15 @@ images are repeated to 3 channels for the VGG (ganforge's extension).
 
 --write-thin-vgg16 OUT.bin instead writes a VGG16 file of random weights at
 widths / 16 (torch's default initialization from seed 0, lin weights made
-non-negative), the thin network the projector's tests run with.
+non-negative), the thin network the projector's tests run with;
+--write-test-generator OUT.bin a random RGB generator of 512x512 with 2 to 4
+channels a layer (seed 0, noise strengths drawn too), whose images the
+projector area-downsamples to 256 before the VGG.
 
 Usage: /usr/bin/python3 tools/projector_reference.py --network G.bin
        --vgg16 VGG.bin --draws DIR --target DIR/target.png [--dtype float64] [--rtol 1e-4]
        /usr/bin/python3 tools/projector_reference.py --write-thin-vgg16 OUT.bin
+       /usr/bin/python3 tools/projector_reference.py --write-test-generator OUT.bin
 """
 import argparse
 import glob
@@ -86,6 +90,22 @@ def write_thin_vgg16(path):
         if n.startswith("lin"):
             state[n] = state[n].abs()
     write_safetensors(path, state, {"perceptual": "vgg16", "vgg16_kwargs": json.dumps({"width_divisor": 16})})
+
+
+def write_test_generator(path):
+    torch.manual_seed(0)
+    kwargs = {"z_dim": 8, "c_dim": 0, "w_dim": 8, "img_resolution": 512, "img_channels": 3, "mapping_layers": 2,
+              "mapping_lr_multiplier": 0.01, "w_avg_beta": 0.995, "channel_base": 2048, "channel_max": 4,
+              "conv_clamp": 256.0, "use_noise": True}
+    G = ref.Generator(**kwargs)
+    state = G.state_dict()
+    for n in state:
+        if n.endswith("noise_strength"):
+            state[n] = torch.rand([]) * 0.5
+        if n.endswith("w_avg"):
+            state[n] = torch.randn(state[n].shape) * 0.1
+    write_safetensors(path, {n: t.to(torch.float32) for n, t in state.items()},
+                      {"G_kwargs": json.dumps(kwargs), "network": "G_ema"})
 
 
 def read_draws(folder):
@@ -170,11 +190,15 @@ def main():
     p.add_argument("--draws", help="the --record-draws folder of a projector run")
     p.add_argument("--target", help="the run's target.png")
     p.add_argument("--write-thin-vgg16", metavar="OUT.bin")
+    p.add_argument("--write-test-generator", metavar="OUT.bin")
     p.add_argument("--dtype", default="float64", choices=["float32", "float64"])
     p.add_argument("--rtol", type=float, default=1e-4)
     a = p.parse_args()
-    if a.write_thin_vgg16:
-        write_thin_vgg16(a.write_thin_vgg16)
+    if a.write_thin_vgg16 or a.write_test_generator:
+        if a.write_thin_vgg16:
+            write_thin_vgg16(a.write_thin_vgg16)
+        if a.write_test_generator:
+            write_test_generator(a.write_test_generator)
         return
     if not (a.network and a.vgg16 and a.draws and a.target):
         p.error("--network, --vgg16, --draws and --target are required")

@@ -9,11 +9,14 @@ set(_pj_run $<TARGET_FILE:projector> --network ${_pj_G} --vgg16 ${_pj_vgg})  # a
 set(_pj_sh "$<TARGET_FILE:projector> --network ${_pj_G} --vgg16 ${_pj_vgg}")  # the same inside sh -c
 set(_pj_fake "mkdir -p ${_pj}/fakebin && cp ${GF_CLI_DIR}/fake_ffmpeg.sh ${_pj}/fakebin/ffmpeg")
 
-# The thin VGG16 (every width / 16, random weights) that the other tests load,
+# The thin VGG16 (every width / 16, random weights) that the other tests
+# load, and a random RGB generator of 512x512 (a few channels a layer),
 # written by tools/projector_reference.py (PyTorch: skipped without it).
+set(_pj_G512 ${_pj}/G_512x3.bin)
 gf_cli_test(projector_thin_vgg16 FRESH ${_pj} FIXTURES_SETUP projector_vgg16
             COMMAND sh -c "'${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77 && mkdir -p ${_pj} && \
-'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/projector_reference.py --write-thin-vgg16 ${_pj_vgg}")
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/projector_reference.py --write-thin-vgg16 ${_pj_vgg} \
+--write-test-generator ${_pj_G512}")
 set_tests_properties(cpu.projector_thin_vgg16 PROPERTIES SKIP_RETURN_CODE 77)
 
 # Five steps: the three files and the video, whose frames (target | image,
@@ -47,7 +50,7 @@ ${_pj_sh} --target ${_pj}/run/out/target.png --num-steps 5 --save-video false --
 # The official target: a colour photo that is not square, centre-cropped,
 # resized with PIL's Lanczos and, for this grey network, converted as PIL's
 # convert('L'): target.png holds exactly PIL's pixels.
-gf_cli_test(projector_target_as_pil FIXTURES_REQUIRED projector_vgg16
+gf_cli_test(projector_target_as_pil FIXTURES_REQUIRED projector_vgg16 FIXTURES_SETUP pil_photo
             COMMAND sh -c "'${GF_PYTHON3}' -c 'import PIL, numpy' 2>/dev/null || exit 77 && d=${_pj}/pil && \
 rm -rf $d && mkdir -p $d && '${GF_PYTHON3}' -c \"import numpy as np
 from PIL import Image
@@ -64,6 +67,17 @@ assert got.mode == 'L', got.mode
 assert (np.asarray(got) == np.asarray(im)).all(), np.abs(np.asarray(got).astype(int) - np.asarray(im)).max()
 print('target.png: PIL pixels')\"")
 set_tests_properties(cpu.projector_target_as_pil PROPERTIES SKIP_RETURN_CODE 77)
+
+# The same for an RGB generator of 512x512, whose images (and target) are
+# area-downsampled to 256 before the VGG; two steps (the first has learning
+# rate 0), a non-square colour target.
+gf_cli_test(projector_parity_512_rgb FIXTURES_REQUIRED "projector_vgg16;pil_photo"
+            EXPECT "^projector_reference: 2 steps, 18 of 18 tensors within 0.0001$"
+            COMMAND sh -c "d=${_pj}/parity512 && rm -rf $d && \
+$<TARGET_FILE:projector> --network ${_pj_G512} --vgg16 ${_pj_vgg} --target ${_pj}/pil/photo.png --num-steps 2 \
+--save-video false --record-draws $d/draws --outdir $d/out && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/projector_reference.py --network ${_pj_G512} --vgg16 ${_pj_vgg} \
+--draws $d/draws --target $d/out/target.png")
 
 # numpy reads projected_w.npz ('w', float32 [1, 8, 64], nothing else), and
 # generate reads numpy's own np.savez: two ws, the projected one first.
