@@ -566,6 +566,8 @@ TEST_CASE("no program writes an output over one of its inputs", "[bad_input]") {
   gf::io::save_npy(imgs, gf::zeros({2, 1, 32, 32}));
   const std::string latents = (base / "out/latents.npy").string();
   gf::io::save_npy(latents, gf::zeros({1, 3, 32, 32}));  // psp --images that sits where psp writes its latents
+  const std::string target_png = (base / "out/target.png").string();  // projector --target where it writes target.png
+  fs::copy_file(kSource + "/tests/data/z_2x16.npy", target_png);
   const std::string gen = kBin + "/generate --network " + net + " --outdir " + (base / "gen").string();
   const std::string dis = kBin + "/discriminate --network " + net;
   const struct {
@@ -580,6 +582,9 @@ TEST_CASE("no program writes an output over one of its inputs", "[bad_input]") {
        "psp encode: error: --raw " + psp_net + " is the --network file"},
       {kBin + "/psp encode --network " + psp_net + " --images " + latents + " --outdir " + (base / "out").string(),
        latents, "psp encode: error: --outdir " + (base / "out").string() + ": " + latents + " is the --images file"},
+      {kBin + "/projector --save-video false --network " + net + " --vgg16 " + net + " --target " + target_png + " --outdir " +
+           (base / "out").string(),
+       target_png, "projector: error: --outdir " + (base / "out").string() + ": " + target_png + " is the --target file"},
       // No file named: refused before the work, not at the rename after it.
       {gen + " --seeds 0 --raw ''", net, "generate: error: --raw is empty; give a file name"},
       {gen + " --seeds 0 --raw " + (base / "out").string(), net, "generate: error: --raw " + (base / "out").string() + ": a folder"},

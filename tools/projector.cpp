@@ -217,6 +217,11 @@ int run(int argc, char** argv) {
                   "ffmpeg) or pass --save-video false");
   }
   cli::check_not_in_input_folder(args, "--outdir", args.str("outdir"), {"network", "target", "vgg16"});
+  // An output over an input (--target out/target.png --outdir out) is refused
+  // before any work, as every program here does.
+  for (const char* name : {"target.png", "proj.png", "projected_w.npz", "proj.mp4"})
+    cli::check_not_input(args, "--outdir " + args.str("outdir") + ":", args.str("outdir") + "/" + name,
+                         {"network", "target", "vgg16"});
   const Device dev = args.device("device");
 
   const std::string net_path = args.str("network");
