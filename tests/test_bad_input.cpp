@@ -88,7 +88,7 @@ std::vector<Program> programs() {
   std::vector<Program> p;
   for (const char* n :
        {"train_stylegan", "train_pggan", "train_psp", "generate", "discriminate", "export_weights", "inspect_weights",
-        "calc_metrics"})
+        "calc_metrics", "projector"})
     p.push_back({n, kBin + "/" + n, kBin + "/" + n + " --help"});
   for (const char* n : {"psp encode", "psp mix"}) {
     const std::string cmd = kBin + "/psp " + std::string(n).substr(4);
@@ -138,6 +138,8 @@ const Row kTable[] = {
     {"train_stylegan", "snap", "-3"},        {"train_stylegan", "tick", "0"},
     {"train_stylegan", "metric-items", "0"}, {"calc_metrics", "metric-items", "-1"},
     {"calc_metrics", "mirror", "2"},         {"calc_metrics", "seed", "4294967296"},
+    {"projector", "num-steps", "0"},         {"projector", "num-steps", "1000001"},
+    {"projector", "seed", "-1"},             {"projector", "seed", "4294967296"},
     {"train_stylegan", "tick", "-1"},        {"train_stylegan", "seed", "-1"},
     {"train_stylegan", "seed", "4294967296"}, {"train_stylegan", "seed", "18446744073709551615"},
     {"train_stylegan", "max-images", "-2"},  {"train_stylegan", "max-images", "0"},
@@ -385,7 +387,8 @@ TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what 
                                            "pggan_training_reference.py", "stylegan_training_reference.py",
                                            "psp_reference.py",
                                            "perceptual_reference.py", "pydeps.py", "interrupts.py",
-                                           "output_folder.py", "augment_reference.py", "inception_reference.py"};
+                                           "output_folder.py", "augment_reference.py", "inception_reference.py",
+                                           "vgg16_reference.py"};
   int tools = 0;
   for (const auto& e : fs::directory_iterator(kSource + "/tools")) {
     const std::string name = e.path().filename().string();
@@ -564,6 +567,8 @@ TEST_CASE("no program writes an output over one of its inputs", "[bad_input]") {
   gf::io::save_npy(imgs, gf::zeros({2, 1, 32, 32}));
   const std::string latents = (base / "out/latents.npy").string();
   gf::io::save_npy(latents, gf::zeros({1, 3, 32, 32}));  // psp --images that sits where psp writes its latents
+  const std::string target_png = (base / "out/target.png").string();  // projector --target where it writes target.png
+  fs::copy_file(kSource + "/tests/data/z_2x16.npy", target_png);
   const std::string gen = kBin + "/generate --network " + net + " --outdir " + (base / "gen").string();
   const std::string dis = kBin + "/discriminate --network " + net;
   const struct {
@@ -578,6 +583,9 @@ TEST_CASE("no program writes an output over one of its inputs", "[bad_input]") {
        "psp encode: error: --raw " + psp_net + " is the --network file"},
       {kBin + "/psp encode --network " + psp_net + " --images " + latents + " --outdir " + (base / "out").string(),
        latents, "psp encode: error: --outdir " + (base / "out").string() + ": " + latents + " is the --images file"},
+      {kBin + "/projector --save-video false --network " + net + " --vgg16 " + net + " --target " + target_png + " --outdir " +
+           (base / "out").string(),
+       target_png, "projector: error: --outdir " + (base / "out").string() + ": " + target_png + " is the --target file"},
       // No file named: refused before the work, not at the rename after it.
       {gen + " --seeds 0 --raw ''", net, "generate: error: --raw is empty; give a file name"},
       {gen + " --seeds 0 --raw " + (base / "out").string(), net, "generate: error: --raw " + (base / "out").string() + ": a folder"},

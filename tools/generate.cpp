@@ -3,10 +3,12 @@
 // standalone generator from export_weights); the file's metadata says which
 // family it holds. One mode per run: seeds (one PNG per seed, or one grid),
 // latents or (StyleGAN2, StyleGAN v1) styles from .npy files (PNGs named by
-// index), and for StyleGAN2 and v1 a style-mixing grid as the official
-// style_mixing.py, or frames interpolated in W between two seeds. A PGGAN or
-// StyleGAN (v1) generator runs at its stored lod, or at --lod to look at an
-// earlier level; v1 truncates the layers below --trunc-cutoff only.
+// index), StyleGAN2 styles from the projector's projected_w.npz (--projected-w,
+// as the official generate.py: proj00.png, ...), and for StyleGAN2 and v1 a
+// style-mixing grid as the official style_mixing.py, or frames interpolated
+// in W between two seeds. A PGGAN or StyleGAN (v1) generator runs at its
+// stored lod, or at --lod to look at an earlier level; v1 truncates the
+// layers below --trunc-cutoff only.
 // z for a seed is Philox randn([1, z_dim]) with that seed, so a seed gives the
 // same image on the CPU and the GPU. Images are made one at a time, so an
 // image never depends on the others in the run; the one exception is
@@ -27,6 +29,7 @@
 #include "models/stylegan2/network_file.h"
 #include "train/cli.h"
 #include "train/image_io.h"
+#include "train/npz.h"
 
 namespace {
 
@@ -51,22 +54,39 @@ Tensor synthesize_each(Generator& G, const Tensor& ws, const stylegan2::Synthesi
   return concat(imgs, 0);
 }
 
+// The official projected_w.npz: array 'w' [N, num_ws, w_dim] (float32, or
+// float64 converted), N >= 1.
+Tensor read_projected_w(const std::string& path, int num_ws, int w_dim) {
+  const std::map<std::string, Tensor> arrays = read_npz(path);
+  const auto it = arrays.find("w");
+  if (it == arrays.end()) throw Error("--projected-w " + path + ": holds no array 'w' (as projector writes it)");
+  const Tensor& w = it->second;
+  if (w.dim() != 3 || w.size(0) < 1 || w.size(1) != num_ws || w.size(2) != w_dim)
+    throw Error("--projected-w " + path + ": 'w' has shape " + shape_str(w.shape()) + ", expected [N, " +
+                std::to_string(num_ws) + ", " + std::to_string(w_dim) + "] (N >= 1, the network's num_ws and w_dim)");
+  return w.to(DType::f32);
+}
+
 Tensor row(const Tensor& t, int64_t i, Device dev) { return t.defined() ? slice(t, 0, i, i + 1).to(dev) : t; }
 
 // Flags that only make sense together, and the modes that exclude each other.
 void check_flag_combinations(const cli::Args& args) {
   const bool mixing = args.has("mix-rows") || args.has("mix-cols");
-  if (args.has("seeds") + args.has("z") + args.has("w") + mixing + args.has("interp") > 1)
-    throw Error("--seeds, --z, --w, --mix-rows/--mix-cols and --interp each choose what to generate: give one");
+  if (args.has("z") + args.has("w") + args.has("projected-w") + mixing + args.has("interp") +
+          (args.has("seeds") && !args.has("projected-w")) > 1)
+    throw Error("--seeds, --z, --w, --projected-w, --mix-rows/--mix-cols and --interp each choose what to generate: give one");
   if (mixing && !(args.has("mix-rows") && args.has("mix-cols")))
     throw Error("style mixing needs both --mix-rows and --mix-cols");
   if (args.has("mix-styles") && !mixing) throw Error("--mix-styles needs --mix-rows and --mix-cols");
   if (args.has("frames") && !args.has("interp")) throw Error("--frames needs --interp");
   if (args.has("grid") && (mixing || args.has("interp")))
-    throw Error("--grid applies to --seeds, --z and --w; style mixing and --interp lay out their own images");
-  if (args.has("w") && args.has("trunc")) throw Error("--trunc does not apply to --w: given w are used as they are");
-  if (args.has("w") && (args.has("class") || args.has("c")))
-    throw Error("--class and --c do not apply to --w: the label went into w through the mapping");
+    throw Error("--grid applies to --seeds, --z, --w and --projected-w; style mixing and --interp lay out their own images");
+  for (const char* w : {"w", "projected-w"}) {
+    if (args.has(w) && args.has("trunc"))
+      throw Error(std::string("--trunc does not apply to --") + w + ": given w are used as they are");
+    if (args.has(w) && (args.has("class") || args.has("c")))
+      throw Error(std::string("--class and --c do not apply to --") + w + ": the label went into w through the mapping");
+  }
   if (args.has("c") && args.has("class")) throw Error("--c and --class both give labels: give one");
   if (args.has("c") && (mixing || args.has("interp"))) throw Error("--c applies to --seeds and --z; use --class");
 }
@@ -136,7 +156,7 @@ int write_outputs(const cli::Args& args, const Tensor& images, const std::vector
 // A PGGAN generator (Gs): --seeds or --z, labels, at --lod or its stored lod.
 int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const std::string& path, Device dev, int gw,
                    int gh) {
-  for (const char* f : {"w", "trunc", "trunc-cutoff", "noise-mode", "mix-rows", "mix-cols", "mix-styles", "interp", "frames"})
+  for (const char* f : {"w", "projected-w", "trunc", "trunc-cutoff", "noise-mode", "mix-rows", "mix-cols", "mix-styles", "interp", "frames"})
     if (args.has(f))
       throw Error(std::string("--") + f + " applies to StyleGAN2 networks; " + path + " holds a PGGAN generator");
   const std::unique_ptr<pggan::Generator> G = pggan::load_generator(file, path, "G_ema");
@@ -172,6 +192,8 @@ int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const
 // paper's figure 3), --interp frames, at --lod or the stored lod.
 int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, const std::string& path, Device dev,
                       int gw, int gh) {
+  if (args.has("projected-w"))
+    throw Error("--projected-w applies to StyleGAN2 networks; " + path + " holds a StyleGAN (v1) generator");
   const std::unique_ptr<stylegan::Generator> G = stylegan::load_generator(file, path, "G_ema");
   G->to(dev);
   const stylegan::GeneratorConfig& cfg = G->config();
@@ -269,6 +291,7 @@ int run(int argc, char** argv) {
                   cli::integer_list("seeds", "LIST", "0-7", "seeds, e.g. 0-63 or 1,5,9", 0, cli::kSeedMax, kMaxImages),
                   {"z", "FILE.npy", "", "latents [N, z_dim] instead of seeds"},
                   {"w", "FILE.npy", "", "styles [N, num_ws, w_dim] or [N, w_dim] instead of seeds; no truncation"},
+                  {"projected-w", "FILE.npz", "", "StyleGAN2: the projector's projected_w.npz ('w' [N, num_ws, w_dim]): proj00.png, ...; --seeds ignored"},
                   {"c", "FILE.npy", "", "labels [N, c_dim], one row per image (with --seeds or --z)"},
                   cli::number("trunc", "PSI", "1", "truncation psi: 1 none, 0 the average w; outside [0, 1] extrapolates, as the official code allows", cli::Range::any()),
                   cli::integer("trunc-cutoff", "N", "", "StyleGAN (v1): truncate the layers below N only (default: the network's, 8 officially)", 0, 1024),
@@ -302,7 +325,8 @@ int run(int argc, char** argv) {
   }
   if (!args.has("network")) throw Error("--network is required (see --help)");
   check_flag_combinations(args);
-  cli::check_output_file(args, "raw", {"network", "z", "w", "c"});
+  cli::check_output_file(args, "raw", {"network", "z", "w", "c", "projected-w"});
+  if (args.has("projected-w") && args.has("seeds")) std::cout << "warn: --seeds is ignored when using --projected-w\n";
   const Device dev = args.device("device");
   const std::string path = args.str("network");
   const io::SafetensorsFile file = io::read_safetensors(path);
@@ -363,6 +387,11 @@ int run(int argc, char** argv) {
     check_n(ws.size(0));
     images = synthesize_each(G, ws.to(dev), so);
     for (int64_t i = 0; i < ws.size(0); ++i) name_by("img%04lld.png", i);
+  } else if (args.has("projected-w")) {
+    const Tensor ws = read_projected_w(args.str("projected-w"), G.num_ws(), cfg.w_dim);
+    check_n(ws.size(0));
+    images = synthesize_each(G, ws.to(dev), so);
+    for (int64_t i = 0; i < ws.size(0); ++i) name_by("proj%02lld.png", i);
   } else {
     // --z, or seeds: one z per image, then the mapping with truncation.
     const Tensor z = args.has("z") ? stylegan2::read_rows(args.str("z"), cfg.z_dim, "--z", "z_dim") : Tensor();

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Golden values for train/image_resize.h: PIL's Image.resize(size,
-Image.BILINEAR), which pSp's transforms.Resize((256, 256)) runs on every input.
+Image.BILINEAR), which pSp's transforms.Resize((256, 256)) runs on every input,
+and Image.resize(size, Image.LANCZOS), which the official projector.py runs on
+its target (cases "lanczos_*", drawn after the bilinear ones).
 
 Random RGB uint8 images, resized down, up and along one axis, stored as
 float32 HWC tensors of the 8-bit values in tests/data/pil_resize_golden.bin.
@@ -25,6 +27,10 @@ from golden_io import write_safetensors  # noqa: E402
 
 CASES = [("down", (49, 31), (16, 16)), ("up", (5, 9), (17, 13)), ("wide", (40, 20), (16, 20)),
          ("tall", (20, 30), (20, 8)), ("odd", (23, 21), (17, 13)), ("same", (8, 8), (8, 8))]
+# Lanczos: a square target down to G's resolution, up, and odd ratios (its
+# negative lobes make the 8-bit clipping matter).
+LANCZOS_CASES = [("lanczos_down", (36, 36), (24, 24)), ("lanczos_up", (7, 7), (32, 32)),
+                 ("lanczos_odd", (29, 23), (11, 17)), ("lanczos_strong", (53, 53), (9, 9))]
 
 
 def main():
@@ -35,6 +41,11 @@ def main():
     for name, (w, h), (ow, oh) in CASES:
         img = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
         res = np.asarray(Image.fromarray(img).resize((ow, oh), Image.BILINEAR))
+        t[name + ".in"] = torch.from_numpy(img.astype(np.float32))
+        t[name + ".out"] = torch.from_numpy(res.astype(np.float32))
+    for name, (w, h), (ow, oh) in LANCZOS_CASES:
+        img = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+        res = np.asarray(Image.fromarray(img).resize((ow, oh), Image.LANCZOS))
         t[name + ".in"] = torch.from_numpy(img.astype(np.float32))
         t[name + ".out"] = torch.from_numpy(res.astype(np.float32))
     n = write_safetensors(out, t, {"generator": "tools/make_pil_resize_golden.py", "pillow": PIL.__version__})

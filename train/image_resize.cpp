@@ -1,8 +1,9 @@
-// PIL's Resample.c semantics (ImagingResample with the bilinear filter):
-// for output index i along an axis of scale = in / out, the filter scale is
-// max(scale, 1), the support 1 * filter scale, the centre (i + 0.5) * scale;
-// taps from floor(centre - support + 0.5) to floor(centre + support + 0.5)
-// (clipped to the image) weigh triangle((tap - centre + 0.5) / filter scale),
+// PIL's Resample.c semantics (ImagingResample with the bilinear or the
+// Lanczos filter): for output index i along an axis of scale = in / out, the
+// filter scale is max(scale, 1), the support the filter's (1 bilinear, 3
+// Lanczos) times the filter scale, the centre (i + 0.5) * scale; taps from
+// floor(centre - support + 0.5) to floor(centre + support + 0.5) (clipped to
+// the image) weigh filter((tap - centre + 0.5) * (1 / filter scale)),
 // normalized to sum 1, then rounded to integers of 2^22 (half away from 0).
 // A pass sums pixel * weight from 2^21 (rounding) and shifts back, clipped to
 // [0, 255].
@@ -24,9 +25,28 @@ struct Taps {
   int stride = 0;
 };
 
-Taps precompute(int in, int out) {
+struct Filter {
+  double support;
+  double (*f)(double);
+};
+
+double triangle(double x) {
+  x = std::fabs(x);
+  return x < 1 ? 1 - x : 0;
+}
+
+double sinc(double x) {
+  if (x == 0.0) return 1.0;
+  x *= M_PI;
+  return std::sin(x) / x;
+}
+
+// PIL's truncated sinc: sinc(x) sinc(x / 3) on [-3, 3).
+double lanczos(double x) { return -3.0 <= x && x < 3.0 ? sinc(x) * sinc(x / 3) : 0.0; }
+
+Taps precompute(int in, int out, const Filter& filter) {
   const double scale = double(in) / out;
-  const double filterscale = std::max(scale, 1.0), support = 1.0 * filterscale;
+  const double filterscale = std::max(scale, 1.0), support = filter.support * filterscale, ss = 1.0 / filterscale;
   Taps t;
   t.stride = int(std::ceil(support)) * 2 + 1;
   t.first.resize(size_t(out));
@@ -40,8 +60,7 @@ Taps precompute(int in, int out) {
     xmax = std::min(xmax, in) - xmin;
     double ww = 0;
     for (int x = 0; x < xmax; ++x) {
-      const double a = std::fabs((x + xmin - center + 0.5) / filterscale);
-      k[size_t(x)] = a < 1 ? 1 - a : 0;
+      k[size_t(x)] = filter.f((x + xmin - center + 0.5) * ss);
       ww += k[size_t(x)];
     }
     for (int x = 0; x < xmax; ++x) {
@@ -61,17 +80,15 @@ uint8_t clip8(int64_t v) {
   return uint8_t(v >> kPrecisionBits);
 }
 
-}  // namespace
-
-std::vector<uint8_t> resize_bilinear_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels,
-                                         int out_w, int out_h) {
-  GF_CHECK(in_w > 0 && in_h > 0 && out_w > 0 && out_h > 0 && channels > 0, "resize_bilinear_pil",
+std::vector<uint8_t> resize_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels, int out_w, int out_h,
+                                const Filter& filter, const char* who) {
+  GF_CHECK(in_w > 0 && in_h > 0 && out_w > 0 && out_h > 0 && channels > 0, who,
            "sizes must be positive, got " << in_w << "x" << in_h << " -> " << out_w << "x" << out_h);
-  GF_CHECK(hwc.size() == size_t(in_w) * in_h * channels, "resize_bilinear_pil", "pixel buffer of the wrong size");
+  GF_CHECK(hwc.size() == size_t(in_w) * in_h * channels, who, "pixel buffer of the wrong size");
   std::vector<uint8_t> cur = hwc;
   int w = in_w;
   if (out_w != in_w) {  // horizontal pass
-    const Taps t = precompute(in_w, out_w);
+    const Taps t = precompute(in_w, out_w, filter);
     std::vector<uint8_t> next(size_t(out_w) * in_h * channels);
 #pragma omp parallel for if (int64_t(out_w) * in_h > 65536)
     for (int y = 0; y < in_h; ++y)
@@ -87,7 +104,7 @@ std::vector<uint8_t> resize_bilinear_pil(const std::vector<uint8_t>& hwc, int in
     w = out_w;
   }
   if (out_h != in_h) {  // vertical pass
-    const Taps t = precompute(in_h, out_h);
+    const Taps t = precompute(in_h, out_h, filter);
     std::vector<uint8_t> next(size_t(w) * out_h * channels);
 #pragma omp parallel for if (int64_t(w) * out_h > 65536)
     for (int y = 0; y < out_h; ++y)
@@ -102,6 +119,18 @@ std::vector<uint8_t> resize_bilinear_pil(const std::vector<uint8_t>& hwc, int in
     cur.swap(next);
   }
   return cur;
+}
+
+}  // namespace
+
+std::vector<uint8_t> resize_bilinear_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels,
+                                         int out_w, int out_h) {
+  return resize_pil(hwc, in_w, in_h, channels, out_w, out_h, Filter{1.0, triangle}, "resize_bilinear_pil");
+}
+
+std::vector<uint8_t> resize_lanczos_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels,
+                                        int out_w, int out_h) {
+  return resize_pil(hwc, in_w, in_h, channels, out_w, out_h, Filter{3.0, lanczos}, "resize_lanczos_pil");
 }
 
 }  // namespace gf

@@ -4,6 +4,9 @@
 // filter whose support widens with the reduction factor (so downscaling
 // averages, with no aliasing), coefficients normalized and rounded to 22-bit
 // fixed point, the horizontal pass first, each pass rounded to 8 bits.
+// resize_lanczos_pil is the same with PIL's Image.LANCZOS filter (a sinc
+// windowed by a sinc, support 3), which the official projector.py resizes its
+// target with.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -13,5 +16,7 @@ namespace gf {
 // hwc: interleaved [in_h, in_w, channels] -> [out_h, out_w, channels].
 std::vector<uint8_t> resize_bilinear_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels,
                                          int out_w, int out_h);
+std::vector<uint8_t> resize_lanczos_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels,
+                                        int out_w, int out_h);
 
 }  // namespace gf

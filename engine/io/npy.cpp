@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <optional>
 
 #include "engine/error.h"
@@ -128,17 +129,12 @@ std::string shape_repr(const Shape& s) {
   return out + (s.size() == 1 ? ",)" : ")");
 }
 
-}  // namespace
-
-Tensor read_npy(const std::string& path) {
-  std::string why;
-  std::ifstream f = open_input(path, why);
-  if (!f.is_open()) bad(path, why);
-  f.seekg(0, std::ios::end);
-  const uint64_t file_size = static_cast<uint64_t>(f.tellg());
-  f.seekg(0);
+// The array in `size` bytes that read_at(offset, dst, n) copies out (ranges
+// within size); `path` names the source in messages.
+Tensor parse_npy_source(uint64_t file_size, const std::function<void(uint64_t, void*, size_t)>& read_at,
+                        const std::string& path) {
   unsigned char pre[12] = {};
-  f.read(reinterpret_cast<char*>(pre), static_cast<std::streamsize>(std::min<uint64_t>(file_size, sizeof pre)));
+  read_at(0, pre, static_cast<size_t>(std::min<uint64_t>(file_size, sizeof pre)));
   if (file_size < kMagicLen || std::memcmp(pre, kMagic, kMagicLen) != 0) bad(path, "bad magic; not a .npy file");
   if (file_size < 10) bad(path, "truncated in the preamble");
   const int major = pre[6], minor = pre[7];
@@ -151,8 +147,7 @@ Tensor read_npy(const std::string& path) {
   if (header_len > kMaxHeader) bad(path, "header length " + std::to_string(header_len) + " is implausible");
   if (data_start > file_size) bad(path, "truncated in the header");
   std::string text(header_len, '\0');
-  f.seekg(static_cast<std::streamoff>(8 + len_bytes));
-  f.read(text.data(), header_len);
+  read_at(static_cast<uint64_t>(8 + len_bytes), text.data(), header_len);
   const HeaderParser::Header h = HeaderParser(text, path).parse();
 
   DType dtype;
@@ -173,14 +168,32 @@ Tensor read_npy(const std::string& path) {
   if (have > want)
     bad(path, std::to_string(have - want) + " bytes after the data of shape " + shape_str(h.shape));
   Tensor t = Tensor::empty(h.shape, dtype, Device::cpu());
-  f.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(want));
-  if (!f) bad(path, "read failed");
+  read_at(data_start, t.raw(), static_cast<size_t>(want));
   return t;
 }
 
-void save_npy(const std::string& path, const Tensor& t) {
-  GF_CHECK(t.defined() && (t.dtype() == DType::f32 || t.dtype() == DType::f64), "save_npy",
-           path << ": only float32 and float64 tensors are written");
+}  // namespace
+
+Tensor read_npy(const std::string& path) {
+  std::string why;
+  std::ifstream f = open_input(path, why);
+  if (!f.is_open()) bad(path, why);
+  f.seekg(0, std::ios::end);
+  const uint64_t file_size = static_cast<uint64_t>(f.tellg());
+  return parse_npy_source(file_size, [&](uint64_t at, void* dst, size_t n) {
+    f.seekg(static_cast<std::streamoff>(at));
+    f.read(static_cast<char*>(dst), static_cast<std::streamsize>(n));
+    if (!f) bad(path, "read failed");
+  }, path);
+}
+
+Tensor parse_npy(const uint8_t* data, size_t n, const std::string& name) {
+  return parse_npy_source(n, [&](uint64_t at, void* dst, size_t k) { std::memcpy(dst, data + at, k); }, name);
+}
+
+std::string npy_bytes(const Tensor& t) {
+  GF_CHECK(t.defined() && (t.dtype() == DType::f32 || t.dtype() == DType::f64), "npy_bytes",
+           "only float32 and float64 tensors are written");
   const Tensor h = t.detach().to(Device::cpu());
   // As numpy.lib.format: sorted keys, room for the first dimension to grow
   // to 21 digits, then spaces and a newline up to a multiple of 64 bytes.
@@ -190,15 +203,21 @@ void save_npy(const std::string& path, const Tensor& t) {
   const size_t preamble = kMagicLen + 2 + 2;
   header.append(64 - (preamble + header.size() + 1) % 64, ' ');
   header += '\n';
-  GF_CHECK(header.size() <= 65535, "save_npy", path << ": header too long for format 1.0");
+  GF_CHECK(header.size() <= 65535, "npy_bytes", "header too long for format 1.0");
+  const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<unsigned char>(header.size() & 0xff),
+                                 static_cast<unsigned char>(header.size() >> 8)};
+  std::string out(reinterpret_cast<const char*>(pre), sizeof pre);
+  out += header;
+  out.append(static_cast<const char*>(h.raw()), static_cast<size_t>(h.nbytes()));
+  return out;
+}
 
-  io::write_atomic(path, [&](std::ostream& f) {
-    const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<unsigned char>(header.size() & 0xff),
-                                   static_cast<unsigned char>(header.size() >> 8)};
-    f.write(reinterpret_cast<const char*>(pre), sizeof pre);
-    f.write(header.data(), static_cast<std::streamsize>(header.size()));
-    f.write(static_cast<const char*>(h.raw()), static_cast<std::streamsize>(h.nbytes()));
-  }, "save_npy");
+void save_npy(const std::string& path, const Tensor& t) {
+  GF_CHECK(t.defined() && (t.dtype() == DType::f32 || t.dtype() == DType::f64), "save_npy",
+           path << ": only float32 and float64 tensors are written");
+  const std::string bytes = npy_bytes(t);
+  io::write_atomic(path, [&](std::ostream& f) { f.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); },
+                   "save_npy");
 }
 
 }  // namespace gf::io

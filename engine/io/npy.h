@@ -2,6 +2,8 @@
 // without a conversion step. Only what the tools need: little-endian float32
 // ('<f4') and float64 ('<f8') arrays in C order.
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "engine/tensor.h"
@@ -21,5 +23,11 @@ Tensor read_npy(const std::string& path);
 // multiple of 64 bytes), so the bytes equal those of numpy.save. Written to
 // "<path>.<pid>.tmp" and renamed.
 void save_npy(const std::string& path, const Tensor& t);
+
+// The same two in memory, for the entries of an .npz archive (train/npz.h):
+// parse_npy reads the n bytes of a .npy file, with read_npy's checks and its
+// errors naming `name`; npy_bytes is what save_npy writes.
+Tensor parse_npy(const uint8_t* data, size_t n, const std::string& name);
+std::string npy_bytes(const Tensor& t);
 
 }  // namespace gf::io

@@ -1,0 +1,300 @@
+// projector: StyleGAN2-ADA's projector.py. Finds the w of a StyleGAN2
+// generator whose image matches a target photo (train/stylegan2/projector.h
+// has the optimization) and writes, in --outdir: target.png (the target as
+// the network sees it: centre-cropped to a square, resized with PIL's
+// Lanczos filter), proj.png (the final w rendered with the network's own
+// constant noise), projected_w.npz ('w', float32 [1, num_ws, w_dim], which
+// generate --projected-w renders) and, with --save-video true (the default),
+// proj.mp4: each step's image beside the target, through the ffmpeg program.
+//
+// Differences from the official script, on purpose: random numbers are
+// ganforge's Philox streams (z samples from seed 123, as the official
+// RandomState(123); noise and w noise from --seed), not numpy's and torch's;
+// a 1-channel network gets a grey target (PIL's convert('L') of the RGB
+// target) and its images go to the VGG repeated to 3 channels; proj.png and
+// the video frames round to 8 bits as generate does, where the official
+// proj.png truncates.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "engine/error.h"
+#include "engine/io/atomic_file.h"
+#include "engine/io/input_file.h"
+#include "engine/io/safetensors.h"
+#include "engine/ops.h"
+#include "models/network_file.h"
+#include "models/perceptual/vgg16.h"
+#include "models/stylegan2/network_file.h"
+#include "train/cli.h"
+#include "train/draw_log.h"
+#include "train/image_io.h"
+#include "train/image_resize.h"
+#include "train/npz.h"
+#include "train/stylegan2/projector.h"
+
+namespace {
+
+using namespace gf;
+
+// click's bool: 1/0, true/false, t/f, yes/no, y/n, on/off, any case.
+bool parse_bool(const std::string& flag, std::string v) {
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  if (v == "1" || v == "true" || v == "t" || v == "yes" || v == "y" || v == "on") return true;
+  if (v == "0" || v == "false" || v == "f" || v == "no" || v == "n" || v == "off") return false;
+  throw Error("--" + flag + " expects true or false, got '" + v + "'");
+}
+
+// The ffmpeg program on PATH, or "".
+std::string find_on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "";
+  size_t at = 0;
+  while (at <= dirs.size()) {
+    const size_t end = std::min(dirs.find(':', at), dirs.size());
+    const std::string dir = end > at ? dirs.substr(at, end - at) : ".";
+    const std::string file = dir + "/" + program;
+    if (::access(file.c_str(), X_OK) == 0 && !std::filesystem::is_directory(file)) return file;
+    at = end + 1;
+  }
+  return "";
+}
+
+// The official target: the file as RGB, centre-cropped to a square ((w - s)
+// // 2 from the left and top), resized to res x res with PIL's Lanczos; grey
+// (PIL's L = (19595 R + 38470 G + 7471 B + 2^15) >> 16) for a 1-channel G.
+// -> interleaved [res, res, channels] bytes.
+std::vector<uint8_t> load_target(const std::string& path, int res, int channels) {
+  const std::vector<uint8_t> bytes = io::read_input(path);
+  ImageInfo info;
+  const std::vector<uint8_t> rgb = decode_image(bytes.data(), bytes.size(), path, 3, &info);
+  const int w = info.width, h = info.height, s = std::min(w, h);
+  const int x0 = (w - s) / 2, y0 = (h - s) / 2;
+  std::vector<uint8_t> square(size_t(s) * s * 3);
+  for (int y = 0; y < s; ++y)
+    std::copy_n(&rgb[(size_t(y0 + y) * w + x0) * 3], size_t(s) * 3, &square[size_t(y) * s * 3]);
+  std::vector<uint8_t> out = resize_lanczos_pil(square, s, s, 3, res, res);
+  if (channels == 1) {
+    std::vector<uint8_t> grey(size_t(res) * res);
+    for (size_t i = 0; i < grey.size(); ++i)
+      grey[i] = uint8_t((out[3 * i] * 19595u + out[3 * i + 1] * 38470u + out[3 * i + 2] * 7471u + 0x8000u) >> 16);
+    out.swap(grey);
+  }
+  return out;
+}
+
+// hwc bytes -> [C, H, W] float32 0..255.
+Tensor to_chw(const std::vector<uint8_t>& hwc, int res, int channels) {
+  std::vector<double> v(hwc.size());
+  for (int c = 0; c < channels; ++c)
+    for (int i = 0; i < res * res; ++i) v[size_t(c) * res * res + i] = hwc[size_t(i) * channels + c];
+  return Tensor::from_vector(v, {channels, res, res});
+}
+
+// An image [1, C, H, W] in [-1, 1] -> interleaved RGB bytes [H, W, 3], rounded
+// as save_image_grid rounds, grey repeated.
+std::vector<uint8_t> to_rgb_bytes(const Tensor& img) {
+  const int64_t c = img.size(1), h = img.size(2), w = img.size(3);
+  const std::vector<double> v = img.to(Device::cpu()).to_vector();
+  std::vector<uint8_t> out(size_t(h * w * 3));
+  for (int64_t y = 0; y < h; ++y)
+    for (int64_t x = 0; x < w; ++x)
+      for (int k = 0; k < 3; ++k) {
+        const double s = std::nearbyint((v[size_t(((c == 1 ? 0 : k) * h + y) * w + x)] + 1.0) * 127.5);
+        out[size_t((y * w + x) * 3 + k)] = uint8_t(std::clamp(s, 0.0, 255.0));
+      }
+  return out;
+}
+
+// Feeds frames (target | synth, RGB) to ffmpeg as imageio's writer does
+// (libx264, 10 fps, 16M), into a temporary file renamed to `path` when ffmpeg
+// succeeds. Sizes that are not multiples of 16 are scaled up to them, as
+// imageio's macro_block_size does. ffmpeg runs without a shell, so no path
+// is ever parsed as a command.
+class VideoWriter {
+ public:
+  VideoWriter(const std::string& ffmpeg, const std::string& path, int w, int h) : path_(path), tmp_(io::temp_name(path)) {
+    const int W = (w + 15) / 16 * 16, H = (h + 15) / 16 * 16;
+    std::vector<std::string> a{ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-vcodec", "rawvideo", "-s",
+                               std::to_string(w) + "x" + std::to_string(h), "-pix_fmt", "rgb24", "-r", "10.00",
+                               "-i", "-", "-an", "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-b:v", "16M"};
+    if (W != w || H != h) a.insert(a.end(), {"-vf", "scale=" + std::to_string(W) + ":" + std::to_string(H)});
+    a.insert(a.end(), {"-f", "mp4", tmp_});
+    std::vector<char*> argv;
+    for (std::string& s : a) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    int fds[2];
+    if (::pipe(fds) != 0) throw Error("cannot start ffmpeg: " + std::string(std::strerror(errno)));
+    std::signal(SIGPIPE, SIG_IGN);  // an ffmpeg that stops reading shows as a failed write, not a killed projector
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[0], 0);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[0]);
+    if (pid_ < 0) {
+      ::close(fds[1]);
+      throw Error("cannot start ffmpeg: " + std::string(std::strerror(errno)));
+    }
+    fd_ = fds[1];
+  }
+  ~VideoWriter() {
+    if (pid_ > 0) wait();
+    std::error_code ec;
+    std::filesystem::remove(tmp_, ec);
+  }
+  VideoWriter(const VideoWriter&) = delete;
+  VideoWriter& operator=(const VideoWriter&) = delete;
+
+  void add(const std::vector<uint8_t>& rgb) {
+    size_t done = 0;
+    while (done < rgb.size()) {
+      const ssize_t n = ::write(fd_, rgb.data() + done, rgb.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) finish();  // ffmpeg stopped reading: throws with its status
+      done += size_t(n);
+    }
+  }
+  // Ends the stream, waits for ffmpeg and renames its file into place.
+  void finish() {
+    const int status = wait();
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      throw Error("ffmpeg failed writing " + path_ + " (" +
+                  (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                     : "signal " + std::to_string(WTERMSIG(status))) + ")");
+    std::filesystem::rename(tmp_, path_);
+  }
+
+ private:
+  int wait() {
+    ::close(fd_);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    return status;
+  }
+  std::string path_, tmp_;
+  pid_t pid_ = -1;
+  int fd_ = -1;
+};
+
+int run(int argc, char** argv) {
+  cli::Args args(argc, argv, "projector",
+                 "Project an image into a StyleGAN2 generator's W space (StyleGAN2-ADA's projector.py).",
+                 {{"network", "FILE.bin", "", "StyleGAN2 generator (a snapshot's G_ema, or a standalone generator) (required)"},
+                  {"target", "FILE", "", "image to project: PNG, JPEG, ... (required)"},
+                  {"vgg16", "FILE.bin", "", "the LPIPS VGG16: tools/convert_weights.py import vgg16-397923af.pth OUT.bin --format vgg16 --lpips vgg.pth (required)"},
+                  cli::integer("num-steps", "N", "1000", "optimization steps", 1, 1000000),
+                  cli::integer("seed", "N", "303", "random seed (initial noise, w noise)", 0, cli::kSeedMax),
+                  {"save-video", "BOOL", "true", "write proj.mp4 of the optimization through ffmpeg (true or false)"},
+                  {"outdir", "DIR", "", "where to write target.png, proj.png, projected_w.npz, proj.mp4 (required)"},
+                  {"record-draws", "DIR", "", "record every random draw and each step's w, dist and loss into DIR (for tools/projector_reference.py)"},
+                  cli::device("device", "cpu", "where to run")});
+  if (args.help()) {
+    std::cout << args.usage();
+    return 0;
+  }
+  for (const char* f : {"network", "target", "vgg16", "outdir"})
+    if (!args.has(f)) throw Error(std::string("--") + f + " is required (see --help)");
+  const bool save_video = parse_bool("save-video", args.str("save-video"));
+  std::string ffmpeg;
+  if (save_video) {
+    ffmpeg = find_on_path("ffmpeg");
+    if (ffmpeg.empty())
+      throw Error("--save-video needs the ffmpeg program, which is not on PATH: install ffmpeg (e.g. apt-get install "
+                  "ffmpeg) or pass --save-video false");
+  }
+  cli::check_not_in_input_folder(args, "--outdir", args.str("outdir"), {"network", "target", "vgg16"});
+  // An output over an input (--target out/target.png --outdir out) is refused
+  // before any work, as every program here does.
+  for (const char* name : {"target.png", "proj.png", "projected_w.npz", "proj.mp4"})
+    cli::check_not_input(args, "--outdir " + args.str("outdir") + ":", args.str("outdir") + "/" + name,
+                         {"network", "target", "vgg16"});
+  const Device dev = args.device("device");
+
+  const std::string net_path = args.str("network");
+  const io::SafetensorsFile file = io::read_safetensors(net_path);
+  const std::string family = network_family(file);
+  if (family != "stylegan2")
+    throw Error(net_path + " holds a " + family + " network; the projector takes StyleGAN2 generators");
+  const std::unique_ptr<stylegan2::Generator> G = stylegan2::load_generator(file, net_path);
+  const stylegan2::GeneratorConfig& cfg = G->config();
+  if (cfg.c_dim != 0)
+    throw Error(net_path + " is conditional (c_dim " + std::to_string(cfg.c_dim) +
+                "); the projector maps z without labels, as the official one, and takes unconditional generators");
+  const int res = cfg.img_resolution, channels = cfg.img_channels;
+  const std::vector<uint8_t> target = load_target(args.str("target"), res, channels);
+  std::unique_ptr<perceptual::Vgg16> vgg = perceptual::load_vgg16(args.str("vgg16"));
+  G->to(dev);
+  vgg->to(dev);
+  const std::string outdir = args.str("outdir");
+  io::create_folder(outdir, "--outdir");
+  std::unique_ptr<DrawLog> log;
+  if (args.has("record-draws")) log = DrawLog::recorder(args.str("record-draws"));
+
+  stylegan2::ProjectorOptions opt;
+  opt.num_steps = int(args.integer("num-steps"));
+  opt.seed = uint64_t(args.integer("seed"));
+  const auto start = std::chrono::steady_clock::now();
+  const stylegan2::Projection p = stylegan2::project(*G, *vgg, to_chw(target, res, channels), opt, log.get(),
+                                                     [&](int step, double dist, double loss) {
+    char line[128];
+    std::snprintf(line, sizeof line, "step %4d/%d: dist %-4.2f loss %-5.2f", step + 1, opt.num_steps, dist, loss);
+    std::cout << line << std::endl;
+  });
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char line[64];
+  std::snprintf(line, sizeof line, "Elapsed: %.1f s", elapsed);
+  std::cout << line << std::endl;
+  if (log) {
+    io::TensorMap trace{{"w_steps", p.w_steps},
+                        {"dist", Tensor::from_vector(p.dist, {int64_t(p.dist.size())}, DType::f64)},
+                        {"loss", Tensor::from_vector(p.loss, {int64_t(p.loss.size())}, DType::f64)}};
+    for (const auto& [name, t] : p.noise) trace["noise/" + name] = t;
+    io::save_safetensors(args.str("record-draws") + "/trace.bin", trace);
+  }
+
+  NoGradGuard ng;
+  stylegan2::SynthesisOptions so;
+  so.noise_mode = NoiseMode::constant;
+  const int num_ws = G->num_ws();
+  const std::vector<uint8_t> target_rgb =
+      channels == 3 ? target : to_rgb_bytes(to_chw(target, res, 1).reshape({1, 1, res, res}) / 127.5 - 1.0);
+  if (save_video) {
+    std::cout << "Saving optimization progress video \"" << outdir << "/proj.mp4\"" << std::endl;
+    VideoWriter video(ffmpeg, outdir + "/proj.mp4", 2 * res, res);
+    for (int k = 0; k < opt.num_steps; ++k) {
+      const std::vector<uint8_t> synth = to_rgb_bytes(G->synthesis.forward(stylegan2::projected_ws(p, k, num_ws).to(dev), so));
+      std::vector<uint8_t> frame(size_t(res) * 2 * res * 3);
+      for (int y = 0; y < res; ++y) {
+        std::copy_n(&target_rgb[size_t(y) * res * 3], size_t(res) * 3, &frame[size_t(y) * 2 * res * 3]);
+        std::copy_n(&synth[size_t(y) * res * 3], size_t(res) * 3, &frame[(size_t(y) * 2 + 1) * res * 3]);
+      }
+      video.add(frame);
+    }
+    video.finish();
+  }
+  save_image_grid(to_chw(target, res, channels).reshape({1, channels, res, res}) / 127.5 - 1.0, outdir + "/target.png", 1, 1);
+  const Tensor ws = stylegan2::projected_ws(p, opt.num_steps - 1, num_ws);
+  save_image_grid(G->synthesis.forward(ws.to(dev), so), outdir + "/proj.png", 1, 1);
+  save_npz(outdir + "/projected_w.npz", {{"w", ws}});
+  std::cout << "projector: wrote target.png, proj.png, projected_w.npz" << (save_video ? ", proj.mp4" : "") << " to "
+            << outdir << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return gf::cli::run_main("projector", [&] { return run(argc, argv); }); }

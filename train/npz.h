@@ -1,0 +1,29 @@
+// NumPy .npz archives (numpy.savez): a zip of one "<key>.npy" entry per
+// array. The projector writes its projected_w.npz with save_npz, generate
+// --projected-w reads it (or numpy's own) with read_npz. It lives in train/
+// beside the zip reader and CRC-32 it uses (engine/ knows no zip).
+#pragma once
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace gf {
+
+// Writes the arrays (float32 or float64, any device) as stored (uncompressed)
+// entries "<key>.npy", in the given order, each the bytes numpy.save writes,
+// as numpy.savez does. The file appears atomically (temporary name, then
+// rename). Throws gf::Error on an empty or repeated key, a key with '/' or
+// "..", an archive past 4 GiB (no zip64 here), or a failed write.
+void save_npz(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& arrays);
+
+// Every "<key>.npy" entry of an .npz (stored or deflated, so
+// numpy.savez_compressed's too), by key, as CPU tensors of the entry's dtype
+// (float32 or float64). Throws gf::Error "npz: <path>: <problem>" for a file
+// that is not a zip, a corrupt entry (CRC-32), an entry that is not such a
+// .npy, or an archive without arrays.
+std::map<std::string, Tensor> read_npz(const std::string& path);
+
+}  // namespace gf
