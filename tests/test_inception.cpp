@@ -19,26 +19,14 @@
 
 using namespace gf;
 using gf::test::data_path;
+using gf::test::fnv1a64;
+using gf::test::hashed_images;
+using gf::test::hashed_uniform;
 using gf::test::max_rel_error;
 using perceptual::InceptionConfig;
 using perceptual::InceptionV3;
 
 namespace {
-
-// inception_reference.py's hashed values: u_i = splitmix64(fnv1a64(key) + i) >> 40, over 2^24.
-uint64_t fnv1a64(const std::string& s) {
-  uint64_t h = 0xCBF29CE484222325ull;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001B3ull;
-  return h;
-}
-
-double hashed_uniform(uint64_t base, uint64_t i) {
-  uint64_t z = base + i + 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return double(z >> 40) / double(1 << 24);
-}
 
 bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
@@ -59,15 +47,6 @@ Tensor hashed_tensor(const std::string& name, const Shape& shape) {
     const double x = (hashed_uniform(base, uint64_t(i)) * 2 - 1) * scale + shift;
     v[size_t(i)] = double(float(x));
   }
-  return Tensor::from_vector(v, shape, DType::f32);
-}
-
-Tensor hashed_images(const std::string& key, const Shape& shape) {
-  const uint64_t base = fnv1a64("image:" + key);
-  int64_t count = 1;
-  for (int64_t s : shape) count *= s;
-  std::vector<double> v(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i) v[size_t(i)] = std::floor(hashed_uniform(base, uint64_t(i)) * 256);
   return Tensor::from_vector(v, shape, DType::f32);
 }
 

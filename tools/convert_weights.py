@@ -2,7 +2,7 @@
 """Convert StyleGAN2, StyleGAN (v1) and PGGAN weights between other formats and ganforge .bin bundles.
 
   convert_weights.py import SRC OUT.bin [--format auto|official-pkl|pggan-pkl|state-dict|rosinality|psp|
-                                                  lpips|arcface|inception] [config flags]
+                                                  lpips|arcface|inception|vgg16] [config flags]
   convert_weights.py export IN.bin OUT.pt [--net G_ema|G|D|all]
 
 import reads an official StyleGAN2-ADA network pickle (network-snapshot-*.pkl),
@@ -45,6 +45,14 @@ layers.mixed_10.tower_2_conv.var, output.weight [1008, 2048], output.bias).
 Those names and shapes come from third-party readings of the file, not from
 the file itself (nobody here has it): every one is checked, and a file that
 differs is refused naming the first tensor that is missing, extra or misshapen.
+StyleGAN2-ADA's VGG16 (vgg16.pt: PPL, pr50k3, the projector) is torchvision's
+VGG16 with the LPIPS v0.1 lin layers; it becomes a .bin with metadata
+"perceptual" = "vgg16" (models/perceptual/vgg16.h) from SRC, torchvision's
+VGG16 state dict (vgg16-397923af.pth: features.N.weight/bias,
+classifier.{0,3,6}.*; the 1000-class classifier.6 is dropped), with --format
+vgg16 and --lpips LPIPS's vgg.pth (lin0..lin4.model.1.weight, [1, C, 1, 1],
+non-negative). Every name and shape is checked against torchvision's layout
+(widths divided by a power of two from 1 to 16 are accepted, for tests).
 Rosinality checkpoints hold no w_avg: "latent_avg" is used when present, else
 the mean of the mapping over --w-avg-samples latents (seed 0).
 
@@ -178,11 +186,14 @@ def parse_args(argv):
     i.add_argument("src")
     i.add_argument("dst")
     i.add_argument("--format", choices=["auto", "official-pkl", "pggan-pkl", "state-dict", "rosinality", "psp",
-                                        "lpips", "arcface", "inception"],
+                                        "lpips", "arcface", "inception", "vgg16"],
                    default="auto",
                    help="default: detected from the file")
     i.add_argument("--alexnet", default=None, metavar="FILE.pth",
                    help="torchvision's AlexNet state dict, for an LPIPS import (SRC: LPIPS's alex.pth)")
+    i.add_argument("--lpips", default=None, metavar="FILE.pth",
+                   help="LPIPS's vgg.pth (the v0.1 lin layers), for a VGG16 import (--format vgg16; SRC: "
+                        "torchvision's vgg16-397923af.pth)")
     i.add_argument("--psp-arch", default=None, metavar="JSON",
                    help="pSp encoder body beyond IR-SE50 (keys units, depths, se_reduction, input_size, mode)")
     i.add_argument("--conv-clamp", type=_clamp, default="auto", metavar="N|none",
@@ -228,6 +239,7 @@ import pggan_reference as pgref  # noqa: E402
 import stylegan_reference as sgref  # noqa: E402
 import psp_reference as psp_ref  # noqa: E402
 import stylegan2_reference as ref  # noqa: E402
+import vgg16_reference as vgg_ref  # noqa: E402
 
 
 class ConvertError(Exception):
@@ -1741,6 +1753,11 @@ def convert_lpips(lin_obj, path, alexnet_path):
     """LPIPS v0.1 lin layers + torchvision AlexNet -> (tensors, metadata) with
     pSp's LPIPS names; the channel counts from the conv shapes."""
     if not alexnet_path:
+        w0, w1 = lin_obj.get("lin0.model.1.weight"), lin_obj.get("lin1.model.1.weight")
+        if (isinstance(w0, torch.Tensor) and isinstance(w1, torch.Tensor) and w0.dim() == w1.dim() == 4
+                and w1.shape[1] == 2 * w0.shape[1]):  # VGG's 64, 128; AlexNet's 64, 192
+            raise ConvertError(f"{path}: LPIPS's VGG lin layers (vgg.pth); they go with torchvision's VGG16: "
+                               f"import vgg16-397923af.pth with --format vgg16 --lpips {path}")
         raise ConvertError(f"{path}: LPIPS lin layers; give torchvision's AlexNet state dict with --alexnet "
                            "(alexnet-owt-7be5be79.pth)")
     lin = _as_state(lin_obj, path, "the LPIPS file")
@@ -1899,6 +1916,72 @@ def convert_inception(state, path):
     return tensors, {"perceptual": "inception", "inception_kwargs": json.dumps(INCEPTION_KWARGS)}
 
 
+# ---------------------------------------------------------------- StyleGAN2-ADA's VGG16 (vgg16.pt)
+
+VGG16_TAP_WIDTHS = (64, 128, 256, 512, 512)  # the LPIPS lin layers' inputs
+
+
+def vgg16_shapes(d):
+    """{name: shape} of torchvision's VGG16 (without classifier.6) at widths / d,
+    and the LPIPS lin layers, as models/perceptual/vgg16.h names them."""
+    shapes, cin, i = collections.OrderedDict(), 3, 0
+    for v in vgg_ref.CFG_D:
+        if v == "M":
+            i += 1
+            continue
+        shapes[f"features.{i}.weight"], shapes[f"features.{i}.bias"] = (v // d, cin, 3, 3), (v // d,)
+        cin, i = v // d, i + 2  # the conv and its ReLU
+    shapes["classifier.0.weight"], shapes["classifier.0.bias"] = (4096 // d, cin * 7 * 7), (4096 // d,)
+    shapes["classifier.3.weight"], shapes["classifier.3.bias"] = (4096 // d, 4096 // d), (4096 // d,)
+    for k, c in enumerate(VGG16_TAP_WIDTHS):
+        shapes[f"lin{k}.model.1.weight"] = (1, c // d, 1, 1)
+    return shapes
+
+
+def convert_vgg16(vgg_obj, path, lpips_path):
+    """torchvision's VGG16 state dict + LPIPS's vgg.pth -> (float32 tensors,
+    metadata "perceptual" = "vgg16" and "vgg16_kwargs")."""
+    if not lpips_path:
+        raise ConvertError(f"{path}: torchvision's VGG16; StyleGAN2-ADA's vgg16.pt needs the LPIPS lin layers "
+                           "too: give LPIPS's vgg.pth with --lpips")
+    vgg = _as_state(vgg_obj, path, "the VGG16 file")
+    _, lin_obj = load_source(lpips_path, "state-dict-raw")
+    lin = _as_state(lin_obj, lpips_path, "the LPIPS file")
+    if not is_lpips_lin(lin):
+        raise ConvertError(f"{lpips_path}: not LPIPS's lin layers (linN.model.1.weight)")
+    if "features.0.weight" not in vgg or vgg["features.0.weight"].dim() != 4:
+        raise ConvertError(f"{path}: not torchvision's VGG16 (no features.0.weight [64, 3, 3, 3])")
+    width = int(vgg["features.0.weight"].shape[0])
+    d = 64 // width if width and 64 % width == 0 else 0
+    if d not in (1, 2, 4, 8, 16):
+        raise ConvertError(f"{path}: features.0.weight has {width} outputs; torchvision's VGG16 has 64")
+    # The 1000-class layer pr50k3 never reads: checked, then dropped.
+    for n, shape in (("classifier.6.weight", (1000, 4096 // d)), ("classifier.6.bias", (1000,))):
+        if n in vgg and tuple(vgg[n].shape) != shape:
+            raise ConvertError(f"{path}: VGG16: tensor {n} has shape {list(vgg[n].shape)}, expected {list(shape)}")
+        vgg.pop(n, None)
+    want = vgg16_shapes(d)
+
+    def model(lins):  # check_state's reference: the names and shapes alone
+        return types.SimpleNamespace(state_dict=lambda: collections.OrderedDict(
+            (n, torch.empty(s, device="meta")) for n, s in want.items() if n.startswith("lin") == lins))
+    check_state(vgg, model(False), f"{path}: VGG16")
+    check_state(lin, model(True), f"{lpips_path}: LPIPS lin layers for VGG16")
+    lin_names = [n for n in want if n.startswith("lin")]
+    for n in lin_names:
+        bad = (~(lin[n] >= 0)).nonzero()
+        if len(bad):
+            i = [int(v) for v in bad[0]]
+            raise ConvertError(f"{lpips_path}: tensor {n}{i} is {lin[n][tuple(i)].item():g}; LPIPS lin weights "
+                               "are non-negative (the VGG16 embedding takes their square roots)")
+    tensors = {n: (vgg[n] if n in vgg else lin[n]).detach().to(torch.float32).contiguous() for n in want}
+    return tensors, {"perceptual": "vgg16", "vgg16_kwargs": json.dumps({"width_divisor": d})}
+
+
+def is_torchvision_vgg16(obj):
+    return isinstance(obj, dict) and "features.28.weight" in obj and "classifier.3.weight" in obj
+
+
 # ---------------------------------------------------------------- import
 
 def _as_state(obj, path, what):
@@ -1969,6 +2052,11 @@ def load_source(path, fmt):
         raise ConvertError(f"{path}: holds a {type(obj).__name__}, not a dict")
     if fmt == "state-dict-raw":  # a loss network's second file, as it is
         return "raw", obj
+    if fmt == "vgg16" or (fmt == "auto" and is_torchvision_vgg16(obj)):
+        if not is_torchvision_vgg16(obj):
+            raise ConvertError(f"{path}: not torchvision's VGG16 state dict (no features.28.weight and "
+                               "classifier.3.weight); --format vgg16 takes vgg16-397923af.pth as SRC")
+        return "vgg16", obj
     if fmt == "lpips" or (fmt == "auto" and is_lpips_lin(obj)):
         if not is_lpips_lin(obj):
             raise ConvertError(f"{path}: not LPIPS's lin layers (linN.model.1.weight)")
@@ -2191,9 +2279,14 @@ def import_(args):
     family, payload = load_source(args.src, args.format)
     if args.alexnet and family != "lpips":
         raise ConvertError(f"{args.src}: --alexnet goes with an LPIPS import (SRC: LPIPS's alex.pth)")
-    if family in ("lpips", "arcface", "inception"):
+    if args.lpips and family != "vgg16":
+        raise ConvertError(f"{args.src}: --lpips goes with a VGG16 import (--format vgg16; SRC: torchvision's "
+                           "vgg16-397923af.pth)")
+    if family in ("lpips", "arcface", "inception", "vgg16"):
         if family == "lpips":
             tensors, meta = convert_lpips(payload, args.src, args.alexnet)
+        elif family == "vgg16":
+            tensors, meta = convert_vgg16(payload, args.src, args.lpips)
         elif family == "arcface":
             tensors, meta = convert_arcface(payload, args.src)
         else:
@@ -2201,7 +2294,8 @@ def import_(args):
         write_bin(args.dst, tensors, meta)
         kind = meta["perceptual"]
         what = {"lpips": "the LPIPS (AlexNet) loss network", "arcface": "the ArcFace loss network",
-                "inception": "the FID/IS Inception detector"}[kind]
+                "inception": "the FID/IS Inception detector",
+                "vgg16": "StyleGAN2-ADA's VGG16 (torchvision's with the LPIPS lin layers)"}[kind]
         print(f"wrote {what} to {args.dst}")
         print(f"{kind}_kwargs: {meta[kind + '_kwargs']}")
         return

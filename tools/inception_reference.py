@@ -29,6 +29,18 @@ PIXEL_CENTER = 128.0  # the TF graph's Sub and Mul constants: (x - 128) * (1 / 1
 BN_EPS = 1e-3
 
 
+def tf1_resize_bilinear(x, r: int):
+    """TF1's ResizeBilinear of x [N, C, H, W] to r x r (align_corners=False:
+    source = dst * in / r), as an affine grid shifted by 1/in - 1/r."""
+    n, c, h, w = x.shape
+    theta = torch.eye(2, 3, dtype=x.dtype, device=x.device)
+    theta[0, 2] += 1.0 / float(w) - 1.0 / float(r)
+    theta[1, 2] += 1.0 / float(h) - 1.0 / float(r)
+    theta = theta.unsqueeze(0).repeat(n, 1, 1)
+    grid = F.affine_grid(theta, [n, c, r, r], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 class Conv2dLayer(nn.Module):
     """conv2d without bias, batch norm without scale (beta, mean, var; eps 1e-3), ReLU."""
 
@@ -164,16 +176,7 @@ class InceptionReference(nn.Module):
         self.output = nn.Linear(2048 // d, 1008)
 
     def forward(self, img, return_features: bool = False, no_output_bias: bool = False):
-        n, c, h, w = img.shape
-        x = img.to(self.output.weight.dtype)
-        # TF1's ResizeBilinear (source = dst * in / 299) as an affine grid shifted by 1/in - 1/299.
-        theta = torch.eye(2, 3, dtype=x.dtype, device=x.device)
-        r = self.resolution
-        theta[0, 2] += 1.0 / float(w) - 1.0 / float(r)
-        theta[1, 2] += 1.0 / float(h) - 1.0 / float(r)
-        theta = theta.unsqueeze(0).repeat(n, 1, 1)
-        grid = F.affine_grid(theta, [n, c, r, r], align_corners=False)
-        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        x = tf1_resize_bilinear(img.to(self.output.weight.dtype), self.resolution)
         x = (x - self.pixel_center) / self.pixel_center
         features = self.layers(x).reshape(-1, self.features_dim)
         if return_features:

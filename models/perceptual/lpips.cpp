@@ -2,6 +2,7 @@
 
 #include "engine/error.h"
 #include "engine/ops/pool2d.h"
+#include "models/perceptual/lpips_common.h"
 
 namespace gf::perceptual {
 
@@ -39,19 +40,6 @@ struct ConvSpec {
 };
 constexpr ConvSpec kConvs[5] = {{0, 11, 4, 2}, {3, 5, 1, 2}, {6, 3, 1, 1}, {8, 3, 1, 1}, {10, 3, 1, 1}};
 
-// Unit normalization over channels, utils.py's normalize_activation (eps 1e-10
-// added to the norm). Where every channel is 0 (all ReLUs off) sqrt's
-// derivative is infinite; torch's ReLU backward selects 0 there, where our
-// relu multiplies (0 * inf = NaN), so the norm's gradient is routed around
-// sqrt at such pixels: the value is the same, and the gradient reaching x is
-// torch's once the ReLU masks it.
-Tensor normalize_activation(const Tensor& x) {
-  const Tensor s = sum(square(x), {1}, true);
-  const Tensor zero = zeros({}, x.dtype(), x.device()), one = ones({}, x.dtype(), x.device());
-  const Tensor on = gt(s, zero);
-  return x / (where(on, sqrt(where(on, s, one)), zero) + 1e-10);
-}
-
 }  // namespace
 
 Lpips::Lpips(const LpipsConfig& cfg, ParamInit& init) : cfg_(cfg) {
@@ -80,9 +68,7 @@ std::vector<Tensor> Lpips::features(const Tensor& x) const {
   GF_CHECK(x.size(2) >= 31 && x.size(3) >= 31, "lpips",
            "images must be at least 31x31 for AlexNet's feature stack, got " << x.size(2) << "x" << x.size(3));
   // BaseNet.z_score with its 'mean' and 'std' buffers.
-  const Tensor shift = Tensor::from_vector({-.030, -.088, -.188}, {1, 3, 1, 1}, x.dtype(), x.device());
-  const Tensor scale = Tensor::from_vector({.458, .448, .450}, {1, 3, 1, 1}, x.dtype(), x.device());
-  Tensor h = (x - shift) / scale;
+  Tensor h = lpips_scaling(x);
   MaxPool2dParams pool;
   pool.kernel_h = pool.kernel_w = 3;
   pool.stride_h = pool.stride_w = 2;

@@ -1,5 +1,7 @@
 #include "models/perceptual/network_file.h"
 
+#include <sstream>
+
 #include "engine/error.h"
 #include "models/stylegan2/network_file.h"
 
@@ -59,6 +61,26 @@ std::unique_ptr<InceptionV3> load_inception(const std::string& path) {
                                             true);
 }
 
+std::unique_ptr<Vgg16> load_vgg16(const std::string& path) {
+  auto net = load<Vgg16, Vgg16Config>(path, "vgg16", "vgg16_kwargs", vgg16_config_from_json,
+                                      "convert torchvision's vgg16-397923af.pth and LPIPS's vgg.pth with "
+                                      "tools/convert_weights.py --format vgg16",
+                                      true);
+  // The embedding scales by their square roots: a negative weight has none.
+  for (int k = 0; k < 5; ++k) {
+    const std::string name = "lin" + std::to_string(k) + ".model.1.weight";
+    const std::vector<double> w = net->state_dict().at(name).to_vector();
+    for (size_t i = 0; i < w.size(); ++i)
+      if (!(w[i] >= 0)) {
+        std::ostringstream m;
+        m << path << ": " << name << "[0, " << i << ", 0, 0] is " << w[i]
+          << ": LPIPS lin weights must be non-negative (the embedding takes their square roots)";
+        throw Error(m.str());
+      }
+  }
+  return net;
+}
+
 void save_lpips(const std::string& path, const Lpips& net) {
   io::save_safetensors(path, net.state_dict(), {{"perceptual", "lpips"}, {"lpips_kwargs", to_json(net.config()).dump()}});
 }
@@ -71,6 +93,10 @@ void save_arcface(const std::string& path, const ArcFace& net) {
 void save_inception(const std::string& path, const InceptionV3& net) {
   io::save_safetensors(path, net.state_dict(),
                        {{"perceptual", "inception"}, {"inception_kwargs", to_json(net.config()).dump()}});
+}
+
+void save_vgg16(const std::string& path, const Vgg16& net) {
+  io::save_safetensors(path, net.state_dict(), {{"perceptual", "vgg16"}, {"vgg16_kwargs", to_json(net.config()).dump()}});
 }
 
 }  // namespace gf::perceptual

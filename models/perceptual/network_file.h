@@ -10,6 +10,11 @@
 //    inception-2015-12-05.pt -> layers.*, output.* (inception.h names);
 //    metadata "perceptual" = "inception" and, optionally, "inception_kwargs"
 //    (absent: the official widths).
+//  - VGG16 (PPL's, pr50k3's and the projector's vgg16.pt): torchvision's
+//    vgg16-397923af.pth without classifier.6 and LPIPS's vgg.pth ->
+//    features.*, classifier.{0,3}.*, lin{0..4}.model.1.weight (vgg16.h names,
+//    where load_vgg16 and save_vgg16 are declared); metadata "perceptual" =
+//    "vgg16" and, optionally, "vgg16_kwargs".
 #pragma once
 #include <memory>
 #include <string>
@@ -18,6 +23,7 @@
 #include "models/perceptual/arcface.h"
 #include "models/perceptual/inception.h"
 #include "models/perceptual/lpips.h"
+#include "models/perceptual/vgg16.h"
 
 namespace gf::perceptual {
 

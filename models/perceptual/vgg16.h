@@ -29,6 +29,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -47,9 +48,12 @@ Vgg16Config vgg16_config_from_json(const nlohmann::json& j);  // throws gf::Erro
 
 class Vgg16 : public Module {
  public:
-  // Parameters drawn from init (tests); real weights come from a converted
+  // Parameters drawn from init (tests; the lin weights as their absolute
+  // values, so they have square roots); real weights come from a converted
   // file (load_vgg16). Nothing requires grad: the network is fixed, but both
   // functions are differentiable in their input (the projector's loss).
+  // Runs on the device and in the dtype of its tensors (Module::to; float64
+  // on the CPU for gradient checks).
   Vgg16(const Vgg16Config& cfg, ParamInit& init);
 
   // images [N, 3, H, W], H, W >= 16, values 0..255 (not checked), the dtype

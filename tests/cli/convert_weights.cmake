@@ -71,3 +71,10 @@ sh ${GF_CLI_DIR}/expect_error.sh '^convert_weights: error: .*/net.bin is the inp
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/net.bin $d/net.bin && \
 cmp $d/net.bin ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin")
 set_tests_properties(cpu.convert_weights_output_is_input PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
+
+# StyleGAN2-ADA's VGG16 (PPL, pr50k3, the projector) from torchvision's VGG16
+# state dict and LPIPS's vgg.pth, as synthetic torch.save files (widths / 8):
+# bit for bit, and the refusals (about 10 s).
+add_test(NAME cpu.convert_vgg16
+         COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_convert_vgg16.py")
+set_tests_properties(cpu.convert_vgg16 PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
