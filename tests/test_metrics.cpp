@@ -24,10 +24,9 @@
 #include "metrics/perceptual_path_length.h"
 #include "metrics/precision_recall.h"
 #include "metrics/stats_cache.h"
-#include "models/param_init.h"
-#include "models/perceptual/vgg16.h"
 #include "models/stylegan2/network_file.h"
 #include "tests/testing.h"
+#include "tests/vgg16_fixture.h"
 
 using namespace gf;
 using namespace gf::metrics;
@@ -882,7 +881,7 @@ TEST_CASE("PPL on cuda: the same draws and distances as on the cpu", "[metrics][
 }
 
 TEST_CASE("PPL distances equal the official PPLSampler's (PyTorch reference)", "[metrics]") {
-  // tools/make_ppl_fixtures.py: the parity fixtures' G_ema and a thin VGG16,
+  // tools/make_ppl_fixtures.py: the parity fixtures' G_ema and a thin hashed VGG16,
   // the sampler's draws, and the official steps in float64. Here the same
   // draws through stylegan2_path_images and ppl_distances, in float64 (to
   // 1e-4 relative at the official epsilon) and in float32, whose image
@@ -891,12 +890,10 @@ TEST_CASE("PPL distances equal the official PPLSampler's (PyTorch reference)", "
   const std::string dir = GF_TEST_DATA_DIR;
   const io::SafetensorsFile io = io::read_safetensors(dir + "/ppl_reference.bin");
   const nlohmann::json cases = nlohmann::json::parse(io.metadata.at("cases"));
-  const std::shared_ptr<perceptual::Vgg16> vgg32 = perceptual::load_vgg16(dir + "/ppl_vgg16_thin.bin");
-  ParamInit init64(0, DType::f64);
-  perceptual::Vgg16 vgg64(vgg32->config(), init64);
-  vgg64.load_state_dict(vgg32->state_dict());
+  const int divisor = std::stoi(io.metadata.at("vgg16_width_divisor"));
+  const auto vgg32 = test::hashed_vgg16(divisor), vgg64 = test::hashed_vgg16(divisor, DType::f64);
   const Detector lpips32 = [&](const Tensor& x) { return vgg32->lpips_embedding(x); };
-  const Detector lpips64 = [&](const Tensor& x) { return vgg64.lpips_embedding(x); };
+  const Detector lpips64 = [&](const Tensor& x) { return vgg64->lpips_embedding(x); };
   REQUIRE(cases.size() == 5);
   for (const auto& c : cases) {
     const std::string name = c.at("name");
