@@ -11,7 +11,7 @@ std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags, const std
   std::vector<cli::Flag> more = {
           {"metrics", "LIST", default_metrics, "comma-separated metrics (" + valid_metrics_text() + ") or none; FID, KID and IS need --detector, PR and PPL --vgg16"},
           {"detector", "FILE.bin", "", "the FID/KID/IS Inception network: the official inception-2015-12-05.pt converted by tools/convert_weights.py"},
-          {"vgg16", "FILE.bin", "", "the PR/PPL VGG16 network: the official vgg16.pt converted by tools/convert_weights.py"},
+          {"vgg16", "FILE.bin", "", "the PR/PPL VGG16 network: torchvision's VGG16 with LPIPS's lin layers (the official vgg16.pt) converted by tools/convert_weights.py --format vgg16"},
           {"metrics-cache", "DIR", "", "where real-image statistics are cached (default ~/.cache/ganforge/gan-metrics); none: no cache"},
           cli::integer("metric-items", "N", "", "at most N generated and N real images per metric (a quick check; the jsonl line says so)", 1, cli::kInt64Max)};
   flags.insert(flags.end(), more.begin(), more.end());
@@ -45,8 +45,8 @@ MetricRequest metric_request(const cli::Args& args) {
                 "tools/convert_weights.py import (it cannot be downloaded here)");
   if (!vgg16.empty() && !args.has("vgg16"))
     throw Error("--metrics " + vgg16 +
-                " needs --vgg16 FILE.bin: the official vgg16.pt converted with tools/convert_weights.py "
-                "(it cannot be downloaded here)");
+                " needs --vgg16 FILE.bin: torchvision's VGG16 and LPIPS's vgg.pth (the official vgg16.pt) converted with "
+                "tools/convert_weights.py import --format vgg16 --lpips (they cannot be downloaded here)");
   if (!r.names.empty() && inception.empty() && args.has("detector"))
     throw Error("--detector is the Inception network of FID, KID and IS; --metrics " + args.str("metrics") +
                 " runs none of them");
