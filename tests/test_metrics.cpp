@@ -798,7 +798,7 @@ TEST_CASE("round_to_half equals numpy's float16 cast", "[metrics]") {
 
 TEST_CASE("precision_recall equals the official formula", "[metrics]") {
   const auto g = golden();
-  for (const char* name : {"pr_d24_k3", "pr_d8_k1_dups", "pr_d16_k3_large"}) {
+  for (const char* name : {"pr_d24_k3", "pr_d8_k1_dups", "pr_d16_k3_large", "pr_d16_k3_float16_steps"}) {
     const Tensor real = g.at(std::string(name) + ".real"), gen = g.at(std::string(name) + ".gen");
     const std::vector<double> want = g.at(std::string(name) + ".pr").to_vector();
     const PrecisionRecall pr =

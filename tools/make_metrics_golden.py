@@ -212,6 +212,15 @@ def main():
                           np.abs(features(qrng, 30, 8, shift=0.5)), 1),
         "pr_d16_k3_large": (np.abs(features(qrng, 50, 16, scale=300.0)), np.abs(features(qrng, 45, 16, scale=250.0)), 3),
     }
+    # Clusters whose members differ by less than float16's step (1 between
+    # 1024 and 2048): in float16 each cluster is one point and every radius
+    # 0, and a generated row 0.45 off a cluster's centre in every coordinate
+    # lands on it (inside); exactly, it lies outside the cluster's radius.
+    centers = np.round(qrng.uniform(1100, 1900, (15, 16)))
+    real_c = np.repeat(centers, 4, axis=0) + qrng.uniform(-0.2, 0.2, (60, 16))
+    offsets = 0.45 * np.sign(qrng.standard_normal((10, 16)))
+    gen_c = np.vstack([centers[:10] + offsets, qrng.uniform(1100, 1900, (10, 16))])
+    pr_cases["pr_d16_k3_float16_steps"] = (real_c.astype(np.float32), gen_c.astype(np.float32), 3)
     for name, (real_f, gen_f, k) in pr_cases.items():
         precision, recall = precision_recall(real_f, gen_f, k)
         t[name + ".real"] = torch.from_numpy(np.ascontiguousarray(real_f, dtype=np.float32))
