@@ -1,7 +1,7 @@
 // calc_metrics: the official calc_metrics.py of StyleGAN2-ADA for a generator
 // .bin (a train_stylegan or train_pggan snapshot or checkpoint, a converted
-// official network): each --metrics entry (fid50k_full, kid50k_full, fid50k,
-// kid50k, is50k; metrics/metric_main.h) of its G_ema against --data, reported
+// official network): each --metrics entry (the official registry's names:
+// metrics/metric_main.h) of its G_ema against --data, reported
 // as the official jsonl line on stdout and, when the network sits in a run
 // folder (beside training_options.json), appended to that folder's
 // metric-<name>.jsonl. FID, KID and IS run the Inception network (--detector),
