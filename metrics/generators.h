@@ -24,7 +24,9 @@
 //     noise inputs noise0.. drawn afresh; synthesis at the network's lod;
 //     downsampled by H / 256 only when the cropped image is taller than 256
 //     (the two families differ there: v2 divides by the network's
-//     resolution / 256 after its crop, v1 brings the crop to 256).
+//     resolution / 256 after its crop, v1 brings the crop to 256); labels
+//     of random dataset items for a conditional network (v1's PPL passed
+//     none: it took unconditional networks only).
 // PGGAN has no W (no mapping network): it has no path sampler and the PPL
 // metrics refuse it. The network is not changed: the fresh noise reaches
 // the synthesis through its noise hook, not by writing the buffers.
