@@ -384,7 +384,8 @@ TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what 
                                            "pggan_training_reference.py", "stylegan_training_reference.py",
                                            "psp_reference.py",
                                            "perceptual_reference.py", "pydeps.py", "interrupts.py",
-                                           "output_folder.py", "augment_reference.py", "inception_reference.py"};
+                                           "output_folder.py", "augment_reference.py", "inception_reference.py",
+                                           "vgg16_reference.py"};
   int tools = 0;
   for (const auto& e : fs::directory_iterator(kSource + "/tools")) {
     const std::string name = e.path().filename().string();
