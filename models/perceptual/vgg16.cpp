@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/ops/bias_act.h"
 #include "engine/ops/pool2d.h"
 #include "engine/ops/resize.h"
 #include "models/perceptual/lpips_common.h"
@@ -49,6 +50,14 @@ Tensor max_pool_2x2(const Tensor& x) {
   p.kernel_h = p.kernel_w = 2;
   p.stride_h = p.stride_w = 2;
   return max_pool2d(x, p);
+}
+
+// A conv (3x3, pad 1) and its ReLU, the bias added in the activation's pass
+// (one pass over the large early maps instead of two).
+Tensor conv_relu(const nn::Conv2d& c, const Tensor& x) {
+  Conv2dParams p;
+  p.pad_h = p.pad_w = 1;
+  return bias_act(conv2d(x, c.weight, p), *c.bias, 1, "relu", std::nullopt, 1.0);
 }
 
 // 0..255 -> [-1, 1] -> ImageNet-normalized, the input of both uses.
@@ -109,7 +118,7 @@ Tensor Vgg16::lpips_embedding(const Tensor& images) const {
   size_t k = 0;
   for (int s = 0; s < 5; ++s) {
     if (s > 0) h = max_pool_2x2(h);
-    for (int i = 0; i < kStageConvs[s]; ++i) h = relu(convs_[k++]->forward(h));
+    for (int i = 0; i < kStageConvs[s]; ++i) h = conv_relu(*convs_[k++], h);
     // sum_c w_c (a_c - b_c)^2 averaged over the H W pixels is the squared
     // distance of a * sqrt(w) / sqrt(H W) and b likewise.
     const double pixels = double(h.size(2) * h.size(3));
@@ -126,7 +135,7 @@ Tensor Vgg16::features(const Tensor& images) const {
   Tensor h = normalize_input(resize_bilinear(images, r, r, ResizeCoords::asymmetric));
   size_t k = 0;
   for (int s = 0; s < 5; ++s) {
-    for (int i = 0; i < kStageConvs[s]; ++i) h = relu(convs_[k++]->forward(h));
+    for (int i = 0; i < kStageConvs[s]; ++i) h = conv_relu(*convs_[k++], h);
     h = max_pool_2x2(h);  // 224 -> 112 -> 56 -> 28 -> 14 -> 7
   }
   h = adaptive_avg_pool2d(h, kPooledSize, kPooledSize).reshape({n, -1});  // 7x7 already at 224: the identity

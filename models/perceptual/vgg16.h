@@ -52,8 +52,8 @@ class Vgg16 : public Module {
   // values, so they have square roots); real weights come from a converted
   // file (load_vgg16). Nothing requires grad: the network is fixed, but both
   // functions are differentiable in their input (the projector's loss).
-  // Runs on the device and in the dtype of its tensors (Module::to; float64
-  // on the CPU for gradient checks).
+  // Runs in the dtype of its tensors (init's: float64 on the CPU for gradient
+  // checks) and on their device (Module::to).
   Vgg16(const Vgg16Config& cfg, ParamInit& init);
 
   // images [N, 3, H, W], H, W >= 16, values 0..255 (not checked), the dtype
@@ -64,7 +64,8 @@ class Vgg16 : public Module {
   // square root).
   Tensor lpips_embedding(const Tensor& images) const;
   // images [N, 3, H, W], any H, W >= 1, values 0..255 -> fc2 after its ReLU,
-  // [N, 4096 / width_divisor]: the features pr50k3 compares.
+  // [N, 4096 / width_divisor]: the features pr50k3 compares. Throws gf::Error
+  // on a wrong rank, channel count, dtype or device, or an empty batch.
   Tensor features(const Tensor& images) const;
 
   const Vgg16Config& config() const { return cfg_; }

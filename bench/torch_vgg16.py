@@ -1,0 +1,66 @@
+#!/usr/bin/python3
+"""PyTorch's time for bench_vgg16's two measurements, on the same network
+(tools/vgg16_reference.py at the real widths, random weights, float32, eager):
+the LPIPS embedding of a batch of 256x256 images, its squared distance to a
+fixed target and the gradient in the images; and the fc2 features of a
+batch (no_grad). Median of 3 after a warm-up.
+
+Usage: /usr/bin/python3 bench/torch_vgg16.py [--lpips-batch 1] [--features-batch 8] [--res 256] [--threads 2]
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import torch  # noqa: E402
+
+from vgg16_reference import Vgg16Reference  # noqa: E402
+
+
+def median_time(fn, samples=3):
+    fn()
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--lpips-batch", type=int, default=1)
+    p.add_argument("--features-batch", type=int, default=8)
+    p.add_argument("--res", type=int, default=256)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    net = Vgg16Reference(1)
+    for k in range(5):  # non-negative lin weights (square roots)
+        getattr(net, f"lin{k}").model[1].weight.data.abs_()
+    net.requires_grad_(False)
+    with torch.no_grad():
+        target = net.lpips_embedding(torch.rand(1, 3, a.res, a.res) * 255)
+    img = torch.rand(a.lpips_batch, 3, a.res, a.res) * 255
+    batch = torch.rand(a.features_batch, 3, a.res, a.res) * 255
+
+    def lpips_step():
+        x = img.clone().requires_grad_()
+        dist = (net.lpips_embedding(x) - target).square().sum()
+        torch.autograd.grad(dist, [x])
+
+    def features():
+        with torch.no_grad():
+            net.fc2_features(batch)
+
+    t1, t2 = median_time(lpips_step), median_time(features)
+    print(f"torch {torch.__version__}, {a.threads} threads, {a.res}x{a.res} inputs")
+    print(f"  lpips_embedding fwd+bwd, batch {a.lpips_batch:<3d} {t1:8.3f} s/batch  {a.lpips_batch / t1:8.2f} images/s")
+    print(f"  features [N, 4096], batch {a.features_batch:<3d}      {t2:8.3f} s/batch  {a.features_batch / t2:8.2f} images/s")
+
+
+if __name__ == "__main__":
+    main()
