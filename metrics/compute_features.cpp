@@ -11,36 +11,6 @@
 namespace gf::metrics {
 namespace {
 
-// Grey -> three channels, as the official images.repeat([1, 3, 1, 1]).
-Tensor three_channels(const Tensor& x) {
-  GF_CHECK(x.dim() == 4 && (x.size(1) == 1 || x.size(1) == 3), "metrics",
-           "images must be [n, 1 or 3, H, W], got " << shape_str(x.shape()));
-  return x.size(1) == 1 ? concat({x, x, x}, 1) : x;
-}
-
-// Reports every ~1000 items, as the official ProgressMonitor flushes.
-class Progress {
- public:
-  Progress(const ProgressFn& fn, std::string tag, int64_t total) : fn_(fn), tag_(std::move(tag)), total_(total) {}
-  void update(int64_t items) {
-    if (!fn_ || (items < last_ + 1000 && items < total_)) return;
-    const auto now = std::chrono::steady_clock::now();
-    const double ms = std::chrono::duration<double, std::milli>(now - t_).count() / double(std::max<int64_t>(items - last_, 1));
-    char b[160];
-    std::snprintf(b, sizeof b, "%s: %lld of %lld items, %.2f ms/item", tag_.c_str(), static_cast<long long>(items),
-                  static_cast<long long>(total_), ms);
-    fn_(b);
-    last_ = items;
-    t_ = now;
-  }
-
- private:
-  const ProgressFn& fn_;
-  std::string tag_;
-  int64_t total_, last_ = 0;
-  std::chrono::steady_clock::time_point t_ = std::chrono::steady_clock::now();
-};
-
 void append_features(FeatureStats& stats, const Detector& detector, const Tensor& images, Device device) {
   const Tensor f = detector(three_channels(images.to(device)));  // grey repeated after the copy
   GF_CHECK(f.dim() == 2 && f.size(0) == images.size(0), "metrics",
@@ -49,6 +19,24 @@ void append_features(FeatureStats& stats, const Detector& detector, const Tensor
 }
 
 }  // namespace
+
+Tensor three_channels(const Tensor& x) {
+  GF_CHECK(x.dim() == 4 && (x.size(1) == 1 || x.size(1) == 3), "metrics",
+           "images must be [n, 1 or 3, H, W], got " << shape_str(x.shape()));
+  return x.size(1) == 1 ? concat({x, x, x}, 1) : x;
+}
+
+void Progress::update(int64_t items) {
+  if (!fn_ || (items < last_ + 1000 && items < total_)) return;
+  const auto now = std::chrono::steady_clock::now();
+  const double ms = std::chrono::duration<double, std::milli>(now - t_).count() / double(std::max<int64_t>(items - last_, 1));
+  char b[160];
+  std::snprintf(b, sizeof b, "%s: %lld of %lld items, %.2f ms/item", tag_.c_str(), static_cast<long long>(items),
+                static_cast<long long>(total_), ms);
+  fn_(b);
+  last_ = items;
+  t_ = now;
+}
 
 std::vector<int64_t> real_items(const Dataset& ds, bool keep_xflips, int64_t max_items) {
   std::vector<int64_t> items;

@@ -10,6 +10,7 @@
 //  - a grey image is repeated to three channels before the detector.
 // The detector sees float32 [n, 3, H, W] holding the 0..255 pixel values.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -28,6 +29,21 @@ using Detector = std::function<Tensor(const Tensor& images)>;
 using ImageGenerator = std::function<Tensor(int64_t n, gf::Generator& rng)>;
 // A progress line ("generator features: 2048 of 50000 items, 12.3 ms/item").
 using ProgressFn = std::function<void(const std::string&)>;
+
+// Progress lines of one pass over `total` items: fn gets "<tag>: <items> of
+// <total> items, <ms> ms/item" every ~1000 items and at the end, as the
+// official ProgressMonitor flushes. fn must outlive it.
+class Progress {
+ public:
+  Progress(const ProgressFn& fn, std::string tag, int64_t total) : fn_(fn), tag_(std::move(tag)), total_(total) {}
+  void update(int64_t items);
+
+ private:
+  const ProgressFn& fn_;
+  std::string tag_;
+  int64_t total_, last_ = 0;
+  std::chrono::steady_clock::time_point t_ = std::chrono::steady_clock::now();
+};
 
 struct FeatureOptions {
   Device device = Device::cpu();  // where the detector runs
@@ -54,6 +70,10 @@ FeatureStats dataset_features(const Dataset& ds, const std::vector<int64_t>& ite
 FeatureStats generator_features(const ImageGenerator& generator, int64_t max_items, const Detector& detector,
                                 gf::Generator& rng, bool capture_all, bool capture_mean_cov,
                                 const FeatureOptions& opt);
+
+// [n, 1 or 3, H, W] -> [n, 3, H, W]: grey repeated to three channels, as the
+// official images.repeat([1, 3, 1, 1]); gf::Error for another shape.
+Tensor three_channels(const Tensor& x);
 
 // float32 [n, C, H, W] in [-1, 1] -> float32 [n, 3, H, W] on the same device
 // holding trunc(clamp(x * 127.5 + 128, 0, 255)) (the official conversion to

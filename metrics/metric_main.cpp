@@ -12,34 +12,59 @@
 #include "metrics/frechet.h"
 #include "metrics/inception_score.h"
 #include "metrics/kernel_inception_distance.h"
+#include "metrics/precision_recall.h"
 #include "metrics/stats_cache.h"
 #include "train/report.h"
 
 namespace gf::metrics {
 namespace {
 
-enum class Kind { fid, kid, is };
+enum class Kind { fid, kid, is, pr, ppl };
 
 struct Spec {
   const char* name;
   Kind kind;
-  int64_t num_gen;
+  int64_t num_gen;   // generated images; PPL: samples
   int64_t max_real;  // <= 0: every real image
   bool keep_xflips;  // the _full metrics evaluate the dataset without x-flips
+  PplSpec ppl = {};  // the PPLs' variant
 };
 
-// The fewest generated (and, for FID and KID, real) images each kind can use:
-// the Inception Score scores 10 parts; KID's unbiased estimate divides by m - 1.
-int64_t min_items(Kind k) { return k == Kind::is ? 10 : k == Kind::kid ? 2 : 1; }
+// PR's neighbourhood: each feature's 3 nearest others (metric_main.py nhood_size=3).
+constexpr int kPrNeighbours = 3;
 
-// The official registry's FID, KID and IS entries (metric_main.py).
+// The fewest generated (and, for FID, KID and PR, real) images each kind can
+// use: the Inception Score scores 10 parts; KID's unbiased estimate divides
+// by m - 1; PR's k-th neighbour needs k others.
+int64_t min_items(Kind k) {
+  return k == Kind::is ? 10 : k == Kind::kid ? 2 : k == Kind::pr ? kPrNeighbours + 1 : 1;
+}
+
+bool uses_reals(Kind k) { return k == Kind::fid || k == Kind::kid || k == Kind::pr; }
+
+PplSpec ppl(bool space_w, bool full, bool crop) {
+  PplSpec p;
+  p.space_w = space_w;
+  p.full = full;
+  p.crop = crop;
+  return p;  // epsilon 1e-4, batch 2, as every official entry
+}
+
+// The official registry (metric_main.py), in its order.
 const std::vector<Spec>& specs() {
   static const std::vector<Spec> s = {
       {"fid50k_full", Kind::fid, 50000, 0, false},
       {"kid50k_full", Kind::kid, 50000, 1000000, false},
+      {"pr50k3_full", Kind::pr, 50000, 200000, false},
+      {"ppl2_wend", Kind::ppl, 50000, 0, true, ppl(true, false, false)},
+      {"is50k", Kind::is, 50000, 0, false},
       {"fid50k", Kind::fid, 50000, 50000, true},
       {"kid50k", Kind::kid, 50000, 50000, true},
-      {"is50k", Kind::is, 50000, 0, false},
+      {"pr50k3", Kind::pr, 50000, 50000, true},
+      {"ppl_zfull", Kind::ppl, 50000, 0, true, ppl(false, true, true)},
+      {"ppl_wfull", Kind::ppl, 50000, 0, true, ppl(true, true, true)},
+      {"ppl_zend", Kind::ppl, 50000, 0, true, ppl(false, false, true)},
+      {"ppl_wend", Kind::ppl, 50000, 0, true, ppl(true, false, true)},
   };
   return s;
 }
@@ -55,10 +80,11 @@ const Spec& spec(const std::string& name) {
   throw Error("unknown metric '" + name + "' (valid: " + valid_metrics_text() + ")");
 }
 
-// Part of every cache key: a change to the detector's code (models/perceptual/
-// inception.cpp, the resize) that changes its features must bump this, so
-// statistics cached before it are not served after it.
+// Part of every cache key: a change to a detector's code (models/perceptual/
+// inception.cpp or vgg16.cpp, the resize) that changes its features must
+// bump its version, so statistics cached before it are not served after it.
 constexpr const char* kDetectorCodeVersion = "inception-v1";
+constexpr const char* kVgg16CodeVersion = "vgg16-v1";
 
 int64_t capped(int64_t n, int64_t cap) { return cap > 0 && (n <= 0 || n > cap) ? cap : n; }
 
@@ -68,13 +94,15 @@ constexpr int64_t kKidMaxSubsetSize = 1000;
 
 // The real images' mean and covariance (FID) or every feature row (KID,
 // capture_all), from the cache when it has them.
-FeatureStats real_stats(const MetricContext& ctx, const std::vector<int64_t>& items, bool capture_all) {
+// detector and detector_key: Inception's (FID, KID) or VGG16's (PR).
+FeatureStats real_stats(const MetricContext& ctx, const std::vector<int64_t>& items, bool capture_all,
+                        const Detector& detector, const std::string& detector_key) {
   std::string path, key;
   if (!ctx.cache_dir.empty()) {
     auto [known, added] = ctx.content_keys->try_emplace({ctx.dataset, items});
     if (added) known->second = dataset_content_key(*ctx.dataset, items);
     key = std::string("stats ") + (capture_all ? "all_features" : "mean_cov") + "; items " +
-          std::to_string(items.size()) + "; detector " + kDetectorCodeVersion + " " + ctx.detector_key + "; images " +
+          std::to_string(items.size()) + "; detector " + detector_key + "; images " +
           known->second;
     path = cache_file(ctx.cache_dir, ctx.dataset->name(), key);
     if (auto s = load_cached_stats(path, key, ctx.log)) {
@@ -82,7 +110,7 @@ FeatureStats real_stats(const MetricContext& ctx, const std::vector<int64_t>& it
       return *s;
     }
   }
-  FeatureStats s = dataset_features(*ctx.dataset, items, ctx.features, capture_all, !capture_all, ctx.feature_opt);
+  FeatureStats s = dataset_features(*ctx.dataset, items, detector, capture_all, !capture_all, ctx.feature_opt);
   if (!path.empty()) save_cached_stats(path, key, s, ctx.log);
   return s;
 }
@@ -105,6 +133,13 @@ std::string valid_metrics_text() {
 
 int64_t metric_min_items(const std::string& name) { return min_items(spec(name).kind); }
 
+bool metric_needs_inception(const std::string& name) {
+  const Kind k = spec(name).kind;
+  return k == Kind::fid || k == Kind::kid || k == Kind::is;
+}
+bool metric_needs_vgg16(const std::string& name) { return !metric_needs_inception(name); }
+bool metric_needs_mapping(const std::string& name) { return spec(name).kind == Kind::ppl; }
+
 std::vector<std::string> parse_metric_list(const std::string& list) {
   std::vector<std::string> out;
   if (list.empty() || list == "none") return out;
@@ -119,16 +154,26 @@ std::vector<std::string> parse_metric_list(const std::string& list) {
 MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
   const Spec& s = spec(name);
   GF_CHECK(ctx.generator && ctx.dataset, "calc_metric", name << " needs a generator and a dataset");
-  GF_CHECK(s.kind == Kind::is ? bool(ctx.probabilities) : bool(ctx.features), "calc_metric",
-           name << " needs the Inception detector");
+  switch (s.kind) {
+    case Kind::fid:
+    case Kind::kid: GF_CHECK(bool(ctx.features), "calc_metric", name << " needs the Inception detector"); break;
+    case Kind::is: GF_CHECK(bool(ctx.probabilities), "calc_metric", name << " needs the Inception detector"); break;
+    case Kind::pr: GF_CHECK(bool(ctx.vgg_features), "calc_metric", name << " needs the VGG16 detector"); break;
+    case Kind::ppl:
+      GF_CHECK(bool(ctx.lpips), "calc_metric", name << " needs the VGG16 detector");
+      GF_CHECK(bool(ctx.paths), "calc_metric",
+               name << " needs a generator with a mapping network (W): StyleGAN or StyleGAN2, not PGGAN");
+      break;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   MetricResult r;
   r.metric = name;
   r.num_gen = capped(s.num_gen, ctx.max_items);
   r.capped = r.num_gen < s.num_gen;
   gf::Generator rng(ctx.seed);
-  std::vector<int64_t> items;  // the real images (FID, KID)
-  if (s.kind != Kind::is) {
+  const bool reals = uses_reals(s.kind);
+  std::vector<int64_t> items;  // the real images (FID, KID, PR)
+  if (reals) {
     items = real_items(*ctx.dataset, s.keep_xflips, s.max_real);
     const size_t uncapped_real = items.size();
     if (ctx.max_items > 0 && int64_t(items.size()) > ctx.max_items) items.resize(size_t(ctx.max_items));
@@ -136,19 +181,20 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
     r.capped = r.capped || items.size() < uncapped_real;
   }
   const int64_t least = min_items(s.kind);
-  const bool reals = s.kind != Kind::is;
   GF_CHECK(r.num_gen >= least && (!reals || r.num_real >= least), "calc_metric",
-           name << " needs at least " << least << " generated"
-                << (reals ? " and " + std::to_string(least) + " real" : std::string()) << " images, got " << r.num_gen
+           name << " needs at least " << least << (s.kind == Kind::ppl ? " samples" : " generated")
+                << (reals ? " and " + std::to_string(least) + " real" : std::string())
+                << (s.kind == Kind::ppl ? "" : " images") << ", got " << r.num_gen
                 << (reals ? " and " + std::to_string(r.num_real) : std::string()));
+  const std::string inception_key = std::string(kDetectorCodeVersion) + " " + ctx.detector_key;
   if (s.kind == Kind::fid) {
     std::vector<double> mu_real, sigma_real, mu_gen, sigma_gen;
-    real_stats(ctx, items, false).mean_cov(mu_real, sigma_real);
+    real_stats(ctx, items, false, ctx.features, inception_key).mean_cov(mu_real, sigma_real);
     generator_features(ctx.generator, r.num_gen, ctx.features, rng, false, true, ctx.feature_opt)
         .mean_cov(mu_gen, sigma_gen);
     r.results[name] = frechet_distance(mu_gen, sigma_gen, mu_real, sigma_real);
   } else if (s.kind == Kind::kid) {
-    const FeatureStats real = real_stats(ctx, items, true);
+    const FeatureStats real = real_stats(ctx, items, true, ctx.features, inception_key);
     const FeatureStats gen = generator_features(ctx.generator, r.num_gen, ctx.features, rng, true, false, ctx.feature_opt);
     GF_CHECK(gen.num_features() == real.num_features(), "calc_metric",
              name << ": generated features have " << gen.num_features() << " columns, real ones "
@@ -157,6 +203,19 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
     const KidSubsets sub = draw_kid_subsets(gen.num_items(), real.num_items(), m, kKidSubsets, ctx.seed);
     r.results[name] = kernel_inception_distance(gen.all(), gen.num_items(), real.all(), real.num_items(),
                                                 real.num_features(), sub.gen, sub.real);
+  } else if (s.kind == Kind::pr) {
+    const FeatureStats real =
+        real_stats(ctx, items, true, ctx.vgg_features, std::string(kVgg16CodeVersion) + " " + ctx.vgg16_key);
+    const FeatureStats gen = generator_features(ctx.generator, r.num_gen, ctx.vgg_features, rng, true, false, ctx.feature_opt);
+    GF_CHECK(gen.num_features() == real.num_features(), "calc_metric",
+             name << ": generated features have " << gen.num_features() << " columns, real ones "
+                  << real.num_features());
+    const PrecisionRecall pr = precision_recall(real.all(), real.num_items(), gen.all(), gen.num_items(),
+                                                real.num_features(), kPrNeighbours);
+    r.results[name + "_precision"] = pr.precision;
+    r.results[name + "_recall"] = pr.recall;
+  } else if (s.kind == Kind::ppl) {
+    r.results[name] = perceptual_path_length(ctx.paths, ctx.lpips, s.ppl, r.num_gen, rng, ctx.feature_opt);
   } else {
     const FeatureStats st = generator_features(ctx.generator, r.num_gen, ctx.probabilities, rng, true, false, ctx.feature_opt);
     const auto [mean, std] = inception_score(st.all(), st.num_items(), st.num_features(), 10);
@@ -185,7 +244,7 @@ std::string report_metric(const MetricResult& r, const std::string& run_dir, con
   j["timestamp"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   if (r.capped) {
     j["num_gen"] = r.num_gen;
-    if (r.num_real > 0) j["num_real"] = r.num_real;  // the FIDs; IS reads no real image
+    if (r.num_real > 0) j["num_real"] = r.num_real;  // FID, KID, PR; IS and PPL read no real image
   }
   const std::string line = j.dump();
   if (!run_dir.empty()) {

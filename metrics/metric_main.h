@@ -8,7 +8,19 @@
 //                x-flipped copies left out;
 //   kid50k       KID of 50k generated images against the first 50k items of
 //                the dataset as the run sees it;
-//   is50k        Inception Score of 50k generated images (10 splits).
+//   is50k        Inception Score of 50k generated images (10 splits);
+//   pr50k3_full  precision and recall (k = 3 nearest neighbours of VGG16
+//                features) of 50k generated images against up to 200k
+//                real images, x-flipped copies left out;
+//   pr50k3       the same against the first 50k items as the run sees them;
+//   ppl_zfull, ppl_wfull, ppl_zend, ppl_wend
+//                Perceptual Path Length of 50k samples in Z or W, over the
+//                whole path or at its ends, on the face crop;
+//   ppl2_wend    ppl_wend without the crop.
+// FID, KID and IS run the Inception detector; PR and PPL run VGG16
+// (models/perceptual/vgg16.h): its fc2 features (PR), its LPIPS embedding
+// (PPL). PPL needs a generator with a mapping network (StyleGAN, StyleGAN2),
+// not PGGAN's.
 // KID (metrics/kernel_inception_distance.h) keeps every feature row: the
 // real rows of kid50k_full take up to 1M x 2048 float32 = 8 GB of memory
 // (and of cache), as the official code's.
@@ -26,15 +38,23 @@
 #include <nlohmann/json.hpp>
 
 #include "metrics/compute_features.h"
+#include "metrics/perceptual_path_length.h"
 
 namespace gf::metrics {
 
 bool is_valid_metric(const std::string& name);
 std::vector<std::string> list_valid_metrics();
-std::string valid_metrics_text();  // "fid50k_full, kid50k_full, ..."
-// The fewest images a metric can be computed from (is50k: 10, the KIDs: 2,
-// the FIDs: 1), generated and real alike. Throws for an unknown name.
+std::string valid_metrics_text();  // "fid50k_full, kid50k_full, ..." in the official order
+// The fewest images a metric can be computed from (is50k: 10, the PRs: 4
+// (each side's 3 nearest neighbours besides itself), the KIDs: 2, the FIDs
+// and PPLs: 1 (PPL: samples)), generated and real alike. Throws for an
+// unknown name.
 int64_t metric_min_items(const std::string& name);
+// What a metric runs (throw for an unknown name): the Inception network
+// (FID, KID, IS), VGG16 (PR, PPL), the generator's mapping (PPL).
+bool metric_needs_inception(const std::string& name);
+bool metric_needs_vgg16(const std::string& name);
+bool metric_needs_mapping(const std::string& name);
 // "fid50k_full,is50k" -> names; "none" or "" -> none. Throws gf::Error naming
 // an unknown metric and listing the valid ones.
 std::vector<std::string> parse_metric_list(const std::string& list);
@@ -45,6 +65,10 @@ struct MetricContext {
   Detector features;                 // InceptionV3::features: [n, 2048] (FID, KID)
   Detector probabilities;            // InceptionV3::probabilities: [n, 1008] (is50k)
   std::string detector_key;          // names the detector's weights in the cache key
+  PathSampler paths;                 // the generator's PPL paths (metrics/generators.h); empty: no W (PGGAN)
+  Detector lpips;                    // Vgg16::lpips_embedding (the PPLs)
+  Detector vgg_features;             // Vgg16::features: [n, 4096] (the PRs)
+  std::string vgg16_key;             // names VGG16's weights in the PRs' cache key
   std::string cache_dir;             // real-image statistics cache; empty: none
   uint64_t seed = 0;                 // latents, labels and noise of the generated images; KID's subsets
   int64_t max_items = 0;             // > 0: at most this many generated and real images (quick checks)
@@ -59,13 +83,14 @@ struct MetricContext {
 
 struct MetricResult {
   std::string metric;
-  nlohmann::json results;  // {"fid50k_full": 12.3}, {"kid50k": 0.004} or {"is50k_mean": .., "is50k_std": ..}
+  nlohmann::json results;  // {"fid50k_full": 12.3}, {"is50k_mean": .., "is50k_std": ..}, {"pr50k3_precision": .., "pr50k3_recall": ..}
   double total_time = 0;   // seconds
   int64_t num_gen = 0, num_real = 0;
   bool capped = false;     // max_items made the counts smaller than the name says
 };
 
-// Throws gf::Error for an unknown name or a missing detector function.
+// Throws gf::Error for an unknown name, a missing detector function or (PPL)
+// path sampler.
 MetricResult calc_metric(const std::string& name, const MetricContext& ctx);
 
 // The official jsonl line: results, metric, total_time, total_time_str

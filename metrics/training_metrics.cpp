@@ -1,5 +1,7 @@
 #include "metrics/training_metrics.h"
 
+#include <algorithm>
+
 #include "engine/error.h"
 #include "metrics/stats_cache.h"
 
@@ -7,25 +9,51 @@ namespace gf::metrics {
 
 std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags, const std::string& default_metrics) {
   std::vector<cli::Flag> more = {
-          {"metrics", "LIST", default_metrics, "comma-separated metrics (" + valid_metrics_text() + ") or none; they need --detector"},
+          {"metrics", "LIST", default_metrics, "comma-separated metrics (" + valid_metrics_text() + ") or none; FID, KID and IS need --detector, PR and PPL --vgg16"},
           {"detector", "FILE.bin", "", "the FID/KID/IS Inception network: the official inception-2015-12-05.pt converted by tools/convert_weights.py"},
+          {"vgg16", "FILE.bin", "", "the PR/PPL VGG16 network: torchvision's VGG16 with LPIPS's lin layers (the official vgg16.pt) converted by tools/convert_weights.py --format vgg16"},
           {"metrics-cache", "DIR", "", "where real-image statistics are cached (default ~/.cache/ganforge/gan-metrics); none: no cache"},
           cli::integer("metric-items", "N", "", "at most N generated and N real images per metric (a quick check; the jsonl line says so)", 1, cli::kInt64Max)};
   flags.insert(flags.end(), more.begin(), more.end());
   return flags;
 }
 
+namespace {
+
+// "fid50k_full, is50k": the names of list for which pred holds.
+template <class Pred>
+std::string names_where(const std::vector<std::string>& list, Pred pred) {
+  std::string t;
+  for (const std::string& m : list)
+    if (pred(m)) t += (t.empty() ? "" : ",") + m;
+  return t;
+}
+
+}  // namespace
+
 MetricRequest metric_request(const cli::Args& args) {
   MetricRequest r;
   r.names = parse_metric_list(args.str("metrics"));
-  if (!r.names.empty() && !args.has("detector"))
-    throw Error("--metrics " + args.str("metrics") +
+  if (r.names.empty())
+    for (const char* f : {"detector", "vgg16", "metrics-cache", "metric-items"})
+      if (args.has(f)) throw Error(std::string("--") + f + " applies to --metrics, which is none");
+  const std::string inception = names_where(r.names, metric_needs_inception);
+  const std::string vgg16 = names_where(r.names, metric_needs_vgg16);
+  if (!inception.empty() && !args.has("detector"))
+    throw Error("--metrics " + inception +
                 " needs --detector FILE.bin: the official inception-2015-12-05.pt converted with "
                 "tools/convert_weights.py import (it cannot be downloaded here)");
-  if (r.names.empty())
-    for (const char* f : {"detector", "metrics-cache", "metric-items"})
-      if (args.has(f)) throw Error(std::string("--") + f + " applies to --metrics, which is none");
+  if (!vgg16.empty() && !args.has("vgg16"))
+    throw Error("--metrics " + vgg16 +
+                " needs --vgg16 FILE.bin: torchvision's VGG16 and LPIPS's vgg.pth (the official vgg16.pt) converted with "
+                "tools/convert_weights.py import --format vgg16 --lpips (they cannot be downloaded here)");
+  if (!r.names.empty() && inception.empty() && args.has("detector"))
+    throw Error("--detector is the Inception network of FID, KID and IS; --metrics " + args.str("metrics") +
+                " runs none of them");
+  if (!r.names.empty() && vgg16.empty() && args.has("vgg16"))
+    throw Error("--vgg16 is the network of PR and PPL; --metrics " + args.str("metrics") + " runs neither");
   r.detector = args.str("detector");
+  r.vgg16 = args.str("vgg16");
   r.cache_dir = args.has("metrics-cache") ? args.str("metrics-cache") : default_cache_dir();
   if (r.cache_dir == "none") r.cache_dir.clear();
   if (args.has("metric-items")) r.max_items = args.integer("metric-items");
@@ -33,17 +61,27 @@ MetricRequest metric_request(const cli::Args& args) {
   for (const std::string& m : r.names)
     if (r.max_items > 0 && r.max_items < metric_min_items(m))
       throw Error("--metric-items " + std::to_string(r.max_items) + " is too few for " + m + ", which needs at least " +
-                  std::to_string(metric_min_items(m)) + " generated images (and as many real ones for FID and KID)");
+                  std::to_string(metric_min_items(m)) + " generated images (and as many real ones for FID, KID and PR)");
   return r;
 }
 
-MetricContext metric_context(const MetricRequest& req, const InceptionDetector& detector, const Dataset& dataset,
-                             ImageGenerator generator, Device device, uint64_t seed,
+MetricDetectors load_metric_detectors(const MetricRequest& req, Device device) {
+  MetricDetectors d;
+  if (std::any_of(req.names.begin(), req.names.end(), metric_needs_inception))
+    d.inception = load_inception_detector(req.detector, device);
+  if (std::any_of(req.names.begin(), req.names.end(), metric_needs_vgg16)) d.vgg16 = load_vgg16_detector(req.vgg16, device);
+  return d;
+}
+
+MetricContext metric_context(const MetricRequest& req, const MetricDetectors& detectors, const Dataset& dataset,
+                             ImageGenerator generator, PathSampler paths, Device device, uint64_t seed,
                              std::function<void(const std::string&)> log) {
   MetricContext ctx;
   ctx.dataset = &dataset;
   ctx.generator = std::move(generator);
-  detector.attach(ctx);
+  ctx.paths = std::move(paths);
+  if (detectors.inception) detectors.inception->attach(ctx);
+  if (detectors.vgg16) detectors.vgg16->attach(ctx);
   ctx.cache_dir = req.cache_dir;
   ctx.max_items = req.max_items;
   ctx.seed = seed;

@@ -1,41 +1,56 @@
 // Metrics as the programs ask for them: the flags train_stylegan and
-// calc_metrics share (--metrics, --detector, --metrics-cache, --metric-items),
+// calc_metrics share (--metrics, --detector, --vgg16, --metrics-cache,
+// --metric-items),
 // and their evaluation after each snapshot, as the official training loop
 // runs metric_main.calc_metric on every snapshot's G_ema and appends the
 // result to <run>/metric-<name>.jsonl.
 #pragma once
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "metrics/inception_detector.h"
 #include "metrics/metric_main.h"
+#include "metrics/vgg16_detector.h"
 #include "train/cli.h"
 
 namespace gf::metrics {
 
 // flags with --metrics (default default_metrics: none for train_stylegan,
 // whose detector must be given; calc_metrics's fid50k_full as the official
-// script's), --detector, --metrics-cache and --metric-items appended.
+// script's), --detector, --vgg16, --metrics-cache and --metric-items appended.
 std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags, const std::string& default_metrics = "none");
 
 struct MetricRequest {
   std::vector<std::string> names;  // empty: no metrics
-  std::string detector;            // the converted inception-2015-12-05 .bin
+  std::string detector;            // the converted inception-2015-12-05 .bin (FID, KID, IS)
+  std::string vgg16;               // the converted vgg16 .bin (PR, PPL)
   std::string cache_dir;           // empty: no cache
   int64_t max_items = 0;
 };
-// The flags, checked: an unknown metric, or metrics without --detector, give
-// one line (gf::Error) before anything runs.
+// The flags, checked: an unknown metric, an Inception metric without
+// --detector, a VGG16 metric without --vgg16, or a detector no chosen metric
+// runs give one line (gf::Error) before anything runs.
 MetricRequest metric_request(const cli::Args& args);
+
+// The detectors the request's metrics run, loaded onto device (each only
+// when a metric needs it). Throws naming a file that is not the network.
+struct MetricDetectors {
+  std::optional<InceptionDetector> inception;
+  std::optional<Vgg16Detector> vgg16;
+};
+MetricDetectors load_metric_detectors(const MetricRequest& req, Device device);
 
 // Every requested metric of one generator; each result is reported
 // (report_metric: the jsonl line, appended in run_dir when not empty) and
 // logged. ctx's detector functions, dataset and generator must be set.
 // The context the programs evaluate in: the request's cache and cap, the
-// detector's functions and key, the detector batch for the device.
-MetricContext metric_context(const MetricRequest& req, const InceptionDetector& detector, const Dataset& dataset,
-                             ImageGenerator generator, Device device, uint64_t seed,
+// detectors' functions and keys, the detector batch for the device, the
+// generator's images and its PPL paths (empty for PGGAN: a PPL metric then
+// refuses it with one line, before anything runs).
+MetricContext metric_context(const MetricRequest& req, const MetricDetectors& detectors, const Dataset& dataset,
+                             ImageGenerator generator, PathSampler paths, Device device, uint64_t seed,
                              std::function<void(const std::string&)> log);
 
 // Returns every result by name ({"fid50k_full": 12.3, "is50k_mean": ...}),

@@ -19,9 +19,14 @@
 #include "metrics/frechet.h"
 #include "metrics/inception_score.h"
 #include "metrics/kernel_inception_distance.h"
+#include "metrics/generators.h"
 #include "metrics/metric_main.h"
+#include "metrics/perceptual_path_length.h"
+#include "metrics/precision_recall.h"
 #include "metrics/stats_cache.h"
+#include "models/stylegan2/network_file.h"
 #include "tests/testing.h"
+#include "tests/vgg16_fixture.h"
 
 using namespace gf;
 using namespace gf::metrics;
@@ -296,11 +301,23 @@ TEST_CASE("metric names are the official ones", "[metrics]") {
   CHECK(parse_metric_list("kid50k_full,kid50k") == std::vector<std::string>{"kid50k_full", "kid50k"});
   CHECK_THROWS_WITH(parse_metric_list("fid50k_full,fid10k"),
                     Catch::Contains("unknown metric 'fid10k'") &&
-                        Catch::Contains("fid50k_full, kid50k_full, fid50k, kid50k, is50k"));
+                        Catch::Contains("fid50k_full, kid50k_full, pr50k3_full, ppl2_wend, is50k, fid50k, kid50k, "
+                                        "pr50k3, ppl_zfull, ppl_wfull, ppl_zend, ppl_wend"));
   CHECK(is_valid_metric("fid50k"));
   CHECK(is_valid_metric("kid50k_full"));
   CHECK(is_valid_metric("kid50k"));
-  CHECK(!is_valid_metric("pr50k3_full"));
+  CHECK(!is_valid_metric("ppl_wmid"));
+  // What each runs, and the fewest images each takes.
+  for (const char* m : {"pr50k3_full", "pr50k3", "ppl2_wend", "ppl_zfull", "ppl_wfull", "ppl_zend", "ppl_wend"}) {
+    CHECK(is_valid_metric(m));
+    CHECK(metric_needs_vgg16(m));
+    CHECK(!metric_needs_inception(m));
+  }
+  for (const char* m : {"fid50k_full", "kid50k", "is50k"}) CHECK((metric_needs_inception(m) && !metric_needs_vgg16(m)));
+  CHECK(metric_needs_mapping("ppl_zend"));
+  CHECK(!metric_needs_mapping("pr50k3"));
+  CHECK(metric_min_items("pr50k3_full") == 4);
+  CHECK(metric_min_items("ppl_wend") == 1);
 }
 
 namespace {
@@ -545,4 +562,373 @@ TEST_CASE("contexts copied onto another dataset of the same name get that datase
   CHECK(std::abs(calc_metric("fid50k_full", other).results["fid50k_full"].get<double>()) < 1e-6);
   CHECK(std::distance(fs::directory_iterator(cache), fs::directory_iterator()) == 2);  // one entry each
   fs::remove_all(cache);
+}
+
+// ---- PPL ----
+
+TEST_CASE("filtered_mean equals the official percentile filter and mean", "[metrics]") {
+  const auto g = golden();
+  for (const char* name : {"ppl_n1", "ppl_n2", "ppl_n101", "ppl_n250", "ppl_n1000_ties"}) {
+    const std::vector<double> want = g.at(std::string(name) + ".ppl").to_vector();  // official, float64 mean, kept
+    const double got = filtered_mean(floats(g.at(std::string(name) + ".dist")));
+    INFO(name << ": got " << got << ", numpy " << want[0] << " (float32), " << want[1] << " (float64), kept "
+              << want[2]);
+    // The same values kept (a different set moves the float64 mean far
+    // more than rounding), and the official float32 mean to its rounding.
+    CHECK(std::abs(got - want[1]) <= 1e-12 * std::abs(want[1]));
+    CHECK(std::abs(got - want[0]) <= 1e-6 * std::abs(want[0]));
+  }
+  // Outliers are dropped: 200 ones and two huge values keep the mean at 1.
+  std::vector<float> d(200, 1.0f);
+  d.push_back(1e9f);
+  d.push_back(-1e9f);
+  CHECK(filtered_mean(d) == 1.0);
+  CHECK(std::isnan(filtered_mean({1.0f, std::nanf(""), 2.0f})));
+  CHECK_THROWS_WITH(filtered_mean({}), Catch::Contains("no distances"));
+}
+
+TEST_CASE("slerp and lerp_rows: the path's points", "[metrics]") {
+  const Tensor a = test::random_tensor({5, 7}, 11).to(DType::f32), b = test::random_tensor({5, 7}, 12).to(DType::f32);
+  const std::vector<double> tv = {0.0, 1.0, 0.25, 0.5, 0.9};
+  const Tensor t = Tensor::from_vector(tv, {5}).to(DType::f32);
+  const Tensor s = slerp(a, b, t);
+  const auto av = a.to_vector(), bv = b.to_vector(), sv = s.to_vector();
+  for (int64_t i = 0; i < 5; ++i) {
+    double na = 0, nb = 0, ns = 0, ab = 0, as = 0;
+    for (int64_t k = 0; k < 7; ++k) {
+      const size_t j = size_t(i * 7 + k);
+      na += av[j] * av[j], nb += bv[j] * bv[j], ns += sv[j] * sv[j], ab += av[j] * bv[j], as += av[j] * sv[j];
+    }
+    INFO("row " << i << ", t " << tv[size_t(i)]);
+    CHECK(ns == Approx(1.0).epsilon(1e-6));  // on the unit sphere
+    // The angle from a is t times the angle between the ends.
+    CHECK(std::acos(std::min(1.0, as / std::sqrt(na))) == Approx(tv[size_t(i)] * std::acos(ab / std::sqrt(na * nb))).margin(2e-3));
+    if (tv[size_t(i)] == 1.0)
+      for (int64_t k = 0; k < 7; ++k) CHECK(sv[size_t(i * 7 + k)] == Approx(bv[size_t(i * 7 + k)] / std::sqrt(nb)).margin(1e-6));
+  }
+  // The two points [2n]: t and t + epsilon, the second epsilon further along.
+  const Tensor both = slerp_rows(a, b, t, 1e-2);
+  REQUIRE(both.shape() == Shape{10, 7});
+  CHECK(slice(both, 0, 0, 5).to_vector() == s.to_vector());
+
+  // W: lerp at t and at t + epsilon (float32); t = 0 gives w0 itself.
+  const Tensor w0 = test::random_tensor({5, 3, 4}, 13).to(DType::f32), w1 = test::random_tensor({5, 3, 4}, 14).to(DType::f32);
+  const Tensor zero = zeros({5});
+  const Tensor wl = lerp_rows(w0, w1, zero, 1e-4);
+  REQUIRE(wl.shape() == Shape{10, 3, 4});
+  CHECK(slice(wl, 0, 0, 5).to_vector() == w0.to_vector());
+  const auto w0v = w0.to_vector(), w1v = w1.to_vector(), lv = wl.to_vector();
+  for (size_t j = 0; j < w0v.size(); ++j)
+    CHECK(lv[j + w0v.size()] == Approx(w0v[j] + double(1e-4f) * (w1v[j] - w0v[j])).margin(1e-7));
+  // v1's tflib.lerp form agrees to rounding.
+  const auto tf = lerp_rows(w0, w1, t, 1e-4, true).to_vector(), torch = lerp_rows(w0, w1, t, 1e-4).to_vector();
+  for (size_t j = 0; j < tf.size(); ++j) CHECK(tf[j] == Approx(torch[j]).margin(1e-6));
+  CHECK_THROWS_WITH(slerp(a, b, zeros({4})), Catch::Contains("t [N]"));
+}
+
+TEST_CASE("crop_and_downsample: the official face crop and block means", "[metrics]") {
+  std::vector<double> v(2 * 16 * 16);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = double(i);
+  const Tensor x = Tensor::from_vector(v, {1, 2, 16, 16}).to(DType::f32);
+  const Tensor c = crop_and_downsample(x, true, 1);  // c = 2: rows 6..14, columns 4..12
+  REQUIRE(c.shape() == Shape{1, 2, 8, 8});
+  const auto cv = c.to_vector();
+  CHECK(cv[0] == 6 * 16 + 4);
+  CHECK(cv[63] == 13 * 16 + 11);
+  CHECK(cv[64] == 256 + 6 * 16 + 4);
+  const Tensor d = crop_and_downsample(x, true, 2);
+  REQUIRE(d.shape() == Shape{1, 2, 4, 4});
+  CHECK(d.to_vector()[0] == (96 + 4 + 96 + 5 + 112 + 4 + 112 + 5) / 4.0);
+  CHECK(crop_and_downsample(x, false, 4).shape() == Shape{1, 2, 4, 4});
+  CHECK_THROWS_WITH(crop_and_downsample(slice(x, 3, 0, 8), true, 1), Catch::Contains("square"));
+  CHECK_THROWS_WITH(crop_and_downsample(x, false, 3), Catch::Contains("3x3 blocks"));
+}
+
+namespace {
+
+// A stand-in LPIPS embedding: the 0..255 pixels themselves, flattened.
+Detector flat_embedding() {
+  return [](const Tensor& images) { return images.reshape({images.size(0), images.numel() / images.size(0)}); };
+}
+
+stylegan2::GeneratorConfig ppl_g(int c_dim = 0) {
+  stylegan2::GeneratorConfig c;
+  c.z_dim = c.w_dim = 8;
+  c.c_dim = c_dim;
+  c.img_resolution = 16;
+  c.img_channels = 1;
+  c.channel_base = 64;
+  c.channel_max = 8;
+  c.mapping_layers = 2;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("ppl_distances: the squared embedding difference over epsilon squared", "[metrics]") {
+  // Images x and x + eps * delta on a 1/64 grid, so every step is exact:
+  // with the pixels as the embedding, grey repeated to three channels, the
+  // distance is 3 sum (127.5 delta)^2 whatever epsilon is.
+  const double eps = 1.0 / 64;
+  std::vector<double> x(2 * 16), y(2 * 16), want(2, 0.0);
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = double(int(i * 7 % 50) - 25) / 64;
+    const double delta = double(int(i % 5) - 2);
+    y[i] = x[i] + eps * delta;
+    want[i / 16] += 3 * (127.5 * delta) * (127.5 * delta);
+  }
+  std::vector<double> v = x;
+  v.insert(v.end(), y.begin(), y.end());
+  const Tensor pairs = Tensor::from_vector(v, {4, 1, 4, 4}).to(DType::f32);
+  const auto d = ppl_distances(pairs, flat_embedding(), eps, Device::cpu()).to_vector();
+  REQUIRE(d.size() == 2);
+  CHECK(d[0] == Approx(want[0]).epsilon(1e-6));
+  CHECK(d[1] == Approx(want[1]).epsilon(1e-6));
+  CHECK_THROWS_WITH(ppl_distances(slice(pairs, 0, 0, 3), flat_embedding(), eps, Device::cpu()), Catch::Contains("[2n"));
+}
+
+TEST_CASE("the PPL metrics through calc_metric: draws, determinism, the network untouched, refusals", "[metrics]") {
+  stylegan2::Generator G(ppl_g(3), 5);
+  const auto ds_px = std::vector<uint8_t>(6 * 256, 100);
+  const Dataset labelled("labelled", 16, 1, ds_px, {0, 1, 2, 0, 1, 2}, {});
+  // The sampler's draws in the official order: labels, t, z (z0 the first
+  // half), one fresh value set per noise_const buffer; t is 0 for "end".
+  PplSpec wend;
+  gf::Generator rng(3);
+  const PathDraws d = stylegan2_path_draws(G, labelled, 2, wend, rng, Device::cpu());
+  CHECK(d.c.shape() == Shape{2, 3});
+  CHECK(d.t.to_vector() == std::vector<double>{0, 0});
+  CHECK(d.z0.shape() == Shape{2, 8});
+  int buffers = 0;
+  for (const auto& [name, buf] : G.named_buffers())
+    if (name.size() > 12 && name.substr(name.size() - 12) == ".noise_const") ++buffers;
+  CHECK(int(d.noise.size()) == buffers);
+  CHECK(buffers > 0);
+  PplSpec zfull;
+  zfull.space_w = false;
+  zfull.full = true;
+  gf::Generator rng2(3);
+  const auto tf = stylegan2_path_draws(G, labelled, 2, zfull, rng2, Device::cpu()).t.to_vector();
+  CHECK((tf[0] > 0 && tf[0] < 1 && tf[1] > 0 && tf[1] < 1));
+  // The images: [2n, C, crop] with the crop, the whole image without.
+  CHECK(stylegan2_path_images(G, d, wend).shape() == Shape{4, 1, 8, 8});
+  PplSpec uncropped = wend;
+  uncropped.crop = false;
+  CHECK(stylegan2_path_images(G, d, uncropped).shape() == Shape{4, 1, 16, 16});
+
+  const auto before = G.state_dict();
+  std::vector<std::string> lines;
+  MetricContext ctx = stand_in_context(labelled, "", 5, lines);
+  ctx.generator = [](int64_t n, gf::Generator&) { return zeros({n, 1, 16, 16}); };
+  ctx.lpips = flat_embedding();
+  ctx.paths = stylegan2_paths(G, labelled, Device::cpu());
+  for (const char* m : {"ppl_wend", "ppl_zfull", "ppl_wfull", "ppl_zend", "ppl2_wend"}) {
+    const MetricResult a = calc_metric(m, ctx), b = calc_metric(m, ctx);
+    const double v = a.results[m].get<double>();
+    INFO(m << " = " << v);
+    CHECK(std::isfinite(v));
+    CHECK(v > 0);
+    CHECK(a.results == b.results);  // the metric's seed: the same paths
+    CHECK(a.num_gen == 5);
+    CHECK(a.capped);
+    CHECK(a.num_real == 0);
+  }
+  // Another seed, other paths.
+  MetricContext other = ctx;
+  other.seed = 1;
+  CHECK(calc_metric("ppl_wend", other).results != calc_metric("ppl_wend", ctx).results);
+  // The fresh noise went through the hook: the network's buffers are unchanged.
+  const auto after = G.state_dict();
+  for (const auto& [name, t] : before) CHECK(after.at(name).to_vector() == t.to_vector());
+
+  // Refusals: no path sampler (PGGAN), no embedding.
+  MetricContext pggan = ctx;
+  pggan.paths = nullptr;
+  CHECK_THROWS_WITH(calc_metric("ppl_zend", pggan), Catch::Contains("mapping network") && Catch::Contains("not PGGAN"));
+  MetricContext no_vgg = ctx;
+  no_vgg.lpips = nullptr;
+  CHECK_THROWS_WITH(calc_metric("ppl_wend", no_vgg), Catch::Contains("needs the VGG16 detector"));
+}
+
+TEST_CASE("StyleGAN v1's PPL paths: interleaved latents, its noise inputs, the network untouched", "[metrics]") {
+  stylegan::GeneratorConfig c;
+  c.latent_size = c.dlatent_size = 4;
+  c.mapping_layers = 2;
+  c.mapping_fmaps = 4;
+  c.num_channels = 1;
+  c.resolution = 16;
+  c.fmap_base = 16;
+  c.fmap_max = 4;
+  stylegan::Generator G(c, 9);
+  const Dataset unlabelled("plain", 16, 1, std::vector<uint8_t>(3 * 256, 7), {}, {});
+  PplSpec wfull;
+  wfull.full = true;
+  gf::Generator rng(4), same(4);
+  const PathDraws d = stylegan_path_draws(G, unlabelled, 3, wfull, rng, Device::cpu());
+  // z first ([2n, latent]: z0 the even rows), then t.
+  const Tensor z = randn({6, 4}, same);
+  CHECK(d.z0.to_vector() == slice(z, 0, 0, 6, 2).to_vector());
+  CHECK(d.z1.to_vector() == slice(z, 0, 1, 6, 2).to_vector());
+  CHECK(d.t.to_vector() == rand({3}, same).to_vector());
+  CHECK(int(d.noise.size()) == G.num_layers());
+  const auto before = G.state_dict();
+  const Tensor img = stylegan_path_images(G, d, wfull);
+  CHECK(img.shape() == Shape{6, 1, 8, 8});
+  for (const auto& [name, t] : before) CHECK(G.state_dict().at(name).to_vector() == t.to_vector());
+  std::vector<std::string> lines;
+  MetricContext ctx = stand_in_context(unlabelled, "", 4, lines);
+  ctx.generator = [](int64_t n, gf::Generator&) { return zeros({n, 1, 16, 16}); };
+  ctx.lpips = flat_embedding();
+  ctx.paths = stylegan_paths(G, unlabelled, Device::cpu());
+  const double v = calc_metric("ppl_wfull", ctx).results["ppl_wfull"].get<double>();
+  CHECK(std::isfinite(v));
+  CHECK(v > 0);
+}
+
+// ---- PR ----
+
+TEST_CASE("round_to_half equals numpy's float16 cast", "[metrics]") {
+  const auto g = golden();
+  const auto x = g.at("half.x").to_vector(), want = g.at("half.rounded").to_vector();
+  for (size_t i = 0; i < x.size(); ++i) {
+    INFO(x[i] << " -> numpy " << want[i]);
+    CHECK(round_to_half(x[i]) == want[i]);
+  }
+}
+
+TEST_CASE("precision_recall equals the official formula", "[metrics]") {
+  const auto g = golden();
+  for (const char* name : {"pr_d24_k3", "pr_d8_k1_dups", "pr_d16_k3_large", "pr_d16_k3_float16_steps"}) {
+    const Tensor real = g.at(std::string(name) + ".real"), gen = g.at(std::string(name) + ".gen");
+    const std::vector<double> want = g.at(std::string(name) + ".pr").to_vector();
+    const PrecisionRecall pr =
+        precision_recall(floats(real), real.size(0), floats(gen), gen.size(0), real.size(1), int(want[2]));
+    INFO(name << ": precision " << pr.precision << " (numpy " << want[0] << "), recall " << pr.recall << " (numpy "
+              << want[1] << ")");
+    CHECK(pr.precision == want[0]);
+    CHECK(pr.recall == want[1]);
+  }
+  // A set against itself: every row lies in its own ball.
+  const std::vector<float> f = floats(g.at("pr_d24_k3.real"));
+  const PrecisionRecall same = precision_recall(f, 60, f, 60, 24, 3);
+  CHECK(same.precision == 1.0);
+  CHECK(same.recall == 1.0);
+  const std::vector<float> three(f.begin(), f.begin() + 3 * 24);
+  CHECK_THROWS_WITH(precision_recall(three, 3, f, 60, 24, 3), Catch::Contains("at least 4"));
+  CHECK_THROWS_WITH(precision_recall(f, 60, f, 59, 24, 3), Catch::Contains("not 59 x 24"));
+}
+
+TEST_CASE("pr50k3_full and pr50k3 through calc_metric, real features from the cache", "[metrics]") {
+  const auto ds = small_dataset(12, true);  // mirrored copies: pr50k3 keeps them, pr50k3_full not
+  const fs::path cache = fs::temp_directory_path() / ("gf_metrics_pr_" + std::to_string(::getpid()));
+  fs::remove_all(cache);
+  std::vector<std::string> lines;
+  MetricContext ctx = stand_in_context(*ds, cache.string(), 0, lines);
+  ctx.features = nullptr;  // PR runs VGG16, not Inception
+  ctx.vgg_features = projection_detector();
+  ctx.vgg16_key = "projection-vgg";
+  ctx.feature_opt.batch_size = 8;
+  ctx.generator = replay(*ds);
+  // The generator replays the real images in order: with as many generated
+  // as real, the two sets are the same, so precision and recall are 1.
+  ctx.max_items = 24;
+  MetricResult r = calc_metric("pr50k3", ctx);
+  CHECK(r.results["pr50k3_precision"].get<double>() == 1.0);
+  CHECK(r.results["pr50k3_recall"].get<double>() == 1.0);
+  CHECK(r.num_real == 24);
+  ctx.max_items = 12;
+  r = calc_metric("pr50k3_full", ctx);
+  CHECK(r.num_real == 12);
+  CHECK(r.num_gen == 12);
+  CHECK(r.results["pr50k3_full_recall"].get<double>() == 1.0);  // the 12 generated are the 12 unflipped reals
+  CHECK(r.results["pr50k3_full_precision"].get<double>() == 1.0);
+  ctx.generator = replay(*ds);  // from the first image again
+  const MetricResult again = calc_metric("pr50k3_full", ctx);
+  CHECK(again.results == r.results);
+  CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return l.find("items from the cache") != std::string::npos; }));
+  // The cache keeps the VGG16 rows apart from Inception's: KID's rows of the
+  // same images are computed afresh.
+  MetricContext kid = stand_in_context(*ds, cache.string(), 12, lines);
+  kid.generator = replay(*ds);
+  lines.clear();
+  calc_metric("kid50k_full", kid);
+  CHECK(std::none_of(lines.begin(), lines.end(), [](const std::string& l) { return l.find("items from the cache") != std::string::npos; }));
+  MetricContext no_vgg = ctx;
+  no_vgg.vgg_features = nullptr;
+  CHECK_THROWS_WITH(calc_metric("pr50k3", no_vgg), Catch::Contains("needs the VGG16 detector"));
+  ctx.max_items = 3;
+  CHECK_THROWS_WITH(calc_metric("pr50k3", ctx), Catch::Contains("needs at least 4 generated and 4 real images"));
+  fs::remove_all(cache);
+}
+
+TEST_CASE("PPL on cuda: the same draws and distances as on the cpu", "[metrics][cuda]") {
+  const Device gpu = Device::cuda(0);
+  stylegan2::Generator G(ppl_g(), 5), G_gpu(ppl_g(), 5);
+  G_gpu.to(gpu);
+  const Dataset plain("plain", 16, 1, std::vector<uint8_t>(2 * 256, 9), {}, {});
+  PplSpec wend;
+  gf::Generator a(7), b(7);
+  const PathDraws d = stylegan2_path_draws(G, plain, 2, wend, a, Device::cpu());
+  const PathDraws e = stylegan2_path_draws(G_gpu, plain, 2, wend, b, gpu);
+  CHECK(e.z0.device() == gpu);
+  CHECK(e.z1.to(Device::cpu()).to_vector() == d.z1.to_vector());
+  CHECK(e.noise.back().second.to(Device::cpu()).to_vector() == d.noise.back().second.to_vector());
+  // A path's distance amplifies the images' rounding by 1 / epsilon^2: the
+  // devices agree to the rounding of float32 convolutions, not bit for bit.
+  const auto cpu = ppl_distances(stylegan2_path_images(G, d, wend), flat_embedding(), 1e-4, Device::cpu()).to_vector();
+  const auto on_gpu = ppl_distances(stylegan2_path_images(G_gpu, e, wend), flat_embedding(), 1e-4, gpu).to_vector();
+  for (size_t i = 0; i < cpu.size(); ++i) CHECK(on_gpu[i] == Approx(cpu[i]).epsilon(1e-2));
+}
+
+TEST_CASE("PPL distances equal the official PPLSampler's (PyTorch reference)", "[metrics]") {
+  // tools/make_ppl_fixtures.py: the parity fixtures' G_ema and a thin hashed VGG16,
+  // the sampler's draws, and the official steps in float64. Here the same
+  // draws through stylegan2_path_images and ppl_distances, in float64 (to
+  // 1e-4 relative at the official epsilon) and in float32, whose image
+  // rounding the 1 / epsilon^2 amplifies (to 1e-4 at epsilon 1e-2; at 1e-4
+  // only to a few percent).
+  const std::string dir = GF_TEST_DATA_DIR;
+  const io::SafetensorsFile io = io::read_safetensors(dir + "/ppl_reference.bin");
+  const nlohmann::json cases = nlohmann::json::parse(io.metadata.at("cases"));
+  const int divisor = std::stoi(io.metadata.at("vgg16_width_divisor"));
+  const auto vgg32 = test::hashed_vgg16(divisor), vgg64 = test::hashed_vgg16(divisor, DType::f64);
+  const Detector lpips32 = [&](const Tensor& x) { return vgg32->lpips_embedding(x); };
+  const Detector lpips64 = [&](const Tensor& x) { return vgg64->lpips_embedding(x); };
+  REQUIRE(cases.size() == 5);
+  for (const auto& c : cases) {
+    const std::string name = c.at("name");
+    INFO(name);
+    const auto G32 = stylegan2::load_generator(dir + "/" + c.at("fixture").get<std::string>() + ".bin");
+    stylegan2::Generator G64(G32->config(), 0, DType::f64);
+    G64.load_state_dict(G32->state_dict());
+    PplSpec spec;
+    spec.space_w = c.at("space") == "w";
+    spec.full = c.at("sampling") == "full";
+    spec.crop = c.at("crop");
+    spec.epsilon = c.at("epsilon");
+    auto draws = [&](DType t) {
+      PathDraws d;
+      auto get = [&](const std::string& k) { return io.tensors.at(name + "." + k).to(t); };
+      if (io.tensors.count(name + ".c")) d.c = get("c");
+      d.t = get("t").to(DType::f32).to(t);
+      d.z0 = get("z0");
+      d.z1 = get("z1");
+      for (const auto& [buf, v] : G64.named_buffers())
+        if (io.tensors.count(name + ".noise." + buf)) d.noise.emplace_back(buf, get("noise." + buf));
+      return d;
+    };
+    const PathDraws d64 = draws(DType::f64);
+    REQUIRE(!d64.noise.empty());
+    const auto want = io.tensors.at(name + ".dist").to_vector();
+    const auto got64 = ppl_distances(stylegan2_path_images(G64, d64, spec), lpips64, spec.epsilon, Device::cpu()).to_vector();
+    const auto got32 =
+        ppl_distances(stylegan2_path_images(*G32, draws(DType::f32), spec), lpips32, spec.epsilon, Device::cpu()).to_vector();
+    REQUIRE(got64.size() == want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      INFO("sample " << i << ": reference " << want[i] << ", float64 " << got64[i] << ", float32 " << got32[i]);
+      CHECK(want[i] > 0);
+      CHECK(std::abs(got64[i] - want[i]) <= 1e-4 * want[i]);
+      CHECK(std::abs(got32[i] - want[i]) <= (spec.epsilon > 1e-3 ? 1e-4 : 5e-2) * want[i]);
+    }
+  }
 }

@@ -20,49 +20,18 @@
 #include "engine/io/safetensors.h"
 #include "models/perceptual/vgg16.h"
 #include "tests/fixtures.h"
+#include "tests/vgg16_fixture.h"
 #include "tests/testing.h"
 
 using namespace gf;
 using gf::test::data_path;
-using gf::test::fnv1a64;
+using gf::test::hashed_vgg16;
 using gf::test::hashed_images;
-using gf::test::hashed_uniform;
 using gf::test::max_rel_error;
 using perceptual::Vgg16;
 using perceptual::Vgg16Config;
 
 namespace {
-
-// vgg16_reference.hashed_tensor: He-uniform weights, biases in [-0.1, 0.1),
-// lin weights in [0, 0.5), rounded to float32; written in place (the full
-// network holds 134M values).
-Tensor hashed_tensor(const std::string& name, const Shape& shape) {
-  const uint64_t base = fnv1a64(name);
-  Tensor t = Tensor::empty(shape, DType::f32);
-  int64_t fan_in = 1;
-  for (size_t i = 1; i < shape.size(); ++i) fan_in *= shape[i];
-  const bool lin = name.rfind("lin", 0) == 0;
-  const bool weight = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
-  const double bound = std::sqrt(6.0 / double(fan_in));
-  float* p = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    const double u = hashed_uniform(base, uint64_t(i));
-    p[i] = float(lin ? u * 0.5 : weight ? (u * 2 - 1) * bound : (u * 2 - 1) * 0.1);
-  }
-  return t;
-}
-
-std::unique_ptr<Vgg16> hashed_vgg16(int divisor) {
-  Vgg16Config cfg;
-  cfg.width_divisor = divisor;
-  ParamInit init(0);
-  init.skip_draws = true;
-  auto net = std::make_unique<Vgg16>(cfg, init);
-  io::TensorMap state;
-  for (const auto& [name, t] : net->state_dict()) state[name] = hashed_tensor(name, t.shape());
-  net->load_state_dict(state);
-  return net;
-}
 
 const io::SafetensorsFile& golden() {
   static const io::SafetensorsFile g = io::read_safetensors(data_path("vgg16_golden.bin"));

@@ -1,10 +1,12 @@
 // calc_metrics: the official calc_metrics.py of StyleGAN2-ADA for a generator
 // .bin (a train_stylegan or train_pggan snapshot or checkpoint, a converted
-// official network): each --metrics entry (fid50k_full, kid50k_full, fid50k,
-// kid50k, is50k; metrics/metric_main.h) of its G_ema against --data, reported
+// official network): each --metrics entry (the official registry's names:
+// metrics/metric_main.h) of its G_ema against --data, reported
 // as the official jsonl line on stdout and, when the network sits in a run
 // folder (beside training_options.json), appended to that folder's
-// metric-<name>.jsonl.
+// metric-<name>.jsonl. FID, KID and IS run the Inception network (--detector),
+// PR and PPL VGG16 (--vgg16); PPL needs a mapping network, so it refuses
+// PGGAN.
 // Without --data the run folder's training_options.json names the dataset and
 // whether it was mirrored, as the official script looks up the pickle's
 // training_set_kwargs. Generated images: StyleGAN2 G_ema with truncation 1 and
@@ -34,33 +36,46 @@ namespace {
 using namespace gf;
 namespace fs = std::filesystem;
 
-// A loaded generator of any family: its images as the metrics call them
-// (metrics/generators.h), given the dataset its labels come from.
+// A loaded generator of any family: its images and (with a mapping network)
+// its PPL paths as the metrics call them (metrics/generators.h), given the
+// dataset its labels come from.
 struct LoadedGenerator {
   std::shared_ptr<Module> owner;
   std::function<metrics::ImageGenerator(const Dataset&)> images;
+  std::function<metrics::PathSampler(const Dataset&)> paths;  // empty: no W (PGGAN)
+  std::string family;
   int resolution = 0, c_dim = 0;
 };
 
 // G on dev, with its images as the metrics call them and its image size and label count.
 template <class Net, class Images>
-LoadedGenerator loaded(std::shared_ptr<Net> G, Device dev, int resolution, int c_dim, Images images) {
+LoadedGenerator loaded(std::shared_ptr<Net> G, Device dev, const std::string& family, int resolution, int c_dim,
+                       Images images) {
   G->to(dev);
-  return {G, [G, dev, images](const Dataset& d) { return images(*G, d, dev); }, resolution, c_dim};
+  return {G, [G, dev, images](const Dataset& d) { return images(*G, d, dev); }, {}, family, resolution, c_dim};
+}
+
+template <class Net, class Paths>
+void with_paths(LoadedGenerator& L, std::shared_ptr<Net> G, Device dev, Paths paths) {
+  L.paths = [G, dev, paths](const Dataset& d) { return paths(*G, d, dev); };
 }
 
 LoadedGenerator load_any_generator(const io::SafetensorsFile& file, const std::string& path, Device dev) {
   const std::string family = network_family(file);
   if (family == pggan::kFamily) {
     std::shared_ptr<pggan::Generator> G = pggan::load_generator(file, path, "G_ema");
-    return loaded(G, dev, G->config().resolution, G->config().label_size, metrics::pggan_images);
+    return loaded(G, dev, "PGGAN", G->config().resolution, G->config().label_size, metrics::pggan_images);
   }
   if (family == stylegan::kFamily) {
     std::shared_ptr<stylegan::Generator> G = stylegan::load_generator(file, path, "G_ema");
-    return loaded(G, dev, G->config().resolution, G->config().label_size, metrics::stylegan_images);
+    LoadedGenerator L = loaded(G, dev, "StyleGAN", G->config().resolution, G->config().label_size, metrics::stylegan_images);
+    with_paths(L, G, dev, metrics::stylegan_paths);
+    return L;
   }
   std::shared_ptr<stylegan2::Generator> G = stylegan2::load_generator(file, path);
-  return loaded(G, dev, G->config().img_resolution, G->config().c_dim, metrics::stylegan2_images);
+  LoadedGenerator L = loaded(G, dev, "StyleGAN2", G->config().img_resolution, G->config().c_dim, metrics::stylegan2_images);
+  with_paths(L, G, dev, metrics::stylegan2_paths);
+  return L;
 }
 
 // The run folder holding the network (beside training_options.json), or "".
@@ -72,12 +87,12 @@ std::string run_folder_of(const std::string& network) {
 
 int run(int argc, char** argv) {
   cli::Args args(argc, argv, "calc_metrics",
-                 "Calculate quality metrics (FID, KID, IS) of a generator snapshot, as the official calc_metrics.py.",
+                 "Calculate quality metrics (FID, KID, IS, PR, PPL) of a generator snapshot, as the official calc_metrics.py.",
                  metrics::with_metric_flags(
                      {{"network", "FILE.bin", "", "generator snapshot or converted network (required)"},
                       {"data", "PATH", "", "dataset to evaluate against (default: the run's, from training_options.json)"},
                       cli::integer("mirror", "0|1", "", "whether the dataset was augmented with x-flips in training (default: the run's)", 0, 1),
-                      cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise, and of KID's subsets", 0, cli::kSeedMax),
+                      cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise, PPL's paths and KID's subsets", 0, cli::kSeedMax),
                       cli::device("device", "cpu", "where to run")},
                      "fid50k_full"));
   if (args.help()) {
@@ -113,9 +128,12 @@ int run(int argc, char** argv) {
   else if (!args.has("data") && run_options.contains("mirror") && run_options["mirror"].is_boolean())
     dopt.xflip = run_options["mirror"].get<bool>();
 
-  // The detector before the dataset: a wrong file is one line, before a large dataset loads.
-  const metrics::InceptionDetector detector = metrics::load_inception_detector(req.detector, dev);
   LoadedGenerator G = load_any_generator(file, path, dev);
+  for (const std::string& m : req.names)
+    if (metrics::metric_needs_mapping(m) && !G.paths)
+      throw Error(m + " interpolates in W or Z through a mapping network, which " + G.family + " has not (" + path + ")");
+  // The detectors before the dataset: a wrong file is one line, before a large dataset loads.
+  const metrics::MetricDetectors detectors = metrics::load_metric_detectors(req, dev);
   dopt.use_labels = G.c_dim > 0;  // as the official use_labels = (G.c_dim != 0)
   const std::unique_ptr<Dataset> ds = open_dataset(data, dopt);
   if (ds->resolution() != G.resolution)
@@ -125,7 +143,8 @@ int run(int argc, char** argv) {
     throw Error("the generator takes " + std::to_string(G.c_dim) + " classes, the dataset has " + std::to_string(ds->c_dim()));
 
   auto log = [](const std::string& l) { std::cout << l << std::endl; };
-  metrics::MetricContext ctx = metrics::metric_context(req, detector, *ds, G.images(*ds), dev,
+  metrics::MetricContext ctx = metrics::metric_context(req, detectors, *ds, G.images(*ds),
+                                                       G.paths ? G.paths(*ds) : metrics::PathSampler(), dev,
                                                        static_cast<uint64_t>(args.integer("seed")), log);
   ctx.feature_opt.progress = log;
   std::cout << "Dataset " << ds->name() << ": " << ds->size() << " images" << (dopt.xflip ? " (with x-flips)" : "")

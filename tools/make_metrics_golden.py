@@ -15,12 +15,25 @@ here), x @ x.T and the sums in float32 as numpy does them; and the same
 subsets through the same formula in float64, which is what ganforge
 computes.
 
+PPL (metrics/perceptual_path_length.py): float32 distances, the 1st
+percentile with 'lower' and the 99th with 'higher' interpolation, the mean
+of the values between them (np.extract, np.mean in float32); beside it the
+mean of the same values in float64, which is what ganforge computes.
+
+PR (metrics/precision_recall.py): the features rounded to float16, the
+distances between float16 rows (here exact, in float64, then rounded to
+float16 as cdist's float16 output), each manifold row's radius its
+kthvalue(k + 1) over its distances to the manifold, a probe inside when its
+distance to some row is <= that row's radius, the mean in float32.
+
 For every case <name> this stores <name>.gen and <name>.real (float32
 features, one row per image) and <name>.fid (float64), or <name>.probs and
 <name>.is (mean, std), or <name>.gen_subsets and <name>.real_subsets
 ([num_subsets, m] row indices, stored as float64) and <name>.kid (float64:
-the official float32 value, the float64 value), in
-tests/data/metrics_golden.bin.
+the official float32 value, the float64 value), or <name>.dist (float32)
+and <name>.ppl (float64: the official float32 value, the float64 mean, the
+number of values kept), or <name>.real, <name>.gen and <name>.pr (float64:
+precision, recall, k), in tests/data/metrics_golden.bin.
 
 Run from the repository root: /usr/bin/python3 tools/make_metrics_golden.py [out.bin]
 """
@@ -89,6 +102,42 @@ def kid(gen, real, num_subsets, max_subset_size, seed):
     return float(t / num_subsets / m), float(t64 / num_subsets / m), np.stack(gen_sub), np.stack(real_sub)
 
 
+def percentile(x, q, how):
+    """np.percentile with the named interpolation ('method' since numpy 1.22)."""
+    try:
+        return np.percentile(x, q, method=how)
+    except TypeError:
+        return np.percentile(x, q, interpolation=how)
+
+
+def ppl(dist):
+    """The official filter and mean of float32 distances; returns (official
+    float32 mean, float64 mean of the same values, how many were kept)."""
+    lo = percentile(dist, 1, "lower")
+    hi = percentile(dist, 99, "higher")
+    kept = np.extract(np.logical_and(dist >= lo, dist <= hi), dist)
+    return float(kept.mean()), float(kept.astype(np.float64).mean()), kept.size
+
+
+def half_distances(a, b):
+    """cdist of float16 rows as float16 values: exact in float64, rounded once."""
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    d = np.sqrt(np.square(a64[:, None, :] - b64[None, :, :]).sum(-1))
+    return d.astype(np.float16)
+
+
+def precision_recall(real, gen, k):
+    """The official compute_pr on float32 features (one process, one batch)."""
+    real16, gen16 = real.astype(np.float16), gen.astype(np.float16)
+    out = []
+    for manifold, probes in ((real16, gen16), (gen16, real16)):
+        dist = half_distances(manifold, manifold).astype(np.float32)
+        kth = np.partition(dist, k, axis=1)[:, k].astype(np.float16)
+        pred = (half_distances(probes, manifold) <= kth[None, :]).any(axis=1)
+        out.append(float(pred.astype(np.float32).mean()))
+    return out
+
+
 def features(rng, n, d, shift=0.0, scale=1.0, rank=None):
     """Correlated float32 features; rank < d gives singular covariances."""
     k = d if rank is None else rank
@@ -137,6 +186,55 @@ def main():
         t[name + ".gen_subsets"] = torch.from_numpy(gi.astype(np.float64))
         t[name + ".real_subsets"] = torch.from_numpy(ri.astype(np.float64))
         t[name + ".kid"] = torch.tensor([official, exact], dtype=torch.float64)
+    # PPL: heavy-tailed distances as PPL's are (a few huge outliers), with
+    # ties at the percentiles; n = 1 and 2 have lo and hi at the ends.
+    prng = np.random.default_rng(2028)
+    ppl_cases = {
+        "ppl_n1": np.array([3.5], dtype=np.float32),
+        "ppl_n2": np.array([7.0, 2.0], dtype=np.float32),
+        "ppl_n101": (prng.lognormal(3.0, 1.0, 101) * 10).astype(np.float32),
+        "ppl_n250": (prng.lognormal(5.0, 1.5, 250)).astype(np.float32),
+        "ppl_n1000_ties": np.round(prng.lognormal(2.0, 1.0, 1000)).astype(np.float32),
+    }
+    for name, dist in ppl_cases.items():
+        official, exact, kept = ppl(dist)
+        t[name + ".dist"] = torch.from_numpy(dist)
+        t[name + ".ppl"] = torch.tensor([official, exact, kept], dtype=torch.float64)
+    # PR: non-negative features as VGG16's fc2 after its ReLU, of several
+    # scales (float16's steps differ), with duplicated rows (distance 0) and
+    # a generated set that copies part of the real one.
+    qrng = np.random.default_rng(2029)
+    real = np.maximum(features(qrng, 60, 24, scale=3.0), 0)
+    copies = real[:10] + 0.01 * qrng.standard_normal((10, 24)).astype(np.float32)
+    pr_cases = {
+        "pr_d24_k3": (real, np.vstack([np.maximum(features(qrng, 35, 24, scale=3.0, shift=0.4), 0), copies]), 3),
+        "pr_d8_k1_dups": (np.vstack([np.abs(features(qrng, 20, 8)), np.abs(features(qrng, 5, 8))[[0, 0, 1, 1, 2]]]),
+                          np.abs(features(qrng, 30, 8, shift=0.5)), 1),
+        "pr_d16_k3_large": (np.abs(features(qrng, 50, 16, scale=300.0)), np.abs(features(qrng, 45, 16, scale=250.0)), 3),
+    }
+    # Clusters whose members differ by less than float16's step (1 between
+    # 1024 and 2048): in float16 each cluster is one point and every radius
+    # 0, and a generated row 0.45 off a cluster's centre in every coordinate
+    # lands on it (inside); exactly, it lies outside the cluster's radius.
+    centers = np.round(qrng.uniform(1100, 1900, (15, 16)))
+    real_c = np.repeat(centers, 4, axis=0) + qrng.uniform(-0.2, 0.2, (60, 16))
+    offsets = 0.45 * np.sign(qrng.standard_normal((10, 16)))
+    gen_c = np.vstack([centers[:10] + offsets, qrng.uniform(1100, 1900, (10, 16))])
+    pr_cases["pr_d16_k3_float16_steps"] = (real_c.astype(np.float32), gen_c.astype(np.float32), 3)
+    for name, (real_f, gen_f, k) in pr_cases.items():
+        precision, recall = precision_recall(real_f, gen_f, k)
+        t[name + ".real"] = torch.from_numpy(np.ascontiguousarray(real_f, dtype=np.float32))
+        t[name + ".gen"] = torch.from_numpy(np.ascontiguousarray(gen_f, dtype=np.float32))
+        t[name + ".pr"] = torch.tensor([precision, recall, k], dtype=torch.float64)
+    # float16 rounding of float64 values: every range (subnormal, normal,
+    # past the largest finite), exact ties, both signs.
+    hrng = np.random.default_rng(2030)
+    x = np.concatenate([hrng.standard_normal(200) * 10.0 ** hrng.integers(-9, 6, 200),
+                        [0.0, -0.0, 65504.0, 65519.99, 65520.0, 1e6, -7e4, 2.0 ** -24, 2.0 ** -25, 3 * 2.0 ** -25,
+                         1 + 2.0 ** -11, 1 + 3 * 2.0 ** -11, 2048 + 1.0, 6.1e-5]])
+    t["half.x"] = torch.from_numpy(x)
+    with np.errstate(over="ignore"):  # past 65504: infinity, as meant
+        t["half.rounded"] = torch.from_numpy(x.astype(np.float16).astype(np.float64))
     write_safetensors(out, t, {"generator": "tools/make_metrics_golden.py"})
 
 

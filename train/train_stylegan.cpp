@@ -131,9 +131,10 @@ void set_augmentation(const cli::Args& args, TrainSpec& spec) {
 // the official metrics reset max_size: --max-images reopens it in full (the
 // hook holds it). make_generator gets the dataset the labels come from.
 std::function<nlohmann::json(const std::string&)> metrics_hook(
-    const cli::Args& args, const metrics::MetricRequest& req, const metrics::InceptionDetector& detector,
+    const cli::Args& args, const metrics::MetricRequest& req, const metrics::MetricDetectors& detectors,
     const Dataset& ds, const DatasetOptions& dopt,
-    const std::function<metrics::ImageGenerator(const Dataset&)>& make_generator, RunDir& run, Device dev) {
+    const std::function<metrics::ImageGenerator(const Dataset&)>& make_generator,
+    const std::function<metrics::PathSampler(const Dataset&)>& make_paths, RunDir& run, Device dev) {
   std::shared_ptr<const Dataset> full;
   if (dopt.max_images > 0) {
     DatasetOptions all = dopt;
@@ -141,7 +142,7 @@ std::function<nlohmann::json(const std::string&)> metrics_hook(
     full = open_dataset(args.str("data"), all);
   }
   const Dataset& real = full ? *full : ds;
-  const metrics::MetricContext ctx = metrics::metric_context(req, detector, real, make_generator(real), dev, 0,
+  const metrics::MetricContext ctx = metrics::metric_context(req, detectors, real, make_generator(real), make_paths(real), dev, 0,
                                                              [&run](const std::string& l) { run.log(l); });
   return [req, ctx, full, &run](const std::string& snapshot) {
     return metrics::evaluate_metrics(req, ctx, run.path(), snapshot, ctx.log);
@@ -150,7 +151,7 @@ std::function<nlohmann::json(const std::string&)> metrics_hook(
 
 // --arch stylegan: StyleGAN (v1) with progressive growing (train/stylegan/).
 int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt, Device dev,
-           const metrics::MetricRequest& metric_req, const std::optional<metrics::InceptionDetector>& detector) {
+           const metrics::MetricRequest& metric_req, const std::optional<metrics::MetricDetectors>& detectors) {
   for (const char* f : {"batch", "batch-gpu"})
     if (args.has(f)) throw Error(std::string("--") + f + " applies to --arch stylegan2; v1's minibatch comes from the schedule");
   if (args.integer("gpus") != 1) throw Error("--arch stylegan trains on one device (--gpus 1)");
@@ -226,12 +227,13 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   lo.snap_ticks = static_cast<int>(args.integer("snap"));
   lo.image_snap_ticks = 1;
   lo.progress = isatty(fileno(stdout));
-  if (detector) {
+  if (detectors) {
     DatasetOptions v1data = dopt;
     v1data.xflip = false;
     const stylegan::Generator& Gs = trainer.Gs();
-    lo.after_snapshot = metrics_hook(args, metric_req, *detector, ds, v1data,
+    lo.after_snapshot = metrics_hook(args, metric_req, *detectors, ds, v1data,
                                      [&Gs, dev](const Dataset& d) { return metrics::stylegan_images(Gs, d, dev); },
+                                     [&Gs, dev](const Dataset& d) { return metrics::stylegan_paths(Gs, d, dev); },
                                      run, dev);
   }
   std::optional<double> tick;
@@ -313,13 +315,13 @@ int run(int argc, char** argv) {
     throw Error("--metrics with one process per device is not supported: train without it and run calc_metrics "
                 "on the snapshots, or use --gpus N in one process");
   // Loaded before the data and the run folder: a bad file is one line, early.
-  const std::optional<metrics::InceptionDetector> detector =
-      metric_req.names.empty() ? std::nullopt : std::optional(metrics::load_inception_detector(metric_req.detector, dev));
+  const std::optional<metrics::MetricDetectors> detectors =
+      metric_req.names.empty() ? std::nullopt : std::optional(metrics::load_metric_detectors(metric_req, dev));
   const auto ds = open_dataset(args.str("data"), dopt);
   if (arch == "stylegan") {
     DatasetOptions v1opt = dopt;
     v1opt.xflip = args.flag("mirror");
-    return run_v1(args, *ds, v1opt, dev, metric_req, detector);
+    return run_v1(args, *ds, v1opt, dev, metric_req, detectors);
   }
   TrainSpec spec = make_train_spec(args.str("cfg"), ds->resolution(), world > 1 ? world : static_cast<int>(args.integer("gpus")));
   if (args.has("batch")) {
@@ -414,12 +416,13 @@ int run(int argc, char** argv) {
   // What the loader skipped or converted, by file (train/dataset.h).
   for (const std::string& line : ds->notes()) run.log(line);
 
-  if (detector) {
+  if (detectors) {
     // G_ema of replica 0 on the run's first device.
     stylegan2::Generator& G_ema = trainer->G_ema();
     const Device gdev = trainer->setup().device;
-    lo.after_snapshot = metrics_hook(args, metric_req, *detector, *ds, dopt,
+    lo.after_snapshot = metrics_hook(args, metric_req, *detectors, *ds, dopt,
                                      [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_images(G_ema, d, gdev); },
+                                     [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_paths(G_ema, d, gdev); },
                                      run, dev);
   }
   run_training(*trainer, run, lo);

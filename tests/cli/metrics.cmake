@@ -63,8 +63,8 @@ set_tests_properties(cpu.calc_metrics_kid PROPERTIES LABELS cpu FIXTURES_REQUIRE
 # Bad input: one line, before any work.
 gf_expect_error(train_stylegan_metrics_without_detector "^train_stylegan: error: --metrics fid50k_full needs --detector" ""
                 $<TARGET_FILE:train_stylegan> --metrics fid50k_full --outdir ${_m}/bad)
-gf_expect_error(train_stylegan_unknown_metric "^train_stylegan: error: unknown metric 'pr50k3_full' \\(valid: fid50k_full, kid50k_full, fid50k, kid50k, is50k\\)" ""
-                $<TARGET_FILE:train_stylegan> --metrics fid50k_full,pr50k3_full --detector x.bin --outdir ${_m}/bad)
+gf_expect_error(train_stylegan_unknown_metric "^train_stylegan: error: unknown metric 'pr10k3' \\(valid: fid50k_full, kid50k_full, pr50k3_full, ppl2_wend, is50k, fid50k, kid50k, pr50k3, ppl_zfull, ppl_wfull, ppl_zend, ppl_wend\\)" ""
+                $<TARGET_FILE:train_stylegan> --metrics fid50k_full,pr10k3 --detector x.bin --outdir ${_m}/bad)
 gf_expect_error(calc_metrics_kid_one_image "^calc_metrics: error: --metric-items 1 is too few for kid50k, which needs at least 2 generated images" ""
                 $<TARGET_FILE:calc_metrics> --network x.bin --metrics fid50k,kid50k --detector x.bin --metric-items 1)
 gf_expect_error(train_stylegan_detector_without_metrics "^train_stylegan: error: --detector applies to --metrics, which is none" ""
@@ -108,3 +108,56 @@ gf_cli_test(calc_metrics_pggan EXPECT "\"results\":\\{\"fid50k_full\":[0-9]" REJ
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics>
                     --network ${CMAKE_BINARY_DIR}/test_pggan/runs/00000-fashion-mnist-pggan-tiny/network-snapshot-000000.bin
                     --metrics fid50k_full --detector ${_m}/inception.bin --metrics-cache none --metric-items 16)
+
+# Precision/recall and PPL: a stand-in for the converted VGG16
+# (tools/make_vgg16_standin.py: the reference network at widths / 16 with
+# hashed weights, saved as torchvision's and LPIPS's state dicts) through
+# tools/convert_weights.py; train_stylegan evaluates ppl_wend and
+# pr50k3_full after each snapshot, and calc_metrics on the snapshot gives
+# both values bit for bit (same paths, same images, real features from the
+# cache).
+set(_p ${_m}/vgg)
+set(_p_run ${_p}/train/00000-fashion-mnist-tiny)
+add_test(NAME cpu.metrics_vgg16
+         COMMAND sh -c "rm -rf ${_p} && mkdir -p ${_p} && \
+{ '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/make_vgg16_standin.py ${_p}/vgg16-standin.pth ${_p}/lin-standin.pth && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import ${_p}/vgg16-standin.pth ${_p}/vgg16.bin \
+--format vgg16 --lpips ${_p}/lin-standin.pth && rm ${_p}/vgg16-standin.pth ${_p}/lin-standin.pth")
+set_tests_properties(cpu.metrics_vgg16 PROPERTIES LABELS cpu SKIP_RETURN_CODE 77 FIXTURES_SETUP metrics_vgg16)
+set(_p_flags --metrics ppl_wend,pr50k3_full --vgg16 ${_p}/vgg16.bin --metrics-cache ${_p}/cache --metric-items 8)
+string(REPLACE ";" " " _p_flags_sh "${_p_flags}")
+gf_cli_test(train_stylegan_ppl_pr FRESH ${_p}/train
+            EXPECT "^\\{\"results\":\\{\"ppl_wend\":[0-9.e+]+\\},\"metric\":\"ppl_wend\",.*\"num_gen\":8\\}$"
+                   "^\\{\"results\":\\{\"pr50k3_full_precision\":[0-9.e+-]+,\"pr50k3_full_recall\":[0-9.e+-]+\\},\"metric\":\"pr50k3_full\",.*\"num_gen\":8,\"num_real\":8\\}$"
+                   "items from the cache" "Done: "
+            REJECT ${GF_NONFINITE} "NaN|null,|Infinity" FIXTURES_REQUIRED metrics_vgg16 FIXTURES_SETUP metrics_ppl_run
+            COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --cfg tiny --kimg 0.008
+                    --tick 0.004 --snap 1 --max-images 64 ${_p_flags} --outdir ${_p}/train)
+add_test(NAME cpu.calc_metrics_ppl_pr_matches_training
+         COMMAND sh -c "for m in ppl_wend pr50k3_full; do test $(wc -l < ${_p_run}/metric-$m.jsonl) -eq 2 || exit 1; done && \
+want=$(tail -q -n 1 ${_p_run}/metric-ppl_wend.jsonl ${_p_run}/metric-pr50k3_full.jsonl | grep -o '\"results\":{[^}]*}') && \
+OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_p_run}/network-snapshot-000000.bin ${_p_flags_sh} && \
+got=$(tail -q -n 1 ${_p_run}/metric-ppl_wend.jsonl ${_p_run}/metric-pr50k3_full.jsonl | grep -o '\"results\":{[^}]*}') && \
+echo \"training $want, calc_metrics $got\" && test \"$want\" = \"$got\" && \
+test $(grep -c '\"ppl_wend\":[0-9]' ${_p_run}/stats.jsonl) -eq 2")
+set_tests_properties(cpu.calc_metrics_ppl_pr_matches_training PROPERTIES LABELS cpu FIXTURES_REQUIRED metrics_ppl_run)
+
+# Bad input for PR and PPL: one line each, before any work.
+gf_expect_error(train_stylegan_ppl_without_vgg16 "^train_stylegan: error: --metrics ppl_wend,pr50k3 needs --vgg16 FILE.bin" ""
+                $<TARGET_FILE:train_stylegan> --metrics fid50k_full,ppl_wend,pr50k3 --detector x.bin --outdir ${_m}/bad)
+gf_expect_error(calc_metrics_vgg16_unused "^calc_metrics: error: --vgg16 is the network of PR and PPL. --metrics fid50k_full runs neither$" ""
+                $<TARGET_FILE:calc_metrics> --network x.bin --metrics fid50k_full --detector x.bin --vgg16 v.bin)
+gf_expect_error(calc_metrics_detector_unused "^calc_metrics: error: --detector is the Inception network of FID, KID and IS. --metrics ppl_zfull runs none of them$" ""
+                $<TARGET_FILE:calc_metrics> --network x.bin --metrics ppl_zfull --detector x.bin --vgg16 v.bin)
+gf_expect_error(train_stylegan_vgg16_without_metrics "^train_stylegan: error: --vgg16 applies to --metrics, which is none" ""
+                $<TARGET_FILE:train_stylegan> --vgg16 v.bin --outdir ${_m}/bad)
+gf_expect_error(calc_metrics_pr_too_few "^calc_metrics: error: --metric-items 3 is too few for pr50k3_full, which needs at least 4" ""
+                $<TARGET_FILE:calc_metrics> --network x.bin --metrics pr50k3_full --vgg16 v.bin --metric-items 3)
+gf_expect_error(calc_metrics_ppl_pggan "^calc_metrics: error: ppl_wend interpolates in W or Z through a mapping network, which PGGAN has not" pggan_run
+                $<TARGET_FILE:calc_metrics>
+                --network ${CMAKE_BINARY_DIR}/test_pggan/runs/00000-fashion-mnist-pggan-tiny/network-snapshot-000000.bin
+                --metrics ppl_wend --vgg16 v.bin --metrics-cache none)
+gf_expect_error(calc_metrics_vgg16_not_vgg16 "^calc_metrics: error: .*inception.bin" metrics_detector
+                $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --data=
+                --metrics pr50k3 --vgg16 ${_m}/inception.bin)

@@ -1,0 +1,167 @@
+#include "metrics/perceptual_path_length.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "engine/autograd.h"
+#include "engine/error.h"
+
+namespace gf::metrics {
+namespace {
+
+// A row's Euclidean norm in T (torch's norm of T rows).
+template <class T>
+T row_norm(const T* x, int64_t d) {
+  T s = 0;
+  for (int64_t k = 0; k < d; ++k) s += x[k] * x[k];
+  return std::sqrt(s);
+}
+
+// The official steps, each rounded to T: normalize both ends, the angle's
+// cosine, the unit vector c orthogonal to a towards b, the point at angle
+// t * acos(d) from a, normalized again.
+template <class T>
+void slerp_rows_of(const T* a, const T* b, const T* t, T* out, int64_t n, int64_t d) {
+  std::vector<T> an(static_cast<size_t>(d)), bn(static_cast<size_t>(d)), c(static_cast<size_t>(d));
+  for (int64_t i = 0; i < n; ++i) {
+    const T* ai = a + i * d;
+    const T* bi = b + i * d;
+    T* o = out + i * d;
+    const T na = row_norm(ai, d), nb = row_norm(bi, d);
+    T dot = 0;
+    for (int64_t k = 0; k < d; ++k) {
+      an[size_t(k)] = ai[k] / na;
+      bn[size_t(k)] = bi[k] / nb;
+      dot += an[size_t(k)] * bn[size_t(k)];
+    }
+    const T p = t[i] * std::acos(dot);
+    for (int64_t k = 0; k < d; ++k) c[size_t(k)] = bn[size_t(k)] - dot * an[size_t(k)];
+    const T nc = row_norm(c.data(), d);
+    const T cp = std::cos(p), sp = std::sin(p);
+    for (int64_t k = 0; k < d; ++k) o[k] = an[size_t(k)] * cp + (c[size_t(k)] / nc) * sp;
+    const T no = row_norm(o, d);
+    for (int64_t k = 0; k < d; ++k) o[k] /= no;
+  }
+}
+
+// t + epsilon as the official float32 tensor plus a Python float: the
+// scalar becomes float32, the sum is rounded to float32.
+Tensor shifted(const Tensor& t, double epsilon) {
+  const Tensor tc = t.to(Device::cpu()).to(DType::f32);
+  Tensor out = Tensor::empty(tc.shape());
+  const float e = float(epsilon);
+  for (int64_t i = 0; i < tc.numel(); ++i) out.data<float>()[i] = tc.data<float>()[i] + e;
+  return out.to(t.device());
+}
+
+void check_endpoints(const Tensor& a, const Tensor& b, const Tensor& t, const char* op) {
+  GF_CHECK(a.dim() == 2 && a.shape() == b.shape() && t.dim() == 1 && t.size(0) == a.size(0), op,
+           "endpoints must be [N, D] alike and t [N], got " << shape_str(a.shape()) << ", " << shape_str(b.shape())
+                                                             << " and " << shape_str(t.shape()));
+}
+
+}  // namespace
+
+Tensor slerp(const Tensor& a, const Tensor& b, const Tensor& t) {
+  check_endpoints(a, b, t, "slerp");
+  GF_CHECK(a.dtype() == b.dtype() && a.dtype() == t.dtype() && (a.dtype() == DType::f32 || a.dtype() == DType::f64),
+           "slerp", "slerp takes float32 or float64 rows and t of one dtype");
+  const Tensor ac = a.to(Device::cpu()), bc = b.to(Device::cpu()), tc = t.to(Device::cpu());
+  Tensor out = Tensor::empty(a.shape(), a.dtype());
+  if (a.dtype() == DType::f32)
+    slerp_rows_of(ac.data<float>(), bc.data<float>(), tc.data<float>(), out.data<float>(), a.size(0), a.size(1));
+  else
+    slerp_rows_of(ac.data<double>(), bc.data<double>(), tc.data<double>(), out.data<double>(), a.size(0), a.size(1));
+  return out.to(a.device());
+}
+
+Tensor lerp_rows(const Tensor& w0, const Tensor& w1, const Tensor& t, double epsilon, bool tflib) {
+  GF_CHECK(w0.dim() >= 2 && w0.shape() == w1.shape() && t.dim() == 1 && t.size(0) == w0.size(0), "lerp_rows",
+           "endpoints must be [N, ...] alike and t [N], got " << shape_str(w0.shape()) << ", " << shape_str(w1.shape())
+                                                               << " and " << shape_str(t.shape()));
+  Shape ts(size_t(w0.dim()), 1);
+  ts[0] = t.size(0);
+  const Tensor t0 = t.to(w0.device()).to(w0.dtype()).reshape(ts);
+  const Tensor t1 = shifted(t, epsilon).to(w0.device()).to(w0.dtype()).reshape(ts);
+  if (tflib) return concat({w0 + (w1 - w0) * t0, w0 + (w1 - w0) * t1}, 0);
+  return concat({lerp(w0, w1, t0), lerp(w0, w1, t1)}, 0);
+}
+
+Tensor slerp_rows(const Tensor& z0, const Tensor& z1, const Tensor& t, double epsilon) {
+  check_endpoints(z0, z1, t, "slerp_rows");
+  const Tensor tt = t.to(z0.dtype());
+  return concat({slerp(z0, z1, tt), slerp(z0, z1, shifted(t, epsilon).to(z0.dtype()))}, 0);
+}
+
+Tensor crop_and_downsample(const Tensor& images, bool crop, int64_t factor) {
+  GF_CHECK(images.dim() == 4, "crop_and_downsample", "images must be [N, C, H, W], got " << shape_str(images.shape()));
+  Tensor x = images;
+  if (crop) {
+    GF_CHECK(x.size(2) == x.size(3), "crop_and_downsample",
+             "the crop needs square images, got " << x.size(2) << "x" << x.size(3));
+    const int64_t c = x.size(2) / 8;
+    x = slice(slice(x, 2, c * 3, c * 7), 3, c * 2, c * 6);
+  }
+  if (factor > 1) {
+    const int64_t h = x.size(2), w = x.size(3);
+    GF_CHECK(h % factor == 0 && w % factor == 0, "crop_and_downsample",
+             h << "x" << w << " images do not divide into " << factor << "x" << factor << " blocks");
+    x = mean(x.reshape({x.size(0), x.size(1), h / factor, factor, w / factor, factor}), {3, 5});
+  }
+  return x;
+}
+
+Tensor ppl_distances(const Tensor& pairs, const Detector& lpips_embedding, double epsilon, Device device) {
+  GF_CHECK(pairs.dim() == 4 && pairs.size(0) % 2 == 0 && pairs.size(0) > 0, "ppl_distances",
+           "image pairs must be [2n, C, H, W], got " << shape_str(pairs.shape()));
+  NoGradGuard ng;
+  const int64_t n = pairs.size(0) / 2;
+  // (img + 1) * (255 / 2): two float32 roundings, as the official.
+  const Tensor img = three_channels(((pairs.to(device) + 1.0) * 127.5));
+  const Tensor e = lpips_embedding(img);
+  GF_CHECK(e.dim() == 2 && e.size(0) == 2 * n, "ppl_distances",
+           "the embedding gave " << shape_str(e.shape()) << " for " << 2 * n << " images");
+  const Tensor diff = slice(e, 0, 0, n) - slice(e, 0, n, 2 * n);
+  return (sum(square(diff), {1}) / (epsilon * epsilon)).to(Device::cpu());
+}
+
+double filtered_mean(const std::vector<float>& dist) {
+  GF_CHECK(!dist.empty(), "filtered_mean", "no distances");
+  for (float d : dist)
+    if (std::isnan(d)) return std::numeric_limits<double>::quiet_NaN();
+  std::vector<float> sorted = dist;
+  std::sort(sorted.begin(), sorted.end());
+  // numpy's index arithmetic: q / 100 in float64 times (n - 1), then floor
+  // ('lower') or ceil ('higher').
+  const double last = double(sorted.size() - 1);
+  const float lo = sorted[size_t(std::floor(last * (1.0 / 100.0)))];
+  const float hi = sorted[size_t(std::ceil(last * (99.0 / 100.0)))];
+  double s = 0;
+  int64_t k = 0;
+  for (float d : dist)
+    if (lo <= d && d <= hi) {
+      s += double(d);
+      ++k;
+    }
+  return s / double(k);
+}
+
+double perceptual_path_length(const PathSampler& paths, const Detector& lpips_embedding, const PplSpec& spec,
+                              int64_t num_samples, gf::Generator& rng, const FeatureOptions& opt) {
+  GF_CHECK(paths && lpips_embedding, "perceptual_path_length", "needs a path sampler and the LPIPS embedding");
+  GF_CHECK(num_samples > 0 && spec.batch > 0, "perceptual_path_length", "num_samples and the batch must be positive");
+  NoGradGuard ng;
+  std::vector<float> dist;
+  dist.reserve(size_t(num_samples + spec.batch));
+  Progress progress(opt.progress, "ppl sampling", num_samples);
+  while (int64_t(dist.size()) < num_samples) {
+    const Tensor d = ppl_distances(paths(spec.batch, spec, rng), lpips_embedding, spec.epsilon, opt.device).to(DType::f32);
+    dist.insert(dist.end(), d.data<float>(), d.data<float>() + d.numel());
+    progress.update(std::min<int64_t>(int64_t(dist.size()), num_samples));
+  }
+  dist.resize(size_t(num_samples));
+  return filtered_mean(dist);
+}
+
+}  // namespace gf::metrics
