@@ -151,7 +151,23 @@ std::vector<std::string> parse_metric_list(const std::string& list) {
   return out;
 }
 
-MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
+namespace {
+
+// The real images a metric compares against (FID, KID, PR), in dataset order
+// and capped by ctx.max_items; none for IS and PPL. *capped: the cap cut some.
+std::vector<int64_t> metric_real_items(const Spec& s, const MetricContext& ctx, bool* capped) {
+  std::vector<int64_t> items;
+  if (!uses_reals(s.kind)) return items;
+  items = real_items(*ctx.dataset, s.keep_xflips, s.max_real);
+  const size_t uncapped = items.size();
+  if (ctx.max_items > 0 && int64_t(items.size()) > ctx.max_items) items.resize(size_t(ctx.max_items));
+  if (capped) *capped = items.size() < uncapped;
+  return items;
+}
+
+}  // namespace
+
+void check_metric(const std::string& name, const MetricContext& ctx) {
   const Spec& s = spec(name);
   GF_CHECK(ctx.generator && ctx.dataset, "calc_metric", name << " needs a generator and a dataset");
   switch (s.kind) {
@@ -165,27 +181,29 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
                name << " needs a generator with a mapping network (W): StyleGAN or StyleGAN2, not PGGAN");
       break;
   }
+  const bool reals = uses_reals(s.kind);
+  const int64_t num_gen = capped(s.num_gen, ctx.max_items);
+  const int64_t num_real = int64_t(metric_real_items(s, ctx, nullptr).size());
+  const int64_t least = min_items(s.kind);
+  GF_CHECK(num_gen >= least && (!reals || num_real >= least), "calc_metric",
+           name << " needs at least " << least << (s.kind == Kind::ppl ? " samples" : " generated")
+                << (reals ? " and " + std::to_string(least) + " real" : std::string())
+                << (s.kind == Kind::ppl ? "" : " images") << ", got " << num_gen
+                << (reals ? " and " + std::to_string(num_real) : std::string()));
+}
+
+MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
+  check_metric(name, ctx);
+  const Spec& s = spec(name);
   const auto t0 = std::chrono::steady_clock::now();
   MetricResult r;
   r.metric = name;
   r.num_gen = capped(s.num_gen, ctx.max_items);
-  r.capped = r.num_gen < s.num_gen;
+  bool real_capped = false;
+  const std::vector<int64_t> items = metric_real_items(s, ctx, &real_capped);  // the real images (FID, KID, PR)
+  r.num_real = int64_t(items.size());
+  r.capped = r.num_gen < s.num_gen || real_capped;
   gf::Generator rng(ctx.seed);
-  const bool reals = uses_reals(s.kind);
-  std::vector<int64_t> items;  // the real images (FID, KID, PR)
-  if (reals) {
-    items = real_items(*ctx.dataset, s.keep_xflips, s.max_real);
-    const size_t uncapped_real = items.size();
-    if (ctx.max_items > 0 && int64_t(items.size()) > ctx.max_items) items.resize(size_t(ctx.max_items));
-    r.num_real = int64_t(items.size());
-    r.capped = r.capped || items.size() < uncapped_real;
-  }
-  const int64_t least = min_items(s.kind);
-  GF_CHECK(r.num_gen >= least && (!reals || r.num_real >= least), "calc_metric",
-           name << " needs at least " << least << (s.kind == Kind::ppl ? " samples" : " generated")
-                << (reals ? " and " + std::to_string(least) + " real" : std::string())
-                << (s.kind == Kind::ppl ? "" : " images") << ", got " << r.num_gen
-                << (reals ? " and " + std::to_string(r.num_real) : std::string()));
   const std::string inception_key = std::string(kDetectorCodeVersion) + " " + ctx.detector_key;
   if (s.kind == Kind::fid) {
     std::vector<double> mu_real, sigma_real, mu_gen, sigma_gen;

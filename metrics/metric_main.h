@@ -92,6 +92,12 @@ struct MetricResult {
 // Throws gf::Error for an unknown name, a missing detector function or (PPL)
 // path sampler.
 MetricResult calc_metric(const std::string& name, const MetricContext& ctx);
+// What calc_metric checks before it runs: the detector and path sampler the
+// metric needs, and enough generated and real images for it (a KID of a
+// one-image dataset). The programs call it for every metric when they set up,
+// so such a run stops at once rather than at its first snapshot. Throws
+// gf::Error naming the metric.
+void check_metric(const std::string& name, const MetricContext& ctx);
 
 // The official jsonl line: results, metric, total_time, total_time_str
 // (train/report.h's format_duration, the official format_time),

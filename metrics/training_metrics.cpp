@@ -88,6 +88,7 @@ MetricContext metric_context(const MetricRequest& req, const MetricDetectors& de
   ctx.feature_opt.device = device;
   ctx.feature_opt.batch_size = detector_batch(device);
   ctx.log = std::move(log);
+  for (const std::string& m : req.names) check_metric(m, ctx);  // at set-up, not at the first snapshot
   return ctx;
 }
 

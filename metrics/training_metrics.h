@@ -48,7 +48,8 @@ MetricDetectors load_metric_detectors(const MetricRequest& req, Device device);
 // The context the programs evaluate in: the request's cache and cap, the
 // detectors' functions and keys, the detector batch for the device, the
 // generator's images and its PPL paths (empty for PGGAN: a PPL metric then
-// refuses it with one line, before anything runs).
+// refuses it with one line, before anything runs). Each requested metric is
+// checked (check_metric): a dataset too small for one is refused here.
 MetricContext metric_context(const MetricRequest& req, const MetricDetectors& detectors, const Dataset& dataset,
                              ImageGenerator generator, PathSampler paths, Device device, uint64_t seed,
                              std::function<void(const std::string&)> log);

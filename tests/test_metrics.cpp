@@ -24,6 +24,7 @@
 #include "metrics/perceptual_path_length.h"
 #include "metrics/precision_recall.h"
 #include "metrics/stats_cache.h"
+#include "metrics/training_metrics.h"
 #include "models/stylegan2/network_file.h"
 #include "tests/testing.h"
 #include "tests/vgg16_fixture.h"
@@ -931,4 +932,24 @@ TEST_CASE("PPL distances equal the official PPLSampler's (PyTorch reference)", "
       CHECK(std::abs(got32[i] - want[i]) <= (spec.epsilon > 1e-3 ? 1e-4 : 5e-2) * want[i]);
     }
   }
+}
+
+// A dataset too small for a metric is refused when the programs set up
+// (metric_context checks every requested metric), not at the first snapshot
+// after hours of training.
+TEST_CASE("check_metric refuses too few real images and missing detectors at set-up", "[metrics]") {
+  const auto one = small_dataset(1, false);
+  std::vector<std::string> lines;
+  MetricContext ctx = stand_in_context(*one, "", 0, lines);
+  ctx.generator = replay(*one);
+  CHECK_NOTHROW(check_metric("fid50k_full", ctx));  // one real image is enough for FID
+  CHECK_THROWS_WITH(check_metric("kid50k_full", ctx), Catch::Contains("needs at least 2 generated and 2 real images, got 50000 and 1"));
+  const auto two = small_dataset(2, false);
+  ctx.dataset = two.get();
+  CHECK_NOTHROW(check_metric("kid50k_full", ctx));
+  // Through the programs' set-up: a request without its detector stops there.
+  MetricRequest req;
+  req.names = {"kid50k_full"};
+  CHECK_THROWS_WITH(metric_context(req, MetricDetectors{}, *two, replay(*two), PathSampler{}, Device::cpu(), 0, {}),
+                    Catch::Contains("kid50k_full needs the Inception detector"));
 }
