@@ -354,7 +354,8 @@ int run(int argc, char** argv) {
 
   std::ostringstream desc;
   desc << ds->name() << "-" << setup.spec.cfg << (cond ? "-cond" : "") << (dopt.xflip ? "-mirror" : "");
-  if (args.has("freezed")) desc << "-freezed" << args.integer("freezed");  // as train.py's desc
+  // As train.py's desc; a checkpoint of a frozen run keeps the name.
+  if (args.has("freezed") || setup.D_kwargs.freeze_layers > 0) desc << "-freezed" << setup.D_kwargs.freeze_layers;
   const nlohmann::json options = {{"spec", to_json(setup.spec)},
                             {"G_kwargs", stylegan2::to_json(setup.G_kwargs)},
                             {"D_kwargs", stylegan2::to_json(setup.D_kwargs)},

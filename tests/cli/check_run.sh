@@ -5,7 +5,8 @@
 # --fresh DIR is removed first, so the run's output lands in a known, empty
 # place; every --expect pattern (grep -E) must match some line of the output,
 # no --reject pattern any line. Prints the output and then what failed, if
-# anything; exits 0 only when the program exited 0 and every check held.
+# anything; exits 0 only when the program exited 0 and every check held, and
+# 77 when the program exited 77 (skipped).
 expect_file=$(mktemp) || exit 2
 reject_file=$(mktemp) || exit 2
 out_file=$(mktemp) || exit 2
@@ -22,6 +23,9 @@ done
 "$@" > "$out_file" 2>&1
 rc=$?
 cat "$out_file"
+# 77: the program reports itself skipped (a missing optional tool, e.g. PyTorch);
+# gf_cli_test gives every test SKIP_RETURN_CODE 77.
+if [ "$rc" -eq 77 ]; then echo "check_run: skipped (exit status 77)"; exit 77; fi
 ok=0
 if [ "$rc" -ne 0 ]; then echo "check_run: FAILED: exit status $rc"; ok=1; fi
 while IFS= read -r re; do

@@ -17,7 +17,8 @@ set(GF_NONFINITE "[ -](nan|inf)( |$)")
 # gf_cli_test(name [FRESH dir...] [EXPECT ere...] [REJECT ere...]
 #             [FIXTURES_SETUP f] [FIXTURES_REQUIRED f...] COMMAND program args...):
 # passes when the program exits 0, some output line matches each EXPECT and
-# none matches a REJECT (tests/cli/check_run.sh); each FRESH folder is removed first.
+# none matches a REJECT (tests/cli/check_run.sh); each FRESH folder is removed
+# first. A program that exits 77 (a missing optional tool) is skipped.
 function(gf_cli_test name)
   cmake_parse_arguments(A "" "FIXTURES_SETUP" "FRESH;EXPECT;REJECT;FIXTURES_REQUIRED;COMMAND" ${ARGN})
   set(args)
@@ -31,7 +32,7 @@ function(gf_cli_test name)
     list(APPEND args --reject ${re})
   endforeach()
   add_test(NAME cpu.${name} COMMAND sh ${GF_CLI_DIR}/check_run.sh ${args} -- ${A_COMMAND})
-  set_tests_properties(cpu.${name} PROPERTIES LABELS cpu)
+  set_tests_properties(cpu.${name} PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
   if(A_FIXTURES_SETUP)
     set_tests_properties(cpu.${name} PROPERTIES FIXTURES_SETUP ${A_FIXTURES_SETUP})
   endif()
