@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <numeric>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sys/stat.h>
@@ -328,8 +329,9 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
 
   // Pass 2: decode into NCHW. Files are read in order (a zip is one stream)
   // and decoded in parallel a chunk at a time. A file that fails to decode is
-  // skipped and named, and under --max-images the next stand-in joins the
-  // end of the list in its place; a transparent one stops the run (image_io.h).
+  // skipped and named; under --max-images the next stand-in takes over its
+  // slot and is decoded in a later chunk, so the pixels never outgrow the
+  // size checked here. A transparent image stops the run (image_io.h).
   const size_t plane = static_cast<size_t>(res) * res, image_size = plane * channels;
   check_fits_in_memory(src.path, used.size(), res, channels, first);
   std::vector<uint8_t> pixels(used.size() * image_size);
@@ -338,26 +340,30 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   std::string transparent;
   size_t transparent_count = 0;
   constexpr size_t kChunk = 256;
-  for (size_t start = 0, count = 0; start < used.size(); start += count) {  // the list may grow as it goes
-    count = std::min(used.size() - start, kChunk);
+  std::vector<size_t> todo(used.size());  // slots to decode; a slot given a stand-in comes back
+  std::iota(todo.begin(), todo.end(), size_t(0));
+  for (size_t next = 0; next < todo.size();) {
+    const size_t count = std::min(todo.size() - next, kChunk);
     const int64_t n = static_cast<int64_t>(count);
-    std::vector<std::vector<uint8_t>> bytes(static_cast<size_t>(count));
-    std::vector<std::string> errors(static_cast<size_t>(count));
+    const size_t* slot = todo.data() + next;
+    std::vector<std::vector<uint8_t>> bytes(count);
+    std::vector<std::string> errors(count);
     for (int64_t k = 0; k < n; ++k) {
       try {
-        bytes[k] = src.read(src.names[used[start + k]]);
+        bytes[k] = src.read(src.names[used[slot[k]]]);
       } catch (const Error& e) {
         errors[k] = e.what();
       }
     }
-    std::vector<char> see_through(static_cast<size_t>(count), 0);
+    std::vector<char> see_through(count, 0);
 #pragma omp parallel for schedule(dynamic)
     for (int64_t k = 0; k < n; ++k) {
-      const size_t u = start + k;
+      const size_t u = slot[k];
       const std::string file = src.display(src.names[used[u]]);
       if (!errors[k].empty()) continue;  // not read
       try {
         ImageInfo info;
+        done[u] = Conversions{};
         const std::vector<uint8_t> hwc = decode_image(bytes[k].data(), bytes[k].size(), file, channels, &info, &done[u]);
         if (info.width != res || info.height != res) throw Error(file + ": image changed size between reads");
         uint8_t* dst = pixels.data() + u * image_size;
@@ -371,42 +377,56 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
         errors[k] = e.what();
       }
     }
+    std::vector<size_t> retry;
     for (int64_t k = 0; k < n; ++k) {
       if (see_through[k] && transparent_count++ == 0) transparent = errors[k];
       if (!see_through[k] && !errors[k].empty()) {
-        skip_reason[used[start + k]] = errors[k];
+        skip_reason[used[slot[k]]] = errors[k];
         if (!stand_ins.empty()) {
-          used.push_back(stand_ins.back());
+          used[slot[k]] = stand_ins.back();
           stand_ins.pop_back();
+          retry.push_back(slot[k]);
         }
       }
     }
-    pixels.resize(used.size() * image_size);
-    done.resize(used.size());
-    ok.resize(used.size(), 0);
+    next += count;
+    todo.insert(todo.end(), retry.begin(), retry.end());  // after `slot` is last used: insert may move it
   }
   if (transparent_count > 1) transparent += " (" + std::to_string(transparent_count - 1) + " more images have transparent pixels)";
   if (transparent_count > 0) throw Error(transparent);
 
-  // Stand-ins joined the list out of name order: put it back in order (a
-  // copy of the pixels, which only a --max-images subset with failed files
-  // makes).
+  // Stand-ins took their slots out of name order: put the slots back in
+  // order in place, following each cycle of the permutation with one image
+  // of scratch (a second buffer of pixels could pass the memory check's limit).
   if (!std::is_sorted(used.begin(), used.end())) {
-    std::vector<size_t> by_name(used.size());
-    for (size_t u = 0; u < used.size(); ++u) by_name[u] = u;
+    std::vector<size_t> by_name(used.size());  // position r takes slot by_name[r]
+    std::iota(by_name.begin(), by_name.end(), size_t(0));
     std::sort(by_name.begin(), by_name.end(), [&](size_t a, size_t b) { return used[a] < used[b]; });
-    std::vector<uint8_t> sorted(pixels.size());
+    std::vector<uint8_t> scratch(image_size);
+    std::vector<char> placed(used.size(), 0);
+    auto image = [&](size_t u) { return pixels.data() + u * image_size; };
+    for (size_t r = 0; r < by_name.size(); ++r) {
+      if (placed[r]) continue;
+      std::memcpy(scratch.data(), image(r), image_size);
+      for (size_t j = r;;) {
+        const size_t k = by_name[j];
+        placed[j] = 1;
+        if (k == r) {
+          std::memcpy(image(j), scratch.data(), image_size);
+          break;
+        }
+        std::memcpy(image(j), image(k), image_size);
+        j = k;
+      }
+    }
     std::vector<size_t> sorted_used(used.size());
     std::vector<Conversions> sorted_done(used.size());
     std::vector<char> sorted_ok(used.size());
     for (size_t r = 0; r < by_name.size(); ++r) {
-      const size_t u = by_name[r];
-      std::memcpy(sorted.data() + r * image_size, pixels.data() + u * image_size, image_size);
-      sorted_used[r] = used[u];
-      sorted_done[r] = done[u];
-      sorted_ok[r] = ok[u];
+      sorted_used[r] = used[by_name[r]];
+      sorted_done[r] = done[by_name[r]];
+      sorted_ok[r] = ok[by_name[r]];
     }
-    pixels = std::move(sorted);
     used = std::move(sorted_used);
     done = std::move(sorted_done);
     ok = std::move(sorted_ok);
