@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <sstream>
 
@@ -21,6 +22,12 @@ Tensor uniform_tensor(const Shape& s, uint64_t seed, double lo, double hi, DType
   std::vector<double> v(static_cast<size_t>(shape_numel(s)));
   for (auto& x : v) x = ud(rng);
   return Tensor::from_vector(v, s, t, d);
+}
+
+bool bit_equal(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
+  const Tensor ac = a.to(Device::cpu()), bc = b.to(Device::cpu());
+  return std::memcmp(ac.raw(), bc.raw(), size_t(ac.nbytes())) == 0;
 }
 
 Check allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {

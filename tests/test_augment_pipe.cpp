@@ -26,12 +26,7 @@ namespace {
 
 constexpr double kTol = 1e-4;  // float32 parity
 
-bool bit_equal(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
-  const Tensor ac = a.to(Device::cpu()), bc = b.to(Device::cpu());
-  return std::equal(static_cast<const char*>(ac.raw()), static_cast<const char*>(ac.raw()) + ac.nbytes(),
-                    static_cast<const char*>(bc.raw()));
-}
+using gf::test::bit_equal;
 
 AugmentPipe make_pipe(const std::string& name, float p) {
   AugmentPipe pipe(augpipe_spec(name));

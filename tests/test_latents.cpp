@@ -28,9 +28,7 @@ GeneratorConfig small_generator() {
   return c;
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
-}
+using gf::test::bit_equal;
 
 Tensor at(const Tensor& t, int64_t i) { return slice(t, 0, i, i + 1); }
 
@@ -50,12 +48,12 @@ TEST_CASE("latents: a seed's ws are its z through the mapping, and give G.forwar
   REQUIRE(ws.shape() == Shape{2, int64_t{G.num_ws()}, 8});
   gf::Generator rng(9);
   const Tensor z9 = seed_latent(rng, 8, Device::cpu());
-  REQUIRE(same_bits(at(ws, 1), G.mapping.forward(z9, Tensor(), 0.5)));
+  REQUIRE(bit_equal(at(ws, 1), G.mapping.forward(z9, Tensor(), 0.5)));
   SynthesisOptions so;
   so.noise_mode = NoiseMode::constant;
-  REQUIRE(same_bits(G.synthesis.forward(at(ws, 1), so), G.forward(z9, Tensor(), 0.5, std::nullopt, so)));
+  REQUIRE(bit_equal(G.synthesis.forward(at(ws, 1), so), G.forward(z9, Tensor(), 0.5, std::nullopt, so)));
   // A seed's ws do not depend on the other seeds of the run.
-  REQUIRE(same_bits(seed_ws(G, {9}, Tensor(), 0.5, Device::cpu()), at(ws, 1)));
+  REQUIRE(bit_equal(seed_ws(G, {9}, Tensor(), 0.5, Device::cpu()), at(ws, 1)));
 }
 
 TEST_CASE("latents: w files of [N, w_dim] broadcast to every layer; other shapes are one error", "[latents]") {
@@ -81,7 +79,7 @@ TEST_CASE("latents: style mixing takes exactly the chosen styles from the column
       for (int64_t s = 0; s < 5; ++s) {
         const Tensor& src = (s == 0 || s == 3) ? cols : rows;
         const int64_t k = (s == 0 || s == 3) ? c : r;
-        REQUIRE(same_bits(slice(at(mixed, r * 3 + c), 1, s, s + 1), slice(at(src, k), 1, s, s + 1)));
+        REQUIRE(bit_equal(slice(at(mixed, r * 3 + c), 1, s, s + 1), slice(at(src, k), 1, s, s + 1)));
       }
   REQUIRE_THROWS_WITH(style_mix(rows, cols, {5}), Catch::Contains("style 5 is outside [0, 5)"));
 }
@@ -103,8 +101,8 @@ TEST_CASE("latents: interpolation in W is exact at both ends and even between", 
   const Tensor a = test::random_tensor({1, 4, 3}, 1, DType::f32), b = test::random_tensor({1, 4, 3}, 2, DType::f32);
   const Tensor f = interpolate_ws(a, b, 5);
   REQUIRE(f.shape() == Shape{5, 4, 3});
-  REQUIRE(same_bits(at(f, 0), a));
-  REQUIRE(same_bits(at(f, 4), b));
+  REQUIRE(bit_equal(at(f, 0), a));
+  REQUIRE(bit_equal(at(f, 4), b));
   CHECK(test::allclose(at(f, 2), affine(add(a, b), 0.5, 0)).ok);
   CHECK(test::allclose(at(f, 1), add(affine(a, 0.75, 0), affine(b, 0.25, 0))).ok);
   REQUIRE_THROWS_WITH(interpolate_ws(a, b, 1), Catch::Contains("at least 2 frames"));

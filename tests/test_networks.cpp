@@ -44,9 +44,7 @@ bool all_finite(const Tensor& t) {
   return true;
 }
 
-bool bit_equal(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() && a.to_vector() == b.to_vector();
-}
+using gf::test::bit_equal;
 
 // The small configurations the expected name lists below are written for.
 DiscriminatorConfig small_d(int c_dim = 0) {

@@ -40,9 +40,7 @@ std::unique_ptr<perceptual::Vgg16> thin_vgg() {
   return std::make_unique<perceptual::Vgg16>(vc, init);
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw(), b.raw(), size_t(a.nbytes())) == 0;
-}
+using gf::test::bit_equal;
 
 }  // namespace
 
@@ -114,21 +112,21 @@ TEST_CASE("project leaves G's noise buffers as they were and replays its draws b
   }
   size_t k = 0;
   for (const auto& [name, t] : G.named_buffers())
-    if (name.find("noise_const") != std::string::npos) CHECK(same_bits(t, before[k++]));
+    if (name.find("noise_const") != std::string::npos) CHECK(bit_equal(t, before[k++]));
   // Step 0 has learning rate 0: w is still w_avg (of the same samples, seed
   // 123); steps 1 and 2 move it.
-  CHECK(same_bits(slice(a.w_steps, 0, 0, 1), stylegan2::w_stats(G, 64).w_avg.reshape({1, 8})));
-  CHECK_FALSE(same_bits(slice(a.w_steps, 0, 1, 2), slice(a.w_steps, 0, 2, 3)));
+  CHECK(bit_equal(slice(a.w_steps, 0, 0, 1), stylegan2::w_stats(G, 64).w_avg.reshape({1, 8})));
+  CHECK_FALSE(bit_equal(slice(a.w_steps, 0, 1, 2), slice(a.w_steps, 0, 2, 3)));
 
   // The recorded draws given back: the same projection, bit for bit; another seed differs.
   auto replay = DrawLog::replayer({dir.string()});
   stylegan2::ProjectorOptions other = opt;
   other.seed = 999;  // ignored: every draw comes from the log
   const stylegan2::Projection b = stylegan2::project(G, *vgg, target, other, replay.get());
-  CHECK(same_bits(a.w_steps, b.w_steps));
+  CHECK(bit_equal(a.w_steps, b.w_steps));
   CHECK(a.dist == b.dist);
   const stylegan2::Projection c = stylegan2::project(G, *vgg, target, other);
-  CHECK_FALSE(same_bits(a.w_steps, c.w_steps));
+  CHECK_FALSE(bit_equal(a.w_steps, c.w_steps));
   fs::remove_all(dir);
 
   const Tensor ws = stylegan2::projected_ws(a, 2, G.num_ws());

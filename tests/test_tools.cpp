@@ -45,9 +45,7 @@ int run_tool(const TempDir& dir, const std::string& args, std::string* log = nul
   return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
-}
+using gf::test::bit_equal;
 
 Tensor at(const Tensor& t, int64_t i) { return slice(t, 0, i, i + 1); }
 
@@ -98,7 +96,7 @@ TEST_CASE("tools: generate --z --c --raw is the in-process generator's output; d
   so.noise_mode = NoiseMode::constant;  // generate's default
   NoGradGuard ng;
   for (int64_t i = 0; i < 4; ++i) {
-    REQUIRE(same_bits(at(raw, i), nets.G->forward(at(z, i), at(c, i), 0.7, std::nullopt, so)));
+    REQUIRE(bit_equal(at(raw, i), nets.G->forward(at(z, i), at(c, i), 0.7, std::nullopt, so)));
     REQUIRE(fs::file_size(dir / ("png/img000" + std::to_string(i) + ".png")) > 0);
   }
 
@@ -108,16 +106,16 @@ TEST_CASE("tools: generate --z --c --raw is the in-process generator's output; d
   const Tensor logits = io::read_npy(dir / "logits.npy");
   REQUIRE(logits.shape() == Shape{4, 1});
   for (double v : logits.to_vector()) REQUIRE(std::isfinite(v));
-  REQUIRE(same_bits(logits, nets.D->forward(raw, c)));
+  REQUIRE(bit_equal(logits, nets.D->forward(raw, c)));
 
   // --batch 2: each pair is its own minibatch-stddev group.
   REQUIRE(run_tool(dir, "discriminate --network " + nets.bundle + " --images " + (dir / "raw.npy") + " --c " +
                             (dir / "c.npy") + " --batch 2 --out " + (dir / "logits2.npy"),
                    &log) == 0);
   const Tensor pairs = io::read_npy(dir / "logits2.npy");
-  REQUIRE(same_bits(slice(pairs, 0, 0, 2), nets.D->forward(slice(raw, 0, 0, 2), slice(c, 0, 0, 2))));
-  REQUIRE(same_bits(slice(pairs, 0, 2, 4), nets.D->forward(slice(raw, 0, 2, 4), slice(c, 0, 2, 4))));
-  REQUIRE_FALSE(same_bits(pairs, logits));  // other groups, other logits
+  REQUIRE(bit_equal(slice(pairs, 0, 0, 2), nets.D->forward(slice(raw, 0, 0, 2), slice(c, 0, 0, 2))));
+  REQUIRE(bit_equal(slice(pairs, 0, 2, 4), nets.D->forward(slice(raw, 0, 2, 4), slice(c, 0, 2, 4))));
+  REQUIRE_FALSE(bit_equal(pairs, logits));  // other groups, other logits
   // Passes of 3 images do not fill groups of 2.
   REQUIRE(run_tool(dir, "discriminate --network " + nets.bundle + " --images " + (dir / "raw.npy") + " --c " +
                             (dir / "c.npy") + " --batch 3 --out " + (dir / "logits3.npy"),
@@ -135,12 +133,12 @@ TEST_CASE("tools: export_weights writes the bundle's network alone; generate fro
   REQUIRE(generator_config_from_json(nlohmann::json::parse(g.metadata.at("G_kwargs"))).c_dim == 3);
   const io::TensorMap want = nets.G->state_dict();
   REQUIRE(g.tensors.size() == want.size());
-  for (const auto& [name, t] : want) REQUIRE(same_bits(g.tensors.at(name), t));
+  for (const auto& [name, t] : want) REQUIRE(bit_equal(g.tensors.at(name), t));
 
   REQUIRE(run_tool(dir, "export_weights --in " + nets.bundle + " --net D --out " + (dir / "D.bin")) == 0);
   const io::SafetensorsFile d = io::read_safetensors(dir / "D.bin");
   REQUIRE(d.metadata.at("network") == "D");
-  for (const auto& [name, t] : nets.D->state_dict()) REQUIRE(same_bits(d.tensors.at(name), t));
+  for (const auto& [name, t] : nets.D->state_dict()) REQUIRE(bit_equal(d.tensors.at(name), t));
 
   // --w of [N, w_dim]: broadcast to every layer, no truncation, same bits from either file.
   const Tensor w = test::random_tensor({2, 8}, 3, DType::f32);
@@ -154,7 +152,7 @@ TEST_CASE("tools: export_weights writes the bundle's network alone; generate fro
   so.noise_mode = NoiseMode::constant;
   NoGradGuard ng;
   const int nw = nets.G->num_ws();
-  REQUIRE(same_bits(at(raw, 1), nets.G->synthesis.forward(expand(at(w, 1).reshape({1, 1, 8}), {1, nw, 8}), so)));
+  REQUIRE(bit_equal(at(raw, 1), nets.G->synthesis.forward(expand(at(w, 1).reshape({1, 1, 8}), {1, nw, 8}), so)));
 
   // The bundle holds no G, and the output may not replace the input.
   REQUIRE(run_tool(dir, "export_weights --in " + nets.bundle + " --net G --out " + (dir / "G.bin"), &log) == 1);
@@ -171,15 +169,15 @@ TEST_CASE("tools: generate's --interp ends and mixing-grid cells are the seeds' 
   for (const char* seed : {"5", "9"})
     REQUIRE(run_tool(dir, gen + " --seeds " + seed + " --raw " + (dir / (std::string("seed") + seed + ".npy"))) == 0);
   const Tensor s5 = io::read_npy(dir / "seed5.npy"), s9 = io::read_npy(dir / "seed9.npy");
-  REQUIRE_FALSE(same_bits(s5, s9));
+  REQUIRE_FALSE(bit_equal(s5, s9));
 
   std::string log;
   REQUIRE(run_tool(dir, gen + " --interp 5,9 --frames 3 --raw " + (dir / "interp.npy"), &log) == 0);
   INFO(log);
   const Tensor f = io::read_npy(dir / "interp.npy");
   REQUIRE(f.shape() == Shape{3, 3, 8, 8});
-  REQUIRE(same_bits(at(f, 0), s5));
-  REQUIRE(same_bits(at(f, 2), s9));
+  REQUIRE(bit_equal(at(f, 0), s5));
+  REQUIRE(bit_equal(at(f, 2), s9));
   REQUIRE(fs::exists(dir / "png/frame0002.png"));
 
   // Every style from the column seed: the mixed cell is the column seed's image.
@@ -188,9 +186,9 @@ TEST_CASE("tools: generate's --interp ends and mixing-grid cells are the seeds' 
   const Tensor m = io::read_npy(dir / "mix.npy");
   REQUIRE(m.shape() == Shape{4, 3, 8, 8});
   for (double v : at(m, 0).to_vector()) REQUIRE(v == -1);  // the empty corner
-  REQUIRE(same_bits(at(m, 1), s9));
-  REQUIRE(same_bits(at(m, 2), s5));
-  REQUIRE(same_bits(at(m, 3), s9));
+  REQUIRE(bit_equal(at(m, 1), s9));
+  REQUIRE(bit_equal(at(m, 2), s5));
+  REQUIRE(bit_equal(at(m, 3), s9));
   REQUIRE(fs::file_size(dir / "png/grid.png") > 0);
 }
 

@@ -65,9 +65,7 @@ io::TensorMap everything(StyleGAN2Trainer& t) {
   return m;
 }
 
-bool bit_equal(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() && a.to_vector() == b.to_vector();
-}
+using gf::test::bit_equal;
 
 void require_same_state(const io::TensorMap& a, const io::TensorMap& b) {
   REQUIRE(a.size() == b.size());

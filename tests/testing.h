@@ -26,6 +26,10 @@ struct Check {
   double max_err = 0.0;  // max |a - b| / (atol + rtol * |b|) over elements; ok when <= 1
   std::string message;   // what failed, for INFO()
 };
+// The same dtype, shape and bytes (a and b may be on any device): "bit for
+// bit", where -0 is not 0 and a NaN equals the same NaN.
+bool bit_equal(const Tensor& a, const Tensor& b);
+
 // Elementwise |a - b| <= atol + rtol * |b| (a and b may be on any device).
 Check allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-6);
 

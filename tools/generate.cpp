@@ -57,7 +57,7 @@ Tensor synthesize_each(Generator& G, const Tensor& ws, const stylegan2::Synthesi
 // The official projected_w.npz: array 'w' [N, num_ws, w_dim] (float32, or
 // float64 converted), N >= 1.
 Tensor read_projected_w(const std::string& path, int num_ws, int w_dim) {
-  const std::map<std::string, Tensor> arrays = read_npz(path);
+  const std::map<std::string, Tensor> arrays = read_npz(path, {"w"});
   const auto it = arrays.find("w");
   if (it == arrays.end()) throw Error("--projected-w " + path + ": holds no array 'w' (as projector writes it)");
   const Tensor& w = it->second;

@@ -45,14 +45,6 @@ namespace {
 
 using namespace gf;
 
-// click's bool: 1/0, true/false, t/f, yes/no, y/n, on/off, any case.
-bool parse_bool(const std::string& flag, std::string v) {
-  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  if (v == "1" || v == "true" || v == "t" || v == "yes" || v == "y" || v == "on") return true;
-  if (v == "0" || v == "false" || v == "f" || v == "no" || v == "n" || v == "off") return false;
-  throw Error("--" + flag + " expects true or false, got '" + v + "'");
-}
-
 // The ffmpeg program on PATH, or "".
 std::string find_on_path(const std::string& program) {
   const char* path = std::getenv("PATH");
@@ -75,7 +67,8 @@ std::string find_on_path(const std::string& program) {
 std::vector<uint8_t> load_target(const std::string& path, int res, int channels) {
   const std::vector<uint8_t> bytes = io::read_input(path);
   ImageInfo info;
-  const std::vector<uint8_t> rgb = decode_image(bytes.data(), bytes.size(), path, 3, &info);
+  // As stored, as PIL's open(...).convert('RGB') reads it: no EXIF turn.
+  const std::vector<uint8_t> rgb = decode_image(bytes.data(), bytes.size(), path, 3, &info, nullptr, false);
   const int w = info.width, h = info.height, s = std::min(w, h);
   const int x0 = (w - s) / 2, y0 = (h - s) / 2;
   std::vector<uint8_t> square(size_t(s) * s * 3);
@@ -162,12 +155,16 @@ class VideoWriter {
     while (done < rgb.size()) {
       const ssize_t n = ::write(fd_, rgb.data() + done, rgb.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) finish();  // ffmpeg stopped reading: throws with its status
+      if (n <= 0) {  // ffmpeg stopped reading
+        finish();    // throws with its status when it failed
+        throw Error("ffmpeg stopped reading the frames of " + path_ + " and exited 0 (the video is incomplete)");
+      }
       done += size_t(n);
     }
   }
   // Ends the stream, waits for ffmpeg and renames its file into place.
   void finish() {
+    if (pid_ <= 0) throw Error("ffmpeg writing " + path_ + " has already ended");
     const int status = wait();
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
       throw Error("ffmpeg failed writing " + path_ + " (" +
@@ -179,6 +176,7 @@ class VideoWriter {
  private:
   int wait() {
     ::close(fd_);
+    fd_ = -1;
     int status = 0;
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
@@ -208,7 +206,7 @@ int run(int argc, char** argv) {
   }
   for (const char* f : {"network", "target", "vgg16", "outdir"})
     if (!args.has(f)) throw Error(std::string("--") + f + " is required (see --help)");
-  const bool save_video = parse_bool("save-video", args.str("save-video"));
+  const bool save_video = cli::parse_bool(args.str("save-video"), "save-video");
   std::string ffmpeg;
   if (save_video) {
     ffmpeg = find_on_path("ffmpeg");
@@ -235,12 +233,15 @@ int run(int argc, char** argv) {
     throw Error(net_path + " is conditional (c_dim " + std::to_string(cfg.c_dim) +
                 "); the projector maps z without labels, as the official one, and takes unconditional generators");
   const int res = cfg.img_resolution, channels = cfg.img_channels;
+  // Checked before the 10000 mapping samples: the VGG16's four pools need 16.
+  if (res < 16)
+    throw Error(net_path + " makes " + std::to_string(res) + "x" + std::to_string(res) +
+                " images; the projector's VGG16 needs at least 16x16");
   const std::vector<uint8_t> target = load_target(args.str("target"), res, channels);
   std::unique_ptr<perceptual::Vgg16> vgg = perceptual::load_vgg16(args.str("vgg16"));
   G->to(dev);
   vgg->to(dev);
   const std::string outdir = args.str("outdir");
-  io::create_folder(outdir, "--outdir");
   std::unique_ptr<DrawLog> log;
   if (args.has("record-draws")) log = DrawLog::recorder(args.str("record-draws"));
 
@@ -272,6 +273,13 @@ int run(int argc, char** argv) {
   const int num_ws = G->num_ws();
   const std::vector<uint8_t> target_rgb =
       channels == 3 ? target : to_rgb_bytes(to_chw(target, res, 1).reshape({1, 1, res, res}) / 127.5 - 1.0);
+  // The results first (the folder made only now, as the official script
+  // makes it after the projection): a video that fails loses nothing else.
+  io::create_folder(outdir, "--outdir");
+  save_image_grid(to_chw(target, res, channels).reshape({1, channels, res, res}) / 127.5 - 1.0, outdir + "/target.png", 1, 1);
+  const Tensor ws = stylegan2::projected_ws(p, opt.num_steps - 1, num_ws);
+  save_image_grid(G->synthesis.forward(ws.to(dev), so), outdir + "/proj.png", 1, 1);
+  save_npz(outdir + "/projected_w.npz", {{"w", ws}});
   if (save_video) {
     std::cout << "Saving optimization progress video \"" << outdir << "/proj.mp4\"" << std::endl;
     VideoWriter video(ffmpeg, outdir + "/proj.mp4", 2 * res, res);
@@ -286,10 +294,6 @@ int run(int argc, char** argv) {
     }
     video.finish();
   }
-  save_image_grid(to_chw(target, res, channels).reshape({1, channels, res, res}) / 127.5 - 1.0, outdir + "/target.png", 1, 1);
-  const Tensor ws = stylegan2::projected_ws(p, opt.num_steps - 1, num_ws);
-  save_image_grid(G->synthesis.forward(ws.to(dev), so), outdir + "/proj.png", 1, 1);
-  save_npz(outdir + "/projected_w.npz", {{"w", ws}});
   std::cout << "projector: wrote target.png, proj.png, projected_w.npz" << (save_video ? ", proj.mp4" : "") << " to "
             << outdir << std::endl;
   return 0;

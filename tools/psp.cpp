@@ -130,7 +130,8 @@ class Inputs {
       const std::string& name = files_.names[size_t(i + k)];
       const std::vector<uint8_t> bytes = files_.read(name);
       ImageInfo info;
-      const std::vector<uint8_t> hwc = decode_image(bytes.data(), bytes.size(), files_.display(name), c, &info);
+      // As pSp reads them (PIL.Image.open(...).convert), the EXIF orientation ignored.
+      const std::vector<uint8_t> hwc = decode_image(bytes.data(), bytes.size(), files_.display(name), c, &info, nullptr, false);
       // pSp's transform: Resize, ToTensor, Normalize, in float32 as torch does.
       psp::transform_image(hwc, info.width, info.height, c, s, false, c, out.data<float>() + k * c * s * s);
     }

@@ -137,6 +137,14 @@ Flag device(std::string name, std::string default_value, std::string help) {
   return f;
 }
 
+bool parse_bool(const std::string& text, const std::string& flag) {
+  std::string v = text;
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  if (v == "1" || v == "true" || v == "t" || v == "yes" || v == "y" || v == "on") return true;
+  if (v == "0" || v == "false" || v == "f" || v == "no" || v == "n" || v == "off") return false;
+  throw Error("--" + flag + " expects true or false, got '" + text + "'");
+}
+
 Device parse_device(const std::string& text, const std::string& flag) {
   Device d;
   try {

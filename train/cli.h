@@ -109,6 +109,9 @@ class Args {
 // (generate's --grid WxH). `flag` is named in the error, without dashes.
 long long parse_integer(const std::string& text, const std::string& flag, long long lo, long long hi);
 double parse_number(const std::string& text, const std::string& flag, Range range);
+// A boolean value as click's type=bool takes it (an official --save-video
+// true): 1/0, true/false, t/f, yes/no, y/n, on/off, any case.
+bool parse_bool(const std::string& text, const std::string& flag);
 // "cpu", "cuda", "cuda:N" (gf::Device::parse), refused unless this build and
 // machine can serve it.
 Device parse_device(const std::string& text, const std::string& flag);

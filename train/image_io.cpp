@@ -281,9 +281,9 @@ ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
 }
 
 std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::string& name, int channels,
-                                  ImageInfo* info_out, Conversions* done_out) {
+                                  ImageInfo* info_out, Conversions* done_out, bool upright) {
   GF_CHECK(channels == 1 || channels == 3, "decode_image", "channels must be 1 or 3, got " << channels);
-  const ImageInfo info = image_info(data, n, name);
+  ImageInfo info = image_info(data, n, name);
   if (channels < info.colour_channels())
     throw Error(name + ": is in colour, but grey was asked for (converting would lose the colour)");
   Conversions done;
@@ -349,9 +349,11 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     px.resize(pixels * channels);
     done.alpha_dropped = info.format != "GIF";  // stb gives every GIF an alpha channel; opaque, it was never there
   }
-  if (info.orientation != 1) {
+  if (info.orientation != 1 && upright) {
     px = orient(px, w, h, channels, info.orientation);
     done.oriented = true;
+  } else if (info.orientation >= 5) {  // image_info gave the turned size
+    std::swap(info.width, info.height);
   }
   if (info_out) *info_out = info;
   if (done_out) *done_out = done;

@@ -53,11 +53,15 @@ struct TransparentImageError : Error {
 // one stb_image does not read (WebP, TIFF, HEIF, ...).
 ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name);
 
-// Decodes to `channels` (1 or 3) interleaved HWC uint8, upright. A colour
-// image asked for as 1 channel throws gf::Error, and any pixel with alpha
-// below full TransparentImageError, naming the file. `done` (optional) receives the conversions made.
+// Decodes to `channels` (1 or 3) interleaved HWC uint8, upright (turned as
+// its EXIF orientation says), or as stored with upright false: what PIL's
+// Image.open(...).convert('RGB') gives, which ignores the orientation, for
+// the programs that read images as an official script does (projector, psp).
+// A colour image asked for as 1 channel throws gf::Error, and any pixel with
+// alpha below full TransparentImageError, naming the file. `done` (optional)
+// receives the conversions made; `info` the size as returned.
 std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::string& name, int channels,
-                                  ImageInfo* info = nullptr, Conversions* done = nullptr);
+                                  ImageInfo* info = nullptr, Conversions* done = nullptr, bool upright = true);
 
 // Reads an image file as float32 [1, C, H, W] in [-1, 1] (C = 1 for grey
 // files, else 3), the range the networks see: x / 127.5 - 1.

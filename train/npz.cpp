@@ -105,12 +105,18 @@ void save_npz(const std::string& path, const std::vector<std::pair<std::string, 
   }, "save_npz");
 }
 
-std::map<std::string, Tensor> read_npz(const std::string& path) {
+std::map<std::string, Tensor> read_npz(const std::string& path, const std::vector<std::string>& only) {
   std::map<std::string, Tensor> out;
+  auto wanted = [&](const std::string& name) {
+    if (only.empty()) return true;
+    for (const std::string& k : only)
+      if (name == k + ".npy") return true;
+    return false;
+  };
   try {
     ZipReader zip(path);
     for (const ZipReader::Entry& e : zip.entries()) {
-      if (e.is_dir()) continue;
+      if (e.is_dir() || !wanted(e.name)) continue;
       if (e.name.size() <= 4 || e.name.compare(e.name.size() - 4, 4, ".npy") != 0)
         throw Error("entry '" + e.name + "' is not a .npy array");
       if (!e.unreadable.empty()) throw Error("entry '" + e.name + "': " + e.unreadable);
@@ -122,7 +128,7 @@ std::map<std::string, Tensor> read_npz(const std::string& path) {
     // The zip reader's messages name the file already.
     throw Error("npz: " + (what.find(path) == std::string::npos ? path + ": " + what : what));
   }
-  if (out.empty()) throw Error("npz: " + path + ": holds no arrays");
+  if (out.empty() && only.empty()) throw Error("npz: " + path + ": holds no arrays");
   return out;
 }
 

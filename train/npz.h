@@ -19,11 +19,14 @@ namespace gf {
 // "..", an archive past 4 GiB (no zip64 here), or a failed write.
 void save_npz(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& arrays);
 
-// Every "<key>.npy" entry of an .npz (stored or deflated, so
+// The "<key>.npy" entries of an .npz (stored or deflated, so
 // numpy.savez_compressed's too), by key, as CPU tensors of the entry's dtype
-// (float32 or float64). Throws gf::Error "npz: <path>: <problem>" for a file
-// that is not a zip, a corrupt entry (CRC-32), an entry that is not such a
-// .npy, or an archive without arrays.
-std::map<std::string, Tensor> read_npz(const std::string& path);
+// (float32 or float64): every entry, or with `only` those keys alone, the
+// other entries left unread (an int64 'step' beside 'w' does not stop a
+// reader of 'w', as numpy.load(f)['w'] does not). Throws gf::Error "npz:
+// <path>: <problem>" for a file that is not a zip, a corrupt entry (CRC-32),
+// a read entry that is not such a .npy, or (without `only`) an archive
+// without arrays; with `only`, a key the archive lacks is absent from the map.
+std::map<std::string, Tensor> read_npz(const std::string& path, const std::vector<std::string>& only = {});
 
 }  // namespace gf
