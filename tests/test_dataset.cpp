@@ -744,6 +744,13 @@ TEST_CASE("EXIF orientation is applied as viewers apply it (PNG eXIf, JPEG APP1)
   const auto up = decode_image(data, png.size(), "o6.png", 1, nullptr, &done);
   CHECK(up == std::vector<uint8_t>{10, 0, 11, 1, 12, 2, 13, 3});  // rows of the upright 2x4 image
   CHECK(done.oriented);
+  // upright false (the projector and psp, reading as PIL's open does): as stored, and the stored size.
+  Conversions kept;
+  ImageInfo stored;
+  const auto raw = decode_image(data, png.size(), "o6.png", 1, &stored, &kept, false);
+  CHECK(raw == std::vector<uint8_t>{0, 1, 2, 3, 10, 11, 12, 13});
+  CHECK((stored.width == 4 && stored.height == 2));
+  CHECK_FALSE(kept.oriented);
 
   // A JPEG with an APP1 EXIF orientation 8 (to be turned 90 degrees counter-clockwise):
   // stored dark left, bright right; upright, bright on top.
