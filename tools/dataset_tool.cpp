@@ -344,7 +344,11 @@ void write_folder(const std::string& dest, const std::function<void(const std::f
   const std::string tmp = gf::io::temp_name(dest);
   fs::remove_all(tmp);
   gf::io::create_folder(tmp, "--dest");
-  for (int sig : {SIGINT, SIGTERM}) std::signal(sig, note_signal);
+  for (int sig : {SIGINT, SIGTERM}) {  // where the action is the default: an ignored signal stays ignored
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) == 0 && !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL)
+      std::signal(sig, note_signal);
+  }
   try {
     body([&](const std::string& name, const std::string& bytes) {
       const fs::path p = fs::path(tmp) / name;
@@ -400,7 +404,8 @@ int run(int argc, char** argv) {
   if (transform.kind == "center-crop-wide" && *transform.height > *transform.width)
     throw Error("--transform center-crop-wide needs --height <= --width (the image is pasted into a width x width square)");
 
-  const std::string dest = args.str("dest");
+  std::string dest = args.str("dest");
+  while (dest.size() > 1 && dest.back() == '/') dest.pop_back();  // "out/": the folder out, built beside it
   const bool to_zip = file_ext(dest) == "zip";
   std::error_code ec;
   if (to_zip) {

@@ -33,12 +33,12 @@ dataset_tool_official(mnist mnist/train-images-idx3-ubyte.gz --max-images 5)
 
 # center-crop-wide 32x24 skips d.png (20 wide) and e.PNG (crop 21 high): the
 # names keep the source index, as the official loop counts every image. The
-# --dest folder exists and is empty: the dataset takes its place.
+# --dest folder exists and is empty (given as "skips/"): the dataset takes its place.
 gf_cli_test(dataset_tool_skips_keep_index FIXTURES_REQUIRED dataset_tool_sources
             EXPECT "^dataset_tool: 3 images of 32x32 RGB, labelled; 2 skipped by center-crop-wide$"
             COMMAND sh -c "d=${_dt}/skips && rm -rf $d && mkdir -p $d && \
-${_dt_bin} --source ${_dt}/src/colour --dest $d --transform center-crop-wide --width 32 --height 24 && \
-test \"$(cd $d && find . -type f | sort | paste -sd ' ' -)\" = \
+${_dt_bin} --source ${_dt}/src/colour --dest $d/ --transform center-crop-wide --width 32 --height 24 && \
+test -z \"$(ls ${_dt} | grep tmp)\" && test \"$(cd $d && find . -type f | sort | paste -sd ' ' -)\" = \
 './00000/img00000000.png ./00000/img00000003.png ./00000/img00000004.png ./dataset.json'")
 
 # A .zip holds the same files, byte for byte, as the folder output; the MNIST
