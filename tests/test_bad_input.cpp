@@ -88,7 +88,7 @@ std::vector<Program> programs() {
   std::vector<Program> p;
   for (const char* n :
        {"train_stylegan", "train_pggan", "train_psp", "generate", "discriminate", "export_weights", "inspect_weights",
-        "calc_metrics", "projector"})
+        "calc_metrics", "projector", "dataset_tool"})
     p.push_back({n, kBin + "/" + n, kBin + "/" + n + " --help"});
   for (const char* n : {"psp encode", "psp mix"}) {
     const std::string cmd = kBin + "/psp " + std::string(n).substr(4);
@@ -140,6 +140,8 @@ const Row kTable[] = {
     {"calc_metrics", "mirror", "2"},         {"calc_metrics", "seed", "4294967296"},
     {"projector", "num-steps", "0"},         {"projector", "num-steps", "1000001"},
     {"projector", "seed", "-1"},             {"projector", "seed", "4294967296"},
+    {"dataset_tool", "max-images", "0"},     {"dataset_tool", "max-images", "-1"},
+    {"dataset_tool", "width", "0"},          {"dataset_tool", "height", "16385"},
     {"train_stylegan", "tick", "-1"},        {"train_stylegan", "seed", "-1"},
     {"train_stylegan", "seed", "4294967296"}, {"train_stylegan", "seed", "18446744073709551615"},
     {"train_stylegan", "max-images", "-2"},  {"train_stylegan", "max-images", "0"},
@@ -389,6 +391,8 @@ TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what 
                                            "perceptual_reference.py", "pydeps.py", "interrupts.py",
                                            "output_folder.py", "augment_reference.py", "inception_reference.py",
                                            "vgg16_reference.py"};
+  // Tools that need NumPy (and Pillow) but not PyTorch.
+  const std::set<std::string> no_torch = {"dataset_tool_reference.py"};
   int tools = 0;
   for (const auto& e : fs::directory_iterator(kSource + "/tools")) {
     const std::string name = e.path().filename().string();
@@ -400,7 +404,7 @@ TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what 
     CHECK(r.code == 1);
     CHECK(r.lines() == 1);
     CHECK(r.out.rfind(e.path().stem().string() + ": error: needs ", 0) == 0);
-    CHECK(r.out.find("PyTorch") != std::string::npos);
+    CHECK(r.out.find(no_torch.count(name) ? "NumPy" : "PyTorch") != std::string::npos);
     CHECK(r.out.find("scripts/install_deps.sh --torch") != std::string::npos);
   }
   CHECK(tools >= 6);
@@ -569,6 +573,8 @@ TEST_CASE("no program writes an output over one of its inputs", "[bad_input]") {
   gf::io::save_npy(latents, gf::zeros({1, 3, 32, 32}));  // psp --images that sits where psp writes its latents
   const std::string target_png = (base / "out/target.png").string();  // projector --target where it writes target.png
   fs::copy_file(kSource + "/tests/data/z_2x16.npy", target_png);
+  const std::string data_zip = (base / "data.zip").string();  // dataset_tool --source and --dest
+  fs::copy_file(net, data_zip);
   const std::string gen = kBin + "/generate --network " + net + " --outdir " + (base / "gen").string();
   const std::string dis = kBin + "/discriminate --network " + net;
   const struct {
@@ -586,6 +592,8 @@ TEST_CASE("no program writes an output over one of its inputs", "[bad_input]") {
       {kBin + "/projector --save-video false --network " + net + " --vgg16 " + net + " --target " + target_png + " --outdir " +
            (base / "out").string(),
        target_png, "projector: error: --outdir " + (base / "out").string() + ": " + target_png + " is the --target file"},
+      {kBin + "/dataset_tool --source " + data_zip + " --dest " + data_zip, data_zip,
+       "dataset_tool: error: --dest " + data_zip + " is the --source file"},
       // No file named: refused before the work, not at the rename after it.
       {gen + " --seeds 0 --raw ''", net, "generate: error: --raw is empty; give a file name"},
       {gen + " --seeds 0 --raw " + (base / "out").string(), net, "generate: error: --raw " + (base / "out").string() + ": a folder"},

@@ -31,6 +31,9 @@ CASES = [("down", (49, 31), (16, 16)), ("up", (5, 9), (17, 13)), ("wide", (40, 2
 # negative lobes make the 8-bit clipping matter).
 LANCZOS_CASES = [("lanczos_down", (36, 36), (24, 24)), ("lanczos_up", (7, 7), (32, 32)),
                  ("lanczos_odd", (29, 23), (11, 17)), ("lanczos_strong", (53, 53), (9, 9))]
+# Box: whole and fractional reductions (taps on an output's edge), upscaling.
+BOX_CASES = [("box_exact", (32, 32), (8, 8)), ("box_down", (37, 23), (16, 16)), ("box_up", (5, 7), (16, 16)),
+             ("box_odd", (29, 23), (11, 17))]
 
 
 def main():
@@ -43,11 +46,12 @@ def main():
         res = np.asarray(Image.fromarray(img).resize((ow, oh), Image.BILINEAR))
         t[name + ".in"] = torch.from_numpy(img.astype(np.float32))
         t[name + ".out"] = torch.from_numpy(res.astype(np.float32))
-    for name, (w, h), (ow, oh) in LANCZOS_CASES:
-        img = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
-        res = np.asarray(Image.fromarray(img).resize((ow, oh), Image.LANCZOS))
-        t[name + ".in"] = torch.from_numpy(img.astype(np.float32))
-        t[name + ".out"] = torch.from_numpy(res.astype(np.float32))
+    for cases, resample in ((LANCZOS_CASES, Image.LANCZOS), (BOX_CASES, Image.BOX)):
+        for name, (w, h), (ow, oh) in cases:
+            img = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+            res = np.asarray(Image.fromarray(img).resize((ow, oh), resample))
+            t[name + ".in"] = torch.from_numpy(img.astype(np.float32))
+            t[name + ".out"] = torch.from_numpy(res.astype(np.float32))
     n = write_safetensors(out, t, {"generator": "tools/make_pil_resize_golden.py", "pillow": PIL.__version__})
     print(f"wrote {len(t)} tensors, {n} bytes to {out}")
 

@@ -501,32 +501,13 @@ uint32_t be32(const std::vector<uint8_t>& b, size_t at) {
 }
 
 std::unique_ptr<Dataset> open_fashion_mnist(const DatasetOptions& opt) {
-  const std::string img_path = opt.fashion_mnist_dir + "/train-images-idx3-ubyte.gz";
-  const std::string lbl_path = opt.fashion_mnist_dir + "/train-labels-idx1-ubyte.gz";
   if (!fashion_mnist_installed(opt.fashion_mnist_dir))
     throw Error(opt.fashion_mnist_dir + ": Fashion-MNIST not found (install dataset-fashion-mnist, or pass --data)");
-  const std::vector<uint8_t> img = read_gzip_file(img_path), lbl = read_gzip_file(lbl_path);
-  // IDX: big-endian magic (0x0803: ubyte, 3 dims; 0x0801: ubyte, 1 dim), then the dims.
-  if (img.size() < 16 || be32(img, 0) != 0x00000803) throw Error(img_path + ": not an IDX image file");
-  if (lbl.size() < 8 || be32(lbl, 0) != 0x00000801) throw Error(lbl_path + ": not an IDX label file");
-  const size_t n = be32(img, 4), rows = be32(img, 8), cols = be32(img, 12);
-  if (rows != 28 || cols != 28) throw Error(img_path + ": expected 28x28 images");
-  if (img.size() != 16 + n * rows * cols) throw Error(img_path + ": size does not match its header");
-  if (be32(lbl, 4) != n || lbl.size() != 8 + n)
-    throw Error(lbl_path + ": label count does not match " + img_path);
-
-  // Zero padding to 32x32, the nearest power of two (0 maps to -1, the background).
-  constexpr int res = 32, pad = (res - 28) / 2;
-  std::vector<uint8_t> pixels(n * res * res, 0);
-  std::vector<int64_t> labels(n);
-  for (size_t i = 0; i < n; ++i) {
-    for (size_t y = 0; y < rows; ++y)
-      std::memcpy(&pixels[(i * res + y + pad) * res + pad], &img[16 + (i * rows + y) * cols], cols);
-    if (lbl[8 + i] >= 10) throw Error(lbl_path + ": label " + std::to_string(lbl[8 + i]) + " out of range");
-    labels[i] = lbl[8 + i];
-  }
+  IdxImages idx = read_idx_images(opt.fashion_mnist_dir + "/train-images-idx3-ubyte.gz",
+                                  opt.fashion_mnist_dir + "/train-labels-idx1-ubyte.gz");
+  std::vector<int64_t> labels(idx.labels.begin(), idx.labels.end());
   if (!opt.use_labels) labels.clear();
-  return std::make_unique<Dataset>("fashion-mnist", res, 1, std::move(pixels), std::move(labels), opt);
+  return std::make_unique<Dataset>("fashion-mnist", IdxImages::kRes, 1, std::move(idx.pixels), std::move(labels), opt);
 }
 
 }  // namespace
@@ -616,6 +597,31 @@ Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device
   return {images.to(device), labels.to(device)};
 }
 
+IdxImages read_idx_images(const std::string& img_path, const std::string& lbl_path) {
+  const std::vector<uint8_t> img = read_gzip_file(img_path), lbl = read_gzip_file(lbl_path);
+  // IDX: big-endian magic (0x0803: ubyte, 3 dims; 0x0801: ubyte, 1 dim), then the dims.
+  if (img.size() < 16 || be32(img, 0) != 0x00000803) throw Error(img_path + ": not an IDX image file");
+  if (lbl.size() < 8 || be32(lbl, 0) != 0x00000801) throw Error(lbl_path + ": not an IDX label file");
+  const size_t n = be32(img, 4), rows = be32(img, 8), cols = be32(img, 12);
+  if (rows != 28 || cols != 28) throw Error(img_path + ": expected 28x28 images");
+  if (img.size() != 16 + n * rows * cols) throw Error(img_path + ": size does not match its header");
+  if (be32(lbl, 4) != n || lbl.size() != 8 + n)
+    throw Error(lbl_path + ": label count does not match " + img_path);
+
+  // Zero padding to 32x32, the nearest power of two (0 maps to -1, the background).
+  constexpr size_t res = IdxImages::kRes, pad = (res - 28) / 2;
+  IdxImages out;
+  out.pixels.assign(n * res * res, 0);
+  out.labels.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t y = 0; y < rows; ++y)
+      std::memcpy(&out.pixels[(i * res + y + pad) * res + pad], &img[16 + (i * rows + y) * cols], cols);
+    if (lbl[8 + i] >= 10) throw Error(lbl_path + ": label " + std::to_string(lbl[8 + i]) + " out of range");
+    out.labels[i] = lbl[8 + i];
+  }
+  return out;
+}
+
 bool fashion_mnist_installed(const std::string& dir) {
   return fs::exists(dir + "/train-images-idx3-ubyte.gz") && fs::exists(dir + "/train-labels-idx1-ubyte.gz");
 }
@@ -623,7 +629,7 @@ bool fashion_mnist_installed(const std::string& dir) {
 ImageFiles open_image_files(const std::string& path) {
   if (!fs::is_directory(path) && !fs::exists(path)) throw Error(path + ": no such file or folder");
   const Source src = fs::is_directory(path) ? folder_source(path) : zip_source(path);
-  return ImageFiles{src.path, src.names, src.unlisted, src.read};
+  return ImageFiles{src.path, src.names, src.unlisted, src.read, src.exists};
 }
 
 std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOptions& opt) {

@@ -26,6 +26,19 @@ inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mni
 // Whether its training split is there.
 bool fashion_mnist_installed(const std::string& dir = kFashionMnistDir);
 
+// MNIST's IDX files (train-images-idx3-ubyte.gz and its labels file, gzip'd;
+// Fashion-MNIST's are the same): 28x28 grey images padded with zeros to
+// 32x32, the nearest power of two, as the official dataset_tool.py pads them.
+struct IdxImages {
+  static constexpr int kRes = 32;
+  std::vector<uint8_t> pixels;  // [n, 32, 32]
+  std::vector<uint8_t> labels;  // [n], classes 0-9
+  size_t size() const { return labels.size(); }
+};
+// Throws gf::Error naming the file: not gzip'd IDX ubyte, images not 28x28,
+// counts that disagree, a label above 9.
+IdxImages read_idx_images(const std::string& images_gz, const std::string& labels_gz);
+
 // dataset.json class indices are below this: the one-hot conditioning has
 // (largest index + 1) entries, and ImageNet-21k has 21841 classes.
 inline constexpr int64_t kMaxClasses = 65536;
@@ -92,6 +105,7 @@ struct ImageFiles {
   // or encryption, a broken link in a folder): name, why.
   std::vector<std::pair<std::string, std::string>> unlisted;
   std::function<std::vector<uint8_t>(const std::string&)> read;
+  std::function<bool(const std::string&)> exists;  // a file of that name (dataset.json, which names omits)
   std::string display(const std::string& name) const { return path + "/" + name; }
 };
 ImageFiles open_image_files(const std::string& path);

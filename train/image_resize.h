@@ -6,7 +6,9 @@
 // fixed point, the horizontal pass first, each pass rounded to 8 bits.
 // resize_lanczos_pil is the same with PIL's Image.LANCZOS filter (a sinc
 // windowed by a sinc, support 3), which the official projector.py resizes its
-// target with.
+// target with. resize_box_pil is PIL's Image.BOX (each output pixel the
+// area-weighted mean of the input pixels it covers, support 0.5), one of the
+// official dataset_tool.py's two --resize-filter choices.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -18,5 +20,7 @@ std::vector<uint8_t> resize_bilinear_pil(const std::vector<uint8_t>& hwc, int in
                                          int out_w, int out_h);
 std::vector<uint8_t> resize_lanczos_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels,
                                         int out_w, int out_h);
+std::vector<uint8_t> resize_box_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels, int out_w,
+                                    int out_h);
 
 }  // namespace gf

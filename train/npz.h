@@ -15,8 +15,9 @@ namespace gf {
 // Writes the arrays (float32 or float64, any device) as stored (uncompressed)
 // entries "<key>.npy", in the given order, each the bytes numpy.save writes,
 // as numpy.savez does. The file appears atomically (temporary name, then
-// rename). Throws gf::Error on an empty or repeated key, a key with '/' or
-// "..", an archive past 4 GiB (no zip64 here), or a failed write.
+// rename), with zip64 records past 4 GiB as numpy's zipfile writes them.
+// Throws gf::Error on an empty or repeated key, a key with '/' or "..", or a
+// failed write.
 void save_npz(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& arrays);
 
 // The "<key>.npy" entries of an .npz (stored or deflated, so

@@ -1,0 +1,101 @@
+# dataset_tool (included from CMakeLists.txt; helpers in helpers.cmake).
+# Sources written by tools/dataset_tool_reference.py --make-sources (NumPy and
+# Pillow: skipped without them): colour images of odd, non-square sizes with
+# labels, grey ones, a mixed-size folder, and an MNIST-style IDX pair.
+add_dependencies(gf_tests dataset_tool)
+set(_dt ${CMAKE_BINARY_DIR}/test_dataset_tool)
+set(_dt_ref "'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/dataset_tool_reference.py")
+set(_dt_bin $<TARGET_FILE:dataset_tool>)
+gf_cli_test(dataset_tool_sources FRESH ${_dt} FIXTURES_SETUP dataset_tool_sources
+            COMMAND sh -c "'${GF_PYTHON3}' -c 'import PIL, numpy' 2>/dev/null || exit 77 && \
+${_dt_ref} --make-sources ${_dt}/src")
+set_tests_properties(cpu.dataset_tool_sources PROPERTIES SKIP_RETURN_CODE 77)
+
+# Against the official semantics (tools/dataset_tool_reference.py): every
+# PNG's pixels and dataset.json's bytes, per transform and filter.
+# dataset_tool_official(name source-subfolder flags...)
+function(dataset_tool_official name src)
+  string(REPLACE ";" " " flags "${ARGN}")
+  gf_cli_test(dataset_tool_official_${name} FIXTURES_REQUIRED dataset_tool_sources
+              EXPECT "^dataset_tool_reference: [0-9]+ images, pixels and dataset.json equal$"
+              COMMAND sh -c "rm -rf ${_dt}/${name} && ${_dt_bin} --source ${_dt}/src/${src} --dest ${_dt}/${name} ${flags} && \
+${_dt_ref} --source ${_dt}/src/${src} --ours ${_dt}/${name} ${flags}")
+endfunction()
+dataset_tool_official(scale colour --width 32 --height 32)
+dataset_tool_official(crop colour --transform center-crop --width 32 --height 32)
+dataset_tool_official(crop_box colour --transform center-crop --width 16 --height 16 --resize-filter box)
+dataset_tool_official(wide colour --transform center-crop-wide --width 32 --height 24)
+dataset_tool_official(wide_box colour --transform center-crop-wide --width 32 --height 16 --resize-filter box)
+dataset_tool_official(max_images colour --transform center-crop --width 16 --height 16 --max-images 2)
+dataset_tool_official(grey_crop grey --transform center-crop --width 16 --height 16)
+dataset_tool_official(grey_scale grey --width 16 --height 16 --resize-filter box)
+dataset_tool_official(mnist mnist/train-images-idx3-ubyte.gz --max-images 5)
+
+# center-crop-wide 32x24 skips d.png (20 wide) and e.PNG (crop 21 high): the
+# names keep the source index, as the official loop counts every image. The
+# --dest folder exists and is empty (given as "skips/"): the dataset takes its place.
+gf_cli_test(dataset_tool_skips_keep_index FIXTURES_REQUIRED dataset_tool_sources
+            EXPECT "^dataset_tool: 3 images of 32x32 RGB, labelled; 2 skipped by center-crop-wide$"
+            COMMAND sh -c "d=${_dt}/skips && rm -rf $d && mkdir -p $d && \
+${_dt_bin} --source ${_dt}/src/colour --dest $d/ --transform center-crop-wide --width 32 --height 24 && \
+test -z \"$(ls ${_dt} | grep tmp)\" && test \"$(cd $d && find . -type f | sort | paste -sd ' ' -)\" = \
+'./00000/img00000000.png ./00000/img00000003.png ./00000/img00000004.png ./dataset.json'")
+
+# A .zip holds the same files, byte for byte, as the folder output; the MNIST
+# zip is read back by the reference too.
+gf_cli_test(dataset_tool_zip_equals_folder FIXTURES_REQUIRED dataset_tool_sources
+            EXPECT "^same 6 files$" "^dataset_tool_reference: 5 images, pixels and dataset.json equal$"
+            COMMAND sh -c "d=${_dt}/zip && rm -rf $d && \
+${_dt_bin} --source ${_dt}/src/colour --dest $d/folder --transform center-crop --width 16 --height 16 && \
+${_dt_bin} --source ${_dt}/src/colour --dest $d/sub/data.zip --transform center-crop --width 16 --height 16 && \
+'${GF_PYTHON3}' -c \"import os, sys, zipfile
+z = zipfile.ZipFile('$d/sub/data.zip')
+assert all(i.compress_type == zipfile.ZIP_STORED for i in z.infolist())
+names = sorted(z.namelist())
+files = sorted(os.path.relpath(os.path.join(r, f), '$d/folder') for r, _, fs in os.walk('$d/folder') for f in fs)
+assert names == files, (names, files)
+assert all(z.read(n) == open(os.path.join('$d/folder', n), 'rb').read() for n in names)
+print('same', len(names), 'files')\" && \
+${_dt_bin} --source ${_dt}/src/mnist/train-images-idx3-ubyte.gz --dest $d/mnist.zip --max-images 5 && \
+${_dt_ref} --source ${_dt}/src/mnist/train-images-idx3-ubyte.gz --ours $d/mnist.zip --max-images 5 && \
+test -z \"$(ls -a $d/sub | grep tmp)\"")
+
+# Alpha, as the trainer's decoding (train/image_io.h): opaque everywhere is
+# dropped (the pixels are the RGB ones), a transparent pixel is refused.
+gf_cli_test(dataset_tool_alpha FIXTURES_REQUIRED dataset_tool_sources
+            EXPECT "^dataset_tool: 1 images of 32x32 RGB, no labels$" "^alpha dropped$"
+            COMMAND sh -c "d=${_dt}/alpha && rm -rf $d && ${_dt_bin} --source ${_dt}/src/opaque --dest $d && \
+'${GF_PYTHON3}' -c \"import numpy as np, PIL.Image as I
+a = np.array(I.open('${_dt}/src/opaque/a.png'))
+b = np.array(I.open('$d/00000/img00000000.png'))
+assert b.shape == (32, 32, 3) and np.array_equal(a[..., :3], b)
+print('alpha dropped')\" && \
+sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: .*/transparent/a.png: has transparent pixels' \
+${_dt_bin} --source ${_dt}/src/transparent --dest $d.zip && test ! -e $d.zip")
+
+# Bad input: one line each, and no dataset (nor a temporary) left behind.
+gf_expect_error(dataset_tool_missing_source "^dataset_tool: error: --source .*/nowhere: no such file or folder$" ""
+                ${_dt_bin} --source ${_dt}/nowhere --dest ${_dt}/never)
+gf_expect_error(dataset_tool_dest_not_empty "^dataset_tool: error: --dest folder .*/src must be empty$" dataset_tool_sources
+                ${_dt_bin} --source ${_dt}/src/mnist/train-images-idx3-ubyte.gz --dest ${_dt}/src)
+gf_expect_error(dataset_tool_not_square "^dataset_tool: error: images must be square after scale and crop, got 40x30 \\(from g1.png\\): " dataset_tool_sources
+                ${_dt_bin} --source ${_dt}/src/grey --dest ${_dt}/never)
+gf_expect_error(dataset_tool_not_power_of_two "^dataset_tool: error: image width/height after scale and crop must be a power of two, got 24 " dataset_tool_sources
+                ${_dt_bin} --source ${_dt}/src/colour --dest ${_dt}/never --transform center-crop --width 24 --height 24)
+gf_expect_error(dataset_tool_unknown_transform "^dataset_tool: error: --transform must be center-crop or center-crop-wide, got 'crop'$" ""
+                ${_dt_bin} --source ${_dt}/src/colour --dest ${_dt}/never --transform crop --width 32 --height 32)
+gf_expect_error(dataset_tool_crop_needs_size "^dataset_tool: error: --transform center-crop needs --width and --height$" ""
+                ${_dt_bin} --source ${_dt}/src/colour --dest ${_dt}/never --transform center-crop)
+gf_cli_test(dataset_tool_mixed_sizes FIXTURES_REQUIRED dataset_tool_sources
+            COMMAND sh -c "rm -rf ${_dt}/mixed_out && \
+sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: image 00000/img00000001.png \\(from b.png\\) is 16x16 RGB, but 00000/img00000000.png \\(from a.png\\) is 32x32 RGB: ' \
+${_dt_bin} --source ${_dt}/src/mixed --dest ${_dt}/mixed_out && \
+sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: image 00000/img00000001.png' \
+${_dt_bin} --source ${_dt}/src/mixed --dest ${_dt}/mixed_out.zip && \
+test ! -e ${_dt}/mixed_out && test ! -e ${_dt}/mixed_out.zip && test -z \"$(ls ${_dt} | grep tmp)\"")
+gf_cli_test(dataset_tool_lmdb_cifar
+            COMMAND sh -c "d=${_dt}_unsupported && rm -rf $d && mkdir -p $d/cat_lmdb && touch $d/cifar-10-python.tar.gz && \
+sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: --source .*/cat_lmdb: LSUN lmdb folders are not supported. ' \
+${_dt_bin} --source $d/cat_lmdb --dest $d/out && \
+sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: --source .*/cifar-10-python.tar.gz: CIFAR-10 pickles are not supported. ' \
+${_dt_bin} --source $d/cifar-10-python.tar.gz --dest $d/out && test ! -e $d/out")

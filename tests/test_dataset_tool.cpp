@@ -1,0 +1,130 @@
+// dataset_tool's output, read back by the training loader (train/dataset.h):
+// the pixels are the source's, centre-cropped and resized with PIL's
+// filters (train/image_resize.h), in source order, with the source's labels;
+// a .zip gives the same dataset as a folder; MNIST's IDX files give the
+// Fashion-MNIST images the trainer pads itself. (The comparison with the
+// official semantics in NumPy and PIL is tests/cli/dataset_tool.cmake.)
+// GF_BIN_DIR comes from tests/cli/bad_input.cmake.
+#include <catch2/catch.hpp>
+#include <stb_image_write.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "train/dataset.h"
+#include "train/image_resize.h"
+
+using namespace gf;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kBin = GF_BIN_DIR;
+
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& tag) {
+    path = fs::temp_directory_path() / ("gf_test_" + tag + "_" + std::to_string(::getpid()));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+int run(const std::string& command) {
+  const int st = std::system(("OMP_NUM_THREADS=1 " + command + " > /dev/null").c_str());
+  return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+struct Source {
+  int w, h;
+  std::vector<uint8_t> px;  // HWC RGB
+};
+
+// The official center-crop: the square of the short side, centred with integer division.
+std::vector<uint8_t> center_crop(const Source& s) {
+  const int c = std::min(s.w, s.h), top = (s.h - c) / 2, left = (s.w - c) / 2;
+  std::vector<uint8_t> out;
+  for (int y = 0; y < c; ++y)
+    for (int x = 0; x < c; ++x)
+      for (int k = 0; k < 3; ++k) out.push_back(s.px[(size_t(top + y) * s.w + left + x) * 3 + k]);
+  return out;
+}
+
+// Item i of ds as HWC.
+std::vector<uint8_t> hwc(const Dataset& ds, int64_t i) {
+  const int r = ds.resolution(), c = ds.channels();
+  std::vector<uint8_t> chw(size_t(c) * r * r), out(chw.size());
+  ds.image(i, chw.data());
+  for (int k = 0; k < c; ++k)
+    for (int p = 0; p < r * r; ++p) out[size_t(p) * c + k] = chw[size_t(k) * r * r + p];
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("dataset_tool's folder and zip read back by the loader: cropped, resized pixels and labels",
+          "[dataset_tool]") {
+  TempDir dir("dataset_tool");
+  const fs::path src = dir.path / "photos";
+  fs::create_directories(src / "more");
+  // Non-square photos of odd sizes, in source order (sorted names), and their classes.
+  const std::vector<std::pair<std::string, std::pair<int, int>>> files = {
+      {"a.png", {40, 30}}, {"b.png", {31, 53}}, {"more/c.png", {64, 47}}};
+  const std::vector<int> classes = {2, 0, 1};
+  std::vector<Source> sources;
+  uint32_t state = 7;
+  for (const auto& [name, wh] : files) {
+    Source s{wh.first, wh.second, {}};
+    for (int i = 0; i < s.w * s.h * 3; ++i) s.px.push_back(uint8_t((state = state * 1664525u + 1013904223u) >> 24));
+    REQUIRE(stbi_write_png((src / name).c_str(), s.w, s.h, 3, s.px.data(), s.w * 3));
+    sources.push_back(std::move(s));
+  }
+  std::ofstream(src / "dataset.json") << R"({"labels": [["a.png", 2], ["b.png", 0], ["more/c.png", 1]]})";
+
+  const std::string cmd = kBin + "/dataset_tool --source " + src.string() + " --transform center-crop --width 16 --height 16";
+  REQUIRE(run(cmd + " --dest " + (dir.path / "out").string()) == 0);
+  REQUIRE(run(cmd + " --dest " + (dir.path / "out.zip").string()) == 0);
+  DatasetOptions opt;
+  opt.use_labels = true;
+  for (const std::string out : {"out", "out.zip"}) {
+    INFO(out);
+    const auto ds = open_dataset((dir.path / out).string(), opt);
+    REQUIRE(ds->size() == 3);
+    REQUIRE(ds->resolution() == 16);
+    REQUIRE(ds->channels() == 3);
+    for (int64_t i = 0; i < 3; ++i) {
+      const Source& s = sources[size_t(i)];
+      const int c = std::min(s.w, s.h);
+      CHECK(hwc(*ds, i) == resize_lanczos_pil(center_crop(s), c, c, 3, 16, 16));
+      CHECK(ds->label(i) == classes[size_t(i)]);
+    }
+  }
+  // A source without dataset.json: the loader finds "labels": null, no classes.
+  fs::remove(src / "dataset.json");
+  REQUIRE(run(cmd + " --resize-filter box --dest " + (dir.path / "unlabelled").string()) == 0);
+  const auto ds = open_dataset((dir.path / "unlabelled").string());
+  CHECK_FALSE(ds->has_labels());
+  const int c = std::min(sources[1].w, sources[1].h);
+  CHECK(hwc(*ds, 1) == resize_box_pil(center_crop(sources[1]), c, c, 3, 16, 16));
+}
+
+TEST_CASE("dataset_tool on Fashion-MNIST's IDX files gives the images and classes the trainer reads",
+          "[dataset_tool][fashion-mnist]") {
+  TempDir dir("dataset_tool_mnist");
+  const std::string out = (dir.path / "fm.zip").string();
+  REQUIRE(run(kBin + "/dataset_tool --source " + std::string(kFashionMnistDir) +
+              "/train-images-idx3-ubyte.gz --max-images 20 --dest " + out) == 0);
+  DatasetOptions opt;
+  opt.use_labels = true;
+  const auto got = open_dataset(out, opt), want = open_dataset("", opt);
+  REQUIRE(got->size() == 20);
+  REQUIRE(got->resolution() == 32);
+  REQUIRE(got->channels() == 1);
+  for (int64_t i = 0; i < 20; ++i) {
+    CHECK(hwc(*got, i) == hwc(*want, i));
+    CHECK(got->label(i) == want->label(i));
+  }
+}

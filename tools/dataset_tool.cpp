@@ -1,0 +1,437 @@
+// dataset_tool: the official StyleGAN2-ADA dataset_tool.py as a ganforge
+// program. Turns a folder or .zip of images (any sizes) or MNIST's IDX files
+// into a dataset train_stylegan takes: square, power-of-two PNGs named
+// NNNNN/imgNNNNNNNN.png by source index, in a folder or a stored .zip, with
+// dataset.json labels.
+//
+// As the official tool: sources in sorted name order (a folder's by path
+// components, as pathlib sorts; a zip's by stored name), the files whose
+// extension is an image format's, labels from the source's dataset.json by
+// relative name; --max-images takes the first N; the transforms' integer
+// crop arithmetic and PIL's resize filters (train/image_resize.h); the first
+// written image fixes the size and channels; the output index counts every
+// source image, skipped ones included (center-crop-wide skips images that
+// are too small), so names may have gaps; "labels" is null when any written
+// image has none.
+// Where this differs, and why (README "Preparing a dataset"):
+//  - decoding is train/'s (stb_image, train/image_io.h), not PIL's: alpha
+//    that is opaque everywhere is dropped and transparent images are
+//    refused (the official tool writes RGBA and then refuses it, or
+//    garbles it under a crop), palettes expand to their colours (the
+//    official writes the palette indices as grey), 16 bits round to 8, EXIF
+//    orientation is applied; JPEG pixels may differ from libjpeg's by a few
+//    levels. Extensions are those stb_image reads; a file of a format PIL
+//    reads and stb_image does not (WebP, TIFF, ...) is refused, since
+//    leaving it out would shift every later index;
+//  - grey images stay grey under center-crop and center-crop-wide (the
+//    official tool fails on them: PIL.Image.fromarray(grey, 'RGB') raises);
+//  - a source without images, or a run that skips them all, is refused
+//    rather than written as an empty dataset; --max-images 0 is refused
+//    (the official tool writes one image for it);
+//  - LSUN lmdb folders and the CIFAR-10 tarball are not read: refused with
+//    one line saying so;
+//  - the output appears whole or not at all: a .zip is written to a
+//    temporary name and renamed, a folder is built as "<dest>.<pid>.tmp" and
+//    renamed (onto an empty --dest folder); PNGs are stb_image_write's
+//    (compressed; the pixels are what matter).
+#include <signal.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stb_image_write.h>
+
+#include "engine/error.h"
+#include "engine/io/atomic_file.h"
+#include "train/cli.h"
+#include "train/dataset.h"
+#include "train/image_io.h"
+#include "train/image_resize.h"
+#include "train/zip_writer.h"
+
+namespace fs = std::filesystem;
+using gf::Error;
+using json = nlohmann::ordered_json;  // labels are written back in the order they were read
+
+namespace {
+
+constexpr int kMaxSide = 16384;  // --width, --height: a canvas of 16384^2 x 3 is 768 MiB
+
+struct Image {
+  int w = 0, h = 0, c = 0;
+  std::vector<uint8_t> px;  // HWC
+};
+
+// The source's images in the official order, each read on demand.
+struct Source {
+  std::vector<std::string> names;  // for messages: relative names, or "MNIST image i"
+  std::function<Image(size_t)> read;
+  std::vector<std::optional<json>> labels;  // per image; nullopt: none
+};
+
+std::string lower(std::string s) {
+  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The official file_ext: the text after the last '.' of the whole name.
+std::string file_ext(const std::string& name) {
+  const size_t dot = name.rfind('.');
+  return dot == std::string::npos ? name : name.substr(dot + 1);
+}
+
+// What stb_image reads, by extension (PIL's names for these formats).
+bool is_image_ext(const std::string& name) {
+  static const char* kExt[] = {"png", "jpg", "jpeg", "bmp", "tga", "gif", "psd", "hdr", "pic", "pnm", "ppm", "pgm"};
+  const std::string e = lower(file_ext(name));
+  return std::any_of(std::begin(kExt), std::end(kExt), [&](const char* x) { return e == x; });
+}
+
+// Formats PIL reads (so the official tool converts them) that stb_image does not.
+bool is_pil_only_ext(const std::string& name) {
+  static const char* kExt[] = {"webp", "tif", "tiff", "jp2", "j2k", "jpx", "jpc", "j2c", "jpf", "jpe", "jfif",
+                               "ico", "icns", "cur", "dds", "pcx", "dcx", "sgi", "rgb", "rgba", "bw", "ras",
+                               "xbm", "xpm", "pbm", "apng", "blp", "eps", "ps", "fli", "flc", "im", "msp",
+                               "mpo", "pcd", "pxr", "gbr", "ftc", "ftu", "fit", "fits", "palm", "pdf", "wmf", "emf"};
+  const std::string e = lower(file_ext(name));
+  return std::any_of(std::begin(kExt), std::end(kExt), [&](const char* x) { return e == x; });
+}
+
+// pathlib's order: by '/'-separated parts, so "a/b.png" comes before "a.png".
+bool by_parts(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i <= a.size() && j <= b.size()) {
+    const size_t ai = std::min(a.find('/', i), a.size()), bj = std::min(b.find('/', j), b.size());
+    const int c = a.compare(i, ai - i, b, j, bj - j);
+    if (c != 0) return c < 0;
+    if (ai == a.size() || bj == b.size()) return ai == a.size() && bj != b.size();
+    i = ai + 1, j = bj + 1;
+  }
+  return false;
+}
+
+// dataset.json's "labels" by name (later pairs win, as the official dict does); empty without the file.
+std::map<std::string, json> read_labels(const gf::ImageFiles& files) {
+  std::map<std::string, json> out;
+  if (!files.exists("dataset.json")) return out;
+  const std::string where = files.display("dataset.json");
+  const std::vector<uint8_t> bytes = files.read("dataset.json");
+  const json j = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("labels"))
+    throw Error(where + ": not a dataset.json (a JSON object with \"labels\")");
+  if (j["labels"].is_null()) return out;
+  if (!j["labels"].is_array()) throw Error(where + ": \"labels\" must be a list of [name, label] pairs or null");
+  for (const json& pair : j["labels"]) {
+    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string())
+      throw Error(where + ": every label must be a [name, label] pair, got " + pair.dump());
+    out[pair[0].get<std::string>()] = pair[1];
+  }
+  return out;
+}
+
+Source open_images(const std::string& path, int64_t max_images) {
+  gf::ImageFiles files = gf::open_image_files(path);
+  for (const auto& [name, why] : files.unlisted)
+    if (is_image_ext(name)) throw Error(files.display(name) + ": cannot be read (" + why + ")");
+  std::vector<std::string> names;
+  for (const std::string& n : files.names) {
+    if (is_pil_only_ext(n))
+      throw Error(files.display(n) + ": a ." + lower(file_ext(n)) +
+                  " file, which the official tool converts and ganforge cannot read (stb_image): "
+                  "convert it to PNG or move it out of --source");
+    if (is_image_ext(n)) names.push_back(n);
+  }
+  if (fs::is_directory(path)) std::stable_sort(names.begin(), names.end(), by_parts);
+  if (names.empty()) throw Error("--source " + path + ": no images (png jpg jpeg bmp tga gif psd hdr pic pnm ppm pgm)");
+  if (int64_t(names.size()) > max_images) names.resize(size_t(max_images));
+  const std::map<std::string, json> by_name = read_labels(files);
+  Source src;
+  src.names = names;
+  for (const std::string& n : names) {
+    const auto it = by_name.find(n);
+    src.labels.push_back(it == by_name.end() || it->second.is_null() ? std::nullopt : std::optional<json>(it->second));
+  }
+  src.read = [files, names](size_t i) {
+    const std::vector<uint8_t> bytes = files.read(names[i]);
+    const std::string shown = files.display(names[i]);
+    const gf::ImageInfo info = gf::image_info(bytes.data(), bytes.size(), shown);
+    Image img;
+    img.c = info.colour_channels();
+    img.px = gf::decode_image(bytes.data(), bytes.size(), shown, img.c, nullptr, nullptr);
+    img.w = info.width;
+    img.h = info.height;
+    return img;
+  };
+  return src;
+}
+
+Source open_mnist(const std::string& images_gz, int64_t max_images) {
+  const std::string labels_gz = (fs::path(images_gz).parent_path() / "train-labels-idx1-ubyte.gz").string();
+  auto idx = std::make_shared<gf::IdxImages>(gf::read_idx_images(images_gz, labels_gz));
+  const size_t n = std::min(idx->size(), size_t(max_images));
+  if (n == 0) throw Error("--source " + images_gz + ": no images");
+  Source src;
+  for (size_t i = 0; i < n; ++i) {
+    src.names.push_back("MNIST image " + std::to_string(i));
+    src.labels.push_back(json(int(idx->labels[i])));
+  }
+  src.read = [idx](size_t i) {
+    constexpr int r = gf::IdxImages::kRes;
+    const uint8_t* p = idx->pixels.data() + i * r * r;
+    return Image{r, r, 1, std::vector<uint8_t>(p, p + r * r)};
+  };
+  return src;
+}
+
+// The official open_dataset's dispatch on the --source name.
+Source open_source(std::string source, int64_t max_images) {
+  std::error_code ec;
+  if (fs::is_directory(source, ec)) {
+    while (source.size() > 1 && source.back() == '/') source.pop_back();
+    if ((source.size() >= 5 && source.compare(source.size() - 5, 5, "_lmdb") == 0) ||
+        fs::exists(fs::path(source) / "data.mdb", ec))
+      throw Error("--source " + source + ": LSUN lmdb folders are not supported; export the images to a folder "
+                  "or .zip first (e.g. the official dataset_tool.py with --dest out.zip) and pass that");
+    return open_images(source, max_images);
+  }
+  if (!fs::exists(source, ec)) throw Error("--source " + source + ": no such file or folder");
+  const std::string base = fs::path(source).filename().string();
+  if (base == "cifar-10-python.tar.gz")
+    throw Error("--source " + source + ": CIFAR-10 pickles are not supported; convert them with the official "
+                "dataset_tool.py (--dest cifar10.zip) and pass that .zip");
+  if (base == "train-images-idx3-ubyte.gz") return open_mnist(source, max_images);
+  if (file_ext(source) == "zip") return open_images(source, max_images);
+  throw Error("--source " + source + ": not a folder, a .zip of images or MNIST's train-images-idx3-ubyte.gz");
+}
+
+// ---- transforms (the official make_transform) ----
+
+using Resize = std::vector<uint8_t> (*)(const std::vector<uint8_t>&, int, int, int, int, int);
+
+Image resized(const Image& img, int w, int h, Resize resize) {
+  if (w == img.w && h == img.h) return img;  // PIL's resize to the same size is a copy
+  return Image{w, h, img.c, resize(img.px, img.w, img.h, img.c, w, h)};
+}
+
+// Rows [top, top + rows) and columns [left, left + cols).
+Image cropped(const Image& img, int top, int rows, int left, int cols) {
+  Image out{cols, rows, img.c, std::vector<uint8_t>(size_t(rows) * cols * img.c)};
+  for (int y = 0; y < rows; ++y)
+    std::memcpy(&out.px[size_t(y) * cols * img.c], &img.px[(size_t(top + y) * img.w + left) * img.c],
+                size_t(cols) * img.c);
+  return out;
+}
+
+struct Transform {
+  std::string kind;  // "", "center-crop", "center-crop-wide"
+  std::optional<int> width, height;
+  Resize resize = gf::resize_lanczos_pil;
+
+  // The image to write, or nullopt when the transform drops it.
+  std::optional<Image> operator()(const Image& img) const {
+    if (kind.empty()) return resized(img, width.value_or(img.w), height.value_or(img.h), resize);
+    const int W = *width, H = *height;
+    if (kind == "center-crop") {
+      // (h - crop) and (h + crop) have the same parity: exactly crop rows.
+      const int crop = std::min(img.w, img.h);
+      return resized(cropped(img, (img.h - crop) / 2, crop, (img.w - crop) / 2, crop), W, H, resize);
+    }
+    // center-crop-wide: numpy's round (half to even) of width * h / w.
+    const int ch = int(std::nearbyint(double(int64_t(W) * img.h) / img.w));
+    if (img.w < W || ch < H) return std::nullopt;
+    const Image strip = resized(cropped(img, (img.h - ch) / 2, ch, 0, img.w), W, H, resize);
+    Image canvas{W, W, img.c, std::vector<uint8_t>(size_t(W) * W * img.c, 0)};
+    std::memcpy(&canvas.px[size_t((W - H) / 2) * W * img.c], strip.px.data(), strip.px.size());
+    return canvas;
+  }
+};
+
+// ---- output ----
+
+// Python's json.dumps of a value read by json.load (", " and ": ", ASCII).
+std::string py_dumps(const json& j) {
+  if (j.is_array()) {
+    std::string s = "[";
+    for (size_t i = 0; i < j.size(); ++i) s += (i ? ", " : "") + py_dumps(j[i]);
+    return s + "]";
+  }
+  if (j.is_object()) {
+    std::string s = "{";
+    bool first = true;
+    for (const auto& it : j.items()) {
+      s += (first ? "" : ", ") + json(it.key()).dump(-1, ' ', true) + ": " + py_dumps(it.value());
+      first = false;
+    }
+    return s + "}";
+  }
+  return j.dump(-1, ' ', true);
+}
+
+std::string png_bytes(const Image& img) {
+  std::string out;
+  auto append = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append(static_cast<char*>(data), size_t(size)); };
+  if (!stbi_write_png_to_func(append, &out, img.w, img.h, img.c, img.px.data(), img.w * img.c))
+    throw Error("cannot encode a " + std::to_string(img.w) + "x" + std::to_string(img.h) + " PNG");
+  return out;
+}
+
+volatile std::sig_atomic_t g_signal = 0;
+void note_signal(int sig) { g_signal = sig; }
+
+// Converts every image and hands each file (name, bytes) to put; returns the count written.
+size_t convert(const Source& src, const Transform& transform,
+               const std::function<void(const std::string&, const std::string&)>& put) {
+  std::optional<Image> first;
+  std::string first_name;
+  std::vector<std::pair<std::string, std::optional<json>>> labels;
+  for (size_t idx = 0; idx < src.names.size(); ++idx) {
+    if (g_signal) throw Error("interrupted");
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%08zu", idx);
+    const std::string archive_name = std::string(buf, 5) + "/img" + buf + ".png";
+    const std::optional<Image> img = transform(src.read(idx));
+    if (!img) continue;  // center-crop-wide drops images narrower or shorter than the output
+    const std::string from = " (from " + src.names[idx] + ")";
+    if (!first) {
+      if (img->w != img->h)
+        throw Error("images must be square after scale and crop, got " + std::to_string(img->w) + "x" +
+                    std::to_string(img->h) + from + ": give --width and --height, or --transform center-crop");
+      if ((img->w & (img->w - 1)) != 0)
+        throw Error("image width/height after scale and crop must be a power of two, got " + std::to_string(img->w) +
+                    from + ": give --width and --height");
+      first = Image{img->w, img->h, img->c, {}};
+      first_name = archive_name + from;
+    } else if (img->w != first->w || img->h != first->h || img->c != first->c) {
+      auto attrs = [](const Image& i) {
+        return std::to_string(i.w) + "x" + std::to_string(i.h) + (i.c == 1 ? " grey" : " RGB");
+      };
+      throw Error("image " + archive_name + from + " is " + attrs(*img) + ", but " + first_name + " is " +
+                  attrs(*first) + ": all images must be alike after scale and crop");
+    }
+    put(archive_name, png_bytes(*img));
+    labels.emplace_back(archive_name, src.labels[idx]);
+  }
+  if (!first) throw Error("every image was skipped by --transform " + transform.kind + " (narrower than --width or "
+                          "shorter than --height once cropped): nothing to write");
+  const bool all = std::all_of(labels.begin(), labels.end(), [](const auto& l) { return l.second.has_value(); });
+  std::string meta = "{\"labels\": ";
+  if (!all) {
+    meta += "null";
+  } else {
+    meta += "[";
+    for (size_t i = 0; i < labels.size(); ++i)
+      meta += (i ? ", [" : "[") + json(labels[i].first).dump() + ", " + py_dumps(*labels[i].second) + "]";
+    meta += "]";
+  }
+  put("dataset.json", meta + "}");
+  std::cout << "dataset_tool: " << labels.size() << " images of " << first->w << "x" << first->h
+            << (first->c == 1 ? " grey" : " RGB") << (all ? ", labelled" : ", no labels");
+  if (labels.size() < src.names.size()) std::cout << "; " << src.names.size() - labels.size() << " skipped by " << transform.kind;
+  std::cout << "\n";
+  return labels.size();
+}
+
+// A folder dataset, built in "<dest>.<pid>.tmp" and renamed to dest; removed on failure or SIGINT/SIGTERM.
+void write_folder(const std::string& dest, const std::function<void(const std::function<void(const std::string&, const std::string&)>&)>& body) {
+  const std::string tmp = gf::io::temp_name(dest);
+  fs::remove_all(tmp);
+  gf::io::create_folder(tmp, "--dest");
+  for (int sig : {SIGINT, SIGTERM}) {  // where the action is the default: an ignored signal stays ignored
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) == 0 && !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL)
+      std::signal(sig, note_signal);
+  }
+  try {
+    body([&](const std::string& name, const std::string& bytes) {
+      const fs::path p = fs::path(tmp) / name;
+      fs::create_directories(p.parent_path());
+      std::ofstream f(p, std::ios::binary);
+      f.write(bytes.data(), std::streamsize(bytes.size()));
+      f.close();
+      if (!f) throw Error("cannot write " + p.string() + ": " + std::strerror(errno));
+    });
+    std::error_code ec;
+    fs::rename(tmp, dest, ec);  // onto an empty folder, as rename(2) allows
+    if (ec) throw Error("cannot rename " + tmp + " to " + dest + ": " + ec.message());
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(tmp, ignored);
+    if (g_signal) {
+      std::signal(g_signal, SIG_DFL);
+      std::raise(g_signal);
+    }
+    throw;
+  }
+}
+
+int run(int argc, char** argv) {
+  namespace cli = gf::cli;
+  cli::Args args(argc, argv, "dataset_tool",
+                 "Convert a folder or .zip of images, or MNIST, into a dataset for train_stylegan, as the official "
+                 "StyleGAN2-ADA dataset_tool.py.",
+                 {{"source", "PATH", "", "a folder or .zip of images (with dataset.json labels), or MNIST's train-images-idx3-ubyte.gz (required)"},
+                  {"dest", "PATH", "", "the output: a folder (empty or new) or a .zip (required)"},
+                  cli::integer("max-images", "N", "", "only the first N source images (default: all)", 1, cli::kInt64Max),
+                  {"resize-filter", "FILTER", "lanczos", "PIL's resize filter: lanczos or box"},
+                  {"transform", "MODE", "", "center-crop or center-crop-wide (default: scale only)"},
+                  cli::integer("width", "W", "", "output width", 1, kMaxSide),
+                  cli::integer("height", "H", "", "output height", 1, kMaxSide)});
+  if (args.help()) {
+    std::cout << args.usage();
+    return 0;
+  }
+  if (!args.has("source")) throw Error("--source is required (see --help)");
+  if (!args.has("dest") || args.str("dest").empty()) throw Error("--dest is required and must not be empty (see --help)");
+  Transform transform;
+  transform.kind = args.str("transform");
+  if (transform.kind != "" && transform.kind != "center-crop" && transform.kind != "center-crop-wide")
+    throw Error("--transform must be center-crop or center-crop-wide, got '" + transform.kind + "'");
+  const std::string filter = args.str("resize-filter");
+  if (filter != "lanczos" && filter != "box") throw Error("--resize-filter must be lanczos or box, got '" + filter + "'");
+  transform.resize = filter == "box" ? gf::resize_box_pil : gf::resize_lanczos_pil;
+  if (args.has("width")) transform.width = int(args.integer("width"));
+  if (args.has("height")) transform.height = int(args.integer("height"));
+  if (!transform.kind.empty() && !(transform.width && transform.height))
+    throw Error("--transform " + transform.kind + " needs --width and --height");
+  if (transform.kind == "center-crop-wide" && *transform.height > *transform.width)
+    throw Error("--transform center-crop-wide needs --height <= --width (the image is pasted into a width x width square)");
+
+  std::string dest = args.str("dest");
+  while (dest.size() > 1 && dest.back() == '/') dest.pop_back();  // "out/": the folder out, built beside it
+  const bool to_zip = file_ext(dest) == "zip";
+  std::error_code ec;
+  if (to_zip) {
+    cli::check_output_file(args, "dest", {"source"});
+  } else {
+    cli::check_not_in_input_folder(args, "--dest", dest, {"source"});
+    if (fs::exists(dest, ec) && !fs::is_directory(dest, ec)) throw Error("--dest " + dest + ": not a folder");
+    if (fs::is_directory(dest, ec) && !fs::is_empty(dest, ec)) throw Error("--dest folder " + dest + " must be empty");
+    gf::io::check_parent_folder(dest, "--dest");
+  }
+  const int64_t max_images = args.has("max-images") ? args.integer("max-images") : cli::kInt64Max;
+  const Source src = open_source(args.str("source"), max_images);
+
+  if (to_zip) {
+    gf::io::create_parent_folder(dest, "--dest");
+    gf::io::write_atomic(dest, [&](std::ostream& f) {
+      gf::ZipWriter zip(f, "--dest " + dest);
+      convert(src, transform, [&](const std::string& name, const std::string& bytes) { zip.add(name, bytes.data(), bytes.size()); });
+      zip.finish();
+    }, "--dest");
+  } else {
+    write_folder(dest, [&](const auto& put) { convert(src, transform, put); });
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return gf::cli::run_main("dataset_tool", [&] { return run(argc, argv); }); }

@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""The official StyleGAN2-ADA dataset_tool.py's semantics in NumPy and PIL,
+written from its rules (not its code), to check tools/dataset_tool.cpp: the
+same source (a folder of images with dataset.json labels, or MNIST's IDX
+files) converted by both must give the same PNG pixels, the same names and a
+byte-equal dataset.json.
+
+Official: a folder's images in pathlib's order (by path parts), those of
+--max-images first; the plain scale to --width/--height (PIL resize, keeps
+grey as grey); center-crop (the square of the short side, centred with
+integer division); center-crop-wide (crop height round(width*h/w), half to
+even; images narrower than width or with a crop shorter than height skipped;
+pasted into a black width x width square); PIL's LANCZOS or BOX; output index
+counting skipped images; dataset.json as json.dumps writes it.
+One change, as the C++ program documents: under the two crops a grey image
+stays grey (mode 'L'); the official PIL.Image.fromarray(grey, 'RGB') raises.
+
+Usage: /usr/bin/python3 tools/dataset_tool_reference.py --make-sources DIR
+       /usr/bin/python3 tools/dataset_tool_reference.py --source DIR --ours DATASET
+       [--transform T] [--width W] [--height H] [--resize-filter F] [--max-images N]
+DATASET is dataset_tool's output (folder or .zip). Prints one line and exits
+0 when equal; else names the first difference and exits 1. --make-sources
+writes the test's sources: DIR/colour (RGB PNGs and a BMP of odd, non-square
+sizes, one too narrow for center-crop-wide 32x24, "x.png" and "x/y.png" whose
+order pathlib and plain sorting disagree on, labels, a text file), DIR/grey
+(grey PNGs, no labels), DIR/mixed (RGB PNGs of 32x32 and 16x16), DIR/opaque and DIR/transparent
+(an RGBA PNG, alpha 255 everywhere or but one pixel) and
+DIR/mnist (a 7-image IDX pair).
+"""
+import gzip
+import io
+import json
+import os
+import sys
+import zipfile
+
+import interrupts  # noqa: E402  (standard library only)
+if __name__ == "__main__":
+    interrupts.die_by_signals()
+import pydeps  # noqa: E402  (standard library only)
+pydeps.require("dataset_tool_reference", "numpy", "PIL")
+
+import numpy as np  # noqa: E402
+import PIL.Image  # noqa: E402
+
+EXTENSIONS = {"png", "jpg", "jpeg", "bmp", "tga", "gif", "psd", "hdr", "pic", "pnm", "ppm", "pgm"}
+
+
+def folder_images(source, max_images):
+    names = []
+    for root, _dirs, files in os.walk(source):
+        for f in files:
+            rel = os.path.relpath(os.path.join(root, f), source).replace(os.sep, "/")
+            if rel.split(".")[-1].lower() in EXTENSIONS:
+                names.append(rel)
+    names.sort(key=lambda n: n.split("/"))  # pathlib compares paths by parts
+    labels = {}
+    meta = os.path.join(source, "dataset.json")
+    if os.path.isfile(meta):
+        with open(meta) as f:
+            pairs = json.load(f)["labels"]
+        labels = {} if pairs is None else {p[0]: p[1] for p in pairs}
+    names = names[:max_images]
+    for n in names:
+        yield np.array(PIL.Image.open(os.path.join(source, n))), labels.get(n)
+
+
+def mnist_images(images_gz, max_images):
+    with gzip.open(images_gz) as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+    with gzip.open(images_gz.replace("-images-idx3-ubyte.gz", "-labels-idx1-ubyte.gz")) as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    images = np.pad(images, [(0, 0), (2, 2), (2, 2)], "constant", constant_values=0)
+    for img, label in list(zip(images, labels))[:max_images]:
+        yield img, int(label)
+
+
+def pil(img):
+    return PIL.Image.fromarray(img, "L" if img.ndim == 2 else "RGB")
+
+
+def transform(img, kind, width, height, resample):
+    h, w = img.shape[:2]
+    if kind is None:
+        ww, hh = width or w, height or h
+        return img if (ww, hh) == (w, h) else np.array(PIL.Image.fromarray(img).resize((ww, hh), resample))
+    if kind == "center-crop":
+        c = min(h, w)
+        img = img[(h - c) // 2:(h + c) // 2, (w - c) // 2:(w + c) // 2]
+        return np.array(pil(img).resize((width, height), resample))
+    ch = int(np.round(width * h / w))
+    if w < width or ch < height:
+        return None
+    img = np.array(pil(img[(h - ch) // 2:(h + ch) // 2]).resize((width, height), resample))
+    canvas = np.zeros((width, width) + img.shape[2:], np.uint8)
+    canvas[(width - height) // 2:(width + height) // 2] = img
+    return canvas
+
+
+def reference(args):
+    """{archive name: pixels}, and dataset.json's text."""
+    resample = {"lanczos": PIL.Image.LANCZOS, "box": PIL.Image.BOX}[args.resize_filter]
+    if os.path.basename(args.source) == "train-images-idx3-ubyte.gz":
+        items = mnist_images(args.source, args.max_images)
+    else:
+        items = folder_images(args.source, args.max_images)
+    out, labels = {}, []
+    for idx, (img, label) in enumerate(items):
+        s = f"{idx:08d}"
+        name = f"{s[:5]}/img{s}.png"
+        img = transform(img, args.transform, args.width, args.height, resample)
+        if img is None:
+            continue
+        out[name] = img
+        labels.append([name, label] if label is not None else None)
+    meta = {"labels": labels if all(x is not None for x in labels) else None}
+    return out, json.dumps(meta)
+
+
+def ours(path):
+    if path.endswith(".zip"):
+        with zipfile.ZipFile(path) as z:
+            files = {n: z.read(n) for n in z.namelist()}
+    else:
+        files = {}
+        for root, _dirs, fs in os.walk(path):
+            for f in fs:
+                with open(os.path.join(root, f), "rb") as fh:
+                    files[os.path.relpath(os.path.join(root, f), path).replace(os.sep, "/")] = fh.read()
+    meta = files.pop("dataset.json", b"").decode()
+    return {n: np.array(PIL.Image.open(io.BytesIO(b))) for n, b in files.items()}, meta
+
+
+def make_sources(d):
+    rng = np.random.default_rng(3)
+    colour = {"x.png": (48, 36), "x/y.png": (40, 64), "c.bmp": (36, 36), "d.png": (20, 30), "e.PNG": (50, 33)}
+    grey = {"g1.png": (40, 30), "g2.png": (30, 50)}
+    mixed = {"a.png": (32, 32), "b.png": (16, 16)}
+    for sub, files, shape in (("colour", colour, (3,)), ("grey", grey, ()), ("mixed", mixed, (3,))):
+        for name, (w, h) in files.items():
+            path = os.path.join(d, sub, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            PIL.Image.fromarray(rng.integers(0, 256, size=(h, w) + shape, dtype=np.uint8)).save(path, format="PNG" if not name.endswith(".bmp") else "BMP")
+    # Alpha: opaque everywhere (dropped, as train/ does) and one transparent pixel (refused).
+    rgba = np.concatenate([rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8), np.full((32, 32, 1), 255, np.uint8)], 2)
+    for sub in ("opaque", "transparent"):
+        os.makedirs(os.path.join(d, sub), exist_ok=True)
+        PIL.Image.fromarray(rgba).save(os.path.join(d, sub, "a.png"))
+        rgba[5, 7, 3] = 0
+    with open(os.path.join(d, "colour", "dataset.json"), "w") as f:
+        json.dump({"labels": [[n, i % 3] for i, n in enumerate(sorted(colour))]}, f)
+    with open(os.path.join(d, "colour", "notes.txt"), "w") as f:
+        f.write("not an image\n")
+    os.makedirs(os.path.join(d, "mnist"), exist_ok=True)
+    n = 7
+    images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=n, dtype=np.uint8)
+    with gzip.open(os.path.join(d, "mnist", "train-images-idx3-ubyte.gz"), "wb") as f:
+        f.write(np.array([0x803, n, 28, 28], ">u4").tobytes() + images.tobytes())
+    with gzip.open(os.path.join(d, "mnist", "train-labels-idx1-ubyte.gz"), "wb") as f:
+        f.write(np.array([0x801, n], ">u4").tobytes() + labels.tobytes())
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--make-sources":
+        make_sources(sys.argv[2])
+        return
+    p = pydeps.OneLineParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--source", required=True)
+    p.add_argument("--ours", required=True)
+    p.add_argument("--transform", choices=["center-crop", "center-crop-wide"])
+    p.add_argument("--width", type=pydeps.integer(1, 16384))
+    p.add_argument("--height", type=pydeps.integer(1, 16384))
+    p.add_argument("--resize-filter", choices=["lanczos", "box"], default="lanczos")
+    p.add_argument("--max-images", type=pydeps.integer(1, 2**62), default=None)
+    args = p.parse_args()
+    want, want_meta = reference(args)
+    got, got_meta = ours(args.ours)
+    if sorted(want) != sorted(got):
+        sys.exit(f"dataset_tool_reference: names differ: reference {sorted(want)}, ours {sorted(got)}")
+    for n in sorted(want):
+        if want[n].shape != got[n].shape or not np.array_equal(want[n], got[n]):
+            diff = "shape" if want[n].shape != got[n].shape else f"{int(np.sum(want[n] != got[n]))} values"
+            sys.exit(f"dataset_tool_reference: {n}: {diff} differ ({want[n].shape} vs {got[n].shape})")
+    if want_meta != got_meta:
+        sys.exit(f"dataset_tool_reference: dataset.json differs: reference {want_meta!r}, ours {got_meta!r}")
+    print(f"dataset_tool_reference: {len(want)} images, pixels and dataset.json equal")
+
+
+if __name__ == "__main__":
+    main()
