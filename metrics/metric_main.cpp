@@ -179,6 +179,15 @@ void check_metric(const std::string& name, const MetricContext& ctx) {
       GF_CHECK(bool(ctx.lpips), "calc_metric", name << " needs the VGG16 detector");
       GF_CHECK(bool(ctx.paths), "calc_metric",
                name << " needs a generator with a mapping network (W): StyleGAN or StyleGAN2, not PGGAN");
+      if (ctx.lpips_min_side > 0) {  // one sample of a throwaway stream shows the size the VGG16 would see
+        gf::Generator probe(0);
+        const Tensor pair = ctx.paths(1, s.ppl, probe);
+        const int64_t m = ctx.lpips_min_side;
+        GF_CHECK(pair.size(2) >= m && pair.size(3) >= m, "calc_metric",
+                 name << ": the generator's images come to " << pair.size(2) << "x" << pair.size(3)
+                      << (s.ppl.crop ? " after the official crop" : "") << "; the VGG16's LPIPS needs at least " << m
+                      << "x" << m << (s.ppl.crop ? " (ppl2_wend does not crop)" : ""));
+      }
       break;
   }
   const bool reals = uses_reals(s.kind);

@@ -67,6 +67,7 @@ struct MetricContext {
   std::string detector_key;          // names the detector's weights in the cache key
   PathSampler paths;                 // the generator's PPL paths (metrics/generators.h); empty: no W (PGGAN)
   Detector lpips;                    // Vgg16::lpips_embedding (the PPLs)
+  int64_t lpips_min_side = 0;        // the smallest image side lpips takes (VGG16: 16); 0: any
   Detector vgg_features;             // Vgg16::features: [n, 4096] (the PRs)
   std::string vgg16_key;             // names VGG16's weights in the PRs' cache key
   std::string cache_dir;             // real-image statistics cache; empty: none

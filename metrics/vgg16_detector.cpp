@@ -17,6 +17,7 @@ void Vgg16Detector::attach(MetricContext& ctx) const {
   std::shared_ptr<perceptual::Vgg16> n = net;
   ctx.vgg_features = [n](const Tensor& images) { return n->features(images); };
   ctx.lpips = [n](const Tensor& images) { return n->lpips_embedding(images); };
+  ctx.lpips_min_side = perceptual::Vgg16::kMinLpipsSide;
   ctx.vgg16_key = key;
 }
 

@@ -953,3 +953,21 @@ TEST_CASE("check_metric refuses too few real images and missing detectors at set
   CHECK_THROWS_WITH(metric_context(req, MetricDetectors{}, *two, replay(*two), PathSampler{}, Device::cpu(), 0, {}),
                     Catch::Contains("kid50k_full needs the Inception detector"));
 }
+
+// A PPL whose images would reach the VGG16 below its 16x16 minimum (the crop
+// of a 16x16 generator is 8x8) is refused at set-up with one line naming the
+// metric, not by the VGG16 in the middle of an evaluation.
+TEST_CASE("check_metric refuses a PPL whose cropped images are below the VGG16's 16x16", "[metrics]") {
+  const auto ds = small_dataset(2, false);
+  std::vector<std::string> lines;
+  MetricContext ctx = stand_in_context(*ds, "", 0, lines);
+  ctx.generator = replay(*ds);
+  ctx.lpips = flat_embedding();
+  ctx.lpips_min_side = 16;  // as the VGG16 detector sets it
+  int64_t side = 8;
+  ctx.paths = [&side](int64_t n, const PplSpec&, gf::Generator&) { return zeros({2 * n, 3, side, side}); };
+  CHECK_THROWS_WITH(check_metric("ppl_wend", ctx),
+                    Catch::Contains("ppl_wend: the generator's images come to 8x8 after the official crop; the VGG16's LPIPS needs at least 16x16"));
+  side = 16;
+  CHECK_NOTHROW(check_metric("ppl_wend", ctx));
+}

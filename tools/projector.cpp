@@ -234,9 +234,9 @@ int run(int argc, char** argv) {
                 "); the projector maps z without labels, as the official one, and takes unconditional generators");
   const int res = cfg.img_resolution, channels = cfg.img_channels;
   // Checked before the 10000 mapping samples: the VGG16's four pools need 16.
-  if (res < 16)
-    throw Error(net_path + " makes " + std::to_string(res) + "x" + std::to_string(res) +
-                " images; the projector's VGG16 needs at least 16x16");
+  if (res < perceptual::Vgg16::kMinLpipsSide)
+    throw Error(net_path + " makes " + std::to_string(res) + "x" + std::to_string(res) + " images; the projector's VGG16 needs at least " +
+                std::to_string(perceptual::Vgg16::kMinLpipsSide) + "x" + std::to_string(perceptual::Vgg16::kMinLpipsSide));
   const std::vector<uint8_t> target = load_target(args.str("target"), res, channels);
   std::unique_ptr<perceptual::Vgg16> vgg = perceptual::load_vgg16(args.str("vgg16"));
   G->to(dev);

@@ -111,7 +111,7 @@ void check_images(const Tensor& images, const Tensor& w, int64_t min_size) {
 
 Tensor Vgg16::lpips_embedding(const Tensor& images) const {
   // Four 2x2 pools before relu5_3: 16 leaves it one pixel.
-  check_images(images, convs_[0]->weight, 16);
+  check_images(images, convs_[0]->weight, kMinLpipsSide);
   const int64_t n = images.size(0);
   Tensor h = normalize_input(images);
   std::vector<Tensor> parts;

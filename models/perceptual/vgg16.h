@@ -63,6 +63,7 @@ class Vgg16 : public Module {
   // size, dtype or device, and at load time on a negative lin weight (no
   // square root).
   Tensor lpips_embedding(const Tensor& images) const;
+  static constexpr int kMinLpipsSide = 16;  // four 2x2 max pools before relu5_3
   // images [N, 3, H, W], any H, W >= 1, values 0..255 -> fc2 after its ReLU,
   // [N, 4096 / width_divisor]: the features pr50k3 compares. Throws gf::Error
   // on a wrong rank, channel count, dtype or device, or an empty batch.

@@ -128,7 +128,7 @@ set_tests_properties(cpu.metrics_vgg16 PROPERTIES LABELS cpu SKIP_RETURN_CODE 77
 set(_p_flags --metrics ppl_wend,pr50k3_full --vgg16 ${_p}/vgg16.bin --metrics-cache ${_p}/cache --metric-items 8)
 string(REPLACE ";" " " _p_flags_sh "${_p_flags}")
 gf_cli_test(train_stylegan_ppl_pr FRESH ${_p}/train
-            EXPECT "^\\{\"results\":\\{\"ppl_wend\":[0-9.e+]+\\},\"metric\":\"ppl_wend\",.*\"num_gen\":8\\}$"
+            EXPECT "^\\{\"results\":\\{\"ppl_wend\":[0-9.e+-]+\\},\"metric\":\"ppl_wend\",.*\"num_gen\":8\\}$"
                    "^\\{\"results\":\\{\"pr50k3_full_precision\":[0-9.e+-]+,\"pr50k3_full_recall\":[0-9.e+-]+\\},\"metric\":\"pr50k3_full\",.*\"num_gen\":8,\"num_real\":8\\}$"
                    "items from the cache" "Done: "
             REJECT ${GF_NONFINITE} "NaN|null,|Infinity" FIXTURES_REQUIRED metrics_vgg16 FIXTURES_SETUP metrics_ppl_run
