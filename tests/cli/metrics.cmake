@@ -11,7 +11,7 @@ set(_m_run ${_m}/train/00000-fashion-mnist-tiny)
 set(_m_flags --metrics-cache ${_m}/cache --metric-items 16)
 string(REPLACE ";" " " _m_flags_sh "${_m_flags}")  # inside sh -c strings
 add_test(NAME cpu.metrics_detector
-         COMMAND sh -c "rm -rf ${_m} && mkdir -p ${_m} && \
+         COMMAND sh -c "rm -f ${_m}/inception.bin ${_m}/standin.pt && mkdir -p ${_m} && \
 { '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/make_inception_standin.py ${_m}/standin.pt && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import ${_m}/standin.pt ${_m}/inception.bin && \
@@ -116,7 +116,7 @@ gf_cli_test(calc_metrics_pggan EXPECT "\"results\":\\{\"fid50k_full\":[0-9]" REJ
 # pr50k3_full after each snapshot, and calc_metrics on the snapshot gives
 # both values bit for bit (same paths, same images, real features from the
 # cache).
-set(_p ${_m}/vgg)
+set(_p ${GF_TEST_RUNS}/metrics_vgg)  # beside ${_m}, not in it: the two fixtures run side by side under ctest -j
 set(_p_run ${_p}/train/00000-fashion-mnist-tiny)
 add_test(NAME cpu.metrics_vgg16
          COMMAND sh -c "rm -rf ${_p} && mkdir -p ${_p} && \
