@@ -220,6 +220,9 @@ int run(int argc, char** argv) {
   for (const char* name : {"target.png", "proj.png", "projected_w.npz", "proj.mp4"})
     cli::check_not_input(args, "--outdir " + args.str("outdir") + ":", args.str("outdir") + "/" + name,
                          {"network", "target", "vgg16"});
+  // An --outdir that cannot be made (a file in the way, a read-only parent)
+  // is refused now, not after the projection's steps.
+  io::check_parent_folder(args.str("outdir") + "/target.png", "--outdir");
   const Device dev = args.device("device");
 
   const std::string net_path = args.str("network");

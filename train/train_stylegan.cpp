@@ -127,25 +127,39 @@ void set_augmentation(const cli::Args& args, TrainSpec& spec) {
 
 // The metrics a run evaluates after every snapshot (the official loops'
 // metric_main.calc_metric on G_ema for StyleGAN2-ADA, metrics.run on Gs for
-// v1), as the LoopOptions hook. The real images are the whole dataset, as
-// the official metrics reset max_size: --max-images reopens it in full (the
-// hook holds it). make_generator gets the dataset the labels come from.
-std::function<nlohmann::json(const std::string&)> metrics_hook(
-    const cli::Args& args, const metrics::MetricRequest& req, const metrics::MetricDetectors& detectors,
-    const Dataset& ds, const DatasetOptions& dopt,
-    const std::function<metrics::ImageGenerator(const Dataset&)>& make_generator,
-    const std::function<metrics::PathSampler(const Dataset&)>& make_paths, RunDir& run, Device dev) {
-  std::shared_ptr<const Dataset> full;
+// v1). The real images are the whole dataset, as the official metrics reset
+// max_size: --max-images reopens it in full (the set-up holds it).
+// make_generator gets the dataset the labels come from. Made before the run
+// folder (and before --dry-run returns): metric_context checks every metric,
+// so a run they cannot serve stops with no folder left behind.
+struct RunMetrics {
+  metrics::MetricRequest req;
+  std::shared_ptr<const Dataset> full;  // the reopened dataset under --max-images
+  metrics::MetricContext ctx;
+};
+std::shared_ptr<RunMetrics> prepare_metrics(const cli::Args& args, const metrics::MetricRequest& req,
+                                            const metrics::MetricDetectors& detectors, const Dataset& ds,
+                                            const DatasetOptions& dopt,
+                                            const std::function<metrics::ImageGenerator(const Dataset&)>& make_generator,
+                                            const std::function<metrics::PathSampler(const Dataset&)>& make_paths,
+                                            Device dev) {
+  auto m = std::make_shared<RunMetrics>();
+  m->req = req;
   if (dopt.max_images > 0) {
     DatasetOptions all = dopt;
     all.max_images = 0;
-    full = open_dataset(args.str("data"), all);
+    m->full = open_dataset(args.str("data"), all);
   }
-  const Dataset& real = full ? *full : ds;
-  const metrics::MetricContext ctx = metrics::metric_context(req, detectors, real, make_generator(real), make_paths(real), dev, 0,
-                                                             [&run](const std::string& l) { run.log(l); });
-  return [req, ctx, full, &run](const std::string& snapshot) {
-    return metrics::evaluate_metrics(req, ctx, run.path(), snapshot, ctx.log);
+  const Dataset& real = m->full ? *m->full : ds;
+  m->ctx = metrics::metric_context(req, detectors, real, make_generator(real), make_paths(real), dev, 0, nullptr);
+  return m;
+}
+
+// The LoopOptions hook: the prepared metrics, logged to and reported in `run`.
+std::function<nlohmann::json(const std::string&)> metrics_hook(std::shared_ptr<RunMetrics> m, RunDir& run) {
+  m->ctx.log = [&run](const std::string& l) { run.log(l); };
+  return [m, &run](const std::string& snapshot) {
+    return metrics::evaluate_metrics(m->req, m->ctx, run.path(), snapshot, m->ctx.log);
   };
 }
 
@@ -187,6 +201,15 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
     load_module(trainer.Gs(), network_state(resume, args.str("resume"), "G_ema"), args.str("resume"), "G_ema");
     load_module(trainer.D(), network_state(resume, args.str("resume"), "D"), args.str("resume"), "D");
   }
+  std::shared_ptr<RunMetrics> run_metrics;
+  if (detectors) {
+    DatasetOptions v1data = dopt;
+    v1data.xflip = false;
+    const stylegan::Generator& Gs = trainer.Gs();
+    run_metrics = prepare_metrics(args, metric_req, *detectors, ds, v1data,
+                                  [&Gs, dev](const Dataset& d) { return metrics::stylegan_images(Gs, d, dev); },
+                                  [&Gs, dev](const Dataset& d) { return metrics::stylegan_paths(Gs, d, dev); }, dev);
+  }
   std::ostringstream desc;
   desc << ds.name() << "-stylegan-" << spec.cfg << (ds.c_dim() > 0 ? "-cond" : "") << (spec.mirror_augment ? "-mirror" : "");
   RunDir run(args.str("outdir"), desc.str());
@@ -227,15 +250,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   lo.snap_ticks = static_cast<int>(args.integer("snap"));
   lo.image_snap_ticks = 1;
   lo.progress = isatty(fileno(stdout));
-  if (detectors) {
-    DatasetOptions v1data = dopt;
-    v1data.xflip = false;
-    const stylegan::Generator& Gs = trainer.Gs();
-    lo.after_snapshot = metrics_hook(args, metric_req, *detectors, ds, v1data,
-                                     [&Gs, dev](const Dataset& d) { return metrics::stylegan_images(Gs, d, dev); },
-                                     [&Gs, dev](const Dataset& d) { return metrics::stylegan_paths(Gs, d, dev); },
-                                     run, dev);
-  }
+  if (run_metrics) lo.after_snapshot = metrics_hook(run_metrics, run);
   std::optional<double> tick;
   if (args.has("tick")) tick = args.number("tick");
   StyleGANRun r(trainer, tick);
@@ -381,6 +396,15 @@ int run(int argc, char** argv) {
                             {"mirror", dopt.xflip},
                             {"cond", dopt.use_labels},
                             {"metrics", metric_req.names}};
+  std::shared_ptr<RunMetrics> run_metrics;
+  if (detectors) {
+    // G_ema of replica 0 on the run's first device.
+    stylegan2::Generator& G_ema = trainer->G_ema();
+    const Device gdev = trainer->setup().device;
+    run_metrics = prepare_metrics(args, metric_req, *detectors, *ds, dopt,
+                                  [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_images(G_ema, d, gdev); },
+                                  [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_paths(G_ema, d, gdev); }, dev);
+  }
   if (dry_run) {  // train.py --dry-run: the options and the summary it prints, and no run folder
     std::cout << "Training options:\n" << options.dump(2) << "\n\n"
               << "Output directory:   " << next_run_path(args.str("outdir"), desc.str()) << "\n"
@@ -417,15 +441,7 @@ int run(int argc, char** argv) {
   // What the loader skipped or converted, by file (train/dataset.h).
   for (const std::string& line : ds->notes()) run.log(line);
 
-  if (detectors) {
-    // G_ema of replica 0 on the run's first device.
-    stylegan2::Generator& G_ema = trainer->G_ema();
-    const Device gdev = trainer->setup().device;
-    lo.after_snapshot = metrics_hook(args, metric_req, *detectors, *ds, dopt,
-                                     [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_images(G_ema, d, gdev); },
-                                     [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_paths(G_ema, d, gdev); },
-                                     run, dev);
-  }
+  if (run_metrics) lo.after_snapshot = metrics_hook(run_metrics, run);
   run_training(*trainer, run, lo);
   run.log("Done: " + run.path());
   return 0;

@@ -38,7 +38,7 @@ gf_cli_test(dataset_tool_skips_keep_index FIXTURES_REQUIRED dataset_tool_sources
             EXPECT "^dataset_tool: 3 images of 32x32 RGB, labelled; 2 skipped by center-crop-wide$"
             COMMAND sh -c "d=${_dt}/skips && rm -rf $d && mkdir -p $d && \
 ${_dt_bin} --source ${_dt}/src/colour --dest $d/ --transform center-crop-wide --width 32 --height 24 && \
-test -z \"$(ls ${_dt} | grep tmp)\" && test \"$(cd $d && find . -type f | sort | paste -sd ' ' -)\" = \
+test -z \"$(ls -d ${_dt}/skips.*tmp 2>/dev/null)\" && test \"$(cd $d && find . -type f | sort | paste -sd ' ' -)\" = \
 './00000/img00000000.png ./00000/img00000003.png ./00000/img00000004.png ./dataset.json'")
 
 # A .zip holds the same files, byte for byte, as the folder output; the MNIST
@@ -92,7 +92,7 @@ sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: image 00000/img00000001.
 ${_dt_bin} --source ${_dt}/src/mixed --dest ${_dt}/mixed_out && \
 sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: image 00000/img00000001.png' \
 ${_dt_bin} --source ${_dt}/src/mixed --dest ${_dt}/mixed_out.zip && \
-test ! -e ${_dt}/mixed_out && test ! -e ${_dt}/mixed_out.zip && test -z \"$(ls ${_dt} | grep tmp)\"")
+test ! -e ${_dt}/mixed_out && test ! -e ${_dt}/mixed_out.zip && test -z \"$(ls -d ${_dt}/mixed_out*tmp 2>/dev/null)\"")
 gf_cli_test(dataset_tool_lmdb_cifar
             COMMAND sh -c "d=${_dt}_unsupported && rm -rf $d && mkdir -p $d/cat_lmdb && touch $d/cifar-10-python.tar.gz && \
 sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: --source .*/cat_lmdb: LSUN lmdb folders are not supported. ' \

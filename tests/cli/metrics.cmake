@@ -11,7 +11,7 @@ set(_m_run ${_m}/train/00000-fashion-mnist-tiny)
 set(_m_flags --metrics-cache ${_m}/cache --metric-items 16)
 string(REPLACE ";" " " _m_flags_sh "${_m_flags}")  # inside sh -c strings
 add_test(NAME cpu.metrics_detector
-         COMMAND sh -c "rm -f ${_m}/inception.bin ${_m}/standin.pt && mkdir -p ${_m} && \
+         COMMAND sh -c "rm -rf ${_m}/inception.bin ${_m}/standin.pt ${_m}/cache && mkdir -p ${_m} && \
 { '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/make_inception_standin.py ${_m}/standin.pt && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import ${_m}/standin.pt ${_m}/inception.bin && \
@@ -161,3 +161,14 @@ gf_expect_error(calc_metrics_ppl_pggan "^calc_metrics: error: ppl_wend interpola
 gf_expect_error(calc_metrics_vgg16_not_vgg16 "^calc_metrics: error: .*inception.bin" metrics_detector
                 $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --data=
                 --metrics pr50k3 --vgg16 ${_m}/inception.bin)
+# A metric the data cannot serve (KID of a one-image dataset) is refused when
+# the run sets up, in one line, before the run folder is made; --dry-run
+# refuses it too.
+gf_cli_test(train_stylegan_metric_refused_before_run_folder FIXTURES_REQUIRED metrics_detector
+            COMMAND sh -c "d=${GF_TEST_RUNS}/metrics_one_image && rm -rf $d && mkdir -p $d/data && \
+printf 'P5\\n32 32\\n255\\n' > $d/data/a.pgm && head -c 1024 /dev/zero >> $d/data/a.pgm && \
+sh ${GF_CLI_DIR}/expect_error.sh '^train_stylegan: error: calc_metric: kid50k_full needs at least 2 generated and 2 real images' \
+$<TARGET_FILE:train_stylegan> --cfg tiny --data $d/data --metrics kid50k_full --detector ${_m}/inception.bin --outdir $d/runs && \
+sh ${GF_CLI_DIR}/expect_error.sh '^train_stylegan: error: calc_metric: kid50k_full needs at least 2' \
+$<TARGET_FILE:train_stylegan> --cfg tiny --data $d/data --metrics kid50k_full --detector ${_m}/inception.bin --dry-run --outdir $d/runs && \
+test ! -e $d/runs")

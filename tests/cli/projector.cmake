@@ -141,3 +141,6 @@ gf_expect_error(generate_projected_w_pggan "^generate: error: --projected-w appl
                 --projected-w ${CMAKE_SOURCE_DIR}/tests/data/npz_numpy_w.npz --outdir ${_pj_bad})
 gf_expect_error(generate_projected_w_and_w "^generate: error: --seeds, --z, --w, --projected-w, .* give one$" ""
                 $<TARGET_FILE:generate> --network ${_pj_G} --projected-w x.npz --w x.npy --outdir ${_pj_bad})
+# An --outdir that cannot be made is refused before any work.
+gf_expect_error(projector_outdir_not_makeable "^projector: error: --outdir .*/CMakeLists.txt/out/target.png: cannot make its folder .*: Not a directory$" ""
+                ${_pj_run} --target ${CMAKE_CURRENT_LIST_FILE} --save-video false --outdir ${CMAKE_SOURCE_DIR}/CMakeLists.txt/out)
