@@ -7,6 +7,7 @@
 // tests/data/vgg16_golden.bin from tools/make_vgg16_fixtures.py); the
 // embedding's input gradient by finite differences; file round trip, bad
 // files, bad inputs, CUDA vs CPU.
+#include <unistd.h>
 #include <catch2/catch.hpp>
 #include <omp.h>
 
@@ -48,7 +49,7 @@ double squared_distance(const Tensor& e, int64_t i, int64_t j) {
 }
 
 std::string temp_file(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("gf_test_vgg16_" + name)).string();
+  return (std::filesystem::temp_directory_path() / ("gf_test_vgg16_" + std::to_string(::getpid()) + "_" + name)).string();
 }
 
 }  // namespace

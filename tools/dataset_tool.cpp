@@ -357,10 +357,18 @@ void write_folder(const std::string& dest, const std::function<void(const std::f
       f.write(bytes.data(), std::streamsize(bytes.size()));
       f.close();
       if (!f) throw Error("cannot write " + p.string() + ": " + std::strerror(errno));
+      if (!gf::io::sync_path(p.string())) throw Error("cannot flush " + p.string() + " to the disk");
     });
+    // Every file reached the disk above; the folders' entries, then the
+    // rename, follow, so after a power loss dest is whole or absent.
+    for (const auto& e : fs::recursive_directory_iterator(tmp))
+      if (e.is_directory()) gf::io::sync_path(e.path().string());  // best effort, as write_atomic's folder sync
+    gf::io::sync_path(tmp);
     std::error_code ec;
     fs::rename(tmp, dest, ec);  // onto an empty folder, as rename(2) allows
     if (ec) throw Error("cannot rename " + tmp + " to " + dest + ": " + ec.message());
+    const std::string parent = fs::path(dest).parent_path().string();
+    gf::io::sync_path(parent.empty() ? "." : parent);
   } catch (...) {
     std::error_code ignored;
     fs::remove_all(tmp, ignored);

@@ -20,9 +20,6 @@
 
 namespace gf::io {
 
-namespace {
-
-// Flushes a file's (or folder's) data to the disk; false when that fails.
 bool sync_path(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) return false;
@@ -30,6 +27,8 @@ bool sync_path(const std::string& path) {
   ::close(fd);
   return ok;
 }
+
+namespace {
 
 // ---- Temporaries removed on SIGINT and SIGTERM ----------------------------
 // A Ctrl-C or a `kill` during a write would leave "<path>.<pid>.tmp" behind

@@ -25,6 +25,12 @@ std::string temp_name(const std::string& path);
 // appending, never replaced; a block device or a socket is refused.
 void write_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who);
 
+// Flushes a file's (or a folder's entries') data to the disk, as
+// write_atomic does before and after its rename; false when that fails (some
+// file systems refuse a folder's fsync). For outputs built of many files
+// (dataset_tool's folder).
+bool sync_path(const std::string& path);
+
 // Creates the folder dir (and its parents) for a program's outputs; throws
 // gf::Error("<what> <dir>: <why>") when it cannot, e.g. "--outdir out.png:
 // Not a directory" for a file in the way.
