@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -22,6 +24,17 @@ Tensor uniform_tensor(const Shape& s, uint64_t seed, double lo, double hi, DType
   std::vector<double> v(static_cast<size_t>(shape_numel(s)));
   for (auto& x : v) x = ud(rng);
   return Tensor::from_vector(v, s, t, d);
+}
+
+TempDir::TempDir(const std::string& tag)
+    : path(std::filesystem::temp_directory_path() / ("gf_test_" + tag + "_" + std::to_string(::getpid()))) {
+  std::filesystem::remove_all(path);
+  std::filesystem::create_directories(path);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
 }
 
 bool bit_equal(const Tensor& a, const Tensor& b) {

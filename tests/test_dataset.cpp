@@ -30,16 +30,7 @@ namespace {
 const std::string kFixture = std::string(GF_TEST_DATA_DIR) + "/dataset_fixture.zip";
 
 // A fresh, empty folder under the system temp dir, removed at scope exit.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) {
-    path = fs::temp_directory_path() / ("gf_test_" + tag + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using gf::test::TempDir;
 
 std::string png_bytes(int w, int h, int c, uint8_t base) {
   std::vector<uint8_t> px(static_cast<size_t>(w * h * c));

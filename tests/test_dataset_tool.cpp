@@ -15,6 +15,7 @@
 
 #include "train/dataset.h"
 #include "train/image_resize.h"
+#include "tests/testing.h"
 
 using namespace gf;
 namespace fs = std::filesystem;
@@ -23,15 +24,7 @@ namespace {
 
 const std::string kBin = GF_BIN_DIR;
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) {
-    path = fs::temp_directory_path() / ("gf_test_" + tag + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using gf::test::TempDir;
 
 int run(const std::string& command) {
   const int st = std::system(("OMP_NUM_THREADS=1 " + command + " > /dev/null").c_str());

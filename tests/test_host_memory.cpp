@@ -7,23 +7,20 @@
 #include <fstream>
 
 #include "engine/host_memory.h"
+#include "tests/testing.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct FakeRoot {
-  fs::path dir = fs::temp_directory_path() / ("gf_host_memory_" + std::to_string(::getpid()));
-  FakeRoot() {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~FakeRoot() { fs::remove_all(dir); }
+// A temporary folder standing for "/": write("proc/self/cgroup", ...).
+struct FakeRoot : gf::test::TempDir {
+  FakeRoot() : TempDir("host_memory") {}
   void write(const std::string& rel, const std::string& text) const {
-    fs::create_directories((dir / rel).parent_path());
-    std::ofstream(dir / rel) << text;
+    fs::create_directories((path / rel).parent_path());
+    std::ofstream(path / rel) << text;
   }
-  std::string root() const { return dir.string(); }
+  std::string root() const { return path.string(); }
 };
 
 uint64_t ram() { return uint64_t(::sysconf(_SC_PHYS_PAGES)) * uint64_t(::sysconf(_SC_PAGE_SIZE)); }

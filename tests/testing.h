@@ -5,6 +5,7 @@
 // kernel that leaves part of its output unwritten fails any comparison
 // without a test having to poison anything itself.
 #pragma once
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -26,6 +27,18 @@ struct Check {
   double max_err = 0.0;  // max |a - b| / (atol + rtol * |b|) over elements; ok when <= 1
   std::string message;   // what failed, for INFO()
 };
+// A fresh folder under the system's temporary folder, named by tag and the
+// process id (two suites running at once stay apart), removed with its
+// contents when the object goes.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& tag);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
 // The same dtype, shape and bytes (a and b may be on any device): "bit for
 // bit", where -0 is not 0 and a NaN equals the same NaN.
 bool bit_equal(const Tensor& a, const Tensor& b);

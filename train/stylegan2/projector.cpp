@@ -178,11 +178,14 @@ Projection project(Generator& G, const perceptual::Vgg16& vgg, const Tensor& tar
     adam.zero_grad();
     backward(loss);
     adam.step();
-    const double d = dist.item(), l = loss.item();
+    // One transfer a step for the printout (the official script's print waits
+    // on the device as well); w stays on the device until the end.
+    NoGradGuard ng;
+    const std::vector<double> dl = concat({dist.detach().reshape({1}), loss.detach().reshape({1})}, 0).to_vector();
+    const double d = dl[0], l = dl[1];
     out.dist.push_back(d);
     out.loss.push_back(l);
-    NoGradGuard ng;
-    w_rows.push_back(w_opt.detach().clone().reshape({1, cfg.w_dim}).to(Device::cpu()));
+    w_rows.push_back(w_opt.detach().clone().reshape({1, cfg.w_dim}));
     for (const auto& [name, slot] : bufs) {  // unit RMS, zero mean
       const Tensor centred = *slot - mean(*slot);
       slot->copy_(centred * rsqrt(mean(square(centred))));
@@ -190,7 +193,7 @@ Projection project(Generator& G, const perceptual::Vgg16& vgg, const Tensor& tar
     if (log) log->end_minibatch(step);
     if (on_step) on_step(step, d, l);
   }
-  out.w_steps = concat(w_rows, 0);
+  out.w_steps = concat(w_rows, 0).to(Device::cpu());
   for (const auto& [name, slot] : bufs) out.noise.emplace_back(name, slot->detach().clone().to(Device::cpu()));
   return out;
 }
