@@ -45,6 +45,11 @@ const std::vector<float>& FeatureStats::all() const {
   return all_;
 }
 
+std::vector<float> FeatureStats::take_all() {
+  GF_CHECK(capture_all_, "FeatureStats::take_all", "these statistics do not keep the features");
+  return std::move(all_);
+}
+
 namespace {
 // The full symmetric matrix from its upper triangle.
 std::vector<double> symmetric(const std::vector<double>& upper, int64_t d) {

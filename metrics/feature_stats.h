@@ -29,6 +29,8 @@ class FeatureStats {
 
   // The captured rows, [num_items, D] float32 row-major (capture_all).
   const std::vector<float>& all() const;
+  // The same rows, moved out (the statistics keep none after).
+  std::vector<float> take_all();
   // mean [D] = sum / N and cov [D, D] = sum x x^T / N - mean mean^T, float64
   // (capture_mean_cov; gf::Error when nothing was appended).
   void mean_cov(std::vector<double>& mean, std::vector<double>& cov) const;

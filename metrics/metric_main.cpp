@@ -231,14 +231,14 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
     r.results[name] = kernel_inception_distance(gen.all(), gen.num_items(), real.all(), real.num_items(),
                                                 real.num_features(), sub.gen, sub.real);
   } else if (s.kind == Kind::pr) {
-    const FeatureStats real =
+    FeatureStats real =
         real_stats(ctx, items, true, ctx.vgg_features, std::string(kVgg16CodeVersion) + " " + ctx.vgg16_key);
-    const FeatureStats gen = generator_features(ctx.generator, r.num_gen, ctx.vgg_features, rng, true, false, ctx.feature_opt);
+    FeatureStats gen = generator_features(ctx.generator, r.num_gen, ctx.vgg_features, rng, true, false, ctx.feature_opt);
     GF_CHECK(gen.num_features() == real.num_features(), "calc_metric",
              name << ": generated features have " << gen.num_features() << " columns, real ones "
                   << real.num_features());
-    const PrecisionRecall pr = precision_recall(real.all(), real.num_items(), gen.all(), gen.num_items(),
-                                                real.num_features(), kPrNeighbours);
+    const int64_t n_real = real.num_items(), n_gen = gen.num_items(), dim = real.num_features();
+    const PrecisionRecall pr = precision_recall(real.take_all(), n_real, gen.take_all(), n_gen, dim, kPrNeighbours);
     r.results[name + "_precision"] = pr.precision;
     r.results[name + "_recall"] = pr.recall;
   } else if (s.kind == Kind::ppl) {

@@ -22,8 +22,10 @@ struct HalfRows {
   std::vector<float> x;
   std::vector<double> sq;
   int64_t n, dim;
-  HalfRows(const std::vector<float>& f, int64_t n_, int64_t d) : x(f.size()), sq(size_t(n_)), n(n_), dim(d) {
-    for (size_t i = 0; i < f.size(); ++i) x[i] = float(round_to_half(f[i]));
+  // Takes the rows over and rounds them in place: pr50k3_full's 200k real rows
+  // are 3.3 GB, held once.
+  HalfRows(std::vector<float>&& f, int64_t n_, int64_t d) : x(std::move(f)), sq(size_t(n_)), n(n_), dim(d) {
+    for (float& v : x) v = float(round_to_half(v));
     for (int64_t i = 0; i < n; ++i) {
       double s = 0;
       for (int64_t k = 0; k < dim; ++k) s += double(x[size_t(i * dim + k)]) * double(x[size_t(i * dim + k)]);
@@ -113,12 +115,12 @@ double round_to_half(double x) {
   return std::copysign(r, x);
 }
 
-PrecisionRecall precision_recall(const std::vector<float>& real, int64_t n_real, const std::vector<float>& gen,
-                                 int64_t n_gen, int64_t dim, int neighbours) {
+PrecisionRecall precision_recall(std::vector<float> real, int64_t n_real, std::vector<float> gen, int64_t n_gen,
+                                 int64_t dim, int neighbours) {
   GF_CHECK(neighbours > 0, "precision_recall", "the neighbourhood size must be positive");
   check_rows(real, n_real, dim, neighbours, "real");
   check_rows(gen, n_gen, dim, neighbours, "generated");
-  const HalfRows r(real, n_real, dim), g(gen, n_gen, dim);
+  const HalfRows r(std::move(real), n_real, dim), g(std::move(gen), n_gen, dim);
   PrecisionRecall out;
   out.precision = coverage(r, radii(r, neighbours), g);
   out.recall = coverage(g, radii(g, neighbours), r);

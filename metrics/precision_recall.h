@@ -30,10 +30,11 @@ struct PrecisionRecall {
   double precision = 0, recall = 0;
 };
 
-// real: [n_real, dim], gen: [n_gen, dim] float32 row-major features;
+// real: [n_real, dim], gen: [n_gen, dim] float32 row-major features, taken
+// by value (move them in: they are rounded to float16 in place);
 // neighbours: k (3 for pr50k3). Throws gf::Error for mismatched sizes, a set
 // of k rows or fewer, or non-finite features.
-PrecisionRecall precision_recall(const std::vector<float>& real, int64_t n_real, const std::vector<float>& gen,
-                                 int64_t n_gen, int64_t dim, int neighbours);
+PrecisionRecall precision_recall(std::vector<float> real, int64_t n_real, std::vector<float> gen, int64_t n_gen,
+                                 int64_t dim, int neighbours);
 
 }  // namespace gf::metrics
