@@ -812,6 +812,22 @@ TEST_CASE("animated GIFs give their first frame, named; a CMYK JPEG is recognise
   CHECK(error_of([&] { open_dataset(dir / "transparent", {}); }).find("has transparent pixels (alpha below 255 in 8 of 16)") !=
         std::string::npos);
 
+  // Frames are counted from the block structure: extensions (a graphic
+  // control block, a comment of two sub-blocks) between them, a frame with a
+  // local colour table, and a file cut inside its last frame's data.
+  const std::string gce("\x21\xF9\x04\x00\x0A\x00\x00\x00", 8), comment("\x21\xFE\x02hi\x01!\x00", 8);
+  std::string local = frame_data(second);
+  local[9] = char(0x81);  // a local table of 4 colours follows the descriptor
+  local.insert(10, std::string("\xFF\0\0\xFF\0\0\xFF\0\0\xFF\0\0", 12));
+  const std::string head = gif.substr(0, 6 + 7 + 12);
+  const std::string four = head + gce + frame_data(first) + comment + local + gce + frame_data(second) + frame_data(second);
+  write_file(dir / "four/a.gif", four + "\x3B");
+  CHECK(has_line(open_dataset(dir / "four", {})->notes(), "  " + dir / "four/a.gif (4 frames)"));
+  write_file(dir / "cut/a.gif", four.substr(0, four.size() - 4));
+  CHECK(has_line(open_dataset(dir / "cut", {})->notes(), "  " + dir / "cut/a.gif (4 frames)"));
+  write_file(dir / "one/a.gif", head + gce + comment + frame_data(first) + "\x3B");
+  CHECK_FALSE(has_line(open_dataset(dir / "one", {})->notes(), "images are animated GIFs: only the first frame is used:"));
+
   // CMYK: a JPEG frame header of four components is recognised (stb_image
   // itself reports it as 3 channels and converts it without a colour profile).
   const std::string cmyk("\xFF\xD8\xFF\xC0\x00\x14\x08\x00\x04\x00\x04\x04"

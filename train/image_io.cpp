@@ -215,6 +215,38 @@ struct Feed {
 };
 const stbi_io_callbacks kFeedCallbacks = {&Feed::read, &Feed::skip, &Feed::eof};
 
+// The frames of a GIF, counted by walking its blocks (image descriptors
+// between extensions, each followed by its data sub-blocks) without
+// decoding them: decoding every frame, as stbi_load_gif does, holds all of
+// them at once, gigabytes for a long animation. A cut or malformed file
+// counts the frames that started before the fault (at least 1).
+int gif_frame_count(const uint8_t* d, size_t n) {
+  size_t at = 13;  // "GIF8?a", then the logical screen descriptor
+  if (n < at) return 1;
+  auto colour_table = [](uint8_t packed) { return (packed & 0x80) ? size_t(3) << ((packed & 7) + 1) : size_t(0); };
+  at += colour_table(d[10]);
+  auto skip_sub_blocks = [&] {  // sizes up to a zero size
+    while (at < n && d[at] != 0) at += 1 + size_t(d[at]);
+    if (at < n) ++at;
+  };
+  int frames = 0;
+  while (at < n) {
+    const uint8_t block = d[at++];
+    if (block == 0x21) {  // extension: its label, then sub-blocks
+      ++at;
+      skip_sub_blocks();
+    } else if (block == 0x2C) {  // image descriptor: position, size, packed byte; table; LZW code size; data
+      if (at + 9 > n) break;
+      ++frames;
+      at += 9 + colour_table(d[at + 8]) + 1;
+      skip_sub_blocks();
+    } else {  // the trailer, or anything the format does not have
+      break;
+    }
+  }
+  return std::max(frames, 1);
+}
+
 // stb_image 2.27 returns a 16-bit PNM's big-endian samples in the file's
 // byte order (later versions swap them); asked once, of a one-pixel image.
 bool stb_pnm16_in_file_order() {
@@ -288,7 +320,8 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     throw Error(name + ": is in colour, but grey was asked for (converting would lose the colour)");
   Conversions done;
   // The alpha comes along to be checked, then goes.
-  const int want = channels + (info.alpha ? 1 : 0), len = as_int_size(n, name);
+  as_int_size(n, name);
+  const int want = channels + (info.alpha ? 1 : 0);
   int w = 0, h = 0, file_c = 0;
   std::vector<uint8_t> px;
   if (info.format == "HDR") {
@@ -324,14 +357,7 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     done.hdr_to_8_bit = info.is_hdr;
     done.rescaled = top != 255;
   }
-  if (info.format == "GIF") {  // only to count the frames
-    int* delays = nullptr;
-    int gw = 0, gh = 0, gc = 0, frames = 0;
-    stbi_uc* all = stbi_load_gif_from_memory(data, len, &delays, &gw, &gh, &frames, &gc, want);
-    done.frames = all ? std::max(frames, 1) : 1;
-    stbi_image_free(all);
-    stbi_image_free(delays);
-  }
+  if (info.format == "GIF") done.frames = gif_frame_count(data, n);
   done.cmyk_to_rgb = info.is_cmyk;
   done.grey_to_rgb = channels == 3 && info.colour_channels() == 1;
   if (info.alpha) {
