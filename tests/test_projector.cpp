@@ -12,6 +12,7 @@
 #include "engine/ops.h"
 #include "models/param_init.h"
 #include "models/perceptual/vgg16.h"
+#include "tests/fixtures.h"
 #include "tests/testing.h"
 #include "train/draw_log.h"
 #include "train/stylegan2/projector.h"
@@ -41,6 +42,7 @@ std::unique_ptr<perceptual::Vgg16> thin_vgg() {
 }
 
 using gf::test::bit_equal;
+using gf::test::max_rel_error;
 
 }  // namespace
 
@@ -133,4 +135,32 @@ TEST_CASE("project leaves G's noise buffers as they were and replays its draws b
   CHECK(ws.shape() == Shape({1, G.num_ws(), 8}));
   REQUIRE_THROWS_WITH(stylegan2::project(G, *vgg, zeros({3, 16, 16}), opt),
                       Catch::Contains("the target must be [1, 16, 16]"));
+}
+
+TEST_CASE("project on cuda follows the cpu's projection under the same draws", "[projector][cuda]") {
+  stylegan2::Generator G(tiny_config(), 3);
+  const auto vgg = thin_vgg();
+  Generator tg(4);
+  const Tensor target = affine(rand({1, 16, 16}, tg), 255, 0);
+  stylegan2::ProjectorOptions opt;
+  opt.num_steps = 4;
+  opt.w_avg_samples = 64;
+  const test::TempDir dir("projector_cuda");
+  auto rec = DrawLog::recorder(dir.path.string());
+  const stylegan2::Projection cpu = stylegan2::project(G, *vgg, target, opt, rec.get());
+  G.to(Device::cuda(0));
+  vgg->to(Device::cuda(0));
+  auto replay = DrawLog::replayer({dir.path.string()});
+  std::vector<double> dists;
+  const stylegan2::Projection gpu =
+      stylegan2::project(G, *vgg, target, opt, replay.get(), [&](int, double d, double) { dists.push_back(d); });
+  // Results come back on the cpu; float32 rounding differs between the
+  // devices' kernels, and four Adam steps carry it along, so only closeness.
+  REQUIRE(gpu.w_steps.device() == Device::cpu());
+  CHECK(max_rel_error(gpu.w_steps, cpu.w_steps) < 1e-3);
+  REQUIRE(gpu.dist.size() == 4);
+  for (size_t k = 0; k < 4; ++k) CHECK(std::abs(gpu.dist[k] - cpu.dist[k]) <= 1e-3 * std::abs(cpu.dist[k]));
+  CHECK(dists == gpu.dist);
+  REQUIRE(gpu.noise.size() == cpu.noise.size());
+  for (size_t k = 0; k < cpu.noise.size(); ++k) CHECK(max_rel_error(gpu.noise[k].second, cpu.noise[k].second) < 1e-3);
 }
