@@ -113,6 +113,18 @@ TEST_CASE("[#test_dist] a rank that leaves is named by rank 0 at once; one that 
     CHECK_THAT(errors[0], Catch::Contains("rank 0: rank 1 ") && Catch::Contains("exited or was killed"));
     CHECK(errors[1].empty());
   }
+  SECTION("leaves, of three: the third rank, which sees only rank 0, is pointed to rank 0's error") {
+    const auto errors = run_ranks(3, 30, [](int r, Communicator& comm) {
+      if (r == 2) return;
+      const Tensor t = full({4}, double(r));
+      all_reduce_mean(comm, {t});
+    });
+    CHECK_THAT(errors[0], Catch::Contains("rank 0: rank 2 ") && Catch::Contains("exited or was killed"));
+    CHECK_THAT(errors[0], !Catch::Contains("another rank was lost"));
+    CHECK_THAT(errors[1], Catch::Contains("rank 1: rank 0 ") &&
+                              Catch::Contains("or it stopped because another rank was lost: rank 0's error names it"));
+    CHECK(errors[2].empty());
+  }
   SECTION("hangs") {
     const auto t0 = std::chrono::steady_clock::now();
     const auto errors = run_ranks(2, 1, [](int r, Communicator& comm) {

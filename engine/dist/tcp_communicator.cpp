@@ -162,8 +162,10 @@ class TcpCommunicator final : public Communicator {
 
   [[noreturn]] void lost(int peer, ssize_t k) const {
     const std::string why = k == 0 ? "closed its connection" : "connection failed (" + errno_text() + ")";
+    // Ranks other than 0 see only rank 0, which ends when any rank is lost.
+    const std::string whose = rank_ != 0 && world_ > 2 ? " (or it stopped because another rank was lost: rank 0's error names it)" : "";
     throw Error("rank " + std::to_string(rank_) + ": rank " + std::to_string(peer) + " " + why +
-                ": it exited or was killed");
+                ": it exited or was killed" + whose);
   }
 
   void send_all(int peer, const void* data, size_t bytes) {
