@@ -16,6 +16,7 @@
 
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/temp_file_guard.h"
 
 namespace fs = std::filesystem;
 
@@ -172,6 +173,101 @@ TEST_CASE("a SIGTERM while other threads write leaves none of their temporaries"
   INFO(left << " temporaries left in " << trials << " trials");
   CHECK(left == 0);
   fs::remove_all(dir);
+}
+
+// A temporary another process writes (the projector's ffmpeg): a program
+// guards it with TempFileGuard and registers the writer; SIGINT or SIGTERM
+// must end the program by that signal, kill the writer and leave no file,
+// whether the writer had made it already or would make it later (after the
+// handler's unlink, which is why the writer is killed and reaped first).
+TEST_CASE("a TempFileGuard removes a temporary its child writes, and the child, on SIGINT or SIGTERM", "[atomic_file]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_test_temp_guard_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const int sig : {SIGINT, SIGTERM})
+    for (const int late_ms : {0, 400}) {
+      INFO("signal " << sig << ", the writer makes the file after " << late_ms << " ms");
+      const std::string tmp = (dir / ("proj.mp4." + std::to_string(sig) + "_" + std::to_string(late_ms) + ".tmp")).string();
+      int ready[2];
+      REQUIRE(::pipe(ready) == 0);
+      const pid_t program = ::fork();
+      REQUIRE(program >= 0);
+      if (program == 0) {
+        ::signal(SIGINT, SIG_DFL);  // a program starts with the defaults (Catch2 handles them here)
+        ::signal(SIGTERM, SIG_DFL);
+        ::close(ready[0]);
+        gf::io::TempFileGuard guard(tmp);
+        const pid_t writer = ::fork();
+        if (writer == 0) {
+          gf::io::TempFileGuard::reset_signals_in_child();
+          ::usleep(useconds_t(late_ms) * 1000);
+          const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+          for (int k = 0; k < 300 && fd >= 0; ++k) {  // 30 s at most: writes until killed
+            if (::write(fd, "frame", 5) != 5) break;
+            ::usleep(100 * 1000);
+          }
+          ::_exit(0);
+        }
+        guard.set_writer(writer);
+        guard.created();
+        if (late_ms == 0)
+          while (!fs::exists(tmp)) ::usleep(1000);
+        if (::write(ready[1], &writer, sizeof writer) != sizeof writer) ::_exit(3);
+        for (int k = 0; k < 300; ++k) ::usleep(100 * 1000);
+        ::_exit(2);  // the signal did not end the program
+      }
+      ::close(ready[1]);
+      pid_t writer = 0;
+      const bool started = ::read(ready[0], &writer, sizeof writer) == sizeof writer;
+      ::close(ready[0]);
+      REQUIRE(started);
+      CHECK(fs::exists(tmp) == (late_ms == 0));
+      ::kill(program, sig);
+      int status = 0;
+      REQUIRE(::waitpid(program, &status, 0) == program);
+      CHECK((WIFSIGNALED(status) ? WTERMSIG(status) : -1) == sig);
+      ::usleep(useconds_t(late_ms + 200) * 1000);  // past the moment the writer would have made the file
+      CHECK_FALSE(fs::exists(tmp));
+      const bool writer_alive = ::kill(writer, 0) == 0;  // reaped by the program's handler: no such process
+      CHECK_FALSE(writer_alive);
+      if (writer_alive) ::kill(writer, SIGKILL);
+    }
+  fs::remove_all(dir);
+}
+
+// The writer's own signals: a child forked while a guard holds SIGINT and
+// SIGTERM off gets them back unblocked and at their default action (ffmpeg
+// then takes a Ctrl-C as usual), except a signal the program ignores.
+TEST_CASE("TempFileGuard::reset_signals_in_child unblocks the signals and keeps an ignored one ignored", "[atomic_file]") {
+  const pid_t program = ::fork();
+  REQUIRE(program >= 0);
+  if (program == 0) {
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_IGN);
+    gf::io::TempFileGuard guard((fs::temp_directory_path() / ("gf_test_reset_" + std::to_string(::getpid()))).string());
+    const pid_t child = ::fork();
+    if (child == 0) {
+      gf::io::TempFileGuard::reset_signals_in_child();
+      sigset_t mask;
+      ::sigprocmask(SIG_SETMASK, nullptr, &mask);
+      struct sigaction in {}, term {};
+      ::sigaction(SIGINT, nullptr, &in);
+      ::sigaction(SIGTERM, nullptr, &term);
+      const bool ok = !sigismember(&mask, SIGINT) && !sigismember(&mask, SIGTERM) && in.sa_handler == SIG_DFL &&
+                      term.sa_handler == SIG_IGN;
+      ::_exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    if (child < 0 || ::waitpid(child, &status, 0) != child) ::_exit(2);
+    sigset_t mask;  // the program itself still holds them off until created()
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+    const bool held = sigismember(&mask, SIGINT) && sigismember(&mask, SIGTERM);
+    ::_exit(WIFEXITED(status) && WEXITSTATUS(status) == 0 && held ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(program, &status, 0) == program);
+  CHECK(WIFEXITED(status));
+  CHECK((WIFEXITED(status) ? WEXITSTATUS(status) : -1) == 0);
 }
 
 // Renaming a temporary over a device or a pipe would replace the node itself

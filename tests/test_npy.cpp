@@ -7,12 +7,21 @@
 //     np.save('npy_f64_3.npy', np.array([0.1, -2.5, 1e-3]));
 //     np.save('z_2x16.npy', np.random.RandomState(0).randn(2, 16).astype('<f4'))"
 // (z_2x16.npy is the latent batch of the generate ctests; the tiny config has z_dim 16.)
+// and for the shapes save_npy streams (NumPy 1.24.2):
+//   /usr/bin/python3 -c "import numpy as np;
+//     np.save('npy_f64_scalar.npy', np.array(-0.75));
+//     np.save('npy_f32_1000000x0.npy', np.zeros((1000000, 0), '<f4'));
+//     np.save('npy_f64_2x3x4.npy', (np.arange(24) / 4 - 1).reshape(2, 3, 4));
+//     np.save('npy_f32_1x1x1x70.npy', (np.arange(70, dtype='<f4') / 8).reshape(1, 1, 1, 70))"
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/error.h"
@@ -98,6 +107,119 @@ TEST_CASE("npy: reads NumPy's files and writes the same bytes as numpy.save", "[
   const Tensor z = io::read_npy(kData + "/z_2x16.npy");
   REQUIRE(z.shape() == Shape{2, 16});
   REQUIRE(z.to_vector()[0] == Approx(1.7640524));  // RandomState(0).randn()'s first value
+}
+
+// save_npy writes the header and then the tensor's bytes as they are, no
+// longer a copy of the whole file built first: the same bytes as numpy.save
+// for each dtype and a scalar, an empty array with a 7-digit dimension, 3-D
+// and 4-D shapes, and the same as npy_bytes (the .npz entries) for random ones.
+TEST_CASE("npy: save_npy streams the bytes numpy.save writes", "[npy]") {
+  for (const char* name : {"npy_f64_scalar", "npy_f32_1000000x0", "npy_f64_2x3x4", "npy_f32_1x1x1x70", "npy_f32_2x3"}) {
+    INFO(name);
+    const std::string theirs = kData + "/" + name + ".npy";
+    const Tensor a = io::read_npy(theirs);
+    const std::string path = temp_path("stream.npy");
+    io::save_npy(path, a);
+    CHECK(file_bytes(path) == file_bytes(theirs));
+    fs::remove(path);
+  }
+  CHECK(io::read_npy(kData + "/npy_f64_scalar.npy").to_vector() == std::vector<double>{-0.75});
+  CHECK(io::read_npy(kData + "/npy_f32_1x1x1x70.npy").to_vector()[69] == 69.0 / 8);
+  for (const Shape& shape : {Shape{3, 0, 2}, Shape{1}, Shape{7, 5, 3}, Shape{2, 1 << 16}})
+    for (DType dt : {DType::f32, DType::f64}) {
+      const Tensor t = test::random_tensor(shape, 11, dt);
+      const std::string path = temp_path("stream.npy");
+      io::save_npy(path, t);
+      CHECK(file_bytes(path) == io::npy_bytes(t));
+      fs::remove(path);
+    }
+}
+
+namespace {
+
+// The process's address space in bytes (VmSize), 0 when unknown.
+size_t address_space_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmSize:", 0) == 0) return size_t(std::stoull(line.substr(7))) * 1024;
+  return 0;
+}
+
+// Runs body in a child process and returns its exit status (-1: it died of a signal).
+template <typename F>
+int in_child(F body) {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(body());
+  int status = 0;
+  if (child < 0 || ::waitpid(child, &status, 0) != child) return -2;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+// Memory: a child may grow its address space by half the tensor's size, and
+// save_npy still writes the whole 32 MiB tensor (building the file in memory
+// first needed as much again as the tensor).
+TEST_CASE("npy: save_npy needs no copy of the data in memory", "[npy]") {
+#if defined(__SANITIZE_ADDRESS__)
+  WARN("not under AddressSanitizer, whose allocator maps its own memory");
+  return;
+#endif
+  const Tensor t = test::random_tensor({8, 1 << 20}, 5, DType::f32);
+  const std::string path = temp_path("big.npy");
+  const int status = in_child([&] {
+    const size_t now = address_space_bytes();
+    if (now == 0) return 3;
+    struct rlimit lim {};
+    lim.rlim_cur = lim.rlim_max = now + t.nbytes() / 2;
+    if (::setrlimit(RLIMIT_AS, &lim) != 0) return 4;
+    try {
+      io::save_npy(path, t);
+    } catch (...) {
+      return 1;
+    }
+    return 0;
+  });
+  CHECK(status == 0);
+  const Tensor back = io::read_npy(path);
+  fs::remove(path);
+  REQUIRE(back.shape() == t.shape());
+  CHECK(std::memcmp(back.raw(), t.raw(), t.nbytes()) == 0);
+}
+
+// A write that fails half-way (the file size limit, as a full disk would)
+// throws, keeps the older file and leaves no temporary.
+TEST_CASE("npy: a failed save_npy keeps the older file and leaves no temporary", "[npy]") {
+  const std::string path = temp_path("failed.npy");
+  const Tensor small = test::random_tensor({2, 3}, 1, DType::f32);
+  io::save_npy(path, small);
+  const std::string before = file_bytes(path);
+  const Tensor big = test::random_tensor({4, 1 << 16}, 2, DType::f64);  // 2 MiB
+  pid_t writer = 0;
+  int pid_pipe[2];
+  REQUIRE(::pipe(pid_pipe) == 0);
+  const int status = in_child([&] {
+    const pid_t me = ::getpid();
+    if (::write(pid_pipe[1], &me, sizeof me) != sizeof me) return 5;
+    ::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead of killing the process
+    struct rlimit lim {};
+    lim.rlim_cur = lim.rlim_max = 64 << 10;
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) return 4;
+    try {
+      io::save_npy(path, big);
+    } catch (const Error& e) {
+      return std::string(e.what()).rfind("save_npy: write to " + path + ".", 0) == 0 ? 0 : 2;
+    }
+    return 1;
+  });
+  REQUIRE(::read(pid_pipe[0], &writer, sizeof writer) == sizeof writer);
+  ::close(pid_pipe[0]);
+  ::close(pid_pipe[1]);
+  CHECK(status == 0);
+  CHECK(file_bytes(path) == before);
+  CHECK_FALSE(fs::exists(path + "." + std::to_string(writer) + ".tmp"));
+  fs::remove(path);
 }
 
 TEST_CASE("npy: a header with any key order, double quotes and a version 2.0 preamble is read", "[npy]") {

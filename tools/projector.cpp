@@ -30,6 +30,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/input_file.h"
 #include "engine/io/safetensors.h"
+#include "engine/io/temp_file_guard.h"
 #include "engine/ops.h"
 #include "models/network_file.h"
 #include "models/perceptual/vgg16.h"
@@ -111,10 +112,12 @@ std::vector<uint8_t> to_rgb_bytes(const Tensor& img) {
 // (libx264, 10 fps, 16M), into a temporary file renamed to `path` when ffmpeg
 // succeeds. Sizes that are not multiples of 16 are scaled up to them, as
 // imageio's macro_block_size does. ffmpeg runs without a shell, so no path
-// is ever parsed as a command.
+// is ever parsed as a command. A SIGINT or SIGTERM meanwhile kills ffmpeg and
+// removes its temporary (io::TempFileGuard) before the projector dies of it.
 class VideoWriter {
  public:
-  VideoWriter(const std::string& ffmpeg, const std::string& path, int w, int h) : path_(path), tmp_(io::temp_name(path)) {
+  VideoWriter(const std::string& ffmpeg, const std::string& path, int w, int h)
+      : path_(path), tmp_(io::temp_name(path)), guard_(tmp_) {
     const int W = (w + 15) / 16 * 16, H = (h + 15) / 16 * 16;
     std::vector<std::string> a{ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-vcodec", "rawvideo", "-s",
                                std::to_string(w) + "x" + std::to_string(h), "-pix_fmt", "rgb24", "-r", "10.00",
@@ -129,6 +132,7 @@ class VideoWriter {
     std::signal(SIGPIPE, SIG_IGN);  // an ffmpeg that stops reading shows as a failed write, not a killed projector
     pid_ = ::fork();
     if (pid_ == 0) {
+      io::TempFileGuard::reset_signals_in_child();  // ffmpeg takes Ctrl-C as usual
       ::dup2(fds[0], 0);
       ::close(fds[0]);
       ::close(fds[1]);
@@ -140,6 +144,8 @@ class VideoWriter {
       ::close(fds[1]);
       throw Error("cannot start ffmpeg: " + std::string(std::strerror(errno)));
     }
+    guard_.set_writer(pid_);
+    guard_.created();  // signals held since the guard began are handled here: ffmpeg is killed first
     fd_ = fds[1];
   }
   ~VideoWriter() {
@@ -166,6 +172,7 @@ class VideoWriter {
   void finish() {
     if (pid_ <= 0) throw Error("ffmpeg writing " + path_ + " has already ended");
     const int status = wait();
+    if (status == -1) throw Error("ffmpeg writing " + path_ + " was stopped by a signal to the projector");
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
       throw Error("ffmpeg failed writing " + path_ + " (" +
                   (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
@@ -177,13 +184,20 @@ class VideoWriter {
   int wait() {
     ::close(fd_);
     fd_ = -1;
+    // Exited but not reaped, its pid not yet free: only now is it no longer the guard's to kill.
+    siginfo_t info {};
+    while (::waitid(P_PID, id_t(pid_), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+    }
+    guard_.set_writer(0);
     int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    pid_t got = -1;
+    while ((got = ::waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {
     }
     pid_ = -1;
-    return status;
+    return got < 0 ? -1 : status;  // -1: reaped by the signal handler on another thread, which ends the process
   }
   std::string path_, tmp_;
+  io::TempFileGuard guard_;  // after tmp_, which it registers; released after the destructor removed it
   pid_t pid_ = -1;
   int fd_ = -1;
 };

@@ -2,13 +2,8 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <limits.h>
-#include <pthread.h>
-#include <signal.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -17,6 +12,7 @@
 #include <system_error>
 
 #include "engine/error.h"
+#include "engine/io/temp_file_guard.h"
 
 namespace gf::io {
 
@@ -29,133 +25,6 @@ bool sync_path(const std::string& path) {
 }
 
 namespace {
-
-// ---- Temporaries removed on SIGINT and SIGTERM ----------------------------
-// A Ctrl-C or a `kill` during a write would leave "<path>.<pid>.tmp" behind
-// (a checkpoint's worth of bytes in the run folder). Each write registers its
-// temporary in a fixed table; the handler unlinks every registered one (unlink
-// is async-signal-safe), puts the default action back and raises the signal
-// again, so the process still dies of it (exit status 130/143 in a shell)
-// and the previous complete file, never touched by the handler, stays.
-
-// Slots: 0 free, 1 being filled by its writer (or taken by the handler), 2
-// holds a live temporary. The handler takes a slot (2 -> 1) before reading
-// its path, so no other thread rewrites the path under it.
-constexpr int kSlots = 64;  // concurrent writes of one process; more are written unregistered
-struct Slot {
-  std::atomic<int> state{0};
-  char path[PATH_MAX];
-};
-Slot g_slots[kSlots];
-
-// Another thread may be writing while the handler runs. Its temporary must
-// not appear after the handler's scan: a thread that registered in a slot
-// the scan had passed, or whose temporary the handler unlinked before the
-// thread created it, left it behind when the process died. So a writer holds
-// SIGINT and SIGTERM off its own thread from registering until its temporary
-// exists, counted in g_creating, and does not start once g_dying is set; the
-// handler sets g_dying, waits until g_creating is 0 (every registered
-// temporary exists), then scans. All seq_cst: a writer that counts itself
-// after the handler set g_dying sees it, and the handler, after setting it,
-// sees any writer counted before.
-std::atomic<int> g_creating{0};
-std::atomic<bool> g_dying{false};
-// A temporary that takes longer to create (a hung network file system) is
-// not waited for longer: Ctrl-C must end the process.
-constexpr long kCreateWaitNs = 2'000'000'000L;
-
-long elapsed_ns(const timespec& since) {
-  timespec now {};
-  ::clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
-  return (now.tv_sec - since.tv_sec) * 1'000'000'000L + (now.tv_nsec - since.tv_nsec);
-}
-
-void remove_temporaries_and_die(int sig) {
-  const int saved = errno;
-  g_dying.store(true);
-  timespec start {};
-  ::clock_gettime(CLOCK_MONOTONIC, &start);
-  while (g_creating.load() != 0 && elapsed_ns(start) < kCreateWaitNs) {
-  }
-  for (Slot& s : g_slots) {
-    int live = 2;
-    if (s.state.compare_exchange_strong(live, 1)) ::unlink(s.path);
-  }
-  errno = saved;
-  ::signal(sig, SIG_DFL);
-  ::raise(sig);  // blocked inside the handler: delivered, with the default action, as it returns
-}
-
-// Installed at each write for SIGINT and SIGTERM where the action is the
-// default (once installed it is no longer): a signal the process ignores
-// (nohup, a background job's SIGINT) stays ignored, and a program's own
-// handler stays.
-void install_handlers() {
-  for (const int sig : {SIGINT, SIGTERM}) {
-    struct sigaction old {};
-    if (::sigaction(sig, nullptr, &old) != 0 || (old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) continue;
-    struct sigaction sa {};
-    sa.sa_handler = remove_temporaries_and_die;
-    sigemptyset(&sa.sa_mask);
-    sigaddset(&sa.sa_mask, SIGINT);  // one handler run at a time
-    sigaddset(&sa.sa_mask, SIGTERM);
-    ::sigaction(sig, &sa, nullptr);
-  }
-}
-
-// Registers tmp for the handler while it exists; a write with no free slot
-// (or a path too long for one) just goes unregistered. From construction to
-// created() this thread holds SIGINT and SIGTERM off (counted in
-// g_creating), so the handler, run by another thread, waits for the
-// temporary to exist before it scans, and never runs on this thread while
-// it waits. Once the handler has begun, a new write never creates its
-// temporary: it waits for the end of the process.
-class TempGuard {
- public:
-  explicit TempGuard(const std::string& tmp) {
-    install_handlers();
-    sigset_t both;
-    sigemptyset(&both);
-    sigaddset(&both, SIGINT);
-    sigaddset(&both, SIGTERM);
-    ::pthread_sigmask(SIG_BLOCK, &both, &old_mask_);
-    g_creating.fetch_add(1);
-    creating_ = true;
-    if (g_dying.load()) {  // the handler is removing temporaries and will end the process
-      created();
-      for (;;) ::pause();
-    }
-    if (tmp.size() >= PATH_MAX) return;
-    for (Slot& s : g_slots) {
-      int free_slot = 0;
-      if (!s.state.compare_exchange_strong(free_slot, 1)) continue;
-      std::memcpy(s.path, tmp.c_str(), tmp.size() + 1);
-      s.state.store(2);  // only now may the handler read the path
-      slot_ = &s;
-      return;
-    }
-  }
-  // The temporary exists, or its creation failed: the handler may remove it now.
-  void created() {
-    if (!creating_) return;
-    creating_ = false;
-    g_creating.fetch_sub(1);
-    ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);  // a signal held meanwhile is handled here
-  }
-  // After the rename or the removal: an unlink by the handler in between finds nothing.
-  ~TempGuard() {
-    created();
-    int live = 2;
-    if (slot_) slot_->state.compare_exchange_strong(live, 0);  // fails only once the handler has it
-  }
-  TempGuard(const TempGuard&) = delete;
-  TempGuard& operator=(const TempGuard&) = delete;
-
- private:
-  Slot* slot_ = nullptr;
-  sigset_t old_mask_;
-  bool creating_ = false;
-};
 
 // True when path reaches an open file descriptor of this process:
 // /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N, or a link to one.
@@ -218,7 +87,7 @@ void write_atomic(const std::string& given, const std::function<void(std::ostrea
   }
   // The process id keeps concurrent writers (two test suites, two runs) off each other's temporary.
   const std::string tmp = temp_name(path);
-  TempGuard guard(tmp);  // registered before the file exists, released after it is renamed or removed
+  TempFileGuard guard(tmp);  // registered before the file exists, released after it is renamed or removed
   {
     errno = 0;
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);

@@ -191,33 +191,51 @@ Tensor parse_npy(const uint8_t* data, size_t n, const std::string& name) {
   return parse_npy_source(n, [&](uint64_t at, void* dst, size_t k) { std::memcpy(dst, data + at, k); }, name);
 }
 
-std::string npy_bytes(const Tensor& t) {
-  GF_CHECK(t.defined() && (t.dtype() == DType::f32 || t.dtype() == DType::f64), "npy_bytes",
-           "only float32 and float64 tensors are written");
-  const Tensor h = t.detach().to(Device::cpu());
-  // As numpy.lib.format: sorted keys, room for the first dimension to grow
-  // to 21 digits, then spaces and a newline up to a multiple of 64 bytes.
-  std::string header = std::string("{'descr': '") + (h.dtype() == DType::f32 ? "<f4" : "<f8") +
-                       "', 'fortran_order': False, 'shape': " + shape_repr(h.shape()) + ", }";
-  if (!h.shape().empty()) header.append(21 - std::to_string(h.shape()[0]).size(), ' ');
+namespace {
+
+// The preamble and header of a version 1.0 file of a C-order array, as
+// numpy.lib.format writes them: sorted keys, room for the first dimension to
+// grow to 21 digits, then spaces and a newline up to a multiple of 64 bytes.
+std::string npy_header(DType dtype, const Shape& shape) {
+  std::string header = std::string("{'descr': '") + (dtype == DType::f32 ? "<f4" : "<f8") +
+                       "', 'fortran_order': False, 'shape': " + shape_repr(shape) + ", }";
+  if (!shape.empty()) header.append(21 - std::to_string(shape[0]).size(), ' ');
   const size_t preamble = kMagicLen + 2 + 2;
   header.append(64 - (preamble + header.size() + 1) % 64, ' ');
   header += '\n';
   GF_CHECK(header.size() <= 65535, "npy_bytes", "header too long for format 1.0");
   const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<unsigned char>(header.size() & 0xff),
                                  static_cast<unsigned char>(header.size() >> 8)};
-  std::string out(reinterpret_cast<const char*>(pre), sizeof pre);
-  out += header;
+  return std::string(reinterpret_cast<const char*>(pre), sizeof pre) + header;
+}
+
+}  // namespace
+
+std::string npy_bytes(const Tensor& t) {
+  GF_CHECK(t.defined() && (t.dtype() == DType::f32 || t.dtype() == DType::f64), "npy_bytes",
+           "only float32 and float64 tensors are written");
+  const Tensor h = t.detach().to(Device::cpu());
+  std::string out = npy_header(h.dtype(), h.shape());
   out.append(static_cast<const char*>(h.raw()), static_cast<size_t>(h.nbytes()));
   return out;
 }
 
+// The header, then the data straight from the tensor (a device tensor is
+// copied to the host once): no copy of the whole file in memory, which for a
+// batch of images doubled what the program held. Chunks of 16 MiB, so that a
+// full disk stops the write at the first one that fails.
 void save_npy(const std::string& path, const Tensor& t) {
   GF_CHECK(t.defined() && (t.dtype() == DType::f32 || t.dtype() == DType::f64), "save_npy",
            path << ": only float32 and float64 tensors are written");
-  const std::string bytes = npy_bytes(t);
-  io::write_atomic(path, [&](std::ostream& f) { f.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); },
-                   "save_npy");
+  const Tensor h = t.detach().to(Device::cpu());
+  const std::string header = npy_header(h.dtype(), h.shape());
+  io::write_atomic(path, [&](std::ostream& f) {
+    f.write(header.data(), static_cast<std::streamsize>(header.size()));
+    const char* data = static_cast<const char*>(h.raw());
+    constexpr size_t kChunk = size_t(16) << 20;
+    for (size_t at = 0, n = static_cast<size_t>(h.nbytes()); at < n && f; at += kChunk)
+      f.write(data + at, static_cast<std::streamsize>(std::min(kChunk, n - at)));
+  }, "save_npy");
 }
 
 }  // namespace gf::io

@@ -21,7 +21,8 @@ Tensor read_npy(const std::string& path);
 // Writes a float32 or float64 tensor (from any device) as version 1.0, C
 // order, with the header padded as NumPy pads it (the data starts at a
 // multiple of 64 bytes), so the bytes equal those of numpy.save. Written to
-// "<path>.<pid>.tmp" and renamed.
+// "<path>.<pid>.tmp" and renamed, the data streamed from the tensor (no copy
+// of the file in memory; a device tensor is copied to the host once).
 void save_npy(const std::string& path, const Tensor& t);
 
 // The same two in memory, for the entries of an .npz archive (train/npz.h):

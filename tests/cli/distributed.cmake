@@ -33,29 +33,23 @@ set_tests_properties(cpu.train_stylegan_dist_env PROPERTIES LABELS cpu FIXTURES_
 # MASTER_PORT to the workers.
 foreach(_mode torchrun torchrun-c10d)
   string(REPLACE "-" "_" _m "${_mode}")
-  add_test(NAME cpu.train_stylegan_dist_${_m}
-           COMMAND sh -c "rm -rf ${_dist}/${_m} && OMP_NUM_THREADS=1 PYTHON3='${GF_PYTHON3}' ${_launch} ${_mode} 2 \
+  gf_test(cpu.train_stylegan_dist_${_m} FIXTURES_SETUP dist_${_m}
+          COMMAND sh -c "rm -rf ${_dist}/${_m} && OMP_NUM_THREADS=1 PYTHON3='${GF_PYTHON3}' ${_launch} ${_mode} 2 \
 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} --outdir ${_dist}/${_m}")
-  set_tests_properties(cpu.train_stylegan_dist_${_m} PROPERTIES LABELS cpu FIXTURES_SETUP dist_${_m}
-                       SKIP_RETURN_CODE 77 PASS_REGULAR_EXPRESSION "2 replicas x 2 passes of 2.*2 processes \\(tcp\\).*Done: ")
+  set_tests_properties(cpu.train_stylegan_dist_${_m} PROPERTIES PASS_REGULAR_EXPRESSION "2 replicas x 2 passes of 2.*2 processes \\(tcp\\).*Done: ")
 endforeach()
 
 # Files compared: what every minibatch changes (weights, Adam moments, random
-# offsets, sampler, counters) and the snapshot generate reads. An optional
-# fifth argument: a shell command run first, which exits 77 to skip.
+# offsets, sampler, counters) and the snapshot generate reads. Skipped with a
+# run that was skipped (no torchrun, no network namespaces: gf_test).
 function(gf_dist_same name a b fixtures)
   string(REPLACE "DIR" "${a}" _da "${_latest}")
   string(REPLACE "DIR" "${b}" _db "${_latest}")
-  set(_first "true")
-  if(ARGC GREATER 4)
-    set(_first "${ARGV4}")
-  endif()
-  add_test(NAME ${name}
-           COMMAND sh -c "${_first} && a=${_da} && b=${_db} && cmp \"$a\"checkpoint.bin \"$b\"checkpoint.bin && \
+  gf_test(${name} FIXTURES_REQUIRED ${fixtures}
+          COMMAND sh -c "a=${_da} && b=${_db} && cmp \"$a\"checkpoint.bin \"$b\"checkpoint.bin && \
 cmp \"$a\"network-snapshot-000000.bin \"$b\"network-snapshot-000000.bin && \
 cmp \"$a\"fakes000000.png \"$b\"fakes000000.png && echo same")
-  set_tests_properties(${name} PROPERTIES LABELS cpu FIXTURES_REQUIRED "${fixtures}" PASS_REGULAR_EXPRESSION "^same"
-                       SKIP_RETURN_CODE 77)
+  set_tests_properties(${name} PROPERTIES PASS_REGULAR_EXPRESSION "^same")
 endfunction()
 gf_dist_same(cpu.train_stylegan_dist_env_equals_inprocess env inprocess "dist_env;dist_inprocess")
 # ADA's p moved in the two-process run (its checkpoint, compared above, also
@@ -64,11 +58,9 @@ string(REPLACE "DIR" "env" _denv "${_latest}")
 add_test(NAME cpu.train_stylegan_dist_env_ada_p_moved COMMAND sh -c "tail -n 1 ${_denv}stats.jsonl")
 set_tests_properties(cpu.train_stylegan_dist_env_ada_p_moved PROPERTIES LABELS cpu FIXTURES_REQUIRED dist_env
                      PASS_REGULAR_EXPRESSION "\"augment_p\":([1-9]|0\\.[0-9]*[1-9])")
-set(_has_torchrun "{ '${GF_PYTHON3}' -c 'import torch.distributed.run' 2>/dev/null || exit 77; }")
-gf_dist_same(cpu.train_stylegan_dist_torchrun_equals_inprocess torchrun inprocess "dist_torchrun;dist_inprocess"
-             "${_has_torchrun}")
+gf_dist_same(cpu.train_stylegan_dist_torchrun_equals_inprocess torchrun inprocess "dist_torchrun;dist_inprocess")
 gf_dist_same(cpu.train_stylegan_dist_torchrun_c10d_equals_inprocess torchrun_c10d inprocess
-             "dist_torchrun_c10d;dist_inprocess" "${_has_torchrun}")
+             "dist_torchrun_c10d;dist_inprocess")
 
 # The README's two-machine launches, on two network namespaces of this host
 # joined by a veth pair (tests/cli/two_machines.sh), each with its own host
@@ -94,8 +86,8 @@ foreach(_mode ${_two_modes})
   string(REPLACE "-" "_" _m "${_mode}")
   set(_r0 ${_node_rank0_${_m}})  # the node whose output holds rank 0's lines
   math(EXPR _other "1 - ${_r0}")
-  add_test(NAME cpu.train_stylegan_dist_two_machines_${_m}
-           COMMAND sh -c "rm -rf ${_dist}/two_machines_${_m} && OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 \
+  gf_test(cpu.train_stylegan_dist_two_machines_${_m} FIXTURES_SETUP dist_two_machines_${_m}
+          COMMAND sh -c "rm -rf ${_dist}/two_machines_${_m} && OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 \
 GF_DIST_RENDEZVOUS_TIMEOUT=60 PYTHON3='${GF_PYTHON3}' MPIRUN='${GF_MPIEXEC}' ${_two} ${_mode} ${_dist}/two_machines_${_m} \
 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh}")
   if(_mode STREQUAL "mpirun")
@@ -113,20 +105,19 @@ $<TARGET_FILE:train_stylegan> ${_dist_flags_sh}")
   else()
     set(_nodes "== node 0 .*== node 1 .*${_rank0_lines}")
   endif()
-  set_tests_properties(cpu.train_stylegan_dist_two_machines_${_m} PROPERTIES LABELS cpu TIMEOUT 300
-                       FIXTURES_SETUP dist_two_machines_${_m} SKIP_RETURN_CODE 77
+  set_tests_properties(cpu.train_stylegan_dist_two_machines_${_m} PROPERTIES TIMEOUT 300
                        PASS_REGULAR_EXPRESSION "${_nodes}.*carried [1-9][0-9][0-9][0-9]+ bytes from node 1.*node ${_other} wrote no files.*${_exits}")
 endforeach()
 gf_dist_same(cpu.train_stylegan_dist_two_machines_env_equals_inprocess two_machines_env inprocess
-             "dist_two_machines_env;dist_inprocess" "${_two} check")
+             "dist_two_machines_env;dist_inprocess")
 gf_dist_same(cpu.train_stylegan_dist_two_machines_torchrun_equals_inprocess two_machines_torchrun inprocess
-             "dist_two_machines_torchrun;dist_inprocess" "${_has_torchrun} && ${_two} check")
+             "dist_two_machines_torchrun;dist_inprocess")
 if(GF_WITH_MPI AND GF_MPIEXEC)
   gf_dist_same(cpu.train_stylegan_dist_two_machines_mpirun_equals_inprocess two_machines_mpirun inprocess
-               "dist_two_machines_mpirun;dist_inprocess" "${_two} check")
+               "dist_two_machines_mpirun;dist_inprocess")
 endif()
 gf_dist_same(cpu.train_stylegan_dist_two_machines_torchrun_c10d_equals_inprocess two_machines_torchrun_c10d inprocess
-             "dist_two_machines_torchrun_c10d;dist_inprocess" "${_has_torchrun} && ${_two} check")
+             "dist_two_machines_torchrun_c10d;dist_inprocess")
 
 # A rank that is killed (rank 1, or rank 0): the survivor names it at once
 # (its connection closes). One that hangs: named when GF_DIST_TIMEOUT runs out.
@@ -162,9 +153,9 @@ add_test(NAME cpu.train_stylegan_dist_hung_rank_env
 set_tests_properties(cpu.train_stylegan_dist_hung_rank_env PROPERTIES LABELS cpu TIMEOUT 400
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: no data from rank 1 for 5 s \\(GF_DIST_TIMEOUT\\).*the run stopped after ([5-9]|1[0-9]) s with exit status 1")
 # The smoke run's checkpoint (one replica) under two processes.
-add_test(NAME cpu.train_stylegan_dist_resume_other_world
-         COMMAND sh -c "OMP_NUM_THREADS=1 ${_launch} env 2 $<TARGET_FILE:train_stylegan> --resume ${GF_SMOKE_RUN}/checkpoint.bin --max-images 128 --outdir ${_dist}/other_world")
-set_tests_properties(cpu.train_stylegan_dist_resume_other_world PROPERTIES LABELS cpu FIXTURES_REQUIRED trained_snapshot
+gf_test(cpu.train_stylegan_dist_resume_other_world FIXTURES_REQUIRED trained_snapshot
+        COMMAND sh -c "OMP_NUM_THREADS=1 ${_launch} env 2 $<TARGET_FILE:train_stylegan> --resume ${GF_SMOKE_RUN}/checkpoint.bin --max-images 128 --outdir ${_dist}/other_world")
+set_tests_properties(cpu.train_stylegan_dist_resume_other_world PROPERTIES
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: .*checkpoint.bin was trained by 1 replicas; this run has 2 processes: resume it with 1")
 
 if(GF_WITH_MPI AND GF_MPIEXEC)
@@ -255,30 +246,28 @@ if(GF_CUDA_EMU)
   # test runs (not when CMake configured: root may configure, a user run);
   # scripts/test_emulated_cuda.sh, which allows no skipped test, leaves these
   # two out only where its own check finds no namespaces.
-  add_test(NAME cuda.train_stylegan_nccl_two_machines
-           COMMAND sh -c "rm -rf ${_dist}/emu_two_machines && GFEMU_DEVICES=1 OMP_NUM_THREADS=1 NCCL_SOCKET_IFNAME=gf \
+  gf_test(cuda.train_stylegan_nccl_two_machines FIXTURES_SETUP emu_two_machines
+          COMMAND sh -c "rm -rf ${_dist}/emu_two_machines && GFEMU_DEVICES=1 OMP_NUM_THREADS=1 NCCL_SOCKET_IFNAME=gf \
 GF_DIST_TIMEOUT=60 GF_DIST_RENDEZVOUS_TIMEOUT=60 ${_two} env ${_dist}/emu_two_machines $<TARGET_FILE:train_stylegan> \
 ${_emu_flags_sh} --device cuda:0")
   set_tests_properties(cuda.train_stylegan_nccl_two_machines PROPERTIES LABELS cuda TIMEOUT 400
-                       FIXTURES_SETUP emu_two_machines SKIP_RETURN_CODE 77
                        PASS_REGULAR_EXPRESSION "== node 0 .*2 replicas x 2 passes of 2.*2 processes \\(nccl over tcp\\).*Done: .*== node 1 .*carried [1-9][0-9][0-9][0-9]+ bytes from node 1.*node 1 wrote no files.*statuses 0 0 after")
   gf_dist_same(cuda.train_stylegan_nccl_two_machines_equals_inprocess emu_two_machines emu_inprocess
-               "emu_two_machines;emu_inprocess" "${_two} check")
+               "emu_two_machines;emu_inprocess")
   set_tests_properties(cuda.train_stylegan_nccl_two_machines_equals_inprocess PROPERTIES LABELS cuda)
   # The README's two-machine mpirun (a hostfile of both "machines"): NCCL's
   # id goes out over the MPI host group and carries node 0's veth address.
   # Without LeakSanitizer, as cuda.train_stylegan_nccl_mpi.
   if(GF_WITH_MPI AND GF_MPIEXEC)
-    add_test(NAME cuda.train_stylegan_nccl_two_machines_mpirun
-             COMMAND sh -c "rm -rf ${_dist}/emu_two_machines_mpirun && GFEMU_DEVICES=1 OMP_NUM_THREADS=1 \
+    gf_test(cuda.train_stylegan_nccl_two_machines_mpirun FIXTURES_SETUP emu_two_machines_mpirun
+            COMMAND sh -c "rm -rf ${_dist}/emu_two_machines_mpirun && GFEMU_DEVICES=1 OMP_NUM_THREADS=1 \
 NCCL_SOCKET_IFNAME=gf ASAN_OPTIONS=detect_leaks=0 GF_DIST_TIMEOUT=60 MPIRUN='${GF_MPIEXEC}' ${_two} mpirun \
 ${_dist}/emu_two_machines_mpirun $<TARGET_FILE:train_stylegan> ${_emu_flags_sh} --device cuda:0")
     set_tests_properties(cuda.train_stylegan_nccl_two_machines_mpirun PROPERTIES LABELS cuda TIMEOUT 400
-                         FIXTURES_SETUP emu_two_machines_mpirun SKIP_RETURN_CODE 77
                          PASS_REGULAR_EXPRESSION "== node 0 .*2 replicas x 2 passes of 2.*2 processes \\(nccl over mpi\\).*Done: .*== node 1 .*mpirun's agent starts orted on machine-a.*carried [1-9][0-9][0-9][0-9]+ bytes from node 1.*node 1 wrote no files.*mpirun on node 0 exited with status 0 after"
                          FAIL_REGULAR_EXPRESSION "Sanitizer")
     gf_dist_same(cuda.train_stylegan_nccl_two_machines_mpirun_equals_inprocess emu_two_machines_mpirun emu_inprocess
-                 "emu_two_machines_mpirun;emu_inprocess" "${_two} check")
+                 "emu_two_machines_mpirun;emu_inprocess")
     set_tests_properties(cuda.train_stylegan_nccl_two_machines_mpirun_equals_inprocess PROPERTIES LABELS cuda)
   endif()
   # A killed rank: the survivor's watchdog sees NCCL's async error (or, when

@@ -3,8 +3,7 @@
 # disk (a small tmpfs in a private mount namespace), for the trainers,
 # generate, discriminate, export_weights, psp and make_report: one line naming the path and the
 # cause, exit status 1, no temporary left. Skipped (77) when not root.
-add_test(NAME cpu.io_faults
-         COMMAND ${GF_CLI_DIR}/io_faults.sh $<TARGET_FILE_DIR:generate> ${GF_SMOKE_RUN}/network-snapshot-000000.bin
-                 ${CMAKE_SOURCE_DIR}/tests/data)
-set_tests_properties(cpu.io_faults PROPERTIES LABELS cpu FIXTURES_REQUIRED trained_snapshot SKIP_RETURN_CODE 77
-                     PASS_REGULAR_EXPRESSION "psp_encode_disk_full: ok" FAIL_REGULAR_EXPRESSION "FAILED")
+gf_test(cpu.io_faults FIXTURES_REQUIRED trained_snapshot
+        COMMAND ${GF_CLI_DIR}/io_faults.sh $<TARGET_FILE_DIR:generate> ${GF_SMOKE_RUN}/network-snapshot-000000.bin
+                ${CMAKE_SOURCE_DIR}/tests/data)
+set_tests_properties(cpu.io_faults PROPERTIES PASS_REGULAR_EXPRESSION "psp_encode_disk_full: ok" FAIL_REGULAR_EXPRESSION "FAILED")

@@ -10,13 +10,12 @@ set(_m ${GF_TEST_RUNS}/metrics)
 set(_m_run ${_m}/train/00000-fashion-mnist-tiny)
 set(_m_flags --metrics-cache ${_m}/cache --metric-items 16)
 string(REPLACE ";" " " _m_flags_sh "${_m_flags}")  # inside sh -c strings
-add_test(NAME cpu.metrics_detector
-         COMMAND sh -c "rm -rf ${_m}/inception.bin ${_m}/standin.pt ${_m}/cache && mkdir -p ${_m} && \
+gf_test(cpu.metrics_detector FIXTURES_SETUP metrics_detector
+        COMMAND sh -c "rm -rf ${_m}/inception.bin ${_m}/standin.pt ${_m}/cache && mkdir -p ${_m} && \
 { '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/make_inception_standin.py ${_m}/standin.pt && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import ${_m}/standin.pt ${_m}/inception.bin && \
 rm ${_m}/standin.pt")
-set_tests_properties(cpu.metrics_detector PROPERTIES LABELS cpu SKIP_RETURN_CODE 77 FIXTURES_SETUP metrics_detector)
 
 gf_cli_test(train_stylegan_metrics FRESH ${_m}/train
             EXPECT "^Evaluating metrics" "^\\{\"results\":\\{\"fid50k_full\":[0-9.e+]+\\},\"metric\":\"fid50k_full\",\"total_time\":.*,\"num_gpus\":1,\"snapshot_pkl\":\"network-snapshot-000000.bin\",\"timestamp\":[0-9.]+,\"num_gen\":16,\"num_real\":16\\}$"
@@ -28,37 +27,34 @@ gf_cli_test(train_stylegan_metrics FRESH ${_m}/train
 # One jsonl line per snapshot (tick 0 and the end: two), each naming its
 # snapshot; the same ticks' stats.jsonl lines hold the results, and
 # report.html draws them.
-add_test(NAME cpu.train_stylegan_metrics_jsonl
-         COMMAND sh -c "test $(grep -c '\"snapshot_pkl\":\"network-snapshot-000000.bin\"' ${_m_run}/metric-fid50k_full.jsonl) -eq 2 && \
+# Set up before calc_metrics appends its line.
+gf_test(cpu.train_stylegan_metrics_jsonl FIXTURES_REQUIRED metrics_run FIXTURES_SETUP metrics_jsonl
+        COMMAND sh -c "test $(grep -c '\"snapshot_pkl\":\"network-snapshot-000000.bin\"' ${_m_run}/metric-fid50k_full.jsonl) -eq 2 && \
 test $(grep -c '\"is50k_std\"' ${_m_run}/metric-is50k.jsonl) -eq 2 && \
 grep -A1 '\"metrics\": \\[' ${_m_run}/training_options.json | grep -q fid50k_full && \
 test $(grep -c '\"fid50k_full\":[0-9]' ${_m_run}/stats.jsonl) -eq 2 && \
 test $(grep -c '\"is50k_mean\":[0-9]' ${_m_run}/stats.jsonl) -eq 2 && \
 grep -q 'FID (lower is better)' ${_m_run}/report.html")
-set_tests_properties(cpu.train_stylegan_metrics_jsonl PROPERTIES LABELS cpu FIXTURES_REQUIRED metrics_run
-                     FIXTURES_SETUP metrics_jsonl)  # before calc_metrics appends its line
 # calc_metrics finds the dataset through the run folder, appends to its jsonl,
 # and its value is the training run's last one, bit for bit.
-add_test(NAME cpu.calc_metrics_matches_training
-         COMMAND sh -c "f=${_m_run}/metric-fid50k_full.jsonl && want=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && \
+gf_test(cpu.calc_metrics_matches_training FIXTURES_REQUIRED "metrics_run;metrics_jsonl"
+        COMMAND sh -c "f=${_m_run}/metric-fid50k_full.jsonl && want=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && \
 OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_m_run}/network-snapshot-000000.bin --metrics fid50k_full \
 --detector ${_m}/inception.bin ${_m_flags_sh} && test $(wc -l < $f) -eq 3 && \
 got=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && echo \"training $want, calc_metrics $got\" && test \"$want\" = \"$got\"")
-set_tests_properties(cpu.calc_metrics_matches_training PROPERTIES LABELS cpu FIXTURES_REQUIRED "metrics_run;metrics_jsonl")
 
 # KID from calc_metrics on 4 images (the detector costs seconds per image on
 # one core): its own jsonl beside the FID's, a finite value, and a second run
 # that reads the real feature rows from the cache and gives the same value
 # bit for bit (the subsets come from --seed).
-add_test(NAME cpu.calc_metrics_kid
-         COMMAND sh -c "f=${_m_run}/metric-kid50k_full.jsonl && rm -f $f && \
+gf_test(cpu.calc_metrics_kid FIXTURES_REQUIRED "metrics_run;metrics_jsonl"
+        COMMAND sh -c "f=${_m_run}/metric-kid50k_full.jsonl && rm -f $f && \
 run() { OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_m_run}/network-snapshot-000000.bin --metrics kid50k_full \
 --detector ${_m}/inception.bin --metrics-cache ${_m}/cache --metric-items 4 2>&1; } && \
 run > ${_m}/kid1.log && run > ${_m}/kid2.log && grep -q 'items from the cache' ${_m}/kid2.log && \
 test $(wc -l < $f) -eq 2 && grep -Eq '\"kid50k_full\":-?[0-9]' $f && grep -q '\"num_gen\":4,\"num_real\":4' $f && \
 a=$(head -n 1 $f | grep -o '\"results\":{[^}]*}') && b=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && \
 echo \"first $a, second $b\" && test -n \"$a\" && test \"$a\" = \"$b\"")
-set_tests_properties(cpu.calc_metrics_kid PROPERTIES LABELS cpu FIXTURES_REQUIRED "metrics_run;metrics_jsonl")
 
 # Bad input: one line, before any work.
 gf_expect_error(train_stylegan_metrics_without_detector "^train_stylegan: error: --metrics fid50k_full needs --detector" ""
@@ -97,12 +93,11 @@ gf_cli_test(train_stylegan_v1_metrics FRESH ${_m}/v1
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny
                     --kimg 0.032 --tick 0.032 --snap 1 --max-images 64 --metrics fid50k
                     --detector ${_m}/inception.bin ${_m_flags} --outdir ${_m}/v1)
-add_test(NAME cpu.calc_metrics_v1_matches_training
-         COMMAND sh -c "f=${_m_v1}/metric-fid50k.jsonl && want=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && \
+gf_test(cpu.calc_metrics_v1_matches_training FIXTURES_REQUIRED metrics_v1_run
+        COMMAND sh -c "f=${_m_v1}/metric-fid50k.jsonl && want=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && \
 OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_m_v1}/network-snapshot-000000.bin --metrics fid50k \
 --detector ${_m}/inception.bin ${_m_flags_sh} && \
 got=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && echo \"training $want, calc_metrics $got\" && test \"$want\" = \"$got\"")
-set_tests_properties(cpu.calc_metrics_v1_matches_training PROPERTIES LABELS cpu FIXTURES_REQUIRED metrics_v1_run)
 gf_cli_test(calc_metrics_pggan EXPECT "\"results\":\\{\"fid50k_full\":[0-9]" REJECT "NaN|Infinity"
             FIXTURES_REQUIRED "metrics_detector;pggan_run"
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics>
@@ -118,13 +113,12 @@ gf_cli_test(calc_metrics_pggan EXPECT "\"results\":\\{\"fid50k_full\":[0-9]" REJ
 # cache).
 set(_p ${GF_TEST_RUNS}/metrics_vgg)  # beside ${_m}, not in it: the two fixtures run side by side under ctest -j
 set(_p_run ${_p}/train/00000-fashion-mnist-tiny)
-add_test(NAME cpu.metrics_vgg16
-         COMMAND sh -c "rm -rf ${_p} && mkdir -p ${_p} && \
+gf_test(cpu.metrics_vgg16 FIXTURES_SETUP metrics_vgg16
+        COMMAND sh -c "rm -rf ${_p} && mkdir -p ${_p} && \
 { '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/make_vgg16_standin.py ${_p}/vgg16-standin.pth ${_p}/lin-standin.pth && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import ${_p}/vgg16-standin.pth ${_p}/vgg16.bin \
 --format vgg16 --lpips ${_p}/lin-standin.pth && rm ${_p}/vgg16-standin.pth ${_p}/lin-standin.pth")
-set_tests_properties(cpu.metrics_vgg16 PROPERTIES LABELS cpu SKIP_RETURN_CODE 77 FIXTURES_SETUP metrics_vgg16)
 set(_p_flags --metrics ppl_wend,pr50k3_full --vgg16 ${_p}/vgg16.bin --metrics-cache ${_p}/cache --metric-items 8)
 string(REPLACE ";" " " _p_flags_sh "${_p_flags}")
 gf_cli_test(train_stylegan_ppl_pr FRESH ${_p}/train
@@ -134,14 +128,13 @@ gf_cli_test(train_stylegan_ppl_pr FRESH ${_p}/train
             REJECT ${GF_NONFINITE} "NaN|null,|Infinity" FIXTURES_REQUIRED metrics_vgg16 FIXTURES_SETUP metrics_ppl_run
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --cfg tiny --kimg 0.008
                     --tick 0.004 --snap 1 --max-images 64 ${_p_flags} --outdir ${_p}/train)
-add_test(NAME cpu.calc_metrics_ppl_pr_matches_training
-         COMMAND sh -c "for m in ppl_wend pr50k3_full; do test $(wc -l < ${_p_run}/metric-$m.jsonl) -eq 2 || exit 1; done && \
+gf_test(cpu.calc_metrics_ppl_pr_matches_training FIXTURES_REQUIRED metrics_ppl_run
+        COMMAND sh -c "for m in ppl_wend pr50k3_full; do test $(wc -l < ${_p_run}/metric-$m.jsonl) -eq 2 || exit 1; done && \
 want=$(tail -q -n 1 ${_p_run}/metric-ppl_wend.jsonl ${_p_run}/metric-pr50k3_full.jsonl | grep -o '\"results\":{[^}]*}') && \
 OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_p_run}/network-snapshot-000000.bin ${_p_flags_sh} && \
 got=$(tail -q -n 1 ${_p_run}/metric-ppl_wend.jsonl ${_p_run}/metric-pr50k3_full.jsonl | grep -o '\"results\":{[^}]*}') && \
 echo \"training $want, calc_metrics $got\" && test \"$want\" = \"$got\" && \
 test $(grep -c '\"ppl_wend\":[0-9]' ${_p_run}/stats.jsonl) -eq 2")
-set_tests_properties(cpu.calc_metrics_ppl_pr_matches_training PROPERTIES LABELS cpu FIXTURES_REQUIRED metrics_ppl_run)
 
 # Bad input for PR and PPL: one line each, before any work.
 gf_expect_error(train_stylegan_ppl_without_vgg16 "^train_stylegan: error: --metrics ppl_wend,pr50k3 needs --vgg16 FILE.bin" ""

@@ -25,10 +25,9 @@ gf_cli_test(train_pggan_straight FRESH ${_pg}/straight EXPECT "Done: .*/straight
             FIXTURES_SETUP pggan_straight
             COMMAND ${_pg_one_thread} $<TARGET_FILE:train_pggan> --cfg tiny --lod-transition-kimg 0.064
                     --kimg 0.144 --snap 2 --max-images 96 --outdir ${_pg}/straight)
-add_test(NAME cpu.train_pggan_resume_is_exact
-         COMMAND cmp ${_pg}/straight/00000-fashion-mnist-pggan-tiny/checkpoint.bin
-                 ${_pg}/resumed/00000-fashion-mnist-pggan-tiny/checkpoint.bin)
-set_tests_properties(cpu.train_pggan_resume_is_exact PROPERTIES LABELS cpu FIXTURES_REQUIRED "pggan_resumed;pggan_straight")
+gf_test(cpu.train_pggan_resume_is_exact FIXTURES_REQUIRED "pggan_resumed;pggan_straight"
+        COMMAND cmp ${_pg}/straight/00000-fashion-mnist-pggan-tiny/checkpoint.bin
+                ${_pg}/resumed/00000-fashion-mnist-pggan-tiny/checkpoint.bin)
 gf_expect_error(train_pggan_resume_conflicting_flag
                 "^train_pggan: error: --cfg cannot change a run resumed from a checkpoint" pggan_run
                 $<TARGET_FILE:train_pggan> --resume ${_pg_run}/checkpoint.bin --cfg cpu --max-images 96 --outdir ${_pg}/bad)

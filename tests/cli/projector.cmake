@@ -111,6 +111,26 @@ FAKE_FFMPEG_LOG=$d/ffmpeg.log FAKE_FFMPEG_EXIT=3 PATH=${_pj}/fakebin:$PATH ${_pj
 || test $? = 1 && cat $d/err && grep -qx 'projector: error: ffmpeg failed writing .*/proj.mp4 (exit status 3)' $d/err && \
 test -f $d/out/target.png && test -f $d/out/proj.png && test -f $d/out/projected_w.npz && test $(ls -A $d/out | wc -l) = 3")
 
+# Ctrl-C (SIGINT), and SIGTERM, while ffmpeg writes the video (the stand-in
+# writes its output at once, then hangs without reading, so the projector is
+# still sending frames): the projector dies of the signal, ffmpeg with it,
+# and neither proj.mp4 nor its temporary is left; the three results written
+# before the video stay. env --default-signal: a background job of sh starts
+# with SIGINT ignored, a projector run from a terminal with the default.
+gf_cli_test(projector_interrupted_video FIXTURES_REQUIRED "projector_vgg16;projected"
+            EXPECT "^SIGINT: exit status 130, no temporary$" "^SIGTERM: exit status 143, no temporary$"
+            COMMAND sh -c "d=${_pj}/interrupted && rm -rf $d && mkdir -p $d && for sig in INT TERM; do \
+rm -rf $d/out $d/ffmpeg.log.pid; \
+FAKE_FFMPEG_LOG=$d/ffmpeg.log FAKE_FFMPEG_HANG=1 PATH=${_pj}/fakebin:$PATH env --default-signal=INT ${_pj_sh} \
+--target ${_pj}/run/out/target.png --num-steps 12 --outdir $d/out > $d/log 2>&1 & p=$!; \
+i=0; while [ ! -e $d/ffmpeg.log.pid ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done; \
+test -e $d/out/proj.mp4.$p.tmp || { cat $d/log; echo no temporary mid-video; kill $p; exit 1; }; \
+kill -$sig $p; wait $p; rc=$?; f=$(cat $d/ffmpeg.log.pid); \
+if kill -0 $f 2>/dev/null; then echo ffmpeg $f outlived the projector; kill $f; exit 1; fi; \
+left=$(ls -A $d/out | sort | paste -sd ' ' -); \
+test \"$left\" = 'proj.png projected_w.npz target.png' || { echo left: $left; exit 1; }; \
+echo SIG$sig: exit status $rc, no temporary; done")
+
 # Bad input: exit status 1 and one line naming the problem.
 set(_pj_t ${_pj}/run/out/target.png)
 set(_pj_bad ${CMAKE_BINARY_DIR}/test_projector_bad)  # outside ${_pj}, which the first test wipes

@@ -18,13 +18,12 @@ gf_cli_test(psp_encode FRESH ${_psp} EXPECT "psp encode: 3 images -> .*latents.n
 test -s ${_psp}/enc/latents.npy && test -s ${_psp}/enc/inference_results/sub_b.png && \
 test -s ${_psp}/enc/inference_coupled/c.png && test \"$(cat ${_psp}/enc/names.txt | tr '\\n' ' ')\" = 'a c sub_b '")
 
-add_test(NAME cpu.psp_latents_through_generate
-         COMMAND sh -c "$<TARGET_FILE:generate> --network ${_pnet} --w ${_psp}/enc/latents.npy --noise-mode const \
+gf_test(cpu.psp_latents_through_generate FIXTURES_REQUIRED psp_encoded
+        COMMAND sh -c "$<TARGET_FILE:generate> --network ${_pnet} --w ${_psp}/enc/latents.npy --noise-mode const \
 --raw ${_psp}/gen_raw.npy --outdir ${_psp}/gen && cmp ${_psp}/enc_raw.npy ${_psp}/gen_raw.npy && \
 $<TARGET_FILE:export_weights> --in ${_pnet} --net G_ema --out ${_psp}/decoder.bin && \
 $<TARGET_FILE:generate> --network ${_psp}/decoder.bin --w ${_psp}/enc/latents.npy --noise-mode const \
 --raw ${_psp}/gen_raw2.npy --outdir ${_psp}/gen2 && cmp ${_psp}/enc_raw.npy ${_psp}/gen_raw2.npy")
-set_tests_properties(cpu.psp_latents_through_generate PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_encoded)
 
 gf_cli_test(psp_mix FRESH ${_psp_mix} EXPECT "psp mix: 3 images x 2 outputs"
             COMMAND sh -c "$<TARGET_FILE:psp> mix --network ${_pnet} --images ${_pimgs} --outdir ${_psp_mix} \

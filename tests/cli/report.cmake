@@ -10,20 +10,16 @@ set(_report_runs "--run ${GF_SMOKE_RUN} ${GF_TEST_RUNS}/resumed/00000-fashion-mn
 
 # A made-up run folder with known statistics: structure, points, gaps, notes.
 add_test(NAME cpu.report_page COMMAND sh -c "${_report_py}")
-add_test(NAME cpu.report_training_runs COMMAND sh -c "${_report_py} ${_report_runs}")
+gf_test(cpu.report_training_runs FIXTURES_REQUIRED "trained_snapshot;resumed_run" COMMAND sh -c "${_report_py} ${_report_runs}")
 # The same pages rendered by Chromium: not blank, every plot on screen, the
 # curves where the data says.
 add_test(NAME cpu.report_chromium COMMAND sh -c "${_report_py} --chromium '${GF_CHROMIUM}'")
-add_test(NAME cpu.report_training_runs_chromium COMMAND sh -c "${_report_py} --chromium '${GF_CHROMIUM}' ${_report_runs}")
-set_tests_properties(cpu.report_page cpu.report_chromium cpu.report_training_runs cpu.report_training_runs_chromium
-                     PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
-set_tests_properties(cpu.report_training_runs cpu.report_training_runs_chromium
-                     PROPERTIES FIXTURES_REQUIRED "trained_snapshot;resumed_run")
+gf_test(cpu.report_training_runs_chromium FIXTURES_REQUIRED "trained_snapshot;resumed_run"
+        COMMAND sh -c "${_report_py} --chromium '${GF_CHROMIUM}' ${_report_runs}")
+set_tests_properties(cpu.report_page cpu.report_chromium PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
 # PGGAN's runs (tests/cli/pggan.cmake) get the page from the same tick loop:
 # the smoke run, and the run resumed from it inside the 8x8 fade (both in
 # wiped folders, so their names are known).
 set(_report_pggan_runs "--run ${CMAKE_BINARY_DIR}/test_pggan/runs/00000-fashion-mnist-pggan-tiny \
 ${CMAKE_BINARY_DIR}/test_pggan/resumed/00000-fashion-mnist-pggan-tiny")
-add_test(NAME cpu.report_pggan_runs COMMAND sh -c "${_report_py} ${_report_pggan_runs}")
-set_tests_properties(cpu.report_pggan_runs PROPERTIES LABELS cpu SKIP_RETURN_CODE 77
-                     FIXTURES_REQUIRED "pggan_run;pggan_resumed")
+gf_test(cpu.report_pggan_runs FIXTURES_REQUIRED "pggan_run;pggan_resumed" COMMAND sh -c "${_report_py} ${_report_pggan_runs}")

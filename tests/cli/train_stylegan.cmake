@@ -28,11 +28,9 @@ gf_expect_error(train_stylegan_resume_missing_file "^train_stylegan: error: .*no
 gf_cli_test(train_stylegan_straight FRESH ${GF_TEST_RUNS}/straight EXPECT "Done: " FIXTURES_SETUP straight_run
             COMMAND ${_one_thread} ${_train} --cfg tiny --kimg 0.048 --tick 0.016 --snap 1 --max-images 128
                     --outdir ${GF_TEST_RUNS}/straight)
-add_test(NAME cpu.train_stylegan_resume_is_exact
-         COMMAND cmp ${GF_TEST_RUNS}/straight/00000-fashion-mnist-tiny/checkpoint.bin
-                 ${GF_TEST_RUNS}/resumed/00000-fashion-mnist-tiny/checkpoint.bin)
-set_tests_properties(cpu.train_stylegan_resume_is_exact PROPERTIES LABELS cpu
-                     FIXTURES_REQUIRED "resumed_run;straight_run")
+gf_test(cpu.train_stylegan_resume_is_exact FIXTURES_REQUIRED "resumed_run;straight_run"
+        COMMAND cmp ${GF_TEST_RUNS}/straight/00000-fashion-mnist-tiny/checkpoint.bin
+                ${GF_TEST_RUNS}/resumed/00000-fashion-mnist-tiny/checkpoint.bin)
 # Data parallel: two CPU replicas (the arithmetic --gpus 2 runs on two GPUs),
 # two passes of two images each; a batch the replicas do not divide is refused.
 gf_cli_test(train_stylegan_data_parallel FRESH ${GF_TEST_RUNS}/parallel

@@ -1,0 +1,51 @@
+// A temporary file removed when a SIGINT (Ctrl-C) or SIGTERM ends the
+// process: write_atomic (atomic_file.h) guards its "<path>.<pid>.tmp" with
+// it, and so does any writer of a temporary outside write_atomic (the
+// projector's video, which ffmpeg writes). The handler unlinks every guarded
+// temporary and raises the signal again, so the process still dies of it
+// (exit status 130/143 in a shell) and the previous complete file stays.
+#pragma once
+#include <signal.h>
+#include <sys/types.h>
+
+#include <string>
+
+namespace gf::io {
+
+struct TempSlot;
+
+// Construct it before the file can exist, destroy it after the file is
+// renamed or removed. From construction to created() the calling thread
+// holds SIGINT and SIGTERM off, so that the file cannot appear after the
+// handler has run: call created() once the file exists, its creation failed,
+// or the process that will create it is registered by set_writer. The
+// handler is installed for each signal whose action is the default (an
+// ignored signal stays ignored, a program's own handler stays). 64 guards at
+// once per process; more (and a path of PATH_MAX or more) go unregistered,
+// their files not removed.
+class TempFileGuard {
+ public:
+  explicit TempFileGuard(const std::string& tmp);
+  ~TempFileGuard();
+  TempFileGuard(const TempFileGuard&) = delete;
+  TempFileGuard& operator=(const TempFileGuard&) = delete;
+
+  void created();
+  // pid: a child process that writes the file. The handler kills it
+  // (SIGKILL) and reaps it before the unlink, so that it cannot create or
+  // write the file afterwards. Set 0 once the child has exited but before it
+  // is reaped (waitid with WNOWAIT, then waitpid), so that the handler never
+  // kills another process that reused its pid.
+  void set_writer(pid_t pid);
+  // In a child forked while a guard holds the signals off, before its exec:
+  // a caught SIGINT or SIGTERM back to the default action, both unblocked
+  // (an exec keeps the mask). Async-signal-safe.
+  static void reset_signals_in_child();
+
+ private:
+  TempSlot* slot_ = nullptr;
+  sigset_t old_mask_;
+  bool creating_ = false;
+};
+
+}  // namespace gf::io
