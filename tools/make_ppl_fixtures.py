@@ -4,15 +4,20 @@ distances of StyleGAN2-ADA's PPLSampler (metrics/perceptual_path_length.py)
 as the official forward runs them, from given draws, for
 tests/test_metrics.cpp.
 
-The generators are the parity fixtures' G_ema (tests/data/parity_32x1.bin:
-grey, unconditional; parity_32x3_c4.bin: RGB, 4 classes) in
-tools/stylegan2_reference.py; the detector is a thin VGG16
-(tools/vgg16_reference.py, width_divisor 16) with the hashed weights the C++
-side derives the same way (tests/vgg16_fixture.h), so no weight file.
+The StyleGAN2 generators are the parity fixtures' G_ema
+(tests/data/parity_32x1.bin: grey, unconditional; parity_32x3_c4.bin: RGB,
+4 classes) in tools/stylegan2_reference.py, and ppl_512x1, a grey 512x512 G
+with two channels a layer and no noise inputs, for the sampler's block mean
+by img_resolution // 256 (after the crop: 256x256 -> 128x128). The networks
+named ppl_* are held in this file: their tensors as net.<name>.<tensor>,
+their family and G_kwargs in the metadata "nets". The detector is a thin
+VGG16 (tools/vgg16_reference.py, width_divisor 16) with the hashed weights
+the C++ side derives the same way (tests/vgg16_fixture.h), so no weight
+file.
 
-For each case <name> (metadata "cases": name, fixture, space, sampling,
-crop, epsilon) it stores the draws as the sampler makes them, c [n, c_dim]
-(conditional fixtures), t [n], z0 and z1 [n, z_dim], noise.<buffer> (each
+For each case <name> (metadata "cases": name, family (absent: "stylegan2"),
+fixture, space, sampling, crop, epsilon) it stores the draws as the sampler
+makes them, c [n, c_dim] (conditional fixtures), t [n], z0 and z1 [n, z_dim], noise.<buffer> (each
 noise_const's fresh values), all float32, and dist [n] in float64: the
 official steps (mapping of cat(z0, z1) with cat(c, c), lerp in W / slerp in
 Z at t and t + epsilon with t + epsilon rounded to float32, noise_const set
@@ -37,6 +42,7 @@ pydeps.require("make_ppl_fixtures", "numpy", "torch")
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_parity_fixtures as mpf  # noqa: E402
 import stylegan2_reference as ref  # noqa: E402
 import vgg16_reference as vref  # noqa: E402
 from golden_io import read_safetensors, write_safetensors  # noqa: E402
@@ -50,10 +56,33 @@ CASES = [
     dict(name="ppl2_wend_cond", fixture="parity_32x3_c4", space="w", sampling="end", crop=False, epsilon=1e-4),
     # A wider step: float32 paths agree with the reference to 1e-4 there.
     dict(name="zend_cond_eps1e-2", fixture="parity_32x3_c4", space="z", sampling="end", crop=True, epsilon=1e-2),
+    # 512x512: the crop's 256x256 comes to 128x128 (the factor is the
+    # network's resolution // 256, not the crop's), the whole image to 256x256.
+    dict(name="wend_512", fixture="ppl_512x1", space="w", sampling="end", crop=True, epsilon=1e-4),
+    dict(name="zfull_512_uncropped", fixture="ppl_512x1", space="z", sampling="full", crop=False, epsilon=1e-4),
 ]
+
+# The generators held in this file: G_kwargs, and the seed of their weights.
+NETS = {"ppl_512x1": (dict(z_dim=8, c_dim=0, w_dim=8, img_resolution=512, img_channels=1, mapping_layers=2,
+                           mapping_lr_multiplier=0.01, channel_base=1024, channel_max=2, conv_clamp=None,
+                           use_noise=False), 2033)}
+FAMILY = {"ppl_512x1": "stylegan2"}
+
+
+def make_net(name):
+    """A held generator: the reference's initialization, then random
+    biases, w_avg and affine biases (as the parity fixtures')."""
+    kwargs, seed = NETS[name]
+    torch.manual_seed(seed)
+    G = ref.Generator(**kwargs)
+    mpf.randomize(G, torch.Generator().manual_seed(seed + 1))
+    G.img_resolution = kwargs["img_resolution"]
+    return G.eval()
 
 
 def load_g_ema(fixture):
+    if fixture in NETS:
+        return make_net(fixture)
     tensors, meta = read_safetensors(os.path.join(DATA, fixture + ".bin"))
     kwargs = json.loads(meta["G_kwargs"])
     accepted = inspect.signature(ref.Generator.__init__).parameters
@@ -90,6 +119,16 @@ def draws(G, n, case, gen):
     return out
 
 
+def embed_distances(vgg, img, eps):
+    """(img + 1) * 255 / 2, grey to RGB, the LPIPS embedding's squared
+    difference between the halves over epsilon^2."""
+    img = (img + 1) * (255 / 2)
+    if img.shape[1] == 1:
+        img = img.repeat([1, 3, 1, 1])
+    e0, e1 = vgg.lpips_embedding(img).chunk(2)
+    return (e0 - e1).square().sum(1) / eps ** 2
+
+
 def distances(G, vgg, case, d):
     """The official PPLSampler.forward from the draws d, in float64."""
     G = copy.deepcopy(G).double()
@@ -119,11 +158,7 @@ def distances(G, vgg, case, d):
         if factor > 1:
             img = img.reshape([-1, img.shape[1], img.shape[2] // factor, factor, img.shape[3] // factor,
                                factor]).mean([3, 5])
-        img = (img + 1) * (255 / 2)
-        if img.shape[1] == 1:
-            img = img.repeat([1, 3, 1, 1])
-        e0, e1 = vgg.lpips_embedding(img).chunk(2)
-        return (e0 - e1).square().sum(1) / eps ** 2
+        return embed_distances(vgg, img, eps)
 
 
 VGG_DIVISOR = 16
@@ -140,10 +175,17 @@ def main():
     for case in CASES:
         G = nets.setdefault(case["fixture"], load_g_ema(case["fixture"]))
         d = draws(G, 2, case, gen)
+        dist = distances(G, vgg64, case, d)
         for k, v in d.items():
             io[case["name"] + "." + k] = v.contiguous()
-        io[case["name"] + ".dist"] = distances(G, vgg64, case, d)
+        io[case["name"] + ".dist"] = dist
+    for name in NETS:
+        state = {k: v.detach().float() for k, v in nets[name].state_dict().items()}
+        for k, v in state.items():
+            io["net." + name + "." + k] = v.contiguous()
+    nets_meta = {k: dict(family=FAMILY[k], G_kwargs=v[0]) for k, v in NETS.items()}
     write_safetensors(out, io, {"generator": "tools/make_ppl_fixtures.py", "cases": json.dumps(CASES),
+                                "nets": json.dumps(nets_meta),
                                 "vgg16_width_divisor": str(VGG_DIVISOR)})
 
 
