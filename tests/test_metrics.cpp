@@ -26,6 +26,7 @@
 #include "metrics/stats_cache.h"
 #include "metrics/training_metrics.h"
 #include "models/network_file.h"
+#include "models/stylegan/config.h"
 #include "models/stylegan2/config.h"
 #include "models/stylegan2/network_file.h"
 #include "tests/testing.h"
@@ -976,6 +977,36 @@ TEST_CASE("PPL distances equal the official PPLSampler's (PyTorch reference)", "
     const Tensor got64 = ppl_distances(img64, lpips64, spec.epsilon, Device::cpu());
     const Tensor got32 =
         ppl_distances(stylegan2_path_images(*G32, ref.draws(name, *G32, DType::f32), spec), lpips32, spec.epsilon, Device::cpu());
+    check_distances(ref.io.tensors.at(name + ".dist"), got64, got32, spec.epsilon);
+  }
+}
+
+TEST_CASE("StyleGAN v1 PPL distances equal NVlabs/stylegan's PPL (PyTorch reference)", "[metrics]") {
+  // tools/make_ppl_fixtures.py's v1 cases: Gs of tools/stylegan_reference.py
+  // (128x128 with labels and noise inputs; 512x512, thin, whose 256x256 crop
+  // v1 keeps at 256), v1's draws and steps in float64; here the same draws
+  // through stylegan_path_images and ppl_distances, as the v2 test.
+  const PplReference ref;
+  const auto vgg32 = test::hashed_vgg16(ref.divisor), vgg64 = test::hashed_vgg16(ref.divisor, DType::f64);
+  const Detector lpips32 = [&](const Tensor& x) { return vgg32->lpips_embedding(x); };
+  const Detector lpips64 = [&](const Tensor& x) { return vgg64->lpips_embedding(x); };
+  const auto cases = ref.cases("stylegan");
+  REQUIRE(cases.size() == 5);
+  for (const auto& c : cases) {
+    const std::string name = c.at("name"), fixture = c.at("fixture");
+    INFO(name);
+    const auto G32 = ref.held<stylegan::Generator>(fixture, stylegan::generator_config_from_json, DType::f32);
+    const auto G64 = ref.held<stylegan::Generator>(fixture, stylegan::generator_config_from_json, DType::f64);
+    const PplSpec spec = ref.spec(c);
+    const PathDraws d64 = ref.draws(name, *G64, DType::f64);
+    CHECK(int(d64.noise.size()) == (G64->config().use_noise ? G64->num_layers() : 0));
+    const Tensor img64 = stylegan_path_images(*G64, d64, spec);
+    // v1 brings what is taller than 256 after the crop to 256.
+    const int64_t res = G64->config().resolution, side = spec.crop ? res / 2 : res;
+    CHECK(img64.size(2) == std::min<int64_t>(side, 256));
+    const Tensor got64 = ppl_distances(img64, lpips64, spec.epsilon, Device::cpu());
+    const Tensor got32 =
+        ppl_distances(stylegan_path_images(*G32, ref.draws(name, *G32, DType::f32), spec), lpips32, spec.epsilon, Device::cpu());
     check_distances(ref.io.tensors.at(name + ".dist"), got64, got32, spec.epsilon);
   }
 }
