@@ -630,6 +630,30 @@ TEST_CASE("slerp and lerp_rows: the path's points", "[metrics]") {
   CHECK_THROWS_WITH(slerp(a, b, zeros({4})), Catch::Contains("t [N]"));
 }
 
+TEST_CASE("slerp is formed of engine ops: autograd sees through it", "[metrics][grad]") {
+  // It runs where its rows are (no host round trip per batch on a GPU: the
+  // [cuda] case below) and, as a composition of ops, is differentiable in
+  // the ends and t; the host loop it replaced gave a tensor with no history.
+  const Tensor a = test::random_tensor({3, 5}, 21).requires_grad_(), b = test::random_tensor({3, 5}, 22).requires_grad_();
+  const Tensor t = Tensor::from_vector({0.2, 0.5, 0.9}, {3}, DType::f64).requires_grad_();
+  const test::Fn f = [](const std::vector<Tensor>& in) { return slerp(in[0], in[1], in[2]); };
+  const auto g = test::gradcheck(f, {a, b, t});
+  INFO(g.message);
+  CHECK(g.ok);
+}
+
+TEST_CASE("slerp_rows and lerp_rows on cuda: there, equal to the cpu's", "[metrics][cuda]") {
+  const Device gpu = Device::cuda(0);
+  const Tensor a = test::random_tensor({6, 512}, 23).to(DType::f32), b = test::random_tensor({6, 512}, 24).to(DType::f32);
+  const Tensor t = Tensor::from_vector({0.0, 0.1, 0.3, 0.5, 0.7, 0.99}, {6}).to(DType::f32);
+  const Tensor s = slerp_rows(a.to(gpu), b.to(gpu), t.to(gpu), 1e-4);
+  CHECK(s.device() == gpu);
+  CHECK(test::allclose(s.to(Device::cpu()), slerp_rows(a, b, t, 1e-4), 1e-5, 1e-6).ok);
+  const Tensor l = lerp_rows(a.to(gpu), b.to(gpu), t.to(gpu), 1e-4);
+  CHECK(l.device() == gpu);
+  CHECK(l.to(Device::cpu()).to_vector() == lerp_rows(a, b, t, 1e-4).to_vector());  // t + epsilon rounds alike
+}
+
 TEST_CASE("crop_and_downsample: the official face crop and block means", "[metrics]") {
   std::vector<double> v(2 * 16 * 16);
   for (size_t i = 0; i < v.size(); ++i) v[i] = double(i);
