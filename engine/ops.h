@@ -38,6 +38,9 @@ Tensor div(const Tensor& a, const Tensor& b);
 Tensor neg(const Tensor& x);
 Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
+Tensor acos(const Tensor& x);  // radians in [0, pi]; NaN outside [-1, 1], the gradient infinite at +-1
+Tensor cos(const Tensor& x);
+Tensor sin(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor rsqrt(const Tensor& x);
 Tensor square(const Tensor& x);

@@ -14,6 +14,7 @@ enum class UnaryOp {
   leaky_relu_slope,  // x > 0 ? 1 : a
   in_range,          // a <= x <= b ? 1 : 0
   nan_to_num,        // NaN -> a, +inf -> b, -inf -> c, finite x unchanged
+  acos, cos, sin,    // radians
 };
 enum class BinaryOp { add, sub, mul, div, eq, gt };
 enum class TernaryOp { where, lerp };  // where(c, x, y) = c != 0 ? x : y; lerp(x, y, t) = x + t * (y - x), formed as torch does

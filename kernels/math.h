@@ -19,6 +19,12 @@ GF_HD inline float g_pow(float x, float p) { return powf(x, p); }
 GF_HD inline double g_pow(double x, double p) { return ::pow(x, p); }
 GF_HD inline float g_abs(float x) { return fabsf(x); }
 GF_HD inline double g_abs(double x) { return ::fabs(x); }
+GF_HD inline float g_acos(float x) { return acosf(x); }
+GF_HD inline double g_acos(double x) { return ::acos(x); }
+GF_HD inline float g_cos(float x) { return cosf(x); }
+GF_HD inline double g_cos(double x) { return ::cos(x); }
+GF_HD inline float g_sin(float x) { return sinf(x); }
+GF_HD inline double g_sin(double x) { return ::sin(x); }
 GF_HD inline float g_tanh(float x) { return tanhf(x); }
 GF_HD inline double g_tanh(double x) { return ::tanh(x); }
 #if defined(__CUDA_ARCH__)

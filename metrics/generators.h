@@ -26,7 +26,10 @@
 //     (the two families differ there: v2 divides by the network's
 //     resolution / 256 after its crop, v1 brings the crop to 256); labels
 //     of random dataset items for a conditional network (v1's PPL passed
-//     none: it took unconditional networks only).
+//     none: it took unconditional networks only). v1's own code, not the
+//     ADA sampler on a v1 G: the ADA file says it matches the original,
+//     but above 256 it does not (a 1024 G's crop comes to 128, not 256),
+//     and a v1 network's PPL should compare with the StyleGAN paper's.
 // PGGAN has no W (no mapping network): it has no path sampler and the PPL
 // metrics refuse it. The network is not changed: the fresh noise reaches
 // the synthesis through its noise hook, not by writing the buffers.

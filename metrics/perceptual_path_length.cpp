@@ -10,50 +10,13 @@
 namespace gf::metrics {
 namespace {
 
-// A row's Euclidean norm in T (torch's norm of T rows).
-template <class T>
-T row_norm(const T* x, int64_t d) {
-  T s = 0;
-  for (int64_t k = 0; k < d; ++k) s += x[k] * x[k];
-  return std::sqrt(s);
-}
-
-// The official steps, each rounded to T: normalize both ends, the angle's
-// cosine, the unit vector c orthogonal to a towards b, the point at angle
-// t * acos(d) from a, normalized again.
-template <class T>
-void slerp_rows_of(const T* a, const T* b, const T* t, T* out, int64_t n, int64_t d) {
-  std::vector<T> an(static_cast<size_t>(d)), bn(static_cast<size_t>(d)), c(static_cast<size_t>(d));
-  for (int64_t i = 0; i < n; ++i) {
-    const T* ai = a + i * d;
-    const T* bi = b + i * d;
-    T* o = out + i * d;
-    const T na = row_norm(ai, d), nb = row_norm(bi, d);
-    T dot = 0;
-    for (int64_t k = 0; k < d; ++k) {
-      an[size_t(k)] = ai[k] / na;
-      bn[size_t(k)] = bi[k] / nb;
-      dot += an[size_t(k)] * bn[size_t(k)];
-    }
-    const T p = t[i] * std::acos(dot);
-    for (int64_t k = 0; k < d; ++k) c[size_t(k)] = bn[size_t(k)] - dot * an[size_t(k)];
-    const T nc = row_norm(c.data(), d);
-    const T cp = std::cos(p), sp = std::sin(p);
-    for (int64_t k = 0; k < d; ++k) o[k] = an[size_t(k)] * cp + (c[size_t(k)] / nc) * sp;
-    const T no = row_norm(o, d);
-    for (int64_t k = 0; k < d; ++k) o[k] /= no;
-  }
-}
-
 // t + epsilon as the official float32 tensor plus a Python float: the
-// scalar becomes float32, the sum is rounded to float32.
-Tensor shifted(const Tensor& t, double epsilon) {
-  const Tensor tc = t.to(Device::cpu()).to(DType::f32);
-  Tensor out = Tensor::empty(tc.shape());
-  const float e = float(epsilon);
-  for (int64_t i = 0; i < tc.numel(); ++i) out.data<float>()[i] = tc.data<float>()[i] + e;
-  return out.to(t.device());
-}
+// scalar becomes float32, the sum is rounded to float32 (affine's x * 1 +
+// float(epsilon)), on t's device.
+Tensor shifted(const Tensor& t, double epsilon) { return t.to(DType::f32) + epsilon; }
+
+// Rows over their Euclidean norm (torch's v / v.norm(dim=-1, keepdim=True)).
+Tensor normalized(const Tensor& v) { return v / sqrt(sum(square(v), {1}, true)); }
 
 void check_endpoints(const Tensor& a, const Tensor& b, const Tensor& t, const char* op) {
   GF_CHECK(a.dim() == 2 && a.shape() == b.shape() && t.dim() == 1 && t.size(0) == a.size(0), op,
@@ -67,13 +30,15 @@ Tensor slerp(const Tensor& a, const Tensor& b, const Tensor& t) {
   check_endpoints(a, b, t, "slerp");
   GF_CHECK(a.dtype() == b.dtype() && a.dtype() == t.dtype() && (a.dtype() == DType::f32 || a.dtype() == DType::f64),
            "slerp", "slerp takes float32 or float64 rows and t of one dtype");
-  const Tensor ac = a.to(Device::cpu()), bc = b.to(Device::cpu()), tc = t.to(Device::cpu());
-  Tensor out = Tensor::empty(a.shape(), a.dtype());
-  if (a.dtype() == DType::f32)
-    slerp_rows_of(ac.data<float>(), bc.data<float>(), tc.data<float>(), out.data<float>(), a.size(0), a.size(1));
-  else
-    slerp_rows_of(ac.data<double>(), bc.data<double>(), tc.data<double>(), out.data<double>(), a.size(0), a.size(1));
-  return out.to(a.device());
+  GF_CHECK(a.device() == b.device() && a.device() == t.device(), "slerp", "the rows and t must be on one device");
+  // The official steps: normalize both ends, the angle's cosine, the unit
+  // vector c orthogonal to a towards b, the point at angle t * acos(d) from
+  // a, normalized again.
+  const Tensor an = normalized(a), bn = normalized(b);
+  const Tensor d = sum(an * bn, {1}, true);
+  const Tensor p = t.reshape({t.size(0), 1}) * acos(d);
+  const Tensor c = normalized(bn - d * an);
+  return normalized(an * cos(p) + c * sin(p));
 }
 
 Tensor lerp_rows(const Tensor& w0, const Tensor& w1, const Tensor& t, double epsilon, bool tflib) {
@@ -83,15 +48,15 @@ Tensor lerp_rows(const Tensor& w0, const Tensor& w1, const Tensor& t, double eps
   Shape ts(size_t(w0.dim()), 1);
   ts[0] = t.size(0);
   const Tensor t0 = t.to(w0.device()).to(w0.dtype()).reshape(ts);
-  const Tensor t1 = shifted(t, epsilon).to(w0.device()).to(w0.dtype()).reshape(ts);
+  const Tensor t1 = shifted(t.to(w0.device()), epsilon).to(w0.dtype()).reshape(ts);
   if (tflib) return concat({w0 + (w1 - w0) * t0, w0 + (w1 - w0) * t1}, 0);
   return concat({lerp(w0, w1, t0), lerp(w0, w1, t1)}, 0);
 }
 
 Tensor slerp_rows(const Tensor& z0, const Tensor& z1, const Tensor& t, double epsilon) {
   check_endpoints(z0, z1, t, "slerp_rows");
-  const Tensor tt = t.to(z0.dtype());
-  return concat({slerp(z0, z1, tt), slerp(z0, z1, shifted(t, epsilon).to(z0.dtype()))}, 0);
+  const Tensor tt = t.to(z0.device()).to(z0.dtype());
+  return concat({slerp(z0, z1, tt), slerp(z0, z1, shifted(t.to(z0.device()), epsilon).to(z0.dtype()))}, 0);
 }
 
 Tensor crop_and_downsample(const Tensor& images, bool crop, int64_t factor) {

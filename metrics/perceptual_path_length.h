@@ -38,9 +38,9 @@ struct PplSpec {
 using PathSampler = std::function<Tensor(int64_t n, const PplSpec& spec, gf::Generator& rng)>;
 
 // Spherical interpolation of rows, as the official slerp: a, b [N, D]
-// (neither row zero), t [N], all float32 (or all float64, for tests) ->
-// [N, D] of unit rows, computed step by step in that type on the CPU, as the
-// official torch code does in float32.
+// (neither row zero), t [N], all float32 (or all float64, for tests) on one
+// device -> [N, D] of unit rows there, the official steps as engine ops in
+// that type (no host round trip on a GPU).
 Tensor slerp(const Tensor& a, const Tensor& b, const Tensor& t);
 
 // What one batch of a path sampler draws, in the order it draws them, given

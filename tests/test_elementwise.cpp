@@ -44,6 +44,10 @@ std::vector<UnaryCase> unary_cases() {
       {"relu", [](const Tensor& x) { return relu(x); }, [](double x) { return x > 0 ? x : 0; }, -2, 2},
       {"leaky_relu", [](const Tensor& x) { return leaky_relu(x, 0.2); }, [](double x) { return x > 0 ? x : 0.2 * x; }, -2, 2},
       {"affine", [](const Tensor& x) { return x * 3.0 - 1.5; }, [](double x) { return 3 * x - 1.5; }, -2, 2},
+      // acos away from +-1, where its derivative is infinite.
+      {"acos", [](const Tensor& x) { return acos(x); }, [](double x) { return std::acos(x); }, -0.9, 0.9},
+      {"cos", [](const Tensor& x) { return cos(x); }, [](double x) { return std::cos(x); }, -4, 4},
+      {"sin", [](const Tensor& x) { return sin(x); }, [](double x) { return std::sin(x); }, -4, 4},
   };
 }
 
@@ -325,7 +329,7 @@ void check_elementwise_kernels_bitwise() {
       UnaryOp::neg,  UnaryOp::exp,      UnaryOp::log,     UnaryOp::sqrt,    UnaryOp::rsqrt,      UnaryOp::square,
       UnaryOp::pow,  UnaryOp::abs,      UnaryOp::sign,    UnaryOp::clamp,   UnaryOp::softplus,   UnaryOp::sigmoid,
       UnaryOp::relu, UnaryOp::leaky_relu, UnaryOp::affine, UnaryOp::leaky_relu_slope, UnaryOp::in_range,
-      UnaryOp::nan_to_num};
+      UnaryOp::nan_to_num, UnaryOp::acos, UnaryOp::cos, UnaryOp::sin};
   for (UnaryOp op : unary_ops) {
     INFO("unary op " << int(op));
     cpu::unary<T>(op, x.data(), out.data(), n, a, b, c);

@@ -25,6 +25,9 @@
 #include "metrics/precision_recall.h"
 #include "metrics/stats_cache.h"
 #include "metrics/training_metrics.h"
+#include "models/network_file.h"
+#include "models/stylegan/config.h"
+#include "models/stylegan2/config.h"
 #include "models/stylegan2/network_file.h"
 #include "tests/testing.h"
 #include "tests/vgg16_fixture.h"
@@ -627,6 +630,30 @@ TEST_CASE("slerp and lerp_rows: the path's points", "[metrics]") {
   CHECK_THROWS_WITH(slerp(a, b, zeros({4})), Catch::Contains("t [N]"));
 }
 
+TEST_CASE("slerp is formed of engine ops: autograd sees through it", "[metrics][grad]") {
+  // It runs where its rows are (no host round trip per batch on a GPU: the
+  // [cuda] case below) and, as a composition of ops, is differentiable in
+  // the ends and t; the host loop it replaced gave a tensor with no history.
+  const Tensor a = test::random_tensor({3, 5}, 21).requires_grad_(), b = test::random_tensor({3, 5}, 22).requires_grad_();
+  const Tensor t = Tensor::from_vector({0.2, 0.5, 0.9}, {3}, DType::f64).requires_grad_();
+  const test::Fn f = [](const std::vector<Tensor>& in) { return slerp(in[0], in[1], in[2]); };
+  const auto g = test::gradcheck(f, {a, b, t});
+  INFO(g.message);
+  CHECK(g.ok);
+}
+
+TEST_CASE("slerp_rows and lerp_rows on cuda: there, equal to the cpu's", "[metrics][cuda]") {
+  const Device gpu = Device::cuda(0);
+  const Tensor a = test::random_tensor({6, 512}, 23).to(DType::f32), b = test::random_tensor({6, 512}, 24).to(DType::f32);
+  const Tensor t = Tensor::from_vector({0.0, 0.1, 0.3, 0.5, 0.7, 0.99}, {6}).to(DType::f32);
+  const Tensor s = slerp_rows(a.to(gpu), b.to(gpu), t.to(gpu), 1e-4);
+  CHECK(s.device() == gpu);
+  CHECK(test::allclose(s.to(Device::cpu()), slerp_rows(a, b, t, 1e-4), 1e-5, 1e-6).ok);
+  const Tensor l = lerp_rows(a.to(gpu), b.to(gpu), t.to(gpu), 1e-4);
+  CHECK(l.device() == gpu);
+  CHECK(l.to(Device::cpu()).to_vector() == lerp_rows(a, b, t, 1e-4).to_vector());  // t + epsilon rounds alike
+}
+
 TEST_CASE("crop_and_downsample: the official face crop and block means", "[metrics]") {
   std::vector<double> v(2 * 16 * 16);
   for (size_t i = 0; i < v.size(); ++i) v[i] = double(i);
@@ -881,56 +908,130 @@ TEST_CASE("PPL on cuda: the same draws and distances as on the cpu", "[metrics][
   for (size_t i = 0; i < cpu.size(); ++i) CHECK(on_gpu[i] == Approx(cpu[i]).epsilon(1e-2));
 }
 
+namespace {
+
+// tools/make_ppl_fixtures.py's file: its cases of one family ("stylegan2"
+// when a case names none), and the networks it holds (metadata "nets": each
+// one's family and G_kwargs, its tensors under "net.<name>.").
+struct PplReference {
+  std::string dir = GF_TEST_DATA_DIR;
+  io::SafetensorsFile io = io::read_safetensors(dir + "/ppl_reference.bin");
+  nlohmann::json nets = nlohmann::json::parse(io.metadata.at("nets"));
+  int divisor = std::stoi(io.metadata.at("vgg16_width_divisor"));
+
+  std::vector<nlohmann::json> cases(const std::string& family) const {
+    std::vector<nlohmann::json> out;
+    for (const auto& c : nlohmann::json::parse(io.metadata.at("cases")))
+      if (c.value("family", std::string("stylegan2")) == family) out.push_back(c);
+    return out;
+  }
+  // A network the file holds: built from its G_kwargs in dtype, its tensors loaded.
+  template <class Net, class ConfigFromJson>
+  std::unique_ptr<Net> held(const std::string& name, ConfigFromJson config_from_json, DType dtype) const {
+    auto G = std::make_unique<Net>(config_from_json(nets.at(name).at("G_kwargs")), 0, dtype);
+    G->load_state_dict(select_prefix(io.tensors, "net." + name + "."));
+    return G;
+  }
+  // The draws of case `name` in dtype, the noise by the network's buffer names.
+  PathDraws draws(const std::string& name, const Module& G, DType t) const {
+    PathDraws d;
+    auto get = [&](const std::string& k) { return io.tensors.at(name + "." + k).to(t); };
+    if (io.tensors.count(name + ".c")) d.c = get("c");
+    d.t = get("t");
+    d.z0 = get("z0");
+    d.z1 = get("z1");
+    for (const auto& [buf, v] : G.named_buffers())
+      if (io.tensors.count(name + ".noise." + buf)) d.noise.emplace_back(buf, get("noise." + buf));
+    return d;
+  }
+  PplSpec spec(const nlohmann::json& c) const {
+    PplSpec s;
+    s.space_w = c.at("space") == "w";
+    s.full = c.at("sampling") == "full";
+    s.crop = c.at("crop");
+    s.epsilon = c.at("epsilon");
+    return s;
+  }
+};
+
+// Float64 to 1e-4 relative; float32 to 1e-4 at epsilon 1e-2, to 5e-2 at 1e-4.
+void check_distances(const Tensor& want_t, const Tensor& got64_t, const Tensor& got32_t, double epsilon) {
+  const auto want = want_t.to_vector(), got64 = got64_t.to_vector(), got32 = got32_t.to_vector();
+  REQUIRE(got64.size() == want.size());
+  REQUIRE(got32.size() == want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    INFO("sample " << i << ": reference " << want[i] << ", float64 " << got64[i] << ", float32 " << got32[i]);
+    CHECK(want[i] > 0);
+    CHECK(std::abs(got64[i] - want[i]) <= 1e-4 * want[i]);
+    CHECK(std::abs(got32[i] - want[i]) <= (epsilon > 1e-3 ? 1e-4 : 5e-2) * want[i]);
+  }
+}
+
+}  // namespace
+
 TEST_CASE("PPL distances equal the official PPLSampler's (PyTorch reference)", "[metrics]") {
-  // tools/make_ppl_fixtures.py: the parity fixtures' G_ema and a thin hashed VGG16,
-  // the sampler's draws, and the official steps in float64. Here the same
-  // draws through stylegan2_path_images and ppl_distances, in float64 (to
-  // 1e-4 relative at the official epsilon) and in float32, whose image
-  // rounding the 1 / epsilon^2 amplifies (to 1e-4 at epsilon 1e-2; at 1e-4
-  // only to a few percent).
-  const std::string dir = GF_TEST_DATA_DIR;
-  const io::SafetensorsFile io = io::read_safetensors(dir + "/ppl_reference.bin");
-  const nlohmann::json cases = nlohmann::json::parse(io.metadata.at("cases"));
-  const int divisor = std::stoi(io.metadata.at("vgg16_width_divisor"));
-  const auto vgg32 = test::hashed_vgg16(divisor), vgg64 = test::hashed_vgg16(divisor, DType::f64);
+  // tools/make_ppl_fixtures.py: the parity fixtures' G_ema, a thin 512x512 G
+  // and a thin hashed VGG16, the sampler's draws, and the official steps in
+  // float64. Here the same draws through stylegan2_path_images and
+  // ppl_distances, in float64 (to 1e-4 relative at the official epsilon)
+  // and in float32, whose image rounding the 1 / epsilon^2 amplifies (to
+  // 1e-4 at epsilon 1e-2; at 1e-4 only to a few percent).
+  const PplReference ref;
+  const auto vgg32 = test::hashed_vgg16(ref.divisor), vgg64 = test::hashed_vgg16(ref.divisor, DType::f64);
   const Detector lpips32 = [&](const Tensor& x) { return vgg32->lpips_embedding(x); };
   const Detector lpips64 = [&](const Tensor& x) { return vgg64->lpips_embedding(x); };
-  REQUIRE(cases.size() == 5);
+  const auto cases = ref.cases("stylegan2");
+  REQUIRE(cases.size() == 7);
   for (const auto& c : cases) {
-    const std::string name = c.at("name");
+    const std::string name = c.at("name"), fixture = c.at("fixture");
     INFO(name);
-    const auto G32 = stylegan2::load_generator(dir + "/" + c.at("fixture").get<std::string>() + ".bin");
+    const auto G32 = ref.nets.count(fixture)
+                         ? ref.held<stylegan2::Generator>(fixture, stylegan2::generator_config_from_json, DType::f32)
+                         : stylegan2::load_generator(ref.dir + "/" + fixture + ".bin");
     stylegan2::Generator G64(G32->config(), 0, DType::f64);
     G64.load_state_dict(G32->state_dict());
-    PplSpec spec;
-    spec.space_w = c.at("space") == "w";
-    spec.full = c.at("sampling") == "full";
-    spec.crop = c.at("crop");
-    spec.epsilon = c.at("epsilon");
-    auto draws = [&](DType t) {
-      PathDraws d;
-      auto get = [&](const std::string& k) { return io.tensors.at(name + "." + k).to(t); };
-      if (io.tensors.count(name + ".c")) d.c = get("c");
-      d.t = get("t").to(DType::f32).to(t);
-      d.z0 = get("z0");
-      d.z1 = get("z1");
-      for (const auto& [buf, v] : G64.named_buffers())
-        if (io.tensors.count(name + ".noise." + buf)) d.noise.emplace_back(buf, get("noise." + buf));
-      return d;
-    };
-    const PathDraws d64 = draws(DType::f64);
-    REQUIRE(!d64.noise.empty());
-    const auto want = io.tensors.at(name + ".dist").to_vector();
-    const auto got64 = ppl_distances(stylegan2_path_images(G64, d64, spec), lpips64, spec.epsilon, Device::cpu()).to_vector();
-    const auto got32 =
-        ppl_distances(stylegan2_path_images(*G32, draws(DType::f32), spec), lpips32, spec.epsilon, Device::cpu()).to_vector();
-    REQUIRE(got64.size() == want.size());
-    for (size_t i = 0; i < want.size(); ++i) {
-      INFO("sample " << i << ": reference " << want[i] << ", float64 " << got64[i] << ", float32 " << got32[i]);
-      CHECK(want[i] > 0);
-      CHECK(std::abs(got64[i] - want[i]) <= 1e-4 * want[i]);
-      CHECK(std::abs(got32[i] - want[i]) <= (spec.epsilon > 1e-3 ? 1e-4 : 5e-2) * want[i]);
-    }
+    const PplSpec spec = ref.spec(c);
+    const PathDraws d64 = ref.draws(name, G64, DType::f64);
+    CHECK(d64.noise.empty() == !G64.config().use_noise);
+    const Tensor img64 = stylegan2_path_images(G64, d64, spec);
+    // Above 256, the block mean by img_resolution / 256 after the crop: a
+    // 512x512 network's 256x256 crop comes to 128x128, as the official's.
+    const int64_t res = G64.config().img_resolution, factor = std::max<int64_t>(res / 256, 1);
+    CHECK(img64.size(2) == (spec.crop ? res / 2 : res) / factor);
+    const Tensor got64 = ppl_distances(img64, lpips64, spec.epsilon, Device::cpu());
+    const Tensor got32 =
+        ppl_distances(stylegan2_path_images(*G32, ref.draws(name, *G32, DType::f32), spec), lpips32, spec.epsilon, Device::cpu());
+    check_distances(ref.io.tensors.at(name + ".dist"), got64, got32, spec.epsilon);
+  }
+}
+
+TEST_CASE("StyleGAN v1 PPL distances equal NVlabs/stylegan's PPL (PyTorch reference)", "[metrics]") {
+  // tools/make_ppl_fixtures.py's v1 cases: Gs of tools/stylegan_reference.py
+  // (128x128 with labels and noise inputs; 512x512, thin, whose 256x256 crop
+  // v1 keeps at 256), v1's draws and steps in float64; here the same draws
+  // through stylegan_path_images and ppl_distances, as the v2 test.
+  const PplReference ref;
+  const auto vgg32 = test::hashed_vgg16(ref.divisor), vgg64 = test::hashed_vgg16(ref.divisor, DType::f64);
+  const Detector lpips32 = [&](const Tensor& x) { return vgg32->lpips_embedding(x); };
+  const Detector lpips64 = [&](const Tensor& x) { return vgg64->lpips_embedding(x); };
+  const auto cases = ref.cases("stylegan");
+  REQUIRE(cases.size() == 5);
+  for (const auto& c : cases) {
+    const std::string name = c.at("name"), fixture = c.at("fixture");
+    INFO(name);
+    const auto G32 = ref.held<stylegan::Generator>(fixture, stylegan::generator_config_from_json, DType::f32);
+    const auto G64 = ref.held<stylegan::Generator>(fixture, stylegan::generator_config_from_json, DType::f64);
+    const PplSpec spec = ref.spec(c);
+    const PathDraws d64 = ref.draws(name, *G64, DType::f64);
+    CHECK(int(d64.noise.size()) == (G64->config().use_noise ? G64->num_layers() : 0));
+    const Tensor img64 = stylegan_path_images(*G64, d64, spec);
+    // v1 brings what is taller than 256 after the crop to 256.
+    const int64_t res = G64->config().resolution, side = spec.crop ? res / 2 : res;
+    CHECK(img64.size(2) == std::min<int64_t>(side, 256));
+    const Tensor got64 = ppl_distances(img64, lpips64, spec.epsilon, Device::cpu());
+    const Tensor got32 =
+        ppl_distances(stylegan_path_images(*G32, ref.draws(name, *G32, DType::f32), spec), lpips32, spec.epsilon, Device::cpu());
+    check_distances(ref.io.tensors.at(name + ".dist"), got64, got32, spec.epsilon);
   }
 }
 

@@ -151,6 +151,16 @@ Tensor log(const Tensor& x) {
   Tensor y = run_unary("log", UnaryOp::log, x);
   return record_op("log", y, {x}, [x](Node&, const Tensor& g) { return Grads{div(g, x)}; });
 }
+Tensor acos(const Tensor& x) {  // d/dx acos x = -1 / sqrt(1 - x^2)
+  return unary_op("acos", UnaryOp::acos, x, 0, 0,
+                  [](const Tensor& x, const Tensor&) { return neg(rsqrt(affine(square(x), -1.0, 1.0))); });
+}
+Tensor cos(const Tensor& x) {
+  return unary_op("cos", UnaryOp::cos, x, 0, 0, [](const Tensor& x, const Tensor&) { return neg(sin(x)); });
+}
+Tensor sin(const Tensor& x) {
+  return unary_op("sin", UnaryOp::sin, x, 0, 0, [](const Tensor& x, const Tensor&) { return cos(x); });
+}
 Tensor sqrt(const Tensor& x) {
   Tensor y = run_unary("sqrt", UnaryOp::sqrt, x);
   return record_op("sqrt", y, {x}, [](Node& self, const Tensor& g) { return Grads{div(affine(g, 0.5, 0.0), self.saved_output())}; },
