@@ -216,7 +216,7 @@ double cuda_coverage(const DeviceRows& manifold, int64_t n_manifold, const std::
               [&](int64_t r0, int64_t rn, int64_t c0, int64_t cn, const double* dot, cuda::Stream s) {
                 cuda::any_within_sq(dot, sq_p + r0, sq_m + c0, dlimit.data<double>() + c0, rn, cn, flags + r0, s);
               });
-  std::vector<unsigned char> inside(size_t(n_probes));
+  std::vector<unsigned char> inside(static_cast<size_t>(n_probes));
   cuda::copy(inside.data(), flags, inside.size(), cuda::CopyKind::DeviceToHost, d.index);
   return fraction(inside);
 }
