@@ -70,6 +70,8 @@ void for_each_distance(const HalfRows& a, const HalfRows& b, F&& f) {
   }
 }
 
+// Each row's distance to its (k+1)-th nearest row of the set, itself
+// included (the official kthvalue(nhood_size + 1)).
 std::vector<double> reference_radii(const HalfRows& m, int neighbours) {
   const size_t keep = size_t(neighbours) + 1;
   std::vector<std::vector<double>> best(size_t(m.n));  // each row's keep smallest, sorted
@@ -84,6 +86,8 @@ std::vector<double> reference_radii(const HalfRows& m, int neighbours) {
   return r;
 }
 
+// The fraction of probe rows within some ball of the manifold, in float32
+// as torch's mean of the 0/1 predictions.
 double reference_coverage(const HalfRows& manifold, const std::vector<double>& radius, const HalfRows& probes) {
   std::vector<char> inside(size_t(probes.n), 0);
   for_each_distance(probes, manifold, [&](int64_t p, int64_t j, double d) {
@@ -108,6 +112,8 @@ double fraction(const std::vector<unsigned char>& inside) {
   return double(float(count) / float(inside.size()));
 }
 
+// Each ball's squared-distance limit from the rows' keep smallest squares
+// ([n, keep] ascending): the radius rounded, then its threshold.
 std::vector<double> limits_of(const std::vector<double>& best, int64_t n, int64_t keep) {
   std::vector<double> limit(static_cast<size_t>(n));
   cpu::parallel_for(n, true, [&](int64_t i) {
