@@ -238,7 +238,8 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
              name << ": generated features have " << gen.num_features() << " columns, real ones "
                   << real.num_features());
     const int64_t n_real = real.num_items(), n_gen = gen.num_items(), dim = real.num_features();
-    const PrecisionRecall pr = precision_recall(real.take_all(), n_real, gen.take_all(), n_gen, dim, kPrNeighbours);
+    const PrecisionRecall pr = precision_recall(real.take_all(), n_real, gen.take_all(), n_gen, dim, kPrNeighbours,
+                                                ctx.feature_opt.device);
     r.results[name + "_precision"] = pr.precision;
     r.results[name + "_recall"] = pr.recall;
   } else if (s.kind == Kind::ppl) {

@@ -4,9 +4,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
+#include "engine/dispatch.h"
 #include "engine/error.h"
+#include "engine/tensor.h"
+#include "kernels/matmul.h"
+#include "kernels/nearest_rows.h"
+#include "kernels/parallel.h"
+#include "kernels/strided_copy.h"
 
 namespace gf::metrics {
 namespace {
@@ -38,6 +45,8 @@ struct HalfRows {
   }
 };
 
+// ---- The reference: the one-thread form the fast paths replaced ----
+
 // f(row, col, distance) for every row of a and column (row) of b, block by
 // block: the float64 distances from |a|^2 + |b|^2 - 2 a.b (BLAS), clamped
 // at 0, rounded to float16 as the official cdist's output.
@@ -63,7 +72,7 @@ void for_each_distance(const HalfRows& a, const HalfRows& b, F&& f) {
 
 // Each row's distance to its (k+1)-th nearest row of the set, itself
 // included (the official kthvalue(nhood_size + 1)).
-std::vector<double> radii(const HalfRows& m, int neighbours) {
+std::vector<double> reference_radii(const HalfRows& m, int neighbours) {
   const size_t keep = size_t(neighbours) + 1;
   std::vector<std::vector<double>> best(size_t(m.n));  // each row's keep smallest, sorted
   for_each_distance(m, m, [&](int64_t i, int64_t, double d) {
@@ -79,7 +88,7 @@ std::vector<double> radii(const HalfRows& m, int neighbours) {
 
 // The fraction of probe rows within some ball of the manifold, in float32
 // as torch's mean of the 0/1 predictions.
-double coverage(const HalfRows& manifold, const std::vector<double>& radius, const HalfRows& probes) {
+double reference_coverage(const HalfRows& manifold, const std::vector<double>& radius, const HalfRows& probes) {
   std::vector<char> inside(size_t(probes.n), 0);
   for_each_distance(probes, manifold, [&](int64_t p, int64_t j, double d) {
     if (d <= radius[size_t(j)]) inside[size_t(p)] = 1;
@@ -87,6 +96,137 @@ double coverage(const HalfRows& manifold, const std::vector<double>& radius, con
   const int64_t count = std::count(inside.begin(), inside.end(), 1);
   return double(float(count) / float(probes.n));
 }
+
+// ---- The fast paths ----
+// Both compare in the unrounded float64 domain, which gives the reference's
+// results exactly: rounded_distance is non-decreasing, so (1) the (k+1)-th
+// smallest rounded distance of a row is the rounding of its (k+1)-th
+// smallest squared distance (sorting the squares sorts their roundings,
+// ties included: an order statistic of a multiset commutes with any
+// non-decreasing map), and (2) rounded_distance(d2) <= r exactly when
+// d2 <= distance_threshold_sq(r). No sqrt or rounding per distance.
+
+// The fraction of probes inside, in float32 as torch's mean.
+double fraction(const std::vector<unsigned char>& inside) {
+  const int64_t count = std::count(inside.begin(), inside.end(), 1);
+  return double(float(count) / float(inside.size()));
+}
+
+// Each ball's squared-distance limit from the rows' keep smallest squares
+// ([n, keep] ascending): the radius rounded, then its threshold.
+std::vector<double> limits_of(const std::vector<double>& best, int64_t n, int64_t keep) {
+  std::vector<double> limit(static_cast<size_t>(n));
+  cpu::parallel_for(n, true, [&](int64_t i) {
+    limit[size_t(i)] = distance_threshold_sq(rounded_distance(best[size_t(i * keep + keep - 1)]));
+  });
+  return limit;
+}
+
+// scan(r0, rn, c0, cn, dot) for every block of a against b, the block's dot
+// products from the same dgemm as the reference's (bit for bit); done(r0, rn)
+// true skips a row block's remaining column blocks.
+template <class Scan, class Done>
+void cpu_blocks(const HalfRows& a, const HalfRows& b, Scan&& scan, Done&& done) {
+  std::vector<double> dot(size_t(kBlock * kBlock)), rows, cols;
+  for (int64_t r0 = 0; r0 < a.n; r0 += kBlock) {
+    const int64_t rn = std::min(kBlock, a.n - r0);
+    a.widen(r0, rn, rows);
+    for (int64_t c0 = 0; c0 < b.n && !done(r0, rn); c0 += kBlock) {
+      const int64_t cn = std::min(kBlock, b.n - c0);
+      b.widen(c0, cn, cols);
+      cpu::gemm<double>(false, true, rn, cn, a.dim, 1.0, rows.data(), a.dim, cols.data(), b.dim, 0.0, dot.data(), cn);
+      scan(r0, rn, c0, cn, dot.data());
+    }
+  }
+}
+
+// Each manifold row's keep smallest squared distances, [n, keep] ascending.
+std::vector<double> cpu_smallest(const HalfRows& m, int64_t keep) {
+  std::vector<double> best(size_t(m.n * keep), std::numeric_limits<double>::infinity());
+  cpu_blocks(
+      m, m,
+      [&](int64_t r0, int64_t rn, int64_t c0, int64_t cn, const double* dot) {
+        cpu::keep_smallest_sq(dot, &m.sq[size_t(r0)], &m.sq[size_t(c0)], rn, cn, keep, &best[size_t(r0 * keep)]);
+      },
+      [](int64_t, int64_t) { return false; });
+  return best;
+}
+
+double cpu_coverage(const HalfRows& manifold, const std::vector<double>& limit, const HalfRows& probes) {
+  std::vector<unsigned char> inside(size_t(probes.n), 0);
+  cpu_blocks(
+      probes, manifold,
+      [&](int64_t r0, int64_t rn, int64_t c0, int64_t cn, const double* dot) {
+        cpu::any_within_sq(dot, &probes.sq[size_t(r0)], &manifold.sq[size_t(c0)], &limit[size_t(c0)], rn, cn,
+                           &inside[size_t(r0)]);
+      },
+      [&](int64_t r0, int64_t rn) {
+        return std::all_of(inside.begin() + r0, inside.begin() + r0 + rn, [](unsigned char v) { return v != 0; });
+      });
+  return fraction(inside);
+}
+
+#ifdef GF_WITH_CUDA
+// The rows on the device: float16 values held as float32 (widened to
+// float64 a block at a time there) and the host's float64 squared norms.
+struct DeviceRows {
+  Tensor x, sq;
+  DeviceRows(const HalfRows& h, Device d)
+      : x(Tensor::empty({h.n * h.dim}, DType::f32, d)), sq(Tensor::empty({h.n}, DType::f64, d)) {
+    cuda::copy(x.raw(), h.x.data(), h.x.size() * sizeof(float), cuda::CopyKind::HostToDevice, d.index);
+    cuda::copy(sq.raw(), h.sq.data(), h.sq.size() * sizeof(double), cuda::CopyKind::HostToDevice, d.index);
+  }
+};
+
+// cpu_blocks on the device: the dot products from cuBLAS's float64 GEMM.
+template <class Scan>
+void cuda_blocks(const DeviceRows& a, int64_t na, const DeviceRows& b, int64_t nb, int64_t dim, Device d,
+                 Scan&& scan) {
+  const cuda::Stream s = stream_of(d);
+  const Tensor rows = Tensor::empty({kBlock * dim}, DType::f64, d), cols = Tensor::empty({kBlock * dim}, DType::f64, d);
+  const Tensor dot = Tensor::empty({kBlock * kBlock}, DType::f64, d);
+  for (int64_t r0 = 0; r0 < na; r0 += kBlock) {
+    const int64_t rn = std::min(kBlock, na - r0);
+    cuda::convert<float, double>(rows.data<double>(), a.x.data<float>() + r0 * dim, rn * dim, s);
+    for (int64_t c0 = 0; c0 < nb; c0 += kBlock) {
+      const int64_t cn = std::min(kBlock, nb - c0);
+      cuda::convert<float, double>(cols.data<double>(), b.x.data<float>() + c0 * dim, cn * dim, s);
+      cuda::matmul<double>(false, true, rn, cn, dim, rows.data<double>(), 0, cols.data<double>(), 0,
+                           dot.data<double>(), 1, d.index);
+      scan(r0, rn, c0, cn, dot.data<double>(), s);
+    }
+  }
+}
+
+std::vector<double> cuda_smallest(const HalfRows& m, const DeviceRows& dm, int64_t keep, Device d) {
+  std::vector<double> best(size_t(m.n * keep), std::numeric_limits<double>::infinity());
+  const Tensor dbest = Tensor::empty({m.n * keep}, DType::f64, d);
+  cuda::copy(dbest.raw(), best.data(), best.size() * sizeof(double), cuda::CopyKind::HostToDevice, d.index);
+  const double* sq = dm.sq.data<double>();
+  cuda_blocks(dm, m.n, dm, m.n, m.dim, d, [&](int64_t r0, int64_t rn, int64_t c0, int64_t cn, const double* dot, cuda::Stream s) {
+    cuda::keep_smallest_sq(dot, sq + r0, sq + c0, rn, cn, keep, dbest.data<double>() + r0 * keep, s);
+  });
+  cuda::copy(best.data(), dbest.raw(), best.size() * sizeof(double), cuda::CopyKind::DeviceToHost, d.index);
+  return best;
+}
+
+double cuda_coverage(const DeviceRows& manifold, int64_t n_manifold, const std::vector<double>& limit,
+                     const DeviceRows& probes, int64_t n_probes, int64_t dim, Device d) {
+  const Tensor dlimit = Tensor::empty({n_manifold}, DType::f64, d);
+  cuda::copy(dlimit.raw(), limit.data(), limit.size() * sizeof(double), cuda::CopyKind::HostToDevice, d.index);
+  const Tensor dinside = Tensor::empty({(n_probes + 3) / 4}, DType::f32, d);  // n_probes bytes
+  auto* flags = static_cast<unsigned char*>(dinside.raw());
+  cuda::memset_zero(flags, size_t(n_probes), d.index);
+  const double *sq_p = probes.sq.data<double>(), *sq_m = manifold.sq.data<double>();
+  cuda_blocks(probes, n_probes, manifold, n_manifold, dim, d,
+              [&](int64_t r0, int64_t rn, int64_t c0, int64_t cn, const double* dot, cuda::Stream s) {
+                cuda::any_within_sq(dot, sq_p + r0, sq_m + c0, dlimit.data<double>() + c0, rn, cn, flags + r0, s);
+              });
+  std::vector<unsigned char> inside(static_cast<size_t>(n_probes));
+  cuda::copy(inside.data(), flags, inside.size(), cuda::CopyKind::DeviceToHost, d.index);
+  return fraction(inside);
+}
+#endif
 
 void check_rows(const std::vector<float>& f, int64_t n, int64_t dim, int neighbours, const char* which) {
   GF_CHECK(dim > 0 && int64_t(f.size()) == n * dim, "precision_recall",
@@ -115,15 +255,70 @@ double round_to_half(double x) {
   return std::copysign(r, x);
 }
 
+double rounded_distance(double d2) { return round_to_half(std::sqrt(std::max(d2, 0.0))); }
+
+// rounded_distance is non-decreasing (max with 0, the correctly rounded
+// sqrt and round_to_half each are), so {d2 : rounded_distance(d2) <= r} is
+// closed downwards; it holds 0 (r >= 0), so it is every d2 <= T with T its
+// largest member. Non-negative doubles are ordered as their bit patterns,
+// so bisecting the patterns finds T exactly, ties to even and the clamp
+// included, with no case analysis; negative d2 lie below 0 <= T and round
+// to 0 <= r. A NaN on either side compares false in both forms.
+double distance_threshold_sq(double r) {
+  if (std::isnan(r)) return r;
+  const double inf = std::numeric_limits<double>::infinity();
+  if (r == inf) return inf;
+  GF_CHECK(r >= 0, "distance_threshold_sq", "a radius of " << r << " is negative");
+  auto from_bits = [](uint64_t b) {
+    double v;
+    std::memcpy(&v, &b, sizeof v);
+    return v;
+  };
+  uint64_t lo = 0, hi;  // rounded_distance(lo) <= r < rounded_distance(hi)
+  std::memcpy(&hi, &inf, sizeof hi);
+  while (hi - lo > 1) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    (rounded_distance(from_bits(mid)) <= r ? lo : hi) = mid;
+  }
+  return from_bits(lo);
+}
+
 PrecisionRecall precision_recall(std::vector<float> real, int64_t n_real, std::vector<float> gen, int64_t n_gen,
-                                 int64_t dim, int neighbours) {
+                                 int64_t dim, int neighbours, Device device) {
+  GF_CHECK(neighbours > 0, "precision_recall", "the neighbourhood size must be positive");
+  check_rows(real, n_real, dim, neighbours, "real");
+  check_rows(gen, n_gen, dim, neighbours, "generated");
+  const int64_t keep = int64_t(neighbours) + 1;
+  const HalfRows r(std::move(real), n_real, dim), g(std::move(gen), n_gen, dim);
+  PrecisionRecall out;
+  if (device.is_cuda()) {
+#ifdef GF_WITH_CUDA
+    GF_CHECK(keep <= cuda::kMaxKeep, "precision_recall",
+             neighbours << " neighbours on cuda: at most " << cuda::kMaxKeep - 1 << " are supported");
+    const DeviceRows dr(r, device), dg(g, device);
+    const std::vector<double> limit_r = limits_of(cuda_smallest(r, dr, keep, device), n_real, keep);
+    const std::vector<double> limit_g = limits_of(cuda_smallest(g, dg, keep, device), n_gen, keep);
+    out.precision = cuda_coverage(dr, n_real, limit_r, dg, n_gen, dim, device);
+    out.recall = cuda_coverage(dg, n_gen, limit_g, dr, n_real, dim, device);
+    return out;
+#else
+    throw_no_cuda("precision_recall");
+#endif
+  }
+  out.precision = cpu_coverage(r, limits_of(cpu_smallest(r, keep), n_real, keep), g);
+  out.recall = cpu_coverage(g, limits_of(cpu_smallest(g, keep), n_gen, keep), r);
+  return out;
+}
+
+PrecisionRecall precision_recall_reference(std::vector<float> real, int64_t n_real, std::vector<float> gen,
+                                           int64_t n_gen, int64_t dim, int neighbours) {
   GF_CHECK(neighbours > 0, "precision_recall", "the neighbourhood size must be positive");
   check_rows(real, n_real, dim, neighbours, "real");
   check_rows(gen, n_gen, dim, neighbours, "generated");
   const HalfRows r(std::move(real), n_real, dim), g(std::move(gen), n_gen, dim);
   PrecisionRecall out;
-  out.precision = coverage(r, radii(r, neighbours), g);
-  out.recall = coverage(g, radii(g, neighbours), r);
+  out.precision = reference_coverage(r, reference_radii(r, neighbours), g);
+  out.recall = reference_coverage(g, reference_radii(g, neighbours), r);
   return out;
 }
 

@@ -14,17 +14,42 @@
 // distance is computed in float64 from the float16 features and rounded
 // once to float16, where the official torch.cdist runs in float16 on the GPU
 // (|x|^2 + |y|^2 - 2 x.y, whose cancellation leaves an error of many
-// float16 steps); here the products go through BLAS (dgemm) in float64 on
-// the CPU, in blocks, as KID's.
+// float16 steps); here the products go through a float64 GEMM in blocks of
+// 1024 x 1024 rows (BLAS on the CPU, cuBLAS on a CUDA device: the
+// metric's --device). cuBLAS sums the products in another order than BLAS,
+// so a distance within an ulp of a float16 rounding boundary may round the
+// other way there; float32 would move every distance by far more, so both
+// devices stay in float64.
+//
+// Speed: no distance is rounded one at a time. Each row keeps its k+1
+// smallest squared float64 distances (kernels/nearest_rows.h), and a probe
+// is inside a ball when its squared distance is <= the largest square that
+// rounds to <= the radius (distance_threshold_sq), which gives the rounded
+// form's results exactly (the argument is in precision_recall.cpp). Rows are
+// split across the OpenMP threads, each row owned by one, so the result
+// does not depend on the thread count. The GEMM dominates: 2 * dim flops a
+// distance, 5.1e14 for pr50k3_full (bench/RESULTS.md).
 #pragma once
 #include <cstdint>
 #include <vector>
+
+#include "engine/device.h"
 
 namespace gf::metrics {
 
 // x rounded to the nearest float16 value (ties to even; beyond the largest
 // finite one, infinity), returned as a double.
 double round_to_half(double x);
+
+// The float16 distance the official reports for a float64 squared distance:
+// round_to_half(sqrt(max(d2, 0))). Non-decreasing in d2.
+double rounded_distance(double d2);
+
+// For a float16 value r >= 0 (or +inf), the largest float64 T with
+// rounded_distance(T) <= r, so that d2 <= T exactly when
+// rounded_distance(d2) <= r, for every d2 (a NaN: false in both). +inf for
+// r = +inf. Throws gf::Error for a negative r.
+double distance_threshold_sq(double r);
 
 struct PrecisionRecall {
   double precision = 0, recall = 0;
@@ -33,8 +58,17 @@ struct PrecisionRecall {
 // real: [n_real, dim], gen: [n_gen, dim] float32 row-major features, taken
 // by value (move them in: they are rounded to float16 in place);
 // neighbours: k (3 for pr50k3). Throws gf::Error for mismatched sizes, a set
-// of k rows or fewer, or non-finite features.
+// of k rows or fewer, or non-finite features. device: where the distance
+// blocks are computed (a CUDA device holds both sets, as float32, plus
+// three 1024-row float64 blocks; neighbours <= 15 there); the features come
+// and the results go back on the host either way.
 PrecisionRecall precision_recall(std::vector<float> real, int64_t n_real, std::vector<float> gen, int64_t n_gen,
-                                 int64_t dim, int neighbours);
+                                 int64_t dim, int neighbours, Device device = Device::cpu());
+
+// The one-thread form the fast path replaced: every distance rounded to
+// float16 on its own, each row's k+1 best in a sorted list. The oracle of
+// the tests and bench/bench_precision_recall; same arguments and errors.
+PrecisionRecall precision_recall_reference(std::vector<float> real, int64_t n_real, std::vector<float> gen,
+                                           int64_t n_gen, int64_t dim, int neighbours);
 
 }  // namespace gf::metrics
