@@ -145,7 +145,10 @@ TEST_CASE("bias_act CPU kernels equal the per-element formulas bit for bit", "[b
   // [N, C] with the bias along C (rows of one element), NCHW planes, and more
   // elements than one span of the bias-free gradient loop.
   const std::vector<std::pair<Shape, int64_t>> cases = {{{5, 7}, 1}, {{2, 3, 5, 5}, 1}, {{1, 3, 70, 70}, 1}};
-  for (const auto& [s, dim] : cases) {
+  for (const auto& shape_dim : cases) {
+    // Named, not a structured binding: lambdas below capture them (C++17).
+    const Shape& s = shape_dim.first;
+    const int64_t dim = shape_dim.second;
     const Tensor x = random_tensor(s, 40, DType::f32, Device::cpu(), 2.0), g = random_tensor(s, 41, DType::f32);
     const Tensor dy = random_tensor(s, 42, DType::f32), b = random_tensor({s[1]}, 43, DType::f32);
     const BiasActParams base = bias_act_params(BiasActSpec{}, s, dim, s[1]);
@@ -236,9 +239,11 @@ TEST_CASE("bias_act on cuda matches the cpu, forward and both gradient orders", 
   const std::vector<std::pair<Shape, int64_t>> cases = {{{1, 1, 1, 1}, 1},    {{1, 3, 5, 7}, 1}, {{2, 257, 3, 3}, 1},
                                                         {{32, 512, 4, 4}, 1}, {{3, 1000}, 1},    {{5, 6, 17}, 2},
                                                         {{4, 129, 33, 31}, 1}};
-  for (const auto& [s, dim] : cases)
+  for (const auto& shape_dim : cases)
     for (const auto& act : kActs)
       for (double clamp : {-1.0, 0.8}) {
+        const Shape& s = shape_dim.first;  // not a structured binding: `run` captures them (C++17)
+        const int64_t dim = shape_dim.second;
         INFO(shape_str(s) << " " << act << " clamp " << clamp);
         Tensor x = random_tensor(s, 9, DType::f32, Device::cpu(), 1.5).requires_grad_();
         Tensor b = random_tensor({s[static_cast<size_t>(dim)]}, 10, DType::f32).requires_grad_();

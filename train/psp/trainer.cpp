@@ -88,8 +88,9 @@ void PspTrainer::step() {
   const PspLoss::Result r = (*loss_)(y_hat, x, codes, w_norm_center());
   backward(r.loss);
   opt_->step();
-  for (const auto& [name, t] : r.terms) {
-    auto it = std::find_if(stat_sums_.begin(), stat_sums_.end(), [&](const auto& e) { return e.first == name; });
+  for (const auto& term : r.terms) {  // a structured binding cannot be captured in C++17 (clang refuses)
+    const auto& [name, t] = term;
+    auto it = std::find_if(stat_sums_.begin(), stat_sums_.end(), [&](const auto& e) { return e.first == term.first; });
     if (it == stat_sums_.end()) stat_sums_.emplace_back(name, t.clone());
     else it->second = it->second + t;
   }
