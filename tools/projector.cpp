@@ -14,6 +14,7 @@
 // target) and its images go to the VGG repeated to 3 channels; proj.png and
 // the video frames round to 8 bits as generate does, where the official
 // proj.png truncates.
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -188,7 +189,14 @@ class VideoWriter {
     siginfo_t info {};
     while (::waitid(P_PID, id_t(pid_), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
     }
-    guard_.set_writer(0);
+    if (guard_.set_writer(0) == -1) {  // the signal handler, on another thread, kills and reaps it and ends the process
+      sigset_t both;
+      sigemptyset(&both);
+      sigaddset(&both, SIGINT);
+      sigaddset(&both, SIGTERM);
+      ::pthread_sigmask(SIG_BLOCK, &both, nullptr);
+      for (;;) ::pause();
+    }
     int status = 0;
     pid_t got = -1;
     while ((got = ::waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {

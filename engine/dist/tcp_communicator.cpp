@@ -160,12 +160,15 @@ class TcpCommunicator final : public Communicator {
     return static_cast<int>(std::max<long long>(0, std::min<long long>(left, 1 << 30)));
   }
 
+  // Ranks other than 0 see only rank 0, which stops (or waits) when another rank is lost or hangs.
+  std::string via_root() const {
+    return rank_ != 0 && world_ > 2 ? " (or rank 0 stopped or waits because of another rank: rank 0's error names it)" : "";
+  }
+
   [[noreturn]] void lost(int peer, ssize_t k) const {
     const std::string why = k == 0 ? "closed its connection" : "connection failed (" + errno_text() + ")";
-    // Ranks other than 0 see only rank 0, which ends when any rank is lost.
-    const std::string whose = rank_ != 0 && world_ > 2 ? " (or it stopped because another rank was lost: rank 0's error names it)" : "";
     throw Error("rank " + std::to_string(rank_) + ": rank " + std::to_string(peer) + " " + why +
-                ": it exited or was killed" + whose);
+                ": it exited or was killed" + via_root());
   }
 
   void send_all(int peer, const void* data, size_t bytes) {
@@ -200,7 +203,8 @@ class TcpCommunicator final : public Communicator {
       if (n < 0 && errno == EINTR) continue;
       if (n == 0)
         throw Error("rank " + std::to_string(rank_) + ": no data from rank " + std::to_string(peer) + " for " +
-                    seconds_text(limit_s) + " (" + limit_name + "): it hangs or is gone");
+                    seconds_text(limit_s) + " (" + limit_name + "): it hangs or is gone" +
+                    (peer == 0 ? via_root() : std::string()));
       const ssize_t k = ::recv(fd, p, bytes, 0);
       if (k < 0 && errno == EINTR) continue;
       if (k <= 0) lost(peer, k);

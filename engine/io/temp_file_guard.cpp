@@ -66,7 +66,9 @@ void remove_temporaries_and_die(int sig) {
   for (TempSlot& s : g_slots) {
     int live = 2;
     if (!s.state.compare_exchange_strong(live, 1)) continue;
-    if (const pid_t w = s.writer.load(); w > 0) {  // it could still create or extend the file
+    // Taken over (-1) in one step: the writer's owner, between its waitid and
+    // its waitpid, then sees -1 and leaves the reaping to this handler.
+    if (const pid_t w = s.writer.exchange(-1); w > 0) {  // it could still create or extend the file
       ::kill(w, SIGKILL);
       while (::waitpid(w, nullptr, 0) < 0 && errno == EINTR) {
       }
@@ -137,9 +139,7 @@ void TempFileGuard::created() {
   ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);  // a signal held meanwhile is handled here
 }
 
-void TempFileGuard::set_writer(pid_t pid) {
-  if (slot_) slot_->writer.store(pid);
-}
+pid_t TempFileGuard::set_writer(pid_t pid) { return slot_ ? slot_->writer.exchange(pid) : 0; }
 
 void TempFileGuard::reset_signals_in_child() {
   sigset_t both;

@@ -35,8 +35,10 @@ class TempFileGuard {
   // (SIGKILL) and reaps it before the unlink, so that it cannot create or
   // write the file afterwards. Set 0 once the child has exited but before it
   // is reaped (waitid with WNOWAIT, then waitpid), so that the handler never
-  // kills another process that reused its pid.
-  void set_writer(pid_t pid);
+  // kills another process that reused its pid. Returns the writer it
+  // replaces, or -1 when the handler has taken the writer over (it kills and
+  // reaps it and ends the process): then the caller must not reap it.
+  pid_t set_writer(pid_t pid);
   // In a child forked while a guard holds the signals off, before its exec:
   // a caught SIGINT or SIGTERM back to the default action, both unblocked
   // (an exec keeps the mask). Async-signal-safe.
