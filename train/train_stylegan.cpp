@@ -10,11 +10,12 @@
 // process trains replica `rank` of N on cuda:K+LOCAL_RANK for --device cuda:K
 // (on the CPU: the CPU), gradients averaged through NCCL on GPUs when built
 // with it, else through the launcher's host group; rank 0 alone writes the
-// run folder (engine/dist/communicator.h). Under torchrun itself (`torchrun
-// --no_python ... train_stylegan ...`) with its default static rendezvous,
-// its agent holds MASTER_PORT, so rank 0 listens on MASTER_PORT + 1 (or on
-// GF_DIST_RENDEZVOUS_PORT when set), which must be free on the MASTER_ADDR
-// machine.
+// run folder and evaluates --metrics, on its device, while the others wait
+// (GF_DIST_METRICS_TIMEOUT; engine/dist/communicator.h). Under torchrun
+// itself (`torchrun --no_python ... train_stylegan ...`) with its default
+// static rendezvous, its agent holds MASTER_PORT, so rank 0 listens on
+// MASTER_PORT + 1 (or on GF_DIST_RENDEZVOUS_PORT when set), which must be
+// free on the MASTER_ADDR machine.
 #include <unistd.h>
 
 #include <cstdint>

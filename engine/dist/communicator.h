@@ -18,9 +18,11 @@
 // it hangs and at once when its connection closes (TCP). The start has its own
 // limit, GF_DIST_RENDEZVOUS_TIMEOUT (default 120 s): a rank that never joins
 // the TCP rendezvous (or NCCL's initialization) is named after it; one whose
-// TCP connection closes while NCCL initializes is named at once. Under
-// mpirun, a rank that dies, before MPI_Init or after, is reported by mpirun,
-// which then stops the others.
+// TCP connection closes while NCCL initializes is named at once. The wait
+// for rank 0's metrics has its own too (barrier_within,
+// GF_DIST_METRICS_TIMEOUT, default a day). Under mpirun, a rank that dies,
+// before MPI_Init or after, is reported by mpirun, which then stops the
+// others.
 #pragma once
 #include <cstddef>
 #include <memory>
