@@ -163,6 +163,15 @@ ${_dmi}metric-fid50k_full.jsonl && cmp ${_dmk}checkpoint.bin ${_dmi}checkpoint.b
   set_tests_properties(cpu.train_stylegan_dist_metrics_${_k}_equals_inprocess PROPERTIES
                        PASS_REGULAR_EXPRESSION "network-snapshot-000000.bin: .*network-snapshot-000000.bin: .*same results.*same")
 endforeach()
+# Rank 0 killed while it evaluates (once it says so): rank 1, waiting for it
+# under GF_DIST_METRICS_TIMEOUT's default of a day, names it at once (its
+# connection closes).
+gf_test(cpu.train_stylegan_dist_metrics_killed_root FIXTURES_REQUIRED metrics_detector
+        COMMAND sh -c "rm -rf ${_dist}/metrics_killed_root ${_dist}/metrics_killed_root_cache && OMP_NUM_THREADS=1 \
+KILL_AFTER_LINE='Evaluating metrics' ${_launch} kill-root-env $<TARGET_FILE:train_stylegan> ${_dm_flags_sh} --metrics-cache ${_dist}/metrics_killed_root_cache \
+--outdir ${_dist}/metrics_killed_root")
+set_tests_properties(cpu.train_stylegan_dist_metrics_killed_root PROPERTIES TIMEOUT 400
+                     PASS_REGULAR_EXPRESSION "Evaluating metrics.*train_stylegan: error: rank 1: rank 0 (closed its connection|connection failed).*the run stopped after [0-9] s with exit status 1")
 # A detector rank 0 cannot load: every rank stops with rank 0's line, before
 # training (no hang, no run folder). --dry-run with metrics: rank 0 prints
 # the options, every rank exits 0.
