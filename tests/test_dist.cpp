@@ -142,6 +142,71 @@ TEST_CASE("[#test_dist] a rank that leaves is named by rank 0 at once; one that 
   }
 }
 
+TEST_CASE("[#test_dist] barrier_within: the ranks wait for rank 0 under its own limit, not GF_DIST_TIMEOUT's") {
+  using Clock = std::chrono::steady_clock;
+  const auto seconds_since = [](Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  // GF_DIST_TIMEOUT's part is 1 s here (run_ranks' timeout); rank 0 works
+  // (evaluates its metrics) for 2.5 s before it meets the others.
+  SECTION("a longer limit: rank 1 waits past GF_DIST_TIMEOUT; the next plain wait has GF_DIST_TIMEOUT's again") {
+    std::string after;
+    const auto errors = run_ranks(2, 1, [&](int r, Communicator& comm) {
+      if (r == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+      comm.barrier_within(10, "GF_DIST_METRICS_TIMEOUT");
+      if (r == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+      try {
+        comm.barrier();
+      } catch (const std::exception& e) {
+        if (r == 1) after = e.what();
+        throw;
+      }
+    });
+    CHECK_THAT(after, Catch::Contains("rank 1: no data from rank 0 for 1 s (GF_DIST_TIMEOUT)"));
+    CHECK_THAT(errors[1], Catch::Contains("GF_DIST_TIMEOUT"));
+  }
+  SECTION("a short limit: rank 1 names rank 0 and the limit") {
+    const Clock::time_point t0 = Clock::now();
+    double waited = 0;
+    const auto errors = run_ranks(2, 60, [&](int r, Communicator& comm) {
+      if (r == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+      const Clock::time_point w0 = Clock::now();
+      try {
+        comm.barrier_within(0.5, "GF_DIST_METRICS_TIMEOUT");
+      } catch (...) {
+        if (r == 1) waited = seconds_since(w0);
+        throw;
+      }
+    });
+    CHECK_THAT(errors[1], Catch::Contains("rank 1: no data from rank 0 for 0.5 s (GF_DIST_METRICS_TIMEOUT): it hangs or is gone"));
+    CHECK(waited < 2);
+    CHECK(seconds_since(t0) < 10);
+  }
+  SECTION("rank 0 leaves during the wait: named at once, not after the long limit") {
+    const Clock::time_point t0 = Clock::now();
+    const auto errors = run_ranks(2, 60, [&](int r, Communicator& comm) {
+      if (r == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        return;  // its communicator closes, as when its metrics threw
+      }
+      comm.barrier_within(600, "GF_DIST_METRICS_TIMEOUT");
+    });
+    CHECK_THAT(errors[1], Catch::Contains("rank 1: rank 0 ") && Catch::Contains(": it exited or was killed"));
+    CHECK(errors[0].empty());
+    CHECK(seconds_since(t0) < 10);
+  }
+}
+
+TEST_CASE("[#test_dist] GF_DIST_METRICS_TIMEOUT: a day by default, seconds when set, a bad value refused") {
+  unsetenv("GF_DIST_METRICS_TIMEOUT");
+  CHECK(dist_metrics_timeout_seconds() == 86400);
+  setenv("GF_DIST_METRICS_TIMEOUT", "7200", 1);
+  CHECK(dist_metrics_timeout_seconds() == 7200);
+  setenv("GF_DIST_METRICS_TIMEOUT", "0", 1);
+  CHECK_THROWS_WITH(dist_metrics_timeout_seconds(), Catch::Contains("GF_DIST_METRICS_TIMEOUT='0' must be seconds in (0, 1e6]"));
+  unsetenv("GF_DIST_METRICS_TIMEOUT");
+}
+
 TEST_CASE("[#test_dist] closed_peer names a rank whose connection closed, and reads nothing") {
   // Ranks 1 and 2 send their gather bytes; rank 2 then leaves (while rank 0
   // is in no call of its own), rank 1 stays. Rank 0, asking from its thread

@@ -10,14 +10,18 @@
 // process trains replica `rank` of N on cuda:K+LOCAL_RANK for --device cuda:K
 // (on the CPU: the CPU), gradients averaged through NCCL on GPUs when built
 // with it, else through the launcher's host group; rank 0 alone writes the
-// run folder (engine/dist/communicator.h). Under torchrun itself (`torchrun
-// --no_python ... train_stylegan ...`) with its default static rendezvous,
-// its agent holds MASTER_PORT, so rank 0 listens on MASTER_PORT + 1 (or on
-// GF_DIST_RENDEZVOUS_PORT when set), which must be free on the MASTER_ADDR
-// machine.
+// run folder and evaluates --metrics, on its device, while the others wait
+// (GF_DIST_METRICS_TIMEOUT; engine/dist/communicator.h). Under torchrun
+// itself (`torchrun --no_python ... train_stylegan ...`) with its default
+// static rendezvous, its agent holds MASTER_PORT, so rank 0 listens on
+// MASTER_PORT + 1 (or on GF_DIST_RENDEZVOUS_PORT when set), which must be
+// free on the MASTER_ADDR machine.
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <exception>
+#include <functional>
 #include <iostream>
 #include <sstream>
 
@@ -161,6 +165,37 @@ std::function<nlohmann::json(const std::string&)> metrics_hook(std::shared_ptr<R
   return [m, &run](const std::string& snapshot) {
     return metrics::evaluate_metrics(m->req, m->ctx, run.path(), snapshot, m->ctx.log);
   };
+}
+
+// With one process per device, rank 0 alone loads the detectors and checks
+// the metrics (the others never evaluate), and every rank learns its verdict
+// before training: `check` runs on rank 0 (alone, and on every rank, when
+// the process runs alone), then every rank meets rank 0 under the metrics'
+// limit (reading a detector, or the full dataset under --max-images, may
+// take a while) and stops with rank 0's line when it refused. A collective:
+// every rank calls it at the same point.
+void checked_on_first_rank(Communicator* comm, const std::function<void()>& check) {
+  if (!comm || comm->world_size() == 1) {
+    check();
+    return;
+  }
+  std::exception_ptr failed;
+  std::string line;
+  if (comm->rank() == 0) {
+    try {
+      check();
+    } catch (const std::exception& e) {
+      failed = std::current_exception();
+      line = *e.what() ? e.what() : "error";
+    }
+  }
+  comm->barrier_within(dist_metrics_timeout_seconds(), "GF_DIST_METRICS_TIMEOUT");
+  uint64_t n = line.size();
+  comm->broadcast(&n, sizeof n);
+  line.resize(n);
+  if (n > 0) comm->broadcast(line.data(), n);
+  if (failed) std::rethrow_exception(failed);
+  if (n > 0) throw Error("rank " + std::to_string(comm->rank()) + ": rank 0 refused the metrics, so no rank trains: " + line);
 }
 
 // --arch stylegan: StyleGAN (v1) with progressive growing (train/stylegan/).
@@ -323,15 +358,21 @@ int run(int argc, char** argv) {
   }
   if (arch == "stylegan" && world > 1)
     throw Error("--arch stylegan trains on one device in one process; launch it without mpirun or WORLD_SIZE > 1");
-  const metrics::MetricRequest metric_req = metrics::metric_request(args);
-  // Rank 0 alone would evaluate for minutes while the others wait in their
-  // next collective, past its timeout (GF_DIST_TIMEOUT).
-  if (!metric_req.names.empty() && world > 1)
-    throw Error("--metrics with one process per device is not supported: train without it and run calc_metrics "
-                "on the snapshots, or use --gpus N in one process");
-  // Loaded before the data and the run folder: a bad file is one line, early.
-  const std::optional<metrics::MetricDetectors> detectors =
-      metric_req.names.empty() ? std::nullopt : std::optional(metrics::load_metric_detectors(metric_req, dev));
+  const metrics::MetricRequest metric_req = metrics::metric_request(args);  // the same check on every rank
+  // With one process per device rank 0 alone evaluates the metrics, on its
+  // device, after each snapshot; the others wait for it in a barrier under
+  // GF_DIST_METRICS_TIMEOUT (not in the next step's collective, under
+  // GF_DIST_TIMEOUT). Its value is read here: a bad one stops every rank.
+  const bool multi = world > 1 && !metric_req.names.empty();
+  const double metrics_wait = multi ? dist_metrics_timeout_seconds() : 0;
+  const bool evaluates = !metric_req.names.empty() && (world == 1 || comm->rank() == 0);
+  // Loaded before the data and the run folder: a bad file is one line, early
+  // (on every rank: rank 0's).
+  std::optional<metrics::MetricDetectors> detectors;
+  if (!metric_req.names.empty())
+    checked_on_first_rank(comm.get(), [&] {
+      if (evaluates) detectors = metrics::load_metric_detectors(metric_req, dev);
+    });
   const auto ds = open_dataset(args.str("data"), dopt);
   if (arch == "stylegan") {
     DatasetOptions v1opt = dopt;
@@ -362,6 +403,19 @@ int run(int argc, char** argv) {
   lo.snap_ticks = static_cast<int>(args.integer("snap"));
   lo.progress = isatty(fileno(stdout)) && world == 1;  // mpirun forwards output line by line
   const bool dry_run = args.flag("dry-run");
+  std::shared_ptr<RunMetrics> run_metrics;
+  if (!metric_req.names.empty())
+    checked_on_first_rank(comm.get(), [&] {
+      if (!detectors) return;  // another rank
+      // G_ema of replica 0 on the run's first device.
+      stylegan2::Generator& G_ema = trainer->G_ema();
+      const Device gdev = trainer->setup().device;
+      run_metrics = prepare_metrics(args, metric_req, *detectors, *ds, dopt,
+                                    [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_images(G_ema, d, gdev); },
+                                    [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_paths(G_ema, d, gdev); }, dev);
+    });
+  if (multi)
+    lo.meet_after_snapshot = [comm, metrics_wait] { comm->barrier_within(metrics_wait, "GF_DIST_METRICS_TIMEOUT"); };
   if (!trainer->is_main()) {  // another rank: the collectives, no files
     if (!dry_run) run_training(*trainer, nullptr, lo);
     return 0;
@@ -396,15 +450,6 @@ int run(int argc, char** argv) {
                             {"mirror", dopt.xflip},
                             {"cond", dopt.use_labels},
                             {"metrics", metric_req.names}};
-  std::shared_ptr<RunMetrics> run_metrics;
-  if (detectors) {
-    // G_ema of replica 0 on the run's first device.
-    stylegan2::Generator& G_ema = trainer->G_ema();
-    const Device gdev = trainer->setup().device;
-    run_metrics = prepare_metrics(args, metric_req, *detectors, *ds, dopt,
-                                  [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_images(G_ema, d, gdev); },
-                                  [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_paths(G_ema, d, gdev); }, dev);
-  }
   if (dry_run) {  // train.py --dry-run: the options and the summary it prints, and no run folder
     std::cout << "Training options:\n" << options.dump(2) << "\n\n"
               << "Output directory:   " << next_run_path(args.str("outdir"), desc.str()) << "\n"

@@ -89,7 +89,10 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
     const std::string tag = kimg_tag(t.cur_nimg());
     const bool snap = done || (opt.snap_ticks > 0 && tick % opt.snap_ticks == 0);
     if (!run) {  // another process: only the collectives
-      if (snap) t.write_checkpoint("");
+      if (snap) {
+        t.write_checkpoint("");
+        if (opt.meet_after_snapshot) opt.meet_after_snapshot();
+      }
       ++tick;
       tick_start_nimg = t.cur_nimg();
       tick_t = now;
@@ -115,6 +118,7 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
         t.write_snapshot(snapshot);
         t.write_checkpoint(run->file("checkpoint.bin"));
         if (opt.after_snapshot) stats.update(opt.after_snapshot(snapshot));
+        if (opt.meet_after_snapshot) opt.meet_after_snapshot();
       }
     } catch (...) {
       run->append_stats(stats);

@@ -92,6 +92,11 @@ struct TickOutputs {
   // like the grids' and snapshots', is in no tick's sec/tick: the next tick's
   // clock starts after them, as the official loop's after its maintenance.
   std::function<nlohmann::json(const std::string& snapshot)> after_snapshot;
+  // Called on every process after each snapshot (on the writing one after
+  // after_snapshot): with one process per device, where the other ranks wait
+  // for rank 0's metrics (a barrier with a limit of its own), so that none
+  // waits in the next step's collective, under the step's limit.
+  std::function<void()> meet_after_snapshot;
 };
 
 struct LoopOptions : TickOutputs {

@@ -49,6 +49,7 @@ static double env_seconds(const char* name, double fallback) {
 
 double dist_timeout_seconds() { return env_seconds("GF_DIST_TIMEOUT", 600); }
 double rendezvous_timeout_seconds() { return env_seconds("GF_DIST_RENDEZVOUS_TIMEOUT", 120); }
+double dist_metrics_timeout_seconds() { return env_seconds("GF_DIST_METRICS_TIMEOUT", 86400); }
 
 RendezvousPort rendezvous_port_from_environment() {
   if (const char* v = std::getenv("GF_DIST_RENDEZVOUS_PORT"); v && *v)

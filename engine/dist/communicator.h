@@ -18,9 +18,11 @@
 // it hangs and at once when its connection closes (TCP). The start has its own
 // limit, GF_DIST_RENDEZVOUS_TIMEOUT (default 120 s): a rank that never joins
 // the TCP rendezvous (or NCCL's initialization) is named after it; one whose
-// TCP connection closes while NCCL initializes is named at once. Under
-// mpirun, a rank that dies, before MPI_Init or after, is reported by mpirun,
-// which then stops the others.
+// TCP connection closes while NCCL initializes is named at once. The wait
+// for rank 0's metrics has its own too (barrier_within,
+// GF_DIST_METRICS_TIMEOUT, default a day). Under mpirun, a rank that dies,
+// before MPI_Init or after, is reported by mpirun, which then stops the
+// others.
 #pragma once
 #include <cstddef>
 #include <memory>
@@ -45,6 +47,12 @@ class Communicator {
   virtual void gather(const void* mine, size_t bytes, void* all) = 0;
   virtual void broadcast(void* buf, size_t bytes) = 0;
   virtual void barrier();
+  // A barrier whose waits are bounded by `timeout_s` seconds instead of
+  // GF_DIST_TIMEOUT, and named `limit_name` in its error line: for the ranks
+  // that wait while rank 0 alone works (its metrics after a snapshot), so
+  // that only this wait is long. A rank whose TCP connection closes is still
+  // named at once; under mpirun, mpirun stops the job when a rank dies.
+  virtual void barrier_within(double timeout_s, const std::string& limit_name) = 0;
 
   // A rank whose host connection has closed (it exited or was killed), or -1
   // when none is known to be gone (always -1 under MPI, where mpirun stops
@@ -115,6 +123,10 @@ double dist_timeout_seconds();
 // a launcher starts together, on one machine or several; raise it when the
 // machines' ranks are started by hand.
 double rendezvous_timeout_seconds();
+// GF_DIST_METRICS_TIMEOUT (seconds), else 86400 (a day): the longest wait of
+// the ranks for rank 0 while it evaluates the metrics after a snapshot
+// (barrier_within); fid50k_full on one GPU takes minutes, on the CPU hours.
+double dist_metrics_timeout_seconds();
 
 // Every rank's tensors (the same shapes and one dtype on every rank) become
 // their mean over the ranks, with the same bits on every rank. The host path

@@ -22,7 +22,9 @@
 #                                              each rank's output in rank order, then their exit
 #                                              statuses and seconds taken (each waited on 90 s at most)
 # The kill modes print the survivors' output and "stopped after S s"; they
-# exit 0 only when the run ended (non-zero) within 90 s of the kill.
+# exit 0 only when the run ended (non-zero) within 90 s of the kill. The kill
+# comes once a line matching KILL_AFTER_LINE (default "tick 0 ": rank 0
+# trains) is printed.
 set -u
 mode=$1
 shift
@@ -185,7 +187,7 @@ case $mode in
         sleep 0.1
       done
     fi
-    if [[ -z $victim ]] || ! wait_for_line "$log" "tick 0 "; then
+    if [[ -z $victim ]] || ! wait_for_line "$log" "${KILL_AFTER_LINE:-tick 0 }"; then
       kill -9 $(pgrep -P "$main") ${PIDS[@]:-} "$main" 2>/dev/null
       cat "$log"
       exit 1

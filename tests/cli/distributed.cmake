@@ -119,6 +119,75 @@ endif()
 gf_dist_same(cpu.train_stylegan_dist_two_machines_torchrun_c10d_equals_inprocess two_machines_torchrun_c10d inprocess
              "dist_two_machines_torchrun_c10d;dist_inprocess")
 
+# --metrics with one process per device: rank 0 evaluates after each snapshot,
+# on its device, while rank 1 waits in a barrier under GF_DIST_METRICS_TIMEOUT,
+# not in the next step's collective under GF_DIST_TIMEOUT (3 s here, less than
+# one evaluation of the stand-in detector on one core). Two snapshots: tick 0
+# (then one more minibatch, after the wait) and the end. The jsonl results
+# equal the in-process --gpus 2 run's (G_ema has the same bits in both), each
+# run with a metrics cache of its own. The detector is tests/cli/metrics.cmake's.
+set(_dm_detector ${GF_TEST_RUNS}/metrics/inception.bin)
+set(_dm_flags --cfg tiny --batch 8 --batch-gpu 2 --kimg 0.016 --tick 0.008 --snap 1 --max-images 64
+    --metrics fid50k_full --metric-items 16 --detector ${_dm_detector})
+string(REPLACE ";" " " _dm_flags_sh "${_dm_flags}")
+set(_dm_kinds inprocess env)
+if(GF_WITH_MPI AND GF_MPIEXEC)
+  list(APPEND _dm_kinds mpi)
+endif()
+foreach(_k ${_dm_kinds})
+  if(_k STREQUAL "inprocess")
+    set(_how "$<TARGET_FILE:train_stylegan> --gpus 2")
+    set(_expect "Evaluating metrics.*Evaluating metrics.*Done: ")
+  else()
+    set(_how "GF_DIST_TIMEOUT=3 ${_launch} ${_k} 2 $<TARGET_FILE:train_stylegan>")
+    set(_group tcp)
+    if(_k STREQUAL "mpi")
+      set(_group mpi)
+    endif()
+    set(_expect "2 processes \\(${_group}\\).*Evaluating metrics.*Evaluating metrics.*Done: ")
+  endif()
+  gf_test(cpu.train_stylegan_dist_metrics_${_k} FIXTURES_REQUIRED metrics_detector FIXTURES_SETUP dist_metrics_${_k}
+          COMMAND sh -c "rm -rf ${_dist}/metrics_${_k} ${_dist}/metrics_${_k}_cache && OMP_NUM_THREADS=1 ${_how} \
+${_dm_flags_sh} --metrics-cache ${_dist}/metrics_${_k}_cache --outdir ${_dist}/metrics_${_k}")
+  set_tests_properties(cpu.train_stylegan_dist_metrics_${_k} PROPERTIES TIMEOUT 900 PASS_REGULAR_EXPRESSION "${_expect}")
+endforeach()
+string(REPLACE "DIR" "metrics_inprocess" _dmi "${_latest}")
+foreach(_k ${_dm_kinds})
+  if(_k STREQUAL "inprocess")
+    continue()
+  endif()
+  string(REPLACE "DIR" "metrics_${_k}" _dmk "${_latest}")
+  gf_test(cpu.train_stylegan_dist_metrics_${_k}_equals_inprocess FIXTURES_REQUIRED dist_metrics_${_k} dist_metrics_inprocess
+          COMMAND sh -c "'${GF_PYTHON3}' ${GF_CLI_DIR}/same_metric_results.py ${_dmk}metric-fid50k_full.jsonl \
+${_dmi}metric-fid50k_full.jsonl && cmp ${_dmk}checkpoint.bin ${_dmi}checkpoint.bin && echo same")
+  set_tests_properties(cpu.train_stylegan_dist_metrics_${_k}_equals_inprocess PROPERTIES
+                       PASS_REGULAR_EXPRESSION "network-snapshot-000000.bin: .*network-snapshot-000000.bin: .*same results.*same")
+endforeach()
+# Rank 0 killed while it evaluates (once it says so): rank 1, waiting for it
+# under GF_DIST_METRICS_TIMEOUT's default of a day, names it at once (its
+# connection closes).
+gf_test(cpu.train_stylegan_dist_metrics_killed_root FIXTURES_REQUIRED metrics_detector
+        COMMAND sh -c "rm -rf ${_dist}/metrics_killed_root ${_dist}/metrics_killed_root_cache && OMP_NUM_THREADS=1 \
+KILL_AFTER_LINE='Evaluating metrics' ${_launch} kill-root-env $<TARGET_FILE:train_stylegan> ${_dm_flags_sh} --metrics-cache ${_dist}/metrics_killed_root_cache \
+--outdir ${_dist}/metrics_killed_root")
+set_tests_properties(cpu.train_stylegan_dist_metrics_killed_root PROPERTIES TIMEOUT 400
+                     PASS_REGULAR_EXPRESSION "Evaluating metrics.*train_stylegan: error: rank 1: rank 0 (closed its connection|connection failed).*the run stopped after [0-9] s with exit status 1")
+# A detector rank 0 cannot load: every rank stops with rank 0's line, before
+# training (no hang, no run folder). --dry-run with metrics: rank 0 prints
+# the options, every rank exits 0.
+gf_test(cpu.train_stylegan_dist_metrics_bad_detector
+        COMMAND sh -c "rm -rf ${_dist}/metrics_bad && ${_launch} partial 2 2 $<TARGET_FILE:train_stylegan> --cfg tiny \
+--metrics fid50k_full --detector ${CMAKE_SOURCE_DIR}/README.md --outdir ${_dist}/metrics_bad; \
+test ! -e ${_dist}/metrics_bad && echo no run folder")
+set_tests_properties(cpu.train_stylegan_dist_metrics_bad_detector PROPERTIES TIMEOUT 200
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: .*README.md.*train_stylegan: error: rank 1: rank 0 refused the metrics, so no rank trains: .*README.md.*exited with statuses 1 1 after.*no run folder")
+gf_test(cpu.train_stylegan_dist_metrics_dry_run FIXTURES_REQUIRED metrics_detector
+        COMMAND sh -c "rm -rf ${_dist}/metrics_dry && ${_launch} partial 2 2 $<TARGET_FILE:train_stylegan> --cfg tiny \
+--metrics fid50k_full --detector ${_dm_detector} --dry-run --outdir ${_dist}/metrics_dry; \
+test ! -e ${_dist}/metrics_dry && echo no run folder")
+set_tests_properties(cpu.train_stylegan_dist_metrics_dry_run PROPERTIES TIMEOUT 200
+                     PASS_REGULAR_EXPRESSION "fid50k_full.*Dry run; exiting.*exited with statuses 0 0 after.*no run folder")
+
 # A rank that is killed (rank 1, or rank 0): the survivor names it at once
 # (its connection closes). One that hangs: named when GF_DIST_TIMEOUT runs out.
 set(_long_flags --cfg tiny --kimg 100 --tick 0.004 --snap 0 --max-images 64)
