@@ -117,9 +117,6 @@ class TcpCommunicator final : public Communicator {
     recv_all(0, buf, bytes);
   }
 
-  // Polls each connection with no wait for the peer's end of it: POLLRDHUP
-  // (its FIN) even behind data it sent before (a gather it had begun), or a
-  // reset. Reads nothing, so the owner's next recv sees the same bytes.
   // The same star as barrier(), its waits under the given limit.
   void barrier_within(double timeout_s, const std::string& limit_name) override {
     GF_CHECK(timeout_s > 0, "tcp", "barrier_within: the limit must be > 0 s, got " << timeout_s);
@@ -135,6 +132,9 @@ class TcpCommunicator final : public Communicator {
     barrier();
   }
 
+  // Polls each connection with no wait for the peer's end of it: POLLRDHUP
+  // (its FIN) even behind data it sent before (a gather it had begun), or a
+  // reset. Reads nothing, so the owner's next recv sees the same bytes.
   int closed_peer() const override {
     if (world_ == 1) return -1;
     std::vector<pollfd> p;
