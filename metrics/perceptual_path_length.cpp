@@ -88,7 +88,7 @@ Tensor ppl_distances(const Tensor& pairs, const Detector& lpips_embedding, doubl
   GF_CHECK(e.dim() == 2 && e.size(0) == 2 * n, "ppl_distances",
            "the embedding gave " << shape_str(e.shape()) << " for " << 2 * n << " images");
   const Tensor diff = slice(e, 0, 0, n) - slice(e, 0, n, 2 * n);
-  return (sum(square(diff), {1}) / (epsilon * epsilon)).to(Device::cpu());
+  return sum(square(diff), {1}) / (epsilon * epsilon);
 }
 
 double filtered_mean(const std::vector<float>& dist) {
@@ -120,10 +120,21 @@ double perceptual_path_length(const PathSampler& paths, const Detector& lpips_em
   std::vector<float> dist;
   dist.reserve(size_t(num_samples + spec.batch));
   Progress progress(opt.progress, "ppl sampling", num_samples);
-  while (int64_t(dist.size()) < num_samples) {
-    const Tensor d = ppl_distances(paths(spec.batch, spec, rng), lpips_embedding, spec.epsilon, opt.device).to(DType::f32);
+  // The distances stay on the device for up to kBatchesPerRead batches and
+  // come back in one read: no host sync per batch of 2 on a GPU.
+  constexpr int64_t kBatchesPerRead = 256;
+  std::vector<Tensor> pending;
+  int64_t drawn = 0;
+  auto read_pending = [&] {
+    const Tensor d = concat(pending, 0).to(DType::f32).to(Device::cpu());
     dist.insert(dist.end(), d.data<float>(), d.data<float>() + d.numel());
+    pending.clear();
     progress.update(std::min<int64_t>(int64_t(dist.size()), num_samples));
+  };
+  while (drawn < num_samples) {
+    pending.push_back(ppl_distances(paths(spec.batch, spec, rng), lpips_embedding, spec.epsilon, opt.device));
+    drawn += pending.back().size(0);
+    if (int64_t(pending.size()) == kBatchesPerRead || drawn >= num_samples) read_pending();
   }
   dist.resize(size_t(num_samples));
   return filtered_mean(dist);

@@ -70,7 +70,7 @@ Tensor slerp_rows(const Tensor& z0, const Tensor& z1, const Tensor& t, double ep
 Tensor crop_and_downsample(const Tensor& images, bool crop, int64_t factor);
 
 // image pairs [2n, C, H, W] in [-1, 1] (a PathSampler's output) -> the n
-// distances |e(x_i) - e(x_{n+i})|^2 / epsilon^2, [n] on the CPU in the
+// distances |e(x_i) - e(x_{n+i})|^2 / epsilon^2, [n] on `device` in the
 // embedding's dtype (float32 in the metric),
 // where e is the LPIPS embedding (Vgg16::lpips_embedding, run on `device`)
 // of the images scaled to 0..255 as (x + 1) * 255 / 2 in float32, grey

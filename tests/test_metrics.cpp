@@ -722,6 +722,24 @@ TEST_CASE("ppl_distances: the squared embedding difference over epsilon squared"
   CHECK_THROWS_WITH(ppl_distances(slice(pairs, 0, 0, 3), flat_embedding(), eps, Device::cpu()), Catch::Contains("[2n"));
 }
 
+TEST_CASE("perceptual_path_length reads the distances back in chunks: the same values in the same order", "[metrics]") {
+  // 601 samples in batches of 2: three chunks of up to 256 batches (the last
+  // partial, its last batch cut to one sample). The sampler draws from rng;
+  // the same draws one batch at a time through ppl_distances give the list.
+  const PathSampler paths = [](int64_t n, const PplSpec&, gf::Generator& g) { return rand({2 * n, 1, 4, 4}, g); };
+  PplSpec spec;
+  spec.epsilon = 1.0 / 64;
+  const int64_t num = 601;
+  gf::Generator a(5), b(5);
+  std::vector<float> want;
+  while (int64_t(want.size()) < num)
+    for (double d : ppl_distances(paths(spec.batch, spec, b), flat_embedding(), spec.epsilon, Device::cpu()).to_vector())
+      want.push_back(float(d));
+  want.resize(size_t(num));
+  CHECK(perceptual_path_length(paths, flat_embedding(), spec, num, a, FeatureOptions{}) == filtered_mean(want));
+  CHECK(a.offset == b.offset);  // no batch drawn past the last one needed
+}
+
 TEST_CASE("the PPL metrics through calc_metric: draws, determinism, the network untouched, refusals", "[metrics]") {
   stylegan2::Generator G(ppl_g(3), 5);
   const auto ds_px = std::vector<uint8_t>(6 * 256, 100);
@@ -1044,7 +1062,9 @@ TEST_CASE("PPL on cuda: the same draws and distances as on the cpu", "[metrics][
   // A path's distance amplifies the images' rounding by 1 / epsilon^2: the
   // devices agree to the rounding of float32 convolutions, not bit for bit.
   const auto cpu = ppl_distances(stylegan2_path_images(G, d, wend), flat_embedding(), 1e-4, Device::cpu()).to_vector();
-  const auto on_gpu = ppl_distances(stylegan2_path_images(G_gpu, e, wend), flat_embedding(), 1e-4, gpu).to_vector();
+  const Tensor on_gpu_t = ppl_distances(stylegan2_path_images(G_gpu, e, wend), flat_embedding(), 1e-4, gpu);
+  CHECK(on_gpu_t.device() == gpu);  // read back by the metric's loop once per many batches, not per batch
+  const auto on_gpu = on_gpu_t.to_vector();
   for (size_t i = 0; i < cpu.size(); ++i) CHECK(on_gpu[i] == Approx(cpu[i]).epsilon(1e-2));
 }
 
