@@ -1,5 +1,5 @@
-// export_weights: one network out of a bundle (a train_stylegan or
-// train_pggan snapshot or checkpoint, or converted weights) into a standalone
+// export_weights: one network out of a bundle (a train_stylegan (StyleGAN2 or
+// v1) or train_pggan snapshot or checkpoint, or converted weights) into a standalone
 // .bin that generate and discriminate read. The
 // network is loaded into its module first, so a tensor that is missing, extra
 // or misshapen is an error here rather than in the exported file.
@@ -10,6 +10,7 @@
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "models/pggan/network_file.h"
+#include "models/stylegan/network_file.h"
 #include "models/stylegan2/network_file.h"
 #include "train/cli.h"
 
@@ -53,6 +54,15 @@ int run(int argc, char** argv) {
     } else {
       const auto G = pggan::load_generator(file, in, which);
       write(*G, pggan::to_json(G->config()), family);
+    }
+  } else if (network_family(file) == stylegan::kFamily) {
+    const io::Metadata family = {{"family", stylegan::kFamily}};
+    if (which == "D") {
+      const auto D = stylegan::load_discriminator(file, in);
+      write(*D, stylegan::to_json(D->config()), family);
+    } else {
+      const auto G = stylegan::load_generator(file, in, which);
+      write(*G, stylegan::to_json(G->config()), family);
     }
   } else if (which == "D") {
     const auto D = stylegan2::load_discriminator(file, in);

@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <optional>
 #include <filesystem>
+#include <map>
 #include <iostream>
 
 #include "engine/error.h"
@@ -110,9 +111,16 @@ class Inputs {
                     (skipped.empty() ? std::string() : "; skipped " + std::to_string(skipped.size()) + " files, the first " + skipped.front()));
       for (const auto& why : skipped) std::cerr << "psp: skipped " << why << "\n";
       files_.names = readable;
+      // Output names: the path under --images without its extension, '/' as
+      // '_'. Two inputs of one name (x.png and x.jpg, sub_b.png and
+      // sub/b.png) would write one output file and one names.txt line twice.
+      std::map<std::string, std::string> first_of;
       for (const auto& n : files_.names) {
         std::string s = fs::path(n).replace_extension().generic_string();
         std::replace(s.begin(), s.end(), '/', '_');
+        if (auto [at, added] = first_of.emplace(s, n); !added)
+          throw Error(path + ": " + files_.display(at->second) + " and " + files_.display(n) + " would both be named '" +
+                      s + "' (outputs <name>.png, names.txt): rename one");
         names_.push_back(s);
       }
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -143,6 +144,51 @@ bool parse_bool(const std::string& text, const std::string& flag) {
   if (v == "1" || v == "true" || v == "t" || v == "yes" || v == "y" || v == "on") return true;
   if (v == "0" || v == "false" || v == "f" || v == "no" || v == "n" || v == "off") return false;
   throw Error("--" + flag + " expects true or false, got '" + text + "'");
+}
+
+std::string number_text(double v) {
+  char buf[32];
+  for (int digits = 6; digits <= 17; ++digits) {  // the shortest that reads back
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+namespace {
+
+// Whether a flag's text and a kept value mean the same setting.
+bool same_setting(const std::string& given, const std::string& kept) {
+  auto number = [](const std::string& t, double& v) {
+    char* end = nullptr;
+    v = std::strtod(t.c_str(), &end);
+    return !t.empty() && end == t.c_str() + t.size();
+  };
+  auto boolean = [](const std::string& t, bool& b) {
+    try {
+      b = parse_bool(t, "");
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
+  };
+  double a = 0, b = 0;
+  if (number(given, a) && number(kept, b)) return a == b;
+  bool x = false, y = false;
+  if (boolean(given, x) && boolean(kept, y)) return x == y;
+  return given == kept;
+}
+
+}  // namespace
+
+void check_kept_on_resume(const Args& args, const std::string& path, const std::vector<KeptValue>& kept) {
+  for (const KeptValue& k : kept) {
+    if (!args.has(k.flag)) continue;
+    const std::string given = args.str(k.flag);
+    if (!same_setting(given, k.value))
+      throw Error("--" + k.flag + " " + given + " differs from the run resumed from " + path + ", which has " + k.value +
+                  ": a resumed checkpoint keeps its settings (leave --" + k.flag + " out, or give " + k.value + ")");
+  }
 }
 
 Device parse_device(const std::string& text, const std::string& flag) {

@@ -112,6 +112,18 @@ double parse_number(const std::string& text, const std::string& flag, Range rang
 // A boolean value as click's type=bool takes it (an official --save-video
 // true): 1/0, true/false, t/f, yes/no, y/n, on/off, any case.
 bool parse_bool(const std::string& text, const std::string& flag);
+// --resume of a checkpoint: the settings its run fixed. Each flag in `kept`
+// may be given again only with the run's own value (the same number, the
+// same boolean, or the same text; a switch given is "true"), so the first
+// run's command plus --resume works; another value throws one line naming
+// both and the checkpoint `path`. `value` is the setting as the flag would
+// be written (number_text for a double).
+struct KeptValue {
+  std::string flag, value;
+};
+void check_kept_on_resume(const Args& args, const std::string& path, const std::vector<KeptValue>& kept);
+// A double as text that reads back to the same double ("0.002", "10").
+std::string number_text(double v);
 // "cpu", "cuda", "cuda:N" (gf::Device::parse), refused unless this build and
 // machine can serve it.
 Device parse_device(const std::string& text, const std::string& flag);

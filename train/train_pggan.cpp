@@ -40,9 +40,14 @@ std::unique_ptr<PGGANTrainer> resumed_trainer(const cli::Args& args, const std::
                                               const Dataset& ds) {
   const io::SafetensorsFile file = io::read_safetensors(path);
   if (is_pggan_checkpoint(file)) {
-    for (const char* f : {"cfg", "seed", "lod-training-kimg", "lod-transition-kimg", "mirror"})
-      if (args.has(f)) throw Error(std::string("--") + f + " cannot change a run resumed from a checkpoint (" + path + ")");
     PGGANSetup setup = pggan_checkpoint_setup(file, path, fresh.device);
+    const PGGANSpec& k = setup.spec;
+    cli::check_kept_on_resume(args, path,
+                              {{"cfg", k.cfg},
+                               {"seed", std::to_string(setup.seed)},
+                               {"lod-training-kimg", cli::number_text(k.sched.lod_training_kimg)},
+                               {"lod-transition-kimg", cli::number_text(k.sched.lod_transition_kimg)},
+                               {"mirror", k.mirror_augment ? "true" : "false"}});
     if (args.has("kimg")) setup.spec.total_kimg = args.number("kimg");
     auto t = std::make_unique<PGGANTrainer>(setup, ds);
     load_pggan_checkpoint(*t, file, path);

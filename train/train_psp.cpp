@@ -31,11 +31,6 @@ namespace {
 using namespace gf;
 using namespace gf::psp;
 
-// Flags that shape a run, refused with a checkpoint (which brings its own).
-const char* const kRunFlags[] = {"generator", "cfg", "encoder-type", "start-from-latent-avg", "batch", "optim", "lr",
-                                 "l2-lambda", "lpips-lambda", "id-lambda", "w-norm-lambda", "lpips-lambda-crop",
-                                 "l2-lambda-crop", "train-decoder", "val-images", "seed"};
-
 // The flags' changes to a spec made from --cfg.
 void apply_flags(const cli::Args& args, PspTrainSpec& s) {
   if (args.has("encoder-type")) {
@@ -140,9 +135,26 @@ int run(int argc, char** argv) {
     need_file("resume", resume, "a train_psp checkpoint.bin or a pSp network file");
     ckpt = std::make_unique<io::SafetensorsFile>(io::read_safetensors(resume));
     if (is_psp_checkpoint(*ckpt)) {
-      for (const char* f : kRunFlags)
-        if (args.has(f)) throw Error(std::string("--") + f + " cannot change a run resumed from a checkpoint (" + resume + ")");
+      if (args.has("generator"))  // the checkpoint holds its decoder
+        throw Error("--generator cannot go with --resume of a checkpoint (" + resume + "), which brings its decoder");
       spec = checkpoint_spec(*ckpt, resume, &seed);
+      const auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
+      cli::check_kept_on_resume(args, resume,
+                                {{"cfg", spec.cfg},
+                                 {"encoder-type", spec.net.encoder_type},
+                                 {"start-from-latent-avg", flag(spec.net.start_from_latent_avg)},
+                                 {"batch", std::to_string(spec.batch)},
+                                 {"optim", spec.optim},
+                                 {"lr", cli::number_text(spec.lr)},
+                                 {"l2-lambda", cli::number_text(spec.lambdas.l2)},
+                                 {"lpips-lambda", cli::number_text(spec.lambdas.lpips)},
+                                 {"id-lambda", cli::number_text(spec.lambdas.id)},
+                                 {"w-norm-lambda", cli::number_text(spec.lambdas.w_norm)},
+                                 {"lpips-lambda-crop", cli::number_text(spec.lambdas.lpips_crop)},
+                                 {"l2-lambda-crop", cli::number_text(spec.lambdas.l2_crop)},
+                                 {"train-decoder", flag(spec.train_decoder)},
+                                 {"val-images", std::to_string(spec.val_images)},
+                                 {"seed", std::to_string(seed)}});
       net = checkpoint_network(*ckpt, resume);
     } else if (ckpt->metadata.count("psp_kwargs")) {
       if (args.has("generator")) throw Error("--generator cannot go with --resume of a pSp network (" + resume + "), which brings its decoder");

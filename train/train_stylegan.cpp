@@ -74,9 +74,20 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   const io::SafetensorsFile file = io::read_safetensors(path);
   check_resume_family(file, path, "stylegan2");
   if (is_checkpoint(file)) {
-    for (const char* f : {"cfg", "gpus", "batch", "batch-gpu", "gamma", "seed", "aug", "p", "target", "augpipe", "freezed"})
-      if (args.has(f)) throw Error(std::string("--") + f + " cannot change a run resumed from a checkpoint (" + path + ")");
     TrainerSetup setup = checkpoint_setup(file, path, fresh.device);
+    const TrainSpec& k = setup.spec;
+    cli::check_kept_on_resume(args, path,
+                              {{"cfg", k.cfg},
+                               {"gpus", std::to_string(k.gpus)},
+                               {"batch", std::to_string(k.batch)},
+                               {"batch-gpu", std::to_string(k.batch_gpu > 0 ? k.batch_gpu : k.batch / k.gpus)},
+                               {"gamma", cli::number_text(k.gamma)},
+                               {"seed", std::to_string(setup.seed)},
+                               {"aug", k.aug},
+                               {"p", cli::number_text(k.augment_p)},
+                               {"target", cli::number_text(k.ada_target)},
+                               {"augpipe", k.augpipe},
+                               {"freezed", std::to_string(setup.D_kwargs.freeze_layers)}});
     const int world = fresh.comm ? fresh.comm->world_size() : 1;
     if (world > 1 && setup.spec.gpus != world)
       throw Error(path + " was trained by " + std::to_string(setup.spec.gpus) + " replicas; this run has " +
@@ -215,9 +226,9 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
     return is_stylegan_checkpoint(resume);
   }();
   if (from_checkpoint) {
-    for (const char* f : {"cfg", "gamma", "seed"})
-      if (args.has(f)) throw Error(std::string("--") + f + " cannot change a run resumed from a checkpoint (" + args.str("resume") + ")");
     spec = stylegan_checkpoint_spec(resume, args.str("resume"), &seed);
+    cli::check_kept_on_resume(args, args.str("resume"),
+                              {{"cfg", spec.cfg}, {"gamma", cli::number_text(spec.r1_gamma)}, {"seed", std::to_string(seed)}});
   } else {
     if (args.has("gamma")) spec.r1_gamma = args.number("gamma");
     spec.mirror_augment = dopt.xflip;

@@ -56,3 +56,9 @@ gf_expect_error(psp_mix_outdir_is_file "^psp mix: error: --outdir .*/parity_32x1
 gf_expect_error(psp_images_none_readable
                 "^psp encode: error: .*/tests/cli: no images that stb_image reads .*. skipped [0-9]+ files, the first .*/tests/cli/[a-z_]+[.](cmake|sh): "
                 "" $<TARGET_FILE:psp> encode --network ${_pnet} --images ${CMAKE_SOURCE_DIR}/tests/cli --outdir ${_psp}/bad)
+# Two inputs of one output name (x.png and x.jpg) are refused before any
+# work, not written over one another in inference_results/ and names.txt.
+gf_expect_error(psp_images_same_name "^psp encode: error: .*/same_name: .*x.jpg and .*x.png would both be named 'x' \\(outputs <name>.png, names.txt\\): rename one$"
+                psp_encoded sh -c "rm -rf ${_psp}/same_name ${_psp}/same_out && mkdir -p ${_psp}/same_name && \
+cp ${_psp}/enc/inference_results/a.png ${_psp}/same_name/x.png && cp ${_psp}/enc/inference_results/a.png ${_psp}/same_name/x.jpg && \
+exec $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_psp}/same_name --outdir ${_psp}/same_out")

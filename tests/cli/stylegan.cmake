@@ -42,6 +42,17 @@ $<TARGET_FILE:generate> --network \"$f\" --mix-rows 1,2 --mix-cols 3,4 --mix-sty
 test -s ${_sg}/mix/grid.png && \
 $<TARGET_FILE:generate> --network \"$f\" --seeds 0-3 --lod 1.5 --raw ${_sg}/gen/raw.npy --outdir ${_sg}/gen && \
 $<TARGET_FILE:discriminate> --network \"$f\" --images ${_sg}/gen/raw.npy --lod 1.5 --out ${_sg}/gen/scores.npy")
+# export_weights takes v1's G_ema and D out of the snapshot: generate and
+# discriminate read them standalone, to the same bytes as from the bundle.
+gf_cli_test(export_weights_stylegan_v1 FRESH ${_sg}/exported EXPECT "^same$" FIXTURES_REQUIRED stylegan_v1_run
+            COMMAND sh -c "f=${_sg_run}/network-snapshot-000000.bin && e=${_sg}/exported && \
+$<TARGET_FILE:export_weights> --in \"$f\" --net G_ema --out $e/G_ema.bin && \
+$<TARGET_FILE:export_weights> --in \"$f\" --net D --out $e/D.bin && \
+$<TARGET_FILE:generate> --network \"$f\" --seeds 0-3 --raw $e/bundle.npy --outdir $e/bundle && \
+$<TARGET_FILE:generate> --network $e/G_ema.bin --seeds 0-3 --raw $e/alone.npy --outdir $e/alone && \
+$<TARGET_FILE:discriminate> --network \"$f\" --images $e/bundle.npy --out $e/bundle_logits.npy && \
+$<TARGET_FILE:discriminate> --network $e/D.bin --images $e/bundle.npy --out $e/alone_logits.npy && \
+cmp $e/bundle.npy $e/alone.npy && cmp $e/bundle_logits.npy $e/alone_logits.npy && echo same")
 # The resumed run's folder carries the checkpoint's preset name, not --cfg's default (auto).
 gf_cli_test(train_stylegan_v1_resume FRESH ${_sg}/resumed
             EXPECT "resumed from .*at kimg 0.096" "StyleGAN \\(v1\\) cfg tiny" "Done: .*/resumed/00000-fashion-mnist-stylegan-tiny$"

@@ -20,7 +20,8 @@ set_tests_properties(cpu.train_psp_smoke PROPERTIES LABELS cpu FIXTURES_SETUP ps
                      FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
 add_test(NAME cpu.train_psp_resume
          COMMAND sh -c "OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> \
---resume ${_tp}/00000-fashion-mnist-psp-cpu/checkpoint.bin --max-steps 4 --max-images 24 --outdir ${_tp}/resumed")
+--resume ${_tp}/00000-fashion-mnist-psp-cpu/checkpoint.bin --cfg cpu --start-from-latent-avg --val-images 8 \
+--max-steps 4 --max-images 24 --outdir ${_tp}/resumed")
 set_tests_properties(cpu.train_psp_resume PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
                      PASS_REGULAR_EXPRESSION "resumed from .* at step 3.*tick 0 +kimg 0\\.0 +step 4 .*Done: "
                      FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
@@ -28,4 +29,4 @@ add_test(NAME cpu.train_psp_resume_conflicting_flag
          COMMAND $<TARGET_FILE:train_psp> --resume ${_tp}/00000-fashion-mnist-psp-cpu/checkpoint.bin --lr 0.1
                  --max-images 24 --outdir ${_tp}/resumed)
 set_tests_properties(cpu.train_psp_resume_conflicting_flag PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
-                     PASS_REGULAR_EXPRESSION "train_psp: error: --lr cannot change a run resumed from a checkpoint")
+                     PASS_REGULAR_EXPRESSION "train_psp: error: --lr 0.1 differs from the run resumed from .*checkpoint.bin, which has ")

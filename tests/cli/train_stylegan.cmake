@@ -13,10 +13,10 @@ gf_expect_error(train_stylegan_bad_data "^train_stylegan: error: .*no-such-datas
 gf_cli_test(train_stylegan_resume FRESH ${GF_TEST_RUNS}/resumed
             EXPECT "resumed from .*at kimg 0.032" "^tick 0 +kimg 0.0" "Done: .*/resumed/00000-fashion-mnist-tiny$"
             REJECT ${GF_NONFINITE} FIXTURES_REQUIRED trained_snapshot FIXTURES_SETUP resumed_run
-            COMMAND ${_one_thread} ${_train} --resume ${GF_SMOKE_RUN}/checkpoint.bin --kimg 0.048 --tick 0.016
+            COMMAND ${_one_thread} ${_train} --resume ${GF_SMOKE_RUN}/checkpoint.bin --cfg tiny --seed 0 --kimg 0.048 --tick 0.016
                     --snap 1 --max-images 128 --outdir ${GF_TEST_RUNS}/resumed)
 gf_expect_error(train_stylegan_resume_conflicting_flag
-                "^train_stylegan: error: --batch cannot change a run resumed from a checkpoint" trained_snapshot
+                "^train_stylegan: error: --batch 8 differs from the run resumed from .*checkpoint.bin, which has 4: a resumed checkpoint keeps its settings \\(leave --batch out, or give 4\\)$" trained_snapshot
                 ${_train} --resume ${GF_SMOKE_RUN}/checkpoint.bin --batch 8 --max-images 128
                 --outdir ${GF_TEST_RUNS}/bad)
 gf_expect_error(train_stylegan_resume_missing_file "^train_stylegan: error: .*no-such-checkpoint.bin" ""
@@ -69,7 +69,7 @@ r=${GF_TEST_RUNS}/freezed/00000-fashion-mnist-tiny-freezed2 && grep -q '\"freeze
 '${GF_PYTHON3}' ${GF_CLI_DIR}/same_tensors.py ${GF_SMOKE_RUN}/network-snapshot-000000.bin $r/network-snapshot-000000.bin \
 --same D.b32.fromrgb.weight,D.b32.fromrgb.bias,D.b32.conv0.weight,D.b32.conv0.bias --differ D.b32.conv1.weight,D.b4.out.weight")
 gf_expect_error(train_stylegan_freezed_checkpoint
-                "^train_stylegan: error: --freezed cannot change a run resumed from a checkpoint" trained_snapshot
+                "^train_stylegan: error: --freezed 1 differs from the run resumed from .*checkpoint.bin, which has 0: " trained_snapshot
                 ${_train} --resume ${GF_SMOKE_RUN}/checkpoint.bin --freezed 1 --max-images 16 --outdir ${GF_TEST_RUNS}/bad)
 gf_expect_error(train_stylegan_freezed_v1 "^train_stylegan: error: --freezed is StyleGAN2-ADA's Freeze-D" ""
                 ${_train} --arch stylegan --freezed 1 --max-images 16 --outdir ${GF_TEST_RUNS}/bad)
