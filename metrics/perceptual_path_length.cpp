@@ -121,7 +121,8 @@ double perceptual_path_length(const PathSampler& paths, const Detector& lpips_em
   dist.reserve(size_t(num_samples + spec.batch));
   Progress progress(opt.progress, "ppl sampling", num_samples);
   // The distances stay on the device for up to kBatchesPerRead batches and
-  // come back in one read: no host sync per batch of 2 on a GPU.
+  // come back in one read: no read per batch of 2 on a GPU. (A conditional
+  // G's labels are still built on the host and uploaded per batch.)
   constexpr int64_t kBatchesPerRead = 256;
   std::vector<Tensor> pending;
   int64_t drawn = 0;

@@ -233,7 +233,12 @@ void check_rows(const std::vector<float>& f, int64_t n, int64_t dim, int neighbo
            which << " features hold " << f.size() << " values, not " << n << " x " << dim);
   GF_CHECK(n > neighbours, "precision_recall",
            which << " features have " << n << " rows; " << neighbours << " neighbours need at least " << neighbours + 1);
-  for (float v : f) GF_CHECK(std::isfinite(v), "precision_recall", which << " features are not all finite");
+  for (float v : f) {
+    GF_CHECK(std::isfinite(v), "precision_recall", which << " features are not all finite");
+    // float16 (the official .to(torch.float16)) holds no magnitude from 65520 on: it would be inf.
+    GF_CHECK(std::fabs(v) < 65520.0f, "precision_recall",
+             which << " features reach " << v << ", outside float16's range (the official rounds them to inf)");
+  }
 }
 
 }  // namespace

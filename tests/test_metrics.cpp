@@ -869,6 +869,11 @@ TEST_CASE("precision_recall equals the official formula", "[metrics]") {
   const std::vector<float> three(f.begin(), f.begin() + 3 * 24);
   CHECK_THROWS_WITH(precision_recall(three, 3, f, 60, 24, 3), Catch::Contains("at least 4"));
   CHECK_THROWS_WITH(precision_recall(f, 60, f, 59, 24, 3), Catch::Contains("not 59 x 24"));
+  std::vector<float> huge = f;
+  huge[5] = 65520.0f;  // rounds to float16's inf; 65519 would round to 65504
+  CHECK_THROWS_WITH(precision_recall(f, 60, huge, 60, 24, 3), Catch::Contains("generated features reach 65520, outside float16's range"));
+  huge[5] = 65519.0f;
+  CHECK_NOTHROW(precision_recall(f, 60, huge, 60, 24, 3));
 }
 
 namespace {

@@ -198,6 +198,9 @@ void checked_on_first_rank(Communicator* comm, const std::function<void()>& chec
     } catch (const std::exception& e) {
       failed = std::current_exception();
       line = *e.what() ? e.what() : "error";
+    } catch (...) {  // told to the others too, never skipping the barrier they wait in
+      failed = std::current_exception();
+      line = "an unknown error";
     }
   }
   comm->barrier_within(dist_metrics_timeout_seconds(), "GF_DIST_METRICS_TIMEOUT");

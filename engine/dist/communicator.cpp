@@ -1,5 +1,7 @@
 #include "engine/dist/communicator.h"
 
+#include <cstdio>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -50,6 +52,12 @@ static double env_seconds(const char* name, double fallback) {
 double dist_timeout_seconds() { return env_seconds("GF_DIST_TIMEOUT", 600); }
 double rendezvous_timeout_seconds() { return env_seconds("GF_DIST_RENDEZVOUS_TIMEOUT", 120); }
 double dist_metrics_timeout_seconds() { return env_seconds("GF_DIST_METRICS_TIMEOUT", 86400); }
+
+std::string seconds_text(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g s", seconds);
+  return buf;
+}
 
 RendezvousPort rendezvous_port_from_environment() {
   if (const char* v = std::getenv("GF_DIST_RENDEZVOUS_PORT"); v && *v)

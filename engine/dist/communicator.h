@@ -127,6 +127,8 @@ double rendezvous_timeout_seconds();
 // the ranks for rank 0 while it evaluates the metrics after a snapshot
 // (barrier_within); fid50k_full on one GPU takes minutes, on the CPU hours.
 double dist_metrics_timeout_seconds();
+// A limit in seconds for the backends' error lines: "600 s", "0.5 s".
+std::string seconds_text(double seconds);
 
 // Every rank's tensors (the same shapes and one dtype on every rank) become
 // their mean over the ranks, with the same bits on every rank. The host path

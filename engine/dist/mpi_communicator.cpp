@@ -138,7 +138,7 @@ class MpiCommunicator final : public Communicator {
           MPI_Test(&req[i], &one, MPI_STATUS_IGNORE);
           if (!one)
             throw Error("rank " + std::to_string(rank_) + ": " + what + " rank " + std::to_string(peer[i]) + " for " +
-                        std::to_string(static_cast<long long>(limit_s_)) + " s (" + limit_name_ + "): it hangs or is gone");
+                        seconds_text(limit_s_) + " (" + limit_name_ + "): it hangs or is gone");
         }
         throw Error("rank " + std::to_string(rank_) + ": MPI wait timed out");
       }

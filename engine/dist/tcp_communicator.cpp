@@ -168,11 +168,6 @@ class TcpCommunicator final : public Communicator {
   }
 
   std::string seconds() const { return seconds_text(limit_s_); }
-  static std::string seconds_text(double s) {  // 600 s, 0.5 s
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%g s", s);
-    return buf;
-  }
 
   static int wait_ms(Clock::time_point deadline) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
