@@ -142,13 +142,24 @@ Source open_images(const std::string& path, int64_t max_images) {
   for (const auto& [name, why] : files.unlisted)
     if (is_image_ext(name)) throw Error(files.display(name) + ": cannot be read (" + why + ")");
   std::vector<std::string> names;
+  size_t apple_double = 0;
   for (const std::string& n : files.names) {
+    // macOS's zip tool adds "__MACOSX/.../._name.png" resource forks beside
+    // each image: metadata under an image's extension, which the official
+    // tool fails on. Passed over, and counted.
+    const fs::path p(n);
+    if (p.filename().string().rfind("._", 0) == 0 || std::find(p.begin(), p.end(), fs::path("__MACOSX")) != p.end()) {
+      ++apple_double;
+      continue;
+    }
     if (is_pil_only_ext(n))
       throw Error(files.display(n) + ": a ." + lower(file_ext(n)) +
                   " file, which the official tool converts and ganforge cannot read (stb_image): "
                   "convert it to PNG or move it out of --source");
     if (is_image_ext(n)) names.push_back(n);
   }
+  if (apple_double > 0)
+    std::cout << "dataset_tool: passed over " << apple_double << " macOS metadata files (__MACOSX/, ._*)\n";
   if (fs::is_directory(path)) std::stable_sort(names.begin(), names.end(), by_parts);
   if (names.empty()) throw Error("--source " + path + ": no images (png jpg jpeg bmp tga gif psd hdr pic pnm ppm pgm)");
   if (int64_t(names.size()) > max_images) names.resize(size_t(max_images));
@@ -306,7 +317,7 @@ size_t convert(const Source& src, const Transform& transform,
                     std::to_string(img->h) + from + ": give --width and --height, or --transform center-crop");
       if ((img->w & (img->w - 1)) != 0)
         throw Error("image width/height after scale and crop must be a power of two, got " + std::to_string(img->w) +
-                    from + ": give --width and --height");
+                    from + ": give --width and --height a power of two (8, 16, 32, ...)");
       first = Image{img->w, img->h, img->c, {}};
       first_name = archive_name + from;
     } else if (img->w != first->w || img->h != first->h || img->c != first->c) {

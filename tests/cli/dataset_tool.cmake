@@ -99,3 +99,13 @@ sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: --source .*/cat_lmdb: LS
 ${_dt_bin} --source $d/cat_lmdb --dest $d/out && \
 sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: --source .*/cifar-10-python.tar.gz: CIFAR-10 pickles are not supported. ' \
 ${_dt_bin} --source $d/cifar-10-python.tar.gz --dest $d/out && test ! -e $d/out")
+
+# macOS metadata beside the images (__MACOSX/._a.png, ._b.png: AppleDouble
+# bytes under an image's extension) is passed over, counted: the dataset is
+# the one of the folder without it.
+gf_cli_test(dataset_tool_apple_double FIXTURES_REQUIRED dataset_tool_sources
+            EXPECT "^dataset_tool: passed over 2 macOS metadata files" "^dataset_tool_reference: [0-9]+ images, pixels and dataset.json equal$"
+            COMMAND sh -c "s=${_dt}/apple_src && rm -rf $s ${_dt}/apple && cp -r ${_dt}/src/colour $s && mkdir -p $s/__MACOSX && \
+printf '\\000\\005\\026\\007 AppleDouble' > $s/__MACOSX/._a.png && printf '\\000\\005\\026\\007 AppleDouble' > $s/._b.png && \
+${_dt_bin} --source $s --dest ${_dt}/apple --width 32 --height 32 && \
+${_dt_ref} --source ${_dt}/src/colour --ours ${_dt}/apple --width 32 --height 32")
