@@ -393,6 +393,10 @@ int run(int argc, char** argv) {
     v1opt.xflip = args.flag("mirror");
     return run_v1(args, *ds, v1opt, dev, metric_req, detectors);
   }
+  // The dataset loader takes 4x4 (PGGAN and v1 start there); StyleGAN2's D ends in a 4x4 block after one at 8x8.
+  if (ds->resolution() < 8)
+    throw Error(ds->name() + ": images of " + std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) +
+                "; StyleGAN2 trains at 8x8 or more (--arch stylegan and train_pggan start at 4x4)");
   TrainSpec spec = make_train_spec(args.str("cfg"), ds->resolution(), world > 1 ? world : static_cast<int>(args.integer("gpus")));
   if (args.has("batch")) {
     spec.batch = static_cast<int>(args.integer("batch"));

@@ -7,6 +7,10 @@ gf_cli_test(train_stylegan_smoke FRESH ${GF_TEST_RUNS}/smoke
             EXPECT "Done: .*/smoke/00000-fashion-mnist-tiny$" REJECT ${GF_NONFINITE} FIXTURES_SETUP trained_snapshot
             COMMAND ${_one_thread} ${_train} --cfg tiny --kimg 0.032 --tick 0.016 --snap 1 --max-images 128
                     --outdir ${GF_TEST_RUNS}/smoke)
+# 4x4 images (binary PGMs): the loader takes them (PGAN, v1), StyleGAN2 says its smallest size.
+gf_expect_error(train_stylegan2_4x4 "^train_stylegan: error: .*: images of 4x4; StyleGAN2 trains at 8x8 or more" ""
+                sh -c "d=${GF_TEST_RUNS}/data4x4 && rm -rf $d && mkdir -p $d && for i in 0 1 2; do \
+printf 'P5 4 4 255\\n0123456789abcdef' > $d/$i.pgm; done && exec ${_train} --data $d --outdir ${GF_TEST_RUNS}/bad")
 gf_expect_error(train_stylegan_bad_data "^train_stylegan: error: .*no-such-dataset" ""
                 ${_train} --data ${CMAKE_BINARY_DIR}/no-such-dataset --outdir ${GF_TEST_RUNS}/bad)
 # --resume: the smoke run's checkpoint continues in a new run folder, from its kimg.
