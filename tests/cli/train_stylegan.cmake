@@ -72,6 +72,15 @@ gf_cli_test(train_stylegan_freezed FRESH ${GF_TEST_RUNS}/freezed
 r=${GF_TEST_RUNS}/freezed/00000-fashion-mnist-tiny-freezed2 && grep -q '\"freeze_layers\": 2' $r/training_options.json && \
 '${GF_PYTHON3}' ${GF_CLI_DIR}/same_tensors.py ${GF_SMOKE_RUN}/network-snapshot-000000.bin $r/network-snapshot-000000.bin \
 --same D.b32.fromrgb.weight,D.b32.fromrgb.bias,D.b32.conv0.weight,D.b32.conv0.bias --differ D.b32.conv1.weight,D.b4.out.weight")
+# A snapshot of another architecture than --cfg's: the networks come from the
+# file, and training_options.json's spec says so (it said small's channels).
+gf_cli_test(train_stylegan_resume_snapshot_spec FRESH ${GF_TEST_RUNS}/snapshot_spec EXPECT "^spec as G_kwargs$"
+            REJECT ${GF_NONFINITE} FIXTURES_REQUIRED trained_snapshot
+            COMMAND sh -c "OMP_NUM_THREADS=1 ${_train} --resume ${GF_SMOKE_RUN}/network-snapshot-000000.bin \
+--cfg small --kimg 0.008 --tick 0.008 --snap 1 --max-images 64 --outdir ${GF_TEST_RUNS}/snapshot_spec && \
+'${GF_PYTHON3}' -c \"import json, sys; o = json.load(open(sys.argv[1])); s, g = o['spec'], o['G_kwargs']; \
+assert all(s[k] == g[k] for k in ('channel_base', 'channel_max', 'mapping_layers', 'z_dim', 'w_dim')), (s, g); print('spec as G_kwargs')\" \
+${GF_TEST_RUNS}/snapshot_spec/00000-fashion-mnist-small/training_options.json")
 gf_expect_error(train_stylegan_freezed_checkpoint
                 "^train_stylegan: error: --freezed 1 differs from the run resumed from .*checkpoint.bin, which has 0: " trained_snapshot
                 ${_train} --resume ${GF_SMOKE_RUN}/checkpoint.bin --freezed 1 --max-images 16 --outdir ${GF_TEST_RUNS}/bad)

@@ -79,6 +79,17 @@ TrainerSetup bundle_setup(const io::SafetensorsFile& file, const std::string& pa
     base.D_kwargs.img_channels = base.G_kwargs.img_channels;
     base.D_kwargs.c_dim = base.G_kwargs.c_dim;
   }
+  // The spec's architecture as the file's networks have it, so that the run's
+  // training_options.json records what trains, not --cfg's values (a
+  // checkpoint's spec already agrees).
+  const stylegan2::GeneratorConfig& g = base.G_kwargs;
+  base.spec.z_dim = g.z_dim;
+  base.spec.w_dim = g.w_dim;
+  base.spec.mapping_layers = g.mapping_layers;
+  base.spec.channel_base = g.channel_base;
+  base.spec.channel_max = g.channel_max;
+  base.spec.conv_clamp = g.conv_clamp ? int(*g.conv_clamp) : 0;
+  if (file.metadata.count("D_kwargs")) base.spec.mbstd_group = base.D_kwargs.mbstd_group_size;
   return base;
 }
 
