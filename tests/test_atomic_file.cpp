@@ -16,6 +16,7 @@
 
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/input_file.h"
 #include "engine/io/temp_file_guard.h"
 
 namespace fs = std::filesystem;
@@ -367,4 +368,11 @@ TEST_CASE("check_parent_folder makes nothing and refuses what create_parent_fold
   gf::io::create_parent_folder(fresh, "--out");
   CHECK(fs::is_directory(dir / "new/deeper"));
   fs::remove_all(dir);
+}
+
+TEST_CASE("read_input names the file when reading it fails, not libstdc++'s filebuf", "[atomic_file]") {
+  // /proc/self/mem opens, and its first read fails (EIO: address 0 is not mapped);
+  // libstdc++ throws std::ios_base::failure "basic_filebuf::underflow error reading the file".
+  REQUIRE_THROWS_WITH(gf::io::read_input("/proc/self/mem"), Catch::StartsWith("/proc/self/mem: read error"));
+  REQUIRE_THROWS_WITH(gf::io::read_input("/proc/self"), Catch::Contains("is a folder, not a file"));
 }

@@ -148,7 +148,11 @@ void check_zip_magic(const std::string& path) {
     std::string why;
     std::ifstream f = io::open_input(path, why);
     if (!f.is_open()) throw Error(path + ": " + why);
-    f.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(kHead));
+    try {  // libstdc++'s filebuf throws from a failed read(2)
+      f.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(kHead));
+    } catch (const std::ios_base::failure&) {
+      throw Error(path + ": read error");
+    }
     head.resize(static_cast<size_t>(f.gcount()));
   }
   auto at = [&](size_t pos, const std::string& magic) {

@@ -76,10 +76,7 @@ std::vector<uint8_t> inflate_raw(const uint8_t* data, size_t n, size_t size, con
 }
 
 std::vector<uint8_t> read_gzip_file(const std::string& path) {
-  std::string why;
-  std::ifstream f = io::open_input(path, why);
-  if (!f.is_open()) bad(path, why);
-  std::vector<uint8_t> raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::vector<uint8_t> raw = io::read_input(path);
   // RFC 1952: a 10-byte header, optional fields by flag, the deflate stream,
   // then CRC-32 and the size mod 2^32.
   if (raw.size() < 18 || raw[0] != 0x1f || raw[1] != 0x8b) bad(path, "not a gzip file");

@@ -27,9 +27,14 @@ std::vector<uint8_t> read_input(const std::string& path) {
   std::string why;
   std::ifstream f = open_input(path, why);
   if (!f.is_open()) throw Error(path + ": " + why);
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) throw Error(path + ": read error");
-  return bytes;
+  errno = 0;
+  try {  // libstdc++'s filebuf throws from a failed read(2) whatever the stream's exception mask
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    if (f.bad()) throw std::ios_base::failure("bad stream");
+    return bytes;
+  } catch (const std::ios_base::failure&) {
+    throw Error(path + ": read error" + (errno ? std::string(" (") + std::strerror(errno) + ")" : std::string()));
+  }
 }
 
 bool is_within(const std::filesystem::path& path, const std::filesystem::path& folder) {
