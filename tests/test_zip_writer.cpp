@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "engine/error.h"
 #include "train/zip_reader.h"
@@ -58,4 +59,14 @@ TEST_CASE("ZipWriter refuses bad and repeated names", "[zip_writer]") {
   CHECK_THROWS_WITH(zip.add("../c.png", "x", 1), Catch::Contains("bad entry name"));
   CHECK_THROWS_WITH(zip.add("/c.png", "x", 1), Catch::Contains("bad entry name"));
   CHECK_THROWS_WITH(zip.add("", "x", 1), Catch::Contains("bad entry name"));
+}
+
+TEST_CASE("a zip written to a full disk says why", "[zip_writer]") {
+  // /dev/full takes the open and fails every write with ENOSPC; 1 MiB is past the stream's buffer.
+  std::ofstream full("/dev/full", std::ios::binary);
+  REQUIRE(full.is_open());
+  ZipWriter zip(full, "test");
+  const std::vector<char> data(1 << 20, 'x');
+  REQUIRE_THROWS_WITH(zip.add("a.bin", data.data(), data.size()),
+                      Catch::Contains("writing entry 'a.bin' failed (No space left on device)"));
 }

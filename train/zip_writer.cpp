@@ -4,11 +4,18 @@
 // DOS time 1980-01-01 00:00 so that the bytes depend on the contents only.
 #include "train/zip_writer.h"
 
+#include <cerrno>
+#include <cstring>
+#include <string>
+
 #include "engine/error.h"
 #include "train/zip_reader.h"
 
 namespace gf {
 namespace {
+
+// Why a stream write failed, when the system said (ENOSPC on a full disk).
+std::string errno_note() { return errno ? std::string(" (") + std::strerror(errno) + ")" : std::string(); }
 
 constexpr uint16_t kVersion = 20;    // 2.0: what a stored file needs
 constexpr uint16_t kVersion64 = 45;  // 4.5: zip64 extensions
@@ -67,9 +74,10 @@ void ZipWriter::add(const std::string& name, const void* data, uint64_t n) {
   }
   put16(local, local_extra.size());
   local += name + local_extra;
+  errno = 0;
   out_.write(local.data(), std::streamsize(local.size()));
   out_.write(static_cast<const char*>(data), std::streamsize(n));
-  GF_CHECK(bool(out_), who_, "writing entry '" << name << "' failed");
+  GF_CHECK(bool(out_), who_, "writing entry '" << name << "' failed" << errno_note());
 
   std::string extra;  // only the fields that overflow, in the APPNOTE's order
   if (big || far) {
@@ -122,9 +130,10 @@ void ZipWriter::finish() {
   put32(end, zip64 ? kMax32 : dir_size);
   put32(end, zip64 ? kMax32 : dir_offset);
   put16(end, 0);  // comment length
+  errno = 0;
   out_.write(directory_.data(), std::streamsize(directory_.size()));
   out_.write(end.data(), std::streamsize(end.size()));
-  GF_CHECK(bool(out_), who_, "writing the zip directory failed");
+  GF_CHECK(bool(out_), who_, "writing the zip directory failed" << errno_note());
 }
 
 }  // namespace gf
