@@ -205,13 +205,17 @@ void checked_on_first_rank(Communicator* comm, const std::function<void()>& chec
   if (n > 0) throw Error("rank " + std::to_string(comm->rank()) + ": rank 0 refused the metrics, so no rank trains: " + line);
 }
 
-// The flags as run items for check_same_run ("--cfg" = "tiny"), less those
-// that may differ between ranks: --outdir (rank 0 alone writes it) and the
-// input paths --data and --resume (compared by content instead).
+// The flags as run items for check_same_run ("--cfg" = "tiny"), less what
+// may differ between ranks: --outdir (rank 0 alone writes it) and the input
+// paths --data and --resume (another machine may hold them elsewhere; only
+// whether each is given counts here, their contents are compared once read).
 std::vector<RunItem> flag_items(const cli::Args& args) {
   std::vector<RunItem> items;
-  for (const auto& [name, value] : args.values())
-    if (name != "outdir" && name != "data" && name != "resume") items.push_back({"--" + name, value});
+  for (const auto& [name, value] : args.values()) {
+    if (name == "outdir") continue;
+    const bool path = name == "data" || name == "resume";
+    items.push_back({"--" + name, path && !value.empty() ? "a path" : value});
+  }
   return items;
 }
 
@@ -390,9 +394,7 @@ int run(int argc, char** argv) {
   std::unique_ptr<Communicator> group = communicator_from_environment();
   const int world = group ? group->world_size() : 1;
   // Before any other collective: ranks launched with other flags would pair
-  // collectives of other sizes. The folder only rank 0 writes, and the
-  // inputs by path (another machine may hold them elsewhere; their contents
-  // are compared once read), are left out.
+  // collectives of other sizes.
   if (world > 1) check_same_run(*group, flag_items(args));
   if (world > 1 && dev.is_cuda()) dev = Device::cuda(dev.index + group->local_rank());
   check_device_usable(dev);

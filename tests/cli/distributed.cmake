@@ -235,6 +235,13 @@ ${_dist_flags_sh} --resume $s --outdir $d/runs; ls $d/runs 2>/dev/null | grep . 
 set_tests_properties(cpu.train_stylegan_dist_ranks_differ_in_resume_file PROPERTIES TIMEOUT 120
                      FAIL_REGULAR_EXPRESSION "the copy is unchanged"
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 1's run differs from rank 0's: --resume content '[0-9a-f]+' vs '[0-9a-f]+'.*train_stylegan: error: rank 1: rank 1's run differs from rank 0's: --resume content .*exited with statuses 1 1 after .*no run folder")
+# --resume on one rank only: refused with the flags, before either rank reads it.
+gf_test(cpu.train_stylegan_dist_resume_on_one_rank FIXTURES_REQUIRED trained_snapshot
+        COMMAND sh -c "rm -rf ${_dist}/resume_one && OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=30 \
+RANK1_ARGS='--resume ${GF_SMOKE_RUN}/network-snapshot-000000.bin' ${_launch} partial 2 2 $<TARGET_FILE:train_stylegan> \
+${_dist_flags_sh} --outdir ${_dist}/resume_one; ls ${_dist}/resume_one 2>/dev/null | grep . || echo 'no run folder'")
+set_tests_properties(cpu.train_stylegan_dist_resume_on_one_rank PROPERTIES TIMEOUT 120
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 1's run differs from rank 0's: --resume 'a path' vs ''.*train_stylegan: error: rank 1: rank 1's run differs from rank 0's: --resume 'a path' vs ''.*exited with statuses 1 1 after .*no run folder")
 # --gpus against the launcher's process count: refused by a lone rank at once,
 # not after the rendezvous's limit (rank 1 of 2 never starts).
 gf_test(cpu.train_stylegan_dist_gpus_mismatch_alone
