@@ -155,3 +155,15 @@ TEST_CASE("cli: a trainer's output folders, given or by default, are each checke
   CHECK_NOTHROW(cli::check_output_folders(args({"--outdir", out, "--record-draws", data}), {"outdir"}, {"data"}));
   fs::remove_all(base);
 }
+
+TEST_CASE("cli: values() lists every flag as parsed, so that equal meanings compare equal", "[cli]") {
+  using Values = std::vector<std::pair<std::string, std::string>>;
+  const Values d = parse({}).values();
+  CHECK(d == Values{{"out", "runs"}, {"mirror", "false"}, {"snap", "50"}, {"seed", "0"}, {"tick", "4"},
+                    {"gamma", ""}, {"psi", "1"}, {"seeds", "0-7"}});
+  // The same values written otherwise, and the defaults given explicitly.
+  CHECK(parse({"--gamma", "10", "--tick", "4.0", "--snap", "50"}).values() ==
+        parse({"--gamma=1e1", "--tick", "4"}).values());
+  CHECK(parse({"--mirror"}).values() != d);
+  CHECK(parse({"--gamma", "10"}).values() != parse({"--gamma", "10.5"}).values());
+}

@@ -16,6 +16,7 @@
 
 #include "engine/collective.h"
 #include "engine/dist/communicator.h"
+#include "engine/dist/same_run.h"
 #include "tests/testing.h"
 
 namespace {
@@ -351,4 +352,48 @@ TEST_CASE("[#test_dist] NCCL initializes and all-reduces on one rank's GPU", "[c
     comm->all_reduce_sum_device(x);  // the sum over one rank: the values themselves
     CHECK(x.to_vector() == before);
   }
+}
+
+TEST_CASE("[#test_dist] first_difference names the first item that differs, theirs first") {
+  const std::vector<RunItem> first = {{"--cfg", "tiny"}, {"--gamma", "1"}, {"--seed", "0"}};
+  CHECK(first_difference(first, first) == "");
+  CHECK(first_difference({{"--cfg", "small"}, {"--gamma", "2"}, {"--seed", "0"}}, first) == "--cfg 'small' vs 'tiny'");
+  CHECK(first_difference({{"--cfg", "tiny"}, {"--gamma", "2"}, {"--seed", "0"}}, first) == "--gamma '2' vs '1'");
+  CHECK(first_difference({{"--cfg", "tiny"}, {"--gamma", "1"}}, first) == "--seed: missing vs '0'");
+  CHECK(first_difference({{"--cfg", "tiny"}, {"--gamma", "1"}, {"--seed", "0"}, {"--x", "1"}}, first) ==
+        "--x '1' vs missing");
+  CHECK(first_difference({{"--cfg", "tiny"}, {"--p", "1"}}, first) == "--p '1' vs --gamma '1'");
+  const std::vector<RunItem> odd = {{"a\tb", std::string("x\0y\n", 4)}, {"", ""}};
+  const std::vector<RunItem> back = decode_run_items(encode_run_items(odd));
+  REQUIRE(back.size() == 2);
+  CHECK(first_difference(back, odd) == "");
+  CHECK_THROWS_WITH(decode_run_items(encode_run_items(odd).substr(0, 10)), "a run description is cut short");
+}
+
+TEST_CASE("[#test_dist] check_same_run: agreeing ranks pass; one that differs stops every rank with one line") {
+  const std::vector<RunItem> base = {{"--cfg", "tiny"}, {"--gamma", "1"}, {"G parameter b4.weight", "[512,3]"}};
+  auto same = run_ranks(3, 30, [&](int, Communicator& comm) {
+    check_same_run(comm, base);
+    all_gather(comm, {1.0});  // the collectives after it still pair up
+  });
+  for (const std::string& e : same) CHECK(e == "");
+  // Rank 2 differs in one value, rank 1 has one item more: rank 1, the first, is named.
+  auto differ = run_ranks(3, 30, [&](int r, Communicator& comm) {
+    std::vector<RunItem> mine = base;
+    if (r == 2) mine[0].value = "small";
+    if (r == 1) mine.push_back({"--freezed", "2"});
+    check_same_run(comm, mine);
+  });
+  for (int r = 0; r < 3; ++r)
+    CHECK(differ[static_cast<size_t>(r)] ==
+          "rank " + std::to_string(r) +
+              ": rank 1's run differs from rank 0's: --freezed '2' vs missing (every rank must be launched with the "
+              "same flags, data and checkpoint)");
+  auto cfg = run_ranks(2, 30, [&](int r, Communicator& comm) {
+    std::vector<RunItem> mine = base;
+    if (r == 1) mine[0].value = "small";
+    check_same_run(comm, mine);
+  });
+  CHECK_THAT(cfg[0], Catch::Matchers::Contains("rank 0: rank 1's run differs from rank 0's: --cfg 'small' vs 'tiny'"));
+  CHECK_THAT(cfg[1], Catch::Matchers::Contains("rank 1: rank 1's run differs from rank 0's: --cfg 'small' vs 'tiny'"));
 }

@@ -338,6 +338,25 @@ std::optional<std::string> Args::opt(const std::string& name) const {
 
 std::string Args::str(const std::string& name) const { return opt(name).value_or(""); }
 
+std::vector<std::pair<std::string, std::string>> Args::values() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Flag& f : flags_) {
+    const std::optional<std::string> v = opt(f.name);
+    std::string text = v.value_or("");
+    if (f.kind_of() == Kind::toggle) {
+      text = flag(f.name) ? "true" : "false";
+    } else if (v && f.kind_of() == Kind::integer) {
+      text = std::to_string(integer(f.name));
+    } else if (v && f.kind_of() == Kind::number) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.17g", number(f.name));
+      text = buf;
+    }
+    out.emplace_back(f.name, text);
+  }
+  return out;
+}
+
 std::string Args::value(const Flag& f) const {
   const std::optional<std::string> v = opt(f.name);
   if (!v) throw Error("internal: --" + f.name + " read without a value or a default (check has() first)");

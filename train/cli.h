@@ -28,6 +28,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/device.h"
@@ -94,6 +95,11 @@ class Args {
   double number(const std::string& name) const;                 // declared with cli::number
   std::vector<long long> integers(const std::string& name) const;  // declared with cli::integer_list
   Device device(const std::string& name) const;                 // declared with cli::device
+  // Every declared flag's name (without dashes) and value, given or by
+  // default ("" when neither), in declaration order, so that two command
+  // lines that mean the same compare equal: numbers and integers as parsed
+  // (--gamma 10 and --gamma 10.0 alike), switches "true" or "false".
+  std::vector<std::pair<std::string, std::string>> values() const;
 
  private:
   const Flag& find(const std::string& name) const;

@@ -26,10 +26,12 @@
 #include <sstream>
 
 #include "engine/dist/communicator.h"
+#include "engine/dist/same_run.h"
 #include "engine/io/safetensors.h"
 #include "metrics/generators.h"
 #include "metrics/inception_detector.h"
 #include "metrics/training_metrics.h"
+#include "metrics/stats_cache.h"
 #include "train/stylegan2/checkpoint.h"
 #include "train/cli.h"
 #include "train/stylegan2/configs.h"
@@ -69,8 +71,11 @@ void check_resume_family(const io::SafetensorsFile& file, const std::string& pat
 // The trainer for --resume FILE: a checkpoint brings its own spec and seed
 // (which the flags must then not change); any other network bundle gives the
 // networks' configs and weights, as the official --resume of a pickle does.
+// `agree` runs on the built trainer before its networks are loaded (the
+// loads broadcast rank 0's networks: the ranks must agree on them first).
 std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const std::string& path,
-                                                  const TrainerSetup& fresh, const Dataset& ds) {
+                                                  const TrainerSetup& fresh, const Dataset& ds,
+                                                  const std::function<void(StyleGAN2Trainer&)>& agree) {
   const io::SafetensorsFile file = io::read_safetensors(path);
   check_resume_family(file, path, "stylegan2");
   if (is_checkpoint(file)) {
@@ -96,6 +101,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
     setup.comm = fresh.comm;
     if (args.has("kimg")) setup.spec.kimg = args.number("kimg");
     auto t = std::make_unique<StyleGAN2Trainer>(setup, ds);
+    agree(*t);
     load_checkpoint(*t, file, path);
     return t;
   }
@@ -106,6 +112,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   setup.spec.ema_rampup = 0;
   setup.spec.ada_kimg = 100;
   auto t = std::make_unique<StyleGAN2Trainer>(setup, ds);
+  agree(*t);
   load_networks(*t, file, path);
   return t;
 }
@@ -210,6 +217,53 @@ void checked_on_first_rank(Communicator* comm, const std::function<void()>& chec
   if (n > 0) comm->broadcast(line.data(), n);
   if (failed) std::rethrow_exception(failed);
   if (n > 0) throw Error("rank " + std::to_string(comm->rank()) + ": rank 0 refused the metrics, so no rank trains: " + line);
+}
+
+// The flags as run items for check_same_run ("--cfg" = "tiny"), less what
+// may differ between ranks: --outdir (rank 0 alone writes it) and the input
+// paths --data and --resume (another machine may hold them elsewhere; only
+// whether each is given counts here, their contents are compared once read).
+std::vector<RunItem> flag_items(const cli::Args& args) {
+  std::vector<RunItem> items;
+  for (const auto& [name, value] : args.values()) {
+    if (name == "outdir") continue;
+    const bool path = name == "data" || name == "resume";
+    items.push_back({"--" + name, path && !value.empty() ? "a path" : value});
+  }
+  return items;
+}
+
+// What the flags made, as run items for check_same_run: the trainer's
+// spec, networks' configs and seed, the dataset (its shape, and a key of its
+// first and last images' pixels, cheap beside a key of all; not its name,
+// which follows the path), the --resume
+// file's bytes, and every tensor of G, G_ema and D by name and shape (what
+// the collectives exchange).
+std::vector<RunItem> built_run_items(StyleGAN2Trainer& t, const Dataset& ds, const std::string& resume) {
+  const TrainerSetup& setup = t.setup();
+  const nlohmann::json made = {{"spec", to_json(setup.spec)},
+                               {"G_kwargs", stylegan2::to_json(setup.G_kwargs)},
+                               {"D_kwargs", stylegan2::to_json(setup.D_kwargs)},
+                               {"seed", setup.seed}};
+  std::vector<RunItem> items;
+  const nlohmann::json flat = made.flatten();  // named: items() would outlive a temporary
+  for (const auto& [key, value] : flat.items()) items.push_back({key, value.dump()});
+  items.push_back({"dataset", std::to_string(ds.size()) + " images " + std::to_string(ds.resolution()) +
+                                  "x" + std::to_string(ds.resolution()) + "x" + std::to_string(ds.channels()) + ", " +
+                                  std::to_string(ds.c_dim()) + " labels"});
+  if (ds.size() > 0) items.push_back({"dataset content", metrics::dataset_content_key(ds, {0, ds.size() - 1})});
+  if (!resume.empty()) items.push_back({"--resume content", metrics::file_content_key(resume)});
+  const std::pair<const char*, const Module*> nets[] = {{"G", &t.G()}, {"G_ema", &t.G_ema()}, {"D", &t.D()}};
+  for (const auto& [net, m] : nets) {
+    for (const auto& [kind, tensors] : {std::make_pair("parameter", m->named_parameters()),
+                                        std::make_pair("buffer", m->named_buffers())})
+      for (const auto& [name, x] : tensors) {
+        std::string shape;
+        for (int64_t d : x.shape()) shape += (shape.empty() ? "" : "x") + std::to_string(d);
+        items.push_back({std::string(net) + " " + kind + " " + name, "[" + shape + "] " + std::to_string(x.nbytes()) + " bytes"});
+      }
+  }
+  return items;
 }
 
 // --arch stylegan: StyleGAN (v1) with progressive growing (train/stylegan/).
@@ -345,15 +399,21 @@ int run(int argc, char** argv) {
   cli::check_output_folders(args, {"outdir", "record-draws"}, {"data"});
   // Launched as one of several processes: this one's group and device.
   Device dev = args.device("device");  // checked before waiting for the other ranks
+  // What this rank can check alone, before the rendezvous's wait (up to
+  // GF_DIST_RENDEZVOUS_TIMEOUT for ranks that will never come).
+  const int launched = launched_world_size();
+  if (launched > 1 && args.has("gpus") && args.integer("gpus") != launched)
+    throw Error("--gpus " + std::to_string(args.integer("gpus")) + " does not match the " + std::to_string(launched) +
+                " processes launched (one replica each; leave --gpus out)");
   std::unique_ptr<Communicator> group = communicator_from_environment();
   const int world = group ? group->world_size() : 1;
+  // Before any other collective: ranks launched with other flags would pair
+  // collectives of other sizes.
+  if (world > 1) check_same_run(*group, flag_items(args));
   if (world > 1 && dev.is_cuda()) dev = Device::cuda(dev.index + group->local_rank());
   check_device_usable(dev);
   if (world > 1 && dev.is_cuda() && nccl_built()) group = make_nccl_communicator(std::move(group), dev.index);
   const std::shared_ptr<Communicator> comm(std::move(group));
-  if (world > 1 && args.has("gpus") && args.integer("gpus") != world)
-    throw Error("--gpus " + std::to_string(args.integer("gpus")) + " does not match the " + std::to_string(world) +
-                " processes launched (one replica each; leave --gpus out)");
   DatasetOptions dopt;
   dopt.use_labels = args.flag("cond");
   dopt.xflip = args.flag("mirror");
@@ -410,8 +470,18 @@ int run(int argc, char** argv) {
   TrainerSetup fresh = make_trainer_setup(spec, *ds, seed, dev);
   if (args.has("freezed")) fresh.D_kwargs.freeze_layers = static_cast<int>(args.integer("freezed"));
   if (world > 1) fresh.comm = comm;
-  std::unique_ptr<StyleGAN2Trainer> trainer =
-      args.has("resume") ? resumed_trainer(args, args.str("resume"), fresh, *ds) : std::make_unique<StyleGAN2Trainer>(fresh, *ds);
+  // The flags agreed at the start; what they made must too (the data and the
+  // checkpoint by content, the networks' tensors: the gradients' sizes).
+  const auto agree = [&](StyleGAN2Trainer& t) {
+    if (world > 1) check_same_run(*comm, built_run_items(t, *ds, args.str("resume")));
+  };
+  std::unique_ptr<StyleGAN2Trainer> trainer;
+  if (args.has("resume")) {
+    trainer = resumed_trainer(args, args.str("resume"), fresh, *ds, agree);
+  } else {
+    trainer = std::make_unique<StyleGAN2Trainer>(fresh, *ds);
+    agree(*trainer);
+  }
   if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"))) trainer->set_draw_log(std::move(log));
   const TrainerSetup& setup = trainer->setup();
   const bool cond = ds->c_dim() > 0;

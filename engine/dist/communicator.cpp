@@ -94,6 +94,11 @@ std::unique_ptr<Communicator> communicator_from_environment() {
   return host;
 }
 
+int launched_world_size() {
+  if (std::getenv("OMPI_COMM_WORLD_SIZE")) return env_int("OMPI_COMM_WORLD_SIZE", 1, 65536, 1);
+  return env_int("WORLD_SIZE", 1, 65536, 1);
+}
+
 void all_reduce_mean(Communicator& comm, const std::vector<Tensor>& tensors) {
   const int n = comm.world_size();
   if (n == 1 || tensors.empty()) return;

@@ -80,6 +80,13 @@ class Communicator {
 // build cannot serve, or malformed variables, throw one line.
 std::unique_ptr<Communicator> communicator_from_environment();
 
+// The number of processes the launcher's variables say it started
+// (OMPI_COMM_WORLD_SIZE under mpirun, else WORLD_SIZE), 1 when neither is
+// set; read without joining anyone, so that what one rank can check alone
+// (a flag against the process count) fails before the rendezvous's wait.
+// A malformed value throws one line.
+int launched_world_size();
+
 // The port rank 0 of the TCP rendezvous listens on (on the MASTER_ADDR
 // machine), and the variable(s) it came from, for error lines:
 //  - GF_DIST_RENDEZVOUS_PORT when set;

@@ -21,6 +21,9 @@
 #   dist_launch.sh partial N K PROGRAM ARGS... ranks 0..K-1 of N by env (the others never start):
 #                                              each rank's output in rank order, then their exit
 #                                              statuses and seconds taken (each waited on 90 s at most)
+# In the env and partial modes, RANK<r>_ARGS (e.g. RANK1_ARGS='--gamma 2'),
+# when set, adds its words to rank r's arguments alone: a launch whose ranks
+# differ, which every rank must refuse.
 # The kill modes print the survivors' output and "stopped after S s"; they
 # exit 0 only when the run ended (non-zero) within 90 s of the kill. The kill
 # comes once a line matching KILL_AFTER_LINE (default "tick 0 ": rank 0
@@ -87,13 +90,16 @@ start_env() {
   local port
   port=$(free_port) || exit 1
   PIDS=()
+  local extra var
   for ((r = 0; r < k; ++r)); do
+    var=RANK${r}_ARGS
+    read -r -a extra <<<"${!var:-}"
     if [[ -n ${LOGS:-} ]]; then
-      RANK=$r LOCAL_RANK=$r WORLD_SIZE=$n MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$@" >"$LOGS.$r" 2>&1 &
+      RANK=$r LOCAL_RANK=$r WORLD_SIZE=$n MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$@" "${extra[@]}" >"$LOGS.$r" 2>&1 &
       PIDS+=($!)
       continue
     fi
-    RANK=$r LOCAL_RANK=$r WORLD_SIZE=$n MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$@" &
+    RANK=$r LOCAL_RANK=$r WORLD_SIZE=$n MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$@" "${extra[@]}" &
     PIDS+=($!)
   done
 }

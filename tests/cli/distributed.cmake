@@ -216,6 +216,39 @@ add_test(NAME cpu.train_stylegan_dist_rank_never_starts
 --outdir ${_dist}/never_starts")
 set_tests_properties(cpu.train_stylegan_dist_rank_never_starts PROPERTIES LABELS cpu TIMEOUT 60
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 2 of 3 did not join within 2 s \\(GF_DIST_RENDEZVOUS_TIMEOUT\\).*train_stylegan: error: rank 1: rank 0 closed its connection.*during the rendezvous.*exited with statuses 1 1 after [2-9] s")
+# Ranks launched with different flags (the user's --cfg tiny and --cfg small)
+# or with different inputs behind the same flags (another --resume file, one
+# byte apart): every rank refuses at the start with one line naming the first
+# item that differs and both values, before any run folder or training step.
+gf_test(cpu.train_stylegan_dist_ranks_differ_in_flags
+        COMMAND sh -c "rm -rf ${_dist}/differ_flags && OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=30 RANK1_ARGS='--cfg small' \
+${_launch} partial 2 2 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} --outdir ${_dist}/differ_flags; \
+ls ${_dist}/differ_flags 2>/dev/null | grep . || echo 'no run folder'")
+set_tests_properties(cpu.train_stylegan_dist_ranks_differ_in_flags PROPERTIES TIMEOUT 120
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 1's run differs from rank 0's: --cfg 'small' vs 'tiny'.*train_stylegan: error: rank 1: rank 1's run differs from rank 0's: --cfg 'small' vs 'tiny' .*exited with statuses 1 1 after .*no run folder")
+gf_test(cpu.train_stylegan_dist_ranks_differ_in_resume_file FIXTURES_REQUIRED trained_snapshot
+        COMMAND sh -c "d=${_dist}/differ_resume && rm -rf $d && mkdir -p $d && s=${GF_SMOKE_RUN}/network-snapshot-000000.bin && \
+cp $s $d/other.bin && printf '\\001' | dd of=$d/other.bin bs=1 seek=$(($(stat -c %s $s) - 1)) conv=notrunc 2>/dev/null && \
+{ cmp -s $s $d/other.bin && echo 'the copy is unchanged'; \
+OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=30 RANK1_ARGS=\"--resume $d/other.bin\" ${_launch} partial 2 2 $<TARGET_FILE:train_stylegan> \
+${_dist_flags_sh} --resume $s --outdir $d/runs; ls $d/runs 2>/dev/null | grep . || echo 'no run folder'; }")
+set_tests_properties(cpu.train_stylegan_dist_ranks_differ_in_resume_file PROPERTIES TIMEOUT 120
+                     FAIL_REGULAR_EXPRESSION "the copy is unchanged"
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 1's run differs from rank 0's: --resume content '[0-9a-f]+' vs '[0-9a-f]+'.*train_stylegan: error: rank 1: rank 1's run differs from rank 0's: --resume content .*exited with statuses 1 1 after .*no run folder")
+# --resume on one rank only: refused with the flags, before either rank reads it.
+gf_test(cpu.train_stylegan_dist_resume_on_one_rank FIXTURES_REQUIRED trained_snapshot
+        COMMAND sh -c "rm -rf ${_dist}/resume_one && OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=30 \
+RANK1_ARGS='--resume ${GF_SMOKE_RUN}/network-snapshot-000000.bin' ${_launch} partial 2 2 $<TARGET_FILE:train_stylegan> \
+${_dist_flags_sh} --outdir ${_dist}/resume_one; ls ${_dist}/resume_one 2>/dev/null | grep . || echo 'no run folder'")
+set_tests_properties(cpu.train_stylegan_dist_resume_on_one_rank PROPERTIES TIMEOUT 120
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 1's run differs from rank 0's: --resume 'a path' vs ''.*train_stylegan: error: rank 1: rank 1's run differs from rank 0's: --resume 'a path' vs ''.*exited with statuses 1 1 after .*no run folder")
+# --gpus against the launcher's process count: refused by a lone rank at once,
+# not after the rendezvous's limit (rank 1 of 2 never starts).
+gf_test(cpu.train_stylegan_dist_gpus_mismatch_alone
+        COMMAND sh -c "GF_DIST_RENDEZVOUS_TIMEOUT=60 ${_launch} partial 2 1 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} --gpus 3 \
+--outdir ${_dist}/gpus_alone")
+set_tests_properties(cpu.train_stylegan_dist_gpus_mismatch_alone PROPERTIES TIMEOUT 120
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: --gpus 3 does not match the 2 processes launched.*exited with statuses 1 after [0-9] s")
 add_test(NAME cpu.train_stylegan_dist_hung_rank_env
          COMMAND sh -c "OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=5 ${_launch} stop-env $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
 --outdir ${_dist}/hung_env")
