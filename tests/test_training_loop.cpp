@@ -5,12 +5,16 @@
 
 #include <filesystem>
 #include <fstream>
+#include <csignal>
+#include <sstream>
 #include <stdexcept>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "train/report.h"
 #include "train/run_dir.h"
+#include "train/stop_signal.h"
 #include "train/training_loop.h"
 
 using namespace gf;
@@ -107,5 +111,44 @@ TEST_CASE("run_training: the metrics join their snapshot tick's stats line; a fa
   const auto grid_lines = stats_lines(grid_run.path());
   REQUIRE(grid_lines.size() == 3);
   CHECK(grid_lines.back()["tick"] == 2);
+  fs::remove_all(base);
+}
+
+TEST_CASE("run_training: a stop signal ends the run between steps with Interrupted, and record_run_stopped marks "
+          "the folder",
+          "[training_loop]") {
+  const fs::path base = fs::temp_directory_path() / ("gf_training_loop_stop_" + std::to_string(::getpid()));
+  fs::remove_all(base);
+  LoopOptions lo;
+  lo.total_kimg = 1;
+  lo.tick_kimg = 0.004;
+  lo.snap_ticks = 0;
+  struct StopAfter : StandInRun {
+    void step() override {
+      StandInRun::step();
+      if (cur_nimg() == 12) set_stop_signal_for_test(SIGTERM);  // as the handler does
+    }
+  } t;
+  RunDir run((base / "stopped").string(), "standin", /*echo=*/false);
+  std::ofstream(run.file("training_options.json")) << "{\"total_kimg\": 1}";
+  try {
+    run_training(t, run, lo);
+    FAIL("run_training returned");
+  } catch (const Interrupted& e) {
+    CHECK(std::string(e.what()) == "Interrupted by SIGTERM");
+    CHECK(e.signal == SIGTERM);
+  }
+  set_stop_signal_for_test(0);
+  CHECK(t.cur_nimg() == 12);  // no step after the signal
+  REQUIRE(fs::exists(run.file("report.html")));
+  record_run_stopped("train_x: error: Interrupted by SIGTERM");
+  std::ifstream log(run.file("log.txt"));
+  std::string last;
+  for (std::string l; std::getline(log, l);) last = l;
+  CHECK(last == "train_x: error: Interrupted by SIGTERM");
+  std::ifstream page(run.file("report.html"));
+  std::stringstream ss;
+  ss << page.rdbuf();
+  CHECK(ss.str().find("Stopped: Interrupted by SIGTERM") != std::string::npos);
   fs::remove_all(base);
 }
