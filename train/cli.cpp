@@ -373,8 +373,10 @@ int run_main(const char* program, const std::function<int()>& body) {
     return body();
   } catch (const std::exception& e) {
     const std::string line = std::string(program) + ": error: " + e.what();
+    // A training run's folder says how it ended; first, so that a warning of
+    // its own (a full disk) comes before the error line, which stays last.
+    record_run_stopped(line);
     std::cerr << line << std::endl;
-    record_run_stopped(line);  // a training run's folder says how it ended
     if (const auto* i = dynamic_cast<const Interrupted*>(&e)) sig = i->signal;
   }
   if (sig == 0) return 1;
