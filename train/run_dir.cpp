@@ -79,9 +79,11 @@ void record_run_stopped(const std::string& line) noexcept {
       std::cerr << "warning: " << dir << "/log.txt: the error line could not be added" << std::endl;
       return;  // the page reads the stop from there: the last tick's page stays
     }
-    // Only a page the loop wrote says "Running"; before the first tick there is none to correct.
+    // A page once the folder has what one is made of (a run that stopped
+    // before writing its options has nothing to show).
     std::error_code ec;
-    if (fs::exists(dir + "/report.html", ec)) update_report(dir, /*live=*/false);
+    if (fs::exists(dir + "/stats.jsonl", ec) || fs::exists(dir + "/training_options.json", ec))
+      update_report(dir, /*live=*/false);
   } catch (const std::exception& e) {
     std::cerr << "warning: the run folder does not record the stop: " << e.what() << std::endl;
   }

@@ -36,8 +36,8 @@ std::string next_run_path(const std::string& outdir, const std::string& desc);
 // How a run that ended early ends in its folder (cli::run_main calls it with
 // the program's error line, "train_stylegan: error: <what>", after the run's
 // objects are gone): when this process made a RunDir, `line` is appended to
-// its log.txt (as the official Logger tees stderr there) and report.html,
-// when the loop wrote one, is rendered again, now stopped (train/report.h reads that last line: no
+// its log.txt (as the official Logger tees stderr there) and report.html is
+// rendered again (once the folder has stats or options), now stopped (train/report.h reads that last line: no
 // reload, no time left). Nothing otherwise. Never throws; a failed write
 // costs a line on stderr.
 void record_run_stopped(const std::string& line) noexcept;

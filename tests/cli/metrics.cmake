@@ -187,3 +187,17 @@ $<TARGET_FILE:train_stylegan> --cfg tiny --data $d/data --metrics kid50k_full --
 sh ${GF_CLI_DIR}/expect_error.sh '^train_stylegan: error: calc_metric: kid50k_full needs at least 2' \
 $<TARGET_FILE:train_stylegan> --cfg tiny --data $d/data --metrics kid50k_full --detector ${_m}/inception.bin --dry-run --outdir $d/runs && \
 test ! -e $d/runs")
+# Ctrl-C while a snapshot's metrics run (hours at 50k images) stops the run
+# at the next generator batch, not after the metric: no jsonl line, the
+# run's log ends with the stop, and the process dies of the signal.
+gf_test(cpu.train_stylegan_metrics_interrupted FIXTURES_REQUIRED metrics_detector
+        COMMAND sh -c "d=${_m}/interrupted; r=$d/00000-fashion-mnist-tiny; rm -rf $d && mkdir -p $d || exit 1; \
+OMP_NUM_THREADS=1 env --default-signal=INT $<TARGET_FILE:train_stylegan> --cfg tiny --kimg 0.008 --tick 0.004 --snap 1 \
+--max-images 64 --metrics fid50k_full --detector ${_m}/inception.bin --metrics-cache $d/cache --metric-items 16 \
+--outdir $d > $d/out.log 2>&1 & pid=$!; i=0; \
+until grep -q 'Evaluating metrics' $r/log.txt 2>/dev/null; do i=$((i+1)); \
+if [ $i -gt 1200 ] || ! kill -0 $pid 2>/dev/null; then kill -9 $pid 2>/dev/null; cat $d/out.log; exit 1; fi; sleep 0.1; done; \
+kill -INT $pid; wait $pid; rc=$?; cat $d/out.log; echo \"exit status $rc\"; test $rc -eq 130 && \
+test ! -e $r/metric-fid50k_full.jsonl && \
+test \"$(tail -n 1 $r/log.txt)\" = 'train_stylegan: error: Interrupted by SIGINT' && \
+grep -q 'Stopped: Interrupted by SIGINT' $r/report.html")
