@@ -7,11 +7,14 @@
 #include <fstream>
 #include <csignal>
 #include <sstream>
+#include <iterator>
 #include <stdexcept>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/io/atomic_file.h"
 #include "train/report.h"
 #include "train/run_dir.h"
 #include "train/stop_signal.h"
@@ -151,4 +154,66 @@ TEST_CASE("run_training: a stop signal ends the run between steps with Interrupt
   ss << page.rdbuf();
   CHECK(ss.str().find("Stopped: Interrupted by SIGTERM") != std::string::npos);
   fs::remove_all(base);
+}
+
+TEST_CASE("StopOnSignal: the first signal only asks; a second during a write removes its temporary and ends the "
+          "process by the signal",
+          "[training_loop]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_stop_signal_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "checkpoint.bin").string();
+  io::write_atomic(path, [](std::ostream& o) { o << "the earlier complete file"; }, "test");
+  for (const int sig : {SIGINT, SIGTERM}) {
+    INFO("signal " << sig);
+    int ready[2];
+    REQUIRE(::pipe(ready) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::signal(SIGINT, SIG_DFL);  // Catch2 handles these in the test process; a program starts with the defaults
+      ::signal(SIGTERM, SIG_DFL);
+      ::close(ready[0]);
+      const StopOnSignal stop;
+      try {
+        io::write_atomic(path, [&](std::ostream& o) {
+          o << std::string(1 << 16, 'x');
+          o.flush();
+          if (::write(ready[1], "w", 1) != 1) ::_exit(3);
+          bool told = false;
+          for (int k = 0; k < 300; ++k) {  // 30 s at most; the second signal ends it
+            ::usleep(100 * 1000);
+            try {
+              throw_if_stop_requested();
+            } catch (const Interrupted&) {
+              if (!told && ::write(ready[1], "s", 1) != 1) ::_exit(3);
+              told = true;  // the first signal: the write goes on
+            }
+          }
+          ::_exit(2);
+        }, "test");
+      } catch (...) {
+      }
+      ::_exit(2);
+    }
+    ::close(ready[1]);
+    char c = 0;
+    CHECK(::read(ready[0], &c, 1) == 1);
+    const std::string tmp = path + "." + std::to_string(child) + ".tmp";  // io::temp_name in the child
+    CHECK(fs::exists(tmp));
+    ::kill(child, sig);
+    CHECK(::read(ready[0], &c, 1) == 1);  // seen by the writer, which is still alive and writing
+    CHECK(c == 's');
+    CHECK(fs::exists(tmp));
+    ::kill(child, sig);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    ::close(ready[0]);
+    CHECK((WIFSIGNALED(status) ? WTERMSIG(status) : -1) == sig);
+    CHECK_FALSE(fs::exists(tmp));
+    std::ifstream f(path);
+    std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    CHECK(all == "the earlier complete file");
+  }
+  fs::remove_all(dir);
 }
