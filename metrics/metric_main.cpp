@@ -3,10 +3,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "engine/error.h"
 #include "metrics/frechet.h"
@@ -254,7 +259,7 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
   return r;
 }
 
-std::string report_metric(const MetricResult& r, const std::string& run_dir, const std::string& snapshot) {
+std::string metric_line(const MetricResult& r, const std::string& run_dir, const std::string& snapshot) {
   // The official key order (a dict in insertion order), not nlohmann's sorted one.
   nlohmann::ordered_json j;
   j["results"] = nlohmann::ordered_json::parse(r.results.dump());
@@ -274,13 +279,46 @@ std::string report_metric(const MetricResult& r, const std::string& run_dir, con
     j["num_gen"] = r.num_gen;
     if (r.num_real > 0) j["num_real"] = r.num_real;  // FID, KID, PR; IS and PPL read no real image
   }
-  const std::string line = j.dump();
-  if (!run_dir.empty()) {
-    // Append-only, as stats.jsonl: one complete line per write.
-    std::ofstream f(run_dir + "/metric-" + r.metric + ".jsonl", std::ios::app);
-    GF_CHECK(f && (f << line << '\n') && f.flush(), "report_metric",
-             "cannot append to " << run_dir << "/metric-" << r.metric << ".jsonl");
+  return j.dump();
+}
+
+std::string metric_file(const std::string& run_dir, const std::string& metric) {
+  return run_dir + "/metric-" + metric + ".jsonl";
+}
+
+void append_metric_line(const std::string& run_dir, const std::string& metric, const std::string& line) {
+  const std::string path = metric_file(run_dir, metric);
+  const std::string text = line + '\n';
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+  int err = fd < 0 ? errno : 0;
+  if (fd >= 0) {
+    // One write: a reader never sees half a line from us (short writes retried).
+    for (size_t done = 0; done < text.size() && err == 0;) {
+      const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno != EINTR) err = errno;
+      if (n > 0) done += static_cast<size_t>(n);
+    }
+    if (::close(fd) != 0 && err == 0 && errno != EINTR) err = errno;
   }
+  if (err != 0) throw Error("cannot append to " + path + ": " + std::strerror(err));
+}
+
+void check_metric_files_writable(const std::vector<std::string>& names, const std::string& run_dir) {
+  for (const std::string& name : names) {
+    const std::string path = metric_file(run_dir, name);
+    // An existing file: open it as the append will (no O_CREAT: nothing new).
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    int err = fd < 0 ? errno : 0;
+    if (fd >= 0) ::close(fd);
+    // An absent one: the append makes it in the folder.
+    if (err == ENOENT) err = ::access(run_dir.c_str(), W_OK | X_OK) == 0 ? 0 : errno;
+    if (err != 0) throw Error("cannot write the results to " + path + ": " + std::strerror(err));
+  }
+}
+
+std::string report_metric(const MetricResult& r, const std::string& run_dir, const std::string& snapshot) {
+  const std::string line = metric_line(r, run_dir, snapshot);
+  if (!run_dir.empty()) append_metric_line(run_dir, r.metric, line);
   return line;
 }
 

@@ -103,8 +103,25 @@ void check_metric(const std::string& name, const MetricContext& ctx);
 // The official jsonl line: results, metric, total_time, total_time_str
 // (train/report.h's format_duration, the official format_time),
 // num_gpus, snapshot_pkl (the snapshot's path relative to run_dir), timestamp;
-// with max_items, also num_gen and num_real. Appended to
-// <run_dir>/metric-<name>.jsonl when run_dir is not empty; returned.
+// with max_items, also num_gen and num_real. Returned; nothing is written.
+std::string metric_line(const MetricResult& r, const std::string& run_dir, const std::string& snapshot);
+
+// <run_dir>/metric-<metric>.jsonl, where the metric's lines go.
+std::string metric_file(const std::string& run_dir, const std::string& metric);
+
+// Appends line and a newline to metric_file(run_dir, metric) in one write
+// (append-only, as stats.jsonl). Throws gf::Error "cannot append to <file>:
+// <strerror>"; callers print the line first, so a result is never lost.
+void append_metric_line(const std::string& run_dir, const std::string& metric, const std::string& line);
+
+// Before any metric runs (a metric may take hours): throws gf::Error "cannot
+// write the results to <file>: <strerror>" when a metric's file in run_dir
+// could not be appended to: an existing file is opened for appending (a
+// folder, a file without write permission fail), an absent one needs a
+// writable folder (access W_OK|X_OK). Creates and changes nothing.
+void check_metric_files_writable(const std::vector<std::string>& names, const std::string& run_dir);
+
+// metric_line, appended to metric_file when run_dir is not empty; returned.
 std::string report_metric(const MetricResult& r, const std::string& run_dir, const std::string& snapshot);
 
 }  // namespace gf::metrics

@@ -99,8 +99,11 @@ nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& c
   if (log) log("Evaluating metrics...");
   for (const std::string& name : req.names) {
     const MetricResult r = calc_metric(name, ctx);
-    const std::string line = report_metric(r, run_dir, snapshot);
+    // Shown before it is appended: a run folder that refuses the line
+    // (a full disk, its permissions) must not cost the result.
+    const std::string line = metric_line(r, run_dir, snapshot);
     if (log) log(line);
+    if (!run_dir.empty()) append_metric_line(run_dir, r.metric, line);
     all.update(r.results);
   }
   return all;

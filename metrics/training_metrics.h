@@ -42,9 +42,9 @@ struct MetricDetectors {
 };
 MetricDetectors load_metric_detectors(const MetricRequest& req, Device device);
 
-// Every requested metric of one generator; each result is reported
-// (report_metric: the jsonl line, appended in run_dir when not empty) and
-// logged. ctx's detector functions, dataset and generator must be set.
+// Every requested metric of one generator; each result's jsonl line
+// (metric_line) is logged, then appended in run_dir when not empty
+// (append_metric_line: a failed append throws after the line was shown). ctx's detector functions, dataset and generator must be set.
 // The context the programs evaluate in: the request's cache and cap, the
 // detectors' functions and keys, the detector batch for the device, the
 // generator's images and its PPL paths (empty for PGGAN: a PPL metric then

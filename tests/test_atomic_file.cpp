@@ -376,3 +376,19 @@ TEST_CASE("read_input names the file when reading it fails, not libstdc++'s file
   REQUIRE_THROWS_WITH(gf::io::read_input("/proc/self/mem"), Catch::StartsWith("/proc/self/mem: read error"));
   REQUIRE_THROWS_WITH(gf::io::read_input("/proc/self"), Catch::Contains("is a folder, not a file"));
 }
+
+TEST_CASE("check_folder makes nothing and refuses what create_folder cannot make", "[atomic_file]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_test_folder_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "file") << "in the way";
+  CHECK_NOTHROW(gf::io::check_folder((dir / "new/deeper").string(), "--outdir"));
+  CHECK_NOTHROW(gf::io::check_folder(dir.string(), "--outdir"));  // an existing folder
+  CHECK_FALSE(fs::exists(dir / "new"));
+  for (const char* bad : {"file", "file/a"}) {
+    const std::string path = (dir / bad).string();
+    CHECK_THROWS_WITH(gf::io::check_folder(path, "--outdir"), "--outdir " + path + ": Not a directory");
+    CHECK_THROWS(gf::io::create_folder(path, "--outdir"));  // the two agree
+  }
+  fs::remove_all(dir);
+}

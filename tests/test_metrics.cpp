@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 #include <set>
+#include <sstream>
 #include <fstream>
 #include <omp.h>
 #include <unistd.h>
@@ -298,6 +299,31 @@ TEST_CASE("report_metric writes the official jsonl line", "[metrics]") {
   CHECK(j["snapshot_pkl"] == "network-snapshot-000008.bin");
   CHECK(j.contains("timestamp"));
   CHECK(!j.contains("num_gen"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a metric's line is shown before its append, and a run folder that refuses it is named with the cause",
+          "[metrics]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_metrics_append_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  // Nothing there yet, a writable folder: passes and creates nothing.
+  CHECK_NOTHROW(check_metric_files_writable({"fid50k_full", "is50k"}, dir.string()));
+  CHECK(fs::is_empty(dir));
+  // A jsonl that is a folder (root cannot append to it either): refused up front, with the cause.
+  fs::create_directories(dir / "metric-is50k.jsonl");
+  CHECK_THROWS_WITH(check_metric_files_writable({"fid50k_full", "is50k"}, dir.string()),
+                    "cannot write the results to " + (dir / "metric-is50k.jsonl").string() + ": Is a directory");
+  CHECK_THROWS_WITH(check_metric_files_writable({"kid50k"}, (dir / "missing").string()),
+                    Catch::EndsWith("No such file or directory"));
+  CHECK_THROWS_WITH(append_metric_line(dir.string(), "is50k", "{}"),
+                    "cannot append to " + (dir / "metric-is50k.jsonl").string() + ": Is a directory");
+  append_metric_line(dir.string(), "fid50k_full", "{\"a\":1}");
+  append_metric_line(dir.string(), "fid50k_full", "{\"a\":2}");
+  std::ifstream f(dir / "metric-fid50k_full.jsonl");
+  std::stringstream all;
+  all << f.rdbuf();
+  CHECK(all.str() == "{\"a\":1}\n{\"a\":2}\n");
   fs::remove_all(dir);
 }
 

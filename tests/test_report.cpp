@@ -114,6 +114,29 @@ TEST_CASE("report pages for folders without ticks, and for what is no run folder
   CHECK_FALSE(fs::exists(d / "nothing"));
 }
 
+TEST_CASE("a run whose log ends with its error line is shown stopped, live or not", "[report]") {
+  const fs::path d = fresh_dir("stopped");
+  std::ofstream(d / "training_options.json") << "{\"dataset\": \"x\", \"total_kimg\": 5}";
+  write_ticks(d, 0, 2);
+  std::ofstream(d / "log.txt") << "tick 0 kimg 0.0\ntick 1 kimg 1.0\n";
+  const std::string running = render_report(d.string(), {/*live=*/true, 30});
+  CHECK(running.find("Running: kimg") != std::string::npos);
+  CHECK(running.find(" left at ") != std::string::npos);
+  std::ofstream(d / "log.txt", std::ios::app) << "train_stylegan: error: Interrupted by SIGINT\n";
+  for (const bool live : {true, false}) {
+    const std::string page = render_report(d.string(), {live, 30});
+    CHECK(page.find("Stopped: Interrupted by SIGINT") != std::string::npos);
+    CHECK(page.find("http-equiv=\"refresh\"") == std::string::npos);
+    CHECK(page.find(" left at ") == std::string::npos);
+    CHECK(page.find("Running") == std::string::npos);
+  }
+  // Only a program's error line as the last line counts.
+  std::ofstream(d / "log.txt", std::ios::app) << "tick 2 kimg 2.0\n";
+  CHECK(render_report(d.string()).find("Stopped") == std::string::npos);
+  std::ofstream(d / "log.txt", std::ios::app) << "Dataset a: error: b\n";
+  CHECK(render_report(d.string()).find("Stopped") == std::string::npos);
+}
+
 TEST_CASE("write_report writes the page atomically", "[report]") {
   const fs::path d = fresh_dir("write");
   write_ticks(d, 1, 3);

@@ -5,12 +5,19 @@
 
 #include <filesystem>
 #include <fstream>
+#include <csignal>
+#include <sstream>
+#include <iterator>
 #include <stdexcept>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/io/atomic_file.h"
+#include "train/report.h"
 #include "train/run_dir.h"
+#include "train/stop_signal.h"
 #include "train/training_loop.h"
 
 using namespace gf;
@@ -108,4 +115,105 @@ TEST_CASE("run_training: the metrics join their snapshot tick's stats line; a fa
   REQUIRE(grid_lines.size() == 3);
   CHECK(grid_lines.back()["tick"] == 2);
   fs::remove_all(base);
+}
+
+TEST_CASE("run_training: a stop signal ends the run between steps with Interrupted, and record_run_stopped marks "
+          "the folder",
+          "[training_loop]") {
+  const fs::path base = fs::temp_directory_path() / ("gf_training_loop_stop_" + std::to_string(::getpid()));
+  fs::remove_all(base);
+  LoopOptions lo;
+  lo.total_kimg = 1;
+  lo.tick_kimg = 0.004;
+  lo.snap_ticks = 0;
+  struct StopAfter : StandInRun {
+    void step() override {
+      StandInRun::step();
+      if (cur_nimg() == 12) set_stop_signal_for_test(SIGTERM);  // as the handler does
+    }
+  } t;
+  RunDir run((base / "stopped").string(), "standin", /*echo=*/false);
+  std::ofstream(run.file("training_options.json")) << "{\"total_kimg\": 1}";
+  try {
+    run_training(t, run, lo);
+    FAIL("run_training returned");
+  } catch (const Interrupted& e) {
+    CHECK(std::string(e.what()) == "Interrupted by SIGTERM");
+    CHECK(e.signal == SIGTERM);
+  }
+  set_stop_signal_for_test(0);
+  CHECK(t.cur_nimg() == 12);  // no step after the signal
+  REQUIRE(fs::exists(run.file("report.html")));
+  record_run_stopped("train_x: error: Interrupted by SIGTERM");
+  std::ifstream log(run.file("log.txt"));
+  std::string last;
+  for (std::string l; std::getline(log, l);) last = l;
+  CHECK(last == "train_x: error: Interrupted by SIGTERM");
+  std::ifstream page(run.file("report.html"));
+  std::stringstream ss;
+  ss << page.rdbuf();
+  CHECK(ss.str().find("Stopped: Interrupted by SIGTERM") != std::string::npos);
+  fs::remove_all(base);
+}
+
+TEST_CASE("StopOnSignal: the first signal only asks; a second during a write removes its temporary and ends the "
+          "process by the signal",
+          "[training_loop]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_stop_signal_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "checkpoint.bin").string();
+  io::write_atomic(path, [](std::ostream& o) { o << "the earlier complete file"; }, "test");
+  for (const int sig : {SIGINT, SIGTERM}) {
+    INFO("signal " << sig);
+    int ready[2];
+    REQUIRE(::pipe(ready) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::signal(SIGINT, SIG_DFL);  // Catch2 handles these in the test process; a program starts with the defaults
+      ::signal(SIGTERM, SIG_DFL);
+      ::close(ready[0]);
+      const StopOnSignal stop;
+      try {
+        io::write_atomic(path, [&](std::ostream& o) {
+          o << std::string(1 << 16, 'x');
+          o.flush();
+          if (::write(ready[1], "w", 1) != 1) ::_exit(3);
+          bool told = false;
+          for (int k = 0; k < 300; ++k) {  // 30 s at most; the second signal ends it
+            ::usleep(100 * 1000);
+            try {
+              throw_if_stop_requested();
+            } catch (const Interrupted&) {
+              if (!told && ::write(ready[1], "s", 1) != 1) ::_exit(3);
+              told = true;  // the first signal: the write goes on
+            }
+          }
+          ::_exit(2);
+        }, "test");
+      } catch (...) {
+      }
+      ::_exit(2);
+    }
+    ::close(ready[1]);
+    char c = 0;
+    CHECK(::read(ready[0], &c, 1) == 1);
+    const std::string tmp = path + "." + std::to_string(child) + ".tmp";  // io::temp_name in the child
+    CHECK(fs::exists(tmp));
+    ::kill(child, sig);
+    CHECK(::read(ready[0], &c, 1) == 1);  // seen by the writer, which is still alive and writing
+    CHECK(c == 's');
+    CHECK(fs::exists(tmp));
+    ::kill(child, sig);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    ::close(ready[0]);
+    CHECK((WIFSIGNALED(status) ? WTERMSIG(status) : -1) == sig);
+    CHECK_FALSE(fs::exists(tmp));
+    std::ifstream f(path);
+    std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    CHECK(all == "the earlier complete file");
+  }
+  fs::remove_all(dir);
 }

@@ -4,7 +4,8 @@
 // metrics/metric_main.h) of its G_ema against --data, reported
 // as the official jsonl line on stdout and, when the network sits in a run
 // folder (beside training_options.json), appended to that folder's
-// metric-<name>.jsonl. FID, KID and IS run the Inception network (--detector),
+// metric-<name>.jsonl (the line is printed first; a folder it cannot be
+// appended to is refused before any work). FID, KID and IS run the Inception network (--detector),
 // PR and PPL VGG16 (--vgg16); PPL needs a mapping network, so it refuses
 // PGGAN.
 // Without --data the run folder's training_options.json names the dataset and
@@ -108,6 +109,8 @@ int run(int argc, char** argv) {
 
   // The dataset: --data, else the run folder's options, as the official lookup.
   const std::string run_dir = run_folder_of(path);
+  // The results' files before hours of work (the official script learns at the end).
+  if (!run_dir.empty()) metrics::check_metric_files_writable(req.names, run_dir);
   nlohmann::json run_options;
   if (!run_dir.empty()) {
     std::ifstream f(run_dir + "/training_options.json");

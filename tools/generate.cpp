@@ -137,11 +137,11 @@ void check_mixing_png_size(const cli::Args& args, int res, int channels) {
 // images [N, C, H, W] on the CPU: --raw, then one grid.png (gw > 0) or one PNG per name.
 int write_outputs(const cli::Args& args, const Tensor& images, const std::vector<std::string>& names, int gw, int gh) {
   const std::string outdir = args.str("outdir");
-  io::create_folder(outdir, "--outdir");
   if (args.has("raw")) {
     io::create_parent_folder(args.str("raw"), "--raw");
     io::save_npy(args.str("raw"), images);
   }
+  io::create_folder(outdir, "--outdir");
   if (gw > 0) {
     save_image_grid(images, outdir + "/grid.png", gw, gh);
   } else {
@@ -330,7 +330,9 @@ int run(int argc, char** argv) {
   const Device dev = args.device("device");
   const std::string path = args.str("network");
   const io::SafetensorsFile file = io::read_safetensors(path);
-  io::create_folder(args.str("outdir"), "--outdir");  // before any image is made: a file in the way fails at once
+  // Before any image is made, a file in the way fails at once; made at the
+  // first write (write_outputs), so input refused below leaves no empty folder.
+  io::check_folder(args.str("outdir"), "--outdir");
   if (network_family(file) == pggan::kFamily) return generate_pggan(args, file, path, dev, gw, gh);
   if (network_family(file) == stylegan::kFamily) return generate_stylegan(args, file, path, dev, gw, gh);
   if (args.has("lod")) throw Error("--lod applies to PGGAN and StyleGAN (v1) networks; " + path + " holds a StyleGAN2 generator");

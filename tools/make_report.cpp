@@ -1,6 +1,8 @@
 // make_report: writes report.html into finished (or copied, or older) run
 // folders: the page the tick loop writes at the end of a run (train/report.h),
-// built from the folder's stats.jsonl, training_options.json and image grids.
+// built from the folder's stats.jsonl, training_options.json and image grids,
+// and log.txt's last line: a run that ended with an error or a signal is
+// "Stopped: <why>", as the run itself left its page.
 //
 //   build/bin/make_report runs/00003-fashion-mnist-small [more run folders]
 //

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -13,6 +14,8 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/input_file.h"
 #include "kernels/openmp_spin.h"
+#include "train/run_dir.h"
+#include "train/stop_signal.h"
 
 namespace gf::cli {
 namespace {
@@ -430,12 +433,23 @@ void check_output_folders(const Args& args, const std::vector<std::string>& outp
 
 int run_main(const char* program, const std::function<int()>& body) {
   cpu::prefer_short_openmp_spin();  // first: it may execute the program again
+  int sig = 0;
   try {
     return body();
   } catch (const std::exception& e) {
-    std::cerr << program << ": error: " << e.what() << std::endl;
-    return 1;
+    const std::string line = std::string(program) + ": error: " + e.what();
+    // A training run's folder says how it ended; first, so that a warning of
+    // its own (a full disk) comes before the error line, which stays last.
+    record_run_stopped(line);
+    std::cerr << line << std::endl;
+    if (const auto* i = dynamic_cast<const Interrupted*>(&e)) sig = i->signal;
   }
+  if (sig == 0) return 1;
+  // Stopped by a signal (train/stop_signal.h): die of it, as without the
+  // handler, so a shell sees 130 or 143.
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+  return 128 + sig;
 }
 
 }  // namespace gf::cli

@@ -179,7 +179,10 @@ void check_output_folders(const Args& args, const std::vector<std::string>& outp
                           const std::vector<std::string>& inputs);
 
 // Runs body and turns any exception into "<program>: error: <what>" on
-// stderr and exit code 1; --help exits 0 from inside body via Args.
+// stderr and exit code 1, the line also recorded in the run folder of a
+// training run (record_run_stopped, train/run_dir.h); an Interrupted
+// (train/stop_signal.h) ends the process by its signal after that, so the
+// exit status stays 130/143. --help exits 0 from inside body via Args.
 int run_main(const char* program, const std::function<int()>& body);
 
 }  // namespace gf::cli

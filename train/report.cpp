@@ -1,6 +1,7 @@
 #include "train/report.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -508,7 +509,32 @@ std::string format_duration(double s) {
   return b;
 }
 
-std::string render_report(const std::string& run_dir, const ReportOptions& opt) {
+namespace {
+
+// What ended the run early, from the last line of dir/log.txt when that is a
+// program's error line ("train_stylegan: error: <what>", which
+// record_run_stopped adds): <what>; "" otherwise. Reads the file's tail only.
+std::string stop_reason(const fs::path& dir) {
+  std::ifstream f(dir / "log.txt", std::ios::binary);
+  if (!f) return "";
+  f.seekg(0, std::ios::end);
+  const std::streamoff size = f.tellg();
+  const std::streamoff from = std::max<std::streamoff>(0, size - 4096);
+  f.seekg(from);
+  std::string tail(static_cast<size_t>(size - from), '\0');
+  if (!f.read(tail.data(), static_cast<std::streamsize>(tail.size()))) return "";
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
+  const std::string last = tail.substr(tail.find_last_of('\n') == std::string::npos ? 0 : tail.find_last_of('\n') + 1);
+  size_t name = 0;  // the program's name: letters, digits, _
+  while (name < last.size() && (std::isalnum(static_cast<unsigned char>(last[name])) || last[name] == '_')) ++name;
+  const std::string mark = ": error: ";
+  if (name == 0 || last.compare(name, mark.size(), mark) != 0) return "";
+  return last.substr(name + mark.size());
+}
+
+}  // namespace
+
+std::string render_report(const std::string& run_dir, const ReportOptions& opt_in) {
   const fs::path dir(run_dir);
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error("report: " + run_dir + " is not a folder");
@@ -516,6 +542,10 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt) 
   if (!has_stats && !has_options)
     throw Error("report: " + run_dir + " is not a run folder (no stats.jsonl, no training_options.json)");
   std::vector<std::string> notes;
+  // A run that stopped with an error (or a signal) is not going on, whatever the caller thinks.
+  const std::string stopped = stop_reason(dir);
+  ReportOptions opt = opt_in;
+  if (!stopped.empty()) opt.live = false;
 
   json options;
   if (has_options) {
@@ -541,9 +571,9 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt) 
   // ---- status ----
   const size_t n = s.rows();
   const double last_kimg = n ? s.kimg.back() : kNaN, total_kimg = opt_number(options, "total_kimg");
-  const bool finished = n && std::isfinite(total_kimg) && last_kimg >= total_kimg - 1e-9;
+  const bool finished = stopped.empty() && n && std::isfinite(total_kimg) && last_kimg >= total_kimg - 1e-9;
   const double elapsed = elapsed_sec(s), rate = recent_sec_per_kimg(s);
-  const double left = std::isfinite(total_kimg) && !finished ? (total_kimg - last_kimg) * rate : kNaN;
+  const double left = std::isfinite(total_kimg) && !finished && stopped.empty() ? (total_kimg - last_kimg) * rate : kNaN;
   const double last_time = n ? s.at("timestamp", n - 1) : kNaN;
 
   std::ostringstream o;
@@ -554,6 +584,7 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt) 
   if (opt.live) o << "<meta http-equiv=\"refresh\" content=\"" << opt.refresh_sec << "\"/>\n";
   o << "<title>" << esc(name) << (n && !finished ? " (kimg " + kimg_text(last_kimg) + ")" : "") << "</title>\n<style>" << kStyle
     << "</style>\n</head>\n<body>\n<h1>" << esc(name) << "</h1>\n<p class=\"status\">";
+  if (!stopped.empty()) o << "Stopped: " << esc(stopped) << (n ? "<br/>" : " ");
   if (n == 0) {
     o << "No tick yet.";
   } else {

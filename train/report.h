@@ -13,7 +13,10 @@
 //   - training_options.json (shown whole; these top-level keys, where present,
 //     fill the summary: dataset, dataset_size, resolution, channels, c_dim,
 //     device, device_name, total_kimg, resume, resume_kimg);
-//   - reals.png and fakes*.png.
+//   - reals.png and fakes*.png;
+//   - the last line of log.txt: a program's error line ("train_stylegan:
+//     error: <what>", record_run_stopped in train/run_dir.h) marks the run
+//     stopped: "Stopped: <what>", no reload, no time left (live is ignored).
 // Known stat keys get names and shared panels from a small table in
 // report.cpp; any other key gets a panel of its own under its key.
 #pragma once

@@ -8,6 +8,7 @@
 
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
+#include "train/report.h"
 
 namespace gf {
 
@@ -30,6 +31,12 @@ int next_run_number(const std::string& outdir) {
     if (digits > 0 && digits <= 9) next = std::max(next, std::stoi(n.substr(0, digits)) + 1);
   }
   return next;
+}
+
+// The run folder this process made (its last RunDir), for record_run_stopped.
+std::string& active_run() {
+  static std::string path;
+  return path;
 }
 
 std::string run_path(const std::string& outdir, int number, const std::string& desc) {
@@ -60,6 +67,26 @@ RunDir::RunDir(const std::string& outdir, const std::string& desc, bool echo) : 
   stats_.open(file("stats.jsonl"), std::ios::app);
   log_.open(file("log.txt"), std::ios::app);
   if (!stats_ || !log_) throw Error("cannot open the logs in " + path_);
+  active_run() = path_;
+}
+
+void record_run_stopped(const std::string& line) noexcept {
+  try {
+    const std::string dir = active_run();
+    if (dir.empty()) return;
+    std::ofstream log(dir + "/log.txt", std::ios::app);
+    if (!(log << line << "\n" << std::flush)) {
+      std::cerr << "warning: " << dir << "/log.txt: the error line could not be added" << std::endl;
+      return;  // the page reads the stop from there: the last tick's page stays
+    }
+    // A page once the folder has what one is made of (a run that stopped
+    // before writing its options has nothing to show).
+    std::error_code ec;
+    if (fs::exists(dir + "/stats.jsonl", ec) || fs::exists(dir + "/training_options.json", ec))
+      update_report(dir, /*live=*/false);
+  } catch (const std::exception& e) {
+    std::cerr << "warning: the run folder does not record the stop: " << e.what() << std::endl;
+  }
 }
 
 void RunDir::write_json(const std::string& name, const nlohmann::json& j) const {

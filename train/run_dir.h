@@ -33,6 +33,15 @@ class RunDir {
 // outdir does not exist). Creates nothing (train_stylegan --dry-run).
 std::string next_run_path(const std::string& outdir, const std::string& desc);
 
+// How a run that ended early ends in its folder (cli::run_main calls it with
+// the program's error line, "train_stylegan: error: <what>", after the run's
+// objects are gone): when this process made a RunDir, `line` is appended to
+// its log.txt (as the official Logger tees stderr there) and report.html is
+// rendered again (once the folder has stats or options), now stopped (train/report.h reads that last line: no
+// reload, no time left). Nothing otherwise. Never throws; a failed write
+// costs a line on stderr.
+void record_run_stopped(const std::string& line) noexcept;
+
 // Writes `text` to path via "<path>.<pid>.tmp" and a rename.
 void write_file_atomic(const std::string& path, const std::string& text);
 

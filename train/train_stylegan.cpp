@@ -34,6 +34,7 @@
 #include "metrics/stats_cache.h"
 #include "train/stylegan2/checkpoint.h"
 #include "train/cli.h"
+#include "train/stop_signal.h"
 #include "train/stylegan2/configs.h"
 #include "train/dataset.h"
 #include "train/report.h"
@@ -174,6 +175,12 @@ std::shared_ptr<RunMetrics> prepare_metrics(const cli::Args& args, const metrics
   }
   const Dataset& real = m->full ? *m->full : ds;
   m->ctx = metrics::metric_context(req, detectors, real, make_generator(real), make_paths(real), dev, 0, nullptr);
+  // A Ctrl-C during an evaluation (hours for 50k images) stops the run at the
+  // next generator batch, as between steps (train/stop_signal.h).
+  m->ctx.generator = [gen = std::move(m->ctx.generator)](int64_t n, gf::Generator& rng) {
+    throw_if_stop_requested();
+    return gen(n, rng);
+  };
   return m;
 }
 

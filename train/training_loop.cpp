@@ -8,6 +8,7 @@
 #include "engine/allocator.h"
 #include "engine/error.h"
 #include "train/report.h"
+#include "train/stop_signal.h"
 
 namespace gf {
 
@@ -35,6 +36,9 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
   // Every process runs the loop (its collectives); only one has the folder.
   // `run` is that one's; the others write nowhere (an empty path).
   RunDir* const run = run_dir;
+  // Ctrl-C or SIGTERM stops between steps, so the program can record the stop
+  // in the run folder (cli::run_main); writes under way finish first.
+  const StopOnSignal stop_on_signal;
   auto file = [run](const std::string& name) { return run ? run->file(name) : std::string(); };
   if (run) t.write_reals(run->file("reals.png"), opt.grid_w, opt.grid_h);
   const int64_t total = static_cast<int64_t>(opt.total_kimg * 1000);
@@ -63,6 +67,7 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   auto tick_t = t0;
   for (bool done = false; !done;) {
+    throw_if_stop_requested();
     t.step();
     done = t.finished(total);
     const int64_t tick_nimg = static_cast<int64_t>(t.tick_kimg(opt.tick_kimg) * 1000);

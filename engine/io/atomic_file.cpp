@@ -141,18 +141,32 @@ void create_folder(const std::string& dir, const std::string& what) {
   if (const std::error_code ec = make_folder(dir)) throw Error(what + " " + dir + ": " + ec.message());
 }
 
-void check_parent_folder(const std::string& path, const std::string& what) {
+namespace {
+
+// Why make_folder(dir) would fail (an errno), or 0; makes nothing.
+int folder_check_error(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::path(path).parent_path();
-  if (dir.empty()) return;
   fs::path at = dir;  // walks up to the first path that exists, a dangling link included
   std::error_code ec;
   while (!at.empty() && !fs::exists(fs::symlink_status(at, ec))) at = at.parent_path();
   const fs::path existing = at.empty() ? fs::path(".") : at;
-  int err = 0;
-  if (!fs::is_directory(existing, ec)) err = ENOTDIR;
-  else if (at != dir && ::access(existing.c_str(), W_OK | X_OK) != 0) err = errno;  // an existing dir is written by the rename's own checks
-  if (err) throw Error(what + " " + path + ": cannot make its folder " + dir.string() + ": " + std::strerror(err));
+  if (!fs::is_directory(existing, ec)) return ENOTDIR;
+  if (at != dir && ::access(existing.c_str(), W_OK | X_OK) != 0) return errno;  // an existing dir is written by the rename's own checks
+  return 0;
+}
+
+}  // namespace
+
+void check_folder(const std::string& dir, const std::string& what) {
+  if (dir.empty()) return;
+  if (const int err = folder_check_error(dir)) throw Error(what + " " + dir + ": " + std::strerror(err));
+}
+
+void check_parent_folder(const std::string& path, const std::string& what) {
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) return;
+  if (const int err = folder_check_error(dir))
+    throw Error(what + " " + path + ": cannot make its folder " + dir.string() + ": " + std::strerror(err));
 }
 
 void create_parent_folder(const std::string& path, const std::string& what) {

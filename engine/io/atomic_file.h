@@ -36,6 +36,14 @@ bool sync_path(const std::string& path);
 // Not a directory" for a file in the way.
 void create_folder(const std::string& dir, const std::string& what);
 
+// Checks, making nothing, that create_folder(dir) can make dir: its first
+// existing ancestor (dir itself when it exists) is a folder, one the process
+// may write into when folders are to be made under it. For a program's
+// up-front checks, so that a run refused later leaves no new empty folder;
+// the program makes dir when it writes its first output. Throws
+// gf::Error("<what> <dir>: <why>") as create_folder does.
+void check_folder(const std::string& dir, const std::string& what);
+
 // Checks, making nothing, that create_parent_folder(path) can make the folder
 // of path: its first existing ancestor is a folder (not a file or a dangling
 // link), one the process may write into when folders are to be made under it

@@ -56,6 +56,8 @@ long elapsed_ns(const timespec& since) {
   return (now.tv_sec - since.tv_sec) * 1'000'000'000L + (now.tv_nsec - since.tv_nsec);
 }
 
+}  // namespace
+
 void remove_temporaries_and_die(int sig) {
   const int saved = errno;
   g_dying.store(true);
@@ -79,6 +81,8 @@ void remove_temporaries_and_die(int sig) {
   ::signal(sig, SIG_DFL);
   ::raise(sig);  // blocked inside the handler: delivered, with the default action, as it returns
 }
+
+namespace {
 
 // Installed at each write for SIGINT and SIGTERM where the action is the
 // default (once installed it is no longer): a signal the process ignores

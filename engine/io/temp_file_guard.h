@@ -50,4 +50,10 @@ class TempFileGuard {
   bool creating_ = false;
 };
 
+// The guards' signal handler: removes every guarded temporary, then ends the
+// process by sig (its default action). Async-signal-safe; for a program's
+// own SIGINT/SIGTERM handler (a guard installs none over it) when it
+// decides the process must end now (train/stop_signal.h: a second Ctrl-C).
+void remove_temporaries_and_die(int sig);
+
 }  // namespace gf::io

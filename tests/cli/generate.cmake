@@ -78,3 +78,17 @@ gf_expect_error(discriminate_images_is_folder "^discriminate: error: npy: .*/tes
 gf_expect_error(generate_outdir_is_file "^generate: error: --outdir .*/parity_32x1.bin: Not a directory$" ""
                 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 0
                 --outdir ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin)
+# Input refused after the network is read (a grid that does not hold the
+# seeds, a --w or --z of the wrong shape, a label for an unconditional
+# network, a PGGAN grid) leaves no empty --outdir behind: the folder is
+# checked up front and made at the first write (io::check_folder).
+gf_test(cpu.generate_refused_leaves_no_outdir
+        COMMAND sh -c "d=${_gen}/refused && rm -rf $d && mkdir -p $d && e='sh ${GF_CLI_DIR}/expect_error.sh' && \
+g='$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin' && \
+$e 'holds 9 images, but 16 are to be generated' $g --seeds 0-15 --grid 3x3 --outdir $d/grid/out && \
+$e '^generate: error: --w ' $g --w ${CMAKE_SOURCE_DIR}/tests/data/npy_f32_2x3.npy --outdir $d/w && \
+$e '^generate: error: --z ' $g --z ${CMAKE_SOURCE_DIR}/tests/data/npy_f64_2x3x4.npy --outdir $d/z && \
+$e 'unconditional' $g --seeds 0 --class 1 --outdir $d/class && \
+$e 'holds 4 images, but 2 are' $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin \
+--seeds 0-1 --grid 2x2 --outdir $d/pggan && \
+test -z \"$(ls -A $d)\" && echo 'no folder left'")

@@ -56,6 +56,28 @@ test $(wc -l < $f) -eq 2 && grep -Eq '\"kid50k_full\":-?[0-9]' $f && grep -q '\"
 a=$(head -n 1 $f | grep -o '\"results\":{[^}]*}') && b=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && \
 echo \"first $a, second $b\" && test -n \"$a\" && test \"$a\" = \"$b\"")
 
+# A run folder the results cannot go to: refused in one line with the cause
+# before the detector, dataset or generator is touched (here the jsonl is a
+# folder, which root cannot append to either), and no jsonl made. A failure
+# the check cannot foresee (the jsonl a link into a folder that is not there)
+# still prints the finished result's line first, then the cause.
+set(_m_ro ${_m}/unwritable)
+gf_expect_error(calc_metrics_unwritable_run_folder
+                "^calc_metrics: error: cannot write the results to .*/unwritable/metric-fid50k_full.jsonl: Is a directory$"
+                metrics_run
+                sh -c "rm -rf ${_m_ro} && mkdir -p ${_m_ro}/metric-fid50k_full.jsonl && \
+cp ${_m_run}/training_options.json ${_m_run}/network-snapshot-000000.bin ${_m_ro}/ && \
+exec $<TARGET_FILE:calc_metrics> --network ${_m_ro}/network-snapshot-000000.bin --metrics fid50k_full \
+--detector ${CMAKE_SOURCE_DIR}/README.md --metrics-cache ${_m}/cache --metric-items 16")
+gf_test(cpu.calc_metrics_prints_before_append FIXTURES_REQUIRED "metrics_run;metrics_jsonl"
+        COMMAND sh -c "d=${_m}/append_fails && rm -rf $d && mkdir -p $d && \
+cp ${_m_run}/training_options.json ${_m_run}/network-snapshot-000000.bin $d/ && \
+ln -s $d/missing/metric.jsonl $d/metric-fid50k_full.jsonl && \
+OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network $d/network-snapshot-000000.bin --metrics fid50k_full \
+--detector ${_m}/inception.bin ${_m_flags_sh} > $d/out.log 2>&1; rc=$?; cat $d/out.log; test $rc -eq 1 && \
+tail -n 2 $d/out.log | head -n 1 | grep -q '^{\"results\":{\"fid50k_full\":[0-9]' && \
+tail -n 1 $d/out.log | grep -q '^calc_metrics: error: cannot append to .*/metric-fid50k_full.jsonl: No such file or directory$'")
+
 # Bad input: one line, before any work.
 gf_expect_error(train_stylegan_metrics_without_detector "^train_stylegan: error: --metrics fid50k_full needs --detector" ""
                 $<TARGET_FILE:train_stylegan> --metrics fid50k_full --outdir ${_m}/bad)
@@ -165,3 +187,17 @@ $<TARGET_FILE:train_stylegan> --cfg tiny --data $d/data --metrics kid50k_full --
 sh ${GF_CLI_DIR}/expect_error.sh '^train_stylegan: error: calc_metric: kid50k_full needs at least 2' \
 $<TARGET_FILE:train_stylegan> --cfg tiny --data $d/data --metrics kid50k_full --detector ${_m}/inception.bin --dry-run --outdir $d/runs && \
 test ! -e $d/runs")
+# Ctrl-C while a snapshot's metrics run (hours at 50k images) stops the run
+# at the next generator batch, not after the metric: no jsonl line, the
+# run's log ends with the stop, and the process dies of the signal.
+gf_test(cpu.train_stylegan_metrics_interrupted FIXTURES_REQUIRED metrics_detector
+        COMMAND sh -c "d=${_m}/interrupted; r=$d/00000-fashion-mnist-tiny; rm -rf $d && mkdir -p $d || exit 1; \
+OMP_NUM_THREADS=1 env --default-signal=INT $<TARGET_FILE:train_stylegan> --cfg tiny --kimg 0.008 --tick 0.004 --snap 1 \
+--max-images 64 --metrics fid50k_full --detector ${_m}/inception.bin --metrics-cache $d/cache --metric-items 16 \
+--outdir $d > $d/out.log 2>&1 & pid=$!; i=0; \
+until grep -q 'Evaluating metrics' $r/log.txt 2>/dev/null; do i=$((i+1)); \
+if [ $i -gt 1200 ] || ! kill -0 $pid 2>/dev/null; then kill -9 $pid 2>/dev/null; cat $d/out.log; exit 1; fi; sleep 0.1; done; \
+kill -INT $pid; wait $pid; rc=$?; cat $d/out.log; echo \"exit status $rc\"; test $rc -eq 130 && \
+test ! -e $r/metric-fid50k_full.jsonl && \
+test \"$(tail -n 1 $r/log.txt)\" = 'train_stylegan: error: Interrupted by SIGINT' && \
+grep -q 'Stopped: Interrupted by SIGINT' $r/report.html")

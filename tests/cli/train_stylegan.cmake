@@ -93,3 +93,11 @@ gf_cli_test(train_stylegan_dry_run FRESH ${GF_TEST_RUNS}/dry
                    "^Number of images: +64$" "^Dry run; exiting.$"
             COMMAND sh -c "mkdir -p ${GF_TEST_RUNS}/dry/runs/00002-other && ${_train} --cfg tiny --max-images 64 --freezed 1 \
 --dry-run --outdir ${GF_TEST_RUNS}/dry/runs && test \"$(ls ${GF_TEST_RUNS}/dry/runs)\" = 00002-other")
+# Ctrl-C or SIGTERM in a run: its folder says how it ended (log.txt's last
+# line, report.html "Stopped: ..." without reload or time left, the same from
+# make_report) and the process still dies of the signal (tests/cli/stopped_run.sh).
+foreach(_sig INT TERM)
+  gf_test(cpu.train_stylegan_stopped_by_${_sig}
+          COMMAND sh ${GF_CLI_DIR}/stopped_run.sh ${_train} $<TARGET_FILE:make_report> ${GF_TEST_RUNS}/stopped_${_sig} ${_sig})
+  set_tests_properties(cpu.train_stylegan_stopped_by_${_sig} PROPERTIES TIMEOUT 400)
+endforeach()

@@ -1,0 +1,61 @@
+#include "train/stop_signal.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstring>
+#include <exception>
+
+#include "engine/io/temp_file_guard.h"
+
+namespace gf {
+namespace {
+
+std::atomic<int> g_stop{0};  // the first stop signal received, 0 while none
+static_assert(std::atomic<int>::is_always_lock_free, "set from a signal handler");
+
+constexpr int kSignals[2] = {SIGINT, SIGTERM};
+struct sigaction g_old[2];
+
+void on_stop_signal(int sig) {
+  int none = 0;
+  if (!g_stop.compare_exchange_strong(none, sig)) io::remove_temporaries_and_die(sig);  // the second: now
+}
+
+}  // namespace
+
+Interrupted::Interrupted(int sig)
+    : Error(std::string("Interrupted by ") + (sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal " + std::to_string(sig))),
+      signal(sig) {}
+
+StopOnSignal::StopOnSignal() : uncaught_(std::uncaught_exceptions()) {
+  for (int i = 0; i < 2; ++i) {
+    struct sigaction old {};
+    if (::sigaction(kSignals[i], nullptr, &old) != 0 || (old.sa_flags & SA_SIGINFO)) continue;
+    if (old.sa_handler != SIG_DFL && old.sa_handler != io::remove_temporaries_and_die) continue;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART;  // a read or write under way goes on, not EINTR
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);  // one handler run at a time; the second's raise lands as it returns
+    sigaddset(&sa.sa_mask, SIGTERM);
+    if (::sigaction(kSignals[i], &sa, &g_old[i]) == 0) installed_[i] = true;
+  }
+}
+
+StopOnSignal::~StopOnSignal() {
+  for (int i = 0; i < 2; ++i)
+    if (installed_[i]) ::sigaction(kSignals[i], &g_old[i], nullptr);
+  // A signal after the last check (during the final snapshot): the run is
+  // complete, and the process still ends by the signal, as without us.
+  const int sig = g_stop.load();
+  if (sig != 0 && std::uncaught_exceptions() == uncaught_) ::raise(sig);
+}
+
+void throw_if_stop_requested() {
+  if (const int sig = g_stop.load(std::memory_order_relaxed)) throw Interrupted(sig);
+}
+
+void set_stop_signal_for_test(int sig) { g_stop.store(sig); }
+
+}  // namespace gf

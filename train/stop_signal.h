@@ -1,0 +1,48 @@
+// Ctrl-C (SIGINT) or SIGTERM during training: instead of dying wherever the
+// signal lands, the run stops at the next step boundary with an Interrupted
+// error, so the program can record in its run folder how the run ended
+// (record_run_stopped, train/run_dir.h) and then die of the signal
+// (cli::run_main: exit status 130 or 143 in a shell).
+// The handler only sets a flag (async-signal-safe). A second signal while
+// the first is pending ends the process at once as before: the temporaries
+// of writes in flight are removed (io::remove_temporaries_and_die). Writes
+// between the two finish and are renamed, so none is left half-written.
+#pragma once
+#include <string>
+
+#include "engine/error.h"
+
+namespace gf {
+
+// What the loop throws once a stop signal arrived; what(): "Interrupted by SIGINT".
+struct Interrupted : Error {
+  explicit Interrupted(int sig);
+  int signal;
+};
+
+// Installs the flag-setting handler for SIGINT and SIGTERM while it lives,
+// where the action is the default or the temporaries' handler (an ignored
+// signal stays ignored, a program's own handler stays); restores the
+// previous actions when destroyed; a signal that came after the last check
+// (the run completed) is raised again then, so the process still ends by it.
+// Not nested.
+class StopOnSignal {
+ public:
+  StopOnSignal();
+  ~StopOnSignal();
+  StopOnSignal(const StopOnSignal&) = delete;
+  StopOnSignal& operator=(const StopOnSignal&) = delete;
+
+ private:
+  bool installed_[2] = {false, false};
+  int uncaught_ = 0;
+};
+
+// Throws Interrupted when a stop signal arrived (and clears nothing: every
+// later check throws too). Cheap: one atomic load.
+void throw_if_stop_requested();
+
+// For tests: as if sig had been received (0 clears it).
+void set_stop_signal_for_test(int sig);
+
+}  // namespace gf
