@@ -160,7 +160,8 @@ TEST_CASE("cli: values() lists every flag as parsed, so that equal meanings comp
   using Values = std::vector<std::pair<std::string, std::string>>;
   const Values d = parse({}).values();
   CHECK(d == Values{{"out", "runs"}, {"mirror", "false"}, {"snap", "50"}, {"seed", "0"}, {"tick", "4"},
-                    {"gamma", ""}, {"psi", "1"}, {"seeds", "0-7"}});
+                    {"gamma", ""}, {"psi", "1"}, {"seeds", "0,1,2,3,4,5,6,7"}});
+  CHECK(parse({"--seeds", "0-3,4-7"}).values() == d);  // a list as its numbers
   // The same values written otherwise, and the defaults given explicitly.
   CHECK(parse({"--gamma", "10", "--tick", "4.0", "--snap", "50"}).values() ==
         parse({"--gamma=1e1", "--tick", "4"}).values());

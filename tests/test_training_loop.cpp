@@ -17,6 +17,7 @@
 #include "engine/io/atomic_file.h"
 #include "train/report.h"
 #include "train/run_dir.h"
+#include "train/cli.h"
 #include "train/stop_signal.h"
 #include "train/training_loop.h"
 
@@ -154,6 +155,23 @@ TEST_CASE("run_training: a stop signal ends the run between steps with Interrupt
   ss << page.rdbuf();
   CHECK(ss.str().find("Stopped: Interrupted by SIGTERM") != std::string::npos);
   fs::remove_all(base);
+}
+
+TEST_CASE("run_main ends by a pending stop signal even when another error ended the run", "[training_loop]") {
+  // A signal asked the run to stop, then something else failed first (the
+  // final snapshot's write): the process still dies of the signal (130/143).
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::signal(SIGTERM, SIG_DFL);
+    ::setenv("GOMP_SPINCOUNT", "0", 1);  // or run_main would execute gf_tests again to set it
+    set_stop_signal_for_test(SIGTERM);
+    cli::run_main("test", []() -> int { throw Error("a full disk"); });
+    ::_exit(2);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK((WIFSIGNALED(status) ? WTERMSIG(status) : -1) == SIGTERM);
 }
 
 TEST_CASE("StopOnSignal: the first signal only asks; a second during a write removes its temporary and ends the "

@@ -354,6 +354,11 @@ std::vector<std::pair<std::string, std::string>> Args::values() const {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.17g", number(f.name));
       text = buf;
+    } else if (v && f.kind_of() == Kind::device) {
+      text = Device::parse(*v).str();  // "cuda" and "cuda:0" alike
+    } else if (v && f.kind_of() == Kind::integer_list) {
+      text.clear();
+      for (long long i : integers(f.name)) text += (text.empty() ? "" : ",") + std::to_string(i);
     }
     out.emplace_back(f.name, text);
   }
@@ -442,11 +447,16 @@ int run_main(const char* program, const std::function<int()>& body) {
     // its own (a full disk) comes before the error line, which stays last.
     record_run_stopped(line);
     std::cerr << line << std::endl;
-    if (const auto* i = dynamic_cast<const Interrupted*>(&e)) sig = i->signal;
+    // Interrupted, or another error that came while a stop signal was pending
+    // (a failed final snapshot): the process still ends by the signal.
+    const auto* i = dynamic_cast<const Interrupted*>(&e);
+    sig = i ? i->signal : stop_signal_received();
   }
   if (sig == 0) return 1;
   // Stopped by a signal (train/stop_signal.h): die of it, as without the
   // handler, so a shell sees 130 or 143.
+  std::cout.flush();
+  std::fflush(nullptr);
   std::signal(sig, SIG_DFL);
   std::raise(sig);
   return 128 + sig;

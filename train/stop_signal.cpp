@@ -56,6 +56,8 @@ void throw_if_stop_requested() {
   if (const int sig = g_stop.load(std::memory_order_relaxed)) throw Interrupted(sig);
 }
 
+int stop_signal_received() { return g_stop.load(); }
+
 void set_stop_signal_for_test(int sig) { g_stop.store(sig); }
 
 }  // namespace gf

@@ -42,6 +42,9 @@ class StopOnSignal {
 // later check throws too). Cheap: one atomic load.
 void throw_if_stop_requested();
 
+// The stop signal received while a StopOnSignal was installed (0: none).
+int stop_signal_received();
+
 // For tests: as if sig had been received (0 clears it).
 void set_stop_signal_for_test(int sig);
 

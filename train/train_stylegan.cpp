@@ -82,11 +82,14 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   if (is_checkpoint(file)) {
     TrainerSetup setup = checkpoint_setup(file, path, fresh.device);
     const TrainSpec& k = setup.spec;
+    // --batch-gpu 0 means batch / gpus: it matches a run that passes that many.
+    const int per_gpu = k.batch / k.gpus, pass = k.batch_gpu > 0 ? k.batch_gpu : per_gpu;
+    const bool zero_given = args.has("batch-gpu") && args.integer("batch-gpu") == 0;
     cli::check_kept_on_resume(args, path,
                               {{"cfg", k.cfg},
                                {"gpus", std::to_string(k.gpus)},
                                {"batch", std::to_string(k.batch)},
-                               {"batch-gpu", std::to_string(k.batch_gpu > 0 ? k.batch_gpu : k.batch / k.gpus)},
+                               {"batch-gpu", zero_given && pass == per_gpu ? "0" : std::to_string(pass)},
                                {"gamma", cli::number_text(k.gamma)},
                                {"seed", std::to_string(setup.seed)},
                                {"aug", k.aug},
@@ -227,14 +230,16 @@ void checked_on_first_rank(Communicator* comm, const std::function<void()>& chec
 }
 
 // The flags as run items for check_same_run ("--cfg" = "tiny"), less what
-// may differ between ranks: --outdir (rank 0 alone writes it) and the input
-// paths --data and --resume (another machine may hold them elsewhere; only
-// whether each is given counts here, their contents are compared once read).
+// may differ between ranks: --outdir (rank 0 alone writes it) and the paths
+// (another machine may hold them elsewhere; only whether each is given counts
+// here; --data's and --resume's contents are compared once read).
 std::vector<RunItem> flag_items(const cli::Args& args) {
   std::vector<RunItem> items;
   for (const auto& [name, value] : args.values()) {
     if (name == "outdir") continue;
-    const bool path = name == "data" || name == "resume";
+    // Also the files only rank 0 reads (the detectors, the metrics cache) and the draw logs.
+    const bool path = name == "data" || name == "resume" || name == "detector" || name == "vgg16" ||
+                      (name == "metrics-cache" && value != "none") || name == "record-draws" || name == "replay-draws";
     items.push_back({"--" + name, path && !value.empty() ? "a path" : value});
   }
   return items;
@@ -497,6 +502,7 @@ int run(int argc, char** argv) {
   lo.tick_kimg = args.number("tick");
   lo.snap_ticks = static_cast<int>(args.integer("snap"));
   lo.progress = isatty(fileno(stdout)) && world == 1;  // mpirun forwards output line by line
+  lo.stop_between_steps = world == 1;  // ranks would each stop alone (LoopOptions)
   const bool dry_run = args.flag("dry-run");
   std::shared_ptr<RunMetrics> run_metrics;
   if (!metric_req.names.empty())

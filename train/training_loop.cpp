@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "engine/allocator.h"
 #include "engine/error.h"
@@ -38,7 +39,8 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
   RunDir* const run = run_dir;
   // Ctrl-C or SIGTERM stops between steps, so the program can record the stop
   // in the run folder (cli::run_main); writes under way finish first.
-  const StopOnSignal stop_on_signal;
+  std::optional<StopOnSignal> stop_on_signal;
+  if (opt.stop_between_steps) stop_on_signal.emplace();
   auto file = [run](const std::string& name) { return run ? run->file(name) : std::string(); };
   if (run) t.write_reals(run->file("reals.png"), opt.grid_w, opt.grid_h);
   const int64_t total = static_cast<int64_t>(opt.total_kimg * 1000);

@@ -100,6 +100,11 @@ struct TickOutputs {
 };
 
 struct LoopOptions : TickOutputs {
+  // Ctrl-C or SIGTERM stops the run between steps and records it (StopOnSignal,
+  // train/stop_signal.h). Off with one process per device: each rank would
+  // decide alone, one leaving the others in a collective; there a signal ends
+  // its process at once, and the others name it (engine/dist/communicator.h).
+  bool stop_between_steps = true;
   double total_kimg = 25000;  // stop once this many images have been shown (resumed ones included)
   double tick_kimg = 4;       // status line interval, unless the family's schedule sets it
 };

@@ -17,7 +17,7 @@ gf_expect_error(train_stylegan_bad_data "^train_stylegan: error: .*no-such-datas
 gf_cli_test(train_stylegan_resume FRESH ${GF_TEST_RUNS}/resumed
             EXPECT "resumed from .*at kimg 0.032" "^tick 0 +kimg 0.0" "Done: .*/resumed/00000-fashion-mnist-tiny$"
             REJECT ${GF_NONFINITE} FIXTURES_REQUIRED trained_snapshot FIXTURES_SETUP resumed_run
-            COMMAND ${_one_thread} ${_train} --resume ${GF_SMOKE_RUN}/checkpoint.bin --cfg tiny --seed 0 --kimg 0.048 --tick 0.016
+            COMMAND ${_one_thread} ${_train} --resume ${GF_SMOKE_RUN}/checkpoint.bin --cfg tiny --seed 0 --batch-gpu 0 --kimg 0.048 --tick 0.016
                     --snap 1 --max-images 128 --outdir ${GF_TEST_RUNS}/resumed)
 gf_expect_error(train_stylegan_resume_conflicting_flag
                 "^train_stylegan: error: --batch 8 differs from the run resumed from .*checkpoint.bin, which has 4: a resumed checkpoint keeps its settings \\(leave --batch out, or give 4\\)$" trained_snapshot
