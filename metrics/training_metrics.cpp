@@ -4,6 +4,7 @@
 
 #include "engine/error.h"
 #include "metrics/stats_cache.h"
+#include "train/stop_signal.h"
 
 namespace gf::metrics {
 
@@ -90,6 +91,23 @@ MetricContext metric_context(const MetricRequest& req, const MetricDetectors& de
   ctx.log = std::move(log);
   for (const std::string& m : req.names) check_metric(m, ctx);  // at set-up, not at the first snapshot
   return ctx;
+}
+
+void stop_between_batches(MetricContext& ctx) {
+  if (ctx.generator)
+    ctx.generator = [gen = std::move(ctx.generator)](int64_t n, gf::Generator& rng) {
+      throw_if_stop_requested();
+      return gen(n, rng);
+    };
+  if (ctx.paths)
+    ctx.paths = [paths = std::move(ctx.paths)](int64_t n, const PplSpec& spec, gf::Generator& rng) {
+      throw_if_stop_requested();
+      return paths(n, spec, rng);
+    };
+  ctx.feature_opt.progress = [progress = std::move(ctx.feature_opt.progress)](const std::string& line) {
+    throw_if_stop_requested();
+    if (progress) progress(line);
+  };
 }
 
 nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,

@@ -56,6 +56,13 @@ MetricContext metric_context(const MetricRequest& req, const MetricDetectors& de
 
 // Returns every result by name ({"fid50k_full": 12.3, "is50k_mean": ...}),
 // for the tick's stats.jsonl line.
+// Makes the context's generator and PPL path sampler check for a stop
+// signal (train/stop_signal.h) before each batch, and the feature loops
+// every ~1000 items (through the progress hook, which keeps calling the one
+// it had): a Ctrl-C during a training run's evaluation (hours at 50k images)
+// stops the run as between steps, with Interrupted.
+void stop_between_batches(MetricContext& ctx);
+
 nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,
                                 const std::string& snapshot, const std::function<void(const std::string&)>& log);
 

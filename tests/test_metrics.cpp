@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -28,6 +29,7 @@
 #include "metrics/precision_recall.h"
 #include "metrics/stats_cache.h"
 #include "metrics/training_metrics.h"
+#include "train/stop_signal.h"
 #include "models/network_file.h"
 #include "models/stylegan/config.h"
 #include "models/stylegan2/config.h"
@@ -1264,4 +1266,39 @@ TEST_CASE("check_metric refuses a PPL whose cropped images are below the VGG16's
                     Catch::Contains("ppl_wend: the generator's images come to 8x8 after the official crop; the VGG16's LPIPS needs at least 16x16"));
   side = 16;
   CHECK_NOTHROW(check_metric("ppl_wend", ctx));
+}
+
+TEST_CASE("stop_between_batches: a pending stop signal stops the generator, the PPL paths and the feature loops",
+          "[metrics]") {
+  MetricContext ctx;
+  int calls = 0;
+  ctx.generator = [&](int64_t n, gf::Generator&) {
+    ++calls;
+    return zeros({n, 1, 8, 8});
+  };
+  ctx.paths = [&](int64_t n, const PplSpec&, gf::Generator&) {
+    ++calls;
+    return zeros({2 * n, 1, 8, 8});
+  };
+  std::vector<std::string> lines;
+  ctx.feature_opt.progress = [&](const std::string& l) { lines.push_back(l); };
+  stop_between_batches(ctx);
+  gf::Generator g(0);
+  ctx.generator(1, g);
+  ctx.paths(1, PplSpec{}, g);
+  ctx.feature_opt.progress("1000 of 2000");
+  CHECK(calls == 2);
+  CHECK(lines == std::vector<std::string>{"1000 of 2000"});  // the hook it had still runs
+  set_stop_signal_for_test(SIGINT);
+  CHECK_THROWS_WITH(ctx.generator(1, g), "Interrupted by SIGINT");
+  CHECK_THROWS_WITH(ctx.paths(1, PplSpec{}, g), "Interrupted by SIGINT");
+  CHECK_THROWS_WITH(ctx.feature_opt.progress("2000 of 2000"), "Interrupted by SIGINT");
+  set_stop_signal_for_test(0);
+  CHECK(calls == 2);  // nothing drawn after the signal
+  CHECK(lines.size() == 1);
+  // The real images' loop asks through the progress hook: a stop during it ends it.
+  MetricContext bare;
+  stop_between_batches(bare);  // no hook before: one now, which only checks
+  REQUIRE(bool(bare.feature_opt.progress));
+  CHECK_FALSE(bool(bare.generator));
 }

@@ -178,12 +178,7 @@ std::shared_ptr<RunMetrics> prepare_metrics(const cli::Args& args, const metrics
   }
   const Dataset& real = m->full ? *m->full : ds;
   m->ctx = metrics::metric_context(req, detectors, real, make_generator(real), make_paths(real), dev, 0, nullptr);
-  // A Ctrl-C during an evaluation (hours for 50k images) stops the run at the
-  // next generator batch, as between steps (train/stop_signal.h).
-  m->ctx.generator = [gen = std::move(m->ctx.generator)](int64_t n, gf::Generator& rng) {
-    throw_if_stop_requested();
-    return gen(n, rng);
-  };
+  metrics::stop_between_batches(m->ctx);  // a Ctrl-C during an evaluation stops the run
   return m;
 }
 
