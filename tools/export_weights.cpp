@@ -41,36 +41,33 @@ int run(int argc, char** argv) {
     for (const auto& n : present) list += (list.empty() ? "" : ", ") + n;
     throw Error(in + ": holds no " + which + " network (it holds: " + (list.empty() ? "none" : list) + ")");
   }
-  // --out's folder is made once the network is read, right before the write: a refused run leaves no new folder.
-  auto write = [&](const Module& net, const nlohmann::json& kwargs, const io::Metadata& extra) {
-    io::create_parent_folder(out, "--out");
-    save_network(out, net, which, kwargs, extra);
+  // One family's networks: its loaders of `which`, its configs' to_json (found
+  // by the config's namespace), and its family tag (StyleGAN2's files carry none).
+  // --out's folder is made once the network is read, right before the write:
+  // a refused run leaves no new folder.
+  auto export_net = [&](auto load_generator, auto load_discriminator, const io::Metadata& family) {
+    auto write = [&](const Module& net, const nlohmann::json& kwargs) {
+      io::create_parent_folder(out, "--out");
+      save_network(out, net, which, kwargs, family);
+    };
+    if (which == "D") {
+      const auto D = load_discriminator();
+      write(*D, to_json(D->config()));
+    } else {
+      const auto G = load_generator();
+      write(*G, to_json(G->config()));
+    }
   };
-  if (network_family(file) == pggan::kFamily) {
-    const io::Metadata family = {{"family", pggan::kFamily}};
-    if (which == "D") {
-      const auto D = pggan::load_discriminator(file, in);
-      write(*D, pggan::to_json(D->config()), family);
-    } else {
-      const auto G = pggan::load_generator(file, in, which);
-      write(*G, pggan::to_json(G->config()), family);
-    }
-  } else if (network_family(file) == stylegan::kFamily) {
-    const io::Metadata family = {{"family", stylegan::kFamily}};
-    if (which == "D") {
-      const auto D = stylegan::load_discriminator(file, in);
-      write(*D, stylegan::to_json(D->config()), family);
-    } else {
-      const auto G = stylegan::load_generator(file, in, which);
-      write(*G, stylegan::to_json(G->config()), family);
-    }
-  } else if (which == "D") {
-    const auto D = stylegan2::load_discriminator(file, in);
-    write(*D, stylegan2::to_json(D->config()), {});
-  } else {
-    const auto G = stylegan2::load_generator(file, in, which);
-    write(*G, stylegan2::to_json(G->config()), {});
-  }
+  const std::string family = network_family(file);
+  if (family == pggan::kFamily)
+    export_net([&] { return pggan::load_generator(file, in, which); }, [&] { return pggan::load_discriminator(file, in); },
+               {{"family", pggan::kFamily}});
+  else if (family == stylegan::kFamily)
+    export_net([&] { return stylegan::load_generator(file, in, which); },
+               [&] { return stylegan::load_discriminator(file, in); }, {{"family", stylegan::kFamily}});
+  else
+    export_net([&] { return stylegan2::load_generator(file, in, which); },
+               [&] { return stylegan2::load_discriminator(file, in); }, {});
   std::cout << "export_weights: wrote " << which << " of " << in << " to " << out << "\n";
   return 0;
 }

@@ -27,6 +27,22 @@ int env_int(const char* name, int lo, int hi, int fallback) {
 
 }  // namespace
 
+void Communicator::barrier_within(double timeout_s, const std::string& limit_name) {
+  GF_CHECK(timeout_s > 0, backend(), "barrier_within: the limit must be > 0 s, got " << timeout_s);
+  struct Restore {  // also when the barrier throws
+    Communicator& c;
+    double s;
+    std::string name;
+    ~Restore() {
+      c.wait_limit_s_ = s;
+      c.wait_limit_name_ = std::move(name);
+    }
+  } restore{*this, wait_limit_s_, wait_limit_name_};
+  wait_limit_s_ = timeout_s;
+  wait_limit_name_ = limit_name;
+  barrier();
+}
+
 void Communicator::barrier() {
   char b = 0;
   std::vector<char> all(rank() == 0 ? static_cast<size_t>(world_size()) : 0);

@@ -52,7 +52,9 @@ class Communicator {
   // that wait while rank 0 alone works (its metrics after a snapshot), so
   // that only this wait is long. A rank whose TCP connection closes is still
   // named at once; under mpirun, mpirun stops the job when a rank dies.
-  virtual void barrier_within(double timeout_s, const std::string& limit_name) = 0;
+  // The host backends (TCP, MPI) bound every wait by wait_limit_s_, which this
+  // swaps for the call; NCCL hands it to its host group.
+  virtual void barrier_within(double timeout_s, const std::string& limit_name);
 
   // A rank whose host connection has closed (it exited or was killed), or -1
   // when none is known to be gone (always -1 under MPI, where mpirun stops
@@ -70,6 +72,13 @@ class Communicator {
   // work already on the compute stream, and all work enqueued on the compute
   // stream afterwards (the optimizer's) waits for it; the host does not.
   virtual void all_reduce_sum_device(const Tensor& flat);
+
+ protected:
+  // The limit of the waits in progress and the variable that sets it, for
+  // the error lines: GF_DIST_TIMEOUT's (the backend sets the seconds when it
+  // is made), except inside barrier_within.
+  double wait_limit_s_ = 600;
+  std::string wait_limit_name_ = "GF_DIST_TIMEOUT";
 };
 
 // The host process group the launcher describes, or null when this process

@@ -29,7 +29,8 @@ constexpr size_t kChunk = size_t(1) << 30;  // MPI counts are int: messages go i
 
 class MpiCommunicator final : public Communicator {
  public:
-  explicit MpiCommunicator(double timeout) : timeout_(timeout) {
+  explicit MpiCommunicator(double timeout) {
+    wait_limit_s_ = timeout;
     int inited = 0;
     MPI_Initialized(&inited);
     if (!inited) {
@@ -69,21 +70,6 @@ class MpiCommunicator final : public Communicator {
     wait(req, peer, rank_ == 0 ? "no data from" : "no receive by");
   }
 
-  // The same messages as barrier(), their waits under the given limit.
-  void barrier_within(double timeout_s, const std::string& limit_name) override {
-    GF_CHECK(timeout_s > 0, "mpi", "barrier_within: the limit must be > 0 s, got " << timeout_s);
-    struct Restore {
-      MpiCommunicator& c;
-      ~Restore() {
-        c.limit_s_ = c.timeout_;
-        c.limit_name_ = "GF_DIST_TIMEOUT";
-      }
-    } restore{*this};
-    limit_s_ = timeout_s;
-    limit_name_ = limit_name;
-    barrier();
-  }
-
   void broadcast(void* buf, size_t bytes) override {
     if (world_ == 1) return;
     std::vector<MPI_Request> req;
@@ -97,11 +83,6 @@ class MpiCommunicator final : public Communicator {
 
  private:
   int rank_ = 0, world_ = 1, local_ = 0;
-  double timeout_;
-  // The limit of the waits in progress and its name: GF_DIST_TIMEOUT's,
-  // except inside barrier_within.
-  double limit_s_ = timeout_;
-  std::string limit_name_ = "GF_DIST_TIMEOUT";
   bool owns_ = false, failed_ = false;
 
   static void post(bool send, void* p, size_t bytes, int r, std::vector<MPI_Request>& req, std::vector<int>& peer) {
@@ -122,7 +103,7 @@ class MpiCommunicator final : public Communicator {
   // Polls with a growing sleep (up to 1 ms): ranks oversubscribed on few
   // cores must not spin against the rank they wait for.
   void wait(std::vector<MPI_Request>& req, const std::vector<int>& peer, const char* what) {
-    const Clock::time_point deadline = deadline_after(limit_s_);
+    const Clock::time_point deadline = deadline_after(wait_limit_s_);
     std::chrono::microseconds nap(2);
     for (;;) {
       int done = 0;
@@ -138,7 +119,7 @@ class MpiCommunicator final : public Communicator {
           MPI_Test(&req[i], &one, MPI_STATUS_IGNORE);
           if (!one)
             throw Error("rank " + std::to_string(rank_) + ": " + what + " rank " + std::to_string(peer[i]) + " for " +
-                        seconds_text(limit_s_) + " (" + limit_name_ + "): it hangs or is gone");
+                        seconds_text(wait_limit_s_) + " (" + wait_limit_name_ + "): it hangs or is gone");
         }
         throw Error("rank " + std::to_string(rank_) + ": MPI wait timed out");
       }

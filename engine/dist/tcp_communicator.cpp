@@ -50,9 +50,10 @@ class TcpCommunicator final : public Communicator {
  public:
   TcpCommunicator(int rank, int world, int local, const std::string& addr, int port, double timeout,
                   double rendezvous, std::string port_source, std::string port_variable)
-      : rank_(rank), world_(world), local_(local), timeout_(timeout), rendezvous_(rendezvous),
+      : rank_(rank), world_(world), local_(local), rendezvous_(rendezvous),
         port_source_(std::move(port_source)), port_variable_(std::move(port_variable)),
         fds_(static_cast<size_t>(world), -1) {
+    wait_limit_s_ = timeout;
     GF_CHECK(world >= 1 && rank >= 0 && rank < world, "tcp", "rank " << rank << " is outside world size " << world);
     if (world == 1) return;
     try {
@@ -83,7 +84,7 @@ class TcpCommunicator final : public Communicator {
     // while waiting on another.
     std::vector<size_t> got(static_cast<size_t>(world_), 0);
     got[0] = bytes;
-    const Clock::time_point deadline = deadline_after(limit_s_);
+    const Clock::time_point deadline = deadline_after(wait_limit_s_);
     for (;;) {
       std::vector<pollfd> p;
       std::vector<int> who;
@@ -97,7 +98,7 @@ class TcpCommunicator final : public Communicator {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) throw Error("rank 0: poll failed: " + errno_text());
       if (n == 0) throw Error("rank 0: no data from rank " + std::to_string(who.front()) + " for " + seconds() +
-                              " (" + limit_name_ + "): it hangs or is gone");
+                              " (" + wait_limit_name_ + "): it hangs or is gone");
       for (size_t i = 0; i < p.size(); ++i) {
         if (!p[i].revents) continue;
         const size_t r = static_cast<size_t>(who[i]);
@@ -115,21 +116,6 @@ class TcpCommunicator final : public Communicator {
       return;
     }
     recv_all(0, buf, bytes);
-  }
-
-  // The same star as barrier(), its waits under the given limit.
-  void barrier_within(double timeout_s, const std::string& limit_name) override {
-    GF_CHECK(timeout_s > 0, "tcp", "barrier_within: the limit must be > 0 s, got " << timeout_s);
-    struct Restore {
-      TcpCommunicator& c;
-      ~Restore() {
-        c.limit_s_ = c.timeout_;
-        c.limit_name_ = "GF_DIST_TIMEOUT";
-      }
-    } restore{*this};
-    limit_s_ = timeout_s;
-    limit_name_ = limit_name;
-    barrier();
   }
 
   // Polls each connection with no wait for the peer's end of it: POLLRDHUP
@@ -152,11 +138,7 @@ class TcpCommunicator final : public Communicator {
 
  private:
   int rank_, world_, local_;
-  double timeout_, rendezvous_;
-  // The limit of the waits in progress and its name: GF_DIST_TIMEOUT's,
-  // except inside barrier_within.
-  double limit_s_ = timeout_;
-  std::string limit_name_ = "GF_DIST_TIMEOUT";
+  double rendezvous_;
   std::string port_source_, port_variable_;  // where the port came from; what to set instead
   std::vector<int> fds_;  // rank 0: one per other rank; elsewhere fds_[0], the link to rank 0
   int listen_fd_ = -1;
@@ -167,7 +149,7 @@ class TcpCommunicator final : public Communicator {
     if (listen_fd_ >= 0) ::close(std::exchange(listen_fd_, -1));
   }
 
-  std::string seconds() const { return seconds_text(limit_s_); }
+  std::string seconds() const { return seconds_text(wait_limit_s_); }
 
   static int wait_ms(Clock::time_point deadline) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -188,14 +170,14 @@ class TcpCommunicator final : public Communicator {
   void send_all(int peer, const void* data, size_t bytes) {
     const char* p = static_cast<const char*>(data);
     const int fd = fds_[static_cast<size_t>(peer)];
-    const Clock::time_point deadline = deadline_after(limit_s_);
+    const Clock::time_point deadline = deadline_after(wait_limit_s_);
     while (bytes > 0) {
       pollfd q{fd, POLLOUT, 0};
       const int n = ::poll(&q, 1, wait_ms(deadline));
       if (n < 0 && errno == EINTR) continue;
       if (n == 0)
         throw Error("rank " + std::to_string(rank_) + ": rank " + std::to_string(peer) + " took no data for " +
-                    seconds() + " (" + limit_name_ + "): it hangs or is gone");
+                    seconds() + " (" + wait_limit_name_ + "): it hangs or is gone");
       const ssize_t k = ::send(fd, p, bytes, MSG_NOSIGNAL);
       if (k < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       if (k <= 0) lost(peer, k < 0 ? -1 : 0);
@@ -204,12 +186,12 @@ class TcpCommunicator final : public Communicator {
     }
   }
 
-  // `limit_s` (default the current limit, limit_s_) bounds the wait; `limit_name` names it.
+  // `limit_s` (default the current limit, wait_limit_s_) bounds the wait; `limit_name` names it.
   void recv_all(int peer, void* data, size_t bytes, double limit_s = -1, const char* limit_name = nullptr) {
     char* p = static_cast<char*>(data);
     const int fd = fds_[static_cast<size_t>(peer)];
-    if (limit_s < 0) limit_s = limit_s_;
-    if (!limit_name) limit_name = limit_name_.c_str();
+    if (limit_s < 0) limit_s = wait_limit_s_;
+    if (!limit_name) limit_name = wait_limit_name_.c_str();
     const Clock::time_point deadline = deadline_after(limit_s);
     while (bytes > 0) {
       pollfd q{fd, POLLIN, 0};
