@@ -15,7 +15,7 @@ namespace gf {
 namespace fs = std::filesystem;
 
 void write_file_atomic(const std::string& path, const std::string& text) {
-  io::write_atomic(path, [&](std::ostream& f) { f << text; }, "write_file_atomic");
+  io::write_atomic(path, [&](std::ostream& f) { f << text; }, "");  // the error names the file
 }
 
 namespace {

@@ -26,6 +26,9 @@ bool sync_path(const std::string& path) {
 
 namespace {
 
+// "<who>: " before an error's text; nothing for an empty who (the text alone names the file).
+std::string prefix(const std::string& who) { return who.empty() ? "" : who + ": "; }
+
 // True when path reaches an open file descriptor of this process:
 // /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N, or a link to one.
 // Such a name may lead to a regular file (`generate --raw /dev/stdout >>
@@ -54,11 +57,11 @@ bool names_file_descriptor(const std::string& given) {
 void write_in_place(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who) {
   errno = 0;
   std::ofstream f(path, std::ios::binary | std::ios::app);
-  if (!f.good()) throw Error(who + ": cannot write " + path + (errno ? std::string(": ") + std::strerror(errno) : ""));
+  if (!f.good()) throw Error(prefix(who) + "cannot write " + path + (errno ? std::string(": ") + std::strerror(errno) : ""));
   errno = 0;
   write(f);
   f.close();
-  if (f.fail()) throw Error(who + ": write to " + path + " failed" + (errno ? std::string(": ") + std::strerror(errno) : ""));
+  if (f.fail()) throw Error(prefix(who) + "cannot write " + path + (errno ? std::string(": ") + std::strerror(errno) : ""));
 }
 
 }  // namespace
@@ -67,16 +70,16 @@ std::string temp_name(const std::string& path) { return path + "." + std::to_str
 
 void write_atomic(const std::string& given, const std::function<void(std::ostream&)>& write, const std::string& who) {
   std::string path = given;
-  if (given.empty()) throw Error(who + ": cannot write a file with an empty name");
+  if (given.empty()) throw Error(prefix(who) + "cannot write a file with an empty name");
   struct stat st {};
   const bool exists = ::stat(given.c_str(), &st) == 0;
   if (given.back() == '/' || (exists && S_ISDIR(st.st_mode)))
-    throw Error(who + ": cannot write " + given + ": a folder, not a file");
+    throw Error(prefix(who) + "cannot write " + given + ": a folder, not a file");
   if (exists) {
     if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || (S_ISREG(st.st_mode) && names_file_descriptor(given)))
       return write_in_place(given, write, who);
     if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
-      throw Error(who + ": cannot write " + given + ": a block device or socket, not a file");
+      throw Error(prefix(who) + "cannot write " + given + ": a block device or socket, not a file");
     // A link to a file: the file is replaced and the link kept, as editors do.
     struct stat lst {};
     std::error_code ec;
@@ -95,7 +98,7 @@ void write_atomic(const std::string& given, const std::function<void(std::ostrea
     guard.created();
     errno = open_errno;
     // The reason (no such folder, permission denied, a full disk) is open(2)'s.
-    if (!f.good()) throw Error(who + ": cannot write " + path + (errno ? std::string(": ") + std::strerror(errno) : ""));
+    if (!f.good()) throw Error(prefix(who) + "cannot write " + path + (errno ? std::string(": ") + std::strerror(errno) : ""));
     errno = 0;  // a failed write below leaves its reason here
     try {
       write(f);
@@ -107,19 +110,19 @@ void write_atomic(const std::string& given, const std::function<void(std::ostrea
     f.close();  // a full disk may only show here
     if (f.fail()) {
       std::remove(tmp.c_str());
-      throw Error(who + ": write to " + tmp + " failed" + (errno ? std::string(": ") + std::strerror(errno) : ""));
+      throw Error(prefix(who) + "cannot write " + path + (errno ? std::string(": ") + std::strerror(errno) : ""));
     }
   }
   // The data reaches the disk before the rename, and the rename before we
   // return: after a power loss path holds the old file or the new one.
   if (!sync_path(tmp)) {
     std::remove(tmp.c_str());
-    throw Error(who + ": cannot flush " + tmp + " to the disk");
+    throw Error(prefix(who) + "cannot write " + path + ": its data could not be flushed to the disk");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     std::remove(tmp.c_str());
-    throw Error(who + ": cannot rename " + tmp + " to " + path + ": " + std::strerror(err));
+    throw Error(prefix(who) + "cannot write " + path + ": renaming its temporary failed: " + std::strerror(err));
   }
   const std::string dir = std::filesystem::path(path).parent_path().string();
   sync_path(dir.empty() ? "." : dir);  // best effort: some file systems refuse a folder fsync

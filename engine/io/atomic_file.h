@@ -18,7 +18,9 @@ namespace gf::io {
 std::string temp_name(const std::string& path);
 
 // Calls write with a binary stream on temp_name(path), then renames it to path.
-// On failure removes the temporary file and throws gf::Error("<who>: ...").
+// On failure removes the temporary file and throws gf::Error("<who>: cannot
+// write <path>: <why>"), naming path, never the temporary ("cannot write
+// <path>: ..." alone for an empty who).
 // A path that is a link to a file has its file replaced (the link stays); a
 // character device, a pipe or an open descriptor (/dev/null, a FIFO,
 // /dev/stdout, /dev/fd/N, whatever they lead to) is written in place by
