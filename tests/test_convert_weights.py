@@ -337,7 +337,12 @@ class ConvertWeightsTest(unittest.TestCase):
             fresh.load_state_dict(exported[key])  # strict: official names, buffers included
             for n, t in net.state_dict().items():
                 self.assertTrue(torch.equal(fresh.state_dict()[n], t), f"{key}.{n}")
-        self.assertEqual(run("import", pt, b, *flags).returncode, 0)
+        # The export names the flags that give the state dict back its settings.
+        said = [ln for ln in r.stdout.splitlines() if ln.startswith("a state dict holds no settings")]
+        self.assertEqual(len(said), 1, r.stdout)
+        self.assertIn("--conv-clamp 256 --mbstd-group-size 2 ", said[0])
+        self.assertEqual(run("import", pt, b, "--format", "state-dict", "--conv-clamp", "256", "--mbstd-group-size",
+                             "2").returncode, 0)
         legacy, lb = self.path("legacy.pt"), self.path("legacy.bin")
         torch.save({k: v.state_dict() for k, v in nets.items()}, legacy, _use_new_zipfile_serialization=False)
         self.assertEqual(run("import", legacy, lb, *flags).returncode, 0)
@@ -352,7 +357,9 @@ class ConvertWeightsTest(unittest.TestCase):
         single, c, g_pt = self.path("g.pt"), self.path("c.bin"), self.path("g_out.pt")
         torch.save(nets["G_ema"].state_dict(), single)
         self.assertEqual(run("import", single, c, "--conv-clamp", "256").returncode, 0)
-        self.assertEqual(run("export", c, g_pt).returncode, 0)
+        r = run("export", c, g_pt)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("import it back with --conv-clamp 256 to keep them", r.stdout)
         g = torch.load(g_pt)
         self.assertEqual(set(g), set(nets["G_ema"].state_dict()))
         self.assert_error(run("export", c, self.path("d.pt"), "--net", "D"), "holds no D network")

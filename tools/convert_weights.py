@@ -2273,6 +2273,28 @@ def export(args):
     torch.save(out, buf)
     write_atomic(args.dst, [buf.getvalue()])
     print(f"wrote {', '.join(wanted)} to {args.dst}")
+    flags = reimport_flags(meta, wanted)
+    if flags:
+        print(f"a state dict holds no settings: import it back with {' '.join(flags)} to keep them")
+
+
+def reimport_flags(meta, nets):
+    """The import flags that give a state dict of nets the bundle's settings
+    where they differ from the import's defaults (a state dict records no
+    conv_clamp, mapping lr multiplier or mbstd group)."""
+    flags = []
+    kwargs = [json.loads(meta["D_kwargs" if n == "D" else "G_kwargs"]) for n in nets]
+    clamps = {k.get("conv_clamp") for k in kwargs}
+    clamp = clamps.pop() if len(clamps) == 1 else None
+    if clamp is not None:
+        flags.append(f"--conv-clamp {clamp:g}")
+    lr_mults = {k["mapping_lr_multiplier"] for k in kwargs if "mapping_lr_multiplier" in k}
+    if len(lr_mults) == 1 and lr_mults != {0.01}:
+        flags.append(f"--mapping-lr-multiplier {lr_mults.pop():g}")
+    groups = {k["mbstd_group_size"] for k in kwargs if "mbstd_group_size" in k}
+    if len(groups) == 1 and groups != {4}:
+        flags.append(f"--mbstd-group-size {groups.pop()}")
+    return flags
 
 
 def import_(args):
