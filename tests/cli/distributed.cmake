@@ -235,6 +235,16 @@ ${_dist_flags_sh} --resume $s --outdir $d/runs; ls $d/runs 2>/dev/null | grep . 
 set_tests_properties(cpu.train_stylegan_dist_ranks_differ_in_resume_file PROPERTIES TIMEOUT 120
                      FAIL_REGULAR_EXPRESSION "the copy is unchanged"
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 1's run differs from rank 0's: --resume content '[0-9a-f]+' vs '[0-9a-f]+'.*train_stylegan: error: rank 1: rank 1's run differs from rank 0's: --resume content .*exited with statuses 1 1 after .*no run folder")
+# The same --resume file at another path on rank 1 (another machine's mount):
+# paths count only as given or not and the contents are compared, so the run
+# trains.
+gf_test(cpu.train_stylegan_dist_resume_at_other_paths FIXTURES_REQUIRED trained_snapshot
+        COMMAND sh -c "d=${_dist}/resume_paths && rm -rf $d && mkdir -p $d && s=${GF_SMOKE_RUN}/network-snapshot-000000.bin && \
+cp $s $d/copy.bin && OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 RANK1_ARGS=\"--resume $d/copy.bin\" ${_launch} partial 2 2 \
+$<TARGET_FILE:train_stylegan> ${_dist_flags_sh} --kimg 0.008 --resume $s --outdir $d/runs")
+set_tests_properties(cpu.train_stylegan_dist_resume_at_other_paths PROPERTIES TIMEOUT 120
+                     FAIL_REGULAR_EXPRESSION "differs from rank 0"
+                     PASS_REGULAR_EXPRESSION "Done: ")
 # --resume on one rank only: refused with the flags, before either rank reads it.
 gf_test(cpu.train_stylegan_dist_resume_on_one_rank FIXTURES_REQUIRED trained_snapshot
         COMMAND sh -c "rm -rf ${_dist}/resume_one && OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=30 \
