@@ -24,8 +24,9 @@ void on_stop_signal(int sig) {
 
 }  // namespace
 
-Interrupted::Interrupted(int sig)
-    : Error(std::string("Interrupted by ") + (sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal " + std::to_string(sig))),
+Interrupted::Interrupted(int sig, int rank)
+    : Error(std::string("Interrupted by ") + (sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal " + std::to_string(sig)) +
+            (rank >= 0 ? " on rank " + std::to_string(rank) : "")),
       signal(sig) {}
 
 StopOnSignal::StopOnSignal() : uncaught_(std::uncaught_exceptions()) {

@@ -14,9 +14,11 @@
 
 namespace gf {
 
-// What the loop throws once a stop signal arrived; what(): "Interrupted by SIGINT".
+// What the loop throws once a stop signal arrived; what(): "Interrupted by
+// SIGINT", or "Interrupted by SIGTERM on rank 1" where the run's ranks stop
+// together for one rank's signal (rank >= 0).
 struct Interrupted : Error {
-  explicit Interrupted(int sig);
+  explicit Interrupted(int sig, int rank = -1);
   int signal;
 };
 

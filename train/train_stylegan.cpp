@@ -224,6 +224,17 @@ void checked_on_first_rank(Communicator* comm, const std::function<void()>& chec
   if (n > 0) throw Error("rank " + std::to_string(comm->rank()) + ": rank 0 refused the metrics, so no rank trains: " + line);
 }
 
+// LoopOptions::agree_stop with one process per device: every rank's pending
+// stop signal gathered; the first rank's (in rank order) that has one, so
+// that a Ctrl-C (every rank's) or one rank's SIGTERM stops all ranks at the
+// same step. Two small host collectives per step.
+std::pair<int, int> first_stop_signal(Communicator& comm, int mine) {
+  const std::vector<std::vector<double>> all = all_gather(comm, {double(mine)});
+  for (size_t r = 0; r < all.size(); ++r)
+    if (all[r][0] != 0) return {static_cast<int>(all[r][0]), static_cast<int>(r)};
+  return {0, -1};
+}
+
 // The flags as run items for check_same_run ("--cfg" = "tiny"), less what
 // may differ between ranks: --outdir (rank 0 alone writes it) and the paths
 // (another machine may hold them elsewhere; only whether each is given counts
@@ -497,7 +508,7 @@ int run(int argc, char** argv) {
   lo.tick_kimg = args.number("tick");
   lo.snap_ticks = static_cast<int>(args.integer("snap"));
   lo.progress = isatty(fileno(stdout)) && world == 1;  // mpirun forwards output line by line
-  lo.stop_between_steps = world == 1;  // ranks would each stop alone (LoopOptions)
+  if (world > 1) lo.agree_stop = [comm](int sig) { return first_stop_signal(*comm, sig); };
   const bool dry_run = args.flag("dry-run");
   std::shared_ptr<RunMetrics> run_metrics;
   if (!metric_req.names.empty())

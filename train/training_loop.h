@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -101,10 +102,15 @@ struct TickOutputs {
 
 struct LoopOptions : TickOutputs {
   // Ctrl-C or SIGTERM stops the run between steps and records it (StopOnSignal,
-  // train/stop_signal.h). Off with one process per device: each rank would
-  // decide alone, one leaving the others in a collective; there a signal ends
-  // its process at once, and the others name it (engine/dist/communicator.h).
+  // train/stop_signal.h).
   bool stop_between_steps = true;
+  // With one process per device, where a rank stopping alone would leave the
+  // others in a collective: a collective called by every rank before each
+  // step with its pending stop signal (0: none), returning {signal, rank} of
+  // the first rank in rank order that has one ({0, -1}: none), the same on
+  // every rank; all ranks then stop at that step. Empty: each process decides
+  // alone (one process).
+  std::function<std::pair<int, int>(int)> agree_stop;
   double total_kimg = 25000;  // stop once this many images have been shown (resumed ones included)
   double tick_kimg = 4;       // status line interval, unless the family's schedule sets it
 };

@@ -18,6 +18,11 @@
 #   dist_launch.sh stop-env PROGRAM ARGS...    as kill-env, but rank 1 is stopped (SIGSTOP): it
 #                                              hangs, and rank 0's wait must time out (GF_DIST_TIMEOUT)
 #   dist_launch.sh kill-root-env PROGRAM ARGS... as kill-env, but rank 0 is killed; rank 1 must stop
+#   dist_launch.sh signal-env SIG WHO PROGRAM ARGS... 2 ranks by env; once rank 0 trains, SIGSIG goes
+#                                              to rank WHO (0 or 1) or to both (all, as a terminal's
+#                                              Ctrl-C): each rank's output, then their exit statuses
+#   dist_launch.sh signal-mpi SIG PROGRAM ARGS... the same under mpirun -np 2, SIGSIG to mpirun
+#                                              (which passes SIGTERM on to the ranks)
 #   dist_launch.sh partial N K PROGRAM ARGS... ranks 0..K-1 of N by env (the others never start):
 #                                              each rank's output in rank order, then their exit
 #                                              statuses and seconds taken (each waited on 90 s at most)
@@ -164,6 +169,43 @@ case $mode in
     took=$((SECONDS - start))
     for ((r = 0; r < k; ++r)); do cat "$LOGS.$r"; done
     echo "dist_launch: ranks 0..$((k - 1)) of $n exited with statuses$statuses after $took s"
+    ;;
+  signal-env | signal-mpi)
+    sig=$1
+    shift
+    if [[ $mode == signal-env ]]; then
+      who=$1
+      shift
+    fi
+    LOGS=$(mktemp)
+    trap 'rm -f "$LOGS" "$LOGS".*' EXIT
+    if [[ $mode == signal-env ]]; then
+      # Job control on: a script's background jobs would otherwise ignore
+      # SIGINT, as a terminal's foreground processes do not.
+      set -m
+      start_env 2 2 "$@"
+      targets=("${PIDS[@]}")
+      [[ $who == all ]] || targets=("${PIDS[$who]}")
+    else
+      "${mpi[@]}" -np 2 "$@" >"$LOGS.0" 2>&1 &
+      PIDS=($!)
+      targets=($!)
+    fi
+    if ! wait_for_line "$LOGS.0" "${KILL_AFTER_LINE:-tick 0 }"; then
+      kill -9 "${PIDS[@]}" 2>/dev/null
+      cat "$LOGS".*
+      exit 1
+    fi
+    kill -s "$sig" "${targets[@]}"
+    start=$SECONDS
+    statuses=""
+    for p in "${PIDS[@]}"; do
+      wait_bounded "$p" 90
+      statuses+=" $?"
+    done
+    took=$((SECONDS - start))
+    for f in "$LOGS".*; do cat "$f"; done
+    echo "dist_launch: SIG$sig; the ranks (mpirun) exited with statuses$statuses after $took s"
     ;;
   kill-env | kill-root-env | kill-mpi | kill-torchrun | stop-env)
     log=$(mktemp)

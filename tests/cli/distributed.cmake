@@ -208,6 +208,20 @@ add_test(NAME cpu.train_stylegan_dist_killed_root_env
 --outdir ${_dist}/killed_root_env")
 set_tests_properties(cpu.train_stylegan_dist_killed_root_env PROPERTIES LABELS cpu TIMEOUT 400
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 1: rank 0 (closed its connection|connection failed).*the run stopped after [0-9] s with exit status 1")
+# A stop signal: a terminal's Ctrl-C (every rank's SIGINT) or a SIGTERM to
+# one rank stops every rank at the same step; rank 0's folder records it
+# (log.txt, report.html "Stopped") and each rank ends by the signal.
+foreach(_case "INT;all;SIGINT on rank 0;130 130" "TERM;1;SIGTERM on rank 1;143 143")
+  list(GET _case 0 _sig)
+  list(GET _case 1 _who)
+  list(GET _case 2 _said)
+  list(GET _case 3 _statuses)
+  set(_d ${_dist}/signal_${_sig})
+  add_test(NAME cpu.train_stylegan_dist_sig${_sig}_stops_every_rank
+           COMMAND sh -c "rm -rf ${_d} && OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 ${_launch} signal-env ${_sig} ${_who} $<TARGET_FILE:train_stylegan> ${_long_flags_sh} --outdir ${_d} && tail -n 1 ${_d}/*/log.txt && grep -o 'Stopped: [^<]*' ${_d}/*/report.html")
+  set_tests_properties(cpu.train_stylegan_dist_sig${_sig}_stops_every_rank PROPERTIES LABELS cpu TIMEOUT 400
+                       PASS_REGULAR_EXPRESSION "error: Interrupted by ${_said}\n(.*\n)?train_stylegan: error: Interrupted by ${_said}\n.*statuses ${_statuses} after [0-9] s\ntrain_stylegan: error: Interrupted by ${_said}\nStopped: Interrupted by ${_said}")
+endforeach()
 # A rank that never starts: the rendezvous's own limit (not GF_DIST_TIMEOUT's
 # 600 s) ends the start; rank 0 names the missing rank, the rank that joined
 # learns the start failed. Ranks 0 and 1 of 3; rank 2 never starts.
@@ -299,6 +313,13 @@ if(GF_WITH_MPI AND GF_MPIEXEC)
            COMMAND sh -c "cmp ${_ds8}checkpoint.bin ${_dmr}checkpoint.bin && echo same")
   set_tests_properties(cpu.train_stylegan_dist_mpi_resume_is_exact PROPERTIES LABELS cpu
                        FIXTURES_REQUIRED "dist_straight8;dist_mpi_resume" PASS_REGULAR_EXPRESSION "^same")
+  # Ctrl-C on mpirun: it passes SIGTERM on to both ranks, which stop at one step.
+  add_test(NAME cpu.train_stylegan_dist_sigint_mpi
+           COMMAND sh -c "rm -rf ${_dist}/signal_mpi && OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 ${_launch} signal-mpi INT \
+$<TARGET_FILE:train_stylegan> ${_long_flags_sh} --outdir ${_dist}/signal_mpi && tail -n 1 ${_dist}/signal_mpi/*/log.txt && \
+grep -o 'Stopped: [^<]*' ${_dist}/signal_mpi/*/report.html")
+  set_tests_properties(cpu.train_stylegan_dist_sigint_mpi PROPERTIES LABELS cpu TIMEOUT 400
+                       PASS_REGULAR_EXPRESSION "statuses [0-9]+ after [0-9] s\ntrain_stylegan: error: Interrupted by SIGTERM on rank 0\nStopped: Interrupted by SIGTERM on rank 0")
   add_test(NAME cpu.train_stylegan_dist_killed_rank_mpi
            COMMAND sh -c "OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 ${_launch} kill-mpi $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
 --outdir ${_dist}/killed_mpi")
