@@ -34,11 +34,14 @@ __global__ void downscale2d_kernel(const T* __restrict__ x, T* __restrict__ y, I
   }
 }
 
-// 32-bit indices when the larger side's `big` elements fit.
+// 32-bit indices when the larger side's `big` elements fit. Unsigned: the
+// grid-stride step (up to 65535 * 8 blocks of 256) added to an index below
+// 2^31 stays below 2^32, where a signed int32 would wrap negative (and still
+// pass o < n) for n within a step of 2^31.
 template <class F>
 void with_index(int64_t big, F&& f) {
-  if (big < INT32_MAX)
-    f(int32_t{});
+  if (big < (int64_t(1) << 31))
+    f(uint32_t{});
   else
     f(int64_t{});
 }
