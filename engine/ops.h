@@ -121,5 +121,9 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Conv2dParams& p 
 // Gradient of conv2d with respect to its weight: x [N, Cin, H, W], gy [N, Cout, Ho, Wo].
 Tensor conv2d_weight_grad(const Tensor& x, const Tensor& gy, const Shape& w_shape,
                           const Conv2dParams& p = {});
+// For tests: the most elements a convolution's x or y may hold in one kernel
+// call (default INT_MAX, cuDNN's limit), above which a call runs in slices of
+// samples and groups; returns the previous limit.
+int64_t set_conv_call_elements_for_test(int64_t limit);
 
 }  // namespace gf

@@ -473,3 +473,51 @@ TEST_CASE("repeated CPU convolutions allocate no new tensor memory", "[conv]") {
     CHECK(cpu_allocator().stats().raw_allocs == before);
   }
 }
+
+namespace {
+
+// Each op's output and gradients with x and y allowed `limit` elements per
+// kernel call (so the calls run in slices of samples or groups) and without a
+// limit, on device d, float64 (a sliced weight gradient sums its samples'
+// slices in another order).
+void compare_sliced_with_whole(const ConvCase& c, int64_t limit, Device d) {
+  for (const std::string op : {"conv2d", "conv_transpose2d", "conv2d_weight_grad"}) {
+    INFO(op << " " << describe(c) << " limit " << limit << " on " << d.str());
+    const auto whole = op_and_grads(op, c, DType::f64, d);
+    const int64_t before = set_conv_call_elements_for_test(limit);
+    std::vector<Tensor> sliced;
+    try {
+      sliced = op_and_grads(op, c, DType::f64, d);
+    } catch (...) {
+      set_conv_call_elements_for_test(before);
+      throw;
+    }
+    set_conv_call_elements_for_test(before);
+    for (size_t i = 0; i < 3; ++i) {
+      const auto chk = allclose(sliced[i].to(Device::cpu()), whole[i].to(Device::cpu()), 1e-12, 1e-12);
+      INFO("result " << i << ": " << chk.message);
+      CHECK(chk.ok);
+    }
+  }
+}
+
+// x [5, 6, 7, 7] (294 elements a sample) with 3 groups; conv_transpose2d
+// reads the same x as its gy. A limit of 700 takes 2 samples a call (the last
+// call 1); 200 takes one sample and 2 of its 3 groups a call (98 elements a
+// group), then 1.
+const ConvCase kSlicedCase{{5, 6, 7, 7}, {6, 2, 3, 3}, params(1, 1, 1, 1, 3)};
+
+}  // namespace
+
+TEST_CASE("a convolution too large for one kernel call runs in slices of samples and groups", "[conv]") {
+  for (int64_t limit : {700, 200}) compare_sliced_with_whole(kSlicedCase, limit, Device::cpu());
+  // One group of one sample over the limit: refused, naming the sizes.
+  const int64_t before = set_conv_call_elements_for_test(90);
+  CHECK_THROWS_WITH(conv2d(random_tensor(kSlicedCase.x, 1), random_tensor(kSlicedCase.w, 2), kSlicedCase.p),
+                    Catch::Contains("conv2d: one group of one sample holds 98 elements, more than a convolution call takes (90)"));
+  set_conv_call_elements_for_test(before);
+}
+
+TEST_CASE("a cuda convolution too large for one kernel call runs in slices of samples and groups", "[conv][cuda]") {
+  for (int64_t limit : {700, 200}) compare_sliced_with_whole(kSlicedCase, limit, Device::cuda(0));
+}

@@ -7,6 +7,7 @@
 // A transposed convolution is the data gradient of the forward convolution
 // whose input has the transposed output's size, so all three run on the
 // kernels' description of that forward convolution.
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <ostream>
@@ -83,43 +84,101 @@ int output_padding(int64_t in, int64_t out, int64_t kernel, int pad, int stride)
   return static_cast<int>(in - ((out - 1) * stride - 2 * pad + kernel));
 }
 
+// The most elements one kernel call may hold in its image-side operands (x
+// and y): cuDNN's legacy descriptors take int sizes and strides and refuse
+// tensors of 2^31 elements or more (at 1024x1024, [64, 32, 1025, 1025]).
+int64_t g_call_elements = INT_MAX;
+
+// Calls one pass on raw operands, with its workspace (cuDNN's; on the CPU the
+// im2col columns or oneDNN's reordered tensors and scratchpad) from the
+// caching allocator like any tensor, so steady-state steps never reach
+// cudaMalloc or malloc.
+template <class T>
+void call_pass(const char* op, ConvPass pass, const Conv2dShape& s, const T* pa, const T* pb, T* po, const Tensor& like) {
+  auto workspace = [&](size_t bytes) {
+    return bytes ? Tensor::empty({static_cast<int64_t>((bytes + sizeof(T) - 1) / sizeof(T))}, like.dtype(), like.device())
+                 : Tensor();
+  };
+  if (like.device().is_cuda()) {
+    GF_CUDA_CALL(op, {
+      const int dev = like.device().index;
+      const size_t bytes = cuda::conv2d_workspace_bytes<T>(pass, s, dev);
+      const Tensor ws = workspace(bytes);
+      void* wp = bytes ? ws.raw() : nullptr;
+      switch (pass) {
+        case ConvPass::forward: cuda::conv2d_forward<T>(s, pa, pb, po, wp, bytes, dev); break;
+        case ConvPass::backward_data: cuda::conv2d_backward_data<T>(s, pa, pb, po, wp, bytes, dev); break;
+        case ConvPass::backward_filter: cuda::conv2d_backward_filter<T>(s, pa, pb, po, wp, bytes, dev); break;
+      }
+    });
+  } else {
+    const size_t bytes = cpu::conv2d_workspace_bytes<T>(pass, s);
+    const Tensor ws = workspace(bytes);
+    void* wp = bytes ? ws.raw() : nullptr;
+    switch (pass) {
+      case ConvPass::forward: cpu::conv2d_forward<T>(s, pa, pb, po, wp, bytes); break;
+      case ConvPass::backward_data: cpu::conv2d_backward_data<T>(s, pa, pb, po, wp, bytes); break;
+      case ConvPass::backward_filter: cpu::conv2d_backward_filter<T>(s, pa, pb, po, wp, bytes); break;
+    }
+  }
+}
+
 // Runs one pass into a new tensor of `out_shape`; a and b are the pass's
-// operands in the kernels' order.
+// operands in the kernels' order (forward: x, w -> y; backward_data: gy, w ->
+// dx; backward_filter: x, gy -> dw). A pass whose x or y reaches
+// g_call_elements runs in slices: samples, and within one sample contiguous
+// runs of groups (the fused modulated conv's [1, N*C, H, W]); the weight
+// gradient sums the samples' slices in order.
 Tensor run_pass(const char* op, ConvPass pass, const Conv2dShape& s, const Tensor& a, const Tensor& b,
                 const Shape& out_shape) {
   if (s.n == 0) return zeros(out_shape, a.dtype(), a.device());  // empty batch: nothing to convolve, dw = 0
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
+  const int64_t x_sample = int64_t(s.c) * s.h * s.w, y_sample = int64_t(s.k) * s.out_h * s.out_w;
+  const int64_t per_sample = std::max(x_sample, y_sample);
+  const int64_t per_group = per_sample / s.groups;
+  GF_CHECK(per_group < g_call_elements, op,
+           "one group of one sample holds " << per_group << " elements, more than a convolution call takes ("
+                                            << g_call_elements << ")");
+  // Samples per call, and (one sample a call) groups per call.
+  const int64_t samples = std::max<int64_t>(1, (g_call_elements - 1) / per_sample);
+  const int64_t groups = per_sample < g_call_elements ? s.groups : (g_call_elements - 1) / per_group;
   dispatch_float(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T *pa = a.data<T>(), *pb = b.data<T>();
     T* po = out.data<T>();
-    // The workspace (cuDNN's; on the CPU the im2col columns or oneDNN's
-    // reordered tensors and scratchpad) comes from the caching allocator like
-    // any tensor, so steady-state steps never reach cudaMalloc or malloc.
-    auto workspace = [&](size_t bytes) {
-      return bytes ? Tensor::empty({static_cast<int64_t>((bytes + sizeof(T) - 1) / sizeof(T))}, a.dtype(), a.device())
-                   : Tensor();
-    };
-    if (a.device().is_cuda()) {
-      GF_CUDA_CALL(op, {
-        const int dev = a.device().index;
-        const size_t bytes = cuda::conv2d_workspace_bytes<T>(pass, s, dev);
-        const Tensor ws = workspace(bytes);
-        void* wp = bytes ? ws.raw() : nullptr;
-        switch (pass) {
-          case ConvPass::forward: cuda::conv2d_forward<T>(s, pa, pb, po, wp, bytes, dev); break;
-          case ConvPass::backward_data: cuda::conv2d_backward_data<T>(s, pa, pb, po, wp, bytes, dev); break;
-          case ConvPass::backward_filter: cuda::conv2d_backward_filter<T>(s, pa, pb, po, wp, bytes, dev); break;
-        }
-      });
-    } else {
-      const size_t bytes = cpu::conv2d_workspace_bytes<T>(pass, s);
-      const Tensor ws = workspace(bytes);
-      void* wp = bytes ? ws.raw() : nullptr;
-      switch (pass) {
-        case ConvPass::forward: cpu::conv2d_forward<T>(s, pa, pb, po, wp, bytes); break;
-        case ConvPass::backward_data: cpu::conv2d_backward_data<T>(s, pa, pb, po, wp, bytes); break;
-        case ConvPass::backward_filter: cpu::conv2d_backward_filter<T>(s, pa, pb, po, wp, bytes); break;
+    if (samples >= s.n && groups >= s.groups) return call_pass<T>(op, pass, s, pa, pb, po, a);
+    // Offsets of operand slices, in elements: image-side operands move by
+    // samples and groups, the weight (or its gradient) by groups only.
+    const int64_t x_group = x_sample / s.groups, y_group = y_sample / s.groups;
+    const int64_t w_group = int64_t(s.k / s.groups) * (s.c / s.groups) * s.kh * s.kw;
+    const int64_t a_sample = pass == ConvPass::backward_data ? y_sample : x_sample;
+    const int64_t a_group = pass == ConvPass::backward_data ? y_group : x_group;
+    const int64_t b_sample = pass == ConvPass::backward_filter ? y_sample : 0;
+    const int64_t b_group = pass == ConvPass::backward_filter ? y_group : w_group;
+    const int64_t o_sample = pass == ConvPass::forward ? y_sample : pass == ConvPass::backward_data ? x_sample : 0;
+    const int64_t o_group = pass == ConvPass::forward ? y_group : pass == ConvPass::backward_data ? x_group : w_group;
+    Tensor partial;  // the weight gradient of the samples after the first
+    for (int64_t n0 = 0; n0 < s.n; n0 += samples) {
+      const int64_t nb = std::min<int64_t>(samples, s.n - n0);
+      T* target = po;
+      if (pass == ConvPass::backward_filter && n0 > 0) {
+        if (!partial.defined()) partial = Tensor::empty(out_shape, a.dtype(), a.device());
+        target = partial.data<T>();
+      }
+      for (int64_t g0 = 0; g0 < s.groups; g0 += groups) {
+        const int64_t gb = std::min<int64_t>(groups, s.groups - g0);
+        Conv2dShape part = s;
+        part.n = static_cast<int>(nb);
+        part.groups = static_cast<int>(gb);
+        part.c = static_cast<int>(s.c / s.groups * gb);
+        part.k = static_cast<int>(s.k / s.groups * gb);
+        call_pass<T>(op, pass, part, pa + n0 * a_sample + g0 * a_group, pb + n0 * b_sample + g0 * b_group,
+                     target + n0 * o_sample + g0 * o_group, a);
+      }
+      if (target != po) {
+        GradModeGuard no_grad(false);
+        out = add(out, partial);
+        po = out.data<T>();
       }
     }
   });
@@ -127,6 +186,11 @@ Tensor run_pass(const char* op, ConvPass pass, const Conv2dShape& s, const Tenso
 }
 
 }  // namespace
+
+int64_t set_conv_call_elements_for_test(int64_t limit) {
+  GF_CHECK(limit > 0 && limit <= INT_MAX, "set_conv_call_elements_for_test", "limit must be in [1, INT_MAX], got " << limit);
+  return std::exchange(g_call_elements, limit);
+}
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dParams& p) {
   const char* op = "conv2d";

@@ -124,6 +124,16 @@ wait_bounded() {
   wait "$pid"
 }
 
+# Waits for every pid in PIDS (90 s each at most); their exit statuses in
+# STATUSES (" 0 1"), in PIDS's order.
+wait_all() {
+  STATUSES=""
+  for p in "${PIDS[@]}"; do
+    wait_bounded "$p" 90
+    STATUSES+=" $?"
+  done
+}
+
 # Waits until file $1 holds a line matching $2 (rank 0 trains), at most 300 s.
 wait_for_line() {
   for ((t = 0; t < 3000; ++t)); do
@@ -161,14 +171,10 @@ case $mode in
     trap 'rm -f "$LOGS" "$LOGS".*' EXIT
     start=$SECONDS
     start_env "$n" "$k" "$@"
-    statuses=""
-    for p in "${PIDS[@]}"; do
-      wait_bounded "$p" 90
-      statuses+=" $?"
-    done
+    wait_all
     took=$((SECONDS - start))
     for ((r = 0; r < k; ++r)); do cat "$LOGS.$r"; done
-    echo "dist_launch: ranks 0..$((k - 1)) of $n exited with statuses$statuses after $took s"
+    echo "dist_launch: ranks 0..$((k - 1)) of $n exited with statuses$STATUSES after $took s"
     ;;
   signal-env | signal-mpi)
     sig=$1
@@ -198,14 +204,10 @@ case $mode in
     fi
     kill -s "$sig" "${targets[@]}"
     start=$SECONDS
-    statuses=""
-    for p in "${PIDS[@]}"; do
-      wait_bounded "$p" 90
-      statuses+=" $?"
-    done
+    wait_all
     took=$((SECONDS - start))
     for f in "$LOGS".*; do cat "$f"; done
-    echo "dist_launch: SIG$sig; the ranks (mpirun) exited with statuses$statuses after $took s"
+    echo "dist_launch: SIG$sig; the ranks (mpirun) exited with statuses$STATUSES after $took s"
     ;;
   kill-env | kill-root-env | kill-mpi | kill-torchrun | stop-env)
     log=$(mktemp)
