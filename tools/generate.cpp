@@ -11,11 +11,14 @@
 // layers below --trunc-cutoff only.
 // z for a seed is Philox randn([1, z_dim]) with that seed, so a seed gives the
 // same image on the CPU and the GPU. Images are made one at a time, so an
-// image never depends on the others in the run; the one exception is
-// --noise-mode random outside --seeds, where the images share one noise stream.
+// image never depends on the others in the run (the one exception is
+// --noise-mode random outside --seeds, where the images share one noise
+// stream), and written as they are made: memory holds one image (a grid, its
+// images), and a stopped run keeps the PNGs it finished.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 
 #include "engine/error.h"
@@ -134,21 +137,58 @@ void check_mixing_png_size(const cli::Args& args, int res, int channels) {
   check_grid_png_size(res, res, channels, gw, gh, "--mix-rows/--mix-cols");
 }
 
-// images [N, C, H, W] on the CPU: --raw, then one grid.png (gw > 0) or one PNG per name.
-int write_outputs(const cli::Args& args, const Tensor& images, const std::vector<std::string>& names, int gw, int gh) {
+// What a run makes: n images, each made by produce(i) (in order, i = 0 ..
+// n - 1) as [1, C, H, W] float32 on the CPU, written one PNG per name as it
+// comes, or laid out in one gw x gh grid.png (gw > 0) at the end.
+struct Outputs {
+  int64_t n = 0;
+  std::vector<std::string> names;
+  std::function<Tensor(int64_t)> produce;
+  int gw = 0, gh = 0;
+};
+
+// The images of a canvas made whole (style mixing), as Outputs in a grid.
+Outputs canvas_outputs(const Tensor& images, int gw, int gh) {
+  return {images.size(0), {}, [images](int64_t i) { return row(images, i, Device::cpu()); }, gw, gh};
+}
+
+// Writes each image as it is made, so memory holds one image at a time (a
+// grid's images wait for its one PNG) and a stopped run keeps the images it
+// finished: its PNGs, and --raw (float32 [N, C, H, W], streamed into its
+// temporary, renamed when every image is in).
+int write_outputs(const cli::Args& args, const Outputs& o) {
   const std::string outdir = args.str("outdir");
+  std::vector<Tensor> grid;
+  bool outdir_made = false;
+  auto take = [&](int64_t i, const Tensor& img) {
+    if (o.gw > 0) return grid.push_back(img);
+    if (!outdir_made) io::create_folder(outdir, "--outdir");
+    outdir_made = true;
+    save_image_grid(img, outdir + "/" + o.names[static_cast<size_t>(i)], 1, 1);
+  };
   if (args.has("raw")) {
     io::create_parent_folder(args.str("raw"), "--raw");
-    io::save_npy(args.str("raw"), images);
-  }
-  io::create_folder(outdir, "--outdir");
-  if (gw > 0) {
-    save_image_grid(images, outdir + "/grid.png", gw, gh);
+    io::write_atomic(args.str("raw"), [&](std::ostream& f) {
+      for (int64_t i = 0; i < o.n && f; ++i) {
+        const Tensor img = o.produce(i).to(DType::f32).contiguous();
+        if (i == 0) {
+          Shape all = img.shape();
+          all[0] = o.n;
+          const std::string header = io::npy_header(DType::f32, all);
+          f.write(header.data(), static_cast<std::streamsize>(header.size()));
+        }
+        f.write(static_cast<const char*>(img.raw()), static_cast<std::streamsize>(img.nbytes()));
+        take(i, img);
+      }
+    }, "--raw");
   } else {
-    for (size_t i = 0; i < names.size(); ++i)
-      save_image_grid(row(images, static_cast<int64_t>(i), Device::cpu()), outdir + "/" + names[i], 1, 1);
+    for (int64_t i = 0; i < o.n; ++i) take(i, o.produce(i));
   }
-  std::cout << "generate: wrote " << (gw > 0 ? std::string("grid.png") : std::to_string(names.size()) + " images")
+  if (o.gw > 0) {
+    io::create_folder(outdir, "--outdir");
+    save_image_grid(concat(grid, 0), outdir + "/grid.png", o.gw, o.gh);
+  }
+  std::cout << "generate: wrote " << (o.gw > 0 ? std::string("grid.png") : std::to_string(o.n) + " images")
             << " to " << outdir << (args.has("raw") ? " (raw: " + args.str("raw") + ")" : std::string()) << "\n";
   return 0;
 }
@@ -170,19 +210,20 @@ int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const
     throw Error("--c has " + std::to_string(labels.rows.size(0)) + " rows, but " + std::to_string(n) + " images are generated");
   check_grid(args, gw, gh, n, G->config().resolution, G->config().num_channels);
   NoGradGuard ng;
-  std::vector<Tensor> imgs;
-  std::vector<std::string> names;
+  Outputs o{n, {}, {}, gw, gh};
   char name[64];
   for (int64_t i = 0; i < n; ++i) {
+    std::snprintf(name, sizeof name, z.defined() ? "img%04lld.png" : "seed%04lld.png",
+                  z.defined() ? static_cast<long long>(i) : seeds[static_cast<size_t>(i)]);
+    o.names.push_back(name);
+  }
+  o.produce = [&](int64_t i) {
     gf::Generator seed_rng(z.defined() ? 0 : static_cast<uint64_t>(seeds[static_cast<size_t>(i)]));
     const Tensor zi = z.defined() ? row(z, i, dev) : seed_latent(seed_rng, G->latent_size(), dev);
     const Tensor ci = labels.rows.defined() ? row(labels.rows, i, dev) : labels.c1;
-    imgs.push_back(G->forward(zi, ci, lod).to(Device::cpu()));
-    std::snprintf(name, sizeof name, z.defined() ? "img%04lld.png" : "seed%04lld.png",
-                  z.defined() ? static_cast<long long>(i) : seeds[static_cast<size_t>(i)]);
-    names.push_back(name);
-  }
-  return write_outputs(args, concat(imgs, 0), names, gw, gh);
+    return G->forward(zi, ci, lod).to(Device::cpu());
+  };
+  return write_outputs(args, o);
 }
 
 // A StyleGAN (v1) generator (Gs, as the official G_style at inference):
@@ -206,11 +247,13 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
   gf::Generator noise_rng(0);
   so.noise_gen = &noise_rng;
   NoGradGuard ng;
-  // ws [N, num_layers, dlatent] -> images [N, C, R, R] on the CPU, one at a time.
-  auto synth = [&](const Tensor& ws) {
+  // Row i of ws [N, num_layers, dlatent] -> image [1, C, R, R] on the CPU.
+  auto synth_row = [&](const Tensor& ws, int64_t i) {
+    return G->synthesis(slice(ws, 0, i, i + 1), lod, so).to(Device::cpu());
+  };
+  auto synth = [&](const Tensor& ws) {  // every row, for a canvas
     std::vector<Tensor> imgs;
-    for (int64_t i = 0; i < ws.size(0); ++i)
-      imgs.push_back(G->synthesis(slice(ws, 0, i, i + 1), lod, so).to(Device::cpu()));
+    for (int64_t i = 0; i < ws.size(0); ++i) imgs.push_back(synth_row(ws, i));
     return concat(imgs, 0);
   };
   auto seed_ws = [&](const std::vector<long long>& seeds, const Tensor& c) {
@@ -221,12 +264,11 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
     }
     return concat(ws, 0);
   };
-  Tensor images;
-  std::vector<std::string> names;
+  Outputs o{0, {}, {}, gw, gh};
   auto name_by = [&](const char* pattern, long long k) {
     char buf[64];
     std::snprintf(buf, sizeof buf, pattern, k);
-    names.push_back(buf);
+    o.names.push_back(buf);
   };
   const int L = G->num_layers();
   if (args.has("mix-rows")) {
@@ -239,50 +281,54 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
     check_mixing_png_size(args, cfg.resolution, cfg.num_channels);
     const auto rows = args.integers("mix-rows"), cols = args.integers("mix-cols");
     const Tensor row_ws = seed_ws(rows, labels.c1), col_ws = seed_ws(cols, labels.c1);
-    images = stylegan2::mixing_canvas(synth(row_ws), synth(col_ws), synth(stylegan2::style_mix(row_ws, col_ws, styles)));
-    gw = static_cast<int>(cols.size()) + 1;
-    gh = static_cast<int>(rows.size()) + 1;
-  } else if (args.has("interp")) {
+    return write_outputs(args, canvas_outputs(stylegan2::mixing_canvas(synth(row_ws), synth(col_ws),
+                                                                       synth(stylegan2::style_mix(row_ws, col_ws, styles))),
+                                              static_cast<int>(cols.size()) + 1, static_cast<int>(rows.size()) + 1));
+  }
+  Tensor ws;  // --interp and --w: the styles of every image, made one at a time
+  if (args.has("interp")) {
     const auto ends = args.integers("interp");
     if (ends.size() != 2) throw Error("--interp expects two seeds, e.g. --interp 3,7");
     const long long frames = args.integer("frames");
-    const Tensor ws = seed_ws(ends, labels.c1);
-    images = synth(stylegan2::interpolate_ws(row(ws, 0, dev), row(ws, 1, dev), static_cast<int>(frames)));
+    const Tensor end_ws = seed_ws(ends, labels.c1);
+    ws = stylegan2::interpolate_ws(row(end_ws, 0, dev), row(end_ws, 1, dev), static_cast<int>(frames));
     for (long long k = 0; k < frames; ++k) name_by("frame%04lld.png", k);
   } else if (args.has("w")) {
-    const Tensor ws = stylegan2::read_ws(args.str("w"), L, cfg.dlatent_size, "--w");
+    ws = stylegan2::read_ws(args.str("w"), L, cfg.dlatent_size, "--w").to(dev);
     check_grid(args, gw, gh, ws.size(0), cfg.resolution, cfg.num_channels);
-    images = synth(ws.to(dev));
     for (int64_t i = 0; i < ws.size(0); ++i) name_by("img%04lld.png", i);
-  } else {
-    const Tensor z = args.has("z") ? read_rows(args.str("z"), cfg.latent_size, "--z", "latent_size") : Tensor();
-    const std::vector<long long> seeds = z.defined() ? std::vector<long long>{} : args.integers("seeds");
-    const int64_t n = z.defined() ? z.size(0) : static_cast<int64_t>(seeds.size());
-    if (labels.rows.defined() && labels.rows.size(0) != n)
-      throw Error("--c has " + std::to_string(labels.rows.size(0)) + " rows, but " + std::to_string(n) +
-                  " images are generated");
-    check_grid(args, gw, gh, n, cfg.resolution, cfg.num_channels);
-    std::vector<Tensor> imgs;
-    for (int64_t i = 0; i < n; ++i) {
-      gf::Generator seed_rng(z.defined() ? 0 : static_cast<uint64_t>(seeds[static_cast<size_t>(i)]));
-      stylegan::GenerateOptions o;
-      o.truncation_psi = psi;
-      o.truncation_cutoff = cutoff;
-      o.synthesis = so;
-      Tensor zi;
-      if (z.defined()) {
-        zi = row(z, i, dev);
-      } else {
-        zi = seed_latent(seed_rng, cfg.latent_size, dev);
-        o.synthesis.noise_gen = &seed_rng;  // random noise continues the seed's stream
-      }
-      const Tensor ci = labels.rows.defined() ? row(labels.rows, i, dev) : labels.c1;
-      imgs.push_back(G->forward(zi, ci, lod, o).to(Device::cpu()));
-      name_by(z.defined() ? "img%04lld.png" : "seed%04lld.png", z.defined() ? i : seeds[static_cast<size_t>(i)]);
-    }
-    images = concat(imgs, 0);
   }
-  return write_outputs(args, images, names, gw, gh);
+  if (ws.defined()) {
+    o.n = ws.size(0);
+    o.produce = [&](int64_t i) { return synth_row(ws, i); };
+    return write_outputs(args, o);
+  }
+  const Tensor z = args.has("z") ? read_rows(args.str("z"), cfg.latent_size, "--z", "latent_size") : Tensor();
+  const std::vector<long long> seeds = z.defined() ? std::vector<long long>{} : args.integers("seeds");
+  o.n = z.defined() ? z.size(0) : static_cast<int64_t>(seeds.size());
+  if (labels.rows.defined() && labels.rows.size(0) != o.n)
+    throw Error("--c has " + std::to_string(labels.rows.size(0)) + " rows, but " + std::to_string(o.n) +
+                " images are generated");
+  check_grid(args, gw, gh, o.n, cfg.resolution, cfg.num_channels);
+  for (int64_t i = 0; i < o.n; ++i)
+    name_by(z.defined() ? "img%04lld.png" : "seed%04lld.png", z.defined() ? i : seeds[static_cast<size_t>(i)]);
+  o.produce = [&](int64_t i) {
+    gf::Generator seed_rng(z.defined() ? 0 : static_cast<uint64_t>(seeds[static_cast<size_t>(i)]));
+    stylegan::GenerateOptions go;
+    go.truncation_psi = psi;
+    go.truncation_cutoff = cutoff;
+    go.synthesis = so;
+    Tensor zi;
+    if (z.defined()) {
+      zi = row(z, i, dev);
+    } else {
+      zi = seed_latent(seed_rng, cfg.latent_size, dev);
+      go.synthesis.noise_gen = &seed_rng;  // random noise continues the seed's stream
+    }
+    const Tensor ci = labels.rows.defined() ? row(labels.rows, i, dev) : labels.c1;
+    return G->forward(zi, ci, lod, go).to(Device::cpu());
+  };
+  return write_outputs(args, o);
 }
 
 int run(int argc, char** argv) {
@@ -353,13 +399,12 @@ int run(int argc, char** argv) {
   so.noise_gen = &noise_rng;
   NoGradGuard ng;
 
-  Tensor images;                   // [N, C, H, W] on the CPU, in the order written
-  std::vector<std::string> names;  // one PNG per image, unless they go in one grid
+  Outputs o{0, {}, {}, gw, gh};
   auto check_n = [&](int64_t n) { check_grid(args, gw, gh, n, cfg.img_resolution, cfg.img_channels); };
   auto name_by = [&](const char* pattern, long long k) {
     char buf[64];
     std::snprintf(buf, sizeof buf, pattern, k);
-    names.push_back(buf);
+    o.names.push_back(buf);
   };
   if (args.has("mix-rows")) {
     const auto rows = args.integers("mix-rows");
@@ -373,53 +418,55 @@ int run(int argc, char** argv) {
                     ") (the generator's num_ws)");
     check_mixing_png_size(args, cfg.img_resolution, cfg.img_channels);
     const Tensor row_ws = stylegan2::seed_ws(G, rows, c1, psi, dev), col_ws = stylegan2::seed_ws(G, cols, c1, psi, dev);
-    images = stylegan2::mixing_canvas(synthesize_each(G, row_ws, so), synthesize_each(G, col_ws, so),
-                                      synthesize_each(G, stylegan2::style_mix(row_ws, col_ws, styles), so));
-    gw = static_cast<int>(cols.size()) + 1;
-    gh = static_cast<int>(rows.size()) + 1;
-  } else if (args.has("interp")) {
+    return write_outputs(args, canvas_outputs(stylegan2::mixing_canvas(synthesize_each(G, row_ws, so), synthesize_each(G, col_ws, so),
+                                                                       synthesize_each(G, stylegan2::style_mix(row_ws, col_ws, styles), so)),
+                                              static_cast<int>(cols.size()) + 1, static_cast<int>(rows.size()) + 1));
+  }
+  Tensor ws;  // --interp, --w and --projected-w: the styles of every image, made one at a time
+  if (args.has("interp")) {
     const auto ends = args.integers("interp");
     if (ends.size() != 2) throw Error("--interp expects two seeds, e.g. --interp 3,7");
     const long long frames = args.integer("frames");
-    const Tensor ws = stylegan2::seed_ws(G, ends, c1, psi, dev);
-    images = synthesize_each(G, stylegan2::interpolate_ws(row(ws, 0, dev), row(ws, 1, dev), static_cast<int>(frames)), so);
+    const Tensor end_ws = stylegan2::seed_ws(G, ends, c1, psi, dev);
+    ws = stylegan2::interpolate_ws(row(end_ws, 0, dev), row(end_ws, 1, dev), static_cast<int>(frames));
     for (long long k = 0; k < frames; ++k) name_by("frame%04lld.png", k);
   } else if (args.has("w")) {
-    const Tensor ws = stylegan2::read_ws(args.str("w"), G.num_ws(), cfg.w_dim, "--w");
+    ws = stylegan2::read_ws(args.str("w"), G.num_ws(), cfg.w_dim, "--w").to(dev);
     check_n(ws.size(0));
-    images = synthesize_each(G, ws.to(dev), so);
     for (int64_t i = 0; i < ws.size(0); ++i) name_by("img%04lld.png", i);
   } else if (args.has("projected-w")) {
-    const Tensor ws = read_projected_w(args.str("projected-w"), G.num_ws(), cfg.w_dim);
+    ws = read_projected_w(args.str("projected-w"), G.num_ws(), cfg.w_dim).to(dev);
     check_n(ws.size(0));
-    images = synthesize_each(G, ws.to(dev), so);
     for (int64_t i = 0; i < ws.size(0); ++i) name_by("proj%02lld.png", i);
-  } else {
-    // --z, or seeds: one z per image, then the mapping with truncation.
-    const Tensor z = args.has("z") ? stylegan2::read_rows(args.str("z"), cfg.z_dim, "--z", "z_dim") : Tensor();
-    const std::vector<long long> seeds = z.defined() ? std::vector<long long>{} : args.integers("seeds");
-    const int64_t n = z.defined() ? z.size(0) : static_cast<int64_t>(seeds.size());
-    if (c_rows.defined() && c_rows.size(0) != n)
-      throw Error("--c has " + std::to_string(c_rows.size(0)) + " rows, but " + std::to_string(n) + " images are generated");
-    check_n(n);
-    std::vector<Tensor> imgs;
-    for (int64_t i = 0; i < n; ++i) {
-      gf::Generator seed_rng(z.defined() ? 0 : static_cast<uint64_t>(seeds[i]));
-      stylegan2::SynthesisOptions so_i = so;
-      Tensor zi;
-      if (z.defined()) {
-        zi = row(z, i, dev);
-      } else {
-        zi = stylegan2::seed_latent(seed_rng, cfg.z_dim, dev);
-        so_i.noise_gen = &seed_rng;  // random noise continues the seed's stream
-      }
-      const Tensor ci = c_rows.defined() ? row(c_rows, i, dev) : c1;
-      imgs.push_back(G.forward(zi, ci, psi, std::nullopt, so_i).to(Device::cpu()));
-      name_by(z.defined() ? "img%04lld.png" : "seed%04lld.png", z.defined() ? i : seeds[i]);
-    }
-    images = concat(imgs, 0);
   }
-  return write_outputs(args, images, names, gw, gh);
+  if (ws.defined()) {
+    o.n = ws.size(0);
+    o.produce = [&](int64_t i) { return G.synthesis.forward(slice(ws, 0, i, i + 1), so).to(Device::cpu()); };
+    return write_outputs(args, o);
+  }
+  // --z, or seeds: one z per image, then the mapping with truncation.
+  const Tensor z = args.has("z") ? stylegan2::read_rows(args.str("z"), cfg.z_dim, "--z", "z_dim") : Tensor();
+  const std::vector<long long> seeds = z.defined() ? std::vector<long long>{} : args.integers("seeds");
+  o.n = z.defined() ? z.size(0) : static_cast<int64_t>(seeds.size());
+  if (c_rows.defined() && c_rows.size(0) != o.n)
+    throw Error("--c has " + std::to_string(c_rows.size(0)) + " rows, but " + std::to_string(o.n) + " images are generated");
+  check_n(o.n);
+  for (int64_t i = 0; i < o.n; ++i)
+    name_by(z.defined() ? "img%04lld.png" : "seed%04lld.png", z.defined() ? i : seeds[static_cast<size_t>(i)]);
+  o.produce = [&](int64_t i) {
+    gf::Generator seed_rng(z.defined() ? 0 : static_cast<uint64_t>(seeds[static_cast<size_t>(i)]));
+    stylegan2::SynthesisOptions so_i = so;
+    Tensor zi;
+    if (z.defined()) {
+      zi = row(z, i, dev);
+    } else {
+      zi = stylegan2::seed_latent(seed_rng, cfg.z_dim, dev);
+      so_i.noise_gen = &seed_rng;  // random noise continues the seed's stream
+    }
+    const Tensor ci = c_rows.defined() ? row(c_rows, i, dev) : c1;
+    return G.forward(zi, ci, psi, std::nullopt, so_i).to(Device::cpu());
+  };
+  return write_outputs(args, o);
 }
 
 }  // namespace

@@ -191,8 +191,6 @@ Tensor parse_npy(const uint8_t* data, size_t n, const std::string& name) {
   return parse_npy_source(n, [&](uint64_t at, void* dst, size_t k) { std::memcpy(dst, data + at, k); }, name);
 }
 
-namespace {
-
 // The preamble and header of a version 1.0 file of a C-order array, as
 // numpy.lib.format writes them: sorted keys, room for the first dimension to
 // grow to 21 digits, then spaces and a newline up to a multiple of 64 bytes.
@@ -208,8 +206,6 @@ std::string npy_header(DType dtype, const Shape& shape) {
                                  static_cast<unsigned char>(header.size() >> 8)};
   return std::string(reinterpret_cast<const char*>(pre), sizeof pre) + header;
 }
-
-}  // namespace
 
 std::string npy_bytes(const Tensor& t) {
   GF_CHECK(t.defined() && (t.dtype() == DType::f32 || t.dtype() == DType::f64), "npy_bytes",

@@ -31,4 +31,9 @@ void save_npy(const std::string& path, const Tensor& t);
 Tensor parse_npy(const uint8_t* data, size_t n, const std::string& name);
 std::string npy_bytes(const Tensor& t);
 
+// The preamble and header save_npy writes before a float32 or float64 array
+// of `shape`, for a writer that streams the data after it (generate --raw
+// writes each image as it is made).
+std::string npy_header(DType dtype, const Shape& shape);
+
 }  // namespace gf::io

@@ -92,3 +92,17 @@ $e 'unconditional' $g --seeds 0 --class 1 --outdir $d/class && \
 $e 'holds 4 images, but 2 are' $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin \
 --seeds 0-1 --grid 2x2 --outdir $d/pggan && \
 test -z \"$(ls -A $d)\" && echo 'no folder left'")
+# Images are written as they are made: a run stopped (SIGTERM) after its
+# third image keeps the PNGs it finished, and its --raw, streamed into a
+# temporary, leaves neither a file nor the temporary. (SIGTERM: a script's
+# background job ignores SIGINT.)
+gf_test(cpu.generate_stopped_keeps_finished_images
+        COMMAND sh -c "d=${_gen}/stopped && rm -rf $d && mkdir -p $d && \
+{ $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 0-99999 --outdir $d/out \
+--raw $d/raw.npy > $d/log 2>&1 & pid=$!; } && i=0 && \
+while [ ! -e $d/out/seed0002.png ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done; \
+kill -TERM $pid; wait $pid; echo \"exit status $?\"; \
+[ $(ls $d/out | grep -c '^seed[0-9]*[.]png$') -ge 3 ] && echo 'finished images kept'; \
+ls -A $d $d/out | grep -q 'tmp' || echo 'no temporary'; [ -e $d/raw.npy ] || echo 'no raw'")
+set_tests_properties(cpu.generate_stopped_keeps_finished_images PROPERTIES TIMEOUT 120
+                     PASS_REGULAR_EXPRESSION "exit status 143\nfinished images kept\nno temporary\nno raw")
