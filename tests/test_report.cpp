@@ -137,6 +137,25 @@ TEST_CASE("a run whose log ends with its error line is shown stopped, live or no
   CHECK(render_report(d.string()).find("Stopped") == std::string::npos);
 }
 
+TEST_CASE("a progressive run below its final resolution gives the time left as a lower bound", "[report]") {
+  const fs::path d = fresh_dir("growing");
+  std::ofstream(d / "training_options.json") << "{\"dataset\": \"x\", \"total_kimg\": 10, \"resolution\": 32}";
+  {
+    std::ofstream f(d / "stats.jsonl");
+    for (int t = 0; t < 3; ++t)  // 10 s per kimg at 8x8
+      f << "{\"tick\": " << t << ", \"kimg\": " << t << ", \"total_sec\": " << 10.0 * t << ", \"resolution\": 8}\n";
+  }
+  const std::string growing = render_report(d.string(), {/*live=*/true, 30});
+  CHECK(growing.find("At least 1m 20s left: 10 s/kimg at 8x8, slower at the higher resolutions to 32x32.") !=
+        std::string::npos);
+  CHECK(growing.find("done about") == std::string::npos);
+  // At the final resolution the speed holds: an estimate with its end time.
+  std::ofstream(d / "stats.jsonl", std::ios::app) << "{\"tick\": 3, \"kimg\": 3, \"total_sec\": 30, \"resolution\": 32}\n";
+  const std::string grown = render_report(d.string(), {/*live=*/true, 30});
+  CHECK(grown.find("At least") == std::string::npos);
+  CHECK(grown.find("About 1m 10s left at 10 s/kimg") != std::string::npos);
+}
+
 TEST_CASE("write_report writes the page atomically", "[report]") {
   const fs::path d = fresh_dir("write");
   write_ticks(d, 1, 3);

@@ -592,7 +592,14 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
     if (std::isfinite(total_kimg)) o << " of " << num(total_kimg);
     if (total_kimg > 0) o << fmt(" (%.1f%%)", 100 * last_kimg / total_kimg);
     o << ", " << n << " ticks; training time " << format_duration(elapsed) << ".";
-    if (std::isfinite(left)) {
+    // A progressive run (PGGAN, StyleGAN v1) below its final resolution
+    // slows down as it grows: the current speed only bounds the time left.
+    const double res_now = s.at("resolution", n - 1), res_final = opt_number(options, "resolution");
+    const bool growing = std::isfinite(res_now) && std::isfinite(res_final) && res_now < res_final;
+    if (std::isfinite(left) && growing) {
+      o << " At least " << format_duration(left) << " left: " << num(rate) << " s/kimg at " << num(res_now) << "x"
+        << num(res_now) << ", slower at the higher resolutions to " << num(res_final) << "x" << num(res_final) << ".";
+    } else if (std::isfinite(left)) {
       o << " About " << format_duration(left) << " left at " << num(rate) << " s/kimg";
       if (opt.live && std::isfinite(last_time)) o << " (done about " << esc(local_time(last_time + left)) << ")";
       o << ".";
