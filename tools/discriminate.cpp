@@ -113,7 +113,7 @@ int run(int argc, char** argv) {
                  {{"network", "FILE.bin", "", "discriminator: a snapshot or checkpoint (its D), or a standalone D (required)"},
                   {"images", "FILE.npy", "", "float32 images [N, C, H, W] in [-1, 1] (required)"},
                   {"c", "FILE.npy", "", "labels [N, c_dim], for a conditional network"},
-                  {"out", "FILE.npy", "", "where to write the logits [N, 1] (required)"},
+                  {"out", "FILE.npy", "", "where to write the logits [N, 1] ([N, 1 + label_size] for a conditional PGGAN D: score, then label logits) (required)"},
                   cli::integer("batch", "N", "", "images per forward pass (default: the whole file)", 1, cli::kInt64Max),
                   cli::number("lod", "LOD", "", "PGGAN, StyleGAN (v1): the level of detail D runs at (default: the network's)", cli::Range::at_least(0, 30)),
                   cli::device("device", "cpu", "where to run")});
