@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/error.h"
+#include "metrics/sharding.h"
 #include "metrics/stats_cache.h"
 #include "train/stop_signal.h"
 
@@ -114,9 +115,11 @@ nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& c
                                 const std::string& snapshot, const std::function<void(const std::string&)>& log) {
   nlohmann::json all = nlohmann::json::object();
   if (req.names.empty()) return all;
-  if (log) log("Evaluating metrics...");
+  const bool reports = computes_results(ctx.feature_opt.comm);
+  if (log && reports) log("Evaluating metrics...");
   for (const std::string& name : req.names) {
     const MetricResult r = calc_metric(name, ctx);
+    if (!reports) continue;  // another rank: its share of the passes only
     // Shown before it is appended: a run folder that refuses the line
     // (a full disk, its permissions) must not cost the result.
     const std::string line = metric_line(r, run_dir, snapshot);

@@ -63,6 +63,9 @@ MetricContext metric_context(const MetricRequest& req, const MetricDetectors& de
 // stops the run as between steps, with Interrupted.
 void stop_between_batches(MetricContext& ctx);
 
+// With ctx.feature_opt.comm, a collective (calc_metric): every rank calls
+// it; rank 0 logs, appends and returns the results, the others take their
+// share of the passes and return {}.
 nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,
                                 const std::string& snapshot, const std::function<void(const std::string&)>& log);
 

@@ -17,46 +17,17 @@
 #include "engine/collective.h"
 #include "engine/dist/communicator.h"
 #include "engine/dist/same_run.h"
+#include "tests/tcp_ranks.h"
 #include "tests/testing.h"
 
 namespace {
 
 using namespace gf;
 using gf::test::random_tensor;
+using gf::test::free_port;
+using gf::test::run_ranks;
 
 const std::vector<Shape> kShapes = {{3, 4}, {7}, {2, 3, 5}};
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t n = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-// Runs body(rank, comm) on `world` threads joined through TCP; the error
-// message each rank threw ("" when none).
-std::vector<std::string> run_ranks(int world, double timeout_s,
-                                   const std::function<void(int, Communicator&)>& body) {
-  const int port = free_port();
-  std::vector<std::string> errors(static_cast<size_t>(world));
-  std::vector<std::thread> threads;
-  for (int r = 0; r < world; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        auto comm = make_tcp_communicator(r, world, r, "127.0.0.1", port, timeout_s, 30);
-        body(r, *comm);
-      } catch (const std::exception& e) {
-        errors[static_cast<size_t>(r)] = e.what();
-      }
-    });
-  for (auto& t : threads) t.join();
-  return errors;
-}
 
 std::vector<Tensor> rank_tensors(int r) {
   std::vector<Tensor> t;

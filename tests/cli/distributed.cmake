@@ -119,13 +119,16 @@ endif()
 gf_dist_same(cpu.train_stylegan_dist_two_machines_torchrun_c10d_equals_inprocess two_machines_torchrun_c10d inprocess
              "dist_two_machines_torchrun_c10d;dist_inprocess")
 
-# --metrics with one process per device: rank 0 evaluates after each snapshot,
-# on its device, while rank 1 waits in a barrier under GF_DIST_METRICS_TIMEOUT,
-# not in the next step's collective under GF_DIST_TIMEOUT (3 s here, less than
-# one evaluation of the stand-in detector on one core). Two snapshots: tick 0
-# (then one more minibatch, after the wait) and the end. The jsonl results
-# equal the in-process --gpus 2 run's (G_ema has the same bits in both), each
-# run with a metrics cache of its own. The detector is tests/cli/metrics.cmake's.
+# --metrics with one process per device: after each snapshot the two ranks
+# share the feature passes (metrics/sharding.h) and rank 0 forms and writes
+# the result, every wait under GF_DIST_METRICS_TIMEOUT, not GF_DIST_TIMEOUT
+# (3 s here, less than one evaluation of the stand-in detector on one core).
+# Two snapshots: tick 0 (then one more minibatch, after the wait) and the
+# end. The jsonl results equal the in-process --gpus 2 run's bit for bit
+# (G_ema has the same bits in both, and the shares are whole batches), and
+# the lines say num_gpus 2 (the in-process run's, 1: one process evaluated),
+# each run with a metrics cache of its own. The detector is
+# tests/cli/metrics.cmake's.
 set(_dm_detector ${GF_TEST_RUNS}/metrics/inception.bin)
 set(_dm_flags --cfg tiny --batch 8 --batch-gpu 2 --kimg 0.016 --tick 0.008 --snap 1 --max-images 64
     --metrics fid50k_full --metric-items 16 --detector ${_dm_detector})
@@ -159,9 +162,11 @@ foreach(_k ${_dm_kinds})
   string(REPLACE "DIR" "metrics_${_k}" _dmk "${_latest}")
   gf_test(cpu.train_stylegan_dist_metrics_${_k}_equals_inprocess FIXTURES_REQUIRED dist_metrics_${_k} dist_metrics_inprocess
           COMMAND sh -c "'${GF_PYTHON3}' ${GF_CLI_DIR}/same_metric_results.py ${_dmk}metric-fid50k_full.jsonl \
-${_dmi}metric-fid50k_full.jsonl && cmp ${_dmk}checkpoint.bin ${_dmi}checkpoint.bin && echo same")
+${_dmi}metric-fid50k_full.jsonl && cmp ${_dmk}checkpoint.bin ${_dmi}checkpoint.bin && echo same && \
+echo shared by \$(grep -c '\"num_gpus\":2,' ${_dmk}metric-fid50k_full.jsonl) of \$(grep -c . ${_dmk}metric-fid50k_full.jsonl) \
+and \$(grep -c '\"num_gpus\":1,' ${_dmi}metric-fid50k_full.jsonl)")
   set_tests_properties(cpu.train_stylegan_dist_metrics_${_k}_equals_inprocess PROPERTIES
-                       PASS_REGULAR_EXPRESSION "network-snapshot-000000.bin: .*network-snapshot-000000.bin: .*same results.*same")
+                       PASS_REGULAR_EXPRESSION "network-snapshot-000000.bin: .*network-snapshot-000000.bin: .*same results.*same.*shared by 2 of 2 and 2")
 endforeach()
 # Rank 0 killed while it evaluates (once it says so): rank 1, waiting for it
 # under GF_DIST_METRICS_TIMEOUT's default of a day, names it at once (its
