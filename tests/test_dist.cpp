@@ -169,6 +169,37 @@ TEST_CASE("[#test_dist] barrier_within: the ranks wait for rank 0 under its own 
   }
 }
 
+TEST_CASE("[#test_dist] within: every wait of the collectives it runs has its limit; GF_DIST_TIMEOUT's comes back after a throw") {
+  // GF_DIST_TIMEOUT's part is 1 s here; rank 0 works 1.5 s before each of
+  // two gathers inside one `within` of 10 s (rank 0 reading the metrics
+  // cache, then forming a result), then throws out of it; the next plain
+  // wait has 1 s again.
+  std::string inside, after;
+  const auto errors = run_ranks(2, 1, [&](int r, Communicator& comm) {
+    try {
+      comm.within(10, "GF_DIST_METRICS_TIMEOUT", [&] {
+        for (int k = 0; k < 2; ++k) {
+          if (r == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+          all_gather(comm, {double(r)});
+        }
+        throw Error("out of the collectives");
+      });
+    } catch (const Error& e) {
+      if (r == 1) inside = e.what();
+    }
+    if (r == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    try {
+      comm.barrier();
+    } catch (const std::exception& e) {
+      if (r == 1) after = e.what();
+      throw;
+    }
+  });
+  CHECK(inside == "out of the collectives");
+  CHECK_THAT(after, Catch::Contains("rank 1: no data from rank 0 for 1 s (GF_DIST_TIMEOUT)"));
+  CHECK_THAT(errors[1], Catch::Contains("GF_DIST_TIMEOUT"));
+}
+
 TEST_CASE("[#test_dist] GF_DIST_METRICS_TIMEOUT: a day by default, seconds when set, a bad value refused") {
   unsetenv("GF_DIST_METRICS_TIMEOUT");
   CHECK(dist_metrics_timeout_seconds() == 86400);

@@ -186,6 +186,24 @@ gf_test(cpu.train_stylegan_dist_metrics_bad_detector
 test ! -e ${_dist}/metrics_bad && echo no run folder")
 set_tests_properties(cpu.train_stylegan_dist_metrics_bad_detector PROPERTIES TIMEOUT 200
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: .*README.md.*train_stylegan: error: rank 1: rank 0 refused the metrics, so no rank trains: .*README.md.*exited with statuses 1 1 after.*no run folder")
+# Every rank loads the detectors (each evaluates a share): one that rank 1
+# alone cannot load stops every rank before training, rank 0 naming rank 1;
+# detectors whose weights differ between the ranks (one byte of rank 1's
+# copy changed) are refused by every rank as runs that differ.
+gf_test(cpu.train_stylegan_dist_metrics_rank1_bad_detector FIXTURES_REQUIRED metrics_detector
+        COMMAND sh -c "rm -rf ${_dist}/metrics_bad1 && RANK0_ARGS='--detector ${_dm_detector}' \
+RANK1_ARGS='--detector ${CMAKE_SOURCE_DIR}/README.md' ${_launch} partial 2 2 $<TARGET_FILE:train_stylegan> --cfg tiny \
+--metrics fid50k_full --outdir ${_dist}/metrics_bad1; test ! -e ${_dist}/metrics_bad1 && echo no run folder")
+set_tests_properties(cpu.train_stylegan_dist_metrics_rank1_bad_detector PROPERTIES TIMEOUT 200
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 1 refused the metrics, so no rank trains: .*README.md.*train_stylegan: error: .*README.md.*exited with statuses 1 1 after.*no run folder")
+gf_test(cpu.train_stylegan_dist_metrics_other_weights FIXTURES_REQUIRED metrics_detector
+        COMMAND sh -c "rm -rf ${_dist}/metrics_other && mkdir -p ${_dist}/metrics_other_detector && \
+'${GF_PYTHON3}' -c 'import sys; b = bytearray(open(sys.argv[1], \"rb\").read()); b[-1] ^= 1; open(sys.argv[2], \"wb\").write(b)' \
+${_dm_detector} ${_dist}/metrics_other_detector/inception.bin && RANK0_ARGS='--detector ${_dm_detector}' \
+RANK1_ARGS='--detector ${_dist}/metrics_other_detector/inception.bin' ${_launch} partial 2 2 $<TARGET_FILE:train_stylegan> \
+--cfg tiny --metrics fid50k_full --outdir ${_dist}/metrics_other; test ! -e ${_dist}/metrics_other && echo no run folder")
+set_tests_properties(cpu.train_stylegan_dist_metrics_other_weights PROPERTIES TIMEOUT 200
+                     PASS_REGULAR_EXPRESSION "error: rank 0: rank 1's run differs from rank 0's: --detector weights.*error: rank 1: rank 1's run differs.*exited with statuses 1 1 after.*no run folder")
 gf_test(cpu.train_stylegan_dist_metrics_dry_run FIXTURES_REQUIRED metrics_detector
         COMMAND sh -c "rm -rf ${_dist}/metrics_dry && ${_launch} partial 2 2 $<TARGET_FILE:train_stylegan> --cfg tiny \
 --metrics fid50k_full --detector ${_dm_detector} --dry-run --outdir ${_dist}/metrics_dry; \
