@@ -168,6 +168,32 @@ and \$(grep -c '\"num_gpus\":1,' ${_dmi}metric-fid50k_full.jsonl)")
   set_tests_properties(cpu.train_stylegan_dist_metrics_${_k}_equals_inprocess PROPERTIES
                        PASS_REGULAR_EXPRESSION "network-snapshot-000000.bin: .*network-snapshot-000000.bin: .*same results.*same.*shared by 2 of 2 and 2")
 endforeach()
+# Every kind of metric the ranks share (KID and IS on the Inception stand-in,
+# PR and PPL on the VGG16 stand-in of tests/cli/metrics.cmake), 10 items a
+# side (two detector batches of 8 and 2 on the CPU: one a rank; PPL's 5
+# path batches of 2: 3 and 2): each line says num_gpus 2, and calc_metrics
+# (one process, its real features computed afresh) on the final snapshot
+# gives every result bit for bit.
+set(_dp_flags --metrics kid50k_full,is50k,pr50k3_full,ppl_wend --metric-items 10 --detector ${_dm_detector}
+    --vgg16 ${GF_TEST_RUNS}/metrics_vgg/vgg16.bin)
+string(REPLACE ";" " " _dp_flags_sh "${_dp_flags}")
+list(REMOVE_ITEM _dm_kinds inprocess)
+foreach(_k ${_dm_kinds})
+  string(REPLACE "DIR" "all_metrics_${_k}" _dpk "${_latest}")
+  gf_test(cpu.train_stylegan_dist_all_metrics_${_k} FIXTURES_REQUIRED "metrics_detector;metrics_vgg16"
+          COMMAND sh -c "rm -rf ${_dist}/all_metrics_${_k} ${_dist}/all_metrics_${_k}_cache && OMP_NUM_THREADS=1 \
+GF_DIST_TIMEOUT=3 ${_launch} ${_k} 2 $<TARGET_FILE:train_stylegan> --cfg tiny --batch 8 --batch-gpu 2 --kimg 0.016 \
+--tick 0.008 --snap 1 --max-images 64 ${_dp_flags_sh} \
+--metrics-cache ${_dist}/all_metrics_${_k}_cache --outdir ${_dist}/all_metrics_${_k} && \
+for m in kid50k_full is50k pr50k3_full ppl_wend; do f=${_dpk}metric-$m.jsonl && \
+test $(grep -c '\"num_gpus\":2,' $f) -eq 2 && tail -n 1 $f | grep -o '\"results\":{[^}]*}' > $f.want || exit 1; done && \
+OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_dpk}network-snapshot-000000.bin ${_dp_flags_sh} \
+--metrics-cache none && for m in kid50k_full is50k pr50k3_full ppl_wend; do f=${_dpk}metric-$m.jsonl && \
+tail -n 1 $f | grep -q '\"num_gpus\":1,' && tail -n 1 $f | grep -o '\"results\":{[^}]*}' | cmp - $f.want && \
+echo \"$m: 2 ranks and 1 process: $(cat $f.want)\" || exit 1; done")
+  set_tests_properties(cpu.train_stylegan_dist_all_metrics_${_k} PROPERTIES TIMEOUT 900 PASS_REGULAR_EXPRESSION
+                       "kid50k_full: 2 ranks and 1 process: .*is50k: .*pr50k3_full: .*ppl_wend: 2 ranks and 1 process: \"results\":.\"ppl_wend\":[0-9]")
+endforeach()
 # Rank 0 killed while it evaluates (once it says so): rank 1, waiting for it
 # under GF_DIST_METRICS_TIMEOUT's default of a day, names it at once (its
 # connection closes).
