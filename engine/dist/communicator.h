@@ -19,8 +19,8 @@
 // limit, GF_DIST_RENDEZVOUS_TIMEOUT (default 120 s): a rank that never joins
 // the TCP rendezvous (or NCCL's initialization) is named after it; one whose
 // TCP connection closes while NCCL initializes is named at once. The wait
-// for rank 0's metrics has its own too (within and barrier_within,
-// GF_DIST_METRICS_TIMEOUT, default a day). Under mpirun, a rank that dies,
+// of the ranks for each other during the metrics' evaluation has its own
+// too (within and barrier_within, GF_DIST_METRICS_TIMEOUT, default a day). Under mpirun, a rank that dies,
 // before MPI_Init or after, is reported by mpirun, which then stops the
 // others.
 #pragma once
