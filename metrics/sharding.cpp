@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "train/stop_signal.h"
 
 namespace gf::metrics {
 
@@ -37,8 +38,11 @@ void for_each_batch(Communicator* comm, int64_t num_batches, const std::function
     const int64_t b = first + rank;
     const Tensor mine = b < num_batches ? host_rows(compute(b)) : Tensor::empty({0, 0});
     // Every rank learns every rank's count and width, so the rows' gather has
-    // one size for all.
-    const auto shapes = all_gather(*comm, {double(mine.size(0)), double(mine.size(1))});
+    // one size for all, and its pending stop signal, so all stop here alike.
+    const auto shapes =
+        all_gather(*comm, {double(mine.size(0)), double(mine.size(1)), double(stop_signal_received())});
+    for (int64_t r = 0; r < n; ++r)
+      if (shapes[size_t(r)][2] != 0) throw Interrupted(int(shapes[size_t(r)][2]), int(r));
     int64_t rows = 0, width = -1;
     for (int64_t r = 0; r < n && first + r < num_batches; ++r) {
       const auto& s = shapes[size_t(r)];

@@ -34,7 +34,11 @@ int group_size(const Communicator* comm);
 // every rank calls it with the same num_batches. Rows of different widths
 // throw the same gf::Error on every rank; an exception from compute or
 // take ends this rank's part (the others then name it: its connection
-// closes when its process ends).
+// closes when its process ends). The round's all_gather also carries each
+// rank's pending stop signal (train/stop_signal.h): when any rank has one,
+// every rank throws Interrupted(signal, the first such rank) at the same
+// round, so a Ctrl-C (or one rank's SIGTERM) during a shared evaluation
+// leaves no rank waiting in a collective.
 void for_each_batch(Communicator* comm, int64_t num_batches, const std::function<Tensor(int64_t)>& compute,
                     const std::function<void(int64_t, const Tensor&)>& take);
 

@@ -95,6 +95,7 @@ MetricContext metric_context(const MetricRequest& req, const MetricDetectors& de
 }
 
 void stop_between_batches(MetricContext& ctx) {
+  if (group_size(ctx.feature_opt.comm) > 1) return;  // for_each_batch's rounds agree instead
   if (ctx.generator)
     ctx.generator = [gen = std::move(ctx.generator)](int64_t n, gf::Generator& rng) {
       throw_if_stop_requested();

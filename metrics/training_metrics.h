@@ -60,7 +60,10 @@ MetricContext metric_context(const MetricRequest& req, const MetricDetectors& de
 // signal (train/stop_signal.h) before each batch, and the feature loops
 // every ~1000 items (through the progress hook, which keeps calling the one
 // it had): a Ctrl-C during a training run's evaluation (hours at 50k images)
-// stops the run as between steps, with Interrupted.
+// stops the run as between steps, with Interrupted. Not with a process group
+// (ctx.feature_opt.comm of several ranks): a rank stopping alone would leave
+// the others in a collective, so there the ranks agree in each round of the
+// shared passes instead (metrics/sharding.h). Set the group first.
 void stop_between_batches(MetricContext& ctx);
 
 // With ctx.feature_opt.comm, a collective (calc_metric): every rank calls

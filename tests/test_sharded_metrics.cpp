@@ -6,6 +6,7 @@
 // its share of the images. The launches as processes (mpirun, the
 // torchrun-style environment) are tests/cli/distributed.cmake's.
 #include <algorithm>
+#include <csignal>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "metrics/sharding.h"
 #include "metrics/training_metrics.h"
 #include "tests/tcp_ranks.h"
+#include "train/stop_signal.h"
 #include "tests/testing.h"
 
 using namespace gf;
@@ -245,4 +247,34 @@ TEST_CASE("batch_rng: batch j's own stretch of the stream; a batch that draws pa
   opt.batch_size = 4;
   CHECK_THROWS_WITH(generator_features(greedy, 4, projections, rng, false, true, opt),
                     Catch::Contains("more than a batch's 2^32"));
+}
+
+TEST_CASE("a stop signal pending during a shared pass stops every rank at the same round, as one rank's") {
+  struct Clear {  // the flag is the process's: leave none for the next test
+    ~Clear() { set_stop_signal_for_test(0); }
+  } clear;
+  std::vector<int> computed(2, 0);
+  set_stop_signal_for_test(SIGTERM);
+  const auto errors = test::run_ranks(2, 60, [&](int r, Communicator& comm) {
+    for_each_batch(&comm, 6, [&](int64_t) { ++computed[size_t(r)]; return zeros({1, 2}); },
+                   [](int64_t, const Tensor&) {});
+  });
+  // Each rank formed its first batch; at the round's gather all stop, naming
+  // the first rank with a signal (here every rank has it: the flag is the
+  // process's; one rank's alone is named the same way).
+  CHECK(computed == std::vector<int>{1, 1});
+  for (const std::string& e : errors) CHECK(e == "Interrupted by SIGTERM on rank 0");
+  // A shared context's generator is not wrapped by stop_between_batches: a
+  // rank must not stop alone between its batches.
+  const auto solo = test::run_ranks(2, 60, [&](int, Communicator& comm) {
+    RankMetrics mine(&comm, "");
+    stop_between_batches(mine.ctx);
+    gf::Generator g(0);
+    mine.ctx.generator(2, g);  // no throw
+  });
+  for (const std::string& e : solo) CHECK(e.empty());
+  RankMetrics alone(nullptr, "");
+  stop_between_batches(alone.ctx);
+  gf::Generator g(0);
+  CHECK_THROWS_AS(alone.ctx.generator(2, g), Interrupted);
 }

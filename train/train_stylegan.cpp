@@ -181,7 +181,7 @@ std::shared_ptr<RunMetrics> prepare_metrics(const cli::Args& args, const metrics
   const Dataset& real = m->full ? *m->full : ds;
   m->ctx = metrics::metric_context(req, detectors, real, make_generator(real), make_paths(real), dev, 0, nullptr);
   if (comm && comm->world_size() > 1) m->ctx.feature_opt.comm = comm;  // the ranks share the passes
-  metrics::stop_between_batches(m->ctx);  // a Ctrl-C during an evaluation stops the run
+  metrics::stop_between_batches(m->ctx);  // a Ctrl-C during an evaluation stops the run (alone: each batch; shared: each round)
   return m;
 }
 
