@@ -7,16 +7,21 @@
 
 #include "engine/autograd.h"
 #include "engine/error.h"
+#include "metrics/sharding.h"
 
 namespace gf::metrics {
 namespace {
 
-void append_features(FeatureStats& stats, const Detector& detector, const Tensor& images, Device device) {
+// The detector's float32 features [n, D] of images [n, C, H, W].
+Tensor detect(const Detector& detector, const Tensor& images, Device device) {
   const Tensor f = detector(three_channels(images.to(device)));  // grey repeated after the copy
   GF_CHECK(f.dim() == 2 && f.size(0) == images.size(0), "metrics",
            "the detector gave " << shape_str(f.shape()) << " for " << images.size(0) << " images");
-  stats.append(f.to(DType::f32));
+  return f.to(DType::f32);
 }
+
+// Each batch's own stretch of counters: 2^32 of them.
+constexpr uint64_t kBatchCounters = uint64_t(1) << 32;
 
 }  // namespace
 
@@ -51,22 +56,38 @@ FeatureStats dataset_features(const Dataset& ds, const std::vector<int64_t>& ite
   GF_CHECK(!items.empty(), "dataset_features", "no dataset images to evaluate");
   GF_CHECK(opt.batch_size > 0, "dataset_features", "batch_size must be positive");
   NoGradGuard ng;
-  FeatureStats stats(capture_all, capture_mean_cov, int64_t(items.size()));
-  Progress progress(opt.progress, "dataset features", int64_t(items.size()));
+  const int64_t total = int64_t(items.size());
+  FeatureStats stats(capture_all, capture_mean_cov, total);
+  Progress progress(opt.progress, "dataset features", total);
   const int64_t c = ds.channels(), r = ds.resolution(), plane = c * r * r;
   std::vector<uint8_t> pixels(static_cast<size_t>(plane));
-  for (size_t at = 0; at < items.size(); at += size_t(opt.batch_size)) {
-    const int64_t n = std::min<int64_t>(opt.batch_size, int64_t(items.size() - at));
+  const auto features = [&](int64_t b) {
+    const int64_t at = b * opt.batch_size, n = std::min<int64_t>(opt.batch_size, total - at);
     Tensor batch = Tensor::empty({n, c, r, r});
     float* out = batch.data<float>();
     for (int64_t i = 0; i < n; ++i) {
-      ds.image(items[at + size_t(i)], pixels.data());
+      ds.image(items[size_t(at + i)], pixels.data());
       for (int64_t k = 0; k < plane; ++k) out[i * plane + k] = float(pixels[size_t(k)]);
     }
-    append_features(stats, detector, batch, opt.device);
+    return detect(detector, batch, opt.device);
+  };
+  for_each_batch(opt.comm, (total + opt.batch_size - 1) / opt.batch_size, features, [&](int64_t, const Tensor& f) {
+    stats.append(f);
     progress.update(stats.num_items());
-  }
+  });
   return stats;
+}
+
+gf::Generator batch_rng(const gf::Generator& rng, int64_t j) {
+  gf::Generator g(rng.seed);
+  g.offset = rng.offset + uint64_t(j) * kBatchCounters;
+  return g;
+}
+
+void check_batch_draws(const gf::Generator& rng, int64_t j, const gf::Generator& g) {
+  GF_CHECK(g.offset - rng.offset <= (uint64_t(j) + 1) * kBatchCounters, "metrics",
+           "generated batch " << j << " drew " << g.offset - batch_rng(rng, j).offset
+                              << " Philox counters, more than a batch's 2^32: it would overlap the next batch's draws");
 }
 
 Tensor quantize_for_detector(const Tensor& images) {
@@ -93,16 +114,23 @@ FeatureStats generator_features(const ImageGenerator& generator, int64_t max_ite
   NoGradGuard ng;
   FeatureStats stats(capture_all, capture_mean_cov, max_items);
   Progress progress(opt.progress, "generator features", max_items);
-  while (!stats.is_full()) {
-    // Whole generator batches, as the official loop (append drops the rows
-    // past max_items); the last detector batch only as many as are missing.
-    const int64_t missing = max_items - stats.num_items();
-    const int64_t calls = std::min(opt.batch_size, (missing + opt.batch_gen - 1) / opt.batch_gen * opt.batch_gen) / opt.batch_gen;
+  // Whole generator batches, as the official loop (append drops the rows
+  // past max_items); the last detector batch only as many as are missing.
+  const int64_t gen_batches = (max_items + opt.batch_gen - 1) / opt.batch_gen;
+  const int64_t per_detector = opt.batch_size / opt.batch_gen;
+  const auto features = [&](int64_t b) {
     std::vector<Tensor> images;
-    for (int64_t i = 0; i < calls; ++i) images.push_back(quantize_for_detector(generator(opt.batch_gen, rng)));
-    append_features(stats, detector, concat(images, 0), opt.device);
+    for (int64_t j = b * per_detector; j < std::min((b + 1) * per_detector, gen_batches); ++j) {
+      gf::Generator g = batch_rng(rng, j);
+      images.push_back(quantize_for_detector(generator(opt.batch_gen, g)));
+      check_batch_draws(rng, j, g);
+    }
+    return detect(detector, concat(images, 0), opt.device);
+  };
+  for_each_batch(opt.comm, (gen_batches + per_detector - 1) / per_detector, features, [&](int64_t, const Tensor& f) {
+    stats.append(f);
     progress.update(stats.num_items());
-  }
+  });
   return stats;
 }
 

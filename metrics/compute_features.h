@@ -9,12 +9,19 @@
 //    until max_items;
 //  - a grey image is repeated to three channels before the detector.
 // The detector sees float32 [n, 3, H, W] holding the 0..255 pixel values.
+// With a process group (FeatureOptions::comm) the ranks share the detector
+// batches and rank 0 gathers the rows (metrics/sharding.h), as the official
+// code shares the items among its GPUs; the statistics are those of one
+// process, bit for bit, whatever the number of ranks: generator batch j
+// draws from its own place in the Philox stream (batch_rng), so a rank
+// forms batch j without drawing the batches before it.
 #pragma once
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
 
+#include "engine/dist/communicator.h"
 #include "engine/ops.h"
 #include "metrics/feature_stats.h"
 #include "train/dataset.h"
@@ -47,6 +54,10 @@ class Progress {
 
 struct FeatureOptions {
   Device device = Device::cpu();  // where the detector runs
+  // The ranks that share each pass (metrics/sharding.h), every one calling
+  // with the same arguments; rank 0 gets the statistics, the others empty
+  // ones. Null: this process does it all.
+  Communicator* comm = nullptr;
   int64_t batch_size = 64;        // images per detector call (the official batch_size; see detector_batch)
   int64_t batch_gen = 4;          // images per generator call (the official batch_gen)
   ProgressFn progress;            // every ~1000 items and at the end; may be empty
@@ -65,8 +76,22 @@ std::vector<int64_t> real_items(const Dataset& ds, bool keep_xflips, int64_t max
 FeatureStats dataset_features(const Dataset& ds, const std::vector<int64_t>& items, const Detector& detector,
                               bool capture_all, bool capture_mean_cov, const FeatureOptions& opt);
 
-// max_items > 0 generated images through the detector. Deterministic for a
-// given rng state.
+// Where generated batch j (and PPL's path batch j) draws its latents, labels
+// and noise: rng's seed at rng.offset + j * 2^32 Philox counters (2^34
+// values, far more than a batch of 1024x1024 images draws), so any rank
+// can form batch j alone. A batch that drew past its share would overlap
+// the next one's: generator_features and perceptual_path_length refuse it.
+gf::Generator batch_rng(const gf::Generator& rng, int64_t j);
+// Throws gf::Error when a batch's generator g (from batch_rng(rng, j))
+// drew past batch j + 1's start.
+void check_batch_draws(const gf::Generator& rng, int64_t j, const gf::Generator& g);
+
+// The dataset's `items` through the detector, in batches of opt.batch_size
+// in item order (shared among opt.comm's ranks: the statistics on rank 0).
+// max_items > 0 generated images through the detector: detector batch b
+// holds generator batches b * K .. b * K + K - 1 (K = batch_size /
+// batch_gen), each of batch_gen images from batch_rng(rng, j); rows past
+// max_items are dropped. Deterministic for a given rng; rng is unchanged.
 FeatureStats generator_features(const ImageGenerator& generator, int64_t max_items, const Detector& detector,
                                 gf::Generator& rng, bool capture_all, bool capture_mean_cov,
                                 const FeatureOptions& opt);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include "metrics/inception_score.h"
 #include "metrics/kernel_inception_distance.h"
 #include "metrics/precision_recall.h"
+#include "metrics/sharding.h"
 #include "metrics/stats_cache.h"
 #include "train/report.h"
 
@@ -100,21 +102,32 @@ constexpr int64_t kKidMaxSubsetSize = 1000;
 // The real images' mean and covariance (FID) or every feature row (KID,
 // capture_all), from the cache when it has them.
 // detector and detector_key: Inception's (FID, KID) or VGG16's (PR).
+// With a process group, rank 0 alone reads and writes the cache and tells
+// the others whether it had them (as the official code broadcasts its
+// flag); on a miss every rank takes its share of the pass, and rank 0 gets
+// the statistics (the others get empty ones).
 FeatureStats real_stats(const MetricContext& ctx, const std::vector<int64_t>& items, bool capture_all,
                         const Detector& detector, const std::string& detector_key) {
+  Communicator* comm = ctx.feature_opt.comm;
+  std::optional<FeatureStats> cached;
   std::string path, key;
-  if (!ctx.cache_dir.empty()) {
+  if (!ctx.cache_dir.empty() && computes_results(comm)) {
     auto [known, added] = ctx.content_keys->try_emplace({ctx.dataset, items});
     if (added) known->second = dataset_content_key(*ctx.dataset, items);
     key = std::string("stats ") + (capture_all ? "all_features" : "mean_cov") + "; items " +
           std::to_string(items.size()) + "; detector " + detector_key + "; images " +
           known->second;
     path = cache_file(ctx.cache_dir, ctx.dataset->name(), key);
-    if (auto s = load_cached_stats(path, key, ctx.log)) {
-      if (ctx.log) ctx.log("dataset features: " + std::to_string(s->num_items()) + " items from the cache " + path);
-      return *s;
-    }
+    cached = load_cached_stats(path, key, ctx.log);
+    if (cached && ctx.log)
+      ctx.log("dataset features: " + std::to_string(cached->num_items()) + " items from the cache " + path);
   }
+  if (group_size(comm) > 1 && !ctx.cache_dir.empty()) {
+    uint8_t hit = cached ? 1 : 0;
+    comm->broadcast(&hit, 1);
+    if (hit && !cached) return FeatureStats(capture_all, !capture_all, 0);
+  }
+  if (cached) return *cached;
   FeatureStats s = dataset_features(*ctx.dataset, items, detector, capture_all, !capture_all, ctx.feature_opt);
   if (!path.empty()) save_cached_stats(path, key, s, ctx.log);
   return s;
@@ -217,43 +230,57 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
   const std::vector<int64_t> items = metric_real_items(s, ctx, &real_capped);  // the real images (FID, KID, PR)
   r.num_real = int64_t(items.size());
   r.capped = r.num_gen < s.num_gen || real_capped;
+  r.num_gpus = group_size(ctx.feature_opt.comm);
+  // With a process group every rank takes its share of the passes (the
+  // same calls in the same order); rank 0 alone forms the result.
+  const bool computes = computes_results(ctx.feature_opt.comm);
   gf::Generator rng(ctx.seed);
   const std::string inception_key = std::string(kDetectorCodeVersion) + " " + ctx.detector_key;
   if (s.kind == Kind::fid) {
-    std::vector<double> mu_real, sigma_real, mu_gen, sigma_gen;
-    real_stats(ctx, items, false, ctx.features, inception_key).mean_cov(mu_real, sigma_real);
-    generator_features(ctx.generator, r.num_gen, ctx.features, rng, false, true, ctx.feature_opt)
-        .mean_cov(mu_gen, sigma_gen);
-    r.results[name] = frechet_distance(mu_gen, sigma_gen, mu_real, sigma_real);
+    const FeatureStats real = real_stats(ctx, items, false, ctx.features, inception_key);
+    const FeatureStats gen = generator_features(ctx.generator, r.num_gen, ctx.features, rng, false, true, ctx.feature_opt);
+    if (computes) {
+      std::vector<double> mu_real, sigma_real, mu_gen, sigma_gen;
+      real.mean_cov(mu_real, sigma_real);
+      gen.mean_cov(mu_gen, sigma_gen);
+      r.results[name] = frechet_distance(mu_gen, sigma_gen, mu_real, sigma_real);
+    }
   } else if (s.kind == Kind::kid) {
     const FeatureStats real = real_stats(ctx, items, true, ctx.features, inception_key);
     const FeatureStats gen = generator_features(ctx.generator, r.num_gen, ctx.features, rng, true, false, ctx.feature_opt);
-    GF_CHECK(gen.num_features() == real.num_features(), "calc_metric",
-             name << ": generated features have " << gen.num_features() << " columns, real ones "
-                  << real.num_features());
-    const int64_t m = kid_subset_size(gen.num_items(), real.num_items(), kKidMaxSubsetSize);
-    const KidSubsets sub = draw_kid_subsets(gen.num_items(), real.num_items(), m, kKidSubsets, ctx.seed);
-    r.results[name] = kernel_inception_distance(gen.all(), gen.num_items(), real.all(), real.num_items(),
-                                                real.num_features(), sub.gen, sub.real);
+    if (computes) {
+      GF_CHECK(gen.num_features() == real.num_features(), "calc_metric",
+               name << ": generated features have " << gen.num_features() << " columns, real ones "
+                    << real.num_features());
+      const int64_t m = kid_subset_size(gen.num_items(), real.num_items(), kKidMaxSubsetSize);
+      const KidSubsets sub = draw_kid_subsets(gen.num_items(), real.num_items(), m, kKidSubsets, ctx.seed);
+      r.results[name] = kernel_inception_distance(gen.all(), gen.num_items(), real.all(), real.num_items(),
+                                                  real.num_features(), sub.gen, sub.real);
+    }
   } else if (s.kind == Kind::pr) {
     FeatureStats real =
         real_stats(ctx, items, true, ctx.vgg_features, std::string(kVgg16CodeVersion) + " " + ctx.vgg16_key);
     FeatureStats gen = generator_features(ctx.generator, r.num_gen, ctx.vgg_features, rng, true, false, ctx.feature_opt);
-    GF_CHECK(gen.num_features() == real.num_features(), "calc_metric",
-             name << ": generated features have " << gen.num_features() << " columns, real ones "
-                  << real.num_features());
-    const int64_t n_real = real.num_items(), n_gen = gen.num_items(), dim = real.num_features();
-    const PrecisionRecall pr = precision_recall(real.take_all(), n_real, gen.take_all(), n_gen, dim, kPrNeighbours,
-                                                ctx.feature_opt.device);
-    r.results[name + "_precision"] = pr.precision;
-    r.results[name + "_recall"] = pr.recall;
+    if (computes) {
+      GF_CHECK(gen.num_features() == real.num_features(), "calc_metric",
+               name << ": generated features have " << gen.num_features() << " columns, real ones "
+                    << real.num_features());
+      const int64_t n_real = real.num_items(), n_gen = gen.num_items(), dim = real.num_features();
+      const PrecisionRecall pr = precision_recall(real.take_all(), n_real, gen.take_all(), n_gen, dim, kPrNeighbours,
+                                                  ctx.feature_opt.device);
+      r.results[name + "_precision"] = pr.precision;
+      r.results[name + "_recall"] = pr.recall;
+    }
   } else if (s.kind == Kind::ppl) {
-    r.results[name] = perceptual_path_length(ctx.paths, ctx.lpips, s.ppl, r.num_gen, rng, ctx.feature_opt);
+    const double v = perceptual_path_length(ctx.paths, ctx.lpips, s.ppl, r.num_gen, rng, ctx.feature_opt);
+    if (computes) r.results[name] = v;
   } else {
     const FeatureStats st = generator_features(ctx.generator, r.num_gen, ctx.probabilities, rng, true, false, ctx.feature_opt);
-    const auto [mean, std] = inception_score(st.all(), st.num_items(), st.num_features(), 10);
-    r.results[name + "_mean"] = mean;
-    r.results[name + "_std"] = std;
+    if (computes) {
+      const auto [mean, std] = inception_score(st.all(), st.num_items(), st.num_features(), 10);
+      r.results[name + "_mean"] = mean;
+      r.results[name + "_std"] = std;
+    }
   }
   r.total_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
@@ -266,7 +293,7 @@ std::string metric_line(const MetricResult& r, const std::string& run_dir, const
   j["metric"] = r.metric;
   j["total_time"] = r.total_time;
   j["total_time_str"] = format_duration(r.total_time);
-  j["num_gpus"] = 1;
+  j["num_gpus"] = r.num_gpus;
   std::string snap = snapshot;
   if (!run_dir.empty() && !snapshot.empty()) {
     std::error_code ec;

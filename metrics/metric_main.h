@@ -88,10 +88,16 @@ struct MetricResult {
   double total_time = 0;   // seconds
   int64_t num_gen = 0, num_real = 0;
   bool capped = false;     // max_items made the counts smaller than the name says
+  int num_gpus = 1;        // the ranks that shared the passes (the official num_gpus)
 };
 
 // Throws gf::Error for an unknown name, a missing detector function or (PPL)
-// path sampler.
+// path sampler. With ctx.feature_opt.comm, a collective: every rank calls it
+// with the same name and an equal context (the same dataset, generator and
+// detector weights) and takes its share of the feature passes
+// (metrics/compute_features.h); rank 0 reads and writes the cache and gets
+// the result, equal bit for bit to that of one process; the others get
+// empty results.
 MetricResult calc_metric(const std::string& name, const MetricContext& ctx);
 // What calc_metric checks before it runs: the detector and path sampler the
 // metric needs, and enough generated and real images for it (a KID of a
@@ -102,7 +108,8 @@ void check_metric(const std::string& name, const MetricContext& ctx);
 
 // The official jsonl line: results, metric, total_time, total_time_str
 // (train/report.h's format_duration, the official format_time),
-// num_gpus, snapshot_pkl (the snapshot's path relative to run_dir), timestamp;
+// num_gpus (the ranks that shared the passes), snapshot_pkl (the snapshot's
+// path relative to run_dir), timestamp;
 // with max_items, also num_gen and num_real. Returned; nothing is written.
 std::string metric_line(const MetricResult& r, const std::string& run_dir, const std::string& snapshot);
 

@@ -6,6 +6,7 @@
 
 #include "engine/autograd.h"
 #include "engine/error.h"
+#include "metrics/sharding.h"
 
 namespace gf::metrics {
 namespace {
@@ -120,23 +121,30 @@ double perceptual_path_length(const PathSampler& paths, const Detector& lpips_em
   std::vector<float> dist;
   dist.reserve(size_t(num_samples + spec.batch));
   Progress progress(opt.progress, "ppl sampling", num_samples);
-  // The distances stay on the device for up to kBatchesPerRead batches and
-  // come back in one read: no read per batch of 2 on a GPU. (A conditional
-  // G's labels are still built on the host and uploaded per batch.)
+  // Path batch j draws from batch_rng(rng, j). The distances stay on the
+  // device for a chunk of up to kBatchesPerRead batches and come back in one
+  // read: no read per batch of 2 on a GPU. (A conditional G's labels are
+  // still built on the host and uploaded per batch.) The chunks are what the
+  // ranks share, so with several they are smaller (an equal share each);
+  // the distances, and their order, are the same whatever the chunk.
   constexpr int64_t kBatchesPerRead = 256;
-  std::vector<Tensor> pending;
-  int64_t drawn = 0;
-  auto read_pending = [&] {
-    const Tensor d = concat(pending, 0).to(DType::f32).to(Device::cpu());
-    dist.insert(dist.end(), d.data<float>(), d.data<float>() + d.numel());
-    pending.clear();
-    progress.update(std::min<int64_t>(int64_t(dist.size()), num_samples));
+  const int64_t batches = (num_samples + spec.batch - 1) / spec.batch;
+  const int64_t ranks = group_size(opt.comm);
+  const int64_t chunk = std::clamp<int64_t>((batches + ranks - 1) / ranks, 1, kBatchesPerRead);
+  const auto distances = [&](int64_t c) {
+    std::vector<Tensor> pending;
+    for (int64_t j = c * chunk; j < std::min((c + 1) * chunk, batches); ++j) {
+      gf::Generator g = batch_rng(rng, j);
+      pending.push_back(ppl_distances(paths(spec.batch, spec, g), lpips_embedding, spec.epsilon, opt.device));
+      check_batch_draws(rng, j, g);
+    }
+    return concat(pending, 0);
   };
-  while (drawn < num_samples) {
-    pending.push_back(ppl_distances(paths(spec.batch, spec, rng), lpips_embedding, spec.epsilon, opt.device));
-    drawn += pending.back().size(0);
-    if (int64_t(pending.size()) == kBatchesPerRead || drawn >= num_samples) read_pending();
-  }
+  for_each_batch(opt.comm, (batches + chunk - 1) / chunk, distances, [&](int64_t, const Tensor& d) {
+    dist.insert(dist.end(), d.data<float>(), d.data<float>() + d.numel());
+    progress.update(std::min<int64_t>(int64_t(dist.size()), num_samples));
+  });
+  if (!computes_results(opt.comm)) return std::numeric_limits<double>::quiet_NaN();
   dist.resize(size_t(num_samples));
   return filtered_mean(dist);
 }

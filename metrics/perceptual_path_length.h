@@ -86,8 +86,11 @@ double filtered_mean(const std::vector<float>& dist);
 
 // The metric: num_samples distances from batches of spec.batch samples of
 // paths (the last batch's extra rows dropped, as the official), then
-// filtered_mean. The embedding runs on opt.device; opt.progress gets the
-// other metrics' progress lines.
+// filtered_mean. Path batch j draws from batch_rng(rng, j) (rng itself is
+// unchanged). The embedding runs on opt.device; opt.progress gets the
+// other metrics' progress lines. With opt.comm the ranks share the batches
+// (metrics/sharding.h) and rank 0 returns the value of one process, bit
+// for bit; the other ranks return NaN.
 double perceptual_path_length(const PathSampler& paths, const Detector& lpips_embedding, const PplSpec& spec,
                               int64_t num_samples, gf::Generator& rng, const FeatureOptions& opt);
 

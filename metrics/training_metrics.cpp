@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/error.h"
+#include "metrics/sharding.h"
 #include "metrics/stats_cache.h"
 #include "train/stop_signal.h"
 
@@ -94,6 +95,7 @@ MetricContext metric_context(const MetricRequest& req, const MetricDetectors& de
 }
 
 void stop_between_batches(MetricContext& ctx) {
+  if (group_size(ctx.feature_opt.comm) > 1) return;  // for_each_batch's rounds agree instead
   if (ctx.generator)
     ctx.generator = [gen = std::move(ctx.generator)](int64_t n, gf::Generator& rng) {
       throw_if_stop_requested();
@@ -114,9 +116,11 @@ nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& c
                                 const std::string& snapshot, const std::function<void(const std::string&)>& log) {
   nlohmann::json all = nlohmann::json::object();
   if (req.names.empty()) return all;
-  if (log) log("Evaluating metrics...");
+  const bool reports = computes_results(ctx.feature_opt.comm);
+  if (log && reports) log("Evaluating metrics...");
   for (const std::string& name : req.names) {
     const MetricResult r = calc_metric(name, ctx);
+    if (!reports) continue;  // another rank: its share of the passes only
     // Shown before it is appended: a run folder that refuses the line
     // (a full disk, its permissions) must not cost the result.
     const std::string line = metric_line(r, run_dir, snapshot);

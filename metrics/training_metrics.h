@@ -60,9 +60,15 @@ MetricContext metric_context(const MetricRequest& req, const MetricDetectors& de
 // signal (train/stop_signal.h) before each batch, and the feature loops
 // every ~1000 items (through the progress hook, which keeps calling the one
 // it had): a Ctrl-C during a training run's evaluation (hours at 50k images)
-// stops the run as between steps, with Interrupted.
+// stops the run as between steps, with Interrupted. Not with a process group
+// (ctx.feature_opt.comm of several ranks): a rank stopping alone would leave
+// the others in a collective, so there the ranks agree in each round of the
+// shared passes instead (metrics/sharding.h). Set the group first.
 void stop_between_batches(MetricContext& ctx);
 
+// With ctx.feature_opt.comm, a collective (calc_metric): every rank calls
+// it; rank 0 logs, appends and returns the results, the others take their
+// share of the passes and return {}.
 nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,
                                 const std::string& snapshot, const std::function<void(const std::string&)>& log);
 

@@ -17,46 +17,17 @@
 #include "engine/collective.h"
 #include "engine/dist/communicator.h"
 #include "engine/dist/same_run.h"
+#include "tests/tcp_ranks.h"
 #include "tests/testing.h"
 
 namespace {
 
 using namespace gf;
 using gf::test::random_tensor;
+using gf::test::free_port;
+using gf::test::run_ranks;
 
 const std::vector<Shape> kShapes = {{3, 4}, {7}, {2, 3, 5}};
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t n = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-// Runs body(rank, comm) on `world` threads joined through TCP; the error
-// message each rank threw ("" when none).
-std::vector<std::string> run_ranks(int world, double timeout_s,
-                                   const std::function<void(int, Communicator&)>& body) {
-  const int port = free_port();
-  std::vector<std::string> errors(static_cast<size_t>(world));
-  std::vector<std::thread> threads;
-  for (int r = 0; r < world; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        auto comm = make_tcp_communicator(r, world, r, "127.0.0.1", port, timeout_s, 30);
-        body(r, *comm);
-      } catch (const std::exception& e) {
-        errors[static_cast<size_t>(r)] = e.what();
-      }
-    });
-  for (auto& t : threads) t.join();
-  return errors;
-}
 
 std::vector<Tensor> rank_tensors(int r) {
   std::vector<Tensor> t;
@@ -196,6 +167,37 @@ TEST_CASE("[#test_dist] barrier_within: the ranks wait for rank 0 under its own 
     CHECK(errors[0].empty());
     CHECK(seconds_since(t0) < 10);
   }
+}
+
+TEST_CASE("[#test_dist] within: every wait of the collectives it runs has its limit; GF_DIST_TIMEOUT's comes back after a throw") {
+  // GF_DIST_TIMEOUT's part is 1 s here; rank 0 works 1.5 s before each of
+  // two gathers inside one `within` of 10 s (rank 0 reading the metrics
+  // cache, then forming a result), then throws out of it; the next plain
+  // wait has 1 s again.
+  std::string inside, after;
+  const auto errors = run_ranks(2, 1, [&](int r, Communicator& comm) {
+    try {
+      comm.within(10, "GF_DIST_METRICS_TIMEOUT", [&] {
+        for (int k = 0; k < 2; ++k) {
+          if (r == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+          all_gather(comm, {double(r)});
+        }
+        throw Error("out of the collectives");
+      });
+    } catch (const Error& e) {
+      if (r == 1) inside = e.what();
+    }
+    if (r == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    try {
+      comm.barrier();
+    } catch (const std::exception& e) {
+      if (r == 1) after = e.what();
+      throw;
+    }
+  });
+  CHECK(inside == "out of the collectives");
+  CHECK_THAT(after, Catch::Contains("rank 1: no data from rank 0 for 1 s (GF_DIST_TIMEOUT)"));
+  CHECK_THAT(errors[1], Catch::Contains("GF_DIST_TIMEOUT"));
 }
 
 TEST_CASE("[#test_dist] GF_DIST_METRICS_TIMEOUT: a day by default, seconds when set, a bad value refused") {

@@ -752,20 +752,29 @@ TEST_CASE("ppl_distances: the squared embedding difference over epsilon squared"
 
 TEST_CASE("perceptual_path_length reads the distances back in chunks: the same values in the same order", "[metrics]") {
   // 601 samples in batches of 2: three chunks of up to 256 batches (the last
-  // partial, its last batch cut to one sample). The sampler draws from rng;
-  // the same draws one batch at a time through ppl_distances give the list.
-  const PathSampler paths = [](int64_t n, const PplSpec&, gf::Generator& g) { return rand({2 * n, 1, 4, 4}, g); };
+  // partial, its last batch cut to one sample). Batch j draws from
+  // batch_rng(rng, j); the same draws one batch at a time through
+  // ppl_distances give the list.
+  int calls = 0;
+  const PathSampler paths = [&calls](int64_t n, const PplSpec&, gf::Generator& g) {
+    ++calls;
+    return rand({2 * n, 1, 4, 4}, g);
+  };
   PplSpec spec;
   spec.epsilon = 1.0 / 64;
   const int64_t num = 601;
-  gf::Generator a(5), b(5);
+  gf::Generator a(5);
   std::vector<float> want;
-  while (int64_t(want.size()) < num)
+  for (int64_t j = 0; int64_t(want.size()) < num; ++j) {
+    gf::Generator b = batch_rng(a, j);
     for (double d : ppl_distances(paths(spec.batch, spec, b), flat_embedding(), spec.epsilon, Device::cpu()).to_vector())
       want.push_back(float(d));
+  }
   want.resize(size_t(num));
+  calls = 0;
   CHECK(perceptual_path_length(paths, flat_embedding(), spec, num, a, FeatureOptions{}) == filtered_mean(want));
-  CHECK(a.offset == b.offset);  // no batch drawn past the last one needed
+  CHECK(calls == 301);  // no batch drawn past the last one needed
+  CHECK(a.offset == 0);  // the batches draw from their own stretches, not from rng itself
 }
 
 TEST_CASE("the PPL metrics through calc_metric: draws, determinism, the network untouched, refusals", "[metrics]") {

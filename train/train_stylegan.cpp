@@ -10,8 +10,10 @@
 // process trains replica `rank` of N on cuda:K+LOCAL_RANK for --device cuda:K
 // (on the CPU: the CPU), gradients averaged through NCCL on GPUs when built
 // with it, else through the launcher's host group; rank 0 alone writes the
-// run folder and evaluates --metrics, on its device, while the others wait
-// (GF_DIST_METRICS_TIMEOUT; engine/dist/communicator.h). Under torchrun
+// run folder. --metrics are evaluated by every rank on its device, each
+// taking a share of the feature passes (metrics/sharding.h), and rank 0
+// forms and writes the results (the waits under GF_DIST_METRICS_TIMEOUT;
+// engine/dist/communicator.h). Under torchrun
 // itself (`torchrun --no_python ... train_stylegan ...`) with its default
 // static rendezvous, its agent holds MASTER_PORT, so rank 0 listens on
 // MASTER_PORT + 1 (or on GF_DIST_RENDEZVOUS_PORT when set), which must be
@@ -168,7 +170,7 @@ std::shared_ptr<RunMetrics> prepare_metrics(const cli::Args& args, const metrics
                                             const DatasetOptions& dopt,
                                             const std::function<metrics::ImageGenerator(const Dataset&)>& make_generator,
                                             const std::function<metrics::PathSampler(const Dataset&)>& make_paths,
-                                            Device dev) {
+                                            Device dev, Communicator* comm = nullptr) {
   auto m = std::make_shared<RunMetrics>();
   m->req = req;
   if (dopt.max_images > 0) {
@@ -178,50 +180,81 @@ std::shared_ptr<RunMetrics> prepare_metrics(const cli::Args& args, const metrics
   }
   const Dataset& real = m->full ? *m->full : ds;
   m->ctx = metrics::metric_context(req, detectors, real, make_generator(real), make_paths(real), dev, 0, nullptr);
-  metrics::stop_between_batches(m->ctx);  // a Ctrl-C during an evaluation stops the run
+  if (comm && comm->world_size() > 1) m->ctx.feature_opt.comm = comm;  // the ranks share the passes
+  metrics::stop_between_batches(m->ctx);  // a Ctrl-C during an evaluation stops the run (alone: each batch; shared: each round)
   return m;
 }
 
-// The LoopOptions hook: the prepared metrics, logged to and reported in `run`.
-std::function<nlohmann::json(const std::string&)> metrics_hook(std::shared_ptr<RunMetrics> m, RunDir& run) {
-  m->ctx.log = [&run](const std::string& l) { run.log(l); };
-  return [m, &run](const std::string& snapshot) {
-    return metrics::evaluate_metrics(m->req, m->ctx, run.path(), snapshot, m->ctx.log);
-  };
+// The metrics' evaluation after a snapshot, its collectives under the
+// metrics' limit when the ranks share it (rank 0 reads the cache and forms
+// each result while the others wait).
+nlohmann::json evaluate_shared(const RunMetrics& m, Communicator* comm, const std::string& run_dir,
+                               const std::string& snapshot) {
+  nlohmann::json all;
+  const auto evaluate = [&] { all = metrics::evaluate_metrics(m.req, m.ctx, run_dir, snapshot, m.ctx.log); };
+  if (m.ctx.feature_opt.comm)
+    comm->within(dist_metrics_timeout_seconds(), "GF_DIST_METRICS_TIMEOUT", evaluate);
+  else
+    evaluate();
+  return all;
 }
 
-// With one process per device, rank 0 alone loads the detectors and checks
-// the metrics (the others never evaluate), and every rank learns its verdict
-// before training: `check` runs on rank 0 (alone, and on every rank, when
-// the process runs alone), then every rank meets rank 0 under the metrics'
-// limit (reading a detector, or the full dataset under --max-images, may
-// take a while) and stops with rank 0's line when it refused. A collective:
+// The LoopOptions hook of the writing process: the prepared metrics, logged
+// to and reported in `run`.
+std::function<nlohmann::json(const std::string&)> metrics_hook(std::shared_ptr<RunMetrics> m, RunDir& run,
+                                                                 Communicator* comm = nullptr) {
+  m->ctx.log = [&run](const std::string& l) { run.log(l); };
+  return [m, &run, comm](const std::string& snapshot) { return evaluate_shared(*m, comm, run.path(), snapshot); };
+}
+
+// With one process per device every rank loads the detectors and checks the
+// metrics (each evaluates its share), and every rank learns the verdict
+// before training: `check` runs on every rank, then the ranks meet under
+// the metrics' limit (reading a detector, or the full dataset under
+// --max-images, may take a while) and, when one refused, every rank stops:
+// the first that refused with its own line, the others with "rank R: rank
+// K refused the metrics, so no rank trains: <K's line>". A collective:
 // every rank calls it at the same point.
-void checked_on_first_rank(Communicator* comm, const std::function<void()>& check) {
+void checked_on_every_rank(Communicator* comm, const std::function<void()>& check) {
   if (!comm || comm->world_size() == 1) {
     check();
     return;
   }
   std::exception_ptr failed;
   std::string line;
-  if (comm->rank() == 0) {
-    try {
-      check();
-    } catch (const std::exception& e) {
-      failed = std::current_exception();
-      line = *e.what() ? e.what() : "error";
-    } catch (...) {  // told to the others too, never skipping the barrier they wait in
-      failed = std::current_exception();
-      line = "an unknown error";
-    }
+  try {
+    check();
+  } catch (const std::exception& e) {
+    failed = std::current_exception();
+    line = *e.what() ? e.what() : "error";
+  } catch (...) {  // told to the others too, never skipping the collectives they wait in
+    failed = std::current_exception();
+    line = "an unknown error";
   }
-  comm->barrier_within(dist_metrics_timeout_seconds(), "GF_DIST_METRICS_TIMEOUT");
-  uint64_t n = line.size();
-  comm->broadcast(&n, sizeof n);
-  line.resize(n);
-  if (n > 0) comm->broadcast(line.data(), n);
-  if (failed) std::rethrow_exception(failed);
-  if (n > 0) throw Error("rank " + std::to_string(comm->rank()) + ": rank 0 refused the metrics, so no rank trains: " + line);
+  int first = -1;
+  comm->within(dist_metrics_timeout_seconds(), "GF_DIST_METRICS_TIMEOUT", [&] {
+    // Every rank's line length (-1: it agreed), then the first refusal's line from rank 0.
+    const auto lengths = all_gather(*comm, {failed ? double(line.size()) : -1.0});
+    size_t longest = 0;
+    for (size_t r = 0; r < lengths.size(); ++r) {
+      if (lengths[r][0] < 0) continue;
+      if (first < 0) first = int(r);
+      longest = std::max(longest, size_t(lengths[r][0]));
+    }
+    if (first < 0) return;
+    std::string mine = line;
+    mine.resize(longest);
+    std::string all(comm->rank() == 0 ? longest * lengths.size() : 0, '\0');
+    if (longest > 0) comm->gather(mine.data(), longest, comm->rank() == 0 ? all.data() : nullptr);
+    std::string theirs(size_t(lengths[size_t(first)][0]), '\0');
+    if (comm->rank() == 0) theirs = all.substr(size_t(first) * longest, theirs.size());
+    if (!theirs.empty()) comm->broadcast(theirs.data(), theirs.size());
+    line = theirs;
+  });
+  if (first < 0) return;
+  if (first == comm->rank()) std::rethrow_exception(failed);
+  throw Error("rank " + std::to_string(comm->rank()) + ": rank " + std::to_string(first) +
+              " refused the metrics, so no rank trains: " + line);
 }
 
 // LoopOptions::agree_stop with one process per device: every rank's pending
@@ -451,20 +484,22 @@ int run(int argc, char** argv) {
   if (arch == "stylegan" && world > 1)
     throw Error("--arch stylegan trains on one device in one process; launch it without mpirun or WORLD_SIZE > 1");
   const metrics::MetricRequest metric_req = metrics::metric_request(args);  // the same check on every rank
-  // With one process per device rank 0 alone evaluates the metrics, on its
-  // device, after each snapshot; the others wait for it in a barrier under
-  // GF_DIST_METRICS_TIMEOUT (not in the next step's collective, under
+  // With one process per device every rank evaluates its share of the
+  // metrics, on its device, after each snapshot, and rank 0 forms and writes
+  // the results; their waits are under GF_DIST_METRICS_TIMEOUT (not
   // GF_DIST_TIMEOUT). Its value is read here: a bad one stops every rank.
   const bool multi = world > 1 && !metric_req.names.empty();
   const double metrics_wait = multi ? dist_metrics_timeout_seconds() : 0;
-  const bool evaluates = !metric_req.names.empty() && (world == 1 || comm->rank() == 0);
   // Loaded before the data and the run folder: a bad file is one line, early
-  // (on every rank: rank 0's).
+  // (on every rank: the first refusal's). Every rank loads them: each
+  // evaluates its share of the items, so their weights must agree.
   std::optional<metrics::MetricDetectors> detectors;
-  if (!metric_req.names.empty())
-    checked_on_first_rank(comm.get(), [&] {
-      if (evaluates) detectors = metrics::load_metric_detectors(metric_req, dev);
-    });
+  if (!metric_req.names.empty()) {
+    checked_on_every_rank(comm.get(), [&] { detectors = metrics::load_metric_detectors(metric_req, dev); });
+    if (world > 1)
+      check_same_run(*comm, {{"--detector weights", detectors->inception ? detectors->inception->key : "none"},
+                             {"--vgg16 weights", detectors->vgg16 ? detectors->vgg16->key : "none"}});
+  }
   const auto ds = open_dataset(args.str("data"), dopt);
   if (arch == "stylegan") {
     DatasetOptions v1opt = dopt;
@@ -512,17 +547,25 @@ int run(int argc, char** argv) {
   const bool dry_run = args.flag("dry-run");
   std::shared_ptr<RunMetrics> run_metrics;
   if (!metric_req.names.empty())
-    checked_on_first_rank(comm.get(), [&] {
-      if (!detectors) return;  // another rank
-      // G_ema of replica 0 on the run's first device.
+    checked_on_every_rank(comm.get(), [&] {
+      // G_ema of replica 0 on the run's first device (this rank's replica:
+      // the same bits on every rank).
       stylegan2::Generator& G_ema = trainer->G_ema();
       const Device gdev = trainer->setup().device;
       run_metrics = prepare_metrics(args, metric_req, *detectors, *ds, dopt,
                                     [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_images(G_ema, d, gdev); },
-                                    [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_paths(G_ema, d, gdev); }, dev);
+                                    [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_paths(G_ema, d, gdev); }, dev,
+                                    comm.get());
     });
+  // After each snapshot the other ranks take their share of the metrics'
+  // passes (rank 0 in after_snapshot), then every rank meets rank 0 once it
+  // has written the last result: no rank waits in the next step's
+  // collective, under GF_DIST_TIMEOUT.
   if (multi)
-    lo.meet_after_snapshot = [comm, metrics_wait] { comm->barrier_within(metrics_wait, "GF_DIST_METRICS_TIMEOUT"); };
+    lo.meet_after_snapshot = [comm, metrics_wait, run_metrics, main = trainer->is_main()] {
+      if (!main) evaluate_shared(*run_metrics, comm.get(), "", "");
+      comm->barrier_within(metrics_wait, "GF_DIST_METRICS_TIMEOUT");
+    };
   if (!trainer->is_main()) {  // another rank: the collectives, no files
     if (!dry_run) run_training(*trainer, nullptr, lo);
     return 0;
@@ -593,7 +636,7 @@ int run(int argc, char** argv) {
   // What the loader skipped or converted, by file (train/dataset.h).
   for (const std::string& line : ds->notes()) run.log(line);
 
-  if (run_metrics) lo.after_snapshot = metrics_hook(run_metrics, run);
+  if (run_metrics) lo.after_snapshot = metrics_hook(run_metrics, run, comm.get());
   run_training(*trainer, run, lo);
   run.log("Done: " + run.path());
   return 0;

@@ -94,8 +94,9 @@ struct TickOutputs {
   // clock starts after them, as the official loop's after its maintenance.
   std::function<nlohmann::json(const std::string& snapshot)> after_snapshot;
   // Called on every process after each snapshot (on the writing one after
-  // after_snapshot): with one process per device, where the other ranks wait
-  // for rank 0's metrics (a barrier with a limit of its own), so that none
+  // after_snapshot): with one process per device, where the other ranks take
+  // their share of the metrics' evaluation and then meet rank 0 once it has
+  // written the results (waits with a limit of their own), so that none
   // waits in the next step's collective, under the step's limit.
   std::function<void()> meet_after_snapshot;
 };

@@ -28,7 +28,11 @@ int env_int(const char* name, int lo, int hi, int fallback) {
 }  // namespace
 
 void Communicator::barrier_within(double timeout_s, const std::string& limit_name) {
-  GF_CHECK(timeout_s > 0, backend(), "barrier_within: the limit must be > 0 s, got " << timeout_s);
+  within(timeout_s, limit_name, [this] { barrier(); });
+}
+
+void Communicator::within(double timeout_s, const std::string& limit_name, const std::function<void()>& collectives) {
+  GF_CHECK(timeout_s > 0, backend(), "within: the limit must be > 0 s, got " << timeout_s);
   struct Restore {  // also when the barrier throws
     Communicator& c;
     double s;
@@ -40,7 +44,7 @@ void Communicator::barrier_within(double timeout_s, const std::string& limit_nam
   } restore{*this, wait_limit_s_, wait_limit_name_};
   wait_limit_s_ = timeout_s;
   wait_limit_name_ = limit_name;
-  barrier();
+  collectives();
 }
 
 void Communicator::barrier() {

@@ -19,12 +19,13 @@
 // limit, GF_DIST_RENDEZVOUS_TIMEOUT (default 120 s): a rank that never joins
 // the TCP rendezvous (or NCCL's initialization) is named after it; one whose
 // TCP connection closes while NCCL initializes is named at once. The wait
-// for rank 0's metrics has its own too (barrier_within,
-// GF_DIST_METRICS_TIMEOUT, default a day). Under mpirun, a rank that dies,
+// of the ranks for each other during the metrics' evaluation has its own
+// too (within and barrier_within, GF_DIST_METRICS_TIMEOUT, default a day). Under mpirun, a rank that dies,
 // before MPI_Init or after, is reported by mpirun, which then stops the
 // others.
 #pragma once
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,14 +48,19 @@ class Communicator {
   virtual void gather(const void* mine, size_t bytes, void* all) = 0;
   virtual void broadcast(void* buf, size_t bytes) = 0;
   virtual void barrier();
-  // A barrier whose waits are bounded by `timeout_s` seconds instead of
-  // GF_DIST_TIMEOUT, and named `limit_name` in its error line: for the ranks
-  // that wait while rank 0 alone works (its metrics after a snapshot), so
-  // that only this wait is long. A rank whose TCP connection closes is still
-  // named at once; under mpirun, mpirun stops the job when a rank dies.
-  // The host backends (TCP, MPI) bound every wait by wait_limit_s_, which this
-  // swaps for the call; NCCL hands it to its host group.
-  virtual void barrier_within(double timeout_s, const std::string& limit_name);
+  // Runs `collectives` (this rank's part of some host collectives) with
+  // every wait bounded by `timeout_s` seconds instead of GF_DIST_TIMEOUT, and
+  // named `limit_name` in the error lines; the limit before comes back after,
+  // also when they throw. For the waits while one rank works alone (rank 0
+  // reads the metrics cache or computes a metric from the gathered
+  // features), so that only these waits are long. A rank whose TCP
+  // connection closes is still named at once; under mpirun, mpirun stops the
+  // job when a rank dies. The host backends (TCP, MPI) bound every wait by
+  // wait_limit_s_, which this swaps for the call; NCCL hands it to its host
+  // group. gf::Error for a limit <= 0.
+  virtual void within(double timeout_s, const std::string& limit_name, const std::function<void()>& collectives);
+  // A barrier under within's limit: where the ranks meet after the metrics.
+  void barrier_within(double timeout_s, const std::string& limit_name);
 
   // A rank whose host connection has closed (it exited or was killed), or -1
   // when none is known to be gone (always -1 under MPI, where mpirun stops
@@ -76,7 +82,7 @@ class Communicator {
  protected:
   // The limit of the waits in progress and the variable that sets it, for
   // the error lines: GF_DIST_TIMEOUT's (the backend sets the seconds when it
-  // is made), except inside barrier_within.
+  // is made), except inside within.
   double wait_limit_s_ = 600;
   std::string wait_limit_name_ = "GF_DIST_TIMEOUT";
 };
@@ -140,8 +146,9 @@ double dist_timeout_seconds();
 // machines' ranks are started by hand.
 double rendezvous_timeout_seconds();
 // GF_DIST_METRICS_TIMEOUT (seconds), else 86400 (a day): the longest wait of
-// the ranks for rank 0 while it evaluates the metrics after a snapshot
-// (barrier_within); fid50k_full on one GPU takes minutes, on the CPU hours.
+// one rank for another while the ranks evaluate the metrics after a
+// snapshot (within: rank 0 alone reads and writes the metrics cache and
+// computes each result, e.g. pr50k3_full's distances, hours on a CPU).
 double dist_metrics_timeout_seconds();
 // A limit in seconds for the backends' error lines: "600 s", "0.5 s".
 std::string seconds_text(double seconds);

@@ -226,11 +226,12 @@ class NcclCommunicator final : public Communicator {
   std::string backend() const override { return "nccl over " + host_->backend(); }
   void gather(const void* mine, size_t bytes, void* all) override { host_->gather(mine, bytes, all); }
   void broadcast(void* buf, size_t bytes) override { host_->broadcast(buf, bytes); }
-  // On the host group alone: no NCCL call is in flight or made while this
-  // rank waits here (the all-reduces before it have finished on every rank,
-  // so the watchdog holds nothing that could pass its deadline).
-  void barrier_within(double timeout_s, const std::string& limit_name) override {
-    host_->barrier_within(timeout_s, limit_name);
+  // On the host group alone (gather and broadcast are its): no NCCL call is
+  // in flight or made while this rank waits here (the all-reduces before it
+  // have finished on every rank, so the watchdog holds nothing that could
+  // pass its deadline).
+  void within(double timeout_s, const std::string& limit_name, const std::function<void()>& collectives) override {
+    host_->within(timeout_s, limit_name, collectives);
   }
 
   bool reduces_on_device(const Device& d) const override { return d.is_cuda() && d.index == device_; }

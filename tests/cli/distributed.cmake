@@ -119,13 +119,16 @@ endif()
 gf_dist_same(cpu.train_stylegan_dist_two_machines_torchrun_c10d_equals_inprocess two_machines_torchrun_c10d inprocess
              "dist_two_machines_torchrun_c10d;dist_inprocess")
 
-# --metrics with one process per device: rank 0 evaluates after each snapshot,
-# on its device, while rank 1 waits in a barrier under GF_DIST_METRICS_TIMEOUT,
-# not in the next step's collective under GF_DIST_TIMEOUT (3 s here, less than
-# one evaluation of the stand-in detector on one core). Two snapshots: tick 0
-# (then one more minibatch, after the wait) and the end. The jsonl results
-# equal the in-process --gpus 2 run's (G_ema has the same bits in both), each
-# run with a metrics cache of its own. The detector is tests/cli/metrics.cmake's.
+# --metrics with one process per device: after each snapshot the two ranks
+# share the feature passes (metrics/sharding.h) and rank 0 forms and writes
+# the result, every wait under GF_DIST_METRICS_TIMEOUT, not GF_DIST_TIMEOUT
+# (3 s here, less than one evaluation of the stand-in detector on one core).
+# Two snapshots: tick 0 (then one more minibatch, after the wait) and the
+# end. The jsonl results equal the in-process --gpus 2 run's bit for bit
+# (G_ema has the same bits in both, and the shares are whole batches), and
+# the lines say num_gpus 2 (the in-process run's, 1: one process evaluated),
+# each run with a metrics cache of its own. The detector is
+# tests/cli/metrics.cmake's.
 set(_dm_detector ${GF_TEST_RUNS}/metrics/inception.bin)
 set(_dm_flags --cfg tiny --batch 8 --batch-gpu 2 --kimg 0.016 --tick 0.008 --snap 1 --max-images 64
     --metrics fid50k_full --metric-items 16 --detector ${_dm_detector})
@@ -159,9 +162,37 @@ foreach(_k ${_dm_kinds})
   string(REPLACE "DIR" "metrics_${_k}" _dmk "${_latest}")
   gf_test(cpu.train_stylegan_dist_metrics_${_k}_equals_inprocess FIXTURES_REQUIRED dist_metrics_${_k} dist_metrics_inprocess
           COMMAND sh -c "'${GF_PYTHON3}' ${GF_CLI_DIR}/same_metric_results.py ${_dmk}metric-fid50k_full.jsonl \
-${_dmi}metric-fid50k_full.jsonl && cmp ${_dmk}checkpoint.bin ${_dmi}checkpoint.bin && echo same")
+${_dmi}metric-fid50k_full.jsonl && cmp ${_dmk}checkpoint.bin ${_dmi}checkpoint.bin && echo same && \
+echo shared by \$(grep -c '\"num_gpus\":2,' ${_dmk}metric-fid50k_full.jsonl) of \$(grep -c . ${_dmk}metric-fid50k_full.jsonl) \
+and \$(grep -c '\"num_gpus\":1,' ${_dmi}metric-fid50k_full.jsonl)")
   set_tests_properties(cpu.train_stylegan_dist_metrics_${_k}_equals_inprocess PROPERTIES
-                       PASS_REGULAR_EXPRESSION "network-snapshot-000000.bin: .*network-snapshot-000000.bin: .*same results.*same")
+                       PASS_REGULAR_EXPRESSION "network-snapshot-000000.bin: .*network-snapshot-000000.bin: .*same results.*same.*shared by 2 of 2 and 2")
+endforeach()
+# Every kind of metric the ranks share (KID and IS on the Inception stand-in,
+# PR and PPL on the VGG16 stand-in of tests/cli/metrics.cmake), 10 items a
+# side (two detector batches of 8 and 2 on the CPU: one a rank; PPL's 5
+# path batches of 2: 3 and 2): each line says num_gpus 2, and calc_metrics
+# (one process, its real features computed afresh) on the final snapshot
+# gives every result bit for bit.
+set(_dp_flags --metrics kid50k_full,is50k,pr50k3_full,ppl_wend --metric-items 10 --detector ${_dm_detector}
+    --vgg16 ${GF_TEST_RUNS}/metrics_vgg/vgg16.bin)
+string(REPLACE ";" " " _dp_flags_sh "${_dp_flags}")
+list(REMOVE_ITEM _dm_kinds inprocess)
+foreach(_k ${_dm_kinds})
+  string(REPLACE "DIR" "all_metrics_${_k}" _dpk "${_latest}")
+  gf_test(cpu.train_stylegan_dist_all_metrics_${_k} FIXTURES_REQUIRED "metrics_detector;metrics_vgg16"
+          COMMAND sh -c "rm -rf ${_dist}/all_metrics_${_k} ${_dist}/all_metrics_${_k}_cache && OMP_NUM_THREADS=1 \
+GF_DIST_TIMEOUT=3 ${_launch} ${_k} 2 $<TARGET_FILE:train_stylegan> --cfg tiny --batch 8 --batch-gpu 2 --kimg 0.016 \
+--tick 0.008 --snap 1 --max-images 64 ${_dp_flags_sh} \
+--metrics-cache ${_dist}/all_metrics_${_k}_cache --outdir ${_dist}/all_metrics_${_k} && \
+for m in kid50k_full is50k pr50k3_full ppl_wend; do f=${_dpk}metric-$m.jsonl && \
+test $(grep -c '\"num_gpus\":2,' $f) -eq 2 && tail -n 1 $f | grep -o '\"results\":{[^}]*}' > $f.want || exit 1; done && \
+OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_dpk}network-snapshot-000000.bin ${_dp_flags_sh} \
+--metrics-cache none && for m in kid50k_full is50k pr50k3_full ppl_wend; do f=${_dpk}metric-$m.jsonl && \
+tail -n 1 $f | grep -q '\"num_gpus\":1,' && tail -n 1 $f | grep -o '\"results\":{[^}]*}' | cmp - $f.want && \
+echo \"$m: 2 ranks and 1 process: $(cat $f.want)\" || exit 1; done")
+  set_tests_properties(cpu.train_stylegan_dist_all_metrics_${_k} PROPERTIES TIMEOUT 900 PASS_REGULAR_EXPRESSION
+                       "kid50k_full: 2 ranks and 1 process: .*is50k: .*pr50k3_full: .*ppl_wend: 2 ranks and 1 process: \"results\":.\"ppl_wend\":[0-9]")
 endforeach()
 # Rank 0 killed while it evaluates (once it says so): rank 1, waiting for it
 # under GF_DIST_METRICS_TIMEOUT's default of a day, names it at once (its
@@ -181,6 +212,24 @@ gf_test(cpu.train_stylegan_dist_metrics_bad_detector
 test ! -e ${_dist}/metrics_bad && echo no run folder")
 set_tests_properties(cpu.train_stylegan_dist_metrics_bad_detector PROPERTIES TIMEOUT 200
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: .*README.md.*train_stylegan: error: rank 1: rank 0 refused the metrics, so no rank trains: .*README.md.*exited with statuses 1 1 after.*no run folder")
+# Every rank loads the detectors (each evaluates a share): one that rank 1
+# alone cannot load stops every rank before training, rank 0 naming rank 1;
+# detectors whose weights differ between the ranks (one byte of rank 1's
+# copy changed) are refused by every rank as runs that differ.
+gf_test(cpu.train_stylegan_dist_metrics_rank1_bad_detector FIXTURES_REQUIRED metrics_detector
+        COMMAND sh -c "rm -rf ${_dist}/metrics_bad1 && RANK0_ARGS='--detector ${_dm_detector}' \
+RANK1_ARGS='--detector ${CMAKE_SOURCE_DIR}/README.md' ${_launch} partial 2 2 $<TARGET_FILE:train_stylegan> --cfg tiny \
+--metrics fid50k_full --outdir ${_dist}/metrics_bad1; test ! -e ${_dist}/metrics_bad1 && echo no run folder")
+set_tests_properties(cpu.train_stylegan_dist_metrics_rank1_bad_detector PROPERTIES TIMEOUT 200
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 1 refused the metrics, so no rank trains: .*README.md.*train_stylegan: error: .*README.md.*exited with statuses 1 1 after.*no run folder")
+gf_test(cpu.train_stylegan_dist_metrics_other_weights FIXTURES_REQUIRED metrics_detector
+        COMMAND sh -c "rm -rf ${_dist}/metrics_other && mkdir -p ${_dist}/metrics_other_detector && \
+'${GF_PYTHON3}' -c 'import sys; b = bytearray(open(sys.argv[1], \"rb\").read()); b[-1] ^= 1; open(sys.argv[2], \"wb\").write(b)' \
+${_dm_detector} ${_dist}/metrics_other_detector/inception.bin && RANK0_ARGS='--detector ${_dm_detector}' \
+RANK1_ARGS='--detector ${_dist}/metrics_other_detector/inception.bin' ${_launch} partial 2 2 $<TARGET_FILE:train_stylegan> \
+--cfg tiny --metrics fid50k_full --outdir ${_dist}/metrics_other; test ! -e ${_dist}/metrics_other && echo no run folder")
+set_tests_properties(cpu.train_stylegan_dist_metrics_other_weights PROPERTIES TIMEOUT 200
+                     PASS_REGULAR_EXPRESSION "error: rank 0: rank 1's run differs from rank 0's: --detector weights.*error: rank 1: rank 1's run differs.*exited with statuses 1 1 after.*no run folder")
 gf_test(cpu.train_stylegan_dist_metrics_dry_run FIXTURES_REQUIRED metrics_detector
         COMMAND sh -c "rm -rf ${_dist}/metrics_dry && ${_launch} partial 2 2 $<TARGET_FILE:train_stylegan> --cfg tiny \
 --metrics fid50k_full --detector ${_dm_detector} --dry-run --outdir ${_dist}/metrics_dry; \
