@@ -1,8 +1,6 @@
 #include "kernels/matmul.h"
 
 #include <cblas.h>
-#include <omp.h>
-
 #include <algorithm>
 
 #include "kernels/parallel.h"
@@ -35,21 +33,6 @@ void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, 
 constexpr int64_t kTileMin = 64;      // rows or columns of C in a tile, at least
 constexpr int64_t kMaxTiles = 32;     // tiles along the cut dimension, at most
 constexpr double kTiledWork = 1 << 18;  // m n k below which one call does it all (OpenBLAS's own serial size)
-
-// Runs f on the calling thread with OpenMP (and so OpenBLAS) limited to it.
-template <class F>
-void on_one_thread(F&& f) {
-  const int threads = omp_get_max_threads();
-  if (threads == 1 || omp_in_parallel()) return f();
-  omp_set_num_threads(1);
-  try {
-    f();
-  } catch (...) {
-    omp_set_num_threads(threads);
-    throw;
-  }
-  omp_set_num_threads(threads);
-}
 
 template <class T>
 void tiled_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
