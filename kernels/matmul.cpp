@@ -25,35 +25,34 @@ void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, 
 // kernels of the split's edge tiles sum in another order than the inner
 // ones: OpenBLAS 0.3.21 on SkylakeX gives other dgemm bits at 3 threads than
 // at 1 or 2 (even with k = 4), other sgemm bits at 1 thread than at 2
-// (100 x 200 x 700). So the product is cut here into tiles fixed by the
-// shape alone, whole rows or whole columns of C, and each tile is one
-// single-threaded BLAS call (OpenBLAS runs on the calling thread inside a
-// parallel region, and when omp_get_max_threads() is 1): every element of C
-// sums the same way whatever the thread count.
-constexpr int64_t kTileMin = 64;      // rows or columns of C in a tile, at least
-constexpr int64_t kMaxTiles = 32;     // tiles along the cut dimension, at most
-constexpr double kTiledWork = 1 << 18;  // m n k below which one call does it all (OpenBLAS's own serial size)
+// (100 x 200 x 700). So C is cut here into tiles fixed by the shape alone,
+// at most 4 x 4 of at least 64 x 64, and each tile is one single-threaded
+// BLAS call (OpenBLAS runs on the calling thread inside a parallel region,
+// and when omp_get_max_threads() is 1), the tiles spread over our threads:
+// every element of C sums the same way whatever the thread count. Each
+// tile packs its own rows of op(A) and columns of op(B), so larger tiles
+// cost less packing; 16 tiles keep 16 cores busy (bench/RESULTS.md).
+constexpr int64_t kTileMin = 64;        // rows and columns of C in a tile, at least
+constexpr int64_t kTilesPerSide = 4;    // tiles along each side of C, at most
+constexpr double kTiledWork = 1 << 18;  // m n k up to which one call does it all (OpenBLAS's own serial size)
 
 template <class T>
 void tiled_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
                 int64_t ldb, T beta, T* c, int64_t ldc) {
-  const bool by_rows = m >= n;  // cut the longer side of C
-  const int64_t len = by_rows ? m : n;
-  const int64_t tile = std::max(kTileMin, (len + kMaxTiles - 1) / kMaxTiles);
-  const int64_t tiles = double(m) * double(n) * double(k) <= kTiledWork ? 1 : (len + tile - 1) / tile;
-  if (tiles <= 1) return on_one_thread([&] { blas_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc); });
-  parallel_for(tiles, true, [&](int64_t t) {
-    const int64_t begin = t * tile, size = std::min(tile, len - begin);
-    if (by_rows)  // rows begin.. of op(A) and C
-      on_one_thread([&] {
-        blas_gemm(ta, tb, size, n, k, alpha, ta ? a + begin : a + begin * lda, lda, b, ldb, beta, c + begin * ldc,
-                  ldc);
-      });
-    else  // columns begin.. of op(B) and C
-      on_one_thread([&] {
-        blas_gemm(ta, tb, m, size, k, alpha, a, lda, tb ? b + begin * ldb : b + begin, ldb, beta, c + begin, ldc);
-      });
-  });
+  if (m <= 0 || n <= 0) return;
+  const bool whole = double(m) * double(n) * double(k) <= kTiledWork;
+  const int64_t tm = whole ? m : std::max(kTileMin, (m + kTilesPerSide - 1) / kTilesPerSide);
+  const int64_t tn = whole ? n : std::max(kTileMin, (n + kTilesPerSide - 1) / kTilesPerSide);
+  const int64_t row_tiles = (m + tm - 1) / tm, col_tiles = (n + tn - 1) / tn;
+  auto tile = [&](int64_t t) {  // rows i.. of op(A) and C, columns j.. of op(B) and C
+    const int64_t i = t / col_tiles * tm, j = t % col_tiles * tn;
+    on_one_thread([&] {
+      blas_gemm(ta, tb, std::min(tm, m - i), std::min(tn, n - j), k, alpha, ta ? a + i : a + i * lda, lda,
+                tb ? b + j * ldb : b + j, ldb, beta, c + i * ldc + j, ldc);
+    });
+  };
+  if (row_tiles * col_tiles == 1) return tile(0);
+  parallel_for(row_tiles * col_tiles, true, tile);
 }
 
 }  // namespace
