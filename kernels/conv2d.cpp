@@ -151,8 +151,12 @@ ConvImpl conv_impl() {
   int v = g_impl.load();
   if (v < 0) {
     const char* env = std::getenv("GF_CPU_CONV");
-    const bool reference = !onednn_available() || (env && !std::strcmp(env, "reference"));
-    v = static_cast<int>(reference ? ConvImpl::reference : ConvImpl::onednn);
+    ConvImpl impl = ConvImpl::onednn;
+    if (!onednn_available() || (env && !std::strcmp(env, "reference")))
+      impl = ConvImpl::reference;
+    else if (env && !std::strcmp(env, "onednn-all"))
+      impl = ConvImpl::onednn_all;
+    v = static_cast<int>(impl);
     int expected = -1;
     if (!g_impl.compare_exchange_strong(expected, v)) v = expected;
   }
@@ -160,16 +164,25 @@ ConvImpl conv_impl() {
 }
 
 void set_conv_impl(ConvImpl impl) {
-  if (impl == ConvImpl::onednn && !onednn_available())
+  if (impl != ConvImpl::reference && !onednn_available())
     throw std::invalid_argument("set_conv_impl: this build of ganforge has no oneDNN");
   g_impl.store(static_cast<int>(impl));
 }
 
+// oneDNN 2.6's weight gradient (jit:avx512_core, jit_1x1, gemm) gives each
+// thread a share of the batch (or of the rows, at batch 1) and adds the
+// shares: other bits at 1, 2 and 3 threads from 4x32x32x32 up, and oneDNN
+// has no setting that fixes the split (its later deterministic attribute
+// promises run-to-run bits in one environment only). The reference sums
+// each weight in sample order through the GEMM's fixed tiles, so the
+// weight gradient, and with it a training step and the projector, give the
+// same bits on any number of threads. Its cost: bench/RESULTS.md.
 template <class T>
 ConvImpl conv_impl_for(ConvPass pass, const Conv2dShape& s) {
-  if (std::is_same_v<T, float> && conv_impl() == ConvImpl::onednn && onednn::supports(pass, s))
-    return ConvImpl::onednn;
-  return ConvImpl::reference;
+  const ConvImpl impl = conv_impl();
+  if (!std::is_same_v<T, float> || impl == ConvImpl::reference) return ConvImpl::reference;
+  if (pass == ConvPass::backward_filter && impl != ConvImpl::onednn_all) return ConvImpl::reference;
+  return onednn::supports(pass, s) ? ConvImpl::onednn : ConvImpl::reference;
 }
 
 template <class T>

@@ -38,13 +38,18 @@ namespace cpu {
 // float and double; tests compare everything else against it. oneDNN
 // (kernels/conv2d_onednn.h), in float32 only, where the build has it and
 // oneDNN takes the shape. Every other pass runs the reference.
-enum class ConvImpl { reference, onednn };
+// `onednn` runs the forward and data passes through oneDNN and the weight
+// gradient through the reference: oneDNN 2.6 splits the weight gradient's sum
+// over the batch and the rows by the thread count, so its bits change with
+// it (kernels/conv2d.cpp). `onednn_all` runs that pass through oneDNN too.
+enum class ConvImpl { reference, onednn, onednn_all };
 bool onednn_available();  // built with oneDNN
-// The implementation float passes take: oneDNN where available, unless the
-// environment says GF_CPU_CONV=reference (read once, at the first call).
+// The implementation float passes take: onednn where available, unless the
+// environment says GF_CPU_CONV=reference or GF_CPU_CONV=onednn-all (read
+// once, at the first call).
 ConvImpl conv_impl();
-void set_conv_impl(ConvImpl impl);  // onednn in a build without it: throws std::invalid_argument
-// Which one runs this pass now (for the type T).
+void set_conv_impl(ConvImpl impl);  // onednn(_all) in a build without it: throws std::invalid_argument
+// Which one runs this pass now (for the type T): reference or onednn.
 template <class T>
 ConvImpl conv_impl_for(ConvPass pass, const Conv2dShape& s);
 

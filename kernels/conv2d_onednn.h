@@ -1,6 +1,7 @@
 // float32 convolutions on the CPU through oneDNN (the library PyTorch calls
 // for them), used by the cpu:: entry points of kernels/conv2d.h when the
-// build has oneDNN and the implementation chosen is ConvImpl::onednn.
+// build has oneDNN and the implementation chosen is ConvImpl::onednn (the
+// forward and data passes) or ConvImpl::onednn_all (the weight gradient too).
 // Internal to kernels/: the engine reaches it through kernels/conv2d.h.
 //
 // Each (pass, shape, thread count) gets its primitive once, with the memory

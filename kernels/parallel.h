@@ -39,4 +39,21 @@ inline void parallel_for_simd(int64_t n, bool parallel, F&& f) {
   }
 }
 
+// f() with OpenMP limited to the calling thread: a library call made in it
+// (OpenBLAS, LAPACK, oneDNN) runs on one thread, so its result does not
+// depend on how many there are. Inside a parallel region it already does.
+template <class F>
+inline void on_one_thread(F&& f) {
+  const int threads = omp_get_max_threads();
+  if (threads == 1 || omp_in_parallel()) return f();
+  omp_set_num_threads(1);
+  try {
+    f();
+  } catch (...) {
+    omp_set_num_threads(threads);
+    throw;
+  }
+  omp_set_num_threads(threads);
+}
+
 }  // namespace gf::cpu

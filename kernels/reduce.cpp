@@ -2,39 +2,59 @@
 
 #include "kernels/parallel.h"
 
+#include <algorithm>
 #include <limits>
 #include <vector>
 
 namespace gf::cpu {
 
+// A whole-tensor sum (or max) is cut into chunks of this many elements, fixed
+// by the size alone: each chunk is one accumulation, and the chunks' results
+// are combined in chunk order, so the rounding is the same whatever the
+// number of threads that share the chunks. A tensor of one chunk is one
+// accumulation on the calling thread, as it always was (the same bits).
+constexpr int64_t kWholeChunk = kMinParallelWork;
+
 // Accumulates in double so the float32 reference is accurate to rounding.
+template <class T>
+double reduce_span(ReduceOp op, const T* x, int64_t r, double init) {
+  double acc = init;
+  // simd reductions may reorder the sum: several accumulators, not one serial chain.
+  if (op == ReduceOp::sum) {
+#pragma omp simd reduction(+ : acc)
+    for (int64_t k = 0; k < r; ++k) acc += x[k];
+  } else {
+#pragma omp simd reduction(max : acc)
+    for (int64_t k = 0; k < r; ++k) acc = x[k] > acc ? x[k] : acc;
+  }
+  return acc;
+}
+
 template <class T>
 void reduce(ReduceOp op, const T* x, T* y, int64_t outer, int64_t r, int64_t inner, double scale) {
   const double init = op == ReduceOp::sum ? 0.0 : -std::numeric_limits<double>::infinity();
-  if (inner == 1 && outer == 1) {  // one long row: split it across threads
+  if (inner == 1 && outer == 1) {  // one long row: its chunks are split across threads
+    const int64_t chunks = (r + kWholeChunk - 1) / kWholeChunk;
     double acc = init;
-    if (op == ReduceOp::sum) {
-#pragma omp parallel for simd reduction(+ : acc) if (r > 32768)
-      for (int64_t k = 0; k < r; ++k) acc += x[k];
+    if (chunks <= 1) {
+      acc = reduce_span(op, x, r, init);
     } else {
-#pragma omp parallel for simd reduction(max : acc) if (r > 32768)
-      for (int64_t k = 0; k < r; ++k) acc = x[k] > acc ? x[k] : acc;
+      thread_local std::vector<double> partial;  // kept between calls (no heap block per call)
+      partial.resize(static_cast<size_t>(chunks));
+      double* part = partial.data();
+      parallel_for(chunks, true, [&](int64_t c) {
+        const int64_t begin = c * kWholeChunk;
+        part[c] = reduce_span(op, x + begin, std::min(kWholeChunk, r - begin), init);
+      });
+      for (int64_t c = 0; c < chunks; ++c)
+        acc = op == ReduceOp::sum ? acc + part[c] : (part[c] > acc ? part[c] : acc);
     }
     y[0] = static_cast<T>(op == ReduceOp::sum ? acc * scale : acc);
     return;
   }
   if (inner == 1) {
     parallel_for(outer, outer * r > 32768, [&](int64_t o) {
-      const T* row = x + o * r;
-      double acc = init;
-      // simd reductions may reorder the sum: several accumulators, not one serial chain.
-      if (op == ReduceOp::sum) {
-#pragma omp simd reduction(+ : acc)
-        for (int64_t k = 0; k < r; ++k) acc += row[k];
-      } else {
-#pragma omp simd reduction(max : acc)
-        for (int64_t k = 0; k < r; ++k) acc = row[k] > acc ? row[k] : acc;
-      }
+      const double acc = reduce_span(op, x + o * r, r, init);
       y[o] = static_cast<T>(acc * (op == ReduceOp::sum ? scale : 1.0));
     });
     return;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "engine/error.h"
+#include "kernels/parallel.h"
 
 namespace gf::metrics {
 
@@ -32,12 +33,15 @@ void FeatureStats::append(const Tensor& x_in) {
   if (capture_all_) all_.insert(all_.end(), p, p + n * d);
   if (!capture_mean_cov_) return;
   // float64 sums, as the official x.astype(np.float64); the outer products
-  // through BLAS's rank-k update of the upper triangle.
+  // through BLAS's rank-k update of the upper triangle, on one thread:
+  // OpenBLAS splits it by the thread count, and FID changed with it.
   std::vector<double> x64(p, p + n * d);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < d; ++j) sum_[size_t(j)] += x64[size_t(i * d + j)];
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, blasint(d), blasint(n), 1.0, x64.data(), blasint(d), 1.0,
-              sum_outer_.data(), blasint(d));
+  cpu::on_one_thread([&] {
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, blasint(d), blasint(n), 1.0, x64.data(), blasint(d), 1.0,
+                sum_outer_.data(), blasint(d));
+  });
 }
 
 const std::vector<float>& FeatureStats::all() const {

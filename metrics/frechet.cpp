@@ -1,16 +1,18 @@
 #include "metrics/frechet.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 
 #include "engine/error.h"
+#include "kernels/matmul.h"
+#include "kernels/parallel.h"
 
 // LAPACK's symmetric eigensolver (divide and conquer), from the OpenBLAS the
 // engine links: OpenBLAS carries LAPACK. A Fortran routine with character
 // arguments takes their lengths as trailing hidden arguments (gfortran:
-// size_t each); they are passed, so no caller-side frame is assumed.
+// size_t each); they are passed, so no caller-side frame is assumed. It runs
+// on one thread: its blocked steps call OpenBLAS, which splits them by the
+// thread count, and the eigenvalues' last bits (FID's) changed with it.
 extern "C" void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
                         double* work, const int* lwork, int* iwork, const int* liwork, int* info, size_t jobz_len,
                         size_t uplo_len);
@@ -31,7 +33,8 @@ std::vector<double> symmetric_eigen(std::vector<double>& a, int d, bool vectors)
   liwork = iwork_query;
   std::vector<double> work(size_t(std::max(lwork, 1)));
   std::vector<int> iwork(size_t(std::max(liwork, 1)));
-  dsyevd_(&jobz, &uplo, &d, a.data(), &d, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
+  cpu::on_one_thread(
+      [&] { dsyevd_(&jobz, &uplo, &d, a.data(), &d, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1); });
   GF_CHECK(info == 0, "frechet_distance", "LAPACK dsyevd did not converge (info " << info << ")");
   return w;
 }
@@ -53,9 +56,10 @@ double trace_sqrt_product(const std::vector<double>& s1, const std::vector<doubl
   }
   std::vector<double> a(size_t(d) * d), t(size_t(d) * d), m(size_t(d) * d);
   // a = V^T-rows^T ... : A[i][j] = sum_k v[k][i] sqrt(l_k) v[k][j]
-  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, d, 1.0, v.data(), d, vs.data(), d, 0.0, a.data(), d);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, a.data(), d, s2.data(), d, 0.0, t.data(), d);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1.0, t.data(), d, a.data(), d, 0.0, m.data(), d);
+  // (cpu::gemm: tiles fixed by the shape, the same bits on any thread count)
+  cpu::gemm<double>(true, false, d, d, d, 1.0, v.data(), d, vs.data(), d, 0.0, a.data(), d);
+  cpu::gemm<double>(false, false, d, d, d, 1.0, a.data(), d, s2.data(), d, 0.0, t.data(), d);
+  cpu::gemm<double>(false, false, d, d, d, 1.0, t.data(), d, a.data(), d, 0.0, m.data(), d);
   for (int i = 0; i < d; ++i)  // symmetric up to rounding: make it exactly so
     for (int j = 0; j < i; ++j) m[size_t(i) * d + j] = m[size_t(j) * d + i] = 0.5 * (m[size_t(i) * d + j] + m[size_t(j) * d + i]);
   const std::vector<double> e = symmetric_eigen(m, d, /*vectors=*/false);

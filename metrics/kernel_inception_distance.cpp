@@ -7,6 +7,8 @@
 #include <unordered_map>
 
 #include "engine/error.h"
+#include "kernels/matmul.h"
+#include "kernels/parallel.h"
 #include "kernels/philox.h"
 
 namespace gf::metrics {
@@ -122,11 +124,14 @@ double kernel_inception_distance(const std::vector<float>& gen, int64_t n_gen, c
     gather(gen, n_gen, dim, gen_subsets[s], x);
     gather(real, n_real, dim, real_subsets[s], y);
     // Gram matrices: x x^T and y y^T are symmetric (upper triangle only), x y^T is not.
+    // OpenBLAS splits dsyrk by the thread count: it runs on one thread, and
+    // cpu::gemm's tiles are fixed by the shape, so KID is the same on any.
     const blasint bm = blasint(m), bd = blasint(dim);
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, bm, bd, inv_n, x.data(), bd, 0.0, kxx.data(), bm);
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, bm, bd, inv_n, y.data(), bd, 0.0, kyy.data(), bm);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bm, bm, bd, inv_n, x.data(), bd, y.data(), bd, 0.0,
-                kxy.data(), bm);
+    cpu::on_one_thread([&] {
+      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, bm, bd, inv_n, x.data(), bd, 0.0, kxx.data(), bm);
+      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, bm, bd, inv_n, y.data(), bd, 0.0, kyy.data(), bm);
+    });
+    cpu::gemm<double>(false, true, m, m, dim, inv_n, x.data(), dim, y.data(), dim, 0.0, kxy.data(), m);
     // sum(a) - trace(a) for a = K_xx + K_yy: twice the strict upper triangle.
     double off = 0, cross = 0;
     for (int64_t i = 0; i < m; ++i) {

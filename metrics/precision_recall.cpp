@@ -1,7 +1,5 @@
 #include "metrics/precision_recall.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -48,7 +46,7 @@ struct HalfRows {
 // ---- The reference: the one-thread form the fast paths replaced ----
 
 // f(row, col, distance) for every row of a and column (row) of b, block by
-// block: the float64 distances from |a|^2 + |b|^2 - 2 a.b (BLAS), clamped
+// block: the float64 distances from |a|^2 + |b|^2 - 2 a.b (cpu::gemm), clamped
 // at 0, rounded to float16 as the official cdist's output.
 template <class F>
 void for_each_distance(const HalfRows& a, const HalfRows& b, F&& f) {
@@ -59,8 +57,7 @@ void for_each_distance(const HalfRows& a, const HalfRows& b, F&& f) {
     for (int64_t c0 = 0; c0 < b.n; c0 += kBlock) {
       const int64_t cn = std::min(kBlock, b.n - c0);
       b.widen(c0, cn, cols);
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rn), int(cn), int(a.dim), 1.0, rows.data(), int(a.dim),
-                  cols.data(), int(b.dim), 0.0, dot.data(), int(cn));
+      cpu::gemm<double>(false, true, rn, cn, a.dim, 1.0, rows.data(), a.dim, cols.data(), b.dim, 0.0, dot.data(), cn);
       for (int64_t i = 0; i < rn; ++i)
         for (int64_t j = 0; j < cn; ++j) {
           const double d2 = a.sq[size_t(r0 + i)] + b.sq[size_t(c0 + j)] - 2 * dot[size_t(i * cn + j)];

@@ -87,6 +87,34 @@ TEST_CASE("matmul matches a triple loop for every transpose and batch layout", "
       }
 }
 
+TEST_CASE("matmul: the same bits at 1, 2 and 3 threads", "[matmul]") {
+  // Shapes where OpenBLAS 0.3.21 on SkylakeX, splitting a product by its
+  // thread count, gave other bits: sgemm 100x700 * 700x200 at 1 thread
+  // against 2, dgemm 300^3 at 3 threads against 1 and 2; and a short, wide
+  // product (the mapping network's at a small batch), cut by columns.
+  struct Shape3 {
+    int64_t m, k, n;
+    DType t;
+  };
+  for (const Shape3 c : {Shape3{100, 700, 200, DType::f32}, Shape3{300, 300, 300, DType::f64},
+                         Shape3{300, 300, 300, DType::f32}, Shape3{4, 512, 2048, DType::f64}}) {
+    for (const bool ta : {false, true})
+      for (const bool tb : {false, true}) {
+        const Tensor a = random_tensor(ta ? Shape{c.k, c.m} : Shape{c.m, c.k}, 41, c.t);
+        const Tensor b = random_tensor(tb ? Shape{c.n, c.k} : Shape{c.k, c.n}, 42, c.t);
+        std::vector<Tensor> got;
+        for (int threads : {1, 2, 3}) {
+          test::OmpThreads scope(threads);
+          got.push_back(matmul(a, b, ta, tb));
+        }
+        INFO(c.m << "x" << c.k << " * " << c.k << "x" << c.n << " " << dtype_name(c.t) << ", transposes " << ta
+                 << tb);
+        CHECK(test::bit_equal(got[0], got[1]));
+        CHECK(test::bit_equal(got[0], got[2]));
+      }
+  }
+}
+
 TEST_CASE("matmul with an empty inner dim is zero", "[matmul]") {
   const Tensor y = matmul(random_tensor({2, 3, 0}, 1), random_tensor({0, 4}, 2));
   REQUIRE(y.shape() == Shape{2, 3, 4});

@@ -106,6 +106,30 @@ TEST_CASE("sum_to folds broadcast dims back", "[reduce]") {
   for (size_t i = 0; i < 3; ++i) CHECK(got[i] == Approx(want[i]));
 }
 
+TEST_CASE("whole-tensor sum, mean and max: the same bits at 1, 2 and 3 threads", "[reduce]") {
+  // Long enough to be split into chunks (over 32768 elements, and not a
+  // multiple of the chunk): the old split gave each thread a share and
+  // combined the shares, so float64 sums changed with the count. Values of
+  // many magnitudes make every order of the adds round differently.
+  const int64_t n = 1000003;
+  Tensor x = random_tensor({n}, 31) * exp(test::uniform_tensor({n}, 32, -12, 12));
+  for (const DType t : {DType::f64, DType::f32}) {
+    const Tensor xt = x.to(t);
+    const Tensor grid = xt.reshape({1, n, 1});  // the [outer, r, inner] view with outer = inner = 1
+    std::vector<std::vector<Tensor>> got;
+    for (int threads : {1, 2, 3}) {
+      test::OmpThreads scope(threads);
+      got.push_back({sum(xt, {}), mean(xt, {}), max(xt, {}), sum(grid, {1})});
+    }
+    for (size_t i = 0; i < got[0].size(); ++i) {
+      INFO(dtype_name(t) << ", result " << i);
+      CHECK(test::bit_equal(got[0][i], got[1][i]));
+      CHECK(test::bit_equal(got[0][i], got[2][i]));
+    }
+    CHECK(got[0][0].item() == Approx(sum(x, {}).item()).epsilon(1e-6));
+  }
+}
+
 TEST_CASE("reductions on cuda match the cpu", "[reduce][cuda]") {
   const Device gpu = Device::cuda(0);
   const std::vector<std::pair<Shape, std::vector<int64_t>>> cases = {

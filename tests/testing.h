@@ -5,6 +5,8 @@
 // kernel that leaves part of its output unwritten fails any comparison
 // without a test having to poison anything itself.
 #pragma once
+#include <omp.h>
+
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -37,6 +39,17 @@ struct TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+// OpenMP's thread count (omp_set_num_threads) for the object's life, the
+// earlier count after: for properties that hold whatever the count. Counts
+// above the cores are fine for that (the threads take turns).
+struct OmpThreads {
+  int before;
+  explicit OmpThreads(int n) : before(omp_get_max_threads()) { omp_set_num_threads(n); }
+  ~OmpThreads() { omp_set_num_threads(before); }
+  OmpThreads(const OmpThreads&) = delete;
+  OmpThreads& operator=(const OmpThreads&) = delete;
 };
 
 // The same dtype, shape and bytes (a and b may be on any device): "bit for

@@ -37,6 +37,14 @@ cmp $d/target/seed0007.png $d/out/target.png && \
 $<TARGET_FILE:generate> --network ${_pj_G} --projected-w $d/out/projected_w.npz --seeds 1-3 --outdir $d/again && \
 cmp $d/out/proj.png $d/again/proj00.png")
 
+# The thread count changes no bit: the run above (all cores) again at 1 and
+# at 3 threads gives the same w and image.
+gf_cli_test(projector_threads FIXTURES_REQUIRED "projector_vgg16;projected" EXPECT "^same bits at 1 and 3 threads$"
+            COMMAND sh -c "d=${_pj}/threads && rm -rf $d && for t in 1 3; do \
+OMP_NUM_THREADS=$t ${_pj_sh} --target ${_pj}/run/target/seed0007.png --num-steps 5 --save-video false --outdir $d/t$t \
+> /dev/null || exit 1; cmp ${_pj}/run/out/projected_w.npz $d/t$t/projected_w.npz && cmp ${_pj}/run/out/proj.png $d/t$t/proj.png \
+|| exit 1; done && echo 'same bits at 1 and 3 threads'")
+
 # The official loop in PyTorch (tools/projector_reference.py) replays the
 # run's draws: every step's w, dist and loss and the final noise buffers agree
 # to 1e-4 of each tensor's largest value.

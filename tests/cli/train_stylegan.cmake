@@ -50,6 +50,14 @@ gf_expect_error(train_stylegan_data_parallel_bad_batch
 gf_expect_error(train_stylegan_record_and_replay "^train_stylegan: error: --record-draws and --replay-draws exclude each other" ""
                 ${_train} --cfg tiny --max-images 16 --record-draws ${GF_TEST_RUNS}/bad/d --replay-draws ${GF_TEST_RUNS}/bad/d
                 --outdir ${GF_TEST_RUNS}/bad)
+# The OpenMP thread count changes no bit: the same run at 1 and at 3 threads
+# (more than the CI machine's cores is fine) writes the same checkpoint and
+# snapshot, so a checkpoint resumes on a machine with another core count.
+gf_cli_test(train_stylegan_threads FRESH ${GF_TEST_RUNS}/threads EXPECT "^same bits at 1 and 3 threads$"
+            COMMAND sh -c "d=${GF_TEST_RUNS}/threads && mkdir -p $d && for t in 1 3; do \
+OMP_NUM_THREADS=$t ${_train} --cfg tiny --kimg 0.016 --tick 0.008 --snap 1 --max-images 64 --outdir $d/t$t > $d/t$t.log \
+|| exit 1; done && r=00000-fashion-mnist-tiny && cmp $d/t1/$r/checkpoint.bin $d/t3/$r/checkpoint.bin && \
+cmp $d/t1/$r/network-snapshot-000000.bin $d/t3/$r/network-snapshot-000000.bin && echo 'same bits at 1 and 3 threads'")
 gf_cli_test(train_stylegan_record_draws FRESH ${GF_TEST_RUNS}/draws EXPECT "Done: " FIXTURES_SETUP recorded_draws
             COMMAND sh -c "OMP_NUM_THREADS=1 ${_train} --cfg tiny --kimg 0.008 --tick 0.004 --snap 1 --max-images 64 \
 --record-draws ${GF_TEST_RUNS}/draws/log --outdir ${GF_TEST_RUNS}/draws/recorded && \
