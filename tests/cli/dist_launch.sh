@@ -21,8 +21,6 @@
 #   dist_launch.sh signal-env SIG WHO PROGRAM ARGS... 2 ranks by env; once rank 0 trains, SIGSIG goes
 #                                              to rank WHO (0 or 1) or to both (all, as a terminal's
 #                                              Ctrl-C): each rank's output, then their exit statuses
-#   dist_launch.sh signal-mpi SIG PROGRAM ARGS... the same under mpirun -np 2, SIGSIG to mpirun
-#                                              (which passes SIGTERM on to the ranks)
 #   dist_launch.sh partial N K PROGRAM ARGS... ranks 0..K-1 of N by env (the others never start):
 #                                              each rank's output in rank order, then their exit
 #                                              statuses and seconds taken (each waited on 90 s at most)
@@ -176,27 +174,17 @@ case $mode in
     for ((r = 0; r < k; ++r)); do cat "$LOGS.$r"; done
     echo "dist_launch: ranks 0..$((k - 1)) of $n exited with statuses$STATUSES after $took s"
     ;;
-  signal-env | signal-mpi)
-    sig=$1
-    shift
-    if [[ $mode == signal-env ]]; then
-      who=$1
-      shift
-    fi
+  signal-env)
+    sig=$1 who=$2
+    shift 2
     LOGS=$(mktemp)
     trap 'rm -f "$LOGS" "$LOGS".*' EXIT
-    if [[ $mode == signal-env ]]; then
-      # Job control on: a script's background jobs would otherwise ignore
-      # SIGINT, as a terminal's foreground processes do not.
-      set -m
-      start_env 2 2 "$@"
-      targets=("${PIDS[@]}")
-      [[ $who == all ]] || targets=("${PIDS[$who]}")
-    else
-      "${mpi[@]}" -np 2 "$@" >"$LOGS.0" 2>&1 &
-      PIDS=($!)
-      targets=($!)
-    fi
+    # Job control on: a script's background jobs would otherwise ignore
+    # SIGINT, as a terminal's foreground processes do not.
+    set -m
+    start_env 2 2 "$@"
+    targets=("${PIDS[@]}")
+    [[ $who == all ]] || targets=("${PIDS[$who]}")
     if ! wait_for_line "$LOGS.0" "${KILL_AFTER_LINE:-tick 0 }"; then
       kill -9 "${PIDS[@]}" 2>/dev/null
       cat "$LOGS".*
@@ -207,7 +195,7 @@ case $mode in
     wait_all
     took=$((SECONDS - start))
     for f in "$LOGS".*; do cat "$f"; done
-    echo "dist_launch: SIG$sig; the ranks (mpirun) exited with statuses$STATUSES after $took s"
+    echo "dist_launch: SIG$sig; the ranks exited with statuses$STATUSES after $took s"
     ;;
   kill-env | kill-root-env | kill-mpi | kill-torchrun | stop-env)
     log=$(mktemp)

@@ -362,13 +362,6 @@ if(GF_WITH_MPI AND GF_MPIEXEC)
            COMMAND sh -c "cmp ${_ds8}checkpoint.bin ${_dmr}checkpoint.bin && echo same")
   set_tests_properties(cpu.train_stylegan_dist_mpi_resume_is_exact PROPERTIES LABELS cpu
                        FIXTURES_REQUIRED "dist_straight8;dist_mpi_resume" PASS_REGULAR_EXPRESSION "^same")
-  # Ctrl-C on mpirun: it passes SIGTERM on to both ranks, which stop at one step.
-  add_test(NAME cpu.train_stylegan_dist_sigint_mpi
-           COMMAND sh -c "rm -rf ${_dist}/signal_mpi && OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 ${_launch} signal-mpi INT \
-$<TARGET_FILE:train_stylegan> ${_long_flags_sh} --outdir ${_dist}/signal_mpi && tail -n 1 ${_dist}/signal_mpi/*/log.txt && \
-grep -o 'Stopped: [^<]*' ${_dist}/signal_mpi/*/report.html")
-  set_tests_properties(cpu.train_stylegan_dist_sigint_mpi PROPERTIES LABELS cpu TIMEOUT 400
-                       PASS_REGULAR_EXPRESSION "statuses [0-9]+ after [0-9] s\ntrain_stylegan: error: Interrupted by SIGTERM on rank 0\nStopped: Interrupted by SIGTERM on rank 0")
   add_test(NAME cpu.train_stylegan_dist_killed_rank_mpi
            COMMAND sh -c "OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 ${_launch} kill-mpi $<TARGET_FILE:train_stylegan> ${_long_flags_sh} \
 --outdir ${_dist}/killed_mpi")
