@@ -292,6 +292,13 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   if (args.integer("gpus") != 1) throw Error("--arch stylegan trains on one device (--gpus 1)");
   std::string cfg = args.str("cfg");
   if (cfg == "auto") cfg = dev.is_cuda() ? "1gpu" : "cpu";
+// --snap: given, or the family's official default: StyleGAN2-ADA's train.py
+// 50 ticks; StyleGAN (v1)'s training_loop network_snapshot_ticks 10 (its
+// image_snapshot_ticks is 1).
+int snapshot_ticks(const cli::Args& args, bool v1) {
+  return args.has("snap") ? static_cast<int>(args.integer("snap")) : v1 ? 10 : 50;
+}
+
   StyleGANSpec spec = make_stylegan_spec(cfg);
   uint64_t seed = static_cast<uint64_t>(args.integer("seed"));
   io::SafetensorsFile resume;
@@ -351,7 +358,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
                   {"device_name", device_description(dev)},
                   {"resume", args.str("resume")},
                   {"resume_kimg", trainer.cur_nimg() / 1000.0},
-                  {"snap", args.integer("snap")},
+                  {"snap", snapshot_ticks(args, true)},
                   {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()},
                   {"mirror", false},  // mirror_augment flips drawn images; the dataset has no mirrored copies
                   {"metrics", metric_req.names}});
@@ -368,7 +375,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   for (const std::string& line : ds.notes()) run.log(line);
   LoopOptions lo;
   lo.total_kimg = total_kimg;
-  lo.snap_ticks = static_cast<int>(args.integer("snap"));
+  lo.snap_ticks = snapshot_ticks(args, true);
   lo.image_snap_ticks = 1;
   lo.progress = isatty(fileno(stdout));
   if (run_metrics) lo.after_snapshot = metrics_hook(run_metrics, run);
@@ -393,7 +400,7 @@ int run(int argc, char** argv) {
                   cli::integer("batch-gpu", "N", "", "images per pass on one GPU; more passes accumulate gradients; 0: batch / gpus (default: the config's)", 0, kMaxBatch),
                   cli::number("kimg", "N", "", "train for this many thousand images; at least one minibatch is trained", cli::Range::at_least(0, kMaxKimg)),
                   cli::number("gamma", "G", "", "override the R1 weight", cli::Range::at_least(0)),
-                  cli::integer("snap", "TICKS", "50", "snapshot interval in ticks; 0: only at the end", 0, cli::kIntMax),
+                  cli::integer("snap", "TICKS", "", "snapshot and checkpoint interval in ticks; 0: only at the end (default: 50 as StyleGAN2-ADA's train.py; --arch stylegan: 10 as v1's training_loop, fakes every tick)", 0, cli::kIntMax),
                   cli::number("tick", "KIMG", "4", "progress line interval in thousand images (stylegan: default the schedule's)", cli::Range::above(0, kMaxKimg)),
                   cli::integer("seed", "N", "0", "random seed", 0, cli::kSeedMax),
                   {"mirror", "", "", "add x-flipped copies of the data"},
@@ -506,7 +513,7 @@ int run(int argc, char** argv) {
   LoopOptions lo;
   lo.total_kimg = setup.spec.kimg;
   lo.tick_kimg = args.number("tick");
-  lo.snap_ticks = static_cast<int>(args.integer("snap"));
+  lo.snap_ticks = snapshot_ticks(args, false);
   lo.progress = isatty(fileno(stdout)) && world == 1;  // mpirun forwards output line by line
   if (world > 1) lo.agree_stop = [comm](int sig) { return first_stop_signal(*comm, sig); };
   const bool dry_run = args.flag("dry-run");
@@ -551,7 +558,7 @@ int run(int argc, char** argv) {
                             {"process_group", world > 1 ? comm->backend() : std::string("none")},
                             {"resume", args.str("resume")},
                             {"resume_kimg", trainer->cur_nimg() / 1000.0},
-                            {"snap", args.integer("snap")},
+                            {"snap", snapshot_ticks(args, false)},
                             {"tick", args.number("tick")},
                             {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()},
                             {"mirror", dopt.xflip},
