@@ -33,6 +33,7 @@
 #include "metrics/training_metrics.h"
 #include "metrics/stats_cache.h"
 #include "train/stylegan2/checkpoint.h"
+#include "train/checkpoint_state.h"
 #include "train/cli.h"
 #include "train/stop_signal.h"
 #include "train/stylegan2/configs.h"
