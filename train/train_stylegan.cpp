@@ -75,9 +75,11 @@ void check_resume_family(const io::SafetensorsFile& file, const std::string& pat
 // networks' configs and weights, as the official --resume of a pickle does.
 // `agree` runs on the built trainer before its networks are loaded (the
 // loads broadcast rank 0's networks: the ranks must agree on them first).
+// *note gets the line for the run log when the file holds no D.
 std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const std::string& path,
                                                   const TrainerSetup& fresh, const Dataset& ds,
-                                                  const std::function<void(StyleGAN2Trainer&)>& agree) {
+                                                  const std::function<void(StyleGAN2Trainer&)>& agree,
+                                                  std::string* note) {
   const io::SafetensorsFile file = io::read_safetensors(path);
   check_resume_family(file, path, "stylegan2");
   if (is_checkpoint(file)) {
@@ -113,6 +115,11 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   // As the official train.py resuming from a pickle: no EMA ramp-up, and ADA
   // reacting faster at the start (ada_kimg 100).
   TrainerSetup setup = bundle_setup(file, path, fresh);
+  *note = no_discriminator_note(file, path);
+  // Freeze-D keeps D's first layers as the file has them: a file without D has none to keep.
+  if (!note->empty() && fresh.D_kwargs.freeze_layers > 0)
+    throw Error("--freezed " + std::to_string(fresh.D_kwargs.freeze_layers) + " keeps D's layers from --resume, but " +
+                path + " holds no discriminator (a generator alone): resume a snapshot with D, or leave --freezed out");
   setup.D_kwargs.freeze_layers = fresh.D_kwargs.freeze_layers;  // this run's --freezed, not the file's run's
   setup.spec.ema_rampup = 0;
   setup.spec.ada_kimg = 100;
@@ -285,6 +292,13 @@ std::vector<RunItem> built_run_items(StyleGAN2Trainer& t, const Dataset& ds, con
   return items;
 }
 
+// --snap: given, or the family's official default: StyleGAN2-ADA's train.py
+// 50 ticks; StyleGAN (v1)'s training_loop network_snapshot_ticks 10 (its
+// image_snapshot_ticks is 1).
+int snapshot_ticks(const cli::Args& args, bool v1) {
+  return args.has("snap") ? static_cast<int>(args.integer("snap")) : v1 ? 10 : 50;
+}
+
 // --arch stylegan: StyleGAN (v1) with progressive growing (train/stylegan/).
 int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt, Device dev,
            const metrics::MetricRequest& metric_req, const std::optional<metrics::MetricDetectors>& detectors) {
@@ -293,13 +307,6 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   if (args.integer("gpus") != 1) throw Error("--arch stylegan trains on one device (--gpus 1)");
   std::string cfg = args.str("cfg");
   if (cfg == "auto") cfg = dev.is_cuda() ? "1gpu" : "cpu";
-// --snap: given, or the family's official default: StyleGAN2-ADA's train.py
-// 50 ticks; StyleGAN (v1)'s training_loop network_snapshot_ticks 10 (its
-// image_snapshot_ticks is 1).
-int snapshot_ticks(const cli::Args& args, bool v1) {
-  return args.has("snap") ? static_cast<int>(args.integer("snap")) : v1 ? 10 : 50;
-}
-
   StyleGANSpec spec = make_stylegan_spec(cfg);
   uint64_t seed = static_cast<uint64_t>(args.integer("seed"));
   io::SafetensorsFile resume;
@@ -316,19 +323,24 @@ int snapshot_ticks(const cli::Args& args, bool v1) {
     if (args.has("gamma")) spec.r1_gamma = args.number("gamma");
     spec.mirror_augment = dopt.xflip;
   }
+  // The file's networks train, whatever --cfg's sizes (a checkpoint's spec already has them).
+  if (args.has("resume")) spec = stylegan_bundle_spec(resume, args.str("resume"), spec, ds);
   // A checkpoint keeps its run's length and preset name, as PGGAN's does; --kimg extends it.
   if (args.has("kimg")) spec.total_kimg = args.number("kimg");
   const double total_kimg = spec.total_kimg;
   // Mirroring is the official mirror_augment (a flip drawn per image), not extra copies.
   StyleGANTrainer trainer(spec, ds, seed, dev);
+  std::string resume_note;
   if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"))) trainer.set_draw_log(std::move(log));
   if (from_checkpoint) {
     load_stylegan_checkpoint(trainer, resume, args.str("resume"));
   } else if (args.has("resume")) {
-    stylegan::check_family(resume, args.str("resume"));
+    // As StyleGAN2 and PGGAN: a generator alone fills G and Gs, and D starts afresh (logged).
+    resume_note = no_discriminator_note(resume, args.str("resume"));
     load_module(trainer.G(), network_state(resume, args.str("resume"), "G"), args.str("resume"), "G");
     load_module(trainer.Gs(), network_state(resume, args.str("resume"), "G_ema"), args.str("resume"), "G_ema");
-    load_module(trainer.D(), network_state(resume, args.str("resume"), "D"), args.str("resume"), "D");
+    if (resume_note.empty())
+      load_module(trainer.D(), network_state(resume, args.str("resume"), "D"), args.str("resume"), "D");
   }
   std::shared_ptr<RunMetrics> run_metrics;
   if (detectors) {
@@ -373,6 +385,7 @@ int snapshot_ticks(const cli::Args& args, bool v1) {
           std::to_string(trainer.D().num_params()) + " params, device " + dev.str() +
           (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " + num(trainer.cur_nimg() / 1000.0)
                               : std::string()));
+  if (!resume_note.empty()) run.log(resume_note);
   for (const std::string& line : ds.notes()) run.log(line);
   LoopOptions lo;
   lo.total_kimg = total_kimg;
@@ -502,8 +515,9 @@ int run(int argc, char** argv) {
     if (world > 1) check_same_run(*comm, built_run_items(t, *ds, args.str("resume")));
   };
   std::unique_ptr<StyleGAN2Trainer> trainer;
+  std::string resume_note;
   if (args.has("resume")) {
-    trainer = resumed_trainer(args, args.str("resume"), fresh, *ds, agree);
+    trainer = resumed_trainer(args, args.str("resume"), fresh, *ds, agree, &resume_note);
   } else {
     trainer = std::make_unique<StyleGAN2Trainer>(fresh, *ds);
     agree(*trainer);
@@ -598,6 +612,7 @@ int run(int argc, char** argv) {
           (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " +
                                     std::to_string(trainer->cur_nimg() / 1000.0)
                               : std::string()));
+  if (!resume_note.empty()) run.log(resume_note);
   // What the loader skipped or converted, by file (train/dataset.h).
   for (const std::string& line : ds->notes()) run.log(line);
 
