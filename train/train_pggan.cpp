@@ -81,7 +81,7 @@ int run(int argc, char** argv) {
                   {"mirror", "", "", "mirror augment: flip each real image with probability 1/2"},
                   {"cond", "", "", "train a class-conditional (AC-GAN) network from the dataset's labels"},
                   cli::integer("max-images", "N", "", "use at most N images of the dataset", 1, cli::kInt64Max),
-                  {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a PGGAN snapshot's weights"},
+                  {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly (same data by content), or start from a PGGAN snapshot's or converted networks (a generator alone: D from scratch)"},
                   {"record-draws", "DIR", "", "write every random draw of each round to DIR/draws-mb<K>.bin, K its first image (for a reference to replay)"},
                   {"replay-draws", "PATHS", "", "take every random draw from these draw-log files or folders (comma-separated)"},
                   cli::device("device", "cpu", "where to train")});
