@@ -74,6 +74,29 @@ class ConvertStyleGANTest(unittest.TestCase):
                                       dv["16x16/Conv1_down/weight"].transpose(3, 2, 0, 1))
         self.assertEqual(len([k for k in tensors if k.startswith("G.")]), len(gv))
 
+    def test_mbstd_and_mapping_lr_flags(self):
+        # As the PGGAN and StyleGAN2 importers: the flags override the pickle's static_kwargs.
+        states, _ = mkp.make_networks(G_STATIC, D_STATIC, 5)
+        src, out = self.write(states), self.path("out.bin")
+        r = run("import", src, out, "--mbstd-group-size", "8", "--mapping-lr-multiplier", "0.05")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        meta = cw.read_bin(out)[1]
+        self.assertEqual(json.loads(meta["D_kwargs"])["mbstd_group_size"], 8)
+        self.assertEqual(json.loads(meta["G_kwargs"])["mapping_lrmul"], 0.05)
+        # Without them: the pickle's (official defaults here).
+        os.remove(out)
+        self.assertEqual(run("import", src, out).returncode, 0)
+        meta = cw.read_bin(out)[1]
+        self.assertEqual(json.loads(meta["D_kwargs"])["mbstd_group_size"], 4)
+        self.assertEqual(json.loads(meta["G_kwargs"])["mapping_lrmul"], 0.01)
+        # A group that disagrees with the variables (4x4/Conv reads a stddev map) is one line, nothing written.
+        os.remove(out)
+        r = run("import", src, out, "--mbstd-group-size", "0")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("minibatch-stddev", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertFalse(os.path.exists(out))
+
     def test_bad_and_foreign_pickles_are_refused(self):
         states, _ = mkp.make_networks(G_STATIC, D_STATIC, 4)
         out = self.path("out.bin")

@@ -73,7 +73,9 @@ mapping and synthesis components, D_basic) into a bundle with metadata
 "family" = "stylegan" (models/stylegan/config.h): G's variables flattened
 under their component ("G_ema.G_mapping/Dense0/weight",
 "G_ema.G_synthesis/8x8/Conv0_up/weight", "G_ema.dlatent_avg"), the
-configuration from names, shapes and static_kwargs as for PGGAN.
+configuration from names, shapes and static_kwargs as for PGGAN;
+--mbstd-group-size overrides D's (checked against 4x4/Conv's input maps) and
+--mapping-lr-multiplier G's mapping_lrmul.
 
 And it reads official StyleGAN2 TensorFlow pickles (NVlabs/stylegan2: (G, D,
 Gs) of dnnlib.tflib networks, state version 4; G_main with the components
@@ -201,7 +203,7 @@ def parse_args(argv):
     i.add_argument("--mapping-lr-multiplier", type=_LR_MULT, default=None, metavar="X",
                    help=f"default: the pickle's, else 0.01 ({_LR_MULT.accepts})")
     i.add_argument("--mbstd-group-size", type=_MBSTD, default=None, metavar="N",
-                   help=f"D's minibatch-stddev group; StyleGAN2: 0 = whole batch; PGGAN: <= 1 = none "
+                   help=f"D's minibatch-stddev group; StyleGAN2: 0 = whole batch; PGGAN, StyleGAN: <= 1 = none "
                         f"(default: the pickle's, else 4) ({_MBSTD.accepts})")
     i.add_argument("--w-avg-samples", type=_W_AVG_SAMPLES, default=10000, metavar="N",
                    help="latents averaged for w_avg when a rosinality checkpoint has no latent_avg "
@@ -795,7 +797,7 @@ def _sg_note_ignored(sk, known, where):
                                       "dlatent_broadcast", "components", "func_name"}, where)
 
 
-def stylegan_g_kwargs(net, where, label_size):
+def stylegan_g_kwargs(net, where, label_size, mapping_lrmul=None):
     v, sk = net["variables"], net["kwargs"]
     _sg_note_ignored(sk, sgref.G_DEFAULTS, where)
     for key in ("use_styles", "const_input_layer"):
@@ -803,6 +805,8 @@ def stylegan_g_kwargs(net, where, label_size):
             raise ConvertError(f"{where}: {key} false is not supported")
     kw = dict(sgref.G_DEFAULTS)
     kw.update({k: sk[k] for k in sgref.G_DEFAULTS if k in sk})
+    if mapping_lrmul is not None:  # --mapping-lr-multiplier, as the PGGAN and StyleGAN2 importers take it
+        kw["mapping_lrmul"] = mapping_lrmul
     for k in ("truncation_psi", "truncation_cutoff", "dlatent_avg_beta", "style_mixing_prob", "blur_filter"):
         if k in sk and sk[k] is None:
             kw[k] = {"truncation_psi": 1.0, "truncation_cutoff": 0, "dlatent_avg_beta": 1.0,
@@ -835,11 +839,14 @@ def stylegan_g_kwargs(net, where, label_size):
     return kw
 
 
-def stylegan_d_kwargs(net, where):
+def stylegan_d_kwargs(net, where, mbstd_group_size=None):
     v, sk = net["variables"], net["kwargs"]
     _sg_note_ignored(sk, sgref.D_DEFAULTS, where)
     kw = dict(sgref.D_DEFAULTS)
     kw.update({k: sk[k] for k in sgref.D_DEFAULTS if k in sk})
+    given = mbstd_group_size is not None  # --mbstd-group-size: checked against the variables below
+    if given:
+        kw["mbstd_group_size"] = mbstd_group_size
     if "blur_filter" in sk and sk["blur_filter"] is None:
         kw["blur_filter"] = None
     L = _top_lod(v, "FromRGB", where) + 2
@@ -860,6 +867,10 @@ def stylegan_d_kwargs(net, where):
     conv = v.get("4x4/Conv/weight")
     if conv is not None and conv.ndim == 4:
         extra = int(conv.shape[2]) - sgref.nf(1, kw)
+        if given and (extra > 0) != (kw["mbstd_group_size"] > 1):
+            raise ConvertError(f"{where}: 4x4/Conv reads {conv.shape[2]} feature maps, which "
+                               f"{'includes' if extra > 0 else 'excludes'} minibatch-stddev maps, but the group "
+                               f"size is {kw['mbstd_group_size']} (--mbstd-group-size)")
         if extra == 0:
             kw["mbstd_group_size"] = 0 if kw["mbstd_group_size"] > 1 else kw["mbstd_group_size"]
         elif kw["mbstd_group_size"] > 1:
@@ -868,14 +879,15 @@ def stylegan_d_kwargs(net, where):
     return kw
 
 
-def convert_stylegan(nets, path):
+def convert_stylegan(nets, path, args):
     """-> (tensors with bundle names in ganforge layouts, metadata family "stylegan")."""
     tensors, meta = {}, {"family": "stylegan"}
-    d_kwargs = stylegan_d_kwargs(nets["D"], f"{path}: D")
+    d_kwargs = stylegan_d_kwargs(nets["D"], f"{path}: D", args.mbstd_group_size)
     meta["D_kwargs"] = json.dumps(d_kwargs)
     g_kwargs = None
     for key in ("G", "G_ema"):
-        kw = stylegan_g_kwargs(nets[key], f"{path}: {'Gs' if key == 'G_ema' else key}", d_kwargs["label_size"])
+        kw = stylegan_g_kwargs(nets[key], f"{path}: {'Gs' if key == 'G_ema' else key}", d_kwargs["label_size"],
+                               args.mapping_lr_multiplier)
         if g_kwargs is not None and g_kwargs != kw:
             raise ConvertError(f"{path}: G and Gs have different configurations")
         g_kwargs = kw
@@ -2334,7 +2346,7 @@ def import_(args):
         tensors, meta = convert_pggan(nets, args.src, args)
     elif family == "stylegan":
         nets = payload
-        tensors, meta = convert_stylegan(nets, args.src)
+        tensors, meta = convert_stylegan(nets, args.src, args)
     else:
         nets, hints = payload
         tensors, meta = convert(nets, hints, args.src, args)

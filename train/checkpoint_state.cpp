@@ -1,6 +1,9 @@
 #include "train/checkpoint_state.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 
 #include "engine/error.h"
 #include "models/network_file.h"
@@ -49,18 +52,87 @@ double finite_number(const io::TensorMap& m, const std::string& name, int64_t nu
   return v;
 }
 
+namespace {
+
+constexpr uint64_t kFnvOffset = 1469598103934665603ull, kFnvPrime = 1099511628211ull;
+
+void fnv(uint64_t& h, const void* p, size_t n) {
+  const auto* b = static_cast<const uint8_t*>(p);
+  for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * kFnvPrime;
+}
+
+void fnv_i64(uint64_t& h, int64_t v) {
+  uint8_t b[8];  // little-endian whatever the machine
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(static_cast<uint64_t>(v) >> (8 * i));
+  fnv(h, b, 8);
+}
+
+}  // namespace
+
+std::string dataset_resume_key(const Dataset& ds) {
+  constexpr int64_t kKeyedImages = 16;
+  uint64_t h = kFnvOffset;
+  const int64_t n = ds.size();
+  for (int64_t v : {n, int64_t(ds.resolution()), int64_t(ds.channels()), ds.c_dim()}) fnv_i64(h, v);
+  if (ds.has_labels())
+    for (int64_t i = 0; i < n; ++i) fnv_i64(h, ds.label(i));
+  std::vector<uint8_t> px(static_cast<size_t>(ds.channels()) * ds.resolution() * ds.resolution());
+  const int64_t k = std::min(n, kKeyedImages);
+  for (int64_t j = 0; j < k; ++j) {
+    const int64_t i = k == 1 ? 0 : j * (n - 1) / (k - 1);
+    fnv_i64(h, i);
+    ds.image(i, px.data());
+    fnv(h, px.data(), px.size());
+  }
+  char hex[20];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+std::string file_resume_key(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(path + ": cannot read it");
+  uint64_t h = kFnvOffset;
+  std::vector<char> block(1 << 20);
+  while (f) {
+    f.read(block.data(), std::streamsize(block.size()));
+    fnv(h, block.data(), size_t(f.gcount()));
+  }
+  if (!f.eof()) throw Error(path + ": read error");
+  char hex[20];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
 void add_dataset_metadata(io::Metadata& meta, const Dataset& ds) {
   meta["dataset"] = ds.name();
   meta["dataset_size"] = std::to_string(ds.size());
+  meta["dataset_key"] = dataset_resume_key(ds);
 }
 
-void check_same_dataset(const io::SafetensorsFile& file, const std::string& path, const Dataset& ds) {
+void check_same_dataset(const io::SafetensorsFile& file, const std::string& path, const Dataset& ds,
+                        const std::string& flags) {
   const std::string ds_name = file.metadata.count("dataset") ? file.metadata.at("dataset") : "?";
   const std::string ds_size = file.metadata.count("dataset_size") ? file.metadata.at("dataset_size") : "?";
-  if (ds_name != ds.name() || ds_size != std::to_string(ds.size()))
-    throw Error(path + ": made on dataset '" + ds_name + "' (" + ds_size + " images), but this run has '" + ds.name() +
-                "' (" + std::to_string(ds.size()) +
-                " images): --data, --mirror and --max-images must be those of the checkpoint's run");
+  const std::string made = path + ": made on dataset '" + ds_name + "' (" + ds_size + " images), but this run has '" +
+                           ds.name() + "' (" + std::to_string(ds.size()) + " images";
+  const std::string fix = ": " + flags + " must be those of the checkpoint's run";
+  auto key = file.metadata.find("dataset_key");
+  if (key != file.metadata.end()) {  // by content: a renamed copy passes, other data of the same name and size does not
+    const std::string mine = dataset_resume_key(ds);
+    if (key->second != mine)
+      throw Error(made + ", other content: key " + mine + ", the checkpoint's " + key->second + ")" + fix);
+    return;
+  }
+  // Checkpoints written before "dataset_key" (2026-12-02) hold only the
+  // dataset's name and size: those must match, as they had to then.
+  if (ds_name != ds.name() || ds_size != std::to_string(ds.size())) throw Error(made + ")" + fix);
+}
+
+std::string no_discriminator_note(const io::SafetensorsFile& file, const std::string& path) {
+  const std::vector<std::string> nets = networks_in(file);
+  if (std::find(nets.begin(), nets.end(), "D") != nets.end()) return "";
+  return "D starts from random weights: " + path + " holds no discriminator (a generator alone)";
 }
 
 bool has_format(const io::SafetensorsFile& file, const std::string& format) {

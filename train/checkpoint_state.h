@@ -32,11 +32,34 @@ double finite_number(const io::TensorMap& m, const std::string& name, int64_t nu
 // Counters beyond this are not exact in float64.
 inline constexpr double k2to53 = 9007199254740992.0;
 
-// Metadata "dataset" and "dataset_size" of a run on ds.
+// A key of what a run trains on, cheap for any size of data: the item count,
+// resolution, channels and c_dim, every item's label, and the pixels of a
+// fixed handful of items (up to 16, evenly spread, the first and last among
+// them), x-flipped copies as they come out. Not the name: a copy of the data
+// under another name has the same key. 16 hex digits of a 64-bit FNV-1a,
+// defined here (not std::hash) so that a checkpoint reads the same on every build.
+std::string dataset_resume_key(const Dataset& ds);
+
+// The same kind of key (FNV-1a 64, as hex) of a whole file's bytes, for an
+// input a checkpoint records (train_psp's --generator). Throws gf::Error
+// naming the file when it cannot be read.
+std::string file_resume_key(const std::string& path);
+
+// Metadata "dataset", "dataset_size" and "dataset_key" (dataset_resume_key) of a run on ds.
 void add_dataset_metadata(io::Metadata& meta, const Dataset& ds);
-// Throws unless the file was made on a dataset of ds's name and size: the
-// sampler's state and the image count mean nothing on other data.
-void check_same_dataset(const io::SafetensorsFile& file, const std::string& path, const Dataset& ds);
+// Throws unless the file was made on data of ds's content (its "dataset_key";
+// the name may differ): the sampler's state and the image count mean nothing
+// on other data. A file from before the key holds only the name and size,
+// which must then match. `flags` names what chooses the data, for the message.
+void check_same_dataset(const io::SafetensorsFile& file, const std::string& path, const Dataset& ds,
+                        const std::string& flags = "--data, --mirror and --max-images");
+
+// --resume of a network file without a discriminator (export_weights --net
+// G_ema, a converted generator): the generator loads and D starts from its
+// random initialization, which the run log says (StyleGAN2-ADA's resume reads
+// G, D and G_ema from its pickle and fails on one without D; ganforge takes
+// the generator alone, as a start for G). Empty when the file holds a D.
+std::string no_discriminator_note(const io::SafetensorsFile& file, const std::string& path);
 
 // What every GAN family's checkpoint holds beside its counters: G.*, D.* and
 // G_ema.* go into the networks, G_opt.* and D_opt.* into the optimizers,

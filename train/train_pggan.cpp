@@ -11,6 +11,7 @@
 
 #include "engine/io/safetensors.h"
 #include "models/network_file.h"
+#include "train/checkpoint_state.h"
 #include "train/cli.h"
 #include "train/dataset.h"
 #include "train/pggan/checkpoint.h"
@@ -36,8 +37,9 @@ std::string num(double v) {
 // --resume FILE: a checkpoint brings its own spec and seed (which the flags
 // must then not change); a PGGAN snapshot or converted official pickle gives
 // the networks' configs and weights, as the official resume of a pickle does.
+// *note gets the line for the run log when the file holds no D.
 std::unique_ptr<PGGANTrainer> resumed_trainer(const cli::Args& args, const std::string& path, const PGGANSetup& fresh,
-                                              const Dataset& ds) {
+                                              const Dataset& ds, std::string* note) {
   const io::SafetensorsFile file = io::read_safetensors(path);
   if (is_pggan_checkpoint(file)) {
     PGGANSetup setup = pggan_checkpoint_setup(file, path, fresh.device);
@@ -55,6 +57,7 @@ std::unique_ptr<PGGANTrainer> resumed_trainer(const cli::Args& args, const std::
   }
   auto t = std::make_unique<PGGANTrainer>(pggan_bundle_setup(file, path, fresh), ds);
   load_pggan_networks(*t, file, path);
+  *note = no_discriminator_note(file, path);
   return t;
 }
 
@@ -78,7 +81,7 @@ int run(int argc, char** argv) {
                   {"mirror", "", "", "mirror augment: flip each real image with probability 1/2"},
                   {"cond", "", "", "train a class-conditional (AC-GAN) network from the dataset's labels"},
                   cli::integer("max-images", "N", "", "use at most N images of the dataset", 1, cli::kInt64Max),
-                  {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a PGGAN snapshot's weights"},
+                  {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly (same data by content), or start from a PGGAN snapshot's or converted networks (a generator alone: D from scratch)"},
                   {"record-draws", "DIR", "", "write every random draw of each round to DIR/draws-mb<K>.bin, K its first image (for a reference to replay)"},
                   {"replay-draws", "PATHS", "", "take every random draw from these draw-log files or folders (comma-separated)"},
                   cli::device("device", "cpu", "where to train")});
@@ -102,8 +105,9 @@ int run(int argc, char** argv) {
   spec.mirror_augment = args.flag("mirror");
   const uint64_t seed = static_cast<uint64_t>(args.integer("seed"));
   const PGGANSetup fresh = make_pggan_setup(spec, *ds, seed, dev);
-  std::unique_ptr<PGGANTrainer> trainer =
-      args.has("resume") ? resumed_trainer(args, args.str("resume"), fresh, *ds) : std::make_unique<PGGANTrainer>(fresh, *ds);
+  std::string resume_note;
+  std::unique_ptr<PGGANTrainer> trainer = args.has("resume") ? resumed_trainer(args, args.str("resume"), fresh, *ds, &resume_note)
+                                                             : std::make_unique<PGGANTrainer>(fresh, *ds);
   if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"))) trainer->set_draw_log(std::move(log));
   const PGGANSetup& setup = trainer->setup();
 
@@ -143,6 +147,7 @@ int run(int argc, char** argv) {
           " params, device " + dev.str() +
           (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " + num(trainer->cur_nimg() / 1000.0)
                               : std::string()));
+  if (!resume_note.empty()) run.log(resume_note);
   // What the loader skipped or converted, by file (train/dataset.h).
   for (const std::string& line : ds->notes()) run.log(line);
 

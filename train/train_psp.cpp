@@ -16,6 +16,7 @@
 #include "models/perceptual/network_file.h"
 #include "models/psp/network_file.h"
 #include "models/stylegan2/network_file.h"
+#include "train/checkpoint_state.h"
 #include "train/cli.h"
 #include "train/dataset.h"
 #include "train/psp/checkpoint.h"
@@ -79,7 +80,8 @@ int run(int argc, char** argv) {
       "generator's reconstructions. Without --data it trains on Fashion-MNIST.",
       {{"outdir", "DIR", "runs", "where to make the run folder"},
        {"generator", "G.bin", "", "the StyleGAN2 generator to invert: any ganforge network file (a train_stylegan "
-                                  "snapshot, export_weights output, converted official or rosinality weights)"},
+                                  "snapshot, export_weights output, converted official or rosinality weights); with --resume of a "
+                                  "checkpoint only the file the run started from (compared by content), or none"},
        {"data", "PATH", "", "image folder or .zip (default: Fashion-MNIST); its last --val-images images are held out"},
        {"cfg", "NAME", "psp", "psp (the paper's IR-SE50 encoder at 256 px) or cpu (a small encoder at the "
                               "generator's resolution)"},
@@ -135,9 +137,20 @@ int run(int argc, char** argv) {
     need_file("resume", resume, "a train_psp checkpoint.bin or a pSp network file");
     ckpt = std::make_unique<io::SafetensorsFile>(io::read_safetensors(resume));
     if (is_psp_checkpoint(*ckpt)) {
-      if (args.has("generator"))  // the checkpoint holds its decoder
-        throw Error("--generator cannot go with --resume of a checkpoint (" + resume + "), which brings its decoder");
       spec = checkpoint_spec(*ckpt, resume, &seed);
+      // The checkpoint holds its decoder; the first command's --generator may
+      // come again (the first command plus --resume works), compared by content.
+      if (args.has("generator")) {
+        const std::string given = args.str("generator");
+        need_file("generator", given, "the StyleGAN2 network to invert");
+        if (spec.generator_key.empty())
+          throw Error("--generator " + given + ": the checkpoint " + resume +
+                      " predates recording its generator and brings its decoder; leave --generator out");
+        if (file_resume_key(given) != spec.generator_key)
+          throw Error("--generator " + given + " is not the generator the run resumed from " + resume + " started from (" +
+                      spec.generator_path + "; other content), and the checkpoint brings its decoder: leave --generator "
+                      "out, or give that file");
+      }
       const auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
       cli::check_kept_on_resume(args, resume,
                                 {{"cfg", spec.cfg},
@@ -175,6 +188,8 @@ int run(int argc, char** argv) {
     const auto G = read_generator(args.str("generator"));
     spec = make_psp_train_spec(args.str("cfg"), G->config());
     apply_flags(args, spec);
+    spec.generator_path = args.str("generator");
+    spec.generator_key = file_resume_key(spec.generator_path);
     check_psp_train_spec(spec);
     net = make_psp_to_train(spec, *G, seed, &net_note);
   }
@@ -223,7 +238,7 @@ int run(int argc, char** argv) {
   const double total_kimg = double(spec.max_steps) * spec.batch / 1000.0;
   nlohmann::json options = {{"spec", to_json(spec)},
                             {"G_kwargs", stylegan2::to_json(trainer.net().decoder->config())},
-                            {"generator", args.str("generator")},
+                            {"generator", spec.generator_path},
                             {"data", args.str("data")},
                             {"dataset", ds->name()},
                             {"resolution", ds->resolution()},

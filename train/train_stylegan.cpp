@@ -35,6 +35,7 @@
 #include "metrics/training_metrics.h"
 #include "metrics/stats_cache.h"
 #include "train/stylegan2/checkpoint.h"
+#include "train/checkpoint_state.h"
 #include "train/cli.h"
 #include "train/stop_signal.h"
 #include "train/stylegan2/configs.h"
@@ -76,9 +77,11 @@ void check_resume_family(const io::SafetensorsFile& file, const std::string& pat
 // networks' configs and weights, as the official --resume of a pickle does.
 // `agree` runs on the built trainer before its networks are loaded (the
 // loads broadcast rank 0's networks: the ranks must agree on them first).
+// *note gets the line for the run log when the file holds no D.
 std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const std::string& path,
                                                   const TrainerSetup& fresh, const Dataset& ds,
-                                                  const std::function<void(StyleGAN2Trainer&)>& agree) {
+                                                  const std::function<void(StyleGAN2Trainer&)>& agree,
+                                                  std::string* note) {
   const io::SafetensorsFile file = io::read_safetensors(path);
   check_resume_family(file, path, "stylegan2");
   if (is_checkpoint(file)) {
@@ -114,6 +117,11 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   // As the official train.py resuming from a pickle: no EMA ramp-up, and ADA
   // reacting faster at the start (ada_kimg 100).
   TrainerSetup setup = bundle_setup(file, path, fresh);
+  *note = no_discriminator_note(file, path);
+  // Freeze-D keeps D's first layers as the file has them: a file without D has none to keep.
+  if (!note->empty() && fresh.D_kwargs.freeze_layers > 0)
+    throw Error("--freezed " + std::to_string(fresh.D_kwargs.freeze_layers) + " keeps D's layers from --resume, but " +
+                path + " holds no discriminator (a generator alone): resume a snapshot with D, or leave --freezed out");
   setup.D_kwargs.freeze_layers = fresh.D_kwargs.freeze_layers;  // this run's --freezed, not the file's run's
   setup.spec.ema_rampup = 0;
   setup.spec.ada_kimg = 100;
@@ -317,6 +325,13 @@ std::vector<RunItem> built_run_items(StyleGAN2Trainer& t, const Dataset& ds, con
   return items;
 }
 
+// --snap: given, or the family's official default: StyleGAN2-ADA's train.py
+// 50 ticks; StyleGAN (v1)'s training_loop network_snapshot_ticks 10 (its
+// image_snapshot_ticks is 1).
+int snapshot_ticks(const cli::Args& args, bool v1) {
+  return args.has("snap") ? static_cast<int>(args.integer("snap")) : v1 ? 10 : 50;
+}
+
 // --arch stylegan: StyleGAN (v1) with progressive growing (train/stylegan/).
 int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt, Device dev,
            const metrics::MetricRequest& metric_req, const std::optional<metrics::MetricDetectors>& detectors) {
@@ -341,19 +356,24 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
     if (args.has("gamma")) spec.r1_gamma = args.number("gamma");
     spec.mirror_augment = dopt.xflip;
   }
+  // The file's networks train, whatever --cfg's sizes (a checkpoint's spec already has them).
+  if (args.has("resume")) spec = stylegan_bundle_spec(resume, args.str("resume"), spec, ds);
   // A checkpoint keeps its run's length and preset name, as PGGAN's does; --kimg extends it.
   if (args.has("kimg")) spec.total_kimg = args.number("kimg");
   const double total_kimg = spec.total_kimg;
   // Mirroring is the official mirror_augment (a flip drawn per image), not extra copies.
   StyleGANTrainer trainer(spec, ds, seed, dev);
+  std::string resume_note;
   if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"))) trainer.set_draw_log(std::move(log));
   if (from_checkpoint) {
     load_stylegan_checkpoint(trainer, resume, args.str("resume"));
   } else if (args.has("resume")) {
-    stylegan::check_family(resume, args.str("resume"));
+    // As StyleGAN2 and PGGAN: a generator alone fills G and Gs, and D starts afresh (logged).
+    resume_note = no_discriminator_note(resume, args.str("resume"));
     load_module(trainer.G(), network_state(resume, args.str("resume"), "G"), args.str("resume"), "G");
     load_module(trainer.Gs(), network_state(resume, args.str("resume"), "G_ema"), args.str("resume"), "G_ema");
-    load_module(trainer.D(), network_state(resume, args.str("resume"), "D"), args.str("resume"), "D");
+    if (resume_note.empty())
+      load_module(trainer.D(), network_state(resume, args.str("resume"), "D"), args.str("resume"), "D");
   }
   std::shared_ptr<RunMetrics> run_metrics;
   if (detectors) {
@@ -384,7 +404,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
                   {"device_name", device_description(dev)},
                   {"resume", args.str("resume")},
                   {"resume_kimg", trainer.cur_nimg() / 1000.0},
-                  {"snap", args.integer("snap")},
+                  {"snap", snapshot_ticks(args, true)},
                   {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()},
                   {"mirror", false},  // mirror_augment flips drawn images; the dataset has no mirrored copies
                   {"metrics", metric_req.names}});
@@ -398,10 +418,11 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
           std::to_string(trainer.D().num_params()) + " params, device " + dev.str() +
           (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " + num(trainer.cur_nimg() / 1000.0)
                               : std::string()));
+  if (!resume_note.empty()) run.log(resume_note);
   for (const std::string& line : ds.notes()) run.log(line);
   LoopOptions lo;
   lo.total_kimg = total_kimg;
-  lo.snap_ticks = static_cast<int>(args.integer("snap"));
+  lo.snap_ticks = snapshot_ticks(args, true);
   lo.image_snap_ticks = 1;
   lo.progress = isatty(fileno(stdout));
   if (run_metrics) lo.after_snapshot = metrics_hook(run_metrics, run);
@@ -426,7 +447,7 @@ int run(int argc, char** argv) {
                   cli::integer("batch-gpu", "N", "", "images per pass on one GPU; more passes accumulate gradients; 0: batch / gpus (default: the config's)", 0, kMaxBatch),
                   cli::number("kimg", "N", "", "train for this many thousand images; at least one minibatch is trained", cli::Range::at_least(0, kMaxKimg)),
                   cli::number("gamma", "G", "", "override the R1 weight", cli::Range::at_least(0)),
-                  cli::integer("snap", "TICKS", "50", "snapshot interval in ticks; 0: only at the end", 0, cli::kIntMax),
+                  cli::integer("snap", "TICKS", "", "snapshot and checkpoint interval in ticks; 0: only at the end (default: 50 as StyleGAN2-ADA's train.py; --arch stylegan: 10 as v1's training_loop, fakes every tick)", 0, cli::kIntMax),
                   cli::number("tick", "KIMG", "4", "progress line interval in thousand images (stylegan: default the schedule's)", cli::Range::above(0, kMaxKimg)),
                   cli::integer("seed", "N", "0", "random seed", 0, cli::kSeedMax),
                   {"mirror", "", "", "add x-flipped copies of the data"},
@@ -437,7 +458,7 @@ int run(int argc, char** argv) {
                   {"augpipe", "NAME", "bgc", "augmentation pipeline: blit, geom, color, filter, noise, cutout, bg, bgc, bgcf, bgcfn, bgcfnc"},
                   cli::integer("max-images", "N", "", "use at most N images of the dataset", 1, cli::kInt64Max),
                   cli::integer("freezed", "N", "", "Freeze-D for transfer learning: D's first N layers, from the top resolution, keep their weights (stylegan2)", 0, cli::kIntMax),
-                  {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a snapshot's weights"},
+                  {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly (same data by content), or start from a snapshot's or converted networks (their sizes, not --cfg's; a generator alone: D from scratch, no --freezed)"},
                   {"record-draws", "DIR", "", "write every random draw of each minibatch to DIR/draws-mb<K>.bin (for a reference to replay)"},
                   {"replay-draws", "PATHS", "", "take every random draw from these draw-log files or folders (comma-separated)"},
                   {"dry-run", "", "", "print the training options and exit, making no run folder (stylegan2)"},
@@ -529,8 +550,9 @@ int run(int argc, char** argv) {
     if (world > 1) check_same_run(*comm, built_run_items(t, *ds, args.str("resume")));
   };
   std::unique_ptr<StyleGAN2Trainer> trainer;
+  std::string resume_note;
   if (args.has("resume")) {
-    trainer = resumed_trainer(args, args.str("resume"), fresh, *ds, agree);
+    trainer = resumed_trainer(args, args.str("resume"), fresh, *ds, agree, &resume_note);
   } else {
     trainer = std::make_unique<StyleGAN2Trainer>(fresh, *ds);
     agree(*trainer);
@@ -541,7 +563,7 @@ int run(int argc, char** argv) {
   LoopOptions lo;
   lo.total_kimg = setup.spec.kimg;
   lo.tick_kimg = args.number("tick");
-  lo.snap_ticks = static_cast<int>(args.integer("snap"));
+  lo.snap_ticks = snapshot_ticks(args, false);
   lo.progress = isatty(fileno(stdout)) && world == 1;  // mpirun forwards output line by line
   if (world > 1) lo.agree_stop = [comm](int sig) { return first_stop_signal(*comm, sig); };
   const bool dry_run = args.flag("dry-run");
@@ -594,7 +616,7 @@ int run(int argc, char** argv) {
                             {"process_group", world > 1 ? comm->backend() : std::string("none")},
                             {"resume", args.str("resume")},
                             {"resume_kimg", trainer->cur_nimg() / 1000.0},
-                            {"snap", args.integer("snap")},
+                            {"snap", snapshot_ticks(args, false)},
                             {"tick", args.number("tick")},
                             {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()},
                             {"mirror", dopt.xflip},
@@ -633,6 +655,7 @@ int run(int argc, char** argv) {
           (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " +
                                     std::to_string(trainer->cur_nimg() / 1000.0)
                               : std::string()));
+  if (!resume_note.empty()) run.log(resume_note);
   // What the loader skipped or converted, by file (train/dataset.h).
   for (const std::string& line : ds->notes()) run.log(line);
 

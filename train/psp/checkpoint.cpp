@@ -5,6 +5,7 @@
 #include "engine/error.h"
 #include "models/psp/network_file.h"
 #include "models/stylegan2/network_file.h"
+#include "train/checkpoint_state.h"
 
 namespace gf::psp {
 namespace {
@@ -66,8 +67,7 @@ void save_checkpoint(const std::string& path, PspTrainer& t) {
   meta["format"] = kPspCheckpointFormat;
   meta["spec"] = to_json(t.spec()).dump();
   meta["seed"] = std::to_string(t.seed());
-  meta["dataset"] = t.dataset().name();
-  meta["dataset_size"] = std::to_string(t.dataset().size());
+  add_dataset_metadata(meta, t.dataset());
   io::save_safetensors(path, all, meta);
 }
 
@@ -104,12 +104,7 @@ void load_checkpoint_state(PspTrainer& t, const io::SafetensorsFile& file, const
   const double step = whole(all, "state.step", k2to53, path);
   const uint64_t rng_seed = u64_of(all, "state.rng_seed", path), rng_offset = u64_of(all, "state.rng_offset", path);
   if (rng_seed != t.rng().seed) throw Error(path + ": random seed does not match the run's");
-  const std::string ds_name = file.metadata.count("dataset") ? file.metadata.at("dataset") : "?";
-  const std::string ds_size = file.metadata.count("dataset_size") ? file.metadata.at("dataset_size") : "?";
-  if (ds_name != t.dataset().name() || ds_size != std::to_string(t.dataset().size()))
-    throw Error(path + ": made on dataset '" + ds_name + "' (" + ds_size + " images), but this run has '" +
-                t.dataset().name() + "' (" + std::to_string(t.dataset().size()) +
-                " images): --data and --max-images must be those of the checkpoint's run");
+  check_same_dataset(file, path, t.dataset(), "--data and --max-images");
   try {
     t.optimizer().load_state_dict(select_prefix(all, "opt."));
     t.sampler().load_state_dict(all, "sampler.");

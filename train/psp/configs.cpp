@@ -70,7 +70,9 @@ json to_json(const PspTrainSpec& s) {
               {"train_decoder", s.train_decoder},
               {"val_images", s.val_images},
               {"lpips", s.lpips_path},
-              {"arcface", s.arcface_path}};
+              {"arcface", s.arcface_path},
+              {"generator", s.generator_path},
+              {"generator_key", s.generator_key}};
 }
 
 PspTrainSpec psp_train_spec_from_json(const json& j) {
@@ -89,6 +91,8 @@ PspTrainSpec psp_train_spec_from_json(const json& j) {
     s.val_images = j.at("val_images").get<int>();
     s.lpips_path = j.at("lpips").get<std::string>();
     s.arcface_path = j.at("arcface").get<std::string>();
+    s.generator_path = j.value("generator", "");  // absent before 2026-12-02
+    s.generator_key = j.value("generator_key", "");
   } catch (const json::exception& e) {
     throw Error(std::string("train_psp: training spec in the file is incomplete: ") + e.what());
   }

@@ -36,6 +36,10 @@ struct PspTrainSpec {
   // The loss networks' files (models/perceptual/network_file.h), "" for none;
   // a resumed run reads them again unless given anew.
   std::string lpips_path, arcface_path;
+  // The --generator the run started from: its path as given and its bytes'
+  // key (file_resume_key), so that --resume takes that file again and refuses
+  // another; empty in checkpoints from before they were recorded.
+  std::string generator_path, generator_key;
 };
 
 // The configs' names, for --help.

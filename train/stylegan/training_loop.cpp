@@ -92,6 +92,27 @@ StyleGANSpec stylegan_checkpoint_spec(const io::SafetensorsFile& file, const std
   return s;
 }
 
+StyleGANSpec stylegan_bundle_spec(const io::SafetensorsFile& file, const std::string& path, StyleGANSpec base,
+                                  const Dataset& ds) {
+  stylegan::check_family(file, path);
+  try {
+    base.G_kwargs = stylegan::generator_config_from_json(metadata_json(file, path, "G_kwargs"));
+    if (file.metadata.count("D_kwargs"))
+      base.D_kwargs = stylegan::discriminator_config_from_json(metadata_json(file, path, "D_kwargs"));
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    throw Error(m.rfind(path, 0) == 0 ? m : path + ": " + m);
+  }
+  const stylegan::GeneratorConfig& g = base.G_kwargs;
+  if (g.resolution != ds.resolution() || g.num_channels != ds.channels() || g.label_size != ds.c_dim())
+    throw Error(path + ": its networks make " + std::to_string(g.resolution) + "x" + std::to_string(g.resolution) + "x" +
+                std::to_string(g.num_channels) + " images with " + std::to_string(g.label_size) + " labels, but " +
+                ds.name() + " has " + std::to_string(ds.resolution()) + "x" + std::to_string(ds.resolution()) + "x" +
+                std::to_string(ds.channels()) + " with " + std::to_string(ds.c_dim()) +
+                " labels: --resume needs data the networks fit");
+  return base;
+}
+
 void load_stylegan_checkpoint(StyleGANTrainer& t, const io::SafetensorsFile& file, const std::string& path) {
   load_progressive_checkpoint(t, file, path);
 }

@@ -42,6 +42,13 @@ void save_stylegan_checkpoint(const std::string& path, StyleGANTrainer& t);
 bool is_stylegan_checkpoint(const io::SafetensorsFile& file);
 // The spec and seed a checkpoint was written with (networks' configs included).
 StyleGANSpec stylegan_checkpoint_spec(const io::SafetensorsFile& file, const std::string& path, uint64_t* seed);
+// The networks' configs of any StyleGAN (v1) file --resume takes (a snapshot,
+// checkpoint or converted official pickle; a generator alone keeps base's D)
+// over base, as StyleGAN2's bundle_setup and PGGAN's: the file's architecture
+// trains, not --cfg's. Throws gf::Error naming the file when its networks'
+// resolution, channels or labels are not ds's.
+StyleGANSpec stylegan_bundle_spec(const io::SafetensorsFile& file, const std::string& path, StyleGANSpec base,
+                                  const Dataset& ds);
 // Restores a trainer made from stylegan_checkpoint_spec; throws gf::Error
 // naming the file for a different dataset, seed or a misshapen tensor.
 void load_stylegan_checkpoint(StyleGANTrainer& t, const io::SafetensorsFile& file, const std::string& path);

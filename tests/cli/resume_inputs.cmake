@@ -1,0 +1,110 @@
+# --resume's inputs, for every trainer: the dataset is known by content, not
+# name (a renamed copy resumes, other images of the same name and count do
+# not); train_psp takes its first command's --generator again; a file without
+# D starts D afresh, said in the log, and refuses --freezed; StyleGAN (v1)
+# adopts the file's architecture over --cfg's; v1's default --snap is the
+# official 10. Data: 12 Fashion-MNIST images in ds.zip, the same bytes in
+# ds_copy.zip, 12 others (the test split's, under the training split's file
+# names, which dataset_tool asks for) in other/ds.zip, and ds16.zip at 16x16.
+set(_ri ${GF_TEST_RUNS}/resume_inputs)
+set(_fm /usr/share/datasets/fashion-mnist)
+gf_test(cpu.resume_inputs_data FIXTURES_SETUP resume_inputs
+        COMMAND sh -c "[ -f ${_fm}/t10k-images-idx3-ubyte.gz ] || exit 77; d=${_ri} && rm -rf $d && mkdir -p $d/other && \
+export OMP_NUM_THREADS=1 && \
+$<TARGET_FILE:dataset_tool> --source ${_fm}/train-images-idx3-ubyte.gz --dest $d/ds.zip --max-images 12 >/dev/null && \
+cp $d/ds.zip $d/ds_copy.zip && \
+mkdir $d/t10k && cp ${_fm}/t10k-images-idx3-ubyte.gz $d/t10k/train-images-idx3-ubyte.gz && \
+cp ${_fm}/t10k-labels-idx1-ubyte.gz $d/t10k/train-labels-idx1-ubyte.gz && \
+$<TARGET_FILE:dataset_tool> --source $d/t10k/train-images-idx3-ubyte.gz --dest $d/other/ds.zip --max-images 12 >/dev/null && \
+$<TARGET_FILE:dataset_tool> --source $d/ds.zip --dest $d/ds16.zip --width 16 --height 16 >/dev/null && \
+$<TARGET_FILE:train_stylegan> --cfg tiny --data $d/ds.zip --kimg 0.008 --outdir $d/sg2 >/dev/null && \
+$<TARGET_FILE:train_pggan> --cfg tiny --data $d/ds.zip --kimg 0.008 --outdir $d/pg >/dev/null && \
+$<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data $d/ds.zip --kimg 0.008 --outdir $d/v1 >/dev/null && \
+$<TARGET_FILE:train_psp> --generator $d/sg2/00000-ds-tiny/network-snapshot-000000.bin --data $d/ds.zip --cfg cpu \
+  --batch 2 --val-images 2 --max-steps 2 --outdir $d/psp >/dev/null && \
+$<TARGET_FILE:export_weights> --in $d/sg2/00000-ds-tiny/network-snapshot-000000.bin --net G_ema --out $d/sg2_gema.bin >/dev/null && \
+$<TARGET_FILE:export_weights> --in $d/pg/00000-ds-pggan-tiny/network-snapshot-000000.bin --net G_ema --out $d/pg_gema.bin >/dev/null && \
+$<TARGET_FILE:export_weights> --in $d/v1/00000-ds-stylegan-tiny/network-snapshot-000000.bin --net G_ema --out $d/v1_gema.bin >/dev/null && \
+echo resume inputs made")
+set_tests_properties(cpu.resume_inputs_data PROPERTIES PASS_REGULAR_EXPRESSION "resume inputs made")
+
+set(_ri_env ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1)
+# 1. The dataset by content, in each trainer.
+gf_cli_test(train_stylegan_resume_dataset_copy FRESH ${_ri}/sg2_copy EXPECT "resumed from" FIXTURES_REQUIRED resume_inputs
+            COMMAND ${_ri_env} $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds_copy.zip --kimg 0.012
+                    --resume ${_ri}/sg2/00000-ds-tiny/checkpoint.bin --outdir ${_ri}/sg2_copy)
+gf_expect_error(train_stylegan_resume_other_dataset
+                "^train_stylegan: error: .*checkpoint.bin: made on dataset 'ds' \\(12 images\\), but this run has 'ds' \\(12 images, other content"
+                resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/other/ds.zip --kimg 0.012
+                --resume ${_ri}/sg2/00000-ds-tiny/checkpoint.bin --outdir ${_ri}/bad)
+gf_cli_test(train_pggan_resume_dataset_copy FRESH ${_ri}/pg_copy EXPECT "resumed from" FIXTURES_REQUIRED resume_inputs
+            COMMAND ${_ri_env} $<TARGET_FILE:train_pggan> --cfg tiny --data ${_ri}/ds_copy.zip --kimg 0.012
+                    --resume ${_ri}/pg/00000-ds-pggan-tiny/checkpoint.bin --outdir ${_ri}/pg_copy)
+gf_expect_error(train_pggan_resume_other_dataset "^train_pggan: error: .*checkpoint.bin: made on dataset 'ds' .*other content"
+                resume_inputs $<TARGET_FILE:train_pggan> --cfg tiny --data ${_ri}/other/ds.zip --kimg 0.012
+                --resume ${_ri}/pg/00000-ds-pggan-tiny/checkpoint.bin --outdir ${_ri}/bad)
+gf_cli_test(train_stylegan_v1_resume_dataset_copy FRESH ${_ri}/v1_copy EXPECT "resumed from" FIXTURES_REQUIRED resume_inputs
+            COMMAND ${_ri_env} $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data ${_ri}/ds_copy.zip --kimg 0.012
+                    --resume ${_ri}/v1/00000-ds-stylegan-tiny/checkpoint.bin --outdir ${_ri}/v1_copy)
+gf_expect_error(train_stylegan_v1_resume_other_dataset "^train_stylegan: error: .*checkpoint.bin: made on dataset 'ds' .*other content"
+                resume_inputs $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data ${_ri}/other/ds.zip --kimg 0.012
+                --resume ${_ri}/v1/00000-ds-stylegan-tiny/checkpoint.bin --outdir ${_ri}/bad)
+# 2. train_psp: the first command plus --resume (its --generator too, here
+# through a renamed copy: by content) resumes; another generator file is refused.
+gf_cli_test(train_psp_resume_same_generator FRESH ${_ri}/psp_copy EXPECT "resumed from .* at step 2" FIXTURES_REQUIRED resume_inputs
+            COMMAND sh -c "cp ${_ri}/sg2/00000-ds-tiny/network-snapshot-000000.bin ${_ri}/G_copy.bin && \
+OMP_NUM_THREADS=1 exec $<TARGET_FILE:train_psp> --generator ${_ri}/G_copy.bin --data ${_ri}/ds_copy.zip --cfg cpu \
+  --batch 2 --val-images 2 --max-steps 3 --resume ${_ri}/psp/00000-ds-psp-cpu/checkpoint.bin --outdir ${_ri}/psp_copy")
+gf_expect_error(train_psp_resume_other_generator
+                "^train_psp: error: --generator .*sg2_gema.bin is not the generator the run resumed from .*checkpoint.bin started from \\(.*network-snapshot-000000.bin; other content\\)"
+                resume_inputs $<TARGET_FILE:train_psp> --generator ${_ri}/sg2_gema.bin --data ${_ri}/ds.zip --cfg cpu
+                --batch 2 --val-images 2 --max-steps 3 --resume ${_ri}/psp/00000-ds-psp-cpu/checkpoint.bin --outdir ${_ri}/bad)
+# 3. v1's default --snap is the official 10 ticks (StyleGAN2's stays 50).
+gf_test(cpu.train_stylegan_default_snap FIXTURES_REQUIRED resume_inputs
+        COMMAND sh -c "grep -q '\"snap\": 10' ${_ri}/v1/00000-ds-stylegan-tiny/training_options.json && \
+grep -q '\"snap\": 50' ${_ri}/sg2/00000-ds-tiny/training_options.json")
+# 4. A generator alone: D starts afresh, said in the log; --freezed is refused.
+gf_cli_test(train_stylegan_resume_generator_only FRESH ${_ri}/sg2_g EXPECT "D starts from random weights: .*sg2_gema.bin holds no discriminator"
+            FIXTURES_REQUIRED resume_inputs
+            COMMAND ${_ri_env} $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds.zip --kimg 0.004
+                    --resume ${_ri}/sg2_gema.bin --outdir ${_ri}/sg2_g)
+gf_expect_error(train_stylegan_resume_generator_only_freezed
+                "^train_stylegan: error: --freezed 2 keeps D's layers from --resume, but .*sg2_gema.bin holds no discriminator"
+                resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds.zip --kimg 0.004
+                --resume ${_ri}/sg2_gema.bin --freezed 2 --outdir ${_ri}/bad)
+gf_cli_test(train_pggan_resume_generator_only FRESH ${_ri}/pg_g EXPECT "D starts from random weights: .*pg_gema.bin holds no discriminator"
+            FIXTURES_REQUIRED resume_inputs
+            COMMAND ${_ri_env} $<TARGET_FILE:train_pggan> --cfg tiny --data ${_ri}/ds.zip --kimg 0.004
+                    --resume ${_ri}/pg_gema.bin --outdir ${_ri}/pg_g)
+gf_cli_test(train_stylegan_v1_resume_generator_only FRESH ${_ri}/v1_g EXPECT "D starts from random weights: .*v1_gema.bin holds no discriminator"
+            FIXTURES_REQUIRED resume_inputs
+            COMMAND ${_ri_env} $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data ${_ri}/ds.zip --kimg 0.004
+                    --resume ${_ri}/v1_gema.bin --outdir ${_ri}/v1_g)
+# 5. v1 takes the file's architecture: a tiny snapshot resumes under --cfg cpu
+# (other sizes); data of another resolution is one line.
+gf_cli_test(train_stylegan_v1_resume_adopts_architecture FRESH ${_ri}/v1_cpu EXPECT "resumed from .*network-snapshot-000000.bin"
+            FIXTURES_REQUIRED resume_inputs
+            COMMAND ${_ri_env} $<TARGET_FILE:train_stylegan> --arch stylegan --cfg cpu --data ${_ri}/ds.zip --kimg 0.004
+                    --resume ${_ri}/v1/00000-ds-stylegan-tiny/network-snapshot-000000.bin --outdir ${_ri}/v1_cpu)
+gf_expect_error(train_stylegan_v1_resume_other_resolution
+                "^train_stylegan: error: .*network-snapshot-000000.bin: its networks make 32x32x1 images with 0 labels, but ds16 has 16x16x1 .*--resume needs data the networks fit"
+                resume_inputs $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data ${_ri}/ds16.zip --kimg 0.004
+                --resume ${_ri}/v1/00000-ds-stylegan-tiny/network-snapshot-000000.bin --outdir ${_ri}/bad)
+# Checkpoints written before the content keys (made here by removing them):
+# the dataset is compared by name and count as then (the same data resumes, a
+# renamed copy does not); train_psp's --generator is refused, naming why.
+gf_test(cpu.resume_checkpoints_without_keys FIXTURES_REQUIRED resume_inputs
+        COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_ri} && s=${GF_CLI_DIR} && export OMP_NUM_THREADS=1 && rm -rf $d/old && mkdir -p $d/old && \
+'${GF_PYTHON3}' $s/strip_metadata.py $d/sg2/00000-ds-tiny/checkpoint.bin $d/old/sg2.bin dataset_key && \
+'${GF_PYTHON3}' $s/strip_metadata.py $d/psp/00000-ds-psp-cpu/checkpoint.bin $d/old/psp.bin dataset_key \
+  spec.generator spec.generator_key && \
+$<TARGET_FILE:train_stylegan> --cfg tiny --data $d/ds.zip --kimg 0.012 --resume $d/old/sg2.bin --outdir $d/old/runs \
+  | grep -q 'resumed from' && \
+sh $s/expect_error.sh \"made on dataset 'ds' \\(12 images\\), but this run has 'ds_copy' \\(12 images\\): --data\" \
+  $<TARGET_FILE:train_stylegan> --cfg tiny --data $d/ds_copy.zip --kimg 0.012 --resume $d/old/sg2.bin --outdir $d/bad && \
+sh $s/expect_error.sh 'old/psp.bin predates recording its generator and brings its decoder; leave --generator out' \
+  $<TARGET_FILE:train_psp> --generator $d/sg2/00000-ds-tiny/network-snapshot-000000.bin --data $d/ds.zip --cfg cpu \
+  --batch 2 --val-images 2 --max-steps 3 --resume $d/old/psp.bin --outdir $d/bad && \
+$<TARGET_FILE:train_psp> --data $d/ds.zip --cfg cpu --batch 2 --val-images 2 --max-steps 3 --resume $d/old/psp.bin \
+  --outdir $d/old/runs | grep -q 'resumed from .* at step 2' && echo old checkpoints resumed")
+set_tests_properties(cpu.resume_checkpoints_without_keys PROPERTIES PASS_REGULAR_EXPRESSION "old checkpoints resumed")

@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""A .bin (safetensors layout) as an older ganforge wrote it: copies IN to OUT
+without the named metadata entries. KEY removes __metadata__[KEY]; KEY.FIELD
+removes FIELD from the JSON object stored in __metadata__[KEY] (train_psp's
+"spec.generator_key"). Standard library only; the tensors' bytes are copied
+as they are (their offsets count from the end of the header).
+  strip_metadata.py IN OUT KEY..."""
+import json
+import struct
+import sys
+
+
+def main(argv):
+    if len(argv) < 3:
+        print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
+        return 2
+    src, dst, keys = argv[0], argv[1], argv[2:]
+    with open(src, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    meta = header.get("__metadata__", {})
+    for key in keys:
+        top, _, field = key.partition(".")
+        if top not in meta:
+            print(f"strip_metadata.py: {src} has no metadata '{top}'", file=sys.stderr)
+            return 1
+        if field:
+            inner = json.loads(meta[top])
+            inner.pop(field, None)
+            meta[top] = json.dumps(inner)
+        else:
+            del meta[top]
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    with open(dst, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)) + raw + data)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
