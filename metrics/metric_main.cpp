@@ -122,7 +122,9 @@ FeatureStats real_stats(const MetricContext& ctx, const std::vector<int64_t>& it
     if (cached && ctx.log)
       ctx.log("dataset features: " + std::to_string(cached->num_items()) + " items from the cache " + path);
   }
-  if (group_size(comm) > 1 && !ctx.cache_dir.empty()) {
+  // Always, whatever this rank's own cache folder (each rank derives the
+  // default from its own HOME/XDG_CACHE_HOME): only rank 0's decides.
+  if (group_size(comm) > 1) {
     uint8_t hit = cached ? 1 : 0;
     comm->broadcast(&hit, 1);
     if (hit && !cached) return FeatureStats(capture_all, !capture_all, 0);
