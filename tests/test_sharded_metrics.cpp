@@ -166,6 +166,29 @@ TEST_CASE("every metric over 2 and 3 TCP ranks equals the one-process result bit
   for (int r = 1; r < world; ++r) CHECK(lines[size_t(r)].empty());
 }
 
+TEST_CASE("only rank 0's metrics cache counts: ranks with other cache folders (another HOME) agree") {
+  const test::TempDir tmp("sharded_metrics_caches");
+  RankMetrics alone(nullptr, "");
+  const nlohmann::json want = calc_metric("fid50k_full", alone.ctx).results;
+  // Rank 0 with a cache and rank 1 without one, then the other way round;
+  // twice each, so that rank 0's cache is filled and then read.
+  for (const bool rank0_caches : {true, false}) {
+    INFO((rank0_caches ? "rank 0" : "rank 1") << " has the cache");
+    std::vector<nlohmann::json> got(2);
+    const auto errors = test::run_ranks(2, 60, [&](int r, Communicator& comm) {
+      RankMetrics mine(&comm, (r == 0) == rank0_caches ? tmp / "cache" : std::string());
+      for (int pass = 0; pass < 2; ++pass) {
+        const nlohmann::json res = calc_metric("fid50k_full", mine.ctx).results;
+        if (r == 0) got[size_t(pass)] = res;
+      }
+    });
+    CHECK(errors[0].empty());
+    CHECK(errors[1].empty());
+    CHECK(got[0] == want);
+    CHECK(got[1] == want);
+  }
+}
+
 TEST_CASE("evaluate_metrics: rank 0 reports the lines, the others take their share silently") {
   const test::TempDir tmp("sharded_metrics_run");
   const fs::path run = tmp.path;
