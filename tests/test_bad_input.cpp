@@ -232,7 +232,8 @@ TEST_CASE("every numeric flag of every program refuses bad values in one line na
     for (const Row& row : kTable)
       if (row.program == p.name && declared.count(row.flag)) expect_refused(p, row.flag, row.value, declared.at(row.flag));
     for (const auto& [flag, accepts] : declared) {
-      std::vector<std::string> bad = {"abc", "", "nan", "inf", "-inf", "1e999"};
+      // C's hex forms passed strtod: --kimg 0x1p-7 trained 0.0078125 kimg, 0x10 16.
+      std::vector<std::string> bad = {"abc", "", "nan", "inf", "-inf", "1e999", "0x10", "0x1p-7"};
       if (accepts.rfind("an integer", 0) == 0 || accepts.rfind("a list", 0) == 0) bad.insert(bad.end(), {"1.5", "1e3"});
       for (const auto& v : bad) expect_refused(p, flag, v, accepts);
     }
@@ -256,6 +257,82 @@ TEST_CASE("every numeric flag of every program refuses bad values in one line na
   CHECK(r.code == 1);
   CHECK(r.out == "train_stylegan: error: --snap expects an integer in [0, 2147483647], got '-3'\n");
   CHECK_FALSE(fs::exists(kBase / "never"));
+}
+
+// Each text flag in a --help text (a value, not numeric, not a choice among
+// {a,b}): the name and its value name.
+std::map<std::string, std::string> text_flags(const std::string& help) {
+  static const std::regex line(R"(^\s+--([a-z0-9-]+) ([A-Za-z][^\s]*)\s)");
+  const std::map<std::string, std::string> numeric = numeric_flags(help);
+  std::map<std::string, std::string> out;
+  std::istringstream in(help);
+  for (std::string l; std::getline(in, l);) {
+    std::smatch m;
+    if (std::regex_search(l, m, line) && !numeric.count(m[1]) && m[1] != "device") out[m[1]] = m[2];
+  }
+  return out;
+}
+
+// An empty value ("$VAR" unset) was read as "not given" or as "/": --data ""
+// trained on Fashion-MNIST and calc_metrics --data "" measured the wrong data
+// into the run's jsonl, psp mix --outdir "" wrote /style_mixing/, projector
+// --outdir "" failed after all its steps, --record-draws "" and the like were
+// ignored. Every text flag of every program is refused in one line, before
+// anything is written (the programs run in an empty folder that stays empty).
+TEST_CASE("every text flag of every program refuses an empty value in one line before any work", "[bad_input]") {
+  const fs::path cwd = kBase / "empty_values";
+  fs::remove_all(cwd);
+  fs::create_directories(cwd);
+  int checked = 0;
+  for (const Program& p : programs()) {
+    const Result help = run(p.help);
+    REQUIRE(help.code == 0);
+    const std::map<std::string, std::string> flags = text_flags(help.out);
+    INFO(p.name << " --help:\n" << help.out);
+    CHECK_FALSE(flags.empty());
+    for (const auto& [flag, value_name] : flags) {
+      for (const std::string& given : {quoted("--" + flag + "="), "--" + flag + " ''"}) {
+        const Result r = run("cd " + quoted(cwd.string()) + " && " + p.command + " " + given);
+        INFO(p.name << " " << given << " -> exit " << r.code << ":\n" << r.out);
+        CHECK(r.code != 0);
+        CHECK(r.lines() == 1);
+        CHECK(r.out.rfind(p.name + ": error: ", 0) == 0);
+        CHECK(r.out.find("--" + flag) != std::string::npos);
+        CHECK(r.out.find("is empty; give ") != std::string::npos);
+        ++checked;
+      }
+    }
+    CHECK(fs::is_empty(cwd));
+  }
+  CHECK(checked > 60);
+  // The trial's lines, as they read.
+  const std::string net = kSource + "/tests/data/parity_32x1.bin";
+  const struct {
+    std::string command, says;
+  } cases[] = {
+      {"calc_metrics --network " + net + " --data '' --metrics fid50k_full", "calc_metrics: error: --data is empty; give a path\n"},
+      {"train_pggan --data '' --kimg 0", "train_pggan: error: --data is empty; give a path\n"},
+      {"train_stylegan --outdir ''", "train_stylegan: error: --outdir is empty; give a folder\n"},
+      {"psp mix --network x.bin --images x --outdir ''", "psp mix: error: --outdir is empty; give a folder\n"},
+      {"projector --network " + net + " --target t.png --outdir ''", "projector: error: --outdir is empty; give a folder\n"},
+      {"train_stylegan --record-draws ''", "train_stylegan: error: --record-draws is empty; give a folder\n"},
+      {"train_psp --arcface ''", "train_psp: error: --arcface is empty; give a file name\n"},
+      {"calc_metrics --metrics-cache '' --network " + net, "calc_metrics: error: --metrics-cache is empty; give a folder\n"},
+      {"dataset_tool --source x --dest d.zip --transform ''", "dataset_tool: error: --transform is empty; give a value (MODE)\n"},
+  };
+  for (const auto& c : cases) {
+    const Result r = run("cd " + quoted(cwd.string()) + " && " + kBin + "/" + c.command);
+    INFO(c.command);
+    CHECK(r.code == 1);
+    CHECK(r.out == c.says);
+  }
+  if (have_python()) {  // the converter's positional file names too (argparse exits 2)
+    const Result r = run("cd " + quoted(cwd.string()) + " && " + kPython + " " + kSource + "/tools/convert_weights.py import '' out.bin");
+    CHECK(r.code == 2);
+    CHECK(r.out == "convert_weights: error: argument src: is empty; give a file name (see --help)\n");
+  }
+  CHECK(fs::is_empty(cwd));
+  fs::remove_all(cwd);
 }
 
 TEST_CASE("a run with nothing to train still trains a minibatch and writes a network; its options pass back",
