@@ -404,6 +404,8 @@ TEST_CASE("train_psp refuses a missing weights file, or a loss without its netwo
   } cases[] = {
       {"--generator " + none, "--generator " + none + ": no such file (the StyleGAN2 network to invert)"},
       {"--resume " + none, "--resume " + none + ": no such file"},
+      // A folder is no file, and is called a folder (it said "no such file").
+      {"--generator " + kSource + "/tests/data", "--generator " + kSource + "/tests/data: a folder; give the file (the StyleGAN2 network to invert)"},
       {"", "--generator is required"},
       // The psp config's LPIPS lambda (0.8) needs LPIPS's weights, and the id loss ArcFace's.
       {"--generator " + G, "--lpips-lambda 0.8 needs the LPIPS weights: --lpips FILE.bin"},
