@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +32,7 @@
 
 #include "engine/io/npy.h"
 #include "engine/ops.h"
+#include "train/npz.h"
 #include "tests/zip_fixture.h"
 
 using nlohmann::json;
@@ -520,10 +522,11 @@ TEST_CASE("the golden-data scripts take --help and refuse flags, writing no file
 }
 
 // Every program input that is an array (.npy) refuses, in one line naming
-// the file: no rows (N = 0), a wrong shape, a dtype other than float, and an
-// empty file. Without the N check, psp encode failed deep in concat and psp
+// the file: no rows (N = 0), a wrong shape, a dtype other than float, an
+// empty file, and a NaN or an infinity (they gave black images or NaN
+// latents, and exit 0), named with the first bad element. Without the N check, psp encode failed deep in concat and psp
 // mix wrote nothing and exited 0.
-TEST_CASE("every .npy input refuses N = 0, a wrong shape, an integer dtype and an empty file in one line",
+TEST_CASE("every .npy input refuses N = 0, a wrong shape, an integer dtype, an empty file and a NaN in one line",
           "[bad_input]") {
   const fs::path base = kBase / "arrays";
   fs::remove_all(base);
@@ -559,6 +562,21 @@ TEST_CASE("every .npy input refuses N = 0, a wrong shape, an integer dtype and a
     ints.replace(ints.find("<f4"), 3, "<i4");
     write(dir + "ints.npy", ints);
     write(dir + "empty.npy", "");
+    // One NaN, last in the second row (float32); one -inf, first (float64).
+    gf::Shape two = in.row;
+    two.insert(two.begin(), 2);
+    const int64_t per_row = gf::shape_numel(in.row);
+    std::vector<double> values(static_cast<size_t>(2 * per_row), 0.25);
+    values.back() = std::nan("");
+    gf::io::save_npy(dir + "nan.npy", gf::Tensor::from_vector(values, two, gf::DType::f32, gf::Device::cpu()));
+    values.back() = 0.25;
+    values.front() = -INFINITY;
+    gf::io::save_npy(dir + "inf.npy", gf::Tensor::from_vector(values, two, gf::DType::f64, gf::Device::cpu()));
+    std::string last = "1", first = "0";
+    for (int64_t d : in.row) {
+      last += ", " + std::to_string(d - 1);
+      first += ", 0";
+    }
     const std::string cmd = kBin + "/" + in.command + " ";
     const Result good = run(cmd + quoted(dir + "good.npy"));
     INFO(in.command << " good.npy -> " << good.out);
@@ -568,7 +586,9 @@ TEST_CASE("every .npy input refuses N = 0, a wrong shape, an integer dtype and a
     } bad[] = {{"zero rows.npy", "N >= 1"},
                {"flat.npy", "shape [7]"},
                {"ints.npy", "dtype '<i4' is not supported"},
-               {"empty.npy", "not a .npy file"}};
+               {"empty.npy", "not a .npy file"},
+               {"nan.npy", ": element [" + last + "] is nan (the array must hold finite numbers)"},
+               {"inf.npy", ": element [" + first + "] is -inf (the array must hold finite numbers)"}};
     for (const auto& b : bad) {
       const Result r = run(cmd + quoted(dir + b.file));
       INFO(in.command << " " << b.file << " -> exit " << r.code << ":\n" << r.out);
@@ -579,6 +599,16 @@ TEST_CASE("every .npy input refuses N = 0, a wrong shape, an integer dtype and a
       CHECK(r.out.find(b.says) != std::string::npos);
     }
   }
+  // The projector's projected_w.npz, read by generate --projected-w: 'w' [N, num_ws, w_dim].
+  std::vector<double> w(2 * 8 * 16, 0.5);
+  w[8 * 16 + 5] = INFINITY;
+  gf::save_npz((base / "w.npz").string(), {{"w", gf::Tensor::from_vector(w, {2, 8, 16}, gf::DType::f32, gf::Device::cpu())}});
+  const Result r = run(kBin + "/generate --network " + data + "parity_32x1.bin --outdir " + out + " --projected-w " +
+                       (base / "w.npz").string());
+  INFO(r.out);
+  CHECK(r.code == 1);
+  CHECK(r.out == "generate: error: --projected-w " + (base / "w.npz").string() +
+                     ": 'w': element [1, 0, 5] is inf (the array must hold finite numbers)\n");
   fs::remove_all(base);
 }
 

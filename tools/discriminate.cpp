@@ -52,7 +52,7 @@ Tensor in_passes(const Tensor& img, int64_t batch, Device dev, F&& forward) {
 }
 
 Tensor read_images(const std::string& path, int channels, int resolution) {
-  const Tensor img = io::read_npy(path).to(DType::f32);
+  const Tensor img = io::read_input_npy(path, "--images").to(DType::f32);
   if (img.dim() != 4 || img.size(1) != channels || img.size(2) != resolution || img.size(3) != resolution)
     throw Error("--images " + path + ": shape " + shape_str(img.shape()) + ", but the discriminator reads [N, " +
                 std::to_string(channels) + ", " + std::to_string(resolution) + ", " + std::to_string(resolution) + "]");

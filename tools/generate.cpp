@@ -61,6 +61,7 @@ Tensor read_projected_w(const std::string& path, int num_ws, int w_dim) {
   const auto it = arrays.find("w");
   if (it == arrays.end()) throw Error("--projected-w " + path + ": holds no array 'w' (as projector writes it)");
   const Tensor& w = it->second;
+  io::check_finite(w, "--projected-w " + path + ": 'w'");
   if (w.dim() != 3 || w.size(0) < 1 || w.size(1) != num_ws || w.size(2) != w_dim)
     throw Error("--projected-w " + path + ": 'w' has shape " + shape_str(w.shape()) + ", expected [N, " +
                 std::to_string(num_ws) + ", " + std::to_string(w_dim) + "] (N >= 1, the network's num_ws and w_dim)");
