@@ -104,6 +104,20 @@ gf_expect_error(calc_metrics_bad_run_options "^calc_metrics: error: .*training_o
                 sh -c "mkdir -p ${_m}/badrun && echo '{' > ${_m}/badrun/training_options.json && \
 cp ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin ${_m}/badrun/net.bin && \
 exec $<TARGET_FILE:calc_metrics> --network ${_m}/badrun/net.bin --detector x.bin")
+# The run's dataset as training_options.json records it, relative to where
+# training ran: from another folder it is missing, and the line says where
+# the path came from (it said only "ds.zip: no such file or folder").
+gf_expect_error(calc_metrics_run_data_elsewhere "^calc_metrics: error: ds.zip: no such file or folder. this --data path came from .*/relrun/training_options.json \\(a relative path is relative to where training ran\\): run from there, or give --data$" ""
+                sh -c "mkdir -p ${_m}/relrun ${_m}/elsewhere && echo '{\"data\": \"ds.zip\"}' > ${_m}/relrun/training_options.json && \
+cp ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin ${_m}/relrun/net.bin && cd ${_m}/elsewhere && \
+exec $<TARGET_FILE:calc_metrics> --network ${_m}/relrun/net.bin --detector x.bin")
+# A conditional network against unlabelled data names the network, not
+# train_stylegan's --cond, which calc_metrics has not.
+gf_expect_error(calc_metrics_cond_unlabelled "^calc_metrics: error: .*/nolabels: the conditional network .*parity_32x3_c4.bin \\(4 classes\\) needs labels in dataset.json" metrics_detector
+                sh -c "rm -rf ${_m}/nolabels && mkdir -p ${_m}/nolabels && \
+$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 0 --outdir ${_m}/nolabels >/dev/null && \
+exec $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin --data ${_m}/nolabels \
+--metrics-cache none --detector ${_m}/inception.bin")
 
 # The other families. StyleGAN (v1) evaluates after each snapshot as its
 # official loop does (fid50k, Gs without truncation); calc_metrics on its
