@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +32,7 @@
 
 #include "engine/io/npy.h"
 #include "engine/ops.h"
+#include "train/npz.h"
 #include "tests/zip_fixture.h"
 
 using nlohmann::json;
@@ -232,7 +234,8 @@ TEST_CASE("every numeric flag of every program refuses bad values in one line na
     for (const Row& row : kTable)
       if (row.program == p.name && declared.count(row.flag)) expect_refused(p, row.flag, row.value, declared.at(row.flag));
     for (const auto& [flag, accepts] : declared) {
-      std::vector<std::string> bad = {"abc", "", "nan", "inf", "-inf", "1e999"};
+      // C's hex forms passed strtod: --kimg 0x1p-7 trained 0.0078125 kimg, 0x10 16.
+      std::vector<std::string> bad = {"abc", "", "nan", "inf", "-inf", "1e999", "0x10", "0x1p-7"};
       if (accepts.rfind("an integer", 0) == 0 || accepts.rfind("a list", 0) == 0) bad.insert(bad.end(), {"1.5", "1e3"});
       for (const auto& v : bad) expect_refused(p, flag, v, accepts);
     }
@@ -256,6 +259,82 @@ TEST_CASE("every numeric flag of every program refuses bad values in one line na
   CHECK(r.code == 1);
   CHECK(r.out == "train_stylegan: error: --snap expects an integer in [0, 2147483647], got '-3'\n");
   CHECK_FALSE(fs::exists(kBase / "never"));
+}
+
+// Each text flag in a --help text (a value, not numeric, not a choice among
+// {a,b}): the name and its value name.
+std::map<std::string, std::string> text_flags(const std::string& help) {
+  static const std::regex line(R"(^\s+--([a-z0-9-]+) ([A-Za-z][^\s]*)\s)");
+  const std::map<std::string, std::string> numeric = numeric_flags(help);
+  std::map<std::string, std::string> out;
+  std::istringstream in(help);
+  for (std::string l; std::getline(in, l);) {
+    std::smatch m;
+    if (std::regex_search(l, m, line) && !numeric.count(m[1]) && m[1] != "device") out[m[1]] = m[2];
+  }
+  return out;
+}
+
+// An empty value ("$VAR" unset) was read as "not given" or as "/": --data ""
+// trained on Fashion-MNIST and calc_metrics --data "" measured the wrong data
+// into the run's jsonl, psp mix --outdir "" wrote /style_mixing/, projector
+// --outdir "" failed after all its steps, --record-draws "" and the like were
+// ignored. Every text flag of every program is refused in one line, before
+// anything is written (the programs run in an empty folder that stays empty).
+TEST_CASE("every text flag of every program refuses an empty value in one line before any work", "[bad_input]") {
+  const fs::path cwd = kBase / "empty_values";
+  fs::remove_all(cwd);
+  fs::create_directories(cwd);
+  int checked = 0;
+  for (const Program& p : programs()) {
+    const Result help = run(p.help);
+    REQUIRE(help.code == 0);
+    const std::map<std::string, std::string> flags = text_flags(help.out);
+    INFO(p.name << " --help:\n" << help.out);
+    CHECK_FALSE(flags.empty());
+    for (const auto& [flag, value_name] : flags) {
+      for (const std::string& given : {quoted("--" + flag + "="), "--" + flag + " ''"}) {
+        const Result r = run("cd " + quoted(cwd.string()) + " && " + p.command + " " + given);
+        INFO(p.name << " " << given << " -> exit " << r.code << ":\n" << r.out);
+        CHECK(r.code != 0);
+        CHECK(r.lines() == 1);
+        CHECK(r.out.rfind(p.name + ": error: ", 0) == 0);
+        CHECK(r.out.find("--" + flag) != std::string::npos);
+        CHECK(r.out.find("is empty; give ") != std::string::npos);
+        ++checked;
+      }
+    }
+    CHECK(fs::is_empty(cwd));
+  }
+  CHECK(checked > 60);
+  // The trial's lines, as they read.
+  const std::string net = kSource + "/tests/data/parity_32x1.bin";
+  const struct {
+    std::string command, says;
+  } cases[] = {
+      {"calc_metrics --network " + net + " --data '' --metrics fid50k_full", "calc_metrics: error: --data is empty; give a path\n"},
+      {"train_pggan --data '' --kimg 0", "train_pggan: error: --data is empty; give a path\n"},
+      {"train_stylegan --outdir ''", "train_stylegan: error: --outdir is empty; give a folder\n"},
+      {"psp mix --network x.bin --images x --outdir ''", "psp mix: error: --outdir is empty; give a folder\n"},
+      {"projector --network " + net + " --target t.png --outdir ''", "projector: error: --outdir is empty; give a folder\n"},
+      {"train_stylegan --record-draws ''", "train_stylegan: error: --record-draws is empty; give a folder\n"},
+      {"train_psp --arcface ''", "train_psp: error: --arcface is empty; give a file name\n"},
+      {"calc_metrics --metrics-cache '' --network " + net, "calc_metrics: error: --metrics-cache is empty; give a folder\n"},
+      {"dataset_tool --source x --dest d.zip --transform ''", "dataset_tool: error: --transform is empty; give a value (MODE)\n"},
+  };
+  for (const auto& c : cases) {
+    const Result r = run("cd " + quoted(cwd.string()) + " && " + kBin + "/" + c.command);
+    INFO(c.command);
+    CHECK(r.code == 1);
+    CHECK(r.out == c.says);
+  }
+  if (have_python()) {  // the converter's positional file names too (argparse exits 2)
+    const Result r = run("cd " + quoted(cwd.string()) + " && " + kPython + " " + kSource + "/tools/convert_weights.py import '' out.bin");
+    CHECK(r.code == 2);
+    CHECK(r.out == "convert_weights: error: argument src: is empty; give a file name (see --help)\n");
+  }
+  CHECK(fs::is_empty(cwd));
+  fs::remove_all(cwd);
 }
 
 TEST_CASE("a run with nothing to train still trains a minibatch and writes a network; its options pass back",
@@ -327,6 +406,8 @@ TEST_CASE("train_psp refuses a missing weights file, or a loss without its netwo
   } cases[] = {
       {"--generator " + none, "--generator " + none + ": no such file (the StyleGAN2 network to invert)"},
       {"--resume " + none, "--resume " + none + ": no such file"},
+      // A folder is no file, and is called a folder (it said "no such file").
+      {"--generator " + kSource + "/tests/data", "--generator " + kSource + "/tests/data: a folder; give the file (the StyleGAN2 network to invert)"},
       {"", "--generator is required"},
       // The psp config's LPIPS lambda (0.8) needs LPIPS's weights, and the id loss ArcFace's.
       {"--generator " + G, "--lpips-lambda 0.8 needs the LPIPS weights: --lpips FILE.bin"},
@@ -441,10 +522,11 @@ TEST_CASE("the golden-data scripts take --help and refuse flags, writing no file
 }
 
 // Every program input that is an array (.npy) refuses, in one line naming
-// the file: no rows (N = 0), a wrong shape, a dtype other than float, and an
-// empty file. Without the N check, psp encode failed deep in concat and psp
+// the file: no rows (N = 0), a wrong shape, a dtype other than float, an
+// empty file, and a NaN or an infinity (they gave black images or NaN
+// latents, and exit 0), named with the first bad element. Without the N check, psp encode failed deep in concat and psp
 // mix wrote nothing and exited 0.
-TEST_CASE("every .npy input refuses N = 0, a wrong shape, an integer dtype and an empty file in one line",
+TEST_CASE("every .npy input refuses N = 0, a wrong shape, an integer dtype, an empty file and a NaN in one line",
           "[bad_input]") {
   const fs::path base = kBase / "arrays";
   fs::remove_all(base);
@@ -480,6 +562,21 @@ TEST_CASE("every .npy input refuses N = 0, a wrong shape, an integer dtype and a
     ints.replace(ints.find("<f4"), 3, "<i4");
     write(dir + "ints.npy", ints);
     write(dir + "empty.npy", "");
+    // One NaN, last in the second row (float32); one -inf, first (float64).
+    gf::Shape two = in.row;
+    two.insert(two.begin(), 2);
+    const int64_t per_row = gf::shape_numel(in.row);
+    std::vector<double> values(static_cast<size_t>(2 * per_row), 0.25);
+    values.back() = std::nan("");
+    gf::io::save_npy(dir + "nan.npy", gf::Tensor::from_vector(values, two, gf::DType::f32, gf::Device::cpu()));
+    values.back() = 0.25;
+    values.front() = -INFINITY;
+    gf::io::save_npy(dir + "inf.npy", gf::Tensor::from_vector(values, two, gf::DType::f64, gf::Device::cpu()));
+    std::string last = "1", first = "0";
+    for (int64_t d : in.row) {
+      last += ", " + std::to_string(d - 1);
+      first += ", 0";
+    }
     const std::string cmd = kBin + "/" + in.command + " ";
     const Result good = run(cmd + quoted(dir + "good.npy"));
     INFO(in.command << " good.npy -> " << good.out);
@@ -489,7 +586,9 @@ TEST_CASE("every .npy input refuses N = 0, a wrong shape, an integer dtype and a
     } bad[] = {{"zero rows.npy", "N >= 1"},
                {"flat.npy", "shape [7]"},
                {"ints.npy", "dtype '<i4' is not supported"},
-               {"empty.npy", "not a .npy file"}};
+               {"empty.npy", "not a .npy file"},
+               {"nan.npy", ": element [" + last + "] is nan (the array must hold finite numbers)"},
+               {"inf.npy", ": element [" + first + "] is -inf (the array must hold finite numbers)"}};
     for (const auto& b : bad) {
       const Result r = run(cmd + quoted(dir + b.file));
       INFO(in.command << " " << b.file << " -> exit " << r.code << ":\n" << r.out);
@@ -500,6 +599,16 @@ TEST_CASE("every .npy input refuses N = 0, a wrong shape, an integer dtype and a
       CHECK(r.out.find(b.says) != std::string::npos);
     }
   }
+  // The projector's projected_w.npz, read by generate --projected-w: 'w' [N, num_ws, w_dim].
+  std::vector<double> w(2 * 8 * 16, 0.5);
+  w[8 * 16 + 5] = INFINITY;
+  gf::save_npz((base / "w.npz").string(), {{"w", gf::Tensor::from_vector(w, {2, 8, 16}, gf::DType::f32, gf::Device::cpu())}});
+  const Result r = run(kBin + "/generate --network " + data + "parity_32x1.bin --outdir " + out + " --projected-w " +
+                       (base / "w.npz").string());
+  INFO(r.out);
+  CHECK(r.code == 1);
+  CHECK(r.out == "generate: error: --projected-w " + (base / "w.npz").string() +
+                     ": 'w': element [1, 0, 5] is inf (the array must hold finite numbers)\n");
   fs::remove_all(base);
 }
 

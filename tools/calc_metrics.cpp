@@ -91,7 +91,7 @@ int run(int argc, char** argv) {
                  "Calculate quality metrics (FID, KID, IS, PR, PPL) of a generator snapshot, as the official calc_metrics.py.",
                  metrics::with_metric_flags(
                      {{"network", "FILE.bin", "", "generator snapshot or converted network (required)"},
-                      {"data", "PATH", "", "dataset to evaluate against (default: the run's, from training_options.json)"},
+                      {"data", "PATH", "", "dataset to evaluate against (default: the run's, from training_options.json; a relative path there is relative to where training ran)"},
                       cli::integer("mirror", "0|1", "", "whether the dataset was augmented with x-flips in training (default: the run's)", 0, 1),
                       cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise, PPL's paths and KID's subsets", 0, cli::kSeedMax),
                       cli::device("device", "cpu", "where to run")},
@@ -124,6 +124,13 @@ int run(int argc, char** argv) {
     data = args.str("data");
   } else if (run_options.is_object() && run_options.contains("data") && run_options["data"].is_string()) {
     data = run_options["data"].get<std::string>();  // "" is Fashion-MNIST, the programs' default
+    // Recorded as training was given it, so a relative path is relative to
+    // where training ran (as the official training_set_kwargs): from
+    // elsewhere it is missing; say where it came from, before any work.
+    std::error_code ec;
+    if (!data.empty() && !fs::exists(data, ec))
+      throw Error(data + ": no such file or folder; this --data path came from " + run_dir +
+                  "/training_options.json (a relative path is relative to where training ran): run from there, or give --data");
   } else {
     throw Error("--data is required: " + path + " is not in a run folder with training_options.json");
   }
@@ -138,6 +145,7 @@ int run(int argc, char** argv) {
   // The detectors before the dataset: a wrong file is one line, before a large dataset loads.
   const metrics::MetricDetectors detectors = metrics::load_metric_detectors(req, dev);
   dopt.use_labels = G.c_dim > 0;  // as the official use_labels = (G.c_dim != 0)
+  dopt.labels_for = "the conditional network " + path + " (" + std::to_string(G.c_dim) + " classes)";
   const std::unique_ptr<Dataset> ds = open_dataset(data, dopt);
   if (ds->resolution() != G.resolution)
     throw Error("the dataset's images are " + std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) +

@@ -143,6 +143,7 @@ INCEPTION_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrain
 _CLAMP = pydeps.number(0, lo_open=True)
 _LR_MULT = pydeps.number(0, lo_open=True)
 _MBSTD = pydeps.integer(0, 2**31 - 1)
+_PATH, _TEXT = pydeps.text("a file name"), pydeps.text("a value")  # "" is refused
 _W_AVG_SAMPLES = pydeps.integer(1, 1000000)  # float64 [N, z_dim] in one batch: 4 GB at the cap for z_dim 512
 
 
@@ -185,18 +186,18 @@ def parse_args(argv):
                               "(read as data, never run). Its tensor names and shapes come from third-party\n"
                               "readings of that file (none was at hand here): each is checked, and a file\n"
                               "that differs is refused naming the tensor.")
-    i.add_argument("src")
-    i.add_argument("dst")
+    i.add_argument("src", type=_PATH)
+    i.add_argument("dst", type=_PATH)
     i.add_argument("--format", choices=["auto", "official-pkl", "pggan-pkl", "state-dict", "rosinality", "psp",
                                         "lpips", "arcface", "inception", "vgg16"],
                    default="auto",
                    help="default: detected from the file")
-    i.add_argument("--alexnet", default=None, metavar="FILE.pth",
+    i.add_argument("--alexnet", default=None, metavar="FILE.pth", type=_PATH,
                    help="torchvision's AlexNet state dict, for an LPIPS import (SRC: LPIPS's alex.pth)")
-    i.add_argument("--lpips", default=None, metavar="FILE.pth",
+    i.add_argument("--lpips", default=None, metavar="FILE.pth", type=_PATH,
                    help="LPIPS's vgg.pth (the v0.1 lin layers), for a VGG16 import (--format vgg16; SRC: "
                         "torchvision's vgg16-397923af.pth)")
-    i.add_argument("--psp-arch", default=None, metavar="JSON",
+    i.add_argument("--psp-arch", default=None, metavar="JSON", type=_TEXT,
                    help="pSp encoder body beyond IR-SE50 (keys units, depths, se_reduction, input_size, mode)")
     i.add_argument("--conv-clamp", type=_clamp, default="auto", metavar="N|none",
                    help=f"a clamp N ({_CLAMP.accepts}) or none; default: the pickle's, else none")
@@ -209,8 +210,8 @@ def parse_args(argv):
                    help="latents averaged for w_avg when a rosinality checkpoint has no latent_avg "
                         f"({_W_AVG_SAMPLES.accepts})")
     e = sub.add_parser("export", help=".bin -> torch .pt state dict with the official names")
-    e.add_argument("src")
-    e.add_argument("dst")
+    e.add_argument("src", type=_PATH)
+    e.add_argument("dst", type=_PATH)
     e.add_argument("--net", choices=["G_ema", "G", "D", "all"], default="G_ema")
     args = p.parse_args(argv)
     # Writing over the input would lose the network it holds (the write is

@@ -33,7 +33,8 @@ void check_groups(int64_t n, int64_t batch, int64_t group_size, const std::strin
     const int64_t group = group_size > 0 ? std::min<int64_t>(group_size, size) : 1;
     if (size % group != 0)
       throw Error("--images " + images_path + ": a batch of " + std::to_string(size) +
-                  " images, but the minibatch-stddev layer needs a multiple of " + std::to_string(group) +
+                  " images, but the minibatch-stddev layer needs a multiple of " + std::to_string(group) + " or at most " +
+                  std::to_string(group_size) + " images" +
                   (batch_given ? " (choose --batch to divide the image count)" : ""));
   }
 }
@@ -51,7 +52,7 @@ Tensor in_passes(const Tensor& img, int64_t batch, Device dev, F&& forward) {
 }
 
 Tensor read_images(const std::string& path, int channels, int resolution) {
-  const Tensor img = io::read_npy(path).to(DType::f32);
+  const Tensor img = io::read_input_npy(path, "--images").to(DType::f32);
   if (img.dim() != 4 || img.size(1) != channels || img.size(2) != resolution || img.size(3) != resolution)
     throw Error("--images " + path + ": shape " + shape_str(img.shape()) + ", but the discriminator reads [N, " +
                 std::to_string(channels) + ", " + std::to_string(resolution) + ", " + std::to_string(resolution) + "]");
@@ -76,7 +77,7 @@ int discriminate_pggan(const cli::Args& args, const io::SafetensorsFile& file, c
   if (args.has("c")) throw Error("--c applies to StyleGAN2 networks; a PGGAN discriminator predicts labels (AC-GAN)");
   const std::unique_ptr<pggan::Discriminator> D = pggan::load_discriminator(file, path);
   const pggan::DiscriminatorConfig& cfg = D->config();
-  const double lod = args.has("lod") ? args.number("lod") : D->lod();
+  const double lod = cli::lod_flag(args, cfg.resolution, D->lod(), path);
   const Tensor img = read_images(args.str("images"), cfg.num_channels, cfg.resolution);
   const int64_t n = img.size(0), batch = batch_size(args, n);
   check_groups(n, batch, cfg.mbstd_group_size > 1 ? cfg.mbstd_group_size : 0, args.str("images"), args.has("batch"));
@@ -88,7 +89,7 @@ int discriminate_pggan(const cli::Args& args, const io::SafetensorsFile& file, c
 int discriminate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, const std::string& path, Device dev) {
   const std::unique_ptr<stylegan::Discriminator> D = stylegan::load_discriminator(file, path);
   const stylegan::DiscriminatorConfig& cfg = D->config();
-  const double lod = args.has("lod") ? args.number("lod") : D->lod();
+  const double lod = cli::lod_flag(args, cfg.resolution, D->lod(), path);
   const Tensor img = read_images(args.str("images"), cfg.num_channels, cfg.resolution);
   const int64_t n = img.size(0), batch = batch_size(args, n);
   check_groups(n, batch, cfg.mbstd_group_size > 1 ? cfg.mbstd_group_size : 0, args.str("images"), args.has("batch"));
@@ -115,7 +116,7 @@ int run(int argc, char** argv) {
                   {"c", "FILE.npy", "", "labels [N, c_dim], for a conditional network"},
                   {"out", "FILE.npy", "", "where to write the logits [N, 1] ([N, 1 + label_size] for a conditional PGGAN D: score, then label logits) (required)"},
                   cli::integer("batch", "N", "", "images per forward pass (default: the whole file)", 1, cli::kInt64Max),
-                  cli::number("lod", "LOD", "", "PGGAN, StyleGAN (v1): the level of detail D runs at (default: the network's)", cli::Range::at_least(0, 30)),
+                  cli::number("lod", "LOD", "", "PGGAN, StyleGAN (v1): the level of detail D runs at (0: full resolution; at most log2(resolution) - 2, the network's 4x4; default: the network's)", cli::Range::at_least(0, 30)),
                   cli::device("device", "cpu", "where to run")});
   if (args.help()) {
     std::cout << args.usage();

@@ -64,6 +64,7 @@ Tensor read_projected_w(const std::string& path, int num_ws, int w_dim) {
   const auto it = arrays.find("w");
   if (it == arrays.end()) throw Error("--projected-w " + path + ": holds no array 'w' (as projector writes it)");
   const Tensor& w = it->second;
+  io::check_finite(w, "--projected-w " + path + ": 'w'");
   if (w.dim() != 3 || w.size(0) < 1 || w.size(1) != num_ws || w.size(2) != w_dim)
     throw Error("--projected-w " + path + ": 'w' has shape " + shape_str(w.shape()) + ", expected [N, " +
                 std::to_string(num_ws) + ", " + std::to_string(w_dim) + "] (N >= 1, the network's num_ws and w_dim)");
@@ -196,12 +197,15 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
 // A PGGAN generator (Gs): --seeds or --z, labels, at --lod or its stored lod.
 int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const std::string& path, Device dev, int gw,
                    int gh) {
-  for (const char* f : {"w", "projected-w", "trunc", "trunc-cutoff", "noise-mode", "mix-rows", "mix-cols", "mix-styles", "interp", "frames"})
+  if (args.has("projected-w"))
+    throw Error("--projected-w applies to StyleGAN2 networks; " + path + " holds a PGGAN generator");
+  for (const char* f : {"w", "trunc", "trunc-cutoff", "noise-mode", "mix-rows", "mix-cols", "mix-styles", "interp", "frames"})
     if (args.has(f))
-      throw Error(std::string("--") + f + " applies to StyleGAN2 networks; " + path + " holds a PGGAN generator");
+      throw Error(std::string("--") + f + " applies to StyleGAN2 and StyleGAN (v1) networks; " + path +
+                  " holds a PGGAN generator");
   const std::unique_ptr<pggan::Generator> G = pggan::load_generator(file, path, "G_ema");
   G->to(dev);
-  const double lod = args.has("lod") ? args.number("lod") : G->lod();
+  const double lod = cli::lod_flag(args, G->config().resolution, G->lod(), path);
   const Labels labels = read_labels(args, G->config().label_size, dev);
   const Tensor z = args.has("z") ? read_rows(args.str("z"), G->latent_size(), "--z", "latent_size") : Tensor();
   const std::vector<long long> seeds = z.defined() ? std::vector<long long>{} : args.integers("seeds");
@@ -238,7 +242,7 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
   const std::unique_ptr<stylegan::Generator> G = stylegan::load_generator(file, path, "G_ema");
   G->to(dev);
   const stylegan::GeneratorConfig& cfg = G->config();
-  const double lod = args.has("lod") ? args.number("lod") : G->lod();
+  const double lod = cli::lod_flag(args, cfg.resolution, G->lod(), path);
   const double psi = args.number("trunc");
   const int cutoff = args.has("trunc-cutoff") ? static_cast<int>(args.integer("trunc-cutoff")) : cfg.truncation_cutoff;
   const Labels labels = args.has("w") ? Labels{} : read_labels(args, cfg.label_size, dev);
@@ -351,7 +355,7 @@ int run(int argc, char** argv) {
                   cli::integer_list("mix-styles", "LIST", "0-6", "style mixing: indices of the ws taken from the column seed", 0, 1023, 1024),
                   cli::integer_list("interp", "SEED_A,SEED_B", "", "frames interpolated in W (after truncation) between two seeds", 0, cli::kSeedMax, 2),
                   cli::integer("frames", "N", "16", "number of --interp frames, both ends included", 2, kMaxImages),
-                  cli::number("lod", "LOD", "", "PGGAN, StyleGAN (v1): the level of detail (0: full resolution, k: resolution / 2^k, fractions fade; default: the network's)", cli::Range::at_least(0, 30)),
+                  cli::number("lod", "LOD", "", "PGGAN, StyleGAN (v1): the level of detail (0: full resolution, k: resolution / 2^k, fractions fade; at most log2(resolution) - 2, the network's 4x4; default: the network's)", cli::Range::at_least(0, 30)),
                   cli::device("device", "cpu", "where to run")});
   if (args.help()) {
     std::cout << args.usage();

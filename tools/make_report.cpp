@@ -6,8 +6,10 @@
 //
 //   build/bin/make_report runs/00003-fashion-mnist-small [more run folders]
 //
-// A folder that is not a run folder ends the program with one line on stderr
-// and exit code 1; folders before it keep their new page.
+// Every folder is tried: each one that fails (not a run folder, read-only)
+// gets one line on stderr and the others still get their page; the exit
+// code is 1 when any failed (it stopped at the first, leaving the rest
+// without a page).
 #include <iostream>
 #include <string>
 #include <vector>
@@ -24,17 +26,24 @@ int main(int argc, char** argv) {
       if (a == "--help" || a == "-h") {
         std::cout << "Usage: make_report RUNDIR [RUNDIR ...]\n\n"
                      "Writes RUNDIR/report.html from the run folder's stats.jsonl, training_options.json,\n"
-                     "reals.png and fakes*.png: the page training writes at its end.\n";
+                     "reals.png and fakes*.png: the page training writes at its end. Every RUNDIR is tried;\n"
+                     "each failure is one line on stderr, and the exit status is 1 if any failed.\n";
         return 0;
       }
       if (a.rfind("--", 0) == 0) throw gf::Error("unknown option " + a + " (see --help)");
       dirs.push_back(a);
     }
     if (dirs.empty()) throw gf::Error("no run folder given (see --help)");
+    int failed = 0;
     for (const std::string& d : dirs) {
-      gf::write_report(d);
-      std::cout << d << "/report.html\n";
+      try {
+        gf::write_report(d);
+        std::cout << d << "/report.html" << std::endl;
+      } catch (const std::exception& e) {
+        std::cerr << "make_report: error: " << e.what() << std::endl;
+        ++failed;
+      }
     }
-    return 0;
+    return failed ? 1 : 0;
   });
 }

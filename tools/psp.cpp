@@ -57,7 +57,7 @@ class Inputs {
   // Up to `limit` images (--n-images): the scan of a folder or zip stops there.
   Inputs(const std::string& path, const psp::PspConfig& cfg, int64_t limit) : cfg_(cfg) {
     if (fs::path(path).extension() == ".npy") {
-      npy_ = io::read_npy(path).to(DType::f32);
+      npy_ = io::read_input_npy(path, "--images").to(DType::f32);
       const int64_t s = cfg.input_size;
       if (npy_.dim() != 4 || npy_.size(1) != cfg.input_nc || npy_.size(2) != s || npy_.size(3) != s)
         throw Error("--images " + path + ": shape " + shape_str(npy_.shape()) + ", expected [N, " + std::to_string(cfg.input_nc) +

@@ -50,6 +50,17 @@ def output_file(doc, default):
     return p.parse_args().out
 
 
+def text(kind):
+    """An argparse type: any text but "" (an unset "$VAR"), which was read as
+    "not given"; refused as "is empty; give <kind>" ("a file name", "a path"),
+    as the C++ programs' train/cli.h refuses it."""
+    def parse(value):
+        if value == "":
+            raise argparse.ArgumentTypeError(f"is empty; give {kind}")
+        return value
+    return parse
+
+
 def _show(v):
     return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
 

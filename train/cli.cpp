@@ -60,6 +60,39 @@ std::optional<long long> to_integer(const std::string& t) {
   return v;
 }
 
+// [+-] digits [. digits] [e [+-] digits], with a digit before or after the point.
+bool is_decimal(const std::string& t) {
+  size_t i = 0;
+  auto digits = [&] {
+    const size_t from = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    return i - from;
+  };
+  if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+  size_t mantissa = digits();
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    mantissa += digits();
+  }
+  if (mantissa == 0) return false;
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == t.size();
+}
+
+// What an empty text value lacks, from the flag's value name: "a file name"
+// (FILE, G.bin, FILE.npy), "a folder" (DIR), "a path" (PATH, PATHS), else
+// "a value (NAME)".
+std::string empty_hint(const std::string& value_name) {
+  if (value_name.rfind("FILE", 0) == 0 || value_name.find('.') != std::string::npos) return "a file name";
+  if (value_name == "DIR") return "a folder";
+  if (value_name.rfind("PATH", 0) == 0) return "a path";
+  return "a value (" + value_name + ")";
+}
+
 void check_value(const Flag& f, const std::string& v) {
   switch (f.kind_of()) {
     case Kind::integer: parse_integer(v, f.name, f.lo, f.hi); break;
@@ -69,7 +102,12 @@ void check_value(const Flag& f, const std::string& v) {
     case Kind::toggle:
       if (v != "true" && v != "false" && v != "1" && v != "0") throw Error("--" + f.name + " is a switch; it takes no value");
       break;
-    case Kind::text: break;
+    case Kind::text:
+      // An empty value is an unset "$VAR", never a choice: read as "not
+      // given" it trained on Fashion-MNIST (--data "") or wrote to /
+      // (--outdir ""). A flag that takes "" declares it (Flag::may_be_empty).
+      if (v.empty() && !f.may_be_empty) throw Error("--" + f.name + " is empty; give " + empty_hint(f.value_name));
+      break;
   }
 }
 
@@ -213,12 +251,12 @@ long long parse_integer(const std::string& text, const std::string& flag, long l
 }
 
 double parse_number(const std::string& text, const std::string& flag, Range range) {
-  // strtod takes what a user types (1e-3, .5, +2) and also nan and inf,
-  // which the range then refuses; leading spaces and trailing text do not pass.
-  const char* begin = text.c_str();
-  char* end = nullptr;
-  const double v = text.empty() || std::isspace(static_cast<unsigned char>(text[0])) ? NAN : std::strtod(begin, &end);
-  if (end != begin + text.size() || !range.contains(v)) refuse(flag, number_accepts(range), text);
+  // Decimal text only (1e-3, .5, +2, -0.25): strtod alone also took C's hex
+  // floats and integers (--kimg 0x1p-7 trained 0.0078125 kimg, 0x10 16),
+  // and nan and inf, which no flag documents. Spaces and trailing text do not pass.
+  if (!is_decimal(text)) refuse(flag, number_accepts(range), text);
+  const double v = std::strtod(text.c_str(), nullptr);
+  if (!range.contains(v)) refuse(flag, number_accepts(range), text);
   return v;
 }
 
@@ -389,6 +427,18 @@ std::vector<long long> Args::integers(const std::string& name) const {
 Device Args::device(const std::string& name) const {
   const Flag& f = find(name, Kind::device);
   return parse_device(value(f), f.name);
+}
+
+double lod_flag(const Args& args, int resolution, double stored, const std::string& path) {
+  if (!args.has("lod")) return stored;
+  const double lod = args.number("lod");
+  int top = 0;  // log2(resolution) - 2
+  while ((4 << top) < resolution) ++top;
+  if (lod > top)
+    throw Error("--lod " + args.str("lod") + " is outside [0, " + std::to_string(top) + "], the levels of " + path +
+                " (0: " + std::to_string(resolution) + "x" + std::to_string(resolution) + ", " + std::to_string(top) +
+                ": 4x4)");
+  return lod;
 }
 
 void check_not_input(const Args& args, const std::string& what, const std::string& path,

@@ -1,12 +1,12 @@
 // Command-line flags in the StyleGAN style: --name=value or --name value,
 // bare --flag for booleans, --help. The one place where every program's
-// flags are parsed and checked: unknown flags, missing values, and numbers
-// that are not numbers, not finite or outside their declared range end the
+// flags are parsed and checked: unknown flags, missing or empty values, and
+// numbers that are not decimal, not finite or outside their declared range end the
 // program with one line on stderr naming the flag and what it accepts (see
 // run_main), before the program does anything.
 //
 // Declaring flags (the list passed to Args):
-//   {"outdir", "DIR", "runs", "where to write"}         text, any string ("" default: none)
+//   {"outdir", "DIR", "runs", "where to write"}         text, any string but "" ("" default: none)
 //   {"mirror", "", "", "add x-flips"}                    a switch (no value name)
 //   cli::integer("snap", "TICKS", "50", "...", 0, cli::kIntMax)
 //                                                        a whole number in [lo, hi]
@@ -67,6 +67,10 @@ struct Flag {
   Range range;                   // number
   long long lo = 0, hi = 0;      // integer, integer_list
   size_t max_count = 0;          // integer_list
+  // text: whether "" may be given. Off for every flag today: an empty value
+  // ("$VAR" unset) is refused in one line ("--data is empty; give a path"),
+  // as the value was read as "not given" or as "/" before.
+  bool may_be_empty = false;
   Kind kind_of() const { return kind == Kind::text && value_name.empty() ? Kind::toggle : kind; }
   std::string accepts() const;   // "an integer in [0, 4294967295]", ... ("" for text and switches)
 };
@@ -140,6 +144,14 @@ std::vector<long long> parse_integer_list(const std::string& text, const std::st
 // The old unbounded form, kept so code from before ranges compiles: integers
 // in [0, 2^63-1], at most a million. Declare cli::integer_list flags instead.
 std::vector<long long> parse_range_list(const std::string& text, const std::string& flag);
+
+// --lod of a PGGAN or StyleGAN (v1) network of `resolution` (`path`): its
+// levels are [0, log2(resolution) - 2] (0 the full resolution, the last 4x4),
+// and the networks take a lod past them as the nearest level, so
+// `generate --lod 25` gave the --lod 3 images. A --lod past the network's
+// levels throws "--lod 25 is outside [0, 3], the levels of <path> (0: 32x32,
+// 3: 4x4)"; without --lod, `stored` (the network's own lod).
+double lod_flag(const Args& args, int resolution, double stored, const std::string& path);
 
 // Refuses an output that would replace one of the program's inputs (the same
 // file by any path or link: `generate --raw net.bin --network net.bin` wrote

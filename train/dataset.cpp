@@ -474,7 +474,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
       std::string nested;
       for (const auto& name : src.names)
         if (name.size() > 13 && name.compare(name.size() - 13, 13, "/dataset.json") == 0 && nested.empty()) nested = name;
-      throw Error(src.path + ": conditioning (--cond) needs labels in dataset.json" +
+      throw Error(src.path + ": " + opt.labels_for + " needs labels in dataset.json" +
                   (nested.empty() ? std::string()
                                   : " at the top level (there is a " + nested +
                                         ": labels name the images from the top, so make the archive or folder from inside that folder)"));

@@ -45,6 +45,8 @@ inline constexpr int64_t kMaxClasses = 65536;
 
 struct DatasetOptions {
   bool use_labels = false;  // --cond: labels become one-hot conditioning; else c_dim is 0
+  // What needs the labels, named when the data has none ("<data>: <this> needs labels in dataset.json").
+  std::string labels_for = "conditioning (--cond)";
   bool xflip = false;       // --mirror: append a mirrored copy of every image
   int64_t max_images = 0;   // > 0: keep a random subset of this many (before x-flips)
   uint64_t subset_seed = 0; // which subset max_images keeps

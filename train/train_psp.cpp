@@ -55,6 +55,8 @@ void apply_flags(const cli::Args& args, PspTrainSpec& s) {
 // A file a flag names must exist: one line naming the flag and what the file is.
 void need_file(const char* flag, const std::string& path, const std::string& what) {
   std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(std::string("--") + flag + " " + path + ": a folder; give the file (" + what + ")");
   if (!std::filesystem::is_regular_file(path, ec))
     throw Error(std::string("--") + flag + " " + path + ": no such file (" + what + ")");
 }

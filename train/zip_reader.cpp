@@ -98,6 +98,13 @@ std::vector<uint8_t> read_gzip_file(const std::string& path) {
   if (pos > end) bad(path, "truncated gzip header");
   const uint32_t want_crc = le32(&raw[end]);
   const uint32_t size = le32(&raw[end + 4]);
+  // A cut file's last 8 bytes are deflate data, not the trailer: its "size"
+  // is noise, often past what the data can give (it was reported as
+  // "compressed data over 2 GiB is not supported").
+  const size_t n = end - pos;
+  if (size > INT_MAX - 1 || size / 1032 > n + 1)
+    bad(path, "truncated or corrupt gzip file: its trailer gives " + std::to_string(size) + " bytes from " +
+                  std::to_string(n) + " compressed bytes (a file over 2 GiB uncompressed is not supported either)");
   std::vector<uint8_t> out = inflate_raw(raw.data() + pos, end - pos, size, path);
   if (crc32(out.data(), out.size()) != want_crc) bad(path, "CRC mismatch (corrupt file)");
   return out;

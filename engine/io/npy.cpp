@@ -1,11 +1,13 @@
 #include "engine/io/npy.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <vector>
 
 #include "engine/error.h"
 #include "engine/io/input_file.h"
@@ -185,6 +187,44 @@ Tensor read_npy(const std::string& path) {
     f.read(static_cast<char*>(dst), static_cast<std::streamsize>(n));
     if (!f) bad(path, "read failed");
   }, path);
+}
+
+namespace {
+
+template <class T>
+int64_t first_nonfinite(const T* p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(p[i])) return i;
+  return -1;
+}
+
+}  // namespace
+
+void check_finite(const Tensor& t, const std::string& what) {
+  GF_CHECK(t.device().is_cpu() && (t.dtype() == DType::f32 || t.dtype() == DType::f64), "check_finite",
+           "expects a float32 or float64 CPU tensor, got " << t.desc());
+  const int64_t n = t.numel();
+  const int64_t at = t.dtype() == DType::f32 ? first_nonfinite(static_cast<const float*>(t.raw()), n)
+                                             : first_nonfinite(static_cast<const double*>(t.raw()), n);
+  if (at < 0) return;
+  const double v = t.dtype() == DType::f32 ? static_cast<const float*>(t.raw())[at] : static_cast<const double*>(t.raw())[at];
+  // The flat index as one index per dimension, as NumPy prints it.
+  std::vector<int64_t> index(t.shape().size());
+  int64_t rest = at;
+  for (size_t d = index.size(); d-- > 0;) {
+    index[d] = rest % t.shape()[d];
+    rest /= t.shape()[d];
+  }
+  std::string where;
+  for (int64_t i : index) where += (where.empty() ? "" : ", ") + std::to_string(i);
+  throw Error(what + ": element [" + where + "] is " + (std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf") +
+              " (the array must hold finite numbers)");
+}
+
+Tensor read_input_npy(const std::string& path, const std::string& flag) {
+  const Tensor t = read_npy(path);
+  check_finite(t, flag + " " + path);
+  return t;
 }
 
 Tensor parse_npy(const uint8_t* data, size_t n, const std::string& name) {

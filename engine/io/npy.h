@@ -18,6 +18,17 @@ namespace gf::io {
 // longer than the shape says.
 Tensor read_npy(const std::string& path);
 
+// A program's input array (generate's --z, --w, --c, discriminate's
+// --images, psp's .npy --images): read_npy, then check_finite. A NaN or an
+// infinity there gave black images (or NaN latents) and exit 0.
+Tensor read_input_npy(const std::string& path, const std::string& flag);
+
+// Throws gf::Error "<what>: element [i, j, ...] is nan (the array must hold
+// finite numbers)" (or inf, -inf) for the first non-finite element of a
+// float32 or float64 CPU tensor in C order; `what` names the input
+// ("--z z.npy", "--projected-w w.npz: 'w'").
+void check_finite(const Tensor& t, const std::string& what);
+
 // Writes a float32 or float64 tensor (from any device) as version 1.0, C
 // order, with the header padded as NumPy pads it (the data starts at a
 // multiple of 64 bytes), so the bytes equal those of numpy.save. Written to

@@ -14,7 +14,7 @@ Tensor seed_ws(Generator& G, const std::vector<long long>& seeds, const Tensor& 
 }
 
 Tensor read_ws(const std::string& path, int num_ws, int w_dim, const std::string& flag) {
-  const Tensor t = io::read_npy(path);
+  const Tensor t = io::read_input_npy(path, flag);
   const int64_t n = t.dim() >= 1 ? t.size(0) : 0;
   if (n >= 1 && t.dim() == 3 && t.size(1) == num_ws && t.size(2) == w_dim) return t.to(DType::f32);
   if (n >= 1 && t.dim() == 2 && t.size(1) == w_dim) return expand(t.to(DType::f32).reshape({n, 1, w_dim}), {n, num_ws, w_dim});

@@ -76,6 +76,13 @@ ${_dt_bin} --source ${_dt}/src/transparent --dest $d.zip && test ! -e $d.zip")
 # Bad input: one line each, and no dataset (nor a temporary) left behind.
 gf_expect_error(dataset_tool_missing_source "^dataset_tool: error: --source .*/nowhere: no such file or folder$" ""
                 ${_dt_bin} --source ${_dt}/nowhere --dest ${_dt}/never)
+# A cut MNIST .gz (the trial's head -c 100000): its last 8 bytes are deflate
+# data, read as the trailer's size; it said "compressed data over 2 GiB is not
+# supported". Both files beside each other, as MNIST's are.
+gf_expect_error(dataset_tool_truncated_gz "^dataset_tool: error: .*/cut/train-images-idx3-ubyte.gz: truncated or corrupt gzip file: its trailer gives [0-9]+ bytes from [0-9]+ compressed bytes" ""
+                sh -c "d=${_dt}_gz && rm -rf $d && mkdir -p $d/cut && seq 1 200000 | gzip -n -c > $d/full.gz && \
+head -c 30000 $d/full.gz > $d/cut/train-images-idx3-ubyte.gz && cp $d/full.gz $d/cut/train-labels-idx1-ubyte.gz && \
+exec ${_dt_bin} --source $d/cut/train-images-idx3-ubyte.gz --dest $d/mn.zip")
 gf_expect_error(dataset_tool_dest_not_empty "^dataset_tool: error: --dest folder .*/src must be empty$" dataset_tool_sources
                 ${_dt_bin} --source ${_dt}/src/mnist/train-images-idx3-ubyte.gz --dest ${_dt}/src)
 gf_expect_error(dataset_tool_not_square "^dataset_tool: error: images must be square after scale and crop, got 40x30 \\(from g1.png\\): " dataset_tool_sources

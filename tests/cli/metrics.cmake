@@ -94,8 +94,9 @@ gf_expect_error(calc_metrics_no_network "^calc_metrics: error: --network is requ
                 $<TARGET_FILE:calc_metrics> --metrics fid50k_full --detector x.bin)
 gf_expect_error(calc_metrics_no_detector "^calc_metrics: error: --metrics fid50k_full needs --detector" trained_snapshot
                 $<TARGET_FILE:calc_metrics> --network ${GF_SMOKE_RUN}/network-snapshot-000000.bin)
-gf_expect_error(calc_metrics_resolution "^calc_metrics: error: the dataset's images are 32x32, the generator's 256x256" metrics_detector
-                $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_256x3.bin --data=
+gf_expect_error(calc_metrics_resolution "^calc_metrics: error: the dataset's images are 8x8, the generator's 256x256" metrics_detector
+                $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_256x3.bin
+                --data ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip
                 --metrics fid50k_full --detector ${_m}/inception.bin)
 gf_expect_error(train_stylegan_is50k_too_few "^train_stylegan: error: --metric-items 5 is too few for is50k" ""
                 $<TARGET_FILE:train_stylegan> --metrics is50k --detector x.bin --metric-items 5 --outdir ${_m}/bad)
@@ -103,6 +104,20 @@ gf_expect_error(calc_metrics_bad_run_options "^calc_metrics: error: .*training_o
                 sh -c "mkdir -p ${_m}/badrun && echo '{' > ${_m}/badrun/training_options.json && \
 cp ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin ${_m}/badrun/net.bin && \
 exec $<TARGET_FILE:calc_metrics> --network ${_m}/badrun/net.bin --detector x.bin")
+# The run's dataset as training_options.json records it, relative to where
+# training ran: from another folder it is missing, and the line says where
+# the path came from (it said only "ds.zip: no such file or folder").
+gf_expect_error(calc_metrics_run_data_elsewhere "^calc_metrics: error: ds.zip: no such file or folder. this --data path came from .*/relrun/training_options.json \\(a relative path is relative to where training ran\\): run from there, or give --data$" ""
+                sh -c "mkdir -p ${_m}/relrun ${_m}/elsewhere && echo '{\"data\": \"ds.zip\"}' > ${_m}/relrun/training_options.json && \
+cp ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin ${_m}/relrun/net.bin && cd ${_m}/elsewhere && \
+exec $<TARGET_FILE:calc_metrics> --network ${_m}/relrun/net.bin --detector x.bin")
+# A conditional network against unlabelled data names the network, not
+# train_stylegan's --cond, which calc_metrics has not.
+gf_expect_error(calc_metrics_cond_unlabelled "^calc_metrics: error: .*/nolabels: the conditional network .*parity_32x3_c4.bin \\(4 classes\\) needs labels in dataset.json" metrics_detector
+                sh -c "rm -rf ${_m}/nolabels && mkdir -p ${_m}/nolabels && \
+$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 0 --outdir ${_m}/nolabels >/dev/null && \
+exec $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin --data ${_m}/nolabels \
+--metrics-cache none --detector ${_m}/inception.bin")
 
 # The other families. StyleGAN (v1) evaluates after each snapshot as its
 # official loop does (fid50k, Gs without truncation); calc_metrics on its
@@ -174,8 +189,8 @@ gf_expect_error(calc_metrics_ppl_pggan "^calc_metrics: error: ppl_wend interpola
                 --network ${CMAKE_BINARY_DIR}/test_pggan/runs/00000-fashion-mnist-pggan-tiny/network-snapshot-000000.bin
                 --metrics ppl_wend --vgg16 v.bin --metrics-cache none)
 gf_expect_error(calc_metrics_vgg16_not_vgg16 "^calc_metrics: error: .*inception.bin" metrics_detector
-                $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --data=
-                --metrics pr50k3 --vgg16 ${_m}/inception.bin)
+                $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin
+                --data ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip --metrics pr50k3 --vgg16 ${_m}/inception.bin)
 # A metric the data cannot serve (KID of a one-image dataset) is refused when
 # the run sets up, in one line, before the run folder is made; --dry-run
 # refuses it too.

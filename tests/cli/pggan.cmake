@@ -61,9 +61,28 @@ gf_cli_test(generate_pggan_snapshot FRESH ${_pg}/gen EXPECT "wrote logits \\[4, 
 $<TARGET_FILE:generate> --network \"$f\" --seeds 0-3 --grid 2x2 --lod 1.5 --raw ${_pg}/gen/raw.npy --outdir ${_pg}/gen && \
 test -s ${_pg}/gen/grid.png && \
 $<TARGET_FILE:discriminate> --network \"$f\" --images ${_pg}/gen/raw.npy --lod 1.5 --out ${_pg}/gen/scores.npy")
-gf_expect_error(generate_pggan_rejects_stylegan2_flags "^generate: error: --trunc applies to StyleGAN2 networks" pggan_run
+gf_expect_error(generate_pggan_rejects_stylegan2_flags "^generate: error: --trunc applies to StyleGAN2 and StyleGAN \\(v1\\) networks. .* holds a PGGAN generator$" pggan_run
                 $<TARGET_FILE:generate> --network ${_pg_run}/network-snapshot-000000.bin --seeds 0 --trunc 0.7
                 --outdir ${_pg}/bad)
+
+# --lod past the network's levels (a 32x32 network: 0 to 3) is refused
+# naming its range; the networks took it as the nearest level (--lod 25 gave
+# the --lod 3 images). The same for discriminate, and for StyleGAN (v1).
+set(_lod_net ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin)
+gf_expect_error(generate_pggan_lod_past_levels "^generate: error: --lod 25 is outside \\[0, 3\\], the levels of .*pggan_32x1.bin \\(0: 32x32, 3: 4x4\\)$" ""
+                $<TARGET_FILE:generate> --network ${_lod_net} --seeds 0 --lod 25 --outdir ${_pg}/bad_lod)
+gf_expect_error(discriminate_pggan_lod_past_levels "^discriminate: error: --lod 7 is outside \\[0, 3\\], the levels of .*pggan_32x1.bin" ""
+                $<TARGET_FILE:discriminate> --network ${_lod_net} --images ${_pg}/none.npy --lod 7 --out ${_pg}/bad_lod/l.npy)
+gf_expect_error(generate_stylegan_lod_past_levels "^generate: error: --lod 2.5 is outside \\[0, 2\\], the levels of .*stylegan_16x3.bin \\(0: 16x16, 2: 4x4\\)$" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/stylegan_16x3.bin --seeds 0 --lod 2.5
+                --outdir ${_pg}/bad_lod)
+gf_cli_test(generate_pggan_lod_last_level FRESH ${_pg}/lod3 EXPECT "^generate: wrote 1 images"
+            COMMAND $<TARGET_FILE:generate> --network ${_lod_net} --seeds 0 --lod 3 --outdir ${_pg}/lod3)
+# A minibatch-stddev group of 4: 6 images are refused, and the line says
+# that up to 4 (3 work) pass too.
+gf_expect_error(discriminate_pggan_group "^discriminate: error: --images .*six.npy: a batch of 6 images, but the minibatch-stddev layer needs a multiple of 4 or at most 4 images$" ""
+                sh -c "mkdir -p ${_pg}/group && $<TARGET_FILE:generate> --network ${_lod_net} --seeds 0-5 --raw ${_pg}/group/six.npy \
+--outdir ${_pg}/group >/dev/null && exec $<TARGET_FILE:discriminate> --network ${_lod_net} --images ${_pg}/group/six.npy --out ${_pg}/group/l.npy")
 
 # The converter on synthetic official pickles (needs a Python with PyTorch; skipped without).
 add_test(NAME cpu.convert_pggan

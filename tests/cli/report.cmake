@@ -23,3 +23,14 @@ set_tests_properties(cpu.report_page cpu.report_chromium PROPERTIES LABELS cpu S
 set(_report_pggan_runs "--run ${CMAKE_BINARY_DIR}/test_pggan/runs/00000-fashion-mnist-pggan-tiny \
 ${CMAKE_BINARY_DIR}/test_pggan/resumed/00000-fashion-mnist-pggan-tiny")
 gf_test(cpu.report_pggan_runs FIXTURES_REQUIRED "pggan_run;pggan_resumed" COMMAND sh -c "${_report_py} ${_report_pggan_runs}")
+
+# make_report tries every folder: one that fails (an empty folder, a missing
+# one) is one line on stderr, the others still get their page, and the exit
+# status is 1 at the end (it stopped at the first failure, leaving b without a page).
+set(_rp ${GF_TEST_RUNS}/make_report_each)
+gf_test(cpu.make_report_every_folder
+        COMMAND sh -c "rm -rf ${_rp} && mkdir -p ${_rp}/a ${_rp}/b && echo '{}' > ${_rp}/b/training_options.json && \
+: > ${_rp}/b/stats.jsonl && $<TARGET_FILE:make_report> ${_rp}/a ${_rp}/b ${_rp}/c 2> ${_rp}/err.txt; rc=$?; cat ${_rp}/err.txt; \
+[ $rc -eq 1 ] && [ -s ${_rp}/b/report.html ] && [ $(wc -l < ${_rp}/err.txt) -eq 2 ] && \
+grep -q '^make_report: error: report: ${_rp}/a is not a run folder' ${_rp}/err.txt && \
+grep -q '^make_report: error: report: ${_rp}/c is not a folder' ${_rp}/err.txt")
