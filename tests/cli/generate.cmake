@@ -103,6 +103,6 @@ gf_test(cpu.generate_stopped_keeps_finished_images
 while [ ! -e $d/out/seed0002.png ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done; \
 kill -TERM $pid; wait $pid; echo \"exit status $?\"; \
 [ $(ls $d/out | grep -c '^seed[0-9]*[.]png$') -ge 3 ] && echo 'finished images kept'; \
-ls -A $d $d/out | grep -q 'tmp' || echo 'no temporary'; [ -e $d/raw.npy ] || echo 'no raw'")
+[ -z \"$(find $d -name '*.tmp')\" ] && echo 'no temporary'; [ -e $d/raw.npy ] || echo 'no raw'")
 set_tests_properties(cpu.generate_stopped_keeps_finished_images PROPERTIES TIMEOUT 120
                      PASS_REGULAR_EXPRESSION "exit status 143\nfinished images kept\nno temporary\nno raw")
