@@ -41,8 +41,9 @@ void for_each_batch(Communicator* comm, int64_t num_batches, const std::function
     // one size for all, and its pending stop signal, so all stop here alike.
     const auto shapes =
         all_gather(*comm, {double(mine.size(0)), double(mine.size(1)), double(stop_signal_received())});
-    for (int64_t r = 0; r < n; ++r)
-      if (shapes[size_t(r)][2] != 0) throw Interrupted(int(shapes[size_t(r)][2]), int(r));
+    std::vector<int> pending;
+    for (const auto& s : shapes) pending.push_back(int(s[2]));
+    throw_if_any_rank_stopped(pending);
     int64_t rows = 0, width = -1;
     for (int64_t r = 0; r < n && first + r < num_batches; ++r) {
       const auto& s = shapes[size_t(r)];

@@ -59,6 +59,11 @@ void throw_if_stop_requested() {
 
 int stop_signal_received() { return g_stop.load(); }
 
+void throw_if_any_rank_stopped(const std::vector<int>& pending) {
+  for (size_t r = 0; r < pending.size(); ++r)
+    if (pending[r] != 0) throw Interrupted(pending[r], static_cast<int>(r));
+}
+
 void set_stop_signal_for_test(int sig) { g_stop.store(sig); }
 
 }  // namespace gf

@@ -9,6 +9,7 @@
 // between the two finish and are renamed, so none is left half-written.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "engine/error.h"
 
@@ -46,6 +47,11 @@ void throw_if_stop_requested();
 
 // The stop signal received while a StopOnSignal was installed (0: none).
 int stop_signal_received();
+
+// For ranks that gathered each one's stop_signal_received() (rank order):
+// throws Interrupted(signal, rank) of the first rank with one, the same on
+// every rank, so that all stop at the same point; nothing when none has.
+void throw_if_any_rank_stopped(const std::vector<int>& pending);
 
 // For tests: as if sig had been received (0 clears it).
 void set_stop_signal_for_test(int sig);

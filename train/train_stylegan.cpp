@@ -266,14 +266,12 @@ void checked_on_every_rank(Communicator* comm, const std::function<void()>& chec
 }
 
 // LoopOptions::agree_stop with one process per device: every rank's pending
-// stop signal gathered; the first rank's (in rank order) that has one, so
-// that a Ctrl-C (every rank's) or one rank's SIGTERM stops all ranks at the
-// same step. Two small host collectives per step.
-std::pair<int, int> first_stop_signal(Communicator& comm, int mine) {
-  const std::vector<std::vector<double>> all = all_gather(comm, {double(mine)});
-  for (size_t r = 0; r < all.size(); ++r)
-    if (all[r][0] != 0) return {static_cast<int>(all[r][0]), static_cast<int>(r)};
-  return {0, -1};
+// stop signal gathered, so that a Ctrl-C (every rank's) or one rank's
+// SIGTERM stops all ranks at the same step. Two small host collectives per step.
+void agree_on_stop(Communicator& comm) {
+  std::vector<int> pending;
+  for (const auto& v : all_gather(comm, {double(stop_signal_received())})) pending.push_back(int(v[0]));
+  throw_if_any_rank_stopped(pending);
 }
 
 // The flags as run items for check_same_run ("--cfg" = "tiny"), less what
@@ -565,7 +563,7 @@ int run(int argc, char** argv) {
   lo.tick_kimg = args.number("tick");
   lo.snap_ticks = snapshot_ticks(args, false);
   lo.progress = isatty(fileno(stdout)) && world == 1;  // mpirun forwards output line by line
-  if (world > 1) lo.agree_stop = [comm](int sig) { return first_stop_signal(*comm, sig); };
+  if (world > 1) lo.agree_stop = [comm] { agree_on_stop(*comm); };
   const bool dry_run = args.flag("dry-run");
   std::shared_ptr<RunMetrics> run_metrics;
   if (!metric_req.names.empty())

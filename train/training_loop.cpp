@@ -69,12 +69,10 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   auto tick_t = t0;
   for (bool done = false; !done;) {
-    if (opt.agree_stop) {
-      const auto [sig, rank] = opt.agree_stop(stop_signal_received());
-      if (sig != 0) throw Interrupted(sig, rank);
-    } else {
+    if (opt.agree_stop)
+      opt.agree_stop();
+    else
       throw_if_stop_requested();
-    }
     t.step();
     done = t.finished(total);
     const int64_t tick_nimg = static_cast<int64_t>(t.tick_kimg(opt.tick_kimg) * 1000);

@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -107,11 +106,10 @@ struct LoopOptions : TickOutputs {
   bool stop_between_steps = true;
   // With one process per device, where a rank stopping alone would leave the
   // others in a collective: a collective called by every rank before each
-  // step with its pending stop signal (0: none), returning {signal, rank} of
-  // the first rank in rank order that has one ({0, -1}: none), the same on
-  // every rank; all ranks then stop at that step. Empty: each process decides
+  // step that throws Interrupted on every rank when any rank has a pending
+  // stop signal (throw_if_any_rank_stopped). Empty: each process decides
   // alone (one process).
-  std::function<std::pair<int, int>(int)> agree_stop;
+  std::function<void()> agree_stop;
   double total_kimg = 25000;  // stop once this many images have been shown (resumed ones included)
   double tick_kimg = 4;       // status line interval, unless the family's schedule sets it
 };
