@@ -237,6 +237,11 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
   // same calls in the same order); rank 0 alone forms the result.
   const bool computes = computes_results(ctx.feature_opt.comm);
   gf::Generator rng(ctx.seed);
+  const auto check_same_width = [&name](const FeatureStats& gen, const FeatureStats& real) {
+    GF_CHECK(gen.num_features() == real.num_features(), "calc_metric",
+             name << ": generated features have " << gen.num_features() << " columns, real ones "
+                  << real.num_features());
+  };
   const std::string inception_key = std::string(kDetectorCodeVersion) + " " + ctx.detector_key;
   if (s.kind == Kind::fid) {
     const FeatureStats real = real_stats(ctx, items, false, ctx.features, inception_key);
@@ -251,9 +256,7 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
     const FeatureStats real = real_stats(ctx, items, true, ctx.features, inception_key);
     const FeatureStats gen = generator_features(ctx.generator, r.num_gen, ctx.features, rng, true, false, ctx.feature_opt);
     if (computes) {
-      GF_CHECK(gen.num_features() == real.num_features(), "calc_metric",
-               name << ": generated features have " << gen.num_features() << " columns, real ones "
-                    << real.num_features());
+      check_same_width(gen, real);
       const int64_t m = kid_subset_size(gen.num_items(), real.num_items(), kKidMaxSubsetSize);
       const KidSubsets sub = draw_kid_subsets(gen.num_items(), real.num_items(), m, kKidSubsets, ctx.seed);
       r.results[name] = kernel_inception_distance(gen.all(), gen.num_items(), real.all(), real.num_items(),
@@ -264,9 +267,7 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
         real_stats(ctx, items, true, ctx.vgg_features, std::string(kVgg16CodeVersion) + " " + ctx.vgg16_key);
     FeatureStats gen = generator_features(ctx.generator, r.num_gen, ctx.vgg_features, rng, true, false, ctx.feature_opt);
     if (computes) {
-      GF_CHECK(gen.num_features() == real.num_features(), "calc_metric",
-               name << ": generated features have " << gen.num_features() << " columns, real ones "
-                    << real.num_features());
+      check_same_width(gen, real);
       const int64_t n_real = real.num_items(), n_gen = gen.num_items(), dim = real.num_features();
       const PrecisionRecall pr = precision_recall(real.take_all(), n_real, gen.take_all(), n_gen, dim, kPrNeighbours,
                                                   ctx.feature_opt.device);
