@@ -107,6 +107,16 @@ TEST_CASE("report pages for folders without ticks, and for what is no run folder
   CHECK(page.find("No statistics yet.") != std::string::npos);
   CHECK(page.find("http-equiv=\"refresh\" content=\"30\"") != std::string::npos);
 
+  // A run with nothing to train (--kimg 0, or resumed at its total) is finished, not waiting.
+  for (const char* options : {"{\"total_kimg\": 0}", "{\"total_kimg\": 4, \"resume_kimg\": 4}"}) {
+    const fs::path z = fresh_dir("nothing_to_train");
+    std::ofstream(z / "training_options.json") << options;
+    const std::string done = render_report(z.string(), {/*live=*/true, 30});
+    CHECK(done.find("Finished with nothing to train") != std::string::npos);
+    CHECK(done.find("No tick yet.") == std::string::npos);
+    CHECK(done.find("http-equiv=\"refresh\"") == std::string::npos);
+  }
+
   CHECK_THROWS_AS(render_report((d / "nothing").string()), Error);
   CHECK_THROWS_AS(render_report(fresh_dir("empty").string()), Error);
   // The tick loop's call never throws; the page is simply not written.
@@ -135,6 +145,10 @@ TEST_CASE("a run whose log ends with its error line is shown stopped, live or no
   CHECK(render_report(d.string()).find("Stopped") == std::string::npos);
   std::ofstream(d / "log.txt", std::ios::app) << "Dataset a: error: b\n";
   CHECK(render_report(d.string()).find("Stopped") == std::string::npos);
+  // An error line longer than any fixed tail (a list of paths) is read whole.
+  const std::string paths(100000, 'p');
+  std::ofstream(d / "log.txt", std::ios::app) << "train_stylegan: error: cannot read " << paths << "\n";
+  CHECK(render_report(d.string()).find("Stopped: cannot read " + paths) != std::string::npos);
 }
 
 TEST_CASE("a progressive run below its final resolution gives the time left as a lower bound", "[report]") {

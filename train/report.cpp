@@ -511,20 +511,31 @@ std::string format_duration(double s) {
 
 namespace {
 
-// What ended the run early, from the last line of dir/log.txt when that is a
-// program's error line ("train_stylegan: error: <what>", which
-// record_run_stopped adds): <what>; "" otherwise. Reads the file's tail only.
-std::string stop_reason(const fs::path& dir) {
-  std::ifstream f(dir / "log.txt", std::ios::binary);
+// The last line of a file without its line end ("" for none or an unreadable
+// file), read from the end in windows that grow until the line's start is
+// in one: an error line can be long (a list of paths), and a log is large.
+std::string last_line(const fs::path& file) {
+  std::ifstream f(file, std::ios::binary);
   if (!f) return "";
   f.seekg(0, std::ios::end);
   const std::streamoff size = f.tellg();
-  const std::streamoff from = std::max<std::streamoff>(0, size - 4096);
-  f.seekg(from);
-  std::string tail(static_cast<size_t>(size - from), '\0');
-  if (!f.read(tail.data(), static_cast<std::streamsize>(tail.size()))) return "";
-  while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
-  const std::string last = tail.substr(tail.find_last_of('\n') == std::string::npos ? 0 : tail.find_last_of('\n') + 1);
+  for (std::streamoff window = 4096;; window *= 4) {
+    const std::streamoff from = std::max<std::streamoff>(0, size - window);
+    f.seekg(from);
+    std::string tail(static_cast<size_t>(size - from), '\0');
+    if (!f.read(tail.data(), static_cast<std::streamsize>(tail.size()))) return "";
+    while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
+    const size_t nl = tail.find_last_of('\n');
+    if (nl != std::string::npos) return tail.substr(nl + 1);
+    if (from == 0) return tail;
+  }
+}
+
+// What ended the run early, from the last line of dir/log.txt when that is a
+// program's error line ("train_stylegan: error: <what>", which
+// record_run_stopped adds): <what>; "" otherwise.
+std::string stop_reason(const fs::path& dir) {
+  const std::string last = last_line(dir / "log.txt");
   size_t name = 0;  // the program's name: letters, digits, _
   while (name < last.size() && (std::isalnum(static_cast<unsigned char>(last[name])) || last[name] == '_')) ++name;
   const std::string mark = ": error: ";
@@ -572,6 +583,11 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
   const size_t n = s.rows();
   const double last_kimg = n ? s.kimg.back() : kNaN, total_kimg = opt_number(options, "total_kimg");
   const bool finished = stopped.empty() && n && std::isfinite(total_kimg) && last_kimg >= total_kimg - 1e-9;
+  // A progressive run (PGGAN, v1) or pSp with nothing left to train (--kimg
+  // 0, or resumed at its total) writes its snapshot and no tick.
+  const double resume_kimg = opt_number(options, "resume_kimg"), start_kimg = std::isfinite(resume_kimg) ? resume_kimg : 0;
+  const bool nothing_to_train = stopped.empty() && n == 0 && std::isfinite(total_kimg) && start_kimg >= total_kimg - 1e-9;
+  if (nothing_to_train) opt.live = false;
   const double elapsed = elapsed_sec(s), rate = recent_sec_per_kimg(s);
   const double left = std::isfinite(total_kimg) && !finished && stopped.empty() ? (total_kimg - last_kimg) * rate : kNaN;
   const double last_time = n ? s.at("timestamp", n - 1) : kNaN;
@@ -585,7 +601,9 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
   o << "<title>" << esc(name) << (n && !finished ? " (kimg " + kimg_text(last_kimg) + ")" : "") << "</title>\n<style>" << kStyle
     << "</style>\n</head>\n<body>\n<h1>" << esc(name) << "</h1>\n<p class=\"status\">";
   if (!stopped.empty()) o << "Stopped: " << esc(stopped) << (n ? "<br/>" : " ");
-  if (n == 0) {
+  if (nothing_to_train) {
+    o << "Finished with nothing to train: kimg " << kimg_text(start_kimg) << " of " << num(total_kimg) << ", no tick.";
+  } else if (n == 0) {
     o << "No tick yet.";
   } else {
     o << (finished ? "Finished" : opt.live ? "Running" : "Not finished") << ": kimg " << kimg_text(last_kimg);
@@ -630,7 +648,6 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
     const std::string dev = opt_text(options, "device"), dev_name = opt_text(options, "device_name");
     row("Device", dev_name.empty() ? dev : dev_name + (dev.empty() ? "" : " (" + dev + ")"));
     const std::string resume = opt_text(options, "resume");
-    const double resume_kimg = opt_number(options, "resume_kimg");
     if (!resume.empty()) row("Resumed", "from " + resume + (std::isfinite(resume_kimg) ? " at kimg " + num(resume_kimg) : ""));
     if (n) {
       row("Started", local_time(s.at("timestamp", 0) - s.at("total_sec", 0)));
