@@ -110,6 +110,14 @@ void add_dataset_metadata(io::Metadata& meta, const Dataset& ds) {
   meta["dataset_key"] = dataset_resume_key(ds);
 }
 
+void check_networks_fit_data(const std::string& path, int resolution, int channels, int labels, const Dataset& ds) {
+  if (resolution == ds.resolution() && channels == ds.channels() && labels == ds.c_dim()) return;
+  auto shape = [](int r, int c) { return std::to_string(r) + "x" + std::to_string(r) + "x" + std::to_string(c); };
+  throw Error(path + ": its networks make " + shape(resolution, channels) + " images with " + std::to_string(labels) +
+              " labels, but " + ds.name() + " has " + shape(ds.resolution(), ds.channels()) + " with " +
+              std::to_string(ds.c_dim()) + " labels: --resume needs data the networks fit");
+}
+
 void check_same_dataset(const io::SafetensorsFile& file, const std::string& path, const Dataset& ds,
                         const std::string& flags) {
   const std::string ds_name = file.metadata.count("dataset") ? file.metadata.at("dataset") : "?";

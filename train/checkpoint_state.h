@@ -54,6 +54,11 @@ void add_dataset_metadata(io::Metadata& meta, const Dataset& ds);
 void check_same_dataset(const io::SafetensorsFile& file, const std::string& path, const Dataset& ds,
                         const std::string& flags = "--data, --mirror and --max-images");
 
+// Throws gf::Error naming `path` unless its networks, which make
+// resolution x resolution x channels images with `labels` labels, fit ds:
+// --resume of a file of another family's shape of data.
+void check_networks_fit_data(const std::string& path, int resolution, int channels, int labels, const Dataset& ds);
+
 // --resume of a network file without a discriminator (export_weights --net
 // G_ema, a converted generator): the generator loads and D starts from its
 // random initialization, which the run log says (StyleGAN2-ADA's resume reads

@@ -90,6 +90,13 @@ gf_expect_error(train_stylegan_v1_resume_other_resolution
                 "^train_stylegan: error: .*network-snapshot-000000.bin: its networks make 32x32x1 images with 0 labels, but ds16 has 16x16x1 .*--resume needs data the networks fit"
                 resume_inputs $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data ${_ri}/ds16.zip --kimg 0.004
                 --resume ${_ri}/v1/00000-ds-stylegan-tiny/network-snapshot-000000.bin --outdir ${_ri}/bad)
+# PGGAN likewise, from a snapshot and from a checkpoint.
+foreach(_from network-snapshot-000000 checkpoint)
+  gf_expect_error(train_pggan_resume_other_resolution_${_from}
+                  "^train_pggan: error: .*${_from}.bin: its networks make 32x32x1 images with 0 labels, but ds16 has 16x16x1 .*--resume needs data the networks fit"
+                  resume_inputs $<TARGET_FILE:train_pggan> --cfg tiny --data ${_ri}/ds16.zip --kimg 0.004
+                  --resume ${_ri}/pg/00000-ds-pggan-tiny/${_from}.bin --outdir ${_ri}/bad)
+endforeach()
 # Checkpoints written before the content keys (made here by removing them):
 # the dataset is compared by name and count as then (the same data resumes, a
 # renamed copy does not); train_psp's --generator is refused, naming why.

@@ -104,12 +104,7 @@ StyleGANSpec stylegan_bundle_spec(const io::SafetensorsFile& file, const std::st
     throw Error(m.rfind(path, 0) == 0 ? m : path + ": " + m);
   }
   const stylegan::GeneratorConfig& g = base.G_kwargs;
-  if (g.resolution != ds.resolution() || g.num_channels != ds.channels() || g.label_size != ds.c_dim())
-    throw Error(path + ": its networks make " + std::to_string(g.resolution) + "x" + std::to_string(g.resolution) + "x" +
-                std::to_string(g.num_channels) + " images with " + std::to_string(g.label_size) + " labels, but " +
-                ds.name() + " has " + std::to_string(ds.resolution()) + "x" + std::to_string(ds.resolution()) + "x" +
-                std::to_string(ds.channels()) + " with " + std::to_string(ds.c_dim()) +
-                " labels: --resume needs data the networks fit");
+  check_networks_fit_data(path, g.resolution, g.num_channels, g.label_size, ds);
   return base;
 }
 
