@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "train/dataset.h"
 #include "train/image_resize.h"
@@ -120,4 +121,37 @@ TEST_CASE("dataset_tool on Fashion-MNIST's IDX files gives the images and classe
     CHECK(hwc(*got, i) == hwc(*want, i));
     CHECK(got->label(i) == want->label(i));
   }
+}
+
+TEST_CASE("dataset_tool passes labels that are no class index on, as the official, and says so in one line",
+          "[dataset_tool]") {
+  TempDir dir("dataset_tool_label_vectors");
+  const fs::path src = dir.path / "photos";
+  fs::create_directories(src);
+  const std::vector<uint8_t> px(8 * 8 * 3, 128);
+  for (const char* name : {"a.png", "b.png"}) REQUIRE(stbi_write_png((src / name).c_str(), 8, 8, 3, px.data(), 8 * 3));
+  const std::string base = kBin + "/dataset_tool --source " + src.string() + " --dest ";
+  const fs::path log = dir.path / "stderr.txt";
+  auto warning = [&] {
+    std::ifstream f(log);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  // Class indices: no warning.
+  std::ofstream(src / "dataset.json") << R"({"labels": [["a.png", 1], ["b.png", 0]]})";
+  REQUIRE(run(base + (dir.path / "classes.zip").string() + " 2> " + log.string()) == 0);
+  CHECK(warning().empty());
+  // Label vectors (the official trainer's float labels): written as given, and one warning line.
+  std::ofstream(src / "dataset.json") << R"({"labels": [["a.png", [0.5, 1.5]], ["b.png", 3]]})";
+  const fs::path out = dir.path / "vectors";
+  REQUIRE(run(base + out.string() + " 2> " + log.string()) == 0);
+  CHECK(warning() ==
+        "dataset_tool: warning: 1 of 2 labels are not class indices, which ganforge's --cond needs (the label of "
+        "'00000/img00000000.png' must be a non-negative class index (label vectors are not supported), got [0.5,1.5])\n");
+  std::ifstream meta(out / "dataset.json");
+  CHECK(std::string(std::istreambuf_iterator<char>(meta), {}).find("[0.5, 1.5]") != std::string::npos);
+  // The trainer's loader refuses the same label with the same words.
+  DatasetOptions opt;
+  opt.use_labels = true;
+  CHECK_THROWS_WITH(open_dataset(out.string(), opt),
+                    Catch::Contains("'00000/img00000000.png' must be a non-negative class index"));
 }

@@ -343,6 +343,21 @@ size_t convert(const Source& src, const Transform& transform,
     meta += "]";
   }
   put("dataset.json", meta + "}");
+  // Passed on as the official tool does (its trainer takes label vectors
+  // too); ganforge's trainers take class indices only, which is said now
+  // rather than when --cond fails on the dataset.
+  if (all) {
+    size_t odd = 0;
+    std::string first_problem;
+    for (const auto& [name, label] : labels) {
+      const std::string problem = gf::class_label_problem(label->dump());
+      if (problem.empty()) continue;
+      if (odd++ == 0) first_problem = "the label of '" + name + "' " + problem;
+    }
+    if (odd)
+      std::cerr << "dataset_tool: warning: " << odd << " of " << labels.size()
+                << " labels are not class indices, which ganforge's --cond needs (" << first_problem << ")\n";
+  }
   std::cout << "dataset_tool: " << labels.size() << " images of " << first->w << "x" << first->h
             << (first->c == 1 ? " grey" : " RGB") << (all ? ", labelled" : ", no labels");
   if (labels.size() < src.names.size()) std::cout << "; " << src.names.size() - labels.size() << " skipped by " << transform.kind;

@@ -192,6 +192,18 @@ Source zip_source(const std::string& path) {
   return src;
 }
 
+// See class_label_problem.
+std::string label_problem(const nlohmann::json& label) {
+  if (!label.is_number_integer() || label.get<int64_t>() < 0)
+    return "must be a non-negative class index (label vectors are not supported), got " + label.dump();
+  // The networks take a one-hot of (largest index + 1) entries: an id
+  // such as 4294967296 would size them past any memory (or wrap an int).
+  if (label.is_number_unsigned() ? label.get<uint64_t>() >= uint64_t(kMaxClasses) : label.get<int64_t>() >= kMaxClasses)
+    return "is class " + label.dump() + "; class indices must be below " + std::to_string(kMaxClasses) +
+           " (the networks take a one-hot of largest index + 1 entries): number the classes from 0";
+  return "";
+}
+
 // dataset.json: {"labels": [["relative/path.png", class], ...]} or "labels": null.
 // One label per name in `names` (the images kept).
 std::vector<int64_t> read_labels(const Source& src, const std::vector<std::string>& names) {
@@ -206,15 +218,8 @@ std::vector<int64_t> read_labels(const Source& src, const std::vector<std::strin
   for (const auto& pair : j["labels"]) {
     if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string())
       throw Error(where + ": every label must be a [path, class] pair, got " + pair.dump());
-    if (!pair[1].is_number_integer() || pair[1].get<int64_t>() < 0)
-      throw Error(where + ": the label of '" + pair[0].get<std::string>() +
-                  "' must be a non-negative class index (label vectors are not supported), got " + pair[1].dump());
-    // The networks take a one-hot of (largest index + 1) entries: an id
-    // such as 4294967296 would size them past any memory (or wrap an int).
-    if (pair[1].is_number_unsigned() ? pair[1].get<uint64_t>() >= uint64_t(kMaxClasses) : pair[1].get<int64_t>() >= kMaxClasses)
-      throw Error(where + ": the label of '" + pair[0].get<std::string>() + "' is class " + pair[1].dump() +
-                  "; class indices must be below " + std::to_string(kMaxClasses) +
-                  " (the networks take a one-hot of largest index + 1 entries): number the classes from 0");
+    const std::string problem = label_problem(pair[1]);
+    if (!problem.empty()) throw Error(where + ": the label of '" + pair[0].get<std::string>() + "' " + problem);
     // Listed twice with two classes: which one is meant cannot be known.
     const auto [it, added] = by_name.emplace(pair[0].get<std::string>(), pair[1].get<int64_t>());
     if (!added && it->second != pair[1].get<int64_t>())
@@ -599,6 +604,11 @@ Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device
     if (c_dim_ > 0) labels.data<float>()[k * c_dim_ + label(indices[static_cast<size_t>(k)])] = 1.0f;
   }
   return {images.to(device), labels.to(device)};
+}
+
+std::string class_label_problem(const std::string& label_json) {
+  const nlohmann::json label = nlohmann::json::parse(label_json, nullptr, /*allow_exceptions=*/false);
+  return label.is_discarded() ? "is not JSON: " + label_json : label_problem(label);
 }
 
 IdxImages read_idx_images(const std::string& img_path, const std::string& lbl_path) {
