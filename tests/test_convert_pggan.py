@@ -141,6 +141,10 @@ class ConvertPGGANTest(unittest.TestCase):
             src = variant(name, fn)
             self.assert_error(run("import", src, out), src, needle)
             self.assert_nothing_written(out)
+        # fmap_base too small for the resolution: 16x16's layers have no feature maps.
+        src = self.write("empty.pkl", mkp.make_networks(dict(STATIC, fmap_base=4)))
+        self.assert_error(run("import", src, out), src, "no feature maps at 16x16")
+        self.assert_nothing_written(out)
         two = self.write("two.pkl", good[:2])
         self.assert_error(run("import", two, out), "(G, D, Gs)")
         # Code in the pickle stream itself, a Theano-era pickle, a truncated one.

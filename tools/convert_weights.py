@@ -633,6 +633,11 @@ def _infer_fmaps(kw, measured, where):
     (official defaults where absent), else a base and max with decay 1."""
     stages = sorted(measured)
     want = [measured[s] for s in stages]
+    empty = [s for s in stages if measured[s] < 1]
+    if empty:  # fmap_base too small for the resolution: ganforge's layers need a feature map (nf() >= 1)
+        res = 2 ** (empty[0] + 1)
+        raise ConvertError(f"{where}: no feature maps at {res}x{res} (stage {empty[0]}); ganforge's networks need "
+                           f"at least one per layer")
     if _stage_channels(kw["fmap_base"], kw["fmap_decay"], kw["fmap_max"], stages) == want:
         return kw
     cmax = max(want)
