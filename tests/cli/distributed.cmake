@@ -233,6 +233,17 @@ OMP_NUM_THREADS=1 KILL_AFTER_LINE='Evaluating metrics' ${_launch} kill-env $<TAR
 --metrics-cache none; test ! -e ${_dist}/calc_killed/metric-fid50k_full.jsonl && echo no result")
 set_tests_properties(cpu.calc_metrics_dist_killed PROPERTIES TIMEOUT 400 PASS_REGULAR_EXPRESSION
                      "Evaluating metrics.*calc_metrics: error: rank 0: rank 1 (closed its connection|connection failed).*the run stopped after [0-9]+ s with exit status 1.*no result")
+# The same under mpirun: mpirun names the killed rank and stops the job.
+if(GF_WITH_MPI AND GF_MPIEXEC)
+  gf_test(cpu.calc_metrics_dist_killed_mpi FIXTURES_REQUIRED "metrics_detector;metrics_ppl_run"
+          COMMAND sh -c "rm -rf ${_dist}/calc_killed_mpi && mkdir -p ${_dist}/calc_killed_mpi && \
+cp ${_cm_net} ${_cm_run}/training_options.json ${_dist}/calc_killed_mpi/ && \
+OMP_NUM_THREADS=1 KILL_AFTER_LINE='Evaluating metrics' ${_launch} kill-mpi $<TARGET_FILE:calc_metrics> \
+--network ${_dist}/calc_killed_mpi/network-snapshot-000000.bin --metrics fid50k_full --detector ${_dm_detector} \
+--metrics-cache none; test ! -e ${_dist}/calc_killed_mpi/metric-fid50k_full.jsonl && echo no result")
+  set_tests_properties(cpu.calc_metrics_dist_killed_mpi PROPERTIES TIMEOUT 400 PASS_REGULAR_EXPRESSION
+                       "Evaluating metrics.*rank 1 .*exited on signal 9.*the run stopped after [0-9]+ s with exit status.*no result")
+endif()
 # Ranks launched with other flags are refused by every rank before any
 # work; so are ranks whose networks differ by content (one byte of rank 1's
 # copy changed), and a rank that cannot set up (a detector it cannot load)
