@@ -223,6 +223,17 @@ $<TARGET_FILE:calc_metrics> ${_cm_flags_sh}")
   set_tests_properties(cpu.calc_metrics_dist_${_k} PROPERTIES TIMEOUT 600 PASS_REGULAR_EXPRESSION
                        "2 processes \\(${_group}\\).*same as one process: fid50k_full.*same as one process: kid50k_full.*same as one process: ppl_wend.*same as one process: pr50k3_full.*calc_metrics_dist: 4 metrics, each one line")
 endforeach()
+# The statistics cache is rank 0's alone: each rank given a cache folder of
+# its own, only rank 0's is made (and filled).
+gf_test(cpu.calc_metrics_dist_cache_rank0 FIXTURES_REQUIRED "metrics_detector;metrics_ppl_run"
+        COMMAND sh -c "d=${_dist}/calc_cache && rm -rf $d && mkdir -p $d && \
+cp ${_cm_net} ${_cm_run}/training_options.json $d/ && RANK0_ARGS='--metrics-cache '$d/cache0 \
+RANK1_ARGS='--metrics-cache '$d/cache1 OMP_NUM_THREADS=1 ${_launch} env 2 $<TARGET_FILE:calc_metrics> \
+--network $d/network-snapshot-000000.bin --metrics fid50k_full --metric-items 10 --detector ${_dm_detector} && \
+test $(grep -c . $d/metric-fid50k_full.jsonl) -eq 1 && test ! -e $d/cache1 && \
+echo rank 0 cached $(find $d/cache0 -type f | wc -l) files")
+set_tests_properties(cpu.calc_metrics_dist_cache_rank0 PROPERTIES TIMEOUT 300 PASS_REGULAR_EXPRESSION
+                     "rank 0 cached [1-9][0-9]* files")
 # A rank killed while the ranks evaluate (fid50k_full of 50k images: far
 # longer than the test): rank 0 names it at once and stops (dist_launch.sh
 # kill-env: within 90 s at most, non-zero).
