@@ -9,8 +9,16 @@
 // product the metric is made of), and the speed-up over the reference.
 // Two widths: dim 4096 (VGG16 fc2, what the metric runs: GEMM-bound) and
 // dim 64 (where the per-distance work shows).
-//   bench_precision_recall [--device cpu|cuda] [--rows N] [--quick]
+//   bench_precision_recall [--device cpu|cuda] [--rows N] [--quick] [--broadcast-mb M]
 // --quick: 1024 rows, dim 4096 only.
+// Launched as several processes (mpirun -np N, or the torchrun-style
+// environment), it times what the ranks of a metric evaluation do for PR
+// instead (metrics/metric_main.cpp): rank 0's broadcast of both feature
+// sets (float32) to every rank, then precision_recall shared among the
+// ranks, against rank 0 computing it alone, and checks the bits are equal;
+// with --broadcast-mb M, only the broadcast, of M MB (pr50k3_full's two
+// sets are 4096 MB).
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +29,7 @@
 #include <omp.h>
 
 #include "bench/bench_common.h"
+#include "engine/dist/communicator.h"
 #include "engine/error.h"
 #include "engine/tensor.h"
 #include "kernels/matmul.h"
@@ -82,6 +91,58 @@ void run(Device dev, int64_t n, int64_t dim, int samples) {
   std::printf("  speed-up %.2fx\n", t[1] / t[0]);
 }
 
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void run_shared(Communicator& comm, Device dev, int64_t n, int64_t dim, int64_t broadcast_mb) {
+  const bool main = comm.rank() == 0;
+  if (broadcast_mb > 0) {
+    std::vector<char> buf(size_t(broadcast_mb) * 1000000, main ? 1 : 0);
+    comm.barrier();
+    const auto t0 = std::chrono::steady_clock::now();
+    comm.broadcast(buf.data(), buf.size());
+    comm.barrier();
+    const double t = seconds_since(t0);
+    if (main)
+      std::printf("%d ranks (%s): broadcast of %lld MB from rank 0 in %.2f s, %.2f GB/s out of rank 0\n",
+                  comm.world_size(), comm.backend().c_str(), static_cast<long long>(broadcast_mb), t,
+                  double(broadcast_mb) * (comm.world_size() - 1) / 1e3 / t);
+    return;
+  }
+  const std::vector<float> real = features(n, dim, 1), gen = features(n, dim, 2);
+  // The features' broadcast: both sets, as metric_main.cpp sends them.
+  std::vector<float> sent(real.size() + gen.size(), main ? 1.0f : 0.0f);
+  comm.barrier();
+  auto t0 = std::chrono::steady_clock::now();
+  comm.broadcast(sent.data(), sent.size() * sizeof(float));
+  comm.barrier();
+  const double t_bcast = seconds_since(t0);
+  metrics::precision_recall(real, n, gen, n, dim, 3, dev, &comm);  // warm-up: allocations, BLAS's start
+  comm.barrier();
+  t0 = std::chrono::steady_clock::now();
+  const metrics::PrecisionRecall shared = metrics::precision_recall(real, n, gen, n, dim, 3, dev, &comm);
+  comm.barrier();
+  const double t_shared = seconds_since(t0);
+  if (!main) {
+    comm.barrier();
+    return;
+  }
+  t0 = std::chrono::steady_clock::now();
+  const metrics::PrecisionRecall alone = metrics::precision_recall(real, n, gen, n, dim, 3, dev);
+  const double t_alone = seconds_since(t0);
+  comm.barrier();
+  const double mb = double(sent.size() * sizeof(float)) / 1e6;
+  std::printf("%s, %d ranks (%s), %lld rows per set, dim %lld\n", dev.str().c_str(), comm.world_size(),
+              comm.backend().c_str(), static_cast<long long>(n), static_cast<long long>(dim));
+  std::printf("  features' broadcast   %8.2f s  %8.1f MB to each rank  %7.2f GB/s out of rank 0\n", t_bcast, mb,
+              mb * (comm.world_size() - 1) / 1e3 / t_bcast);
+  std::printf("  shared                %8.2f s\n  rank 0 alone          %8.2f s  (speed-up %.2fx)\n", t_shared,
+              t_alone, t_alone / t_shared);
+  std::printf("  %s bits (precision %.6f, recall %.6f)\n",
+              std::memcmp(&shared, &alone, sizeof shared) == 0 ? "same" : "DIFFERENT", alone.precision, alone.recall);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,12 +150,14 @@ int main(int argc, char** argv) {
   std::string device = "cpu";
   int64_t rows = 3072;
   bool quick = false;
+  int64_t broadcast_mb = 0;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--device") && i + 1 < argc) device = argv[++i];
     else if (!std::strcmp(argv[i], "--rows") && i + 1 < argc) rows = std::atoll(argv[++i]);
+    else if (!std::strcmp(argv[i], "--broadcast-mb") && i + 1 < argc) broadcast_mb = std::atoll(argv[++i]);
     else if (!std::strcmp(argv[i], "--help")) {
-      std::printf("usage: bench_precision_recall [--device cpu|cuda] [--rows N] [--quick]\n");
+      std::printf("usage: bench_precision_recall [--device cpu|cuda] [--rows N] [--quick] [--broadcast-mb M]\n");
       return 0;
     } else {
       std::fprintf(stderr, "bench_precision_recall: unknown argument '%s' (try --help)\n", argv[i]);
@@ -109,7 +172,9 @@ int main(int argc, char** argv) {
     std::getline(std::ifstream("/proc/loadavg"), load);
     std::printf("%d OpenMP threads, GOMP_SPINCOUNT '%s', load average %s\n", omp_get_max_threads(),
                 gf::cpu::openmp_spin_count(), load.c_str());
-    if (quick) {
+    if (auto comm = gf::communicator_from_environment(); comm && comm->world_size() > 1) {
+      run_shared(*comm, dev, rows, quick ? 512 : 4096, broadcast_mb);
+    } else if (quick) {
       run(dev, 1024, 4096, 1);
     } else {
       run(dev, rows, 4096, 1);

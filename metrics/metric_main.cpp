@@ -135,6 +135,16 @@ FeatureStats real_stats(const MetricContext& ctx, const std::vector<int64_t>& it
   return s;
 }
 
+// Rank 0's captured rows (count values: every rank learnt it from rank 0)
+// on every rank, taken from s there; without a group, s's own.
+std::vector<float> rows_on_every_rank(Communicator* comm, FeatureStats& s, int64_t count) {
+  if (group_size(comm) == 1) return s.take_all();
+  std::vector<float> rows = comm->rank() == 0 ? s.take_all() : std::vector<float>(size_t(count));
+  GF_CHECK(int64_t(rows.size()) == count, "calc_metric", "rank 0 holds " << rows.size() << " feature values, not " << count);
+  if (count > 0) comm->broadcast(rows.data(), rows.size() * sizeof(float));
+  return rows;
+}
+
 }  // namespace
 
 bool is_valid_metric(const std::string& name) { return find_spec(name) != nullptr; }
@@ -237,10 +247,9 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
   // same calls in the same order); rank 0 alone forms the result.
   const bool computes = computes_results(ctx.feature_opt.comm);
   gf::Generator rng(ctx.seed);
-  const auto check_same_width = [&name](const FeatureStats& gen, const FeatureStats& real) {
-    GF_CHECK(gen.num_features() == real.num_features(), "calc_metric",
-             name << ": generated features have " << gen.num_features() << " columns, real ones "
-                  << real.num_features());
+  const auto check_same_width = [&name](int64_t gen_width, int64_t real_width) {
+    GF_CHECK(gen_width == real_width, "calc_metric",
+             name << ": generated features have " << gen_width << " columns, real ones " << real_width);
   };
   const std::string inception_key = std::string(kDetectorCodeVersion) + " " + ctx.detector_key;
   if (s.kind == Kind::fid) {
@@ -256,7 +265,7 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
     const FeatureStats real = real_stats(ctx, items, true, ctx.features, inception_key);
     const FeatureStats gen = generator_features(ctx.generator, r.num_gen, ctx.features, rng, true, false, ctx.feature_opt);
     if (computes) {
-      check_same_width(gen, real);
+      check_same_width(gen.num_features(), real.num_features());
       const int64_t m = kid_subset_size(gen.num_items(), real.num_items(), kKidMaxSubsetSize);
       const KidSubsets sub = draw_kid_subsets(gen.num_items(), real.num_items(), m, kKidSubsets, ctx.seed);
       r.results[name] = kernel_inception_distance(gen.all(), gen.num_items(), real.all(), real.num_items(),
@@ -266,11 +275,17 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
     FeatureStats real =
         real_stats(ctx, items, true, ctx.vgg_features, std::string(kVgg16CodeVersion) + " " + ctx.vgg16_key);
     FeatureStats gen = generator_features(ctx.generator, r.num_gen, ctx.vgg_features, rng, true, false, ctx.feature_opt);
+    // Every rank takes a share of the distances (precision_recall.h), so
+    // every rank needs both sets whole: rank 0's gathered rows go to all.
+    Communicator* comm = ctx.feature_opt.comm;
+    int64_t shape[4] = {real.num_items(), real.num_features(), gen.num_items(), gen.num_features()};
+    if (group_size(comm) > 1) comm->broadcast(shape, sizeof shape);
+    check_same_width(shape[3], shape[1]);  // on every rank alike
+    std::vector<float> real_rows = rows_on_every_rank(comm, real, shape[0] * shape[1]);
+    std::vector<float> gen_rows = rows_on_every_rank(comm, gen, shape[2] * shape[3]);
+    const PrecisionRecall pr = precision_recall(std::move(real_rows), shape[0], std::move(gen_rows), shape[2],
+                                                shape[1], kPrNeighbours, ctx.feature_opt.device, comm);
     if (computes) {
-      check_same_width(gen, real);
-      const int64_t n_real = real.num_items(), n_gen = gen.num_items(), dim = real.num_features();
-      const PrecisionRecall pr = precision_recall(real.take_all(), n_real, gen.take_all(), n_gen, dim, kPrNeighbours,
-                                                  ctx.feature_opt.device);
       r.results[name + "_precision"] = pr.precision;
       r.results[name + "_recall"] = pr.recall;
     }

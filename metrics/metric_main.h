@@ -95,9 +95,10 @@ struct MetricResult {
 // path sampler. With ctx.feature_opt.comm, a collective: every rank calls it
 // with the same name and an equal context (the same dataset, generator and
 // detector weights) and takes its share of the feature passes
-// (metrics/compute_features.h); rank 0 reads and writes the cache and gets
-// the result, equal bit for bit to that of one process; the others get
-// empty results.
+// (metrics/compute_features.h) and of PR's distances (rank 0 broadcasts
+// both feature sets for them: metrics/precision_recall.h); rank 0 reads
+// and writes the cache and gets the result, equal bit for bit to that of
+// one process; the others get empty results.
 MetricResult calc_metric(const std::string& name, const MetricContext& ctx);
 // What calc_metric checks before it runs: the detector and path sampler the
 // metric needs, and enough generated and real images for it (a KID of a

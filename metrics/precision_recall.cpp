@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "engine/dispatch.h"
+#include "engine/dist/communicator.h"
 #include "engine/error.h"
 #include "engine/tensor.h"
 #include "kernels/matmul.h"
@@ -18,6 +19,31 @@ namespace {
 
 // Rows per block of the distance matrix: 1024 x 1024 float64 is 8 MB.
 constexpr int64_t kBlock = 1024;
+
+// This rank's row blocks of a pass: block b (rows b * kBlock ..) is rank
+// b mod size's. Every GEMM is the block a lone process computes.
+struct Share {
+  int rank = 0, size = 1;
+  bool owns(int64_t r0) const { return (r0 / kBlock) % size == rank; }
+};
+
+// v holds one value per row, this rank's row blocks filled: rank 0 gathers
+// every rank's, keeps each block from its owner, and with to_every_rank
+// broadcasts the whole vector back. A collective (nothing with one rank).
+template <class T>
+void combine_row_blocks(Communicator* comm, const Share& sh, std::vector<T>& v, bool to_every_rank) {
+  if (sh.size == 1) return;
+  const size_t n = v.size(), bytes = n * sizeof(T);
+  if (bytes == 0) return;
+  std::vector<T> all(sh.rank == 0 ? n * size_t(sh.size) : 0);
+  comm->gather(v.data(), bytes, sh.rank == 0 ? all.data() : nullptr);
+  if (sh.rank == 0)
+    for (int64_t r0 = 0; r0 < int64_t(n); r0 += kBlock) {
+      const int64_t owner = (r0 / kBlock) % sh.size, rn = std::min<int64_t>(kBlock, int64_t(n) - r0);
+      std::copy_n(all.begin() + owner * int64_t(n) + r0, rn, v.begin() + r0);
+    }
+  if (to_every_rank) comm->broadcast(v.data(), bytes);
+}
 
 // Features rounded to float16 (the official .to(torch.float16)), kept as
 // float32 (which holds every float16 value exactly: half the memory of
@@ -111,21 +137,28 @@ double fraction(const std::vector<unsigned char>& inside) {
 
 // Each ball's squared-distance limit from the rows' keep smallest squares
 // ([n, keep] ascending): the radius rounded, then its threshold.
-std::vector<double> limits_of(const std::vector<double>& best, int64_t n, int64_t keep) {
+// Only this rank's row blocks (the others' stay 0), then every rank gets all
+// (combine_row_blocks).
+std::vector<double> limits_of(const std::vector<double>& best, int64_t n, int64_t keep, Communicator* comm,
+                              const Share& sh) {
   std::vector<double> limit(static_cast<size_t>(n));
   cpu::parallel_for(n, true, [&](int64_t i) {
-    limit[size_t(i)] = distance_threshold_sq(rounded_distance(best[size_t(i * keep + keep - 1)]));
+    if (sh.owns(i))
+      limit[size_t(i)] = distance_threshold_sq(rounded_distance(best[size_t(i * keep + keep - 1)]));
   });
+  combine_row_blocks(comm, sh, limit, true);
   return limit;
 }
 
-// scan(r0, rn, c0, cn, dot) for every block of a against b, the block's dot
-// products from the same dgemm as the reference's (bit for bit); done(r0, rn)
-// true skips a row block's remaining column blocks.
+// scan(r0, rn, c0, cn, dot) for every block of a against b in this rank's
+// row blocks, the block's dot products from the same dgemm as the
+// reference's (bit for bit); done(r0, rn) true skips a row block's
+// remaining column blocks.
 template <class Scan, class Done>
-void cpu_blocks(const HalfRows& a, const HalfRows& b, Scan&& scan, Done&& done) {
+void cpu_blocks(const HalfRows& a, const HalfRows& b, const Share& sh, Scan&& scan, Done&& done) {
   std::vector<double> dot(size_t(kBlock * kBlock)), rows, cols;
   for (int64_t r0 = 0; r0 < a.n; r0 += kBlock) {
+    if (!sh.owns(r0)) continue;
     const int64_t rn = std::min(kBlock, a.n - r0);
     a.widen(r0, rn, rows);
     for (int64_t c0 = 0; c0 < b.n && !done(r0, rn); c0 += kBlock) {
@@ -137,11 +170,12 @@ void cpu_blocks(const HalfRows& a, const HalfRows& b, Scan&& scan, Done&& done) 
   }
 }
 
-// Each manifold row's keep smallest squared distances, [n, keep] ascending.
-std::vector<double> cpu_smallest(const HalfRows& m, int64_t keep) {
+// Each manifold row's keep smallest squared distances, [n, keep] ascending
+// (this rank's row blocks; the others' rows stay +inf).
+std::vector<double> cpu_smallest(const HalfRows& m, int64_t keep, const Share& sh) {
   std::vector<double> best(size_t(m.n * keep), std::numeric_limits<double>::infinity());
   cpu_blocks(
-      m, m,
+      m, m, sh,
       [&](int64_t r0, int64_t rn, int64_t c0, int64_t cn, const double* dot) {
         cpu::keep_smallest_sq(dot, &m.sq[size_t(r0)], &m.sq[size_t(c0)], rn, cn, keep, &best[size_t(r0 * keep)]);
       },
@@ -149,10 +183,12 @@ std::vector<double> cpu_smallest(const HalfRows& m, int64_t keep) {
   return best;
 }
 
-double cpu_coverage(const HalfRows& manifold, const std::vector<double>& limit, const HalfRows& probes) {
+// The probes inside (this rank's row blocks of them; the others' stay 0).
+std::vector<unsigned char> cpu_inside(const HalfRows& manifold, const std::vector<double>& limit,
+                                      const HalfRows& probes, const Share& sh) {
   std::vector<unsigned char> inside(size_t(probes.n), 0);
   cpu_blocks(
-      probes, manifold,
+      probes, manifold, sh,
       [&](int64_t r0, int64_t rn, int64_t c0, int64_t cn, const double* dot) {
         cpu::any_within_sq(dot, &probes.sq[size_t(r0)], &manifold.sq[size_t(c0)], &limit[size_t(c0)], rn, cn,
                            &inside[size_t(r0)]);
@@ -160,7 +196,7 @@ double cpu_coverage(const HalfRows& manifold, const std::vector<double>& limit, 
       [&](int64_t r0, int64_t rn) {
         return std::all_of(inside.begin() + r0, inside.begin() + r0 + rn, [](unsigned char v) { return v != 0; });
       });
-  return fraction(inside);
+  return inside;
 }
 
 #ifdef GF_WITH_CUDA
@@ -178,11 +214,12 @@ struct DeviceRows {
 // cpu_blocks on the device: the dot products from cuBLAS's float64 GEMM.
 template <class Scan>
 void cuda_blocks(const DeviceRows& a, int64_t na, const DeviceRows& b, int64_t nb, int64_t dim, Device d,
-                 Scan&& scan) {
+                 const Share& sh, Scan&& scan) {
   const cuda::Stream s = stream_of(d);
   const Tensor rows = Tensor::empty({kBlock * dim}, DType::f64, d), cols = Tensor::empty({kBlock * dim}, DType::f64, d);
   const Tensor dot = Tensor::empty({kBlock * kBlock}, DType::f64, d);
   for (int64_t r0 = 0; r0 < na; r0 += kBlock) {
+    if (!sh.owns(r0)) continue;
     const int64_t rn = std::min(kBlock, na - r0);
     cuda::convert<float, double>(rows.data<double>(), a.x.data<float>() + r0 * dim, rn * dim, s);
     for (int64_t c0 = 0; c0 < nb; c0 += kBlock) {
@@ -195,33 +232,34 @@ void cuda_blocks(const DeviceRows& a, int64_t na, const DeviceRows& b, int64_t n
   }
 }
 
-std::vector<double> cuda_smallest(const HalfRows& m, const DeviceRows& dm, int64_t keep, Device d) {
+std::vector<double> cuda_smallest(const HalfRows& m, const DeviceRows& dm, int64_t keep, Device d, const Share& sh) {
   std::vector<double> best(size_t(m.n * keep), std::numeric_limits<double>::infinity());
   const Tensor dbest = Tensor::empty({m.n * keep}, DType::f64, d);
   cuda::copy(dbest.raw(), best.data(), best.size() * sizeof(double), cuda::CopyKind::HostToDevice, d.index);
   const double* sq = dm.sq.data<double>();
-  cuda_blocks(dm, m.n, dm, m.n, m.dim, d, [&](int64_t r0, int64_t rn, int64_t c0, int64_t cn, const double* dot, cuda::Stream s) {
+  cuda_blocks(dm, m.n, dm, m.n, m.dim, d, sh, [&](int64_t r0, int64_t rn, int64_t c0, int64_t cn, const double* dot, cuda::Stream s) {
     cuda::keep_smallest_sq(dot, sq + r0, sq + c0, rn, cn, keep, dbest.data<double>() + r0 * keep, s);
   });
   cuda::copy(best.data(), dbest.raw(), best.size() * sizeof(double), cuda::CopyKind::DeviceToHost, d.index);
   return best;
 }
 
-double cuda_coverage(const DeviceRows& manifold, int64_t n_manifold, const std::vector<double>& limit,
-                     const DeviceRows& probes, int64_t n_probes, int64_t dim, Device d) {
+std::vector<unsigned char> cuda_inside(const DeviceRows& manifold, int64_t n_manifold, const std::vector<double>& limit,
+                                       const DeviceRows& probes, int64_t n_probes, int64_t dim, Device d,
+                                       const Share& sh) {
   const Tensor dlimit = Tensor::empty({n_manifold}, DType::f64, d);
   cuda::copy(dlimit.raw(), limit.data(), limit.size() * sizeof(double), cuda::CopyKind::HostToDevice, d.index);
   const Tensor dinside = Tensor::empty({(n_probes + 3) / 4}, DType::f32, d);  // n_probes bytes
   auto* flags = static_cast<unsigned char*>(dinside.raw());
   cuda::memset_zero(flags, size_t(n_probes), d.index);
   const double *sq_p = probes.sq.data<double>(), *sq_m = manifold.sq.data<double>();
-  cuda_blocks(probes, n_probes, manifold, n_manifold, dim, d,
+  cuda_blocks(probes, n_probes, manifold, n_manifold, dim, d, sh,
               [&](int64_t r0, int64_t rn, int64_t c0, int64_t cn, const double* dot, cuda::Stream s) {
                 cuda::any_within_sq(dot, sq_p + r0, sq_m + c0, dlimit.data<double>() + c0, rn, cn, flags + r0, s);
               });
   std::vector<unsigned char> inside(static_cast<size_t>(n_probes));
   cuda::copy(inside.data(), flags, inside.size(), cuda::CopyKind::DeviceToHost, d.index);
-  return fraction(inside);
+  return inside;
 }
 #endif
 
@@ -286,30 +324,38 @@ double distance_threshold_sq(double r) {
 }
 
 PrecisionRecall precision_recall(std::vector<float> real, int64_t n_real, std::vector<float> gen, int64_t n_gen,
-                                 int64_t dim, int neighbours, Device device) {
+                                 int64_t dim, int neighbours, Device device, Communicator* comm) {
   GF_CHECK(neighbours > 0, "precision_recall", "the neighbourhood size must be positive");
   check_rows(real, n_real, dim, neighbours, "real");
   check_rows(gen, n_gen, dim, neighbours, "generated");
   const int64_t keep = int64_t(neighbours) + 1;
   const HalfRows r(std::move(real), n_real, dim), g(std::move(gen), n_gen, dim);
-  PrecisionRecall out;
+  Share sh;
+  if (comm && comm->world_size() > 1) sh = {comm->rank(), comm->world_size()};
+  // Each rank: its row blocks of the radii (limits, then shared with all), and
+  // of the probes (gathered on rank 0, which counts them).
+  std::vector<unsigned char> in_real, in_gen;  // precision: generated probes inside; recall: real ones
   if (device.is_cuda()) {
 #ifdef GF_WITH_CUDA
     GF_CHECK(keep <= cuda::kMaxKeep, "precision_recall",
              neighbours << " neighbours on cuda: at most " << cuda::kMaxKeep - 1 << " are supported");
     const DeviceRows dr(r, device), dg(g, device);
-    const std::vector<double> limit_r = limits_of(cuda_smallest(r, dr, keep, device), n_real, keep);
-    const std::vector<double> limit_g = limits_of(cuda_smallest(g, dg, keep, device), n_gen, keep);
-    out.precision = cuda_coverage(dr, n_real, limit_r, dg, n_gen, dim, device);
-    out.recall = cuda_coverage(dg, n_gen, limit_g, dr, n_real, dim, device);
-    return out;
+    const std::vector<double> limit_r = limits_of(cuda_smallest(r, dr, keep, device, sh), n_real, keep, comm, sh);
+    const std::vector<double> limit_g = limits_of(cuda_smallest(g, dg, keep, device, sh), n_gen, keep, comm, sh);
+    in_gen = cuda_inside(dr, n_real, limit_r, dg, n_gen, dim, device, sh);
+    in_real = cuda_inside(dg, n_gen, limit_g, dr, n_real, dim, device, sh);
 #else
     throw_no_cuda("precision_recall");
 #endif
+  } else {
+    in_gen = cpu_inside(r, limits_of(cpu_smallest(r, keep, sh), n_real, keep, comm, sh), g, sh);
+    in_real = cpu_inside(g, limits_of(cpu_smallest(g, keep, sh), n_gen, keep, comm, sh), r, sh);
   }
-  out.precision = cpu_coverage(r, limits_of(cpu_smallest(r, keep), n_real, keep), g);
-  out.recall = cpu_coverage(g, limits_of(cpu_smallest(g, keep), n_gen, keep), r);
-  return out;
+  combine_row_blocks(comm, sh, in_gen, false);
+  combine_row_blocks(comm, sh, in_real, false);
+  double both[2] = {fraction(in_gen), fraction(in_real)};  // rank 0's are the whole sets'
+  if (sh.size > 1) comm->broadcast(both, sizeof both);
+  return {both[0], both[1]};
 }
 
 PrecisionRecall precision_recall_reference(std::vector<float> real, int64_t n_real, std::vector<float> gen,

@@ -29,11 +29,37 @@
 // split across the OpenMP threads, each row owned by one, so the result
 // does not depend on the thread count. The GEMM dominates: 2 * dim flops a
 // distance, 5.1e14 for pr50k3_full (bench/RESULTS.md).
+//
+// Shared among the ranks of a process group (as the official shares each
+// distance batch among its GPUs): every rank holds both feature sets whole,
+// and the 1024-row blocks of each pass's rows are dealt out, block b to rank
+// b mod N. A rank computes its blocks' rows against every column block, in
+// the one-process order, so each GEMM is the very block a lone process
+// computes (same shapes, same operands: the same bits) and each row's k+1
+// smallest squares are the same; rank 0 gathers the balls' limits (one
+// float64 per row from every rank, then broadcast back: every rank needs all
+// of them for the probes) and the probes' 0/1 flags (one byte per row), and
+// the result is the one-process result bit for bit on every rank, for any N.
+// The work splits evenly when each set has many blocks (pr50k3_full: 196 and
+// 49); a set of at most 1024 rows is one block, on rank 0. Memory: every
+// rank holds what rank 0 alone held before, both sets rounded to float16 but
+// stored as float32 plus a float64 norm per row: (200k + 50k) x (4096 x 4 +
+// 8) bytes = 4.1 GB for pr50k3_full (on a CUDA device the same again in its
+// memory), and the transfers are small beside it: 8 x N x 250k bytes (2 MB a
+// rank) of limits and 250k bytes of flags per rank. The features' broadcast
+// (metric_main.cpp) sends the 4.1 GB from rank 0 to each rank in turn:
+// measured 0.20 GB/s over TCP on the project's 2-core VM's loopback (0.12
+// under mpirun), about 20 s a rank; the shared distances ran 1.85x faster on
+// 2 ranks of its 2 cores (bench/RESULTS.md, bench_precision_recall).
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "engine/device.h"
+
+namespace gf {
+class Communicator;
+}
 
 namespace gf::metrics {
 
@@ -61,9 +87,15 @@ struct PrecisionRecall {
 // of k rows or fewer, or non-finite features. device: where the distance
 // blocks are computed (a CUDA device holds both sets, as float32, plus
 // three 1024-row float64 blocks; neighbours <= 15 there); the features come
-// and the results go back on the host either way.
+// and the results go back on the host either way. comm (a group of more
+// than one rank): a collective; every rank passes the same features and
+// neighbours (all of them: metrics/metric_main.cpp broadcasts rank 0's) and
+// computes its share of the row blocks (above); every rank gets the result,
+// equal bit for bit to the one-process result. The errors above come alike
+// on every rank, before any collective.
 PrecisionRecall precision_recall(std::vector<float> real, int64_t n_real, std::vector<float> gen, int64_t n_gen,
-                                 int64_t dim, int neighbours, Device device = Device::cpu());
+                                 int64_t dim, int neighbours, Device device = Device::cpu(),
+                                 Communicator* comm = nullptr);
 
 // The one-thread form the fast path replaced: every distance rounded to
 // float16 on its own, each row's k+1 best in a sorted list. The oracle of

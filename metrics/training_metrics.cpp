@@ -131,4 +131,15 @@ nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& c
   return all;
 }
 
+nlohmann::json evaluate_metrics_within(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,
+                                       const std::string& snapshot,
+                                       const std::function<void(const std::string&)>& log) {
+  Communicator* comm = ctx.feature_opt.comm;
+  if (group_size(comm) == 1) return evaluate_metrics(req, ctx, run_dir, snapshot, log);
+  nlohmann::json all;
+  comm->within(dist_metrics_timeout_seconds(), "GF_DIST_METRICS_TIMEOUT",
+               [&] { all = evaluate_metrics(req, ctx, run_dir, snapshot, log); });
+  return all;
+}
+
 }  // namespace gf::metrics

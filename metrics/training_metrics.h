@@ -72,4 +72,14 @@ void stop_between_batches(MetricContext& ctx);
 nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,
                                 const std::string& snapshot, const std::function<void(const std::string&)>& log);
 
+// evaluate_metrics as the programs run it: with a process group of several
+// ranks (ctx.feature_opt.comm) every wait of its collectives is bounded by
+// GF_DIST_METRICS_TIMEOUT (Communicator::within; default a day: rank 0
+// alone reads the cache and forms each result while the others wait)
+// instead of GF_DIST_TIMEOUT. train_stylegan after each snapshot,
+// calc_metrics once.
+nlohmann::json evaluate_metrics_within(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,
+                                       const std::string& snapshot,
+                                       const std::function<void(const std::string&)>& log);
+
 }  // namespace gf::metrics

@@ -6,6 +6,9 @@
 // its share of the images. The launches as processes (mpirun, the
 // torchrun-style environment) are tests/cli/distributed.cmake's.
 #include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
 #include <csignal>
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -16,6 +19,7 @@
 #include "metrics/compute_features.h"
 #include "metrics/generators.h"
 #include "metrics/metric_main.h"
+#include "metrics/precision_recall.h"
 #include "metrics/sharding.h"
 #include "metrics/training_metrics.h"
 #include "tests/tcp_ranks.h"
@@ -300,4 +304,42 @@ TEST_CASE("a stop signal pending during a shared pass stops every rank at the sa
   stop_between_batches(alone.ctx);
   gf::Generator g(0);
   CHECK_THROWS_AS(alone.ctx.generator(2, g), Interrupted);
+}
+
+TEST_CASE("precision_recall over 1, 2 and 3 TCP ranks equals the one-process result bit for bit") {
+  // 3 row blocks of real rows (1024, 1024, 452) and 3 of generated ones
+  // (1024, 1024, 52): with 2 ranks rank 0 takes blocks 0 and 2, with 3 one
+  // each. Two overlapping clouds, so that neither fraction is 0 or 1.
+  const int64_t n_real = 2500, n_gen = 2100, dim = 12;
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal;
+  std::vector<float> real(size_t(n_real * dim)), gen(size_t(n_gen * dim));
+  for (float& v : real) v = normal(rng);
+  for (float& v : gen) v = 0.8f * normal(rng) + 0.5f;
+  const PrecisionRecall want = precision_recall(real, n_real, gen, n_gen, dim, 3);
+  INFO("precision " << want.precision << ", recall " << want.recall);
+  CHECK(want.precision > 0.05);
+  CHECK(want.precision < 0.95);
+  CHECK(want.recall > 0.05);
+  CHECK(want.recall < 0.95);
+  const auto same_bits = [](double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; };
+  for (const int world : {1, 2, 3}) {
+    INFO(world << " ranks");
+    std::vector<PrecisionRecall> got(static_cast<size_t>(world));
+    const auto errors = test::run_ranks(world, 60, [&](int r, Communicator& comm) {
+      got[size_t(r)] = precision_recall(real, n_real, gen, n_gen, dim, 3, Device::cpu(), &comm);
+    });
+    for (int r = 0; r < world; ++r) {
+      CHECK(errors[size_t(r)].empty());
+      CHECK(same_bits(got[size_t(r)].precision, want.precision));  // every rank gets the result
+      CHECK(same_bits(got[size_t(r)].recall, want.recall));
+    }
+  }
+  // Bad features are refused alike on every rank, before any collective: no rank waits.
+  std::vector<float> bad = gen;
+  bad[5] = std::nanf("");
+  const auto errors = test::run_ranks(2, 60, [&](int, Communicator& comm) {
+    precision_recall(real, n_real, bad, n_gen, dim, 3, Device::cpu(), &comm);
+  });
+  for (const std::string& e : errors) CHECK_THAT(e, Catch::Contains("generated features are not all finite"));
 }

@@ -14,16 +14,38 @@
 // random noise (the official G_kwargs {}); StyleGAN (v1) without truncation
 // and with random noise (v1's metrics run is_validation=True); PGGAN at its
 // stored lod; labels of random dataset items for conditional networks.
+//
+// On N devices, as the official calc_metrics.py --gpus N: launched as the
+// trainers are (`mpirun -np N calc_metrics ...`, or the torchrun-style
+// environment RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT; the
+// set-up is train/process_group.h's, shared with train_stylegan), every
+// rank opens the network, the detectors and the data itself, on cuda:K +
+// LOCAL_RANK for --device cuda:K (NCCL where built), and the ranks share
+// every feature pass (metrics/sharding.h) and PR's distances
+// (metrics/precision_recall.h); the results equal one process's bit for bit
+// (the jsonl's num_gpus says N). Rank 0 alone prints (the progress and the
+// results), reads and writes the statistics cache and appends to the run
+// folder; the others print nothing but errors. The ranks must be given the
+// same flags (paths only as given or not) and hold the same network,
+// dataset and detectors by content, or every rank stops with one line
+// naming the first difference; a rank that cannot set up stops every rank
+// with its line; a rank that dies is named by the others (TCP: at once;
+// under mpirun, mpirun stops the job), the waits bounded by
+// GF_DIST_METRICS_TIMEOUT (engine/dist/communicator.h).
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
 #include "metrics/generators.h"
+#include "engine/dist/same_run.h"
 #include "metrics/inception_detector.h"
+#include "metrics/stats_cache.h"
 #include "metrics/training_metrics.h"
 #include "models/network_file.h"
 #include "models/pggan/network_file.h"
@@ -31,11 +53,17 @@
 #include "models/stylegan2/network_file.h"
 #include "train/cli.h"
 #include "train/dataset.h"
+#include "train/process_group.h"
 
 namespace {
 
 using namespace gf;
 namespace fs = std::filesystem;
+
+// The flags that name files and folders: the ranks' flags agree on whether
+// each is given (check_same_run); the network, the data and the detectors
+// are then compared by content.
+const std::set<std::string> kPathFlags = {"network", "data", "detector", "vgg16", "metrics-cache"};
 
 // A loaded generator of any family: its images and (with a mapping network)
 // its PPL paths as the metrics call them (metrics/generators.h), given the
@@ -86,6 +114,26 @@ std::string run_folder_of(const std::string& network) {
   return fs::is_regular_file(dir / "training_options.json", ec) ? dir.string() : std::string();
 }
 
+// What a rank's set-up made, for check_same_run: the network's bytes (the
+// path may differ between machines), the family and sizes it was read as,
+// the dataset (its shape, x-flips, and a key of its first and last images'
+// pixels: cheap beside a key of all; not its name or path), and the
+// detectors' weights.
+std::vector<RunItem> made_run_items(const std::string& network, const LoadedGenerator& G, const Dataset& ds,
+                                    bool xflip, const metrics::MetricDetectors& detectors) {
+  std::vector<RunItem> items = {
+      {"--network content", metrics::file_content_key(network)},
+      {"generator", G.family + " " + std::to_string(G.resolution) + "x" + std::to_string(G.resolution) + ", " +
+                        std::to_string(G.c_dim) + " classes"},
+      {"dataset", std::to_string(ds.size()) + " images " + std::to_string(ds.resolution()) + "x" +
+                      std::to_string(ds.resolution()) + "x" + std::to_string(ds.channels()) + ", " +
+                      std::to_string(ds.c_dim()) + " labels" + (xflip ? ", x-flips" : "")},
+      {"--detector weights", detectors.inception ? detectors.inception->key : "none"},
+      {"--vgg16 weights", detectors.vgg16 ? detectors.vgg16->key : "none"}};
+  if (ds.size() > 0) items.push_back({"dataset content", metrics::dataset_content_key(ds, {0, ds.size() - 1})});
+  return items;
+}
+
 int run(int argc, char** argv) {
   cli::Args args(argc, argv, "calc_metrics",
                  "Calculate quality metrics (FID, KID, IS, PR, PPL) of a generator snapshot, as the official calc_metrics.py.",
@@ -94,7 +142,7 @@ int run(int argc, char** argv) {
                       {"data", "PATH", "", "dataset to evaluate against (default: the run's, from training_options.json; a relative path there is relative to where training ran)"},
                       cli::integer("mirror", "0|1", "", "whether the dataset was augmented with x-flips in training (default: the run's)", 0, 1),
                       cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise, PPL's paths and KID's subsets", 0, cli::kSeedMax),
-                      cli::device("device", "cpu", "where to run")},
+                      cli::device("device", "cpu", "where to run (one process per device: cuda:K+LOCAL_RANK)")},
                      "fid50k_full"));
   if (args.help()) {
     std::cout << args.usage();
@@ -103,64 +151,93 @@ int run(int argc, char** argv) {
   if (!args.has("network")) throw Error("--network is required (see --help)");
   const metrics::MetricRequest req = metrics::metric_request(args);
   if (req.names.empty()) throw Error("--metrics is none: nothing to calculate");
-  const Device dev = args.device("device");
+  // Launched as one of several processes: this one's group, its device, and
+  // the flags every rank must share (the paths only as given or not: each
+  // machine may hold the files elsewhere; the network and the data are
+  // compared by content below).
+  const ProcessGroup pg = join_process_group(args, args.device("device"), kPathFlags, {});
+  const Device dev = pg.device;
+  Communicator* comm = pg.world > 1 ? pg.comm.get() : nullptr;
   const std::string path = args.str("network");
-  const io::SafetensorsFile file = io::read_safetensors(path);
-
-  // The dataset: --data, else the run folder's options, as the official lookup.
+  // The run folder beside the network: every rank reads its options; rank 0
+  // alone appends the results there.
   const std::string run_dir = run_folder_of(path);
-  // The results' files before hours of work (the official script learns at the end).
-  if (!run_dir.empty()) metrics::check_metric_files_writable(req.names, run_dir);
-  nlohmann::json run_options;
-  if (!run_dir.empty()) {
-    std::ifstream f(run_dir + "/training_options.json");
-    run_options = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
-    if (!run_options.is_object() && !args.has("data"))
-      throw Error(run_dir + "/training_options.json cannot be read as a JSON object; give --data (and --mirror)");
-  }
+
+  // Every rank sets up (a rank that cannot, with its own files, stops every
+  // rank with its line, not a hang).
+  std::optional<LoadedGenerator> G;
+  std::optional<metrics::MetricDetectors> detectors;
+  std::unique_ptr<Dataset> ds;
   DatasetOptions dopt;
-  std::string data;
-  if (args.has("data")) {
-    data = args.str("data");
-  } else if (run_options.is_object() && run_options.contains("data") && run_options["data"].is_string()) {
-    data = run_options["data"].get<std::string>();  // "" is Fashion-MNIST, the programs' default
-    // Recorded as training was given it, so a relative path is relative to
-    // where training ran (as the official training_set_kwargs): from
-    // elsewhere it is missing; say where it came from, before any work.
-    std::error_code ec;
-    if (!data.empty() && !fs::exists(data, ec))
-      throw Error(data + ": no such file or folder; this --data path came from " + run_dir +
-                  "/training_options.json (a relative path is relative to where training ran): run from there, or give --data");
-  } else {
-    throw Error("--data is required: " + path + " is not in a run folder with training_options.json");
-  }
-  if (args.has("mirror")) dopt.xflip = args.integer("mirror") == 1;
-  else if (!args.has("data") && run_options.contains("mirror") && run_options["mirror"].is_boolean())
-    dopt.xflip = run_options["mirror"].get<bool>();
+  checked_on_every_rank(comm, [&] {
+    const io::SafetensorsFile file = io::read_safetensors(path);
+    // The results' files before hours of work (the official script learns at the end).
+    if (!run_dir.empty() && pg.main()) metrics::check_metric_files_writable(req.names, run_dir);
+    nlohmann::json run_options;
+    if (!run_dir.empty()) {
+      std::ifstream f(run_dir + "/training_options.json");
+      run_options = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+      if (!run_options.is_object() && !args.has("data"))
+        throw Error(run_dir + "/training_options.json cannot be read as a JSON object; give --data (and --mirror)");
+    }
+    // The dataset: --data, else the run folder's options, as the official lookup.
+    std::string data;
+    if (args.has("data")) {
+      data = args.str("data");
+    } else if (run_options.is_object() && run_options.contains("data") && run_options["data"].is_string()) {
+      data = run_options["data"].get<std::string>();  // "" is Fashion-MNIST, the programs' default
+      // Recorded as training was given it, so a relative path is relative to
+      // where training ran (as the official training_set_kwargs): from
+      // elsewhere it is missing; say where it came from, before any work.
+      std::error_code ec;
+      if (!data.empty() && !fs::exists(data, ec))
+        throw Error(data + ": no such file or folder; this --data path came from " + run_dir +
+                    "/training_options.json (a relative path is relative to where training ran): run from there, or give --data");
+    } else {
+      throw Error("--data is required: " + path + " is not in a run folder with training_options.json");
+    }
+    if (args.has("mirror")) dopt.xflip = args.integer("mirror") == 1;
+    else if (!args.has("data") && run_options.contains("mirror") && run_options["mirror"].is_boolean())
+      dopt.xflip = run_options["mirror"].get<bool>();
 
-  LoadedGenerator G = load_any_generator(file, path, dev);
-  for (const std::string& m : req.names)
-    if (metrics::metric_needs_mapping(m) && !G.paths)
-      throw Error(m + " interpolates in W or Z through a mapping network, which " + G.family + " has not (" + path + ")");
-  // The detectors before the dataset: a wrong file is one line, before a large dataset loads.
-  const metrics::MetricDetectors detectors = metrics::load_metric_detectors(req, dev);
-  dopt.use_labels = G.c_dim > 0;  // as the official use_labels = (G.c_dim != 0)
-  dopt.labels_for = "the conditional network " + path + " (" + std::to_string(G.c_dim) + " classes)";
-  const std::unique_ptr<Dataset> ds = open_dataset(data, dopt);
-  if (ds->resolution() != G.resolution)
-    throw Error("the dataset's images are " + std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) +
-                ", the generator's " + std::to_string(G.resolution) + "x" + std::to_string(G.resolution));
-  if (G.c_dim > 0 && ds->c_dim() != G.c_dim)
-    throw Error("the generator takes " + std::to_string(G.c_dim) + " classes, the dataset has " + std::to_string(ds->c_dim()));
+    G = load_any_generator(file, path, dev);
+    for (const std::string& m : req.names)
+      if (metrics::metric_needs_mapping(m) && !G->paths)
+        throw Error(m + " interpolates in W or Z through a mapping network, which " + G->family + " has not (" + path + ")");
+    // The detectors before the dataset: a wrong file is one line, before a large dataset loads.
+    detectors = metrics::load_metric_detectors(req, dev);
+    dopt.use_labels = G->c_dim > 0;  // as the official use_labels = (G.c_dim != 0)
+    dopt.labels_for = "the conditional network " + path + " (" + std::to_string(G->c_dim) + " classes)";
+    ds = open_dataset(data, dopt);
+    if (ds->resolution() != G->resolution)
+      throw Error("the dataset's images are " + std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) +
+                  ", the generator's " + std::to_string(G->resolution) + "x" + std::to_string(G->resolution));
+    if (G->c_dim > 0 && ds->c_dim() != G->c_dim)
+      throw Error("the generator takes " + std::to_string(G->c_dim) + " classes, the dataset has " + std::to_string(ds->c_dim()));
+  }, "could not set up, so no rank evaluates");
+  // The ranks' networks, data and detectors must be the same by content:
+  // each rank forms its share of the batches from its own copies.
+  if (comm) check_same_run(*comm, made_run_items(path, *G, *ds, dopt.xflip, *detectors));
 
-  auto log = [](const std::string& l) { std::cout << l << std::endl; };
-  metrics::MetricContext ctx = metrics::metric_context(req, detectors, *ds, G.images(*ds),
-                                                       G.paths ? G.paths(*ds) : metrics::PathSampler(), dev,
-                                                       static_cast<uint64_t>(args.integer("seed")), log);
-  ctx.feature_opt.progress = log;
-  std::cout << "Dataset " << ds->name() << ": " << ds->size() << " images" << (dopt.xflip ? " (with x-flips)" : "")
-            << (run_dir.empty() ? "" : "; results also go to " + run_dir) << std::endl;
-  metrics::evaluate_metrics(req, ctx, run_dir, run_dir.empty() ? path : fs::absolute(path).string(), log);
+  // Rank 0 alone prints (the progress, each result's line) and appends.
+  const std::function<void(const std::string&)> log =
+      pg.main() ? [](const std::string& l) { std::cout << l << std::endl; } : std::function<void(const std::string&)>();
+  std::optional<metrics::MetricContext> ctx;
+  checked_on_every_rank(comm, [&] {  // check_metric's refusals (too few images) come alike on every rank
+    ctx = metrics::metric_context(req, *detectors, *ds, G->images(*ds), G->paths ? G->paths(*ds) : metrics::PathSampler(),
+                                  dev, static_cast<uint64_t>(args.integer("seed")), log);
+  }, "could not set up, so no rank evaluates");
+  ctx->feature_opt.progress = log;
+  ctx->feature_opt.comm = comm;  // the ranks share every pass (metrics/sharding.h) and PR's distances
+  if (pg.main())
+    std::cout << "Dataset " << ds->name() << ": " << ds->size() << " images" << (dopt.xflip ? " (with x-flips)" : "")
+              << (pg.world > 1 ? "; " + std::to_string(pg.world) + " processes (" + pg.comm->backend() + ")" : "")
+              << (run_dir.empty() ? "" : "; results also go to " + run_dir) << std::endl;
+  metrics::evaluate_metrics_within(req, *ctx, pg.main() ? run_dir : "",
+                                   run_dir.empty() ? path : fs::absolute(path).string(), log);
+  // Every rank ends with rank 0: one whose line could not be appended ends
+  // them all with a line naming it.
+  if (comm) comm->barrier_within(dist_metrics_timeout_seconds(), "GF_DIST_METRICS_TIMEOUT");
   return 0;
 }
 

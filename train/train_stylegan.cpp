@@ -37,6 +37,7 @@
 #include "train/stylegan2/checkpoint.h"
 #include "train/checkpoint_state.h"
 #include "train/cli.h"
+#include "train/process_group.h"
 #include "train/stop_signal.h"
 #include "train/stylegan2/configs.h"
 #include "train/dataset.h"
@@ -196,74 +197,23 @@ std::shared_ptr<RunMetrics> prepare_metrics(const cli::Args& args, const metrics
 // The metrics' evaluation after a snapshot, its collectives under the
 // metrics' limit when the ranks share it (rank 0 reads the cache and forms
 // each result while the others wait).
-nlohmann::json evaluate_shared(const RunMetrics& m, Communicator* comm, const std::string& run_dir,
-                               const std::string& snapshot) {
-  nlohmann::json all;
-  const auto evaluate = [&] { all = metrics::evaluate_metrics(m.req, m.ctx, run_dir, snapshot, m.ctx.log); };
-  if (m.ctx.feature_opt.comm)
-    comm->within(dist_metrics_timeout_seconds(), "GF_DIST_METRICS_TIMEOUT", evaluate);
-  else
-    evaluate();
-  return all;
+nlohmann::json evaluate_shared(const RunMetrics& m, const std::string& run_dir, const std::string& snapshot) {
+  return metrics::evaluate_metrics_within(m.req, m.ctx, run_dir, snapshot, m.ctx.log);
 }
 
 // The LoopOptions hook of the writing process: the prepared metrics, logged
 // to and reported in `run`.
-std::function<nlohmann::json(const std::string&)> metrics_hook(std::shared_ptr<RunMetrics> m, RunDir& run,
-                                                                 Communicator* comm = nullptr) {
+std::function<nlohmann::json(const std::string&)> metrics_hook(std::shared_ptr<RunMetrics> m, RunDir& run) {
   m->ctx.log = [&run](const std::string& l) { run.log(l); };
-  return [m, &run, comm](const std::string& snapshot) { return evaluate_shared(*m, comm, run.path(), snapshot); };
+  return [m, &run](const std::string& snapshot) { return evaluate_shared(*m, run.path(), snapshot); };
 }
 
 // With one process per device every rank loads the detectors and checks the
 // metrics (each evaluates its share), and every rank learns the verdict
-// before training: `check` runs on every rank, then the ranks meet under
-// the metrics' limit (reading a detector, or the full dataset under
-// --max-images, may take a while) and, when one refused, every rank stops:
-// the first that refused with its own line, the others with "rank R: rank
-// K refused the metrics, so no rank trains: <K's line>". A collective:
-// every rank calls it at the same point.
-void checked_on_every_rank(Communicator* comm, const std::function<void()>& check) {
-  if (!comm || comm->world_size() == 1) {
-    check();
-    return;
-  }
-  std::exception_ptr failed;
-  std::string line;
-  try {
-    check();
-  } catch (const std::exception& e) {
-    failed = std::current_exception();
-    line = *e.what() ? e.what() : "error";
-  } catch (...) {  // told to the others too, never skipping the collectives they wait in
-    failed = std::current_exception();
-    line = "an unknown error";
-  }
-  int first = -1;
-  comm->within(dist_metrics_timeout_seconds(), "GF_DIST_METRICS_TIMEOUT", [&] {
-    // Every rank's line length (-1: it agreed), then the first refusal's line from rank 0.
-    const auto lengths = all_gather(*comm, {failed ? double(line.size()) : -1.0});
-    size_t longest = 0;
-    for (size_t r = 0; r < lengths.size(); ++r) {
-      if (lengths[r][0] < 0) continue;
-      if (first < 0) first = int(r);
-      longest = std::max(longest, size_t(lengths[r][0]));
-    }
-    if (first < 0) return;
-    std::string mine = line;
-    mine.resize(longest);
-    std::string all(comm->rank() == 0 ? longest * lengths.size() : 0, '\0');
-    if (longest > 0) comm->gather(mine.data(), longest, comm->rank() == 0 ? all.data() : nullptr);
-    std::string theirs(size_t(lengths[size_t(first)][0]), '\0');
-    if (comm->rank() == 0) theirs = all.substr(size_t(first) * longest, theirs.size());
-    if (!theirs.empty()) comm->broadcast(theirs.data(), theirs.size());
-    line = theirs;
-  });
-  if (first < 0) return;
-  if (first == comm->rank()) std::rethrow_exception(failed);
-  throw Error("rank " + std::to_string(comm->rank()) + ": rank " + std::to_string(first) +
-              " refused the metrics, so no rank trains: " + line);
-}
+// before training (checked_on_every_rank): when one refused, the first that
+// refused stops with its own line, the others with "rank R: rank K refused
+// the metrics, so no rank trains: <K's line>".
+const char* const kRefusedMetrics = "refused the metrics, so no rank trains";
 
 // LoopOptions::agree_stop with one process per device: every rank's pending
 // stop signal gathered, so that a Ctrl-C (every rank's) or one rank's
@@ -274,21 +224,12 @@ void agree_on_stop(Communicator& comm) {
   throw_if_any_rank_stopped(pending);
 }
 
-// The flags as run items for check_same_run ("--cfg" = "tiny"), less what
-// may differ between ranks: --outdir (rank 0 alone writes it) and the paths
-// (another machine may hold them elsewhere; only whether each is given counts
-// here; --data's and --resume's contents are compared once read).
-std::vector<RunItem> flag_items(const cli::Args& args) {
-  std::vector<RunItem> items;
-  for (const auto& [name, value] : args.values()) {
-    if (name == "outdir") continue;
-    // Also the files only rank 0 reads (the detectors, the metrics cache) and the draw logs.
-    const bool path = name == "data" || name == "resume" || name == "detector" || name == "vgg16" ||
-                      (name == "metrics-cache" && value != "none") || name == "record-draws" || name == "replay-draws";
-    items.push_back({"--" + name, path && !value.empty() ? "a path" : value});
-  }
-  return items;
-}
+// The flags that name input files and folders (compared by content once
+// read, or read by rank 0 alone: the detectors, the metrics cache) and the
+// draw logs: the ranks' flag_items count only whether they are given.
+// --outdir is not compared: rank 0 alone writes it.
+const std::set<std::string> kPathFlags = {"data", "resume", "detector", "vgg16", "metrics-cache", "record-draws",
+                                          "replay-draws"};
 
 // What the flags made, as run items for check_same_run: the trainer's
 // spec, networks' configs and seed, the dataset (its shape, and a key of its
@@ -475,15 +416,10 @@ int run(int argc, char** argv) {
   if (launched > 1 && args.has("gpus") && args.integer("gpus") != launched)
     throw Error("--gpus " + std::to_string(args.integer("gpus")) + " does not match the " + std::to_string(launched) +
                 " processes launched (one replica each; leave --gpus out)");
-  std::unique_ptr<Communicator> group = communicator_from_environment();
-  const int world = group ? group->world_size() : 1;
-  // Before any other collective: ranks launched with other flags would pair
-  // collectives of other sizes.
-  if (world > 1) check_same_run(*group, flag_items(args));
-  if (world > 1 && dev.is_cuda()) dev = Device::cuda(dev.index + group->local_rank());
-  check_device_usable(dev);
-  if (world > 1 && dev.is_cuda() && nccl_built()) group = make_nccl_communicator(std::move(group), dev.index);
-  const std::shared_ptr<Communicator> comm(std::move(group));
+  const ProcessGroup pg = join_process_group(args, dev, kPathFlags, {"outdir"});
+  const int world = pg.world;
+  dev = pg.device;
+  const std::shared_ptr<Communicator> comm = pg.comm;
   DatasetOptions dopt;
   dopt.use_labels = args.flag("cond");
   dopt.xflip = args.flag("mirror");
@@ -514,7 +450,8 @@ int run(int argc, char** argv) {
   // evaluates its share of the items, so their weights must agree.
   std::optional<metrics::MetricDetectors> detectors;
   if (!metric_req.names.empty()) {
-    checked_on_every_rank(comm.get(), [&] { detectors = metrics::load_metric_detectors(metric_req, dev); });
+    checked_on_every_rank(comm.get(), [&] { detectors = metrics::load_metric_detectors(metric_req, dev); },
+                          kRefusedMetrics);
     if (world > 1)
       check_same_run(*comm, {{"--detector weights", detectors->inception ? detectors->inception->key : "none"},
                              {"--vgg16 weights", detectors->vgg16 ? detectors->vgg16->key : "none"}});
@@ -576,14 +513,14 @@ int run(int argc, char** argv) {
                                     [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_images(G_ema, d, gdev); },
                                     [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_paths(G_ema, d, gdev); }, dev,
                                     comm.get());
-    });
+    }, kRefusedMetrics);
   // After each snapshot the other ranks take their share of the metrics'
   // passes (rank 0 in after_snapshot), then every rank meets rank 0 once it
   // has written the last result: no rank waits in the next step's
   // collective, under GF_DIST_TIMEOUT.
   if (multi)
     lo.meet_after_snapshot = [comm, metrics_wait, run_metrics, main = trainer->is_main()] {
-      if (!main) evaluate_shared(*run_metrics, comm.get(), "", "");
+      if (!main) evaluate_shared(*run_metrics, "", "");
       comm->barrier_within(metrics_wait, "GF_DIST_METRICS_TIMEOUT");
     };
   if (!trainer->is_main()) {  // another rank: the collectives, no files
@@ -657,7 +594,7 @@ int run(int argc, char** argv) {
   // What the loader skipped or converted, by file (train/dataset.h).
   for (const std::string& line : ds->notes()) run.log(line);
 
-  if (run_metrics) lo.after_snapshot = metrics_hook(run_metrics, run, comm.get());
+  if (run_metrics) lo.after_snapshot = metrics_hook(run_metrics, run);
   run_training(*trainer, run, lo);
   run.log("Done: " + run.path());
   return 0;

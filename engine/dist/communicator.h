@@ -147,8 +147,9 @@ double dist_timeout_seconds();
 double rendezvous_timeout_seconds();
 // GF_DIST_METRICS_TIMEOUT (seconds), else 86400 (a day): the longest wait of
 // one rank for another while the ranks evaluate the metrics after a
-// snapshot (within: rank 0 alone reads and writes the metrics cache and
-// computes each result, e.g. pr50k3_full's distances, hours on a CPU).
+// snapshot or in calc_metrics (within: rank 0 alone reads and writes the
+// metrics cache and forms each result from the gathered features, e.g.
+// KID's subsets; pr50k3_full's distances, hours on a CPU, are shared).
 double dist_metrics_timeout_seconds();
 // A limit in seconds for the backends' error lines: "600 s", "0.5 s".
 std::string seconds_text(double seconds);

@@ -194,6 +194,91 @@ echo \"$m: 2 ranks and 1 process: $(cat $f.want)\" || exit 1; done")
   set_tests_properties(cpu.train_stylegan_dist_all_metrics_${_k} PROPERTIES TIMEOUT 900 PASS_REGULAR_EXPRESSION
                        "kid50k_full: 2 ranks and 1 process: .*is50k: .*pr50k3_full: .*ppl_wend: 2 ranks and 1 process: \"results\":.\"ppl_wend\":[0-9]")
 endforeach()
+# calc_metrics launched as the trainers are (tools/calc_metrics.cpp, the
+# set-up of train/process_group.h): a copy of the PR/PPL run's snapshot
+# (tests/cli/metrics.cmake) in a run folder of its own, FID, KID, PR and PPL
+# at 10 items a side (two detector batches, one a rank; PR's distances: one
+# block, rank 0's; their sharing over 1, 2 and 3 ranks is
+# test_sharded_metrics's), by one process, then by 2 ranks by environment
+# (TCP) and under mpirun: each jsonl line equals the one process's byte for
+# byte but for its timing fields and num_gpus (2), and is printed once and
+# appended once (rank 0 alone; the other rank prints no result).
+set(_cm_run ${GF_TEST_RUNS}/metrics_vgg/train/00000-fashion-mnist-tiny)
+set(_cm_net ${_cm_run}/network-snapshot-000000.bin)
+set(_cm_flags --metrics fid50k_full,kid50k_full,pr50k3_full,ppl_wend --metric-items 10 --detector ${_dm_detector}
+    --vgg16 ${GF_TEST_RUNS}/metrics_vgg/vgg16.bin --metrics-cache none)
+string(REPLACE ";" " " _cm_flags_sh "${_cm_flags}")
+set(_cm ${GF_CLI_DIR}/calc_metrics_dist.sh)
+gf_test(cpu.calc_metrics_dist_one FIXTURES_REQUIRED "metrics_detector;metrics_ppl_run" FIXTURES_SETUP calc_metrics_dist_one
+        COMMAND sh -c "OMP_NUM_THREADS=1 ${_cm} one ${_dist}/calc_one ${_cm_run} $<TARGET_FILE:calc_metrics> ${_cm_flags_sh}")
+set_tests_properties(cpu.calc_metrics_dist_one PROPERTIES TIMEOUT 600 PASS_REGULAR_EXPRESSION "calc_metrics_dist: 4 metrics, each one line")
+foreach(_k ${_dm_kinds})
+  set(_group tcp)
+  if(_k STREQUAL "mpi")
+    set(_group mpi)
+  endif()
+  gf_test(cpu.calc_metrics_dist_${_k} FIXTURES_REQUIRED "metrics_detector;metrics_ppl_run;calc_metrics_dist_one"
+          COMMAND sh -c "OMP_NUM_THREADS=1 SAME_AS=${_dist}/calc_one ${_cm} ${_k} ${_dist}/calc_${_k} ${_cm_run} \
+$<TARGET_FILE:calc_metrics> ${_cm_flags_sh}")
+  set_tests_properties(cpu.calc_metrics_dist_${_k} PROPERTIES TIMEOUT 600 PASS_REGULAR_EXPRESSION
+                       "2 processes \\(${_group}\\).*same as one process: fid50k_full.*same as one process: kid50k_full.*same as one process: ppl_wend.*same as one process: pr50k3_full.*calc_metrics_dist: 4 metrics, each one line")
+endforeach()
+# The statistics cache is rank 0's alone: each rank given a cache folder of
+# its own, only rank 0's is made (and filled).
+gf_test(cpu.calc_metrics_dist_cache_rank0 FIXTURES_REQUIRED "metrics_detector;metrics_ppl_run"
+        COMMAND sh -c "d=${_dist}/calc_cache && rm -rf $d && mkdir -p $d && \
+cp ${_cm_net} ${_cm_run}/training_options.json $d/ && RANK0_ARGS='--metrics-cache '$d/cache0 \
+RANK1_ARGS='--metrics-cache '$d/cache1 OMP_NUM_THREADS=1 ${_launch} env 2 $<TARGET_FILE:calc_metrics> \
+--network $d/network-snapshot-000000.bin --metrics fid50k_full --metric-items 10 --detector ${_dm_detector} && \
+test $(grep -c . $d/metric-fid50k_full.jsonl) -eq 1 && test ! -e $d/cache1 && \
+echo rank 0 cached $(find $d/cache0 -type f | wc -l) files")
+set_tests_properties(cpu.calc_metrics_dist_cache_rank0 PROPERTIES TIMEOUT 300 PASS_REGULAR_EXPRESSION
+                     "rank 0 cached [1-9][0-9]* files")
+# A rank killed while the ranks evaluate (fid50k_full of 50k images: far
+# longer than the test): rank 0 names it at once and stops (dist_launch.sh
+# kill-env: within 90 s at most, non-zero).
+gf_test(cpu.calc_metrics_dist_killed FIXTURES_REQUIRED "metrics_detector;metrics_ppl_run"
+        COMMAND sh -c "rm -rf ${_dist}/calc_killed && mkdir -p ${_dist}/calc_killed && cp ${_cm_net} ${_cm_run}/training_options.json ${_dist}/calc_killed/ && \
+OMP_NUM_THREADS=1 KILL_AFTER_LINE='Evaluating metrics' ${_launch} kill-env $<TARGET_FILE:calc_metrics> \
+--network ${_dist}/calc_killed/network-snapshot-000000.bin --metrics fid50k_full --detector ${_dm_detector} \
+--metrics-cache none; test ! -e ${_dist}/calc_killed/metric-fid50k_full.jsonl && echo no result")
+set_tests_properties(cpu.calc_metrics_dist_killed PROPERTIES TIMEOUT 400 PASS_REGULAR_EXPRESSION
+                     "Evaluating metrics.*calc_metrics: error: rank 0: rank 1 (closed its connection|connection failed).*the run stopped after [0-9]+ s with exit status 1.*no result")
+# The same under mpirun: mpirun names the killed rank and stops the job.
+if(GF_WITH_MPI AND GF_MPIEXEC)
+  gf_test(cpu.calc_metrics_dist_killed_mpi FIXTURES_REQUIRED "metrics_detector;metrics_ppl_run"
+          COMMAND sh -c "rm -rf ${_dist}/calc_killed_mpi && mkdir -p ${_dist}/calc_killed_mpi && \
+cp ${_cm_net} ${_cm_run}/training_options.json ${_dist}/calc_killed_mpi/ && \
+OMP_NUM_THREADS=1 KILL_AFTER_LINE='Evaluating metrics' ${_launch} kill-mpi $<TARGET_FILE:calc_metrics> \
+--network ${_dist}/calc_killed_mpi/network-snapshot-000000.bin --metrics fid50k_full --detector ${_dm_detector} \
+--metrics-cache none; test ! -e ${_dist}/calc_killed_mpi/metric-fid50k_full.jsonl && echo no result")
+  set_tests_properties(cpu.calc_metrics_dist_killed_mpi PROPERTIES TIMEOUT 400 PASS_REGULAR_EXPRESSION
+                       "Evaluating metrics.*rank 1 .*exited on signal 9.*the run stopped after [0-9]+ s with exit status.*no result")
+endif()
+# Ranks launched with other flags are refused by every rank before any
+# work; so are ranks whose networks differ by content (one byte of rank 1's
+# copy changed), and a rank that cannot set up (a detector it cannot load)
+# stops every rank with its line.
+gf_test(cpu.calc_metrics_dist_other_flags
+        COMMAND sh -c "RANK1_ARGS='--seed 1' ${_launch} partial 2 2 $<TARGET_FILE:calc_metrics> --network x.bin \
+--metrics fid50k_full --detector x.bin")
+set_tests_properties(cpu.calc_metrics_dist_other_flags PROPERTIES TIMEOUT 200 PASS_REGULAR_EXPRESSION
+                     "calc_metrics: error: rank 0: rank 1's run differs from rank 0's: --seed.*calc_metrics: error: rank 1: rank 1's run differs from rank 0's: --seed.*exited with statuses 1 1 after")
+gf_test(cpu.calc_metrics_dist_other_network FIXTURES_REQUIRED "metrics_detector;metrics_ppl_run"
+        COMMAND sh -c "rm -rf ${_dist}/calc_other && mkdir -p ${_dist}/calc_other && \
+'${GF_PYTHON3}' -c 'import sys; b = bytearray(open(sys.argv[1], \"rb\").read()); b[-1] ^= 1; open(sys.argv[2], \"wb\").write(b)' \
+${_cm_net} ${_dist}/calc_other/other.bin && cp ${_cm_net} ${_dist}/calc_other/same.bin && \
+cp ${_cm_run}/training_options.json ${_dist}/calc_other/ && \
+RANK0_ARGS='--network ${_dist}/calc_other/same.bin' RANK1_ARGS='--network ${_dist}/calc_other/other.bin' ${_launch} partial 2 2 \
+$<TARGET_FILE:calc_metrics> --metrics fid50k_full --metric-items 10 --detector ${_dm_detector} --metrics-cache none")
+set_tests_properties(cpu.calc_metrics_dist_other_network PROPERTIES TIMEOUT 300 PASS_REGULAR_EXPRESSION
+                     "calc_metrics: error: rank 0: rank 1's run differs from rank 0's: --network content.*exited with statuses 1 1 after")
+gf_test(cpu.calc_metrics_dist_rank1_cannot_set_up FIXTURES_REQUIRED "metrics_detector;metrics_ppl_run"
+        COMMAND sh -c "RANK0_ARGS='--detector ${_dm_detector}' RANK1_ARGS='--detector ${CMAKE_SOURCE_DIR}/README.md' \
+${_launch} partial 2 2 $<TARGET_FILE:calc_metrics> --network ${_cm_net} --metrics fid50k_full --metric-items 10 \
+--metrics-cache none")
+set_tests_properties(cpu.calc_metrics_dist_rank1_cannot_set_up PROPERTIES TIMEOUT 300 PASS_REGULAR_EXPRESSION
+                     "calc_metrics: error: rank 0: rank 1 could not set up, so no rank evaluates: .*README.md.*exited with statuses 1 1 after")
 # Rank 0 killed while it evaluates (once it says so): rank 1, waiting for it
 # under GF_DIST_METRICS_TIMEOUT's default of a day, names it at once (its
 # connection closes).
