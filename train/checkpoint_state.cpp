@@ -110,12 +110,22 @@ void add_dataset_metadata(io::Metadata& meta, const Dataset& ds) {
   meta["dataset_key"] = dataset_resume_key(ds);
 }
 
-void check_networks_fit_data(const std::string& path, int resolution, int channels, int labels, const Dataset& ds) {
+void check_networks_fit_data(const io::SafetensorsFile& file, const std::string& path, int resolution, int channels,
+                             int labels, const Dataset& ds) {
   if (resolution == ds.resolution() && channels == ds.channels() && labels == ds.c_dim()) return;
   auto shape = [](int r, int c) { return std::to_string(r) + "x" + std::to_string(r) + "x" + std::to_string(c); };
+  std::string hint;
+  if (labels > 0 && ds.c_dim() == 0)
+    hint = "; the networks are conditional: add --cond (with labelled data)";
+  else if (labels == 0 && ds.c_dim() > 0)
+    hint = "; the networks are not conditional: leave --cond out";
+  const auto made_on = file.metadata.find("dataset");
+  if (made_on != file.metadata.end() && made_on->second != ds.name())
+    hint += "; the file was made on '" + made_on->second + "'" +
+            (ds.name() == "fashion-mnist" ? " (Fashion-MNIST is the data without --data)" : "");
   throw Error(path + ": its networks make " + shape(resolution, channels) + " images with " + std::to_string(labels) +
               " labels, but " + ds.name() + " has " + shape(ds.resolution(), ds.channels()) + " with " +
-              std::to_string(ds.c_dim()) + " labels: --resume needs data the networks fit");
+              std::to_string(ds.c_dim()) + " labels: --resume needs data the networks fit" + hint);
 }
 
 void check_same_dataset(const io::SafetensorsFile& file, const std::string& path, const Dataset& ds,

@@ -56,8 +56,11 @@ void check_same_dataset(const io::SafetensorsFile& file, const std::string& path
 
 // Throws gf::Error naming `path` unless its networks, which make
 // resolution x resolution x channels images with `labels` labels, fit ds:
-// --resume of a file of another family's shape of data.
-void check_networks_fit_data(const std::string& path, int resolution, int channels, int labels, const Dataset& ds);
+// --resume on other data than the file's. The line says what to change
+// when it can tell: --cond, or the data the file was made on (its
+// "dataset" metadata, where it has one).
+void check_networks_fit_data(const io::SafetensorsFile& file, const std::string& path, int resolution, int channels,
+                             int labels, const Dataset& ds);
 
 // --resume of a network file without a discriminator (export_weights --net
 // G_ema, a converted generator): the generator loads and D starts from its

@@ -110,6 +110,8 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
                   " (a different count would split the batch and the random streams differently)");
     setup.comm = fresh.comm;
     if (args.has("kimg")) setup.spec.kimg = args.number("kimg");
+    const stylegan2::GeneratorConfig& g = setup.G_kwargs;
+    check_networks_fit_data(file, path, g.img_resolution, g.img_channels, g.c_dim, ds);
     auto t = std::make_unique<StyleGAN2Trainer>(setup, ds);
     agree(*t);
     load_checkpoint(*t, file, path);
@@ -126,6 +128,8 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   setup.D_kwargs.freeze_layers = fresh.D_kwargs.freeze_layers;  // this run's --freezed, not the file's run's
   setup.spec.ema_rampup = 0;
   setup.spec.ada_kimg = 100;
+  const stylegan2::GeneratorConfig& g = setup.G_kwargs;
+  check_networks_fit_data(file, path, g.img_resolution, g.img_channels, g.c_dim, ds);
   auto t = std::make_unique<StyleGAN2Trainer>(setup, ds);
   agree(*t);
   load_networks(*t, file, path);

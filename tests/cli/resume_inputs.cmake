@@ -80,6 +80,23 @@ gf_cli_test(train_stylegan_v1_resume_generator_only FRESH ${_ri}/v1_g EXPECT "D 
             FIXTURES_REQUIRED resume_inputs
             COMMAND ${_ri_env} $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data ${_ri}/ds.zip --kimg 0.004
                     --resume ${_ri}/v1_gema.bin --outdir ${_ri}/v1_g)
+# A generator alone under another --cfg: D gets the generator's widths (as
+# every official config pairs them), not --cfg's, and the options say so.
+gf_test(cpu.resume_generator_only_d_widths FIXTURES_REQUIRED resume_inputs
+        COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_ri} && s=${GF_CLI_DIR} && export OMP_NUM_THREADS=1 && \
+rm -rf $d/widths && mkdir -p $d/widths && \
+$<TARGET_FILE:train_stylegan> --cfg small --data $d/ds.zip --resume $d/sg2_gema.bin --dry-run > $d/widths/sg2.txt && \
+'${GF_PYTHON3}' $s/same_options.py $d/widths/sg2.txt D_kwargs.channel_base=G_kwargs.channel_base \
+  D_kwargs.channel_max=G_kwargs.channel_max spec.channel_base=G_kwargs.channel_base >/dev/null && \
+$<TARGET_FILE:train_pggan> --cfg cpu --data $d/ds.zip --kimg 0 --resume $d/pg_gema.bin --outdir $d/widths/pg >/dev/null && \
+'${GF_PYTHON3}' $s/same_options.py $d/widths/pg/00000-ds-pggan-cpu/training_options.json \
+  D_kwargs.fmap_base=G_kwargs.fmap_base D_kwargs.fmap_max=G_kwargs.fmap_max spec.fmap_base=G_kwargs.fmap_base \
+  spec.fmap_max=G_kwargs.fmap_max >/dev/null && \
+$<TARGET_FILE:train_stylegan> --arch stylegan --cfg cpu --data $d/ds.zip --kimg 0 --resume $d/v1_gema.bin \
+  --outdir $d/widths/v1 >/dev/null && \
+'${GF_PYTHON3}' $s/same_options.py $d/widths/v1/00000-ds-stylegan-cpu/training_options.json \
+  D_kwargs.fmap_base=G_kwargs.fmap_base D_kwargs.fmap_max=G_kwargs.fmap_max && echo D sized as G")
+set_tests_properties(cpu.resume_generator_only_d_widths PROPERTIES PASS_REGULAR_EXPRESSION "D sized as G")
 # 5. v1 takes the file's architecture: a tiny snapshot resumes under --cfg cpu
 # (other sizes); data of another resolution is one line.
 gf_cli_test(train_stylegan_v1_resume_adopts_architecture FRESH ${_ri}/v1_cpu EXPECT "resumed from .*network-snapshot-000000.bin"
@@ -90,6 +107,15 @@ gf_expect_error(train_stylegan_v1_resume_other_resolution
                 "^train_stylegan: error: .*network-snapshot-000000.bin: its networks make 32x32x1 images with 0 labels, but ds16 has 16x16x1 .*--resume needs data the networks fit"
                 resume_inputs $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data ${_ri}/ds16.zip --kimg 0.004
                 --resume ${_ri}/v1/00000-ds-stylegan-tiny/network-snapshot-000000.bin --outdir ${_ri}/bad)
+# The line says what to change: --cond, or the data the file was made on.
+gf_expect_error(train_stylegan_resume_other_resolution
+                "^train_stylegan: error: .*checkpoint.bin: its networks make 32x32x1 images with 0 labels, but ds16 has 16x16x1 with 0 labels: --resume needs data the networks fit; the file was made on 'ds'$"
+                resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds16.zip --kimg 0.004
+                --resume ${_ri}/sg2/00000-ds-tiny/checkpoint.bin --outdir ${_ri}/bad)
+gf_expect_error(train_stylegan_resume_cond_added
+                "^train_stylegan: error: .*sg2_gema.bin: its networks make 32x32x1 images with 0 labels, but ds has 32x32x1 with [0-9]+ labels: --resume needs data the networks fit; the networks are not conditional: leave --cond out$"
+                resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds.zip --cond --kimg 0.004
+                --resume ${_ri}/sg2_gema.bin --outdir ${_ri}/bad)
 # PGGAN likewise, from a snapshot and from a checkpoint.
 foreach(_from network-snapshot-000000 checkpoint)
   gf_expect_error(train_pggan_resume_other_resolution_${_from}

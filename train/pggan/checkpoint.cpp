@@ -46,6 +46,19 @@ PGGANSetup pggan_bundle_setup(const io::SafetensorsFile& file, const std::string
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
+  if (!file.metadata.count("D_kwargs")) {  // a generator alone: D of its feature maps, as the official configs pair them
+    base.D_kwargs.fmap_base = base.G_kwargs.fmap_base;
+    base.D_kwargs.fmap_decay = base.G_kwargs.fmap_decay;
+    base.D_kwargs.fmap_max = base.G_kwargs.fmap_max;
+  }
+  // The spec's architecture as the file's networks have it, so that the run's
+  // training_options.json records what trains, not --cfg's values.
+  base.spec.fmap_base = base.G_kwargs.fmap_base;
+  base.spec.fmap_decay = base.G_kwargs.fmap_decay;
+  base.spec.fmap_max = base.G_kwargs.fmap_max;
+  base.spec.latent_size = base.G_kwargs.latent_size;
+  base.spec.fused_scale = base.G_kwargs.fused_scale;
+  base.spec.mbstd_group_size = base.D_kwargs.mbstd_group_size;
   return base;
 }
 

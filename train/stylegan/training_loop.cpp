@@ -103,8 +103,13 @@ StyleGANSpec stylegan_bundle_spec(const io::SafetensorsFile& file, const std::st
     const std::string m = e.what();
     throw Error(m.rfind(path, 0) == 0 ? m : path + ": " + m);
   }
+  if (!file.metadata.count("D_kwargs")) {  // a generator alone: D of its feature maps, as the official configs pair them
+    base.D_kwargs.fmap_base = base.G_kwargs.fmap_base;
+    base.D_kwargs.fmap_decay = base.G_kwargs.fmap_decay;
+    base.D_kwargs.fmap_max = base.G_kwargs.fmap_max;
+  }
   const stylegan::GeneratorConfig& g = base.G_kwargs;
-  check_networks_fit_data(path, g.resolution, g.num_channels, g.label_size, ds);
+  check_networks_fit_data(file, path, g.resolution, g.num_channels, g.label_size, ds);
   return base;
 }
 

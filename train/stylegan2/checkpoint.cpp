@@ -74,10 +74,13 @@ TrainerSetup bundle_setup(const io::SafetensorsFile& file, const std::string& pa
   base.G_kwargs = stylegan2::generator_config_from_json(stylegan2::metadata_json(file, path, "G_kwargs"));
   if (file.metadata.count("D_kwargs")) {
     base.D_kwargs = stylegan2::discriminator_config_from_json(stylegan2::metadata_json(file, path, "D_kwargs"));
-  } else {  // a generator alone: D as the spec builds it, for the generator's images
+  } else {  // a generator alone: D for the generator's images, of its widths (as every official config pairs them)
     base.D_kwargs.img_resolution = base.G_kwargs.img_resolution;
     base.D_kwargs.img_channels = base.G_kwargs.img_channels;
     base.D_kwargs.c_dim = base.G_kwargs.c_dim;
+    base.D_kwargs.channel_base = base.G_kwargs.channel_base;
+    base.D_kwargs.channel_max = base.G_kwargs.channel_max;
+    base.D_kwargs.conv_clamp = base.G_kwargs.conv_clamp;
   }
   // The spec's architecture as the file's networks have it, so that the run's
   // training_options.json records what trains, not --cfg's values (a
