@@ -92,16 +92,18 @@ class Inputs {
           skipped.push_back(e.what());
           continue;
         }
-        if (c == 1 && info.colour_channels() == 3)
-          throw Error(files_.display(n) + ": is in colour, but the network reads grey images (input_nc 1)");
-        try {
-          decode_image(bytes.data(), bytes.size(), files_.display(n), c);
+        const bool colour_for_grey = c == 1 && info.colour_channels() == 3;
+        try {  // a colour image decodes as colour here, so that a corrupt one is told from a whole one
+          decode_image(bytes.data(), bytes.size(), files_.display(n), colour_for_grey ? 3 : c);
         } catch (const TransparentImageError&) {
           throw;
         } catch (const Error& e) {
           skipped.push_back(e.what());
           continue;
         }
+        // After the decode: a corrupt colour file is skipped as any corrupt file.
+        if (colour_for_grey)
+          throw Error(files_.display(n) + ": is in colour, but the network reads grey images (input_nc 1)");
         readable.push_back(n);
       }
       std::sort(skipped.begin(), skipped.end());
@@ -239,7 +241,7 @@ int encode(int argc, char** argv) {
   std::vector<cli::Flag> flags = common_flags();
   flags.push_back({"couple", "", "", "also write input and output side by side (pSp's --couple_outputs)"});
   flags.push_back({"no-images", "", "", "write the latents only"});
-  flags.push_back({"raw", "FILE.npy", "", "also write the outputs as float32 [N, C, H, W] in [-1, 1]"});
+  flags.push_back({"raw", "FILE.npy", "", "also write the outputs as float32 [N, C, H, W] (nominally [-1, 1], not clipped)"});
   cli::Args args(argc, argv, "psp encode",
                  "Encode images to W+ latents and reconstruct them with a pSp network (pSp's inference.py).", flags);
   if (args.help()) {

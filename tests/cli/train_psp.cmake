@@ -30,3 +30,18 @@ add_test(NAME cpu.train_psp_resume_conflicting_flag
                  --max-images 24 --outdir ${_tp}/resumed)
 set_tests_properties(cpu.train_psp_resume_conflicting_flag PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
                      PASS_REGULAR_EXPRESSION "train_psp: error: --lr 0.1 differs from the run resumed from .*checkpoint.bin, which has ")
+# The encoder reads grey images: a corrupt colour file is skipped as any
+# corrupt file (it was refused as colour before its decode), a whole colour
+# image stops the encode in one line.
+add_test(NAME cpu.psp_grey_encoder_colour_inputs
+         COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_tp}/grey_inputs && rm -rf $d && mkdir -p $d/bad $d/colour && \
+'${GF_PYTHON3}' -c \"from PIL import Image; Image.new('RGB', (32, 32), (200, 40, 9)).save('$d/colour/c.png')\" && \
+head -c 60 $d/colour/c.png > $d/bad/cut.png && cp ${_tp}/00000-fashion-mnist-psp-cpu/reals.png $d/bad/ && \
+OMP_NUM_THREADS=1 $<TARGET_FILE:psp> encode --network ${_tp}/00000-fashion-mnist-psp-cpu/network-snapshot-000000.bin \
+  --images $d/bad --outdir $d/out 2>&1 && \
+sh ${GF_CLI_DIR}/expect_error.sh 'colour/c.png: is in colour, but the network reads grey images' \
+  $<TARGET_FILE:psp> encode --network ${_tp}/00000-fashion-mnist-psp-cpu/network-snapshot-000000.bin \
+  --images $d/colour --outdir $d/out2 && echo grey inputs checked")
+set_tests_properties(cpu.psp_grey_encoder_colour_inputs PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
+                     PASS_REGULAR_EXPRESSION "psp: skipped .*cut.png: cannot decode PNG.*psp encode: 1 images -> .*grey inputs checked")
+
