@@ -1007,3 +1007,18 @@ TEST_CASE("folder links: a link loop or a link inside the dataset is not followe
   CHECK(has_line(twice->notes(), "  " + dir / "data/ext/self: a link to a folder on its own path (a loop): not followed"));
   CHECK(has_line(twice->notes(), "  " + dir / "data/ext2/self: a link to a folder on its own path (a loop): not followed"));
 }
+
+TEST_CASE("a folder dataset is named by the folder however the path is written", "[dataset]") {
+  gf::test::TempDir dir("dataset_name");
+  const fs::path photos = dir.path / "my photos";
+  fs::create_directories(photos);
+  write_file((photos / "a.png").string(), png_bytes(8, 8, 3, 10));
+  for (const std::string& given : {photos.string(), photos.string() + "/", (photos / ".").string()})
+    CHECK(open_dataset(given)->name() == "my photos");
+  // "." from inside the folder: the working folder's name, not ".".
+  const fs::path before = fs::current_path();
+  fs::current_path(photos);
+  const std::string name = open_dataset(".")->name();
+  fs::current_path(before);
+  CHECK(name == "my photos");
+}

@@ -499,7 +499,10 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   add_notes(notes, in + std::to_string(cmyk.size()) + " of " + n + " images are CMYK JPEGs: converted to RGB by stb_image without a colour profile (colours may differ from a viewer's):", cmyk);
   add_notes(notes, in + std::to_string(animated.size()) + " of " + n + " images are animated GIFs: only the first frame is used:", animated);
 
-  const std::string name = fs::path(src.path).stem().string();
+  // The folder's or zip's own name, also for "." or "photos/".
+  fs::path named = fs::absolute(src.path).lexically_normal();
+  if (named.filename().empty()) named = named.parent_path();
+  const std::string name = named.stem().string();
   auto ds = std::make_unique<Dataset>(name, res, channels, std::move(pixels), std::move(labels), opt, classes);
   ds->set_notes(std::move(notes));
   return ds;
