@@ -199,22 +199,22 @@ std::vector<int64_t> metric_real_items(const Spec& s, const MetricContext& ctx, 
 
 void check_metric(const std::string& name, const MetricContext& ctx) {
   const Spec& s = spec(name);
-  GF_CHECK(ctx.generator && ctx.dataset, "calc_metric", name << " needs a generator and a dataset");
+  GF_CHECK(ctx.generator && ctx.dataset, name, "needs a generator and a dataset");
   switch (s.kind) {
     case Kind::fid:
-    case Kind::kid: GF_CHECK(bool(ctx.features), "calc_metric", name << " needs the Inception detector"); break;
-    case Kind::is: GF_CHECK(bool(ctx.probabilities), "calc_metric", name << " needs the Inception detector"); break;
-    case Kind::pr: GF_CHECK(bool(ctx.vgg_features), "calc_metric", name << " needs the VGG16 detector"); break;
+    case Kind::kid: GF_CHECK(bool(ctx.features), name, "needs the Inception detector"); break;
+    case Kind::is: GF_CHECK(bool(ctx.probabilities), name, "needs the Inception detector"); break;
+    case Kind::pr: GF_CHECK(bool(ctx.vgg_features), name, "needs the VGG16 detector"); break;
     case Kind::ppl:
-      GF_CHECK(bool(ctx.lpips), "calc_metric", name << " needs the VGG16 detector");
-      GF_CHECK(bool(ctx.paths), "calc_metric",
-               name << " needs a generator with a mapping network (W): StyleGAN or StyleGAN2, not PGGAN");
+      GF_CHECK(bool(ctx.lpips), name, "needs the VGG16 detector");
+      GF_CHECK(bool(ctx.paths), name,
+               "needs a generator with a mapping network (W): StyleGAN or StyleGAN2, not PGGAN");
       if (ctx.lpips_min_side > 0) {  // one sample of a throwaway stream shows the size the VGG16 would see
         gf::Generator probe(0);
         const Tensor pair = ctx.paths(1, s.ppl, probe);
         const int64_t m = ctx.lpips_min_side;
-        GF_CHECK(pair.size(2) >= m && pair.size(3) >= m, "calc_metric",
-                 name << ": the generator's images come to " << pair.size(2) << "x" << pair.size(3)
+        GF_CHECK(pair.size(2) >= m && pair.size(3) >= m, name,
+                 "the generator's images come to " << pair.size(2) << "x" << pair.size(3)
                       << (s.ppl.crop ? " after the official crop" : "") << "; the VGG16's LPIPS needs at least " << m
                       << "x" << m << (s.ppl.crop ? " (ppl2_wend does not crop)" : ""));
       }
@@ -224,8 +224,8 @@ void check_metric(const std::string& name, const MetricContext& ctx) {
   const int64_t num_gen = capped(s.num_gen, ctx.max_items);
   const int64_t num_real = int64_t(metric_real_items(s, ctx, nullptr).size());
   const int64_t least = min_items(s.kind);
-  GF_CHECK(num_gen >= least && (!reals || num_real >= least), "calc_metric",
-           name << " needs at least " << least << (s.kind == Kind::ppl ? " samples" : " generated")
+  GF_CHECK(num_gen >= least && (!reals || num_real >= least), name,
+           "needs at least " << least << (s.kind == Kind::ppl ? " samples" : " generated")
                 << (reals ? " and " + std::to_string(least) + " real" : std::string())
                 << (s.kind == Kind::ppl ? "" : " images") << ", got " << num_gen
                 << (reals ? " and " + std::to_string(num_real) : std::string()));
@@ -248,8 +248,8 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
   const bool computes = computes_results(ctx.feature_opt.comm);
   gf::Generator rng(ctx.seed);
   const auto check_same_width = [&name](int64_t gen_width, int64_t real_width) {
-    GF_CHECK(gen_width == real_width, "calc_metric",
-             name << ": generated features have " << gen_width << " columns, real ones " << real_width);
+    GF_CHECK(gen_width == real_width, name,
+             "generated features have " << gen_width << " columns, real ones " << real_width);
   };
   const std::string inception_key = std::string(kDetectorCodeVersion) + " " + ctx.detector_key;
   if (s.kind == Kind::fid) {

@@ -19,8 +19,10 @@ namespace gf::metrics {
 
 // flags with --metrics (default default_metrics: none for train_stylegan,
 // whose detector must be given; calc_metrics's fid50k_full as the official
-// script's), --detector, --vgg16, --metrics-cache and --metric-items appended.
-std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags, const std::string& default_metrics = "none");
+// script's; none_allowed: whether the help offers "none"), --detector,
+// --vgg16, --metrics-cache and --metric-items appended.
+std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags, const std::string& default_metrics = "none",
+                                         bool none_allowed = true);
 
 struct MetricRequest {
   std::vector<std::string> names;  // empty: no metrics

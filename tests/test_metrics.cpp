@@ -560,7 +560,7 @@ TEST_CASE("kid50k_full and kid50k through calc_metric, real features from the ca
   c2.generator = replay(*flips);
   CHECK(calc_metric("kid50k_full", c2).num_real == 5);
   c2.max_items = 1;
-  CHECK_THROWS_WITH(calc_metric("kid50k", c2), Catch::Contains("kid50k needs at least 2 generated and 2 real images"));
+  CHECK_THROWS_WITH(calc_metric("kid50k", c2), Catch::Contains("kid50k: needs at least 2 generated and 2 real images"));
 }
 
 TEST_CASE("FeatureStats: captured rows round-trip through the cache", "[metrics]") {
@@ -1288,7 +1288,7 @@ TEST_CASE("check_metric refuses too few real images and missing detectors at set
   MetricRequest req;
   req.names = {"kid50k_full"};
   CHECK_THROWS_WITH(metric_context(req, MetricDetectors{}, *two, replay(*two), PathSampler{}, Device::cpu(), 0, {}),
-                    Catch::Contains("kid50k_full needs the Inception detector"));
+                    Catch::Contains("kid50k_full: needs the Inception detector"));
 }
 
 // A PPL whose images would reach the VGG16 below its 16x16 minimum (the crop

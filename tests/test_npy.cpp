@@ -214,7 +214,7 @@ TEST_CASE("npy: a failed save_npy keeps the older file and leaves no temporary",
     try {
       io::save_npy(path, big);
     } catch (const Error& e) {
-      return std::string(e.what()) == "save_npy: cannot write " + path + ": " + std::strerror(EFBIG) ? 0 : 2;
+      return std::string(e.what()) == "cannot write " + path + ": " + std::strerror(EFBIG) ? 0 : 2;
     }
     return 1;
   });

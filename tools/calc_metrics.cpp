@@ -143,7 +143,7 @@ int run(int argc, char** argv) {
                       cli::integer("mirror", "0|1", "", "whether the dataset was augmented with x-flips in training (default: the run's)", 0, 1),
                       cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise, PPL's paths and KID's subsets", 0, cli::kSeedMax),
                       cli::device("device", "cpu", "where to run (one process per device: cuda:K+LOCAL_RANK)")},
-                     "fid50k_full"));
+                     "fid50k_full", /*none_allowed=*/false));
   if (args.help()) {
     std::cout << args.usage();
     return 0;

@@ -74,7 +74,7 @@ int write_logits(const cli::Args& args, const Tensor& logits) {
 }
 
 int discriminate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const std::string& path, Device dev) {
-  if (args.has("c")) throw Error("--c applies to StyleGAN2 networks; a PGGAN discriminator predicts labels (AC-GAN)");
+  if (args.has("c")) throw Error("--c applies to StyleGAN2 and StyleGAN (v1) networks; a PGGAN discriminator predicts labels (AC-GAN)");
   const std::unique_ptr<pggan::Discriminator> D = pggan::load_discriminator(file, path);
   const pggan::DiscriminatorConfig& cfg = D->config();
   const double lod = cli::lod_flag(args, cfg.resolution, D->lod(), path);

@@ -367,7 +367,7 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     if (see_through > 0)
       throw TransparentImageError(name + ": has transparent pixels (alpha below 255 in " + std::to_string(see_through) + " of " +
                   std::to_string(pixels) +
-                  "); training sees no alpha, so it would learn the colours hidden under them. Flatten the "
+                  "); the networks see no alpha, so they would take in the colours hidden under them. Flatten the "
                   "images onto the background you want first (e.g. ImageMagick: mogrify -background white -alpha "
                   "remove -alpha off *.png); images whose alpha is opaque everywhere are used as they are");
     for (size_t p = 0; p < pixels; ++p)
@@ -441,7 +441,7 @@ void save_image_grid(const Tensor& images, const std::string& path, int gw, int 
                                   out.data(), static_cast<int>(W * c)),
            "save_image_grid", "PNG encoding failed for " << path);
   io::write_atomic(path, [&](std::ostream& f) { f.write(png.data(), static_cast<std::streamsize>(png.size())); },
-                   "save_image_grid");
+                   "");  // the error names the file
 }
 
 }  // namespace gf

@@ -25,7 +25,7 @@ void save_npz(const std::string& path, const std::vector<std::pair<std::string, 
     ZipWriter zip(f, "save_npz");
     for (const auto& [name, bytes] : entries) zip.add(name, bytes.data(), bytes.size());
     zip.finish();
-  }, "save_npz");
+  }, "");  // the error names the file
 }
 
 std::map<std::string, Tensor> read_npz(const std::string& path, const std::vector<std::string>& only) {

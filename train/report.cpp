@@ -548,10 +548,11 @@ std::string stop_reason(const fs::path& dir) {
 std::string render_report(const std::string& run_dir, const ReportOptions& opt_in) {
   const fs::path dir(run_dir);
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw Error("report: " + run_dir + " is not a folder");
+  if (run_dir.empty()) throw Error("the run folder's name is empty");
+  if (!fs::is_directory(dir, ec)) throw Error(run_dir + " is not a folder");
   const bool has_stats = fs::exists(dir / "stats.jsonl", ec), has_options = fs::exists(dir / "training_options.json", ec);
   if (!has_stats && !has_options)
-    throw Error("report: " + run_dir + " is not a run folder (no stats.jsonl, no training_options.json)");
+    throw Error(run_dir + " is not a run folder (no stats.jsonl, no training_options.json)");
   std::vector<std::string> notes;
   // A run that stopped with an error (or a signal) is not going on, whatever the caller thinks.
   const std::string stopped = stop_reason(dir);

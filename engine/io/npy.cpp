@@ -271,7 +271,7 @@ void save_npy(const std::string& path, const Tensor& t) {
     constexpr size_t kChunk = size_t(16) << 20;
     for (size_t at = 0, n = static_cast<size_t>(h.nbytes()); at < n && f; at += kChunk)
       f.write(data + at, static_cast<std::streamsize>(std::min(kChunk, n - at)));
-  }, "save_npy");
+  }, "");  // the error names the file
 }
 
 }  // namespace gf::io

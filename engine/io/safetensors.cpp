@@ -158,7 +158,7 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
     f.write(reinterpret_cast<const char*>(len), 8);
     f.write(header.data(), static_cast<std::streamsize>(header.size()));
     for (const Tensor& h : host) f.write(static_cast<const char*>(h.raw()), static_cast<std::streamsize>(h.nbytes()));
-  }, "save_safetensors");
+  }, "");  // the error names the file
 }
 
 }  // namespace gf::io

@@ -197,9 +197,9 @@ gf_expect_error(calc_metrics_vgg16_not_vgg16 "^calc_metrics: error: .*inception.
 gf_cli_test(train_stylegan_metric_refused_before_run_folder FIXTURES_REQUIRED metrics_detector
             COMMAND sh -c "d=${GF_TEST_RUNS}/metrics_one_image && rm -rf $d && mkdir -p $d/data && \
 printf 'P5\\n32 32\\n255\\n' > $d/data/a.pgm && head -c 1024 /dev/zero >> $d/data/a.pgm && \
-sh ${GF_CLI_DIR}/expect_error.sh '^train_stylegan: error: calc_metric: kid50k_full needs at least 2 generated and 2 real images' \
+sh ${GF_CLI_DIR}/expect_error.sh '^train_stylegan: error: kid50k_full: needs at least 2 generated and 2 real images' \
 $<TARGET_FILE:train_stylegan> --cfg tiny --data $d/data --metrics kid50k_full --detector ${_m}/inception.bin --outdir $d/runs && \
-sh ${GF_CLI_DIR}/expect_error.sh '^train_stylegan: error: calc_metric: kid50k_full needs at least 2' \
+sh ${GF_CLI_DIR}/expect_error.sh '^train_stylegan: error: kid50k_full: needs at least 2' \
 $<TARGET_FILE:train_stylegan> --cfg tiny --data $d/data --metrics kid50k_full --detector ${_m}/inception.bin --dry-run --outdir $d/runs && \
 test ! -e $d/runs")
 # Ctrl-C while a snapshot's metrics run (hours at 50k images) stops the run

@@ -28,12 +28,12 @@ PspTrainer::PspTrainer(const PspTrainSpec& spec, uint64_t seed, Device device, c
   check_psp_train_spec(spec_);
   GF_CHECK(net_ && net_->config().input_size == spec_.net.input_size && net_->config().n_styles == spec_.net.n_styles,
            "PspTrainer", "the network does not have the spec's encoder");
-  GF_CHECK(ds.size() - spec_.val_images >= spec_.batch, "data",
-           "the data has " << ds.size() << " images: holding out " << spec_.val_images << " leaves fewer than a batch of "
+  GF_CHECK(ds.size() - spec_.val_images >= spec_.batch, ds.name(),
+           "has " << ds.size() << " images: holding out " << spec_.val_images << " leaves fewer than a batch of "
                            << spec_.batch << " to train on (lower --val-images or --batch)");
   const int c = net_->decoder->config().img_channels;
-  GF_CHECK(ds.channels() == c || (ds.channels() == 1 && c == 3), "data",
-           "the data's images have " << ds.channels() << " channels but the generator makes " << c
+  GF_CHECK(ds.channels() == c || (ds.channels() == 1 && c == 3), ds.name(),
+           "its images have " << ds.channels() << " channels but the generator makes " << c
                                      << (ds.channels() == 3 ? ": colour data for a grey generator" : ""));
   GF_CHECK(spec_.net.input_nc == c, "PspTrainer",
            "the encoder reads " << spec_.net.input_nc << " channels, the generator makes " << c);
