@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "engine/ops.h"
 #include "engine/ops/scale2d.h"
 
@@ -127,7 +128,7 @@ ScheduleSpec schedule_spec_from_json(const nlohmann::json& j) {
       else if (key == "num_gpus") s.num_gpus = v.get<int>();
       else throw Error("schedule spec: unknown key '" + key + "'");
     } catch (const nlohmann::json::exception& e) {
-      throw Error("schedule spec: key '" + key + "' has a bad value " + v.dump() + " (" + e.what() + ")");
+      throw Error("schedule spec: key '" + key + "' has a bad value " + io::json_excerpt(v) + " (" + e.what() + ")");
     }
   }
   return s;

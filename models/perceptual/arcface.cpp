@@ -1,6 +1,7 @@
 #include "models/perceptual/arcface.h"
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 
 namespace gf::perceptual {
 
@@ -20,7 +21,7 @@ json to_json(const ArcFaceConfig& c) {
 
 ArcFaceConfig arcface_config_from_json(const json& j) {
   ArcFaceConfig c;
-  GF_CHECK(j.is_object(), "arcface_kwargs", "must be a JSON object, got " << j.dump());
+  GF_CHECK(j.is_object(), "arcface_kwargs", "must be a JSON object, got " << io::json_excerpt(j));
   try {
     for (const auto& [key, v] : j.items()) {
       if (key == "mode") c.body.mode = v.get<std::string>();
@@ -30,7 +31,7 @@ ArcFaceConfig arcface_config_from_json(const json& j) {
       else if (key == "embedding") c.embedding = v.get<int>();
       else if (key == "affine") c.affine = v.get<bool>();
       else if (key == "input_size")
-        GF_CHECK(v == ArcFaceConfig::input_size, "arcface_kwargs", "input_size must be 112, got " << v.dump());
+        GF_CHECK(v == ArcFaceConfig::input_size, "arcface_kwargs", "input_size must be 112, got " << io::json_excerpt(v));
       else throw Error("arcface_kwargs: unknown key '" + key + "'");
     }
   } catch (const json::exception& e) {

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 
 namespace gf::psp {
 
@@ -57,14 +58,14 @@ PspConfig psp_config_from_json(const json& j) {
       {"se_reduction", [&](const json& v) { c.se_reduction = v.get<int>(); }},
       {"start_from_latent_avg", [&](const json& v) { c.start_from_latent_avg = v.get<bool>(); }},
       {"learn_in_w", [&](const json& v) { c.learn_in_w = v.get<bool>(); }}};
-  GF_CHECK(j.is_object(), what, "must be a JSON object, got " << j.dump());
+  GF_CHECK(j.is_object(), what, "must be a JSON object, got " << io::json_excerpt(j));
   for (const auto& [key, value] : j.items()) {
     auto it = set.find(key);
     GF_CHECK(it != set.end(), what, "unknown key '" << key << "'");
     try {
       it->second(value);
     } catch (const json::exception& e) {
-      throw Error(std::string(what) + ": key '" + key + "' has a bad value " + value.dump() + " (" + e.what() + ")");
+      throw Error(std::string(what) + ": key '" + key + "' has a bad value " + io::json_excerpt(value) + " (" + e.what() + ")");
     }
   }
   c.validate();

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "models/config_json.h"
 #include "models/pggan/config.h"
 
@@ -29,7 +30,7 @@ json fused_json(FusedScale f) {
 FusedScale fused_from(const json& v) {
   if (v.is_boolean()) return v.get<bool>() ? FusedScale::always : FusedScale::never;
   GF_CHECK(v.is_string() && v.get<std::string>() == "auto", "stylegan config",
-           "fused_scale must be \"auto\", true or false, got " << v.dump());
+           "fused_scale must be \"auto\", true or false, got " << io::json_excerpt(v));
   return FusedScale::automatic;
 }
 
