@@ -128,6 +128,41 @@ try:
         # train_stylegan reads labels with its own reader (train/dataset.cpp).
         expect_error(["train_stylegan", "--data", src, "--cond", "--cfg", "tiny", "--kimg", "0.001",
                       "--outdir", os.path.join(tmp, "runs")], "dataset.json", "nested deeper than")
+    elif CASE == "png_bad_crc":
+        # One byte of a PNG's compressed pixels changed: stb_image checks no
+        # CRC, so the image decoded to other pixels and joined the dataset.
+        src = os.path.join(tmp, "src")
+        os.makedirs(src)
+        good = png(8, 8, 128)
+        with open(os.path.join(src, "a.png"), "wb") as f:
+            f.write(good)
+        # A bit of the zlib data whose change still inflates, to other pixels
+        # (a flip that breaks the deflate stream stb_image refused already).
+        at = good.index(b"IDAT") + 4
+        length = struct.unpack(">I", good[at - 8:at - 4])[0]
+        data, rows = good[at:at + length], zlib.decompress(good[at:at + length])
+
+        def other_pixels(i, bit):
+            b = bytearray(data)
+            b[i] ^= 1 << bit
+            try:
+                d = zlib.decompressobj(-15)
+                out = d.decompress(bytes(b[2:]))
+                # Every scanline's filter byte still valid (0..4): pixels a decoder takes.
+                return (d.eof and len(out) == len(rows) and out != rows
+                        and all(out[r * 9] <= 4 for r in range(8)))
+            except zlib.error:
+                return False
+        i, bit = next((i, bit) for i in range(2, length - 4) for bit in range(8) if other_pixels(i, bit))
+        bad = bytearray(good)
+        bad[at + i] ^= 1 << bit
+        with open(os.path.join(src, "b.png"), "wb") as f:
+            f.write(bytes(bad))
+        dest = os.path.join(tmp, "out.zip")
+        expect_error(["dataset_tool", "--source", src, "--dest", dest], os.path.join(src, "b.png"),
+                     "corrupt PNG", "IDAT")
+        if os.path.exists(dest):
+            sys.exit("FAIL: an output was written")
     elif CASE == "mnist_no_images":
         # An IDX image file whose header counts 0 images: an empty dataset
         # (training's sampler took its index modulo 0).
