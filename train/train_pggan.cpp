@@ -51,11 +51,12 @@ std::unique_ptr<PGGANTrainer> resumed_trainer(const cli::Args& args, const std::
                                {"lod-transition-kimg", cli::number_text(k.sched.lod_transition_kimg)},
                                {"mirror", k.mirror_augment ? "true" : "false"}});
     if (args.has("kimg")) setup.spec.total_kimg = args.number("kimg");
-    auto t = std::make_unique<PGGANTrainer>(setup, ds);
+    auto t = built_from_file(path, [&] { return std::make_unique<PGGANTrainer>(setup, ds); });
     load_pggan_checkpoint(*t, file, path);
     return t;
   }
-  auto t = std::make_unique<PGGANTrainer>(pggan_bundle_setup(file, path, fresh), ds);
+  const PGGANSetup setup = pggan_bundle_setup(file, path, fresh);
+  auto t = built_from_file(path, [&] { return std::make_unique<PGGANTrainer>(setup, ds); });
   load_pggan_networks(*t, file, path);
   *note = no_discriminator_note(file, path);
   return t;

@@ -109,7 +109,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
                   " (a different count would split the batch and the random streams differently)");
     setup.comm = fresh.comm;
     if (args.has("kimg")) setup.spec.kimg = args.number("kimg");
-    auto t = std::make_unique<StyleGAN2Trainer>(setup, ds);
+    auto t = built_from_file(path, [&] { return std::make_unique<StyleGAN2Trainer>(setup, ds); });
     agree(*t);
     load_checkpoint(*t, file, path);
     return t;
@@ -125,7 +125,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   setup.D_kwargs.freeze_layers = fresh.D_kwargs.freeze_layers;  // this run's --freezed, not the file's run's
   setup.spec.ema_rampup = 0;
   setup.spec.ada_kimg = 100;
-  auto t = std::make_unique<StyleGAN2Trainer>(setup, ds);
+  auto t = built_from_file(path, [&] { return std::make_unique<StyleGAN2Trainer>(setup, ds); });
   agree(*t);
   load_networks(*t, file, path);
   return t;

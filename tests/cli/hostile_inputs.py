@@ -163,6 +163,16 @@ try:
                      "corrupt PNG", "IDAT")
         if os.path.exists(dest):
             sys.exit("FAIL: an output was written")
+    elif CASE == "resume_config_named":
+        # --resume of networks that do not fit --data: the trainer's check
+        # named neither the file nor the flag the configs came from.
+        src = os.path.join(tmp, "src")
+        os.makedirs(src)
+        with open(os.path.join(src, "a.png"), "wb") as f:
+            f.write(png(8, 8, 9))
+        for program, net in (("train_stylegan", NET), ("train_pggan", os.path.join(SOURCE, "tests", "data", "pggan_32x1.bin"))):
+            expect_error([program, "--cfg", "tiny", "--data", src, "--kimg", "0.001", "--resume", net,
+                          "--outdir", os.path.join(tmp, "runs")], net, "do not match the dataset")
     elif CASE == "mnist_no_images":
         # An IDX image file whose header counts 0 images: an empty dataset
         # (training's sampler took its index modulo 0).
