@@ -14,6 +14,8 @@ void read_fields(const nlohmann::json& j, const char* what, const ConfigSetters&
       it->second(value);
     } catch (const nlohmann::json::exception& e) {
       throw Error(std::string(what) + ": key '" + key + "' has a bad value " + io::json_excerpt(value) + " (" + e.what() + ")");
+    } catch (const Error& e) {  // io::json_int's range check
+      throw Error(std::string(what) + ": key '" + key + "': " + e.what());
     }
   }
 }

@@ -1,5 +1,7 @@
 #include "engine/io/json_input.h"
 
+#include <climits>
+
 #include "engine/error.h"
 
 namespace gf::io {
@@ -35,6 +37,14 @@ nlohmann::json parse_json_or_discarded(std::string_view text) {
   } catch (const TooDeep&) {
     return nlohmann::json(nlohmann::json::value_t::discarded);
   }
+}
+
+int json_int(const nlohmann::json& v) {
+  const bool fits = v.is_number_integer() &&
+                    (v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(INT_MAX)
+                                            : v.get<int64_t>() >= INT_MIN && v.get<int64_t>() <= INT_MAX);
+  if (!fits) throw Error("expected a whole number in [" + std::to_string(INT_MIN) + ", " + std::to_string(INT_MAX) + "], got " + json_excerpt(v));
+  return static_cast<int>(v.get<int64_t>());
 }
 
 std::string json_excerpt(const nlohmann::json& j, size_t max_chars) {

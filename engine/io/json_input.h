@@ -22,6 +22,10 @@ nlohmann::json parse_json(std::string_view text, const std::string& what);
 // instead of an exception: for readers that count or skip bad lines.
 nlohmann::json parse_json_or_discarded(std::string_view text);
 
+// A JSON integer that fits an int: get<int>() narrowed 2^40 to 0 and took
+// 1.5 as 1 and true as 1 without a word. Throws gf::Error naming the value.
+int json_int(const nlohmann::json& v);
+
 // A value as a message quotes it: its JSON text, cut to at most max_chars
 // characters (with "..." when cut).
 std::string json_excerpt(const nlohmann::json& j, size_t max_chars = 80);

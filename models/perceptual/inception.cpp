@@ -34,7 +34,7 @@ InceptionConfig inception_config_from_json(const json& j) {
   GF_CHECK(j.is_object(), "inception_kwargs", "must be a JSON object, got " << io::json_excerpt(j));
   try {
     for (const auto& [key, v] : j.items()) {
-      if (key == "width_divisor") c.width_divisor = v.get<int>();
+      if (key == "width_divisor") c.width_divisor = io::json_int(v);
       else if (key == "classes")
         GF_CHECK(v == InceptionConfig::classes, "inception_kwargs", "classes must be 1008, got " << io::json_excerpt(v));
       else throw Error("inception_kwargs: unknown key '" + key + "'");

@@ -27,7 +27,7 @@ Vgg16Config vgg16_config_from_json(const json& j) {
   GF_CHECK(j.is_object(), "vgg16_kwargs", "must be a JSON object, got " << io::json_excerpt(j));
   try {
     for (const auto& [key, v] : j.items()) {
-      if (key == "width_divisor") c.width_divisor = v.get<int>();
+      if (key == "width_divisor") c.width_divisor = io::json_int(v);
       else throw Error("vgg16_kwargs: unknown key '" + key + "'");
     }
   } catch (const json::exception& e) {

@@ -92,6 +92,19 @@ try:
         write_bin(bad, header, body)
         expect_error(["generate", "--network", bad, "--seeds", "0", "--outdir", os.path.join(tmp, "out")], bad,
                      "metadata G_kwargs", "z_dim")
+    elif CASE == "bin_metadata_int_range":
+        # w_dim 2^40 + 16: read as an int it wrapped to 16, the network's own
+        # value, and the file was taken as it was; 1.5 was read as 1.
+        header, body = read_bin(NET)
+        g = json.loads(header["__metadata__"]["G_kwargs"])
+        for value in (2 ** 40 + g["w_dim"], g["w_dim"] + 0.5):
+            g["w_dim"] = value
+            header["__metadata__"]["G_kwargs"] = json.dumps(g)
+            bad = os.path.join(tmp, "wide.bin")
+            write_bin(bad, header, body)
+            expect_error(["generate", "--network", bad, "--seeds", "0", "--outdir", os.path.join(tmp, "out")], bad,
+                         "w_dim", "expected a whole number")
+            g["w_dim"] = json.loads(read_bin(NET)[0]["__metadata__"]["G_kwargs"])["w_dim"]
     elif CASE == "bin_nan_weight":
         # 8 bytes of 0xff in a weight read as NaN: generate drew NaN images without a word.
         header, body = read_bin(NET)
