@@ -1,6 +1,8 @@
 #include "models/network_file.h"
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
+#include "engine/io/npy.h"
 
 namespace gf {
 
@@ -20,11 +22,14 @@ io::TensorMap add_prefix(const io::TensorMap& tensors, const std::string& prefix
 nlohmann::json metadata_json(const io::SafetensorsFile& file, const std::string& path, const std::string& key) {
   auto meta = file.metadata.find(key);
   if (meta == file.metadata.end()) throw Error(path + ": no " + key + " in its metadata");
-  try {
-    return nlohmann::json::parse(meta->second);
-  } catch (const std::exception& e) {
-    throw Error(path + ": metadata " + key + " is not JSON: " + e.what());
-  }
+  return io::parse_json(meta->second, path + ": metadata " + key);
+}
+
+uint64_t metadata_seed(const io::SafetensorsFile& file, const std::string& path) {
+  return metadata_value(file, path, "seed", [](const nlohmann::json& j) {
+    if (!j.is_number_unsigned()) throw Error("must be a whole number >= 0, got " + io::json_excerpt(j));
+    return j.get<uint64_t>();
+  });
 }
 
 std::string network_family(const io::SafetensorsFile& file) {
@@ -55,7 +60,14 @@ io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& 
   return state;
 }
 
+void check_finite_tensors(const io::TensorMap& tensors, const std::string& path) {
+  for (const auto& [name, t] : tensors)
+    if (t.device().is_cpu() && (t.dtype() == DType::f32 || t.dtype() == DType::f64))
+      io::check_finite(t, path + ": tensor '" + name + "'");
+}
+
 void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what) {
+  check_finite_tensors(state, path);
   try {
     net.load_state_dict(state);
   } catch (const Error& e) {

@@ -25,6 +25,28 @@ io::TensorMap add_prefix(const io::TensorMap& tensors, const std::string& prefix
 // absent or not JSON.
 nlohmann::json metadata_json(const io::SafetensorsFile& file, const std::string& path, const std::string& key);
 
+// Metadata `key` turned into a value by `convert` (a config's or spec's
+// from_json, or a typed read): every failure, a gf::Error or a JSON type error
+// (a string where a number belongs), is one gf::Error "<path>: metadata
+// <key>: ...". Every reader of a .bin's metadata goes through here, so none
+// lets an error out without naming its file.
+template <class Convert>
+auto metadata_value(const io::SafetensorsFile& file, const std::string& path, const std::string& key, Convert convert)
+    -> decltype(convert(std::declval<const nlohmann::json&>())) {
+  const nlohmann::json j = metadata_json(file, path, key);
+  try {
+    return convert(j);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": metadata " + key + ": " + e.what());
+  } catch (const Error& e) {
+    throw Error(path + ": metadata " + key + ": " + e.what());
+  }
+}
+
+// Metadata "seed": a whole number in [0, 2^64) (a negative or fractional one
+// was converted silently).
+uint64_t metadata_seed(const io::SafetensorsFile& file, const std::string& path);
+
 // The network family a file holds: its metadata "family" ("pggan", ...);
 // files without one (written before there was a second family) are "stylegan2".
 std::string network_family(const io::SafetensorsFile& file);
@@ -38,7 +60,14 @@ std::vector<std::string> networks_in(const io::SafetensorsFile& file);
 // a bundle must have tensors under "<which>.". Throws gf::Error naming the file.
 io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& path, const std::string& which);
 
-// net.load_state_dict(state), with an error prefixed by "<path>: <what>: ".
+// Throws gf::Error "<path>: tensor '<name>': element [...] is nan ..." for
+// the first tensor of a file's that holds a NaN or an infinity: weights and
+// training state are finite, and a damaged file (8 bytes of 0xff in a
+// weight) otherwise gave NaN images or a NaN run without a word.
+void check_finite_tensors(const io::TensorMap& tensors, const std::string& path);
+
+// net.load_state_dict(state), with an error prefixed by "<path>: <what>: ";
+// every tensor of state must be finite (check_finite_tensors).
 void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what);
 
 // Throws gf::Error naming the file unless network_family(file) is `family`
@@ -53,9 +82,10 @@ template <class Net, class ConfigFromJson>
 std::unique_ptr<Net> load_network(const io::SafetensorsFile& file, const std::string& path, const std::string& which,
                                   const std::string& kwargs_key, ConfigFromJson config_from_json) {
   const io::TensorMap state = network_state(file, path, which);
+  const auto config = metadata_value(file, path, kwargs_key, config_from_json);
   std::unique_ptr<Net> net;
   try {
-    net = std::make_unique<Net>(config_from_json(metadata_json(file, path, kwargs_key)), 0);
+    net = std::make_unique<Net>(config, 0);
   } catch (const Error& e) {
     throw Error(path + ": " + kwargs_key + ": " + e.what());
   }

@@ -383,6 +383,23 @@ class ConvertWeightsTest(unittest.TestCase):
         self.assert_error(r, "G:", "tensor synthesis.b16.torgb.bias has shape [4], expected [3]")
         self.assert_nothing_written(out)
 
+    def test_non_finite_weight_refused(self):
+        # 8 bytes of 0xff in a weight's data read as NaN: once converted silently.
+        def poison(s):
+            s["G_ema"]["mapping.fc0.weight"][1, 2] = float("nan")
+        r, out = self.corrupt(poison)
+        self.assert_error(r, "bad.pt", "tensor G_ema.mapping.fc0.weight holds nan at [1, 2]")
+        self.assert_nothing_written(out)
+        r, out = self.corrupt(lambda s: s["D"]["b4.fc.bias"].fill_(float("inf")))
+        self.assert_error(r, "tensor D.b4.fc.bias holds inf")
+        self.assert_nothing_written(out)
+
+    def test_control_characters_in_names_stay_on_one_line(self):
+        # A name taken from the file is quoted in the error: its newline must not split the line.
+        r, out = self.corrupt(lambda s: s["D"].__setitem__("b8.conv0\nextra", torch.zeros(2)))
+        self.assert_error(r, "unexpected tensor b8.conv0\\nextra")
+        self.assert_nothing_written(out)
+
     def test_bad_files(self):
         nets = make_nets(seed=4)
         good = self.path("good.pt")

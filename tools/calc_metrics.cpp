@@ -35,12 +35,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "engine/io/safetensors.h"
 #include "metrics/generators.h"
 #include "engine/dist/same_run.h"
@@ -176,7 +178,8 @@ int run(int argc, char** argv) {
     nlohmann::json run_options;
     if (!run_dir.empty()) {
       std::ifstream f(run_dir + "/training_options.json");
-      run_options = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+      const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      run_options = io::parse_json_or_discarded(text);
       if (!run_options.is_object() && !args.has("data"))
         throw Error(run_dir + "/training_options.json cannot be read as a JSON object; give --data (and --mirror)");
     }

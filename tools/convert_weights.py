@@ -2163,10 +2163,18 @@ def convert(nets, hints, path, args):
 _DT = {"F32": np.float32, "F64": np.float64}
 
 
-def write_bin(path, tensors, metadata):
+def write_bin(path, tensors, metadata, src=None):
     header, blobs, offset = {}, [], 0
     for name in sorted(tensors):
-        data = tensors[name].numpy().astype("<f4").tobytes()
+        array = tensors[name].numpy().astype("<f4")
+        # Weights are finite: a NaN or an infinity (a damaged file, or a float64
+        # beyond float32's range) made a network that draws NaN images silently.
+        bad = np.flatnonzero(~np.isfinite(array))
+        if bad.size:
+            index = tuple(int(i) for i in np.unravel_index(bad[0], array.shape))
+            raise ConvertError(f"{src or path}: tensor {name} holds {array.flat[bad[0]]} at {list(index)} "
+                               f"({bad.size} values not finite); weights must be finite numbers")
+        data = array.tobytes()
         header[name] = {"dtype": "F32", "shape": list(tensors[name].shape),
                         "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
@@ -2331,7 +2339,7 @@ def import_(args):
             tensors, meta = convert_arcface(payload, args.src)
         else:
             tensors, meta = convert_inception(payload, args.src)
-        write_bin(args.dst, tensors, meta)
+        write_bin(args.dst, tensors, meta, args.src)
         kind = meta["perceptual"]
         what = {"lpips": "the LPIPS (AlexNet) loss network", "arcface": "the ArcFace loss network",
                 "inception": "the FID/IS Inception detector",
@@ -2341,7 +2349,7 @@ def import_(args):
         return
     if family == "psp":
         tensors, meta = convert_psp(payload, args.src, args)
-        write_bin(args.dst, tensors, meta)
+        write_bin(args.dst, tensors, meta, args.src)
         print(f"wrote the pSp encoder, decoder (G_ema){' and latent_avg' if 'latent_avg' in tensors else ''} "
               f"to {args.dst}")
         for key in ("psp_kwargs", "G_kwargs"):
@@ -2356,11 +2364,19 @@ def import_(args):
     else:
         nets, hints = payload
         tensors, meta = convert(nets, hints, args.src, args)
-    write_bin(args.dst, tensors, meta)
+    write_bin(args.dst, tensors, meta, args.src)
     print(f"wrote {', '.join(k for k in ('G', 'D', 'G_ema') if k in nets)} to {args.dst}")
     for key in ("G_kwargs", "D_kwargs"):
         if key in meta:
             print(f"{key}: {meta[key]}")
+
+
+def one_line(message, max_chars=4096):
+    """A message as one line: control characters (a newline in a tensor name
+    or a dict key taken from the file) written as escapes, and at most
+    max_chars characters."""
+    out = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message)
+    return out if len(out) <= max_chars else out[:max_chars - 3] + "..."
 
 
 def main(argv=None):
@@ -2371,7 +2387,7 @@ def main(argv=None):
         else:
             export(args)
     except ConvertError as e:
-        print(f"convert_weights: error: {e}", file=sys.stderr)
+        print(f"convert_weights: error: {one_line(str(e))}", file=sys.stderr)
         return 1
     except Exception as e:  # a crafted file can break assumptions anywhere: one line, not a traceback
         msg = " ".join(str(e).split())[:300]

@@ -51,6 +51,7 @@
 
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_input.h"
 #include "train/cli.h"
 #include "train/dataset.h"
 #include "train/image_io.h"
@@ -124,14 +125,14 @@ std::map<std::string, json> read_labels(const gf::ImageFiles& files) {
   if (!files.exists("dataset.json")) return out;
   const std::string where = files.display("dataset.json");
   const std::vector<uint8_t> bytes = files.read("dataset.json");
-  const json j = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+  const json j = gf::io::parse_json_or_discarded(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   if (j.is_discarded() || !j.is_object() || !j.contains("labels"))
     throw Error(where + ": not a dataset.json (a JSON object with \"labels\")");
   if (j["labels"].is_null()) return out;
   if (!j["labels"].is_array()) throw Error(where + ": \"labels\" must be a list of [name, label] pairs or null");
   for (const json& pair : j["labels"]) {
     if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string())
-      throw Error(where + ": every label must be a [name, label] pair, got " + pair.dump());
+      throw Error(where + ": every label must be a [name, label] pair, got " + gf::io::json_excerpt(pair));
     out[pair[0].get<std::string>()] = pair[1];
   }
   return out;

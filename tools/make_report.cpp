@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
         gf::write_report(d);
         std::cout << d << "/report.html" << std::endl;
       } catch (const std::exception& e) {
-        std::cerr << "make_report: error: " << e.what() << std::endl;
+        std::cerr << "make_report: error: " << gf::cli::one_line(e.what()) << std::endl;
         ++failed;
       }
     }

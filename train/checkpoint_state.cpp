@@ -160,6 +160,7 @@ bool has_format(const io::SafetensorsFile& file, const std::string& format) {
 
 void load_gan_state(const io::TensorMap& all, const std::string& path, Module& G, Module& D, Module& G_ema,
                     Optimizer& G_opt, Optimizer& D_opt, InfiniteSampler& sampler) {
+  check_finite_tensors(all, path);  // the optimizers' moments too, before anything is loaded
   load_module(G, select_prefix(all, "G."), path, "G");
   load_module(D, select_prefix(all, "D."), path, "D");
   load_module(G_ema, select_prefix(all, "G_ema."), path, "G_ema");

@@ -3,9 +3,11 @@
 // that name the file and tensor; the dataset a run was made on; the format tag.
 #pragma once
 #include <cstdint>
+#include <typeinfo>
 #include <string>
 #include <vector>
 
+#include "engine/error.h"
 #include "engine/io/safetensors.h"
 #include "engine/module.h"
 #include "train/dataset.h"
@@ -78,5 +80,20 @@ void load_gan_state(const io::TensorMap& all, const std::string& path, Module& G
 
 // Whether the file's metadata "format" is `format`.
 bool has_format(const io::SafetensorsFile& file, const std::string& format);
+
+// make() builds a trainer from the configs a --resume file holds: an error
+// of their checks (networks that do not fit the dataset, a bad size) is
+// prefixed with the file they came from, which it did not name. Subclasses
+// of Error (a stop signal) pass through as they are.
+template <class Make>
+auto built_from_file(const std::string& path, Make make) -> decltype(make()) {
+  try {
+    return make();
+  } catch (const Error& e) {
+    if (typeid(e) != typeid(Error)) throw;
+    const std::string m = e.what();
+    throw Error(m.find(path) != std::string::npos ? m : path + ": " + m);
+  }
+}
 
 }  // namespace gf

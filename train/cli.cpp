@@ -486,13 +486,35 @@ void check_output_folders(const Args& args, const std::vector<std::string>& outp
     if (const std::optional<std::string> dir = args.opt(flag)) check_not_in_input_folder(args, "--" + flag, *dir, inputs);
 }
 
+std::string one_line(const std::string& message, size_t max_chars) {
+  std::string out;
+  for (const char ch : message) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      out += b;
+    } else {
+      out += ch;
+    }
+    if (out.size() > max_chars) {
+      out.resize(max_chars > 3 ? max_chars - 3 : 0);
+      return out + "...";
+    }
+  }
+  return out;
+}
+
 int run_main(const char* program, const std::function<int()>& body) {
   cpu::prefer_short_openmp_spin();  // first: it may execute the program again
   int sig = 0;
   try {
     return body();
   } catch (const std::exception& e) {
-    const std::string line = std::string(program) + ": error: " + e.what();
+    const std::string line = std::string(program) + ": error: " + one_line(e.what());
     // A training run's folder says how it ended; first, so that a warning of
     // its own (a full disk) comes before the error line, which stays last.
     record_run_stopped(line);

@@ -197,4 +197,10 @@ void check_output_folders(const Args& args, const std::vector<std::string>& outp
 // exit status stays 130/143. --help exits 0 from inside body via Args.
 int run_main(const char* program, const std::function<int()>& body);
 
+// An error message as one line of at most max_chars bytes: control
+// characters (a newline in a zip entry's name, a JSON key, a header quoted
+// from a file) written as \n, \r, \t or \xNN, and a longer message cut with
+// "...". Every "<program>: error:" line goes through it.
+std::string one_line(const std::string& message, size_t max_chars = 4096);
+
 }  // namespace gf::cli

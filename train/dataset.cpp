@@ -19,6 +19,7 @@
 #include "engine/error.h"
 #include "engine/host_memory.h"
 #include "engine/io/input_file.h"
+#include "engine/io/json_input.h"
 #include "engine/ops.h"
 #include "train/image_io.h"
 #include "train/zip_reader.h"
@@ -195,11 +196,11 @@ Source zip_source(const std::string& path) {
 // See class_label_problem.
 std::string label_problem(const nlohmann::json& label) {
   if (!label.is_number_integer() || label.get<int64_t>() < 0)
-    return "must be a non-negative class index (label vectors are not supported), got " + label.dump();
+    return "must be a non-negative class index (label vectors are not supported), got " + io::json_excerpt(label);
   // The networks take a one-hot of (largest index + 1) entries: an id
   // such as 4294967296 would size them past any memory (or wrap an int).
   if (label.is_number_unsigned() ? label.get<uint64_t>() >= uint64_t(kMaxClasses) : label.get<int64_t>() >= kMaxClasses)
-    return "is class " + label.dump() + "; class indices must be below " + std::to_string(kMaxClasses) +
+    return "is class " + io::json_excerpt(label) + "; class indices must be below " + std::to_string(kMaxClasses) +
            " (the networks take a one-hot of largest index + 1 entries): number the classes from 0";
   return "";
 }
@@ -210,21 +211,21 @@ std::vector<int64_t> read_labels(const Source& src, const std::vector<std::strin
   const std::string where = src.display("dataset.json");
   if (!src.exists("dataset.json")) return {};
   const std::vector<uint8_t> bytes = src.read("dataset.json");
-  nlohmann::json j = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) throw Error(where + ": not valid JSON");
+  const nlohmann::json j = io::parse_json(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), where);
+  if (!j.is_object()) throw Error(where + ": not a JSON object");
   if (!j.contains("labels") || j["labels"].is_null()) return {};
   if (!j["labels"].is_array()) throw Error(where + ": \"labels\" must be a list of [path, class] pairs");
   std::map<std::string, int64_t> by_name;
   for (const auto& pair : j["labels"]) {
     if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string())
-      throw Error(where + ": every label must be a [path, class] pair, got " + pair.dump());
+      throw Error(where + ": every label must be a [path, class] pair, got " + io::json_excerpt(pair));
     const std::string problem = label_problem(pair[1]);
     if (!problem.empty()) throw Error(where + ": the label of '" + pair[0].get<std::string>() + "' " + problem);
     // Listed twice with two classes: which one is meant cannot be known.
     const auto [it, added] = by_name.emplace(pair[0].get<std::string>(), pair[1].get<int64_t>());
     if (!added && it->second != pair[1].get<int64_t>())
       throw Error(where + ": '" + it->first + "' is labelled twice, class " + std::to_string(it->second) + " and class " +
-                  pair[1].dump());
+                  io::json_excerpt(pair[1]));
   }
   std::vector<int64_t> labels;
   for (const auto& name : names) {
@@ -610,7 +611,7 @@ Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device
 }
 
 std::string class_label_problem(const std::string& label_json) {
-  const nlohmann::json label = nlohmann::json::parse(label_json, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json label = io::parse_json_or_discarded(label_json);
   return label.is_discarded() ? "is not JSON: " + label_json : label_problem(label);
 }
 
@@ -621,6 +622,8 @@ IdxImages read_idx_images(const std::string& img_path, const std::string& lbl_pa
   if (lbl.size() < 8 || be32(lbl, 0) != 0x00000801) throw Error(lbl_path + ": not an IDX label file");
   const size_t n = be32(img, 4), rows = be32(img, 8), cols = be32(img, 12);
   if (rows != 28 || cols != 28) throw Error(img_path + ": expected 28x28 images");
+  // An empty dataset trains nothing (the sampler's index modulo 0 was a crash).
+  if (n == 0) throw Error(img_path + ": holds no images (its header counts 0)");
   if (img.size() != 16 + n * rows * cols) throw Error(img_path + ": size does not match its header");
   if (be32(lbl, 4) != n || lbl.size() != 8 + n)
     throw Error(lbl_path + ": label count does not match " + img_path);

@@ -15,6 +15,7 @@
 #include "engine/error.h"
 #include "engine/io/input_file.h"
 #include "engine/io/atomic_file.h"
+#include "train/zip_reader.h"
 
 namespace gf {
 namespace {
@@ -86,17 +87,33 @@ int exif_orientation(const uint8_t* p, size_t n) {
 }
 
 // PNG chunks: a tRNS colour key (alpha stb_image's header read does not
-// report) and an eXIf orientation.
-void png_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
+// report) and an eXIf orientation. Returns the first chunk whose CRC does not
+// match ("" when all do): stb_image checks no CRC (nor zlib's Adler-32), so a
+// damaged byte in a PNG's pixel data decoded to wrong pixels without a word
+// (PIL, which the official tools use, refuses such a file).
+std::string png_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
   for (size_t at = 8; at + 12 <= n;) {
     const size_t len = be32(d + at);
     if (len > n - at - 12) break;
     const uint8_t* type = d + at + 4;
+    if (crc32(type, 4 + len) != be32(d + at + 8 + len)) return std::string(reinterpret_cast<const char*>(type), 4);
     if (std::memcmp(type, "tRNS", 4) == 0) info.alpha = true;
     if (std::memcmp(type, "eXIf", 4) == 0) info.orientation = exif_orientation(d + at + 8, len);
     if (std::memcmp(type, "IEND", 4) == 0) break;
     at += 12 + len;
   }
+  return "";
+}
+
+// A chunk type as a message shows it: its four letters, or hex when they are not letters.
+std::string cli_safe_chunk(const std::string& t) {
+  for (char c : t)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
+      char b[16];
+      std::snprintf(b, sizeof b, "0x%02x%02x%02x%02x", uint8_t(t[0]), uint8_t(t[1]), uint8_t(t[2]), uint8_t(t[3]));
+      return b;
+    }
+  return t;
 }
 
 // JPEG markers up to the scan: the frame's component count (4: CMYK or YCCK)
@@ -301,7 +318,10 @@ ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
   info.alpha = info.channels == 2 || info.channels == 4;
   info.is_16_bit = stbi_is_16_bit_from_memory(data, len);
   info.is_hdr = stbi_is_hdr_from_memory(data, len);
-  if (info.format == "PNG") png_metadata(data, n, info);
+  if (info.format == "PNG") {
+    const std::string chunk = png_metadata(data, n, info);
+    if (!chunk.empty()) throw Error(name + ": corrupt PNG (the CRC of its " + cli_safe_chunk(chunk) + " chunk does not match)");
+  }
   if (info.format == "JPEG") jpeg_metadata(data, n, info);
   if (info.format == "PNM") {
     const long max = pnm_max_value(data, n);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "engine/ops.h"
 #include "engine/ops/scale2d.h"
 
@@ -112,10 +113,10 @@ ScheduleSpec schedule_spec_from_json(const nlohmann::json& j) {
   GF_CHECK(j.is_object(), "schedule spec", "must be a JSON object");
   for (const auto& [key, v] : j.items()) {
     try {
-      if (key == "lod_initial_resolution") s.lod_initial_resolution = v.get<int>();
+      if (key == "lod_initial_resolution") s.lod_initial_resolution = io::json_int(v);
       else if (key == "lod_training_kimg") s.lod_training_kimg = v.get<double>();
       else if (key == "lod_transition_kimg") s.lod_transition_kimg = v.get<double>();
-      else if (key == "minibatch_base") s.minibatch_base = v.get<int>();
+      else if (key == "minibatch_base") s.minibatch_base = io::json_int(v);
       else if (key == "minibatch_dict") s.minibatch_dict = dict_from<int>(v, "minibatch_dict");
       else if (key == "max_minibatch_per_gpu") s.max_minibatch_per_gpu = dict_from<int>(v, "max_minibatch_per_gpu");
       else if (key == "G_lrate_base") s.G_lrate_base = v.get<double>();
@@ -124,10 +125,10 @@ ScheduleSpec schedule_spec_from_json(const nlohmann::json& j) {
       else if (key == "D_lrate_dict") s.D_lrate_dict = dict_from<double>(v, "D_lrate_dict");
       else if (key == "tick_kimg_base") s.tick_kimg_base = v.get<double>();
       else if (key == "tick_kimg_dict") s.tick_kimg_dict = dict_from<double>(v, "tick_kimg_dict");
-      else if (key == "num_gpus") s.num_gpus = v.get<int>();
+      else if (key == "num_gpus") s.num_gpus = io::json_int(v);
       else throw Error("schedule spec: unknown key '" + key + "'");
     } catch (const nlohmann::json::exception& e) {
-      throw Error("schedule spec: key '" + key + "' has a bad value " + v.dump() + " (" + e.what() + ")");
+      throw Error("schedule spec: key '" + key + "' has a bad value " + io::json_excerpt(v) + " (" + e.what() + ")");
     }
   }
   return s;

@@ -17,6 +17,7 @@
 
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_input.h"
 
 namespace gf {
 
@@ -148,19 +149,32 @@ struct Stats {
   }
 };
 
+// The table the report holds is rows x statistics, every cell stored: a
+// file of many rows each naming a new key grew it quadratically (a few MB
+// of stats.jsonl asked for tens of GB). Real runs hold tens of statistics
+// over at most some 10^5 ticks.
+constexpr size_t kMaxStatCells = size_t(1) << 25;
+
 // Appends the lines of one stats file; returns the count of lines that were
 // not a JSON object with a numeric kimg (a crash can cut the last line short).
 size_t read_stats(const fs::path& path, Stats& s) {
   std::ifstream f(path);
+  auto check_size = [&] {
+    if ((s.rows() + 1) * std::max<size_t>(s.keys.size(), 1) > kMaxStatCells)
+      throw Error(path.string() + ": " + std::to_string(s.rows() + 1) + " ticks of " + std::to_string(s.keys.size()) +
+                  " statistics are more than a report holds (" + std::to_string(kMaxStatCells) +
+                  " values); not a ganforge stats file?");
+  };
   size_t bad = 0;
   std::string line;
   while (std::getline(f, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    const json j = io::parse_json_or_discarded(line);
     if (!j.is_object() || !j.contains("kimg") || !j["kimg"].is_number()) {
       ++bad;
       continue;
     }
+    check_size();
     const size_t row = s.rows();
     s.kimg.push_back(j["kimg"].get<double>());
     for (const auto& [k, v] : j.items()) {
@@ -169,6 +183,7 @@ size_t read_stats(const fs::path& path, Stats& s) {
       auto it = s.col.find(k);
       if (it == s.col.end()) {
         s.keys.push_back(k);
+        check_size();
         it = s.col.emplace(k, std::vector<double>()).first;
       }
       it->second.resize(row, kNaN);
@@ -235,14 +250,35 @@ struct Axis {
 // Round numbers around [mn, mx], with a little room so no point lies on the
 // frame (but not below 0 for varying data that is not): a step of 1, 2 or 5 times a
 // power of ten, about five ticks, the ends on ticks.
+// An axis of two ticks at the data's ends: for what no round numbers fit
+// (values near the limits of a double, a span too small for their size).
+Axis plain_axis(double mn, double mx) {
+  Axis a;
+  if (!(std::isfinite(mn) && std::isfinite(mx) && mx > mn)) {
+    const double c = std::isfinite(mn) ? mn : std::isfinite(mx) ? mx : 0;
+    mn = c - 1, mx = c + 1;
+    if (!(mx > mn)) mn = c - std::abs(c) * 1e-6, mx = c + std::abs(c) * 1e-6;
+  }
+  a.lo = mn, a.hi = mx;
+  a.ticks = {mn, mx};
+  return a;
+}
+
+// At most this many ticks on an axis: a step the values' own precision
+// cannot tell apart (k + 1 == k above 2^53) once looped without end.
+constexpr double kMaxTicks = 50;
+
 Axis linear_axis(double mn, double mx) {
   const double pad = mx > mn ? (mx - mn) * 0.03 : mn == 0 ? 1 : std::abs(mn) * 0.1;
   mn = mn >= 0 && mx > mn ? std::max(mn - pad, 0.0) : mn - pad;
   mx += pad;
   const double raw = (mx - mn) / 5, mag = std::pow(10, std::floor(std::log10(raw))), r = raw / mag;
   const double step = (r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10) * mag;
-  Axis a;
   const double k0 = std::floor(mn / step + 1e-9), k1 = std::ceil(mx / step - 1e-9);
+  if (!(std::isfinite(step) && step > 0 && std::isfinite(k0 * step) && std::isfinite(k1 * step) && k1 - k0 <= kMaxTicks &&
+        k1 >= k0))
+    return plain_axis(mn, mx);
+  Axis a;
   a.lo = k0 * step;
   a.hi = k1 * step;
   for (double k = k0; k <= k1; ++k) a.ticks.push_back(k * step);
@@ -255,6 +291,7 @@ Axis log_axis(double mn, double mx) {
   a.log = true;
   mn /= 1.07;  // room, as on the linear axis
   mx *= 1.07;
+  if (!(std::isfinite(mn) && std::isfinite(mx) && mn > 0 && std::log10(mx) - std::log10(mn) < 1000)) return plain_axis(mn, mx);
   const int e0 = static_cast<int>(std::floor(std::log10(mn) + 1e-9)), e1 = static_cast<int>(std::ceil(std::log10(mx) - 1e-9));
   a.lo = std::pow(10.0, e0);
   a.hi = std::pow(10.0, std::max(e1, e0 + 1));
@@ -564,7 +601,7 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
     std::ifstream f(dir / "training_options.json");
     std::stringstream ss;
     ss << f.rdbuf();
-    options = json::parse(ss.str(), nullptr, false);
+    options = io::parse_json_or_discarded(ss.str());
     if (options.is_discarded() || !options.is_object()) {
       notes.push_back("training_options.json could not be read as a JSON object.");
       options = json::object();
@@ -752,7 +789,7 @@ void carry_earlier_stats(const std::string& run_dir, const std::string& resume_f
     std::ifstream f(from / name);
     std::string line;
     while (std::getline(f, line)) {
-      const json j = json::parse(line, nullptr, false);
+      const json j = io::parse_json_or_discarded(line);
       // The ticks up to the checkpoint; the ones after it this run trains again.
       if (j.is_object() && j.contains("kimg") && j["kimg"].is_number() &&
           std::llround(j["kimg"].get<double>() * 1000) <= resume_nimg)

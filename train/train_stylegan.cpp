@@ -112,7 +112,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
     if (args.has("kimg")) setup.spec.kimg = args.number("kimg");
     const stylegan2::GeneratorConfig& g = setup.G_kwargs;
     check_networks_fit_data(file, path, g.img_resolution, g.img_channels, g.c_dim, ds);
-    auto t = std::make_unique<StyleGAN2Trainer>(setup, ds);
+    auto t = built_from_file(path, [&] { return std::make_unique<StyleGAN2Trainer>(setup, ds); });
     agree(*t);
     load_checkpoint(*t, file, path);
     return t;
@@ -130,7 +130,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   setup.spec.ada_kimg = 100;
   const stylegan2::GeneratorConfig& g = setup.G_kwargs;
   check_networks_fit_data(file, path, g.img_resolution, g.img_channels, g.c_dim, ds);
-  auto t = std::make_unique<StyleGAN2Trainer>(setup, ds);
+  auto t = built_from_file(path, [&] { return std::make_unique<StyleGAN2Trainer>(setup, ds); });
   agree(*t);
   load_networks(*t, file, path);
   return t;

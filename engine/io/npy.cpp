@@ -61,7 +61,9 @@ class HeaderParser {
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
-    bad(path_, "malformed header (" + what + "): " + s_.substr(0, s_.find_last_not_of(" \n") + 1));
+    // Quoted up to 200 characters: the header may be a megabyte of anything.
+    const std::string text = s_.substr(0, s_.find_last_not_of(" \n") + 1);
+    bad(path_, "malformed header (" + what + "): " + (text.size() > 200 ? text.substr(0, 197) + "..." : text));
   }
   void skip_space() {
     while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t')) ++i_;

@@ -10,6 +10,7 @@
 
 #include "engine/error.h"
 #include "engine/io/input_file.h"
+#include "engine/io/json_input.h"
 #include "engine/io/atomic_file.h"
 
 namespace gf::io {
@@ -57,12 +58,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
   }
   std::string header(header_len, '\0');
   f.read(header.data(), static_cast<std::streamsize>(header_len));
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(header);
-  } catch (const std::exception& e) {
-    bad(path, std::string("header is not JSON: ") + e.what());
-  }
+  const nlohmann::json j = parse_json(header, "safetensors: " + path + ": header");
   if (!j.is_object()) bad(path, "header is not a JSON object");
   const uint64_t data_size = file_size - 8 - header_len;
 

@@ -1,6 +1,7 @@
 #include "models/perceptual/arcface.h"
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 
 namespace gf::perceptual {
 
@@ -20,17 +21,17 @@ json to_json(const ArcFaceConfig& c) {
 
 ArcFaceConfig arcface_config_from_json(const json& j) {
   ArcFaceConfig c;
-  GF_CHECK(j.is_object(), "arcface_kwargs", "must be a JSON object, got " << j.dump());
+  GF_CHECK(j.is_object(), "arcface_kwargs", "must be a JSON object, got " << io::json_excerpt(j));
   try {
     for (const auto& [key, v] : j.items()) {
       if (key == "mode") c.body.mode = v.get<std::string>();
       else if (key == "units") c.body.units = v.get<std::vector<int>>();
       else if (key == "depths") c.body.depths = v.get<std::vector<int>>();
-      else if (key == "se_reduction") c.body.se_reduction = v.get<int>();
-      else if (key == "embedding") c.embedding = v.get<int>();
+      else if (key == "se_reduction") c.body.se_reduction = io::json_int(v);
+      else if (key == "embedding") c.embedding = io::json_int(v);
       else if (key == "affine") c.affine = v.get<bool>();
       else if (key == "input_size")
-        GF_CHECK(v == ArcFaceConfig::input_size, "arcface_kwargs", "input_size must be 112, got " << v.dump());
+        GF_CHECK(v == ArcFaceConfig::input_size, "arcface_kwargs", "input_size must be 112, got " << io::json_excerpt(v));
       else throw Error("arcface_kwargs: unknown key '" + key + "'");
     }
   } catch (const json::exception& e) {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "engine/ops/batch_norm.h"
 #include "engine/ops/pool2d.h"
 #include "engine/ops/resize.h"
@@ -30,12 +31,12 @@ json to_json(const InceptionConfig& c) {
 
 InceptionConfig inception_config_from_json(const json& j) {
   InceptionConfig c;
-  GF_CHECK(j.is_object(), "inception_kwargs", "must be a JSON object, got " << j.dump());
+  GF_CHECK(j.is_object(), "inception_kwargs", "must be a JSON object, got " << io::json_excerpt(j));
   try {
     for (const auto& [key, v] : j.items()) {
-      if (key == "width_divisor") c.width_divisor = v.get<int>();
+      if (key == "width_divisor") c.width_divisor = io::json_int(v);
       else if (key == "classes")
-        GF_CHECK(v == InceptionConfig::classes, "inception_kwargs", "classes must be 1008, got " << v.dump());
+        GF_CHECK(v == InceptionConfig::classes, "inception_kwargs", "classes must be 1008, got " << io::json_excerpt(v));
       else throw Error("inception_kwargs: unknown key '" + key + "'");
     }
   } catch (const json::exception& e) {

@@ -1,6 +1,7 @@
 #include "models/perceptual/lpips.h"
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "engine/ops/pool2d.h"
 #include "models/perceptual/lpips_common.h"
 
@@ -17,12 +18,12 @@ json to_json(const LpipsConfig& c) { return json{{"net", "alex"}, {"version", "0
 
 LpipsConfig lpips_config_from_json(const json& j) {
   LpipsConfig c;
-  GF_CHECK(j.is_object(), "lpips_kwargs", "must be a JSON object, got " << j.dump());
+  GF_CHECK(j.is_object(), "lpips_kwargs", "must be a JSON object, got " << io::json_excerpt(j));
   try {
     for (const auto& [key, v] : j.items()) {
       if (key == "channels") c.channels = v.get<std::vector<int>>();
-      else if (key == "net") GF_CHECK(v == "alex", "lpips_kwargs", "net must be alex, got " << v.dump());
-      else if (key == "version") GF_CHECK(v == "0.1", "lpips_kwargs", "version must be 0.1, got " << v.dump());
+      else if (key == "net") GF_CHECK(v == "alex", "lpips_kwargs", "net must be alex, got " << io::json_excerpt(v));
+      else if (key == "version") GF_CHECK(v == "0.1", "lpips_kwargs", "version must be 0.1, got " << io::json_excerpt(v));
       else throw Error("lpips_kwargs: unknown key '" + key + "'");
     }
   } catch (const json::exception& e) {

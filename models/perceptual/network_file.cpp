@@ -32,6 +32,8 @@ std::unique_ptr<Net> load(const std::string& path, const std::string& kind, cons
   } catch (const Error& e) {
     const std::string m = e.what();
     throw Error(m.rfind(path, 0) == 0 ? m : path + ": " + m);
+  } catch (const nlohmann::json::exception& e) {  // a value of the wrong type
+    throw Error(path + ": metadata " + key + ": " + e.what());
   }
   ParamInit init(0);
   init.skip_draws = true;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "engine/ops/bias_act.h"
 #include "engine/ops/pool2d.h"
 #include "engine/ops/resize.h"
@@ -23,10 +24,10 @@ json to_json(const Vgg16Config& c) { return json{{"width_divisor", c.width_divis
 
 Vgg16Config vgg16_config_from_json(const json& j) {
   Vgg16Config c;
-  GF_CHECK(j.is_object(), "vgg16_kwargs", "must be a JSON object, got " << j.dump());
+  GF_CHECK(j.is_object(), "vgg16_kwargs", "must be a JSON object, got " << io::json_excerpt(j));
   try {
     for (const auto& [key, v] : j.items()) {
-      if (key == "width_divisor") c.width_divisor = v.get<int>();
+      if (key == "width_divisor") c.width_divisor = io::json_int(v);
       else throw Error("vgg16_kwargs: unknown key '" + key + "'");
     }
   } catch (const json::exception& e) {

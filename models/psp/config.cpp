@@ -4,6 +4,7 @@
 #include <map>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 
 namespace gf::psp {
 
@@ -49,22 +50,22 @@ PspConfig psp_config_from_json(const json& j) {
   const std::map<std::string, std::function<void(const json&)>> set = {
       {"encoder_type", [&](const json& v) { c.encoder_type = v.get<std::string>(); }},
       {"mode", [&](const json& v) { c.mode = v.get<std::string>(); }},
-      {"input_nc", [&](const json& v) { c.input_nc = v.get<int>(); }},
-      {"input_size", [&](const json& v) { c.input_size = v.get<int>(); }},
-      {"n_styles", [&](const json& v) { c.n_styles = v.get<int>(); }},
+      {"input_nc", [&](const json& v) { c.input_nc = io::json_int(v); }},
+      {"input_size", [&](const json& v) { c.input_size = io::json_int(v); }},
+      {"n_styles", [&](const json& v) { c.n_styles = io::json_int(v); }},
       {"units", [&](const json& v) { c.units = v.get<std::vector<int>>(); }},
       {"depths", [&](const json& v) { c.depths = v.get<std::vector<int>>(); }},
-      {"se_reduction", [&](const json& v) { c.se_reduction = v.get<int>(); }},
+      {"se_reduction", [&](const json& v) { c.se_reduction = io::json_int(v); }},
       {"start_from_latent_avg", [&](const json& v) { c.start_from_latent_avg = v.get<bool>(); }},
       {"learn_in_w", [&](const json& v) { c.learn_in_w = v.get<bool>(); }}};
-  GF_CHECK(j.is_object(), what, "must be a JSON object, got " << j.dump());
+  GF_CHECK(j.is_object(), what, "must be a JSON object, got " << io::json_excerpt(j));
   for (const auto& [key, value] : j.items()) {
     auto it = set.find(key);
     GF_CHECK(it != set.end(), what, "unknown key '" << key << "'");
     try {
       it->second(value);
     } catch (const json::exception& e) {
-      throw Error(std::string(what) + ": key '" + key + "' has a bad value " + value.dump() + " (" + e.what() + ")");
+      throw Error(std::string(what) + ": key '" + key + "' has a bad value " + io::json_excerpt(value) + " (" + e.what() + ")");
     }
   }
   c.validate();

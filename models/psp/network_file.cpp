@@ -11,13 +11,8 @@ std::unique_ptr<Psp> load_psp(const io::SafetensorsFile& file, const std::string
                        "tools/convert_weights.py import)");
   PspConfig cfg;
   stylegan2::GeneratorConfig gcfg;
-  try {
-    cfg = psp_config_from_json(stylegan2::metadata_json(file, path, "psp_kwargs"));
-    gcfg = stylegan2::generator_config_from_json(stylegan2::metadata_json(file, path, "G_kwargs"));
-  } catch (const Error& e) {
-    const std::string m = e.what();
-    throw Error(m.rfind(path, 0) == 0 ? m : path + ": " + m);
-  }
+  cfg = stylegan2::metadata_value(file, path, "psp_kwargs", psp_config_from_json);
+  gcfg = stylegan2::metadata_value(file, path, "G_kwargs", stylegan2::generator_config_from_json);
   std::unique_ptr<Psp> net;
   try {
     net = std::make_unique<Psp>(cfg, gcfg, 0, DType::f32, /*skip_draws=*/true);

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "models/config_json.h"
 #include "models/pggan/config.h"
 
@@ -29,7 +30,7 @@ json fused_json(FusedScale f) {
 FusedScale fused_from(const json& v) {
   if (v.is_boolean()) return v.get<bool>() ? FusedScale::always : FusedScale::never;
   GF_CHECK(v.is_string() && v.get<std::string>() == "auto", "stylegan config",
-           "fused_scale must be \"auto\", true or false, got " << v.dump());
+           "fused_scale must be \"auto\", true or false, got " << io::json_excerpt(v));
   return FusedScale::automatic;
 }
 
@@ -93,22 +94,22 @@ GeneratorConfig generator_config_from_json(const json& j) {
   auto blur = [](const json& v) { return v.is_null() ? std::vector<double>{} : v.get<std::vector<double>>(); };
   read_fields(j, "StyleGAN generator config",
               {{"truncation_psi", [&](const json& v) { c.truncation_psi = v.is_null() ? 1.0 : v.get<double>(); }},
-               {"truncation_cutoff", [&](const json& v) { c.truncation_cutoff = v.is_null() ? 0 : v.get<int>(); }},
+               {"truncation_cutoff", [&](const json& v) { c.truncation_cutoff = v.is_null() ? 0 : io::json_int(v); }},
                {"dlatent_avg_beta", [&](const json& v) { c.dlatent_avg_beta = v.is_null() ? 1.0 : v.get<double>(); }},
                {"style_mixing_prob", [&](const json& v) { c.style_mixing_prob = v.is_null() ? 0.0 : v.get<double>(); }},
-               {"latent_size", [&](const json& v) { c.latent_size = v.get<int>(); }},
-               {"label_size", [&](const json& v) { c.label_size = v.get<int>(); }},
-               {"dlatent_size", [&](const json& v) { c.dlatent_size = v.get<int>(); }},
-               {"mapping_layers", [&](const json& v) { c.mapping_layers = v.get<int>(); }},
-               {"mapping_fmaps", [&](const json& v) { c.mapping_fmaps = v.get<int>(); }},
+               {"latent_size", [&](const json& v) { c.latent_size = io::json_int(v); }},
+               {"label_size", [&](const json& v) { c.label_size = io::json_int(v); }},
+               {"dlatent_size", [&](const json& v) { c.dlatent_size = io::json_int(v); }},
+               {"mapping_layers", [&](const json& v) { c.mapping_layers = io::json_int(v); }},
+               {"mapping_fmaps", [&](const json& v) { c.mapping_fmaps = io::json_int(v); }},
                {"mapping_lrmul", [&](const json& v) { c.mapping_lrmul = v.get<double>(); }},
                {"mapping_nonlinearity", [&](const json& v) { c.mapping_nonlinearity = activation_name(v); }},
                {"normalize_latents", [&](const json& v) { c.normalize_latents = v.get<bool>(); }},
-               {"num_channels", [&](const json& v) { c.num_channels = v.get<int>(); }},
-               {"resolution", [&](const json& v) { c.resolution = v.get<int>(); }},
-               {"fmap_base", [&](const json& v) { c.fmap_base = v.get<int>(); }},
+               {"num_channels", [&](const json& v) { c.num_channels = io::json_int(v); }},
+               {"resolution", [&](const json& v) { c.resolution = io::json_int(v); }},
+               {"fmap_base", [&](const json& v) { c.fmap_base = io::json_int(v); }},
                {"fmap_decay", [&](const json& v) { c.fmap_decay = v.get<double>(); }},
-               {"fmap_max", [&](const json& v) { c.fmap_max = v.get<int>(); }},
+               {"fmap_max", [&](const json& v) { c.fmap_max = io::json_int(v); }},
                {"use_styles", [&](const json& v) { require(v, "use_styles"); }},
                {"const_input_layer", [&](const json& v) { require(v, "const_input_layer"); }},
                {"use_noise", [&](const json& v) { c.use_noise = v.get<bool>(); }},
@@ -124,16 +125,16 @@ GeneratorConfig generator_config_from_json(const json& j) {
 DiscriminatorConfig discriminator_config_from_json(const json& j) {
   DiscriminatorConfig c;
   read_fields(j, "StyleGAN discriminator config",
-              {{"num_channels", [&](const json& v) { c.num_channels = v.get<int>(); }},
-               {"resolution", [&](const json& v) { c.resolution = v.get<int>(); }},
-               {"label_size", [&](const json& v) { c.label_size = v.get<int>(); }},
-               {"fmap_base", [&](const json& v) { c.fmap_base = v.get<int>(); }},
+              {{"num_channels", [&](const json& v) { c.num_channels = io::json_int(v); }},
+               {"resolution", [&](const json& v) { c.resolution = io::json_int(v); }},
+               {"label_size", [&](const json& v) { c.label_size = io::json_int(v); }},
+               {"fmap_base", [&](const json& v) { c.fmap_base = io::json_int(v); }},
                {"fmap_decay", [&](const json& v) { c.fmap_decay = v.get<double>(); }},
-               {"fmap_max", [&](const json& v) { c.fmap_max = v.get<int>(); }},
+               {"fmap_max", [&](const json& v) { c.fmap_max = io::json_int(v); }},
                {"nonlinearity", [&](const json& v) { c.nonlinearity = activation_name(v); }},
                {"use_wscale", [&](const json& v) { c.use_wscale = v.get<bool>(); }},
-               {"mbstd_group_size", [&](const json& v) { c.mbstd_group_size = v.get<int>(); }},
-               {"mbstd_num_features", [&](const json& v) { c.mbstd_num_features = v.get<int>(); }},
+               {"mbstd_group_size", [&](const json& v) { c.mbstd_group_size = io::json_int(v); }},
+               {"mbstd_num_features", [&](const json& v) { c.mbstd_num_features = io::json_int(v); }},
                {"fused_scale", [&](const json& v) { c.fused_scale = fused_from(v); }},
                {"blur_filter", [&](const json& v) {
                   c.blur_filter = v.is_null() ? std::vector<double>{} : v.get<std::vector<double>>();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "models/config_json.h"
 
 namespace gf::stylegan2 {
@@ -53,16 +54,16 @@ json to_json(const DiscriminatorConfig& c) {
 GeneratorConfig generator_config_from_json(const json& j) {
   GeneratorConfig c;
   read_fields(j, "generator config",
-              {{"z_dim", [&](const json& v) { c.z_dim = v.get<int>(); }},
-               {"c_dim", [&](const json& v) { c.c_dim = v.get<int>(); }},
-               {"w_dim", [&](const json& v) { c.w_dim = v.get<int>(); }},
-               {"img_resolution", [&](const json& v) { c.img_resolution = v.get<int>(); }},
-               {"img_channels", [&](const json& v) { c.img_channels = v.get<int>(); }},
-               {"mapping_layers", [&](const json& v) { c.mapping_layers = v.get<int>(); }},
+              {{"z_dim", [&](const json& v) { c.z_dim = io::json_int(v); }},
+               {"c_dim", [&](const json& v) { c.c_dim = io::json_int(v); }},
+               {"w_dim", [&](const json& v) { c.w_dim = io::json_int(v); }},
+               {"img_resolution", [&](const json& v) { c.img_resolution = io::json_int(v); }},
+               {"img_channels", [&](const json& v) { c.img_channels = io::json_int(v); }},
+               {"mapping_layers", [&](const json& v) { c.mapping_layers = io::json_int(v); }},
                {"mapping_lr_multiplier", [&](const json& v) { c.mapping_lr_multiplier = v.get<double>(); }},
                {"w_avg_beta", [&](const json& v) { c.w_avg_beta = v.get<double>(); }},
-               {"channel_base", [&](const json& v) { c.channel_base = v.get<int>(); }},
-               {"channel_max", [&](const json& v) { c.channel_max = v.get<int>(); }},
+               {"channel_base", [&](const json& v) { c.channel_base = io::json_int(v); }},
+               {"channel_max", [&](const json& v) { c.channel_max = io::json_int(v); }},
                {"conv_clamp", [&](const json& v) { c.conv_clamp = clamp_from(v); }},
                {"use_noise", [&](const json& v) { c.use_noise = v.get<bool>(); }}});
   return c;
@@ -71,17 +72,17 @@ GeneratorConfig generator_config_from_json(const json& j) {
 DiscriminatorConfig discriminator_config_from_json(const json& j) {
   DiscriminatorConfig c;
   read_fields(j, "discriminator config",
-              {{"c_dim", [&](const json& v) { c.c_dim = v.get<int>(); }},
-               {"img_resolution", [&](const json& v) { c.img_resolution = v.get<int>(); }},
-               {"img_channels", [&](const json& v) { c.img_channels = v.get<int>(); }},
-               {"channel_base", [&](const json& v) { c.channel_base = v.get<int>(); }},
-               {"channel_max", [&](const json& v) { c.channel_max = v.get<int>(); }},
+              {{"c_dim", [&](const json& v) { c.c_dim = io::json_int(v); }},
+               {"img_resolution", [&](const json& v) { c.img_resolution = io::json_int(v); }},
+               {"img_channels", [&](const json& v) { c.img_channels = io::json_int(v); }},
+               {"channel_base", [&](const json& v) { c.channel_base = io::json_int(v); }},
+               {"channel_max", [&](const json& v) { c.channel_max = io::json_int(v); }},
                {"conv_clamp", [&](const json& v) { c.conv_clamp = clamp_from(v); }},
-               {"mbstd_group_size", [&](const json& v) { c.mbstd_group_size = v.get<int>(); }},
-               {"mbstd_num_channels", [&](const json& v) { c.mbstd_num_channels = v.get<int>(); }},
-               {"cmap_dim", [&](const json& v) { c.cmap_dim = v.get<int>(); }},
-               {"mapping_layers", [&](const json& v) { c.mapping_layers = v.get<int>(); }},
-               {"freeze_layers", [&](const json& v) { c.freeze_layers = v.get<int>(); }}});
+               {"mbstd_group_size", [&](const json& v) { c.mbstd_group_size = io::json_int(v); }},
+               {"mbstd_num_channels", [&](const json& v) { c.mbstd_num_channels = io::json_int(v); }},
+               {"cmap_dim", [&](const json& v) { c.cmap_dim = io::json_int(v); }},
+               {"mapping_layers", [&](const json& v) { c.mapping_layers = io::json_int(v); }},
+               {"freeze_layers", [&](const json& v) { c.freeze_layers = io::json_int(v); }}});
   return c;
 }
 

@@ -21,6 +21,8 @@ namespace gf::stylegan2 {
 using gf::add_prefix;
 using gf::load_module;
 using gf::metadata_json;
+using gf::metadata_seed;
+using gf::metadata_value;
 using gf::networks_in;
 using gf::save_network;
 using gf::select_prefix;

@@ -39,13 +39,9 @@ PGGANSetup pggan_bundle_setup(const io::SafetensorsFile& file, const std::string
   auto net = file.metadata.find("network");
   if (net != file.metadata.end() && net->second == "D")
     throw Error(path + ": holds only a discriminator; --resume needs a generator (a snapshot, checkpoint or G file)");
-  try {
-    base.G_kwargs = pggan::generator_config_from_json(metadata_json(file, path, "G_kwargs"));
-    if (file.metadata.count("D_kwargs"))
-      base.D_kwargs = pggan::discriminator_config_from_json(metadata_json(file, path, "D_kwargs"));
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
-  }
+  base.G_kwargs = metadata_value(file, path, "G_kwargs", pggan::generator_config_from_json);
+  if (file.metadata.count("D_kwargs"))
+    base.D_kwargs = metadata_value(file, path, "D_kwargs", pggan::discriminator_config_from_json);
   if (!file.metadata.count("D_kwargs")) {  // a generator alone: D of its feature maps, as the official configs pair them
     base.D_kwargs.fmap_base = base.G_kwargs.fmap_base;
     base.D_kwargs.fmap_decay = base.G_kwargs.fmap_decay;
@@ -66,14 +62,8 @@ PGGANSetup pggan_checkpoint_setup(const io::SafetensorsFile& file, const std::st
   if (!is_pggan_checkpoint(file))
     throw Error(path + ": not a ganforge PGGAN checkpoint (metadata format is not " + kPGGANCheckpointFormat + ")");
   PGGANSetup s;
-  try {
-    s.spec = pggan_spec_from_json(metadata_json(file, path, "spec"));
-    s.seed = metadata_json(file, path, "seed").get<uint64_t>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": bad seed in the metadata (" + e.what() + ")");
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
-  }
+  s.spec = metadata_value(file, path, "spec", pggan_spec_from_json);
+  s.seed = metadata_seed(file, path);
   s.device = device;
   return pggan_bundle_setup(file, path, s);
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "models/config_json.h"
 
 namespace gf {
@@ -124,17 +125,17 @@ PGGANSpec pggan_spec_from_json(const nlohmann::json& j) {
   PGGANSpec s;
   read_fields(j, "PGGAN spec",
               {{"cfg", [&](const json& v) { s.cfg = v.get<std::string>(); }},
-               {"fmap_base", [&](const json& v) { s.fmap_base = v.get<int>(); }},
+               {"fmap_base", [&](const json& v) { s.fmap_base = io::json_int(v); }},
                {"fmap_decay", [&](const json& v) { s.fmap_decay = v.get<double>(); }},
-               {"fmap_max", [&](const json& v) { s.fmap_max = v.get<int>(); }},
-               {"latent_size", [&](const json& v) { s.latent_size = v.get<int>(); }},
+               {"fmap_max", [&](const json& v) { s.fmap_max = io::json_int(v); }},
+               {"latent_size", [&](const json& v) { s.latent_size = io::json_int(v); }},
                {"fused_scale", [&](const json& v) { s.fused_scale = v.get<bool>(); }},
-               {"mbstd_group_size", [&](const json& v) { s.mbstd_group_size = v.get<int>(); }},
+               {"mbstd_group_size", [&](const json& v) { s.mbstd_group_size = io::json_int(v); }},
                {"sched", [&](const json& v) { s.sched = schedule_spec_from_json(v); }},
                {"total_kimg", [&](const json& v) { s.total_kimg = v.get<double>(); }},
                {"G_smoothing", [&](const json& v) { s.G_smoothing = v.get<double>(); }},
-               {"D_repeats", [&](const json& v) { s.D_repeats = v.get<int>(); }},
-               {"minibatch_repeats", [&](const json& v) { s.minibatch_repeats = v.get<int>(); }},
+               {"D_repeats", [&](const json& v) { s.D_repeats = io::json_int(v); }},
+               {"minibatch_repeats", [&](const json& v) { s.minibatch_repeats = io::json_int(v); }},
                {"reset_opt_for_new_lod", [&](const json& v) { s.reset_opt_for_new_lod = v.get<bool>(); }},
                {"mirror_augment", [&](const json& v) { s.mirror_augment = v.get<bool>(); }},
                {"wgan_lambda", [&](const json& v) { s.wgan_lambda = v.get<double>(); }},

@@ -79,15 +79,8 @@ bool is_psp_checkpoint(const io::SafetensorsFile& file) {
 PspTrainSpec checkpoint_spec(const io::SafetensorsFile& file, const std::string& path, uint64_t* seed) {
   if (!is_psp_checkpoint(file))
     throw Error(path + ": not a train_psp checkpoint (metadata format is not " + kPspCheckpointFormat + ")");
-  try {
-    *seed = stylegan2::metadata_json(file, path, "seed").get<uint64_t>();
-    return psp_train_spec_from_json(stylegan2::metadata_json(file, path, "spec"));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": bad seed in the metadata (" + e.what() + ")");
-  } catch (const Error& e) {
-    const std::string m = e.what();
-    throw Error(m.rfind(path, 0) == 0 ? m : path + ": " + m);
-  }
+  *seed = stylegan2::metadata_seed(file, path);
+  return stylegan2::metadata_value(file, path, "spec", psp_train_spec_from_json);
 }
 
 std::unique_ptr<Psp> checkpoint_network(const io::SafetensorsFile& file, const std::string& path) {
@@ -101,6 +94,7 @@ std::unique_ptr<Psp> checkpoint_network(const io::SafetensorsFile& file, const s
 
 void load_checkpoint_state(PspTrainer& t, const io::SafetensorsFile& file, const std::string& path) {
   const io::TensorMap& all = file.tensors;
+  check_finite_tensors(all, path);
   const double step = whole(all, "state.step", k2to53, path);
   const uint64_t rng_seed = u64_of(all, "state.rng_seed", path), rng_offset = u64_of(all, "state.rng_offset", path);
   if (rng_seed != t.rng().seed) throw Error(path + ": random seed does not match the run's");

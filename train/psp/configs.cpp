@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 
 namespace gf::psp {
 
@@ -80,7 +81,7 @@ PspTrainSpec psp_train_spec_from_json(const json& j) {
   try {
     s.cfg = j.at("cfg").get<std::string>();
     s.net = psp_config_from_json(j.at("psp_kwargs"));
-    s.batch = j.at("batch").get<int>();
+    s.batch = io::json_int(j.at("batch"));
     s.max_steps = j.at("max_steps").get<int64_t>();
     s.optim = j.at("optim").get<std::string>();
     s.lr = j.at("lr").get<double>();
@@ -88,7 +89,7 @@ PspTrainSpec psp_train_spec_from_json(const json& j) {
     s.lambdas = {l.at("l2").get<double>(),     l.at("lpips").get<double>(),      l.at("id").get<double>(),
                  l.at("w_norm").get<double>(), l.at("lpips_crop").get<double>(), l.at("l2_crop").get<double>()};
     s.train_decoder = j.at("train_decoder").get<bool>();
-    s.val_images = j.at("val_images").get<int>();
+    s.val_images = io::json_int(j.at("val_images"));
     s.lpips_path = j.at("lpips").get<std::string>();
     s.arcface_path = j.at("arcface").get<std::string>();
     s.generator_path = j.value("generator", "");  // absent before 2026-12-02

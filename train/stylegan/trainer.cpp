@@ -4,6 +4,7 @@
 
 #include "engine/autograd.h"
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "models/config_json.h"
 #include "models/pggan/config.h"
 #include "train/ema.h"
@@ -85,8 +86,8 @@ StyleGANSpec stylegan_spec_from_json(const nlohmann::json& j) {
                {"total_kimg", [&](const json& v) { s.total_kimg = v.get<double>(); }},
                {"sched", [&](const json& v) { s.sched = schedule_spec_from_json(v); }},
                {"G_smoothing_kimg", [&](const json& v) { s.G_smoothing_kimg = v.get<double>(); }},
-               {"D_repeats", [&](const json& v) { s.D_repeats = v.get<int>(); }},
-               {"minibatch_repeats", [&](const json& v) { s.minibatch_repeats = v.get<int>(); }},
+               {"D_repeats", [&](const json& v) { s.D_repeats = io::json_int(v); }},
+               {"minibatch_repeats", [&](const json& v) { s.minibatch_repeats = io::json_int(v); }},
                {"reset_opt_for_new_lod", [&](const json& v) { s.reset_opt_for_new_lod = v.get<bool>(); }},
                {"r1_gamma", [&](const json& v) { s.r1_gamma = v.get<double>(); }},
                {"mirror_augment", [&](const json& v) { s.mirror_augment = v.get<bool>(); }},

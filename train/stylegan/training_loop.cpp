@@ -79,30 +79,19 @@ StyleGANSpec stylegan_checkpoint_spec(const io::SafetensorsFile& file, const std
     throw Error(path + ": not a ganforge StyleGAN (v1) checkpoint (metadata format is not " +
                 std::string(kStyleGANCheckpointFormat) + ")");
   StyleGANSpec s;
-  try {
-    s = stylegan_spec_from_json(metadata_json(file, path, "spec"));
-    *seed = metadata_json(file, path, "seed").get<uint64_t>();
-    s.G_kwargs = stylegan::generator_config_from_json(metadata_json(file, path, "G_kwargs"));
-    s.D_kwargs = stylegan::discriminator_config_from_json(metadata_json(file, path, "D_kwargs"));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": bad seed in the metadata (" + e.what() + ")");
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
-  }
+  s = metadata_value(file, path, "spec", stylegan_spec_from_json);
+  *seed = metadata_seed(file, path);
+  s.G_kwargs = metadata_value(file, path, "G_kwargs", stylegan::generator_config_from_json);
+  s.D_kwargs = metadata_value(file, path, "D_kwargs", stylegan::discriminator_config_from_json);
   return s;
 }
 
 StyleGANSpec stylegan_bundle_spec(const io::SafetensorsFile& file, const std::string& path, StyleGANSpec base,
                                   const Dataset& ds) {
   stylegan::check_family(file, path);
-  try {
-    base.G_kwargs = stylegan::generator_config_from_json(metadata_json(file, path, "G_kwargs"));
-    if (file.metadata.count("D_kwargs"))
-      base.D_kwargs = stylegan::discriminator_config_from_json(metadata_json(file, path, "D_kwargs"));
-  } catch (const Error& e) {
-    const std::string m = e.what();
-    throw Error(m.rfind(path, 0) == 0 ? m : path + ": " + m);
-  }
+  base.G_kwargs = metadata_value(file, path, "G_kwargs", stylegan::generator_config_from_json);
+  if (file.metadata.count("D_kwargs"))
+    base.D_kwargs = metadata_value(file, path, "D_kwargs", stylegan::discriminator_config_from_json);
   if (!file.metadata.count("D_kwargs")) {  // a generator alone: D of its feature maps, as the official configs pair them
     base.D_kwargs.fmap_base = base.G_kwargs.fmap_base;
     base.D_kwargs.fmap_decay = base.G_kwargs.fmap_decay;

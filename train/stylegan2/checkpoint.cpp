@@ -71,9 +71,9 @@ TrainerSetup bundle_setup(const io::SafetensorsFile& file, const std::string& pa
   auto net = file.metadata.find("network");
   if (net != file.metadata.end() && net->second == "D")
     throw Error(path + ": holds only a discriminator; --resume needs a generator (a snapshot, checkpoint or G file)");
-  base.G_kwargs = stylegan2::generator_config_from_json(stylegan2::metadata_json(file, path, "G_kwargs"));
+  base.G_kwargs = stylegan2::metadata_value(file, path, "G_kwargs", stylegan2::generator_config_from_json);
   if (file.metadata.count("D_kwargs")) {
-    base.D_kwargs = stylegan2::discriminator_config_from_json(stylegan2::metadata_json(file, path, "D_kwargs"));
+    base.D_kwargs = stylegan2::metadata_value(file, path, "D_kwargs", stylegan2::discriminator_config_from_json);
   } else {  // a generator alone: D for the generator's images, of its widths (as every official config pairs them)
     base.D_kwargs.img_resolution = base.G_kwargs.img_resolution;
     base.D_kwargs.img_channels = base.G_kwargs.img_channels;
@@ -100,8 +100,8 @@ TrainerSetup checkpoint_setup(const io::SafetensorsFile& file, const std::string
   check_network_family(file, path, "stylegan2", "StyleGAN2");
   if (!is_checkpoint(file)) throw Error(path + ": not a ganforge checkpoint (metadata format is not " + kCheckpointFormat + ")");
   TrainerSetup s;
-  s.spec = train_spec_from_json(stylegan2::metadata_json(file, path, "spec"));
-  s.seed = stylegan2::metadata_json(file, path, "seed").get<uint64_t>();
+  s.spec = stylegan2::metadata_value(file, path, "spec", train_spec_from_json);
+  s.seed = stylegan2::metadata_seed(file, path);
   s.device = device;
   return bundle_setup(file, path, s);
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "train/augment_pipe.h"
 
 namespace gf {
@@ -166,24 +167,24 @@ TrainSpec train_spec_from_json(const nlohmann::json& j) {
   TrainSpec s;
   try {
     s.cfg = j.at("cfg").get<std::string>();
-    s.batch = j.at("batch").get<int>();
+    s.batch = io::json_int(j.at("batch"));
     s.gpus = j.value("gpus", 1);  // files before data-parallel training: one GPU, one pass
     s.batch_gpu = j.value("batch_gpu", 0);
-    s.mbstd_group = j.at("mbstd_group").get<int>();
-    s.channel_base = j.at("channel_base").get<int>();
-    s.channel_max = j.at("channel_max").get<int>();
-    s.mapping_layers = j.at("mapping_layers").get<int>();
-    s.z_dim = j.at("z_dim").get<int>();
-    s.w_dim = j.at("w_dim").get<int>();
+    s.mbstd_group = io::json_int(j.at("mbstd_group"));
+    s.channel_base = io::json_int(j.at("channel_base"));
+    s.channel_max = io::json_int(j.at("channel_max"));
+    s.mapping_layers = io::json_int(j.at("mapping_layers"));
+    s.z_dim = io::json_int(j.at("z_dim"));
+    s.w_dim = io::json_int(j.at("w_dim"));
     s.lrate = j.at("lrate").get<double>();
     s.gamma = j.at("gamma").get<double>();
     s.ema_kimg = j.at("ema_kimg").get<double>();
     s.ema_rampup = j.at("ema_rampup").get<double>();
     s.pl_weight = j.at("pl_weight").get<double>();
     s.style_mixing = j.at("style_mixing").get<double>();
-    s.conv_clamp = j.at("conv_clamp").get<int>();
-    s.g_reg_interval = j.at("g_reg_interval").get<int>();
-    s.d_reg_interval = j.at("d_reg_interval").get<int>();
+    s.conv_clamp = io::json_int(j.at("conv_clamp"));
+    s.g_reg_interval = io::json_int(j.at("g_reg_interval"));
+    s.d_reg_interval = io::json_int(j.at("d_reg_interval"));
     s.kimg = j.at("kimg").get<double>();
     // Files written before augmentation trained without it.
     s.aug = j.value("aug", std::string("noaug"));

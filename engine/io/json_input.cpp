@@ -1,0 +1,57 @@
+#include "engine/io/json_input.h"
+
+#include <climits>
+
+#include "engine/error.h"
+
+namespace gf::io {
+namespace {
+
+struct TooDeep {};
+
+nlohmann::json parse_capped(std::string_view text, bool allow_exceptions) {
+  // The callback sees each value's depth as the parser meets it: refusing
+  // there keeps every later walk (dump, our converters) within the cap.
+  const nlohmann::json::parser_callback_t cap = [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    if (depth > kMaxJsonDepth) throw TooDeep{};
+    return true;
+  };
+  return nlohmann::json::parse(text.begin(), text.end(), cap, allow_exceptions);
+}
+
+}  // namespace
+
+nlohmann::json parse_json(std::string_view text, const std::string& what) {
+  try {
+    return parse_capped(text, /*allow_exceptions=*/true);
+  } catch (const TooDeep&) {
+    throw Error(what + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(what + ": not JSON: " + e.what());
+  }
+}
+
+nlohmann::json parse_json_or_discarded(std::string_view text) {
+  try {
+    return parse_capped(text, /*allow_exceptions=*/false);
+  } catch (const TooDeep&) {
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  }
+}
+
+int json_int(const nlohmann::json& v) {
+  const bool fits = v.is_number_integer() &&
+                    (v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(INT_MAX)
+                                            : v.get<int64_t>() >= INT_MIN && v.get<int64_t>() <= INT_MAX);
+  if (!fits) throw Error("expected a whole number in [" + std::to_string(INT_MIN) + ", " + std::to_string(INT_MAX) + "], got " + json_excerpt(v));
+  return static_cast<int>(v.get<int64_t>());
+}
+
+std::string json_excerpt(const nlohmann::json& j, size_t max_chars) {
+  // The parse cap bounds the recursion of dump(); replace keeps invalid UTF-8 from throwing.
+  std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (s.size() > max_chars) s = s.substr(0, max_chars > 3 ? max_chars - 3 : 0) + "...";
+  return s;
+}
+
+}  // namespace gf::io

@@ -1,0 +1,33 @@
+// JSON text that comes from a file (a .bin's header and metadata,
+// dataset.json, stats.jsonl, training_options.json) is parsed here, nowhere
+// else: nlohmann's parser takes any depth, but its dump() and every walk of
+// ours recurse, so an input nested a million levels deep (a few MB of '[')
+// overflowed the stack when a message quoted it. Nesting is capped at
+// parse time; values quoted in messages go through json_excerpt.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace gf::io {
+
+// Deeper than any file the project or the official tools write (a few levels).
+constexpr int kMaxJsonDepth = 64;
+
+// The JSON value in text; throws gf::Error("<what>: <why>") when text is not
+// JSON or nests deeper than kMaxJsonDepth.
+nlohmann::json parse_json(std::string_view text, const std::string& what);
+
+// As parse_json, but a bad text gives a discarded value (is_discarded())
+// instead of an exception: for readers that count or skip bad lines.
+nlohmann::json parse_json_or_discarded(std::string_view text);
+
+// A JSON integer that fits an int: get<int>() narrowed 2^40 to 0 and took
+// 1.5 as 1 and true as 1 without a word. Throws gf::Error naming the value.
+int json_int(const nlohmann::json& v);
+
+// A value as a message quotes it: its JSON text, cut to at most max_chars
+// characters (with "..." when cut).
+std::string json_excerpt(const nlohmann::json& j, size_t max_chars = 80);
+
+}  // namespace gf::io

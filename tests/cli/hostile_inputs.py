@@ -1,0 +1,243 @@
+"""Damaged and hostile input files, each made here from a small committed
+fixture, run through the program a user runs (tests/cli/hostile_inputs.cmake):
+every one must end with exit status 1 and one line on stderr that names the
+file, or (the report's charts) finish quickly with a page. Found by mutating
+valid files (truncations, bit flips, header fields set to extremes); each
+case is the smallest input that showed its fault.
+
+    hostile_inputs.py BIN_DIR SOURCE_DIR CASE
+
+Standard library only.
+"""
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+BIN, SOURCE, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
+ENV = dict(os.environ, OMP_NUM_THREADS="1")
+
+
+def run(args, timeout=120):
+    return subprocess.run([os.path.join(BIN, args[0])] + args[1:], capture_output=True, text=True,
+                          errors="replace", env=ENV, timeout=timeout)
+
+
+def expect_error(args, path, *needles):
+    """Exit status 1, one line on stderr "<program>: error: ..." naming path and each needle."""
+    r = run(args)
+    lines = r.stderr.splitlines()
+    ok = (r.returncode == 1 and len(lines) == 1 and lines[0].startswith(args[0] + ": error: ")
+          and path in lines[0] and all(n in lines[0] for n in needles))
+    print(f"exit status {r.returncode}, {len(lines)} lines on stderr:\n{r.stderr[-3000:]}")
+    if not ok:
+        sys.exit(f"FAIL: expected exit status 1 and one line naming {path} and {needles}")
+
+
+def read_bin(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    return json.loads(data[8:8 + n]), data[8 + n:]
+
+
+def write_bin(path, header, body):
+    head = json.dumps(header).encode()
+    head += b" " * (-len(head) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(head)) + head + body)
+
+
+def png(width, height, grey):
+    """An 8-bit grey PNG of one value."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\0" + bytes([grey]) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def gzip_bytes(data):
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = c.compress(data) + c.flush()
+    return b"\x1f\x8b\x08\x00\0\0\0\0\x02\xff" + body + struct.pack("<II", zlib.crc32(data), len(data))
+
+
+NET = os.path.join(SOURCE, "tests", "data", "parity_32x1.bin")
+tmp = tempfile.mkdtemp(prefix="gf_hostile_")
+try:
+    if CASE == "bin_metadata_deep_json":
+        # G_kwargs nested 100000 levels: quoting it in the message (json dump)
+        # recursed until the stack overflowed (SIGSEGV).
+        header, body = read_bin(NET)
+        header["__metadata__"]["G_kwargs"] = "[" * 100000 + "]" * 100000
+        bad = os.path.join(tmp, "deep.bin")
+        write_bin(bad, header, body)
+        expect_error(["generate", "--network", bad, "--seeds", "0", "--outdir", os.path.join(tmp, "out")], bad,
+                     "nested deeper than")
+        if os.path.exists(os.path.join(tmp, "out")):
+            sys.exit("FAIL: an output folder was made")
+    elif CASE == "bin_metadata_type_named":
+        # A config value of the wrong type (a string z_dim): the error named
+        # the config key but not the file.
+        header, body = read_bin(NET)
+        g = json.loads(header["__metadata__"]["G_kwargs"])
+        g["z_dim"] = "512"
+        header["__metadata__"]["G_kwargs"] = json.dumps(g)
+        bad = os.path.join(tmp, "typed.bin")
+        write_bin(bad, header, body)
+        expect_error(["generate", "--network", bad, "--seeds", "0", "--outdir", os.path.join(tmp, "out")], bad,
+                     "metadata G_kwargs", "z_dim")
+    elif CASE == "bin_metadata_int_range":
+        # w_dim 2^40 + 16: read as an int it wrapped to 16, the network's own
+        # value, and the file was taken as it was; 1.5 was read as 1.
+        header, body = read_bin(NET)
+        g = json.loads(header["__metadata__"]["G_kwargs"])
+        for value in (2 ** 40 + g["w_dim"], g["w_dim"] + 0.5):
+            g["w_dim"] = value
+            header["__metadata__"]["G_kwargs"] = json.dumps(g)
+            bad = os.path.join(tmp, "wide.bin")
+            write_bin(bad, header, body)
+            expect_error(["generate", "--network", bad, "--seeds", "0", "--outdir", os.path.join(tmp, "out")], bad,
+                         "w_dim", "expected a whole number")
+            g["w_dim"] = json.loads(read_bin(NET)[0]["__metadata__"]["G_kwargs"])["w_dim"]
+    elif CASE == "bin_nan_weight":
+        # 8 bytes of 0xff in a weight read as NaN: generate drew NaN images without a word.
+        header, body = read_bin(NET)
+        name = "G_ema.mapping.fc0.weight"
+        begin = header[name]["data_offsets"][0]
+        body = body[:begin + 8] + b"\xff" * 8 + body[begin + 16:]
+        bad = os.path.join(tmp, "nan.bin")
+        write_bin(bad, header, body)
+        expect_error(["generate", "--network", bad, "--seeds", "0", "--outdir", os.path.join(tmp, "out")], bad,
+                     "tensor 'mapping.fc0.weight'", "is nan")
+    elif CASE == "bin_name_newline":
+        # A tensor name with a newline, quoted in the error: two lines on stderr.
+        header, body = read_bin(NET)
+        name = sorted(k for k in header if k != "__metadata__")[0]
+        entry = header.pop(name)
+        entry["dtype"] = "I8"
+        header[name + "\nsecond line"] = entry
+        bad = os.path.join(tmp, "name.bin")
+        write_bin(bad, header, body)
+        expect_error(["inspect_weights", "--network", bad], bad, "\\nsecond line", "dtype 'I8'")
+    elif CASE == "dataset_json_deep":
+        # dataset.json labels nested 100000 levels: the message quoting the
+        # bad pair recursed until the stack overflowed.
+        src = os.path.join(tmp, "src")
+        os.makedirs(src)
+        with open(os.path.join(src, "a.png"), "wb") as f:
+            f.write(png(4, 4, 128))
+        with open(os.path.join(src, "dataset.json"), "w") as f:
+            f.write('{"labels": [' + "[" * 100000 + "]" * 100000 + "]}")
+        dest = os.path.join(tmp, "out.zip")
+        expect_error(["dataset_tool", "--source", src, "--dest", dest], "dataset.json")
+        if os.path.exists(dest):
+            sys.exit("FAIL: an output was written")
+        # train_stylegan reads labels with its own reader (train/dataset.cpp).
+        expect_error(["train_stylegan", "--data", src, "--cond", "--cfg", "tiny", "--kimg", "0.001",
+                      "--outdir", os.path.join(tmp, "runs")], "dataset.json", "nested deeper than")
+    elif CASE == "png_bad_crc":
+        # One byte of a PNG's compressed pixels changed: stb_image checks no
+        # CRC, so the image decoded to other pixels and joined the dataset.
+        src = os.path.join(tmp, "src")
+        os.makedirs(src)
+        good = png(8, 8, 128)
+        with open(os.path.join(src, "a.png"), "wb") as f:
+            f.write(good)
+        # A bit of the zlib data whose change still inflates, to other pixels
+        # (a flip that breaks the deflate stream stb_image refused already).
+        at = good.index(b"IDAT") + 4
+        length = struct.unpack(">I", good[at - 8:at - 4])[0]
+        data, rows = good[at:at + length], zlib.decompress(good[at:at + length])
+
+        def other_pixels(i, bit):
+            b = bytearray(data)
+            b[i] ^= 1 << bit
+            try:
+                d = zlib.decompressobj(-15)
+                out = d.decompress(bytes(b[2:]))
+                # Every scanline's filter byte still valid (0..4): pixels a decoder takes.
+                return (d.eof and len(out) == len(rows) and out != rows
+                        and all(out[r * 9] <= 4 for r in range(8)))
+            except zlib.error:
+                return False
+        i, bit = next((i, bit) for i in range(2, length - 4) for bit in range(8) if other_pixels(i, bit))
+        bad = bytearray(good)
+        bad[at + i] ^= 1 << bit
+        with open(os.path.join(src, "b.png"), "wb") as f:
+            f.write(bytes(bad))
+        dest = os.path.join(tmp, "out.zip")
+        expect_error(["dataset_tool", "--source", src, "--dest", dest], os.path.join(src, "b.png"),
+                     "corrupt PNG", "IDAT")
+        if os.path.exists(dest):
+            sys.exit("FAIL: an output was written")
+    elif CASE == "resume_config_named":
+        # --resume of networks that do not fit --data: the trainer's check
+        # named neither the file nor the flag the configs came from.
+        src = os.path.join(tmp, "src")
+        os.makedirs(src)
+        with open(os.path.join(src, "a.png"), "wb") as f:
+            f.write(png(8, 8, 9))
+        for program, net in (("train_stylegan", NET), ("train_pggan", os.path.join(SOURCE, "tests", "data", "pggan_32x1.bin"))):
+            expect_error([program, "--cfg", "tiny", "--data", src, "--kimg", "0.001", "--resume", net,
+                          "--outdir", os.path.join(tmp, "runs")], net, "do not match the dataset")
+    elif CASE == "mnist_no_images":
+        # An IDX image file whose header counts 0 images: an empty dataset
+        # (training's sampler took its index modulo 0).
+        src = os.path.join(tmp, "mnist")
+        os.makedirs(src)
+        images = os.path.join(src, "train-images-idx3-ubyte.gz")
+        with open(images, "wb") as f:
+            f.write(gzip_bytes(struct.pack(">IIII", 0x803, 0, 28, 28)))
+        with open(os.path.join(src, "train-labels-idx1-ubyte.gz"), "wb") as f:
+            f.write(gzip_bytes(struct.pack(">II", 0x801, 0)))
+        expect_error(["dataset_tool", "--source", images, "--dest", os.path.join(tmp, "out.zip")], images,
+                     "holds no images")
+    elif CASE == "report_extreme_values":
+        # Two ticks at kimg 1e22 and the next double: the axis's tick loop
+        # (k += 1 above 2^53) never ended, growing its list until memory ran out.
+        run_dir = os.path.join(tmp, "00000-run")
+        os.makedirs(run_dir)
+        with open(os.path.join(run_dir, "stats.jsonl"), "w") as f:
+            for i, k in enumerate([1e22, 1.0000000000000002e22]):
+                f.write(json.dumps({"kimg": k, "tick": i, "Loss/G/loss": k, "total_sec": 1e308 * (i + 1)}) + "\n")
+        r = run(["make_report", run_dir], timeout=60)
+        print(r.stdout, r.stderr)
+        if r.returncode != 0 or not os.path.getsize(os.path.join(run_dir, "report.html")):
+            sys.exit("FAIL: make_report did not write the page")
+    elif CASE == "report_deep_options":
+        # training_options.json nested 200000 levels: the page's table of
+        # options walked it recursively until the stack overflowed.
+        run_dir = os.path.join(tmp, "00000-run")
+        os.makedirs(run_dir)
+        with open(os.path.join(run_dir, "stats.jsonl"), "w") as f:
+            f.write(json.dumps({"kimg": 0.0, "tick": 0}) + "\n")
+        with open(os.path.join(run_dir, "training_options.json"), "w") as f:
+            f.write('{"a":' * 200000 + "1" + "}" * 200000)
+        r = run(["make_report", run_dir], timeout=60)
+        print(r.stdout, r.stderr)
+        page = os.path.join(run_dir, "report.html")
+        if r.returncode != 0 or not os.path.exists(page):
+            sys.exit("FAIL: make_report did not write the page")
+        with open(page) as f:
+            if "training_options.json could not be read" not in f.read():
+                sys.exit("FAIL: the page does not say the options could not be read")
+    elif CASE == "report_many_keys":
+        # Every line a new statistic: rows x keys cells grew quadratically (a
+        # few MB of stats.jsonl asked for tens of GB); refused past 2^25 cells.
+        run_dir = os.path.join(tmp, "00000-run")
+        os.makedirs(run_dir)
+        stats = os.path.join(run_dir, "stats.jsonl")
+        with open(stats, "w") as f:
+            for i in range(6000):
+                f.write('{"kimg": %d, "k%d": 1}\n' % (i, i))
+        expect_error(["make_report", run_dir], "stats.jsonl", "more than a report holds")
+    else:
+        sys.exit(f"unknown case {CASE}")
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
