@@ -80,7 +80,7 @@ TEST_CASE("bad .bin files are refused with the reason", "[tensor][io]") {
   };
   const std::string bad = temp_path("bad.bin");
   write(bad, bytes.substr(0, bytes.size() - 5));
-  REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains("bad.bin") && Catch::Contains("'w'"));
+  REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains("bad.bin: truncated: tensor 'w' ends at data byte 64, the file holds 59"));
   write(bad, "\x01\x02\x03");
   REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains("too short"));
   write(bad, std::string("\xff\xff\xff\x00\x00\x00\x00\x00", 8) + "{}");

@@ -2251,7 +2251,8 @@ def read_bin(path):
         raise ConvertError(f"{path}: truncated (no header length)")
     n = struct.unpack("<Q", data[:8])[0]
     if 8 + n > len(data):
-        raise ConvertError(f"{path}: truncated (header of {n} bytes, file of {len(data)})")
+        kind = "a NumPy .npy file" if data[:6] == b"\x93NUMPY" else "not a ganforge .bin, or truncated"
+        raise ConvertError(f"{path}: {kind} (its first 8 bytes give a header of {n} bytes; the file has {len(data)})")
     try:
         header = json.loads(data[8:8 + n])
     except ValueError:

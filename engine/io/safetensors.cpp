@@ -104,6 +104,9 @@ SafetensorsFile read_safetensors(const std::string& path) {
     for (int64_t d : en.shape)
       if (__builtin_mul_overflow(want, static_cast<uint64_t>(d), &want) || want > uint64_t(INT64_MAX))
         bad(path, "tensor '" + name + "' has shape " + shape_str(en.shape) + ", too large for any file");
+    if (en.begin <= en.end && en.end - en.begin == want && en.end > data_size)
+      bad(path, "truncated: tensor '" + name + "' ends at data byte " + std::to_string(en.end) + ", the file holds " +
+                    std::to_string(data_size) + " (an interrupted copy or download?)");
     if (en.begin > en.end || en.end > data_size || en.end - en.begin != want)
       bad(path, "tensor '" + name + "' byte range [" + std::to_string(en.begin) + ", " + std::to_string(en.end) +
                     ") does not match its shape " + shape_str(en.shape) + " or the file's " +

@@ -185,7 +185,7 @@ try:
             f.write(png(8, 8, 9))
         for program, net in (("train_stylegan", NET), ("train_pggan", os.path.join(SOURCE, "tests", "data", "pggan_32x1.bin"))):
             expect_error([program, "--cfg", "tiny", "--data", src, "--kimg", "0.001", "--resume", net,
-                          "--outdir", os.path.join(tmp, "runs")], net, "do not match the dataset")
+                          "--outdir", os.path.join(tmp, "runs")], net, "--resume needs data the networks fit")
     elif CASE == "mnist_no_images":
         # An IDX image file whose header counts 0 images: an empty dataset
         # (training's sampler took its index modulo 0).

@@ -167,6 +167,9 @@ case $mode in
       OMP_NUM_THREADS GF_POISON_ALLOCATIONS ASAN_OPTIONS UBSAN_OPTIONS; do
       [[ -n ${!v+set} ]] && forward+=(-x "$v")
     done
+    # OpenBLAS's kernel choice (OPENBLAS_CORETYPE, set on some machines) picks
+    # the GEMM's bits: two machines must choose alike to train alike.
+    for v in $(compgen -e | grep '^OPENBLAS_'); do forward+=(-x "$v"); done
     "$mpirun" -np 2 --hostfile "$hostfile" --bind-to none --mca plm_rsh_agent "$(realpath "$0") rsh-agent" \
       ${forward[@]+"${forward[@]}"} "$@" --outdir "${dirs[0]}" >"$logs.0" 2>&1 &
     pids+=($!)
