@@ -22,6 +22,20 @@
 
 namespace gf {
 
+// D's configuration for a file's networks (PGGAN's or v1's configs):
+// the file's D_kwargs, or for a generator alone (export_weights --net G_ema)
+// `fallback` (--cfg's) with the generator's feature maps, as every official
+// config gives G and D the same fmap_base, fmap_decay and fmap_max.
+template <class DConfig, class GConfig, class ReadD>
+DConfig progressive_d_kwargs(const io::SafetensorsFile& file, const std::string& path, const GConfig& g,
+                             DConfig fallback, ReadD read_d) {
+  if (file.metadata.count("D_kwargs")) return metadata_value(file, path, "D_kwargs", read_d);
+  fallback.fmap_base = g.fmap_base;
+  fallback.fmap_decay = g.fmap_decay;
+  fallback.fmap_max = g.fmap_max;
+  return fallback;
+}
+
 // G.*, D.* and G_ema.*: what a snapshot holds.
 template <class Trainer>
 io::TensorMap progressive_networks(Trainer& t) {

@@ -40,13 +40,7 @@ PGGANSetup pggan_bundle_setup(const io::SafetensorsFile& file, const std::string
   if (net != file.metadata.end() && net->second == "D")
     throw Error(path + ": holds only a discriminator; --resume needs a generator (a snapshot, checkpoint or G file)");
   base.G_kwargs = metadata_value(file, path, "G_kwargs", pggan::generator_config_from_json);
-  if (file.metadata.count("D_kwargs"))
-    base.D_kwargs = metadata_value(file, path, "D_kwargs", pggan::discriminator_config_from_json);
-  if (!file.metadata.count("D_kwargs")) {  // a generator alone: D of its feature maps, as the official configs pair them
-    base.D_kwargs.fmap_base = base.G_kwargs.fmap_base;
-    base.D_kwargs.fmap_decay = base.G_kwargs.fmap_decay;
-    base.D_kwargs.fmap_max = base.G_kwargs.fmap_max;
-  }
+  base.D_kwargs = progressive_d_kwargs(file, path, base.G_kwargs, base.D_kwargs, pggan::discriminator_config_from_json);
   // The spec's architecture as the file's networks have it, so that the run's
   // training_options.json records what trains, not --cfg's values.
   base.spec.fmap_base = base.G_kwargs.fmap_base;

@@ -90,13 +90,7 @@ StyleGANSpec stylegan_bundle_spec(const io::SafetensorsFile& file, const std::st
                                   const Dataset& ds) {
   stylegan::check_family(file, path);
   base.G_kwargs = metadata_value(file, path, "G_kwargs", stylegan::generator_config_from_json);
-  if (file.metadata.count("D_kwargs"))
-    base.D_kwargs = metadata_value(file, path, "D_kwargs", stylegan::discriminator_config_from_json);
-  if (!file.metadata.count("D_kwargs")) {  // a generator alone: D of its feature maps, as the official configs pair them
-    base.D_kwargs.fmap_base = base.G_kwargs.fmap_base;
-    base.D_kwargs.fmap_decay = base.G_kwargs.fmap_decay;
-    base.D_kwargs.fmap_max = base.G_kwargs.fmap_max;
-  }
+  base.D_kwargs = progressive_d_kwargs(file, path, base.G_kwargs, base.D_kwargs, stylegan::discriminator_config_from_json);
   const stylegan::GeneratorConfig& g = base.G_kwargs;
   check_networks_fit_data(file, path, g.resolution, g.num_channels, g.label_size, ds);
   return base;
