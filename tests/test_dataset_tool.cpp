@@ -149,6 +149,13 @@ TEST_CASE("dataset_tool passes labels that are no class index on, as the officia
         "'00000/img00000000.png' must be a non-negative class index (label vectors are not supported), got [0.5,1.5])\n");
   std::ifstream meta(out / "dataset.json");
   CHECK(std::string(std::istreambuf_iterator<char>(meta), {}).find("[0.5, 1.5]") != std::string::npos);
+  // One image without a label: "labels" is null (as the official tool writes it), said in one line.
+  std::ofstream(src / "dataset.json") << R"({"labels": [["a.png", 1]]})";
+  REQUIRE(run(base + (dir.path / "partial").string() + " 2> " + log.string()) == 0);
+  CHECK(warning() == "dataset_tool: warning: 1 of 2 images have no label in dataset.json (the first: b.png), so none "
+                     "keeps its label: \"labels\" is null, as the official tool writes it\n");
+  std::ifstream partial(dir.path / "partial" / "dataset.json");
+  CHECK(std::string(std::istreambuf_iterator<char>(partial), {}) == "{\"labels\": null}");
   // The trainer's loader refuses the same label with the same words.
   DatasetOptions opt;
   opt.use_labels = true;

@@ -344,6 +344,18 @@ size_t convert(const Source& src, const Transform& transform,
     meta += "]";
   }
   put("dataset.json", meta + "}");
+  // The official tool also writes null when one image has no label; a user
+  // who gave labels should hear that all of them were dropped.
+  if (!all) {
+    size_t unlabelled = 0;
+    std::string first;
+    for (size_t i = 0; i < src.names.size(); ++i)
+      if (!src.labels[i] && unlabelled++ == 0) first = src.names[i];
+    if (unlabelled < src.names.size())
+      std::cerr << "dataset_tool: warning: " << unlabelled << " of " << src.names.size()
+                << " images have no label in dataset.json (the first: " << first
+                << "), so none keeps its label: \"labels\" is null, as the official tool writes it\n";
+  }
   // Passed on as the official tool does (its trainer takes label vectors
   // too); ganforge's trainers take class indices only, which is said now
   // rather than when --cond fails on the dataset.
