@@ -363,7 +363,7 @@ size_t convert(const Source& src, const Transform& transform,
     size_t odd = 0;
     std::string first_problem;
     for (const auto& [name, label] : labels) {
-      const std::string problem = gf::class_label_problem(label->dump());
+      const std::string problem = gf::class_label_problem(nlohmann::json(*label));
       if (problem.empty()) continue;
       if (odd++ == 0) first_problem = "the label of '" + name + "' " + problem;
     }

@@ -193,8 +193,9 @@ Source zip_source(const std::string& path) {
   return src;
 }
 
-// See class_label_problem.
-std::string label_problem(const nlohmann::json& label) {
+}  // namespace
+
+std::string class_label_problem(const nlohmann::json& label) {
   if (!label.is_number_integer() || label.get<int64_t>() < 0)
     return "must be a non-negative class index (label vectors are not supported), got " + io::json_excerpt(label);
   // The networks take a one-hot of (largest index + 1) entries: an id
@@ -204,6 +205,8 @@ std::string label_problem(const nlohmann::json& label) {
            " (the networks take a one-hot of largest index + 1 entries): number the classes from 0";
   return "";
 }
+
+namespace {
 
 // dataset.json: {"labels": [["relative/path.png", class], ...]} or "labels": null.
 // One label per name in `names` (the images kept).
@@ -219,7 +222,7 @@ std::vector<int64_t> read_labels(const Source& src, const std::vector<std::strin
   for (const auto& pair : j["labels"]) {
     if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string())
       throw Error(where + ": every label must be a [path, class] pair, got " + io::json_excerpt(pair));
-    const std::string problem = label_problem(pair[1]);
+    const std::string problem = class_label_problem(pair[1]);
     if (!problem.empty()) throw Error(where + ": the label of '" + pair[0].get<std::string>() + "' " + problem);
     // Listed twice with two classes: which one is meant cannot be known.
     const auto [it, added] = by_name.emplace(pair[0].get<std::string>(), pair[1].get<int64_t>());
@@ -610,10 +613,6 @@ Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device
   return {images.to(device), labels.to(device)};
 }
 
-std::string class_label_problem(const std::string& label_json) {
-  const nlohmann::json label = io::parse_json_or_discarded(label_json);
-  return label.is_discarded() ? "is not JSON: " + label_json : label_problem(label);
-}
 
 IdxImages read_idx_images(const std::string& img_path, const std::string& lbl_path) {
   const std::vector<uint8_t> img = read_gzip_file(img_path), lbl = read_gzip_file(lbl_path);

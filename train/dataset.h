@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "engine/io/safetensors.h"
 #include "engine/ops.h"
 #include "engine/tensor.h"
@@ -43,11 +45,11 @@ IdxImages read_idx_images(const std::string& images_gz, const std::string& label
 // (largest index + 1) entries, and ImageNet-21k has 21841 classes.
 inline constexpr int64_t kMaxClasses = 65536;
 
-// Why a dataset.json label (the JSON text of one) is not a class index the
-// trainers take: "" when it is a whole number in [0, kMaxClasses), else
-// what it is instead ("a label vector", "class 70000; class indices must be
-// below 65536", ...). The official StyleGAN2-ADA also takes label vectors.
-std::string class_label_problem(const std::string& label_json);
+// Why a dataset.json label is not a class index the trainers take: "" when
+// it is a whole number in [0, kMaxClasses), else what it is instead ("must
+// be a non-negative class index ...", "is class 70000; class indices must be
+// below 65536 ..."). The official StyleGAN2-ADA also takes label vectors.
+std::string class_label_problem(const nlohmann::json& label);
 
 struct DatasetOptions {
   bool use_labels = false;  // --cond: labels become one-hot conditioning; else c_dim is 0
