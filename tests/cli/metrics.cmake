@@ -72,11 +72,11 @@ exec $<TARGET_FILE:calc_metrics> --network ${_m_ro}/network-snapshot-000000.bin 
 gf_test(cpu.calc_metrics_prints_before_append FIXTURES_REQUIRED "metrics_run;metrics_jsonl"
         COMMAND sh -c "d=${_m}/append_fails && rm -rf $d && mkdir -p $d && \
 cp ${_m_run}/training_options.json ${_m_run}/network-snapshot-000000.bin $d/ && \
-ln -s $d/missing/metric.jsonl $d/metric-fid50k_full.jsonl && \
-OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network $d/network-snapshot-000000.bin --metrics fid50k_full \
+ln -s $d/missing/metric.jsonl $d/metric-kid50k_full.jsonl && \
+OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network $d/network-snapshot-000000.bin --metrics kid50k_full \
 --detector ${_m}/inception.bin ${_m_flags_sh} > $d/out.log 2>&1; rc=$?; cat $d/out.log; test $rc -eq 1 && \
-tail -n 2 $d/out.log | head -n 1 | grep -q '^{\"results\":{\"fid50k_full\":[0-9]' && \
-tail -n 1 $d/out.log | grep -q '^calc_metrics: error: cannot append to .*/metric-fid50k_full.jsonl: No such file or directory$'")
+tail -n 2 $d/out.log | head -n 1 | grep -q '^{\"results\":{\"kid50k_full\":[-0-9]' && \
+tail -n 1 $d/out.log | grep -q '^calc_metrics: error: cannot append to .*/metric-kid50k_full.jsonl: No such file or directory$'")
 
 # Bad input: one line, before any work.
 gf_expect_error(train_stylegan_metrics_without_detector "^train_stylegan: error: --metrics fid50k_full needs --detector" ""
@@ -135,11 +135,11 @@ gf_test(cpu.calc_metrics_v1_matches_training FIXTURES_REQUIRED metrics_v1_run
 OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_m_v1}/network-snapshot-000000.bin --metrics fid50k \
 --detector ${_m}/inception.bin ${_m_flags_sh} && \
 got=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && echo \"training $want, calc_metrics $got\" && test \"$want\" = \"$got\"")
-gf_cli_test(calc_metrics_pggan EXPECT "\"results\":\\{\"fid50k_full\":[0-9]" REJECT "NaN|Infinity"
+gf_cli_test(calc_metrics_pggan EXPECT "\"results\":\\{\"kid50k_full\":-?[0-9]" REJECT "NaN|Infinity"
             FIXTURES_REQUIRED "metrics_detector;pggan_run"
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics>
                     --network ${CMAKE_BINARY_DIR}/test_pggan/runs/00000-fashion-mnist-pggan-tiny/network-snapshot-000000.bin
-                    --metrics fid50k_full --detector ${_m}/inception.bin --metrics-cache none --metric-items 16)
+                    --metrics kid50k_full --detector ${_m}/inception.bin --metrics-cache none --metric-items 16)
 
 # Precision/recall and PPL: a stand-in for the converted VGG16
 # (tools/make_vgg16_standin.py: the reference network at widths / 16 with
