@@ -30,6 +30,8 @@ __thread unsigned long long block_serial = 0;
 
 namespace {
 
+__thread unsigned long long launch_serial = 0;  // for GFEMU_ORDER=alternate's block order
+
 std::atomic<uint64_t> c_launches{0}, c_blocks{0}, c_threads{0}, c_barriers{0}, c_warp_ops{0};
 
 // GFEMU_STATS=1: the counters on stderr when the process ends.
@@ -50,7 +52,8 @@ int initial_order() {
   if (!e || !*e || !std::strcmp(e, "forward")) return static_cast<int>(ThreadOrder::forward);
   if (!std::strcmp(e, "reverse")) return static_cast<int>(ThreadOrder::reverse);
   if (!std::strcmp(e, "shuffle")) return static_cast<int>(ThreadOrder::shuffle);
-  std::fprintf(stderr, "gfemu: GFEMU_ORDER=%s is not forward, reverse or shuffle\n", e);
+  if (!std::strcmp(e, "alternate")) return static_cast<int>(ThreadOrder::alternate);
+  std::fprintf(stderr, "gfemu: GFEMU_ORDER=%s is not forward, reverse, shuffle or alternate\n", e);
   std::exit(2);
 }
 std::atomic<int> g_order{initial_order()};
@@ -357,6 +360,10 @@ void run_block(Grid& g, uint3 b) {
     t.result_ready = false;
   }
   g.order = static_cast<ThreadOrder>(g_order.load(std::memory_order_relaxed));
+  // Alternate: consecutive blocks (of one launch, or one-block launches in
+  // turn) run their threads forward and reversed, so one pass over a test
+  // suite sees both orders.
+  if (g.order == ThreadOrder::alternate) g.order = block_serial & 1 ? ThreadOrder::reverse : ThreadOrder::forward;
   for (unsigned i = 0; i < g.nthreads; ++i) s.order[i] = g.order == ThreadOrder::reverse ? g.nthreads - 1 - i : i;
   if (g.order == ThreadOrder::shuffle) std::shuffle(s.order.begin(), s.order.begin() + g.nthreads, s.rng);
   g.cursor = 0;
@@ -551,7 +558,8 @@ void run_grid(const LaunchConfig& cfg, const char* kernel, const char* file, int
   // Blocks run one at a time, in linear order, reversed, or in a random
   // permutation (an affine map k -> a*k + c mod n with a coprime to n).
   const uint64_t nblocks = uint64_t(gd.x) * gd.y * gd.z;
-  const ThreadOrder order = static_cast<ThreadOrder>(g_order.load(std::memory_order_relaxed));
+  ThreadOrder order = static_cast<ThreadOrder>(g_order.load(std::memory_order_relaxed));
+  if (order == ThreadOrder::alternate) order = ++launch_serial & 1 ? ThreadOrder::reverse : ThreadOrder::forward;
   uint64_t a = 1, c = 0;
   if (order == ThreadOrder::shuffle && nblocks > 1) {
     auto gcd = [](uint64_t x, uint64_t y) {

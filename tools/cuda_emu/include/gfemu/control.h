@@ -1,6 +1,8 @@
 // Controls of the CPU emulator for tests. The environment sets the defaults:
 //   GFEMU_ORDER=forward|reverse|shuffle  order in which threads (and blocks) run
-//                                        between synchronization points
+//     |alternate                         between synchronization points; alternate:
+//                                        forward and reversed by turns, block by block
+//                                        (threads) and launch by launch (blocks)
 //   GFEMU_SEED=N                         seed of the shuffled order
 //   GFEMU_DEVICES=N                      emulated devices (default 1)
 //   GFEMU_SMS=N                          multiprocessors each reports (default 4)
@@ -15,7 +17,7 @@
 
 namespace gfemu {
 
-enum class ThreadOrder { forward, reverse, shuffle };
+enum class ThreadOrder { forward, reverse, shuffle, alternate };
 ThreadOrder thread_order();
 void set_thread_order(ThreadOrder order);  // for the launches that follow, on every host thread
 
