@@ -85,4 +85,20 @@ void check_close_state(const io::TensorMap& got, const io::TensorMap& want, doub
 // that reports the failing element.
 void check_first_and_second_order(const Fn& f, const std::vector<Tensor>& inputs);
 
+// [cuda] cases with large shapes (many blocks, grid-stride loops) on the CPU
+// emulator of CUDA (GF_CUDA_EMU), where a kernel runs about 100x slower than
+// the CPU path: each large shape runs one combination in `every` of the
+// case's other options (an activation, a clamp, a coordinate mode), counted
+// by `k` across its large shapes so that they take different ones; every
+// option still runs on the small shapes. On a GPU every combination runs.
+#ifdef GF_CUDA_EMU
+constexpr bool kEmulatedCuda = true;
+#else
+constexpr bool kEmulatedCuda = false;
+#endif
+constexpr int64_t kLargeCudaCase = int64_t{1} << 18;  // elements
+inline bool large_case_runs(int64_t numel, size_t& k, size_t every) {
+  return !kEmulatedCuda || numel < kLargeCudaCase || k++ % every == 0;
+}
+
 }  // namespace gf::test
