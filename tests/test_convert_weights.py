@@ -826,6 +826,45 @@ class InterruptedWriteTest(unittest.TestCase):
     """A SIGINT (Ctrl-C) or SIGTERM while write_atomic writes: the process dies of
     that signal, no temporary is left and the earlier file is whole."""
 
+    # One process imports convert_weights (NumPy, PyTorch: seconds) once, then
+    # forks a process per case, which runs the code as `python3 -c CODE TOOLS
+    # ARGS...` would from there: an exception it leaves (KeyboardInterrupt,
+    # SystemExit) ends that process at the interpreter's top level, as in a
+    # fresh one. Prints the exit statuses, as subprocess gives them.
+    SERVER = r"""
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+import convert_weights  # noqa: F401  (the slow import, once for all cases)
+code, cases, err, statuses = sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], []
+for i, args in enumerate(cases):
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(f"{err}.{i}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 2)
+        os.close(fd)
+        sys.argv = ["-c", sys.argv[1], *args]
+        exec(compile(code, "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
+        break  # the code ran to its end: exit 0, as a -c script
+    statuses.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+else:
+    print(json.dumps(statuses))
+"""
+
+    def run_cases(self, code, cases):
+        """[(exit status, stderr)] of `python3 -c code TOOLS *args` for each args in cases."""
+        with tempfile.TemporaryDirectory() as d:
+            err = os.path.join(d, "stderr")
+            r = subprocess.run([sys.executable, "-c", self.SERVER, TOOLS, code, json.dumps(cases), err],
+                               capture_output=True, text=True, timeout=120 + 30 * len(cases))
+            self.assertEqual((r.returncode, r.stderr), (0, ""))
+            statuses = json.loads(r.stdout)
+            self.assertEqual(len(statuses), len(cases))
+            stderrs = []
+            for i in range(len(cases)):
+                with open(f"{err}.{i}") as f:
+                    stderrs.append(f.read())
+            return list(zip(statuses, stderrs))
+
     CHILD = r"""
 import os, signal, sys
 sys.path.insert(0, sys.argv[1])
@@ -842,16 +881,19 @@ sys.exit(2)  # the signal did not end the process
 
     def test_signal_mid_write(self):
         import signal
+        sigs = (signal.SIGINT, signal.SIGTERM)
         with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "net.bin")
-            with open(path, "wb") as f:
-                f.write(b"the earlier complete file")
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                r = subprocess.run([sys.executable, "-c", self.CHILD, TOOLS, path, str(int(sig))],
-                                   capture_output=True, text=True, timeout=120)
-                self.assertEqual(r.returncode, -sig, r.stderr)
-                self.assertEqual(sorted(os.listdir(d)), ["net.bin"])
-                with open(path, "rb") as f:
+            folders = [os.path.join(d, str(int(sig))) for sig in sigs]
+            for folder in folders:
+                os.mkdir(folder)
+                with open(os.path.join(folder, "net.bin"), "wb") as f:
+                    f.write(b"the earlier complete file")
+            results = self.run_cases(self.CHILD, [[os.path.join(folder, "net.bin"), str(int(sig))]
+                                                  for folder, sig in zip(folders, sigs)])
+            for folder, sig, (status, stderr) in zip(folders, sigs, results):
+                self.assertEqual(status, -sig, stderr)
+                self.assertEqual(sorted(os.listdir(folder)), ["net.bin"])
+                with open(os.path.join(folder, "net.bin"), "rb") as f:
                     self.assertEqual(f.read(), b"the earlier complete file")
 
     # As the program runs (die_by_signals first), with the signal sent where
@@ -889,17 +931,20 @@ sys.exit(2)  # the signal did not end the process
 
     def test_signal_as_handler_goes_in_or_during_cleanup(self):
         import signal
-        for where in ("install", "cleanup"):
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with self.subTest(where=where, sig=sig), tempfile.TemporaryDirectory() as d:
-                    path = os.path.join(d, "net.bin")
-                    with open(path, "wb") as f:
-                        f.write(b"the earlier complete file")
-                    r = subprocess.run([sys.executable, "-c", self.WINDOW, TOOLS, path, str(int(sig)), where],
-                                       capture_output=True, text=True, timeout=120)
-                    self.assertEqual((r.returncode, r.stderr), (-sig, ""))
-                    self.assertEqual(sorted(os.listdir(d)), ["net.bin"])
-                    with open(path, "rb") as f:
+        cases = [(where, sig) for where in ("install", "cleanup") for sig in (signal.SIGINT, signal.SIGTERM)]
+        with tempfile.TemporaryDirectory() as d:
+            folders = [os.path.join(d, str(i)) for i in range(len(cases))]
+            for folder in folders:
+                os.mkdir(folder)
+                with open(os.path.join(folder, "net.bin"), "wb") as f:
+                    f.write(b"the earlier complete file")
+            results = self.run_cases(self.WINDOW, [[os.path.join(folder, "net.bin"), str(int(sig)), where]
+                                                   for folder, (where, sig) in zip(folders, cases)])
+            for folder, (where, sig), result in zip(folders, cases, results):
+                with self.subTest(where=where, sig=sig):
+                    self.assertEqual(result, (-sig, ""))
+                    self.assertEqual(sorted(os.listdir(folder)), ["net.bin"])
+                    with open(os.path.join(folder, "net.bin"), "rb") as f:
                         self.assertEqual(f.read(), b"the earlier complete file")
 
     def test_signal_while_importing_torch(self):
