@@ -800,12 +800,13 @@ class OutputFolderTest(unittest.TestCase):
         src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "parity_32x1.bin")
         with tempfile.TemporaryDirectory() as d:
             out = os.path.join(d, "new", "sub", "state.pt")
-            r = subprocess.run([sys.executable, SCRIPT, "export", src, out], capture_output=True, text=True, timeout=300)
+            r = run_here("export", src, out)
             self.assertEqual((r.returncode, r.stderr), (0, ""))
             self.assertTrue(os.path.isfile(out))
             with open(os.path.join(d, "file"), "w") as f:
                 f.write("in the way")
             bad = os.path.join(d, "file", "state.pt")
+            # Refused by the script before NumPy and PyTorch load: run as a process.
             r = subprocess.run([sys.executable, SCRIPT, "export", src, bad], capture_output=True, text=True, timeout=300)
             self.assertEqual(r.returncode, 1)
             self.assertEqual(r.stderr, f"convert_weights: error: {bad}: cannot make its folder {os.path.join(d, 'file')}: "
@@ -816,8 +817,7 @@ class OutputFolderTest(unittest.TestCase):
         # folder is made only at the write, so none is left.
         with tempfile.TemporaryDirectory() as d:
             out = os.path.join(d, "new", "sub", "state.pt")
-            r = subprocess.run([sys.executable, SCRIPT, "export", os.path.join(d, "missing.bin"), out],
-                               capture_output=True, text=True, timeout=300)
+            r = run_here("export", os.path.join(d, "missing.bin"), out)
             self.assertEqual(r.returncode, 1, r.stderr)
             self.assertFalse(os.path.exists(os.path.join(d, "new")))
 
