@@ -362,8 +362,8 @@ class ConvertWeightsTest(unittest.TestCase):
         said = [ln for ln in r.stdout.splitlines() if ln.startswith("a state dict holds no settings")]
         self.assertEqual(len(said), 1, r.stdout)
         self.assertIn("--conv-clamp 256 --mbstd-group-size 2 ", said[0])
-        self.assertEqual(run_here("import", pt, b, "--format", "state-dict", "--conv-clamp", "256", "--mbstd-group-size",
-                             "2").returncode, 0)
+        self.assertEqual(run_here("import", pt, b, "--format", "state-dict", "--conv-clamp", "256",
+                                  "--mbstd-group-size", "2").returncode, 0)
         legacy, lb = self.path("legacy.pt"), self.path("legacy.bin")
         torch.save({k: v.state_dict() for k, v in nets.items()}, legacy, _use_new_zipfile_serialization=False)
         self.assertEqual(run_here("import", legacy, lb, *flags).returncode, 0)
