@@ -17,6 +17,7 @@ import sys
 import tempfile
 import types
 import unittest
+import warnings
 
 try:
     import numpy as np
@@ -83,11 +84,31 @@ def run(*args):
 
 
 def run_here(*args):
-    """run() in this process (no interpreter and torch start-up per call)."""
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        rc = cw.main(list(args))
-    return types.SimpleNamespace(returncode=rc, stderr=err.getvalue())
+    """run() in this process, without an interpreter and torch start-up per
+    call: cw.main() is what the script's entry runs after parsing (it turns
+    every error into the one line and exit 1), so the result is the same.
+    Flag errors (SystemExit from parse_args) give their exit code, and warnings
+    are shown as a fresh process shows them (an extra stderr line fails the
+    one-line checks here as it would there). The refusal tests' pickles can at
+    most touch the sentinel file if they ever ran, visible as in a child.
+    GF_CROSSCHECK_CONVERT=1 runs the script too and asserts the same exit
+    status, stderr and stdout."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out), warnings.catch_warnings():
+        warnings.resetwarnings()  # as python3 SCRIPT: the interpreter's defaults, the converter as __main__
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.simplefilter("ignore", category)
+        warnings.filterwarnings("default", category=DeprecationWarning, module="convert_weights")
+        try:
+            rc = cw.main(list(args))
+        except SystemExit as e:
+            rc = 0 if e.code is None else e.code if isinstance(e.code, int) else 1
+    here = types.SimpleNamespace(returncode=rc, stdout=out.getvalue(), stderr=err.getvalue())
+    if os.environ.get("GF_CROSSCHECK_CONVERT"):  # also run the script, and expect the same (slow: the old way)
+        there = run(*args)
+        assert (there.returncode, there.stderr, there.stdout) == (here.returncode, here.stderr, here.stdout), \
+            (args, there, here)
+    return here
 
 
 # ---- a stand-in for the official pickle layout: torch_utils.persistence wraps
@@ -284,7 +305,7 @@ class ConvertWeightsTest(unittest.TestCase):
         for name, (blob, needle) in cases.items():
             src = self.path(name)
             pickle_with_storage(src, blob)
-            self.assert_error(run("import", src, out), src, needle)
+            self.assert_error(run_here("import", src, out), src, needle)
             self.assertFalse(os.path.exists(self.sentinel), name)
             self.assert_nothing_written(out)
         # The same layout with honest bytes, and a real storage's bytes, parse.
@@ -300,7 +321,7 @@ class ConvertWeightsTest(unittest.TestCase):
         for legacy in (False, True):
             src = self.path(f"evil{legacy}.pt")
             torch.save({"G": {"w": torch.zeros(2)}, "x": Evil()}, src, _use_new_zipfile_serialization=not legacy)
-            self.assert_error(run("import", src, out), src, "posix.system, refusing")
+            self.assert_error(run_here("import", src, out), src, "posix.system, refusing")
             self.assertFalse(os.path.exists(self.sentinel))
             self.assert_nothing_written(out)
 
@@ -313,13 +334,13 @@ class ConvertWeightsTest(unittest.TestCase):
         src = self.path("cycle.pkl")
         with open(src, "wb") as f:
             pickle.dump({"G": Persistent("Generator", dict(_parameters=empty(), _buffers=empty(), _modules=mods))}, f)
-        self.assert_error(run("import", src, out), src, "appears twice")
+        self.assert_error(run_here("import", src, out), src, "appears twice")
         self.assert_nothing_written(out)
         # Wrong container types: reported with the exception's type, no traceback.
         src = self.path("list.pkl")
         with open(src, "wb") as f:
             pickle.dump({"G": Persistent("Generator", dict(_parameters=[1], _buffers=empty(), _modules=empty()))}, f)
-        self.assert_error(run("import", src, out), src, "AttributeError")
+        self.assert_error(run_here("import", src, out), src, "AttributeError")
         self.assert_nothing_written(out)
 
     def test_state_dict_round_trip(self):
@@ -327,8 +348,8 @@ class ConvertWeightsTest(unittest.TestCase):
         sd, a, pt, b = self.path("sd.pt"), self.path("a.bin"), self.path("b.pt"), self.path("b.bin")
         torch.save({k: v.state_dict() for k, v in nets.items()}, sd)
         flags = ["--format", "state-dict", "--conv-clamp", "256", "--mbstd-group-size", "2"]
-        self.assertEqual(run("import", sd, a, *flags).returncode, 0)
-        r = run("export", a, pt, "--net", "all")
+        self.assertEqual(run_here("import", sd, a, *flags).returncode, 0)
+        r = run_here("export", a, pt, "--net", "all")
         self.assertEqual(r.returncode, 0, r.stderr)
         exported = torch.load(pt)
         self.assertEqual(sorted(exported), ["D", "G", "G_ema"])
@@ -341,11 +362,11 @@ class ConvertWeightsTest(unittest.TestCase):
         said = [ln for ln in r.stdout.splitlines() if ln.startswith("a state dict holds no settings")]
         self.assertEqual(len(said), 1, r.stdout)
         self.assertIn("--conv-clamp 256 --mbstd-group-size 2 ", said[0])
-        self.assertEqual(run("import", pt, b, "--format", "state-dict", "--conv-clamp", "256", "--mbstd-group-size",
-                             "2").returncode, 0)
+        self.assertEqual(run_here("import", pt, b, "--format", "state-dict", "--conv-clamp", "256",
+                                  "--mbstd-group-size", "2").returncode, 0)
         legacy, lb = self.path("legacy.pt"), self.path("legacy.bin")
         torch.save({k: v.state_dict() for k, v in nets.items()}, legacy, _use_new_zipfile_serialization=False)
-        self.assertEqual(run("import", legacy, lb, *flags).returncode, 0)
+        self.assertEqual(run_here("import", legacy, lb, *flags).returncode, 0)
         ta, ma = cw.read_bin(a)
         for other in (b, lb):
             tb, mb = cw.read_bin(other)
@@ -356,13 +377,13 @@ class ConvertWeightsTest(unittest.TestCase):
         # One network: a generator state dict becomes G_ema, and exports alone.
         single, c, g_pt = self.path("g.pt"), self.path("c.bin"), self.path("g_out.pt")
         torch.save(nets["G_ema"].state_dict(), single)
-        self.assertEqual(run("import", single, c, "--conv-clamp", "256").returncode, 0)
-        r = run("export", c, g_pt)
+        self.assertEqual(run_here("import", single, c, "--conv-clamp", "256").returncode, 0)
+        r = run_here("export", c, g_pt)
         self.assertEqual(r.returncode, 0)
         self.assertIn("import it back with --conv-clamp 256 to keep them", r.stdout)
         g = torch.load(g_pt)
         self.assertEqual(set(g), set(nets["G_ema"].state_dict()))
-        self.assert_error(run("export", c, self.path("d.pt"), "--net", "D"), "holds no D network")
+        self.assert_error(run_here("export", c, self.path("d.pt"), "--net", "D"), "holds no D network")
 
     def corrupt(self, edit):
         nets = make_nets(seed=3)
@@ -370,7 +391,7 @@ class ConvertWeightsTest(unittest.TestCase):
         edit(state)
         src, out = self.path("bad.pt"), self.path("bad.bin")
         torch.save(state, src)
-        return run("import", src, out), out
+        return run_here("import", src, out), out
 
     def test_missing_extra_misshapen_tensor_named(self):
         r, out = self.corrupt(lambda s: s["G_ema"].pop("synthesis.b8.conv0.affine.bias"))
@@ -412,19 +433,21 @@ class ConvertWeightsTest(unittest.TestCase):
             src, out = self.path(name), self.path(name + ".bin")
             with open(src, "wb") as f:
                 f.write(blob)
-            self.assert_error(run("import", src, out), src)
+            self.assert_error(run_here("import", src, out), src)
             self.assert_nothing_written(out)
         out = self.path("x.bin")
-        self.assert_error(run("import", self.path("absent.pkl"), out), "absent.pkl", "cannot read")
+        self.assert_error(run_here("import", self.path("absent.pkl"), out), "absent.pkl", "cannot read")
         self.assert_nothing_written(out)
-        self.assert_error(run("import", good, out, "--format", "rosinality"), "not a rosinality checkpoint")
+        self.assert_error(run_here("import", good, out, "--format", "rosinality"), "not a rosinality checkpoint")
         self.assert_nothing_written(out)
+        # Through the script once per subcommand (here and test_foreign_pickle_is_refused):
+        # the process's stderr is the one line and its exit status 1.
         self.assert_error(run("export", good, self.path("y.pt")), "not a ganforge .bin, or truncated")
         npy = self.path("imgs.npy")
         np.save(npy, np.zeros([2, 3], np.float32))
-        self.assert_error(run("export", npy, self.path("y.pt")), "imgs.npy: a NumPy .npy file")
+        self.assert_error(run_here("export", npy, self.path("y.pt")), "imgs.npy: a NumPy .npy file")
         bundle = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "parity_32x1.bin")
-        self.assert_error(run("import", bundle, out), "a safetensors file")
+        self.assert_error(run_here("import", bundle, out), "a safetensors file")
         self.assert_nothing_written(out)
 
     def test_rosinality_checkpoint(self):
@@ -437,7 +460,7 @@ class ConvertWeightsTest(unittest.TestCase):
                 "g_optim": {}, "args": argparse.Namespace(size=16, n_mlp=2)}
         src, out = self.path("rosinality.pt"), self.path("r.bin")
         torch.save(ckpt, src)
-        r = run("import", src, out)
+        r = run_here("import", src, out)
         self.assertEqual(r.returncode, 0, r.stderr)
         got, meta = nets_from_bin(out)
         self.assertEqual(json.loads(meta["G_kwargs"]), g_cfg)
@@ -463,7 +486,7 @@ class ConvertWeightsTest(unittest.TestCase):
         # Without latent_avg, w_avg is the mapping's mean output.
         del ckpt["latent_avg"], ckpt["g"]
         torch.save(ckpt, src)
-        self.assertEqual(run("import", src, out, "--w-avg-samples", "2000").returncode, 0)
+        self.assertEqual(run_here("import", src, out, "--w-avg-samples", "2000").returncode, 0)
         got, _ = nets_from_bin(out)
         with torch.no_grad():
             z = torch.randn([20000, g_cfg["z_dim"]], generator=torch.Generator().manual_seed(9))
@@ -475,17 +498,17 @@ class ConvertWeightsTest(unittest.TestCase):
         ckpt["g_ema"]["convs.0.conv.extra"] = torch.zeros(1)
         torch.save(ckpt, src)
         bad = self.path("bad.bin")
-        self.assert_error(run("import", src, bad), "g_ema", "unexpected tensor convs.0.conv.extra")
+        self.assert_error(run_here("import", src, bad), "g_ema", "unexpected tensor convs.0.conv.extra")
         del ckpt["g_ema"]["convs.0.conv.extra"]
         ckpt["d"]["convs.1.skip.0.kernel"] = torch.ones(4, 4) / 16
         torch.save(ckpt, src)
-        self.assert_error(run("import", src, bad), "tensor convs.1.skip.0.kernel is not the [1, 3, 3, 1] filter")
+        self.assert_error(run_here("import", src, bad), "tensor convs.1.skip.0.kernel is not the [1, 3, 3, 1] filter")
         self.assert_nothing_written(bad)
         # A misshapen tensor the layout conversion trips on: one line, not a traceback.
         ckpt["d"]["convs.1.skip.0.kernel"] = ref.setup_filter()
         ckpt["g_ema"]["conv1.noise.weight"] = torch.zeros(2)
         torch.save(ckpt, src)
-        self.assert_error(run("import", src, bad), src, "RuntimeError")
+        self.assert_error(run_here("import", src, bad), src, "RuntimeError")
         self.assert_nothing_written(bad)
 
     # ---- pSp checkpoints
@@ -506,7 +529,7 @@ class ConvertWeightsTest(unittest.TestCase):
         ckpt, spec, enc, G = self.psp_checkpoint()
         src, out = self.path("psp.pt"), self.path("psp.bin")
         torch.save(ckpt, src)
-        r = run("import", src, out, "--psp-arch", json.dumps(spec["arch"]))
+        r = run_here("import", src, out, "--psp-arch", json.dumps(spec["arch"]))
         self.assertEqual(r.returncode, 0, r.stderr)
         tensors, meta = cw.read_bin(out)
         kwargs = json.loads(meta["psp_kwargs"])
@@ -777,12 +800,13 @@ class OutputFolderTest(unittest.TestCase):
         src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "parity_32x1.bin")
         with tempfile.TemporaryDirectory() as d:
             out = os.path.join(d, "new", "sub", "state.pt")
-            r = subprocess.run([sys.executable, SCRIPT, "export", src, out], capture_output=True, text=True, timeout=300)
+            r = run_here("export", src, out)
             self.assertEqual((r.returncode, r.stderr), (0, ""))
             self.assertTrue(os.path.isfile(out))
             with open(os.path.join(d, "file"), "w") as f:
                 f.write("in the way")
             bad = os.path.join(d, "file", "state.pt")
+            # Refused by the script before NumPy and PyTorch load: run as a process.
             r = subprocess.run([sys.executable, SCRIPT, "export", src, bad], capture_output=True, text=True, timeout=300)
             self.assertEqual(r.returncode, 1)
             self.assertEqual(r.stderr, f"convert_weights: error: {bad}: cannot make its folder {os.path.join(d, 'file')}: "
@@ -793,8 +817,7 @@ class OutputFolderTest(unittest.TestCase):
         # folder is made only at the write, so none is left.
         with tempfile.TemporaryDirectory() as d:
             out = os.path.join(d, "new", "sub", "state.pt")
-            r = subprocess.run([sys.executable, SCRIPT, "export", os.path.join(d, "missing.bin"), out],
-                               capture_output=True, text=True, timeout=300)
+            r = run_here("export", os.path.join(d, "missing.bin"), out)
             self.assertEqual(r.returncode, 1, r.stderr)
             self.assertFalse(os.path.exists(os.path.join(d, "new")))
 
@@ -802,6 +825,45 @@ class OutputFolderTest(unittest.TestCase):
 class InterruptedWriteTest(unittest.TestCase):
     """A SIGINT (Ctrl-C) or SIGTERM while write_atomic writes: the process dies of
     that signal, no temporary is left and the earlier file is whole."""
+
+    # One process imports convert_weights (NumPy, PyTorch: seconds) once, then
+    # forks a process per case, which runs the code as `python3 -c CODE TOOLS
+    # ARGS...` would from there: an exception it leaves (KeyboardInterrupt,
+    # SystemExit) ends that process at the interpreter's top level, as in a
+    # fresh one. Prints the exit statuses, as subprocess gives them.
+    SERVER = r"""
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+import convert_weights  # noqa: F401  (the slow import, once for all cases)
+code, cases, err, statuses = sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], []
+for i, args in enumerate(cases):
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(f"{err}.{i}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 2)
+        os.close(fd)
+        sys.argv = ["-c", sys.argv[1], *args]
+        exec(compile(code, "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
+        break  # the code ran to its end: exit 0, as a -c script
+    statuses.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+else:
+    print(json.dumps(statuses))
+"""
+
+    def run_cases(self, code, cases):
+        """[(exit status, stderr)] of `python3 -c code TOOLS *args` for each args in cases."""
+        with tempfile.TemporaryDirectory() as d:
+            err = os.path.join(d, "stderr")
+            r = subprocess.run([sys.executable, "-c", self.SERVER, TOOLS, code, json.dumps(cases), err],
+                               capture_output=True, text=True, timeout=120 + 30 * len(cases))
+            self.assertEqual((r.returncode, r.stderr), (0, ""))
+            statuses = json.loads(r.stdout)
+            self.assertEqual(len(statuses), len(cases))
+            stderrs = []
+            for i in range(len(cases)):
+                with open(f"{err}.{i}") as f:
+                    stderrs.append(f.read())
+            return list(zip(statuses, stderrs))
 
     CHILD = r"""
 import os, signal, sys
@@ -819,16 +881,19 @@ sys.exit(2)  # the signal did not end the process
 
     def test_signal_mid_write(self):
         import signal
+        sigs = (signal.SIGINT, signal.SIGTERM)
         with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "net.bin")
-            with open(path, "wb") as f:
-                f.write(b"the earlier complete file")
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                r = subprocess.run([sys.executable, "-c", self.CHILD, TOOLS, path, str(int(sig))],
-                                   capture_output=True, text=True, timeout=120)
-                self.assertEqual(r.returncode, -sig, r.stderr)
-                self.assertEqual(sorted(os.listdir(d)), ["net.bin"])
-                with open(path, "rb") as f:
+            folders = [os.path.join(d, str(int(sig))) for sig in sigs]
+            for folder in folders:
+                os.mkdir(folder)
+                with open(os.path.join(folder, "net.bin"), "wb") as f:
+                    f.write(b"the earlier complete file")
+            results = self.run_cases(self.CHILD, [[os.path.join(folder, "net.bin"), str(int(sig))]
+                                                  for folder, sig in zip(folders, sigs)])
+            for folder, sig, (status, stderr) in zip(folders, sigs, results):
+                self.assertEqual(status, -sig, stderr)
+                self.assertEqual(sorted(os.listdir(folder)), ["net.bin"])
+                with open(os.path.join(folder, "net.bin"), "rb") as f:
                     self.assertEqual(f.read(), b"the earlier complete file")
 
     # As the program runs (die_by_signals first), with the signal sent where
@@ -866,17 +931,20 @@ sys.exit(2)  # the signal did not end the process
 
     def test_signal_as_handler_goes_in_or_during_cleanup(self):
         import signal
-        for where in ("install", "cleanup"):
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with self.subTest(where=where, sig=sig), tempfile.TemporaryDirectory() as d:
-                    path = os.path.join(d, "net.bin")
-                    with open(path, "wb") as f:
-                        f.write(b"the earlier complete file")
-                    r = subprocess.run([sys.executable, "-c", self.WINDOW, TOOLS, path, str(int(sig)), where],
-                                       capture_output=True, text=True, timeout=120)
-                    self.assertEqual((r.returncode, r.stderr), (-sig, ""))
-                    self.assertEqual(sorted(os.listdir(d)), ["net.bin"])
-                    with open(path, "rb") as f:
+        cases = [(where, sig) for where in ("install", "cleanup") for sig in (signal.SIGINT, signal.SIGTERM)]
+        with tempfile.TemporaryDirectory() as d:
+            folders = [os.path.join(d, str(i)) for i in range(len(cases))]
+            for folder in folders:
+                os.mkdir(folder)
+                with open(os.path.join(folder, "net.bin"), "wb") as f:
+                    f.write(b"the earlier complete file")
+            results = self.run_cases(self.WINDOW, [[os.path.join(folder, "net.bin"), str(int(sig)), where]
+                                                   for folder, (where, sig) in zip(folders, cases)])
+            for folder, (where, sig), result in zip(folders, cases, results):
+                with self.subTest(where=where, sig=sig):
+                    self.assertEqual(result, (-sig, ""))
+                    self.assertEqual(sorted(os.listdir(folder)), ["net.bin"])
+                    with open(os.path.join(folder, "net.bin"), "rb") as f:
                         self.assertEqual(f.read(), b"the earlier complete file")
 
     def test_signal_while_importing_torch(self):

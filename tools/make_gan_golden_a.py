@@ -16,6 +16,10 @@ import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
     interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+if __name__ == "__main__":  # the command line first: --help and a bad flag need neither NumPy nor PyTorch
+    default = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests", "data", "gan_golden_a.bin")
+    OUT = pydeps.output_file(__doc__, default)
+
 pydeps.require("make_gan_golden_a", "numpy", "torch")
 
 import torch
@@ -70,9 +74,8 @@ def record(prefix, fn, x, **extra):
         tensors[prefix + "." + k] = v
 
 
-def main():
-    default = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests", "data", "gan_golden_a.bin")
-    out = os.path.normpath(pydeps.output_file(__doc__, default))
+def main(out):
+    out = os.path.normpath(out)
     torch.manual_seed(2024)
     d = torch.float64
 
@@ -107,4 +110,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(OUT)

@@ -19,6 +19,10 @@ import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
     interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+if __name__ == "__main__":  # the command line first: --help and a bad flag need neither NumPy nor PyTorch
+    default = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "grid_sample_golden.bin")
+    OUT = pydeps.output_file(__doc__, default)
+
 pydeps.require("make_grid_sample_golden", "numpy", "torch")
 
 import torch  # noqa: E402
@@ -62,9 +66,7 @@ def run_case(xs, out_hw, thetas, dtype):
     return {"x": x, "theta": theta, "w": w, "y": y.detach(), "gx": gx}
 
 
-def main():
-    default = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "grid_sample_golden.bin")
-    out = pydeps.output_file(__doc__, default)
+def main(out):
     torch.manual_seed(2026)
     tensors = {}
     for name, xs, out_hw, thetas, dtype in CASES:
@@ -76,4 +78,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(OUT)

@@ -43,6 +43,10 @@ import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
     interrupts.die_by_signals()
 import pydeps  # noqa: E402
+if __name__ == "__main__":  # the command line first: --help and a bad flag need neither NumPy nor PyTorch
+    OUT = pydeps.output_file(__doc__, os.path.join(os.path.dirname(__file__), "..", "tests", "data",
+                                                   "metrics_golden.bin"))
+
 pydeps.require("make_metrics_golden", "numpy", "torch", "scipy")
 
 import numpy as np  # noqa: E402
@@ -145,9 +149,7 @@ def features(rng, n, d, shift=0.0, scale=1.0, rank=None):
     return ((rng.standard_normal((n, k)) @ mix) * scale + shift).astype(np.float32)
 
 
-def main():
-    out = pydeps.output_file(__doc__, os.path.join(os.path.dirname(__file__), "..", "tests", "data",
-                                                   "metrics_golden.bin"))
+def main(out):
     rng = np.random.default_rng(2026)
     t = {}
     cases = {
@@ -239,4 +241,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(OUT)

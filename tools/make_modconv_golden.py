@@ -18,6 +18,9 @@ import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
     interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+if __name__ == "__main__":  # the command line first: --help and a bad flag need neither NumPy nor PyTorch
+    OUT = pydeps.output_file(__doc__, os.path.join(os.path.dirname(__file__), "..", "tests", "data", "modconv_golden.bin"))
+
 pydeps.require("make_modconv_golden", "numpy", "torch")
 
 import torch
@@ -114,8 +117,7 @@ def modulated_conv2d(x, weight, styles, up=1, down=1, padding=0, resample_filter
     return x.reshape(batch_size, -1, *x.shape[2:])
 
 
-def main():
-    out = pydeps.output_file(__doc__, os.path.join(os.path.dirname(__file__), "..", "tests", "data", "modconv_golden.bin"))
+def main(out):
     torch.manual_seed(2024)
     d = torch.float64
     k = torch.tensor([1.0, 3.0, 3.0, 1.0], dtype=d)
@@ -152,4 +154,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(OUT)

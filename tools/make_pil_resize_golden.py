@@ -16,6 +16,10 @@ import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
     interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+if __name__ == "__main__":  # the command line first: --help and a bad flag need neither NumPy nor PyTorch
+    OUT = pydeps.output_file(__doc__, os.path.join(os.path.dirname(__file__), "..", "tests", "data",
+                                                   "pil_resize_golden.bin"))
+
 pydeps.require("make_pil_resize_golden", "numpy", "torch", "PIL")
 
 import numpy as np  # noqa: E402
@@ -36,9 +40,7 @@ BOX_CASES = [("box_exact", (32, 32), (8, 8)), ("box_down", (37, 23), (16, 16)), 
              ("box_odd", (29, 23), (11, 17))]
 
 
-def main():
-    out = pydeps.output_file(__doc__, os.path.join(os.path.dirname(__file__), "..", "tests", "data",
-                                                   "pil_resize_golden.bin"))
+def main(out):
     rng = np.random.default_rng(15)
     t = {}
     for name, (w, h), (ow, oh) in CASES:
@@ -57,4 +59,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(OUT)

@@ -16,6 +16,10 @@ import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
     interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+if __name__ == "__main__":  # the command line first: --help and a bad flag need neither NumPy nor PyTorch
+    OUT = pydeps.output_file(__doc__, os.path.join(os.path.dirname(__file__), "..", "tests", "data",
+                                                   "psp_ops_golden.bin"))
+
 pydeps.require("make_psp_ops_golden", "numpy", "torch")
 
 import torch  # noqa: E402
@@ -24,9 +28,7 @@ import torch.nn.functional as F  # noqa: E402
 from golden_io import write_safetensors  # noqa: E402
 
 
-def main():
-    out = pydeps.output_file(__doc__, os.path.join(os.path.dirname(__file__), "..", "tests", "data",
-                                                   "psp_ops_golden.bin"))
+def main(out):
     g = torch.Generator().manual_seed(15)
     rnd = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
     t = {}
@@ -89,4 +91,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(OUT)
