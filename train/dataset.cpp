@@ -613,7 +613,6 @@ Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device
   return {images.to(device), labels.to(device)};
 }
 
-
 IdxImages read_idx_images(const std::string& img_path, const std::string& lbl_path) {
   const std::vector<uint8_t> img = read_gzip_file(img_path), lbl = read_gzip_file(lbl_path);
   // IDX: big-endian magic (0x0803: ubyte, 3 dims; 0x0801: ubyte, 1 dim), then the dims.

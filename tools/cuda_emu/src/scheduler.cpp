@@ -32,6 +32,13 @@ namespace {
 
 __thread unsigned long long launch_serial = 0;  // for GFEMU_ORDER=alternate's block order
 
+// The order a block's threads (serial: block_serial) or a launch's blocks
+// (serial: launch_serial) take: alternate is forward and reversed by turns.
+ThreadOrder concrete(ThreadOrder order, unsigned long long serial) {
+  if (order != ThreadOrder::alternate) return order;
+  return serial & 1 ? ThreadOrder::reverse : ThreadOrder::forward;
+}
+
 std::atomic<uint64_t> c_launches{0}, c_blocks{0}, c_threads{0}, c_barriers{0}, c_warp_ops{0};
 
 // GFEMU_STATS=1: the counters on stderr when the process ends.
@@ -359,11 +366,10 @@ void run_block(Grid& g, uint3 b) {
     t.state = State::ready;
     t.result_ready = false;
   }
-  g.order = static_cast<ThreadOrder>(g_order.load(std::memory_order_relaxed));
   // Alternate: consecutive blocks (of one launch, or one-block launches in
   // turn) run their threads forward and reversed, so one pass over a test
   // suite sees both orders.
-  if (g.order == ThreadOrder::alternate) g.order = block_serial & 1 ? ThreadOrder::reverse : ThreadOrder::forward;
+  g.order = concrete(static_cast<ThreadOrder>(g_order.load(std::memory_order_relaxed)), block_serial);
   for (unsigned i = 0; i < g.nthreads; ++i) s.order[i] = g.order == ThreadOrder::reverse ? g.nthreads - 1 - i : i;
   if (g.order == ThreadOrder::shuffle) std::shuffle(s.order.begin(), s.order.begin() + g.nthreads, s.rng);
   g.cursor = 0;
@@ -558,8 +564,7 @@ void run_grid(const LaunchConfig& cfg, const char* kernel, const char* file, int
   // Blocks run one at a time, in linear order, reversed, or in a random
   // permutation (an affine map k -> a*k + c mod n with a coprime to n).
   const uint64_t nblocks = uint64_t(gd.x) * gd.y * gd.z;
-  ThreadOrder order = static_cast<ThreadOrder>(g_order.load(std::memory_order_relaxed));
-  if (order == ThreadOrder::alternate) order = ++launch_serial & 1 ? ThreadOrder::reverse : ThreadOrder::forward;
+  const ThreadOrder order = concrete(static_cast<ThreadOrder>(g_order.load(std::memory_order_relaxed)), ++launch_serial);
   uint64_t a = 1, c = 0;
   if (order == ThreadOrder::shuffle && nblocks > 1) {
     auto gcd = [](uint64_t x, uint64_t y) {
