@@ -164,7 +164,7 @@ case $mode in
     # variables go to the ranks by -x, as the README's command passes NCCL_SOCKET_IFNAME.
     forward=()
     for v in NCCL_SOCKET_IFNAME GFEMU_DEVICES GFEMU_ORDER GF_DIST_TIMEOUT GF_DIST_RENDEZVOUS_TIMEOUT \
-      OMP_NUM_THREADS GF_POISON_ALLOCATIONS ASAN_OPTIONS UBSAN_OPTIONS; do
+      OMP_NUM_THREADS OMP_WAIT_POLICY GF_POISON_ALLOCATIONS ASAN_OPTIONS UBSAN_OPTIONS; do
       [[ -n ${!v+set} ]] && forward+=(-x "$v")
     done
     # OpenBLAS's kernel choice (OPENBLAS_CORETYPE, set on some machines) picks
