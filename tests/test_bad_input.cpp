@@ -646,7 +646,7 @@ TEST_CASE("psp names each file of a folder or zip that it skips; a transparent i
     CHECK(r.out.find("psp: skipped " + (images / "truncated.png").string() + ": cannot decode PNG (") != std::string::npos);
     CHECK((r.out.find("psp: skipped " + (images / "lzma.png").string() + ": entry uses compression method 14") !=
            std::string::npos) == (images.extension() == ".zip"));
-    CHECK(r.out.find("psp encode: 1 images -> ") != std::string::npos);
+    CHECK(r.out.find("psp encode: 1 image -> ") != std::string::npos);
     CHECK(slurp(out / "names.txt") == "good\n");
   }
   // Transparent pixels: refused before the output folder is made, as train_stylegan refuses them.

@@ -64,6 +64,13 @@ TEST_CASE("cli: values inside the declared range are read back", "[cli]") {
   CHECK_FALSE(d.flag("mirror"));
 }
 
+TEST_CASE("cli: a count takes the singular noun for one only", "[cli]") {
+  CHECK(cli::count_text(1, "image") == "1 image");
+  CHECK(cli::count_text(0, "image") == "0 images");
+  CHECK(cli::count_text(2, "file") == "2 files");
+  CHECK(cli::count_text(-1, "output") == "-1 outputs");
+}
+
 TEST_CASE("cli: a bad number is one line naming the flag and its range", "[cli]") {
   // The reported case: each of these was accepted before.
   CHECK(refusal({"--snap", "-3"}) == "--snap expects an integer in [0, 2147483647], got '-3'");

@@ -435,7 +435,7 @@ TEST_CASE("bad datasets stop with an error naming the file", "[dataset]") {
   write_file(dir / "truncated/a.png", png.substr(0, 40));
   expect("truncated", "truncated/a.png", "no images that stb_image reads");
   write_file(dir / "empty/readme.txt", "no images");
-  expect("empty", "empty/readme.txt", "no images that stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM); skipped 1 files");
+  expect("empty", "empty/readme.txt", "no images that stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM); skipped 1 file");
   DatasetOptions cond;
   cond.use_labels = true;
   write_file(dir / "nolabels/a.png", png_bytes(8, 8, 3, 0));

@@ -233,7 +233,7 @@ int run(int argc, char** argv) {
   ctx->feature_opt.progress = log;
   ctx->feature_opt.comm = comm;  // the ranks share every pass (metrics/sharding.h) and PR's distances
   if (pg.main())
-    std::cout << "Dataset " << ds->name() << ": " << ds->size() << " images" << (dopt.xflip ? " (with x-flips)" : "")
+    std::cout << "Dataset " << ds->name() << ": " << cli::count_text(static_cast<long long>(ds->size()), "image") << (dopt.xflip ? " (with x-flips)" : "")
               << (pg.world > 1 ? "; " + std::to_string(pg.world) + " processes (" + pg.comm->backend() + ")" : "")
               << (run_dir.empty() ? "" : "; results also go to " + run_dir) << std::endl;
   metrics::evaluate_metrics_within(req, *ctx, pg.main() ? run_dir : "",

@@ -371,7 +371,7 @@ size_t convert(const Source& src, const Transform& transform,
       std::cerr << "dataset_tool: warning: " << odd << " of " << labels.size()
                 << " labels are not class indices, which ganforge's --cond needs (" << first_problem << ")\n";
   }
-  std::cout << "dataset_tool: " << labels.size() << " images of " << first->w << "x" << first->h
+  std::cout << "dataset_tool: " << gf::cli::count_text(static_cast<long long>(labels.size()), "image") << " of " << first->w << "x" << first->h
             << (first->c == 1 ? " grey" : " RGB") << (all ? ", labelled" : ", no labels");
   if (labels.size() < src.names.size()) std::cout << "; " << src.names.size() - labels.size() << " skipped by " << transform.kind;
   std::cout << "\n";

@@ -189,7 +189,7 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
     io::create_folder(outdir, "--outdir");
     save_image_grid(concat(grid, 0), outdir + "/grid.png", o.gw, o.gh);
   }
-  std::cout << "generate: wrote " << (o.gw > 0 ? std::string("grid.png") : std::to_string(o.n) + " images")
+  std::cout << "generate: wrote " << (o.gw > 0 ? std::string("grid.png") : cli::count_text(o.n, "image"))
             << " to " << outdir << (args.has("raw") ? " (raw: " + args.str("raw") + ")" : std::string()) << "\n";
   return 0;
 }

@@ -110,7 +110,7 @@ class Inputs {
       // With nothing to encode, one line says so (as the training datasets do); else each skip is named.
       if (readable.empty())
         throw Error(path + ": no images that stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM)" +
-                    (skipped.empty() ? std::string() : "; skipped " + std::to_string(skipped.size()) + " files, the first " + skipped.front()));
+                    (skipped.empty() ? std::string() : "; skipped " + cli::count_text(static_cast<long long>(skipped.size()), "file") + ", the first " + skipped.front()));
       for (const auto& why : skipped) std::cerr << "psp: skipped " << why << "\n";
       files_.names = readable;
       // Output names: the path under --images without its extension, '/' as
@@ -288,7 +288,7 @@ int encode(int argc, char** argv) {
     io::create_parent_folder(args.str("raw"), "--raw");
     io::save_npy(args.str("raw"), concat(raw, 0));
   }
-  std::cout << "psp encode: " << s.count << " images -> " << s.outdir << "/latents.npy ["
+  std::cout << "psp encode: " << cli::count_text(s.count, "image") << " -> " << s.outdir << "/latents.npy ["
             << s.count << ", " << s.net->n_styles() << ", " << s.net->config().style_dim() << "]"
             << (images ? " and inference_results/" : "") << "\n";
   return 0;
@@ -349,7 +349,7 @@ int mix(int argc, char** argv) {
     }
     progress("psp mix", i + n, s.count);
   }
-  std::cout << "psp mix: " << s.count << " images x " << k_out << " outputs -> " << s.outdir << "/style_mixing/\n";
+  std::cout << "psp mix: " << cli::count_text(s.count, "image") << " x " << cli::count_text(k_out, "output") << " -> " << s.outdir << "/style_mixing/\n";
   return 0;
 }
 

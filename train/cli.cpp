@@ -196,6 +196,10 @@ std::string number_text(double v) {
   return buf;
 }
 
+std::string count_text(long long n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 namespace {
 
 // Whether a flag's text and a kept value mean the same setting.

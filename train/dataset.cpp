@@ -20,6 +20,7 @@
 #include "engine/host_memory.h"
 #include "engine/io/input_file.h"
 #include "engine/io/json_input.h"
+#include "train/cli.h"
 #include "engine/ops.h"
 #include "train/image_io.h"
 #include "train/zip_reader.h"
@@ -472,7 +473,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   std::sort(skipped.begin(), skipped.end());
   if (kept == 0)
     throw Error(src.path + ": no images that stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM)" +
-                (skipped.empty() ? std::string() : "; skipped " + std::to_string(skipped.size()) + " files, the first " + skipped.front()));
+                (skipped.empty() ? std::string() : "; skipped " + cli::count_text(static_cast<long long>(skipped.size()), "file") + ", the first " + skipped.front()));
 
   std::vector<int64_t> labels;
   if (opt.use_labels) {

@@ -65,7 +65,7 @@ test -z \"$(ls -a $d/sub | grep tmp)\"")
 # Alpha, as the trainer's decoding (train/image_io.h): opaque everywhere is
 # dropped (the pixels are the RGB ones), a transparent pixel is refused.
 gf_cli_test(dataset_tool_alpha FIXTURES_REQUIRED dataset_tool_sources
-            EXPECT "^dataset_tool: 1 images of 32x32 RGB, no labels$" "^alpha dropped$"
+            EXPECT "^dataset_tool: 1 image of 32x32 RGB, no labels$" "^alpha dropped$"
             COMMAND sh -c "d=${_dt}/alpha && rm -rf $d && ${_dt_bin} --source ${_dt}/src/opaque --dest $d && \
 '${GF_PYTHON3}' -c \"import numpy as np, PIL.Image as I
 a = np.array(I.open('${_dt}/src/opaque/a.png'))

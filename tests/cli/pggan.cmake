@@ -76,7 +76,7 @@ gf_expect_error(discriminate_pggan_lod_past_levels "^discriminate: error: --lod 
 gf_expect_error(generate_stylegan_lod_past_levels "^generate: error: --lod 2.5 is outside \\[0, 2\\], the levels of .*stylegan_16x3.bin \\(0: 16x16, 2: 4x4\\)$" ""
                 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/stylegan_16x3.bin --seeds 0 --lod 2.5
                 --outdir ${_pg}/bad_lod)
-gf_cli_test(generate_pggan_lod_last_level FRESH ${_pg}/lod3 EXPECT "^generate: wrote 1 images"
+gf_cli_test(generate_pggan_lod_last_level FRESH ${_pg}/lod3 EXPECT "^generate: wrote 1 image to "
             COMMAND $<TARGET_FILE:generate> --network ${_lod_net} --seeds 0 --lod 3 --outdir ${_pg}/lod3)
 # A minibatch-stddev group of 4: 6 images are refused, and the line says
 # that up to 4 (3 work) pass too.

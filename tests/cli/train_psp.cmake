@@ -16,7 +16,7 @@ grep -q '\"val_loss_l2\"' \"$d/stats.jsonl\" && mkdir -p ${_tp}/imgs && cp \"$d/
 OMP_NUM_THREADS=1 $<TARGET_FILE:psp> encode --network \"$d/network-snapshot-000000.bin\" --images ${_tp}/imgs \
 --outdir ${_tp}/enc")
 set_tests_properties(cpu.train_psp_smoke PROPERTIES LABELS cpu FIXTURES_SETUP psp_trained
-                     PASS_REGULAR_EXPRESSION "tick 1 +kimg 0\\.0 +step 3 .*Done: .*psp encode: 1 images -> .*latents.npy \\[1, 8, 16\\]"
+                     PASS_REGULAR_EXPRESSION "tick 1 +kimg 0\\.0 +step 3 .*Done: .*psp encode: 1 image -> .*latents.npy \\[1, 8, 16\\]"
                      FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
 add_test(NAME cpu.train_psp_resume
          COMMAND sh -c "OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> \
@@ -43,5 +43,5 @@ sh ${GF_CLI_DIR}/expect_error.sh 'colour/c.png: is in colour, but the network re
   $<TARGET_FILE:psp> encode --network ${_tp}/00000-fashion-mnist-psp-cpu/network-snapshot-000000.bin \
   --images $d/colour --outdir $d/out2 && echo grey inputs checked")
 set_tests_properties(cpu.psp_grey_encoder_colour_inputs PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
-                     PASS_REGULAR_EXPRESSION "psp: skipped .*cut.png: cannot decode PNG.*psp encode: 1 images -> .*grey inputs checked")
+                     PASS_REGULAR_EXPRESSION "psp: skipped .*cut.png: cannot decode PNG.*psp encode: 1 image -> .*grey inputs checked")
 
