@@ -69,6 +69,9 @@ TEST_CASE("cli: a count takes the singular noun for one only", "[cli]") {
   CHECK(cli::count_text(0, "image") == "0 images");
   CHECK(cli::count_text(2, "file") == "2 files");
   CHECK(cli::count_text(-1, "output") == "-1 outputs");
+  CHECK(cli::count_text(1, "pass") == "1 pass");
+  CHECK(cli::count_text(4, "pass") == "4 passes");
+  CHECK(cli::count_text(2, "batch") == "2 batches");
 }
 
 TEST_CASE("cli: a bad number is one line naming the flag and its range", "[cli]") {

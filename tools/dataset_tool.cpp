@@ -326,7 +326,12 @@ size_t convert(const Source& src, const Transform& transform,
         return std::to_string(i.w) + "x" + std::to_string(i.h) + (i.c == 1 ? " grey" : " RGB");
       };
       throw Error("image " + archive_name + from + " is " + attrs(*img) + ", but " + first_name + " is " +
-                  attrs(*first) + ": all images must be alike after scale and crop");
+                  attrs(*first) + ": all images must be alike after scale and crop" +
+                  // The official tool refuses the same; the training loader takes the
+                  // mix as it is, so the source itself is the way out.
+                  (img->w == first->w && img->h == first->h
+                       ? "; the trainers' --data takes grey and colour images mixed (grey replicated to RGB) when all are one size"
+                       : "; give --width and --height to scale them alike"));
     }
     put(archive_name, png_bytes(*img));
     labels.emplace_back(archive_name, src.labels[idx]);

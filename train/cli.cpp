@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -197,7 +198,12 @@ std::string number_text(double v) {
 }
 
 std::string count_text(long long n, const std::string& noun) {
-  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+  if (n == 1) return "1 " + noun;
+  auto ends = [&](const char* tail) {
+    const size_t k = std::strlen(tail);
+    return noun.size() >= k && noun.compare(noun.size() - k, k, tail) == 0;
+  };
+  return std::to_string(n) + " " + noun + (ends("s") || ends("x") || ends("ch") || ends("sh") ? "es" : "s");
 }
 
 namespace {

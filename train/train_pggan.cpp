@@ -140,7 +140,7 @@ int run(int argc, char** argv) {
                   {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()}});
   // A resumed run's report continues the curves of the run it came from.
   if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer->cur_nimg());
-  run.log("Run folder " + run.path() + ": " + ds->name() + " (" + std::to_string(ds->size()) + " images, " +
+  run.log("Run folder " + run.path() + ": " + ds->name() + " (" + cli::count_text(static_cast<long long>(ds->size()), "image") + ", " +
           std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) + "), cfg " + setup.spec.cfg +
           ", from " + std::to_string(setup.spec.sched.lod_initial_resolution) + "x" +
           std::to_string(setup.spec.sched.lod_initial_resolution) + " (" +

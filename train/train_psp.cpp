@@ -260,7 +260,7 @@ int run(int argc, char** argv) {
   if (ckpt) carry_earlier_stats(run.path(), resume, trainer.cur_nimg());
   const PspConfig& nc = trainer.net().config();
   std::ostringstream head;
-  head << "Run folder " << run.path() << ": " << ds->name() << " (" << trainer.train_size() << " images to train on, "
+  head << "Run folder " << run.path() << ": " << ds->name() << " (" << cli::count_text(trainer.train_size(), "image") << " to train on, "
        << spec.val_images << " held out, " << ds->resolution() << "x" << ds->resolution() << " -> " << nc.input_size << "x"
        << nc.input_size << "), cfg " << spec.cfg << ", " << nc.encoder_type << " (" << trainer.net().encoder->num_params()
        << " params) into a " << trainer.net().decoder->config().img_resolution << " px decoder of " << nc.n_styles

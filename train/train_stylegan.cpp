@@ -352,7 +352,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
                   {"mirror", false},  // mirror_augment flips drawn images; the dataset has no mirrored copies
                   {"metrics", metric_req.names}});
   if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer.cur_nimg());
-  run.log("Run folder " + run.path() + ": " + ds.name() + " (" + std::to_string(ds.size()) + " images, " +
+  run.log("Run folder " + run.path() + ": " + ds.name() + " (" + cli::count_text(static_cast<long long>(ds.size()), "image") + ", " +
           std::to_string(ds.resolution()) + "x" + std::to_string(ds.resolution()) + "), StyleGAN (v1) cfg " + spec.cfg +
           ", from " + std::to_string(spec.sched.lod_initial_resolution) + "x" +
           std::to_string(spec.sched.lod_initial_resolution) + " (" + num(spec.sched.lod_training_kimg) + " + " +
@@ -578,11 +578,11 @@ int run(int argc, char** argv) {
   run.write_json("training_options.json", options);
   // A resumed run's report continues the curves of the run it came from.
   if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer->cur_nimg());
-  run.log("Run folder " + run.path() + ": " + ds->name() + " (" + std::to_string(ds->size()) + " images, " +
+  run.log("Run folder " + run.path() + ": " + ds->name() + " (" + cli::count_text(static_cast<long long>(ds->size()), "image") + ", " +
           std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) + "), cfg " + setup.spec.cfg +
           ", batch " + std::to_string(setup.spec.batch) + " (" +
-          std::to_string(setup.spec.gpus) + " replicas x " +
-          std::to_string(setup.spec.batch / setup.spec.gpus / batch_per_pass(setup.spec)) + " passes of " +
+          cli::count_text(setup.spec.gpus, "replica") + " x " +
+          cli::count_text(setup.spec.batch / setup.spec.gpus / batch_per_pass(setup.spec), "pass") + " of " +
           std::to_string(batch_per_pass(setup.spec)) + "), G " + std::to_string(trainer->G().num_params()) +
           " params, D " + std::to_string(trainer->D().num_params()) + " params" +
           (setup.D_kwargs.freeze_layers > 0 ? " (Freeze-D: its first " + std::to_string(setup.D_kwargs.freeze_layers) + " layers fixed)"
