@@ -72,6 +72,8 @@ TEST_CASE("cli: a count takes the singular noun for one only", "[cli]") {
   CHECK(cli::count_text(1, "pass") == "1 pass");
   CHECK(cli::count_text(4, "pass") == "4 passes");
   CHECK(cli::count_text(2, "batch") == "2 batches");
+  CHECK(cli::count_text(3, "entry") == "3 entries");
+  CHECK(cli::count_text(2, "key") == "2 keys");
 }
 
 TEST_CASE("cli: a bad number is one line naming the flag and its range", "[cli]") {

@@ -142,6 +142,13 @@ Source open_images(const std::string& path, int64_t max_images) {
   gf::ImageFiles files = gf::open_image_files(path);
   for (const auto& [name, why] : files.unlisted)
     if (is_image_ext(name)) throw Error(files.display(name) + ": cannot be read (" + why + ")");
+  // The rest (links to folders not followed, loops, sockets) hold no image
+  // the user named; each is said, as the trainers' loader says it.
+  if (!files.unlisted.empty()) {
+    std::cout << "dataset_tool: passed over " << gf::cli::count_text(static_cast<long long>(files.unlisted.size()), "entry")
+              << " of --source:\n";
+    for (const auto& [name, why] : files.unlisted) std::cout << "  " << files.display(name) << ": " << why << "\n";
+  }
   std::vector<std::string> names;
   size_t apple_double = 0;
   for (const std::string& n : files.names) {

@@ -203,6 +203,8 @@ std::string count_text(long long n, const std::string& noun) {
     const size_t k = std::strlen(tail);
     return noun.size() >= k && noun.compare(noun.size() - k, k, tail) == 0;
   };
+  if (ends("y") && noun.size() >= 2 && std::strchr("aeiou", noun[noun.size() - 2]) == nullptr)
+    return std::to_string(n) + " " + noun.substr(0, noun.size() - 1) + "ies";  // entry -> entries
   return std::to_string(n) + " " + noun + (ends("s") || ends("x") || ends("ch") || ends("sh") ? "es" : "s");
 }
 

@@ -136,7 +136,7 @@ void check_kept_on_resume(const Args& args, const std::string& path, const std::
 std::string number_text(double v);
 // A count and its noun, singular for one only: count_text(1, "image") is
 // "1 image", count_text(3, "image") is "3 images", count_text(2, "pass") is
-// "2 passes". Regular English plurals only.
+// "2 passes", count_text(2, "entry") is "2 entries". Regular English plurals only.
 std::string count_text(long long n, const std::string& noun);
 // "cpu", "cuda", "cuda:N" (gf::Device::parse), refused unless this build and
 // machine can serve it.

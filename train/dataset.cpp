@@ -494,7 +494,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   const std::string in = "Dataset " + src.path + ": ";
   const std::string n = std::to_string(kept);
   add_notes(notes, in + std::to_string(skipped.size()) + " of " + std::to_string(files + src.unlisted.size()) +
-                       " files skipped, " + n + " images used:", skipped);
+                       " files skipped, " + cli::count_text(static_cast<long long>(kept), "image") + " used:", skipped);
   add_notes(notes, in + std::to_string(grey.size()) + " of " + n + " images are grey in a colour dataset: replicated to RGB (lossless):", grey);
   add_notes(notes, in + std::to_string(opaque.size()) + " of " + n + " images have an alpha channel that is opaque everywhere: dropped (lossless):", opaque);
   add_notes(notes, in + std::to_string(oriented.size()) + " of " + n + " images are turned upright as their EXIF orientation says (as viewers show them):", oriented);

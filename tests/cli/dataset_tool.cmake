@@ -114,6 +114,13 @@ ${_dt_bin} --source $s --dest ${_dt}/grey_colour_out --width 32 --height 32 && t
 for f in a b; do '${GF_PYTHON3}' -c \"import PIL.Image as I; I.open('$s/$f.png').resize((32, 32)).save('$s/$f.png')\"; done && \
 $<TARGET_FILE:train_stylegan> --data $s --cfg tiny --kimg 0 --outdir ${_dt}/grey_colour_runs")
 
+# A link back up the tree (a loop) is not followed, and said, not passed over in silence.
+gf_cli_test(dataset_tool_link_loop FIXTURES_REQUIRED dataset_tool_sources
+            EXPECT "^dataset_tool: passed over 1 entry of --source:$" "^  .*/loop_src/sub/up: a link to .*loop_src, inside or above the dataset folder: not followed$"
+                   "^dataset_tool: 1 image of 32x32 RGB, no labels$"
+            COMMAND sh -c "s=${_dt}/loop_src && rm -rf $s ${_dt}/loop_out && mkdir -p $s/sub && \
+cp ${_dt}/src/mixed/a.png $s/ && ln -s .. $s/sub/up && exec ${_dt_bin} --source $s --dest ${_dt}/loop_out")
+
 gf_cli_test(dataset_tool_lmdb_cifar
             COMMAND sh -c "d=${_dt}_unsupported && rm -rf $d && mkdir -p $d/cat_lmdb && touch $d/cifar-10-python.tar.gz && \
 sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: --source .*/cat_lmdb: LSUN lmdb folders are not supported. ' \
