@@ -75,15 +75,15 @@ struct LoadedGenerator {
   std::function<metrics::ImageGenerator(const Dataset&)> images;
   std::function<metrics::PathSampler(const Dataset&)> paths;  // empty: no W (PGGAN)
   std::string family;
-  int resolution = 0, c_dim = 0;
+  int resolution = 0, channels = 0, c_dim = 0;
 };
 
-// G on dev, with its images as the metrics call them and its image size and label count.
+// G on dev, with its images as the metrics call them and its image shape and label count.
 template <class Net, class Images>
-LoadedGenerator loaded(std::shared_ptr<Net> G, Device dev, const std::string& family, int resolution, int c_dim,
-                       Images images) {
+LoadedGenerator loaded(std::shared_ptr<Net> G, Device dev, const std::string& family, int resolution, int channels,
+                       int c_dim, Images images) {
   G->to(dev);
-  return {G, [G, dev, images](const Dataset& d) { return images(*G, d, dev); }, {}, family, resolution, c_dim};
+  return {G, [G, dev, images](const Dataset& d) { return images(*G, d, dev); }, {}, family, resolution, channels, c_dim};
 }
 
 template <class Net, class Paths>
@@ -95,16 +95,19 @@ LoadedGenerator load_any_generator(const io::SafetensorsFile& file, const std::s
   const std::string family = network_family(file);
   if (family == pggan::kFamily) {
     std::shared_ptr<pggan::Generator> G = pggan::load_generator(file, path, "G_ema");
-    return loaded(G, dev, "PGGAN", G->config().resolution, G->config().label_size, metrics::pggan_images);
+    return loaded(G, dev, "PGGAN", G->config().resolution, G->config().num_channels, G->config().label_size,
+                  metrics::pggan_images);
   }
   if (family == stylegan::kFamily) {
     std::shared_ptr<stylegan::Generator> G = stylegan::load_generator(file, path, "G_ema");
-    LoadedGenerator L = loaded(G, dev, "StyleGAN", G->config().resolution, G->config().label_size, metrics::stylegan_images);
+    LoadedGenerator L = loaded(G, dev, "StyleGAN", G->config().resolution, G->config().num_channels,
+                               G->config().label_size, metrics::stylegan_images);
     with_paths(L, G, dev, metrics::stylegan_paths);
     return L;
   }
   std::shared_ptr<stylegan2::Generator> G = stylegan2::load_generator(file, path);
-  LoadedGenerator L = loaded(G, dev, "StyleGAN2", G->config().img_resolution, G->config().c_dim, metrics::stylegan2_images);
+  LoadedGenerator L = loaded(G, dev, "StyleGAN2", G->config().img_resolution, G->config().img_channels,
+                             G->config().c_dim, metrics::stylegan2_images);
   with_paths(L, G, dev, metrics::stylegan2_paths);
   return L;
 }
@@ -217,6 +220,12 @@ int run(int argc, char** argv) {
                   ", the generator's " + std::to_string(G->resolution) + "x" + std::to_string(G->resolution));
     if (G->c_dim > 0 && ds->c_dim() != G->c_dim)
       throw Error("the generator takes " + std::to_string(G->c_dim) + " classes, the dataset has " + std::to_string(ds->c_dim()));
+    // The official metrics repeat grey images to RGB on either side and go
+    // on; so do these, but a grey/colour pair is rarely what was meant.
+    if (ds->channels() != G->channels && pg.main())
+      std::cerr << "calc_metrics: warning: " << path << " makes " << (G->channels == 1 ? "grey" : "RGB") << " images, but "
+                << ds->name() << "'s are " << (ds->channels() == 1 ? "grey" : "RGB")
+                << ": the metrics compare them with grey repeated to RGB, as the official code does\n";
   }, "could not set up, so no rank evaluates");
   // The ranks' networks, data and detectors must be the same by content:
   // each rank forms its share of the batches from its own copies.

@@ -51,7 +51,7 @@ gf_test(cpu.calc_metrics_kid FIXTURES_REQUIRED "metrics_run;metrics_jsonl"
         COMMAND sh -c "f=${_m_run}/metric-kid50k_full.jsonl && rm -f $f && \
 run() { OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_m_run}/network-snapshot-000000.bin --metrics kid50k_full \
 --detector ${_m}/inception.bin --metrics-cache ${_m}/cache --metric-items 4 2>&1; } && \
-run > ${_m}/kid1.log && run > ${_m}/kid2.log && grep -q 'items from the cache' ${_m}/kid2.log && \
+run > ${_m}/kid1.log && run > ${_m}/kid2.log && grep -q 'items from the cache' ${_m}/kid2.log && ! grep -q warning ${_m}/kid1.log && \
 test $(wc -l < $f) -eq 2 && grep -Eq '\"kid50k_full\":-?[0-9]' $f && grep -q '\"num_gen\":4,\"num_real\":4' $f && \
 a=$(head -n 1 $f | grep -o '\"results\":{[^}]*}') && b=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && \
 echo \"first $a, second $b\" && test -n \"$a\" && test \"$a\" = \"$b\"")
@@ -118,6 +118,15 @@ gf_expect_error(calc_metrics_cond_unlabelled "^calc_metrics: error: .*/nolabels:
 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 0 --outdir ${_m}/nolabels >/dev/null && \
 exec $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin --data ${_m}/nolabels \
 --metrics-cache none --detector ${_m}/inception.bin")
+# A grey generator against colour data: computed as the official metrics do
+# (grey repeated to RGB), with a warning that names both sides.
+gf_cli_test(calc_metrics_grey_vs_rgb FIXTURES_REQUIRED metrics_detector
+            EXPECT "^calc_metrics: warning: .*parity_32x1.bin makes grey images, but rgb's are RGB: the metrics compare them with grey repeated to RGB, as the official code does$"
+                   "^\\{\"results\":\\{\"fid50k_full\":[0-9.e+]+\\}"
+            COMMAND sh -c "rm -rf ${_m}/rgb && \
+$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin --seeds 0 --class 1 --outdir ${_m}/rgb >/dev/null && \
+OMP_NUM_THREADS=1 exec $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --data ${_m}/rgb \
+--metrics fid50k_full --metric-items 1 --metrics-cache none --detector ${_m}/inception.bin")
 
 # The other families. StyleGAN (v1) evaluates after each snapshot as its
 # official loop does (fid50k, Gs without truncation); calc_metrics on its
