@@ -158,6 +158,20 @@ bool has_format(const io::SafetensorsFile& file, const std::string& format) {
   return it != file.metadata.end() && it->second == format;
 }
 
+bool resumes_checkpoint(const io::SafetensorsFile& file, const std::string& path, const std::string& format) {
+  const auto tag = file.metadata.find("format");
+  if (tag != file.metadata.end()) {
+    if (tag->second == format) return true;
+    throw Error(path + ": its format is '" + tag->second + "', but --resume here takes a checkpoint of format '" + format +
+                "' (this build's) or a network file (a snapshot, a G alone, a converted pickle)");
+  }
+  for (const auto& [name, t] : file.tensors)
+    if (name.rfind("state.", 0) == 0)
+      throw Error(path + ": holds training state ('" + name + "') but no format tag, so it is no checkpoint this build wrote; " +
+                  "--resume takes a checkpoint of format '" + format + "' or a network file");
+  return false;
+}
+
 void load_gan_state(const io::TensorMap& all, const std::string& path, Module& G, Module& D, Module& G_ema,
                     Optimizer& G_opt, Optimizer& D_opt, InfiniteSampler& sampler) {
   check_finite_tensors(all, path);  // the optimizers' moments too, before anything is loaded

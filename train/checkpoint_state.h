@@ -81,6 +81,15 @@ void load_gan_state(const io::TensorMap& all, const std::string& path, Module& G
 // Whether the file's metadata "format" is `format`.
 bool has_format(const io::SafetensorsFile& file, const std::string& format);
 
+// --resume's gate: true for a checkpoint of `format` (this trainer's, this
+// build's), false for a network file (no format tag and no "state."
+// tensors: a snapshot, a G alone, a converted pickle). Anything else throws
+// one line naming `path`: another format tag (another version's or
+// family's checkpoint, a draw log), or training state without a tag. Such a
+// file was resumed as a snapshot before: its progress, optimizer state and
+// settings dropped in silence.
+bool resumes_checkpoint(const io::SafetensorsFile& file, const std::string& path, const std::string& format);
+
 // make() builds a trainer from the configs a --resume file holds: an error
 // of their checks (networks that do not fit the dataset, a bad size) is
 // prefixed with the file they came from, which it did not name. Subclasses

@@ -41,7 +41,7 @@ std::string num(double v) {
 std::unique_ptr<PGGANTrainer> resumed_trainer(const cli::Args& args, const std::string& path, const PGGANSetup& fresh,
                                               const Dataset& ds, std::string* note) {
   const io::SafetensorsFile file = io::read_safetensors(path);
-  if (is_pggan_checkpoint(file)) {
+  if (resumes_checkpoint(file, path, kPGGANCheckpointFormat)) {
     PGGANSetup setup = pggan_checkpoint_setup(file, path, fresh.device);
     const PGGANSpec& k = setup.spec;
     cli::check_kept_on_resume(args, path,

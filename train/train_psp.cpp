@@ -138,7 +138,7 @@ int run(int argc, char** argv) {
   if (!resume.empty()) {
     need_file("resume", resume, "a train_psp checkpoint.bin or a pSp network file");
     ckpt = std::make_unique<io::SafetensorsFile>(io::read_safetensors(resume));
-    if (is_psp_checkpoint(*ckpt)) {
+    if (resumes_checkpoint(*ckpt, resume, kPspCheckpointFormat)) {
       spec = checkpoint_spec(*ckpt, resume, &seed);
       // The checkpoint holds its decoder; the first command's --generator may
       // come again (the first command plus --resume works), compared by content.

@@ -85,7 +85,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
                                                   std::string* note) {
   const io::SafetensorsFile file = io::read_safetensors(path);
   check_resume_family(file, path, "stylegan2");
-  if (is_checkpoint(file)) {
+  if (resumes_checkpoint(file, path, kCheckpointFormat)) {
     TrainerSetup setup = checkpoint_setup(file, path, fresh.device);
     const TrainSpec& k = setup.spec;
     // --batch-gpu 0 means batch / gpus: it matches a run that passes that many.
@@ -289,7 +289,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   const bool from_checkpoint = args.has("resume") && [&] {
     resume = io::read_safetensors(args.str("resume"));
     check_resume_family(resume, args.str("resume"), stylegan::kFamily);
-    return is_stylegan_checkpoint(resume);
+    return resumes_checkpoint(resume, args.str("resume"), kStyleGANCheckpointFormat);
   }();
   if (from_checkpoint) {
     spec = stylegan_checkpoint_spec(resume, args.str("resume"), &seed);

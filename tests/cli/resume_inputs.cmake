@@ -128,8 +128,8 @@ endforeach()
 # renamed copy does not); train_psp's --generator is refused, naming why.
 gf_test(cpu.resume_checkpoints_without_keys FIXTURES_REQUIRED resume_inputs
         COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_ri} && s=${GF_CLI_DIR} && export OMP_NUM_THREADS=1 && rm -rf $d/old && mkdir -p $d/old && \
-'${GF_PYTHON3}' $s/strip_metadata.py $d/sg2/00000-ds-tiny/checkpoint.bin $d/old/sg2.bin dataset_key && \
-'${GF_PYTHON3}' $s/strip_metadata.py $d/psp/00000-ds-psp-cpu/checkpoint.bin $d/old/psp.bin dataset_key \
+'${GF_PYTHON3}' $s/edit_metadata.py $d/sg2/00000-ds-tiny/checkpoint.bin $d/old/sg2.bin dataset_key && \
+'${GF_PYTHON3}' $s/edit_metadata.py $d/psp/00000-ds-psp-cpu/checkpoint.bin $d/old/psp.bin dataset_key \
   spec.generator spec.generator_key && \
 $<TARGET_FILE:train_stylegan> --cfg tiny --data $d/ds.zip --kimg 0.012 --resume $d/old/sg2.bin --outdir $d/old/runs \
   | grep -q 'resumed from' && \
@@ -141,3 +141,26 @@ sh $s/expect_error.sh 'old/psp.bin predates recording its generator and brings i
 $<TARGET_FILE:train_psp> --data $d/ds.zip --cfg cpu --batch 2 --val-images 2 --max-steps 3 --resume $d/old/psp.bin \
   --outdir $d/old/runs | grep -q 'resumed from .* at step 2' && echo old checkpoints resumed")
 set_tests_properties(cpu.resume_checkpoints_without_keys PROPERTIES PASS_REGULAR_EXPRESSION "old checkpoints resumed")
+# A checkpoint of another format (another version's, another family's) or
+# with training state but no format tag: one line, in every trainer. Such
+# files were resumed as snapshots, their progress and settings dropped.
+gf_test(cpu.resume_checkpoint_of_other_format FIXTURES_REQUIRED resume_inputs
+        COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_ri} && s=${GF_CLI_DIR} && o=$d/other_format && \
+export OMP_NUM_THREADS=1 && rm -rf $o && mkdir -p $o && \
+'${GF_PYTHON3}' $s/edit_metadata.py $d/sg2/00000-ds-tiny/checkpoint.bin $o/sg2.bin format=ganforge-stylegan2-checkpoint/2 && \
+'${GF_PYTHON3}' $s/edit_metadata.py $d/sg2/00000-ds-tiny/checkpoint.bin $o/sg2_untagged.bin format && \
+'${GF_PYTHON3}' $s/edit_metadata.py $d/pg/00000-ds-pggan-tiny/checkpoint.bin $o/pg.bin format=ganforge-stylegan2-checkpoint/1 && \
+'${GF_PYTHON3}' $s/edit_metadata.py $d/v1/00000-ds-stylegan-tiny/checkpoint.bin $o/v1.bin format=ganforge-stylegan-checkpoint-v2 && \
+'${GF_PYTHON3}' $s/edit_metadata.py $d/psp/00000-ds-psp-cpu/checkpoint.bin $o/psp.bin format=ganforge-psp-checkpoint/2 && \
+sh $s/expect_error.sh \"^train_stylegan: error: .*/sg2.bin: its format is 'ganforge-stylegan2-checkpoint/2', but --resume here takes a checkpoint of format 'ganforge-stylegan2-checkpoint/1' \\(this build's\\) or a network file\" \
+  $<TARGET_FILE:train_stylegan> --data $d/ds.zip --kimg 0.012 --resume $o/sg2.bin --outdir $o/runs && \
+sh $s/expect_error.sh \"^train_stylegan: error: .*/sg2_untagged.bin: holds training state \\('state\\.[a-z_]+'\\) but no format tag\" \
+  $<TARGET_FILE:train_stylegan> --data $d/ds.zip --kimg 0.012 --resume $o/sg2_untagged.bin --outdir $o/runs && \
+sh $s/expect_error.sh \"^train_pggan: error: .*/pg.bin: its format is 'ganforge-stylegan2-checkpoint/1', but --resume here takes a checkpoint of format 'ganforge-pggan-checkpoint/1'\" \
+  $<TARGET_FILE:train_pggan> --data $d/ds.zip --kimg 0.012 --resume $o/pg.bin --outdir $o/runs && \
+sh $s/expect_error.sh \"^train_stylegan: error: .*/v1.bin: its format is 'ganforge-stylegan-checkpoint-v2'\" \
+  $<TARGET_FILE:train_stylegan> --arch stylegan --data $d/ds.zip --kimg 0.012 --resume $o/v1.bin --outdir $o/runs && \
+sh $s/expect_error.sh \"^train_psp: error: .*/psp.bin: its format is 'ganforge-psp-checkpoint/2'\" \
+  $<TARGET_FILE:train_psp> --data $d/ds.zip --cfg cpu --batch 2 --val-images 2 --max-steps 3 --resume $o/psp.bin --outdir $o/runs && \
+test ! -e $o/runs && echo other formats refused")
+set_tests_properties(cpu.resume_checkpoint_of_other_format PROPERTIES PASS_REGULAR_EXPRESSION "other formats refused")

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""A .bin (safetensors layout) as an older ganforge wrote it: copies IN to OUT
-without the named metadata entries. KEY removes __metadata__[KEY]; KEY.FIELD
-removes FIELD from the JSON object stored in __metadata__[KEY] (train_psp's
-"spec.generator_key"). Standard library only; the tensors' bytes are copied
-as they are (their offsets count from the end of the header).
-  strip_metadata.py IN OUT KEY..."""
+"""A .bin (safetensors layout) as an older ganforge, or another program, wrote
+it: copies IN to OUT with metadata entries removed or set. KEY removes
+__metadata__[KEY]; KEY.FIELD removes FIELD from the JSON object stored in
+__metadata__[KEY] (train_psp's "spec.generator_key"); KEY=VALUE sets
+__metadata__[KEY] to the text VALUE. Standard library only; the tensors'
+bytes are copied as they are (their offsets count from the end of the header).
+  edit_metadata.py IN OUT KEY|KEY.FIELD|KEY=VALUE..."""
 import json
 import struct
 import sys
@@ -19,11 +20,15 @@ def main(argv):
         (n,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(n))
         data = f.read()
-    meta = header.get("__metadata__", {})
+    meta = header.setdefault("__metadata__", {})
     for key in keys:
+        if "=" in key:
+            name, _, value = key.partition("=")
+            meta[name] = value
+            continue
         top, _, field = key.partition(".")
         if top not in meta:
-            print(f"strip_metadata.py: {src} has no metadata '{top}'", file=sys.stderr)
+            print(f"edit_metadata.py: {src} has no metadata '{top}'", file=sys.stderr)
             return 1
         if field:
             inner = json.loads(meta[top])
