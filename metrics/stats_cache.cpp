@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -67,6 +68,30 @@ std::string file_content_key(const std::string& path) {
   return hex(h);
 }
 
+namespace {
+
+// num_items as written: digits only (std::stoll's own message is "stoll").
+int64_t whole_count(const std::string& text) {
+  if (text.empty() || text.size() > 18 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    throw Error("num_items '" + text + "' is not a count");
+  return std::stoll(text);
+}
+
+// A NaN or infinity in the statistics would reach the metric as a failure
+// that names no cache file (a cut write, a disk fault): the file is ignored.
+// Read in place: "all" can be 8 GB of float32.
+void check_finite(const Tensor& t, const std::string& name) {
+  auto scan = [&](const auto* p) {
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if (!std::isfinite(p[i])) throw Error("'" + name + "' holds a non-finite value");
+  };
+  if (t.dtype() == DType::f32) scan(t.data<float>());
+  else if (t.dtype() == DType::f64) scan(t.data<double>());
+  else throw Error("'" + name + "' is " + dtype_name(t.dtype()) + ", not float32 or float64");
+}
+
+}  // namespace
+
 std::string cache_file(const std::string& dir, const std::string& dataset_name, const std::string& key) {
   uint64_t h = kFnvOffset;
   fnv(h, reinterpret_cast<const uint8_t*>(key.data()), key.size());
@@ -84,13 +109,16 @@ std::optional<FeatureStats> load_cached_stats(const std::string& path, const std
     const auto k = f.metadata.find("key"), n = f.metadata.find("num_items");
     if (k == f.metadata.end() || k->second != key || n == f.metadata.end())
       throw Error("not the statistics of this dataset and detector");
-    const int64_t items = std::stoll(n->second);
+    const int64_t items = whole_count(n->second);
     if (const auto a = f.tensors.find("all"); a != f.tensors.end()) {
       if (a->second.dim() != 2 || a->second.size(0) != items) throw Error("the feature rows are not num_items");
+      check_finite(a->second, "all");
       return FeatureStats::from_all(a->second);
     }
     const auto m = f.tensors.find("raw_mean"), c = f.tensors.find("raw_cov");
     if (m == f.tensors.end() || c == f.tensors.end()) throw Error("neither feature rows nor sums");
+    check_finite(m->second, "raw_mean");
+    check_finite(c->second, "raw_cov");
     return FeatureStats::from_raw(m->second, c->second, items, items);
   } catch (const std::exception& e) {
     if (log) log("metrics cache: ignoring " + path + " (" + e.what() + "); computing the statistics again");
@@ -111,8 +139,10 @@ void save_cached_stats(const std::string& path, const std::string& key, const Fe
       std::copy(stats.all().begin(), stats.all().end(), all.data<float>());
       io::save_safetensors(path, {{"all", all}}, meta);
     }
+  } catch (const std::filesystem::filesystem_error& e) {  // its what() is the library's text
+    if (log) log("metrics cache: could not write " + path + " (" + e.code().message() + "); the statistics are not kept");
   } catch (const std::exception& e) {
-    if (log) log(std::string("metrics cache: could not write ") + path + " (" + e.what() + ")");
+    if (log) log("metrics cache: could not write " + path + " (" + e.what() + "); the statistics are not kept");
   }
 }
 

@@ -580,6 +580,44 @@ TEST_CASE("FeatureStats: captured rows round-trip through the cache", "[metrics]
   fs::remove(p);
 }
 
+TEST_CASE("a cache entry with a NaN or a bad count is ignored, naming the file; a write that fails says why", "[metrics]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_cache_bad_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string key = "stats mean_cov; items 3";
+  FeatureStats s(false, true, 0);
+  s.append(test::random_tensor({3, 4}, 9).to(DType::f32));
+  std::vector<std::string> lines;
+  const auto log = [&](const std::string& l) { lines.push_back(l); };
+  const std::string good = (dir / "good.bin").string();
+  save_cached_stats(good, key, s, log);
+  REQUIRE(load_cached_stats(good, key, log));
+  REQUIRE(lines.empty());
+  // The same entry with one NaN in its mean, and with a count that is no number.
+  io::SafetensorsFile f = io::read_safetensors(good);
+  Tensor mean = f.tensors.at("raw_mean").clone();
+  mean.data<double>()[1] = std::nan("");
+  io::TensorMap nan_tensors = f.tensors;
+  nan_tensors["raw_mean"] = mean;
+  const std::string nan_file = (dir / "nan.bin").string(), count_file = (dir / "count.bin").string();
+  io::save_safetensors(nan_file, nan_tensors, f.metadata);
+  io::Metadata bad_count = f.metadata;
+  bad_count["num_items"] = "3x";
+  io::save_safetensors(count_file, f.tensors, bad_count);
+  CHECK(load_cached_stats(nan_file, key, log) == std::nullopt);
+  CHECK(load_cached_stats(count_file, key, log) == std::nullopt);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] == "metrics cache: ignoring " + nan_file + " ('raw_mean' holds a non-finite value); computing the statistics again");
+  CHECK(lines[1] == "metrics cache: ignoring " + count_file + " (num_items '3x' is not a count); computing the statistics again");
+  // A cache folder that is a file: the reason in words, not the library's text.
+  lines.clear();
+  { std::ofstream(dir / "a_file") << "x"; }
+  const std::string under_file = (dir / "a_file" / "entry.bin").string();
+  save_cached_stats(under_file, key, s, log);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == "metrics cache: could not write " + under_file + " (Not a directory); the statistics are not kept");
+  fs::remove_all(dir);
+}
+
 TEST_CASE("metrics on cuda: the quantization bit for bit, a whole FID as on the cpu", "[metrics][cuda]") {
   const Device gpu = Device::cuda(0);
   // Every 8-bit level's edge, the floats either side, and a sweep past [-1, 1].
