@@ -13,7 +13,7 @@ void read_fields(const nlohmann::json& j, const char* what, const ConfigSetters&
     try {
       it->second(value);
     } catch (const nlohmann::json::exception& e) {
-      throw Error(std::string(what) + ": key '" + key + "' has a bad value " + io::json_excerpt(value) + " (" + e.what() + ")");
+      throw Error(std::string(what) + ": key '" + key + "' has a bad value " + io::json_excerpt(value) + " (" + io::json_error_text(e) + ")");
     } catch (const Error& e) {  // io::json_int's range check
       throw Error(std::string(what) + ": key '" + key + "': " + e.what());
     }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "engine/io/safetensors.h"
 #include "engine/module.h"
 
@@ -37,7 +38,7 @@ auto metadata_value(const io::SafetensorsFile& file, const std::string& path, co
   try {
     return convert(j);
   } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": metadata " + key + ": " + e.what());
+    throw Error(path + ": metadata " + key + ": " + io::json_error_text(e));
   } catch (const Error& e) {
     throw Error(path + ": metadata " + key + ": " + e.what());
   }

@@ -14,6 +14,7 @@
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/input_file.h"
+#include "engine/io/json_input.h"
 #include "kernels/openmp_spin.h"
 #include "train/run_dir.h"
 #include "train/stop_signal.h"
@@ -526,7 +527,11 @@ int run_main(const char* program, const std::function<int()>& body) {
   try {
     return body();
   } catch (const std::exception& e) {
-    const std::string line = std::string(program) + ": error: " + one_line(e.what());
+    // A JSON error no reader put in words (each reader names its file) still
+    // reaches the user without the library's bracketed tag.
+    const auto* json_error = dynamic_cast<const nlohmann::json::exception*>(&e);
+    const std::string line =
+        std::string(program) + ": error: " + one_line(json_error ? io::json_error_text(*json_error) : std::string(e.what()));
     // A training run's folder says how it ended; first, so that a warning of
     // its own (a full disk) comes before the error line, which stays last.
     record_run_stopped(line);

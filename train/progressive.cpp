@@ -128,7 +128,7 @@ ScheduleSpec schedule_spec_from_json(const nlohmann::json& j) {
       else if (key == "num_gpus") s.num_gpus = io::json_int(v);
       else throw Error("schedule spec: unknown key '" + key + "'");
     } catch (const nlohmann::json::exception& e) {
-      throw Error("schedule spec: key '" + key + "' has a bad value " + io::json_excerpt(v) + " (" + e.what() + ")");
+      throw Error("schedule spec: key '" + key + "' has a bad value " + io::json_excerpt(v) + " (" + io::json_error_text(e) + ")");
     }
   }
   return s;

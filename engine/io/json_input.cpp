@@ -27,8 +27,28 @@ nlohmann::json parse_json(std::string_view text, const std::string& what) {
   } catch (const TooDeep&) {
     throw Error(what + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   } catch (const nlohmann::json::exception& e) {
-    throw Error(what + ": not JSON: " + e.what());
+    throw Error(what + ": not JSON: " + json_error_text(e));
   }
+}
+
+std::string json_error_text(const nlohmann::json::exception& e) {
+  std::string s = e.what();
+  if (s.rfind("[json.exception.", 0) == 0) {
+    const size_t end = s.find("] ");
+    if (end != std::string::npos) s = s.substr(end + 2);
+  }
+  // type_error.302: "type must be number, but is string"
+  const std::string must = "type must be ", but = ", but is ";
+  const size_t b = s.find(but);
+  if (s.rfind(must, 0) == 0 && b != std::string::npos) {
+    auto noun = [](const std::string& kind) {
+      if (kind == "boolean") return std::string("true or false");
+      if (kind == "null") return kind;
+      return std::string(kind == "array" || kind == "object" ? "an " : "a ") + kind;
+    };
+    s = "expected " + noun(s.substr(must.size(), b - must.size())) + ", got " + noun(s.substr(b + but.size()));
+  }
+  return s;
 }
 
 nlohmann::json parse_json_or_discarded(std::string_view text) {

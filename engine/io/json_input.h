@@ -26,6 +26,11 @@ nlohmann::json parse_json_or_discarded(std::string_view text);
 // 1.5 as 1 and true as 1 without a word. Throws gf::Error naming the value.
 int json_int(const nlohmann::json& v);
 
+// A JSON error's text for a user: nlohmann's "[json.exception.type_error.302]
+// type must be number, but is null" becomes "expected a number, got null";
+// other errors keep their words without the bracketed tag.
+std::string json_error_text(const nlohmann::json::exception& e);
+
 // A value as a message quotes it: its JSON text, cut to at most max_chars
 // characters (with "..." when cut).
 std::string json_excerpt(const nlohmann::json& j, size_t max_chars = 80);

@@ -35,7 +35,7 @@ ArcFaceConfig arcface_config_from_json(const json& j) {
       else throw Error("arcface_kwargs: unknown key '" + key + "'");
     }
   } catch (const json::exception& e) {
-    throw Error(std::string("arcface_kwargs: bad value (") + e.what() + ")");
+    throw Error(std::string("arcface_kwargs: bad value (") + io::json_error_text(e) + ")");
   }
   c.validate();
   return c;

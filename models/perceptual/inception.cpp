@@ -40,7 +40,7 @@ InceptionConfig inception_config_from_json(const json& j) {
       else throw Error("inception_kwargs: unknown key '" + key + "'");
     }
   } catch (const json::exception& e) {
-    throw Error(std::string("inception_kwargs: bad value (") + e.what() + ")");
+    throw Error(std::string("inception_kwargs: bad value (") + io::json_error_text(e) + ")");
   }
   c.validate();
   return c;

@@ -27,7 +27,7 @@ LpipsConfig lpips_config_from_json(const json& j) {
       else throw Error("lpips_kwargs: unknown key '" + key + "'");
     }
   } catch (const json::exception& e) {
-    throw Error(std::string("lpips_kwargs: bad value (") + e.what() + ")");
+    throw Error(std::string("lpips_kwargs: bad value (") + io::json_error_text(e) + ")");
   }
   c.validate();
   return c;

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "models/stylegan2/network_file.h"
 
 namespace gf::perceptual {
@@ -33,7 +34,7 @@ std::unique_ptr<Net> load(const std::string& path, const std::string& kind, cons
     const std::string m = e.what();
     throw Error(m.rfind(path, 0) == 0 ? m : path + ": " + m);
   } catch (const nlohmann::json::exception& e) {  // a value of the wrong type
-    throw Error(path + ": metadata " + key + ": " + e.what());
+    throw Error(path + ": metadata " + key + ": " + io::json_error_text(e));
   }
   ParamInit init(0);
   init.skip_draws = true;

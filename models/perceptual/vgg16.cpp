@@ -31,7 +31,7 @@ Vgg16Config vgg16_config_from_json(const json& j) {
       else throw Error("vgg16_kwargs: unknown key '" + key + "'");
     }
   } catch (const json::exception& e) {
-    throw Error(std::string("vgg16_kwargs: bad value (") + e.what() + ")");
+    throw Error(std::string("vgg16_kwargs: bad value (") + io::json_error_text(e) + ")");
   }
   c.validate();
   return c;

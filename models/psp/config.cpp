@@ -65,7 +65,7 @@ PspConfig psp_config_from_json(const json& j) {
     try {
       it->second(value);
     } catch (const json::exception& e) {
-      throw Error(std::string(what) + ": key '" + key + "' has a bad value " + io::json_excerpt(value) + " (" + e.what() + ")");
+      throw Error(std::string(what) + ": key '" + key + "' has a bad value " + io::json_excerpt(value) + " (" + io::json_error_text(e) + ")");
     }
   }
   c.validate();

@@ -95,7 +95,7 @@ PspTrainSpec psp_train_spec_from_json(const json& j) {
     s.generator_path = j.value("generator", "");  // absent before 2026-12-02
     s.generator_key = j.value("generator_key", "");
   } catch (const json::exception& e) {
-    throw Error(std::string("train_psp: training spec in the file is incomplete: ") + e.what());
+    throw Error(std::string("train_psp: training spec in the file is incomplete: ") + io::json_error_text(e));
   }
   check_psp_train_spec(s);
   return s;

@@ -194,7 +194,7 @@ TrainSpec train_spec_from_json(const nlohmann::json& j) {
     s.ada_interval = j.value("ada_interval", 4);
     s.ada_kimg = j.value("ada_kimg", 500.0);
   } catch (const nlohmann::json::exception& e) {
-    throw Error(std::string("config: training spec in the file is incomplete: ") + e.what());
+    throw Error(std::string("config: training spec in the file is incomplete: ") + io::json_error_text(e));
   }
   return s;
 }

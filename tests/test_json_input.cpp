@@ -1,0 +1,57 @@
+// engine/io/json_input.h: JSON from files, and the errors users read. No
+// message may carry nlohmann's bracketed tags ("[json.exception.type_error.302]").
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "engine/error.h"
+#include "engine/io/json_input.h"
+#include "models/stylegan2/config.h"
+
+using namespace gf;
+
+namespace {
+
+// The message parse_json throws for `text`.
+std::string parse_error_of(const std::string& text) {
+  try {
+    io::parse_json(text, "dataset.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(parsed)";
+}
+
+}  // namespace
+
+TEST_CASE("json: a type error is put in words, without the library's tag", "[json]") {
+  auto text_of = [](const nlohmann::json& j, auto read) {
+    try {
+      read(j);
+    } catch (const nlohmann::json::exception& e) {
+      return io::json_error_text(e);
+    }
+    return std::string("(read)");
+  };
+  CHECK(text_of(nlohmann::json(nullptr), [](const nlohmann::json& j) { return j.get<double>(); }) == "expected a number, got null");
+  CHECK(text_of(nlohmann::json("yes"), [](const nlohmann::json& j) { return j.get<bool>(); }) ==
+        "expected true or false, got a string");
+  CHECK(text_of(nlohmann::json::array(), [](const nlohmann::json& j) { return j.get<std::string>(); }) ==
+        "expected a string, got an array");
+  CHECK(text_of(nlohmann::json::object(), [](const nlohmann::json& j) { return j.at("lrate"); }) == "key 'lrate' not found");
+}
+
+TEST_CASE("json: text that is not JSON names the file and why, in words", "[json]") {
+  const std::string empty = parse_error_of(""), overflow = parse_error_of("{\"labels\": [[\"a.png\", 1e400]]}");
+  CHECK(empty.rfind("dataset.json: not JSON: ", 0) == 0);
+  CHECK(empty.find("unexpected end of input") != std::string::npos);
+  CHECK(overflow == "dataset.json: not JSON: number overflow parsing '1e400'");
+  for (const std::string& m : {empty, overflow}) CHECK(m.find("[json.exception") == std::string::npos);
+}
+
+TEST_CASE("json: a config value of the wrong type names the key and the types", "[json]") {
+  nlohmann::json g = stylegan2::to_json(stylegan2::GeneratorConfig{});
+  g["use_noise"] = "yes";
+  CHECK_THROWS_WITH(stylegan2::generator_config_from_json(g),
+                    "generator config: key 'use_noise' has a bad value \"yes\" (expected true or false, got a string)");
+}
