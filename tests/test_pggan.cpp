@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
+#include <tuple>
 
 #include "engine/ops/scale2d.h"
 #include "models/pggan/network_file.h"
@@ -110,6 +111,16 @@ TEST_CASE("pggan: G and D at the official 1024x1024 config have the paper's 23.1
   // separate-resampling variants have the same counts).
   CHECK(pggan::Generator(g, 0).num_params() == 23079115);
   CHECK(pggan::Discriminator(d, 0).num_params() == 23087249);
+}
+
+TEST_CASE("pggan: the widest resolution is the last whose every stage has a feature map", "[pggan]") {
+  for (const auto& [base, decay, max] : {std::tuple{64, 1.0, 8}, {512, 1.0, 64}, {8192, 1.0, 512}, {8192, 0.5, 512}, {1, 1.0, 1}}) {
+    const int r = pggan::widest_resolution(base, decay, max);
+    const int last = pggan::resolution_log2(r * 2, "test") - 1;  // the last stage of 2r
+    CHECK(pggan::nf(last - 1, base, decay, max) >= 1);            // r's last stage has maps
+    if (r < (1 << 20)) CHECK(pggan::nf(last, base, decay, max) == 0);  // 2r's has none
+  }
+  CHECK(pggan::widest_resolution(64, 1.0, 8) == 128);  // --cfg tiny: 2 * fmap_base
 }
 
 TEST_CASE("pggan: G's 4x4 dense has the Theano-compatible scale 1/64 at latent 512", "[pggan]") {

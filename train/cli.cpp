@@ -198,6 +198,15 @@ std::string number_text(double v) {
   return buf;
 }
 
+void check_cfg_resolution(const std::string& cfg, const std::string& widths, int widest, const std::string& data,
+                          int resolution) {
+  if (resolution <= widest) return;
+  const std::string size = std::to_string(resolution) + "x" + std::to_string(resolution);
+  throw Error("--cfg " + cfg + ": its networks' widths (" + widths + ") give no channels above " + std::to_string(widest) +
+              "x" + std::to_string(widest) + ", but " + data + "'s images are " + size +
+              ": choose a --cfg made for " + size + ", or smaller images (dataset_tool --width and --height)");
+}
+
 std::string count_text(long long n, const std::string& noun) {
   if (n == 1) return "1 " + noun;
   auto ends = [&](const char* tail) {

@@ -138,6 +138,12 @@ std::string number_text(double v);
 // "1 image", count_text(3, "image") is "3 images", count_text(2, "pass") is
 // "2 passes", count_text(2, "entry") is "2 entries". Regular English plurals only.
 std::string count_text(long long n, const std::string& noun);
+// A fresh run's --cfg against its data: `widest` is the highest resolution
+// at which the cfg's network widths (`widths`, as "channel_base 128") still
+// give a channel. Larger images throw one line naming --cfg, the widths, the
+// data and what to do; the networks' own check named neither flag nor data.
+void check_cfg_resolution(const std::string& cfg, const std::string& widths, int widest, const std::string& data,
+                          int resolution);
 // "cpu", "cuda", "cuda:N" (gf::Device::parse), refused unless this build and
 // machine can serve it.
 Device parse_device(const std::string& text, const std::string& flag);

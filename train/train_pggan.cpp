@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "engine/io/safetensors.h"
+#include "models/pggan/config.h"
 #include "models/network_file.h"
 #include "train/checkpoint_state.h"
 #include "train/cli.h"
@@ -107,6 +108,10 @@ int run(int argc, char** argv) {
   if (args.has("lod-transition-kimg")) spec.sched.lod_transition_kimg = args.number("lod-transition-kimg");
   spec.mirror_augment = args.flag("mirror");
   const uint64_t seed = static_cast<uint64_t>(args.integer("seed"));
+  if (!args.has("resume"))
+    cli::check_cfg_resolution(spec.cfg, "fmap_base " + std::to_string(spec.fmap_base),
+                              pggan::widest_resolution(spec.fmap_base, spec.fmap_decay, spec.fmap_max), ds->name(),
+                              ds->resolution());
   const PGGANSetup fresh = make_pggan_setup(spec, *ds, seed, dev);
   std::string resume_note;
   std::unique_ptr<PGGANTrainer> trainer = args.has("resume") ? resumed_trainer(args, args.str("resume"), fresh, *ds, &resume_note)

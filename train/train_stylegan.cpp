@@ -46,6 +46,7 @@
 #include "train/stylegan2/training_loop.h"
 #include "train/stylegan/configs.h"
 #include "train/stylegan/training_loop.h"
+#include "models/pggan/config.h"
 #include "models/pggan/network_file.h"
 #include "models/stylegan/network_file.h"
 
@@ -304,6 +305,11 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   // A checkpoint keeps its run's length and preset name, as PGGAN's does; --kimg extends it.
   if (args.has("kimg")) spec.total_kimg = args.number("kimg");
   const double total_kimg = spec.total_kimg;
+  if (!args.has("resume")) {
+    const auto& g = spec.G_kwargs;
+    cli::check_cfg_resolution(spec.cfg, "fmap_base " + std::to_string(g.fmap_base),
+                              pggan::widest_resolution(g.fmap_base, g.fmap_decay, g.fmap_max), ds.name(), ds.resolution());
+  }
   // Mirroring is the official mirror_augment (a flip drawn per image), not extra copies.
   StyleGANTrainer trainer(spec, ds, seed, dev);
   std::string resume_note;
@@ -480,6 +486,9 @@ int run(int argc, char** argv) {
   if (args.has("kimg")) spec.kimg = args.number("kimg");
   set_augmentation(args, spec);
   const uint64_t seed = static_cast<uint64_t>(args.integer("seed"));  // in [0, 2^32-1]
+  if (!args.has("resume"))
+    cli::check_cfg_resolution(spec.cfg, "channel_base " + std::to_string(spec.channel_base), spec.channel_base, ds->name(),
+                              ds->resolution());
   TrainerSetup fresh = make_trainer_setup(spec, *ds, seed, dev);
   if (args.has("freezed")) fresh.D_kwargs.freeze_layers = static_cast<int>(args.integer("freezed"));
   if (world > 1) fresh.comm = comm;

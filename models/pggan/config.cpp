@@ -15,6 +15,12 @@ int nf(int stage, int fmap_base, double fmap_decay, int fmap_max) {
   return n < fmap_max ? n : fmap_max;
 }
 
+int widest_resolution(int fmap_base, double fmap_decay, int fmap_max) {
+  int r = 2;
+  while (r < (1 << 20) && nf(resolution_log2(2 * r, "widest_resolution") - 1, fmap_base, fmap_decay, fmap_max) >= 1) r *= 2;
+  return r;
+}
+
 int resolution_log2(int resolution, const char* what) {
   GF_CHECK(resolution >= 4 && (resolution & (resolution - 1)) == 0, what,
            "resolution " << resolution << " is not a power of two >= 4");

@@ -40,6 +40,9 @@ struct DiscriminatorConfig {
 
 // Feature maps at a stage: min(int(fmap_base / 2^(stage * fmap_decay)), fmap_max).
 int nf(int stage, int fmap_base, double fmap_decay, int fmap_max);
+// The highest resolution whose every stage has a feature map (the last stage
+// of resolution r is log2(r) - 1): up to 2 * fmap_base at fmap_decay 1.
+int widest_resolution(int fmap_base, double fmap_decay, int fmap_max);
 // log2 of a resolution; throws gf::Error naming `what` unless it is a power of two >= 4.
 int resolution_log2(int resolution, const char* what);
 

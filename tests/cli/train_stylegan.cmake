@@ -11,6 +11,21 @@ gf_cli_test(train_stylegan_smoke FRESH ${GF_TEST_RUNS}/smoke
 gf_expect_error(train_stylegan2_4x4 "^train_stylegan: error: .*: images of 4x4; StyleGAN2 trains at 8x8 or more" ""
                 sh -c "d=${GF_TEST_RUNS}/data4x4 && rm -rf $d && mkdir -p $d && for i in 0 1 2; do \
 printf 'P5 4 4 255\\n0123456789abcdef' > $d/$i.pgm; done && exec ${_train} --data $d --outdir ${GF_TEST_RUNS}/bad")
+# Images larger than --cfg's widths reach (tiny: 128x128) are one line naming
+# --cfg and the data, in each trainer, before a run folder; it said
+# "SynthesisNetwork: channel_base 128 gives no channels at 256x256".
+gf_test(cpu.train_cfg_too_small_for_data
+        COMMAND sh -c "d=${GF_TEST_RUNS}/data256 && rm -rf $d ${GF_TEST_RUNS}/cfg_small && mkdir -p $d && for i in 0 1; do \
+{ printf 'P5 256 256 255\\n' && head -c 65536 /dev/zero; } > $d/$i.pgm; done && \
+tail='give no channels above 128x128, but data256.s images are 256x256: choose a --cfg made for 256x256, or smaller images' && \
+sh ${GF_CLI_DIR}/expect_error.sh \"^train_stylegan: error: --cfg tiny: its networks. widths \\(channel_base 128\\) $tail\" \
+  ${_train} --cfg tiny --data $d --kimg 0 --outdir ${GF_TEST_RUNS}/cfg_small && \
+sh ${GF_CLI_DIR}/expect_error.sh \"^train_stylegan: error: --cfg tiny: its networks. widths \\(fmap_base 64\\) $tail\" \
+  ${_train} --arch stylegan --cfg tiny --data $d --kimg 0 --outdir ${GF_TEST_RUNS}/cfg_small && \
+sh ${GF_CLI_DIR}/expect_error.sh \"^train_pggan: error: --cfg tiny: its networks. widths \\(fmap_base 64\\) $tail\" \
+  $<TARGET_FILE:train_pggan> --cfg tiny --data $d --kimg 0 --outdir ${GF_TEST_RUNS}/cfg_small && \
+test ! -e ${GF_TEST_RUNS}/cfg_small && echo refused in each trainer")
+set_tests_properties(cpu.train_cfg_too_small_for_data PROPERTIES PASS_REGULAR_EXPRESSION "refused in each trainer")
 gf_expect_error(train_stylegan_bad_data "^train_stylegan: error: .*no-such-dataset" ""
                 ${_train} --data ${CMAKE_BINARY_DIR}/no-such-dataset --outdir ${GF_TEST_RUNS}/bad)
 # --resume: the smoke run's checkpoint continues in a new run folder, from its kimg.
