@@ -15,9 +15,13 @@ using json = nlohmann::json;
 
 json clamp_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
+// null: no clamp; else a number >= 0, as the official bias_act asserts (a
+// negative one read as no clamp at all).
 std::optional<double> clamp_from(const json& v) {
   if (v.is_null()) return std::nullopt;
-  return v.get<double>();
+  const double c = v.get<double>();
+  if (!(c >= 0)) throw Error("expected null or a number >= 0, got " + io::json_excerpt(v));
+  return c;
 }
 
 }  // namespace
