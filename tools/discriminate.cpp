@@ -25,6 +25,12 @@ namespace {
 
 using namespace gf;
 
+// --c must give one row per image.
+void check_label_rows(int64_t rows, int64_t n) {
+  if (rows != n)
+    throw Error("--c has " + cli::count_text(rows, "row") + ", but --images has " + cli::count_text(n, "image"));
+}
+
 // Every pass, the last one included, must fill whole minibatch-stddev groups
 // (group_size <= 0: none).
 void check_groups(int64_t n, int64_t batch, int64_t group_size, const std::string& images_path, bool batch_given) {
@@ -97,8 +103,7 @@ int discriminate_stylegan(const cli::Args& args, const io::SafetensorsFile& file
   if (cfg.label_size > 0) {
     if (!args.has("c")) throw Error("the network is conditional (" + std::to_string(cfg.label_size) + " classes): pass --c");
     c = read_rows(args.str("c"), cfg.label_size, "--c", "label_size");
-    if (c.size(0) != n)
-      throw Error("--c has " + std::to_string(c.size(0)) + " rows, but --images has " + std::to_string(n) + " images");
+    check_label_rows(c.size(0), n);
     c = c.to(dev);
   } else if (args.has("c")) {
     throw Error("--c given, but the network is unconditional");
@@ -143,8 +148,7 @@ int run(int argc, char** argv) {
   if (cfg.c_dim > 0) {
     if (!args.has("c")) throw Error("the network is conditional (" + std::to_string(cfg.c_dim) + " classes): pass --c");
     c = read_rows(args.str("c"), cfg.c_dim, "--c", "c_dim");
-    if (c.size(0) != n)
-      throw Error("--c has " + std::to_string(c.size(0)) + " rows, but --images has " + std::to_string(n) + " images");
+    check_label_rows(c.size(0), n);
     c = c.to(dev);
   } else if (args.has("c")) {
     throw Error("--c given, but the network is unconditional");

@@ -120,13 +120,20 @@ Labels read_labels(const cli::Args& args, int c_dim, Device dev) {
   return l;
 }
 
+// "N images are generated", in the singular for one.
+std::string generated_text(int64_t n) { return n == 1 ? "1 image is generated" : cli::count_text(n, "image") + " are generated"; }
+
+// --c must give one row per image.
+void check_label_rows(int64_t rows, int64_t n) {
+  if (rows != n) throw Error("--c has " + cli::count_text(rows, "row") + ", but " + generated_text(n));
+}
+
 // Before any image is made, so a wrong --grid fails at once: it must hold the
 // n images, and its PNG of images res x res x channels must fit the writer.
 void check_grid(const cli::Args& args, int gw, int gh, int64_t n, int res, int channels) {
   if (!args.has("grid")) return;
   if (gw * gh != n)
-    throw Error("--grid " + args.str("grid") + " holds " + std::to_string(gw * gh) + " images, but " +
-                std::to_string(n) + " are to be generated");
+    throw Error("--grid " + args.str("grid") + " holds " + cli::count_text(gw * gh, "image") + ", but " + generated_text(n));
   check_grid_png_size(res, res, channels, gw, gh, "--grid " + args.str("grid"));
 }
 
@@ -201,8 +208,9 @@ int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const
     throw Error("--projected-w applies to StyleGAN2 networks; " + path + " holds a PGGAN generator");
   for (const char* f : {"w", "trunc", "trunc-cutoff", "noise-mode", "mix-rows", "mix-cols", "mix-styles", "interp", "frames"})
     if (args.has(f))
-      throw Error(std::string("--") + f + " applies to StyleGAN2 and StyleGAN (v1) networks; " + path +
-                  " holds a PGGAN generator");
+      throw Error(std::string("--") + f + " applies to " +
+                  (std::string(f) == "trunc-cutoff" ? "StyleGAN (v1)" : "StyleGAN2 and StyleGAN (v1)") + " networks; " +
+                  path + " holds a PGGAN generator");
   const std::unique_ptr<pggan::Generator> G = pggan::load_generator(file, path, "G_ema");
   G->to(dev);
   const double lod = cli::lod_flag(args, G->config().resolution, G->lod(), path);
@@ -210,8 +218,7 @@ int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const
   const Tensor z = args.has("z") ? read_rows(args.str("z"), G->latent_size(), "--z", "latent_size") : Tensor();
   const std::vector<long long> seeds = z.defined() ? std::vector<long long>{} : args.integers("seeds");
   const int64_t n = z.defined() ? z.size(0) : static_cast<int64_t>(seeds.size());
-  if (labels.rows.defined() && labels.rows.size(0) != n)
-    throw Error("--c has " + std::to_string(labels.rows.size(0)) + " rows, but " + std::to_string(n) + " images are generated");
+  if (labels.rows.defined()) check_label_rows(labels.rows.size(0), n);
   check_grid(args, gw, gh, n, G->config().resolution, G->config().num_channels);
   NoGradGuard ng;
   Outputs o{n, {}, {}, gw, gh};
@@ -310,9 +317,7 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
   const Tensor z = args.has("z") ? read_rows(args.str("z"), cfg.latent_size, "--z", "latent_size") : Tensor();
   const std::vector<long long> seeds = z.defined() ? std::vector<long long>{} : args.integers("seeds");
   o.n = z.defined() ? z.size(0) : static_cast<int64_t>(seeds.size());
-  if (labels.rows.defined() && labels.rows.size(0) != o.n)
-    throw Error("--c has " + std::to_string(labels.rows.size(0)) + " rows, but " + std::to_string(o.n) +
-                " images are generated");
+  if (labels.rows.defined()) check_label_rows(labels.rows.size(0), o.n);
   check_grid(args, gw, gh, o.n, cfg.resolution, cfg.num_channels);
   for (int64_t i = 0; i < o.n; ++i)
     name_by(z.defined() ? "img%04lld.png" : "seed%04lld.png", z.defined() ? i : seeds[static_cast<size_t>(i)]);
@@ -452,8 +457,7 @@ int run(int argc, char** argv) {
   const Tensor z = args.has("z") ? stylegan2::read_rows(args.str("z"), cfg.z_dim, "--z", "z_dim") : Tensor();
   const std::vector<long long> seeds = z.defined() ? std::vector<long long>{} : args.integers("seeds");
   o.n = z.defined() ? z.size(0) : static_cast<int64_t>(seeds.size());
-  if (c_rows.defined() && c_rows.size(0) != o.n)
-    throw Error("--c has " + std::to_string(c_rows.size(0)) + " rows, but " + std::to_string(o.n) + " images are generated");
+  if (c_rows.defined()) check_label_rows(c_rows.size(0), o.n);
   check_n(o.n);
   for (int64_t i = 0; i < o.n; ++i)
     name_by(z.defined() ? "img%04lld.png" : "seed%04lld.png", z.defined() ? i : seeds[static_cast<size_t>(i)]);

@@ -43,8 +43,15 @@ gf_expect_error(generate_missing_network "^generate: error: .*no-such-network.bi
                 $<TARGET_FILE:generate> --network ${_gen}/no-such-network.bin --outdir ${_bad})
 gf_expect_error(generate_class_unconditional "^generate: error: --class given, but the network is unconditional"
                 exported_networks $<TARGET_FILE:generate> --network ${_gen}/exported/G_ema.bin --class 1 --outdir ${_bad})
-gf_expect_error(generate_grid_mismatch "^generate: error: --grid 2x2 holds 4 images, but 3 are to be generated"
+gf_expect_error(generate_grid_mismatch "^generate: error: --grid 2x2 holds 4 images, but 3 images are generated"
                 exported_networks $<TARGET_FILE:generate> --network ${_gen}/exported/G_ema.bin --seeds 0-2 --grid 2x2
+                --outdir ${_bad})
+gf_expect_error(generate_grid_mismatch_one "^generate: error: --grid 2x1 holds 2 images, but 1 image is generated$"
+                exported_networks $<TARGET_FILE:generate> --network ${_gen}/exported/G_ema.bin --seeds 0 --grid 2x1
+                --outdir ${_bad})
+# --trunc-cutoff is StyleGAN (v1)'s alone; the PGGAN refusal said StyleGAN2 took it too.
+gf_expect_error(generate_pggan_trunc_cutoff "^generate: error: --trunc-cutoff applies to StyleGAN \\(v1\\) networks; .*pggan_32x1.bin holds a PGGAN generator$" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --seeds 0 --trunc-cutoff 2
                 --outdir ${_bad})
 # A grid past what the PNG writer takes (it overflowed its buffers) is refused
 # before any image is made: 11000 images of 256x256x3.
@@ -85,11 +92,11 @@ gf_expect_error(generate_outdir_is_file "^generate: error: --outdir .*/parity_32
 gf_test(cpu.generate_refused_leaves_no_outdir
         COMMAND sh -c "d=${_gen}/refused && rm -rf $d && mkdir -p $d && e='sh ${GF_CLI_DIR}/expect_error.sh' && \
 g='$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin' && \
-$e 'holds 9 images, but 16 are to be generated' $g --seeds 0-15 --grid 3x3 --outdir $d/grid/out && \
+$e 'holds 9 images, but 16 images are generated' $g --seeds 0-15 --grid 3x3 --outdir $d/grid/out && \
 $e '^generate: error: --w ' $g --w ${CMAKE_SOURCE_DIR}/tests/data/npy_f32_2x3.npy --outdir $d/w && \
 $e '^generate: error: --z ' $g --z ${CMAKE_SOURCE_DIR}/tests/data/npy_f64_2x3x4.npy --outdir $d/z && \
 $e 'unconditional' $g --seeds 0 --class 1 --outdir $d/class && \
-$e 'holds 4 images, but 2 are' $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin \
+$e 'holds 4 images, but 2 images are' $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin \
 --seeds 0-1 --grid 2x2 --outdir $d/pggan && \
 test -z \"$(ls -A $d)\" && echo 'no folder left'")
 # Images are written as they are made: a run stopped (SIGTERM) after its
