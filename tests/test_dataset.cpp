@@ -175,7 +175,18 @@ TEST_CASE("zip reader reads stored entries and rejects corrupt archives", "[data
   miscounted[end + 8] = miscounted[end + 10] = 1;
   write_file(dir / "miscounted.zip", miscounted);
   CHECK(error_of([&] { ZipReader z(dir / "miscounted.zip"); }) ==
-        dir / "miscounted.zip" + ": corrupt central directory (the end record counts 1 entries, the directory holds 2)");
+        dir / "miscounted.zip" + ": corrupt central directory (entries in the end record: 1, in the directory: 2)");
+  // Counts on this disk and in all that differ: corrupt, not a split archive
+  // (that has disk numbers; it was called multi-disk).
+  std::string disk_count = zip_bytes;
+  disk_count[end + 8] = 3;
+  write_file(dir / "disk_count.zip", disk_count);
+  CHECK(error_of([&] { ZipReader z(dir / "disk_count.zip"); }) ==
+        dir / "disk_count.zip" + ": corrupt end of central directory (entries on this disk: 3, in all: 2)");
+  std::string split = zip_bytes;
+  split[end + 4] = 1;  // this disk's number
+  write_file(dir / "split.zip", split);
+  CHECK(error_of([&] { ZipReader z(dir / "split.zip"); }) == dir / "split.zip" + ": multi-disk zip files are not supported");
   std::vector<std::pair<std::string, std::string>> many;
   for (int i = 0; i < 65537; ++i) many.push_back({std::to_string(i), ""});
   write_file(dir / "wrapped.zip", stored_zip(many));  // its count field says 65537 % 65536 = 1
@@ -247,7 +258,11 @@ TEST_CASE("zip64 archives are read (the official dataset_tool's zip of FFHQ is o
   const size_t z64 = z.rfind(std::string("PK\x06\x06", 4));
   z[z64 + 24] = z[z64 + 32] = 3;  // entries on this disk, and in all
   write_file(dir / "miscounted.zip", z);
-  CHECK(error_of([&] { ZipReader r(dir / "miscounted.zip"); }).find("the end record counts 3 entries, the directory holds 2") !=
+  CHECK(error_of([&] { ZipReader r(dir / "miscounted.zip"); }).find("entries in the end record: 3, in the directory: 2") !=
+        std::string::npos);
+  z[z64 + 32] = 2;  // this disk's count alone differs
+  write_file(dir / "disk_count64.zip", z);
+  CHECK(error_of([&] { ZipReader r(dir / "disk_count64.zip"); }).find("corrupt zip64 end record (entries on this disk: 3, in all: 2)") !=
         std::string::npos);
 }
 

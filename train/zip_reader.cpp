@@ -134,7 +134,10 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
   if (eocd < 0) bad(path, "not a zip file (no end of central directory)");
   const uint8_t* e = &buf[static_cast<size_t>(eocd)];
   uint64_t count = le16(e + 10), cd_size = le32(e + 12), cd_offset = le32(e + 16);
-  if (le16(e + 4) != 0 || le16(e + 6) != 0 || le16(e + 8) != count) bad(path, "multi-disk zip files are not supported");
+  // Disk numbers say a split archive; on one disk the two counts must agree.
+  if (le16(e + 4) != 0 || le16(e + 6) != 0) bad(path, "multi-disk zip files are not supported");
+  if (le16(e + 8) != count) bad(path, "corrupt end of central directory (entries on this disk: " + std::to_string(le16(e + 8)) +
+                                          ", in all: " + std::to_string(count) + ")");
   const uint64_t eocd_pos = file_size_ - tail + static_cast<uint64_t>(eocd);
   uint64_t cd_end = eocd_pos;  // the directory ends before this
   // Zip64 (over 65535 entries, or 4 GiB: the official dataset_tool's zip of
@@ -158,8 +161,10 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     if (z_offset > eocd_pos - kZip64LocatorSize) bad(path, "zip64 end record lies outside the file");
     read_at(z_offset, z, kZip64EndSize, "zip64 end record");
     if (le32(z) != kZip64EndSig) bad(path, "corrupt zip64 archive (no zip64 end record)");
-    if (le32(z + 16) != 0 || le32(z + 20) != 0 || le64(z + 24) != le64(z + 32))
-      bad(path, "multi-disk zip files are not supported");
+    if (le32(z + 16) != 0 || le32(z + 20) != 0) bad(path, "multi-disk zip files are not supported");
+    if (le64(z + 24) != le64(z + 32))
+      bad(path, "corrupt zip64 end record (entries on this disk: " + std::to_string(le64(z + 24)) +
+                    ", in all: " + std::to_string(le64(z + 32)) + ")");
     count = le64(z + 32), cd_size = le64(z + 40), cd_offset = le64(z + 48);
     cd_end = z_offset;
   }
@@ -218,7 +223,7 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     entries_.push_back(std::move(en));
   }
   if (zip64 ? entries_.size() != count : entries_.size() % 65536 != count)
-    bad(path, "corrupt central directory (the end record counts " + std::to_string(count) + " entries, the directory holds " +
+    bad(path, "corrupt central directory (entries in the end record: " + std::to_string(count) + ", in the directory: " +
                   std::to_string(entries_.size()) + ")");
 }
 
