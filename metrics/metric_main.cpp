@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <sstream>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -173,12 +172,16 @@ bool metric_needs_mapping(const std::string& name) { return spec(name).kind == K
 std::vector<std::string> parse_metric_list(const std::string& list) {
   std::vector<std::string> out;
   if (list.empty() || list == "none") return out;
-  std::stringstream ss(list);
-  for (std::string m; std::getline(ss, m, ',');) {
+  // Every piece between commas, a trailing empty one too ("fid50k_full,"),
+  // which the official split(',') also refuses as an unknown metric.
+  for (size_t start = 0;;) {
+    const size_t comma = list.find(',', start);
+    const std::string m = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     spec(m);  // throws naming it
     out.push_back(m);
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
   }
-  return out;
 }
 
 namespace {

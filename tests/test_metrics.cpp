@@ -338,6 +338,9 @@ TEST_CASE("metric names are the official ones", "[metrics]") {
                     Catch::Contains("unknown metric 'fid10k'") &&
                         Catch::Contains("fid50k_full, kid50k_full, pr50k3_full, ppl2_wend, is50k, fid50k, kid50k, "
                                         "pr50k3, ppl_zfull, ppl_wfull, ppl_zend, ppl_wend"));
+  // An empty piece, trailing or between commas, is an unknown metric, as the official split(',') has it.
+  for (const char* list : {"fid50k_full,", "fid50k_full,,is50k", ",is50k"})
+    CHECK_THROWS_WITH(parse_metric_list(list), Catch::StartsWith("unknown metric ''"));
   CHECK(is_valid_metric("fid50k"));
   CHECK(is_valid_metric("kid50k_full"));
   CHECK(is_valid_metric("kid50k"));
