@@ -986,9 +986,17 @@ TEST_CASE("PNM samples are scaled from 0..maxval and read big-endian, as viewers
   // maxval 0 is no image.
   write_file(dir / "max0/a.pgm", "P5\n4 4\n0\n" + std::string(16, '\0'));
   write_file(dir / "max0/b.pgm", p5);
+  // Each header fault is named as what it is (a width of -16 was called a
+  // bad maxval, a maxval of 70000 "not of any known type").
+  write_file(dir / "max0/c.ppm", "P6 -16 16 255\n" + std::string(768, '\0'));
+  write_file(dir / "max0/d.pgm", "P5 4 4 70000\n" + std::string(32, '\0'));
+  write_file(dir / "max0/e.pgm", "P5 0 4 255\n");
   auto zero = open_dataset(dir / "max0", {});
   CHECK(zero->size() == 1);
-  CHECK(has_line(zero->notes(), "max0/a.pgm: "));
+  CHECK(has_line(zero->notes(), "max0/a.pgm: unreadable PNM (its maxval is not in [1, 65535])"));
+  CHECK(has_line(zero->notes(), "max0/c.ppm: unreadable PNM (its width is not a whole number)"));
+  CHECK(has_line(zero->notes(), "max0/d.pgm: unreadable PNM (its maxval is not in [1, 65535])"));
+  CHECK(has_line(zero->notes(), "max0/e.pgm: unreadable PNM (its width or height is 0)"));
 }
 
 TEST_CASE("folder links: a link loop or a link inside the dataset is not followed; what is read does not depend on the walk's order", "[dataset]") {
@@ -1021,6 +1029,16 @@ TEST_CASE("folder links: a link loop or a link inside the dataset is not followe
   CHECK(twice->size() == 3);  // ext/b.png, ext2/b.png, sub/a.png
   CHECK(has_line(twice->notes(), "  " + dir / "data/ext/self: a link to a folder on its own path (a loop): not followed"));
   CHECK(has_line(twice->notes(), "  " + dir / "data/ext2/self: a link to a folder on its own path (a loop): not followed"));
+  // Links that lead nowhere: to a missing file, and round a loop of file
+  // links (which was called "a link to nothing" too).
+  fs::create_symlink("missing.png", dir / "data/dangling.png");
+  fs::create_symlink("loop_b.png", dir / "data/loop_a.png");
+  fs::create_symlink("loop_a.png", dir / "data/loop_b.png");
+  auto dead = open_dataset(dir / "data", {});
+  CHECK(dead->size() == 3);
+  CHECK(has_line(dead->notes(), "  " + dir / "data/dangling.png: a link to nothing"));
+  CHECK(has_line(dead->notes(), "  " + dir / "data/loop_a.png: a link in a loop of links"));
+  CHECK(has_line(dead->notes(), "  " + dir / "data/loop_b.png: a link in a loop of links"));
 }
 
 TEST_CASE("a folder dataset is named by the folder however the path is written", "[dataset]") {

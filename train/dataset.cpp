@@ -122,7 +122,13 @@ Source folder_source(std::string dir) {
         continue;
       }
       if (!e.is_regular_file(ec)) {
-        src.unlisted.emplace_back(rel, e.is_symlink(ec) ? "a link to nothing" : "not a regular file");
+        std::string why = "not a regular file";
+        if (e.is_symlink(ec)) {  // a link that leads nowhere, or round in a loop of links
+          std::error_code status_ec;
+          (void)fs::status(e.path(), status_ec);
+          why = status_ec == std::errc::too_many_symbolic_link_levels ? "a link in a loop of links" : "a link to nothing";
+        }
+        src.unlisted.emplace_back(rel, why);
         continue;
       }
       if (rel == "dataset.json") continue;

@@ -141,23 +141,36 @@ void jpeg_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
   }
 }
 
-// A binary PNM's maxval (its samples run 0..maxval, which stb_image takes
-// as 0..255 or 0..65535 unscaled); -1 when the header cannot be parsed.
-long pnm_max_value(const uint8_t* d, size_t n) {
+// A binary PNM header's width, height and maxval (its samples run
+// 0..maxval, which stb_image takes as 0..255 or 0..65535 unscaled), capped
+// at 2^20; why it is unusable ("" when it is), in the words of a message.
+struct PnmHeader {
+  long field[3] = {-1, -1, -1};
+  std::string problem;
+};
+PnmHeader pnm_header(const uint8_t* d, size_t n) {
+  static const char* const kNames[3] = {"width", "height", "maxval"};
+  PnmHeader h;
   size_t at = 2;
-  long v = -1;
   auto space = [](uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
   auto digit = [](uint8_t c) { return c >= '0' && c <= '9'; };
-  for (int field = 0; field < 3; ++field) {  // width, height, maxval
+  for (int field = 0; field < 3; ++field) {
     for (;;) {  // whitespace, and comments from '#' to the end of the line
       while (at < n && space(d[at])) ++at;
       if (at >= n || d[at] != '#') break;
       while (at < n && d[at] != '\n' && d[at] != '\r') ++at;
     }
-    if (at >= n || !digit(d[at])) return -1;
-    for (v = 0; at < n && digit(d[at]); ++at) v = std::min(v * 10 + (d[at] - '0'), 1L << 20);
+    if (at >= n || !digit(d[at])) {
+      h.problem = std::string("its ") + kNames[field] + " is not a whole number";
+      return h;
+    }
+    long v = 0;
+    for (; at < n && digit(d[at]); ++at) v = std::min(v * 10 + (d[at] - '0'), 1L << 20);
+    h.field[field] = v;
   }
-  return v;
+  if (h.field[0] == 0 || h.field[1] == 0) h.problem = "its width or height is 0";
+  else if (h.field[2] < 1 || h.field[2] > 65535) h.problem = "its maxval is not in [1, 65535]";
+  return h;
 }
 
 // Why stb_image 2.27 must not decode a run-length Radiance HDR ("" when it
@@ -308,6 +321,10 @@ ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
   const Sniffed fmt = sniff(data, n);
   ImageInfo info;
   const int len = as_int_size(n, name);
+  // A PNM header's fault in its own words: stb_image's is the last format it
+  // tried ("Image not of any known type"), or none (a width of -16 passed).
+  const PnmHeader pnm = fmt.name == "PNM" ? pnm_header(data, n) : PnmHeader{};
+  if (!pnm.problem.empty()) throw Error(name + ": unreadable PNM (" + pnm.problem + ")");
   if (!stbi_info_from_memory(data, len, &info.width, &info.height, &info.channels)) {
     if (!fmt.readable) throw Error(name + ": " + fmt.name + ", which stb_image cannot read (convert it to PNG)");
     const std::string why = stbi_failure_reason();
@@ -323,11 +340,7 @@ ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
     if (!chunk.empty()) throw Error(name + ": corrupt PNG (the CRC of its " + cli_safe_chunk(chunk) + " chunk does not match)");
   }
   if (info.format == "JPEG") jpeg_metadata(data, n, info);
-  if (info.format == "PNM") {
-    const long max = pnm_max_value(data, n);
-    if (max < 1 || max > 65535) throw Error(name + ": unreadable PNM (its maxval is not in [1, 65535])");
-    info.max_value = static_cast<int>(max);
-  }
+  if (info.format == "PNM") info.max_value = static_cast<int>(pnm.field[2]);
   if (info.orientation >= 5) std::swap(info.width, info.height);
   return info;
 }
