@@ -2,10 +2,15 @@
 // message may carry nlohmann's bracketed tags ("[json.exception.type_error.302]").
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "engine/error.h"
 #include "engine/io/json_input.h"
+#include "engine/io/safetensors.h"
 #include "models/stylegan2/config.h"
 
 using namespace gf;
@@ -47,6 +52,24 @@ TEST_CASE("json: text that is not JSON names the file and why, in words", "[json
   CHECK(empty.find("unexpected end of input") != std::string::npos);
   CHECK(overflow == "dataset.json: not JSON: number overflow parsing '1e400'");
   for (const std::string& m : {empty, overflow}) CHECK(m.find("[json.exception") == std::string::npos);
+}
+
+TEST_CASE("json: a repeated key is refused where keys must be unique, kept last elsewhere", "[json]") {
+  const std::string text = R"({"a": {"x": 1, "y": 2}, "b": [{"x": 1}, {"x": 2}], "a2": {"x": 1, "x": 3}})";
+  CHECK(io::parse_json(text, "t")["a2"]["x"] == 3);
+  CHECK_THROWS_WITH(io::parse_json(text, "header", true), "header: the key \"x\" appears twice in one object");
+  // The same key in sibling objects is no repeat.
+  CHECK(io::parse_json(R"({"b": [{"x": 1}, {"x": 2}], "c": {"x": 3}})", "t", true)["c"]["x"] == 3);
+  // A .bin naming one tensor twice: refused, not the last one loaded.
+  const std::string entry = R"({"dtype":"F32","shape":[1],"data_offsets":[0,4]})";
+  const std::string header = "{\"t\":" + entry + ",\"t\":" + entry + "}";
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[size_t(i)] = char((header.size() >> (8 * i)) & 0xFF);
+  bytes += header + std::string(4, '\0');
+  const std::string path = (std::filesystem::temp_directory_path() / ("gf_dup_" + std::to_string(::getpid()) + ".bin")).string();
+  { std::ofstream(path, std::ios::binary) << bytes; }
+  CHECK_THROWS_WITH(io::read_safetensors(path), Catch::EndsWith(": header: the key \"t\" appears twice in one object"));
+  std::filesystem::remove(path);
 }
 
 TEST_CASE("json: a config value of the wrong type names the key and the types", "[json]") {

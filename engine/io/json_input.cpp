@@ -1,6 +1,8 @@
 #include "engine/io/json_input.h"
 
 #include <climits>
+#include <set>
+#include <vector>
 
 #include "engine/error.h"
 
@@ -8,12 +10,24 @@ namespace gf::io {
 namespace {
 
 struct TooDeep {};
+struct RepeatedKey {
+  std::string key;
+};
 
-nlohmann::json parse_capped(std::string_view text, bool allow_exceptions) {
+nlohmann::json parse_capped(std::string_view text, bool allow_exceptions, bool unique_keys = false) {
   // The callback sees each value's depth as the parser meets it: refusing
   // there keeps every later walk (dump, our converters) within the cap.
-  const nlohmann::json::parser_callback_t cap = [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+  // With unique_keys it also keeps each open object's keys: a repeated one
+  // would otherwise replace the first in silence.
+  std::vector<std::set<std::string>> open_objects;
+  const nlohmann::json::parser_callback_t cap = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
     if (depth > kMaxJsonDepth) throw TooDeep{};
+    if (!unique_keys) return true;
+    using E = nlohmann::json::parse_event_t;
+    if (event == E::object_start) open_objects.emplace_back();
+    if (event == E::object_end && !open_objects.empty()) open_objects.pop_back();
+    if (event == E::key && !open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second)
+      throw RepeatedKey{parsed.get<std::string>()};
     return true;
   };
   return nlohmann::json::parse(text.begin(), text.end(), cap, allow_exceptions);
@@ -21,11 +35,13 @@ nlohmann::json parse_capped(std::string_view text, bool allow_exceptions) {
 
 }  // namespace
 
-nlohmann::json parse_json(std::string_view text, const std::string& what) {
+nlohmann::json parse_json(std::string_view text, const std::string& what, bool unique_keys) {
   try {
-    return parse_capped(text, /*allow_exceptions=*/true);
+    return parse_capped(text, /*allow_exceptions=*/true, unique_keys);
   } catch (const TooDeep&) {
     throw Error(what + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  } catch (const RepeatedKey& r) {
+    throw Error(what + ": the key " + json_excerpt(nlohmann::json(r.key)) + " appears twice in one object");
   } catch (const nlohmann::json::exception& e) {
     throw Error(what + ": not JSON: " + json_error_text(e));
   }

@@ -15,8 +15,9 @@ namespace gf::io {
 constexpr int kMaxJsonDepth = 64;
 
 // The JSON value in text; throws gf::Error("<what>: <why>") when text is not
-// JSON or nests deeper than kMaxJsonDepth.
-nlohmann::json parse_json(std::string_view text, const std::string& what);
+// JSON or nests deeper than kMaxJsonDepth, or, with unique_keys, when an
+// object repeats a key (JSON leaves that open; the parser keeps the last).
+nlohmann::json parse_json(std::string_view text, const std::string& what, bool unique_keys = false);
 
 // As parse_json, but a bad text gives a discarded value (is_discarded())
 // instead of an exception: for readers that count or skip bad lines.

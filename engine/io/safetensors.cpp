@@ -58,7 +58,8 @@ SafetensorsFile read_safetensors(const std::string& path) {
   }
   std::string header(header_len, '\0');
   f.read(header.data(), static_cast<std::streamsize>(header_len));
-  const nlohmann::json j = parse_json(header, "safetensors: " + path + ": header");
+  // Unique keys: a tensor named twice would load whichever came last.
+  const nlohmann::json j = parse_json(header, "safetensors: " + path + ": header", /*unique_keys=*/true);
   if (!j.is_object()) bad(path, "header is not a JSON object");
   const uint64_t data_size = file_size - 8 - header_len;
 
