@@ -65,6 +65,7 @@ int run(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--small")) {
       small_only = true;
     } else {
+      std::fprintf(stderr, "bench_allreduce: error: unknown flag '%s'\n", argv[i]);
       std::fprintf(stderr, "usage: bench_allreduce [--quick] [--sizes] [--small]   (alone, or under mpirun / the torchrun-style environment)\n");
       return 2;
     }

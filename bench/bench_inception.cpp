@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "bench/bench_flags.h"
 #include "bench/bench_common.h"
 #include "models/perceptual/inception.h"
 
@@ -42,8 +43,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--device") && i + 1 < argc) device = argv[++i];
-    else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) batch = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--res") && i + 1 < argc) res = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) batch = gf::bench::int_flag("bench_inception", "batch", argv[++i], 1, 4096);
+    else if (!std::strcmp(argv[i], "--res") && i + 1 < argc) res = gf::bench::int_flag("bench_inception", "res", argv[++i], 1, 4096);
     else if (!std::strcmp(argv[i], "--help")) {
       std::printf("usage: bench_inception [--device cpu|cuda] [--batch N] [--res R] [--quick]\n");
       return 0;

@@ -26,6 +26,7 @@
 #include <cstring>
 #include <string>
 
+#include "bench/bench_flags.h"
 #include "bench/bench_common.h"
 #include "kernels/openmp_spin.h"
 #include "train/stylegan2/trainer.h"
@@ -151,19 +152,19 @@ int main(int argc, char** argv) {
       const bool more = i + 1 < argc;
       if (!std::strcmp(argv[i], "--cpu")) dev = Device::cpu();
       else if (!std::strcmp(argv[i], "--quick")) quick = true;
-      else if (!std::strcmp(argv[i], "--batch") && more) batch = train.batch = std::atoi(argv[++i]);
+      else if (!std::strcmp(argv[i], "--batch") && more) batch = train.batch = bench::int_flag("bench_networks", "batch", argv[++i], 1, 65536);
       else if (!std::strcmp(argv[i], "--train") && more) train.cfg = argv[++i];
-      else if (!std::strcmp(argv[i], "--res") && more) res = train.res = std::atoi(argv[++i]);
-      else if (!std::strcmp(argv[i], "--channels") && more) train.channels = std::atoi(argv[++i]);
-      else if (!std::strcmp(argv[i], "--minibatches") && more) train.minibatches = std::atoi(argv[++i]);
-      else if (!std::strcmp(argv[i], "--warmup") && more) train.warmup = std::atoi(argv[++i]);
+      else if (!std::strcmp(argv[i], "--res") && more) res = train.res = bench::int_flag("bench_networks", "res", argv[++i], 4, 1024);
+      else if (!std::strcmp(argv[i], "--channels") && more) train.channels = bench::int_flag("bench_networks", "channels", argv[++i], 1, 3);
+      else if (!std::strcmp(argv[i], "--minibatches") && more) train.minibatches = bench::int_flag("bench_networks", "minibatches", argv[++i], 1, 1000000);
+      else if (!std::strcmp(argv[i], "--warmup") && more) train.warmup = bench::int_flag("bench_networks", "warmup", argv[++i], 0, 1000000);
       else if (!std::strcmp(argv[i], "--device") && more) dev = Device::parse(argv[++i]);
       else if (!std::strcmp(argv[i], "--setup")) train.setup_only = true;
       else if (!std::strcmp(argv[i], "--aug") && more) train.aug = argv[++i];
       else if (!std::strcmp(argv[i], "--augpipe") && more) train.augpipe = argv[++i];
-      else if (!std::strcmp(argv[i], "--p") && more) train.p = std::atof(argv[++i]);
+      else if (!std::strcmp(argv[i], "--p") && more) train.p = bench::number_flag("bench_networks", "p", argv[++i], cli::Range::at_least(0, 1));
       else {
-        std::fprintf(stderr, "%s", usage);
+        std::fprintf(stderr, "bench_networks: error: unknown flag, or a flag without its value: '%s'\n%s", argv[i], usage);
         return 2;
       }
     }

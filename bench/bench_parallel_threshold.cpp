@@ -20,6 +20,8 @@
 #include <cstring>
 #include <vector>
 
+#include "bench/bench_flags.h"
+
 namespace {
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -40,9 +42,10 @@ int main(int argc, char** argv) {
   int rounds = 41;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc) {
-      rounds = std::max(1, std::atoi(argv[++i]));
+      rounds = gf::bench::int_flag("bench_parallel_threshold", "rounds", argv[++i], 1, 1000000);
     } else {
-      std::fprintf(stderr, "usage: bench_parallel_threshold [--rounds 41]\n");
+      std::fprintf(stderr, "bench_parallel_threshold: error: unknown flag, or a flag without its value: '%s'\n"
+                   "usage: bench_parallel_threshold [--rounds 41]\n", argv[i]);
       return 2;
     }
   }

@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--full")) full = true;
     else {
-      std::fprintf(stderr, "usage: bench_pggan [--cpu] [--quick] [--full]\n");
+      std::fprintf(stderr, "bench_pggan: error: unknown flag '%s'\nusage: bench_pggan [--cpu] [--quick] [--full]\n", argv[i]);
       return 2;
     }
   }

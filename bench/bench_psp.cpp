@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "bench/bench_flags.h"
 #include "bench/bench_common.h"
 #include "models/psp/psp.h"
 
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--device") && i + 1 < argc) device = argv[++i];
-    else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) batch = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) batch = gf::bench::int_flag("bench_psp", "batch", argv[++i], 1, 1024);
     else if (!std::strcmp(argv[i], "--help")) {
       std::printf("usage: bench_psp [--device cpu|cuda] [--batch N] [--quick]\n");
       return 0;

@@ -15,6 +15,7 @@
 #include <functional>
 #include <string>
 
+#include "bench/bench_flags.h"
 #include "bench/bench_common.h"
 #include "engine/autograd.h"
 #include "engine/profile.h"
@@ -79,9 +80,9 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--profile")) prof = true;
     else if (!std::strcmp(argv[i], "--device") && i + 1 < argc) device = argv[++i];
-    else if (!std::strcmp(argv[i], "--lpips-batch") && i + 1 < argc) lpips_batch = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--features-batch") && i + 1 < argc) features_batch = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--res") && i + 1 < argc) res = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--lpips-batch") && i + 1 < argc) lpips_batch = gf::bench::int_flag("bench_vgg16", "lpips-batch", argv[++i], 1, 4096);
+    else if (!std::strcmp(argv[i], "--features-batch") && i + 1 < argc) features_batch = gf::bench::int_flag("bench_vgg16", "features-batch", argv[++i], 1, 4096);
+    else if (!std::strcmp(argv[i], "--res") && i + 1 < argc) res = gf::bench::int_flag("bench_vgg16", "res", argv[++i], 1, 4096);
     else if (!std::strcmp(argv[i], "--help")) {
       std::printf("usage: bench_vgg16 [--device cpu|cuda] [--lpips-batch N] [--features-batch N] [--res R] "
                   "[--quick] [--profile]\n");

@@ -1,0 +1,34 @@
+#!/bin/sh
+# The benchmarks' numeric flags are read strictly (bench/bench_flags.h), and
+# an unknown flag is named: each case must exit 2 with the given first line.
+# std::atoi took "4x" as 4, "abc" as 0 (a full benchmark then started) and -1
+# as -1 (a negative time came out).
+#   bench_flags.sh BIN_DIR
+bin=$1
+fail=0
+check() {
+  want=$1
+  shift
+  out=$("$@" 2>&1 </dev/null)
+  rc=$?
+  first=$(printf '%s\n' "$out" | head -n 1)
+  if [ "$rc" -ne 2 ] || [ "$first" != "$want" ]; then
+    echo "FAILED: $* -> exit $rc: $first"
+    fail=1
+  fi
+}
+check "bench_networks: error: --minibatches expects an integer in [1, 1000000], got '-1'" \
+  "$bin/bench_networks" --train tiny --res 16 --minibatches -1
+check "bench_networks: error: --res expects an integer in [4, 1024], got 'abc'" "$bin/bench_networks" --res abc
+check "bench_networks: error: --batch expects an integer in [1, 65536], got '0'" "$bin/bench_networks" --batch 0
+check "bench_networks: error: --channels expects an integer in [1, 3], got '-1'" "$bin/bench_networks" --train tiny --channels -1
+check "bench_networks: error: --p expects a number in [0, 1], got '2'" "$bin/bench_networks" --train tiny --p 2
+check "bench_networks: error: unknown flag, or a flag without its value: '--bogus'" "$bin/bench_networks" --bogus
+check "bench_inception: error: --batch expects an integer in [1, 4096], got '4x'" "$bin/bench_inception" --batch 4x
+check "bench_psp: error: --batch expects an integer in [1, 1024], got 'abc'" "$bin/bench_psp" --batch abc
+check "bench_vgg16: error: --lpips-batch expects an integer in [1, 4096], got 'abc'" "$bin/bench_vgg16" --lpips-batch abc
+check "bench_parallel_threshold: error: --rounds expects an integer in [1, 1000000], got '0'" \
+  "$bin/bench_parallel_threshold" --rounds 0
+check "bench_pggan: error: unknown flag '--bogus'" "$bin/bench_pggan" --bogus
+check "bench_allreduce: error: unknown flag '--bogus'" "$bin/bench_allreduce" --bogus
+[ "$fail" -eq 0 ] && echo "bench flags refused"
