@@ -342,6 +342,14 @@ class ConvertWeightsTest(unittest.TestCase):
             pickle.dump({"G": Persistent("Generator", dict(_parameters=[1], _buffers=empty(), _modules=empty()))}, f)
         self.assert_error(run_here("import", src, out), src, "AttributeError")
         self.assert_nothing_written(out)
+        # A bytearray of an impossible length (a flipped opcode in a real
+        # pickle): CPython also printed "SystemError: deallocated bytearray
+        # object has exported buffers" as the failed load was freed.
+        src = self.path("bytearray8.pkl")
+        with open(src, "wb") as f:
+            f.write(b"\x80\x05\x96" + (4641028034490045522).to_bytes(8, "little") + b"abc" * 1000)
+        self.assert_error(run_here("import", src, out), src, "not a readable pickle (MemoryError)")
+        self.assert_nothing_written(out)
 
     def test_state_dict_round_trip(self):
         nets = make_nets(seed=2)

@@ -448,7 +448,8 @@ def _guarded(path, fn):
     except ConvertError:
         raise
     except Exception as e:  # truncated or malformed streams raise many types
-        raise ConvertError(f"{path}: not a readable pickle ({type(e).__name__}: {e})")
+        why = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        raise ConvertError(f"{path}: not a readable pickle ({why})")
 
 
 def _restricted_load(data, path):
@@ -2382,6 +2383,20 @@ def one_line(message, max_chars=4096):
 
 def main(argv=None):
     args = parse_args(argv) if argv is not None or "_ARGS" not in globals() else _ARGS
+    # A corrupt pickle can leave objects that fail as they are freed, which
+    # CPython prints beside the one line ("SystemError: deallocated bytearray
+    # object has exported buffers", through sys.excepthook or
+    # sys.unraisablehook): every error here is the line below, so both are held.
+    held = sys.excepthook, sys.unraisablehook
+    sys.excepthook = lambda *exc_info: None
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        return _convert(args)
+    finally:
+        sys.excepthook, sys.unraisablehook = held
+
+
+def _convert(args):
     try:
         if args.cmd == "import":
             import_(args)
