@@ -64,6 +64,18 @@ class Inputs {
                     ", " + std::to_string(s) + ", " + std::to_string(s) + "] (images in [-1, 1] at the encoder's "
                     "input size)");
       if (npy_.size(0) < 1) throw Error("--images " + path + ": shape " + shape_str(npy_.shape()) + ": no images (N >= 1)");
+      // pSp's transforms give [-1, 1]; an array of pixels in [0, 255] would
+      // encode to meaningless latents without a word. Said, not refused: a
+      // generator's raw outputs (generate --raw) run past [-1, 1], an
+      // untrained one's far past, and are encoded as they are.
+      const float* v = npy_.data<float>();
+      const auto [lo, hi] = std::minmax_element(v, v + npy_.numel());
+      if (*lo < -1.001f || *hi > 1.001f) {
+        char range[64];
+        std::snprintf(range, sizeof range, "%g to %g", double(*lo), double(*hi));
+        std::cerr << "psp: warning: --images " << path << ": values from " << range
+                  << ", outside [-1, 1], where pSp's transforms put images (8-bit pixels / 127.5 - 1): encoded as they are\n";
+      }
       for (int64_t i = 0; i < npy_.size(0); ++i) {
         char buf[32];
         std::snprintf(buf, sizeof buf, "img%04lld", static_cast<long long>(i));

@@ -27,6 +27,19 @@ $<TARGET_FILE:export_weights> --in ${_pnet} --net G_ema --out ${_psp}/decoder.bi
 $<TARGET_FILE:generate> --network ${_psp}/decoder.bin --w ${_psp}/enc/latents.npy --noise-mode const \
 --raw ${_psp}/gen_raw2.npy --outdir ${_psp}/gen2 && cmp ${_psp}/enc_raw.npy ${_psp}/gen_raw2.npy")
 
+# An .npy of images outside [-1, 1] (pixels in [0, 255], a generator's raw
+# outputs) is encoded as it is, with a warning that names the range; one
+# inside is encoded without one (the [0, 255] case gave latents without a word).
+gf_test(cpu.psp_npy_scale FIXTURES_REQUIRED psp_encoded
+        COMMAND sh -c "'${GF_PYTHON3}' -c 'import numpy' 2>/dev/null || exit 77; d=${_psp} && rm -rf $d/raw_in $d/in_range && \
+$<TARGET_FILE:psp> encode --network ${_pnet} --images $d/enc_raw.npy --outdir $d/raw_in > $d/raw_in.log 2>&1 && \
+grep -q '^psp: warning: --images .*/enc_raw.npy: values from -[0-9.]* to [0-9.]*, outside \\[-1, 1\\], .*: encoded as they are$' $d/raw_in.log && \
+grep -q '^psp encode: 3 images -> ' $d/raw_in.log && \
+'${GF_PYTHON3}' -c \"import numpy as np; np.save('$d/in_range.npy', np.clip(np.load('$d/enc_raw.npy'), -1, 1))\" && \
+$<TARGET_FILE:psp> encode --network ${_pnet} --images $d/in_range.npy --outdir $d/in_range > $d/in_range.log 2>&1 && \
+! grep -q warning $d/in_range.log && echo scale checked")
+set_tests_properties(cpu.psp_npy_scale PROPERTIES PASS_REGULAR_EXPRESSION "scale checked" SKIP_RETURN_CODE 77)
+
 gf_cli_test(psp_mix FRESH ${_psp_mix} EXPECT "psp mix: 3 images x 2 outputs"
             COMMAND sh -c "$<TARGET_FILE:psp> mix --network ${_pnet} --images ${_pimgs} --outdir ${_psp_mix} \
 --latent-mask 4-7 --n-outputs 2 --mix-alpha 0.5 --resize-outputs && test -s ${_psp_mix}/style_mixing/a.png")
