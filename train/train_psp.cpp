@@ -36,6 +36,10 @@ using namespace gf::psp;
 void apply_flags(const cli::Args& args, PspTrainSpec& s) {
   if (args.has("encoder-type")) {
     s.net.encoder_type = args.str("encoder-type");
+    const std::string& t = s.net.encoder_type;
+    if (t != "GradualStyleEncoder" && t != "BackboneEncoderUsingLastLayerIntoW" && t != "BackboneEncoderUsingLastLayerIntoWPlus")
+      throw Error("--encoder-type must be GradualStyleEncoder, BackboneEncoderUsingLastLayerIntoW or "
+                  "BackboneEncoderUsingLastLayerIntoWPlus (pSp's names, case as written), got '" + t + "'");
     s.net.learn_in_w = s.net.encoder_type == "BackboneEncoderUsingLastLayerIntoW";  // pSp's --learn_in_w goes with it
   }
   if (args.flag("start-from-latent-avg")) s.net.start_from_latent_avg = true;

@@ -45,3 +45,9 @@ sh ${GF_CLI_DIR}/expect_error.sh 'colour/c.png: is in colour, but the network re
 set_tests_properties(cpu.psp_grey_encoder_colour_inputs PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
                      PASS_REGULAR_EXPRESSION "psp: skipped .*cut.png: cannot decode PNG.*psp encode: 1 image -> .*grey inputs checked")
 
+# pSp's encoder names, as written: a lower-case one is refused naming the flag
+# and the three names (it was "psp config: unknown encoder_type", naming neither).
+gf_expect_error(train_psp_encoder_type_case
+                "^train_psp: error: --encoder-type must be GradualStyleEncoder, BackboneEncoderUsingLastLayerIntoW or BackboneEncoderUsingLastLayerIntoWPlus \\(pSp's names, case as written\\), got 'gradualstyleencoder'$" ""
+                $<TARGET_FILE:train_psp> --encoder-type gradualstyleencoder --generator ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin
+                --outdir ${CMAKE_BINARY_DIR}/test_psp_train_bad)
