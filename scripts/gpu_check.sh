@@ -76,8 +76,10 @@ while [[ $# -gt 0 ]]; do
   case $1 in
     --fetch) MODE=fetch ;;
     --dry-run) MODE=dry ;;
-    --steps) STEPS_ONLY=${2:?--steps needs a list}; shift ;;
-    --budget) BUDGET=${2:?--budget needs seconds}; shift ;;
+    --steps|--budget)  # a missing value is bad usage (2), in one line, not bash's ${2:?} text and 1
+      [[ $# -ge 2 && -n $2 ]] || { echo "gpu_check: $1 needs a value (see --help)" >&2; exit 2; }
+      if [[ $1 == --steps ]]; then STEPS_ONLY=$2; else BUDGET=$2; fi
+      shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "gpu_check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac

@@ -28,7 +28,9 @@ fresh=0
 keep_build=0
 while [[ $# -gt 0 ]]; do
   case $1 in
-    --root) root=${2:?--root needs a folder}; shift ;;
+    --root)  # a missing value is bad usage (2), in one line
+      [[ $# -ge 2 && -n $2 ]] || { echo "gpu_check_dryrun: --root needs a folder" >&2; exit 2; }
+      root=$2; shift ;;
     --fresh) fresh=1 ;;
     --keep-build) keep_build=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;

@@ -18,7 +18,8 @@ for a in "$@"; do
   case "$a" in
     --torch | --golden) pkgs+=(python3-torch python3-pil python3-scipy) ;;
     --chromium) pkgs+=(chromium fonts-dejavu-core) ;;
-    *) echo "install_deps: unknown option $a" >&2; exit 1 ;;
+    -h | --help) sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install_deps: unknown option $a (see --help)" >&2; exit 2 ;;
   esac
 done
 
