@@ -580,6 +580,19 @@ class ConvertWeightsTest(unittest.TestCase):
         self.assert_error(run_here("import", self.path("small.pt"), self.path("x.bin")), "encoder: ")
         self.assert_error(run_here("import", self.path("small.pt"), self.path("x.bin"), "--psp-arch", '{"width": 3}'),
                           "--psp-arch: unknown key width")
+        # Each --psp-arch value is checked: a 0, a negative size, a string, a
+        # boolean and an unknown mode were a ZeroDivisionError, a math domain
+        # error, a TypeError, a true in psp_kwargs and a misleading tensor name.
+        for edit, needle in [({"se_reduction": 0}, "se_reduction must be a whole number >= 1, got 0"),
+                             ({"input_size": -32}, "input_size must be a power of two >= 16"),
+                             ({"units": "abc"}, 'units must be a list of 4 whole numbers >= 1 (the body\'s four stages), got "abc"'),
+                             ({"depths": [True, 16, 16, 16]}, "depths must be a list of 4 whole numbers >= 1"),
+                             ({"mode": "weird"}, 'mode must be "ir" or "ir_se", got "weird"')]:
+            with self.subTest(edit=edit):
+                arch = dict(self.psp_checkpoint()[1]["arch"], **edit)
+                self.assert_error(run_here("import", self.path("small.pt"), self.path("x.bin"), "--psp-arch",
+                                           json.dumps(arch)), "--psp-arch: " + needle)
+                self.assertFalse(os.path.exists(self.path("x.bin")))
 
     # ---- the loss networks of train_psp: LPIPS (torchvision AlexNet + LPIPS lin file) and ArcFace
 

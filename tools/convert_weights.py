@@ -1667,6 +1667,26 @@ def is_psp_checkpoint(obj):
     return isinstance(obj, dict) and "state_dict" in obj and "opts" in obj
 
 
+def _check_psp_arch(arch):
+    """--psp-arch's values, each in one line (a 0 divided by zero, a string
+    reached arithmetic as a TypeError, true passed as 1 into psp_kwargs)."""
+    def whole(v, lo):
+        return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= 1 << 20
+    for key in ("units", "depths"):
+        v = arch[key]
+        if not isinstance(v, list) or len(v) != 4 or not all(whole(x, 1) for x in v):
+            raise ConvertError(f"--psp-arch: {key} must be a list of 4 whole numbers >= 1 (the body's four stages), "
+                               f"got {json.dumps(v)}")
+    if not whole(arch["se_reduction"], 1):
+        raise ConvertError(f"--psp-arch: se_reduction must be a whole number >= 1, got {json.dumps(arch['se_reduction'])}")
+    size = arch["input_size"]
+    if not whole(size, 16) or size & (size - 1):
+        raise ConvertError(f"--psp-arch: input_size must be a power of two >= 16 (the body halves it four times), "
+                           f"got {json.dumps(size)}")
+    if arch["mode"] not in ("ir", "ir_se"):
+        raise ConvertError(f"--psp-arch: mode must be \"ir\" or \"ir_se\", got {json.dumps(arch['mode'])}")
+
+
 def psp_config(opts, path, arch_json):
     if isinstance(opts, Namespace):
         opts = vars(opts)
@@ -1684,6 +1704,7 @@ def psp_config(opts, path, arch_json):
         if unknown:
             raise ConvertError(f"--psp-arch: unknown key {unknown[0]}")
         arch.update(extra)
+        _check_psp_arch(arch)
     encoder_type = opts.get("encoder_type", "GradualStyleEncoder")
     if encoder_type not in psp_ref.ENCODER_TYPES:
         raise ConvertError(f"{path}: encoder_type '{encoder_type}' is not one of pSp's encoders")
