@@ -491,6 +491,10 @@ class ConvertWeightsTest(unittest.TestCase):
             logits = got["D"].double()(want, None)
             want_logits = rosinality_d(ckpt["d"], want)
             self.assertLess((logits - want_logits).abs().max().item(), 1e-6 * want_logits.abs().max().item())
+        # A flag for another kind of source is refused, not ignored: this one has latent_avg.
+        self.assert_error(run_here("import", src, out, "--w-avg-samples", "2000"),
+                          "--w-avg-samples applies to rosinality checkpoints without latent_avg; this is a StyleGAN2 network")
+        self.assert_error(run_here("import", src, out, "--psp-arch", "{}"), "--psp-arch applies to pSp checkpoints")
         # Without latent_avg, w_avg is the mapping's mean output.
         del ckpt["latent_avg"], ckpt["g"]
         torch.save(ckpt, src)
@@ -593,6 +597,10 @@ class ConvertWeightsTest(unittest.TestCase):
                 self.assert_error(run_here("import", self.path("small.pt"), self.path("x.bin"), "--psp-arch",
                                            json.dumps(arch)), "--psp-arch: " + needle)
                 self.assertFalse(os.path.exists(self.path("x.bin")))
+        for flag, value in (("--mbstd-group-size", "2"), ("--conv-clamp", "256"), ("--mapping-lr-multiplier", "0.1")):
+            with self.subTest(flag=flag):
+                self.assert_error(run_here("import", self.path("small.pt"), self.path("x.bin"), flag, value),
+                                  f"{flag} applies to ", "; this is a pSp checkpoint, which it would not change")
 
     # ---- the loss networks of train_psp: LPIPS (torchvision AlexNet + LPIPS lin file) and ArcFace
 

@@ -206,9 +206,9 @@ def parse_args(argv):
     i.add_argument("--mbstd-group-size", type=_MBSTD, default=None, metavar="N",
                    help=f"D's minibatch-stddev group; StyleGAN2: 0 = whole batch; PGGAN, StyleGAN: <= 1 = none "
                         f"(default: the pickle's, else 4) ({_MBSTD.accepts})")
-    i.add_argument("--w-avg-samples", type=_W_AVG_SAMPLES, default=10000, metavar="N",
+    i.add_argument("--w-avg-samples", type=_W_AVG_SAMPLES, default=None, metavar="N",
                    help="latents averaged for w_avg when a rosinality checkpoint has no latent_avg "
-                        f"({_W_AVG_SAMPLES.accepts})")
+                        f"(default 10000; {_W_AVG_SAMPLES.accepts})")
     e = sub.add_parser("export", help=".bin -> torch .pt state dict with the official names")
     e.add_argument("src", type=_PATH)
     e.add_argument("dst", type=_PATH)
@@ -2163,7 +2163,8 @@ def convert(nets, hints, path, args):
                 state["mapping.w_avg"] = torch.zeros([kwargs["w_dim"]])
                 check_state(state, model, where)
                 model.load_state_dict(state)
-                state["mapping.w_avg"] = rosinality_w_avg(model.double(), args.w_avg_samples)
+                samples = args.w_avg_samples if args.w_avg_samples is not None else 10000
+                state["mapping.w_avg"] = rosinality_w_avg(model.double(), samples)
         check_state(state, model, where)
         if key == "D":
             d_kwargs = kwargs
@@ -2346,8 +2347,30 @@ def reimport_flags(meta, nets):
     return flags
 
 
+def check_flags_apply(args, family, payload):
+    """The import flags given for a source they do not change are refused in
+    one line (--conv-clamp on a PGGAN pickle was ignored without a word), as
+    --alexnet and --lpips are."""
+    rosinality_without_w_avg = family == "stylegan2" and isinstance(payload, tuple) and \
+        payload[1].get("G", {}).get("w_avg_from_mapping")
+    rules = [("--conv-clamp", args.conv_clamp != "auto", family == "stylegan2", "StyleGAN2 networks"),
+             ("--mapping-lr-multiplier", args.mapping_lr_multiplier is not None, family in ("stylegan", "stylegan2"),
+              "StyleGAN and StyleGAN2 networks"),
+             ("--mbstd-group-size", args.mbstd_group_size is not None, family in ("pggan", "stylegan", "stylegan2"),
+              "PGGAN, StyleGAN and StyleGAN2 networks"),
+             ("--psp-arch", args.psp_arch is not None, family == "psp", "pSp checkpoints"),
+             ("--w-avg-samples", args.w_avg_samples is not None, bool(rosinality_without_w_avg),
+              "rosinality checkpoints without latent_avg")]
+    for flag, given, applies, to in rules:
+        if given and not applies:
+            what = {"stylegan2": "a StyleGAN2 network", "stylegan": "a StyleGAN network", "pggan": "a PGGAN network",
+                    "psp": "a pSp checkpoint"}.get(family, f"{family} weights")
+            raise ConvertError(f"{args.src}: {flag} applies to {to}; this is {what}, which it would not change")
+
+
 def import_(args):
     family, payload = load_source(args.src, args.format)
+    check_flags_apply(args, family, payload)
     if args.alexnet and family != "lpips":
         raise ConvertError(f"{args.src}: --alexnet goes with an LPIPS import (SRC: LPIPS's alex.pth)")
     if args.lpips and family != "vgg16":
