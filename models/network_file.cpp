@@ -56,7 +56,14 @@ io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& 
     return file.tensors;
   }
   io::TensorMap state = select_prefix(file.tensors, which + ".");
-  if (state.empty()) throw Error(path + ": holds no " + which + " network (no tensor named '" + which + ".*')");
+  if (state.empty()) {
+    // A bundle of G alone (a state dict of {'G': ...} converted): the way to
+    // its generator, since the programs take G_ema, as the official ones do.
+    const bool has_G = which == "G_ema" && !select_prefix(file.tensors, "G.").empty();
+    throw Error(path + ": holds no " + which + " network (no tensor named '" + which + ".*')" +
+                (has_G ? "; it holds G: export_weights --in " + path + " --net G --out G.bin makes a file of it that this takes"
+                       : std::string()));
+  }
   return state;
 }
 

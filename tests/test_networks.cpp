@@ -11,6 +11,7 @@
 
 #include "engine/io/safetensors.h"
 #include "engine/ops/upfirdn2d.h"
+#include "models/network_file.h"
 #include "models/stylegan2/discriminator.h"
 #include "models/stylegan2/generator.h"
 #include "tests/testing.h"
@@ -100,6 +101,16 @@ SynthesisOptions noise(NoiseMode mode, gf::Generator* gen = nullptr) {
 }
 
 }  // namespace
+
+TEST_CASE("a bundle of G alone: the programs' G_ema refusal says how to take its G", "[networks]") {
+  io::SafetensorsFile file;
+  file.tensors["G.mapping.fc0.weight"] = zeros({2, 2});
+  CHECK_THROWS_WITH(network_state(file, "g.bin", "G_ema"),
+                    "g.bin: holds no G_ema network (no tensor named 'G_ema.*'); it holds G: export_weights --in g.bin "
+                    "--net G --out G.bin makes a file of it that this takes");
+  CHECK(network_state(file, "g.bin", "G").size() == 1);
+  CHECK_THROWS_WITH(network_state(file, "g.bin", "D"), "g.bin: holds no D network (no tensor named 'D.*')");
+}
 
 TEST_CASE("D parameter and buffer names and shapes are the official ones", "[networks]") {
   // Read off training/networks.py for img_resolution 16, channel_base 256,
