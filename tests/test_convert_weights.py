@@ -840,6 +840,12 @@ class OutputFolderTest(unittest.TestCase):
             self.assertEqual(r.returncode, 1)
             self.assertEqual(r.stderr, f"convert_weights: error: {bad}: cannot make its folder {os.path.join(d, 'file')}: "
                                        "Not a directory\n")
+            # A folder as DST, with or without its '/': named as a folder, before any work.
+            for folder in (d, d + "/"):
+                r = subprocess.run([sys.executable, SCRIPT, "export", src, folder], capture_output=True, text=True,
+                                   timeout=300)
+                self.assertEqual((r.returncode, r.stderr), (1, f"convert_weights: error: {folder}: is a folder; give the "
+                                                               f"output's file name (as {os.path.join(folder, 'out.bin')})\n"))
 
     def test_refused_run_leaves_no_folder(self):
         # SRC missing: refused after DST's checks, before any write; DST's new

@@ -219,6 +219,13 @@ def parse_args(argv):
     if os.path.exists(args.src) and os.path.exists(args.dst) and os.path.samefile(args.src, args.dst):
         print(f"convert_weights: error: {args.dst} is the input file; choose another name", file=sys.stderr)
         sys.exit(1)
+    # A folder (or a name ending in '/') is no output file: "adir/" was
+    # "cannot write (Not a directory)" from the temporary's name, "adir" the
+    # rename's "Is a directory", each after the whole conversion.
+    if args.dst.endswith(os.sep) or os.path.isdir(args.dst):
+        print(f"convert_weights: error: {args.dst}: is a folder; give the output's file name "
+              f"(as {os.path.join(args.dst, 'out.bin')})", file=sys.stderr)
+        sys.exit(1)
     # DST's folder must be one we can make (a file in the way fails here, before
     # NumPy and PyTorch load), but it is made only at the write (write_atomic):
     # a run refused later, SRC missing or unreadable, leaves no new folder.
