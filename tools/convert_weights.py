@@ -207,8 +207,8 @@ def parse_args(argv):
                    help=f"D's minibatch-stddev group; StyleGAN2: 0 = whole batch; PGGAN, StyleGAN: <= 1 = none "
                         f"(default: the pickle's, else 4) ({_MBSTD.accepts})")
     i.add_argument("--w-avg-samples", type=_W_AVG_SAMPLES, default=None, metavar="N",
-                   help="latents averaged for w_avg when a rosinality checkpoint has no latent_avg "
-                        f"(default 10000; {_W_AVG_SAMPLES.accepts})")
+                   help="latents averaged for w_avg (10000 unless given) when a rosinality checkpoint has no "
+                        f"latent_avg ({_W_AVG_SAMPLES.accepts})")
     e = sub.add_parser("export", help=".bin -> torch .pt state dict with the official names")
     e.add_argument("src", type=_PATH)
     e.add_argument("dst", type=_PATH)
