@@ -5,6 +5,7 @@
 // train_decoder, the shared tick loop's schedule in pSp's steps), and the
 // cpu config learning to invert the main job's Fashion-MNIST generator: the
 // reconstruction L2 on held-out generated images falls well below its start.
+#include <map>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -136,7 +137,7 @@ TEST_CASE("the network to train: the generator as decoder, latent_avg from w_avg
   CHECK_THROWS_WITH(make_psp_train_spec("cpu", cond), Catch::Contains("conditional"));
 }
 
-TEST_CASE("the encoder starts from ArcFace's input layer and body where the shapes agree", "[psp_train]") {
+TEST_CASE("the encoder starts from ArcFace's input layer and body when its body is ArcFace's", "[psp_train]") {
   const auto arcface = perceptual::load_arcface(std::string(GF_TEST_DATA_DIR) + "/psp_arcface.bin");
   PspConfig cfg;  // the fixture's ArcFace body: units 1,1,1,1 at depths 8, 12, 16, 20
   cfg.units = {1, 1, 1, 1};
@@ -161,8 +162,20 @@ TEST_CASE("the encoder starts from ArcFace's input layer and body where the shap
   ParamInit init2(5);
   const auto grey = make_encoder(cfg, init2);
   const std::string note2 = init_encoder_from_arcface(*grey, *arcface);
-  CHECK(note2.find("1 left out") != std::string::npos);
+  CHECK(note2.find("1 left out (the first conv: input channels 1 here, 3 in ArcFace)") != std::string::npos);
   CHECK(grey->state_dict().at("input_layer.0.weight").shape() == Shape({64, 1, 3, 3}));
+  // A body of other depths takes nothing (it took the tensors whose shapes
+  // happened to agree), and says why.
+  cfg.input_nc = 3;
+  cfg.depths = {8, 12, 16, 24};
+  ParamInit init3(5);
+  const auto other = make_encoder(cfg, init3);
+  const io::TensorMap before = other->state_dict();
+  std::map<std::string, std::vector<double>> was;
+  for (const auto& [n, t] : before) was[n] = t.to_vector();
+  const std::string note3 = init_encoder_from_arcface(*other, *arcface);
+  CHECK(note3.rfind("encoder initialized at random: its body is not ArcFace's (body.", 0) == 0);
+  for (const auto& [n, t] : other->state_dict()) CHECK(t.to_vector() == was.at(n));
 }
 
 TEST_CASE("a short pSp run: losses finite and falling on a fixed set of images", "[psp_train]") {

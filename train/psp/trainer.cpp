@@ -184,22 +184,41 @@ std::unique_ptr<Psp> make_psp_to_train(const PspTrainSpec& spec, const stylegan2
 
 std::string init_encoder_from_arcface(Encoder& encoder, const perceptual::ArcFace& arcface) {
   // state_dict() hands out the module's own tensors, so copying into them loads in place.
-  const io::TensorMap mine = encoder.state_dict();
-  NoGradGuard ng;
-  int64_t taken = 0, skipped = 0;
-  for (const auto& [name, t] : arcface.state_dict()) {
-    if (name.rfind("input_layer.", 0) != 0 && name.rfind("body.", 0) != 0) continue;  // ArcFace's own head
-    auto it = mine.find(name);
-    if (it != mine.end() && it->second.shape() == t.shape()) {
-      Tensor dst = it->second;
-      dst.copy_(t.to(dst.device()).to(dst.dtype()));
-      ++taken;
-    } else {
-      ++skipped;
-    }
+  const io::TensorMap mine = encoder.state_dict(), theirs = arcface.state_dict();
+  auto in_body = [](const std::string& n) { return n.rfind("input_layer.", 0) == 0 || n.rfind("body.", 0) == 0; };
+  // All or nothing, as pSp's load_state_dict(strict=False) raises on a shape
+  // that differs: a body of other units or depths (--cfg cpu's small one) has
+  // names that mean other layers there, so a partial copy was no start from
+  // ArcFace. The first conv alone may differ in its input channels (a grey
+  // encoder keeps its own, as pSp drops the input layer for non-RGB input).
+  const std::string first_conv = "input_layer.0.weight";
+  for (const auto& [name, t] : mine) {
+    if (!in_body(name)) continue;
+    const auto it = theirs.find(name);
+    const bool fits = it != theirs.end() && (it->second.shape() == t.shape() ||
+                                             (name == first_conv && t.dim() == 4 && it->second.dim() == 4 &&
+                                              t.size(0) == it->second.size(0) && t.size(2) == it->second.size(2)));
+    if (!fits)
+      return "encoder initialized at random: its body is not ArcFace's (" + name + " is " + shape_str(t.shape()) +
+             (it == theirs.end() ? std::string(", which ArcFace has not") : ", ArcFace's " + shape_str(it->second.shape())) +
+             "), so no ArcFace weights are taken";
   }
-  return "encoder initialized from ArcFace: " + std::to_string(taken) + " tensors of the input layer and body" +
-         (skipped ? ", " + std::to_string(skipped) + " left out (another shape or name)" : std::string());
+  NoGradGuard ng;
+  int64_t taken = 0;
+  std::string kept;
+  for (const auto& [name, t] : mine) {
+    if (!in_body(name)) continue;
+    const Tensor& src = theirs.at(name);
+    if (src.shape() != t.shape()) {  // the first conv of another channel count
+      kept = ", 1 left out (the first conv: input channels " + std::to_string(t.size(1)) + " here, " +
+             std::to_string(src.size(1)) + " in ArcFace)";
+      continue;
+    }
+    Tensor dst = t;
+    dst.copy_(src.to(dst.device()).to(dst.dtype()));
+    ++taken;
+  }
+  return "encoder initialized from ArcFace: " + std::to_string(taken) + " tensors of the input layer and body" + kept;
 }
 
 }  // namespace gf::psp

@@ -102,10 +102,11 @@ std::unique_ptr<Psp> make_psp_to_train(const PspTrainSpec& spec, const stylegan2
                                        std::string* note = nullptr);
 
 // pSp starts its encoder from the ArcFace IR-SE50 weights (model_ir_se50.pth
-// loaded with strict=False: the input layer and the body). Loads those of
-// arcface whose names and shapes the encoder has (all of them for an IR-SE50
-// encoder on RGB inputs; the input layer is skipped for other channel counts,
-// as pSp skips it for label inputs) and returns a line saying what it loaded.
+// loaded with strict=False: the input layer and the body, where a shape that
+// differs raises). Loads all of them when the encoder's body is ArcFace's
+// (an IR-SE50 encoder; the first conv is kept for another input channel
+// count, as pSp drops the input layer for label inputs), none otherwise
+// (--cfg cpu's small body), and returns a line saying which.
 std::string init_encoder_from_arcface(Encoder& encoder, const perceptual::ArcFace& arcface);
 
 }  // namespace gf::psp
