@@ -315,6 +315,16 @@ class ConvertWeightsTest(unittest.TestCase):
         fn, (blob,) = t.__reduce__()
         self.assertIs(fn, torch.storage._load_from_bytes)
         self.assertEqual(cw._load_storage(blob, "x").array.tolist(), [0, 1, 2, 3, 4])
+        # An expand()ed tensor (stride 0, more elements than its storage) is a
+        # real torch.save layout and reads back; one that expands a storage
+        # into unbounded memory is refused by the rebuild bound.
+        one = cw.StorageRef(("storage", cw.StorageType("FloatStorage"), "k", "cpu", 1), "x")
+        one.set_bytes(np.float32(1.5).tobytes(), "x")
+        self.assertTrue(torch.equal(cw._rebuild_tensor_v2(one, 0, (16, 16), (0, 0)), torch.full((16, 16), 1.5)))
+        with self.assertRaisesRegex(pickle.UnpicklingError, "rebuilt into tensors more than"):
+            cw._rebuild_tensor_v2(one, 0, (1 << 20, 1 << 20), (0, 0))
+        with self.assertRaisesRegex(pickle.UnpicklingError, "does not fit its storage of 1"):
+            cw._rebuild_tensor_v2(one, 1, (1,), (1,))
 
     def test_malicious_torch_file_is_refused(self):
         out = self.path("out.bin")

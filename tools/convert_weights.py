@@ -351,9 +351,12 @@ def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad=False, backw
     if not (isinstance(offset, int) and offset >= 0 and _int_tuple(size) and _int_tuple(stride)
             and len(size) == len(stride) and all(x >= 0 for x in tuple(size) + tuple(stride))):
         raise pickle.UnpicklingError(f"tensor with a bad layout (offset {offset}, size {size}, stride {stride})")
+    # The last element must lie in the storage. More elements than the storage
+    # holds is fine (an expand()ed tensor, stride 0, as torch.save keeps it);
+    # the bound below keeps such views from asking for unbounded memory.
     if 0 not in size:
         last = offset + sum((n - 1) * st for n, st in zip(size, stride))
-        if last >= storage.array.size or math.prod(size) > storage.array.size:
+        if last >= storage.array.size:
             raise pickle.UnpicklingError(f"tensor of size {list(size)} does not fit its storage of {storage.array.size}")
     # Each tensor is a copy: a pickle that builds one storage's tensor over and
     # over would ask for memory without bound from a few bytes. Real files
