@@ -271,6 +271,20 @@ class ConvertWeightsTest(unittest.TestCase):
         self.assertTrue(torch.equal(img, want_img))
         self.assertTrue(torch.equal(logits, want_logits))
 
+    def test_stylegan3_pickle_is_named(self):
+        # StyleGAN3's synthesis starts from a SynthesisInput module: named as
+        # StyleGAN3 (it was "unexpected tensor synthesis.input.weight").
+        src, out = self.path("sg3.pkl"), self.path("sg3.bin")
+        data = {k: persistent(v) for k, v in make_nets().items()}
+        synthesis = data["G_ema"].state["_modules"]["synthesis"]
+        synthesis.state["_modules"]["input"] = Persistent("SynthesisInput", dict(
+            _parameters=collections.OrderedDict(weight=torch.zeros(8, 2)), _buffers=collections.OrderedDict(),
+            _modules=collections.OrderedDict()))
+        with open(src, "wb") as f:
+            pickle.dump(data, f)
+        self.assert_error(run_here("import", src, out), src, "a StyleGAN3 network pickle", "not StyleGAN3's")
+        self.assert_nothing_written(out)
+
     def test_foreign_pickle_is_refused(self):
         src, out = self.path("evil.pkl"), self.path("out.bin")
         with open(src, "wb") as f:

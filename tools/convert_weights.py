@@ -266,6 +266,7 @@ class PersistentObject:
         if not isinstance(meta, dict) or not isinstance(meta.get("state"), dict):
             raise pickle.UnpicklingError("persistent object without a state dict")
         self.class_name = meta.get("class_name")
+        self.module_src = meta.get("module_src") if isinstance(meta.get("module_src"), str) else ""
         self.state = meta["state"]
 
 
@@ -553,6 +554,17 @@ def official_hints(nets, path):
     return hints
 
 
+def _is_stylegan3(obj, depth=0):
+    """StyleGAN3's networks (networks_stylegan3.py): a SynthesisInput module,
+    by its class name or in the module source the pickle records. It was
+    "unexpected tensor synthesis.input.weight", naming no cause."""
+    if obj.class_name == "SynthesisInput" or "class SynthesisInput" in obj.module_src:
+        return True
+    modules = obj.state.get("_modules")
+    return depth < 4 and isinstance(modules, dict) and any(
+        isinstance(m, PersistentObject) and _is_stylegan3(m, depth + 1) for m in modules.values())
+
+
 def read_official_pickle(path, data, top=None):
     top = _restricted_load(data, path) if top is None else top
     if not isinstance(top, dict):
@@ -560,6 +572,9 @@ def read_official_pickle(path, data, top=None):
     nets = {k: top[k] for k in ("G", "D", "G_ema") if isinstance(top.get(k), PersistentObject)}
     if not nets:
         raise ConvertError(f"{path}: not a network pickle (no G, D or G_ema network in it)")
+    if any(_is_stylegan3(n) for n in nets.values()):
+        raise ConvertError(f"{path}: a StyleGAN3 network pickle (its synthesis starts from a SynthesisInput); "
+                           "ganforge converts StyleGAN2-ADA's, not StyleGAN3's")
     return {k: persistent_state(v, path) for k, v in nets.items()}, official_hints(nets, path)
 
 
