@@ -132,8 +132,14 @@ def _register(module, name, obj):
     obj.__module__, obj.__qualname__ = module, name
 
 
-_register("torch_utils.persistence", "_reconstruct_persistent_obj", _reconstruct_persistent_obj)
-_register("dnnlib.util", "EasyDict", EasyDict)
+def _register_standins():
+    # Again before each pickle is written: a module of the same name may stand
+    # in sys.modules by then (pickle.dump checks the name leads to the object).
+    _register("torch_utils.persistence", "_reconstruct_persistent_obj", _reconstruct_persistent_obj)
+    _register("dnnlib.util", "EasyDict", EasyDict)
+
+
+_register_standins()
 
 SENTINEL_SRC = "import os\nopen(os.environ.get('GF_SENTINEL', '/dev/null'), 'w').write('ran')\n"
 
@@ -167,12 +173,16 @@ def persistent(module, mbstd=None):
     return Persistent(name, state)
 
 
-def official_pickle(nets, path):
+def official_pickle(nets, path, edit=None):
+    """nets as an official pickle at path; edit(data) may change it first."""
+    _register_standins()
     data = {k: persistent(v) for k, v in nets.items()}
     data["augment_pipe"] = Persistent("AugmentPipe", dict(
         _parameters=collections.OrderedDict(), _buffers=collections.OrderedDict(p=torch.zeros([])),
         _modules=collections.OrderedDict(), xflip=np.float64(1.0)))
     data["training_set_kwargs"] = EasyDict(path="ffhq.zip", resolution=16)
+    if edit:
+        edit(data)
     with open(path, "wb") as f:
         pickle.dump(data, f)
 
@@ -275,13 +285,13 @@ class ConvertWeightsTest(unittest.TestCase):
         # StyleGAN3's synthesis starts from a SynthesisInput module: named as
         # StyleGAN3 (it was "unexpected tensor synthesis.input.weight").
         src, out = self.path("sg3.pkl"), self.path("sg3.bin")
-        data = {k: persistent(v) for k, v in make_nets().items()}
-        synthesis = data["G_ema"].state["_modules"]["synthesis"]
-        synthesis.state["_modules"]["input"] = Persistent("SynthesisInput", dict(
-            _parameters=collections.OrderedDict(weight=torch.zeros(8, 2)), _buffers=collections.OrderedDict(),
-            _modules=collections.OrderedDict()))
-        with open(src, "wb") as f:
-            pickle.dump(data, f)
+
+        def add_input(data):
+            synthesis = data["G_ema"].state["_modules"]["synthesis"]
+            synthesis.state["_modules"]["input"] = Persistent("SynthesisInput", dict(
+                _parameters=collections.OrderedDict(weight=torch.zeros(8, 2)), _buffers=collections.OrderedDict(),
+                _modules=collections.OrderedDict()))
+        official_pickle(make_nets(), src, add_input)
         self.assert_error(run_here("import", src, out), src, "a StyleGAN3 network pickle", "not StyleGAN3's")
         self.assert_nothing_written(out)
 
