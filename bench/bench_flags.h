@@ -11,22 +11,23 @@
 
 namespace gf::bench {
 
-inline int int_flag(const char* program, const char* flag, const char* text, long long lo, long long hi) {
+// read()'s value, or its gf::Error as the one line and exit 2.
+template <class Read>
+auto value_or_exit(const char* program, Read read) {
   try {
-    return static_cast<int>(cli::parse_integer(text, flag, lo, hi));
+    return read();
   } catch (const Error& e) {
     std::fprintf(stderr, "%s: error: %s\n", program, e.what());
     std::exit(2);
   }
 }
 
+inline int int_flag(const char* program, const char* flag, const char* text, long long lo, long long hi) {
+  return value_or_exit(program, [&] { return static_cast<int>(cli::parse_integer(text, flag, lo, hi)); });
+}
+
 inline double number_flag(const char* program, const char* flag, const char* text, cli::Range range) {
-  try {
-    return cli::parse_number(text, flag, range);
-  } catch (const Error& e) {
-    std::fprintf(stderr, "%s: error: %s\n", program, e.what());
-    std::exit(2);
-  }
+  return value_or_exit(program, [&] { return cli::parse_number(text, flag, range); });
 }
 
 }  // namespace gf::bench

@@ -36,10 +36,9 @@ using namespace gf::psp;
 void apply_flags(const cli::Args& args, PspTrainSpec& s) {
   if (args.has("encoder-type")) {
     s.net.encoder_type = args.str("encoder-type");
-    const std::string& t = s.net.encoder_type;
-    if (t != "GradualStyleEncoder" && t != "BackboneEncoderUsingLastLayerIntoW" && t != "BackboneEncoderUsingLastLayerIntoWPlus")
-      throw Error("--encoder-type must be GradualStyleEncoder, BackboneEncoderUsingLastLayerIntoW or "
-                  "BackboneEncoderUsingLastLayerIntoWPlus (pSp's names, case as written), got '" + t + "'");
+    if (!is_encoder_type(s.net.encoder_type))
+      throw Error(std::string("--encoder-type must be ") + kEncoderTypesText + " (pSp's names, case as written), got '" +
+                  s.net.encoder_type + "'");
     s.net.learn_in_w = s.net.encoder_type == "BackboneEncoderUsingLastLayerIntoW";  // pSp's --learn_in_w goes with it
   }
   if (args.flag("start-from-latent-avg")) s.net.start_from_latent_avg = true;
@@ -91,8 +90,7 @@ int run(int argc, char** argv) {
        {"data", "PATH", "", "image folder or .zip (default: Fashion-MNIST); its last --val-images images are held out"},
        {"cfg", "NAME", "psp", "psp (the paper's IR-SE50 encoder at 256 px) or cpu (a small encoder at the "
                               "generator's resolution)"},
-       {"encoder-type", "TYPE", "GradualStyleEncoder",
-        "GradualStyleEncoder, BackboneEncoderUsingLastLayerIntoW or BackboneEncoderUsingLastLayerIntoWPlus"},
+       {"encoder-type", "TYPE", "GradualStyleEncoder", kEncoderTypesText},
        {"start-from-latent-avg", "", "", "add the generator's average latent to the codes (pSp's flag)"},
        cli::integer("batch", "N", "", "images per step (psp: 4, cpu: 8)", 2, 65536),
        cli::integer("max-steps", "N", "", "train this many minibatches in all, resumed ones included (psp: 500000, "

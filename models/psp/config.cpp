@@ -20,12 +20,14 @@ std::vector<int> PspConfig::taps() const {
   return t;
 }
 
+bool is_encoder_type(const std::string& name) {
+  return name == "GradualStyleEncoder" || name == "BackboneEncoderUsingLastLayerIntoW" ||
+         name == "BackboneEncoderUsingLastLayerIntoWPlus";
+}
+
 void PspConfig::validate() const {
   const char* what = "psp config";
-  GF_CHECK(encoder_type == "GradualStyleEncoder" || encoder_type == "BackboneEncoderUsingLastLayerIntoW" ||
-               encoder_type == "BackboneEncoderUsingLastLayerIntoWPlus",
-           what, "unknown encoder_type '" << encoder_type
-                 << "' (GradualStyleEncoder, BackboneEncoderUsingLastLayerIntoW or BackboneEncoderUsingLastLayerIntoWPlus)");
+  GF_CHECK(is_encoder_type(encoder_type), what, "unknown encoder_type '" << encoder_type << "' (" << kEncoderTypesText << ")");
   body().validate(what);
   GF_CHECK(input_size >= 16 && (input_size & (input_size - 1)) == 0, what,
            "input_size must be a power of two of at least 16 (the body halves it four times), got " << input_size);

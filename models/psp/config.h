@@ -11,6 +11,11 @@
 
 namespace gf::psp {
 
+// pSp's encoder names (--encoder_type), as written, and as a message lists them.
+bool is_encoder_type(const std::string& name);
+inline constexpr const char* kEncoderTypesText =
+    "GradualStyleEncoder, BackboneEncoderUsingLastLayerIntoW or BackboneEncoderUsingLastLayerIntoWPlus";
+
 struct PspConfig {
   // One of pSp's encoders: GradualStyleEncoder (W+ through a feature pyramid,
   // the paper's), BackboneEncoderUsingLastLayerIntoW (one w, pSp's learn_in_w
