@@ -65,6 +65,42 @@ TEST_CASE("write_atomic replaces a file whole, and a failed write keeps the old 
   fs::remove_all(dir);
 }
 
+// An AtomicFileSet replaces its files together: a failure on the last
+// leaves every old file, and no temporary; commit() replaces them all.
+TEST_CASE("AtomicFileSet replaces all its files or none", "[atomic_file]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_test_atomic_set_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string a = (dir / "latents.npy").string(), b = (dir / "names.txt").string();
+  gf::io::write_atomic(a, [](std::ostream& o) { o << "old a"; }, "test");
+  gf::io::write_atomic(b, [](std::ostream& o) { o << "old b"; }, "test");
+  auto no_temporaries = [&] {
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().extension() == ".tmp") return false;
+    return true;
+  };
+  {
+    gf::io::AtomicFileSet set;
+    set.add(a, [](std::ostream& o) { o << "new a"; }, "test");
+    CHECK(read_all(a) == "old a");  // nothing replaced before commit()
+    CHECK_THROWS_WITH(set.add(b, [](std::ostream&) { throw std::runtime_error("disk full"); }, "test"), "disk full");
+  }
+  CHECK(read_all(a) == "old a");
+  CHECK(read_all(b) == "old b");
+  CHECK(no_temporaries());
+  {
+    gf::io::AtomicFileSet set;
+    set.add(a, [](std::ostream& o) { o << "new a"; }, "test");
+    CHECK_THROWS_WITH(set.add(a, [](std::ostream& o) { o << "again"; }, "test"),
+                      "test: cannot write " + a + " twice in one set of outputs");
+    set.add(b, [](std::ostream& o) { o << "new b"; }, "test");
+    set.commit();
+  }
+  CHECK(read_all(a) == "new a");
+  CHECK(read_all(b) == "new b");
+  CHECK(no_temporaries());
+  fs::remove_all(dir);
+}
+
 // A child process writes over an older file and stops inside the write; the
 // parent sends it SIGINT or SIGTERM there. The child must die of that signal
 // (as it would without the cleanup), leave no temporary, and the older file

@@ -186,7 +186,7 @@ void save_row_png(const std::vector<Tensor>& imgs, const std::string& path) {
   };
   GF_CHECK(stbi_write_png_to_func(append, &png, int(W), int(h), int(c), out.data(), int(W * c)), "psp",
            "PNG encoding failed for " << path);
-  io::write_atomic(path, [&](std::ostream& f) { f.write(png.data(), std::streamsize(png.size())); }, "psp");
+  io::write_atomic(path, [&](std::ostream& f) { f.write(png.data(), std::streamsize(png.size())); }, "");  // the error names the file
 }
 
 // An image [1, C, S, S] scaled to R x R for the side-by-side grids.
@@ -292,14 +292,18 @@ int encode(int argc, char** argv) {
     }
     progress("psp encode", i + n, s.count);
   }
-  io::save_npy(s.outdir + "/latents.npy", concat(codes, 0));
-  io::write_atomic(s.outdir + "/names.txt", [&](std::ostream& f) {
+  // The arrays and names.txt pair up row by row: all are replaced, or none.
+  io::AtomicFileSet arrays;
+  const std::string latents = s.outdir + "/latents.npy";
+  arrays.add(latents, [&](std::ostream& f) { io::write_npy(f, concat(codes, 0), latents); }, "");
+  arrays.add(s.outdir + "/names.txt", [&](std::ostream& f) {
     for (int64_t i = 0; i < s.count; ++i) f << s.inputs->name(i) << "\n";
-  }, "psp");
+  }, "");
   if (args.has("raw")) {
     io::create_parent_folder(args.str("raw"), "--raw");
-    io::save_npy(args.str("raw"), concat(raw, 0));
+    arrays.add(args.str("raw"), [&](std::ostream& f) { io::write_npy(f, concat(raw, 0), args.str("raw")); }, "--raw");
   }
+  arrays.commit();
   std::cout << "psp encode: " << cli::count_text(s.count, "image") << " -> " << s.outdir << "/latents.npy ["
             << s.count << ", " << s.net->n_styles() << ", " << s.net->config().style_dim() << "]"
             << (images ? " and inference_results/" : "") << "\n";

@@ -768,7 +768,7 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
 
 void write_report(const std::string& run_dir, const ReportOptions& opt) {
   const std::string page = render_report(run_dir, opt);
-  io::write_atomic((fs::path(run_dir) / "report.html").string(), [&](std::ostream& f) { f << page; }, "report");
+  io::write_atomic((fs::path(run_dir) / "report.html").string(), [&](std::ostream& f) { f << page; }, "");
 }
 
 void update_report(const std::string& run_dir, bool live) noexcept {
@@ -797,7 +797,7 @@ void carry_earlier_stats(const std::string& run_dir, const std::string& resume_f
     }
   }
   if (!kept.empty())
-    io::write_atomic((fs::path(run_dir) / "stats-earlier.jsonl").string(), [&](std::ostream& f) { f << kept; }, "stats-earlier.jsonl");
+    io::write_atomic((fs::path(run_dir) / "stats-earlier.jsonl").string(), [&](std::ostream& f) { f << kept; }, "");
 }
 
 }  // namespace gf

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <system_error>
 
 #include "engine/error.h"
@@ -68,29 +69,41 @@ void write_in_place(const std::string& path, const std::function<void(std::ostre
 
 std::string temp_name(const std::string& path) { return path + "." + std::to_string(::getpid()) + ".tmp"; }
 
-void write_atomic(const std::string& given, const std::function<void(std::ostream&)>& write, const std::string& who) {
-  std::string path = given;
+namespace {
+
+// Where write_atomic's bytes go for `given`: the file to rename a temporary
+// over (a link's file: the file is replaced and the link kept, as editors
+// do), or in_place for a device, a pipe or a descriptor's name. Throws for
+// an empty name, a folder, a block device or a socket.
+struct Destination {
+  std::string path;
+  bool in_place = false;
+};
+
+Destination destination(const std::string& given, const std::string& who) {
   if (given.empty()) throw Error(prefix(who) + "cannot write a file with an empty name");
   struct stat st {};
   const bool exists = ::stat(given.c_str(), &st) == 0;
   if (given.back() == '/' || (exists && S_ISDIR(st.st_mode)))
     throw Error(prefix(who) + "cannot write " + given + ": a folder, not a file");
-  if (exists) {
-    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || (S_ISREG(st.st_mode) && names_file_descriptor(given)))
-      return write_in_place(given, write, who);
-    if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
-      throw Error(prefix(who) + "cannot write " + given + ": a block device or socket, not a file");
-    // A link to a file: the file is replaced and the link kept, as editors do.
-    struct stat lst {};
-    std::error_code ec;
-    if (S_ISREG(st.st_mode) && ::lstat(given.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
-      const std::string target = std::filesystem::canonical(given, ec).string();
-      if (!ec) path = target;
-    }
+  if (!exists) return {given, false};
+  if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || (S_ISREG(st.st_mode) && names_file_descriptor(given)))
+    return {given, true};
+  if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
+    throw Error(prefix(who) + "cannot write " + given + ": a block device or socket, not a file");
+  struct stat lst {};
+  std::error_code ec;
+  if (S_ISREG(st.st_mode) && ::lstat(given.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+    const std::string target = std::filesystem::canonical(given, ec).string();
+    if (!ec) return {target, false};
   }
-  // The process id keeps concurrent writers (two test suites, two runs) off each other's temporary.
-  const std::string tmp = temp_name(path);
-  TempFileGuard guard(tmp);  // registered before the file exists, released after it is renamed or removed
+  return {given, false};
+}
+
+// Writes temp_name(path), guarded by `guard`, and flushes it to the disk; on
+// failure removes it and throws naming path, never the temporary.
+void write_temporary(const std::string& path, const std::string& tmp, TempFileGuard& guard,
+                     const std::function<void(std::ostream&)>& write, const std::string& who) {
   {
     errno = 0;
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
@@ -113,12 +126,17 @@ void write_atomic(const std::string& given, const std::function<void(std::ostrea
       throw Error(prefix(who) + "cannot write " + path + (errno ? std::string(": ") + std::strerror(errno) : ""));
     }
   }
-  // The data reaches the disk before the rename, and the rename before we
-  // return: after a power loss path holds the old file or the new one.
+  // The data reaches the disk before the rename: after a power loss path
+  // holds the old file or the new one.
   if (!sync_path(tmp)) {
     std::remove(tmp.c_str());
     throw Error(prefix(who) + "cannot write " + path + ": its data could not be flushed to the disk");
   }
+}
+
+// Renames the written temporary over path and flushes the folder's entry, so
+// that the rename reaches the disk before we return.
+void rename_temporary(const std::string& path, const std::string& tmp, const std::string& who) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     std::remove(tmp.c_str());
@@ -126,6 +144,54 @@ void write_atomic(const std::string& given, const std::function<void(std::ostrea
   }
   const std::string dir = std::filesystem::path(path).parent_path().string();
   sync_path(dir.empty() ? "." : dir);  // best effort: some file systems refuse a folder fsync
+}
+
+}  // namespace
+
+void write_atomic(const std::string& given, const std::function<void(std::ostream&)>& write, const std::string& who) {
+  const Destination d = destination(given, who);
+  if (d.in_place) return write_in_place(d.path, write, who);
+  // The process id keeps concurrent writers (two test suites, two runs) off each other's temporary.
+  const std::string tmp = temp_name(d.path);
+  TempFileGuard guard(tmp);  // registered before the file exists, released after it is renamed or removed
+  write_temporary(d.path, tmp, guard, write, who);
+  rename_temporary(d.path, tmp, who);
+}
+
+struct AtomicFileSet::Staged {
+  std::string path, tmp, who;
+  std::unique_ptr<TempFileGuard> guard;
+};
+
+AtomicFileSet::AtomicFileSet() = default;
+
+AtomicFileSet::~AtomicFileSet() {
+  for (const std::unique_ptr<Staged>& s : staged_) std::remove(s->tmp.c_str());
+}
+
+void AtomicFileSet::add(const std::string& given, const std::function<void(std::ostream&)>& write,
+                        const std::string& who) {
+  const Destination d = destination(given, who);
+  if (d.in_place) return write_in_place(d.path, write, who);
+  for (const std::unique_ptr<Staged>& s : staged_)
+    if (s->path == d.path) throw Error(prefix(who) + "cannot write " + given + " twice in one set of outputs");
+  auto s = std::make_unique<Staged>();
+  s->path = d.path;
+  s->tmp = temp_name(d.path);
+  s->who = who;
+  s->guard = std::make_unique<TempFileGuard>(s->tmp);
+  write_temporary(s->path, s->tmp, *s->guard, write, who);
+  staged_.push_back(std::move(s));
+}
+
+void AtomicFileSet::commit() {
+  // Renames cannot run out of disk; what is left to fail (a folder made
+  // read-only meanwhile) fails on the first, before any file is replaced.
+  while (!staged_.empty()) {
+    const std::unique_ptr<Staged> s = std::move(staged_.front());
+    staged_.erase(staged_.begin());
+    rename_temporary(s->path, s->tmp, s->who);
+  }
 }
 
 namespace {

@@ -9,8 +9,10 @@
 // complete file and no "*.tmp".
 #pragma once
 #include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace gf::io {
 
@@ -26,6 +28,30 @@ std::string temp_name(const std::string& path);
 // /dev/stdout, /dev/fd/N, whatever they lead to) is written in place by
 // appending, never replaced; a block device or a socket is refused.
 void write_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who);
+
+// Files that belong together, whose old and new versions must not be mixed
+// (psp encode's latents.npy and names.txt: the rows of one are the names of
+// the other): add() writes each file's temporary as write_atomic does, and
+// commit() renames them all only once every one is written, so that a
+// failure on any (a full disk on the last) leaves every old file as it was.
+// A device, a pipe or a descriptor's name is written in place by add(), as
+// write_atomic does (it cannot wait for the others); nothing is renamed
+// before commit(). The set removes the temporaries it has not renamed when
+// destroyed. add() throws as write_atomic, and for a path added twice.
+class AtomicFileSet {
+ public:
+  AtomicFileSet();
+  ~AtomicFileSet();
+  AtomicFileSet(const AtomicFileSet&) = delete;
+  AtomicFileSet& operator=(const AtomicFileSet&) = delete;
+
+  void add(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who);
+  void commit();
+
+ private:
+  struct Staged;
+  std::vector<std::unique_ptr<Staged>> staged_;
+};
 
 // Flushes a file's (or a folder's entries') data to the disk, as
 // write_atomic does before and after its rename; false when that fails (some

@@ -262,18 +262,22 @@ std::string npy_bytes(const Tensor& t) {
 // copied to the host once): no copy of the whole file in memory, which for a
 // batch of images doubled what the program held. Chunks of 16 MiB, so that a
 // full disk stops the write at the first one that fails.
+void write_npy(std::ostream& f, const Tensor& t, const std::string& name) {
+  GF_CHECK(t.defined() && (t.dtype() == DType::f32 || t.dtype() == DType::f64), "save_npy",
+           name << ": only float32 and float64 tensors are written");
+  const Tensor h = t.detach().to(Device::cpu());
+  const std::string header = npy_header(h.dtype(), h.shape());
+  f.write(header.data(), static_cast<std::streamsize>(header.size()));
+  const char* data = static_cast<const char*>(h.raw());
+  constexpr size_t kChunk = size_t(16) << 20;
+  for (size_t at = 0, n = static_cast<size_t>(h.nbytes()); at < n && f; at += kChunk)
+    f.write(data + at, static_cast<std::streamsize>(std::min(kChunk, n - at)));
+}
+
 void save_npy(const std::string& path, const Tensor& t) {
   GF_CHECK(t.defined() && (t.dtype() == DType::f32 || t.dtype() == DType::f64), "save_npy",
            path << ": only float32 and float64 tensors are written");
-  const Tensor h = t.detach().to(Device::cpu());
-  const std::string header = npy_header(h.dtype(), h.shape());
-  io::write_atomic(path, [&](std::ostream& f) {
-    f.write(header.data(), static_cast<std::streamsize>(header.size()));
-    const char* data = static_cast<const char*>(h.raw());
-    constexpr size_t kChunk = size_t(16) << 20;
-    for (size_t at = 0, n = static_cast<size_t>(h.nbytes()); at < n && f; at += kChunk)
-      f.write(data + at, static_cast<std::streamsize>(std::min(kChunk, n - at)));
-  }, "");  // the error names the file
+  io::write_atomic(path, [&](std::ostream& f) { write_npy(f, t, path); }, "");  // the error names the file
 }
 
 }  // namespace gf::io

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <ostream>
 #include <string>
 
 #include "engine/tensor.h"
@@ -35,6 +36,10 @@ void check_finite(const Tensor& t, const std::string& what);
 // "<path>.<pid>.tmp" and renamed, the data streamed from the tensor (no copy
 // of the file in memory; a device tensor is copied to the host once).
 void save_npy(const std::string& path, const Tensor& t);
+
+// What save_npy writes, to a stream (the files of an io::AtomicFileSet);
+// `name` names the array in its error (a dtype other than float32/64).
+void write_npy(std::ostream& f, const Tensor& t, const std::string& name);
 
 // The same two in memory, for the entries of an .npz archive (train/npz.h):
 // parse_npy reads the n bytes of a .npy file, with read_npy's checks and its

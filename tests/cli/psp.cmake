@@ -40,6 +40,20 @@ $<TARGET_FILE:psp> encode --network ${_pnet} --images $d/in_range.npy --outdir $
 ! grep -q warning $d/in_range.log && echo scale checked")
 set_tests_properties(cpu.psp_npy_scale PROPERTIES PASS_REGULAR_EXPRESSION "scale checked" SKIP_RETURN_CODE 77)
 
+# latents.npy, names.txt and --raw pair up row by row: a run that fails on
+# the last of them (a full disk: /dev/full) replaces none, so the folder
+# keeps the earlier run's latents with its names (2 images), not 3 rows of
+# latents under 2 names.
+gf_test(cpu.psp_encode_outputs_together FIXTURES_REQUIRED psp_encoded
+        COMMAND sh -c "d=${_psp}/together && rm -rf $d && \
+$<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --outdir $d --no-images --n-images 2 > /dev/null && \
+cp $d/latents.npy $d/before.npy && \
+! $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --outdir $d --no-images --raw /dev/full 2> $d/err && \
+grep -q '^psp encode: error: --raw: cannot write /dev/full: No space left on device$' $d/err && \
+cmp $d/latents.npy $d/before.npy && test \"$(cat $d/names.txt | tr '\\n' ' ')\" = 'a c ' && \
+test -z \"$(ls $d | grep tmp)\" && echo outputs kept together")
+set_tests_properties(cpu.psp_encode_outputs_together PROPERTIES PASS_REGULAR_EXPRESSION "outputs kept together")
+
 gf_cli_test(psp_mix FRESH ${_psp_mix} EXPECT "psp mix: 3 images x 2 outputs"
             COMMAND sh -c "$<TARGET_FILE:psp> mix --network ${_pnet} --images ${_pimgs} --outdir ${_psp_mix} \
 --latent-mask 4-7 --n-outputs 2 --mix-alpha 0.5 --resize-outputs && test -s ${_psp_mix}/style_mixing/a.png")
