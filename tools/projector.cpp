@@ -300,11 +300,16 @@ int run(int argc, char** argv) {
       channels == 3 ? target : to_rgb_bytes(to_chw(target, res, 1).reshape({1, 1, res, res}) / 127.5 - 1.0);
   // The results first (the folder made only now, as the official script
   // makes it after the projection): a video that fails loses nothing else.
+  // The three are one result, replaced together: a failure on the last
+  // leaves no new proj.png beside an old projected_w.npz.
   io::create_folder(outdir, "--outdir");
-  save_image_grid(to_chw(target, res, channels).reshape({1, channels, res, res}) / 127.5 - 1.0, outdir + "/target.png", 1, 1);
+  io::AtomicFileSet results;
+  save_image_grid(to_chw(target, res, channels).reshape({1, channels, res, res}) / 127.5 - 1.0, outdir + "/target.png", 1, 1,
+                  &results);
   const Tensor ws = stylegan2::projected_ws(p, opt.num_steps - 1, num_ws);
-  save_image_grid(G->synthesis.forward(ws.to(dev), so), outdir + "/proj.png", 1, 1);
-  save_npz(outdir + "/projected_w.npz", {{"w", ws}});
+  save_image_grid(G->synthesis.forward(ws.to(dev), so), outdir + "/proj.png", 1, 1, &results);
+  save_npz(outdir + "/projected_w.npz", {{"w", ws}}, &results);
+  results.commit();
   if (save_video) {
     std::cout << "Saving optimization progress video \"" << outdir << "/proj.mp4\"" << std::endl;
     VideoWriter video(ffmpeg, outdir + "/proj.mp4", 2 * res, res);

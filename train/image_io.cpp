@@ -444,7 +444,7 @@ void check_grid_png_size(int64_t h, int64_t w, int64_t c, int64_t gw, int64_t gh
               " PNG, over the 0.95 GB of pixels the PNG writer takes; use a smaller grid, or one PNG per image");
 }
 
-void save_image_grid(const Tensor& images, const std::string& path, int gw, int gh) {
+void save_image_grid(const Tensor& images, const std::string& path, int gw, int gh, io::AtomicFileSet* together) {
   GF_CHECK(images.dim() == 4 && (images.size(1) == 1 || images.size(1) == 3), "save_image_grid",
            "expected [N, 1 or 3, H, W] images, got " << images.desc());
   GF_CHECK(gw > 0 && gh > 0 && images.size(0) == int64_t(gw) * gh, "save_image_grid",
@@ -473,8 +473,11 @@ void save_image_grid(const Tensor& images, const std::string& path, int gw, int 
   GF_CHECK(stbi_write_png_to_func(append, &png, static_cast<int>(W), static_cast<int>(H), static_cast<int>(c),
                                   out.data(), static_cast<int>(W * c)),
            "save_image_grid", "PNG encoding failed for " << path);
-  io::write_atomic(path, [&](std::ostream& f) { f.write(png.data(), static_cast<std::streamsize>(png.size())); },
-                   "");  // the error names the file
+  auto write = [&](std::ostream& f) { f.write(png.data(), static_cast<std::streamsize>(png.size())); };
+  if (together)
+    together->add(path, write, "");  // the error names the file
+  else
+    io::write_atomic(path, write, "");
 }
 
 }  // namespace gf

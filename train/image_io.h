@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/tensor.h"
 
 namespace gf {
@@ -76,7 +77,9 @@ void check_grid_png_size(int64_t h, int64_t w, int64_t c, int64_t gw, int64_t gh
 // images: [N, C, H, W], C = 1 or 3, values in [-1, 1] on any device, with
 // N == gw * gh. Written as one PNG of gh rows by gw columns, row-major in N
 // as the official save_image_grid (values scaled to [0, 255], rounded half to
-// even, clipped). The file appears atomically (temporary name, then rename).
-void save_image_grid(const Tensor& images, const std::string& path, int gw, int gh);
+// even, clipped). The file appears atomically (temporary name, then rename),
+// or with the other files of `together` at its commit() when one is given.
+void save_image_grid(const Tensor& images, const std::string& path, int gw, int gh,
+                     io::AtomicFileSet* together = nullptr);
 
 }  // namespace gf

@@ -12,7 +12,8 @@
 
 namespace gf {
 
-void save_npz(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& arrays) {
+void save_npz(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& arrays,
+              io::AtomicFileSet* together) {
   std::vector<std::pair<std::string, std::string>> entries;  // name, bytes
   std::set<std::string> keys;
   for (const auto& [key, t] : arrays) {
@@ -21,11 +22,15 @@ void save_npz(const std::string& path, const std::vector<std::pair<std::string, 
     GF_CHECK(keys.insert(key).second, "save_npz", path << ": array name '" << key << "' given twice");
     entries.emplace_back(key + ".npy", io::npy_bytes(t));
   }
-  io::write_atomic(path, [&](std::ostream& f) {
+  auto write = [&](std::ostream& f) {
     ZipWriter zip(f, "save_npz");
     for (const auto& [name, bytes] : entries) zip.add(name, bytes.data(), bytes.size());
     zip.finish();
-  }, "");  // the error names the file
+  };
+  if (together)
+    together->add(path, write, "");  // the error names the file
+  else
+    io::write_atomic(path, write, "");
 }
 
 std::map<std::string, Tensor> read_npz(const std::string& path, const std::vector<std::string>& only) {

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/io/atomic_file.h"
 #include "engine/tensor.h"
 
 namespace gf {
@@ -17,8 +18,10 @@ namespace gf {
 // as numpy.savez does. The file appears atomically (temporary name, then
 // rename), with zip64 records past 4 GiB as numpy's zipfile writes them.
 // Throws gf::Error on an empty or repeated key, a key with '/' or "..", or a
-// failed write.
-void save_npz(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& arrays);
+// failed write. With `together`, the file is written with the other files of
+// that set, replaced at its commit().
+void save_npz(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& arrays,
+              io::AtomicFileSet* together = nullptr);
 
 // The "<key>.npy" entries of an .npz (stored or deflated, so
 // numpy.savez_compressed's too), by key, as CPU tensors of the entry's dtype

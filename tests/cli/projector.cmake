@@ -107,6 +107,14 @@ gf_cli_test(projector_no_video FIXTURES_REQUIRED "projector_vgg16;projected"
             COMMAND sh -c "d=${_pj}/novideo && rm -rf $d && mkdir -p $d/empty && \
 PATH=$d/empty ${_pj_sh} --target ${_pj}/run/out/target.png --num-steps 1 --save-video false --outdir $d/out && \
 test \"$(ls $d/out | sort | paste -sd ' ' -)\" = 'proj.png projected_w.npz target.png'")
+# The three results are replaced together: projected_w.npz that cannot be
+# written (a folder in its place) leaves the earlier proj.png and no
+# target.png, not a new image beside an old w.
+gf_cli_test(projector_results_together FIXTURES_REQUIRED "projector_vgg16;projected"
+            COMMAND sh -c "d=${_pj}/together && rm -rf $d && mkdir -p $d/out/projected_w.npz && echo old > $d/out/proj.png && \
+! ${_pj_sh} --target ${_pj}/run/out/target.png --num-steps 1 --save-video false --outdir $d/out 2>$d/err >/dev/null && \
+grep -qx 'projector: error: cannot write .*/projected_w.npz: a folder, not a file' $d/err && \
+test \"$(cat $d/out/proj.png)\" = old && test \"$(ls -A $d/out | sort | paste -sd ' ' -)\" = 'proj.png projected_w.npz'")
 gf_expect_error(projector_missing_ffmpeg "^projector: error: --save-video needs the ffmpeg program, which is not on PATH: install ffmpeg \\(e.g. apt-get install ffmpeg\\) or pass --save-video false$"
                 "projector_vgg16;projected" ${CMAKE_COMMAND} -E env PATH=${_pj}/no-such-bin
                 ${_pj_run} --target ${_pj}/run/out/target.png --outdir ${_pj}/missing_ffmpeg)
