@@ -25,6 +25,15 @@ add_test(NAME cpu.train_psp_resume
 set_tests_properties(cpu.train_psp_resume PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
                      PASS_REGULAR_EXPRESSION "resumed from .* at step 3.*tick 0 +kimg 0\\.0 +step 4 .*Done: "
                      FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
+# --start-from-latent-avg is off unless given, as pSp's train.py (it was
+# always on, its "=false" ignored), and recorded as run.
+add_test(NAME cpu.train_psp_latent_avg_flag
+         COMMAND sh -c "d=${_tp}/latent_avg && rm -rf $d && for v in '' '--start-from-latent-avg=false' '--start-from-latent-avg'; do \
+OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> --generator ${_tp_g} --cfg cpu $v --max-images 16 --val-images 8 --max-steps 0 \
+--outdir $d > /dev/null || exit 1; done && \
+grep -ho '\"start_from_latent_avg\": *[a-z]*' $d/0000*/training_options.json | tr -d ' ' | paste -sd ' ' -")
+set_tests_properties(cpu.train_psp_latent_avg_flag PROPERTIES LABELS cpu
+                     PASS_REGULAR_EXPRESSION "^\"start_from_latent_avg\":false \"start_from_latent_avg\":false \"start_from_latent_avg\":true\n$")
 add_test(NAME cpu.train_psp_resume_conflicting_flag
          COMMAND $<TARGET_FILE:train_psp> --resume ${_tp}/00000-fashion-mnist-psp-cpu/checkpoint.bin --lr 0.1
                  --max-images 24 --outdir ${_tp}/resumed)

@@ -19,6 +19,7 @@ PspTrainSpec make_psp_train_spec(const std::string& cfg, const stylegan2::Genera
   s.cfg = cfg;
   s.net.input_nc = g.img_channels;
   s.net.n_styles = 2 * int(std::log2(g.img_resolution)) - 2;
+  s.net.start_from_latent_avg = false;  // pSp's train options: off unless --start_from_latent_avg
   if (cfg == "psp") {
     s.net.depths.back() = g.w_dim;  // IR-SE50 ends at 512, StyleGAN2's w_dim; another w_dim widens the last stage
   } else if (cfg == "cpu") {
