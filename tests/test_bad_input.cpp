@@ -419,9 +419,11 @@ TEST_CASE("train_psp refuses a missing weights file, or a loss without its netwo
        "--arcface " + none + ": no such file (ArcFace weights"},
       // A weights file of the wrong kind names what it is not.
       {"--generator " + G + " --lpips " + G, G + ": not a converted lpips network"},
-      // Given at lambda 0 it is unused, but recorded for a resume: checked all the same (it trained on).
-      {"--generator " + G + " --lpips-lambda 0 --lpips " + G, G + ": not a converted lpips network"},
-      {"--generator " + G + " --lpips-lambda 0 --lpips " + none, "--lpips " + none + ": no such file (LPIPS weights"},
+      // Given where no loss reads it (both LPIPS lambdas 0), it was checked,
+      // recorded and never used; it is refused.
+      {"--generator " + G + " --lpips-lambda 0 --lpips " + G,
+       "--lpips is read by the LPIPS losses, and --lpips-lambda and --lpips-lambda-crop are 0: give a lambda, or leave "
+       "--lpips out"},
       {"--generator " + kSource + "/tests/data/psp_lpips.bin", "psp_lpips.bin"},
   };
   for (const auto& c : cases) {

@@ -64,6 +64,23 @@ void need_file(const char* flag, const std::string& path, const std::string& wha
     throw Error(std::string("--") + flag + " " + path + ": no such file (" + what + ")");
 }
 
+// A loss network's file as this run reads it: its content key is recorded
+// (`key`) for a resume, and a resumed run must read the content it started
+// with, as --generator: another file would change its losses without a word.
+// `given`: the file came from the flag (not from the checkpoint's record).
+void check_loss_file(const std::string& flag, const std::string& path, std::string& key, const std::string& resume,
+                     bool given) {
+  const std::string now = file_resume_key(path);
+  if (!resume.empty() && !key.empty() && now != key) {
+    if (given)
+      throw Error("--" + flag + " " + path + " is not the file the run resumed from " + resume +
+                  " used (other content): leave --" + flag + " out, or give that file");
+    throw Error("--" + flag + " " + path + ", which the run resumed from " + resume +
+                " used, has other content now: give the run's file with --" + flag);
+  }
+  key = now;
+}
+
 std::string num(double v) {
   std::ostringstream os;
   os << v;
@@ -199,11 +216,17 @@ int run(int argc, char** argv) {
   }
   if (args.has("max-steps")) spec.max_steps = args.integer("max-steps");
   if (args.has("lpips")) spec.lpips_path = args.str("lpips");
+  const bool run_used_arcface = !spec.arcface_path.empty();  // a resumed checkpoint's record
   if (args.has("arcface")) spec.arcface_path = args.str("arcface");
   check_psp_train_spec(spec);
-  // The loss networks a lambda needs (a checkpoint's recorded files unless given again).
+  // The loss networks a lambda needs (a checkpoint's recorded files unless
+  // given again, with the content they had); a file no loss reads is refused.
   std::unique_ptr<perceptual::Lpips> lpips;
   std::unique_ptr<perceptual::ArcFace> arcface;
+  const std::string resumed = ckpt ? resume : "";  // a checkpoint's run, whose files are recorded
+  if (args.has("lpips") && spec.lambdas.lpips == 0 && spec.lambdas.lpips_crop == 0)
+    throw Error("--lpips is read by the LPIPS losses, and --lpips-lambda and --lpips-lambda-crop are 0" +
+                std::string(ckpt ? " in the run resumed from " + resume : "") + ": give a lambda, or leave --lpips out");
   if (spec.lambdas.lpips > 0 || spec.lambdas.lpips_crop > 0) {
     if (spec.lpips_path.empty())
       throw Error(std::string(spec.lambdas.lpips > 0 ? "--lpips-lambda " + num(spec.lambdas.lpips)
@@ -211,20 +234,25 @@ int run(int argc, char** argv) {
                   " needs the LPIPS weights: --lpips FILE.bin (tools/convert_weights.py import alex.pth lpips.bin "
                   "--alexnet alexnet-owt-7be5be79.pth), or a lambda of 0");
     need_file("lpips", spec.lpips_path, "LPIPS weights from tools/convert_weights.py");
+    check_loss_file("lpips", spec.lpips_path, spec.lpips_key, resumed, args.has("lpips"));
     lpips = perceptual::load_lpips(spec.lpips_path);
-  } else if (args.has("lpips")) {  // unused at lambda 0, but recorded for a resume: a bad file is named now
-    need_file("lpips", spec.lpips_path, "LPIPS weights from tools/convert_weights.py");
-    perceptual::load_lpips(spec.lpips_path);
   }
-  if (!spec.arcface_path.empty() && (spec.lambdas.id > 0 || !ckpt)) {
+  // ArcFace: the id loss's network, and a new encoder's start (so the first
+  // command of a run that used it only to start may come again with --resume).
+  const bool starts_encoder = !ckpt && resume.empty();
+  if (args.has("arcface") && spec.lambdas.id == 0 && !starts_encoder && !(ckpt && run_used_arcface))
+    throw Error("--arcface is read by the id loss and to start a new encoder; --id-lambda is 0 and --resume " + resume +
+                " brings its encoder" + (ckpt ? " (its run used no ArcFace file)" : "") + ": leave --arcface out");
+  if (!spec.arcface_path.empty() && (spec.lambdas.id > 0 || starts_encoder || args.has("arcface"))) {
     need_file("arcface", spec.arcface_path, "ArcFace weights from tools/convert_weights.py");
-    arcface = perceptual::load_arcface(spec.arcface_path);
+    check_loss_file("arcface", spec.arcface_path, spec.arcface_key, resumed, args.has("arcface"));
+    if (spec.lambdas.id > 0 || starts_encoder) arcface = perceptual::load_arcface(spec.arcface_path);
   }
   if (spec.lambdas.id > 0 && !arcface)
     throw Error("--id-lambda " + num(spec.lambdas.id) + " needs the ArcFace weights: --arcface FILE.bin (tools/convert_weights.py import "
                 "model_ir_se50.pth arcface.bin), or --id-lambda 0");
   std::string init_note;
-  if (!ckpt && resume.empty()) {
+  if (starts_encoder) {
     init_note = arcface ? init_encoder_from_arcface(*net->encoder, *arcface)
                         : "encoder initialized at random (pSp starts from ArcFace's IR-SE50: --arcface)";
   }

@@ -34,6 +34,25 @@ OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> --generator ${_tp_g} --cfg cpu $v --m
 grep -ho '\"start_from_latent_avg\": *[a-z]*' $d/0000*/training_options.json | tr -d ' ' | paste -sd ' ' -")
 set_tests_properties(cpu.train_psp_latent_avg_flag PROPERTIES LABELS cpu
                      PASS_REGULAR_EXPRESSION "^\"start_from_latent_avg\":false \"start_from_latent_avg\":false \"start_from_latent_avg\":true\n$")
+# A resumed run reads the loss networks its run read, compared by content as
+# --generator: a copy is taken; another LPIPS file (given, or the recorded
+# one changed since) is refused, as is --arcface on a run that used none with
+# --id-lambda 0 (it was read and ignored).
+add_test(NAME cpu.train_psp_resume_loss_files
+         COMMAND sh -c "d=${_tp}/loss_files && rm -rf $d && mkdir -p $d && cp ${CMAKE_SOURCE_DIR}/tests/data/psp_lpips.bin $d/lpips.bin && \
+run='$<TARGET_FILE:train_psp> --cfg cpu --lpips-lambda 0.5 --max-images 16 --val-images 8 --outdir '$d/runs && \
+OMP_NUM_THREADS=1 $run --generator ${_tp_g} --lpips $d/lpips.bin --max-steps 1 > /dev/null && \
+c=$d/runs/00000-fashion-mnist-psp-cpu/checkpoint.bin && cp $d/lpips.bin $d/copy.bin && \
+OMP_NUM_THREADS=1 $run --resume $c --lpips $d/copy.bin --max-steps 2 > /dev/null && \
+printf 'x' | dd of=$d/lpips.bin bs=1 seek=40000 conv=notrunc 2> /dev/null && \
+! $run --resume $c --lpips $d/lpips.bin --max-steps 2 2> $d/given.err && \
+grep -qx 'train_psp: error: --lpips .*/lpips.bin is not the file the run resumed from .*checkpoint.bin used (other content): leave --lpips out, or give that file' $d/given.err && \
+! $run --resume $c --max-steps 2 2> $d/recorded.err && \
+grep -qx 'train_psp: error: --lpips .*/lpips.bin, which the run resumed from .*checkpoint.bin used, has other content now: give the run.s file with --lpips' $d/recorded.err && \
+! $run --resume $c --lpips $d/copy.bin --arcface ${CMAKE_SOURCE_DIR}/tests/data/psp_arcface.bin --max-steps 2 2> $d/arcface.err && \
+grep -qx 'train_psp: error: --arcface is read by the id loss and to start a new encoder; --id-lambda is 0 and --resume .*checkpoint.bin brings its encoder (its run used no ArcFace file): leave --arcface out' $d/arcface.err && \
+echo loss files checked")
+set_tests_properties(cpu.train_psp_resume_loss_files PROPERTIES LABELS cpu PASS_REGULAR_EXPRESSION "loss files checked")
 add_test(NAME cpu.train_psp_resume_conflicting_flag
          COMMAND $<TARGET_FILE:train_psp> --resume ${_tp}/00000-fashion-mnist-psp-cpu/checkpoint.bin --lr 0.1
                  --max-images 24 --outdir ${_tp}/resumed)

@@ -73,6 +73,8 @@ json to_json(const PspTrainSpec& s) {
               {"val_images", s.val_images},
               {"lpips", s.lpips_path},
               {"arcface", s.arcface_path},
+              {"lpips_key", s.lpips_key},
+              {"arcface_key", s.arcface_key},
               {"generator", s.generator_path},
               {"generator_key", s.generator_key}};
 }
@@ -93,6 +95,8 @@ PspTrainSpec psp_train_spec_from_json(const json& j) {
     s.val_images = io::json_int(j.at("val_images"));
     s.lpips_path = j.at("lpips").get<std::string>();
     s.arcface_path = j.at("arcface").get<std::string>();
+    s.lpips_key = j.value("lpips_key", "");  // absent before 2026-12-03
+    s.arcface_key = j.value("arcface_key", "");
     s.generator_path = j.value("generator", "");  // absent before 2026-12-02
     s.generator_key = j.value("generator_key", "");
   } catch (const json::exception& e) {

@@ -33,9 +33,13 @@ struct PspTrainSpec {
   PspLambdas lambdas;
   bool train_decoder = false;    // --train_decoder
   int val_images = 32;           // the held-out images: the last ones of the data
-  // The loss networks' files (models/perceptual/network_file.h), "" for none;
-  // a resumed run reads them again unless given anew.
+  // The loss networks' files (models/perceptual/network_file.h), "" for none,
+  // and their bytes' keys (file_resume_key) as the run read them: a resumed
+  // run reads them again (given anew or at the recorded path) and refuses
+  // other content. The keys are empty in checkpoints from before they were
+  // recorded.
   std::string lpips_path, arcface_path;
+  std::string lpips_key, arcface_key;
   // The --generator the run started from: its path as given and its bytes'
   // key (file_resume_key), so that --resume takes that file again and refuses
   // another; empty in checkpoints from before they were recorded.
