@@ -295,7 +295,10 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   if (from_checkpoint) {
     spec = stylegan_checkpoint_spec(resume, args.str("resume"), &seed);
     cli::check_kept_on_resume(args, args.str("resume"),
-                              {{"cfg", spec.cfg}, {"gamma", cli::number_text(spec.r1_gamma)}, {"seed", std::to_string(seed)}});
+                              {{"cfg", spec.cfg},
+                               {"gamma", cli::number_text(spec.r1_gamma)},
+                               {"seed", std::to_string(seed)},
+                               {"mirror", spec.mirror_augment ? "true" : "false"}});
   } else {
     if (args.has("gamma")) spec.r1_gamma = args.number("gamma");
     spec.mirror_augment = dopt.xflip;
@@ -355,7 +358,9 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
                   {"resume_kimg", trainer.cur_nimg() / 1000.0},
                   {"snap", snapshot_ticks(args, true)},
                   {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()},
-                  {"mirror", false},  // mirror_augment flips drawn images; the dataset has no mirrored copies
+                  // No top-level "mirror" (StyleGAN2's x-flipped copies, which calc_metrics
+                  // adds to the reals): --mirror is the spec's mirror_augment, a flip per
+                  // drawn image in training only, as PGGAN's.
                   {"metrics", metric_req.names}});
   if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer.cur_nimg());
   run.log("Run folder " + run.path() + ": " + ds.name() + " (" + cli::count_text(static_cast<long long>(ds.size()), "image") + ", " +
