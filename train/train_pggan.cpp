@@ -156,6 +156,14 @@ int run(int argc, char** argv) {
           (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " + num(trainer->cur_nimg() / 1000.0)
                               : std::string()));
   if (!resume_note.empty()) run.log(resume_note);
+  // As train.py's TrainingSchedule (phase_dur 0: phase 0 for ever), which a
+  // user asking for no time per resolution may not expect.
+  const ScheduleSpec& sched = setup.spec.sched;
+  if (sched.lod_training_kimg + sched.lod_transition_kimg == 0 && sched.lod_initial_resolution < ds->resolution())
+    run.log("warning: --lod-training-kimg and --lod-transition-kimg are both 0: as the official schedule, the run never "
+            "grows and trains at " + std::to_string(sched.lod_initial_resolution) + "x" +
+            std::to_string(sched.lod_initial_resolution) + " only; give either a value above 0 to grow to " +
+            std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()));
   // What the loader skipped or converted, by file (train/dataset.h).
   for (const std::string& line : ds->notes()) run.log(line);
 

@@ -32,6 +32,13 @@ gf_test(cpu.train_pggan_resume_is_exact FIXTURES_REQUIRED "pggan_resumed;pggan_s
 gf_expect_error(train_pggan_resume_conflicting_flag
                 "^train_pggan: error: --cfg cpu differs from the run resumed from .*checkpoint.bin, which has tiny: " pggan_run
                 $<TARGET_FILE:train_pggan> --resume ${_pg_run}/checkpoint.bin --cfg cpu --max-images 96 --outdir ${_pg}/bad)
+# No time per resolution: the official schedule never grows (phase_dur 0),
+# which the run log now says beside its lod 3.00 ticks.
+gf_cli_test(train_pggan_no_growth_warned FRESH ${_pg}/no_growth
+            EXPECT "^warning: --lod-training-kimg and --lod-transition-kimg are both 0: as the official schedule, the run never grows and trains at 4x4 only; give either a value above 0 to grow to 32x32$"
+                   " lod 3.00 " "Done: "
+            COMMAND ${_pg_one_thread} $<TARGET_FILE:train_pggan> --cfg tiny --lod-training-kimg 0 --lod-transition-kimg 0
+                    --kimg 0.016 --max-images 32 --outdir ${_pg}/no_growth)
 gf_expect_error(train_pggan_bad_cfg "^train_pggan: error: unknown --cfg 'nope'" ""
                 $<TARGET_FILE:train_pggan> --cfg nope --max-images 16 --outdir ${_pg}/bad)
 
