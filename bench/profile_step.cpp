@@ -34,6 +34,7 @@
 #include <map>
 #include <string>
 
+#include "bench/bench_flags.h"
 #include "bench/sys_counters.h"
 #include "engine/pool.h"
 #include "engine/profile.h"
@@ -68,16 +69,6 @@ long minor_faults() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return u.ru_minflt;
-}
-
-int parse_int(const char* flag, const char* v, int lo) {
-  char* end = nullptr;
-  const long x = std::strtol(v, &end, 10);
-  if (!*v || *end || x < lo || x > 1 << 20) {
-    std::fprintf(stderr, "profile_step: %s needs a whole number >= %d, got '%s'\n", flag, lo, v);
-    std::exit(2);
-  }
-  return static_cast<int>(x);
 }
 
 void print_rows(const std::vector<profile::Entry>& rows, double total, int mb, int top) {
@@ -182,23 +173,31 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
   gf::cpu::prefer_short_openmp_spin();  // first: it may execute the program again
   Options o;
+  const char* usage =
+      "usage: profile_step [--cfg small] [--res 32] [--channels 1] [--batch N] [--minibatches 16] [--warmup 1] "
+      "[--top 40] [--cpu-time] [--no-profile] [--malloc-sites N]\n";
+  auto int_flag = [](const char* flag, const char* text, long long lo, long long hi) {
+    return gf::bench::int_flag("profile_step", flag, text, lo, hi);
+  };
   for (int i = 1; i < argc; ++i) {
     const char* a = argv[i];
     const bool more = i + 1 < argc;
+    if (!std::strcmp(a, "--help") || !std::strcmp(a, "-h")) {
+      std::fputs(usage, stdout);
+      return 0;
+    }
     if (!std::strcmp(a, "--cfg") && more) o.cfg = argv[++i];
-    else if (!std::strcmp(a, "--res") && more) o.res = parse_int(a, argv[++i], 4);
-    else if (!std::strcmp(a, "--channels") && more) o.channels = parse_int(a, argv[++i], 1);
-    else if (!std::strcmp(a, "--batch") && more) o.batch = parse_int(a, argv[++i], 1);
-    else if (!std::strcmp(a, "--minibatches") && more) o.minibatches = parse_int(a, argv[++i], 1);
-    else if (!std::strcmp(a, "--warmup") && more) o.warmup = parse_int(a, argv[++i], 0);
-    else if (!std::strcmp(a, "--top") && more) o.top = parse_int(a, argv[++i], 1);
+    else if (!std::strcmp(a, "--res") && more) o.res = int_flag("res", argv[++i], 4, 1024);
+    else if (!std::strcmp(a, "--channels") && more) o.channels = int_flag("channels", argv[++i], 1, 3);
+    else if (!std::strcmp(a, "--batch") && more) o.batch = int_flag("batch", argv[++i], 1, 65536);
+    else if (!std::strcmp(a, "--minibatches") && more) o.minibatches = int_flag("minibatches", argv[++i], 1, 1000000);
+    else if (!std::strcmp(a, "--warmup") && more) o.warmup = int_flag("warmup", argv[++i], 0, 1000000);
+    else if (!std::strcmp(a, "--top") && more) o.top = int_flag("top", argv[++i], 1, 1000000);
     else if (!std::strcmp(a, "--no-profile")) o.profile = false;
     else if (!std::strcmp(a, "--cpu-time")) o.cpu_time = true;
-    else if (!std::strcmp(a, "--malloc-sites") && more) o.malloc_sites = parse_int(a, argv[++i], 1);
+    else if (!std::strcmp(a, "--malloc-sites") && more) o.malloc_sites = int_flag("malloc-sites", argv[++i], 1, 1000000);
     else {
-      std::fprintf(stderr,
-                   "usage: profile_step [--cfg small] [--res 32] [--channels 1] [--batch N] [--minibatches 16] "
-                   "[--warmup 1] [--top 40] [--cpu-time] [--no-profile] [--malloc-sites N]\n");
+      std::fprintf(stderr, "profile_step: error: unknown flag, or a flag without its value: '%s'\n%s", a, usage);
       return 2;
     }
   }

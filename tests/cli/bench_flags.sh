@@ -30,5 +30,9 @@ check "bench_vgg16: error: --lpips-batch expects an integer in [1, 4096], got 'a
 check "bench_parallel_threshold: error: --rounds expects an integer in [1, 1000000], got '0'" \
   "$bin/bench_parallel_threshold" --rounds 0
 check "bench_pggan: error: unknown flag '--bogus'" "$bin/bench_pggan" --bogus
+check "profile_step: error: --res expects an integer in [4, 1024], got '1073741824'" "$bin/profile_step" --res 1073741824
+check "profile_step: error: unknown flag, or a flag without its value: 'extra'" "$bin/profile_step" extra
+check "profile_step: error: unknown flag, or a flag without its value: '--cfg'" "$bin/profile_step" --cfg
+"$bin/profile_step" --help | grep -q '^usage: profile_step ' || { echo "FAILED: profile_step --help"; fail=1; }
 check "bench_allreduce: error: unknown flag '--bogus'" "$bin/bench_allreduce" --bogus
 [ "$fail" -eq 0 ] && echo "bench flags refused"
