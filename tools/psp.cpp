@@ -202,7 +202,7 @@ void progress(const char* what, int64_t done, int64_t total) {
 }
 
 std::vector<cli::Flag> common_flags() {
-  return {{"network", "FILE.bin", "", "pSp network from tools/convert_weights.py (required)"},
+  return {{"network", "FILE.bin", "", "pSp network: from tools/convert_weights.py, or a train_psp snapshot or checkpoint.bin (required)"},
           {"images", "PATH", "", "folder or .zip of images (PNG, JPEG, ...), or .npy [N, C, S, S] in [-1, 1] (required)"},
           {"outdir", "DIR", "out", "where to write"},
           cli::integer("batch", "N", "2", "images per pass (pSp's test_batch_size)", 1, 65536),

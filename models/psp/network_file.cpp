@@ -23,8 +23,16 @@ std::unique_ptr<Psp> load_psp(const io::SafetensorsFile& file, const std::string
   const io::TensorMap dec = stylegan2::select_prefix(file.tensors, "G_ema.");
   if (dec.empty()) throw Error(path + ": holds no decoder (no tensor named 'G_ema.*')");
   stylegan2::load_module(*net->decoder, dec, path, "decoder");
+  // A train_psp checkpoint.bin holds the snapshot's tensors and the training
+  // state beside them (train/psp/checkpoint.h): its network is read, as
+  // generate reads a train_stylegan checkpoint's.
+  const auto format = file.metadata.find("format");
+  const bool checkpoint = format != file.metadata.end() && format->second.rfind("ganforge-psp-checkpoint/", 0) == 0;
+  auto training_state = [&](const std::string& name) {
+    return checkpoint && (name.rfind("opt.", 0) == 0 || name.rfind("sampler.", 0) == 0 || name.rfind("state.", 0) == 0);
+  };
   for (const auto& [name, t] : file.tensors)
-    if (name.rfind("encoder.", 0) != 0 && name.rfind("G_ema.", 0) != 0 && name != "latent_avg")
+    if (name.rfind("encoder.", 0) != 0 && name.rfind("G_ema.", 0) != 0 && name != "latent_avg" && !training_state(name))
       throw Error(path + ": unexpected tensor '" + name + "'");
   auto it = file.tensors.find("latent_avg");
   if (it != file.tensors.end()) {

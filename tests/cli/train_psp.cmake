@@ -18,6 +18,15 @@ OMP_NUM_THREADS=1 $<TARGET_FILE:psp> encode --network \"$d/network-snapshot-0000
 set_tests_properties(cpu.train_psp_smoke PROPERTIES LABELS cpu FIXTURES_SETUP psp_trained
                      PASS_REGULAR_EXPRESSION "tick 1 +kimg 0\\.0 +step 3 .*Done: .*psp encode: 1 image -> .*latents.npy \\[1, 8, 16\\]"
                      FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
+# psp reads the network of a checkpoint.bin, as generate reads a
+# train_stylegan checkpoint's (it was refused on its first optimizer tensor):
+# the latents equal those of the snapshot written at the same step.
+add_test(NAME cpu.psp_encode_from_checkpoint
+         COMMAND sh -c "d=${_tp}/00000-fashion-mnist-psp-cpu && rm -rf ${_tp}/enc_ckpt && \
+OMP_NUM_THREADS=1 $<TARGET_FILE:psp> encode --network $d/checkpoint.bin --images ${_tp}/imgs --outdir ${_tp}/enc_ckpt > /dev/null && \
+cmp ${_tp}/enc_ckpt/latents.npy ${_tp}/enc/latents.npy && echo same latents")
+set_tests_properties(cpu.psp_encode_from_checkpoint PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
+                     PASS_REGULAR_EXPRESSION "same latents")
 add_test(NAME cpu.train_psp_resume
          COMMAND sh -c "OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> \
 --resume ${_tp}/00000-fashion-mnist-psp-cpu/checkpoint.bin --cfg cpu --start-from-latent-avg --val-images 8 \
