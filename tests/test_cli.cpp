@@ -107,7 +107,7 @@ TEST_CASE("cli: a bad number is one line naming the flag and its range", "[cli]"
   CHECK(refusal({"--seeds", "0-9"}).empty());
   // The first bad flag on the line is the one named.
   CHECK(refusal({"--snap", "-3", "--seed", "-1"}).rfind("--snap ", 0) == 0);
-  CHECK(refusal({"--mirror=2"}) == "--mirror is a switch; it takes no value");
+  CHECK(refusal({"--mirror=2"}) == "--mirror is a switch: give it alone, or as --mirror=true or =false (1 or 0), got '2'");
   CHECK(refusal({"--snap"}) == "--snap needs a value (N)");
   CHECK(refusal({"--nope", "1"}) == "unknown option --nope (see --help)");
 }
@@ -129,7 +129,7 @@ TEST_CASE("cli: an empty text value is refused in one line, not read as not give
   CHECK(refusal({"--cfg", ""}, decl) == "--cfg is empty; give a value (NAME)");
   // Before any later flag is looked at: the empty one is named first.
   CHECK(refusal({"--data", "", "--nope"}, decl) == "--data is empty; give a path");
-  CHECK(refusal({"--mirror="}, decl) == "--mirror is a switch; it takes no value");
+  CHECK(refusal({"--mirror="}, decl) == "--mirror is a switch: give it alone, or as --mirror=true or =false (1 or 0), got ''");
   CHECK(refusal({"--data", "d", "--outdir", "o", "--cfg", "x"}, decl).empty());
   // A flag declared to take "" keeps it (none does today).
   std::vector<cli::Flag> may = decl;

@@ -102,7 +102,9 @@ void check_value(const Flag& f, const std::string& v) {
     case Kind::integer_list: parse_integer_list(v, f.name, f.lo, f.hi, f.max_count); break;
     case Kind::device: parse_device(v, f.name); break;
     case Kind::toggle:
-      if (v != "true" && v != "false" && v != "1" && v != "0") throw Error("--" + f.name + " is a switch; it takes no value");
+      if (v != "true" && v != "false" && v != "1" && v != "0")
+        throw Error("--" + f.name + " is a switch: give it alone, or as --" + f.name + "=true or =false (1 or 0), got '" + v +
+                    "'");
       break;
     case Kind::text:
       // An empty value is an unset "$VAR", never a choice: read as "not
