@@ -169,6 +169,13 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
   std::vector<Tensor> grid;
   bool outdir_made = false;
   auto take = [&](int64_t i, const Tensor& img) {
+    // A NaN would be a black PNG and a NaN --raw without a word: finite
+    // inputs (a huge --trunc, --w of 1e30) can still overflow the network.
+    const Tensor f = img.to(DType::f32).contiguous();
+    const float* px = static_cast<const float*>(f.raw());
+    if (!std::all_of(px, px + f.numel(), [](float v) { return std::isfinite(v); }))
+      throw Error("image " + std::to_string(i) + (o.names.empty() ? std::string() : " (" + o.names[size_t(i)] + ")") +
+                  " is not finite (NaN or inf): the inputs overflow the network (a huge --trunc, --z or --w)");
     if (o.gw > 0) return grid.push_back(img);
     if (!outdir_made) io::create_folder(outdir, "--outdir");
     outdir_made = true;

@@ -6,7 +6,9 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <optional>
+#include <sstream>
 #include <vector>
 
 #include "engine/error.h"
@@ -206,8 +208,20 @@ void check_finite(const Tensor& t, const std::string& what) {
   GF_CHECK(t.device().is_cpu() && (t.dtype() == DType::f32 || t.dtype() == DType::f64), "check_finite",
            "expects a float32 or float64 CPU tensor, got " << t.desc());
   const int64_t n = t.numel();
-  const int64_t at = t.dtype() == DType::f32 ? first_nonfinite(static_cast<const float*>(t.raw()), n)
-                                             : first_nonfinite(static_cast<const double*>(t.raw()), n);
+  int64_t at = t.dtype() == DType::f32 ? first_nonfinite(static_cast<const float*>(t.raw()), n)
+                                       : first_nonfinite(static_cast<const double*>(t.raw()), n);
+  // A float64 value past float32's range passes as finite and becomes an
+  // infinity where the networks read it (they compute in float32).
+  bool beyond_f32 = false;
+  if (t.dtype() == DType::f64) {
+    const double* d = static_cast<const double*>(t.raw());
+    for (int64_t i = 0; i < (at < 0 ? n : at); ++i)
+      if (std::fabs(d[i]) > std::numeric_limits<float>::max()) {
+        at = i;
+        beyond_f32 = true;
+        break;
+      }
+  }
   if (at < 0) return;
   const double v = t.dtype() == DType::f32 ? static_cast<const float*>(t.raw())[at] : static_cast<const double*>(t.raw())[at];
   // The flat index as one index per dimension, as NumPy prints it.
@@ -219,6 +233,12 @@ void check_finite(const Tensor& t, const std::string& what) {
   }
   std::string where;
   for (int64_t i : index) where += (where.empty() ? "" : ", ") + std::to_string(i);
+  if (beyond_f32) {
+    std::ostringstream os;
+    os << v;
+    throw Error(what + ": element [" + where + "] is " + os.str() +
+                ", beyond float32's range (the networks compute in float32; the array must hold finite float32 numbers)");
+  }
   throw Error(what + ": element [" + where + "] is " + (std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf") +
               " (the array must hold finite numbers)");
 }

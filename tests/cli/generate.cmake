@@ -39,6 +39,18 @@ set(_bad ${_gen}/bad)
 gf_expect_error(generate_wrong_z_width "^generate: error: --z .*npy_f32_2x3.npy: shape \\[2, 3\\], expected \\[N, 16\\]"
                 exported_networks $<TARGET_FILE:generate> --network ${_gen}/exported/G_ema.bin
                 --z ${CMAKE_SOURCE_DIR}/tests/data/npy_f32_2x3.npy --outdir ${_bad})
+# Finite inputs that still give no image: a float64 --z past float32's range
+# (an infinity where the network reads it), and a --trunc so large that the
+# network overflows. Each was a black PNG (NaN) and exit 0.
+gf_test(cpu.generate_overflow_refused FIXTURES_REQUIRED exported_networks
+        COMMAND sh -c "'${GF_PYTHON3}' -c 'import numpy' 2>/dev/null || exit 77; d=${_gen}/overflow && rm -rf $d && mkdir -p $d && \
+'${GF_PYTHON3}' -c \"import numpy as np; z = np.zeros((1, 16)); z[0, 3] = 1e300; np.save('$d/z.npy', z)\" && \
+! $<TARGET_FILE:generate> --network ${_gen}/exported/G_ema.bin --z $d/z.npy --outdir $d/out 2> $d/z.err && \
+grep -qx 'generate: error: --z .*/z.npy: element \\[0, 3\\] is 1e+300, beyond float32.s range .*' $d/z.err && \
+! $<TARGET_FILE:generate> --network ${_gen}/exported/G_ema.bin --seeds 0 --trunc 1e308 --outdir $d/out 2> $d/trunc.err && \
+grep -qx 'generate: error: image 0 (seed0000.png) is not finite (NaN or inf): .*' $d/trunc.err && \
+test ! -e $d/out/seed0000.png && echo overflow refused")
+set_tests_properties(cpu.generate_overflow_refused PROPERTIES PASS_REGULAR_EXPRESSION "overflow refused" SKIP_RETURN_CODE 77)
 gf_expect_error(generate_missing_network "^generate: error: .*no-such-network.bin: cannot open: No such file or directory$" ""
                 $<TARGET_FILE:generate> --network ${_gen}/no-such-network.bin --outdir ${_bad})
 gf_expect_error(generate_class_unconditional "^generate: error: --class given, but the network is unconditional"
