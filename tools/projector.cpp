@@ -178,7 +178,14 @@ class VideoWriter {
       throw Error("ffmpeg failed writing " + path_ + " (" +
                   (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
                                      : "signal " + std::to_string(WTERMSIG(status))) + ")");
-    std::filesystem::rename(tmp_, path_);
+    std::error_code ec;
+    std::filesystem::rename(tmp_, path_, ec);
+    if (ec) {
+      const bool made = std::filesystem::exists(tmp_);
+      std::filesystem::remove(tmp_, ec);
+      throw Error(made ? "cannot write " + path_ + ": renaming its temporary failed: " + ec.message()
+                       : "ffmpeg exited 0 but wrote no " + path_);
+    }
   }
 
  private:
@@ -239,9 +246,12 @@ int run(int argc, char** argv) {
   cli::check_not_in_input_folder(args, "--outdir", args.str("outdir"), {"network", "target", "vgg16"});
   // An output over an input (--target out/target.png --outdir out) is refused
   // before any work, as every program here does.
-  for (const char* name : {"target.png", "proj.png", "projected_w.npz", "proj.mp4"})
-    cli::check_not_input(args, "--outdir " + args.str("outdir") + ":", args.str("outdir") + "/" + name,
-                         {"network", "target", "vgg16"});
+  for (const char* name : {"target.png", "proj.png", "projected_w.npz", "proj.mp4"}) {
+    const std::string out = args.str("outdir") + "/" + name;
+    cli::check_not_input(args, "--outdir " + args.str("outdir") + ":", out, {"network", "target", "vgg16"});
+    std::error_code ec;
+    if (std::filesystem::is_directory(out, ec)) throw Error("cannot write " + out + ": a folder, not a file");
+  }
   // An --outdir that cannot be made (a file in the way, a read-only parent)
   // is refused now, not after the projection's steps.
   io::check_parent_folder(args.str("outdir") + "/target.png", "--outdir");

@@ -107,9 +107,10 @@ gf_cli_test(projector_no_video FIXTURES_REQUIRED "projector_vgg16;projected"
             COMMAND sh -c "d=${_pj}/novideo && rm -rf $d && mkdir -p $d/empty && \
 PATH=$d/empty ${_pj_sh} --target ${_pj}/run/out/target.png --num-steps 1 --save-video false --outdir $d/out && \
 test \"$(ls $d/out | sort | paste -sd ' ' -)\" = 'proj.png projected_w.npz target.png'")
-# The three results are replaced together: projected_w.npz that cannot be
-# written (a folder in its place) leaves the earlier proj.png and no
-# target.png, not a new image beside an old w.
+# An output that is a folder (projected_w.npz here; proj.mp4 failed with
+# std::filesystem's text after the whole projection) is refused before any
+# work, leaving the earlier proj.png and no target.png. (The three results
+# are replaced together, io::AtomicFileSet: test_atomic_file.)
 gf_cli_test(projector_results_together FIXTURES_REQUIRED "projector_vgg16;projected"
             COMMAND sh -c "d=${_pj}/together && rm -rf $d && mkdir -p $d/out/projected_w.npz && echo old > $d/out/proj.png && \
 ! ${_pj_sh} --target ${_pj}/run/out/target.png --num-steps 1 --save-video false --outdir $d/out 2>$d/err >/dev/null && \
