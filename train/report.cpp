@@ -586,7 +586,8 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
   const fs::path dir(run_dir);
   std::error_code ec;
   if (run_dir.empty()) throw Error("the run folder's name is empty");
-  if (!fs::is_directory(dir, ec)) throw Error(run_dir + " is not a folder");
+  if (!fs::is_directory(dir, ec))
+    throw Error(run_dir + (fs::exists(fs::symlink_status(dir, ec)) ? " is not a folder" : ": no such folder"));
   const bool has_stats = fs::exists(dir / "stats.jsonl", ec), has_options = fs::exists(dir / "training_options.json", ec);
   if (!has_stats && !has_options)
     throw Error(run_dir + " is not a run folder (no stats.jsonl, no training_options.json)");

@@ -33,4 +33,4 @@ gf_test(cpu.make_report_every_folder
 : > ${_rp}/b/stats.jsonl && $<TARGET_FILE:make_report> ${_rp}/a ${_rp}/b ${_rp}/c 2> ${_rp}/err.txt; rc=$?; cat ${_rp}/err.txt; \
 [ $rc -eq 1 ] && [ -s ${_rp}/b/report.html ] && [ $(wc -l < ${_rp}/err.txt) -eq 2 ] && \
 grep -q '^make_report: error: ${_rp}/a is not a run folder' ${_rp}/err.txt && \
-grep -q '^make_report: error: ${_rp}/c is not a folder' ${_rp}/err.txt")
+grep -q '^make_report: error: ${_rp}/c: no such folder$' ${_rp}/err.txt")
