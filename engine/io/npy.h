@@ -26,8 +26,9 @@ Tensor read_input_npy(const std::string& path, const std::string& flag);
 
 // Throws gf::Error "<what>: element [i, j, ...] is nan (the array must hold
 // finite numbers)" (or inf, -inf) for the first non-finite element of a
-// float32 or float64 CPU tensor in C order; `what` names the input
-// ("--z z.npy", "--projected-w w.npz: 'w'").
+// float32 or float64 CPU tensor in C order, or "... is 1e+300, beyond
+// float32's range ..." for a float64 one that would be an infinity in
+// float32; `what` names the input ("--z z.npy", "--projected-w w.npz: 'w'").
 void check_finite(const Tensor& t, const std::string& what);
 
 // Writes a float32 or float64 tensor (from any device) as version 1.0, C
