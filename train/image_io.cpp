@@ -473,11 +473,9 @@ void save_image_grid(const Tensor& images, const std::string& path, int gw, int 
   GF_CHECK(stbi_write_png_to_func(append, &png, static_cast<int>(W), static_cast<int>(H), static_cast<int>(c),
                                   out.data(), static_cast<int>(W * c)),
            "save_image_grid", "PNG encoding failed for " << path);
-  auto write = [&](std::ostream& f) { f.write(png.data(), static_cast<std::streamsize>(png.size())); };
-  if (together)
-    together->add(path, write, "");  // the error names the file
-  else
-    io::write_atomic(path, write, "");
+  io::AtomicFileSet::write(together, path,
+                           [&](std::ostream& f) { f.write(png.data(), static_cast<std::streamsize>(png.size())); },
+                           "");  // the error names the file
 }
 
 }  // namespace gf

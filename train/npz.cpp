@@ -22,15 +22,11 @@ void save_npz(const std::string& path, const std::vector<std::pair<std::string, 
     GF_CHECK(keys.insert(key).second, "save_npz", path << ": array name '" << key << "' given twice");
     entries.emplace_back(key + ".npy", io::npy_bytes(t));
   }
-  auto write = [&](std::ostream& f) {
+  io::AtomicFileSet::write(together, path, [&](std::ostream& f) {
     ZipWriter zip(f, "save_npz");
     for (const auto& [name, bytes] : entries) zip.add(name, bytes.data(), bytes.size());
     zip.finish();
-  };
-  if (together)
-    together->add(path, write, "");  // the error names the file
-  else
-    io::write_atomic(path, write, "");
+  }, "");  // the error names the file
 }
 
 std::map<std::string, Tensor> read_npz(const std::string& path, const std::vector<std::string>& only) {

@@ -184,6 +184,14 @@ void AtomicFileSet::add(const std::string& given, const std::function<void(std::
   staged_.push_back(std::move(s));
 }
 
+void AtomicFileSet::write(AtomicFileSet* together, const std::string& path,
+                          const std::function<void(std::ostream&)>& write, const std::string& who) {
+  if (together)
+    together->add(path, write, who);
+  else
+    write_atomic(path, write, who);
+}
+
 void AtomicFileSet::commit() {
   // Renames cannot run out of disk; what is left to fail (a folder made
   // read-only meanwhile) fails on the first, before any file is replaced.

@@ -48,6 +48,11 @@ class AtomicFileSet {
   void add(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who);
   void commit();
 
+  // For writers that take an optional set: add() to `together`, or
+  // write_atomic alone when it is null.
+  static void write(AtomicFileSet* together, const std::string& path, const std::function<void(std::ostream&)>& write,
+                    const std::string& who);
+
  private:
   struct Staged;
   std::vector<std::unique_ptr<Staged>> staged_;

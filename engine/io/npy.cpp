@@ -295,8 +295,6 @@ void write_npy(std::ostream& f, const Tensor& t, const std::string& name) {
 }
 
 void save_npy(const std::string& path, const Tensor& t) {
-  GF_CHECK(t.defined() && (t.dtype() == DType::f32 || t.dtype() == DType::f64), "save_npy",
-           path << ": only float32 and float64 tensors are written");
   io::write_atomic(path, [&](std::ostream& f) { write_npy(f, t, path); }, "");  // the error names the file
 }
 
