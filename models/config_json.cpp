@@ -1,5 +1,7 @@
 #include "models/config_json.h"
 
+#include <cmath>
+
 #include "engine/error.h"
 #include "engine/io/json_input.h"
 
@@ -18,6 +20,18 @@ void read_fields(const nlohmann::json& j, const char* what, const ConfigSetters&
       throw Error(std::string(what) + ": key '" + key + "': " + e.what());
     }
   }
+}
+
+double json_positive(const nlohmann::json& v) {
+  const double x = v.get<double>();
+  if (!(x > 0) || !std::isfinite(x)) throw Error("expected a number > 0, got " + io::json_excerpt(v));
+  return x;
+}
+
+double json_fraction(const nlohmann::json& v) {
+  const double x = v.get<double>();
+  if (!(x >= 0 && x <= 1)) throw Error("expected a number in [0, 1], got " + io::json_excerpt(v));
+  return x;
 }
 
 }  // namespace gf

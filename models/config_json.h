@@ -16,4 +16,12 @@ using ConfigSetters = std::map<std::string, std::function<void(const nlohmann::j
 // is unknown, or a value has the wrong type.
 void read_fields(const nlohmann::json& j, const char* what, const ConfigSetters& set);
 
+// A number > 0 (a learning-rate multiplier, an epsilon): 0 or a negative
+// one loads and gives a constant or diverging network without a word.
+// Throws gf::Error naming the value; read_fields adds the key.
+double json_positive(const nlohmann::json& v);
+
+// A number in [0, 1] (an EMA decay, a probability).
+double json_fraction(const nlohmann::json& v);
+
 }  // namespace gf

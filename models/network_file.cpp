@@ -73,12 +73,16 @@ void check_finite_tensors(const io::TensorMap& tensors, const std::string& path)
       io::check_finite(t, path + ": tensor '" + name + "'");
 }
 
-void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what) {
+void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what,
+                 bool built_from_metadata) {
   check_finite_tensors(state, path);
   try {
     net.load_state_dict(state);
   } catch (const Error& e) {
-    throw Error(path + ": " + what + ": " + e.what());
+    // A network built from the file's own metadata that its tensors do not
+    // fit means the two disagree (a hand-edited or damaged header).
+    throw Error(path + ": " + what + ": " + e.what() +
+                (built_from_metadata ? " (the tensors do not fit the network the file's metadata describes)" : ""));
   }
 }
 

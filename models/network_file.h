@@ -68,8 +68,10 @@ io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& 
 void check_finite_tensors(const io::TensorMap& tensors, const std::string& path);
 
 // net.load_state_dict(state), with an error prefixed by "<path>: <what>: ";
-// every tensor of state must be finite (check_finite_tensors).
-void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what);
+// every tensor of state must be finite (check_finite_tensors). When net was
+// built from the same file's metadata, a mismatch says the two disagree.
+void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what,
+                 bool built_from_metadata = false);
 
 // Throws gf::Error naming the file unless network_family(file) is `family`
 // ("<path>: holds <found> networks, not <display> ones").
@@ -90,7 +92,7 @@ std::unique_ptr<Net> load_network(const io::SafetensorsFile& file, const std::st
   } catch (const Error& e) {
     throw Error(path + ": " + kwargs_key + ": " + e.what());
   }
-  load_module(*net, state, path, which);
+  load_module(*net, state, path, which, /*built_from_metadata=*/true);
   return net;
 }
 

@@ -39,7 +39,7 @@ std::unique_ptr<Net> load(const std::string& path, const std::string& kind, cons
   ParamInit init(0);
   init.skip_draws = true;
   auto net = std::make_unique<Net>(cfg, init);
-  stylegan2::load_module(*net, file.tensors, path, kind);
+  stylegan2::load_module(*net, file.tensors, path, kind, /*built_from_metadata=*/true);
   return net;
 }
 

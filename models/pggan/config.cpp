@@ -66,7 +66,7 @@ GeneratorConfig generator_config_from_json(const json& j) {
                {"normalize_latents", [&](const json& v) { c.normalize_latents = v.get<bool>(); }},
                {"use_wscale", [&](const json& v) { c.use_wscale = v.get<bool>(); }},
                {"use_pixelnorm", [&](const json& v) { c.use_pixelnorm = v.get<bool>(); }},
-               {"pixelnorm_epsilon", [&](const json& v) { c.pixelnorm_epsilon = v.get<double>(); }},
+               {"pixelnorm_epsilon", [&](const json& v) { c.pixelnorm_epsilon = json_positive(v); }},
                {"use_leakyrelu", [&](const json& v) { c.use_leakyrelu = v.get<bool>(); }},
                {"fused_scale", [&](const json& v) { c.fused_scale = v.get<bool>(); }}});
   return c;

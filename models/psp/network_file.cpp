@@ -19,10 +19,10 @@ std::unique_ptr<Psp> load_psp(const io::SafetensorsFile& file, const std::string
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
-  stylegan2::load_module(*net->encoder, stylegan2::select_prefix(file.tensors, "encoder."), path, "encoder");
+  stylegan2::load_module(*net->encoder, stylegan2::select_prefix(file.tensors, "encoder."), path, "encoder", /*built_from_metadata=*/true);
   const io::TensorMap dec = stylegan2::select_prefix(file.tensors, "G_ema.");
   if (dec.empty()) throw Error(path + ": holds no decoder (no tensor named 'G_ema.*')");
-  stylegan2::load_module(*net->decoder, dec, path, "decoder");
+  stylegan2::load_module(*net->decoder, dec, path, "decoder", /*built_from_metadata=*/true);
   // A train_psp checkpoint.bin holds the snapshot's tensors and the training
   // state beside them (train/psp/checkpoint.h): its network is read, as
   // generate reads a train_stylegan checkpoint's.

@@ -15,12 +15,13 @@ using json = nlohmann::json;
 
 json clamp_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
-// null: no clamp; else a number >= 0, as the official bias_act asserts (a
-// negative one read as no clamp at all).
+// null: no clamp; else a number > 0. The official bias_act asserts >= 0 (a
+// negative one read as no clamp at all); 0 clamps every layer's output to 0,
+// which no official config uses, so a 0 here is a damaged file.
 std::optional<double> clamp_from(const json& v) {
   if (v.is_null()) return std::nullopt;
   const double c = v.get<double>();
-  if (!(c >= 0)) throw Error("expected null or a number >= 0, got " + io::json_excerpt(v));
+  if (!(c > 0)) throw Error("expected null (no clamp) or a number > 0, got " + io::json_excerpt(v));
   return c;
 }
 
@@ -64,8 +65,8 @@ GeneratorConfig generator_config_from_json(const json& j) {
                {"img_resolution", [&](const json& v) { c.img_resolution = io::json_int(v); }},
                {"img_channels", [&](const json& v) { c.img_channels = io::json_int(v); }},
                {"mapping_layers", [&](const json& v) { c.mapping_layers = io::json_int(v); }},
-               {"mapping_lr_multiplier", [&](const json& v) { c.mapping_lr_multiplier = v.get<double>(); }},
-               {"w_avg_beta", [&](const json& v) { c.w_avg_beta = v.get<double>(); }},
+               {"mapping_lr_multiplier", [&](const json& v) { c.mapping_lr_multiplier = json_positive(v); }},
+               {"w_avg_beta", [&](const json& v) { c.w_avg_beta = json_fraction(v); }},
                {"channel_base", [&](const json& v) { c.channel_base = io::json_int(v); }},
                {"channel_max", [&](const json& v) { c.channel_max = io::json_int(v); }},
                {"conv_clamp", [&](const json& v) { c.conv_clamp = clamp_from(v); }},

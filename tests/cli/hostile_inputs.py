@@ -105,6 +105,28 @@ try:
             expect_error(["generate", "--network", bad, "--seeds", "0", "--outdir", os.path.join(tmp, "out")], bad,
                          "w_dim", "expected a whole number")
             g["w_dim"] = json.loads(read_bin(NET)[0]["__metadata__"]["G_kwargs"])["w_dim"]
+    elif CASE == "bin_metadata_value_range":
+        # Values no network has (a mapping lr multiplier of 0, an EMA decay
+        # of 2, a clamp of 0) loaded and gave constant or grey images with
+        # exit status 0; a missing z_dim took the default 512 and failed with
+        # a bare shape error.
+        header, body = read_bin(NET)
+        original = json.loads(header["__metadata__"]["G_kwargs"])
+        cases = [("mapping_lr_multiplier", 0, "expected a number > 0"),
+                 ("w_avg_beta", 2, "expected a number in [0, 1]"),
+                 ("conv_clamp", 0, "a number > 0"),
+                 ("z_dim", None, "the tensors do not fit the network the file's metadata describes")]
+        for key, value, needle in cases:
+            g = dict(original)
+            if value is None:
+                del g[key]
+            else:
+                g[key] = value
+            header["__metadata__"]["G_kwargs"] = json.dumps(g)
+            bad = os.path.join(tmp, "range.bin")
+            write_bin(bad, header, body)
+            expect_error(["generate", "--network", bad, "--seeds", "0", "--outdir", os.path.join(tmp, "out")], bad,
+                         key if value is not None else "mapping.fc0.weight", needle)
     elif CASE == "bin_nan_weight":
         # 8 bytes of 0xff in a weight read as NaN: generate drew NaN images without a word.
         header, body = read_bin(NET)
