@@ -7,7 +7,8 @@
 
 namespace gf {
 
-void read_fields(const nlohmann::json& j, const char* what, const ConfigSetters& set) {
+void read_fields(const nlohmann::json& j, const char* what, const ConfigSetters& set,
+                 std::initializer_list<const char*> required) {
   GF_CHECK(j.is_object(), what, "config must be a JSON object, got " << io::json_excerpt(j));
   for (const auto& [key, value] : j.items()) {
     auto it = set.find(key);
@@ -20,11 +21,20 @@ void read_fields(const nlohmann::json& j, const char* what, const ConfigSetters&
       throw Error(std::string(what) + ": key '" + key + "': " + e.what());
     }
   }
+  // After the loop: a misspelt key is named as unknown, not as a missing one.
+  for (const char* key : required)
+    GF_CHECK(j.contains(key), what, "missing key '" << key << "' (part of the network's shape, with no default)");
 }
 
 double json_positive(const nlohmann::json& v) {
   const double x = v.get<double>();
   if (!(x > 0) || !std::isfinite(x)) throw Error("expected a number > 0, got " + io::json_excerpt(v));
+  return x;
+}
+
+int json_count(const nlohmann::json& v) {
+  const int x = io::json_int(v);
+  if (x < 0) throw Error("expected a whole number >= 0, got " + io::json_excerpt(v));
   return x;
 }
 

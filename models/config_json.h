@@ -3,6 +3,7 @@
 // a file written for another network) is an error rather than ignored.
 #pragma once
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <string>
 
@@ -13,8 +14,11 @@ namespace gf {
 using ConfigSetters = std::map<std::string, std::function<void(const nlohmann::json&)>>;
 
 // Throws gf::Error naming `what` and the key when j is not an object, a key
-// is unknown, or a value has the wrong type.
-void read_fields(const nlohmann::json& j, const char* what, const ConfigSetters& set);
+// is unknown, a value has the wrong type, or a key of `required` is missing
+// (a shape the official constructor takes without a default: read with ours
+// it gave a network of the wrong size and a message about a tensor).
+void read_fields(const nlohmann::json& j, const char* what, const ConfigSetters& set,
+                 std::initializer_list<const char*> required = {});
 
 // A number > 0 (a learning-rate multiplier, an epsilon): 0 or a negative
 // one loads and gives a constant or diverging network without a word.
@@ -23,5 +27,8 @@ double json_positive(const nlohmann::json& v);
 
 // A number in [0, 1] (an EMA decay, a probability).
 double json_fraction(const nlohmann::json& v);
+
+// A whole number >= 0 that fits an int (a group size, a layer count).
+int json_count(const nlohmann::json& v);
 
 }  // namespace gf

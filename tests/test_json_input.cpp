@@ -77,11 +77,14 @@ TEST_CASE("json: a config value of the wrong type names the key and the types", 
   g["use_noise"] = "yes";
   CHECK_THROWS_WITH(stylegan2::generator_config_from_json(g),
                     "generator config: key 'use_noise' has a bad value \"yes\" (expected true or false, got a string)");
-  // conv_clamp: null or >= 0, as the official bias_act asserts; -1 was read as no clamp.
+  // conv_clamp: null or > 0; -1 was read as no clamp, and 0 made every image 0.
   nlohmann::json clamp = stylegan2::to_json(stylegan2::GeneratorConfig{});
   clamp["conv_clamp"] = -1.0;
   CHECK_THROWS_WITH(stylegan2::generator_config_from_json(clamp),
-                    "generator config: key 'conv_clamp': expected null or a number >= 0, got -1.0");
+                    "generator config: key 'conv_clamp': expected null (no clamp) or a number > 0, got -1.0");
+  clamp["conv_clamp"] = 0;
+  CHECK_THROWS_WITH(stylegan2::generator_config_from_json(clamp),
+                    "generator config: key 'conv_clamp': expected null (no clamp) or a number > 0, got 0");
   clamp["conv_clamp"] = 256;
   CHECK(stylegan2::generator_config_from_json(clamp).conv_clamp == 256.0);
   clamp["conv_clamp"] = nullptr;

@@ -323,7 +323,17 @@ TEST_CASE("config JSON round trip; unknown keys and bad values are errors", "[ne
   const GeneratorConfig g2 = generator_config_from_json(nlohmann::json::parse(to_json(g).dump()));
   CHECK(to_json(g2) == to_json(g));
   CHECK(g2.conv_clamp == 256.0);
-  CHECK_FALSE(generator_config_from_json(nlohmann::json::object()).conv_clamp.has_value());
+  // The shape keys networks.py takes without defaults are required; the rest default.
+  nlohmann::json shape = {{"z_dim", 8}, {"c_dim", 0}, {"w_dim", 8}, {"img_resolution", 8}, {"img_channels", 3}};
+  CHECK_FALSE(generator_config_from_json(shape).conv_clamp.has_value());
+  shape.erase("img_resolution");
+  CHECK_THROWS_WITH(generator_config_from_json(shape), Catch::Contains("missing key 'img_resolution'"));
+  CHECK_THROWS_WITH(discriminator_config_from_json({{"c_dim", 0}, {"img_resolution", 8}}),
+                    Catch::Contains("missing key 'img_channels'"));
+  nlohmann::json negative = to_json(small_d(3));
+  negative["mbstd_group_size"] = -3;
+  CHECK_THROWS_WITH(discriminator_config_from_json(negative),
+                    Catch::Contains("key 'mbstd_group_size': expected a whole number >= 0, got -3"));
   DiscriminatorConfig d = small_d(3);
   const DiscriminatorConfig d2 = discriminator_config_from_json(nlohmann::json::parse(to_json(d).dump()));
   CHECK(to_json(d2) == to_json(d));

@@ -173,9 +173,15 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
     // inputs (a huge --trunc, --w of 1e30) can still overflow the network.
     const Tensor f = img.to(DType::f32).contiguous();
     const float* px = static_cast<const float*>(f.raw());
-    if (!std::all_of(px, px + f.numel(), [](float v) { return std::isfinite(v); }))
+    // Without such inputs the weights themselves overflow: a damaged file.
+    if (!std::all_of(px, px + f.numel(), [](float v) { return std::isfinite(v); })) {
+      bool user_inputs = false;
+      for (const char* flag : {"trunc", "z", "w", "projected-w"}) user_inputs = user_inputs || args.has(flag);
       throw Error("image " + std::to_string(i) + (o.names.empty() ? std::string() : " (" + o.names[size_t(i)] + ")") +
-                  " is not finite (NaN or inf): the inputs overflow the network (a huge --trunc, --z or --w)");
+                  " is not finite (NaN or inf): " +
+                  (user_inputs ? "the inputs overflow the network (a huge --trunc, --z or --w)"
+                               : "the network " + args.str("network") + " overflows with ordinary inputs (damaged weights?)"));
+    }
     if (o.gw > 0) return grid.push_back(img);
     if (!outdir_made) io::create_folder(outdir, "--outdir");
     outdir_made = true;

@@ -17,6 +17,14 @@ std::ifstream open_input(const std::string& path, std::string& why) {
     why = "is a folder, not a file";
     return std::ifstream();
   }
+  // A device reads as an endless (/dev/zero, /dev/urandom) or empty
+  // (/dev/null) stream: a reader took its bytes as a damaged file, or read
+  // until memory ran out. A pipe stays allowed (--z <(python ...)).
+  const auto type = std::filesystem::status(path, ec).type();
+  if (type == std::filesystem::file_type::character || type == std::filesystem::file_type::block) {
+    why = "is a device, not a file";
+    return std::ifstream();
+  }
   errno = 0;
   std::ifstream f(path, std::ios::binary);
   if (!f) why = std::string("cannot open: ") + (errno ? std::strerror(errno) : "unknown error");

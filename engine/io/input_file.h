@@ -11,7 +11,8 @@
 namespace gf::io {
 
 // A binary stream on path, or a closed one with `why` set: "is a folder, not
-// a file" or "cannot open: <strerror>". Callers add the path and their name.
+// a file", "is a device, not a file" (/dev/zero) or "cannot open:
+// <strerror>". Callers add the path and their name.
 std::ifstream open_input(const std::string& path, std::string& why);
 
 // The whole file; throws gf::Error("<path>: <why>") when it cannot be read.

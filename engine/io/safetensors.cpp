@@ -32,6 +32,19 @@ const char* st_dtype(DType t) {
   throw Error("safetensors: " + path + ": " + what);
 }
 
+// The name of a zip's first entry, from its local file header at offset 0
+// (name length at byte 26, the name at byte 30); "" when it cannot be read.
+std::string first_zip_entry(std::ifstream& f) {
+  unsigned char local[30];
+  f.clear();
+  f.seekg(0);
+  if (!f.read(reinterpret_cast<char*>(local), sizeof local)) return "";
+  const size_t n = std::min<size_t>(local[26] | (local[27] << 8), 200);
+  std::string name(n, '\0');
+  if (!f.read(name.data(), static_cast<std::streamsize>(n))) return "";
+  return name;
+}
+
 }  // namespace
 
 SafetensorsFile read_safetensors(const std::string& path) {
@@ -50,9 +63,18 @@ SafetensorsFile read_safetensors(const std::string& path) {
     // The usual mistake: an official pickle or a PyTorch checkpoint given as it came.
     const bool pickle = len_bytes[0] == 0x80 && len_bytes[1] >= 2 && len_bytes[1] <= 5;
     const bool torch_zip = len_bytes[0] == 'P' && len_bytes[1] == 'K' && len_bytes[2] == 3 && len_bytes[3] == 4;
-    if (pickle || torch_zip)
-      bad(path, std::string(pickle ? "a Python pickle (an official .pkl, or an older PyTorch .pt)" : "a zip (a PyTorch .pt or .pth checkpoint)") +
-                    ", not a ganforge .bin: convert it first with tools/convert_weights.py import");
+    const std::string convert = ", not a ganforge .bin: convert it first with tools/convert_weights.py import";
+    if (pickle) bad(path, "a Python pickle (an official .pkl, or an older PyTorch .pt)" + convert);
+    if (torch_zip) {
+      // torch.save's zip starts with "<archive>/data.pkl"; any other first
+      // entry is some other zip, most often a dataset given for a network.
+      const std::string first = first_zip_entry(f);
+      if (first.size() >= 8 && first.compare(first.size() - 8, 8, "data.pkl") == 0)
+        bad(path, "a zip (a PyTorch .pt or .pth checkpoint)" + convert);
+      bad(path, "a zip archive whose first entry is " + json_excerpt(nlohmann::json(first)) +
+                    ", not a network (a dataset? networks are .bin files, or official checkpoints to convert with "
+                    "tools/convert_weights.py import)");
+    }
     bad(path, "header length " + std::to_string(header_len) + " does not fit the file (" +
                   std::to_string(file_size) + " bytes); not a safetensors file, or truncated");
   }

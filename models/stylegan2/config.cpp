@@ -70,7 +70,9 @@ GeneratorConfig generator_config_from_json(const json& j) {
                {"channel_base", [&](const json& v) { c.channel_base = io::json_int(v); }},
                {"channel_max", [&](const json& v) { c.channel_max = io::json_int(v); }},
                {"conv_clamp", [&](const json& v) { c.conv_clamp = clamp_from(v); }},
-               {"use_noise", [&](const json& v) { c.use_noise = v.get<bool>(); }}});
+               {"use_noise", [&](const json& v) { c.use_noise = v.get<bool>(); }}},
+              // networks.py's Generator takes these five without defaults.
+              {"z_dim", "c_dim", "w_dim", "img_resolution", "img_channels"});
   return c;
 }
 
@@ -83,11 +85,13 @@ DiscriminatorConfig discriminator_config_from_json(const json& j) {
                {"channel_base", [&](const json& v) { c.channel_base = io::json_int(v); }},
                {"channel_max", [&](const json& v) { c.channel_max = io::json_int(v); }},
                {"conv_clamp", [&](const json& v) { c.conv_clamp = clamp_from(v); }},
-               {"mbstd_group_size", [&](const json& v) { c.mbstd_group_size = io::json_int(v); }},
-               {"mbstd_num_channels", [&](const json& v) { c.mbstd_num_channels = io::json_int(v); }},
-               {"cmap_dim", [&](const json& v) { c.cmap_dim = io::json_int(v); }},
+               {"mbstd_group_size", [&](const json& v) { c.mbstd_group_size = json_count(v); }},
+               {"mbstd_num_channels", [&](const json& v) { c.mbstd_num_channels = json_count(v); }},
+               {"cmap_dim", [&](const json& v) { c.cmap_dim = json_count(v); }},
                {"mapping_layers", [&](const json& v) { c.mapping_layers = io::json_int(v); }},
-               {"freeze_layers", [&](const json& v) { c.freeze_layers = io::json_int(v); }}});
+               {"freeze_layers", [&](const json& v) { c.freeze_layers = json_count(v); }}},
+              // networks.py's Discriminator takes these three without defaults.
+              {"c_dim", "img_resolution", "img_channels"});
   return c;
 }
 

@@ -108,15 +108,17 @@ try:
     elif CASE == "bin_metadata_value_range":
         # Values no network has (a mapping lr multiplier of 0, an EMA decay
         # of 2, a clamp of 0) loaded and gave constant or grey images with
-        # exit status 0; a missing z_dim took the default 512 and failed with
-        # a bare shape error.
+        # exit status 0; a missing z_dim took the default 512, and a wrong
+        # w_dim failed, with a bare shape error.
         header, body = read_bin(NET)
         original = json.loads(header["__metadata__"]["G_kwargs"])
-        cases = [("mapping_lr_multiplier", 0, "expected a number > 0"),
-                 ("w_avg_beta", 2, "expected a number in [0, 1]"),
-                 ("conv_clamp", 0, "a number > 0"),
-                 ("z_dim", None, "the tensors do not fit the network the file's metadata describes")]
-        for key, value, needle in cases:
+        cases = [("mapping_lr_multiplier", 0, ["expected a number > 0"]),
+                 ("w_avg_beta", 2, ["expected a number in [0, 1]"]),
+                 ("conv_clamp", 0, ["a number > 0"]),
+                 ("z_dim", None, ["missing key 'z_dim'"]),
+                 ("w_dim", original["w_dim"] + 1,
+                  ["synthesis.", "the tensors do not fit the network the file's metadata describes"])]
+        for key, value, needles in cases:
             g = dict(original)
             if value is None:
                 del g[key]
@@ -126,7 +128,19 @@ try:
             bad = os.path.join(tmp, "range.bin")
             write_bin(bad, header, body)
             expect_error(["generate", "--network", bad, "--seeds", "0", "--outdir", os.path.join(tmp, "out")], bad,
-                         key if value is not None else "mapping.fc0.weight", needle)
+                         *needles)
+    elif CASE == "not_a_network":
+        # A dataset .zip given as --network was called a PyTorch checkpoint
+        # to convert; /dev/zero was "too short to hold a header" (and read
+        # whole, an endless stream, where a reader reads to the end).
+        dataset = os.path.join(SOURCE, "tests", "data", "dataset_fixture.zip")
+        out = os.path.join(tmp, "out")
+        expect_error(["generate", "--network", dataset, "--seeds", "0", "--outdir", out], dataset,
+                     "a zip archive whose first entry is", "a dataset?")
+        expect_error(["generate", "--network", "/dev/zero", "--seeds", "0", "--outdir", out], "/dev/zero",
+                     "is a device, not a file")
+        expect_error(["generate", "--network", NET, "--z", "/dev/zero", "--outdir", out], "/dev/zero",
+                     "is a device, not a file")
     elif CASE == "bin_nan_weight":
         # 8 bytes of 0xff in a weight read as NaN: generate drew NaN images without a word.
         header, body = read_bin(NET)
@@ -137,6 +151,17 @@ try:
         write_bin(bad, header, body)
         expect_error(["generate", "--network", bad, "--seeds", "0", "--outdir", os.path.join(tmp, "out")], bad,
                      "tensor 'mapping.fc0.weight'", "is nan")
+    elif CASE == "bin_overflowing_weight":
+        # A finite but huge weight (1e38 as a noise strength) overflows to a
+        # NaN image; the message blamed --trunc, --z or --w, none of them given.
+        header, body = read_bin(NET)
+        name = "G_ema.synthesis.b8.conv0.noise_strength"
+        begin = header[name]["data_offsets"][0]
+        body = body[:begin] + struct.pack("<f", 1e38) + body[begin + 4:]
+        bad = os.path.join(tmp, "huge.bin")
+        write_bin(bad, header, body)
+        expect_error(["generate", "--network", bad, "--seeds", "0", "--noise-mode", "const", "--outdir",
+                      os.path.join(tmp, "out")], bad, "is not finite", "overflows with ordinary inputs")
     elif CASE == "bin_name_newline":
         # A tensor name with a newline, quoted in the error: two lines on stderr.
         header, body = read_bin(NET)
