@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -384,6 +385,42 @@ class ConvertWeightsTest(unittest.TestCase):
             f.write(b"\x80\x05\x96" + (4641028034490045522).to_bytes(8, "little") + b"abc" * 1000)
         self.assert_error(run_here("import", src, out), src, "not a readable pickle (MemoryError)")
         self.assert_nothing_written(out)
+
+    def test_memo_slot_bomb_refused_quickly(self):
+        # LONG_BINPUT into slot 2^30 - 1: the C unpickler grew its memo to the
+        # slot, 17 GB and half a minute, before failing.
+        out, src = self.path("out.bin"), self.path("memo.pkl")
+        with open(src, "wb") as f:
+            f.write(b"\x80\x02}r" + struct.pack("<I", 0x3FFFFFFF) + b".")
+        self.assert_error(run_here("import", src, out), src, "memo slot 1073741823")
+        self.assert_nothing_written(out)
+
+    def test_out_of_range_network_attributes_refused(self):
+        # Attributes no program loads (a NaN w_avg_beta was written as a bare
+        # NaN, not JSON; a group size of -3 and a clamp or lr multiplier of 0
+        # imported with exit status 0 and were refused, or drew constant
+        # images, only later).
+        nets = make_nets()
+        out = self.path("out.bin")
+
+        def mods(d, *names):
+            m = d
+            for n in names:
+                m = m.state["_modules"][n] if not isinstance(m, dict) else m[n]
+            return m.state
+
+        cases = [(lambda d: mods(d, "G_ema", "mapping").__setitem__("w_avg_beta", np.float64("nan")),
+                  "w_avg_beta is nan, not a finite number"),
+                 (lambda d: mods(d, "G_ema", "mapping", "fc0").__setitem__("bias_gain", 0.0),
+                  "mapping_lr_multiplier is 0.0, not > 0"),
+                 (lambda d: mods(d, "D", "b4", "mbstd").__setitem__("group_size", -3),
+                  "mbstd_group_size is -3, negative")]
+        for edit, needle in cases:
+            with self.subTest(needle=needle):
+                src = self.path("edited.pkl")
+                official_pickle(nets, src, edit=edit)
+                self.assert_error(run_here("import", src, out), src, needle, "nothing written")
+                self.assert_nothing_written(out)
 
     def test_state_dict_round_trip(self):
         nets = make_nets(seed=2)

@@ -122,6 +122,7 @@ import io  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import pickle  # noqa: E402
+import pickletools  # noqa: E402
 import re  # noqa: E402
 import stat  # noqa: E402
 import struct  # noqa: E402
@@ -417,12 +418,36 @@ def _storage_globals():
     return {("torch", name): StorageType(name) for name in _STORAGE_DTYPES}
 
 
+_MEMO_PUTS = {"PUT", "BINPUT", "LONG_BINPUT"}
+
+
+def _check_memo(f, path):
+    """Refuses a pickle that stores into a memo slot beyond any a pickler
+    makes: the C unpickler grows its memo array to the index, so 9 bytes
+    asking for slot 2^30 took 17 GB and half a minute. A pickler numbers its
+    slots in order, so a slot index is never above the opcodes read so far.
+    Reads from f's position to the STOP opcode, then puts f back."""
+    start = f.tell()
+    try:
+        for count, (op, arg, _) in enumerate(pickletools.genops(f)):
+            if op.name in _MEMO_PUTS and arg > count:
+                raise ConvertError(f"{path}: a damaged pickle (it stores into memo slot {arg} after "
+                                   f"{count} opcodes); nothing written")
+    except ConvertError:
+        raise
+    except Exception:  # a malformed stream: the unpickler itself names it
+        pass
+    finally:
+        f.seek(start)
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     """allowed: {(module, name): object}; storages: None (persistent ids refused)
     or a dict collecting the StorageRefs by key; script_classes: None (refused)
     or a ScriptClasses that stands in for a TorchScript archive's __torch__.* classes."""
 
     def __init__(self, f, path, allowed=None, storages=None, script_classes=None):
+        _check_memo(f, path)
         super().__init__(f)
         self.path = path
         self.allowed = _allowed_globals() if allowed is None else allowed
@@ -2211,6 +2236,41 @@ def convert(nets, hints, path, args):
 _DT = {"F32": np.float32, "F64": np.float64}
 
 
+# What models/*/config.cpp refuses when it reads a config, so that the
+# converter refuses it too instead of writing a file no program loads:
+# key -> (test, wanted). Counts apply to StyleGAN2 configs only (PGGAN and
+# StyleGAN read a group size <= 1 as no minibatch-stddev layer).
+_POSITIVE = ("mapping_lr_multiplier", "mapping_lrmul", "pixelnorm_epsilon")
+_FRACTION = ("w_avg_beta", "dlatent_avg_beta", "style_mixing_prob")
+_STYLEGAN2_COUNTS = ("mbstd_group_size", "mbstd_num_channels", "cmap_dim", "freeze_layers")
+
+
+def check_kwargs(metadata, src):
+    """Raises ConvertError naming the key for a network config value that is
+    not finite (json.dumps wrote a bare NaN, which is not JSON) or outside
+    what the programs accept (a mapping lr multiplier of 0, a clamp of 0)."""
+    stylegan2 = metadata.get("family", "stylegan2") == "stylegan2"
+    for which in ("G_kwargs", "D_kwargs", "psp_kwargs"):
+        if which not in metadata:
+            continue
+        for key, v in json.loads(metadata[which]).items():
+            number = isinstance(v, (int, float)) and not isinstance(v, bool)
+            problem = None
+            if number and not math.isfinite(v):
+                problem = "not a finite number"
+            elif number and key in _POSITIVE and not v > 0:
+                problem = "not > 0"
+            elif number and key in _FRACTION and not 0 <= v <= 1:
+                problem = "not in [0, 1]"
+            elif key == "conv_clamp" and v is not None and number and not v > 0:
+                problem = "neither None (no clamp) nor > 0"
+            elif stylegan2 and number and key in _STYLEGAN2_COUNTS and v < 0:
+                problem = "negative"
+            if problem:
+                raise ConvertError(f"{src}: the network's {key} is {v}, {problem}: a damaged or edited pickle "
+                                   f"(no program loads such a {which}); nothing written")
+
+
 def write_bin(path, tensors, metadata, src=None):
     header, blobs, offset = {}, [], 0
     for name in sorted(tensors):
@@ -2227,6 +2287,7 @@ def write_bin(path, tensors, metadata, src=None):
                         "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
+    check_kwargs(metadata, src or path)
     header["__metadata__"] = metadata
     head = json.dumps(header, separators=(",", ":")).encode()
     head += b" " * (-len(head) % 8)
