@@ -90,7 +90,14 @@ TEST_CASE("bad .bin files are refused with the reason", "[tensor][io]") {
   std::string len(8, '\0');
   len[0] = static_cast<char>(header.size());
   write(bad, len + header + std::string(12, '\0'));
-  REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains("overlaps"));
+  REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains("tensor 'v' overlaps tensor 'w' (data bytes [4, 8))"));
+  // A tensor's entry deleted from the header, its bytes left: the gap is named, not its neighbour.
+  header = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+           "\"v\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}}";
+  len[0] = static_cast<char>(header.size());
+  write(bad, len + header + std::string(16, '\0'));
+  REQUIRE_THROWS_WITH(io::read_safetensors(bad),
+                      Catch::Contains("data bytes [8, 12) belong to no tensor (before tensor 'v'): a tensor missing from the header?"));
   // A shape whose element count wraps 64 bits ([2^62, 4] floats: 0 bytes) is no empty tensor.
   header = "{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,0]}}";
   len[0] = static_cast<char>(header.size());

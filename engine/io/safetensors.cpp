@@ -67,9 +67,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
     if (pickle) bad(path, "a Python pickle (an official .pkl, or an older PyTorch .pt)" + convert);
     if (torch_zip) {
       // torch.save's zip starts with "<archive>/data.pkl"; any other first
-      // entry is some other zip, most often a dataset given for a network.
+      // entry is some other zip, most often a dataset given for a network
+      // (one too short to name an entry keeps the usual guess).
       const std::string first = first_zip_entry(f);
-      if (first.size() >= 8 && first.compare(first.size() - 8, 8, "data.pkl") == 0)
+      if (first.empty() || (first.size() >= 8 && first.compare(first.size() - 8, 8, "data.pkl") == 0))
         bad(path, "a zip (a PyTorch .pt or .pth checkpoint)" + convert);
       bad(path, "a zip archive whose first entry is " + json_excerpt(nlohmann::json(first)) +
                     ", not a network (a dataset? networks are .bin files, or official checkpoints to convert with "
@@ -139,11 +140,20 @@ SafetensorsFile read_safetensors(const std::string& path) {
   // The ranges must tile the data section exactly: no overlap, no gap.
   std::vector<const Entry*> order;
   for (const auto& en : entries) order.push_back(&en);
-  std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) { return a->begin < b->begin; });
+  // By begin, then end: an empty tensor at a neighbour's offset sorts first.
+  std::sort(order.begin(), order.end(),
+            [](const Entry* a, const Entry* b) { return a->begin != b->begin ? a->begin < b->begin : a->end < b->end; });
   uint64_t at = 0;
+  const Entry* previous = nullptr;
   for (const Entry* en : order) {
-    if (en->begin != at) bad(path, "tensor '" + en->name + "' overlaps another or leaves a gap");
+    if (en->begin > at)  // a tensor's entry removed from the header leaves its bytes behind
+      bad(path, "data bytes [" + std::to_string(at) + ", " + std::to_string(en->begin) +
+                    ") belong to no tensor (before tensor '" + en->name + "'): a tensor missing from the header?");
+    if (en->begin < at)
+      bad(path, "tensor '" + en->name + "' overlaps tensor '" + previous->name + "' (data bytes [" +
+                    std::to_string(en->begin) + ", " + std::to_string(std::min(at, en->end)) + "))");
     at = en->end;
+    previous = en;
   }
   if (at != data_size) bad(path, "data section has " + std::to_string(data_size - at) + " bytes no tensor covers");
 
