@@ -182,6 +182,9 @@ TEST_CASE("cli: the declaration is checked: defaults, kinds, help", "[cli]") {
   CHECK(cli::parse_integer("8", "grid", 1, 1000) == 8);
   CHECK_THROWS_WITH(cli::parse_integer("0", "grid", 1, 1000), "--grid expects an integer in [1, 1000], got '0'");
   CHECK(cli::parse_number("+.5", "x", cli::Range::any()) == 0.5);
+  // Text beyond a double was read as 0 or inf without a word.
+  CHECK_THROWS_WITH(cli::parse_number("1e-400", "trunc", cli::Range::any()), Catch::StartsWith("--trunc 1e-400 is too close to 0 for a double"));
+  CHECK_THROWS_WITH(cli::parse_number("-1e400", "trunc", cli::Range::any()), Catch::StartsWith("--trunc -1e400 is too large for a double"));
 }
 
 TEST_CASE("cli: an output folder above a folder input is accepted, one inside it refused", "[cli]") {

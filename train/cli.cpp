@@ -1,6 +1,7 @@
 #include "train/cli.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <csignal>
@@ -279,7 +280,12 @@ double parse_number(const std::string& text, const std::string& flag, Range rang
   // floats and integers (--kimg 0x1p-7 trained 0.0078125 kimg, 0x10 16),
   // and nan and inf, which no flag documents. Spaces and trailing text do not pass.
   if (!is_decimal(text)) refuse(flag, number_accepts(range), text);
+  errno = 0;
   const double v = std::strtod(text.c_str(), nullptr);
+  // Beyond a double (1e-400 read as 0, 1e400 as inf): not the number typed.
+  if (errno == ERANGE)
+    throw Error("--" + flag + " " + text + " is " + (std::fabs(v) > 1 ? "too large" : "too close to 0") +
+                " for a double (" + number_accepts(range) + ")");
   if (!range.contains(v)) refuse(flag, number_accepts(range), text);
   return v;
 }

@@ -327,6 +327,17 @@ ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
   if (!pnm.problem.empty()) throw Error(name + ": unreadable PNM (" + pnm.problem + ")");
   if (!stbi_info_from_memory(data, len, &info.width, &info.height, &info.channels)) {
     if (!fmt.readable) throw Error(name + ": " + fmt.name + ", which stb_image cannot read (convert it to PNG)");
+    // stb_image refuses a PNG of more than 2^30 bytes of pixels, but its
+    // message is then the last format it tried ("not of any known type").
+    if (fmt.name == "PNG" && n >= 26) {
+      auto be32 = [&](size_t at) { return uint64_t(data[at]) << 24 | uint64_t(data[at + 1]) << 16 | uint64_t(data[at + 2]) << 8 | data[at + 3]; };
+      const uint64_t w = be32(16), h = be32(20);
+      const int colour = data[25];
+      const uint64_t channels = colour == 2 ? 3 : colour == 3 ? 4 : colour == 4 ? 2 : colour == 6 ? 4 : 1;
+      if (w > 0 && h > 0 && (uint64_t(1) << 30) / w / channels < h)  // stb's test, without overflow
+        throw Error(name + ": a " + std::to_string(w) + "x" + std::to_string(h) +
+                    " PNG, larger than stb_image decodes (at most 2^30 bytes of pixels)");
+    }
     const std::string why = stbi_failure_reason();
     throw Error(name + ": " + (fmt.name.empty() ? "not an image stb_image reads" : "unreadable " + fmt.name) + " (" +
                 why + ")");

@@ -223,6 +223,20 @@ try:
                      "corrupt PNG", "IDAT")
         if os.path.exists(dest):
             sys.exit("FAIL: an output was written")
+    elif CASE == "png_too_large":
+        # A header claiming 100000x100000 pixels (40 bytes): stb_image refuses
+        # it as too large, but its reason was the last format it tried,
+        # "Image not of any known type, or corrupt".
+        src = os.path.join(tmp, "src")
+        os.makedirs(src)
+        huge = bytearray(png(8, 8, 3))
+        huge[16:24] = struct.pack(">II", 100000, 100000)
+        huge[29:33] = struct.pack(">I", zlib.crc32(bytes(huge[12:29])))
+        with open(os.path.join(src, "a.png"), "wb") as f:
+            f.write(bytes(huge))
+        dest = os.path.join(tmp, "out.zip")
+        expect_error(["dataset_tool", "--source", src, "--dest", dest], os.path.join(src, "a.png"),
+                     "a 100000x100000 PNG, larger than stb_image decodes")
     elif CASE == "resume_config_named":
         # --resume of networks that do not fit --data: the trainer's check
         # named neither the file nor the flag the configs came from.
