@@ -321,7 +321,7 @@ TEST_CASE("data-parallel layouts the batch does not divide are refused", "[train
   const auto ds = toy_dataset(8, 16, false);
   TrainSpec spec = make_train_spec("tiny", 16, 3);  // batch 4 over 3 replicas
   CHECK_THROWS_WITH(StyleGAN2Trainer(make_trainer_setup(spec, *ds, 0, Device::cpu()), *ds),
-                    Catch::Contains("batch 4 must be divisible by the GPU count 3"));
+                    Catch::Contains("batch 4 must be divisible by the replica count 3"));
   spec.gpus = 1;
   spec.batch_gpu = 3;
   CHECK_THROWS_WITH(check_train_spec(spec), Catch::Contains("must be a multiple of batch_gpu 3"));

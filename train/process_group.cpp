@@ -77,4 +77,11 @@ void checked_on_every_rank(Communicator* comm, const std::function<void()>& chec
               line);
 }
 
+void refuse_multi_process_launch(const std::string& what) {
+  const int n = launched_world_size();
+  if (n > 1)
+    throw Error(what + " trains in one process, but was launched as " + cli::count_text(n, "process") +
+                " (mpirun -np or WORLD_SIZE): each would train a whole run of its own; start it once, without the launcher");
+}
+
 }  // namespace gf

@@ -50,6 +50,13 @@ struct ProcessGroup {
 ProcessGroup join_process_group(const cli::Args& args, Device device, const std::set<std::string>& paths,
                                 const std::set<std::string>& skipped);
 
+// For a program that trains in one process (train_pggan, train_psp,
+// train_stylegan --arch stylegan): throws one line when the launcher's
+// variables say several processes were started (mpirun -np N, WORLD_SIZE
+// N), which would otherwise be N whole runs, each in its own run folder.
+// `what` names the program ("train_pggan").
+void refuse_multi_process_launch(const std::string& what);
+
 // Runs check on every rank, then (with a group of more than one) the ranks
 // share their verdicts under the metrics' limit (GF_DIST_METRICS_TIMEOUT:
 // a check may load a detector or a large dataset): when one rank's check

@@ -15,6 +15,7 @@
 #include "train/checkpoint_state.h"
 #include "train/cli.h"
 #include "train/dataset.h"
+#include "train/process_group.h"
 #include "train/pggan/checkpoint.h"
 #include "train/pggan/configs.h"
 #include "train/pggan/training_loop.h"
@@ -93,6 +94,7 @@ int run(int argc, char** argv) {
     std::cout << args.usage();
     return 0;
   }
+  refuse_multi_process_launch("train_pggan");
   // The run folder and the draw logs must not join the dataset.
   cli::check_output_folders(args, {"outdir", "record-draws"}, {"data"});
   const Device dev = args.device("device");

@@ -19,6 +19,7 @@
 #include "train/checkpoint_state.h"
 #include "train/cli.h"
 #include "train/dataset.h"
+#include "train/process_group.h"
 #include "train/psp/checkpoint.h"
 #include "train/psp/configs.h"
 #include "train/psp/trainer.h"
@@ -140,6 +141,7 @@ int run(int argc, char** argv) {
     std::cout << args.usage();
     return 0;
   }
+  refuse_multi_process_launch("train_psp");
   cli::check_output_folders(args, {"outdir"}, {"data"});  // the run folder would join the dataset
   const Device dev = args.device("device");
   if (args.has("optim") && args.str("optim") != "ranger" && args.str("optim") != "adam")

@@ -106,7 +106,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
                                {"freezed", std::to_string(setup.D_kwargs.freeze_layers)}});
     const int world = fresh.comm ? fresh.comm->world_size() : 1;
     if (world > 1 && setup.spec.gpus != world)
-      throw Error(path + " was trained by " + std::to_string(setup.spec.gpus) + " replicas; this run has " +
+      throw Error(path + " was trained by " + cli::count_text(setup.spec.gpus, "replica") + "; this run has " +
                   std::to_string(world) + " processes: resume it with " + std::to_string(setup.spec.gpus) +
                   " (a different count would split the batch and the random streams differently)");
     setup.comm = fresh.comm;
@@ -428,9 +428,10 @@ int run(int argc, char** argv) {
   // What this rank can check alone, before the rendezvous's wait (up to
   // GF_DIST_RENDEZVOUS_TIMEOUT for ranks that will never come).
   const int launched = launched_world_size();
-  if (launched > 1 && args.has("gpus") && args.integer("gpus") != launched)
-    throw Error("--gpus " + std::to_string(args.integer("gpus")) + " does not match the " + std::to_string(launched) +
-                " processes launched (one replica each; leave --gpus out)");
+  if (launched_by_launcher() && args.has("gpus") && args.integer("gpus") != launched)
+    throw Error("--gpus " + std::to_string(args.integer("gpus")) + " does not match the " +
+                cli::count_text(launched, "process") + " launched (one replica each; leave --gpus out)");
+  if (args.str("arch") == "stylegan") refuse_multi_process_launch("train_stylegan --arch stylegan");
   const ProcessGroup pg = join_process_group(args, dev, kPathFlags, {"outdir"});
   const int world = pg.world;
   dev = pg.device;
@@ -451,8 +452,6 @@ int run(int argc, char** argv) {
     TrainSpec scratch;
     set_augmentation(args, scratch);
   }
-  if (arch == "stylegan" && world > 1)
-    throw Error("--arch stylegan trains on one device in one process; launch it without mpirun or WORLD_SIZE > 1");
   const metrics::MetricRequest metric_req = metrics::metric_request(args);  // the same check on every rank
   // With one process per device every rank evaluates its share of the
   // metrics, on its device, after each snapshot, and rank 0 forms and writes
@@ -486,7 +485,16 @@ int run(int argc, char** argv) {
     spec.batch = static_cast<int>(args.integer("batch"));
     spec.batch_gpu = 0;  // as train.py: a given batch is split evenly, one pass per GPU
   }
-  if (args.has("batch-gpu")) spec.batch_gpu = static_cast<int>(args.integer("batch-gpu"));
+  if (args.has("batch-gpu")) {
+    spec.batch_gpu = static_cast<int>(args.integer("batch-gpu"));
+    // A config's pass size is capped at the batch per replica; a given one
+    // larger than that is refused, as StyleGAN3's train.py refuses it.
+    const int per_replica = spec.batch / std::max(spec.gpus, 1);
+    if (spec.batch_gpu > per_replica)
+      throw Error("--batch-gpu " + std::to_string(spec.batch_gpu) + " is more than the batch per replica, " +
+                  std::to_string(per_replica) + " (" + std::to_string(spec.batch) + " over " +
+                  cli::count_text(spec.gpus, "replica") + ")");
+  }
   if (args.has("gamma")) spec.gamma = args.number("gamma");
   if (args.has("kimg")) spec.kimg = args.number("kimg");
   set_augmentation(args, spec);

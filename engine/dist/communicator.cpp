@@ -13,10 +13,12 @@ namespace gf {
 
 namespace {
 
-// An environment variable as a whole number in [lo, hi]; `fallback` when unset.
+// An environment variable as a whole number in [lo, hi]; `fallback` when
+// unset. Set but empty is refused: `RANK= WORLD_SIZE=2` was a lone run.
 int env_int(const char* name, int lo, int hi, int fallback) {
   const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
+  if (!v) return fallback;
+  if (!*v) throw Error(std::string("environment variable ") + name + " is set but empty (unset it, or give a number)");
   char* end = nullptr;
   const long x = std::strtol(v, &end, 10);
   if (*end != '\0' || x < lo || x > hi)
@@ -96,6 +98,7 @@ RendezvousPort rendezvous_port_from_environment() {
 std::unique_ptr<Communicator> communicator_from_environment() {
   std::unique_ptr<Communicator> host;
   const double timeout = dist_timeout_seconds(), rendezvous = rendezvous_timeout_seconds();
+  launched_world_size();  // the variables' consistency, one line each
   if (std::getenv("OMPI_COMM_WORLD_SIZE")) {  // started by Open MPI's mpirun
     if (!mpi_built())
       throw Error("started by mpirun, but this build has no MPI (install libopenmpi-dev and rebuild), or launch "
@@ -115,9 +118,22 @@ std::unique_ptr<Communicator> communicator_from_environment() {
 }
 
 int launched_world_size() {
-  if (std::getenv("OMPI_COMM_WORLD_SIZE")) return env_int("OMPI_COMM_WORLD_SIZE", 1, 65536, 1);
-  return env_int("WORLD_SIZE", 1, 65536, 1);
+  const bool mpi = std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr;
+  const int torchrun = env_int("WORLD_SIZE", 1, 65536, 0);
+  // RANK alone made a lone run of every process, each in its own folder;
+  // WORLD_SIZE alone is refused where the group is joined.
+  if (!mpi && torchrun == 0 && std::getenv("RANK"))
+    throw Error("RANK is set but WORLD_SIZE is not (the torchrun-style launch needs both; unset RANK for one process)");
+  if (!mpi) return torchrun == 0 ? 1 : torchrun;
+  const int world = env_int("OMPI_COMM_WORLD_SIZE", 1, 65536, 1);
+  // Variables left from another launcher: mpirun's count is the one used.
+  if (torchrun != 0 && torchrun != world)
+    throw Error("mpirun started " + std::to_string(world) + " processes, but WORLD_SIZE is " + std::to_string(torchrun) +
+                " (left from a torchrun-style launch?): unset WORLD_SIZE and RANK under mpirun");
+  return world;
 }
+
+bool launched_by_launcher() { return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("WORLD_SIZE"); }
 
 void all_reduce_mean(Communicator& comm, const std::vector<Tensor>& tensors) {
   const int n = comm.world_size();

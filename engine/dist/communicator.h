@@ -99,8 +99,13 @@ std::unique_ptr<Communicator> communicator_from_environment();
 // (OMPI_COMM_WORLD_SIZE under mpirun, else WORLD_SIZE), 1 when neither is
 // set; read without joining anyone, so that what one rank can check alone
 // (a flag against the process count) fails before the rendezvous's wait.
-// A malformed value throws one line.
+// A malformed or empty value, RANK without WORLD_SIZE, or a WORLD_SIZE that
+// disagrees with mpirun's count throws one line.
 int launched_world_size();
+
+// Whether a launcher's variables are set at all (OMPI_COMM_WORLD_SIZE or
+// WORLD_SIZE), even for one process: --gpus must then equal their count.
+bool launched_by_launcher();
 
 // The port rank 0 of the TCP rendezvous listens on (on the MASTER_ADDR
 // machine), and the variable(s) it came from, for error lines:

@@ -422,11 +422,32 @@ add_test(NAME cpu.train_stylegan_dist_hung_rank_env
 --outdir ${_dist}/hung_env")
 set_tests_properties(cpu.train_stylegan_dist_hung_rank_env PROPERTIES LABELS cpu TIMEOUT 400
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: no data from rank 1 for 5 s \\(GF_DIST_TIMEOUT\\).*the run stopped after ([5-9]|1[0-9]) s with exit status 1")
+# Launcher variables that describe no group, or a group a program cannot
+# train in, are refused by each process at once. Before: RANK alone, or an
+# empty WORLD_SIZE, ran a whole lone run; train_pggan, train_psp and
+# --arch stylegan under WORLD_SIZE 2 trained two whole runs; WORLD_SIZE 1
+# took --gpus 2 as two in-process replicas.
+set(_env ${CMAKE_COMMAND} -E env)
+set(_lone_flags --cfg tiny --max-images 16 --outdir ${_dist}/refused)
+gf_expect_error(launch_rank_without_world_size "^train_stylegan: error: RANK is set but WORLD_SIZE is not" ""
+                ${_env} RANK=1 $<TARGET_FILE:train_stylegan> ${_lone_flags})
+gf_expect_error(launch_empty_world_size "^train_stylegan: error: environment variable WORLD_SIZE is set but empty" ""
+                ${_env} RANK=0 WORLD_SIZE= $<TARGET_FILE:train_stylegan> ${_lone_flags})
+gf_expect_error(launch_mpi_and_world_size_disagree "^train_stylegan: error: mpirun started 2 processes, but WORLD_SIZE is 3" ""
+                ${_env} OMPI_COMM_WORLD_SIZE=2 WORLD_SIZE=3 RANK=0 $<TARGET_FILE:train_stylegan> ${_lone_flags})
+gf_expect_error(launch_gpus_against_one_process "^train_stylegan: error: --gpus 2 does not match the 1 process launched" ""
+                ${_env} RANK=0 WORLD_SIZE=1 $<TARGET_FILE:train_stylegan> ${_lone_flags} --gpus 2)
+gf_expect_error(launch_v1_multi_process "^train_stylegan: error: train_stylegan --arch stylegan trains in one process, but was launched as 2 processes" ""
+                ${_env} RANK=0 WORLD_SIZE=2 $<TARGET_FILE:train_stylegan> --arch stylegan ${_lone_flags})
+gf_expect_error(launch_pggan_multi_process "^train_pggan: error: train_pggan trains in one process, but was launched as 2 processes" ""
+                ${_env} RANK=1 WORLD_SIZE=2 $<TARGET_FILE:train_pggan> ${_lone_flags})
+gf_expect_error(launch_psp_multi_process "^train_psp: error: train_psp trains in one process, but was launched as 2 processes" ""
+                ${_env} OMPI_COMM_WORLD_SIZE=2 $<TARGET_FILE:train_psp> --outdir ${_dist}/refused)
 # The smoke run's checkpoint (one replica) under two processes.
 gf_test(cpu.train_stylegan_dist_resume_other_world FIXTURES_REQUIRED trained_snapshot
         COMMAND sh -c "OMP_NUM_THREADS=1 ${_launch} env 2 $<TARGET_FILE:train_stylegan> --resume ${GF_SMOKE_RUN}/checkpoint.bin --max-images 128 --outdir ${_dist}/other_world")
 set_tests_properties(cpu.train_stylegan_dist_resume_other_world PROPERTIES
-                     PASS_REGULAR_EXPRESSION "train_stylegan: error: .*checkpoint.bin was trained by 1 replicas; this run has 2 processes: resume it with 1")
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: .*checkpoint.bin was trained by 1 replica; this run has 2 processes: resume it with 1")
 
 if(GF_WITH_MPI AND GF_MPIEXEC)
   add_test(NAME cpu.train_stylegan_dist_mpi

@@ -57,8 +57,12 @@ gf_cli_test(train_stylegan_data_parallel FRESH ${GF_TEST_RUNS}/parallel
             COMMAND ${_one_thread} ${_train} --cfg tiny --gpus 2 --batch 8 --batch-gpu 2 --kimg 0.016 --tick 0.008
                     --snap 1 --max-images 64 --outdir ${GF_TEST_RUNS}/parallel)
 gf_expect_error(train_stylegan_data_parallel_bad_batch
-                "^train_stylegan: error: .*batch 4 must be divisible by the GPU count 3" ""
+                "^train_stylegan: error: .*batch 4 must be divisible by the replica count 3" ""
                 ${_train} --cfg tiny --gpus 3 --max-images 16 --outdir ${GF_TEST_RUNS}/bad)
+# A given pass larger than the batch per replica was cut to it in silence.
+gf_expect_error(train_stylegan_batch_gpu_over_replica
+                "^train_stylegan: error: --batch-gpu 3 is more than the batch per replica, 1 \\(2 over 2 replicas\\)$" ""
+                ${_train} --cfg tiny --gpus 2 --batch 2 --batch-gpu 3 --max-images 16 --outdir ${GF_TEST_RUNS}/bad)
 # Draw logs: recording and replaying exclude each other; a recorded run writes
 # one file per minibatch, and replaying them runs the same minibatches (the
 # same losses) without a draw left over.

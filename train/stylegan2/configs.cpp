@@ -149,7 +149,8 @@ void check_train_spec(const TrainSpec& s) {
            "ada_target must be in [0, 1], got " << s.ada_target);
   at_least_1("ada_interval", s.ada_interval);
   GF_CHECK(std::isfinite(s.ada_kimg) && s.ada_kimg > 0, "config", "ada_kimg must be finite and > 0, got " << s.ada_kimg);
-  GF_CHECK(s.batch % s.gpus == 0, "config", "batch " << s.batch << " must be divisible by the GPU count " << s.gpus);
+  GF_CHECK(s.batch % s.gpus == 0, "config", "batch " << s.batch << " must be divisible by the replica count " << s.gpus
+                                           << " (--gpus, or the processes launched)");
   const int per_gpu = s.batch / s.gpus, pass = batch_per_pass(s);
   GF_CHECK(per_gpu % pass == 0, "config",
            "batch per GPU " << per_gpu << " must be a multiple of batch_gpu " << pass);
