@@ -18,6 +18,7 @@
 #include "engine/io/atomic_file.h"
 #include "tests/testing.h"
 #include "tests/zip_fixture.h"
+#include "train/checkpoint_state.h"
 #include "train/dataset.h"
 #include "train/image_io.h"
 #include "train/zip_reader.h"
@@ -1054,4 +1055,60 @@ TEST_CASE("a folder dataset is named by the folder however the path is written",
   const std::string name = open_dataset(".")->name();
   fs::current_path(before);
   CHECK(name == "my photos");
+}
+
+namespace {
+
+// The key checkpoints of 2026-12-02 hold (checkpoint_state.h), written out
+// from its definition: bytewise FNV-1a 64 over the count, shape and c_dim,
+// then 16 evenly spread items' indices and pixels.
+std::string sampled_key_as_defined(const gf::Dataset& ds) {
+  uint64_t h = 1469598103934665603ull;
+  auto bytes = [&](const uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  };
+  auto i64 = [&](int64_t v) {
+    uint8_t b[8];
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(static_cast<uint64_t>(v) >> (8 * i));
+    bytes(b, 8);
+  };
+  const int64_t n = ds.size();
+  for (int64_t v : {n, int64_t(ds.resolution()), int64_t(ds.channels()), ds.c_dim()}) i64(v);
+  std::vector<uint8_t> px(static_cast<size_t>(ds.channels()) * ds.resolution() * ds.resolution());
+  const int64_t k = std::min<int64_t>(n, 16);
+  for (int64_t j = 0; j < k; ++j) {
+    const int64_t i = k == 1 ? 0 : j * (n - 1) / (k - 1);
+    i64(i);
+    ds.image(i, px.data());
+    bytes(px.data(), px.size());
+  }
+  char hex[20];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+}  // namespace
+
+TEST_CASE("the resume key covers every image's pixels; a sampled key from before still reads", "[dataset]") {
+  // 40 images: item 1 is none of the 16 the old key sampled (0, 2, 5, ...),
+  // so data that differed there resumed, and ranks trained on it, unnoticed.
+  std::vector<uint8_t> pixels(40 * 16);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(i * 37 + 11);
+  std::vector<uint8_t> other = pixels;
+  other[1 * 16 + 5] ^= 1;
+  const gf::Dataset a("a", 4, 1, pixels, {}, {}), renamed("b", 4, 1, pixels, {}, {}), changed("a", 4, 1, other, {}, {});
+  const std::string key = gf::dataset_resume_key(a);
+  CHECK(key.rfind("all-", 0) == 0);
+  CHECK(gf::dataset_resume_key(renamed) == key);
+  CHECK(gf::dataset_resume_key(changed) != key);
+  gf::io::SafetensorsFile file;
+  gf::add_dataset_metadata(file.metadata, a);
+  CHECK_NOTHROW(gf::check_same_dataset(file, "ck.bin", renamed, "--data"));
+  CHECK_THROWS_WITH(gf::check_same_dataset(file, "ck.bin", changed, "--data"), Catch::Contains("other content"));
+  // A checkpoint of the sampled key: compared as it was made (it cannot see item 1).
+  file.metadata["dataset_key"] = sampled_key_as_defined(a);
+  CHECK_NOTHROW(gf::check_same_dataset(file, "ck.bin", changed, "--data"));
+  other[0] ^= 1;  // item 0 is sampled
+  const gf::Dataset changed_sampled("a", 4, 1, other, {}, {});
+  CHECK_THROWS_WITH(gf::check_same_dataset(file, "ck.bin", changed_sampled, "--data"), Catch::Contains("other content"));
 }

@@ -53,6 +53,7 @@
 #include "models/pggan/network_file.h"
 #include "models/stylegan/network_file.h"
 #include "models/stylegan2/network_file.h"
+#include "train/checkpoint_state.h"
 #include "train/cli.h"
 #include "train/dataset.h"
 #include "train/process_group.h"
@@ -121,9 +122,8 @@ std::string run_folder_of(const std::string& network) {
 
 // What a rank's set-up made, for check_same_run: the network's bytes (the
 // path may differ between machines), the family and sizes it was read as,
-// the dataset (its shape, x-flips, and a key of its first and last images'
-// pixels: cheap beside a key of all; not its name or path), and the
-// detectors' weights.
+// the dataset (its shape, x-flips, and a key of every image's pixels,
+// dataset_resume_key: not its name or path), and the detectors' weights.
 std::vector<RunItem> made_run_items(const std::string& network, const LoadedGenerator& G, const Dataset& ds,
                                     bool xflip, const metrics::MetricDetectors& detectors) {
   std::vector<RunItem> items = {
@@ -135,7 +135,7 @@ std::vector<RunItem> made_run_items(const std::string& network, const LoadedGene
                       std::to_string(ds.c_dim()) + " labels" + (xflip ? ", x-flips" : "")},
       {"--detector weights", detectors.inception ? detectors.inception->key : "none"},
       {"--vgg16 weights", detectors.vgg16 ? detectors.vgg16->key : "none"}};
-  if (ds.size() > 0) items.push_back({"dataset content", metrics::dataset_content_key(ds, {0, ds.size() - 1})});
+  if (ds.size() > 0) items.push_back({"dataset content", dataset_resume_key(ds)});
   return items;
 }
 

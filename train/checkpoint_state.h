@@ -34,12 +34,13 @@ double finite_number(const io::TensorMap& m, const std::string& name, int64_t nu
 // Counters beyond this are not exact in float64.
 inline constexpr double k2to53 = 9007199254740992.0;
 
-// A key of what a run trains on, cheap for any size of data: the item count,
-// resolution, channels and c_dim, every item's label, and the pixels of a
-// fixed handful of items (up to 16, evenly spread, the first and last among
-// them), x-flipped copies as they come out. Not the name: a copy of the data
-// under another name has the same key. 16 hex digits of a 64-bit FNV-1a,
-// defined here (not std::hash) so that a checkpoint reads the same on every build.
+// A key of what a run trains on: the item count, resolution, channels and
+// c_dim, every item's label, and every item's pixels, x-flipped copies as
+// they come out (at memory speed: the data is in memory). Not the name: a
+// copy of the data under another name has the same key. "all-" and 16 hex
+// digits of a 64-bit FNV-1a, defined here (not std::hash) so that a
+// checkpoint reads the same on every build. (Checkpoints before 2026-12-03
+// hold a bare key of 16 sampled items; check_same_dataset still reads them.)
 std::string dataset_resume_key(const Dataset& ds);
 
 // The same kind of key (FNV-1a 64, as hex) of a whole file's bytes, for an

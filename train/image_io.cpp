@@ -329,7 +329,7 @@ ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
     if (!fmt.readable) throw Error(name + ": " + fmt.name + ", which stb_image cannot read (convert it to PNG)");
     // stb_image refuses a PNG of more than 2^30 bytes of pixels, but its
     // message is then the last format it tried ("not of any known type").
-    if (fmt.name == "PNG" && n >= 26) {
+    if (fmt.name == "PNG" && n >= 26 && std::memcmp(data + 12, "IHDR", 4) == 0) {
       auto be32 = [&](size_t at) { return uint64_t(data[at]) << 24 | uint64_t(data[at + 1]) << 16 | uint64_t(data[at + 2]) << 8 | data[at + 3]; };
       const uint64_t w = be32(16), h = be32(20);
       const int colour = data[25];

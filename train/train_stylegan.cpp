@@ -254,7 +254,8 @@ std::vector<RunItem> built_run_items(StyleGAN2Trainer& t, const Dataset& ds, con
   items.push_back({"dataset", std::to_string(ds.size()) + " images " + std::to_string(ds.resolution()) +
                                   "x" + std::to_string(ds.resolution()) + "x" + std::to_string(ds.channels()) + ", " +
                                   std::to_string(ds.c_dim()) + " labels"});
-  if (ds.size() > 0) items.push_back({"dataset content", metrics::dataset_content_key(ds, {0, ds.size() - 1})});
+  // Every image's pixels: a key of the first and last let ranks train on data that differed between them.
+  if (ds.size() > 0) items.push_back({"dataset content", dataset_resume_key(ds)});
   if (!resume.empty()) items.push_back({"--resume content", metrics::file_content_key(resume)});
   const std::pair<const char*, const Module*> nets[] = {{"G", &t.G()}, {"G_ema", &t.G_ema()}, {"D", &t.D()}};
   for (const auto& [net, m] : nets) {
