@@ -44,6 +44,10 @@ struct Hello {
   uint32_t magic, rank, world;
 };
 
+// Rank 0's answer to a second process that joins as a rank it already has
+// (rank field): that process is refused and told why; the run goes on.
+constexpr uint32_t kRankTaken = 0xFFFFFFFFu;
+
 std::string errno_text() { return std::strerror(errno); }
 
 class TcpCommunicator final : public Communicator {
@@ -266,8 +270,17 @@ class TcpCommunicator final : public Communicator {
         continue;
       }
       fds_[0] = -1;
+      if (h.magic == kMagic && h.world == static_cast<uint32_t>(world_) && h.rank > 0 &&
+          h.rank < static_cast<uint32_t>(world_) && fds_[h.rank] >= 0) {
+        // A rank that is here already: the later process is most likely one
+        // of another job on this port. It is told so; this run keeps its own.
+        const Hello taken{kMagic, kRankTaken, static_cast<uint32_t>(world_)};
+        (void)!::send(fd, &taken, sizeof taken, MSG_NOSIGNAL);
+        ::close(fd);
+        continue;
+      }
       if (h.magic != kMagic || h.world != static_cast<uint32_t>(world_) || h.rank == 0 ||
-          h.rank >= static_cast<uint32_t>(world_) || fds_[h.rank] >= 0) {
+          h.rank >= static_cast<uint32_t>(world_)) {
         ::close(fd);
         throw Error("rank 0: a process joined as rank " + std::to_string(h.rank) + " of " + std::to_string(h.world) +
                     (h.magic != kMagic ? " (not a ganforge rank)" : "") + "; expected each rank 1.." +
@@ -320,8 +333,16 @@ class TcpCommunicator final : public Communicator {
     try {
       recv_all(0, &w, sizeof w, rendezvous_ + 10, "GF_DIST_RENDEZVOUS_TIMEOUT + 10 s");
     } catch (const Error& e) {
-      throw Error(std::string(e.what()) + " (during the rendezvous: rank 0 names the ranks that did not join)");
+      // Rank 0 also closes a connection it never accepted: once its ranks
+      // are all in, it stops listening, and one that took this rank's place
+      // (a process of another job on the same port) is in.
+      throw Error(std::string(e.what()) + " (during the rendezvous: rank 0 names the ranks that did not join; or "
+                  "another process joined as rank " + std::to_string(rank_) + " first: another job on this port?)");
     }
+    if (w.magic == kMagic && w.rank == kRankTaken)
+      throw Error("rank " + std::to_string(rank_) + ": rank 0 at " + addr + ":" + std::to_string(port) +
+                  " already has a rank " + std::to_string(rank_) + ": another job on this port? (each job needs its own " +
+                  port_variable_ + ", and each rank its own RANK)");
     if (w.magic != kMagic || w.world != static_cast<uint32_t>(world_))
       throw Error("rank " + std::to_string(rank_) + ": the process at " + addr + ":" + std::to_string(port) +
                   " is not rank 0 of this run of " + std::to_string(world_));
