@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <set>
 
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
@@ -209,7 +210,9 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
     io::create_folder(outdir, "--outdir");
     save_image_grid(concat(grid, 0), outdir + "/grid.png", o.gw, o.gh);
   }
-  std::cout << "generate: wrote " << (o.gw > 0 ? std::string("grid.png") : cli::count_text(o.n, "image"))
+  // Files, not images made: --seeds 1,1 makes seed0001.png twice.
+  const long long files = static_cast<long long>(std::set<std::string>(o.names.begin(), o.names.end()).size());
+  std::cout << "generate: wrote " << (o.gw > 0 ? std::string("grid.png") : cli::count_text(files, "image"))
             << " to " << outdir << (args.has("raw") ? " (raw: " + args.str("raw") + ")" : std::string()) << "\n";
   return 0;
 }

@@ -28,6 +28,12 @@ $<TARGET_FILE:generate> --network ${_snapshot} --z ${_z} --trunc 0.7 --raw ${_ge
 $<TARGET_FILE:generate> --network ${_gen}/exported/G_ema.bin --z ${_z} --trunc 0.7 --raw ${_gen}/raw/raw.npy --outdir ${_gen}/raw/z && \
 cmp ${_gen}/raw/bundle.npy ${_gen}/raw/raw.npy && test -s ${_gen}/raw/z/img0001.png")
 
+# A seed given twice is one file: the count says so (it said 3 images for 2 files).
+gf_cli_test(generate_repeated_seed_counts_files FRESH ${_gen}/repeated
+            EXPECT "^generate: wrote 2 images to "
+            COMMAND sh -c "$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 1,1,2 \
+--outdir ${_gen}/repeated && test `ls ${_gen}/repeated | wc -l` -eq 2")
+
 # discriminate scores the generated images: two finite logits.
 gf_cli_test(discriminate_generated FIXTURES_REQUIRED "exported_networks;generated_raw"
             EXPECT "^discriminate: wrote logits \\[2, 1\\] .*\\(2 of 2 finite\\)"
