@@ -19,6 +19,7 @@ import tempfile
 import types
 import unittest
 import warnings
+import zlib
 
 try:
     import numpy as np
@@ -527,6 +528,27 @@ class ConvertWeightsTest(unittest.TestCase):
         self.assert_error(run_here("export", npy, self.path("y.pt")), "imgs.npy: a NumPy .npy file")
         bundle = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "parity_32x1.bin")
         self.assert_error(run_here("import", bundle, out), "a safetensors file")
+        self.assert_nothing_written(out)
+
+    def test_bin_carries_a_crc_checked_on_export(self):
+        # The converter writes the data's CRC-32 as the C++ writer does, and
+        # export refuses a .bin whose data changed since (a flipped bit).
+        nets = make_nets(seed=5)
+        src, good = self.path("net.pkl"), self.path("net.bin")
+        official_pickle(nets, src)
+        self.assertEqual(run_here("import", src, good).returncode, 0)
+        with open(good, "rb") as f:
+            data = bytearray(f.read())
+        n = struct.unpack("<Q", data[:8])[0]
+        meta = json.loads(data[8:8 + n])["__metadata__"]
+        self.assertEqual(meta["data_crc32"], f"{zlib.crc32(bytes(data[8 + n:])):08x}")
+        self.assertEqual(run_here("export", good, self.path("ok.pkl")).returncode, 0)
+        data[-5] ^= 0x10
+        bad = self.path("flipped.bin")
+        with open(bad, "wb") as f:
+            f.write(bytes(data))
+        out = self.path("out.pkl")
+        self.assert_error(run_here("export", bad, out), bad, "fails its CRC-32")
         self.assert_nothing_written(out)
 
     def test_rosinality_checkpoint(self):

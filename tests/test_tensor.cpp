@@ -66,6 +66,29 @@ TEST_CASE(".bin files round-trip bit for bit with metadata", "[tensor][io]") {
   std::remove(path.c_str());
 }
 
+TEST_CASE(".bin data carries a CRC-32: a flipped bit is refused, the check stays out of the metadata", "[tensor][io]") {
+  // A flipped bit in a weight loaded as another weight: only NaNs were caught.
+  const std::string path = temp_path("crc.bin");
+  io::save_safetensors(path, {{"a", random_tensor({8}, 4, DType::f32)}, {"b", random_tensor({3}, 5, DType::f64)}},
+                       {{"note", "x"}, {io::kDataCrcKey, "stale"}});  // a copied-in check is replaced
+  const io::SafetensorsFile f = io::read_safetensors(path);
+  CHECK(f.metadata.size() == 1);  // "note": the check is verified and taken out
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  REQUIRE(bytes.find("\"data_crc32\":\"") != std::string::npos);
+  bytes[bytes.size() - 30] ^= 0x08;  // one bit of a's data (b's 24 bytes end the file)
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  CHECK_THROWS_WITH(io::read_safetensors(path), Catch::Contains("crc.bin: its tensor data fails its CRC-32") &&
+                                                    Catch::Contains("damaged since it was written"));
+  std::remove(path.c_str());
+}
+
 TEST_CASE("bad .bin files are refused with the reason", "[tensor][io]") {
   const std::string good = temp_path("good.bin");
   io::save_safetensors(good, {{"w", random_tensor({4, 4}, 3, DType::f32)}});

@@ -128,6 +128,7 @@ import stat  # noqa: E402
 import struct  # noqa: E402
 import types  # noqa: E402
 import zipfile  # noqa: E402
+import zlib  # noqa: E402
 
 import output_folder  # noqa: E402  (standard library only)
 import pydeps  # noqa: E402  (standard library only)
@@ -2234,6 +2235,7 @@ def convert(nets, hints, path, args):
 # ---------------------------------------------------------------- .bin files
 
 _DT = {"F32": np.float32, "F64": np.float64}
+DATA_CRC_KEY = "data_crc32"  # the C++ writer's (engine/io/safetensors.h), checked by both readers
 
 
 # What models/*/config.cpp refuses when it reads a config, so that the
@@ -2288,7 +2290,10 @@ def write_bin(path, tensors, metadata, src=None):
         blobs.append(data)
         offset += len(data)
     check_kwargs(metadata, src or path)
-    header["__metadata__"] = metadata
+    crc = 0
+    for blob in blobs:
+        crc = zlib.crc32(blob, crc)
+    header["__metadata__"] = dict(metadata, **{DATA_CRC_KEY: f"{crc:08x}"})
     head = json.dumps(header, separators=(",", ":")).encode()
     head += b" " * (-len(head) % 8)
     write_atomic(path, [struct.pack("<Q", len(head)), head] + blobs)
@@ -2368,6 +2373,12 @@ def read_bin(path):
         raise ConvertError(f"{path}: header is not JSON (not a .bin file?)")
     meta = header.pop("__metadata__", {}) or {}
     body = memoryview(data)[8 + n:]
+    # The writer's CRC-32 of the data section (engine/io/safetensors.h): a
+    # flipped bit in a weight would be exported as another weight.
+    want = meta.pop(DATA_CRC_KEY, None)
+    if want is not None and f"{zlib.crc32(body):08x}" != want:
+        raise ConvertError(f"{path}: its tensor data fails its CRC-32 ({zlib.crc32(body):08x}, recorded {want!r}): "
+                           "damaged since it was written (a bad copy, disk or download); use another copy")
     tensors = {}
     for name, h in header.items():
         try:

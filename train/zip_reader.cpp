@@ -30,24 +30,7 @@ constexpr uint32_t kZip64EndSig = 0x06064b50, kZip64LocatorSig = 0x07064b50;
 constexpr size_t kZip64EndSize = 56, kZip64LocatorSize = 20;
 constexpr size_t kLocalSize = 30, kCentralSize = 46, kEndSize = 22;
 
-std::array<uint32_t, 256> make_crc_table() {
-  std::array<uint32_t, 256> t{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}
-
 }  // namespace
-
-uint32_t crc32(const uint8_t* data, size_t n, uint32_t crc) {
-  static const std::array<uint32_t, 256> table = make_crc_table();
-  crc = ~crc;
-  for (size_t i = 0; i < n; ++i) crc = table[(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
-  return ~crc;
-}
 
 std::vector<uint8_t> inflate_raw(const uint8_t* data, size_t n, size_t size, const std::string& what) {
   // stb's inflater takes int sizes.

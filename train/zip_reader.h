@@ -12,10 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
-namespace gf {
+#include "engine/io/crc32.h"  // crc32, which the zip entries and the gzip trailer use
 
-// CRC-32 (IEEE 802.3, as used by zip and gzip); pass the previous value to continue.
-uint32_t crc32(const uint8_t* data, size_t n, uint32_t crc = 0);
+namespace gf {
 
 // Raw deflate stream -> exactly `size` bytes; throws naming `what` otherwise.
 std::vector<uint8_t> inflate_raw(const uint8_t* data, size_t n, size_t size, const std::string& what);

@@ -12,6 +12,7 @@
 #include "engine/io/input_file.h"
 #include "engine/io/json_input.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/crc32.h"
 
 namespace gf::io {
 namespace {
@@ -26,6 +27,12 @@ const char* st_dtype(DType t) {
     case DType::bf16: return "BF16";
   }
   return "?";
+}
+
+std::string crc_text(uint32_t crc) {
+  char b[12];
+  std::snprintf(b, sizeof b, "%08x", crc);
+  return b;
 }
 
 [[noreturn]] void bad(const std::string& path, const std::string& what) {
@@ -165,22 +172,42 @@ SafetensorsFile read_safetensors(const std::string& path) {
     if (!f) bad(path, "read of tensor '" + en.name + "' failed");
     out.tensors[en.name] = t;
   }
+  // The writer's check over the data section (a flipped bit in a weight
+  // loaded as another weight): taken out of the metadata, which a caller may
+  // copy into a file of other data.
+  const auto check = out.metadata.find(kDataCrcKey);
+  if (check != out.metadata.end()) {
+    uint32_t crc = 0;
+    for (const Entry* en : order) {
+      const Tensor& t = out.tensors.at(en->name);
+      crc = crc32(t.raw(), static_cast<size_t>(en->end - en->begin), crc);
+    }
+    if (check->second != crc_text(crc))
+      bad(path, "its tensor data fails its CRC-32 (" + crc_text(crc) + ", recorded " +
+                    json_excerpt(nlohmann::json(check->second), 20) +
+                    "): damaged since it was written (a bad copy, disk or download); use another copy");
+    out.metadata.erase(check);
+  }
   return out;
 }
 
 void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata) {
   nlohmann::json j = nlohmann::json::object();
-  if (!metadata.empty()) j["__metadata__"] = metadata;
   uint64_t at = 0;
+  uint32_t crc = 0;
   std::vector<Tensor> host;
   for (const auto& [name, t] : tensors) {
     GF_CHECK(name != "__metadata__", "save_safetensors", "tensor name __metadata__ is reserved");
-    Tensor h = t.detach().to(Device::cpu());
+    Tensor h = t.detach().to(Device::cpu()).contiguous();
     const uint64_t n = h.nbytes();
     j[name] = {{"dtype", st_dtype(h.dtype())}, {"shape", h.shape()}, {"data_offsets", {at, at + n}}};
     at += n;
+    crc = crc32(h.raw(), static_cast<size_t>(n), crc);
     host.push_back(h);
   }
+  Metadata with_check = metadata;  // the check is always this data's, whatever a caller copied in
+  with_check[kDataCrcKey] = crc_text(crc);
+  j["__metadata__"] = with_check;
   std::string header = j.dump();
   header.append((8 - header.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
   write_atomic(path, [&](std::ostream& f) {

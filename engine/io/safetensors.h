@@ -18,12 +18,23 @@ struct SafetensorsFile {
   Metadata metadata;
 };
 
-// Checks every offset and size against the file before trusting it; a bad
-// file throws gf::Error naming the file and what is wrong.
+// The metadata key of the CRC-32 (8 hex digits) of a file's data section
+// as written, which save_safetensors adds and read_safetensors verifies:
+// safetensors itself has no check, so a flipped bit in a weight loaded as
+// another weight. Files without it (other tools', ours before 2026-12-03)
+// are read unchecked.
+inline constexpr const char* kDataCrcKey = "data_crc32";
+
+// Checks every offset and size against the file before trusting it, and the
+// data against its kDataCrcKey where it has one (then dropped from the
+// metadata returned); a bad file throws gf::Error naming the file and what
+// is wrong.
 SafetensorsFile read_safetensors(const std::string& path);
 inline TensorMap load_safetensors(const std::string& path) { return read_safetensors(path).tensors; }
 
-// Writes to "<path>.<pid>.tmp" and renames (io/atomic_file.h), so a crash never leaves a half-written file.
+// Writes to "<path>.<pid>.tmp" and renames (io/atomic_file.h), so a crash
+// never leaves a half-written file. Adds kDataCrcKey over the data (a
+// metadata value of that key is replaced).
 void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {});
 
 }  // namespace gf::io
