@@ -124,6 +124,10 @@ TEST_CASE("Adam state round-trips through a .bin bit for bit", "[optim]") {
   io::TensorMap misshapen = loaded;
   misshapen["p.exp_avg"] = zeros({5});
   CHECK_THROWS_AS(resumed.load_state_dict(misshapen), Error);
+  // A negative second moment made the next step's sqrt NaN (a damaged file).
+  io::TensorMap negative = loaded;
+  negative["p.exp_avg_sq"] = Tensor::from_vector({0.5, -1e-3, 0.25, 1}, {4});
+  CHECK_THROWS_WITH(resumed.load_state_dict(negative), Catch::Contains("p.exp_avg_sq holds -0.001 at flat index 1"));
   CHECK(resumed.state_dict().at("p.step").item() == 3);
 }
 

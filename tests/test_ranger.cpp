@@ -108,6 +108,9 @@ TEST_CASE("Ranger state round-trips bit for bit between Lookahead syncs", "[rang
   bad = state;
   bad["bias.exp_avg"] = zeros({7}, DType::f64);
   CHECK_THROWS_AS(c.load_state_dict(bad), Error);
+  bad = state;
+  bad["bias.exp_avg_sq"] = bad["bias.exp_avg_sq"] * -1.0 - 1.0;
+  CHECK_THROWS_WITH(c.load_state_dict(bad), Catch::Contains("bias.exp_avg_sq holds -"));
   CHECK(c.state_dict().at("bias.step").item() == 20);
 }
 

@@ -19,4 +19,10 @@ class Optimizer {
   virtual void load_state_dict(const io::TensorMap& state) = 0;
 };
 
+// For load_state_dict: throws naming `what` (e.g. "G.b4.conv1.weight.exp_avg_sq")
+// unless every element of a CPU tensor is >= 0. A second moment is a running
+// mean of squares: a negative one (a damaged file) made sqrt() NaN at the
+// next step and the whole run NaN without a word.
+void check_second_moment(const Tensor& t, const std::string& what, const char* op);
+
 }  // namespace gf

@@ -107,6 +107,7 @@ void Ranger::load_state_dict(const io::TensorMap& state) {
       GF_CHECK(it->second.shape() == s.param.shape() && it->second.dtype() == s.param.dtype(),
                "Ranger::load_state_dict",
                s.name << key << " is " << it->second.desc() << ", the parameter is " << s.param.desc());
+      if (std::string(key) == ".exp_avg_sq") check_second_moment(it->second, s.name + key, "Ranger::load_state_dict");
     }
     if (!has) continue;
     const Tensor& t = state.at(s.name + ".step");

@@ -3,7 +3,8 @@
 it: copies IN to OUT with metadata entries removed or set. KEY removes
 __metadata__[KEY]; KEY.FIELD removes FIELD from the JSON object stored in
 __metadata__[KEY] (train_psp's "spec.generator_key"); KEY=VALUE sets
-__metadata__[KEY] to the text VALUE. Standard library only; the tensors'
+__metadata__[KEY] to the text VALUE; KEY.FIELD=JSON sets FIELD of that
+object to the JSON value (a damaged spec: "spec.gpus=0"). Standard library only; the tensors'
 bytes are copied as they are (their offsets count from the end of the header).
   edit_metadata.py IN OUT KEY|KEY.FIELD|KEY=VALUE..."""
 import json
@@ -24,7 +25,13 @@ def main(argv):
     for key in keys:
         if "=" in key:
             name, _, value = key.partition("=")
-            meta[name] = value
+            top, _, field = name.partition(".")
+            if field:
+                inner = json.loads(meta[top])
+                inner[field] = json.loads(value)
+                meta[top] = json.dumps(inner)
+            else:
+                meta[name] = value
             continue
         top, _, field = key.partition(".")
         if top not in meta:

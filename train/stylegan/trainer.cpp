@@ -29,7 +29,7 @@ StyleGANTrainer::StyleGANTrainer(const StyleGANSpec& spec, const Dataset& ds, ui
   g.resolution = d.resolution = ds.resolution();
   g.num_channels = d.num_channels = ds.channels();
   g.label_size = d.label_size = static_cast<int>(ds.c_dim());
-  check_schedule_spec(spec_.sched);
+  check_stylegan_spec(spec_);
   check_device_usable(device_);
   pggan::resolution_log2(g.resolution, op);
   GF_CHECK(spec_.sched.lod_initial_resolution <= g.resolution, op,
@@ -94,7 +94,22 @@ StyleGANSpec stylegan_spec_from_json(const nlohmann::json& j) {
                {"adam_beta1", [&](const json& v) { s.adam_beta1 = v.get<double>(); }},
                {"adam_beta2", [&](const json& v) { s.adam_beta2 = v.get<double>(); }},
                {"adam_epsilon", [&](const json& v) { s.adam_epsilon = v.get<double>(); }}});
+  check_stylegan_spec(s);  // a checkpoint's spec is checked as it is read, its file named by the caller
   return s;
+}
+
+void check_stylegan_spec(const StyleGANSpec& s) {
+  // As check_pggan_spec: a D_repeats of 0 looped forever without a step, an
+  // adam_beta2 of 1.5 trained NaN, both without a word.
+  const char* op = "StyleGAN spec";
+  GF_CHECK(std::isfinite(s.total_kimg) && s.total_kimg >= 0, op, "total_kimg must be finite and >= 0, got " << s.total_kimg);
+  GF_CHECK(std::isfinite(s.G_smoothing_kimg) && s.G_smoothing_kimg >= 0, op,
+           "G_smoothing_kimg must be finite and >= 0, got " << s.G_smoothing_kimg);
+  GF_CHECK(s.D_repeats >= 1 && s.minibatch_repeats >= 1, op, "D_repeats and minibatch_repeats must be at least 1");
+  GF_CHECK(std::isfinite(s.r1_gamma) && s.r1_gamma >= 0, op, "r1_gamma must be finite and >= 0, got " << s.r1_gamma);
+  GF_CHECK(s.adam_beta1 >= 0 && s.adam_beta1 < 1 && s.adam_beta2 >= 0 && s.adam_beta2 < 1 && s.adam_epsilon > 0, op,
+           "Adam betas must be in [0, 1) and epsilon > 0");
+  check_schedule_spec(s.sched);
 }
 
 Schedule StyleGANTrainer::schedule() const {

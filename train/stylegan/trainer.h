@@ -61,6 +61,10 @@ ScheduleSpec stylegan_v1_schedule();
 // reading throws gf::Error naming an unknown key.
 nlohmann::json to_json(const StyleGANSpec& s);
 StyleGANSpec stylegan_spec_from_json(const nlohmann::json& j);
+// Throws gf::Error ("StyleGAN spec: ...") for values no run can train with:
+// repeats < 1, Adam betas outside [0, 1) or epsilon <= 0, a negative or
+// non-finite length, smoothing or R1 weight, and check_schedule_spec's.
+void check_stylegan_spec(const StyleGANSpec& s);
 
 struct StyleGANStats {
   double G_loss = 0, D_loss = 0, r1_penalty = 0, scores_real = 0, scores_fake = 0;

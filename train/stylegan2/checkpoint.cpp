@@ -100,7 +100,12 @@ TrainerSetup checkpoint_setup(const io::SafetensorsFile& file, const std::string
   check_network_family(file, path, "stylegan2", "StyleGAN2");
   if (!is_checkpoint(file)) throw Error(path + ": not a ganforge checkpoint (metadata format is not " + kCheckpointFormat + ")");
   TrainerSetup s;
-  s.spec = stylegan2::metadata_value(file, path, "spec", train_spec_from_json);
+  // Checked as read, the file named: a gpus of 0 divided by zero below.
+  s.spec = stylegan2::metadata_value(file, path, "spec", [](const nlohmann::json& j) {
+    TrainSpec spec = train_spec_from_json(j);
+    check_train_spec(spec);
+    return spec;
+  });
   s.seed = stylegan2::metadata_seed(file, path);
   s.device = device;
   return bundle_setup(file, path, s);
