@@ -1,5 +1,7 @@
 #include "models/network_file.h"
 
+#include <cstdio>
+
 #include "engine/error.h"
 #include "engine/io/json_input.h"
 #include "engine/io/npy.h"
@@ -83,6 +85,19 @@ void load_module(Module& net, const io::TensorMap& state, const std::string& pat
     // fit means the two disagree (a hand-edited or damaged header).
     throw Error(path + ": " + what + ": " + e.what() +
                 (built_from_metadata ? " (the tensors do not fit the network the file's metadata describes)" : ""));
+  }
+  // A batch norm's running variance is a mean of squares: a negative one
+  // (a damaged file) made sqrt NaN, and pSp's latents NaN, without a word.
+  for (const auto& [name, t] : net.named_buffers()) {
+    if (name.size() < 11 || name.compare(name.size() - 11, 11, "running_var") != 0) continue;
+    const std::vector<double> v = t.to_vector();
+    for (size_t i = 0; i < v.size(); ++i)
+      if (!(v[i] >= 0)) {
+        char value[32];
+        std::snprintf(value, sizeof value, "%g", v[i]);
+        throw Error(path + ": " + what + ": tensor '" + name + "' holds " + value + " at [" + std::to_string(i) +
+                    "]: a running variance is >= 0 (a damaged file?)");
+      }
   }
 }
 

@@ -68,7 +68,8 @@ io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& 
 void check_finite_tensors(const io::TensorMap& tensors, const std::string& path);
 
 // net.load_state_dict(state), with an error prefixed by "<path>: <what>: ";
-// every tensor of state must be finite (check_finite_tensors). When net was
+// every tensor of state must be finite (check_finite_tensors), and every
+// batch norm's running_var >= 0. When net was
 // built from the same file's metadata, a mismatch says the two disagree.
 void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what,
                  bool built_from_metadata = false);

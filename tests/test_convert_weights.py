@@ -662,6 +662,11 @@ class ConvertWeightsTest(unittest.TestCase):
             (dict(label_nc=19), lambda c: None, "label_nc 19"),
             (dict(output_size=64), lambda c: None, "takes 8 styles, but opts.output_size gives 10"),
             (dict(learn_in_w=True), lambda c: None, "learn_in_w True with GradualStyleEncoder"),
+            # A negative running variance made NaN latents in every program that loads the file.
+            (dict(), lambda c: c["state_dict"].__setitem__(
+                next(k for k in c["state_dict"] if k.endswith("running_var")),
+                -torch.ones_like(c["state_dict"][next(k for k in c["state_dict"] if k.endswith("running_var"))])),
+             "a running variance is >= 0"),
         ]
         for opts, edit, needle in cases:
             with self.subTest(needle=needle):

@@ -2284,6 +2284,9 @@ def write_bin(path, tensors, metadata, src=None):
             index = tuple(int(i) for i in np.unravel_index(bad[0], array.shape))
             raise ConvertError(f"{src or path}: tensor {name} holds {array.flat[bad[0]]} at {list(index)} "
                                f"({bad.size} values not finite); weights must be finite numbers")
+        if name.endswith("running_var") and (array < 0).any():  # as models/network_file.cpp refuses on load
+            raise ConvertError(f"{src or path}: tensor {name} holds {array[array < 0].flat[0]}: a running variance "
+                               "is >= 0 (a damaged checkpoint); nothing written")
         data = array.tobytes()
         header[name] = {"dtype": "F32", "shape": list(tensors[name].shape),
                         "data_offsets": [offset, offset + len(data)]}

@@ -217,6 +217,21 @@ struct Setup {
   int64_t count = 0, batch = 1;
   Device dev;
   std::string outdir;
+  std::string network;  // --network, for messages
+
+  // Throws unless every value of t [n, ...] (the network's output for
+  // inputs first .. first + n - 1) is finite. The inputs are (images in
+  // [-1, 1], .npy files checked when read), so a NaN or an infinity is the
+  // network's: damaged weights wrote NaN latents and black PNGs with exit 0.
+  void require_finite(const Tensor& t, int64_t first, const char* what) const {
+    const Tensor f = t.to(Device::cpu()).to(DType::f32).contiguous();
+    const float* v = static_cast<const float*>(f.raw());
+    const int64_t per = f.size(0) > 0 ? f.numel() / f.size(0) : 0;
+    for (int64_t i = 0; i < f.numel(); ++i)
+      if (!std::isfinite(v[i]))
+        throw Error("the " + std::string(what) + " of " + inputs->name(first + i / per) +
+                    " are not finite (NaN or inf): the network " + network + " overflows (damaged weights?)");
+  }
 };
 
 // What psp writes must not land in a folder of images, which is read with
@@ -241,7 +256,8 @@ Setup setup(const cli::Args& args) {
   s.outdir = args.str("outdir");
   s.dev = args.device("device");
   s.batch = args.integer("batch");
-  s.net = psp::load_psp(args.str("network"));
+  s.network = args.str("network");
+  s.net = psp::load_psp(s.network);
   s.net->to(s.dev);
   const int64_t limit = args.has("n-images") ? args.integer("n-images") : cli::kInt64Max;
   s.inputs = std::make_unique<Inputs>(args.str("images"), s.net->config(), limit);
@@ -279,9 +295,11 @@ int encode(int argc, char** argv) {
     const int64_t n = std::min(s.batch, s.count - i);
     const Tensor x = s.inputs->batch(i, n);
     const Tensor c = s.net->encode(x.to(s.dev));
+    s.require_finite(c, i, "latents");
     codes.push_back(c.to(Device::cpu()));
     if (images || args.has("raw")) {
       const Tensor out = s.net->decode(c, resize, so).to(Device::cpu());
+      s.require_finite(out, i, "reconstructed pixels");
       if (args.has("raw")) raw.push_back(out);
       for (int64_t k = 0; images && k < n; ++k) {
         const Tensor o = slice(out, 0, k, k + 1);
@@ -353,12 +371,14 @@ int mix(int argc, char** argv) {
     const int64_t n = std::min(s.batch, s.count - i);
     const Tensor x = s.inputs->batch(i, n);
     const Tensor codes = s.net->encode(x.to(s.dev));
+    s.require_finite(codes, i, "latents");
     for (int64_t k = 0; k < n; ++k) {
       const Tensor c = slice(codes, 0, k, k + 1);
       std::vector<Tensor> row;
       for (long long j = 0; j < k_out; ++j) {
         const Tensor inject = s.net->mapped_codes(randn({1, z_dim}, rng, DType::f32, s.dev));
         row.push_back(s.net->decode(psp::mix_codes(c, inject, mask, alpha), resize, so).to(Device::cpu()));
+        s.require_finite(row.back(), i + k, "mixed pixels");
       }
       row.insert(row.begin(), to_size(slice(x, 0, k, k + 1), row[0].size(2)));
       save_row_png(row, s.outdir + "/style_mixing/" + s.inputs->name(i + k) + ".png");

@@ -31,7 +31,8 @@ def expect_error(args, path, *needles):
     """Exit status 1, one line on stderr "<program>: error: ..." naming path and each needle."""
     r = run(args)
     lines = r.stderr.splitlines()
-    ok = (r.returncode == 1 and len(lines) == 1 and lines[0].startswith(args[0] + ": error: ")
+    program = " ".join(args[:2]) if args[0] == "psp" else args[0]  # "psp encode: error: ..."
+    ok = (r.returncode == 1 and len(lines) == 1 and lines[0].startswith(program + ": error: ")
           and path in lines[0] and all(n in lines[0] for n in needles))
     print(f"exit status {r.returncode}, {len(lines)} lines on stderr:\n{r.stderr[-3000:]}")
     if not ok:
@@ -162,6 +163,29 @@ try:
         write_bin(bad, header, body)
         expect_error(["generate", "--network", bad, "--seeds", "0", "--noise-mode", "const", "--outdir",
                       os.path.join(tmp, "out")], bad, "is not finite", "overflows with ordinary inputs")
+    elif CASE == "psp_damaged_encoder":
+        # A negative running variance (a mean of squares) and a weight of
+        # 1e38 in a pSp encoder: psp encode wrote NaN latents and black
+        # PNGs with exit status 0.
+        src = os.path.join(tmp, "images")
+        os.makedirs(src)
+        with open(os.path.join(src, "a.png"), "wb") as f:
+            f.write(png(8, 8, 99))
+        net = os.path.join(SOURCE, "tests", "data", "psp_gradual.bin")
+        out = os.path.join(tmp, "out")
+        for name, value, needles in (("encoder.body.0.res_layer.0.running_var", -1.0,
+                                      ["running_var' holds -1", "a running variance is >= 0"]),
+                                     ("encoder.body.0.res_layer.1.weight", 1e38,
+                                      ["the latents of a are not finite", "overflows (damaged weights?)"])):
+            header, body = read_bin(net)
+            begin, end = header[name]["data_offsets"]
+            count = (end - begin) // 4
+            body = body[:begin] + struct.pack(f"<{count}f", *([value] * count)) + body[end:]
+            bad = os.path.join(tmp, "psp.bin")
+            write_bin(bad, header, body)
+            expect_error(["psp", "encode", "--network", bad, "--images", src, "--outdir", out], bad, *needles)
+            if os.path.exists(os.path.join(out, "latents.npy")):
+                sys.exit("FAIL: latents were written")
     elif CASE == "bin_name_newline":
         # A tensor name with a newline, quoted in the error: two lines on stderr.
         header, body = read_bin(NET)
