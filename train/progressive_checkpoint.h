@@ -12,6 +12,7 @@
 // A Trainer has G(), D(), Gs(), G_opt(), D_opt(), sampler(), rng(),
 // dataset(), cur_nimg(), prev_lod() and set_progress(cur_nimg, prev_lod).
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -69,7 +70,12 @@ void load_progressive_checkpoint(Trainer& t, const io::SafetensorsFile& file, co
   const io::TensorMap& all = file.tensors;
   const double cur_nimg = whole_number(all, "state.cur_nimg", 1, 0, k2to53, path);
   const double prev_lod = finite_number(all, "state.prev_lod", 1, 0, path);
-  if (prev_lod < -1) throw Error(path + ": 'state.prev_lod' is below -1");
+  // A lod counts halvings below the dataset's resolution: 0 at full size,
+  // log2(res) - 2 at 4x4 (-1 before the first round).
+  const double max_lod = std::log2(static_cast<double>(t.dataset().resolution())) - 2;
+  if (prev_lod < -1 || prev_lod > max_lod)
+    throw Error(path + ": 'state.prev_lod' is " + std::to_string(prev_lod) + ", outside [-1, " + std::to_string(max_lod) +
+                "] for " + std::to_string(t.dataset().resolution()) + "x" + std::to_string(t.dataset().resolution()) + " data");
   check_same_dataset(file, path, t.dataset());
   if (u64_of(all, "state.rng_seed", 1, 0, path) != t.rng().seed)
     throw Error(path + ": random seed does not match the run's");

@@ -144,7 +144,24 @@ set_tests_properties(cpu.resume_checkpoints_without_keys PROPERTIES PASS_REGULAR
 # A damaged spec in a checkpoint, refused naming the file: gpus 0 divided by
 # zero (SIGFPE); v1's D_repeats 0 looped forever, its adam_beta2 1.5 trained NaN.
 gf_test(cpu.resume_checkpoint_damaged_spec FIXTURES_REQUIRED resume_inputs
-        COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_ri} && s=${GF_CLI_DIR} && export OMP_NUM_THREADS=1 && rm -rf $d/spec && mkdir -p $d/spec && '${GF_PYTHON3}' $s/edit_metadata.py $d/sg2/00000-ds-tiny/checkpoint.bin $d/spec/gpus0.bin spec.gpus=0 && '${GF_PYTHON3}' $s/edit_metadata.py $d/v1/00000-ds-stylegan-tiny/checkpoint.bin $d/spec/repeats0.bin spec.D_repeats=0 && '${GF_PYTHON3}' $s/edit_metadata.py $d/v1/00000-ds-stylegan-tiny/checkpoint.bin $d/spec/beta2.bin spec.adam_beta2=1.5 && sh $s/expect_error.sh 'spec/gpus0.bin: metadata spec: config: gpus must be at least 1, got 0'   $<TARGET_FILE:train_stylegan> --data $d/ds.zip --kimg 0.012 --resume $d/spec/gpus0.bin --outdir $d/bad && sh $s/expect_error.sh 'spec/repeats0.bin: metadata spec: StyleGAN spec: D_repeats and minibatch_repeats must be at least 1'   timeout 60 $<TARGET_FILE:train_stylegan> --arch stylegan --data $d/ds.zip --kimg 0.012 --resume $d/spec/repeats0.bin --outdir $d/bad && sh $s/expect_error.sh 'spec/beta2.bin: metadata spec: StyleGAN spec: Adam betas must be in'   $<TARGET_FILE:train_stylegan> --arch stylegan --data $d/ds.zip --kimg 0.012 --resume $d/spec/beta2.bin --outdir $d/bad && echo damaged specs refused")
+        COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_ri} && s=${GF_CLI_DIR} && export OMP_NUM_THREADS=1 && \
+rm -rf $d/spec && mkdir -p $d/spec && \
+'${GF_PYTHON3}' $s/edit_metadata.py $d/sg2/00000-ds-tiny/checkpoint.bin $d/spec/gpus0.bin spec.gpus=0 && \
+'${GF_PYTHON3}' $s/edit_metadata.py $d/v1/00000-ds-stylegan-tiny/checkpoint.bin $d/spec/repeats0.bin spec.D_repeats=0 && \
+'${GF_PYTHON3}' $s/edit_metadata.py $d/v1/00000-ds-stylegan-tiny/checkpoint.bin $d/spec/beta2.bin spec.adam_beta2=1.5 && \
+'${GF_PYTHON3}' $s/edit_tensor.py $d/sg2/00000-ds-tiny/checkpoint.bin $d/spec/pl.bin state.pl_mean=-5 && \
+'${GF_PYTHON3}' $s/edit_tensor.py $d/pg/00000-ds-pggan-tiny/checkpoint.bin $d/spec/lod.bin state.prev_lod=99 && \
+sh $s/expect_error.sh 'spec/gpus0.bin: metadata spec: config: gpus must be at least 1, got 0' \
+  $<TARGET_FILE:train_stylegan> --data $d/ds.zip --kimg 0.012 --resume $d/spec/gpus0.bin --outdir $d/bad && \
+sh $s/expect_error.sh 'spec/repeats0.bin: metadata spec: StyleGAN spec: D_repeats and minibatch_repeats must be at least 1' \
+  timeout 60 $<TARGET_FILE:train_stylegan> --arch stylegan --data $d/ds.zip --kimg 0.012 --resume $d/spec/repeats0.bin --outdir $d/bad && \
+sh $s/expect_error.sh 'spec/beta2.bin: metadata spec: StyleGAN spec: Adam betas must be in' \
+  $<TARGET_FILE:train_stylegan> --arch stylegan --data $d/ds.zip --kimg 0.012 --resume $d/spec/beta2.bin --outdir $d/bad && \
+sh $s/expect_error.sh \"spec/pl.bin: 'state.pl_mean' is -5.000000, but a mean of path lengths is >= 0\" \
+  $<TARGET_FILE:train_stylegan> --data $d/ds.zip --kimg 0.012 --resume $d/spec/pl.bin --outdir $d/bad && \
+sh $s/expect_error.sh \"spec/lod.bin: 'state.prev_lod' is 99.000000, outside \\[-1, 3.000000\\] for 32x32 data\" \
+  $<TARGET_FILE:train_pggan> --data $d/ds.zip --kimg 0.012 --resume $d/spec/lod.bin --outdir $d/bad && \
+echo damaged specs refused")
 set_tests_properties(cpu.resume_checkpoint_damaged_spec PROPERTIES PASS_REGULAR_EXPRESSION "damaged specs refused")
 # A checkpoint of another format (another version's, another family's) or
 # with training state but no format tag: one line, in every trainer. Such

@@ -118,6 +118,7 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
   const double cur_nimg = whole_number(all, "state.cur_nimg", 1, 0, k2to53, path);
   const double batch_idx = whole_number(all, "state.batch_idx", 1, 0, k2to53, path);
   const double pl_mean = finite_number(all, "state.pl_mean", 1, 0, path);
+  if (pl_mean < 0) throw Error(path + ": 'state.pl_mean' is " + std::to_string(pl_mean) + ", but a mean of path lengths is >= 0");
   // Checkpoints from before augmentation have no ADA state (and trained without it).
   const bool has_ada = all.count("state.augment_p") > 0;
   if (!has_ada && t.setup().spec.aug != "noaug") throw Error(path + ": has no 'state.augment_p' for its augmented run");
