@@ -661,6 +661,10 @@ class ConvertWeightsTest(unittest.TestCase):
             (dict(), lambda c: c["state_dict"].pop("encoder.latlayer1.bias"), "encoder: missing tensor latlayer1.bias"),
             (dict(label_nc=19), lambda c: None, "label_nc 19"),
             (dict(output_size=64), lambda c: None, "takes 8 styles, but opts.output_size gives 10"),
+            # Types pSp's argparse never makes: True was read as output_size 1, "32" as 32.
+            (dict(), lambda c: c["opts"].__setitem__("output_size", True), "opts output_size is True, not a whole number"),
+            (dict(), lambda c: c["opts"].__setitem__("output_size", "32"), "opts output_size is '32', not a whole number"),
+            (dict(), lambda c: c["opts"].__setitem__("label_nc", "0"), "opts label_nc is '0', not a whole number"),
             (dict(learn_in_w=True), lambda c: None, "learn_in_w True with GradualStyleEncoder"),
             # A negative running variance made NaN latents in every program that loads the file.
             (dict(), lambda c: c["state_dict"].__setitem__(

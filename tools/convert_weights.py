@@ -1759,14 +1759,25 @@ def psp_config(opts, path, arch_json):
     encoder_type = opts.get("encoder_type", "GradualStyleEncoder")
     if encoder_type not in psp_ref.ENCODER_TYPES:
         raise ConvertError(f"{path}: encoder_type '{encoder_type}' is not one of pSp's encoders")
-    if opts.get("label_nc", 0) not in (0, None):
+    def opt_int(key, default):
+        # pSp's argparse makes these ints; a string or a bool (True read as
+        # output_size 1) is a damaged or hand-made opts, which pSp's own
+        # code would fail on.
+        v = opts.get(key, default)
+        if v is None:
+            return default
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ConvertError(f"{path}: opts {key} is {v!r}, not a whole number (pSp's argparse makes it an int)")
+        return v
+
+    if opt_int("label_nc", 0) != 0:
         raise ConvertError(f"{path}: label_nc {opts['label_nc']}: label-map inputs (segmentation, sketches) are "
                            "not supported; ganforge's pSp reads images")
     # As scripts/inference.py: a checkpoint without these keys predates them.
-    output_size = int(opts.get("output_size", 1024))
+    output_size = opt_int("output_size", 1024)
     if output_size < 8 or output_size & (output_size - 1):
         raise ConvertError(f"{path}: output_size {output_size} is not a power of two")
-    cfg = {"encoder_type": encoder_type, "mode": arch["mode"], "input_nc": int(opts.get("input_nc", 3)),
+    cfg = {"encoder_type": encoder_type, "mode": arch["mode"], "input_nc": opt_int("input_nc", 3),
            "input_size": int(arch["input_size"]), "n_styles": int(math.log2(output_size)) * 2 - 2,
            "units": list(arch["units"]), "depths": list(arch["depths"]), "se_reduction": int(arch["se_reduction"]),
            "start_from_latent_avg": bool(opts.get("start_from_latent_avg", False)),
