@@ -162,10 +162,14 @@ int run(int argc, char** argv) {
   // user asking for no time per resolution may not expect.
   const ScheduleSpec& sched = setup.spec.sched;
   if (sched.lod_training_kimg + sched.lod_transition_kimg == 0 && sched.lod_initial_resolution < ds->resolution())
-    run.log("warning: --lod-training-kimg and --lod-transition-kimg are both 0: as the official schedule, the run never "
-            "grows and trains at " + std::to_string(sched.lod_initial_resolution) + "x" +
-            std::to_string(sched.lod_initial_resolution) + " only; give either a value above 0 to grow to " +
-            std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()));
+    run.log(std::string("warning: ") +
+            (args.has("resume") ? "lod_training_kimg and lod_transition_kimg (a resumed checkpoint's, or the flags') are"
+                                : "--lod-training-kimg and --lod-transition-kimg are") +
+            " both 0: as the official schedule, the run never grows and trains at " +
+            std::to_string(sched.lod_initial_resolution) + "x" + std::to_string(sched.lod_initial_resolution) + " only" +
+            (args.has("resume") ? std::string()
+                                : "; give either a value above 0 to grow to " + std::to_string(ds->resolution()) + "x" +
+                                      std::to_string(ds->resolution())));
   // What the loader skipped or converted, by file (train/dataset.h).
   for (const std::string& line : ds->notes()) run.log(line);
 
