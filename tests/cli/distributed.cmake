@@ -275,9 +275,8 @@ gf_test(cpu.calc_metrics_dist_other_flags
 set_tests_properties(cpu.calc_metrics_dist_other_flags PROPERTIES TIMEOUT 200 PASS_REGULAR_EXPRESSION
                      "calc_metrics: error: rank 0: rank 1's run differs from rank 0's: --seed.*calc_metrics: error: rank 1: rank 1's run differs from rank 0's: --seed.*exited with statuses 1 1 after")
 gf_test(cpu.calc_metrics_dist_other_network FIXTURES_REQUIRED "metrics_detector;metrics_ppl_run"
-        COMMAND sh -c "rm -rf ${_dist}/calc_other && mkdir -p ${_dist}/calc_other && \
-'${GF_PYTHON3}' -c 'import sys; b = bytearray(open(sys.argv[1], \"rb\").read()); b[-1] ^= 1; open(sys.argv[2], \"wb\").write(b)' \
-${_cm_net} ${_dist}/calc_other/other.bin && cp ${_cm_net} ${_dist}/calc_other/same.bin && \
+        COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; rm -rf ${_dist}/calc_other && mkdir -p ${_dist}/calc_other && \
+'${GF_PYTHON3}' ${GF_CLI_DIR}/edit_tensor.py ${_cm_net} ${_dist}/calc_other/other.bin --flip-last-byte && cp ${_cm_net} ${_dist}/calc_other/same.bin && \
 cp ${_cm_run}/training_options.json ${_dist}/calc_other/ && \
 RANK0_ARGS='--network ${_dist}/calc_other/same.bin' RANK1_ARGS='--network ${_dist}/calc_other/other.bin' ${_launch} partial 2 2 \
 $<TARGET_FILE:calc_metrics> --metrics fid50k_full --metric-items 10 --detector ${_dm_detector} --metrics-cache none")
@@ -318,9 +317,8 @@ RANK1_ARGS='--detector ${CMAKE_SOURCE_DIR}/README.md' ${_launch} partial 2 2 $<T
 set_tests_properties(cpu.train_stylegan_dist_metrics_rank1_bad_detector PROPERTIES TIMEOUT 200
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 1 refused the metrics, so no rank trains: .*README.md.*train_stylegan: error: .*README.md.*exited with statuses 1 1 after.*no run folder")
 gf_test(cpu.train_stylegan_dist_metrics_other_weights FIXTURES_REQUIRED metrics_detector
-        COMMAND sh -c "rm -rf ${_dist}/metrics_other && mkdir -p ${_dist}/metrics_other_detector && \
-'${GF_PYTHON3}' -c 'import sys; b = bytearray(open(sys.argv[1], \"rb\").read()); b[-1] ^= 1; open(sys.argv[2], \"wb\").write(b)' \
-${_dm_detector} ${_dist}/metrics_other_detector/inception.bin && RANK0_ARGS='--detector ${_dm_detector}' \
+        COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; rm -rf ${_dist}/metrics_other && mkdir -p ${_dist}/metrics_other_detector && \
+'${GF_PYTHON3}' ${GF_CLI_DIR}/edit_tensor.py ${_dm_detector} ${_dist}/metrics_other_detector/inception.bin --flip-last-byte && RANK0_ARGS='--detector ${_dm_detector}' \
 RANK1_ARGS='--detector ${_dist}/metrics_other_detector/inception.bin' ${_launch} partial 2 2 $<TARGET_FILE:train_stylegan> \
 --cfg tiny --metrics fid50k_full --outdir ${_dist}/metrics_other; test ! -e ${_dist}/metrics_other && echo no run folder")
 set_tests_properties(cpu.train_stylegan_dist_metrics_other_weights PROPERTIES TIMEOUT 200
@@ -385,8 +383,8 @@ ls ${_dist}/differ_flags 2>/dev/null | grep . || echo 'no run folder'")
 set_tests_properties(cpu.train_stylegan_dist_ranks_differ_in_flags PROPERTIES TIMEOUT 120
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: rank 1's run differs from rank 0's: --cfg 'small' vs 'tiny'.*train_stylegan: error: rank 1: rank 1's run differs from rank 0's: --cfg 'small' vs 'tiny' .*exited with statuses 1 1 after .*no run folder")
 gf_test(cpu.train_stylegan_dist_ranks_differ_in_resume_file FIXTURES_REQUIRED trained_snapshot
-        COMMAND sh -c "d=${_dist}/differ_resume && rm -rf $d && mkdir -p $d && s=${GF_SMOKE_RUN}/network-snapshot-000000.bin && \
-cp $s $d/other.bin && printf '\\001' | dd of=$d/other.bin bs=1 seek=$(($(stat -c %s $s) - 1)) conv=notrunc 2>/dev/null && \
+        COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_dist}/differ_resume && rm -rf $d && mkdir -p $d && s=${GF_SMOKE_RUN}/network-snapshot-000000.bin && \
+'${GF_PYTHON3}' ${GF_CLI_DIR}/edit_tensor.py $s $d/other.bin --flip-last-byte && \
 { cmp -s $s $d/other.bin && echo 'the copy is unchanged'; \
 OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=30 RANK1_ARGS=\"--resume $d/other.bin\" ${_launch} partial 2 2 $<TARGET_FILE:train_stylegan> \
 ${_dist_flags_sh} --resume $s --outdir $d/runs; ls $d/runs 2>/dev/null | grep . || echo 'no run folder'; }")

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""A .bin (safetensors layout) damaged as a hand edit or a bad tool would
+"""A .bin (safetensors layout) changed as a hand edit or another tool would
 leave it, but consistent otherwise: copies IN to OUT with every element of
-tensor NAME set to VALUE (F32 or F64), and the data's CRC-32 (metadata
-data_crc32, engine/io/safetensors.h) recomputed where the file has one, so
-that the reader's check of the value itself is what answers. Standard
+tensor NAME set to VALUE (F32 or F64), or with the last data byte's lowest
+bit flipped (--flip-last-byte: another valid file, for "the ranks were given
+different files"), and the data's CRC-32 (metadata data_crc32,
+engine/io/safetensors.h) recomputed where the file has one, so that what
+answers is the check of the value or of the content, not the CRC. Standard
 library only.
-  edit_tensor.py IN OUT NAME=VALUE..."""
+  edit_tensor.py IN OUT NAME=VALUE...|--flip-last-byte"""
 import json
 import struct
 import sys
@@ -22,6 +24,9 @@ def main(argv):
         header = json.loads(f.read(n))
         data = bytearray(f.read())
     for edit in edits:
+        if edit == "--flip-last-byte":
+            data[-1] ^= 1
+            continue
         name, _, value = edit.partition("=")
         if name not in header:
             print(f"edit_tensor.py: {src} has no tensor '{name}'", file=sys.stderr)
