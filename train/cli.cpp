@@ -283,7 +283,8 @@ double parse_number(const std::string& text, const std::string& flag, Range rang
   errno = 0;
   const double v = std::strtod(text.c_str(), nullptr);
   // Beyond a double (1e-400 read as 0, 1e400 as inf): not the number typed.
-  if (errno == ERANGE)
+  // (glibc also sets ERANGE for a subnormal result, which a double holds.)
+  if (errno == ERANGE && (v == 0 || std::isinf(v)))
     throw Error("--" + flag + " " + text + " is " + (std::fabs(v) > 1 ? "too large" : "too close to 0") +
                 " for a double (" + number_accepts(range) + ")");
   if (!range.contains(v)) refuse(flag, number_accepts(range), text);

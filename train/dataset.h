@@ -103,6 +103,11 @@ class Dataset {
   std::vector<int64_t> raw_idx_;  // item -> raw image
   std::vector<uint8_t> xflip_;    // item -> mirrored?
   std::vector<std::string> notes_;
+  // dataset_resume_key's result (train/checkpoint_state.h): the items never
+  // change, so the key of all their pixels is computed once per dataset, not
+  // at every checkpoint a run writes.
+  mutable std::string resume_key_;
+  friend std::string dataset_resume_key(const Dataset& ds);
 };
 
 // The PNG/JPEG files of a folder (recursively) or .zip, sorted by relative

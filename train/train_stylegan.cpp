@@ -489,9 +489,11 @@ int run(int argc, char** argv) {
   if (args.has("batch-gpu")) {
     spec.batch_gpu = static_cast<int>(args.integer("batch-gpu"));
     // A config's pass size is capped at the batch per replica; a given one
-    // larger than that is refused, as StyleGAN3's train.py refuses it.
+    // larger than that is refused, as StyleGAN3's train.py refuses it. (With
+    // --resume the batch may be the checkpoint's, which the kept-flags check
+    // compares --batch-gpu against instead.)
     const int per_replica = spec.batch / std::max(spec.gpus, 1);
-    if (spec.batch_gpu > per_replica)
+    if (!args.has("resume") && spec.batch_gpu > per_replica)
       throw Error("--batch-gpu " + std::to_string(spec.batch_gpu) + " is more than the batch per replica, " +
                   std::to_string(per_replica) + " (" + std::to_string(spec.batch) + " over " +
                   cli::count_text(spec.gpus, "replica") + ")");

@@ -14,7 +14,8 @@ namespace gf {
 namespace {
 
 // An environment variable as a whole number in [lo, hi]; `fallback` when
-// unset. Set but empty is refused: `RANK= WORLD_SIZE=2` was a lone run.
+// unset. Set but empty is refused (for every launcher variable, MASTER_PORT
+// and LOCAL_RANK too): `WORLD_SIZE= RANK=0` was a lone run.
 int env_int(const char* name, int lo, int hi, int fallback) {
   const char* v = std::getenv(name);
   if (!v) return fallback;

@@ -10,6 +10,7 @@ namespace {
 // so eight bytes take eight lookups and no serial dependency between them
 // (about 8x the bytewise loop; a checkpoint's CRC is read on every load).
 using Tables = std::array<std::array<uint32_t, 256>, 8>;
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the words are read little-endian");
 
 Tables make_tables() {
   Tables t{};

@@ -8,8 +8,9 @@ object to the JSON value (a damaged spec: "spec.gpus=0"). Standard library only;
 bytes are copied as they are (their offsets count from the end of the header).
   edit_metadata.py IN OUT KEY|KEY.FIELD|KEY=VALUE..."""
 import json
-import struct
 import sys
+
+import bin_file
 
 
 def main(argv):
@@ -17,10 +18,7 @@ def main(argv):
         print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
         return 2
     src, dst, keys = argv[0], argv[1], argv[2:]
-    with open(src, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        data = f.read()
+    header, data = bin_file.read(src)
     meta = header.setdefault("__metadata__", {})
     for key in keys:
         if "=" in key:
@@ -43,10 +41,7 @@ def main(argv):
             meta[top] = json.dumps(inner)
         else:
             del meta[top]
-    raw = json.dumps(header).encode()
-    raw += b" " * (-len(raw) % 8)
-    with open(dst, "wb") as f:
-        f.write(struct.pack("<Q", len(raw)) + raw + data)
+    bin_file.write(dst, header, data)
     return 0
 
 

@@ -8,10 +8,10 @@ engine/io/safetensors.h) recomputed where the file has one, so that what
 answers is the check of the value or of the content, not the CRC. Standard
 library only.
   edit_tensor.py IN OUT NAME=VALUE...|--flip-last-byte"""
-import json
 import struct
 import sys
-import zlib
+
+import bin_file
 
 
 def main(argv):
@@ -19,10 +19,8 @@ def main(argv):
         print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
         return 2
     src, dst, edits = argv[0], argv[1], argv[2:]
-    with open(src, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        data = bytearray(f.read())
+    header, data = bin_file.read(src)
+    data = bytearray(data)
     for edit in edits:
         if edit == "--flip-last-byte":
             data[-1] ^= 1
@@ -35,13 +33,7 @@ def main(argv):
         code = {"F32": "f", "F64": "d"}[header[name]["dtype"]]
         count = (end - begin) // struct.calcsize(code)
         data[begin:end] = struct.pack(f"<{count}{code}", *([float(value)] * count))
-    meta = header.get("__metadata__") or {}
-    if "data_crc32" in meta:
-        meta["data_crc32"] = f"{zlib.crc32(bytes(data)):08x}"
-    raw = json.dumps(header).encode()
-    raw += b" " * (-len(raw) % 8)
-    with open(dst, "wb") as f:
-        f.write(struct.pack("<Q", len(raw)) + raw + bytes(data))
+    bin_file.write(dst, header, data)
     return 0
 
 

@@ -18,6 +18,8 @@ import sys
 import tempfile
 import zlib
 
+import bin_file  # tests/cli, beside this script
+
 BIN, SOURCE, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 ENV = dict(os.environ, OMP_NUM_THREADS="1")
 
@@ -39,18 +41,7 @@ def expect_error(args, path, *needles):
         sys.exit(f"FAIL: expected exit status 1 and one line naming {path} and {needles}")
 
 
-def read_bin(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    return json.loads(data[8:8 + n]), data[8 + n:]
-
-
-def write_bin(path, header, body):
-    head = json.dumps(header).encode()
-    head += b" " * (-len(head) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(head)) + head + body)
+read_bin, write_bin = bin_file.read, bin_file.write  # the CRC recomputed, so each case meets its own check
 
 
 def png(width, height, grey):
