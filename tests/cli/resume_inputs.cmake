@@ -151,6 +151,9 @@ rm -rf $d/spec && mkdir -p $d/spec && \
 '${GF_PYTHON3}' $s/edit_metadata.py $d/v1/00000-ds-stylegan-tiny/checkpoint.bin $d/spec/beta2.bin spec.adam_beta2=1.5 && \
 '${GF_PYTHON3}' $s/edit_tensor.py $d/sg2/00000-ds-tiny/checkpoint.bin $d/spec/pl.bin state.pl_mean=-5 && \
 '${GF_PYTHON3}' $s/edit_tensor.py $d/pg/00000-ds-pggan-tiny/checkpoint.bin $d/spec/lod.bin state.prev_lod=99 && \
+'${GF_PYTHON3}' $s/edit_tensor.py $d/sg2/00000-ds-tiny/checkpoint.bin $d/spec/nimg.bin state.cur_nimg=0 && \
+sh $s/expect_error.sh \"spec/nimg.bin: 'state.cur_nimg' 0 is not 'state.batch_idx' [0-9]+ times the batch [0-9]+: the counters disagree\" \
+  $<TARGET_FILE:train_stylegan> --data $d/ds.zip --kimg 0.012 --resume $d/spec/nimg.bin --outdir $d/bad && \
 sh $s/expect_error.sh 'spec/gpus0.bin: metadata spec: config: gpus must be at least 1, got 0' \
   $<TARGET_FILE:train_stylegan> --data $d/ds.zip --kimg 0.012 --resume $d/spec/gpus0.bin --outdir $d/bad && \
 sh $s/expect_error.sh 'spec/repeats0.bin: metadata spec: StyleGAN spec: D_repeats and minibatch_repeats must be at least 1' \

@@ -5,6 +5,7 @@
 #include "engine/error.h"
 #include "models/stylegan2/network_file.h"
 #include "train/checkpoint_state.h"
+#include "train/cli.h"
 
 namespace gf {
 
@@ -119,6 +120,11 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
   const double batch_idx = whole_number(all, "state.batch_idx", 1, 0, k2to53, path);
   const double pl_mean = finite_number(all, "state.pl_mean", 1, 0, path);
   if (pl_mean < 0) throw Error(path + ": 'state.pl_mean' is " + std::to_string(pl_mean) + ", but a mean of path lengths is >= 0");
+  // Every step adds the spec's batch to cur_nimg and 1 to batch_idx, from 0.
+  if (cur_nimg != batch_idx * t.setup().spec.batch)
+    throw Error(path + ": 'state.cur_nimg' " + cli::number_text(cur_nimg) + " is not 'state.batch_idx' " +
+                cli::number_text(batch_idx) + " times the batch " + std::to_string(t.setup().spec.batch) +
+                ": the counters disagree (a damaged checkpoint?)");
   // Checkpoints from before augmentation have no ADA state (and trained without it).
   const bool has_ada = all.count("state.augment_p") > 0;
   if (!has_ada && t.setup().spec.aug != "noaug") throw Error(path + ": has no 'state.augment_p' for its augmented run");
