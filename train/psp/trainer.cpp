@@ -26,8 +26,12 @@ PspTrainer::PspTrainer(const PspTrainSpec& spec, uint64_t seed, Device device, c
       arcface_(std::move(arcface)),
       sampler_(std::max<int64_t>(ds.size() - spec.val_images, 1), seed), rng_(seed) {
   check_psp_train_spec(spec_);
-  GF_CHECK(net_ && net_->config().input_size == spec_.net.input_size && net_->config().n_styles == spec_.net.n_styles,
-           "PspTrainer", "the network does not have the spec's encoder");
+  GF_CHECK(net_, "PspTrainer", "no network");
+  GF_CHECK(net_->config().input_size == spec_.net.input_size && net_->config().n_styles == spec_.net.n_styles,
+           "PspTrainer", "the network's encoder (input_size " << net_->config().input_size << ", n_styles "
+                             << net_->config().n_styles << ") is not the training spec's (input_size "
+                             << spec_.net.input_size << ", n_styles " << spec_.net.n_styles
+                             << "): a checkpoint's metadata psp_kwargs and spec disagree (edited by hand?)");
   GF_CHECK(ds.size() - spec_.val_images >= spec_.batch, ds.name(),
            "has " << ds.size() << " images: holding out " << spec_.val_images << " leaves fewer than a batch of "
                            << spec_.batch << " to train on (lower --val-images or --batch)");
