@@ -90,14 +90,14 @@ void load_module(Module& net, const io::TensorMap& state, const std::string& pat
   // (a damaged file) made sqrt NaN, and pSp's latents NaN, without a word.
   for (const auto& [name, t] : net.named_buffers()) {
     if (name.size() < 11 || name.compare(name.size() - 11, 11, "running_var") != 0) continue;
-    const std::vector<double> v = t.to_vector();
-    for (size_t i = 0; i < v.size(); ++i)
-      if (!(v[i] >= 0)) {
-        char value[32];
-        std::snprintf(value, sizeof value, "%g", v[i]);
-        throw Error(path + ": " + what + ": tensor '" + name + "' holds " + value + " at [" + std::to_string(i) +
-                    "]: a running variance is >= 0 (a damaged file?)");
-      }
+    const Tensor c = t.to(Device::cpu());
+    const int64_t i = io::first_negative(c);
+    if (i >= 0) {
+      char value[32];
+      std::snprintf(value, sizeof value, "%g", c.to_vector()[size_t(i)]);
+      throw Error(path + ": " + what + ": tensor '" + name + "' holds " + value + " at [" + std::to_string(i) +
+                  "]: a running variance is >= 0 (a damaged file?)");
+    }
   }
 }
 

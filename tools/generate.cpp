@@ -172,10 +172,8 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
   auto take = [&](int64_t i, const Tensor& img) {
     // A NaN would be a black PNG and a NaN --raw without a word: finite
     // inputs (a huge --trunc, --w of 1e30) can still overflow the network.
-    const Tensor f = img.to(DType::f32).contiguous();
-    const float* px = static_cast<const float*>(f.raw());
     // Without such inputs the weights themselves overflow: a damaged file.
-    if (!std::all_of(px, px + f.numel(), [](float v) { return std::isfinite(v); })) {
+    if (io::first_nonfinite(img.to(Device::cpu()).to(DType::f32)) >= 0) {
       bool user_inputs = false;
       for (const char* flag : {"trunc", "z", "w", "projected-w"}) user_inputs = user_inputs || args.has(flag);
       throw Error("image " + std::to_string(i) + (o.names.empty() ? std::string() : " (" + o.names[size_t(i)] + ")") +

@@ -224,13 +224,10 @@ struct Setup {
   // [-1, 1], .npy files checked when read), so a NaN or an infinity is the
   // network's: damaged weights wrote NaN latents and black PNGs with exit 0.
   void require_finite(const Tensor& t, int64_t first, const char* what) const {
-    const Tensor f = t.to(Device::cpu()).to(DType::f32).contiguous();
-    const float* v = static_cast<const float*>(f.raw());
-    const int64_t per = f.size(0) > 0 ? f.numel() / f.size(0) : 0;
-    for (int64_t i = 0; i < f.numel(); ++i)
-      if (!std::isfinite(v[i]))
-        throw Error("the " + std::string(what) + " of " + inputs->name(first + i / per) +
-                    " are not finite (NaN or inf): the network " + network + " overflows (damaged weights?)");
+    const int64_t at = io::first_nonfinite(t.to(Device::cpu()).to(DType::f32));
+    if (at >= 0)
+      throw Error("the " + std::string(what) + " of " + inputs->name(first + at / (t.numel() / t.size(0))) +
+                  " are not finite (NaN or inf): the network " + network + " overflows (damaged weights?)");
   }
 };
 

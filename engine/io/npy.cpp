@@ -195,21 +195,36 @@ Tensor read_npy(const std::string& path) {
 
 namespace {
 
-template <class T>
-int64_t first_nonfinite(const T* p, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(p[i])) return i;
+template <class T, class Bad>
+int64_t first_where(const Tensor& t, Bad bad) {
+  const T* p = static_cast<const T*>(t.raw());
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (bad(p[i])) return i;
   return -1;
 }
 
+template <class Bad>
+int64_t first_where(const Tensor& t, const char* op, Bad bad) {
+  GF_CHECK(t.device().is_cpu() && (t.dtype() == DType::f32 || t.dtype() == DType::f64), op,
+           "expects a float32 or float64 CPU tensor, got " << t.desc());
+  return t.dtype() == DType::f32 ? first_where<float>(t, bad) : first_where<double>(t, bad);
+}
+
 }  // namespace
+
+int64_t first_nonfinite(const Tensor& t) {
+  return first_where(t, "first_nonfinite", [](double v) { return !std::isfinite(v); });
+}
+
+int64_t first_negative(const Tensor& t) {
+  return first_where(t, "first_negative", [](double v) { return !(v >= 0); });
+}
 
 void check_finite(const Tensor& t, const std::string& what) {
   GF_CHECK(t.device().is_cpu() && (t.dtype() == DType::f32 || t.dtype() == DType::f64), "check_finite",
            "expects a float32 or float64 CPU tensor, got " << t.desc());
   const int64_t n = t.numel();
-  int64_t at = t.dtype() == DType::f32 ? first_nonfinite(static_cast<const float*>(t.raw()), n)
-                                       : first_nonfinite(static_cast<const double*>(t.raw()), n);
+  int64_t at = first_nonfinite(t);
   // A float64 value past float32's range passes as finite and becomes an
   // infinity where the networks read it (they compute in float32).
   bool beyond_f32 = false;

@@ -31,6 +31,15 @@ Tensor read_input_npy(const std::string& path, const std::string& flag);
 // float32; `what` names the input ("--z z.npy", "--projected-w w.npz: 'w'").
 void check_finite(const Tensor& t, const std::string& what);
 
+// The flat (C-order) index of the first element of a float32 or float64
+// CPU tensor that is not finite, or -1: for a program's own outputs
+// (generate's images, psp's latents), which it refuses in its own words.
+int64_t first_nonfinite(const Tensor& t);
+
+// The same for the first element that is not >= 0 (a NaN counts): what a
+// second moment or a running variance read from a file must be.
+int64_t first_negative(const Tensor& t);
+
 // Writes a float32 or float64 tensor (from any device) as version 1.0, C
 // order, with the header padded as NumPy pads it (the data starts at a
 // multiple of 64 bytes), so the bytes equal those of numpy.save. Written to
