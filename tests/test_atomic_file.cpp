@@ -336,6 +336,24 @@ TEST_CASE("write_atomic writes a pipe in place and a linked file through its lin
   CHECK(fs::is_symlink(link));
   CHECK(read_all(target) == "new");
 
+  // A dangling link: its file is made where it leads, as cp does (the link was replaced by a plain file before).
+  const std::string dangling = (dir / "next.bin").string();
+  fs::create_directories(dir / "models");
+  fs::create_symlink("models/G.bin", dangling);
+  gf::io::write_atomic(dangling, [](std::ostream& o) { o << "made"; }, "test");
+  CHECK(fs::is_symlink(dangling));
+  CHECK(read_all((dir / "models" / "G.bin").string()) == "made");
+
+  // Link::replace, for a name the program chose in a folder it was handed
+  // (report.html): the link becomes a plain file; what it led to is untouched.
+  const std::string input = (dir / "stats.jsonl").string(), page = (dir / "report.html").string();
+  gf::io::write_atomic(input, [](std::ostream& o) { o << "{}\n"; }, "test");
+  fs::create_symlink("stats.jsonl", page);
+  gf::io::write_atomic(page, [](std::ostream& o) { o << "<html>"; }, "test", gf::io::Link::replace);
+  CHECK_FALSE(fs::is_symlink(page));
+  CHECK(read_all(page) == "<html>");
+  CHECK(read_all(input) == "{}\n");
+
   // No name, or a folder: named as such, with no temporary made ("cannot rename .123.tmp to " before).
   CHECK_THROWS_WITH(gf::io::write_atomic("", [](std::ostream& o) { o << "x"; }, "save_npy"),
                     "save_npy: cannot write a file with an empty name");
@@ -426,5 +444,32 @@ TEST_CASE("check_folder makes nothing and refuses what create_folder cannot make
     CHECK_THROWS_WITH(gf::io::check_folder(path, "--outdir"), "--outdir " + path + ": Not a directory");
     CHECK_THROWS(gf::io::create_folder(path, "--outdir"));  // the two agree
   }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("write_atomic keeps the replaced file's permissions, and takes a name near 255 bytes", "[atomic_file]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_test_atomic_mode_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  // A private file stays private (it became 0666 less the umask before).
+  const std::string path = (dir / "private.bin").string();
+  gf::io::write_atomic(path, [](std::ostream& o) { o << "old"; }, "test");
+  REQUIRE(::chmod(path.c_str(), 0600) == 0);
+  gf::io::write_atomic(path, [](std::ostream& o) { o << "new"; }, "test");
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  CHECK(read_all(path) == "new");
+
+  // A legal 250-byte name, whose "<name>.<pid>.tmp" would pass NAME_MAX:
+  // the temporary takes a shorter stem ("File name too long" before).
+  const std::string long_name = (dir / (std::string(246, 'a') + ".bin")).string();
+  const std::string tmp = gf::io::temp_name(long_name);
+  CHECK(fs::path(tmp).filename().string().size() == 255);
+  CHECK(fs::path(tmp).parent_path() == dir);
+  CHECK(tmp.substr(tmp.size() - 4) == ".tmp");
+  gf::io::write_atomic(long_name, [](std::ostream& o) { o << "long"; }, "test");
+  CHECK(read_all(long_name) == "long");
+  CHECK_FALSE(fs::exists(tmp));
   fs::remove_all(dir);
 }

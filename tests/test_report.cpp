@@ -2,6 +2,7 @@
 // (through a chain of resumes), empty and broken folders, the atomic write.
 // The page's structure and pixels are checked by tests/test_report.py.
 #include <algorithm>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -176,6 +177,69 @@ TEST_CASE("write_report writes the page atomically", "[report]") {
   write_report(d.string());
   CHECK(read(d / "report.html") == render_report(d.string()));
   CHECK_FALSE(fs::exists(io::temp_name((d / "report.html").string())));
+}
+
+TEST_CASE("write_report replaces a link named report.html, never the file it leads to", "[report]") {
+  // A copied run folder whose report.html leads to its stats.jsonl (or
+  // outside the folder): the page overwrote that file before.
+  const fs::path d = fresh_dir("link");
+  write_ticks(d, 1, 3);
+  const std::string stats = read(d / "stats.jsonl");
+  fs::create_symlink("stats.jsonl", d / "report.html");
+  write_report(d.string());
+  CHECK(read(d / "stats.jsonl") == stats);
+  CHECK_FALSE(fs::is_symlink(d / "report.html"));
+  CHECK(read(d / "report.html") == render_report(d.string()));
+}
+
+TEST_CASE("a run folder's file that is no plain file is noted and left out, never read", "[report]") {
+  // A pipe hung the reader; /dev/zero as training_options.json read until
+  // memory ran out; a folder as stats.jsonl gave "No tick yet." alone.
+  const fs::path d = fresh_dir("special");
+  std::ofstream(d / "training_options.json") << "{\"total_kimg\": 5}";
+  REQUIRE(::mkfifo((d / "stats.jsonl").c_str(), 0600) == 0);
+  REQUIRE(::mkfifo((d / "log.txt").c_str(), 0600) == 0);
+  REQUIRE(::mkfifo((d / "fakes000000.png").c_str(), 0600) == 0);
+  fs::create_symlink("/dev/zero", d / "stats-earlier.jsonl");
+  const std::string page = render_report(d.string());
+  CHECK(page.find("stats.jsonl is not a plain file") != std::string::npos);
+  CHECK(page.find("stats-earlier.jsonl is not a plain file") != std::string::npos);
+  const fs::path e = fresh_dir("special_options");
+  fs::create_symlink("/dev/zero", e / "training_options.json");
+  fs::create_directory(e / "stats.jsonl");
+  const std::string page_e = render_report(e.string());
+  CHECK(page_e.find("training_options.json is not a plain file") != std::string::npos);
+  CHECK(page_e.find("stats.jsonl is not a plain file") != std::string::npos);
+}
+
+TEST_CASE("report values near the limits of a double: whole numbers, finite curves, no false dates", "[report]") {
+  const fs::path d = fresh_dir("huge");
+  std::ofstream(d / "training_options.json") << "{\"total_kimg\": 0.032}";
+  std::ofstream(d / "stats.jsonl") << "{\"kimg\": 0, \"tick\": 0, \"loss_G\": 1e308, \"total_sec\": 1, \"timestamp\": 1e300}\n"
+                                   << "{\"kimg\": 1.7e308, \"tick\": 1, \"loss_G\": -1.7e308, \"total_sec\": 2, \"timestamp\": 1e300}\n";
+  const std::string page = render_report(d.string());
+  // "%.1f" of 1.7e308 has 310 characters: all of them (cut at 63 before).
+  const std::regex kimg_re("kimg (1699999[0-9]*)\\.0 of");
+  std::smatch m;
+  REQUIRE(std::regex_search(page, m, kimg_re));
+  CHECK(m[1].length() == 309);
+  // Every curve coordinate is a number ("-inf" and "inf" before).
+  CHECK(page.find("inf") == std::string::npos);
+  CHECK(page.find("nan") == std::string::npos);
+  for (const std::string& cmds : curve_commands(page, "loss_G")) CHECK((cmds == "M" || cmds == "L"));
+  CHECK(page.find("Last tick") == std::string::npos);  // a timestamp of 1e300 is no date
+}
+
+TEST_CASE("image links are percent-encoded file names", "[report]") {
+  // '#', '?' and '%' cut the link short; "fakes:x.png" read as a scheme.
+  const fs::path d = fresh_dir("links");
+  write_ticks(d, 1, 1);
+  for (const char* name : {"fakes#2.png", "fakes:javascript:alert(1).png", "fakes 50%.png"}) std::ofstream(d / name) << "x";
+  const std::string page = render_report(d.string());
+  CHECK(page.find("href=\"fakes%232.png\"") != std::string::npos);
+  CHECK(page.find("href=\"fakes%3Ajavascript%3Aalert%281%29.png\"") != std::string::npos);
+  CHECK(page.find("href=\"fakes%2050%25.png\"") != std::string::npos);
+  CHECK(page.find("href=\"fakes:") == std::string::npos);
 }
 
 TEST_CASE("format_duration", "[report]") {

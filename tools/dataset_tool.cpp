@@ -31,10 +31,12 @@
 //  - LSUN lmdb folders and the CIFAR-10 tarball are not read: refused with
 //    one line saying so;
 //  - the output appears whole or not at all: a .zip is written to a
-//    temporary name and renamed, a folder is built as "<dest>.<pid>.tmp" and
-//    renamed (onto an empty --dest folder); PNGs are stb_image_write's
+//    temporary name and renamed, a new folder is built as "<dest>.<pid>.tmp"
+//    and renamed, an existing empty --dest folder is filled (built in a
+//    hidden folder inside it, moved up at the end); PNGs are stb_image_write's
 //    (compressed; the pixels are what matter).
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -390,9 +392,35 @@ size_t convert(const Source& src, const Transform& transform,
   return labels.size();
 }
 
-// A folder dataset, built in "<dest>.<pid>.tmp" and renamed to dest; removed on failure or SIGINT/SIGTERM.
-void write_folder(const std::string& dest, const std::function<void(const std::function<void(const std::string&, const std::string&)>&)>& body) {
-  const std::string tmp = gf::io::temp_name(dest);
+// Writes each file that `put` is given into `folder`, flushed to the disk.
+std::function<void(const std::string&, const std::string&)> file_writer(const std::string& folder) {
+  return [folder](const std::string& name, const std::string& bytes) {
+    const fs::path p = fs::path(folder) / name;
+    fs::create_directories(p.parent_path());
+    std::ofstream f(p, std::ios::binary);
+    f.write(bytes.data(), std::streamsize(bytes.size()));
+    f.close();
+    if (!f) throw Error("cannot write " + p.string() + ": " + std::strerror(errno));
+    if (!gf::io::sync_path(p.string())) throw Error("cannot flush " + p.string() + " to the disk");
+  };
+}
+
+// Ends the process by the SIGINT or SIGTERM noted during the conversion.
+[[noreturn]] void raise_noted_signal() {
+  std::signal(g_signal, SIG_DFL);
+  std::raise(g_signal);
+  std::_Exit(128 + g_signal);
+}
+
+// A folder dataset. A new dest is built in "<dest>.<pid>.tmp" beside it and
+// renamed, so after a power loss it is whole or absent. An existing empty
+// folder (a mount point, a link to a folder, ".") is kept, with its owner,
+// permissions and file system: the dataset is built in a hidden folder inside
+// it and its entries are moved up at the end. Whatever was made is removed on
+// failure or on SIGINT/SIGTERM, even one that comes after the last image.
+void write_folder(const std::string& dest, bool dest_exists,
+                  const std::function<void(const std::function<void(const std::string&, const std::string&)>&)>& body) {
+  const std::string tmp = dest_exists ? (fs::path(dest) / gf::io::temp_name(".dataset_tool")).string() : gf::io::temp_name(dest);
   fs::remove_all(tmp);
   gf::io::create_folder(tmp, "--dest");
   for (int sig : {SIGINT, SIGTERM}) {  // where the action is the default: an ignored signal stays ignored
@@ -400,33 +428,38 @@ void write_folder(const std::string& dest, const std::function<void(const std::f
     if (::sigaction(sig, nullptr, &old) == 0 && !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL)
       std::signal(sig, note_signal);
   }
+  std::vector<fs::path> moved;  // dest's entries made so far, for an existing dest
   try {
-    body([&](const std::string& name, const std::string& bytes) {
-      const fs::path p = fs::path(tmp) / name;
-      fs::create_directories(p.parent_path());
-      std::ofstream f(p, std::ios::binary);
-      f.write(bytes.data(), std::streamsize(bytes.size()));
-      f.close();
-      if (!f) throw Error("cannot write " + p.string() + ": " + std::strerror(errno));
-      if (!gf::io::sync_path(p.string())) throw Error("cannot flush " + p.string() + " to the disk");
-    });
+    body(file_writer(tmp));
     // Every file reached the disk above; the folders' entries, then the
-    // rename, follow, so after a power loss dest is whole or absent.
+    // rename, follow.
     for (const auto& e : fs::recursive_directory_iterator(tmp))
       if (e.is_directory()) gf::io::sync_path(e.path().string());  // best effort, as write_atomic's folder sync
     gf::io::sync_path(tmp);
+    if (g_signal) throw Error("interrupted");
     std::error_code ec;
-    fs::rename(tmp, dest, ec);  // onto an empty folder, as rename(2) allows
-    if (ec) throw Error("cannot rename " + tmp + " to " + dest + ": " + ec.message());
-    const std::string parent = fs::path(dest).parent_path().string();
-    gf::io::sync_path(parent.empty() ? "." : parent);
+    if (dest_exists) {
+      for (const auto& e : fs::directory_iterator(tmp)) {
+        const fs::path to = fs::path(dest) / e.path().filename();
+        fs::rename(e.path(), to, ec);
+        if (ec) throw Error("--dest " + dest + ": cannot move " + to.filename().string() + " into it: " + ec.message());
+        moved.push_back(to);
+      }
+      fs::remove(tmp, ec);
+      gf::io::sync_path(dest);
+    } else {
+      fs::rename(tmp, dest, ec);
+      if (ec) throw Error("--dest " + dest + ": " + ec.message());
+      const std::string parent = fs::path(dest).parent_path().string();
+      gf::io::sync_path(parent.empty() ? "." : parent);
+    }
+    if (g_signal) throw Error("interrupted");
   } catch (...) {
     std::error_code ignored;
     fs::remove_all(tmp, ignored);
-    if (g_signal) {
-      std::signal(g_signal, SIG_DFL);
-      std::raise(g_signal);
-    }
+    for (const fs::path& p : moved) fs::remove_all(p, ignored);
+    if (!dest_exists && g_signal) fs::remove_all(dest, ignored);  // renamed just before the signal was seen
+    if (g_signal) raise_noted_signal();
     throw;
   }
 }
@@ -471,8 +504,13 @@ int run(int argc, char** argv) {
     cli::check_output_file(args, "dest", {"source"});
   } else {
     cli::check_not_in_input_folder(args, "--dest", dest, {"source"});
+    if (fs::is_symlink(fs::symlink_status(dest, ec)) && !fs::exists(dest, ec))
+      throw Error("--dest " + dest + ": a link to nothing (" + fs::read_symlink(dest, ec).string() + ")");
     if (fs::exists(dest, ec) && !fs::is_directory(dest, ec)) throw Error("--dest " + dest + ": not a folder");
-    if (fs::is_directory(dest, ec) && !fs::is_empty(dest, ec)) throw Error("--dest folder " + dest + " must be empty");
+    if (fs::is_directory(dest, ec)) {
+      if (!fs::is_empty(dest, ec)) throw Error("--dest folder " + dest + " must be empty");
+      if (::access(dest.c_str(), W_OK | X_OK) != 0) throw Error("--dest " + dest + ": " + std::strerror(errno));
+    }
     gf::io::check_parent_folder(dest, "--dest");
   }
   const int64_t max_images = args.has("max-images") ? args.integer("max-images") : cli::kInt64Max;
@@ -486,7 +524,7 @@ int run(int argc, char** argv) {
       zip.finish();
     }, "--dest");
   } else {
-    write_folder(dest, [&](const auto& put) { convert(src, transform, put); });
+    write_folder(dest, fs::is_directory(dest, ec), [&](const auto& put) { convert(src, transform, put); });
   }
   return 0;
 }

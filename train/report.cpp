@@ -1,5 +1,9 @@
 #include "train/report.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -119,9 +123,27 @@ std::string esc(const std::string& s) {
 }
 
 std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
+  // Sized by a first pass: "%.1f" of 1e308 has 310 characters (cut at 63 before).
+  const int n = std::snprintf(nullptr, 0, f, v);
+  if (n <= 0) return "";
+  std::string b(static_cast<size_t>(n) + 1, '\0');
+  std::snprintf(b.data(), b.size(), f, v);
+  b.pop_back();
   return b;
+}
+
+// A file of the run folder to read: a closed stream when it is absent, or
+// when it is no plain file (a pipe would hang the reader, /dev/urandom never
+// end), which `notes` then says, if given.
+std::ifstream open_run_file(const fs::path& p, std::vector<std::string>* notes) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(p, ec);
+  if (!fs::exists(st)) return std::ifstream();
+  if (!fs::is_regular_file(st)) {
+    if (notes) notes->push_back(p.filename().string() + " is not a plain file (a folder, a pipe or a device); left out.");
+    return std::ifstream();
+  }
+  return std::ifstream(p, std::ios::binary);
 }
 
 // A value for people: 4 significant digits.
@@ -157,8 +179,8 @@ constexpr size_t kMaxStatCells = size_t(1) << 25;
 
 // Appends the lines of one stats file; returns the count of lines that were
 // not a JSON object with a numeric kimg (a crash can cut the last line short).
-size_t read_stats(const fs::path& path, Stats& s) {
-  std::ifstream f(path);
+size_t read_stats(const fs::path& path, Stats& s, std::vector<std::string>& notes) {
+  std::ifstream f = open_run_file(path, &notes);
   auto check_size = [&] {
     if ((s.rows() + 1) * std::max<size_t>(s.keys.size(), 1) > kMaxStatCells)
       throw Error(path.string() + ": " + std::to_string(s.rows() + 1) + " ticks of " + std::to_string(s.keys.size()) +
@@ -242,7 +264,9 @@ struct Axis {
   bool log = false;
   std::vector<double> ticks;
   double frac(double v) const {
-    return log ? (std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo)) : (v - lo) / (hi - lo);
+    // Halves, exact in binary: hi - lo of values near the largest double is inf.
+    return log ? (std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo))
+               : (v * 0.5 - lo * 0.5) / (hi * 0.5 - lo * 0.5);
   }
   bool drawable(double v) const { return std::isfinite(v) && (!log || v > 0); }
 };
@@ -269,6 +293,7 @@ Axis plain_axis(double mn, double mx) {
 constexpr double kMaxTicks = 50;
 
 Axis linear_axis(double mn, double mx) {
+  if (!std::isfinite(mx - mn)) return plain_axis(mn, mx);  // -1.7e308 to 1.7e308: a span past the largest double
   const double pad = mx > mn ? (mx - mn) * 0.03 : mn == 0 ? 1 : std::abs(mn) * 0.1;
   mn = mn >= 0 && mx > mn ? std::max(mn - pad, 0.0) : mn - pad;
   mx += pad;
@@ -450,7 +475,7 @@ void render_panel(std::ostream& o, const Stats& s, const Panel& p, const Axis& x
 // ---- the folder's other files ----
 
 std::optional<std::pair<int, int>> png_size(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
+  std::ifstream f = open_run_file(p, nullptr);
   unsigned char h[24];
   if (!f.read(reinterpret_cast<char*>(h), sizeof h) || std::string(reinterpret_cast<char*>(h) + 1, 3) != "PNG") return std::nullopt;
   auto be = [&](int o) { return int(h[o]) << 24 | int(h[o + 1]) << 16 | int(h[o + 2]) << 8 | int(h[o + 3]); };
@@ -478,6 +503,24 @@ std::vector<Grid> fakes_grids(const fs::path& dir) {
   return g;
 }
 
+// A file name as a relative URL: every byte but letters, digits and -._~
+// percent-encoded, so '#', '?', '%' or a ':' (read as a scheme, "fakes:x")
+// name the file, not a fragment, a query or another protocol.
+std::string url_path(const std::string& name) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string r;
+  for (const unsigned char c : name) {
+    if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' || c == '.' || c == '_' || c == '~') {
+      r += static_cast<char>(c);
+    } else {
+      r += '%';
+      r += hex[c >> 4];
+      r += hex[c & 15];
+    }
+  }
+  return r;
+}
+
 // An image shown at a whole multiple of its size (crisp pixels), about 256 to 512 wide.
 std::string img_tag(const fs::path& dir, const std::string& file, const std::string& cls) {
   std::string size;
@@ -485,7 +528,8 @@ std::string img_tag(const fs::path& dir, const std::string& file, const std::str
     const int k = std::clamp(512 / wh->first, 1, 8);
     size = " width=\"" + std::to_string(wh->first * k) + "\" height=\"" + std::to_string(wh->second * k) + "\"";
   }
-  return "<a href=\"" + esc(file) + "\"><img class=\"" + cls + "\" src=\"" + esc(file) + "\"" + size + " alt=\"" + esc(file) + "\"/></a>";
+  const std::string url = esc(url_path(file));
+  return "<a href=\"" + url + "\"><img class=\"" + cls + "\" src=\"" + url + "\"" + size + " alt=\"" + esc(file) + "\"/></a>";
 }
 
 void flatten(const json& j, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
@@ -497,7 +541,8 @@ void flatten(const json& j, const std::string& prefix, std::vector<std::pair<std
 }
 
 std::string local_time(double unix_sec) {
-  if (!std::isfinite(unix_sec)) return "";
+  // Years 0 to 9999 (a timestamp of 1e300 cast to time_t is undefined).
+  if (!(unix_sec > -62167219200.0 && unix_sec < 253402300800.0)) return "";
   const std::time_t t = static_cast<std::time_t>(unix_sec);
   std::tm tm{};
   localtime_r(&t, &tm);
@@ -552,8 +597,8 @@ namespace {
 // file), read from the end in windows that grow until the line's start is
 // in one: an error line can be long (a list of paths), and a log is large.
 std::string last_line(const fs::path& file) {
-  std::ifstream f(file, std::ios::binary);
-  if (!f) return "";
+  std::ifstream f = open_run_file(file, nullptr);
+  if (!f.is_open()) return "";
   f.seekg(0, std::ios::end);
   const std::streamoff size = f.tellg();
   for (std::streamoff window = 4096;; window *= 4) {
@@ -599,11 +644,13 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
 
   json options;
   if (has_options) {
-    std::ifstream f(dir / "training_options.json");
+    std::ifstream f = open_run_file(dir / "training_options.json", &notes);
     std::stringstream ss;
-    ss << f.rdbuf();
+    if (f.is_open()) ss << f.rdbuf();
     options = io::parse_json_or_discarded(ss.str());
-    if (options.is_discarded() || !options.is_object()) {
+    if (!f.is_open()) {
+      options = json::object();
+    } else if (options.is_discarded() || !options.is_object()) {
       notes.push_back("training_options.json could not be read as a JSON object.");
       options = json::object();
     }
@@ -612,9 +659,9 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
   }
 
   Stats s;
-  size_t bad = read_stats(dir / "stats-earlier.jsonl", s);
+  size_t bad = read_stats(dir / "stats-earlier.jsonl", s, notes);
   s.earlier_rows = s.rows();
-  bad += read_stats(dir / "stats.jsonl", s);
+  bad += read_stats(dir / "stats.jsonl", s, notes);
   if (bad) notes.push_back(std::to_string(bad) + " line(s) of the stats could not be read (not a JSON object with a kimg); left out.");
   find_run_starts(s);
 
@@ -647,7 +694,7 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
   } else {
     o << (finished ? "Finished" : opt.live ? "Running" : "Not finished") << ": kimg " << kimg_text(last_kimg);
     if (std::isfinite(total_kimg)) o << " of " << num(total_kimg);
-    if (total_kimg > 0) o << fmt(" (%.1f%%)", 100 * last_kimg / total_kimg);
+    if (total_kimg > 0 && std::isfinite(100 * last_kimg / total_kimg)) o << fmt(" (%.1f%%)", 100 * last_kimg / total_kimg);
     o << ", " << n << " ticks; training time " << format_duration(elapsed) << ".";
     // A progressive run (PGGAN, StyleGAN v1) below its final resolution
     // slows down as it grows: the current speed only bounds the time left.
@@ -658,10 +705,10 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
         << num(res_now) << ", slower at the higher resolutions to " << num(res_final) << "x" << num(res_final) << ".";
     } else if (std::isfinite(left)) {
       o << " About " << format_duration(left) << " left at " << num(rate) << " s/kimg";
-      if (opt.live && std::isfinite(last_time)) o << " (done about " << esc(local_time(last_time + left)) << ")";
+      if (opt.live && !local_time(last_time + left).empty()) o << " (done about " << esc(local_time(last_time + left)) << ")";
       o << ".";
     }
-    if (std::isfinite(last_time)) o << " Last tick " << esc(local_time(last_time)) << ".";
+    if (!local_time(last_time).empty()) o << " Last tick " << esc(local_time(last_time)) << ".";
     if (opt.live) o << " <span class=\"note\">This page reloads every " << opt.refresh_sec << " s.</span>";
   }
   o << "</p>\n";
@@ -768,8 +815,21 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
 }
 
 void write_report(const std::string& run_dir, const ReportOptions& opt) {
-  const std::string page = render_report(run_dir, opt);
-  io::write_atomic((fs::path(run_dir) / "report.html").string(), [&](std::ostream& f) { f << page; }, "");
+  // The trainer and a make_report run at the same time each read the folder
+  // and write the page: under one lock on the folder, a page read before the
+  // trainer's last tick can no longer be written after its final page.
+  const int folder = ::open(run_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (folder >= 0) ::flock(folder, LOCK_EX);  // released by close; best effort where a file system has no locks
+  try {
+    const std::string page = render_report(run_dir, opt);
+    // A link named report.html in a folder that may be a copy from elsewhere
+    // becomes a plain file; what it leads to (stats.jsonl) is never written.
+    io::write_atomic((fs::path(run_dir) / "report.html").string(), [&](std::ostream& f) { f << page; }, "", io::Link::replace);
+  } catch (...) {
+    if (folder >= 0) ::close(folder);
+    throw;
+  }
+  if (folder >= 0) ::close(folder);
 }
 
 void update_report(const std::string& run_dir, bool live) noexcept {
@@ -787,7 +847,7 @@ void carry_earlier_stats(const std::string& run_dir, const std::string& resume_f
   const fs::path from = fs::absolute(fs::path(resume_file)).parent_path();
   std::string kept;
   for (const char* name : {"stats-earlier.jsonl", "stats.jsonl"}) {
-    std::ifstream f(from / name);
+    std::ifstream f = open_run_file(from / name, nullptr);
     std::string line;
     while (std::getline(f, line)) {
       const json j = io::parse_json_or_discarded(line);

@@ -67,7 +67,17 @@ void write_in_place(const std::string& path, const std::function<void(std::ostre
 
 }  // namespace
 
-std::string temp_name(const std::string& path) { return path + "." + std::to_string(::getpid()) + ".tmp"; }
+std::string temp_name(const std::string& path) {
+  const std::string suffix = "." + std::to_string(::getpid()) + ".tmp";
+  // A name near the 255-byte limit is legal, its temporary's might not be:
+  // the temporary then takes a shorter stem (the process id still keeps two
+  // writers apart).
+  const size_t slash = path.rfind('/');
+  const size_t stem = path.size() - (slash == std::string::npos ? 0 : slash + 1);
+  constexpr size_t kNameMax = 255;  // NAME_MAX of Linux's file systems
+  if (stem + suffix.size() <= kNameMax) return path + suffix;
+  return path.substr(0, path.size() - (stem + suffix.size() - kNameMax)) + suffix;
+}
 
 namespace {
 
@@ -78,32 +88,53 @@ namespace {
 struct Destination {
   std::string path;
   bool in_place = false;
+  mode_t mode = 0;  // the permissions of the file replaced, kept by the new one; 0 for a new file
 };
 
-Destination destination(const std::string& given, const std::string& who) {
+// The file a dangling link leads to (followed through further links), where
+// `cp` or a shell's `>` would create it; `given` itself when it is no link.
+std::string dangling_link_target(const std::string& given) {
+  namespace fs = std::filesystem;
+  fs::path p = given;
+  std::error_code ec;
+  for (int hop = 0; hop < 40 && fs::is_symlink(fs::symlink_status(p, ec)); ++hop) {
+    const fs::path target = fs::read_symlink(p, ec);
+    if (ec) break;
+    p = target.is_absolute() ? target : p.parent_path() / target;
+  }
+  return p.string();
+}
+
+Destination destination(const std::string& given, const std::string& who, Link link) {
   if (given.empty()) throw Error(prefix(who) + "cannot write a file with an empty name");
+  struct stat lst {};
+  const bool is_link = ::lstat(given.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode);
+  // A name the program chose in its own folder (report.html): the rename
+  // replaces a link there with a plain file, never the file it leads to,
+  // which may be one of the folder's inputs.
+  if (link == Link::replace && is_link) return {given, false, 0};
   struct stat st {};
   const bool exists = ::stat(given.c_str(), &st) == 0;
   if (given.back() == '/' || (exists && S_ISDIR(st.st_mode)))
     throw Error(prefix(who) + "cannot write " + given + ": a folder, not a file");
-  if (!exists) return {given, false};
+  if (!exists) return {is_link ? dangling_link_target(given) : given, false, 0};
   if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || (S_ISREG(st.st_mode) && names_file_descriptor(given)))
-    return {given, true};
+    return {given, true, 0};
   if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
     throw Error(prefix(who) + "cannot write " + given + ": a block device or socket, not a file");
-  struct stat lst {};
+  const mode_t mode = st.st_mode & 07777;
   std::error_code ec;
-  if (S_ISREG(st.st_mode) && ::lstat(given.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+  if (is_link) {
     const std::string target = std::filesystem::canonical(given, ec).string();
-    if (!ec) return {target, false};
+    if (!ec) return {target, false, mode};
   }
-  return {given, false};
+  return {given, false, mode};
 }
 
 // Writes temp_name(path), guarded by `guard`, and flushes it to the disk; on
 // failure removes it and throws naming path, never the temporary.
 void write_temporary(const std::string& path, const std::string& tmp, TempFileGuard& guard,
-                     const std::function<void(std::ostream&)>& write, const std::string& who) {
+                     const std::function<void(std::ostream&)>& write, const std::string& who, mode_t keep_mode) {
   {
     errno = 0;
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
@@ -126,6 +157,10 @@ void write_temporary(const std::string& path, const std::string& tmp, TempFileGu
       throw Error(prefix(who) + "cannot write " + path + (errno ? std::string(": ") + std::strerror(errno) : ""));
     }
   }
+  // The new file keeps the old one's permissions (a private 0600 file stays
+  // private), as an editor's save does; best effort, as for the owner, which
+  // only root may keep.
+  if (keep_mode != 0) ::chmod(tmp.c_str(), keep_mode);
   // The data reaches the disk before the rename: after a power loss path
   // holds the old file or the new one.
   if (!sync_path(tmp)) {
@@ -148,13 +183,14 @@ void rename_temporary(const std::string& path, const std::string& tmp, const std
 
 }  // namespace
 
-void write_atomic(const std::string& given, const std::function<void(std::ostream&)>& write, const std::string& who) {
-  const Destination d = destination(given, who);
+void write_atomic(const std::string& given, const std::function<void(std::ostream&)>& write, const std::string& who,
+                  Link link) {
+  const Destination d = destination(given, who, link);
   if (d.in_place) return write_in_place(d.path, write, who);
   // The process id keeps concurrent writers (two test suites, two runs) off each other's temporary.
   const std::string tmp = temp_name(d.path);
   TempFileGuard guard(tmp);  // registered before the file exists, released after it is renamed or removed
-  write_temporary(d.path, tmp, guard, write, who);
+  write_temporary(d.path, tmp, guard, write, who, d.mode);
   rename_temporary(d.path, tmp, who);
 }
 
@@ -171,7 +207,7 @@ AtomicFileSet::~AtomicFileSet() {
 
 void AtomicFileSet::add(const std::string& given, const std::function<void(std::ostream&)>& write,
                         const std::string& who) {
-  const Destination d = destination(given, who);
+  const Destination d = destination(given, who, Link::follow);
   if (d.in_place) return write_in_place(d.path, write, who);
   for (const std::unique_ptr<Staged>& s : staged_)
     if (s->path == d.path) throw Error(prefix(who) + "cannot write " + given + " twice in one set of outputs");
@@ -180,7 +216,7 @@ void AtomicFileSet::add(const std::string& given, const std::function<void(std::
   s->tmp = temp_name(d.path);
   s->who = who;
   s->guard = std::make_unique<TempFileGuard>(s->tmp);
-  write_temporary(s->path, s->tmp, *s->guard, write, who);
+  write_temporary(s->path, s->tmp, *s->guard, write, who, d.mode);
   staged_.push_back(std::move(s));
 }
 

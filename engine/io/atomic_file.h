@@ -16,18 +16,26 @@
 
 namespace gf::io {
 
-// The temporary write_atomic uses for path: "<path>.<process id>.tmp".
+// The temporary write_atomic uses for path: "<path>.<process id>.tmp", its
+// file name cut short where that would pass 255 bytes.
 std::string temp_name(const std::string& path);
 
 // Calls write with a binary stream on temp_name(path), then renames it to path.
 // On failure removes the temporary file and throws gf::Error("<who>: cannot
 // write <path>: <why>"), naming path, never the temporary ("cannot write
 // <path>: ..." alone for an empty who).
-// A path that is a link to a file has its file replaced (the link stays); a
-// character device, a pipe or an open descriptor (/dev/null, a FIFO,
-// /dev/stdout, /dev/fd/N, whatever they lead to) is written in place by
-// appending, never replaced; a block device or a socket is refused.
-void write_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who);
+// A path that is a link to a file has its file replaced (the link stays), a
+// dangling link has its file created, as `cp` does; a character device, a
+// pipe or an open descriptor (/dev/null, a FIFO, /dev/stdout, /dev/fd/N,
+// whatever they lead to) is written in place by appending, never replaced; a
+// block device or a socket is refused. A file replaced keeps its permissions.
+// Link::replace is for the names a program chooses in a folder it was handed
+// (a run folder's report.html): a link there is replaced by a plain file, so
+// a copied folder whose report.html leads to stats.jsonl, or outside the
+// folder, never has that file overwritten.
+enum class Link { follow, replace };
+void write_atomic(const std::string& path, const std::function<void(std::ostream&)>& write, const std::string& who,
+                  Link link = Link::follow);
 
 // Files that belong together, whose old and new versions must not be mixed
 // (psp encode's latents.npy and names.txt: the rows of one are the names of

@@ -43,6 +43,25 @@ ${_dt_bin} --source ${_dt}/src/colour --dest $d/ --transform center-crop-wide --
 test -z \"$(ls -d ${_dt}/skips.*tmp 2>/dev/null)\" && test \"$(cd $d && find . -type f | sort | paste -sd ' ' -)\" = \
 './00000/img00000000.png ./00000/img00000003.png ./00000/img00000004.png ./dataset.json'")
 
+# An existing empty --dest folder is filled in place, keeping its inode and
+# permissions (a mount point, a link to a folder and "." failed after the
+# whole conversion before: the dataset was renamed over the folder); the
+# hidden staging folder is gone. A --dest that is a link to nothing is
+# refused before any work.
+gf_cli_test(dataset_tool_fills_existing_folder FIXTURES_REQUIRED dataset_tool_sources
+            EXPECT "^kept 2775 linked dot$"
+            COMMAND sh -c "d=${_dt}/fill && rm -rf $d && mkdir -p $d/kept $d/real $d/dot && chmod 2775 $d/kept && \
+i=$(stat -c %i $d/kept) && ln -s real $d/link && \
+${_dt_bin} --source ${_dt}/src/colour --dest $d/kept --transform center-crop --width 16 --height 16 >/dev/null && \
+test $(stat -c %i $d/kept) = $i && test -f $d/kept/dataset.json && test -z \"$(ls -A $d/kept | grep tmp)\" && \
+${_dt_bin} --source ${_dt}/src/colour --dest $d/link --transform center-crop --width 16 --height 16 >/dev/null && \
+test -L $d/link && test -f $d/real/dataset.json && \
+(cd $d/dot && ${_dt_bin} --source ${_dt}/src/colour --dest . --transform center-crop --width 16 --height 16 >/dev/null) && \
+test -f $d/dot/dataset.json && echo kept $(stat -c %a $d/kept) linked dot")
+gf_expect_error(dataset_tool_dest_dangling_link "^dataset_tool: error: --dest .*/dangling: a link to nothing \\(nowhere\\)$"
+                dataset_tool_sources
+                sh -c "rm -f ${_dt}/dangling && ln -s nowhere ${_dt}/dangling && exec ${_dt_bin} --source ${_dt}/src/colour --dest ${_dt}/dangling")
+
 # A .zip holds the same files, byte for byte, as the folder output; the MNIST
 # zip is read back by the reference too.
 gf_cli_test(dataset_tool_zip_equals_folder FIXTURES_REQUIRED dataset_tool_sources
