@@ -15,8 +15,8 @@ GF_HD inline T act_fn(T v, T alpha) {
   const T one = T(1);
   if constexpr (A == Act::linear)
     return v;
-  else if constexpr (A == Act::relu)
-    return v > T(0) ? v : T(0);
+  else if constexpr (A == Act::relu)  // NaN stays NaN, as torch.relu (the official reference path)
+    return !(v <= T(0)) ? v : T(0);
   else if constexpr (A == Act::lrelu)
     return v > T(0) ? v : v * alpha;
   else if constexpr (A == Act::tanh)

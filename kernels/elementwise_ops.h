@@ -20,7 +20,10 @@ GF_HD inline T unary_fn(T x, T a, T b, T c) {
   else if constexpr (op == UnaryOp::softplus)  // log(1 + e^x) without overflow
     return (x > T(0) ? x : T(0)) + g_log1p(g_exp(-g_abs(x)));
   else if constexpr (op == UnaryOp::sigmoid) return T(1) / (T(1) + g_exp(-x));
-  else if constexpr (op == UnaryOp::relu) return x > T(0) ? x : T(0);
+  // NaN stays NaN, as torch.relu: a NaN image through VGG16 or Inception gave
+  // the features of a black one, and a finite PPL or precision for a network
+  // whose images are all NaN. -0 still gives +0.
+  else if constexpr (op == UnaryOp::relu) return !(x <= T(0)) ? x : T(0);
   else if constexpr (op == UnaryOp::leaky_relu) return x > T(0) ? x : x * a;
   else if constexpr (op == UnaryOp::affine) return x * a + b;
   else if constexpr (op == UnaryOp::leaky_relu_slope) return x > T(0) ? T(1) : a;

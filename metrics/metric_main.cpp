@@ -1,5 +1,9 @@
 #include "metrics/metric_main.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -10,8 +14,6 @@
 #include <fstream>
 #include <optional>
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "engine/error.h"
 #include "metrics/frechet.h"
@@ -21,6 +23,7 @@
 #include "metrics/sharding.h"
 #include "metrics/stats_cache.h"
 #include "train/report.h"
+#include "engine/io/json_input.h"
 
 namespace gf::metrics {
 namespace {
@@ -310,7 +313,7 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
 std::string metric_line(const MetricResult& r, const std::string& run_dir, const std::string& snapshot) {
   // The official key order (a dict in insertion order), not nlohmann's sorted one.
   nlohmann::ordered_json j;
-  j["results"] = nlohmann::ordered_json::parse(r.results.dump());
+  j["results"] = nlohmann::ordered_json::parse(r.results.dump(-1, ' ', false, io::kInvalidUtf8Replaced));
   j["metric"] = r.metric;
   j["total_time"] = r.total_time;
   j["total_time_str"] = format_duration(r.total_time);
@@ -327,40 +330,73 @@ std::string metric_line(const MetricResult& r, const std::string& run_dir, const
     j["num_gen"] = r.num_gen;
     if (r.num_real > 0) j["num_real"] = r.num_real;  // FID, KID, PR; IS and PPL read no real image
   }
-  return j.dump();
+  return j.dump(-1, ' ', false, io::kInvalidUtf8Replaced);
 }
 
 std::string metric_file(const std::string& run_dir, const std::string& metric) {
   return run_dir + "/metric-" + metric + ".jsonl";
 }
 
+namespace {
+
+// Opens a run folder's metric-<name>.jsonl to append to, as a plain file and
+// never through a link: in a folder copied from elsewhere, a link there could
+// lead to a snapshot, which the line would damage. -1 with errno set;
+// ELOOP for a link, EISDIR / ENODEV-like types as EINVAL.
+int open_metric_file(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
+  if (fd < 0) return -1;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    errno = EINVAL;
+    return -1;
+  }
+  return fd;
+}
+
+std::string open_error(int err) {
+  if (err == ELOOP) return "a symbolic link; the results go only into a plain file of the run folder";
+  if (err == EINVAL) return "not a plain file";
+  return std::strerror(err);
+}
+
+}  // namespace
+
 void append_metric_line(const std::string& run_dir, const std::string& metric, const std::string& line) {
   const std::string path = metric_file(run_dir, metric);
   const std::string text = line + '\n';
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+  const int fd = open_metric_file(path, O_CREAT);
   int err = fd < 0 ? errno : 0;
   if (fd >= 0) {
-    // One write: a reader never sees half a line from us (short writes retried).
+    // The line goes in whole or not at all: a short write (a full disk) is
+    // cut back off, so the file never ends in half a line that the next
+    // result would be glued to.
+    const off_t before = ::lseek(fd, 0, SEEK_END);
     for (size_t done = 0; done < text.size() && err == 0;) {
       const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
       if (n < 0 && errno != EINTR) err = errno;
       if (n > 0) done += static_cast<size_t>(n);
     }
+    if (err == 0 && ::fsync(fd) != 0 && errno != EINVAL) err = errno;
+    if (err != 0 && before >= 0 && ::ftruncate(fd, before) != 0) {
+      // the line's start stays; nothing more can be done about it
+    }
     if (::close(fd) != 0 && err == 0 && errno != EINTR) err = errno;
   }
-  if (err != 0) throw Error("cannot append to " + path + ": " + std::strerror(err));
+  if (err != 0) throw Error("cannot append to " + path + ": " + open_error(err));
 }
 
 void check_metric_files_writable(const std::vector<std::string>& names, const std::string& run_dir) {
   for (const std::string& name : names) {
     const std::string path = metric_file(run_dir, name);
     // An existing file: open it as the append will (no O_CREAT: nothing new).
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    int fd = open_metric_file(path, 0);
     int err = fd < 0 ? errno : 0;
     if (fd >= 0) ::close(fd);
     // An absent one: the append makes it in the folder.
     if (err == ENOENT) err = ::access(run_dir.c_str(), W_OK | X_OK) == 0 ? 0 : errno;
-    if (err != 0) throw Error("cannot write the results to " + path + ": " + std::strerror(err));
+    if (err != 0) throw Error("cannot write the results to " + path + ": " + open_error(err));
   }
 }
 

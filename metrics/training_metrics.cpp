@@ -1,8 +1,11 @@
 #include "metrics/training_metrics.h"
 
 #include <algorithm>
+#include <atomic>
+#include <iostream>
 
 #include "engine/error.h"
+#include "engine/io/npy.h"
 #include "metrics/sharding.h"
 #include "metrics/stats_cache.h"
 #include "train/stop_signal.h"
@@ -91,8 +94,44 @@ MetricContext metric_context(const MetricRequest& req, const MetricDetectors& de
   ctx.feature_opt.device = device;
   ctx.feature_opt.batch_size = detector_batch(device);
   ctx.log = std::move(log);
+  warn_of_nonfinite_images(ctx);
   for (const std::string& m : req.names) check_metric(m, ctx);  // at set-up, not at the first snapshot
   return ctx;
+}
+
+namespace {
+
+// Once per process: the line for a generator whose images hold NaN or inf.
+void warn_nonfinite_once(const char* what) {
+  static std::atomic<bool> warned{false};
+  if (warned.exchange(true)) return;
+  std::cerr << "warning: the network's " << what
+            << " hold NaN or inf pixels (its weights overflow): the metrics take them as black pixels, as the official "
+               "code's uint8 cast does (PPL gives NaN), so the results describe those, not the network's images"
+            << std::endl;
+}
+
+bool has_nonfinite(const Tensor& images) {
+  return io::first_nonfinite(images.to(Device::cpu()).to(DType::f32)) >= 0;
+}
+
+}  // namespace
+
+void warn_of_nonfinite_images(MetricContext& ctx) {
+  // The official code reports a metric for such a network (and trains on):
+  // the result stays as it computes it, but not in silence.
+  if (ctx.generator)
+    ctx.generator = [gen = std::move(ctx.generator)](int64_t n, gf::Generator& rng) {
+      Tensor images = gen(n, rng);
+      if (has_nonfinite(images)) warn_nonfinite_once("generated images");
+      return images;
+    };
+  if (ctx.paths)
+    ctx.paths = [paths = std::move(ctx.paths)](int64_t n, const PplSpec& spec, gf::Generator& rng) {
+      Tensor images = paths(n, spec, rng);
+      if (has_nonfinite(images)) warn_nonfinite_once("PPL path images");
+      return images;
+    };
 }
 
 void stop_between_batches(MetricContext& ctx) {

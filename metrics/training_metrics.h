@@ -68,6 +68,12 @@ MetricContext metric_context(const MetricRequest& req, const MetricDetectors& de
 // shared passes instead (metrics/sharding.h). Set the group first.
 void stop_between_batches(MetricContext& ctx);
 
+// Makes the context's generator and PPL path sampler say, once per process
+// on stderr, when their images hold NaN or inf (a network whose weights
+// overflow): the metrics then describe black pixels, as the official code's
+// do. metric_context calls it.
+void warn_of_nonfinite_images(MetricContext& ctx);
+
 // With ctx.feature_opt.comm, a collective (calc_metric): every rank calls
 // it; rank 0 logs, appends and returns the results, the others take their
 // share of the passes and return {}.

@@ -203,6 +203,18 @@ TEST_CASE("cli: an output folder above a folder input is accepted, one inside it
   CHECK_THROWS_WITH(cli::check_not_in_input_folder(a, "--outdir", data + "/runs", {"data"}),
                     Catch::Contains("is inside the --data folder"));
   CHECK_THROWS_WITH(cli::check_not_in_input_folder(a, "--outdir", data, {"data"}), Catch::Contains("is the --data folder"));
+  // A link in the data folder to the output folder (or above it), even
+  // through a second link: the readers follow it, so the next run read the
+  // last one's outputs as data. Refused, naming the link.
+  fs::create_directories(base / "runs/old");
+  fs::create_directories(base / "elsewhere");
+  fs::create_symlink(base / "elsewhere", base / "datasets/ffhq/more");
+  fs::create_symlink(base / "runs", base / "elsewhere/runs_link");
+  CHECK_THROWS_WITH(cli::check_not_in_input_folder(a, "--outdir", (base / "runs").string(), {"data"}),
+                    Catch::Contains("through its link " + (base / "datasets/ffhq/more/runs_link").string()));
+  CHECK_THROWS_WITH(cli::check_not_in_input_folder(a, "--outdir", (base / "runs/old/new").string(), {"data"}),
+                    Catch::Contains("is read as part of the --data folder"));
+  CHECK_NOTHROW(cli::check_not_in_input_folder(a, "--outdir", (base / "datasets/other").string(), {"data"}));
   fs::remove_all(base);
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/elementwise.h"
+#include "engine/ops/bias_act.h"
 #include "kernels/elementwise_ops.h"
 #include "tests/testing.h"
 
@@ -276,6 +277,21 @@ TEST_CASE("relu and clamp select their gradient: NaN or inf from above gives 0 w
     d = grad({leaky_relu(x, 0.2)}, {x}, {g})[0].to_vector();
     CHECK(std::isnan(d[0]));
     CHECK(d[1] == inf);
+  }
+}
+
+TEST_CASE("relu, bias_act's relu and clamp keep NaN, as torch.relu and torch.clamp; relu(-0) is +0", "[elementwise]") {
+  // relu took NaN to 0, so a NaN image went through VGG16 as a black one.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (DType t : {DType::f32, DType::f64}) {
+    const Tensor x = Tensor::from_vector({nan, -0.0, -1.0, 2.0}, {1, 4}, t);
+    for (const Tensor& y : {relu(x), bias_act(x, zeros({4}, t), 1, "relu", std::nullopt, 1.0), clamp(x, -0.5, 0.5)}) {
+      const std::vector<double> v = y.to_vector();
+      CHECK(std::isnan(v[0]));
+      CHECK(v[1] == 0);
+    }
+    CHECK_FALSE(std::signbit(relu(x).to_vector()[1]));
+    CHECK(relu(x).to_vector()[3] == 2.0);
   }
 }
 

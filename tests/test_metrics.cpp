@@ -14,6 +14,8 @@
 #include <sstream>
 #include <fstream>
 #include <omp.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
@@ -327,6 +329,41 @@ TEST_CASE("a metric's line is shown before its append, and a run folder that ref
   std::stringstream all;
   all << f.rdbuf();
   CHECK(all.str() == "{\"a\":1}\n{\"a\":2}\n");
+
+  // A line that does not fit (a full disk; here a file size limit, in a
+  // child) is cut back off: half a line stayed before, and the next result
+  // was glued to it.
+  const std::string jsonl = (dir / "metric-fid50k_full.jsonl").string();
+  const pid_t child = ::fork();
+  if (child == 0) {
+    std::signal(SIGXFSZ, SIG_IGN);  // the write fails with EFBIG instead
+    const rlimit lim{static_cast<rlim_t>(fs::file_size(jsonl) + 5), RLIM_INFINITY};
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+    try {
+      append_metric_line(dir.string(), "fid50k_full", "{\"a\":3, \"too\":\"long\"}");
+    } catch (const gf::Error& e) {
+      ::_exit(std::string(e.what()).find("File too large") != std::string::npos ? 0 : 2);
+    }
+    ::_exit(1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  std::ifstream again(jsonl);
+  std::stringstream after;
+  after << again.rdbuf();
+  CHECK(after.str() == "{\"a\":1}\n{\"a\":2}\n");
+
+  // A link named like a metric file (in a folder copied from elsewhere) is
+  // refused, up front and when appending; what it leads to is untouched.
+  std::ofstream(dir / "network-snapshot-000000.bin") << "weights";
+  fs::create_symlink("network-snapshot-000000.bin", dir / "metric-kid50k.jsonl");
+  CHECK_THROWS_WITH(check_metric_files_writable({"kid50k"}, dir.string()), Catch::Contains("a symbolic link"));
+  CHECK_THROWS_WITH(append_metric_line(dir.string(), "kid50k", "{}"), Catch::Contains("a symbolic link"));
+  std::ifstream weights(dir / "network-snapshot-000000.bin");
+  std::string w;
+  std::getline(weights, w);
+  CHECK(w == "weights");
   fs::remove_all(dir);
 }
 

@@ -288,12 +288,12 @@ std::string py_dumps(const json& j) {
     std::string s = "{";
     bool first = true;
     for (const auto& it : j.items()) {
-      s += (first ? "" : ", ") + json(it.key()).dump(-1, ' ', true) + ": " + py_dumps(it.value());
+      s += (first ? "" : ", ") + json(it.key()).dump(-1, ' ', true, gf::io::kInvalidUtf8Replaced) + ": " + py_dumps(it.value());
       first = false;
     }
     return s + "}";
   }
-  return j.dump(-1, ' ', true);
+  return j.dump(-1, ' ', true, gf::io::kInvalidUtf8Replaced);
 }
 
 std::string png_bytes(const Image& img) {
@@ -354,7 +354,7 @@ size_t convert(const Source& src, const Transform& transform,
   } else {
     meta += "[";
     for (size_t i = 0; i < labels.size(); ++i)
-      meta += (i ? ", [" : "[") + json(labels[i].first).dump() + ", " + py_dumps(*labels[i].second) + "]";
+      meta += (i ? ", [" : "[") + json(labels[i].first).dump(-1, ' ', false, gf::io::kInvalidUtf8Replaced) + ", " + py_dumps(*labels[i].second) + "]";
     meta += "]";
   }
   put("dataset.json", meta + "}");

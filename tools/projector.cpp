@@ -28,6 +28,7 @@
 #include <iostream>
 
 #include "engine/error.h"
+#include "engine/io/npy.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/input_file.h"
 #include "engine/io/safetensors.h"
@@ -308,6 +309,15 @@ int run(int argc, char** argv) {
   const int num_ws = G->num_ws();
   const std::vector<uint8_t> target_rgb =
       channels == 3 ? target : to_rgb_bytes(to_chw(target, res, 1).reshape({1, 1, res, res}) / 127.5 - 1.0);
+  const Tensor ws = stylegan2::projected_ws(p, opt.num_steps - 1, num_ws);
+  const Tensor projected = G->synthesis.forward(ws.to(dev), so);
+  // A network whose weights overflow makes NaN images, a NaN loss and a NaN
+  // w: refused as generate refuses them, before any output (an all-NaN
+  // projected_w.npz and a black proj.png were written, exit 0).
+  if (io::first_nonfinite(ws.to(Device::cpu()).to(DType::f32)) >= 0 ||
+      io::first_nonfinite(projected.to(Device::cpu()).to(DType::f32)) >= 0)
+    throw Error("--network " + args.str("network") + ": the projection is not finite (NaN or inf in w or in its image): " +
+                "the network's images overflow; nothing written");
   // The results first (the folder made only now, as the official script
   // makes it after the projection): a video that fails loses nothing else.
   // The three are one result, replaced together: a failure on the last
@@ -316,8 +326,7 @@ int run(int argc, char** argv) {
   io::AtomicFileSet results;
   save_image_grid(to_chw(target, res, channels).reshape({1, channels, res, res}) / 127.5 - 1.0, outdir + "/target.png", 1, 1,
                   &results);
-  const Tensor ws = stylegan2::projected_ws(p, opt.num_steps - 1, num_ws);
-  save_image_grid(G->synthesis.forward(ws.to(dev), so), outdir + "/proj.png", 1, 1, &results);
+  save_image_grid(projected, outdir + "/proj.png", 1, 1, &results);
   save_npz(outdir + "/projected_w.npz", {{"w", ws}}, &results);
   results.commit();
   if (save_video) {

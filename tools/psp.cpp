@@ -244,6 +244,15 @@ void check_outdir(const cli::Args& args, const std::vector<std::string>& folders
     cli::check_not_in_input_folder(args, "--outdir " + outdir + ":", outdir + "/" + sub, {"images"});
   for (const std::vector<std::string>* outs : {&files, &folders})
     for (const std::string& out : *outs) cli::check_not_input(args, "--outdir " + outdir + ":", outdir + "/" + out, {"network", "images"});
+  // A folder where a file goes, or a file where a folder goes: refused now,
+  // not after every image was encoded and written.
+  std::error_code ec;
+  for (const std::string& file : files)
+    if (std::filesystem::is_directory(outdir + "/" + file, ec))
+      throw Error("--outdir " + outdir + ": " + outdir + "/" + file + " is a folder, where the file " + file + " goes");
+  for (const std::string& folder : folders)
+    if (std::filesystem::exists(outdir + "/" + folder, ec) && !std::filesystem::is_directory(outdir + "/" + folder, ec))
+      throw Error("--outdir " + outdir + ": " + outdir + "/" + folder + " is a file, where the folder " + folder + " goes");
 }
 
 Setup setup(const cli::Args& args) {

@@ -1,6 +1,8 @@
 #include "train/cli.h"
 
 #include <algorithm>
+#include <optional>
+#include <vector>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -493,6 +495,35 @@ void check_output_file(const Args& args, const std::string& flag, const std::vec
   io::check_parent_folder(path, "--" + flag);  // made at write time: a refused run leaves no new folder
 }
 
+namespace {
+
+// The first link to a folder, under root (followed as the readers follow
+// them, each folder once), whose target holds out; none when no link does.
+std::optional<std::filesystem::path> link_reaching(const std::filesystem::path& root, const std::filesystem::path& out) {
+  namespace fs = std::filesystem;
+  // Folders to walk: where each is, and how the readers reach it from root.
+  std::vector<std::pair<fs::path, fs::path>> pending{{root, root}};
+  constexpr size_t kMaxFolders = 1 << 16;  // a bound on the walk, whatever the links
+  for (size_t i = 0; i < pending.size() && pending.size() < kMaxFolders; ++i) {
+    const auto [real, shown] = pending[i];
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(real, fs::directory_options::skip_permission_denied, ec), end;
+         !ec && it != end; it.increment(ec)) {
+      std::error_code lec;
+      if (!it->is_symlink(lec) || !it->is_directory(lec)) continue;
+      const fs::path target = fs::canonical(it->path(), lec);
+      if (lec) continue;
+      const fs::path reached = shown / it->path().lexically_relative(real);
+      if (io::is_within(out, target)) return reached;
+      const bool seen = std::any_of(pending.begin(), pending.end(), [&](const auto& p) { return p.first == target; });
+      if (!seen && !io::is_within(target, root)) pending.emplace_back(target, reached);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 void check_not_in_input_folder(const Args& args, const std::string& what, const std::string& dir,
                                const std::vector<std::string>& inputs) {
   namespace fs = std::filesystem;
@@ -505,9 +536,15 @@ void check_not_in_input_folder(const Args& args, const std::string& what, const 
     // The output folder need not exist yet: its existing part is resolved (links included), the rest is taken as written.
     const fs::path out = fs::weakly_canonical(fs::absolute(dir, ec), ec);
     if (ec) continue;
-    if (!io::is_within(out, folder)) continue;
-    throw Error(what + " " + dir + (out == folder ? " is the --" + in + " folder" : " is inside the --" + in + " folder " + args.str(in)) +
-                ", which is read with all its subfolders: outputs there would replace or join the inputs; choose a folder outside it");
+    if (io::is_within(out, folder))
+      throw Error(what + " " + dir + (out == folder ? " is the --" + in + " folder" : " is inside the --" + in + " folder " + args.str(in)) +
+                  ", which is read with all its subfolders: outputs there would replace or join the inputs; choose a folder outside it");
+    // The readers follow links to folders elsewhere (train/dataset.cpp):
+    // an output folder one of them reaches is read as input too (the next
+    // run trained on the last one's grids).
+    if (const std::optional<fs::path> link = link_reaching(folder, out))
+      throw Error(what + " " + dir + " is read as part of the --" + in + " folder " + args.str(in) + " through its link " +
+                  link->string() + ": outputs there would join the inputs; choose a folder outside it");
   }
 }
 

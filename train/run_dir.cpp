@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "train/report.h"
+#include "engine/io/json_input.h"
 
 namespace gf {
 
@@ -90,11 +91,11 @@ void record_run_stopped(const std::string& line) noexcept {
 }
 
 void RunDir::write_json(const std::string& name, const nlohmann::json& j) const {
-  write_file_atomic(file(name), j.dump(2) + "\n");
+  write_file_atomic(file(name), j.dump(2, ' ', false, io::kInvalidUtf8Replaced) + "\n");
 }
 
 void RunDir::append_stats(const nlohmann::json& j) {
-  stats_ << j.dump() << "\n";
+  stats_ << j.dump(-1, ' ', false, io::kInvalidUtf8Replaced) << "\n";
   stats_.flush();
 }
 

@@ -1,17 +1,19 @@
-// Ctrl-C (SIGINT) or SIGTERM during training: instead of dying wherever the
+// Ctrl-C (SIGINT), SIGTERM, SIGHUP or SIGPIPE (io::kGuardedSignals) during training: instead of dying wherever the
 // signal lands, the run stops at the next step boundary with an Interrupted
 // error, so the program can record in its run folder how the run ended
 // (record_run_stopped, train/run_dir.h) and then die of the signal
-// (cli::run_main: exit status 130 or 143 in a shell).
+// (cli::run_main: exit status 130, 143, 129 or 141 in a shell).
 // The handler only sets a flag (async-signal-safe). A second signal while
 // the first is pending ends the process at once as before: the temporaries
 // of writes in flight are removed (io::remove_temporaries_and_die). Writes
 // between the two finish and are renamed, so none is left half-written.
 #pragma once
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/io/temp_file_guard.h"
 
 namespace gf {
 
@@ -23,7 +25,7 @@ struct Interrupted : Error {
   int signal;
 };
 
-// Installs the flag-setting handler for SIGINT and SIGTERM while it lives,
+// Installs the flag-setting handler for those signals while it lives,
 // where the action is the default or the temporaries' handler (an ignored
 // signal stays ignored, a program's own handler stays); restores the
 // previous actions when destroyed; a signal that came after the last check
@@ -37,7 +39,7 @@ class StopOnSignal {
   StopOnSignal& operator=(const StopOnSignal&) = delete;
 
  private:
-  bool installed_[2] = {false, false};
+  bool installed_[std::size(io::kGuardedSignals)] = {};
   int uncaught_ = 0;
 };
 

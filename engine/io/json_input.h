@@ -36,4 +36,11 @@ std::string json_error_text(const nlohmann::json::exception& e);
 // characters (with "..." when cut).
 std::string json_excerpt(const nlohmann::json& j, size_t max_chars = 80);
 
+// For every dump() of JSON that may hold a user's text (a path of bytes that
+// are not UTF-8, which Linux allows): such bytes become U+FFFD, as Python's
+// json writes a path it read with surrogateescape as text, instead of
+// nlohmann's exception ("invalid UTF-8 byte"), which came after the work.
+// j.dump(-1, ' ', false, io::kInvalidUtf8Replaced).
+constexpr nlohmann::json::error_handler_t kInvalidUtf8Replaced = nlohmann::json::error_handler_t::replace;
+
 }  // namespace gf::io

@@ -84,19 +84,23 @@ void remove_temporaries_and_die(int sig) {
 
 namespace {
 
-// Installed at each write for SIGINT and SIGTERM where the action is the
+// Adds every signal of kGuardedSignals to set.
+void add_guarded(sigset_t* set) {
+  for (const int sig : kGuardedSignals) sigaddset(set, sig);
+}
+
+// Installed at each write for SIGINT and SIGTERM (and SIGHUP, SIGPIPE) where the action is the
 // default (once installed it is no longer): a signal the process ignores
 // (nohup, a background job's SIGINT) stays ignored, and a program's own
 // handler stays.
 void install_handlers() {
-  for (const int sig : {SIGINT, SIGTERM}) {
+  for (const int sig : kGuardedSignals) {
     struct sigaction old {};
     if (::sigaction(sig, nullptr, &old) != 0 || (old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL) continue;
     struct sigaction sa {};
     sa.sa_handler = remove_temporaries_and_die;
     sigemptyset(&sa.sa_mask);
-    sigaddset(&sa.sa_mask, SIGINT);  // one handler run at a time
-    sigaddset(&sa.sa_mask, SIGTERM);
+    add_guarded(&sa.sa_mask);  // one handler run at a time
     ::sigaction(sig, &sa, nullptr);
   }
 }
@@ -114,8 +118,7 @@ TempFileGuard::TempFileGuard(const std::string& tmp) {
   install_handlers();
   sigset_t both;
   sigemptyset(&both);
-  sigaddset(&both, SIGINT);
-  sigaddset(&both, SIGTERM);
+  add_guarded(&both);
   ::pthread_sigmask(SIG_BLOCK, &both, &old_mask_);
   g_creating.fetch_add(1);
   creating_ = true;
@@ -148,7 +151,7 @@ pid_t TempFileGuard::set_writer(pid_t pid) { return slot_ ? slot_->writer.exchan
 void TempFileGuard::reset_signals_in_child() {
   sigset_t both;
   sigemptyset(&both);
-  for (const int sig : {SIGINT, SIGTERM}) {
+  for (const int sig : kGuardedSignals) {
     struct sigaction old {};
     // An ignored signal stays ignored across the exec; a caught one would be reset by it.
     if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler != SIG_IGN) ::signal(sig, SIG_DFL);

@@ -12,6 +12,11 @@
 
 namespace gf::io {
 
+// The signals whose default action ends the process and that a guard
+// catches to remove its temporaries: Ctrl-C, kill, a closed terminal or ssh
+// session (SIGHUP), a closed pipe on stdout (SIGPIPE).
+constexpr int kGuardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+
 struct TempSlot;
 
 // Construct it before the file can exist, destroy it after the file is

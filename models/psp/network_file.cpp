@@ -2,6 +2,7 @@
 
 #include "engine/error.h"
 #include "models/stylegan2/network_file.h"
+#include "engine/io/json_input.h"
 
 namespace gf::psp {
 
@@ -59,8 +60,8 @@ void save_psp(const std::string& path, const Psp& net) {
   for (auto& [name, v] : stylegan2::add_prefix(net.decoder->state_dict(), "G_ema.")) t.emplace(name, v);
   if (net.latent_avg.defined()) t.emplace("latent_avg", net.latent_avg);
   io::Metadata meta;
-  meta["psp_kwargs"] = to_json(net.config()).dump();
-  meta["G_kwargs"] = stylegan2::to_json(net.decoder->config()).dump();
+  meta["psp_kwargs"] = to_json(net.config()).dump(-1, ' ', false, io::kInvalidUtf8Replaced);
+  meta["G_kwargs"] = stylegan2::to_json(net.decoder->config()).dump(-1, ' ', false, io::kInvalidUtf8Replaced);
   io::save_safetensors(path, t, meta);
 }
 

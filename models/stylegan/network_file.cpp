@@ -1,6 +1,7 @@
 #include "models/stylegan/network_file.h"
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 
 namespace gf::stylegan {
 
@@ -21,7 +22,7 @@ std::unique_ptr<Discriminator> load_discriminator(const io::SafetensorsFile& fil
 }
 
 io::Metadata bundle_metadata(const GeneratorConfig& g, const DiscriminatorConfig& d) {
-  return {{"family", kFamily}, {"G_kwargs", to_json(g).dump()}, {"D_kwargs", to_json(d).dump()}};
+  return {{"family", kFamily}, {"G_kwargs", to_json(g).dump(-1, ' ', false, io::kInvalidUtf8Replaced)}, {"D_kwargs", to_json(d).dump(-1, ' ', false, io::kInvalidUtf8Replaced)}};
 }
 
 }  // namespace gf::stylegan

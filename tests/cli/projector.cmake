@@ -158,6 +158,13 @@ gf_expect_error(projector_corrupt_target "^projector: error: .*projector.cmake: 
 gf_expect_error(projector_wrong_family "^projector: error: .*pggan_32x1.bin holds a pggan network. the projector takes StyleGAN2 generators$"
                 "projector_vgg16;projected" $<TARGET_FILE:projector> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin
                 --vgg16 ${_pj_vgg} --target ${_pj_t} --save-video false --outdir ${_pj_bad})
+# A network whose weights overflow (mapping weights of 1e30: NaN images): an
+# all-NaN projected_w.npz and a black proj.png were written with exit 0.
+# Refused before the output folder is made.
+gf_expect_error(projector_nonfinite_network "^projector: error: --network .*overflow.bin: the projection is not finite \\(NaN or inf in w or in its image\\): the network's images overflow; nothing written$"
+                "projector_vgg16;projected"
+                sh -c "rm -rf ${_pj_bad}/nan && mkdir -p ${_pj_bad} && '${GF_PYTHON3}' ${GF_CLI_DIR}/edit_tensor.py ${_pj_G} ${_pj_bad}/overflow.bin mapping.fc0.weight=1e30 mapping.fc1.weight=1e30 && \
+$<TARGET_FILE:projector> --network ${_pj_bad}/overflow.bin --vgg16 ${_pj_vgg} --target ${_pj_t} --num-steps 2 --save-video false --outdir ${_pj_bad}/nan >/dev/null; s=$?; test ! -e ${_pj_bad}/nan && exit $s")
 gf_expect_error(projector_bad_save_video "^projector: error: --save-video expects true or false, got 'maybe'$" ""
                 $<TARGET_FILE:projector> --network ${_pj_G} --vgg16 x --target x --save-video maybe --outdir ${_pj_bad})
 gf_expect_error(projector_needs_vgg16 "^projector: error: --vgg16 is required \\(see --help\\)$" ""

@@ -58,6 +58,14 @@ gf_cli_test(psp_mix FRESH ${_psp_mix} EXPECT "psp mix: 3 images x 2 outputs"
             COMMAND sh -c "$<TARGET_FILE:psp> mix --network ${_pnet} --images ${_pimgs} --outdir ${_psp_mix} \
 --latent-mask 4-7 --n-outputs 2 --mix-alpha 0.5 --resize-outputs && test -s ${_psp_mix}/style_mixing/a.png")
 
+# latents.npy a folder, inference_results a file: refused before any image
+# is encoded (the folder case failed after every PNG was written).
+gf_expect_error(psp_output_kind_clash "^psp encode: error: --outdir .*/clash: .*/clash/latents.npy is a folder, where the file latents.npy goes$" ""
+                sh -c "rm -rf ${CMAKE_BINARY_DIR}/test_psp_clash/clash && mkdir -p ${CMAKE_BINARY_DIR}/test_psp_clash/clash/latents.npy && \
+exec $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --outdir ${CMAKE_BINARY_DIR}/test_psp_clash/clash")
+gf_expect_error(psp_output_folder_is_file "^psp encode: error: --outdir .*/clash2: .*/clash2/inference_results is a file, where the folder inference_results goes$" ""
+                sh -c "rm -rf ${CMAKE_BINARY_DIR}/test_psp_clash/clash2 && mkdir -p ${CMAKE_BINARY_DIR}/test_psp_clash/clash2 && touch ${CMAKE_BINARY_DIR}/test_psp_clash/clash2/inference_results && \
+exec $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --outdir ${CMAKE_BINARY_DIR}/test_psp_clash/clash2")
 gf_expect_error(psp_no_command "^psp: error: expected a command, encode or mix" "" $<TARGET_FILE:psp>)
 gf_expect_error(psp_unknown_command "^psp: error: unknown command 'decode'" "" $<TARGET_FILE:psp> decode)
 gf_expect_error(psp_not_psp "^psp encode: error: .*parity_32x1.bin: not a pSp network" ""

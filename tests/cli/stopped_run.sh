@@ -1,9 +1,9 @@
 #!/bin/sh
 # A training run stopped by a signal records how it ended (train/stop_signal.h,
 # record_run_stopped in train/run_dir.h):
-#   stopped_run.sh train_stylegan make_report OUTDIR INT|TERM
+#   stopped_run.sh train_stylegan make_report OUTDIR INT|TERM|HUP|PIPE
 # Trains until its first tick is logged, sends the signal, then checks: the
-# exit status is the signal's (130, 143), log.txt ends with the error line,
+# exit status is the signal's (130, 143, 129, 141), log.txt ends with the error line,
 # report.html says "Stopped: Interrupted by SIG<sig>" with no reload and no
 # time left, no temporary is left, and make_report renders the same status.
 # Then the same page from make_report for a run whose log ends with an
@@ -28,7 +28,7 @@ kill -s "$sig" $pid
 wait $pid
 rc=$?
 pid=
-case $sig in INT) want=130 ;; TERM) want=143 ;; *) fail "signal $sig" ;; esac
+case $sig in INT) want=130 ;; TERM) want=143 ;; HUP) want=129 ;; PIPE) want=141 ;; *) fail "signal $sig" ;; esac
 [ $rc -eq $want ] || fail "exit status $rc, expected $want; stderr: $(cat "$out/stderr.log")"
 line="train_stylegan: error: Interrupted by SIG$sig"
 [ "$(tail -n 1 "$run/log.txt")" = "$line" ] || fail "log.txt does not end with '$line'"

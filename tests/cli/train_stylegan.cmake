@@ -120,11 +120,27 @@ gf_cli_test(train_stylegan_dry_run FRESH ${GF_TEST_RUNS}/dry
                    "^Number of images: +64$" "^Dry run; exiting.$"
             COMMAND sh -c "mkdir -p ${GF_TEST_RUNS}/dry/runs/00002-other && ${_train} --cfg tiny --max-images 64 --freezed 1 \
 --dry-run --outdir ${GF_TEST_RUNS}/dry/runs && test \"$(ls ${GF_TEST_RUNS}/dry/runs)\" = 00002-other")
-# Ctrl-C or SIGTERM in a run: its folder says how it ended (log.txt's last
-# line, report.html "Stopped: ..." without reload or time left, the same from
-# make_report) and the process still dies of the signal (tests/cli/stopped_run.sh).
-foreach(_sig INT TERM)
+# A data path whose bytes are not UTF-8 (Linux allows them): the options'
+# JSON holds it with U+FFFD, as Python's json holds a surrogate-escaped path;
+# nlohmann's "invalid UTF-8 byte" exception ended the run (and calc_metrics
+# after all its work) before.
+gf_cli_test(train_stylegan_data_path_not_utf8 EXPECT "^Dry run; exiting.$"
+            COMMAND sh -c "d=${GF_TEST_RUNS}/not_utf8 && rm -rf $d && mkdir -p $d && n=$d/$(printf 'data\\377.zip') && \
+cp ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip \"$n\" && ${_train} --cfg tiny --data \"$n\" --dry-run --outdir $d/runs | tail -n 1")
+# Ctrl-C, SIGTERM, SIGHUP (a closed terminal or ssh session) or SIGPIPE (a
+# closed pipe on stdout) in a run: its folder says how it ended (log.txt's
+# last line, report.html "Stopped: ..." without reload or time left, the same
+# from make_report) and the process still dies of the signal
+# (tests/cli/stopped_run.sh). SIGHUP and SIGPIPE ended it silently before.
+foreach(_sig INT TERM HUP PIPE)
   gf_test(cpu.train_stylegan_stopped_by_${_sig}
           COMMAND sh ${GF_CLI_DIR}/stopped_run.sh ${_train} $<TARGET_FILE:make_report> ${GF_TEST_RUNS}/stopped_${_sig} ${_sig})
   set_tests_properties(cpu.train_stylegan_stopped_by_${_sig} PROPERTIES TIMEOUT 400)
 endforeach()
+# A real closed pipe (`train_stylegan ... | head -c 300`): every later write
+# raises SIGPIPE again, which is no second request to die at once; the run
+# stops at the next step, says so, and exits 141.
+gf_cli_test(train_stylegan_stdout_pipe_closed EXPECT "^rc=141 train_stylegan: error: Interrupted by SIGPIPE$"
+            COMMAND sh -c "d=${GF_TEST_RUNS}/pipe_closed && rm -rf $d && mkdir -p $d && \
+( OMP_NUM_THREADS=1 ${_train} --cfg tiny --kimg 0.2 --tick 0.016 --snap 1 --max-images 128 --outdir $d 2>/dev/null; echo rc=$? > $d/rc ) | head -c 300 >/dev/null; \
+test -z \"$(find $d -name '*.tmp')\" && echo $(cat $d/rc) $(tail -n 1 $d/00000-fashion-mnist-tiny/log.txt)")
