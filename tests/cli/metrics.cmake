@@ -128,6 +128,20 @@ $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.
 OMP_NUM_THREADS=1 exec $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --data ${_m}/rgb \
 --metrics fid50k_full --metric-items 1 --metrics-cache none --detector ${_m}/inception.bin")
 
+# A network whose weights overflow (NaN images): the metrics take its
+# pixels as black, as the official uint8 cast does, so a finite FID came out
+# in silence; now a warning says so (once).
+gf_cli_test(calc_metrics_nonfinite_images_warned FIXTURES_REQUIRED metrics_detector
+            EXPECT "^warning: the network's generated images hold NaN or inf pixels \\(its weights overflow\\)"
+                   "^\\{\"results\":\\{\"fid50k_full\":"
+            COMMAND sh -c "rm -rf ${_m}/overflow && mkdir -p ${_m}/overflow && \
+'${GF_PYTHON3}' ${GF_CLI_DIR}/edit_tensor.py ${CMAKE_SOURCE_DIR}/tests/data/fashion_mnist_small_G.bin ${_m}/overflow/G.bin \
+mapping.fc0.weight=1e30 mapping.fc1.weight=1e30 && \
+$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/fashion_mnist_small_G.bin --seeds 0-1 --outdir ${_m}/overflow/data >/dev/null && \
+OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_m}/overflow/G.bin --data ${_m}/overflow/data \
+--metrics fid50k_full --metric-items 2 --metrics-cache none --detector ${_m}/inception.bin > ${_m}/overflow/out 2>&1 && \
+test $(grep -c '^warning: the network' ${_m}/overflow/out) -eq 1 && cat ${_m}/overflow/out")
+
 # The other families. StyleGAN (v1) evaluates after each snapshot as its
 # official loop does (fid50k, Gs without truncation); calc_metrics on its
 # snapshot, and on a PGGAN run's, goes through the same adapters
