@@ -69,13 +69,14 @@ Tensor read_images(const std::string& path, int channels, int resolution) {
 int64_t batch_size(const cli::Args& args, int64_t n) { return args.has("batch") ? args.integer("batch") : n; }
 
 int write_logits(const cli::Args& args, const Tensor& logits) {
+  // The images are finite (read_images' reader checks): a NaN or inf logit is
+  // the network's, refused as generate refuses its non-finite images.
+  if (const int64_t bad = io::first_nonfinite(logits); bad >= 0)
+    throw Error("--network " + args.str("network") + ": logit " + std::to_string(bad) + " of " + std::to_string(logits.numel()) +
+                " is not finite (NaN or inf) for finite images: the network's weights overflow (damaged?); nothing written");
   io::create_parent_folder(args.str("out"), "--out");
   io::save_npy(args.str("out"), logits);
-  const std::vector<double> v = logits.to_vector();
-  size_t finite = 0;
-  for (double x : v) finite += std::isfinite(x);
-  std::cout << "discriminate: wrote logits " << shape_str(logits.shape()) << " to " << args.str("out") << " ("
-            << finite << " of " << v.size() << " finite)\n";
+  std::cout << "discriminate: wrote logits " << shape_str(logits.shape()) << " to " << args.str("out") << "\n";
   return 0;
 }
 

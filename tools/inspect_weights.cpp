@@ -1,5 +1,8 @@
 // inspect_weights: lists a .bin's tensors (name, dtype, shape, count) and its
-// metadata (the model configuration).
+// metadata (the model configuration). Names and values are printed with
+// control characters escaped (a newline as \n, ESC as \x1b): a file's name
+// "a\nfake.tensor  float32[9]" printed as two lines, ESC reached the terminal.
+#include <cstdint>
 #include <iostream>
 
 #include "engine/error.h"
@@ -18,11 +21,12 @@ int main(int argc, char** argv) {
     const auto f = gf::io::read_safetensors(args.str("network"));
     int64_t total = 0;
     for (const auto& [name, t] : f.tensors) {
-      std::cout << name << "  " << gf::dtype_name(t.dtype()) << gf::shape_str(t.shape()) << "\n";
+      std::cout << gf::cli::one_line(name, SIZE_MAX) << "  " << gf::dtype_name(t.dtype()) << gf::shape_str(t.shape()) << "\n";
       total += t.numel();
     }
     std::cout << f.tensors.size() << " tensors, " << total << " values\n";
-    for (const auto& [k, v] : f.metadata) std::cout << "metadata " << k << ": " << v << "\n";
+    for (const auto& [k, v] : f.metadata)
+      std::cout << "metadata " << gf::cli::one_line(k, SIZE_MAX) << ": " << gf::cli::one_line(v, SIZE_MAX) << "\n";
     return 0;
   });
 }

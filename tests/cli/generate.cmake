@@ -36,9 +36,18 @@ gf_cli_test(generate_repeated_seed_counts_files FRESH ${_gen}/repeated
 
 # discriminate scores the generated images: two finite logits.
 gf_cli_test(discriminate_generated FIXTURES_REQUIRED "exported_networks;generated_raw"
-            EXPECT "^discriminate: wrote logits \\[2, 1\\] .*\\(2 of 2 finite\\)"
+            EXPECT "^discriminate: wrote logits \\[2, 1\\] to "
             COMMAND $<TARGET_FILE:discriminate> --network ${_gen}/exported/D.bin --images ${_gen}/raw/raw.npy
                     --out ${_gen}/raw/logits.npy)
+
+# A discriminator whose weights overflow: its logits were written as inf
+# with exit 0 ("0 of 2 finite"); refused as generate refuses such images.
+gf_expect_error(discriminate_overflowing_network "^discriminate: error: --network .*D_overflow.bin: logit 0 of 2 is not finite \\(NaN or inf\\) for finite images: the network's weights overflow \\(damaged\\?\\); nothing written$"
+                "exported_networks;generated_raw"
+                sh -c "'${GF_PYTHON3}' ${GF_CLI_DIR}/edit_tensor.py ${_gen}/exported/D.bin ${_gen}/raw/D_overflow.bin b4.fc.weight=1e30 b4.out.weight=1e30 \
+&& rm -f ${_gen}/raw/never.npy && \
+$<TARGET_FILE:discriminate> --network ${_gen}/raw/D_overflow.bin --images ${_gen}/raw/raw.npy --out ${_gen}/raw/never.npy; \
+s=$?; test ! -e ${_gen}/raw/never.npy && exit $s")
 
 # Bad input: exit status 1 and one line naming the problem.
 set(_bad ${_gen}/bad)

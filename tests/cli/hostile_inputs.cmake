@@ -7,3 +7,15 @@ foreach(_case bin_metadata_deep_json bin_metadata_type_named bin_metadata_int_ra
           COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${GF_CLI_DIR}/hostile_inputs.py \
 $<TARGET_FILE_DIR:generate> ${CMAKE_SOURCE_DIR} ${_case}")
 endforeach()
+
+# Names and metadata with control characters: inspect_weights prints them
+# escaped, one line each (a name "a\nfake.tensor  float32[999]" made a
+# second listing line; ESC reached the terminal).
+gf_cli_test(inspect_weights_escapes_control_characters
+            EXPECT "^a\\\\nfake.tensor  float32\\[999\\]  float32\\[1\\]$" "^metadata note: G_ema\\\\nmetadata network: D\\\\x1b\\[31m$"
+            REJECT "^fake.tensor"
+            COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${CMAKE_BINARY_DIR}/test_hostile_names && rm -rf $d && mkdir -p $d && \
+'${GF_PYTHON3}' -c \"import sys; sys.path.insert(0, '${GF_CLI_DIR}'); import bin_file; \
+bin_file.write('$d/names.bin', {'a\\\\nfake.tensor  float32[999]': {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, 4]}, \
+'__metadata__': {'note': 'G_ema\\\\nmetadata network: D\\\\x1b[31m'}}, bytes(4))\" && \
+exec $<TARGET_FILE:inspect_weights> --network $d/names.bin")

