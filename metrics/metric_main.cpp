@@ -16,6 +16,7 @@
 
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "metrics/frechet.h"
 #include "metrics/inception_score.h"
 #include "metrics/kernel_inception_distance.h"
@@ -23,7 +24,6 @@
 #include "metrics/sharding.h"
 #include "metrics/stats_cache.h"
 #include "train/report.h"
-#include "engine/io/json_input.h"
 
 namespace gf::metrics {
 namespace {

@@ -1,6 +1,8 @@
 #include "train/run_dir.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -8,8 +10,8 @@
 
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
-#include "train/report.h"
 #include "engine/io/json_input.h"
+#include "train/report.h"
 
 namespace gf {
 
@@ -42,8 +44,19 @@ std::string& active_run() {
 
 std::string run_path(const std::string& outdir, int number, const std::string& desc) {
   std::ostringstream os;
-  os << outdir << "/" << std::setw(5) << std::setfill('0') << number << "-" << desc;
-  return os.str();
+  os << std::setw(5) << std::setfill('0') << number << "-";
+  // A folder name holds 255 bytes: a long dataset name (desc starts with it)
+  // is cut, at a character's start, rather than failing once the data is read.
+  constexpr size_t kNameMax = 255;
+  std::string d = desc;
+  const size_t room = kNameMax > os.str().size() ? kNameMax - os.str().size() : 0;
+  if (d.size() > room) {
+    size_t cut = room;
+    while (cut > 0 && (static_cast<unsigned char>(d[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 sequence
+    d.resize(cut);
+    while (!d.empty() && d.back() == '-') d.pop_back();
+  }
+  return outdir + "/" + os.str() + d;
 }
 
 }  // namespace
@@ -65,9 +78,11 @@ RunDir::RunDir(const std::string& outdir, const std::string& desc, bool echo) : 
     if (ec) throw Error("cannot create run folder " + path_ + ": " + ec.message());
     if (tries == 1000) throw Error("cannot create run folder " + path_ + ": 1000 numbers in a row were taken");
   }
+  errno = 0;
   stats_.open(file("stats.jsonl"), std::ios::app);
-  log_.open(file("log.txt"), std::ios::app);
-  if (!stats_ || !log_) throw Error("cannot open the logs in " + path_);
+  if (stats_) log_.open(file("log.txt"), std::ios::app);
+  if (!stats_ || !log_)
+    throw Error("cannot open the logs in " + path_ + (errno ? std::string(": ") + std::strerror(errno) : std::string()));
   active_run() = path_;
 }
 

@@ -4,10 +4,10 @@
 #include <string>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "engine/ops/pixel_norm.h"
 #include "engine/ops/scale2d.h"
 #include "models/blocks.h"
-#include "engine/io/json_input.h"
 
 namespace gf::pggan {
 namespace {

@@ -1,8 +1,8 @@
 #include "models/psp/network_file.h"
 
 #include "engine/error.h"
-#include "models/stylegan2/network_file.h"
 #include "engine/io/json_input.h"
+#include "models/stylegan2/network_file.h"
 
 namespace gf::psp {
 

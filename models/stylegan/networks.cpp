@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "engine/ops/adain.h"
 #include "engine/ops/pixel_norm.h"
 #include "engine/ops/scale2d.h"
@@ -12,7 +13,6 @@
 #include "models/fused_resample.h"
 #include "models/pggan/config.h"
 #include "models/pggan/networks.h"
-#include "engine/io/json_input.h"
 
 namespace gf::stylegan {
 namespace {

@@ -127,6 +127,12 @@ gf_cli_test(train_stylegan_dry_run FRESH ${GF_TEST_RUNS}/dry
 gf_cli_test(train_stylegan_data_path_not_utf8 EXPECT "^Dry run; exiting.$"
             COMMAND sh -c "d=${GF_TEST_RUNS}/not_utf8 && rm -rf $d && mkdir -p $d && n=$d/$(printf 'data\\377.zip') && \
 cp ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip \"$n\" && ${_train} --cfg tiny --data \"$n\" --dry-run --outdir $d/runs | tail -n 1")
+# A dataset name near 255 bytes: the run folder's name is cut to 255 or less (the run
+# failed after reading the data, leaving an empty --outdir).
+gf_cli_test(train_stylegan_long_dataset_name EXPECT "^254$"
+            COMMAND sh -c "d=${GF_TEST_RUNS}/long_name && rm -rf $d && mkdir -p $d && n=$d/$(printf 'a%.0s' $(seq 248)).zip && \
+cp ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip $n && OMP_NUM_THREADS=1 ${_train} --cfg tiny --data $n --kimg 0.004 \
+--snap 1 --outdir $d/runs >/dev/null && ls $d/runs | awk '{ print length($0) }'")
 # Ctrl-C, SIGTERM, SIGHUP (a closed terminal or ssh session) or SIGPIPE (a
 # closed pipe on stdout) in a run: its folder says how it ended (log.txt's
 # last line, report.html "Stopped: ..." without reload or time left, the same

@@ -3,10 +3,10 @@
 #include <algorithm>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "models/pggan/network_file.h"
 #include "train/checkpoint_state.h"
 #include "train/progressive_checkpoint.h"
-#include "engine/io/json_input.h"
 
 namespace gf {
 namespace {

@@ -3,10 +3,10 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "models/psp/network_file.h"
 #include "models/stylegan2/network_file.h"
 #include "train/checkpoint_state.h"
-#include "engine/io/json_input.h"
 
 namespace gf::psp {
 namespace {

@@ -3,10 +3,10 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "models/stylegan2/network_file.h"
 #include "train/checkpoint_state.h"
 #include "train/cli.h"
-#include "engine/io/json_input.h"
 
 namespace gf {
 
