@@ -254,7 +254,7 @@ TEST_CASE("debug mode on cuda: a new tensor's memory is NaN until written, fresh
 
 // ---- engine/pool.h: the small-object free lists ----
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(GF_ASAN)  // GF_ASAN: the engine is, these sources may not be
 constexpr bool kPoolBypassed = true;  // every block is a fresh operator new under ASan
 #else
 constexpr bool kPoolBypassed = false;

@@ -466,6 +466,8 @@ TEST_CASE("write_atomic keeps the replaced file's permissions, and takes a name 
   const std::string long_name = (dir / (std::string(246, 'a') + ".bin")).string();
   const std::string tmp = gf::io::temp_name(long_name);
   CHECK(fs::path(tmp).filename().string().size() == 255);
+  // Two such names of one process that differ only at their end: two temporaries.
+  CHECK(gf::io::temp_name((dir / (std::string(246, 'a') + ".npy")).string()) != tmp);
   CHECK(fs::path(tmp).parent_path() == dir);
   CHECK(tmp.substr(tmp.size() - 4) == ".tmp");
   gf::io::write_atomic(long_name, [](std::ostream& o) { o << "long"; }, "test");

@@ -167,7 +167,7 @@ TEST_CASE("npy: save_npy needs no copy of the data in memory", "[npy]") {
 #define GF_TEST_NPY_ASAN 1  // clang's way of saying it
 #endif
 #endif
-#if defined(__SANITIZE_ADDRESS__) || defined(GF_TEST_NPY_ASAN)
+#if defined(__SANITIZE_ADDRESS__) || defined(GF_TEST_NPY_ASAN) || defined(GF_ASAN)
   WARN("not under AddressSanitizer, whose allocator maps its own memory");
   return;
 #endif

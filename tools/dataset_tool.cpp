@@ -54,6 +54,7 @@
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/json_input.h"
+#include "engine/io/temp_file_guard.h"
 #include "train/cli.h"
 #include "train/dataset.h"
 #include "train/image_io.h"
@@ -423,11 +424,12 @@ void write_folder(const std::string& dest, bool dest_exists,
   const std::string tmp = dest_exists ? (fs::path(dest) / gf::io::temp_name(".dataset_tool")).string() : gf::io::temp_name(dest);
   fs::remove_all(tmp);
   gf::io::create_folder(tmp, "--dest");
-  for (int sig : {SIGINT, SIGTERM}) {  // where the action is the default: an ignored signal stays ignored
+  for (int sig : gf::io::kGuardedSignals) {  // where the action is the default: an ignored signal stays ignored
     struct sigaction old {};
     if (::sigaction(sig, nullptr, &old) == 0 && !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL)
       std::signal(sig, note_signal);
   }
+  bool renamed = false;  // dest is ours: made by the rename below
   std::vector<fs::path> moved;  // dest's entries made so far, for an existing dest
   try {
     body(file_writer(tmp));
@@ -450,6 +452,7 @@ void write_folder(const std::string& dest, bool dest_exists,
     } else {
       fs::rename(tmp, dest, ec);
       if (ec) throw Error("--dest " + dest + ": " + ec.message());
+      renamed = true;
       const std::string parent = fs::path(dest).parent_path().string();
       gf::io::sync_path(parent.empty() ? "." : parent);
     }
@@ -458,7 +461,7 @@ void write_folder(const std::string& dest, bool dest_exists,
     std::error_code ignored;
     fs::remove_all(tmp, ignored);
     for (const fs::path& p : moved) fs::remove_all(p, ignored);
-    if (!dest_exists && g_signal) fs::remove_all(dest, ignored);  // renamed just before the signal was seen
+    if (renamed) fs::remove_all(dest, ignored);  // renamed just before the signal was seen; never another's
     if (g_signal) raise_noted_signal();
     throw;
   }
@@ -508,7 +511,14 @@ int run(int argc, char** argv) {
       throw Error("--dest " + dest + ": a link to nothing (" + fs::read_symlink(dest, ec).string() + ")");
     if (fs::exists(dest, ec) && !fs::is_directory(dest, ec)) throw Error("--dest " + dest + ": not a folder");
     if (fs::is_directory(dest, ec)) {
-      if (!fs::is_empty(dest, ec)) throw Error("--dest folder " + dest + " must be empty");
+      if (!fs::is_empty(dest, ec)) {
+        // A killed run's hidden staging folder, which ls does not show, is named.
+        std::string left;
+        for (const auto& e : fs::directory_iterator(dest, ec))
+          if (const std::string n = e.path().filename().string(); n.rfind(".dataset_tool.", 0) == 0) left = n;
+        throw Error("--dest folder " + dest + " must be empty" +
+                    (left.empty() ? "" : "; it holds " + left + ", left by an interrupted dataset_tool: remove it"));
+      }
       if (::access(dest.c_str(), W_OK | X_OK) != 0) throw Error("--dest " + dest + ": " + std::strerror(errno));
     }
     gf::io::check_parent_folder(dest, "--dest");

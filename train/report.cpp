@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -295,6 +296,8 @@ constexpr double kMaxTicks = 50;
 Axis linear_axis(double mn, double mx) {
   if (!std::isfinite(mx - mn)) return plain_axis(mn, mx);  // -1.7e308 to 1.7e308: a span past the largest double
   const double pad = mx > mn ? (mx - mn) * 0.03 : mn == 0 ? 1 : std::abs(mn) * 0.1;
+  // Padded ends past the largest double (data near 1.75e308): the data's own ends.
+  if (!std::isfinite(mn - pad) || !std::isfinite(mx + pad)) return plain_axis(mn, mx);
   mn = mn >= 0 && mx > mn ? std::max(mn - pad, 0.0) : mn - pad;
   mx += pad;
   const double raw = (mx - mn) / 5, mag = std::pow(10, std::floor(std::log10(raw))), r = raw / mag;
@@ -818,8 +821,11 @@ void write_report(const std::string& run_dir, const ReportOptions& opt) {
   // The trainer and a make_report run at the same time each read the folder
   // and write the page: under one lock on the folder, a page read before the
   // trainer's last tick can no longer be written after its final page.
+  // Waited for 10 s at most: a make_report stopped with Ctrl-Z, or one on a
+  // hung network file system, must not stop the trainer's ticks.
   const int folder = ::open(run_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (folder >= 0) ::flock(folder, LOCK_EX);  // released by close; best effort where a file system has no locks
+  for (int tries = 0; folder >= 0 && tries < 200 && ::flock(folder, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK; ++tries)
+    ::usleep(50000);  // released by close; best effort where a file system has no locks
   try {
     const std::string page = render_report(run_dir, opt);
     // A link named report.html in a folder that may be a copy from elsewhere

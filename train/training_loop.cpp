@@ -37,7 +37,7 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
   // Every process runs the loop (its collectives); only one has the folder.
   // `run` is that one's; the others write nowhere (an empty path).
   RunDir* const run = run_dir;
-  // Ctrl-C or SIGTERM stops between steps, so the program can record the stop
+  // Ctrl-C, SIGTERM, SIGHUP or SIGPIPE stops between steps, so the program can record the stop
   // in the run folder (cli::run_main); writes under way finish first.
   std::optional<StopOnSignal> stop_on_signal;
   if (opt.stop_between_steps) stop_on_signal.emplace();

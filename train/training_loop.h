@@ -101,7 +101,7 @@ struct TickOutputs {
 };
 
 struct LoopOptions : TickOutputs {
-  // Ctrl-C or SIGTERM stops the run between steps and records it (StopOnSignal,
+  // Ctrl-C, SIGTERM, SIGHUP or SIGPIPE stops the run between steps and records it (StopOnSignal,
   // train/stop_signal.h).
   bool stop_between_steps = true;
   // With one process per device, where a rank stopping alone would leave the

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <system_error>
 
@@ -76,7 +77,12 @@ std::string temp_name(const std::string& path) {
   const size_t stem = path.size() - (slash == std::string::npos ? 0 : slash + 1);
   constexpr size_t kNameMax = 255;  // NAME_MAX of Linux's file systems
   if (stem + suffix.size() <= kNameMax) return path + suffix;
-  return path.substr(0, path.size() - (stem + suffix.size() - kNameMax)) + suffix;
+  // A hash of the whole name keeps two long names of one process apart
+  // where their first bytes agree (an AtomicFileSet's files).
+  char hash[24];
+  std::snprintf(hash, sizeof hash, ".%016zx", std::hash<std::string>{}(path));
+  const std::string tail = hash + suffix;
+  return path.substr(0, path.size() - (stem + tail.size() - kNameMax)) + tail;
 }
 
 namespace {
@@ -93,31 +99,37 @@ struct Destination {
 
 // The file a dangling link leads to (followed through further links), where
 // `cp` or a shell's `>` would create it; `given` itself when it is no link.
-std::string dangling_link_target(const std::string& given) {
+// Throws for a loop of links, as cp refuses one.
+std::string dangling_link_target(const std::string& given, const std::string& who) {
   namespace fs = std::filesystem;
   fs::path p = given;
   std::error_code ec;
-  for (int hop = 0; hop < 40 && fs::is_symlink(fs::symlink_status(p, ec)); ++hop) {
+  for (int hop = 0; fs::is_symlink(fs::symlink_status(p, ec)); ++hop) {
+    if (hop == 40) throw Error(prefix(who) + "cannot write " + given + ": " + std::strerror(ELOOP));
     const fs::path target = fs::read_symlink(p, ec);
     if (ec) break;
     p = target.is_absolute() ? target : p.parent_path() / target;
   }
-  return p.string();
+  // One spelling per file (AtomicFileSet compares the paths it was given).
+  const fs::path resolved = fs::weakly_canonical(p, ec);
+  return ec ? p.lexically_normal().string() : resolved.string();
 }
 
 Destination destination(const std::string& given, const std::string& who, Link link) {
   if (given.empty()) throw Error(prefix(who) + "cannot write a file with an empty name");
   struct stat lst {};
-  const bool is_link = ::lstat(given.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode);
+  const bool listed = ::lstat(given.c_str(), &lst) == 0;
+  const bool is_link = listed && S_ISLNK(lst.st_mode);
   // A name the program chose in its own folder (report.html): the rename
-  // replaces a link there with a plain file, never the file it leads to,
-  // which may be one of the folder's inputs.
-  if (link == Link::replace && is_link) return {given, false, 0};
+  // replaces a link there, or a pipe or device, with a plain file, never the
+  // file it leads to (which may be one of the folder's inputs), never
+  // blocking on a pipe with no reader.
+  if (link == Link::replace && listed && !S_ISREG(lst.st_mode) && !S_ISDIR(lst.st_mode)) return {given, false, 0};
   struct stat st {};
   const bool exists = ::stat(given.c_str(), &st) == 0;
   if (given.back() == '/' || (exists && S_ISDIR(st.st_mode)))
     throw Error(prefix(who) + "cannot write " + given + ": a folder, not a file");
-  if (!exists) return {is_link ? dangling_link_target(given) : given, false, 0};
+  if (!exists) return {is_link ? dangling_link_target(given, who) : given, false, 0};
   if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || (S_ISREG(st.st_mode) && names_file_descriptor(given)))
     return {given, true, 0};
   if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
@@ -143,6 +155,10 @@ void write_temporary(const std::string& path, const std::string& tmp, TempFileGu
     errno = open_errno;
     // The reason (no such folder, permission denied, a full disk) is open(2)'s.
     if (!f.good()) throw Error(prefix(who) + "cannot write " + path + (errno ? std::string(": ") + std::strerror(errno) : ""));
+    // The replaced file's permissions from the start (a private file's new
+    // bytes are never readable by others), with the owner's read and write
+    // until the flush below; exactly the old ones before the rename.
+    if (keep_mode != 0) ::chmod(tmp.c_str(), keep_mode | S_IRUSR | S_IWUSR);
     errno = 0;  // a failed write below leaves its reason here
     try {
       write(f);
@@ -157,16 +173,16 @@ void write_temporary(const std::string& path, const std::string& tmp, TempFileGu
       throw Error(prefix(who) + "cannot write " + path + (errno ? std::string(": ") + std::strerror(errno) : ""));
     }
   }
-  // The new file keeps the old one's permissions (a private 0600 file stays
-  // private), as an editor's save does; best effort, as for the owner, which
-  // only root may keep.
-  if (keep_mode != 0) ::chmod(tmp.c_str(), keep_mode);
   // The data reaches the disk before the rename: after a power loss path
   // holds the old file or the new one.
   if (!sync_path(tmp)) {
     std::remove(tmp.c_str());
     throw Error(prefix(who) + "cannot write " + path + ": its data could not be flushed to the disk");
   }
+  // The new file keeps the old one's permissions (a private 0600 file stays
+  // private), as an editor's save does; best effort, as for the owner, which
+  // only root may keep.
+  if (keep_mode != 0) ::chmod(tmp.c_str(), keep_mode);
 }
 
 // Renames the written temporary over path and flushes the folder's entry, so

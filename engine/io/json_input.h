@@ -37,9 +37,11 @@ std::string json_error_text(const nlohmann::json::exception& e);
 std::string json_excerpt(const nlohmann::json& j, size_t max_chars = 80);
 
 // For every dump() of JSON that may hold a user's text (a path of bytes that
-// are not UTF-8, which Linux allows): such bytes become U+FFFD, as Python's
-// json writes a path it read with surrogateescape as text, instead of
+// are not UTF-8, which Linux allows): such bytes become U+FFFD instead of
 // nlohmann's exception ("invalid UTF-8 byte"), which came after the work.
+// Python writes them as "\udcff" escapes that give the bytes back; here the
+// record is lossy: a reader of it (calc_metrics taking --data from
+// training_options.json) names the changed path and needs it given again.
 // j.dump(-1, ' ', false, io::kInvalidUtf8Replaced).
 constexpr nlohmann::json::error_handler_t kInvalidUtf8Replaced = nlohmann::json::error_handler_t::replace;
 

@@ -38,7 +38,7 @@ TempSlot g_slots[kSlots];
 // not appear after the handler's scan: a thread that registered in a slot
 // the scan had passed, or whose temporary the handler unlinked before the
 // thread created it, left it behind when the process died. So a writer holds
-// SIGINT and SIGTERM off its own thread from registering until its temporary
+// the guarded signals off its own thread from registering until its temporary
 // exists, counted in g_creating, and does not start once g_dying is set; the
 // handler sets g_dying, waits until g_creating is 0 (every registered
 // temporary exists), then scans. All seq_cst: a writer that counts itself
@@ -89,7 +89,7 @@ void add_guarded(sigset_t* set) {
   for (const int sig : kGuardedSignals) sigaddset(set, sig);
 }
 
-// Installed at each write for SIGINT and SIGTERM (and SIGHUP, SIGPIPE) where the action is the
+// Installed at each write for each of kGuardedSignals where the action is the
 // default (once installed it is no longer): a signal the process ignores
 // (nohup, a background job's SIGINT) stays ignored, and a program's own
 // handler stays.
@@ -109,7 +109,7 @@ void install_handlers() {
 
 // Registers tmp for the handler while it exists; a write with no free slot
 // (or a path too long for one) just goes unregistered. From construction to
-// created() this thread holds SIGINT and SIGTERM off (counted in
+// created() this thread holds the guarded signals off (counted in
 // g_creating), so the handler, run by another thread, waits for the
 // temporary to exist before it scans, and never runs on this thread while
 // it waits. Once the handler has begun, a new write never creates its

@@ -1,9 +1,9 @@
-// A temporary file removed when a SIGINT (Ctrl-C) or SIGTERM ends the
+// A temporary file removed when a SIGINT (Ctrl-C), SIGTERM, SIGHUP or SIGPIPE ends the
 // process: write_atomic (atomic_file.h) guards its "<path>.<pid>.tmp" with
 // it, and so does any writer of a temporary outside write_atomic (the
 // projector's video, which ffmpeg writes). The handler unlinks every guarded
 // temporary and raises the signal again, so the process still dies of it
-// (exit status 130/143 in a shell) and the previous complete file stays.
+// (exit status 130, 143, 129 or 141 in a shell) and the previous complete file stays.
 #pragma once
 #include <signal.h>
 #include <sys/types.h>
@@ -21,7 +21,7 @@ struct TempSlot;
 
 // Construct it before the file can exist, destroy it after the file is
 // renamed or removed. From construction to created() the calling thread
-// holds SIGINT and SIGTERM off, so that the file cannot appear after the
+// holds those signals off, so that the file cannot appear after the
 // handler has run: call created() once the file exists, its creation failed,
 // or the process that will create it is registered by set_writer. The
 // handler is installed for each signal whose action is the default (an
@@ -45,7 +45,7 @@ class TempFileGuard {
   // reaps it and ends the process): then the caller must not reap it.
   pid_t set_writer(pid_t pid);
   // In a child forked while a guard holds the signals off, before its exec:
-  // a caught SIGINT or SIGTERM back to the default action, both unblocked
+  // a caught guarded signal back to the default action, all unblocked
   // (an exec keeps the mask). Async-signal-safe.
   static void reset_signals_in_child();
 
@@ -57,7 +57,7 @@ class TempFileGuard {
 
 // The guards' signal handler: removes every guarded temporary, then ends the
 // process by sig (its default action). Async-signal-safe; for a program's
-// own SIGINT/SIGTERM handler (a guard installs none over it) when it
+// own handler of those signals (a guard installs none over it) when it
 // decides the process must end now (train/stop_signal.h: a second Ctrl-C).
 void remove_temporaries_and_die(int sig);
 

@@ -121,9 +121,9 @@ gf_cli_test(train_stylegan_dry_run FRESH ${GF_TEST_RUNS}/dry
             COMMAND sh -c "mkdir -p ${GF_TEST_RUNS}/dry/runs/00002-other && ${_train} --cfg tiny --max-images 64 --freezed 1 \
 --dry-run --outdir ${GF_TEST_RUNS}/dry/runs && test \"$(ls ${GF_TEST_RUNS}/dry/runs)\" = 00002-other")
 # A data path whose bytes are not UTF-8 (Linux allows them): the options'
-# JSON holds it with U+FFFD, as Python's json holds a surrogate-escaped path;
-# nlohmann's "invalid UTF-8 byte" exception ended the run (and calc_metrics
-# after all its work) before.
+# JSON holds it with U+FFFD (engine/io/json_input.h); nlohmann's "invalid
+# UTF-8 byte" exception ended the run (and calc_metrics after all its work)
+# before.
 gf_cli_test(train_stylegan_data_path_not_utf8 EXPECT "^Dry run; exiting.$"
             COMMAND sh -c "d=${GF_TEST_RUNS}/not_utf8 && rm -rf $d && mkdir -p $d && n=$d/$(printf 'data\\377.zip') && \
 cp ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip \"$n\" && ${_train} --cfg tiny --data \"$n\" --dry-run --outdir $d/runs | tail -n 1")
@@ -148,5 +148,5 @@ endforeach()
 # stops at the next step, says so, and exits 141.
 gf_cli_test(train_stylegan_stdout_pipe_closed EXPECT "^rc=141 train_stylegan: error: Interrupted by SIGPIPE$"
             COMMAND sh -c "d=${GF_TEST_RUNS}/pipe_closed && rm -rf $d && mkdir -p $d && \
-( OMP_NUM_THREADS=1 ${_train} --cfg tiny --kimg 0.2 --tick 0.016 --snap 1 --max-images 128 --outdir $d 2>/dev/null; echo rc=$? > $d/rc ) | head -c 300 >/dev/null; \
+( OMP_NUM_THREADS=1 env --default-signal=PIPE ${_train} --cfg tiny --kimg 0.2 --tick 0.016 --snap 1 --max-images 128 --outdir $d 2>/dev/null; echo rc=$? > $d/rc ) | head -c 300 >/dev/null; \
 test -z \"$(find $d -name '*.tmp')\" && echo $(cat $d/rc) $(tail -n 1 $d/00000-fashion-mnist-tiny/log.txt)")
