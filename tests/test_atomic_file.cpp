@@ -444,6 +444,11 @@ TEST_CASE("check_folder makes nothing and refuses what create_folder cannot make
     CHECK_THROWS_WITH(gf::io::check_folder(path, "--outdir"), "--outdir " + path + ": Not a directory");
     CHECK_THROWS(gf::io::create_folder(path, "--outdir"));  // the two agree
   }
+  // A dangling link: the same words from both ("File exists" from create_folder before).
+  fs::create_symlink("nowhere", dir / "dangling");
+  const std::string dangling = (dir / "dangling").string();
+  CHECK_THROWS_WITH(gf::io::check_folder(dangling, "--outdir"), "--outdir " + dangling + ": Not a directory");
+  CHECK_THROWS_WITH(gf::io::create_folder(dangling, "--outdir"), "--outdir " + dangling + ": Not a directory");
   fs::remove_all(dir);
 }
 

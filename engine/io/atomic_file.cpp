@@ -259,6 +259,12 @@ namespace {
 // create_directories, and a file in the way (of dir itself) named as ENOTDIR.
 std::error_code make_folder(const std::string& dir) {
   std::error_code ec;
+  // A dangling link where the folder goes: "Not a directory", as
+  // check_folder says it (create_directories said "File exists").
+  namespace fs = std::filesystem;
+  if (fs::is_symlink(fs::symlink_status(dir, ec)) && !fs::exists(dir, ec))
+    return std::make_error_code(std::errc::not_a_directory);
+  ec.clear();
   std::filesystem::create_directories(dir, ec);
   if (!ec && !std::filesystem::is_directory(dir, ec)) ec = std::make_error_code(std::errc::not_a_directory);
   return ec;
