@@ -242,6 +242,26 @@ TEST_CASE("image links are percent-encoded file names", "[report]") {
   CHECK(page.find("href=\"fakes:") == std::string::npos);
 }
 
+TEST_CASE("an official StyleGAN2-ADA run's stats.jsonl is read: each statistic's mean, in the report's keys", "[report]") {
+  // Its lines hold {"num", "mean", "std"} per statistic (training_loop.py):
+  // every line was "could not be read" and the page said "No tick yet".
+  const fs::path d = fresh_dir("official");
+  std::ofstream(d / "training_options.json") << "{\"total_kimg\": 25000}";
+  std::ofstream f(d / "stats.jsonl");
+  for (int t = 0; t < 3; ++t)
+    f << "{\"Progress/tick\": {\"num\": 1, \"mean\": " << t << ", \"std\": 0}, \"Progress/kimg\": {\"num\": 1, \"mean\": "
+      << 4.0 * t << ", \"std\": 0}, \"Timing/total_sec\": {\"num\": 1, \"mean\": " << 60.0 * (t + 1)
+      << ", \"std\": 0}, \"Loss/G/loss\": {\"num\": 40, \"mean\": " << 1.5 + t << ", \"std\": 0.1}, "
+      << "\"Loss/D/reg\": {\"num\": 10, \"mean\": 0.25, \"std\": 0}, \"timestamp\": " << 1.6e9 + 60 * t << "}\n";
+  f.close();
+  const std::string page = render_report(d.string());
+  CHECK(page.find("No tick yet.") == std::string::npos);
+  CHECK(page.find("could not be read") == std::string::npos);
+  CHECK(page.find("kimg 8.0") != std::string::npos);
+  CHECK(curve_commands(page, "loss_G").size() == 3);
+  CHECK(curve_commands(page, "Loss/D/reg").size() == 3);
+}
+
 TEST_CASE("format_duration", "[report]") {
   CHECK(format_duration(5.4) == "5s");
   CHECK(format_duration(184) == "3m 04s");

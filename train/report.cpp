@@ -178,6 +178,31 @@ struct Stats {
 // over at most some 10^5 ticks.
 constexpr size_t kMaxStatCells = size_t(1) << 25;
 
+// A line of an official StyleGAN2-ADA run's stats.jsonl (training_loop.py:
+// {"Progress/kimg": {"num": n, "mean": m, "std": s}, ..., "timestamp": t})
+// in this project's keys: each statistic's mean, renamed where the report
+// knows it, others under their official names. Other lines as they are.
+json from_official_stats(const json& j) {
+  if (!j.is_object() || j.contains("kimg") || !j.contains("Progress/kimg")) return j;
+  static const std::map<std::string, std::string> kOurs = {
+      {"Progress/tick", "tick"},          {"Progress/kimg", "kimg"},
+      {"Timing/total_sec", "total_sec"},  {"Timing/sec_per_tick", "sec_per_tick"},
+      {"Timing/sec_per_kimg", "sec_per_kimg"}, {"Progress/augment", "augment_p"},
+      {"Loss/G/loss", "loss_G"},          {"Loss/D/loss", "loss_D"},
+      {"Loss/scores/real", "scores_real"}, {"Loss/scores/fake", "scores_fake"},
+      {"Loss/signs/real", "signs_real"},  {"Loss/r1_penalty", "r1_penalty"},
+      {"Loss/pl_penalty", "pl_penalty"},  {"Resources/peak_gpu_mem_gb", "maxmem_gb"},
+      {"Resources/peak_gpu_mem_reserved_gb", "reserved_gb"}};
+  json out = json::object();
+  for (const auto& [k, v] : j.items()) {
+    const auto ours = kOurs.find(k);
+    const std::string key = ours == kOurs.end() ? k : ours->second;
+    if (v.is_object() && v.contains("mean")) out[key] = v["mean"];
+    else if (v.is_number()) out[key] = v;
+  }
+  return out;
+}
+
 // Appends the lines of one stats file; returns the count of lines that were
 // not a JSON object with a numeric kimg (a crash can cut the last line short).
 size_t read_stats(const fs::path& path, Stats& s, std::vector<std::string>& notes) {
@@ -192,7 +217,7 @@ size_t read_stats(const fs::path& path, Stats& s, std::vector<std::string>& note
   std::string line;
   while (std::getline(f, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const json j = io::parse_json_or_discarded(line);
+    const json j = from_official_stats(io::parse_json_or_discarded(line));
     if (!j.is_object() || !j.contains("kimg") || !j["kimg"].is_number()) {
       ++bad;
       continue;
