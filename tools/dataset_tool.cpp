@@ -406,7 +406,7 @@ std::function<void(const std::string&, const std::string&)> file_writer(const st
   };
 }
 
-// Ends the process by the SIGINT or SIGTERM noted during the conversion.
+// Ends the process by the signal (one of io::kGuardedSignals) noted during the conversion.
 [[noreturn]] void raise_noted_signal() {
   std::signal(g_signal, SIG_DFL);
   std::raise(g_signal);
@@ -418,7 +418,8 @@ std::function<void(const std::string&, const std::string&)> file_writer(const st
 // folder (a mount point, a link to a folder, ".") is kept, with its owner,
 // permissions and file system: the dataset is built in a hidden folder inside
 // it and its entries are moved up at the end. Whatever was made is removed on
-// failure or on SIGINT/SIGTERM, even one that comes after the last image.
+// failure or on a signal (SIGINT, SIGTERM, SIGHUP, SIGPIPE), even one that
+// comes after the last image.
 void write_folder(const std::string& dest, bool dest_exists,
                   const std::function<void(const std::function<void(const std::string&, const std::string&)>&)>& body) {
   const std::string tmp = dest_exists ? (fs::path(dest) / gf::io::temp_name(".dataset_tool")).string() : gf::io::temp_name(dest);
