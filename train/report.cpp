@@ -848,19 +848,18 @@ void write_report(const std::string& run_dir, const ReportOptions& opt) {
   // trainer's last tick can no longer be written after its final page.
   // Waited for 10 s at most: a make_report stopped with Ctrl-Z, or one on a
   // hung network file system, must not stop the trainer's ticks.
-  const int folder = ::open(run_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  for (int tries = 0; folder >= 0 && tries < 200 && ::flock(folder, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK; ++tries)
-    ::usleep(50000);  // released by close; best effort where a file system has no locks
-  try {
-    const std::string page = render_report(run_dir, opt);
-    // A link named report.html in a folder that may be a copy from elsewhere
-    // becomes a plain file; what it leads to (stats.jsonl) is never written.
-    io::write_atomic((fs::path(run_dir) / "report.html").string(), [&](std::ostream& f) { f << page; }, "", io::Link::replace);
-  } catch (...) {
-    if (folder >= 0) ::close(folder);
-    throw;
-  }
-  if (folder >= 0) ::close(folder);
+  struct Folder {  // its descriptor, closed (and the lock released) however we leave
+    int fd;
+    ~Folder() {
+      if (fd >= 0) ::close(fd);
+    }
+  } folder{::open(run_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  for (int tries = 0; folder.fd >= 0 && tries < 200 && ::flock(folder.fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK; ++tries)
+    ::usleep(50000);  // best effort where a file system has no locks
+  const std::string page = render_report(run_dir, opt);
+  // A link named report.html in a folder that may be a copy from elsewhere
+  // becomes a plain file; what it leads to (stats.jsonl) is never written.
+  io::write_atomic((fs::path(run_dir) / "report.html").string(), [&](std::ostream& f) { f << page; }, "", io::Link::replace);
 }
 
 void update_report(const std::string& run_dir, bool live) noexcept {
