@@ -1,7 +1,5 @@
 #include "metrics/metric_main.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +14,7 @@
 
 
 #include "engine/error.h"
+#include "engine/io/append_file.h"
 #include "engine/io/json_input.h"
 #include "metrics/frechet.h"
 #include "metrics/inception_score.h"
@@ -337,66 +336,22 @@ std::string metric_file(const std::string& run_dir, const std::string& metric) {
   return run_dir + "/metric-" + metric + ".jsonl";
 }
 
-namespace {
-
-// Opens a run folder's metric-<name>.jsonl to append to, as a plain file and
-// never through a link: in a folder copied from elsewhere, a link there could
-// lead to a snapshot, which the line would damage. -1 with errno set;
-// ELOOP for a link, EISDIR / ENODEV-like types as EINVAL.
-int open_metric_file(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags | O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
-  if (fd < 0) return -1;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    errno = EINVAL;
-    return -1;
-  }
-  return fd;
-}
-
-std::string open_error(int err) {
-  if (err == ELOOP) return "a symbolic link; the results go only into a plain file of the run folder";
-  if (err == EINVAL) return "not a plain file";
-  return std::strerror(err);
-}
-
-}  // namespace
-
 void append_metric_line(const std::string& run_dir, const std::string& metric, const std::string& line) {
-  const std::string path = metric_file(run_dir, metric);
-  const std::string text = line + '\n';
-  const int fd = open_metric_file(path, O_CREAT);
-  int err = fd < 0 ? errno : 0;
-  if (fd >= 0) {
-    // The line goes in whole or not at all: a short write (a full disk) is
-    // cut back off, so the file never ends in half a line that the next
-    // result would be glued to.
-    const off_t before = ::lseek(fd, 0, SEEK_END);
-    for (size_t done = 0; done < text.size() && err == 0;) {
-      const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-      if (n < 0 && errno != EINTR) err = errno;
-      if (n > 0) done += static_cast<size_t>(n);
-    }
-    if (err == 0 && ::fsync(fd) != 0 && errno != EINVAL) err = errno;
-    if (err != 0 && before >= 0 && ::ftruncate(fd, before) != 0) {
-      // the line's start stays; nothing more can be done about it
-    }
-    if (::close(fd) != 0 && err == 0 && errno != EINTR) err = errno;
-  }
-  if (err != 0) throw Error("cannot append to " + path + ": " + open_error(err));
+  // Never through a link: in a folder copied from elsewhere, a link named
+  // like the jsonl could lead to a snapshot, which the line would damage.
+  io::append_record(metric_file(run_dir, metric), line + '\n', io::AppendTo::plain_file_only, /*sync=*/true);
 }
 
 void check_metric_files_writable(const std::vector<std::string>& names, const std::string& run_dir) {
   for (const std::string& name : names) {
     const std::string path = metric_file(run_dir, name);
     // An existing file: open it as the append will (no O_CREAT: nothing new).
-    int fd = open_metric_file(path, 0);
+    int fd = io::open_for_append(path, /*create=*/false, io::AppendTo::plain_file_only);
     int err = fd < 0 ? errno : 0;
     if (fd >= 0) ::close(fd);
     // An absent one: the append makes it in the folder.
     if (err == ENOENT) err = ::access(run_dir.c_str(), W_OK | X_OK) == 0 ? 0 : errno;
-    if (err != 0) throw Error("cannot write the results to " + path + ": " + open_error(err));
+    if (err != 0) throw Error("cannot write the results to " + path + ": " + io::append_error(err, io::AppendTo::plain_file_only));
   }
 }
 

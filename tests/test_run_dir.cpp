@@ -1,14 +1,20 @@
 // RunDir (train/run_dir.h): the numbered run folders of the official layout.
 #include <catch2/catch.hpp>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "engine/error.h"
 #include "train/run_dir.h"
 
 namespace fs = std::filesystem;
@@ -49,5 +55,54 @@ TEST_CASE("run folders: runs started at once in one outdir each get their own nu
       REQUIRE(std::stoi(fs::path(p).filename().string().substr(0, 5)) >= 5);
     }
   }
+  fs::remove_all(outdir);
+}
+
+namespace {
+std::string read_all(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+}  // namespace
+
+// A full disk (here a file-size limit, in a child) used to leave half a line
+// at the end of stats.jsonl or log.txt, the next tick's line glued to it, and
+// the run went on with its logs silently dropped (an ofstream's failbit).
+// Each line now lands whole or not at all, and the failure stops the run with
+// the file named.
+TEST_CASE("run folders: a line that does not fit in stats.jsonl or log.txt is cut back and named", "[run_dir]") {
+  const fs::path outdir = fs::temp_directory_path() / ("gf_test_run_dir_full_" + std::to_string(::getpid()));
+  fs::remove_all(outdir);
+  gf::RunDir run(outdir.string(), "full", /*echo=*/false);
+  run.append_stats({{"tick", 0}});
+  run.log("tick 0");
+  const std::string stats = run.file("stats.jsonl"), log = run.file("log.txt");
+  CHECK(read_all(stats) == "{\"tick\":0}\n");
+  for (const std::string& which : {stats, log}) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+      std::signal(SIGXFSZ, SIG_IGN);  // the write fails with EFBIG instead of killing the child
+      const rlimit lim{static_cast<rlim_t>(fs::file_size(which) + 4), RLIM_INFINITY};
+      ::setrlimit(RLIMIT_FSIZE, &lim);
+      try {
+        if (which == stats)
+          run.append_stats({{"tick", 1}, {"Progress/kimg", 0.5}});
+        else
+          run.log("tick 1 kimg 0.5 a line longer than four bytes");
+      } catch (const gf::Error& e) {
+        ::_exit(std::string(e.what()) == "cannot append to " + which + ": File too large" ? 0 : 2);
+      }
+      ::_exit(1);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  }
+  CHECK(read_all(stats) == "{\"tick\":0}\n");
+  CHECK(read_all(log) == "tick 0\n");
+  run.append_stats({{"tick", 1}});  // room again: the next line follows the last whole one
+  CHECK(read_all(stats) == "{\"tick\":0}\n{\"tick\":1}\n");
   fs::remove_all(outdir);
 }

@@ -1,5 +1,7 @@
 #include "train/run_dir.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -9,6 +11,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/io/append_file.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/json_input.h"
 #include "train/report.h"
@@ -78,11 +81,13 @@ RunDir::RunDir(const std::string& outdir, const std::string& desc, bool echo) : 
     if (ec) throw Error("cannot create run folder " + path_ + ": " + ec.message());
     if (tries == 1000) throw Error("cannot create run folder " + path_ + ": 1000 numbers in a row were taken");
   }
-  errno = 0;
-  stats_.open(file("stats.jsonl"), std::ios::app);
-  if (stats_) log_.open(file("log.txt"), std::ios::app);
-  if (!stats_ || !log_)
-    throw Error("cannot open the logs in " + path_ + (errno ? std::string(": ") + std::strerror(errno) : std::string()));
+  // Both logs exist from the start (the report page looks for them); each
+  // record is then appended whole by io::append_record.
+  for (const char* name : {"stats.jsonl", "log.txt"}) {
+    const int fd = io::open_for_append(file(name), /*create=*/true, io::AppendTo::follow);
+    if (fd < 0) throw Error("cannot open the logs in " + path_ + ": " + std::strerror(errno));
+    ::close(fd);
+  }
   active_run() = path_;
 }
 
@@ -90,9 +95,10 @@ void record_run_stopped(const std::string& line) noexcept {
   try {
     const std::string dir = active_run();
     if (dir.empty()) return;
-    std::ofstream log(dir + "/log.txt", std::ios::app);
-    if (!(log << line << "\n" << std::flush)) {
-      std::cerr << "warning: " << dir << "/log.txt: the error line could not be added" << std::endl;
+    try {
+      io::append_record(dir + "/log.txt", line + "\n", io::AppendTo::follow, /*sync=*/false);
+    } catch (const std::exception& e) {
+      std::cerr << "warning: the error line is not in log.txt: " << e.what() << std::endl;
       return;  // the page reads the stop from there: the last tick's page stays
     }
     // A page once the folder has what one is made of (a run that stopped
@@ -109,15 +115,16 @@ void RunDir::write_json(const std::string& name, const nlohmann::json& j) const 
   write_file_atomic(file(name), j.dump(2, ' ', false, io::kInvalidUtf8Replaced) + "\n");
 }
 
+// A failed append (a full disk) stops the run with the file named, as the
+// official loop's write raises; a reader never finds half a line.
 void RunDir::append_stats(const nlohmann::json& j) {
-  stats_ << j.dump(-1, ' ', false, io::kInvalidUtf8Replaced) << "\n";
-  stats_.flush();
+  io::append_record(file("stats.jsonl"), j.dump(-1, ' ', false, io::kInvalidUtf8Replaced) + "\n", io::AppendTo::follow,
+                    /*sync=*/false);
 }
 
 void RunDir::log(const std::string& line) {
   if (echo_) std::cout << line << std::endl;
-  log_ << line << "\n";
-  log_.flush();
+  io::append_record(file("log.txt"), line + "\n", io::AppendTo::follow, /*sync=*/false);
 }
 
 }  // namespace gf

@@ -3,7 +3,6 @@
 // image grids and snapshots. Every file is written to a temporary name and
 // renamed, except the two append-only logs.
 #pragma once
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -19,13 +18,15 @@ class RunDir {
   std::string file(const std::string& name) const { return path_ + "/" + name; }
 
   void write_json(const std::string& name, const nlohmann::json& j) const;
-  void append_stats(const nlohmann::json& j);  // one line of stats.jsonl
-  void log(const std::string& line);           // stdout (with echo) and log.txt
+  // One line of stats.jsonl; one line on stdout (with echo) and in log.txt.
+  // Each line is appended whole (io::append_record); a failed append throws
+  // gf::Error naming the file.
+  void append_stats(const nlohmann::json& j);
+  void log(const std::string& line);
 
  private:
   std::string path_;
   bool echo_;
-  std::ofstream stats_, log_;
 };
 
 // The folder RunDir(outdir, desc) would create now: <outdir>/<NNNNN>-<desc>

@@ -1,0 +1,55 @@
+#include "engine/io/append_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine/error.h"
+
+namespace gf::io {
+
+int open_for_append(const std::string& path, bool create, AppendTo where) {
+  int flags = O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0);
+  // O_NONBLOCK: a FIFO named like the log fails the type check below instead
+  // of blocking the open until a reader comes.
+  if (where == AppendTo::plain_file_only) flags |= O_NOFOLLOW | O_NONBLOCK;
+  const int fd = ::open(path.c_str(), flags, 0666);
+  if (fd < 0 || where == AppendTo::follow) return fd;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    errno = EINVAL;
+    return -1;
+  }
+  return fd;
+}
+
+std::string append_error(int err, AppendTo where) {
+  if (where == AppendTo::plain_file_only && err == ELOOP)
+    return "a symbolic link; only a plain file of the folder is appended to";
+  if (where == AppendTo::plain_file_only && err == EINVAL) return "not a plain file";
+  return std::strerror(err);
+}
+
+void append_record(const std::string& path, const std::string& text, AppendTo where, bool sync) {
+  const int fd = open_for_append(path, /*create=*/true, where);
+  int err = fd < 0 ? errno : 0;
+  if (fd >= 0) {
+    const off_t before = ::lseek(fd, 0, SEEK_END);
+    for (size_t done = 0; done < text.size() && err == 0;) {
+      const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno != EINTR) err = errno;
+      if (n > 0) done += static_cast<size_t>(n);
+    }
+    if (err == 0 && sync && ::fsync(fd) != 0 && errno != EINVAL) err = errno;
+    // The cut is best effort: when it fails too, the line's start stays.
+    if (err != 0 && before >= 0) (void)!::ftruncate(fd, before);
+    if (::close(fd) != 0 && err == 0 && errno != EINTR) err = errno;
+  }
+  if (err != 0) throw Error("cannot append to " + path + ": " + append_error(err, where));
+}
+
+}  // namespace gf::io
