@@ -312,7 +312,7 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
 std::string metric_line(const MetricResult& r, const std::string& run_dir, const std::string& snapshot) {
   // The official key order (a dict in insertion order), not nlohmann's sorted one.
   nlohmann::ordered_json j;
-  j["results"] = nlohmann::ordered_json::parse(r.results.dump(-1, ' ', false, io::kInvalidUtf8Replaced));
+  j["results"] = nlohmann::ordered_json::parse(io::json_text(r.results));
   j["metric"] = r.metric;
   j["total_time"] = r.total_time;
   j["total_time_str"] = format_duration(r.total_time);
@@ -329,7 +329,7 @@ std::string metric_line(const MetricResult& r, const std::string& run_dir, const
     j["num_gen"] = r.num_gen;
     if (r.num_real > 0) j["num_real"] = r.num_real;  // FID, KID, PR; IS and PPL read no real image
   }
-  return j.dump(-1, ' ', false, io::kInvalidUtf8Replaced);
+  return io::json_text(j);
 }
 
 std::string metric_file(const std::string& run_dir, const std::string& metric) {

@@ -106,7 +106,7 @@ void save_network(const std::string& path, const Module& net, const std::string&
   GF_CHECK(network == "G_ema" || network == "G" || network == "D", "save_network",
            "network must be G_ema, G or D, got '" << network << "'");
   extra["network"] = network;
-  extra[network == "D" ? "D_kwargs" : "G_kwargs"] = kwargs.dump(-1, ' ', false, io::kInvalidUtf8Replaced);
+  extra[network == "D" ? "D_kwargs" : "G_kwargs"] = io::json_text(kwargs);
   io::save_safetensors(path, net.state_dict(), extra);
 }
 

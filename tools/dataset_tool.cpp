@@ -289,12 +289,12 @@ std::string py_dumps(const json& j) {
     std::string s = "{";
     bool first = true;
     for (const auto& it : j.items()) {
-      s += (first ? "" : ", ") + json(it.key()).dump(-1, ' ', true, gf::io::kInvalidUtf8Replaced) + ": " + py_dumps(it.value());
+      s += (first ? "" : ", ") + gf::io::json_text(json(it.key()), -1, /*ascii=*/true) + ": " + py_dumps(it.value());
       first = false;
     }
     return s + "}";
   }
-  return j.dump(-1, ' ', true, gf::io::kInvalidUtf8Replaced);
+  return gf::io::json_text(j, -1, /*ascii=*/true);
 }
 
 std::string png_bytes(const Image& img) {
@@ -355,7 +355,7 @@ size_t convert(const Source& src, const Transform& transform,
   } else {
     meta += "[";
     for (size_t i = 0; i < labels.size(); ++i)
-      meta += (i ? ", [" : "[") + json(labels[i].first).dump(-1, ' ', false, gf::io::kInvalidUtf8Replaced) + ", " + py_dumps(*labels[i].second) + "]";
+      meta += (i ? ", [" : "[") + gf::io::json_text(json(labels[i].first)) + ", " + py_dumps(*labels[i].second) + "]";
     meta += "]";
   }
   put("dataset.json", meta + "}");

@@ -565,7 +565,7 @@ void flatten(const json& j, const std::string& prefix, std::vector<std::pair<std
     for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, out);
     return;
   }
-  out.emplace_back(prefix, j.is_string() ? j.get<std::string>() : j.dump(-1, ' ', false, io::kInvalidUtf8Replaced));
+  out.emplace_back(prefix, j.is_string() ? j.get<std::string>() : io::json_text(j));
 }
 
 std::string local_time(double unix_sec) {
@@ -584,7 +584,7 @@ double opt_number(const json& o, const char* key) {
 }
 std::string opt_text(const json& o, const char* key) {
   if (!o.is_object() || !o.contains(key)) return "";
-  return o[key].is_string() ? o[key].get<std::string>() : o[key].dump(-1, ' ', false, io::kInvalidUtf8Replaced);
+  return o[key].is_string() ? o[key].get<std::string>() : io::json_text(o[key]);
 }
 
 constexpr const char* kStyle =

@@ -112,13 +112,13 @@ void record_run_stopped(const std::string& line) noexcept {
 }
 
 void RunDir::write_json(const std::string& name, const nlohmann::json& j) const {
-  write_file_atomic(file(name), j.dump(2, ' ', false, io::kInvalidUtf8Replaced) + "\n");
+  write_file_atomic(file(name), io::json_text(j, 2) + "\n");
 }
 
 // A failed append (a full disk) stops the run with the file named, as the
 // official loop's write raises; a reader never finds half a line.
 void RunDir::append_stats(const nlohmann::json& j) {
-  io::append_record(file("stats.jsonl"), j.dump(-1, ' ', false, io::kInvalidUtf8Replaced) + "\n", io::AppendTo::follow,
+  io::append_record(file("stats.jsonl"), io::json_text(j) + "\n", io::AppendTo::follow,
                     /*sync=*/false);
 }
 

@@ -251,7 +251,7 @@ std::vector<RunItem> built_run_items(StyleGAN2Trainer& t, const Dataset& ds, con
                                {"seed", setup.seed}};
   std::vector<RunItem> items;
   const nlohmann::json flat = made.flatten();  // named: items() would outlive a temporary
-  for (const auto& [key, value] : flat.items()) items.push_back({key, value.dump(-1, ' ', false, io::kInvalidUtf8Replaced)});
+  for (const auto& [key, value] : flat.items()) items.push_back({key, io::json_text(value)});
   items.push_back({"dataset", std::to_string(ds.size()) + " images " + std::to_string(ds.resolution()) +
                                   "x" + std::to_string(ds.resolution()) + "x" + std::to_string(ds.channels()) + ", " +
                                   std::to_string(ds.c_dim()) + " labels"});
@@ -588,7 +588,7 @@ int run(int argc, char** argv) {
                             {"cond", dopt.use_labels},
                             {"metrics", metric_req.names}};
   if (dry_run) {  // train.py --dry-run: the options and the summary it prints, and no run folder
-    std::cout << "Training options:\n" << options.dump(2, ' ', false, io::kInvalidUtf8Replaced) << "\n\n"
+    std::cout << "Training options:\n" << io::json_text(options, 2) << "\n\n"
               << "Output directory:   " << next_run_path(args.str("outdir"), desc.str()) << "\n"
               << "Training data:      " << (args.str("data").empty() ? ds->name() : args.str("data")) << "\n"
               << "Training duration:  " << num(setup.spec.kimg) << " kimg\n"

@@ -85,7 +85,7 @@ int json_int(const nlohmann::json& v) {
 
 std::string json_excerpt(const nlohmann::json& j, size_t max_chars) {
   // The parse cap bounds the recursion of dump(); replace keeps invalid UTF-8 from throwing.
-  std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string s = json_text(j);
   if (s.size() > max_chars) s = s.substr(0, max_chars > 3 ? max_chars - 3 : 0) + "...";
   return s;
 }

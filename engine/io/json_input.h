@@ -36,13 +36,22 @@ std::string json_error_text(const nlohmann::json::exception& e);
 // characters (with "..." when cut).
 std::string json_excerpt(const nlohmann::json& j, size_t max_chars = 80);
 
-// For every dump() of JSON that may hold a user's text (a path of bytes that
-// are not UTF-8, which Linux allows): such bytes become U+FFFD instead of
-// nlohmann's exception ("invalid UTF-8 byte"), which came after the work.
-// Python writes them as "\udcff" escapes that give the bytes back; here the
-// record is lossy: a reader of it (calc_metrics taking --data from
-// training_options.json) names the changed path and needs it given again.
-// j.dump(-1, ' ', false, io::kInvalidUtf8Replaced).
+// Bytes of a user's text that are not UTF-8 (a path: Linux allows any
+// bytes) become U+FFFD when JSON is written, instead of nlohmann's exception
+// ("invalid UTF-8 byte"), which came after the work. Python writes them as
+// "\udcff" escapes that give the bytes back; here the record is lossy: a
+// reader of it (calc_metrics taking --data from training_options.json) names
+// the changed path and needs it given again.
 constexpr nlohmann::json::error_handler_t kInvalidUtf8Replaced = nlohmann::json::error_handler_t::replace;
+
+// j (nlohmann::json or ordered_json) as the JSON text ganforge writes: on one
+// line for indent -1, else indented by that many spaces; strings' invalid
+// UTF-8 replaced (kInvalidUtf8Replaced); ascii: every non-ASCII character as
+// a \uXXXX escape (Python's json.dumps default). Every JSON written goes
+// through here.
+template <class Json>
+std::string json_text(const Json& j, int indent = -1, bool ascii = false) {
+  return j.dump(indent, ' ', ascii, kInvalidUtf8Replaced);
+}
 
 }  // namespace gf::io

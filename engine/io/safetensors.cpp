@@ -208,7 +208,7 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
   Metadata with_check = metadata;  // the check is always this data's, whatever a caller copied in
   with_check[kDataCrcKey] = crc_text(crc);
   j["__metadata__"] = with_check;
-  std::string header = j.dump(-1, ' ', false, io::kInvalidUtf8Replaced);
+  std::string header = io::json_text(j);
   header.append((8 - header.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
   write_atomic(path, [&](std::ostream& f) {
     unsigned char len[8];

@@ -85,21 +85,21 @@ std::unique_ptr<Vgg16> load_vgg16(const std::string& path) {
 }
 
 void save_lpips(const std::string& path, const Lpips& net) {
-  io::save_safetensors(path, net.state_dict(), {{"perceptual", "lpips"}, {"lpips_kwargs", to_json(net.config()).dump(-1, ' ', false, io::kInvalidUtf8Replaced)}});
+  io::save_safetensors(path, net.state_dict(), {{"perceptual", "lpips"}, {"lpips_kwargs", io::json_text(to_json(net.config()))}});
 }
 
 void save_arcface(const std::string& path, const ArcFace& net) {
   io::save_safetensors(path, net.state_dict(),
-                       {{"perceptual", "arcface"}, {"arcface_kwargs", to_json(net.config()).dump(-1, ' ', false, io::kInvalidUtf8Replaced)}});
+                       {{"perceptual", "arcface"}, {"arcface_kwargs", io::json_text(to_json(net.config()))}});
 }
 
 void save_inception(const std::string& path, const InceptionV3& net) {
   io::save_safetensors(path, net.state_dict(),
-                       {{"perceptual", "inception"}, {"inception_kwargs", to_json(net.config()).dump(-1, ' ', false, io::kInvalidUtf8Replaced)}});
+                       {{"perceptual", "inception"}, {"inception_kwargs", io::json_text(to_json(net.config()))}});
 }
 
 void save_vgg16(const std::string& path, const Vgg16& net) {
-  io::save_safetensors(path, net.state_dict(), {{"perceptual", "vgg16"}, {"vgg16_kwargs", to_json(net.config()).dump(-1, ' ', false, io::kInvalidUtf8Replaced)}});
+  io::save_safetensors(path, net.state_dict(), {{"perceptual", "vgg16"}, {"vgg16_kwargs", io::json_text(to_json(net.config()))}});
 }
 
 }  // namespace gf::perceptual

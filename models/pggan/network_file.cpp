@@ -22,7 +22,7 @@ std::unique_ptr<Discriminator> load_discriminator(const io::SafetensorsFile& fil
 }
 
 io::Metadata bundle_metadata(const GeneratorConfig& g, const DiscriminatorConfig& d) {
-  return {{"family", kFamily}, {"G_kwargs", to_json(g).dump(-1, ' ', false, io::kInvalidUtf8Replaced)}, {"D_kwargs", to_json(d).dump(-1, ' ', false, io::kInvalidUtf8Replaced)}};
+  return {{"family", kFamily}, {"G_kwargs", io::json_text(to_json(g))}, {"D_kwargs", io::json_text(to_json(d))}};
 }
 
 }  // namespace gf::pggan

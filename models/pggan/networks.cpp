@@ -72,7 +72,7 @@ Generator::Generator(const GeneratorConfig& cfg, ParamInit&& init)
   res_log2_ = pggan::resolution_log2(cfg.resolution, op);
   GF_CHECK(cfg.num_channels >= 1 && cfg.label_size >= 0 && cfg.latent_size >= 0 && cfg.fmap_base >= 1 &&
                cfg.fmap_max >= 1 && cfg.pixelnorm_epsilon >= 0,
-           op, "bad config " << to_json(cfg).dump(-1, ' ', false, io::kInvalidUtf8Replaced));
+           op, "bad config " << io::json_text(to_json(cfg)));
   auto ch = [&](int stage) {
     const int c = nf(stage, cfg.fmap_base, cfg.fmap_decay, cfg.fmap_max);
     GF_CHECK(c >= 1, op, "fmap_base " << cfg.fmap_base << " gives no feature maps at stage " << stage);
@@ -162,7 +162,7 @@ Discriminator::Discriminator(const DiscriminatorConfig& cfg, ParamInit&& init)
   set_name_separator("/");
   res_log2_ = pggan::resolution_log2(cfg.resolution, op);
   GF_CHECK(cfg.num_channels >= 1 && cfg.label_size >= 0 && cfg.fmap_base >= 1 && cfg.fmap_max >= 1, op,
-           "bad config " << to_json(cfg).dump(-1, ' ', false, io::kInvalidUtf8Replaced));
+           "bad config " << io::json_text(to_json(cfg)));
   auto ch = [&](int stage) {
     const int c = nf(stage, cfg.fmap_base, cfg.fmap_decay, cfg.fmap_max);
     GF_CHECK(c >= 1, op, "fmap_base " << cfg.fmap_base << " gives no feature maps at stage " << stage);

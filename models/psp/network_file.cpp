@@ -60,8 +60,8 @@ void save_psp(const std::string& path, const Psp& net) {
   for (auto& [name, v] : stylegan2::add_prefix(net.decoder->state_dict(), "G_ema.")) t.emplace(name, v);
   if (net.latent_avg.defined()) t.emplace("latent_avg", net.latent_avg);
   io::Metadata meta;
-  meta["psp_kwargs"] = to_json(net.config()).dump(-1, ' ', false, io::kInvalidUtf8Replaced);
-  meta["G_kwargs"] = stylegan2::to_json(net.decoder->config()).dump(-1, ' ', false, io::kInvalidUtf8Replaced);
+  meta["psp_kwargs"] = io::json_text(to_json(net.config()));
+  meta["G_kwargs"] = io::json_text(stylegan2::to_json(net.decoder->config()));
   io::save_safetensors(path, t, meta);
 }
 

@@ -98,7 +98,7 @@ Mapping::Mapping(const GeneratorConfig& cfg, ParamInit& init) : cfg_(cfg) {
   const char* op = "stylegan::Mapping";
   GF_CHECK(cfg.latent_size >= 1 && cfg.label_size >= 0 && cfg.dlatent_size >= 1 && cfg.mapping_layers >= 1 &&
                cfg.mapping_fmaps >= 1 && cfg.mapping_lrmul > 0,
-           op, "bad config " << to_json(cfg).dump(-1, ' ', false, io::kInvalidUtf8Replaced));
+           op, "bad config " << io::json_text(to_json(cfg)));
   if (cfg.label_size > 0) label_concat_ = &param("LabelConcat/weight", init.randn({cfg.latent_size, cfg.label_size}));
   int in = cfg.latent_size + (cfg.label_size > 0 ? cfg.latent_size : 0);
   for (int i = 0; i < cfg.mapping_layers; ++i) {
@@ -160,7 +160,7 @@ Synthesis::Synthesis(const GeneratorConfig& cfg, ParamInit& init)
   const char* op = "stylegan::Synthesis";
   res_log2_ = pggan::resolution_log2(cfg.resolution, op);
   num_layers_ = 2 * res_log2_ - 2;
-  GF_CHECK(cfg.num_channels >= 1 && cfg.fmap_base >= 1 && cfg.fmap_max >= 1, op, "bad config " << to_json(cfg).dump(-1, ' ', false, io::kInvalidUtf8Replaced));
+  GF_CHECK(cfg.num_channels >= 1 && cfg.fmap_base >= 1 && cfg.fmap_max >= 1, op, "bad config " << io::json_text(to_json(cfg)));
   auto ch = [&](int stage) {
     const int c = nf(stage, cfg.fmap_base, cfg.fmap_decay, cfg.fmap_max);
     GF_CHECK(c >= 1, op, "fmap_base " << cfg.fmap_base << " gives no feature maps at stage " << stage);
@@ -317,7 +317,7 @@ Discriminator::Discriminator(const DiscriminatorConfig& cfg, ParamInit&& init)
   res_log2_ = pggan::resolution_log2(cfg.resolution, op);
   GF_CHECK(cfg.num_channels >= 1 && cfg.label_size >= 0 && cfg.fmap_base >= 1 && cfg.fmap_max >= 1 &&
                (cfg.mbstd_group_size <= 1 || cfg.mbstd_num_features >= 1),
-           op, "bad config " << to_json(cfg).dump(-1, ' ', false, io::kInvalidUtf8Replaced));
+           op, "bad config " << io::json_text(to_json(cfg)));
   auto ch = [&](int stage) {
     const int c = nf(stage, cfg.fmap_base, cfg.fmap_decay, cfg.fmap_max);
     GF_CHECK(c >= 1, op, "fmap_base " << cfg.fmap_base << " gives no feature maps at stage " << stage);

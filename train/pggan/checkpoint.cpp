@@ -27,7 +27,7 @@ void save_pggan_checkpoint(const std::string& path, PGGANTrainer& t) {
   const io::TensorMap all = progressive_checkpoint_tensors(t);
   io::Metadata meta = metadata_of(t);
   meta["format"] = kPGGANCheckpointFormat;
-  meta["spec"] = to_json(t.setup().spec).dump(-1, ' ', false, io::kInvalidUtf8Replaced);
+  meta["spec"] = io::json_text(to_json(t.setup().spec));
   meta["seed"] = std::to_string(t.setup().seed);
   add_dataset_metadata(meta, t.dataset());
   io::save_safetensors(path, all, meta);

@@ -48,7 +48,7 @@ io::TensorMap network_tensors(const Psp& net) {
 }
 
 io::Metadata network_metadata(const Psp& net) {
-  return {{"psp_kwargs", to_json(net.config()).dump(-1, ' ', false, io::kInvalidUtf8Replaced)}, {"G_kwargs", stylegan2::to_json(net.decoder->config()).dump(-1, ' ', false, io::kInvalidUtf8Replaced)}};
+  return {{"psp_kwargs", io::json_text(to_json(net.config()))}, {"G_kwargs", io::json_text(stylegan2::to_json(net.decoder->config()))}};
 }
 
 }  // namespace
@@ -66,7 +66,7 @@ void save_checkpoint(const std::string& path, PspTrainer& t) {
   all["state.rng_offset"] = u64_tensor(t.rng().offset);
   io::Metadata meta = network_metadata(t.net());
   meta["format"] = kPspCheckpointFormat;
-  meta["spec"] = to_json(t.spec()).dump(-1, ' ', false, io::kInvalidUtf8Replaced);
+  meta["spec"] = io::json_text(to_json(t.spec()));
   meta["seed"] = std::to_string(t.seed());
   add_dataset_metadata(meta, t.dataset());
   io::save_safetensors(path, all, meta);

@@ -67,7 +67,7 @@ void save_stylegan_checkpoint(const std::string& path, StyleGANTrainer& t) {
   const io::TensorMap all = progressive_checkpoint_tensors(t);
   io::Metadata meta = metadata_of(t);
   meta["format"] = kStyleGANCheckpointFormat;
-  meta["spec"] = to_json(t.spec()).dump(-1, ' ', false, io::kInvalidUtf8Replaced);
+  meta["spec"] = io::json_text(to_json(t.spec()));
   meta["seed"] = std::to_string(t.seed());
   add_dataset_metadata(meta, t.dataset());
   io::save_safetensors(path, all, meta);

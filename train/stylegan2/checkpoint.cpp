@@ -24,12 +24,12 @@ io::TensorMap networks_of(StyleGAN2Trainer& t) {
 }
 
 io::Metadata configs_of(StyleGAN2Trainer& t) {
-  io::Metadata meta{{"G_kwargs", stylegan2::to_json(t.setup().G_kwargs).dump(-1, ' ', false, io::kInvalidUtf8Replaced)},
-                    {"D_kwargs", stylegan2::to_json(t.setup().D_kwargs).dump(-1, ' ', false, io::kInvalidUtf8Replaced)},
+  io::Metadata meta{{"G_kwargs", io::json_text(stylegan2::to_json(t.setup().G_kwargs))},
+                    {"D_kwargs", io::json_text(stylegan2::to_json(t.setup().D_kwargs))},
                     {"kimg", std::to_string(t.cur_nimg() / 1000.0)}};
   // What the official snapshot's augment_pipe holds: the pipe and its p.
   if (t.augment_pipe())
-    meta["augment_pipe"] = nlohmann::json{{"augpipe", t.setup().spec.augpipe}, {"p", t.augment_p()}}.dump(-1, ' ', false, io::kInvalidUtf8Replaced);
+    meta["augment_pipe"] = io::json_text(nlohmann::json{{"augpipe", t.setup().spec.augpipe}, {"p", t.augment_p()}});
   return meta;
 }
 
@@ -59,7 +59,7 @@ void save_checkpoint(const std::string& path, StyleGAN2Trainer& t) {
   all["state.rng_offset"] = u64_tensor(offsets);
   io::Metadata meta = configs_of(t);
   meta["format"] = kCheckpointFormat;
-  meta["spec"] = to_json(t.setup().spec).dump(-1, ' ', false, io::kInvalidUtf8Replaced);
+  meta["spec"] = io::json_text(to_json(t.setup().spec));
   meta["seed"] = std::to_string(t.setup().seed);
   add_dataset_metadata(meta, t.dataset());
   io::save_safetensors(path, all, meta);
