@@ -221,6 +221,15 @@ bool has_format(const io::SafetensorsFile& file, const std::string& format) {
   return it != file.metadata.end() && it->second == format;
 }
 
+uint32_t data_subset_seed(uint64_t seed, bool seed_given, const std::string& resume) {
+  if (!seed_given && !resume.empty()) {
+    const io::SafetensorsFile file = io::read_safetensors(resume);
+    if (file.metadata.count("format") && file.metadata.count("seed")) seed = metadata_seed(file, resume);
+  }
+  if (seed > 0xffffffffull) throw Error(resume + ": seed " + std::to_string(seed) + " is past 2^32 - 1");
+  return static_cast<uint32_t>(seed);
+}
+
 bool resumes_checkpoint(const io::SafetensorsFile& file, const std::string& path, const std::string& format) {
   const auto tag = file.metadata.find("format");
   if (tag != file.metadata.end()) {

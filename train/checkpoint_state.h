@@ -79,6 +79,13 @@ std::string no_discriminator_note(const io::SafetensorsFile& file, const std::st
 void load_gan_state(const io::TensorMap& all, const std::string& path, Module& G, Module& D, Module& G_ema,
                     Optimizer& G_opt, Optimizer& D_opt, InfiniteSampler& sampler);
 
+// The seed of the --max-images subset, which is drawn before any trainer is
+// built (train.py's --subset draws it with --seed): --seed when given (or
+// nothing to resume), else, resuming a checkpoint, the checkpoint's run's
+// seed (its subset); a network file starts a new run: --seed's default.
+// resume: the --resume path, "" for none.
+uint32_t data_subset_seed(uint64_t seed, bool seed_given, const std::string& resume);
+
 // Whether the file's metadata "format" is `format`.
 bool has_format(const io::SafetensorsFile& file, const std::string& format);
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sys/stat.h>
@@ -45,6 +46,30 @@ int64_t below(uint64_t r, int64_t n) {
 void shuffle(std::vector<int64_t>& v, uint64_t& rng) {
   for (int64_t i = static_cast<int64_t>(v.size()) - 1; i > 0; --i)
     std::swap(v[static_cast<size_t>(i)], v[static_cast<size_t>(below(splitmix64(rng), i + 1))]);
+}
+
+// numpy's np.random.RandomState(seed).shuffle(v), draw for draw, as the
+// official dataset.py picks its max_size subset: MT19937 seeded by
+// init_genrand (std::mt19937's seeding), then for i = n-1 down to 1 a j in
+// [0, i] by numpy's random_interval (32-bit draws masked to the smallest
+// 2^k - 1 >= i, redrawn while above i; 64-bit draws, high word first, past
+// 2^32 - 1) swapped with i.
+void numpy_shuffle(std::vector<int64_t>& v, uint32_t seed) {
+  std::mt19937 mt(seed);
+  for (size_t i = v.size() > 0 ? v.size() - 1 : 0; i > 0; --i) {
+    uint64_t mask = i;
+    for (int shift = 1; shift <= 32; shift *= 2) mask |= mask >> shift;
+    uint64_t j;
+    if (i <= 0xffffffffull) {
+      do j = mt() & mask; while (j > i);
+    } else {
+      do {
+        const uint64_t high = mt();
+        j = ((high << 32) | mt()) & mask;
+      } while (j > i);
+    }
+    std::swap(v[i], v[static_cast<size_t>(j)]);
+  }
 }
 
 // Where the files come from: every file's sorted relative name (the labels
@@ -326,6 +351,10 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   // a subset that misses the highest class keeps the networks' c_dim.
   int64_t classes = 0;
   std::vector<size_t> stand_ins;  // a stack: the next one at the back
+  // As train.py's --subset, at most the number of images there.
+  if (opt.max_images > 0 && static_cast<size_t>(opt.max_images) > used.size())
+    throw Error(src.path + ": --max-images " + std::to_string(opt.max_images) + " is more than its " +
+                std::to_string(used.size()) + " images");
   if (opt.max_images > 0 && used.size() > static_cast<size_t>(opt.max_images)) {
     if (opt.use_labels) {
       std::vector<std::string> all_names;
@@ -334,8 +363,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     }
     std::vector<int64_t> pick(used.size());
     for (size_t i = 0; i < pick.size(); ++i) pick[i] = static_cast<int64_t>(i);
-    uint64_t rng = opt.subset_seed;
-    shuffle(pick, rng);
+    numpy_shuffle(pick, opt.subset_seed);
     // The files past the subset, in the shuffled order, stand in for picked
     // files that fail to decode: the subset is the first max_images files of
     // that order that decode, as many as asked while enough do.
@@ -530,6 +558,9 @@ std::unique_ptr<Dataset> open_fashion_mnist(const DatasetOptions& opt) {
                                   opt.fashion_mnist_dir + "/train-labels-idx1-ubyte.gz");
   std::vector<int64_t> labels(idx.labels.begin(), idx.labels.end());
   if (!opt.use_labels) labels.clear();
+  if (opt.max_images > static_cast<int64_t>(idx.labels.size()))
+    throw Error(opt.fashion_mnist_dir + ": --max-images " + std::to_string(opt.max_images) + " is more than its " +
+                std::to_string(idx.labels.size()) + " images");
   return std::make_unique<Dataset>("fashion-mnist", IdxImages::kRes, 1, std::move(idx.pixels), std::move(labels), opt);
 }
 
@@ -551,8 +582,7 @@ Dataset::Dataset(std::string name, int resolution, int channels, std::vector<uin
   for (int64_t i = 0; i < raw_n; ++i) raw_idx_[static_cast<size_t>(i)] = i;
   // As the official max_size: a seeded random subset, kept in file order.
   if (opt.max_images > 0 && raw_n > opt.max_images) {
-    uint64_t rng = opt.subset_seed;
-    shuffle(raw_idx_, rng);
+    numpy_shuffle(raw_idx_, opt.subset_seed);
     raw_idx_.resize(static_cast<size_t>(opt.max_images));
     std::sort(raw_idx_.begin(), raw_idx_.end());
   }

@@ -56,8 +56,12 @@ struct DatasetOptions {
   // What needs the labels, named when the data has none ("<data>: <this> needs labels in dataset.json").
   std::string labels_for = "conditioning (--cond)";
   bool xflip = false;       // --mirror: append a mirrored copy of every image
-  int64_t max_images = 0;   // > 0: keep a random subset of this many (before x-flips)
-  uint64_t subset_seed = 0; // which subset max_images keeps
+  // > 0: keep a random subset of this many (before x-flips), the one the
+  // official dataset.py's max_size keeps: np.random.RandomState(subset_seed)
+  // shuffles the image indices, the first max_images are kept in file order
+  // (train.py --subset takes --seed). More than there are images is refused.
+  int64_t max_images = 0;
+  uint32_t subset_seed = 0;
   std::string fashion_mnist_dir = kFashionMnistDir;
 };
 

@@ -101,6 +101,9 @@ int run(int argc, char** argv) {
   DatasetOptions dopt;
   dopt.use_labels = args.flag("cond");
   if (args.has("max-images")) dopt.max_images = args.integer("max-images");
+  if (dopt.max_images > 0)
+    dopt.subset_seed = data_subset_seed(static_cast<uint64_t>(args.integer("seed")), args.has("seed"),
+                                        args.has("resume") ? args.str("resume") : "");
   const auto ds = open_dataset(args.str("data"), dopt);
   std::string cfg = args.str("cfg");
   if (cfg == "auto") cfg = dev.is_cuda() ? "v2-1gpu" : "cpu";

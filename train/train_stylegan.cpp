@@ -442,6 +442,9 @@ int run(int argc, char** argv) {
   dopt.use_labels = args.flag("cond");
   dopt.xflip = args.flag("mirror");
   if (args.has("max-images")) dopt.max_images = args.integer("max-images");
+  if (dopt.max_images > 0)
+    dopt.subset_seed = data_subset_seed(static_cast<uint64_t>(args.integer("seed")), args.has("seed"),
+                                        args.has("resume") ? args.str("resume") : "");
   const std::string arch = args.str("arch");
   if (arch != "stylegan2" && arch != "stylegan") throw Error("--arch must be stylegan2 or stylegan, got '" + arch + "'");
   if (arch == "stylegan") dopt.xflip = false;  // v1 mirrors by a flip per drawn image (mirror_augment)

@@ -150,3 +150,12 @@ gf_cli_test(train_stylegan_stdout_pipe_closed EXPECT "^rc=141 train_stylegan: er
             COMMAND sh -c "d=${GF_TEST_RUNS}/pipe_closed && rm -rf $d && mkdir -p $d && \
 ( OMP_NUM_THREADS=1 env --default-signal=PIPE ${_train} --cfg tiny --kimg 0.2 --tick 0.016 --snap 1 --max-images 128 --outdir $d 2>/dev/null; echo rc=$? > $d/rc ) | head -c 300 >/dev/null; \
 test -z \"$(find $d -name '*.tmp')\" && echo $(cat $d/rc) $(tail -n 1 $d/00000-fashion-mnist-tiny/log.txt)")
+# --max-images picks train.py --subset's images (numpy's RandomState(--seed)
+# shuffle), and a resumed checkpoint draws them with its own seed; it kept
+# one subset whatever --seed was. More images than the data has is refused,
+# as train.py refuses --subset past the dataset's size.
+gf_test(cpu.train_stylegan_max_images_subset_is_numpys
+        COMMAND ${_one_thread} ${GF_PYTHON3} ${GF_CLI_DIR}/max_images_subset.py ${_train} ${GF_TEST_RUNS}/subset)
+set_tests_properties(cpu.train_stylegan_max_images_subset_is_numpys PROPERTIES PASS_REGULAR_EXPRESSION "the subset is numpy's")
+gf_expect_error(train_stylegan_max_images_past_data "^train_stylegan: error: .*/tests/data/dataset_fixture.zip: --max-images 9999 is more than its [0-9]+ images$" ""
+                ${_train} --data ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip --max-images 9999 --outdir ${GF_TEST_RUNS}/bad)
