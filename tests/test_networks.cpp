@@ -141,6 +141,31 @@ TEST_CASE("D parameter and buffer names and shapes are the official ones", "[net
   CHECK(shapes_of(d.named_buffers()) == buffers);
 }
 
+// train.py's --cfg cifar: D_kwargs.architecture 'orig', blocks without the
+// residual skip path, so no skip layers (networks.py registers skip only for
+// 'resnet'), and each block is conv1(conv0(x)) with gain 1. The numbers
+// against the official code: tests/test_parity.cpp's parity_32x3_orig.
+TEST_CASE("D 'orig' (cifar): the 'resnet' names without skip, blocks without the residual sum", "[networks]") {
+  DiscriminatorConfig cfg = small_d();
+  cfg.architecture = DiscriminatorArchitecture::orig;
+  Discriminator d(cfg, 0);
+  NameShapes want;
+  for (const auto& [name, shape] : shapes_of(Discriminator(small_d(), 0).named_parameters()))
+    if (name.find(".skip.") == std::string::npos) want.emplace_back(name, shape);
+  CHECK(shapes_of(d.named_parameters()) == want);
+  CHECK(discriminator_config_from_json(to_json(cfg)).architecture == DiscriminatorArchitecture::orig);
+  CHECK(discriminator_config_from_json(nlohmann::json{{"c_dim", 0}, {"img_resolution", 16}, {"img_channels", 3}})
+            .architecture == DiscriminatorArchitecture::resnet);  // files written before the key: 'resnet'
+  CHECK_THROWS_WITH(discriminator_config_from_json(
+                        nlohmann::json{{"architecture", "skip"}, {"c_dim", 0}, {"img_resolution", 16}, {"img_channels", 3}}),
+                    Catch::Contains("architecture") && Catch::Contains("\"resnet\" or \"orig\""));
+  // A block is its two convs alone.
+  const Tensor img = random_tensor({2, 3, 16, 16}, 5, DType::f32);
+  const DiscriminatorBlock& b = *d.blocks[0];
+  CHECK(b.skip == nullptr);
+  CHECK(bit_equal(b.forward(Tensor(), img), b.conv1.forward(b.conv0.forward(b.fromrgb->forward(img)))));
+}
+
 TEST_CASE("D at 1024x1024 has the official parameter count", "[networks]") {
   // Counted by hand from networks.py for the 'stylegan2' config (channel_base
   // 32768, channel_max 512): blocks b1024 ... b8 and the epilogue.

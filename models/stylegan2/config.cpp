@@ -42,8 +42,13 @@ json to_json(const GeneratorConfig& c) {
               {"use_noise", c.use_noise}};
 }
 
+const char* architecture_name(DiscriminatorArchitecture a) {
+  return a == DiscriminatorArchitecture::orig ? "orig" : "resnet";
+}
+
 json to_json(const DiscriminatorConfig& c) {
-  return json{{"c_dim", c.c_dim},
+  return json{{"architecture", architecture_name(c.architecture)},
+              {"c_dim", c.c_dim},
               {"img_resolution", c.img_resolution},
               {"img_channels", c.img_channels},
               {"channel_base", c.channel_base},
@@ -79,7 +84,14 @@ GeneratorConfig generator_config_from_json(const json& j) {
 DiscriminatorConfig discriminator_config_from_json(const json& j) {
   DiscriminatorConfig c;
   read_fields(j, "discriminator config",
-              {{"c_dim", [&](const json& v) { c.c_dim = io::json_int(v); }},
+              {{"architecture",
+                [&](const json& v) {
+                  const std::string a = v.get<std::string>();
+                  if (a == "resnet") c.architecture = DiscriminatorArchitecture::resnet;
+                  else if (a == "orig") c.architecture = DiscriminatorArchitecture::orig;
+                  else throw Error("expected \"resnet\" or \"orig\" (the architectures built here), got " + io::json_excerpt(v));
+                }},
+               {"c_dim", [&](const json& v) { c.c_dim = io::json_int(v); }},
                {"img_resolution", [&](const json& v) { c.img_resolution = io::json_int(v); }},
                {"img_channels", [&](const json& v) { c.img_channels = io::json_int(v); }},
                {"channel_base", [&](const json& v) { c.channel_base = io::json_int(v); }},

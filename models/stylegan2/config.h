@@ -25,7 +25,13 @@ struct GeneratorConfig {
   bool use_noise = true;
 };
 
+// networks.py's DiscriminatorBlock architectures ganforge builds: 'resnet'
+// (train.py's configs) and 'orig' (its --cfg cifar: no residual skip path).
+// 'skip' (FromRGB at every block) is not built.
+enum class DiscriminatorArchitecture { resnet, orig };
+
 struct DiscriminatorConfig {
+  DiscriminatorArchitecture architecture = DiscriminatorArchitecture::resnet;
   int c_dim = 0;
   int img_resolution = 1024;
   int img_channels = 3;
@@ -44,7 +50,8 @@ struct DiscriminatorConfig {
 nlohmann::json to_json(const GeneratorConfig& c);
 nlohmann::json to_json(const DiscriminatorConfig& c);
 GeneratorConfig generator_config_from_json(const nlohmann::json& j);
-DiscriminatorConfig discriminator_config_from_json(const nlohmann::json& j);
+DiscriminatorConfig discriminator_config_from_json(const nlohmann::json& j);  // "architecture": absent is "resnet"
+const char* architecture_name(DiscriminatorArchitecture a);
 
 // Channels at a resolution: min(channel_base / res, channel_max).
 inline int channels_at(int channel_base, int channel_max, int res) {

@@ -20,9 +20,9 @@ Conv2dLayer::Options conv_opts(bool trainable, std::optional<double> conv_clamp,
 
 }  // namespace
 
-DiscriminatorBlock::DiscriminatorBlock(int in_channels, int tmp_channels, int out_channels, int img_channels,
-                                       int first_layer_idx, int freeze_layers, std::optional<double> conv_clamp,
-                                       ParamInit& init)
+DiscriminatorBlock::DiscriminatorBlock(DiscriminatorArchitecture architecture, int in_channels, int tmp_channels,
+                                       int out_channels, int img_channels, int first_layer_idx, int freeze_layers,
+                                       std::optional<double> conv_clamp, ParamInit& init)
     : resample_filter(buffer("resample_filter", default_resample_filter(init.dtype))),
       fromrgb(in_channels == 0
                   ? &child("fromrgb", std::make_unique<Conv2dLayer>(
@@ -35,7 +35,9 @@ DiscriminatorBlock::DiscriminatorBlock(int in_channels, int tmp_channels, int ou
       conv1(child("conv1", std::make_unique<Conv2dLayer>(
                                tmp_channels, out_channels, 3, init,
                                conv_opts(next_trainable(first_layer_idx, freeze_layers), conv_clamp, 2)))),
-      skip(child("skip", std::make_unique<Conv2dLayer>(tmp_channels, out_channels, 1, init, [&] {
+      skip(architecture != DiscriminatorArchitecture::resnet
+               ? nullptr
+               : &child("skip", std::make_unique<Conv2dLayer>(tmp_channels, out_channels, 1, init, [&] {
                    Conv2dLayer::Options o;
                    o.bias = false;
                    o.down = 2;
@@ -48,9 +50,10 @@ DiscriminatorBlock::DiscriminatorBlock(int in_channels, int tmp_channels, int ou
 
 Tensor DiscriminatorBlock::forward(const Tensor& x_in, const Tensor& img) const {
   const Tensor x = fromrgb ? fromrgb->forward(img) : x_in;
+  if (!skip) return conv1.forward(conv0.forward(x));  // 'orig'
   // Residual: both paths scaled by sqrt(1/2) so the sum keeps unit variance.
   const double g = std::sqrt(0.5);
-  const Tensor y = skip.forward(x, g);
+  const Tensor y = skip->forward(x, g);
   return y + conv1.forward(conv0.forward(x), g);
 }
 
@@ -96,7 +99,7 @@ Discriminator::Discriminator(const DiscriminatorConfig& cfg, uint64_t seed, DTyp
 Discriminator::Discriminator(const DiscriminatorConfig& cfg, ParamInit&& init) : mapping(nullptr), cfg_(cfg) {
   const char* op = "Discriminator";
   const int top = cfg.img_resolution;
-  // The resnet epilogue has no FromRGB, so at least one block must read the image.
+  // The epilogue has no FromRGB ('resnet', 'orig'), so at least one block must read the image.
   GF_CHECK(top >= 8 && (top & (top - 1)) == 0, op, "img_resolution " << top << " is not a power of two >= 8");
   GF_CHECK(cfg.c_dim >= 0 && cfg.img_channels > 0, op, "bad c_dim " << cfg.c_dim << " or img_channels " << cfg.img_channels);
   auto ch = [&](int res) {
@@ -108,7 +111,7 @@ Discriminator::Discriminator(const DiscriminatorConfig& cfg, ParamInit&& init) :
   int layer_idx = 0;
   for (int res = top; res > 4; res /= 2) {
     DiscriminatorBlock& b = child("b" + std::to_string(res),
-                                  std::make_unique<DiscriminatorBlock>(res < top ? ch(res) : 0, ch(res), ch(res / 2),
+                                  std::make_unique<DiscriminatorBlock>(cfg.architecture, res < top ? ch(res) : 0, ch(res), ch(res / 2),
                                                                        cfg.img_channels, layer_idx, cfg.freeze_layers,
                                                                        cfg.conv_clamp, init));
     layer_idx += b.num_layers();

@@ -1,5 +1,6 @@
-// The StyleGAN2-ADA discriminator, 'resnet' architecture: FromRGB at the top
-// resolution, residual blocks halving the resolution down to 8x8, and an
+// The StyleGAN2-ADA discriminator, 'resnet' architecture (or 'orig', train.py's
+// --cfg cifar: the same blocks without their residual skip path): FromRGB at
+// the top resolution, blocks halving the resolution down to 8x8, and an
 // epilogue at 4x4 (minibatch stddev, conv, FC, output FC; with labels, a
 // projection onto their mapped embedding).
 #pragma once
@@ -18,8 +19,9 @@ class DiscriminatorBlock : public Module {
  public:
   // in_channels 0: the first block, which reads the image through FromRGB.
   // Layers with index < freeze_layers (counted from first_layer_idx) are frozen.
-  DiscriminatorBlock(int in_channels, int tmp_channels, int out_channels, int img_channels, int first_layer_idx,
-                     int freeze_layers, std::optional<double> conv_clamp, ParamInit& init);
+  DiscriminatorBlock(DiscriminatorArchitecture architecture, int in_channels, int tmp_channels, int out_channels,
+                     int img_channels, int first_layer_idx, int freeze_layers, std::optional<double> conv_clamp,
+                     ParamInit& init);
   // x [N, tmp, res, res] (undefined for the first block), img [N, C, res, res]
   // (read by the first block only) -> [N, out, res/2, res/2].
   Tensor forward(const Tensor& x, const Tensor& img) const;
@@ -30,7 +32,7 @@ class DiscriminatorBlock : public Module {
   Conv2dLayer* fromrgb;     // 1x1, first block only
   Conv2dLayer& conv0;       // 3x3
   Conv2dLayer& conv1;       // 3x3, down 2
-  Conv2dLayer& skip;        // 1x1, down 2, no bias
+  Conv2dLayer* skip;        // 1x1, down 2, no bias; 'resnet' only
 
  private:
   bool next_trainable(int first_layer_idx, int freeze_layers) { return first_layer_idx + num_layers_++ >= freeze_layers; }

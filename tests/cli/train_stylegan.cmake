@@ -159,3 +159,6 @@ gf_test(cpu.train_stylegan_max_images_subset_is_numpys
 set_tests_properties(cpu.train_stylegan_max_images_subset_is_numpys PROPERTIES PASS_REGULAR_EXPRESSION "the subset is numpy's")
 gf_expect_error(train_stylegan_max_images_past_data "^train_stylegan: error: .*/tests/data/dataset_fixture.zip: --max-images 9999 is more than its [0-9]+ images$" ""
                 ${_train} --data ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip --max-images 9999 --outdir ${GF_TEST_RUNS}/bad)
+# --cfg cifar trains train.py's cifar D: architecture 'orig' (it trained a 'resnet' D).
+gf_cli_test(train_stylegan_cifar_d_is_orig EXPECT "\"D_kwargs\": {\n +\"architecture\": \"orig\""
+            COMMAND ${_train} --data ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip --cfg cifar --dry-run --outdir ${GF_TEST_RUNS}/cifar)

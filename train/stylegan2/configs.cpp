@@ -95,6 +95,7 @@ TrainSpec make_train_spec(const std::string& cfg, int res, int gpus) {
   if (cfg == "cifar") {
     s.pl_weight = 0;     // disable path length regularization
     s.style_mixing = 0;  // disable style mixing
+    // and D's architecture 'orig' (no residual skips): make_trainer_setup
   }
   return s;
 }

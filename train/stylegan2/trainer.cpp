@@ -71,6 +71,8 @@ TrainerSetup make_trainer_setup(const TrainSpec& spec, const Dataset& ds, uint64
   dc.channel_max = spec.channel_max;
   dc.conv_clamp = gc.conv_clamp;
   dc.mbstd_group_size = spec.mbstd_group;
+  // train.py's cifar config: D without residual skip connections.
+  if (spec.cfg == "cifar") dc.architecture = stylegan2::DiscriminatorArchitecture::orig;
   return s;
 }
 
