@@ -162,3 +162,10 @@ gf_expect_error(train_stylegan_max_images_past_data "^train_stylegan: error: .*/
 # --cfg cifar trains train.py's cifar D: architecture 'orig' (it trained a 'resnet' D).
 gf_cli_test(train_stylegan_cifar_d_is_orig EXPECT "\"D_kwargs\": {\n +\"architecture\": \"orig\""
             COMMAND ${_train} --data ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip --cfg cifar --dry-run --outdir ${GF_TEST_RUNS}/cifar)
+# A snapshot resumed under another --cfg: D's minibatch-stddev group is the
+# config's (auto's 4 here), as the official resume builds D from the config
+# and copies the weights in; it took the snapshot's run's (tiny's 2).
+gf_cli_test(train_stylegan_resume_snapshot_mbstd_from_cfg EXPECT "\"mbstd_group_size\": 4," "\"mbstd_group\": 4,"
+            FIXTURES_REQUIRED trained_snapshot
+            COMMAND ${_train} --resume ${GF_SMOKE_RUN}/network-snapshot-000000.bin --cfg auto --max-images 128 --dry-run
+                    --outdir ${GF_TEST_RUNS}/mbstd_cfg)

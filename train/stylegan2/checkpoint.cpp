@@ -94,7 +94,10 @@ TrainerSetup bundle_setup(const io::SafetensorsFile& file, const std::string& pa
   base.spec.channel_base = g.channel_base;
   base.spec.channel_max = g.channel_max;
   base.spec.conv_clamp = g.conv_clamp ? int(*g.conv_clamp) : 0;
-  if (file.metadata.count("D_kwargs")) base.spec.mbstd_group = base.D_kwargs.mbstd_group_size;
+  // The minibatch-stddev group is --cfg's (or --batch's), not the file's
+  // run's: no weight holds it, and the official resume builds D from the
+  // config and copies the file's weights in.
+  base.D_kwargs.mbstd_group_size = base.spec.mbstd_group;
   return base;
 }
 
