@@ -87,8 +87,9 @@ void check_flag_combinations(const cli::Args& args) {
   if (args.has("grid") && (mixing || args.has("interp")))
     throw Error("--grid applies to --seeds, --z, --w and --projected-w; style mixing and --interp lay out their own images");
   for (const char* w : {"w", "projected-w"}) {
-    if (args.has(w) && args.has("trunc"))
-      throw Error(std::string("--trunc does not apply to --") + w + ": given w are used as they are");
+    for (const char* trunc : {"trunc", "trunc-cutoff"})
+      if (args.has(w) && args.has(trunc))
+        throw Error(std::string("--") + trunc + " does not apply to --" + w + ": given w are used as they are");
     if (args.has(w) && (args.has("class") || args.has("c")))
       throw Error(std::string("--class and --c do not apply to --") + w + ": the label went into w through the mapping");
   }
@@ -131,6 +132,15 @@ void check_label_rows(int64_t rows, int64_t n) {
 
 // Before any image is made, so a wrong --grid fails at once: it must hold the
 // n images, and its PNG of images res x res x channels must fit the writer.
+// Images are PNGs of 1 (grey) or 3 (RGB) channels, as the official
+// PIL.Image.fromarray writes them: a generator of other images (a converted
+// or hand-made file) is refused before any image is made.
+void check_png_channels(int channels, const std::string& path) {
+  if (channels != 1 && channels != 3)
+    throw Error(path + ": the generator makes images of " + std::to_string(channels) +
+                " channels (img_channels); PNGs are written of 1 (grey) or 3 (RGB)");
+}
+
 void check_grid(const cli::Args& args, int gw, int gh, int64_t n, int res, int channels) {
   if (!args.has("grid")) return;
   if (gw * gh != n)
@@ -226,6 +236,7 @@ int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const
                   (std::string(f) == "trunc-cutoff" ? "StyleGAN (v1)" : "StyleGAN2 and StyleGAN (v1)") + " networks; " +
                   path + " holds a PGGAN generator");
   const std::unique_ptr<pggan::Generator> G = pggan::load_generator(file, path, "G_ema");
+  check_png_channels(G->config().num_channels, path);
   G->to(dev);
   const double lod = cli::lod_flag(args, G->config().resolution, G->lod(), path);
   const Labels labels = read_labels(args, G->config().label_size, dev);
@@ -263,6 +274,7 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
   const std::unique_ptr<stylegan::Generator> G = stylegan::load_generator(file, path, "G_ema");
   G->to(dev);
   const stylegan::GeneratorConfig& cfg = G->config();
+  check_png_channels(cfg.num_channels, path);
   const double lod = cli::lod_flag(args, cfg.resolution, G->lod(), path);
   const double psi = args.number("trunc");
   const int cutoff = args.has("trunc-cutoff") ? static_cast<int>(args.integer("trunc-cutoff")) : cfg.truncation_cutoff;
@@ -409,11 +421,13 @@ int run(int argc, char** argv) {
   const std::unique_ptr<Generator> net = stylegan2::load_generator(file, path);
   Generator& G = *net;
   const stylegan2::GeneratorConfig& cfg = G.config();
+  check_png_channels(cfg.img_channels, path);
   G.to(dev);
 
   const double psi = args.number("trunc");
-  // Labels: c1 [1, c_dim] for every image (--class), or one row per image (--c); none with --w.
-  const Labels labels = args.has("w") ? Labels{} : read_labels(args, cfg.c_dim, dev);
+  // Labels: c1 [1, c_dim] for every image (--class), or one row per image
+  // (--c); none with --w or --projected-w (the label went into w).
+  const Labels labels = args.has("w") || args.has("projected-w") ? Labels{} : read_labels(args, cfg.c_dim, dev);
   const Tensor c1 = labels.c1, c_rows = labels.rows;
 
   stylegan2::SynthesisOptions so;

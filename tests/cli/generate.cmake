@@ -140,3 +140,27 @@ kill -TERM $pid; wait $pid; echo \"exit status $?\"; \
 [ -z \"$(find $d -name '*.tmp')\" ] && echo 'no temporary'; [ -e $d/raw.npy ] || echo 'no raw'")
 set_tests_properties(cpu.generate_stopped_keeps_finished_images PROPERTIES TIMEOUT 120
                      PASS_REGULAR_EXPRESSION "exit status 143\nfinished images kept\nno temporary\nno raw")
+# --projected-w renders any network's w, a conditional one's too (the label
+# went into w), as generate.py does: it asked for --class, then refused it.
+gf_test(cpu.generate_projected_w_conditional
+        COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_gen}/projected_c && rm -rf $d && mkdir -p $d && \
+'${GF_PYTHON3}' -c \"import numpy as np; w = np.random.RandomState(0).randn(1, 8, 16).astype(np.float32); \
+np.savez('$d/pw.npz', w=w); np.save('$d/w.npy', w)\" && \
+$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin --projected-w $d/pw.npz --outdir $d/a && \
+$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin --w $d/w.npy --outdir $d/b && \
+cmp $d/a/proj00.png $d/b/img0000.png && echo same image")
+set_tests_properties(cpu.generate_projected_w_conditional PROPERTIES PASS_REGULAR_EXPRESSION "same image" SKIP_RETURN_CODE 77)
+# Given w are used as they are: --trunc-cutoff is refused with them, as --trunc is (it was ignored).
+gf_expect_error(generate_w_trunc_cutoff "^generate: error: --trunc-cutoff does not apply to --w: given w are used as they are$" ""
+                $<TARGET_FILE:generate> --network x.bin --w w.npy --trunc-cutoff 3 --outdir ${_gen}/bad)
+# A generator of 2-channel images (converted; no dataset makes one) is refused
+# before any image, naming img_channels: save_image_grid refused it after the first.
+gf_test(cpu.generate_two_channel_generator
+        COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_gen}/two_channels && rm -rf $d && mkdir -p $d && \
+'${GF_PYTHON3}' -c \"import sys, torch; sys.path.insert(0, '${CMAKE_SOURCE_DIR}/tools'); import stylegan2_reference as ref; \
+G = ref.Generator(z_dim=8, w_dim=8, img_resolution=8, img_channels=2, mapping_layers=1, channel_base=64, channel_max=8); \
+torch.save({'G_ema': G.state_dict()}, '$d/g.pt')\" && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/g.pt $d/g.bin > /dev/null && \
+sh ${GF_CLI_DIR}/expect_error.sh '^generate: error: .*/g.bin: the generator makes images of 2 channels \\(img_channels\\); PNGs are written of 1 \\(grey\\) or 3 \\(RGB\\)$' \
+  $<TARGET_FILE:generate> --network $d/g.bin --seeds 0 --outdir $d/out && test ! -e $d/out && echo refused")
+set_tests_properties(cpu.generate_two_channel_generator PROPERTIES PASS_REGULAR_EXPRESSION "refused" SKIP_RETURN_CODE 77)
