@@ -32,8 +32,15 @@ double json_positive(const nlohmann::json& v) {
   return x;
 }
 
-int json_count(const nlohmann::json& v) {
+int json_size(const nlohmann::json& v) {
   const int x = io::json_int(v);
+  if (x > kMaxNetworkSize || x < -kMaxNetworkSize)
+    throw Error("expected a network size of at most " + std::to_string(kMaxNetworkSize) + ", got " + io::json_excerpt(v));
+  return x;
+}
+
+int json_count(const nlohmann::json& v) {
+  const int x = json_size(v);
   if (x < 0) throw Error("expected a whole number >= 0, got " + io::json_excerpt(v));
   return x;
 }

@@ -28,7 +28,16 @@ double json_positive(const nlohmann::json& v);
 // A number in [0, 1] (an EMA decay, a probability).
 double json_fraction(const nlohmann::json& v);
 
-// A whole number >= 0 that fits an int (a group size, a layer count).
+// A network's size read from a file (a width, a dimension, a resolution, a
+// layer count): a whole number of magnitude at most kMaxNetworkSize, so that
+// the sums a network forms of its sizes (in_channels + mbstd_num_channels,
+// z_dim + embed_features) stay within an int; a larger one is a damaged file
+// (2^31 - 1 made a signed overflow). Negative ones pass, for the network's
+// own check to name.
+inline constexpr int kMaxNetworkSize = 1 << 24;
+int json_size(const nlohmann::json& v);
+
+// A json_size >= 0 (a group size, a layer count).
 int json_count(const nlohmann::json& v);
 
 }  // namespace gf

@@ -12,6 +12,7 @@
 #include "engine/io/safetensors.h"
 #include "engine/ops/upfirdn2d.h"
 #include "models/network_file.h"
+#include "models/config_json.h"
 #include "models/stylegan2/discriminator.h"
 #include "models/stylegan2/generator.h"
 #include "tests/testing.h"
@@ -164,6 +165,21 @@ TEST_CASE("D 'orig' (cifar): the 'resnet' names without skip, blocks without the
   const DiscriminatorBlock& b = *d.blocks[0];
   CHECK(b.skip == nullptr);
   CHECK(bit_equal(b.forward(Tensor(), img), b.conv1.forward(b.conv0.forward(b.fromrgb->forward(img)))));
+}
+
+// A damaged file's huge size (2^31 - 1) overflowed an int where a network
+// adds its sizes (in_channels + mbstd_num_channels, z_dim + c_dim): undefined
+// behaviour UBSan caught, then a negative tensor size. Every network config
+// refuses sizes past kMaxNetworkSize as it is read.
+TEST_CASE("network configs refuse sizes whose sums would overflow an int", "[networks]") {
+  const nlohmann::json d{{"c_dim", 0}, {"img_resolution", 16}, {"img_channels", 3}, {"mbstd_num_channels", 2147483647}};
+  CHECK_THROWS_WITH(discriminator_config_from_json(d), Catch::Contains("mbstd_num_channels") &&
+                                                           Catch::Contains("a network size of at most 16777216"));
+  const nlohmann::json g{{"z_dim", 2147483647}, {"c_dim", 1}, {"w_dim", 8}, {"img_resolution", 8}, {"img_channels", 3}};
+  CHECK_THROWS_WITH(generator_config_from_json(g), Catch::Contains("z_dim") && Catch::Contains("at most 16777216"));
+  nlohmann::json fits = g;
+  fits["z_dim"] = kMaxNetworkSize;
+  CHECK(generator_config_from_json(fits).z_dim == kMaxNetworkSize);
 }
 
 TEST_CASE("D at 1024x1024 has the official parameter count", "[networks]") {

@@ -2,6 +2,7 @@
 
 #include "engine/error.h"
 #include "engine/io/json_input.h"
+#include "models/config_json.h"
 
 namespace gf::perceptual {
 
@@ -27,8 +28,8 @@ ArcFaceConfig arcface_config_from_json(const json& j) {
       if (key == "mode") c.body.mode = v.get<std::string>();
       else if (key == "units") c.body.units = v.get<std::vector<int>>();
       else if (key == "depths") c.body.depths = v.get<std::vector<int>>();
-      else if (key == "se_reduction") c.body.se_reduction = io::json_int(v);
-      else if (key == "embedding") c.embedding = io::json_int(v);
+      else if (key == "se_reduction") c.body.se_reduction = json_size(v);
+      else if (key == "embedding") c.embedding = json_size(v);
       else if (key == "affine") c.affine = v.get<bool>();
       else if (key == "input_size")
         GF_CHECK(v == ArcFaceConfig::input_size, "arcface_kwargs", "input_size must be 112, got " << io::json_excerpt(v));

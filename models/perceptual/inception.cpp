@@ -4,6 +4,7 @@
 
 #include "engine/error.h"
 #include "engine/io/json_input.h"
+#include "models/config_json.h"
 #include "engine/ops/batch_norm.h"
 #include "engine/ops/pool2d.h"
 #include "engine/ops/resize.h"
@@ -34,7 +35,7 @@ InceptionConfig inception_config_from_json(const json& j) {
   GF_CHECK(j.is_object(), "inception_kwargs", "must be a JSON object, got " << io::json_excerpt(j));
   try {
     for (const auto& [key, v] : j.items()) {
-      if (key == "width_divisor") c.width_divisor = io::json_int(v);
+      if (key == "width_divisor") c.width_divisor = json_size(v);
       else if (key == "classes")
         GF_CHECK(v == InceptionConfig::classes, "inception_kwargs", "classes must be 1008, got " << io::json_excerpt(v));
       else throw Error("inception_kwargs: unknown key '" + key + "'");

@@ -4,6 +4,7 @@
 
 #include "engine/error.h"
 #include "engine/io/json_input.h"
+#include "models/config_json.h"
 #include "engine/ops/bias_act.h"
 #include "engine/ops/pool2d.h"
 #include "engine/ops/resize.h"
@@ -27,7 +28,7 @@ Vgg16Config vgg16_config_from_json(const json& j) {
   GF_CHECK(j.is_object(), "vgg16_kwargs", "must be a JSON object, got " << io::json_excerpt(j));
   try {
     for (const auto& [key, v] : j.items()) {
-      if (key == "width_divisor") c.width_divisor = io::json_int(v);
+      if (key == "width_divisor") c.width_divisor = json_size(v);
       else throw Error("vgg16_kwargs: unknown key '" + key + "'");
     }
   } catch (const json::exception& e) {

@@ -56,13 +56,13 @@ json to_json(const DiscriminatorConfig& c) {
 GeneratorConfig generator_config_from_json(const json& j) {
   GeneratorConfig c;
   read_fields(j, "PGGAN generator config",
-              {{"num_channels", [&](const json& v) { c.num_channels = io::json_int(v); }},
-               {"resolution", [&](const json& v) { c.resolution = io::json_int(v); }},
-               {"label_size", [&](const json& v) { c.label_size = io::json_int(v); }},
-               {"fmap_base", [&](const json& v) { c.fmap_base = io::json_int(v); }},
+              {{"num_channels", [&](const json& v) { c.num_channels = json_size(v); }},
+               {"resolution", [&](const json& v) { c.resolution = json_size(v); }},
+               {"label_size", [&](const json& v) { c.label_size = json_size(v); }},
+               {"fmap_base", [&](const json& v) { c.fmap_base = json_size(v); }},
                {"fmap_decay", [&](const json& v) { c.fmap_decay = v.get<double>(); }},
-               {"fmap_max", [&](const json& v) { c.fmap_max = io::json_int(v); }},
-               {"latent_size", [&](const json& v) { c.latent_size = v.is_null() ? 0 : io::json_int(v); }},
+               {"fmap_max", [&](const json& v) { c.fmap_max = json_size(v); }},
+               {"latent_size", [&](const json& v) { c.latent_size = v.is_null() ? 0 : json_size(v); }},
                {"normalize_latents", [&](const json& v) { c.normalize_latents = v.get<bool>(); }},
                {"use_wscale", [&](const json& v) { c.use_wscale = v.get<bool>(); }},
                {"use_pixelnorm", [&](const json& v) { c.use_pixelnorm = v.get<bool>(); }},
@@ -75,14 +75,14 @@ GeneratorConfig generator_config_from_json(const json& j) {
 DiscriminatorConfig discriminator_config_from_json(const json& j) {
   DiscriminatorConfig c;
   read_fields(j, "PGGAN discriminator config",
-              {{"num_channels", [&](const json& v) { c.num_channels = io::json_int(v); }},
-               {"resolution", [&](const json& v) { c.resolution = io::json_int(v); }},
-               {"label_size", [&](const json& v) { c.label_size = io::json_int(v); }},
-               {"fmap_base", [&](const json& v) { c.fmap_base = io::json_int(v); }},
+              {{"num_channels", [&](const json& v) { c.num_channels = json_size(v); }},
+               {"resolution", [&](const json& v) { c.resolution = json_size(v); }},
+               {"label_size", [&](const json& v) { c.label_size = json_size(v); }},
+               {"fmap_base", [&](const json& v) { c.fmap_base = json_size(v); }},
                {"fmap_decay", [&](const json& v) { c.fmap_decay = v.get<double>(); }},
-               {"fmap_max", [&](const json& v) { c.fmap_max = io::json_int(v); }},
+               {"fmap_max", [&](const json& v) { c.fmap_max = json_size(v); }},
                {"use_wscale", [&](const json& v) { c.use_wscale = v.get<bool>(); }},
-               {"mbstd_group_size", [&](const json& v) { c.mbstd_group_size = io::json_int(v); }},
+               {"mbstd_group_size", [&](const json& v) { c.mbstd_group_size = json_size(v); }},
                {"fused_scale", [&](const json& v) { c.fused_scale = v.get<bool>(); }}});
   return c;
 }

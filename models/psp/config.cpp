@@ -5,6 +5,7 @@
 
 #include "engine/error.h"
 #include "engine/io/json_input.h"
+#include "models/config_json.h"
 
 namespace gf::psp {
 
@@ -53,12 +54,12 @@ PspConfig psp_config_from_json(const json& j) {
   const std::map<std::string, std::function<void(const json&)>> set = {
       {"encoder_type", [&](const json& v) { c.encoder_type = v.get<std::string>(); }},
       {"mode", [&](const json& v) { c.mode = v.get<std::string>(); }},
-      {"input_nc", [&](const json& v) { c.input_nc = io::json_int(v); }},
-      {"input_size", [&](const json& v) { c.input_size = io::json_int(v); }},
-      {"n_styles", [&](const json& v) { c.n_styles = io::json_int(v); }},
+      {"input_nc", [&](const json& v) { c.input_nc = json_size(v); }},
+      {"input_size", [&](const json& v) { c.input_size = json_size(v); }},
+      {"n_styles", [&](const json& v) { c.n_styles = json_size(v); }},
       {"units", [&](const json& v) { c.units = v.get<std::vector<int>>(); }},
       {"depths", [&](const json& v) { c.depths = v.get<std::vector<int>>(); }},
-      {"se_reduction", [&](const json& v) { c.se_reduction = io::json_int(v); }},
+      {"se_reduction", [&](const json& v) { c.se_reduction = json_size(v); }},
       {"start_from_latent_avg", [&](const json& v) { c.start_from_latent_avg = v.get<bool>(); }},
       {"learn_in_w", [&](const json& v) { c.learn_in_w = v.get<bool>(); }}};
   GF_CHECK(j.is_object(), what, "must be a JSON object, got " << io::json_excerpt(j));

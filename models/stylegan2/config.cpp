@@ -64,16 +64,16 @@ json to_json(const DiscriminatorConfig& c) {
 GeneratorConfig generator_config_from_json(const json& j) {
   GeneratorConfig c;
   read_fields(j, "generator config",
-              {{"z_dim", [&](const json& v) { c.z_dim = io::json_int(v); }},
-               {"c_dim", [&](const json& v) { c.c_dim = io::json_int(v); }},
-               {"w_dim", [&](const json& v) { c.w_dim = io::json_int(v); }},
-               {"img_resolution", [&](const json& v) { c.img_resolution = io::json_int(v); }},
-               {"img_channels", [&](const json& v) { c.img_channels = io::json_int(v); }},
-               {"mapping_layers", [&](const json& v) { c.mapping_layers = io::json_int(v); }},
+              {{"z_dim", [&](const json& v) { c.z_dim = json_size(v); }},
+               {"c_dim", [&](const json& v) { c.c_dim = json_size(v); }},
+               {"w_dim", [&](const json& v) { c.w_dim = json_size(v); }},
+               {"img_resolution", [&](const json& v) { c.img_resolution = json_size(v); }},
+               {"img_channels", [&](const json& v) { c.img_channels = json_size(v); }},
+               {"mapping_layers", [&](const json& v) { c.mapping_layers = json_size(v); }},
                {"mapping_lr_multiplier", [&](const json& v) { c.mapping_lr_multiplier = json_positive(v); }},
                {"w_avg_beta", [&](const json& v) { c.w_avg_beta = json_fraction(v); }},
-               {"channel_base", [&](const json& v) { c.channel_base = io::json_int(v); }},
-               {"channel_max", [&](const json& v) { c.channel_max = io::json_int(v); }},
+               {"channel_base", [&](const json& v) { c.channel_base = json_size(v); }},
+               {"channel_max", [&](const json& v) { c.channel_max = json_size(v); }},
                {"conv_clamp", [&](const json& v) { c.conv_clamp = clamp_from(v); }},
                {"use_noise", [&](const json& v) { c.use_noise = v.get<bool>(); }}},
               // networks.py's Generator takes these five without defaults.
@@ -91,16 +91,16 @@ DiscriminatorConfig discriminator_config_from_json(const json& j) {
                   else if (a == "orig") c.architecture = DiscriminatorArchitecture::orig;
                   else throw Error("expected \"resnet\" or \"orig\" (the architectures built here), got " + io::json_excerpt(v));
                 }},
-               {"c_dim", [&](const json& v) { c.c_dim = io::json_int(v); }},
-               {"img_resolution", [&](const json& v) { c.img_resolution = io::json_int(v); }},
-               {"img_channels", [&](const json& v) { c.img_channels = io::json_int(v); }},
-               {"channel_base", [&](const json& v) { c.channel_base = io::json_int(v); }},
-               {"channel_max", [&](const json& v) { c.channel_max = io::json_int(v); }},
+               {"c_dim", [&](const json& v) { c.c_dim = json_size(v); }},
+               {"img_resolution", [&](const json& v) { c.img_resolution = json_size(v); }},
+               {"img_channels", [&](const json& v) { c.img_channels = json_size(v); }},
+               {"channel_base", [&](const json& v) { c.channel_base = json_size(v); }},
+               {"channel_max", [&](const json& v) { c.channel_max = json_size(v); }},
                {"conv_clamp", [&](const json& v) { c.conv_clamp = clamp_from(v); }},
                {"mbstd_group_size", [&](const json& v) { c.mbstd_group_size = json_count(v); }},
                {"mbstd_num_channels", [&](const json& v) { c.mbstd_num_channels = json_count(v); }},
                {"cmap_dim", [&](const json& v) { c.cmap_dim = json_count(v); }},
-               {"mapping_layers", [&](const json& v) { c.mapping_layers = io::json_int(v); }},
+               {"mapping_layers", [&](const json& v) { c.mapping_layers = json_size(v); }},
                {"freeze_layers", [&](const json& v) { c.freeze_layers = json_count(v); }}},
               // networks.py's Discriminator takes these three without defaults.
               {"c_dim", "img_resolution", "img_channels"});

@@ -101,7 +101,8 @@ Discriminator::Discriminator(const DiscriminatorConfig& cfg, ParamInit&& init) :
   const int top = cfg.img_resolution;
   // The epilogue has no FromRGB ('resnet', 'orig'), so at least one block must read the image.
   GF_CHECK(top >= 8 && (top & (top - 1)) == 0, op, "img_resolution " << top << " is not a power of two >= 8");
-  GF_CHECK(cfg.c_dim >= 0 && cfg.img_channels > 0, op, "bad c_dim " << cfg.c_dim << " or img_channels " << cfg.img_channels);
+  GF_CHECK(cfg.c_dim >= 0, op, "c_dim " << cfg.c_dim << " is negative");
+  GF_CHECK(cfg.img_channels > 0, op, "img_channels " << cfg.img_channels << " must be at least 1");
   auto ch = [&](int res) {
     const int c = channels_at(cfg.channel_base, cfg.channel_max, res);
     GF_CHECK(c > 0, op, "channel_base " << cfg.channel_base << " gives no channels at " << res << "x" << res);

@@ -121,6 +121,7 @@ SynthesisNetwork::SynthesisNetwork(int w_dim, int img_resolution, int img_channe
     : w_dim_(w_dim) {
   GF_CHECK(img_resolution >= 4 && (img_resolution & (img_resolution - 1)) == 0, "SynthesisNetwork",
            "img_resolution " << img_resolution << " is not a power of two >= 4");
+  GF_CHECK(img_channels > 0, "SynthesisNetwork", "img_channels " << img_channels << " must be at least 1");
   for (int res = 4; res <= img_resolution; res *= 2) {
     const int in = res > 4 ? channels_at(channel_base, channel_max, res / 2) : 0;
     const int out = channels_at(channel_base, channel_max, res);
