@@ -46,8 +46,11 @@ import stylegan2_reference as ref  # noqa: E402
 G_CFG = dict(z_dim=8, c_dim=0, w_dim=8, img_resolution=16, img_channels=3, mapping_layers=2,
              mapping_lr_multiplier=0.01, w_avg_beta=0.995, channel_base=64, channel_max=8, conv_clamp=None,
              use_noise=True)
-D_CFG = dict(c_dim=0, img_resolution=16, img_channels=3, channel_base=64, channel_max=8, conv_clamp=None,
-             mbstd_group_size=2, mbstd_num_channels=1, cmap_dim=0, mapping_layers=8, freeze_layers=0)
+D_CFG = dict(c_dim=0, img_resolution=16, img_channels=3, architecture="resnet", channel_base=64, channel_max=8,
+             conv_clamp=None, mbstd_group_size=2, mbstd_num_channels=1, cmap_dim=0, mapping_layers=8,
+             freeze_layers=0)
+# Config E's Dorig (D_stylegan2 architecture='orig'): no Skip layers.
+D_ORIG_CFG = dict(D_CFG, architecture="orig")
 # A float32 x - 1 + 1 round trip moves x by at most one ulp of 1.
 AFFINE_BIAS_ATOL = 2.0 ** -23
 
@@ -59,11 +62,11 @@ def run(*args):
     return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
-def random_nets(seed):
+def random_nets(seed, d_cfg=D_CFG):
     """Reference networks with every tensor moved off its init (noise strengths,
     affine biases away from 1), so each mapping rule shows in the outputs."""
     torch.manual_seed(seed)
-    nets = {"G": ref.Generator(**G_CFG), "D": ref.Discriminator(**D_CFG)}
+    nets = {"G": ref.Generator(**G_CFG), "D": ref.Discriminator(**d_cfg)}
     nets["G_ema"] = copy.deepcopy(nets["G"])
     with torch.no_grad():
         for net in nets.values():
@@ -162,7 +165,7 @@ def tf_generator(state, z, psi):
 
 
 def tf_discriminator(state, img):
-    """D_stylegan2, 'resnet', no labels."""
+    """D_stylegan2, 'resnet' or 'orig' (static_kwargs architecture), no labels."""
     v = {n: torch.from_numpy(a).double() for n, a in state["variables"]}
     kw = state["static_kwargs"]
 
@@ -173,9 +176,11 @@ def tf_discriminator(state, img):
     x = conv_act(img, f"{2 ** L}x{2 ** L}/FromRGB")
     for res in range(L, 2, -1):
         r = f"{2 ** res}x{2 ** res}"
-        t = _conv(x, _weight(v[f"{r}/Skip/weight"]), down=True)
+        t = x
         x = conv_act(conv_act(x, f"{r}/Conv0"), f"{r}/Conv1_down", down=True)
-        x = (x + t) * (1 / SQRT2)
+        if kw.get("architecture", "resnet") == "resnet":
+            t = _conv(t, _weight(v[f"{r}/Skip/weight"]), down=True)
+            x = (x + t) * (1 / SQRT2)
     if kw["mbstd_group_size"] > 1:  # minibatch_stddev_layer
         g, n = min(kw["mbstd_group_size"], x.shape[0]), kw["mbstd_num_features"]
         N, C, H, W = x.shape
@@ -235,7 +240,8 @@ class ConvertStyleGAN2TFTest(unittest.TestCase):
         got, got_meta = cw.read_bin(self.path("out.bin"))
         self.assert_same_tensors(got, tensors)
         self.assertEqual(json.loads(got_meta["G_kwargs"]), json.loads(meta["G_kwargs"]))
-        self.assertEqual(json.loads(got_meta["D_kwargs"]), json.loads(meta["D_kwargs"]))
+        # The fixture predates the "architecture" key (absent: 'resnet'); every import writes it.
+        self.assertEqual(json.loads(got_meta["D_kwargs"]), dict(json.loads(meta["D_kwargs"]), architecture="resnet"))
 
     def test_tf_semantics_equal_the_reference(self):
         nets = random_nets(5)
@@ -254,6 +260,60 @@ class ConvertStyleGAN2TFTest(unittest.TestCase):
                 self.assertLess(rel_error(got, want), 1e-4, key)
             img = tf_generator(states[2], z, 1.0)
             self.assertLess(rel_error(imported["D"](img), tf_discriminator(states[1], img)), 1e-4, "D")
+
+    def test_orig_discriminator(self):
+        """Config E's Dorig: imported with "architecture": "orig", the TF
+        semantics (no Skip, no 1/sqrt(2)) equal the reference 'orig' D, and the
+        export gives back the same tensors (no skip weights)."""
+        nets = random_nets(7, D_ORIG_CFG)
+        self.assertFalse(any(".skip." in n for n in nets["D"]))
+        states = mk.make_states(nets, G_CFG, D_ORIG_CFG)
+        d_vars = dict(states[1]["variables"])
+        self.assertFalse(any(n.endswith("/Skip/weight") for n in d_vars))
+        self.assertEqual(states[1]["static_kwargs"]["architecture"], "orig")
+        src, out = self.write(states), self.path("out.bin")
+        r = run("import", src, out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        imported, tensors, meta = nets_from_bin(out)
+        self.assert_same_tensors(tensors, {f"{k}.{n}": t for k, s in nets.items() for n, t in s.items()})
+        self.assertEqual(json.loads(meta["D_kwargs"]), D_ORIG_CFG)
+        self.assertEqual(json.loads(meta["G_kwargs"]), G_CFG)
+        z = torch.randn([4, G_CFG["z_dim"]], generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+        with torch.no_grad():
+            img = tf_generator(states[2], z, 1.0)
+            want = tf_discriminator(states[1], img)
+            self.assertLess(rel_error(imported["D"](img), want), 1e-4, "D")
+            # The 'resnet' semantics on these variables (zero skips) are not what the pickle computes.
+            resnet = dict(states[1], static_kwargs=dict(states[1]["static_kwargs"], architecture="resnet"),
+                          variables=list(states[1]["variables"]) + [
+                              (f"{r}x{r}/Skip/weight", np.zeros([1, 1, d_vars[f"{r}x{r}/Conv0/weight"].shape[2],
+                                                                 d_vars[f"{r}x{r}/Conv1_down/weight"].shape[3]],
+                                                                np.float32)) for r in (16, 8)])
+            self.assertGreater(rel_error(tf_discriminator(resnet, img), want), 1e-2)
+        # The export: the official names, no skip weights, the same tensors; and back.
+        pt, back = self.path("net.pt"), self.path("back.bin")
+        r = run("export", out, pt, "--net", "all")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        exported = torch.load(pt)
+        self.assertEqual(set(exported["D"]), set(nets["D"]))
+        ref.Discriminator(**D_ORIG_CFG).load_state_dict(exported["D"])  # strict
+        for n, t in nets["D"].items():
+            self.assertTrue(torch.equal(exported["D"][n], t), n)
+        r = run("import", pt, back, "--mbstd-group-size", "2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got, got_meta = cw.read_bin(back)
+        self.assertEqual(json.loads(got_meta["D_kwargs"]), D_ORIG_CFG)
+        self.assertEqual(sorted(got), sorted(tensors))
+        for n, t in tensors.items():
+            self.assertTrue(torch.equal(got[n], t), n)
+        # Without the architecture in static_kwargs (D_stylegan2's default is
+        # 'resnet'), the variables tell: no Skip, 'orig'.
+        plain = list(states)
+        plain[1] = dict(states[1], static_kwargs={k: a for k, a in states[1]["static_kwargs"].items()
+                                                  if k != "architecture"})
+        r = run("import", self.write(plain, "plain.pkl"), out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(cw.read_bin(out)[1]["D_kwargs"])["architecture"], "orig")
 
     def test_bad_and_unsupported_pickles_are_refused(self):
         nets = random_nets(6)
@@ -286,6 +346,22 @@ class ConvertStyleGAN2TFTest(unittest.TestCase):
         d_stylegan = list(states)
         d_stylegan[1] = dict(states[1], build_func_name="D_stylegan")
         cases.append((d_stylegan, "expected D_stylegan2"))
+        # static_kwargs saying 'resnet' over variables without Skip (and the reverse).
+        noskip = list(states)
+        noskip[1] = dict(states[1], variables=[(n, a) for n, a in states[1]["variables"] if "/Skip/" not in n])
+        cases.append((noskip, "D: static_kwargs architecture 'resnet', but the variables are an 'orig' "
+                              "discriminator's (without <res>x<res>/Skip/weight)"))
+        orig_kw = list(states)
+        orig_kw[1] = dict(states[1], static_kwargs=dict(states[1]["static_kwargs"], architecture="orig"))
+        cases.append((orig_kw, "static_kwargs architecture 'orig', but the variables are a 'resnet'"))
+        # A 'skip' D: FromRGB in every block and at 4x4 (and no Skip).
+        skip = list(states)
+        skip[1] = dict(noskip[1], static_kwargs=dict(states[1]["static_kwargs"], architecture="skip"),
+                       variables=noskip[1]["variables"] + [
+                           (f"{r}x{r}/FromRGB/{p}", np.ones([1, 1, 3, 8] if p == "weight" else [8], np.float32))
+                           for r in (8, 4) for p in ("weight", "bias")])
+        cases.append((skip, "D: architecture 'skip' is not supported (ganforge's StyleGAN2 discriminator is "
+                            "'resnet' or 'orig')"))
         nombstd = list(states)
         nombstd[1] = dict(states[1], static_kwargs=dict(states[1]["static_kwargs"], mbstd_group_size=0))
         cases.append((nombstd, "but mbstd_group_size is 0"))

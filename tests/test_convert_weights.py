@@ -41,8 +41,11 @@ SCRIPT = os.path.join(TOOLS, "convert_weights.py")
 G_CFG = dict(z_dim=8, c_dim=3, w_dim=8, img_resolution=16, img_channels=3, mapping_layers=2,
              mapping_lr_multiplier=0.01, w_avg_beta=0.995, channel_base=64, channel_max=8, conv_clamp=256.0,
              use_noise=True)
-D_CFG = dict(c_dim=3, img_resolution=16, img_channels=3, channel_base=64, channel_max=8, conv_clamp=256.0,
-             mbstd_group_size=2, mbstd_num_channels=1, cmap_dim=8, mapping_layers=2, freeze_layers=0)
+D_CFG = dict(c_dim=3, img_resolution=16, img_channels=3, architecture="resnet", channel_base=64, channel_max=8,
+             conv_clamp=256.0, mbstd_group_size=2, mbstd_num_channels=1, cmap_dim=8, mapping_layers=2,
+             freeze_layers=0)
+# StyleGAN2-ADA's --cfg cifar discriminator: no skip layers, the convs at gain 1.
+D_ORIG_CFG = dict(D_CFG, architecture="orig")
 
 
 def make_nets(seed=0, g_cfg=G_CFG, d_cfg=D_CFG):
@@ -164,9 +167,11 @@ def persistent(module, mbstd=None):
     state["_init_kwargs"] = EasyDict(resample_filter=[1, 3, 3, 1])
     name = type(module).__name__
     if name in ("SynthesisBlock", "DiscriminatorBlock"):
-        state["architecture"] = "skip" if name == "SynthesisBlock" else "resnet"
+        state["architecture"] = "skip" if name == "SynthesisBlock" else module.architecture
     if name == "MappingNetwork":
         state["w_avg_beta"] = np.float64(0.995) if module.num_ws is not None else None
+    if name == "Discriminator":  # recorded by its blocks and epilogue, as the official classes do
+        state["_modules"]["b4"].state["architecture"] = state.pop("architecture")
     if name == "DiscriminatorEpilogue":
         state["_modules"]["mbstd"] = Persistent("MinibatchStdLayer", dict(
             _parameters=collections.OrderedDict(), _buffers=collections.OrderedDict(),
@@ -464,6 +469,109 @@ class ConvertWeightsTest(unittest.TestCase):
         g = torch.load(g_pt)
         self.assertEqual(set(g), set(nets["G_ema"].state_dict()))
         self.assert_error(run_here("export", c, self.path("d.pt"), "--net", "D"), "holds no D network")
+
+    def test_orig_discriminator(self):
+        """--cfg cifar's D ('orig': no skip layers) from an official pickle and a
+        state dict, exported back with the official names; 'skip' D and non-'skip'
+        G refused with one line naming the architecture."""
+        nets = make_nets(seed=12, d_cfg=D_ORIG_CFG)
+        self.assertFalse(any(".skip." in n for n in nets["D"].state_dict()))
+        src, a = self.path("cifar.pkl"), self.path("a.bin")
+        official_pickle(nets, src)
+        r = run_here("import", src, a)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('"architecture": "orig"', r.stdout)
+        got, meta = nets_from_bin(a)
+        self.assertEqual(json.loads(meta["D_kwargs"]), D_ORIG_CFG)
+        self.assertEqual(json.loads(meta["G_kwargs"]), G_CFG)
+        for key in ("G", "D", "G_ema"):
+            self.assertEqual(sorted(got[key].state_dict()), sorted(nets[key].state_dict()), key)
+            for n, t in nets[key].state_dict().items():
+                self.assertTrue(torch.equal(got[key].state_dict()[n], t), f"{key}.{n}")
+        want_img, want_logits = outputs(nets)
+        img, logits = outputs(got)
+        self.assertTrue(torch.equal(img, want_img))
+        self.assertTrue(torch.equal(logits, want_logits))
+        # The same weights as 'resnet' with zero skips would score otherwise: the
+        # gains differ (1 here, sqrt(0.5) on both branches there).
+        resnet = ref.Discriminator(**D_CFG)
+        state = dict(resnet.state_dict(), **nets["D"].state_dict())
+        resnet.load_state_dict({n: torch.zeros_like(t) if ".skip." in n else t for n, t in state.items()})
+        c = torch.eye(3)[[0, 1, 2, 0]]
+        with torch.no_grad():
+            self.assertFalse(torch.allclose(resnet(img, c), got["D"](img, c), rtol=1e-3, atol=0))
+        # Export: the official names, no skip tensors; imported back (a state
+        # dict records no architecture: the absent skip weights tell it).
+        pt, b = self.path("b.pt"), self.path("b.bin")
+        r = run_here("export", a, pt, "--net", "all")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        exported = torch.load(pt)
+        self.assertEqual(set(exported["D"]), set(nets["D"].state_dict()))
+        fresh = ref.Discriminator(**D_ORIG_CFG)
+        fresh.load_state_dict(exported["D"])  # strict
+        for n, t in nets["D"].state_dict().items():
+            self.assertTrue(torch.equal(exported["D"][n], t), n)
+        flags = ["--conv-clamp", "256", "--mbstd-group-size", "2"]
+        self.assertEqual(run_here("import", pt, b, *flags).returncode, 0)
+        ta, ma = cw.read_bin(a)
+        tb, mb = cw.read_bin(b)
+        self.assertEqual(ma, mb)
+        self.assertEqual(sorted(ta), sorted(tb))
+        for n in ta:
+            self.assertTrue(torch.equal(ta[n], tb[n]), n)
+        # D alone, as a state dict: 'orig' from the tensors.
+        d_pt, d_bin, d_out = self.path("d.pt"), self.path("d.bin"), self.path("d_out.pt")
+        torch.save(nets["D"].state_dict(), d_pt)
+        r = run_here("import", d_pt, d_bin, *flags)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(cw.read_bin(d_bin)[1]["D_kwargs"]), D_ORIG_CFG)
+        self.assertEqual(run_here("export", d_bin, d_out, "--net", "D").returncode, 0)
+        self.assertEqual(set(torch.load(d_out)), set(nets["D"].state_dict()))
+        # A 'resnet' state dict says "resnet" too (every D the converter writes has the key).
+        torch.save(make_nets(seed=12)["D"].state_dict(), d_pt)
+        self.assertEqual(run_here("import", d_pt, d_bin, *flags).returncode, 0)
+        self.assertEqual(json.loads(cw.read_bin(d_bin)[1]["D_kwargs"])["architecture"], "resnet")
+        # A bundle written before the key existed exports as 'resnet'.
+        bundle = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "parity_32x1.bin")
+        self.assertNotIn("architecture", json.loads(cw.read_bin(bundle)[1]["D_kwargs"]))
+        self.assertEqual(run_here("export", bundle, d_out, "--net", "D").returncode, 0)
+        self.assertTrue(any(".skip." in n for n in torch.load(d_out)))
+        # The recorded attribute rules over the tensors: 'orig' with skip weights.
+        out = self.path("bad.bin")
+
+        def set_arch(which, arch):
+            def walk(m):
+                if "architecture" in m.state:
+                    m.state["architecture"] = arch
+                for child in m.state["_modules"].values():
+                    walk(child)
+            return lambda data: walk(data[which])
+        official_pickle(make_nets(seed=12), src, set_arch("D", "orig"))
+        self.assert_error(run_here("import", src, out), "D", "unexpected tensor b16.skip.weight")
+        self.assert_nothing_written(out)
+        # Refused: a 'skip' D (pickle attribute; state dict with fromrgb in every
+        # block), a G other than 'skip' (pickle attribute; state dict forms).
+        official_pickle(nets, src, set_arch("D", "skip"))
+        self.assert_error(run_here("import", src, out), "D has architecture 'skip'",
+                          "ganforge supports 'resnet' or 'orig' only")
+        self.assert_nothing_written(out)
+        official_pickle(nets, src, set_arch("G_ema", "orig"))
+        self.assert_error(run_here("import", src, out), "G_ema has architecture 'orig'", "supports 'skip' only")
+        self.assert_nothing_written(out)
+        skip_d = dict(nets["D"].state_dict(), **{"b8.fromrgb.weight": torch.zeros(8, 3, 1, 1),
+                                                 "b8.fromrgb.bias": torch.zeros(8)})
+        torch.save(skip_d, d_pt)
+        self.assert_error(run_here("import", d_pt, out), "a 'skip' discriminator (b8.fromrgb.weight",
+                          "'resnet' or 'orig'")
+        self.assert_nothing_written(out)
+        g = nets["G_ema"].state_dict()
+        g_pt = self.path("g.pt")
+        torch.save(dict(g, **{"synthesis.b8.skip.weight": torch.zeros(8, 8, 1, 1)}), g_pt)
+        self.assert_error(run_here("import", g_pt, out), "a 'resnet' generator (skip weights)",
+                          "generator is 'skip'")
+        torch.save({n: t for n, t in g.items() if not n.startswith("synthesis.b8.torgb.")}, g_pt)
+        self.assert_error(run_here("import", g_pt, out), "an 'orig' generator (a torgb in the last block only)")
+        self.assert_nothing_written(out)
 
     def corrupt(self, edit):
         nets = make_nets(seed=3)

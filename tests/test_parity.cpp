@@ -87,3 +87,7 @@ TEST_CASE("parity: 32x32 grayscale, unconditional, two mbstd channels", "[parity
 TEST_CASE("parity: 32x32 RGB with 4 labels, conv_clamp reached", "[parity]") { check_fixture("parity_32x3_c4"); }
 
 TEST_CASE("parity: 256x256 RGB without noise inputs", "[parity]") { check_fixture("parity_256x3"); }
+
+// train.py's --cfg cifar D: architecture 'orig' (no residual skip path), with
+// 10 labels and a clamp that is reached.
+TEST_CASE("parity: 32x32 RGB, D architecture 'orig' (cifar), 10 labels", "[parity]") { check_fixture("parity_32x3_orig"); }

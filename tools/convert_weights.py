@@ -11,7 +11,10 @@ G_ema), or a rosinality/stylegan2-pytorch checkpoint, and writes a bundle: the
 networks under the prefixes "G.", "D.", "G_ema." with "G_kwargs" and
 "D_kwargs" (models/stylegan2/config.h) in the metadata. The config comes from the
 tensors' names and shapes; what they cannot tell comes from the pickle's
-recorded module attributes (official pickles) or from the flags:
+recorded module attributes (official pickles) or from the flags. D's
+"architecture" is "resnet" or "orig" (train.py --cfg cifar: no skip layers), from
+the pickle's attribute, else from whether the blocks have skip weights; a 'skip'
+D (fromrgb in every block) and a generator other than 'skip' are refused:
   --conv-clamp        default: the pickle's value, else none (no clamp: the
                       TF-converted official models and rosinality's have none;
                       train.py's own runs use 256)
@@ -80,15 +83,16 @@ configuration from names, shapes and static_kwargs as for PGGAN;
 And it reads official StyleGAN2 TensorFlow pickles (NVlabs/stylegan2: (G, D,
 Gs) of dnnlib.tflib networks, state version 4; G_main with the components
 mapping (G_mapping) and synthesis (G_synthesis_stylegan2, 'skip'),
-D_stylegan2 ('resnet'): configs E and F) into the StyleGAN2 bundle the
-PyTorch imports write, by the official TF -> PyTorch correspondence (dense
-[in, out] and conv [kh, kw, in, out] transposed; affine bias = mod_bias + 1;
-the Conv0_up kernel turned by 180 degrees, D's convs as they are; noise{i} ->
-noise_const; dlatent_avg -> w_avg; mapping_lrmul, dlatent_avg_beta and
-mbstd_group_size/mbstd_num_features from static_kwargs; channels from the
-shapes; no conv clamp). Conditional ones (LabelConcat) and the other
-architectures (config E's G orig/resnet, D orig/skip; configs A-D) are
-refused: their semantics are not those of ganforge's StyleGAN2.
+D_stylegan2 ('resnet', or config E's 'orig': no Skip layers): configs E and F)
+into the StyleGAN2 bundle the PyTorch imports write, by the official TF ->
+PyTorch correspondence (dense [in, out] and conv [kh, kw, in, out]
+transposed; affine bias = mod_bias + 1; the Conv0_up kernel turned by 180
+degrees, D's convs as they are; noise{i} -> noise_const; dlatent_avg ->
+w_avg; mapping_lrmul, dlatent_avg_beta and mbstd_group_size/
+mbstd_num_features from static_kwargs; channels from the shapes; no conv
+clamp; D's architecture from its variables, checked against static_kwargs). Conditional ones (LabelConcat) and the other architectures
+(config E's G orig/resnet, D skip; configs A-D) are refused: their semantics
+are not those of ganforge's StyleGAN2.
 
 export writes a torch .pt state dict with the official names (buffers
 included) that load_state_dict accepts in the official networks (and in
@@ -256,6 +260,11 @@ import vgg16_reference as vgg_ref  # noqa: E402
 
 class ConvertError(Exception):
     pass
+
+
+# StyleGAN2 discriminator architectures ganforge runs (D_kwargs "architecture",
+# models/stylegan2/config.h; absent means "resnet"); 'skip' is refused.
+D_ARCHITECTURES = ("resnet", "orig")
 
 
 # ---------------------------------------------------------------- pickles
@@ -558,10 +567,13 @@ def official_hints(nets, path):
     hints = {}
     for key, obj in nets.items():
         net = "D" if key == "D" else "G"
-        arch = find_attr(obj, "architecture")
-        want = "resnet" if net == "D" else "skip"
-        if arch is not None and arch != want:
-            raise ConvertError(f"{path}: {key} has architecture '{arch}'; ganforge supports '{want}' only")
+        arch = _plain(find_attr(obj, "architecture"))
+        want = D_ARCHITECTURES if net == "D" else ("skip",)
+        if arch is not None and arch not in want:
+            raise ConvertError(f"{path}: {key} has architecture '{arch}'; ganforge supports "
+                               f"{' or '.join(repr(a) for a in want)} only")
+        if net == "D" and arch is not None:
+            hints.setdefault(net, {})["architecture"] = arch
         is_conv = lambda o: o.class_name in ("SynthesisLayer", "Conv2dLayer")  # noqa: E731
         hints.setdefault(net, {})["conv_clamp"] = _plain(find_attr(obj, "conv_clamp", is_conv))
         if net == "G":
@@ -1121,10 +1133,13 @@ def stylegan2_tf_generator(net, where):
 
 
 def stylegan2_tf_discriminator(net, where):
-    """D_stylegan2 state ('resnet') -> (state with the official PyTorch names,
-    hints). Its downsampling convs (conv_downsample_2d: FIR filter, then a
-    strided correlation) are the PyTorch ones: no flip. The minibatch-stddev
-    layer exists when mbstd_group_size > 1; 4x4/Conv then reads its extra maps."""
+    """D_stylegan2 state ('resnet' or 'orig') -> (state with the official
+    PyTorch names, hints). Its downsampling convs (conv_downsample_2d: FIR
+    filter, then a strided correlation) are the PyTorch ones: no flip. 'resnet'
+    adds the 1x1 Skip conv and scales the sum by 1/sqrt(2), as the PyTorch
+    gains sqrt(0.5) on both branches do; 'orig' (config E's Dorig) has no Skip
+    and no scaling, as the PyTorch 'orig' block. The minibatch-stddev layer
+    exists when mbstd_group_size > 1; 4x4/Conv then reads its extra maps."""
     kw = net["kwargs"]
     _ignored_kwargs(kw, SG2_TF_D_KWARGS, where)
     v = _TFVariables(net["variables"], where)
@@ -1134,13 +1149,20 @@ def stylegan2_tf_discriminator(net, where):
     if not res:
         raise ConvertError(f"{where}: missing variable 8x8/Conv0/weight (no D_stylegan2 blocks)")
     top = res[-1]
-    arch = kw.get("architecture", "resnet")
-    if "4x4/FromRGB/weight" in v.variables:
+    # The variables tell the architecture: 'skip' has a FromRGB per block (and
+    # at 4x4), 'resnet' a Skip per block, 'orig' neither.
+    if any(re.fullmatch(r"(\d+)x\1/FromRGB/weight", n) and n != f"{top}x{top}/FromRGB/weight" for n in v.variables):
         arch = "skip"
-    elif not any(n.endswith("/Skip/weight") for n in v.variables) and arch == "resnet":
+    elif any(re.fullmatch(r"(\d+)x\1/Skip/weight", n) for n in v.variables):
+        arch = "resnet"
+    else:
         arch = "orig"
-    _tf_setting({"architecture": arch}, "architecture", "resnet", ["resnet"], where,
-                "ganforge's StyleGAN2 discriminator is 'resnet', as configs E and F")
+    _tf_setting({"architecture": arch}, "architecture", "resnet", list(D_ARCHITECTURES), where,
+                "ganforge's StyleGAN2 discriminator is 'resnet' or 'orig'")
+    if kw.get("architecture", arch) != arch:
+        raise ConvertError(f"{where}: static_kwargs architecture {kw['architecture']!r}, but the variables are "
+                           f"{'a' if arch == 'resnet' else 'an'} {arch!r} discriminator's "
+                           f"({'with' if arch == 'resnet' else 'without'} <res>x<res>/Skip/weight)")
     _tf_setting(kw, "nonlinearity", "lrelu", ["lrelu"], where, "leaky ReLU 0.2 only")
     _tf_setting(kw, "resample_kernel", [1, 3, 3, 1], [[1, 3, 3, 1]], where, "the [1, 3, 3, 1] filter only")
     if kw.get("resolution", top) != top:
@@ -1155,8 +1177,9 @@ def stylegan2_tf_discriminator(net, where):
             out[f"b{r}.{layer}.weight"] = _conv(v(f"{r}x{r}/{scope}/weight", 4))
             out[f"b{r}.{layer}.bias"] = _t(v(f"{r}x{r}/{scope}/bias", 1))
             out[f"b{r}.{layer}.resample_filter"] = ref.setup_filter()
-        out[f"b{r}.skip.weight"] = _conv(v(f"{r}x{r}/Skip/weight", 4))
-        out[f"b{r}.skip.resample_filter"] = ref.setup_filter()
+        if arch == "resnet":
+            out[f"b{r}.skip.weight"] = _conv(v(f"{r}x{r}/Skip/weight", 4))
+            out[f"b{r}.skip.resample_filter"] = ref.setup_filter()
         out[f"b{r}.resample_filter"] = ref.setup_filter()
     out["b4.conv.weight"] = _conv(v("4x4/Conv/weight", 4))
     out["b4.conv.bias"] = _t(v("4x4/Conv/bias", 1))
@@ -1178,7 +1201,7 @@ def stylegan2_tf_discriminator(net, where):
     if group > 1 and extra != int(kw.get("mbstd_num_features", 1)):
         raise ConvertError(f"{where}: 4x4/Conv reads {extra} extra feature maps, but mbstd_num_features is "
                            f"{kw.get('mbstd_num_features', 1)}")
-    return out, {"mbstd_group_size": max(group, 0), "conv_clamp": None}
+    return out, {"mbstd_group_size": max(group, 0), "conv_clamp": None, "architecture": arch}
 
 
 def read_stylegan2_tf_pickle(top, path):
@@ -1532,6 +1555,16 @@ def infer_g_kwargs(state, net, hints, args):
     if not res or res[0] != 4 or any(b != 2 * a for a, b in zip(res, res[1:])):
         raise ConvertError(f"{net}: synthesis blocks {res} are not b4, b8, ... (not a StyleGAN2 generator?)")
     top = res[-1]
+    if any(re.fullmatch(r"synthesis\.b\d+\.skip\.weight", n) for n in state):
+        arch = "resnet"
+    elif f"synthesis.b{top}.torgb.weight" in state and any(f"synthesis.b{r}.torgb.weight" not in state for r in res):
+        arch = "orig"
+    else:
+        arch = "skip"
+    if arch != "skip":
+        why = "skip weights" if arch == "resnet" else "a torgb in the last block only"
+        raise ConvertError(f"{net}: {'a' if arch == 'resnet' else 'an'} {arch!r} generator ({why}); ganforge's "
+                           "StyleGAN2 generator is 'skip'")
     layers = _count_fc(state, r"mapping\.")
     if layers == 0:
         raise ConvertError(f"{net}: missing tensor mapping.fc0.weight")
@@ -1556,11 +1589,26 @@ def infer_g_kwargs(state, net, hints, args):
     }
 
 
+def d_architecture(state, net, top, hint):
+    """'resnet' or 'orig': the recorded attribute (official pickles), else from
+    the tensors (skip weights: 'resnet'; none: 'orig'). A 'skip' D, with a
+    fromrgb in every block, is refused."""
+    below = sorted(int(m.group(1)) for n in state for m in [re.fullmatch(r"b(\d+)\.fromrgb\.weight", n)]
+                   if m and int(m.group(1)) != top)
+    if below:
+        raise ConvertError(f"{net}: a 'skip' discriminator (b{below[-1]}.fromrgb.weight: an image input in every "
+                           "block); ganforge's StyleGAN2 discriminator is 'resnet' or 'orig'")
+    if hint is not None:
+        return hint
+    return "resnet" if any(re.fullmatch(r"b\d+\.skip\.weight", n) for n in state) else "orig"
+
+
 def infer_d_kwargs(state, net, hints, args):
     res = _block_resolutions(state, "")
     if not res or res[0] != 4 or len(res) < 2 or any(b != 2 * a for a, b in zip(res, res[1:])):
         raise ConvertError(f"{net}: blocks {res} are not b4, b8, ... (not a StyleGAN2 discriminator?)")
     top = res[-1]
+    arch = d_architecture(state, net, top, hints.get("architecture"))
     ch = {r: _shape(state, f"b{r}.conv0.weight", net)[0] for r in res[1:]}
     ch[4] = _shape(state, "b4.conv.weight", net)[0]
     base, cmax = infer_channels(ch, net)
@@ -1570,6 +1618,7 @@ def infer_d_kwargs(state, net, hints, args):
         "c_dim": c_dim,
         "img_resolution": top,
         "img_channels": _shape(state, f"b{top}.fromrgb.weight", net)[1],
+        "architecture": arch,
         "channel_base": base,
         "channel_max": cmax,
         "conv_clamp": conv_clamp(args, hints),

@@ -17,7 +17,12 @@ used). <name>_io.bin holds, in float32:
 Outputs are computed in float64 from the float32 weights and rounded once.
 Biases, noise strengths, w_avg and the affine biases are randomized so that
 every parameter matters; the 256x256 fixture has no noise inputs and keeps only
-16 rows of its truncated output, so the files stay small.
+16 rows of its truncated output, so the files stay small. parity_32x3_orig has
+StyleGAN2-ADA's --cfg cifar discriminator architecture 'orig' (no skip layers;
+D_kwargs "architecture": "orig"); the others' D is 'resnet'.
+
+--only NAME (repeatable) writes the named fixtures alone; each fixture's seed
+is its place in FIXTURES, whichever are written.
 """
 import argparse
 import copy
@@ -62,6 +67,16 @@ FIXTURES = {
         D=dict(c_dim=0, img_resolution=256, img_channels=3, channel_base=512, channel_max=16, conv_clamp=256.0,
                mbstd_group_size=4, mbstd_num_channels=1),
         batch=1, cases="large"),
+    # RGB with 10 labels (CIFAR-10's), D architecture 'orig' (train.py --cfg
+    # cifar): the block's conv1 at gain 1, so its clamp (small enough to be
+    # reached) is not scaled by sqrt(0.5) as in 'resnet'; a cmap wider than the
+    # epilogue.
+    "parity_32x3_orig": dict(
+        G=dict(z_dim=16, c_dim=10, w_dim=16, img_resolution=32, img_channels=3, mapping_layers=2,
+               mapping_lr_multiplier=0.01, channel_base=128, channel_max=8, conv_clamp=1.5),
+        D=dict(c_dim=10, img_resolution=32, img_channels=3, architecture="orig", channel_base=128, channel_max=8,
+               conv_clamp=1.5, mbstd_group_size=4, mbstd_num_channels=1, cmap_dim=16, mapping_layers=2),
+        batch=4, cases="small"),
 }
 
 CASES = {
@@ -151,9 +166,13 @@ def expected(nets, spec, seed):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--outdir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data"))
+    p.add_argument("--only", action="append", choices=list(FIXTURES), metavar="NAME",
+                   help="write this fixture only (repeatable; default: all): " + ", ".join(FIXTURES))
     args = p.parse_args()
     total = 0
     for i, (name, spec) in enumerate(FIXTURES.items()):
+        if args.only and name not in args.only:
+            continue
         nets = build(spec, 1000 + i)
         total += to_bundle(os.path.join(args.outdir, name + ".bin"), nets, spec)
         io, cases = expected(nets, spec, 1000 + i)

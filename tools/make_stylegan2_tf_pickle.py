@@ -5,7 +5,8 @@ pickle, without TensorFlow, for tests: the tuple (G, D, Gs) of
 dnnlib.tflib.network.Network objects, state version 4 (NVlabs/stylegan2's
 dnnlib/tflib/network.py), G and Gs built by G_main with the components
 "mapping" (G_mapping) and "synthesis" (G_synthesis_stylegan2, 'skip'), D by
-D_stylegan2 ('resnet'): configs E and F.
+D_stylegan2 ('resnet', or 'orig' without the Skip layers when D_kwargs says
+"architecture": "orig", config E's Dorig): configs E and F.
 
 The variables are what the official build functions (training/
 networks_stylegan2.py) create, in their order, computed from the PyTorch
@@ -70,6 +71,9 @@ def check_supported(g_kwargs, d_kwargs):
         raise SystemExit("make_stylegan2_tf_pickle: error: TF StyleGAN2 networks have no conv_clamp")
     if not g_kwargs["use_noise"]:
         raise SystemExit("make_stylegan2_tf_pickle: error: TF StyleGAN2 synthesis always has noise inputs")
+    if d_kwargs.get("architecture", "resnet") not in ("resnet", "orig"):
+        raise SystemExit(f"make_stylegan2_tf_pickle: error: D architecture {d_kwargs['architecture']!r}: "
+                         "'resnet' or 'orig' only")
     if d_kwargs["mbstd_group_size"] <= 1 and d_kwargs["mbstd_num_channels"] > 0:
         raise SystemExit("make_stylegan2_tf_pickle: error: TF's minibatch-stddev layer needs a group size > 1")
 
@@ -124,7 +128,8 @@ def d_variables(d, kw):
         for scope, pt in (("Conv0", "conv0"), ("Conv1_down", "conv1")):
             v[f"{r}x{r}/{scope}/weight"] = _tf_conv(d[f"b{r}.{pt}.weight"])
             v[f"{r}x{r}/{scope}/bias"] = _np(d[f"b{r}.{pt}.bias"])
-        v[f"{r}x{r}/Skip/weight"] = _tf_conv(d[f"b{r}.skip.weight"])
+        if kw.get("architecture", "resnet") == "resnet":
+            v[f"{r}x{r}/Skip/weight"] = _tf_conv(d[f"b{r}.skip.weight"])
     v["4x4/Conv/weight"] = _tf_conv(d["b4.conv.weight"])
     v["4x4/Conv/bias"] = _np(d["b4.conv.bias"])
     v["4x4/Dense0/weight"] = _tf_dense(d["b4.fc.weight"])
@@ -147,7 +152,7 @@ def d_static(kw):
     return dict(num_channels=kw["img_channels"], resolution=kw["img_resolution"], label_size=0,
                 fmap_base=kw["channel_base"] // 2, fmap_max=kw["channel_max"],
                 mbstd_group_size=kw["mbstd_group_size"] if kw["mbstd_num_channels"] else 0,
-                mbstd_num_features=max(kw["mbstd_num_channels"], 1), architecture="resnet")
+                mbstd_num_features=max(kw["mbstd_num_channels"], 1), architecture=kw.get("architecture", "resnet"))
 
 
 def g_state(name, g, kw):

@@ -1,6 +1,6 @@
 """A compact PyTorch reference of the StyleGAN2-ADA networks (training/networks.py
 of NVlabs/stylegan2-ada-pytorch): generator (mapping + 'skip' synthesis) and
-discriminator ('resnet', minibatch stddev, conditional projection).
+discriminator ('resnet' or 'orig', minibatch stddev, conditional projection).
 
 Written from the published semantics, for checking ganforge and the weight
 converter: equalized learning rate (weights stored N(0, 1), scaled at run time),
@@ -299,20 +299,37 @@ class Generator(nn.Module):
         return self.synthesis(ws, noise_mode)
 
 
+DISCRIMINATOR_ARCHITECTURES = ("resnet", "orig")
+
+
+def check_d_architecture(architecture):
+    if architecture not in DISCRIMINATOR_ARCHITECTURES:
+        raise ValueError(f"discriminator architecture {architecture!r}: ganforge's StyleGAN2 discriminator is "
+                         f"'resnet' or 'orig' ('skip' is not supported)")
+
+
 class DiscriminatorBlock(nn.Module):
-    def __init__(self, in_channels, tmp_channels, out_channels, img_channels, conv_clamp=None):
+    """'resnet': a 1x1 downsampling skip beside the two convolutions, both
+    branches scaled by sqrt(0.5); 'orig': the two convolutions alone (gain 1),
+    no skip layer. fromrgb in the first block only, for both."""
+
+    def __init__(self, in_channels, tmp_channels, out_channels, img_channels, conv_clamp=None, architecture="resnet"):
         super().__init__()
-        self.in_channels = in_channels
+        check_d_architecture(architecture)
+        self.in_channels, self.architecture = in_channels, architecture
         self.register_buffer("resample_filter", setup_filter())
         if in_channels == 0:
             self.fromrgb = Conv2dLayer(img_channels, tmp_channels, 1, activation="lrelu", conv_clamp=conv_clamp)
         self.conv0 = Conv2dLayer(tmp_channels, tmp_channels, 3, activation="lrelu", conv_clamp=conv_clamp)
         self.conv1 = Conv2dLayer(tmp_channels, out_channels, 3, activation="lrelu", down=2, conv_clamp=conv_clamp)
-        self.skip = Conv2dLayer(tmp_channels, out_channels, 1, bias=False, down=2)
+        if architecture == "resnet":
+            self.skip = Conv2dLayer(tmp_channels, out_channels, 1, bias=False, down=2)
 
     def forward(self, x, img):
         if self.in_channels == 0:
             x = self.fromrgb(img)
+        if self.architecture == "orig":
+            return self.conv1(self.conv0(x))
         y = self.skip(x, gain=math.sqrt(0.5))
         return y + self.conv1(self.conv0(x), gain=math.sqrt(0.5))
 
@@ -345,19 +362,22 @@ class DiscriminatorEpilogue(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """kwargs: ganforge's D_kwargs (models/stylegan2/config.h); 0 stands for the official None."""
+    """kwargs: ganforge's D_kwargs (models/stylegan2/config.h); 0 stands for the official None.
+    architecture: 'resnet' (the default, as a D_kwargs without the key) or 'orig'."""
 
     def __init__(self, c_dim=0, img_resolution=1024, img_channels=3, channel_base=32768, channel_max=512,
                  conv_clamp=None, mbstd_group_size=4, mbstd_num_channels=1, cmap_dim=0, mapping_layers=8,
-                 freeze_layers=0):
+                 freeze_layers=0, architecture="resnet"):
         super().__init__()
-        self.c_dim = c_dim
+        check_d_architecture(architecture)
+        self.c_dim, self.architecture = c_dim, architecture
         self.resolutions = [2 ** i for i in range(int(math.log2(img_resolution)), 2, -1)]
         ch = lambda res: channels(channel_base, channel_max, res)  # noqa: E731
         cmap_dim = 0 if c_dim == 0 else cmap_dim or ch(4)
         for res in self.resolutions:
             cin = ch(res) if res < img_resolution else 0
-            setattr(self, f"b{res}", DiscriminatorBlock(cin, ch(res), ch(res // 2), img_channels, conv_clamp))
+            setattr(self, f"b{res}", DiscriminatorBlock(cin, ch(res), ch(res // 2), img_channels, conv_clamp,
+                                                        architecture))
         if c_dim > 0:
             self.mapping = MappingNetwork(0, c_dim, cmap_dim, None, mapping_layers, w_avg_beta=None)
         self.b4 = DiscriminatorEpilogue(ch(4), cmap_dim, 4, mbstd_group_size, mbstd_num_channels, conv_clamp)
