@@ -252,6 +252,13 @@ bool same_setting(const std::string& given, const std::string& kept) {
 void check_kept_on_resume(const Args& args, const std::string& path, const std::vector<KeptValue>& kept) {
   for (const KeptValue& k : kept) {
     if (!args.has(k.flag)) continue;
+    if (args.is_switch(k.flag)) {  // "leave it out, or give false" is no advice for a switch
+      const bool on = args.flag(k.flag);
+      if (on != (k.value == "true"))
+        throw Error("--" + k.flag + " differs from the run resumed from " + path + ", which trained " +
+                    (on ? "without" : "with") + " it: a resumed checkpoint keeps its settings (leave --" + k.flag + " out)");
+      continue;
+    }
     const std::string given = args.str(k.flag);
     if (!same_setting(given, k.value))
       throw Error("--" + k.flag + " " + given + " differs from the run resumed from " + path + ", which has " + k.value +
@@ -394,6 +401,8 @@ bool Args::has(const std::string& name) const {
   find(name);
   return given_.count(name) > 0;
 }
+
+bool Args::is_switch(const std::string& name) const { return find(name).kind_of() == Kind::toggle; }
 
 bool Args::flag(const std::string& name) const {
   const Flag& f = find(name, Kind::toggle);

@@ -93,6 +93,7 @@ class Args {
 
   bool has(const std::string& name) const;  // given on the command line
   bool flag(const std::string& name) const;  // boolean switch
+  bool is_switch(const std::string& name) const;  // declared without a value
   std::string str(const std::string& name) const;  // value or default
   std::optional<std::string> opt(const std::string& name) const;
   long long integer(const std::string& name) const;             // declared with cli::integer

@@ -63,7 +63,7 @@ gf_cli_test(train_stylegan_v1_resume FRESH ${_sg}/resumed
 # --mirror is the run's mirror_augment, kept from the checkpoint: another
 # value is refused (it was ignored); training_options.json records it once.
 gf_expect_error(train_stylegan_v1_resume_mirror
-                "^train_stylegan: error: --mirror true differs from the run resumed from .*checkpoint.bin, which has false"
+                "^train_stylegan: error: --mirror differs from the run resumed from .*checkpoint.bin, which trained without it: a resumed checkpoint keeps its settings \\(leave --mirror out\\)$"
                 stylegan_v1_run $<TARGET_FILE:train_stylegan> --arch stylegan --resume ${_sg_run}/checkpoint.bin --mirror
                 --max-images 64 --outdir ${_sg}/resumed_mirror)
 # Draw logs for --arch stylegan: a recorded run writes one file per round
