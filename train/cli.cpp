@@ -115,6 +115,7 @@ void check_value(const Flag& f, const std::string& v) {
       // (--outdir ""). A flag that takes "" declares it (Flag::may_be_empty).
       if (v.empty() && !f.may_be_empty) throw Error("--" + f.name + " is empty; give " + empty_hint(f.value_name));
       break;
+    case Kind::not_here: throw Error("--" + f.name + " " + f.help);
   }
 }
 
@@ -126,6 +127,7 @@ const char* kind_name(Kind k) {
     case Kind::number: return "cli::number";
     case Kind::integer_list: return "cli::integer_list";
     case Kind::device: return "cli::device";
+    case Kind::not_here: return "cli::not_here";
   }
   return "?";
 }
@@ -177,6 +179,12 @@ Flag integer_list(std::string name, std::string value_name, std::string default_
   f.lo = lo;
   f.hi = hi;
   f.max_count = max_count;
+  return f;
+}
+
+Flag not_here(std::string name, std::string why) {
+  Flag f(std::move(name), "X", "", std::move(why));
+  f.kind = Kind::not_here;
   return f;
 }
 
@@ -355,6 +363,7 @@ Args::Args(int argc, char** argv, std::string program, std::string summary, std:
       name = name.substr(0, eq);
     }
     const Flag& f = find(name);
+    if (f.kind == Kind::not_here) throw Error("--" + name + " " + f.help);
     if (f.kind_of() == Kind::toggle) {
       if (inline_value) check_value(f, value);
       given_[name] = inline_value ? value : "true";
@@ -387,6 +396,7 @@ std::string Args::usage() const {
   std::ostringstream os;
   os << "Usage: " << program_ << " [options]\n\n" << summary_ << "\n\nOptions:\n";
   for (const Flag& f : flags_) {
+    if (f.kind == Kind::not_here) continue;
     std::string left = "  --" + f.name + (f.value_name.empty() ? "" : " " + f.value_name);
     os << left << std::string(left.size() < 30 ? 30 - left.size() : 1, ' ') << f.help;
     if (!f.accepts().empty()) os << " (" << f.accepts() << ")";
@@ -424,6 +434,7 @@ std::string Args::str(const std::string& name) const { return opt(name).value_or
 std::vector<std::pair<std::string, std::string>> Args::values() const {
   std::vector<std::pair<std::string, std::string>> out;
   for (const Flag& f : flags_) {
+    if (f.kind == Kind::not_here) continue;
     const std::optional<std::string> v = opt(f.name);
     std::string text = v.value_or("");
     if (f.kind_of() == Kind::toggle) {

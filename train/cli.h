@@ -51,7 +51,7 @@ struct Range {
   std::string str() const;  // "in [0, 1000000000]", "in (0, 1000000000]", ">= 0", "> 0", "" (any finite)
 };
 
-enum class Kind { text, toggle, integer, number, integer_list, device };
+enum class Kind { text, toggle, integer, number, integer_list, device, not_here };
 
 struct Flag {
   // {name, value_name, default_value, help}: text, or a switch without a value name.
@@ -81,6 +81,11 @@ Flag number(std::string name, std::string value_name, std::string default_value,
 Flag integer_list(std::string name, std::string value_name, std::string default_value, std::string help,
                   long long lo, long long hi, size_t max_count);
 Flag device(std::string name, std::string default_value, std::string help);
+// An official program's flag that has no counterpart here (train.py's
+// --workers, --subset): given, it is refused with "--<name> <why>" instead of
+// "unknown option", so a command copied from the official README says what
+// to do. Not listed by --help.
+Flag not_here(std::string name, std::string why);
 
 class Args {
  public:

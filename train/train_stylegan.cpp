@@ -24,7 +24,9 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <filesystem>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "engine/dist/communicator.h"
@@ -390,7 +392,33 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   return 0;
 }
 
-int run(int argc, char** argv) {
+// train.py's --resume names of its transfer-learning sources, and their pickles.
+const std::map<std::string, std::string> kOfficialResumeNames = {
+    {"ffhq256", "ffhq-res256-mirror-paper256-noaug.pkl"},
+    {"ffhq512", "ffhq-res512-mirror-stylegan2-noaug.pkl"},
+    {"ffhq1024", "ffhq-res1024-mirror-stylegan2-noaug.pkl"},
+    {"celebahq256", "celebahq-res256-mirror-paper256-kimg100000-ada-target0.5.pkl"},
+    {"lsundog256", "lsundog-res256-paper256-kimg100000-noaug.pkl"}};
+
+// train.py's --resume noresume is no resume at all: the flag is dropped.
+std::vector<char*> without_noresume(int argc, char** argv) {
+  std::vector<char*> out;
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--resume=noresume") continue;
+    if (a == "--resume" && i + 1 < argc && std::string(argv[i + 1]) == "noresume") {
+      ++i;
+      continue;
+    }
+    out.push_back(argv[i]);
+  }
+  return out;
+}
+
+int run(int argc_given, char** argv_given) {
+  std::vector<char*> kept_argv = without_noresume(argc_given, argv_given);
+  const int argc = static_cast<int>(kept_argv.size());
+  char** argv = kept_argv.data();
   cli::Args args(argc, argv, "train_stylegan",
                  "Train a StyleGAN2 network. Without --data it trains on Fashion-MNIST (Debian's dataset-fashion-mnist).",
                  metrics::with_metric_flags({{"outdir", "DIR", "runs", "where to make the run folder"},
@@ -416,12 +444,25 @@ int run(int argc, char** argv) {
                   cli::integer("freezed", "N", "", "Freeze-D for transfer learning: D's first N layers, from the top resolution, keep their weights (stylegan2)", 0, cli::kIntMax),
                   {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly (same data by content), or start from a snapshot's or converted networks (their sizes, not --cfg's; a generator alone: D from scratch, no --freezed)"},
                   {"record-draws", "DIR", "", "write every random draw of each minibatch to DIR/draws-mb<K>.bin (for a reference to replay)"},
+                  cli::not_here("subset", "is train.py's; here it is --max-images N (the same images for the same --seed)"),
+                  cli::not_here("workers", "sets train.py's DataLoader processes; here the data is decoded into memory before training: leave it out"),
+                  cli::not_here("fp32", "turns off train.py's mixed precision (and its conv_clamp); ganforge trains in float32 with the config's clamp: leave it out"),
+                  cli::not_here("nhwc", "is a PyTorch performance switch of train.py with no counterpart here: leave it out"),
+                  cli::not_here("nobench", "is a PyTorch performance switch of train.py with no counterpart here: leave it out"),
+                  cli::not_here("allow-tf32", "is a PyTorch performance switch of train.py with no counterpart here: leave it out"),
                   {"replay-draws", "PATHS", "", "take every random draw from these draw-log files or folders (comma-separated)"},
                   {"dry-run", "", "", "print the training options and exit, making no run folder (stylegan2)"},
                   cli::device("device", "cpu", "where to train")}));
   if (args.help()) {
     std::cout << args.usage();
     return 0;
+  }
+  if (args.has("resume")) {
+    const auto named = kOfficialResumeNames.find(args.str("resume"));
+    std::error_code ec;
+    if (named != kOfficialResumeNames.end() && !std::filesystem::exists(named->first, ec))
+      throw Error("--resume " + named->first + " is train.py's name for its pickle " + named->second +
+                  "; nothing is downloaded here: convert that pickle with tools/convert_weights.py import and give the .bin");
   }
   // The run folder and the draw logs must not join the dataset.
   cli::check_output_folders(args, {"outdir", "record-draws"}, {"data"});

@@ -169,3 +169,14 @@ gf_cli_test(train_stylegan_resume_snapshot_mbstd_from_cfg EXPECT "\"mbstd_group_
             FIXTURES_REQUIRED trained_snapshot
             COMMAND ${_train} --resume ${GF_SMOKE_RUN}/network-snapshot-000000.bin --cfg auto --max-images 128 --dry-run
                     --outdir ${GF_TEST_RUNS}/mbstd_cfg)
+# train.py's flags with no counterpart here say what to do instead of "unknown option".
+gf_expect_error(train_stylegan_official_subset "^train_stylegan: error: --subset is train.py's; here it is --max-images N" ""
+                ${_train} --subset 4 --outdir ${GF_TEST_RUNS}/bad)
+gf_expect_error(train_stylegan_official_workers "^train_stylegan: error: --workers sets train.py's DataLoader processes; .*: leave it out$" ""
+                ${_train} --workers=3 --outdir ${GF_TEST_RUNS}/bad)
+gf_expect_error(train_stylegan_official_resume_name
+                "^train_stylegan: error: --resume ffhq256 is train.py's name for its pickle ffhq-res256-mirror-paper256-noaug.pkl; nothing is downloaded here" ""
+                ${_train} --resume ffhq256 --outdir ${GF_TEST_RUNS}/bad)
+# --resume noresume is train.py's "no resume".
+gf_cli_test(train_stylegan_noresume EXPECT "\"resume\": \"\"," "Training options:"
+            COMMAND ${_train} --data ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip --resume noresume --dry-run --outdir ${GF_TEST_RUNS}/noresume)
