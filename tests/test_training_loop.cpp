@@ -38,9 +38,16 @@ class StandInRun : public TrainingRun {
     return s;
   }
   void write_reals(const std::string&, int, int) override {}
-  void write_fakes(const std::string&, int, int) override {
+  void write_fakes(const std::string& path, int, int) override {
+    fake_grids.push_back(fs::path(path).filename().string());
     if (++fakes == fail_fakes) throw std::runtime_error("disk full");
   }
+  bool tick0_after_first_step() const override { return tick0; }
+  std::string initial_fakes_name() const override { return initial_fakes; }
+  bool snapshot_at_first_tick() const override { return snapshot_at_tick1; }
+  std::vector<std::string> fake_grids;
+  bool tick0 = true, snapshot_at_tick1 = false;
+  std::string initial_fakes = "fakes_init.png";
   void write_snapshot(const std::string& path) override { snapshots.push_back(path); }
   void write_checkpoint(const std::string&) override {}
   std::vector<std::string> snapshots;
@@ -80,6 +87,9 @@ TEST_CASE("run_training: the metrics join their snapshot tick's stats line; a fa
     const auto lines = stats_lines(run.path());
     REQUIRE(lines.size() == 4);
     REQUIRE(t.snapshots.size() == 3);  // ticks 0, 2 and the end
+    // The official loop's grid of the untrained G, before the first step.
+    REQUIRE(!t.fake_grids.empty());
+    CHECK(t.fake_grids.front() == "fakes_init.png");
     int with = 0;
     for (const auto& l : lines) {
       const bool snap_tick = l["tick"].get<int>() % 2 == 0 || &l == &lines.back();
@@ -105,16 +115,30 @@ TEST_CASE("run_training: the metrics join their snapshot tick's stats line; a fa
   CHECK(!lines.back().contains("fid50k_full"));
   CHECK(lines.front()["fid50k_full"] == 1.0);
 
-  // The same for a grid write that fails (the third, at tick 2): its tick's line stays.
+  // The same for a grid write that fails (the fourth: fakes_init.png, then ticks 0, 1 and 2): its tick's line stays.
   lo.after_snapshot = nullptr;
   StandInRun g;
-  g.fail_fakes = 3;
+  g.fail_fakes = 4;
   RunDir grid_run((base / "grid").string(), "standin", /*echo=*/false);
   lo.image_snap_ticks = 1;
   CHECK_THROWS_WITH(run_training(g, grid_run, lo), Catch::Contains("disk full"));
   const auto grid_lines = stats_lines(grid_run.path());
   REQUIRE(grid_lines.size() == 3);
   CHECK(grid_lines.back()["tick"] == 2);
+
+  // StyleGAN (v1)'s loop: ticks from 1, a snapshot at tick 1 whatever the
+  // interval, and its grid before the first step under the resume kimg's name.
+  lo.image_snap_ticks = 0;
+  lo.snap_ticks = 10;
+  StandInRun v1;
+  v1.tick0 = false;
+  v1.snapshot_at_tick1 = true;
+  v1.initial_fakes = "fakes000000.png";
+  RunDir v1_run((base / "v1").string(), "standin", /*echo=*/false);
+  run_training(v1, v1_run, lo);
+  REQUIRE(v1.snapshots.size() == 2);  // tick 1 and the end (tick 4)
+  CHECK(fs::path(v1.snapshots.front()).filename() == "network-snapshot-000000.bin");
+  CHECK(v1.fake_grids.front() == "fakes000000.png");
   fs::remove_all(base);
 }
 

@@ -44,6 +44,8 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
   auto file = [run](const std::string& name) { return run ? run->file(name) : std::string(); };
   if (run) t.write_reals(run->file("reals.png"), opt.grid_w, opt.grid_h);
   const int64_t total = static_cast<int64_t>(opt.total_kimg * 1000);
+  const std::string initial_fakes = t.initial_fakes_name();
+  if (run && !initial_fakes.empty()) t.write_fakes(run->file(initial_fakes), opt.grid_w, opt.grid_h);
   if (t.finished(total)) {
     // Nothing left to train (--kimg 0, or a finished checkpoint resumed
     // without a larger --kimg): every run that exits 0 leaves a network.
@@ -97,7 +99,7 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
     const double maxmem_gb = mem.peak_in_use / double(1 << 30), reserved_gb = (mem.in_use + mem.cached) / double(1 << 30);
     alloc.reset_peak();
     const std::string tag = kimg_tag(t.cur_nimg());
-    const bool snap = done || (opt.snap_ticks > 0 && tick % opt.snap_ticks == 0);
+    const bool snap = done || (opt.snap_ticks > 0 && (tick % opt.snap_ticks == 0 || (t.snapshot_at_first_tick() && tick == 1)));
     if (!run) {  // another process: only the collectives
       if (snap) {
         t.write_checkpoint("");

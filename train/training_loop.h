@@ -41,6 +41,14 @@ class TrainingRun {
   // With nothing left to train at the start: StyleGAN2-ADA's loop still
   // trains one step (it tests `done` after a minibatch); PGGAN's trains none.
   virtual bool trains_when_done() const { return true; }
+  // The grid of fakes written before the first step, after reals.png, as
+  // the official loops do ("" for none: pSp's coach writes none).
+  // StyleGAN2-ADA: fakes_init.png; PGGAN: fakes000000.png; StyleGAN (v1):
+  // fakes<resume kimg>.png.
+  virtual std::string initial_fakes_name() const { return "fakes_init.png"; }
+  // StyleGAN (v1)'s loop also writes a snapshot (and runs the metrics) at
+  // tick 1, whatever the snapshot interval.
+  virtual bool snapshot_at_first_tick() const { return false; }
   // Whether training has reached its end: total_nimg images shown (the
   // official GAN loops), or a family's own count (pSp's max_steps).
   virtual bool finished(int64_t total_nimg) const { return cur_nimg() >= total_nimg; }

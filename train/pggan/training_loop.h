@@ -19,6 +19,7 @@ class PGGANRun : public TrainerRun<PGGANTrainer> {
   double tick_kimg(double) const override { return tick_kimg_ ? *tick_kimg_ : t_.last_schedule().tick_kimg; }
   bool tick0_after_first_step() const override { return false; }
   bool trains_when_done() const override { return false; }
+  std::string initial_fakes_name() const override { return "fakes000000.png"; }  // train.py: 'fakes%06d.png' % 0, resumed too
   TickStats take_stats() override;
   void write_reals(const std::string& path, int gw, int gh) override;
   void write_fakes(const std::string& path, int gw, int gh) override;

@@ -26,6 +26,8 @@ class StyleGANRun : public TrainerRun<StyleGANTrainer> {
   double tick_kimg(double) const override { return tick_kimg_.value_or(t_.last_schedule().tick_kimg); }
   bool tick0_after_first_step() const override { return false; }
   bool trains_when_done() const override { return false; }
+  std::string initial_fakes_name() const override { return "fakes" + kimg_tag(cur_nimg()) + ".png"; }  // the resume kimg's
+  bool snapshot_at_first_tick() const override { return true; }
   TickStats take_stats() override;
   void write_reals(const std::string& path, int gw, int gh) override;
   void write_fakes(const std::string& path, int gw, int gh) override;
