@@ -145,7 +145,7 @@ int run(int argc, char** argv) {
                  metrics::with_metric_flags(
                      {{"network", "FILE.bin", "", "generator snapshot or converted network (required)"},
                       {"data", "PATH", "", "dataset to evaluate against (default: the run's, from training_options.json; a relative path there is relative to where training ran)"},
-                      cli::integer("mirror", "0|1", "", "whether the dataset was augmented with x-flips in training (default: the run's)", 0, 1),
+                      {"mirror", "BOOL", "", "whether the dataset was augmented with x-flips in training: true or false, 1 or 0, as calc_metrics.py's (default: the run's)"},
                       cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise, PPL's paths and KID's subsets", 0, cli::kSeedMax),
                       cli::device("device", "cpu", "where to run (one process per device: cuda:K+LOCAL_RANK)")},
                      "fid50k_full", /*none_allowed=*/false));
@@ -154,6 +154,8 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (!args.has("network")) throw Error("--network is required (see --help)");
+  const std::optional<bool> mirror =
+      args.has("mirror") ? std::optional<bool>(cli::parse_bool(args.str("mirror"), "mirror")) : std::nullopt;
   const metrics::MetricRequest req = metrics::metric_request(args);
   if (req.names.empty()) throw Error("--metrics is none: nothing to calculate");
   // Launched as one of several processes: this one's group, its device, and
@@ -202,7 +204,7 @@ int run(int argc, char** argv) {
     } else {
       throw Error("--data is required: " + path + " is not in a run folder with training_options.json");
     }
-    if (args.has("mirror")) dopt.xflip = args.integer("mirror") == 1;
+    if (mirror) dopt.xflip = *mirror;
     else if (!args.has("data") && run_options.contains("mirror") && run_options["mirror"].is_boolean())
       dopt.xflip = run_options["mirror"].get<bool>();
 

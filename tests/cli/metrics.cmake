@@ -243,3 +243,8 @@ kill -INT $pid; wait $pid; rc=$?; cat $d/out.log; echo \"exit status $rc\"; test
 test ! -e $r/metric-fid50k_full.jsonl && \
 test \"$(tail -n 1 $r/log.txt)\" = 'train_stylegan: error: Interrupted by SIGINT' && \
 grep -q 'Stopped: Interrupted by SIGINT' $r/report.html")
+# --mirror takes calc_metrics.py's booleans (true/false as click's bool, 1/0): 'true' was refused.
+gf_expect_error(calc_metrics_mirror_not_bool "^calc_metrics: error: --mirror expects true or false, got 'maybe'$" ""
+                $<TARGET_FILE:calc_metrics> --network x.bin --mirror maybe --metrics fid50k --detector x.bin)
+gf_expect_error(calc_metrics_mirror_true "^calc_metrics: error: .*no-such-network.bin" ""
+                $<TARGET_FILE:calc_metrics> --network ${CMAKE_BINARY_DIR}/no-such-network.bin --mirror true --metrics fid50k --detector x.bin)
