@@ -256,6 +256,15 @@ class ConvertWeightsTest(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.dir.name, name)
 
+    def assert_same_bundle(self, a, b):
+        """The two .bin files hold the same metadata and bit-identical tensors."""
+        ta, ma = cw.read_bin(a)
+        tb, mb = cw.read_bin(b)
+        self.assertEqual(ma, mb)
+        self.assertEqual(sorted(ta), sorted(tb))
+        for n in ta:
+            self.assertTrue(torch.equal(ta[n], tb[n]), n)
+
     def assert_error(self, result, *needles):
         self.assertEqual(result.returncode, 1, result.stderr)
         lines = result.stderr.strip().splitlines()
@@ -452,13 +461,8 @@ class ConvertWeightsTest(unittest.TestCase):
         legacy, lb = self.path("legacy.pt"), self.path("legacy.bin")
         torch.save({k: v.state_dict() for k, v in nets.items()}, legacy, _use_new_zipfile_serialization=False)
         self.assertEqual(run_here("import", legacy, lb, *flags).returncode, 0)
-        ta, ma = cw.read_bin(a)
         for other in (b, lb):
-            tb, mb = cw.read_bin(other)
-            self.assertEqual(ma, mb)
-            self.assertEqual(sorted(ta), sorted(tb))
-            for n in ta:
-                self.assertTrue(torch.equal(ta[n], tb[n]), n)
+            self.assert_same_bundle(a, other)
         # One network: a generator state dict becomes G_ema, and exports alone.
         single, c, g_pt = self.path("g.pt"), self.path("c.bin"), self.path("g_out.pt")
         torch.save(nets["G_ema"].state_dict(), single)
@@ -513,12 +517,7 @@ class ConvertWeightsTest(unittest.TestCase):
             self.assertTrue(torch.equal(exported["D"][n], t), n)
         flags = ["--conv-clamp", "256", "--mbstd-group-size", "2"]
         self.assertEqual(run_here("import", pt, b, *flags).returncode, 0)
-        ta, ma = cw.read_bin(a)
-        tb, mb = cw.read_bin(b)
-        self.assertEqual(ma, mb)
-        self.assertEqual(sorted(ta), sorted(tb))
-        for n in ta:
-            self.assertTrue(torch.equal(ta[n], tb[n]), n)
+        self.assert_same_bundle(a, b)
         # D alone, as a state dict: 'orig' from the tensors.
         d_pt, d_bin, d_out = self.path("d.pt"), self.path("d.bin"), self.path("d_out.pt")
         torch.save(nets["D"].state_dict(), d_pt)
