@@ -35,7 +35,8 @@ double json_positive(const nlohmann::json& v) {
 int json_size(const nlohmann::json& v) {
   const int x = io::json_int(v);
   if (x > kMaxNetworkSize || x < -kMaxNetworkSize)
-    throw Error("expected a network size of at most " + std::to_string(kMaxNetworkSize) + ", got " + io::json_excerpt(v));
+    throw Error("expected a network size of magnitude at most " + std::to_string(kMaxNetworkSize) + ", got " +
+                io::json_excerpt(v));
   return x;
 }
 

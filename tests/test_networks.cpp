@@ -174,7 +174,7 @@ TEST_CASE("D 'orig' (cifar): the 'resnet' names without skip, blocks without the
 TEST_CASE("network configs refuse sizes whose sums would overflow an int", "[networks]") {
   const nlohmann::json d{{"c_dim", 0}, {"img_resolution", 16}, {"img_channels", 3}, {"mbstd_num_channels", 2147483647}};
   CHECK_THROWS_WITH(discriminator_config_from_json(d), Catch::Contains("mbstd_num_channels") &&
-                                                           Catch::Contains("a network size of at most 16777216"));
+                                                           Catch::Contains("a network size of magnitude at most 16777216"));
   const nlohmann::json g{{"z_dim", 2147483647}, {"c_dim", 1}, {"w_dim", 8}, {"img_resolution", 8}, {"img_channels", 3}};
   CHECK_THROWS_WITH(generator_config_from_json(g), Catch::Contains("z_dim") && Catch::Contains("at most 16777216"));
   nlohmann::json fits = g;

@@ -147,7 +147,9 @@ int run(int argc, char** argv) {
                       {"data", "PATH", "", "dataset to evaluate against (default: the run's, from training_options.json; a relative path there is relative to where training ran)"},
                       {"mirror", "BOOL", "", "whether the dataset was augmented with x-flips in training: true or false, 1 or 0, as calc_metrics.py's (default: the run's)"},
                       cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise, PPL's paths and KID's subsets", 0, cli::kSeedMax),
-                      cli::device("device", "cpu", "where to run (one process per device: cuda:K+LOCAL_RANK)")},
+                      cli::device("device", "cpu", "where to run (one process per device: cuda:K+LOCAL_RANK)"),
+                      cli::not_here("gpus", "is calc_metrics.py's; here one process runs per device, launched by mpirun or torchrun (see the README): leave it out"),
+                      cli::not_here("verbose", "is calc_metrics.py's; calc_metrics prints one line per result: leave it out")},
                      "fid50k_full", /*none_allowed=*/false));
   if (args.help()) {
     std::cout << args.usage();

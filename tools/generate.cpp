@@ -133,8 +133,9 @@ void check_label_rows(int64_t rows, int64_t n) {
 // Before any image is made, so a wrong --grid fails at once: it must hold the
 // n images, and its PNG of images res x res x channels must fit the writer.
 // Images are PNGs of 1 (grey) or 3 (RGB) channels, as the official
-// PIL.Image.fromarray writes them: a generator of other images (a converted
-// or hand-made file) is refused before any image is made.
+// training_loop.save_image_grid asserts (generate.py writes 'RGB' only): a
+// generator of other images (a converted or hand-made file) is refused
+// before any image is made.
 void check_png_channels(int channels, const std::string& path) {
   if (channels != 1 && channels != 3)
     throw Error(path + ": the generator makes images of " + std::to_string(channels) +

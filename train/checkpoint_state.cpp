@@ -166,10 +166,16 @@ std::string file_resume_key(const std::string& path) {
   return hex;
 }
 
+namespace {
+// Which rule picked a --max-images subset (train/dataset.h): numpy's RandomState shuffle.
+constexpr const char* kSubsetRule = "numpy-randomstate";
+}  // namespace
+
 void add_dataset_metadata(io::Metadata& meta, const Dataset& ds) {
   meta["dataset"] = ds.name();
   meta["dataset_size"] = std::to_string(ds.size());
   meta["dataset_key"] = dataset_resume_key(ds);
+  meta["dataset_subset_rule"] = kSubsetRule;
 }
 
 void check_networks_fit_data(const io::SafetensorsFile& file, const std::string& path, int resolution, int channels,
@@ -201,8 +207,13 @@ void check_same_dataset(const io::SafetensorsFile& file, const std::string& path
   if (key != file.metadata.end()) {  // by content: a renamed copy passes, other data of the same name and size does not
     const bool all_pixels = key->second.rfind(kAllPixelsTag, 0) == 0;
     const std::string mine = all_pixels ? dataset_resume_key(ds) : sampled_dataset_key(ds);
+    // Before 2026-12-03 --max-images kept another subset (not numpy's for --seed), which no flag picks now.
+    const std::string old_subset = file.metadata.count("dataset_subset_rule")
+                                       ? ""
+                                       : " (if its run used --max-images: checkpoints written before 2026-12-03 kept "
+                                         "another subset, which this build no longer picks)";
     if (key->second != mine)
-      throw Error(made + ", other content: key " + mine + ", the checkpoint's " + key->second + ")" + fix);
+      throw Error(made + ", other content: key " + mine + ", the checkpoint's " + key->second + ")" + fix + old_subset);
     return;
   }
   // Checkpoints written before "dataset_key" (2026-12-02) hold only the

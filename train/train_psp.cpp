@@ -262,9 +262,7 @@ int run(int argc, char** argv) {
 
   DatasetOptions dopt;
   if (args.has("max-images")) dopt.max_images = args.integer("max-images");
-  if (dopt.max_images > 0)
-    dopt.subset_seed = data_subset_seed(static_cast<uint64_t>(args.integer("seed")), args.has("seed"),
-                                        args.has("resume") ? args.str("resume") : "");
+  dopt.subset_seed = static_cast<uint32_t>(seed);  // a resumed checkpoint's run's (read above), else --seed
   const auto ds = open_dataset(args.str("data"), dopt);
   PspTrainer trainer(spec, seed, dev, *ds, std::move(net), std::move(lpips), std::move(arcface));
   if (ckpt) load_checkpoint_state(trainer, *ckpt, resume);

@@ -133,7 +133,13 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
         if (opt.meet_after_snapshot) opt.meet_after_snapshot();
       }
     } catch (...) {
-      run->append_stats(stats);
+      // The tick's line still goes in; if it cannot either (the same full
+      // disk), the first error is the one reported.
+      try {
+        run->append_stats(stats);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "warning: %s\n", e.what());
+      }
       throw;
     }
     run->append_stats(stats);

@@ -51,14 +51,19 @@ json to_json(const PspConfig& c) {
 PspConfig psp_config_from_json(const json& j) {
   PspConfig c;
   const char* what = "psp_kwargs";
+  const auto sizes = [](const json& v) {  // each a network size (models/config_json.h)
+    std::vector<int> out;
+    for (const json& x : v.get<std::vector<json>>()) out.push_back(json_size(x));
+    return out;
+  };
   const std::map<std::string, std::function<void(const json&)>> set = {
       {"encoder_type", [&](const json& v) { c.encoder_type = v.get<std::string>(); }},
       {"mode", [&](const json& v) { c.mode = v.get<std::string>(); }},
       {"input_nc", [&](const json& v) { c.input_nc = json_size(v); }},
       {"input_size", [&](const json& v) { c.input_size = json_size(v); }},
       {"n_styles", [&](const json& v) { c.n_styles = json_size(v); }},
-      {"units", [&](const json& v) { c.units = v.get<std::vector<int>>(); }},
-      {"depths", [&](const json& v) { c.depths = v.get<std::vector<int>>(); }},
+      {"units", [&](const json& v) { c.units = sizes(v); }},
+      {"depths", [&](const json& v) { c.depths = sizes(v); }},
       {"se_reduction", [&](const json& v) { c.se_reduction = json_size(v); }},
       {"start_from_latent_avg", [&](const json& v) { c.start_from_latent_avg = v.get<bool>(); }},
       {"learn_in_w", [&](const json& v) { c.learn_in_w = v.get<bool>(); }}};

@@ -248,3 +248,5 @@ gf_expect_error(calc_metrics_mirror_not_bool "^calc_metrics: error: --mirror exp
                 $<TARGET_FILE:calc_metrics> --network x.bin --mirror maybe --metrics fid50k --detector x.bin)
 gf_expect_error(calc_metrics_mirror_true "^calc_metrics: error: .*no-such-network.bin" ""
                 $<TARGET_FILE:calc_metrics> --network ${CMAKE_BINARY_DIR}/no-such-network.bin --mirror true --metrics fid50k --detector x.bin)
+gf_expect_error(calc_metrics_official_gpus "^calc_metrics: error: --gpus is calc_metrics.py's; here one process runs per device" ""
+                $<TARGET_FILE:calc_metrics> --network x.bin --gpus 1 --metrics fid50k --detector x.bin)

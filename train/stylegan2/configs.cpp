@@ -6,6 +6,7 @@
 
 #include "engine/error.h"
 #include "engine/io/json_input.h"
+#include "models/config_json.h"
 #include "train/augment_pipe.h"
 
 namespace gf {
@@ -172,12 +173,12 @@ TrainSpec train_spec_from_json(const nlohmann::json& j) {
     s.batch = io::json_int(j.at("batch"));
     s.gpus = j.value("gpus", 1);  // files before data-parallel training: one GPU, one pass
     s.batch_gpu = j.value("batch_gpu", 0);
-    s.mbstd_group = io::json_int(j.at("mbstd_group"));
-    s.channel_base = io::json_int(j.at("channel_base"));
-    s.channel_max = io::json_int(j.at("channel_max"));
-    s.mapping_layers = io::json_int(j.at("mapping_layers"));
-    s.z_dim = io::json_int(j.at("z_dim"));
-    s.w_dim = io::json_int(j.at("w_dim"));
+    s.mbstd_group = json_size(j.at("mbstd_group"));
+    s.channel_base = json_size(j.at("channel_base"));
+    s.channel_max = json_size(j.at("channel_max"));
+    s.mapping_layers = json_size(j.at("mapping_layers"));
+    s.z_dim = json_size(j.at("z_dim"));
+    s.w_dim = json_size(j.at("w_dim"));
     s.lrate = j.at("lrate").get<double>();
     s.gamma = j.at("gamma").get<double>();
     s.ema_kimg = j.at("ema_kimg").get<double>();
