@@ -108,3 +108,21 @@ TEST_CASE("run folders: a line that does not fit in stats.jsonl or log.txt is cu
   CHECK(read_all(stats) == "{\"tick\":0}\n{\"tick\":1}\n");
   fs::remove_all(outdir);
 }
+
+// make_report by hand during a run wrote a finished page (no reload) until
+// the next tick's page: a RunDir marks its folder live for its lifetime, and
+// not after (the kernel drops the lock however the process ends).
+TEST_CASE("run folders: live while the RunDir that made it exists", "[run_dir]") {
+  const fs::path outdir = fs::temp_directory_path() / ("gf_test_run_dir_live_" + std::to_string(::getpid()));
+  fs::remove_all(outdir);
+  std::string path;
+  {
+    gf::RunDir run(outdir.string(), "live", /*echo=*/false);
+    path = run.path();
+    CHECK(gf::run_is_live(path));
+    CHECK(gf::run_is_live(path));  // the check itself leaves no lock behind
+  }
+  CHECK_FALSE(gf::run_is_live(path));
+  CHECK_FALSE(gf::run_is_live((outdir / "missing").string()));
+  fs::remove_all(outdir);
+}

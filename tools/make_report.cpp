@@ -17,6 +17,7 @@
 #include "engine/error.h"
 #include "train/cli.h"
 #include "train/report.h"
+#include "train/run_dir.h"
 
 int main(int argc, char** argv) {
   return gf::cli::run_main("make_report", [&] {
@@ -26,7 +27,8 @@ int main(int argc, char** argv) {
       if (a == "--help" || a == "-h") {
         std::cout << "Usage: make_report RUNDIR [RUNDIR ...]\n\n"
                      "Writes RUNDIR/report.html from the run folder's stats.jsonl, training_options.json,\n"
-                     "reals.png and fakes*.png: the page training writes at its end. Every RUNDIR is tried;\n"
+                     "reals.png and fakes*.png: the page training writes (reloading while a trainer writes\n"
+                     "the folder, as its ticks' pages do; final otherwise). Every RUNDIR is tried;\n"
                      "each failure is one line on stderr, and the exit status is 1 if any failed.\n";
         return 0;
       }
@@ -37,7 +39,9 @@ int main(int argc, char** argv) {
     int failed = 0;
     for (const std::string& d : dirs) {
       try {
-        gf::write_report(d);
+        gf::ReportOptions o;
+        o.live = gf::run_is_live(d);  // a run training now: its page reloads, as its ticks' pages do
+        gf::write_report(d, o);
         std::cout << d << "/report.html" << std::endl;
       } catch (const std::exception& e) {
         std::cerr << "make_report: error: " << gf::cli::one_line(e.what()) << std::endl;

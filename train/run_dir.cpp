@@ -1,5 +1,7 @@
 #include "train/run_dir.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -86,9 +88,25 @@ RunDir::RunDir(const std::string& outdir, const std::string& desc, bool echo) : 
   for (const char* name : {"stats.jsonl", "log.txt"}) {
     const int fd = io::open_for_append(file(name), /*create=*/true, io::AppendTo::follow);
     if (fd < 0) throw Error("cannot open the logs in " + path_ + ": " + std::strerror(errno));
+    if (std::string(name) == "log.txt" && ::flock(fd, LOCK_SH) == 0) {
+      live_fd_ = fd;  // a filesystem without flock: the folder never reads as live
+      continue;
+    }
     ::close(fd);
   }
   active_run() = path_;
+}
+
+RunDir::~RunDir() {
+  if (live_fd_ >= 0) ::close(live_fd_);
+}
+
+bool run_is_live(const std::string& run_dir) {
+  const int fd = ::open((run_dir + "/log.txt").c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // drops the lock this took, if it took one
+  return held;
 }
 
 void record_run_stopped(const std::string& line) noexcept {

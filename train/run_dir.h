@@ -13,7 +13,13 @@ class RunDir {
   // Creates the next numbered folder under outdir (creating outdir too).
   // echo: log() prints each line on stdout as well (the programs); false keeps
   // it to log.txt (the tests).
+  // While it exists, the folder reads as live (run_is_live): it holds a
+  // shared flock on log.txt, which the kernel drops when the process ends
+  // however it ends.
   RunDir(const std::string& outdir, const std::string& desc, bool echo = true);
+  ~RunDir();
+  RunDir(const RunDir&) = delete;
+  RunDir& operator=(const RunDir&) = delete;
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }
 
@@ -27,6 +33,7 @@ class RunDir {
  private:
   std::string path_;
   bool echo_;
+  int live_fd_ = -1;  // log.txt, held under LOCK_SH
 };
 
 // The folder RunDir(outdir, desc) would create now: <outdir>/<NNNNN>-<desc>
@@ -42,6 +49,11 @@ std::string next_run_path(const std::string& outdir, const std::string& desc);
 // reload, no time left). Nothing otherwise. Never throws; a failed write
 // costs a line on stderr.
 void record_run_stopped(const std::string& line) noexcept;
+
+// Whether a training process is writing run_dir now (its RunDir holds the
+// lock on log.txt): make_report run by hand then writes the live page (reload,
+// expected end) that the run's own ticks write, not a finished one.
+bool run_is_live(const std::string& run_dir);
 
 // Writes `text` to path via "<path>.<pid>.tmp" and a rename.
 void write_file_atomic(const std::string& path, const std::string& text);
