@@ -139,7 +139,7 @@ const Row kTable[] = {
     {"train_stylegan", "kimg", "1e10"},      {"train_stylegan", "gamma", "-0.5"},
     {"train_stylegan", "snap", "-3"},        {"train_stylegan", "tick", "0"},
     {"train_stylegan", "metric-items", "0"}, {"calc_metrics", "metric-items", "-1"},
-    {"calc_metrics", "mirror", "2"},         {"calc_metrics", "seed", "4294967296"},
+    {"calc_metrics", "seed", "4294967296"},
     {"projector", "num-steps", "0"},         {"projector", "num-steps", "1000001"},
     {"projector", "seed", "-1"},             {"projector", "seed", "4294967296"},
     {"dataset_tool", "max-images", "0"},     {"dataset_tool", "max-images", "-1"},
