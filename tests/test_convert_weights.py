@@ -256,6 +256,20 @@ class ConvertWeightsTest(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.dir.name, name)
 
+    def assert_same_networks(self, got, nets, same_names=False):
+        """got holds nets' tensors bit for bit (and no others with same_names), and so gives
+        the same images and logits; returns the images."""
+        for key in ("G", "D", "G_ema"):
+            if same_names:
+                self.assertEqual(sorted(got[key].state_dict()), sorted(nets[key].state_dict()), key)
+            for n, t in nets[key].state_dict().items():
+                self.assertTrue(torch.equal(got[key].state_dict()[n], t), f"{key}.{n}")
+        want_img, want_logits = outputs(nets)
+        img, logits = outputs(got)
+        self.assertTrue(torch.equal(img, want_img))
+        self.assertTrue(torch.equal(logits, want_logits))
+        return img
+
     def assert_same_bundle(self, a, b):
         """The two .bin files hold the same metadata and bit-identical tensors."""
         ta, ma = cw.read_bin(a)
@@ -289,13 +303,7 @@ class ConvertWeightsTest(unittest.TestCase):
         # conv_clamp and the mbstd group come from the recorded attributes, not defaults.
         self.assertEqual(json.loads(meta["G_kwargs"]), G_CFG)
         self.assertEqual(json.loads(meta["D_kwargs"]), D_CFG)
-        for key in ("G", "D", "G_ema"):
-            for n, t in nets[key].state_dict().items():
-                self.assertTrue(torch.equal(got[key].state_dict()[n], t), f"{key}.{n}")
-        want_img, want_logits = outputs(nets)
-        img, logits = outputs(got)
-        self.assertTrue(torch.equal(img, want_img))
-        self.assertTrue(torch.equal(logits, want_logits))
+        self.assert_same_networks(got, nets)
 
     def test_stylegan3_pickle_is_named(self):
         # StyleGAN3's synthesis starts from a SynthesisInput module: named as
@@ -488,14 +496,7 @@ class ConvertWeightsTest(unittest.TestCase):
         got, meta = nets_from_bin(a)
         self.assertEqual(json.loads(meta["D_kwargs"]), D_ORIG_CFG)
         self.assertEqual(json.loads(meta["G_kwargs"]), G_CFG)
-        for key in ("G", "D", "G_ema"):
-            self.assertEqual(sorted(got[key].state_dict()), sorted(nets[key].state_dict()), key)
-            for n, t in nets[key].state_dict().items():
-                self.assertTrue(torch.equal(got[key].state_dict()[n], t), f"{key}.{n}")
-        want_img, want_logits = outputs(nets)
-        img, logits = outputs(got)
-        self.assertTrue(torch.equal(img, want_img))
-        self.assertTrue(torch.equal(logits, want_logits))
+        img = self.assert_same_networks(got, nets, same_names=True)
         # The same weights as 'resnet' with zero skips would score otherwise: the
         # gains differ (1 here, sqrt(0.5) on both branches there).
         resnet = ref.Discriminator(**D_CFG)

@@ -72,6 +72,13 @@ void numpy_shuffle(std::vector<int64_t>& v, uint32_t seed) {
   }
 }
 
+// As train.py's --subset: at most the images the data holds.
+void check_max_images(const DatasetOptions& opt, const std::string& path, size_t images) {
+  if (opt.max_images > 0 && static_cast<uint64_t>(opt.max_images) > images)
+    throw Error(path + ": --max-images " + std::to_string(opt.max_images) + " is more than its " +
+                std::to_string(images) + " images");
+}
+
 // Where the files come from: every file's sorted relative name (the labels
 // file dataset.json aside), the sizes, a reader, and what the listing itself
 // passed over (entries that are not regular files).
@@ -351,10 +358,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   // a subset that misses the highest class keeps the networks' c_dim.
   int64_t classes = 0;
   std::vector<size_t> stand_ins;  // a stack: the next one at the back
-  // As train.py's --subset, at most the number of images there.
-  if (opt.max_images > 0 && static_cast<size_t>(opt.max_images) > used.size())
-    throw Error(src.path + ": --max-images " + std::to_string(opt.max_images) + " is more than its " +
-                std::to_string(used.size()) + " images");
+  check_max_images(opt, src.path, used.size());
   if (opt.max_images > 0 && used.size() > static_cast<size_t>(opt.max_images)) {
     if (opt.use_labels) {
       std::vector<std::string> all_names;
@@ -558,9 +562,7 @@ std::unique_ptr<Dataset> open_fashion_mnist(const DatasetOptions& opt) {
                                   opt.fashion_mnist_dir + "/train-labels-idx1-ubyte.gz");
   std::vector<int64_t> labels(idx.labels.begin(), idx.labels.end());
   if (!opt.use_labels) labels.clear();
-  if (opt.max_images > static_cast<int64_t>(idx.labels.size()))
-    throw Error(opt.fashion_mnist_dir + ": --max-images " + std::to_string(opt.max_images) + " is more than its " +
-                std::to_string(idx.labels.size()) + " images");
+  check_max_images(opt, opt.fashion_mnist_dir, idx.size());
   return std::make_unique<Dataset>("fashion-mnist", IdxImages::kRes, 1, std::move(idx.pixels), std::move(labels), opt);
 }
 

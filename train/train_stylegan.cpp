@@ -392,6 +392,9 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   return 0;
 }
 
+// Why train.py's --nhwc, --nobench and --allow-tf32 are refused.
+constexpr const char* kPerformanceSwitch = "is a PyTorch performance switch of train.py with no counterpart here: leave it out";
+
 // train.py's --resume names of its transfer-learning sources, and their pickles.
 const std::map<std::string, std::string> kOfficialResumeNames = {
     {"ffhq256", "ffhq-res256-mirror-paper256-noaug.pkl"},
@@ -447,9 +450,9 @@ int run(int argc_given, char** argv_given) {
                   cli::not_here("subset", "is train.py's; here it is --max-images N (the same images for the same --seed)"),
                   cli::not_here("workers", "sets train.py's DataLoader processes; here the data is decoded into memory before training: leave it out"),
                   cli::not_here("fp32", "turns off train.py's mixed precision (and its conv_clamp); ganforge trains in float32 with the config's clamp: leave it out"),
-                  cli::not_here("nhwc", "is a PyTorch performance switch of train.py with no counterpart here: leave it out"),
-                  cli::not_here("nobench", "is a PyTorch performance switch of train.py with no counterpart here: leave it out"),
-                  cli::not_here("allow-tf32", "is a PyTorch performance switch of train.py with no counterpart here: leave it out"),
+                  cli::not_here("nhwc", kPerformanceSwitch),
+                  cli::not_here("nobench", kPerformanceSwitch),
+                  cli::not_here("allow-tf32", kPerformanceSwitch),
                   {"replay-draws", "PATHS", "", "take every random draw from these draw-log files or folders (comma-separated)"},
                   {"dry-run", "", "", "print the training options and exit, making no run folder (stylegan2)"},
                   cli::device("device", "cpu", "where to train")}));

@@ -44,8 +44,10 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
   auto file = [run](const std::string& name) { return run ? run->file(name) : std::string(); };
   if (run) t.write_reals(run->file("reals.png"), opt.grid_w, opt.grid_h);
   const int64_t total = static_cast<int64_t>(opt.total_kimg * 1000);
+  // (A run with nothing to train and no step to take writes its one grid below.)
   const std::string initial_fakes = t.initial_fakes_name();
-  if (run && !initial_fakes.empty()) t.write_fakes(run->file(initial_fakes), opt.grid_w, opt.grid_h);
+  if (run && !initial_fakes.empty() && !(t.finished(total) && !t.trains_when_done()))
+    t.write_fakes(run->file(initial_fakes), opt.grid_w, opt.grid_h);
   if (t.finished(total)) {
     // Nothing left to train (--kimg 0, or a finished checkpoint resumed
     // without a larger --kimg): every run that exits 0 leaves a network.
