@@ -42,6 +42,7 @@
 #include "train/process_group.h"
 #include "train/stop_signal.h"
 #include "train/stylegan2/configs.h"
+#include "train/stylegan2/run_description.h"
 #include "train/dataset.h"
 #include "train/report.h"
 #include "train/run_dir.h"
@@ -393,6 +394,38 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
 }
 
 // Why train.py's --nhwc, --nobench and --allow-tf32 are refused.
+// train.py's augmentation defaults (--aug, --target, --augpipe), which its
+// run folder's name leaves out.
+constexpr const char* kDefaultAug = "ada";
+constexpr const char* kDefaultAugpipe = "bgc";
+constexpr double kDefaultTarget = 0.6;
+
+// The run folder's description as train.py's desc: each part for an option
+// given on the command line, or (resuming a checkpoint, whose run's flags
+// need not be given again) one whose value differs from --cfg's.
+std::string stylegan2_run_description(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
+                                      const TrainerSetup& setup, bool noresume_given) {
+  const TrainSpec& s = setup.spec;
+  const TrainSpec cfg = make_train_spec(s.cfg, ds.resolution(), s.gpus);
+  RunDescription d;
+  d.dataset = ds.name();
+  d.cond = ds.c_dim() > 0;
+  if (dopt.max_images > 0) d.subset = dopt.max_images;
+  d.mirror = dopt.xflip;
+  d.spec = &s;
+  d.gamma = args.has("gamma") || s.gamma != cfg.gamma;
+  d.kimg = args.has("kimg") || s.kimg != cfg.kimg;
+  d.batch = args.has("batch") || s.batch != cfg.batch;
+  d.aug = args.has("aug") || s.aug != kDefaultAug;
+  d.p = args.has("p") || s.aug == "fixed";
+  d.target = args.has("target") || (s.aug == "ada" && s.ada_target != kDefaultTarget);
+  d.augpipe = args.has("augpipe") || (s.aug != "noaug" && s.augpipe != kDefaultAugpipe);
+  if (noresume_given) d.resume = RunDescription::Resume::noresume;
+  if (args.has("resume")) d.resume = RunDescription::Resume::custom;
+  if (args.has("freezed") || setup.D_kwargs.freeze_layers > 0) d.freezed = setup.D_kwargs.freeze_layers;
+  return run_description(d);
+}
+
 constexpr const char* kPerformanceSwitch = "is a PyTorch performance switch of train.py with no counterpart here: leave it out";
 
 // train.py's --resume names of its transfer-learning sources, and their pickles.
@@ -420,6 +453,7 @@ std::vector<char*> without_noresume(int argc, char** argv) {
 
 int run(int argc_given, char** argv_given) {
   std::vector<char*> kept_argv = without_noresume(argc_given, argv_given);
+  const bool noresume_given = static_cast<int>(kept_argv.size()) != argc_given;
   const int argc = static_cast<int>(kept_argv.size());
   char** argv = kept_argv.data();
   cli::Args args(argc, argv, "train_stylegan",
@@ -439,10 +473,10 @@ int run(int argc_given, char** argv_given) {
                   cli::integer("seed", "N", "0", "random seed", 0, cli::kSeedMax),
                   {"mirror", "", "", "add x-flipped copies of the data"},
                   {"cond", "", "", "train a class-conditional network from the dataset's labels"},
-                  {"aug", "MODE", "ada", "discriminator augmentation: ada (p adapts to --target), noaug, fixed (p = --p)"},
+                  {"aug", "MODE", kDefaultAug, "discriminator augmentation: ada (p adapts to --target), noaug, fixed (p = --p)"},
                   cli::number("p", "P", "", "augmentation probability for --aug fixed", cli::Range::at_least(0, 1)),
-                  cli::number("target", "T", "0.6", "ADA target for the mean sign of D's real logits (--aug ada)", cli::Range::at_least(0, 1)),
-                  {"augpipe", "NAME", "bgc", "augmentation pipeline: blit, geom, color, filter, noise, cutout, bg, bgc, bgcf, bgcfn, bgcfnc"},
+                  cli::number("target", "T", cli::number_text(kDefaultTarget), "ADA target for the mean sign of D's real logits (--aug ada)", cli::Range::at_least(0, 1)),
+                  {"augpipe", "NAME", kDefaultAugpipe, "augmentation pipeline: blit, geom, color, filter, noise, cutout, bg, bgc, bgcf, bgcfn, bgcfnc"},
                   cli::integer("max-images", "N", "", "use at most N images of the dataset", 1, cli::kInt64Max),
                   cli::integer("freezed", "N", "", "Freeze-D for transfer learning: D's first N layers, from the top resolution, keep their weights (stylegan2)", 0, cli::kIntMax),
                   {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly (same data by content), or start from a snapshot's or converted networks (their sizes, not --cfg's; a generator alone: D from scratch, no --freezed)"},
@@ -605,10 +639,7 @@ int run(int argc_given, char** argv_given) {
     return 0;
   }
 
-  std::ostringstream desc;
-  desc << ds->name() << "-" << setup.spec.cfg << (cond ? "-cond" : "") << (dopt.xflip ? "-mirror" : "");
-  // As train.py's desc; a checkpoint of a frozen run keeps the name.
-  if (args.has("freezed") || setup.D_kwargs.freeze_layers > 0) desc << "-freezed" << setup.D_kwargs.freeze_layers;
+  const std::string desc = stylegan2_run_description(args, *ds, dopt, setup, noresume_given);
   const nlohmann::json options = {{"spec", to_json(setup.spec)},
                             {"G_kwargs", stylegan2::to_json(setup.G_kwargs)},
                             {"D_kwargs", stylegan2::to_json(setup.D_kwargs)},
@@ -636,7 +667,7 @@ int run(int argc_given, char** argv_given) {
                             {"metrics", metric_req.names}};
   if (dry_run) {  // train.py --dry-run: the options and the summary it prints, and no run folder
     std::cout << "Training options:\n" << io::json_text(options, 2) << "\n\n"
-              << "Output directory:   " << next_run_path(args.str("outdir"), desc.str()) << "\n"
+              << "Output directory:   " << next_run_path(args.str("outdir"), desc) << "\n"
               << "Training data:      " << (args.str("data").empty() ? ds->name() : args.str("data")) << "\n"
               << "Training duration:  " << num(setup.spec.kimg) << " kimg\n"
               << "Number of GPUs:     " << setup.spec.gpus << "\n"
@@ -647,7 +678,7 @@ int run(int argc_given, char** argv_given) {
               << "Dry run; exiting." << std::endl;
     return 0;
   }
-  RunDir run(args.str("outdir"), desc.str());
+  RunDir run(args.str("outdir"), desc);
   run.write_json("training_options.json", options);
   // A resumed run's report continues the curves of the run it came from.
   if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer->cur_nimg());

@@ -11,8 +11,9 @@ set(_launch ${CMAKE_SOURCE_DIR}/tests/cli/dist_launch.sh)
 set(_dist_flags --cfg tiny --batch 8 --batch-gpu 2 --kimg 0.040 --tick 0.008 --snap 1 --max-images 64)
 string(REPLACE ";" " " _dist_flags_sh "${_dist_flags}")
 # The run folder under DIR: every run here goes to a folder its test wipes
-# first, so it is the first run folder (train_stylegan's name for --cfg tiny).
-set(_latest "${_dist}/DIR/00000-fashion-mnist-tiny/")
+# first, so it is the only run folder there, 00000-<desc> (its name varies
+# with the flags, as train.py's: the shell's glob finds it).
+set(_latest "${_dist}/DIR/00000-*/")
 
 add_test(NAME cpu.train_stylegan_dist_inprocess
          COMMAND sh -c "rm -rf ${_dist}/inprocess && OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> ${_dist_flags_sh} \
@@ -46,9 +47,9 @@ function(gf_dist_same name a b fixtures)
   string(REPLACE "DIR" "${a}" _da "${_latest}")
   string(REPLACE "DIR" "${b}" _db "${_latest}")
   gf_test(${name} FIXTURES_REQUIRED ${fixtures}
-          COMMAND sh -c "a=${_da} && b=${_db} && cmp \"$a\"checkpoint.bin \"$b\"checkpoint.bin && \
-cmp \"$a\"network-snapshot-000000.bin \"$b\"network-snapshot-000000.bin && \
-cmp \"$a\"fakes000000.png \"$b\"fakes000000.png && echo same")
+          COMMAND sh -c "cmp ${_da}checkpoint.bin ${_db}checkpoint.bin && \
+cmp ${_da}network-snapshot-000000.bin ${_db}network-snapshot-000000.bin && \
+cmp ${_da}fakes000000.png ${_db}fakes000000.png && echo same")
   set_tests_properties(${name} PROPERTIES PASS_REGULAR_EXPRESSION "^same")
 endfunction()
 gf_dist_same(cpu.train_stylegan_dist_env_equals_inprocess env inprocess "dist_env;dist_inprocess")
@@ -186,11 +187,11 @@ foreach(_k env)
           COMMAND sh -c "rm -rf ${_dist}/all_metrics_${_k} ${_dist}/all_metrics_${_k}_cache && OMP_NUM_THREADS=1 \
 GF_DIST_TIMEOUT=3 ${_launch} ${_k} 2 $<TARGET_FILE:train_stylegan> --cfg tiny --batch 8 --batch-gpu 2 --kimg 0.016 \
 --tick 0.008 --snap 1 --max-images 64 ${_dp_flags_sh} \
---metrics-cache ${_dist}/all_metrics_${_k}_cache --outdir ${_dist}/all_metrics_${_k} && \
-for m in kid50k_full is50k pr50k3_full ppl_wend; do f=${_dpk}metric-$m.jsonl && \
+--metrics-cache ${_dist}/all_metrics_${_k}_cache --outdir ${_dist}/all_metrics_${_k} && r=$(echo ${_dpk}) && \
+for m in kid50k_full is50k pr50k3_full ppl_wend; do f=\${r}metric-$m.jsonl && \
 test $(grep -c '\"num_gpus\":2,' $f) -eq 2 && tail -n 1 $f | grep -o '\"results\":{[^}]*}' > $f.want || exit 1; done && \
-OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_dpk}network-snapshot-000000.bin ${_dp_flags_sh} \
---metrics-cache none && for m in kid50k_full is50k pr50k3_full ppl_wend; do f=${_dpk}metric-$m.jsonl && \
+OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network \${r}network-snapshot-000000.bin ${_dp_flags_sh} \
+--metrics-cache none && for m in kid50k_full is50k pr50k3_full ppl_wend; do f=\${r}metric-$m.jsonl && \
 tail -n 1 $f | grep -q '\"num_gpus\":1,' && tail -n 1 $f | grep -o '\"results\":{[^}]*}' | cmp - $f.want && \
 echo \"$m: 2 ranks and 1 process: $(cat $f.want)\" || exit 1; done")
   set_tests_properties(cpu.train_stylegan_dist_all_metrics_${_k} PROPERTIES TIMEOUT 900 PASS_REGULAR_EXPRESSION
@@ -205,7 +206,7 @@ endforeach()
 # (TCP) and under mpirun: each jsonl line equals the one process's byte for
 # byte but for its timing fields and num_gpus (2), and is printed once and
 # appended once (rank 0 alone; the other rank prints no result).
-set(_cm_run ${GF_TEST_RUNS}/metrics_vgg/train/00000-fashion-mnist-tiny)
+set(_cm_run ${GF_TEST_RUNS}/metrics_vgg/train/00000-fashion-mnist-subset64-tiny-kimg0.008)
 set(_cm_net ${_cm_run}/network-snapshot-000000.bin)
 set(_cm_flags --metrics fid50k_full,kid50k_full,pr50k3_full,ppl_wend --metric-items 10 --detector ${_dm_detector}
     --vgg16 ${GF_TEST_RUNS}/metrics_vgg/vgg16.bin --metrics-cache none)

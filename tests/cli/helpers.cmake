@@ -7,7 +7,7 @@ set(GF_CLI_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(GF_TEST_RUNS ${CMAKE_BINARY_DIR}/test_runs)
 # The smoke run of train_stylegan.cmake, whose snapshot and checkpoint the
 # other program tests read.
-set(GF_SMOKE_RUN ${GF_TEST_RUNS}/smoke/00000-fashion-mnist-tiny)
+set(GF_SMOKE_RUN ${GF_TEST_RUNS}/smoke/00000-fashion-mnist-subset128-tiny-kimg0.032)
 # Python 3 with PyTorch and NumPy (Debian's python3-torch), for the tests that
 # run tools/*.py; the first python3 on PATH may have neither.
 set(GF_PYTHON3 /usr/bin/python3 CACHE FILEPATH "Python 3 with PyTorch, for the tests that run tools/*.py")

@@ -7,7 +7,7 @@
 # snapshot gets its jsonl lines, and calc_metrics on a snapshot reproduces
 # the training run's value bit for bit (same latents, same images).
 set(_m ${GF_TEST_RUNS}/metrics)
-set(_m_run ${_m}/train/00000-fashion-mnist-tiny)
+set(_m_run ${_m}/train/00000-fashion-mnist-subset64-tiny-kimg0.008)
 set(_m_flags --metrics-cache ${_m}/cache --metric-items 16)
 string(REPLACE ";" " " _m_flags_sh "${_m_flags}")  # inside sh -c strings
 gf_test(cpu.metrics_detector FIXTURES_SETUP metrics_detector
@@ -176,7 +176,7 @@ gf_cli_test(calc_metrics_pggan EXPECT "\"results\":\\{\"kid50k_full\":-?[0-9]" R
 # both values bit for bit (same paths, same images, real features from the
 # cache).
 set(_p ${GF_TEST_RUNS}/metrics_vgg)  # beside ${_m}, not in it: the two fixtures run side by side under ctest -j
-set(_p_run ${_p}/train/00000-fashion-mnist-tiny)
+set(_p_run ${_p}/train/00000-fashion-mnist-subset64-tiny-kimg0.008)
 gf_test(cpu.metrics_vgg16 FIXTURES_SETUP metrics_vgg16
         COMMAND sh -c "rm -rf ${_p} && mkdir -p ${_p} && \
 { '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
@@ -233,7 +233,7 @@ test ! -e $d/runs")
 # at the next generator batch, not after the metric: no jsonl line, the
 # run's log ends with the stop, and the process dies of the signal.
 gf_test(cpu.train_stylegan_metrics_interrupted FIXTURES_REQUIRED metrics_detector
-        COMMAND sh -c "d=${_m}/interrupted; r=$d/00000-fashion-mnist-tiny; rm -rf $d && mkdir -p $d || exit 1; \
+        COMMAND sh -c "d=${_m}/interrupted; r=$d/00000-fashion-mnist-subset64-tiny-kimg0.008; rm -rf $d && mkdir -p $d || exit 1; \
 OMP_NUM_THREADS=1 env --default-signal=INT $<TARGET_FILE:train_stylegan> --cfg tiny --kimg 0.008 --tick 0.004 --snap 1 \
 --max-images 64 --metrics fid50k_full --detector ${_m}/inception.bin --metrics-cache $d/cache --metric-items 16 \
 --outdir $d > $d/out.log 2>&1 & pid=$!; i=0; \

@@ -6,7 +6,7 @@ set(GF_CHROMIUM /usr/bin/chromium CACHE FILEPATH "Headless Chromium, for the rep
 set(_report_py "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_report.py --make-report $<TARGET_FILE:make_report>")
 # The pages that real runs leave: the smoke run's, and the run resumed from it
 # (whose curves continue the first run's).
-set(_report_runs "--run ${GF_SMOKE_RUN} ${GF_TEST_RUNS}/resumed/00000-fashion-mnist-tiny")
+set(_report_runs "--run ${GF_SMOKE_RUN} ${GF_TEST_RUNS}/resumed/00000-fashion-mnist-subset128-tiny-kimg0.048-resumecustom")
 
 # A made-up run folder with known statistics: structure, points, gaps, notes.
 add_test(NAME cpu.report_page COMMAND sh -c "${_report_py}")

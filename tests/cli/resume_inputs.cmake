@@ -20,9 +20,9 @@ $<TARGET_FILE:dataset_tool> --source $d/ds.zip --dest $d/ds16.zip --width 16 --h
 $<TARGET_FILE:train_stylegan> --cfg tiny --data $d/ds.zip --kimg 0.008 --outdir $d/sg2 >/dev/null && \
 $<TARGET_FILE:train_pggan> --cfg tiny --data $d/ds.zip --kimg 0.008 --outdir $d/pg >/dev/null && \
 $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data $d/ds.zip --kimg 0.008 --outdir $d/v1 >/dev/null && \
-$<TARGET_FILE:train_psp> --generator $d/sg2/00000-ds-tiny/network-snapshot-000000.bin --data $d/ds.zip --cfg cpu \
+$<TARGET_FILE:train_psp> --generator $d/sg2/00000-ds-tiny-kimg0.008/network-snapshot-000000.bin --data $d/ds.zip --cfg cpu \
   --batch 2 --val-images 2 --max-steps 2 --outdir $d/psp >/dev/null && \
-$<TARGET_FILE:export_weights> --in $d/sg2/00000-ds-tiny/network-snapshot-000000.bin --net G_ema --out $d/sg2_gema.bin >/dev/null && \
+$<TARGET_FILE:export_weights> --in $d/sg2/00000-ds-tiny-kimg0.008/network-snapshot-000000.bin --net G_ema --out $d/sg2_gema.bin >/dev/null && \
 $<TARGET_FILE:export_weights> --in $d/pg/00000-ds-pggan-tiny/network-snapshot-000000.bin --net G_ema --out $d/pg_gema.bin >/dev/null && \
 $<TARGET_FILE:export_weights> --in $d/v1/00000-ds-stylegan-tiny/network-snapshot-000000.bin --net G_ema --out $d/v1_gema.bin >/dev/null && \
 echo resume inputs made")
@@ -32,11 +32,11 @@ set(_ri_env ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1)
 # 1. The dataset by content, in each trainer.
 gf_cli_test(train_stylegan_resume_dataset_copy FRESH ${_ri}/sg2_copy EXPECT "resumed from" FIXTURES_REQUIRED resume_inputs
             COMMAND ${_ri_env} $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds_copy.zip --kimg 0.012
-                    --resume ${_ri}/sg2/00000-ds-tiny/checkpoint.bin --outdir ${_ri}/sg2_copy)
+                    --resume ${_ri}/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin --outdir ${_ri}/sg2_copy)
 gf_expect_error(train_stylegan_resume_other_dataset
                 "^train_stylegan: error: .*checkpoint.bin: made on dataset 'ds' \\(12 images\\), but this run has 'ds' \\(12 images, other content"
                 resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/other/ds.zip --kimg 0.012
-                --resume ${_ri}/sg2/00000-ds-tiny/checkpoint.bin --outdir ${_ri}/bad)
+                --resume ${_ri}/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin --outdir ${_ri}/bad)
 gf_cli_test(train_pggan_resume_dataset_copy FRESH ${_ri}/pg_copy EXPECT "resumed from" FIXTURES_REQUIRED resume_inputs
             COMMAND ${_ri_env} $<TARGET_FILE:train_pggan> --cfg tiny --data ${_ri}/ds_copy.zip --kimg 0.012
                     --resume ${_ri}/pg/00000-ds-pggan-tiny/checkpoint.bin --outdir ${_ri}/pg_copy)
@@ -52,7 +52,7 @@ gf_expect_error(train_stylegan_v1_resume_other_dataset "^train_stylegan: error: 
 # 2. train_psp: the first command plus --resume (its --generator too, here
 # through a renamed copy: by content) resumes; another generator file is refused.
 gf_cli_test(train_psp_resume_same_generator FRESH ${_ri}/psp_copy EXPECT "resumed from .* at step 2" FIXTURES_REQUIRED resume_inputs
-            COMMAND sh -c "cp ${_ri}/sg2/00000-ds-tiny/network-snapshot-000000.bin ${_ri}/G_copy.bin && \
+            COMMAND sh -c "cp ${_ri}/sg2/00000-ds-tiny-kimg0.008/network-snapshot-000000.bin ${_ri}/G_copy.bin && \
 OMP_NUM_THREADS=1 exec $<TARGET_FILE:train_psp> --generator ${_ri}/G_copy.bin --data ${_ri}/ds_copy.zip --cfg cpu \
   --batch 2 --val-images 2 --max-steps 3 --resume ${_ri}/psp/00000-ds-psp-cpu/checkpoint.bin --outdir ${_ri}/psp_copy")
 gf_expect_error(train_psp_resume_other_generator
@@ -62,7 +62,7 @@ gf_expect_error(train_psp_resume_other_generator
 # 3. v1's default --snap is the official 10 ticks (StyleGAN2's stays 50).
 gf_test(cpu.train_stylegan_default_snap FIXTURES_REQUIRED resume_inputs
         COMMAND sh -c "grep -q '\"snap\": 10' ${_ri}/v1/00000-ds-stylegan-tiny/training_options.json && \
-grep -q '\"snap\": 50' ${_ri}/sg2/00000-ds-tiny/training_options.json")
+grep -q '\"snap\": 50' ${_ri}/sg2/00000-ds-tiny-kimg0.008/training_options.json")
 # 4. A generator alone: D starts afresh, said in the log; --freezed is refused.
 gf_cli_test(train_stylegan_resume_generator_only FRESH ${_ri}/sg2_g EXPECT "D starts from random weights: .*sg2_gema.bin holds no discriminator"
             FIXTURES_REQUIRED resume_inputs
@@ -111,7 +111,7 @@ gf_expect_error(train_stylegan_v1_resume_other_resolution
 gf_expect_error(train_stylegan_resume_other_resolution
                 "^train_stylegan: error: .*checkpoint.bin: its networks make 32x32x1 images with 0 labels, but ds16 has 16x16x1 with 0 labels: --resume needs data the networks fit; the file was made on 'ds'$"
                 resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds16.zip --kimg 0.004
-                --resume ${_ri}/sg2/00000-ds-tiny/checkpoint.bin --outdir ${_ri}/bad)
+                --resume ${_ri}/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin --outdir ${_ri}/bad)
 gf_expect_error(train_stylegan_resume_cond_added
                 "^train_stylegan: error: .*sg2_gema.bin: its networks make 32x32x1 images with 0 labels, but ds has 32x32x1 with [0-9]+ labels: --resume needs data the networks fit; the networks are not conditional: leave --cond out$"
                 resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds.zip --cond --kimg 0.004
@@ -128,7 +128,7 @@ endforeach()
 # renamed copy does not); train_psp's --generator is refused, naming why.
 gf_test(cpu.resume_checkpoints_without_keys FIXTURES_REQUIRED resume_inputs
         COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_ri} && s=${GF_CLI_DIR} && export OMP_NUM_THREADS=1 && rm -rf $d/old && mkdir -p $d/old && \
-'${GF_PYTHON3}' $s/edit_metadata.py $d/sg2/00000-ds-tiny/checkpoint.bin $d/old/sg2.bin dataset_key && \
+'${GF_PYTHON3}' $s/edit_metadata.py $d/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin $d/old/sg2.bin dataset_key && \
 '${GF_PYTHON3}' $s/edit_metadata.py $d/psp/00000-ds-psp-cpu/checkpoint.bin $d/old/psp.bin dataset_key \
   spec.generator spec.generator_key && \
 $<TARGET_FILE:train_stylegan> --cfg tiny --data $d/ds.zip --kimg 0.012 --resume $d/old/sg2.bin --outdir $d/old/runs \
@@ -136,7 +136,7 @@ $<TARGET_FILE:train_stylegan> --cfg tiny --data $d/ds.zip --kimg 0.012 --resume 
 sh $s/expect_error.sh \"made on dataset 'ds' \\(12 images\\), but this run has 'ds_copy' \\(12 images\\): --data\" \
   $<TARGET_FILE:train_stylegan> --cfg tiny --data $d/ds_copy.zip --kimg 0.012 --resume $d/old/sg2.bin --outdir $d/bad && \
 sh $s/expect_error.sh 'old/psp.bin predates recording its generator and brings its decoder; leave --generator out' \
-  $<TARGET_FILE:train_psp> --generator $d/sg2/00000-ds-tiny/network-snapshot-000000.bin --data $d/ds.zip --cfg cpu \
+  $<TARGET_FILE:train_psp> --generator $d/sg2/00000-ds-tiny-kimg0.008/network-snapshot-000000.bin --data $d/ds.zip --cfg cpu \
   --batch 2 --val-images 2 --max-steps 3 --resume $d/old/psp.bin --outdir $d/bad && \
 $<TARGET_FILE:train_psp> --data $d/ds.zip --cfg cpu --batch 2 --val-images 2 --max-steps 3 --resume $d/old/psp.bin \
   --outdir $d/old/runs | grep -q 'resumed from .* at step 2' && echo old checkpoints resumed")
@@ -146,12 +146,12 @@ set_tests_properties(cpu.resume_checkpoints_without_keys PROPERTIES PASS_REGULAR
 gf_test(cpu.resume_checkpoint_damaged_spec FIXTURES_REQUIRED resume_inputs
         COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_ri} && s=${GF_CLI_DIR} && export OMP_NUM_THREADS=1 && \
 rm -rf $d/spec && mkdir -p $d/spec && \
-'${GF_PYTHON3}' $s/edit_metadata.py $d/sg2/00000-ds-tiny/checkpoint.bin $d/spec/gpus0.bin spec.gpus=0 && \
+'${GF_PYTHON3}' $s/edit_metadata.py $d/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin $d/spec/gpus0.bin spec.gpus=0 && \
 '${GF_PYTHON3}' $s/edit_metadata.py $d/v1/00000-ds-stylegan-tiny/checkpoint.bin $d/spec/repeats0.bin spec.D_repeats=0 && \
 '${GF_PYTHON3}' $s/edit_metadata.py $d/v1/00000-ds-stylegan-tiny/checkpoint.bin $d/spec/beta2.bin spec.adam_beta2=1.5 && \
-'${GF_PYTHON3}' $s/edit_tensor.py $d/sg2/00000-ds-tiny/checkpoint.bin $d/spec/pl.bin state.pl_mean=-5 && \
+'${GF_PYTHON3}' $s/edit_tensor.py $d/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin $d/spec/pl.bin state.pl_mean=-5 && \
 '${GF_PYTHON3}' $s/edit_tensor.py $d/pg/00000-ds-pggan-tiny/checkpoint.bin $d/spec/lod.bin state.prev_lod=99 && \
-'${GF_PYTHON3}' $s/edit_tensor.py $d/sg2/00000-ds-tiny/checkpoint.bin $d/spec/nimg.bin state.cur_nimg=0 && \
+'${GF_PYTHON3}' $s/edit_tensor.py $d/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin $d/spec/nimg.bin state.cur_nimg=0 && \
 sh $s/expect_error.sh \"spec/nimg.bin: 'state.cur_nimg' 0 is not 'state.batch_idx' [0-9]+ times the batch [0-9]+: the counters disagree\" \
   $<TARGET_FILE:train_stylegan> --data $d/ds.zip --kimg 0.012 --resume $d/spec/nimg.bin --outdir $d/bad && \
 sh $s/expect_error.sh 'spec/gpus0.bin: metadata spec: config: gpus must be at least 1, got 0' \
@@ -172,8 +172,8 @@ set_tests_properties(cpu.resume_checkpoint_damaged_spec PROPERTIES PASS_REGULAR_
 gf_test(cpu.resume_checkpoint_of_other_format FIXTURES_REQUIRED resume_inputs
         COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_ri} && s=${GF_CLI_DIR} && o=$d/other_format && \
 export OMP_NUM_THREADS=1 && rm -rf $o && mkdir -p $o && \
-'${GF_PYTHON3}' $s/edit_metadata.py $d/sg2/00000-ds-tiny/checkpoint.bin $o/sg2.bin format=ganforge-stylegan2-checkpoint/2 && \
-'${GF_PYTHON3}' $s/edit_metadata.py $d/sg2/00000-ds-tiny/checkpoint.bin $o/sg2_untagged.bin format && \
+'${GF_PYTHON3}' $s/edit_metadata.py $d/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin $o/sg2.bin format=ganforge-stylegan2-checkpoint/2 && \
+'${GF_PYTHON3}' $s/edit_metadata.py $d/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin $o/sg2_untagged.bin format && \
 '${GF_PYTHON3}' $s/edit_metadata.py $d/pg/00000-ds-pggan-tiny/checkpoint.bin $o/pg.bin format=ganforge-stylegan2-checkpoint/1 && \
 '${GF_PYTHON3}' $s/edit_metadata.py $d/v1/00000-ds-stylegan-tiny/checkpoint.bin $o/v1.bin format=ganforge-stylegan-checkpoint-v2 && \
 '${GF_PYTHON3}' $s/edit_metadata.py $d/psp/00000-ds-psp-cpu/checkpoint.bin $o/psp.bin format=ganforge-psp-checkpoint/2 && \

@@ -11,7 +11,7 @@
 train=$1 make_report=$2 out=$3 sig=$4
 fail() { [ -n "$pid" ] && kill -KILL $pid 2>/dev/null; echo "FAILED: $*"; [ -f "$run/log.txt" ] && tail -n 3 "$run/log.txt"; exit 1; }
 rm -rf "$out" && mkdir -p "$out" || exit 1
-run=$out/00000-fashion-mnist-tiny
+run=$out/00000-fashion-mnist-subset128-tiny-kimg2
 # env --default-signal: a background job of sh starts with SIGINT ignored, and
 # a launcher (nohup, some CI runners) may ignore SIGHUP or SIGPIPE.
 OMP_NUM_THREADS=1 env --default-signal=INT,HUP,PIPE "$train" --cfg tiny --kimg 2 --tick 0.004 --snap 1000 --max-images 128 \

@@ -4,7 +4,7 @@
 set(_train $<TARGET_FILE:train_stylegan>)
 set(_one_thread ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1)
 gf_cli_test(train_stylegan_smoke FRESH ${GF_TEST_RUNS}/smoke
-            EXPECT "Done: .*/smoke/00000-fashion-mnist-tiny$" REJECT ${GF_NONFINITE} FIXTURES_SETUP trained_snapshot
+            EXPECT "Done: .*/smoke/00000-fashion-mnist-subset128-tiny-kimg0.032$" REJECT ${GF_NONFINITE} FIXTURES_SETUP trained_snapshot
             COMMAND ${_one_thread} ${_train} --cfg tiny --kimg 0.032 --tick 0.016 --snap 1 --max-images 128
                     --outdir ${GF_TEST_RUNS}/smoke)
 # 4x4 images (binary PGMs): the loader takes them (PGAN, v1), StyleGAN2 says its smallest size.
@@ -30,7 +30,7 @@ gf_expect_error(train_stylegan_bad_data "^train_stylegan: error: .*no-such-datas
                 ${_train} --data ${CMAKE_BINARY_DIR}/no-such-dataset --outdir ${GF_TEST_RUNS}/bad)
 # --resume: the smoke run's checkpoint continues in a new run folder, from its kimg.
 gf_cli_test(train_stylegan_resume FRESH ${GF_TEST_RUNS}/resumed
-            EXPECT "resumed from .*at kimg 0.032" "^tick 0 +kimg 0.0" "Done: .*/resumed/00000-fashion-mnist-tiny$"
+            EXPECT "resumed from .*at kimg 0.032" "^tick 0 +kimg 0.0" "Done: .*/resumed/00000-fashion-mnist-subset128-tiny-kimg0.048-resumecustom$"
             REJECT ${GF_NONFINITE} FIXTURES_REQUIRED trained_snapshot FIXTURES_SETUP resumed_run
             COMMAND ${_one_thread} ${_train} --resume ${GF_SMOKE_RUN}/checkpoint.bin --cfg tiny --seed 0 --batch-gpu 0 --kimg 0.048 --tick 0.016
                     --snap 1 --max-images 128 --outdir ${GF_TEST_RUNS}/resumed)
@@ -48,8 +48,8 @@ gf_cli_test(train_stylegan_straight FRESH ${GF_TEST_RUNS}/straight EXPECT "Done:
             COMMAND ${_one_thread} ${_train} --cfg tiny --kimg 0.048 --tick 0.016 --snap 1 --max-images 128
                     --outdir ${GF_TEST_RUNS}/straight)
 gf_test(cpu.train_stylegan_resume_is_exact FIXTURES_REQUIRED "resumed_run;straight_run"
-        COMMAND cmp ${GF_TEST_RUNS}/straight/00000-fashion-mnist-tiny/checkpoint.bin
-                ${GF_TEST_RUNS}/resumed/00000-fashion-mnist-tiny/checkpoint.bin)
+        COMMAND cmp ${GF_TEST_RUNS}/straight/00000-fashion-mnist-subset128-tiny-kimg0.048/checkpoint.bin
+                ${GF_TEST_RUNS}/resumed/00000-fashion-mnist-subset128-tiny-kimg0.048-resumecustom/checkpoint.bin)
 # Data parallel: two CPU replicas (the arithmetic --gpus 2 runs on two GPUs),
 # two passes of two images each; a batch the replicas do not divide is refused.
 gf_cli_test(train_stylegan_data_parallel FRESH ${GF_TEST_RUNS}/parallel
@@ -75,7 +75,7 @@ gf_expect_error(train_stylegan_record_and_replay "^train_stylegan: error: --reco
 gf_cli_test(train_stylegan_threads FRESH ${GF_TEST_RUNS}/threads EXPECT "^same bits at 1 and 3 threads$"
             COMMAND sh -c "d=${GF_TEST_RUNS}/threads && mkdir -p $d && for t in 1 3; do \
 OMP_NUM_THREADS=$t ${_train} --cfg tiny --kimg 0.016 --tick 0.008 --snap 1 --max-images 64 --outdir $d/t$t > $d/t$t.log \
-|| exit 1; done && r=00000-fashion-mnist-tiny && cmp $d/t1/$r/checkpoint.bin $d/t3/$r/checkpoint.bin && \
+|| exit 1; done && r=00000-fashion-mnist-subset64-tiny-kimg0.016 && cmp $d/t1/$r/checkpoint.bin $d/t3/$r/checkpoint.bin && \
 cmp $d/t1/$r/network-snapshot-000000.bin $d/t3/$r/network-snapshot-000000.bin && echo 'same bits at 1 and 3 threads'")
 gf_cli_test(train_stylegan_record_draws FRESH ${GF_TEST_RUNS}/draws EXPECT "Done: " FIXTURES_SETUP recorded_draws
             COMMAND sh -c "OMP_NUM_THREADS=1 ${_train} --cfg tiny --kimg 0.008 --tick 0.004 --snap 1 --max-images 64 \
@@ -84,19 +84,19 @@ test -s ${GF_TEST_RUNS}/draws/log/draws-mb000001.bin")
 gf_cli_test(train_stylegan_replay_draws FIXTURES_REQUIRED recorded_draws EXPECT "Done: "
             COMMAND sh -c "OMP_NUM_THREADS=1 ${_train} --cfg tiny --kimg 0.008 --tick 0.004 --snap 1 --max-images 64 \
 --replay-draws ${GF_TEST_RUNS}/draws/log --outdir ${GF_TEST_RUNS}/draws/replayed && \
-d=${GF_TEST_RUNS}/draws && grep -o 'G [0-9.]* D [0-9.+]* r1 [0-9.]* pl [0-9.]*' $d/recorded/00000-fashion-mnist-tiny/log.txt > $d/a && \
-grep -o 'G [0-9.]* D [0-9.+]* r1 [0-9.]* pl [0-9.]*' $d/replayed/00000-fashion-mnist-tiny/log.txt > $d/b && \
+d=${GF_TEST_RUNS}/draws && grep -o 'G [0-9.]* D [0-9.+]* r1 [0-9.]* pl [0-9.]*' $d/recorded/00000-fashion-mnist-subset64-tiny-kimg0.008/log.txt > $d/a && \
+grep -o 'G [0-9.]* D [0-9.+]* r1 [0-9.]* pl [0-9.]*' $d/replayed/00000-fashion-mnist-subset64-tiny-kimg0.008/log.txt > $d/b && \
 test -s $d/a && cmp $d/a $d/b")
 # Freeze-D (official --freezed): a run started from the smoke run's snapshot
 # with D's first two layers (b32.fromrgb, b32.conv0) frozen keeps them as the
 # snapshot had them, while the next layer trains; the run is named and logged
 # as frozen. A checkpoint's freeze cannot change, and v1 has none.
 gf_cli_test(train_stylegan_freezed FRESH ${GF_TEST_RUNS}/freezed
-            EXPECT "Freeze-D: its first 2 layers fixed" "Done: .*/freezed/00000-fashion-mnist-tiny-freezed2$" "same_tensors: as expected"
+            EXPECT "Freeze-D: its first 2 layers fixed" "Done: .*/freezed/00000-fashion-mnist-subset64-tiny-kimg0.016-resumecustom-freezed2$" "same_tensors: as expected"
             REJECT ${GF_NONFINITE} FIXTURES_REQUIRED trained_snapshot
             COMMAND sh -c "OMP_NUM_THREADS=1 ${_train} --resume ${GF_SMOKE_RUN}/network-snapshot-000000.bin \
 --cfg tiny --freezed 2 --kimg 0.016 --tick 0.016 --snap 1 --max-images 64 --outdir ${GF_TEST_RUNS}/freezed && \
-r=${GF_TEST_RUNS}/freezed/00000-fashion-mnist-tiny-freezed2 && grep -q '\"freeze_layers\": 2' $r/training_options.json && \
+r=${GF_TEST_RUNS}/freezed/00000-fashion-mnist-subset64-tiny-kimg0.016-resumecustom-freezed2 && grep -q '\"freeze_layers\": 2' $r/training_options.json && \
 '${GF_PYTHON3}' ${GF_CLI_DIR}/same_tensors.py ${GF_SMOKE_RUN}/network-snapshot-000000.bin $r/network-snapshot-000000.bin \
 --same D.b32.fromrgb.weight,D.b32.fromrgb.bias,D.b32.conv0.weight,D.b32.conv0.bias --differ D.b32.conv1.weight,D.b4.out.weight")
 # A snapshot of another architecture than --cfg's: the networks come from the
@@ -107,7 +107,7 @@ gf_cli_test(train_stylegan_resume_snapshot_spec FRESH ${GF_TEST_RUNS}/snapshot_s
 --cfg small --kimg 0.008 --tick 0.008 --snap 1 --max-images 64 --outdir ${GF_TEST_RUNS}/snapshot_spec && \
 '${GF_PYTHON3}' -c \"import json, sys; o = json.load(open(sys.argv[1])); s, g = o['spec'], o['G_kwargs']; \
 assert all(s[k] == g[k] for k in ('channel_base', 'channel_max', 'mapping_layers', 'z_dim', 'w_dim')), (s, g); print('spec as G_kwargs')\" \
-${GF_TEST_RUNS}/snapshot_spec/00000-fashion-mnist-small/training_options.json")
+${GF_TEST_RUNS}/snapshot_spec/00000-fashion-mnist-subset64-small-kimg0.008-resumecustom/training_options.json")
 gf_expect_error(train_stylegan_freezed_checkpoint
                 "^train_stylegan: error: --freezed 1 differs from the run resumed from .*checkpoint.bin, which has 0: " trained_snapshot
                 ${_train} --resume ${GF_SMOKE_RUN}/checkpoint.bin --freezed 1 --max-images 16 --outdir ${GF_TEST_RUNS}/bad)
@@ -116,7 +116,7 @@ gf_expect_error(train_stylegan_freezed_v1 "^train_stylegan: error: --freezed is 
 # --dry-run (official train.py's): the options and the summary, the run folder
 # it would make (the next number in --outdir), and nothing written.
 gf_cli_test(train_stylegan_dry_run FRESH ${GF_TEST_RUNS}/dry
-            EXPECT "^Training options:" "\"freeze_layers\": 1" "^Output directory: +.*/dry/runs/00003-fashion-mnist-tiny-freezed1$"
+            EXPECT "^Training options:" "\"freeze_layers\": 1" "^Output directory: +.*/dry/runs/00003-fashion-mnist-subset64-tiny-freezed1$"
                    "^Number of images: +64$" "^Dry run; exiting.$"
             COMMAND sh -c "mkdir -p ${GF_TEST_RUNS}/dry/runs/00002-other && ${_train} --cfg tiny --max-images 64 --freezed 1 \
 --dry-run --outdir ${GF_TEST_RUNS}/dry/runs && test \"$(ls ${GF_TEST_RUNS}/dry/runs)\" = 00002-other")
@@ -149,7 +149,7 @@ endforeach()
 gf_cli_test(train_stylegan_stdout_pipe_closed EXPECT "^rc=141 train_stylegan: error: Interrupted by SIGPIPE$"
             COMMAND sh -c "d=${GF_TEST_RUNS}/pipe_closed && rm -rf $d && mkdir -p $d && \
 ( OMP_NUM_THREADS=1 env --default-signal=PIPE ${_train} --cfg tiny --kimg 0.2 --tick 0.016 --snap 1 --max-images 128 --outdir $d 2>/dev/null; echo rc=$? > $d/rc ) | head -c 300 >/dev/null; \
-test -z \"$(find $d -name '*.tmp')\" && echo $(cat $d/rc) $(tail -n 1 $d/00000-fashion-mnist-tiny/log.txt)")
+test -z \"$(find $d -name '*.tmp')\" && echo $(cat $d/rc) $(tail -n 1 $d/00000-fashion-mnist-subset128-tiny-kimg0.2/log.txt)")
 # --max-images picks train.py --subset's images (numpy's RandomState(--seed)
 # shuffle), and a resumed checkpoint draws them with its own seed; it kept
 # one subset whatever --seed was. More images than the data has is refused,
