@@ -32,6 +32,7 @@
 
 #include "engine/io/npy.h"
 #include "engine/ops.h"
+#include "train/dataset.h"
 #include "train/npz.h"
 #include "tests/zip_fixture.h"
 
@@ -355,7 +356,7 @@ TEST_CASE("a run with nothing to train still trains a minibatch and writes a net
   REQUIRE(zero.code == 0);
   CHECK(zero.out.find("data (8 images, 8x8)") != std::string::npos);
   CHECK(zero.out.find("Dataset " + (base / "data").string() + ": 1 of 9 files skipped, 8 images used:\n  " +
-                      (base / "data/notes.txt").string() + ": not an image stb_image reads") != std::string::npos);
+                      (base / "data/notes.txt").string() + ": " + gf::kNotImageNameReason) != std::string::npos);
   CHECK(zero.out.find("Nothing left to train: kimg 0.000 of 0.000 is reached; training one minibatch") != std::string::npos);
   const fs::path first = run_folder(base / "kimg0");
   CHECK(fs::file_size(first / "network-snapshot-000000.bin") > 0);
@@ -644,7 +645,7 @@ TEST_CASE("psp names each file of a folder or zip that it skips; a transparent i
     const Result r = run(encode + " --images " + images.string() + " --outdir " + out.string());
     INFO(r.out);
     CHECK(r.code == 0);
-    CHECK(r.out.find("psp: skipped " + (images / "notes.txt").string() + ": not an image stb_image reads (") != std::string::npos);
+    CHECK(r.out.find("psp: skipped " + (images / "notes.txt").string() + ": " + gf::kNotImageNameReason) != std::string::npos);
     CHECK(r.out.find("psp: skipped " + (images / "truncated.png").string() + ": cannot decode PNG (") != std::string::npos);
     CHECK((r.out.find("psp: skipped " + (images / "lzma.png").string() + ": entry uses compression method 14") !=
            std::string::npos) == (images.extension() == ".zip"));

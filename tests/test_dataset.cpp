@@ -305,6 +305,28 @@ TEST_CASE("zip dataset: sorted names, labels, gray promoted to RGB", "[dataset]"
   CHECK(unlabelled->batch({0, 1}).labels.shape() == Shape{2, 0});
 }
 
+// The official loader looks a zip name up in dataset.json with '\\' as '/'
+// (a zip made on Windows), and casts the labels to int64 (1.0, as tools that
+// write floats give it, is class 1).
+TEST_CASE("labels: a Windows zip's names and whole-number float classes, as the official loader takes them", "[dataset]") {
+  TempDir dir("labels");
+  std::vector<uint8_t> px(8 * 8 * 3, 9);
+  write_file(dir / "win.zip", stored_zip({{"sub\\a.png", encoded(8, 8, 3, px, "png")},
+                                          {"b.png", encoded(8, 8, 3, px, "png")},
+                                          {"dataset.json", R"({"labels": [["sub/a.png", 1.0], ["b.png", 0]]})"}}));
+  DatasetOptions cond;
+  cond.use_labels = true;
+  auto ds = open_dataset(dir / "win.zip", cond);
+  REQUIRE(ds->size() == 2);
+  CHECK(ds->label(0) == 0);  // "b.png" sorts before "sub\\a.png"
+  CHECK(ds->label(1) == 1);
+  CHECK(ds->c_dim() == 2);
+  write_file(dir / "half.zip", stored_zip({{"a.png", encoded(8, 8, 3, px, "png")},
+                                           {"dataset.json", R"({"labels": [["a.png", 1.5]]})"}}));
+  CHECK(error_of([&] { open_dataset(dir / "half.zip", cond); }).find("'a.png' must be a non-negative whole class index, got 1.5") !=
+        std::string::npos);
+}
+
 TEST_CASE("folder dataset: labels, x-flips, max_images", "[dataset]") {
   TempDir dir("folder");
   write_file(dir / "img/0.png", png_bytes(4, 4, 1, 0));
@@ -449,9 +471,9 @@ TEST_CASE("bad datasets stop with an error naming the file", "[dataset]") {
   // Nothing readable: the error counts the skipped files and names the first.
   const std::string png = png_bytes(8, 8, 3, 7);
   write_file(dir / "truncated/a.png", png.substr(0, 40));
-  expect("truncated", "truncated/a.png", "no images that stb_image reads");
+  expect("truncated", "truncated/a.png", "no images stb_image reads");
   write_file(dir / "empty/readme.txt", "no images");
-  expect("empty", "empty/readme.txt", "no images that stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM); skipped 1 file");
+  expect("empty", "empty/readme.txt", "no images stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, PNM) in files named as PIL names images; skipped 1 file, e.g. ");
   DatasetOptions cond;
   cond.use_labels = true;
   write_file(dir / "nolabels/a.png", png_bytes(8, 8, 3, 0));
@@ -591,7 +613,7 @@ TEST_CASE("image grid: written as a PNG that reads back exactly", "[dataset]") {
 // ---- What the loader reads, skips and converts (issue: files skipped and
 // image content changed without a word) ----------------------------------
 
-TEST_CASE("every format stb_image reads is used; every other file is skipped and named, in folders and zips",
+TEST_CASE("every file named as PIL names images that stb_image reads is used; every other file is skipped and named, in folders and zips",
           "[dataset]") {
   TempDir dir("formats");
   std::vector<uint8_t> px(8 * 8 * 3);
@@ -602,7 +624,10 @@ TEST_CASE("every format stb_image reads is used; every other file is skipped and
   files.push_back({"sub/bmp1.BMP", encoded(8, 8, 3, px, "bmp")});
   files.push_back({"tga.tga", encoded(8, 8, 3, px, "tga")});
   files.push_back({"pnm.ppm", "P6\n8 8\n255\n" + std::string(px.begin(), px.end())});
-  files.push_back({"no_extension", encoded(8, 8, 3, px, "png")});  // read by content, not by name
+  // As the official loader: images by name (PIL's extensions), whatever they hold.
+  files.push_back({"no_extension", encoded(8, 8, 3, px, "png")});
+  files.push_back({"backup.png~", encoded(8, 8, 3, px, "png")});
+  files.push_back({"bitmap.dib", encoded(8, 8, 3, px, "bmp")});  // PIL's other name for BMP
   files.push_back({"notes.txt", "not an image"});
   files.push_back({"photo.webp", std::string("RIFF\x10\0\0\0WEBPVP8 ", 16)});
   files.push_back({"broken.png", "\x89PNG\r\n\x1a\n but nothing after"});
@@ -615,7 +640,7 @@ TEST_CASE("every format stb_image reads is used; every other file is skipped and
     INFO(path);
     const bool zip = path.size() > 4 && path.substr(path.size() - 4) == ".zip";
     auto ds = open_dataset(path, {});
-    REQUIRE(ds->size() == 11);  // 6 PNG, 2 BMP, TGA, PNM and the PNG without an extension
+    REQUIRE(ds->size() == 11);  // 6 PNG, 3 BMP, TGA, PNM
     std::vector<uint8_t> img(3 * 64);
     for (int64_t i = 0; i < ds->size(); ++i) {  // every format decodes to the same pixels
       ds->image(i, img.data());
@@ -624,8 +649,9 @@ TEST_CASE("every format stb_image reads is used; every other file is skipped and
     const auto& notes = ds->notes();
     INFO(notes.size());
     REQUIRE(!notes.empty());
-    CHECK(notes[0] == "Dataset " + path + ": " + (zip ? "5 of 16" : "4 of 15") + " files skipped, 11 images used:");
-    CHECK(has_line(notes, "  " + path + "/notes.txt: not an image stb_image reads"));
+    CHECK(notes[0] == "Dataset " + path + ": " + (zip ? "7 of 18" : "6 of 17") + " files skipped, 11 images used:");
+    for (const char* name : {"no_extension", "backup.png~", "notes.txt"})
+      CHECK(has_line(notes, "  " + path + "/" + name + ": " + kNotImageNameReason));
     CHECK(has_line(notes, "  " + path + "/photo.webp: WebP, which stb_image cannot read (convert it to PNG)"));
     CHECK(has_line(notes, "  " + path + "/broken.png: unreadable PNG ("));
     CHECK(has_line(notes, "  " + path + "/truncated.png: cannot decode PNG ("));
@@ -690,7 +716,8 @@ TEST_CASE("RGBA with colour hidden under alpha 0 is refused, naming the file and
 
 TEST_CASE("16-bit PNGs are rounded to 8 bits and named; palettes expand losslessly", "[dataset]") {
   TempDir dir("deep");
-  // Grey, 16 bits: rounding, not stb_image's truncation (192 -> 1, not 0).
+  // Grey, 16 bits: rounding, not stb_image's truncation (192 -> 1, not 0);
+  // PIL keeps such an image as 16-bit integers, which the official loader mangles.
   const uint16_t v16[4] = {0, 192, 33023, 65535};
   std::string rows;
   for (int y = 0; y < 4; ++y) {
@@ -705,6 +732,20 @@ TEST_CASE("16-bit PNGs are rounded to 8 bits and named; palettes expand lossless
   CHECK(ds->notes() == std::vector<std::string>{"Dataset " + dir / "deep" +
                                                     ": 1 of 1 images have 16 bits per channel: rounded to 8 bits:",
                                                 "  " + dir / "deep/a.png"});
+
+  // RGB, 16 bits: the high byte of each sample, as PIL opens it (RGB;16B) for the official loader.
+  std::string rgb_rows;
+  for (int y = 0; y < 4; ++y) {
+    rgb_rows += '\0';
+    for (int x = 0; x < 4; ++x)
+      for (int c = 0; c < 3; ++c) rgb_rows += char(v16[(x + c) % 4] >> 8), rgb_rows += char(v16[(x + c) % 4] & 0xFF);
+  }
+  write_file(dir / "deep_rgb/a.png", handmade_png(4, 4, 16, 2, rgb_rows));
+  auto deep_rgb = open_dataset(dir / "deep_rgb", {});
+  std::vector<uint8_t> planes(3 * 16);
+  deep_rgb->image(0, planes.data());
+  CHECK(std::vector<uint8_t>(planes.begin(), planes.begin() + 4) == std::vector<uint8_t>{0, 0, 128, 255});  // R of row 0
+  CHECK(has_line(deep_rgb->notes(), "  " + dir / "deep_rgb/a.png"));
 
   // Palette: the colours come back exactly; no note (nothing changed).
   const std::string plte("\x0A\x14\x1E\xC8\x64\x32", 6);
@@ -724,15 +765,18 @@ TEST_CASE("16-bit PNGs are rounded to 8 bits and named; palettes expand lossless
   CHECK(error_of([&] { open_dataset(dir / "palette_alpha", {}); }).find("has transparent pixels (alpha below 255 in 8 of 16)") !=
         std::string::npos);
 
-  // Radiance HDR: stb_image's tone mapping, named in the log.
+  // Radiance HDR: no name PIL lists (.hdr), so the official loader leaves
+  // it out, as here; under a name it lists, stb_image's tone mapping, named.
   std::vector<float> hdr(4 * 4 * 3, 0.5f);
   std::string hdr_bytes;
   auto append = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append((char*)data, size); };
   REQUIRE(stbi_write_hdr_to_func(append, &hdr_bytes, 4, 4, 3, hdr.data()));
   write_file(dir / "hdr/a.hdr", hdr_bytes);
+  CHECK(error_of([&] { open_dataset(dir / "hdr", {}); }).find("a.hdr: " + std::string(kNotImageNameReason)) != std::string::npos);
+  write_file(dir / "hdr/b.pnm", hdr_bytes);
   auto h = open_dataset(dir / "hdr", {});
   CHECK(has_line(h->notes(), "images are floating-point HDR: mapped to 8 bits by stb_image (gamma 2.2, values above 1 clipped):"));
-  CHECK(has_line(h->notes(), "  " + dir / "hdr/a.hdr"));
+  CHECK(has_line(h->notes(), "  " + dir / "hdr/b.pnm"));
 }
 
 TEST_CASE("EXIF orientation is applied as viewers apply it (PNG eXIf, JPEG APP1), and named", "[dataset]") {
@@ -906,7 +950,7 @@ TEST_CASE("a truncated image is skipped and named, never decoded with made-up pi
       {"a.ppm", "P6\n8 8\n255\n" + std::string(px.begin(), px.end()), 20},
       {"a.pgm", "P5\n8 8\n255\n" + std::string(px.begin(), px.begin() + 64), 1},
       {"a.gif", small_gif(), 4},
-      {"a.hdr", hdr_bytes, hdr_bytes.size() / 4},
+      {"a.pnm", hdr_bytes, hdr_bytes.size() / 4},  // HDR under a name PIL lists (.hdr it does not)
       {"a.png", encoded(8, 8, 3, px, "png"), 20},
       {"a.jpg", encoded(16, 16, 3, px16, "jpg"), 30},
   };

@@ -146,7 +146,7 @@ TEST_CASE("dataset_tool passes labels that are no class index on, as the officia
   REQUIRE(run(base + out.string() + " 2> " + log.string()) == 0);
   CHECK(warning() ==
         "dataset_tool: warning: 1 of 2 labels are not class indices, which ganforge's --cond needs (the label of "
-        "'00000/img00000000.png' must be a non-negative class index (label vectors are not supported), got [0.5,1.5])\n");
+        "'00000/img00000000.png' is a label vector, which ganforge's --cond does not take (class indices only), got [0.5,1.5])\n");
   std::ifstream meta(out / "dataset.json");
   CHECK(std::string(std::istreambuf_iterator<char>(meta), {}).find("[0.5, 1.5]") != std::string::npos);
   // One image without a label: "labels" is null (as the official tool writes it), said in one line.
@@ -160,5 +160,5 @@ TEST_CASE("dataset_tool passes labels that are no class index on, as the officia
   DatasetOptions opt;
   opt.use_labels = true;
   CHECK_THROWS_WITH(open_dataset(out.string(), opt),
-                    Catch::Contains("'00000/img00000000.png' must be a non-negative class index"));
+                    Catch::Contains("'00000/img00000000.png' is a label vector"));
 }

@@ -92,19 +92,15 @@ std::string file_ext(const std::string& name) {
   return dot == std::string::npos ? name : name.substr(dot + 1);
 }
 
-// What stb_image reads, by extension (PIL's names for these formats).
-bool is_image_ext(const std::string& name) {
-  static const char* kExt[] = {"png", "jpg", "jpeg", "bmp", "tga", "gif", "psd", "hdr", "pic", "pnm", "ppm", "pgm"};
-  const std::string e = lower(file_ext(name));
-  return std::any_of(std::begin(kExt), std::end(kExt), [&](const char* x) { return e == x; });
-}
+// The official is_image_ext: an extension PIL lists (PIL.Image.EXTENSION).
+bool is_image_ext(const std::string& name) { return gf::pil_lists_extension(file_ext(name)); }
 
 // Formats PIL reads (so the official tool converts them) that stb_image does not.
 bool is_pil_only_ext(const std::string& name) {
-  static const char* kExt[] = {"webp", "tif", "tiff", "jp2", "j2k", "jpx", "jpc", "j2c", "jpf", "jpe", "jfif",
+  static const char* kExt[] = {"webp", "tif", "tiff", "jp2", "j2k", "jpx", "jpc", "j2c", "jpf",
                                "ico", "icns", "cur", "dds", "pcx", "dcx", "sgi", "rgb", "rgba", "bw", "ras",
-                               "xbm", "xpm", "pbm", "apng", "blp", "eps", "ps", "fli", "flc", "im", "msp",
-                               "mpo", "pcd", "pxr", "gbr", "ftc", "ftu", "fit", "fits", "palm", "pdf", "wmf", "emf"};
+                               "xbm", "xpm", "pbm", "blp", "eps", "ps", "fli", "flc", "im", "msp",
+                               "pcd", "pxr", "gbr", "ftc", "ftu", "fit", "fits", "palm", "pdf", "wmf", "emf"};
   const std::string e = lower(file_ext(name));
   return std::any_of(std::begin(kExt), std::end(kExt), [&](const char* x) { return e == x; });
 }
@@ -147,10 +143,14 @@ Source open_images(const std::string& path, int64_t max_images) {
     if (is_image_ext(name)) throw Error(files.display(name) + ": cannot be read (" + why + ")");
   // The rest (links to folders not followed, loops, sockets) hold no image
   // the user named; each is said, as the trainers' loader says it.
-  if (!files.unlisted.empty()) {
-    std::cout << "dataset_tool: passed over " << gf::cli::count_text(static_cast<long long>(files.unlisted.size()), "entry")
+  // Files that are no images by name are passed over quietly, as the official tool does.
+  std::vector<std::pair<std::string, std::string>> said;
+  for (const auto& entry : files.unlisted)
+    if (entry.second != std::string(gf::kNotImageNameReason)) said.push_back(entry);
+  if (!said.empty()) {
+    std::cout << "dataset_tool: passed over " << gf::cli::count_text(static_cast<long long>(said.size()), "entry")
               << " of --source:\n";
-    for (const auto& [name, why] : files.unlisted) std::cout << "  " << files.display(name) << ": " << why << "\n";
+    for (const auto& [name, why] : said) std::cout << "  " << files.display(name) << ": " << why << "\n";
   }
   std::vector<std::string> names;
   size_t apple_double = 0;
@@ -172,7 +172,7 @@ Source open_images(const std::string& path, int64_t max_images) {
   if (apple_double > 0)
     std::cout << "dataset_tool: passed over " << apple_double << " macOS metadata files (__MACOSX/, ._*)\n";
   if (fs::is_directory(path)) std::stable_sort(names.begin(), names.end(), by_parts);
-  if (names.empty()) throw Error("--source " + path + ": no images (png jpg jpeg bmp tga gif psd hdr pic pnm ppm pgm)");
+  if (names.empty()) throw Error("--source " + path + ": no images (no file with an image extension PIL lists)");
   if (int64_t(names.size()) > max_images) names.resize(size_t(max_images));
   const std::map<std::string, json> by_name = read_labels(files);
   Source src;

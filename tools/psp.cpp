@@ -16,7 +16,7 @@
 //       OUT/style_mixing/<name>.png. Random noise by default, as there.
 //
 // A folder or .zip is read in sorted order as the training datasets read
-// one (train/dataset.h): every file stb_image decodes, whatever its name;
+// one (train/dataset.h): the files named as PIL names images that stb_image decodes;
 // grey becomes RGB for an RGB network. Every other file (not an image, a
 // corrupt image, a zip entry the reader cannot read) is skipped with one
 // "psp: skipped <file>: <why>" line on stderr, and the run goes on; a
@@ -84,8 +84,8 @@ class Inputs {
     } else {
       files_ = open_image_files(path);
       // As the training datasets take a folder or zip (train/dataset.h): every
-      // file that stb_image decodes is used, whatever its name; the rest (not
-      // an image, a corrupt image, an entry the zip reader cannot read) are
+      // file named as PIL names images that stb_image decodes is used; the
+      // rest (not an image, a corrupt image, an entry the zip reader cannot read) are
       // skipped, each named on stderr; a colour image for a grey network or
       // one with transparent pixels stops the run before any output. Each
       // image is decoded here and again when its batch comes, so a bad one
@@ -121,8 +121,7 @@ class Inputs {
       std::sort(skipped.begin(), skipped.end());
       // With nothing to encode, one line says so (as the training datasets do); else each skip is named.
       if (readable.empty())
-        throw Error(path + ": no images that stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM)" +
-                    (skipped.empty() ? std::string() : "; skipped " + cli::count_text(static_cast<long long>(skipped.size()), "file") + ", the first " + skipped.front()));
+        throw Error(no_images_message(path, skipped));
       for (const auto& why : skipped) std::cerr << "psp: skipped " << why << "\n";
       files_.names = readable;
       // Output names: the path under --images without its extension, '/' as

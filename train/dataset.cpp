@@ -164,6 +164,10 @@ Source folder_source(std::string dir) {
         continue;
       }
       if (rel == "dataset.json") continue;
+      if (!pil_lists_extension(splitext_extension(rel))) {
+        src.unlisted.emplace_back(rel, kNotImageNameReason);
+        continue;
+      }
       src.names.push_back(rel);
       src.sizes.push_back(e.file_size(ec));
     }
@@ -221,7 +225,8 @@ Source zip_source(const std::string& path) {
   src.path = path;
   for (const auto& e : zip->entries()) {
     if (e.is_dir() || e.name == "dataset.json") continue;
-    if (!e.unreadable.empty()) src.unlisted.emplace_back(e.name, "entry " + e.unreadable);
+    if (!pil_lists_extension(splitext_extension(e.name))) src.unlisted.emplace_back(e.name, kNotImageNameReason);
+    else if (!e.unreadable.empty()) src.unlisted.emplace_back(e.name, "entry " + e.unreadable);
     else src.names.push_back(e.name), src.sizes.push_back(e.size);
   }
   sort_by_name(src);
@@ -234,15 +239,42 @@ Source zip_source(const std::string& path) {
 
 }  // namespace
 
+// As the official loader, only files whose names PIL lists as images
+// (training/dataset.py: by extension, whatever they hold): a backup
+// "a.png~" or a "thumb" file are not images there either. Listed, not read.
+const char* const kNotImageNameReason = "its name has no image extension PIL lists (the official loader leaves it out)";
+
+std::string no_images_message(const std::string& path, const std::vector<std::string>& skipped) {
+  // The first file that was taken for an image and failed says more than one that never was.
+  auto first = std::find_if(skipped.begin(), skipped.end(), [](const std::string& line) {
+    const std::string tail = kNotImageNameReason;
+    return line.size() < tail.size() || line.compare(line.size() - tail.size(), tail.size(), tail) != 0;
+  });
+  if (first == skipped.end()) first = skipped.begin();
+  return path + ": no images stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, PNM) in files named as PIL names images" +
+         (skipped.empty() ? std::string()
+                          : "; skipped " + cli::count_text(static_cast<long long>(skipped.size()), "file") + ", e.g. " + *first);
+}
+
 std::string class_label_problem(const nlohmann::json& label) {
-  if (!label.is_number_integer() || label.get<int64_t>() < 0)
-    return "must be a non-negative class index (label vectors are not supported), got " + io::json_excerpt(label);
+  const bool whole_float = label.is_number_float() && std::isfinite(label.get<double>()) &&
+                           label.get<double>() == std::floor(label.get<double>());
+  if (label.is_array()) return "is a label vector, which ganforge's --cond does not take (class indices only), got " + io::json_excerpt(label);
+  if (!(label.is_number_integer() || whole_float) || label.get<double>() < 0)
+    return "must be a non-negative whole class index, got " + io::json_excerpt(label);
   // The networks take a one-hot of (largest index + 1) entries: an id
   // such as 4294967296 would size them past any memory (or wrap an int).
-  if (label.is_number_unsigned() ? label.get<uint64_t>() >= uint64_t(kMaxClasses) : label.get<int64_t>() >= kMaxClasses)
+  const bool too_large = label.is_number_unsigned() ? label.get<uint64_t>() >= uint64_t(kMaxClasses)
+                         : whole_float             ? label.get<double>() >= double(kMaxClasses)
+                                                   : label.get<int64_t>() >= kMaxClasses;
+  if (too_large)
     return "is class " + io::json_excerpt(label) + "; class indices must be below " + std::to_string(kMaxClasses) +
            " (the networks take a one-hot of largest index + 1 entries): number the classes from 0";
   return "";
+}
+
+int64_t class_label_value(const nlohmann::json& label) {
+  return label.is_number_float() ? static_cast<int64_t>(label.get<double>()) : label.get<int64_t>();
 }
 
 namespace {
@@ -264,14 +296,19 @@ std::vector<int64_t> read_labels(const Source& src, const std::vector<std::strin
     const std::string problem = class_label_problem(pair[1]);
     if (!problem.empty()) throw Error(where + ": the label of '" + pair[0].get<std::string>() + "' " + problem);
     // Listed twice with two classes: which one is meant cannot be known.
-    const auto [it, added] = by_name.emplace(pair[0].get<std::string>(), pair[1].get<int64_t>());
-    if (!added && it->second != pair[1].get<int64_t>())
+    const int64_t value = class_label_value(pair[1]);
+    const auto [it, added] = by_name.emplace(pair[0].get<std::string>(), value);
+    if (!added && it->second != value)
       throw Error(where + ": '" + it->first + "' is labelled twice, class " + std::to_string(it->second) + " and class " +
                   io::json_excerpt(pair[1]));
   }
   std::vector<int64_t> labels;
   for (const auto& name : names) {
-    auto it = by_name.find(name);
+    // As the official loader: a zip made on Windows may name "sub\\a.png",
+    // which dataset.json lists as "sub/a.png".
+    std::string key = name;
+    std::replace(key.begin(), key.end(), '\\', '/');
+    auto it = by_name.find(key);
     if (it == by_name.end()) throw Error(where + ": no label for " + name);
     labels.push_back(it->second);
   }
@@ -486,7 +523,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
 
   // Keep what decoded, in name order; note every file by what happened to it.
   std::vector<std::string> kept_names;
-  std::vector<std::string> grey, opaque, oriented, bits16, rescaled, hdr, cmyk, animated;
+  std::vector<std::string> grey, opaque, oriented, bits16, high_byte, rescaled, hdr, cmyk, animated;
   size_t kept = 0;
   for (size_t u = 0; u < used.size(); ++u) {
     if (!ok[u]) continue;
@@ -500,6 +537,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     if (d.alpha_dropped) opaque.push_back(file);
     if (d.oriented) oriented.push_back(file);
     if (d.to_8_bit) bits16.push_back(file);
+    if (d.high_byte) high_byte.push_back(file);
     if (d.rescaled) rescaled.push_back(file);
     if (d.hdr_to_8_bit) hdr.push_back(file);
     if (d.cmyk_to_rgb) cmyk.push_back(file);
@@ -509,9 +547,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   for (size_t i = 0; i < files; ++i)
     if (!skip_reason[i].empty()) skipped.push_back(skip_reason[i]);
   std::sort(skipped.begin(), skipped.end());
-  if (kept == 0)
-    throw Error(src.path + ": no images that stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM)" +
-                (skipped.empty() ? std::string() : "; skipped " + cli::count_text(static_cast<long long>(skipped.size()), "file") + ", the first " + skipped.front()));
+  if (kept == 0) throw Error(no_images_message(src.path, skipped));
 
   std::vector<int64_t> labels;
   if (opt.use_labels) {
@@ -520,7 +556,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
       // A folder zipped with its own name puts everything one level down,
       // where the official loader does not look for dataset.json either.
       std::string nested;
-      for (const auto& name : src.names)
+      for (const auto& [name, why] : src.unlisted)  // not an image name, so listed there
         if (name.size() > 13 && name.compare(name.size() - 13, 13, "/dataset.json") == 0 && nested.empty()) nested = name;
       throw Error(src.path + ": " + opt.labels_for + " needs labels in dataset.json" +
                   (nested.empty() ? std::string()
@@ -537,6 +573,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   add_notes(notes, in + std::to_string(opaque.size()) + " of " + n + " images have an alpha channel that is opaque everywhere: dropped (lossless):", opaque);
   add_notes(notes, in + std::to_string(oriented.size()) + " of " + n + " images are turned upright as their EXIF orientation says (as viewers show them):", oriented);
   add_notes(notes, in + std::to_string(bits16.size()) + " of " + n + " images have 16 bits per channel: rounded to 8 bits:", bits16);
+  add_notes(notes, in + std::to_string(high_byte.size()) + " of " + n + " images have 16 bits per colour channel: the high byte kept, as PIL reads them:", high_byte);
   add_notes(notes, in + std::to_string(rescaled.size()) + " of " + n + " images are PNM with a maxval below 255: scaled to 0..255:", rescaled);
   add_notes(notes, in + std::to_string(hdr.size()) + " of " + n + " images are floating-point HDR: mapped to 8 bits by stb_image (gamma 2.2, values above 1 clipped):", hdr);
   add_notes(notes, in + std::to_string(cmyk.size()) + " of " + n + " images are CMYK JPEGs: converted to RGB by stb_image without a colour profile (colours may differ from a viewer's):", cmyk);

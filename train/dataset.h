@@ -46,10 +46,14 @@ IdxImages read_idx_images(const std::string& images_gz, const std::string& label
 inline constexpr int64_t kMaxClasses = 65536;
 
 // Why a dataset.json label is not a class index the trainers take: "" when
-// it is a whole number in [0, kMaxClasses), else what it is instead ("must
-// be a non-negative class index ...", "is class 70000; class indices must be
-// below 65536 ..."). The official StyleGAN2-ADA also takes label vectors.
+// it is a whole number in [0, kMaxClasses) (1.0 too, as written by tools
+// that save floats: the official loader casts labels to int64), else what it
+// is instead ("must be a non-negative whole class index ...", "is class
+// 70000; class indices must be below 65536 ..."). The official StyleGAN2-ADA
+// also takes label vectors.
 std::string class_label_problem(const nlohmann::json& label);
+// The class index of a label class_label_problem passes.
+int64_t class_label_value(const nlohmann::json& label);
 
 struct DatasetOptions {
   bool use_labels = false;  // --cond: labels become one-hot conditioning; else c_dim is 0
@@ -117,6 +121,14 @@ class Dataset {
 // The PNG/JPEG files of a folder (recursively) or .zip, sorted by relative
 // name, with a reader, for programs that take images one by one (psp). Throws
 // gf::Error naming the path when it cannot be listed.
+// ImageFiles::unlisted's reason for a file whose name PIL lists as no image
+// (pil_lists_extension): the official loader and dataset_tool.py pass over
+// those without a word.
+extern const char* const kNotImageNameReason;
+// The one line for a folder or zip with no image read: `skipped` holds
+// "<file>: <why>" for each file passed over, sorted; one that was taken for
+// an image and failed is quoted before one that never was.
+std::string no_images_message(const std::string& path, const std::vector<std::string>& skipped);
 struct ImageFiles {
   std::string path;
   std::vector<std::string> names;  // relative, '/' separated

@@ -4,6 +4,7 @@
 #include <stb_image_write.h>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cstring>
 #include <cmath>
@@ -317,6 +318,27 @@ std::vector<uint8_t> orient(const std::vector<uint8_t>& px, int w, int h, int c,
 
 }  // namespace
 
+bool pil_lists_extension(const std::string& ext) {
+  static const char* const kPil[] = {
+      "apng", "blp", "bmp", "bufr", "bw",  "cur", "dcx", "dds", "dib",  "emf", "eps", "fit",  "fits", "flc",
+      "fli",  "ftc", "ftu", "gbr",  "gif", "grib", "h5", "hdf", "icb",  "icns", "ico", "iim", "im",   "j2c",
+      "j2k",  "jfif", "jp2", "jpc", "jpe", "jpeg", "jpf", "jpg", "jpx", "mpeg", "mpg", "mpo", "msp",  "palm",
+      "pbm",  "pcd", "pcx", "pdf",  "pgm", "png", "pnm", "ppm", "ps",   "psd",  "pxr", "ras", "rgb",  "rgba",
+      "sgi",  "tga", "tif", "tiff", "vda", "vst", "webp", "wmf", "xbm", "xpm"};
+  std::string e = ext;
+  for (char& c : e) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return std::any_of(std::begin(kPil), std::end(kPil), [&](const char* x) { return e == x; });
+}
+
+std::string splitext_extension(const std::string& name) {
+  const size_t slash = name.rfind('/');
+  const std::string base = slash == std::string::npos ? name : name.substr(slash + 1);
+  const size_t first = base.find_first_not_of('.');
+  const size_t dot = base.rfind('.');
+  if (first == std::string::npos || dot == std::string::npos || dot < first) return "";
+  return base.substr(dot + 1);
+}
+
 ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
   const Sniffed fmt = sniff(data, n);
   ImageInfo info;
@@ -376,6 +398,12 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
   const uint32_t top = info.max_value > 0 ? uint32_t(info.max_value) : info.is_16_bit ? 65535u : 255u;
   auto to_8_bit = [top](uint32_t v) { return static_cast<uint8_t>((std::min(v, top) * 255 + top / 2) / top); };
   const bool swap = info.format == "PNM" && info.is_16_bit && stb_pnm16_in_file_order();
+  // PIL opens a 16-bit colour PNG or PNM as 8-bit RGB(A) by the high byte of
+  // each sample (raw mode RGB;16B), which the official loader and
+  // dataset_tool.py then see; a 16-bit grey one it keeps as 16-bit integers
+  // (mode I;16), which they mangle: rounded here.
+  const bool high_byte = info.is_16_bit && info.colour_channels() == 3 &&
+                         (info.format == "PNG" || (info.format == "PNM" && top == 65535));
   Feed feed{data, n};
   // p holds pc channels a pixel: want, or 1 (grey, replicated here).
   auto take = [&](auto* p, int pc) {
@@ -384,7 +412,7 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     for (size_t i = 0; i < px.size(); ++i) {
       const size_t at = pc == want ? i : i / want;
       const uint32_t v = swap ? (p[at] & 0xFFu) << 8 | p[at] >> 8 : p[at];
-      px[i] = top == 255 ? static_cast<uint8_t>(v) : to_8_bit(v);
+      px[i] = top == 255 ? static_cast<uint8_t>(v) : high_byte ? static_cast<uint8_t>(v >> 8) : to_8_bit(v);
     }
     stbi_image_free(p);
     if (feed.past_end) throw Error(name + ": truncated " + info.format + ": the file ends before its pixels do");
@@ -395,7 +423,8 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     // PNM (never alpha) comes as the file's channels, grey replicated here.
     const int pc = info.format == "PNM" ? info.channels : want;
     take(stbi_load_16_from_callbacks(&kFeedCallbacks, &feed, &w, &h, &file_c, pc), pc);
-    done.to_8_bit = true;
+    done.to_8_bit = !high_byte;
+    done.high_byte = high_byte;
   } else {
     take(stbi_load_from_callbacks(&kFeedCallbacks, &feed, &w, &h, &file_c, want), want);  // a GIF's first frame
     done.hdr_to_8_bit = info.is_hdr;

@@ -37,7 +37,8 @@ struct Conversions {
   bool grey_to_rgb = false;    // lossless: grey replicated into R, G and B
   bool alpha_dropped = false;  // lossless: the alpha was 255 everywhere
   bool oriented = false;       // lossless as viewers show it: turned as the EXIF orientation says
-  bool to_8_bit = false;       // 16 bits per channel rounded to 8: round(v * 255 / 65535) (a PNM's maxval for 65535)
+  bool to_8_bit = false;       // 16 bits (grey, PSD, a PNM below maxval 65535) rounded to 8: round(v * 255 / 65535) (a PNM's maxval for 65535)
+  bool high_byte = false;      // 16-bit colour (PNG, PNM of maxval 65535) to 8 bits as PIL's RGB;16B: the high byte
   bool rescaled = false;       // a PNM's 8-bit samples scaled from 0..maxval (below 255) to 0..255
   bool hdr_to_8_bit = false;   // stb_image's HDR to 8 bits: gamma 1/2.2, values above 1 clipped
   bool cmyk_to_rgb = false;    // stb_image's CMYK/YCCK to RGB, with no colour profile
@@ -48,6 +49,16 @@ struct Conversions {
 struct TransparentImageError : Error {
   using Error::Error;
 };
+
+// Whether PIL (Pillow 9.4, every plugin registered: PIL.Image.EXTENSION
+// after Image.init()) names `ext` an image extension: the names the official
+// loader (training/dataset.py ImageFolderDataset) and dataset_tool.py take as
+// images, whatever the file holds. `ext` without the dot, any case.
+bool pil_lists_extension(const std::string& ext);
+// The extension of a '/'-separated name as the official loader takes it
+// (os.path.splitext of the name): after the last dot of the last part, not
+// counting its leading dots; "" for none.
+std::string splitext_extension(const std::string& name);
 
 // Header only (and the PNG/JPEG metadata above); throws gf::Error "<name>:
 // <why>" when stb_image cannot read the data, naming the format when it is
