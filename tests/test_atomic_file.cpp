@@ -212,6 +212,38 @@ TEST_CASE("a SIGTERM while other threads write leaves none of their temporaries"
   fs::remove_all(dir);
 }
 
+// AtomicFileSet::commit renames its files under a SignalHold: a SIGTERM that
+// arrives meanwhile, whichever thread takes it, ends the process only after
+// the scope, so the set is never half replaced (the handler removed the
+// temporaries not yet renamed: a new latents.npy beside an old names.txt).
+TEST_CASE("a SIGTERM inside a SignalHold ends the process after the hold, on any thread", "[atomic_file]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_test_signal_hold_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const bool other_thread : {false, true}) {
+    INFO("a thread that takes the signal: " << other_thread);
+    const fs::path marker = dir / (other_thread ? "after_hold_threads" : "after_hold");
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::signal(SIGTERM, SIG_DFL);
+      if (other_thread) std::thread([] { for (;;) ::pause(); }).detach();  // signals unblocked: the handler runs here
+      {
+        const gf::io::SignalHold hold;
+        ::kill(::getpid(), SIGTERM);
+        ::usleep(200000);  // the handler, on the other thread, waits for the hold
+        std::ofstream(marker) << "the hold's work finished";
+      }
+      for (;;) ::pause();
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK((WIFSIGNALED(status) ? WTERMSIG(status) : -1) == SIGTERM);
+    CHECK(read_all(marker.string()) == "the hold's work finished");
+  }
+  fs::remove_all(dir);
+}
+
 // A temporary another process writes (the projector's ffmpeg): a program
 // guards it with TempFileGuard and registers the writer; SIGINT or SIGTERM
 // must end the program by that signal, kill the writer and leave no file,

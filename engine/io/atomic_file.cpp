@@ -247,6 +247,9 @@ void AtomicFileSet::write(AtomicFileSet* together, const std::string& path,
 void AtomicFileSet::commit() {
   // Renames cannot run out of disk; what is left to fail (a folder made
   // read-only meanwhile) fails on the first, before any file is replaced.
+  // A Ctrl-C between two renames would remove the temporaries not yet
+  // renamed and leave the set half replaced: held off until all are.
+  const SignalHold hold;
   while (!staged_.empty()) {
     const std::unique_ptr<Staged> s = std::move(staged_.front());
     staged_.erase(staged_.begin());

@@ -146,6 +146,26 @@ void TempFileGuard::created() {
   ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);  // a signal held meanwhile is handled here
 }
 
+// Counted as a temporary being created: the handler, run by another thread,
+// waits for the count to fall to 0 before it removes anything.
+SignalHold::SignalHold() {
+  install_handlers();
+  sigset_t both;
+  sigemptyset(&both);
+  add_guarded(&both);
+  ::pthread_sigmask(SIG_BLOCK, &both, &old_mask_);
+  g_creating.fetch_add(1);
+  if (g_dying.load()) {  // the handler is already removing temporaries, these among them
+    g_creating.fetch_sub(1);
+    for (;;) ::pause();
+  }
+}
+
+SignalHold::~SignalHold() {
+  g_creating.fetch_sub(1);
+  ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);  // a signal held meanwhile is handled here
+}
+
 pid_t TempFileGuard::set_writer(pid_t pid) { return slot_ ? slot_->writer.exchange(pid) : 0; }
 
 void TempFileGuard::reset_signals_in_child() {

@@ -55,6 +55,23 @@ class TempFileGuard {
   bool creating_ = false;
 };
 
+// Holds the guards' handler off, on every thread, for a short scope: the
+// renames of a set of files that are replaced together
+// (AtomicFileSet::commit). A guarded signal meanwhile ends the process when
+// the scope ends (the handler waits for it, up to 2 s), so the set is
+// replaced whole, or not at all, never in part. Not for long work: the
+// handler's wait is the same as for a temporary being created.
+class SignalHold {
+ public:
+  SignalHold();
+  ~SignalHold();
+  SignalHold(const SignalHold&) = delete;
+  SignalHold& operator=(const SignalHold&) = delete;
+
+ private:
+  sigset_t old_mask_;
+};
+
 // The guards' signal handler: removes every guarded temporary, then ends the
 // process by sig (its default action). Async-signal-safe; for a program's
 // own handler of those signals (a guard installs none over it) when it
