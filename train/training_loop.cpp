@@ -55,8 +55,9 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
     // one; PGGAN's (and pSp's) test first and write the final network untrained.
     if (run)
       run->log("Nothing left to train: " + t.end_reached(opt.total_kimg) + "; " +
-               (t.trains_when_done() ? "training one minibatch and writing a snapshot, as the official loop does"
-                                     : "writing a snapshot without training, as the official loop does") +
+               (t.trains_when_done()            ? "training one minibatch and writing a snapshot, as the official loop does"
+                : t.official_writes_untrained() ? "writing a snapshot without training, as the official loop does"
+                                                : "writing a snapshot without training, where the official loop writes nothing") +
                " (a larger " + t.length_flag() + " trains longer)");
     if (!t.trains_when_done()) {
       const std::string tag = kimg_tag(t.cur_nimg());

@@ -41,6 +41,10 @@ class TrainingRun {
   // With nothing left to train at the start: StyleGAN2-ADA's loop still
   // trains one step (it tests `done` after a minibatch); PGGAN's trains none.
   virtual bool trains_when_done() const { return true; }
+  // With nothing to train, whether the official loop still writes its final
+  // network (PGGAN's network-final.pkl); pSp's coach writes nothing. Here
+  // every run that finishes leaves one; this only words the log line.
+  virtual bool official_writes_untrained() const { return true; }
   // The grid of fakes written before the first step, after reals.png, as
   // the official loops do ("" for none: pSp's coach writes none).
   // StyleGAN2-ADA: fakes_init.png; PGGAN: fakes000000.png; StyleGAN (v1):

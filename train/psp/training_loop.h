@@ -26,6 +26,7 @@ class PspRun : public TrainerRun<PspTrainer> {
   double tick_kimg(double) const override;
   // pSp's coach tests `step < max_steps` before a step: a finished run trains nothing.
   bool trains_when_done() const override { return false; }
+  bool official_writes_untrained() const override { return false; }  // coach.train's while loop never runs
   std::string initial_fakes_name() const override { return ""; }
   bool finished(int64_t) const override { return t_.cur_step() >= t_.spec().max_steps; }
   std::string end_reached(double) const override;
