@@ -2,7 +2,9 @@
 """Golden values for train/image_resize.h: PIL's Image.resize(size,
 Image.BILINEAR), which pSp's transforms.Resize((256, 256)) runs on every input,
 and Image.resize(size, Image.LANCZOS), which the official projector.py runs on
-its target (cases "lanczos_*", drawn after the bilinear ones).
+its target (cases "lanczos_*", drawn after the bilinear ones), Image.BOX
+("box_*") and Image.BICUBIC ("bicubic_*", Image.resize's default, with which
+pSp's scripts size their side-by-side panels).
 
 Random RGB uint8 images, resized down, up and along one axis, stored as
 float32 HWC tensors of the 8-bit values in tests/data/pil_resize_golden.bin.
@@ -38,6 +40,10 @@ LANCZOS_CASES = [("lanczos_down", (36, 36), (24, 24)), ("lanczos_up", (7, 7), (3
 # Box: whole and fractional reductions (taps on an output's edge), upscaling.
 BOX_CASES = [("box_exact", (32, 32), (8, 8)), ("box_down", (37, 23), (16, 16)), ("box_up", (5, 7), (16, 16)),
              ("box_odd", (29, 23), (11, 17))]
+# Bicubic (Image.resize's default, pSp's panels): down (antialiased), up to a
+# panel, odd ratios (negative lobes: 8-bit clipping). Drawn after the box cases.
+BICUBIC_CASES = [("bicubic_down", (96, 96), (21, 21)), ("bicubic_up", (16, 16), (40, 40)),
+                 ("bicubic_odd", (29, 23), (11, 17)), ("bicubic_same", (8, 8), (8, 8))]
 
 
 def main(out):
@@ -48,7 +54,7 @@ def main(out):
         res = np.asarray(Image.fromarray(img).resize((ow, oh), Image.BILINEAR))
         t[name + ".in"] = torch.from_numpy(img.astype(np.float32))
         t[name + ".out"] = torch.from_numpy(res.astype(np.float32))
-    for cases, resample in ((LANCZOS_CASES, Image.LANCZOS), (BOX_CASES, Image.BOX)):
+    for cases, resample in ((LANCZOS_CASES, Image.LANCZOS), (BOX_CASES, Image.BOX), (BICUBIC_CASES, Image.BICUBIC)):
         for name, (w, h), (ow, oh) in cases:
             img = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
             res = np.asarray(Image.fromarray(img).resize((ow, oh), resample))

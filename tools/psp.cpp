@@ -7,8 +7,10 @@
 //       encoded to W+ codes (plus latent_avg) and decoded with the stored
 //       noise. Writes OUT/latents.npy [N, n_styles, w_dim] (rows in the order
 //       of OUT/names.txt; `generate --w` re-renders them), and unless
-//       --no-images OUT/inference_results/<name>.png (and with --couple
-//       OUT/inference_coupled/<name>.png: input beside output).
+//       --no-images OUT/inference_results/<name>.png and
+//       OUT/inference_coupled/<name>.png (input beside output: every image
+//       with --couple, else images 0, 100, ... as inference.py), and
+//       OUT/stats.txt (inference.py's "Runtime <mean>+-<std>").
 //   psp mix --network psp.bin --images ... --outdir OUT --latent-mask 8-17
 //       Multi-modal synthesis as pSp's scripts/style_mixing.py: for each
 //       image, --n-outputs outputs whose masked codes come from the mapping
@@ -28,6 +30,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -39,11 +42,11 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/npy.h"
 #include "engine/ops.h"
-#include "engine/ops/resize.h"
 #include "models/psp/network_file.h"
 #include "train/cli.h"
 #include "train/dataset.h"
 #include "train/image_io.h"
+#include "train/image_resize.h"
 #include "train/psp/data.h"
 
 namespace {
@@ -166,19 +169,44 @@ class Inputs {
   std::vector<std::string> names_;
 };
 
-// pSp's tensor2im for each image of [N, C, H, W], laid side by side in one PNG.
-void save_row_png(const std::vector<Tensor>& imgs, const std::string& path) {
-  const int64_t c = imgs[0].size(1), h = imgs[0].size(2), w = imgs[0].size(3), W = w * int64_t(imgs.size());
+// An 8-bit image, interleaved [h, w, c].
+struct Image8 {
+  int64_t w = 0, h = 0, c = 0;
+  std::vector<uint8_t> hwc;
+};
+
+// pSp's tensor2im of an image [1, C, H, W].
+Image8 tensor2im(const Tensor& img) {
+  Image8 out{img.size(3), img.size(2), img.size(1), {}};
+  out.hwc.resize(size_t(out.w * out.h * out.c));
+  const std::vector<double> v = img.to_vector();
+  for (int64_t ch = 0; ch < out.c; ++ch)
+    for (int64_t y = 0; y < out.h; ++y)
+      for (int64_t x = 0; x < out.w; ++x) {
+        const double t = std::min(1.0, std::max(0.0, (v[size_t((ch * out.h + y) * out.w + x)] + 1) / 2));
+        out.hwc[size_t((y * out.w + x) * out.c + ch)] = uint8_t(std::isnan(t) ? 0 : t * 255);
+      }
+  return out;
+}
+
+// A panel of the side-by-side images: tensor2im, then PIL's Image.resize to
+// r x r (bicubic, its default), as inference.py and style_mixing.py size
+// the input (and each output, already r x r there) before they concatenate.
+Image8 panel(const Tensor& img, int64_t r) {
+  Image8 p = tensor2im(img);
+  if (p.w == r && p.h == r) return p;
+  p.hwc = resize_bicubic_pil(p.hwc, int(p.w), int(p.h), int(p.c), int(r), int(r));
+  p.w = p.h = r;
+  return p;
+}
+
+// Images of one size laid side by side in one PNG.
+void save_row_png(const std::vector<Image8>& imgs, const std::string& path) {
+  const int64_t c = imgs[0].c, h = imgs[0].h, w = imgs[0].w, W = w * int64_t(imgs.size());
   std::vector<uint8_t> out(size_t(W * h * c));
-  for (size_t k = 0; k < imgs.size(); ++k) {
-    const std::vector<double> v = imgs[k].to_vector();
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t y = 0; y < h; ++y)
-        for (int64_t x = 0; x < w; ++x) {
-          const double t = std::min(1.0, std::max(0.0, (v[size_t((ch * h + y) * w + x)] + 1) / 2));
-          out[size_t((y * W + int64_t(k) * w + x) * c + ch)] = uint8_t(std::isnan(t) ? 0 : t * 255);
-        }
-  }
+  for (size_t k = 0; k < imgs.size(); ++k)
+    for (int64_t y = 0; y < h; ++y)
+      std::copy_n(imgs[k].hwc.begin() + y * w * c, w * c, out.begin() + (y * W + int64_t(k) * w) * c);
   std::string png;
   auto append = [](void* ctx, void* data, int size) {
     static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), static_cast<size_t>(size));
@@ -186,11 +214,6 @@ void save_row_png(const std::vector<Tensor>& imgs, const std::string& path) {
   GF_CHECK(stbi_write_png_to_func(append, &png, int(W), int(h), int(c), out.data(), int(W * c)), "psp",
            "PNG encoding failed for " << path);
   io::write_atomic(path, [&](std::ostream& f) { f.write(png.data(), std::streamsize(png.size())); }, "");  // the error names the file
-}
-
-// An image [1, C, S, S] scaled to R x R for the side-by-side grids.
-Tensor to_size(const Tensor& img, int64_t r) {
-  return img.size(2) == r && img.size(3) == r ? img : resize_bilinear(img, r, r, ResizeCoords::half_pixel);
 }
 
 void progress(const char* what, int64_t done, int64_t total) {
@@ -285,36 +308,50 @@ int encode(int argc, char** argv) {
   if (couple && !images) throw Error("--couple writes images; it cannot go with --no-images");
   std::vector<std::string> folders;
   if (images) folders.push_back("inference_results");
-  if (couple) folders.push_back("inference_coupled");
-  check_outdir(args, folders, {"latents.npy", "names.txt"});
+  if (images) folders.push_back("inference_coupled");
+  check_outdir(args, folders, {"latents.npy", "names.txt", "stats.txt"});
   cli::check_output_file(args, "raw", {"network", "images"});
   Setup s = setup(args);
   io::create_folder(s.outdir, "--outdir");
   if (images) io::create_folder(s.outdir + "/inference_results", "--outdir");
-  if (couple) io::create_folder(s.outdir + "/inference_coupled", "--outdir");
+  if (images) io::create_folder(s.outdir + "/inference_coupled", "--outdir");
   stylegan2::SynthesisOptions so;
   so.noise_mode = NoiseMode::constant;  // randomize_noise=False
   NoGradGuard ng;
   std::vector<Tensor> codes, raw;
+  std::vector<double> batch_seconds;  // inference.py's global_time: each batch's encode and decode
   for (int64_t i = 0; i < s.count; i += s.batch) {
     const int64_t n = std::min(s.batch, s.count - i);
     const Tensor x = s.inputs->batch(i, n);
+    const auto tic = std::chrono::steady_clock::now();
     const Tensor c = s.net->encode(x.to(s.dev));
     s.require_finite(c, i, "latents");
     codes.push_back(c.to(Device::cpu()));
+    Tensor out;
+    if (images || args.has("raw")) out = s.net->decode(c, resize, so).to(Device::cpu());
+    batch_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - tic).count());
     if (images || args.has("raw")) {
-      const Tensor out = s.net->decode(c, resize, so).to(Device::cpu());
       s.require_finite(out, i, "reconstructed pixels");
       if (args.has("raw")) raw.push_back(out);
       for (int64_t k = 0; images && k < n; ++k) {
         const Tensor o = slice(out, 0, k, k + 1);
         const std::string name = s.inputs->name(i + k) + ".png";
-        save_row_png({o}, s.outdir + "/inference_results/" + name);
-        if (couple) save_row_png({to_size(slice(x, 0, k, k + 1), o.size(2)), o}, s.outdir + "/inference_coupled/" + name);
+        const Image8 result = tensor2im(o);
+        save_row_png({result}, s.outdir + "/inference_results/" + name);
+        // inference.py couples every 100th image (0, 100, ...) even without --couple_outputs.
+        if (couple || (i + k) % 100 == 0)
+          save_row_png({panel(slice(x, 0, k, k + 1), o.size(2)), result}, s.outdir + "/inference_coupled/" + name);
       }
     }
     progress("psp encode", i + n, s.count);
   }
+  // inference.py's stats.txt: the mean and population standard deviation of
+  // the batches' times, in seconds.
+  double mean = 0, var = 0;
+  for (double t : batch_seconds) mean += t / double(batch_seconds.size());
+  for (double t : batch_seconds) var += (t - mean) * (t - mean) / double(batch_seconds.size());
+  char runtime[96];
+  std::snprintf(runtime, sizeof runtime, "Runtime %.4f+-%.4f", mean, std::sqrt(var));
   // The arrays and names.txt pair up row by row: all are replaced, or none.
   io::AtomicFileSet arrays;
   const std::string latents = s.outdir + "/latents.npy";
@@ -322,6 +359,7 @@ int encode(int argc, char** argv) {
   arrays.add(s.outdir + "/names.txt", [&](std::ostream& f) {
     for (int64_t i = 0; i < s.count; ++i) f << s.inputs->name(i) << "\n";
   }, "");
+  arrays.add(s.outdir + "/stats.txt", [&](std::ostream& f) { f << runtime; }, "");
   if (args.has("raw")) {
     io::create_parent_folder(args.str("raw"), "--raw");
     arrays.add(args.str("raw"), [&](std::ostream& f) { io::write_npy(f, concat(raw, 0), args.str("raw")); }, "--raw");
@@ -337,8 +375,9 @@ int mix(int argc, char** argv) {
   std::vector<cli::Flag> flags = common_flags();
   flags.push_back(cli::integer_list("latent-mask", "LIST", "",
                                     "indices of the codes taken from random w's, e.g. 8-17 (required)", 0, 1023, 1024));
+  // Any number, as pSp's --mix_alpha: outside [0, 1] the blend extrapolates.
   flags.push_back(cli::number("mix-alpha", "A", "", "blend: alpha * random + (1 - alpha) * encoded (default: replace)",
-                              cli::Range::at_least(0, 1)));
+                              cli::Range::any()));
   flags.push_back(cli::integer("n-outputs", "K", "5", "outputs per image (pSp's n_outputs_to_generate)", 1, 10000));
   flags.push_back(cli::integer("seed", "S", "0", "seed of the random z's (Philox: the same on the CPU and the GPU)", 0,
                                cli::kSeedMax));
@@ -379,13 +418,16 @@ int mix(int argc, char** argv) {
     s.require_finite(codes, i, "latents");
     for (int64_t k = 0; k < n; ++k) {
       const Tensor c = slice(codes, 0, k, k + 1);
-      std::vector<Tensor> row;
+      std::vector<Image8> row(1);  // the input's panel first, sized as the outputs
+      int64_t size = 0;
       for (long long j = 0; j < k_out; ++j) {
         const Tensor inject = s.net->mapped_codes(randn({1, z_dim}, rng, DType::f32, s.dev));
-        row.push_back(s.net->decode(psp::mix_codes(c, inject, mask, alpha), resize, so).to(Device::cpu()));
-        s.require_finite(row.back(), i + k, "mixed pixels");
+        const Tensor mixed = s.net->decode(psp::mix_codes(c, inject, mask, alpha), resize, so).to(Device::cpu());
+        s.require_finite(mixed, i + k, "mixed pixels");
+        row.push_back(tensor2im(mixed));
+        size = mixed.size(2);
       }
-      row.insert(row.begin(), to_size(slice(x, 0, k, k + 1), row[0].size(2)));
+      row[0] = panel(slice(x, 0, k, k + 1), size);
       save_row_png(row, s.outdir + "/style_mixing/" + s.inputs->name(i + k) + ".png");
     }
     progress("psp mix", i + n, s.count);

@@ -1,7 +1,7 @@
 // PIL's Resample.c semantics (ImagingResample with the bilinear, the
-// Lanczos or the box filter): for output index i along an axis of scale =
-// in / out, the filter scale is max(scale, 1), the support the filter's (1
-// bilinear, 3 Lanczos, 0.5 box) times the filter scale, the centre (i + 0.5) * scale; taps from
+// bicubic, the Lanczos or the box filter): for output index i along an axis
+// of scale = in / out, the filter scale is max(scale, 1), the support the
+// filter's (1 bilinear, 2 bicubic, 3 Lanczos, 0.5 box) times the filter scale, the centre (i + 0.5) * scale; taps from
 // floor(centre - support + 0.5) to floor(centre + support + 0.5) (clipped to
 // the image) weigh filter((tap - centre + 0.5) * (1 / filter scale)),
 // normalized to sum 1, then rounded to integers of 2^22 (half away from 0).
@@ -43,6 +43,15 @@ double sinc(double x) {
 
 // PIL's truncated sinc: sinc(x) sinc(x / 3) on [-3, 3).
 double lanczos(double x) { return -3.0 <= x && x < 3.0 ? sinc(x) * sinc(x / 3) : 0.0; }
+
+// PIL's bicubic: Keys' cubic convolution with a = -0.5 on (-2, 2).
+double bicubic(double x) {
+  constexpr double a = -0.5;
+  x = std::fabs(x);
+  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+  if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0.0;
+}
 
 // PIL's box: 1 on (-0.5, 0.5], so a tap on the edge of two outputs counts once.
 double box(double x) { return x > -0.5 && x <= 0.5 ? 1.0 : 0.0; }
@@ -134,6 +143,11 @@ std::vector<uint8_t> resize_bilinear_pil(const std::vector<uint8_t>& hwc, int in
 std::vector<uint8_t> resize_lanczos_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels,
                                         int out_w, int out_h) {
   return resize_pil(hwc, in_w, in_h, channels, out_w, out_h, Filter{3.0, lanczos}, "resize_lanczos_pil");
+}
+
+std::vector<uint8_t> resize_bicubic_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels,
+                                        int out_w, int out_h) {
+  return resize_pil(hwc, in_w, in_h, channels, out_w, out_h, Filter{2.0, bicubic}, "resize_bicubic_pil");
 }
 
 std::vector<uint8_t> resize_box_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels, int out_w,

@@ -8,7 +8,10 @@
 // windowed by a sinc, support 3), which the official projector.py resizes its
 // target with. resize_box_pil is PIL's Image.BOX (each output pixel the
 // area-weighted mean of the input pixels it covers, support 0.5), one of the
-// official dataset_tool.py's two --resize-filter choices.
+// official dataset_tool.py's two --resize-filter choices. resize_bicubic_pil
+// is PIL's Image.BICUBIC (the cubic convolution with a = -0.5, support 2),
+// Image.resize's default in Pillow 9.4, with which pSp's inference.py and
+// style_mixing.py size the panels of their side-by-side images.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -19,6 +22,8 @@ namespace gf {
 std::vector<uint8_t> resize_bilinear_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels,
                                          int out_w, int out_h);
 std::vector<uint8_t> resize_lanczos_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels,
+                                        int out_w, int out_h);
+std::vector<uint8_t> resize_bicubic_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels,
                                         int out_w, int out_h);
 std::vector<uint8_t> resize_box_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels, int out_w,
                                     int out_h);

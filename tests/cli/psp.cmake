@@ -56,7 +56,7 @@ set_tests_properties(cpu.psp_encode_outputs_together PROPERTIES PASS_REGULAR_EXP
 
 gf_cli_test(psp_mix FRESH ${_psp_mix} EXPECT "psp mix: 3 images x 2 outputs"
             COMMAND sh -c "$<TARGET_FILE:psp> mix --network ${_pnet} --images ${_pimgs} --outdir ${_psp_mix} \
---latent-mask 4-7 --n-outputs 2 --mix-alpha 0.5 --resize-outputs && test -s ${_psp_mix}/style_mixing/a.png")
+--latent-mask 4-7 --n-outputs 2 --mix-alpha 1.5 --resize-outputs && test -s ${_psp_mix}/style_mixing/a.png")
 
 # latents.npy a folder, inference_results a file: refused before any image
 # is encoded (the folder case failed after every PNG was written).
@@ -99,3 +99,10 @@ gf_expect_error(psp_images_same_name "^psp encode: error: .*/same_name: .*x.jpg 
                 psp_encoded sh -c "rm -rf ${_psp}/same_name ${_psp}/same_out && mkdir -p ${_psp}/same_name && \
 cp ${_psp}/enc/inference_results/a.png ${_psp}/same_name/x.png && cp ${_psp}/enc/inference_results/a.png ${_psp}/same_name/x.jpg && \
 exec $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_psp}/same_name --outdir ${_psp}/same_out")
+
+# The side-by-side images' input panel as pSp's scripts make it (8-bit
+# first, then PIL's default bicubic resize; it was a bilinear resize of the
+# floats), image 0 coupled without --couple and stats.txt as inference.py.
+gf_test(cpu.psp_panels_as_psp
+        COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/psp_panels.py $<TARGET_FILE:psp> ${_pnet} ${_pimgs} ${_psp}/panels)
+set_tests_properties(cpu.psp_panels_as_psp PROPERTIES PASS_REGULAR_EXPRESSION "as pSp's scripts make them")
