@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "train/report.h"
 #include "train/run_dir.h"
 
 namespace fs = std::filesystem;
@@ -22,7 +23,9 @@ namespace fs = std::filesystem;
 // Runs started at once scan the outdir before either makes its folder; each
 // must still get a folder of its own. One round of threads rarely interleaves
 // the scan and the mkdir on a 2-core machine, so the test races many rounds
-// (before the fix about half of them failed).
+// (before the fix about half of them failed). Runs of other names must not
+// share a number either (00005-a and 00005-b: before the outdir's lock, in
+// about one round of six with eight runs).
 TEST_CASE("run folders: runs started at once in one outdir each get their own numbered folder", "[run_dir]") {
   const fs::path outdir = fs::temp_directory_path() / ("gf_test_run_dir_" + std::to_string(::getpid()));
   constexpr int kRuns = 4, kRounds = 40;
@@ -37,21 +40,24 @@ TEST_CASE("run folders: runs started at once in one outdir each get their own nu
         ++ready;
         while (ready < kRuns) std::this_thread::yield();  // all scan the outdir at about the same moment
         try {
-          paths[i] = gf::RunDir(outdir.string(), "same", /*echo=*/false).path();
+          paths[i] = gf::RunDir(outdir.string(), i % 2 ? "same" : "name" + std::to_string(i), /*echo=*/false).path();
         } catch (const std::exception& e) {
           errors[i] = e.what();
         }
       });
     for (auto& t : threads) t.join();
-    std::set<std::string> distinct(paths.begin(), paths.end());
+    std::set<std::string> distinct(paths.begin(), paths.end()), numbers;
+    for (const auto& p : paths) numbers.insert(fs::path(p).filename().string().substr(0, 5));
     std::string first_error;
     for (const auto& e : errors)
       if (first_error.empty()) first_error = e;
     INFO("round " << round << ": " << first_error);
     REQUIRE(first_error.empty());
     REQUIRE(distinct.size() == static_cast<size_t>(kRuns));
+    REQUIRE(numbers.size() == static_cast<size_t>(kRuns));
     for (const auto& p : distinct) {
-      REQUIRE(fs::path(p).filename().string().substr(5) == "-same");
+      const std::string name = fs::path(p).filename().string().substr(5);
+      REQUIRE((name == "-same" || name.rfind("-name", 0) == 0));
       REQUIRE(std::stoi(fs::path(p).filename().string().substr(0, 5)) >= 5);
     }
   }
@@ -124,5 +130,27 @@ TEST_CASE("run folders: live while the RunDir that made it exists", "[run_dir]")
   }
   CHECK_FALSE(gf::run_is_live(path));
   CHECK_FALSE(gf::run_is_live((outdir / "missing").string()));
+  fs::remove_all(outdir);
+}
+
+// make_report as a run ended: it decided "live" while the trainer held the
+// folder, the trainer wrote its final page, then make_report replaced it
+// with a reloading one (4 of 5 tries). The trainer now ends the folder's
+// liveness before its final page, and write_report decides it under its
+// lock on the folder.
+TEST_CASE("run folders: after end_live, make_report's page is final", "[run_dir]") {
+  const fs::path outdir = fs::temp_directory_path() / ("gf_test_run_dir_end_live_" + std::to_string(::getpid()));
+  fs::remove_all(outdir);
+  gf::RunDir run(outdir.string(), "ending", /*echo=*/false);
+  run.write_json("training_options.json", {{"total_kimg", 1}});
+  run.append_stats({{"kimg", 1.0}, {"timestamp", 1.0}});
+  gf::ReportOptions by_hand;
+  by_hand.live_if_trained_now = true;
+  gf::write_report(run.path(), by_hand);
+  CHECK(read_all(run.file("report.html")).find("http-equiv=\"refresh\"") != std::string::npos);
+  run.end_live();
+  CHECK_FALSE(gf::run_is_live(run.path()));
+  gf::write_report(run.path(), by_hand);
+  CHECK(read_all(run.file("report.html")).find("http-equiv=\"refresh\"") == std::string::npos);
   fs::remove_all(outdir);
 }

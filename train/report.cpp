@@ -23,6 +23,7 @@
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/json_input.h"
+#include "train/run_dir.h"
 
 namespace gf {
 
@@ -856,7 +857,9 @@ void write_report(const std::string& run_dir, const ReportOptions& opt) {
   } folder{::open(run_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   for (int tries = 0; folder.fd >= 0 && tries < 200 && ::flock(folder.fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK; ++tries)
     ::usleep(50000);  // best effort where a file system has no locks
-  const std::string page = render_report(run_dir, opt);
+  ReportOptions o = opt;
+  if (o.live_if_trained_now) o.live = run_is_live(run_dir);
+  const std::string page = render_report(run_dir, o);
   // A link named report.html in a folder that may be a copy from elsewhere
   // becomes a plain file; what it leads to (stats.jsonl) is never written.
   io::write_atomic((fs::path(run_dir) / "report.html").string(), [&](std::ostream& f) { f << page; }, "", io::Link::replace);

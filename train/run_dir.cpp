@@ -73,10 +73,23 @@ std::string next_run_path(const std::string& outdir, const std::string& desc) {
 RunDir::RunDir(const std::string& outdir, const std::string& desc, bool echo) : echo_(echo) {
   io::create_folder(outdir, "--outdir");
   std::error_code ec;
+  // Runs started in one outdir at once scan it before either makes its
+  // folder: under one lock on the outdir, each sees the others' folders, so
+  // runs of different names no longer take the same number (00005-a and
+  // 00005-b). Held for the scan and the mkdir only; released however we leave.
+  struct OutdirLock {
+    int fd;
+    ~OutdirLock() {
+      if (fd >= 0) ::close(fd);
+    }
+  } lock{::open(outdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (lock.fd >= 0)
+    while (::flock(lock.fd, LOCK_EX) != 0 && errno == EINTR) {
+    }
   int next = next_run_number(outdir);
-  // Another run started in the same outdir at the same time may take the
-  // number first (create_directory then finds the folder there): take the
-  // next one, as the scan would have, rather than fail or share its folder.
+  // Where there is no lock (a file system without flock, or another
+  // program), a run may still take the number first (create_directory then
+  // finds the folder there): take the next one, as the scan would have.
   for (int tries = 0;; ++tries, ++next) {
     path_ = run_path(outdir, next, desc);
     if (fs::create_directory(path_, ec)) break;
@@ -97,8 +110,11 @@ RunDir::RunDir(const std::string& outdir, const std::string& desc, bool echo) : 
   active_run() = path_;
 }
 
-RunDir::~RunDir() {
+RunDir::~RunDir() { end_live(); }
+
+void RunDir::end_live() {
   if (live_fd_ >= 0) ::close(live_fd_);
+  live_fd_ = -1;
 }
 
 bool run_is_live(const std::string& run_dir) {

@@ -20,6 +20,11 @@ class RunDir {
   ~RunDir();
   RunDir(const RunDir&) = delete;
   RunDir& operator=(const RunDir&) = delete;
+  // The run will write nothing more that its page shows: from now on the
+  // folder does not read as live, so make_report writes the final page, as
+  // the trainer's last one is (before it, a make_report could replace that
+  // with a reloading page).
+  void end_live();
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }
 

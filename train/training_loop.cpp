@@ -64,6 +64,7 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
       if (run) t.write_fakes(run->file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
       if (run) t.write_snapshot(run->file("network-snapshot-" + tag + ".bin"));
       t.write_checkpoint(file("checkpoint.bin"));
+      if (run) run->end_live();
       if (run) update_report(run->path(), /*live=*/false);
       return;
     }
@@ -146,6 +147,7 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
       throw;
     }
     run->append_stats(stats);
+    if (done) run->end_live();
     update_report(run->path(), /*live=*/!done);  // report.html; the last one, at the end, is final
     ++tick;
     tick_start_nimg = t.cur_nimg();
