@@ -115,8 +115,15 @@ std::vector<std::pair<std::string, double>> PspTrainer::take_stats() {
 std::vector<std::pair<std::string, double>> PspTrainer::validate() {
   NoGradGuard ng;
   net_->encoder->train(false);
+  // coach.validate calls the net's forward with its default
+  // randomize_noise=True, as training does. Its noise comes from a stream of
+  // its own, fixed by the seed and the step: the training stream (and so an
+  // exact resume) is untouched, and a validation repeated at a step gives
+  // the same losses.
+  Generator noise(seed_ ^ (0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(cur_step()) + 1)));
   stylegan2::SynthesisOptions so;
-  so.noise_mode = NoiseMode::constant;
+  so.noise_mode = NoiseMode::random;
+  so.noise_gen = &noise;
   std::vector<std::pair<std::string, double>> sums;
   int64_t batches = 0;
   const int64_t first = train_size();

@@ -44,7 +44,8 @@ class PspTrainer {
   // Loss means over the steps since the last take ("loss_l2", ..., "loss").
   std::vector<std::pair<std::string, double>> take_stats();
   // The loss terms' means over the held-out images (coach.validate: eval
-  // mode, here with the stored noise), keys prefixed "val_".
+  // mode, random noise as its forward's default, from a stream fixed by the
+  // seed and the step), keys prefixed "val_".
   std::vector<std::pair<std::string, double>> validate();
   // The first n held-out images and their reconstructions (eval mode, stored
   // noise), float32 [n, C, S, S] each, on the CPU.
