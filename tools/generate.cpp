@@ -116,8 +116,11 @@ Labels read_labels(const cli::Args& args, int c_dim, Device dev) {
       onehot[static_cast<size_t>(k)] = 1;
       l.c1 = Tensor::from_vector(onehot, {1, c_dim}, DType::f32, dev);
     }
-  } else if (args.has("class") || args.has("c")) {
-    throw Error(std::string(args.has("class") ? "--class" : "--c") + " given, but the network is unconditional");
+  } else if (args.has("c")) {
+    throw Error("--c given, but the network is unconditional");
+  } else if (args.has("class")) {  // generate.py warns and renders
+    std::cerr << "generate: warning: --class " << args.integer("class")
+              << " is ignored: the network is unconditional\n";
   }
   return l;
 }

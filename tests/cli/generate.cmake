@@ -68,8 +68,12 @@ test ! -e $d/out/seed0000.png && echo overflow refused")
 set_tests_properties(cpu.generate_overflow_refused PROPERTIES PASS_REGULAR_EXPRESSION "overflow refused" SKIP_RETURN_CODE 77)
 gf_expect_error(generate_missing_network "^generate: error: .*no-such-network.bin: cannot open: No such file or directory$" ""
                 $<TARGET_FILE:generate> --network ${_gen}/no-such-network.bin --outdir ${_bad})
-gf_expect_error(generate_class_unconditional "^generate: error: --class given, but the network is unconditional"
-                exported_networks $<TARGET_FILE:generate> --network ${_gen}/exported/G_ema.bin --class 1 --outdir ${_bad})
+# --class on an unconditional network: a warning, and the images, as
+# generate.py ("warn: --class=lbl ignored when running on an unconditional network").
+gf_cli_test(generate_class_unconditional FRESH ${_gen}/class_unconditional FIXTURES_REQUIRED exported_networks
+            EXPECT "^generate: warning: --class 1 is ignored: the network is unconditional$" "^generate: wrote 1 image"
+            COMMAND $<TARGET_FILE:generate> --network ${_gen}/exported/G_ema.bin --class 1 --seeds 0
+                    --outdir ${_gen}/class_unconditional)
 gf_expect_error(generate_grid_mismatch "^generate: error: --grid 2x2 holds 4 images, but 3 images are generated"
                 exported_networks $<TARGET_FILE:generate> --network ${_gen}/exported/G_ema.bin --seeds 0-2 --grid 2x2
                 --outdir ${_bad})
