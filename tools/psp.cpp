@@ -10,7 +10,10 @@
 //       --no-images OUT/inference_results/<name>.png and
 //       OUT/inference_coupled/<name>.png (input beside output: every image
 //       with --couple, else images 0, 100, ... as inference.py), and
-//       OUT/stats.txt (inference.py's "Runtime <mean>+-<std>").
+//       OUT/stats.txt (inference.py's "Runtime <mean>+-<std>"). With
+//       --latent-mask (and --mix-alpha, --seed) each image's masked codes
+//       come from one random w, decoded with random noise, as inference.py
+//       --latent_mask does; latents.npy holds the mixed codes.
 //   psp mix --network psp.bin --images ... --outdir OUT --latent-mask 8-17
 //       Multi-modal synthesis as pSp's scripts/style_mixing.py: for each
 //       image, --n-outputs outputs whose masked codes come from the mapping
@@ -293,8 +296,30 @@ Setup setup(const cli::Args& args) {
   return s;
 }
 
+// Style mixing's flags, shared by encode (inference.py's --latent_mask,
+// optional there) and mix (style_mixing.py's, required).
+void add_mixing_flags(std::vector<cli::Flag>& flags, const std::string& mask_help) {
+  flags.push_back(cli::integer_list("latent-mask", "LIST", "", mask_help, 0, 1023, 1024));
+  // Any number, as pSp's --mix_alpha: outside [0, 1] the blend extrapolates.
+  flags.push_back(cli::number("mix-alpha", "A", "", "blend: alpha * random + (1 - alpha) * encoded (default: replace)",
+                              cli::Range::any()));
+  flags.push_back(cli::integer("seed", "S", "0", "seed of the random z's (Philox: the same on the CPU and the GPU)", 0,
+                               cli::kSeedMax));
+}
+
+// --latent-mask, checked against the network's codes.
+std::vector<long long> latent_mask(const cli::Args& args, const psp::Psp& net) {
+  const std::vector<long long> mask = args.integers("latent-mask");
+  for (long long i : mask)
+    if (i >= net.n_styles())
+      throw Error("--latent-mask: latent " + std::to_string(i) + " is outside [0, " + std::to_string(net.n_styles()) + ")");
+  return mask;
+}
+
 int encode(int argc, char** argv) {
   std::vector<cli::Flag> flags = common_flags();
+  add_mixing_flags(flags, "inject the styles of a random w (one per image) at these codes, e.g. 8-17, as inference.py "
+                          "--latent_mask (random noise then, as there)");
   flags.push_back({"couple", "", "", "also write input and output side by side (pSp's --couple_outputs)"});
   flags.push_back({"no-images", "", "", "write the latents only"});
   flags.push_back({"raw", "FILE.npy", "", "also write the outputs as float32 [N, C, H, W] (nominally [-1, 1], not clipped)"});
@@ -306,6 +331,8 @@ int encode(int argc, char** argv) {
   }
   const bool images = !args.flag("no-images"), couple = args.flag("couple"), resize = args.flag("resize-outputs");
   if (couple && !images) throw Error("--couple writes images; it cannot go with --no-images");
+  const bool mixing = args.has("latent-mask");
+  if (!mixing && args.has("mix-alpha")) throw Error("--mix-alpha blends the styles of --latent-mask; give both");
   std::vector<std::string> folders;
   if (images) folders.push_back("inference_results");
   if (images) folders.push_back("inference_coupled");
@@ -315,8 +342,17 @@ int encode(int argc, char** argv) {
   io::create_folder(s.outdir, "--outdir");
   if (images) io::create_folder(s.outdir + "/inference_results", "--outdir");
   if (images) io::create_folder(s.outdir + "/inference_coupled", "--outdir");
+  std::vector<long long> mask;
+  std::optional<double> alpha;
+  if (mixing) mask = latent_mask(args, *s.net);
+  if (args.has("mix-alpha")) alpha = args.number("mix-alpha");
+  gf::Generator rng(static_cast<uint64_t>(args.integer("seed")));
   stylegan2::SynthesisOptions so;
-  so.noise_mode = NoiseMode::constant;  // randomize_noise=False
+  // inference.py: randomize_noise=False, but with --latent_mask its call
+  // leaves the default, True.
+  so.noise_mode = mixing ? NoiseMode::random : NoiseMode::constant;
+  so.noise_gen = &rng;
+  const int z_dim = s.net->decoder->config().z_dim;
   NoGradGuard ng;
   std::vector<Tensor> codes, raw;
   std::vector<double> batch_seconds;  // inference.py's global_time: each batch's encode and decode
@@ -324,8 +360,16 @@ int encode(int argc, char** argv) {
     const int64_t n = std::min(s.batch, s.count - i);
     const Tensor x = s.inputs->batch(i, n);
     const auto tic = std::chrono::steady_clock::now();
-    const Tensor c = s.net->encode(x.to(s.dev));
+    Tensor c = s.net->encode(x.to(s.dev));
     s.require_finite(c, i, "latents");
+    if (mixing) {  // inference.py: per image, the codes of one random z's w injected at the mask
+      std::vector<Tensor> mixed;
+      for (int64_t k = 0; k < n; ++k) {
+        const Tensor inject = s.net->mapped_codes(randn({1, z_dim}, rng, DType::f32, s.dev));
+        mixed.push_back(psp::mix_codes(slice(c, 0, k, k + 1), inject, mask, alpha));
+      }
+      c = concat(mixed, 0);
+    }
     codes.push_back(c.to(Device::cpu()));
     Tensor out;
     if (images || args.has("raw")) out = s.net->decode(c, resize, so).to(Device::cpu());
@@ -373,14 +417,8 @@ int encode(int argc, char** argv) {
 
 int mix(int argc, char** argv) {
   std::vector<cli::Flag> flags = common_flags();
-  flags.push_back(cli::integer_list("latent-mask", "LIST", "",
-                                    "indices of the codes taken from random w's, e.g. 8-17 (required)", 0, 1023, 1024));
-  // Any number, as pSp's --mix_alpha: outside [0, 1] the blend extrapolates.
-  flags.push_back(cli::number("mix-alpha", "A", "", "blend: alpha * random + (1 - alpha) * encoded (default: replace)",
-                              cli::Range::any()));
+  add_mixing_flags(flags, "indices of the codes taken from random w's, e.g. 8-17 (required)");
   flags.push_back(cli::integer("n-outputs", "K", "5", "outputs per image (pSp's n_outputs_to_generate)", 1, 10000));
-  flags.push_back(cli::integer("seed", "S", "0", "seed of the random z's (Philox: the same on the CPU and the GPU)", 0,
-                               cli::kSeedMax));
   flags.push_back({"noise-mode", "MODE", "random", "const, random or none (style_mixing.py: random)"});
   cli::Args args(argc, argv, "psp mix",
                  "Multi-modal synthesis: encoded images with their masked styles from random w's (pSp's "
@@ -390,7 +428,6 @@ int mix(int argc, char** argv) {
     return 0;
   }
   if (!args.has("latent-mask")) throw Error("--latent-mask is required, e.g. --latent-mask 8-17");
-  const std::vector<long long> mask = args.integers("latent-mask");
   std::optional<double> alpha;
   if (args.has("mix-alpha")) alpha = args.number("mix-alpha");
   const long long k_out = args.integer("n-outputs");
@@ -401,10 +438,7 @@ int mix(int argc, char** argv) {
     throw Error("--noise-mode must be const, random or none, got '" + nm + "'");
   check_outdir(args, {"style_mixing"}, {});
   Setup s = setup(args);
-  for (long long i : mask)
-    if (i >= s.net->n_styles())
-      throw Error("--latent-mask: latent " + std::to_string(i) + " is outside [0, " +
-                  std::to_string(s.net->n_styles()) + ")");
+  const std::vector<long long> mask = latent_mask(args, *s.net);
   gf::Generator rng(static_cast<uint64_t>(args.integer("seed")));
   so.noise_gen = &rng;
   const bool resize = args.flag("resize-outputs");

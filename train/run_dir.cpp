@@ -132,7 +132,10 @@ void record_run_stopped(const std::string& line) noexcept {
     try {
       io::append_record(dir + "/log.txt", line + "\n", io::AppendTo::follow, /*sync=*/false);
     } catch (const std::exception& e) {
-      std::cerr << "warning: the error line is not in log.txt: " << e.what() << std::endl;
+      // Not when the error is that very failure (the run folder removed):
+      // the one error line says it already.
+      if (line.find(e.what()) == std::string::npos)
+        std::cerr << "warning: the error line is not in log.txt: " << e.what() << std::endl;
       return;  // the page reads the stop from there: the last tick's page stays
     }
     // A page once the folder has what one is made of (a run that stopped

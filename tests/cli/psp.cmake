@@ -106,3 +106,18 @@ exec $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_psp}/same_name --o
 gf_test(cpu.psp_panels_as_psp
         COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/psp_panels.py $<TARGET_FILE:psp> ${_pnet} ${_pimgs} ${_psp}/panels)
 set_tests_properties(cpu.psp_panels_as_psp PROPERTIES PASS_REGULAR_EXPRESSION "as pSp's scripts make them")
+
+# psp encode --latent-mask (inference.py's): each image's codes at the mask
+# come from a random w, the others are the encoder's; --mix-alpha 0 keeps
+# the encoder's everywhere.
+gf_test(cpu.psp_encode_latent_mask FIXTURES_REQUIRED psp_encoded
+        COMMAND sh -c "'${GF_PYTHON3}' -c 'import numpy' 2>/dev/null || exit 77; d=${_psp}/mask && rm -rf $d && \
+$<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --outdir $d/mixed --latent-mask 4-7 --seed 3 > /dev/null && \
+$<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --outdir $d/alpha0 --latent-mask 4-7 --mix-alpha 0 --no-images > /dev/null && \
+'${GF_PYTHON3}' -c \"import numpy as np; a = np.load('${_psp}/enc/latents.npy'); m = np.load('$d/mixed/latents.npy'); \
+z = np.load('$d/alpha0/latents.npy'); keep = [0, 1, 2, 3]; \
+assert np.array_equal(m[:, keep], a[:, keep]), 'unmasked codes changed'; \
+assert (m[:, 4:8] != a[:, 4:8]).any(axis=(1, 2)).all(), 'masked codes kept'; \
+assert np.allclose(z, a, atol=1e-6), 'alpha 0 changed the codes'; print('mask as inference.py')\" && \
+test -s $d/mixed/inference_results/a.png")
+set_tests_properties(cpu.psp_encode_latent_mask PROPERTIES PASS_REGULAR_EXPRESSION "mask as inference.py" SKIP_RETURN_CODE 77)
