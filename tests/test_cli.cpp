@@ -64,6 +64,22 @@ TEST_CASE("cli: values inside the declared range are read back", "[cli]") {
   CHECK_FALSE(d.flag("mirror"));
 }
 
+// pSp's options are argparse's (--max_steps, --test_batch_size): a flag
+// declared with hyphens takes its underscore spelling too, as the same flag.
+TEST_CASE("cli: an underscore spelling reads as the hyphenated flag", "[cli]") {
+  std::vector<cli::Flag> decl = flags();
+  decl.push_back(cli::integer("max-steps", "N", "10", "steps", 0, cli::kIntMax));
+  decl.push_back({"start-from-latent-avg", "", "", "a switch"});
+  std::vector<std::string> args{"--max_steps", "7", "--start_from_latent_avg"};
+  std::vector<char*> argv{const_cast<char*>("prog")};
+  for (auto& x : args) argv.push_back(x.data());
+  const cli::Args a(static_cast<int>(argv.size()), argv.data(), "prog", "summary", decl);
+  CHECK(a.integer("max-steps") == 7);
+  CHECK(a.flag("start-from-latent-avg"));
+  CHECK(refusal({"--max_steps=-1"}, decl).find("--max-steps") != std::string::npos);
+  CHECK(refusal({"--no_such_flag", "1"}) == "unknown option --no_such_flag (see --help)");
+}
+
 TEST_CASE("cli: a count takes the singular noun for one only", "[cli]") {
   CHECK(cli::count_text(1, "image") == "1 image");
   CHECK(cli::count_text(0, "image") == "0 images");

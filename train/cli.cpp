@@ -362,6 +362,15 @@ Args::Args(int argc, char** argv, std::string program, std::string summary, std:
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
     }
+    // The official scripts' argparse spelling (pSp's --max_steps,
+    // --test_batch_size) for a flag declared with hyphens.
+    if (name.find('_') != std::string::npos) {
+      std::string hyphens = name;
+      std::replace(hyphens.begin(), hyphens.end(), '_', '-');
+      const bool declared = std::any_of(flags_.begin(), flags_.end(), [&](const Flag& f) { return f.name == name; });
+      if (!declared && std::any_of(flags_.begin(), flags_.end(), [&](const Flag& f) { return f.name == hyphens; }))
+        name = hyphens;
+    }
     const Flag& f = find(name);
     if (f.kind == Kind::not_here) throw Error("--" + name + " " + f.help);
     if (f.kind_of() == Kind::toggle) {

@@ -126,7 +126,7 @@ g='$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.
 $e 'holds 9 images, but 16 images are generated' $g --seeds 0-15 --grid 3x3 --outdir $d/grid/out && \
 $e '^generate: error: --w ' $g --w ${CMAKE_SOURCE_DIR}/tests/data/npy_f32_2x3.npy --outdir $d/w && \
 $e '^generate: error: --z ' $g --z ${CMAKE_SOURCE_DIR}/tests/data/npy_f64_2x3x4.npy --outdir $d/z && \
-$e 'unconditional' $g --seeds 0 --class 1 --outdir $d/class && \
+$e 'unconditional' $g --seeds 0 --c ${CMAKE_SOURCE_DIR}/tests/data/npy_f32_2x3.npy --outdir $d/class && \
 $e 'holds 4 images, but 2 images are' $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin \
 --seeds 0-1 --grid 2x2 --outdir $d/pggan && \
 test -z \"$(ls -A $d)\" && echo 'no folder left'")

@@ -113,13 +113,14 @@ gf_expect_error(train_stylegan_freezed_checkpoint
                 ${_train} --resume ${GF_SMOKE_RUN}/checkpoint.bin --freezed 1 --max-images 16 --outdir ${GF_TEST_RUNS}/bad)
 gf_expect_error(train_stylegan_freezed_v1 "^train_stylegan: error: --freezed is StyleGAN2-ADA's Freeze-D" ""
                 ${_train} --arch stylegan --freezed 1 --max-images 16 --outdir ${GF_TEST_RUNS}/bad)
-# --dry-run (official train.py's): the options and the summary, the run folder
-# it would make (the next number in --outdir), and nothing written.
+# --dry-run (official train.py's; given here as its short -n): the options
+# and the summary, the run folder it would make (the next number in
+# --outdir), and nothing written.
 gf_cli_test(train_stylegan_dry_run FRESH ${GF_TEST_RUNS}/dry
             EXPECT "^Training options:" "\"freeze_layers\": 1" "^Output directory: +.*/dry/runs/00003-fashion-mnist-subset64-tiny-freezed1$"
                    "^Number of images: +64$" "^Dry run; exiting.$"
             COMMAND sh -c "mkdir -p ${GF_TEST_RUNS}/dry/runs/00002-other && ${_train} --cfg tiny --max-images 64 --freezed 1 \
---dry-run --outdir ${GF_TEST_RUNS}/dry/runs && test \"$(ls ${GF_TEST_RUNS}/dry/runs)\" = 00002-other")
+-n --outdir ${GF_TEST_RUNS}/dry/runs && test \"$(ls ${GF_TEST_RUNS}/dry/runs)\" = 00002-other")
 # A data path whose bytes are not UTF-8 (Linux allows them): the options'
 # JSON holds it with U+FFFD (engine/io/json_input.h); nlohmann's "invalid
 # UTF-8 byte" exception ended the run (and calc_metrics after all its work)
