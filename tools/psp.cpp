@@ -233,6 +233,13 @@ std::vector<cli::Flag> common_flags() {
           cli::integer("batch", "N", "2", "images per pass (pSp's test_batch_size)", 1, 65536),
           cli::integer("n-images", "N", "", "only the first N images", 1, cli::kInt64Max),
           {"resize-outputs", "", "", "pool outputs to 256x256 (pSp's --resize_outputs)"},
+          // pSp's test_options.py names of flags that are named otherwise here.
+          cli::not_here("exp_dir", "is pSp's; here it is --outdir DIR"),
+          cli::not_here("checkpoint_path", "is pSp's; here it is --network FILE.bin (converted with tools/convert_weights.py)"),
+          cli::not_here("data_path", "is pSp's; here it is --images PATH"),
+          cli::not_here("test_batch_size", "is pSp's; here it is --batch N"),
+          cli::not_here("couple_outputs", "is pSp's; here it is --couple"),
+          cli::not_here("n_outputs_to_generate", "is pSp's; here it is --n-outputs K (psp mix)"),
           cli::device("device", "cpu", "where to run")};
 }
 

@@ -136,6 +136,15 @@ int run(int argc, char** argv) {
        cli::integer("seed", "N", "0", "random seed", 0, cli::kSeedMax),
        {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly, or start from a pSp network file "
                                   "(pSp's --checkpoint_path)"},
+       // pSp's train_options.py names of flags that are named otherwise here.
+       cli::not_here("exp_dir", "is pSp's; here it is --outdir DIR (a numbered run folder is made in it)"),
+       cli::not_here("batch_size", "is pSp's; here it is --batch N"),
+       cli::not_here("learning_rate", "is pSp's; here it is --lr X"),
+       cli::not_here("optim_name", "is pSp's; here it is --optim ranger|adam"),
+       cli::not_here("stylegan_weights", "is pSp's; here it is --generator G.bin (converted with tools/convert_weights.py)"),
+       cli::not_here("checkpoint_path", "is pSp's; here it is --resume FILE.bin"),
+       cli::not_here("dataset_type", "is pSp's; here --data PATH gives the images (a folder or .zip)"),
+       cli::not_here("board_interval", "is pSp's; here it is --tick STEPS"),
        cli::device("device", "cpu", "where to train")});
   if (args.help()) {
     std::cout << args.usage();

@@ -121,3 +121,11 @@ assert (m[:, 4:8] != a[:, 4:8]).any(axis=(1, 2)).all(), 'masked codes kept'; \
 assert np.allclose(z, a, atol=1e-6), 'alpha 0 changed the codes'; print('mask as inference.py')\" && \
 test -s $d/mixed/inference_results/a.png")
 set_tests_properties(cpu.psp_encode_latent_mask PROPERTIES PASS_REGULAR_EXPRESSION "mask as inference.py" SKIP_RETURN_CODE 77)
+
+# pSp's own names for flags named otherwise here say which flag to give
+# (the shared names work in pSp's underscore spelling, e.g. --n_images).
+gf_expect_error(psp_official_test_batch_size "^psp encode: error: --test_batch_size is pSp's; here it is --batch N$" ""
+                $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --test_batch_size 4 --outdir ${_psp}/bad)
+gf_cli_test(psp_official_underscore_names FRESH ${_psp}/underscore EXPECT "psp encode: 1 image -> "
+            COMMAND $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --n_images 1 --resize_outputs
+                    --outdir ${_psp}/underscore)

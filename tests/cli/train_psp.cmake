@@ -88,3 +88,7 @@ gf_expect_error(train_psp_encoder_type_case
                 "^train_psp: error: --encoder-type must be GradualStyleEncoder, BackboneEncoderUsingLastLayerIntoW or BackboneEncoderUsingLastLayerIntoWPlus \\(pSp's names, case as written\\), got 'gradualstyleencoder'$" ""
                 $<TARGET_FILE:train_psp> --encoder-type gradualstyleencoder --generator ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin
                 --outdir ${CMAKE_BINARY_DIR}/test_psp_train_bad)
+
+# pSp's train_options.py names of flags named otherwise here say which to give.
+gf_expect_error(train_psp_official_exp_dir "^train_psp: error: --exp_dir is pSp's; here it is --outdir DIR" ""
+                $<TARGET_FILE:train_psp> --exp_dir ${CMAKE_BINARY_DIR}/test_train_psp_bad)
