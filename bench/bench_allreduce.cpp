@@ -64,6 +64,10 @@ int run(int argc, char** argv) {
       sizes_only = true;
     } else if (!std::strcmp(argv[i], "--small")) {
       small_only = true;
+    } else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::printf("usage: bench_allreduce [--quick] [--sizes] [--small]   (alone, or under mpirun / the torchrun-style environment)\n"
+                  "  The gradient all-reduce per phase (NCCL; needs a GPU: without one it says so and exits 0).\n");
+      return 0;
     } else {
       std::fprintf(stderr, "bench_allreduce: error: unknown flag '%s'\n", argv[i]);
       std::fprintf(stderr, "usage: bench_allreduce [--quick] [--sizes] [--small]   (alone, or under mpirun / the torchrun-style environment)\n");

@@ -163,7 +163,11 @@ int main(int argc, char** argv) {
       else if (!std::strcmp(argv[i], "--aug") && more) train.aug = argv[++i];
       else if (!std::strcmp(argv[i], "--augpipe") && more) train.augpipe = argv[++i];
       else if (!std::strcmp(argv[i], "--p") && more) train.p = bench::number_flag("bench_networks", "p", argv[++i], cli::Range::at_least(0, 1));
-      else {
+      else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+        std::printf("%s  --batch 1..65536, --res 4..1024, --channels 1..3, --minibatches 1..1000000, --warmup 0..1000000, --p 0..1\n",
+                    usage);
+        return 0;
+      } else {
         std::fprintf(stderr, "bench_networks: error: unknown flag, or a flag without its value: '%s'\n%s", argv[i], usage);
         return 2;
       }

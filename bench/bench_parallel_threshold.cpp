@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc) {
       rounds = gf::bench::int_flag("bench_parallel_threshold", "rounds", argv[++i], 1, 1000000);
+    } else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::printf("usage: bench_parallel_threshold [--rounds 41]   (--rounds 1..1000000)\n");
+      return 0;
     } else {
       std::fprintf(stderr, "bench_parallel_threshold: error: unknown flag, or a flag without its value: '%s'\n"
                    "usage: bench_parallel_threshold [--rounds 41]\n", argv[i]);

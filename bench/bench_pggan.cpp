@@ -80,7 +80,10 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--cpu")) dev = Device::cpu();
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--full")) full = true;
-    else {
+    else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::printf("usage: bench_pggan [--cpu] [--quick] [--full]\n");
+      return 0;
+    } else {
       std::fprintf(stderr, "bench_pggan: error: unknown flag '%s'\nusage: bench_pggan [--cpu] [--quick] [--full]\n", argv[i]);
       return 2;
     }

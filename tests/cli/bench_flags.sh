@@ -33,6 +33,11 @@ check "bench_pggan: error: unknown flag '--bogus'" "$bin/bench_pggan" --bogus
 check "profile_step: error: --res expects an integer in [4, 1024], got '1073741824'" "$bin/profile_step" --res 1073741824
 check "profile_step: error: unknown flag, or a flag without its value: 'extra'" "$bin/profile_step" extra
 check "profile_step: error: unknown flag, or a flag without its value: '--cfg'" "$bin/profile_step" --cfg
-"$bin/profile_step" --help | grep -q '^usage: profile_step ' || { echo "FAILED: profile_step --help"; fail=1; }
+# Every benchmark answers --help with its usage on stdout and exit 0 (four said "unknown flag").
+for b in profile_step bench_networks bench_allreduce bench_parallel_threshold bench_pggan bench_augment bench_gan_ops_a \
+    bench_gan_ops_b bench_inception bench_modulated_conv2d bench_vgg16 bench_primitives bench_cpu_simd bench_psp \
+    bench_precision_recall; do
+  "$bin/$b" --help 2>/dev/null | grep -q "^usage: $b" || { echo "FAILED: $b --help"; fail=1; }
+done
 check "bench_allreduce: error: unknown flag '--bogus'" "$bin/bench_allreduce" --bogus
 [ "$fail" -eq 0 ] && echo "bench flags refused"
