@@ -124,8 +124,10 @@ std::map<std::string, json> read_labels(const gf::ImageFiles& files) {
   if (!files.exists("dataset.json")) return out;
   const std::string where = files.display("dataset.json");
   const std::vector<uint8_t> bytes = files.read("dataset.json");
-  const json j = gf::io::parse_json_or_discarded(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-  if (j.is_discarded() || !j.is_object() || !j.contains("labels"))
+  // Not JSON (Python's json also reads NaN and Infinity, which JSON has
+  // not): the parser's words, with where it stopped.
+  const json j = gf::io::parse_json(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), where);
+  if (!j.is_object() || !j.contains("labels"))
     throw Error(where + ": not a dataset.json (a JSON object with \"labels\")");
   if (j["labels"].is_null()) return out;
   if (!j["labels"].is_array()) throw Error(where + ": \"labels\" must be a list of [name, label] pairs or null");
