@@ -244,6 +244,51 @@ TEST_CASE("a SIGTERM inside a SignalHold ends the process after the hold, on any
   fs::remove_all(dir);
 }
 
+// The whole of AtomicFileSet::commit: a SIGTERM sent while a set of 60
+// files is renamed (from another thread, which then takes the handler)
+// leaves all of them new or all old, never some of each.
+TEST_CASE("a SIGTERM during AtomicFileSet::commit leaves the set all new or all old", "[atomic_file]") {
+  const fs::path dir = (fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path()) /
+                       ("gf_test_atomic_commit_" + std::to_string(::getpid()));
+  constexpr int kFiles = 60;  // under the 64 temporaries the handler registers
+  for (int trial = 0; trial < 12; ++trial) {
+    INFO("trial " << trial);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    for (int k = 0; k < kFiles; ++k) std::ofstream(dir / ("f" + std::to_string(k))) << "old";
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::signal(SIGTERM, SIG_DFL);
+      gf::io::AtomicFileSet set;
+      for (int k = 0; k < kFiles; ++k)
+        set.add((dir / ("f" + std::to_string(k))).string(), [](std::ostream& o) { o << "new"; }, "test");
+      std::atomic<bool> go{false};
+      std::thread([&go, trial] {
+        while (!go.load()) {
+        }
+        ::usleep(static_cast<useconds_t>(15 * trial));
+        ::kill(::getpid(), SIGTERM);
+        for (;;) ::pause();
+      }).detach();
+      go.store(true);
+      set.commit();
+      for (;;) ::pause();
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK((WIFSIGNALED(status) ? WTERMSIG(status) : -1) == SIGTERM);
+    int fresh = 0, temporaries = 0;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (e.path().extension() == ".tmp") ++temporaries;
+      else fresh += read_all(e.path().string()) == "new";
+    }
+    CHECK(temporaries == 0);
+    CHECK((fresh == 0 || fresh == kFiles));
+  }
+  fs::remove_all(dir);
+}
+
 // A temporary another process writes (the projector's ffmpeg): a program
 // guards it with TempFileGuard and registers the writer; SIGINT or SIGTERM
 // must end the program by that signal, kill the writer and leave no file,

@@ -145,7 +145,7 @@ TEST_CASE("run folders: after end_live, make_report's page is final", "[run_dir]
   run.write_json("training_options.json", {{"total_kimg", 1}});
   run.append_stats({{"kimg", 1.0}, {"timestamp", 1.0}});
   gf::ReportOptions by_hand;
-  by_hand.live_if_trained_now = true;
+  by_hand.decide_live_under_lock = true;
   gf::write_report(run.path(), by_hand);
   CHECK(read_all(run.file("report.html")).find("http-equiv=\"refresh\"") != std::string::npos);
   run.end_live();

@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     for (const std::string& d : dirs) {
       try {
         gf::ReportOptions o;
-        o.live_if_trained_now = true;  // a run training now: its page reloads, as its ticks' pages do
+        o.decide_live_under_lock = true;  // a run training now: its page reloads, as its ticks' pages do
         gf::write_report(d, o);
         std::cout << d << "/report.html" << std::endl;
       } catch (const std::exception& e) {

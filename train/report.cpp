@@ -858,7 +858,7 @@ void write_report(const std::string& run_dir, const ReportOptions& opt) {
   for (int tries = 0; folder.fd >= 0 && tries < 200 && ::flock(folder.fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK; ++tries)
     ::usleep(50000);  // best effort where a file system has no locks
   ReportOptions o = opt;
-  if (o.live_if_trained_now) o.live = run_is_live(run_dir);
+  if (o.decide_live_under_lock) o.live = run_is_live(run_dir);
   const std::string page = render_report(run_dir, o);
   // A link named report.html in a folder that may be a copy from elsewhere
   // becomes a plain file; what it leads to (stats.jsonl) is never written.

@@ -33,7 +33,7 @@ struct ReportOptions {
   // live as run_is_live says, decided by write_report under its lock on the
   // folder (make_report): decided before it, a trainer's final page written
   // meanwhile was replaced by a reloading one.
-  bool live_if_trained_now = false;
+  bool decide_live_under_lock = false;
 };
 
 // The page for run_dir. Files that are missing or lines that cannot be read

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -247,14 +248,34 @@ void AtomicFileSet::write(AtomicFileSet* together, const std::string& path,
 void AtomicFileSet::commit() {
   // Renames cannot run out of disk; what is left to fail (a folder made
   // read-only meanwhile) fails on the first, before any file is replaced.
-  // A Ctrl-C between two renames would remove the temporaries not yet
-  // renamed and leave the set half replaced: held off until all are.
-  const SignalHold hold;
-  while (!staged_.empty()) {
-    const std::unique_ptr<Staged> s = std::move(staged_.front());
-    staged_.erase(staged_.begin());
-    rename_temporary(s->path, s->tmp, s->who);
+  std::vector<std::string> folders;  // flushed once, after all the renames
+  for (const std::unique_ptr<Staged>& s : staged_) {
+    std::string dir = std::filesystem::path(s->path).parent_path().string();
+    if (dir.empty()) dir = ".";
+    if (std::find(folders.begin(), folders.end(), dir) == folders.end()) folders.push_back(dir);
   }
+  // A Ctrl-C between two renames removed the temporaries not yet renamed
+  // and left the set half replaced: the renames run under a SignalHold,
+  // with nothing there that allocates (the signal may have stopped another
+  // thread inside malloc) or waits on the disk (the handler waits 2 s).
+  size_t renamed = 0;
+  int err = 0;
+  {
+    const SignalHold hold;
+    for (; renamed < staged_.size(); ++renamed)
+      if (std::rename(staged_[renamed]->tmp.c_str(), staged_[renamed]->path.c_str()) != 0) {
+        err = errno;
+        break;
+      }
+  }
+  for (const std::string& dir : folders) sync_path(dir);  // best effort: some file systems refuse a folder fsync
+  if (err != 0) {
+    const std::string failed = staged_[renamed]->path, who = staged_[renamed]->who;
+    // The renamed ones are in place; the destructor removes the temporaries left.
+    staged_.erase(staged_.begin(), staged_.begin() + static_cast<std::ptrdiff_t>(renamed));
+    throw Error(prefix(who) + "cannot write " + failed + ": renaming its temporary failed: " + std::strerror(err));
+  }
+  staged_.clear();
 }
 
 namespace {

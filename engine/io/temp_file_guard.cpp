@@ -105,6 +105,23 @@ void install_handlers() {
   }
 }
 
+// Holds the guarded signals off this thread (the previous mask in *old) and
+// counts the caller in g_creating, so that a handler on another thread
+// waits; once the handler has begun, never returns (the process is ending).
+void hold_handler_off(sigset_t* old) {
+  install_handlers();
+  sigset_t both;
+  sigemptyset(&both);
+  add_guarded(&both);
+  ::pthread_sigmask(SIG_BLOCK, &both, old);
+  g_creating.fetch_add(1);
+  if (g_dying.load()) {  // the handler is removing temporaries and will end the process
+    g_creating.fetch_sub(1);
+    ::pthread_sigmask(SIG_SETMASK, old, nullptr);
+    for (;;) ::pause();
+  }
+}
+
 }  // namespace
 
 // Registers tmp for the handler while it exists; a write with no free slot
@@ -115,17 +132,8 @@ void install_handlers() {
 // it waits. Once the handler has begun, a new write never creates its
 // temporary: it waits for the end of the process.
 TempFileGuard::TempFileGuard(const std::string& tmp) {
-  install_handlers();
-  sigset_t both;
-  sigemptyset(&both);
-  add_guarded(&both);
-  ::pthread_sigmask(SIG_BLOCK, &both, &old_mask_);
-  g_creating.fetch_add(1);
+  hold_handler_off(&old_mask_);
   creating_ = true;
-  if (g_dying.load()) {  // the handler is removing temporaries and will end the process
-    created();
-    for (;;) ::pause();
-  }
   if (tmp.size() >= PATH_MAX) return;
   for (TempSlot& s : g_slots) {
     int free_slot = 0;
@@ -148,18 +156,7 @@ void TempFileGuard::created() {
 
 // Counted as a temporary being created: the handler, run by another thread,
 // waits for the count to fall to 0 before it removes anything.
-SignalHold::SignalHold() {
-  install_handlers();
-  sigset_t both;
-  sigemptyset(&both);
-  add_guarded(&both);
-  ::pthread_sigmask(SIG_BLOCK, &both, &old_mask_);
-  g_creating.fetch_add(1);
-  if (g_dying.load()) {  // the handler is already removing temporaries, these among them
-    g_creating.fetch_sub(1);
-    for (;;) ::pause();
-  }
-}
+SignalHold::SignalHold() { hold_handler_off(&old_mask_); }
 
 SignalHold::~SignalHold() {
   g_creating.fetch_sub(1);
