@@ -2,7 +2,7 @@
 # Installs what ganforge needs from Debian's packages. Idempotent: installs
 # only what is missing, and runs apt-get update only then.
 #   scripts/install_deps.sh          build and train dependencies
-#   scripts/install_deps.sh --torch  also PyTorch (python3-torch), Pillow (python3-pil: tools/make_pil_resize_golden.py) and SciPy
+#   scripts/install_deps.sh --torch  also PyTorch (python3-torch), Pillow (python3-pil: tools/make_pil_resize_golden.py, the tests that compare with PIL) and SciPy
 #                                    (python3-scipy: tools/make_metrics_golden.py, the official FID's sqrtm), which tools/convert_weights.py, its
 #                                    tests and the golden-data scripts in tools/ use (--golden: the same)
 #   scripts/install_deps.sh --chromium  also headless Chromium (and a font), which the report.html

@@ -746,6 +746,24 @@ TEST_CASE("16-bit PNGs are rounded to 8 bits and named; palettes expand lossless
   deep_rgb->image(0, planes.data());
   CHECK(std::vector<uint8_t>(planes.begin(), planes.begin() + 4) == std::vector<uint8_t>{0, 0, 128, 255});  // R of row 0
   CHECK(has_line(deep_rgb->notes(), "  " + dir / "deep_rgb/a.png"));
+  // Grey with alpha, 16 bits (PIL's LA;16B): the high byte too; the opaque alpha goes.
+  std::string la_rows;
+  for (int y = 0; y < 4; ++y) {
+    la_rows += '\0';
+    for (int x = 0; x < 4; ++x) la_rows += char(v16[x] >> 8), la_rows += char(v16[x] & 0xFF), la_rows += "\xFF\xFF";
+  }
+  write_file(dir / "deep_la/a.png", handmade_png(4, 4, 16, 4, la_rows));
+  auto deep_la = open_dataset(dir / "deep_la", {});
+  REQUIRE(deep_la->channels() == 1);
+  deep_la->image(0, img.data());
+  CHECK(std::vector<uint8_t>(img.begin(), img.begin() + 4) == std::vector<uint8_t>{0, 0, 128, 255});
+  // A 16-bit PPM PIL rounds (1000 -> 4, 65280 -> 254, 511 -> 2: Pillow 9.4's values).
+  std::string ppm_bytes = "P6 4 4 65535\n";
+  for (int p = 0; p < 16; ++p) ppm_bytes += std::string("\x03\xE8\xFF\x00\x01\xFF", 6);
+  write_file(dir / "deep_ppm/a.ppm", ppm_bytes);
+  std::vector<uint8_t> ppm(3 * 16);
+  open_dataset(dir / "deep_ppm", {})->image(0, ppm.data());
+  CHECK((ppm[0] == 4 && ppm[16] == 254 && ppm[32] == 2));
 
   // Palette: the colours come back exactly; no note (nothing changed).
   const std::string plte("\x0A\x14\x1E\xC8\x64\x32", 6);

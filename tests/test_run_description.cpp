@@ -79,4 +79,7 @@ TEST_CASE("run description: batch, augmentation, resume and Freeze-D parts", "[r
   a.resume = RunDescription::Resume::custom;
   a.freezed = 0;
   CHECK(run_description(a) == "mydata-auto1-ada-target0.7-bgc-resumecustom-freezed0");
+  a.resume = RunDescription::Resume::named;  // train.py's resume_specs name
+  a.resume_name = "ffhq256";
+  CHECK(run_description(a) == "mydata-auto1-ada-target0.7-bgc-resumeffhq256-freezed0");
 }

@@ -142,7 +142,8 @@ std::map<std::string, json> read_labels(const gf::ImageFiles& files) {
 Source open_images(const std::string& path, int64_t max_images) {
   gf::ImageFiles files = gf::open_image_files(path);
   for (const auto& [name, why] : files.unlisted)
-    if (is_image_ext(name)) throw Error(files.display(name) + ": cannot be read (" + why + ")");
+    if (is_image_ext(name) && why != std::string(gf::kNotImageNameReason))
+      throw Error(files.display(name) + ": cannot be read (" + why + ")");
   // The rest (links to folders not followed, loops, sockets) hold no image
   // the user named; each is said, as the trainers' loader says it.
   // Files that are no images by name are passed over quietly, as the official tool does.

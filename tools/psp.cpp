@@ -195,17 +195,29 @@ Image8 tensor2im(const Tensor& img) {
 // A panel of the side-by-side images: tensor2im, then PIL's Image.resize to
 // r x r (bicubic, its default), as inference.py and style_mixing.py size
 // the input (and each output, already r x r there) before they concatenate.
-Image8 panel(const Tensor& img, int64_t r) {
+// A grey input beside colour outputs (an encoder of input_nc 1) is repeated
+// to `channels` (pSp's tensor2im fails on one channel).
+Image8 panel(const Tensor& img, int64_t r, int64_t channels) {
   Image8 p = tensor2im(img);
-  if (p.w == r && p.h == r) return p;
-  p.hwc = resize_bicubic_pil(p.hwc, int(p.w), int(p.h), int(p.c), int(r), int(r));
-  p.w = p.h = r;
+  if (p.w != r || p.h != r) {
+    p.hwc = resize_bicubic_pil(p.hwc, int(p.w), int(p.h), int(p.c), int(r), int(r));
+    p.w = p.h = r;
+  }
+  if (p.c == 1 && channels > 1) {
+    std::vector<uint8_t> rep(p.hwc.size() * size_t(channels));
+    for (size_t i = 0; i < rep.size(); ++i) rep[i] = p.hwc[i / size_t(channels)];
+    p.hwc = std::move(rep);
+    p.c = channels;
+  }
   return p;
 }
 
 // Images of one size laid side by side in one PNG.
 void save_row_png(const std::vector<Image8>& imgs, const std::string& path) {
   const int64_t c = imgs[0].c, h = imgs[0].h, w = imgs[0].w, W = w * int64_t(imgs.size());
+  for (const Image8& m : imgs)
+    GF_CHECK(m.c == c && m.h == h && m.w == w, "psp", "the images of a row differ in size: " << m.w << "x" << m.h << "x" << m.c
+                                                                                         << " beside " << w << "x" << h << "x" << c);
   std::vector<uint8_t> out(size_t(W * h * c));
   for (size_t k = 0; k < imgs.size(); ++k)
     for (int64_t y = 0; y < h; ++y)
@@ -339,7 +351,8 @@ int encode(int argc, char** argv) {
   const bool images = !args.flag("no-images"), couple = args.flag("couple"), resize = args.flag("resize-outputs");
   if (couple && !images) throw Error("--couple writes images; it cannot go with --no-images");
   const bool mixing = args.has("latent-mask");
-  if (!mixing && args.has("mix-alpha")) throw Error("--mix-alpha blends the styles of --latent-mask; give both");
+  for (const char* f : {"mix-alpha", "seed"})
+    if (!mixing && args.has(f)) throw Error(std::string("--") + f + " applies to --latent-mask's random w's; give both");
   std::vector<std::string> folders;
   if (images) folders.push_back("inference_results");
   if (images) folders.push_back("inference_coupled");
@@ -391,7 +404,7 @@ int encode(int argc, char** argv) {
         save_row_png({result}, s.outdir + "/inference_results/" + name);
         // inference.py couples every 100th image (0, 100, ...) even without --couple_outputs.
         if (couple || (i + k) % 100 == 0)
-          save_row_png({panel(slice(x, 0, k, k + 1), o.size(2)), result}, s.outdir + "/inference_coupled/" + name);
+          save_row_png({panel(slice(x, 0, k, k + 1), o.size(2), o.size(1)), result}, s.outdir + "/inference_coupled/" + name);
       }
     }
     progress("psp encode", i + n, s.count);
@@ -460,15 +473,16 @@ int mix(int argc, char** argv) {
     for (int64_t k = 0; k < n; ++k) {
       const Tensor c = slice(codes, 0, k, k + 1);
       std::vector<Image8> row(1);  // the input's panel first, sized as the outputs
-      int64_t size = 0;
+      int64_t size = 0, channels = 0;
       for (long long j = 0; j < k_out; ++j) {
         const Tensor inject = s.net->mapped_codes(randn({1, z_dim}, rng, DType::f32, s.dev));
         const Tensor mixed = s.net->decode(psp::mix_codes(c, inject, mask, alpha), resize, so).to(Device::cpu());
         s.require_finite(mixed, i + k, "mixed pixels");
         row.push_back(tensor2im(mixed));
         size = mixed.size(2);
+        channels = mixed.size(1);
       }
-      row[0] = panel(slice(x, 0, k, k + 1), size);
+      row[0] = panel(slice(x, 0, k, k + 1), size, channels);
       save_row_png(row, s.outdir + "/style_mixing/" + s.inputs->name(i + k) + ".png");
     }
     progress("psp mix", i + n, s.count);

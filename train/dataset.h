@@ -118,9 +118,6 @@ class Dataset {
   friend std::string dataset_resume_key(const Dataset& ds);
 };
 
-// The PNG/JPEG files of a folder (recursively) or .zip, sorted by relative
-// name, with a reader, for programs that take images one by one (psp). Throws
-// gf::Error naming the path when it cannot be listed.
 // ImageFiles::unlisted's reason for a file whose name PIL lists as no image
 // (pil_lists_extension): the official loader and dataset_tool.py pass over
 // those without a word.
@@ -129,11 +126,17 @@ extern const char* const kNotImageNameReason;
 // "<file>: <why>" for each file passed over, sorted; one that was taken for
 // an image and failed is quoted before one that never was.
 std::string no_images_message(const std::string& path, const std::vector<std::string>& skipped);
+
+// The files of a folder (recursively) or .zip whose names PIL lists as
+// images, sorted by relative name, with a reader, for programs that take
+// images one by one (psp). Throws gf::Error naming the path when it cannot
+// be listed.
 struct ImageFiles {
   std::string path;
   std::vector<std::string> names;  // relative, '/' separated
-  // Entries that cannot be read at all (a zip entry's unsupported compression
-  // or encryption, a broken link in a folder): name, why.
+  // Entries that are not read: a name PIL lists as no image
+  // (kNotImageNameReason), a zip entry's unsupported compression or
+  // encryption, a broken link in a folder: name, why.
   std::vector<std::pair<std::string, std::string>> unlisted;
   std::function<std::vector<uint8_t>(const std::string&)> read;
   std::function<bool(const std::string&)> exists;  // a file of that name (dataset.json, which names omits)

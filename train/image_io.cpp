@@ -398,12 +398,12 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
   const uint32_t top = info.max_value > 0 ? uint32_t(info.max_value) : info.is_16_bit ? 65535u : 255u;
   auto to_8_bit = [top](uint32_t v) { return static_cast<uint8_t>((std::min(v, top) * 255 + top / 2) / top); };
   const bool swap = info.format == "PNM" && info.is_16_bit && stb_pnm16_in_file_order();
-  // PIL opens a 16-bit colour PNG or PNM as 8-bit RGB(A) by the high byte of
-  // each sample (raw mode RGB;16B), which the official loader and
-  // dataset_tool.py then see; a 16-bit grey one it keeps as 16-bit integers
-  // (mode I;16), which they mangle: rounded here.
-  const bool high_byte = info.is_16_bit && info.colour_channels() == 3 &&
-                         (info.format == "PNG" || (info.format == "PNM" && top == 65535));
+  // PIL (9.4) opens a 16-bit PNG of colour or with alpha (types 2, 6, 4) as
+  // 8-bit RGB(A) or LA by the high byte of each sample (raw modes RGB;16B,
+  // RGBA;16B, LA;16B), which the official loader and dataset_tool.py then
+  // see; a grey one (type 0) it keeps as 16-bit integers (I;16), which they
+  // mangle, and a 16-bit PNM it rounds: those are rounded here.
+  const bool high_byte = info.is_16_bit && info.format == "PNG" && info.channels >= 2;
   Feed feed{data, n};
   // p holds pc channels a pixel: want, or 1 (grey, replicated here).
   auto take = [&](auto* p, int pc) {

@@ -393,7 +393,14 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   return 0;
 }
 
-// Why train.py's --nhwc, --nobench and --allow-tf32 are refused.
+// train.py's --resume names of its transfer-learning sources, and their pickles.
+const std::map<std::string, std::string> kOfficialResumeNames = {
+    {"ffhq256", "ffhq-res256-mirror-paper256-noaug.pkl"},
+    {"ffhq512", "ffhq-res512-mirror-stylegan2-noaug.pkl"},
+    {"ffhq1024", "ffhq-res1024-mirror-stylegan2-noaug.pkl"},
+    {"celebahq256", "celebahq-res256-mirror-paper256-kimg100000-ada-target0.5.pkl"},
+    {"lsundog256", "lsundog-res256-paper256-kimg100000-noaug.pkl"}};
+
 // train.py's augmentation defaults (--aug, --target, --augpipe), which its
 // run folder's name leaves out.
 constexpr const char* kDefaultAug = "ada";
@@ -421,20 +428,17 @@ std::string stylegan2_run_description(const cli::Args& args, const Dataset& ds, 
   d.target = args.has("target") || (s.aug == "ada" && s.ada_target != kDefaultTarget);
   d.augpipe = args.has("augpipe") || (s.aug != "noaug" && s.augpipe != kDefaultAugpipe);
   if (noresume_given) d.resume = RunDescription::Resume::noresume;
-  if (args.has("resume")) d.resume = RunDescription::Resume::custom;
+  if (args.has("resume")) {
+    const bool named = kOfficialResumeNames.count(args.str("resume")) > 0;
+    d.resume = named ? RunDescription::Resume::named : RunDescription::Resume::custom;
+    if (named) d.resume_name = args.str("resume");
+  }
   if (args.has("freezed") || setup.D_kwargs.freeze_layers > 0) d.freezed = setup.D_kwargs.freeze_layers;
   return run_description(d);
 }
 
+// Why train.py's --nhwc, --nobench and --allow-tf32 are refused.
 constexpr const char* kPerformanceSwitch = "is a PyTorch performance switch of train.py with no counterpart here: leave it out";
-
-// train.py's --resume names of its transfer-learning sources, and their pickles.
-const std::map<std::string, std::string> kOfficialResumeNames = {
-    {"ffhq256", "ffhq-res256-mirror-paper256-noaug.pkl"},
-    {"ffhq512", "ffhq-res512-mirror-stylegan2-noaug.pkl"},
-    {"ffhq1024", "ffhq-res1024-mirror-stylegan2-noaug.pkl"},
-    {"celebahq256", "celebahq-res256-mirror-paper256-kimg100000-ada-target0.5.pkl"},
-    {"lsundog256", "lsundog-res256-paper256-kimg100000-noaug.pkl"}};
 
 // train.py's --resume noresume is no resume at all: the flag is dropped.
 std::vector<char*> without_noresume(int argc, char** argv) {

@@ -121,6 +121,15 @@ gf_cli_test(train_stylegan_dry_run FRESH ${GF_TEST_RUNS}/dry
                    "^Number of images: +64$" "^Dry run; exiting.$"
             COMMAND sh -c "mkdir -p ${GF_TEST_RUNS}/dry/runs/00002-other && ${_train} --cfg tiny --max-images 64 --freezed 1 \
 -n --outdir ${GF_TEST_RUNS}/dry/runs && test \"$(ls ${GF_TEST_RUNS}/dry/runs)\" = 00002-other")
+# A resumed checkpoint's run need not repeat its flags: the folder's name
+# still shows the settings that differ from the cfg's (--gamma, --kimg,
+# --aug) as train.py's desc shows the flags given, then -resumecustom.
+gf_cli_test(train_stylegan_resume_run_name FRESH ${GF_TEST_RUNS}/resume_name
+            EXPECT "^Output directory: +.*/resume_name/runs/00001-dataset_fixture-subset3-tiny-gamma5-kimg0-noaug-resumecustom$"
+            COMMAND sh -c "d=${GF_TEST_RUNS}/resume_name && data=${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip && \
+OMP_NUM_THREADS=1 ${_train} --data $data --cfg tiny --kimg 0 --gamma 5 --aug noaug --max-images 3 --snap 1 \
+--outdir $d/runs > /dev/null && ${_train} --resume $d/runs/00000-dataset_fixture-subset3-tiny-gamma5-kimg0-noaug/checkpoint.bin \
+--data $data --max-images 3 --dry-run --outdir $d/runs")
 # A data path whose bytes are not UTF-8 (Linux allows them): the options'
 # JSON holds it with U+FFFD (engine/io/json_input.h); nlohmann's "invalid
 # UTF-8 byte" exception ended the run (and calc_metrics after all its work)

@@ -34,6 +34,7 @@ std::string run_description(const RunDescription& d) {
   if (d.target) out += "-target" + g_format(s.ada_target);
   if (d.augpipe) out += "-" + s.augpipe;
   if (d.resume == RunDescription::Resume::noresume) out += "-noresume";
+  if (d.resume == RunDescription::Resume::named) out += "-resume" + d.resume_name;
   if (d.resume == RunDescription::Resume::custom) out += "-resumecustom";
   if (d.freezed) out += "-freezed" + std::to_string(*d.freezed);
   return out;

@@ -3,7 +3,7 @@
 // option the command line gave, in train.py's order:
 //   <data>[-cond][-subset<N>][-mirror]-<cfg>[<gpus> for auto][-gamma<G>]
 //   [-kimg<K>][-batch<B>][-<aug>][-p<P>][-target<T>][-<augpipe>]
-//   [-noresume | -resumecustom][-freezed<N>]
+//   [-noresume | -resume<name> | -resumecustom][-freezed<N>]
 // Numbers as train.py formats them ({:g}); a fractional --kimg (ganforge
 // takes one) is written in full.
 #pragma once
@@ -22,7 +22,10 @@ struct RunDescription {
   const TrainSpec* spec = nullptr;       // cfg, gpus and the values of the parts below
   bool gamma = false, kimg = false, batch = false;              // given on the command line
   bool aug = false, p = false, target = false, augpipe = false;  // given on the command line
-  enum class Resume { none, noresume, custom } resume = Resume::none;
+  // --resume: noresume, one of train.py's resume_specs names (a file of
+  // that name here: -resume<name>, as train.py names it), or any other.
+  enum class Resume { none, noresume, named, custom } resume = Resume::none;
+  std::string resume_name;               // for Resume::named
   std::optional<int> freezed;            // --freezed
 };
 
