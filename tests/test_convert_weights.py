@@ -444,6 +444,37 @@ class ConvertWeightsTest(unittest.TestCase):
                 official_pickle(nets, src, edit=edit)
                 self.assert_error(run_here("import", src, out), src, needle, "nothing written")
                 self.assert_nothing_written(out)
+        # A conditional D's label mapping at another lr multiplier (its gains
+        # recorded): it was imported at 0.01, its scores wrong by as much as
+        # they were large.
+        src = self.path("d_mapping.pkl")
+        official_pickle(nets, src, edit=lambda d: mods(d, "D", "mapping", "fc0").__setitem__("bias_gain", 1.0))
+        self.assert_error(run_here("import", src, out), src,
+                          "D's label mapping has lr_multiplier 1; ganforge's discriminator takes 0.01")
+        self.assert_nothing_written(out)
+
+    def test_whole_snapshot_dict_and_an_other_label_embedding(self):
+        nets = make_nets(seed=3)
+        out = self.path("out.bin")
+        flags = ["--format", "state-dict", "--conv-clamp", "256", "--mbstd-group-size", "2"]
+        # An official snapshot dumped whole with torch.save: its augment pipe
+        # and data options beside the networks were refused.
+        src = self.path("snapshot.pt")
+        whole = {k: v.state_dict() for k, v in nets.items()}
+        whole.update(augment_pipe={"p": torch.zeros([])}, training_set_kwargs={"path": "ffhq.zip"})
+        torch.save(whole, src)
+        r = run_here("import", src, out, *flags)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # mapping_kwargs embed_features other than w_dim: one line naming it,
+        # not "has shape [6, 3], expected [8, 3]" as if the file were damaged.
+        sd = nets["G"].state_dict()
+        sd["mapping.embed.weight"] = torch.zeros(6, 3)
+        sd["mapping.embed.bias"] = torch.zeros(6)
+        sd["mapping.fc0.weight"] = torch.zeros(8, 8 + 6)
+        src = self.path("embed6.pt")
+        torch.save({"G": sd}, src)
+        self.assert_error(run_here("import", src, self.path("embed.bin"), *flags), src,
+                          "its label embedding has 6 features, not w_dim 8")
 
     def test_state_dict_round_trip(self):
         nets = make_nets(seed=2)

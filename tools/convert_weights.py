@@ -589,6 +589,16 @@ def official_hints(nets, path):
         else:
             group = find_attr(obj, "group_size", lambda o: o.class_name == "MinibatchStdLayer")
             hints[net]["mbstd_group_size"] = int(_plain(group)) if group is not None else 0
+            # A conditional D's label mapping: ganforge's takes train.py's lr
+            # multiplier, 0.01 (networks.py's default); another scaled the
+            # labels differently without a word.
+            mapping = (obj.state.get("_modules") or {}).get("mapping")
+            if isinstance(mapping, PersistentObject):
+                fc0 = (mapping.state.get("_modules") or {}).get("fc0")
+                gain = fc0.state.get("bias_gain") if isinstance(fc0, PersistentObject) else None
+                if gain is not None and abs(float(_plain(gain)) - 0.01) > 1e-9:
+                    raise ConvertError(f"{path}: {key}'s label mapping has lr_multiplier {float(_plain(gain)):g}; "
+                                       "ganforge's discriminator takes 0.01, train.py's (mapping_kwargs of D)")
     return hints
 
 
@@ -1570,6 +1580,10 @@ def infer_g_kwargs(state, net, hints, args):
         raise ConvertError(f"{net}: missing tensor mapping.fc0.weight")
     c_dim = _shape(state, "mapping.embed.weight", net)[1] if "mapping.embed.weight" in state else 0
     embed = _shape(state, "mapping.embed.weight", net)[0] if c_dim else 0
+    w_dim = _shape(state, f"mapping.fc{layers - 1}.weight", net)[0]
+    if c_dim and embed != w_dim:
+        raise ConvertError(f"{net}: its label embedding has {embed} features, not w_dim {w_dim} (mapping_kwargs "
+                           "embed_features); ganforge's mapping embeds labels to w_dim, as every official config does")
     ch = {r: _shape(state, f"synthesis.b{r}.conv1.weight", net)[0] for r in res}
     base, cmax = infer_channels(ch, net)
     return {
@@ -2231,7 +2245,10 @@ def load_source(path, fmt):
         return "stylegan2", read_rosinality(obj, path)
     if any(k in obj for k in ("G", "D", "G_ema")):
         nets = {k: _as_state(obj[k], path, k) for k in ("G", "D", "G_ema") if k in obj}
-        extra = [k for k in obj if k not in nets]
+        # The rest of an official snapshot (its augment pipe, data options,
+        # progress), dumped with torch.save as a user may: no network.
+        snapshot_rest = ("augment_pipe", "training_set_kwargs", "progress")
+        extra = [k for k in obj if k not in nets and k not in snapshot_rest]
         if extra:
             raise ConvertError(f"{path}: unexpected entry '{extra[0]}' beside the networks")
         return "stylegan2", (nets, {})
