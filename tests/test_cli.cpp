@@ -80,6 +80,20 @@ TEST_CASE("cli: an underscore spelling reads as the hyphenated flag", "[cli]") {
   CHECK(refusal({"--no_such_flag", "1"}) == "unknown option --no_such_flag (see --help)");
 }
 
+// train.py's -n is --dry-run: a flag's one-letter form, read as a flag and
+// never where it is another flag's value (--out -n is a folder named -n).
+TEST_CASE("cli: a one-letter form reads as its flag, not as a value", "[cli]") {
+  std::vector<cli::Flag> decl = flags();
+  decl.push_back(cli::with_short_name('n', {"dry-run", "", "", "a switch"}));
+  std::vector<std::string> args{"-n", "--out", "-n"};
+  std::vector<char*> argv{const_cast<char*>("prog")};
+  for (auto& x : args) argv.push_back(x.data());
+  const cli::Args a(static_cast<int>(argv.size()), argv.data(), "prog", "summary", decl);
+  CHECK(a.flag("dry-run"));
+  CHECK(a.str("out") == "-n");
+  CHECK(refusal({"-x"}, decl) == "unexpected argument '-x' (see --help)");
+}
+
 TEST_CASE("cli: a count takes the singular noun for one only", "[cli]") {
   CHECK(cli::count_text(1, "image") == "1 image");
   CHECK(cli::count_text(0, "image") == "0 images");

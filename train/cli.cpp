@@ -188,6 +188,11 @@ Flag not_here(std::string name, std::string why) {
   return f;
 }
 
+Flag with_short_name(char letter, Flag flag) {
+  flag.short_name = letter;
+  return flag;
+}
+
 Flag device(std::string name, std::string default_value, std::string help) {
   Flag f{std::move(name), "DEVICE", std::move(default_value), std::move(help)};
   f.kind = Kind::device;
@@ -353,6 +358,10 @@ Args::Args(int argc, char** argv, std::string program, std::string summary, std:
     if (a == "--help" || a == "-h") {
       help_ = true;
       continue;
+    }
+    if (a.size() == 2 && a[0] == '-' && a[1] != '-') {  // an official one-letter form (a value is never read here)
+      const auto it = std::find_if(flags_.begin(), flags_.end(), [&](const Flag& f) { return f.short_name == a[1]; });
+      if (it != flags_.end()) a = "--" + it->name;
     }
     if (a.rfind("--", 0) != 0) throw Error("unexpected argument '" + a + "' (see --help)");
     std::string name = a.substr(2), value;

@@ -71,6 +71,8 @@ struct Flag {
   // ("$VAR" unset) is refused in one line ("--data is empty; give a path"),
   // as the value was read as "not given" or as "/" before.
   bool may_be_empty = false;
+  // An official script's one-letter form ('n': train.py's -n for --dry-run); 0: none.
+  char short_name = 0;
   Kind kind_of() const { return kind == Kind::text && value_name.empty() ? Kind::toggle : kind; }
   std::string accepts() const;   // "an integer in [0, 4294967295]", ... ("" for text and switches)
 };
@@ -86,6 +88,8 @@ Flag device(std::string name, std::string default_value, std::string help);
 // "unknown option", so a command copied from the official README says what
 // to do. Not listed by --help.
 Flag not_here(std::string name, std::string why);
+// `flag` also given as -<letter>, as the official script takes it.
+Flag with_short_name(char letter, Flag flag);
 
 class Args {
  public:

@@ -458,9 +458,6 @@ std::vector<char*> without_noresume(int argc, char** argv) {
 int run(int argc_given, char** argv_given) {
   std::vector<char*> kept_argv = without_noresume(argc_given, argv_given);
   const bool noresume_given = static_cast<int>(kept_argv.size()) != argc_given;
-  static char dry_run_flag[] = "--dry-run";
-  for (size_t i = 1; i < kept_argv.size(); ++i)
-    if (std::string(kept_argv[i]) == "-n") kept_argv[i] = dry_run_flag;  // train.py's short -n
   const int argc = static_cast<int>(kept_argv.size());
   char** argv = kept_argv.data();
   cli::Args args(argc, argv, "train_stylegan",
@@ -495,7 +492,7 @@ int run(int argc_given, char** argv_given) {
                   cli::not_here("nobench", kPerformanceSwitch),
                   cli::not_here("allow-tf32", kPerformanceSwitch),
                   {"replay-draws", "PATHS", "", "take every random draw from these draw-log files or folders (comma-separated)"},
-                  {"dry-run", "", "", "print the training options and exit, making no run folder (stylegan2)"},
+                  cli::with_short_name('n', {"dry-run", "", "", "print the training options and exit, making no run folder (stylegan2); -n as train.py's"}),
                   cli::device("device", "cpu", "where to train")}));
   if (args.help()) {
     std::cout << args.usage();
