@@ -186,16 +186,25 @@ void write_temporary(const std::string& path, const std::string& tmp, TempFileGu
   if (keep_mode != 0) ::chmod(tmp.c_str(), keep_mode);
 }
 
+// The folder whose entry a rename to path changes ("." for a bare name).
+std::string folder_of(const std::string& path) {
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  return dir.empty() ? "." : dir;
+}
+
+Error rename_failed(const std::string& path, const std::string& who, int err) {
+  return Error(prefix(who) + "cannot write " + path + ": renaming its temporary failed: " + std::strerror(err));
+}
+
 // Renames the written temporary over path and flushes the folder's entry, so
 // that the rename reaches the disk before we return.
 void rename_temporary(const std::string& path, const std::string& tmp, const std::string& who) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     std::remove(tmp.c_str());
-    throw Error(prefix(who) + "cannot write " + path + ": renaming its temporary failed: " + std::strerror(err));
+    throw rename_failed(path, who, err);
   }
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  sync_path(dir.empty() ? "." : dir);  // best effort: some file systems refuse a folder fsync
+  sync_path(folder_of(path));  // best effort: some file systems refuse a folder fsync
 }
 
 }  // namespace
@@ -250,8 +259,7 @@ void AtomicFileSet::commit() {
   // read-only meanwhile) fails on the first, before any file is replaced.
   std::vector<std::string> folders;  // flushed once, after all the renames
   for (const std::unique_ptr<Staged>& s : staged_) {
-    std::string dir = std::filesystem::path(s->path).parent_path().string();
-    if (dir.empty()) dir = ".";
+    const std::string dir = folder_of(s->path);
     if (std::find(folders.begin(), folders.end(), dir) == folders.end()) folders.push_back(dir);
   }
   // A Ctrl-C between two renames removed the temporaries not yet renamed
@@ -273,7 +281,7 @@ void AtomicFileSet::commit() {
     const std::string failed = staged_[renamed]->path, who = staged_[renamed]->who;
     // The renamed ones are in place; the destructor removes the temporaries left.
     staged_.erase(staged_.begin(), staged_.begin() + static_cast<std::ptrdiff_t>(renamed));
-    throw Error(prefix(who) + "cannot write " + failed + ": renaming its temporary failed: " + std::strerror(err));
+    throw rename_failed(failed, who, err);
   }
   staged_.clear();
 }
