@@ -156,3 +156,19 @@ gf_cli_test(dataset_tool_apple_double FIXTURES_REQUIRED dataset_tool_sources
 printf '\\000\\005\\026\\007 AppleDouble' > $s/__MACOSX/._a.png && printf '\\000\\005\\026\\007 AppleDouble' > $s/._b.png && \
 ${_dt_bin} --source $s --dest ${_dt}/apple --width 32 --height 32 && \
 ${_dt_ref} --source ${_dt}/src/colour --ours ${_dt}/apple --width 32 --height 32")
+
+# Images by PIL's extensions, as dataset_tool.py's is_image_ext: a BMP named
+# .dib is converted (it was dropped, shifting every later name), a backup
+# a.png~ is not (it was read by content).
+gf_cli_test(dataset_tool_pil_extensions FRESH ${_dt}/pil_ext EXPECT "^dataset_tool: 2 images of 8x8 RGB"
+            COMMAND sh -c "'${GF_PYTHON3}' -c 'import PIL, numpy' 2>/dev/null || exit 77; d=${_dt}/pil_ext && mkdir -p $d/src && \
+'${GF_PYTHON3}' -c \"import numpy as np, PIL.Image as I; im = I.fromarray(np.full((8, 8, 3), 40, np.uint8)); \
+im.save('$d/src/a.png'); im.save('$d/src/b.dib', format='BMP'); im.save('$d/src/c.png~', format='PNG')\" && \
+${_dt_bin} --source $d/src --dest $d/out.zip")
+set_tests_properties(cpu.dataset_tool_pil_extensions PROPERTIES SKIP_RETURN_CODE 77)
+# A dataset.json with NaN (Python's json writes it; JSON has none): the
+# parser's words and where, not "not a dataset.json".
+gf_expect_error(dataset_tool_labels_nan "^dataset_tool: error: .*/dataset.json: not JSON: parse error at line 1, column 23" ""
+                sh -c "d=${_dt}/nan && rm -rf $d && mkdir -p $d && \
+{ printf 'P5 8 8 255\\n' && head -c 64 /dev/zero; } > $d/0.pgm && \
+printf '{\"labels\": [[\"0.pgm\", NaN]]}' > $d/dataset.json && exec ${_dt_bin} --source $d --dest ${_dt}/nan.zip")
