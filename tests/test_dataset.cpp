@@ -8,6 +8,8 @@
 // dataset.json labelling them 1, 0, 2.
 #include <catch2/catch.hpp>
 #include <stb_image_write.h>
+#include <webp/encode.h>
+#include <webp/mux.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -652,7 +654,7 @@ TEST_CASE("every file named as PIL names images that stb_image reads is used; ev
     CHECK(notes[0] == "Dataset " + path + ": " + (zip ? "7 of 18" : "6 of 17") + " files skipped, 11 images used:");
     for (const char* name : {"no_extension", "backup.png~", "notes.txt"})
       CHECK(has_line(notes, "  " + path + "/" + name + ": " + kNotImageNameReason));
-    CHECK(has_line(notes, "  " + path + "/photo.webp: WebP, which stb_image cannot read (convert it to PNG)"));
+    CHECK(has_line(notes, "  " + path + "/photo.webp: unreadable WebP (libwebp cannot parse it: damaged, or cut short)"));
     CHECK(has_line(notes, "  " + path + "/broken.png: unreadable PNG ("));
     CHECK(has_line(notes, "  " + path + "/truncated.png: cannot decode PNG ("));
     CHECK(has_line(notes, "/__MACOSX/._png0.png: not an image") == zip);
@@ -838,6 +840,61 @@ TEST_CASE("EXIF orientation is applied as viewers apply it (PNG eXIf, JPEG APP1)
   CHECK(img[13 * 16 + 5] < 50);   // bottom half dark
   CHECK(has_line(ds->notes(), "images are turned upright as their EXIF orientation says"));
   CHECK(has_line(ds->notes(), "  " + dir / "jpeg/a.jpg"));
+}
+
+// A lossless WebP of w x h pixels of c = 3 or 4 channels, by libwebp's
+// encoder; with an EXIF chunk holding `exif` when it is not empty.
+std::string webp_lossless(int w, int h, int c, const std::vector<uint8_t>& px, const std::string& exif = "") {
+  uint8_t* out = nullptr;
+  const size_t n = c == 4 ? WebPEncodeLosslessRGBA(px.data(), w, h, w * 4, &out) : WebPEncodeLosslessRGB(px.data(), w, h, w * 3, &out);
+  REQUIRE(n > 0);
+  std::string bytes(reinterpret_cast<char*>(out), n);
+  WebPFree(out);
+  if (exif.empty()) return bytes;
+  WebPMux* mux = WebPMuxNew();
+  const WebPData image{reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, chunk{reinterpret_cast<const uint8_t*>(exif.data()), exif.size()};
+  REQUIRE(WebPMuxSetImage(mux, &image, 1) == WEBP_MUX_OK);
+  REQUIRE(WebPMuxSetChunk(mux, "EXIF", &chunk, 1) == WEBP_MUX_OK);
+  WebPData assembled;
+  REQUIRE(WebPMuxAssemble(mux, &assembled) == WEBP_MUX_OK);
+  bytes.assign(reinterpret_cast<const char*>(assembled.bytes), assembled.size);
+  WebPDataClear(&assembled);
+  WebPMuxDelete(mux);
+  return bytes;
+}
+
+TEST_CASE("WebP images decode through libwebp: lossless pixels exact, transparency refused, EXIF applied", "[dataset]") {
+  std::vector<uint8_t> rgb(6 * 4 * 3), rgba(6 * 4 * 4);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t(i * 37 + 5);
+  for (size_t p = 0; p < 24; ++p)
+    for (int c = 0; c < 4; ++c) rgba[p * 4 + c] = c == 3 ? 255 : rgb[p * 3 + c];
+  for (int c : {3, 4}) {
+    INFO("channels " << c);
+    const std::string file = webp_lossless(6, 4, c, c == 4 ? rgba : rgb);
+    const auto* d = reinterpret_cast<const uint8_t*>(file.data());
+    const ImageInfo info = image_info(d, file.size(), "a.webp");
+    CHECK(info.format == "WebP");
+    CHECK((info.width == 6 && info.height == 4));
+    Conversions done;
+    CHECK(decode_image(d, file.size(), "a.webp", 3, nullptr, &done) == rgb);
+    CHECK(done.frames == 1);
+    CHECK_THROWS_WITH(decode_image(d, file.size(), "a.webp", 1), Catch::Contains("is in colour"));
+    // Cut short: refused, not finished with made-up pixels.
+    CHECK_THROWS_WITH(image_info(d, file.size() - 3, "cut.webp"), "cut.webp: unreadable WebP (libwebp cannot parse it: damaged, or cut short)");
+  }
+  rgba[5 * 4 + 3] = 0;
+  const std::string see_through = webp_lossless(6, 4, 4, rgba);
+  CHECK_THROWS_AS(decode_image(reinterpret_cast<const uint8_t*>(see_through.data()), see_through.size(), "t.webp", 3), TransparentImageError);
+  // EXIF orientation 6 (turn 90 degrees clockwise to view): stored 6x4, seen 4x6.
+  const std::string turned = webp_lossless(6, 4, 3, rgb, "Exif" + std::string(2, '\0') + exif_orientation_block(6));
+  const auto* t = reinterpret_cast<const uint8_t*>(turned.data());
+  ImageInfo info;
+  Conversions done;
+  const std::vector<uint8_t> up = decode_image(t, turned.size(), "o.webp", 3, &info, &done);
+  CHECK((info.width == 4 && info.height == 6 && done.oriented));
+  for (int y = 0; y < 6; ++y)
+    for (int x = 0; x < 4; ++x)  // seen (x, y) is stored (y, h - 1 - x)
+      for (int c = 0; c < 3; ++c) CHECK(up[(y * 4 + x) * 3 + c] == rgb[((3 - x) * 6 + y) * 3 + c]);
 }
 
 TEST_CASE("animated GIFs give their first frame, named; a CMYK JPEG is recognised", "[dataset]") {

@@ -16,6 +16,7 @@
 #include "engine/error.h"
 #include "engine/io/input_file.h"
 #include "engine/io/atomic_file.h"
+#include "train/webp_image.h"
 #include "train/zip_reader.h"
 
 namespace gf {
@@ -53,7 +54,6 @@ Sniffed sniff(const uint8_t* d, size_t n) {
   if (n >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '6')) return {"PNM", true};
   if (n >= 2 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7')
     return {std::string("PNM P") + char(d[1]) + " (stb_image reads binary P5 and P6 only)", false};
-  if (starts(d, n, "RIFF") && starts(d, n, "WEBP", 8)) return {"WebP", false};
   if (starts(d, n, "II*\0"sv) || starts(d, n, "MM\0*"sv)) return {"TIFF", false};
   if (starts(d, n, "ftyp"sv, 4)) return {"HEIF/AVIF", false};
   if (starts(d, n, "\0\0\0\x0CjP  "sv)) return {"JPEG 2000", false};
@@ -65,9 +65,10 @@ Sniffed sniff(const uint8_t* d, size_t n) {
 
 uint32_t be32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
 
-// The Orientation tag (0x0112) of IFD0 in a TIFF-structured EXIF block; 1
-// when absent or malformed.
-int exif_orientation(const uint8_t* p, size_t n) {
+}  // namespace
+
+int exif_block_orientation(const uint8_t* p, size_t n) {
+  if (n >= 6 && std::memcmp(p, "Exif\0\0", 6) == 0) p += 6, n -= 6;  // the APP1 header, which some WebP writers keep
   if (n < 8) return 1;
   const bool le = p[0] == 'I' && p[1] == 'I';
   if (!le && !(p[0] == 'M' && p[1] == 'M')) return 1;
@@ -87,6 +88,8 @@ int exif_orientation(const uint8_t* p, size_t n) {
   return 1;
 }
 
+namespace {
+
 // PNG chunks: a tRNS colour key (alpha stb_image's header read does not
 // report) and an eXIf orientation. Returns the first chunk whose CRC does not
 // match ("" when all do): stb_image checks no CRC (nor zlib's Adler-32), so a
@@ -99,7 +102,7 @@ std::string png_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
     const uint8_t* type = d + at + 4;
     if (crc32(type, 4 + len) != be32(d + at + 8 + len)) return std::string(reinterpret_cast<const char*>(type), 4);
     if (std::memcmp(type, "tRNS", 4) == 0) info.alpha = true;
-    if (std::memcmp(type, "eXIf", 4) == 0) info.orientation = exif_orientation(d + at + 8, len);
+    if (std::memcmp(type, "eXIf", 4) == 0) info.orientation = exif_block_orientation(d + at + 8, len);
     if (std::memcmp(type, "IEND", 4) == 0) break;
     at += 12 + len;
   }
@@ -136,7 +139,7 @@ void jpeg_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
     if (len < 2 || at + 2 + len > n) return;
     const uint8_t* seg = d + at + 4;
     const size_t seg_n = len - 2;
-    if (m == 0xE1 && seg_n > 6 && std::memcmp(seg, "Exif\0\0", 6) == 0) info.orientation = exif_orientation(seg + 6, seg_n - 6);
+    if (m == 0xE1 && seg_n > 6 && std::memcmp(seg, "Exif\0\0", 6) == 0) info.orientation = exif_block_orientation(seg, seg_n);
     if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC && seg_n >= 6) info.is_cmyk = seg[5] == 4;
     at += 2 + len;
   }
@@ -340,8 +343,18 @@ std::string splitext_extension(const std::string& name) {
 }
 
 ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
-  const Sniffed fmt = sniff(data, n);
   ImageInfo info;
+  if (is_webp(data, n)) {  // libwebp, not stb_image
+    const WebpImage webp = webp_info(data, n, name);
+    info.format = "WebP";
+    info.width = webp.width, info.height = webp.height;
+    info.channels = webp.alpha ? 4 : 3;  // Pillow opens every WebP as RGB or RGBA
+    info.alpha = webp.alpha;
+    info.orientation = webp.orientation;
+    if (info.orientation >= 5) std::swap(info.width, info.height);
+    return info;
+  }
+  const Sniffed fmt = sniff(data, n);
   const int len = as_int_size(n, name);
   // A PNM header's fault in its own words: stb_image's is the last format it
   // tried ("Image not of any known type"), or none (a width of -16 passed).
@@ -417,7 +430,14 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     stbi_image_free(p);
     if (feed.past_end) throw Error(name + ": truncated " + info.format + ": the file ends before its pixels do");
   };
-  if (info.is_16_bit) {
+  if (info.format == "WebP") {
+    const WebpImage webp = decode_webp(data, n, name);
+    w = webp.width, h = webp.height;
+    px.resize(size_t(w) * h * want);
+    for (size_t p = 0; p < size_t(w) * h; ++p)
+      for (int c = 0; c < want; ++c) px[p * want + c] = webp.rgba[p * 4 + c];  // RGB, or RGBA with alpha
+    done.frames = webp.frames;
+  } else if (info.is_16_bit) {
     // stb_image 2.27 converts a 16-bit PNM's channels with its 8-bit
     // converter, into half the buffer it returns (read past its end): a
     // PNM (never alpha) comes as the file's channels, grey replicated here.

@@ -1,12 +1,12 @@
 // Image files: decoding for datasets (stb_image: PNG, JPEG, BMP, TGA, GIF,
-// PSD, HDR, PIC, PNM), and writing image grids as the official
+// PSD, HDR, PIC, PNM; libwebp: WebP, train/webp_image.h), and writing image grids as the official
 // save_image_grid does.
 //
 // Decoding never changes what a viewer shows without saying so: every
 // conversion is either lossless as the image is seen (grey replicated to RGB,
 // palette expanded, alpha that is opaque everywhere dropped, EXIF orientation
 // applied) or reported in Conversions for the caller to log (16 to 8 bits,
-// HDR to 8 bits, CMYK to RGB, the first frame of an animation); transparent
+// HDR to 8 bits, CMYK to RGB, the first frame of an animation: GIF, WebP); transparent
 // pixels are refused, since the colours under them would become training data.
 #pragma once
 #include <cstdint>
@@ -20,14 +20,14 @@
 namespace gf {
 
 struct ImageInfo {
-  std::string format;  // "PNG", "JPEG", "BMP", "GIF", "PSD", "HDR", "PIC", "PNM", "TGA"
+  std::string format;  // "PNG", "JPEG", "BMP", "GIF", "PSD", "HDR", "PIC", "PNM", "TGA", "WebP"
   int width = 0, height = 0;  // as displayed: EXIF orientations 5-8 swap the stored sizes
-  int channels = 0;    // as stb_image reports the file: 1 grey, 2 grey+alpha, 3 colour, 4 colour+alpha
+  int channels = 0;    // as stb_image reports the file (a WebP: 3 or 4): 1 grey, 2 grey+alpha, 3 colour, 4 colour+alpha
   bool alpha = false;  // an alpha channel, or a PNG tRNS colour key (which stb does not count)
   bool is_16_bit = false;  // 16 bits per channel (PNG, PSD, PNM)
   bool is_hdr = false;     // floating point (Radiance HDR)
   bool is_cmyk = false;    // a JPEG of four components (CMYK or YCCK)
-  int orientation = 1;     // EXIF orientation 1-8 (JPEG APP1, PNG eXIf); 1: as stored
+  int orientation = 1;     // EXIF orientation 1-8 (JPEG APP1, PNG eXIf, WebP EXIF); 1: as stored
   int max_value = 0;       // a PNM's maxval: its samples run 0..max_value (scaled to 0..255); 0 for other formats
   int colour_channels() const { return channels >= 3 ? 3 : 1; }
 };
@@ -42,7 +42,7 @@ struct Conversions {
   bool rescaled = false;       // a PNM's 8-bit samples scaled from 0..maxval (below 255) to 0..255
   bool hdr_to_8_bit = false;   // stb_image's HDR to 8 bits: gamma 1/2.2, values above 1 clipped
   bool cmyk_to_rgb = false;    // stb_image's CMYK/YCCK to RGB, with no colour profile
-  int frames = 1;              // frames in an animated GIF; only the first is used
+  int frames = 1;              // frames in an animated GIF or WebP; only the first is used
 };
 
 // Thrown by decode_image for an image with a pixel whose alpha is below full.
@@ -60,9 +60,9 @@ bool pil_lists_extension(const std::string& ext);
 // counting its leading dots; "" for none.
 std::string splitext_extension(const std::string& name);
 
-// Header only (and the PNG/JPEG metadata above); throws gf::Error "<name>:
-// <why>" when stb_image cannot read the data, naming the format when it is
-// one stb_image does not read (WebP, TIFF, HEIF, ...).
+// Header only (and the PNG/JPEG/WebP metadata above); throws gf::Error
+// "<name>: <why>" when stb_image (libwebp for a WebP) cannot read the data,
+// naming the format when it is one neither reads (TIFF, HEIF, ...).
 ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name);
 
 // Decodes to `channels` (1 or 3) interleaved HWC uint8, upright (turned as

@@ -172,3 +172,7 @@ gf_expect_error(dataset_tool_labels_nan "^dataset_tool: error: .*/dataset.json: 
                 sh -c "d=${_dt}/nan && rm -rf $d && mkdir -p $d && \
 { printf 'P5 8 8 255\\n' && head -c 64 /dev/zero; } > $d/0.pgm && \
 printf '{\"labels\": [[\"0.pgm\", NaN]]}' > $d/dataset.json && exec ${_dt_bin} --source $d --dest ${_dt}/nan.zip")
+# WebP (lossy, lossless, opaque alpha, animated, EXIF-oriented) through
+# libwebp: the pixels Pillow gives the official tools.
+gf_test(cpu.dataset_tool_webp_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/webp_like_pil.py ${_dt_bin} ${_dt}/webp)
+set_tests_properties(cpu.dataset_tool_webp_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "WebP files read as Pillow reads them" SKIP_RETURN_CODE 77)
