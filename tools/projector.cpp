@@ -269,6 +269,11 @@ int run(int argc, char** argv) {
     throw Error(net_path + " is conditional (c_dim " + std::to_string(cfg.c_dim) +
                 "); the projector maps z without labels, as the official one, and takes unconditional generators");
   const int res = cfg.img_resolution, channels = cfg.img_channels;
+  // The target is read as grey or RGB, as the official asserts it matches
+  // G's channels (target.shape == (G.img_channels, ...)).
+  if (channels != 1 && channels != 3)
+    throw Error(net_path + ": the generator makes images of " + std::to_string(channels) +
+                " channels (img_channels); the projector matches grey (1) or RGB (3) targets");
   // Checked before the 10000 mapping samples: the VGG16's four pools need 16.
   if (res < perceptual::Vgg16::kMinLpipsSide)
     throw Error(net_path + " makes " + std::to_string(res) + "x" + std::to_string(res) + " images; the projector's VGG16 needs at least " +

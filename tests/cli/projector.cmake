@@ -188,3 +188,14 @@ gf_expect_error(generate_projected_w_and_w "^generate: error: --seeds, --z, --w,
 # An --outdir that cannot be made is refused before any work.
 gf_expect_error(projector_outdir_not_makeable "^projector: error: --outdir .*/CMakeLists.txt/out/target.png: cannot make its folder .*: Not a directory$" ""
                 ${_pj_run} --target ${CMAKE_CURRENT_LIST_FILE} --save-video false --outdir ${CMAKE_SOURCE_DIR}/CMakeLists.txt/out)
+# A generator of 4 (or 2) channels: its target was read as RGB and copied as
+# 4 channels a pixel (a heap overrun: "double free or corruption"). Refused
+# before the VGG16 loads, naming img_channels.
+gf_expect_error(projector_four_channel_generator "^projector: error: .*/g4.bin: the generator makes images of 4 channels \\(img_channels\\); the projector matches grey \\(1\\) or RGB \\(3\\) targets$"
+                "projector_vgg16;projected"
+                sh -c "d=${_pj_bad}/four && rm -rf $d && mkdir -p $d && \
+'${GF_PYTHON3}' -c \"import sys, torch; sys.path.insert(0, '${CMAKE_SOURCE_DIR}/tools'); import stylegan2_reference as ref; \
+G = ref.Generator(z_dim=8, w_dim=8, img_resolution=16, img_channels=4, mapping_layers=1, channel_base=64, channel_max=8); \
+torch.save({'G_ema': G.state_dict()}, '$d/g4.pt')\" && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/g4.pt $d/g4.bin > /dev/null && \
+exec $<TARGET_FILE:projector> --network $d/g4.bin --vgg16 ${_pj_vgg} --target ${_pj_t} --num-steps 2 --save-video false --outdir $d/out")
