@@ -175,12 +175,27 @@ Outputs canvas_outputs(const Tensor& images, int gw, int gh) {
   return {images.size(0), {}, [images](int64_t i) { return row(images, i, Device::cpu()); }, gw, gh};
 }
 
+// --raw naming one of the PNGs the run writes (--raw out/seed0001.png) was
+// replaced by it, or shared its temporary and failed: refused before any image.
+void check_raw_not_an_output(const cli::Args& args, const Outputs& o) {
+  if (!args.has("raw")) return;
+  std::error_code ec;
+  const std::filesystem::path raw = std::filesystem::weakly_canonical(args.str("raw"), ec);
+  const std::filesystem::path dir = std::filesystem::weakly_canonical(args.str("outdir"), ec);
+  if (ec || raw.parent_path() != dir) return;
+  const std::string file = raw.filename().string();
+  const bool output = o.gw > 0 ? file == "grid.png" : std::find(o.names.begin(), o.names.end(), file) != o.names.end();
+  if (output)
+    throw Error("--raw " + args.str("raw") + ": is one of the images this run writes to --outdir; give the raw file another name");
+}
+
 // Writes each image as it is made, so memory holds one image at a time (a
 // grid's images wait for its one PNG) and a stopped run keeps the images it
 // finished: its PNGs, and --raw (float32 [N, C, H, W], streamed into its
 // temporary, renamed when every image is in).
 int write_outputs(const cli::Args& args, const Outputs& o) {
   const std::string outdir = args.str("outdir");
+  check_raw_not_an_output(args, o);
   std::vector<Tensor> grid;
   bool outdir_made = false;
   auto take = [&](int64_t i, const Tensor& img) {

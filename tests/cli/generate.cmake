@@ -168,3 +168,11 @@ torch.save({'G_ema': G.state_dict()}, '$d/g.pt')\" && \
 sh ${GF_CLI_DIR}/expect_error.sh '^generate: error: .*/g.bin: the generator makes images of 2 channels \\(img_channels\\); PNGs are written of 1 \\(grey\\) or 3 \\(RGB\\)$' \
   $<TARGET_FILE:generate> --network $d/g.bin --seeds 0 --outdir $d/out && test ! -e $d/out && echo refused")
 set_tests_properties(cpu.generate_two_channel_generator PROPERTIES PASS_REGULAR_EXPRESSION "refused" SKIP_RETURN_CODE 77)
+# --raw naming one of the run's own PNGs: the PNG replaced the raw file
+# (exit 0, no .npy) or shared its temporary. Refused before any image.
+gf_expect_error(generate_raw_is_an_output "^generate: error: --raw .*/clash/\\./seed0001.png: is one of the images this run writes to --outdir; give the raw file another name$" ""
+                sh -c "rm -rf ${_gen}/clash && $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 1 \
+--outdir ${_gen}/clash --raw ${_gen}/clash/./seed0001.png; s=$?; test ! -e ${_gen}/clash && exit $s")
+gf_expect_error(generate_raw_is_the_grid "^generate: error: --raw .*/grid.png: is one of the images this run writes to --outdir; give the raw file another name$" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 1-2 --grid 2x1
+                --outdir ${_gen}/clash_grid --raw ${_gen}/clash_grid/grid.png)
