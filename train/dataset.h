@@ -87,6 +87,7 @@ class Dataset {
   int resolution() const { return resolution_; }
   int channels() const { return channels_; }
   int64_t size() const { return static_cast<int64_t>(raw_idx_.size()); }  // x-flips included
+  int64_t num_images() const { return static_cast<int64_t>(xflip_.empty() || !xflip_.back() ? raw_idx_.size() : raw_idx_.size() / 2); }  // x-flips not counted
   int64_t c_dim() const { return c_dim_; }
   bool has_labels() const { return c_dim_ > 0; }
   // For the run's log: files skipped and conversions made, a count line per

@@ -28,11 +28,15 @@ void write_file_atomic(const std::string& path, const std::string& text) {
 
 namespace {
 
-// The number after the largest NNNNN- prefix in outdir (0 when it has none, or does not exist).
+// The number after the largest NNNNN- prefix of a folder in outdir (0 when it
+// has none, or does not exist); files are not counted, as train.py counts
+// only os.path.isdir entries.
 int next_run_number(const std::string& outdir) {
   int next = 0;
   std::error_code ec;
   for (fs::directory_iterator it(outdir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code dir_ec;
+    if (!it->is_directory(dir_ec)) continue;
     const std::string n = it->path().filename().string();
     size_t digits = 0;
     while (digits < n.size() && std::isdigit(static_cast<unsigned char>(n[digits]))) ++digits;

@@ -675,7 +675,7 @@ int run(int argc_given, char** argv_given) {
               << "Training data:      " << (args.str("data").empty() ? ds->name() : args.str("data")) << "\n"
               << "Training duration:  " << num(setup.spec.kimg) << " kimg\n"
               << "Number of GPUs:     " << setup.spec.gpus << "\n"
-              << "Number of images:   " << ds->size() << "\n"
+              << "Number of images:   " << ds->num_images() << "\n"  // train.py's max_size: before x-flips
               << "Image resolution:   " << ds->resolution() << "\n"
               << "Conditional model:  " << (cond ? "True" : "False") << "\n"
               << "Dataset x-flips:    " << (dopt.xflip ? "True" : "False") << "\n\n"

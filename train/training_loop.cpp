@@ -43,7 +43,10 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
   if (opt.stop_between_steps) stop_on_signal.emplace();
   auto file = [run](const std::string& name) { return run ? run->file(name) : std::string(); };
   if (run) t.write_reals(run->file("reals.png"), opt.grid_w, opt.grid_h);
-  const int64_t total = static_cast<int64_t>(opt.total_kimg * 1000);
+  // The official loops end at cur_nimg >= total_kimg * 1000 in floating point:
+  // the first whole image count at or past it (--kimg 0.0325 trains past 32.5
+  // images; 4.35 * 1000 is 4349.99..., which the count 4350 reaches).
+  const int64_t total = static_cast<int64_t>(std::ceil(opt.total_kimg * 1000));
   // (A run with nothing to train and no step to take writes its one grid below.)
   const std::string initial_fakes = t.initial_fakes_name();
   if (run && !initial_fakes.empty() && !(t.finished(total) && !t.trains_when_done()))
@@ -81,7 +84,7 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
       throw_if_stop_requested();
     t.step();
     done = t.finished(total);
-    const int64_t tick_nimg = static_cast<int64_t>(t.tick_kimg(opt.tick_kimg) * 1000);
+    const int64_t tick_nimg = static_cast<int64_t>(std::ceil(t.tick_kimg(opt.tick_kimg) * 1000));  // as `total`
     if (!done && !(tick0 && tick == 0) && t.cur_nimg() < tick_start_nimg + tick_nimg) {
       if (opt.progress && run) {
         std::printf("\r  kimg %.3f, tick %lld: %3.0f%%", t.cur_nimg() / 1000.0, static_cast<long long>(tick),

@@ -115,12 +115,14 @@ gf_expect_error(train_stylegan_freezed_v1 "^train_stylegan: error: --freezed is 
                 ${_train} --arch stylegan --freezed 1 --max-images 16 --outdir ${GF_TEST_RUNS}/bad)
 # --dry-run (official train.py's; given here as its short -n): the options
 # and the summary, the run folder it would make (the next number in
-# --outdir), and nothing written.
+# --outdir's folders, not its files), and nothing written. The image count
+# is train.py's max_size, before --mirror's copies (it said 128).
 gf_cli_test(train_stylegan_dry_run FRESH ${GF_TEST_RUNS}/dry
-            EXPECT "^Training options:" "\"freeze_layers\": 1" "^Output directory: +.*/dry/runs/00003-fashion-mnist-subset64-tiny-freezed1$"
+            EXPECT "^Training options:" "\"freeze_layers\": 1" "^Output directory: +.*/dry/runs/00003-fashion-mnist-subset64-mirror-tiny-freezed1$"
                    "^Number of images: +64$" "^Dry run; exiting.$"
-            COMMAND sh -c "mkdir -p ${GF_TEST_RUNS}/dry/runs/00002-other && ${_train} --cfg tiny --max-images 64 --freezed 1 \
--n --outdir ${GF_TEST_RUNS}/dry/runs && test \"$(ls ${GF_TEST_RUNS}/dry/runs)\" = 00002-other")
+            COMMAND sh -c "mkdir -p ${GF_TEST_RUNS}/dry/runs/00002-other && touch ${GF_TEST_RUNS}/dry/runs/00007-notes.txt && \
+${_train} --cfg tiny --max-images 64 --mirror --freezed 1 \
+-n --outdir ${GF_TEST_RUNS}/dry/runs && test \"$(ls ${GF_TEST_RUNS}/dry/runs)\" = \"$(printf '00002-other\\n00007-notes.txt')\"")
 # A resumed checkpoint's run need not repeat its flags: the folder's name
 # still shows the settings that differ from the cfg's (--gamma, --kimg,
 # --aug) as train.py's desc shows the flags given, then -resumecustom.
@@ -190,3 +192,10 @@ gf_expect_error(train_stylegan_official_resume_name
 # --resume noresume is train.py's "no resume".
 gf_cli_test(train_stylegan_noresume EXPECT "\"resume\": \"\"," "Training options:"
             COMMAND ${_train} --data ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip --resume noresume --dry-run --outdir ${GF_TEST_RUNS}/noresume)
+# --kimg and --tick end as the official `cur_nimg >= total_kimg * 1000`
+# does, in floating point: --kimg 0.0085 at batch 4 trains to 12 images
+# (it stopped at 8, short of the 8.5 asked for: the kimg was cut to whole images).
+gf_cli_test(train_stylegan_fractional_kimg FRESH ${GF_TEST_RUNS}/fractional_kimg
+            EXPECT "^tick 1 +kimg 0.0 .*" "Done: "
+            COMMAND sh -c "OMP_NUM_THREADS=1 ${_train} --cfg tiny --kimg 0.0085 --tick 0.008 --max-images 32 \
+--outdir ${GF_TEST_RUNS}/fractional_kimg && tail -n 1 ${GF_TEST_RUNS}/fractional_kimg/*/stats.jsonl | grep -q '\"kimg\":0.012,' && echo 'Done: 12 images'")
