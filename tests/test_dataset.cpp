@@ -11,7 +11,9 @@
 #include <webp/encode.h>
 #include <webp/mux.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -580,6 +582,33 @@ TEST_CASE("infinite sampler: seeded, covers the dataset, resumes exactly", "[dat
   InfiniteSampler ordered(5, 0, /*shuffle=*/false, /*window=*/0);
   CHECK(ordered.next_batch(7) == std::vector<int64_t>{0, 1, 2, 3, 4, 0, 1});
   CHECK_THROWS_AS(InfiniteSampler(10, 0).load_state_dict(state), Error);  // wrong size
+}
+
+TEST_CASE("8-bit conversion: float32, as the official save_image_grid (rint) and generate.py (+128, truncated)", "[dataset]") {
+  // Values (float32 bit patterns) where the two official formulas, or a
+  // double-precision rint((x + 1) * 127.5), disagree; the expected levels
+  // are what NumPy 1.24 (np.rint((x - -1) * (255 / 2)) on float32) and torch
+  // 1.13 ((x * 127.5 + 128).clamp(0, 255).to(torch.uint8)) give.
+  struct Case {
+    uint32_t bits;
+    int grid, generate_py;
+  };
+  const Case cases[] = {{1048115446u, 158, 159}, {1027653811u, 134, 134}, {3189282966u, 108, 109},
+                        {1063050459u, 238, 237}, {3203987705u, 66, 66},   {1061339842u, 224, 225}};
+  for (const Case& c : cases) {
+    float x;
+    std::memcpy(&x, &c.bits, 4);
+    INFO(c.bits);
+    CHECK(int(to_8_bit(x, To8Bit::grid)) == c.grid);
+    CHECK(int(to_8_bit(x, To8Bit::generate_py)) == c.generate_py);
+  }
+  for (To8Bit how : {To8Bit::grid, To8Bit::generate_py}) {  // clipped; NaN is 0
+    CHECK(to_8_bit(-1.5f, how) == 0);
+    CHECK(to_8_bit(1.5f, how) == 255);
+    CHECK(to_8_bit(std::nanf(""), how) == 0);
+    CHECK(to_8_bit(-1.0f, how) == 0);
+    CHECK(to_8_bit(1.0f, how) == 255);
+  }
 }
 
 TEST_CASE("image grid: written as a PNG that reads back exactly", "[dataset]") {

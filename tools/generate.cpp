@@ -213,7 +213,7 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
     if (o.gw > 0) return grid.push_back(img);
     if (!outdir_made) io::create_folder(outdir, "--outdir");
     outdir_made = true;
-    save_image_grid(img, outdir + "/" + o.names[static_cast<size_t>(i)], 1, 1);
+    save_image_grid(img, outdir + "/" + o.names[static_cast<size_t>(i)], 1, 1, nullptr, To8Bit::generate_py);
   };
   if (args.has("raw")) {
     io::create_parent_folder(args.str("raw"), "--raw");
@@ -235,7 +235,7 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
   }
   if (o.gw > 0) {
     io::create_folder(outdir, "--outdir");
-    save_image_grid(concat(grid, 0), outdir + "/grid.png", o.gw, o.gh);
+    save_image_grid(concat(grid, 0), outdir + "/grid.png", o.gw, o.gh, nullptr, To8Bit::generate_py);
   }
   // Files, not images made: --seeds 1,1 makes seed0001.png twice.
   const long long files = static_cast<long long>(std::set<std::string>(o.names.begin(), o.names.end()).size());

@@ -95,18 +95,16 @@ Tensor to_chw(const std::vector<uint8_t>& hwc, int res, int channels) {
   return Tensor::from_vector(v, {channels, res, res});
 }
 
-// An image [1, C, H, W] in [-1, 1] -> interleaved RGB bytes [H, W, 3], rounded
-// as save_image_grid rounds, grey repeated.
+// An image [1, C, H, W] in [-1, 1] -> interleaved RGB bytes [H, W, 3], to 8
+// bits as generate.py does (as proj.png), grey repeated.
 std::vector<uint8_t> to_rgb_bytes(const Tensor& img) {
   const int64_t c = img.size(1), h = img.size(2), w = img.size(3);
   const std::vector<double> v = img.to(Device::cpu()).to_vector();
   std::vector<uint8_t> out(size_t(h * w * 3));
   for (int64_t y = 0; y < h; ++y)
     for (int64_t x = 0; x < w; ++x)
-      for (int k = 0; k < 3; ++k) {
-        const double s = std::nearbyint((v[size_t(((c == 1 ? 0 : k) * h + y) * w + x)] + 1.0) * 127.5);
-        out[size_t((y * w + x) * 3 + k)] = uint8_t(std::clamp(s, 0.0, 255.0));
-      }
+      for (int k = 0; k < 3; ++k)
+        out[size_t((y * w + x) * 3 + k)] = to_8_bit(float(v[size_t(((c == 1 ? 0 : k) * h + y) * w + x)]), To8Bit::generate_py);
   return out;
 }
 
@@ -331,7 +329,7 @@ int run(int argc, char** argv) {
   io::AtomicFileSet results;
   save_image_grid(to_chw(target, res, channels).reshape({1, channels, res, res}) / 127.5 - 1.0, outdir + "/target.png", 1, 1,
                   &results);
-  save_image_grid(projected, outdir + "/proj.png", 1, 1, &results);
+  save_image_grid(projected, outdir + "/proj.png", 1, 1, &results, To8Bit::generate_py);
   save_npz(outdir + "/projected_w.npz", {{"w", ws}}, &results);
   results.commit();
   if (save_video) {

@@ -504,7 +504,20 @@ void check_grid_png_size(int64_t h, int64_t w, int64_t c, int64_t gw, int64_t gh
               " PNG, over the 0.95 GB of pixels the PNG writer takes; use a smaller grid, or one PNG per image");
 }
 
-void save_image_grid(const Tensor& images, const std::string& path, int gw, int gh, io::AtomicFileSet* together) {
+uint8_t to_8_bit(float x, To8Bit how) {
+  if (std::isnan(x)) return 0;
+  // Each operation rounds to float32, as torch and NumPy compute in float32
+  // (the build keeps a * b + c unfused: -ffp-contract=off).
+  if (how == To8Bit::grid) {
+    const float scaled = (x + 1.0f) * 127.5f;
+    return static_cast<uint8_t>(std::min(255.0f, std::max(0.0f, std::nearbyint(scaled))));  // np.rint: half to even
+  }
+  const float shifted = x * 127.5f + 128.0f;
+  return static_cast<uint8_t>(std::min(255.0f, std::max(0.0f, shifted)));  // the cast truncates
+}
+
+void save_image_grid(const Tensor& images, const std::string& path, int gw, int gh, io::AtomicFileSet* together,
+                     To8Bit how) {
   GF_CHECK(images.dim() == 4 && (images.size(1) == 1 || images.size(1) == 3), "save_image_grid",
            "expected [N, 1 or 3, H, W] images, got " << images.desc());
   GF_CHECK(gw > 0 && gh > 0 && images.size(0) == int64_t(gw) * gh, "save_image_grid",
@@ -519,12 +532,9 @@ void save_image_grid(const Tensor& images, const std::string& path, int gw, int 
       const double* img = v.data() + ((gy * gw + gx) * c * h * w);
       for (int64_t ch = 0; ch < c; ++ch)
         for (int64_t y = 0; y < h; ++y)
-          for (int64_t x = 0; x < w; ++x) {
-            // np.rint rounds half to even, as nearbyint does in the default mode.
-            const double s = std::nearbyint((img[(ch * h + y) * w + x] + 1.0) * 127.5);
-            const double clipped = std::isnan(s) ? 0.0 : std::min(255.0, std::max(0.0, s));
-            out[static_cast<size_t>(((gy * h + y) * W + gx * w + x) * c + ch)] = static_cast<uint8_t>(clipped);
-          }
+          for (int64_t x = 0; x < w; ++x)
+            out[static_cast<size_t>(((gy * h + y) * W + gx * w + x) * c + ch)] =
+                to_8_bit(static_cast<float>(img[(ch * h + y) * w + x]), how);
     }
   std::string png;
   auto append = [](void* ctx, void* data, int size) {

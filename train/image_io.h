@@ -85,12 +85,22 @@ Tensor read_image(const std::string& path);
 // buffer, up to 9/8 of the filtered rows, overflows past 2^30 bytes.
 void check_grid_png_size(int64_t h, int64_t w, int64_t c, int64_t gw, int64_t gh, const std::string& what);
 
+// How a value in [-1, 1] becomes 8 bits, as each official script does it,
+// in float32 (the networks' outputs are float32 there): the two differ by a
+// level for a few values in a million.
+enum class To8Bit {
+  grid,         // training_loop.save_image_grid: np.rint((x + 1) * 127.5), clipped (half to even)
+  generate_py,  // generate.py, style_mixing.py: (x * 127.5 + 128).clamp(0, 255).to(torch.uint8), truncated
+};
+// A NaN gives 0.
+uint8_t to_8_bit(float x, To8Bit how);
+
 // images: [N, C, H, W], C = 1 or 3, values in [-1, 1] on any device, with
 // N == gw * gh. Written as one PNG of gh rows by gw columns, row-major in N
-// as the official save_image_grid (values scaled to [0, 255], rounded half to
-// even, clipped). The file appears atomically (temporary name, then rename),
-// or with the other files of `together` at its commit() when one is given.
+// as the official save_image_grid, each value to 8 bits as `how` says. The
+// file appears atomically (temporary name, then rename), or with the other
+// files of `together` at its commit() when one is given.
 void save_image_grid(const Tensor& images, const std::string& path, int gw, int gh,
-                     io::AtomicFileSet* together = nullptr);
+                     io::AtomicFileSet* together = nullptr, To8Bit how = To8Bit::grid);
 
 }  // namespace gf
