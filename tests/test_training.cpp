@@ -129,6 +129,9 @@ TEST_CASE("loss statistics are means over the calls since the last take", "[trai
   loss.d_r1(z1.reshape({3, 1, 2, 2}), Tensor(), 1.0);
   loss.d_r1(z2.reshape({3, 1, 2, 2}), Tensor(), 1.0);
   const LossStats reg = loss.take_stats();
+  // As the official loss.py reports Loss/scores/real in the Dreg pass too:
+  // the mean of both calls' logits (each image's sum here).
+  CHECK(reg.scores_real == Approx((sum(z1).item() + sum(z2).item()) / 6).epsilon(1e-6));
   CHECK(reg.r1_calls == 2);
   CHECK(reg.pl_calls == 0);
   CHECK(loss.take_stats().r1_calls == 0);

@@ -114,6 +114,7 @@ Tensor StyleGAN2Loss::d_r1(const Tensor& real, const Tensor& real_c, double gain
   Tensor x = real.detach().requires_grad_(true);
   Tensor logits = run_D(x, real_c, "aug_real/");
   report_real_signs(logits);
+  stats_.scores_real.add(mean(logits.detach()));  // official loss.py reports Loss/scores/real in Dreg too
   Tensor g = grad({sum(logits)}, {x}, {}, /*create_graph=*/true, /*retain_graph=*/true)[0];
   Tensor penalty = sum(square(g), {1, 2, 3});  // [N]
   stats_.r1_penalty.add(mean(penalty.detach()));
