@@ -283,7 +283,7 @@ int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const
 
 // A StyleGAN (v1) generator (Gs, as the official G_style at inference):
 // --seeds, --z or --w, labels, --trunc with --trunc-cutoff (default: the
-// network's truncation_cutoff), the noise modes (const: the stored noise<i>),
+// network's truncation_psi and truncation_cutoff), the noise modes (const: the stored noise<i>),
 // style-mixing grids (--mix-styles 0-3 coarse, 4-7 middle, 8- fine, as the
 // paper's figure 3), --interp frames, at --lod or the stored lod.
 int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, const std::string& path, Device dev,
@@ -295,7 +295,9 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
   const stylegan::GeneratorConfig& cfg = G->config();
   check_png_channels(cfg.num_channels, path);
   const double lod = cli::lod_flag(args, cfg.resolution, G->lod(), path);
-  const double psi = args.number("trunc");
+  // The network's psi and cutoff unless given: the official G_style's
+  // static defaults (0.7 below layer 8), which Gs.run(latents, labels) uses.
+  const double psi = args.has("trunc") ? args.number("trunc") : cfg.truncation_psi;
   const int cutoff = args.has("trunc-cutoff") ? static_cast<int>(args.integer("trunc-cutoff")) : cfg.truncation_cutoff;
   const Labels labels = args.has("w") ? Labels{} : read_labels(args, cfg.label_size, dev);
   stylegan::SynthesisOptions so;
@@ -393,7 +395,7 @@ int run(int argc, char** argv) {
                   {"w", "FILE.npy", "", "styles [N, num_ws, w_dim] or [N, w_dim] instead of seeds; no truncation"},
                   {"projected-w", "FILE.npz", "", "StyleGAN2: the projector's projected_w.npz ('w' [N, num_ws, w_dim]): proj00.png, ...; --seeds ignored"},
                   {"c", "FILE.npy", "", "labels [N, c_dim], one row per image (with --seeds or --z)"},
-                  cli::number("trunc", "PSI", "1", "truncation psi: 1 none, 0 the average w; outside [0, 1] extrapolates, as the official code allows", cli::Range::any()),
+                  cli::number("trunc", "PSI", "1", "truncation psi: 1 none, 0 the average w; outside [0, 1] extrapolates, as the official code allows (StyleGAN (v1): default the network's, 0.7 officially)", cli::Range::any()),
                   cli::integer("trunc-cutoff", "N", "", "StyleGAN (v1): truncate the layers below N only (default: the network's, 8 officially)", 0, 1024),
                   cli::integer("class", "K", "", "class label, for a conditional network", 0, cli::kIntMax),
                   {"noise-mode", "MODE", "const", "const, random or none"},

@@ -95,3 +95,12 @@ gf_expect_error(train_stylegan_v1_resume_stylegan2_checkpoint
                 "^train_stylegan: error: .*/checkpoint.bin: holds StyleGAN2 networks. resume them without --arch stylegan$"
                 trained_snapshot $<TARGET_FILE:train_stylegan> --arch stylegan --resume ${GF_SMOKE_RUN}/checkpoint.bin
                 --max-images 64 --outdir ${_sg}/bad)
+# Without --trunc, a v1 generator truncates by its recorded truncation_psi
+# (0.7, the official G_style's default that Gs.run uses), as it already took
+# its truncation_cutoff: the same images as --trunc 0.7, not --trunc 1's.
+gf_cli_test(generate_stylegan_v1_network_psi FRESH ${_sg}/psi EXPECT "^network psi$" FIXTURES_REQUIRED stylegan_v1_run
+            COMMAND sh -c "f=${_sg_run}/network-snapshot-000000.bin && d=${_sg}/psi && \
+$<TARGET_FILE:generate> --network \"$f\" --seeds 0-1 --raw $d/default.npy --outdir $d/a >/dev/null && \
+$<TARGET_FILE:generate> --network \"$f\" --seeds 0-1 --trunc 0.7 --raw $d/psi07.npy --outdir $d/b >/dev/null && \
+$<TARGET_FILE:generate> --network \"$f\" --seeds 0-1 --trunc 1 --raw $d/psi1.npy --outdir $d/c >/dev/null && \
+cmp -s $d/default.npy $d/psi07.npy && ! cmp -s $d/default.npy $d/psi1.npy && echo 'network psi'")
