@@ -162,17 +162,30 @@ void check_mixing_png_size(const cli::Args& args, int res, int channels) {
 
 // What a run makes: n images, each made by produce(i) (in order, i = 0 ..
 // n - 1) as [1, C, H, W] float32 on the CPU, written one PNG per name as it
-// comes, or laid out in one gw x gh grid.png (gw > 0) at the end.
+// comes, or laid out in one gw x gh grid.png (gw > 0) at the end, each cell
+// also written under its name with cells_too ("" for none).
 struct Outputs {
   int64_t n = 0;
   std::vector<std::string> names;
   std::function<Tensor(int64_t)> produce;
   int gw = 0, gh = 0;
+  bool cells_too = false;
 };
 
-// The images of a canvas made whole (style mixing), as Outputs in a grid.
-Outputs canvas_outputs(const Tensor& images, int gw, int gh) {
-  return {images.size(0), {}, [images](int64_t i) { return row(images, i, Device::cpu()); }, gw, gh};
+// The images of a style-mixing canvas made whole, as Outputs in a grid; each
+// cell is also its own PNG as style_mixing.py saves them: "<row>-<col>.png"
+// for a mix, "<seed>-<seed>.png" for an original (the corner is none).
+Outputs mixing_outputs(const Tensor& images, const std::vector<long long>& rows, const std::vector<long long>& cols) {
+  const int gw = static_cast<int>(cols.size()) + 1, gh = static_cast<int>(rows.size()) + 1;
+  std::vector<std::string> names(size_t(gw) * gh);
+  auto pair = [](long long r, long long c) { return std::to_string(r) + "-" + std::to_string(c) + ".png"; };
+  for (int y = 0; y < gh; ++y)
+    for (int x = 0; x < gw; ++x)
+      if (x > 0 || y > 0)
+        names[size_t(y) * gw + x] = y == 0   ? pair(cols[size_t(x - 1)], cols[size_t(x - 1)])
+                                    : x == 0 ? pair(rows[size_t(y - 1)], rows[size_t(y - 1)])
+                                             : pair(rows[size_t(y - 1)], cols[size_t(x - 1)]);
+  return {images.size(0), names, [images](int64_t i) { return row(images, i, Device::cpu()); }, gw, gh, true};
 }
 
 // --raw naming one of the PNGs the run writes (--raw out/seed0001.png) was
@@ -184,7 +197,8 @@ void check_raw_not_an_output(const cli::Args& args, const Outputs& o) {
   const std::filesystem::path dir = std::filesystem::weakly_canonical(args.str("outdir"), ec);
   if (ec || raw.parent_path() != dir) return;
   const std::string file = raw.filename().string();
-  const bool output = o.gw > 0 ? file == "grid.png" : std::find(o.names.begin(), o.names.end(), file) != o.names.end();
+  const bool output = o.gw > 0 ? file == "grid.png" || (o.cells_too && std::find(o.names.begin(), o.names.end(), file) != o.names.end())
+                               : std::find(o.names.begin(), o.names.end(), file) != o.names.end();
   if (output)
     throw Error("--raw " + args.str("raw") + ": is one of the images this run writes to --outdir; give the raw file another name");
 }
@@ -205,12 +219,13 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
     if (io::first_nonfinite(img.to(Device::cpu()).to(DType::f32)) >= 0) {
       bool user_inputs = false;
       for (const char* flag : {"trunc", "z", "w", "projected-w"}) user_inputs = user_inputs || args.has(flag);
-      throw Error("image " + std::to_string(i) + (o.names.empty() ? std::string() : " (" + o.names[size_t(i)] + ")") +
+      throw Error("image " + std::to_string(i) + (o.names.empty() || o.names[size_t(i)].empty() ? std::string() : " (" + o.names[size_t(i)] + ")") +
                   " is not finite (NaN or inf): " +
                   (user_inputs ? "the inputs overflow the network (a huge --trunc, --z or --w)"
                                : "the network " + args.str("network") + " overflows with ordinary inputs (damaged weights?)"));
     }
-    if (o.gw > 0) return grid.push_back(img);
+    if (o.gw > 0) grid.push_back(img);
+    if (o.gw > 0 && !(o.cells_too && !o.names[static_cast<size_t>(i)].empty())) return;
     if (!outdir_made) io::create_folder(outdir, "--outdir");
     outdir_made = true;
     save_image_grid(img, outdir + "/" + o.names[static_cast<size_t>(i)], 1, 1, nullptr, To8Bit::generate_py);
@@ -238,8 +253,13 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
     save_image_grid(concat(grid, 0), outdir + "/grid.png", o.gw, o.gh, nullptr, To8Bit::generate_py);
   }
   // Files, not images made: --seeds 1,1 makes seed0001.png twice.
-  const long long files = static_cast<long long>(std::set<std::string>(o.names.begin(), o.names.end()).size());
-  std::cout << "generate: wrote " << (o.gw > 0 ? std::string("grid.png") : cli::count_text(files, "image"))
+  std::set<std::string> distinct(o.names.begin(), o.names.end());
+  distinct.erase("");
+  const long long files = static_cast<long long>(distinct.size());
+  std::cout << "generate: wrote "
+            << (o.gw == 0 ? cli::count_text(files, "image")
+                : o.cells_too ? "grid.png and " + cli::count_text(files, "image") + " of its cells"
+                              : std::string("grid.png"))
             << " to " << outdir << (args.has("raw") ? " (raw: " + args.str("raw") + ")" : std::string()) << "\n";
   return 0;
 }
@@ -339,9 +359,9 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
     check_mixing_png_size(args, cfg.resolution, cfg.num_channels);
     const auto rows = args.integers("mix-rows"), cols = args.integers("mix-cols");
     const Tensor row_ws = seed_ws(rows, labels.c1), col_ws = seed_ws(cols, labels.c1);
-    return write_outputs(args, canvas_outputs(stylegan2::mixing_canvas(synth(row_ws), synth(col_ws),
+    return write_outputs(args, mixing_outputs(stylegan2::mixing_canvas(synth(row_ws), synth(col_ws),
                                                                        synth(stylegan2::style_mix(row_ws, col_ws, styles))),
-                                              static_cast<int>(cols.size()) + 1, static_cast<int>(rows.size()) + 1));
+                                              rows, cols));
   }
   Tensor ws;  // --interp and --w: the styles of every image, made one at a time
   if (args.has("interp")) {
@@ -476,9 +496,9 @@ int run(int argc, char** argv) {
                     ") (the generator's num_ws)");
     check_mixing_png_size(args, cfg.img_resolution, cfg.img_channels);
     const Tensor row_ws = stylegan2::seed_ws(G, rows, c1, psi, dev), col_ws = stylegan2::seed_ws(G, cols, c1, psi, dev);
-    return write_outputs(args, canvas_outputs(stylegan2::mixing_canvas(synthesize_each(G, row_ws, so), synthesize_each(G, col_ws, so),
+    return write_outputs(args, mixing_outputs(stylegan2::mixing_canvas(synthesize_each(G, row_ws, so), synthesize_each(G, col_ws, so),
                                                                        synthesize_each(G, stylegan2::style_mix(row_ws, col_ws, styles), so)),
-                                              static_cast<int>(cols.size()) + 1, static_cast<int>(rows.size()) + 1));
+                                              rows, cols));
   }
   Tensor ws;  // --interp, --w and --projected-w: the styles of every image, made one at a time
   if (args.has("interp")) {

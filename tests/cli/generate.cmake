@@ -176,3 +176,19 @@ gf_expect_error(generate_raw_is_an_output "^generate: error: --raw .*/clash/\\./
 gf_expect_error(generate_raw_is_the_grid "^generate: error: --raw .*/grid.png: is one of the images this run writes to --outdir; give the raw file another name$" ""
                 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 1-2 --grid 2x1
                 --outdir ${_gen}/clash_grid --raw ${_gen}/clash_grid/grid.png)
+# Style mixing writes each cell as style_mixing.py saves it, besides
+# grid.png: <row>-<col>.png for a mix, <seed>-<seed>.png for an original
+# (a seed in both lists: the mix, written last, as the official dict keeps
+# it). Each file is its cell of the grid.
+gf_test(cpu.generate_mixing_cells
+        COMMAND sh -c "'${GF_PYTHON3}' -c 'import numpy, PIL' 2>/dev/null || exit 77; d=${_gen}/mix_cells && rm -rf $d && \
+$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --mix-rows 85,100 --mix-cols 55,85 --outdir $d && \
+'${GF_PYTHON3}' -c \"import numpy as np, PIL.Image as I, os; d = '$d'; g = np.asarray(I.open(d + '/grid.png')); r = 32; \
+rows, cols = [85, 100], [55, 85]; \
+want = {'%d-%d.png' % (c, c): (0, x + 1) for x, c in enumerate(cols)}; \
+want.update({'%d-%d.png' % (s, s): (y + 1, 0) for y, s in enumerate(rows)}); \
+want.update({'%d-%d.png' % (s, c): (y + 1, x + 1) for y, s in enumerate(rows) for x, c in enumerate(cols)}); \
+assert sorted(os.listdir(d)) == sorted(list(want) + ['grid.png']), os.listdir(d); \
+assert all(np.array_equal(np.asarray(I.open(d + '/' + n)), g[y * r:(y + 1) * r, x * r:(x + 1) * r]) for n, (y, x) in want.items()); \
+print('cells as the grid')\"")
+set_tests_properties(cpu.generate_mixing_cells PROPERTIES PASS_REGULAR_EXPRESSION "cells as the grid" SKIP_RETURN_CODE 77)
