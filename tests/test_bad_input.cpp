@@ -4,7 +4,7 @@
 //    not finite, not a number) with one line naming the flag and its range:
 //    one table over all programs, checked against each program's --help so a
 //    new numeric flag cannot be missed;
-//  - a run with nothing to train (--kimg 0, --kimg 1e-9, a finished
+//  - a run with nothing to train (--kimg 0, a finished
 //    checkpoint resumed) still trains one minibatch and writes a network, as
 //    the official loop does; the options a run records pass back through
 //    their flags;
@@ -170,6 +170,7 @@ const Row kTable[] = {
     {"discriminate", "lod", "-0.5"},
     {"train_pggan", "kimg", "-1"},           {"train_pggan", "kimg", "1e10"},
     {"train_pggan", "lod-training-kimg", "-1"}, {"train_pggan", "lod-transition-kimg", "-0.1"},
+    {"train_pggan", "resume-kimg", "-1"},   {"train_stylegan", "resume-kimg", "-1"},
     {"train_pggan", "snap", "-3"},           {"train_pggan", "image-snap", "-1"},
     {"train_pggan", "tick", "0"},            {"train_pggan", "seed", "-1"},
     {"train_pggan", "seed", "4294967296"},   {"train_pggan", "max-images", "0"},
@@ -364,12 +365,14 @@ TEST_CASE("a run with nothing to train still trains a minibatch and writes a net
   CHECK(fs::exists(first / "checkpoint.bin"));
   CHECK(slurp(first / "stats.jsonl").find("\"tick\":0") != std::string::npos);
 
-  // --kimg 1e-9 rounds to no image at all: the same.
+  // --kimg 1e-9 is not reached at 0 images (the official cur_nimg >= total_kimg * 1000):
+  // one minibatch trains as the run's whole length, and a snapshot is written.
   const Result tiny = run(train + " --kimg 1e-9 --outdir " + (base / "kimg1e-9").string());
   INFO(tiny.out);
   REQUIRE(tiny.code == 0);
-  CHECK(tiny.out.find("Nothing left to train") != std::string::npos);
+  CHECK(tiny.out.find("Nothing left to train") == std::string::npos);
   CHECK(fs::exists(run_folder(base / "kimg1e-9") / "network-snapshot-000000.bin"));
+  CHECK(slurp(run_folder(base / "kimg1e-9") / "stats.jsonl").find("\"kimg\":0.004,") != std::string::npos);
 
   // The finished run's checkpoint resumed without a larger --kimg: one more minibatch and a network.
   // (A checkpoint brings its own config: no --cfg.)

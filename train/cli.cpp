@@ -262,6 +262,13 @@ bool same_setting(const std::string& given, const std::string& kept) {
 
 }  // namespace
 
+void check_resume_kimg(const Args& args, const std::string& resume_path, bool from_checkpoint) {
+  if (!args.has("resume-kimg")) return;
+  if (!args.has("resume")) throw Error("--resume-kimg needs --resume (the networks whose training it continues)");
+  if (from_checkpoint)
+    throw Error("--resume-kimg applies to --resume of networks; " + resume_path + " is a checkpoint, which resumes at its own kimg");
+}
+
 void check_kept_on_resume(const Args& args, const std::string& path, const std::vector<KeptValue>& kept) {
   for (const KeptValue& k : kept) {
     if (!args.has(k.flag)) continue;

@@ -142,6 +142,10 @@ struct KeptValue {
   std::string flag, value;
 };
 void check_kept_on_resume(const Args& args, const std::string& path, const std::vector<KeptValue>& kept);
+// --resume-kimg (the official TensorFlow trainers' resume_kimg) sets where a
+// resumed pickle or snapshot continues the schedule: it needs --resume, and a
+// checkpoint (from_checkpoint) resumes at its own count, so both are refused.
+void check_resume_kimg(const Args& args, const std::string& resume_path, bool from_checkpoint);
 // A double as text that reads back to the same double ("0.002", "10").
 std::string number_text(double v);
 // A count and its noun, singular for one only: count_text(1, "image") is

@@ -44,6 +44,7 @@ std::unique_ptr<PGGANTrainer> resumed_trainer(const cli::Args& args, const std::
                                               const Dataset& ds, std::string* note) {
   const io::SafetensorsFile file = io::read_safetensors(path);
   if (resumes_checkpoint(file, path, kPGGANCheckpointFormat)) {
+    cli::check_resume_kimg(args, path, true);
     PGGANSetup setup = pggan_checkpoint_setup(file, path, fresh.device);
     const PGGANSpec& k = setup.spec;
     cli::check_kept_on_resume(args, path,
@@ -62,6 +63,8 @@ std::unique_ptr<PGGANTrainer> resumed_trainer(const cli::Args& args, const std::
   check_networks_fit_data(file, path, setup.G_kwargs.resolution, setup.G_kwargs.num_channels, setup.G_kwargs.label_size, ds);
   auto t = built_from_file(path, [&] { return std::make_unique<PGGANTrainer>(setup, ds); });
   load_pggan_networks(*t, file, path);
+  // The official train.py's resume_kimg: cur_nimg = int(resume_kimg * 1000), prev_lod -1.
+  if (args.has("resume-kimg")) t->set_progress(static_cast<int64_t>(args.number("resume-kimg") * 1000), -1.0);
   *note = no_discriminator_note(file, path);
   return t;
 }
@@ -74,6 +77,8 @@ int run(int argc, char** argv) {
                   {"data", "PATH", "", "image folder or .zip (default: Fashion-MNIST)"},
                   {"cfg", "NAME", "auto", "auto (cpu on the CPU, v2-1gpu on CUDA), v1-1gpu, v2-1gpu, v2-2gpus, v2-4gpus, v2-8gpus, cpu, tiny"},
                   cli::number("kimg", "N", "", "train until this many thousand images (default: the config's total_kimg)",
+                              cli::Range::at_least(0, kMaxKimg)),
+                  cli::number("resume-kimg", "N", "", "with --resume of networks (a snapshot, a converted pickle): the kimg the schedule continues from, as the official resume_kimg (default 0)",
                               cli::Range::at_least(0, kMaxKimg)),
                   cli::number("lod-training-kimg", "N", "", "kimg at each resolution before the next fades in",
                               cli::Range::at_least(0, kMaxKimg)),
@@ -98,6 +103,7 @@ int run(int argc, char** argv) {
   // The run folder and the draw logs must not join the dataset.
   cli::check_output_folders(args, {"outdir", "record-draws"}, {"data"});
   const Device dev = args.device("device");
+  if (!args.has("resume")) cli::check_resume_kimg(args, "", false);
   DatasetOptions dopt;
   dopt.use_labels = args.flag("cond");
   if (args.has("max-images")) dopt.max_images = args.integer("max-images");

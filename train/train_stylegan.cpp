@@ -297,6 +297,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
     check_resume_family(resume, args.str("resume"), stylegan::kFamily);
     return resumes_checkpoint(resume, args.str("resume"), kStyleGANCheckpointFormat);
   }();
+  cli::check_resume_kimg(args, args.str("resume"), from_checkpoint);
   if (from_checkpoint) {
     spec = stylegan_checkpoint_spec(resume, args.str("resume"), &seed);
     cli::check_kept_on_resume(args, args.str("resume"),
@@ -331,6 +332,8 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
     load_module(trainer.Gs(), network_state(resume, args.str("resume"), "G_ema"), args.str("resume"), "G_ema");
     if (resume_note.empty())
       load_module(trainer.D(), network_state(resume, args.str("resume"), "D"), args.str("resume"), "D");
+    // The official training_loop's resume_kimg: cur_nimg = int(resume_kimg * 1000), prev_lod -1.
+    if (args.has("resume-kimg")) trainer.set_progress(static_cast<int64_t>(args.number("resume-kimg") * 1000), -1.0);
   }
   std::shared_ptr<RunMetrics> run_metrics;
   if (detectors) {
@@ -471,6 +474,8 @@ int run(int argc_given, char** argv_given) {
                   cli::integer("batch", "N", "", "override the config's total batch size", 1, kMaxBatch),
                   cli::integer("batch-gpu", "N", "", "images per pass on one GPU; more passes accumulate gradients; 0: batch / gpus (default: the config's)", 0, kMaxBatch),
                   cli::number("kimg", "N", "", "train for this many thousand images; at least one minibatch is trained", cli::Range::at_least(0, kMaxKimg)),
+                  cli::number("resume-kimg", "N", "", "--arch stylegan, with --resume of networks (a snapshot, a converted pickle): the kimg the schedule continues from, as the official resume_kimg (default 0)",
+                              cli::Range::at_least(0, kMaxKimg)),
                   cli::number("gamma", "G", "", "override the R1 weight", cli::Range::at_least(0)),
                   cli::integer("snap", "TICKS", "", "snapshot and checkpoint interval in ticks; 0: only at the end (default: 50 as StyleGAN2-ADA's train.py; --arch stylegan: 10 as v1's training_loop, fakes every tick)", 0, cli::kIntMax),
                   cli::number("tick", "KIMG", "4", "progress line interval in thousand images (stylegan: default the schedule's)", cli::Range::above(0, kMaxKimg)),
@@ -535,6 +540,9 @@ int run(int argc_given, char** argv_given) {
       if (args.has(f)) throw Error(std::string("--") + f + " is StyleGAN2-ADA's augmentation; --arch stylegan trains without it");
   if (arch == "stylegan" && args.has("freezed")) throw Error("--freezed is StyleGAN2-ADA's Freeze-D; --arch stylegan trains without it");
   if (arch == "stylegan" && args.flag("dry-run")) throw Error("--dry-run is StyleGAN2-ADA's; --arch stylegan has none");
+  if (arch == "stylegan2" && args.has("resume-kimg"))
+    throw Error("--resume-kimg is the TensorFlow trainers' (train_pggan, --arch stylegan); StyleGAN2-ADA starts a resumed "
+                "run's count at 0, as the official train.py, and a checkpoint.bin resumes at its own");
   if (arch == "stylegan2") {  // the flags' rules, before the data is read
     TrainSpec scratch;
     set_augmentation(args, scratch);

@@ -110,3 +110,16 @@ add_test(NAME cpu.train_pggan_kimg0
 --outdir ${_pg}/kimg0 && test -s ${_pg}/kimg0/00000-fashion-mnist-pggan-tiny/network-snapshot-000000.bin && echo snapshot written")
 set_tests_properties(cpu.train_pggan_kimg0 PROPERTIES LABELS cpu
                      PASS_REGULAR_EXPRESSION "Nothing left to train: kimg 0.000 of 0.000 is reached; writing a snapshot without training.*snapshot written")
+# --resume-kimg (the official train.py's resume_kimg): a snapshot continues
+# the schedule from there (64 images: halfway through the 8x8 fade) instead
+# of growing again from 4x4; a checkpoint, which has its own count, and no
+# --resume are refused.
+gf_cli_test(train_pggan_resume_kimg FRESH ${_pg}/resume_kimg
+            EXPECT "resumed from .*network-snapshot-000000.bin at kimg 0.064" "^tick 1 +kimg 0.1 +lod 2.50 " "Done: "
+            REJECT ${GF_NONFINITE} " lod 3.00 " FIXTURES_REQUIRED pggan_run
+            COMMAND ${_pg_one_thread} $<TARGET_FILE:train_pggan> --resume ${_pg_run}/network-snapshot-000000.bin --resume-kimg 0.064
+                    --cfg tiny --lod-transition-kimg 0.064 --kimg 0.080 --max-images 96 --outdir ${_pg}/resume_kimg)
+gf_expect_error(train_pggan_resume_kimg_checkpoint "^train_pggan: error: --resume-kimg applies to --resume of networks; .*checkpoint.bin is a checkpoint, which resumes at its own kimg$"
+                pggan_run $<TARGET_FILE:train_pggan> --resume ${_pg_run}/checkpoint.bin --resume-kimg 1 --outdir ${_pg}/bad)
+gf_expect_error(train_pggan_resume_kimg_alone "^train_pggan: error: --resume-kimg needs --resume \\(the networks whose training it continues\\)$" ""
+                $<TARGET_FILE:train_pggan> --resume-kimg 1 --outdir ${_pg}/bad)

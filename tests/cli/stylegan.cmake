@@ -104,3 +104,13 @@ $<TARGET_FILE:generate> --network \"$f\" --seeds 0-1 --raw $d/default.npy --outd
 $<TARGET_FILE:generate> --network \"$f\" --seeds 0-1 --trunc 0.7 --raw $d/psi07.npy --outdir $d/b >/dev/null && \
 $<TARGET_FILE:generate> --network \"$f\" --seeds 0-1 --trunc 1 --raw $d/psi1.npy --outdir $d/c >/dev/null && \
 cmp -s $d/default.npy $d/psi07.npy && ! cmp -s $d/default.npy $d/psi1.npy && echo 'network psi'")
+# --resume-kimg for v1 (its training_loop's resume_kimg): the schedule
+# continues at 96 images (lod 1.50), not from 4x4; StyleGAN2-ADA has none.
+gf_cli_test(train_stylegan_v1_resume_kimg FRESH ${_sg}/resume_kimg
+            EXPECT "at kimg 0.096" "^tick 1 +kimg 0.1 +lod 1.50 " "Done: "
+            REJECT ${GF_NONFINITE} " lod 3.00 " FIXTURES_REQUIRED stylegan_v1_run
+            COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --arch stylegan
+                    --resume ${_sg_run}/network-snapshot-000000.bin --resume-kimg 0.096 --cfg tiny --kimg 0.128 --tick 0.032
+                    --max-images 64 --outdir ${_sg}/resume_kimg)
+gf_expect_error(train_stylegan2_resume_kimg "^train_stylegan: error: --resume-kimg is the TensorFlow trainers' " ""
+                $<TARGET_FILE:train_stylegan> --resume-kimg 1 --outdir ${_sg}/bad)
