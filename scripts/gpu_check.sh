@@ -34,6 +34,7 @@ DEPS=$REPO/deps
 # libgomp1 are OpenBLAS's run-time needs: used only where the machine lacks them.
 DEB_PKGS=(catch2 nlohmann-json3-dev libstb-dev libstb0 libwebp-dev libwebp7 libwebpdemux2 libwebpmux3 libopenblas0-openmp libopenblas-openmp-dev)
 DEB_FALLBACK=(libgfortran5 libquadmath0 libgomp1)
+export DEB_PKG_NAMES="${DEB_PKGS[*]}"  # for the steps, which run in child shells (arrays are not exported)
 export FALLBACK_SONAMES="libgfortran.so.5 libquadmath.so.0 libgomp.so.1"
 DATA_ZIP=$DEPS/data/fashion-mnist-2k.zip
 
@@ -182,9 +183,14 @@ step_env() {
 # deps/prefix, which CMAKE_PREFIX_PATH names; OpenBLAS's run-time needs that the
 # machine lacks are linked into deps/fallback-lib, which LD_LIBRARY_PATH names.
 step_deps() {
-  local debs=("$DEPS"/debs/*.deb)
-  if [[ ! -e ${debs[0]} || ! -f $DATA_ZIP ]]; then
-    fig "deps/ incomplete: run scripts/gpu_check.sh --fetch where there is network, and carry deps"
+  local debs=("$DEPS"/debs/*.deb) p missing=()
+  # A deps/ fetched before a package joined DEB_PKGS lacks it: named here,
+  # not as a failed configure after minutes of device time.
+  for p in $DEB_PKG_NAMES; do
+    compgen -G "$DEPS/debs/${p}_*.deb" >/dev/null || missing+=("$p")
+  done
+  if [[ ! -e ${debs[0]} || ! -f $DATA_ZIP || ${#missing[@]} -gt 0 ]]; then
+    fig "deps/ incomplete${missing:+ (no .deb of ${missing[*]})}: run scripts/gpu_check.sh --fetch where there is network, and carry deps"
     return 1
   fi
   rm -rf "$DEPS/prefix" "$DEPS/fallback" "$DEPS/fallback-lib"

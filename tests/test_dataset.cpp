@@ -584,7 +584,7 @@ TEST_CASE("infinite sampler: seeded, covers the dataset, resumes exactly", "[dat
   CHECK_THROWS_AS(InfiniteSampler(10, 0).load_state_dict(state), Error);  // wrong size
 }
 
-TEST_CASE("8-bit conversion: float32, as the official save_image_grid (rint) and generate.py (+128, truncated)", "[dataset]") {
+TEST_CASE("8-bit conversion: float32, as the official save_image_grids (rint) and generate.py (+128, truncated)", "[dataset]") {
   // Values (float32 bit patterns) where the two official formulas, or a
   // double-precision rint((x + 1) * 127.5), disagree; the expected levels
   // are what NumPy 1.24 (np.rint((x - -1) * (255 / 2)) on float32) and torch
@@ -602,7 +602,17 @@ TEST_CASE("8-bit conversion: float32, as the official save_image_grid (rint) and
     CHECK(int(to_8_bit(x, To8Bit::grid)) == c.grid);
     CHECK(int(to_8_bit(x, To8Bit::generate_py)) == c.generate_py);
   }
-  for (To8Bit how : {To8Bit::grid, To8Bit::generate_py}) {  // clipped; NaN is 0
+  // PGGAN's and StyleGAN's misc.adjust_dynamic_range: x * 127.5 + 127.5 in
+  // float32, then np.rint (NumPy 1.24), against StyleGAN2-ADA's (x + 1) * 127.5.
+  const Case tf_cases[] = {{1058708124u, 205, 204}, {1048115453u, 159, 158}, {1034989753u, 139, 138}, {3206586529u, 47, 48}};
+  for (const Case& c : tf_cases) {  // {bits, grid, tf_grid}
+    float x;
+    std::memcpy(&x, &c.bits, 4);
+    INFO(c.bits);
+    CHECK(int(to_8_bit(x, To8Bit::grid)) == c.grid);
+    CHECK(int(to_8_bit(x, To8Bit::tf_grid)) == c.generate_py);
+  }
+  for (To8Bit how : {To8Bit::grid, To8Bit::tf_grid, To8Bit::generate_py}) {  // clipped; NaN is 0
     CHECK(to_8_bit(-1.5f, how) == 0);
     CHECK(to_8_bit(1.5f, how) == 255);
     CHECK(to_8_bit(std::nanf(""), how) == 0);
@@ -911,6 +921,28 @@ TEST_CASE("WebP images decode through libwebp: lossless pixels exact, transparen
     // Cut short: refused, not finished with made-up pixels.
     CHECK_THROWS_WITH(image_info(d, file.size() - 3, "cut.webp"), "cut.webp: unreadable WebP (libwebp cannot parse it: damaged, or cut short)");
   }
+  // An animation's canvas is a header field: 20000x20000 from a few bytes is
+  // refused before any pixel is allocated (8192x8192 cost 792 MB).
+  {
+    const std::string frame = webp_lossless(6, 4, 3, rgb);
+    WebPMux* mux = WebPMuxNew();
+    WebPMuxFrameInfo info{};
+    info.bitstream = {reinterpret_cast<const uint8_t*>(frame.data()), frame.size()};
+    info.id = WEBP_CHUNK_ANMF;
+    info.duration = 100;
+    REQUIRE(WebPMuxPushFrame(mux, &info, 1) == WEBP_MUX_OK);
+    const WebPMuxAnimParams params{0, 0};
+    REQUIRE(WebPMuxSetAnimationParams(mux, &params) == WEBP_MUX_OK);
+    REQUIRE(WebPMuxSetCanvasSize(mux, 20000, 20000) == WEBP_MUX_OK);
+    WebPData assembled;
+    REQUIRE(WebPMuxAssemble(mux, &assembled) == WEBP_MUX_OK);
+    const std::string bomb(reinterpret_cast<const char*>(assembled.bytes), assembled.size);
+    WebPDataClear(&assembled);
+    WebPMuxDelete(mux);
+    CHECK(bomb.size() < 1000);
+    CHECK_THROWS_WITH(image_info(reinterpret_cast<const uint8_t*>(bomb.data()), bomb.size(), "big.webp"),
+                      "big.webp: a 20000x20000 WebP, larger than the images read here (at most 2^30 bytes of pixels)");
+  }
   rgba[5 * 4 + 3] = 0;
   const std::string see_through = webp_lossless(6, 4, 4, rgba);
   CHECK_THROWS_AS(decode_image(reinterpret_cast<const uint8_t*>(see_through.data()), see_through.size(), "t.webp", 3), TransparentImageError);
@@ -966,7 +998,7 @@ TEST_CASE("animated GIFs give their first frame, named; a CMYK JPEG is recognise
     CHECK(img[c * 16 + 0] == 0);
     CHECK(img[c * 16 + 3] == 255);
   }
-  CHECK(has_line(ds->notes(), "images are animated GIFs: only the first frame is used:"));
+  CHECK(has_line(ds->notes(), "images are animated (GIF, WebP): only the first frame is used:"));
   CHECK(has_line(ds->notes(), "  " + dir / "anim/a.gif (2 frames)"));
   CHECK_FALSE(has_line(ds->notes(), "opaque everywhere"));  // stb's alpha for every GIF is not news
   // A GIF transparency index in use is transparency like any other.
@@ -990,7 +1022,7 @@ TEST_CASE("animated GIFs give their first frame, named; a CMYK JPEG is recognise
   write_file(dir / "cut/a.gif", four.substr(0, four.size() - 4));
   CHECK(has_line(open_dataset(dir / "cut", {})->notes(), "  " + dir / "cut/a.gif (4 frames)"));
   write_file(dir / "one/a.gif", head + gce + comment + frame_data(first) + "\x3B");
-  CHECK_FALSE(has_line(open_dataset(dir / "one", {})->notes(), "images are animated GIFs: only the first frame is used:"));
+  CHECK_FALSE(has_line(open_dataset(dir / "one", {})->notes(), "images are animated (GIF, WebP): only the first frame is used:"));
 
   // CMYK: a JPEG frame header of four components is recognised (stb_image
   // itself reports it as 3 channels and converts it without a colour profile).

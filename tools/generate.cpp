@@ -194,7 +194,8 @@ void check_raw_not_an_output(const cli::Args& args, const Outputs& o) {
   if (!args.has("raw")) return;
   std::error_code ec;
   const std::filesystem::path raw = std::filesystem::weakly_canonical(args.str("raw"), ec);
-  const std::filesystem::path dir = std::filesystem::weakly_canonical(args.str("outdir"), ec);
+  std::filesystem::path dir = std::filesystem::weakly_canonical(args.str("outdir"), ec);
+  if (!dir.has_filename()) dir = dir.parent_path();  // "out/" when out does not exist yet
   if (ec || raw.parent_path() != dir) return;
   const std::string file = raw.filename().string();
   const bool output = o.gw > 0 ? file == "grid.png" || (o.cells_too && std::find(o.names.begin(), o.names.end(), file) != o.names.end())

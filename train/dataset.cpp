@@ -577,7 +577,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   add_notes(notes, in + std::to_string(rescaled.size()) + " of " + n + " images are PNM with a maxval below 255: scaled to 0..255:", rescaled);
   add_notes(notes, in + std::to_string(hdr.size()) + " of " + n + " images are floating-point HDR: mapped to 8 bits by stb_image (gamma 2.2, values above 1 clipped):", hdr);
   add_notes(notes, in + std::to_string(cmyk.size()) + " of " + n + " images are CMYK JPEGs: converted to RGB by stb_image without a colour profile (colours may differ from a viewer's):", cmyk);
-  add_notes(notes, in + std::to_string(animated.size()) + " of " + n + " images are animated GIFs: only the first frame is used:", animated);
+  add_notes(notes, in + std::to_string(animated.size()) + " of " + n + " images are animated (GIF, WebP): only the first frame is used:", animated);
 
   // The folder's or zip's own name, also for "." or "photos/".
   fs::path named = fs::absolute(src.path).lexically_normal();

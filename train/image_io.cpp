@@ -431,7 +431,7 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     if (feed.past_end) throw Error(name + ": truncated " + info.format + ": the file ends before its pixels do");
   };
   if (info.format == "WebP") {
-    const WebpImage webp = decode_webp(data, n, name);
+    const WebpImage webp = decode_webp(data, n, name, webp_info(data, n, name));
     w = webp.width, h = webp.height;
     px.resize(size_t(w) * h * want);
     for (size_t p = 0; p < size_t(w) * h; ++p)
@@ -508,8 +508,8 @@ uint8_t to_8_bit(float x, To8Bit how) {
   if (std::isnan(x)) return 0;
   // Each operation rounds to float32, as torch and NumPy compute in float32
   // (the build keeps a * b + c unfused: -ffp-contract=off).
-  if (how == To8Bit::grid) {
-    const float scaled = (x + 1.0f) * 127.5f;
+  if (how == To8Bit::grid || how == To8Bit::tf_grid) {
+    const float scaled = how == To8Bit::grid ? (x + 1.0f) * 127.5f : x * 127.5f + 127.5f;  // adjust_dynamic_range's scale, bias
     return static_cast<uint8_t>(std::min(255.0f, std::max(0.0f, std::nearbyint(scaled))));  // np.rint: half to even
   }
   const float shifted = x * 127.5f + 128.0f;

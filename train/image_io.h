@@ -55,6 +55,9 @@ struct TransparentImageError : Error {
 // loader (training/dataset.py ImageFolderDataset) and dataset_tool.py take as
 // images, whatever the file holds. `ext` without the dot, any case.
 bool pil_lists_extension(const std::string& ext);
+// The orientation tag of IFD0 of an EXIF block (TIFF structured, optionally
+// after "Exif\0\0"); 1 when absent or malformed.
+int exif_block_orientation(const uint8_t* p, size_t n);
 // The extension of a '/'-separated name as the official loader takes it
 // (os.path.splitext of the name): after the last dot of the last part, not
 // counting its leading dots; "" for none.
@@ -89,7 +92,8 @@ void check_grid_png_size(int64_t h, int64_t w, int64_t c, int64_t gw, int64_t gh
 // in float32 (the networks' outputs are float32 there): the two differ by a
 // level for a few values in a million.
 enum class To8Bit {
-  grid,         // training_loop.save_image_grid: np.rint((x + 1) * 127.5), clipped (half to even)
+  grid,         // StyleGAN2-ADA's training_loop.save_image_grid: np.rint((x + 1) * 127.5), clipped (half to even)
+  tf_grid,      // PGGAN's and StyleGAN's misc.save_image_grid: np.rint(x * 127.5 + 127.5), clipped
   generate_py,  // generate.py, style_mixing.py: (x * 127.5 + 128).clamp(0, 255).to(torch.uint8), truncated
 };
 // A NaN gives 0.

@@ -155,7 +155,8 @@ int run(int argc, char** argv) {
                   {"tick", args.has("tick") ? nlohmann::json(args.number("tick")) : nlohmann::json()},
                   {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()}});
   // A resumed run's report continues the curves of the run it came from.
-  if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer->cur_nimg());
+  // (Networks resumed at --resume-kimg carry none: their folder's ticks run past the snapshot.)
+  if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), args.has("resume-kimg") ? 0 : trainer->cur_nimg());
   run.log("Run folder " + run.path() + ": " + ds->name() + " (" + cli::count_text(static_cast<long long>(ds->size()), "image") + ", " +
           std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) + "), cfg " + setup.spec.cfg +
           ", from " + std::to_string(setup.spec.sched.lod_initial_resolution) + "x" +

@@ -370,7 +370,8 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
                   // adds to the reals): --mirror is the spec's mirror_augment, a flip per
                   // drawn image in training only, as PGGAN's.
                   {"metrics", metric_req.names}});
-  if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), trainer.cur_nimg());
+  // (Networks resumed at --resume-kimg carry none: their folder's ticks run past the snapshot.)
+  if (args.has("resume")) carry_earlier_stats(run.path(), args.str("resume"), args.has("resume-kimg") ? 0 : trainer.cur_nimg());
   run.log("Run folder " + run.path() + ": " + ds.name() + " (" + cli::count_text(static_cast<long long>(ds.size()), "image") + ", " +
           std::to_string(ds.resolution()) + "x" + std::to_string(ds.resolution()) + "), StyleGAN (v1) cfg " + spec.cfg +
           ", from " + std::to_string(spec.sched.lod_initial_resolution) + "x" +
@@ -540,6 +541,7 @@ int run(int argc_given, char** argv_given) {
       if (args.has(f)) throw Error(std::string("--") + f + " is StyleGAN2-ADA's augmentation; --arch stylegan trains without it");
   if (arch == "stylegan" && args.has("freezed")) throw Error("--freezed is StyleGAN2-ADA's Freeze-D; --arch stylegan trains without it");
   if (arch == "stylegan" && args.flag("dry-run")) throw Error("--dry-run is StyleGAN2-ADA's; --arch stylegan has none");
+  if (!args.has("resume")) cli::check_resume_kimg(args, "", false);  // before the data is read
   if (arch == "stylegan2" && args.has("resume-kimg"))
     throw Error("--resume-kimg is the TensorFlow trainers' (train_pggan, --arch stylegan); StyleGAN2-ADA starts a resumed "
                 "run's count at 0, as the official train.py, and a checkpoint.bin resumes at its own");

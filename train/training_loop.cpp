@@ -84,7 +84,7 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
       throw_if_stop_requested();
     t.step();
     done = t.finished(total);
-    const int64_t tick_nimg = static_cast<int64_t>(std::ceil(t.tick_kimg(opt.tick_kimg) * 1000));  // as `total`
+    const int64_t tick_nimg = t.tick_images(opt.tick_kimg);
     if (!done && !(tick0 && tick == 0) && t.cur_nimg() < tick_start_nimg + tick_nimg) {
       if (opt.progress && run) {
         std::printf("\r  kimg %.3f, tick %lld: %3.0f%%", t.cur_nimg() / 1000.0, static_cast<long long>(tick),

@@ -5,6 +5,7 @@
 // TrainingRun (train/<family>/); the loop owns timing, memory figures, file
 // names and the schedule of writes.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -35,6 +36,9 @@ class TrainingRun {
   // The tick length in kimg at the current progress: `requested` (the --tick
   // flag), or what the family's schedule says.
   virtual double tick_kimg(double requested) const { return requested; }
+  // The same in whole images: the first count at or past tick_kimg * 1000,
+  // as the official loops compare in floating point.
+  virtual int64_t tick_images(double requested) const { return static_cast<int64_t>(std::ceil(tick_kimg(requested) * 1000)); }
   // StyleGAN2-ADA reports tick 0 after the first step; PGGAN's first tick
   // (numbered 1) runs its full length.
   virtual bool tick0_after_first_step() const { return true; }

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "engine/error.h"
+#include "train/image_io.h"
 
 namespace gf {
 namespace {
@@ -37,6 +38,12 @@ WebpImage webp_info(const uint8_t* data, size_t n, const std::string& name) {
   img.height = static_cast<int>(WebPDemuxGetI(demux.get(), WEBP_FF_CANVAS_HEIGHT));
   img.frames = static_cast<int>(WebPDemuxGetI(demux.get(), WEBP_FF_FRAME_COUNT));
   if (img.frames < 1) throw unreadable(name, "no frame");
+  // An animation's canvas size is a header field, apart from its data: a
+  // 138-byte file can ask for gigabytes. The cap stb_image keeps for the
+  // other formats (2^30 bytes of pixels).
+  if (uint64_t(img.width) * uint64_t(img.height) * 4 > (uint64_t(1) << 30))
+    throw Error(name + ": a " + std::to_string(img.width) + "x" + std::to_string(img.height) +
+                " WebP, larger than the images read here (at most 2^30 bytes of pixels)");
   // Pillow's mode: RGBA when WebPGetFeatures reports alpha, else RGB.
   WebPBitstreamFeatures features;
   if (WebPGetFeatures(data, n, &features) != VP8_STATUS_OK) throw unreadable(name, "libwebp cannot read its header");
@@ -49,8 +56,7 @@ WebpImage webp_info(const uint8_t* data, size_t n, const std::string& name) {
   return img;
 }
 
-WebpImage decode_webp(const uint8_t* data, size_t n, const std::string& name) {
-  WebpImage img = webp_info(data, n, name);
+WebpImage decode_webp(const uint8_t* data, size_t n, const std::string& name, WebpImage img) {
   WebPAnimDecoderOptions options;
   if (!WebPAnimDecoderOptionsInit(&options)) throw Error(name + ": libwebp's decoder options failed to initialize");
   options.color_mode = MODE_RGBA;  // unpremultiplied, as Pillow asks

@@ -23,16 +23,14 @@ struct WebpImage {
 };
 
 // Header only (no pixels): throws gf::Error "<name>: unreadable WebP (...)"
-// when libwebp cannot parse the container.
+// when libwebp cannot parse the container, or naming the size when the
+// canvas holds more than 2^30 bytes of RGBA.
 WebpImage webp_info(const uint8_t* data, size_t n, const std::string& name);
 
-// The first frame's pixels as interleaved RGBA (alpha 255 when the file has
-// none); throws gf::Error naming the file when libwebp cannot decode it
-// (damaged or cut: WebP's demuxer wants the whole file).
-WebpImage decode_webp(const uint8_t* data, size_t n, const std::string& name);
-
-// The orientation tag of IFD0 of an EXIF block (TIFF structured, optionally
-// after "Exif\0\0"); 1 when absent or malformed. Defined in image_io.cpp.
-int exif_block_orientation(const uint8_t* p, size_t n);
+// `info` (webp_info's of the same data) with the first frame's pixels as
+// interleaved RGBA (alpha 255 when the file has none); throws gf::Error
+// naming the file when libwebp cannot decode it (damaged or cut: WebP's
+// demuxer wants the whole file).
+WebpImage decode_webp(const uint8_t* data, size_t n, const std::string& name, WebpImage info);
 
 }  // namespace gf

@@ -173,6 +173,10 @@ set_tests_properties(cpu.generate_two_channel_generator PROPERTIES PASS_REGULAR_
 gf_expect_error(generate_raw_is_an_output "^generate: error: --raw .*/clash/\\./seed0001.png: is one of the images this run writes to --outdir; give the raw file another name$" ""
                 sh -c "rm -rf ${_gen}/clash && $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 1 \
 --outdir ${_gen}/clash --raw ${_gen}/clash/./seed0001.png; s=$?; test ! -e ${_gen}/clash && exit $s")
+# (--outdir written with a trailing slash, not made yet: the same.)
+gf_expect_error(generate_raw_is_an_output_slash "^generate: error: --raw .*/clash_slash/seed0001.png: is one of the images this run writes to --outdir; give the raw file another name$" ""
+                sh -c "rm -rf ${_gen}/clash_slash && $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 1 \
+--outdir ${_gen}/clash_slash/ --raw ${_gen}/clash_slash/seed0001.png; s=$?; test ! -e ${_gen}/clash_slash && exit $s")
 gf_expect_error(generate_raw_is_the_grid "^generate: error: --raw .*/grid.png: is one of the images this run writes to --outdir; give the raw file another name$" ""
                 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 1-2 --grid 2x1
                 --outdir ${_gen}/clash_grid --raw ${_gen}/clash_grid/grid.png)

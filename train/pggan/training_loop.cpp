@@ -58,14 +58,14 @@ void PGGANRun::write_reals(const std::string& path, int gw, int gh) {
   grid_latents_ = randn({n, t_.Gs().latent_size()}, grid_rng, DType::f32, dev);
   const Dataset::Batch reals = ds.batch(InfiniteSampler(ds.size(), t_.setup().seed + 1).next_batch(n), dev);
   if (ds.c_dim() > 0) grid_labels_ = reals.labels;
-  save_image_grid(reals.images.to(Device::cpu()), path, gw, gh);
+  save_image_grid(reals.images.to(Device::cpu()), path, gw, gh, nullptr, To8Bit::tf_grid);
 }
 
 void PGGANRun::write_fakes(const std::string& path, int gw, int gh) {
   NoGradGuard ng;
   save_image_grid(t_.Gs().forward(grid_latents_, grid_labels_, PGGANTrainer::network_lod(t_.last_schedule()))
                       .to(Device::cpu()),
-                  path, gw, gh);
+                  path, gw, gh, nullptr, To8Bit::tf_grid);
 }
 
 void PGGANRun::write_snapshot(const std::string& path) { save_pggan_snapshot(path, t_); }

@@ -32,10 +32,10 @@ PspRun::PspRun(PspTrainer& t, int64_t tick_steps) : TrainerRun(t), tick_steps_(t
   GF_CHECK(tick_steps >= 1, "run_psp_training", "tick_steps must be at least 1");
 }
 
-// The loop measures ticks in images; steps x batch is exact in a double
-// well past any run (2^53 images), and the loop's truncation to whole
-// images can only end a tick one image early, never a step early (batch >= 2).
+// The loop measures ticks in images: steps x batch, exactly (as kimg, times
+// 1000, it can come out above the whole count and end a tick a step late).
 double PspRun::tick_kimg(double) const { return double(tick_steps_) * t_.spec().batch / 1000.0; }
+int64_t PspRun::tick_images(double) const { return tick_steps_ * t_.spec().batch; }
 
 std::string PspRun::end_reached(double) const {
   return "step " + std::to_string(t_.cur_step()) + " of " + std::to_string(t_.spec().max_steps) + " is reached";

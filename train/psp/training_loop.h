@@ -24,6 +24,7 @@ class PspRun : public TrainerRun<PspTrainer> {
   PspRun(PspTrainer& t, int64_t tick_steps);
   Device device() const override { return t_.device(); }
   double tick_kimg(double) const override;
+  int64_t tick_images(double) const override;
   // pSp's coach tests `step < max_steps` before a step: a finished run trains nothing.
   bool trains_when_done() const override { return false; }
   bool official_writes_untrained() const override { return false; }  // coach.train's while loop never runs

@@ -46,14 +46,14 @@ void StyleGANRun::write_reals(const std::string& path, int gw, int gh) {
   grid_latents_ = randn({n, t_.spec().G_kwargs.latent_size}, grid_rng, DType::f32, dev);
   const Dataset::Batch reals = ds.batch(InfiniteSampler(ds.size(), t_.seed() + 1).next_batch(n), dev);
   if (ds.c_dim() > 0) grid_labels_ = reals.labels;
-  save_image_grid(reals.images.to(Device::cpu()), path, gw, gh);
+  save_image_grid(reals.images.to(Device::cpu()), path, gw, gh, nullptr, To8Bit::tf_grid);
 }
 
 void StyleGANRun::write_fakes(const std::string& path, int gw, int gh) {
   NoGradGuard ng;
   stylegan::GenerateOptions o;
   o.synthesis.noise_mode = NoiseMode::constant;
-  save_image_grid(t_.Gs().forward(grid_latents_, grid_labels_, t_.lod(), o).to(Device::cpu()), path, gw, gh);
+  save_image_grid(t_.Gs().forward(grid_latents_, grid_labels_, t_.lod(), o).to(Device::cpu()), path, gw, gh, nullptr, To8Bit::tf_grid);
 }
 
 void StyleGANRun::write_snapshot(const std::string& path) { save_stylegan_snapshot(path, t_); }
