@@ -188,20 +188,19 @@ Outputs mixing_outputs(const Tensor& images, const std::vector<long long>& rows,
   return {images.size(0), names, [images](int64_t i) { return row(images, i, Device::cpu()); }, gw, gh, true};
 }
 
-// --raw naming one of the PNGs the run writes (--raw out/seed0001.png) was
-// replaced by it, or shared its temporary and failed: refused before any image.
-void check_raw_not_an_output(const cli::Args& args, const Outputs& o) {
-  if (!args.has("raw")) return;
-  std::error_code ec;
-  const std::filesystem::path raw = std::filesystem::weakly_canonical(args.str("raw"), ec);
-  std::filesystem::path dir = std::filesystem::weakly_canonical(args.str("outdir"), ec);
-  if (!dir.has_filename()) dir = dir.parent_path();  // "out/" when out does not exist yet
-  if (ec || raw.parent_path() != dir) return;
-  const std::string file = raw.filename().string();
-  const bool output = o.gw > 0 ? file == "grid.png" || (o.cells_too && std::find(o.names.begin(), o.names.end(), file) != o.names.end())
-                               : std::find(o.names.begin(), o.names.end(), file) != o.names.end();
-  if (output)
-    throw Error("--raw " + args.str("raw") + ": is one of the images this run writes to --outdir; give the raw file another name");
+// Whether image i is written as its own PNG: every named one, or in a grid
+// only the named cells of a style-mixing canvas.
+bool own_png(const Outputs& o, int64_t i) {
+  return (o.gw == 0 || o.cells_too) && !o.names.empty() && !o.names[static_cast<size_t>(i)].empty();
+}
+
+// The files the run writes in --outdir, each once.
+std::set<std::string> output_files(const Outputs& o) {
+  std::set<std::string> files;
+  for (int64_t i = 0; i < o.n; ++i)
+    if (own_png(o, i)) files.insert(o.names[static_cast<size_t>(i)]);
+  if (o.gw > 0) files.insert("grid.png");
+  return files;
 }
 
 // Writes each image as it is made, so memory holds one image at a time (a
@@ -210,7 +209,9 @@ void check_raw_not_an_output(const cli::Args& args, const Outputs& o) {
 // temporary, renamed when every image is in).
 int write_outputs(const cli::Args& args, const Outputs& o) {
   const std::string outdir = args.str("outdir");
-  check_raw_not_an_output(args, o);
+  const std::set<std::string> files = output_files(o);
+  // (--raw out/seed0001.png was replaced by the PNG, or shared its temporary.)
+  cli::check_not_an_output(args, "raw", std::vector<std::string>(files.begin(), files.end()));
   std::vector<Tensor> grid;
   bool outdir_made = false;
   auto take = [&](int64_t i, const Tensor& img) {
@@ -226,7 +227,7 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
                                : "the network " + args.str("network") + " overflows with ordinary inputs (damaged weights?)"));
     }
     if (o.gw > 0) grid.push_back(img);
-    if (o.gw > 0 && !(o.cells_too && !o.names[static_cast<size_t>(i)].empty())) return;
+    if (!own_png(o, i)) return;
     if (!outdir_made) io::create_folder(outdir, "--outdir");
     outdir_made = true;
     save_image_grid(img, outdir + "/" + o.names[static_cast<size_t>(i)], 1, 1, nullptr, To8Bit::generate_py);
@@ -254,12 +255,10 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
     save_image_grid(concat(grid, 0), outdir + "/grid.png", o.gw, o.gh, nullptr, To8Bit::generate_py);
   }
   // Files, not images made: --seeds 1,1 makes seed0001.png twice.
-  std::set<std::string> distinct(o.names.begin(), o.names.end());
-  distinct.erase("");
-  const long long files = static_cast<long long>(distinct.size());
+  const long long pngs = static_cast<long long>(files.size()) - (o.gw > 0 ? 1 : 0);
   std::cout << "generate: wrote "
-            << (o.gw == 0 ? cli::count_text(files, "image")
-                : o.cells_too ? "grid.png and " + cli::count_text(files, "image") + " of its cells"
+            << (o.gw == 0 ? cli::count_text(pngs, "image")
+                : o.cells_too ? "grid.png and " + cli::count_text(pngs, "image") + " of its cells"
                               : std::string("grid.png"))
             << " to " << outdir << (args.has("raw") ? " (raw: " + args.str("raw") + ")" : std::string()) << "\n";
   return 0;

@@ -358,6 +358,7 @@ int encode(int argc, char** argv) {
   if (images) folders.push_back("inference_coupled");
   check_outdir(args, folders, {"latents.npy", "names.txt", "stats.txt"});
   cli::check_output_file(args, "raw", {"network", "images"});
+  cli::check_not_an_output(args, "raw", {"latents.npy", "names.txt", "stats.txt"});
   Setup s = setup(args);
   io::create_folder(s.outdir, "--outdir");
   if (images) io::create_folder(s.outdir + "/inference_results", "--outdir");

@@ -529,6 +529,17 @@ void check_not_input(const Args& args, const std::string& what, const std::strin
   }
 }
 
+void check_not_an_output(const Args& args, const std::string& flag, const std::vector<std::string>& outputs) {
+  if (!args.has(flag)) return;
+  std::error_code ec;
+  const std::filesystem::path file = std::filesystem::weakly_canonical(args.str(flag), ec);
+  std::filesystem::path dir = std::filesystem::weakly_canonical(args.str("outdir"), ec);
+  if (!dir.has_filename()) dir = dir.parent_path();  // "out/" when out does not exist yet
+  if (ec || file.parent_path() != dir) return;
+  if (std::find(outputs.begin(), outputs.end(), file.filename().string()) != outputs.end())
+    throw Error("--" + flag + " " + args.str(flag) + ": is one of the files this run writes to --outdir; give it another name");
+}
+
 void check_output_file(const Args& args, const std::string& flag, const std::vector<std::string>& inputs) {
   if (!args.has(flag)) return;
   const std::string path = args.str(flag);

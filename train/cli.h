@@ -194,6 +194,11 @@ void check_not_input(const Args& args, const std::string& what, const std::strin
 // before it writes the file (io::create_parent_folder), as it does its
 // --outdir, so that a run refused later leaves no new folder.
 void check_output_file(const Args& args, const std::string& flag, const std::vector<std::string>& inputs);
+// Refuses an output file flag (generate's and psp's --raw) that names one of
+// the files the program writes under --outdir (`outputs`: names in that
+// folder), which would replace it or share its temporary; links and "./"
+// resolved, an --outdir not made yet included.
+void check_not_an_output(const Args& args, const std::string& flag, const std::vector<std::string>& outputs);
 
 // Refuses a folder the program writes into (dir: its --outdir, or a folder
 // under it) that is, or lies inside, a folder input named by one of `inputs`

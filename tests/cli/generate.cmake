@@ -170,14 +170,14 @@ sh ${GF_CLI_DIR}/expect_error.sh '^generate: error: .*/g.bin: the generator make
 set_tests_properties(cpu.generate_two_channel_generator PROPERTIES PASS_REGULAR_EXPRESSION "refused" SKIP_RETURN_CODE 77)
 # --raw naming one of the run's own PNGs: the PNG replaced the raw file
 # (exit 0, no .npy) or shared its temporary. Refused before any image.
-gf_expect_error(generate_raw_is_an_output "^generate: error: --raw .*/clash/\\./seed0001.png: is one of the images this run writes to --outdir; give the raw file another name$" ""
+gf_expect_error(generate_raw_is_an_output "^generate: error: --raw .*/clash/\\./seed0001.png: is one of the files this run writes to --outdir; give it another name$" ""
                 sh -c "rm -rf ${_gen}/clash && $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 1 \
 --outdir ${_gen}/clash --raw ${_gen}/clash/./seed0001.png; s=$?; test ! -e ${_gen}/clash && exit $s")
 # (--outdir written with a trailing slash, not made yet: the same.)
-gf_expect_error(generate_raw_is_an_output_slash "^generate: error: --raw .*/clash_slash/seed0001.png: is one of the images this run writes to --outdir; give the raw file another name$" ""
+gf_expect_error(generate_raw_is_an_output_slash "^generate: error: --raw .*/clash_slash/seed0001.png: is one of the files this run writes to --outdir; give it another name$" ""
                 sh -c "rm -rf ${_gen}/clash_slash && $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 1 \
 --outdir ${_gen}/clash_slash/ --raw ${_gen}/clash_slash/seed0001.png; s=$?; test ! -e ${_gen}/clash_slash && exit $s")
-gf_expect_error(generate_raw_is_the_grid "^generate: error: --raw .*/grid.png: is one of the images this run writes to --outdir; give the raw file another name$" ""
+gf_expect_error(generate_raw_is_the_grid "^generate: error: --raw .*/grid.png: is one of the files this run writes to --outdir; give it another name$" ""
                 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 1-2 --grid 2x1
                 --outdir ${_gen}/clash_grid --raw ${_gen}/clash_grid/grid.png)
 # Style mixing writes each cell as style_mixing.py saves it, besides

@@ -130,3 +130,9 @@ gf_expect_error(psp_official_test_batch_size "^psp encode: error: --test_batch_s
 gf_cli_test(psp_official_underscore_names FRESH ${_psp}/underscore EXPECT "psp encode: 1 image -> "
             COMMAND $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --n_images 1 --resize_outputs
                     --outdir ${_psp}/underscore)
+# --raw naming latents.npy (or names.txt, stats.txt) in --outdir: refused
+# before any image is encoded (it failed after all of them, having written
+# the PNGs, on the set's duplicate name).
+gf_expect_error(psp_raw_is_an_output "^psp encode: error: --raw .*/raw_clash/latents.npy: is one of the files this run writes to --outdir; give it another name$" ""
+                sh -c "rm -rf ${_psp}/raw_clash && $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --n-images 1 \
+--outdir ${_psp}/raw_clash --raw ${_psp}/raw_clash/latents.npy; s=$?; test ! -e ${_psp}/raw_clash && exit $s")
