@@ -2,8 +2,9 @@
 # Installs what ganforge needs from Debian's packages. Idempotent: installs
 # only what is missing, and runs apt-get update only then.
 #   scripts/install_deps.sh          build and train dependencies
-#   scripts/install_deps.sh --torch  also PyTorch (python3-torch), Pillow (python3-pil: tools/make_pil_resize_golden.py, the tests that compare with PIL) and SciPy
-#                                    (python3-scipy: tools/make_metrics_golden.py, the official FID's sqrtm), which tools/convert_weights.py, its
+#   scripts/install_deps.sh --torch  also PyTorch (python3-torch), Pillow (python3-pil: tools/make_pil_resize_golden.py, the tests that compare with PIL), SciPy
+#                                    (python3-scipy: tools/make_metrics_golden.py, the official FID's sqrtm), and py-lmdb (python3-lmdb: the LSUN lmdb
+#                                    test source), which tools/convert_weights.py, its
 #                                    tests and the golden-data scripts in tools/ use (--golden: the same)
 #   scripts/install_deps.sh --chromium  also headless Chromium (and a font), which the report.html
 #                                    tests render pages with
@@ -13,10 +14,10 @@ set -euo pipefail
 # ocl-icd-opencl-dev: Debian's oneDNN CMake config requires OpenCL's headers
 # (a Recommends of libdnnl-dev, which --no-install-recommends skips).
 # iproute2: the two-machine tests' network namespaces (tests/cli/two_machines.sh).
-pkgs=(cmake make g++ catch2 nlohmann-json3-dev libstb-dev libwebp-dev libopenblas-openmp-dev libdnnl-dev ocl-icd-opencl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin iproute2)
+pkgs=(cmake make g++ catch2 nlohmann-json3-dev libstb-dev libwebp-dev liblmdb-dev libopenblas-openmp-dev libdnnl-dev ocl-icd-opencl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin iproute2)
 for a in "$@"; do
   case "$a" in
-    --torch | --golden) pkgs+=(python3-torch python3-pil python3-scipy) ;;
+    --torch | --golden) pkgs+=(python3-torch python3-pil python3-scipy python3-lmdb) ;;
     --chromium) pkgs+=(chromium fonts-dejavu-core) ;;
     -h | --help) sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install_deps: unknown option $a (see --help)" >&2; exit 2 ;;

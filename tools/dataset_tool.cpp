@@ -1,6 +1,6 @@
 // dataset_tool: the official StyleGAN2-ADA dataset_tool.py as a ganforge
-// program. Turns a folder or .zip of images (any sizes) or MNIST's IDX files
-// into a dataset train_stylegan takes: square, power-of-two PNGs named
+// program. Turns a folder or .zip of images (any sizes), an LSUN lmdb
+// folder, CIFAR-10's Python tarball or MNIST's IDX files into a dataset train_stylegan takes: square, power-of-two PNGs named
 // NNNNN/imgNNNNNNNN.png by source index, in a folder or a stored .zip, with
 // dataset.json labels.
 //
@@ -28,8 +28,10 @@
 //  - a source without images, or a run that skips them all, is refused
 //    rather than written as an empty dataset; --max-images 0 is refused
 //    (the official tool writes one image for it);
-//  - LSUN lmdb folders and the CIFAR-10 tarball are not read: refused with
-//    one line saying so;
+//  - an lmdb record that is an image with transparent pixels is refused
+//    (cv2.imdecode drops the alpha); a folder holding data.mdb is an lmdb
+//    whatever its name; the CIFAR-10 tarball may hold any number of images
+//    (the official asserts 50000);
 //  - the output appears whole or not at all: a .zip is written to a
 //    temporary name and renamed, a new folder is built as "<dest>.<pid>.tmp"
 //    and renamed, an existing empty --dest folder is filled (built in a
@@ -55,10 +57,12 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/json_input.h"
 #include "engine/io/temp_file_guard.h"
+#include "train/cifar10.h"
 #include "train/cli.h"
 #include "train/dataset.h"
 #include "train/image_io.h"
 #include "train/image_resize.h"
+#include "train/lmdb_records.h"
 #include "train/zip_writer.h"
 
 namespace fs = std::filesystem;
@@ -74,11 +78,18 @@ struct Image {
   std::vector<uint8_t> px;  // HWC
 };
 
-// The source's images in the official order, each read on demand.
+// The source's images in the official order, each read on demand (in
+// order: an lmdb is read as a stream).
 struct Source {
-  std::vector<std::string> names;  // for messages: relative names, or "MNIST image i"
-  std::function<Image(size_t)> read;
-  std::vector<std::optional<json>> labels;  // per image; nullopt: none
+  size_t size = 0;
+  std::function<std::string(size_t)> name;  // for messages: relative names, "MNIST image i", ...
+  // nullopt: an entry the source passes over, having said why (an lmdb
+  // record that does not decode); it takes no output index.
+  std::function<std::optional<Image>(size_t)> read;
+  std::function<std::optional<json>(size_t)> label;  // nullopt: none
+  // The loop ends after the first image read at this index or a later one:
+  // an lmdb's --max-images, which the official counts in records, not images.
+  size_t last = SIZE_MAX;
 };
 
 std::string lower(std::string s) {
@@ -177,14 +188,15 @@ Source open_images(const std::string& path, int64_t max_images) {
   if (fs::is_directory(path)) std::stable_sort(names.begin(), names.end(), by_parts);
   if (names.empty()) throw Error("--source " + path + ": no images (no file with an image extension PIL lists)");
   if (int64_t(names.size()) > max_images) names.resize(size_t(max_images));
-  const std::map<std::string, json> by_name = read_labels(files);
+  auto by_name = std::make_shared<const std::map<std::string, json>>(read_labels(files));
   Source src;
-  src.names = names;
-  for (const std::string& n : names) {
-    const auto it = by_name.find(n);
-    src.labels.push_back(it == by_name.end() || it->second.is_null() ? std::nullopt : std::optional<json>(it->second));
-  }
-  src.read = [files, names](size_t i) {
+  src.size = names.size();
+  src.name = [names](size_t i) { return names[i]; };
+  src.label = [names, by_name](size_t i) {
+    const auto it = by_name->find(names[i]);
+    return it == by_name->end() || it->second.is_null() ? std::nullopt : std::optional<json>(it->second);
+  };
+  src.read = [files, names](size_t i) -> std::optional<Image> {
     const std::vector<uint8_t> bytes = files.read(names[i]);
     const std::string shown = files.display(names[i]);
     const gf::ImageInfo info = gf::image_info(bytes.data(), bytes.size(), shown);
@@ -204,14 +216,83 @@ Source open_mnist(const std::string& images_gz, int64_t max_images) {
   const size_t n = std::min(idx->size(), size_t(max_images));
   if (n == 0) throw Error("--source " + images_gz + ": no images");
   Source src;
-  for (size_t i = 0; i < n; ++i) {
-    src.names.push_back("MNIST image " + std::to_string(i));
-    src.labels.push_back(json(int(idx->labels[i])));
-  }
-  src.read = [idx](size_t i) {
+  src.size = n;
+  src.name = [](size_t i) { return "MNIST image " + std::to_string(i); };
+  src.label = [idx](size_t i) { return std::optional<json>(int(idx->labels[i])); };
+  src.read = [idx](size_t i) -> std::optional<Image> {
     constexpr int r = gf::IdxImages::kRes;
     const uint8_t* p = idx->pixels.data() + i * r * r;
     return Image{r, r, 1, std::vector<uint8_t>(p, p + r * r)};
+  };
+  return src;
+}
+
+// The official open_cifar10: the five training batches, with their classes.
+Source open_cifar10(const std::string& tarball, int64_t max_images) {
+  auto cifar = std::make_shared<gf::Cifar10>(gf::read_cifar10(tarball));
+  Source src;
+  src.size = std::min(cifar->size(), size_t(max_images));
+  src.name = [](size_t i) { return "CIFAR-10 image " + std::to_string(i); };
+  src.label = [cifar](size_t i) { return std::optional<json>(cifar->labels[i]); };
+  src.read = [cifar](size_t i) -> std::optional<Image> {
+    constexpr int r = gf::Cifar10::kRes;
+    const uint8_t* p = cifar->pixels.data() + i * r * r * 3;
+    return Image{r, r, 3, std::vector<uint8_t>(p, p + r * r * 3)};
+  };
+  return src;
+}
+
+// A record's key for messages: as text when it is printable, else in hex.
+std::string shown_key(const std::string& key) {
+  const bool text = !key.empty() && key.size() <= 64 &&
+                    std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c < 0x7F; });
+  if (text) return "'" + key + "'";
+  std::string hex;
+  char b[4];
+  for (size_t i = 0; i < std::min<size_t>(key.size(), 32); ++i) {
+    std::snprintf(b, sizeof b, "%02x", static_cast<unsigned char>(key[i]));
+    hex += b;
+  }
+  return "0x" + hex + (key.size() > 32 ? "..." : "");
+}
+
+// The official open_lmdb (LSUN): each record's value is an encoded image
+// (LSUN's are WebP), decoded in colour (cv2.imdecode(..., IMREAD_COLOR): grey
+// replicated to RGB), unlabelled; the first --max-images records are read.
+// A record that does not decode is said and passed over (the official prints
+// the exception and goes on); it takes no output name.
+Source open_lmdb(const std::string& folder, int64_t max_images) {
+  auto db = std::make_shared<gf::LmdbRecords>(folder);
+  Source src;
+  src.size = db->entries();
+  if (src.size == 0) throw Error("--source " + folder + ": the lmdb has no records");
+  // The official stops after the image of record max_images - 1 or, when that
+  // one does not decode, after the next one that does.
+  src.last = std::min(src.size, size_t(max_images)) - 1;
+  auto key = std::make_shared<std::string>();
+  auto next = std::make_shared<size_t>(0);
+  src.name = [key](size_t i) { return "lmdb record " + std::to_string(i) + " (key " + shown_key(*key) + ")"; };
+  src.label = [](size_t) { return std::optional<json>(); };
+  src.read = [db, key, next, folder](size_t i) -> std::optional<Image> {
+    if (i != *next) throw Error("internal: lmdb records read out of order");
+    ++*next;
+    std::vector<uint8_t> value;
+    if (!db->next(*key, value)) throw Error(folder + ": the lmdb ended before its " + std::to_string(i + 1) + " records");
+    const std::string shown = folder + " record " + std::to_string(i) + " (key " + shown_key(*key) + ")";
+    try {
+      Image img;
+      const gf::ImageInfo info = gf::image_info(value.data(), value.size(), shown);
+      img.c = 3;
+      img.px = gf::decode_image(value.data(), value.size(), shown, img.c, nullptr, nullptr);
+      img.w = info.width;
+      img.h = info.height;
+      return img;
+    } catch (const gf::TransparentImageError&) {
+      throw;
+    } catch (const Error& e) {
+      std::cout << "dataset_tool: passed over " << e.what() << "\n";
+      return std::nullopt;
+    }
   };
   return src;
 }
@@ -221,20 +302,20 @@ Source open_source(std::string source, int64_t max_images) {
   std::error_code ec;
   if (fs::is_directory(source, ec)) {
     while (source.size() > 1 && source.back() == '/') source.pop_back();
+    // The official tool takes a folder as an lmdb by its name; one that holds
+    // data.mdb under another name is one too (its images are in the database).
     if ((source.size() >= 5 && source.compare(source.size() - 5, 5, "_lmdb") == 0) ||
         fs::exists(fs::path(source) / "data.mdb", ec))
-      throw Error("--source " + source + ": LSUN lmdb folders are not supported; export the images to a folder "
-                  "or .zip first (e.g. the official dataset_tool.py with --dest out.zip) and pass that");
+      return open_lmdb(source, max_images);
     return open_images(source, max_images);
   }
   if (!fs::exists(source, ec)) throw Error("--source " + source + ": no such file or folder");
   const std::string base = fs::path(source).filename().string();
-  if (base == "cifar-10-python.tar.gz")
-    throw Error("--source " + source + ": CIFAR-10 pickles are not supported; convert them with the official "
-                "dataset_tool.py (--dest cifar10.zip) and pass that .zip");
+  if (base == "cifar-10-python.tar.gz") return open_cifar10(source, max_images);
   if (base == "train-images-idx3-ubyte.gz") return open_mnist(source, max_images);
   if (file_ext(source) == "zip") return open_images(source, max_images);
-  throw Error("--source " + source + ": not a folder, a .zip of images or MNIST's train-images-idx3-ubyte.gz");
+  throw Error("--source " + source + ": not a folder, a .zip of images, an LSUN lmdb folder, "
+              "cifar-10-python.tar.gz or MNIST's train-images-idx3-ubyte.gz");
 }
 
 // ---- transforms (the official make_transform) ----
@@ -317,14 +398,29 @@ size_t convert(const Source& src, const Transform& transform,
   std::optional<Image> first;
   std::string first_name;
   std::vector<std::pair<std::string, std::optional<json>>> labels;
-  for (size_t idx = 0; idx < src.names.size(); ++idx) {
+  size_t idx = 0;                // the output index, as the official enumerate over the images the source gives
+  size_t unreadable = 0, dropped = 0, unlabelled = 0;
+  std::string first_unlabelled;
+  for (size_t i = 0; i < src.size; ++i) {
     if (g_signal) throw Error("interrupted");
+    const std::optional<Image> read = src.read(i);
+    if (!read) {
+      ++unreadable;
+      continue;
+    }
+    const bool final = i >= src.last;
+    const std::optional<json> label = src.label(i);
+    if (!label && unlabelled++ == 0) first_unlabelled = src.name(i);
     char buf[24];
-    std::snprintf(buf, sizeof buf, "%08zu", idx);
+    std::snprintf(buf, sizeof buf, "%08zu", idx++);
     const std::string archive_name = std::string(buf, 5) + "/img" + buf + ".png";
-    const std::optional<Image> img = transform(src.read(idx));
-    if (!img) continue;  // center-crop-wide drops images narrower or shorter than the output
-    const std::string from = " (from " + src.names[idx] + ")";
+    const std::optional<Image> img = transform(*read);
+    if (!img) {  // center-crop-wide drops images narrower or shorter than the output
+      ++dropped;
+      if (final) break;
+      continue;
+    }
+    const std::string from = " (from " + src.name(i) + ")";
     if (!first) {
       if (img->w != img->h)
         throw Error("images must be square after scale and crop, got " + std::to_string(img->w) + "x" +
@@ -347,8 +443,10 @@ size_t convert(const Source& src, const Transform& transform,
                        : "; give --width and --height to scale them alike"));
     }
     put(archive_name, png_bytes(*img));
-    labels.emplace_back(archive_name, src.labels[idx]);
+    labels.emplace_back(archive_name, label);
+    if (final) break;
   }
+  if (idx == 0) throw Error("--source: none of its " + std::to_string(src.size) + " records decodes as an image: nothing to write");
   if (!first) throw Error("every image was skipped by --transform " + transform.kind + " (narrower than --width or "
                           "shorter than --height once cropped): nothing to write");
   const bool all = std::all_of(labels.begin(), labels.end(), [](const auto& l) { return l.second.has_value(); });
@@ -364,16 +462,10 @@ size_t convert(const Source& src, const Transform& transform,
   put("dataset.json", meta + "}");
   // The official tool also writes null when one image has no label; a user
   // who gave labels should hear that all of them were dropped.
-  if (!all) {
-    size_t unlabelled = 0;
-    std::string first;
-    for (size_t i = 0; i < src.names.size(); ++i)
-      if (!src.labels[i] && unlabelled++ == 0) first = src.names[i];
-    if (unlabelled < src.names.size())
-      std::cerr << "dataset_tool: warning: " << unlabelled << " of " << src.names.size()
-                << " images have no label in dataset.json (the first: " << first
-                << "), so none keeps its label: \"labels\" is null, as the official tool writes it\n";
-  }
+  if (!all && unlabelled < idx)
+    std::cerr << "dataset_tool: warning: " << unlabelled << " of " << idx
+              << " images have no label in dataset.json (the first: " << first_unlabelled
+              << "), so none keeps its label: \"labels\" is null, as the official tool writes it\n";
   // Passed on as the official tool does (its trainer takes label vectors
   // too); ganforge's trainers take class indices only, which is said now
   // rather than when --cond fails on the dataset.
@@ -391,7 +483,8 @@ size_t convert(const Source& src, const Transform& transform,
   }
   std::cout << "dataset_tool: " << gf::cli::count_text(static_cast<long long>(labels.size()), "image") << " of " << first->w << "x" << first->h
             << (first->c == 1 ? " grey" : " RGB") << (all ? ", labelled" : ", no labels");
-  if (labels.size() < src.names.size()) std::cout << "; " << src.names.size() - labels.size() << " skipped by " << transform.kind;
+  if (dropped) std::cout << "; " << dropped << " skipped by " << transform.kind;
+  if (unreadable) std::cout << "; " << gf::cli::count_text(static_cast<long long>(unreadable), "record") << " passed over (not images)";
   std::cout << "\n";
   return labels.size();
 }
@@ -474,9 +567,10 @@ void write_folder(const std::string& dest, bool dest_exists,
 int run(int argc, char** argv) {
   namespace cli = gf::cli;
   cli::Args args(argc, argv, "dataset_tool",
-                 "Convert a folder or .zip of images, or MNIST, into a dataset for train_stylegan, as the official "
+                 "Convert a folder or .zip of images, LSUN, CIFAR-10 or MNIST into a dataset for train_stylegan, as the official "
                  "StyleGAN2-ADA dataset_tool.py.",
-                 {{"source", "PATH", "", "a folder or .zip of images (with dataset.json labels), or MNIST's train-images-idx3-ubyte.gz (required)"},
+                 {{"source", "PATH", "", "a folder or .zip of images (with dataset.json labels), an LSUN lmdb folder, "
+                   "cifar-10-python.tar.gz or MNIST's train-images-idx3-ubyte.gz (required)"},
                   {"dest", "PATH", "", "the output: a folder (empty or new) or a .zip (required)"},
                   cli::integer("max-images", "N", "", "only the first N source images (default: all)", 1, cli::kInt64Max),
                   {"resize-filter", "FILTER", "lanczos", "PIL's resize filter: lanczos or box"},

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """The official StyleGAN2-ADA dataset_tool.py's semantics in NumPy and PIL,
 written from its rules (not its code), to check tools/dataset_tool.cpp: the
-same source (a folder of images with dataset.json labels, or MNIST's IDX
-files) converted by both must give the same PNG pixels, the same names and a
-byte-equal dataset.json.
+same source (a folder of images with dataset.json labels, an LSUN-style lmdb,
+a CIFAR-10-style tarball or MNIST's IDX files) converted by both must give
+the same PNG pixels, the same names and a byte-equal dataset.json.
 
 Official: a folder's images in pathlib's order (by path parts), those of
 --max-images first; the plain scale to --width/--height (PIL resize, keeps
@@ -11,7 +11,14 @@ grey as grey); center-crop (the square of the short side, centred with
 integer division); center-crop-wide (crop height round(width*h/w), half to
 even; images narrower than width or with a crop shorter than height skipped;
 pasted into a black width x width square); PIL's LANCZOS or BOX; output index
-counting skipped images; dataset.json as json.dumps writes it.
+counting skipped images; dataset.json as json.dumps writes it. An lmdb: its
+records in key order (py-lmdb's cursor), each decoded in colour (official:
+cv2.imdecode(IMREAD_COLOR), here PIL's convert('RGB'), the same pixels for
+the PNG and lossless WebP records used), a record that does not decode left
+out without an index, and the loop ended after the image of record
+max_images - 1 or the next one that decodes. CIFAR-10: data_batch_1..5 of
+the tarball unpickled with encoding='latin1', rows reshaped to 3x32x32 and
+transposed to HWC, with their labels.
 One change, as the C++ program documents: under the two crops a grey image
 stays grey (mode 'L'); the official PIL.Image.fromarray(grey, 'RGB') raises.
 
@@ -24,21 +31,29 @@ writes the test's sources: DIR/colour (RGB PNGs and a BMP of odd, non-square
 sizes, one too narrow for center-crop-wide 32x24, "x.png" and "x/y.png" whose
 order pathlib and plain sorting disagree on, labels, a text file), DIR/grey
 (grey PNGs, no labels), DIR/mixed (RGB PNGs of 32x32 and 16x16), DIR/opaque and DIR/transparent
-(an RGBA PNG, alpha 255 everywhere or but one pixel) and
-DIR/mnist (a 7-image IDX pair).
+(an RGBA PNG, alpha 255 everywhere or but one pixel),
+DIR/mnist (a 7-image IDX pair), DIR/cifar/cifar-10-python.tar.gz (five
+batches of 2-3 images: one pickled as Python 2's cPickle writes protocol 2,
+as the real file is, one by Python 3's protocol 2, one by protocol 5) and
+DIR/lsun_lmdb (records out of key order: RGB and grey PNGs, a lossless WebP,
+an opaque RGBA PNG and a record that is no image), and two bad ones:
+DIR/cifar_bad_label (a label of 10) and DIR/transparent_lmdb (a transparent pixel).
 """
 import gzip
 import io
 import json
 import os
+import pickle
+import struct
 import sys
+import tarfile
 import zipfile
 
 import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
     interrupts.die_by_signals()
 import pydeps  # noqa: E402  (standard library only)
-pydeps.require("dataset_tool_reference", "numpy", "PIL")
+pydeps.require("dataset_tool_reference", "numpy", "PIL", "lmdb")
 
 import numpy as np  # noqa: E402
 import PIL.Image  # noqa: E402
@@ -75,6 +90,34 @@ def mnist_images(images_gz, max_images):
         yield img, int(label)
 
 
+def cifar10_images(tarball, max_images):
+    images, labels = [], []
+    with tarfile.open(tarball, "r:gz") as tar:
+        for batch in range(1, 6):
+            with tar.extractfile(tar.getmember(f"cifar-10-batches-py/data_batch_{batch}")) as f:
+                data = pickle.load(f, encoding="latin1")
+            images.append(data["data"].reshape(-1, 3, 32, 32))
+            labels.append(data["labels"])
+    images = np.concatenate(images).transpose([0, 2, 3, 1])
+    labels = np.concatenate(labels)
+    for img, label in list(zip(images, labels))[:max_images]:
+        yield img, int(label)
+
+
+def lmdb_images(folder, max_images):
+    import lmdb
+    with lmdb.open(folder, readonly=True, lock=False).begin(write=False) as txn:
+        last = min(txn.stat()["entries"], max_images or 2**62) - 1
+        for idx, (_key, value) in enumerate(txn.cursor()):
+            try:
+                img = np.array(PIL.Image.open(io.BytesIO(value)).convert("RGB"))
+            except Exception:  # the official prints it and goes on
+                continue
+            yield img, None
+            if idx >= last:
+                break
+
+
 def pil(img):
     return PIL.Image.fromarray(img, "L" if img.ndim == 2 else "RGB")
 
@@ -102,6 +145,10 @@ def reference(args):
     resample = {"lanczos": PIL.Image.LANCZOS, "box": PIL.Image.BOX}[args.resize_filter]
     if os.path.basename(args.source) == "train-images-idx3-ubyte.gz":
         items = mnist_images(args.source, args.max_images)
+    elif os.path.basename(args.source) == "cifar-10-python.tar.gz":
+        items = cifar10_images(args.source, args.max_images)
+    elif os.path.isfile(os.path.join(args.source, "data.mdb")):
+        items = lmdb_images(args.source, args.max_images)
     else:
         items = folder_images(args.source, args.max_images)
     out, labels = {}, []
@@ -129,6 +176,133 @@ def ours(path):
                     files[os.path.relpath(os.path.join(root, f), path).replace(os.sep, "/")] = fh.read()
     meta = files.pop("dataset.json", b"").decode()
     return {n: np.array(PIL.Image.open(io.BytesIO(b))) for n, b in files.items()}, meta
+
+
+def py2_pickle(obj):
+    """obj pickled as Python 2's cPickle writes protocol 2 (CIFAR-10's batches):
+    str as byte strings (SHORT_BINSTRING, BINSTRING), arrays through
+    numpy.core.multiarray._reconstruct with their bytes as one BINSTRING, and
+    the memo written (BINPUT) and read back (BINGET) as cPickle does."""
+    out = [b"\x80\x02"]
+    memo = {}
+
+    def put():
+        out.append(b"q" + bytes([len(memo) + 1]))
+        memo[len(memo) + 1] = True
+
+    def glob(module, name):
+        key = (module, name)
+        if key in memo:
+            out.append(b"h" + bytes([memo[key]]))
+            return
+        out.append(b"c" + module.encode() + b"\n" + name.encode() + b"\n")
+        put()
+        memo[key] = len(memo)
+
+    def string(b):
+        out.append((b"U" + bytes([len(b)]) if len(b) < 256 else b"T" + struct.pack("<i", len(b))) + b)
+        put()
+
+    def integer(i):
+        out.append(b"K" + bytes([i]) if 0 <= i < 256 else b"M" + struct.pack("<H", i) if 0 <= i < 65536 else b"J" + struct.pack("<i", i))
+
+    def value(v):
+        if isinstance(v, str):
+            string(v.encode("latin1"))
+        elif isinstance(v, int):
+            integer(v)
+        elif isinstance(v, list):
+            out.append(b"]")
+            put()
+            out.append(b"(")
+            for x in v:
+                value(x)
+            out.append(b"e")
+        elif isinstance(v, dict):
+            out.append(b"}")
+            put()
+            out.append(b"(")
+            for k, x in v.items():
+                value(k)
+                value(x)
+            out.append(b"u")
+        else:  # a uint8 C-order array
+            glob("numpy.core.multiarray", "_reconstruct")
+            glob("numpy", "ndarray")
+            out.append(b"K\x00\x85")
+            string(b"b")
+            out.append(b"\x87R")
+            put()
+            out.append(b"(K\x01")
+            for d in v.shape:
+                integer(d)
+            out.append(b"\x86" if v.ndim == 2 else b"\x85")
+            glob("numpy", "dtype")
+            string(b"u1")
+            out.append(b"K\x00K\x01\x87R")
+            put()
+            out.append(b"(K\x03")
+            string(b"|")
+            out.append(b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89")
+            string(v.tobytes())
+            out.append(b"tb")
+    value(obj)
+    out.append(b".")
+    return b"".join(out)
+
+
+def make_cifar10(path, rng, bad_label=False):
+    """Five batches of 2-3 images, pickled three ways; with bad_label, the
+    third batch's last label is 10 (CIFAR-10's classes are 0-9)."""
+    tar_bytes = io.BytesIO()
+    with tarfile.open(fileobj=tar_bytes, mode="w") as tar:
+        for batch, n in enumerate((2, 3, 1, 2, 2), 1):
+            d = {"batch_label": f"training batch {batch} of 5",
+                 "labels": [int(x) for x in rng.integers(0, 10, size=n)],
+                 "data": rng.integers(0, 256, size=(n, 3072), dtype=np.uint8),
+                 "filenames": [f"img_{batch}_{i}.png" for i in range(n)]}
+            if bad_label and batch == 3:
+                d["labels"][-1] = 10
+            if batch == 2:
+                blob = pickle.dumps(d, protocol=2)
+            elif batch == 3:
+                d["labels"] = np.array(d["labels"], np.int64)
+                blob = pickle.dumps(d, protocol=5)
+            else:
+                blob = py2_pickle(d)
+            assert np.array_equal(pickle.loads(blob, encoding="latin1")["data"], d["data"])
+            info = tarfile.TarInfo(f"cifar-10-batches-py/data_batch_{batch}")
+            info.size = len(blob)
+            tar.addfile(info, io.BytesIO(blob))
+        blob = py2_pickle({"label_names": ["airplane", "automobile"]})
+        info = tarfile.TarInfo("cifar-10-batches-py/batches.meta")
+        info.size = len(blob)
+        tar.addfile(info, io.BytesIO(blob))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with gzip.open(path, "wb") as f:
+        f.write(tar_bytes.getvalue())
+
+
+def make_lmdb(folder, rng, transparent=False):
+    """Records whose key order is not their insertion order; with
+    transparent, the RGBA record has one transparent pixel."""
+    import lmdb
+
+    def encoded(arr, fmt, **kw):
+        b = io.BytesIO()
+        PIL.Image.fromarray(arr).save(b, format=fmt, **kw)
+        return b.getvalue()
+    rgba = np.concatenate([rng.integers(0, 256, size=(24, 24, 3), dtype=np.uint8), np.full((24, 24, 1), 255, np.uint8)], 2)
+    if transparent:
+        rgba[3, 4, 3] = 0
+    records = {b"d-rgb": encoded(rng.integers(0, 256, size=(24, 24, 3), dtype=np.uint8), "PNG"),
+               b"b-grey": encoded(rng.integers(0, 256, size=(24, 24), dtype=np.uint8), "PNG"),
+               b"c-text": b"not an image",
+               b"a-webp": encoded(rng.integers(0, 256, size=(24, 24, 3), dtype=np.uint8), "WEBP", lossless=True),
+               b"e-rgba": encoded(rgba, "PNG")}
+    with lmdb.open(folder, map_size=1 << 22) as env, env.begin(write=True) as txn:
+        for k, v in records.items():
+            txn.put(k, v)
 
 
 def make_sources(d):
@@ -159,6 +333,10 @@ def make_sources(d):
         f.write(np.array([0x803, n, 28, 28], ">u4").tobytes() + images.tobytes())
     with gzip.open(os.path.join(d, "mnist", "train-labels-idx1-ubyte.gz"), "wb") as f:
         f.write(np.array([0x801, n], ">u4").tobytes() + labels.tobytes())
+    make_cifar10(os.path.join(d, "cifar", "cifar-10-python.tar.gz"), rng)
+    make_lmdb(os.path.join(d, "lsun_lmdb"), rng)
+    make_cifar10(os.path.join(d, "cifar_bad_label", "cifar-10-python.tar.gz"), rng, bad_label=True)
+    make_lmdb(os.path.join(d, "transparent_lmdb"), rng, transparent=True)
 
 
 def main():

@@ -1,7 +1,8 @@
 # dataset_tool (included from CMakeLists.txt; helpers in helpers.cmake).
-# Sources written by tools/dataset_tool_reference.py --make-sources (NumPy and
-# Pillow: skipped without them): colour images of odd, non-square sizes with
-# labels, grey ones, a mixed-size folder, and an MNIST-style IDX pair.
+# Sources written by tools/dataset_tool_reference.py --make-sources (NumPy,
+# Pillow and py-lmdb: skipped without them): colour images of odd, non-square
+# sizes with labels, grey ones, a mixed-size folder, an MNIST-style IDX pair,
+# a CIFAR-10-style tarball and an LSUN-style lmdb.
 if(NOT GF_CUDA_EMU)  # test_dataset_tool.cpp has no [cuda] case: the emulated build compiles it not
   add_dependencies(gf_tests dataset_tool)
 endif()
@@ -9,7 +10,7 @@ set(_dt ${CMAKE_BINARY_DIR}/test_dataset_tool)
 set(_dt_ref "'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/dataset_tool_reference.py")
 set(_dt_bin $<TARGET_FILE:dataset_tool>)
 gf_cli_test(dataset_tool_sources FRESH ${_dt} FIXTURES_SETUP dataset_tool_sources
-            COMMAND sh -c "'${GF_PYTHON3}' -c 'import PIL, numpy' 2>/dev/null || exit 77 && \
+            COMMAND sh -c "'${GF_PYTHON3}' -c 'import PIL, numpy, lmdb' 2>/dev/null || exit 77 && \
 ${_dt_ref} --make-sources ${_dt}/src")
 set_tests_properties(cpu.dataset_tool_sources PROPERTIES SKIP_RETURN_CODE 77)
 
@@ -32,6 +33,24 @@ dataset_tool_official(max_images colour --transform center-crop --width 16 --hei
 dataset_tool_official(grey_crop grey --transform center-crop --width 16 --height 16)
 dataset_tool_official(grey_scale grey --width 16 --height 16 --resize-filter box)
 dataset_tool_official(mnist mnist/train-images-idx3-ubyte.gz --max-images 5)
+# CIFAR-10's tarball: batches pickled as Python 2 (the real file), Python 3's
+# protocol 2 and protocol 5, read by train/pickle_reader.h.
+dataset_tool_official(cifar10 cifar/cifar-10-python.tar.gz)
+dataset_tool_official(cifar10_max_images cifar/cifar-10-python.tar.gz --max-images 4 --width 16 --height 16)
+# LSUN's lmdb: key order, grey and RGBA records in colour, a record that is
+# no image passed over without an index. --max-images 3 ends on that record,
+# so the official takes the next one too: 3 images.
+dataset_tool_official(lsun_crop lsun_lmdb --transform center-crop --width 16 --height 16)
+dataset_tool_official(lsun_max_images lsun_lmdb --max-images 3 --width 16 --height 16)
+gf_cli_test(dataset_tool_lsun_passes_over FIXTURES_REQUIRED dataset_tool_sources
+            EXPECT "^dataset_tool: passed over .*/lsun_lmdb record 2 \\(key 'c-text'\\): not an image"
+                   "^dataset_tool: 4 images of 32x32 RGB, no labels; 1 record passed over \\(not images\\)$"
+            COMMAND sh -c "rm -rf ${_dt}/lsun_zip && ${_dt_bin} --source ${_dt}/src/lsun_lmdb/ --dest ${_dt}/lsun_zip/lsun.zip --width 32 --height 32")
+gf_expect_error(dataset_tool_cifar10_bad_label "^dataset_tool: error: .*/cifar-10-python.tar.gz cifar-10-batches-py/data_batch_3: a label of 10, outside CIFAR-10's classes 0-9$"
+                dataset_tool_sources ${_dt_bin} --source ${_dt}/src/cifar_bad_label/cifar-10-python.tar.gz --dest ${_dt}/never)
+gf_expect_error(dataset_tool_lmdb_transparent "^dataset_tool: error: .*/transparent_lmdb record 4 \\(key 'e-rgba'\\): has transparent pixels"
+                dataset_tool_sources  # its stdout says the passed-over record first
+                sh -c "exec ${_dt_bin} --source ${_dt}/src/transparent_lmdb --dest ${_dt}/never --width 16 --height 16 > /dev/null")
 
 # center-crop-wide 32x24 skips d.png (20 wide) and e.PNG (crop 21 high): the
 # names keep the source index, as the official loop counts every image. The
@@ -140,11 +159,12 @@ gf_cli_test(dataset_tool_link_loop FIXTURES_REQUIRED dataset_tool_sources
             COMMAND sh -c "s=${_dt}/loop_src && rm -rf $s ${_dt}/loop_out && mkdir -p $s/sub && \
 cp ${_dt}/src/mixed/a.png $s/ && ln -s .. $s/sub/up && exec ${_dt_bin} --source $s --dest ${_dt}/loop_out")
 
-gf_cli_test(dataset_tool_lmdb_cifar
-            COMMAND sh -c "d=${_dt}_unsupported && rm -rf $d && mkdir -p $d/cat_lmdb && touch $d/cifar-10-python.tar.gz && \
-sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: --source .*/cat_lmdb: LSUN lmdb folders are not supported. ' \
+# An "_lmdb" folder without a database, an empty CIFAR-10 tarball: one line each, nothing written.
+gf_cli_test(dataset_tool_lmdb_cifar_empty
+            COMMAND sh -c "d=${_dt}_empty && rm -rf $d && mkdir -p $d/cat_lmdb && touch $d/cifar-10-python.tar.gz && \
+sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: .*/cat_lmdb: not an LMDB folder \\(data.mdb\\): No such file or directory$' \
 ${_dt_bin} --source $d/cat_lmdb --dest $d/out && \
-sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: --source .*/cifar-10-python.tar.gz: CIFAR-10 pickles are not supported. ' \
+sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: .*/cifar-10-python.tar.gz: not a gzip file$' \
 ${_dt_bin} --source $d/cifar-10-python.tar.gz --dest $d/out && test ! -e $d/out")
 
 # macOS metadata beside the images (__MACOSX/._a.png, ._b.png: AppleDouble

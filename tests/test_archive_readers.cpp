@@ -1,0 +1,137 @@
+// The readers behind dataset_tool's CIFAR-10 source: the restricted pickle
+// reader (train/pickle_reader.h) and the tar lister (train/tar_reader.h).
+// Pickles written by Python 2, Python 3 and NumPy are checked end to end
+// against Python's own pickle in tests/cli/dataset_tool.cmake; here, the
+// opcodes one by one and what must be refused: code (a global other than
+// NumPy's), cut data, arrays whose bytes do not fill their shape, tar
+// headers that fail their checksum or run past the archive.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+#include "train/pickle_reader.h"
+#include "train/tar_reader.h"
+
+using namespace gf;
+
+namespace {
+
+PyRef unpickle(const std::string& bytes) {
+  return read_pickle(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "test.pkl");
+}
+
+// A literal's bytes, NULs included.
+template <size_t N>
+std::string raw(const char (&s)[N]) {
+  return std::string(s, N - 1);
+}
+
+std::string error_of(const std::string& bytes) {
+  try {
+    unpickle(bytes);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// A ustar header for a regular file of `size` bytes, its checksum filled in.
+std::vector<uint8_t> tar_header(const std::string& name, size_t size, char type = '0') {
+  std::vector<uint8_t> h(512, 0);
+  std::memcpy(h.data(), name.data(), std::min<size_t>(name.size(), 100));
+  std::snprintf(reinterpret_cast<char*>(&h[124]), 12, "%011zo", size);
+  h[156] = uint8_t(type);
+  std::memcpy(&h[257], "ustar\0" "00", 8);
+  unsigned sum = 0;
+  for (size_t i = 0; i < 512; ++i) sum += (i >= 148 && i < 156) ? ' ' : h[i];
+  std::snprintf(reinterpret_cast<char*>(&h[148]), 8, "%06o", sum);
+  return h;
+}
+
+void append_member(std::vector<uint8_t>& tar, const std::string& name, const std::string& body, char type = '0') {
+  const std::vector<uint8_t> h = tar_header(name, body.size(), type);
+  tar.insert(tar.end(), h.begin(), h.end());
+  tar.insert(tar.end(), body.begin(), body.end());
+  tar.resize((tar.size() + 511) / 512 * 512, 0);
+}
+
+}  // namespace
+
+TEST_CASE("pickle reader: a protocol-2 dict of ints, floats, strings and a list, as Python writes it",
+          "[archive_readers]") {
+  // L = [1, -2, 300, 70000, 2**40, -129]; pickle.dumps({'a': L, 'b': 1.5, 'c': True, 'd': None, 'e': L}, protocol=2)
+  const std::string p = std::string("\x80\x02}q\x00(X\x01\x00\x00\x00" "aq\x01]q\x02(K\x01J\xfe\xff\xff\xffM,\x01Jp\x11\x01\x00\x8a\x06\x00\x00\x00\x00\x00\x01J\x7f\xff\xff\xff" "eX\x01\x00\x00\x00" "bq\x03G\x3f\xf8\x00\x00\x00\x00\x00\x00X\x01\x00\x00\x00" "cq\x04\x88X\x01\x00\x00\x00" "dq\x05NX\x01\x00\x00\x00" "eq\x06h\x02u.", 94);
+  const PyRef d = unpickle(p);
+  REQUIRE(d->kind == PyValue::Kind::dict);
+  const PyRef a = d->get("a");
+  REQUIRE(a);
+  REQUIRE(a->kind == PyValue::Kind::list);
+  std::vector<int64_t> ints;
+  for (const PyRef& x : a->items) ints.push_back(x->integer);
+  CHECK(ints == std::vector<int64_t>{1, -2, 300, 70000, int64_t(1) << 40, -129});
+  CHECK(d->get("b")->real == 1.5);
+  CHECK(d->get("c")->kind == PyValue::Kind::boolean);
+  CHECK(d->get("c")->integer == 1);
+  CHECK(d->get("d")->kind == PyValue::Kind::none);
+  CHECK(d->get("e") == a);  // BINGET: the same list
+  CHECK_FALSE(d->get("zz"));
+}
+
+TEST_CASE("pickle reader: a NumPy array through _reconstruct, and one whose bytes do not fill its shape",
+          "[archive_readers]") {
+  // np.arange(6, dtype=np.uint8).reshape(2, 3) as Python 2's cPickle writes it (protocol 2,
+  // tools/dataset_tool_reference.py's py2_pickle); then with 3 of its 6 bytes.
+  const PyRef a = unpickle(std::string("\x80\x02" "cnumpy.core.multiarray\x0a_reconstruct\x0aq\x01" "cnumpy\x0andarray\x0aq\x03K\x00\x85U\x01" "bq\x05\x87Rq\x06(K\x01K\x02K\x03\x86" "cnumpy\x0a" "dtype\x0aq\x07U\x02u1q\x09K\x00K\x01\x87Rq\x0a(K\x03U\x01|q\x0bNNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x06\x00\x01\x02\x03\x04\x05q\x0ctb.", 145));
+  REQUIRE(a->kind == PyValue::Kind::ndarray);
+  CHECK(a->str == "u1");
+  CHECK(a->shape == std::vector<int64_t>{2, 3});
+  CHECK_FALSE(a->fortran_order);
+  CHECK(a->data == std::string("\x00\x01\x02\x03\x04\x05", 6));
+  CHECK_THAT(error_of(std::string("\x80\x02" "cnumpy.core.multiarray\x0a_reconstruct\x0aq\x01" "cnumpy\x0andarray\x0aq\x03K\x00\x85U\x01" "bq\x05\x87Rq\x06(K\x01K\x02K\x03\x86" "cnumpy\x0a" "dtype\x0aq\x07U\x02u1q\x09K\x00K\x01\x87Rq\x0a(K\x03U\x01|q\x0bNNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x03\x00\x01\x02q\x0ctb.", 142)),
+             Catch::Contains("a numpy array of 6 elements of u1 holds 3 bytes"));
+}
+
+TEST_CASE("pickle reader: runs no code, and names cut or unknown data", "[archive_readers]") {
+  // An object whose __reduce__ is (os.system, ('true',)), pickled: refused before anything is called.
+  CHECK_THAT(error_of(std::string("\x80\x02" "cposix\x0asystem\x0aq\x00X\x04\x00\x00\x00trueq\x01\x85q\x02Rq\x03.", 36)),
+             Catch::Contains("refers to posix.system, which is not NumPy data"));
+  CHECK_THAT(error_of(raw("\x80\x02]q\x00(K\x01K\x02")), Catch::Contains("ends before its STOP"));
+  CHECK_THAT(error_of(raw("\x80\x02X\xff\x00\x00\x00ab.")), Catch::Contains("runs past the end of the data"));
+  CHECK_THAT(error_of(raw("\x80\x02h\x07.")), Catch::Contains("memo entry 7 read before it was written"));
+  CHECK_THAT(error_of(raw("\x80\x02K\x01K\x02.")), Catch::Contains("STOP with 2 values on the stack"));
+  CHECK_THAT(error_of(raw("\x80\x02" "S'abc'\n.")), Catch::Contains("pickle opcode 0x53 at byte 2 is not supported"));
+  CHECK_THAT(error_of(raw("")), Catch::Contains("test.pkl: the pickle ends before its STOP"));
+}
+
+TEST_CASE("tar lister: members by name (the last of a name wins), GNU long names, cut and corrupt archives",
+          "[archive_readers]") {
+  std::vector<uint8_t> tar;
+  append_member(tar, "dir/a", "first");
+  append_member(tar, "dir/b", std::string(600, 'b'));
+  append_member(tar, "dir/a", "second");
+  const std::string long_name = "cifar-10-batches-py/" + std::string(120, 'x');
+  append_member(tar, "././@LongLink", long_name, 'L');
+  append_member(tar, "cut-name", "long");
+  append_member(tar, "dir/", "", '5');
+  const size_t body_end = tar.size();
+  tar.resize(tar.size() + 1024, 0);
+
+  const auto members = list_tar(tar, "t.tar");
+  REQUIRE(members.size() == 3);
+  const TarMember a = members.at("dir/a");
+  CHECK(std::string(tar.begin() + long(a.offset), tar.begin() + long(a.offset + a.size)) == "second");
+  CHECK(members.at("dir/b").size == 600);
+  CHECK(members.count(long_name) == 1);
+
+  std::vector<uint8_t> corrupt = tar;
+  // dir/a's second header (after dir/a's 2 blocks and dir/b's 3) at byte 2560: a byte of its name.
+  corrupt[2560 + 10] ^= 1;
+  CHECK_THROWS_WITH(list_tar(corrupt, "t.tar"), Catch::Contains("t.tar: a tar header at byte 2560 fails its checksum"));
+  std::vector<uint8_t> cut(tar.begin(), tar.begin() + 512 + 3);  // dir/a's header and 3 of its 5 bytes
+  CHECK_THROWS_WITH(list_tar(cut, "t.tar"), Catch::Contains("runs past the end (truncated archive?)"));
+  std::vector<uint8_t> mid_header(tar.begin(), tar.begin() + long(body_end) + 100);
+  CHECK_THROWS_WITH(list_tar(mid_header, "t.tar"), Catch::Contains("ends inside a header"));
+}

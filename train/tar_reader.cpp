@@ -1,0 +1,103 @@
+#include "train/tar_reader.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/error.h"
+
+namespace gf {
+
+namespace {
+
+constexpr size_t kBlock = 512;
+
+[[noreturn]] void bad(const std::string& what, const std::string& why) { throw Error(what + ": " + why); }
+
+// A NUL- (or full-width) terminated header field.
+std::string field(const uint8_t* h, size_t at, size_t width) {
+  const char* s = reinterpret_cast<const char*>(h + at);
+  return std::string(s, strnlen(s, width));
+}
+
+// A size field: octal digits (spaces or NULs around them), or base-256
+// (GNU, for sizes past 8 GiB) when its first byte has the high bit.
+uint64_t number(const uint8_t* h, size_t at, size_t width, const std::string& what) {
+  if (h[at] & 0x80) {
+    uint64_t v = h[at] & 0x7F;
+    for (size_t i = 1; i < width; ++i) {
+      if (v >> 55) bad(what, "a tar header's number is past 64 bits");
+      v = (v << 8) | h[at + i];
+    }
+    return v;
+  }
+  uint64_t v = 0;
+  size_t i = 0;
+  while (i < width && h[at + i] == ' ') ++i;
+  for (; i < width && h[at + i] >= '0' && h[at + i] <= '7'; ++i) {
+    if (v >> 60) bad(what, "a tar header's number is past 64 bits");
+    v = v * 8 + (h[at + i] - '0');
+  }
+  for (; i < width; ++i)
+    if (h[at + i] != ' ' && h[at + i] != 0) bad(what, "a tar header holds a malformed number (corrupt archive?)");
+  return v;
+}
+
+// The "path" record of a pax extended header ("<len> path=<value>\n" records).
+std::string pax_path(const std::string& body) {
+  std::string path;
+  size_t i = 0;
+  while (i < body.size()) {
+    const size_t space = body.find(' ', i);
+    if (space == std::string::npos) break;
+    const size_t len = std::strtoul(body.c_str() + i, nullptr, 10);
+    if (len == 0 || i + len > body.size()) break;
+    const std::string record = body.substr(space + 1, i + len - space - 2);  // without the '\n'
+    if (record.rfind("path=", 0) == 0) path = record.substr(5);
+    i += len;
+  }
+  return path;
+}
+
+}  // namespace
+
+std::map<std::string, TarMember> list_tar(const std::vector<uint8_t>& tar, const std::string& what) {
+  std::map<std::string, TarMember> out;
+  std::string long_name;  // from a GNU 'L' or pax 'x' header, for the next member
+  size_t pos = 0;
+  bool ended = false;
+  while (pos + kBlock <= tar.size()) {
+    const uint8_t* h = tar.data() + pos;
+    if (std::all_of(h, h + kBlock, [](uint8_t b) { return b == 0; })) {
+      ended = true;
+      break;
+    }
+    // The checksum: the header's bytes summed with its own field as spaces.
+    uint64_t sum = 0;
+    for (size_t i = 0; i < kBlock; ++i) sum += (i >= 148 && i < 156) ? uint8_t(' ') : h[i];
+    if (number(h, 148, 8, what) != sum) bad(what, "a tar header at byte " + std::to_string(pos) + " fails its checksum (not a tar archive, or corrupt)");
+    const uint64_t size = number(h, 124, 12, what);
+    const char type = char(h[156]);
+    const size_t data = pos + kBlock;
+    if (size > tar.size() - data) bad(what, "the tar member at byte " + std::to_string(pos) + " runs past the end (truncated archive?)");
+    std::string name = field(h, 0, 100);
+    if (std::memcmp(h + 257, "ustar", 5) == 0) {
+      const std::string prefix = field(h, 345, 155);
+      if (!prefix.empty()) name = prefix + "/" + name;
+    }
+    if (type == 'L') {
+      long_name = field(tar.data() + data, 0, size_t(size));
+    } else if (type == 'x') {
+      const std::string p = pax_path(std::string(reinterpret_cast<const char*>(tar.data() + data), size_t(size)));
+      if (!p.empty()) long_name = p;
+    } else if (type != 'g') {
+      if (!long_name.empty()) name = long_name;
+      long_name.clear();
+      if (type == '0' || type == '\0' || type == '7') out[name] = TarMember{data, size_t(size)};
+    }
+    pos = data + (size_t(size) + kBlock - 1) / kBlock * kBlock;
+  }
+  if (!ended && pos < tar.size()) bad(what, "the tar archive ends inside a header (truncated archive?)");
+  return out;
+}
+
+}  // namespace gf
