@@ -32,10 +32,10 @@ REPO=$PWD
 DEPS=$REPO/deps
 # What the build needs beyond the toolkit. libgfortran5, libquadmath0 and
 # libgomp1 are OpenBLAS's run-time needs: used only where the machine lacks them.
-DEB_PKGS=(catch2 nlohmann-json3-dev libstb-dev libstb0 libwebp-dev libwebp7 libwebpdemux2 libwebpmux3 liblmdb-dev liblmdb0 libopenblas0-openmp libopenblas-openmp-dev)
-DEB_FALLBACK=(libgfortran5 libquadmath0 libgomp1)
+DEB_PKGS=(catch2 nlohmann-json3-dev libstb-dev libstb0 libwebp-dev libwebp7 libwebpdemux2 libwebpmux3 liblmdb-dev liblmdb0 libtiff-dev libtiff6 libopenblas0-openmp libopenblas-openmp-dev)
+DEB_FALLBACK=(libgfortran5 libquadmath0 libgomp1 libdeflate0 libjbig0 libjpeg62-turbo liblerc4)
 export DEB_PKG_NAMES="${DEB_PKGS[*]}"  # for the steps, which run in child shells (arrays are not exported)
-export FALLBACK_SONAMES="libgfortran.so.5 libquadmath.so.0 libgomp.so.1"
+export FALLBACK_SONAMES="libgfortran.so.5 libquadmath.so.0 libgomp.so.1 libdeflate.so.0 libjbig.so.0 libjpeg.so.62 libLerc.so.4"
 DATA_ZIP=$DEPS/data/fashion-mnist-2k.zip
 
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }

@@ -20,8 +20,8 @@
 //    garbles it under a crop), palettes expand to their colours (the
 //    official writes the palette indices as grey), 16 bits round to 8, EXIF
 //    orientation is applied; JPEG pixels may differ from libjpeg's by a few
-//    levels. Extensions are those stb_image (and libwebp) read; a file of a
-//    format PIL reads and they do not (TIFF, JPEG 2000, ...) is refused,
+//    levels. Extensions are those stb_image, libwebp and libtiff read; a file of a
+//    format PIL reads and they do not (JPEG 2000, ICO, ...) is refused,
 //    since leaving it out would shift every later index;
 //  - grey images stay grey under center-crop and center-crop-wide (the
 //    official tool fails on them: PIL.Image.fromarray(grey, 'RGB') raises);
@@ -108,7 +108,7 @@ bool is_image_ext(const std::string& name) { return gf::pil_lists_extension(file
 
 // Formats PIL reads (so the official tool converts them) that neither stb_image nor libwebp does.
 bool is_pil_only_ext(const std::string& name) {
-  static const char* kExt[] = {"tif", "tiff", "jp2", "j2k", "jpx", "jpc", "j2c", "jpf",
+  static const char* kExt[] = {"jp2", "j2k", "jpx", "jpc", "j2c", "jpf",
                                "ico", "icns", "cur", "dds", "pcx", "dcx", "sgi", "rgb", "rgba", "bw", "ras",
                                "xbm", "xpm", "pbm", "blp", "eps", "ps", "fli", "flc", "im", "msp",
                                "pcd", "pxr", "gbr", "ftc", "ftu", "fit", "fits", "palm", "pdf", "wmf", "emf"};

@@ -16,6 +16,7 @@
 #include "engine/error.h"
 #include "engine/io/input_file.h"
 #include "engine/io/atomic_file.h"
+#include "train/tiff_image.h"
 #include "train/webp_image.h"
 #include "train/zip_reader.h"
 
@@ -354,6 +355,18 @@ ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
     if (info.orientation >= 5) std::swap(info.width, info.height);
     return info;
   }
+  if (is_tiff(data, n)) {  // libtiff, not stb_image
+    const TiffImage tiff = tiff_info(data, n, name);
+    info.format = "TIFF";
+    info.width = tiff.width, info.height = tiff.height;
+    info.channels = (tiff.colour ? 3 : 1) + (tiff.alpha ? 1 : 0);
+    info.alpha = tiff.alpha;
+    info.is_16_bit = tiff.is_16_bit;
+    info.is_cmyk = tiff.is_cmyk;
+    info.orientation = tiff.orientation;
+    if (info.orientation >= 5) std::swap(info.width, info.height);
+    return info;
+  }
   const Sniffed fmt = sniff(data, n);
   const int len = as_int_size(n, name);
   // A PNM header's fault in its own words: stb_image's is the last format it
@@ -437,6 +450,18 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     for (size_t p = 0; p < size_t(w) * h; ++p)
       for (int c = 0; c < want; ++c) px[p * want + c] = webp.rgba[p * 4 + c];  // RGB, or RGBA with alpha
     done.frames = webp.frames;
+  } else if (info.format == "TIFF") {
+    const TiffImage tiff = decode_tiff(data, n, name);
+    w = tiff.width, h = tiff.height;
+    px.resize(size_t(w) * h * want);
+    for (size_t p = 0; p < size_t(w) * h; ++p) {
+      for (int c = 0; c < channels; ++c) px[p * want + c] = tiff.rgba[p * 4 + c];  // grey: R = G = B
+      if (info.alpha) px[p * want + channels] = tiff.rgba[p * 4 + 3];
+    }
+    done.frames = tiff.pages;
+    // libtiff's RGBA reader rounds 16-bit colour, and takes 16-bit grey's high byte.
+    done.to_8_bit = tiff.is_16_bit && tiff.colour;
+    done.high_byte = tiff.is_16_bit && !tiff.colour;
   } else if (info.is_16_bit) {
     // stb_image 2.27 converts a 16-bit PNM's channels with its 8-bit
     // converter, into half the buffer it returns (read past its end): a
@@ -468,7 +493,9 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     px.resize(pixels * channels);
     done.alpha_dropped = info.format != "GIF";  // stb gives every GIF an alpha channel; opaque, it was never there
   }
-  if (info.orientation != 1 && upright) {
+  // Pillow turns a TIFF as its Orientation tag says when it loads it, so the
+  // programs that read as PIL does see it turned too.
+  if (info.orientation != 1 && (upright || info.format == "TIFF")) {
     px = orient(px, w, h, channels, info.orientation);
     done.oriented = true;
   } else if (info.orientation >= 5) {  // image_info gave the turned size

@@ -1,12 +1,13 @@
 // Image files: decoding for datasets (stb_image: PNG, JPEG, BMP, TGA, GIF,
-// PSD, HDR, PIC, PNM; libwebp: WebP, train/webp_image.h), and writing image grids as the official
+// PSD, HDR, PIC, PNM; libwebp: WebP, train/webp_image.h; libtiff: TIFF,
+// train/tiff_image.h), and writing image grids as the official
 // save_image_grid does.
 //
 // Decoding never changes what a viewer shows without saying so: every
 // conversion is either lossless as the image is seen (grey replicated to RGB,
 // palette expanded, alpha that is opaque everywhere dropped, EXIF orientation
 // applied) or reported in Conversions for the caller to log (16 to 8 bits,
-// HDR to 8 bits, CMYK to RGB, the first frame of an animation: GIF, WebP); transparent
+// HDR to 8 bits, CMYK to RGB, the first frame of an animation (GIF, WebP) or page (TIFF)); transparent
 // pixels are refused, since the colours under them would become training data.
 #pragma once
 #include <cstdint>
@@ -20,7 +21,7 @@
 namespace gf {
 
 struct ImageInfo {
-  std::string format;  // "PNG", "JPEG", "BMP", "GIF", "PSD", "HDR", "PIC", "PNM", "TGA", "WebP"
+  std::string format;  // "PNG", "JPEG", "BMP", "GIF", "PSD", "HDR", "PIC", "PNM", "TGA", "WebP", "TIFF"
   int width = 0, height = 0;  // as displayed: EXIF orientations 5-8 swap the stored sizes
   int channels = 0;    // as stb_image reports the file (a WebP: 3 or 4): 1 grey, 2 grey+alpha, 3 colour, 4 colour+alpha
   bool alpha = false;  // an alpha channel, or a PNG tRNS colour key (which stb does not count)
@@ -37,12 +38,12 @@ struct Conversions {
   bool grey_to_rgb = false;    // lossless: grey replicated into R, G and B
   bool alpha_dropped = false;  // lossless: the alpha was 255 everywhere
   bool oriented = false;       // lossless as viewers show it: turned as the EXIF orientation says
-  bool to_8_bit = false;       // 16 bits (grey PNG, PSD, PNM) rounded to 8: round(v * 255 / 65535) (a PNM's maxval for 65535)
-  bool high_byte = false;      // a 16-bit PNG of colour or with alpha to 8 bits as PIL's RGB;16B and LA;16B: the high byte
+  bool to_8_bit = false;       // 16 bits (grey PNG, PSD, PNM, colour TIFF) rounded to 8: round(v * 255 / 65535) (a PNM's maxval for 65535)
+  bool high_byte = false;      // a 16-bit PNG of colour or with alpha to 8 bits as PIL's RGB;16B and LA;16B, a 16-bit grey TIFF as libtiff's reader: the high byte
   bool rescaled = false;       // a PNM's 8-bit samples scaled from 0..maxval (below 255) to 0..255
   bool hdr_to_8_bit = false;   // stb_image's HDR to 8 bits: gamma 1/2.2, values above 1 clipped
   bool cmyk_to_rgb = false;    // stb_image's CMYK/YCCK to RGB, with no colour profile
-  int frames = 1;              // frames in an animated GIF or WebP; only the first is used
+  int frames = 1;              // frames in an animated GIF or WebP, pages of a TIFF; only the first is used
 };
 
 // Thrown by decode_image for an image with a pixel whose alpha is below full.
@@ -63,15 +64,16 @@ int exif_block_orientation(const uint8_t* p, size_t n);
 // counting its leading dots; "" for none.
 std::string splitext_extension(const std::string& name);
 
-// Header only (and the PNG/JPEG/WebP metadata above); throws gf::Error
-// "<name>: <why>" when stb_image (libwebp for a WebP) cannot read the data,
-// naming the format when it is one neither reads (TIFF, HEIF, ...).
+// Header only (and the PNG/JPEG/WebP/TIFF metadata above); throws gf::Error
+// "<name>: <why>" when stb_image (libwebp for a WebP, libtiff for a TIFF)
+// cannot read the data, naming the format when it is one none reads (HEIF, JPEG 2000, ...).
 ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name);
 
 // Decodes to `channels` (1 or 3) interleaved HWC uint8, upright (turned as
 // its EXIF orientation says), or as stored with upright false: what PIL's
-// Image.open(...).convert('RGB') gives, which ignores the orientation, for
-// the programs that read images as an official script does (projector, psp).
+// Image.open(...).convert('RGB') gives, which ignores the EXIF orientation
+// (not a TIFF's Orientation tag, which it applies: so does this), for the
+// programs that read images as an official script does (projector, psp).
 // A colour image asked for as 1 channel throws gf::Error, and any pixel with
 // alpha below full TransparentImageError, naming the file. `done` (optional)
 // receives the conversions made; `info` the size as returned.

@@ -196,3 +196,7 @@ printf '{\"labels\": [[\"0.pgm\", NaN]]}' > $d/dataset.json && exec ${_dt_bin} -
 # libwebp: the pixels Pillow gives the official tools.
 gf_test(cpu.dataset_tool_webp_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/webp_like_pil.py ${_dt_bin} ${_dt}/webp)
 set_tests_properties(cpu.dataset_tool_webp_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "WebP files read as Pillow reads them" SKIP_RETURN_CODE 77)
+# TIFF (libtiff): compressions, alpha, palette, pages, the Orientation tag,
+# 1-, 8- and 16-bit grey, against Pillow's pixels.
+gf_test(cpu.dataset_tool_tiff_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/tiff_like_pil.py ${_dt_bin} ${_dt}/tiff)
+set_tests_properties(cpu.dataset_tool_tiff_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "TIFF files read as Pillow reads them" SKIP_RETURN_CODE 77)

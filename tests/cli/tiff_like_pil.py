@@ -1,0 +1,103 @@
+"""TIFF images read as Pillow reads them, for the program tests:
+  tiff_like_pil.py DATASET_TOOL WORKDIR
+Writes TIFF files with Pillow, converts each folder with dataset_tool and
+checks that every image it wrote holds the pixels the official loader would
+see: colour files (RGB uncompressed, LZW, Deflate, PackBits and JPEG, an
+opaque RGBA, a palette image, three pages, an Orientation tag of 6, which
+Pillow applies on load) against np.array(PIL.Image.open(f).convert('RGB'));
+grey files (8-bit, 1-bit, 16-bit) against convert('L'), and the 16-bit one
+against the high byte of Pillow's I;16 integers (libtiff's rule,
+train/tiff_image.h). Exits 0 when all hold, else prints what differs and
+exits 1; 77 when Pillow or NumPy is missing."""
+import os
+import shutil
+import subprocess
+import sys
+
+try:
+    import numpy as np
+    import PIL.Image
+except ImportError as e:  # scripts/install_deps.sh --torch installs them
+    print("skipped: %s" % e)
+    sys.exit(77)
+
+
+def smooth_image(size, seed):
+    # Gradients and edges (JPEG's transform and chroma subsampling have work to do), some noise.
+    rng = np.random.RandomState(seed)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    img = np.stack([x * 200 + 20, y * 180 + 40, (x * y) * 255], axis=-1)
+    img[size // 3:size // 2, :, 0] = 250
+    img += rng.uniform(-20, 20, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def colour_images(size):
+    images = {}
+    for i, compression in enumerate(("raw", "tiff_lzw", "tiff_adobe_deflate", "packbits", "jpeg")):
+        images["a%d_%s.tif" % (i, compression)] = (
+            lambda f, c=compression, s=i: PIL.Image.fromarray(smooth_image(size, s)).save(f, compression=c))
+
+    def opaque_rgba(f):
+        rgba = np.concatenate([smooth_image(size, 10), np.full((size, size, 1), 255, np.uint8)], axis=-1)
+        PIL.Image.fromarray(rgba, "RGBA").save(f, compression="tiff_lzw")
+    images["b_opaque_alpha.tif"] = opaque_rgba
+    images["c_palette.tif"] = lambda f: PIL.Image.fromarray(smooth_image(size, 11)).quantize(16).save(f)
+
+    def pages(f):
+        frames = [PIL.Image.fromarray(smooth_image(size, s)) for s in (12, 13, 14)]
+        frames[0].save(f, save_all=True, append_images=frames[1:])
+    images["d_three_pages.tiff"] = pages
+    images["e_orientation_6.tif"] = lambda f: PIL.Image.fromarray(smooth_image(size, 15)[:, : size // 2]).resize(
+        (size, size)).save(f, tiffinfo={274: 6})
+    return images
+
+
+def grey_images(size):
+    rng = np.random.RandomState(20)
+    return {
+        "a_grey.tif": lambda f: PIL.Image.fromarray(smooth_image(size, 21)[..., 0]).save(f, compression="tiff_lzw"),
+        "b_one_bit.tif": lambda f: PIL.Image.fromarray(rng.randint(0, 2, (size, size)).astype(bool)).save(f),
+        "c_16_bit.tif": lambda f: PIL.Image.fromarray(rng.randint(0, 65536, (size, size)).astype(np.uint16)).save(f),
+    }
+
+
+def expected(path, grey):
+    with PIL.Image.open(path) as im:
+        if im.mode == "I;16":
+            return (np.asarray(im).astype(np.uint16) >> 8).astype(np.uint8)
+        return np.asarray(im.convert("L" if grey else "RGB"))
+
+
+def check(dataset_tool, work, sub, images, grey):
+    src = os.path.join(work, sub)
+    os.makedirs(src)
+    for name, write in images.items():
+        write(os.path.join(src, name))
+    out = os.path.join(work, sub + "_out")
+    subprocess.run([dataset_tool, "--source", src, "--dest", out], check=True, stdout=subprocess.DEVNULL)
+    ok = True
+    for index, name in enumerate(sorted(images)):
+        want = expected(os.path.join(src, name), grey)
+        got = np.asarray(PIL.Image.open(os.path.join(out, "%05d" % (index // 1000), "img%08d.png" % index)))
+        if got.shape != want.shape or not np.array_equal(got, want):
+            diff = np.abs(got.astype(int) - want.astype(int)).max() if got.shape == want.shape else "shape"
+            print("%s: dataset_tool's pixels differ from Pillow's (%s vs %s, largest difference %s)"
+                  % (name, got.shape, want.shape, diff))
+            ok = False
+    return ok, len(images)
+
+
+def main(dataset_tool, work):
+    shutil.rmtree(work, ignore_errors=True)
+    size = 32
+    ok_colour, n_colour = check(dataset_tool, work, "colour", colour_images(size), grey=False)
+    ok_grey, n_grey = check(dataset_tool, work, "grey", grey_images(size), grey=True)
+    if not (ok_colour and ok_grey):
+        return 1
+    print("%d TIFF files read as Pillow reads them" % (n_colour + n_grey))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))
