@@ -17,19 +17,10 @@ try:
     import PIL.Image
     import PIL.ImageOps
     from PIL import features
+    from smooth_image import smooth_image
 except ImportError as e:  # scripts/install_deps.sh --torch installs them
     print("skipped: %s" % e)
     sys.exit(77)
-
-
-def smooth_image(size, seed):
-    # Gradients and a few edges: lossy WebP's chroma upsampling and filters have work to do.
-    rng = np.random.RandomState(seed)
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    img = np.stack([x * 200 + 20, y * 180 + 40, (x * y) * 255], axis=-1)
-    img[size // 3:size // 2, :, 0] = 250
-    img += rng.uniform(-20, 20, img.shape)
-    return np.clip(img, 0, 255).astype(np.uint8)
 
 
 def main(dataset_tool, work):
