@@ -86,13 +86,13 @@ void check_flag_combinations(const cli::Args& args) {
   if (args.has("frames") && !args.has("interp")) throw Error("--frames needs --interp");
   if (args.has("grid") && (mixing || args.has("interp")))
     throw Error("--grid applies to --seeds, --z, --w and --projected-w; style mixing and --interp lay out their own images");
-  for (const char* w : {"w", "projected-w"}) {
-    for (const char* trunc : {"trunc", "trunc-cutoff"})
-      if (args.has(w) && args.has(trunc))
-        throw Error(std::string("--") + trunc + " does not apply to --" + w + ": given w are used as they are");
-    if (args.has(w) && (args.has("class") || args.has("c")))
-      throw Error(std::string("--class and --c do not apply to --") + w + ": the label went into w through the mapping");
-  }
+  for (const char* trunc : {"trunc", "trunc-cutoff"})
+    if (args.has("w") && args.has(trunc))
+      throw Error(std::string("--") + trunc + " does not apply to --w: given w are used as they are");
+  if (args.has("w") && (args.has("class") || args.has("c")))
+    throw Error("--class and --c do not apply to --w: the label went into w through the mapping");
+  if (args.has("projected-w") && args.has("c"))
+    throw Error("--c does not apply to --projected-w: the label went into w through the mapping");
   if (args.has("c") && args.has("class")) throw Error("--c and --class both give labels: give one");
   if (args.has("c") && (mixing || args.has("interp"))) throw Error("--c applies to --seeds and --z; use --class");
 }
@@ -448,7 +448,10 @@ int run(int argc, char** argv) {
   if (!args.has("network")) throw Error("--network is required (see --help)");
   check_flag_combinations(args);
   cli::check_output_file(args, "raw", {"network", "z", "w", "c", "projected-w"});
-  if (args.has("projected-w") && args.has("seeds")) std::cout << "warn: --seeds is ignored when using --projected-w\n";
+  // generate.py renders projected_w.npz before it reads --trunc or --class,
+  // so it uses neither: said, as it says it of --seeds.
+  for (const char* f : {"seeds", "trunc", "class"})
+    if (args.has("projected-w") && args.has(f)) std::cout << "warn: --" << f << " is ignored when using --projected-w\n";
   const Device dev = args.device("device");
   const std::string path = args.str("network");
   const io::SafetensorsFile file = io::read_safetensors(path);

@@ -146,11 +146,15 @@ set_tests_properties(cpu.generate_stopped_keeps_finished_images PROPERTIES TIMEO
                      PASS_REGULAR_EXPRESSION "exit status 143\nfinished images kept\nno temporary\nno raw")
 # --projected-w renders any network's w, a conditional one's too (the label
 # went into w), as generate.py does: it asked for --class, then refused it.
+# --trunc and --class are ignored with a line, as generate.py ignores them
+# (they were refused).
 gf_test(cpu.generate_projected_w_conditional
         COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_gen}/projected_c && rm -rf $d && mkdir -p $d && \
 '${GF_PYTHON3}' -c \"import numpy as np; w = np.random.RandomState(0).randn(1, 8, 16).astype(np.float32); \
 np.savez('$d/pw.npz', w=w); np.save('$d/w.npy', w)\" && \
-$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin --projected-w $d/pw.npz --outdir $d/a && \
+$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin --projected-w $d/pw.npz --outdir $d/a \
+--trunc 0.5 --class 2 > $d/a.log && grep -qx 'warn: --trunc is ignored when using --projected-w' $d/a.log && \
+grep -qx 'warn: --class is ignored when using --projected-w' $d/a.log && \
 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin --w $d/w.npy --outdir $d/b && \
 cmp $d/a/proj00.png $d/b/img0000.png && echo same image")
 set_tests_properties(cpu.generate_projected_w_conditional PROPERTIES PASS_REGULAR_EXPRESSION "same image" SKIP_RETURN_CODE 77)
