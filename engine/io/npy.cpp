@@ -137,6 +137,61 @@ std::string shape_repr(const Shape& s) {
 
 // The array in `size` bytes that read_at(offset, dst, n) copies out (ranges
 // within size); `path` names the source in messages.
+// IEEE 754 binary16 to binary32 (exact).
+float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h >> 15) << 31;
+  uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
+  if (exp == 0x1F) {
+    bits = sign | 0x7F800000u | (mant << 13);  // inf, NaN
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    bits = sign;
+  } else {  // subnormal: normalize
+    exp = 113;
+    while (!(mant & 0x400)) mant <<= 1, --exp;
+    bits = sign | (exp << 23) | ((mant & 0x3FF) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// The file's elements (`item` bytes each, byte-swapped when `swapped`, in
+// Fortran order when `fortran`: the first index fastest) into `t`, C order,
+// float16 widened to float32.
+void to_c_order_native(uint8_t* raw, size_t item, bool swapped, bool fortran, const Shape& shape, Tensor& t) {
+  const size_t n = static_cast<size_t>(t.numel());
+  if (swapped)
+    for (size_t i = 0; i < n; ++i) std::reverse(raw + i * item, raw + (i + 1) * item);
+  const size_t out_item = dtype_size(t.dtype());
+  auto* out = static_cast<uint8_t*>(t.raw());
+  // C index i -> the file's index: the same multi-index, strides from the first dimension.
+  std::vector<size_t> fstride(shape.size(), 1);
+  for (size_t d = 1; d < shape.size(); ++d) fstride[d] = fstride[d - 1] * size_t(shape[d - 1]);
+  std::vector<size_t> idx(shape.size(), 0);
+  for (size_t i = 0; i < n; ++i) {
+    size_t at = i;
+    if (fortran) {
+      at = 0;
+      for (size_t d = 0; d < shape.size(); ++d) at += idx[d] * fstride[d];
+      for (size_t d = shape.size(); d-- > 0;) {  // next C multi-index: the last dimension fastest
+        if (++idx[d] < size_t(shape[d])) break;
+        idx[d] = 0;
+      }
+    }
+    const uint8_t* src = raw + at * item;
+    if (item == 2) {
+      uint16_t h;
+      std::memcpy(&h, src, 2);
+      const float f = half_to_float(h);
+      std::memcpy(out + i * out_item, &f, 4);
+    } else {
+      std::memcpy(out + i * out_item, src, item);
+    }
+  }
+}
+
 Tensor parse_npy_source(uint64_t file_size, const std::function<void(uint64_t, void*, size_t)>& read_at,
                         const std::string& path) {
   unsigned char pre[12] = {};
@@ -156,15 +211,18 @@ Tensor parse_npy_source(uint64_t file_size, const std::function<void(uint64_t, v
   read_at(static_cast<uint64_t>(8 + len_bytes), text.data(), header_len);
   const HeaderParser::Header h = HeaderParser(text, path).parse();
 
-  DType dtype;
-  if (h.descr == "<f4") dtype = DType::f32;
-  else if (h.descr == "<f8") dtype = DType::f64;
-  else bad(path, "dtype '" + h.descr + "' is not supported (only little-endian float32 '<f4' or float64 '<f8')");
-  if (h.fortran_order) bad(path, "array is in Fortran order; save it C-contiguous (numpy.ascontiguousarray)");
+  // Floats of 2, 4 or 8 bytes in either byte order ('=' is this machine's,
+  // little-endian); float16 becomes float32, which holds it exactly.
+  const bool known = h.descr.size() == 3 && (h.descr[0] == '<' || h.descr[0] == '>' || h.descr[0] == '=') &&
+                     h.descr[1] == 'f' && (h.descr[2] == '2' || h.descr[2] == '4' || h.descr[2] == '8');
+  if (!known) bad(path, "dtype '" + h.descr + "' is not supported (only float16, float32 or float64: '<f2', '<f4', '<f8')");
+  const size_t file_item = size_t(h.descr[2] - '0');
+  const bool swapped = h.descr[0] == '>';
+  const DType dtype = file_item == 8 ? DType::f64 : DType::f32;
   const uint64_t have = file_size - data_start;
   // The element count is formed with an overflow check: a header's shape must
   // not wrap around to a size the file happens to have.
-  uint64_t want = dtype_size(dtype);
+  uint64_t want = file_item;
   for (int64_t d : h.shape)
     if (__builtin_mul_overflow(want, static_cast<uint64_t>(d), &want))
       bad(path, "shape " + shape_str(h.shape) + " is too large");
@@ -174,7 +232,13 @@ Tensor parse_npy_source(uint64_t file_size, const std::function<void(uint64_t, v
   if (have > want)
     bad(path, std::to_string(have - want) + " bytes after the data of shape " + shape_str(h.shape));
   Tensor t = Tensor::empty(h.shape, dtype, Device::cpu());
-  read_at(data_start, t.raw(), static_cast<size_t>(want));
+  if (file_item == dtype_size(dtype) && !swapped && !h.fortran_order) {
+    read_at(data_start, t.raw(), static_cast<size_t>(want));
+    return t;
+  }
+  std::vector<uint8_t> raw(static_cast<size_t>(want));
+  read_at(data_start, raw.data(), raw.size());
+  to_c_order_native(raw.data(), file_item, swapped, h.fortran_order, h.shape, t);
   return t;
 }
 

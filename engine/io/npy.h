@@ -1,6 +1,7 @@
 // NumPy .npy files, so latents, labels and images pass to and from Python
-// without a conversion step. Only what the tools need: little-endian float32
-// ('<f4') and float64 ('<f8') arrays in C order.
+// without a conversion step. Only what the tools need: float arrays; read in
+// either byte order and either memory order, float16 among them; written
+// as little-endian float32 ('<f4') or float64 ('<f8') in C order.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -11,12 +12,13 @@
 
 namespace gf::io {
 
-// Reads format version 1.0 or 2.0 into a CPU tensor of the file's dtype
-// (float32 or float64: NumPy's default float is float64, so callers convert
-// with .to(DType::f32) where they need float32). A bad file throws gf::Error
-// "npy: <path>: <problem>": bad magic, unsupported version, malformed header,
-// a dtype other than '<f4'/'<f8', Fortran order, or data that is shorter or
-// longer than the shape says.
+// Reads format version 1.0 or 2.0 into a C-order CPU tensor: float64 for
+// '<f8'/'>f8', else float32 (float16 widened exactly; NumPy's default float
+// is float64, so callers convert with .to(DType::f32) where they need
+// float32); a Fortran-order array is reordered, a big-endian one swapped.
+// A bad file throws gf::Error "npy: <path>: <problem>": bad magic,
+// unsupported version, malformed header, a dtype other than a float of 2,
+// 4 or 8 bytes, or data that is shorter or longer than the shape says.
 Tensor read_npy(const std::string& path);
 
 // A program's input array (generate's --z, --w, --c, discriminate's

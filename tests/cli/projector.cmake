@@ -88,7 +88,9 @@ $<TARGET_FILE:projector> --network ${_pj_G512} --vgg16 ${_pj_vgg} --target ${_pj
 --draws $d/draws --target $d/out/target.png")
 
 # numpy reads projected_w.npz ('w', float32 [1, 8, 64], nothing else), and
-# generate reads numpy's own np.savez: two ws, the projected one first.
+# generate reads numpy's own np.savez: two ws, the projected one first; the
+# same w saved in Fortran order, and big-endian, renders the same image (it
+# was refused).
 gf_cli_test(projector_npz_numpy FIXTURES_REQUIRED projected
             COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77 && d=${_pj}/run && rm -rf $d/numpy && mkdir -p $d/numpy && \
 '${GF_PYTHON3}' -c \"import numpy as np
@@ -96,9 +98,12 @@ a = np.load('$d/out/projected_w.npz')
 assert list(a.keys()) == ['w'], a.keys()
 w = a['w']
 assert w.dtype == np.float32 and w.shape == (1, 8, 64), (w.dtype, w.shape)
-np.savez('$d/numpy/two.npz', w=np.concatenate([w, w[:, ::-1]]))\" && \
+np.savez('$d/numpy/two.npz', w=np.concatenate([w, w[:, ::-1]]))
+np.savez('$d/numpy/fortran.npz', w=np.asfortranarray(w).astype('>f4'))\" && \
 $<TARGET_FILE:generate> --network ${_pj_G} --projected-w $d/numpy/two.npz --outdir $d/numpy/out && \
-cmp $d/out/proj.png $d/numpy/out/proj00.png && test -s $d/numpy/out/proj01.png")
+cmp $d/out/proj.png $d/numpy/out/proj00.png && test -s $d/numpy/out/proj01.png && \
+$<TARGET_FILE:generate> --network ${_pj_G} --projected-w $d/numpy/fortran.npz --outdir $d/numpy/fortran && \
+cmp $d/out/proj.png $d/numpy/fortran/proj00.png")
 set_tests_properties(cpu.projector_npz_numpy PROPERTIES SKIP_RETURN_CODE 77)
 
 # --save-video false needs no ffmpeg; with it (the default) and no ffmpeg on
