@@ -93,7 +93,7 @@ std::vector<Program> programs() {
        {"train_stylegan", "train_pggan", "train_psp", "generate", "discriminate", "export_weights", "inspect_weights",
         "calc_metrics", "projector", "dataset_tool"})
     p.push_back({n, kBin + "/" + n, kBin + "/" + n + " --help"});
-  for (const char* n : {"psp encode", "psp mix"}) {
+  for (const char* n : {"psp encode", "psp mix", "psp losses"}) {
     const std::string cmd = kBin + "/psp " + std::string(n).substr(4);
     p.push_back({n, cmd, cmd + " --help"});
   }
@@ -181,6 +181,8 @@ const Row kTable[] = {
     {"psp mix", "latent-mask", "0-1024"},    {"psp mix", "mix-alpha", "nan"},
     {"psp mix", "mix-alpha", "1e400"},        {"psp mix", "n-outputs", "0"},
     {"psp mix", "seed", "4294967296"},
+    {"psp losses", "batch-size", "0"},       {"psp losses", "batch-size", "65537"},
+    {"psp losses", "workers", "-1"},
     {"convert_weights", "conv-clamp", "0"},  {"convert_weights", "conv-clamp", "-1"},
     {"convert_weights", "mapping-lr-multiplier", "0"}, {"convert_weights", "mbstd-group-size", "-1"},
     {"convert_weights", "w-avg-samples", "0"},         {"convert_weights", "w-avg-samples", "1000001"},

@@ -362,25 +362,6 @@ struct Transform {
 
 // ---- output ----
 
-// Python's json.dumps of a value read by json.load (", " and ": ", ASCII).
-std::string py_dumps(const json& j) {
-  if (j.is_array()) {
-    std::string s = "[";
-    for (size_t i = 0; i < j.size(); ++i) s += (i ? ", " : "") + py_dumps(j[i]);
-    return s + "]";
-  }
-  if (j.is_object()) {
-    std::string s = "{";
-    bool first = true;
-    for (const auto& it : j.items()) {
-      s += (first ? "" : ", ") + gf::io::json_text(json(it.key()), -1, /*ascii=*/true) + ": " + py_dumps(it.value());
-      first = false;
-    }
-    return s + "}";
-  }
-  return gf::io::json_text(j, -1, /*ascii=*/true);
-}
-
 std::string png_bytes(const Image& img) {
   std::string out;
   auto append = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append(static_cast<char*>(data), size_t(size)); };
@@ -456,7 +437,7 @@ size_t convert(const Source& src, const Transform& transform,
   } else {
     meta += "[";
     for (size_t i = 0; i < labels.size(); ++i)
-      meta += (i ? ", [" : "[") + gf::io::json_text(json(labels[i].first)) + ", " + py_dumps(*labels[i].second) + "]";
+      meta += (i ? ", [" : "[") + gf::io::json_text(json(labels[i].first)) + ", " + gf::io::python_json_text(*labels[i].second) + "]";
     meta += "]";
   }
   put("dataset.json", meta + "}");

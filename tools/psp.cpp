@@ -19,6 +19,11 @@
 //       image, --n-outputs outputs whose masked codes come from the mapping
 //       of a random z (mixed with --mix-alpha), in one row beside the input:
 //       OUT/style_mixing/<name>.png. Random noise by default, as there.
+//   psp losses --mode lpips|l2 --data-path RESULTS --gt-path GT [--lpips lpips.bin]
+//       As pSp's scripts/calc_losses_on_images.py: LPIPS (AlexNet) or L2 of
+//       each result against its ground truth (train/psp/image_losses.h),
+//       written to inference_metrics/stat_<mode>.txt and scores_<mode>.json
+//       beside RESULTS.
 //
 // A folder or .zip is read in sorted order as the training datasets read
 // one (train/dataset.h): the files named as PIL names images that stb_image decodes;
@@ -43,14 +48,17 @@
 
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/json_input.h"
 #include "engine/io/npy.h"
 #include "engine/ops.h"
+#include "models/perceptual/network_file.h"
 #include "models/psp/network_file.h"
 #include "train/cli.h"
 #include "train/dataset.h"
 #include "train/image_io.h"
 #include "train/image_resize.h"
 #include "train/psp/data.h"
+#include "train/psp/image_losses.h"
 
 namespace {
 
@@ -492,12 +500,86 @@ int mix(int argc, char** argv) {
   return 0;
 }
 
+// os.path.dirname: the text before the last '/', its trailing '/'s dropped
+// unless it is all '/'; "" without one.
+std::string python_dirname(const std::string& p) {
+  const size_t slash = p.rfind('/');
+  if (slash == std::string::npos) return "";
+  std::string head = p.substr(0, slash + 1);
+  if (head.find_first_not_of('/') == std::string::npos) return head;
+  while (!head.empty() && head.back() == '/') head.pop_back();
+  return head;
+}
+
+int losses(int argc, char** argv) {
+  cli::Args args(argc, argv, "psp losses",
+                 "LPIPS or L2 of result images against their ground truth (pSp's calc_losses_on_images.py).",
+                 {{"mode", "MODE", "lpips", "lpips (AlexNet LPIPS) or l2 (the mean squared difference)"},
+                  {"data-path", "DIR", "results", "the result images (.jpg and .png, not in subfolders)"},
+                  {"gt-path", "DIR", "gt_images", "their ground truths, by the same names with .png read as .jpg"},
+                  {"lpips", "FILE.bin", "", "LPIPS AlexNet weights from tools/convert_weights.py (--mode lpips)"},
+                  cli::integer("batch-size", "N", "4", "whole batches of N are scored, the rest left out, as the "
+                               "official DataLoader's drop_last (1: every image)", 1, 65536),
+                  cli::integer("workers", "N", "4", "the official loader's processes: no effect here", 0, 65536),
+                  cli::device("device", "cpu", "where to run")});
+  if (args.help()) {
+    std::cout << args.usage();
+    return 0;
+  }
+  const std::string mode = args.str("mode");
+  if (mode != "lpips" && mode != "l2") throw Error("--mode must be lpips or l2, got '" + mode + "'");
+  if (mode == "lpips" && !args.has("lpips"))
+    throw Error("--mode lpips needs --lpips FILE.bin: LPIPS AlexNet weights from tools/convert_weights.py (see README)");
+  if (mode == "l2" && args.has("lpips")) throw Error("--lpips is read by --mode lpips only");
+  const std::string data_path = args.str("data-path");
+  std::vector<psp::ResultGtPair> pairs = psp::result_gt_pairs(data_path, args.str("gt-path"));
+  const size_t batch = size_t(args.integer("batch-size"));
+  const size_t left_out = pairs.size() % batch;
+  if (left_out == pairs.size())
+    throw Error("--data-path " + data_path + ": " + cli::count_text(static_cast<long long>(pairs.size()), "image") +
+                ", fewer than one --batch-size of " + std::to_string(batch) +
+                ", so nothing is scored (as the official drop_last): give a smaller --batch-size");
+  pairs.resize(pairs.size() - left_out);
+  const std::string out_dir = (python_dirname(data_path).empty() ? "" : python_dirname(data_path) + "/") + "inference_metrics";
+  for (const std::string& file : {"stat_" + mode + ".txt", "scores_" + mode + ".json"})
+    cli::check_not_input(args, "--data-path " + data_path + ":", out_dir + "/" + file, {"lpips"});
+  const Device dev = args.device("device");
+  std::unique_ptr<perceptual::Lpips> lpips;
+  if (mode == "lpips") {
+    lpips = perceptual::load_lpips(args.str("lpips"));
+    lpips->to(dev);
+  }
+  NoGradGuard ng;
+  nlohmann::ordered_json scores = nlohmann::ordered_json::object();
+  std::vector<double> values;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const Tensor result = psp::read_loss_image(pairs[i].result).to(dev), gt = psp::read_loss_image(pairs[i].gt).to(dev);
+    // float(loss) of a float32 tensor, as the script's scores.
+    const Tensor loss = mode == "lpips" ? lpips->forward(result, gt) : mean(square(sub(result, gt)));
+    const double v = loss.to(Device::cpu()).item();
+    scores[pairs[i].name] = v;
+    values.push_back(v);
+    progress("psp losses", int64_t(i + 1), int64_t(pairs.size()));
+  }
+  const std::string line = psp::average_loss_line(values);
+  std::cout << "Finished with  " << data_path << "\n" << line << "\n";
+  if (left_out)
+    std::cout << "psp losses: " << cli::count_text(static_cast<long long>(left_out), "image")
+              << " left out (the last by name), as the official drop_last does with --batch-size " << batch << "\n";
+  io::create_folder(out_dir, "--data-path's inference_metrics");
+  io::AtomicFileSet files;
+  files.add(out_dir + "/stat_" + mode + ".txt", [&](std::ostream& f) { f << line; }, "psp losses");
+  files.add(out_dir + "/scores_" + mode + ".json", [&](std::ostream& f) { f << io::python_json_text(scores); }, "psp losses");
+  files.commit();
+  return 0;
+}
+
 int run(int argc, char** argv) {
   const std::string usage =
-      "Usage: psp encode|mix [options]  (psp <command> --help lists the options)\n\n"
+      "Usage: psp encode|mix|losses [options]  (psp <command> --help lists the options)\n\n"
       "pSp (pixel2style2pixel) inference: encode images to W+ latents and reconstructions,\n"
-      "or multi-modal synthesis by style mixing.\n";
-  if (argc < 2) throw Error("expected a command, encode or mix (see --help)");
+      "multi-modal synthesis by style mixing, or LPIPS/L2 of results against their ground truth.\n";
+  if (argc < 2) throw Error("expected a command, encode, mix or losses (see --help)");
   if (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << usage;
     return 0;
@@ -505,7 +587,8 @@ int run(int argc, char** argv) {
   const std::string cmd = argv[1];
   if (cmd == "encode") return encode(argc - 1, argv + 1);
   if (cmd == "mix") return mix(argc - 1, argv + 1);
-  throw Error("unknown command '" + cmd + "': expected encode or mix (see --help)");
+  if (cmd == "losses") return losses(argc - 1, argv + 1);
+  throw Error("unknown command '" + cmd + "': expected encode, mix or losses (see --help)");
 }
 
 }  // namespace
@@ -513,6 +596,6 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   // Errors name the command: "psp encode: error: ...".
   const std::string cmd = argc > 1 ? argv[1] : "";
-  const std::string program = cmd == "encode" || cmd == "mix" ? "psp " + cmd : "psp";
+  const std::string program = cmd == "encode" || cmd == "mix" || cmd == "losses" ? "psp " + cmd : "psp";
   return gf::cli::run_main(program.c_str(), [&] { return run(argc, argv); });
 }

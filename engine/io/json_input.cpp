@@ -90,4 +90,23 @@ std::string json_excerpt(const nlohmann::json& j, size_t max_chars) {
   return s;
 }
 
+std::string python_json_text(const nlohmann::ordered_json& j) {
+  if (j.is_array()) {
+    std::string s = "[";
+    for (size_t i = 0; i < j.size(); ++i) s += (i ? ", " : "") + python_json_text(j[i]);
+    return s + "]";
+  }
+  if (j.is_object()) {
+    std::string s = "{";
+    bool first = true;
+    for (const auto& it : j.items()) {
+      s += (first ? "" : ", ") + json_text(nlohmann::ordered_json(it.key()), -1, /*ascii=*/true) + ": " +
+           python_json_text(it.value());
+      first = false;
+    }
+    return s + "}";
+  }
+  return json_text(j, -1, /*ascii=*/true);
+}
+
 }  // namespace gf::io

@@ -136,3 +136,40 @@ gf_cli_test(psp_official_underscore_names FRESH ${_psp}/underscore EXPECT "psp e
 gf_expect_error(psp_raw_is_an_output "^psp encode: error: --raw .*/raw_clash/latents.npy: is one of the files this run writes to --outdir; give it another name$" ""
                 sh -c "rm -rf ${_psp}/raw_clash && $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --n-images 1 \
 --outdir ${_psp}/raw_clash --raw ${_psp}/raw_clash/latents.npy; s=$?; test ! -e ${_psp}/raw_clash && exit $s")
+
+# psp losses against pSp's calc_losses_on_images.py semantics
+# (tools/psp_losses_reference.py): results of several sizes named .png and
+# .jpg, a grey one; ground truths under the '.png' -> '.jpg' name, one found
+# under its own name. PNG bytes under every name: JPEG's decoders differ by
+# a level or a few (README), which LPIPS tells apart. 5 pairs with --batch-size 4 (the official
+# default): the last is left out, as the DataLoader's drop_last leaves it.
+set(_pl ${CMAKE_BINARY_DIR}/test_psp_losses)
+set(_pl_ref "'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/psp_losses_reference.py")
+gf_cli_test(psp_losses FRESH ${_pl}
+            EXPECT "^Finished with  .*/exp/results$" "^Average loss is [0-9.]+\\+-[0-9.]+$"
+                   "^psp losses: 1 image left out \\(the last by name\\), as the official drop_last does with --batch-size 4$"
+                   "^psp_losses_reference: 4 scores within 1e-4 and 'Average loss is [0-9.]+\\+-[0-9.]+' equal$"
+                   "^psp_losses_reference: 5 scores within 1e-4 and 'Average loss is [0-9.]+\\+-[0-9.]+' equal$"
+            COMMAND sh -c "'${GF_PYTHON3}' -c 'import PIL, numpy, torch' 2>/dev/null || exit 77; d=${_pl} && \
+'${GF_PYTHON3}' -c \"import numpy as np, PIL.Image as I, os
+rng = np.random.RandomState(5)
+os.makedirs('$d/exp/results'); os.makedirs('$d/gt')
+for i, (w, h) in enumerate([(64, 64), (80, 48), (256, 256), (40, 70), (96, 96)]):
+    gt = rng.randint(0, 256, (h, w, 3)).astype(np.uint8)
+    res = np.clip(gt.astype(int) + rng.randint(-40, 41, gt.shape), 0, 255).astype(np.uint8)
+    I.fromarray(gt).save('$d/gt/%d.jpg' % i if i != 3 else '$d/gt/%d.png' % i, format='PNG')
+    im = I.fromarray(res) if i != 1 else I.fromarray(res[..., 0])
+    im.save('$d/exp/results/%d.%s' % (i, 'jpg' if i == 2 else 'png'), format='PNG')
+open('$d/exp/results/notes.txt', 'w').write('not an image')\" && \
+for m in lpips l2; do $<TARGET_FILE:psp> losses --mode $m --data-path $d/exp/results --gt-path $d/gt \
+$([ $m = lpips ] && echo --lpips ${CMAKE_SOURCE_DIR}/tests/data/psp_lpips.bin) && \
+${_pl_ref} --mode $m --data_path $d/exp/results --gt_path $d/gt --ours $d/exp/inference_metrics \
+$([ $m = lpips ] && echo --lpips ${CMAKE_SOURCE_DIR}/tests/data/psp_lpips.bin) || exit 1; done && \
+$<TARGET_FILE:psp> losses --mode l2 --data-path $d/exp/results --gt-path $d/gt --batch-size 1 > /dev/null && \
+${_pl_ref} --mode l2 --data_path $d/exp/results --gt_path $d/gt --batch_size 1 --ours $d/exp/inference_metrics && \
+test \"$(ls $d/exp/inference_metrics | paste -sd ' ' -)\" = 'scores_l2.json scores_lpips.json stat_l2.txt stat_lpips.txt'")
+set_tests_properties(cpu.psp_losses PROPERTIES SKIP_RETURN_CODE 77)
+gf_expect_error(psp_losses_no_gt "^psp losses: error: --gt-path .*/nowhere: not a folder$" ""
+                $<TARGET_FILE:psp> losses --mode l2 --data-path ${CMAKE_SOURCE_DIR}/tests/data --gt-path ${_pl}/nowhere)
+gf_expect_error(psp_losses_needs_lpips "^psp losses: error: --mode lpips needs --lpips FILE.bin: " ""
+                $<TARGET_FILE:psp> losses --data-path x --gt-path y)
