@@ -66,7 +66,7 @@ exec $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --outdir ${
 gf_expect_error(psp_output_folder_is_file "^psp encode: error: --outdir .*/clash2: .*/clash2/inference_results is a file, where the folder inference_results goes$" ""
                 sh -c "rm -rf ${CMAKE_BINARY_DIR}/test_psp_clash/clash2 && mkdir -p ${CMAKE_BINARY_DIR}/test_psp_clash/clash2 && touch ${CMAKE_BINARY_DIR}/test_psp_clash/clash2/inference_results && \
 exec $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_pimgs} --outdir ${CMAKE_BINARY_DIR}/test_psp_clash/clash2")
-gf_expect_error(psp_no_command "^psp: error: expected a command, encode or mix" "" $<TARGET_FILE:psp>)
+gf_expect_error(psp_no_command "^psp: error: expected a command, encode, mix or losses" "" $<TARGET_FILE:psp>)
 gf_expect_error(psp_unknown_command "^psp: error: unknown command 'decode'" "" $<TARGET_FILE:psp> decode)
 gf_expect_error(psp_not_psp "^psp encode: error: .*parity_32x1.bin: not a pSp network" ""
                 $<TARGET_FILE:psp> encode --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin
