@@ -136,6 +136,10 @@ TEST_CASE("cli: a bad number is one line naming the flag and its range", "[cli]"
     CHECK(refusal({"--seeds", bad}) == list + bad + "'");
   CHECK(refusal({"--seeds", "5-3"}) == "--seeds: range 5-3 runs backwards");
   CHECK(refusal({"--seeds", "0-9"}).empty());
+  // Each number as Python's int() takes it (generate.py's num_range: "1, 2" and "+5" are seeds).
+  CHECK(parse({"--seeds", "1, 2,+5 , 7-8"}).integers("seeds") == std::vector<long long>{1, 2, 5, 7, 8});
+  for (const char* bad : {"++5", "+-5", "+", " , 1", "1 2"})
+    CHECK(refusal({"--seeds", bad}) == list + bad + "'");
   // The first bad flag on the line is the one named.
   CHECK(refusal({"--snap", "-3", "--seed", "-1"}).rfind("--snap ", 0) == 0);
   CHECK(refusal({"--mirror=2"}) == "--mirror is a switch: give it alone, or as --mirror=true or =false (1 or 0), got '2'");

@@ -324,7 +324,12 @@ std::vector<long long> parse_integer_list(const std::string& text, const std::st
                                           size_t max_count) {
   std::vector<long long> out;
   auto bad = [&] { refuse(flag, list_accepts(lo, hi, max_count), text); };
-  auto item = [&](const std::string& t) {
+  // Each number as Python's int() reads one (the official num_range splits at
+  // commas and calls int): spaces around it and a leading '+' are fine.
+  auto item = [&](std::string t) {
+    const size_t first = t.find_first_not_of(" \t\n\r\f\v"), last = t.find_last_not_of(" \t\n\r\f\v");
+    t = first == std::string::npos ? "" : t.substr(first, last - first + 1);
+    if (t.size() > 1 && t[0] == '+' && t[1] != '-' && t[1] != '+') t.erase(0, 1);
     const std::optional<long long> v = to_integer(t);
     if (!v || *v < lo || *v > hi) bad();
     return *v;
