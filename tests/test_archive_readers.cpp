@@ -135,3 +135,47 @@ TEST_CASE("tar lister: members by name (the last of a name wins), GNU long names
   std::vector<uint8_t> mid_header(tar.begin(), tar.begin() + long(body_end) + 100);
   CHECK_THROWS_WITH(list_tar(mid_header, "t.tar"), Catch::Contains("ends inside a header"));
 }
+
+TEST_CASE("pickle reader: hostile pickles end in one error, not a crash, a hang or a wrapped size",
+          "[archive_readers]") {
+  // A tuple nested 200000 deep (1 byte a level): read, then freed without recursion.
+  {
+    const PyRef deep = unpickle("\x80\x02N" + std::string(200000, '\x85') + ".");
+    CHECK(deep->kind == PyValue::Kind::tuple);
+  }
+  // A dict keeps a key's last value, as Python's.
+  CHECK(unpickle(raw("\x80\x02}(X\x01\x00\x00\x00" "aK\x01X\x01\x00\x00\x00" "aK\x02u."))->get("a")->integer == 2);
+  // The uint8 (2, 3) array of the test above as int64 of 2^61 elements and no bytes: 2^61 * 8 wraps to 0.
+  const std::string array = raw("\x80\x02" "cnumpy.core.multiarray\n_reconstruct\nq\x01" "cnumpy\nndarray\nq\x03K\x00\x85U\x01"
+                                "bq\x05\x87Rq\x06(K\x01\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x20\x85" "cnumpy\ndtype\nq\x07"
+                                "U\x02i8q\x09K\x00K\x01\x87Rq\x0a(K\x03U\x01<q\x0bNNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89"
+                                "U\x00q\x0ctb.");
+  CHECK_THAT(error_of(array), Catch::Contains("a numpy array of a bad shape") || Catch::Contains("holds 0 bytes"));
+  std::string odd_dtype = array;
+  odd_dtype.replace(odd_dtype.find("U\x02i8"), 4, "U\x03u99");
+  CHECK_THAT(error_of(odd_dtype), Catch::Contains("a numpy array of dtype u99, which is not read"));
+  CHECK_THAT(error_of(raw("\x80\x02Np1x\n.")), Catch::Contains("a memo index '1x' that is not a number"));
+  CHECK_THAT(error_of(raw("\x80\x02Ng99999999999999999999999\n.")), Catch::Contains("that is not a number"));
+}
+
+TEST_CASE("tar lister: pax path records name the next member; a malformed record is refused", "[archive_readers]") {
+  const std::string long_name = "cifar-10-batches-py/" + std::string(150, 'p');
+  const std::string record = "path=" + long_name + "\n";
+  // "<len> path=...\n", <len> counting its own digits.
+  std::string pax = std::to_string(record.size() + 4) + " " + record;
+  REQUIRE(pax.size() == record.size() + 4);
+  std::vector<uint8_t> tar;
+  append_member(tar, "PaxHeaders/x", pax, 'x');
+  append_member(tar, "short-name", "body");
+  tar.resize(tar.size() + 1024, 0);
+  const auto members = list_tar(tar, "t.tar");
+  REQUIRE(members.size() == 1);
+  CHECK(members.count(long_name) == 1);
+
+  for (const std::string bad : {"6 x=y\n-6 z\n", "99 path=a\n", "5 a=b\n", "x path=a\n"}) {
+    std::vector<uint8_t> t;
+    append_member(t, "PaxHeaders/x", bad, 'x');
+    append_member(t, "a", "b");
+    CHECK_THROWS_WITH(list_tar(t, "t.tar"), Catch::Contains("a pax header's record is malformed"));
+  }
+}

@@ -180,3 +180,28 @@ TEST_CASE("TIFF: float samples and cut files are refused in one line naming the 
   const std::vector<uint8_t> cut(whole.begin(), whole.begin() + long(whole.size() / 2));
   CHECK_THROWS_WITH(decoded(cut, 3), Catch::StartsWith("t.tif: unreadable TIFF ("));
 }
+
+TEST_CASE("TIFF: a header claiming more pixels than the file holds is refused before any raster is made", "[tiff]") {
+  // A hand-made little-endian TIFF: 16384 x 16384 grey, uncompressed, one
+  // strip of 16 bytes (a 1 GiB raster was filled before the read failed).
+  std::vector<uint8_t> f = {'I', 'I', 42, 0, 8, 0, 0, 0};
+  struct Entry {
+    uint16_t tag, type;
+    uint32_t count, value;
+  };
+  const std::vector<Entry> entries = {{256, 4, 1, 16384}, {257, 4, 1, 16384}, {258, 3, 1, 8},    {259, 3, 1, 1},
+                                      {262, 3, 1, 1},     {273, 4, 1, 200},   {277, 3, 1, 1},    {278, 4, 1, 16384},
+                                      {279, 4, 1, 16}};
+  auto put16 = [&](uint16_t v) { f.push_back(uint8_t(v)), f.push_back(uint8_t(v >> 8)); };
+  auto put32 = [&](uint32_t v) { put16(uint16_t(v)), put16(uint16_t(v >> 16)); };
+  put16(uint16_t(entries.size()));
+  for (const Entry& e : entries) put16(e.tag), put16(e.type), put32(e.count), put32(e.value);
+  put32(0);
+  f.resize(200 + 16, 7);
+  // (libtiff may take such a byte count for a bad one and estimate the strip's
+  // full size, which then runs past the end: either way, refused as cut.)
+  CHECK_THROWS_WITH(decoded(f, 1), Catch::StartsWith("t.tif: unreadable TIFF (") && Catch::EndsWith("(a truncated file?))"));
+  // The strip's offset past the end of the file.
+  f[8 + 2 + 5 * 12 + 8] = 0xFF, f[8 + 2 + 5 * 12 + 9] = 0xFF;
+  CHECK_THROWS_WITH(decoded(f, 1), Catch::Contains("its pixel data runs past the end of the file"));
+}

@@ -90,6 +90,7 @@ struct Source {
   // The loop ends after the first image read at this index or a later one:
   // an lmdb's --max-images, which the official counts in records, not images.
   size_t last = SIZE_MAX;
+  std::string where;  // --source, for messages
 };
 
 std::string lower(std::string s) {
@@ -264,6 +265,7 @@ std::string shown_key(const std::string& key) {
 Source open_lmdb(const std::string& folder, int64_t max_images) {
   auto db = std::make_shared<gf::LmdbRecords>(folder);
   Source src;
+  src.where = folder;
   src.size = db->entries();
   if (src.size == 0) throw Error("--source " + folder + ": the lmdb has no records");
   // The official stops after the image of record max_images - 1 or, when that
@@ -290,6 +292,12 @@ Source open_lmdb(const std::string& folder, int64_t max_images) {
     } catch (const gf::TransparentImageError&) {
       throw;
     } catch (const Error& e) {
+      // The official decodes with cv2, then PIL: an image PIL reads is
+      // refused here, not passed over (every later name would shift).
+      const std::string format = gf::pil_only_format(value.data(), value.size());
+      if (!format.empty())
+        throw Error(shown + ": a " + format + " image, which the official tool reads (PIL) and ganforge cannot: "
+                    "re-encode the database's images as PNG, JPEG or WebP");
       std::cout << "dataset_tool: passed over " << e.what() << "\n";
       return std::nullopt;
     }
@@ -427,7 +435,7 @@ size_t convert(const Source& src, const Transform& transform,
     labels.emplace_back(archive_name, label);
     if (final) break;
   }
-  if (idx == 0) throw Error("--source: none of its " + std::to_string(src.size) + " records decodes as an image: nothing to write");
+  if (idx == 0) throw Error("--source " + src.where + ": none of its " + std::to_string(src.size) + " records decodes as an image: nothing to write");
   if (!first) throw Error("every image was skipped by --transform " + transform.kind + " (narrower than --width or "
                           "shorter than --height once cropped): nothing to write");
   const bool all = std::all_of(labels.begin(), labels.end(), [](const auto& l) { return l.second.has_value(); });

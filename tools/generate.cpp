@@ -413,7 +413,7 @@ int run(int argc, char** argv) {
                   cli::integer_list("seeds", "LIST", "0-7", "seeds, e.g. 0-63 or 1,5,9", 0, cli::kSeedMax, kMaxImages),
                   {"z", "FILE.npy", "", "latents [N, z_dim] instead of seeds"},
                   {"w", "FILE.npy", "", "styles [N, num_ws, w_dim] or [N, w_dim] instead of seeds; no truncation"},
-                  {"projected-w", "FILE.npz", "", "StyleGAN2: the projector's projected_w.npz ('w' [N, num_ws, w_dim]): proj00.png, ...; --seeds ignored"},
+                  {"projected-w", "FILE.npz", "", "StyleGAN2: the projector's projected_w.npz ('w' [N, num_ws, w_dim]): proj00.png, ...; --seeds, --trunc and --class ignored"},
                   {"c", "FILE.npy", "", "labels [N, c_dim], one row per image (with --seeds or --z)"},
                   cli::number("trunc", "PSI", "1", "truncation psi: 1 none, 0 the average w; outside [0, 1] extrapolates, as the official code allows (StyleGAN (v1): default the network's, 0.7 officially)", cli::Range::any()),
                   cli::integer("trunc-cutoff", "N", "", "StyleGAN (v1): truncate the layers below N only (default: the network's, 8 officially)", 0, 1024),

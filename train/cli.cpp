@@ -325,7 +325,9 @@ std::vector<long long> parse_integer_list(const std::string& text, const std::st
   std::vector<long long> out;
   auto bad = [&] { refuse(flag, list_accepts(lo, hi, max_count), text); };
   // Each number as Python's int() reads one (the official num_range splits at
-  // commas and calls int): spaces around it and a leading '+' are fine.
+  // commas and calls int): spaces around it and a leading '+' are fine. The
+  // ranges are ganforge's reading: num_range takes one "a-b" of bare digits
+  // as the whole value, and no range in a list.
   auto item = [&](std::string t) {
     const size_t first = t.find_first_not_of(" \t\n\r\f\v"), last = t.find_last_not_of(" \t\n\r\f\v");
     t = first == std::string::npos ? "" : t.substr(first, last - first + 1);

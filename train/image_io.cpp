@@ -55,12 +55,12 @@ Sniffed sniff(const uint8_t* d, size_t n) {
   if (n >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '6')) return {"PNM", true};
   if (n >= 2 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7')
     return {std::string("PNM P") + char(d[1]) + " (stb_image reads binary P5 and P6 only)", false};
-  if (starts(d, n, "II*\0"sv) || starts(d, n, "MM\0*"sv)) return {"TIFF", false};
   if (starts(d, n, "ftyp"sv, 4)) return {"HEIF/AVIF", false};
   if (starts(d, n, "\0\0\0\x0CjP  "sv)) return {"JPEG 2000", false};
   if (starts(d, n, "\xFF\x0A"sv) || starts(d, n, "\0\0\0\x0CJXL "sv)) return {"JPEG XL", false};
   if (starts(d, n, "\0\0\1\0"sv)) return {"ICO", false};
   if (starts(d, n, "%PDF")) return {"PDF", false};
+  if (n >= 3 && d[0] == 0x0A && (d[1] == 0 || d[1] == 2 || d[1] == 3 || d[1] == 5) && d[2] == 1) return {"PCX", false};
   return {"", true};  // TGA, or not an image: stb_image decides
 }
 
@@ -332,6 +332,16 @@ bool pil_lists_extension(const std::string& ext) {
   std::string e = ext;
   for (char& c : e) c = char(std::tolower(static_cast<unsigned char>(c)));
   return std::any_of(std::begin(kPil), std::end(kPil), [&](const char* x) { return e == x; });
+}
+
+std::string pil_only_format(const uint8_t* data, size_t n) {
+  const Sniffed fmt = sniff(data, n);
+  // Of the formats sniff() names and no decoder here reads, those Pillow 9.4 opens.
+  if (fmt.readable) return "";
+  for (const char* pil : {"JPEG 2000", "ICO", "PCX"})
+    if (fmt.name == pil) return fmt.name;
+  if (fmt.name.rfind("PNM P", 0) == 0 && fmt.name[5] >= '1' && fmt.name[5] <= '4') return fmt.name.substr(0, 6);  // not P7 (PAM)
+  return "";
 }
 
 std::string splitext_extension(const std::string& name) {

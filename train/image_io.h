@@ -64,6 +64,12 @@ int exif_block_orientation(const uint8_t* p, size_t n);
 // counting its leading dots; "" for none.
 std::string splitext_extension(const std::string& name);
 
+// The name of an image format that PIL (Pillow 9.4) reads and no decoder
+// here does, by its magic bytes (JPEG 2000, ICO, PCX, plain PNM P1-P4); ""
+// for any other data: a reader that passes over what is no image refuses
+// these instead, since the official tools would have read them.
+std::string pil_only_format(const uint8_t* data, size_t n);
+
 // Header only (and the PNG/JPEG/WebP/TIFF metadata above); throws gf::Error
 // "<name>: <why>" when stb_image (libwebp for a WebP, libtiff for a TIFF)
 // cannot read the data, naming the format when it is one none reads (HEIF, JPEG 2000, ...).

@@ -2,6 +2,8 @@
 
 #include <lmdb.h>
 
+#include <filesystem>
+
 #include "engine/error.h"
 
 namespace gf {
@@ -30,6 +32,18 @@ LmdbRecords::LmdbRecords(const std::string& folder) : h_(std::make_unique<Handle
   // Named databases (if any) are entries of the main one, which is read.
   check(mdb_env_open(h_->env, folder.c_str(), MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0), folder,
         "not an LMDB folder (data.mdb)");
+  // liblmdb maps data.mdb and trusts it: a page past the end of a cut file
+  // is a SIGBUS when read. Its last page, from the meta page, must be in the file.
+  MDB_envinfo env_info;
+  MDB_stat env_stat;
+  check(mdb_env_info(h_->env, &env_info), folder, "cannot read its header");
+  check(mdb_env_stat(h_->env, &env_stat), folder, "cannot read its header");
+  std::error_code ec;
+  const uint64_t have = std::filesystem::file_size(std::filesystem::path(folder) / "data.mdb", ec);
+  const uint64_t need = (uint64_t(env_info.me_last_pgno) + 1) * env_stat.ms_psize;
+  if (!ec && have < need)
+    throw Error(folder + ": data.mdb is cut short (" + std::to_string(have) + " bytes, its pages need " +
+                std::to_string(need) + "): a truncated download or copy?");
   check(mdb_txn_begin(h_->env, nullptr, MDB_RDONLY, &h_->txn), folder, "cannot read it");
   MDB_dbi dbi;
   check(mdb_dbi_open(h_->txn, nullptr, 0, &dbi), folder, "cannot open its database");

@@ -2,7 +2,9 @@
 // category_lmdb folders are), read in key order with liblmdb (Debian:
 // liblmdb-dev), as the official dataset_tool.py's open_lmdb iterates
 // txn.cursor() of lmdb.open(path, readonly=True, lock=False): the main
-// database, read only, without the lock file.
+// database, read only, without the lock file. A data.mdb cut short is
+// refused (its pages past the end would be a SIGBUS); other damage inside
+// the file is not detected (liblmdb trusts its pages, as py-lmdb does).
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -7,6 +7,22 @@
 
 namespace gf {
 
+PyValue::~PyValue() {
+  std::vector<PyRef> work;
+  auto take = [&work](PyValue& v) {
+    for (PyRef& c : v.items) work.push_back(std::move(c));
+    for (auto& [k, c] : v.entries) work.push_back(std::move(k)), work.push_back(std::move(c));
+    v.items.clear();
+    v.entries.clear();
+  };
+  take(*this);
+  while (!work.empty()) {
+    PyRef v = std::move(work.back());
+    work.pop_back();
+    if (v && v.use_count() == 1) take(*v);  // the last owner: its children go to the list, not the stack
+  }
+}
+
 PyRef PyValue::get(const std::string& key) const {
   PyRef found;
   for (const auto& [k, v] : entries)
@@ -201,11 +217,11 @@ class Unpickler {
         }
         case 'q': memo_[le(1)] = top(); break;   // BINPUT
         case 'r': memo_[le(4)] = top(); break;   // LONG_BINPUT
-        case 'p': memo_[std::stoull(line())] = top(); break;  // PUT
+        case 'p': memo_[text_index()] = top(); break;  // PUT
         case 0x94: memo_[memo_.size()] = top(); break;        // MEMOIZE
         case 'h': push(memo(le(1))); break;      // BINGET
         case 'j': push(memo(le(4))); break;      // LONG_BINGET
-        case 'g': push(memo(std::stoull(line()))); break;     // GET
+        case 'g': push(memo(text_index())); break;     // GET
         default: {
           char hex[8];
           std::snprintf(hex, sizeof hex, "0x%02x", op);
@@ -232,6 +248,13 @@ class Unpickler {
     uint64_t v = 0;
     for (int i = 0; i < k; ++i) v |= uint64_t(byte()) << (8 * i);
     return v;
+  }
+  // PUT's and GET's memo index: a line of decimal digits.
+  uint64_t text_index() {
+    const std::string s = line();
+    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)
+      bad("a memo index '" + s.substr(0, 40) + "' that is not a number");
+    return std::stoull(s);
   }
   std::string line() {
     std::string s;
@@ -289,15 +312,9 @@ class Unpickler {
   void set_items(const PyRef& d, const std::vector<PyRef>& kv) {
     if (d->kind != Kind::dict) bad("setitem on a " + d->type_name());
     if (kv.size() % 2) bad("a dict's items of an odd count");
-    for (size_t i = 0; i < kv.size(); i += 2) {
-      bool replaced = false;
-      for (auto& [k, v] : d->entries)
-        if (k->kind == kv[i]->kind && (k->kind == Kind::text || k->kind == Kind::bytes) && k->str == kv[i]->str) {
-          v = kv[i + 1];
-          replaced = true;
-        }
-      if (!replaced) d->entries.emplace_back(kv[i], kv[i + 1]);
-    }
+    // Appended: get() takes a key's last pair, as a dict keeps the last
+    // (a search here made a dict of n pairs cost n^2).
+    for (size_t i = 0; i < kv.size(); i += 2) d->entries.emplace_back(kv[i], kv[i + 1]);
   }
 
   // numpy.core (NumPy 1) or numpy._core (NumPy 2) module names alike.
@@ -312,11 +329,14 @@ class Unpickler {
     bad("it refers to " + full + ", which is not NumPy data");
   }
 
+  // The bytes of an element of the dtypes read; 0 for any other.
   static size_t item_size(const std::string& dtype) {
-    if (dtype.size() < 2) return 0;
-    const char c = dtype[0];
-    if (c != 'u' && c != 'i' && c != 'f' && c != 'b') return 0;
-    return size_t(std::atoi(dtype.c_str() + 1));
+    static const std::pair<const char*, size_t> kKnown[] = {{"b1", 1}, {"u1", 1}, {"i1", 1}, {"u2", 2}, {"i2", 2},
+                                                            {"f2", 2}, {"u4", 4}, {"i4", 4}, {"f4", 4}, {"u8", 8},
+                                                            {"i8", 8}, {"f8", 8}};
+    for (const auto& [name, size] : kKnown)
+      if (dtype == name) return size;
+    return 0;
   }
 
   PyRef make_dtype(const PyRef& name) {
@@ -371,12 +391,10 @@ class Unpickler {
   void check_size(const PyValue& a) {
     const size_t item = item_size(a.str);
     if (item == 0) bad("a numpy array of dtype " + a.str + ", which is not read");
-    uint64_t count = 1;
-    for (int64_t d : a.shape) {
-      if (d < 0 || (d > 0 && count > (uint64_t(1) << 62) / uint64_t(d))) bad("a numpy array of a bad shape");
-      count *= uint64_t(d);
-    }
-    if (count * item != a.data.size())
+    uint64_t count = 1, bytes = 0;
+    for (int64_t d : a.shape)
+      if (d < 0 || __builtin_mul_overflow(count, uint64_t(d), &count)) bad("a numpy array of a bad shape");
+    if (__builtin_mul_overflow(count, uint64_t(item), &bytes) || bytes != a.data.size())
       bad("a numpy array of " + std::to_string(count) + " elements of " + a.str + " holds " +
           std::to_string(a.data.size()) + " bytes");
   }

@@ -35,7 +35,15 @@ struct PyValue {
   bool fortran_order = false;   // ndarray
   std::string data;             // ndarray: the elements' bytes
 
-  // The value of a dict entry whose key is the text or bytes `key`; nullptr when absent.
+  PyValue() = default;
+  PyValue(const PyValue&) = delete;
+  PyValue& operator=(const PyValue&) = delete;
+  // Frees nested values without recursion: a pickle of a few KB nests a
+  // tuple a million levels deep, which a recursive free overflowed the stack on.
+  ~PyValue();
+
+  // The value of a dict entry whose key is the text or bytes `key` (its
+  // last pair, as a dict keeps the last); nullptr when absent.
   PyRef get(const std::string& key) const;
   // "dict", "list", "numpy array of u1", ...: for messages.
   std::string type_name() const;

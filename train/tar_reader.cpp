@@ -42,16 +42,19 @@ uint64_t number(const uint8_t* h, size_t at, size_t width, const std::string& wh
   return v;
 }
 
-// The "path" record of a pax extended header ("<len> path=<value>\n" records).
-std::string pax_path(const std::string& body) {
+// The "path" record of a pax extended header: records "<len> <key>=<value>\n",
+// <len> counting the whole record in decimal digits. A malformed one throws,
+// as Python's tarfile refuses it ("invalid header").
+std::string pax_path(const std::string& body, const std::string& what) {
   std::string path;
   size_t i = 0;
-  while (i < body.size()) {
-    const size_t space = body.find(' ', i);
-    if (space == std::string::npos) break;
-    const size_t len = std::strtoul(body.c_str() + i, nullptr, 10);
-    if (len == 0 || i + len > body.size()) break;
-    const std::string record = body.substr(space + 1, i + len - space - 2);  // without the '\n'
+  while (i < body.size() && body[i] != '\0') {  // NUL padding may follow the records
+    size_t len = 0, j = i;
+    for (; j < body.size() && body[j] >= '0' && body[j] <= '9' && len < body.size(); ++j) len = len * 10 + size_t(body[j] - '0');
+    // "<digits> " then at least "k=\n", all inside the body.
+    if (j == i || j >= body.size() || body[j] != ' ' || len > body.size() - i || i + len < j + 4 || body[i + len - 1] != '\n')
+      bad(what, "a pax header's record is malformed (corrupt archive?)");
+    const std::string record = body.substr(j + 1, i + len - j - 2);  // without the '\n'
     if (record.rfind("path=", 0) == 0) path = record.substr(5);
     i += len;
   }
@@ -87,7 +90,7 @@ std::map<std::string, TarMember> list_tar(const std::vector<uint8_t>& tar, const
     if (type == 'L') {
       long_name = field(tar.data() + data, 0, size_t(size));
     } else if (type == 'x') {
-      const std::string p = pax_path(std::string(reinterpret_cast<const char*>(tar.data() + data), size_t(size)));
+      const std::string p = pax_path(std::string(reinterpret_cast<const char*>(tar.data() + data), size_t(size)), what);
       if (!p.empty()) long_name = p;
     } else if (type != 'g') {
       if (!long_name.empty()) name = long_name;

@@ -88,6 +88,30 @@ std::unique_ptr<TIFF, Closer> open(Memory& mem, const std::string& name, std::st
   if ((uint64_t(1) << 30) / 4 / w < h)  // the cap stb_image keeps for the other formats
     throw Error(name + ": a " + std::to_string(w) + "x" + std::to_string(h) +
                 " TIFF, larger than ganforge decodes (at most 2^30 bytes of RGBA)");
+  // The pixels' strips (or tiles) must lie in the file, and uncompressed ones
+  // hold the whole image: a header of a few bytes claiming 16384^2 pixels
+  // made the reader fill a 1 GiB raster before it found nothing to read.
+  const bool tiled = TIFFIsTiled(tif.get());
+  const uint32_t striles = tiled ? TIFFNumberOfTiles(tif.get()) : TIFFNumberOfStrips(tif.get());
+  uint64_t stored = 0;
+  for (uint32_t i = 0; i < striles; ++i) {
+    int err = 0;
+    const uint64_t at = TIFFGetStrileOffsetWithErr(tif.get(), i, &err);
+    const uint64_t count = err ? 0 : TIFFGetStrileByteCountWithErr(tif.get(), i, &err);
+    if (err || at > mem.size || count > mem.size - at)
+      bad("its pixel data runs past the end of the file (a truncated file?)");
+    stored += count;
+  }
+  uint16_t compression = COMPRESSION_NONE, planar = PLANARCONFIG_CONTIG;
+  TIFFGetFieldDefaulted(tif.get(), TIFFTAG_COMPRESSION, &compression);
+  TIFFGetFieldDefaulted(tif.get(), TIFFTAG_PLANARCONFIG, &planar);
+  if (compression == COMPRESSION_NONE) {
+    const uint64_t planes = planar == PLANARCONFIG_SEPARATE ? samples : 1;
+    const uint64_t need = tiled ? uint64_t(striles) * TIFFTileSize64(tif.get()) : TIFFScanlineSize64(tif.get()) * h * planes;
+    if (stored < need)
+      bad("its uncompressed pixels take " + std::to_string(stored) + " bytes of the " + std::to_string(need) +
+          " the image needs (a truncated file?)");
+  }
   info.width = int(w), info.height = int(h);
   info.colour = photometric != PHOTOMETRIC_MINISBLACK && photometric != PHOTOMETRIC_MINISWHITE;
   for (uint16_t i = 0; i < extra_count; ++i)

@@ -135,8 +135,6 @@ std::string shape_repr(const Shape& s) {
   return out + (s.size() == 1 ? ",)" : ")");
 }
 
-// The array in `size` bytes that read_at(offset, dst, n) copies out (ranges
-// within size); `path` names the source in messages.
 // IEEE 754 binary16 to binary32 (exact).
 float half_to_float(uint16_t h) {
   const uint32_t sign = uint32_t(h >> 15) << 31;
@@ -192,6 +190,8 @@ void to_c_order_native(uint8_t* raw, size_t item, bool swapped, bool fortran, co
   }
 }
 
+// The array in `size` bytes that read_at(offset, dst, n) copies out (ranges
+// within size); `path` names the source in messages.
 Tensor parse_npy_source(uint64_t file_size, const std::function<void(uint64_t, void*, size_t)>& read_at,
                         const std::string& path) {
   unsigned char pre[12] = {};

@@ -200,3 +200,18 @@ set_tests_properties(cpu.dataset_tool_webp_like_pil PROPERTIES PASS_REGULAR_EXPR
 # 1-, 8- and 16-bit grey, against Pillow's pixels.
 gf_test(cpu.dataset_tool_tiff_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/tiff_like_pil.py ${_dt_bin} ${_dt}/tiff)
 set_tests_properties(cpu.dataset_tool_tiff_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "TIFF files read as Pillow reads them" SKIP_RETURN_CODE 77)
+# An lmdb cut short (its pages past the end were a SIGBUS, leaving the zip's
+# temporary), and one with a record of a format PIL reads and ganforge does
+# not (it was passed over, shifting every later name): one line each, nothing left.
+gf_cli_test(dataset_tool_lmdb_cut_or_foreign FIXTURES_REQUIRED dataset_tool_sources EXPECT "^refused$"
+            COMMAND sh -c "d=${_dt}_lmdb_bad && rm -rf $d && mkdir -p $d/cut_lmdb && \
+head -c 12288 ${_dt}/src/lsun_lmdb/data.mdb > $d/cut_lmdb/data.mdb && \
+sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: .*/cut_lmdb: data.mdb is cut short \\(12288 bytes, its pages need [0-9]+\\): a truncated download or copy\\?$' \
+${_dt_bin} --source $d/cut_lmdb --dest $d/out.zip && test \"$(ls $d)\" = cut_lmdb && \
+'${GF_PYTHON3}' -c \"import io, lmdb, numpy as np, PIL.Image as I
+env = lmdb.open('$d/pcx_lmdb', map_size=1 << 22)
+with env.begin(write=True) as txn:
+    for k, fmt in ((b'a', 'PNG'), (b'b', 'PCX'), (b'c', 'PNG')):
+        b = io.BytesIO(); I.fromarray(np.full((8, 8, 3), 9, np.uint8)).save(b, format=fmt); txn.put(k, b.getvalue())\" && \
+sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: .*/pcx_lmdb record 1 \\(key .b.\\): a PCX image, which the official tool reads \\(PIL\\) and ganforge cannot: ' \
+${_dt_bin} --source $d/pcx_lmdb --dest $d/out.zip && test \"$(ls $d | paste -sd ' ' -)\" = 'cut_lmdb pcx_lmdb' && echo refused")
