@@ -452,6 +452,15 @@ class ConvertWeightsTest(unittest.TestCase):
         self.assert_error(run_here("import", src, out), src,
                           "D's label mapping has lr_multiplier 1; ganforge's discriminator takes 0.01")
         self.assert_nothing_written(out)
+        # A layer built with another activation than train.py's networks use
+        # (networks.py's activation='relu'): it was imported and ran as lrelu.
+        for names, act, needle in [(("G_ema", "mapping", "fc0"), "relu", "G_ema.mapping.fc0 (FullyConnectedLayer) has activation 'relu'"),
+                                   (("D", "b4", "out"), "lrelu", "D.b4.out (FullyConnectedLayer) has activation 'lrelu'; ganforge's networks use train.py's, 'linear' there")]:
+            with self.subTest(layer=".".join(names)):
+                src = self.path("activation.pkl")
+                official_pickle(nets, src, edit=lambda d, n=names, a=act: mods(d, *n).__setitem__("activation", a))
+                self.assert_error(run_here("import", src, out), src, needle)
+                self.assert_nothing_written(out)
 
     def test_whole_snapshot_dict_and_an_other_label_embedding(self):
         nets = make_nets(seed=3)

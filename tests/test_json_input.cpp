@@ -90,3 +90,12 @@ TEST_CASE("json: a config value of the wrong type names the key and the types", 
   clamp["conv_clamp"] = nullptr;
   CHECK(!stylegan2::generator_config_from_json(clamp).conv_clamp);
 }
+
+TEST_CASE("json: Python's json.dumps layout: separators, ASCII escapes, NaN and infinities", "[json]") {
+  nlohmann::ordered_json j;
+  j["b"] = {1, 2.5, "é"};
+  j["a"] = nlohmann::ordered_json::object({{"x", std::nan("")}, {"y", INFINITY}, {"z", -INFINITY}, {"n", nullptr}});
+  // json.dumps({"b": [1, 2.5, "é"], "a": {"x": nan, "y": inf, "z": -inf, "n": None}})
+  CHECK(io::python_json_text(j) ==
+        "{\"b\": [1, 2.5, \"\\u00e9\"], \"a\": {\"x\": NaN, \"y\": Infinity, \"z\": -Infinity, \"n\": null}}");
+}

@@ -203,6 +203,9 @@ int run(int argc, char** argv) {
       if (!data.empty() && !fs::exists(data, ec))
         throw Error(data + ": no such file or folder; this --data path came from " + run_dir +
                     "/training_options.json (a relative path is relative to where training ran): run from there, or give --data");
+    } else if (run_options.is_object()) {
+      throw Error("--data is required: " + run_dir + "/training_options.json names no dataset (its \"data\" is " +
+                  (run_options.contains("data") ? io::json_excerpt(run_options["data"]) : std::string("missing")) + ")");
     } else {
       throw Error("--data is required: " + path + " is not in a run folder with training_options.json");
     }
@@ -211,6 +214,12 @@ int run(int argc, char** argv) {
       dopt.xflip = run_options["mirror"].get<bool>();
 
     G = load_any_generator(file, path, dev);
+    // The detectors take RGB, grey repeated (as the official metric_utils
+    // repeats it); other channel counts (a converted network) failed after the
+    // whole real-image pass, with a warning calling them RGB before it.
+    if (G->channels != 1 && G->channels != 3)
+      throw Error(path + " makes images of " + std::to_string(G->channels) +
+                  " channels; the metrics take grey or RGB images (the official ones fail on these too)");
     for (const std::string& m : req.names)
       if (metrics::metric_needs_mapping(m) && !G->paths)
         throw Error(m + " interpolates in W or Z through a mapping network, which " + G->family + " has not (" + path + ")");

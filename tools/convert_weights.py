@@ -561,11 +561,29 @@ def _plain(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
+def check_activations(obj, where, path):
+    """Every layer's recorded activation is the one train.py's networks use
+    (networks.py: 'lrelu' for the mapping's fc layers, the synthesis layers
+    and D's convolutions and fc; 'linear' for a label embedding, the style
+    affines, D's skip and its output): ganforge's networks have those built in, so a network built
+    with another (activation='relu') imported and ran with lrelu, unsaid."""
+    for name, child in (obj.state.get("_modules") or {}).items():
+        if not isinstance(child, PersistentObject):
+            continue
+        act = _plain(child.state.get("activation"))
+        want = "linear" if name in ("embed", "skip", "out", "affine") else "lrelu"
+        if act is not None and act != want:
+            raise ConvertError(f"{path}: {where}.{name} ({child.class_name}) has activation '{act}'; ganforge's "
+                               f"networks use train.py's, '{want}' there")
+        check_activations(child, f"{where}.{name}", path)
+
+
 def official_hints(nets, path):
     """What an official pickle records beyond shapes: conv_clamp, the mapping's
     lr multiplier, the minibatch-stddev group and the architectures."""
     hints = {}
     for key, obj in nets.items():
+        check_activations(obj, key, path)
         net = "D" if key == "D" else "G"
         arch = _plain(find_attr(obj, "architecture"))
         want = D_ARCHITECTURES if net == "D" else ("skip",)

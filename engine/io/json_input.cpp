@@ -1,5 +1,7 @@
 #include "engine/io/json_input.h"
 
+#include <cmath>
+
 #include <climits>
 #include <set>
 #include <vector>
@@ -105,6 +107,10 @@ std::string python_json_text(const nlohmann::ordered_json& j) {
       first = false;
     }
     return s + "}";
+  }
+  if (j.is_number_float() && !std::isfinite(j.get<double>())) {  // json.dumps' allow_nan
+    const double v = j.get<double>();
+    return std::isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
   }
   return json_text(j, -1, /*ascii=*/true);
 }

@@ -33,7 +33,8 @@ int json_int(const nlohmann::json& v);
 std::string json_error_text(const nlohmann::json::exception& e);
 
 // j as Python's json.dumps writes it by default: ", " and ": " between
-// items, every non-ASCII character escaped (dataset.json, pSp's scores_*.json).
+// items, every non-ASCII character escaped, NaN and infinities as NaN,
+// Infinity, -Infinity (dataset.json, pSp's scores_*.json).
 std::string python_json_text(const nlohmann::ordered_json& j);
 
 // A value as a message quotes it: its JSON text, cut to at most max_chars

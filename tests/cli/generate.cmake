@@ -162,7 +162,9 @@ set_tests_properties(cpu.generate_projected_w_conditional PROPERTIES PASS_REGULA
 gf_expect_error(generate_w_trunc_cutoff "^generate: error: --trunc-cutoff does not apply to --w: given w are used as they are$" ""
                 $<TARGET_FILE:generate> --network x.bin --w w.npy --trunc-cutoff 3 --outdir ${_gen}/bad)
 # A generator of 2-channel images (converted; no dataset makes one) is refused
-# before any image, naming img_channels: save_image_grid refused it after the first.
+# before any image, naming img_channels: save_image_grid refused it after the
+# first. calc_metrics refuses it before the data and the detector are read (it
+# warned of "RGB" images, then failed after the whole real-image pass).
 gf_test(cpu.generate_two_channel_generator
         COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_gen}/two_channels && rm -rf $d && mkdir -p $d && \
 '${GF_PYTHON3}' -c \"import sys, torch; sys.path.insert(0, '${CMAKE_SOURCE_DIR}/tools'); import stylegan2_reference as ref; \
@@ -170,7 +172,10 @@ G = ref.Generator(z_dim=8, w_dim=8, img_resolution=8, img_channels=2, mapping_la
 torch.save({'G_ema': G.state_dict()}, '$d/g.pt')\" && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/g.pt $d/g.bin > /dev/null && \
 sh ${GF_CLI_DIR}/expect_error.sh '^generate: error: .*/g.bin: the generator makes images of 2 channels \\(img_channels\\); PNGs are written of 1 \\(grey\\) or 3 \\(RGB\\)$' \
-  $<TARGET_FILE:generate> --network $d/g.bin --seeds 0 --outdir $d/out && test ! -e $d/out && echo refused")
+  $<TARGET_FILE:generate> --network $d/g.bin --seeds 0 --outdir $d/out && test ! -e $d/out && \
+sh ${GF_CLI_DIR}/expect_error.sh '^calc_metrics: error: .*/g.bin makes images of 2 channels; the metrics take grey or RGB images ' \
+  $<TARGET_FILE:calc_metrics> --network $d/g.bin --data ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip --metrics fid50k_full \
+  --detector /nowhere.bin && echo refused")
 set_tests_properties(cpu.generate_two_channel_generator PROPERTIES PASS_REGULAR_EXPRESSION "refused" SKIP_RETURN_CODE 77)
 # --raw naming one of the run's own PNGs: the PNG replaced the raw file
 # (exit 0, no .npy) or shared its temporary. Refused before any image.

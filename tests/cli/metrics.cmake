@@ -250,3 +250,8 @@ gf_expect_error(calc_metrics_mirror_true "^calc_metrics: error: .*no-such-networ
                 $<TARGET_FILE:calc_metrics> --network ${CMAKE_BINARY_DIR}/no-such-network.bin --mirror true --metrics fid50k --detector x.bin)
 gf_expect_error(calc_metrics_official_gpus "^calc_metrics: error: --gpus is calc_metrics.py's; here one process runs per device" ""
                 $<TARGET_FILE:calc_metrics> --network x.bin --gpus 1 --metrics fid50k --detector x.bin)
+# A run folder whose training_options.json names no dataset ("data": null,
+# hand-edited): said so (it said the folder had no training_options.json).
+gf_expect_error(calc_metrics_options_without_data "^calc_metrics: error: --data is required: .*/nulldata/training_options.json names no dataset \\(its \"data\" is null\\)$" ""
+                sh -c "d=${_m}/nulldata && rm -rf $d && mkdir -p $d && cp ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin $d/net.bin && \
+echo '{\"data\": null}' > $d/training_options.json && exec $<TARGET_FILE:calc_metrics> --network $d/net.bin --metrics kid50k_full --detector /nowhere.bin")
