@@ -698,6 +698,25 @@ class ConvertWeightsTest(unittest.TestCase):
         out = self.path("out.pkl")
         self.assert_error(run_here("export", bad, out), bad, "fails its CRC-32")
         self.assert_nothing_written(out)
+        # A header that points one tensor at another's bytes (the CRC still
+        # holds), or leaves bytes to none: refused as the C++ reader refuses it;
+        # export wrote G's weights as G_ema's.
+        with open(good, "rb") as f:
+            data = f.read()  # unflipped
+        header = json.loads(data[8:8 + n])
+        g = next(k for k in sorted(header) if k.startswith("G.") and "G_ema." + k[2:] in header)
+        e = "G_ema." + g[2:]  # the same shape as g: only the overlap is wrong
+        for edit, needle in [(lambda h: h[e].__setitem__("data_offsets", list(h[g]["data_offsets"])), "overlaps tensor"),
+                             (lambda h: h.pop(g), "belong to no tensor")]:
+            with self.subTest(needle=needle):
+                h = json.loads(data[8:8 + n])
+                edit(h)
+                text = json.dumps(h).encode()
+                lied = self.path("lied.bin")
+                with open(lied, "wb") as f:
+                    f.write(struct.pack("<Q", len(text)) + text + bytes(data[8 + n:]))
+                self.assert_error(run_here("export", lied, out), lied, needle)
+                self.assert_nothing_written(out)
 
     def test_rosinality_checkpoint(self):
         # Rosinality layouts have 3 image channels, no labels, lr_mul 0.01 and mbstd group 4.

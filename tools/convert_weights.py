@@ -2487,6 +2487,19 @@ def read_bin(path):
             raise ConvertError(f"{path}: tensor {name}: byte range {b}..{e} does not fit the file or its shape")
         values = np.frombuffer(body[b:e], dtype=np.dtype(dt).newbyteorder("<"))
         tensors[name] = torch.from_numpy(values.astype(dt).reshape(shape))
+    # The data section tiled by the tensors, as the C++ reader requires
+    # (engine/io/safetensors.cpp): a header pointing two tensors at one range
+    # exported one's weights as the other's.
+    at, previous = 0, None
+    for b, e, name in sorted((h["data_offsets"][0], h["data_offsets"][1], name) for name, h in header.items()):
+        if b < at:
+            raise ConvertError(f"{path}: tensor '{name}' overlaps tensor '{previous}' (data bytes [{b}, {min(at, e)}))")
+        if b > at:
+            raise ConvertError(f"{path}: data bytes [{at}, {b}) belong to no tensor (before tensor '{name}'): "
+                               "a tensor missing from the header?")
+        at, previous = e, name
+    if at != len(body):
+        raise ConvertError(f"{path}: data section has {len(body) - at} bytes no tensor covers")
     return tensors, meta
 
 
