@@ -151,6 +151,15 @@ std::map<std::string, json> read_labels(const gf::ImageFiles& files) {
   return out;
 }
 
+// An image file's bytes as `channels` (1 or 3) upright channels, as the trainers decode them.
+Image decoded(const std::vector<uint8_t>& bytes, const std::string& shown, int channels) {
+  gf::ImageInfo info;
+  Image img;
+  img.px = gf::decode_image(bytes.data(), bytes.size(), shown, channels, &info);
+  img.c = channels, img.w = info.width, img.h = info.height;
+  return img;
+}
+
 Source open_images(const std::string& path, int64_t max_images) {
   gf::ImageFiles files = gf::open_image_files(path);
   for (const auto& [name, why] : files.unlisted)
@@ -200,13 +209,7 @@ Source open_images(const std::string& path, int64_t max_images) {
   src.read = [files, names](size_t i) -> std::optional<Image> {
     const std::vector<uint8_t> bytes = files.read(names[i]);
     const std::string shown = files.display(names[i]);
-    const gf::ImageInfo info = gf::image_info(bytes.data(), bytes.size(), shown);
-    Image img;
-    img.c = info.colour_channels();
-    img.px = gf::decode_image(bytes.data(), bytes.size(), shown, img.c, nullptr, nullptr);
-    img.w = info.width;
-    img.h = info.height;
-    return img;
+    return decoded(bytes, shown, gf::image_info(bytes.data(), bytes.size(), shown).colour_channels());
   };
   return src;
 }
@@ -282,13 +285,7 @@ Source open_lmdb(const std::string& folder, int64_t max_images) {
     if (!db->next(*key, value)) throw Error(folder + ": the lmdb ended before its " + std::to_string(i + 1) + " records");
     const std::string shown = folder + " record " + std::to_string(i) + " (key " + shown_key(*key) + ")";
     try {
-      Image img;
-      const gf::ImageInfo info = gf::image_info(value.data(), value.size(), shown);
-      img.c = 3;
-      img.px = gf::decode_image(value.data(), value.size(), shown, img.c, nullptr, nullptr);
-      img.w = info.width;
-      img.h = info.height;
-      return img;
+      return decoded(value, shown, 3);
     } catch (const gf::TransparentImageError&) {
       throw;
     } catch (const Error& e) {

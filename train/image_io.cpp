@@ -453,21 +453,23 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     stbi_image_free(p);
     if (feed.past_end) throw Error(name + ": truncated " + info.format + ": the file ends before its pixels do");
   };
+  // libwebp's and libtiff's RGBA: the channels asked for (grey: R = G = B), then the alpha if the file has one.
+  auto from_rgba = [&](const std::vector<uint8_t>& rgba) {
+    px.resize(size_t(w) * h * want);
+    for (size_t p = 0; p < size_t(w) * h; ++p) {
+      for (int c = 0; c < channels; ++c) px[p * want + c] = rgba[p * 4 + c];
+      if (info.alpha) px[p * want + channels] = rgba[p * 4 + 3];
+    }
+  };
   if (info.format == "WebP") {
     const WebpImage webp = decode_webp(data, n, name, webp_info(data, n, name));
     w = webp.width, h = webp.height;
-    px.resize(size_t(w) * h * want);
-    for (size_t p = 0; p < size_t(w) * h; ++p)
-      for (int c = 0; c < want; ++c) px[p * want + c] = webp.rgba[p * 4 + c];  // RGB, or RGBA with alpha
+    from_rgba(webp.rgba);
     done.frames = webp.frames;
   } else if (info.format == "TIFF") {
     const TiffImage tiff = decode_tiff(data, n, name);
     w = tiff.width, h = tiff.height;
-    px.resize(size_t(w) * h * want);
-    for (size_t p = 0; p < size_t(w) * h; ++p) {
-      for (int c = 0; c < channels; ++c) px[p * want + c] = tiff.rgba[p * 4 + c];  // grey: R = G = B
-      if (info.alpha) px[p * want + channels] = tiff.rgba[p * 4 + 3];
-    }
+    from_rgba(tiff.rgba);
     done.frames = tiff.pages;
     // libtiff's RGBA reader rounds 16-bit colour, and takes 16-bit grey's high byte.
     done.to_8_bit = tiff.is_16_bit && tiff.colour;
