@@ -327,8 +327,90 @@ TEST_CASE("labels: a Windows zip's names and whole-number float classes, as the 
   CHECK(ds->c_dim() == 2);
   write_file(dir / "half.zip", stored_zip({{"a.png", encoded(8, 8, 3, px, "png")},
                                            {"dataset.json", R"({"labels": [["a.png", 1.5]]})"}}));
-  CHECK(error_of([&] { open_dataset(dir / "half.zip", cond); }).find("'a.png' must be a non-negative whole class index, got 1.5") !=
+  CHECK(error_of([&] { open_dataset(dir / "half.zip", cond); }).find("'a.png' must be a non-negative whole class index or a label vector (a list of numbers), got 1.5") !=
         std::string::npos);
+}
+
+// The official loader's float32 labels: dataset.json gives each image a
+// vector (np.array of them is 2-D), which is the conditioning c as it is.
+TEST_CASE("label vectors are the conditioning as they are, through x-flips, subsets, batches and the resume key", "[dataset]") {
+  TempDir dir("label_vectors");
+  for (int i = 0; i < 4; ++i) write_file(dir / ("vec/" + std::to_string(i) + ".png"), png_bytes(8, 8, 3, 10 * i));
+  // 0.1 is no float32: the batch holds float32(0.1), as astype(np.float32).
+  write_file(dir / "vec/dataset.json",
+             R"({"labels": [["0.png", [0.1, -2, 3e5]], ["1.png", [1, 0, 0]], ["2.png", [0.5, 0.25, -1.0]], ["3.png", [7, 7, 7]]]})");
+  DatasetOptions cond;
+  cond.use_labels = true;
+  cond.xflip = true;
+  auto ds = open_dataset(dir / "vec", cond);
+  REQUIRE(ds->size() == 8);
+  CHECK(ds->c_dim() == 3);
+  CHECK(ds->has_labels());
+  CHECK(ds->has_label_vectors());
+  CHECK(ds->label(0) == -1);  // no class index
+  const std::vector<double> want0{double(0.1f), -2, 3e5}, want2{0.5, 0.25, -1};
+  const auto batch = ds->batch({0, 6});  // 6: image 2 mirrored
+  CHECK(batch.labels.shape() == Shape{2, 3});
+  std::vector<double> both = want0;
+  both.insert(both.end(), want2.begin(), want2.end());
+  CHECK(batch.labels.to_vector() == both);
+  gf::Generator rng(5);
+  const std::vector<int64_t> items = random_items(*ds, 6, rng);
+  const std::vector<double> drawn = labels_of(*ds, items, Device::cpu()).to_vector();
+  for (size_t k = 0; k < items.size(); ++k) {
+    std::vector<float> row(3);
+    ds->label_row(items[k], row.data());
+    for (size_t j = 0; j < 3; ++j) CHECK(drawn[3 * k + j] == row[j]);
+  }
+  // A subset keeps each image's own vector.
+  DatasetOptions sub = cond;
+  sub.xflip = false;
+  sub.max_images = 2;
+  auto two = open_dataset(dir / "vec", sub);
+  REQUIRE(two->size() == 2);
+  for (int64_t i = 0; i < 2; ++i) {
+    std::vector<uint8_t> img(3 * 64);
+    two->image(i, img.data());
+    const int raw = img[0] / 10;
+    std::vector<float> row(3), want(3);
+    two->label_row(i, row.data());
+    ds->label_row(raw, want.data());
+    CHECK(row == want);
+  }
+  // A resume key tells other vectors apart.
+  const std::string key = gf::dataset_resume_key(*ds);
+  write_file(dir / "vec/dataset.json",
+             R"({"labels": [["0.png", [0.1, -2, 3e5]], ["1.png", [1, 0, 0]], ["2.png", [0.5, 0.25, -1.0]], ["3.png", [7, 7, 7.5]]]})");
+  CHECK(gf::dataset_resume_key(*open_dataset(dir / "vec", cond)) != key);
+}
+
+// np.array of the labels must be 1-D (int64 classes) or 2-D (float32
+// vectors); anything else fails in the official loader, and here with a line.
+TEST_CASE("labels that are neither all class indices nor all vectors of one length are refused by name", "[dataset]") {
+  TempDir dir("label_mix");
+  write_file(dir / "set/a.png", png_bytes(8, 8, 3, 0));
+  write_file(dir / "set/b.png", png_bytes(8, 8, 3, 0));
+  DatasetOptions cond;
+  cond.use_labels = true;
+  auto refused = [&](const std::string& a, const std::string& b) {
+    write_file(dir / "set/dataset.json", R"({"labels": [["a.png", )" + a + R"(], ["b.png", )" + b + "]]}");
+    return error_of([&] { open_dataset(dir / "set", cond); });
+  };
+  const std::string where = dir / "set/dataset.json" + ": ";
+  CHECK(refused("[1, 2]", "3") == where + "the label of 'b.png' is a class index, the label of 'a.png' a label vector of 2 entries: "
+                                          "the labels must be all class indices or all vectors of one length");
+  CHECK(refused("[1, 2]", "[1, 2, 3]") == where + "the label of 'b.png' is a label vector of 3 entries, the label of 'a.png' a "
+                                                  "label vector of 2 entries: the labels must be all class indices or all vectors of one length");
+  CHECK(refused("[1]", "[]") == where + "the label of 'b.png' is an empty label vector (the networks would take no label: leave --cond out)");
+  CHECK(refused("[1, [2]]", "[1, 2]") == where + "the label of 'a.png' is a label vector with [2] in it; its entries must be numbers");
+  CHECK(refused("[true, 1]", "[1, 2]") == where + "the label of 'a.png' is a label vector with true in it; its entries must be numbers");
+  CHECK(refused("[1e39, 1]", "[1, 2]") == where + "the label of 'a.png' is a label vector with 1e+39 in it, which is no finite float32");
+  CHECK(refused("\"cat\"", "1") == where + "the label of 'a.png' must be a non-negative whole class index or a label vector (a list of numbers), got \"cat\"");
+  CHECK(refused("[1, 2]", "[1, 2]") == "(no error)");
+  CHECK(open_dataset(dir / "set", cond)->c_dim() == 2);
+  // One image with two vectors.
+  write_file(dir / "set/dataset.json", R"({"labels": [["a.png", [1, 2]], ["b.png", [1, 2]], ["a.png", [1.0, 2.0]], ["a.png", [1, 3]]]})");
+  CHECK(error_of([&] { open_dataset(dir / "set", cond); }) == where + "'a.png' is labelled twice, [1,2] and [1,3]");
 }
 
 TEST_CASE("folder dataset: labels, x-flips, max_images", "[dataset]") {
@@ -495,7 +577,7 @@ TEST_CASE("bad datasets stop with an error naming the file", "[dataset]") {
   // One file with two classes.
   write_file(dir / "twice/a.png", png_bytes(8, 8, 3, 0));
   write_file(dir / "twice/dataset.json", R"({"labels": [["a.png", 1], ["a.png", 1], ["a.png", 5]]})");
-  expect("twice", "twice/dataset.json", "'a.png' is labelled twice, class 1 and class 5", cond);
+  expect("twice", "twice/dataset.json", "'a.png' is labelled twice, 1 and 5", cond);
   // A zip of a folder: its dataset.json is one level down, and named.
   write_file(dir / "zipped.zip", stored_zip({{"photos/a.png", png_bytes(8, 8, 3, 0)},
                                              {"photos/dataset.json", R"({"labels": [["a.png", 0]]})"}}));

@@ -123,7 +123,7 @@ TEST_CASE("dataset_tool on Fashion-MNIST's IDX files gives the images and classe
   }
 }
 
-TEST_CASE("dataset_tool passes labels that are no class index on, as the official, and says so in one line",
+TEST_CASE("dataset_tool passes labels on as they are, as the official, and says in one line when --cond will refuse them",
           "[dataset_tool]") {
   TempDir dir("dataset_tool_label_vectors");
   const fs::path src = dir.path / "photos";
@@ -140,13 +140,23 @@ TEST_CASE("dataset_tool passes labels that are no class index on, as the officia
   std::ofstream(src / "dataset.json") << R"({"labels": [["a.png", 1], ["b.png", 0]]})";
   REQUIRE(run(base + (dir.path / "classes.zip").string() + " 2> " + log.string()) == 0);
   CHECK(warning().empty());
-  // Label vectors (the official trainer's float labels): written as given, and one warning line.
+  // Label vectors (the official trainer's float labels): written as given, no warning.
+  std::ofstream(src / "dataset.json") << R"({"labels": [["a.png", [0.5, 1.5]], ["b.png", [3, -1e-3]]]})";
+  const fs::path vectors = dir.path / "vectors";
+  REQUIRE(run(base + vectors.string() + " 2> " + log.string()) == 0);
+  CHECK(warning().empty());
+  std::ifstream vectors_meta(vectors / "dataset.json");
+  CHECK(std::string(std::istreambuf_iterator<char>(vectors_meta), {}) ==
+        "{\"labels\": [[\"00000/img00000000.png\", [0.5, 1.5]], [\"00000/img00000001.png\", [3, -0.001]]]}");
+  // A vector and a class index (np.array of them fails in the official
+  // trainer): written as given, and one warning line.
   std::ofstream(src / "dataset.json") << R"({"labels": [["a.png", [0.5, 1.5]], ["b.png", 3]]})";
-  const fs::path out = dir.path / "vectors";
+  const fs::path out = dir.path / "mixed";
   REQUIRE(run(base + out.string() + " 2> " + log.string()) == 0);
   CHECK(warning() ==
-        "dataset_tool: warning: 1 of 2 labels are not class indices, which ganforge's --cond needs (the label of "
-        "'00000/img00000000.png' is a label vector, which ganforge's --cond does not take (class indices only), got [0.5,1.5])\n");
+        "dataset_tool: warning: --cond will refuse these labels: the label of '00000/img00000001.png' is a class index, "
+        "the label of '00000/img00000000.png' a label vector of 2 entries: the labels must be all class indices or all "
+        "vectors of one length\n");
   std::ifstream meta(out / "dataset.json");
   CHECK(std::string(std::istreambuf_iterator<char>(meta), {}).find("[0.5, 1.5]") != std::string::npos);
   // One image without a label: "labels" is null (as the official tool writes it), said in one line.
@@ -160,5 +170,6 @@ TEST_CASE("dataset_tool passes labels that are no class index on, as the officia
   DatasetOptions opt;
   opt.use_labels = true;
   CHECK_THROWS_WITH(open_dataset(out.string(), opt),
-                    Catch::Contains("'00000/img00000000.png' is a label vector"));
+                    Catch::Contains("the label of '00000/img00000001.png' is a class index, the label of '00000/img00000000.png' a label vector"));
+  CHECK(open_dataset(vectors.string(), opt)->c_dim() == 2);
 }

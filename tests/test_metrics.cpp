@@ -890,7 +890,7 @@ TEST_CASE("perceptual_path_length reads the distances back in chunks: the same v
 TEST_CASE("the PPL metrics through calc_metric: draws, determinism, the network untouched, refusals", "[metrics]") {
   stylegan2::Generator G(ppl_g(3), 5);
   const auto ds_px = std::vector<uint8_t>(6 * 256, 100);
-  const Dataset labelled("labelled", 16, 1, ds_px, {0, 1, 2, 0, 1, 2}, {});
+  const Dataset labelled("labelled", 16, 1, ds_px, std::vector<int64_t>{0, 1, 2, 0, 1, 2}, {});
   // The sampler's draws in the official order: labels, t, z (z0 the first
   // half), one fresh value set per noise_const buffer; t is 0 for "end".
   PplSpec wend;

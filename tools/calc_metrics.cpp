@@ -232,7 +232,8 @@ int run(int argc, char** argv) {
       throw Error("the dataset's images are " + std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) +
                   ", the generator's " + std::to_string(G->resolution) + "x" + std::to_string(G->resolution));
     if (G->c_dim > 0 && ds->c_dim() != G->c_dim)
-      throw Error("the generator takes " + std::to_string(G->c_dim) + " classes, the dataset has " + std::to_string(ds->c_dim()));
+      throw Error("the generator takes labels of " + std::to_string(G->c_dim) + " entries (c_dim), the dataset's have " +
+                  std::to_string(ds->c_dim()) + (ds->has_label_vectors() ? " (label vectors)" : " (one-hot classes)"));
     // The official metrics repeat grey images to RGB on either side and go
     // on; so do these, but a grey/colour pair is rarely what was meant.
     if (ds->channels() != G->channels && pg.main())

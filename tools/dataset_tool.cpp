@@ -452,20 +452,16 @@ size_t convert(const Source& src, const Transform& transform,
     std::cerr << "dataset_tool: warning: " << unlabelled << " of " << idx
               << " images have no label in dataset.json (the first: " << first_unlabelled
               << "), so none keeps its label: \"labels\" is null, as the official tool writes it\n";
-  // Passed on as the official tool does (its trainer takes label vectors
-  // too); ganforge's trainers take class indices only, which is said now
-  // rather than when --cond fails on the dataset.
+  // Passed on as they are, as the official tool does; labels the trainers'
+  // --cond refuses are said now rather than when training fails on them.
   if (all) {
-    size_t odd = 0;
-    std::string first_problem;
-    for (const auto& [name, label] : labels) {
-      const std::string problem = gf::class_label_problem(nlohmann::json(*label));
-      if (problem.empty()) continue;
-      if (odd++ == 0) first_problem = "the label of '" + name + "' " + problem;
+    std::vector<std::pair<std::string, nlohmann::json>> named;
+    for (const auto& [name, label] : labels) named.emplace_back(name, nlohmann::json(*label));
+    try {
+      gf::parse_labels(named);
+    } catch (const gf::Error& e) {
+      std::cerr << "dataset_tool: warning: --cond will refuse these labels: " << e.what() << "\n";
     }
-    if (odd)
-      std::cerr << "dataset_tool: warning: " << odd << " of " << labels.size()
-                << " labels are not class indices, which ganforge's --cond needs (" << first_problem << ")\n";
   }
   std::cout << "dataset_tool: " << gf::cli::count_text(static_cast<long long>(labels.size()), "image") << " of " << first->w << "x" << first->h
             << (first->c == 1 ? " grey" : " RGB") << (all ? ", labelled" : ", no labels");

@@ -103,8 +103,15 @@ uint64_t dataset_shape_hash(const Dataset& ds) {
   uint64_t h = kFnvOffset;
   const int64_t n = ds.size();
   for (int64_t v : {n, int64_t(ds.resolution()), int64_t(ds.channels()), ds.c_dim()}) fnv_i64(h, v);
-  if (ds.has_labels())
+  if (ds.has_label_vectors()) {
+    std::vector<float> row(static_cast<size_t>(ds.c_dim()));
+    for (int64_t i = 0; i < n; ++i) {
+      ds.label_row(i, row.data());
+      fnv(h, row.data(), row.size() * sizeof(float));
+    }
+  } else if (ds.has_labels()) {
     for (int64_t i = 0; i < n; ++i) fnv_i64(h, ds.label(i));
+  }
   return h;
 }
 

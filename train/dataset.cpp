@@ -256,12 +256,22 @@ std::string no_images_message(const std::string& path, const std::vector<std::st
                           : "; skipped " + cli::count_text(static_cast<long long>(skipped.size()), "file") + ", e.g. " + *first);
 }
 
-std::string class_label_problem(const nlohmann::json& label) {
+namespace {
+
+// Why one label is neither a class index nor a label vector; "" when it is one.
+std::string one_label_problem(const nlohmann::json& label) {
+  if (label.is_array()) {
+    if (label.empty()) return "is an empty label vector (the networks would take no label: leave --cond out)";
+    for (const auto& x : label)
+      if (!x.is_number()) return "is a label vector with " + io::json_excerpt(x) + " in it; its entries must be numbers";
+      else if (!std::isfinite(static_cast<float>(x.get<double>())))
+        return "is a label vector with " + io::json_excerpt(x) + " in it, which is no finite float32";
+    return "";
+  }
   const bool whole_float = label.is_number_float() && std::isfinite(label.get<double>()) &&
                            label.get<double>() == std::floor(label.get<double>());
-  if (label.is_array()) return "is a label vector, which ganforge's --cond does not take (class indices only), got " + io::json_excerpt(label);
   if (!(label.is_number_integer() || whole_float) || label.get<double>() < 0)
-    return "must be a non-negative whole class index, got " + io::json_excerpt(label);
+    return "must be a non-negative whole class index or a label vector (a list of numbers), got " + io::json_excerpt(label);
   // The networks take a one-hot of (largest index + 1) entries: an id
   // such as 4294967296 would size them past any memory (or wrap an int).
   const bool too_large = label.is_number_unsigned() ? label.get<uint64_t>() >= uint64_t(kMaxClasses)
@@ -273,36 +283,58 @@ std::string class_label_problem(const nlohmann::json& label) {
   return "";
 }
 
-int64_t class_label_value(const nlohmann::json& label) {
-  return label.is_number_float() ? static_cast<int64_t>(label.get<double>()) : label.get<int64_t>();
+std::string label_kind(const nlohmann::json& label) {
+  return label.is_array() ? "a label vector of " + std::to_string(label.size()) + (label.size() == 1 ? " entry" : " entries")
+                          : "a class index";
+}
+
+}  // namespace
+
+RawLabels parse_labels(const std::vector<std::pair<std::string, nlohmann::json>>& labels) {
+  RawLabels out;
+  if (labels.empty()) return out;
+  const nlohmann::json& first = labels.front().second;
+  for (const auto& [name, label] : labels) {
+    const std::string problem = one_label_problem(label);
+    if (!problem.empty()) throw Error("the label of '" + name + "' " + problem);
+    // np.array of class indices and vectors, or of vectors of two lengths,
+    // is no 1-D or 2-D array: the official loader fails there.
+    if (label.is_array() != first.is_array() || label.size() != first.size())
+      throw Error("the label of '" + name + "' is " + label_kind(label) + ", the label of '" + labels.front().first +
+                  "' " + label_kind(first) + ": the labels must be all class indices or all vectors of one length");
+    if (label.is_array())
+      for (const auto& x : label) out.vectors.push_back(static_cast<float>(x.get<double>()));
+    else
+      out.classes.push_back(label.is_number_float() ? static_cast<int64_t>(label.get<double>()) : label.get<int64_t>());
+  }
+  if (first.is_array()) out.vector_dim = static_cast<int64_t>(first.size());
+  return out;
 }
 
 namespace {
 
-// dataset.json: {"labels": [["relative/path.png", class], ...]} or "labels": null.
-// One label per name in `names` (the images kept).
-std::vector<int64_t> read_labels(const Source& src, const std::vector<std::string>& names) {
+// dataset.json: {"labels": [["relative/path.png", label], ...]} or "labels": null.
+// The labels of the images `names` (those kept), as parse_labels reads them.
+RawLabels read_labels(const Source& src, const std::vector<std::string>& names) {
   const std::string where = src.display("dataset.json");
   if (!src.exists("dataset.json")) return {};
   const std::vector<uint8_t> bytes = src.read("dataset.json");
   const nlohmann::json j = io::parse_json(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), where);
   if (!j.is_object()) throw Error(where + ": not a JSON object");
   if (!j.contains("labels") || j["labels"].is_null()) return {};
-  if (!j["labels"].is_array()) throw Error(where + ": \"labels\" must be a list of [path, class] pairs");
-  std::map<std::string, int64_t> by_name;
+  if (!j["labels"].is_array()) throw Error(where + ": \"labels\" must be a list of [path, label] pairs");
+  std::map<std::string, nlohmann::json> by_name;
   for (const auto& pair : j["labels"]) {
     if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string())
-      throw Error(where + ": every label must be a [path, class] pair, got " + io::json_excerpt(pair));
-    const std::string problem = class_label_problem(pair[1]);
-    if (!problem.empty()) throw Error(where + ": the label of '" + pair[0].get<std::string>() + "' " + problem);
-    // Listed twice with two classes: which one is meant cannot be known.
-    const int64_t value = class_label_value(pair[1]);
-    const auto [it, added] = by_name.emplace(pair[0].get<std::string>(), value);
-    if (!added && it->second != value)
-      throw Error(where + ": '" + it->first + "' is labelled twice, class " + std::to_string(it->second) + " and class " +
+      throw Error(where + ": every label must be a [path, label] pair, got " + io::json_excerpt(pair));
+    // Listed twice with two labels: which one is meant cannot be known
+    // (1 and 1.0 are one label).
+    const auto [it, added] = by_name.emplace(pair[0].get<std::string>(), pair[1]);
+    if (!added && it->second != pair[1])
+      throw Error(where + ": '" + it->first + "' is labelled twice, " + io::json_excerpt(it->second) + " and " +
                   io::json_excerpt(pair[1]));
   }
-  std::vector<int64_t> labels;
+  std::vector<std::pair<std::string, nlohmann::json>> named;
   for (const auto& name : names) {
     // As the official loader: a zip made on Windows may name "sub\\a.png",
     // which dataset.json lists as "sub/a.png".
@@ -310,9 +342,13 @@ std::vector<int64_t> read_labels(const Source& src, const std::vector<std::strin
     std::replace(key.begin(), key.end(), '\\', '/');
     auto it = by_name.find(key);
     if (it == by_name.end()) throw Error(where + ": no label for " + name);
-    labels.push_back(it->second);
+    named.emplace_back(key, it->second);
   }
-  return labels;
+  try {
+    return parse_labels(named);
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
 }
 
 // The dataset log: a count line per kind of event, then one line per file.
@@ -400,7 +436,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     if (opt.use_labels) {
       std::vector<std::string> all_names;
       for (size_t i : used) all_names.push_back(src.names[i]);
-      for (int64_t l : read_labels(src, all_names)) classes = std::max(classes, l + 1);
+      for (int64_t l : read_labels(src, all_names).classes) classes = std::max(classes, l + 1);
     }
     std::vector<int64_t> pick(used.size());
     for (size_t i = 0; i < pick.size(); ++i) pick[i] = static_cast<int64_t>(i);
@@ -549,7 +585,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   std::sort(skipped.begin(), skipped.end());
   if (kept == 0) throw Error(no_images_message(src.path, skipped));
 
-  std::vector<int64_t> labels;
+  RawLabels labels;
   if (opt.use_labels) {
     labels = read_labels(src, kept_names);
     if (labels.empty()) {
@@ -605,17 +641,24 @@ std::unique_ptr<Dataset> open_fashion_mnist(const DatasetOptions& opt) {
 
 }  // namespace
 
-Dataset::Dataset(std::string name, int resolution, int channels, std::vector<uint8_t> pixels,
-                 std::vector<int64_t> labels, const DatasetOptions& opt, int64_t classes)
+Dataset::Dataset(std::string name, int resolution, int channels, std::vector<uint8_t> pixels, RawLabels labels,
+                 const DatasetOptions& opt, int64_t classes)
     : name_(std::move(name)), resolution_(resolution), channels_(channels), pixels_(std::move(pixels)),
       labels_(std::move(labels)) {
   const size_t image_size = static_cast<size_t>(channels) * resolution * resolution;
   GF_CHECK(image_size > 0 && pixels_.size() % image_size == 0, "Dataset", "pixel buffer is not a whole number of images");
   const int64_t raw_n = static_cast<int64_t>(pixels_.size() / image_size);
-  GF_CHECK(labels_.empty() || static_cast<int64_t>(labels_.size()) == raw_n, "Dataset",
-           labels_.size() << " labels for " << raw_n << " images");
-  for (int64_t l : labels_) c_dim_ = std::max(c_dim_, l + 1);
-  if (!labels_.empty()) c_dim_ = std::max(c_dim_, classes);
+  GF_CHECK(labels_.classes.empty() || labels_.vectors.empty(), "Dataset", "class labels and label vectors at once");
+  GF_CHECK(labels_.classes.empty() || static_cast<int64_t>(labels_.classes.size()) == raw_n, "Dataset",
+           labels_.classes.size() << " labels for " << raw_n << " images");
+  GF_CHECK(labels_.vectors.empty() || (labels_.vector_dim > 0 && static_cast<int64_t>(labels_.vectors.size()) == raw_n * labels_.vector_dim),
+           "Dataset", labels_.vectors.size() << " label vector entries for " << raw_n << " images of " << labels_.vector_dim);
+  for (int64_t l : labels_.classes) {
+    GF_CHECK(l >= 0, "Dataset", "class " << l << " is negative");
+    c_dim_ = std::max(c_dim_, l + 1);
+  }
+  if (!labels_.classes.empty()) c_dim_ = std::max(c_dim_, classes);
+  if (!labels_.vectors.empty()) c_dim_ = labels_.vector_dim;
 
   raw_idx_.resize(static_cast<size_t>(raw_n));
   for (int64_t i = 0; i < raw_n; ++i) raw_idx_[static_cast<size_t>(i)] = i;
@@ -647,7 +690,18 @@ void Dataset::image(int64_t i, uint8_t* out) const {
 
 int64_t Dataset::label(int64_t i) const {
   GF_CHECK(i >= 0 && i < size(), "Dataset::label", "index " << i << " out of range for " << size() << " items");
-  return labels_.empty() ? -1 : labels_[static_cast<size_t>(raw_idx_[static_cast<size_t>(i)])];
+  return labels_.classes.empty() ? -1 : labels_.classes[static_cast<size_t>(raw_idx_[static_cast<size_t>(i)])];
+}
+
+void Dataset::label_row(int64_t i, float* out) const {
+  GF_CHECK(i >= 0 && i < size(), "Dataset::label_row", "index " << i << " out of range for " << size() << " items");
+  const size_t raw = static_cast<size_t>(raw_idx_[static_cast<size_t>(i)]), dim = static_cast<size_t>(c_dim_);
+  if (has_label_vectors()) {
+    std::copy_n(labels_.vectors.begin() + static_cast<std::ptrdiff_t>(raw * dim), dim, out);
+    return;
+  }
+  std::fill_n(out, dim, 0.0f);
+  if (!labels_.classes.empty()) out[labels_.classes[raw]] = 1.0f;
 }
 
 bool Dataset::xflipped(int64_t i) const {
@@ -664,9 +718,9 @@ std::vector<int64_t> random_items(const Dataset& ds, int64_t n, Generator& rng) 
 
 Tensor labels_of(const Dataset& ds, const std::vector<int64_t>& items, Device device) {
   const int64_t n = static_cast<int64_t>(items.size());
-  std::vector<double> onehot(static_cast<size_t>(n * ds.c_dim()), 0.0);
-  for (int64_t i = 0; i < n; ++i) onehot[static_cast<size_t>(i * ds.c_dim() + ds.label(items[static_cast<size_t>(i)]))] = 1;
-  return Tensor::from_vector(onehot, {n, ds.c_dim()}, DType::f32, device);
+  Tensor labels = Tensor::empty({n, ds.c_dim()});
+  for (int64_t i = 0; i < n; ++i) ds.label_row(items[static_cast<size_t>(i)], labels.data<float>() + i * ds.c_dim());
+  return labels.to(device);
 }
 
 Tensor random_labels(const Dataset& ds, int64_t n, Generator& rng, Device device) {
@@ -684,7 +738,7 @@ Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device
   for (int64_t k = 0; k < n; ++k) {
     image(indices[static_cast<size_t>(k)], buf.data());
     for (size_t p = 0; p < image_size; ++p) img[k * image_size + p] = buf[p] / 127.5f - 1.0f;
-    if (c_dim_ > 0) labels.data<float>()[k * c_dim_ + label(indices[static_cast<size_t>(k)])] = 1.0f;
+    if (c_dim_ > 0) label_row(indices[static_cast<size_t>(k)], labels.data<float>() + k * c_dim_);
   }
   return {images.to(device), labels.to(device)};
 }

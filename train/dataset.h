@@ -1,7 +1,8 @@
 // Training data with the semantics of the official StyleGAN2-ADA datasets:
 // a folder or .zip of images (optionally labelled by dataset.json), or
 // Fashion-MNIST read from its IDX files. Images are held in memory as uint8
-// NCHW; a batch comes out as float in [-1, 1] with one-hot labels.
+// NCHW; a batch comes out as float in [-1, 1] with its labels as the
+// conditioning c (one-hot class indices, or dataset.json's label vectors).
 //
 // A folder or zip is read with stb_image (PNG, JPEG, BMP, TGA, GIF, PSD, HDR,
 // PIC, PNM), whatever the file names: every other file is skipped and named,
@@ -45,18 +46,32 @@ IdxImages read_idx_images(const std::string& images_gz, const std::string& label
 // (largest index + 1) entries, and ImageNet-21k has 21841 classes.
 inline constexpr int64_t kMaxClasses = 65536;
 
-// Why a dataset.json label is not a class index the trainers take: "" when
-// it is a whole number in [0, kMaxClasses) (1.0 too, as written by tools
-// that save floats: the official loader casts labels to int64), else what it
-// is instead ("must be a non-negative whole class index ...", "is class
-// 70000; class indices must be below 65536 ..."). The official StyleGAN2-ADA
-// also takes label vectors.
-std::string class_label_problem(const nlohmann::json& label);
-// The class index of a label class_label_problem passes.
-int64_t class_label_value(const nlohmann::json& label);
+// The labels of a dataset's images, one per raw image, as the official
+// StyleGAN2-ADA dataset.py holds them: class indices (its int64 labels; the
+// conditioning c is a one-hot of largest + 1 entries) or float vectors of one
+// length (its float32 labels; c is the vector itself). Both empty: none.
+struct RawLabels {
+  std::vector<int64_t> classes;  // [raw_n]
+  std::vector<float> vectors;    // [raw_n * vector_dim]
+  int64_t vector_dim = 0;
+  RawLabels() = default;
+  RawLabels(std::vector<int64_t> class_indices) : classes(std::move(class_indices)) {}  // NOLINT: implicit on purpose
+  bool empty() const { return classes.empty() && vectors.empty(); }
+};
+
+// dataset.json's labels of a dataset's images, given as (name, label) in
+// image order, read as the official loader reads them (np.array of them, then
+// int64 for one dimension, float32 for two): all class indices (whole numbers
+// in [0, kMaxClasses); 1.0 too, as tools that save floats write it) or all
+// non-empty lists of numbers of one length (each finite as a float32).
+// Throws gf::Error "the label of '<name>' ..." naming the first label that is
+// neither ("must be a non-negative whole class index or a label vector ...",
+// "is class 70000; class indices must be below 65536 ...") or the first whose
+// kind or length differs from the first image's (where np.array fails).
+RawLabels parse_labels(const std::vector<std::pair<std::string, nlohmann::json>>& labels);
 
 struct DatasetOptions {
-  bool use_labels = false;  // --cond: labels become one-hot conditioning; else c_dim is 0
+  bool use_labels = false;  // --cond: labels become the conditioning c; else c_dim is 0
   // What needs the labels, named when the data has none ("<data>: <this> needs labels in dataset.json").
   std::string labels_for = "conditioning (--cond)";
   bool xflip = false;       // --mirror: append a mirrored copy of every image
@@ -73,15 +88,16 @@ class Dataset {
  public:
   struct Batch {
     Tensor images;  // float32 [N, C, H, W] in [-1, 1]
-    Tensor labels;  // float32 [N, c_dim] one-hot ([N, 0] without labels)
+    Tensor labels;  // float32 [N, c_dim]: one-hot classes or label vectors ([N, 0] without labels)
   };
 
-  // Takes raw images (uint8 [raw_n, C, res, res] flattened) and class labels
-  // (one per image, or empty), then applies the options. With labels, c_dim
-  // is the largest label + 1, or `classes` when larger (the class count of
-  // the whole dataset when the images are a subset of it).
-  Dataset(std::string name, int resolution, int channels, std::vector<uint8_t> pixels,
-          std::vector<int64_t> labels, const DatasetOptions& opt, int64_t classes = 0);
+  // Takes raw images (uint8 [raw_n, C, res, res] flattened) and their labels
+  // (one per image, or none), then applies the options. With class labels,
+  // c_dim is the largest class + 1, or `classes` when larger (the class count
+  // of the whole dataset when the images are a subset of it); with label
+  // vectors, their length.
+  Dataset(std::string name, int resolution, int channels, std::vector<uint8_t> pixels, RawLabels labels,
+          const DatasetOptions& opt, int64_t classes = 0);
 
   const std::string& name() const { return name_; }
   int resolution() const { return resolution_; }
@@ -97,8 +113,12 @@ class Dataset {
 
   // Item i (0 <= i < size()) as uint8 CHW into out[C * res * res].
   void image(int64_t i, uint8_t* out) const;
-  // Class of item i, or -1 without labels.
+  // Class of item i, or -1 without class labels (none, or label vectors).
   int64_t label(int64_t i) const;
+  // The conditioning of item i into out[c_dim]: a one-hot of its class, or
+  // its label vector.
+  void label_row(int64_t i, float* out) const;
+  bool has_label_vectors() const { return !labels_.vectors.empty(); }
   // Whether item i is a mirrored copy (--mirror's second half).
   bool xflipped(int64_t i) const;
   Batch batch(const std::vector<int64_t>& indices, Device device = Device::cpu()) const;
@@ -108,7 +128,7 @@ class Dataset {
   int resolution_, channels_;
   int64_t c_dim_ = 0;
   std::vector<uint8_t> pixels_;
-  std::vector<int64_t> labels_;   // per raw image
+  RawLabels labels_;               // per raw image
   std::vector<int64_t> raw_idx_;  // item -> raw image
   std::vector<uint8_t> xflip_;    // item -> mirrored?
   std::vector<std::string> notes_;
@@ -152,12 +172,13 @@ ImageFiles open_image_files(const std::string& path);
 std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOptions& opt = {});
 
 // Labels for generated images: those of n random dataset items (the official
-// gen_c of StyleGAN2-ADA, PGGAN's get_random_labels_tf), one-hot [n, c_dim],
+// gen_c of StyleGAN2-ADA, PGGAN's get_random_labels_tf), [n, c_dim] rows as
+// Dataset::label_row makes them,
 // from n uniforms drawn from rng; undefined for a dataset without labels
 // (nothing is drawn).
 Tensor random_labels(const Dataset& ds, int64_t n, Generator& rng, Device device);
 // The two halves of random_labels, for a trainer that logs the items it draws
-// (train/draw_log.h): n items from n uniforms of rng, and the one-hot labels
+// (train/draw_log.h): n items from n uniforms of rng, and the labels
 // [n, c_dim] of given items.
 std::vector<int64_t> random_items(const Dataset& ds, int64_t n, Generator& rng);
 Tensor labels_of(const Dataset& ds, const std::vector<int64_t>& items, Device device);

@@ -199,3 +199,17 @@ gf_cli_test(train_stylegan_fractional_kimg FRESH ${GF_TEST_RUNS}/fractional_kimg
             EXPECT "^tick 1 +kimg 0.0 .*" "Done: "
             COMMAND sh -c "OMP_NUM_THREADS=1 ${_train} --cfg tiny --kimg 0.0085 --tick 0.008 --max-images 32 \
 --outdir ${GF_TEST_RUNS}/fractional_kimg && tail -n 1 ${GF_TEST_RUNS}/fractional_kimg/*/stats.jsonl | grep -q '\"kimg\":0.012,' && echo 'Done: 12 images'")
+# Label vectors (the official loader's float32 labels): --cond trains on them
+# as c itself (c_dim is their length), and a checkpoint resumes only on the
+# same vectors.
+gf_test(cpu.train_stylegan_label_vectors
+        COMMAND sh -c "d=${GF_TEST_RUNS}/vectors && rm -rf $d && mkdir -p $d/data && for i in 0 1 2 3; do \
+{ printf 'P5 8 8 255\\n' && head -c 64 /dev/urandom; } > $d/data/$i.pgm; done && \
+printf '{\"labels\": [[\"0.pgm\", [0.5, -1, 2]], [\"1.pgm\", [1, 0, 0]], [\"2.pgm\", [0, 0.25, 0]], [\"3.pgm\", [3, 3, 3]]]}' > $d/data/dataset.json && \
+OMP_NUM_THREADS=1 ${_train} --cfg tiny --data $d/data --cond --kimg 0.008 --snap 1 --outdir $d/runs > $d/log 2>&1 && \
+grep -q '^Done: ' $d/log && ! grep -Eq '${GF_NONFINITE}' $d/log && grep -q '\"c_dim\": 3,' $d/runs/00000-data-cond-tiny-kimg0.008/training_options.json && \
+printf '{\"labels\": [[\"0.pgm\", [0.5, -1, 2]], [\"1.pgm\", [1, 0, 0]], [\"2.pgm\", [0, 0.25, 0]], [\"3.pgm\", [3, 3, 3.5]]]}' > $d/data/dataset.json && \
+sh ${GF_CLI_DIR}/expect_error.sh \"^train_stylegan: error: .*checkpoint.bin: made on dataset 'data' \\(4 images\\), but this run has 'data' \\(4 images, other content\" \
+  ${_train} --resume $d/runs/00000-data-cond-tiny-kimg0.008/checkpoint.bin --data $d/data --cond --kimg 0.012 --outdir $d/resumed && \
+echo trained on label vectors")
+set_tests_properties(cpu.train_stylegan_label_vectors PROPERTIES PASS_REGULAR_EXPRESSION "trained on label vectors")
