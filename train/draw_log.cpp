@@ -66,7 +66,8 @@ std::unique_ptr<DrawLog> DrawLog::replayer(const std::vector<std::string>& paths
   for (const std::string& f : files) {
     for (auto& [name, t] : io::load_safetensors(f)) {
       if (!is_draw_name(name)) continue;
-      GF_CHECK(log->entries_.emplace(name, t).second, kWho, "'" << name << "' is in more than one of " << where);
+      const auto [it, added] = log->entries_.emplace(name, t);
+      GF_CHECK(added || bit_equal(it->second, t), kWho, "'" << name << "' differs between two of " << where);
     }
   }
   GF_CHECK(!log->entries_.empty(), kWho, "no draws (names mb<K>/...) in " << where);
@@ -105,20 +106,42 @@ void DrawLog::derived(const std::string& name, const Tensor& value) {
            "'" << full << "' differs between " << where_ << " and this run (another dataset or options?)");
 }
 
+void DrawLog::set_process(int rank, int first, int count) {
+  GF_CHECK(rank >= 0 && first >= 0 && count > 0, kWho, "set_process(" << rank << ", " << first << ", " << count << ")");
+  rank_ = rank;
+  first_replica_ = first;
+  replicas_ = count;
+}
+
+bool DrawLog::own(const std::string& full) const {
+  if (replicas_ < 0) return true;
+  // "mb<K>/r<j>/...": replica j's.
+  const size_t slash = full.find('/');
+  if (slash == std::string::npos || full.compare(slash + 1, 1, "r") != 0) return true;
+  size_t i = slash + 2;
+  int j = 0;
+  while (i < full.size() && full[i] >= '0' && full[i] <= '9') j = 10 * j + (full[i++] - '0');
+  if (i == slash + 2 || i >= full.size() || full[i] != '/') return true;
+  return j >= first_replica_ && j < first_replica_ + replicas_;
+}
+
 void DrawLog::end_minibatch(int64_t k) {
   const std::string prefix = minibatch_prefix(k);
   auto first = entries_.lower_bound(prefix), last = first;
   while (last != entries_.end() && last->first.rfind(prefix, 0) == 0) ++last;
   if (replay_) {
     for (auto it = first; it != last; ++it)
-      GF_CHECK(taken_.count(it->first), kWho,
+      GF_CHECK(taken_.count(it->first) || !own(it->first), kWho,
                "'" << it->first << "' of " << where_ << " was not used by minibatch " << k
                    << " (the run draws differently from the one that made the log)");
     return;
   }
   io::TensorMap out(first, last);
-  char file[32];
-  std::snprintf(file, sizeof file, "draws-mb%06lld.bin", static_cast<long long>(k));
+  char file[48];
+  if (rank_ >= 0)
+    std::snprintf(file, sizeof file, "draws-mb%06lld-rank%d.bin", static_cast<long long>(k), rank_);
+  else
+    std::snprintf(file, sizeof file, "draws-mb%06lld.bin", static_cast<long long>(k));
   io::save_safetensors((fs::path(where_) / file).string(), out, {{"format", "ganforge-draw-log/1"}});
   entries_.erase(first, last);
 }

@@ -47,12 +47,20 @@ namespace gf {
 class DrawLog {
  public:
   // Records into `dir` (created if missing): one safetensors file per
-  // minibatch, dir/draws-mb<K as 6 digits>.bin, written when the minibatch ends.
+  // minibatch, dir/draws-mb<K as 6 digits>.bin, written when the minibatch
+  // ends (draws-mb<K>-rank<R>.bin for each rank of a multi-process run).
   static std::unique_ptr<DrawLog> recorder(const std::string& dir);
   // Replays the entries named "mb<K>/..." of the given .bin files (other
   // tensors in them are ignored, so a test fixture can hold its draws beside
-  // its expected values); a folder stands for its draws-mb*.bin files.
+  // its expected values); a folder stands for its draws-mb*.bin files. A
+  // name in more than one file must hold the same bits in each (what every
+  // rank of a multi-process run draws alike, such as the sampled indices).
   static std::unique_ptr<DrawLog> replayer(const std::vector<std::string>& paths);
+
+  // One process of a multi-process run that drives global replicas
+  // [first, first + count) of `world`: recording names its files by `rank`,
+  // replaying takes only the "mb<K>/r<j>/" entries of its own replicas.
+  void set_process(int rank, int first, int count);
 
   bool replaying() const { return replay_; }
 
@@ -86,6 +94,9 @@ class DrawLog {
   std::string scope_;
   std::map<std::string, Tensor> entries_;  // on the CPU
   std::set<std::string> taken_;            // replay: entries used so far
+  int rank_ = -1;                          // set_process: >= 0 in a multi-process run
+  int first_replica_ = 0, replicas_ = -1;  // -1: every replica is this process's
+  bool own(const std::string& full) const;  // not another process's replica entry
 };
 
 // fresh() itself without a log; through it with one.

@@ -60,6 +60,13 @@ add_test(NAME cpu.train_stylegan_dist_env_ada_p_moved COMMAND sh -c "tail -n 1 $
 set_tests_properties(cpu.train_stylegan_dist_env_ada_p_moved PROPERTIES LABELS cpu FIXTURES_REQUIRED dist_env
                      PASS_REGULAR_EXPRESSION "\"augment_p\":([1-9]|0\\.[0-9]*[1-9])")
 gf_dist_same(cpu.train_stylegan_dist_torchrun_equals_inprocess torchrun inprocess "dist_torchrun;dist_inprocess")
+# --record-draws with one process per replica: each rank writes its own files
+# (draws-mb<K>-rank<R>.bin; they overwrote each other, and rank 1 named its
+# draws as replica 0's), together the draws of --gpus 2; replaying them in
+# one process, and the in-process log in two, trains the same network.
+gf_test(cpu.train_stylegan_dist_record_draws
+        COMMAND sh -c "d=${_dist}/draws && rm -rf $d && f='${_dist_flags_sh} --kimg 0.016' && export OMP_NUM_THREADS=1 && $<TARGET_FILE:train_stylegan> $f --gpus 2 --record-draws $d/inprocess --outdir $d/o_inprocess > $d.log 2>&1 && ${_launch} env 2 $<TARGET_FILE:train_stylegan> $f --record-draws $d/env --outdir $d/o_env >> $d.log 2>&1 && ls $d/env/draws-mb000000-rank1.bin > /dev/null && '${GF_PYTHON3}' ${GF_CLI_DIR}/same_draws.py $d/inprocess $d/env && $<TARGET_FILE:train_stylegan> $f --gpus 2 --replay-draws $d/env --outdir $d/o_replay1 >> $d.log 2>&1 && ${_launch} env 2 $<TARGET_FILE:train_stylegan> $f --replay-draws $d/inprocess --outdir $d/o_replay2 >> $d.log 2>&1 && for o in env replay1 replay2; do cmp $d/o_inprocess/00000-*/network-snapshot-000000.bin $d/o_$o/00000-*/network-snapshot-000000.bin || exit 1; done && echo replayed across launches")
+set_tests_properties(cpu.train_stylegan_dist_record_draws PROPERTIES PASS_REGULAR_EXPRESSION "the same [0-9]+ draws.*replayed across launches")
 gf_dist_same(cpu.train_stylegan_dist_torchrun_c10d_equals_inprocess torchrun_c10d inprocess
              "dist_torchrun_c10d;dist_inprocess")
 

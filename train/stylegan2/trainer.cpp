@@ -225,6 +225,7 @@ double StyleGAN2Trainer::pl_mean() const { return replicas_.front()->loss->pl_me
 
 void StyleGAN2Trainer::set_draw_log(std::unique_ptr<DrawLog> log) {
   draws_ = std::move(log);
+  if (setup_.comm && setup_.comm->world_size() > 1) draws_->set_process(setup_.comm->rank(), first_, num_replicas());
   for (auto& x : replicas_) x->loss->set_draw_log(draws_.get());
 }
 
@@ -260,7 +261,7 @@ void StyleGAN2Trainer::run_phase(Phase phase, const std::vector<PhaseData>& data
     const int i = static_cast<int>(phase);
     for (int64_t k = 0; k < passes; ++k) {  // backward adds to the gradients of the passes before
       if (draws_)
-        draws_->set_scope("mb" + std::to_string(batch_idx_) + "/r" + std::to_string(r) + "/" + kPhaseNames[i] +
+        draws_->set_scope("mb" + std::to_string(batch_idx_) + "/r" + std::to_string(first_ + static_cast<int>(r)) + "/" + kPhaseNames[i] +
                           "/pass" + std::to_string(k) + "/");
       const Tensor z = rows(in.z[i], k, pass), c = rows(in.c[i], k, pass);
       const Tensor real = rows(in.real, k, pass), real_c = rows(in.real_c, k, pass);
