@@ -332,7 +332,7 @@ TEST_CASE("[#test_dist] malformed launcher variables are refused with one line")
 }
 
 TEST_CASE("[#test_dist] under torchrun's own store the rendezvous moves to MASTER_PORT + 1; a taken port is named") {
-  const char* vars[] = {"GF_DIST_RENDEZVOUS_PORT", "MASTER_PORT", "TORCHELASTIC_USE_AGENT_STORE", "WORLD_SIZE", "RANK",
+  const char* vars[] = {"GF_DIST_RENDEZVOUS_PORT", "MASTER_PORT", "MASTER_ADDR", "TORCHELASTIC_USE_AGENT_STORE", "WORLD_SIZE", "RANK",
                         "GF_DIST_RENDEZVOUS_TIMEOUT"};
   for (const char* v : vars) unsetenv(v);
   CHECK(rendezvous_port_from_environment().port == 29500);
@@ -365,6 +365,7 @@ TEST_CASE("[#test_dist] under torchrun's own store the rendezvous moves to MASTE
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
   const int taken = ntohs(a.sin_port);
   setenv("MASTER_PORT", std::to_string(taken - 1).c_str(), 1);
+  setenv("MASTER_ADDR", "127.0.0.1", 1);
   setenv("WORLD_SIZE", "2", 1);
   setenv("RANK", "0", 1);
   setenv("GF_DIST_RENDEZVOUS_TIMEOUT", "1", 1);  // bounds the wait, should the port be free after all

@@ -110,10 +110,18 @@ std::unique_ptr<Communicator> communicator_from_environment() {
     const int rank = env_int("RANK", 0, world - 1, -1);
     if (rank < 0) throw Error("WORLD_SIZE is set but RANK is not (the torchrun-style launch needs both)");
     const int local = env_int("LOCAL_RANK", 0, 65535, rank);
-    const char* addr = std::getenv("MASTER_ADDR");
+    // As torch's env:// rendezvous: both named, none guessed (a forgotten
+    // MASTER_ADDR on a second machine waited out the rendezvous at 127.0.0.1).
+    for (const char* name : {"MASTER_ADDR", "MASTER_PORT"}) {
+      const char* v = std::getenv(name);
+      if (!v || !*v)
+        throw Error(std::string("WORLD_SIZE is set but ") + name + " is " + (v ? "empty" : "not") +
+                    " (the torchrun-style launch needs rank 0's address and port: MASTER_ADDR=127.0.0.1 "
+                    "MASTER_PORT=29500 on one machine)");
+    }
     const RendezvousPort port = rendezvous_port_from_environment();
-    host = make_tcp_communicator(rank, world, local, addr && *addr ? addr : "127.0.0.1", port.port, timeout,
-                                 rendezvous, port.source, port.variable);
+    host = make_tcp_communicator(rank, world, local, std::getenv("MASTER_ADDR"), port.port, timeout, rendezvous,
+                                 port.source, port.variable);
   }
   return host;
 }

@@ -89,8 +89,9 @@ class Communicator {
 
 // The host process group the launcher describes, or null when this process
 // runs alone: under mpirun (OMPI_COMM_WORLD_SIZE set) the MPI backend, else
-// with WORLD_SIZE set the TCP rendezvous at MASTER_ADDR (default 127.0.0.1)
-// on rendezvous_port_from_environment()'s port (LOCAL_RANK defaults to
+// with WORLD_SIZE set the TCP rendezvous at MASTER_ADDR on
+// rendezvous_port_from_environment()'s port (both required, as torch's
+// env:// rendezvous requires MASTER_ADDR and MASTER_PORT; LOCAL_RANK defaults to
 // RANK). Wrap it with make_nccl_communicator for GPU tensors. A launcher this
 // build cannot serve, or malformed variables, throw one line.
 std::unique_ptr<Communicator> communicator_from_environment();
@@ -117,7 +118,8 @@ bool launched_by_launcher();
 //    TCPStore (torch/distributed/elastic/rendezvous/static_tcp_rendezvous.py),
 //    whose protocol we do not speak; so MASTER_PORT + 1 must then be free
 //    there and reachable from every machine;
-//  - else MASTER_PORT (default 29500): a launcher that only sets the
+//  - else MASTER_PORT (29500 when unset here; communicator_from_environment
+//    refuses an unset one): a launcher that only sets the
 //    variables, or torchrun's c10d rendezvous, whose agent picks a free
 //    MASTER_PORT and leaves it to the workers.
 // Malformed values, or MASTER_PORT 65535 under the agent's store, throw one line.

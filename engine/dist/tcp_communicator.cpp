@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <thread>
 #include <utility>
 
@@ -47,6 +48,9 @@ struct Hello {
 // Rank 0's answer to a second process that joins as a rank it already has
 // (rank field): that process is refused and told why; the run goes on.
 constexpr uint32_t kRankTaken = 0xFFFFFFFFu;
+
+// How long rank 0 waits for a new connection's hello (a rank sends it at once).
+constexpr double kHelloLimitS = 10;
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -146,6 +150,7 @@ class TcpCommunicator final : public Communicator {
   std::string port_source_, port_variable_;  // where the port came from; what to set instead
   std::vector<int> fds_;  // rank 0: one per other rank; elsewhere fds_[0], the link to rank 0
   int listen_fd_ = -1;
+  bool stray_said_ = false;  // rank 0 warned of a connection that is no rank
 
   void close_all() {
     for (int& fd : fds_)
@@ -261,15 +266,25 @@ class TcpCommunicator final : public Communicator {
       set_nodelay(fd);
       fds_[0] = fd;  // borrowed for the hello
       Hello h{};
-      try {  // a process that connects but says nothing may not hold up the rendezvous
-        recv_all(0, &h, sizeof h, std::max(0.0, std::chrono::duration<double>(deadline - Clock::now()).count()),
-                 "GF_DIST_RENDEZVOUS_TIMEOUT");
+      // A rank says who it is as soon as it connects; a connection that says
+      // nothing within kHelloLimitS (a port scan, a health check) is closed,
+      // and may not hold up the rendezvous to its end.
+      const double left = std::chrono::duration<double>(deadline - Clock::now()).count();
+      try {
+        recv_all(0, &h, sizeof h, std::max(0.001, std::min(left, kHelloLimitS)), "the hello's limit");
       } catch (const Error&) {
         ::close(fd);
         fds_[0] = -1;
         continue;
       }
       fds_[0] = -1;
+      if (h.magic != kMagic) {  // not a ganforge process: passed over, said once
+        ::close(fd);
+        if (!stray_said_) std::cerr << "rank 0: warning: closed a connection on port " << port << " (" << port_source_
+                                    << ") that is no ganforge rank; still waiting for the ranks\n";
+        stray_said_ = true;
+        continue;
+      }
       if (h.magic == kMagic && h.world == static_cast<uint32_t>(world_) && h.rank > 0 &&
           h.rank < static_cast<uint32_t>(world_) && fds_[h.rank] >= 0) {
         // A rank that is here already: the later process is most likely one

@@ -21,6 +21,11 @@
 #   dist_launch.sh signal-env SIG WHO PROGRAM ARGS... 2 ranks by env; once rank 0 trains, SIGSIG goes
 #                                              to rank WHO (0 or 1) or to both (all, as a terminal's
 #                                              Ctrl-C): each rank's output, then their exit statuses
+#   dist_launch.sh readme-loop README PROGRAM ARGS... the README's launch loop by environment (its
+#                                              "trap 'kill -TERM" line, then 2 ranks started with &
+#                                              and waited on) as a script in its own process group;
+#                                              once rank 0 trains, SIGINT to the group (a terminal's
+#                                              Ctrl-C): each rank's output, then the script's status
 #   dist_launch.sh partial N K PROGRAM ARGS... ranks 0..K-1 of N by env (the others never start):
 #                                              each rank's output in rank order, then their exit
 #                                              statuses and seconds taken (each waited on 90 s at most)
@@ -196,6 +201,50 @@ case $mode in
     took=$((SECONDS - start))
     for f in "$LOGS".*; do cat "$f"; done
     echo "dist_launch: SIG$sig; the ranks exited with statuses$STATUSES after $took s"
+    ;;
+  readme-loop)
+    readme=$1
+    shift
+    line=$(grep -m1 "^trap 'kill -TERM" "$readme") || { echo "dist_launch: no trap line in $readme"; exit 1; }
+    LOGS=$(mktemp)
+    port=$(free_port)
+    trap 'rm -f "$LOGS" "$LOGS".*' EXIT
+    # The loop runs as a script does (no job control: its & jobs ignore
+    # SIGINT); it is started here with job control, so that it gets its own
+    # process group and does not inherit an ignored SIGINT, as a script started
+    # from a terminal does not.
+    {
+      echo "$line"
+      echo 'for r in 0 1; do'
+      echo "  RANK=\$r LOCAL_RANK=\$r WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \"\$@\" >\"$LOGS.\$r\" 2>&1 &"
+      echo 'done; wait'
+      echo 'wait'
+    } >"$LOGS.sh"
+    set -m
+    bash "$LOGS.sh" "$@" &
+    group=$!
+    set +m
+    if ! wait_for_line "$LOGS.0" "${KILL_AFTER_LINE:-tick 0 }"; then
+      kill -9 -- -"$group" 2>/dev/null
+      cat "$LOGS".[01]
+      exit 1
+    fi
+    start=$SECONDS
+    kill -INT -- -"$group"
+    # Ranks that train on (no trap) fail here in 30 s, not at the run's end.
+    for ((t = 0; t < 300; ++t)); do
+      pgrep -g "$group" > /dev/null || break
+      sleep 0.1
+    done
+    if pgrep -g "$group" > /dev/null; then
+      kill -9 -- -"$group"
+      echo "dist_launch: the ranks still trained 30 s after the SIGINT"
+    fi
+    wait "$group"
+    status=$?
+    took=$((SECONDS - start))
+    for f in "$LOGS".[01]; do cat "$f"; done
+    echo "dist_launch: SIGINT to the loop's group; the ranks ended in $took s (the loop: status $status)"
     ;;
   kill-env | kill-root-env | kill-mpi | kill-torchrun | stop-env)
     log=$(mktemp)

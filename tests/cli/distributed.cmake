@@ -372,6 +372,13 @@ foreach(_case "INT;all;SIGINT on rank 0;130 130" "TERM;1;SIGTERM on rank 1;143 1
   set_tests_properties(cpu.train_stylegan_dist_sig${_sig}_stops_every_rank PROPERTIES LABELS cpu TIMEOUT 400
                        PASS_REGULAR_EXPRESSION "error: Interrupted by ${_said}\n(.*\n)?train_stylegan: error: Interrupted by ${_said}\n.*statuses ${_statuses} after [0-9] s\ntrain_stylegan: error: Interrupted by ${_said}\nStopped: Interrupted by ${_said}")
 endforeach()
+# The README's loops by environment, run as a script and stopped by a
+# Ctrl-C to its group: their trap passes it on as SIGTERM (the ranks, started
+# with &, ignore SIGINT and trained on to the end).
+gf_test(cpu.train_stylegan_dist_readme_loop_ctrl_c
+        COMMAND sh -c "rm -rf ${_dist}/readme_loop && OMP_NUM_THREADS=1 GF_DIST_TIMEOUT=60 ${_launch} readme-loop ${CMAKE_SOURCE_DIR}/README.md $<TARGET_FILE:train_stylegan> ${_long_flags_sh} --outdir ${_dist}/readme_loop && tail -n 1 ${_dist}/readme_loop/*/log.txt")
+set_tests_properties(cpu.train_stylegan_dist_readme_loop_ctrl_c PROPERTIES TIMEOUT 400
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: Interrupted by SIGTERM on rank 0\n.*ranks ended in [0-9] s.*\ntrain_stylegan: error: Interrupted by SIGTERM on rank 0")
 # A rank that never starts: the rendezvous's own limit (not GF_DIST_TIMEOUT's
 # 600 s) ends the start; rank 0 names the missing rank, the rank that joined
 # learns the start failed. Ranks 0 and 1 of 3; rank 2 never starts.
@@ -428,6 +435,14 @@ add_test(NAME cpu.train_stylegan_dist_hung_rank_env
 --outdir ${_dist}/hung_env")
 set_tests_properties(cpu.train_stylegan_dist_hung_rank_env PROPERTIES LABELS cpu TIMEOUT 400
                      PASS_REGULAR_EXPRESSION "train_stylegan: error: rank 0: no data from rank 1 for 5 s \\(GF_DIST_TIMEOUT\\).*the run stopped after ([5-9]|1[0-9]) s with exit status 1")
+# Connections that are no rank during the rendezvous (a port scan, a health
+# check): an HTTP request ended rank 0 at once ("a process joined as rank
+# 1414012975 of 825184340"), a silent one held it up to its 120 s limit.
+gf_test(cpu.train_stylegan_dist_stray_connections
+        COMMAND ${GF_CLI_DIR}/stray_connections.sh ${GF_PYTHON3} $<TARGET_FILE:train_stylegan> --cfg tiny --batch 8
+                --batch-gpu 2 --kimg 0.008 --max-images 64 --outdir ${_dist}/stray)
+set_tests_properties(cpu.train_stylegan_dist_stray_connections PROPERTIES TIMEOUT 120 PASS_REGULAR_EXPRESSION
+                     "rank 0: warning: closed a connection on port [0-9]+ \\(MASTER_PORT\\) that is no ganforge rank.*Done: .*statuses 0 0 after")
 # Launcher variables that describe no group, or a group a program cannot
 # train in, are refused by each process at once. Before: RANK alone, or an
 # empty WORLD_SIZE, ran a whole lone run; train_pggan, train_psp and
@@ -435,6 +450,15 @@ set_tests_properties(cpu.train_stylegan_dist_hung_rank_env PROPERTIES LABELS cpu
 # took --gpus 2 as two in-process replicas.
 set(_env ${CMAKE_COMMAND} -E env)
 set(_lone_flags --cfg tiny --max-images 16 --outdir ${_dist}/refused)
+# WORLD_SIZE without MASTER_ADDR or MASTER_PORT (torch's env:// refuses
+# both): an empty or forgotten MASTER_ADDR on a second machine was taken as
+# 127.0.0.1 and waited out the rendezvous.
+gf_expect_error(launch_no_master_addr "^train_stylegan: error: WORLD_SIZE is set but MASTER_ADDR is not \\(the torchrun-style launch needs rank 0's address and port" ""
+                ${_env} RANK=1 WORLD_SIZE=2 MASTER_PORT=29500 $<TARGET_FILE:train_stylegan> ${_lone_flags})
+gf_expect_error(launch_empty_master_addr "^train_stylegan: error: WORLD_SIZE is set but MASTER_ADDR is empty" ""
+                ${_env} RANK=1 WORLD_SIZE=2 MASTER_ADDR= MASTER_PORT=29500 $<TARGET_FILE:train_stylegan> ${_lone_flags})
+gf_expect_error(launch_no_master_port "^train_stylegan: error: WORLD_SIZE is set but MASTER_PORT is not" ""
+                ${_env} RANK=0 WORLD_SIZE=1 MASTER_ADDR=127.0.0.1 $<TARGET_FILE:train_stylegan> ${_lone_flags})
 gf_expect_error(launch_rank_without_world_size "^train_stylegan: error: RANK is set but WORLD_SIZE is not" ""
                 ${_env} RANK=1 $<TARGET_FILE:train_stylegan> ${_lone_flags})
 gf_expect_error(launch_empty_world_size "^train_stylegan: error: environment variable WORLD_SIZE is set but empty" ""
