@@ -262,6 +262,47 @@ TEST_CASE("an official StyleGAN2-ADA run's stats.jsonl is read: each statistic's
   CHECK(curve_commands(page, "Loss/D/reg").size() == 3);
 }
 
+TEST_CASE("an official run's NaN and Infinity means are gaps, not lost ticks", "[report]") {
+  // json.dumps writes a diverged mean as a bare NaN or Infinity, which is no
+  // JSON: the whole tick was left out, and a finished run shown unfinished.
+  const fs::path d = fresh_dir("official_nan");
+  std::ofstream(d / "training_options.json") << "{\"total_kimg\": 12}";
+  std::ofstream f(d / "stats.jsonl");
+  const char* loss[] = {"1.5", "NaN", "Infinity", "-Infinity"};
+  for (int t = 0; t < 4; ++t)
+    f << "{\"Progress/tick\": {\"num\": 1, \"mean\": " << t << ", \"std\": 0}, \"Progress/kimg\": {\"num\": 1, \"mean\": "
+      << 4.0 * t << ", \"std\": 0}, \"Timing/total_sec\": {\"num\": 1, \"mean\": " << 60.0 * (t + 1)
+      << ", \"std\": 0}, \"Loss/G/loss\": {\"num\": 2, \"mean\": " << loss[t] << ", \"std\": NaN}, "
+      << "\"Loss/D/loss\": {\"num\": 2, \"mean\": " << 0.5 + t << ", \"std\": 0}, \"note\": \"NaN in a string stays\", \"timestamp\": "
+      << 1.6e9 + 60 * t << "}\n";
+  f.close();
+  const std::string page = render_report(d.string());
+  CHECK(page.find("could not be read") == std::string::npos);
+  CHECK(page.find("Finished: kimg 12.0") != std::string::npos);
+  CHECK(curve_commands(page, "loss_D").size() == 4);
+  CHECK(curve_commands(page, "loss_G").size() == 1);  // the one finite mean
+}
+
+TEST_CASE("metric-*.jsonl results are drawn at their snapshot's tick, after stats.jsonl's own", "[report]") {
+  // calc_metrics (and an official run) write metrics to metric-<name>.jsonl
+  // only; the page took them from stats.jsonl alone.
+  const fs::path d = fresh_dir("metric_files");
+  std::ofstream(d / "training_options.json") << "{\"total_kimg\": 3}";
+  write_ticks(d, 0, 4);  // kimg 0, 1, 2, 3
+  std::ofstream(d / "metric-fid50k_full.jsonl")
+      << "{\"results\": {\"fid50k_full\": 90.5}, \"metric\": \"fid50k_full\", \"snapshot_pkl\": \"network-snapshot-000001.bin\"}\n"
+      << "{\"results\": {\"fid50k_full\": NaN}, \"metric\": \"fid50k_full\", \"snapshot_pkl\": \"/elsewhere/network-snapshot-000002.pkl\"}\n"
+      << "{\"results\": {\"fid50k_full\": 40.25}, \"metric\": \"fid50k_full\", \"snapshot_pkl\": \"network-snapshot-000003.pkl\"}\n"
+      << "{\"results\": {\"fid50k_full\": 1}, \"metric\": \"fid50k_full\", \"snapshot_pkl\": \"network-snapshot-000009.pkl\"}\n"
+      << "{\"results\": {\"fid50k_full\": 1}, \"metric\": \"fid50k_full\", \"snapshot_pkl\": null}\n";
+  std::ofstream(d / "metric-kid50k_full.jsonl")
+      << "{\"results\": {\"kid50k_full\": 0.02}, \"metric\": \"kid50k_full\", \"snapshot_pkl\": \"network-snapshot-000000.bin\"}\n";
+  const std::string page = render_report(d.string());
+  CHECK(curve_commands(page, "fid50k_full").size() == 2);  // kimg 1 and 3; NaN at 2 breaks the curve
+  CHECK(curve_commands(page, "kid50k_full").size() == 1);
+  CHECK(page.find("2 record(s) of metric-*.jsonl name no snapshot of these ticks") != std::string::npos);
+}
+
 TEST_CASE("format_duration", "[report]") {
   CHECK(format_duration(5.4) == "5s");
   CHECK(format_duration(184) == "3m 04s");

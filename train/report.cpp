@@ -218,7 +218,8 @@ size_t read_stats(const fs::path& path, Stats& s, std::vector<std::string>& note
   std::string line;
   while (std::getline(f, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const json j = from_official_stats(io::parse_json_or_discarded(line));
+    // An official run writes a diverged mean as Python's bare NaN (a gap here).
+    const json j = from_official_stats(io::parse_python_json_or_discarded(line));
     if (!j.is_object() || !j.contains("kimg") || !j["kimg"].is_number()) {
       ++bad;
       continue;
@@ -245,6 +246,64 @@ size_t read_stats(const fs::path& path, Stats& s, std::vector<std::string>& note
   for (auto& [k, v] : s.col) v.resize(s.rows(), kNaN);
   for (auto& [k, v] : s.present) v.resize(s.rows(), 0);
   return bad;
+}
+
+// The results of the run folder's metric-<name>.jsonl files (calc_metrics's,
+// an official run's: metric_main.py's {"results": {...}, "snapshot_pkl":
+// "network-snapshot-<kimg>.pkl", ...}), each at the last tick of its
+// snapshot's kimg (kimg tags are whole kimg: the official cur_nimg // 1000),
+// unless stats.jsonl has that result there already (train_stylegan
+// --metrics writes both). Returns the count of records left out: not such
+// a record, or no tick of that kimg in the stats.
+size_t read_metric_files(const fs::path& dir, Stats& s, std::vector<std::string>& notes) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string f = it->path().filename().string();
+    if (f.size() > 13 && f.rfind("metric-", 0) == 0 && f.compare(f.size() - 6, 6, ".jsonl") == 0) files.push_back(it->path());
+  }
+  std::sort(files.begin(), files.end());
+  size_t left_out = 0;
+  for (const fs::path& path : files) {
+    std::ifstream f = open_run_file(path, &notes);
+    std::string line;
+    while (std::getline(f, line)) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      const json j = io::parse_python_json_or_discarded(line);
+      const json* results = j.is_object() && j.contains("results") && j["results"].is_object() ? &j["results"] : nullptr;
+      const std::string snap = j.is_object() && j.contains("snapshot_pkl") && j["snapshot_pkl"].is_string()
+                                   ? fs::path(j["snapshot_pkl"].get<std::string>()).filename().string()
+                                   : std::string();
+      const std::string tag = "network-snapshot-";
+      size_t digits = tag.size();
+      while (digits < snap.size() && digits < tag.size() + 12 && std::isdigit(static_cast<unsigned char>(snap[digits]))) ++digits;
+      if (!results || snap.rfind(tag, 0) != 0 || digits == tag.size()) {
+        ++left_out;
+        continue;
+      }
+      const double k = std::stod(snap.substr(tag.size(), digits - tag.size()));
+      size_t row = s.rows();
+      for (size_t i = 0; i < s.rows(); ++i)
+        if (std::floor(s.kimg[i] + 1e-9) == k) row = i;
+      if (row == s.rows()) {
+        ++left_out;
+        continue;
+      }
+      for (const auto& [name, v] : results->items()) {
+        if (!v.is_number() && !v.is_null()) continue;
+        if (!s.col.count(name)) {
+          if ((s.keys.size() + 1) * std::max<size_t>(s.rows(), 1) > kMaxStatCells) continue;
+          s.keys.push_back(name);
+          s.col[name].assign(s.rows(), kNaN);
+          s.present[name].assign(s.rows(), 0);
+        }
+        if (s.present[name][row]) continue;
+        s.col[name][row] = v.is_null() ? kNaN : v.get<double>();
+        s.present[name][row] = 1;
+      }
+    }
+  }
+  return left_out;
 }
 
 // A run starts at row 0, at the first row of stats.jsonl after earlier runs'
@@ -692,6 +751,8 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
   s.earlier_rows = s.rows();
   bad += read_stats(dir / "stats.jsonl", s, notes);
   if (bad) notes.push_back(std::to_string(bad) + " line(s) of the stats could not be read (not a JSON object with a kimg); left out.");
+  if (const size_t odd = read_metric_files(dir, s, notes))
+    notes.push_back(std::to_string(odd) + " record(s) of metric-*.jsonl name no snapshot of these ticks (or are no metric record); left out.");
   find_run_starts(s);
 
   // ---- status ----

@@ -1,5 +1,6 @@
 #include "engine/io/json_input.h"
 
+#include <cctype>
 #include <cmath>
 
 #include <climits>
@@ -75,6 +76,36 @@ nlohmann::json parse_json_or_discarded(std::string_view text) {
   } catch (const TooDeep&) {
     return nlohmann::json(nlohmann::json::value_t::discarded);
   }
+}
+
+nlohmann::json parse_python_json_or_discarded(std::string_view text) {
+  std::string strict;
+  strict.reserve(text.size());
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      strict += c;
+      if (c == '\\' && i + 1 < text.size()) strict += text[++i];
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    const bool word_start = i == 0 || !std::isalnum(static_cast<unsigned char>(text[i - 1]));
+    bool replaced = false;
+    for (std::string_view token : {std::string_view("-Infinity"), std::string_view("Infinity"), std::string_view("NaN")}) {
+      const size_t end = i + token.size();
+      if (word_start && text.compare(i, token.size(), token) == 0 &&
+          (end == text.size() || !std::isalnum(static_cast<unsigned char>(text[end])))) {
+        strict += "null";
+        i = end - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) strict += c;
+  }
+  return parse_json_or_discarded(strict);
 }
 
 int json_int(const nlohmann::json& v) {

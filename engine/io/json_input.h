@@ -23,6 +23,11 @@ nlohmann::json parse_json(std::string_view text, const std::string& what, bool u
 // instead of an exception: for readers that count or skip bad lines.
 nlohmann::json parse_json_or_discarded(std::string_view text);
 
+// As parse_json_or_discarded, for text Python's json.dumps wrote: its bare
+// NaN, Infinity and -Infinity (an official run's stats.jsonl when a loss
+// diverged; JSON has no such numbers) are read as null.
+nlohmann::json parse_python_json_or_discarded(std::string_view text);
+
 // A JSON integer that fits an int: get<int>() narrowed 2^40 to 0 and took
 // 1.5 as 1 and true as 1 without a word. Throws gf::Error naming the value.
 int json_int(const nlohmann::json& v);
