@@ -8,6 +8,7 @@
 #include <map>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -306,6 +307,7 @@ TEST_CASE("the shared tick loop runs pSp in steps: ticks, grids, snapshots, the 
     return rows;
   };
   std::string first_dir;
+  int64_t best_step = -1;
   {
     PspTrainer t(spec, 0, Device::cpu(), *ds, make_psp_to_train(spec, G, 0), nullptr, nullptr);
     RunDir run(outdir, "loop", /*echo=*/false);
@@ -328,12 +330,31 @@ TEST_CASE("the shared tick loop runs pSp in steps: ticks, grids, snapshots, the 
       CHECK(std::isfinite(rows[i].at("loss_l2").get<double>()));
       CHECK(std::isfinite(rows[i].at("val_loss_l2").get<double>()));
     }
-    // Grids and snapshots (named by kimg: 24 images are 000000), the checkpoint at the end.
-    for (const char* f : {"reals.png", "fakes000000.png", "network-snapshot-000000.bin", "checkpoint.bin", "report.html"})
+    // Grids and snapshots every 2 ticks and at the end, named by step as
+    // pSp's iteration_<step>.pt (by kimg, all of them were 000000 and
+    // replaced each other), the checkpoint at the end.
+    for (const char* f : {"reals.png", "fakes000001.png", "fakes000005.png", "fakes000006.png", "network-snapshot-000001.bin",
+                          "network-snapshot-000005.bin", "network-snapshot-000006.bin", "checkpoint.bin", "report.html"})
       CHECK(std::filesystem::exists(run.file(f)));
+    // best_model.bin: the network at the lowest held-out loss, as pSp's
+    // best_model.pt; the log names its step.
+    double lowest = std::numeric_limits<double>::infinity();
+    for (const auto& r : rows)
+      if (r.at("val_loss").get<double>() < lowest) {
+        lowest = r.at("val_loss").get<double>();
+        best_step = r.at("step").get<int64_t>();
+      }
+    CHECK(t.best_step() == best_step);
+    CHECK(t.best_val_loss() == lowest);
+    CHECK(std::filesystem::exists(run.file("best_model.bin")));
+    CHECK(read(run.file("log.txt")).find("best_model.bin: step " + std::to_string(best_step) + ", held-out loss") !=
+          std::string::npos);
+    if (best_step == 6) {
+      CHECK(read(run.file("best_model.bin")) == read(run.file("network-snapshot-000006.bin")));
+    }
     // reals.png: the 3 held-out images in a row; fakes: 2 pairs a row, the missing pair black.
     CHECK(read_image(run.file("reals.png")).shape() == Shape({1, 1, 32, 3 * 32}));
-    const Tensor fakes = read_image(run.file("fakes000000.png"));
+    const Tensor fakes = read_image(run.file("fakes000006.png"));
     REQUIRE(fakes.shape() == Shape({1, 1, 2 * 32, 4 * 32}));
     CHECK(max(slice(slice(fakes, 2, 32, 64), 3, 64, 128)).item() == -1);
     const std::string log = read(run.file("log.txt"));
@@ -350,13 +371,14 @@ TEST_CASE("the shared tick loop runs pSp in steps: ticks, grids, snapshots, the 
     PspTrainer t(checkpoint_spec(ck, "checkpoint.bin", &seed), seed, Device::cpu(), *ds,
                  checkpoint_network(ck, "checkpoint.bin"), nullptr, nullptr);
     load_checkpoint_state(t, ck, "checkpoint.bin");
+    CHECK(t.best_step() == best_step);  // the checkpoint keeps the lowest held-out loss
     RunDir run(outdir, "again", /*echo=*/false);
     run_psp_training(t, run, PspLoopOptions{});
     CHECK(t.cur_step() == 6);
     CHECK(read(run.file("log.txt")).find("Nothing left to train: step 6 of 6 is reached; writing a snapshot without "
                                          "training, where the official loop writes nothing (a larger --max-steps trains longer)") !=
           std::string::npos);
-    CHECK(std::filesystem::exists(run.file("network-snapshot-000000.bin")));
+    CHECK(std::filesystem::exists(run.file("network-snapshot-000006.bin")));
     CHECK(std::filesystem::exists(run.file("checkpoint.bin")));
     CHECK(read(run.file("stats.jsonl")).empty());  // no tick
   }

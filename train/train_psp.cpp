@@ -26,7 +26,7 @@
 #include "train/psp/training_loop.h"
 #include "train/report.h"
 #include "train/run_dir.h"
-#include "train/training_loop.h"  // kimg_tag
+#include "train/training_loop.h"
 
 namespace {
 
@@ -145,6 +145,19 @@ int run(int argc, char** argv) {
        cli::not_here("checkpoint_path", "is pSp's; here it is --resume FILE.bin"),
        cli::not_here("dataset_type", "is pSp's; here --data PATH gives the images (a folder or .zip)"),
        cli::not_here("board_interval", "is pSp's; here it is --tick STEPS"),
+       cli::not_here("val_interval", "is pSp's; here the held-out loss is measured every --tick STEPS"),
+       cli::not_here("save_interval", "is pSp's; here a snapshot and checkpoint are written every --snap TICKS "
+                                      "(and best_model.bin at each new lowest held-out loss)"),
+       cli::not_here("image_interval", "is pSp's; here the grids are written every --snap TICKS"),
+       cli::not_here("learn_in_w", "is pSp's; here it is --encoder-type BackboneEncoderUsingLastLayerIntoW"),
+       cli::not_here("moco_lambda", "is pSp's MoCo loss (non-face domains), which train_psp does not have"),
+       cli::not_here("label_nc", "is pSp's label-map input (segmentation, sketches); train_psp trains the encoding "
+                                 "task only (inputs are images like the generator's)"),
+       cli::not_here("input_nc", "is pSp's; here the encoder's inputs have the generator's channels"),
+       cli::not_here("output_size", "is pSp's; here the output size is the generator's resolution"),
+       cli::not_here("test_batch_size", "is pSp's; here the held-out images go through in batches of --batch"),
+       cli::not_here("test_workers", "is pSp's; here images are decoded once, before training"),
+       cli::not_here("workers", "is pSp's; here images are decoded once, before training"),
        cli::device("device", "cpu", "where to train")});
   if (args.help()) {
     std::cout << args.usage();
@@ -318,8 +331,10 @@ int run(int argc, char** argv) {
   lo.snap_ticks = int(args.integer("snap"));
   lo.progress = isatty(fileno(stdout));
   run_psp_training(trainer, run, lo);
-  run.log("Done: " + run.path() + " (the encoder: network-snapshot-" + kimg_tag(trainer.cur_nimg()) +
-          ".bin, which psp encode reads)");
+  char step[32];
+  std::snprintf(step, sizeof step, "%06lld", static_cast<long long>(trainer.cur_step()));
+  run.log("Done: " + run.path() + " (the encoder: network-snapshot-" + step + ".bin, and best_model.bin, the lowest "
+          "held-out loss; psp encode reads either)");
   return 0;
 }
 

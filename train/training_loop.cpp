@@ -19,6 +19,8 @@ std::string kimg_tag(int64_t nimg) {
   return b;
 }
 
+std::string TrainingRun::snapshot_tag() const { return kimg_tag(cur_nimg()); }
+
 std::string TrainingRun::end_reached(double total_kimg) const {
   char b[160];
   std::snprintf(b, sizeof b, "kimg %.3f of %.3f is reached", cur_nimg() / 1000.0, total_kimg);
@@ -63,7 +65,7 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
                                                 : "writing a snapshot without training, where the official loop writes nothing") +
                " (a larger " + t.length_flag() + " trains longer)");
     if (!t.trains_when_done()) {
-      const std::string tag = kimg_tag(t.cur_nimg());
+      const std::string tag = t.snapshot_tag();
       if (run) t.write_fakes(run->file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
       if (run) t.write_snapshot(run->file("network-snapshot-" + tag + ".bin"));
       t.write_checkpoint(file("checkpoint.bin"));
@@ -105,7 +107,7 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
     const AllocatorStats mem = alloc.stats();
     const double maxmem_gb = mem.peak_in_use / double(1 << 30), reserved_gb = (mem.in_use + mem.cached) / double(1 << 30);
     alloc.reset_peak();
-    const std::string tag = kimg_tag(t.cur_nimg());
+    const std::string tag = t.snapshot_tag();
     const bool snap = done || (opt.snap_ticks > 0 && (tick % opt.snap_ticks == 0 || (t.snapshot_at_first_tick() && tick == 1)));
     if (!run) {  // another process: only the collectives
       if (snap) {
@@ -150,6 +152,8 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
       throw;
     }
     run->append_stats(stats);
+    const std::string kept = t.after_tick([&](const std::string& name) { return run->file(name); });
+    if (!kept.empty()) run->log(kept);
     if (done) run->end_live();
     update_report(run->path(), /*live=*/!done);  // report.html; the last one, at the end, is final
     ++tick;

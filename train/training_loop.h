@@ -73,6 +73,17 @@ class TrainingRun {
   virtual void write_fakes(const std::string& path, int gw, int gh) = 0;
   virtual void write_snapshot(const std::string& path) = 0;
   virtual void write_checkpoint(const std::string& path) = 0;
+  // What names a snapshot and its grid (network-snapshot-<tag>.bin,
+  // fakes<tag>.png): the whole kimg, as the official GAN loops (snapshots of
+  // one kimg replace each other there too); pSp names them by step.
+  virtual std::string snapshot_tag() const;
+  // After each tick's statistics, in the writing process: files a family
+  // keeps besides the snapshots (pSp's best_model), named by `file`; returns
+  // a line for the log, or "".
+  virtual std::string after_tick(const std::function<std::string(const std::string&)>& file) {
+    (void)file;
+    return "";
+  }
   // With one process per device: whether this process writes the run's
   // files (rank 0). The others run the loop for its collectives only
   // (take_stats, and write_checkpoint with an empty path).

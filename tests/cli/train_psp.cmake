@@ -10,10 +10,10 @@ add_test(NAME cpu.train_psp_smoke
          COMMAND sh -c "rm -rf ${_tp} && OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> --generator ${_tp_g} --cfg cpu \
 --start-from-latent-avg --max-images 24 --val-images 8 --max-steps 3 --tick 2 --snap 1 --outdir ${_tp} && \
 d=$(ls -d ${_tp}/00000-fashion-mnist-psp-cpu) && \
-for f in training_options.json log.txt stats.jsonl report.html reals.png fakes000000.png \
-network-snapshot-000000.bin checkpoint.bin; do test -s \"$d/$f\" || { echo \"missing $f\"; exit 1; }; done && \
+for f in training_options.json log.txt stats.jsonl report.html reals.png fakes000001.png fakes000003.png best_model.bin \
+network-snapshot-000001.bin network-snapshot-000003.bin checkpoint.bin; do test -s \"$d/$f\" || { echo \"missing $f\"; exit 1; }; done && \
 grep -q '\"val_loss_l2\"' \"$d/stats.jsonl\" && mkdir -p ${_tp}/imgs && cp \"$d/reals.png\" ${_tp}/imgs && \
-OMP_NUM_THREADS=1 $<TARGET_FILE:psp> encode --network \"$d/network-snapshot-000000.bin\" --images ${_tp}/imgs \
+OMP_NUM_THREADS=1 $<TARGET_FILE:psp> encode --network \"$d/network-snapshot-000003.bin\" --images ${_tp}/imgs \
 --outdir ${_tp}/enc")
 set_tests_properties(cpu.train_psp_smoke PROPERTIES LABELS cpu FIXTURES_SETUP psp_trained
                      PASS_REGULAR_EXPRESSION "tick 1 +kimg 0\\.0 +step 3 .*Done: .*psp encode: 1 image -> .*latents.npy \\[1, 8, 16\\]"
@@ -74,10 +74,10 @@ add_test(NAME cpu.psp_grey_encoder_colour_inputs
          COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_tp}/grey_inputs && rm -rf $d && mkdir -p $d/bad $d/colour && \
 '${GF_PYTHON3}' -c \"from PIL import Image; Image.new('RGB', (32, 32), (200, 40, 9)).save('$d/colour/c.png')\" && \
 head -c 60 $d/colour/c.png > $d/bad/cut.png && cp ${_tp}/00000-fashion-mnist-psp-cpu/reals.png $d/bad/ && \
-OMP_NUM_THREADS=1 $<TARGET_FILE:psp> encode --network ${_tp}/00000-fashion-mnist-psp-cpu/network-snapshot-000000.bin \
+OMP_NUM_THREADS=1 $<TARGET_FILE:psp> encode --network ${_tp}/00000-fashion-mnist-psp-cpu/network-snapshot-000003.bin \
   --images $d/bad --outdir $d/out 2>&1 && \
 sh ${GF_CLI_DIR}/expect_error.sh 'colour/c.png: is in colour, but the network reads grey images' \
-  $<TARGET_FILE:psp> encode --network ${_tp}/00000-fashion-mnist-psp-cpu/network-snapshot-000000.bin \
+  $<TARGET_FILE:psp> encode --network ${_tp}/00000-fashion-mnist-psp-cpu/network-snapshot-000003.bin \
   --images $d/colour --outdir $d/out2 && echo grey inputs checked")
 set_tests_properties(cpu.psp_grey_encoder_colour_inputs PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
                      PASS_REGULAR_EXPRESSION "psp: skipped .*cut.png: cannot decode PNG.*psp encode: 1 image -> .*grey inputs checked")
@@ -92,3 +92,9 @@ gf_expect_error(train_psp_encoder_type_case
 # pSp's train_options.py names of flags named otherwise here say which to give.
 gf_expect_error(train_psp_official_exp_dir "^train_psp: error: --exp_dir is pSp's; here it is --outdir DIR" ""
                 $<TARGET_FILE:train_psp> --exp_dir ${CMAKE_BINARY_DIR}/test_train_psp_bad)
+# pSp's train_options.py flags with no counterpart here name what to use
+# instead (they were "unknown option").
+gf_expect_error(train_psp_learn_in_w "^train_psp: error: --learn_in_w is pSp's; here it is --encoder-type BackboneEncoderUsingLastLayerIntoW$" ""
+                $<TARGET_FILE:train_psp> --learn_in_w)
+gf_expect_error(train_psp_val_interval "^train_psp: error: --val_interval is pSp's; here the held-out loss is measured every --tick STEPS$" ""
+                $<TARGET_FILE:train_psp> --val_interval 1000)

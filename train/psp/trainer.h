@@ -10,6 +10,7 @@
 // image grids use them.
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -64,6 +65,15 @@ class PspTrainer {
   InfiniteSampler& sampler() { return sampler_; }
   Generator& rng() { return rng_; }
   void set_step(int64_t step) { step_ = step; }
+  // The lowest held-out loss (validate()'s val_loss) so far and its step, as
+  // pSp's coach keeps best_val_loss for best_model.pt; infinity and -1 before
+  // the first validation.
+  double best_val_loss() const { return best_val_loss_; }
+  int64_t best_step() const { return best_step_; }
+  void set_best(double val_loss, int64_t step) {
+    best_val_loss_ = val_loss;
+    best_step_ = step;
+  }
   // The tensors W+ codes are measured from in w_norm: latent_avg when the network starts from it.
   Tensor w_norm_center() const;
 
@@ -83,6 +93,8 @@ class PspTrainer {
   InfiniteSampler sampler_;
   Generator rng_;
   int64_t step_ = 0;
+  double best_val_loss_ = std::numeric_limits<double>::infinity();
+  int64_t best_step_ = -1;
   // Sums of the detached loss terms since the last take, on the device.
   std::vector<std::pair<std::string, Tensor>> stat_sums_;
   int64_t stat_count_ = 0;

@@ -52,7 +52,26 @@ TickStats PspRun::take_stats() {
       s.losses += (s.losses.empty() ? "" : " ") + k + " " + fmt(v);
       s.fields[k] = v;
     }
+  for (const auto& [k, v] : val_stats)
+    if (k == "val_loss" && v < t_.best_val_loss()) {  // as coach.train: strictly lower
+      t_.set_best(v, t_.cur_step());
+      improved_ = true;
+    }
   return s;
+}
+
+std::string PspRun::snapshot_tag() const {
+  char b[32];
+  std::snprintf(b, sizeof b, "%06lld", static_cast<long long>(t_.cur_step()));
+  return b;
+}
+
+std::string PspRun::after_tick(const std::function<std::string(const std::string&)>& file) {
+  if (!improved_) return "";
+  improved_ = false;
+  save_snapshot(file("best_model.bin"), t_);
+  return "best_model.bin: step " + std::to_string(t_.best_step()) + ", held-out loss " + fmt(t_.best_val_loss()) +
+         " (the lowest so far)";
 }
 
 void PspRun::write_reals(const std::string& path, int gw, int gh) {

@@ -38,9 +38,16 @@ class PspRun : public TrainerRun<PspTrainer> {
   void write_fakes(const std::string& path, int gw, int gh) override;
   void write_snapshot(const std::string& path) override;
   void write_checkpoint(const std::string& path) override;
+  // The step, 6 digits: pSp names its checkpoints iteration_<step>.pt, and a
+  // snapshot every few hundred images must not replace the last (kimg did).
+  std::string snapshot_tag() const override;
+  // best_model.bin (the pSp network file, as pSp's checkpoints/best_model.pt)
+  // when this tick's held-out loss is the lowest so far.
+  std::string after_tick(const std::function<std::string(const std::string&)>& file) override;
 
  private:
   int64_t tick_steps_;
+  bool improved_ = false;  // take_stats found a new lowest held-out loss
 };
 
 // The loop's outputs (TickOutputs: grids of held-out input | reconstruction
