@@ -310,9 +310,12 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
 }
 
 std::string metric_line(const MetricResult& r, const std::string& run_dir, const std::string& snapshot) {
-  // The official key order (a dict in insertion order), not nlohmann's sorted one.
-  nlohmann::ordered_json j;
-  j["results"] = nlohmann::ordered_json::parse(io::json_text(r.results));
+  // The official key order (a dict in insertion order), not nlohmann's sorted
+  // one; the results in theirs (sorted, as they were made: is50k_mean before
+  // is50k_std), NaN kept.
+  nlohmann::ordered_json j, results = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : r.results.items()) results[k] = v.is_number_float() ? nlohmann::ordered_json(v.get<double>()) : nlohmann::ordered_json::parse(io::json_text(v));
+  j["results"] = results;
   j["metric"] = r.metric;
   j["total_time"] = r.total_time;
   j["total_time_str"] = format_duration(r.total_time);
@@ -329,7 +332,8 @@ std::string metric_line(const MetricResult& r, const std::string& run_dir, const
     j["num_gen"] = r.num_gen;
     if (r.num_real > 0) j["num_real"] = r.num_real;  // FID, KID, PR; IS and PPL read no real image
   }
-  return io::json_text(j);
+  // As json.dumps writes it: ", " and ": ", NaN for a non-finite result.
+  return io::python_json_text(j);
 }
 
 std::string metric_file(const std::string& run_dir, const std::string& metric) {

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <csignal>
 #include <filesystem>
@@ -885,6 +886,24 @@ TEST_CASE("perceptual_path_length reads the distances back in chunks: the same v
   CHECK(perceptual_path_length(paths, flat_embedding(), spec, num, a, FeatureOptions{}) == filtered_mean(want));
   CHECK(calls == 301);  // no batch drawn past the last one needed
   CHECK(a.offset == 0);  // the batches draw from their own stretches, not from rng itself
+}
+
+// metric_main.py's report_metric writes json.dumps(...): ", " and ": "
+// between items, a non-finite result as NaN (it was compact JSON with null).
+TEST_CASE("a metric line is laid out as the official json.dumps writes it", "[metrics]") {
+  MetricResult r;
+  r.metric = "is50k";
+  r.results = {{"is50k_mean", std::numeric_limits<double>::quiet_NaN()}, {"is50k_std", 0.25}};
+  r.total_time = 61.25;
+  r.num_gpus = 2;
+  const std::string line = metric_line(r, "/runs/00001-x", "/runs/00001-x/network-snapshot-000004.bin");
+  INFO(line);
+  CHECK(line.rfind("{\"results\": {\"is50k_mean\": NaN, \"is50k_std\": 0.25}, \"metric\": \"is50k\", \"total_time\": 61.25, "
+                   "\"total_time_str\": \"1m 01s\", \"num_gpus\": 2, \"snapshot_pkl\": \"network-snapshot-000004.bin\", "
+                   "\"timestamp\": ",
+                   0) == 0);
+  CHECK(line.back() == '}');
+  CHECK(line.find("num_gen") == std::string::npos);  // only for capped runs
 }
 
 TEST_CASE("the PPL metrics through calc_metric: draws, determinism, the network untouched, refusals", "[metrics]") {

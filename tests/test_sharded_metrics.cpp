@@ -213,7 +213,7 @@ TEST_CASE("evaluate_metrics: rank 0 reports the lines, the others take their sha
   CHECK(got[1].empty());
   CHECK(lines[1].empty());
   REQUIRE(lines[0].size() == 3);  // "Evaluating metrics..." and the two jsonl lines
-  CHECK_THAT(lines[0][1], Catch::Contains("\"num_gpus\":2"));
+  CHECK_THAT(lines[0][1], Catch::Contains("\"num_gpus\": 2"));
   CHECK(fs::exists(run / "metric-fid50k_full.jsonl"));
 }
 

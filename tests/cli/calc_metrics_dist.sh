@@ -36,13 +36,13 @@ for f in "$out"/run/metric-*.jsonl; do
   m=$(basename "$f" .jsonl)
   m=${m#metric-}
   lines=$(grep -c . "$f")
-  shown=$(grep -c "\"metric\":\"$m\"" "$out/output")
+  shown=$(grep -c "\"metric\": \"$m\"" "$out/output")
   if [[ $lines -ne 1 || $shown -ne 1 ]]; then
     echo "calc_metrics_dist: $m: $lines lines in $f, shown $shown times"
     exit 1
   fi
-  grep -q "\"num_gpus\":$gpus," "$f" || { echo "calc_metrics_dist: $m: not num_gpus $gpus: $(cat "$f")"; exit 1; }
-  sed -E 's/"total_time":[^,]*,"total_time_str":"[^"]*",//; s/"num_gpus":[0-9]+,//; s/,"timestamp":[0-9.e+-]+//' "$f" >"$out/$m.line"
+  grep -q "\"num_gpus\": $gpus," "$f" || { echo "calc_metrics_dist: $m: not num_gpus $gpus: $(cat "$f")"; exit 1; }
+  sed -E 's/"total_time": [^,]*, "total_time_str": "[^"]*", //; s/"num_gpus": [0-9]+, //; s/, "timestamp": [0-9.e+-]+//' "$f" >"$out/$m.line"
   if [[ -n ${SAME_AS:-} ]]; then
     cmp "$out/$m.line" "$SAME_AS/$m.line" || { echo "calc_metrics_dist: $m differs: $(cat "$out/$m.line") vs $(cat "$SAME_AS/$m.line")"; exit 1; }
     echo "same as one process: $m: $(cat "$out/$m.line")"

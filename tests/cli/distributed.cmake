@@ -171,8 +171,8 @@ foreach(_k ${_dm_kinds})
   gf_test(cpu.train_stylegan_dist_metrics_${_k}_equals_inprocess FIXTURES_REQUIRED dist_metrics_${_k} dist_metrics_inprocess
           COMMAND sh -c "'${GF_PYTHON3}' ${GF_CLI_DIR}/same_metric_results.py ${_dmk}metric-fid50k_full.jsonl \
 ${_dmi}metric-fid50k_full.jsonl && cmp ${_dmk}checkpoint.bin ${_dmi}checkpoint.bin && echo same && \
-echo shared by \$(grep -c '\"num_gpus\":2,' ${_dmk}metric-fid50k_full.jsonl) of \$(grep -c . ${_dmk}metric-fid50k_full.jsonl) \
-and \$(grep -c '\"num_gpus\":1,' ${_dmi}metric-fid50k_full.jsonl)")
+echo shared by \$(grep -c '\"num_gpus\": 2,' ${_dmk}metric-fid50k_full.jsonl) of \$(grep -c . ${_dmk}metric-fid50k_full.jsonl) \
+and \$(grep -c '\"num_gpus\": 1,' ${_dmi}metric-fid50k_full.jsonl)")
   set_tests_properties(cpu.train_stylegan_dist_metrics_${_k}_equals_inprocess PROPERTIES
                        PASS_REGULAR_EXPRESSION "network-snapshot-000000.bin: .*network-snapshot-000000.bin: .*same results.*same.*shared by 2 of 2 and 2")
 endforeach()
@@ -196,13 +196,13 @@ GF_DIST_TIMEOUT=3 ${_launch} ${_k} 2 $<TARGET_FILE:train_stylegan> --cfg tiny --
 --tick 0.008 --snap 1 --max-images 64 ${_dp_flags_sh} \
 --metrics-cache ${_dist}/all_metrics_${_k}_cache --outdir ${_dist}/all_metrics_${_k} && r=$(echo ${_dpk}) && \
 for m in kid50k_full is50k pr50k3_full ppl_wend; do f=\${r}metric-$m.jsonl && \
-test $(grep -c '\"num_gpus\":2,' $f) -eq 2 && tail -n 1 $f | grep -o '\"results\":{[^}]*}' > $f.want || exit 1; done && \
+test $(grep -c '\"num_gpus\": 2,' $f) -eq 2 && tail -n 1 $f | grep -o '\"results\": {[^}]*}' > $f.want || exit 1; done && \
 OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network \${r}network-snapshot-000000.bin ${_dp_flags_sh} \
 --metrics-cache none && for m in kid50k_full is50k pr50k3_full ppl_wend; do f=\${r}metric-$m.jsonl && \
-tail -n 1 $f | grep -q '\"num_gpus\":1,' && tail -n 1 $f | grep -o '\"results\":{[^}]*}' | cmp - $f.want && \
+tail -n 1 $f | grep -q '\"num_gpus\": 1,' && tail -n 1 $f | grep -o '\"results\": {[^}]*}' | cmp - $f.want && \
 echo \"$m: 2 ranks and 1 process: $(cat $f.want)\" || exit 1; done")
   set_tests_properties(cpu.train_stylegan_dist_all_metrics_${_k} PROPERTIES TIMEOUT 900 PASS_REGULAR_EXPRESSION
-                       "kid50k_full: 2 ranks and 1 process: .*is50k: .*pr50k3_full: .*ppl_wend: 2 ranks and 1 process: \"results\":.\"ppl_wend\":[0-9]")
+                       "kid50k_full: 2 ranks and 1 process: .*is50k: .*pr50k3_full: .*ppl_wend: 2 ranks and 1 process: \"results\": .\"ppl_wend\": [0-9]")
 endforeach()
 # calc_metrics launched as the trainers are (tools/calc_metrics.cpp, the
 # set-up of train/process_group.h): a copy of the PR/PPL run's snapshot

@@ -18,7 +18,7 @@ gf_test(cpu.metrics_detector FIXTURES_SETUP metrics_detector
 rm ${_m}/standin.pt")
 
 gf_cli_test(train_stylegan_metrics FRESH ${_m}/train
-            EXPECT "^Evaluating metrics" "^\\{\"results\":\\{\"fid50k_full\":[0-9.e+]+\\},\"metric\":\"fid50k_full\",\"total_time\":.*,\"num_gpus\":1,\"snapshot_pkl\":\"network-snapshot-000000.bin\",\"timestamp\":[0-9.]+,\"num_gen\":16,\"num_real\":16\\}$"
+            EXPECT "^Evaluating metrics" "^\\{\"results\": \\{\"fid50k_full\": [0-9.e+]+\\}, \"metric\": \"fid50k_full\", \"total_time\": .*, \"num_gpus\": 1, \"snapshot_pkl\": \"network-snapshot-000000.bin\", \"timestamp\": [0-9.]+, \"num_gen\": 16, \"num_real\": 16\\}$"
                    "\"is50k_mean\"" "items from the cache" "Done: "
             REJECT ${GF_NONFINITE} "NaN|null,|Infinity" FIXTURES_REQUIRED metrics_detector FIXTURES_SETUP metrics_run
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --cfg tiny --kimg 0.008
@@ -29,7 +29,7 @@ gf_cli_test(train_stylegan_metrics FRESH ${_m}/train
 # report.html draws them.
 # Set up before calc_metrics appends its line.
 gf_test(cpu.train_stylegan_metrics_jsonl FIXTURES_REQUIRED metrics_run FIXTURES_SETUP metrics_jsonl
-        COMMAND sh -c "test $(grep -c '\"snapshot_pkl\":\"network-snapshot-000000.bin\"' ${_m_run}/metric-fid50k_full.jsonl) -eq 2 && \
+        COMMAND sh -c "test $(grep -c '\"snapshot_pkl\": \"network-snapshot-000000.bin\"' ${_m_run}/metric-fid50k_full.jsonl) -eq 2 && \
 test $(grep -c '\"is50k_std\"' ${_m_run}/metric-is50k.jsonl) -eq 2 && \
 grep -A1 '\"metrics\": \\[' ${_m_run}/training_options.json | grep -q fid50k_full && \
 test $(grep -c '\"fid50k_full\":[0-9]' ${_m_run}/stats.jsonl) -eq 2 && \
@@ -38,10 +38,10 @@ grep -q 'FID (lower is better)' ${_m_run}/report.html")
 # calc_metrics finds the dataset through the run folder, appends to its jsonl,
 # and its value is the training run's last one, bit for bit.
 gf_test(cpu.calc_metrics_matches_training FIXTURES_REQUIRED "metrics_run;metrics_jsonl"
-        COMMAND sh -c "f=${_m_run}/metric-fid50k_full.jsonl && want=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && \
+        COMMAND sh -c "f=${_m_run}/metric-fid50k_full.jsonl && want=$(tail -n 1 $f | grep -o '\"results\": {[^}]*}') && \
 OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_m_run}/network-snapshot-000000.bin --metrics fid50k_full \
 --detector ${_m}/inception.bin ${_m_flags_sh} && test $(wc -l < $f) -eq 3 && \
-got=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && echo \"training $want, calc_metrics $got\" && test \"$want\" = \"$got\"")
+got=$(tail -n 1 $f | grep -o '\"results\": {[^}]*}') && echo \"training $want, calc_metrics $got\" && test \"$want\" = \"$got\"")
 
 # KID from calc_metrics on 4 images (the detector costs seconds per image on
 # one core): its own jsonl beside the FID's, a finite value, and a second run
@@ -52,8 +52,8 @@ gf_test(cpu.calc_metrics_kid FIXTURES_REQUIRED "metrics_run;metrics_jsonl"
 run() { OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_m_run}/network-snapshot-000000.bin --metrics kid50k_full \
 --detector ${_m}/inception.bin --metrics-cache ${_m}/cache --metric-items 4 2>&1; } && \
 run > ${_m}/kid1.log && run > ${_m}/kid2.log && grep -q 'items from the cache' ${_m}/kid2.log && ! grep -q warning ${_m}/kid1.log && \
-test $(wc -l < $f) -eq 2 && grep -Eq '\"kid50k_full\":-?[0-9]' $f && grep -q '\"num_gen\":4,\"num_real\":4' $f && \
-a=$(head -n 1 $f | grep -o '\"results\":{[^}]*}') && b=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && \
+test $(wc -l < $f) -eq 2 && grep -Eq '\"kid50k_full\": -?[0-9]' $f && grep -q '\"num_gen\": 4, \"num_real\": 4' $f && \
+a=$(head -n 1 $f | grep -o '\"results\": {[^}]*}') && b=$(tail -n 1 $f | grep -o '\"results\": {[^}]*}') && \
 echo \"first $a, second $b\" && test -n \"$a\" && test \"$a\" = \"$b\"")
 
 # A run folder the results cannot go to: refused in one line with the cause
@@ -78,7 +78,7 @@ cp ${_m_run}/training_options.json ${_m_run}/network-snapshot-000000.bin $d/ && 
 out=$( (trap '' XFSZ; ulimit -f 0; OMP_NUM_THREADS=1 exec $<TARGET_FILE:calc_metrics> --network $d/network-snapshot-000000.bin \
 --metrics kid50k_full --detector ${_m}/inception.bin ${_m_flags_sh}) 2>&1 ); rc=$?; printf '%s\n' \"$out\" > $d/out.log; \
 cat $d/out.log; test $rc -eq 1 && \
-tail -n 2 $d/out.log | head -n 1 | grep -q '^{\"results\":{\"kid50k_full\":[-0-9]' && \
+tail -n 2 $d/out.log | head -n 1 | grep -q '^{\"results\": {\"kid50k_full\": [-0-9]' && \
 tail -n 1 $d/out.log | grep -q '^calc_metrics: error: cannot append to .*/metric-kid50k_full.jsonl: File too large$' && \
 test ! -s $d/metric-kid50k_full.jsonl")
 
@@ -126,7 +126,7 @@ exec $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity
 # (grey repeated to RGB), with a warning that names both sides.
 gf_cli_test(calc_metrics_grey_vs_rgb FIXTURES_REQUIRED metrics_detector
             EXPECT "^calc_metrics: warning: .*parity_32x1.bin makes grey images, but rgb's are RGB: the metrics compare them with grey repeated to RGB, as the official code does$"
-                   "^\\{\"results\":\\{\"fid50k_full\":[0-9.e+]+\\}"
+                   "^\\{\"results\": \\{\"fid50k_full\": [0-9.e+]+\\}"
             COMMAND sh -c "rm -rf ${_m}/rgb && \
 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin --seeds 0 --class 1 --outdir ${_m}/rgb >/dev/null && \
 OMP_NUM_THREADS=1 exec $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --data ${_m}/rgb \
@@ -137,7 +137,7 @@ OMP_NUM_THREADS=1 exec $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}
 # in silence; now a warning says so (once).
 gf_cli_test(calc_metrics_nonfinite_images_warned FIXTURES_REQUIRED metrics_detector
             EXPECT "^warning: the network's generated images hold NaN or inf pixels \\(its weights overflow\\)"
-                   "^\\{\"results\":\\{\"fid50k_full\":"
+                   "^\\{\"results\": \\{\"fid50k_full\": "
             COMMAND sh -c "rm -rf ${_m}/overflow && mkdir -p ${_m}/overflow && \
 '${GF_PYTHON3}' ${GF_CLI_DIR}/edit_tensor.py ${CMAKE_SOURCE_DIR}/tests/data/fashion_mnist_small_G.bin ${_m}/overflow/G.bin \
 mapping.fc0.weight=1e30 mapping.fc1.weight=1e30 && \
@@ -152,17 +152,17 @@ test $(grep -c '^warning: the network' ${_m}/overflow/out) -eq 1 && cat ${_m}/ov
 # (metrics/generators.h) and finds their datasets in their run folders.
 set(_m_v1 ${_m}/v1/00000-fashion-mnist-stylegan-tiny)
 gf_cli_test(train_stylegan_v1_metrics FRESH ${_m}/v1
-            EXPECT "^Evaluating metrics" "\"metric\":\"fid50k\"" "Done: "
+            EXPECT "^Evaluating metrics" "\"metric\": \"fid50k\"" "Done: "
             REJECT ${GF_NONFINITE} "NaN|Infinity" FIXTURES_REQUIRED metrics_detector FIXTURES_SETUP metrics_v1_run
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny
                     --kimg 0.032 --tick 0.032 --snap 1 --max-images 64 --metrics fid50k
                     --detector ${_m}/inception.bin ${_m_flags} --outdir ${_m}/v1)
 gf_test(cpu.calc_metrics_v1_matches_training FIXTURES_REQUIRED metrics_v1_run
-        COMMAND sh -c "f=${_m_v1}/metric-fid50k.jsonl && want=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && \
+        COMMAND sh -c "f=${_m_v1}/metric-fid50k.jsonl && want=$(tail -n 1 $f | grep -o '\"results\": {[^}]*}') && \
 OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_m_v1}/network-snapshot-000000.bin --metrics fid50k \
 --detector ${_m}/inception.bin ${_m_flags_sh} && \
-got=$(tail -n 1 $f | grep -o '\"results\":{[^}]*}') && echo \"training $want, calc_metrics $got\" && test \"$want\" = \"$got\"")
-gf_cli_test(calc_metrics_pggan EXPECT "\"results\":\\{\"kid50k_full\":-?[0-9]" REJECT "NaN|Infinity"
+got=$(tail -n 1 $f | grep -o '\"results\": {[^}]*}') && echo \"training $want, calc_metrics $got\" && test \"$want\" = \"$got\"")
+gf_cli_test(calc_metrics_pggan EXPECT "\"results\": \\{\"kid50k_full\": -?[0-9]" REJECT "NaN|Infinity"
             FIXTURES_REQUIRED "metrics_detector;pggan_run"
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics>
                     --network ${CMAKE_BINARY_DIR}/test_pggan/runs/00000-fashion-mnist-pggan-tiny/network-snapshot-000000.bin
@@ -186,17 +186,17 @@ gf_test(cpu.metrics_vgg16 FIXTURES_SETUP metrics_vgg16
 set(_p_flags --metrics ppl_wend,pr50k3_full --vgg16 ${_p}/vgg16.bin --metrics-cache ${_p}/cache --metric-items 8)
 string(REPLACE ";" " " _p_flags_sh "${_p_flags}")
 gf_cli_test(train_stylegan_ppl_pr FRESH ${_p}/train
-            EXPECT "^\\{\"results\":\\{\"ppl_wend\":[0-9.e+-]+\\},\"metric\":\"ppl_wend\",.*\"num_gen\":8\\}$"
-                   "^\\{\"results\":\\{\"pr50k3_full_precision\":[0-9.e+-]+,\"pr50k3_full_recall\":[0-9.e+-]+\\},\"metric\":\"pr50k3_full\",.*\"num_gen\":8,\"num_real\":8\\}$"
+            EXPECT "^\\{\"results\": \\{\"ppl_wend\": [0-9.e+-]+\\}, \"metric\": \"ppl_wend\",.*\"num_gen\": 8\\}$"
+                   "^\\{\"results\": \\{\"pr50k3_full_precision\": [0-9.e+-]+, \"pr50k3_full_recall\": [0-9.e+-]+\\}, \"metric\": \"pr50k3_full\",.*\"num_gen\": 8, \"num_real\": 8\\}$"
                    "items from the cache" "Done: "
             REJECT ${GF_NONFINITE} "NaN|null,|Infinity" FIXTURES_REQUIRED metrics_vgg16 FIXTURES_SETUP metrics_ppl_run
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --cfg tiny --kimg 0.008
                     --tick 0.004 --snap 1 --max-images 64 ${_p_flags} --outdir ${_p}/train)
 gf_test(cpu.calc_metrics_ppl_pr_matches_training FIXTURES_REQUIRED metrics_ppl_run
         COMMAND sh -c "for m in ppl_wend pr50k3_full; do test $(wc -l < ${_p_run}/metric-$m.jsonl) -eq 2 || exit 1; done && \
-want=$(tail -q -n 1 ${_p_run}/metric-ppl_wend.jsonl ${_p_run}/metric-pr50k3_full.jsonl | grep -o '\"results\":{[^}]*}') && \
+want=$(tail -q -n 1 ${_p_run}/metric-ppl_wend.jsonl ${_p_run}/metric-pr50k3_full.jsonl | grep -o '\"results\": {[^}]*}') && \
 OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_p_run}/network-snapshot-000000.bin ${_p_flags_sh} && \
-got=$(tail -q -n 1 ${_p_run}/metric-ppl_wend.jsonl ${_p_run}/metric-pr50k3_full.jsonl | grep -o '\"results\":{[^}]*}') && \
+got=$(tail -q -n 1 ${_p_run}/metric-ppl_wend.jsonl ${_p_run}/metric-pr50k3_full.jsonl | grep -o '\"results\": {[^}]*}') && \
 echo \"training $want, calc_metrics $got\" && test \"$want\" = \"$got\" && \
 test $(grep -c '\"ppl_wend\":[0-9]' ${_p_run}/stats.jsonl) -eq 2")
 
