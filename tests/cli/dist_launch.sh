@@ -21,11 +21,11 @@
 #   dist_launch.sh signal-env SIG WHO PROGRAM ARGS... 2 ranks by env; once rank 0 trains, SIGSIG goes
 #                                              to rank WHO (0 or 1) or to both (all, as a terminal's
 #                                              Ctrl-C): each rank's output, then their exit statuses
-#   dist_launch.sh readme-loop README PROGRAM ARGS... the README's launch loop by environment (its
-#                                              "trap 'kill -TERM" line, then 2 ranks started with &
-#                                              and waited on) as a script in its own process group;
-#                                              once rank 0 trains, SIGINT to the group (a terminal's
-#                                              Ctrl-C): each rank's output, then the script's status
+#   dist_launch.sh readme-loop README PROGRAM ARGS... the README's 8-GPU launch loop by environment,
+#                                              word for word but for 2 ranks, a free port and PROGRAM
+#                                              ARGS, as a script in its own process group; once rank 0
+#                                              trains, SIGINT to the group (a terminal's Ctrl-C): each
+#                                              rank's output, then the script's status
 #   dist_launch.sh partial N K PROGRAM ARGS... ranks 0..K-1 of N by env (the others never start):
 #                                              each rank's output in rank order, then their exit
 #                                              statuses and seconds taken (each waited on 90 s at most)
@@ -205,21 +205,23 @@ case $mode in
   readme-loop)
     readme=$1
     shift
-    line=$(grep -m1 "^trap 'kill -TERM" "$readme") || { echo "dist_launch: no trap line in $readme"; exit 1; }
     LOGS=$(mktemp)
     port=$(free_port)
     trap 'rm -f "$LOGS" "$LOGS".*' EXIT
+    # The block from "( trap 'kill -TERM" to "wait; wait )" that runs
+    # train_stylegan on 127.0.0.1, with its ranks, port and command swapped.
+    awk '/^\( trap .kill -TERM/ { buf = ""; grab = 1 }
+         grab { buf = buf $0 "\n" }
+         grab && /wait; wait \)/ { if (buf ~ /train_stylegan/ && buf ~ /127\.0\.0\.1/) { printf "%s", buf; exit } grab = 0 }' "$readme" |
+      sed -e 's/0 1 2 3 4 5 6 7/0 1/' -e 's/WORLD_SIZE=8/WORLD_SIZE=2/' -e "s/MASTER_PORT=29500/MASTER_PORT=$port/" \
+          -e "s|build/bin/train_stylegan --device cuda --cfg paper256 --data ffhq256.zip &|\"\\\$@\" >\"$LOGS.\\\$r\" 2>\\&1 \\&|" >"$LOGS.sh"
+    for want in '( trap ' 'for r in 0 1; do' 'WORLD_SIZE=2' '"$@" >' 'wait; wait )'; do
+      grep -qF -- "$want" "$LOGS.sh" || { echo "dist_launch: the README's loop has no '$want':"; cat "$LOGS.sh"; exit 1; }
+    done
     # The loop runs as a script does (no job control: its & jobs ignore
     # SIGINT); it is started here with job control, so that it gets its own
     # process group and does not inherit an ignored SIGINT, as a script started
     # from a terminal does not.
-    {
-      echo "$line"
-      echo 'for r in 0 1; do'
-      echo "  RANK=\$r LOCAL_RANK=\$r WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \"\$@\" >\"$LOGS.\$r\" 2>&1 &"
-      echo 'done; wait'
-      echo 'wait'
-    } >"$LOGS.sh"
     set -m
     bash "$LOGS.sh" "$@" &
     group=$!
