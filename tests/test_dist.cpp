@@ -327,7 +327,18 @@ TEST_CASE("[#test_dist] malformed launcher variables are refused with one line")
   CHECK_THROWS_WITH(communicator_from_environment(), Catch::Contains("RANK='2' must be a whole number in [0, 1]"));
   unsetenv("RANK");
   CHECK_THROWS_WITH(communicator_from_environment(), Catch::Contains("RANK is not"));
-  unsetenv("WORLD_SIZE");
+  // MASTER_ADDR and MASTER_PORT are required, as torch's env:// requires
+  // them; GF_DIST_RENDEZVOUS_PORT stands for MASTER_PORT.
+  setenv("RANK", "0", 1);
+  setenv("WORLD_SIZE", "1", 1);
+  CHECK_THROWS_WITH(communicator_from_environment(), Catch::Contains("WORLD_SIZE is set but MASTER_ADDR is not"));
+  setenv("MASTER_ADDR", "", 1);
+  CHECK_THROWS_WITH(communicator_from_environment(), Catch::Contains("MASTER_ADDR is empty"));
+  setenv("MASTER_ADDR", "127.0.0.1", 1);
+  CHECK_THROWS_WITH(communicator_from_environment(), Catch::Contains("MASTER_PORT is not"));
+  setenv("GF_DIST_RENDEZVOUS_PORT", "0", 1);  // given, so MASTER_PORT is not needed; 0 itself is refused
+  CHECK_THROWS_WITH(communicator_from_environment(), Catch::Contains("GF_DIST_RENDEZVOUS_PORT='0' must be"));
+  for (const char* v : {"RANK", "WORLD_SIZE", "MASTER_ADDR", "GF_DIST_RENDEZVOUS_PORT"}) unsetenv(v);
   CHECK(communicator_from_environment() == nullptr);
 }
 

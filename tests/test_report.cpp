@@ -303,6 +303,27 @@ TEST_CASE("metric-*.jsonl results are drawn at their snapshot's tick, after stat
   CHECK(page.find("2 record(s) of metric-*.jsonl name no snapshot of these ticks") != std::string::npos);
 }
 
+TEST_CASE("a metric stats.jsonl holds at its snapshot's tick is not drawn again at a later tick of that kimg", "[report]") {
+  // train_stylegan --metrics writes both; ticks under 1 kimg put the
+  // snapshot's row (kimg 1.0) before another of the same whole kimg (1.5),
+  // where the file's record added a point never measured there.
+  const fs::path d = fresh_dir("metric_twice");
+  std::ofstream(d / "training_options.json") << "{\"total_kimg\": 2}";
+  {
+    std::ofstream f(d / "stats.jsonl");
+    const double kimg[] = {0.5, 1.0, 1.5, 2.0};
+    for (int t = 0; t < 4; ++t)
+      f << "{\"tick\": " << t << ", \"kimg\": " << kimg[t] << ", \"total_sec\": " << 10 * (t + 1)
+        << (t % 2 ? ", \"fid50k_full\": " + std::to_string(50 - t) : std::string()) << "}\n";
+  }
+  const std::string alone = render_report(d.string());
+  std::ofstream(d / "metric-fid50k_full.jsonl")
+      << "{\"results\": {\"fid50k_full\": 49}, \"metric\": \"fid50k_full\", \"snapshot_pkl\": \"network-snapshot-000001.bin\"}\n"
+      << "{\"results\": {\"fid50k_full\": 47}, \"metric\": \"fid50k_full\", \"snapshot_pkl\": \"network-snapshot-000002.bin\"}\n";
+  CHECK(curve_commands(render_report(d.string()), "fid50k_full") == curve_commands(alone, "fid50k_full"));
+  CHECK(curve_commands(alone, "fid50k_full").size() == 2);
+}
+
 TEST_CASE("format_duration", "[report]") {
   CHECK(format_duration(5.4) == "5s");
   CHECK(format_duration(184) == "3m 04s");

@@ -289,8 +289,17 @@ size_t read_metric_files(const fs::path& dir, Stats& s, std::vector<std::string>
         ++left_out;
         continue;
       }
+      // stats.jsonl's own result at a tick of that kimg (the snapshot's,
+      // which need not be the last of its kimg) is the one drawn.
+      auto in_stats = [&](const std::string& name) {
+        const auto has = s.present.find(name);
+        if (has == s.present.end()) return false;
+        for (size_t i = 0; i < s.rows(); ++i)
+          if (has->second[i] && std::floor(s.kimg[i] + 1e-9) == k) return true;
+        return false;
+      };
       for (const auto& [name, v] : results->items()) {
-        if (!v.is_number() && !v.is_null()) continue;
+        if ((!v.is_number() && !v.is_null()) || in_stats(name)) continue;
         if (!s.col.count(name)) {
           if ((s.keys.size() + 1) * std::max<size_t>(s.rows(), 1) > kMaxStatCells) continue;
           s.keys.push_back(name);
@@ -572,7 +581,7 @@ std::optional<std::pair<int, int>> png_size(const fs::path& p) {
 
 struct Grid {
   std::string file;
-  long long kimg = -1;  // from the digits of fakes<kimg>.png; -1 without digits
+  long long kimg = -1;  // from the digits of fakes<kimg>.png (pSp's fakes<step>.png); -1 without digits
 };
 
 std::vector<Grid> fakes_grids(const fs::path& dir) {
@@ -863,6 +872,8 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
   // ---- images ----
   o << "<h2>Images</h2>\n";
   const std::vector<Grid> grids = fakes_grids(dir);
+  // train_psp names its grids by step (its ticks hold the step, its options resume_step).
+  const std::string grid_unit = s.col.count("step") || options.contains("resume_step") ? "step " : "kimg ";
   const bool reals = fs::exists(dir / "reals.png", ec);
   if (grids.empty() && !reals) {
     o << "<p>No image grid yet.</p>\n";
@@ -880,7 +891,7 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
       for (size_t i = 0; i < shown; ++i) {
         const Grid& g = grids[shown == 1 ? 0 : i * (m - 1) / (shown - 1)];
         o << "<figure>" << img_tag(dir, g.file, "thumb") << "<figcaption>"
-          << (g.kimg >= 0 ? "kimg " + std::to_string(g.kimg) : esc(g.file)) << "</figcaption></figure>\n";
+          << (g.kimg >= 0 ? grid_unit + std::to_string(g.kimg) : esc(g.file)) << "</figcaption></figure>\n";
       }
       o << "</div>\n";
     }

@@ -133,6 +133,10 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
     // The tick's line waits for the metrics (the official loop logs them at
     // this tick), but is written even when a grid, a snapshot or a metric fails.
     try {
+      // Before the snapshot and checkpoint: a checkpoint never records a file
+      // of this tick that was not written.
+      const std::string kept = t.after_tick([&](const std::string& name) { return run->file(name); });
+      if (!kept.empty()) run->log(kept);
       if (done || (image_snap > 0 && tick % image_snap == 0)) t.write_fakes(run->file("fakes" + tag + ".png"), opt.grid_w, opt.grid_h);
       if (snap) {
         const std::string snapshot = run->file("network-snapshot-" + tag + ".bin");
@@ -152,8 +156,6 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
       throw;
     }
     run->append_stats(stats);
-    const std::string kept = t.after_tick([&](const std::string& name) { return run->file(name); });
-    if (!kept.empty()) run->log(kept);
     if (done) run->end_live();
     update_report(run->path(), /*live=*/!done);  // report.html; the last one, at the end, is final
     ++tick;

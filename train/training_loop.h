@@ -77,9 +77,10 @@ class TrainingRun {
   // fakes<tag>.png): the whole kimg, as the official GAN loops (snapshots of
   // one kimg replace each other there too); pSp names them by step.
   virtual std::string snapshot_tag() const;
-  // After each tick's statistics, in the writing process: files a family
-  // keeps besides the snapshots (pSp's best_model), named by `file`; returns
-  // a line for the log, or "".
+  // After each tick's statistics and before its grids, snapshot and
+  // checkpoint, in the writing process: files a family keeps besides the
+  // snapshots (pSp's best_model), named by `file`; returns a line for the
+  // log, or "".
   virtual std::string after_tick(const std::function<std::string(const std::string&)>& file) {
     (void)file;
     return "";

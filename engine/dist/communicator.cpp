@@ -114,10 +114,12 @@ std::unique_ptr<Communicator> communicator_from_environment() {
     // MASTER_ADDR on a second machine waited out the rendezvous at 127.0.0.1).
     for (const char* name : {"MASTER_ADDR", "MASTER_PORT"}) {
       const char* v = std::getenv(name);
+      const char* own_port = std::getenv("GF_DIST_RENDEZVOUS_PORT");
+      if (std::strcmp(name, "MASTER_PORT") == 0 && own_port && *own_port) continue;  // the port is given
       if (!v || !*v)
         throw Error(std::string("WORLD_SIZE is set but ") + name + " is " + (v ? "empty" : "not") +
                     " (the torchrun-style launch needs rank 0's address and port: MASTER_ADDR=127.0.0.1 "
-                    "MASTER_PORT=29500 on one machine)");
+                    "MASTER_PORT=29500 on one machine, or GF_DIST_RENDEZVOUS_PORT for the port)");
     }
     const RendezvousPort port = rendezvous_port_from_environment();
     host = make_tcp_communicator(rank, world, local, std::getenv("MASTER_ADDR"), port.port, timeout, rendezvous,

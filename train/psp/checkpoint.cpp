@@ -64,10 +64,6 @@ void save_checkpoint(const std::string& path, PspTrainer& t) {
   all["state.step"] = f64(double(t.cur_step()));
   all["state.rng_seed"] = u64_tensor(t.rng().seed);
   all["state.rng_offset"] = u64_tensor(t.rng().offset);
-  if (t.best_step() >= 0) {  // absent before the first validation (and in checkpoints of before 2026-12-04)
-    all["state.best_val_loss"] = f64(t.best_val_loss());
-    all["state.best_step"] = f64(double(t.best_step()));
-  }
   io::Metadata meta = network_metadata(t.net());
   meta["format"] = kPspCheckpointFormat;
   meta["spec"] = io::json_text(to_json(t.spec()));
@@ -112,8 +108,6 @@ void load_checkpoint_state(PspTrainer& t, const io::SafetensorsFile& file, const
   }
   t.rng().offset = rng_offset;
   t.set_step(int64_t(step));
-  if (all.count("state.best_val_loss"))
-    t.set_best(finite_number(all, "state.best_val_loss", 1, 0, path), int64_t(whole(all, "state.best_step", k2to53, path)));
 }
 
 }  // namespace gf::psp

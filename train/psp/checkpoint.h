@@ -1,5 +1,5 @@
 // train_psp's files, as ganforge .bin files:
-//  - network-snapshot-<kimg>.bin: the pSp network (models/psp/network_file.h:
+//  - network-snapshot-<step>.bin and best_model.bin: the pSp network (models/psp/network_file.h:
 //    encoder, decoder as G_ema, latent_avg, psp_kwargs and G_kwargs), what
 //    pSp's iteration_<step>.pt holds; psp encode, psp mix and generate read it.
 //  - checkpoint.bin: the same plus the optimizer ("opt."), the sampler

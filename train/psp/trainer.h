@@ -65,9 +65,10 @@ class PspTrainer {
   InfiniteSampler& sampler() { return sampler_; }
   Generator& rng() { return rng_; }
   void set_step(int64_t step) { step_ = step; }
-  // The lowest held-out loss (validate()'s val_loss) so far and its step, as
-  // pSp's coach keeps best_val_loss for best_model.pt; infinity and -1 before
-  // the first validation.
+  // The lowest held-out loss (validate()'s val_loss) of this run so far and
+  // its step, as pSp's coach keeps best_val_loss for best_model.pt (from
+  // None at every start, a resumed one too); infinity and -1 before the
+  // first validation.
   double best_val_loss() const { return best_val_loss_; }
   int64_t best_step() const { return best_step_; }
   void set_best(double val_loss, int64_t step) {

@@ -18,7 +18,7 @@ namespace gf::psp {
 // The trainer as the loop sees it: one step is one minibatch; a tick is
 // tick_steps of them; the run ends at spec().max_steps. The grids hold the
 // first gw x gh held-out images (at most val_images): reals.png 2 gw of them
-// a row, fakes<kimg>.png gw input | reconstruction pairs a row.
+// a row, fakes<step>.png gw input | reconstruction pairs a row.
 class PspRun : public TrainerRun<PspTrainer> {
  public:
   PspRun(PspTrainer& t, int64_t tick_steps);
@@ -42,7 +42,8 @@ class PspRun : public TrainerRun<PspTrainer> {
   // snapshot every few hundred images must not replace the last (kimg did).
   std::string snapshot_tag() const override;
   // best_model.bin (the pSp network file, as pSp's checkpoints/best_model.pt)
-  // when this tick's held-out loss is the lowest so far.
+  // when this tick's held-out loss is the lowest of this run folder's ticks
+  // (a resumed run starts its own, as pSp's coach starts from None).
   std::string after_tick(const std::function<std::string(const std::string&)>& file) override;
 
  private:
@@ -63,7 +64,8 @@ struct PspLoopOptions : TickOutputs {
 
 // Runs until spec.max_steps minibatches have trained (resumed ones included)
 // and writes into run, through run_training: reals.png (the held-out inputs),
-// fakes<kimg>.png (input | reconstruction pairs), network-snapshot-<kimg>.bin
+// fakes<step>.png (input | reconstruction pairs), network-snapshot-<step>.bin,
+// best_model.bin (the lowest held-out loss)
 // (a pSp file), checkpoint.bin, log.txt, stats.jsonl and report.html. With
 // nothing left to train (max_steps reached), it trains nothing, as pSp's
 // loop, and writes the grids, snapshot and checkpoint of the network as it
