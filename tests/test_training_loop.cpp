@@ -198,6 +198,30 @@ TEST_CASE("run_main ends by a pending stop signal even when another error ended 
   CHECK((WIFSIGNALED(status) ? WTERMSIG(status) : -1) == SIGTERM);
 }
 
+TEST_CASE("run_main says out of memory in words, not std::bad_alloc", "[training_loop]") {
+  // A failed allocation outside the engine's allocator (a std::vector of a
+  // large grid) ended "error: std::bad_alloc".
+  int pipe_fd[2];
+  REQUIRE(::pipe(pipe_fd) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::dup2(pipe_fd[1], 2);
+    ::setenv("GOMP_SPINCOUNT", "0", 1);  // or run_main would execute gf_tests again to set it
+    ::_exit(cli::run_main("test", []() -> int { throw std::bad_alloc(); }));
+  }
+  ::close(pipe_fd[1]);
+  std::string err;
+  char buf[256];
+  for (ssize_t k; (k = ::read(pipe_fd[0], buf, sizeof buf)) > 0;) err.append(buf, size_t(k));
+  ::close(pipe_fd[0]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(err.rfind("test: error: out of memory (an allocation failed", 0) == 0);
+}
+
 TEST_CASE("StopOnSignal: the first signal only asks; a second during a write removes its temporary and ends the "
           "process by the signal",
           "[training_loop]") {

@@ -480,7 +480,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
         errors[k] = e.what();
       }
     }
-    std::vector<char> see_through(count, 0);
+    std::vector<char> see_through(count, 0), no_memory(count, 0);
 #pragma omp parallel for schedule(dynamic)
     for (int64_t k = 0; k < n; ++k) {
       const size_t u = slot[k];
@@ -500,8 +500,16 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
         see_through[k] = 1;
       } catch (const Error& e) {
         errors[k] = e.what();
+      } catch (const std::bad_alloc&) {
+        errors[k] = file + ": out of memory while decoding it";
+        no_memory[k] = 1;
       }
     }
+    // Memory that ran out is no damaged file to pass over: the dataset
+    // would train smaller without a word but the log's.
+    for (int64_t k = 0; k < n; ++k)
+      if (no_memory[k] || errors[k].find("(Out of memory)") != std::string::npos)
+        throw Error(errors[k] + " (out of memory: free memory, or raise the process's limit, ulimit -v)");
     std::vector<size_t> retry;
     for (int64_t k = 0; k < n; ++k) {
       if (see_through[k] && transparent_count++ == 0) transparent = errors[k];

@@ -7,3 +7,18 @@ gf_test(cpu.io_faults FIXTURES_REQUIRED trained_snapshot
         COMMAND ${GF_CLI_DIR}/io_faults.sh $<TARGET_FILE_DIR:generate> ${GF_SMOKE_RUN}/network-snapshot-000000.bin
                 ${CMAKE_SOURCE_DIR}/tests/data)
 set_tests_properties(cpu.io_faults PROPERTIES PASS_REGULAR_EXPRESSION "psp_encode_disk_full: ok" FAIL_REGULAR_EXPRESSION "FAILED")
+# A file-size limit (ulimit -f): the write fails with EFBIG and is reported
+# and cleaned up as any failed write (SIGXFSZ killed the process silently,
+# its checkpoint's temporary left in the run folder).
+gf_test(cpu.file_size_limit
+        COMMAND sh -c "d=${GF_TEST_RUNS}/fsize && rm -rf $d && mkdir -p $d && \
+(ulimit -f 300; OMP_NUM_THREADS=1 exec $<TARGET_FILE:train_stylegan> --cfg tiny --kimg 0 --max-images 16 --outdir $d/runs) > $d/log 2>&1; \
+rc=$?; tail -n 1 $d/log; test $rc -eq 1 && test -z \"$(find $d/runs -name '*.tmp*')\" && echo cleaned up")
+set_tests_properties(cpu.file_size_limit PROPERTIES PASS_REGULAR_EXPRESSION
+                     "^train_stylegan: error: cannot write .*/fsize/runs/.*: File too large\ncleaned up")
+# Standard output that cannot be written (a full disk behind it) is an error,
+# not exit 0 with the output lost (calc_metrics prints its result there).
+gf_test(cpu.stdout_full
+        COMMAND sh -c "for p in generate calc_metrics train_stylegan; do $<TARGET_FILE_DIR:generate>/$p --help > /dev/full; echo \"$p status $?\"; done")
+set_tests_properties(cpu.stdout_full PROPERTIES PASS_REGULAR_EXPRESSION
+                     "generate: error: cannot write to standard output: No space left on device\n.*generate status 1\n.*calc_metrics status 1\n.*train_stylegan status 1")
