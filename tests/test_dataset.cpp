@@ -384,6 +384,50 @@ TEST_CASE("label vectors are the conditioning as they are, through x-flips, subs
   CHECK(gf::dataset_resume_key(*open_dataset(dir / "vec", cond)) != key);
 }
 
+// Python's json.load(bytes) takes UTF-16 and UTF-32 (json.detect_encoding);
+// PowerShell's > writes UTF-16LE with a BOM. Such a dataset.json was "not JSON".
+TEST_CASE("dataset.json in UTF-16 or UTF-32, with or without a BOM, is read as the official loader reads it", "[dataset]") {
+  TempDir dir("utf16");
+  write_file(dir / "set/a.png", png_bytes(8, 8, 3, 0));
+  write_file(dir / "set/\xc3\xa9.png", png_bytes(8, 8, 3, 0));          // U+00E9
+  write_file(dir / "set/\xf0\x9f\x98\x80.png", png_bytes(8, 8, 3, 0));  // U+1F600: a surrogate pair in UTF-16
+  const std::u32string text = U"{\"labels\": [[\"a.png\", 2], [\"\u00e9.png\", 0], [\"\U0001F600.png\", 1]]}";
+  auto encode = [&](int unit, bool big, bool bom) {
+    std::u32string units;
+    if (bom) units += char32_t(0xFEFF);
+    for (char32_t c : text) {
+      if (unit == 2 && c >= 0x10000) {
+        units += char32_t(0xD800 + ((c - 0x10000) >> 10));
+        units += char32_t(0xDC00 + ((c - 0x10000) & 0x3FF));
+      } else {
+        units += c;
+      }
+    }
+    std::string out;
+    for (char32_t u : units)
+      for (int k = 0; k < unit; ++k) out += char((u >> (8 * (big ? unit - 1 - k : k))) & 0xFF);
+    return out;
+  };
+  DatasetOptions cond;
+  cond.use_labels = true;
+  for (int unit : {2, 4})
+    for (bool big : {false, true})
+      for (bool bom : {false, true}) {
+        INFO("UTF-" << 8 * unit << (big ? "BE" : "LE") << (bom ? " with a BOM" : ""));
+        write_file(dir / "set/dataset.json", encode(unit, big, bom));
+        auto ds = open_dataset(dir / "set", cond);
+        REQUIRE(ds->size() == 3);
+        // Sorted by bytes: a.png, then U+00E9, then U+1F600.
+        CHECK(ds->label(0) == 2);
+        CHECK(ds->label(1) == 0);
+        CHECK(ds->label(2) == 1);
+      }
+  std::string cut = encode(2, false, true);
+  cut.pop_back();
+  write_file(dir / "set/dataset.json", cut);
+  CHECK(error_of([&] { open_dataset(dir / "set", cond); }).find("dataset.json: UTF-16 text cut short") != std::string::npos);
+}
+
 // np.array of the labels must be 1-D (int64 classes) or 2-D (float32
 // vectors); anything else fails in the official loader, and here with a line.
 TEST_CASE("labels that are neither all class indices nor all vectors of one length are refused by name", "[dataset]") {

@@ -138,7 +138,7 @@ std::map<std::string, json> read_labels(const gf::ImageFiles& files) {
   const std::vector<uint8_t> bytes = files.read("dataset.json");
   // Not JSON (Python's json also reads NaN and Infinity, which JSON has
   // not): the parser's words, with where it stopped.
-  const json j = gf::io::parse_json(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), where);
+  const json j = gf::io::parse_json(gf::io::json_file_text(bytes, where), where);
   if (!j.is_object() || !j.contains("labels"))
     throw Error(where + ": not a dataset.json (a JSON object with \"labels\")");
   if (j["labels"].is_null()) return out;

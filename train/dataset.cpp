@@ -318,8 +318,8 @@ namespace {
 RawLabels read_labels(const Source& src, const std::vector<std::string>& names) {
   const std::string where = src.display("dataset.json");
   if (!src.exists("dataset.json")) return {};
-  const std::vector<uint8_t> bytes = src.read("dataset.json");
-  const nlohmann::json j = io::parse_json(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), where);
+  // Python's json.load takes UTF-16 and UTF-32 too (Windows' PowerShell writes UTF-16).
+  const nlohmann::json j = io::parse_json(io::json_file_text(src.read("dataset.json"), where), where);
   if (!j.is_object()) throw Error(where + ": not a JSON object");
   if (!j.contains("labels") || j["labels"].is_null()) return {};
   if (!j["labels"].is_array()) throw Error(where + ": \"labels\" must be a list of [path, label] pairs");

@@ -3,7 +3,10 @@
 #include <cctype>
 #include <cmath>
 
+#include <algorithm>
 #include <climits>
+#include <cstdio>
+#include <initializer_list>
 #include <set>
 #include <vector>
 
@@ -76,6 +79,70 @@ nlohmann::json parse_json_or_discarded(std::string_view text) {
   } catch (const TooDeep&) {
     return nlohmann::json(nlohmann::json::value_t::discarded);
   }
+}
+
+namespace {
+
+void append_utf8(std::string& out, uint32_t c) {
+  if (c < 0x80) {
+    out += char(c);
+  } else if (c < 0x800) {
+    out += char(0xC0 | (c >> 6));
+    out += char(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += char(0xE0 | (c >> 12));
+    out += char(0x80 | ((c >> 6) & 0x3F));
+    out += char(0x80 | (c & 0x3F));
+  } else {
+    out += char(0xF0 | (c >> 18));
+    out += char(0x80 | ((c >> 12) & 0x3F));
+    out += char(0x80 | ((c >> 6) & 0x3F));
+    out += char(0x80 | (c & 0x3F));
+  }
+}
+
+}  // namespace
+
+std::string json_file_text(const std::vector<uint8_t>& b, const std::string& what) {
+  const size_t n = b.size();
+  auto starts = [&](std::initializer_list<uint8_t> p) { return n >= p.size() && std::equal(p.begin(), p.end(), b.begin()); };
+  int unit = 1;  // bytes per code unit: 1 (UTF-8), 2 (UTF-16) or 4 (UTF-32)
+  bool big = false;
+  size_t at = 0;  // past a BOM
+  if (starts({0x00, 0x00, 0xFE, 0xFF})) unit = 4, big = true, at = 4;
+  else if (starts({0xFF, 0xFE, 0x00, 0x00})) unit = 4, at = 4;
+  else if (starts({0xFE, 0xFF})) unit = 2, big = true, at = 2;
+  else if (starts({0xFF, 0xFE})) unit = 2, at = 2;
+  else if (starts({0xEF, 0xBB, 0xBF})) unit = 1;
+  else if (n >= 4 && b[0] == 0) unit = b[1] ? 2 : 4, big = true;
+  else if (n >= 4 && b[1] == 0) unit = b[2] || b[3] ? 2 : 4;
+  else if (n == 2 && b[0] == 0) unit = 2, big = true;
+  else if (n == 2 && b[1] == 0) unit = 2;
+  if (unit == 1) return std::string(b.begin(), b.end());
+  const std::string name = unit == 2 ? "UTF-16" : "UTF-32";
+  if ((n - at) % unit != 0) throw Error(what + ": " + name + " text cut short (" + std::to_string(n) + " bytes)");
+  auto word = [&](size_t i) {
+    uint32_t v = 0;
+    for (int k = 0; k < unit; ++k) v |= uint32_t(b[i + (big ? unit - 1 - k : k)]) << (8 * k);
+    return v;
+  };
+  std::string out;
+  out.reserve(n / unit);
+  for (size_t i = at; i < n; i += unit) {
+    uint32_t c = word(i);
+    if (unit == 2 && c >= 0xD800 && c < 0xDC00 && i + 2 < n && word(i + 2) >= 0xDC00 && word(i + 2) < 0xE000) {
+      c = 0x10000 + ((c - 0xD800) << 10) + (word(i + 2) - 0xDC00);
+      i += 2;
+    }
+    if ((c >= 0xD800 && c < 0xE000) || c > 0x10FFFF)
+      throw Error(what + ": not valid " + name + " (a code unit 0x" + [&] {
+        char h[16];
+        std::snprintf(h, sizeof h, "%X", c);
+        return std::string(h);
+      }() + " at byte " + std::to_string(i) + ")");
+    append_utf8(out, c);
+  }
+  return out;
 }
 
 nlohmann::json parse_python_json_or_discarded(std::string_view text) {

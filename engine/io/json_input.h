@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gf::io {
 
@@ -22,6 +23,14 @@ nlohmann::json parse_json(std::string_view text, const std::string& what, bool u
 // As parse_json, but a bad text gives a discarded value (is_discarded())
 // instead of an exception: for readers that count or skip bad lines.
 nlohmann::json parse_json_or_discarded(std::string_view text);
+
+// The text of a JSON file's bytes as Python's json.loads(bytes) takes them
+// (json.detect_encoding): UTF-8, or UTF-16 / UTF-32 of either byte order,
+// with or without a BOM (told apart by where the first bytes are NUL), as
+// UTF-8; a UTF-8 BOM is kept (the parser skips it). A file in Windows'
+// UTF-16 (PowerShell's > and Out-File) was "not JSON". Throws gf::Error
+// "<what>: ..." for UTF-16/32 that is cut or holds no valid character.
+std::string json_file_text(const std::vector<uint8_t>& bytes, const std::string& what);
 
 // As parse_json_or_discarded, for text Python's json.dumps wrote: its bare
 // NaN, Infinity and -Infinity (an official run's stats.jsonl when a loss
