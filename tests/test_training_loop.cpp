@@ -219,7 +219,9 @@ TEST_CASE("run_main says out of memory in words, not std::bad_alloc", "[training
   REQUIRE(::waitpid(child, &status, 0) == child);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 1);
-  CHECK(err.rfind("test: error: out of memory (an allocation failed", 0) == 0);
+  INFO(err);  // a warning of a run folder an earlier test left registered may come first
+  CHECK(err.find("test: error: out of memory (an allocation failed") != std::string::npos);
+  CHECK(err.find("bad_alloc") == std::string::npos);
 }
 
 TEST_CASE("StopOnSignal: the first signal only asks; a second during a write removes its temporary and ends the "

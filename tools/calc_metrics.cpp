@@ -129,7 +129,7 @@ std::vector<RunItem> made_run_items(const std::string& network, const LoadedGene
   std::vector<RunItem> items = {
       {"--network content", metrics::file_content_key(network)},
       {"generator", G.family + " " + std::to_string(G.resolution) + "x" + std::to_string(G.resolution) + ", " +
-                        std::to_string(G.c_dim) + " classes"},
+                        "c_dim " + std::to_string(G.c_dim)},
       {"dataset", std::to_string(ds.size()) + " images " + std::to_string(ds.resolution()) + "x" +
                       std::to_string(ds.resolution()) + "x" + std::to_string(ds.channels()) + ", " +
                       std::to_string(ds.c_dim()) + " labels" + (xflip ? ", x-flips" : "")},
@@ -226,7 +226,7 @@ int run(int argc, char** argv) {
     // The detectors before the dataset: a wrong file is one line, before a large dataset loads.
     detectors = metrics::load_metric_detectors(req, dev);
     dopt.use_labels = G->c_dim > 0;  // as the official use_labels = (G.c_dim != 0)
-    dopt.labels_for = "the conditional network " + path + " (" + std::to_string(G->c_dim) + " classes)";
+    dopt.labels_for = "the conditional network " + path + " (c_dim " + std::to_string(G->c_dim) + ")";
     ds = open_dataset(data, dopt);
     if (ds->resolution() != G->resolution)
       throw Error("the dataset's images are " + std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) +

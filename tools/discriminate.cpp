@@ -102,7 +102,7 @@ int discriminate_stylegan(const cli::Args& args, const io::SafetensorsFile& file
   check_groups(n, batch, cfg.mbstd_group_size > 1 ? cfg.mbstd_group_size : 0, args.str("images"), args.has("batch"));
   Tensor c;
   if (cfg.label_size > 0) {
-    if (!args.has("c")) throw Error("the network is conditional (" + std::to_string(cfg.label_size) + " classes): pass --c");
+    if (!args.has("c")) throw Error("the network is conditional (label_size " + std::to_string(cfg.label_size) + "): pass --c");
     c = read_rows(args.str("c"), cfg.label_size, "--c", "label_size");
     check_label_rows(c.size(0), n);
     c = c.to(dev);
@@ -147,7 +147,7 @@ int run(int argc, char** argv) {
                images_path, args.has("batch"));
   Tensor c;
   if (cfg.c_dim > 0) {
-    if (!args.has("c")) throw Error("the network is conditional (" + std::to_string(cfg.c_dim) + " classes): pass --c");
+    if (!args.has("c")) throw Error("the network is conditional (c_dim " + std::to_string(cfg.c_dim) + "): pass --c");
     c = read_rows(args.str("c"), cfg.c_dim, "--c", "c_dim");
     check_label_rows(c.size(0), n);
     c = c.to(dev);

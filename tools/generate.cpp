@@ -108,7 +108,8 @@ Labels read_labels(const cli::Args& args, int c_dim, Device dev) {
       l.rows = read_rows(args.str("c"), c_dim, "--c", "c_dim");
     } else {
       if (!args.has("class"))
-        throw Error("the network is conditional (" + std::to_string(c_dim) + " classes): pass --class or --c");
+        throw Error("the network is conditional (c_dim " + std::to_string(c_dim) +
+                    "): pass --class K (the one-hot of class K, as generate.py) or --c (labels as they are)");
       const long long k = args.integer("class");
       if (k >= c_dim)
         throw Error("--class " + std::to_string(k) + " is outside [0, " + std::to_string(c_dim) + ")");

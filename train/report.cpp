@@ -397,13 +397,15 @@ Axis linear_axis(double mn, double mx) {
   const double raw = (mx - mn) / 5, mag = std::pow(10, std::floor(std::log10(raw))), r = raw / mag;
   const double step = (r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10) * mag;
   const double k0 = std::floor(mn / step + 1e-9), k1 = std::ceil(mx / step - 1e-9);
+  // Above 2^53, k0 + 1 is k0: the tick indices are no longer whole numbers
+  // apart (values 1e22 apart by a few ulps), and ++k never reached k1.
   if (!(std::isfinite(step) && step > 0 && std::isfinite(k0 * step) && std::isfinite(k1 * step) && k1 - k0 <= kMaxTicks &&
-        k1 >= k0))
+        k1 >= k0 && std::abs(k1) < 9007199254740992.0 && std::abs(k0) < 9007199254740992.0))
     return plain_axis(mn, mx);
   Axis a;
   a.lo = k0 * step;
   a.hi = k1 * step;
-  for (double k = k0; k <= k1; ++k) a.ticks.push_back(k * step);
+  for (int64_t i = 0; i <= static_cast<int64_t>(k1 - k0); ++i) a.ticks.push_back((k0 + double(i)) * step);
   return a;
 }
 
@@ -827,7 +829,7 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
     if (std::isfinite(count)) parts.push_back(fmt("%.0f images", count));
     if (std::isfinite(res)) parts.push_back(fmt("%.0f", res) + "x" + fmt("%.0f", res));
     if (std::isfinite(ch)) parts.push_back(fmt("%.0f channel", ch) + (ch == 1 ? "" : "s"));
-    if (std::isfinite(c_dim)) parts.push_back(c_dim > 0 ? fmt("labels: %.0f classes (conditional)", c_dim) : "labels: none");
+    if (std::isfinite(c_dim)) parts.push_back(c_dim > 0 ? fmt("labels: c_dim %.0f (conditional: one-hot classes or label vectors)", c_dim) : "labels: none");
     for (size_t i = 0; i < parts.size(); ++i) d += (i == 0 ? (d.empty() ? "" : ": ") : ", ") + parts[i];
     row("Dataset", d);
     const std::string dev = opt_text(options, "device"), dev_name = opt_text(options, "device_name");

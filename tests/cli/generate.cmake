@@ -205,3 +205,14 @@ assert sorted(os.listdir(d)) == sorted(list(want) + ['grid.png']), os.listdir(d)
 assert all(np.array_equal(np.asarray(I.open(d + '/' + n)), g[y * r:(y + 1) * r, x * r:(x + 1) * r]) for n, (y, x) in want.items()); \
 print('cells as the grid')\"")
 set_tests_properties(cpu.generate_mixing_cells PROPERTIES PASS_REGULAR_EXPRESSION "cells as the grid" SKIP_RETURN_CODE 77)
+# A conditional network without a label says its c_dim (it said "4 classes",
+# which a network trained on label vectors has not) and both ways to give one.
+gf_expect_error(generate_conditional_needs_label
+                "^generate: error: the network is conditional \\(c_dim 4\\): pass --class K \\(the one-hot of class K, as generate.py\\) or --c \\(labels as they are\\)$" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin --seeds 0 --outdir ${GF_TEST_RUNS}/bad)
+gf_test(cpu.discriminate_conditional_needs_label
+        COMMAND sh -c "d=${GF_TEST_RUNS}/cond_d && rm -rf $d && n=${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin && \
+$<TARGET_FILE:generate> --network $n --seeds 0 --class 1 --raw $d/raw.npy --outdir $d > /dev/null && \
+sh ${GF_CLI_DIR}/expect_error.sh '^discriminate: error: the network is conditional \\(c_dim 4\\): pass --c$' \
+  $<TARGET_FILE:discriminate> --network $n --images $d/raw.npy --out $d/scores.npy && echo refused")
+set_tests_properties(cpu.discriminate_conditional_needs_label PROPERTIES PASS_REGULAR_EXPRESSION "refused")

@@ -117,7 +117,7 @@ cp ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin ${_m}/relrun/net.bin && cd ${_
 exec $<TARGET_FILE:calc_metrics> --network ${_m}/relrun/net.bin --detector x.bin")
 # A conditional network against unlabelled data names the network, not
 # train_stylegan's --cond, which calc_metrics has not.
-gf_expect_error(calc_metrics_cond_unlabelled "^calc_metrics: error: .*/nolabels: the conditional network .*parity_32x3_c4.bin \\(4 classes\\) needs labels in dataset.json" metrics_detector
+gf_expect_error(calc_metrics_cond_unlabelled "^calc_metrics: error: .*/nolabels: the conditional network .*parity_32x3_c4.bin \\(c_dim 4\\) needs labels in dataset.json" metrics_detector
                 sh -c "rm -rf ${_m}/nolabels && mkdir -p ${_m}/nolabels && \
 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 0 --outdir ${_m}/nolabels >/dev/null && \
 exec $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin --data ${_m}/nolabels \
