@@ -270,6 +270,7 @@ struct Setup {
   Device dev;
   std::string outdir;
   std::string network;  // --network, for messages
+  std::string overflow_hint;  // another cause of a non-finite output the flags give, for messages
 
   // Throws unless every value of t [n, ...] (the network's output for
   // inputs first .. first + n - 1) is finite. The inputs are (images in
@@ -279,7 +280,8 @@ struct Setup {
     const int64_t at = io::first_nonfinite(t.to(Device::cpu()).to(DType::f32));
     if (at >= 0)
       throw Error("the " + std::string(what) + " of " + inputs->name(first + at / (t.numel() / t.size(0))) +
-                  " are not finite (NaN or inf): the network " + network + " overflows (damaged weights?)");
+                  " are not finite (NaN or inf): the network " + network + " overflows (damaged weights?)" +
+                  overflow_hint);
   }
 };
 
@@ -375,6 +377,9 @@ int encode(int argc, char** argv) {
   std::optional<double> alpha;
   if (mixing) mask = latent_mask(args, *s.net);
   if (args.has("mix-alpha")) alpha = args.number("mix-alpha");
+  // A blend far outside [0, 1] extrapolates the codes past float32 (1e38 x a code).
+  if (alpha && std::abs(*alpha) > 1e6)
+    s.overflow_hint = ", or --mix-alpha " + args.str("mix-alpha") + " extrapolates the codes past float32's range";
   gf::Generator rng(static_cast<uint64_t>(args.integer("seed")));
   stylegan2::SynthesisOptions so;
   // inference.py: randomize_noise=False, but with --latent_mask its call
@@ -467,6 +472,9 @@ int mix(int argc, char** argv) {
     throw Error("--noise-mode must be const, random or none, got '" + nm + "'");
   check_outdir(args, {"style_mixing"}, {});
   Setup s = setup(args);
+  // A blend far outside [0, 1] extrapolates the codes past float32 (1e38 x a code).
+  if (alpha && std::abs(*alpha) > 1e6)
+    s.overflow_hint = ", or --mix-alpha " + args.str("mix-alpha") + " extrapolates the codes past float32's range";
   const std::vector<long long> mask = latent_mask(args, *s.net);
   gf::Generator rng(static_cast<uint64_t>(args.integer("seed")));
   so.noise_gen = &rng;

@@ -173,3 +173,8 @@ gf_expect_error(psp_losses_no_gt "^psp losses: error: --gt-path .*/nowhere: not 
                 $<TARGET_FILE:psp> losses --mode l2 --data-path ${CMAKE_SOURCE_DIR}/tests/data --gt-path ${_pl}/nowhere)
 gf_expect_error(psp_losses_needs_lpips "^psp losses: error: --mode lpips needs --lpips FILE.bin: " ""
                 $<TARGET_FILE:psp> losses --data-path x --gt-path y)
+# A --mix-alpha that extrapolates the codes past float32 names itself beside
+# the network (the line blamed the weights alone).
+gf_expect_error(psp_mix_alpha_overflow
+                "^psp mix: error: the mixed pixels of a are not finite \\(NaN or inf\\): the network .*psp_gradual.bin overflows \\(damaged weights\\?\\), or --mix-alpha 1e39 extrapolates the codes past float32's range$" ""
+                $<TARGET_FILE:psp> mix --network ${_pnet} --images ${_pimgs} --latent-mask 0-7 --mix-alpha 1e39 --outdir ${_psp}/alpha_overflow)
