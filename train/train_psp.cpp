@@ -331,9 +331,7 @@ int run(int argc, char** argv) {
   lo.snap_ticks = int(args.integer("snap"));
   lo.progress = isatty(fileno(stdout));
   run_psp_training(trainer, run, lo);
-  char step[32];
-  std::snprintf(step, sizeof step, "%06lld", static_cast<long long>(trainer.cur_step()));
-  run.log("Done: " + run.path() + " (the encoder: network-snapshot-" + step + ".bin, and best_model.bin, the lowest "
+  run.log("Done: " + run.path() + " (the encoder: network-snapshot-" + psp::step_tag(trainer.cur_step()) + ".bin, and best_model.bin, the lowest "
           "held-out loss; psp encode reads either)");
   return 0;
 }

@@ -55,20 +55,21 @@ TickStats PspRun::take_stats() {
   for (const auto& [k, v] : val_stats)
     if (k == "val_loss" && v < t_.best_val_loss()) {  // as coach.train: strictly lower
       t_.set_best(v, t_.cur_step());
-      improved_ = true;
     }
   return s;
 }
 
-std::string PspRun::snapshot_tag() const {
+std::string step_tag(int64_t step) {
   char b[32];
-  std::snprintf(b, sizeof b, "%06lld", static_cast<long long>(t_.cur_step()));
+  std::snprintf(b, sizeof b, "%06lld", static_cast<long long>(step));
   return b;
 }
 
+std::string PspRun::snapshot_tag() const { return step_tag(t_.cur_step()); }
+
 std::string PspRun::after_tick(const std::function<std::string(const std::string&)>& file) {
-  if (!improved_) return "";
-  improved_ = false;
+  // take_stats, just before, set the best at this step when it lowered it.
+  if (t_.best_step() != t_.cur_step()) return "";
   save_snapshot(file("best_model.bin"), t_);
   return "best_model.bin: step " + std::to_string(t_.best_step()) + ", held-out loss " + fmt(t_.best_val_loss()) +
          " (the lowest so far)";

@@ -48,7 +48,6 @@ class PspRun : public TrainerRun<PspTrainer> {
 
  private:
   int64_t tick_steps_;
-  bool improved_ = false;  // take_stats found a new lowest held-out loss
 };
 
 // The loop's outputs (TickOutputs: grids of held-out input | reconstruction
@@ -71,5 +70,8 @@ struct PspLoopOptions : TickOutputs {
 // loop, and writes the grids, snapshot and checkpoint of the network as it
 // is. Throws gf::Error for options out of range.
 void run_psp_training(PspTrainer& trainer, RunDir& run, const PspLoopOptions& opt);
+
+// The step as snapshots and grids name it: 6 digits, "000050".
+std::string step_tag(int64_t step);
 
 }  // namespace gf::psp
