@@ -29,6 +29,10 @@ void resize_bilinear_backward(const T* g, T* dx, const ResizeDims& d) {
         T lx;
         linear_source(ox, d.in_w, d.out_w, d.coords, x0, x1, lx);
         const T v = g[(p * d.out_h + oy) * d.out_w + ox];
+        if (d.coords == ResizeCoords::nearest) {  // one source, weight 1
+          plane[y0 * d.in_w + x0] += v;
+          continue;
+        }
         plane[y0 * d.in_w + x0] += (T(1) - ly) * (T(1) - lx) * v;
         plane[y0 * d.in_w + x1] += (T(1) - ly) * lx * v;
         plane[y1 * d.in_w + x0] += ly * (T(1) - lx) * v;

@@ -5,18 +5,24 @@
 //   asymmetric:    j * in / out                TF1's ResizeBilinear (align_corners=False), which
 //                                              the FID/IS Inception detector runs
 // and blends its floor i0 and i1 = min(i0 + 1, in - 1) with weights 1 - l and
-// l, l = coordinate - i0; the two axes multiply. The adjoint (the gradient)
+// l, l = coordinate - i0; the two axes multiply. One more rule reads a single
+// source, i0 = i1 and l = 0:
+//   nearest:       min(floor(j * s), in - 1), s = float(in) / float(out), the
+//                  product in float as torch's nearest_idx forms it: torch's
+//                  F.interpolate(mode='nearest'), which pSp's MoCo loss runs. The adjoint (the gradient)
 // sums each output gradient back into its four sources, formed per input
 // element as a gather over the output range that reads it: deterministic, no
 // atomics.
 #pragma once
+#include <cmath>
+
 #include "kernels/common.h"
 #include "kernels/cuda_runtime.h"
 
 namespace gf {
 
 // How an output index maps to a source coordinate (the rules above).
-enum class ResizeCoords { half_pixel, align_corners, asymmetric };
+enum class ResizeCoords { half_pixel, align_corners, asymmetric, nearest };
 
 struct ResizeDims {
   int64_t planes = 0;
@@ -28,6 +34,14 @@ struct ResizeDims {
 template <class T>
 GF_HD inline void linear_source(int64_t j, int64_t n_in, int64_t n_out, ResizeCoords coords, int64_t& i0,
                                 int64_t& i1, T& l) {
+  if (coords == ResizeCoords::nearest) {
+    const float scale = float(n_in) / float(n_out);
+    i0 = static_cast<int64_t>(floorf(float(j) * scale));
+    if (i0 > n_in - 1) i0 = n_in - 1;
+    i1 = i0;
+    l = T(0);
+    return;
+  }
   T src;
   if (coords == ResizeCoords::align_corners) {
     const T scale = n_out > 1 ? T(n_in - 1) / T(n_out - 1) : T(0);
@@ -51,6 +65,7 @@ GF_HD inline T resize_bilinear_point(const T* plane, const ResizeDims& d, int64_
   T ly, lx;
   linear_source(oy, d.in_h, d.out_h, d.coords, y0, y1, ly);
   linear_source(ox, d.in_w, d.out_w, d.coords, x0, x1, lx);
+  if (d.coords == ResizeCoords::nearest) return plane[y0 * d.in_w + x0];  // no 0 * x: an infinity stays one
   const T* r0 = plane + y0 * d.in_w;
   const T* r1 = plane + y1 * d.in_w;
   return (T(1) - ly) * ((T(1) - lx) * r0[x0] + lx * r0[x1]) + ly * ((T(1) - lx) * r1[x0] + lx * r1[x1]);

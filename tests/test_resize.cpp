@@ -1,5 +1,5 @@
-// resize_bilinear in its three coordinate modes: golden values from torch's
-// F.interpolate (half_pixel, align_corners) and from the FID detector's
+// resize_bilinear in its four coordinate modes: golden values from torch's
+// F.interpolate (half_pixel, align_corners, nearest) and from the FID detector's
 // affine_grid + grid_sample formulation of TF1's resize (asymmetric), the
 // backward against the transposed forward, gradients to second order,
 // argument errors, CUDA vs CPU.
@@ -21,11 +21,13 @@ using gf::test::check_first_and_second_order;
 using gf::test::random_tensor;
 
 namespace {
-constexpr ResizeCoords kAllCoords[] = {ResizeCoords::half_pixel, ResizeCoords::align_corners, ResizeCoords::asymmetric};
+constexpr ResizeCoords kAllCoords[] = {ResizeCoords::half_pixel, ResizeCoords::align_corners, ResizeCoords::asymmetric,
+                                       ResizeCoords::nearest};
 const char* coords_name(ResizeCoords c) {
   return c == ResizeCoords::half_pixel      ? "half_pixel"
          : c == ResizeCoords::align_corners ? "align_corners"
-                                            : "asymmetric";
+         : c == ResizeCoords::asymmetric    ? "asymmetric"
+                                            : "nearest";
 }
 }  // namespace
 
@@ -64,6 +66,31 @@ TEST_CASE("resize_bilinear asymmetric matches the detector's affine_grid + grid_
     INFO(cg.message);
     CHECK(cg.ok);
   }
+}
+
+TEST_CASE("resize_nearest matches torch's mode='nearest' exactly (golden values)", "[resize]") {
+  // tools/make_resize_nearest_golden.py: float32 and float64; the MoCo loss's
+  // 256 -> 224 and 32 -> 224 one axis at a time, down, up, x2, same, to one, odd.
+  const auto g = io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/resize_nearest_golden.bin");
+  int cases = 0;
+  for (const std::string dt : {"f32", "f64"})
+    for (const std::string name : {"moco_w", "moco_h", "moco_up_w", "moco_up_h", "down", "up", "x2", "same", "one",
+                                   "odd"}) {
+      const std::string key = "nearest_" + name + "_" + dt;
+      INFO(key);
+      Tensor x = g.at(key + ".x").clone().requires_grad_();
+      const Tensor& want = g.at(key + ".y");
+      const Tensor y = resize_nearest(x, want.size(2), want.size(3));
+      CHECK(y.to_vector() == want.to_vector());  // a copy: exact
+      const Check cg = allclose(grad({y}, {x}, {g.at(key + ".gy")})[0], g.at(key + ".gx"), 1e-6, 1e-6);
+      INFO(cg.message);
+      CHECK(cg.ok);
+      ++cases;
+    }
+  CHECK(cases == 20);
+  // One source each: an infinity is copied, not turned into NaN by a zero weight.
+  const Tensor inf = full({1, 1, 3, 3}, std::numeric_limits<double>::infinity(), DType::f32);
+  for (double v : resize_nearest(inf, 2, 5).to_vector()) CHECK(v == std::numeric_limits<double>::infinity());
 }
 
 TEST_CASE("resize_bilinear asymmetric: output j reads source j * in / out", "[resize]") {
