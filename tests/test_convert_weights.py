@@ -956,6 +956,59 @@ class ConvertWeightsTest(unittest.TestCase):
         self.assertFalse(os.path.exists(out + "2"))
         self.assert_error(run_here("import", src, out + "2", "--alexnet", src), "--alexnet goes with an LPIPS import")
 
+    def moco_checkpoint(self, net, arch="resnet50", zip_format=False):
+        """As MoCo's main_moco.py saves it: the query and key encoders (the query's fc head an MLP), the queue."""
+        state = collections.OrderedDict(("module.encoder_q." + k, v) for k, v in net.state_dict().items())
+        state["module.encoder_q.fc.0.weight"] = torch.randn(8, net.conv1.weight.shape[0] * 32)
+        state["module.encoder_q.fc.0.bias"] = torch.randn(8)
+        state.update(("module.encoder_k." + k, v) for k, v in net.state_dict().items())
+        state["module.queue"] = torch.randn(8, 4)
+        state["module.queue_ptr"] = torch.zeros(1, dtype=torch.long)
+        src = self.path("moco_v2_800ep_pretrain.pth.tar")
+        torch.save({"epoch": 800, "arch": arch, "state_dict": state, "optimizer": {"state": {}, "param_groups": []}},
+                   src, _use_new_zipfile_serialization=zip_format)
+        return src
+
+    def test_moco_import(self):
+        torch.manual_seed(5)
+        net = pr.ResNet(layers=(1, 2, 1, 1), width=4).eval()
+        out = self.path("moco.bin")
+        for zip_format in (False, True):  # the 2020 file is in torch's legacy format
+            src = self.moco_checkpoint(net, zip_format=zip_format)
+            r = run_here("import", src, out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("not ResNet-50", r.stderr)  # a small one is said to be
+            tensors, meta = cw.read_bin(out)
+            self.assertEqual(meta["perceptual"], "moco")
+            self.assertEqual(json.loads(meta["moco_kwargs"]), {"layers": [1, 2, 1, 1], "width": 4})
+            want = {n: t for n, t in net.state_dict().items() if not n.endswith("num_batches_tracked")}
+            self.assertEqual(sorted(tensors), sorted(want))  # fc, encoder_k and the queue are not kept
+            for n, t in want.items():
+                self.assertTrue(torch.equal(tensors[n], t), n)
+        # The converted weights give the reference's features.
+        ref_net = pr.ResNet(layers=(1, 2, 1, 1), width=4).eval()
+        ref_net.load_state_dict(tensors, strict=False)
+        x = torch.randn(2, 3, 40, 40)
+        with torch.no_grad():
+            self.assertTrue(torch.equal(ref_net(x), net(x)))
+
+    def test_moco_refusals(self):
+        torch.manual_seed(6)
+        net = pr.ResNet(layers=(1, 1, 1, 1), width=4)
+        out = self.path("moco.bin")
+        self.assert_error(run_here("import", self.moco_checkpoint(net, arch="resnet18"), out),
+                          "a MoCo checkpoint of resnet18; pSp's MoCo loss builds a resnet50")
+        src = self.moco_checkpoint(net)
+        ckpt = torch.load(src)
+        del ckpt["state_dict"]["module.encoder_q.layer3.0.downsample.1.running_var"]
+        torch.save(ckpt, src)
+        self.assert_error(run_here("import", src, out), "missing tensor layer3.0.downsample.1.running_var")
+        # A torchvision state dict is not MoCo's checkpoint.
+        torch.save(net.state_dict(), self.path("resnet.pth"))
+        self.assert_error(run_here("import", self.path("resnet.pth"), out, "--format", "moco"),
+                          "not MoCo's checkpoint", "moco_v2_800ep_pretrain.pth.tar")
+        self.assertFalse(os.path.exists(out))
+
 
 def _lrelu(x, b):
     return F.leaky_relu(x + b.reshape(1, -1, *[1] * (x.ndim - 2)), 0.2) * 2 ** 0.5

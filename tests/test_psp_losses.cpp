@@ -128,6 +128,42 @@ TEST_CASE("pSp's total loss: every term and lambda as coach.calc_loss, with grad
   CHECK(max_rel_error(latent.grad(), io.at("total.grad_latent")) < 1e-4);
 }
 
+TEST_CASE("MoCo loss (ResNet-50 features at 224 px) equals the PyTorch reference, with its gradient", "[psp_losses]") {
+  const auto moco = perceptual::load_moco(data_path("psp_moco.bin"));
+  const io::TensorMap& io = fixture();
+  const Tensor y = up256(io.at("moco.u"));
+  check_against(value_and_grad([&](const Tensor& u) { return moco_loss(*moco, up256(u), y); }, io.at("moco.u_hat")),
+                "moco.loss", "moco.grad");
+  NoGradGuard ng;
+  CHECK(std::abs(moco_loss(*moco, y, y).item()) < 1e-6);  // unit features: 1 - <g, g> = 0
+  for (const Tensor& p : moco->parameters()) CHECK(!p.requires_grad());
+}
+
+TEST_CASE("pSp's total loss with MoCo in place of the id loss, as coach.calc_loss orders it", "[psp_losses]") {
+  const auto lpips = perceptual::load_lpips(data_path("psp_lpips.bin"));
+  const auto moco = perceptual::load_moco(data_path("psp_moco.bin"));
+  const io::TensorMap& io = fixture();
+  PspLambdas l;  // as the fixture's metadata moco_lambdas
+  l.l2 = 1.0;
+  l.lpips = 0.8;
+  l.w_norm = 0.005;
+  l.moco = 0.5;
+  const PspLoss loss(l, lpips.get(), nullptr, moco.get());
+  Tensor u = io.at("moco.u_hat").clone().requires_grad_();
+  Tensor latent = io.at("total_moco.latent").clone().requires_grad_();
+  const PspLoss::Result r = loss(up256(u), up256(io.at("moco.u")), latent, io.at("total_moco.latent_avg"));
+  backward(r.loss);
+  std::vector<std::string> names;
+  for (const auto& [name, t] : r.terms) {
+    names.push_back(name);
+    INFO(name);
+    CHECK(max_rel_error(t.reshape({1}), io.at(name == "loss" ? "total_moco.loss" : "total_moco." + name)) < 1e-4);
+  }
+  CHECK(names == std::vector<std::string>{"loss_l2", "loss_lpips", "loss_w_norm", "loss_moco", "loss"});
+  CHECK(max_rel_error(u.grad(), io.at("total_moco.grad_u_hat")) < 1e-4);
+  CHECK(max_rel_error(latent.grad(), io.at("total_moco.grad_latent")) < 1e-4);
+}
+
 TEST_CASE("a loss without its network is refused unless its lambda is 0", "[psp_losses]") {
   PspLambdas l;  // the official defaults: lpips 0.8
   REQUIRE_THROWS_WITH(PspLoss(l, nullptr, nullptr), Catch::Contains("--lpips FILE.bin"));
@@ -135,6 +171,16 @@ TEST_CASE("a loss without its network is refused unless its lambda is 0", "[psp_
   l.id = 0.1;
   REQUIRE_THROWS_WITH(PspLoss(l, nullptr, nullptr), Catch::Contains("--arcface FILE.bin"));
   l.id = 0;
+  l.moco = 0.5;
+  REQUIRE_THROWS_WITH(PspLoss(l, nullptr, nullptr), Catch::Contains("--moco FILE.bin"));
+  // pSp's coach refuses the two similarity losses together.
+  const auto moco = perceptual::load_moco(data_path("psp_moco.bin"));
+  const auto arcface = perceptual::load_arcface(data_path("psp_arcface.bin"));
+  l.id = 0.1;
+  REQUIRE_THROWS_WITH(PspLoss(l, nullptr, arcface.get(), moco.get()),
+                      Catch::Contains("--id-lambda and --moco-lambda are both > 0"));
+  l.id = 0;
+  l.moco = 0;
   const PspLoss only_l2(l, nullptr, nullptr);
   const Tensor a = ones({1, 1, 8, 8}), b = zeros({1, 1, 8, 8}), lat = zeros({1, 2, 4});
   const PspLoss::Result r = only_l2(a, b, lat, Tensor());
@@ -177,6 +223,18 @@ TEST_CASE("full-size LPIPS and ArcFace have torchvision's and pSp's names and sh
   arc_want["output_layer.3.weight"] = {512, 512 * 7 * 7};
   arc_want["output_layer.3.bias"] = {512};
   CHECK(arc_got == arc_want);
+
+  // MoCo's ResNet-50: torchvision's resnet50 without fc (tests/data/resnet50_names.json).
+  const perceptual::ResNet res(perceptual::ResNetConfig{}, init);
+  std::map<std::string, Shape> res_got, res_want;
+  for (const auto& [n, t] : res.state_dict()) res_got[n] = t.shape();
+  std::ifstream rf(data_path("resnet50_names.json"));
+  REQUIRE(rf);
+  const nlohmann::json res_names = nlohmann::json::parse(rf);
+  for (const auto& e : res_names.at("resnet50")) res_want[e[0].get<std::string>()] = e[1].get<Shape>();
+  REQUIRE(res_want.size() == 265);
+  CHECK(res_got == res_want);
+  CHECK(res.config().features() == 2048);
 }
 
 TEST_CASE("loss-network files are refused when they are not what is asked for", "[psp_losses]") {
@@ -191,6 +249,14 @@ TEST_CASE("loss-network files are refused when they are not what is asked for", 
   const auto b = perceptual::load_arcface(tmp);
   std::filesystem::remove(tmp);
   for (const auto& [n, t] : a->state_dict()) CHECK(t.to_vector() == b->state_dict().at(n).to_vector());
+  REQUIRE_THROWS_WITH(perceptual::load_moco(data_path("psp_arcface.bin")),
+                      Catch::Contains("not a converted moco network") && Catch::Contains("moco_v2_800ep_pretrain"));
+  const auto m = perceptual::load_moco(data_path("psp_moco.bin"));
+  perceptual::save_moco(tmp, *m);
+  const auto m2 = perceptual::load_moco(tmp);
+  std::filesystem::remove(tmp);
+  CHECK(m2->config().layers == m->config().layers);
+  for (const auto& [n, t] : m->state_dict()) CHECK(t.to_vector() == m2->state_dict().at(n).to_vector());
 }
 
 TEST_CASE("pSp losses on cuda match the cpu", "[psp_losses][cuda]") {
@@ -220,4 +286,18 @@ TEST_CASE("pSp losses on cuda match the cpu", "[psp_losses][cuda]") {
   CHECK(max_rel_error(l_gpu.reshape({1}), l_cpu.reshape({1})) < 1e-4);
   CHECK(max_rel_error(gu_gpu, gu_cpu) < 1e-4);
   CHECK(max_rel_error(gl_gpu, gl_cpu) < 1e-4);
+
+  // The MoCo loss (its nearest resize, the ResNet's strided convs, max pool, shortcuts).
+  const auto moco = perceptual::load_moco(data_path("psp_moco.bin"));
+  const auto moco_run = [&](Device d) {
+    Tensor u = io.at("moco.u_hat").to(d).detach().requires_grad_();
+    const Tensor m = moco_loss(*moco, up256(u), up256(io.at("moco.u").to(d)));
+    backward(m);
+    return std::make_pair(m.to(Device::cpu()), u.grad().to(Device::cpu()));
+  };
+  const auto [m_cpu, gm_cpu] = moco_run(Device::cpu());
+  moco->to(cuda);
+  const auto [m_gpu, gm_gpu] = moco_run(cuda);
+  CHECK(max_rel_error(m_gpu.reshape({1}), m_cpu.reshape({1})) < 1e-4);
+  CHECK(max_rel_error(gm_gpu, gm_cpu) < 1e-4);
 }

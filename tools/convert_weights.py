@@ -184,7 +184,7 @@ def parse_args(argv):
     p = pydeps.OneLineParser(prog="convert_weights", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     i = sub.add_parser("import", help="official pickle (StyleGAN2-ADA, StyleGAN2 TF, StyleGAN v1 or PGGAN), "
-                                      "state dict, rosinality or pSp checkpoint, a loss network (LPIPS, ArcFace) "
+                                      "state dict, rosinality or pSp checkpoint, a loss network (LPIPS, ArcFace, MoCo) "
                                       "or the FID/IS Inception detector -> .bin",
                        formatter_class=argparse.RawDescriptionHelpFormatter,  # the URL on one line
                        epilog="The FID/IS Inception detector: SRC is your copy of inception-2015-12-05.pt, the\n"
@@ -195,7 +195,7 @@ def parse_args(argv):
     i.add_argument("src", type=_PATH)
     i.add_argument("dst", type=_PATH)
     i.add_argument("--format", choices=["auto", "official-pkl", "pggan-pkl", "state-dict", "rosinality", "psp",
-                                        "lpips", "arcface", "inception", "vgg16"],
+                                        "lpips", "arcface", "moco", "inception", "vgg16"],
                    default="auto",
                    help="default: detected from the file")
     i.add_argument("--alexnet", default=None, metavar="FILE.pth", type=_PATH,
@@ -2003,6 +2003,53 @@ def convert_arcface(obj, path):
     return tensors, {"perceptual": "arcface", "arcface_kwargs": json.dumps(cfg)}
 
 
+# ---------------------------------------------------------------- MoCo's ResNet-50 (pSp's MoCo loss)
+
+MOCO_PREFIX = "module.encoder_q."
+
+
+def is_moco(obj):
+    """MoCo's checkpoint (moco_v2_800ep_pretrain.pth.tar): {"epoch", "arch",
+    "state_dict": module.encoder_q.* and module.encoder_k.*, the queue, ...,
+    "optimizer"}."""
+    return isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict) and \
+        f"{MOCO_PREFIX}conv1.weight" in obj["state_dict"]
+
+
+def convert_moco(obj, path):
+    """What MocoLoss.__load_model keeps: the query encoder's tensors without
+    its fc head, under torchvision's names; the ResNet's block counts and width
+    read off them and every tensor checked against the reference's."""
+    if not is_moco(obj):
+        raise ConvertError(f"{path}: not a MoCo checkpoint (no state_dict with {MOCO_PREFIX}conv1.weight)")
+    if obj.get("arch", "resnet50") != "resnet50":
+        raise ConvertError(f"{path}: a MoCo checkpoint of {one_line(str(obj['arch']))[:40]}; pSp's MoCo loss builds "
+                           "a resnet50")
+    fc = MOCO_PREFIX + "fc"
+    picked = {k[len(MOCO_PREFIX):]: v for k, v in obj["state_dict"].items()
+              if isinstance(k, str) and k.startswith(MOCO_PREFIX) and not k.startswith(fc)}
+    state = _as_state(picked, path, "the MoCo query encoder")
+    state = collections.OrderedDict((k, v) for k, v in state.items() if not k.endswith(".num_batches_tracked"))
+    layers = []
+    for s in range(1, 5):
+        n = 0
+        while f"layer{s}.{n}.conv1.weight" in state:
+            n += 1
+        layers.append(n)
+    if 0 in layers:
+        raise ConvertError(f"{path}: the MoCo encoder has no layer{layers.index(0) + 1}.0 (a ResNet has four stages)")
+    cfg = {"layers": layers, "width": int(state["conv1.weight"].shape[0])}
+    model = perc_ref.ResNet(**cfg)
+    want = collections.OrderedDict((k, v) for k, v in model.state_dict().items()
+                                   if not k.endswith(".num_batches_tracked"))
+    check_state(state, types.SimpleNamespace(state_dict=lambda: want), path)
+    if cfg != {"layers": list(perc_ref.RESNET50["layers"]), "width": perc_ref.RESNET50["width"]}:
+        print(f"convert_weights: note: {path}: a ResNet of blocks {layers}, width {cfg['width']}, not ResNet-50 "
+              "(pSp builds resnet50; this file serves tests)", file=sys.stderr)
+    tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in state.items()}
+    return tensors, {"perceptual": "moco", "moco_kwargs": json.dumps(cfg)}
+
+
 # ---------------------------------------------------------------- the FID/IS Inception detector
 
 # The official metrics' inception-2015-12-05.pt (a TorchScript archive; NVIDIA's
@@ -2252,6 +2299,11 @@ def load_source(path, fmt):
             raise ConvertError(f"{path}: not an ArcFace Backbone state dict (no input_layer.0.weight and "
                                "output_layer.3.weight)")
         return "arcface", obj
+    if fmt == "moco" or (fmt == "auto" and is_moco(obj)):
+        if not is_moco(obj):
+            raise ConvertError(f"{path}: not MoCo's checkpoint (no state_dict with {MOCO_PREFIX}conv1.weight); "
+                               "--format moco takes moco_v2_800ep_pretrain.pth.tar, pSp's MoCo loss network")
+        return "moco", obj
     if fmt == "psp" or (fmt == "auto" and is_psp_checkpoint(obj)):
         if not is_psp_checkpoint(obj):
             raise ConvertError(f"{path}: not a pSp checkpoint (no state_dict and opts)")
@@ -2584,18 +2636,21 @@ def import_(args):
     if args.lpips and family != "vgg16":
         raise ConvertError(f"{args.src}: --lpips goes with a VGG16 import (--format vgg16; SRC: torchvision's "
                            "vgg16-397923af.pth)")
-    if family in ("lpips", "arcface", "inception", "vgg16"):
+    if family in ("lpips", "arcface", "moco", "inception", "vgg16"):
         if family == "lpips":
             tensors, meta = convert_lpips(payload, args.src, args.alexnet)
         elif family == "vgg16":
             tensors, meta = convert_vgg16(payload, args.src, args.lpips)
         elif family == "arcface":
             tensors, meta = convert_arcface(payload, args.src)
+        elif family == "moco":
+            tensors, meta = convert_moco(payload, args.src)
         else:
             tensors, meta = convert_inception(payload, args.src)
         write_bin(args.dst, tensors, meta, args.src)
         kind = meta["perceptual"]
         what = {"lpips": "the LPIPS (AlexNet) loss network", "arcface": "the ArcFace loss network",
+                "moco": "MoCo's ResNet-50, pSp's MoCo loss network",
                 "inception": "the FID/IS Inception detector",
                 "vgg16": "StyleGAN2-ADA's VGG16 (torchvision's with the LPIPS lin layers)"}[kind]
         print(f"wrote {what} to {args.dst}")

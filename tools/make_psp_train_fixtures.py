@@ -10,12 +10,22 @@
                      statistics gathered from random batches) saved as
                      model_ir_se50.pth is (num_batches_tracked included) and
                      converted;
+  psp_moco.bin       a small ResNet (blocks 1, 1, 1, 1, width 4, running
+                     statistics gathered from random batches) saved as MoCo's
+                     moco_v2_800ep_pretrain.pth.tar is (legacy torch.save
+                     format: epoch, arch, a state_dict of module.encoder_q.*
+                     with its fc head, module.encoder_k.*, the queue, and an
+                     optimizer state) and converted;
+  resnet50_names.json  torchvision's resnet50 tensor names and shapes without
+                     fc and num_batches_tracked (what the converted MoCo file holds);
   psp_losses_io.bin  inputs, and the losses of tools/perceptual_reference.py
                      with their gradients: lpips.*, lpips_grey.* (1-channel
                      images replicated to RGB), id.* (256 px images resized
                      from 32 px ones, gradients taken in the small ones),
-                     w_norm.*, l2.*, and total.* (coach.calc_loss's sum with
-                     every lambda non-zero);
+                     w_norm.*, l2.*, total.* (coach.calc_loss's sum with
+                     every lambda non-zero but moco's), moco.* (256 px images
+                     resized from 32 px ones) and total_moco.* (moco with l2,
+                     lpips and w_norm: coach.py takes moco or id, not both);
   psp_optim_io.bin   20 steps of Ranger (written below from the formula of
                      pSp's training/ranger.py) and of torch.optim.Adam on a
                      fixed non-quadratic loss, in float64, for a 4-D, a 2-D
@@ -50,6 +60,8 @@ from golden_io import write_safetensors  # noqa: E402
 LPIPS_CHANNELS = (8, 12, 16, 12, 12)
 ARCFACE = dict(mode="ir_se", units=(1, 1, 1, 1), depths=(8, 12, 16, 20), se_reduction=4, embedding=8)
 LAMBDAS = dict(id=0.1, l2=1.0, lpips=0.8, lpips_crop=0.2, l2_crop=0.3, w_norm=0.005)
+MOCO = dict(layers=(1, 1, 1, 1), width=4)
+MOCO_LAMBDAS = dict(l2=1.0, lpips=0.8, w_norm=0.005, moco=0.5)
 
 
 def small_lpips(gen):
@@ -81,8 +93,10 @@ def user_lpips_files(net, gen, tmp):
     return paths
 
 
-def small_arcface(gen):
-    net = pr.Backbone(**ARCFACE)
+def randomized(net, gen, input_shape):
+    """net with random weights (PReLU slopes near 0.25, batch-norm scales near
+    1) and the running statistics of a trained network: the average over
+    random batches of input_shape. In eval mode."""
     with torch.no_grad():
         for name, t in net.state_dict().items():
             if t.dtype != torch.float32 or "running" in name:
@@ -100,10 +114,62 @@ def small_arcface(gen):
     net.train()
     with torch.no_grad():
         for _ in range(4):
-            net(torch.rand([4, 3, 112, 112], generator=gen) * 2 - 1)
+            net(torch.rand(input_shape, generator=gen) * 2 - 1)
     for m in bns:
         m.momentum = 0.1
     return net.eval()
+
+
+def small_arcface(gen):
+    return randomized(pr.Backbone(**ARCFACE), gen, [4, 3, 112, 112])
+
+
+def small_moco(gen):
+    return randomized(pr.ResNet(**MOCO), gen, [4, 3, 224, 224])
+
+
+def save_moco_checkpoint(net, gen, path):
+    """As MoCo's main_moco.py saves a checkpoint (the parts MocoLoss drops included)."""
+    state = collections.OrderedDict()
+    for k, v in net.state_dict().items():
+        state["module.encoder_q." + k] = v.clone()
+    feats = MOCO["width"] * 32
+    for i, shape in ((0, (feats, feats)), (2, (8, feats))):  # MoCo v2's MLP head, dropped on import
+        state[f"module.encoder_q.fc.{i}.weight"] = torch.randn(shape, generator=gen)
+        state[f"module.encoder_q.fc.{i}.bias"] = torch.randn(shape[0], generator=gen)
+    for k in list(state):
+        state["module.encoder_k." + k[len("module.encoder_q."):]] = state[k].clone()
+    state["module.queue"] = torch.randn(8, 16, generator=gen)
+    state["module.queue_ptr"] = torch.zeros(1, dtype=torch.long)
+    optimizer = {"state": {0: {"momentum_buffer": torch.randn(4, generator=gen)}},
+                 "param_groups": [{"lr": 0.03, "momentum": 0.9, "dampening": 0, "weight_decay": 1e-4,
+                                   "nesterov": False, "params": [0]}]}
+    torch.save({"epoch": 800, "arch": "resnet50", "state_dict": state, "optimizer": optimizer}, path,
+               _use_new_zipfile_serialization=False)
+
+
+def moco_io(lpips, moco, gen):
+    lp, mn = copy.deepcopy(lpips).double(), copy.deepcopy(moco).double().eval()
+    io = {}
+    u_hat = torch.rand([2, 3, 32, 32], generator=gen) * 2 - 1
+    u = torch.rand([2, 3, 32, 32], generator=gen) * 2 - 1
+    ud = u_hat.double().requires_grad_()
+    loss = pr.moco_loss(mn, up256(ud), up256(u.double()))
+    io.update({"moco.u_hat": u_hat, "moco.u": u, "moco.loss": loss.reshape(1).float(), "moco.grad": grad_of(loss, ud)[0]})
+    latent = torch.randn([2, 8, 16], generator=gen)
+    avg = 0.5 * torch.randn([8, 16], generator=gen)
+    ud, ld = u_hat.double().requires_grad_(), latent.double().requires_grad_()
+    y_hat, y256 = up256(ud), up256(u.double())
+    terms = {"l2": pr.l2_loss(y_hat, y256), "lpips": lp(y_hat, y256), "w_norm": pr.w_norm_loss(ld, avg.double()),
+             "moco": pr.moco_loss(mn, y_hat, y256)}
+    total = 0.0
+    for k in ("l2", "lpips", "w_norm", "moco"):  # coach.calc_loss's order
+        total = total + terms[k] * MOCO_LAMBDAS[k]
+        io[f"total_moco.loss_{k}"] = terms[k].reshape(1).float()
+    g_img, g_lat = grad_of(total, ud, ld)
+    io.update({"total_moco.latent": latent, "total_moco.latent_avg": avg, "total_moco.loss": total.reshape(1).float(),
+               "total_moco.grad_u_hat": g_img, "total_moco.grad_latent": g_lat})
+    return io
 
 
 def grad_of(loss, *xs):
@@ -248,7 +314,23 @@ def main():
         torch.save(facenet.state_dict(), arc)
         assert cw.main(["import", arc, os.path.join(out, "psp_arcface.bin")]) == 0
     io = loss_io(lpips, facenet, gen)
-    write_safetensors(os.path.join(out, "psp_losses_io.bin"), io, {"lambdas": json.dumps(LAMBDAS)})
+    # MoCo from its own stream: the files above stay as they were before it.
+    gen_moco = torch.Generator().manual_seed(4102)
+    pr.resnet_same_as_torchvision()
+    from torchvision.models import resnet50
+    names = [[k, list(v.shape)] for k, v in resnet50().state_dict().items()
+             if not k.startswith("fc.") and not k.endswith("num_batches_tracked")]
+    with open(os.path.join(out, "resnet50_names.json"), "w") as f:
+        json.dump({"resnet50": names}, f, indent=0)
+        f.write("\n")
+    moco = small_moco(gen_moco)
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = os.path.join(tmp, "moco_v2_800ep_pretrain.pth.tar")
+        save_moco_checkpoint(moco, gen_moco, ckpt)
+        assert cw.main(["import", ckpt, os.path.join(out, "psp_moco.bin")]) == 0
+    io.update(moco_io(lpips, moco, gen_moco))
+    write_safetensors(os.path.join(out, "psp_losses_io.bin"), io,
+                      {"lambdas": json.dumps(LAMBDAS), "moco_lambdas": json.dumps(MOCO_LAMBDAS)})
     print("psp_losses_io: " + ", ".join(f"{k} {v.reshape(-1)[0].item():.6g}" for k, v in io.items() if "loss" in k))
     write_safetensors(os.path.join(out, "psp_optim_io.bin"), optim_io(gen))
     print("psp_optim_io: 4 runs of 20 steps")

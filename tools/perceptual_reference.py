@@ -11,6 +11,11 @@ encoders with (pixel2style2pixel training/coach.py calc_loss, criteria/):
     Backbone(112, 50, 'ir_se', drop_ratio=0.6, affine=True) in eval mode, on
     the crop [35:223, 32:220] pooled to 112x112; the loss is the mean of
     1 - <f(y_hat), f(y)> with the target's features detached;
+  - MoCo (criteria/moco_loss.py, from encoder4editing): torchvision's
+    resnet50() without its fc, in eval mode, holding MoCo v2's query encoder,
+    on the image resized to 224x224 (F.interpolate's default, nearest), its
+    pooled features unit-normalized (F.normalize); the loss is the mean of
+    1 - <g(y_hat), g(y)> with the target's features detached;
   - w_norm (criteria/w_norm.py): the sum over the batch of the Frobenius norm
     of latent - latent_avg, divided by the batch size;
   - l2: F.mse_loss.
@@ -20,7 +25,11 @@ input_layer.*, body.*, output_layer.*). The AlexNet channel counts and the
 ArcFace body (units, depths, SE reduction, embedding width) are parameters so
 tests can use small networks; with the defaults they are AlexNet's and
 IR-SE50's (same_as_torchvision() checks the AlexNet against torchvision's).
+ResNet's block counts and base width are parameters too; with the defaults it
+is ResNet-50 (resnet_same_as_torchvision() checks it against torchvision's).
 """
+import collections
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -114,6 +123,89 @@ class Backbone(nn.Module):
     def forward(self, x):
         x = self.output_layer(self.body(self.input_layer(x)))
         return x / torch.norm(x, 2, 1, True)
+
+
+RESNET50 = dict(layers=(3, 4, 6, 3), width=64)
+
+
+class Bottleneck(nn.Module):
+    """torchvision's Bottleneck (v1.5: the stride in the 3x3 conv)."""
+
+    def __init__(self, cin, width, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, width * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(width * 4)
+        self.downsample = None
+        if stride != 1 or cin != width * 4:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, width * 4, 1, stride, bias=False), nn.BatchNorm2d(width * 4))
+
+    def forward(self, x):
+        h = F.relu(self.bn1(self.conv1(x)))
+        h = F.relu(self.bn2(self.conv2(h)))
+        h = self.bn3(self.conv3(h))
+        return F.relu(h + (x if self.downsample is None else self.downsample(x)))
+
+
+class ResNet(nn.Module):
+    """torchvision's ResNet with Bottleneck blocks up to its avgpool (MocoLoss
+    keeps children()[:-1]): the pooled features [N, 32 width]."""
+
+    def __init__(self, layers=RESNET50["layers"], width=RESNET50["width"]):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        cin = width
+        for s, n in enumerate(layers):
+            blocks = []
+            for b in range(n):
+                blocks.append(Bottleneck(cin, width << s, 2 if b == 0 and s > 0 else 1))
+                cin = (width << s) * 4
+            setattr(self, f"layer{s + 1}", nn.Sequential(*blocks))
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
+        for s in range(1, 5):
+            x = getattr(self, f"layer{s}")(x)
+        return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+
+
+def resnet_same_as_torchvision():
+    """The default ResNet has torchvision 0.14's resnet50 names and shapes
+    (without fc) and the same features as its children()[:-1], MocoLoss's
+    model (needs python3-torchvision)."""
+    from torchvision.models import resnet50
+    tv = resnet50().eval()
+    ours = ResNet().eval()
+    a = collections.OrderedDict((k, v) for k, v in tv.state_dict().items() if not k.startswith("fc."))
+    b = ours.state_dict()
+    assert [(k, tuple(v.shape)) for k, v in a.items()] == [(k, tuple(v.shape)) for k, v in b.items()]
+    with torch.no_grad():
+        for t in a.values():  # non-trivial batch-norm statistics
+            if t.dtype == torch.float32 and t.dim() == 1:
+                t.uniform_(0.5, 1.5)
+    ours.load_state_dict(a)
+    tv.load_state_dict(a, strict=False)
+    x = torch.randn(2, 3, 80, 72)
+    with torch.no_grad():
+        want = nn.Sequential(*list(tv.children())[:-1])(x).squeeze(3).squeeze(2)
+        got = ours(x)
+    assert torch.allclose(want, got, rtol=1e-5, atol=1e-6), (want - got).abs().max()
+
+
+def moco_features(net, x):
+    """MocoLoss.extract_feats: nearest resize to 224, the features, unit length."""
+    return F.normalize(net(F.interpolate(x, size=224)), dim=1)
+
+
+def moco_loss(net, y_hat, y):
+    """MocoLoss.forward's loss (net in eval mode); x, the input, only feeds its logs."""
+    y_feats = moco_features(net, y).detach()
+    y_hat_feats = moco_features(net, y_hat)
+    return (1 - (y_hat_feats * y_feats).sum(1)).mean()
 
 
 def id_features(facenet, x):

@@ -57,6 +57,12 @@ std::unique_ptr<ArcFace> load_arcface(const std::string& path) {
                                       "model_ir_se50.pth arcface.bin");
 }
 
+std::unique_ptr<ResNet> load_moco(const std::string& path) {
+  return load<ResNet, ResNetConfig>(path, "moco", "moco_kwargs", resnet_config_from_json,
+                                    "convert MoCo v2's moco_v2_800ep_pretrain.pth.tar (pSp's MoCo loss) with "
+                                    "tools/convert_weights.py import moco_v2_800ep_pretrain.pth.tar moco.bin");
+}
+
 std::unique_ptr<InceptionV3> load_inception(const std::string& path) {
   return load<InceptionV3, InceptionConfig>(path, "inception", "inception_kwargs", inception_config_from_json,
                                             "convert the metrics' inception-2015-12-05.pt with "
@@ -91,6 +97,10 @@ void save_lpips(const std::string& path, const Lpips& net) {
 void save_arcface(const std::string& path, const ArcFace& net) {
   io::save_safetensors(path, net.state_dict(),
                        {{"perceptual", "arcface"}, {"arcface_kwargs", io::json_text(to_json(net.config()))}});
+}
+
+void save_moco(const std::string& path, const ResNet& net) {
+  io::save_safetensors(path, net.state_dict(), {{"perceptual", "moco"}, {"moco_kwargs", io::json_text(to_json(net.config()))}});
 }
 
 void save_inception(const std::string& path, const InceptionV3& net) {

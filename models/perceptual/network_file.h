@@ -10,6 +10,11 @@
 //    inception-2015-12-05.pt -> layers.*, output.* (inception.h names);
 //    metadata "perceptual" = "inception" and, optionally, "inception_kwargs"
 //    (absent: the official widths).
+//  - MoCo's ResNet-50 (pSp's MoCo loss): the query encoder of the MoCo v2
+//    checkpoint pSp reads (moco_v2_800ep_pretrain.pth.tar: state_dict
+//    module.encoder_q.*, its fc dropped) -> conv1.*, bn1.*, layerK.* (resnet.h
+//    names; running stats kept, num_batches_tracked dropped); metadata
+//    "perceptual" = "moco" and "moco_kwargs";
 //  - VGG16 (PPL's, pr50k3's and the projector's vgg16.pt): torchvision's
 //    vgg16-397923af.pth without classifier.6 and LPIPS's vgg.pth ->
 //    features.*, classifier.{0,3}.*, lin{0..4}.model.1.weight (vgg16.h names,
@@ -23,6 +28,7 @@
 #include "models/perceptual/arcface.h"
 #include "models/perceptual/inception.h"
 #include "models/perceptual/lpips.h"
+#include "models/perceptual/resnet.h"
 #include "models/perceptual/vgg16.h"
 
 namespace gf::perceptual {
@@ -31,10 +37,12 @@ namespace gf::perceptual {
 // is missing, extra or misshapen.
 std::unique_ptr<Lpips> load_lpips(const std::string& path);
 std::unique_ptr<ArcFace> load_arcface(const std::string& path);
+std::unique_ptr<ResNet> load_moco(const std::string& path);
 // On the CPU, float32; move it with Module::to.
 std::unique_ptr<InceptionV3> load_inception(const std::string& path);
 void save_lpips(const std::string& path, const Lpips& net);
 void save_arcface(const std::string& path, const ArcFace& net);
+void save_moco(const std::string& path, const ResNet& net);
 void save_inception(const std::string& path, const InceptionV3& net);
 
 }  // namespace gf::perceptual

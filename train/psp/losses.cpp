@@ -1,7 +1,10 @@
 #include "train/psp/losses.h"
 
+#include <limits>
+
 #include "engine/error.h"
 #include "engine/ops/pool2d.h"
+#include "engine/ops/resize.h"
 
 namespace gf::psp {
 namespace {
@@ -17,6 +20,11 @@ void check_pair(const Tensor& y_hat, const Tensor& y, const char* what) {
 }
 
 }  // namespace
+
+std::string moco_beside_id_message() {
+  return "--id-lambda and --moco-lambda are both > 0: pSp takes one of the two similarity losses (coach.py "
+         "refuses both); MoCo's is for other domains than faces: give --id-lambda 0";
+}
 
 Tensor face_crop(const Tensor& images) {
   GF_CHECK(images.dim() == 4 && images.size(2) == 256 && images.size(3) == 256, "face crop",
@@ -45,17 +53,35 @@ Tensor id_loss(const perceptual::ArcFace& net, const Tensor& y_hat, const Tensor
   return mean(1.0 - sum(feats(y_hat) * y_feats, {1}));
 }
 
+Tensor moco_loss(const perceptual::ResNet& net, const Tensor& y_hat, const Tensor& y) {
+  check_pair(y_hat, y, "moco loss");
+  const auto feats = [&](const Tensor& x) {
+    const Tensor f = net.forward(resize_nearest(to_rgb(x), 224, 224));
+    return f / clamp(sqrt(sum(square(f), {1}, true)), 1e-12, std::numeric_limits<double>::infinity());
+  };
+  Tensor y_feats;
+  {
+    NoGradGuard ng;  // the target's features are detached
+    y_feats = feats(y);
+  }
+  // The input's features only feed pSp's logs (diff_input, diff_views).
+  return mean(1.0 - sum(feats(y_hat) * y_feats, {1}));
+}
+
 Tensor w_norm_loss(const Tensor& latent, const Tensor& latent_avg) {
   GF_CHECK(latent.dim() == 3, "w_norm loss", "latents must be [N, n_styles, w], got " << shape_str(latent.shape()));
   const Tensor d = latent_avg.defined() ? latent - latent_avg : latent;
   return sum(sqrt(sum(square(d), {1, 2}))) / double(latent.size(0));
 }
 
-PspLoss::PspLoss(const PspLambdas& lambdas, const perceptual::Lpips* lpips, const perceptual::ArcFace* arcface)
-    : lambdas_(lambdas), lpips_(lpips), arcface_(arcface) {
+PspLoss::PspLoss(const PspLambdas& lambdas, const perceptual::Lpips* lpips, const perceptual::ArcFace* arcface,
+                 const perceptual::ResNet* moco)
+    : lambdas_(lambdas), lpips_(lpips), arcface_(arcface), moco_(moco) {
   GF_CHECK(lpips || (lambdas.lpips == 0 && lambdas.lpips_crop == 0), "psp loss",
            "--lpips-lambda and --lpips-lambda-crop need the LPIPS weights (--lpips FILE.bin), or set them to 0");
   GF_CHECK(arcface || lambdas.id == 0, "psp loss", "--id-lambda needs the ArcFace weights (--arcface FILE.bin), or set it to 0");
+  GF_CHECK(moco || lambdas.moco == 0, "psp loss", "--moco-lambda needs MoCo's ResNet-50 weights (--moco FILE.bin), or set it to 0");
+  GF_CHECK(!(lambdas.id > 0 && lambdas.moco > 0), "psp loss", moco_beside_id_message());
 }
 
 PspLoss::Result PspLoss::operator()(const Tensor& y_hat, const Tensor& y, const Tensor& latent,
@@ -74,6 +100,7 @@ PspLoss::Result PspLoss::operator()(const Tensor& y_hat, const Tensor& y, const 
   if (l.lpips_crop > 0) add("loss_lpips_crop", l.lpips_crop, lpips_loss(*lpips_, face_crop(y_hat), face_crop(y)));
   if (l.l2_crop > 0) add("loss_l2_crop", l.l2_crop, l2_loss(face_crop(y_hat), face_crop(y)));
   if (l.w_norm > 0) add("loss_w_norm", l.w_norm, w_norm_loss(latent, latent_avg));
+  if (l.moco > 0) add("loss_moco", l.moco, moco_loss(*moco_, y_hat, y));
   GF_CHECK(r.loss.defined(), "psp loss", "every lambda is 0: nothing to train");
   r.terms.emplace_back("loss", r.loss.detach());
   return r;
