@@ -156,6 +156,7 @@ const Row kTable[] = {
     {"train_psp", "lpips-lambda", "-0.8"},   {"train_psp", "id-lambda", "-0.1"},
     {"train_psp", "w-norm-lambda", "1e7"},   {"train_psp", "lpips-lambda-crop", "-1"},
     {"train_psp", "l2-lambda-crop", "-1"},   {"train_psp", "val-images", "0"},
+    {"train_psp", "moco-lambda", "-0.5"},
     {"train_psp", "max-images", "0"},        {"train_psp", "tick", "0"},
     {"train_psp", "snap", "-1"},             {"train_psp", "seed", "4294967296"},
     {"generate", "seeds", "-1"},             {"generate", "seeds", "0-4294967296"},
@@ -432,6 +433,15 @@ TEST_CASE("train_psp refuses a missing weights file, or a loss without its netwo
        "--lpips is read by the LPIPS losses, and --lpips-lambda and --lpips-lambda-crop are 0: give a lambda, or leave "
        "--lpips out"},
       {"--generator " + kSource + "/tests/data/psp_lpips.bin", "psp_lpips.bin"},
+      // The MoCo loss: its network, given only with its lambda, never beside the id loss (coach.py's ValueError).
+      {"--generator " + G + " --lpips-lambda 0 --moco-lambda 0.5", "--moco-lambda 0.5 needs MoCo's ResNet-50: --moco FILE.bin"},
+      {"--generator " + G + " --lpips-lambda 0 --moco-lambda 0.5 --moco " + none,
+       "--moco " + none + ": no such file (MoCo's ResNet-50"},
+      {"--generator " + G + " --lpips-lambda 0 --moco-lambda 0.5 --moco " + G, G + ": not a converted moco network"},
+      {"--generator " + G + " --lpips-lambda 0 --moco " + kSource + "/tests/data/psp_moco.bin",
+       "--moco is read by the MoCo loss, and --moco-lambda is 0: give --moco-lambda, or leave --moco out"},
+      {"--generator " + G + " --lpips-lambda 0 --id-lambda 0.1 --moco-lambda 0.5",
+       "--id-lambda and --moco-lambda are both > 0: pSp takes one of the two similarity losses"},
   };
   for (const auto& c : cases) {
     const Result r = run(train + " --cfg psp " + c.flags);

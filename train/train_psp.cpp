@@ -49,7 +49,8 @@ void apply_flags(const cli::Args& args, PspTrainSpec& s) {
   const std::pair<const char*, double*> lambdas[] = {
       {"l2-lambda", &s.lambdas.l2},         {"lpips-lambda", &s.lambdas.lpips},
       {"id-lambda", &s.lambdas.id},         {"w-norm-lambda", &s.lambdas.w_norm},
-      {"lpips-lambda-crop", &s.lambdas.lpips_crop}, {"l2-lambda-crop", &s.lambdas.l2_crop}};
+      {"lpips-lambda-crop", &s.lambdas.lpips_crop}, {"l2-lambda-crop", &s.lambdas.l2_crop},
+      {"moco-lambda", &s.lambdas.moco}};
   for (const auto& [flag, v] : lambdas)
     if (args.has(flag)) *v = args.number(flag);
   if (args.flag("train-decoder")) s.train_decoder = true;
@@ -123,9 +124,14 @@ int run(int argc, char** argv) {
        cli::number("w-norm-lambda", "X", "", "weight of the W-norm loss (0)", cli::Range::at_least(0, 1e6)),
        cli::number("lpips-lambda-crop", "X", "", "weight of LPIPS on the face crop (0)", cli::Range::at_least(0, 1e6)),
        cli::number("l2-lambda-crop", "X", "", "weight of L2 on the face crop (0)", cli::Range::at_least(0, 1e6)),
+       cli::number("moco-lambda", "X", "", "weight of the MoCo-based similarity loss, pSp's for other domains than "
+                                           "faces (0; pSp suggests 0.5 with --id-lambda 0); needs --moco",
+                   cli::Range::at_least(0, 1e6)),
        {"lpips", "FILE.bin", "", "LPIPS AlexNet weights from tools/convert_weights.py"},
        {"arcface", "FILE.bin", "", "ArcFace IR-SE50 weights from tools/convert_weights.py: the id loss's network "
                                    "and, as pSp, the encoder's initial input layer and body"},
+       {"moco", "FILE.bin", "", "MoCo v2's ResNet-50 (moco_v2_800ep_pretrain.pth.tar) from tools/convert_weights.py: "
+                                "the MoCo loss's network"},
        {"train-decoder", "", "", "train the generator too (pSp's --train_decoder)"},
        cli::integer("val-images", "N", "32", "held-out images (the data's last ones) for validation and the grids", 1,
                     1000000),
@@ -150,7 +156,7 @@ int run(int argc, char** argv) {
                                       "(and best_model.bin at each new lowest held-out loss)"),
        cli::not_here("image_interval", "is pSp's; here the grids are written every --snap TICKS"),
        cli::not_here("learn_in_w", "is pSp's; here it is --encoder-type BackboneEncoderUsingLastLayerIntoW"),
-       cli::not_here("moco_lambda", "is pSp's MoCo loss (non-face domains), which train_psp does not have"),
+       cli::not_here("moco_lambda", "is pSp's; here it is --moco-lambda X (with --moco FILE.bin)"),
        cli::not_here("label_nc", "is pSp's label-map input (segmentation, sketches); train_psp trains the encoding "
                                  "task only (inputs are images like the generator's)"),
        cli::not_here("input_nc", "is pSp's; here the encoder's inputs have the generator's channels"),
@@ -210,6 +216,7 @@ int run(int argc, char** argv) {
                                  {"w-norm-lambda", cli::number_text(spec.lambdas.w_norm)},
                                  {"lpips-lambda-crop", cli::number_text(spec.lambdas.lpips_crop)},
                                  {"l2-lambda-crop", cli::number_text(spec.lambdas.l2_crop)},
+                                 {"moco-lambda", cli::number_text(spec.lambdas.moco)},
                                  {"train-decoder", flag(spec.train_decoder)},
                                  {"val-images", std::to_string(spec.val_images)},
                                  {"seed", std::to_string(seed)}});
@@ -281,12 +288,26 @@ int run(int argc, char** argv) {
                         : "encoder initialized at random (pSp starts from ArcFace's IR-SE50: --arcface)";
   }
   if (spec.lambdas.id == 0) arcface.reset();
+  // MoCo's ResNet-50: the MoCo loss's network only.
+  std::unique_ptr<perceptual::ResNet> moco;
+  if (args.has("moco")) spec.moco_path = args.str("moco");
+  if (args.has("moco") && spec.lambdas.moco == 0)
+    throw Error("--moco is read by the MoCo loss, and --moco-lambda is 0" +
+                std::string(ckpt ? " in the run resumed from " + resume : "") + ": give --moco-lambda, or leave --moco out");
+  if (spec.lambdas.moco > 0) {
+    if (spec.moco_path.empty())
+      throw Error("--moco-lambda " + num(spec.lambdas.moco) + " needs MoCo's ResNet-50: --moco FILE.bin "
+                  "(tools/convert_weights.py import moco_v2_800ep_pretrain.pth.tar moco.bin), or --moco-lambda 0");
+    need_file("moco", spec.moco_path, "MoCo's ResNet-50 from tools/convert_weights.py");
+    check_loss_file("moco", spec.moco_path, spec.moco_key, resumed, args.has("moco"));
+    moco = perceptual::load_moco(spec.moco_path);
+  }
 
   DatasetOptions dopt;
   if (args.has("max-images")) dopt.max_images = args.integer("max-images");
   dopt.subset_seed = static_cast<uint32_t>(seed);  // a resumed checkpoint's run's (read above), else --seed
   const auto ds = open_dataset(args.str("data"), dopt);
-  PspTrainer trainer(spec, seed, dev, *ds, std::move(net), std::move(lpips), std::move(arcface));
+  PspTrainer trainer(spec, seed, dev, *ds, std::move(net), std::move(lpips), std::move(arcface), std::move(moco));
   if (ckpt) load_checkpoint_state(trainer, *ckpt, resume);
 
   std::ostringstream desc;

@@ -46,10 +46,11 @@ void check_psp_train_spec(const PspTrainSpec& s) {
   GF_CHECK(s.optim == "ranger" || s.optim == "adam", "config", "optim must be ranger or adam, got '" << s.optim << "'");
   GF_CHECK(std::isfinite(s.lr) && s.lr > 0, "config", "lr must be > 0, got " << s.lr);
   const PspLambdas& l = s.lambdas;
-  for (double v : {l.l2, l.lpips, l.id, l.w_norm, l.lpips_crop, l.l2_crop})
+  for (double v : {l.l2, l.lpips, l.id, l.w_norm, l.lpips_crop, l.l2_crop, l.moco})
     GF_CHECK(std::isfinite(v) && v >= 0, "config", "every lambda must be >= 0, got " << v);
-  GF_CHECK(l.l2 + l.lpips + l.id + l.w_norm + l.lpips_crop + l.l2_crop > 0, "config",
+  GF_CHECK(l.l2 + l.lpips + l.id + l.w_norm + l.lpips_crop + l.l2_crop + l.moco > 0, "config",
            "every lambda is 0: nothing to train");
+  GF_CHECK(!(l.id > 0 && l.moco > 0), "config", moco_beside_id_message());
   const bool needs_256 = l.id > 0 || l.lpips_crop > 0 || l.l2_crop > 0;
   GF_CHECK(!needs_256 || s.net.input_size == 256, "config",
            "the id loss and the crop losses use pSp's face region [35:223, 32:220] of 256x256 images; the input size is "
@@ -68,13 +69,15 @@ json to_json(const PspTrainSpec& s) {
               {"optim", s.optim},
               {"lr", s.lr},
               {"lambdas", {{"l2", l.l2}, {"lpips", l.lpips}, {"id", l.id}, {"w_norm", l.w_norm},
-                           {"lpips_crop", l.lpips_crop}, {"l2_crop", l.l2_crop}}},
+                           {"lpips_crop", l.lpips_crop}, {"l2_crop", l.l2_crop}, {"moco", l.moco}}},
               {"train_decoder", s.train_decoder},
               {"val_images", s.val_images},
               {"lpips", s.lpips_path},
               {"arcface", s.arcface_path},
               {"lpips_key", s.lpips_key},
               {"arcface_key", s.arcface_key},
+              {"moco", s.moco_path},
+              {"moco_key", s.moco_key},
               {"generator", s.generator_path},
               {"generator_key", s.generator_key}};
 }
@@ -90,13 +93,16 @@ PspTrainSpec psp_train_spec_from_json(const json& j) {
     s.lr = j.at("lr").get<double>();
     const json& l = j.at("lambdas");
     s.lambdas = {l.at("l2").get<double>(),     l.at("lpips").get<double>(),      l.at("id").get<double>(),
-                 l.at("w_norm").get<double>(), l.at("lpips_crop").get<double>(), l.at("l2_crop").get<double>()};
+                 l.at("w_norm").get<double>(), l.at("lpips_crop").get<double>(), l.at("l2_crop").get<double>(),
+                 l.value("moco", 0.0)};  // absent before 2026-12-04
     s.train_decoder = j.at("train_decoder").get<bool>();
     s.val_images = io::json_int(j.at("val_images"));
     s.lpips_path = j.at("lpips").get<std::string>();
     s.arcface_path = j.at("arcface").get<std::string>();
     s.lpips_key = j.value("lpips_key", "");  // absent before 2026-12-03
     s.arcface_key = j.value("arcface_key", "");
+    s.moco_path = j.value("moco", "");  // absent before 2026-12-04
+    s.moco_key = j.value("moco_key", "");
     s.generator_path = j.value("generator", "");  // absent before 2026-12-02
     s.generator_key = j.value("generator_key", "");
   } catch (const json::exception& e) {

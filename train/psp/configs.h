@@ -38,8 +38,8 @@ struct PspTrainSpec {
   // run reads them again (given anew or at the recorded path) and refuses
   // other content. The keys are empty in checkpoints from before they were
   // recorded.
-  std::string lpips_path, arcface_path;
-  std::string lpips_key, arcface_key;
+  std::string lpips_path, arcface_path, moco_path;
+  std::string lpips_key, arcface_key, moco_key;
   // The --generator the run started from: its path as given and its bytes'
   // key (file_resume_key), so that --resume takes that file again and refuses
   // another; empty in checkpoints from before they were recorded.

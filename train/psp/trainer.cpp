@@ -21,9 +21,9 @@ std::vector<std::pair<std::string, Tensor>> prefixed(const Module& m, const std:
 
 PspTrainer::PspTrainer(const PspTrainSpec& spec, uint64_t seed, Device device, const Dataset& ds,
                        std::unique_ptr<Psp> net, std::unique_ptr<perceptual::Lpips> lpips,
-                       std::unique_ptr<perceptual::ArcFace> arcface)
+                       std::unique_ptr<perceptual::ArcFace> arcface, std::unique_ptr<perceptual::ResNet> moco)
     : spec_(spec), seed_(seed), device_(device), ds_(ds), net_(std::move(net)), lpips_(std::move(lpips)),
-      arcface_(std::move(arcface)),
+      arcface_(std::move(arcface)), moco_(std::move(moco)),
       sampler_(std::max<int64_t>(ds.size() - spec.val_images, 1), seed), rng_(seed) {
   check_psp_train_spec(spec_);
   GF_CHECK(net_, "PspTrainer", "no network");
@@ -43,10 +43,11 @@ PspTrainer::PspTrainer(const PspTrainSpec& spec, uint64_t seed, Device device, c
            "the encoder reads " << spec_.net.input_nc << " channels, the generator makes " << c);
   GF_CHECK(!spec_.net.start_from_latent_avg || net_->latent_avg.defined(), "network",
            "the network starts from latent_avg but has none");
-  loss_ = std::make_unique<PspLoss>(spec_.lambdas, lpips_.get(), arcface_.get());
+  loss_ = std::make_unique<PspLoss>(spec_.lambdas, lpips_.get(), arcface_.get(), moco_.get());
   net_->to(device_);
   if (lpips_) lpips_->to(device_);
   if (arcface_) arcface_->to(device_);
+  if (moco_) moco_->to(device_);
   // Only the encoder trains unless --train-decoder (coach.configure_optimizers).
   net_->decoder->requires_grad_(spec_.train_decoder);
   std::vector<std::pair<std::string, Tensor>> params = prefixed(*net_->encoder, "encoder.");

@@ -29,12 +29,13 @@ namespace gf::psp {
 class PspTrainer {
  public:
   // net holds the decoder's weights and, when the spec starts from it,
-  // latent_avg; lpips and arcface may be null where their lambdas are 0. The
+  // latent_avg; lpips, arcface and moco may be null where their lambdas are 0. The
   // dataset must outlive the trainer. Throws gf::Error for a dataset too
   // small to hold out val_images and still fill a batch, or whose channels
   // do not fit the network.
   PspTrainer(const PspTrainSpec& spec, uint64_t seed, Device device, const Dataset& ds, std::unique_ptr<Psp> net,
-             std::unique_ptr<perceptual::Lpips> lpips, std::unique_ptr<perceptual::ArcFace> arcface);
+             std::unique_ptr<perceptual::Lpips> lpips, std::unique_ptr<perceptual::ArcFace> arcface,
+             std::unique_ptr<perceptual::ResNet> moco = nullptr);
 
   // One minibatch as coach.train does it: the encoder in training mode (batch
   // statistics), flipped inputs, the decoder with random noise, its output
@@ -89,6 +90,7 @@ class PspTrainer {
   std::unique_ptr<Psp> net_;
   std::unique_ptr<perceptual::Lpips> lpips_;
   std::unique_ptr<perceptual::ArcFace> arcface_;
+  std::unique_ptr<perceptual::ResNet> moco_;
   std::unique_ptr<PspLoss> loss_;
   std::unique_ptr<Optimizer> opt_;
   InfiniteSampler sampler_;
