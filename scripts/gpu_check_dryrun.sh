@@ -17,7 +17,8 @@
 # and this machine's toolkit at /usr/local/cuda. --root: where the environment
 # lives (default /tmp/gpucheck-chroot; never inside a repository); --fresh:
 # rebuild it; --keep-build: keep the last run's build/ (an incremental build, for
-# iterating; the proof is a run without it). deps/ is fetched first if missing. The run's logs land in
+# iterating; the proof is a run without it). deps/ is fetched first if it lacks any .deb of
+# gpu_check.sh's lists (`gpu_check.sh --check-deps`). The run's logs land in
 # ROOT/out/ (the $OUT of the run); the console output in ROOT/console.txt.
 # GPU_CHECK_JOBS (default 2, this machine's share) sets the build's -j.
 # To delete the environment: `grep ROOT /proc/mounts` must list nothing, then rm -rf.
@@ -63,8 +64,9 @@ if [[ ! -e $root/.ready ]]; then
   touch "$root/.ready"
 fi
 # The point of the proof: none of what deps/ carries may be installed here.
+# Of the fallbacks, all but libgomp1 and libquadmath0, which g++ itself needs.
 for p in catch2 nlohmann-json3-dev libstb-dev libstb0 libwebp-dev libwebp7 libwebpdemux2 libwebpmux3 liblmdb-dev liblmdb0 libtiff-dev libtiff6 libopenblas0-openmp libopenblas-openmp-dev libopenblas0 \
-         libgfortran5 dataset-fashion-mnist; do
+         libgfortran5 libdeflate0 libjbig0 libjpeg62-turbo liblerc4 dataset-fashion-mnist; do
   if chroot "$root" dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     echo "gpu_check_dryrun: $p is installed in $root: not a clean machine (use --fresh)" >&2
     exit 1
@@ -96,7 +98,8 @@ if find "$root/usr/local/cuda/" -name 'libcudnn*' -o -name 'cudnn.h' | grep -q .
 fi
 
 # ---- the repository, as the device tool sends it
-[[ -d $repo/deps/debs && -f $repo/deps/data/fashion-mnist-2k.zip ]] || "$repo/scripts/gpu_check.sh" --fetch
+# A deps/ fetched with older lists is fetched again: the proof is of the current ones.
+"$repo/scripts/gpu_check.sh" --check-deps || "$repo/scripts/gpu_check.sh" --fetch
 rm -rf "$root/work/build.kept"
 ((keep_build)) && [[ -d $root/work/repo/build ]] && mv "$root/work/repo/build" "$root/work/build.kept"
 rm -rf "$root/work/repo" "$root/out"

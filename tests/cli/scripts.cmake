@@ -1,5 +1,5 @@
 # The scripts' usage errors: exit 2 and one line naming the flag, before any
-# work (bash's ${2:?} gave its own text and 1); install_deps.sh --help prints
+# work (a --steps name is matched literally: 'c*' was taken as a pattern) (bash's ${2:?} gave its own text and 1); install_deps.sh --help prints
 # its header and installs nothing.
 gf_test(cpu.scripts_usage
         COMMAND sh -c "s=${CMAKE_SOURCE_DIR}/scripts && usage() { want=$1; shift; out=$(\"$@\" 2>&1); rc=$?; \
@@ -7,6 +7,8 @@ if [ $rc -ne 2 ] || [ \"$out\" != \"$want\" ]; then echo \"FAILED: $* -> $rc: $o
 usage 'gpu_check: --steps needs a value (see --help)' bash $s/gpu_check.sh --steps && \
 usage 'gpu_check: --budget needs a value (see --help)' bash $s/gpu_check.sh --budget && \
 usage \"gpu_check: unknown argument '--bogus' (see --help)\" bash $s/gpu_check.sh --bogus && \
+usage \"gpu_check: no step 'c*' (see --help)\" bash $s/gpu_check.sh --steps 'c*' && \
+usage \"gpu_check: no step 'env deps' (see --help)\" bash $s/gpu_check.sh --steps 'env deps' && \
 usage 'gpu_check_dryrun: --root needs a folder' bash $s/gpu_check_dryrun.sh --root && \
 usage 'install_deps: unknown option --bogus (see --help)' bash $s/install_deps.sh --bogus && \
 bash $s/install_deps.sh --help | head -n 1 | grep -q '^Installs what ganforge needs' && echo usage checked")
