@@ -42,7 +42,8 @@ stylegan2::GeneratorConfig tiny_generator_config(int channels = 1) {
 }
 
 // n images of G (constant noise, w_avg-free z ~ N(0, I) from seed) as a dataset, uint8 as a loader holds them.
-std::unique_ptr<Dataset> generated_dataset(stylegan2::Generator& G, int64_t n, uint64_t seed) {
+// n images of G as 8-bit pixels, and those of the first `keep` (all by default) as a dataset.
+std::unique_ptr<Dataset> generated_dataset(stylegan2::Generator& G, int64_t n, uint64_t seed, int64_t keep = -1) {
   NoGradGuard ng;
   Generator rng(seed);
   stylegan2::SynthesisOptions so;
@@ -50,6 +51,7 @@ std::unique_ptr<Dataset> generated_dataset(stylegan2::Generator& G, int64_t n, u
   const Tensor img = G.forward(randn({n, G.config().z_dim}, rng), Tensor(), 1, std::nullopt, so);
   std::vector<uint8_t> px;
   for (double v : img.to_vector()) px.push_back(uint8_t(std::lround(std::min(255.0, std::max(0.0, (v + 1) * 127.5)))));
+  if (keep >= 0) px.resize(size_t(keep * (px.size() / size_t(n))));
   return std::make_unique<Dataset>("generated", G.config().img_resolution, G.config().img_channels, px,
                                    std::vector<int64_t>{}, DatasetOptions{});
 }
@@ -221,6 +223,29 @@ TEST_CASE("the cpu config learns to invert the main job's Fashion-MNIST generato
   INFO("held-out L2 " << start << " -> " << end);
   CHECK(std::isfinite(end));
   CHECK(end < 0.5 * start);  // 0.35 -> 0.117 (0.34x) here
+}
+
+TEST_CASE("pSp's held-out loss averages full batches: a short last batch is dropped, as pSp's test loader does",
+          "[psp_train]") {
+  stylegan2::Generator G(tiny_generator_config(), 3);
+  PspTrainSpec spec = cpu_spec(G.config());
+  spec.batch = 4;
+  // 14 images, the last 6 held out: one full batch of 4, and 2 left over.
+  auto all = generated_dataset(G, 14, 21);
+  spec.val_images = 6;
+  PspTrainer six(spec, 0, Device::cpu(), *all, make_psp_to_train(spec, G, 0), nullptr, nullptr);
+  // The same 8 training images and the same first 4 held out, without the 2.
+  auto fewer = generated_dataset(G, 14, 21, 12);
+  spec.val_images = 4;
+  PspTrainer four(spec, 0, Device::cpu(), *fewer, make_psp_to_train(spec, G, 0), nullptr, nullptr);
+  const double a = stat(six.validate(), "val_loss_l2"), b = stat(four.validate(), "val_loss_l2");
+  CHECK(std::isfinite(a));
+  CHECK(a == b);
+  // Fewer held-out images than a batch: the one short batch (pSp would have no loss).
+  spec.val_images = 3;
+  auto eleven = generated_dataset(G, 14, 21, 11);
+  PspTrainer three(spec, 0, Device::cpu(), *eleven, make_psp_to_train(spec, G, 0), nullptr, nullptr);
+  CHECK(std::isfinite(stat(three.validate(), "val_loss_l2")));
 }
 
 TEST_CASE("a pSp run resumed from its checkpoint continues bit for bit", "[psp_train]") {

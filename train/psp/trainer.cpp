@@ -128,9 +128,13 @@ std::vector<std::pair<std::string, double>> PspTrainer::validate() {
   std::vector<std::pair<std::string, double>> sums;
   int64_t batches = 0;
   const int64_t first = train_size();
-  for (int64_t i = 0; i < spec_.val_images; i += spec_.batch) {
+  // coach's test loader drops a short last batch (drop_last=True): full
+  // batches only, unless the held-out images fill none (pSp then has no loss
+  // at all): then the one short batch.
+  const int64_t n = spec_.val_images >= spec_.batch ? spec_.val_images / spec_.batch * spec_.batch : spec_.val_images;
+  for (int64_t i = 0; i < n; i += spec_.batch) {
     std::vector<int64_t> idx;
-    for (int64_t k = i; k < std::min<int64_t>(i + spec_.batch, spec_.val_images); ++k) idx.push_back(first + k);
+    for (int64_t k = i; k < std::min<int64_t>(i + spec_.batch, n); ++k) idx.push_back(first + k);
     const Tensor x = transform_batch(ds_, idx, spec_.net.input_size, spec_.net.input_nc, {}, device_);
     const auto [codes, y_hat] = forward(x, so);
     const PspLoss::Result r = (*loss_)(y_hat, x, codes, w_norm_center());
