@@ -13,23 +13,35 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=build
 CFG=small BATCH=8 MB=12
+die() { echo "bench_dist_cpu: error: $*" >&2; exit 2; }
+# A whole number in [lo, hi], checked here: the values become train_stylegan's
+# flags and the kimg arithmetic below, never code.
+whole() {  # flag value lo hi [why]
+  [[ $2 =~ ^[0-9]{1,9}$ ]] && (( 10#$2 >= $3 && 10#$2 <= $4 )) ||
+    die "$1 expects a whole number in [$3, $4]${5:+ ($5)}, got '$2'"
+}
 while [[ $# -gt 0 ]]; do
   case $1 in
+    --cfg|--batch|--minibatches) [[ $# -ge 2 ]] || die "$1 needs a value" ;;&
     --cfg) CFG=$2; shift ;;
-    --batch) BATCH=$2; shift ;;
-    --minibatches) MB=$2; shift ;;
-    -*) echo "bench_dist_cpu: unknown option $1" >&2; exit 2 ;;
+    --batch) whole --batch "$2" 2 65536; BATCH=$((10#$2)); shift ;;
+    # The report skips the first tick (one minibatch a tick): 2 leave one to report.
+    --minibatches) whole --minibatches "$2" 2 100000 "the first is not reported"; MB=$((10#$2)); shift ;;
+    -*) die "unknown option $1" ;;
     *) BUILD=$1 ;;
   esac
   shift
 done
+# The 2-process runs split the batch in two.
+(( BATCH % 2 == 0 )) || die "--batch must be even (2 replicas share it), got $BATCH"
 BIN=$PWD/$BUILD/bin/train_stylegan
 [[ -x $BIN ]] || { echo "bench_dist_cpu: no $BIN (build first)" >&2; exit 1; }
 T=${OMP_NUM_THREADS:-$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
-kimg=$(/usr/bin/python3 -c "print($BATCH * $MB / 1000)")
-tick=$(/usr/bin/python3 -c "print($BATCH / 1000)")
+kimg_of() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }  # images -> thousands, exactly
+kimg=$(kimg_of $((BATCH * MB)))
+tick=$(kimg_of "$BATCH")
 flags=(--cfg "$CFG" --batch "$BATCH" --kimg "$kimg" --tick "$tick" --snap 0 --max-images 256)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
 

@@ -93,8 +93,7 @@ struct Row {
   std::string cfg;
 };
 
-void run_row(const Row& row, Device dev, int batch_override, const Reps& reps) {
-  const auto ds = random_dataset(row.res, 64);
+TrainSpec row_spec(const Row& row, Device dev, int batch_override) {
   TrainSpec spec = make_train_spec(row.cfg, row.res);
   // The config's passes on a GPU (paper256: 8 passes of 8, as the official
   // single-GPU run); a given or CPU batch in one pass.
@@ -103,6 +102,12 @@ void run_row(const Row& row, Device dev, int batch_override, const Reps& reps) {
     spec.batch_gpu = 0;
   }
   spec.mbstd_group = std::min(spec.mbstd_group, batch_per_pass(spec));
+  return spec;
+}
+
+void run_row(const Row& row, Device dev, int batch_override, const Reps& reps) {
+  const auto ds = random_dataset(row.res, 64);
+  const TrainSpec spec = row_spec(row, dev, batch_override);
   auto trainer_with = [&](double pl_weight, double gamma) {
     TrainSpec s = spec;
     s.pl_weight = pl_weight;
@@ -136,8 +141,7 @@ void run_row(const Row& row, Device dev, int batch_override, const Reps& reps) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  gf::cpu::prefer_short_openmp_spin();  // first: it may execute the program again
+int run(int argc, char** argv) {
   Device dev = cuda_available() ? Device::cuda(0) : Device::cpu();
   int batch = 0;
   int res = 0;
@@ -147,45 +151,51 @@ int main(int argc, char** argv) {
       "usage: bench_networks [--cpu] [--quick] [--batch N] [--res 32|64|256]\n"
       "       bench_networks --train CFG [--res R] [--channels C] [--batch N] [--minibatches N] [--warmup N]\n"
       "                      [--aug noaug|ada|fixed] [--p P] [--augpipe NAME] [--device cpu|cuda] [--setup]\n";
-  try {
-    for (int i = 1; i < argc; ++i) {
-      const bool more = i + 1 < argc;
-      if (!std::strcmp(argv[i], "--cpu")) dev = Device::cpu();
-      else if (!std::strcmp(argv[i], "--quick")) quick = true;
-      else if (!std::strcmp(argv[i], "--batch") && more) batch = train.batch = bench::int_flag("bench_networks", "batch", argv[++i], 1, 65536);
-      else if (!std::strcmp(argv[i], "--train") && more) train.cfg = argv[++i];
-      else if (!std::strcmp(argv[i], "--res") && more) res = train.res = bench::int_flag("bench_networks", "res", argv[++i], 4, 1024);
-      else if (!std::strcmp(argv[i], "--channels") && more) train.channels = bench::int_flag("bench_networks", "channels", argv[++i], 1, 3);
-      else if (!std::strcmp(argv[i], "--minibatches") && more) train.minibatches = bench::int_flag("bench_networks", "minibatches", argv[++i], 1, 1000000);
-      else if (!std::strcmp(argv[i], "--warmup") && more) train.warmup = bench::int_flag("bench_networks", "warmup", argv[++i], 0, 1000000);
-      else if (!std::strcmp(argv[i], "--device") && more) dev = Device::parse(argv[++i]);
-      else if (!std::strcmp(argv[i], "--setup")) train.setup_only = true;
-      else if (!std::strcmp(argv[i], "--aug") && more) train.aug = argv[++i];
-      else if (!std::strcmp(argv[i], "--augpipe") && more) train.augpipe = argv[++i];
-      else if (!std::strcmp(argv[i], "--p") && more) train.p = bench::number_flag("bench_networks", "p", argv[++i], cli::Range::at_least(0, 1));
-      else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-        std::printf("%s  --batch 1..65536, --res 4..1024, --channels 1..3, --minibatches 1..1000000, --warmup 0..1000000, --p 0..1\n",
-                    usage);
-        return 0;
-      } else {
-        std::fprintf(stderr, "bench_networks: error: unknown flag, or a flag without its value: '%s'\n%s", argv[i], usage);
-        return 2;
-      }
+  for (int i = 1; i < argc; ++i) {
+    const bool more = i + 1 < argc;
+    if (!std::strcmp(argv[i], "--cpu")) dev = Device::cpu();
+    else if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else if (!std::strcmp(argv[i], "--batch") && more) batch = train.batch = bench::int_flag("bench_networks", "batch", argv[++i], 1, 65536);
+    else if (!std::strcmp(argv[i], "--train") && more) train.cfg = argv[++i];
+    else if (!std::strcmp(argv[i], "--res") && more) res = train.res = bench::int_flag("bench_networks", "res", argv[++i], 4, 1024);
+    else if (!std::strcmp(argv[i], "--channels") && more) train.channels = bench::int_flag("bench_networks", "channels", argv[++i], 1, 3);
+    else if (!std::strcmp(argv[i], "--minibatches") && more) train.minibatches = bench::int_flag("bench_networks", "minibatches", argv[++i], 1, 1000000);
+    else if (!std::strcmp(argv[i], "--warmup") && more) train.warmup = bench::int_flag("bench_networks", "warmup", argv[++i], 0, 1000000);
+    else if (!std::strcmp(argv[i], "--device") && more) dev = Device::parse(argv[++i]);
+    else if (!std::strcmp(argv[i], "--setup")) train.setup_only = true;
+    else if (!std::strcmp(argv[i], "--aug") && more) train.aug = argv[++i];
+    else if (!std::strcmp(argv[i], "--augpipe") && more) train.augpipe = argv[++i];
+    else if (!std::strcmp(argv[i], "--p") && more) train.p = bench::number_flag("bench_networks", "p", argv[++i], cli::Range::at_least(0, 1));
+    else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::printf("%s  --batch 1..65536, --res 4..1024, --channels 1..3, --minibatches 1..1000000, --warmup 0..1000000, --p 0..1\n",
+                  usage);
+      return 0;
+    } else {
+      std::fprintf(stderr, "bench_networks: error: unknown flag, or a flag without its value: '%s'\n%s", argv[i], usage);
+      return 2;
     }
-    if (!train.cfg.empty()) return run_train(train, dev);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_networks: error: %s\n", e.what());
-    return 1;
   }
+  if (!train.cfg.empty()) return run_train(train, dev);
   std::vector<Row> rows = {{32, "auto"}, {64, "auto"}, {256, "paper256"}};
   if (res != 0) {
     rows.erase(std::remove_if(rows.begin(), rows.end(), [res](const Row& r) { return r.res != res; }), rows.end());
     if (rows.empty()) {
-      std::fprintf(stderr, "bench_networks: --res must be 32, 64 or 256, got %d\n", res);
+      std::fprintf(stderr, "bench_networks: error: --res must be 32, 64 or 256, got %d\n", res);
       return 2;
     }
   } else if (quick) {
     rows.pop_back();
+  }
+  // Before any timing: a missing GPU, and a --batch the networks cannot take
+  // (the minibatch-stddev group must divide it), as one error line.
+  check_device_usable(dev);
+  for (const Row& r : rows) {
+    try {
+      check_train_spec(row_spec(r, dev, batch));
+    } catch (const Error& e) {
+      throw Error("--batch " + std::to_string(batch) + " does not suit " + r.cfg + " at " + std::to_string(r.res) +
+                  " px: " + e.what());
+    }
   }
   const Reps reps = dev.is_cuda() ? Reps{2, 5, 1} : Reps{1, quick ? 1 : 3, 1};
   std::printf("StyleGAN2 networks on %s (times in ms per minibatch; sec/kimg under the official lazy schedule)\n",
@@ -194,3 +204,7 @@ int main(int argc, char** argv) {
   for (const Row& r : rows) run_row(r, dev, batch, !dev.is_cuda() && r.res >= 256 ? Reps{1, 1, 1} : reps);
   return 0;
 }
+
+// The programs' entry (train/cli.h): their OpenMP spin policy, and any error
+// (no such GPU, a batch the networks refuse) as one line and exit 1.
+int main(int argc, char** argv) { return gf::cli::run_main("bench_networks", [&] { return run(argc, argv); }); }

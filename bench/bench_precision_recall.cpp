@@ -29,6 +29,7 @@
 #include <omp.h>
 
 #include "bench/bench_common.h"
+#include "bench/bench_flags.h"
 #include "engine/dist/communicator.h"
 #include "engine/error.h"
 #include "engine/tensor.h"
@@ -154,10 +155,13 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--device") && i + 1 < argc) device = argv[++i];
-    else if (!std::strcmp(argv[i], "--rows") && i + 1 < argc) rows = std::atoll(argv[++i]);
-    else if (!std::strcmp(argv[i], "--broadcast-mb") && i + 1 < argc) broadcast_mb = std::atoll(argv[++i]);
+    else if (!std::strcmp(argv[i], "--rows") && i + 1 < argc)
+      rows = gf::bench::int_flag("bench_precision_recall", "rows", argv[++i], 4, 1000000);
+    else if (!std::strcmp(argv[i], "--broadcast-mb") && i + 1 < argc)
+      broadcast_mb = gf::bench::int_flag("bench_precision_recall", "broadcast-mb", argv[++i], 0, 65536);
     else if (!std::strcmp(argv[i], "--help")) {
-      std::printf("usage: bench_precision_recall [--device cpu|cuda] [--rows N] [--quick] [--broadcast-mb M]\n");
+      std::printf("usage: bench_precision_recall [--device cpu|cuda] [--rows N] [--quick] [--broadcast-mb M]\n"
+                  "  --rows 4..1000000, --broadcast-mb 0..65536\n");
       return 0;
     } else {
       std::fprintf(stderr, "bench_precision_recall: unknown argument '%s' (try --help)\n", argv[i]);
@@ -165,7 +169,6 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    if (rows < 4) throw gf::Error("--rows must be at least 4");
     const gf::Device dev = gf::Device::parse(device);
     gf::check_device_usable(dev);
     std::string load;

@@ -29,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SIDE_BY_SIDE = os.path.join(HERE, "torch_vs_ganforge.py")
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+import bench_json  # noqa: E402  (standard library only)
 import pydeps  # noqa: E402  (standard library only: one-line flag errors)
 
 # cfg -> {threads: largest ratio}, from issue 19.
@@ -39,14 +40,19 @@ def target(cfg, threads):
     return TARGETS.get(cfg, {}).get(threads, 1.0)
 
 
-def int_list(text):
+def int_list(text, allow_empty=False):
     try:
         v = [int(x) for x in text.split(",") if x]
     except ValueError:
         raise argparse.ArgumentTypeError(f"needs comma-separated whole numbers, got '{text}'")
-    if not v or min(v) < 1:
+    if (not v and not allow_empty) or (v and min(v) < 1):
         raise argparse.ArgumentTypeError(f"needs whole numbers >= 1, got '{text}'")
     return v
+
+
+def int_list_or_none(text):
+    """As int_list, and "" for none (--load-threads "")."""
+    return int_list(text, allow_empty=True)
 
 
 def side_by_side(args, cfg, threads, tmp, tag):
@@ -79,7 +85,7 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--cfgs", default="tiny,small,auto", help="configs (default tiny,small,auto)")
     p.add_argument("--threads", type=int_list, default=[1, 2], help="thread counts (default 1,2)")
-    p.add_argument("--load-threads", type=int_list, default=[2],
+    p.add_argument("--load-threads", type=int_list_or_none, default=[2],
                    help="thread counts also run beside the busy loop (default 2; empty: none)")
     p.add_argument("--no-load", action="store_true", help="skip the rows under load")
     p.add_argument("--minibatches", type=pydeps.integer(1, 100000), default=16, help="per side per round (default 16: one lazy schedule)")
@@ -90,6 +96,9 @@ def main():
     p.add_argument("--json", default="", help="also write every row here")
     args = p.parse_args()
     cfgs = [c for c in args.cfgs.split(",") if c]
+    if not cfgs:
+        p.error(f"--cfgs needs at least one config, got '{args.cfgs}'")  # an empty table proves nothing
+    bench_json.check_path(p, args.json)  # before an hour of benchmarks, not after
     pydeps.require("cpu_vs_pytorch_table", "torch")
     if not os.path.exists(SIDE_BY_SIDE):
         sys.exit(f"cpu_vs_pytorch_table: {SIDE_BY_SIDE} is missing (it comes with the parity work on main)")

@@ -27,6 +27,11 @@ goes first alternates (in round 0 ganforge, which reports the shapes). The
 medians over the rounds give the ratio. On a shared machine absolute times mean little; the ratio
 from one run is the figure to quote.
 
+Both sides run under the same libgomp spin policy, ganforge's: unless the
+user set GOMP_SPINCOUNT or OMP_WAIT_POLICY, GOMP_SPINCOUNT=2000 is set before
+torch is imported (libgomp reads it when loaded) and ganforge inherits it
+(bench/openmp_spin.py); the first line says which.
+
   OMP_NUM_THREADS=2 /usr/bin/python3 bench/torch_augment.py --threads 2 --quick
   /usr/bin/python3 bench/torch_augment.py --device cuda --json out.json
 """
@@ -43,6 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import bench_json  # noqa: E402  (standard library only)
+import openmp_spin  # noqa: E402  (standard library only)
 import pydeps  # noqa: E402  (standard library only: flags checked and needs said before PyTorch is imported)
 
 
@@ -190,13 +196,16 @@ def main():
         p.error(f"--device expects cpu or cuda[:K], got '{args.device}'")
     if args.device.startswith("cuda:") and args.device != "cuda:0":
         p.error("bench_augment times cuda:0 only: give --device cuda")
+    bench_json.check_path(p, args.json)  # before the benchmarks, not after
     pydeps.require("torch_augment", "torch", "numpy")
     if not os.access(args.ganforge, os.X_OK):
         sys.exit(f"torch_augment: {args.ganforge} is not an executable (build ganforge first)")
 
+    spin = openmp_spin.prefer_short_spin()  # before torch is imported and ganforge is started
     import torch
     print(f"PyTorch {torch.__version__} vs ganforge, {args.device}, {args.threads} threads, {args.rounds} rounds"
-          f"{' (quick)' if args.quick else ''}; ratio = ganforge / PyTorch (below 1: ganforge faster)", flush=True)
+          f"{' (quick)' if args.quick else ''}, {spin}; ratio = ganforge / PyTorch (below 1: ganforge faster)",
+          flush=True)
     times = {"pytorch": {}, "ganforge": {}}
     info = {}
     with tempfile.TemporaryDirectory(prefix="torch_augment_") as draws_dir:
@@ -251,6 +260,7 @@ def main():
                             rounds_ms_pytorch=times["pytorch"].get(k)))
     if args.json:
         out = dict(device=args.device, threads=args.threads, rounds=args.rounds, quick=args.quick,
+                   gomp_spincount=os.environ.get("GOMP_SPINCOUNT", ""),
                    copy_gbs=med["ganforge"][("copy",)], rows=results)
         bench_json.write_results(args.json, out, torch, args.device)
 

@@ -10,13 +10,23 @@ threads as given to bench_cpu_simd, so the two programs' rows line up:
   /usr/bin/python3 bench/torch_cpu_simd.py --threads 1
 
 --quick: batch 1 as bench_cpu_simd --quick.
+
+Run under ganforge's libgomp spin policy (bench/openmp_spin.py): unless
+GOMP_SPINCOUNT or OMP_WAIT_POLICY is set, GOMP_SPINCOUNT=2000 is set before
+torch is imported, as the ganforge benchmark runs; the first line says which.
 """
-import argparse
+import os
 import statistics
+import sys
 import time
 
-import torch
-import torch.nn.functional as F
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import openmp_spin  # noqa: E402  (standard library only)
+import pydeps  # noqa: E402  (standard library only: one-line flag errors)
+
+SPIN = openmp_spin.prefer_short_spin()  # before torch is imported: libgomp reads it when loaded
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 
 def per_call(fn, warmup, samples, calls):
@@ -32,15 +42,15 @@ def per_call(fn, warmup, samples, calls):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--threads", type=int, default=1)
+    ap = pydeps.OneLineParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=pydeps.integer(1, 4096), default=1)
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     batch = 1 if a.quick else 4
     reps = (2, 5, 2) if a.quick else (2, 9, 5)
     torch.manual_seed(0)
-    print(f"PyTorch {torch.__version__} CPU, float32, batch {batch}, {a.threads} thread(s)")
+    print(f"PyTorch {torch.__version__} CPU, float32, batch {batch}, {a.threads} thread(s), {SPIN}")
 
     def row(op, shape, nbytes, fn):
         t = per_call(fn, *reps)

@@ -7,11 +7,21 @@ not what it measures). Random ReLU-like features of n rows per set, one
 timed run after a small warm-up.
 
 Usage: /usr/bin/python3 bench/torch_precision_recall.py [--rows 3072] [--dim 4096] [--threads 2]
+
+Run under ganforge's libgomp spin policy (bench/openmp_spin.py): unless
+GOMP_SPINCOUNT or OMP_WAIT_POLICY is set, GOMP_SPINCOUNT=2000 is set before
+torch is imported, as the ganforge benchmark runs; the first line says which.
 """
-import argparse
+import os
+import sys
 import time
 
-import torch
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import openmp_spin  # noqa: E402  (standard library only)
+import pydeps  # noqa: E402  (standard library only: one-line flag errors)
+
+SPIN = openmp_spin.prefer_short_spin()  # before torch is imported: libgomp reads it when loaded
+import torch  # noqa: E402
 
 
 def coverage(manifold, probes, k, rows):
@@ -28,10 +38,10 @@ def coverage(manifold, probes, k, rows):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, default=3072)
-    ap.add_argument("--dim", type=int, default=4096)
-    ap.add_argument("--threads", type=int, default=2)
+    ap = pydeps.OneLineParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rows", type=pydeps.integer(4, 1000000), default=3072)  # bench_precision_recall's range
+    ap.add_argument("--dim", type=pydeps.integer(1, 65536), default=4096)
+    ap.add_argument("--threads", type=pydeps.integer(1, 4096), default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     g = torch.Generator().manual_seed(0)
@@ -42,7 +52,7 @@ def main():
     precision, recall = coverage(real, gen, 3, 1024), coverage(gen, real, 3, 1024)
     t = time.perf_counter() - t0
     n = 4.0 * a.rows * a.rows
-    print(f"torch {torch.__version__} cpu, {a.threads} threads, {a.rows} rows per set, dim {a.dim}, k 3 "
+    print(f"torch {torch.__version__} cpu, {a.threads} threads, {SPIN}, {a.rows} rows per set, dim {a.dim}, k 3 "
           f"(precision {precision:.4f}, recall {recall:.4f})")
     print(f"  {'torch.cdist float32':22s} {t:8.2f} s  {n / t:8.3g} distances/s  {2 * a.dim * n / t / 1e9:7.1f} GFLOP/s")
 

@@ -6,14 +6,21 @@ fixed target and the gradient in the images; and the fc2 features of a
 batch (no_grad). Median of 3 after a warm-up.
 
 Usage: /usr/bin/python3 bench/torch_vgg16.py [--lpips-batch 1] [--features-batch 8] [--res 256] [--threads 2]
+
+Run under ganforge's libgomp spin policy (bench/openmp_spin.py): unless
+GOMP_SPINCOUNT or OMP_WAIT_POLICY is set, GOMP_SPINCOUNT=2000 is set before
+torch is imported, as the ganforge benchmark runs; the first line says which.
 """
-import argparse
 import os
 import statistics
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import openmp_spin  # noqa: E402  (standard library only)
+import pydeps  # noqa: E402  (standard library only: one-line flag errors)
+
+SPIN = openmp_spin.prefer_short_spin()  # before torch is imported: libgomp reads it when loaded
 import torch  # noqa: E402
 
 from vgg16_reference import Vgg16Reference  # noqa: E402
@@ -30,11 +37,12 @@ def median_time(fn, samples=3):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--lpips-batch", type=int, default=1)
-    p.add_argument("--features-batch", type=int, default=8)
-    p.add_argument("--res", type=int, default=256)
-    p.add_argument("--threads", type=int, default=2)
+    # bench_vgg16's ranges (--res: the LPIPS embedding's smallest input is 16).
+    p = pydeps.OneLineParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--lpips-batch", type=pydeps.integer(1, 4096), default=1)
+    p.add_argument("--features-batch", type=pydeps.integer(1, 4096), default=8)
+    p.add_argument("--res", type=pydeps.integer(16, 4096), default=256)
+    p.add_argument("--threads", type=pydeps.integer(1, 4096), default=2)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -57,7 +65,7 @@ def main():
             net.fc2_features(batch)
 
     t1, t2 = median_time(lpips_step), median_time(features)
-    print(f"torch {torch.__version__}, {a.threads} threads, {a.res}x{a.res} inputs")
+    print(f"torch {torch.__version__}, {a.threads} threads, {a.res}x{a.res} inputs, {SPIN}")
     print(f"  lpips_embedding fwd+bwd, batch {a.lpips_batch:<3d} {t1:8.3f} s/batch  {a.lpips_batch / t1:8.2f} images/s")
     print(f"  features [N, 4096], batch {a.features_batch:<3d}      {t2:8.3f} s/batch  {a.features_batch / t2:8.2f} images/s")
 

@@ -26,6 +26,11 @@ ratio from one run is the figure to quote.
 ADA's augmentation (--augpipe, default bgc) on both sides: the PyTorch side
 runs tools/augment_reference.py, which equals the official AugmentPipe.
 
+Both sides run under the same libgomp spin policy, ganforge's: unless the
+user set GOMP_SPINCOUNT or OMP_WAIT_POLICY, GOMP_SPINCOUNT=2000 is set before
+torch is imported (libgomp reads it when loaded) and ganforge inherits it
+(bench/openmp_spin.py); the first line says which.
+
 --cfg tiny, small, auto, cifar: 32x32x1 (Fashion-MNIST as train_stylegan pads
 it; cifar 32x32x3); paper256/512/1024, stylegan2: that resolution, RGB.
 --res and --channels override.
@@ -42,6 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import bench_json  # noqa: E402  (standard library only)
+import openmp_spin  # noqa: E402  (standard library only)
 import pydeps  # noqa: E402  (standard library only: flags checked and needs said before PyTorch is imported)
 
 SHAPES = {"tiny": (32, 1), "small": (32, 1), "auto": (32, 1), "cifar": (32, 3), "paper256": (256, 3),
@@ -130,9 +136,11 @@ def main():
     args = p.parse_args()
     if not 0 <= args.p <= 1:
         p.error("--p must be in [0, 1]")
+    bench_json.check_path(p, args.json)  # before an hour of benchmarks, not after
     res, channels = SHAPES.get(args.cfg, (32, 1))
     args.res, args.channels = args.res or res, args.channels or channels
     pydeps.require("torch_vs_ganforge", "torch")
+    spin = openmp_spin.prefer_short_spin()  # before torch is imported (TorchSide) and ganforge is started
     if not os.access(args.ganforge, os.X_OK):
         sys.exit(f"torch_vs_ganforge: {args.ganforge} is not an executable (build ganforge first)")
 
@@ -140,7 +148,7 @@ def main():
     spec = setup["spec"]
     print(f"cfg {args.cfg} at {args.res}x{args.res}x{args.channels}, aug {args.aug} (p {args.p}), batch {spec['batch']} "
           f"(passes of {spec['batch_gpu'] or spec['batch']}), {args.device}, {args.threads} threads, "
-          f"{args.minibatches} minibatches per side per round after {args.warmup} warm-up")
+          f"{args.minibatches} minibatches per side per round after {args.warmup} warm-up; {spin}")
     torch_side = TorchSide(args, setup)
     times = {"pytorch": [], "ganforge": []}
     for r in range(args.rounds):
@@ -157,7 +165,7 @@ def main():
         import torch
         out = dict(cfg=args.cfg, res=args.res, channels=args.channels, device=args.device, threads=args.threads,
                    batch=spec["batch"], batch_gpu=spec["batch_gpu"], aug=args.aug, p=args.p, augpipe=args.augpipe,
-                   minibatches=args.minibatches,
+                   minibatches=args.minibatches, gomp_spincount=os.environ.get("GOMP_SPINCOUNT", ""),
                    warmup=args.warmup, rounds=args.rounds, sec_per_kimg=times, median_sec_per_kimg=med,
                    ratio_ganforge_over_pytorch=ratio)
         bench_json.write_results(args.json, out, torch, args.device)

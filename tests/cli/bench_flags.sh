@@ -2,10 +2,25 @@
 # The benchmarks' numeric flags are read strictly (bench/bench_flags.h), and
 # an unknown flag is named: each case must exit 2 with the given first line.
 # std::atoi took "4x" as 4, "abc" as 0 (a full benchmark then started) and -1
-# as -1 (a negative time came out).
+# as -1 (a negative time came out). check_start: the given exit status, and a
+# first line that starts with the given text.
 #   bench_flags.sh BIN_DIR
 bin=$1
+bench=$(dirname "$0")/../../bench
 fail=0
+check_start() {
+  want_rc=$1
+  want=$2
+  shift 2
+  out=$("$@" 2>&1 </dev/null)
+  rc=$?
+  first=$(printf '%s\n' "$out" | head -n 1)
+  case $first in
+    "$want"*) [ "$rc" -eq "$want_rc" ] && return ;;
+  esac
+  echo "FAILED: $* -> exit $rc: $first"
+  fail=1
+}
 check() {
   want=$1
   shift
@@ -24,6 +39,19 @@ check "bench_networks: error: --batch expects an integer in [1, 65536], got '0'"
 check "bench_networks: error: --channels expects an integer in [1, 3], got '-1'" "$bin/bench_networks" --train tiny --channels -1
 check "bench_networks: error: --p expects a number in [0, 1], got '2'" "$bin/bench_networks" --train tiny --p 2
 check "bench_networks: error: unknown flag, or a flag without its value: '--bogus'" "$bin/bench_networks" --bogus
+# Table mode's errors (no such GPU, a batch the networks refuse) are one line
+# and exit 1, not "terminate called" (SIGABRT).
+check_start 1 "bench_networks: error: device cuda:99: " "$bin/bench_networks" --device cuda:99 --res 32
+check_start 1 "bench_networks: error: --batch 5 does not suit auto at 32 px: " "$bin/bench_networks" --batch 5 --res 32 --cpu
+check "bench_precision_recall: error: --rows expects an integer in [4, 1000000], got '10x'" \
+  "$bin/bench_precision_recall" --rows 10x
+check "bench_precision_recall: error: --broadcast-mb expects an integer in [0, 65536], got '-5'" \
+  "$bin/bench_precision_recall" --broadcast-mb -5
+# bench_dist_cpu.sh checks its numbers before anything runs (they were pasted into python3 -c code).
+check "bench_dist_cpu: error: --batch expects a whole number in [2, 65536], got 'abc'" bash "$bench/bench_dist_cpu.sh" --batch abc
+check "bench_dist_cpu: error: --batch needs a value" bash "$bench/bench_dist_cpu.sh" --batch
+check "bench_dist_cpu: error: --minibatches expects a whole number in [2, 100000] (the first is not reported), got '1'" \
+  bash "$bench/bench_dist_cpu.sh" --cfg tiny --batch 4 --minibatches 1
 check "bench_inception: error: --batch expects an integer in [1, 4096], got '4x'" "$bin/bench_inception" --batch 4x
 check "bench_psp: error: --batch expects an integer in [1, 1024], got 'abc'" "$bin/bench_psp" --batch abc
 check "bench_vgg16: error: --lpips-batch expects an integer in [1, 4096], got 'abc'" "$bin/bench_vgg16" --lpips-batch abc
