@@ -31,7 +31,8 @@
 # Logs and the summary table go to $OUT (default build/gpu_check_out): at most
 # 8 files, so the device tool brings them all back; the table is printed last.
 # Nothing here changes the GPU's settings: nvidia-smi is only queried.
-# Exit status: 0 when no step failed or timed out, 1 otherwise, 2 on bad usage.
+# Exit status: 0 when no step failed or timed out and the build chain ran, 1
+# otherwise, 2 on bad usage.
 set -uo pipefail  # no -e: one step's failure must not end the run
 
 cd "$(dirname "$0")/.." || exit 2
@@ -515,4 +516,5 @@ done
   [[ -z $BROKEN ]] || echo "gpu_check: $BROKEN: the remaining steps need it, not run"
   echo "gpu_check: $nok ok, $nfail failed or timed out, $nskip skipped; logs: $(cd "$OUT" && ls | paste -sd' ') in $OUT"
 } | tee -a "$OUT/summary.txt"
-((nfail == 0))
+# A chain step not run (out of budget) leaves nothing checked: no success.
+((nfail == 0)) && [[ -z $BROKEN ]]

@@ -70,12 +70,13 @@ TEST_CASE("resize_bilinear asymmetric matches the detector's affine_grid + grid_
 
 TEST_CASE("resize_nearest matches torch's mode='nearest' exactly (golden values)", "[resize]") {
   // tools/make_resize_nearest_golden.py: float32 and float64; the MoCo loss's
-  // 256 -> 224 and 32 -> 224 one axis at a time, down, up, x2, same, to one, odd.
+  // 256 -> 224 and 32 -> 224 one axis at a time, sizes where float rounding moves an
+  // index (248 -> 224, 62 -> 224, 2 -> 82), down, up, x2, same, to one, odd.
   const auto g = io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/resize_nearest_golden.bin");
   int cases = 0;
   for (const std::string dt : {"f32", "f64"})
-    for (const std::string name : {"moco_w", "moco_h", "moco_up_w", "moco_up_h", "down", "up", "x2", "same", "one",
-                                   "odd"}) {
+    for (const std::string name : {"moco_w", "moco_h", "moco_up_w", "moco_up_h", "float_248_w", "float_62_h",
+                                   "float_2_82_w", "down", "up", "x2", "same", "one", "odd"}) {
       const std::string key = "nearest_" + name + "_" + dt;
       INFO(key);
       Tensor x = g.at(key + ".x").clone().requires_grad_();
@@ -87,7 +88,7 @@ TEST_CASE("resize_nearest matches torch's mode='nearest' exactly (golden values)
       CHECK(cg.ok);
       ++cases;
     }
-  CHECK(cases == 20);
+  CHECK(cases == 26);
   // One source each: an infinity is copied, not turned into NaN by a zero weight.
   const Tensor inf = full({1, 1, 3, 3}, std::numeric_limits<double>::infinity(), DType::f32);
   for (double v : resize_nearest(inf, 2, 5).to_vector()) CHECK(v == std::numeric_limits<double>::infinity());

@@ -10,7 +10,7 @@
                      statistics gathered from random batches) saved as
                      model_ir_se50.pth is (num_batches_tracked included) and
                      converted;
-  psp_moco.bin       a small ResNet (blocks 1, 1, 1, 1, width 4, running
+  psp_moco.bin       a small ResNet (blocks 1, 2, 1, 1, width 4, running
                      statistics gathered from random batches) saved as MoCo's
                      moco_v2_800ep_pretrain.pth.tar is (legacy torch.save
                      format: epoch, arch, a state_dict of module.encoder_q.*
@@ -60,7 +60,7 @@ from golden_io import write_safetensors  # noqa: E402
 LPIPS_CHANNELS = (8, 12, 16, 12, 12)
 ARCFACE = dict(mode="ir_se", units=(1, 1, 1, 1), depths=(8, 12, 16, 20), se_reduction=4, embedding=8)
 LAMBDAS = dict(id=0.1, l2=1.0, lpips=0.8, lpips_crop=0.2, l2_crop=0.3, w_norm=0.005)
-MOCO = dict(layers=(1, 1, 1, 1), width=4)
+MOCO = dict(layers=(1, 2, 1, 1), width=4)  # layer2.1: an identity shortcut
 MOCO_LAMBDAS = dict(l2=1.0, lpips=0.8, w_norm=0.005, moco=0.5)
 
 

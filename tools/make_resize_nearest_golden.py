@@ -25,8 +25,13 @@ from golden_io import write_safetensors  # noqa: E402
 
 # (name, input [N, C, H, W], output (H', W'))
 # The axes are independent: the MoCo sizes are checked one axis at a time.
+# Where the float product rounds across an integer the index differs from
+# exact division (248 -> 224: 6 outputs, 62 -> 224: 1, 2 -> 82: output 41
+# reads source 0): those pin the float rule.
 CASES = (("moco_w", (1, 2, 3, 256), (2, 224)), ("moco_h", (1, 1, 256, 3), (224, 2)),
          ("moco_up_w", (1, 1, 2, 32), (3, 224)), ("moco_up_h", (1, 1, 32, 2), (224, 3)),
+         ("float_248_w", (1, 1, 2, 248), (2, 224)), ("float_62_h", (1, 1, 62, 2), (224, 2)),
+         ("float_2_82_w", (1, 1, 1, 2), (1, 82)),
          ("down", (2, 3, 9, 8), (4, 3)), ("up", (1, 2, 5, 7), (9, 13)), ("x2", (1, 1, 6, 6), (12, 12)),
          ("same", (1, 1, 5, 6), (5, 6)), ("one", (1, 1, 3, 5), (1, 2)), ("odd", (1, 1, 13, 11), (31, 29)))
 
