@@ -70,6 +70,16 @@ __global__ void warp_shuffle_kernel(const float* x, float* xor_sum, float* down_
   bcast[i] = __shfl_sync(0xffffffffu, v, 3, 16);
 }
 
+__global__ void xor_segments_kernel(const float* x, float* y) {
+  y[threadIdx.x] = __shfl_xor_sync(0xffffffffu, x[threadIdx.x], 16, 16);
+}
+
+__global__ void min_max_kernel(const float* a, const float* b, float* mn, float* mx) {
+  const int i = threadIdx.x;
+  mn[i] = min(a[i], b[i]);
+  mx[i] = max(a[i], b[i]);
+}
+
 __global__ void partial_warp_kernel(const float* x, float* y) {
   const int i = threadIdx.x;
   // Threads 32..47 form a warp of 16 lanes: their mask names exactly those.
@@ -223,6 +233,20 @@ WarpResults warp_shuffles(const std::vector<float>& x) {
   warp_shuffle_kernel<<<1, static_cast<unsigned>(x.size())>>>(dx.p, a.p, b.p, c.p, d.p);
   CHECK_CUDA(cudaGetLastError());
   return {a.get(), b.get(), c.get(), d.get()};
+}
+
+std::vector<float> xor_across_segments(const std::vector<float>& x) {
+  DeviceBuffer<float> dx(x), dy(x.size());
+  xor_segments_kernel<<<1, static_cast<unsigned>(x.size())>>>(dx.p, dy.p);
+  CHECK_CUDA(cudaGetLastError());
+  return dy.get();
+}
+
+std::pair<std::vector<float>, std::vector<float>> float_min_max(const std::vector<float>& a, const std::vector<float>& b) {
+  DeviceBuffer<float> da(a), db(b), mn(a.size()), mx(a.size());
+  min_max_kernel<<<1, static_cast<unsigned>(a.size())>>>(da.p, db.p, mn.p, mx.p);
+  CHECK_CUDA(cudaGetLastError());
+  return {mn.get(), mx.get()};
 }
 
 std::vector<float> partial_warp_sum(const std::vector<float>& x) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace emu_test {
@@ -16,6 +17,11 @@ struct WarpResults {
   std::vector<float> xor_sum, down_sum, scan, broadcast16;
 };
 WarpResults warp_shuffles(const std::vector<float>& x);
+// Per lane of a 32-thread block: __shfl_xor_sync(full, x, 16, 16), a butterfly
+// across two 16-lane segments (PTX: valid into an earlier segment).
+std::vector<float> xor_across_segments(const std::vector<float>& x);
+// Per thread: min(a, b) and max(a, b) of floats (CUDA's fminf / fmaxf).
+std::pair<std::vector<float>, std::vector<float>> float_min_max(const std::vector<float>& a, const std::vector<float>& b);
 // A 48-thread block: its partial second warp shuffles with mask 0xffff.
 std::vector<float> partial_warp_sum(const std::vector<float>& x);
 // Votes of a 64-thread block on pred[i]: per lane ballot, any, all; and the

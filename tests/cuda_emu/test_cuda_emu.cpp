@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <numeric>
 #include <string>
 
@@ -125,6 +126,30 @@ TEST_CASE("warp shuffles: xor, down, up and indexed within a width", "[construct
       CHECK(r.broadcast16[i] == x[(i / 16) * 16 + 3]);
     }
   }
+}
+
+TEST_CASE("an xor shuffle of width 16 reads into the earlier segment, as PTX's shfl.bfly", "[construct]") {
+  const auto x = iota_floats(32);
+  const std::vector<float> y = xor_across_segments(x);
+  // Lanes 16..31 read lane - 16 (an earlier segment: valid); lanes 0..15 would
+  // read a later segment: their own value.
+  for (int i = 0; i < 32; ++i) {
+    INFO("lane " << i);
+    CHECK(y[i] == x[i < 16 ? i : i - 16]);
+  }
+}
+
+TEST_CASE("float min and max are fminf and fmaxf: a NaN loses to a number", "[construct]") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const auto [mn, mx] = float_min_max({nan, 1.0f, 2.0f, nan}, {1.0f, nan, -3.0f, nan});
+  CHECK(mn[0] == 1.0f);
+  CHECK(mx[0] == 1.0f);
+  CHECK(mn[1] == 1.0f);
+  CHECK(mx[1] == 1.0f);
+  CHECK(mn[2] == -3.0f);
+  CHECK(mx[2] == 2.0f);
+  CHECK(std::isnan(mn[3]));
+  CHECK(std::isnan(mx[3]));
 }
 
 TEST_CASE("a partial warp shuffles with a mask of its own lanes", "[construct]") {
@@ -270,6 +295,12 @@ TEST_CASE("a missing barrier is caught in at least one thread order", "[fault]")
   const float first = block_sum(x, false), second = block_sum(x, false);
   CHECK(std::isnan(first) != std::isnan(second));
   CHECK((std::isnan(first) ? second : first) == want);
+  // The turns are the kernel's own: another one-block kernel launched between
+  // (an even count of blocks in all) does not pin the racy one to one order.
+  const float third = block_sum(x, false);
+  CHECK(block_sum(x, true) == want);
+  const float fourth = block_sum(x, false);
+  CHECK(std::isnan(third) != std::isnan(fourth));
 }
 
 TEST_CASE("an out-of-bounds global or shared write is reported by ASan at its .cu line", "[fault]") {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "fiber.h"
@@ -30,10 +31,19 @@ __thread unsigned long long block_serial = 0;
 
 namespace {
 
-__thread unsigned long long launch_serial = 0;  // for GFEMU_ORDER=alternate's block order
+// GFEMU_ORDER=alternate's turns, counted per kernel: its blocks for the
+// threads' order, its launches for the blocks' order. Counted over all
+// kernels, a one-block kernel launched each time beside another one-block
+// launch took the same order every time (a breaker's race went unseen). The
+// key is the launch's body, one function per launch site and template
+// instantiation (the name leaves template arguments as written: unary_vec_kernel<O, T>
+// is every unary op). Each kernel's first turn is forward, the order that
+// shows a read before the other threads' writes.
+thread_local std::unordered_map<void (*)(void*), unsigned long long> kernel_blocks, kernel_launches;
 
-// The order a block's threads (serial: block_serial) or a launch's blocks
-// (serial: launch_serial) take: alternate is forward and reversed by turns.
+// The order a block's threads (serial: the kernel's blocks) or a launch's
+// blocks (serial: the kernel's launches) take: alternate is forward and
+// reversed by turns, forward first.
 ThreadOrder concrete(ThreadOrder order, unsigned long long serial) {
   if (order != ThreadOrder::alternate) return order;
   return serial & 1 ? ThreadOrder::reverse : ThreadOrder::forward;
@@ -369,7 +379,7 @@ void run_block(Grid& g, uint3 b) {
   // Alternate: consecutive blocks (of one launch, or one-block launches in
   // turn) run their threads forward and reversed, so one pass over a test
   // suite sees both orders.
-  g.order = concrete(static_cast<ThreadOrder>(g_order.load(std::memory_order_relaxed)), block_serial);
+  g.order = concrete(static_cast<ThreadOrder>(g_order.load(std::memory_order_relaxed)), kernel_blocks[g.body]++);
   for (unsigned i = 0; i < g.nthreads; ++i) s.order[i] = g.order == ThreadOrder::reverse ? g.nthreads - 1 - i : i;
   if (g.order == ThreadOrder::shuffle) std::shuffle(s.order.begin(), s.order.begin() + g.nthreads, s.rng);
   g.cursor = 0;
@@ -564,7 +574,8 @@ void run_grid(const LaunchConfig& cfg, const char* kernel, const char* file, int
   // Blocks run one at a time, in linear order, reversed, or in a random
   // permutation (an affine map k -> a*k + c mod n with a coprime to n).
   const uint64_t nblocks = uint64_t(gd.x) * gd.y * gd.z;
-  const ThreadOrder order = concrete(static_cast<ThreadOrder>(g_order.load(std::memory_order_relaxed)), ++launch_serial);
+  const ThreadOrder order =
+      concrete(static_cast<ThreadOrder>(g_order.load(std::memory_order_relaxed)), kernel_launches[body]++);
   uint64_t a = 1, c = 0;
   if (order == ThreadOrder::shuffle && nblocks > 1) {
     auto gcd = [](uint64_t x, uint64_t y) {

@@ -170,8 +170,10 @@ inline int source_lane(WarpOp op, int lane, int arg, int width) {
     case WarpOp::shfl_up: return pos - arg < 0 ? -1 : lane - arg;
     case WarpOp::shfl_down: return pos + arg >= width ? -1 : lane + arg;
     case WarpOp::shfl_xor: {
+      // PTX's shfl.sync.bfly: valid while s <= the segment's last lane, so a
+      // lane may read from an earlier segment; only a later one gives its own value.
       const int s = lane ^ arg;
-      return s < base || s >= base + width ? -1 : s;  // outside the caller's segment: own value
+      return s >= base + width ? -1 : s;
     }
     default: return -1;
   }
@@ -302,13 +304,18 @@ inline int __float2int_ru(float x) { return static_cast<int>(std::ceil(x)); }
 inline float __int2float_rn(int x) { return static_cast<float>(x); }
 
 // CUDA's global min/max overloads (integer and floating, mixed types widened).
+// The floating ones are fminf/fmaxf (fmin/fmax): a NaN loses to a number.
 template <class A, class B>
 inline std::common_type_t<A, B> min(A a, B b) {
-  return b < a ? b : a;
+  using C = std::common_type_t<A, B>;
+  if constexpr (std::is_floating_point_v<C>) return std::fmin(C(a), C(b));
+  else return b < a ? b : a;
 }
 template <class A, class B>
 inline std::common_type_t<A, B> max(A a, B b) {
-  return a < b ? b : a;
+  using C = std::common_type_t<A, B>;
+  if constexpr (std::is_floating_point_v<C>) return std::fmax(C(a), C(b));
+  else return a < b ? b : a;
 }
 
 // ---- atomics (old value returned, as in CUDA) ----
