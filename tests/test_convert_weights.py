@@ -675,8 +675,60 @@ class ConvertWeightsTest(unittest.TestCase):
         np.save(npy, np.zeros([2, 3], np.float32))
         self.assert_error(run_here("export", npy, self.path("y.pt")), "imgs.npy: a NumPy .npy file")
         bundle = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "parity_32x1.bin")
-        self.assert_error(run_here("import", bundle, out), "a safetensors file")
+        self.assert_error(run_here("import", bundle, out), "a ganforge .bin (metadata ", "the programs read it as it is")
         self.assert_nothing_written(out)
+
+    def safetensors_file(self, path, header, body):
+        raw = header if isinstance(header, bytes) else json.dumps(header).encode()
+        raw += b" " * (-len(raw) % 8)
+        with open(path, "wb") as f:
+            f.write(struct.pack("<Q", len(raw)) + raw + body)
+
+    def test_safetensors_state_dict_imports_as_a_torch_one(self):
+        # safetensors.torch.save_file(G.state_dict()): official names, no
+        # metadata. It was refused as "a safetensors file (a ganforge .bin?)".
+        nets = make_nets(seed=6)
+        state = {k: v.detach().float().contiguous() for k, v in nets["G_ema"].state_dict().items()}
+        header, body, at = {}, b"", 0
+        for k, v in state.items():
+            b = v.numpy().astype("<f4").tobytes()
+            header[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [at, at + len(b)]}
+            body, at = body + b, at + len(b)
+        st, pt = self.path("G.safetensors"), self.path("G.pt")
+        self.safetensors_file(st, header, body)
+        torch.save(state, pt)
+        a, b = self.path("from_st.bin"), self.path("from_pt.bin")
+        self.assertEqual(run_here("import", st, a).returncode, 0)
+        self.assertEqual(run_here("import", pt, b).returncode, 0)
+        ta, ma = cw.read_bin(a)
+        tb, mb = cw.read_bin(b)
+        self.assertEqual(ma, mb)
+        self.assertEqual(sorted(ta), sorted(tb))
+        for k in ta:
+            self.assertTrue(torch.equal(ta[k], tb[k]), k)
+        self.assert_error(run_here("import", st, self.path("x.bin"), "--format", "official-pkl"),
+                          "a safetensors file, not --format official-pkl")
+
+    def test_bin_header_read_as_strictly_as_the_cpp_reader(self):
+        # export's reader took what the C++ reader and the safetensors library
+        # refuse: repeated keys (the last one kept), non-string metadata, a
+        # byte-order mark, bytes after a NUL, encoded surrogates.
+        entry = {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}
+        text = json.dumps({"G_ema.x": entry, "__metadata__": {"network": "G_ema"}}).encode()
+        cases = [
+            (text.replace(b'"G_ema.x"', b'"G_ema.x": ' + json.dumps(entry).encode() + b', "G_ema.x"', 1),
+             "the key \"G_ema.x\" appears twice"),
+            (json.dumps({"G_ema.x": entry, "__metadata__": {"n": {"a": 1}}}).encode(), "must map strings to strings"),
+            (b"\xef\xbb\xbf" + text, "does not begin with '{'"),
+            (text + b"\0" + b"{junk", f"a NUL byte at byte {len(text)}"),
+            (text.replace(b"G_ema.x", b"G_ema.\xed\xa0\x80", 1), "is not UTF-8"),
+        ]
+        for i, (header, needle) in enumerate(cases):
+            with self.subTest(needle=needle):
+                bad, out = self.path(f"bad{i}.bin"), self.path(f"out{i}.pt")
+                self.safetensors_file(bad, header, bytes(4))
+                self.assert_error(run_here("export", bad, out), needle)
+                self.assert_nothing_written(out)
 
     def test_bin_carries_a_crc_checked_on_export(self):
         # The converter writes the data's CRC-32 as the C++ writer does, and

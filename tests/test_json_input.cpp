@@ -52,6 +52,14 @@ TEST_CASE("json: text that is not JSON names the file and why, in words", "[json
   CHECK(empty.find("unexpected end of input") != std::string::npos);
   CHECK(overflow == "dataset.json: not JSON: number overflow parsing '1e400'");
   for (const std::string& m : {empty, overflow}) CHECK(m.find("[json.exception") == std::string::npos);
+  // A NUL byte ended nlohmann's parse: what followed went unread, not refused.
+  const std::string with_nul("{\"a\": 1}\0{\"b\": 2", 18);
+  CHECK_THROWS_WITH(io::parse_json(with_nul, "t"), "t: not JSON: a NUL byte at byte 8");
+  CHECK(io::parse_json_or_discarded(with_nul).is_discarded());
+  // The depth cap holds, at the depth a value sits (its enclosing containers).
+  const auto nested = [](int n) { return std::string(size_t(n), '[') + std::string(size_t(n), ']'); };
+  CHECK(io::parse_json(nested(io::kMaxJsonDepth + 1), "t").is_array());
+  CHECK_THROWS_WITH(io::parse_json(nested(io::kMaxJsonDepth + 2), "t"), Catch::Contains("nested deeper than"));
 }
 
 TEST_CASE("json: a repeated key is refused where keys must be unique, kept last elsewhere", "[json]") {

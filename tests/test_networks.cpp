@@ -111,6 +111,12 @@ TEST_CASE("a bundle of G alone: the programs' G_ema refusal says how to take its
                     "--net G --out G.bin makes a file of it that this takes");
   CHECK(network_state(file, "g.bin", "G").size() == 1);
   CHECK_THROWS_WITH(network_state(file, "g.bin", "D"), "g.bin: holds no D network (no tensor named 'D.*')");
+  // An official state dict saved with safetensors' own tools: no metadata, no prefix.
+  io::SafetensorsFile bare;
+  bare.tensors["synthesis.b4.const"] = zeros({2, 4, 4});
+  CHECK_THROWS_WITH(network_state(bare, "sd.safetensors", "G_ema"),
+                    Catch::EndsWith("without ganforge's metadata: import it with tools/convert_weights.py import "
+                                    "sd.safetensors net.bin"));
 }
 
 TEST_CASE("D parameter and buffer names and shapes are the official ones", "[networks]") {

@@ -2240,8 +2240,10 @@ def load_source(path, fmt):
         raise ConvertError(f"{path}: cannot read ({e.strerror})")
     if not data:
         raise ConvertError(f"{path}: empty file")
-    if data[8:9] == b"{":
-        raise ConvertError(f"{path}: a safetensors file (a ganforge .bin?), not weights to import")
+    if data[8:9] == b"{":  # safetensors: a state dict saved by safetensors.torch, or a ganforge .bin
+        if fmt in ("official-pkl", "pggan-pkl", "inception"):
+            raise ConvertError(f"{path}: a safetensors file, not --format {fmt}")
+        return classify_dict(safetensors_state_dict(path), path, fmt)
     torch_file = is_zip(data) or is_legacy_torch(data)
     if is_torchscript(data):
         if fmt not in ("auto", "inception"):
@@ -2277,7 +2279,23 @@ def load_source(path, fmt):
         return "stylegan2", read_official_pickle(path, data, top)
     if not torch_file:
         raise ConvertError(f"{path}: not a torch.save file (neither zip nor legacy format)")
-    obj = read_torch_file(path, data)
+    return classify_dict(read_torch_file(path, data), path, fmt)
+
+
+def safetensors_state_dict(path):
+    """A safetensors file of plain tensors (safetensors.torch.save_file of a
+    state dict) -> {name: tensor}; a ganforge .bin is refused: its programs
+    read it as it is."""
+    tensors, meta = read_bin(path)
+    ours = [k for k in meta if k in ("network", "family", "perceptual") or k.endswith("_kwargs")]
+    if ours:
+        raise ConvertError(f"{path}: a ganforge .bin (metadata {ours[0]}), not weights to import: the programs read "
+                           "it as it is")
+    return tensors
+
+
+def classify_dict(obj, path, fmt):
+    """What a torch.save or safetensors file's dict holds, by format or by its keys."""
     if not isinstance(obj, dict):
         raise ConvertError(f"{path}: holds a {type(obj).__name__}, not a dict")
     if fmt == "state-dict-raw":  # a loss network's second file, as it is
@@ -2504,6 +2522,46 @@ def write_atomic(path, chunks):
             raise
 
 
+class _RepeatedKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise _RepeatedKey(f"the key {json.dumps(k)} appears twice in one object")
+        out[k] = v
+    return out
+
+
+def _safetensors_header(raw, path):
+    """The header as the C++ reader (engine/io/safetensors.cpp) and the
+    safetensors library take it: it begins with '{', is strict UTF-8 JSON
+    (no NUL byte, which ends the C++ parse, no byte-order mark, no encoded
+    surrogates), an object whose keys appear once each, and whose
+    __metadata__, if any, maps strings to strings."""
+    if not raw.startswith(b"{"):
+        raise ConvertError(f"{path}: header does not begin with '{{' (not a .bin file?)")
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raise ConvertError(f"{path}: header: not JSON: a NUL byte at byte {nul}")
+    try:
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except UnicodeDecodeError as e:
+        raise ConvertError(f"{path}: header is not UTF-8 (byte {e.start})")
+    except _RepeatedKey as e:
+        raise ConvertError(f"{path}: header: {e}")
+    except ValueError as e:
+        raise ConvertError(f"{path}: header is not JSON ({one_line(str(e), 200)}; not a .bin file?)")
+    if not isinstance(header, dict):
+        raise ConvertError(f"{path}: header is not a JSON object")
+    meta = header.get("__metadata__", {})
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise ConvertError(f"{path}: __metadata__ must map strings to strings (safetensors' rule)")
+    return header
+
+
 def read_bin(path):
     """A ganforge .bin (safetensors) -> ({name: tensor}, metadata), checked."""
     try:
@@ -2517,11 +2575,8 @@ def read_bin(path):
     if 8 + n > len(data):
         kind = "a NumPy .npy file" if data[:6] == b"\x93NUMPY" else "not a ganforge .bin, or truncated"
         raise ConvertError(f"{path}: {kind} (its first 8 bytes give a header of {n} bytes; the file has {len(data)})")
-    try:
-        header = json.loads(data[8:8 + n])
-    except ValueError:
-        raise ConvertError(f"{path}: header is not JSON (not a .bin file?)")
-    meta = header.pop("__metadata__", {}) or {}
+    header = _safetensors_header(data[8:8 + n], path)
+    meta = header.pop("__metadata__", {})
     body = memoryview(data)[8 + n:]
     # The writer's CRC-32 of the data section (engine/io/safetensors.h): a
     # flipped bit in a weight would be exported as another weight.

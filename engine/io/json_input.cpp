@@ -20,28 +20,80 @@ struct RepeatedKey {
   std::string key;
 };
 
-nlohmann::json parse_capped(std::string_view text, bool allow_exceptions, bool unique_keys = false) {
-  // The callback sees each value's depth as the parser meets it: refusing
-  // there keeps every later walk (dump, our converters) within the cap.
-  // With unique_keys it also keeps each open object's keys: a repeated one
-  // would otherwise replace the first in silence.
-  std::vector<std::set<std::string>> open_objects;
-  const nlohmann::json::parser_callback_t cap = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-    if (depth > kMaxJsonDepth) throw TooDeep{};
-    if (!unique_keys) return true;
-    using E = nlohmann::json::parse_event_t;
-    if (event == E::object_start) open_objects.emplace_back();
-    if (event == E::object_end && !open_objects.empty()) open_objects.pop_back();
-    if (event == E::key && !open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second)
-      throw RepeatedKey{parsed.get<std::string>()};
+// Walks the text's SAX events before any tree is built: a value deeper than
+// kMaxJsonDepth throws TooDeep (so every later walk, dump and our
+// converters, stays within the cap), and with unique_keys a key repeated in
+// one object throws RepeatedKey (it would replace the first in silence).
+// Linear in the text: the same checks as a parser callback made the DOM
+// parse quadratic in an object's members (nlohmann's callback parser scans
+// the parent at each nested object's end: a 10 MB header of 160k tensors
+// ran for minutes). A syntax error stops the walk; the parse then reports it.
+class CapCheck {
+ public:
+  explicit CapCheck(bool unique_keys) : unique_keys_(unique_keys) {}
+  bool null() { return value(); }
+  bool boolean(bool) { return value(); }
+  bool number_integer(nlohmann::json::number_integer_t) { return value(); }
+  bool number_unsigned(nlohmann::json::number_unsigned_t) { return value(); }
+  bool number_float(nlohmann::json::number_float_t, const std::string&) { return value(); }
+  bool string(std::string&) { return value(); }
+  bool binary(nlohmann::json::binary_t&) { return value(); }
+  bool start_object(std::size_t) {
+    open(true);
     return true;
-  };
-  return nlohmann::json::parse(text.begin(), text.end(), cap, allow_exceptions);
+  }
+  bool key(std::string& k) {
+    value();  // a key sits at its members' depth
+    if (unique_keys_ && !keys_.back().insert(k).second) throw RepeatedKey{k};
+    return true;
+  }
+  bool end_object() {
+    close(true);
+    return true;
+  }
+  bool start_array(std::size_t) {
+    open(false);
+    return true;
+  }
+  bool end_array() {
+    close(false);
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+ private:
+  // The depth a parser callback would see: the containers around the value.
+  bool value() const {
+    if (depth_ > kMaxJsonDepth) throw TooDeep{};
+    return true;
+  }
+  void open(bool object) {
+    value();
+    ++depth_;
+    if (object && unique_keys_) keys_.emplace_back();
+  }
+  void close(bool object) {
+    --depth_;
+    if (object && unique_keys_) keys_.pop_back();
+  }
+  bool unique_keys_;
+  int depth_ = 0;
+  std::vector<std::set<std::string>> keys_;  // each open object's keys, with unique_keys
+};
+
+nlohmann::json parse_capped(std::string_view text, bool allow_exceptions, bool unique_keys = false) {
+  CapCheck check(unique_keys);
+  nlohmann::json::sax_parse(text.begin(), text.end(), &check);
+  return nlohmann::json::parse(text.begin(), text.end(), nullptr, allow_exceptions);
 }
 
 }  // namespace
 
 nlohmann::json parse_json(std::string_view text, const std::string& what, bool unique_keys) {
+  // nlohmann's lexer takes a NUL byte for the end of input: what follows it
+  // would be ignored, not refused (JSON has no NUL outside escapes).
+  if (const size_t nul = text.find('\0'); nul != std::string_view::npos)
+    throw Error(what + ": not JSON: a NUL byte at byte " + std::to_string(nul));
   try {
     return parse_capped(text, /*allow_exceptions=*/true, unique_keys);
   } catch (const TooDeep&) {
@@ -74,6 +126,7 @@ std::string json_error_text(const nlohmann::json::exception& e) {
 }
 
 nlohmann::json parse_json_or_discarded(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) return nlohmann::json(nlohmann::json::value_t::discarded);
   try {
     return parse_capped(text, /*allow_exceptions=*/false);
   } catch (const TooDeep&) {

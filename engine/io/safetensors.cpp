@@ -17,7 +17,7 @@
 namespace gf::io {
 namespace {
 
-constexpr uint64_t kMaxHeader = 100u << 20;  // the safetensors limit
+constexpr uint64_t kMaxHeader = 100000000;  // the safetensors library's MAX_HEADER_SIZE
 
 const char* st_dtype(DType t) {
   switch (t) {
@@ -88,6 +88,11 @@ SafetensorsFile read_safetensors(const std::string& path) {
   }
   std::string header(header_len, '\0');
   f.read(header.data(), static_cast<std::streamsize>(header_len));
+  // The format: the header begins with '{' (a byte-order mark, which the JSON
+  // parser would skip, is refused as the safetensors library refuses it).
+  if (header_len == 0 || header[0] != '{')
+    bad(path, "header does not begin with '{' (safetensors' JSON header; it begins with byte " +
+                  (header_len ? std::to_string(static_cast<unsigned char>(header[0])) : std::string("none")) + ")");
   // Unique keys: a tensor named twice would load whichever came last.
   const nlohmann::json j = parse_json(header, "safetensors: " + path + ": header", /*unique_keys=*/true);
   if (!j.is_object()) bad(path, "header is not a JSON object");

@@ -73,6 +73,27 @@ try:
                      "nested deeper than")
         if os.path.exists(os.path.join(tmp, "out")):
             sys.exit("FAIL: an output folder was made")
+    elif CASE == "bin_many_tensors":
+        # 160000 zero-size tensors in a 10 MB header, a valid safetensors file:
+        # the header's parse (checked for depth and repeated keys through a
+        # parser callback) was quadratic in the tensors and ran for minutes.
+        entries = {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(160000)}
+        bad = os.path.join(tmp, "many.bin")
+        write_bin(bad, entries, b"")
+        expect_error(["generate", "--network", bad, "--seeds", "0", "--outdir", os.path.join(tmp, "out")], bad,
+                     "holds no G_ema")
+    elif CASE == "bin_header_nul_bom":
+        # A NUL byte ended the JSON parse, so bytes after it went unread; a
+        # byte-order mark was skipped. The safetensors library refuses both.
+        header, body = read_bin(NET)
+        text = json.dumps(header).encode()
+        for raw, needle in ((text + b"\0{garbage", "a NUL byte at byte " + str(len(text))),
+                            (b"\xef\xbb\xbf" + text, "does not begin with '{'")):
+            raw += b" " * (-len(raw) % 8)
+            bad = os.path.join(tmp, "header.bin")
+            with open(bad, "wb") as f:
+                f.write(struct.pack("<Q", len(raw)) + raw + body)
+            expect_error(["inspect_weights", "--network", bad], bad, needle)
     elif CASE == "bin_metadata_type_named":
         # A config value of the wrong type (a string z_dim): the error named
         # the config key but not the file.
