@@ -62,9 +62,13 @@ io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& 
     // A bundle of G alone (a state dict of {'G': ...} converted): the way to
     // its generator, since the programs take G_ema, as the official ones do.
     const bool has_G = which == "G_ema" && !select_prefix(file.tensors, "G.").empty();
-    // A state dict saved with safetensors' own tools: official names, no metadata.
-    const bool bare = file.metadata.empty() && (!select_prefix(file.tensors, "synthesis.").empty() ||
-                                                !select_prefix(file.tensors, "b4.").empty());
+    // A state dict saved with safetensors' own tools: official names, and none
+    // of ganforge's metadata (other tools may add theirs, {"format": "pt"}).
+    bool ours = false;
+    for (const auto& [key, value] : file.metadata)
+      ours = ours || key == "network" || key == "family" || key == io::kDataCrcKey ||
+             (key.size() > 7 && key.compare(key.size() - 7, 7, "_kwargs") == 0);
+    const bool bare = !ours && !select_prefix(file.tensors, generator ? "synthesis." : "b4.").empty();
     throw Error(path + ": holds no " + which + " network (no tensor named '" + which + ".*')" +
                 (has_G ? "; it holds G: export_weights --in " + path + " --net G --out G.bin makes a file of it that this takes"
                  : bare ? "; its tensors are an official state dict without ganforge's metadata: import it with "

@@ -708,6 +708,26 @@ class ConvertWeightsTest(unittest.TestCase):
             self.assertTrue(torch.equal(ta[k], tb[k]), k)
         self.assert_error(run_here("import", st, self.path("x.bin"), "--format", "official-pkl"),
                           "a safetensors file, not --format official-pkl")
+        # The same in float16, and a bundle's flat names (G_ema.*, D.*): as torch.save's forms.
+        h16, b16, at = {}, b"", 0
+        for k, v in state.items():
+            b = v.numpy().astype("<f2").tobytes()
+            h16[k] = {"dtype": "F16", "shape": list(v.shape), "data_offsets": [at, at + len(b)]}
+            b16, at = b16 + b, at + len(b)
+        self.safetensors_file(self.path("G16.safetensors"), h16, b16)
+        torch.save({k: v.half() for k, v in state.items()}, self.path("G16.pt"))
+        self.assertEqual(run_here("import", self.path("G16.safetensors"), self.path("a16.bin")).returncode, 0)
+        self.assertEqual(run_here("import", self.path("G16.pt"), self.path("b16.bin")).returncode, 0)
+        self.assertEqual(cw.read_bin(self.path("a16.bin"))[0].keys(), cw.read_bin(self.path("b16.bin"))[0].keys())
+        flat = {"G_ema." + k: dict(e) for k, e in header.items()}
+        self.safetensors_file(self.path("flat.safetensors"), flat, body)
+        r = run_here("import", self.path("flat.safetensors"), self.path("flat.bin"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(cw.read_bin(self.path("flat.bin"))[0]), sorted(ta))
+        # Any file a ganforge writer made (its data_crc32) is no state dict to import.
+        self.safetensors_file(self.path("draws.bin"), {**header, "__metadata__": {"data_crc32": "00000000"}}, body)
+        self.assert_error(run_here("import", self.path("draws.bin"), self.path("y.bin")),
+                          "a ganforge .bin (metadata data_crc32)")
 
     def test_bin_header_read_as_strictly_as_the_cpp_reader(self):
         # export's reader took what the C++ reader and the safetensors library
@@ -722,6 +742,8 @@ class ConvertWeightsTest(unittest.TestCase):
             (b"\xef\xbb\xbf" + text, "does not begin with '{'"),
             (text + b"\0" + b"{junk", f"a NUL byte at byte {len(text)}"),
             (text.replace(b"G_ema.x", b"G_ema.\xed\xa0\x80", 1), "is not UTF-8"),
+            (text.replace(b'"G_ema.x"', b'"G_ema.\\ud800"', 1), "a lone surrogate"),
+            (text.replace(b'"shape"', b'"pad": NaN, "shape"', 1), "NaN is not JSON"),
         ]
         for i, (header, needle) in enumerate(cases):
             with self.subTest(needle=needle):

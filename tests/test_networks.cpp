@@ -114,9 +114,12 @@ TEST_CASE("a bundle of G alone: the programs' G_ema refusal says how to take its
   // An official state dict saved with safetensors' own tools: no metadata, no prefix.
   io::SafetensorsFile bare;
   bare.tensors["synthesis.b4.const"] = zeros({2, 4, 4});
+  bare.metadata["format"] = "pt";  // transformers' and diffusers' mark: not ganforge's
   CHECK_THROWS_WITH(network_state(bare, "sd.safetensors", "G_ema"),
                     Catch::EndsWith("without ganforge's metadata: import it with tools/convert_weights.py import "
                                     "sd.safetensors net.bin"));
+  // A generator's state dict asked for a discriminator: importing it would not help.
+  CHECK_THROWS_WITH(network_state(bare, "sd.safetensors", "D"), "sd.safetensors: holds no D network (no tensor named 'D.*')");
 }
 
 TEST_CASE("D parameter and buffer names and shapes are the official ones", "[networks]") {

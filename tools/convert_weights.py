@@ -2286,11 +2286,24 @@ def safetensors_state_dict(path):
     """A safetensors file of plain tensors (safetensors.torch.save_file of a
     state dict) -> {name: tensor}; a ganforge .bin is refused: its programs
     read it as it is."""
-    tensors, meta = read_bin(path)
-    ours = [k for k in meta if k in ("network", "family", "perceptual") or k.endswith("_kwargs")]
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        meta = _safetensors_header(f.read(min(n, MAX_HEADER)), path).get("__metadata__", {})
+    # data_crc32: both ganforge writers add it to every file (networks, draw
+    # logs, stats caches, traces), the safetensors library never.
+    ours = [k for k in meta if k in ("network", "family", "perceptual", DATA_CRC_KEY) or k.endswith("_kwargs")]
     if ours:
         raise ConvertError(f"{path}: a ganforge .bin (metadata {ours[0]}), not weights to import: the programs read "
                            "it as it is")
+    tensors, _ = read_bin(path)
+    # A bundle through safetensors (a flat dict): G.*, D.*, G_ema.* as the nested form torch.save keeps.
+    prefixes = ("G.", "D.", "G_ema.")
+    if tensors and all(k.startswith(prefixes) for k in tensors):
+        nested = {}
+        for k, v in tensors.items():
+            net, rest = k.split(".", 1)
+            nested.setdefault(net, {})[rest] = v
+        return nested
     return tensors
 
 
@@ -2399,7 +2412,8 @@ def convert(nets, hints, path, args):
 
 # ---------------------------------------------------------------- .bin files
 
-_DT = {"F32": np.float32, "F64": np.float64}
+_DT = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "BF16": np.uint16}  # BF16: its bits, viewed below
+MAX_HEADER = 100000000  # the safetensors library's MAX_HEADER_SIZE, as engine/io/safetensors.cpp
 DATA_CRC_KEY = "data_crc32"  # the C++ writer's (engine/io/safetensors.h), checked by both readers
 
 
@@ -2535,19 +2549,36 @@ def _unique_keys(pairs):
     return out
 
 
+def _no_lone_surrogates(v):
+    """An escaped lone surrogate ("\\ud800") is no Unicode text; nlohmann refuses it."""
+    for x in (v.items() if isinstance(v, dict) else v if isinstance(v, list) else ()):
+        for s in (x if isinstance(x, tuple) else (x,)):
+            if isinstance(s, str) and any(0xD800 <= ord(c) <= 0xDFFF for c in s):
+                raise ValueError(f"a lone surrogate in {json.dumps(s)}")
+            if isinstance(s, (dict, list)):
+                _no_lone_surrogates(s)
+
+
 def _safetensors_header(raw, path):
     """The header as the C++ reader (engine/io/safetensors.cpp) and the
     safetensors library take it: it begins with '{', is strict UTF-8 JSON
     (no NUL byte, which ends the C++ parse, no byte-order mark, no encoded
     surrogates), an object whose keys appear once each, and whose
     __metadata__, if any, maps strings to strings."""
+    if len(raw) > MAX_HEADER:
+        raise ConvertError(f"{path}: header of {len(raw)} bytes, over safetensors' {MAX_HEADER}")
     if not raw.startswith(b"{"):
         raise ConvertError(f"{path}: header does not begin with '{{' (not a .bin file?)")
     nul = raw.find(b"\0")
     if nul >= 0:
         raise ConvertError(f"{path}: header: not JSON: a NUL byte at byte {nul}")
+    def no_constant(name):  # NaN, Infinity: Python's json takes them, JSON and nlohmann do not
+        raise ValueError(f"{name} is not JSON")
     try:
-        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=no_constant)
+        _no_lone_surrogates(header)
+    except RecursionError:
+        raise ConvertError(f"{path}: header: JSON nested too deep")
     except UnicodeDecodeError as e:
         raise ConvertError(f"{path}: header is not UTF-8 (byte {e.start})")
     except _RepeatedKey as e:
@@ -2586,6 +2617,8 @@ def read_bin(path):
                            "damaged since it was written (a bad copy, disk or download); use another copy")
     tensors = {}
     for name, h in header.items():
+        if isinstance(h, dict) and isinstance(h.get("dtype"), str) and h["dtype"] not in _DT:
+            raise ConvertError(f"{path}: tensor {name} has dtype {h['dtype']}; F32, F64, F16 and BF16 are read")
         try:
             dt, shape, (b, e) = _DT[h["dtype"]], h["shape"], h["data_offsets"]
         except (KeyError, TypeError, ValueError):
@@ -2593,7 +2626,8 @@ def read_bin(path):
         if not 0 <= b <= e <= len(body) or e - b != int(np.prod(shape)) * np.dtype(dt).itemsize:
             raise ConvertError(f"{path}: tensor {name}: byte range {b}..{e} does not fit the file or its shape")
         values = np.frombuffer(body[b:e], dtype=np.dtype(dt).newbyteorder("<"))
-        tensors[name] = torch.from_numpy(values.astype(dt).reshape(shape))
+        t = torch.from_numpy(values.astype(dt).reshape(shape))
+        tensors[name] = t.view(torch.bfloat16) if h["dtype"] == "BF16" else t
     # The data section tiled by the tensors, as the C++ reader requires
     # (engine/io/safetensors.cpp): a header pointing two tensors at one range
     # exported one's weights as the other's.
