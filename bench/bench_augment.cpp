@@ -227,7 +227,7 @@ void run_device(const Options& o, const Device& d, Reps reps, int sets, bool rec
 }  // namespace
 
 int main(int argc, char** argv) {
-  gf::bench::programs_openmp_spin();  // first: it may execute the program again
+  gf::cpu::prefer_short_openmp_spin();  // the programs' spin policy; first: it may execute the program again
   const char* name = "bench_augment";
   Options o;
   for (int i = 1; i < argc; ++i) {

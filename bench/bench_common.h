@@ -57,16 +57,13 @@ inline double time_per_call(Device d, Reps r, const std::function<void()>& fn) {
 // StyleGAN2's channel count at each resolution (channel_base 16384 ... as the paper configs use).
 inline int64_t channels_at(int64_t res) { return res <= 64 ? 512 : res == 128 ? 256 : 128; }
 
-// The OpenMP spin policy of the programs a benchmark stands for (as
-// cli::run_main sets it), so both measure the same: first in main, as it may
-// execute the program again.
-inline void programs_openmp_spin() { cpu::prefer_short_openmp_spin(); }
-
 // The shared main of the op benchmarks: [--quick] [--help], then
 // run(quick), with an exception turned into one error line and exit 1.
 inline int bench_main(int argc, char** argv, const char* name, const char* summary,
                       const std::function<void(bool quick)>& run) {
-  programs_openmp_spin();
+  // The programs' OpenMP spin policy (as cli::run_main sets it), so both
+  // measure the same; first, as it may execute the program again.
+  cpu::prefer_short_openmp_spin();
   bool quick = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {

@@ -37,7 +37,7 @@ void run(Device dev, int batch, int res, bool quick) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  gf::bench::programs_openmp_spin();  // first: it may execute the program again
+  gf::cpu::prefer_short_openmp_spin();  // the programs' spin policy; first: it may execute the program again
   std::string device = "cpu";
   int batch = 8, res = 256;
   bool quick = false;

@@ -74,7 +74,7 @@ void row(const std::string& cfg, const Dataset& ds, double lod, Device dev, int 
 }  // namespace
 
 int main(int argc, char** argv) {
-  gf::bench::programs_openmp_spin();  // first: it may execute the program again
+  gf::cpu::prefer_short_openmp_spin();  // the programs' spin policy; first: it may execute the program again
   Device dev = cuda_available() ? Device::cuda(0) : Device::cpu();
   bool quick = false, full = false;
   for (int i = 1; i < argc; ++i) {

@@ -168,7 +168,7 @@ void usage(FILE* f) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  gf::bench::programs_openmp_spin();  // first: it may execute the program again
+  gf::cpu::prefer_short_openmp_spin();  // the programs' spin policy; first: it may execute the program again
   std::string device = "all";
   bool quick = false, full = false;
   for (int i = 1; i < argc; ++i) {

@@ -51,7 +51,7 @@ void run(Device dev, int batch, bool quick) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  gf::bench::programs_openmp_spin();  // first: it may execute the program again
+  gf::cpu::prefer_short_openmp_spin();  // the programs' spin policy; first: it may execute the program again
   std::string device = "cpu";
   int batch = 2;
   bool quick = false;

@@ -73,7 +73,7 @@ void run(Device dev, int lpips_batch, int features_batch, int res, bool quick, b
 }  // namespace
 
 int main(int argc, char** argv) {
-  gf::bench::programs_openmp_spin();  // first: it may execute the program again
+  gf::cpu::prefer_short_openmp_spin();  // the programs' spin policy; first: it may execute the program again
   std::string device = "cpu";
   int lpips_batch = 1, features_batch = 8, res = 256;
   bool quick = false, prof = false;

@@ -9,8 +9,8 @@
 // source, i0 = i1 and l = 0:
 //   nearest:       min(floor(j * s), in - 1), s = float(in) / float(out), the
 //                  product in float as torch's nearest_idx forms it: torch's
-//                  F.interpolate(mode='nearest'), which pSp's MoCo loss runs. The adjoint (the gradient)
-// sums each output gradient back into its four sources, formed per input
+//                  F.interpolate(mode='nearest'), which pSp's MoCo loss runs.
+// The adjoint (the gradient) sums each output gradient back into its sources, formed per input
 // element as a gather over the output range that reads it: deterministic, no
 // atomics.
 #pragma once

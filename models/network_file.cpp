@@ -66,7 +66,7 @@ io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& 
     // of ganforge's metadata (other tools may add theirs, {"format": "pt"}).
     bool ours = false;
     for (const auto& [key, value] : file.metadata)
-      ours = ours || key == "network" || key == "family" || key == io::kDataCrcKey ||
+      ours = ours || key == "network" || key == "family" ||
              (key.size() > 7 && key.compare(key.size() - 7, 7, "_kwargs") == 0);
     const bool bare = !ours && !select_prefix(file.tensors, generator ? "synthesis." : "b4.").empty();
     throw Error(path + ": holds no " + which + " network (no tensor named '" + which + ".*')" +

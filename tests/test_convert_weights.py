@@ -725,7 +725,7 @@ class ConvertWeightsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(sorted(cw.read_bin(self.path("flat.bin"))[0]), sorted(ta))
         # Any file a ganforge writer made (its data_crc32) is no state dict to import.
-        self.safetensors_file(self.path("draws.bin"), {**header, "__metadata__": {"data_crc32": "00000000"}}, body)
+        self.safetensors_file(self.path("draws.bin"), {**header, "__metadata__": {"data_crc32": f"{zlib.crc32(body):08x}"}}, body)
         self.assert_error(run_here("import", self.path("draws.bin"), self.path("y.bin")),
                           "a ganforge .bin (metadata data_crc32)")
 

@@ -2286,16 +2286,13 @@ def safetensors_state_dict(path):
     """A safetensors file of plain tensors (safetensors.torch.save_file of a
     state dict) -> {name: tensor}; a ganforge .bin is refused: its programs
     read it as it is."""
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        meta = _safetensors_header(f.read(min(n, MAX_HEADER)), path).get("__metadata__", {})
+    tensors, meta = read_bin(path, keep_crc_key=True)
     # data_crc32: both ganforge writers add it to every file (networks, draw
     # logs, stats caches, traces), the safetensors library never.
     ours = [k for k in meta if k in ("network", "family", "perceptual", DATA_CRC_KEY) or k.endswith("_kwargs")]
     if ours:
         raise ConvertError(f"{path}: a ganforge .bin (metadata {ours[0]}), not weights to import: the programs read "
                            "it as it is")
-    tensors, _ = read_bin(path)
     # A bundle through safetensors (a flat dict): G.*, D.*, G_ema.* as the nested form torch.save keeps.
     prefixes = ("G.", "D.", "G_ema.")
     if tensors and all(k.startswith(prefixes) for k in tensors):
@@ -2593,8 +2590,10 @@ def _safetensors_header(raw, path):
     return header
 
 
-def read_bin(path):
-    """A ganforge .bin (safetensors) -> ({name: tensor}, metadata), checked."""
+def read_bin(path, keep_crc_key=False):
+    """A ganforge .bin (safetensors) -> ({name: tensor}, metadata), checked;
+    the data's CRC-32 key is checked and left out of the metadata unless
+    keep_crc_key."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -2611,7 +2610,7 @@ def read_bin(path):
     body = memoryview(data)[8 + n:]
     # The writer's CRC-32 of the data section (engine/io/safetensors.h): a
     # flipped bit in a weight would be exported as another weight.
-    want = meta.pop(DATA_CRC_KEY, None)
+    want = meta.get(DATA_CRC_KEY) if keep_crc_key else meta.pop(DATA_CRC_KEY, None)
     if want is not None and f"{zlib.crc32(body):08x}" != want:
         raise ConvertError(f"{path}: its tensor data fails its CRC-32 ({zlib.crc32(body):08x}, recorded {want!r}): "
                            "damaged since it was written (a bad copy, disk or download); use another copy")

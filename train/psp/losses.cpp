@@ -1,5 +1,6 @@
 #include "train/psp/losses.h"
 
+#include <functional>
 #include <limits>
 
 #include "engine/error.h"
@@ -17,6 +18,18 @@ void check_pair(const Tensor& y_hat, const Tensor& y, const char* what) {
   GF_CHECK(y_hat.dim() == 4 && y_hat.shape() == y.shape(), what,
            "images " << shape_str(y_hat.shape()) << " and " << shape_str(y.shape())
                      << " must be the same [N, C, H, W]");
+}
+
+// mean over the batch of 1 - <f(y_hat), f(y)>, f(y) detached: the form of
+// pSp's id and MoCo losses (f gives unit-length features). x, the input, only
+// feeds their logs (diff_input, diff_views) in pSp.
+Tensor feature_dissimilarity(const std::function<Tensor(const Tensor&)>& f, const Tensor& y_hat, const Tensor& y) {
+  Tensor y_feats;
+  {
+    NoGradGuard ng;
+    y_feats = f(y);
+  }
+  return mean(1.0 - sum(f(y_hat) * y_feats, {1}));
 }
 
 }  // namespace
@@ -44,28 +57,18 @@ Tensor lpips_loss(const perceptual::Lpips& net, const Tensor& y_hat, const Tenso
 
 Tensor id_loss(const perceptual::ArcFace& net, const Tensor& y_hat, const Tensor& y) {
   check_pair(y_hat, y, "id loss");
-  const auto feats = [&](const Tensor& x) { return net.forward(adaptive_avg_pool2d(to_rgb(face_crop(x)), 112, 112)); };
-  Tensor y_feats;
-  {
-    NoGradGuard ng;  // the target's features are detached
-    y_feats = feats(y);
-  }
-  return mean(1.0 - sum(feats(y_hat) * y_feats, {1}));
+  return feature_dissimilarity(
+      [&](const Tensor& x) { return net.forward(adaptive_avg_pool2d(to_rgb(face_crop(x)), 112, 112)); }, y_hat, y);
 }
 
 Tensor moco_loss(const perceptual::ResNet& net, const Tensor& y_hat, const Tensor& y) {
   check_pair(y_hat, y, "moco loss");
-  const auto feats = [&](const Tensor& x) {
-    const Tensor f = net.forward(resize_nearest(to_rgb(x), 224, 224));
-    return f / clamp(sqrt(sum(square(f), {1}, true)), 1e-12, std::numeric_limits<double>::infinity());
-  };
-  Tensor y_feats;
-  {
-    NoGradGuard ng;  // the target's features are detached
-    y_feats = feats(y);
-  }
-  // The input's features only feed pSp's logs (diff_input, diff_views).
-  return mean(1.0 - sum(feats(y_hat) * y_feats, {1}));
+  return feature_dissimilarity(
+      [&](const Tensor& x) {
+        const Tensor f = net.forward(resize_nearest(to_rgb(x), 224, 224));
+        return f / clamp(sqrt(sum(square(f), {1}, true)), 1e-12, std::numeric_limits<double>::infinity());  // F.normalize
+      },
+      y_hat, y);
 }
 
 Tensor w_norm_loss(const Tensor& latent, const Tensor& latent_avg) {

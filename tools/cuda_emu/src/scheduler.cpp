@@ -165,6 +165,7 @@ struct Grid {
   // The pass over the block's threads in the chosen order: position, and
   // whether it found a thread not done / a thread that could run.
   ThreadOrder order = ThreadOrder::forward;
+  unsigned long long* turns = nullptr;  // the kernel's count of blocks run (alternate's turns)
   unsigned cursor = 0;
   bool remaining = false, progressed = false, deadlocked = false;
 };
@@ -379,7 +380,7 @@ void run_block(Grid& g, uint3 b) {
   // Alternate: consecutive blocks (of one launch, or one-block launches in
   // turn) run their threads forward and reversed, so one pass over a test
   // suite sees both orders.
-  g.order = concrete(static_cast<ThreadOrder>(g_order.load(std::memory_order_relaxed)), kernel_blocks[g.body]++);
+  g.order = concrete(static_cast<ThreadOrder>(g_order.load(std::memory_order_relaxed)), (*g.turns)++);
   for (unsigned i = 0; i < g.nthreads; ++i) s.order[i] = g.order == ThreadOrder::reverse ? g.nthreads - 1 - i : i;
   if (g.order == ThreadOrder::shuffle) std::shuffle(s.order.begin(), s.order.begin() + g.nthreads, s.rng);
   g.cursor = 0;
@@ -550,6 +551,7 @@ void run_grid(const LaunchConfig& cfg, const char* kernel, const char* file, int
   g.file = file;
   g.line = line;
   g.body = body;
+  g.turns = &kernel_blocks[body];  // looked up once a launch, not per block
   g.ctx = ctx;
   g.cfg = cfg;
   g.nthreads = static_cast<unsigned>(nthreads);
