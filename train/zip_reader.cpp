@@ -9,6 +9,7 @@
 
 #include "engine/error.h"
 #include "engine/io/input_file.h"
+#include "train/zip_methods.h"
 
 namespace gf {
 namespace {
@@ -194,8 +195,9 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     if (flags & 0x01) en.unreadable = "is encrypted";
     else if (en.compressed_size == 0xFFFFFFFF || en.size == 0xFFFFFFFF || en.header_offset == 0xFFFFFFFF)
       en.unreadable = "lacks its zip64 sizes (corrupt entry)";
-    else if (en.method != 0 && en.method != 8)
-      en.unreadable = "uses compression method " + std::to_string(en.method) + " (only stored and deflate are supported)";
+    else if (en.method != 0 && en.method != 8 && en.method != 12 && en.method != 14)
+      en.unreadable = "uses compression method " + std::to_string(en.method) +
+                      " (stored, deflate, bzip2 and LZMA are read, as Python's zipfile reads them)";
     if (en.unreadable.empty()) {
       if (en.method == 0 && en.compressed_size != en.size) bad(what, "is stored but its sizes differ");
       if (en.header_offset > cd_offset || cd_offset - en.header_offset < kLocalSize ||
@@ -234,7 +236,10 @@ std::vector<uint8_t> ZipReader::read(const Entry& e) {
   const uint64_t data_offset = e.header_offset + kLocalSize + le16(local + 26) + le16(local + 28);
   std::vector<uint8_t> raw(e.compressed_size);
   read_at(data_offset, raw.data(), raw.size(), "entry '" + e.name + "'");
-  std::vector<uint8_t> out = e.method == 0 ? std::move(raw) : inflate_raw(raw.data(), raw.size(), e.size, what);
+  std::vector<uint8_t> out = e.method == 0    ? std::move(raw)
+                             : e.method == 12 ? unzip_bzip2(raw.data(), raw.size(), e.size, what)
+                             : e.method == 14 ? unzip_lzma(raw.data(), raw.size(), e.size, what)
+                                              : inflate_raw(raw.data(), raw.size(), e.size, what);
   if (crc32(out.data(), out.size()) != e.crc) bad(what, "CRC mismatch (corrupt archive)");
   return out;
 }

@@ -26,13 +26,13 @@ class ZipReader {
  public:
   struct Entry {
     std::string name;  // as stored: '/' separated, relative
-    uint16_t method = 0;  // 0 stored, 8 deflate
+    uint16_t method = 0;  // 0 stored, 8 deflate, 12 bzip2, 14 LZMA (train/zip_methods.h)
     uint32_t crc = 0;
     uint64_t compressed_size = 0;
     uint64_t size = 0;
     uint64_t header_offset = 0;  // of the local file header
     // Why read() cannot give this entry (encrypted, a compression
-    // method other than stored and deflate); "" when it can. The archive
+    // method Python's zipfile cannot read either); "" when it can. The archive
     // stays usable: such entries are skipped, not fatal.
     std::string unreadable;
     bool is_dir() const { return !name.empty() && name.back() == '/'; }

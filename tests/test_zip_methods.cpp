@@ -1,0 +1,136 @@
+// The zip compression methods beside stored and deflate (train/zip_methods.h),
+// on tests/data/zip_methods.zip, which Python's zipfile wrote
+// (tools/make_zip_methods_fixture.py): every entry reads back; a corrupt,
+// cut or mis-sized entry is one error naming it, without a large allocation.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+#include "tests/testing.h"
+#include "train/zip_reader.h"
+
+namespace {
+
+using gf::ZipReader;
+
+const std::string kZip = std::string(GF_TEST_DATA_DIR) + "/zip_methods.zip";
+
+// make_zip_methods_fixture.py's content().
+std::string content() {
+  std::string s;
+  for (int i = 0; i < 400; ++i)
+    s += "line " + std::to_string(i) + ": the quick brown fox " + std::to_string(i * i % 97) + "\n";
+  return s;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// Offset of the central directory record of `name`.
+size_t central_record(const std::string& zip, const std::string& name) {
+  for (size_t at = zip.find("PK\x01\x02"); at != std::string::npos; at = zip.find("PK\x01\x02", at + 4))
+    if (zip.compare(at + 46, name.size(), name) == 0 && uint8_t(zip[at + 28]) == name.size()) return at;
+  FAIL("no central record for " << name);
+  return 0;
+}
+
+// Offset of the data of `name` (after its local header).
+size_t data_offset(const std::string& zip, const std::string& name) {
+  const size_t c = central_record(zip, name);
+  const auto u16 = [&](size_t at) { return size_t(uint8_t(zip[at])) | size_t(uint8_t(zip[at + 1])) << 8; };
+  size_t local = 0;
+  std::memcpy(&local, zip.data() + c + 42, 4);
+  return local + 30 + u16(local + 26) + u16(local + 28);
+}
+
+void put32(std::string& zip, size_t at, uint32_t v) {
+  for (int k = 0; k < 4; ++k) zip[at + size_t(k)] = char(v >> (8 * k) & 0xFF);
+}
+
+// Reads `name` from the archive `bytes` (written to a temporary file): its
+// text, or the error's.
+std::string read_entry(const std::string& bytes, const std::string& name) {
+  gf::test::TempDir dir("zip_methods");
+  std::ofstream(dir / "z.zip", std::ios::binary) << bytes;
+  try {
+    ZipReader zip(dir / "z.zip");
+    const std::vector<uint8_t> out = zip.read(zip.entries()[size_t(zip.find(name))]);
+    return std::string(out.begin(), out.end());
+  } catch (const gf::Error& e) {
+    return std::string("error: ") + e.what();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("zip reader: every method Python's zipfile writes reads back (stored, deflate, bzip2, LZMA)", "[zip_methods]") {
+  ZipReader zip(kZip);
+  const std::vector<std::pair<std::string, int>> want = {{"stored.txt", 0}, {"deflate.txt", 8}, {"bzip2.txt", 12},
+                                                         {"lzma.txt", 14}, {"empty_bzip2.txt", 12}, {"empty_lzma.txt", 14}};
+  REQUIRE(zip.entries().size() == want.size());
+  for (const auto& [name, method] : want) {
+    INFO(name);
+    const auto& e = zip.entries()[size_t(zip.find(name))];
+    CHECK(e.method == method);
+    CHECK(e.unreadable.empty());
+    const std::vector<uint8_t> out = zip.read(e);
+    CHECK(std::string(out.begin(), out.end()) == (name.rfind("empty", 0) == 0 ? std::string() : content()));
+  }
+}
+
+TEST_CASE("zip reader: a corrupt, cut or mis-sized bzip2 or LZMA entry is one error naming it", "[zip_methods]") {
+  const std::string zip = slurp(kZip);
+  REQUIRE(zip.size() > 1000);
+  const std::string n = std::to_string(content().size());
+  const auto error_of = [&](const std::string& bytes, const std::string& name) {
+    const std::string got = read_entry(bytes, name);
+    INFO(got);
+    CHECK(got.rfind("error: ", 0) == 0);  // an error, not the text
+    CHECK(got.find("entry '" + name + "': ") != std::string::npos);
+    return got;
+  };
+  for (const std::string name : {"bzip2.txt", "lzma.txt"}) {
+    INFO(name);
+    const bool bz = name == "bzip2.txt";
+    const size_t c = central_record(zip, name), d = data_offset(zip, name);
+    std::string bigger = zip, smaller = zip, huge = zip, cut = zip;
+    put32(bigger, c + 24, uint32_t(content().size() + 1));
+    CHECK(error_of(bigger, name).find("decompresses to " + n + " bytes, its header gives " +
+                                      std::to_string(content().size() + 1) + " (corrupt or cut entry)") != std::string::npos);
+    put32(smaller, c + 24, uint32_t(content().size() - 1));
+    CHECK(error_of(smaller, name).find("decompresses to more than the " + std::to_string(content().size() - 1) +
+                                       " bytes its header gives") != std::string::npos);
+    // A claim of ~4 GB for ~1 kB of data: refused after the real output, not
+    // after allocating what the header claims.
+    put32(huge, c + 24, 0xFFFFFFFEu);
+    CHECK(error_of(huge, name).find("decompresses to " + n + " bytes, its header gives 4294967294") != std::string::npos);
+    put32(cut, c + 20, 200);  // the compressed size: the data ends early
+    const std::string cut_error = error_of(cut, name);
+    CHECK(cut_error.find(bz ? "bzip2 data ends inside its stream (cut entry)" : "(corrupt or cut entry)") !=
+          std::string::npos);
+    std::string bad = zip;
+    if (bz) {
+      bad[d] = 'X';  // "BZh" -> "XZh"
+      CHECK(error_of(bad, name).find("corrupt bzip2 data") != std::string::npos);
+    } else {
+      bad[d + 2] = 4;  // the properties' size
+      CHECK(error_of(bad, name).find("LZMA properties of 4 bytes (LZMA1's are 5; corrupt entry)") != std::string::npos);
+      bad = zip;
+      bad[d + 4] = char(0xFF);  // lc/lp/pb past their range
+      CHECK(error_of(bad, name).find("corrupt LZMA properties") != std::string::npos);
+    }
+  }
+  // A method Python's zipfile cannot read either (9, Deflate64) stays unreadable, named.
+  std::string deflate64 = zip;
+  deflate64[central_record(zip, "deflate.txt") + 10] = 9;
+  CHECK(error_of(deflate64, "deflate.txt")
+            .find("uses compression method 9 (stored, deflate, bzip2 and LZMA are read, as Python's zipfile reads them)") !=
+        std::string::npos);
+}

@@ -1,0 +1,24 @@
+// The zip compression methods Python's zipfile reads beside stored and
+// deflate (train/zip_reader.h), so a dataset zip that the official
+// dataset_tool.py and training loader read is read here too:
+//   12  bzip2 (libbz2): one bzip2 stream, "BZh" header included;
+//   14  LZMA (liblzma): APPNOTE 5.8.8's layout, a 2-byte version, a 2-byte
+//       properties size (5), the LZMA1 properties, then raw LZMA1 data, with
+//       or without an end marker.
+// Each gives exactly `size` bytes (the central directory's uncompressed size)
+// from the n bytes at data, or throws gf::Error "<what>: <problem>": corrupt
+// data, or a stream that ends short of or runs past `size`. The output grows
+// as the decoder fills it, so a header that claims gigabytes for a few bytes
+// of input allocates only what the data really gives.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gf {
+
+std::vector<uint8_t> unzip_bzip2(const uint8_t* data, size_t n, uint64_t size, const std::string& what);
+std::vector<uint8_t> unzip_lzma(const uint8_t* data, size_t n, uint64_t size, const std::string& what);
+
+}  // namespace gf
