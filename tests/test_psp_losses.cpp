@@ -122,7 +122,7 @@ TEST_CASE("pSp's total loss: every term and lambda as coach.calc_loss, with grad
     INFO(name);
     CHECK(max_rel_error(t.reshape({1}), io.at(key)) < 1e-4);
   }
-  CHECK(names == std::vector<std::string>{"loss_id", "loss_l2", "loss_lpips", "loss_lpips_crop", "loss_l2_crop",
+  CHECK(names == std::vector<std::string>{"loss_id", "id_improve", "loss_l2", "loss_lpips", "loss_lpips_crop", "loss_l2_crop",
                                           "loss_w_norm", "loss"});
   CHECK(max_rel_error(u.grad(), io.at("total.grad_u_hat")) < 1e-4);
   CHECK(max_rel_error(latent.grad(), io.at("total.grad_latent")) < 1e-4);
@@ -159,7 +159,7 @@ TEST_CASE("pSp's total loss with MoCo in place of the id loss, as coach.calc_los
     INFO(name);
     CHECK(max_rel_error(t.reshape({1}), io.at(name == "loss" ? "total_moco.loss" : "total_moco." + name)) < 1e-4);
   }
-  CHECK(names == std::vector<std::string>{"loss_l2", "loss_lpips", "loss_w_norm", "loss_moco", "loss"});
+  CHECK(names == std::vector<std::string>{"loss_l2", "loss_lpips", "loss_w_norm", "loss_moco", "id_improve", "loss"});
   CHECK(max_rel_error(u.grad(), io.at("total_moco.grad_u_hat")) < 1e-4);
   CHECK(max_rel_error(latent.grad(), io.at("total_moco.grad_latent")) < 1e-4);
 }

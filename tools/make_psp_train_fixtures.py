@@ -23,9 +23,11 @@
                      images replicated to RGB), id.* (256 px images resized
                      from 32 px ones, gradients taken in the small ones),
                      w_norm.*, l2.*, total.* (coach.calc_loss's sum with
-                     every lambda non-zero but moco's), moco.* (256 px images
-                     resized from 32 px ones) and total_moco.* (moco with l2,
-                     lpips and w_norm: coach.py takes moco or id, not both);
+                     every lambda non-zero but moco's, and the logged
+                     id_improve for an input equal to the target), moco.*
+                     (256 px images resized from 32 px ones) and total_moco.*
+                     (moco with l2, lpips and w_norm, and id_improve: coach.py
+                     takes moco or id, not both);
   psp_optim_io.bin   20 steps of Ranger (written below from the formula of
                      pSp's training/ranger.py) and of torch.optim.Adam on a
                      fixed non-quadratic loss, in float64, for a 4-D, a 2-D
@@ -166,6 +168,8 @@ def moco_io(lpips, moco, gen):
     for k in ("l2", "lpips", "w_norm", "moco"):  # coach.calc_loss's order
         total = total + terms[k] * MOCO_LAMBDAS[k]
         io[f"total_moco.loss_{k}"] = terms[k].reshape(1).float()
+    # The input is the target (encoding), as train_psp's.
+    io["total_moco.id_improve"] = pr.sim_improvement(lambda t: pr.moco_features(mn, t), y_hat, y256, y256).reshape(1).float()
     g_img, g_lat = grad_of(total, ud, ld)
     io.update({"total_moco.latent": latent, "total_moco.latent_avg": avg, "total_moco.loss": total.reshape(1).float(),
                "total_moco.grad_u_hat": g_img, "total_moco.grad_latent": g_lat})
@@ -225,6 +229,7 @@ def loss_io(lpips, facenet, gen):
     for k in ("id", "l2", "lpips", "lpips_crop", "l2_crop", "w_norm"):
         total = total + terms[k] * LAMBDAS[k]
         io[f"total.loss_{k}"] = terms[k].reshape(1).float()
+    io["total.id_improve"] = pr.sim_improvement(lambda t: pr.id_features(fn, t), y_hat, y256, y256).reshape(1).float()
     g_img, g_lat = grad_of(total, ud, ld)
     io.update({"total.loss": total.reshape(1).float(), "total.grad_u_hat": g_img, "total.grad_latent": g_lat})
     return io

@@ -220,6 +220,15 @@ def id_loss(facenet, y_hat, y):
     return (1 - (y_hat_feats * y_feats).sum(1)).mean()
 
 
+def sim_improvement(features, y_hat, y, x):
+    """IDLoss/MocoLoss.forward's sim_improvement (coach.calc_loss logs it as
+    id_improve): the mean over the batch of <f(y_hat), f(y)> - <f(y), f(x)>,
+    x the encoder's input; a log, outside the graph."""
+    with torch.no_grad():
+        fy_hat, fy, fx = features(y_hat), features(y), features(x)
+        return ((fy_hat * fy).sum(1) - (fy * fx).sum(1)).mean()
+
+
 def w_norm_loss(latent, latent_avg=None):
     if latent_avg is not None:
         latent = latent - latent_avg

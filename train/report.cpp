@@ -92,6 +92,10 @@ constexpr KnownStat kKnownStats[] = {
     {"val_loss_l2_crop", "Reconstruction L2, face crop", "held out"},
     {"loss_lpips_crop", "LPIPS, face crop", "training"},
     {"val_loss_lpips_crop", "LPIPS, face crop", "held out"},
+    {"loss_moco", "MoCo features (1 - cosine)", "training"},
+    {"val_loss_moco", "MoCo features (1 - cosine)", "held out"},
+    {"id_improve", "Similarity gain <out, target> - <target, input>", "training"},
+    {"val_id_improve", "Similarity gain <out, target> - <target, input>", "held out"},
 };
 // Axes and bookkeeping, not curves (sec_per_tick is sec_per_kimg times the tick length; pSp's step is kimg / batch).
 constexpr const char* kNotCurves[] = {"tick", "kimg", "step", "total_sec", "timestamp", "sec_per_tick"};

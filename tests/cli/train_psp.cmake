@@ -62,14 +62,16 @@ grep -qx 'train_psp: error: --lpips .*/lpips.bin, which the run resumed from .*c
 grep -qx 'train_psp: error: --arcface is read by the id loss and to start a new encoder; --id-lambda is 0 and --resume .*checkpoint.bin brings its encoder (its run used no ArcFace file): leave --arcface out' $d/arcface.err && \
 echo loss files checked")
 set_tests_properties(cpu.train_psp_resume_loss_files PROPERTIES LABELS cpu PASS_REGULAR_EXPRESSION "loss files checked")
-# pSp's MoCo loss (--moco-lambda, --moco): logged as loss_moco and val_loss_moco;
+# pSp's MoCo loss (--moco-lambda, pSp's --moco_lambda here, --moco): logged as loss_moco and val_loss_moco,
+# with its similarity gain as id_improve and val_id_improve (coach.calc_loss);
 # a resume reads the recorded file, refuses it changed, and keeps the lambda.
 add_test(NAME cpu.train_psp_moco
          COMMAND sh -c "d=${_tp}/moco && rm -rf $d && mkdir -p $d && cp ${CMAKE_SOURCE_DIR}/tests/data/psp_moco.bin $d/moco.bin && \
 run='$<TARGET_FILE:train_psp> --cfg cpu --max-images 16 --val-images 8 --outdir '$d/runs && \
-OMP_NUM_THREADS=1 $run --generator ${_tp_g} --moco-lambda 0.5 --moco $d/moco.bin --max-steps 1 > /dev/null && \
+OMP_NUM_THREADS=1 $run --generator ${_tp_g} --moco_lambda 0.5 --moco $d/moco.bin --max-steps 1 > /dev/null && \
 r=$d/runs/00000-fashion-mnist-psp-cpu && grep -q '\"loss_moco\": *[0-9]' $r/stats.jsonl && \
 grep -q '\"val_loss_moco\": *[0-9]' $r/stats.jsonl && grep -q '\"moco\": *0.5' $r/training_options.json && \
+grep -q '\"id_improve\": *-*[0-9]' $r/stats.jsonl && grep -q '\"val_id_improve\": *-*[0-9]' $r/stats.jsonl && \
 OMP_NUM_THREADS=1 $run --resume $r/checkpoint.bin --max-steps 2 > $d/resumed.out && grep -q 'loss_moco' $d/resumed.out && \
 ! $run --resume $r/checkpoint.bin --moco-lambda 0.2 --max-steps 3 2> $d/lambda.err && \
 grep -q -- '--moco-lambda 0.2 differs from the run resumed from' $d/lambda.err && \

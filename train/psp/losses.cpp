@@ -21,15 +21,22 @@ void check_pair(const Tensor& y_hat, const Tensor& y, const char* what) {
 }
 
 // mean over the batch of 1 - <f(y_hat), f(y)>, f(y) detached: the form of
-// pSp's id and MoCo losses (f gives unit-length features). x, the input, only
-// feeds their logs (diff_input, diff_views) in pSp.
-Tensor feature_dissimilarity(const std::function<Tensor(const Tensor&)>& f, const Tensor& y_hat, const Tensor& y) {
+// pSp's id and MoCo losses (f gives unit-length features). With `improvement`,
+// also their log's sim_improvement, mean(<f(y_hat), f(y)> - <f(y), f(x)>),
+// detached, for an input x equal to the target y (encoding: f(x) = f(y)).
+Tensor feature_dissimilarity(const std::function<Tensor(const Tensor&)>& f, const Tensor& y_hat, const Tensor& y,
+                             Tensor* improvement) {
   Tensor y_feats;
   {
     NoGradGuard ng;
     y_feats = f(y);
   }
-  return mean(1.0 - sum(f(y_hat) * y_feats, {1}));
+  const Tensor diff_target = sum(f(y_hat) * y_feats, {1});
+  if (improvement) {
+    NoGradGuard ng;
+    *improvement = mean(diff_target.detach() - sum(y_feats * y_feats, {1}));
+  }
+  return mean(1.0 - diff_target);
 }
 
 }  // namespace
@@ -55,20 +62,20 @@ Tensor lpips_loss(const perceptual::Lpips& net, const Tensor& y_hat, const Tenso
   return net.forward(to_rgb(y_hat), to_rgb(y));
 }
 
-Tensor id_loss(const perceptual::ArcFace& net, const Tensor& y_hat, const Tensor& y) {
+Tensor id_loss(const perceptual::ArcFace& net, const Tensor& y_hat, const Tensor& y, Tensor* improvement) {
   check_pair(y_hat, y, "id loss");
   return feature_dissimilarity(
-      [&](const Tensor& x) { return net.forward(adaptive_avg_pool2d(to_rgb(face_crop(x)), 112, 112)); }, y_hat, y);
+      [&](const Tensor& x) { return net.forward(adaptive_avg_pool2d(to_rgb(face_crop(x)), 112, 112)); }, y_hat, y, improvement);
 }
 
-Tensor moco_loss(const perceptual::ResNet& net, const Tensor& y_hat, const Tensor& y) {
+Tensor moco_loss(const perceptual::ResNet& net, const Tensor& y_hat, const Tensor& y, Tensor* improvement) {
   check_pair(y_hat, y, "moco loss");
   return feature_dissimilarity(
       [&](const Tensor& x) {
         const Tensor f = net.forward(resize_nearest(to_rgb(x), 224, 224));
         return f / clamp(sqrt(sum(square(f), {1}, true)), 1e-12, std::numeric_limits<double>::infinity());  // F.normalize
       },
-      y_hat, y);
+      y_hat, y, improvement);
 }
 
 Tensor w_norm_loss(const Tensor& latent, const Tensor& latent_avg) {
@@ -97,13 +104,21 @@ PspLoss::Result PspLoss::operator()(const Tensor& y_hat, const Tensor& y, const 
     r.loss = r.loss.defined() ? r.loss + weighted : weighted;
   };
   const PspLambdas& l = lambdas_;
-  if (l.id > 0) add("loss_id", l.id, id_loss(*arcface_, y_hat, y));
+  // sim_improvement follows its loss in the log, as coach.calc_loss's id_improve.
+  Tensor improvement;
+  if (l.id > 0) {
+    add("loss_id", l.id, id_loss(*arcface_, y_hat, y, &improvement));
+    r.terms.emplace_back("id_improve", improvement);
+  }
   if (l.l2 > 0) add("loss_l2", l.l2, l2_loss(y_hat, y));
   if (l.lpips > 0) add("loss_lpips", l.lpips, lpips_loss(*lpips_, y_hat, y));
   if (l.lpips_crop > 0) add("loss_lpips_crop", l.lpips_crop, lpips_loss(*lpips_, face_crop(y_hat), face_crop(y)));
   if (l.l2_crop > 0) add("loss_l2_crop", l.l2_crop, l2_loss(face_crop(y_hat), face_crop(y)));
   if (l.w_norm > 0) add("loss_w_norm", l.w_norm, w_norm_loss(latent, latent_avg));
-  if (l.moco > 0) add("loss_moco", l.moco, moco_loss(*moco_, y_hat, y));
+  if (l.moco > 0) {
+    add("loss_moco", l.moco, moco_loss(*moco_, y_hat, y, &improvement));
+    r.terms.emplace_back("id_improve", improvement);
+  }
   GF_CHECK(r.loss.defined(), "psp loss", "every lambda is 0: nothing to train");
   r.terms.emplace_back("loss", r.loss.detach());
   return r;

@@ -46,10 +46,12 @@ std::string moco_beside_id_message();
 Tensor face_crop(const Tensor& images);
 Tensor l2_loss(const Tensor& y_hat, const Tensor& y);
 Tensor lpips_loss(const perceptual::Lpips& net, const Tensor& y_hat, const Tensor& y);
-// y_hat, y [N, C, 256, 256].
-Tensor id_loss(const perceptual::ArcFace& net, const Tensor& y_hat, const Tensor& y);
-// y_hat, y [N, C, H, W], any size (resized to 224x224).
-Tensor moco_loss(const perceptual::ResNet& net, const Tensor& y_hat, const Tensor& y);
+// y_hat, y [N, C, 256, 256]. With `improvement`, it also receives IDLoss's
+// sim_improvement (logged as id_improve): mean(<f(y_hat), f(y)> - <f(y), f(x)>)
+// for the input x = y (pSp's encoding, the one task train_psp runs), detached.
+Tensor id_loss(const perceptual::ArcFace& net, const Tensor& y_hat, const Tensor& y, Tensor* improvement = nullptr);
+// y_hat, y [N, C, H, W], any size (resized to 224x224); `improvement` as id_loss's (MocoLoss's sim_improvement).
+Tensor moco_loss(const perceptual::ResNet& net, const Tensor& y_hat, const Tensor& y, Tensor* improvement = nullptr);
 // latent [N, n_styles, w]; latent_avg broadcastable to it, or undefined.
 Tensor w_norm_loss(const Tensor& latent, const Tensor& latent_avg);
 
@@ -62,7 +64,8 @@ class PspLoss {
 
   struct Result {
     Tensor loss;                                       // the weighted sum (a scalar)
-    std::vector<std::pair<std::string, Tensor>> terms;  // "loss_l2", ... (detached scalars), then "loss"
+    // "loss_id", "id_improve", "loss_l2", ... (detached scalars) in coach.calc_loss's order, then "loss"
+    std::vector<std::pair<std::string, Tensor>> terms;
   };
   // y_hat, y [N, C, S, S]; latent the codes fed to the decoder [N, n_styles, w];
   // latent_avg subtracted in w_norm when defined.
