@@ -78,6 +78,20 @@ TEST_CASE("cli: an underscore spelling reads as the hyphenated flag", "[cli]") {
   CHECK(a.flag("start-from-latent-avg"));
   CHECK(refusal({"--max_steps=-1"}, decl).find("--max-steps") != std::string::npos);
   CHECK(refusal({"--no_such_flag", "1"}) == "unknown option --no_such_flag (see --help)");
+  // pSp's --train_decoder is argparse's type=bool: it takes a word. "True"
+  // reads as the switch; "False" (which argparse takes as true) is refused;
+  // the hyphenated switch takes no word.
+  decl.push_back({"train-decoder", "", "", "a switch"});
+  std::vector<std::string> with_word{"--train_decoder", "True", "--max_steps", "3"};
+  std::vector<char*> wv{const_cast<char*>("prog")};
+  for (auto& x : with_word) wv.push_back(x.data());
+  const cli::Args b(static_cast<int>(wv.size()), wv.data(), "prog", "summary", decl);
+  CHECK(b.flag("train-decoder"));
+  CHECK(b.integer("max-steps") == 3);
+  CHECK(refusal({"--train_decoder", "False"}, decl) ==
+        "--train_decoder False: the official argparse reads any word after it, 'False' too, as true (type=bool); here "
+        "--train-decoder is a switch: leave it out to keep it off");
+  CHECK(refusal({"--train-decoder", "True"}, decl) == "unexpected argument 'True' (see --help)");
 }
 
 // train.py's -n is --dry-run: a flag's one-letter form, read as a flag and

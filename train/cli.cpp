@@ -387,6 +387,7 @@ Args::Args(int argc, char** argv, std::string program, std::string summary, std:
     }
     // The official scripts' argparse spelling (pSp's --max_steps,
     // --test_batch_size) for a flag declared with hyphens.
+    const std::string spelled = name;
     if (name.find('_') != std::string::npos) {
       std::string hyphens = name;
       std::replace(hyphens.begin(), hyphens.end(), '_', '-');
@@ -399,6 +400,18 @@ Args::Args(int argc, char** argv, std::string program, std::string summary, std:
     if (f.kind_of() == Kind::toggle) {
       if (inline_value) check_value(f, value);
       given_[name] = inline_value ? value : "true";
+      // The official spelling may come with a word after it, as pSp's
+      // argparse takes --train_decoder (type=bool): "True" is the switch on;
+      // "False" it would read as true too (bool("False")), so it is refused.
+      if (!inline_value && spelled != name && i + 1 < argc) {
+        const std::string next = argv[i + 1];
+        if (next == "True" || next == "true") {
+          ++i;
+        } else if (next == "False" || next == "false") {
+          throw Error("--" + spelled + " " + next + ": the official argparse reads any word after it, '" + next +
+                      "' too, as true (type=bool); here --" + name + " is a switch: leave it out to keep it off");
+        }
+      }
       continue;
     }
     if (!inline_value) {

@@ -156,7 +156,6 @@ int run(int argc, char** argv) {
                                       "(and best_model.bin at each new lowest held-out loss)"),
        cli::not_here("image_interval", "is pSp's; here the grids are written every --snap TICKS"),
        cli::not_here("learn_in_w", "is pSp's; here it is --encoder-type BackboneEncoderUsingLastLayerIntoW"),
-       cli::not_here("moco_lambda", "is pSp's; here it is --moco-lambda X (with --moco FILE.bin)"),
        cli::not_here("label_nc", "is pSp's label-map input (segmentation, sketches); train_psp trains the encoding "
                                  "task only (inputs are images like the generator's)"),
        cli::not_here("input_nc", "is pSp's; here the encoder's inputs have the generator's channels"),
