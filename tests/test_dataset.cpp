@@ -1416,7 +1416,23 @@ TEST_CASE("the resume key covers every image's pixels; a sampled key from before
   gf::io::SafetensorsFile file;
   gf::add_dataset_metadata(file.metadata, a);
   CHECK_NOTHROW(gf::check_same_dataset(file, "ck.bin", renamed, "--data"));
-  CHECK_THROWS_WITH(gf::check_same_dataset(file, "ck.bin", changed, "--data"), Catch::Contains("other content"));
+  CHECK_THROWS_WITH(gf::check_same_dataset(file, "ck.bin", changed, "--data"),
+                    Catch::Contains("(40 images, other pixels: key "));
+  // The error names which part changed: labels, pixels or both; a checkpoint
+  // without the parts' keys (before 2026-12-04) can only say "other content".
+  std::vector<int64_t> classes(40, 0), other_classes(40, 0);
+  other_classes[7] = 1;
+  const gf::Dataset labelled("a", 4, 1, pixels, classes, {}, 2), relabelled("a", 4, 1, pixels, other_classes, {}, 2),
+      both("a", 4, 1, other, other_classes, {}, 2);
+  gf::io::SafetensorsFile lf;
+  gf::add_dataset_metadata(lf.metadata, labelled);
+  CHECK_NOTHROW(gf::check_same_dataset(lf, "ck.bin", labelled, "--data"));
+  CHECK_THROWS_WITH(gf::check_same_dataset(lf, "ck.bin", relabelled, "--data"), Catch::Contains(", other labels: key "));
+  CHECK_THROWS_WITH(gf::check_same_dataset(lf, "ck.bin", both, "--data"),
+                    Catch::Contains(", other pixels and labels: key "));
+  lf.metadata.erase("dataset_labels_key");
+  lf.metadata.erase("dataset_pixels_key");
+  CHECK_THROWS_WITH(gf::check_same_dataset(lf, "ck.bin", relabelled, "--data"), Catch::Contains(", other content: key "));
   // A checkpoint of the sampled key: compared as it was made (it cannot see item 1).
   file.metadata["dataset_key"] = sampled_key_as_defined(a);
   CHECK_NOTHROW(gf::check_same_dataset(file, "ck.bin", changed, "--data"));

@@ -152,10 +152,16 @@ std::string dataset_resume_key(const Dataset& ds) {
       per_item[static_cast<size_t>(i)] = fnv_words(px.data(), px.size());
     }
   }
-  uint64_t h = dataset_shape_hash(ds);
-  for (uint64_t v : per_item) fnv_i64(h, static_cast<int64_t>(v));
+  uint64_t h = dataset_shape_hash(ds), pixels = kFnvOffset;
+  for (uint64_t v : per_item) fnv_i64(h, static_cast<int64_t>(v)), fnv_i64(pixels, static_cast<int64_t>(v));
   ds.resume_key_ = kAllPixelsTag + hex16(h);
+  ds.pixels_key_ = hex16(pixels);
   return ds.resume_key_;
+}
+
+std::string dataset_pixels_key(const Dataset& ds) {
+  dataset_resume_key(ds);
+  return ds.pixels_key_;
 }
 
 std::string file_resume_key(const std::string& path) {
@@ -182,6 +188,9 @@ void add_dataset_metadata(io::Metadata& meta, const Dataset& ds) {
   meta["dataset"] = ds.name();
   meta["dataset_size"] = std::to_string(ds.size());
   meta["dataset_key"] = dataset_resume_key(ds);
+  // Its two parts alone: a refused resume can then say which changed.
+  meta["dataset_labels_key"] = hex16(dataset_shape_hash(ds));
+  meta["dataset_pixels_key"] = dataset_pixels_key(ds);
   meta["dataset_subset_rule"] = kSubsetRule;
 }
 
@@ -219,8 +228,18 @@ void check_same_dataset(const io::SafetensorsFile& file, const std::string& path
                                        ? ""
                                        : " (if its run used --max-images: checkpoints written before 2026-12-03 kept "
                                          "another subset, which this build no longer picks)";
-    if (key->second != mine)
-      throw Error(made + ", other content: key " + mine + ", the checkpoint's " + key->second + ")" + fix + old_subset);
+    if (key->second != mine) {
+      // Checkpoints written before the two parts' keys (2026-12-04) cannot tell labels from pixels.
+      const auto labels_key = file.metadata.find("dataset_labels_key");
+      const auto pixels_key = file.metadata.find("dataset_pixels_key");
+      std::string what = "other content";
+      if (all_pixels && labels_key != file.metadata.end() && pixels_key != file.metadata.end()) {
+        const bool labels = labels_key->second != hex16(dataset_shape_hash(ds));
+        const bool pixels = pixels_key->second != dataset_pixels_key(ds);
+        what = labels && pixels ? "other pixels and labels" : labels ? "other labels" : "other pixels";
+      }
+      throw Error(made + ", " + what + ": key " + mine + ", the checkpoint's " + key->second + ")" + fix + old_subset);
+    }
     return;
   }
   // Checkpoints written before "dataset_key" (2026-12-02) hold only the

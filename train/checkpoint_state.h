@@ -42,17 +42,23 @@ inline constexpr double k2to53 = 9007199254740992.0;
 // checkpoint reads the same on every build. (Checkpoints before 2026-12-03
 // hold a bare key of 16 sampled items; check_same_dataset still reads them.)
 std::string dataset_resume_key(const Dataset& ds);
+// The key of the items' pixels alone (their count included), from the same pass.
+std::string dataset_pixels_key(const Dataset& ds);
 
 // The same kind of key (FNV-1a 64, as hex) of a whole file's bytes, for an
 // input a checkpoint records (train_psp's --generator). Throws gf::Error
 // naming the file when it cannot be read.
 std::string file_resume_key(const std::string& path);
 
-// Metadata "dataset", "dataset_size" and "dataset_key" (dataset_resume_key) of a run on ds.
+// Metadata "dataset", "dataset_size", "dataset_key" (dataset_resume_key), and
+// its parts "dataset_labels_key" (count, shape and labels) and
+// "dataset_pixels_key" (dataset_pixels_key) of a run on ds.
 void add_dataset_metadata(io::Metadata& meta, const Dataset& ds);
 // Throws unless the file was made on data of ds's content (its "dataset_key";
 // the name may differ): the sampler's state and the image count mean nothing
-// on other data. A file from before the key holds only the name and size,
+// on other data. The error says "other labels", "other pixels" or both,
+// or "other content" for a file without the parts' keys. A file from before
+// the key holds only the name and size,
 // which must then match. `flags` names what chooses the data, for the message.
 void check_same_dataset(const io::SafetensorsFile& file, const std::string& path, const Dataset& ds,
                         const std::string& flags = "--data, --mirror and --max-images");

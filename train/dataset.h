@@ -135,8 +135,10 @@ class Dataset {
   // dataset_resume_key's result (train/checkpoint_state.h): the items never
   // change, so the key of all their pixels is computed once per dataset, not
   // at every checkpoint a run writes.
-  mutable std::string resume_key_;
+  // With it, the key of the pixels alone (dataset_pixels_key), from the same pass.
+  mutable std::string resume_key_, pixels_key_;
   friend std::string dataset_resume_key(const Dataset& ds);
+  friend std::string dataset_pixels_key(const Dataset& ds);
 };
 
 // ImageFiles::unlisted's reason for a file whose name PIL lists as no image

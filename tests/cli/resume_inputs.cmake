@@ -1,6 +1,6 @@
 # --resume's inputs, for every trainer: the dataset is known by content, not
 # name (a renamed copy resumes, other images of the same name and count do
-# not); train_psp takes its first command's --generator again; a file without
+# not, named as other pixels; other labels: train_stylegan.cmake); train_psp takes its first command's --generator again; a file without
 # D starts D afresh, said in the log, and refuses --freezed; StyleGAN (v1)
 # adopts the file's architecture over --cfg's; v1's default --snap is the
 # official 10. Data: 12 Fashion-MNIST images in ds.zip, the same bytes in
@@ -34,19 +34,19 @@ gf_cli_test(train_stylegan_resume_dataset_copy FRESH ${_ri}/sg2_copy EXPECT "res
             COMMAND ${_ri_env} $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds_copy.zip --kimg 0.012
                     --resume ${_ri}/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin --outdir ${_ri}/sg2_copy)
 gf_expect_error(train_stylegan_resume_other_dataset
-                "^train_stylegan: error: .*checkpoint.bin: made on dataset 'ds' \\(12 images\\), but this run has 'ds' \\(12 images, other content"
+                "^train_stylegan: error: .*checkpoint.bin: made on dataset 'ds' \\(12 images\\), but this run has 'ds' \\(12 images, other pixels"
                 resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/other/ds.zip --kimg 0.012
                 --resume ${_ri}/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin --outdir ${_ri}/bad)
 gf_cli_test(train_pggan_resume_dataset_copy FRESH ${_ri}/pg_copy EXPECT "resumed from" FIXTURES_REQUIRED resume_inputs
             COMMAND ${_ri_env} $<TARGET_FILE:train_pggan> --cfg tiny --data ${_ri}/ds_copy.zip --kimg 0.012
                     --resume ${_ri}/pg/00000-ds-pggan-tiny/checkpoint.bin --outdir ${_ri}/pg_copy)
-gf_expect_error(train_pggan_resume_other_dataset "^train_pggan: error: .*checkpoint.bin: made on dataset 'ds' .*other content"
+gf_expect_error(train_pggan_resume_other_dataset "^train_pggan: error: .*checkpoint.bin: made on dataset 'ds' .*other pixels"
                 resume_inputs $<TARGET_FILE:train_pggan> --cfg tiny --data ${_ri}/other/ds.zip --kimg 0.012
                 --resume ${_ri}/pg/00000-ds-pggan-tiny/checkpoint.bin --outdir ${_ri}/bad)
 gf_cli_test(train_stylegan_v1_resume_dataset_copy FRESH ${_ri}/v1_copy EXPECT "resumed from" FIXTURES_REQUIRED resume_inputs
             COMMAND ${_ri_env} $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data ${_ri}/ds_copy.zip --kimg 0.012
                     --resume ${_ri}/v1/00000-ds-stylegan-tiny/checkpoint.bin --outdir ${_ri}/v1_copy)
-gf_expect_error(train_stylegan_v1_resume_other_dataset "^train_stylegan: error: .*checkpoint.bin: made on dataset 'ds' .*other content"
+gf_expect_error(train_stylegan_v1_resume_other_dataset "^train_stylegan: error: .*checkpoint.bin: made on dataset 'ds' .*other pixels"
                 resume_inputs $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data ${_ri}/other/ds.zip --kimg 0.012
                 --resume ${_ri}/v1/00000-ds-stylegan-tiny/checkpoint.bin --outdir ${_ri}/bad)
 # 2. train_psp: the first command plus --resume (its --generator too, here

@@ -209,7 +209,7 @@ printf '{\"labels\": [[\"0.pgm\", [0.5, -1, 2]], [\"1.pgm\", [1, 0, 0]], [\"2.pg
 OMP_NUM_THREADS=1 ${_train} --cfg tiny --data $d/data --cond --kimg 0.008 --snap 1 --outdir $d/runs > $d/log 2>&1 && \
 grep -q '^Done: ' $d/log && ! grep -Eq '${GF_NONFINITE}' $d/log && grep -q '\"c_dim\": 3,' $d/runs/00000-data-cond-tiny-kimg0.008/training_options.json && \
 printf '{\"labels\": [[\"0.pgm\", [0.5, -1, 2]], [\"1.pgm\", [1, 0, 0]], [\"2.pgm\", [0, 0.25, 0]], [\"3.pgm\", [3, 3, 3.5]]]}' > $d/data/dataset.json && \
-sh ${GF_CLI_DIR}/expect_error.sh \"^train_stylegan: error: .*checkpoint.bin: made on dataset 'data' \\(4 images\\), but this run has 'data' \\(4 images, other content\" \
+sh ${GF_CLI_DIR}/expect_error.sh \"^train_stylegan: error: .*checkpoint.bin: made on dataset 'data' \\(4 images\\), but this run has 'data' \\(4 images, other labels\" \
   ${_train} --resume $d/runs/00000-data-cond-tiny-kimg0.008/checkpoint.bin --data $d/data --cond --kimg 0.012 --outdir $d/resumed && \
 echo trained on label vectors")
 set_tests_properties(cpu.train_stylegan_label_vectors PROPERTIES PASS_REGULAR_EXPRESSION "trained on label vectors")
