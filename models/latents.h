@@ -14,7 +14,9 @@ Tensor seed_latent(gf::Generator& rng, int z_dim, Device dev);
 
 // A .npy array that must be [N, cols] of finite numbers (float64 is converted to float32).
 // Errors name the flag and the file: "--z z.npy: shape [2, 8], expected [N, 16] (N rows of z_dim)",
-// "--z z.npy: element [0, 3] is nan (...)" (io::read_input_npy).
-Tensor read_rows(const std::string& path, int64_t cols, const std::string& flag, const std::string& cols_name);
+// "--z z.npy: element [0, 3] is nan (...)" (io::read_input_npy). whole_numbers:
+// integer and bool arrays too (labels, --c: the official networks cast c to float32).
+Tensor read_rows(const std::string& path, int64_t cols, const std::string& flag, const std::string& cols_name,
+                 bool whole_numbers = false);
 
 }  // namespace gf

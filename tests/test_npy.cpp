@@ -273,6 +273,52 @@ TEST_CASE("npy: Fortran order, big-endian and float16 arrays are read in C order
   CHECK(h.to_vector() == std::vector<double>{1, -2, 65504, std::ldexp(1.0, -24), INFINITY, std::ldexp(1.0, -14)});
 }
 
+// Labels (--c) may be integer or bool arrays: the official networks cast c
+// to float32. Read on request only, exactly, in either byte order and memory order.
+TEST_CASE("npy: integer and bool arrays are read as float64 where whole numbers are asked for", "[npy]") {
+  auto file = [](const std::string& name, const std::string& descr, bool fortran, const std::string& data) {
+    const std::string path = temp_path(name);
+    std::string h =
+        "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': (2, 3), }\n";
+    std::ofstream(path, std::ios::binary) << std::string("\x93NUMPY\x01\x00", 8) << char(h.size()) << char(0) << h
+                                          << data;
+    return path;
+  };
+  auto bytes = [](auto... v) {
+    std::string out;
+    (out.append(reinterpret_cast<const char*>(&v), sizeof v), ...);
+    return out;
+  };
+  const std::vector<double> want{0, 1, -2, 3, 127, -128};
+  const std::string i8 =
+      file("i8.npy", "<i8", false, bytes(int64_t(0), int64_t(1), int64_t(-2), int64_t(3), int64_t(127), int64_t(-128)));
+  const Tensor a = io::read_npy(i8, true);
+  CHECK(a.dtype() == DType::f64);
+  CHECK(a.shape() == Shape{2, 3});
+  CHECK(a.to_vector() == want);
+  CHECK_THROWS_WITH(io::read_npy(i8), Catch::Contains("dtype '<i8' is not supported (only float16, float32 or float64"));
+  // int8 in Fortran order (0 3 1 127 -2 -128 column by column); '|' is the byte order of one-byte types.
+  const std::string i1 =
+      file("i1.npy", "|i1", true, bytes(int8_t(0), int8_t(3), int8_t(1), int8_t(127), int8_t(-2), int8_t(-128)));
+  CHECK(io::read_npy(i1, true).to_vector() == want);
+  // big-endian int32 and uint16, and bools.
+  std::string be;
+  for (int32_t v : {0, 1, -2, 3, 127, -128}) {
+    std::string b(reinterpret_cast<const char*>(&v), 4);
+    be.append(b.rbegin(), b.rend());
+  }
+  CHECK(io::read_npy(file("be.npy", ">i4", false, be), true).to_vector() == want);
+  const std::string u2 = file("u2.npy", "<u2", false,
+                              bytes(uint16_t(0), uint16_t(1), uint16_t(65535), uint16_t(3), uint16_t(4), uint16_t(5)));
+  CHECK(io::read_npy(u2, true).to_vector() == std::vector<double>{0, 1, 65535, 3, 4, 5});
+  const std::string b1 =
+      file("b1.npy", "|b1", false, bytes(uint8_t(0), uint8_t(1), uint8_t(1), uint8_t(0), uint8_t(0), uint8_t(1)));
+  CHECK(io::read_npy(b1, true).to_vector() == std::vector<double>{0, 1, 1, 0, 0, 1});
+  CHECK_THROWS_WITH(io::read_npy(file("c8.npy", "<c8", false, std::string(48, '\0')), true),
+                    Catch::Contains("dtype '<c8' is not supported (only float16, float32 or float64: '<f2', '<f4', '<f8', "
+                                    "or integers and bools"));
+}
+
 TEST_CASE("npy: each kind of bad file is one error naming the file and the problem", "[npy]") {
   const std::string ok = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
   using Catch::Matchers::Contains;

@@ -103,7 +103,7 @@ int discriminate_stylegan(const cli::Args& args, const io::SafetensorsFile& file
   Tensor c;
   if (cfg.label_size > 0) {
     if (!args.has("c")) throw Error("the network is conditional (label_size " + std::to_string(cfg.label_size) + "): pass --c");
-    c = read_rows(args.str("c"), cfg.label_size, "--c", "label_size");
+    c = read_rows(args.str("c"), cfg.label_size, "--c", "label_size", /*whole_numbers=*/true);
     check_label_rows(c.size(0), n);
     c = c.to(dev);
   } else if (args.has("c")) {
@@ -148,7 +148,7 @@ int run(int argc, char** argv) {
   Tensor c;
   if (cfg.c_dim > 0) {
     if (!args.has("c")) throw Error("the network is conditional (c_dim " + std::to_string(cfg.c_dim) + "): pass --c");
-    c = read_rows(args.str("c"), cfg.c_dim, "--c", "c_dim");
+    c = read_rows(args.str("c"), cfg.c_dim, "--c", "c_dim", /*whole_numbers=*/true);
     check_label_rows(c.size(0), n);
     c = c.to(dev);
   } else if (args.has("c")) {

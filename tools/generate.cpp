@@ -105,7 +105,7 @@ Labels read_labels(const cli::Args& args, int c_dim, Device dev) {
   Labels l;
   if (c_dim > 0) {
     if (args.has("c")) {
-      l.rows = read_rows(args.str("c"), c_dim, "--c", "c_dim");
+      l.rows = read_rows(args.str("c"), c_dim, "--c", "c_dim", /*whole_numbers=*/true);
     } else {
       if (!args.has("class"))
         throw Error("the network is conditional (c_dim " + std::to_string(c_dim) +

@@ -155,10 +155,21 @@ float half_to_float(uint16_t h) {
   return f;
 }
 
+// One element of a whole-number dtype ('i' signed, 'u' unsigned, 'b' bool; `item`
+// bytes, this machine's order) as a double (exact up to 2^53).
+double whole_number(const uint8_t* src, char kind, size_t item) {
+  uint64_t u = 0;
+  std::memcpy(&u, src, item);  // little-endian host: the low bytes
+  if (kind == 'b') return u != 0;
+  if (kind == 'u') return static_cast<double>(u);
+  const int shift = int(64 - 8 * item);
+  return static_cast<double>(static_cast<int64_t>(u << shift) >> shift);  // sign-extended
+}
+
 // The file's elements (`item` bytes each, byte-swapped when `swapped`, in
 // Fortran order when `fortran`: the first index fastest) into `t`, C order,
-// float16 widened to float32.
-void to_c_order_native(uint8_t* raw, size_t item, bool swapped, bool fortran, const Shape& shape, Tensor& t) {
+// float16 widened to float32, whole numbers (`kind` 'i', 'u', 'b') to float64.
+void to_c_order_native(uint8_t* raw, size_t item, char kind, bool swapped, bool fortran, const Shape& shape, Tensor& t) {
   const size_t n = static_cast<size_t>(t.numel());
   if (swapped)
     for (size_t i = 0; i < n; ++i) std::reverse(raw + i * item, raw + (i + 1) * item);
@@ -179,7 +190,10 @@ void to_c_order_native(uint8_t* raw, size_t item, bool swapped, bool fortran, co
       }
     }
     const uint8_t* src = raw + at * item;
-    if (item == 2) {
+    if (kind != 'f') {
+      const double v = whole_number(src, kind, item);
+      std::memcpy(out + i * out_item, &v, 8);
+    } else if (item == 2) {
       uint16_t h;
       std::memcpy(&h, src, 2);
       const float f = half_to_float(h);
@@ -193,7 +207,7 @@ void to_c_order_native(uint8_t* raw, size_t item, bool swapped, bool fortran, co
 // The array in `size` bytes that read_at(offset, dst, n) copies out (ranges
 // within size); `path` names the source in messages.
 Tensor parse_npy_source(uint64_t file_size, const std::function<void(uint64_t, void*, size_t)>& read_at,
-                        const std::string& path) {
+                        const std::string& path, bool whole_numbers = false) {
   unsigned char pre[12] = {};
   read_at(0, pre, static_cast<size_t>(std::min<uint64_t>(file_size, sizeof pre)));
   if (file_size < kMagicLen || std::memcmp(pre, kMagic, kMagicLen) != 0) bad(path, "bad magic; not a .npy file");
@@ -213,12 +227,21 @@ Tensor parse_npy_source(uint64_t file_size, const std::function<void(uint64_t, v
 
   // Floats of 2, 4 or 8 bytes in either byte order ('=' is this machine's,
   // little-endian); float16 becomes float32, which holds it exactly.
-  const bool known = h.descr.size() == 3 && (h.descr[0] == '<' || h.descr[0] == '>' || h.descr[0] == '=') &&
-                     h.descr[1] == 'f' && (h.descr[2] == '2' || h.descr[2] == '4' || h.descr[2] == '8');
-  if (!known) bad(path, "dtype '" + h.descr + "' is not supported (only float16, float32 or float64: '<f2', '<f4', '<f8')");
+  // With whole_numbers, also integers of 1, 2, 4 or 8 bytes and bools
+  // ('|i1', '<i8', '|u1', '|b1', ...), as float64.
+  const bool is_float = h.descr.size() == 3 && (h.descr[0] == '<' || h.descr[0] == '>' || h.descr[0] == '=') &&
+                        h.descr[1] == 'f' && (h.descr[2] == '2' || h.descr[2] == '4' || h.descr[2] == '8');
+  const bool is_whole = whole_numbers && h.descr.size() == 3 &&
+                        (h.descr[0] == '<' || h.descr[0] == '>' || h.descr[0] == '=' || h.descr[0] == '|') &&
+                        ((h.descr[1] == 'b' && h.descr[2] == '1') ||
+                         ((h.descr[1] == 'i' || h.descr[1] == 'u') &&
+                          (h.descr[2] == '1' || h.descr[2] == '2' || h.descr[2] == '4' || h.descr[2] == '8')));
+  if (!is_float && !is_whole)
+    bad(path, "dtype '" + h.descr + "' is not supported (only float16, float32 or float64: '<f2', '<f4', '<f8'" +
+                  (whole_numbers ? std::string(", or integers and bools: '<i8', '|u1', '|b1', ...)") : std::string(")")));
   const size_t file_item = size_t(h.descr[2] - '0');
   const bool swapped = h.descr[0] == '>';
-  const DType dtype = file_item == 8 ? DType::f64 : DType::f32;
+  const DType dtype = file_item == 8 || is_whole ? DType::f64 : DType::f32;
   const uint64_t have = file_size - data_start;
   // The element count is formed with an overflow check: a header's shape must
   // not wrap around to a size the file happens to have.
@@ -232,19 +255,19 @@ Tensor parse_npy_source(uint64_t file_size, const std::function<void(uint64_t, v
   if (have > want)
     bad(path, std::to_string(have - want) + " bytes after the data of shape " + shape_str(h.shape));
   Tensor t = Tensor::empty(h.shape, dtype, Device::cpu());
-  if (file_item == dtype_size(dtype) && !swapped && !h.fortran_order) {
+  if (is_float && file_item == dtype_size(dtype) && !swapped && !h.fortran_order) {
     read_at(data_start, t.raw(), static_cast<size_t>(want));
     return t;
   }
   std::vector<uint8_t> raw(static_cast<size_t>(want));
   read_at(data_start, raw.data(), raw.size());
-  to_c_order_native(raw.data(), file_item, swapped, h.fortran_order, h.shape, t);
+  to_c_order_native(raw.data(), file_item, h.descr[1], swapped, h.fortran_order, h.shape, t);
   return t;
 }
 
 }  // namespace
 
-Tensor read_npy(const std::string& path) {
+Tensor read_npy(const std::string& path, bool whole_numbers) {
   std::string why;
   std::ifstream f = open_input(path, why);
   if (!f.is_open()) bad(path, why);
@@ -254,7 +277,7 @@ Tensor read_npy(const std::string& path) {
     f.seekg(static_cast<std::streamoff>(at));
     f.read(static_cast<char*>(dst), static_cast<std::streamsize>(n));
     if (!f) bad(path, "read failed");
-  }, path);
+  }, path, whole_numbers);
 }
 
 namespace {
@@ -322,8 +345,8 @@ void check_finite(const Tensor& t, const std::string& what) {
               " (the array must hold finite numbers)");
 }
 
-Tensor read_input_npy(const std::string& path, const std::string& flag) {
-  const Tensor t = read_npy(path);
+Tensor read_input_npy(const std::string& path, const std::string& flag, bool whole_numbers) {
+  const Tensor t = read_npy(path, whole_numbers);
   check_finite(t, flag + " " + path);
   return t;
 }

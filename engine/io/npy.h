@@ -19,12 +19,16 @@ namespace gf::io {
 // A bad file throws gf::Error "npy: <path>: <problem>": bad magic,
 // unsupported version, malformed header, a dtype other than a float of 2,
 // 4 or 8 bytes, or data that is shorter or longer than the shape says.
-Tensor read_npy(const std::string& path);
+// With whole_numbers, integers (signed or not, 1 to 8 bytes) and bools are
+// read too, as float64 (exact up to 2^53): for labels, which the official
+// networks cast to float32 (MappingNetwork's c.to(torch.float32)); off
+// where an integer array would mean something else (uint8 images).
+Tensor read_npy(const std::string& path, bool whole_numbers = false);
 
 // A program's input array (generate's --z, --w, --c, discriminate's
 // --images, psp's .npy --images): read_npy, then check_finite. A NaN or an
 // infinity there gave black images (or NaN latents) and exit 0.
-Tensor read_input_npy(const std::string& path, const std::string& flag);
+Tensor read_input_npy(const std::string& path, const std::string& flag, bool whole_numbers = false);
 
 // Throws gf::Error "<what>: element [i, j, ...] is nan (the array must hold
 // finite numbers)" (or inf, -inf) for the first non-finite element of a

@@ -216,3 +216,18 @@ $<TARGET_FILE:generate> --network $n --seeds 0 --class 1 --raw $d/raw.npy --outd
 sh ${GF_CLI_DIR}/expect_error.sh '^discriminate: error: the network is conditional \\(c_dim 4\\): pass --c$' \
   $<TARGET_FILE:discriminate> --network $n --images $d/raw.npy --out $d/scores.npy && echo refused")
 set_tests_properties(cpu.discriminate_conditional_needs_label PROPERTIES PASS_REGULAR_EXPRESSION "refused")
+# Labels saved as integers or bools (np.eye(4, dtype=int)[k]) are read as the
+# official networks read them (c.to(torch.float32)): the same scores and images
+# as the float32 labels, in discriminate and generate.
+gf_test(cpu.labels_as_integers
+        COMMAND sh -c "'${GF_PYTHON3}' -c 'import numpy' 2>/dev/null || exit 77; d=${GF_TEST_RUNS}/int_labels && rm -rf $d && mkdir -p $d && \
+n=${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin && \
+'${GF_PYTHON3}' -c \"import numpy as np; np.save('$d/f32.npy', np.eye(4, dtype=np.float32)[[1, 3]]); \
+np.save('$d/i64.npy', np.eye(4, dtype=np.int64)[[1, 3]]); np.save('$d/u8.npy', np.eye(4, dtype=np.uint8)[[1, 3]]); \
+np.save('$d/bool.npy', np.eye(4, dtype=bool)[[1, 3]])\" && \
+$<TARGET_FILE:generate> --network $n --seeds 0,1 --c $d/f32.npy --raw $d/raw.npy --outdir $d/f32 > /dev/null && \
+$<TARGET_FILE:generate> --network $n --seeds 0,1 --c $d/i64.npy --raw $d/raw_i64.npy --outdir $d/i64 > /dev/null && \
+cmp $d/raw.npy $d/raw_i64.npy && \
+for t in f32 i64 u8 bool; do $<TARGET_FILE:discriminate> --network $n --images $d/raw.npy --c $d/$t.npy --out $d/s_$t.npy > /dev/null || exit 1; done && \
+cmp $d/s_f32.npy $d/s_i64.npy && cmp $d/s_f32.npy $d/s_u8.npy && cmp $d/s_f32.npy $d/s_bool.npy && echo same as float labels")
+set_tests_properties(cpu.labels_as_integers PROPERTIES PASS_REGULAR_EXPRESSION "same as float labels" SKIP_RETURN_CODE 77)
