@@ -324,6 +324,24 @@ TEST_CASE("a metric stats.jsonl holds at its snapshot's tick is not drawn again 
   CHECK(curve_commands(alone, "fid50k_full").size() == 2);
 }
 
+TEST_CASE("a snapshot measured twice (calc_metrics run again) shows its last record", "[report]") {
+  const fs::path d = fresh_dir("metric_again"), once = fresh_dir("metric_once");
+  for (const fs::path& dir : {d, once}) {
+    std::ofstream(dir / "training_options.json") << "{\"total_kimg\": 3}";
+    write_ticks(dir, 0, 4);
+  }
+  const auto record = [](double v, int kimg) {
+    return "{\"results\": {\"fid50k_full\": " + std::to_string(v) +
+           "}, \"metric\": \"fid50k_full\", \"snapshot_pkl\": \"network-snapshot-00000" + std::to_string(kimg) +
+           ".bin\"}\n";
+  };
+  std::ofstream(d / "metric-fid50k_full.jsonl") << record(90.5, 1) << record(40.25, 3) << record(60, 1);
+  std::ofstream(once / "metric-fid50k_full.jsonl") << record(60, 1) << record(40.25, 3);
+  const auto drawn = curve_commands(render_report(d.string()), "fid50k_full");
+  CHECK(drawn.size() == 2);
+  CHECK(drawn == curve_commands(render_report(once.string()), "fid50k_full"));
+}
+
 TEST_CASE("format_duration", "[report]") {
   CHECK(format_duration(5.4) == "5s");
   CHECK(format_duration(184) == "3m 04s");

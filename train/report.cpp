@@ -257,9 +257,11 @@ size_t read_stats(const fs::path& path, Stats& s, std::vector<std::string>& note
 // "network-snapshot-<kimg>.pkl", ...}), each at the last tick of its
 // snapshot's kimg (kimg tags are whole kimg: the official cur_nimg // 1000),
 // unless stats.jsonl has that result there already (train_stylegan
-// --metrics writes both). Returns the count of records left out: not such
+// --metrics writes both). A snapshot measured again (calc_metrics appends)
+// shows its last record. Returns the count of records left out: not such
 // a record, or no tick of that kimg in the stats.
 size_t read_metric_files(const fs::path& dir, Stats& s, std::vector<std::string>& notes) {
+  const auto stats_present = s.present;  // stats.jsonl's own, before any metric file's
   std::vector<fs::path> files;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -296,8 +298,8 @@ size_t read_metric_files(const fs::path& dir, Stats& s, std::vector<std::string>
       // stats.jsonl's own result at a tick of that kimg (the snapshot's,
       // which need not be the last of its kimg) is the one drawn.
       auto in_stats = [&](const std::string& name) {
-        const auto has = s.present.find(name);
-        if (has == s.present.end()) return false;
+        const auto has = stats_present.find(name);
+        if (has == stats_present.end()) return false;
         for (size_t i = 0; i < s.rows(); ++i)
           if (has->second[i] && std::floor(s.kimg[i] + 1e-9) == k) return true;
         return false;
@@ -310,8 +312,7 @@ size_t read_metric_files(const fs::path& dir, Stats& s, std::vector<std::string>
           s.col[name].assign(s.rows(), kNaN);
           s.present[name].assign(s.rows(), 0);
         }
-        if (s.present[name][row]) continue;
-        s.col[name][row] = v.is_null() ? kNaN : v.get<double>();
+        s.col[name][row] = v.is_null() ? kNaN : v.get<double>();  // a later record of the snapshot replaces it
         s.present[name][row] = 1;
       }
     }
