@@ -1,5 +1,6 @@
 #include "engine/autograd.h"
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <unordered_map>
@@ -19,6 +20,27 @@ GradModeGuard::GradModeGuard(bool enabled) : prev_(g_grad_enabled) { g_grad_enab
 GradModeGuard::~GradModeGuard() { g_grad_enabled = prev_; }
 
 // ---- recording ----
+Node::~Node() {
+  // A node whose last owner is the one going is emptied before it goes: its
+  // edges (which own the earlier nodes) are moved to a list first, then its
+  // backward's captured tensors freed (which may own the same nodes). So no
+  // node is destroyed while it still owns others: one loop, not a recursion
+  // as deep as the graph.
+  std::vector<std::shared_ptr<Node>> pending;
+  const auto take = [&pending](Node& n) {
+    for (Edge& e : n.next_)
+      if (e.fn) pending.push_back(std::move(e.fn));
+    n.next_.clear();
+    n.fn_ = nullptr;
+  };
+  take(*this);
+  while (!pending.empty()) {
+    std::shared_ptr<Node> n = std::move(pending.back());
+    pending.pop_back();
+    if (n.use_count() == 1) take(*n);
+  }
+}
+
 Tensor Node::saved_output() const {
   GF_CHECK(out_storage_ != nullptr, name_, "output was not saved for backward");
   auto impl = new_impl();
@@ -272,12 +294,22 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
 void backward(const Tensor& loss, const Tensor& grad_output, bool retain_graph, bool create_graph) {
   GF_CHECK(loss.requires_grad(), "backward", "the tensor does not require grad");
   Tensor g = default_grad_output(loss, grad_output, 0);
+  // Backwards pass a gradient through unchanged where they can (add, reshape,
+  // sum_to of the same shape), so two leaves' gradients, or one and the
+  // caller's grad_output, may be one buffer: each .grad gets its own, as
+  // torch's AccumulateGrad copies a shared gradient, so that an in-place edit
+  // of one (nan_to_num_, an all-reduce) never changes another.
+  std::vector<const Storage*> given{g.impl().storage.get()};
   auto accumulate = [&](TensorImpl* leaf, const Tensor& gi) {
     Tensor v = create_graph ? gi : gi.detach();
     if (leaf->grad) {
       GradModeGuard mode(create_graph);
       v = add(Tensor(leaf->grad), v);
+    } else if (std::find(given.begin(), given.end(), v.impl().storage.get()) != given.end()) {
+      GradModeGuard mode(create_graph);
+      v = v.clone();
     }
+    given.push_back(v.impl().storage.get());
     leaf->grad = v.impl_ptr();
   };
   if (!loss.grad_fn()) {

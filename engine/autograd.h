@@ -137,6 +137,10 @@ class Node : public std::enable_shared_from_this<Node> {
 
   // `name` is a string literal (kept as a pointer: nodes are made per op).
   Node(const char* name, BackwardFn fn) : name_(name), fn_(std::move(fn)) {}
+  // Frees the graph behind it without recursion: a chain of many thousands
+  // of ops (each node owning the next through its edges and captured
+  // tensors) overflowed the stack when its last node went.
+  ~Node();
 
   const char* name() const { return name_; }
   const PoolVector<Edge>& next() const { return next_; }

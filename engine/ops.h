@@ -87,7 +87,7 @@ Shape broadcast_shape(const Shape& a, const Shape& b, const char* op);
 // Negative dims count from the end; empty dims means all of them.
 Tensor sum(const Tensor& x, DimList dims = {}, bool keepdim = false);
 Tensor mean(const Tensor& x, DimList dims = {}, bool keepdim = false);
-Tensor max(const Tensor& x, DimList dims = {}, bool keepdim = false);  // ties share the gradient
+Tensor max(const Tensor& x, DimList dims = {}, bool keepdim = false);  // ties share the gradient; a NaN propagates (torch.amax)
 // Sums a broadcast result back to `shape` (the backward of broadcasting).
 Tensor sum_to(const Tensor& x, const Shape& shape);
 

@@ -12,6 +12,7 @@ enum class UnaryOp {
   neg, exp, log, sqrt, rsqrt, square, pow, abs, sign, clamp, softplus, sigmoid, relu, leaky_relu,
   affine,            // x * a + b
   leaky_relu_slope,  // x > 0 ? 1 : a
+  relu_gate,         // x <= 0 ? 0 : 1 (1 at NaN: torch's threshold_backward)
   in_range,          // a <= x <= b ? 1 : 0
   nan_to_num,        // NaN -> a, +inf -> b, -inf -> c, finite x unchanged
   acos, cos, sin,    // radians

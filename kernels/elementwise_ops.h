@@ -27,6 +27,7 @@ GF_HD inline T unary_fn(T x, T a, T b, T c) {
   else if constexpr (op == UnaryOp::leaky_relu) return x > T(0) ? x : x * a;
   else if constexpr (op == UnaryOp::affine) return x * a + b;
   else if constexpr (op == UnaryOp::leaky_relu_slope) return x > T(0) ? T(1) : a;
+  else if constexpr (op == UnaryOp::relu_gate) return x <= T(0) ? T(0) : T(1);
   else if constexpr (op == UnaryOp::in_range) return (x >= a && x <= b) ? T(1) : T(0);
   else if constexpr (op == UnaryOp::nan_to_num)  // x - x is 0 for finite x, NaN for NaN and infinities
     return x - x == T(0) ? x : (x != x ? a : (x > T(0) ? b : c));
@@ -63,7 +64,8 @@ inline void dispatch_unary(UnaryOp op, F&& f) {
     GF_UNARY_CASE(neg) GF_UNARY_CASE(exp) GF_UNARY_CASE(log) GF_UNARY_CASE(sqrt) GF_UNARY_CASE(rsqrt)
     GF_UNARY_CASE(square) GF_UNARY_CASE(pow) GF_UNARY_CASE(abs) GF_UNARY_CASE(sign) GF_UNARY_CASE(clamp)
     GF_UNARY_CASE(softplus) GF_UNARY_CASE(sigmoid) GF_UNARY_CASE(relu) GF_UNARY_CASE(leaky_relu)
-    GF_UNARY_CASE(affine) GF_UNARY_CASE(leaky_relu_slope) GF_UNARY_CASE(in_range) GF_UNARY_CASE(nan_to_num)
+    GF_UNARY_CASE(affine) GF_UNARY_CASE(leaky_relu_slope) GF_UNARY_CASE(relu_gate) GF_UNARY_CASE(in_range)
+    GF_UNARY_CASE(nan_to_num)
     GF_UNARY_CASE(acos) GF_UNARY_CASE(cos) GF_UNARY_CASE(sin)
   }
 }

@@ -8,7 +8,8 @@
 // Max pooling with a k x k window, stride and padding that never wins (torch's
 // max_pool2d, dilation 1, floor mode). `take` returns, for every window, the
 // value of `src` at the position of the window's maximum in x (the first
-// maximum in row-major order; a NaN is taken as the maximum, as torch does):
+// maximum in row-major order; a NaN is taken as the maximum, the last NaN
+// where there are several, as torch's kernels take it):
 // the forward is take(x, x), and the gradient's own gradient is take(x, h).
 // The backward sums each output gradient into the position of its window's
 // maximum, formed per input element by a gather: deterministic, no atomics.
@@ -101,7 +102,7 @@ GF_HD inline int64_t max_pool_argmax(const T* plane, const PoolDims& d, const Ma
   for (int64_t y = y0 < 0 ? 0 : y0; y < y0 + p.k_h && y < d.in_h; ++y)
     for (int64_t x = x0 < 0 ? 0 : x0; x < x0 + p.k_w && x < d.in_w; ++x) {
       const T v = plane[y * d.in_w + x];
-      if (best < 0 || v > m || (v != v && m == m)) {
+      if (best < 0 || v > m || v != v) {  // torch: val > maxval || isnan(val)
         m = v;
         best = y * d.in_w + x;
       }

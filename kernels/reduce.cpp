@@ -15,6 +15,10 @@ namespace gf::cpu {
 // accumulation on the calling thread, as it always was (the same bits).
 constexpr int64_t kWholeChunk = kMinParallelWork;
 
+// The running max with NaN kept once seen, as torch's max/amax propagate it
+// (`x > acc` alone passes over a NaN x, which hid NaN logits).
+inline double max_nan(double acc, double x) { return x > acc || x != x ? x : acc; }
+
 // Accumulates in double so the float32 reference is accurate to rounding.
 template <class T>
 double reduce_span(ReduceOp op, const T* x, int64_t r, double init) {
@@ -24,8 +28,14 @@ double reduce_span(ReduceOp op, const T* x, int64_t r, double init) {
 #pragma omp simd reduction(+ : acc)
     for (int64_t k = 0; k < r; ++k) acc += x[k];
   } else {
-#pragma omp simd reduction(max : acc)
-    for (int64_t k = 0; k < r; ++k) acc = x[k] > acc ? x[k] : acc;
+    // The simd max combines lanes with its own rule, so a NaN is counted aside.
+    int nan = 0;
+#pragma omp simd reduction(max : acc) reduction(| : nan)
+    for (int64_t k = 0; k < r; ++k) {
+      acc = x[k] > acc ? x[k] : acc;
+      nan |= x[k] != x[k];
+    }
+    if (nan) acc = std::numeric_limits<double>::quiet_NaN();
   }
   return acc;
 }
@@ -47,7 +57,7 @@ void reduce(ReduceOp op, const T* x, T* y, int64_t outer, int64_t r, int64_t inn
         part[c] = reduce_span(op, x + begin, std::min(kWholeChunk, r - begin), init);
       });
       for (int64_t c = 0; c < chunks; ++c)
-        acc = op == ReduceOp::sum ? acc + part[c] : (part[c] > acc ? part[c] : acc);
+        acc = op == ReduceOp::sum ? acc + part[c] : max_nan(acc, part[c]);
     }
     y[0] = static_cast<T>(op == ReduceOp::sum ? acc * scale : acc);
     return;
@@ -69,7 +79,7 @@ void reduce(ReduceOp op, const T* x, T* y, int64_t outer, int64_t r, int64_t inn
       if (op == ReduceOp::sum)
         for (int64_t i = 0; i < inner; ++i) acc[i] += row[i];
       else
-        for (int64_t i = 0; i < inner; ++i) acc[i] = row[i] > acc[i] ? row[i] : acc[i];
+        for (int64_t i = 0; i < inner; ++i) acc[i] = max_nan(acc[i], row[i]);
     }
     for (int64_t i = 0; i < inner; ++i)
       y[o * inner + i] = static_cast<T>(acc[i] * (op == ReduceOp::sum ? scale : 1.0));

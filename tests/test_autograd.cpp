@@ -1,6 +1,7 @@
 // The autograd engine itself: accumulation, grad() on leaves and non-leaves,
 // higher orders, the needs-input-grad mask, retain_graph, no-grad mode.
 #include <catch2/catch.hpp>
+#include <pthread.h>
 
 #include "tests/testing.h"
 
@@ -16,6 +17,50 @@ TEST_CASE("backward accumulates into leaf .grad", "[autograd]") {
   CHECK(x.grad().to_vector() == std::vector<double>{5, 7, 9});
   x.zero_grad();
   CHECK_FALSE(x.grad().defined());
+}
+
+// Backwards pass gradients through (add, reshape), so two leaves' .grad and
+// the caller's grad_output could be one buffer, and an in-place edit of one
+// (nan_to_num_, an all-reduce's copy_) changed the others.
+TEST_CASE("every leaf's .grad is its own buffer, apart from the grad_output and each other", "[autograd]") {
+  Tensor x = Tensor::from_vector({1, 2}, {2}, DType::f64).requires_grad_();
+  Tensor y = Tensor::from_vector({3, 4}, {2}, DType::f64).requires_grad_();
+  const Tensor gout = Tensor::from_vector({0.5, 0.25}, {2}, DType::f64);
+  backward(add(x, y), gout);
+  CHECK(x.grad().raw() != y.grad().raw());
+  CHECK(x.grad().raw() != gout.raw());
+  CHECK(y.grad().raw() != gout.raw());
+  x.grad().copy_(zeros({2}, DType::f64));
+  CHECK(y.grad().to_vector() == std::vector<double>{0.5, 0.25});
+  CHECK(gout.to_vector() == std::vector<double>{0.5, 0.25});
+  // A leaf reached through a reshape alone shares nothing either.
+  Tensor w = Tensor::from_vector({1, 2, 3, 4}, {2, 2}, DType::f64).requires_grad_();
+  const Tensor gw = Tensor::from_vector({1, 1, 1, 1}, {4}, DType::f64);
+  backward(w.reshape({4}), gw);
+  CHECK(w.grad().raw() != gw.raw());
+}
+
+// Each node owns the earlier ones; freeing a long chain recursed once per
+// node and overflowed the stack (about 400k ops on an 8 MiB stack). Run on a
+// thread of a 1 MiB stack, so 100k ops fail the old way whatever the
+// process's own limit.
+TEST_CASE("a graph 100k ops deep is built, differentiated and freed on a 1 MiB stack", "[autograd]") {
+  Tensor x = Tensor::from_vector({1}, {1}, DType::f64).requires_grad_();
+  const auto chain = [](void* arg) -> void* {
+    Tensor& leaf = *static_cast<Tensor*>(arg);
+    Tensor y = leaf;
+    for (int i = 0; i < 100000; ++i) y = affine(y, 1.0, 1e-6);
+    backward(y);  // the nodes stay linked through their edges until y goes
+    return nullptr;
+  };
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 1 << 20);
+  pthread_t t;
+  REQUIRE(pthread_create(&t, &attr, +chain, &x) == 0);
+  pthread_join(t, nullptr);
+  pthread_attr_destroy(&attr);
+  CHECK(x.grad().item() == 1.0);
 }
 
 TEST_CASE("a value used twice gets the sum of both gradients", "[autograd]") {

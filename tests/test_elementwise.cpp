@@ -280,6 +280,21 @@ TEST_CASE("relu and clamp select their gradient: NaN or inf from above gives 0 w
   }
 }
 
+// torch's threshold_backward passes the gradient where !(x <= 0): at a NaN x
+// too (the mask x > 0 gave 0 there); pow's backward is 0 for the exponent 0,
+// also at x = 0 (0 * x^-1 gave NaN).
+TEST_CASE("relu passes the gradient at a NaN input, and x^0 has gradient 0 at 0, as torch", "[elementwise][grad]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (DType t : {DType::f32, DType::f64}) {
+    const Tensor x = Tensor::from_vector({nan, 1, -1, 0}, {4}, t).requires_grad_();
+    CHECK(grad({relu(x)}, {x}, {Tensor::from_vector({3, 3, 3, 3}, {4}, t)})[0].to_vector() ==
+          std::vector<double>{3, 3, 0, 0});
+    const Tensor z = Tensor::from_vector({0, 2, -1}, {3}, t).requires_grad_();
+    CHECK(grad({sum(pow(z, 0.0))}, {z})[0].to_vector() == std::vector<double>{0, 0, 0});
+    CHECK(grad({sum(pow(z, 2.0))}, {z})[0].to_vector() == std::vector<double>{0, 4, -2});
+  }
+}
+
 TEST_CASE("relu, bias_act's relu and clamp keep NaN, as torch.relu and torch.clamp; relu(-0) is +0", "[elementwise]") {
   // relu took NaN to 0, so a NaN image went through VGG16 as a black one.
   const double nan = std::numeric_limits<double>::quiet_NaN();

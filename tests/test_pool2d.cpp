@@ -91,6 +91,13 @@ TEST_CASE("max_pool2d matches torch (golden values); 1x1 stride 2 is a strided s
   Tensor t = ones({1, 1, 2, 2}, DType::f64).requires_grad_();
   const Tensor gt = grad({max_pool2d(t, mp(2, 2, 0))}, {t}, {full({1, 1, 1, 1}, 5.0, DType::f64)})[0];
   CHECK(gt.to_vector() == std::vector<double>{5, 0, 0, 0});
+  // Several NaNs in a window: the last one in row-major order takes the gradient, as torch's
+  // kernels keep it (val > maxval || isnan(val)).
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Tensor n = Tensor::from_vector({nan, 1, nan, 2}, {1, 1, 2, 2}, DType::f64).requires_grad_();
+  const Tensor y = max_pool2d(n, mp(2, 2, 0));
+  CHECK(std::isnan(y.item()));
+  CHECK(grad({y}, {n}, {full({1, 1, 1, 1}, 5.0, DType::f64)})[0].to_vector() == std::vector<double>{0, 0, 5, 0});
 }
 
 TEST_CASE("pooling gradients: adaptive pairs to second order, max pool first order", "[pool2d][grad]") {

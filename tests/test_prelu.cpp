@@ -45,6 +45,25 @@ TEST_CASE("prelu: per-channel and shared slopes, gradients", "[prelu][grad]") {
   }
 }
 
+// The backward selects each side's gradient (torch's prelu backward), so a
+// NaN or inf from above, or an infinite slope, stays on its own side; the
+// 0/1-mask form made a.grad NaN here (0 * NaN) and x.grad NaN (0 * inf).
+TEST_CASE("prelu's gradients keep NaN and inf on their own side, as torch", "[prelu][grad]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  const Tensor x = Tensor::from_vector({1, -1, 2, -3}, {2, 2}, DType::f64).requires_grad_();
+  Tensor a = Tensor::from_vector({0.25}, {1}, DType::f64).requires_grad_();
+  const Tensor g = Tensor::from_vector({nan, 1, inf, 1}, {2, 2}, DType::f64);
+  auto gr = grad({prelu(x, a)}, {x, a}, {g});
+  CHECK(gr[1].item() == -4);  // -1 + -3, the positive side's NaN and inf left out
+  CHECK(std::isnan(gr[0].to_vector()[0]));
+  CHECK(gr[0].to_vector()[1] == 0.25);
+  // An infinite slope on a channel whose x is positive: that x's gradient is 1, not NaN.
+  const Tensor xc = Tensor::from_vector({1, -1}, {1, 2}, DType::f64).requires_grad_();
+  const Tensor slopes = Tensor::from_vector({inf, 0.5}, {2}, DType::f64);
+  CHECK(grad({prelu(xc, slopes)}, {xc}, {Tensor::from_vector({1, 1}, {1, 2}, DType::f64)})[0].to_vector() ==
+        std::vector<double>{1, 0.5});
+}
+
 TEST_CASE("prelu rejects bad slopes with a clear message", "[prelu]") {
   const Tensor x = random_tensor({2, 3, 4, 4}, 3, DType::f32);
   REQUIRE_THROWS_WITH(prelu(x, ones({4})), Catch::Contains("prelu") && Catch::Contains("[1] or [3]"));

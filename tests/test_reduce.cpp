@@ -1,6 +1,7 @@
 // Reductions: values against loops, every dim pattern (adjacent, split,
 // keepdim, all), gradients of first and second order, CUDA against CPU.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 
 #include "tests/testing.h"
@@ -149,16 +150,41 @@ TEST_CASE("reductions on cuda match the cpu", "[reduce][cuda]") {
   }
 }
 
-TEST_CASE("max on cuda skips NaN as the cpu does", "[reduce][cuda]") {
-  // A NaN after a row's maximum and before smaller values: a running value
-  // that took the NaN would lose the maximum.
+// torch.amax propagates a NaN; max skipped it (x > acc is false for a NaN x),
+// which hid NaN logits (Inception's softmax, the PGGAN and pSp losses).
+TEST_CASE("max propagates NaN wherever it sits, as torch.amax; other rows keep their maximum", "[reduce]") {
+  // Rows long enough for the simd lanes and, whole, for several chunks.
+  const int64_t n = 3 * 65536 + 7;
+  for (DType t : {DType::f32, DType::f64})
+    for (int64_t at : {int64_t(0), int64_t(5), n / 2, n - 1}) {
+      INFO(dtype_name(t) << " NaN at " << at);
+      std::vector<double> v(static_cast<size_t>(2 * n));
+      for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i % 997) - 500;
+      v[static_cast<size_t>(at)] = std::nan("");  // in row 0 only
+      const Tensor x = Tensor::from_vector(v, {2, n}, t);
+      const std::vector<double> rows = max(x, {1}).to_vector();
+      CHECK(std::isnan(rows[0]));
+      CHECK(rows[1] == 496);
+      CHECK(std::isnan(max(x).item()));  // whole tensor: the chunked path
+      const std::vector<double> cols = max(x.reshape({2, n, 1}), {0, 2}).to_vector();  // over a non-innermost dim
+      CHECK(std::isnan(cols[static_cast<size_t>(at)]));
+      CHECK(std::count_if(cols.begin(), cols.end(), [](double c) { return std::isnan(c); }) == 1);
+      const std::vector<double> inner = max(x.reshape({1, 2, n}), {1}).to_vector();  // inner > 1: per-column accumulators
+      CHECK(std::isnan(inner[static_cast<size_t>(at)]));
+      CHECK(std::count_if(inner.begin(), inner.end(), [](double c) { return std::isnan(c); }) == 1);
+    }
+}
+
+TEST_CASE("max on cuda propagates NaN as the cpu does", "[reduce][cuda]") {
+  // NaNs in row 0 only, after its maximum and before smaller values.
   std::vector<double> v(4096 * 3);
   for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i % 97) - 50;
-  for (size_t i = 1; i < v.size(); i += 5) v[i] = std::nan("");
+  for (size_t i = 1; i < 4096; i += 5) v[i] = std::nan("");
   const Tensor x = Tensor::from_vector(v, {3, 4096}, DType::f32);
   for (const std::vector<int64_t>& dims : {std::vector<int64_t>{1}, std::vector<int64_t>{0}, std::vector<int64_t>{}}) {
     const std::vector<double> cpu = max(x, dims).to_vector(), gpu = max(x.to(Device::cuda(0)), dims).to_vector();
     REQUIRE(cpu.size() == gpu.size());
-    for (size_t i = 0; i < cpu.size(); ++i) CHECK(gpu[i] == cpu[i]);  // NaN on either side fails
+    for (size_t i = 0; i < cpu.size(); ++i) CHECK((gpu[i] == cpu[i] || (std::isnan(gpu[i]) && std::isnan(cpu[i]))));
+    CHECK(std::isnan(cpu[0]));
   }
 }

@@ -34,6 +34,16 @@ TEST_CASE("tensors round-trip through the host and between dtypes", "[tensor]") 
   CHECK(c.to_vector() == x.to_vector());
 }
 
+// A shape whose byte count wraps 64 bits read as 0 elements, and a later
+// slice of it ran past the buffer; torch refuses such a storage.
+TEST_CASE("a shape too large for 64-bit byte counts is refused; zero-size shapes are not", "[tensor]") {
+  const int64_t big = int64_t(1) << 62;
+  CHECK_THROWS_WITH(zeros({big, 4}), Catch::Contains("is too large (its byte count overflows 64 bits)"));
+  CHECK_THROWS_WITH(Tensor::empty({big, 1}, DType::f64, Device::cpu()), Catch::Contains("is too large"));
+  CHECK(zeros({big, 0, 4}).numel() == 0);
+  CHECK(zeros({0, big}).numel() == 0);
+}
+
 TEST_CASE("using a CUDA device without one is a clear error", "[tensor]") {
   if (cuda_available()) return;  // only meaningful on a machine without a GPU
   REQUIRE_THROWS_AS(zeros({2}, DType::f32, Device::cuda(0)), Error);

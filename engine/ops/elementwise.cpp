@@ -174,8 +174,10 @@ Tensor square(const Tensor& x) {
   return unary_op("square", UnaryOp::square, x, 0, 0, [](const Tensor& x, const Tensor&) { return affine(x, 2.0, 0.0); });
 }
 Tensor pow(const Tensor& x, double p) {
-  return unary_op("pow", UnaryOp::pow, x, p, 0,
-                  [p](const Tensor& x, const Tensor&) { return affine(pow(x, p - 1.0), p, 0.0); });
+  // x^0 is constant: its derivative is 0, also at x = 0 (where 0 * x^-1 is NaN), as torch's pow_backward.
+  return unary_op("pow", UnaryOp::pow, x, p, 0, [p](const Tensor& x, const Tensor&) {
+    return p == 0 ? zeros(x.shape(), x.dtype(), x.device()) : affine(pow(x, p - 1.0), p, 0.0);
+  });
 }
 Tensor abs(const Tensor& x) {
   return unary_op("abs", UnaryOp::abs, x, 0, 0, [](const Tensor& x, const Tensor&) { return sign(x); });
@@ -192,7 +194,9 @@ Tensor sigmoid(const Tensor& x) {  // y (1 - y)
                   [](const Tensor&, const Tensor& y) { return sub(y, square(y)); }, true);
 }
 Tensor relu(const Tensor& x) {
-  return gated_op("relu", UnaryOp::relu, x, 0, 0, [](const Tensor& x, double, double) { return leaky_relu_slope(x, 0.0); });
+  // The gradient passes where !(x <= 0), a NaN x included, as torch's threshold_backward.
+  return gated_op("relu", UnaryOp::relu, x, 0, 0,
+                  [](const Tensor& x, double, double) { return run_unary("relu_gate", UnaryOp::relu_gate, x); });
 }
 Tensor leaky_relu(const Tensor& x, double alpha) {
   return unary_op("leaky_relu", UnaryOp::leaky_relu, x, alpha, 0,
