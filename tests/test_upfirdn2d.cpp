@@ -237,6 +237,19 @@ TEST_CASE("upfirdn2d: first- and second-order gradients", "[upfirdn2d][grad]") {
   }
 }
 
+// A zero-height plane with padding gives an output of padding alone (as the
+// official reference does); its gradient is the empty one, which the adjoint's
+// output-size check refused.
+TEST_CASE("upfirdn2d of an empty plane: zeros forward, an empty gradient", "[upfirdn2d][grad]") {
+  const Tensor x = zeros({1, 1, 0, 3}, DType::f64).requires_grad_();
+  UpFirDn2dParams p;
+  p.pad_x0 = p.pad_x1 = p.pad_y0 = p.pad_y1 = 2;
+  const Tensor y = upfirdn2d(x, random_tensor({4, 4}, 7), p);
+  CHECK(y.shape() == Shape{1, 1, 1, 4});
+  CHECK(y.to_vector() == std::vector<double>{0, 0, 0, 0});
+  CHECK(grad({sum(y)}, {x})[0].shape() == Shape{1, 1, 0, 3});
+}
+
 TEST_CASE("upsample2d, downsample2d and filter2d resample with the official padding", "[upfirdn2d]") {
   const Tensor f = setup_filter({1, 3, 3, 1});
   REQUIRE(f.shape() == Shape{4, 4});

@@ -72,6 +72,9 @@ Tensor upfirdn2d(const Tensor& x, const Tensor& f, const UpFirDn2dParams& p) {
   });
 
   return record_op(op, y, {x}, [p, f2, in_h, in_w, out_h, out_w, fh, fw](Node&, const Tensor& g) {
+    // An empty plane (the output is padding alone) has an empty gradient;
+    // the adjoint's own output-size check would refuse it.
+    if (in_h == 0 || in_w == 0) return Grads{zeros({g.size(0), g.size(1), in_h, in_w}, g.dtype(), g.device())};
     UpFirDn2dParams b;
     b.up_x = p.down_x, b.up_y = p.down_y, b.down_x = p.up_x, b.down_y = p.up_y;
     b.pad_x0 = fw - p.pad_x0 - 1;
