@@ -4,12 +4,20 @@ for each compression method Python's zipfile writes (the official
 dataset_tool.py and training loader read zips through it), so the C++ reader
 is tested against another tool's archives, not only its own:
   stored.txt (0), deflate.txt (8), bzip2.txt (12), lzma.txt (14),
-  empty_bzip2.txt and empty_lzma.txt (0 bytes, 12 and 14).
+  empty_bzip2.txt and empty_lzma.txt (0 bytes, 12 and 14), and
+  lzma_no_end_marker.txt (14): LZMA data that stops without the end marker,
+  as archivers that know the size write it (Python writes the marker); made
+  with liblzma's LZMA1EXT encoder through ctypes, and read back by Python's
+  raw LZMA1 decoder, as zipfile reads it (zipfile still sets the flag bit
+  that announces a marker: readers go by the data, not the bit).
 Each non-empty entry holds the same text, content(), long and repetitive
 enough that every method really compresses it. Timestamps are fixed, so the
 file is the same on every run of the same Python.
 """
+import ctypes
+import lzma
 import os
+import struct
 import zipfile
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
@@ -17,6 +25,52 @@ TOOLS = os.path.dirname(os.path.abspath(__file__))
 
 def content():
     return "".join(f"line {i}: the quick brown fox {i * i % 97}\n" for i in range(400)).encode()
+
+
+class _LzmaOptions(ctypes.Structure):  # liblzma's lzma_options_lzma (5.4)
+    _fields_ = [("dict_size", ctypes.c_uint32), ("preset_dict", ctypes.c_void_p), ("preset_dict_size", ctypes.c_uint32),
+                ("lc", ctypes.c_uint32), ("lp", ctypes.c_uint32), ("pb", ctypes.c_uint32), ("mode", ctypes.c_int),
+                ("nice_len", ctypes.c_uint32), ("mf", ctypes.c_int), ("depth", ctypes.c_uint32),
+                ("ext_flags", ctypes.c_uint32), ("ext_size_low", ctypes.c_uint32), ("ext_size_high", ctypes.c_uint32),
+                ("reserved", ctypes.c_uint32 * 5), ("reserved_ptr", ctypes.c_void_p * 2)]
+
+
+class _LzmaFilter(ctypes.Structure):
+    _fields_ = [("id", ctypes.c_uint64), ("options", ctypes.c_void_p)]
+
+
+def lzma1_without_end_marker(data):
+    """-> (5 property bytes, raw LZMA1 data of `data` with no end marker)."""
+    lib = ctypes.CDLL("liblzma.so.5")
+    o = _LzmaOptions()
+    assert lib.lzma_lzma_preset(ctypes.byref(o), 6) == 0
+    o.ext_flags, o.ext_size_low, o.ext_size_high = 0, len(data) & 0xFFFFFFFF, len(data) >> 32  # size known: no marker
+    opts = ctypes.cast(ctypes.byref(o), ctypes.c_void_p)
+    filters = (_LzmaFilter * 2)(_LzmaFilter(0x4000000000000002, opts), _LzmaFilter(2**64 - 1, None))  # LZMA1EXT
+    out, pos = ctypes.create_string_buffer(len(data) + 1024), ctypes.c_size_t(0)
+    assert lib.lzma_raw_buffer_encode(filters, None, data, ctypes.c_size_t(len(data)), out, ctypes.byref(pos),
+                                      ctypes.c_size_t(len(out))) == 0
+    props = ctypes.create_string_buffer(5)
+    assert lib.lzma_properties_encode(ctypes.byref(_LzmaFilter(0x4000000000000001, opts)), props) == 0  # LZMA1
+    raw = out.raw[:pos.value]
+    dec = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma._decode_filter_properties(lzma.FILTER_LZMA1, props.raw)])
+    assert dec.decompress(raw) == data and not dec.eof  # Python reads it; no end marker was met
+    return props.raw, raw
+
+
+class _NoEndMarkerCompressor:
+    """zipfile's compressor interface, giving APPNOTE's LZMA layout without the end marker."""
+
+    def __init__(self):
+        self.data = b""
+
+    def compress(self, data):
+        self.data += data
+        return b""
+
+    def flush(self):
+        props, raw = lzma1_without_end_marker(self.data)
+        return struct.pack("<BBH", 5, 4, len(props)) + props + raw
 
 
 def main():
@@ -29,6 +83,15 @@ def main():
             info = zipfile.ZipInfo(name, date_time=(2026, 12, 4, 0, 0, 0))
             info.compress_type = method
             z.writestr(info, data)
+        info = zipfile.ZipInfo("lzma_no_end_marker.txt", date_time=(2026, 12, 4, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_LZMA
+        own = zipfile._get_compressor
+        zipfile._get_compressor = lambda *args: _NoEndMarkerCompressor()
+        try:
+            z.writestr(info, content())
+        finally:
+            zipfile._get_compressor = own
+    entries.append(("lzma_no_end_marker.txt", zipfile.ZIP_LZMA, content()))
     with zipfile.ZipFile(path) as z:
         for name, method, data in entries:
             assert z.getinfo(name).compress_type == method and z.read(name) == data
