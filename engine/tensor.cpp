@@ -11,8 +11,13 @@
 namespace gf {
 
 int64_t shape_numel(const Shape& s) {
+  for (int64_t v : s)
+    if (v == 0) return 0;
+  // A count that wraps (a huge reshape target) read as a small one, and the
+  // view's index math ran past its buffer.
   int64_t n = 1;
-  for (int64_t v : s) n *= v;
+  for (int64_t v : s)
+    if (__builtin_mul_overflow(n, v, &n)) throw Error("tensor: shape " + shape_str(s) + " has more elements than 64 bits count");
   return n;
 }
 
@@ -212,7 +217,8 @@ Tensor Tensor::reshape(const Shape& s) const {
       infer = static_cast<int64_t>(i);
     } else {
       GF_CHECK(target[i] >= 0, "reshape", "negative size in " << shape_str(s));
-      known *= target[i];
+      GF_CHECK(!__builtin_mul_overflow(known, target[i], &known), "reshape",
+               "cannot reshape " << shape_str(shape()) << " to " << shape_str(s) << ": too many elements");
     }
   }
   if (infer >= 0) {

@@ -89,9 +89,16 @@ TEST_CASE("cli: an underscore spelling reads as the hyphenated flag", "[cli]") {
   CHECK(b.flag("train-decoder"));
   CHECK(b.integer("max-steps") == 3);
   CHECK(refusal({"--train_decoder", "False"}, decl) ==
-        "--train_decoder False: the official argparse reads any word after it, 'False' too, as true (type=bool); here "
+        "--train_decoder False: the official argparse reads any word given to it, 'False' too, as true (type=bool); here "
         "--train-decoder is a switch: leave it out to keep it off");
   CHECK(refusal({"--train-decoder", "True"}, decl) == "unexpected argument 'True' (see --help)");
+  // With '=' too: argparse reads --train_decoder=false as true; here it is refused, not read as off.
+  CHECK(refusal({"--train_decoder=false"}, decl) ==
+        "--train_decoder=false: the official argparse reads any word given to it, 'false' too, as true (type=bool); here "
+        "--train-decoder is a switch: leave it out to keep it off");
+  CHECK(refusal({"--train_decoder=0"}, decl).find("'0' too, as true") != std::string::npos);
+  CHECK(refusal({"--train_decoder=True"}, decl).empty());
+  CHECK(refusal({"--train-decoder=false"}, decl).empty());  // the hyphenated switch's own =false stays off
 }
 
 // train.py's -n is --dry-run: a flag's one-letter form, read as a flag and

@@ -1430,6 +1430,11 @@ TEST_CASE("the resume key covers every image's pixels; a sampled key from before
   CHECK_THROWS_WITH(gf::check_same_dataset(lf, "ck.bin", relabelled, "--data"), Catch::Contains(", other labels: key "));
   CHECK_THROWS_WITH(gf::check_same_dataset(lf, "ck.bin", both, "--data"),
                     Catch::Contains(", other pixels and labels: key "));
+  // Another count (--mirror doubles it) is named as such, not as other pixels and labels.
+  std::vector<uint8_t> fewer(pixels.begin(), pixels.end() - 16);
+  const gf::Dataset shorter("a", 4, 1, fewer, std::vector<int64_t>(39, 0), {}, 2);
+  CHECK_THROWS_WITH(gf::check_same_dataset(lf, "ck.bin", shorter, "--data"),
+                    Catch::Contains("(39 images, another image count: key "));
   lf.metadata.erase("dataset_labels_key");
   lf.metadata.erase("dataset_pixels_key");
   CHECK_THROWS_WITH(gf::check_same_dataset(lf, "ck.bin", relabelled, "--data"), Catch::Contains(", other content: key "));

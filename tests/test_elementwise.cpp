@@ -291,6 +291,8 @@ TEST_CASE("relu passes the gradient at a NaN input, and x^0 has gradient 0 at 0,
           std::vector<double>{3, 3, 0, 0});
     const Tensor z = Tensor::from_vector({0, 2, -1}, {3}, t).requires_grad_();
     CHECK(grad({sum(pow(z, 0.0))}, {z})[0].to_vector() == std::vector<double>{0, 0, 0});
+    const Tensor from_above = Tensor::from_vector({nan, INFINITY, 1}, {3}, t);
+    CHECK(grad({pow(z, 0.0)}, {z}, {from_above})[0].to_vector() == std::vector<double>{0, 0, 0});
     CHECK(grad({sum(pow(z, 2.0))}, {z})[0].to_vector() == std::vector<double>{0, 4, -2});
   }
 }

@@ -42,6 +42,10 @@ TEST_CASE("a shape too large for 64-bit byte counts is refused; zero-size shapes
   CHECK_THROWS_WITH(Tensor::empty({big, 1}, DType::f64, Device::cpu()), Catch::Contains("is too large"));
   CHECK(zeros({big, 0, 4}).numel() == 0);
   CHECK(zeros({0, big}).numel() == 0);
+  // A view whose element count wraps: 4 elements reshaped to [2^62 + 1, 4] (4 * (2^62 + 1) wraps to 4).
+  const Tensor four = zeros({4});
+  CHECK_THROWS_WITH(four.reshape({big + 1, 4}), Catch::Contains("too many elements"));
+  CHECK_THROWS_WITH(four.reshape({-1, big + 1, 4}), Catch::Contains("too many elements"));
 }
 
 TEST_CASE("using a CUDA device without one is a clear error", "[tensor]") {

@@ -7,9 +7,11 @@ is tested against another tool's archives, not only its own:
   empty_bzip2.txt and empty_lzma.txt (0 bytes, 12 and 14), and
   lzma_no_end_marker.txt (14): LZMA data that stops without the end marker,
   as archivers that know the size write it (Python writes the marker); made
-  with liblzma's LZMA1EXT encoder through ctypes, and read back by Python's
-  raw LZMA1 decoder, as zipfile reads it (zipfile still sets the flag bit
-  that announces a marker: readers go by the data, not the bit).
+  with liblzma's LZMA1EXT encoder through ctypes (zipfile still sets the flag
+  bit that announces a marker: readers go by the data, not the bit), and
+  lzma_no_end_marker_tail.bin (14), 387 bytes of seeded noise whose stream,
+  decoded without its size, gives more bytes than the entry holds: a reader
+  must stop at the entry's size, as zipfile does (no_end_marker_tail()).
 Each non-empty entry holds the same text, content(), long and repetitive
 enough that every method really compresses it. Timestamps are fixed, so the
 file is the same on every run of the same Python.
@@ -17,6 +19,7 @@ file is the same on every run of the same Python.
 import ctypes
 import lzma
 import os
+import random
 import struct
 import zipfile
 
@@ -53,9 +56,26 @@ def lzma1_without_end_marker(data):
     props = ctypes.create_string_buffer(5)
     assert lib.lzma_properties_encode(ctypes.byref(_LzmaFilter(0x4000000000000001, opts)), props) == 0  # LZMA1
     raw = out.raw[:pos.value]
-    dec = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma._decode_filter_properties(lzma.FILTER_LZMA1, props.raw)])
-    assert dec.decompress(raw) == data and not dec.eof  # Python reads it; no end marker was met
     return props.raw, raw
+
+
+def lzma1_decodes_past_its_end(props, raw, size):
+    """Whether a decoder not told the size gives more than `size` bytes (the
+    range coder's last bytes read as more symbols), the first `size` right:
+    zipfile stops at the entry's size, so it reads such an entry."""
+    dec = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma._decode_filter_properties(lzma.FILTER_LZMA1, props)])
+    out = dec.decompress(raw)
+    assert not dec.eof  # no end marker was met
+    return len(out) > size
+
+
+def no_end_marker_tail():
+    """The first seeded noise whose marker-less stream decodes past its end."""
+    for seed in range(1000):
+        data = random.Random(seed).randbytes(387)
+        if lzma1_decodes_past_its_end(*lzma1_without_end_marker(data), len(data)):
+            return data
+    raise AssertionError("no stream decoded past its end")
 
 
 class _NoEndMarkerCompressor:
@@ -85,17 +105,21 @@ def main():
             z.writestr(info, data)
         info = zipfile.ZipInfo("lzma_no_end_marker.txt", date_time=(2026, 12, 4, 0, 0, 0))
         info.compress_type = zipfile.ZIP_LZMA
+        tail = zipfile.ZipInfo("lzma_no_end_marker_tail.bin", date_time=(2026, 12, 4, 0, 0, 0))
+        tail.compress_type = zipfile.ZIP_LZMA
         own = zipfile._get_compressor
         zipfile._get_compressor = lambda *args: _NoEndMarkerCompressor()
         try:
             z.writestr(info, content())
+            z.writestr(tail, no_end_marker_tail())
         finally:
             zipfile._get_compressor = own
     entries.append(("lzma_no_end_marker.txt", zipfile.ZIP_LZMA, content()))
+    entries.append(("lzma_no_end_marker_tail.bin", zipfile.ZIP_LZMA, no_end_marker_tail()))
     with zipfile.ZipFile(path) as z:
         for name, method, data in entries:
             assert z.getinfo(name).compress_type == method and z.read(name) == data
-            if data:
+            if data and name.endswith(".txt"):  # the text compresses; the noise cannot
                 assert method == zipfile.ZIP_STORED or z.getinfo(name).compress_size < len(data) // 4
     print(f"{path}: {os.path.getsize(path)} bytes")
 

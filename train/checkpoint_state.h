@@ -56,8 +56,8 @@ std::string file_resume_key(const std::string& path);
 void add_dataset_metadata(io::Metadata& meta, const Dataset& ds);
 // Throws unless the file was made on data of ds's content (its "dataset_key";
 // the name may differ): the sampler's state and the image count mean nothing
-// on other data. The error says "other labels", "other pixels" or both,
-// or "other content" for a file without the parts' keys. A file from before
+// on other data. The error says "another image count", "other labels",
+// "other pixels" or both, or "other content" for a file without the parts' keys. A file from before
 // the key holds only the name and size,
 // which must then match. `flags` names what chooses the data, for the message.
 void check_same_dataset(const io::SafetensorsFile& file, const std::string& path, const Dataset& ds,

@@ -398,20 +398,24 @@ Args::Args(int argc, char** argv, std::string program, std::string summary, std:
     const Flag& f = find(name);
     if (f.kind == Kind::not_here) throw Error("--" + name + " " + f.help);
     if (f.kind_of() == Kind::toggle) {
-      if (inline_value) check_value(f, value);
-      given_[name] = inline_value ? value : "true";
-      // The official spelling may come with a word after it, as pSp's
-      // argparse takes --train_decoder (type=bool): "True" is the switch on;
-      // "False" it would read as true too (bool("False")), so it is refused.
-      if (!inline_value && spelled != name && i + 1 < argc) {
-        const std::string next = argv[i + 1];
-        if (next == "True" || next == "true") {
-          ++i;
-        } else if (next == "False" || next == "false") {
-          throw Error("--" + spelled + " " + next + ": the official argparse reads any word after it, '" + next +
-                      "' too, as true (type=bool); here --" + name + " is a switch: leave it out to keep it off");
-        }
+      if (spelled == name) {
+        if (inline_value) check_value(f, value);
+        given_[name] = inline_value ? value : "true";
+        continue;
       }
+      // The official spelling may come with a word, after it or after '=',
+      // as pSp's argparse takes --train_decoder (type=bool): "True" (or 1) is
+      // the switch on; any other word that argparse reads as true too
+      // (bool("False")), so it is refused rather than read as off.
+      std::string word = inline_value ? value : "";
+      if (!inline_value && i + 1 < argc) {
+        const std::string next = argv[i + 1];
+        if (next == "True" || next == "true" || next == "False" || next == "false") word = next, ++i;
+      }
+      if ((inline_value || !word.empty()) && word != "True" && word != "true" && word != "1")
+        throw Error("--" + spelled + (inline_value ? "=" : " ") + word + ": the official argparse reads any word given to it, '" +
+                    word + "' too, as true (type=bool); here --" + name + " is a switch: leave it out to keep it off");
+      given_[name] = "true";
       continue;
     }
     if (!inline_value) {

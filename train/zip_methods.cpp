@@ -14,11 +14,15 @@ namespace {
 
 [[noreturn]] void bad(const std::string& what, const std::string& msg) { throw Error(what + ": " + msg); }
 
-// Room for the next output: doubles what there is, up to `size` + 1 (one
-// spare byte tells a stream that runs past `size`), from at most 1 MiB.
-void grow(std::vector<uint8_t>& out, uint64_t size) {
-  const uint64_t cap = size + 1;
+// Room for the next output: doubles what there is, up to `cap`, from at most 1 MiB.
+void grow(std::vector<uint8_t>& out, uint64_t cap) {
   out.resize(static_cast<size_t>(std::min<uint64_t>(cap, std::max<uint64_t>(out.size() * 2, std::min<uint64_t>(cap, 1 << 20)))));
+}
+
+// A claim past this is corrupt (and size + 1 must not wrap).
+void check_claim(uint64_t size, const std::string& what) {
+  if (size > (uint64_t(1) << 60))
+    bad(what, "claims " + std::to_string(size) + " bytes, more than any file holds (corrupt header)");
 }
 
 std::string too_long(uint64_t size) {
@@ -33,6 +37,7 @@ std::string too_short(uint64_t got, uint64_t size) {
 }  // namespace
 
 std::vector<uint8_t> unzip_bzip2(const uint8_t* data, size_t n, uint64_t size, const std::string& what) {
+  check_claim(size, what);
   bz_stream s{};
   if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK) bad(what, "cannot start the bzip2 decoder (out of memory)");
   std::vector<uint8_t> out;
@@ -42,8 +47,8 @@ std::vector<uint8_t> unzip_bzip2(const uint8_t* data, size_t n, uint64_t size, c
   // libbz2 counts in unsigned int: the input is fed in pieces.
   while (rc == BZ_OK) {
     if (got == out.size()) {
-      if (out.size() == size + 1) break;
-      grow(out, size);
+      if (out.size() == size + 1) break;  // one spare byte tells a stream that runs past `size`
+      grow(out, size + 1);
     }
     const size_t in_piece = std::min<size_t>(n - used, UINT_MAX);
     const size_t out_piece = std::min<size_t>(out.size() - got, UINT_MAX);
@@ -70,6 +75,7 @@ std::vector<uint8_t> unzip_bzip2(const uint8_t* data, size_t n, uint64_t size, c
 }
 
 std::vector<uint8_t> unzip_lzma(const uint8_t* data, size_t n, uint64_t size, const std::string& what) {
+  check_claim(size, what);
   if (n < 4) bad(what, "LZMA data shorter than its 4-byte header (corrupt entry)");
   const size_t props_size = size_t(data[2]) | size_t(data[3]) << 8;
   if (props_size != 5 || n < 4 + props_size)
@@ -86,11 +92,11 @@ std::vector<uint8_t> unzip_lzma(const uint8_t* data, size_t n, uint64_t size, co
   s.avail_in = n - 4 - props_size;
   lzma_ret rc = LZMA_OK;
   uint64_t got = 0;
-  while (rc == LZMA_OK) {
-    if (got == out.size()) {
-      if (out.size() == size + 1) break;
-      grow(out, size);
-    }
+  // Up to `size`, where Python's zipfile stops too: without the end marker
+  // the decoder, not told the size, may read the range coder's last bytes
+  // as more symbols past it. (The entry's CRC still checks what is kept.)
+  while (rc == LZMA_OK && got < size) {
+    if (got == out.size()) grow(out, size);
     s.next_out = out.data() + got;
     s.avail_out = out.size() - got;
     const size_t in_before = s.avail_in;
@@ -102,7 +108,6 @@ std::vector<uint8_t> unzip_lzma(const uint8_t* data, size_t n, uint64_t size, co
     if (rc == LZMA_OK && made == 0 && s.avail_in == in_before) break;
   }
   lzma_end(&s);
-  if (got > size) bad(what, too_long(size));
   if (rc == LZMA_DATA_ERROR || rc == LZMA_FORMAT_ERROR || rc == LZMA_OPTIONS_ERROR) bad(what, "corrupt LZMA data");
   if (rc == LZMA_MEM_ERROR || rc == LZMA_MEMLIMIT_ERROR) bad(what, "out of memory in the LZMA decoder");
   if (rc != LZMA_OK && rc != LZMA_STREAM_END && rc != LZMA_BUF_ERROR) bad(what, "LZMA decoder error " + std::to_string(rc));

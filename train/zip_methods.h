@@ -4,12 +4,15 @@
 //   12  bzip2 (libbz2): one bzip2 stream, "BZh" header included;
 //   14  LZMA (liblzma): APPNOTE 5.8.8's layout, a 2-byte version, a 2-byte
 //       properties size (5), the LZMA1 properties, then raw LZMA1 data, with
-//       or without an end marker.
+//       or without an end marker; decoded up to `size` and no further, as
+//       Python's zipfile reads it (a stream without the marker may decode
+//       its last bytes into more symbols past the end).
 // Each gives exactly `size` bytes (the central directory's uncompressed size)
 // from the n bytes at data, or throws gf::Error "<what>: <problem>": corrupt
-// data, or a stream that ends short of or runs past `size`. The output grows
-// as the decoder fills it, so a header that claims gigabytes for a few bytes
-// of input allocates only what the data really gives.
+// data, a stream that ends short of `size`, or (bzip2) runs past it; the
+// caller's CRC check covers what LZMA kept. The output grows as the decoder
+// fills it, so a header that claims gigabytes for a few bytes of input
+// allocates only what the data really gives; a claim past 2^60 is refused.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -174,10 +174,14 @@ Tensor square(const Tensor& x) {
   return unary_op("square", UnaryOp::square, x, 0, 0, [](const Tensor& x, const Tensor&) { return affine(x, 2.0, 0.0); });
 }
 Tensor pow(const Tensor& x, double p) {
-  // x^0 is constant: its derivative is 0, also at x = 0 (where 0 * x^-1 is NaN), as torch's pow_backward.
-  return unary_op("pow", UnaryOp::pow, x, p, 0, [p](const Tensor& x, const Tensor&) {
-    return p == 0 ? zeros(x.shape(), x.dtype(), x.device()) : affine(pow(x, p - 1.0), p, 0.0);
-  });
+  // x^0 is constant: its gradient is 0 whatever arrives from above (a NaN
+  // too) and at x = 0 (where 0 * x^-1 is NaN), as torch's pow_backward.
+  if (p == 0) {
+    Tensor y = run_unary("pow", UnaryOp::pow, x, p);
+    return record_op("pow", y, {x}, [](Node&, const Tensor& g) { return Grads{zeros(g.shape(), g.dtype(), g.device())}; });
+  }
+  return unary_op("pow", UnaryOp::pow, x, p, 0,
+                  [p](const Tensor& x, const Tensor&) { return affine(pow(x, p - 1.0), p, 0.0); });
 }
 Tensor abs(const Tensor& x) {
   return unary_op("abs", UnaryOp::abs, x, 0, 0, [](const Tensor& x, const Tensor&) { return sign(x); });
