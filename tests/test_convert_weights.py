@@ -894,6 +894,18 @@ class ConvertWeightsTest(unittest.TestCase):
                 self.assertTrue(torch.equal(tensors["G_ema." + n], t), n)
         self.assertTrue(torch.allclose(tensors["G_ema.mapping.w_avg"], ckpt["latent_avg"].mean(0)))
 
+    def test_psp_learn_in_w_without_latent_avg(self):
+        """pSp's forward reads learn_in_w only where it adds latent_avg: without
+        start_from_latent_avg, GradualStyleEncoder with learn_in_w runs as
+        without it (the official code runs it), so it imports as such."""
+        ckpt, spec, _, _ = self.psp_checkpoint(learn_in_w=True, start_from_latent_avg=False)
+        src, out = self.path("w_psp.pt"), self.path("w_psp.bin")
+        torch.save(ckpt, src)
+        r = run_here("import", src, out, "--psp-arch", json.dumps(spec["arch"]))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        kwargs = json.loads(cw.read_bin(out)[1]["psp_kwargs"])
+        self.assertEqual((kwargs["learn_in_w"], kwargs["start_from_latent_avg"]), (False, False))
+
     def test_psp_refusals(self):
         cases = [
             (dict(), lambda c: c.pop("latent_avg"), "start_from_latent_avg is set but the checkpoint has no latent_avg"),
@@ -906,7 +918,7 @@ class ConvertWeightsTest(unittest.TestCase):
             (dict(), lambda c: c["opts"].__setitem__("output_size", True), "opts output_size is True, not a whole number"),
             (dict(), lambda c: c["opts"].__setitem__("output_size", "32"), "opts output_size is '32', not a whole number"),
             (dict(), lambda c: c["opts"].__setitem__("label_nc", "0"), "opts label_nc is '0', not a whole number"),
-            (dict(learn_in_w=True), lambda c: None, "learn_in_w True with GradualStyleEncoder"),
+            (dict(learn_in_w=True), lambda c: None, "learn_in_w True with GradualStyleEncoder and start_from_latent_avg"),
             # A negative running variance made NaN latents in every program that loads the file.
             (dict(), lambda c: c["state_dict"].__setitem__(
                 next(k for k in c["state_dict"] if k.endswith("running_var")),

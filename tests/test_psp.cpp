@@ -140,6 +140,13 @@ TEST_CASE("pSp style mixing replaces or blends the masked codes", "[psp]") {
     CHECK(gf::test::allclose(slice(soft, 1, i, i + 1), masked ? c * 0.75 + j * 0.25 : c, 1e-14, 1e-15).ok);
   }
   REQUIRE_THROWS_WITH(mix_codes(codes, inject, {4}, std::nullopt), Catch::Contains("outside [0, 4)"));
+  // An index listed twice is blended twice, as pSp's forward loops over the list: 0.25 of the
+  // inject, then 0.25 of it again over that (psp.py's `for i in latent_mask`).
+  const Tensor twice = mix_codes(codes, inject, {3, 1, 3}, 0.25);
+  const Tensor c3 = slice(codes, 1, 3, 4), j3 = slice(inject, 1, 3, 4);
+  CHECK(gf::test::allclose(slice(twice, 1, 3, 4), (c3 * 0.75 + j3 * 0.25) * 0.75 + j3 * 0.25, 1e-14, 1e-15).ok);
+  CHECK(slice(twice, 1, 1, 2).to_vector() == slice(soft, 1, 1, 2).to_vector());
+  CHECK(mix_codes(codes, inject, {1, 1, 3}, std::nullopt).to_vector() == hard.to_vector());
   // The random codes style_mixing.py injects: one mapped w, the same for every layer.
   const auto net = load_psp(data_path("psp_gradual.bin"));
   Generator g(5);

@@ -1863,9 +1863,16 @@ def psp_config(opts, path, arch_json):
            "units": list(arch["units"]), "depths": list(arch["depths"]), "se_reduction": int(arch["se_reduction"]),
            "start_from_latent_avg": bool(opts.get("start_from_latent_avg", False)),
            "learn_in_w": bool(opts.get("learn_in_w", False))}
-    if cfg["learn_in_w"] != (encoder_type == "BackboneEncoderUsingLastLayerIntoW"):
-        raise ConvertError(f"{path}: learn_in_w {cfg['learn_in_w']} with {encoder_type}: pSp's forward only "
-                           "works with learn_in_w and BackboneEncoderUsingLastLayerIntoW together")
+    one_w = encoder_type == "BackboneEncoderUsingLastLayerIntoW"
+    if cfg["learn_in_w"] != one_w:
+        # pSp's forward reads learn_in_w only to add latent_avg (psp.py): without
+        # start_from_latent_avg the flag does nothing, and the decoder repeats a
+        # single w over its layers; with it the two shapes do not add up.
+        if cfg["start_from_latent_avg"]:
+            raise ConvertError(f"{path}: learn_in_w {cfg['learn_in_w']} with {encoder_type} and start_from_latent_avg: "
+                               "pSp's forward only adds latent_avg with learn_in_w and "
+                               "BackboneEncoderUsingLastLayerIntoW together")
+        cfg["learn_in_w"] = one_w  # ganforge's learn_in_w: the encoder gives one w
     return cfg
 
 

@@ -52,17 +52,19 @@ Tensor mix_codes(const Tensor& codes, const Tensor& inject, const std::vector<lo
            "codes " << shape_str(codes.shape()) << " and injected codes " << shape_str(inject.shape())
                     << " must be the same [N, n_styles, w]");
   const int64_t n = codes.size(1);
-  std::vector<bool> take(size_t(n), false);
+  // pSp's forward blends once per entry of the list: an index listed twice
+  // is blended twice (alpha, then alpha again over the result).
+  std::vector<int> times(size_t(n), 0);
   for (long long i : latent_mask) {
     GF_CHECK(i >= 0 && i < n, "mix_codes", "latent " << i << " is outside [0, " << n << ")");
-    take[size_t(i)] = true;
+    ++times[size_t(i)];
   }
   std::vector<Tensor> parts;
   for (int64_t i = 0; i < n; ++i) {
-    const Tensor c = slice(codes, 1, i, i + 1);
-    if (!take[size_t(i)]) parts.push_back(c);
-    else if (alpha) parts.push_back(lerp(c, slice(inject, 1, i, i + 1), *alpha));
-    else parts.push_back(slice(inject, 1, i, i + 1));
+    Tensor c = slice(codes, 1, i, i + 1);
+    const Tensor j = slice(inject, 1, i, i + 1);
+    for (int k = 0; k < times[size_t(i)]; ++k) c = alpha ? lerp(c, j, *alpha) : j;
+    parts.push_back(c);
   }
   return concat(parts, 1);
 }

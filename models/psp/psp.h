@@ -51,7 +51,8 @@ Tensor face_pool(const Tensor& images);
 
 // The codes style_mixing.py decodes: for each index in latent_mask, codes[:, i]
 // replaced by alpha * inject[:, i] + (1 - alpha) * codes[:, i] (by inject[:, i]
-// without alpha). codes, inject [N, n_styles, w]; indices checked.
+// without alpha), in list order: an index listed twice is blended twice, as
+// pSp's forward loops over the list. codes, inject [N, n_styles, w]; indices checked.
 Tensor mix_codes(const Tensor& codes, const Tensor& inject, const std::vector<long long>& latent_mask,
                  std::optional<double> alpha);
 
