@@ -74,13 +74,27 @@ void reduce(ReduceOp op, const T* x, T* y, int64_t outer, int64_t r, int64_t inn
     thread_local std::vector<double> acc_row;
     acc_row.assign(static_cast<size_t>(inner), init);
     double* acc = acc_row.data();
+    int nan = 0;
     for (int64_t k = 0; k < r; ++k) {
       const T* row = x + (o * r + k) * inner;
-      if (op == ReduceOp::sum)
+      if (op == ReduceOp::sum) {
         for (int64_t i = 0; i < inner; ++i) acc[i] += row[i];
-      else
-        for (int64_t i = 0; i < inner; ++i) acc[i] = max_nan(acc[i], row[i]);
+      } else {
+        // The plain max vectorizes; a NaN is only noted here, and its columns
+        // marked in a second pass (rare), not tested per element.
+#pragma omp simd reduction(| : nan)
+        for (int64_t i = 0; i < inner; ++i) {
+          acc[i] = row[i] > acc[i] ? row[i] : acc[i];
+          nan |= row[i] != row[i];
+        }
+      }
     }
+    if (nan)
+      for (int64_t k = 0; k < r; ++k) {
+        const T* row = x + (o * r + k) * inner;
+        for (int64_t i = 0; i < inner; ++i)
+          if (row[i] != row[i]) acc[i] = std::numeric_limits<double>::quiet_NaN();
+      }
     for (int64_t i = 0; i < inner; ++i)
       y[o * inner + i] = static_cast<T>(acc[i] * (op == ReduceOp::sum ? scale : 1.0));
   });
