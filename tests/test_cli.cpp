@@ -98,6 +98,10 @@ TEST_CASE("cli: an underscore spelling reads as the hyphenated flag", "[cli]") {
         "--train-decoder is a switch: leave it out to keep it off");
   CHECK(refusal({"--train_decoder=0"}, decl).find("'0' too, as true") != std::string::npos);
   CHECK(refusal({"--train_decoder=True"}, decl).empty());
+  std::vector<std::string> empty_word{"--train_decoder="};  // bool(""): off, as argparse reads it
+  std::vector<char*> ev{const_cast<char*>("prog")};
+  for (auto& x : empty_word) ev.push_back(x.data());
+  CHECK_FALSE(cli::Args(static_cast<int>(ev.size()), ev.data(), "prog", "summary", decl).flag("train-decoder"));
   CHECK(refusal({"--train-decoder=false"}, decl).empty());  // the hyphenated switch's own =false stays off
 }
 

@@ -408,6 +408,10 @@ Args::Args(int argc, char** argv, std::string program, std::string summary, std:
       // the switch on; any other word that argparse reads as true too
       // (bool("False")), so it is refused rather than read as off.
       std::string word = inline_value ? value : "";
+      if (inline_value && word.empty()) {  // bool(""): the one word argparse reads as false
+        given_[name] = "false";
+        continue;
+      }
       if (!inline_value && i + 1 < argc) {
         const std::string next = argv[i + 1];
         if (next == "True" || next == "true" || next == "False" || next == "false") word = next, ++i;
