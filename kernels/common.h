@@ -18,8 +18,10 @@ constexpr int kMaxDims = 6;  // modulated-conv weights are 5-D; one spare.
 // parallel region: under it, the fork and join cost more than the work they
 // split, and on a loaded machine a region also waits for a descheduled
 // thread. Measured with bench/bench_parallel_threshold when it timed an
-// unvectorized serial loop; against the kernels' own serial loop the crossover
-// is higher (docs/ARCHITECTURE.md), to be measured on a quiet machine.
+// unvectorized serial loop; against the kernels' own serial loop the quiet
+// 2-core VM puts the crossover near 110k elements, which is about twice where
+// many threads would put it (bench/RESULTS.md): kept until a many-core machine
+// measures it.
 // Maps and row-wise kernels give the same bits whichever way they run.
 constexpr int64_t kMinParallelWork = 32768;
 
