@@ -17,7 +17,8 @@ int64_t shape_numel(const Shape& s) {
   // view's index math ran past its buffer.
   int64_t n = 1;
   for (int64_t v : s)
-    if (__builtin_mul_overflow(n, v, &n)) throw Error("tensor: shape " + shape_str(s) + " has more elements than 64 bits count");
+    if (__builtin_mul_overflow(n, v, &n))  // then its byte count too
+      throw Error("tensor: shape " + shape_str(s) + " is too large (its byte count overflows 64 bits)");
   return n;
 }
 
@@ -51,14 +52,10 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
            "shape " << shape_str(shape) << " has more than " << kMaxDims << " dims");
   for (int64_t v : shape) GF_CHECK(v >= 0, "tensor", "negative size in shape " << shape_str(shape));
   // The byte count must not wrap (a wrapped product read as 0 or a small
-  // size, and later index math ran past the buffer), as torch's storage check.
-  uint64_t bytes = dtype_size(dtype);
-  bool zero = false;
-  for (int64_t v : shape) zero = zero || v == 0;
-  if (!zero)
-    for (int64_t v : shape)
-      GF_CHECK(!__builtin_mul_overflow(bytes, static_cast<uint64_t>(v), &bytes) && bytes <= uint64_t(INT64_MAX), "tensor",
-               "shape " << shape_str(shape) << " is too large (its byte count overflows 64 bits)");
+  // size, and later index math ran past the buffer), as torch's storage
+  // check; shape_numel refuses an element count that wraps.
+  GF_CHECK(shape_numel(shape) <= INT64_MAX / int64_t(dtype_size(dtype)), "tensor",
+           "shape " << shape_str(shape) << " is too large (its byte count overflows 64 bits)");
   GF_CHECK(dtype == DType::f32 || dtype == DType::f64, "tensor",
            "dtype " << dtype_name(dtype) << " is reserved for mixed precision and not yet usable");
   auto impl = new_impl();

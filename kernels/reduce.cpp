@@ -15,10 +15,6 @@ namespace gf::cpu {
 // accumulation on the calling thread, as it always was (the same bits).
 constexpr int64_t kWholeChunk = kMinParallelWork;
 
-// The running max with NaN kept once seen, as torch's max/amax propagate it
-// (`x > acc` alone passes over a NaN x, which hid NaN logits).
-inline double max_nan(double acc, double x) { return x > acc || x != x ? x : acc; }
-
 // Accumulates in double so the float32 reference is accurate to rounding.
 template <class T>
 double reduce_span(ReduceOp op, const T* x, int64_t r, double init) {
@@ -57,7 +53,7 @@ void reduce(ReduceOp op, const T* x, T* y, int64_t outer, int64_t r, int64_t inn
         part[c] = reduce_span(op, x + begin, std::min(kWholeChunk, r - begin), init);
       });
       for (int64_t c = 0; c < chunks; ++c)
-        acc = op == ReduceOp::sum ? acc + part[c] : max_nan(acc, part[c]);
+        acc = op == ReduceOp::sum ? acc + part[c] : max_keeping_nan(acc, part[c]);
     }
     y[0] = static_cast<T>(op == ReduceOp::sum ? acc * scale : acc);
     return;

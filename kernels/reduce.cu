@@ -22,7 +22,7 @@ __device__ __forceinline__ T init_value() {
 template <ReduceOp op, class T>
 __device__ __forceinline__ T combine(T a, T b) {
   if constexpr (op == ReduceOp::sum) return a + b;
-  else return b > a || b != b ? b : a;  // a NaN, once met, stays (torch's max propagates it), as on the CPU
+  else return max_keeping_nan(a, b);
 }
 
 template <ReduceOp op, class T>

@@ -9,6 +9,14 @@ namespace gf {
 
 enum class ReduceOp { sum, max };
 
+// The running max's step on both sides: a NaN, once met, stays, as torch's
+// max/amax propagate it (`x > acc` alone passes over a NaN x, which hid NaN
+// logits). Any order of steps gives the same result.
+template <class T>
+GF_HD inline T max_keeping_nan(T acc, T x) {
+  return x > acc || x != x ? x : acc;
+}
+
 namespace cpu {
 template <class T>
 void reduce(ReduceOp op, const T* x, T* y, int64_t outer, int64_t r, int64_t inner, double scale);

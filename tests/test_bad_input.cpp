@@ -34,10 +34,12 @@
 #include "engine/ops.h"
 #include "train/dataset.h"
 #include "train/npz.h"
+#include "tests/testing.h"
 #include "tests/zip_fixture.h"
 
 using nlohmann::json;
 namespace fs = std::filesystem;
+using gf::test::file_bytes;
 
 namespace {
 
@@ -52,11 +54,6 @@ struct RemoveBaseAtExit {
     fs::remove_all(kBase, ignored);
   }
 } remove_base_at_exit;
-
-std::string slurp(const fs::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
 
 std::string quoted(const std::string& s) {
   std::string q = "'";
@@ -76,7 +73,7 @@ Result run(const std::string& command) {
   const int st = std::system(("OMP_NUM_THREADS=1 " + command + " > " + log.string() + " 2>&1").c_str());
   Result r;
   r.code = st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
-  r.out = slurp(log);
+  r.out = file_bytes(log);
   fs::remove(log);
   return r;
 }
@@ -366,7 +363,7 @@ TEST_CASE("a run with nothing to train still trains a minibatch and writes a net
   const fs::path first = run_folder(base / "kimg0");
   CHECK(fs::file_size(first / "network-snapshot-000000.bin") > 0);
   CHECK(fs::exists(first / "checkpoint.bin"));
-  CHECK(slurp(first / "stats.jsonl").find("\"tick\":0") != std::string::npos);
+  CHECK(file_bytes(first / "stats.jsonl").find("\"tick\":0") != std::string::npos);
 
   // --kimg 1e-9 is not reached at 0 images (the official cur_nimg >= total_kimg * 1000):
   // one minibatch trains as the run's whole length, and a snapshot is written.
@@ -375,7 +372,7 @@ TEST_CASE("a run with nothing to train still trains a minibatch and writes a net
   REQUIRE(tiny.code == 0);
   CHECK(tiny.out.find("Nothing left to train") == std::string::npos);
   CHECK(fs::exists(run_folder(base / "kimg1e-9") / "network-snapshot-000000.bin"));
-  CHECK(slurp(run_folder(base / "kimg1e-9") / "stats.jsonl").find("\"kimg\":0.004,") != std::string::npos);
+  CHECK(file_bytes(run_folder(base / "kimg1e-9") / "stats.jsonl").find("\"kimg\":0.004,") != std::string::npos);
 
   // The finished run's checkpoint resumed without a larger --kimg: one more minibatch and a network.
   // (A checkpoint brings its own config: no --cfg.)
@@ -388,7 +385,7 @@ TEST_CASE("a run with nothing to train still trains a minibatch and writes a net
 
   // Every option the first run recorded passes back through its flag and is
   // recorded the same (the seed 2^32-1 included; --batch-gpu 0 is the config's "batch / gpus").
-  const json opt = json::parse(slurp(first / "training_options.json"));
+  const json opt = json::parse(file_bytes(first / "training_options.json"));
   CHECK(opt["seed"] == 4294967295ULL);
   const json& spec = opt["spec"];
   const std::string again = kBin + "/train_stylegan --data " + opt["data"].get<std::string>() + " --cfg " +
@@ -400,7 +397,7 @@ TEST_CASE("a run with nothing to train still trains a minibatch and writes a net
   const Result back = run(again + " --outdir " + (base / "again").string());
   INFO(again << "\n" << back.out);
   REQUIRE(back.code == 0);
-  CHECK(json::parse(slurp(run_folder(base / "again") / "training_options.json")) == opt);
+  CHECK(json::parse(file_bytes(run_folder(base / "again") / "training_options.json")) == opt);
   fs::remove_all(base);
 }
 
@@ -586,7 +583,7 @@ TEST_CASE("every .npy input refuses N = 0, a wrong shape, an integer dtype (labe
     gf::io::save_npy(dir + "good.npy", gf::zeros(one));
     gf::io::save_npy(dir + "zero rows.npy", gf::zeros(zero));  // a space in the path too
     gf::io::save_npy(dir + "flat.npy", gf::zeros({7}));
-    std::string ints = slurp(dir + "good.npy");
+    std::string ints = file_bytes(dir + "good.npy");
     ints.replace(ints.find("<f4"), 3, "<i4");
     write(dir + "ints.npy", ints);
     write(dir + "empty.npy", "");
@@ -674,7 +671,7 @@ TEST_CASE("psp names each file of a folder or zip that it skips; a transparent i
     CHECK((r.out.find("psp: skipped " + (images / "deflate64.png").string() + ": entry uses compression method 9") !=
            std::string::npos) == (images.extension() == ".zip"));
     CHECK(r.out.find("psp encode: 1 image -> ") != std::string::npos);
-    CHECK(slurp(out / "names.txt") == "good\n");
+    CHECK(file_bytes(out / "names.txt") == "good\n");
   }
   // Transparent pixels: refused before the output folder is made, as train_stylegan refuses them.
   std::vector<uint8_t> rgba(32 * 32 * 4, 255);
@@ -693,7 +690,7 @@ TEST_CASE("psp names each file of a folder or zip that it skips; a transparent i
                            (base / "out_first").string());
   INFO(first.out);
   CHECK(first.code == 0);
-  CHECK(slurp(base / "out_first/names.txt") == "a\n");
+  CHECK(file_bytes(base / "out_first/names.txt") == "a\n");
   fs::remove_all(base);
 }
 
@@ -743,13 +740,13 @@ TEST_CASE("no program writes an output over one of its inputs", "[bad_input]") {
       {dis + " --images " + imgs + " --out " + (base / "new/").string(), imgs, "discriminate: error: --out " + (base / "new/").string() + ": a folder"},
   };
   for (const auto& c : cases) {
-    const std::string before = slurp(c.input);
+    const std::string before = file_bytes(c.input);
     const Result r = run(c.command);
     INFO(c.command << " -> exit " << r.code << ":\n" << r.out);
     CHECK(r.code == 1);
     CHECK(r.lines() == 1);
     CHECK(r.out.find(c.says) != std::string::npos);
-    CHECK(slurp(c.input) == before);
+    CHECK(file_bytes(c.input) == before);
   }
   fs::remove_all(base);
 }

@@ -31,6 +31,7 @@
 #include "tests/testing.h"
 
 using namespace gf;
+using gf::test::file_bytes;
 namespace fs = std::filesystem;
 
 namespace {
@@ -39,11 +40,6 @@ const std::string kData = GF_TEST_DATA_DIR;
 
 std::string temp_path(const std::string& name) {
   return (fs::temp_directory_path() / ("gf_test_npy_" + std::to_string(::getpid()) + "_" + name)).string();
-}
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
 // A version 1.0 file with the given header text (padded with a newline) and

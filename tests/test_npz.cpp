@@ -23,6 +23,7 @@
 #include "train/npz.h"
 
 using namespace gf;
+using gf::test::file_bytes;
 namespace fs = std::filesystem;
 
 namespace {
@@ -31,11 +32,6 @@ const std::string kData = GF_TEST_DATA_DIR;
 
 std::string temp_path(const std::string& name) {
   return (fs::temp_directory_path() / ("gf_test_npz_" + std::to_string(::getpid()) + "_" + name)).string();
-}
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
 void write_bytes(const std::string& path, const std::string& bytes) {

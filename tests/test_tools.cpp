@@ -18,6 +18,7 @@
 
 using namespace gf;
 using namespace gf::stylegan2;
+using gf::test::file_bytes;
 namespace fs = std::filesystem;
 
 namespace {
@@ -32,16 +33,11 @@ struct TempDir {
   std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
 // Runs a program from GF_TOOLS_DIR; returns its exit code, and its output through `log`.
 int run_tool(const TempDir& dir, const std::string& args, std::string* log = nullptr) {
   const std::string out = dir / "tool.log";
   const int st = std::system((std::string(GF_TOOLS_DIR) + "/" + args + " > " + out + " 2>&1").c_str());
-  if (log) *log = slurp(out);
+  if (log) *log = file_bytes(out);
   return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
 }
 
@@ -146,7 +142,7 @@ TEST_CASE("tools: export_weights writes the bundle's network alone; generate fro
   for (const std::string net : {"network-snapshot-000000.bin", "G_ema.bin"})
     REQUIRE(run_tool(dir, "generate --network " + (dir / net) + " --w " + (dir / "w.npy") + " --raw " + (dir / (net + ".npy")) +
                               " --outdir " + (dir / "png")) == 0);
-  REQUIRE(slurp(dir / "G_ema.bin.npy") == slurp(dir / "network-snapshot-000000.bin.npy"));
+  REQUIRE(file_bytes(dir / "G_ema.bin.npy") == file_bytes(dir / "network-snapshot-000000.bin.npy"));
   const Tensor raw = io::read_npy(dir / "G_ema.bin.npy");
   SynthesisOptions so;
   so.noise_mode = NoiseMode::constant;

@@ -19,6 +19,7 @@
 namespace {
 
 using gf::ZipReader;
+using gf::test::file_bytes;
 
 const std::string kZip = std::string(GF_TEST_DATA_DIR) + "/zip_methods.zip";
 
@@ -28,11 +29,6 @@ std::string content() {
   for (int i = 0; i < 400; ++i)
     s += "line " + std::to_string(i) + ": the quick brown fox " + std::to_string(i * i % 97) + "\n";
   return s;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
 // Offset of the central directory record of `name`.
@@ -93,7 +89,7 @@ TEST_CASE("zip reader: every method Python's zipfile writes reads back (stored, 
 }
 
 TEST_CASE("zip reader: a corrupt, cut or mis-sized bzip2 or LZMA entry is one error naming it", "[zip_methods]") {
-  const std::string zip = slurp(kZip);
+  const std::string zip = file_bytes(kZip);
   REQUIRE(zip.size() > 1000);
   const std::string n = std::to_string(content().size());
   const auto error_of = [&](const std::string& bytes, const std::string& name) {

@@ -136,8 +136,11 @@ constexpr const char* kAllPixelsTag = "all-";
 
 }  // namespace
 
-std::string dataset_resume_key(const Dataset& ds) {
-  if (!ds.resume_key_.empty()) return ds.resume_key_;
+std::string dataset_resume_key(const Dataset& ds) { return dataset_keys(ds).all; }
+
+const DatasetKeys& dataset_keys(const Dataset& ds) {
+  DatasetKeys& keys = ds.resume_keys_;
+  if (!keys.all.empty()) return keys;
   const int64_t n = ds.size();
   const size_t image_size = static_cast<size_t>(ds.channels()) * ds.resolution() * ds.resolution();
   // Each item's hash on its own (in parallel: the data is in memory, so
@@ -152,16 +155,11 @@ std::string dataset_resume_key(const Dataset& ds) {
       per_item[static_cast<size_t>(i)] = fnv_words(px.data(), px.size());
     }
   }
-  uint64_t h = dataset_shape_hash(ds), pixels = kFnvOffset;
+  const uint64_t labels = dataset_shape_hash(ds);
+  uint64_t h = labels, pixels = kFnvOffset;
   for (uint64_t v : per_item) fnv_i64(h, static_cast<int64_t>(v)), fnv_i64(pixels, static_cast<int64_t>(v));
-  ds.resume_key_ = kAllPixelsTag + hex16(h);
-  ds.pixels_key_ = hex16(pixels);
-  return ds.resume_key_;
-}
-
-std::string dataset_pixels_key(const Dataset& ds) {
-  dataset_resume_key(ds);
-  return ds.pixels_key_;
+  keys = {kAllPixelsTag + hex16(h), hex16(labels), hex16(pixels)};
+  return keys;
 }
 
 std::string file_resume_key(const std::string& path) {
@@ -187,10 +185,10 @@ constexpr const char* kSubsetRule = "numpy-randomstate";
 void add_dataset_metadata(io::Metadata& meta, const Dataset& ds) {
   meta["dataset"] = ds.name();
   meta["dataset_size"] = std::to_string(ds.size());
-  meta["dataset_key"] = dataset_resume_key(ds);
-  // Its two parts alone: a refused resume can then say which changed.
-  meta["dataset_labels_key"] = hex16(dataset_shape_hash(ds));
-  meta["dataset_pixels_key"] = dataset_pixels_key(ds);
+  const DatasetKeys& keys = dataset_keys(ds);
+  meta["dataset_key"] = keys.all;
+  meta["dataset_labels_key"] = keys.labels;  // the parts: a refused resume can say which changed
+  meta["dataset_pixels_key"] = keys.pixels;
   meta["dataset_subset_rule"] = kSubsetRule;
 }
 
@@ -236,8 +234,8 @@ void check_same_dataset(const io::SafetensorsFile& file, const std::string& path
       if (ds_size != "?" && ds_size != std::to_string(ds.size())) {
         what = "another image count";  // both keys hold the count: each would differ
       } else if (all_pixels && labels_key != file.metadata.end() && pixels_key != file.metadata.end()) {
-        const bool labels = labels_key->second != hex16(dataset_shape_hash(ds));
-        const bool pixels = pixels_key->second != dataset_pixels_key(ds);
+        const bool labels = labels_key->second != dataset_keys(ds).labels;
+        const bool pixels = pixels_key->second != dataset_keys(ds).pixels;
         what = labels && pixels ? "other pixels and labels" : labels ? "other labels" : "other pixels";
       }
       throw Error(made + ", " + what + ": key " + mine + ", the checkpoint's " + key->second + ")" + fix + old_subset);

@@ -42,17 +42,18 @@ inline constexpr double k2to53 = 9007199254740992.0;
 // checkpoint reads the same on every build. (Checkpoints before 2026-12-03
 // hold a bare key of 16 sampled items; check_same_dataset still reads them.)
 std::string dataset_resume_key(const Dataset& ds);
-// The key of the items' pixels alone (their count included), from the same pass.
-std::string dataset_pixels_key(const Dataset& ds);
+
+// That key and its two parts (DatasetKeys, train/dataset.h), from the same
+// pass and kept with the dataset.
+const DatasetKeys& dataset_keys(const Dataset& ds);
 
 // The same kind of key (FNV-1a 64, as hex) of a whole file's bytes, for an
 // input a checkpoint records (train_psp's --generator). Throws gf::Error
 // naming the file when it cannot be read.
 std::string file_resume_key(const std::string& path);
 
-// Metadata "dataset", "dataset_size", "dataset_key" (dataset_resume_key), and
-// its parts "dataset_labels_key" (count, shape and labels) and
-// "dataset_pixels_key" (dataset_pixels_key) of a run on ds.
+// Metadata "dataset", "dataset_size", "dataset_key", "dataset_labels_key" and
+// "dataset_pixels_key" (dataset_keys) of a run on ds.
 void add_dataset_metadata(io::Metadata& meta, const Dataset& ds);
 // Throws unless the file was made on data of ds's content (its "dataset_key";
 // the name may differ): the sampler's state and the image count mean nothing

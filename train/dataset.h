@@ -84,6 +84,14 @@ struct DatasetOptions {
   std::string fashion_mnist_dir = kFashionMnistDir;
 };
 
+// A dataset's resume key (`all`, train/checkpoint_state.h's
+// dataset_resume_key) and its two parts: `labels` of the count, shape and
+// labels alone, `pixels` of the pixels alone (their count included), so
+// that a refused resume can say which changed.
+struct DatasetKeys {
+  std::string all, labels, pixels;
+};
+
 class Dataset {
  public:
   struct Batch {
@@ -132,13 +140,11 @@ class Dataset {
   std::vector<int64_t> raw_idx_;  // item -> raw image
   std::vector<uint8_t> xflip_;    // item -> mirrored?
   std::vector<std::string> notes_;
-  // dataset_resume_key's result (train/checkpoint_state.h): the items never
-  // change, so the key of all their pixels is computed once per dataset, not
-  // at every checkpoint a run writes.
-  // With it, the key of the pixels alone (dataset_pixels_key), from the same pass.
-  mutable std::string resume_key_, pixels_key_;
-  friend std::string dataset_resume_key(const Dataset& ds);
-  friend std::string dataset_pixels_key(const Dataset& ds);
+  // dataset_keys' result (train/checkpoint_state.h): the items never change,
+  // so the key of all their pixels is computed once per dataset, not at
+  // every checkpoint a run writes.
+  mutable DatasetKeys resume_keys_;
+  friend const DatasetKeys& dataset_keys(const Dataset& ds);
 };
 
 // ImageFiles::unlisted's reason for a file whose name PIL lists as no image

@@ -62,8 +62,10 @@ Tensor mix_codes(const Tensor& codes, const Tensor& inject, const std::vector<lo
   std::vector<Tensor> parts;
   for (int64_t i = 0; i < n; ++i) {
     Tensor c = slice(codes, 1, i, i + 1);
-    const Tensor j = slice(inject, 1, i, i + 1);
-    for (int k = 0; k < times[size_t(i)]; ++k) c = alpha ? lerp(c, j, *alpha) : j;
+    if (times[size_t(i)] > 0) {
+      const Tensor j = slice(inject, 1, i, i + 1);
+      for (int k = 0; k < times[size_t(i)]; ++k) c = alpha ? lerp(c, j, *alpha) : j;
+    }
     parts.push_back(c);
   }
   return concat(parts, 1);
