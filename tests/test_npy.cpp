@@ -38,8 +38,11 @@ namespace {
 
 const std::string kData = GF_TEST_DATA_DIR;
 
+// A path in one per-process folder that goes when the tests end (a test
+// that stops at a failed check leaves no file behind).
 std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("gf_test_npy_" + std::to_string(::getpid()) + "_" + name)).string();
+  static const test::TempDir dir("npy");
+  return dir / name;
 }
 
 // A version 1.0 file with the given header text (padded with a newline) and

@@ -13,6 +13,7 @@
 
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
+#include "tests/testing.h"
 #include "train/report.h"
 
 namespace fs = std::filesystem;
@@ -20,8 +21,10 @@ using namespace gf;
 
 namespace {
 
+// A fresh folder under one per-process folder that goes when the tests end.
 fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("gf_test_report_" + std::to_string(::getpid()) + "_" + name);
+  static const test::TempDir all("report");
+  const fs::path d = all.path / name;
   fs::remove_all(d);
   fs::create_directories(d);
   return d;

@@ -71,8 +71,11 @@ torchrun_command() {
   # --redirects/--tee: a mapping for a local rank that does not exist (so
   # none is redirected), as torch 1.13's default "0" fails under Python 3.11
   # (Std.from_str finds no Std for 0: AttributeError 'NoneType' ... 'get').
+  # --log_dir: the agent's log folder, which it never removes (by default a
+  # new torchelastic_* in /tmp at each launch); the caller removes this one.
+  TORCHRUN_LOGS=$(mktemp -d)
   TORCHRUN=("$py" -m torch.distributed.run --redirects 9:1 --tee 9:1 --no_python --nnodes 1 --nproc_per_node "$n"
-    "${rdzv[@]}" "$@")
+    --log_dir "$TORCHRUN_LOGS" "${rdzv[@]}" "$@")
 }
 
 free_port_pair() {  # a port P with P + 1 free too (under torchrun's static rendezvous our rank 0 takes P + 1)
@@ -165,7 +168,10 @@ case $mode in
     n=$1
     shift
     torchrun_command "$mode" "$n" "$@"
-    exec "${TORCHRUN[@]}"
+    "${TORCHRUN[@]}"
+    status=$?
+    rm -rf "$TORCHRUN_LOGS"
+    exit $status
     ;;
   partial)
     n=$1 k=$2
@@ -250,7 +256,8 @@ case $mode in
     ;;
   kill-env | kill-root-env | kill-mpi | kill-torchrun | stop-env)
     log=$(mktemp)
-    trap 'rm -f "$log"' EXIT
+    TORCHRUN_LOGS=""
+    trap 'rm -f "$log"; [[ -z $TORCHRUN_LOGS ]] || rm -rf "$TORCHRUN_LOGS"' EXIT
     if [[ $mode == kill-root-env ]]; then
       start_env 2 2 "$@" >"$log" 2>&1
       main=${PIDS[1]} victim=${PIDS[0]}

@@ -95,7 +95,7 @@ cleanup() {
   fi
   kill "$holder" 2>/dev/null
   wait 2>/dev/null
-  [[ -z $logs ]] || rm -f "$logs" "$logs".*
+  [[ -z $logs ]] || rm -rf "$logs" "$logs".*
 }
 trap cleanup EXIT
 for ((t = 0; t < 100; ++t)); do  # until the holder has its own namespace
@@ -137,7 +137,9 @@ case $mode in
     py=${PYTHON3:-/usr/bin/python3}
     "$py" -c 'import torch.distributed.run' 2>/dev/null || skip "$py cannot import torch.distributed.run (python3-torch)"
     # --redirects/--tee 9:1: see tests/cli/dist_launch.sh (torch 1.13 under Python 3.11).
-    run=("$py" -m torch.distributed.run --redirects 9:1 --tee 9:1 --no_python --nnodes 2 --nproc_per_node 1)
+    # --log_dir: torchrun's agent never removes its log folder; this one goes with $logs.
+    run=("$py" -m torch.distributed.run --redirects 9:1 --tee 9:1 --no_python --nnodes 2 --nproc_per_node 1
+      --log_dir "$logs.torchrun")
     if [[ $mode == torchrun ]]; then
       node_args=("--node_rank 0" "--node_rank 1")
       run+=(--master_addr 10.77.0.1 --master_port 29500)
