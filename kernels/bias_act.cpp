@@ -88,7 +88,7 @@ void bias_act(const BiasActParams& p, const T* x, const T* b, T* y) {
   });
 }
 
-// Order 1 reads x (and b) only for swish (act' from x + b), y for the other
+// Order 1 reads x (and b) only for swish and a negative-slope lrelu (act' from x + b), y for the other
 // activations and the clamp; order 2 reads dy too. An operand a loop does not
 // read is not touched; one it reads but was not given (null) counts as 0, as
 // the kernel always did. Without x the bias is not read and the whole tensor
@@ -126,8 +126,9 @@ void bias_act_grad(const BiasActParams& p, int order, const T* g, const T* x, co
           dispatch_bool(dy != nullptr, [&](auto dt) { run(a, std::integral_constant<int, 2>{}, xt, yt, dt); });
       });
     };
-    // Only swish reads x + b (act' and act'' of the others come from y).
-    if constexpr (A == Act::swish)
+    // Only swish, and lrelu with a negative slope (x given then), read x + b
+    // (act' and act'' of the others come from y).
+    if constexpr (A == Act::swish || A == Act::lrelu)
       dispatch_bool(x != nullptr, with_x);
     else
       with_x(Bool<false>{});

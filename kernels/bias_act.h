@@ -3,8 +3,9 @@
 //   order 1: out = g * gain * act'(x + b) * [|y| < clamp]           (dx from dy)
 //   order 2: out = g * dy * gain * act''(x + b) * [|y| < clamp]     (d(dx)/dx applied to g)
 // act' and act'' are read from y where the activation allows it (relu, lrelu,
-// tanh, sigmoid, elu, selu, softplus), else from x + b (swish), so the forward
-// input can be dropped when only first-order gradients are needed.
+// tanh, sigmoid, elu, selu, softplus), else from x + b (swish, and lrelu with a
+// negative slope), so the forward input can be dropped when only first-order
+// gradients are needed.
 #pragma once
 #include "kernels/common.h"
 #include "kernels/cuda_runtime.h"
@@ -25,7 +26,8 @@ struct BiasActParams {
 
 // Which saved tensors the gradient kernels read, per activation.
 GF_HD inline bool act_grad_uses_y(Act a) { return a != Act::linear && a != Act::swish; }
-GF_HD inline bool act_grad_uses_x(Act a) { return a == Act::swish; }
+// lrelu with a negative slope: y > 0 on both sides of 0, so x tells them apart.
+GF_HD inline bool act_grad_uses_x(Act a, double alpha) { return a == Act::swish || (a == Act::lrelu && alpha < 0); }
 // Whether act'' is nonzero somewhere (the second-order kernel has work to do).
 GF_HD inline bool act_has_second_grad(Act a) { return a != Act::linear && a != Act::relu && a != Act::lrelu; }
 

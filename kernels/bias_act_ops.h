@@ -33,24 +33,28 @@ GF_HD inline T act_fn(T v, T alpha) {
     return v / (one + g_exp(-v));  // swish
 }
 
-// act'(v), from yy where the activation allows it.
+// act'(v), from yy where the activation allows it. At a kink and at NaN the
+// branch is torch's (the official reference path): relu, elu and selu take the
+// x <= 0 side at 0 and the other at NaN; lrelu the alpha side at both. A
+// negative lrelu slope makes yy > 0 on both sides, so v decides there
+// (act_grad_uses_x).
 template <Act A, class T>
 GF_HD inline T act_grad(T v, T yy, T alpha) {
   const T one = T(1);
   if constexpr (A == Act::linear)
     return one;
   else if constexpr (A == Act::relu)
-    return yy > T(0) ? one : T(0);
+    return !(yy <= T(0)) ? one : T(0);
   else if constexpr (A == Act::lrelu)
-    return yy > T(0) ? one : alpha;
+    return (alpha < T(0) ? v > T(0) : yy > T(0)) ? one : alpha;
   else if constexpr (A == Act::tanh)
     return one - yy * yy;
   else if constexpr (A == Act::sigmoid)
     return yy * (one - yy);
   else if constexpr (A == Act::elu)
-    return yy >= T(0) ? one : yy + one;
+    return !(yy <= T(0)) ? one : yy + one;
   else if constexpr (A == Act::selu)
-    return yy >= T(0) ? T(kSeluScale) : yy + T(kSeluScale * kSeluAlpha);
+    return !(yy <= T(0)) ? T(kSeluScale) : yy + T(kSeluScale * kSeluAlpha);
   else if constexpr (A == Act::softplus)
     return one - g_exp(-yy);  // sigmoid(v)
   else {                      // swish: s + v s (1 - s)
@@ -59,7 +63,8 @@ GF_HD inline T act_grad(T v, T yy, T alpha) {
   }
 }
 
-// act''(v), from yy where the activation allows it.
+// act''(v), from yy where the activation allows it; elu's and selu's are 0 at
+// 0 and at NaN, as torch's.
 template <Act A, class T>
 GF_HD inline T act_grad2(T v, T yy, T alpha) {
   const T one = T(1), two = T(2);
@@ -70,9 +75,9 @@ GF_HD inline T act_grad2(T v, T yy, T alpha) {
   else if constexpr (A == Act::sigmoid)
     return yy * (one - yy) * (one - two * yy);
   else if constexpr (A == Act::elu)
-    return yy >= T(0) ? T(0) : yy + one;
+    return !(yy < T(0)) ? T(0) : yy + one;
   else if constexpr (A == Act::selu)
-    return yy >= T(0) ? T(0) : yy + T(kSeluScale * kSeluAlpha);
+    return !(yy < T(0)) ? T(0) : yy + T(kSeluScale * kSeluAlpha);
   else if constexpr (A == Act::softplus) {  // sigmoid(v) (1 - sigmoid(v))
     const T c = g_exp(-yy);
     return c * (one - c);

@@ -107,6 +107,66 @@ TEST_CASE("bias_act: first- and second-order gradients for every activation", "[
   }
 }
 
+// A 1-D x has no dim to sum the bias gradient over: it is dy itself (a
+// scalar came back, and the op refused its own gradient).
+TEST_CASE("bias_act: a 1-D x with its bias along dim 0, both gradient orders", "[bias_act][grad]") {
+  Tensor x = random_tensor({5}, 40, DType::f64, Device::cpu(), 1.5).requires_grad_();
+  Tensor b = random_tensor({5}, 41).requires_grad_();
+  for (const auto& act : kActs) {
+    INFO(act);
+    Fn f = [&](const std::vector<Tensor>& v) { return square(bias_act(v[0], v[1], 0, act)); };
+    auto g1 = gradcheck(f, {x, b});
+    INFO(g1.message);
+    CHECK(g1.ok);
+    auto g2 = gradgradcheck(f, {x, b});
+    INFO(g2.message);
+    CHECK(g2.ok);
+  }
+}
+
+// With alpha < 0 both sides of 0 give y > 0, so the slope cannot be read
+// from y (it was: dx = 1 on the negative side); torch.nn.functional.leaky_relu
+// takes any slope. Fused with noise too (its own saved operands).
+TEST_CASE("bias_act: lrelu with a negative slope, both gradient orders", "[bias_act][grad]") {
+  Tensor x = random_tensor({2, 3, 2, 2}, 42, DType::f64, Device::cpu(), 1.5).requires_grad_();
+  Tensor b = random_tensor({3}, 43).requires_grad_();
+  Tensor noise = random_tensor({2, 1, 2, 2}, 44).requires_grad_(), strength = random_tensor({3}, 45).requires_grad_();
+  for (double alpha : {-0.3, -2.0}) {
+    INFO("alpha " << alpha);
+    const BiasActSpec spec = bias_act_spec("lrelu", alpha, 1.5);
+    Fn plain = [&](const std::vector<Tensor>& v) { return square(bias_act(v[0], v[1], 1, spec)); };
+    Fn fused = [&](const std::vector<Tensor>& v) { return square(noise_bias_act(v[0], v[2], v[3], v[1], spec)); };
+    for (const Fn& f : {plain, fused}) {
+      auto g1 = gradcheck(f, {x, b, noise, strength});
+      INFO(g1.message);
+      CHECK(g1.ok);
+      auto g2 = gradgradcheck(f, {x, b, noise, strength});
+      INFO(g2.message);
+      CHECK(g2.ok);
+    }
+  }
+}
+
+// Where finite differences cannot look: exactly at a kink and at NaN. The
+// values are torch 1.13's (torch.nn.functional relu, leaky_relu(0.2), elu,
+// selu; first order, and the second order of elu and selu), the official
+// reference path.
+TEST_CASE("bias_act: gradients at 0 and at NaN are torch's", "[bias_act][grad]") {
+  const double scale = 1.0507009873554805, scale_alpha = 1.7580993408473766;
+  const struct {
+    const char* act;
+    double at_zero, at_nan;
+  } want[] = {{"relu", 0, 1}, {"lrelu", 0.2, 0.2}, {"elu", 1, 1}, {"selu", scale_alpha, scale}};
+  for (const auto& w : want) {
+    INFO(w.act);
+    Tensor x = Tensor::from_vector({0.0, NAN}, {2}, DType::f64).requires_grad_();
+    Tensor y = bias_act(x, Tensor(), 0, w.act, std::nullopt, 1.0);
+    Tensor g = gf::grad({sum(y)}, {x}, {}, true)[0];
+    CHECK(g.to_vector() == std::vector<double>{w.at_zero, w.at_nan});
+    if (g.requires_grad()) CHECK(gf::grad({sum(g)}, {x})[0].to_vector() == std::vector<double>{0, 0});
+  }
+}
+
 TEST_CASE("bias_act: third order says it is not implemented", "[bias_act][grad]") {
   Tensor x = random_tensor({2, 3}, 32).requires_grad_();
   Tensor g1 = gf::grad({sum(bias_act(x, Tensor(), 1, "tanh"))}, {x}, {}, true, true)[0];
@@ -239,7 +299,7 @@ TEST_CASE("bias_act on cuda matches the cpu, forward and both gradient orders", 
   const Device gpu = Device::cuda(0);
   const std::vector<std::pair<Shape, int64_t>> cases = {{{1, 1, 1, 1}, 1},    {{1, 3, 5, 7}, 1}, {{2, 257, 3, 3}, 1},
                                                         {{32, 512, 4, 4}, 1}, {{3, 1000}, 1},    {{5, 6, 17}, 2},
-                                                        {{4, 129, 33, 31}, 1}};
+                                                        {{4, 129, 33, 31}, 1}, {{37}, 0}};
   size_t large = 0;
   for (const auto& shape_dim : cases)
     for (const auto& act : kActs)
@@ -276,4 +336,32 @@ TEST_CASE("bias_act on cuda matches the cpu, forward and both gradient orders", 
           CHECK(r.ok);
         }
       }
+}
+
+// What the CPU cases above pin down, on the device: a negative lrelu slope
+// (x read by the gradient kernel), and the branches at 0 and at NaN.
+TEST_CASE("bias_act on cuda: a negative lrelu slope, and gradients at 0 and NaN", "[bias_act][cuda]") {
+  const Device gpu = Device::cuda(0);
+  Tensor x = random_tensor({3, 1000}, 46, DType::f32, Device::cpu(), 1.5);
+  Tensor b = random_tensor({1000}, 47, DType::f32), w = random_tensor({3, 1000}, 48, DType::f32);
+  const BiasActSpec spec = bias_act_spec("lrelu", -0.3, 1.5);
+  auto run = [&](Device d) {
+    Tensor xd = x.to(d).requires_grad_(), bd = b.to(d).requires_grad_();
+    return gf::grad({bias_act(xd, bd, 1, spec)}, {xd, bd}, {w.to(d)});
+  };
+  auto c = run(Device::cpu()), g = run(gpu);
+  for (size_t k = 0; k < 2; ++k) {
+    auto r = allclose(g[k], c[k], 1e-5, 1e-5 * (k == 1 ? std::sqrt(3.0) : 1.0));
+    INFO("gradient " << k << ": " << r.message);
+    CHECK(r.ok);
+  }
+  for (const char* act : {"relu", "lrelu", "elu", "selu"}) {
+    INFO(act);
+    Tensor z = Tensor::from_vector({0.0, NAN}, {2}, DType::f32);
+    auto grad_on = [&](Device d) {
+      Tensor zd = z.to(d).requires_grad_();
+      return gf::grad({sum(bias_act(zd, Tensor(), 0, act, std::nullopt, 1.0))}, {zd})[0].to(Device::cpu());
+    };
+    CHECK(grad_on(gpu).to_vector() == grad_on(Device::cpu()).to_vector());
+  }
 }

@@ -51,8 +51,10 @@ const T* ptr(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
 
-// Sum over every dim but `dim`: the bias gradient.
+// Sum over every dim but `dim`: the bias gradient. A 1-D t is its own (sum
+// reads an empty dim list as every dim).
 Tensor sum_except(const Tensor& t, int64_t dim) {
+  if (t.dim() == 1) return t;
   DimList dims;
   for (int64_t d = 0; d < t.dim(); ++d)
     if (d != dim) dims.push_back(d);
@@ -67,7 +69,7 @@ Tensor run_grad(const char* op, int order, const Tensor& g, const Tensor& x, con
   for (const Tensor& t : {x, y, dy})
     GF_CHECK(!t.defined() || t.shape() == g.shape(), op,
              "operand " << shape_str(t.shape()) << " does not match the gradient " << shape_str(g.shape()));
-  GF_CHECK(x.defined() || !act_grad_uses_x(spec.act), op, "this activation needs the forward input x");
+  GF_CHECK(x.defined() || !act_grad_uses_x(spec.act, spec.alpha), op, "this activation needs the forward input x");
   GF_CHECK(y.defined() || !(act_grad_uses_y(spec.act) || spec.clamp >= 0), op,
            "this activation or clamp needs the forward output y");
   const BiasActParams p = bias_act_params(spec, g.shape(), dim, b.defined() ? b.numel() : 0);
@@ -141,7 +143,7 @@ Tensor bias_act(const Tensor& x, const Tensor& b, int64_t dim, const BiasActSpec
     else
       cpu::bias_act<T>(p, x.data<T>(), ptr<T>(b), y.data<T>());
   });
-  const bool keep_x = act_grad_uses_x(spec.act) || act_has_second_grad(spec.act);
+  const bool keep_x = act_grad_uses_x(spec.act, spec.alpha) || act_has_second_grad(spec.act);
   const bool keep_y = act_grad_uses_y(spec.act) || spec.clamp >= 0;
   const bool identity = spec.act == Act::linear && spec.gain == 1.0 && spec.clamp < 0;
   const Tensor xs = keep_x ? x : Tensor(), bs = keep_x ? b : Tensor();

@@ -84,7 +84,7 @@ Tensor noise_bias_act(const Tensor& x, const Tensor& noise, const Tensor& streng
   });
   const bool identity = spec.act == Act::linear && spec.gain == 1.0 && spec.clamp < 0;
   const bool keep_y = act_grad_uses_y(spec.act) || spec.clamp >= 0;
-  const bool needs_z = act_grad_uses_x(spec.act) || act_has_second_grad(spec.act);
+  const bool needs_z = act_grad_uses_x(spec.act, spec.alpha) || act_has_second_grad(spec.act);
   const Tensor xs = needs_z ? x : Tensor();  // not kept alive for lrelu
   return record_op(
       op, y, {x, noise, strength, b},
