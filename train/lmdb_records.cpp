@@ -1,69 +1,214 @@
 #include "train/lmdb_records.h"
 
 #include <lmdb.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "engine/error.h"
 
 namespace gf {
-
-struct LmdbRecords::Handles {
-  MDB_env* env = nullptr;
-  MDB_txn* txn = nullptr;
-  MDB_cursor* cursor = nullptr;
-  ~Handles() {
-    if (cursor) mdb_cursor_close(cursor);
-    if (txn) mdb_txn_abort(txn);
-    if (env) mdb_env_close(env);
-  }
-};
-
 namespace {
+
+// The pipe's messages, child to parent: 'E' u64 entries, then 'R' u64 klen
+// key u64 vlen value per record, then 'D'; or 'X' u64 len text (an error).
+void put(std::FILE* f, const void* p, size_t n) {
+  if (n && std::fwrite(p, 1, n, f) != n) ::_exit(3);  // the parent went away
+}
+void put_u64(std::FILE* f, uint64_t v) { put(f, &v, sizeof v); }
+void put_tag(std::FILE* f, char t) { put(f, &t, 1); }
 
 void check(int rc, const std::string& folder, const std::string& doing) {
   if (rc != MDB_SUCCESS) throw Error(folder + ": " + doing + ": " + mdb_strerror(rc));
 }
 
-}  // namespace
-
-LmdbRecords::LmdbRecords(const std::string& folder) : h_(std::make_unique<Handles>()), folder_(folder) {
-  check(mdb_env_create(&h_->env), folder, "cannot make an LMDB environment");
+// The child's whole work: open, count, send every record. Throws gf::Error
+// for what liblmdb reports; dies by a signal where it trusts a damaged page.
+void send_records(const std::string& folder, std::FILE* out) {
+  MDB_env* env = nullptr;
+  MDB_txn* txn = nullptr;
+  MDB_cursor* cursor = nullptr;
+  check(mdb_env_create(&env), folder, "cannot make an LMDB environment");
   // Named databases (if any) are entries of the main one, which is read.
-  check(mdb_env_open(h_->env, folder.c_str(), MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0), folder,
+  check(mdb_env_open(env, folder.c_str(), MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0), folder,
         "not an LMDB folder (data.mdb)");
-  // liblmdb maps data.mdb and trusts it: a page past the end of a cut file
-  // is a SIGBUS when read. Its last page, from the meta page, must be in the file.
+  // A page past the end of a cut file is a SIGBUS when read: its last page,
+  // from the meta page, must be in the file (said as the likely cause).
   MDB_envinfo env_info;
   MDB_stat env_stat;
-  check(mdb_env_info(h_->env, &env_info), folder, "cannot read its header");
-  check(mdb_env_stat(h_->env, &env_stat), folder, "cannot read its header");
+  check(mdb_env_info(env, &env_info), folder, "cannot read its header");
+  check(mdb_env_stat(env, &env_stat), folder, "cannot read its header");
   std::error_code ec;
   const uint64_t have = std::filesystem::file_size(std::filesystem::path(folder) / "data.mdb", ec);
   const uint64_t need = (uint64_t(env_info.me_last_pgno) + 1) * env_stat.ms_psize;
   if (!ec && have < need)
     throw Error(folder + ": data.mdb is cut short (" + std::to_string(have) + " bytes, its pages need " +
                 std::to_string(need) + "): a truncated download or copy?");
-  check(mdb_txn_begin(h_->env, nullptr, MDB_RDONLY, &h_->txn), folder, "cannot read it");
+  check(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), folder, "cannot read it");
   MDB_dbi dbi;
-  check(mdb_dbi_open(h_->txn, nullptr, 0, &dbi), folder, "cannot open its database");
+  check(mdb_dbi_open(txn, nullptr, 0, &dbi), folder, "cannot open its database");
   MDB_stat stat;
-  check(mdb_stat(h_->txn, dbi, &stat), folder, "cannot count its entries");
-  entries_ = stat.ms_entries;
-  check(mdb_cursor_open(h_->txn, dbi, &h_->cursor), folder, "cannot read its entries");
+  check(mdb_stat(txn, dbi, &stat), folder, "cannot count its entries");
+  check(mdb_cursor_open(txn, dbi, &cursor), folder, "cannot read its entries");
+  put_tag(out, 'E');
+  put_u64(out, stat.ms_entries);
+  std::fflush(out);
+  MDB_val k, v;
+  for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
+    const int rc = mdb_cursor_get(cursor, &k, &v, op);
+    if (rc == MDB_NOTFOUND) break;
+    check(rc, folder, "cannot read an entry (corrupt database?)");
+    put_tag(out, 'R');
+    put_u64(out, k.mv_size);
+    put(out, k.mv_data, k.mv_size);
+    put_u64(out, v.mv_size);
+    put(out, v.mv_data, v.mv_size);
+    std::fflush(out);  // sent whole before the next page is touched: a crash there loses none
+  }
+  put_tag(out, 'D');
+  // The process ends next: liblmdb's handles go with it.
 }
 
-LmdbRecords::~LmdbRecords() = default;
+[[noreturn]] void run_child(const std::string& folder, int out_fd, int err_fd) {
+  // The parent's handlers (the temporaries' remover, the stop flag) are not
+  // the child's business: a signal ends it plainly.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) ::signal(sig, SIG_DFL);
+  ::dup2(err_fd, STDERR_FILENO);
+  std::FILE* out = ::fdopen(out_fd, "wb");
+  if (!out) ::_exit(3);
+  try {
+    send_records(folder, out);
+  } catch (const std::exception& e) {
+    const std::string text = e.what();
+    put_tag(out, 'X');
+    put_u64(out, text.size());
+    put(out, text.data(), text.size());
+  }
+  std::fflush(out);
+  ::_exit(0);  // no exit handlers, no destructors of the parent's objects
+}
+
+bool get(std::FILE* f, void* p, size_t n) { return n == 0 || std::fread(p, 1, n, f) == n; }
+bool get_u64(std::FILE* f, uint64_t& v) { return get(f, &v, sizeof v); }
+
+std::string signal_words(int sig) {
+  switch (sig) {
+    case SIGBUS: return "SIGBUS, a read past its pages";
+    case SIGSEGV: return "SIGSEGV, a read outside its pages";
+    case SIGFPE: return "SIGFPE, a page size of 0?";
+    case SIGABRT: return "SIGABRT";
+    default: return "signal " + std::to_string(sig);
+  }
+}
+
+}  // namespace
+
+LmdbRecords::LmdbRecords(const std::string& folder) : folder_(folder) {
+  int data[2], err[2];
+  if (::pipe(data) != 0) throw Error(folder + ": cannot make a pipe: " + std::strerror(errno));
+  if (::pipe(err) != 0) {
+    ::close(data[0]);
+    ::close(data[1]);
+    throw Error(folder + ": cannot make a pipe: " + std::strerror(errno));
+  }
+  std::fflush(nullptr);  // nothing buffered is written twice
+  child_ = ::fork();
+  if (child_ == 0) {
+    ::close(data[0]);
+    ::close(err[0]);
+    run_child(folder, data[1], err[1]);
+  }
+  ::close(data[1]);
+  ::close(err[1]);
+  err_fd_ = err[0];
+  if (child_ < 0) {
+    ::close(data[0]);
+    stop_child();
+    throw Error(folder + ": cannot start the LMDB reader: " + std::strerror(errno));
+  }
+  in_ = ::fdopen(data[0], "rb");
+  if (!in_) {
+    ::close(data[0]);
+    stop_child();
+    throw Error(folder + ": cannot read from the LMDB reader");
+  }
+  in_buffer_.resize(1 << 20);  // records are images: few large reads
+  std::setvbuf(in_, in_buffer_.data(), _IOFBF, in_buffer_.size());
+  char tag = 0;
+  uint64_t n = 0;
+  if (!get(in_, &tag, 1) || tag != 'E' || !get_u64(in_, n)) fail_from_child();
+  entries_ = static_cast<size_t>(n);
+}
+
+LmdbRecords::~LmdbRecords() { stop_child(); }
+
+void LmdbRecords::stop_child() {
+  if (child_ > 0) {
+    ::kill(child_, SIGKILL);  // it may still be sending records nobody reads
+    while (::waitpid(child_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    child_ = -1;
+  }
+  if (in_) std::fclose(in_);
+  in_ = nullptr;
+  if (err_fd_ >= 0) ::close(err_fd_);
+  err_fd_ = -1;
+}
+
+// After a short read or an 'X' tag: the child's own error, else how it died
+// (with liblmdb's last words, its assertion, where it left some).
+void LmdbRecords::fail_from_child() {
+  std::string message;
+  uint64_t len = 0;
+  if (in_ && std::feof(in_) == 0 && get_u64(in_, len) && len < (1u << 16)) {
+    message.resize(len);
+    if (!get(in_, &message[0], len)) message.clear();
+  }
+  // The child is done writing: a crash closed the pipe, an error ends with _exit.
+  int status = 0;
+  while (child_ > 0 && ::waitpid(child_, &status, 0) < 0 && errno == EINTR) {
+  }
+  child_ = -1;
+  std::string said;
+  char chunk[512];
+  for (ssize_t got; err_fd_ >= 0 && said.size() < 4096 && (got = ::read(err_fd_, chunk, sizeof chunk)) > 0;)
+    said.append(chunk, static_cast<size_t>(got));
+  stop_child();
+  if (!message.empty()) throw Error(message);
+  said = said.substr(0, said.find('\n'));
+  std::string how = WIFSIGNALED(status) ? signal_words(WTERMSIG(status))
+                                        : "exit status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  if (!said.empty()) how += ": " + said;
+  throw Error(folder_ + ": data.mdb is damaged: liblmdb died reading it (" + how + ") after " +
+              std::to_string(records_read_) + (records_read_ == 1 ? " record" : " records"));
+}
 
 bool LmdbRecords::next(std::string& key, std::vector<uint8_t>& value) {
-  MDB_val k, v;
-  const int rc = mdb_cursor_get(h_->cursor, &k, &v, started_ ? MDB_NEXT : MDB_FIRST);
-  started_ = true;
-  if (rc == MDB_NOTFOUND) return false;
-  check(rc, folder_, "cannot read an entry (corrupt database?)");
-  key.assign(static_cast<const char*>(k.mv_data), k.mv_size);
-  const auto* p = static_cast<const uint8_t*>(v.mv_data);
-  value.assign(p, p + v.mv_size);
+  if (done_) return false;
+  GF_CHECK(in_ != nullptr, "LmdbRecords::next", "the reader has stopped");
+  char tag = 0;
+  if (!get(in_, &tag, 1) || tag == 'X') fail_from_child();
+  if (tag == 'D') {
+    done_ = true;
+    stop_child();
+    return false;
+  }
+  uint64_t klen = 0, vlen = 0;
+  bool ok = tag == 'R' && get_u64(in_, klen);
+  if (ok) {
+    key.resize(klen);
+    ok = get(in_, &key[0], klen) && get_u64(in_, vlen);
+  }
+  if (ok) {
+    value.resize(vlen);
+    ok = get(in_, value.data(), vlen);
+  }
+  if (!ok) fail_from_child();
+  ++records_read_;
   return true;
 }
 

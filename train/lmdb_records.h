@@ -2,13 +2,19 @@
 // category_lmdb folders are), read in key order with liblmdb (Debian:
 // liblmdb-dev), as the official dataset_tool.py's open_lmdb iterates
 // txn.cursor() of lmdb.open(path, readonly=True, lock=False): the main
-// database, read only, without the lock file. A data.mdb cut short is
-// refused (its pages past the end would be a SIGBUS); other damage inside
-// the file is not detected (liblmdb trusts its pages, as py-lmdb does).
+// database, read only, without the lock file.
+//
+// liblmdb maps data.mdb and trusts its pages: a damaged one is a SIGBUS, a
+// SIGFPE or one of its assertions (abort), not an error code. So it runs in
+// a child process that sends the records through a pipe; a child that dies
+// is one error naming the damage, and the program (and its temporaries)
+// lives on. A data.mdb cut short is said as such.
 #pragma once
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -16,7 +22,8 @@ namespace gf {
 
 class LmdbRecords {
  public:
-  // Throws gf::Error "<folder>: <liblmdb's words>" when it is no LMDB environment.
+  // Throws gf::Error "<folder>: <liblmdb's words>" when it is no LMDB
+  // environment, "<folder>: data.mdb is damaged: ..." when liblmdb dies on it.
   explicit LmdbRecords(const std::string& folder);
   ~LmdbRecords();
   LmdbRecords(const LmdbRecords&) = delete;
@@ -24,15 +31,21 @@ class LmdbRecords {
 
   // The main database's entry count (txn.stat()['entries']).
   size_t entries() const { return entries_; }
-  // The next record in key order; false after the last.
+  // The next record in key order; false after the last. Throws as above.
   bool next(std::string& key, std::vector<uint8_t>& value);
 
  private:
-  struct Handles;
-  std::unique_ptr<Handles> h_;
+  [[noreturn]] void fail_from_child();  // the child's error, or how it died
+  void stop_child();
+
   std::string folder_;
   size_t entries_ = 0;
-  bool started_ = false;
+  size_t records_read_ = 0;
+  pid_t child_ = -1;
+  std::FILE* in_ = nullptr;  // the records
+  std::vector<char> in_buffer_;
+  int err_fd_ = -1;  // the child's stderr (liblmdb's assertion text)
+  bool done_ = false;
 };
 
 }  // namespace gf

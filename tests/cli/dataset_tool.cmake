@@ -197,6 +197,26 @@ printf '{\"labels\": [[\"0.pgm\", NaN]]}' > $d/dataset.json && exec ${_dt_bin} -
 gf_test(cpu.dataset_tool_webp_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/webp_like_pil.py ${_dt_bin} ${_dt}/webp)
 set_tests_properties(cpu.dataset_tool_webp_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "WebP files read as Pillow reads them" SKIP_RETURN_CODE 77)
 # TIFF (libtiff): compressions, alpha, palette, pages, the Orientation tag,
+# A damaged data.mdb: liblmdb trusts its pages, and a page header that is no
+# leaf's (its assertion: SIGABRT), a node reaching past the map (SIGBUS) or a
+# page size of 0 in the meta page (SIGFPE) killed the program, leaving the
+# zip's temporary. Its reader is a child process now: one line each, what
+# died and after how many records; nothing written.
+gf_cli_test(dataset_tool_lmdb_damaged FIXTURES_REQUIRED dataset_tool_sources EXPECT "^refused 3$"
+            COMMAND sh -c "d=${_dt}_lmdb_damaged && rm -rf $d && mkdir -p $d/out && '${GF_PYTHON3}' -c \"
+import os, sys
+src = open('${_dt}/src/lsun_lmdb/data.mdb', 'rb').read()
+for name, edits in (('leaf', ((3 * 4096 + 8, (1 << 63).to_bytes(8, 'little')),)),
+                    ('node', ((2 * 4096 + 19, bytes((0xff, 0x0f, 0))),)),
+                    ('psize', ((34, bytes((6,))), (41, bytes((0,)))))):
+    b = bytearray(src)
+    for at, new in edits: b[at:at + len(new)] = new
+    os.makedirs('$d/' + name); open('$d/' + name + '/data.mdb', 'wb').write(b)\" && n=0 && \
+for c in 'leaf SIGABRT: mdb.c:[0-9]+: Assertion .IS_LEAF' 'node SIGBUS, a read past its pages' 'psize SIGFPE, a page size of 0'; do \
+  sh ${GF_CLI_DIR}/expect_error.sh \"^dataset_tool: error: .*/\${c%% *}: data.mdb is damaged: liblmdb died reading it \\(\${c#* }.*\\) after [0-9]+ records?$\" \
+    sh -c \"exec ${_dt_bin} --source $d/\${c%% *} --dest $d/out/o.zip --width 16 --height 16 > /dev/null\" && \
+  test -z \"$(ls $d/out)\" && n=$((n + 1)) || exit 1; done && echo refused $n")
+
 # 1-, 8- and 16-bit grey, against Pillow's pixels.
 gf_test(cpu.dataset_tool_tiff_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/tiff_like_pil.py ${_dt_bin} ${_dt}/tiff)
 set_tests_properties(cpu.dataset_tool_tiff_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "TIFF files read as Pillow reads them" SKIP_RETURN_CODE 77)
