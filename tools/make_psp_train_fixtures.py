@@ -241,6 +241,8 @@ def ranger_step(params, state, lr, alpha=0.5, k=6, n_sma_threshold=5, betas=(0.9
     """One step of pSp's Ranger (training/ranger.py, use_gc=True, gc_conv_only=False, no weight decay)."""
     beta1, beta2 = betas
     for name, p in params.items():
+        if p.grad is None:  # as training/ranger.py: a parameter the loss did not reach keeps its state
+            continue
         grad = p.grad.clone()
         st = state.setdefault(name, {})
         if not st:

@@ -167,8 +167,9 @@ def make_encoder(cfg):
 
 def psp_codes(encoder, x, latent_avg=None, learn_in_w=False):
     """pSp.forward's codes: encoder(x) plus the latent average (when the
-    checkpoint starts from it), as W+ [N, n_styles, w] (a W code is repeated
-    over the decoder's layers, as rosinality's generator does)."""
+    checkpoint starts from it): W+ [N, n_styles, w], or W [N, w] with
+    learn_in_w, as the encoder gives it (rosinality's generator, and
+    ganforge's Psp::encode, repeat a W code over the layers)."""
     codes = encoder(x)
     if latent_avg is not None:
         codes = codes + (latent_avg.reshape(1, -1) if learn_in_w else latent_avg)
