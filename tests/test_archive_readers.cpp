@@ -154,6 +154,17 @@ TEST_CASE("pickle reader: hostile pickles end in one error, not a crash, a hang 
   std::string odd_dtype = array;
   odd_dtype.replace(odd_dtype.find("U\x02i8"), 4, "U\x03u99");
   CHECK_THAT(error_of(odd_dtype), Catch::Contains("a numpy array of dtype u99, which is not read"));
+  // NumPy scalars (CIFAR's labels may be ones): numpy.core.multiarray.scalar(dtype(T), bytes).
+  auto scalar = [](const std::string& type, const std::string& bytes) {
+    return raw("\x80\x02" "cnumpy.core.multiarray\nscalar\n" "cnumpy\ndtype\n(U") + char(type.size()) + type +
+           raw("K\x00K\x01tRU") + char(bytes.size()) + bytes + raw("\x86R.");
+  };
+  CHECK(unpickle(scalar("i2", raw("\xfe\xff")))->integer == -2);
+  CHECK(unpickle(scalar("u1", raw("\xfe")))->integer == 254);
+  // A type of no known size, with as many bytes (none) as that size: it was
+  // read, shifting by -1 (undefined) to give 0. Refused, as an empty type.
+  CHECK_THAT(error_of(scalar("i3", "")), Catch::Contains("numpy scalar of i3 (only little-endian integers are read)"));
+  CHECK_THAT(error_of(scalar("", "")), Catch::Contains("numpy scalar of  (only little-endian integers are read)"));
   CHECK_THAT(error_of(raw("\x80\x02Np1x\n.")), Catch::Contains("a memo index '1x' that is not a number"));
   CHECK_THAT(error_of(raw("\x80\x02Ng99999999999999999999999\n.")), Catch::Contains("that is not a number"));
 }

@@ -210,6 +210,31 @@ TEST_CASE("zip reader reads stored entries and rejects corrupt archives", "[data
   ZipReader claimed(dir / "claims.zip");
   CHECK(error_of([&] { claimed.read(claimed.entries()[0]); }) ==
         dir / "claims.zip" + ": entry 'x.bin': claims 2130706432 bytes from 5 compressed bytes, more than deflate can give (corrupt header)");
+  // The same claim just under 4 GiB is corrupt too, not "over 2 GiB".
+  claims[x_central + 24 + 3] = char(0xFF), claims[x_central + 24 + 2] = char(0xFF);
+  claims[x_central + 24 + 1] = char(0xFF), claims[x_central + 24] = char(0xFE);
+  write_file(dir / "claims4g.zip", claims);
+  ZipReader claimed4g(dir / "claims4g.zip");
+  CHECK(error_of([&] { claimed4g.read(claimed4g.entries()[0]); }) ==
+        dir / "claims4g.zip" + ": entry 'x.bin': claims 4294967294 bytes from 5 compressed bytes, more than deflate can give (corrupt header)");
+  // The last record's name length cut from 7 to 3 ("y/z.bin" to "y/z"): the
+  // directory's last 4 bytes are no record. They ended the reading, and the
+  // dropped bytes went unnoticed (an entry after them, dataset.json, was lost).
+  std::string cd_gap = zip_bytes;
+  const size_t y_central = cd_gap.find(std::string("PK\x01\x02", 4), x_central + 4);
+  cd_gap[y_central + 28] = 3;
+  write_file(dir / "cd_gap.zip", cd_gap);
+  CHECK(error_of([&] { ZipReader z(dir / "cd_gap.zip"); }).find(
+            dir / "cd_gap.zip" + ": corrupt central directory (no entry record at its byte ") == 0);
+  // A local header whose name is not the directory's (Python's zipfile:
+  // "File name in directory ... and header ... differ"); its data was read.
+  std::string renamed = zip_bytes;
+  renamed[30] = 'w';  // x.bin's local name
+  write_file(dir / "renamed.zip", renamed);
+  ZipReader renamed_zip(dir / "renamed.zip");
+  CHECK(error_of([&] { renamed_zip.read(renamed_zip.entries()[0]); }) ==
+        dir / "renamed.zip" + ": entry 'x.bin': has another name in its local header (corrupt archive)");
+  CHECK(renamed_zip.read(renamed_zip.entries()[1]) == std::vector<uint8_t>(1000, 'q'));
   write_file(dir / "junk.zip", "not a zip at all, just some text to be rejected");
   CHECK(error_of([&] { ZipReader z(dir / "junk.zip"); }).find("not a zip file") != std::string::npos);
 }

@@ -378,7 +378,9 @@ class Unpickler {
       if (args.size() != 2 || args[0]->kind != Kind::dtype || args[1]->kind != Kind::bytes) bad("numpy scalar with unexpected arguments");
       const std::string& t = args[0]->str;
       const std::string& raw = args[1]->str;
-      if ((t[0] != 'i' && t[0] != 'u') || raw.size() != item_size(t) || raw.size() > 8 || args[0]->byte_order == '>')
+      // An unknown type (item size 0: 'i3' once read 0 bytes, then shifted by -1) is refused first.
+      const size_t item = item_size(t);
+      if (item == 0 || (t[0] != 'i' && t[0] != 'u') || raw.size() != item || args[0]->byte_order == '>')
         bad("numpy scalar of " + t + " (only little-endian integers are read)");
       uint64_t v = 0;
       for (size_t i = 0; i < raw.size(); ++i) v |= uint64_t(static_cast<unsigned char>(raw[i])) << (8 * i);

@@ -34,14 +34,15 @@ constexpr size_t kLocalSize = 30, kCentralSize = 46, kEndSize = 22;
 }  // namespace
 
 std::vector<uint8_t> inflate_raw(const uint8_t* data, size_t n, size_t size, const std::string& what) {
-  // stb's inflater takes int sizes.
-  if (n > INT_MAX - 8 || size > INT_MAX - 1) bad(what, "compressed data over 2 GiB is not supported");
   // Deflate gives at most 1032 bytes per compressed byte: a header that
   // claims more is corrupt, and is refused before its size is allocated
-  // (and zeroed: 2 GiB for a few bytes).
+  // (and zeroed: 2 GiB for a few bytes). Checked first: a corrupt size near
+  // 4 GiB is corrupt, not too large.
   if (size / 1032 > n + 1)
     bad(what, "claims " + std::to_string(size) + " bytes from " + std::to_string(n) +
                   " compressed bytes, more than deflate can give (corrupt header)");
+  // stb's inflater takes int sizes.
+  if (n > INT_MAX - 8 || size > INT_MAX - 1) bad(what, "compressed data over 2 GiB is not supported");
   // stb_image 2.28's inflater fails on a stream whose last code ends within
   // the input's final 16 bits (zlib data in PNGs always has the Adler-32 after
   // it); zero padding after the final block is never read as data.
@@ -158,10 +159,15 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
   read_at(cd_offset, cd.data(), cd_size, "central directory");
   // Every record the directory holds: the end record's 16-bit count wraps
   // past 65535 entries when a writer that lacks zip64 writes it (older
-  // Java, some archivers), and was then all that was read, silently.
+  // Java, some archivers), and was then all that was read, silently. The
+  // records fill the directory's size exactly, as Python's zipfile reads
+  // them: bytes that are no record are damage (a wrong name length stopped
+  // the reading there, dropping the entries after it).
   size_t pos = 0;
-  while (pos + 4 <= cd.size() && le32(&cd[pos]) == kCentralSig) {
-    if (pos + kCentralSize > cd.size()) bad(path, "corrupt central directory");
+  while (pos < cd.size()) {
+    if (pos + kCentralSize > cd.size() || le32(&cd[pos]) != kCentralSig)
+      bad(path, "corrupt central directory (no entry record at its byte " + std::to_string(pos) + " of " +
+                    std::to_string(cd.size()) + ")");
     const uint8_t* c = &cd[pos];
     Entry en;
     const uint16_t flags = le16(c + 8);
@@ -228,9 +234,14 @@ void ZipReader::read_at(uint64_t offset, void* dst, size_t n, const std::string&
 std::vector<uint8_t> ZipReader::read(const Entry& e) {
   const std::string what = path_ + ": entry '" + e.name + "'";
   if (!e.unreadable.empty()) bad(what, e.unreadable);
-  uint8_t local[kLocalSize];
-  read_at(e.header_offset, local, kLocalSize, "entry '" + e.name + "'");
+  // The local header and its name, which must be the directory's, as
+  // Python's zipfile checks: another is a damaged or spliced archive.
+  std::vector<uint8_t> header(kLocalSize + e.name.size());
+  const uint8_t* local = header.data();
+  read_at(e.header_offset, header.data(), header.size(), "entry '" + e.name + "'");
   if (le32(local) != kLocalSig) bad(what, "has no local header");
+  if (le16(local + 26) != e.name.size() || !std::equal(e.name.begin(), e.name.end(), header.begin() + kLocalSize))
+    bad(what, "has another name in its local header (corrupt archive)");
   // The local header's own name and extra lengths locate the data (the extra
   // field may differ from the central directory's).
   const uint64_t data_offset = e.header_offset + kLocalSize + le16(local + 26) + le16(local + 28);
