@@ -270,6 +270,25 @@ std::string zip64_archive(const std::vector<std::pair<std::string, std::string>>
   return out;
 }
 
+// An entry's name may hold a newline or an escape sequence: the log lists it
+// on one line, escaped as error lines are (it split the listing, and an
+// ESC reached the terminal).
+TEST_CASE("the dataset's log lines stay single lines whatever the names hold", "[dataset]") {
+  TempDir dir("dataset_names");
+  write_file(dir / "names.zip", stored_zip({{"a.png", png_bytes(8, 8, 3, 0)},
+                                            {"b\nfake line.png", "not a png"},
+                                            {"c\x1b[31mred.png", png_bytes(8, 8, 1, 9)}}));
+  auto ds = open_dataset(dir / "names.zip", {});
+  REQUIRE(ds->size() == 2);
+  for (const std::string& line : ds->notes()) {
+    INFO(line);
+    CHECK(line.find_first_of("\n\x1b") == std::string::npos);
+  }
+  CHECK(ds->notes().size() == 4);  // skipped: a head and one file; grey: a head and one file
+  CHECK(ds->notes()[1].find("names.zip/b\\nfake line.png: ") != std::string::npos);
+  CHECK(ds->notes()[3].find("names.zip/c\\x1b[31mred.png") != std::string::npos);
+}
+
 TEST_CASE("zip64 archives are read (the official dataset_tool's zip of FFHQ is one)", "[dataset]") {
   TempDir dir("zip64");
   write_file(dir / "set.zip", zip64_archive({{"00000/img00000000.png", png_bytes(8, 8, 3, 0)},

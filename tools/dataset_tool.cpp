@@ -174,7 +174,7 @@ Source open_images(const std::string& path, int64_t max_images) {
   if (!said.empty()) {
     std::cout << "dataset_tool: passed over " << gf::cli::count_text(static_cast<long long>(said.size()), "entry")
               << " of --source:\n";
-    for (const auto& [name, why] : said) std::cout << "  " << files.display(name) << ": " << why << "\n";
+    for (const auto& [name, why] : said) std::cout << "  " << gf::cli::one_line(files.display(name) + ": " + why, SIZE_MAX) << "\n";
   }
   std::vector<std::string> names;
   size_t apple_double = 0;
@@ -295,7 +295,7 @@ Source open_lmdb(const std::string& folder, int64_t max_images) {
       if (!format.empty())
         throw Error(shown + ": a " + format + " image, which the official tool reads (PIL) and ganforge cannot: "
                     "re-encode the database's images as PNG, JPEG or WebP");
-      std::cout << "dataset_tool: passed over " << e.what() << "\n";
+      std::cout << "dataset_tool: passed over " << gf::cli::one_line(e.what(), SIZE_MAX) << "\n";
       return std::nullopt;
     }
   };
@@ -450,7 +450,7 @@ size_t convert(const Source& src, const Transform& transform,
   // who gave labels should hear that all of them were dropped.
   if (!all && unlabelled < idx)
     std::cerr << "dataset_tool: warning: " << unlabelled << " of " << idx
-              << " images have no label in dataset.json (the first: " << first_unlabelled
+              << " images have no label in dataset.json (the first: " << gf::cli::one_line(first_unlabelled, SIZE_MAX)
               << "), so none keeps its label: \"labels\" is null, as the official tool writes it\n";
   // Passed on as they are, as the official tool does; labels the trainers'
   // --cond refuses are said now rather than when training fails on them.
@@ -460,7 +460,7 @@ size_t convert(const Source& src, const Transform& transform,
     try {
       gf::parse_labels(named);
     } catch (const gf::Error& e) {
-      std::cerr << "dataset_tool: warning: --cond will refuse these labels: " << e.what() << "\n";
+      std::cerr << "dataset_tool: warning: --cond will refuse these labels: " << gf::cli::one_line(e.what()) << "\n";
     }
   }
   std::cout << "dataset_tool: " << gf::cli::count_text(static_cast<long long>(labels.size()), "image") << " of " << first->w << "x" << first->h

@@ -351,11 +351,13 @@ RawLabels read_labels(const Source& src, const std::vector<std::string>& names) 
   }
 }
 
-// The dataset log: a count line per kind of event, then one line per file.
+// The dataset log: a count line per kind of event, then one line per file,
+// each one line whatever the names hold (a newline or an escape sequence in
+// an entry's name split the listing or reached the terminal).
 void add_notes(std::vector<std::string>& notes, const std::string& head, const std::vector<std::string>& lines) {
   if (lines.empty()) return;
-  notes.push_back(head);
-  for (const auto& l : lines) notes.push_back("  " + l);
+  notes.push_back(cli::one_line(head, SIZE_MAX));
+  for (const auto& l : lines) notes.push_back("  " + cli::one_line(l, SIZE_MAX));
 }
 
 // The pixels are held in memory, and the buffer is sized from the headers

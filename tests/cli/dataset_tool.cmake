@@ -217,6 +217,18 @@ for c in 'leaf SIGABRT: mdb.c:[0-9]+: Assertion .IS_LEAF' 'node SIGBUS, a read p
     sh -c \"exec ${_dt_bin} --source $d/\${c%% *} --dest $d/out/o.zip --width 16 --height 16 > /dev/null\" && \
   test -z \"$(ls $d/out)\" && n=$((n + 1)) || exit 1; done && echo refused $n")
 
+# An image named with a newline, the first without a label: the warning
+# that names it is one line (it was two), the name escaped as in errors.
+gf_cli_test(dataset_tool_warning_one_line FIXTURES_REQUIRED dataset_tool_sources EXPECT "^one line$"
+            COMMAND sh -c "d=${_dt}_warning && rm -rf $d && mkdir -p $d && '${GF_PYTHON3}' -c \"
+import io, json, zipfile, numpy as np, PIL.Image as I
+b = io.BytesIO(); I.fromarray(np.zeros((8, 8, 3), np.uint8)).save(b, format='PNG')
+with zipfile.ZipFile('$d/src.zip', 'w') as z:
+    z.writestr('a.png', b.getvalue()); z.writestr('b\\nx.png', b.getvalue())
+    z.writestr('dataset.json', json.dumps({'labels': [['a.png', 0]]}))\" && \
+err=$(${_dt_bin} --source $d/src.zip --dest $d/out.zip 2>&1 >/dev/null) && printf '%s\\n' \"$err\" && \
+test $(printf '%s\\n' \"$err\" | wc -l) = 1 && printf '%s\\n' \"$err\" | grep -q '(the first: b.nx.png)' && echo one line")
+
 # 1-, 8- and 16-bit grey, against Pillow's pixels.
 gf_test(cpu.dataset_tool_tiff_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/tiff_like_pil.py ${_dt_bin} ${_dt}/tiff)
 set_tests_properties(cpu.dataset_tool_tiff_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "TIFF files read as Pillow reads them" SKIP_RETURN_CODE 77)
