@@ -11,6 +11,8 @@
 #include "engine/io/input_file.h"
 #include "train/zip_methods.h"
 
+#include <zlib.h>
+
 namespace gf {
 namespace {
 
@@ -62,36 +64,56 @@ std::vector<uint8_t> inflate_raw(const uint8_t* data, size_t n, size_t size, con
 
 std::vector<uint8_t> read_gzip_file(const std::string& path) {
   const std::vector<uint8_t> raw = io::read_input(path);
-  // RFC 1952: a 10-byte header, optional fields by flag, the deflate stream,
-  // then CRC-32 and the size mod 2^32.
-  if (raw.size() < 18 || raw[0] != 0x1f || raw[1] != 0x8b) bad(path, "not a gzip file");
-  if (raw[2] != 8) bad(path, "gzip compression method is not deflate");
-  const uint8_t flags = raw[3];
-  if (flags & 0xE0) bad(path, "reserved gzip flags set");
-  size_t pos = 10;
-  const size_t end = raw.size() - 8;
-  if (flags & 0x04) {  // FEXTRA
-    if (pos + 2 > end) bad(path, "truncated gzip header");
-    pos += 2 + le16(&raw[pos]);
+  if (raw.size() < 2 || raw[0] != 0x1f || raw[1] != 0x8b) bad(path, "not a gzip file");
+  // The output grows as it is decoded (a trailer's size is only a claim,
+  // and the members' sum is known at the end), to stb_image's and the
+  // readers' int limit.
+  constexpr size_t kMaxOut = size_t(INT_MAX) - 1;
+  std::vector<uint8_t> out;
+  size_t used = 0, pos = 0;
+  for (int member = 0; pos < raw.size(); ++member) {
+    if (member > 0) {  // after a member: zero padding, then another member or the end
+      while (pos < raw.size() && raw[pos] == 0) ++pos;
+      if (pos == raw.size()) break;
+      if (raw.size() - pos < 2 || raw[pos] != 0x1f || raw[pos + 1] != 0x8b)
+        bad(path, std::to_string(raw.size() - pos) + " bytes after its gzip data at byte " + std::to_string(pos) +
+                      " are no gzip member (corrupt or appended data)");
+    }
+    z_stream zs{};
+    if (inflateInit2(&zs, 15 + 16) != Z_OK) bad(path, "cannot start zlib");  // 16: gzip header and trailer
+    zs.next_in = const_cast<Bytef*>(raw.data() + pos);
+    zs.avail_in = static_cast<uInt>(std::min<size_t>(raw.size() - pos, UINT_MAX));
+    int rc = Z_OK;
+    while (rc == Z_OK) {
+      if (used == out.size()) {
+        if (out.size() >= kMaxOut) {
+          inflateEnd(&zs);
+          bad(path, "gives over 2 GiB uncompressed, which is not supported");
+        }
+        out.resize(std::min(kMaxOut, std::max<size_t>(out.size() * 2, size_t(1) << 16)));
+      }
+      zs.next_out = out.data() + used;
+      zs.avail_out = static_cast<uInt>(std::min<size_t>(out.size() - used, UINT_MAX));
+      const uInt before = zs.avail_out;
+      rc = inflate(&zs, Z_NO_FLUSH);
+      used += before - zs.avail_out;
+      if (rc == Z_BUF_ERROR && zs.avail_out > 0) break;  // no progress: the input ran out
+      if (rc == Z_BUF_ERROR) rc = Z_OK;                   // the output was full
+    }
+    const size_t consumed = raw.size() - pos - zs.avail_in;
+    const std::string msg = zs.msg ? zs.msg : "";
+    inflateEnd(&zs);
+    if (rc == Z_BUF_ERROR)
+      bad(path, "truncated gzip file: its data ends inside member " + std::to_string(member + 1) +
+                    " (a cut download or copy?)");
+    if (rc != Z_STREAM_END)
+      bad(path, msg == "incorrect data check"     ? "CRC mismatch (corrupt file)"
+                : msg == "incorrect length check" ? "its size check fails (corrupt file)"
+                                                  : "corrupt gzip data (" + (msg.empty() ? "zlib error" : msg) + ")");
+    pos += consumed;
   }
-  for (uint8_t bit : {uint8_t(0x08), uint8_t(0x10)}) {  // FNAME, FCOMMENT: zero-terminated
-    if (!(flags & bit)) continue;
-    while (pos < end && raw[pos] != 0) ++pos;
-    ++pos;
-  }
-  if (flags & 0x02) pos += 2;  // FHCRC
-  if (pos > end) bad(path, "truncated gzip header");
-  const uint32_t want_crc = le32(&raw[end]);
-  const uint32_t size = le32(&raw[end + 4]);
-  // A cut file's last 8 bytes are deflate data, not the trailer: its "size"
-  // is noise, often past what the data can give (it was reported as
-  // "compressed data over 2 GiB is not supported").
-  const size_t n = end - pos;
-  if (size > INT_MAX - 1 || size / 1032 > n + 1)
-    bad(path, "truncated or corrupt gzip file: its trailer gives " + std::to_string(size) + " bytes from " +
-                  std::to_string(n) + " compressed bytes (a file over 2 GiB uncompressed is not supported either)");
-  std::vector<uint8_t> out = inflate_raw(raw.data() + pos, end - pos, size, path);
-  if (crc32(out.data(), out.size()) != want_crc) bad(path, "CRC mismatch (corrupt file)");
+  out.resize(used);
+  out.shrink_to_fit();
   return out;
 }
 
