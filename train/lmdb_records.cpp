@@ -179,6 +179,10 @@ void LmdbRecords::fail_from_child() {
     said.append(chunk, static_cast<size_t>(got));
   stop_child();
   if (!message.empty()) throw Error(message);
+  // Ctrl-C reaches the whole process group: the reader stopped, no damage.
+  if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGHUP))
+    throw Error(folder_ + ": the LMDB reader was stopped by " +
+                (WTERMSIG(status) == SIGINT ? "SIGINT" : WTERMSIG(status) == SIGTERM ? "SIGTERM" : "SIGHUP"));
   said = said.substr(0, said.find('\n'));
   std::string how = WIFSIGNALED(status) ? signal_words(WTERMSIG(status))
                                         : "exit status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1);
