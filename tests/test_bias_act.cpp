@@ -115,12 +115,7 @@ TEST_CASE("bias_act: a 1-D x with its bias along dim 0, both gradient orders", "
   for (const auto& act : kActs) {
     INFO(act);
     Fn f = [&](const std::vector<Tensor>& v) { return square(bias_act(v[0], v[1], 0, act)); };
-    auto g1 = gradcheck(f, {x, b});
-    INFO(g1.message);
-    CHECK(g1.ok);
-    auto g2 = gradgradcheck(f, {x, b});
-    INFO(g2.message);
-    CHECK(g2.ok);
+    test::check_first_and_second_order(f, {x, b});
   }
 }
 
@@ -136,14 +131,7 @@ TEST_CASE("bias_act: lrelu with a negative slope, both gradient orders", "[bias_
     const BiasActSpec spec = bias_act_spec("lrelu", alpha, 1.5);
     Fn plain = [&](const std::vector<Tensor>& v) { return square(bias_act(v[0], v[1], 1, spec)); };
     Fn fused = [&](const std::vector<Tensor>& v) { return square(noise_bias_act(v[0], v[2], v[3], v[1], spec)); };
-    for (const Fn& f : {plain, fused}) {
-      auto g1 = gradcheck(f, {x, b, noise, strength});
-      INFO(g1.message);
-      CHECK(g1.ok);
-      auto g2 = gradgradcheck(f, {x, b, noise, strength});
-      INFO(g2.message);
-      CHECK(g2.ok);
-    }
+    for (const Fn& f : {plain, fused}) test::check_first_and_second_order(f, {x, b, noise, strength});
   }
 }
 
