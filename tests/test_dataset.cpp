@@ -1284,6 +1284,31 @@ TEST_CASE("a truncated image is skipped and named, never decoded with made-up pi
   CHECK(error_of([&] { decode_image(reinterpret_cast<const uint8_t*>(bmp.data()), bmp.size() - 30, "a.bmp", 3); }) ==
         "a.bmp: truncated BMP: the file ends before its pixels do");
 
+  // A top-down BMP (a negative height: rows stored from the top), as PIL
+  // opens it: stb_image's info gave the height negative (-4), which the
+  // programs took for the image's size.
+  {
+    std::vector<uint8_t> q(6 * 4 * 3);
+    for (size_t i = 0; i < q.size(); ++i) q[i] = uint8_t(i * 7);
+    std::string down = encoded(6, 4, 3, q, "bmp");
+    const auto le32 = [&](size_t at) { return uint32_t(uint8_t(down[at])) | uint32_t(uint8_t(down[at + 1])) << 8; };
+    const size_t start = le32(10), row = (6 * 3 + 3) / 4 * 4;
+    std::string flipped = down.substr(0, start);
+    for (int y = 3; y >= 0; --y) flipped += down.substr(start + size_t(y) * row, row);
+    const int32_t minus4 = -4;
+    std::memcpy(&flipped[22], &minus4, 4);
+    const auto* f = reinterpret_cast<const uint8_t*>(flipped.data());
+    const ImageInfo info = image_info(f, flipped.size(), "down.bmp");
+    CHECK(info.width == 6);
+    CHECK(info.height == 4);
+    CHECK(decode_image(f, flipped.size(), "down.bmp", 3) == q);
+    // A decoder that disagrees with its header is refused (callers index by the header's size).
+    std::string wider = down;
+    wider[18] = 7;  // the header's width 6 -> 7, rows unchanged
+    CHECK_THAT(error_of([&] { decode_image(reinterpret_cast<const uint8_t*>(wider.data()), wider.size(), "w.bmp", 3); }),
+               Catch::StartsWith("w.bmp: "));
+  }
+
   // A run-length HDR scanline with a zero count: stb_image would read it
   // forever; refused as corrupt.
   std::string zero = hdr_bytes;

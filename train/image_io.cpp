@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstring>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -401,6 +402,9 @@ ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
                 why + ")");
   }
   info.format = fmt.name.empty() ? "TGA" : fmt.name;
+  // stb_image's info gives a top-down BMP's height as the file stores it,
+  // negative (its loader takes the magnitude): the image's height is that.
+  info.height = std::abs(info.height);
   info.alpha = info.channels == 2 || info.channels == 4;
   info.is_16_bit = stbi_is_16_bit_from_memory(data, len);
   info.is_hdr = stbi_is_hdr_from_memory(data, len);
@@ -487,6 +491,13 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     done.hdr_to_8_bit = info.is_hdr;
     done.rescaled = top != 255;
   }
+  // Callers index the pixels by image_info's size: a decoder that disagrees
+  // with its header is refused, never read past.
+  const bool turned = info.orientation >= 5;
+  if (w != (turned ? info.height : info.width) || h != (turned ? info.width : info.height))
+    throw Error(name + ": decodes to " + std::to_string(w) + "x" + std::to_string(h) + " pixels where its header says " +
+                std::to_string(turned ? info.height : info.width) + "x" + std::to_string(turned ? info.width : info.height) +
+                " (corrupt " + info.format + ")");
   if (info.format == "GIF") done.frames = gif_frame_count(data, n);
   done.cmyk_to_rgb = info.is_cmyk;
   done.grey_to_rgb = channels == 3 && info.colour_channels() == 1;
