@@ -259,6 +259,10 @@ int run(int argc, char** argv) {
     std::cout << "Dataset " << ds->name() << ": " << cli::count_text(static_cast<long long>(ds->size()), "image") << (dopt.xflip ? " (with x-flips)" : "")
               << (pg.world > 1 ? "; " + std::to_string(pg.world) + " processes (" + pg.comm->backend() + ")" : "")
               << (run_dir.empty() ? "" : "; results also go to " + run_dir) << std::endl;
+  // What the dataset passed over or converted (unreadable files skipped,
+  // grey replicated...), as the trainers log it: the metrics are of what is left.
+  if (pg.main())
+    for (const std::string& line : ds->notes()) std::cout << line << "\n";
   metrics::evaluate_metrics_within(req, *ctx, pg.main() ? run_dir : "",
                                    run_dir.empty() ? path : fs::absolute(path).string(), log);
   // Every rank ends with rank 0: one whose line could not be appended ends

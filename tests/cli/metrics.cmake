@@ -132,6 +132,17 @@ $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.
 OMP_NUM_THREADS=1 exec $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --data ${_m}/rgb \
 --metrics fid50k_full --metric-items 1 --metrics-cache none --detector ${_m}/inception.bin")
 
+# A dataset file that does not decode is passed over, as in training, and
+# said, as the trainers log it (the metrics were of fewer images, in silence).
+gf_cli_test(calc_metrics_skipped_files_said FIXTURES_REQUIRED metrics_detector
+            EXPECT "^Dataset .*/skipping: 1 of 2 files skipped, 1 image used:$" "^  .*/skipping/seed0001.png: "
+                   "^\\{\"results\": \\{\"fid50k_full\": [0-9.e+]+\\}"
+            COMMAND sh -c "rm -rf ${_m}/skipping && \
+$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 0 --outdir ${_m}/skipping >/dev/null && \
+head -c 100 ${_m}/skipping/seed0000.png > ${_m}/skipping/seed0001.png && \
+OMP_NUM_THREADS=1 exec $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --data ${_m}/skipping \
+--metrics fid50k_full --metric-items 1 --metrics-cache none --detector ${_m}/inception.bin")
+
 # A network whose weights overflow (NaN images): the metrics take its
 # pixels as black, as the official uint8 cast does, so a finite FID came out
 # in silence; now a warning says so (once).
