@@ -17,8 +17,10 @@
 //  - decoding is train/'s (stb_image, train/image_io.h), not PIL's: alpha
 //    that is opaque everywhere is dropped and transparent images are
 //    refused (the official tool writes RGBA and then refuses it, or
-//    garbles it under a crop), palettes expand to their colours (the
-//    official writes the palette indices as grey), 16 bits round to 8, EXIF
+//    garbles it under a crop; grey with alpha, LA, likewise), palettes
+//    expand to their colours (the official writes the palette indices as
+//    grey), CMYK JPEGs become RGB (the official refuses their 4 channels,
+//    or garbles them under a crop), 16 bits round to 8, EXIF
 //    orientation is applied; JPEG pixels may differ from libjpeg's by a few
 //    levels. Extensions are those stb_image, libwebp and libtiff read; a file of a
 //    format PIL reads and they do not (JPEG 2000, ICO, ...) is refused,
@@ -76,6 +78,7 @@ constexpr int kMaxSide = 16384;  // --width, --height: a canvas of 16384^2 x 3 i
 struct Image {
   int w = 0, h = 0, c = 0;
   std::vector<uint8_t> px;  // HWC
+  bool bilevel = false;     // decoded from a 1-bit file (PIL's mode '1')
 };
 
 // The source's images in the official order, each read on demand (in
@@ -157,6 +160,7 @@ Image decoded(const std::vector<uint8_t>& bytes, const std::string& shown, int c
   Image img;
   img.px = gf::decode_image(bytes.data(), bytes.size(), shown, channels, &info);
   img.c = channels, img.w = info.width, img.h = info.height;
+  img.bilevel = info.bilevel;
   return img;
 }
 
@@ -348,7 +352,12 @@ struct Transform {
 
   // The image to write, or nullopt when the transform drops it.
   std::optional<Image> operator()(const Image& img) const {
-    if (kind.empty()) return resized(img, width.value_or(img.w), height.value_or(img.h), resize);
+    // The official scale() resizes PIL.Image.fromarray(np.array(image)):
+    // a 1-bit image stays mode '1', which PIL resizes NEAREST whatever the
+    // filter. Its crops make the array 'RGB' (grey fails there; here grey
+    // stays 'L' and takes the filter).
+    if (kind.empty())
+      return resized(img, width.value_or(img.w), height.value_or(img.h), img.bilevel ? gf::resize_nearest_pil : resize);
     const int W = *width, H = *height;
     if (kind == "center-crop") {
       // (h - crop) and (h + crop) have the same parity: exactly crop rows.

@@ -158,6 +158,8 @@ def reference(args):
         img = transform(img, args.transform, args.width, args.height, resample)
         if img is None:
             continue
+        if img.dtype == bool:  # a 1-bit image: the official's fromarray(img, 'L') writes 0 and 255
+            img = img.astype(np.uint8) * 255
         out[name] = img
         labels.append([name, label] if label is not None else None)
     meta = {"labels": labels if all(x is not None for x in labels) else None}
@@ -315,6 +317,10 @@ def make_sources(d):
             path = os.path.join(d, sub, name)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             PIL.Image.fromarray(rng.integers(0, 256, size=(h, w) + shape, dtype=np.uint8)).save(path, format="PNG" if not name.endswith(".bmp") else "BMP")
+    # 1-bit PNGs (PIL's mode '1'): scaled, PIL samples them NEAREST whatever the filter.
+    os.makedirs(os.path.join(d, "bilevel"), exist_ok=True)
+    for name, (w, h) in {"a.png": (48, 40), "b.png": (37, 53)}.items():
+        PIL.Image.fromarray(rng.integers(0, 2, size=(h, w)).astype(bool)).save(os.path.join(d, "bilevel", name))
     # Alpha: opaque everywhere (dropped, as train/ does) and one transparent pixel (refused).
     rgba = np.concatenate([rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8), np.full((32, 32, 1), 255, np.uint8)], 2)
     for sub in ("opaque", "transparent"):

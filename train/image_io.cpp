@@ -374,6 +374,7 @@ ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
     info.alpha = tiff.alpha;
     info.is_16_bit = tiff.is_16_bit;
     info.is_cmyk = tiff.is_cmyk;
+    info.bilevel = tiff.bilevel;
     info.orientation = tiff.orientation;
     if (info.orientation >= 5) std::swap(info.width, info.height);
     return info;
@@ -409,6 +410,7 @@ ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
   info.is_16_bit = stbi_is_16_bit_from_memory(data, len);
   info.is_hdr = stbi_is_hdr_from_memory(data, len);
   if (info.format == "PNG") {
+    info.bilevel = n >= 26 && data[24] == 1 && data[25] == 0;  // IHDR: bit depth 1, colour type 0 (grey)
     const std::string chunk = png_metadata(data, n, info);
     if (!chunk.empty()) throw Error(name + ": corrupt PNG (the CRC of its " + cli_safe_chunk(chunk) + " chunk does not match)");
   }

@@ -30,6 +30,7 @@ struct ImageInfo {
   bool is_cmyk = false;    // a JPEG of four components (CMYK or YCCK)
   int orientation = 1;     // EXIF orientation 1-8 (JPEG APP1, PNG eXIf, WebP EXIF); 1: as stored
   int max_value = 0;       // a PNM's maxval: its samples run 0..max_value (scaled to 0..255); 0 for other formats
+  bool bilevel = false;    // 1-bit grey (a PNG or TIFF): PIL's mode '1', which Image.resize samples NEAREST
   int colour_channels() const { return channels >= 3 ? 3 : 1; }
 };
 

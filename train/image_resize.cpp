@@ -155,4 +155,25 @@ std::vector<uint8_t> resize_box_pil(const std::vector<uint8_t>& hwc, int in_w, i
   return resize_pil(hwc, in_w, in_h, channels, out_w, out_h, Filter{0.5, box}, "resize_box_pil");
 }
 
+std::vector<uint8_t> resize_nearest_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels,
+                                        int out_w, int out_h) {
+  GF_CHECK(in_w > 0 && in_h > 0 && out_w > 0 && out_h > 0 && channels > 0, "resize_nearest_pil",
+           "sizes must be positive, got " << in_w << "x" << in_h << " -> " << out_w << "x" << out_h);
+  GF_CHECK(hwc.size() == size_t(in_w) * in_h * channels, "resize_nearest_pil", "pixel buffer of the wrong size");
+  auto sources = [](int in, int out) {
+    std::vector<int> at(static_cast<size_t>(out));
+    const double step = double(in) / out;
+    double pos = step * 0.5;
+    for (int i = 0; i < out; ++i, pos += step) at[static_cast<size_t>(i)] = std::min(static_cast<int>(pos), in - 1);
+    return at;
+  };
+  const std::vector<int> xs = sources(in_w, out_w), ys = sources(in_h, out_h);
+  std::vector<uint8_t> out(size_t(out_w) * out_h * channels);
+  for (int y = 0; y < out_h; ++y)
+    for (int x = 0; x < out_w; ++x)
+      for (int c = 0; c < channels; ++c)
+        out[(size_t(y) * out_w + x) * channels + c] = hwc[(size_t(ys[size_t(y)]) * in_w + xs[size_t(x)]) * channels + c];
+  return out;
+}
+
 }  // namespace gf

@@ -27,5 +27,11 @@ std::vector<uint8_t> resize_bicubic_pil(const std::vector<uint8_t>& hwc, int in_
                                         int out_w, int out_h);
 std::vector<uint8_t> resize_box_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels, int out_w,
                                     int out_h);
+// PIL's Image.NEAREST, which Image.resize uses for a bilevel (mode '1')
+// image whatever filter is asked: output x takes input floor(s / 2 + x s),
+// s = in / out, the position summed step by step in double as PIL's affine
+// loop does (a product differs at some sizes).
+std::vector<uint8_t> resize_nearest_pil(const std::vector<uint8_t>& hwc, int in_w, int in_h, int channels,
+                                        int out_w, int out_h);
 
 }  // namespace gf

@@ -118,6 +118,7 @@ std::unique_ptr<TIFF, Closer> open(Memory& mem, const std::string& name, std::st
     info.alpha = info.alpha || extra[i] == EXTRASAMPLE_ASSOCALPHA || extra[i] == EXTRASAMPLE_UNASSALPHA;
   info.is_16_bit = bits == 16;
   info.is_cmyk = photometric == PHOTOMETRIC_SEPARATED;
+  info.bilevel = !info.colour && !info.alpha && bits == 1 && samples == 1;
   info.orientation = orientation >= 1 && orientation <= 8 ? orientation : 1;
   info.pages = int(TIFFNumberOfDirectories(tif.get()));
   TIFFSetDirectory(tif.get(), 0);  // counting the directories moved past the first

@@ -28,6 +28,7 @@ struct TiffImage {
   bool alpha = false;         // an associated or unassociated alpha sample
   bool is_16_bit = false;     // 16 bits per sample (to 8 bits: colour round(v * 255 / 65535), grey v >> 8)
   bool is_cmyk = false;       // separated (CMYK) ink
+  bool bilevel = false;       // 1-bit grey without alpha: PIL's mode '1'
   int orientation = 1;        // the Orientation tag 1-8 (the same numbers as EXIF's); not applied here
   int pages = 1;              // images (directories) in the file; only the first is read
   std::vector<uint8_t> rgba;  // width * height * 4 bytes, as stored, when decoded

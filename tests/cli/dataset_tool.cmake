@@ -32,6 +32,10 @@ dataset_tool_official(wide_box colour --transform center-crop-wide --width 32 --
 dataset_tool_official(max_images colour --transform center-crop --width 16 --height 16 --max-images 2)
 dataset_tool_official(grey_crop grey --transform center-crop --width 16 --height 16)
 dataset_tool_official(grey_scale grey --width 16 --height 16 --resize-filter box)
+# 1-bit PNGs: scaled NEAREST, as PIL resizes mode '1' (they were filtered);
+# cropped (grey kept grey, where the official fails) they take the filter.
+dataset_tool_official(bilevel_scale bilevel --width 16 --height 16)
+dataset_tool_official(bilevel_crop bilevel --transform center-crop --width 16 --height 16)
 dataset_tool_official(mnist mnist/train-images-idx3-ubyte.gz --max-images 5)
 # CIFAR-10's tarball: batches pickled as Python 2 (the real file), Python 3's
 # protocol 2 and protocol 5, read by train/pickle_reader.h.
