@@ -60,3 +60,26 @@ TEST_CASE("resize_bicubic_pil equals PIL's bicubic resize", "[image_resize]") {
   check_against_pil({"bicubic_down", "bicubic_up", "bicubic_odd", "bicubic_same"}, resize_bicubic_pil,
                     resize_bilinear_pil);
 }
+
+// PIL 9.4's Image.NEAREST on a row holding its own x (values from
+// Image.fromarray(np.arange(n, dtype=np.uint8)[None]).resize((m, 1),
+// Image.NEAREST)), at sizes where floor((x + 0.5) * n / m) picks another pixel
+// (the marked ones): PIL sums the position step by step. The same along y.
+TEST_CASE("resize_nearest_pil picks PIL's pixels", "[image_resize]") {
+  const struct {
+    int in, out;
+    std::vector<uint8_t> pil;
+  } cases[] = {{32, 12, {1, 4, 6, 9, 11 /* 12 */, 14, 17, 20, 22, 25, 28, 30}},
+               {16, 20, {0, 1, 2, 2, 3, 4, 5, 5 /* 6 */, 6, 7, 8, 9, 10, 10, 11, 12, 13, 14, 14, 15}},
+               {104, 12, {4, 13, 21, 30, 38 /* 39 */, 47, 56, 64 /* 65 */, 73, 82, 91, 99}}};
+  for (const auto& c : cases) {
+    INFO(c.in << " -> " << c.out);
+    std::vector<uint8_t> line(static_cast<size_t>(c.in));
+    for (int i = 0; i < c.in; ++i) line[static_cast<size_t>(i)] = uint8_t(i);
+    CHECK(resize_nearest_pil(line, c.in, 1, 1, c.out, 1) == c.pil);
+    CHECK(resize_nearest_pil(line, 1, c.in, 1, 1, c.out) == c.pil);
+  }
+  // Channels move together.
+  const std::vector<uint8_t> rgb{1, 2, 3, 4, 5, 6};
+  CHECK(resize_nearest_pil(rgb, 2, 1, 3, 1, 1) == std::vector<uint8_t>{4, 5, 6});
+}
