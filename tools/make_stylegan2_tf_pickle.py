@@ -141,11 +141,17 @@ def d_variables(d, kw):
 
 def g_static(kw):
     """What training_loop.py and run_training.py pass to tflib.Network('G', ...)
-    for such a network (all explicit here, so no official default is assumed)."""
-    return dict(num_channels=kw["img_channels"], resolution=kw["img_resolution"], label_size=0,
-                fmap_base=kw["channel_base"] // 2, fmap_max=kw["channel_max"], latent_size=kw["z_dim"],
-                dlatent_size=kw["w_dim"], mapping_layers=kw["mapping_layers"], mapping_fmaps=kw["w_dim"],
-                mapping_lrmul=kw["mapping_lr_multiplier"], dlatent_avg_beta=kw["w_avg_beta"], architecture="skip")
+    for such a network (all explicit here, so no official default is assumed),
+    but dlatent_avg_beta: G_main's default (0.995) is not in real pickles'
+    static kwargs, and StyleGAN2-ADA's legacy.py refuses the name; given
+    only when the network's beta is another."""
+    static = dict(num_channels=kw["img_channels"], resolution=kw["img_resolution"], label_size=0,
+                  fmap_base=kw["channel_base"] // 2, fmap_max=kw["channel_max"], latent_size=kw["z_dim"],
+                  dlatent_size=kw["w_dim"], mapping_layers=kw["mapping_layers"], mapping_fmaps=kw["w_dim"],
+                  mapping_lrmul=kw["mapping_lr_multiplier"], architecture="skip")
+    if kw["w_avg_beta"] != 0.995:
+        static["dlatent_avg_beta"] = kw["w_avg_beta"]
+    return static
 
 
 def d_static(kw):
