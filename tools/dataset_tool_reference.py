@@ -188,14 +188,16 @@ def py2_pickle(obj):
     out = [b"\x80\x02"]
     memo = {}
 
-    def put():
-        out.append(b"q" + bytes([len(memo) + 1]))
-        memo[len(memo) + 1] = True
+    def put():  # BINPUT, LONG_BINPUT past 255 entries (a real batch's 10000 file names)
+        i = len(memo) + 1
+        out.append(b"q" + bytes([i]) if i < 256 else b"r" + struct.pack("<I", i))
+        memo[i] = True
 
     def glob(module, name):
         key = (module, name)
         if key in memo:
-            out.append(b"h" + bytes([memo[key]]))
+            i = memo[key]
+            out.append(b"h" + bytes([i]) if i < 256 else b"j" + struct.pack("<I", i))
             return
         out.append(b"c" + module.encode() + b"\n" + name.encode() + b"\n")
         put()
@@ -258,7 +260,9 @@ def make_cifar10(path, rng, bad_label=False):
     third batch's last label is 10 (CIFAR-10's classes are 0-9)."""
     tar_bytes = io.BytesIO()
     with tarfile.open(fileobj=tar_bytes, mode="w") as tar:
-        for batch, n in enumerate((2, 3, 1, 2, 2), 1):
+        # Batch 5, pickled as Python 2, has more memo entries (file names)
+        # than BINPUT counts: LONG_BINPUT and LONG_BINGET, as in the real file.
+        for batch, n in enumerate((2, 3, 1, 2, 300), 1):
             d = {"batch_label": f"training batch {batch} of 5",
                  "labels": [int(x) for x in rng.integers(0, 10, size=n)],
                  "data": rng.integers(0, 256, size=(n, 3072), dtype=np.uint8),
