@@ -342,7 +342,7 @@ class ConvertStyleGAN2TFTest(unittest.TestCase):
         revised[2] = dict(states[2], components=dict(
             states[2]["components"], synthesis=dict(states[2]["components"]["synthesis"],
                                                     build_func_name="G_synthesis_stylegan_revised")))
-        cases.append((revised, "configs A-D"))
+        cases.append((revised, "configs B-D: progressive growing"))
         d_stylegan = list(states)
         d_stylegan[1] = dict(states[1], build_func_name="D_stylegan")
         cases.append((d_stylegan, "expected D_stylegan2"))

@@ -849,7 +849,8 @@ class ConvertWeightsTest(unittest.TestCase):
         ckpt["d"]["convs.1.skip.0.kernel"] = ref.setup_filter()
         ckpt["g_ema"]["conv1.noise.weight"] = torch.zeros(2)
         torch.save(ckpt, src)
-        self.assert_error(run_here("import", src, bad), src, "RuntimeError")
+        self.assert_error(run_here("import", src, bad), src,
+                          "g_ema: tensor conv1.noise.weight has shape [2], expected 1 dimension with a leading 1")
         self.assert_nothing_written(bad)
 
     # ---- pSp checkpoints

@@ -148,7 +148,7 @@ def _clamp(v):
 INCEPTION_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt"
 _CLAMP = pydeps.number(0, lo_open=True)
 _LR_MULT = pydeps.number(0, lo_open=True)
-_MBSTD = pydeps.integer(0, 2**31 - 1)
+_MBSTD = pydeps.integer(0, 1 << 24)  # MAX_NETWORK_SIZE: the largest the programs load
 _PATH, _TEXT = pydeps.text("a file name"), pydeps.text("a value")  # "" is refused
 _W_AVG_SAMPLES = pydeps.integer(1, 1000000)  # float64 [N, z_dim] in one batch: 4 GB at the cap for z_dim 512
 
@@ -265,6 +265,85 @@ class ConvertError(Exception):
 # StyleGAN2 discriminator architectures ganforge runs (D_kwargs "architecture",
 # models/stylegan2/config.h; absent means "resnet"); 'skip' is refused.
 D_ARCHITECTURES = ("resnet", "orig")
+
+
+# ---------------------------------------------------------------- config values
+
+# models/config_json.h kMaxNetworkSize: json_size() refuses a whole number of
+# larger magnitude (and json_int one beyond int32), so the converter does too.
+MAX_NETWORK_SIZE = 1 << 24
+# How models/*/config.cpp reads each key it knows (PGGAN, StyleGAN, StyleGAN2,
+# pSp): "whole" is json_size (an integer, not a bool or 1.5), "real" a
+# get<double> (refused here for a bool too: True as 1.0 is no setting anyone
+# wrote), "bool" a get<bool>. Lists hold elements of the kind. Counts (>= 0)
+# apply to StyleGAN2 configs only, below.
+_SETTING_KINDS = {
+    **dict.fromkeys(("num_channels", "resolution", "label_size", "fmap_base", "fmap_max", "latent_size",
+                     "mbstd_group_size", "truncation_cutoff", "dlatent_size", "mapping_layers", "mapping_fmaps",
+                     "mbstd_num_features", "z_dim", "c_dim", "w_dim", "img_resolution", "img_channels",
+                     "channel_base", "channel_max", "mbstd_num_channels", "cmap_dim", "freeze_layers", "input_nc",
+                     "input_size", "n_styles", "se_reduction", "units", "depths"), "whole"),
+    **dict.fromkeys(("fmap_decay", "pixelnorm_epsilon", "truncation_psi", "dlatent_avg_beta", "style_mixing_prob",
+                     "mapping_lrmul", "mapping_lr_multiplier", "w_avg_beta", "conv_clamp", "blur_filter"), "real"),
+    **dict.fromkeys(("normalize_latents", "use_wscale", "use_pixelnorm", "use_leakyrelu", "use_noise",
+                     "use_pixel_norm", "use_instance_norm", "start_from_latent_avg", "learn_in_w", "fused_scale"),
+                    "bool"),
+}
+# Keys the loaders take as null (PGGAN's latent_size, StyleGAN's "no
+# truncation", no clamp, no blur).
+_NULLABLE = {"latent_size", "truncation_psi", "truncation_cutoff", "dlatent_avg_beta", "style_mixing_prob",
+             "conv_clamp", "blur_filter"}
+
+
+def _shown(v):
+    return repr(v) if len(repr(v)) <= 40 else repr(v)[:37] + "..."
+
+
+def setting_problem(key, v, family, strict=False):
+    """What is wrong with config value v of key for the C++ loaders, or None.
+    strict: a whole number must be an int (what is written); else a float
+    that is one (TF kwargs such as fmap_base 8192.0) passes, taken as the int."""
+    kind = _SETTING_KINDS.get(key)
+    if kind is None or (v is None and key in _NULLABLE):
+        return None
+    if kind == "bool":
+        ok = isinstance(v, bool) or (key == "fused_scale" and family == "stylegan" and v == "auto")
+        return None if ok else "not true or false"
+    if isinstance(v, (list, tuple)) and key in ("units", "depths", "blur_filter"):
+        for i, x in enumerate(v):
+            p = "not a number" if x is None else setting_problem(key, x, family, strict=True)
+            if p:
+                return f"element {i} {p}"
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return "not a number" if kind == "real" else "not a whole number"
+    if not math.isfinite(v):
+        return "not a finite number"
+    if kind == "whole":
+        if isinstance(v, float) and (strict or not v.is_integer()):
+            return "not a whole number"
+        if abs(v) > MAX_NETWORK_SIZE:
+            return f"beyond +-{MAX_NETWORK_SIZE} (the largest network size the programs load)"
+    return None
+
+
+def checked_setting(key, v, where, family="stylegan2", source=""):
+    """v (a NumPy scalar taken as its Python value) checked by setting_problem,
+    as the int or float the loaders read; one line naming the setting else."""
+    v = _plain(v)
+    problem = setting_problem(key, v, family)
+    if problem:
+        raise ConvertError(f"{where}: {source}{key} is {_shown(v)}, {problem}: a damaged or edited file; "
+                           "nothing written")
+    if v is None or _SETTING_KINDS.get(key) not in ("whole", "real") or isinstance(v, (list, tuple)):
+        return v
+    return int(v) if _SETTING_KINDS[key] == "whole" else float(v)
+
+
+def checked_settings(kw, where, family):
+    """Every known key of static_kwargs (with the defaults) through checked_setting."""
+    return {k: checked_setting(k, v, where, family, "static_kwargs ") if k in _SETTING_KINDS else v
+            for k, v in kw.items()}
 
 
 # ---------------------------------------------------------------- pickles
@@ -593,20 +672,25 @@ def official_hints(nets, path):
         if net == "D" and arch is not None:
             hints.setdefault(net, {})["architecture"] = arch
         is_conv = lambda o: o.class_name in ("SynthesisLayer", "Conv2dLayer")  # noqa: E731
-        hints.setdefault(net, {})["conv_clamp"] = _plain(find_attr(obj, "conv_clamp", is_conv))
+        # Each recorded number through checked_setting: float() and int() took
+        # True as 1 and 1.5 as 1, and NaN or a string ended in a bare ValueError.
+        clamp = find_attr(obj, "conv_clamp", is_conv)
+        hints.setdefault(net, {})["conv_clamp"] = checked_setting("conv_clamp", clamp, f"{path}: {key}")
         if net == "G":
             mapping = (obj.state.get("_modules") or {}).get("mapping")
             if isinstance(mapping, PersistentObject):
                 fc0 = (mapping.state.get("_modules") or {}).get("fc0")  # not embed, whose multiplier is 1
                 gain = fc0.state.get("bias_gain") if isinstance(fc0, PersistentObject) else None
                 if gain is not None:
-                    hints[net]["mapping_lr_multiplier"] = float(_plain(gain))
+                    hints[net]["mapping_lr_multiplier"] = checked_setting("mapping_lr_multiplier", gain,
+                                                                          f"{path}: {key}.mapping.fc0 (bias_gain)")
                 beta = mapping.state.get("w_avg_beta")
                 if beta is not None:
-                    hints[net]["w_avg_beta"] = float(_plain(beta))
+                    hints[net]["w_avg_beta"] = checked_setting("w_avg_beta", beta, f"{path}: {key}.mapping")
         else:
             group = find_attr(obj, "group_size", lambda o: o.class_name == "MinibatchStdLayer")
-            hints[net]["mbstd_group_size"] = int(_plain(group)) if group is not None else 0
+            hints[net]["mbstd_group_size"] = (checked_setting("mbstd_group_size", group, f"{path}: {key}")
+                                              if group is not None else 0)
             # A conditional D's label mapping: ganforge's takes train.py's lr
             # multiplier, 0.01 (networks.py's default); another scaled the
             # labels differently without a word.
@@ -614,8 +698,10 @@ def official_hints(nets, path):
             if isinstance(mapping, PersistentObject):
                 fc0 = (mapping.state.get("_modules") or {}).get("fc0")
                 gain = fc0.state.get("bias_gain") if isinstance(fc0, PersistentObject) else None
-                if gain is not None and abs(float(_plain(gain)) - 0.01) > 1e-9:
-                    raise ConvertError(f"{path}: {key}'s label mapping has lr_multiplier {float(_plain(gain)):g}; "
+                if gain is not None:
+                    gain = checked_setting("mapping_lr_multiplier", gain, f"{path}: {key}.mapping.fc0 (bias_gain)")
+                if gain is not None and abs(gain - 0.01) > 1e-9:
+                    raise ConvertError(f"{path}: {key}'s label mapping has lr_multiplier {gain:g}; "
                                        "ganforge's discriminator takes 0.01, train.py's (mapping_kwargs of D)")
     return hints
 
@@ -716,8 +802,12 @@ def read_pggan_pickle(top, path):
     return nets
 
 
-def _stage_channels(fmap_base, fmap_decay, fmap_max, stages):
-    return [pgref.nf(s, dict(fmap_base=fmap_base, fmap_decay=fmap_decay, fmap_max=fmap_max)) for s in stages]
+def _stage_channels(fmap_base, fmap_decay, fmap_max, stages, where="the network"):
+    try:
+        return [pgref.nf(s, dict(fmap_base=fmap_base, fmap_decay=fmap_decay, fmap_max=fmap_max)) for s in stages]
+    except (OverflowError, ZeroDivisionError):  # 2.0 ** (stage * decay) beyond a float: the official nf() fails too
+        raise ConvertError(f"{where}: fmap_decay {fmap_decay!r} is out of range: the official nf() computes "
+                           f"fmap_base / 2 ** (stage * fmap_decay), which overflows for stages {stages[0]}-{stages[-1]}")
 
 
 def _infer_fmaps(kw, measured, where):
@@ -730,7 +820,7 @@ def _infer_fmaps(kw, measured, where):
         res = 2 ** (empty[0] + 1)
         raise ConvertError(f"{where}: no feature maps at {res}x{res} (stage {empty[0]}); ganforge's networks need "
                            f"at least one per layer")
-    if _stage_channels(kw["fmap_base"], kw["fmap_decay"], kw["fmap_max"], stages) == want:
+    if _stage_channels(kw["fmap_base"], kw["fmap_decay"], kw["fmap_max"], stages, f"{where}: static_kwargs") == want:
         return kw
     cmax = max(want)
     below = [c * 2 ** s for s, c in measured.items() if c < cmax]
@@ -775,11 +865,13 @@ def pggan_g_kwargs(net, where, label_size):
         raise ConvertError(f"{where}: dtype {sk['dtype']} is not supported")
     kw = dict(pgref.G_DEFAULTS)
     kw.update({k: sk[k] for k in pgref.G_DEFAULTS if k in sk})
+    kw = checked_settings(kw, where, "pggan")  # a string or 1e30 reached nf() unchecked
     if "label_size" not in sk:
         kw["label_size"] = label_size
     L = _top_lod(v, "ToRGB", where) + 2
     kw["resolution"] = 2 ** L
-    kw["num_channels"] = int(v["ToRGB_lod0/weight"].shape[-1]) if "ToRGB_lod0/weight" in v else kw["num_channels"]
+    if "ToRGB_lod0/weight" in v:
+        kw["num_channels"] = tensor_dims(v["ToRGB_lod0/weight"], "ToRGB_lod0/weight", where, 4, kind="variable")[3]
     kw["fused_scale"] = any(n.endswith("/Conv0_up/weight") for n in v) if L > 2 else kw["fused_scale"]
     if "4x4/Dense/weight" not in v:
         raise ConvertError(f"{where}: missing variable 4x4/Dense/weight")
@@ -802,11 +894,13 @@ def pggan_d_kwargs(net, where, mbstd_group_size):
                                                  "use_pixelnorm", "pixelnorm_epsilon", "use_leakyrelu"}, where)
     kw = dict(pgref.D_DEFAULTS)
     kw.update({k: sk[k] for k in pgref.D_DEFAULTS if k in sk})
+    kw = checked_settings(kw, where, "pggan")
     if mbstd_group_size is not None:
         kw["mbstd_group_size"] = mbstd_group_size
     L = _top_lod(v, "FromRGB", where) + 2
     kw["resolution"] = 2 ** L
-    kw["num_channels"] = int(v["FromRGB_lod0/weight"].shape[2]) if "FromRGB_lod0/weight" in v else kw["num_channels"]
+    if "FromRGB_lod0/weight" in v:
+        kw["num_channels"] = tensor_dims(v["FromRGB_lod0/weight"], "FromRGB_lod0/weight", where, 4, kind="variable")[2]
     kw["fused_scale"] = any(n.endswith("/Conv1_down/weight") for n in v) if L > 2 else kw["fused_scale"]
     if "4x4/Dense1/weight" in v and v["4x4/Dense1/weight"].ndim == 2:
         kw["label_size"] = int(v["4x4/Dense1/weight"].shape[1]) - 1
@@ -903,6 +997,7 @@ def stylegan_g_kwargs(net, where, label_size, mapping_lrmul=None):
             raise ConvertError(f"{where}: {key} false is not supported")
     kw = dict(sgref.G_DEFAULTS)
     kw.update({k: sk[k] for k in sgref.G_DEFAULTS if k in sk})
+    kw = checked_settings(kw, where, "stylegan")
     if mapping_lrmul is not None:  # --mapping-lr-multiplier, as the PGGAN and StyleGAN2 importers take it
         kw["mapping_lrmul"] = mapping_lrmul
     for k in ("truncation_psi", "truncation_cutoff", "dlatent_avg_beta", "style_mixing_prob", "blur_filter"):
@@ -942,6 +1037,7 @@ def stylegan_d_kwargs(net, where, mbstd_group_size=None):
     _sg_note_ignored(sk, sgref.D_DEFAULTS, where)
     kw = dict(sgref.D_DEFAULTS)
     kw.update({k: sk[k] for k in sgref.D_DEFAULTS if k in sk})
+    kw = checked_settings(kw, where, "stylegan")
     given = mbstd_group_size is not None  # --mbstd-group-size: checked against the variables below
     if given:
         kw["mbstd_group_size"] = mbstd_group_size
@@ -1015,6 +1111,26 @@ SG2_TF_G_KWARGS = _SG2_TF_COMMON | {
 SG2_TF_D_KWARGS = _SG2_TF_COMMON | {"mbstd_group_size", "mbstd_num_features"}
 
 
+# Other build functions state version 4 pickles record, named for what they
+# are: NVlabs/stylegan2's run_training.py builds configs A-D with progressive
+# growing (B-D: G_synthesis_stylegan_revised and D_stylegan; A: StyleGAN's
+# G_style and D_basic), and NVlabs/stylegan2-ada's TF networks are G_main with
+# the components G_mapping and G_synthesis, and D_main.
+_ADA_TF = ("a StyleGAN2-ADA TensorFlow network (NVlabs/stylegan2-ada); StyleGAN2-ADA-PyTorch's legacy.py turns "
+           "it into a PyTorch pickle, which ganforge imports")
+_SG2_TF_OTHERS = {
+    "G_synthesis": _ADA_TF, "D_main": _ADA_TF,
+    "G_synthesis_stylegan_revised": "NVlabs/stylegan2 configs B-D: progressive growing",
+    "D_stylegan": "NVlabs/stylegan2 configs B-D: progressive growing",
+    "G_style": "NVlabs/stylegan2 config A: the original StyleGAN's networks",
+    "D_basic": "NVlabs/stylegan2 config A: the original StyleGAN's networks",
+}
+
+
+def _sg2_tf_known(func):
+    return f" ({_SG2_TF_OTHERS[func]})" if isinstance(func, str) and func in _SG2_TF_OTHERS else ""
+
+
 class _TFVariables:
     """One network's variables, taken by name with their rank checked; what is
     left untaken at the end is reported as unexpected."""
@@ -1022,12 +1138,11 @@ class _TFVariables:
     def __init__(self, variables, where):
         self.variables, self.where, self.used = variables, where, set()
 
-    def __call__(self, name, ndim):
+    def __call__(self, name, ndim, lead=0):
         if name not in self.variables:
             raise ConvertError(f"{self.where}: missing variable {name}")
         a = self.variables[name]
-        if a.ndim != ndim:
-            raise ConvertError(f"{self.where}: variable {name} has shape {list(a.shape)}, expected {ndim} dimensions")
+        tensor_dims(a, name, self.where, ndim, lead, kind="variable")
         self.used.add(name)
         return a
 
@@ -1083,14 +1198,14 @@ def stylegan2_tf_generator(net, where):
         if c is None:
             raise ConvertError(f"{where} has no {comp} component")
         if c["func"] != SG2_TF_FUNCS[comp]:
-            extra = " (configs A-D: progressive growing)" if comp == "synthesis" else ""
-            raise ConvertError(f"{where}.{comp} is built by '{c['func'][:40]}'{extra}; ganforge imports "
-                               f"{SG2_TF_FUNCS[comp]} (configs E and F)")
+            raise ConvertError(f"{where}.{comp} is built by '{c['func'][:40]}'{_sg2_tf_known(c['func'])}; ganforge "
+                               f"imports {SG2_TF_FUNCS[comp]} (NVlabs/stylegan2 configs E and F)")
     kw = dict(net["kwargs"])
     for comp in ("mapping", "synthesis"):
         for k, v in comps[comp]["kwargs"].items():
             kw.setdefault(k, v)
     _ignored_kwargs(kw, SG2_TF_G_KWARGS, where)
+    kw = checked_settings(kw, where, "stylegan2")
     own = _TFVariables(net["variables"], where)
     m = _TFVariables(comps["mapping"]["variables"], f"{where}.mapping")
     s = _TFVariables(comps["synthesis"]["variables"], f"{where}.synthesis")
@@ -1118,6 +1233,17 @@ def stylegan2_tf_generator(net, where):
         w_dim = out[f"mapping.fc{layers - 1}.weight"].shape[0]
         raise ConvertError(f"{where}: mapping_fmaps {sorted(hidden)[0]} differs from dlatent_size {w_dim}; "
                            "ganforge's mapping layers are all w_dim wide")
+    # What static_kwargs say of the mapping must be what its variables are, as
+    # for resolution below: mapping_layers 3 over two Dense layers was written
+    # as 2 without a word (the official build would have made three).
+    for key, got in (("mapping_layers", layers),
+                     ("latent_size", int(out["mapping.fc0.weight"].shape[1]) if layers else None),
+                     ("dlatent_size", int(out[f"mapping.fc{layers - 1}.weight"].shape[0]) if layers else None)):
+        if kw.get(key) is not None and got is not None and kw[key] != got:
+            raise ConvertError(f"{where}: static_kwargs {key} {kw[key]}, but the mapping's variables "
+                               f"(Dense0..Dense{layers - 1}) give {got}")
+    if not layers:
+        raise ConvertError(f"{where}.mapping: missing variable Dense0/weight")
     out["mapping.w_avg"] = _t(own("dlatent_avg", 1))
     if "lod" in own.variables:
         own("lod", 0)  # G_main's progressive-growing level: unused by G_synthesis_stylegan2
@@ -1128,7 +1254,7 @@ def stylegan2_tf_generator(net, where):
         out[f"{dst}.affine.weight"] = _dense(s(f"{scope}/mod_weight", 2))
         out[f"{dst}.affine.bias"] = _t(s(f"{scope}/mod_bias", 1).astype(np.float64) + 1)
         out[f"{dst}.noise_strength"] = _t(s(f"{scope}/noise_strength", 0))
-        out[f"{dst}.noise_const"] = _t(s(f"noise{noise}", 4)[0, 0])
+        out[f"{dst}.noise_const"] = _t(s(f"noise{noise}", 4, lead=2)[0, 0])
         out[f"{dst}.resample_filter"] = ref.setup_filter()
 
     def torgb(scope, dst):
@@ -1142,7 +1268,7 @@ def stylegan2_tf_generator(net, where):
     if kw.get("resolution", top) != top:
         raise ConvertError(f"{where}: static_kwargs resolution {kw['resolution']}, but the variables end at "
                            f"{top}x{top}")
-    out["synthesis.b4.const"] = _t(s("4x4/Const/const", 4)[0])
+    out["synthesis.b4.const"] = _t(s("4x4/Const/const", 4, lead=1)[0])
     layer("4x4/Conv", "synthesis.b4.conv1", 0)
     torgb("4x4/ToRGB", "synthesis.b4.torgb")
     out["synthesis.b4.resample_filter"] = ref.setup_filter()
@@ -1154,9 +1280,13 @@ def stylegan2_tf_generator(net, where):
         out[f"synthesis.b{r}.resample_filter"] = ref.setup_filter()
     for t in (own, m, s):
         t.check_rest()
+    rgb = int(out[f"synthesis.b{top}.torgb.weight"].shape[0])
+    if kw.get("num_channels", rgb) != rgb:
+        raise ConvertError(f"{where}: static_kwargs num_channels {kw['num_channels']}, but {top}x{top}/ToRGB "
+                           f"writes {rgb}")
     beta = kw.get("dlatent_avg_beta", 0.995)
-    hints = {"mapping_lr_multiplier": float(kw.get("mapping_lrmul", 0.01)),
-             "w_avg_beta": 1.0 if beta is None else float(beta), "conv_clamp": None}
+    hints = {"mapping_lr_multiplier": kw.get("mapping_lrmul", 0.01), "w_avg_beta": 1.0 if beta is None else beta,
+             "conv_clamp": None}
     return out, hints
 
 
@@ -1170,6 +1300,7 @@ def stylegan2_tf_discriminator(net, where):
     exists when mbstd_group_size > 1; 4x4/Conv then reads its extra maps."""
     kw = net["kwargs"]
     _ignored_kwargs(kw, SG2_TF_D_KWARGS, where)
+    kw = checked_settings(kw, where, "stylegan2")
     v = _TFVariables(net["variables"], where)
     out_w = v.variables.get("Output/weight")
     _tf_unconditional(kw, out_w is not None and out_w.ndim == 2 and out_w.shape[1] > 1, where)
@@ -1217,16 +1348,20 @@ def stylegan2_tf_discriminator(net, where):
     out["b4.out.weight"] = _dense(v("Output/weight", 2))
     out["b4.out.bias"] = _t(v("Output/bias", 1))
     v.check_rest()
+    rgb = int(out[f"b{top}.fromrgb.weight"].shape[1])
+    if kw.get("num_channels", rgb) != rgb:
+        raise ConvertError(f"{where}: static_kwargs num_channels {kw['num_channels']}, but {top}x{top}/FromRGB "
+                           f"reads {rgb}")
     conv, fc = out["b4.conv.weight"], out["b4.fc.weight"]
     if fc.shape[0] != conv.shape[0]:
         raise ConvertError(f"{where}: 4x4/Dense0 has {fc.shape[0]} outputs but 4x4/Conv {conv.shape[0]} "
                            "(fmap_max above fmap_base / 2): ganforge's epilogue keeps one width, as StyleGAN2-ADA's")
-    group = int(kw.get("mbstd_group_size", 4))
+    group = kw.get("mbstd_group_size", 4)
     extra = int(conv.shape[1]) - int(conv.shape[0])
     if (group > 1) != (extra > 0):
         raise ConvertError(f"{where}: 4x4/Conv reads {conv.shape[1]} feature maps for {conv.shape[0]} outputs, "
                            f"but mbstd_group_size is {group} ({'no ' if group <= 1 else ''}minibatch-stddev layer)")
-    if group > 1 and extra != int(kw.get("mbstd_num_features", 1)):
+    if group > 1 and extra != kw.get("mbstd_num_features", 1):
         raise ConvertError(f"{where}: 4x4/Conv reads {extra} extra feature maps, but mbstd_num_features is "
                            f"{kw.get('mbstd_num_features', 1)}")
     return out, {"mbstd_group_size": max(group, 0), "conv_clamp": None, "architecture": arch}
@@ -1244,7 +1379,8 @@ def read_stylegan2_tf_pickle(top, path):
         want = SG2_TF_FUNCS["D" if key == "D" else "G"]
         func = top[i].state.get("build_func_name") if isinstance(top[i].state, dict) else None
         if func != want:  # before the components: a v1 or config A-D network is named for what it is
-            raise ConvertError(f"{path}: {which} is built by '{str(func)[:40]}'; from dnnlib.tflib state version 4 "
+            raise ConvertError(f"{path}: {which} is built by '{str(func)[:40]}'{_sg2_tf_known(func)}; from "
+                               f"dnnlib.tflib state version 4 "
                                f"pickles ganforge imports StyleGAN2's G_main and D_stylegan2 (configs E and F; "
                                f"expected {want})")
         state = tf_network_state(top[i], path, which, 4)
@@ -1335,10 +1471,11 @@ def read_zip_torch(data, path, storage_globals_only=False, script=False):
             raise ConvertError(f"{path}: zip archive without exactly one <name>/data.pkl")
         root = pkls[0][:-len("data.pkl")]
         order = infos.get(root + "byteorder")
-        if order is not None and z.read(order) != b"little":
+        if order is not None and (order.file_size > 16 or z.read(order) != b"little"):  # "little" or "big"
             raise ConvertError(f"{path}: torch.save file is not little-endian")
         if infos[pkls[0]].file_size > 1 << 30:
             raise ConvertError(f"{path}: data.pkl of {infos[pkls[0]].file_size} bytes, refusing")
+        _check_inflation(path, [infos[pkls[0]]])
         pkl = z.read(pkls[0])
         allowed = _torch_file_globals(storage_globals_only)
         if script:  # tensors and TorchScript's containers only: none of the official pickles' classes
@@ -1350,17 +1487,43 @@ def read_zip_torch(data, path, storage_globals_only=False, script=False):
         RestrictedUnpickler(f, path, _probe_globals(allowed), storages, classes).load()
         if f.read(1):
             raise ConvertError(f"{path}: trailing bytes after data.pkl")
-        for key, ref_ in storages.items():
+        entries = {}
+        for key, ref_ in storages.items():  # every entry checked before any is read
             info = infos.get(f"{root}data/{key}")
             if info is None:
                 raise ConvertError(f"{path}: storage {key} missing from the archive")
             if info.file_size != ref_.numel * ref_.type.np_dtype.itemsize:
                 raise ConvertError(f"{path}: storage {key} has {info.file_size} bytes, expected "
                                    f"{ref_.numel} x {ref_.type.np_dtype.itemsize}")
-            ref_.set_bytes(z.read(info), path)
+            entries[key] = info
+        _check_inflation(path, list(entries.values()))
+        for key, info in entries.items():
+            storages[key].set_bytes(z.read(info), path)
         top = RestrictedUnpickler(io.BytesIO(pkl), path, allowed, storages, classes).load()
         return (top, infos, z) if script else top
     return _guarded(path, load)
+
+
+# torch.save and torch.jit.save write data.pkl and the storages uncompressed
+# (ZIP_STORED): what they hold costs what the file does. A compressed entry
+# (a re-zipped file) is read only while all of them together inflate to at
+# most this many times their compressed bytes, plus a slack for small constant
+# storages: trained float weights barely deflate (under 1.2x), zero-filled
+# buffers up to ~1000x, and a 6.5 MB file inflating to 1.5 GB cost 3.2 GB of
+# memory and half a minute before its names were even looked at.
+MAX_INFLATION = 16
+INFLATION_SLACK = 1 << 20
+
+
+def _check_inflation(path, infos):
+    packed = [i for i in infos if i.compress_type != zipfile.ZIP_STORED]
+    inflated = sum(i.file_size for i in packed)
+    if inflated > MAX_INFLATION * sum(i.compress_size for i in packed) + INFLATION_SLACK:
+        worst = max(packed, key=lambda i: i.file_size / max(i.compress_size, 1))
+        raise ConvertError(f"{path}: {worst.filename} is compressed {worst.file_size / max(worst.compress_size, 1):.0f} "
+                           f"to 1 ({worst.compress_size} bytes inflating to {worst.file_size}); torch.save stores "
+                           f"tensors uncompressed, and compressed entries may inflate to at most {MAX_INFLATION}x "
+                           "their size: refusing")
 
 
 def read_torch_file(path, data):
@@ -1548,10 +1711,22 @@ def is_legacy_torch(data):
 
 # ---------------------------------------------------------------- config inference
 
-def _shape(state, name, net):
+def tensor_dims(t, name, where, ndim, lead=0, kind="tensor"):
+    """t's shape after checking its rank (and that its first lead sizes are
+    1, a batch axis dropped by indexing): a 0-d or empty tensor where a
+    matrix belongs ended in a bare IndexError that named nothing."""
+    shape = [int(n) for n in getattr(t, "shape", ())]
+    if len(shape) != ndim or shape[:lead] != [1] * lead:
+        ones = "" if not lead else " with a leading 1" if lead == 1 else f" with {lead} leading 1s"
+        want = f"{ndim} dimension{'' if ndim == 1 else 's'}{ones}"
+        raise ConvertError(f"{where}: {kind} {name} has shape {shape}, expected {want}")
+    return tuple(shape)
+
+
+def _shape(state, name, net, ndim):
     if name not in state:
         raise ConvertError(f"{net}: missing tensor {name}")
-    return tuple(state[name].shape)
+    return tensor_dims(state[name], name, net, ndim)
 
 
 def _block_resolutions(state, prefix):
@@ -1596,20 +1771,20 @@ def infer_g_kwargs(state, net, hints, args):
     layers = _count_fc(state, r"mapping\.")
     if layers == 0:
         raise ConvertError(f"{net}: missing tensor mapping.fc0.weight")
-    c_dim = _shape(state, "mapping.embed.weight", net)[1] if "mapping.embed.weight" in state else 0
-    embed = _shape(state, "mapping.embed.weight", net)[0] if c_dim else 0
-    w_dim = _shape(state, f"mapping.fc{layers - 1}.weight", net)[0]
+    c_dim = _shape(state, "mapping.embed.weight", net, 2)[1] if "mapping.embed.weight" in state else 0
+    embed = _shape(state, "mapping.embed.weight", net, 2)[0] if c_dim else 0
+    w_dim = _shape(state, f"mapping.fc{layers - 1}.weight", net, 2)[0]
     if c_dim and embed != w_dim:
         raise ConvertError(f"{net}: its label embedding has {embed} features, not w_dim {w_dim} (mapping_kwargs "
                            "embed_features); ganforge's mapping embeds labels to w_dim, as every official config does")
-    ch = {r: _shape(state, f"synthesis.b{r}.conv1.weight", net)[0] for r in res}
+    ch = {r: _shape(state, f"synthesis.b{r}.conv1.weight", net, 4)[0] for r in res}
     base, cmax = infer_channels(ch, net)
     return {
-        "z_dim": _shape(state, "mapping.fc0.weight", net)[1] - embed,
+        "z_dim": _shape(state, "mapping.fc0.weight", net, 2)[1] - embed,
         "c_dim": c_dim,
-        "w_dim": _shape(state, f"mapping.fc{layers - 1}.weight", net)[0],
+        "w_dim": _shape(state, f"mapping.fc{layers - 1}.weight", net, 2)[0],
         "img_resolution": top,
-        "img_channels": _shape(state, f"synthesis.b{top}.torgb.weight", net)[0],
+        "img_channels": _shape(state, f"synthesis.b{top}.torgb.weight", net, 4)[0],
         "mapping_layers": layers,
         "mapping_lr_multiplier": (args.mapping_lr_multiplier if args.mapping_lr_multiplier is not None
                                   else hints.get("mapping_lr_multiplier", 0.01)),
@@ -1641,22 +1816,22 @@ def infer_d_kwargs(state, net, hints, args):
         raise ConvertError(f"{net}: blocks {res} are not b4, b8, ... (not a StyleGAN2 discriminator?)")
     top = res[-1]
     arch = d_architecture(state, net, top, hints.get("architecture"))
-    ch = {r: _shape(state, f"b{r}.conv0.weight", net)[0] for r in res[1:]}
-    ch[4] = _shape(state, "b4.conv.weight", net)[0]
+    ch = {r: _shape(state, f"b{r}.conv0.weight", net, 4)[0] for r in res[1:]}
+    ch[4] = _shape(state, "b4.conv.weight", net, 4)[0]
     base, cmax = infer_channels(ch, net)
-    c_dim = _shape(state, "mapping.embed.weight", net)[1] if "mapping.embed.weight" in state else 0
+    c_dim = _shape(state, "mapping.embed.weight", net, 2)[1] if "mapping.embed.weight" in state else 0
     group = args.mbstd_group_size if args.mbstd_group_size is not None else hints.get("mbstd_group_size", 4)
     return {
         "c_dim": c_dim,
         "img_resolution": top,
-        "img_channels": _shape(state, f"b{top}.fromrgb.weight", net)[1],
+        "img_channels": _shape(state, f"b{top}.fromrgb.weight", net, 4)[1],
         "architecture": arch,
         "channel_base": base,
         "channel_max": cmax,
         "conv_clamp": conv_clamp(args, hints),
         "mbstd_group_size": group,
-        "mbstd_num_channels": _shape(state, "b4.conv.weight", net)[1] - ch[4],
-        "cmap_dim": _shape(state, "b4.out.weight", net)[0] if c_dim else 0,
+        "mbstd_num_channels": _shape(state, "b4.conv.weight", net, 4)[1] - ch[4],
+        "cmap_dim": _shape(state, "b4.out.weight", net, 2)[0] if c_dim else 0,
         "mapping_layers": _count_fc(state, r"mapping\.") if c_dim else 8,  # unused without labels
         "freeze_layers": 0,
     }
@@ -1688,11 +1863,15 @@ class _Taker:
     def __init__(self, state, net):
         self.state, self.net, self.used = state, net, set()
 
-    def __call__(self, name):
+    def __call__(self, name, ndim=None, lead=0):
+        """ndim: the rank to check, lead: leading 1s (batch axes) dropped from the result."""
         if name not in self.state:
             raise ConvertError(f"{self.net}: missing tensor {name}")
         self.used.add(name)
-        return self.state[name]
+        t = self.state[name]
+        if ndim is not None:
+            tensor_dims(t, name, self.net, ndim, lead)
+        return t[(0,) * lead] if lead else t
 
     def check_rest(self, kernel_pattern, scale):
         # Its blur kernels are the fixed [1, 3, 3, 1] filter (times 4 where it upsamples).
@@ -1721,22 +1900,22 @@ def rosinality_generator(g, net, latent_avg):
     for i in range(n_mlp):
         out[f"mapping.fc{i}.weight"] = get(f"style.{i + 1}.weight")
         out[f"mapping.fc{i}.bias"] = get(f"style.{i + 1}.bias")
-    out["synthesis.b4.const"] = get("input.input")[0]
+    out["synthesis.b4.const"] = get("input.input", 4, lead=1)
 
     def styled(src, dst, noise_idx):
         out[f"{dst}.affine.weight"] = get(f"{src}.conv.modulation.weight")
         out[f"{dst}.affine.bias"] = get(f"{src}.conv.modulation.bias")
-        out[f"{dst}.weight"] = get(f"{src}.conv.weight")[0]
-        out[f"{dst}.noise_strength"] = get(f"{src}.noise.weight").reshape([])
+        out[f"{dst}.weight"] = get(f"{src}.conv.weight", 5, lead=1)
+        out[f"{dst}.noise_strength"] = get(f"{src}.noise.weight", 1, lead=1)
         out[f"{dst}.bias"] = get(f"{src}.activate.bias")
-        out[f"{dst}.noise_const"] = get(f"noises.noise_{noise_idx}")[0, 0]
+        out[f"{dst}.noise_const"] = get(f"noises.noise_{noise_idx}", 4, lead=2)
         out[f"{dst}.resample_filter"] = ref.setup_filter()
 
     def torgb(src, dst):
         out[f"{dst}.affine.weight"] = get(f"{src}.conv.modulation.weight")
         out[f"{dst}.affine.bias"] = get(f"{src}.conv.modulation.bias")
-        out[f"{dst}.weight"] = get(f"{src}.conv.weight")[0]
-        out[f"{dst}.bias"] = get(f"{src}.bias").reshape(-1)
+        out[f"{dst}.weight"] = get(f"{src}.conv.weight", 5, lead=1)
+        out[f"{dst}.bias"] = get(f"{src}.bias", 4, lead=1).reshape(-1)
 
     styled("conv1", "synthesis.b4.conv1", 0)
     torgb("to_rgb1", "synthesis.b4.torgb")
@@ -1960,7 +2139,7 @@ def convert_lpips(lin_obj, path, alexnet_path):
     unknown = [k for k in alex if not k.startswith(("features.", "classifier."))]
     if unknown:
         raise ConvertError(f"{alexnet_path}: unexpected tensor {unknown[0]} in an AlexNet state dict")
-    channels = [int(alex[f"features.{i}.weight"].shape[0]) for i in convs]
+    channels = [tensor_dims(alex[f"features.{i}.weight"], f"features.{i}.weight", alexnet_path, 4)[0] for i in convs]
     state = collections.OrderedDict()
     for k, v in alex.items():
         if k.startswith("features."):
@@ -1981,7 +2160,7 @@ def arcface_config(state, path):
     units, depths = [], []
     i = 0
     while f"body.{i}.res_layer.1.weight" in state:
-        d = int(state[f"body.{i}.res_layer.1.weight"].shape[0])
+        d = tensor_dims(state[f"body.{i}.res_layer.1.weight"], f"body.{i}.res_layer.1.weight", path, 4)[0]
         if depths and depths[-1] == d:
             units[-1] += 1
         else:
@@ -1992,8 +2171,11 @@ def arcface_config(state, path):
         raise ConvertError(f"{path}: an ArcFace body of {len(units)} stages of distinct depths {depths}; the "
                            "Backbone has 4")
     se = "body.0.res_layer.5.fc1.weight" in state
-    red = depths[0] // int(state["body.0.res_layer.5.fc1.weight"].shape[0]) if se else 16
-    emb = int(state["output_layer.3.weight"].shape[0])
+    red = depths[0] // max(tensor_dims(state["body.0.res_layer.5.fc1.weight"], "body.0.res_layer.5.fc1.weight",
+                                       path, 4)[0], 1) if se else 16
+    if "output_layer.3.weight" not in state:
+        raise ConvertError(f"{path}: missing tensor output_layer.3.weight")
+    emb = tensor_dims(state["output_layer.3.weight"], "output_layer.3.weight", path, 2)[0]
     return {"mode": "ir_se" if se else "ir", "units": units, "depths": depths, "se_reduction": red, "embedding": emb,
             "affine": "output_layer.4.weight" in state, "input_size": 112}
 
@@ -2045,7 +2227,9 @@ def convert_moco(obj, path):
         layers.append(n)
     if 0 in layers:
         raise ConvertError(f"{path}: the MoCo encoder has no layer{layers.index(0) + 1}.0 (a ResNet has four stages)")
-    cfg = {"layers": layers, "width": int(state["conv1.weight"].shape[0])}
+    if "conv1.weight" not in state:
+        raise ConvertError(f"{path}: missing tensor conv1.weight")
+    cfg = {"layers": layers, "width": tensor_dims(state["conv1.weight"], "conv1.weight", path, 4)[0]}
     model = perc_ref.ResNet(**cfg)
     want = collections.OrderedDict((k, v) for k, v in model.state_dict().items()
                                    if not k.endswith(".num_batches_tracked"))
@@ -2432,28 +2616,30 @@ _STYLEGAN2_COUNTS = ("mbstd_group_size", "mbstd_num_channels", "cmap_dim", "free
 
 def check_kwargs(metadata, src):
     """Raises ConvertError naming the key for a network config value that is
-    not finite (json.dumps wrote a bare NaN, which is not JSON) or outside
-    what the programs accept (a mapping lr multiplier of 0, a clamp of 0)."""
-    stylegan2 = metadata.get("family", "stylegan2") == "stylegan2"
+    not finite (json.dumps wrote a bare NaN, which is not JSON), not of the
+    type the programs read (a float or a bool where a whole number belongs),
+    beyond their network size limit, or outside what they accept (a mapping
+    lr multiplier of 0, a clamp of 0)."""
+    family = metadata.get("family", "stylegan2")
     for which in ("G_kwargs", "D_kwargs", "psp_kwargs"):
         if which not in metadata:
             continue
         for key, v in json.loads(metadata[which]).items():
             number = isinstance(v, (int, float)) and not isinstance(v, bool)
-            problem = None
-            if number and not math.isfinite(v):
-                problem = "not a finite number"
+            problem = setting_problem(key, v, family, strict=True)
+            if problem:
+                pass
             elif number and key in _POSITIVE and not v > 0:
                 problem = "not > 0"
             elif number and key in _FRACTION and not 0 <= v <= 1:
                 problem = "not in [0, 1]"
             elif key == "conv_clamp" and v is not None and number and not v > 0:
                 problem = "neither None (no clamp) nor > 0"
-            elif stylegan2 and number and key in _STYLEGAN2_COUNTS and v < 0:
+            elif family == "stylegan2" and number and key in _STYLEGAN2_COUNTS and v < 0:
                 problem = "negative"
             if problem:
-                raise ConvertError(f"{src}: the network's {key} is {v}, {problem}: a damaged or edited pickle "
-                                   f"(no program loads such a {which}); nothing written")
+                raise ConvertError(f"{src}: the network's {key} is {_shown(v)}, {problem}: a damaged or edited "
+                                   f"pickle (no program loads such a {which}); nothing written")
 
 
 def write_bin(path, tensors, metadata, src=None):

@@ -5,6 +5,13 @@ add_test(NAME cpu.convert_weights
          COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_convert_weights.py")
 set_tests_properties(cpu.convert_weights PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
 
+# What the C++ loaders would refuse, refused at conversion in one line: config
+# values (type, network size limit), tensor ranks, DEFLATE bombs in torch zips,
+# TF StyleGAN2 static_kwargs against the variables (tests/test_convert_checks.py).
+add_test(NAME cpu.convert_checks
+         COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_convert_checks.py")
+set_tests_properties(cpu.convert_checks PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
+
 # The FID/IS Inception detector from a TorchScript archive (torch.jit.save of a
 # stand-in with the official names; ~95 MB of random weights in a temporary
 # folder, about 5 s): bit for bit, and the refusals.
