@@ -235,6 +235,11 @@ TEST_CASE("zip reader reads stored entries and rejects corrupt archives", "[data
   CHECK(error_of([&] { renamed_zip.read(renamed_zip.entries()[0]); }) ==
         dir / "renamed.zip" + ": entry 'x.bin': has another name in its local header (corrupt archive)");
   CHECK(renamed_zip.read(renamed_zip.entries()[1]) == std::vector<uint8_t>(1000, 'q'));
+  // A name of bytes past 0x7f (UTF-8) equals itself: char against uint8_t
+  // compared -61 with 195 and refused every such entry.
+  write_file(dir / "utf8.zip", stored_zip({{"caf\xc3\xa9.png", "hi"}}));
+  ZipReader utf8(dir / "utf8.zip");
+  CHECK(utf8.read(utf8.entries()[0]) == std::vector<uint8_t>{'h', 'i'});
   write_file(dir / "junk.zip", "not a zip at all, just some text to be rejected");
   CHECK(error_of([&] { ZipReader z(dir / "junk.zip"); }).find("not a zip file") != std::string::npos);
 }
@@ -1302,11 +1307,13 @@ TEST_CASE("a truncated image is skipped and named, never decoded with made-up pi
     CHECK(info.width == 6);
     CHECK(info.height == 4);
     CHECK(decode_image(f, flipped.size(), "down.bmp", 3) == q);
-    // A decoder that disagrees with its header is refused (callers index by the header's size).
-    std::string wider = down;
-    wider[18] = 7;  // the header's width 6 -> 7, rows unchanged
-    CHECK_THAT(error_of([&] { decode_image(reinterpret_cast<const uint8_t*>(wider.data()), wider.size(), "w.bmp", 3); }),
-               Catch::StartsWith("w.bmp: "));
+    // A height of 0, or -2^31 (no magnitude in an int), is refused naming the file.
+    for (const int32_t h : {0, INT32_MIN}) {
+      std::string bad = down;
+      std::memcpy(&bad[22], &h, 4);
+      CHECK(error_of([&] { image_info(reinterpret_cast<const uint8_t*>(bad.data()), bad.size(), "h.bmp"); }) ==
+            "h.bmp: a BMP of 6x" + std::to_string(h) + " pixels (corrupt header)");
+    }
   }
 
   // A run-length HDR scanline with a zero count: stb_image would read it

@@ -405,7 +405,11 @@ ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
   info.format = fmt.name.empty() ? "TGA" : fmt.name;
   // stb_image's info gives a top-down BMP's height as the file stores it,
   // negative (its loader takes the magnitude): the image's height is that.
-  info.height = std::abs(info.height);
+  // A size of 0 (or -2^31) is refused, as PIL refuses it.
+  if (info.height < 0 && info.height != INT_MIN) info.height = -info.height;
+  if (info.width <= 0 || info.height <= 0)
+    throw Error(name + ": a " + info.format + " of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
+                " pixels (corrupt header)");
   info.alpha = info.channels == 2 || info.channels == 4;
   info.is_16_bit = stbi_is_16_bit_from_memory(data, len);
   info.is_hdr = stbi_is_hdr_from_memory(data, len);

@@ -69,15 +69,23 @@ std::vector<uint8_t> read_gzip_file(const std::string& path) {
   // and the members' sum is known at the end), to stb_image's and the
   // readers' int limit.
   constexpr size_t kMaxOut = size_t(INT_MAX) - 1;
+  // Sized once from the last member's trailer (the whole size for one
+  // member, as gzip writes it), as far as the data can give: growing by
+  // doubling from nothing copied and zeroed the output several times.
   std::vector<uint8_t> out;
+  if (raw.size() >= 18) {
+    const size_t claimed = le32(&raw[raw.size() - 4]);
+    out.resize(std::min({claimed, kMaxOut, raw.size() * size_t(1032)}) + 1);  // +1: the end is seen without a second pass
+  }
   size_t used = 0, pos = 0;
   for (int member = 0; pos < raw.size(); ++member) {
     if (member > 0) {  // after a member: zero padding, then another member or the end
       while (pos < raw.size() && raw[pos] == 0) ++pos;
       if (pos == raw.size()) break;
       if (raw.size() - pos < 2 || raw[pos] != 0x1f || raw[pos + 1] != 0x8b)
-        bad(path, std::to_string(raw.size() - pos) + " bytes after its gzip data at byte " + std::to_string(pos) +
-                      " are no gzip member (corrupt or appended data)");
+        bad(path, std::to_string(raw.size() - pos) + (raw.size() - pos == 1 ? " byte" : " bytes") +
+                      " after its gzip data at byte " + std::to_string(pos) + (raw.size() - pos == 1 ? " is" : " are") +
+                      " no gzip member (corrupt or appended data)");
     }
     z_stream zs{};
     if (inflateInit2(&zs, 15 + 16) != Z_OK) bad(path, "cannot start zlib");  // 16: gzip header and trailer
@@ -100,7 +108,7 @@ std::vector<uint8_t> read_gzip_file(const std::string& path) {
       if (rc == Z_BUF_ERROR && zs.avail_out > 0) break;  // no progress: the input ran out
       if (rc == Z_BUF_ERROR) rc = Z_OK;                   // the output was full
     }
-    const size_t consumed = raw.size() - pos - zs.avail_in;
+    const size_t consumed = zs.total_in;  // avail_in was capped at 4 GiB
     const std::string msg = zs.msg ? zs.msg : "";
     inflateEnd(&zs);
     if (rc == Z_BUF_ERROR)
@@ -113,7 +121,6 @@ std::vector<uint8_t> read_gzip_file(const std::string& path) {
     pos += consumed;
   }
   out.resize(used);
-  out.shrink_to_fit();
   return out;
 }
 
@@ -262,7 +269,7 @@ std::vector<uint8_t> ZipReader::read(const Entry& e) {
   const uint8_t* local = header.data();
   read_at(e.header_offset, header.data(), header.size(), "entry '" + e.name + "'");
   if (le32(local) != kLocalSig) bad(what, "has no local header");
-  if (le16(local + 26) != e.name.size() || !std::equal(e.name.begin(), e.name.end(), header.begin() + kLocalSize))
+  if (le16(local + 26) != e.name.size() || std::memcmp(e.name.data(), header.data() + kLocalSize, e.name.size()) != 0)
     bad(what, "has another name in its local header (corrupt archive)");
   // The local header's own name and extra lengths locate the data (the extra
   // field may differ from the central directory's).
