@@ -289,7 +289,9 @@ Source open_lmdb(const std::string& folder, int64_t max_images) {
     if (!db->next(*key, value)) throw Error(folder + ": the lmdb ended before its " + std::to_string(i + 1) + " records");
     const std::string shown = folder + " record " + std::to_string(i) + " (key " + shown_key(*key) + ")";
     try {
-      return decoded(value, shown, 3);
+      Image img = decoded(value, shown, 3);
+      img.bilevel = false;  // cv2.imdecode gives 8-bit colour: scaled with the filter asked
+      return img;
     } catch (const gf::TransparentImageError&) {
       throw;
     } catch (const Error& e) {

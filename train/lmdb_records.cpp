@@ -1,15 +1,18 @@
 #include "train/lmdb_records.h"
 
+#include <fcntl.h>
 #include <lmdb.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 
 #include "engine/error.h"
+#include "engine/io/temp_file_guard.h"
 
 namespace gf {
 namespace {
@@ -54,6 +57,7 @@ void send_records(const std::string& folder, std::FILE* out) {
   MDB_stat stat;
   check(mdb_stat(txn, dbi, &stat), folder, "cannot count its entries");
   check(mdb_cursor_open(txn, dbi, &cursor), folder, "cannot read its entries");
+  const uint64_t file_bytes = have;
   put_tag(out, 'E');
   put_u64(out, stat.ms_entries);
   std::fflush(out);
@@ -62,6 +66,11 @@ void send_records(const std::string& folder, std::FILE* out) {
     const int rc = mdb_cursor_get(cursor, &k, &v, op);
     if (rc == MDB_NOTFOUND) break;
     check(rc, folder, "cannot read an entry (corrupt database?)");
+    // A damaged node's size (4 GiB) made the parent allocate it, and the
+    // write then failed on the unmapped bytes.
+    if (!ec && (k.mv_size > file_bytes || v.mv_size > file_bytes))
+      throw Error(folder + ": data.mdb is damaged: a record claims " + std::to_string(std::max(k.mv_size, v.mv_size)) +
+                  " bytes, more than the file's " + std::to_string(file_bytes));
     put_tag(out, 'R');
     put_u64(out, k.mv_size);
     put(out, k.mv_data, k.mv_size);
@@ -75,8 +84,9 @@ void send_records(const std::string& folder, std::FILE* out) {
 
 [[noreturn]] void run_child(const std::string& folder, int out_fd, int err_fd) {
   // The parent's handlers (the temporaries' remover, the stop flag) are not
-  // the child's business: a signal ends it plainly.
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) ::signal(sig, SIG_DFL);
+  // the child's business: a caught signal ends it plainly; an ignored one
+  // (nohup's SIGHUP, a background job's SIGINT) stays ignored.
+  io::TempFileGuard::reset_signals_in_child();
   ::dup2(err_fd, STDERR_FILENO);
   std::FILE* out = ::fdopen(out_fd, "wb");
   if (!out) ::_exit(3);
@@ -101,6 +111,7 @@ std::string signal_words(int sig) {
     case SIGSEGV: return "SIGSEGV, a read outside its pages";
     case SIGFPE: return "SIGFPE, a page size of 0?";
     case SIGABRT: return "SIGABRT";
+    case SIGKILL: return "SIGKILL: killed from outside, out of memory?";
     default: return "signal " + std::to_string(sig);
   }
 }
@@ -108,15 +119,25 @@ std::string signal_words(int sig) {
 }  // namespace
 
 LmdbRecords::LmdbRecords(const std::string& folder) : folder_(folder) {
+  std::error_code ec;
+  file_bytes_ = std::filesystem::file_size(std::filesystem::path(folder) / "data.mdb", ec);
+  if (ec) file_bytes_ = UINT64_MAX;  // no data.mdb: the child says so
   int data[2], err[2];
-  if (::pipe(data) != 0) throw Error(folder + ": cannot make a pipe: " + std::strerror(errno));
-  if (::pipe(err) != 0) {
+  if (::pipe2(data, O_CLOEXEC) != 0) throw Error(folder + ": cannot make a pipe: " + std::strerror(errno));
+  if (::pipe2(err, O_CLOEXEC) != 0) {
     ::close(data[0]);
     ::close(data[1]);
     throw Error(folder + ": cannot make a pipe: " + std::strerror(errno));
   }
   std::fflush(nullptr);  // nothing buffered is written twice
+  // The guarded signals held off across the fork: one landing in the child
+  // before its reset would run the parent's handler there.
+  sigset_t guarded, before;
+  sigemptyset(&guarded);
+  for (const int sig : io::kGuardedSignals) sigaddset(&guarded, sig);
+  ::sigprocmask(SIG_BLOCK, &guarded, &before);
   child_ = ::fork();
+  if (child_ != 0) ::sigprocmask(SIG_SETMASK, &before, nullptr);
   if (child_ == 0) {
     ::close(data[0]);
     ::close(err[0]);
@@ -140,7 +161,8 @@ LmdbRecords::LmdbRecords(const std::string& folder) : folder_(folder) {
   std::setvbuf(in_, in_buffer_.data(), _IOFBF, in_buffer_.size());
   char tag = 0;
   uint64_t n = 0;
-  if (!get(in_, &tag, 1) || tag != 'E' || !get_u64(in_, n)) fail_from_child();
+  if (get(in_, &tag, 1) && tag != 'E' && tag != 'X') fail_from_child("its reader sent what is no count");
+  if (tag != 'E' || !get_u64(in_, n)) fail_from_child();
   entries_ = static_cast<size_t>(n);
 }
 
@@ -161,22 +183,32 @@ void LmdbRecords::stop_child() {
 
 // After a short read or an 'X' tag: the child's own error, else how it died
 // (with liblmdb's last words, its assertion, where it left some).
-void LmdbRecords::fail_from_child() {
+void LmdbRecords::fail_from_child(const std::string& out_of_step) {
   std::string message;
   uint64_t len = 0;
-  if (in_ && std::feof(in_) == 0 && get_u64(in_, len) && len < (1u << 16)) {
+  if (out_of_step.empty() && in_ && std::feof(in_) == 0 && get_u64(in_, len) && len < (1u << 16)) {
     message.resize(len);
     if (!get(in_, &message[0], len)) message.clear();
   }
-  // The child is done writing: a crash closed the pipe, an error ends with _exit.
+  // A child that sent its error or died has closed the pipe; one that is out
+  // of step may still be writing into a full pipe: it is stopped first.
+  if (!out_of_step.empty() || (message.empty() && in_ && std::feof(in_) == 0)) {
+    stop_child();
+    throw Error(folder_ + ": data.mdb is damaged: " +
+                (out_of_step.empty() ? std::string("its reader sent what is no record") : out_of_step));
+  }
   int status = 0;
   while (child_ > 0 && ::waitpid(child_, &status, 0) < 0 && errno == EINTR) {
   }
   child_ = -1;
   std::string said;
   char chunk[512];
-  for (ssize_t got; err_fd_ >= 0 && said.size() < 4096 && (got = ::read(err_fd_, chunk, sizeof chunk)) > 0;)
+  while (err_fd_ >= 0 && said.size() < 4096) {
+    const ssize_t got = ::read(err_fd_, chunk, sizeof chunk);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
     said.append(chunk, static_cast<size_t>(got));
+  }
   stop_child();
   if (!message.empty()) throw Error(message);
   // Ctrl-C reaches the whole process group: the reader stopped, no damage.
@@ -202,11 +234,14 @@ bool LmdbRecords::next(std::string& key, std::vector<uint8_t>& value) {
     return false;
   }
   uint64_t klen = 0, vlen = 0;
-  bool ok = tag == 'R' && get_u64(in_, klen);
+  if (tag != 'R') fail_from_child("its reader sent what is no record");
+  bool ok = get_u64(in_, klen);
+  if (ok && klen > file_bytes_) fail_from_child("a key of " + std::to_string(klen) + " bytes, more than the file");
   if (ok) {
     key.resize(klen);
     ok = get(in_, &key[0], klen) && get_u64(in_, vlen);
   }
+  if (ok && vlen > file_bytes_) fail_from_child("a value of " + std::to_string(vlen) + " bytes, more than the file");
   if (ok) {
     value.resize(vlen);
     ok = get(in_, value.data(), vlen);

@@ -8,7 +8,8 @@
 // SIGFPE or one of its assertions (abort), not an error code. So it runs in
 // a child process that sends the records through a pipe; a child that dies
 // is one error naming the damage, and the program (and its temporaries)
-// lives on. A data.mdb cut short is said as such.
+// lives on. A data.mdb cut short is said as such. Made before any other
+// thread starts (the child allocates and throws after the fork).
 #pragma once
 #include <sys/types.h>
 
@@ -35,12 +36,15 @@ class LmdbRecords {
   bool next(std::string& key, std::vector<uint8_t>& value);
 
  private:
-  [[noreturn]] void fail_from_child();  // the child's error, or how it died
+  // The child's error (after an 'X' tag), or how it died (at the pipe's end),
+  // or, on a stream out of step, the record it sent that cannot be.
+  [[noreturn]] void fail_from_child(const std::string& out_of_step = "");
   void stop_child();
 
   std::string folder_;
   size_t entries_ = 0;
   size_t records_read_ = 0;
+  uint64_t file_bytes_ = 0;  // data.mdb's size: no key or value is larger
   pid_t child_ = -1;
   std::FILE* in_ = nullptr;  // the records
   std::vector<char> in_buffer_;

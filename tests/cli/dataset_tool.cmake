@@ -227,21 +227,26 @@ set_tests_properties(cpu.dataset_tool_webp_like_pil PROPERTIES PASS_REGULAR_EXPR
 # leaf's (its assertion: SIGABRT), a node reaching past the map (SIGBUS) or a
 # page size of 0 in the meta page (SIGFPE) killed the program, leaving the
 # zip's temporary. Its reader is a child process now: one line each, what
-# died and after how many records; nothing written.
-gf_cli_test(dataset_tool_lmdb_damaged FIXTURES_REQUIRED dataset_tool_sources EXPECT "^refused 3$"
+# died and after how many records; nothing written. A node whose data size
+# reads 4 GiB had the whole claim allocated (and zeroed): refused by size.
+gf_cli_test(dataset_tool_lmdb_damaged FIXTURES_REQUIRED dataset_tool_sources EXPECT "^refused 4$"
             COMMAND sh -c "d=${_dt}_lmdb_damaged && rm -rf $d && mkdir -p $d/out && '${GF_PYTHON3}' -c \"
-import os, sys
+import os, struct
 src = open('${_dt}/src/lsun_lmdb/data.mdb', 'rb').read()
+first_node = 2 * 4096 + struct.unpack_from('<H', src, 2 * 4096 + 16)[0]  # page 2, a leaf: its first node's offset
 for name, edits in (('leaf', ((3 * 4096 + 8, (1 << 63).to_bytes(8, 'little')),)),
                     ('node', ((2 * 4096 + 19, bytes((0xff, 0x0f, 0))),)),
-                    ('psize', ((34, bytes((6,))), (41, bytes((0,)))))):
+                    ('psize', ((34, bytes((6,))), (41, bytes((0,))))),
+                    ('size', ((first_node, bytes((0xff,)) * 4),))):
     b = bytearray(src)
     for at, new in edits: b[at:at + len(new)] = new
     os.makedirs('$d/' + name); open('$d/' + name + '/data.mdb', 'wb').write(b)\" && n=0 && \
 for c in 'leaf SIGABRT: mdb.c:[0-9]+: Assertion .IS_LEAF' 'node SIGBUS, a read past its pages' 'psize SIGFPE, a page size of 0'; do \
   sh ${GF_CLI_DIR}/expect_error.sh \"^dataset_tool: error: .*/\${c%% *}: data.mdb is damaged: liblmdb died reading it \\(\${c#* }.*\\) after [0-9]+ records?$\" \
     sh -c \"exec ${_dt_bin} --source $d/\${c%% *} --dest $d/out/o.zip --width 16 --height 16 > /dev/null\" && \
-  test -z \"$(ls $d/out)\" && n=$((n + 1)) || exit 1; done && echo refused $n")
+  test -z \"$(ls $d/out)\" && n=$((n + 1)) || exit 1; done && \
+sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: .*/size: data.mdb is damaged: a record claims 4294967295 bytes, more than the file.s [0-9]+$' \
+  ${_dt_bin} --source $d/size --dest $d/out/o.zip --width 16 --height 16 && test -z \"$(ls $d/out)\" && echo refused $((n + 1))")
 
 # An image named with a newline, the first without a label: the warning
 # that names it is one line (it was two), the name escaped as in errors.
@@ -254,6 +259,17 @@ with zipfile.ZipFile('$d/src.zip', 'w') as z:
     z.writestr('dataset.json', json.dumps({'labels': [['a.png', 0]]}))\" && \
 err=$(${_dt_bin} --source $d/src.zip --dest $d/out.zip 2>&1 >/dev/null) && printf '%s\\n' \"$err\" && \
 test $(printf '%s\\n' \"$err\" | wc -l) = 1 && printf '%s\\n' \"$err\" | grep -q '(the first: b.nx.png)' && echo one line")
+
+# A 1-bit PNG in an lmdb: the official decodes records with cv2 (8-bit
+# colour), so it is scaled with the filter, not NEAREST as from a folder.
+gf_cli_test(dataset_tool_lmdb_bilevel_filtered FIXTURES_REQUIRED dataset_tool_sources
+            EXPECT "^dataset_tool_reference: 1 images, pixels and dataset.json equal$"
+            COMMAND sh -c "d=${_dt}_lmdb_bilevel && rm -rf $d && mkdir -p $d && '${GF_PYTHON3}' -c \"
+import io, lmdb, numpy as np, PIL.Image as I
+b = io.BytesIO(); I.fromarray(np.random.default_rng(5).integers(0, 2, (37, 53)).astype(bool)).save(b, format='PNG')
+with lmdb.open('$d/bilevel_lmdb', map_size=1 << 22).begin(write=True) as txn: txn.put(b'a', b.getvalue())\" && \
+${_dt_bin} --source $d/bilevel_lmdb --dest $d/out.zip --width 16 --height 16 > /dev/null && \
+${_dt_ref} --source $d/bilevel_lmdb --ours $d/out.zip --width 16 --height 16")
 
 # 1-, 8- and 16-bit grey, against Pillow's pixels.
 gf_test(cpu.dataset_tool_tiff_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/tiff_like_pil.py ${_dt_bin} ${_dt}/tiff)
