@@ -1,6 +1,6 @@
 #include "train/zip_reader.h"
 
-#include <stb_image.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -10,8 +10,6 @@
 #include "engine/error.h"
 #include "engine/io/input_file.h"
 #include "train/zip_methods.h"
-
-#include <zlib.h>
 
 namespace gf {
 namespace {
@@ -43,21 +41,27 @@ std::vector<uint8_t> inflate_raw(const uint8_t* data, size_t n, size_t size, con
   if (size / 1032 > n + 1)
     bad(what, "claims " + std::to_string(size) + " bytes from " + std::to_string(n) +
                   " compressed bytes, more than deflate can give (corrupt header)");
-  // stb's inflater takes int sizes.
+  // The readers of what comes out (stb_image, the npy reader) take int sizes.
   if (n > INT_MAX - 8 || size > INT_MAX - 1) bad(what, "compressed data over 2 GiB is not supported");
-  // stb_image 2.28's inflater fails on a stream whose last code ends within
-  // the input's final 16 bits (zlib data in PNGs always has the Adler-32 after
-  // it); zero padding after the final block is never read as data.
-  std::vector<uint8_t> in(n + 8, 0);
-  std::copy(data, data + n, in.begin());
-  // One spare output byte: a stream that inflates to more than `size` fails
-  // the size check instead of being silently cut.
+  // zlib's raw inflate (no header, as zip stores it) into exactly `size`
+  // bytes, then one spare: a stream that gives more fails the size check
+  // instead of being silently cut.
+  if (n == 0 && size == 0) return {};  // no stream at all: Python's zipfile reads it as empty too
   std::vector<uint8_t> out(size + 1);
-  const int got = stbi_zlib_decode_noheader_buffer(reinterpret_cast<char*>(out.data()), static_cast<int>(size + 1),
-                                                   reinterpret_cast<const char*>(in.data()), static_cast<int>(in.size()));
-  if (got < 0) bad(what, "corrupt deflate data");
-  if (static_cast<size_t>(got) != size)
-    bad(what, "deflate data gives " + std::to_string(got) + " bytes, expected " + std::to_string(size));
+  z_stream zs{};
+  if (inflateInit2(&zs, -15) != Z_OK) bad(what, "cannot start zlib");
+  zs.next_in = const_cast<Bytef*>(data);
+  zs.avail_in = static_cast<uInt>(n);
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = inflate(&zs, Z_FINISH);
+  const size_t got = zs.total_out;
+  inflateEnd(&zs);
+  if (rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && got == out.size()))
+    bad(what, rc == Z_BUF_ERROR ? "deflate data ends early (a cut entry)" : "corrupt deflate data");
+  if (got != size)
+    bad(what, "deflate data gives " + (got > size ? "more than " + std::to_string(size) : std::to_string(got)) +
+                  " bytes, expected " + std::to_string(size));
   out.pop_back();
   return out;
 }
