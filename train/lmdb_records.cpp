@@ -111,7 +111,6 @@ std::string signal_words(int sig) {
     case SIGSEGV: return "SIGSEGV, a read outside its pages";
     case SIGFPE: return "SIGFPE, a page size of 0?";
     case SIGABRT: return "SIGABRT";
-    case SIGKILL: return "SIGKILL: killed from outside, out of memory?";
     default: return "signal " + std::to_string(sig);
   }
 }
@@ -137,6 +136,7 @@ LmdbRecords::LmdbRecords(const std::string& folder) : folder_(folder) {
   for (const int sig : io::kGuardedSignals) sigaddset(&guarded, sig);
   ::sigprocmask(SIG_BLOCK, &guarded, &before);
   child_ = ::fork();
+  const int fork_errno = errno;
   if (child_ != 0) ::sigprocmask(SIG_SETMASK, &before, nullptr);
   if (child_ == 0) {
     ::close(data[0]);
@@ -149,7 +149,7 @@ LmdbRecords::LmdbRecords(const std::string& folder) : folder_(folder) {
   if (child_ < 0) {
     ::close(data[0]);
     stop_child();
-    throw Error(folder + ": cannot start the LMDB reader: " + std::strerror(errno));
+    throw Error(folder + ": cannot start the LMDB reader: " + std::strerror(fork_errno));
   }
   in_ = ::fdopen(data[0], "rb");
   if (!in_) {
@@ -211,10 +211,15 @@ void LmdbRecords::fail_from_child(const std::string& out_of_step) {
   }
   stop_child();
   if (!message.empty()) throw Error(message);
-  // Ctrl-C reaches the whole process group: the reader stopped, no damage.
-  if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGHUP))
+  // Ctrl-C reaches the whole process group, and SIGKILL comes from outside
+  // (the OOM killer): the reader stopped, no damage.
+  const int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGKILL)
     throw Error(folder_ + ": the LMDB reader was stopped by " +
-                (WTERMSIG(status) == SIGINT ? "SIGINT" : WTERMSIG(status) == SIGTERM ? "SIGTERM" : "SIGHUP"));
+                (sig == SIGINT    ? "SIGINT"
+                 : sig == SIGTERM ? "SIGTERM"
+                 : sig == SIGHUP  ? "SIGHUP"
+                                  : "SIGKILL (from outside: out of memory?)"));
   said = said.substr(0, said.find('\n'));
   std::string how = WIFSIGNALED(status) ? signal_words(WTERMSIG(status))
                                         : "exit status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1);
