@@ -39,7 +39,7 @@ import make_pggan_pickle as mkpg  # noqa: E402
 import make_stylegan2_tf_pickle as mk2  # noqa: E402
 import make_stylegan_pickle as mkv1  # noqa: E402
 from test_convert_stylegan2_tf import D_CFG as TF_D_CFG, G_CFG as TF_G_CFG, random_nets  # noqa: E402
-from test_convert_weights import (D_CFG, G_CFG, make_nets, official_pickle, run_here,  # noqa: E402
+from test_convert_weights import (D_CFG, G_CFG, assert_one_error_line, make_nets, official_pickle, run_here,  # noqa: E402
                                   to_rosinality_d, to_rosinality_g)
 
 PG_STATIC = dict(num_channels=3, resolution=16, label_size=2, fmap_base=32, fmap_max=8, latent_size=8)
@@ -65,13 +65,7 @@ class ConvertChecksTest(unittest.TestCase):
         return os.path.join(self.dir.name, name)
 
     def assert_refused(self, src, *needles, flags=()):
-        r = run_here("import", src, self.out, *flags)
-        self.assertEqual(r.returncode, 1, r.stderr)
-        lines = [l for l in r.stderr.strip().splitlines() if not l.startswith("convert_weights: note:")]
-        self.assertEqual(len(lines), 1, r.stderr)
-        self.assertTrue(lines[0].startswith("convert_weights: error: "), lines[0])
-        for n in needles:
-            self.assertIn(n, lines[0])
+        assert_one_error_line(self, run_here("import", src, self.out, *flags), *needles, notes=True)
         self.assertFalse(os.path.exists(self.out))
         self.assertEqual([f for f in os.listdir(self.dir.name) if f.startswith("out.bin")], [])
 

@@ -28,7 +28,7 @@ TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools")
 sys.path.insert(0, TOOLS)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import convert_weights as cw  # noqa: E402
-from test_convert_weights import run, run_here  # noqa: E402
+from test_convert_weights import assert_one_error_line, run, run_here  # noqa: E402
 
 
 # ---- a stand-in for the detector: the official names and shapes (from the
@@ -175,12 +175,7 @@ class ConvertInceptionTest(unittest.TestCase):
         return os.path.join(self.dir.name, name)
 
     def assert_error(self, result, *needles):
-        self.assertEqual(result.returncode, 1, result.stderr)
-        lines = result.stderr.strip().splitlines()
-        self.assertEqual(len(lines), 1, result.stderr)
-        self.assertTrue(lines[0].startswith("convert_weights: error: "), lines[0])
-        for n in needles:
-            self.assertIn(n, lines[0])
+        assert_one_error_line(self, result, *needles)
 
     def test_table_matches_the_notes(self):
         # Spot checks written from docs/FORMAT.md by hand, independent of the table.

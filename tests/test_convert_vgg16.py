@@ -25,7 +25,7 @@ sys.path.insert(0, TOOLS)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import convert_weights as cw  # noqa: E402
 from test_convert_inception import Evil  # noqa: E402
-from test_convert_weights import run, run_here  # noqa: E402
+from test_convert_weights import assert_one_error_line, run, run_here  # noqa: E402
 from vgg16_reference import Vgg16Reference  # noqa: E402
 
 D = 8  # the synthetic files' widths: torchvision's / 8
@@ -61,12 +61,7 @@ class ConvertVgg16Test(unittest.TestCase):
         return self.path(name)
 
     def assert_error(self, result, *needles):
-        self.assertEqual(result.returncode, 1, result.stderr)
-        lines = result.stderr.strip().splitlines()
-        self.assertEqual(len(lines), 1, result.stderr)
-        self.assertTrue(lines[0].startswith("convert_weights: error: "), lines[0])
-        for n in needles:
-            self.assertIn(n, lines[0])
+        assert_one_error_line(self, result, *needles)
         self.assertFalse(os.path.exists(self.out))
 
     def import_(self, src=None, lpips=None, fmt="vgg16"):

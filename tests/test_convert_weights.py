@@ -88,6 +88,17 @@ def run(*args):
     return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True)
 
 
+def assert_one_error_line(test, result, *needles, notes=False):
+    """The converter's refusal: exit 1 and one 'convert_weights: error:' line
+    holding every needle (with notes, its 'note:' lines are passed over)."""
+    test.assertEqual(result.returncode, 1, result.stderr)
+    lines = [l for l in result.stderr.strip().splitlines() if not (notes and l.startswith("convert_weights: note:"))]
+    test.assertEqual(len(lines), 1, result.stderr)
+    test.assertTrue(lines[0].startswith("convert_weights: error: "), lines[0])
+    for n in needles:
+        test.assertIn(n, lines[0])
+
+
 def run_here(*args):
     """run() in this process, without an interpreter and torch start-up per
     call: cw.main() is what the script's entry runs after parsing (it turns
@@ -280,12 +291,7 @@ class ConvertWeightsTest(unittest.TestCase):
             self.assertTrue(torch.equal(ta[n], tb[n]), n)
 
     def assert_error(self, result, *needles):
-        self.assertEqual(result.returncode, 1, result.stderr)
-        lines = result.stderr.strip().splitlines()
-        self.assertEqual(len(lines), 1, result.stderr)
-        self.assertTrue(lines[0].startswith("convert_weights: error: "), lines[0])
-        for n in needles:
-            self.assertIn(n, lines[0])
+        assert_one_error_line(self, result, *needles)
 
     def assert_nothing_written(self, out):
         self.assertFalse(os.path.exists(out))

@@ -148,7 +148,10 @@ def _clamp(v):
 INCEPTION_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt"
 _CLAMP = pydeps.number(0, lo_open=True)
 _LR_MULT = pydeps.number(0, lo_open=True)
-_MBSTD = pydeps.integer(0, 1 << 24)  # MAX_NETWORK_SIZE: the largest the programs load
+# models/config_json.h kMaxNetworkSize: json_size() refuses a whole number of
+# larger magnitude (and json_int one beyond int32), so the converter does too.
+MAX_NETWORK_SIZE = 1 << 24
+_MBSTD = pydeps.integer(0, MAX_NETWORK_SIZE)
 _PATH, _TEXT = pydeps.text("a file name"), pydeps.text("a value")  # "" is refused
 _W_AVG_SAMPLES = pydeps.integer(1, 1000000)  # float64 [N, z_dim] in one batch: 4 GB at the cap for z_dim 512
 
@@ -269,9 +272,6 @@ D_ARCHITECTURES = ("resnet", "orig")
 
 # ---------------------------------------------------------------- config values
 
-# models/config_json.h kMaxNetworkSize: json_size() refuses a whole number of
-# larger magnitude (and json_int one beyond int32), so the converter does too.
-MAX_NETWORK_SIZE = 1 << 24
 # How models/*/config.cpp reads each key it knows (PGGAN, StyleGAN, StyleGAN2,
 # pSp): "whole" is json_size (an integer, not a bool or 1.5), "real" a
 # get<double> (refused here for a bool too: True as 1.0 is no setting anyone
