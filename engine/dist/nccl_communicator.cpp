@@ -147,7 +147,11 @@ class Watchdog {
       while (!items_.empty() && items_.front().event) {
         const cudaError_t q = cudaEventQuery(items_.front().event);
         if (q == cudaErrorNotReady) break;
-        if (q != cudaSuccess) fail(items_.front().what + ": " + cudaGetErrorString(q));
+        // A CUDA error is sticky: the event reports the first fault of any
+        // earlier work on the device, not necessarily the all-reduce's.
+        if (q != cudaSuccess)
+          fail(items_.front().what + ": " + cudaGetErrorString(q) + " (on device " + std::to_string(device_) +
+               ": this all-reduce or earlier work there)");
         cudaEventDestroy(items_.front().event);
         items_.pop_front();
       }
