@@ -94,6 +94,33 @@ TEST_CASE("a resumed run's page continues the curves of the runs it came from", 
   CHECK(page.find("stats-earlier.jsonl") != std::string::npos);
 }
 
+TEST_CASE("carry_earlier_stats takes the checkpoint's tick from checkpoint-tick.json when its line never reached stats.jsonl",
+          "[report]") {
+  // Killed between the checkpoint at kimg 4 (the metrics run there) and the
+  // tick's line: stats.jsonl ends at kimg 3, the file beside the checkpoint
+  // holds the line.
+  const fs::path a = fresh_dir("killed"), b = fresh_dir("after_kill"), c = fresh_dir("line_there"),
+                 d = fresh_dir("other_tick");
+  write_ticks(a, 1, 3);
+  const std::string row = "{\"tick\": 3, \"kimg\": 4, \"total_sec\": 40, \"loss_G\": 4}";
+  std::ofstream(a / kCheckpointTickFile) << row << "\n";
+  carry_earlier_stats(b.string(), (a / "checkpoint.bin").string(), 4000);
+  const std::string earlier = read(b / "stats-earlier.jsonl");
+  CHECK(count(earlier, "\n") == 4);
+  CHECK(earlier.substr(earlier.size() - row.size() - 1) == row + "\n");
+
+  // When the line is there, it is not taken twice.
+  write_ticks(a, 4, 1);
+  carry_earlier_stats(c.string(), (a / "checkpoint.bin").string(), 4000);
+  CHECK(count(read(c / "stats-earlier.jsonl"), "\n") == 4);
+
+  // A line of another tick than the resume point's is not taken.
+  carry_earlier_stats(d.string(), (a / "checkpoint.bin").string(), 5000);
+  const std::string other = read(d / "stats-earlier.jsonl");
+  CHECK(count(other, "\n") == 4);
+  CHECK(other.find("\"total_sec\": 40,") == std::string::npos);
+}
+
 TEST_CASE("carry_earlier_stats copies nothing without a resume point or earlier stats", "[report]") {
   const fs::path a = fresh_dir("plain"), b = fresh_dir("from_snapshot"), c = fresh_dir("no_stats");
   write_ticks(a, 1, 4);

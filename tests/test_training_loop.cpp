@@ -99,6 +99,14 @@ TEST_CASE("run_training: the metrics join their snapshot tick's stats line; a fa
     }
     CHECK(with == calls);
     CHECK(lines.front()["fid50k_full"] == 11.0);
+    // Beside the last checkpoint, its tick's line as it stood before the
+    // metrics (carry_earlier_stats takes it when the process died before the line).
+    std::ifstream tick_file(run.path() + "/" + kCheckpointTickFile);
+    std::string tick_line;
+    REQUIRE(std::getline(tick_file, tick_line));
+    nlohmann::json without_metrics = lines.back();
+    without_metrics.erase("fid50k_full");
+    CHECK(nlohmann::json::parse(tick_line) == without_metrics);
   }
   // The second evaluation throws: the run ends with it, and its tick's line is there.
   calls = 0;

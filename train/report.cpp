@@ -954,20 +954,40 @@ void update_report(const std::string& run_dir, bool live) noexcept {
   }
 }
 
+namespace {
+
+// A stats line's image count (its kimg x 1000), or -1 for no such line.
+int64_t stats_line_nimg(const std::string& line) {
+  const json j = io::parse_json_or_discarded(line);
+  if (!j.is_object() || !j.contains("kimg") || !j["kimg"].is_number()) return -1;
+  const double kimg = j["kimg"].get<double>();
+  return std::isfinite(kimg) && kimg >= 0 && kimg < 1e15 ? std::llround(kimg * 1000) : -1;
+}
+
+}  // namespace
+
 void carry_earlier_stats(const std::string& run_dir, const std::string& resume_file, int64_t resume_nimg) {
   if (resume_nimg <= 0) return;
   const fs::path from = fs::absolute(fs::path(resume_file)).parent_path();
   std::string kept;
+  bool has_checkpoint_tick = false;
   for (const char* name : {"stats-earlier.jsonl", "stats.jsonl"}) {
     std::ifstream f = open_run_file(from / name, nullptr);
     std::string line;
     while (std::getline(f, line)) {
-      const json j = io::parse_json_or_discarded(line);
       // The ticks up to the checkpoint; the ones after it this run trains again.
-      if (j.is_object() && j.contains("kimg") && j["kimg"].is_number() &&
-          std::llround(j["kimg"].get<double>() * 1000) <= resume_nimg)
-        kept += line + "\n";
+      const int64_t nimg = stats_line_nimg(line);
+      if (nimg < 0 || nimg > resume_nimg) continue;
+      kept += line + "\n";
+      has_checkpoint_tick |= nimg == resume_nimg;
     }
+  }
+  if (!has_checkpoint_tick) {
+    // Killed between the checkpoint's rename and its tick's line: the line
+    // written just before the checkpoint, if it is that checkpoint's tick.
+    std::ifstream f = open_run_file(from / kCheckpointTickFile, nullptr);
+    std::string line;
+    if (std::getline(f, line) && stats_line_nimg(line) == resume_nimg) kept += line + "\n";
   }
   if (!kept.empty())
     io::write_atomic((fs::path(run_dir) / "stats-earlier.jsonl").string(), [&](std::ostream& f) { f << kept; }, "");

@@ -49,12 +49,24 @@ void write_report(const std::string& run_dir, const ReportOptions& opt = {});
 // stderr and the page of the tick before; training goes on.
 void update_report(const std::string& run_dir, bool live) noexcept;
 
+// The run folder's file with the stats.jsonl line of the tick that wrote
+// checkpoint.bin, as the line stood before that tick's metrics: the tick
+// loop writes it (atomically) just before the checkpoint, so that a process
+// killed after the checkpoint and before the line (the metrics run there)
+// leaves the line to carry_earlier_stats. Kept out of the checkpoint, whose
+// bytes a resumed run reproduces.
+inline constexpr const char* kCheckpointTickFile = "checkpoint-tick.json";
+
 // For a run resumed from resume_file at resume_nimg images: copies the ticks
 // up to that point from the folder holding resume_file (its
 // stats-earlier.jsonl, then its stats.jsonl) into run_dir/stats-earlier.jsonl,
 // so this run's curves continue those (the ticks after the checkpoint, which
-// this run trains again, are left out). Does nothing when resume_nimg is 0 or
-// that folder holds no stats. Throws gf::Error on a failed write.
+// this run trains again, are left out). When those files lack the
+// checkpoint's own tick (the process died after the checkpoint, before the
+// line: a kill during the metrics), the folder's kCheckpointTickFile line of
+// that tick is taken, without its metric results. Does nothing when
+// resume_nimg is 0 or the folder holds no stats. Throws gf::Error on a
+// failed write.
 void carry_earlier_stats(const std::string& run_dir, const std::string& resume_file, int64_t resume_nimg);
 
 // "5s", "3m 04s", "2h 03m 04s", "1d 02h 03m", as the official format_time

@@ -8,6 +8,8 @@
 
 #include "engine/allocator.h"
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
+#include "engine/io/json_input.h"
 #include "train/report.h"
 #include "train/stop_signal.h"
 
@@ -141,6 +143,8 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
       if (snap) {
         const std::string snapshot = run->file("network-snapshot-" + tag + ".bin");
         t.write_snapshot(snapshot);
+        io::write_atomic(run->file(kCheckpointTickFile), [&](std::ostream& f) { f << io::json_text(stats) << "\n"; }, "",
+                         io::Link::replace);
         t.write_checkpoint(run->file("checkpoint.bin"));
         if (opt.after_snapshot) stats.update(opt.after_snapshot(snapshot));
         if (opt.meet_after_snapshot) opt.meet_after_snapshot();

@@ -35,6 +35,10 @@ grep -A1 '\"metrics\": \\[' ${_m_run}/training_options.json | grep -q fid50k_ful
 test $(grep -c '\"fid50k_full\":[0-9]' ${_m_run}/stats.jsonl) -eq 2 && \
 test $(grep -c '\"is50k_mean\":[0-9]' ${_m_run}/stats.jsonl) -eq 2 && \
 grep -q 'FID (lower is better)' ${_m_run}/report.html")
+# checkpoint-tick.json holds the checkpoint's tick's line as it stood before
+# the metrics: stats.jsonl's adds fid50k_full and is50k.
+gf_test(cpu.train_stylegan_metrics_checkpoint_tick_line FIXTURES_REQUIRED metrics_run
+        COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/checkpoint_tick_line.py ${_m_run} fid50k_full is50k_mean)
 # calc_metrics finds the dataset through the run folder, appends to its jsonl,
 # and its value is the training run's last one, bit for bit.
 gf_test(cpu.calc_metrics_matches_training FIXTURES_REQUIRED "metrics_run;metrics_jsonl"

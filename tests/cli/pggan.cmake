@@ -26,6 +26,9 @@ gf_cli_test(train_pggan_straight FRESH ${_pg}/straight EXPECT "Done: .*/straight
             FIXTURES_SETUP pggan_straight
             COMMAND ${_pg_one_thread} $<TARGET_FILE:train_pggan> --cfg tiny --lod-transition-kimg 0.064
                     --kimg 0.144 --snap 2 --max-images 96 --outdir ${_pg}/straight)
+# checkpoint-tick.json holds the checkpoint's tick's stats.jsonl line (for a resume after a kill before the line).
+gf_test(cpu.train_pggan_checkpoint_tick_line FIXTURES_REQUIRED pggan_run
+        COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/checkpoint_tick_line.py ${_pg_run})
 gf_test(cpu.train_pggan_resume_is_exact FIXTURES_REQUIRED "pggan_resumed;pggan_straight"
         COMMAND cmp ${_pg}/straight/00000-fashion-mnist-pggan-tiny/checkpoint.bin
                 ${_pg}/resumed/00000-fashion-mnist-pggan-tiny/checkpoint.bin)

@@ -31,6 +31,9 @@ gf_cli_test(train_stylegan_v1_smoke FRESH ${_sg}/runs
             REJECT ${GF_NONFINITE} FIXTURES_SETUP stylegan_v1_run
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny
                     --kimg 0.096 --tick 0.032 --snap 1 --max-images 64 --outdir ${_sg}/runs)
+# checkpoint-tick.json holds the checkpoint's tick's stats.jsonl line (for a resume after a kill before the line).
+gf_test(cpu.train_stylegan_v1_checkpoint_tick_line FIXTURES_REQUIRED stylegan_v1_run
+        COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/checkpoint_tick_line.py ${_sg_run})
 # A mixing canvas past the PNG writer (1001x1001 images of 32x32) is refused before any image.
 gf_expect_error(generate_stylegan_v1_mixing_too_large "^generate: error: --mix-rows/--mix-cols: a grid of 1001x1001 images of 32x32 would be a 32032x32032 PNG, over the 0.95 GB"
                 stylegan_v1_run $<TARGET_FILE:generate> --network ${_sg_run}/network-snapshot-000000.bin

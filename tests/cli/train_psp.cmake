@@ -27,6 +27,11 @@ OMP_NUM_THREADS=1 $<TARGET_FILE:psp> encode --network $d/checkpoint.bin --images
 cmp ${_tp}/enc_ckpt/latents.npy ${_tp}/enc/latents.npy && echo same latents")
 set_tests_properties(cpu.psp_encode_from_checkpoint PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
                      PASS_REGULAR_EXPRESSION "same latents")
+# checkpoint-tick.json holds the checkpoint's tick's stats.jsonl line (for a resume after a kill before the line).
+add_test(NAME cpu.train_psp_checkpoint_tick_line
+         COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/checkpoint_tick_line.py ${_tp}/00000-fashion-mnist-psp-cpu)
+set_tests_properties(cpu.train_psp_checkpoint_tick_line PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
+                     PASS_REGULAR_EXPRESSION "checkpoint tick line: as expected")
 add_test(NAME cpu.train_psp_resume
          COMMAND sh -c "OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> \
 --resume ${_tp}/00000-fashion-mnist-psp-cpu/checkpoint.bin --cfg cpu --start-from-latent-avg --val-images 8 \

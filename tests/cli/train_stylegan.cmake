@@ -50,6 +50,19 @@ gf_cli_test(train_stylegan_straight FRESH ${GF_TEST_RUNS}/straight EXPECT "Done:
 gf_test(cpu.train_stylegan_resume_is_exact FIXTURES_REQUIRED "resumed_run;straight_run"
         COMMAND cmp ${GF_TEST_RUNS}/straight/00000-fashion-mnist-subset128-tiny-kimg0.048/checkpoint.bin
                 ${GF_TEST_RUNS}/resumed/00000-fashion-mnist-subset128-tiny-kimg0.048-resumecustom/checkpoint.bin)
+# checkpoint-tick.json keeps the checkpoint's tick's stats.jsonl line; a run
+# killed after the checkpoint and before the line (the metrics run there)
+# lost that tick from every later report. Here the line is taken out of the
+# smoke run's stats.jsonl, and the resumed run's stats-earlier.jsonl has it
+# back, byte for byte.
+gf_test(cpu.train_stylegan_checkpoint_tick_line FIXTURES_REQUIRED trained_snapshot
+        COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/checkpoint_tick_line.py ${GF_SMOKE_RUN})
+gf_cli_test(train_stylegan_resume_line_from_checkpoint FRESH ${GF_TEST_RUNS}/line_lost
+            EXPECT "resumed from .*at kimg 0.032" "^line back$" FIXTURES_REQUIRED trained_snapshot
+            COMMAND sh -c "d=${GF_TEST_RUNS}/line_lost && mkdir -p $d/killed && cp ${GF_SMOKE_RUN}/checkpoint.bin ${GF_SMOKE_RUN}/checkpoint-tick.json $d/killed/ && \
+head -n -1 ${GF_SMOKE_RUN}/stats.jsonl > $d/killed/stats.jsonl && tail -n 1 ${GF_SMOKE_RUN}/stats.jsonl > $d/lost_line && \
+OMP_NUM_THREADS=1 ${_train} --resume $d/killed/checkpoint.bin --kimg 0.032 --max-images 128 --outdir $d/runs && \
+tail -n 1 $d/runs/00000-*/stats-earlier.jsonl | cmp - $d/lost_line && echo 'line back'")
 # Data parallel: two CPU replicas (the arithmetic --gpus 2 runs on two GPUs),
 # two passes of two images each; a batch the replicas do not divide is refused.
 gf_cli_test(train_stylegan_data_parallel FRESH ${GF_TEST_RUNS}/parallel
