@@ -189,6 +189,58 @@ TEST_CASE("run_training: a stop signal ends the run between steps with Interrupt
   fs::remove_all(base);
 }
 
+TEST_CASE("run_training: a stop signal during the final snapshot ends the complete run by the signal, and says so",
+          "[training_loop]") {
+  // The signal comes after the last step's check: nothing is left to stop,
+  // the process ends by it (as without the handler), and stderr and log.txt
+  // say that the run is complete; the page stays "Finished".
+  const fs::path base = fs::temp_directory_path() / ("gf_training_loop_late_" + std::to_string(::getpid()));
+  fs::remove_all(base);
+  const std::string run_path = (base / "late").string();
+  int pipe_fd[2];
+  REQUIRE(::pipe(pipe_fd) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::signal(SIGTERM, SIG_DFL);
+    ::dup2(pipe_fd[1], 2);
+    struct SignalInFinalCheckpoint : StandInRun {
+      void write_checkpoint(const std::string&) override {
+        if (cur_nimg() >= 8) set_stop_signal_for_test(SIGTERM);  // as the handler does
+      }
+    } t;
+    LoopOptions lo;
+    lo.total_kimg = 0.008;
+    lo.tick_kimg = 0.004;
+    lo.snap_ticks = 1;
+    RunDir run(run_path, "standin", /*echo=*/false);
+    run_training(t, run, lo);
+    ::_exit(3);  // not reached: the loop's end raises the signal
+  }
+  ::close(pipe_fd[1]);
+  std::string err;
+  char buf[256];
+  for (ssize_t k; (k = ::read(pipe_fd[0], buf, sizeof buf)) > 0;) err.append(buf, size_t(k));
+  ::close(pipe_fd[0]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK((WIFSIGNALED(status) ? WTERMSIG(status) : -1) == SIGTERM);
+  INFO(err);
+  CHECK(err.find("Interrupted by SIGTERM after the last step, during the final snapshot: the run is complete") !=
+        std::string::npos);
+  fs::path folder;
+  for (const auto& e : fs::directory_iterator(run_path)) folder = e.path();
+  std::ifstream log(folder / "log.txt");
+  std::string last;
+  for (std::string l; std::getline(log, l);) last = l;
+  CHECK(last.rfind("Interrupted by SIGTERM after the last step", 0) == 0);
+  std::ifstream page(folder / "report.html");
+  std::stringstream ss;
+  ss << page.rdbuf();
+  CHECK(ss.str().find("Stopped:") == std::string::npos);
+  fs::remove_all(base);
+}
+
 TEST_CASE("run_main ends by a pending stop signal even when another error ended the run", "[training_loop]") {
   // A signal asked the run to stop, then something else failed first (the
   // final snapshot's write): the process still dies of the signal (130/143).

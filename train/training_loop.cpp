@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <errno.h>  // program_invocation_short_name
 #include <optional>
 
 #include "engine/allocator.h"
@@ -46,6 +47,19 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
   std::optional<StopOnSignal> stop_on_signal;
   if (opt.stop_between_steps) stop_on_signal.emplace();
   auto file = [run](const std::string& name) { return run ? run->file(name) : std::string(); };
+  // A stop signal after the last step's check (during the final snapshot):
+  // the run is complete, and StopOnSignal ends the process by the signal as
+  // the loop returns, before the program's "Done:". Said here, so that the
+  // exit status is not the only trace (an empty stderr and a log ending at
+  // the last tick read as a run stopped without a word).
+  auto say_signal_after_last_step = [&] {
+    if (!stop_on_signal || !stop_signal_received() || !run) return;
+    const std::string line = std::string(Interrupted(stop_signal_received()).what()) +
+                             " after the last step, during the final snapshot: the run is complete, every file written (" +
+                             run->path() + "); the process ends by the signal";
+    run->log(line);
+    std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, line.c_str());
+  };
   if (run) t.write_reals(run->file("reals.png"), opt.grid_w, opt.grid_h);
   // The official loops end at cur_nimg >= total_kimg * 1000 in floating point:
   // the first whole image count at or past it (--kimg 0.0325 trains past 32.5
@@ -73,6 +87,7 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
       t.write_checkpoint(file("checkpoint.bin"));
       if (run) run->end_live();
       if (run) update_report(run->path(), /*live=*/false);
+      say_signal_after_last_step();
       return;
     }
   }
@@ -168,6 +183,7 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
     // official loop starts it after its maintenance: sec/tick is training time.
     tick_t = std::chrono::steady_clock::now();
   }
+  say_signal_after_last_step();
 }
 
 }  // namespace gf
