@@ -130,6 +130,12 @@ void save_cached_stats(const std::string& path, const std::string& key, const Fe
                        const std::function<void(const std::string&)>& log) {
   try {
     std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    // The cache's own name in its folder: anything there but a file (a FIFO
+    // would block the write until a reader came) is left alone.
+    std::error_code ec;
+    const auto there = std::filesystem::status(path, ec).type();
+    if (there != std::filesystem::file_type::not_found && there != std::filesystem::file_type::regular)
+      throw Error("something other than a file is at that name");
     const io::Metadata meta = {{"key", key}, {"num_items", std::to_string(stats.num_items())}};
     if (stats.captures_mean_cov()) {
       io::save_safetensors(path, {{"raw_mean", stats.raw_mean()}, {"raw_cov", stats.raw_cov()}}, meta);

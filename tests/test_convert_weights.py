@@ -766,6 +766,19 @@ class ConvertWeightsTest(unittest.TestCase):
         meta = json.loads(data[8:8 + n])["__metadata__"]
         self.assertEqual(meta["data_crc32"], f"{zlib.crc32(bytes(data[8 + n:])):08x}")
         self.assertEqual(run_here("export", good, self.path("ok.pkl")).returncode, 0)
+        # The metadata's CRC-32, as the C++ writer computes it: a flipped bit
+        # in a config value is refused too.
+        self.assertEqual(meta["metadata_crc32"], cw.metadata_crc(meta))
+        key = b'z_dim\\": '  # inside G_kwargs' JSON text: a digit follows
+        at = bytes(data).index(key) + len(key)
+        self.assertTrue(chr(data[at]).isdigit())
+        meta_flipped = bytearray(data)
+        meta_flipped[at] ^= 0x01
+        bad_meta, out_meta = self.path("meta_flipped.bin"), self.path("out_meta.pkl")
+        with open(bad_meta, "wb") as f:
+            f.write(bytes(meta_flipped))
+        self.assert_error(run_here("export", bad_meta, out_meta), bad_meta, "its metadata fails its CRC-32")
+        self.assert_nothing_written(out_meta)
         data[-5] ^= 0x10
         bad = self.path("flipped.bin")
         with open(bad, "wb") as f:

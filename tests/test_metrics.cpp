@@ -3,6 +3,8 @@
 // float64 feature statistics, the quantization of generated images, the
 // real-image cache, and whole metrics with a stand-in detector (the Inception
 // network itself is tests/test_inception.cpp).
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -656,6 +658,18 @@ TEST_CASE("a cache entry with a NaN or a bad count is ignored, naming the file; 
   save_cached_stats(under_file, key, s, log);
   REQUIRE(lines.size() == 1);
   CHECK(lines[0] == "metrics cache: could not write " + under_file + " (Not a directory); the statistics are not kept");
+  // A FIFO at the entry's name: opening it to read or to write blocked
+  // until another process came; now it is passed over both ways.
+  lines.clear();
+  const std::string fifo = (dir / "fifo.bin").string();
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK(load_cached_stats(fifo, key, log) == std::nullopt);
+  save_cached_stats(fifo, key, s, log);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0].find("is a pipe, not a file") != std::string::npos);
+  CHECK(lines[1] == "metrics cache: could not write " + fifo +
+                        " (something other than a file is at that name); the statistics are not kept");
+  CHECK(fs::is_fifo(fifo));
   fs::remove_all(dir);
 }
 

@@ -86,7 +86,7 @@ TEST_CASE(".bin data carries a CRC-32: a flipped bit is refused, the check stays
   io::save_safetensors(path, {{"a", random_tensor({8}, 4, DType::f32)}, {"b", random_tensor({3}, 5, DType::f64)}},
                        {{"note", "x"}, {io::kDataCrcKey, "stale"}});  // a copied-in check is replaced
   const io::SafetensorsFile f = io::read_safetensors(path);
-  CHECK(f.metadata.size() == 1);  // "note": the check is verified and taken out
+  CHECK(f.metadata.size() == 1);  // "note": the checks are verified and taken out
   std::string bytes;
   {
     std::ifstream in(path, std::ios::binary);
@@ -100,6 +100,35 @@ TEST_CASE(".bin data carries a CRC-32: a flipped bit is refused, the check stays
   }
   CHECK_THROWS_WITH(io::read_safetensors(path), Catch::Contains("crc.bin: its tensor data fails its CRC-32") &&
                                                     Catch::Contains("damaged since it was written"));
+  std::remove(path.c_str());
+}
+
+TEST_CASE(".bin metadata carries a CRC-32: a flipped bit in a value is refused", "[tensor][io]") {
+  // A stats cache's num_items 4 -> 5, a checkpoint's spec batch 8 -> 9: one
+  // bit in the header, taken as written (the data's CRC covers the data only).
+  const std::string path = temp_path("meta_crc.bin");
+  io::save_safetensors(path, {{"a", random_tensor({2}, 4, DType::f32)}},
+                       {{"num_items", "4"}, {"spec", "{\"batch\":8}"}, {io::kMetadataCrcKey, "stale"}});
+  const io::SafetensorsFile f = io::read_safetensors(path);
+  CHECK(f.metadata == io::Metadata{{"num_items", "4"}, {"spec", "{\"batch\":8}"}});  // both checks taken out
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  REQUIRE(bytes.find("\"metadata_crc32\":\"") != std::string::npos);
+  for (const std::string& was : {std::string("\"num_items\":\"4\""), std::string("\\\"batch\\\":8")}) {
+    std::string flipped = bytes;
+    const size_t at = flipped.find(was);
+    REQUIRE(at != std::string::npos);
+    flipped[at + was.size() - (was.back() == '"' ? 2 : 1)] ^= 0x01;  // 4 -> 5, 8 -> 9
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out.write(flipped.data(), static_cast<std::streamsize>(flipped.size()));
+    }
+    CHECK_THROWS_WITH(io::read_safetensors(path), Catch::Contains("meta_crc.bin: its metadata fails its CRC-32") &&
+                                                      Catch::Contains("damaged since it was written"));
+  }
   std::remove(path.c_str());
 }
 

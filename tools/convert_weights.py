@@ -2603,6 +2603,20 @@ def convert(nets, hints, path, args):
 _DT = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "BF16": np.uint16}  # BF16: its bits, viewed below
 MAX_HEADER = 100000000  # the safetensors library's MAX_HEADER_SIZE, as engine/io/safetensors.cpp
 DATA_CRC_KEY = "data_crc32"  # the C++ writer's (engine/io/safetensors.h), checked by both readers
+METADATA_CRC_KEY = "metadata_crc32"  # the same for the metadata (kMetadataCrcKey)
+
+
+def metadata_crc(meta):
+    """kMetadataCrcKey's value (engine/io/safetensors.h): the CRC-32 of every
+    entry but the two checks, in key order, each key and value followed by a
+    zero byte."""
+    crc = 0
+    for key in sorted(meta):
+        if key in (DATA_CRC_KEY, METADATA_CRC_KEY):
+            continue
+        for text in (key, meta[key]):
+            crc = zlib.crc32(text.encode("utf-8", "surrogatepass") + b"\0", crc)
+    return f"{crc:08x}"
 
 
 # What models/*/config.cpp refuses when it reads a config, so that the
@@ -2665,7 +2679,9 @@ def write_bin(path, tensors, metadata, src=None):
     crc = 0
     for blob in blobs:
         crc = zlib.crc32(blob, crc)
-    header["__metadata__"] = dict(metadata, **{DATA_CRC_KEY: f"{crc:08x}"})
+    meta = dict(metadata, **{DATA_CRC_KEY: f"{crc:08x}"})
+    meta[METADATA_CRC_KEY] = metadata_crc(meta)
+    header["__metadata__"] = meta
     head = json.dumps(header, separators=(",", ":")).encode()
     head += b" " * (-len(head) % 8)
     write_atomic(path, [struct.pack("<Q", len(head)), head] + blobs)
@@ -2785,8 +2801,8 @@ def _safetensors_header(raw, path):
 
 def read_bin(path, keep_crc_key=False):
     """A ganforge .bin (safetensors) -> ({name: tensor}, metadata), checked;
-    the data's CRC-32 key is checked and left out of the metadata unless
-    keep_crc_key."""
+    the metadata's and the data's CRC-32 keys are checked and left out of
+    the metadata unless keep_crc_key."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -2803,6 +2819,10 @@ def read_bin(path, keep_crc_key=False):
     body = memoryview(data)[8 + n:]
     # The writer's CRC-32 of the data section (engine/io/safetensors.h): a
     # flipped bit in a weight would be exported as another weight.
+    want_meta = meta.get(METADATA_CRC_KEY) if keep_crc_key else meta.pop(METADATA_CRC_KEY, None)
+    if want_meta is not None and metadata_crc(meta) != want_meta:
+        raise ConvertError(f"{path}: its metadata fails its CRC-32 ({metadata_crc(meta)}, recorded {want_meta!r}): "
+                           "damaged since it was written (a bad copy, disk or download); use another copy")
     want = meta.get(DATA_CRC_KEY) if keep_crc_key else meta.pop(DATA_CRC_KEY, None)
     if want is not None and f"{zlib.crc32(body):08x}" != want:
         raise ConvertError(f"{path}: its tensor data fails its CRC-32 ({zlib.crc32(body):08x}, recorded {want!r}): "

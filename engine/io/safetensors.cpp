@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -35,6 +36,20 @@ std::string crc_text(uint32_t crc) {
   return b;
 }
 
+// kMetadataCrcKey's value for m: every entry but the two checks, in key order.
+uint32_t metadata_crc(const Metadata& m) {
+  uint32_t crc = 0;
+  const char zero = 0;
+  for (const auto& [key, value] : m) {
+    if (key == kDataCrcKey || key == kMetadataCrcKey) continue;
+    crc = crc32(key.data(), key.size(), crc);
+    crc = crc32(&zero, 1, crc);
+    crc = crc32(value.data(), value.size(), crc);
+    crc = crc32(&zero, 1, crc);
+  }
+  return crc;
+}
+
 [[noreturn]] void bad(const std::string& path, const std::string& what) {
   throw Error("safetensors: " + path + ": " + what);
 }
@@ -55,6 +70,13 @@ std::string first_zip_entry(std::ifstream& f) {
 }  // namespace
 
 SafetensorsFile read_safetensors(const std::string& path) {
+  // A pipe cannot be read with seeks, and opening a FIFO nobody writes
+  // blocks forever (one left in a draw-log folder, or at a cache's name).
+  std::error_code ec;
+  const auto type = std::filesystem::status(path, ec).type();
+  if (type == std::filesystem::file_type::fifo || type == std::filesystem::file_type::socket)
+    bad(path, std::string(type == std::filesystem::file_type::fifo ? "is a pipe" : "is a socket") +
+                  ", not a file: a .bin is read with seeks (save it to a file first)");
   std::string why;
   std::ifstream f = open_input(path, why);
   if (!f.is_open()) bad(path, why);
@@ -168,6 +190,15 @@ SafetensorsFile read_safetensors(const std::string& path) {
     previous = en;
   }
   if (at != data_size) bad(path, "data section has " + std::to_string(data_size - at) + " bytes no tensor covers");
+  const auto meta_check = out.metadata.find(kMetadataCrcKey);
+  if (meta_check != out.metadata.end()) {
+    const std::string got = crc_text(metadata_crc(out.metadata));
+    if (meta_check->second != got)
+      bad(path, "its metadata fails its CRC-32 (" + got + ", recorded " +
+                    json_excerpt(nlohmann::json(meta_check->second), 20) +
+                    "): damaged since it was written (a bad copy, disk or download); use another copy");
+    out.metadata.erase(meta_check);
+  }
 
   const std::streamoff data_start = static_cast<std::streamoff>(8 + header_len);
   for (const auto& en : entries) {
@@ -210,8 +241,9 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
     crc = crc32(h.raw(), static_cast<size_t>(n), crc);
     host.push_back(h);
   }
-  Metadata with_check = metadata;  // the check is always this data's, whatever a caller copied in
+  Metadata with_check = metadata;  // the checks are always this file's, whatever a caller copied in
   with_check[kDataCrcKey] = crc_text(crc);
+  with_check[kMetadataCrcKey] = crc_text(metadata_crc(with_check));
   j["__metadata__"] = with_check;
   std::string header = io::json_text(j);
   header.append((8 - header.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
