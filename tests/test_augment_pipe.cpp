@@ -253,6 +253,20 @@ TEST_CASE("AugmentPipe: a recorded draw log replays bit for bit, and a seed give
   CHECK(bit_equal(pipe(x, unused, rep.get(), "aug_real/"), ya));
   CHECK(unused.offset == 0);
   CHECK_NOTHROW(rep->end_minibatch(0));
+
+  // A replayed uniform outside [0, 1) (an edited log) is refused, not taken
+  // as a transform no draw gives; a second recording into the folder too.
+  CHECK_THROWS_WITH(DrawLog::recorder(dir), Catch::Contains("holds draws-mb000000.bin already"));
+  const std::string file = dir + "/draws-mb000000.bin";
+  io::SafetensorsFile f = io::read_safetensors(file);
+  Tensor xflip = f.tensors.at("mb0/aug_real/xflip_i").clone();
+  xflip.data<float>()[1] = 7.0f;
+  f.tensors["mb0/aug_real/xflip_i"] = xflip;
+  io::save_safetensors(file, f.tensors, f.metadata);
+  auto edited = DrawLog::replayer({dir});
+  edited->set_scope("mb0/");
+  CHECK_THROWS_WITH(pipe(x, unused, edited.get(), "aug_real/"),
+                    Catch::Contains("'mb0/aug_real/xflip_i' holds 7 at element 1; a uniform draw lies in [0, 1)"));
   std::filesystem::remove_all(dir);
 }
 

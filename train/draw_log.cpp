@@ -17,6 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* kWho = "draw log";
+const char* kFormat = "ganforge-draw-log/1";
 
 // "mb<digits>/" at the start of a name.
 bool is_draw_name(const std::string& name) {
@@ -40,6 +41,14 @@ bool bit_equal(const Tensor& a, const Tensor& b) {
 
 std::unique_ptr<DrawLog> DrawLog::recorder(const std::string& dir) {
   io::create_folder(dir, std::string(kWho) + ": folder");
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string f = it->path().filename().string();
+    if ((f.rfind("draws-mb", 0) == 0 && it->path().extension() == ".bin") || f == "trace.bin")
+      throw Error(std::string(kWho) + ": " + dir + " holds " + f +
+                  " already (an earlier recording; a replay would mix its draws with this run's): give a new or "
+                  "empty folder to --record-draws");
+  }
   return std::unique_ptr<DrawLog>(new DrawLog(false, dir));
 }
 
@@ -64,7 +73,11 @@ std::unique_ptr<DrawLog> DrawLog::replayer(const std::vector<std::string>& paths
   for (const std::string& f : files) where += (where.empty() ? "" : ", ") + f;
   std::unique_ptr<DrawLog> log(new DrawLog(true, where));
   for (const std::string& f : files) {
-    for (auto& [name, t] : io::load_safetensors(f)) {
+    const io::SafetensorsFile file = io::read_safetensors(f);
+    const auto format = file.metadata.find("format");
+    GF_CHECK(format == file.metadata.end() || format->second == kFormat, kWho,
+             f << " is a '" << format->second << "' file, not a draw log (" << kFormat << ")");
+    for (auto& [name, t] : file.tensors) {
       if (!is_draw_name(name)) continue;
       const auto [it, added] = log->entries_.emplace(name, t);
       GF_CHECK(added || bit_equal(it->second, t), kWho, "'" << name << "' differs between two of " << where);
@@ -87,7 +100,17 @@ const Tensor& DrawLog::logged(const std::string& full, const Shape& shape, DType
 Tensor DrawLog::draw(const std::string& name, const Shape& shape, DType dtype, Device device,
                      const std::function<Tensor()>& fresh) {
   const std::string full = scope_ + name;
-  if (replay_) return logged(full, shape, dtype).to(device);
+  if (replay_) {
+    const Tensor& t = logged(full, shape, dtype);
+    if (t.numel() > 0) {
+      const std::vector<double> v = t.to_vector();
+      const auto bad = std::find_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); });
+      GF_CHECK(bad == v.end(), kWho,
+               "'" << full << "' in " << where_ << " holds " << *bad << " at element " << (bad - v.begin())
+                   << "; draws are finite numbers (a damaged or edited log)");
+    }
+    return t.to(device);
+  }
   Tensor t = fresh();
   GF_CHECK(t.shape() == shape && t.dtype() == dtype, kWho,
            "the draw '" << full << "' came out " << t.desc() << ", declared " << dtype_name(dtype) << shape_str(shape));
@@ -142,7 +165,7 @@ void DrawLog::end_minibatch(int64_t k) {
     std::snprintf(file, sizeof file, "draws-mb%06lld-rank%d.bin", static_cast<long long>(k), rank_);
   else
     std::snprintf(file, sizeof file, "draws-mb%06lld.bin", static_cast<long long>(k));
-  io::save_safetensors((fs::path(where_) / file).string(), out, {{"format", "ganforge-draw-log/1"}});
+  io::save_safetensors((fs::path(where_) / file).string(), out, {{"format", kFormat}});
   entries_.erase(first, last);
 }
 

@@ -49,12 +49,18 @@ class DrawLog {
   // Records into `dir` (created if missing): one safetensors file per
   // minibatch, dir/draws-mb<K as 6 digits>.bin, written when the minibatch
   // ends (draws-mb<K>-rank<R>.bin for each rank of a multi-process run).
+  // A folder that holds draws already (draws-mb*.bin, or the projector's
+  // trace.bin) is refused: a shorter second recording over a longer first
+  // left the first's later minibatches, and a replay mixed the two runs.
   static std::unique_ptr<DrawLog> recorder(const std::string& dir);
   // Replays the entries named "mb<K>/..." of the given .bin files (other
   // tensors in them are ignored, so a test fixture can hold its draws beside
   // its expected values); a folder stands for its draws-mb*.bin files. A
   // name in more than one file must hold the same bits in each (what every
   // rank of a multi-process run draws alike, such as the sampled indices).
+  // A file whose metadata "format" is not a draw log's is refused (one
+  // without it, another program's, is read). Entries of minibatches the run
+  // does not reach are left unread: a log may be longer than the run.
   static std::unique_ptr<DrawLog> replayer(const std::vector<std::string>& paths);
 
   // One process of a multi-process run that drives global replicas
@@ -71,7 +77,9 @@ class DrawLog {
 
   // The draw scope() + name of the given shape and dtype: recording calls
   // fresh() (which must return that shape and dtype) and keeps a CPU copy;
-  // replaying returns the logged tensor, on `device`.
+  // replaying returns the logged tensor, on `device`, after checking that it
+  // is finite (no generator draws NaN or infinity; a damaged or edited log
+  // trained NaN networks silently).
   Tensor draw(const std::string& name, const Shape& shape, DType dtype, Device device,
               const std::function<Tensor()>& fresh);
   // A value derived from draws: kept when recording, compared bit for bit
