@@ -277,6 +277,14 @@ TEST_CASE("a pSp run resumed from its checkpoint continues bit for bit", "[psp_t
   auto other = generated_dataset(G, 13, 14);
   PspTrainer wrong(spec2, seed, Device::cpu(), *other, checkpoint_network(file, path), nullptr, nullptr);
   CHECK_THROWS_WITH(load_checkpoint_state(wrong, file, path), Catch::Contains("made on dataset"));
+  // Without any optimizer state past step 0 (an edited file): refused, not
+  // resumed with a fresh Ranger.
+  io::SafetensorsFile no_opt = file;
+  for (auto it = no_opt.tensors.begin(); it != no_opt.tensors.end();)
+    it = it->first.rfind("opt.", 0) == 0 ? no_opt.tensors.erase(it) : std::next(it);
+  PspTrainer fresh_opt(spec2, seed, Device::cpu(), *ds, checkpoint_network(no_opt, path), nullptr, nullptr);
+  CHECK_THROWS_WITH(load_checkpoint_state(fresh_opt, no_opt, path),
+                    Catch::Contains("holds no optimizer state (opt.*) at step 4"));
 }
 
 TEST_CASE("only the encoder trains unless train_decoder; BatchNorms train on batch statistics", "[psp_train]") {

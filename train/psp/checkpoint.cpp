@@ -100,8 +100,14 @@ void load_checkpoint_state(PspTrainer& t, const io::SafetensorsFile& file, const
   const uint64_t rng_seed = u64_of(all, "state.rng_seed", path), rng_offset = u64_of(all, "state.rng_offset", path);
   if (rng_seed != t.rng().seed) throw Error(path + ": random seed does not match the run's");
   check_same_dataset(file, path, t.dataset(), "--data and --max-images");
+  const io::TensorMap opt_state = select_prefix(all, "opt.");
+  // Every step moves every trained parameter: a checkpoint past step 0
+  // without any optimizer state resumed with a fresh optimizer, silently.
+  if (step > 0 && opt_state.empty())
+    throw Error(path + ": holds no optimizer state (opt.*) at step " + std::to_string(int64_t(step)) +
+                ": a damaged or edited checkpoint");
   try {
-    t.optimizer().load_state_dict(select_prefix(all, "opt."));
+    t.optimizer().load_state_dict(opt_state);
     t.sampler().load_state_dict(all, "sampler.");
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
