@@ -81,6 +81,29 @@ TEST_CASE("draw log: a recording into a folder that holds a log is refused", "[d
   fs::remove_all(dir);
 }
 
+TEST_CASE("draw log: a replay into a run of another seed is refused; a log without one is read", "[draw_log]") {
+  // The programs record their run's seed: replayed with another, the draws
+  // were the log's but the networks started elsewhere, silently.
+  const std::string dir = fresh("draws_seed");
+  {
+    auto rec = draw_log_from_flags(dir, "", 2);
+    rec->set_scope("mb0/");
+    rec->draw("z", {1}, DType::f32, Device::cpu(), [] { return Tensor::from_vector({0.5}, {1}); });
+    rec->end_minibatch(0);
+  }
+  CHECK(io::read_safetensors(dir + "/draws-mb000000.bin").metadata.at("seed") == "2");
+  CHECK_NOTHROW(draw_log_from_flags("", dir, 2));
+  CHECK_THROWS_WITH(draw_log_from_flags("", dir, 9),
+                    Catch::Contains("was recorded by a run of seed 2, this run has 9") &&
+                        Catch::Contains("give the recording run's --seed"));
+  // A log without a seed (a reference's, or one recorded before 2026-12-05) is read by any run.
+  const std::string plain = fresh("draws_no_seed");
+  record_z(plain, {0.5});
+  CHECK_NOTHROW(draw_log_from_flags("", plain, 9));
+  fs::remove_all(dir);
+  fs::remove_all(plain);
+}
+
 TEST_CASE("draw log: another program's .bin with its own format tag is no log; a pipe is refused, not waited on",
           "[draw_log]") {
   const std::string dir = fresh("draws_format");

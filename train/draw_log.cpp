@@ -39,7 +39,7 @@ bool bit_equal(const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
-std::unique_ptr<DrawLog> DrawLog::recorder(const std::string& dir) {
+std::unique_ptr<DrawLog> DrawLog::recorder(const std::string& dir, const io::Metadata& run) {
   io::create_folder(dir, std::string(kWho) + ": folder");
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -49,10 +49,10 @@ std::unique_ptr<DrawLog> DrawLog::recorder(const std::string& dir) {
                   " already (an earlier recording; a replay would mix its draws with this run's): give a new or "
                   "empty folder to --record-draws");
   }
-  return std::unique_ptr<DrawLog>(new DrawLog(false, dir));
+  return std::unique_ptr<DrawLog>(new DrawLog(false, dir, run));
 }
 
-std::unique_ptr<DrawLog> DrawLog::replayer(const std::vector<std::string>& paths) {
+std::unique_ptr<DrawLog> DrawLog::replayer(const std::vector<std::string>& paths, const io::Metadata& run) {
   GF_CHECK(!paths.empty(), kWho, "nothing to replay: no files given");
   std::vector<std::string> files;
   for (const std::string& p : paths) {
@@ -77,6 +77,12 @@ std::unique_ptr<DrawLog> DrawLog::replayer(const std::vector<std::string>& paths
     const auto format = file.metadata.find("format");
     GF_CHECK(format == file.metadata.end() || format->second == kFormat, kWho,
              f << " is a '" << format->second << "' file, not a draw log (" << kFormat << ")");
+    for (const auto& [key, value] : run) {
+      const auto logged = file.metadata.find(key);
+      GF_CHECK(logged == file.metadata.end() || logged->second == value, kWho,
+               f << " was recorded by a run of " << key << " " << logged->second << ", this run has " << value
+                 << " (its networks start elsewhere): give the recording run's --" << key);
+    }
     for (auto& [name, t] : file.tensors) {
       if (!is_draw_name(name)) continue;
       const auto [it, added] = log->entries_.emplace(name, t);
@@ -165,7 +171,9 @@ void DrawLog::end_minibatch(int64_t k) {
     std::snprintf(file, sizeof file, "draws-mb%06lld-rank%d.bin", static_cast<long long>(k), rank_);
   else
     std::snprintf(file, sizeof file, "draws-mb%06lld.bin", static_cast<long long>(k));
-  io::save_safetensors((fs::path(where_) / file).string(), out, {{"format", kFormat}});
+  io::Metadata meta = run_;
+  meta["format"] = kFormat;
+  io::save_safetensors((fs::path(where_) / file).string(), out, meta);
   entries_.erase(first, last);
 }
 
@@ -185,15 +193,17 @@ std::vector<int64_t> logged_items(DrawLog* log, const char* name, int64_t n, int
   return items;
 }
 
-std::unique_ptr<DrawLog> draw_log_from_flags(const std::string& record_dir, const std::string& replay_paths) {
+std::unique_ptr<DrawLog> draw_log_from_flags(const std::string& record_dir, const std::string& replay_paths,
+                                             uint64_t seed) {
   if (!record_dir.empty() && !replay_paths.empty()) throw Error("--record-draws and --replay-draws exclude each other");
-  if (!record_dir.empty()) return DrawLog::recorder(record_dir);
+  const io::Metadata run = {{"seed", std::to_string(seed)}};
+  if (!record_dir.empty()) return DrawLog::recorder(record_dir, run);
   if (replay_paths.empty()) return nullptr;
   std::vector<std::string> paths;
   std::stringstream list(replay_paths);
   for (std::string p; std::getline(list, p, ',');)
     if (!p.empty()) paths.push_back(p);
-  return DrawLog::replayer(paths);
+  return DrawLog::replayer(paths, run);
 }
 
 std::vector<std::string> DrawLog::names() const {

@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/safetensors.h"
 #include "engine/tensor.h"
 
 namespace gf {
@@ -52,7 +53,8 @@ class DrawLog {
   // A folder that holds draws already (draws-mb*.bin, or the projector's
   // trace.bin) is refused: a shorter second recording over a longer first
   // left the first's later minibatches, and a replay mixed the two runs.
-  static std::unique_ptr<DrawLog> recorder(const std::string& dir);
+  // `run` (the run's "seed") goes into every file's metadata.
+  static std::unique_ptr<DrawLog> recorder(const std::string& dir, const io::Metadata& run = {});
   // Replays the entries named "mb<K>/..." of the given .bin files (other
   // tensors in them are ignored, so a test fixture can hold its draws beside
   // its expected values); a folder stands for its draws-mb*.bin files. A
@@ -60,8 +62,10 @@ class DrawLog {
   // rank of a multi-process run draws alike, such as the sampled indices).
   // A file whose metadata "format" is not a draw log's is refused (one
   // without it, another program's, is read). Entries of minibatches the run
-  // does not reach are left unread: a log may be longer than the run.
-  static std::unique_ptr<DrawLog> replayer(const std::vector<std::string>& paths);
+  // does not reach are left unread: a log may be longer than the run. A file
+  // that holds one of `run`'s keys with another value is refused (another
+  // seed: the log's draws, but networks that start elsewhere).
+  static std::unique_ptr<DrawLog> replayer(const std::vector<std::string>& paths, const io::Metadata& run = {});
 
   // One process of a multi-process run that drives global replicas
   // [first, first + count) of `world`: recording names its files by `rank`,
@@ -94,11 +98,13 @@ class DrawLog {
   std::vector<std::string> names() const;
 
  private:
-  DrawLog(bool replay, std::string where) : replay_(replay), where_(std::move(where)) {}
+  DrawLog(bool replay, std::string where, io::Metadata run = {})
+      : replay_(replay), where_(std::move(where)), run_(std::move(run)) {}
   const Tensor& logged(const std::string& full, const Shape& shape, DType dtype);
 
   bool replay_;
   std::string where_;  // the recording folder, or the replayed files (for messages)
+  io::Metadata run_;   // recording: added to every file's metadata
   std::string scope_;
   std::map<std::string, Tensor> entries_;  // on the CPU
   std::set<std::string> taken_;            // replay: entries used so far
@@ -126,7 +132,9 @@ Tensor logged_labels(DrawLog* log, const Dataset& ds, int64_t n, Generator& rng,
 
 // The log the training programs' --record-draws DIR and --replay-draws PATHS
 // (comma-separated files or folders) ask for; null when both are empty.
-// Throws gf::Error when both are given.
-std::unique_ptr<DrawLog> draw_log_from_flags(const std::string& record_dir, const std::string& replay_paths);
+// Throws gf::Error when both are given. `seed`: the run's (recorded, and
+// compared on replay).
+std::unique_ptr<DrawLog> draw_log_from_flags(const std::string& record_dir, const std::string& replay_paths,
+                                             uint64_t seed);
 
 }  // namespace gf

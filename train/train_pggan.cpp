@@ -127,7 +127,8 @@ int run(int argc, char** argv) {
   std::string resume_note;
   std::unique_ptr<PGGANTrainer> trainer = args.has("resume") ? resumed_trainer(args, args.str("resume"), fresh, *ds, &resume_note)
                                                              : std::make_unique<PGGANTrainer>(fresh, *ds);
-  if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"))) trainer->set_draw_log(std::move(log));
+  if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"), trainer->setup().seed))
+    trainer->set_draw_log(std::move(log));
   const PGGANSetup& setup = trainer->setup();
 
   std::ostringstream desc;

@@ -322,7 +322,8 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   // Mirroring is the official mirror_augment (a flip drawn per image), not extra copies.
   StyleGANTrainer trainer(spec, ds, seed, dev);
   std::string resume_note;
-  if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"))) trainer.set_draw_log(std::move(log));
+  if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"), trainer.seed()))
+    trainer.set_draw_log(std::move(log));
   if (from_checkpoint) {
     load_stylegan_checkpoint(trainer, resume, args.str("resume"));
   } else if (args.has("resume")) {
@@ -617,7 +618,8 @@ int run(int argc_given, char** argv_given) {
     trainer = std::make_unique<StyleGAN2Trainer>(fresh, *ds);
     agree(*trainer);
   }
-  if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"))) trainer->set_draw_log(std::move(log));
+  if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"), trainer->setup().seed))
+    trainer->set_draw_log(std::move(log));
   const TrainerSetup& setup = trainer->setup();
   const bool cond = ds->c_dim() > 0;
   LoopOptions lo;
