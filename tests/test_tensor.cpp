@@ -129,6 +129,11 @@ TEST_CASE(".bin metadata carries a CRC-32: a flipped bit in a value is refused",
     CHECK_THROWS_WITH(io::read_safetensors(path), Catch::Contains("meta_crc.bin: its metadata fails its CRC-32") &&
                                                       Catch::Contains("damaged since it was written"));
   }
+  // A value that is no UTF-8 (a dataset's name from a Latin-1 path) is
+  // written with U+FFFD, as all JSON here, and the check covers that: the
+  // file read back is whole, not "damaged".
+  io::save_safetensors(path, {{"a", random_tensor({2}, 4, DType::f32)}}, {{"dataset", "caf\xe9"}});
+  CHECK(io::read_safetensors(path).metadata.at("dataset") == "caf\xef\xbf\xbd");
   std::remove(path.c_str());
 }
 

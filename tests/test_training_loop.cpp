@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <csignal>
 #include <sstream>
@@ -56,6 +57,31 @@ class StandInRun : public TrainingRun {
  private:
   int64_t nimg_ = 0;
 };
+
+// fn() in a forked child whose stderr is a pipe: how the child ended
+// (waitpid's status; _exit(3) when fn returns) and what it wrote there.
+struct ChildEnd {
+  int status = 0;
+  std::string err;
+};
+ChildEnd run_in_child(const std::function<void()>& fn) {
+  int pipe_fd[2];
+  REQUIRE(::pipe(pipe_fd) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::dup2(pipe_fd[1], 2);
+    fn();
+    ::_exit(3);
+  }
+  ::close(pipe_fd[1]);
+  ChildEnd end;
+  char buf[256];
+  for (ssize_t k; (k = ::read(pipe_fd[0], buf, sizeof buf)) > 0;) end.err.append(buf, size_t(k));
+  ::close(pipe_fd[0]);
+  REQUIRE(::waitpid(child, &end.status, 0) == child);
+  return end;
+}
 
 std::vector<nlohmann::json> stats_lines(const std::string& run_dir) {
   std::vector<nlohmann::json> out;
@@ -197,13 +223,8 @@ TEST_CASE("run_training: a stop signal during the final snapshot ends the comple
   const fs::path base = fs::temp_directory_path() / ("gf_training_loop_late_" + std::to_string(::getpid()));
   fs::remove_all(base);
   const std::string run_path = (base / "late").string();
-  int pipe_fd[2];
-  REQUIRE(::pipe(pipe_fd) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
+  const ChildEnd end = run_in_child([&] {
     ::signal(SIGTERM, SIG_DFL);
-    ::dup2(pipe_fd[1], 2);
     struct SignalInFinalCheckpoint : StandInRun {
       void write_checkpoint(const std::string&) override {
         if (cur_nimg() >= 8) set_stop_signal_for_test(SIGTERM);  // as the handler does
@@ -214,26 +235,18 @@ TEST_CASE("run_training: a stop signal during the final snapshot ends the comple
     lo.tick_kimg = 0.004;
     lo.snap_ticks = 1;
     RunDir run(run_path, "standin", /*echo=*/false);
-    run_training(t, run, lo);
-    ::_exit(3);  // not reached: the loop's end raises the signal
-  }
-  ::close(pipe_fd[1]);
-  std::string err;
-  char buf[256];
-  for (ssize_t k; (k = ::read(pipe_fd[0], buf, sizeof buf)) > 0;) err.append(buf, size_t(k));
-  ::close(pipe_fd[0]);
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  CHECK((WIFSIGNALED(status) ? WTERMSIG(status) : -1) == SIGTERM);
-  INFO(err);
-  CHECK(err.find("Interrupted by SIGTERM after the last step, during the final snapshot: the run is complete") !=
+    run_training(t, run, lo);  // its end raises the signal: no return
+  });
+  CHECK((WIFSIGNALED(end.status) ? WTERMSIG(end.status) : -1) == SIGTERM);
+  INFO(end.err);
+  CHECK(end.err.find("Interrupted by SIGTERM during the final snapshot, with no step left to stop: the run is complete") !=
         std::string::npos);
   fs::path folder;
   for (const auto& e : fs::directory_iterator(run_path)) folder = e.path();
   std::ifstream log(folder / "log.txt");
   std::string last;
   for (std::string l; std::getline(log, l);) last = l;
-  CHECK(last.rfind("Interrupted by SIGTERM after the last step", 0) == 0);
+  CHECK(last.rfind("Interrupted by SIGTERM during the final snapshot, with no step left", 0) == 0);
   std::ifstream page(folder / "report.html");
   std::stringstream ss;
   ss << page.rdbuf();
@@ -261,27 +274,15 @@ TEST_CASE("run_main ends by a pending stop signal even when another error ended 
 TEST_CASE("run_main says out of memory in words, not std::bad_alloc", "[training_loop]") {
   // A failed allocation outside the engine's allocator (a std::vector of a
   // large grid) ended "error: std::bad_alloc".
-  int pipe_fd[2];
-  REQUIRE(::pipe(pipe_fd) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::dup2(pipe_fd[1], 2);
+  const ChildEnd end = run_in_child([] {
     ::setenv("GOMP_SPINCOUNT", "0", 1);  // or run_main would execute gf_tests again to set it
     ::_exit(cli::run_main("test", []() -> int { throw std::bad_alloc(); }));
-  }
-  ::close(pipe_fd[1]);
-  std::string err;
-  char buf[256];
-  for (ssize_t k; (k = ::read(pipe_fd[0], buf, sizeof buf)) > 0;) err.append(buf, size_t(k));
-  ::close(pipe_fd[0]);
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 1);
-  INFO(err);  // a warning of a run folder an earlier test left registered may come first
-  CHECK(err.find("test: error: out of memory (an allocation failed") != std::string::npos);
-  CHECK(err.find("bad_alloc") == std::string::npos);
+  });
+  CHECK(WIFEXITED(end.status));
+  CHECK(WEXITSTATUS(end.status) == 1);
+  INFO(end.err);  // a warning of a run folder an earlier test left registered may come first
+  CHECK(end.err.find("test: error: out of memory (an allocation failed") != std::string::npos);
+  CHECK(end.err.find("bad_alloc") == std::string::npos);
 }
 
 TEST_CASE("StopOnSignal: the first signal only asks; a second during a write removes its temporary and ends the "

@@ -9,6 +9,7 @@
 
 #include "engine/allocator.h"
 #include "engine/error.h"
+#include "engine/io/append_file.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/json_input.h"
 #include "train/report.h"
@@ -55,10 +56,11 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
   auto say_signal_after_last_step = [&] {
     if (!stop_on_signal || !stop_signal_received() || !run) return;
     const std::string line = std::string(Interrupted(stop_signal_received()).what()) +
-                             " after the last step, during the final snapshot: the run is complete, every file written (" +
+                             " during the final snapshot, with no step left to stop: the run is complete, every file written (" +
                              run->path() + "); the process ends by the signal";
-    run->log(line);
+    // On stderr, as the other stop lines, and in log.txt (not echoed to stdout too).
     std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, line.c_str());
+    io::append_record(run->file("log.txt"), line + "\n", io::AppendTo::follow, /*sync=*/false);
   };
   if (run) t.write_reals(run->file("reals.png"), opt.grid_w, opt.grid_h);
   // The official loops end at cur_nimg >= total_kimg * 1000 in floating point:

@@ -241,7 +241,15 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
     crc = crc32(h.raw(), static_cast<size_t>(n), crc);
     host.push_back(h);
   }
-  Metadata with_check = metadata;  // the checks are always this file's, whatever a caller copied in
+  // The metadata as the header will hold it (invalid UTF-8 replaced, as in
+  // every JSON written: a dataset's name from a Latin-1 path), so that the
+  // check covers what the file holds; the checks are always this file's,
+  // whatever a caller copied in.
+  Metadata with_check;
+  for (const auto& [key, value] : metadata) {
+    const auto as_written = [](const std::string& s) { return nlohmann::json::parse(json_text(nlohmann::json(s))).get<std::string>(); };
+    with_check[as_written(key)] = as_written(value);
+  }
   with_check[kDataCrcKey] = crc_text(crc);
   with_check[kMetadataCrcKey] = crc_text(metadata_crc(with_check));
   j["__metadata__"] = with_check;

@@ -101,8 +101,9 @@ void load_checkpoint_state(PspTrainer& t, const io::SafetensorsFile& file, const
   if (rng_seed != t.rng().seed) throw Error(path + ": random seed does not match the run's");
   check_same_dataset(file, path, t.dataset(), "--data and --max-images");
   const io::TensorMap opt_state = select_prefix(all, "opt.");
-  // Every step moves every trained parameter: a checkpoint past step 0
-  // without any optimizer state resumed with a fresh optimizer, silently.
+  // Past step 0 the optimizer holds state (a parameter without a gradient
+  // may have none, so slots are not counted): a checkpoint without any
+  // resumed with a fresh optimizer, silently.
   if (step > 0 && opt_state.empty())
     throw Error(path + ": holds no optimizer state (opt.*) at step " + std::to_string(int64_t(step)) +
                 ": a damaged or edited checkpoint");
