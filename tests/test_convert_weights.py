@@ -753,6 +753,17 @@ class ConvertWeightsTest(unittest.TestCase):
                 self.assert_error(run_here("export", bad, out), needle)
                 self.assert_nothing_written(out)
 
+    def test_pipe_refused_not_waited_on(self):
+        # Opening a FIFO nobody writes blocked import and export forever; a
+        # pipe is refused at once, as the C++ reader refuses it.
+        fifo = self.path("pipe.bin")
+        os.mkfifo(fifo)
+        for cmd in ("export", "import"):
+            with self.subTest(cmd=cmd):
+                out = self.path(f"out_{cmd}.bin")
+                self.assert_error(run_here(cmd, fifo, out), fifo, "is a pipe, not a file")
+                self.assert_nothing_written(out)
+
     def test_bin_carries_a_crc_checked_on_export(self):
         # The converter writes the data's CRC-32 as the C++ writer does, and
         # export refuses a .bin whose data changed since (a flipped bit).

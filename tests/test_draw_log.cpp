@@ -10,6 +10,7 @@
 
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
+#include "engine/ops.h"
 #include "tests/testing.h"
 #include "train/draw_log.h"
 
@@ -57,6 +58,38 @@ TEST_CASE("draw log: a replayed draw that is not finite is refused, naming it", 
     io::save_safetensors(file, f.tensors, f.metadata);
     CHECK_THROWS_WITH(replay_z(dir, 3), Catch::Contains("'mb0/z' in ") && Catch::Contains(" at element 2") &&
                                             Catch::Contains("draws are finite numbers"));
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("draw log: a replayed uniform outside [0, 1) is refused (logged_uniform)", "[draw_log]") {
+  // PGGAN's gp_eps of 7.5 took the gradient penalty at an extrapolated
+  // point; v1's mixing cutoff from a mix_v of -3 took every style from the
+  // second latent.
+  const std::string dir = fresh("draws_uniform");
+  Generator rng(3);
+  {
+    auto rec = DrawLog::recorder(dir);
+    rec->set_scope("mb0/");
+    const Tensor u = logged_uniform(rec.get(), "gp_eps", {4}, DType::f32, Device::cpu(), rng);
+    Generator again(3);
+    CHECK(u.to_vector() == rand({4}, again, DType::f32).to_vector());  // rand()'s numbers
+    rec->end_minibatch(0);
+  }
+  auto replay = [&] {
+    auto rep = DrawLog::replayer({dir});
+    rep->set_scope("mb0/");
+    return logged_uniform(rep.get(), "gp_eps", {4}, DType::f32, Device::cpu(), rng);
+  };
+  CHECK_NOTHROW(replay());
+  const std::string file = dir + "/draws-mb000000.bin";
+  io::SafetensorsFile f = io::read_safetensors(file);
+  for (const float bad : {7.5f, -0.25f, 1.0f}) {
+    Tensor u = f.tensors.at("mb0/gp_eps").clone();
+    u.data<float>()[3] = bad;
+    f.tensors["mb0/gp_eps"] = u;
+    io::save_safetensors(file, f.tensors, f.metadata);
+    CHECK_THROWS_WITH(replay(), Catch::Contains("'mb0/gp_eps' in ") && Catch::Contains(" at element 3; a uniform draw lies in [0, 1)"));
   }
   fs::remove_all(dir);
 }

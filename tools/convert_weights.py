@@ -2419,16 +2419,30 @@ def _kind(state):
     return None
 
 
+def read_input_file(path):
+    """The bytes of an input file; a pipe or socket is refused before it is
+    opened (opening a FIFO nobody writes blocked forever), as the C++ .bin
+    reader refuses them."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        raise ConvertError(f"{path}: is a {'pipe' if stat.S_ISFIFO(mode) else 'socket'}, not a file "
+                           "(save it to a file first)")
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise ConvertError(f"{path}: cannot read ({e.strerror})")
+
+
 def load_source(path, fmt):
     """-> ("stylegan2", ({network: state with official names}, {"G": hints, "D": hints})),
     ("pggan", {"G", "D", "G_ema": TF network state}), ("psp", the checkpoint dict), or for pSp's loss
     networks ("lpips", LPIPS's lin layers) and ("arcface", the Backbone's state dict); fmt "state-dict-raw"
     gives ("raw", the torch file's dict)"""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise ConvertError(f"{path}: cannot read ({e.strerror})")
+    data = read_input_file(path)
     if not data:
         raise ConvertError(f"{path}: empty file")
     if data[8:9] == b"{":  # safetensors: a state dict saved by safetensors.torch, or a ganforge .bin
@@ -2803,11 +2817,7 @@ def read_bin(path, keep_crc_key=False):
     """A ganforge .bin (safetensors) -> ({name: tensor}, metadata), checked;
     the metadata's and the data's CRC-32 keys are checked and left out of
     the metadata unless keep_crc_key."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise ConvertError(f"{path}: cannot read ({e.strerror})")
+    data = read_input_file(path)
     if len(data) < 8:
         raise ConvertError(f"{path}: truncated (no header length)")
     n = struct.unpack("<Q", data[:8])[0]

@@ -117,17 +117,12 @@ struct Draws {
 
   std::vector<float> take(const char* name, const Shape& shape, bool normal) {
     const std::string full = prefix + name;
-    const Tensor t = logged_draw(log, full.c_str(), shape, DType::f32, Device::cpu(), [&] {
-      return normal ? randn(shape, rng, DType::f32, Device::cpu()) : rand(shape, rng, DType::f32, Device::cpu());
-    });
+    // A replayed uniform outside [0, 1) (a damaged or edited log) is
+    // refused: it picked no transform the pipe can draw (xflip_i 7: a scale by -1/13).
+    const Tensor t = normal ? logged_draw(log, full.c_str(), shape, DType::f32, Device::cpu(),
+                                          [&] { return randn(shape, rng, DType::f32, Device::cpu()); })
+                            : logged_uniform(log, full.c_str(), shape, DType::f32, Device::cpu(), rng);
     const std::vector<double> v = t.to_vector();
-    // A replayed uniform outside [0, 1) (a damaged or edited log) picked no
-    // transform the pipe can draw (xflip_i 7: a scale by -1/13).
-    if (log && log->replaying() && !normal)
-      for (size_t i = 0; i < v.size(); ++i)
-        GF_CHECK(v[i] >= 0 && v[i] < 1, "draw log",
-                 "'" << log->scope() << full << "' holds " << v[i] << " at element " << i
-                     << "; a uniform draw lies in [0, 1)");
     return std::vector<float>(v.begin(), v.end());
   }
   std::vector<float> uniform(const char* name, const Shape& shape) { return take(name, shape, false); }

@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
+#include "engine/ops.h"
 #include "train/dataset.h"
 
 namespace gf {
@@ -104,7 +105,7 @@ const Tensor& DrawLog::logged(const std::string& full, const Shape& shape, DType
 }
 
 Tensor DrawLog::draw(const std::string& name, const Shape& shape, DType dtype, Device device,
-                     const std::function<Tensor()>& fresh) {
+                     const std::function<Tensor()>& fresh, bool uniform) {
   const std::string full = scope_ + name;
   if (replay_) {
     const Tensor& t = logged(full, shape, dtype);
@@ -114,6 +115,10 @@ Tensor DrawLog::draw(const std::string& name, const Shape& shape, DType dtype, D
       GF_CHECK(bad == v.end(), kWho,
                "'" << full << "' in " << where_ << " holds " << *bad << " at element " << (bad - v.begin())
                    << "; draws are finite numbers (a damaged or edited log)");
+      const auto outside = std::find_if(v.begin(), v.end(), [](double x) { return x < 0 || x >= 1; });
+      GF_CHECK(!uniform || outside == v.end(), kWho,
+               "'" << full << "' in " << where_ << " holds " << *outside << " at element " << (outside - v.begin())
+                   << "; a uniform draw lies in [0, 1) (a damaged or edited log)");
     }
     return t.to(device);
   }
@@ -175,6 +180,11 @@ void DrawLog::end_minibatch(int64_t k) {
   meta["format"] = kFormat;
   io::save_safetensors((fs::path(where_) / file).string(), out, meta);
   entries_.erase(first, last);
+}
+
+Tensor logged_uniform(DrawLog* log, const char* name, const Shape& shape, DType dtype, Device device, Generator& rng) {
+  const auto fresh = [&] { return rand(shape, rng, dtype, device); };
+  return log ? log->draw(name, shape, dtype, device, fresh, /*uniform=*/true) : fresh();
 }
 
 std::vector<int64_t> logged_items(DrawLog* log, const char* name, int64_t n, int64_t size,

@@ -84,8 +84,12 @@ class DrawLog {
   // replaying returns the logged tensor, on `device`, after checking that it
   // is finite (no generator draws NaN or infinity; a damaged or edited log
   // trained NaN networks silently).
+  // uniform: the draw is rand()'s, and a replayed value outside [0, 1) is
+  // refused too (a gp_eps of 7.5 took the gradient penalty at an
+  // extrapolated point; a mixing cutoff of -3 took every style from the
+  // second latent).
   Tensor draw(const std::string& name, const Shape& shape, DType dtype, Device device,
-              const std::function<Tensor()>& fresh);
+              const std::function<Tensor()>& fresh, bool uniform = false);
   // A value derived from draws: kept when recording, compared bit for bit
   // (shape, dtype, values) when replaying.
   void derived(const std::string& name, const Tensor& value);
@@ -118,6 +122,10 @@ template <class F>
 Tensor logged_draw(DrawLog* log, const char* name, const Shape& shape, DType dtype, Device device, F&& fresh) {
   return log ? log->draw(name, shape, dtype, device, std::forward<F>(fresh)) : fresh();
 }
+
+// rand(shape, rng, dtype, device), uniform in [0, 1), through the log when
+// there is one (DrawLog::draw with uniform).
+Tensor logged_uniform(DrawLog* log, const char* name, const Shape& shape, DType dtype, Device device, Generator& rng);
 
 // n dataset items (of a dataset of `size`) drawn by fresh(), through the log
 // when there is one: kept as float64 [n] under `name`; replayed ones must be

@@ -108,7 +108,7 @@ void PGGANTrainer::d_step(const Schedule& s, double lod, const std::string& roun
   const std::vector<int64_t> items = logged_items(log, "real_index", mb, ds_.size(), [&] { return sampler_.next_batch(mb); });
   std::vector<bool> flip;
   if (setup_.spec.mirror_augment) {
-    const Tensor u = logged_draw(log, "mirror_u", {mb}, DType::f64, Device::cpu(), [&] { return rand({mb}, rng_, DType::f64); });
+    const Tensor u = logged_uniform(log, "mirror_u", {mb}, DType::f64, Device::cpu(), rng_);
     for (double v : u.to_vector()) flip.push_back(v >= 0.5);  // official: keep where u < 0.5
   }
   const Tensor reals = progressive_reals(ds_, items, lod, flip, dev);
@@ -119,8 +119,7 @@ void PGGANTrainer::d_step(const Schedule& s, double lod, const std::string& roun
   }
   const Tensor latents = logged_draw(log, "z", {mb, G_->latent_size()}, DType::f32, dev,
                                      [&] { return randn({mb, G_->latent_size()}, rng_, DType::f32, dev); });
-  const Tensor mixing = logged_draw(log, "gp_eps", {mb, 1, 1, 1}, DType::f32, dev,
-                                    [&] { return rand({mb, 1, 1, 1}, rng_, DType::f32, dev); });
+  const Tensor mixing = logged_uniform(log, "gp_eps", {mb, 1, 1, 1}, DType::f32, dev, rng_);
   G_->requires_grad_(false);
   D_->requires_grad_(true);
   D_->zero_grad();

@@ -138,7 +138,7 @@ Tensor StyleGANTrainer::g_train(const Tensor& z, const Tensor& labels) {
   const int cur_layers = L - 2 * static_cast<int>(lod_);  // the official tf.cast(lod, int32): truncation
   if (spec_.G_kwargs.style_mixing_prob > 0) {
     auto uniform = [&](const char* name) {
-      return logged_draw(log, name, {1}, DType::f64, Device::cpu(), [&] { return rand({1}, rng_, DType::f64); }).item();
+      return logged_uniform(log, name, {1}, DType::f64, Device::cpu(), rng_).item();
     };
     const double u = uniform("mix_u");
     const Tensor z2 = logged_draw(log, "mix_z", z.shape(), z.dtype(), device_,
@@ -167,7 +167,7 @@ void StyleGANTrainer::d_step(const Schedule& s, const std::string& round, const 
   const std::vector<int64_t> items = logged_items(log, "real_index", mb, ds_.size(), [&] { return sampler_.next_batch(mb); });
   std::vector<bool> flip;
   if (spec_.mirror_augment) {
-    const Tensor u = logged_draw(log, "mirror_u", {mb}, DType::f64, Device::cpu(), [&] { return rand({mb}, rng_, DType::f64); });
+    const Tensor u = logged_uniform(log, "mirror_u", {mb}, DType::f64, Device::cpu(), rng_);
     for (double v : u.to_vector()) flip.push_back(v >= 0.5);  // official: keep where u < 0.5
   }
   Tensor reals = progressive_reals(ds_, items, lod_, flip, device_);

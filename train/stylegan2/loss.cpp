@@ -23,6 +23,7 @@ Tensor StyleGAN2Loss::run_mapping(const Tensor& z, const Tensor& c, bool update_
   const std::vector<double> m = mix.to_vector();
   GF_CHECK(m[0] >= 1 && m[0] <= static_cast<double>(num_ws - 1) && m[0] == std::floor(m[0]), "style mixing",
            "cutoff " << m[0] << " is not a whole number in [1, " << num_ws - 1 << "]");
+  GF_CHECK(m[1] >= 0 && m[1] < 1, "style mixing", "the mixing draw " << m[1] << " is not a uniform in [0, 1)");
   const int64_t cutoff = m[1] < opt_.style_mixing_prob ? static_cast<int64_t>(m[0]) : num_ws;
   // The second latent is drawn in every case, so the stream of random numbers
   // does not depend on the outcome.
