@@ -394,6 +394,12 @@ TEST_CASE("bad checkpoints are refused with the file and tensor named", "[traini
     StyleGAN2Trainer b(checkpoint_setup(file, path, Device::cpu()), *ds);
     CHECK_THROWS_WITH(load_checkpoint(b, file, path), Catch::Contains(path) && Catch::Contains("b4.out.weight"));
   }
+  SECTION("no optimizer state at all past the first minibatch (resumed with fresh Adams before)") {
+    for (auto it = file.tensors.begin(); it != file.tensors.end();)
+      it = it->first.rfind("G_opt.", 0) == 0 ? file.tensors.erase(it) : std::next(it);
+    StyleGAN2Trainer b(checkpoint_setup(file, path, Device::cpu()), *ds);
+    CHECK_THROWS_WITH(load_checkpoint(b, file, path), Catch::Contains("holds no optimizer state (G_opt.*) after 1 minibatches"));
+  }
   SECTION("a misshapen weight") {
     file.tensors["G.mapping.fc0.weight"] = zeros({3, 3});
     StyleGAN2Trainer b(checkpoint_setup(file, path, Device::cpu()), *ds);

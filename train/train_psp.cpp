@@ -63,7 +63,9 @@ void need_file(const char* flag, const std::string& path, const std::string& wha
   if (std::filesystem::is_directory(path, ec))
     throw Error(std::string("--") + flag + " " + path + ": a folder; give the file (" + what + ")");
   if (!std::filesystem::is_regular_file(path, ec))
-    throw Error(std::string("--") + flag + " " + path + ": no such file (" + what + ")");
+    throw Error(std::string("--") + flag + " " + path + ": " +
+                (std::filesystem::exists(path, ec) ? "not a regular file (a pipe or device?)" : "no such file") + " (" +
+                what + ")");
 }
 
 // A loss network's file as this run reads it: its content key is recorded

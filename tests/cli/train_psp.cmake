@@ -121,3 +121,7 @@ gf_expect_error(train_psp_learn_in_w "^train_psp: error: --learn_in_w is pSp's; 
                 $<TARGET_FILE:train_psp> --learn_in_w)
 gf_expect_error(train_psp_val_interval "^train_psp: error: --val_interval is pSp's; here the held-out loss is measured every --tick STEPS$" ""
                 $<TARGET_FILE:train_psp> --val_interval 1000)
+# A path that is there but is no file (a device; a FIFO the same) is said as such, not as missing.
+gf_expect_error(train_psp_resume_not_a_file
+                "^train_psp: error: --resume /dev/null: not a regular file \\(a pipe or device\\?\\) \\(a train_psp checkpoint" ""
+                $<TARGET_FILE:train_psp> --resume /dev/null --outdir ${_tp}/bad)

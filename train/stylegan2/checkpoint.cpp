@@ -129,6 +129,12 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
     throw Error(path + ": 'state.cur_nimg' " + cli::number_text(cur_nimg) + " is not 'state.batch_idx' " +
                 cli::number_text(batch_idx) + " times the batch " + std::to_string(t.setup().spec.batch) +
                 ": the counters disagree (a damaged checkpoint?)");
+  // After a minibatch both Adams hold state (not for every parameter: frozen
+  // D layers have none): a checkpoint without any resumed with fresh Adams.
+  for (const char* opt : {"G_opt.", "D_opt."})
+    if (batch_idx > 0 && select_prefix(all, opt).empty())
+      throw Error(path + ": holds no optimizer state (" + opt + "*) after " + cli::number_text(batch_idx) +
+                  " minibatches: a damaged or edited checkpoint");
   // Checkpoints from before augmentation have no ADA state (and trained without it).
   const bool has_ada = all.count("state.augment_p") > 0;
   if (!has_ada && t.setup().spec.aug != "noaug") throw Error(path + ": has no 'state.augment_p' for its augmented run");
