@@ -18,7 +18,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 import unittest
 import zipfile
@@ -39,7 +38,7 @@ import make_pggan_pickle as mkpg  # noqa: E402
 import make_stylegan2_tf_pickle as mk2  # noqa: E402
 import make_stylegan_pickle as mkv1  # noqa: E402
 from test_convert_stylegan2_tf import D_CFG as TF_D_CFG, G_CFG as TF_G_CFG, random_nets  # noqa: E402
-from test_convert_weights import (D_CFG, G_CFG, assert_one_error_line, make_nets, official_pickle, run_here,  # noqa: E402
+from test_convert_weights import (D_CFG, G_CFG, TempDirTest, assert_one_error_line, make_nets, official_pickle, run_here,  # noqa: E402
                                   to_rosinality_d, to_rosinality_g)
 
 PG_STATIC = dict(num_channels=3, resolution=16, label_size=2, fmap_base=32, fmap_max=8, latent_size=8)
@@ -55,14 +54,10 @@ def walk(p):
         yield from walk(child)
 
 
-class ConvertChecksTest(unittest.TestCase):
+class ConvertChecksTest(TempDirTest):
     def setUp(self):
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
+        super().setUp()
         self.out = self.path("out.bin")
-
-    def path(self, name):
-        return os.path.join(self.dir.name, name)
 
     def assert_refused(self, src, *needles, flags=()):
         assert_one_error_line(self, run_here("import", src, self.out, *flags), *needles, notes=True)

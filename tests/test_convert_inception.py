@@ -28,7 +28,7 @@ TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools")
 sys.path.insert(0, TOOLS)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import convert_weights as cw  # noqa: E402
-from test_convert_weights import assert_one_error_line, run, run_here  # noqa: E402
+from test_convert_weights import TempDirTest, assert_one_error_line, run, run_here  # noqa: E402
 
 
 # ---- a stand-in for the detector: the official names and shapes (from the
@@ -154,7 +154,7 @@ def rebuilds_of_one_storage(archive, count):
     return out.getvalue()
 
 
-class ConvertInceptionTest(unittest.TestCase):
+class ConvertInceptionTest(TempDirTest):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
@@ -167,12 +167,8 @@ class ConvertInceptionTest(unittest.TestCase):
         cls.tmp.cleanup()
 
     def setUp(self):
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
+        super().setUp()
         self.sentinel = self.path("sentinel")
-
-    def path(self, name):
-        return os.path.join(self.dir.name, name)
 
     def assert_error(self, result, *needles):
         assert_one_error_line(self, result, *needles)

@@ -13,7 +13,6 @@ import os
 import pickle
 import subprocess
 import sys
-import tempfile
 import types
 import unittest
 
@@ -29,6 +28,7 @@ sys.path.insert(0, TOOLS)
 import convert_weights as cw  # noqa: E402
 import make_pggan_pickle as mkp  # noqa: E402
 import pggan_reference as ref  # noqa: E402
+from test_convert_weights import TempDirTest  # noqa: E402
 
 SCRIPT = os.path.join(TOOLS, "convert_weights.py")
 STATIC = dict(num_channels=3, resolution=16, label_size=2, fmap_base=32, fmap_max=8, latent_size=8)
@@ -52,14 +52,7 @@ class Evil:
         return (os.system, ("true",))
 
 
-class ConvertPGGANTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-
-    def path(self, name):
-        return os.path.join(self.dir.name, name)
-
+class ConvertPGGANTest(TempDirTest):
     def write(self, name, states):
         p = self.path(name)
         with open(p, "wb") as f:

@@ -11,7 +11,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 import types
 import unittest
 
@@ -26,6 +25,7 @@ TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools")
 sys.path.insert(0, TOOLS)
 import convert_weights as cw  # noqa: E402
 import make_stylegan_pickle as mkp  # noqa: E402
+from test_convert_weights import TempDirTest  # noqa: E402
 
 G_STATIC = dict(num_channels=3, resolution=16, label_size=2, fmap_base=32, fmap_max=8, latent_size=6,
                 dlatent_size=5, mapping_layers=3, mapping_fmaps=7)
@@ -39,14 +39,7 @@ def run(*args):
     return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
-class ConvertStyleGANTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-
-    def path(self, name):
-        return os.path.join(self.dir.name, name)
-
+class ConvertStyleGANTest(TempDirTest):
     def write(self, states, name="net.pkl"):
         with open(self.path(name), "wb") as f:
             f.write(mkp.dumps(states))

@@ -11,7 +11,6 @@ import collections
 import json
 import os
 import sys
-import tempfile
 import unittest
 
 try:
@@ -25,7 +24,7 @@ sys.path.insert(0, TOOLS)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import convert_weights as cw  # noqa: E402
 from test_convert_inception import Evil  # noqa: E402
-from test_convert_weights import assert_one_error_line, run, run_here  # noqa: E402
+from test_convert_weights import TempDirTest, assert_one_error_line, run, run_here  # noqa: E402
 from vgg16_reference import Vgg16Reference  # noqa: E402
 
 D = 8  # the synthetic files' widths: torchvision's / 8
@@ -44,10 +43,9 @@ def synthetic_files(d=D):
     return vgg, lin
 
 
-class ConvertVgg16Test(unittest.TestCase):
+class ConvertVgg16Test(TempDirTest):
     def setUp(self):
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
+        super().setUp()
         self.vgg, self.lin = synthetic_files()
         self.src, self.lpips, self.out = self.path("vgg16-397923af.pth"), self.path("vgg.pth"), self.path("vgg16.bin")
         torch.save(self.vgg, self.src)

@@ -99,6 +99,18 @@ def assert_one_error_line(test, result, *needles, notes=False):
         test.assertIn(n, lines[0])
 
 
+class TempDirTest(unittest.TestCase):
+    """A case with a temporary folder of its own (self.dir, removed after
+    each test); path(name) names a file in it. The converter tests' base."""
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.addCleanup(self.dir.cleanup)
+
+    def path(self, name):
+        return os.path.join(self.dir.name, name)
+
+
 def run_here(*args):
     """run() in this process, without an interpreter and torch start-up per
     call: cw.main() is what the script's entry runs after parsing (it turns
@@ -257,15 +269,11 @@ def pickle_with_storage(path, blob):
         pickle.dump({"G": Persistent("Generator", state)}, f)
 
 
-class ConvertWeightsTest(unittest.TestCase):
+class ConvertWeightsTest(TempDirTest):
     def setUp(self):
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
+        super().setUp()
         self.sentinel = self.path("sentinel")
         os.environ["GF_SENTINEL"] = self.sentinel
-
-    def path(self, name):
-        return os.path.join(self.dir.name, name)
 
     def assert_same_networks(self, got, nets, same_names=False):
         """got holds nets' tensors bit for bit (and no others with same_names), and so gives
