@@ -190,7 +190,7 @@ void check_zip_magic(const std::string& path) {
   std::vector<uint8_t> head(kHead, 0);
   {
     std::string why;
-    std::ifstream f = io::open_input(path, why);
+    std::ifstream f = io::open_input(path, why, /*seekable=*/true);  // the zip reader's next
     if (!f.is_open()) throw Error(path + ": " + why);
     try {  // libstdc++'s filebuf throws from a failed read(2)
       f.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(kHead));

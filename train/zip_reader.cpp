@@ -130,7 +130,7 @@ std::vector<uint8_t> read_gzip_file(const std::string& path) {
 
 ZipReader::ZipReader(const std::string& path) : path_(path) {
   std::string why;
-  file_ = io::open_input(path, why);
+  file_ = io::open_input(path, why, /*seekable=*/true);
   if (!file_.is_open()) bad(path, why);
   file_.seekg(0, std::ios::end);
   file_size_ = static_cast<uint64_t>(file_.tellg());

@@ -10,7 +10,7 @@
 
 namespace gf::io {
 
-std::ifstream open_input(const std::string& path, std::string& why) {
+std::ifstream open_input(const std::string& path, std::string& why, bool seekable) {
   // A folder opens as a stream on Linux, and reads as garbage or nothing.
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
@@ -23,6 +23,11 @@ std::ifstream open_input(const std::string& path, std::string& why) {
   const auto type = std::filesystem::status(path, ec).type();
   if (type == std::filesystem::file_type::character || type == std::filesystem::file_type::block) {
     why = "is a device, not a file";
+    return std::ifstream();
+  }
+  if (seekable && (type == std::filesystem::file_type::fifo || type == std::filesystem::file_type::socket)) {
+    why = std::string(type == std::filesystem::file_type::fifo ? "is a pipe" : "is a socket") +
+          ", not a file (it is read with seeks: save it to a file first)";
     return std::ifstream();
   }
   errno = 0;

@@ -12,8 +12,11 @@ namespace gf::io {
 
 // A binary stream on path, or a closed one with `why` set: "is a folder, not
 // a file", "is a device, not a file" (/dev/zero) or "cannot open:
-// <strerror>". Callers add the path and their name.
-std::ifstream open_input(const std::string& path, std::string& why);
+// <strerror>". Callers add the path and their name. A pipe is taken (--z
+// <(python ...)) unless `seekable`: the readers that seek (.bin, .npy by
+// path, zip) refuse a pipe or socket before opening it ("is a pipe, not a
+// file"), since a FIFO nobody writes blocked the open forever.
+std::ifstream open_input(const std::string& path, std::string& why, bool seekable = false);
 
 // The whole file; throws gf::Error("<path>: <why>") when it cannot be read.
 std::vector<uint8_t> read_input(const std::string& path);

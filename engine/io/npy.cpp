@@ -269,7 +269,7 @@ Tensor parse_npy_source(uint64_t file_size, const std::function<void(uint64_t, v
 
 Tensor read_npy(const std::string& path, bool whole_numbers) {
   std::string why;
-  std::ifstream f = open_input(path, why);
+  std::ifstream f = open_input(path, why, /*seekable=*/true);
   if (!f.is_open()) bad(path, why);
   f.seekg(0, std::ios::end);
   const uint64_t file_size = static_cast<uint64_t>(f.tellg());

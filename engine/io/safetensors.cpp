@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -70,15 +69,8 @@ std::string first_zip_entry(std::ifstream& f) {
 }  // namespace
 
 SafetensorsFile read_safetensors(const std::string& path) {
-  // A pipe cannot be read with seeks, and opening a FIFO nobody writes
-  // blocks forever (one left in a draw-log folder, or at a cache's name).
-  std::error_code ec;
-  const auto type = std::filesystem::status(path, ec).type();
-  if (type == std::filesystem::file_type::fifo || type == std::filesystem::file_type::socket)
-    bad(path, std::string(type == std::filesystem::file_type::fifo ? "is a pipe" : "is a socket") +
-                  ", not a file: a .bin is read with seeks (save it to a file first)");
   std::string why;
-  std::ifstream f = open_input(path, why);
+  std::ifstream f = open_input(path, why, /*seekable=*/true);
   if (!f.is_open()) bad(path, why);
   f.seekg(0, std::ios::end);
   const uint64_t file_size = static_cast<uint64_t>(f.tellg());
