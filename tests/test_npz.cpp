@@ -14,7 +14,9 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <sys/resource.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "engine/error.h"
 #include "engine/io/npy.h"
@@ -115,6 +117,68 @@ TEST_CASE("read_npz refuses bad files with one line naming the file", "[npz]") {
   SECTION("missing") {
     REQUIRE_THROWS_WITH(read_npz(kData + "/no-such.npz"), Catch::StartsWith("npz: " + kData + "/no-such.npz"));
   }
+  fs::remove(path);
+}
+
+// An .npz whose w.npy is a [1, 4] float32 header followed by 256 MiB of
+// zeros, deflated to a quarter of a megabyte: a consistent archive (its CRC
+// and sizes are right) that claims 256 MiB for a 16-byte array. read_npz
+// reads the header from the entry's head and refuses the entry before
+// inflating it: the process's peak memory does not grow by the claim.
+TEST_CASE("read_npz refuses an entry larger than its header's shape before inflating it", "[npz]") {
+  const std::string header = io::npy_header(DType::f32, {1, 4});
+  const std::vector<char> zeros(1 << 20, 0);
+  const size_t zero_chunks = 256;
+  const uint64_t size = header.size() + zero_chunks * zeros.size();
+  std::string deflated;
+  uint32_t crc = uint32_t(::crc32(0, reinterpret_cast<const Bytef*>(header.data()), uInt(header.size())));
+  z_stream zs{};
+  REQUIRE(deflateInit2(&zs, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);  // raw deflate, as zip stores it
+  std::vector<unsigned char> out(1 << 16);
+  auto feed = [&](const char* data, size_t n, int flush) {
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+    zs.avail_in = uInt(n);
+    do {
+      zs.next_out = out.data();
+      zs.avail_out = uInt(out.size());
+      REQUIRE(deflate(&zs, flush) != Z_STREAM_ERROR);
+      deflated.append(reinterpret_cast<char*>(out.data()), out.size() - zs.avail_out);
+    } while (zs.avail_out == 0);
+  };
+  feed(header.data(), header.size(), Z_NO_FLUSH);
+  for (size_t i = 0; i < zero_chunks; ++i) {
+    feed(zeros.data(), zeros.size(), i + 1 == zero_chunks ? Z_FINISH : Z_NO_FLUSH);
+    crc = uint32_t(::crc32(crc, reinterpret_cast<const Bytef*>(zeros.data()), uInt(zeros.size())));
+  }
+  deflateEnd(&zs);
+  REQUIRE(deflated.size() < size / 500);
+  // The archive: one local header, the data, one central record, the end record.
+  auto le = [](std::string& b, uint64_t v, int bytes) {
+    for (int k = 0; k < bytes; ++k) b += char(v >> (8 * k) & 0xFF);
+  };
+  const std::string name = "w.npy";
+  auto common = [&](std::string& b) {  // version .. name length, shared by both headers
+    le(b, 20, 2), le(b, 0, 2), le(b, 8, 2), le(b, 0, 4), le(b, crc, 4), le(b, deflated.size(), 4), le(b, size, 4);
+    le(b, name.size(), 2), le(b, 0, 2);
+  };
+  std::string zip;
+  le(zip, 0x04034b50, 4), common(zip), zip += name, zip += deflated;
+  const size_t cd_offset = zip.size();
+  le(zip, 0x02014b50, 4), le(zip, 20, 2), common(zip), le(zip, 0, 2), le(zip, 0, 2), le(zip, 0, 2), le(zip, 0, 4);
+  le(zip, 0, 4), zip += name;
+  const size_t cd_size = zip.size() - cd_offset;
+  le(zip, 0x06054b50, 4), le(zip, 0, 2), le(zip, 0, 2), le(zip, 1, 2), le(zip, 1, 2), le(zip, cd_size, 4);
+  le(zip, cd_offset, 4), le(zip, 0, 2);
+  const std::string path = temp_path("bomb.npz");
+  write_bytes(path, zip);
+  rusage before{};
+  ::getrusage(RUSAGE_SELF, &before);
+  REQUIRE_THROWS_WITH(read_npz(path), Catch::StartsWith("npz: " + path) &&
+                                          Catch::Contains(std::to_string(size - header.size() - 16) +
+                                                          " bytes after the data of shape [1, 4]"));
+  rusage after{};
+  ::getrusage(RUSAGE_SELF, &after);
+  CHECK(after.ru_maxrss - before.ru_maxrss < 32 * 1024);  // kilobytes: the 256 MiB claim was never allocated
   fs::remove(path);
 }
 

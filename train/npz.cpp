@@ -2,6 +2,7 @@
 // the bytes depend on the arrays only.
 #include "train/npz.h"
 
+#include <cstring>
 #include <set>
 
 #include "engine/error.h"
@@ -44,8 +45,21 @@ std::map<std::string, Tensor> read_npz(const std::string& path, const std::vecto
       if (e.name.size() <= 4 || e.name.compare(e.name.size() - 4, 4, ".npy") != 0)
         throw Error("entry '" + e.name + "' is not a .npy array");
       if (!e.unreadable.empty()) throw Error("entry '" + e.name + "': " + e.unreadable);
-      const std::vector<uint8_t> bytes = zip.read(e);
-      out[e.name.substr(0, e.name.size() - 4)] = io::parse_npy(bytes.data(), bytes.size(), e.name);
+      // An entry within kNpyHeadBytes is decoded and CRC-checked before it
+      // is parsed. A larger one's header is read from its head, and the
+      // entry is decoded whole (and CRC-checked) only once the header's shape
+      // is found to fill the size the archive claims: a few compressed bytes
+      // claiming 2 GB are refused before 2 GB are inflated.
+      const std::vector<uint8_t> head = zip.read_head(e, io::kNpyHeadBytes);
+      const bool small = head.size() == e.size;
+      std::vector<uint8_t> whole = small ? zip.read(e) : std::vector<uint8_t>();
+      auto read_at = [&](uint64_t at, void* dst, size_t k) {
+        // The data (the read that reaches the end) always from the whole.
+        const bool from_head = !small && at + k <= head.size() && at + k < e.size;
+        if (!small && !from_head && whole.empty()) whole = zip.read(e);
+        if (k > 0) std::memcpy(dst, (from_head ? head : whole).data() + at, k);
+      };
+      out[e.name.substr(0, e.name.size() - 4)] = io::parse_npy_from(e.size, read_at, e.name);
     }
   } catch (const Error& err) {
     const std::string what = err.what();

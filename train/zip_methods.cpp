@@ -36,7 +36,7 @@ std::string too_short(uint64_t got, uint64_t size) {
 
 }  // namespace
 
-std::vector<uint8_t> unzip_bzip2(const uint8_t* data, size_t n, uint64_t size, const std::string& what) {
+std::vector<uint8_t> unzip_bzip2(const uint8_t* data, size_t n, uint64_t size, const std::string& what, bool prefix) {
   check_claim(size, what);
   bz_stream s{};
   if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK) bad(what, "cannot start the bzip2 decoder (out of memory)");
@@ -44,11 +44,13 @@ std::vector<uint8_t> unzip_bzip2(const uint8_t* data, size_t n, uint64_t size, c
   uint64_t got = 0;
   size_t used = 0;
   int rc = BZ_OK;
+  // One spare byte tells a stream that runs past `size`; a prefix stops there.
+  const uint64_t room = prefix ? size : size + 1;
   // libbz2 counts in unsigned int: the input is fed in pieces.
   while (rc == BZ_OK) {
     if (got == out.size()) {
-      if (out.size() == size + 1) break;  // one spare byte tells a stream that runs past `size`
-      grow(out, size + 1);
+      if (out.size() == room) break;
+      grow(out, room);
     }
     const size_t in_piece = std::min<size_t>(n - used, UINT_MAX);
     const size_t out_piece = std::min<size_t>(out.size() - got, UINT_MAX);
@@ -65,6 +67,7 @@ std::vector<uint8_t> unzip_bzip2(const uint8_t* data, size_t n, uint64_t size, c
     }
   }
   BZ2_bzDecompressEnd(&s);
+  if (prefix && got == size) return out;
   if (got > size) bad(what, too_long(size));
   if (rc == BZ_DATA_ERROR || rc == BZ_DATA_ERROR_MAGIC) bad(what, "corrupt bzip2 data");
   if (rc == BZ_MEM_ERROR) bad(what, "out of memory in the bzip2 decoder");

@@ -21,7 +21,10 @@
 
 namespace gf {
 
-std::vector<uint8_t> unzip_bzip2(const uint8_t* data, size_t n, uint64_t size, const std::string& what);
+// With `prefix`, the stream's first `size` bytes alone (ZipReader::read_head):
+// decoding stops there, and what follows is not checked.
+std::vector<uint8_t> unzip_bzip2(const uint8_t* data, size_t n, uint64_t size, const std::string& what,
+                                 bool prefix = false);
 std::vector<uint8_t> unzip_lzma(const uint8_t* data, size_t n, uint64_t size, const std::string& what);
 
 }  // namespace gf

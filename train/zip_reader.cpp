@@ -66,6 +66,26 @@ std::vector<uint8_t> inflate_raw(const uint8_t* data, size_t n, size_t size, con
   return out;
 }
 
+std::vector<uint8_t> inflate_head(const uint8_t* data, size_t n, size_t want, const std::string& what) {
+  if (n > INT_MAX - 8) bad(what, "compressed data over 2 GiB is not supported");
+  std::vector<uint8_t> out(want);
+  if (want == 0) return out;
+  z_stream zs{};
+  if (inflateInit2(&zs, -15) != Z_OK) bad(what, "cannot start zlib");
+  zs.next_in = const_cast<Bytef*>(data);
+  zs.avail_in = static_cast<uInt>(n);
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(want);
+  const int rc = inflate(&zs, Z_SYNC_FLUSH);  // stops when `want` bytes are out
+  const size_t got = zs.total_out;
+  inflateEnd(&zs);
+  if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) bad(what, "corrupt deflate data");
+  if (got < want)
+    bad(what, rc == Z_STREAM_END ? "deflate data gives " + std::to_string(got) + " bytes, fewer than its header's size"
+                                 : std::string("deflate data ends early (a cut entry)"));
+  return out;
+}
+
 std::vector<uint8_t> read_gzip_file(const std::string& path) {
   const std::vector<uint8_t> raw = io::read_input(path);
   if (raw.size() < 2 || raw[0] != 0x1f || raw[1] != 0x8b) bad(path, "not a gzip file");
@@ -264,7 +284,7 @@ void ZipReader::read_at(uint64_t offset, void* dst, size_t n, const std::string&
   if (!file_) bad(path_, "read error in " + what);
 }
 
-std::vector<uint8_t> ZipReader::read(const Entry& e) {
+std::vector<uint8_t> ZipReader::compressed(const Entry& e, uint64_t limit) {
   const std::string what = path_ + ": entry '" + e.name + "'";
   if (!e.unreadable.empty()) bad(what, e.unreadable);
   // The local header and its name, which must be the directory's, as
@@ -278,14 +298,30 @@ std::vector<uint8_t> ZipReader::read(const Entry& e) {
   // The local header's own name and extra lengths locate the data (the extra
   // field may differ from the central directory's).
   const uint64_t data_offset = e.header_offset + kLocalSize + le16(local + 26) + le16(local + 28);
-  std::vector<uint8_t> raw(e.compressed_size);
+  std::vector<uint8_t> raw(std::min(e.compressed_size, limit));
   read_at(data_offset, raw.data(), raw.size(), "entry '" + e.name + "'");
+  return raw;
+}
+
+std::vector<uint8_t> ZipReader::read(const Entry& e) {
+  const std::string what = path_ + ": entry '" + e.name + "'";
+  std::vector<uint8_t> raw = compressed(e, e.compressed_size);
   std::vector<uint8_t> out = e.method == 0    ? std::move(raw)
                              : e.method == 12 ? unzip_bzip2(raw.data(), raw.size(), e.size, what)
                              : e.method == 14 ? unzip_lzma(raw.data(), raw.size(), e.size, what)
                                               : inflate_raw(raw.data(), raw.size(), e.size, what);
   if (crc32(out.data(), out.size()) != e.crc) bad(what, "CRC mismatch (corrupt archive)");
   return out;
+}
+
+std::vector<uint8_t> ZipReader::read_head(const Entry& e, size_t n) {
+  const std::string what = path_ + ": entry '" + e.name + "'";
+  const uint64_t want = std::min<uint64_t>(n, e.size);
+  if (e.method == 0) return compressed(e, want);  // stored: sizes equal (checked with the directory)
+  const std::vector<uint8_t> raw = compressed(e, e.compressed_size);
+  return e.method == 12 ? unzip_bzip2(raw.data(), raw.size(), want, what, /*prefix=*/true)
+         : e.method == 14 ? unzip_lzma(raw.data(), raw.size(), want, what)  // decodes up to `want` and no further
+                          : inflate_head(raw.data(), raw.size(), static_cast<size_t>(want), what);
 }
 
 }  // namespace gf

@@ -18,6 +18,8 @@ namespace gf {
 
 // Raw deflate stream -> exactly `size` bytes; throws naming `what` otherwise.
 std::vector<uint8_t> inflate_raw(const uint8_t* data, size_t n, size_t size, const std::string& what);
+// The stream's first `want` bytes alone (it may give more), decoding no further.
+std::vector<uint8_t> inflate_head(const uint8_t* data, size_t n, size_t want, const std::string& what);
 
 // Decompresses a whole .gz file as Python's gzip module reads it (the
 // official tools' MNIST and CIFAR-10 loaders): every member in turn (`cat
@@ -50,9 +52,18 @@ class ZipReader {
   int64_t find(const std::string& name) const;
   // The entry's uncompressed bytes, CRC-checked; throws for an unreadable entry.
   std::vector<uint8_t> read(const Entry& e);
+  // The entry's first min(n, e.size) uncompressed bytes, decoded no further
+  // and not CRC-checked (read() checks the whole): for a reader that checks
+  // what a file's header says the rest must be before the entry's claimed
+  // size is allocated (an .npz entry whose few compressed bytes claim 2 GB).
+  // Throws as read() for an unreadable, damaged or cut entry.
+  std::vector<uint8_t> read_head(const Entry& e, size_t n);
 
  private:
   void read_at(uint64_t offset, void* dst, size_t n, const std::string& what);
+  // The first min(limit, compressed size) bytes of the entry's data, after
+  // its local header is checked against the directory.
+  std::vector<uint8_t> compressed(const Entry& e, uint64_t limit);
   std::string path_;
   std::ifstream file_;
   uint64_t file_size_ = 0;

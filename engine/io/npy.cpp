@@ -23,6 +23,7 @@ constexpr size_t kMagicLen = 6;
 // The header describes an array in a few dozen bytes; anything far larger is
 // not a .npy header (NumPy itself refuses headers over 10000 bytes by default).
 constexpr uint32_t kMaxHeader = 1u << 20;
+static_assert(kNpyHeadBytes == 12 + kMaxHeader);
 
 [[noreturn]] void bad(const std::string& path, const std::string& what) { throw Error("npy: " + path + ": " + what); }
 
@@ -349,6 +350,11 @@ Tensor read_input_npy(const std::string& path, const std::string& flag, bool who
   const Tensor t = read_npy(path, whole_numbers);
   check_finite(t, flag + " " + path);
   return t;
+}
+
+Tensor parse_npy_from(uint64_t size, const std::function<void(uint64_t, void*, size_t)>& read_at,
+                      const std::string& name) {
+  return parse_npy_source(size, read_at, name);
 }
 
 Tensor parse_npy(const uint8_t* data, size_t n, const std::string& name) {

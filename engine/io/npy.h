@@ -5,6 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
 
@@ -61,6 +62,16 @@ void write_npy(std::ostream& f, const Tensor& t, const std::string& name);
 // parse_npy reads the n bytes of a .npy file, with read_npy's checks and its
 // errors naming `name`; npy_bytes is what save_npy writes.
 Tensor parse_npy(const uint8_t* data, size_t n, const std::string& name);
+
+// parse_npy over a source of `size` bytes that read_at(offset, dst, k) copies
+// from (ranges within size), read in order: the preamble, the header, then
+// the data, only once the header's dtype and shape are found to fill `size`
+// exactly. A reader of a compressed entry serves the first two from the
+// entry's first kNpyHeadBytes and decodes the rest only then.
+Tensor parse_npy_from(uint64_t size, const std::function<void(uint64_t, void*, size_t)>& read_at,
+                      const std::string& name);
+// The preamble and the longest header parse_npy takes.
+inline constexpr size_t kNpyHeadBytes = 12 + (size_t{1} << 20);
 std::string npy_bytes(const Tensor& t);
 
 // The preamble and header save_npy writes before a float32 or float64 array
