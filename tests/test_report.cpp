@@ -121,6 +121,31 @@ TEST_CASE("carry_earlier_stats takes the checkpoint's tick from checkpoint-tick.
   CHECK(other.find("\"total_sec\": 40,") == std::string::npos);
 }
 
+// Killed during the metrics of the checkpoint's tick, after FID's record and
+// before KID's: the recovered line carries FID's result. Records of an
+// earlier snapshot of the same name (formed before the line) or of another
+// snapshot are not its results.
+TEST_CASE("carry_earlier_stats gives the recovered tick the results its metric records hold", "[report]") {
+  const fs::path a = fresh_dir("killed_in_metrics"), b = fresh_dir("after_metrics_kill");
+  write_ticks(a, 1, 3);
+  std::ofstream(a / kCheckpointTickFile) << "{\"kimg\":4.0,\"loss_G\":4,\"tick\":3,\"timestamp\":1000.5}\n";
+  std::ofstream(a / "metric-fid50k_full.jsonl")
+      << "{\"results\": {\"fid50k_full\": 99.0}, \"metric\": \"fid50k_full\", \"snapshot_pkl\": "
+         "\"network-snapshot-000004.bin\", \"timestamp\": 900.0}\n"  // an earlier tick's snapshot 000004
+      << "{\"results\": {\"fid50k_full\": 77.0}, \"metric\": \"fid50k_full\", \"snapshot_pkl\": "
+         "\"network-snapshot-000003.bin\", \"timestamp\": 950.0}\n"
+      << "{\"results\": {\"fid50k_full\": 12.5}, \"metric\": \"fid50k_full\", \"snapshot_pkl\": "
+         "\"network-snapshot-000004.bin\", \"timestamp\": 1001.0}\n";
+  std::ofstream(a / "metric-kid50k_full.jsonl")
+      << "{\"results\": {\"kid50k_full\": 0.25}, \"metric\": \"kid50k_full\", \"snapshot_pkl\": "
+         "\"network-snapshot-000003.bin\", \"timestamp\": 951.0}\n";
+  carry_earlier_stats(b.string(), (a / "checkpoint.bin").string(), 4000);
+  const std::string earlier = read(b / "stats-earlier.jsonl");
+  REQUIRE(count(earlier, "\n") == 4);
+  const std::string last = earlier.substr(earlier.rfind('\n', earlier.size() - 2) + 1);
+  CHECK(last == "{\"fid50k_full\":12.5,\"kimg\":4.0,\"loss_G\":4,\"tick\":3,\"timestamp\":1000.5}\n");
+}
+
 TEST_CASE("carry_earlier_stats copies nothing without a resume point or earlier stats", "[report]") {
   const fs::path a = fresh_dir("plain"), b = fresh_dir("from_snapshot"), c = fresh_dir("no_stats");
   write_ticks(a, 1, 4);

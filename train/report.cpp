@@ -260,8 +260,8 @@ size_t read_stats(const fs::path& path, Stats& s, std::vector<std::string>& note
 // --metrics writes both). A snapshot measured again (calc_metrics appends)
 // shows its last record. Returns the count of records left out: not such
 // a record, or no tick of that kimg in the stats.
-size_t read_metric_files(const fs::path& dir, Stats& s, std::vector<std::string>& notes) {
-  const auto stats_present = s.present;  // stats.jsonl's own, before any metric file's
+// The folder's metric-<name>.jsonl files, in name order.
+std::vector<fs::path> metric_files(const fs::path& dir) {
   std::vector<fs::path> files;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -269,25 +269,40 @@ size_t read_metric_files(const fs::path& dir, Stats& s, std::vector<std::string>
     if (f.size() > 13 && f.rfind("metric-", 0) == 0 && f.compare(f.size() - 6, 6, ".jsonl") == 0) files.push_back(it->path());
   }
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+// A metric record's "results" object, with the kimg its snapshot's name
+// carries (network-snapshot-<kimg>.pkl or .bin) in snapshot_kimg; nullptr for
+// a line that is no such record.
+const json* metric_record_results(const json& j, double& snapshot_kimg) {
+  const json* results = j.is_object() && j.contains("results") && j["results"].is_object() ? &j["results"] : nullptr;
+  const std::string snap = j.is_object() && j.contains("snapshot_pkl") && j["snapshot_pkl"].is_string()
+                               ? fs::path(j["snapshot_pkl"].get<std::string>()).filename().string()
+                               : std::string();
+  const std::string tag = "network-snapshot-";
+  size_t digits = tag.size();
+  while (digits < snap.size() && digits < tag.size() + 12 && std::isdigit(static_cast<unsigned char>(snap[digits]))) ++digits;
+  if (!results || snap.rfind(tag, 0) != 0 || digits == tag.size()) return nullptr;
+  snapshot_kimg = std::stod(snap.substr(tag.size(), digits - tag.size()));
+  return results;
+}
+
+size_t read_metric_files(const fs::path& dir, Stats& s, std::vector<std::string>& notes) {
+  const auto stats_present = s.present;  // stats.jsonl's own, before any metric file's
   size_t left_out = 0;
-  for (const fs::path& path : files) {
+  for (const fs::path& path : metric_files(dir)) {
     std::ifstream f = open_run_file(path, &notes);
     std::string line;
     while (std::getline(f, line)) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       const json j = io::parse_python_json_or_discarded(line);
-      const json* results = j.is_object() && j.contains("results") && j["results"].is_object() ? &j["results"] : nullptr;
-      const std::string snap = j.is_object() && j.contains("snapshot_pkl") && j["snapshot_pkl"].is_string()
-                                   ? fs::path(j["snapshot_pkl"].get<std::string>()).filename().string()
-                                   : std::string();
-      const std::string tag = "network-snapshot-";
-      size_t digits = tag.size();
-      while (digits < snap.size() && digits < tag.size() + 12 && std::isdigit(static_cast<unsigned char>(snap[digits]))) ++digits;
-      if (!results || snap.rfind(tag, 0) != 0 || digits == tag.size()) {
+      double k = 0;
+      const json* results = metric_record_results(j, k);
+      if (!results) {
         ++left_out;
         continue;
       }
-      const double k = std::stod(snap.substr(tag.size(), digits - tag.size()));
       size_t row = s.rows();
       for (size_t i = 0; i < s.rows(); ++i)
         if (std::floor(s.kimg[i] + 1e-9) == k) row = i;
@@ -964,6 +979,33 @@ int64_t stats_line_nimg(const std::string& line) {
   return std::isfinite(kimg) && kimg >= 0 && kimg < 1e15 ? std::llround(kimg * 1000) : -1;
 }
 
+// The checkpoint tick's stats line with the results that the folder's
+// metric-*.jsonl files hold for its snapshot (the kimg its name carries),
+// written after the line was formed; the line as it is when none does (the
+// process died before the metrics' records). A later record of a metric
+// replaces an earlier one, as on the page.
+std::string with_metric_results(const fs::path& dir, const std::string& line) {
+  json stats = io::parse_json_or_discarded(line);
+  if (!stats.is_object() || !stats.contains("timestamp") || !stats["timestamp"].is_number()) return line;
+  const double kimg = std::floor(stats["kimg"].get<double>() + 1e-9), formed = stats["timestamp"].get<double>();
+  bool found = false;
+  for (const fs::path& path : metric_files(dir)) {
+    std::ifstream f = open_run_file(path, nullptr);
+    std::string record;
+    while (std::getline(f, record)) {
+      const json j = io::parse_python_json_or_discarded(record);
+      double k = -1;
+      const json* results = metric_record_results(j, k);
+      if (!results || k != kimg || !j.contains("timestamp") || !j["timestamp"].is_number() ||
+          j["timestamp"].get<double>() < formed)
+        continue;
+      stats.update(*results);
+      found = true;
+    }
+  }
+  return found ? io::json_text(stats) : line;
+}
+
 }  // namespace
 
 void carry_earlier_stats(const std::string& run_dir, const std::string& resume_file, int64_t resume_nimg) {
@@ -987,7 +1029,7 @@ void carry_earlier_stats(const std::string& run_dir, const std::string& resume_f
     // written just before the checkpoint, if it is that checkpoint's tick.
     std::ifstream f = open_run_file(from / kCheckpointTickFile, nullptr);
     std::string line;
-    if (std::getline(f, line) && stats_line_nimg(line) == resume_nimg) kept += line + "\n";
+    if (std::getline(f, line) && stats_line_nimg(line) == resume_nimg) kept += with_metric_results(from, line) + "\n";
   }
   if (!kept.empty())
     io::write_atomic((fs::path(run_dir) / "stats-earlier.jsonl").string(), [&](std::ostream& f) { f << kept; }, "");
