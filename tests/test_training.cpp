@@ -400,6 +400,17 @@ TEST_CASE("bad checkpoints are refused with the file and tensor named", "[traini
     StyleGAN2Trainer b(checkpoint_setup(file, path, Device::cpu()), *ds);
     CHECK_THROWS_WITH(load_checkpoint(b, file, path), Catch::Contains("holds no optimizer state (G_opt.*) after 1 minibatches"));
   }
+  SECTION("one parameter's whole optimizer state removed (resumed with that slot fresh before)") {
+    for (const char* key : {".exp_avg", ".exp_avg_sq", ".step"}) file.tensors.erase(std::string("D_opt.b4.out.weight") + key);
+    StyleGAN2Trainer b(checkpoint_setup(file, path, Device::cpu()), *ds);
+    CHECK_THROWS_WITH(load_checkpoint(b, file, path),
+                      Catch::Contains(path) && Catch::Contains("'D_opt.b4.out.weight' has no optimizer state after 1 minibatches"));
+  }
+  SECTION("one parameter's step count unlike the others'") {
+    file.tensors["G_opt.synthesis.b4.conv1.weight.step"] = Tensor::scalar(7.0, DType::f64);
+    StyleGAN2Trainer b(checkpoint_setup(file, path, Device::cpu()), *ds);
+    CHECK_THROWS_WITH(load_checkpoint(b, file, path), Catch::Contains("'G_opt.synthesis.b4.conv1.weight' took 7 optimizer steps"));
+  }
   SECTION("a misshapen weight") {
     file.tensors["G.mapping.fc0.weight"] = zeros({3, 3});
     StyleGAN2Trainer b(checkpoint_setup(file, path, Device::cpu()), *ds);

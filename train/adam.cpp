@@ -110,6 +110,24 @@ void Adam::load_state_dict(const io::TensorMap& state) {
   }
 }
 
+std::string Adam::uneven_state(const io::TensorMap& state) const {
+  const Slot* first = nullptr;
+  double first_step = 0;
+  for (const Slot& s : slots_) {
+    auto it = state.find(s.name + ".step");
+    if (it == state.end()) return "'" + s.name + "' has no optimizer state";
+    if (it->second.numel() != 1) continue;  // load_state_dict names that
+    const double step = it->second.item();
+    if (!first) {
+      first = &s, first_step = step;
+    } else if (step != first_step) {
+      return "'" + s.name + "' took " + std::to_string(int64_t(step)) + " optimizer steps, '" + first->name + "' " +
+             std::to_string(int64_t(first_step));
+    }
+  }
+  return "";
+}
+
 // x * 0 is NaN exactly where x is a NaN or an infinity, so the sum of all of them is 0 or NaN (one read).
 bool finite_grads(const Module& net) {
   NoGradGuard ng;

@@ -49,6 +49,13 @@ class Adam : public Optimizer {
   io::TensorMap state_dict() const override;
   void load_state_dict(const io::TensorMap& state) override;
 
+  // For a loader whose trainer steps every parameter at every optimizer step
+  // (StyleGAN2: each phase's loss reaches every trainable parameter, as the
+  // official Dreg's real_logits * 0 ensures): what is wrong with `state` (as
+  // load_state_dict takes it) against that, "" when nothing is: the first
+  // parameter without state, or whose step count is not the others'.
+  std::string uneven_state(const io::TensorMap& state) const;
+
  private:
   struct Slot {
     std::string name;

@@ -129,12 +129,21 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
     throw Error(path + ": 'state.cur_nimg' " + cli::number_text(cur_nimg) + " is not 'state.batch_idx' " +
                 cli::number_text(batch_idx) + " times the batch " + std::to_string(t.setup().spec.batch) +
                 ": the counters disagree (a damaged checkpoint?)");
-  // After a minibatch both Adams hold state (not for every parameter: frozen
-  // D layers have none): a checkpoint without any resumed with fresh Adams.
-  for (const char* opt : {"G_opt.", "D_opt."})
-    if (batch_idx > 0 && select_prefix(all, opt).empty())
+  // After a minibatch both Adams hold state for every trainable parameter
+  // (frozen D layers are buffers, not theirs), each with one step count:
+  // every phase steps every parameter. A checkpoint without any resumed with
+  // fresh Adams, one without a parameter's state with that slot fresh.
+  for (const char* opt : {"G_opt.", "D_opt."}) {
+    if (batch_idx == 0) break;
+    const io::TensorMap state = select_prefix(all, opt);
+    if (state.empty())
       throw Error(path + ": holds no optimizer state (" + opt + "*) after " + cli::number_text(batch_idx) +
                   " minibatches: a damaged or edited checkpoint");
+    const std::string uneven = (opt[0] == 'G' ? t.G_opt() : t.D_opt()).uneven_state(state);
+    if (!uneven.empty())
+      throw Error(path + ": '" + opt + uneven.substr(1) + " after " + cli::number_text(batch_idx) +
+                  " minibatches: a damaged or edited checkpoint");
+  }
   // Checkpoints from before augmentation have no ADA state (and trained without it).
   const bool has_ada = all.count("state.augment_p") > 0;
   if (!has_ada && t.setup().spec.aug != "noaug") throw Error(path + ": has no 'state.augment_p' for its augmented run");
