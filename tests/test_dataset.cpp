@@ -294,19 +294,25 @@ TEST_CASE("the dataset's log lines stay single lines whatever the names hold", "
   CHECK(ds->notes()[3].find("names.zip/c\\x1b[31mred.png") != std::string::npos);
 }
 
-TEST_CASE("zip64 archives are read (the official dataset_tool's zip of FFHQ is one)", "[dataset]") {
-  TempDir dir("zip64");
-  write_file(dir / "set.zip", zip64_archive({{"00000/img00000000.png", png_bytes(8, 8, 3, 0)},
-                                             {"00000/img00000001.png", png_bytes(8, 8, 3, 60)},
-                                             {"dataset.json", R"({"labels": [["00000/img00000000.png", 1], ["00000/img00000001.png", 0]]})"}}));
+// The two 8x8 images (the second of value 60) and labels 1, 0 that the
+// zip64 and stub archives below hold, read as a labelled dataset.
+void check_labelled_pair(const fs::path& zip) {
   DatasetOptions cond;
   cond.use_labels = true;
-  auto ds = open_dataset(dir / "set.zip", cond);
+  auto ds = open_dataset(zip, cond);
   REQUIRE(ds->size() == 2);
   CHECK(ds->label(0) == 1);
   std::vector<uint8_t> img(3 * 64);
   ds->image(1, img.data());
   CHECK(img[0] == 60);
+}
+
+TEST_CASE("zip64 archives are read (the official dataset_tool's zip of FFHQ is one)", "[dataset]") {
+  TempDir dir("zip64");
+  write_file(dir / "set.zip", zip64_archive({{"00000/img00000000.png", png_bytes(8, 8, 3, 0)},
+                                             {"00000/img00000001.png", png_bytes(8, 8, 3, 60)},
+                                             {"dataset.json", R"({"labels": [["00000/img00000000.png", 1], ["00000/img00000001.png", 0]]})"}}));
+  check_labelled_pair(dir / "set.zip");
   // The zip64 end record's count must agree with the directory (no wrap to excuse it).
   std::string z = zip64_archive({{"a", "x"}, {"b", "y"}});
   const size_t z64 = z.rfind(std::string("PK\x06\x06", 4));
@@ -318,6 +324,36 @@ TEST_CASE("zip64 archives are read (the official dataset_tool's zip of FFHQ is o
   write_file(dir / "disk_count64.zip", z);
   CHECK(error_of([&] { ZipReader r(dir / "disk_count64.zip"); }).find("corrupt zip64 end record (entries on this disk: 3, in all: 2)") !=
         std::string::npos);
+}
+
+// A zip after other bytes (a self-extracting archive's stub, or `cat stub
+// a.zip`) keeps the offsets of the archive alone; Python's zipfile, which the
+// official loader uses, shifts them by the bytes before it, and so does the
+// reader: plain and zip64 archives read as without the stub.
+TEST_CASE("a zip after other bytes (a self-extracting stub) reads as Python's zipfile reads it", "[dataset]") {
+  TempDir dir("zip_stub");
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {"00000/img00000000.png", png_bytes(8, 8, 3, 0)},
+      {"00000/img00000001.png", png_bytes(8, 8, 3, 60)},
+      {"dataset.json", R"({"labels": [["00000/img00000000.png", 1], ["00000/img00000001.png", 0]]})"}};
+  const std::string stub = "MZ" + std::string(777, '\x90');
+  for (const bool zip64 : {false, true}) {
+    INFO("zip64 " << zip64);
+    const std::string zip = zip64 ? zip64_archive(files) : stored_zip(files);
+    write_file(dir / "stub.zip", stub + zip);
+    ZipReader z(dir / "stub.zip");
+    REQUIRE(z.entries().size() == 3);
+    for (const auto& [name, data] : files) {
+      const std::vector<uint8_t> got = z.read(z.entries()[size_t(z.find(name))]);
+      CHECK(std::string(got.begin(), got.end()) == data);
+    }
+    check_labelled_pair(dir / "stub.zip");
+  }
+  // A directory offset past where the directory can be is still refused.
+  std::string z = stored_zip(files);
+  z[z.size() - 3] = char(0x7F);  // the end record's directory offset, raised past the file
+  write_file(dir / "far.zip", stub + z);
+  CHECK(error_of([&] { ZipReader r(dir / "far.zip"); }).find("central directory lies outside the file") != std::string::npos);
 }
 
 TEST_CASE("zip dataset: sorted names, labels, gray promoted to RGB", "[dataset]") {

@@ -182,9 +182,11 @@ Source folder_source(std::string dir) {
 
 // A file given where a folder or .zip of images is expected: every zip
 // starts with a local header ("PK\3\4") or, empty, the end record
-// ("PK\5\6"). Anything else, most often one image or an archive of another
-// kind, is named as such rather than reported as a broken zip. Only the
-// head is read: such a file may be a tar of many gigabytes.
+// ("PK\5\6"), unless other bytes come before it (a self-extracting stub),
+// when its end records are read. Anything else, most often one image or an
+// archive of another kind, is named as such rather than reported as a
+// broken zip. Only the head is read: such a file may be a tar of many
+// gigabytes.
 void check_zip_magic(const std::string& path) {
   constexpr size_t kHead = 1 << 20;  // enough for any image header stb_image reads
   std::vector<uint8_t> head(kHead, 0);
@@ -209,6 +211,11 @@ void check_zip_magic(const std::string& path) {
   else if (at(0, "7z\xBC\xAF\x27\x1C")) kind = " (a 7z archive: unpack it to a folder, or make a .zip)";
   else if (at(0, "Rar!")) kind = " (a RAR archive: unpack it to a folder, or make a .zip)";
   else {
+    try {  // a zip after other bytes (a self-extracting stub), as Python's zipfile reads it
+      ZipReader zip(path);
+      return;
+    } catch (const Error&) {
+    }
     try {
       image_info(head.data(), head.size(), path);
       kind = " (one image: give the folder that holds it)";

@@ -195,9 +195,16 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
   const bool zip64 = has_locator;
   if (zip64) {
     uint8_t z[kZip64EndSize];
-    const uint64_t z_offset = le64(loc + 8);
+    uint64_t z_offset = le64(loc + 8);
     if (z_offset > eocd_pos - kZip64LocatorSize) bad(path, "zip64 end record lies outside the file");
     read_at(z_offset, z, kZip64EndSize, "zip64 end record");
+    // In an archive after other bytes (below) the locator's offset is the
+    // archive's own; Python's zipfile takes the record just before the
+    // locator.
+    if (le32(z) != kZip64EndSig && eocd_pos >= kZip64LocatorSize + kZip64EndSize) {
+      z_offset = eocd_pos - kZip64LocatorSize - kZip64EndSize;
+      read_at(z_offset, z, kZip64EndSize, "zip64 end record");
+    }
     if (le32(z) != kZip64EndSig) bad(path, "corrupt zip64 archive (no zip64 end record)");
     if (le32(z + 16) != 0 || le32(z + 20) != 0) bad(path, "multi-disk zip files are not supported");
     if (le64(z + 24) != le64(z + 32))
@@ -207,6 +214,12 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     cd_end = z_offset;
   }
   if (cd_offset > cd_end || cd_size > cd_end - cd_offset) bad(path, "central directory lies outside the file");
+  // An archive after other bytes (a self-extracting stub, `cat stub a.zip`)
+  // keeps offsets counted from its own start: the directory ends where the
+  // end records begin, and the difference shifts every offset, as Python's
+  // zipfile (the official dataset loader's) reads it.
+  const uint64_t concat = cd_end - cd_size - cd_offset;
+  cd_offset += concat;
 
   std::vector<uint8_t> cd(cd_size);
   read_at(cd_offset, cd.data(), cd_size, "central directory");
@@ -258,6 +271,7 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
       en.unreadable = "uses compression method " + std::to_string(en.method) +
                       " (stored, deflate, bzip2 and LZMA are read, as Python's zipfile reads them)";
     if (en.unreadable.empty()) {
+      en.header_offset += concat;
       if (en.method == 0 && en.compressed_size != en.size) bad(what, "is stored but its sizes differ");
       if (en.header_offset > cd_offset || cd_offset - en.header_offset < kLocalSize ||
           en.compressed_size > cd_offset - en.header_offset - kLocalSize)
