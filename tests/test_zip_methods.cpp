@@ -15,6 +15,7 @@
 #include "tests/testing.h"
 #include "train/zip_methods.h"
 #include "train/zip_reader.h"
+#include "tests/zip_fixture.h"
 
 namespace {
 
@@ -86,6 +87,25 @@ TEST_CASE("zip reader: every method Python's zipfile writes reads back (stored, 
     }
     CHECK(std::string(out.begin(), out.end()) == (name.rfind("empty", 0) == 0 ? std::string() : content()));
   }
+}
+
+// Entries whose data runs into the next entry's local header: a zip bomb
+// (Fifield's overlapped entries) inflates one shared stretch once per entry,
+// minutes for a 271 kB file. Here a.txt's sizes and CRC are made to cover
+// b.txt's header and data too, a consistent archive that read them; each
+// entry must end where the next begins, as Python's zipfile requires.
+TEST_CASE("zip reader: an entry that overlaps the next one is refused", "[zip_methods]") {
+  std::string zip = gf::test::stored_zip({{"a.txt", "hello"}, {"b.txt", "world"}});
+  const std::string covered = zip.substr(30 + 5, 5 + 30 + 5 + 5);  // a's data, b's header and data
+  const size_t c = central_record(zip, "a.txt");
+  put32(zip, c + 16, gf::crc32(reinterpret_cast<const uint8_t*>(covered.data()), covered.size()));
+  put32(zip, c + 20, uint32_t(covered.size()));
+  put32(zip, c + 24, uint32_t(covered.size()));
+  const std::string got = read_entry(zip, "a.txt");
+  CHECK_THAT(got, Catch::StartsWith("error: ") &&
+                      Catch::EndsWith("z.zip: entry 'a.txt': overlaps the next entry in the archive (a zip bomb or a "
+                                      "damaged archive)"));
+  CHECK(read_entry(zip, "b.txt") == "world");  // the last entry ends at the directory
 }
 
 // read_head decodes the entry's first bytes alone: what read() gives, cut.

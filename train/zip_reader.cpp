@@ -283,6 +283,16 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
   if (zip64 ? entries_.size() != count : entries_.size() % 65536 != count)
     bad(path, "corrupt central directory (entries in the end record: " + std::to_string(count) + ", in the directory: " +
                   std::to_string(entries_.size()) + ")");
+  // Each entry's data ends where the next local header in the file begins
+  // (or the directory), as Python's zipfile bounds it.
+  std::vector<uint64_t> starts;
+  for (const Entry& en : entries_)
+    if (en.unreadable.empty()) starts.push_back(en.header_offset);
+  std::sort(starts.begin(), starts.end());
+  for (Entry& en : entries_) {
+    const auto next = std::upper_bound(starts.begin(), starts.end(), en.header_offset);
+    en.data_end = next == starts.end() ? cd_offset : *next;
+  }
 }
 
 int64_t ZipReader::find(const std::string& name) const {
@@ -312,6 +322,8 @@ std::vector<uint8_t> ZipReader::compressed(const Entry& e, uint64_t limit) {
   // The local header's own name and extra lengths locate the data (the extra
   // field may differ from the central directory's).
   const uint64_t data_offset = e.header_offset + kLocalSize + le16(local + 26) + le16(local + 28);
+  if (data_offset > e.data_end || e.compressed_size > e.data_end - data_offset)
+    bad(what, "overlaps the next entry in the archive (a zip bomb or a damaged archive)");
   std::vector<uint8_t> raw(std::min(e.compressed_size, limit));
   read_at(data_offset, raw.data(), raw.size(), "entry '" + e.name + "'");
   return raw;

@@ -37,6 +37,10 @@ class ZipReader {
     uint64_t compressed_size = 0;
     uint64_t size = 0;
     uint64_t header_offset = 0;  // of the local file header
+    // Where the next entry's local header (or the central directory) begins:
+    // the entry's data must end there (entries that overlap are a zip bomb's
+    // way to inflate one stretch many times; Python's zipfile refuses them).
+    uint64_t data_end = 0;
     // Why read() cannot give this entry (encrypted, a compression
     // method Python's zipfile cannot read either); "" when it can. The archive
     // stays usable: such entries are skipped, not fatal.
