@@ -718,14 +718,15 @@ TEST_CASE("bad datasets stop with an error naming the file", "[dataset]") {
   auto widest = open_dataset(dir / "ids", cond);
   CHECK(widest->c_dim() == 65536);
   CHECK(error_of([&] { open_dataset(dir / "nowhere", {}); }).find("no such file") != std::string::npos);
-  // Headers alone claim the size: 4096 files of 57 bytes that say 16384x16384
-  // RGB would need 3 TiB, allocated and zeroed before any of them decoded.
-  std::string ihdr = be32s(16384) + be32s(16384) + std::string("\x08\x02\0\0\0", 5);
+  // Headers alone claim the size: 4096 files of 57 bytes that say 8192x8192
+  // RGB (within PIL's pixel limit) would need 768 GiB, allocated and zeroed
+  // before any of them decoded.
+  std::string ihdr = be32s(8192) + be32s(8192) + std::string("\x08\x02\0\0\0", 5);
   const std::string claim = "\x89PNG\r\n\x1a\n" + png_chunk("IHDR", ihdr) + png_chunk("IEND", "");
   for (int i = 0; i < 4096; ++i) write_file(dir / ("claims/" + std::to_string(i) + ".png"), claim);
   const std::string big = error_of([&] { open_dataset(dir / "claims", {}); });
   INFO(big);
-  CHECK(big.rfind(dir / "claims: 4096 images of 16384x16384x3 (as " + dir / "claims/0.png says) need 3072.0 GiB in memory", 0) == 0);
+  CHECK(big.rfind(dir / "claims: 4096 images of 8192x8192x3 (as " + dir / "claims/0.png says) need 768.0 GiB in memory", 0) == 0);
   CHECK(big.find("GiB; use fewer or smaller images") != std::string::npos);
 }
 
@@ -1556,4 +1557,23 @@ TEST_CASE("the resume key covers every image's pixels; a sampled key from before
   other[0] ^= 1;  // item 0 is sampled
   const gf::Dataset changed_sampled("a", 4, 1, other, {}, {});
   CHECK_THROWS_WITH(gf::check_same_dataset(file, "ck.bin", changed_sampled, "--data"), Catch::Contains("other content"));
+}
+
+// PIL's Image.open raises DecompressionBombError past 2 * MAX_IMAGE_PIXELS
+// (178956970) pixels, so the official tools read no larger image; image_info
+// refuses one from its header, before anything is decoded (a PGM of 29
+// bytes claiming 32768x32768 was decoded into 1 GiB before it was found
+// short), for the datasets and for decode_image's readers (projector, psp).
+TEST_CASE("an image past PIL's decompression-bomb limit is refused from its header", "[dataset]") {
+  auto pgm = [](int w, int h) { return "P5\n" + std::to_string(w) + " " + std::to_string(h) + "\n255\n"; };
+  auto data = [](const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); };
+  const std::string at = pgm(13377, 13377);  // 178,944,129 pixels: PIL opens it
+  CHECK(image_info(data(at), at.size(), "at.pgm").width == 13377);
+  const std::string past = pgm(13378, 13378);  // 178,970,884 pixels
+  const std::string why = "past.pgm: a PNM of 13378x13378 pixels, more than PIL opens (178956970: its "
+                          "decompression-bomb limit, which the official tools meet)";
+  CHECK_THROWS_WITH(image_info(data(past), past.size(), "past.pgm"), why);
+  CHECK_THROWS_WITH(decode_image(data(past), past.size(), "past.pgm", 3), why);
+  const std::string wide = pgm(1 << 20, 171);  // not square, past it too
+  CHECK_THROWS_WITH(image_info(data(wide), wide.size(), "wide.pgm"), Catch::Contains("more than PIL opens"));
 }

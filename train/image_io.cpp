@@ -354,7 +354,9 @@ std::string splitext_extension(const std::string& name) {
   return base.substr(dot + 1);
 }
 
-ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
+namespace {
+
+ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
   ImageInfo info;
   if (is_webp(data, n)) {  // libwebp, not stb_image
     const WebpImage webp = webp_info(data, n, name);
@@ -421,6 +423,18 @@ ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
   if (info.format == "JPEG") jpeg_metadata(data, n, info);
   if (info.format == "PNM") info.max_value = static_cast<int>(pnm.field[2]);
   if (info.orientation >= 5) std::swap(info.width, info.height);
+  return info;
+}
+
+}  // namespace
+
+ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
+  const ImageInfo info = header_info(data, n, name);
+  const uint64_t pixels = uint64_t(info.width) * uint64_t(info.height);
+  if (pixels > kPilMaxPixels)
+    throw Error(name + ": a " + info.format + " of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
+                " pixels, more than PIL opens (" + std::to_string(kPilMaxPixels) +
+                ": its decompression-bomb limit, which the official tools meet)");
   return info;
 }
 

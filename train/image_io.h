@@ -71,9 +71,16 @@ std::string splitext_extension(const std::string& name);
 // these instead, since the official tools would have read them.
 std::string pil_only_format(const uint8_t* data, size_t n);
 
+// PIL's decompression-bomb limit: Image.open raises DecompressionBombError
+// for more pixels than 2 * Image.MAX_IMAGE_PIXELS (Pillow 9.4's, 1024 * 1024
+// * 1024 // 4 // 3), so the official tools read no larger image.
+inline constexpr uint64_t kPilMaxPixels = 2 * (uint64_t(1024) * 1024 * 1024 / 4 / 3);
+
 // Header only (and the PNG/JPEG/WebP/TIFF metadata above); throws gf::Error
 // "<name>: <why>" when stb_image (libwebp for a WebP, libtiff for a TIFF)
-// cannot read the data, naming the format when it is one none reads (HEIF, JPEG 2000, ...).
+// cannot read the data, naming the format when it is one none reads (HEIF,
+// JPEG 2000, ...), or for more pixels than kPilMaxPixels (a header of a few
+// bytes claiming 32768x32768 was decoded: gigabytes, and seconds each).
 ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name);
 
 // Decodes to `channels` (1 or 3) interleaved HWC uint8, upright (turned as
