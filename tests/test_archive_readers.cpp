@@ -167,6 +167,13 @@ TEST_CASE("pickle reader: hostile pickles end in one error, not a crash, a hang 
   CHECK_THAT(error_of(scalar("", "")), Catch::Contains("numpy scalar of  (only little-endian integers are read)"));
   CHECK_THAT(error_of(raw("\x80\x02Np1x\n.")), Catch::Contains("a memo index '1x' that is not a number"));
   CHECK_THAT(error_of(raw("\x80\x02Ng99999999999999999999999\n.")), Catch::Contains("that is not a number"));
+  // Megabytes of one-byte values (kilobytes gzipped in a CIFAR tarball) held
+  // ~200 bytes each before the STOP: at most kMaxPickleValues values, pushes
+  // and memo entries alike.
+  CHECK_THAT(error_of("\x80\x02" + std::string(kMaxPickleValues + 1, 'N') + "."),
+             Catch::Contains("test.pkl: more than 1048576 values"));
+  CHECK_THAT(error_of(raw("\x80\x04N") + std::string(kMaxPickleValues, '\x94') + "."),
+             Catch::Contains("test.pkl: more than 1048576 values"));
 }
 
 TEST_CASE("tar lister: pax path records name the next member; a malformed record is refused", "[archive_readers]") {

@@ -215,10 +215,10 @@ class Unpickler {
           build(top(), state);
           break;
         }
-        case 'q': memo_[le(1)] = top(); break;   // BINPUT
-        case 'r': memo_[le(4)] = top(); break;   // LONG_BINPUT
-        case 'p': memo_[text_index()] = top(); break;  // PUT
-        case 0x94: memo_[memo_.size()] = top(); break;        // MEMOIZE
+        case 'q': count_value(), memo_[le(1)] = top(); break;   // BINPUT
+        case 'r': count_value(), memo_[le(4)] = top(); break;   // LONG_BINPUT
+        case 'p': count_value(), memo_[text_index()] = top(); break;  // PUT
+        case 0x94: count_value(), memo_[memo_.size()] = top(); break;        // MEMOIZE
         case 'h': push(memo(le(1))); break;      // BINGET
         case 'j': push(memo(le(4))); break;      // LONG_BINGET
         case 'g': push(memo(text_index())); break;     // GET
@@ -282,7 +282,17 @@ class Unpickler {
   }
 
   size_t floor() const { return marks_.empty() ? 0 : marks_.back(); }
-  void push(PyRef v) { stack_.push_back(std::move(v)); }
+  // Each opcode byte may push a value of ~200 bytes or add a memo entry:
+  // bounded, a few MB of 'N' bytes (gzipped to kilobytes) held gigabytes
+  // before its STOP.
+  void count_value() {
+    if (++values_ > kMaxPickleValues)
+      bad("more than " + std::to_string(kMaxPickleValues) + " values (a CIFAR-100 batch holds about 300,000)");
+  }
+  void push(PyRef v) {
+    count_value();
+    stack_.push_back(std::move(v));
+  }
   PyRef top() const {
     if (stack_.size() <= floor()) bad("an opcode needs a value on an empty stack");
     return stack_.back();
@@ -429,6 +439,7 @@ class Unpickler {
   size_t n_;
   size_t pos_ = 0;
   std::string what_;
+  size_t values_ = 0;  // values pushed and memo entries written so far
   std::vector<PyRef> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, PyRef> memo_;

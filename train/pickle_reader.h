@@ -49,8 +49,13 @@ struct PyValue {
   std::string type_name() const;
 };
 
+// The most values a pickle may make (pushes onto the unpickler's stack and
+// memo entries).
+inline constexpr size_t kMaxPickleValues = size_t(1) << 20;
+
 // Unpickles `data` (a whole pickle, up to its STOP). Throws gf::Error
-// "<what>: <why>" on a malformed or truncated pickle or an unknown global.
+// "<what>: <why>" on a malformed or truncated pickle, an unknown global, or
+// more than kMaxPickleValues values.
 PyRef read_pickle(const uint8_t* data, size_t n, const std::string& what);
 
 }  // namespace gf
