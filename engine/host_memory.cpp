@@ -1,5 +1,6 @@
 #include "engine/host_memory.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -71,6 +72,21 @@ HostMemory usable_host_memory(const std::string& root) {
     for (std::string c; std::getline(list, c, ',');)
       if (c == "memory")
         for (const auto& g : self_and_ancestors(path)) consider(root + "/sys/fs/cgroup/memory" + g + "/memory.limit_in_bytes");
+  }
+  // An address-space limit (ulimit -v, a batch scheduler's vmem limit): what
+  // is left of it past what this process has mapped already, since an
+  // allocation beyond it fails as one past the RAM would.
+  rlimit as{};
+  if (::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
+    uint64_t mapped_pages = 0;
+    std::ifstream statm(root + "/proc/self/statm");
+    statm >> mapped_pages;
+    const uint64_t mapped = mapped_pages * uint64_t(page > 0 ? page : 4096);
+    const uint64_t left = uint64_t(as.rlim_cur) > mapped ? uint64_t(as.rlim_cur) - mapped : 1;
+    if (m.bytes == 0 || left < m.bytes) {
+      m.bytes = left;
+      m.limited = "the address-space limit, ulimit -v";
+    }
   }
   return m;
 }

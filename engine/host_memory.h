@@ -14,11 +14,12 @@ struct HostMemory {
   std::string limited;  // what sets it: "physical memory" or the limiting cgroup file
 };
 
-// The smaller of physical RAM and every memory limit on the way from this
+// The smallest of physical RAM, every memory limit on the way from this
 // process's control groups up to the root, in cgroup v2 (memory.max) and v1
-// (memory.limit_in_bytes). "max", unreadable files and v1's "unlimited"
-// (a page-rounded 2^63) leave RAM as the answer. `root` prefixes /proc and
-// /sys for tests ("" for the real ones).
+// (memory.limit_in_bytes), and what an address-space limit (RLIMIT_AS,
+// ulimit -v) leaves past what the process has mapped. "max", unreadable
+// files and v1's "unlimited" (a page-rounded 2^63) leave RAM as the answer.
+// `root` prefixes /proc and /sys for tests ("" for the real ones).
 HostMemory usable_host_memory(const std::string& root = "");
 
 }  // namespace gf

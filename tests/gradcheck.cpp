@@ -1,8 +1,10 @@
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <sstream>
 
@@ -35,6 +37,31 @@ TempDir::TempDir(const std::string& tag)
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
+}
+
+ChildEnd run_in_child(const std::function<void()>& fn) {
+  int pipe_fd[2];
+  REQUIRE(::pipe(pipe_fd) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::dup2(pipe_fd[1], 2);
+    fn();
+    ::_exit(3);
+  }
+  ::close(pipe_fd[1]);
+  ChildEnd end;
+  char buf[256];
+  for (ssize_t k; (k = ::read(pipe_fd[0], buf, sizeof buf)) > 0;) end.err.append(buf, size_t(k));
+  ::close(pipe_fd[0]);
+  REQUIRE(::waitpid(child, &end.status, 0) == child);
+  return end;
+}
+
+uint64_t mapped_bytes() {
+  uint64_t pages = 0;
+  std::ifstream("/proc/self/statm") >> pages;
+  return pages * uint64_t(::sysconf(_SC_PAGE_SIZE));
 }
 
 bool bit_equal(const Tensor& a, const Tensor& b) {

@@ -1,5 +1,7 @@
 // usable_host_memory: RAM, or the tightest control-group limit on the way
 // from this process's groups to the root, on fake /proc and /sys trees.
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -80,4 +82,25 @@ TEST_CASE("usable_host_memory ignores unreadable and malformed limits", "[host_m
   t.write("sys/fs/cgroup/memory/b/memory.limit_in_bytes", "\n");
   t.write("sys/fs/cgroup/memory/memory.limit_in_bytes", "0\n");
   CHECK(gf::usable_host_memory(t.root()).bytes == ram());
+}
+
+// Under an address-space limit (ulimit -v) what is left of it past the
+// process's mappings is the usable amount, named so; in a forked child, so
+// the limit stays there. The fake /proc's statm says 1000 pages are mapped.
+TEST_CASE("usable_host_memory takes what an address-space limit leaves", "[host_memory]") {
+  FakeRoot t;
+  t.write("proc/self/statm", "1000 200 100 10 0 300 0\n");
+  const uint64_t page = uint64_t(::sysconf(_SC_PAGE_SIZE));
+  const gf::test::ChildEnd end = gf::test::run_in_child([&] {
+    // 2 GiB past what this process maps now: below this machine's RAM.
+    const rlim_t limit = rlim_t(gf::test::mapped_bytes() + (uint64_t(1) << 31));
+    const rlimit as{limit, RLIM_INFINITY};
+    if (::setrlimit(RLIMIT_AS, &as) != 0) ::_exit(4);
+    const gf::HostMemory m = gf::usable_host_memory(t.root());
+    ::_exit(m.bytes == uint64_t(limit) - 1000 * page && m.limited == "the address-space limit, ulimit -v" ? 0 : 5);
+  });
+  REQUIRE(WIFEXITED(end.status));
+  CHECK(WEXITSTATUS(end.status) == 0);
+  // Without the limit, RAM as before.
+  CHECK(gf::usable_host_memory(t.root()).limited == "physical memory");
 }

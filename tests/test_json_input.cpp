@@ -2,7 +2,11 @@
 // message may carry nlohmann's bracketed tags ("[json.exception.type_error.302]").
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <filesystem>
 #include <fstream>
@@ -11,6 +15,7 @@
 #include "engine/error.h"
 #include "engine/io/json_input.h"
 #include "engine/io/safetensors.h"
+#include "tests/testing.h"
 #include "models/stylegan2/config.h"
 
 using namespace gf;
@@ -106,4 +111,35 @@ TEST_CASE("json: Python's json.dumps layout: separators, ASCII escapes, NaN and 
   // json.dumps({"b": [1, 2.5, "é"], "a": {"x": nan, "y": inf, "z": -inf, "n": None}})
   CHECK(io::python_json_text(j) ==
         "{\"b\": [1, 2.5, \"\\u00e9\"], \"a\": {\"x\": NaN, \"y\": Infinity, \"z\": -Infinity, \"n\": null}}");
+}
+
+// 12M empty objects in 36 MB of text would be a tree of about 1.8 GB: under a
+// 2 GiB address-space limit it does not fit in half of what the process may
+// use, and parse_json refuses it in one line before building it (building
+// until an allocation failed ended the process: nlohmann's destructor
+// allocates while it frees a half-built tree). In a forked child, so the
+// limit stays there.
+TEST_CASE("parse_json refuses a tree larger than half the memory the process may use", "[json]") {
+  const size_t n = 12'000'000;
+  std::string text = "{\"labels\": [";
+  text.reserve(n * 3 + 32);
+  for (size_t i = 0; i < n; ++i) text += i ? ",{}" : "{}";
+  text += "]}";
+  const gf::test::ChildEnd end = gf::test::run_in_child([&] {
+    const rlimit as{rlim_t(gf::test::mapped_bytes() + (uint64_t(1) << 31)), RLIM_INFINITY};  // 2 GiB more
+    if (::setrlimit(RLIMIT_AS, &as) != 0) ::_exit(4);
+    try {
+      gf::io::parse_json(text, "dataset.json");
+    } catch (const gf::Error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      ::_exit(1);
+    }
+    ::_exit(0);
+  });
+  REQUIRE(WIFEXITED(end.status));
+  CHECK(WEXITSTATUS(end.status) == 1);
+  CHECK_THAT(end.err, Catch::StartsWith("dataset.json: JSON of 12000003 values, which would take about ") &&
+                          Catch::Contains("more than half of the ") && Catch::Contains("MiB this process may use"));
+  // The same text parses where the memory allows it, and a small one never asks.
+  CHECK(gf::io::parse_json("[{}, {}]", "small").size() == 2);
 }

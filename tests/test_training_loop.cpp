@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/io/atomic_file.h"
+#include "tests/testing.h"
 #include "train/report.h"
 #include "train/run_dir.h"
 #include "train/cli.h"
@@ -23,6 +24,8 @@
 #include "train/training_loop.h"
 
 using namespace gf;
+using gf::test::ChildEnd;
+using gf::test::run_in_child;
 namespace fs = std::filesystem;
 
 namespace {
@@ -57,31 +60,6 @@ class StandInRun : public TrainingRun {
  private:
   int64_t nimg_ = 0;
 };
-
-// fn() in a forked child whose stderr is a pipe: how the child ended
-// (waitpid's status; _exit(3) when fn returns) and what it wrote there.
-struct ChildEnd {
-  int status = 0;
-  std::string err;
-};
-ChildEnd run_in_child(const std::function<void()>& fn) {
-  int pipe_fd[2];
-  REQUIRE(::pipe(pipe_fd) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::dup2(pipe_fd[1], 2);
-    fn();
-    ::_exit(3);
-  }
-  ::close(pipe_fd[1]);
-  ChildEnd end;
-  char buf[256];
-  for (ssize_t k; (k = ::read(pipe_fd[0], buf, sizeof buf)) > 0;) end.err.append(buf, size_t(k));
-  ::close(pipe_fd[0]);
-  REQUIRE(::waitpid(child, &end.status, 0) == child);
-  return end;
-}
 
 std::vector<nlohmann::json> stats_lines(const std::string& run_dir) {
   std::vector<nlohmann::json> out;

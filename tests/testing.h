@@ -43,6 +43,18 @@ struct TempDir {
   std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
 
+// fn() in a forked child whose stderr is a pipe: how the child ended
+// (waitpid's status; _exit(3) when fn returns) and what it wrote there. For
+// what ends a process (a signal) or must not touch this one (setrlimit).
+struct ChildEnd {
+  int status = 0;
+  std::string err;
+};
+ChildEnd run_in_child(const std::function<void()>& fn);
+// The address space this process has mapped (/proc/self/statm's size), for
+// a test that sets an address-space limit that far above it.
+uint64_t mapped_bytes();
+
 // A file's bytes ("" when it cannot be read).
 inline std::string file_bytes(const std::filesystem::path& path) {
   std::ifstream f(path, std::ios::binary);

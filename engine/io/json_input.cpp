@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <initializer_list>
 #include <set>
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/host_memory.h"
 
 namespace gf::io {
 namespace {
@@ -19,6 +21,17 @@ struct TooDeep {};
 struct RepeatedKey {
   std::string key;
 };
+struct TooLarge {
+  uint64_t values, bytes, usable;
+};
+
+// What nlohmann's tree takes per value, allocations counted (a 16-byte value
+// in its array or a map node with its key, an object's or array's own
+// allocation): measured ~150 bytes each for 20M empty objects, with the
+// array's growth. An estimate for refusing a tree that cannot fit: building
+// it until an allocation fails ends the process (nlohmann's destructor
+// allocates as it frees the half-built tree, and may not throw).
+constexpr uint64_t kJsonBytesPerValue = 128;
 
 // Walks the text's SAX events before any tree is built: a value deeper than
 // kMaxJsonDepth throws TooDeep (so every later walk, dump and our
@@ -31,6 +44,7 @@ struct RepeatedKey {
 class CapCheck {
  public:
   explicit CapCheck(bool unique_keys) : unique_keys_(unique_keys) {}
+  uint64_t values() const { return values_; }
   bool null() { return value(); }
   bool boolean(bool) { return value(); }
   bool number_integer(nlohmann::json::number_integer_t) { return value(); }
@@ -63,8 +77,9 @@ class CapCheck {
 
  private:
   // The depth a parser callback would see: the containers around the value.
-  bool value() const {
+  bool value() {
     if (depth_ > kMaxJsonDepth) throw TooDeep{};
+    ++values_;
     return true;
   }
   void open(bool object) {
@@ -78,12 +93,20 @@ class CapCheck {
   }
   bool unique_keys_;
   int depth_ = 0;
+  uint64_t values_ = 0;  // every value and key
   std::vector<std::set<std::string>> keys_;  // each open object's keys, with unique_keys
 };
 
 nlohmann::json parse_capped(std::string_view text, bool allow_exceptions, bool unique_keys = false) {
   CapCheck check(unique_keys);
   nlohmann::json::sax_parse(text.begin(), text.end(), &check);
+  // A tree of over 256 MiB must fit in half of what this process may use
+  // (asked only then: small texts are parsed often).
+  const uint64_t bytes = check.values() * kJsonBytesPerValue + text.size();
+  if (bytes > (uint64_t(1) << 28)) {
+    const uint64_t usable = usable_host_memory().bytes;
+    if (usable > 0 && bytes > usable / 2) throw TooLarge{check.values(), bytes, usable};
+  }
   return nlohmann::json::parse(text.begin(), text.end(), nullptr, allow_exceptions);
 }
 
@@ -98,6 +121,10 @@ nlohmann::json parse_json(std::string_view text, const std::string& what, bool u
     return parse_capped(text, /*allow_exceptions=*/true, unique_keys);
   } catch (const TooDeep&) {
     throw Error(what + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  } catch (const TooLarge& t) {
+    throw Error(what + ": JSON of " + std::to_string(t.values) + " values, which would take about " +
+                std::to_string(t.bytes >> 20) + " MiB in memory, more than half of the " + std::to_string(t.usable >> 20) +
+                " MiB this process may use");
   } catch (const RepeatedKey& r) {
     throw Error(what + ": the key " + json_excerpt(nlohmann::json(r.key)) + " appears twice in one object");
   } catch (const nlohmann::json::exception& e) {
@@ -130,6 +157,8 @@ nlohmann::json parse_json_or_discarded(std::string_view text) {
   try {
     return parse_capped(text, /*allow_exceptions=*/false);
   } catch (const TooDeep&) {
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  } catch (const TooLarge&) {
     return nlohmann::json(nlohmann::json::value_t::discarded);
   }
 }

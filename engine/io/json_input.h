@@ -17,7 +17,9 @@ constexpr int kMaxJsonDepth = 64;
 
 // The JSON value in text; throws gf::Error("<what>: <why>") when text is not
 // JSON or nests deeper than kMaxJsonDepth, or, with unique_keys, when an
-// object repeats a key (JSON leaves that open; the parser keeps the last).
+// object repeats a key (JSON leaves that open; the parser keeps the last),
+// or when its tree would take more than half of the memory this process may
+// use (engine/host_memory.h; 60 MB of "{}," is a tree of 3 GB).
 nlohmann::json parse_json(std::string_view text, const std::string& what, bool unique_keys = false);
 
 // As parse_json, but a bad text gives a discarded value (is_discarded())
