@@ -349,9 +349,9 @@ TEST_CASE("a zip after other bytes (a self-extracting stub) reads as Python's zi
     }
     check_labelled_pair(dir / "stub.zip");
   }
-  // A directory offset past where the directory can be is still refused.
+  // A directory size past where the directory can be is still refused.
   std::string z = stored_zip(files);
-  z[z.size() - 3] = char(0x7F);  // the end record's directory offset, raised past the file
+  z[z.size() - 7] = char(0x7F);  // the end record's directory size, raised past the file
   write_file(dir / "far.zip", stub + z);
   CHECK(error_of([&] { ZipReader r(dir / "far.zip"); }).find("central directory lies outside the file") != std::string::npos);
 }
@@ -1571,7 +1571,7 @@ TEST_CASE("an image past PIL's decompression-bomb limit is refused from its head
   CHECK(image_info(data(at), at.size(), "at.pgm").width == 13377);
   const std::string past = pgm(13378, 13378);  // 178,970,884 pixels
   const std::string why = "past.pgm: a PNM of 13378x13378 pixels, more than PIL opens (178956970: its "
-                          "decompression-bomb limit, which the official tools meet)";
+                          "decompression-bomb limit, which the official tools fail on)";
   CHECK_THROWS_WITH(image_info(data(past), past.size(), "past.pgm"), why);
   CHECK_THROWS_WITH(decode_image(data(past), past.size(), "past.pgm", 3), why);
   const std::string wide = pgm(1 << 20, 171);  // not square, past it too

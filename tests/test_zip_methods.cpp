@@ -108,6 +108,45 @@ TEST_CASE("zip reader: an entry that overlaps the next one is refused", "[zip_me
   CHECK(read_entry(zip, "b.txt") == "world");  // the last entry ends at the directory
 }
 
+// Where an archive's end records send the reader, as Python's zipfile reads
+// them: a zip64 end record and locator beside a plain end record (Info-ZIP's
+// `zip a.zip -` of a pipe writes one), and the offsets of a self-extractor
+// adjusted to its stub (`zip -A`) with the stub cut off again (the offsets
+// shift back). Python 3.11 reads both, entries and all.
+TEST_CASE("zip reader: a zip64 record beside plain end values, and offsets past a stub cut off", "[zip_methods]") {
+  const std::string plain = gf::test::stored_zip({{"a.txt", "hello"}, {"b.txt", "world"}});
+  const size_t eocd = plain.size() - 22;
+  auto le = [](uint64_t v, int bytes) {
+    std::string b;
+    for (int k = 0; k < bytes; ++k) b += char(v >> (8 * k) & 0xFF);
+    return b;
+  };
+  auto u32_at = [&](const std::string& z, size_t at) {
+    uint32_t v = 0;
+    std::memcpy(&v, z.data() + at, 4);
+    return v;
+  };
+  const uint32_t cd_size = u32_at(plain, eocd + 12), cd_offset = u32_at(plain, eocd + 16);
+  const std::string record = le(0x06064b50, 4) + le(44, 8) + le(45, 2) + le(45, 2) + le(0, 4) + le(0, 4) + le(2, 8) +
+                             le(2, 8) + le(cd_size, 8) + le(cd_offset, 8);
+  const std::string locator = le(0x07064b50, 4) + le(0, 4) + le(eocd, 8) + le(1, 4);
+  const std::string with_zip64 = plain.substr(0, eocd) + record + locator + plain.substr(eocd);
+  CHECK(read_entry(with_zip64, "a.txt") == "hello");
+  CHECK(read_entry(with_zip64, "b.txt") == "world");
+
+  std::string adjusted = plain;  // as zip -A leaves it after a 100-byte stub, the stub then cut
+  for (const std::string name : {"a.txt", "b.txt"}) {
+    const size_t c = central_record(adjusted, name);
+    put32(adjusted, c + 42, u32_at(adjusted, c + 42) + 100);
+  }
+  put32(adjusted, eocd + 16, cd_offset + 100);
+  CHECK(read_entry(adjusted, "a.txt") == "hello");
+  CHECK(read_entry(adjusted, "b.txt") == "world");
+  // Shifted past the file's start: the entries lie outside it.
+  put32(adjusted, eocd + 16, cd_offset + 0x7F000000);
+  CHECK_THAT(read_entry(adjusted, "a.txt"), Catch::Contains("entry 'a.txt': lies outside the file"));
+}
+
 // read_head decodes the entry's first bytes alone: what read() gives, cut.
 TEST_CASE("zip reader: read_head gives each method's first n bytes of the entry", "[zip_methods]") {
   ZipReader zip(kZip);

@@ -180,46 +180,63 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
   uint64_t cd_end = eocd_pos;  // the directory ends before this
   // Zip64 (over 65535 entries, or 4 GiB: the official dataset_tool's zip of
   // FFHQ): a locator just before the end record points at the zip64 end
-  // record, which holds the 64-bit count, size and offset.
-  // A count of exactly 65535 without a locator is a plain zip of 65535
-  // entries (Python's zipfile, which the official dataset_tool uses, turns to
-  // zip64 only above that); a saturated size or offset needs the locator.
+  // record, which holds the 64-bit count, size and offset. It is looked for
+  // whatever the end record holds, as Python's zipfile looks: Info-ZIP
+  // writes one with plain values in the end record (`zip a.zip -`, an entry
+  // from a pipe). A count of exactly 65535 without a locator is a plain zip
+  // of 65535 entries (Python's zipfile, which the official dataset_tool
+  // uses, turns to zip64 only above that); a saturated size or offset needs
+  // the zip64 record.
   const bool saturated = cd_size == 0xFFFFFFFF || cd_offset == 0xFFFFFFFF;
   uint8_t loc[kZip64LocatorSize];
   bool has_locator = false;
-  if ((saturated || count == 0xFFFF) && eocd_pos >= kZip64LocatorSize) {
+  if (eocd_pos >= kZip64LocatorSize) {
     read_at(eocd_pos - kZip64LocatorSize, loc, kZip64LocatorSize, "zip64 end locator");
     has_locator = le32(loc) == kZip64LocatorSig;
   }
   if (saturated && !has_locator) bad(path, "corrupt zip64 archive (no zip64 end locator)");
-  const bool zip64 = has_locator;
-  if (zip64) {
+  bool zip64 = false;
+  if (has_locator) {
+    // Where the locator says, or (in an archive after other bytes, whose
+    // offsets are its own) just before the locator, where Python's zipfile
+    // reads it; without either, the end record's plain values, as there.
+    const uint64_t locator_pos = eocd_pos - kZip64LocatorSize;
     uint8_t z[kZip64EndSize];
-    uint64_t z_offset = le64(loc + 8);
-    if (z_offset > eocd_pos - kZip64LocatorSize) bad(path, "zip64 end record lies outside the file");
-    read_at(z_offset, z, kZip64EndSize, "zip64 end record");
-    // In an archive after other bytes (below) the locator's offset is the
-    // archive's own; Python's zipfile takes the record just before the
-    // locator.
-    if (le32(z) != kZip64EndSig && eocd_pos >= kZip64LocatorSize + kZip64EndSize) {
-      z_offset = eocd_pos - kZip64LocatorSize - kZip64EndSize;
-      read_at(z_offset, z, kZip64EndSize, "zip64 end record");
+    uint64_t z_offset = 0;
+    for (const uint64_t at : {le64(loc + 8), locator_pos >= kZip64EndSize ? locator_pos - kZip64EndSize : locator_pos}) {
+      if (at > locator_pos || locator_pos - at < kZip64EndSize) continue;
+      read_at(at, z, kZip64EndSize, "zip64 end record");
+      if (le32(z) == kZip64EndSig) {
+        zip64 = true, z_offset = at;
+        break;
+      }
     }
-    if (le32(z) != kZip64EndSig) bad(path, "corrupt zip64 archive (no zip64 end record)");
-    if (le32(z + 16) != 0 || le32(z + 20) != 0) bad(path, "multi-disk zip files are not supported");
-    if (le64(z + 24) != le64(z + 32))
-      bad(path, "corrupt zip64 end record (entries on this disk: " + std::to_string(le64(z + 24)) +
-                    ", in all: " + std::to_string(le64(z + 32)) + ")");
-    count = le64(z + 32), cd_size = le64(z + 40), cd_offset = le64(z + 48);
-    cd_end = z_offset;
+    if (saturated && !zip64) bad(path, "corrupt zip64 archive (no zip64 end record)");
+    if (zip64) {
+      if (le32(z + 16) != 0 || le32(z + 20) != 0) bad(path, "multi-disk zip files are not supported");
+      if (le64(z + 24) != le64(z + 32))
+        bad(path, "corrupt zip64 end record (entries on this disk: " + std::to_string(le64(z + 24)) +
+                      ", in all: " + std::to_string(le64(z + 32)) + ")");
+      count = le64(z + 32), cd_size = le64(z + 40), cd_offset = le64(z + 48);
+      cd_end = z_offset;
+    }
   }
-  if (cd_offset > cd_end || cd_size > cd_end - cd_offset) bad(path, "central directory lies outside the file");
-  // An archive after other bytes (a self-extracting stub, `cat stub a.zip`)
-  // keeps offsets counted from its own start: the directory ends where the
-  // end records begin, and the difference shifts every offset, as Python's
-  // zipfile (the official dataset loader's) reads it.
-  const uint64_t concat = cd_end - cd_size - cd_offset;
-  cd_offset += concat;
+  if (cd_size > cd_end) bad(path, "central directory lies outside the file");
+  // The directory ends where the end records begin. Where its recorded
+  // offset says otherwise, the archive follows other bytes (a
+  // self-extracting stub, `cat stub a.zip`) or lost some from its front (a
+  // stripped self-extractor), and its offsets count from its own start: the
+  // difference shifts every offset, as Python's zipfile (the official
+  // dataset loader's) shifts them.
+  const uint64_t cd_start = cd_end - cd_size;
+  const bool forward = cd_start >= cd_offset;
+  const uint64_t shift = forward ? cd_start - cd_offset : cd_offset - cd_start;
+  auto shifted = [&](uint64_t& offset) {  // false when the shift leaves 64 bits
+    if (forward ? offset > UINT64_MAX - shift : offset < shift) return false;
+    offset = forward ? offset + shift : offset - shift;
+    return true;
+  };
+  cd_offset = cd_start;
 
   std::vector<uint8_t> cd(cd_size);
   read_at(cd_offset, cd.data(), cd_size, "central directory");
@@ -270,8 +287,9 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     else if (en.method != 0 && en.method != 8 && en.method != 12 && en.method != 14)
       en.unreadable = "uses compression method " + std::to_string(en.method) +
                       " (stored, deflate, bzip2 and LZMA are read, as Python's zipfile reads them)";
+    const bool located = shifted(en.header_offset);
     if (en.unreadable.empty()) {
-      en.header_offset += concat;
+      if (!located) bad(what, "lies outside the file");
       if (en.method == 0 && en.compressed_size != en.size) bad(what, "is stored but its sizes differ");
       if (en.header_offset > cd_offset || cd_offset - en.header_offset < kLocalSize ||
           en.compressed_size > cd_offset - en.header_offset - kLocalSize)
@@ -284,10 +302,10 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     bad(path, "corrupt central directory (entries in the end record: " + std::to_string(count) + ", in the directory: " +
                   std::to_string(entries_.size()) + ")");
   // Each entry's data ends where the next local header in the file begins
-  // (or the directory), as Python's zipfile bounds it.
+  // (or the directory), as Python's zipfile bounds it (3.11.8 and 3.12.2 on,
+  // and Debian's 3.11: "Overlapped entries").
   std::vector<uint64_t> starts;
-  for (const Entry& en : entries_)
-    if (en.unreadable.empty()) starts.push_back(en.header_offset);
+  for (const Entry& en : entries_) starts.push_back(en.header_offset);
   std::sort(starts.begin(), starts.end());
   for (Entry& en : entries_) {
     const auto next = std::upper_bound(starts.begin(), starts.end(), en.header_offset);
