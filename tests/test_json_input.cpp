@@ -113,14 +113,14 @@ TEST_CASE("json: Python's json.dumps layout: separators, ASCII escapes, NaN and 
         "{\"b\": [1, 2.5, \"\\u00e9\"], \"a\": {\"x\": NaN, \"y\": Infinity, \"z\": -Infinity, \"n\": null}}");
 }
 
-// 12M empty objects in 36 MB of text would be a tree of about 1.8 GB: under a
+// 16M empty objects in 48 MB of text would be a tree of about 2.4 GB: under a
 // 2 GiB address-space limit it does not fit in half of what the process may
 // use, and parse_json refuses it in one line before building it (building
 // until an allocation failed ended the process: nlohmann's destructor
 // allocates while it frees a half-built tree). In a forked child, so the
 // limit stays there.
 TEST_CASE("parse_json refuses a tree larger than half the memory the process may use", "[json]") {
-  const size_t n = 12'000'000;
+  const size_t n = 16'000'000;
   std::string text = "{\"labels\": [";
   text.reserve(n * 3 + 32);
   for (size_t i = 0; i < n; ++i) text += i ? ",{}" : "{}";
@@ -138,8 +138,25 @@ TEST_CASE("parse_json refuses a tree larger than half the memory the process may
   });
   REQUIRE(WIFEXITED(end.status));
   CHECK(WEXITSTATUS(end.status) == 1);
-  CHECK_THAT(end.err, Catch::StartsWith("dataset.json: JSON of 12000003 values, which would take about ") &&
+  CHECK_THAT(end.err, Catch::StartsWith("dataset.json: JSON of 16000003 values, which would take about ") &&
                           Catch::Contains("more than half of the ") && Catch::Contains("MiB this process may use"));
-  // The same text parses where the memory allows it, and a small one never asks.
-  CHECK(gf::io::parse_json("[{}, {}]", "small").size() == 2);
+  // Numbers take far less than objects (16 bytes in their array): 4M float
+  // labels (24 MB, a tree of ~70 MB) parse under a limit of 700 MiB.
+  std::string floats = "[0.5";
+  for (int i = 1; i < 4'000'000; ++i) floats += ",0.5";
+  floats += "]";
+  const gf::test::ChildEnd numbers = gf::test::run_in_child([&] {
+    const rlimit as{rlim_t(gf::test::mapped_bytes() + (uint64_t(700) << 20)), RLIM_INFINITY};
+    if (::setrlimit(RLIMIT_AS, &as) != 0) ::_exit(4);
+    try {
+      ::_exit(gf::io::parse_json(floats, "labels").size() == 4'000'000 ? 0 : 5);
+    } catch (const gf::Error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      ::_exit(1);
+    }
+  });
+  REQUIRE(WIFEXITED(numbers.status));
+  CHECK(WEXITSTATUS(numbers.status) == 0);
+  CHECK(numbers.err.empty());
+  CHECK(gf::io::parse_json("[{}, {}]", "small").size() == 2);  // a small text never asks
 }

@@ -25,13 +25,15 @@ struct TooLarge {
   uint64_t values, bytes, usable;
 };
 
-// What nlohmann's tree takes per value, allocations counted (a 16-byte value
-// in its array or a map node with its key, an object's or array's own
-// allocation): measured ~150 bytes each for 20M empty objects, with the
-// array's growth. An estimate for refusing a tree that cannot fit: building
-// it until an allocation fails ends the process (nlohmann's destructor
-// allocates as it frees the half-built tree, and may not throw).
-constexpr uint64_t kJsonBytesPerValue = 128;
+// What nlohmann's tree takes, allocations counted (malloc's 16 bytes
+// each): a 16-byte value, twice over in an array that grew by doubling; a
+// container's own map or vector; a string's heap object and characters; an
+// object member's map node with its key. An estimate (within 2x of what 20M
+// empty objects or 4M numbers measured) for refusing a tree that cannot fit:
+// building it until an allocation fails ends the process (nlohmann's
+// destructor allocates as it frees the half-built tree, and may not throw).
+constexpr uint64_t kJsonValueBytes = 32, kJsonObjectBytes = 64, kJsonArrayBytes = 48, kJsonStringBytes = 48,
+                   kJsonMemberBytes = 96;
 
 // Walks the text's SAX events before any tree is built: a value deeper than
 // kMaxJsonDepth throws TooDeep (so every later walk, dump and our
@@ -45,19 +47,20 @@ class CapCheck {
  public:
   explicit CapCheck(bool unique_keys) : unique_keys_(unique_keys) {}
   uint64_t values() const { return values_; }
+  uint64_t tree_bytes() const { return bytes_; }  // the estimate above
   bool null() { return value(); }
   bool boolean(bool) { return value(); }
   bool number_integer(nlohmann::json::number_integer_t) { return value(); }
   bool number_unsigned(nlohmann::json::number_unsigned_t) { return value(); }
   bool number_float(nlohmann::json::number_float_t, const std::string&) { return value(); }
-  bool string(std::string&) { return value(); }
-  bool binary(nlohmann::json::binary_t&) { return value(); }
+  bool string(std::string& v) { return value(kJsonStringBytes + v.size()); }
+  bool binary(nlohmann::json::binary_t& v) { return value(kJsonStringBytes + v.size()); }
   bool start_object(std::size_t) {
     open(true);
     return true;
   }
   bool key(std::string& k) {
-    value();  // a key sits at its members' depth
+    value(kJsonMemberBytes + k.size() - kJsonValueBytes);  // a key sits at its members' depth
     if (unique_keys_ && !keys_.back().insert(k).second) throw RepeatedKey{k};
     return true;
   }
@@ -77,13 +80,14 @@ class CapCheck {
 
  private:
   // The depth a parser callback would see: the containers around the value.
-  bool value() {
+  bool value(uint64_t extra = 0) {
     if (depth_ > kMaxJsonDepth) throw TooDeep{};
     ++values_;
+    bytes_ += kJsonValueBytes + extra;
     return true;
   }
   void open(bool object) {
-    value();
+    value(object ? kJsonObjectBytes : kJsonArrayBytes);
     ++depth_;
     if (object && unique_keys_) keys_.emplace_back();
   }
@@ -94,6 +98,7 @@ class CapCheck {
   bool unique_keys_;
   int depth_ = 0;
   uint64_t values_ = 0;  // every value and key
+  uint64_t bytes_ = 0;
   std::vector<std::set<std::string>> keys_;  // each open object's keys, with unique_keys
 };
 
@@ -102,7 +107,7 @@ nlohmann::json parse_capped(std::string_view text, bool allow_exceptions, bool u
   nlohmann::json::sax_parse(text.begin(), text.end(), &check);
   // A tree of over 256 MiB must fit in half of what this process may use
   // (asked only then: small texts are parsed often).
-  const uint64_t bytes = check.values() * kJsonBytesPerValue + text.size();
+  const uint64_t bytes = check.tree_bytes() + text.size();
   if (bytes > (uint64_t(1) << 28)) {
     const uint64_t usable = usable_host_memory().bytes;
     if (usable > 0 && bytes > usable / 2) throw TooLarge{check.values(), bytes, usable};
