@@ -4,6 +4,7 @@
 #include <set>
 
 #include "engine/ops.h"
+#include "train/cli.h"
 
 namespace gf {
 namespace {
@@ -110,19 +111,19 @@ void Adam::load_state_dict(const io::TensorMap& state) {
   }
 }
 
-std::string Adam::uneven_state(const io::TensorMap& state) const {
+std::string Adam::uneven_state(const io::TensorMap& state, const std::string& prefix) const {
   const Slot* first = nullptr;
   double first_step = 0;
   for (const Slot& s : slots_) {
     auto it = state.find(s.name + ".step");
-    if (it == state.end()) return "'" + s.name + "' has no optimizer state";
+    if (it == state.end()) return "'" + prefix + s.name + "' has no optimizer state";
     if (it->second.numel() != 1) continue;  // load_state_dict names that
     const double step = it->second.item();
     if (!first) {
       first = &s, first_step = step;
     } else if (step != first_step) {
-      return "'" + s.name + "' took " + std::to_string(int64_t(step)) + " optimizer steps, '" + first->name + "' " +
-             std::to_string(int64_t(first_step));
+      return "'" + prefix + s.name + "' took " + cli::number_text(step) + " optimizer steps where '" + prefix + first->name +
+             "' took " + cli::number_text(first_step);
     }
   }
   return "";

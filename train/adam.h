@@ -53,8 +53,9 @@ class Adam : public Optimizer {
   // (StyleGAN2: each phase's loss reaches every trainable parameter, as the
   // official Dreg's real_logits * 0 ensures): what is wrong with `state` (as
   // load_state_dict takes it) against that, "" when nothing is: the first
-  // parameter without state, or whose step count is not the others'.
-  std::string uneven_state(const io::TensorMap& state) const;
+  // parameter without state, or whose step count is not the others', named
+  // with `prefix` before its name (the file's "G_opt.").
+  std::string uneven_state(const io::TensorMap& state, const std::string& prefix) const;
 
  private:
   struct Slot {

@@ -139,9 +139,9 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
     if (state.empty())
       throw Error(path + ": holds no optimizer state (" + opt + "*) after " + cli::number_text(batch_idx) +
                   " minibatches: a damaged or edited checkpoint");
-    const std::string uneven = (opt[0] == 'G' ? t.G_opt() : t.D_opt()).uneven_state(state);
+    const std::string uneven = (opt[0] == 'G' ? t.G_opt() : t.D_opt()).uneven_state(state, opt);
     if (!uneven.empty())
-      throw Error(path + ": '" + opt + uneven.substr(1) + " after " + cli::number_text(batch_idx) +
+      throw Error(path + ": " + uneven + " after " + cli::number_text(batch_idx) +
                   " minibatches: a damaged or edited checkpoint");
   }
   // Checkpoints from before augmentation have no ADA state (and trained without it).
