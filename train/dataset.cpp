@@ -185,7 +185,8 @@ Source folder_source(std::string dir) {
 // ("PK\5\6"), unless other bytes come before it (a self-extracting stub),
 // when its end records are read. Anything else, most often one image or an
 // archive of another kind, is named as such rather than reported as a
-// broken zip. Only the head is read: such a file may be a tar of many
+// broken zip. Only the head is read (and, for a zip after other bytes, the
+// end records and the directory): such a file may be a tar of many
 // gigabytes.
 void check_zip_magic(const std::string& path) {
   constexpr size_t kHead = 1 << 20;  // enough for any image header stb_image reads

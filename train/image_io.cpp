@@ -434,7 +434,7 @@ ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
   if (pixels > kPilMaxPixels)
     throw Error(name + ": a " + info.format + " of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
                 " pixels, more than PIL opens (" + std::to_string(kPilMaxPixels) +
-                ": its decompression-bomb limit, which the official tools meet)");
+                ": its decompression-bomb limit, which the official tools fail on)");
   return info;
 }
 

@@ -287,7 +287,7 @@ class Unpickler {
   // before its STOP.
   void count_value() {
     if (++values_ > kMaxPickleValues)
-      bad("more than " + std::to_string(kMaxPickleValues) + " values (a CIFAR-100 batch holds about 300,000)");
+      bad("more than " + std::to_string(kMaxPickleValues) + " values (a CIFAR-10 batch makes under 50,000)");
   }
   void push(PyRef v) {
     count_value();

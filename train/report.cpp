@@ -252,14 +252,6 @@ size_t read_stats(const fs::path& path, Stats& s, std::vector<std::string>& note
   return bad;
 }
 
-// The results of the run folder's metric-<name>.jsonl files (calc_metrics's,
-// an official run's: metric_main.py's {"results": {...}, "snapshot_pkl":
-// "network-snapshot-<kimg>.pkl", ...}), each at the last tick of its
-// snapshot's kimg (kimg tags are whole kimg: the official cur_nimg // 1000),
-// unless stats.jsonl has that result there already (train_stylegan
-// --metrics writes both). A snapshot measured again (calc_metrics appends)
-// shows its last record. Returns the count of records left out: not such
-// a record, or no tick of that kimg in the stats.
 // The folder's metric-<name>.jsonl files, in name order.
 std::vector<fs::path> metric_files(const fs::path& dir) {
   std::vector<fs::path> files;
@@ -288,6 +280,14 @@ const json* metric_record_results(const json& j, double& snapshot_kimg) {
   return results;
 }
 
+// The results of the run folder's metric-<name>.jsonl files (calc_metrics's,
+// an official run's: metric_main.py's {"results": {...}, "snapshot_pkl":
+// "network-snapshot-<kimg>.pkl", ...}), each at the last tick of its
+// snapshot's kimg (kimg tags are whole kimg: the official cur_nimg // 1000),
+// unless stats.jsonl has that result there already (train_stylegan
+// --metrics writes both). A snapshot measured again (calc_metrics appends)
+// shows its last record. Returns the count of records left out: not such
+// a record, or no tick of that kimg in the stats.
 size_t read_metric_files(const fs::path& dir, Stats& s, std::vector<std::string>& notes) {
   const auto stats_present = s.present;  // stats.jsonl's own, before any metric file's
   size_t left_out = 0;
