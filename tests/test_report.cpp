@@ -139,6 +139,10 @@ TEST_CASE("carry_earlier_stats gives the recovered tick the results its metric r
   std::ofstream(a / "metric-kid50k_full.jsonl")
       << "{\"results\": {\"kid50k_full\": 0.25}, \"metric\": \"kid50k_full\", \"snapshot_pkl\": "
          "\"network-snapshot-000003.bin\", \"timestamp\": 951.0}\n";
+  // A record whose results name the line's own fields, or are no numbers: not taken.
+  std::ofstream(a / "metric-odd.jsonl")
+      << "{\"results\": {\"kimg\": 99.0, \"tick\": 7, \"note\": \"text\"}, \"metric\": \"odd\", \"snapshot_pkl\": "
+         "\"network-snapshot-000004.bin\", \"timestamp\": 1002.0}\n";
   carry_earlier_stats(b.string(), (a / "checkpoint.bin").string(), 4000);
   const std::string earlier = read(b / "stats-earlier.jsonl");
   REQUIRE(count(earlier, "\n") == 4);

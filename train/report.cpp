@@ -988,6 +988,7 @@ std::string with_metric_results(const fs::path& dir, const std::string& line) {
   json stats = io::parse_json_or_discarded(line);
   if (!stats.is_object() || !stats.contains("timestamp") || !stats["timestamp"].is_number()) return line;
   const double kimg = std::floor(stats["kimg"].get<double>() + 1e-9), formed = stats["timestamp"].get<double>();
+  const json own = stats;  // the line's fields, which no record replaces
   bool found = false;
   for (const fs::path& path : metric_files(dir)) {
     std::ifstream f = open_run_file(path, nullptr);
@@ -999,7 +1000,10 @@ std::string with_metric_results(const fs::path& dir, const std::string& line) {
       if (!results || k != kimg || !j.contains("timestamp") || !j["timestamp"].is_number() ||
           j["timestamp"].get<double>() < formed)
         continue;
-      stats.update(*results);
+      // Results as the page takes them: numbers (null for NaN), never one
+      // of the line's own fields.
+      for (const auto& [name, v] : results->items())
+        if ((v.is_number() || v.is_null()) && !own.contains(name)) stats[name] = v;
       found = true;
     }
   }
