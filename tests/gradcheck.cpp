@@ -1,3 +1,4 @@
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -62,6 +63,12 @@ uint64_t mapped_bytes() {
   uint64_t pages = 0;
   std::ifstream("/proc/self/statm") >> pages;
   return pages * uint64_t(::sysconf(_SC_PAGE_SIZE));
+}
+
+uint64_t limit_address_space(uint64_t extra) {
+  const uint64_t limit = mapped_bytes() + extra;
+  const rlimit as{rlim_t(limit), rlim_t(limit)};
+  return ::setrlimit(RLIMIT_AS, &as) == 0 ? limit : 0;
 }
 
 bool bit_equal(const Tensor& a, const Tensor& b) {

@@ -19,6 +19,7 @@
 #include "engine/io/input_file.h"
 #include "engine/io/npy.h"
 #include "engine/io/temp_file_guard.h"
+#include "tests/testing.h"
 #include "train/zip_reader.h"
 
 namespace fs = std::filesystem;
@@ -511,17 +512,14 @@ TEST_CASE("read_input names the file when reading it fails, not libstdc++'s file
 }
 
 TEST_CASE("the readers that seek refuse a FIFO before opening it (the open blocked forever)", "[atomic_file]") {
-  const fs::path dir = fs::temp_directory_path() / ("gf_test_fifo_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  const std::string fifo = (dir / "named.zip").string();
+  const gf::test::TempDir dir("fifo");
+  const std::string fifo = dir / "named.zip";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   std::string why;
   CHECK_FALSE(gf::io::open_input(fifo, why, /*seekable=*/true).is_open());
   CHECK(why == "is a pipe, not a file (it is read with seeks: save it to a file first)");
   CHECK_THROWS_WITH(gf::ZipReader(fifo), Catch::Contains("named.zip") && Catch::Contains("is a pipe, not a file"));
   CHECK_THROWS_WITH(gf::io::read_npy(fifo), Catch::Contains("named.zip") && Catch::Contains("is a pipe, not a file"));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("check_folder makes nothing and refuses what create_folder cannot make", "[atomic_file]") {

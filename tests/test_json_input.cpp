@@ -2,7 +2,6 @@
 // message may carry nlohmann's bracketed tags ("[json.exception.type_error.302]").
 #include <catch2/catch.hpp>
 
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,8 +125,7 @@ TEST_CASE("parse_json refuses a tree larger than half the memory the process may
   for (size_t i = 0; i < n; ++i) text += i ? ",{}" : "{}";
   text += "]}";
   const gf::test::ChildEnd end = gf::test::run_in_child([&] {
-    const rlimit as{rlim_t(gf::test::mapped_bytes() + (uint64_t(1) << 31)), RLIM_INFINITY};  // 2 GiB more
-    if (::setrlimit(RLIMIT_AS, &as) != 0) ::_exit(4);
+    if (gf::test::limit_address_space(uint64_t(1) << 31) == 0) ::_exit(4);  // 2 GiB more
     try {
       gf::io::parse_json(text, "dataset.json");
     } catch (const gf::Error& e) {
@@ -146,8 +144,7 @@ TEST_CASE("parse_json refuses a tree larger than half the memory the process may
   for (int i = 1; i < 4'000'000; ++i) floats += ",0.5";
   floats += "]";
   const gf::test::ChildEnd numbers = gf::test::run_in_child([&] {
-    const rlimit as{rlim_t(gf::test::mapped_bytes() + (uint64_t(700) << 20)), RLIM_INFINITY};
-    if (::setrlimit(RLIMIT_AS, &as) != 0) ::_exit(4);
+    if (gf::test::limit_address_space(uint64_t(700) << 20) == 0) ::_exit(4);
     try {
       ::_exit(gf::io::parse_json(floats, "labels").size() == 4'000'000 ? 0 : 5);
     } catch (const gf::Error& e) {

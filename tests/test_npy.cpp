@@ -137,15 +137,6 @@ TEST_CASE("npy: save_npy streams the bytes numpy.save writes", "[npy]") {
 
 namespace {
 
-// The process's address space in bytes (VmSize), 0 when unknown.
-size_t address_space_bytes() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmSize:", 0) == 0) return size_t(std::stoull(line.substr(7))) * 1024;
-  return 0;
-}
-
 // Runs body in a child process and returns its exit status (-1: it died of a signal).
 template <typename F>
 int in_child(F body) {
@@ -174,11 +165,7 @@ TEST_CASE("npy: save_npy needs no copy of the data in memory", "[npy]") {
   const Tensor t = test::random_tensor({8, 1 << 20}, 5, DType::f32);
   const std::string path = temp_path("big.npy");
   const int status = in_child([&] {
-    const size_t now = address_space_bytes();
-    if (now == 0) return 3;
-    struct rlimit lim {};
-    lim.rlim_cur = lim.rlim_max = now + t.nbytes() / 2;
-    if (::setrlimit(RLIMIT_AS, &lim) != 0) return 4;
+    if (test::limit_address_space(t.nbytes() / 2) == 0) return 4;
     try {
       io::save_npy(path, t);
     } catch (...) {

@@ -15,7 +15,6 @@
 #include <fstream>
 #include <iterator>
 #include <string>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -176,8 +175,7 @@ TEST_CASE("read_npz refuses an entry larger than its header's shape before infla
   // In a child whose address space allows 128 MiB more than it maps: the
   // 256 MiB claim must never be allocated.
   const gf::test::ChildEnd end = gf::test::run_in_child([&] {
-    const rlimit as{rlim_t(gf::test::mapped_bytes() + (uint64_t(128) << 20)), RLIM_INFINITY};
-    if (::setrlimit(RLIMIT_AS, &as) != 0) ::_exit(4);
+    if (gf::test::limit_address_space(uint64_t(128) << 20) == 0) ::_exit(4);
     try {
       read_npz(path);
     } catch (const Error& e) {

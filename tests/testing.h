@@ -51,9 +51,12 @@ struct ChildEnd {
   std::string err;
 };
 ChildEnd run_in_child(const std::function<void()>& fn);
-// The address space this process has mapped (/proc/self/statm's size), for
-// a test that sets an address-space limit that far above it.
+// The address space this process has mapped (/proc/self/statm's size).
 uint64_t mapped_bytes();
+// Sets this process's address-space limit (RLIMIT_AS) to mapped_bytes() +
+// extra, for a forked child that must not allocate more; returns the limit,
+// or 0 when it could not be set.
+uint64_t limit_address_space(uint64_t extra);
 
 // A file's bytes ("" when it cannot be read).
 inline std::string file_bytes(const std::filesystem::path& path) {
