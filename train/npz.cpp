@@ -50,8 +50,8 @@ std::map<std::string, Tensor> read_npz(const std::string& path, const std::vecto
       // entry is decoded whole (and CRC-checked) only once the header's shape
       // is found to fill the size the archive claims: a few compressed bytes
       // claiming 2 GB are refused before 2 GB are inflated.
-      const std::vector<uint8_t> head = zip.read_head(e, io::kNpyHeadBytes);
-      const bool small = head.size() == e.size;
+      const bool small = e.size <= io::kNpyHeadBytes;
+      const std::vector<uint8_t> head = small ? std::vector<uint8_t>() : zip.read_head(e, io::kNpyHeadBytes);
       std::vector<uint8_t> whole = small ? zip.read(e) : std::vector<uint8_t>();
       auto read_at = [&](uint64_t at, void* dst, size_t k) {
         // The data (the read that reaches the end) always from the whole.

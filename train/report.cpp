@@ -208,6 +208,10 @@ json from_official_stats(const json& j) {
   return out;
 }
 
+// A value the page draws: a number, or null for a gap (nlohmann writes NaN
+// as null); text and booleans are no statistic.
+bool is_statistic(const json& v) { return v.is_number() || v.is_null(); }
+
 // Appends the lines of one stats file; returns the count of lines that were
 // not a JSON object with a numeric kimg (a crash can cut the last line short).
 size_t read_stats(const fs::path& path, Stats& s, std::vector<std::string>& notes) {
@@ -232,8 +236,7 @@ size_t read_stats(const fs::path& path, Stats& s, std::vector<std::string>& note
     const size_t row = s.rows();
     s.kimg.push_back(j["kimg"].get<double>());
     for (const auto& [k, v] : j.items()) {
-      // null is a gap (nlohmann writes NaN as null); text and booleans are no statistic.
-      if (!v.is_number() && !v.is_null()) continue;
+      if (!is_statistic(v)) continue;
       auto it = s.col.find(k);
       if (it == s.col.end()) {
         s.keys.push_back(k);
@@ -320,7 +323,7 @@ size_t read_metric_files(const fs::path& dir, Stats& s, std::vector<std::string>
         return false;
       };
       for (const auto& [name, v] : results->items()) {
-        if ((!v.is_number() && !v.is_null()) || in_stats(name)) continue;
+        if (!is_statistic(v) || in_stats(name)) continue;
         if (!s.col.count(name)) {
           if ((s.keys.size() + 1) * std::max<size_t>(s.rows(), 1) > kMaxStatCells) continue;
           s.keys.push_back(name);
@@ -1003,7 +1006,7 @@ std::string with_metric_results(const fs::path& dir, const std::string& line) {
       // Results as the page takes them: numbers (null for NaN), never one
       // of the line's own fields.
       for (const auto& [name, v] : results->items())
-        if ((v.is_number() || v.is_null()) && !own.contains(name)) stats[name] = v;
+        if (is_statistic(v) && !own.contains(name)) stats[name] = v;
       found = true;
     }
   }
