@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/io/atomic_file.h"
@@ -126,6 +127,38 @@ TEST_CASE("a PNG grid the writer cannot take is refused, one it can is not", "[d
             .find("grid: a grid of 24x24 images of 1024x1024 would be a 24576x24576 PNG, over the 0.95 GB") == 0);
   CHECK(error_of([] { check_grid_png_size(1024, 1024, 3, 17, 17, "grid"); }) == "(no error)");  // 0.91e9 bytes
   CHECK(error_of([] { check_grid_png_size(1024, 1024, 3, 18, 18, "grid"); }) != "(no error)");  // 1.02e9 bytes
+}
+
+// 16 valid 8x8 PNGs, each followed by 24 MiB of zeros (bytes after IEND,
+// which PIL never reads), deflated to 25 kB each: the decoding pass read 256
+// files at a time, 384 MiB here (and 256 GB for 256 entries of a gigabyte,
+// from a zip of a few hundred kilobytes). In a child whose address space
+// allows 256 MiB more than it maps, the dataset opens whole.
+TEST_CASE("a dataset's decoding pass holds a bounded amount of file bytes", "[dataset]") {
+  gf::test::TempDir dir("padded");
+  const gf::test::DeflatedEntry entry = gf::test::deflate_padded(png_bytes(8, 8, 3, 40), uint64_t(24) << 20);
+  REQUIRE(entry.data.size() < 64 * 1024);
+  std::vector<std::pair<std::string, gf::test::DeflatedEntry>> files;
+  for (int i = 0; i < 16; ++i) files.push_back({"img" + std::to_string(i + 10) + ".png", entry});
+  const std::string zip = dir / "padded.zip";
+  write_file(zip, gf::test::deflated_zip(files));
+  const gf::test::ChildEnd end = gf::test::run_in_child([&] {
+    if (gf::test::limit_address_space(uint64_t(256) << 20) == 0) ::_exit(4);
+    try {
+      const auto ds = open_dataset(zip, {});
+      std::fprintf(stderr, "%lld images of %d\n", static_cast<long long>(ds->size()), ds->resolution());
+      ::_exit(0);
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "out of memory\n");
+      ::_exit(2);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      ::_exit(1);
+    }
+  });
+  REQUIRE(WIFEXITED(end.status));
+  CHECK(end.err == "16 images of 8\n");
+  CHECK(WEXITSTATUS(end.status) == 0);
 }
 
 TEST_CASE("crc32 matches the standard check value", "[dataset]") {

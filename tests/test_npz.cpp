@@ -17,12 +17,12 @@
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "engine/error.h"
 #include "engine/io/npy.h"
 #include "engine/ops.h"
 #include "tests/testing.h"
+#include "tests/zip_fixture.h"
 #include "train/npz.h"
 
 using namespace gf;
@@ -128,48 +128,11 @@ TEST_CASE("read_npz refuses bad files with one line naming the file", "[npz]") {
 // inflating it: under an address-space limit 128 MiB above what it maps.
 TEST_CASE("read_npz refuses an entry larger than its header's shape before inflating it", "[npz]") {
   const std::string header = io::npy_header(DType::f32, {1, 4});
-  const std::vector<char> zeros(1 << 20, 0);
-  const size_t zero_chunks = 256;
-  const uint64_t size = header.size() + zero_chunks * zeros.size();
-  std::string deflated;
-  uint32_t crc = uint32_t(::crc32(0, reinterpret_cast<const Bytef*>(header.data()), uInt(header.size())));
-  z_stream zs{};
-  REQUIRE(deflateInit2(&zs, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);  // raw deflate, as zip stores it
-  std::vector<unsigned char> out(1 << 16);
-  auto feed = [&](const char* data, size_t n, int flush) {
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
-    zs.avail_in = uInt(n);
-    do {
-      zs.next_out = out.data();
-      zs.avail_out = uInt(out.size());
-      REQUIRE(deflate(&zs, flush) != Z_STREAM_ERROR);
-      deflated.append(reinterpret_cast<char*>(out.data()), out.size() - zs.avail_out);
-    } while (zs.avail_out == 0);
-  };
-  feed(header.data(), header.size(), Z_NO_FLUSH);
-  for (size_t i = 0; i < zero_chunks; ++i) {
-    feed(zeros.data(), zeros.size(), i + 1 == zero_chunks ? Z_FINISH : Z_NO_FLUSH);
-    crc = uint32_t(::crc32(crc, reinterpret_cast<const Bytef*>(zeros.data()), uInt(zeros.size())));
-  }
-  deflateEnd(&zs);
-  REQUIRE(deflated.size() < size / 500);
-  // The archive: one local header, the data, one central record, the end record.
-  auto le = [](std::string& b, uint64_t v, int bytes) {
-    for (int k = 0; k < bytes; ++k) b += char(v >> (8 * k) & 0xFF);
-  };
-  const std::string name = "w.npy";
-  auto common = [&](std::string& b) {  // version .. name length, shared by both headers
-    le(b, 20, 2), le(b, 0, 2), le(b, 8, 2), le(b, 0, 4), le(b, crc, 4), le(b, deflated.size(), 4), le(b, size, 4);
-    le(b, name.size(), 2), le(b, 0, 2);
-  };
-  std::string zip;
-  le(zip, 0x04034b50, 4), common(zip), zip += name, zip += deflated;
-  const size_t cd_offset = zip.size();
-  le(zip, 0x02014b50, 4), le(zip, 20, 2), common(zip), le(zip, 0, 2), le(zip, 0, 2), le(zip, 0, 2), le(zip, 0, 4);
-  le(zip, 0, 4), zip += name;
-  const size_t cd_size = zip.size() - cd_offset;
-  le(zip, 0x06054b50, 4), le(zip, 0, 2), le(zip, 0, 2), le(zip, 1, 2), le(zip, 1, 2), le(zip, cd_size, 4);
-  le(zip, cd_offset, 4), le(zip, 0, 2);
+  const uint64_t zeros = uint64_t(256) << 20;
+  const uint64_t size = header.size() + zeros;
+  const gf::test::DeflatedEntry entry = gf::test::deflate_padded(header, zeros);
+  REQUIRE(entry.data.size() < size / 500);
+  const std::string zip = gf::test::deflated_zip({{"w.npy", entry}});
   const std::string path = temp_path("bomb.npz");
   write_bytes(path, zip);
   // In a child whose address space allows 128 MiB more than it maps: the

@@ -474,11 +474,20 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   std::vector<char> ok(used.size(), 0);
   std::string transparent;
   size_t transparent_count = 0;
+  // A chunk is at most 256 files and, past its first file, kChunkBytes of
+  // them as the source sizes them: a zip of a few kilobytes can hold
+  // hundreds of valid images each followed by a gigabyte of compressed
+  // zeros, and a chunk of 256 of those held 256 GB of file bytes at once.
   constexpr size_t kChunk = 256;
+  constexpr uint64_t kChunkBytes = uint64_t(128) << 20;
   std::vector<size_t> todo(used.size());  // slots to decode; a slot given a stand-in comes back
   std::iota(todo.begin(), todo.end(), size_t(0));
   for (size_t next = 0; next < todo.size();) {
-    const size_t count = std::min(todo.size() - next, kChunk);
+    size_t count = 1;
+    for (uint64_t bytes = src.sizes[used[todo[next]]]; next + count < todo.size() && count < kChunk; ++count) {
+      bytes += src.sizes[used[todo[next + count]]];
+      if (bytes > kChunkBytes) break;
+    }
     const int64_t n = static_cast<int64_t>(count);
     const size_t* slot = todo.data() + next;
     std::vector<std::vector<uint8_t>> bytes(count);
