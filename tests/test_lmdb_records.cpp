@@ -100,3 +100,52 @@ TEST_CASE("LmdbRecords: the reader ignores what the program ignores, and sends e
   ::sigaction(SIGHUP, &before, nullptr);
   CHECK(children().empty());  // reaped
 }
+
+// A branch page whose second child is its first: the first leaf's records
+// came again, and branch pages of such pointers made a 24 kB file enumerate
+// half a billion records. The reader refuses the first key out of order.
+TEST_CASE("LmdbRecords: a leaf reached twice is refused as damage", "[lmdb]") {
+  test::TempDir dir("lmdb_loop");
+  write_lmdb(dir.path, 200, 100);  // several leaves under one branch root
+  const fs::path file = dir.path / "data.mdb";
+  std::string b;
+  {
+    std::ifstream f(file, std::ios::binary);
+    b.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  auto u16 = [&](size_t at) { return size_t(uint8_t(b[at])) | size_t(uint8_t(b[at + 1])) << 8; };
+  auto u64 = [&](size_t at) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = v << 8 | uint8_t(b[at + size_t(i)]);
+    return v;
+  };
+  // The current meta page (the larger txnid) names the main database's root:
+  // MDB_meta at byte 16 of pages 0 and 1, the main MDB_db's md_root at +112,
+  // mm_txnid at +128; the page size is the meta's page distance.
+  const size_t page = b.find(std::string("\xDE\xC0\xEF\xBE", 4), 17) - 16;
+  const size_t meta = u64(16 + 128) >= u64(page + 16 + 128) ? 16 : page + 16;
+  const size_t root = size_t(u64(meta + 112)) * page;
+  REQUIRE((u16(root + 10) & 1) == 1);  // P_BRANCH
+  REQUIRE((u16(root + 12) - 16) / 2 >= 3);  // at least three children
+  // Node 1's child page number (mn_lo, mn_hi, mn_flags) made node 0's.
+  const size_t node0 = root + u16(root + 16), node1 = root + u16(root + 18);
+  b.replace(node1, 6, b.substr(node0, 6));
+  {
+    std::ofstream f(file, std::ios::binary | std::ios::trunc);
+    f.write(b.data(), std::streamsize(b.size()));
+  }
+  LmdbRecords db(dir.path.string());
+  std::string key;
+  std::vector<uint8_t> value;
+  int n = 0;
+  std::string error;
+  try {
+    while (db.next(key, value)) ++n;
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  CHECK(n > 0);
+  CHECK(n < 200);
+  CHECK_THAT(error, Catch::Contains("data.mdb is damaged: record " + std::to_string(n + 1) + "'s key does not follow record " +
+                                    std::to_string(n) + "'s in the database's order"));
+}
