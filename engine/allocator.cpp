@@ -1,6 +1,7 @@
 #include "engine/allocator.h"
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -69,6 +70,7 @@ void* CachingAllocator::allocate(size_t bytes) {
 
 void* CachingAllocator::take(size_t bytes, size_t* got_out) {
   const size_t size = round_size(bytes);
+  if (cap_ != 0 && (stats_.in_use > cap_ || size > cap_ - stats_.in_use)) throw Error(cap_what_);
   // Best fit among cached blocks, but never more than twice the request.
   auto it = free_.lower_bound(size);
   void* p = nullptr;
@@ -133,6 +135,23 @@ AllocatorStats CachingAllocator::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return stats_;
 }
+
+std::pair<size_t, std::string> CachingAllocator::set_in_use_cap(size_t limit, std::string what) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::pair<size_t, std::string> previous{cap_, std::move(cap_what_)};
+  cap_ = limit;
+  cap_what_ = std::move(what);
+  return previous;
+}
+
+CpuGrowthCap::CpuGrowthCap(size_t growth, std::string what) {
+  CachingAllocator& a = cpu_allocator();
+  const size_t in_use = a.in_use();
+  const size_t limit = growth > SIZE_MAX - in_use ? SIZE_MAX : in_use + growth;
+  previous_ = a.set_in_use_cap(limit, std::move(what));
+}
+
+CpuGrowthCap::~CpuGrowthCap() { cpu_allocator().set_in_use_cap(previous_.first, std::move(previous_.second)); }
 
 void CachingAllocator::reset_peak() {
   std::lock_guard<std::mutex> lock(mutex_);

@@ -18,6 +18,8 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/pool.h"
@@ -58,6 +60,12 @@ class CachingAllocator {
   // per power of two, so repeated shapes land in the same bin.
   static size_t round_size(size_t bytes);
 
+  // While `limit` is non-zero, a request that would take the bytes in use
+  // past it throws gf::Error(what) instead of allocating. Returns the cap it
+  // replaces, for CpuGrowthCap to put back.
+  std::pair<size_t, std::string> set_in_use_cap(size_t limit, std::string what);
+  size_t in_use() const { return stats().in_use; }
+
  private:
   void* take(size_t bytes, size_t* got);  // allocate's bookkeeping, under the lock
 
@@ -73,6 +81,8 @@ class CachingAllocator {
       free_;  // size class -> block
   std::map<void*, size_t, std::less<void*>, pool::Allocator<std::pair<void* const, size_t>>> live_;  // block -> size class
   AllocatorStats stats_;
+  size_t cap_ = 0;  // set_in_use_cap's limit; 0: none
+  std::string cap_what_;
 };
 
 // Debug mode of every allocator with a Fill (see above). Off unless the
@@ -85,5 +95,22 @@ CachingAllocator& cuda_allocator(int index);
 // Host memory goes through one too: fresh large buffers from malloc are new
 // mmaps whose page faults cost as much as a memory-bound op itself.
 CachingAllocator& cpu_allocator();
+
+// While alive, the CPU allocator's bytes in use may grow by at most `growth`
+// past what they were at its start; a request past that throws gf::Error
+// "<what>". Building a network from a file's config runs under one sized by
+// the file's tensors (models/network_file.h): a 492-byte .bin whose G_kwargs
+// said z_dim 16777216 allocated 4 GB before its tensors were compared.
+// Innermost wins; the previous cap comes back at its end.
+class CpuGrowthCap {
+ public:
+  CpuGrowthCap(size_t growth, std::string what);
+  ~CpuGrowthCap();
+  CpuGrowthCap(const CpuGrowthCap&) = delete;
+  CpuGrowthCap& operator=(const CpuGrowthCap&) = delete;
+
+ private:
+  std::pair<size_t, std::string> previous_;
+};
 
 }  // namespace gf

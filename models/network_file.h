@@ -4,12 +4,14 @@
 // one network unprefixed with metadata "network" = G_ema | G | D. A family's
 // own network_file.h builds its networks from those configs.
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/allocator.h"
 #include "engine/error.h"
 #include "engine/io/json_input.h"
 #include "engine/io/safetensors.h"
@@ -79,9 +81,27 @@ void load_module(Module& net, const io::TensorMap& state, const std::string& pat
 void check_network_family(const io::SafetensorsFile& file, const std::string& path, const std::string& family,
                           const std::string& display);
 
+// Runs `build` (a network's construction from a file's config) under a
+// CpuGrowthCap of twice the bytes of `state`, the file's tensors for it,
+// plus 64 MiB: a network holds its parameters and buffers, which its file
+// holds, and a config describing far more (a damaged or hostile one: z_dim
+// 2^24 beside tensors of one element) is refused before it fills memory.
+// The error: "the network it describes needs over N MiB ...".
+template <class Build>
+auto build_within_file(const io::TensorMap& state, const std::string& which, Build build) -> decltype(build()) {
+  uint64_t held = 0;
+  for (const auto& [name, t] : state) held += static_cast<uint64_t>(t.nbytes());
+  const uint64_t growth = 2 * held + (uint64_t(64) << 20);
+  CpuGrowthCap cap(static_cast<size_t>(growth), "the network it describes needs over " + std::to_string(growth >> 20) +
+                                                    " MiB (twice the " + std::to_string(held) + " bytes of the file's " +
+                                                    which + " tensors, plus 64 MiB): a damaged or edited config?");
+  return build();
+}
+
 // Network `which` of a file: built from the metadata JSON `kwargs_key` by
-// `config_from_json`, as `Net(config, 0)`, then loaded with network_state.
-// A bad config is named "<path>: <kwargs_key>: ...". The family is the caller's to check.
+// `config_from_json`, as `Net(config, 0)` (build_within_file), then loaded
+// with network_state. A bad config is named "<path>: <kwargs_key>: ...".
+// The family is the caller's to check.
 template <class Net, class ConfigFromJson>
 std::unique_ptr<Net> load_network(const io::SafetensorsFile& file, const std::string& path, const std::string& which,
                                   const std::string& kwargs_key, ConfigFromJson config_from_json) {
@@ -89,7 +109,7 @@ std::unique_ptr<Net> load_network(const io::SafetensorsFile& file, const std::st
   const auto config = metadata_value(file, path, kwargs_key, config_from_json);
   std::unique_ptr<Net> net;
   try {
-    net = std::make_unique<Net>(config, 0);
+    net = build_within_file(state, which, [&] { return std::make_unique<Net>(config, 0); });
   } catch (const Error& e) {
     throw Error(path + ": " + kwargs_key + ": " + e.what());
   }

@@ -16,6 +16,7 @@
 
 #include "engine/allocator.h"
 #include "engine/pool.h"
+#include "engine/tensor.h"
 #include "engine/error.h"
 #include "tests/testing.h"
 
@@ -197,6 +198,26 @@ TEST_CASE("out of memory: the cache is freed and the request retried, then gf::E
   CHECK(s.in_use == 7 * MiB);
   CHECK(s.raw_allocs == 2);
   a.release(p);
+}
+
+// models/network_file.h builds networks from a file's config under a cap.
+TEST_CASE("CpuGrowthCap: growth past the cap throws its words, and the cap ends with it", "[allocator]") {
+  CachingAllocator& a = cpu_allocator();
+  const Tensor before = Tensor::empty({1024});  // 4 KiB in use already: the cap counts growth
+  {
+    CpuGrowthCap outer(size_t(1) << 20, "outer");
+    const Tensor within = Tensor::empty({128 * 1024});  // 512 KiB
+    {
+      CpuGrowthCap inner(size_t(64) << 10, "inner");  // the innermost holds
+      CHECK_THROWS_WITH(Tensor::empty({32 * 1024}), "inner");  // 128 KiB
+      const Tensor small = Tensor::empty({8 * 1024});                   // 32 KiB
+    }
+    CHECK_THROWS_WITH(Tensor::empty({192 * 1024}), "outer");  // 768 KiB more
+    const Tensor rest = Tensor::empty({64 * 1024});                     // 256 KiB: within the outer's 1 MiB
+  }
+  const size_t in_use = a.in_use();
+  const Tensor big = Tensor::empty({1024 * 1024});  // 4 MiB: no cap left
+  CHECK(a.in_use() >= in_use + (size_t(4) << 20));
 }
 
 TEST_CASE("releasing a pointer the allocator did not hand out throws", "[allocator]") {

@@ -16,7 +16,9 @@ std::unique_ptr<Psp> load_psp(const io::SafetensorsFile& file, const std::string
   gcfg = stylegan2::metadata_value(file, path, "G_kwargs", stylegan2::generator_config_from_json);
   std::unique_ptr<Psp> net;
   try {
-    net = std::make_unique<Psp>(cfg, gcfg, 0, DType::f32, /*skip_draws=*/true);
+    net = build_within_file(file.tensors, "encoder and G_ema", [&] {
+      return std::make_unique<Psp>(cfg, gcfg, 0, DType::f32, /*skip_draws=*/true);
+    });
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }

@@ -198,6 +198,54 @@ try:
             expect_error(["psp", "encode", "--network", bad, "--images", src, "--outdir", out], bad, *needles)
             if os.path.exists(os.path.join(out, "latents.npy")):
                 sys.exit("FAIL: latents were written")
+    elif CASE == "bin_metadata_huge_network":
+        # A config whose network is far larger than the file's tensors (each
+        # size within its own range): the network was built, 4 GB for a z_dim
+        # of 2^24 in a 492-byte file, before its tensors were compared. Run
+        # under a 2 GiB address-space limit, which the building outgrew.
+        import resource
+        def limited():
+            resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+        out = os.path.join(tmp, "out")
+        def expect_refused(args, bad):
+            r = subprocess.run([os.path.join(BIN, args[0])] + args[1:], capture_output=True, text=True,
+                               errors="replace", env=ENV, timeout=120, preexec_fn=limited)
+            lines = r.stderr.splitlines()
+            print(f"exit status {r.returncode}, {len(lines)} lines on stderr:\n{r.stderr[-3000:]}")
+            if not (r.returncode == 1 and len(lines) == 1 and bad in lines[0]
+                    and "the network it describes needs over" in lines[0]):
+                sys.exit(f"FAIL: expected one line naming {bad} and the network's size")
+        images = os.path.join(tmp, "x.npy")
+        with open(images, "wb") as f:  # one float32 [1, 1, 32, 32] image
+            head = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 32, 32), }"
+            head += " " * (-(len(head) + 11) % 64) + "\n"
+            f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head.encode() + bytes(4096))
+        for key, field, value, program in (("G_kwargs", "z_dim", 1 << 24, "generate"),
+                                           ("G_kwargs", "mapping_layers", 1 << 24, "generate"),
+                                           ("D_kwargs", "channel_max", 1 << 16, "discriminate")):
+            header, body = read_bin(NET)
+            g = json.loads(header["__metadata__"][key])
+            g[field] = value
+            if field == "channel_max":
+                g["channel_base"] = 1 << 22
+            header["__metadata__"][key] = json.dumps(g)
+            bad = os.path.join(tmp, "huge.bin")
+            write_bin(bad, header, body)
+            if program == "generate":
+                expect_refused(["generate", "--network", bad, "--seeds", "0", "--outdir", out], bad)
+            else:
+                expect_refused(["discriminate", "--network", bad, "--images", images, "--out", os.path.join(tmp, "d.npy")], bad)
+        src = os.path.join(tmp, "images")
+        os.makedirs(src)
+        with open(os.path.join(src, "a.png"), "wb") as f:
+            f.write(png(32, 32, 99))
+        header, body = read_bin(os.path.join(SOURCE, "tests", "data", "psp_gradual.bin"))
+        p = json.loads(header["__metadata__"]["psp_kwargs"])
+        p["units"] = [1 << 16, 2, 2, 1]
+        header["__metadata__"]["psp_kwargs"] = json.dumps(p)
+        bad = os.path.join(tmp, "psp.bin")
+        write_bin(bad, header, body)
+        expect_refused(["psp", "encode", "--network", bad, "--images", src, "--outdir", out], bad)
     elif CASE == "bin_name_newline":
         # A tensor name with a newline, quoted in the error: two lines on stderr.
         header, body = read_bin(NET)
