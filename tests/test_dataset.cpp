@@ -10,6 +10,7 @@
 #include <stb_image_write.h>
 #include <webp/encode.h>
 #include <webp/mux.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <cstdio>
@@ -81,6 +82,31 @@ std::string handmade_png(int w, int h, int depth, int colour_type, const std::st
   std::string out = "\x89PNG\r\n\x1a\n" + png_chunk("IHDR", ihdr);
   for (const auto& [type, data] : chunks) out += png_chunk(type, data);
   return out + png_chunk("IDAT", z) + png_chunk("IEND", "");
+}
+
+// An 8x8 8-bit grey PNG, plain or Adam7-interlaced, whose image-data
+// stream (zlib, level 9) holds its rows and then `extra` zero bytes.
+std::string padded_png(bool interlaced, size_t extra) {
+  std::string raw;
+  auto row = [&](int y, int x0, int dx) {
+    raw += '\0';  // filter: none
+    for (int x = x0; x < 8; x += dx) raw += char(16 * y + x);
+  };
+  if (interlaced) {
+    const int x0[7] = {0, 4, 0, 2, 0, 1, 0}, y0[7] = {0, 0, 4, 0, 2, 0, 1}, dx[7] = {8, 8, 4, 4, 2, 2, 1}, dy[7] = {8, 8, 8, 4, 4, 2, 2};
+    for (int p = 0; p < 7; ++p)
+      for (int y = y0[p]; y < 8; y += dy[p]) row(y, x0[p], dx[p]);
+  } else {
+    for (int y = 0; y < 8; ++y) row(y, 0, 1);
+  }
+  raw += std::string(extra, '\0');
+  uLongf size = compressBound(uLong(raw.size()));
+  std::string z(size, '\0');
+  REQUIRE(compress2(reinterpret_cast<Bytef*>(z.data()), &size, reinterpret_cast<const Bytef*>(raw.data()), uLong(raw.size()), 9) == Z_OK);
+  z.resize(size);
+  std::string ihdr = be32s(8) + be32s(8);
+  ihdr += char(8), ihdr += char(0), ihdr += char(0), ihdr += char(0), ihdr += char(interlaced ? 1 : 0);
+  return "\x89PNG\r\n\x1a\n" + png_chunk("IHDR", ihdr) + png_chunk("IDAT", z) + png_chunk("IEND", "");
 }
 
 // An EXIF block (TIFF, little-endian) holding only the orientation tag.
@@ -163,6 +189,27 @@ TEST_CASE("a dataset's decoding pass holds a bounded amount of file bytes", "[da
   REQUIRE(WIFEXITED(end.status));
   CHECK(end.err == "16 images of 8\n");
   CHECK(WEXITSTATUS(end.status) == 0);
+}
+
+// stb_image inflates a PNG's whole image-data stream before taking its rows,
+// where PIL stops at the image's end: a 2 MB PNG of 8x8 held 2 GB. Past
+// twice the rows' bytes plus 1 MiB it is refused; a few stray bytes read as
+// PIL reads them.
+TEST_CASE("a PNG whose image data inflates far past its rows is refused before decoding", "[dataset]") {
+  for (const bool interlaced : {false, true}) {
+    const std::string need = interlaced ? "79" : "72";  // filter bytes and samples: Adam7's seven passes, or 8 rows of 1 + 8
+    const std::string clean = padded_png(interlaced, 0), stray = padded_png(interlaced, 100);
+    const std::string bomb = padded_png(interlaced, size_t(8) << 20);
+    REQUIRE(bomb.size() < 20000);
+    auto bytes = [](const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); };
+    const std::vector<uint8_t> want = decode_image(bytes(clean), clean.size(), "clean.png", 1);
+    for (int i = 0; i < 64; ++i) REQUIRE(want[size_t(i)] == uint8_t(16 * (i / 8) + i % 8));
+    CHECK(decode_image(bytes(stray), stray.size(), "stray.png", 1) == want);
+    const std::string allowed = std::to_string(2 * std::stoi(need) + (1 << 20));
+    CHECK(error_of([&] { decode_image(bytes(bomb), bomb.size(), "bomb.png", 1); }) ==
+          "bomb.png: a PNG whose image data inflates to over " + allowed + " bytes, more than twice the " + need +
+              " its rows need: stb_image would inflate all of it, where PIL stops at the image's end");
+  }
 }
 
 TEST_CASE("crc32 matches the standard check value", "[dataset]") {

@@ -2,6 +2,7 @@
 
 #include <stb_image.h>
 #include <stb_image_write.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cctype>
@@ -13,6 +14,8 @@
 #include <fstream>
 #include <memory>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "engine/error.h"
 #include "engine/io/input_file.h"
@@ -109,6 +112,60 @@ std::string png_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
     at += 12 + len;
   }
   return "";
+}
+
+// Why stb_image must not decode a PNG ("" when it may): it inflates the
+// whole image-data stream into one buffer (doubled as it fills, up to 4
+// GiB) before taking the rows it needs, where PIL stops once the image is
+// full. A 2 MB PNG of 8x8 whose IDAT inflated to 1.9 GiB of zeros held 2 GB
+// and was accepted. Allowed: twice the bytes the rows need (filter bytes
+// included, Adam7's seven passes for an interlaced one), plus 1 MiB, so a
+// file with a few stray bytes past its rows reads as PIL reads it.
+std::string png_excess_data(const uint8_t* d, size_t n) {
+  if (n < 33) return "";  // stb refuses it itself
+  const uint64_t w = be32(d + 16), h = be32(d + 20);
+  const int depth = d[24], colour = d[25], interlaced = d[28] == 1;
+  const uint64_t channels = colour == 2 ? 3 : colour == 4 ? 2 : colour == 6 ? 4 : 1;
+  auto rows = [&](uint64_t pw, uint64_t ph) { return pw == 0 || ph == 0 ? 0 : ph * (1 + (pw * channels * depth + 7) / 8); };
+  uint64_t need = 0;
+  if (interlaced) {
+    const uint64_t x0[7] = {0, 4, 0, 2, 0, 1, 0}, y0[7] = {0, 0, 4, 0, 2, 0, 1};
+    const uint64_t dx[7] = {8, 8, 4, 4, 2, 2, 1}, dy[7] = {8, 8, 8, 4, 4, 2, 2};
+    for (int p = 0; p < 7; ++p)
+      need += rows(w > x0[p] ? (w - x0[p] + dx[p] - 1) / dx[p] : 0, h > y0[p] ? (h - y0[p] + dy[p] - 1) / dy[p] : 0);
+  } else {
+    need = rows(w, h);
+  }
+  const uint64_t allowed = 2 * need + (uint64_t(1) << 20);
+  std::vector<std::pair<const uint8_t*, size_t>> idat;
+  uint64_t compressed = 0;
+  for (size_t at = 8; at + 12 <= n;) {
+    const size_t len = be32(d + at);
+    if (len > n - at - 12) break;
+    if (std::memcmp(d + at + 4, "IDAT", 4) == 0) idat.emplace_back(d + at + 8, len), compressed += len;
+    if (std::memcmp(d + at + 4, "IEND", 4) == 0) break;
+    at += 12 + len;
+  }
+  if (compressed * 1032 + 1024 <= allowed) return "";  // deflate gives at most 1032 bytes a byte
+  z_stream zs{};
+  if (inflateInit(&zs) != Z_OK) return "";
+  std::vector<unsigned char> scratch(1 << 16);
+  uint64_t out = 0;
+  int rc = Z_OK;
+  for (size_t i = 0; i < idat.size() && rc == Z_OK && out <= allowed; ++i) {
+    zs.next_in = const_cast<Bytef*>(idat[i].first);
+    zs.avail_in = static_cast<uInt>(idat[i].second);  // a chunk is under 2^31 bytes
+    while (zs.avail_in > 0 && rc == Z_OK && out <= allowed) {
+      zs.next_out = scratch.data();
+      zs.avail_out = static_cast<uInt>(scratch.size());
+      rc = inflate(&zs, Z_NO_FLUSH);
+      out += scratch.size() - zs.avail_out;
+    }
+  }
+  inflateEnd(&zs);
+  if (out <= allowed) return "";  // a damaged stream is stb's to name
+  return "image data inflates to over " + std::to_string(allowed) + " bytes, more than twice the " +
+         std::to_string(need) + " its rows need: stb_image would inflate all of it, where PIL stops at the image's end";
 }
 
 // A chunk type as a message shows it: its four letters, or hex when they are not letters.
@@ -453,6 +510,10 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
   if (info.format == "HDR") {
     const std::string why = hdr_rle_problem(data, n);
     if (!why.empty()) throw Error(name + ": corrupt HDR: " + why);
+  }
+  if (info.format == "PNG") {
+    const std::string why = png_excess_data(data, n);
+    if (!why.empty()) throw Error(name + ": a PNG whose " + why);
   }
   // Samples to 8 bits: round(v * 255 / top), top being 255, 65535 or a PNM's maxval.
   const uint32_t top = info.max_value > 0 ? uint32_t(info.max_value) : info.is_16_bit ? 65535u : 255u;
