@@ -176,6 +176,28 @@ TEST_CASE("pickle reader: hostile pickles end in one error, not a crash, a hang 
              Catch::Contains("test.pkl: more than 1048576 values"));
 }
 
+// One buffer of 1 MiB, memoized, built into arrays again and again (a
+// 25 kB CIFAR tarball made 200,000 such arrays: gigabytes). Copies past
+// twice the pickle's size and 1 MiB are refused; the same pickle with two
+// arrays (a copy each, within the bound) is read.
+TEST_CASE("pickle reader: one buffer built into many arrays is refused", "[archive_readers]") {
+  const uint32_t size = 1 << 20;
+  auto le32 = [](uint32_t v) { return std::string{char(v & 0xFF), char(v >> 8 & 0xFF), char(v >> 16 & 0xFF), char(v >> 24)}; };
+  auto arrays = [&](int n) {
+    std::string p = raw("\x80\x02" "cnumpy.core.multiarray\n_reconstruct\nq\x00" "cnumpy\nndarray\nK\x00\x85" "C\x01" "b\x87q\x01");
+    p += raw("cnumpy\ndtype\nX\x02\x00\x00\x00" "u1\x85Rq\x02");              // memo 2: dtype u1
+    p += "(K\x01J" + le32(size) + raw("\x85h\x02\x89" "B") + le32(size) + std::string(size, '\x07') + raw("tq\x03");  // memo 3: the state
+    p += "0000]";  // the four values off the stack (kept in the memo), then a list
+    for (int i = 0; i < n; ++i) p += raw("h\x00h\x01Rh\x03" "ba");  // _reconstruct(), BUILD with memo 3, append
+    return p + ".";
+  };
+  const PyRef two = unpickle(arrays(2));
+  REQUIRE(two->items.size() == 2);
+  CHECK(two->items[1]->data == std::string(size, '\x07'));
+  CHECK_THAT(error_of(arrays(8)), Catch::Contains("test.pkl: its arrays copy over") &&
+                                      Catch::Contains("(one buffer built into many arrays)"));
+}
+
 TEST_CASE("tar lister: pax path records name the next member; a malformed record is refused", "[archive_readers]") {
   const std::string long_name = "cifar-10-batches-py/" + std::string(150, 'p');
   const std::string record = "path=" + long_name + "\n";

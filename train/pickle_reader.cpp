@@ -289,6 +289,17 @@ class Unpickler {
     if (++values_ > kMaxPickleValues)
       bad("more than " + std::to_string(kMaxPickleValues) + " values (a CIFAR-10 batch makes under 50,000)");
   }
+  // Bytes copied out of existing values (an array's data from its buffer,
+  // _codecs.encode's bytes from its text): a buffer memoized once and built
+  // into 200,000 arrays copied it each time, gigabytes from a 25 kB
+  // tarball. A pickle's own buffers are in its bytes, each copied at most
+  // twice (encoded, then built), so twice its size bounds any real one.
+  void count_copy(size_t bytes) {
+    copied_ += bytes;
+    if (copied_ > 2 * uint64_t(n_) + (uint64_t(1) << 20))
+      bad("its arrays copy over " + std::to_string(copied_) + " bytes out of a pickle of " + std::to_string(n_) +
+          " (one buffer built into many arrays)");
+  }
   void push(PyRef v) {
     count_value();
     stack_.push_back(std::move(v));
@@ -369,6 +380,7 @@ class Unpickler {
     if (f == "_codecs.encode") {
       if (args.empty() || args[0]->kind != Kind::text) bad("_codecs.encode of a non-string");
       PyRef b = make(Kind::bytes);
+      count_copy(args[0]->str.size());
       if (!utf8_to_latin1(args[0]->str, b->str)) bad("_codecs.encode of text beyond Latin-1");
       return b;
     }
@@ -380,6 +392,7 @@ class Unpickler {
       a->byte_order = args[1]->byte_order;
       for (const PyRef& d : args[2]->items) a->shape.push_back(d->integer);
       a->fortran_order = args[3]->str == "F";
+      count_copy(args[0]->str.size());
       a->data = args[0]->str;
       check_size(*a);
       return a;
@@ -428,6 +441,7 @@ class Unpickler {
       obj->str = s[2]->str;
       obj->byte_order = s[2]->byte_order;
       obj->fortran_order = s[3]->integer != 0;
+      count_copy(s[4]->str.size());
       obj->data = s[4]->str;
       check_size(*obj);
       return;
@@ -440,6 +454,7 @@ class Unpickler {
   size_t pos_ = 0;
   std::string what_;
   size_t values_ = 0;  // values pushed and memo entries written so far
+  uint64_t copied_ = 0;  // count_copy's bytes so far
   std::vector<PyRef> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, PyRef> memo_;

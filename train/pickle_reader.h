@@ -54,8 +54,9 @@ struct PyValue {
 inline constexpr size_t kMaxPickleValues = size_t(1) << 20;
 
 // Unpickles `data` (a whole pickle, up to its STOP). Throws gf::Error
-// "<what>: <why>" on a malformed or truncated pickle, an unknown global, or
-// more than kMaxPickleValues values.
+// "<what>: <why>" on a malformed or truncated pickle, an unknown global,
+// more than kMaxPickleValues values, or arrays (and encoded bytes) copying
+// more than twice the pickle's size plus 1 MiB out of its buffers.
 PyRef read_pickle(const uint8_t* data, size_t n, const std::string& what);
 
 }  // namespace gf
