@@ -2,7 +2,9 @@
 // tensors (64-bit values as two exact 32-bit halves), read back with checks
 // that name the file and tensor; the dataset a run was made on; the format tag.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <typeinfo>
 #include <string>
 #include <vector>
@@ -10,6 +12,7 @@
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
 #include "engine/module.h"
+#include "models/network_file.h"
 #include "train/dataset.h"
 #include "train/optimizer.h"
 
@@ -117,6 +120,26 @@ auto built_from_file(const std::string& path, Make make) -> decltype(make()) {
     if (typeid(e) != typeid(Error)) throw;
     const std::string m = e.what();
     throw Error(m.find(path) != std::string::npos ? m : path + ": " + m);
+  }
+}
+
+// Before a trainer builds its networks (a copy per replica) from the configs
+// of a --resume file: each network the file holds, G (or G_ema) from
+// `g` and D from `d`, is built once alone (as Net(config, 0)) under
+// build_within_file's cap of that network's tensors (models/network_file.h),
+// so a config far larger than the file (z_dim 2^24 beside tensors of one
+// element) is refused naming `path` before the trainer allocates it. A
+// network the file lacks (D beside a generator alone) is this run's own.
+template <class G, class D, class GConfig, class DConfig>
+void check_configs_fit_file(const io::SafetensorsFile& file, const std::string& path, const GConfig& g, const DConfig& d) {
+  const std::vector<std::string> held = networks_in(file);
+  auto has = [&](const std::string& n) { return std::find(held.begin(), held.end(), n) != held.end(); };
+  try {
+    const std::string gen = has("G") ? "G" : has("G_ema") ? "G_ema" : "";
+    if (!gen.empty()) build_within_file(network_state(file, path, gen), gen, [&] { return std::make_unique<G>(g, 0); });
+    if (has("D")) build_within_file(network_state(file, path, "D"), "D", [&] { return std::make_unique<D>(d, 0); });
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
   }
 }
 

@@ -55,12 +55,14 @@ std::unique_ptr<PGGANTrainer> resumed_trainer(const cli::Args& args, const std::
                                {"mirror", k.mirror_augment ? "true" : "false"}});
     if (args.has("kimg")) setup.spec.total_kimg = args.number("kimg");
     check_networks_fit_data(file, path, setup.G_kwargs.resolution, setup.G_kwargs.num_channels, setup.G_kwargs.label_size, ds);
+    check_configs_fit_file<pggan::Generator, pggan::Discriminator>(file, path, setup.G_kwargs, setup.D_kwargs);
     auto t = built_from_file(path, [&] { return std::make_unique<PGGANTrainer>(setup, ds); });
     load_pggan_checkpoint(*t, file, path);
     return t;
   }
   const PGGANSetup setup = pggan_bundle_setup(file, path, fresh);
   check_networks_fit_data(file, path, setup.G_kwargs.resolution, setup.G_kwargs.num_channels, setup.G_kwargs.label_size, ds);
+  check_configs_fit_file<pggan::Generator, pggan::Discriminator>(file, path, setup.G_kwargs, setup.D_kwargs);
   auto t = built_from_file(path, [&] { return std::make_unique<PGGANTrainer>(setup, ds); });
   load_pggan_networks(*t, file, path);
   // The official train.py's resume_kimg: cur_nimg = int(resume_kimg * 1000), prev_lod -1.

@@ -117,6 +117,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
     if (args.has("kimg")) setup.spec.kimg = args.number("kimg");
     const stylegan2::GeneratorConfig& g = setup.G_kwargs;
     check_networks_fit_data(file, path, g.img_resolution, g.img_channels, g.c_dim, ds);
+    check_configs_fit_file<stylegan2::Generator, stylegan2::Discriminator>(file, path, g, setup.D_kwargs);
     auto t = built_from_file(path, [&] { return std::make_unique<StyleGAN2Trainer>(setup, ds); });
     agree(*t);
     load_checkpoint(*t, file, path);
@@ -135,6 +136,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   setup.spec.ada_kimg = 100;
   const stylegan2::GeneratorConfig& g = setup.G_kwargs;
   check_networks_fit_data(file, path, g.img_resolution, g.img_channels, g.c_dim, ds);
+  check_configs_fit_file<stylegan2::Generator, stylegan2::Discriminator>(file, path, g, setup.D_kwargs);
   auto t = built_from_file(path, [&] { return std::make_unique<StyleGAN2Trainer>(setup, ds); });
   agree(*t);
   load_networks(*t, file, path);
@@ -319,6 +321,8 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
     cli::check_cfg_resolution(spec.cfg, "fmap_base " + std::to_string(g.fmap_base),
                               pggan::widest_resolution(g.fmap_base, g.fmap_decay, g.fmap_max), ds.name(), ds.resolution());
   }
+  if (args.has("resume"))
+    check_configs_fit_file<stylegan::Generator, stylegan::Discriminator>(resume, args.str("resume"), spec.G_kwargs, spec.D_kwargs);
   // Mirroring is the official mirror_augment (a flip drawn per image), not extra copies.
   StyleGANTrainer trainer(spec, ds, seed, dev);
   std::string resume_note;

@@ -44,12 +44,13 @@ def expect_error(args, path, *needles):
 read_bin, write_bin = bin_file.read, bin_file.write  # the CRC recomputed, so each case meets its own check
 
 
-def png(width, height, grey):
-    """An 8-bit grey PNG of one value."""
+def png(width, height, grey, channels=1):
+    """An 8-bit grey (or RGB, channels 3) PNG of one value."""
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    rows = b"".join(b"\0" + bytes([grey]) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+    rows = b"".join(b"\0" + bytes([grey]) * (width * channels) for _ in range(height))
+    colour_type = 2 if channels == 3 else 0
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
@@ -246,6 +247,29 @@ try:
         bad = os.path.join(tmp, "psp.bin")
         write_bin(bad, header, body)
         expect_refused(["psp", "encode", "--network", bad, "--images", src, "--outdir", out], bad)
+        # --resume: the trainers built their networks (a copy per replica)
+        # from the file's configs before comparing its tensors.
+        data = os.path.join(tmp, "data")
+        os.makedirs(data)
+        with open(os.path.join(data, "a.png"), "wb") as f:
+            f.write(png(32, 32, 9))
+        data_rgb16 = os.path.join(tmp, "data_rgb16")
+        os.makedirs(data_rgb16)
+        with open(os.path.join(data_rgb16, "a.png"), "wb") as f:
+            f.write(png(16, 16, 9, channels=3))
+        for program, net, field, folder, extra in (
+                ("train_stylegan", NET, "z_dim", data, []),
+                ("train_pggan", os.path.join(SOURCE, "tests", "data", "pggan_32x1.bin"), "latent_size", data, []),
+                ("train_stylegan", os.path.join(SOURCE, "tests", "data", "stylegan_16x3.bin"), "latent_size", data_rgb16,
+                 ["--arch", "stylegan"])):
+            header, body = read_bin(net)
+            g = json.loads(header["__metadata__"]["G_kwargs"])
+            g[field] = 1 << 24
+            header["__metadata__"]["G_kwargs"] = json.dumps(g)
+            bad = os.path.join(tmp, "resume.bin")
+            write_bin(bad, header, body)
+            expect_refused([program] + extra + ["--cfg", "tiny", "--data", folder, "--kimg", "0.001", "--resume", bad,
+                                                "--outdir", os.path.join(tmp, "runs")], bad)
     elif CASE == "bin_name_newline":
         # A tensor name with a newline, quoted in the error: two lines on stderr.
         header, body = read_bin(NET)
