@@ -28,6 +28,9 @@ std::atomic<bool> g_poison{[] {
 }()};
 }  // namespace
 
+// This thread's innermost CpuGrowthCap; null: none.
+thread_local const CpuGrowthCap* t_growth_cap = nullptr;
+
 void set_poison_allocations(bool on) { g_poison.store(on); }
 bool poison_allocations() { return g_poison.load(std::memory_order_relaxed); }
 
@@ -70,12 +73,16 @@ void* CachingAllocator::allocate(size_t bytes) {
 
 void* CachingAllocator::take(size_t bytes, size_t* got_out) {
   const size_t size = round_size(bytes);
-  if (cap_ != 0 && (stats_.in_use > cap_ || size > cap_ - stats_.in_use)) throw Error(cap_what_);
   // Best fit among cached blocks, but never more than twice the request.
   auto it = free_.lower_bound(size);
   void* p = nullptr;
   size_t got = size;
-  if (it != free_.end() && it->first <= 2 * size) {
+  const bool hit = it != free_.end() && it->first <= 2 * size;
+  if (t_growth_cap && this == &cpu_allocator()) {  // charged what it would be handed
+    const size_t limit = t_growth_cap->limit_, block = hit ? it->first : size;
+    if (stats_.in_use > limit || block > limit - stats_.in_use) throw Error(t_growth_cap->what_);
+  }
+  if (hit) {
     p = it->second;
     got = it->first;
     free_.erase(it);
@@ -136,22 +143,13 @@ AllocatorStats CachingAllocator::stats() const {
   return stats_;
 }
 
-std::pair<size_t, std::string> CachingAllocator::set_in_use_cap(size_t limit, std::string what) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::pair<size_t, std::string> previous{cap_, std::move(cap_what_)};
-  cap_ = limit;
-  cap_what_ = std::move(what);
-  return previous;
+CpuGrowthCap::CpuGrowthCap(size_t growth, std::string what) : what_(std::move(what)), previous_(t_growth_cap) {
+  const size_t in_use = cpu_allocator().in_use();
+  limit_ = growth > SIZE_MAX - in_use ? SIZE_MAX : in_use + growth;
+  t_growth_cap = this;
 }
 
-CpuGrowthCap::CpuGrowthCap(size_t growth, std::string what) {
-  CachingAllocator& a = cpu_allocator();
-  const size_t in_use = a.in_use();
-  const size_t limit = growth > SIZE_MAX - in_use ? SIZE_MAX : in_use + growth;
-  previous_ = a.set_in_use_cap(limit, std::move(what));
-}
-
-CpuGrowthCap::~CpuGrowthCap() { cpu_allocator().set_in_use_cap(previous_.first, std::move(previous_.second)); }
+CpuGrowthCap::~CpuGrowthCap() { t_growth_cap = previous_; }
 
 void CachingAllocator::reset_peak() {
   std::lock_guard<std::mutex> lock(mutex_);

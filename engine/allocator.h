@@ -60,10 +60,6 @@ class CachingAllocator {
   // per power of two, so repeated shapes land in the same bin.
   static size_t round_size(size_t bytes);
 
-  // While `limit` is non-zero, a request that would take the bytes in use
-  // past it throws gf::Error(what) instead of allocating. Returns the cap it
-  // replaces, for CpuGrowthCap to put back.
-  std::pair<size_t, std::string> set_in_use_cap(size_t limit, std::string what);
   size_t in_use() const { return stats().in_use; }
 
  private:
@@ -81,8 +77,6 @@ class CachingAllocator {
       free_;  // size class -> block
   std::map<void*, size_t, std::less<void*>, pool::Allocator<std::pair<void* const, size_t>>> live_;  // block -> size class
   AllocatorStats stats_;
-  size_t cap_ = 0;  // set_in_use_cap's limit; 0: none
-  std::string cap_what_;
 };
 
 // Debug mode of every allocator with a Fill (see above). Off unless the
@@ -96,12 +90,15 @@ CachingAllocator& cuda_allocator(int index);
 // mmaps whose page faults cost as much as a memory-bound op itself.
 CachingAllocator& cpu_allocator();
 
-// While alive, the CPU allocator's bytes in use may grow by at most `growth`
-// past what they were at its start; a request past that throws gf::Error
-// "<what>". Building a network from a file's config runs under one sized by
-// the file's tensors (models/network_file.h): a 492-byte .bin whose G_kwargs
-// said z_dim 16777216 allocated 4 GB before its tensors were compared.
-// Innermost wins; the previous cap comes back at its end.
+// While alive, this thread's requests to the CPU allocator throw gf::Error
+// "<what>" instead of taking the allocator's bytes in use more than
+// `growth` past what they were at its start (the block a request would be
+// handed, a cached one up to twice its size included). Building a network
+// from a file's config runs under one sized by the file's tensors
+// (models/network_file.h): a 492-byte .bin whose G_kwargs said z_dim
+// 16777216 allocated 4 GB before its tensors were compared. Other threads
+// are not capped (their allocations do count in the bytes in use); on this
+// thread the innermost cap holds, and the previous one comes back at its end.
 class CpuGrowthCap {
  public:
   CpuGrowthCap(size_t growth, std::string what);
@@ -110,7 +107,10 @@ class CpuGrowthCap {
   CpuGrowthCap& operator=(const CpuGrowthCap&) = delete;
 
  private:
-  std::pair<size_t, std::string> previous_;
+  std::string what_;
+  size_t limit_;
+  const CpuGrowthCap* previous_;
+  friend class CachingAllocator;
 };
 
 }  // namespace gf

@@ -214,6 +214,9 @@ TEST_CASE("CpuGrowthCap: growth past the cap throws its words, and the cap ends 
     }
     CHECK_THROWS_WITH(Tensor::empty({192 * 1024}), "outer");  // 768 KiB more
     const Tensor rest = Tensor::empty({64 * 1024});                     // 256 KiB: within the outer's 1 MiB
+    bool other_thread = false;  // the cap is this thread's
+    std::thread([&] { other_thread = Tensor::empty({1024 * 1024}).numel() == 1024 * 1024; }).join();
+    CHECK(other_thread);
   }
   const size_t in_use = a.in_use();
   const Tensor big = Tensor::empty({1024 * 1024});  // 4 MiB: no cap left
