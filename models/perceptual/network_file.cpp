@@ -39,10 +39,14 @@ std::unique_ptr<Net> load(const std::string& path, const std::string& kind, cons
   ParamInit init(0);
   init.skip_draws = true;
   std::unique_ptr<Net> net;
-  try {
-    net = build_within_file(file.tensors, kind, [&] { return std::make_unique<Net>(cfg, init); });
-  } catch (const Error& e) {
-    throw Error(path + ": " + key + ": " + e.what());
+  if (!file.metadata.count(key)) {  // the official network, of a known size: a narrower file's tensors are named below
+    net = std::make_unique<Net>(cfg, init);
+  } else {
+    try {
+      net = build_within_file(file.tensors, kind, [&] { return std::make_unique<Net>(cfg, init); });
+    } catch (const Error& e) {
+      throw Error(path + ": " + key + ": " + e.what());
+    }
   }
   stylegan2::load_module(*net, file.tensors, path, kind, /*built_from_metadata=*/true);
   return net;
