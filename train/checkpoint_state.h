@@ -124,22 +124,30 @@ auto built_from_file(const std::string& path, Make make) -> decltype(make()) {
 }
 
 // Before a trainer builds its networks (a copy per replica) from the configs
-// of a --resume file: each network the file holds, G (or G_ema) from
-// `g` and D from `d`, is built once alone (as Net(config, 0)) under
-// build_within_file's cap of that network's tensors (models/network_file.h),
-// so a config far larger than the file (z_dim 2^24 beside tensors of one
-// element) is refused naming `path` before the trainer allocates it. A
-// network the file lacks (D beside a generator alone) is this run's own.
+// of a --resume file: G (or G_ema) from `g` and D from `d` are each built
+// once alone (as Net(config, 0)) under build_within_file's cap of the file's
+// tensors for that network (models/network_file.h), so a config far larger
+// than the file (z_dim 2^24 beside tensors of one element) is refused naming
+// `path` before the trainer allocates it. A file without D still gives D's
+// config (its D_kwargs, or the generator's widths): that D is capped by the
+// generator's tensors (a discriminator is about a generator's size in every
+// official config).
 template <class G, class D, class GConfig, class DConfig>
 void check_configs_fit_file(const io::SafetensorsFile& file, const std::string& path, const GConfig& g, const DConfig& d) {
   const std::vector<std::string> held = networks_in(file);
   auto has = [&](const std::string& n) { return std::find(held.begin(), held.end(), n) != held.end(); };
+  const std::string gen = has("G") ? "G" : "G_ema";
+  const io::TensorMap g_state = network_state(file, path, gen);
+  std::string key = "G_kwargs";
   try {
-    const std::string gen = has("G") ? "G" : has("G_ema") ? "G_ema" : "";
-    if (!gen.empty()) build_within_file(network_state(file, path, gen), gen, [&] { return std::make_unique<G>(g, 0); });
-    if (has("D")) build_within_file(network_state(file, path, "D"), "D", [&] { return std::make_unique<D>(d, 0); });
+    build_within_file(g_state, gen, [&] { return std::make_unique<G>(g, 0); });
+    key = "D_kwargs";
+    if (has("D"))
+      build_within_file(network_state(file, path, "D"), "D", [&] { return std::make_unique<D>(d, 0); });
+    else
+      build_within_file(g_state, gen, [&] { return std::make_unique<D>(d, 0); });
   } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
+    throw Error(path + ": " + key + ": " + e.what());
   }
 }
 

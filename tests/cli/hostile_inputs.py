@@ -270,6 +270,24 @@ try:
             write_bin(bad, header, body)
             expect_refused([program] + extra + ["--cfg", "tiny", "--data", folder, "--kimg", "0.001", "--resume", bad,
                                                 "--outdir", os.path.join(tmp, "runs")], bad)
+        # A file without D whose D_kwargs describe a huge one: D is built from
+        # them (or from the generator's widths), within the generator's size.
+        header, body = read_bin(NET)
+        d = json.loads(header["__metadata__"]["D_kwargs"])
+        d["channel_base"], d["channel_max"] = 1 << 22, 2048
+        header["__metadata__"]["D_kwargs"] = json.dumps(d)
+        kept = {k: v for k, v in header.items() if not k.startswith("D.")}
+        order = sorted((v["data_offsets"][0], k) for k, v in kept.items() if k != "__metadata__")
+        new_body, at = b"", 0
+        for _, k in order:  # the D tensors' bytes go with them
+            b, e = kept[k]["data_offsets"]
+            kept[k] = dict(kept[k], data_offsets=[at, at + e - b])
+            new_body += body[b:e]
+            at += e - b
+        bad = os.path.join(tmp, "no_d.bin")
+        write_bin(bad, kept, new_body)
+        expect_refused(["train_stylegan", "--cfg", "tiny", "--data", data, "--kimg", "0.001", "--resume", bad,
+                        "--outdir", os.path.join(tmp, "runs")], bad)
     elif CASE == "bin_name_newline":
         # A tensor name with a newline, quoted in the error: two lines on stderr.
         header, body = read_bin(NET)
