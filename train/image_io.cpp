@@ -114,15 +114,23 @@ std::string png_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
   return "";
 }
 
-// Why stb_image must not decode a PNG ("" when it may): it inflates the
-// whole image-data stream into one buffer (doubled as it fills, up to 4
-// GiB) before taking the rows it needs, where PIL stops once the image is
-// full. A 2 MB PNG of 8x8 whose IDAT inflated to 1.9 GiB of zeros held 2 GB
-// and was accepted. Allowed: twice the bytes the rows need (filter bytes
-// included, Adam7's seven passes for an interlaced one), plus 1 MiB, so a
-// file with a few stray bytes past its rows reads as PIL reads it.
-std::string png_excess_data(const uint8_t* d, size_t n) {
-  if (n < 33) return "";  // stb refuses it itself
+// stb_image inflates a PNG's whole image-data stream into one buffer
+// (doubled as it fills, up to 4 GiB) before taking the rows it needs, and
+// reads streams zlib refuses (a window-size field of 8); PIL inflates with
+// zlib and stops once the image is full. A 2 MB PNG of 8x8 whose IDAT
+// inflated to 1.9 GiB of zeros held 2 GB. So the stream is inflated here
+// with zlib up to the bytes the rows need (filter bytes included; Adam7's
+// seven passes for an interlaced image), and `rebuilt` becomes the PNG stb
+// is given: the chunks before the image data, then those bytes alone in one
+// IDAT, stored: the rows PIL reads, whatever follows them. Returns "" with
+// `rebuilt` empty to decode `d` as it is (a file stb refuses by its header,
+// or a stream that ends before its rows, which stb names as before: both
+// bounded by the file), else why the PNG cannot be read (PIL cannot either).
+std::string png_rows_only(const uint8_t* d, size_t n, std::vector<uint8_t>& rebuilt) {
+  rebuilt.clear();
+  if (n >= 16 && std::memcmp(d + 12, "CgBI", 4) == 0)
+    return "an Apple CgBI PNG (made for iOS: raw deflate, BGR order), which PIL cannot read";
+  if (n < 33 || be32(d + 8) != 13 || std::memcmp(d + 12, "IHDR", 4) != 0) return "";
   const uint64_t w = be32(d + 16), h = be32(d + 20);
   const int depth = d[24], colour = d[25], interlaced = d[28] == 1;
   const uint64_t channels = colour == 2 ? 3 : colour == 4 ? 2 : colour == 6 ? 4 : 1;
@@ -136,36 +144,76 @@ std::string png_excess_data(const uint8_t* d, size_t n) {
   } else {
     need = rows(w, h);
   }
-  const uint64_t allowed = 2 * need + (uint64_t(1) << 20);
+  if (need == 0 || need > (uint64_t(1) << 31) - (uint64_t(1) << 26)) return "";  // stb refuses it (2^30 bytes of pixels)
+  // The image-data chunks in order, as stb gathers them, and where the first begins.
   std::vector<std::pair<const uint8_t*, size_t>> idat;
-  uint64_t compressed = 0;
+  size_t first = 0;
   for (size_t at = 8; at + 12 <= n;) {
     const size_t len = be32(d + at);
     if (len > n - at - 12) break;
-    if (std::memcmp(d + at + 4, "IDAT", 4) == 0) idat.emplace_back(d + at + 8, len), compressed += len;
+    if (std::memcmp(d + at + 4, "IDAT", 4) == 0) {
+      if (idat.empty()) first = at;
+      idat.emplace_back(d + at + 8, len);
+    }
     if (std::memcmp(d + at + 4, "IEND", 4) == 0) break;
     at += 12 + len;
   }
-  if (compressed * 1032 + 1024 <= allowed) return "";  // deflate gives at most 1032 bytes a byte
+  if (idat.empty()) return "";
+  // The rebuilt file: the chunks before the image data, one IDAT of a zlib
+  // stream of stored blocks (65535 bytes each, the last one final), IEND.
+  const uint64_t blocks = (need + 65534) / 65535, stream = 2 + blocks * 5 + need + 4;
+  rebuilt.resize(first + 12 + size_t(stream) + 12);
+  std::memcpy(rebuilt.data(), d, first);
+  uint8_t* chunk = rebuilt.data() + first;
+  auto put32 = [](uint8_t* at, uint32_t v) { at[0] = uint8_t(v >> 24), at[1] = uint8_t(v >> 16), at[2] = uint8_t(v >> 8), at[3] = uint8_t(v); };
+  put32(chunk, uint32_t(stream));
+  std::memcpy(chunk + 4, "IDAT", 4);
+  uint8_t* out = chunk + 8;
+  *out++ = 0x78, *out++ = 0x01;
   z_stream zs{};
-  if (inflateInit(&zs) != Z_OK) return "";
-  std::vector<unsigned char> scratch(1 << 16);
-  uint64_t out = 0;
+  if (inflateInit(&zs) != Z_OK) throw std::bad_alloc();
+  size_t part = 0;
+  uLong adler = adler32(0, nullptr, 0);
   int rc = Z_OK;
-  for (size_t i = 0; i < idat.size() && rc == Z_OK && out <= allowed; ++i) {
-    zs.next_in = const_cast<Bytef*>(idat[i].first);
-    zs.avail_in = static_cast<uInt>(idat[i].second);  // a chunk is under 2^31 bytes
-    while (zs.avail_in > 0 && rc == Z_OK && out <= allowed) {
-      zs.next_out = scratch.data();
-      zs.avail_out = static_cast<uInt>(scratch.size());
+  for (uint64_t left = need; left > 0 && rc == Z_OK;) {
+    const uInt len = uInt(std::min<uint64_t>(left, 65535));
+    left -= len;
+    *out++ = left == 0 ? 1 : 0;  // BFINAL, BTYPE 00
+    *out++ = uint8_t(len), *out++ = uint8_t(len >> 8), *out++ = uint8_t(~len), *out++ = uint8_t(~len >> 8);
+    zs.next_out = out;
+    zs.avail_out = len;
+    while (zs.avail_out > 0 && rc == Z_OK) {
+      if (zs.avail_in == 0) {
+        if (part == idat.size()) break;  // the data ends before the rows do
+        zs.next_in = const_cast<Bytef*>(idat[part].first);
+        zs.avail_in = uInt(idat[part].second);  // a chunk is under 4 GiB
+        ++part;
+      }
       rc = inflate(&zs, Z_NO_FLUSH);
-      out += scratch.size() - zs.avail_out;
+      if (rc == Z_BUF_ERROR) rc = Z_OK;  // no progress without input: the next chunk's turn
     }
+    if (zs.avail_out > 0) break;
+    adler = adler32(adler, out, len);
+    out += len;
   }
+  const std::string zlib_error = rc == Z_OK || rc == Z_STREAM_END || !zs.msg ? "" : zs.msg;
+  const bool complete = zs.total_out == need;
   inflateEnd(&zs);
-  if (out <= allowed) return "";  // a damaged stream is stb's to name
-  return "image data inflates to over " + std::to_string(allowed) + " bytes, more than twice the " +
-         std::to_string(need) + " its rows need: stb_image would inflate all of it, where PIL stops at the image's end";
+  if (!complete) {
+    rebuilt.clear();
+    // A stream zlib refuses before the rows are complete (stb may read on):
+    // PIL fails on it too. One that ends early, or a cut file, is stb's to name.
+    if (rc != Z_OK && rc != Z_STREAM_END)
+      return "corrupt PNG image data (zlib: " + (zlib_error.empty() ? std::string("error ") + std::to_string(rc) : zlib_error) + ")";
+    return "";
+  }
+  put32(out, uint32_t(adler));
+  out += 4;
+  put32(out, uint32_t(::crc32(::crc32(0, chunk + 4, 4), chunk + 8, uInt(stream))));
+  out += 4;
+  const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+  std::memcpy(out, iend, sizeof iend);
+  return "";
 }
 
 // A chunk type as a message shows it: its four letters, or hex when they are not letters.
@@ -511,9 +559,10 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     const std::string why = hdr_rle_problem(data, n);
     if (!why.empty()) throw Error(name + ": corrupt HDR: " + why);
   }
+  std::vector<uint8_t> rows_only;  // a PNG as stb_image is given it: its rows alone
   if (info.format == "PNG") {
-    const std::string why = png_excess_data(data, n);
-    if (!why.empty()) throw Error(name + ": a PNG whose " + why);
+    const std::string why = png_rows_only(data, n, rows_only);
+    if (!why.empty()) throw Error(name + ": " + why);
   }
   // Samples to 8 bits: round(v * 255 / top), top being 255, 65535 or a PNM's maxval.
   const uint32_t top = info.max_value > 0 ? uint32_t(info.max_value) : info.is_16_bit ? 65535u : 255u;
@@ -525,7 +574,7 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
   // see; a grey one (type 0) it keeps as 16-bit integers (I;16), which they
   // mangle, and a 16-bit PNM it rounds: those are rounded here.
   const bool high_byte = info.is_16_bit && info.format == "PNG" && info.channels >= 2;
-  Feed feed{data, n};
+  Feed feed = rows_only.empty() ? Feed{data, n} : Feed{rows_only.data(), rows_only.size()};
   // p holds pc channels a pixel: want, or 1 (grey, replicated here).
   auto take = [&](auto* p, int pc) {
     if (!p) throw Error(name + ": cannot decode " + info.format + " (" + stbi_failure_reason() + ")");
