@@ -62,14 +62,14 @@ void send_records(const std::string& folder, std::FILE* out) {
   put_tag(out, 'E');
   put_u64(out, stat.ms_entries);
   std::fflush(out);
-  // Keys come in the database's order, each once (duplicates only in a
-  // DUPSORT database): branch pages that point to one child twice walked a
-  // 24 kB file through half a billion records, the count its header claims
-  // being the file's word too.
+  // Records come in the database's order, each once: keys ascending, and
+  // in a DUPSORT database a key's values ascending. Branch pages that point
+  // to one child again and again walked a 24 kB file through half a billion
+  // records, the count its header claims being the file's word too.
   unsigned int db_flags = 0;
   check(mdb_dbi_flags(txn, dbi, &db_flags), folder, "cannot read its header");
-  const bool repeats = (db_flags & MDB_DUPSORT) != 0;
-  std::string previous;
+  const bool dupsort = (db_flags & MDB_DUPSORT) != 0;
+  std::string previous, previous_value;
   uint64_t index = 0;
   MDB_val k, v;
   for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT, ++index) {
@@ -77,12 +77,15 @@ void send_records(const std::string& folder, std::FILE* out) {
     if (rc == MDB_NOTFOUND) break;
     check(rc, folder, "cannot read an entry (corrupt database?)");
     if (index > 0) {
-      MDB_val before{previous.size(), previous.data()};
-      const int order = mdb_cmp(txn, dbi, &before, &k);
-      if (order > 0 || (order == 0 && !repeats))
-        throw Error(folder + ": data.mdb is damaged: record " + std::to_string(index + 1) + "'s key does not follow record " +
-                    std::to_string(index) + "'s in the database's order (a page reached twice?)");
+      MDB_val before{previous.size(), previous.data()}, before_value{previous_value.size(), previous_value.data()};
+      int order = mdb_cmp(txn, dbi, &before, &k);
+      if (order == 0 && dupsort) order = mdb_dcmp(txn, dbi, &before_value, &v);
+      if (order >= 0)
+        throw Error(folder + ": data.mdb is damaged: record " + std::to_string(index + 1) + " does not follow record " +
+                    std::to_string(index) + " in the database's order (a page reached twice?), or was written with a "
+                    "key order of its own, which LMDB does not record");
     }
+    if (dupsort) previous_value.assign(static_cast<const char*>(v.mv_data), v.mv_size);
     // A damaged node's size (4 GiB) made the parent allocate it, and the
     // write then failed on the unmapped bytes.
     if (!ec && (k.mv_size > file_bytes || v.mv_size > file_bytes))
