@@ -4,8 +4,11 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <exception>
 #include <fstream>
+#include <new>
 #include <random>
 #include <sstream>
 
@@ -69,6 +72,22 @@ uint64_t limit_address_space(uint64_t extra) {
   const uint64_t limit = mapped_bytes() + extra;
   const rlimit as{rlim_t(limit), rlim_t(limit)};
   return ::setrlimit(RLIMIT_AS, &as) == 0 ? limit : 0;
+}
+
+ChildEnd run_with_address_limit(uint64_t extra, const std::function<void()>& fn) {
+  return run_in_child([&] {
+    if (limit_address_space(extra) == 0) ::_exit(4);
+    try {
+      fn();
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "out of memory\n");
+      ::_exit(2);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      ::_exit(1);
+    }
+    ::_exit(0);
+  });
 }
 
 bool bit_equal(const Tensor& a, const Tensor& b) {

@@ -137,16 +137,7 @@ TEST_CASE("read_npz refuses an entry larger than its header's shape before infla
   write_bytes(path, zip);
   // In a child whose address space allows 128 MiB more than it maps: the
   // 256 MiB claim must never be allocated.
-  const gf::test::ChildEnd end = gf::test::run_in_child([&] {
-    if (gf::test::limit_address_space(uint64_t(128) << 20) == 0) ::_exit(4);
-    try {
-      read_npz(path);
-    } catch (const Error& e) {
-      std::fprintf(stderr, "%s\n", e.what());
-      ::_exit(1);
-    }
-    ::_exit(0);
-  });
+  const gf::test::ChildEnd end = gf::test::run_with_address_limit(uint64_t(128) << 20, [&] { read_npz(path); });
   REQUIRE(WIFEXITED(end.status));
   CHECK(WEXITSTATUS(end.status) == 1);
   CHECK_THAT(end.err, Catch::StartsWith("npz: " + path) &&

@@ -57,6 +57,11 @@ uint64_t mapped_bytes();
 // extra, for a forked child that must not allocate more; returns the limit,
 // or 0 when it could not be set.
 uint64_t limit_address_space(uint64_t extra);
+// fn() in a forked child whose address space may grow `extra` bytes past
+// what it maps: exit status 0 when fn returns, 1 with the exception's text
+// on stderr when it throws (2 and "out of memory" for std::bad_alloc), 4
+// when the limit could not be set.
+ChildEnd run_with_address_limit(uint64_t extra, const std::function<void()>& fn);
 
 // A file's bytes ("" when it cannot be read).
 inline std::string file_bytes(const std::filesystem::path& path) {
