@@ -149,3 +149,31 @@ TEST_CASE("LmdbRecords: a leaf reached twice is refused as damage", "[lmdb]") {
   CHECK_THAT(error, Catch::Contains("data.mdb is damaged: record " + std::to_string(n + 1) + " does not follow record " +
                                     std::to_string(n) + " in the database's order"));
 }
+
+// A DUPSORT database holds a key many times, its values ascending: every
+// record is read, none taken for a page reached twice.
+TEST_CASE("LmdbRecords: a DUPSORT database's repeated keys are read in order", "[lmdb]") {
+  test::TempDir dir("lmdb_dupsort");
+  {
+    MDB_env* env = nullptr;
+    REQUIRE(mdb_env_create(&env) == 0);
+    REQUIRE(mdb_env_set_mapsize(env, size_t(1) << 20) == 0);
+    REQUIRE(mdb_env_open(env, dir.path.c_str(), 0, 0644) == 0);
+    MDB_txn* txn = nullptr;
+    REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+    MDB_dbi dbi;
+    REQUIRE(mdb_dbi_open(txn, nullptr, MDB_DUPSORT, &dbi) == 0);
+    for (const char* key : {"b", "a"})
+      for (const char* value : {"v3", "v1", "v2"}) {  // stored sorted whatever the order put
+        MDB_val k{1, const_cast<char*>(key)}, v{2, const_cast<char*>(value)};
+        REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+      }
+    REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+  }
+  LmdbRecords db(dir.path.string());
+  std::string key, got;
+  std::vector<uint8_t> value;
+  while (db.next(key, value)) got += key + ":" + std::string(value.begin(), value.end()) + " ";
+  CHECK(got == "a:v1 a:v2 a:v3 b:v1 b:v2 b:v3 ");
+}
