@@ -100,18 +100,31 @@ namespace {
 // match ("" when all do): stb_image checks no CRC (nor zlib's Adler-32), so a
 // damaged byte in a PNG's pixel data decoded to wrong pixels without a word
 // (PIL, which the official tools use, refuses such a file).
-std::string png_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
+// fn(at, len) for each whole chunk of a PNG after its signature (at: where
+// the chunk begins; len: its data's bytes), in order, up to IEND or the
+// first chunk cut short; fn returns false to stop.
+template <class Fn>
+void for_each_png_chunk(const uint8_t* d, size_t n, Fn fn) {
   for (size_t at = 8; at + 12 <= n;) {
     const size_t len = be32(d + at);
-    if (len > n - at - 12) break;
-    const uint8_t* type = d + at + 4;
-    if (crc32(type, 4 + len) != be32(d + at + 8 + len)) return std::string(reinterpret_cast<const char*>(type), 4);
-    if (std::memcmp(type, "tRNS", 4) == 0) info.alpha = true;
-    if (std::memcmp(type, "eXIf", 4) == 0) info.orientation = exif_block_orientation(d + at + 8, len);
-    if (std::memcmp(type, "IEND", 4) == 0) break;
+    if (len > n - at - 12 || !fn(at, len) || std::memcmp(d + at + 4, "IEND", 4) == 0) return;
     at += 12 + len;
   }
-  return "";
+}
+
+std::string png_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
+  std::string bad_crc;
+  for_each_png_chunk(d, n, [&](size_t at, size_t len) {
+    const uint8_t* type = d + at + 4;
+    if (crc32(type, 4 + len) != be32(d + at + 8 + len)) {
+      bad_crc.assign(reinterpret_cast<const char*>(type), 4);
+      return false;
+    }
+    if (std::memcmp(type, "tRNS", 4) == 0) info.alpha = true;
+    if (std::memcmp(type, "eXIf", 4) == 0) info.orientation = exif_block_orientation(d + at + 8, len);
+    return true;
+  });
+  return bad_crc;
 }
 
 // stb_image inflates a PNG's whole image-data stream into one buffer
@@ -149,16 +162,13 @@ std::string png_rows_only(const uint8_t* d, size_t n, std::vector<uint8_t>& rebu
   // The image-data chunks in order, as stb gathers them, and where the first begins.
   std::vector<std::pair<const uint8_t*, size_t>> idat;
   size_t first = 0;
-  for (size_t at = 8; at + 12 <= n;) {
-    const size_t len = be32(d + at);
-    if (len > n - at - 12) break;
+  for_each_png_chunk(d, n, [&](size_t at, size_t len) {
     if (std::memcmp(d + at + 4, "IDAT", 4) == 0) {
       if (idat.empty()) first = at;
       idat.emplace_back(d + at + 8, len);
     }
-    if (std::memcmp(d + at + 4, "IEND", 4) == 0) break;
-    at += 12 + len;
-  }
+    return true;
+  });
   if (idat.empty()) return "";
   // The rebuilt file: the chunks before the image data, one IDAT of a zlib
   // stream of stored blocks (65535 bytes each, the last one final), IEND.
