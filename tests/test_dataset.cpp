@@ -1265,30 +1265,40 @@ TEST_CASE("WebP images decode through libwebp: lossless pixels exact, transparen
       for (int c = 0; c < 3; ++c) CHECK(up[(y * 4 + x) * 3 + c] == rgb[((3 - x) * 6 + y) * 3 + c]);
 }
 
+namespace {
+// A GIF image descriptor and its data, by hand: frame w x h at (x, y) of
+// palette indices 0-3, as LZW data of 3-bit codes only (a clear code before
+// every two pixels keeps the code width at 3); no local table.
+std::string gif_frame(const std::vector<int>& idx, int x = 0, int y = 0, int w = 4, int h = 4) {
+  std::vector<int> codes;
+  for (size_t i = 0; i < idx.size(); ++i) {
+    if (i % 2 == 0) codes.push_back(4);  // clear
+    codes.push_back(idx[i]);
+  }
+  codes.push_back(5);  // end of information
+  std::string bytes;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (int c : codes) {
+    acc |= uint32_t(c) << bits, bits += 3;
+    while (bits >= 8) bytes += char(acc & 0xFF), acc >>= 8, bits -= 8;
+  }
+  if (bits > 0) bytes += char(acc & 0xFF);
+  std::string out = std::string(1, '\x2C');
+  for (int v : {x, y, w, h}) out += char(v & 0xFF), out += char(v >> 8);
+  out += std::string(1, '\0') + "\x02";  // no local table; LZW minimum code size 2
+  for (size_t at = 0; at < bytes.size(); at += 255) {
+    const std::string part = bytes.substr(at, 255);
+    out += char(part.size()) + part;
+  }
+  return out + std::string(1, '\0');
+}
+}  // namespace
+
 TEST_CASE("animated GIFs give their first frame, named; a CMYK JPEG is recognised", "[dataset]") {
   TempDir dir("gif");
-  // A 4x4 GIF of two frames by hand: a 4-colour table, and LZW data of 3-bit
-  // codes only (a clear code before every two pixels keeps the code width at 3).
-  auto frame_data = [](const std::vector<int>& idx) {
-    std::vector<int> codes;
-    for (size_t i = 0; i < idx.size(); ++i) {
-      if (i % 2 == 0) codes.push_back(4);  // clear
-      codes.push_back(idx[i]);
-    }
-    codes.push_back(5);  // end of information
-    std::string bytes;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (int c : codes) {
-      acc |= uint32_t(c) << bits, bits += 3;
-      while (bits >= 8) bytes += char(acc & 0xFF), acc >>= 8, bits -= 8;
-    }
-    if (bits > 0) bytes += char(acc & 0xFF);
-    std::string out = std::string(1, '\x2C') + std::string(8, '\0');  // image descriptor at (0, 0)
-    out[5] = 4, out[7] = 4;                                            // 4 x 4
-    out += std::string(1, '\0') + "\x02" + char(bytes.size()) + bytes + std::string(1, '\0');
-    return out;
-  };
+  // A 4x4 GIF of two frames by hand: a 4-colour table.
+  auto frame_data = [](const std::vector<int>& idx) { return gif_frame(idx); };
   std::string gif = "GIF89a";
   gif += std::string("\x04\0\x04\0\x81\0\0", 7);                       // 4x4, a global table of 4 colours
   gif += std::string("\0\0\0\xFF\xFF\xFF\xFF\0\0\0\0\xFF", 12);        // black, white, red, blue
@@ -1349,30 +1359,74 @@ TEST_CASE("animated GIFs give their first frame, named; a CMYK JPEG is recognise
 namespace {
 
 // A one-frame 4x4 GIF of a 4-colour table (black, white, red, blue), index
-// (x + y) % 4, by hand: 3-bit LZW codes with a clear code before every two
-// pixels, so the code width never grows.
+// (x + y) % 4.
 std::string small_gif() {
-  std::vector<int> codes;
-  for (int i = 0; i < 16; ++i) {
-    if (i % 2 == 0) codes.push_back(4);  // clear
-    codes.push_back((i % 4 + i / 4) % 4);
-  }
-  codes.push_back(5);  // end of information
-  std::string lzw;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (int c : codes) {
-    acc |= uint32_t(c) << bits, bits += 3;
-    while (bits >= 8) lzw += char(acc & 0xFF), acc >>= 8, bits -= 8;
-  }
-  if (bits > 0) lzw += char(acc & 0xFF);
-  std::string gif = "GIF89a" + std::string("\x04\0\x04\0\x81\0\0", 7) + std::string("\0\0\0\xFF\xFF\xFF\xFF\0\0\0\0\xFF", 12);
-  std::string desc = std::string(1, '\x2C') + std::string(8, '\0') + std::string(1, '\0');
-  desc[5] = 4, desc[7] = 4;
-  return gif + desc + "\x02" + char(lzw.size()) + lzw + std::string(1, '\0') + "\x3B";
+  std::vector<int> idx(16);
+  for (int i = 0; i < 16; ++i) idx[i] = (i % 4 + i / 4) % 4;
+  return "GIF89a" + std::string("\x04\0\x04\0\x81\0\0", 7) + std::string("\0\0\0\xFF\xFF\xFF\xFF\0\0\0\0\xFF", 12) +
+         gif_frame(idx) + "\x3B";
 }
 
 }  // namespace
+
+TEST_CASE("a GIF's first frame off its screen is composed as Pillow composes it", "[dataset]") {
+  // Pillow 9.4 (GifImagePlugin): the image is the logical screen grown to
+  // hold the first frame, and what the frame does not cover is its
+  // palette's index 0 (the background index plays no part), or its
+  // transparency index when it has one. stb_image refused a frame past the
+  // screen, and left the rest transparent or painted the background index.
+  const std::string table("\x0A\x14\x1E\xFF\xFF\xFF\xFF\0\0\0\0\xFF", 12);  // (10, 20, 30), white, red, blue
+  auto gif = [&](int screen_w, int screen_h, int background, const std::string& blocks) {
+    std::string g = "GIF89a";
+    for (int v : {screen_w, screen_h}) g += char(v & 0xFF), g += char(v >> 8);
+    return g + "\x81" + char(background) + std::string(1, '\0') + table + blocks + "\x3B";
+  };
+  std::vector<int> idx(16);
+  for (int i = 0; i < 16; ++i) idx[i] = 1 + i % 3;  // white, red, blue: never index 0
+  auto decode = [](const std::string& g, ImageInfo& info) {
+    return decode_image(reinterpret_cast<const uint8_t*>(g.data()), g.size(), "a.gif", 3, &info);
+  };
+  const uint8_t colours[4][3] = {{10, 20, 30}, {255, 255, 255}, {255, 0, 0}, {0, 0, 255}};
+  // The 4x4 frame at (fx, fy) of an 8x8 image, and index 0 (or `fill`) around it.
+  auto check_composed = [&](const std::vector<uint8_t>& px, int fx, int fy, const uint8_t* fill) {
+    for (int y = 0; y < 8; ++y)
+      for (int x = 0; x < 8; ++x) {
+        const bool inside = x >= fx && x < fx + 4 && y >= fy && y < fy + 4;
+        const uint8_t* want = inside ? colours[idx[(y - fy) * 4 + (x - fx)]] : fill;
+        for (int c = 0; c < 3; ++c) CHECK(px[(y * 8 + x) * 3 + c] == want[c]);
+      }
+  };
+  ImageInfo info;
+  SECTION("a frame inside its screen, the background index 2") {
+    const std::vector<uint8_t> px = decode(gif(8, 8, 2, gif_frame(idx, 2, 3)), info);
+    CHECK((info.width == 8 && info.height == 8));
+    check_composed(px, 2, 3, colours[0]);
+  }
+  SECTION("a frame with its own table: its index 0") {
+    std::string frame = gif_frame(idx, 0, 4);
+    frame[9] = char(0x81);  // a local table of 4 colours follows the descriptor
+    const std::string local("\x01\x02\x03\xFF\xFF\xFF\xFF\0\0\0\0\xFF", 12);
+    frame.insert(10, local);
+    const uint8_t fill[3] = {1, 2, 3};
+    check_composed(decode(gif(8, 8, 0, frame), info), 0, 4, fill);
+  }
+  SECTION("a frame past its screen grows the image") {
+    const std::string g = gif(4, 4, 0, gif_frame(idx, 4, 4));
+    CHECK((image_info(reinterpret_cast<const uint8_t*>(g.data()), g.size(), "a.gif").width == 8));
+    check_composed(decode(g, info), 4, 4, colours[0]);
+    CHECK((info.width == 8 && info.height == 8));
+  }
+  SECTION("with a transparency index the rest is transparent, whatever the background index") {
+    const std::string gce("\x21\xF9\x04\x01\0\0\x00\0", 8);  // transparency index 0, unused by the frame
+    CHECK(error_of([&] { decode(gif(8, 8, 2, gce + gif_frame(idx, 2, 3)), info); })
+              .find("has transparent pixels (alpha below 255 in 48 of 64)") != std::string::npos);
+  }
+  SECTION("a frame reaching past 65535 pixels is refused by name") {
+    const std::string g = gif(4, 4, 0, gif_frame(idx, 65534, 0));
+    CHECK(error_of([&] { image_info(reinterpret_cast<const uint8_t*>(g.data()), g.size(), "a.gif"); }) ==
+          "a.gif: a GIF whose first frame reaches past 65535 pixels of its screen (65538x4), more than stb_image decodes");
+  }
+}
 
 TEST_CASE("a truncated image is skipped and named, never decoded with made-up pixels", "[dataset]") {
   TempDir dir("truncated");

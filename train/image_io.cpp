@@ -344,6 +344,7 @@ struct Feed {
   size_t n, pos = 0;
   bool past_end = false;
   const char* refill_buffer = nullptr;
+  std::vector<uint8_t> head = {};  // read in place of the data's first bytes (a GIF's screen descriptor, amended)
   static int read(void* user, char* out, int size) {
     Feed& f = *static_cast<Feed*>(user);
     if (!f.refill_buffer) f.refill_buffer = out;
@@ -351,6 +352,7 @@ struct Feed {
     if (want > 0 && (left == 0 || (out != f.refill_buffer && want > left))) f.past_end = true;
     const size_t k = std::min(left, want);
     std::memcpy(out, f.data + f.pos, k);
+    for (size_t i = f.pos; i < f.pos + k && i < f.head.size(); ++i) out[i - f.pos] = static_cast<char>(f.head[i]);
     f.pos += k;
     return static_cast<int>(k);
   }
@@ -365,36 +367,76 @@ struct Feed {
 };
 const stbi_io_callbacks kFeedCallbacks = {&Feed::read, &Feed::skip, &Feed::eof};
 
-// The frames of a GIF, counted by walking its blocks (image descriptors
-// between extensions, each followed by its data sub-blocks) without
-// decoding them: decoding every frame, as stbi_load_gif does, holds all of
-// them at once, gigabytes for a long animation. A cut or malformed file
-// counts the frames that started before the fault (at least 1).
-int gif_frame_count(const uint8_t* d, size_t n) {
-  size_t at = 13;  // "GIF8?a", then the logical screen descriptor
-  if (n < at) return 1;
-  auto colour_table = [](uint8_t packed) { return (packed & 0x80) ? size_t(3) << ((packed & 7) + 1) : size_t(0); };
-  at += colour_table(d[10]);
+// The blocks of a GIF after its logical screen descriptor and global
+// colour table, walked without decoding: fn(label, at) for each extension
+// (at: its first data sub-block) and fn(0x2C, at) for each image
+// descriptor (at: its first byte after the 0x2C; at + 9 <= n); fn returns
+// false to stop. A cut or malformed file ends the walk at its fault.
+size_t gif_colour_table_bytes(uint8_t packed) { return (packed & 0x80) ? size_t(3) << ((packed & 7) + 1) : size_t(0); }
+template <class Fn>
+void for_each_gif_block(const uint8_t* d, size_t n, Fn fn) {
+  if (n < 13) return;  // "GIF8?a", then the logical screen descriptor
+  size_t at = 13 + gif_colour_table_bytes(d[10]);
   auto skip_sub_blocks = [&] {  // sizes up to a zero size
     while (at < n && d[at] != 0) at += 1 + size_t(d[at]);
     if (at < n) ++at;
   };
-  int frames = 0;
   while (at < n) {
     const uint8_t block = d[at++];
     if (block == 0x21) {  // extension: its label, then sub-blocks
+      if (at >= n || !fn(d[at], at + 1)) return;
       ++at;
       skip_sub_blocks();
     } else if (block == 0x2C) {  // image descriptor: position, size, packed byte; table; LZW code size; data
-      if (at + 9 > n) break;
-      ++frames;
-      at += 9 + colour_table(d[at + 8]) + 1;
+      if (at + 9 > n || !fn(block, at)) return;
+      at += 9 + gif_colour_table_bytes(d[at + 8]) + 1;
       skip_sub_blocks();
     } else {  // the trailer, or anything the format does not have
-      break;
+      return;
     }
   }
+}
+
+// The frames of a GIF: decoding every frame, as stbi_load_gif does, holds
+// all of them at once, gigabytes for a long animation. A cut or malformed
+// file counts the frames that started before the fault (at least 1).
+int gif_frame_count(const uint8_t* d, size_t n) {
+  int frames = 0;
+  for_each_gif_block(d, n, [&](uint8_t label, size_t) {
+    frames += label == 0x2C;
+    return true;
+  });
   return std::max(frames, 1);
+}
+
+// A GIF's first frame as Pillow 9.4 (GifImagePlugin) composes it, where
+// stb_image 2.27 differs: Pillow's image is the logical screen grown to
+// hold the frame (stb refuses a frame past the screen), and the pixels the
+// frame does not cover are its palette's index 0, or its transparency index
+// when it has one (stb leaves them transparent, or paints the screen's
+// background index when that is not 0). `fill` is index 0's colour in the
+// frame's own table, else the global one.
+struct GifFirstFrame {
+  int width = 0, height = 0;  // the image: the screen grown to the frame
+  bool transparency = false;  // a graphic control extension before the frame gives a transparency index
+  uint8_t fill[3] = {0, 0, 0};
+};
+GifFirstFrame gif_first_frame(const uint8_t* d, size_t n) {
+  GifFirstFrame f;
+  if (n < 13) return f;
+  auto le16 = [&](size_t at) { return int(d[at] | d[at + 1] << 8); };
+  f.width = le16(6), f.height = le16(8);
+  const bool global_table = (d[10] & 0x80) && 13 + 3 <= n;
+  if (global_table) std::memcpy(f.fill, d + 13, 3);
+  for_each_gif_block(d, n, [&](uint8_t label, size_t at) {
+    if (label == 0xF9 && at + 5 <= n && d[at] == 4) f.transparency = d[at + 1] & 1;  // as stb: size 4; the last one counts
+    if (label != 0x2C) return true;
+    f.width = std::max(f.width, le16(at) + le16(at + 4));
+    f.height = std::max(f.height, le16(at + 2) + le16(at + 6));
+    if ((d[at + 8] & 0x80) && at + 9 + 3 <= n) std::memcpy(f.fill, d + at + 9, 3);
+    return false;
+  });
+  return f;
 }
 
 // stb_image 2.27 returns a 16-bit PNM's big-endian samples in the file's
@@ -519,6 +561,13 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
                 why + ")");
   }
   info.format = fmt.name.empty() ? "TGA" : fmt.name;
+  if (info.format == "GIF") {  // Pillow's size: the screen grown to hold the first frame
+    const GifFirstFrame gif = gif_first_frame(data, n);
+    if (gif.width > 65535 || gif.height > 65535)
+      throw Error(name + ": a GIF whose first frame reaches past 65535 pixels of its screen (" + std::to_string(gif.width) +
+                  "x" + std::to_string(gif.height) + "), more than stb_image decodes");
+    info.width = gif.width, info.height = gif.height;
+  }
   // stb_image's info gives a top-down BMP's height as the file stores it,
   // negative (its loader takes the magnitude): the image's height is that.
   // A size of 0 (or -2^31) is refused, as PIL refuses it.
@@ -584,6 +633,17 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
   // mangle, and a 16-bit PNM it rounds: those are rounded here.
   const bool high_byte = info.is_16_bit && info.format == "PNG" && info.channels >= 2;
   Feed feed = rows_only.empty() ? Feed{data, n} : Feed{rows_only.data(), rows_only.size()};
+  GifFirstFrame gif;
+  if (info.format == "GIF") {
+    // stb_image is given the screen grown to the frame, and no background
+    // index: the pixels the first frame leaves come out transparent, and
+    // are filled below as Pillow fills them.
+    gif = gif_first_frame(data, n);
+    feed.head.assign(data, data + 13);
+    feed.head[6] = uint8_t(gif.width), feed.head[7] = uint8_t(gif.width >> 8);
+    feed.head[8] = uint8_t(gif.height), feed.head[9] = uint8_t(gif.height >> 8);
+    feed.head[11] = 0;
+  }
   // p holds pc channels a pixel: want, or 1 (grey, replicated here).
   auto take = [&](auto* p, int pc) {
     if (!p) throw Error(name + ": cannot decode " + info.format + " (" + stbi_failure_reason() + ")");
@@ -637,7 +697,18 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     throw Error(name + ": decodes to " + std::to_string(w) + "x" + std::to_string(h) + " pixels where its header says " +
                 std::to_string(turned ? info.height : info.width) + "x" + std::to_string(turned ? info.width : info.height) +
                 " (corrupt " + info.format + ")");
-  if (info.format == "GIF") done.frames = gif_frame_count(data, n);
+  if (info.format == "GIF") {
+    done.frames = gif_frame_count(data, n);
+    // Without a transparency index every pixel the frame draws is opaque:
+    // the transparent ones are those it leaves, Pillow's index 0. (With
+    // one, Pillow leaves them its transparency index: transparent too.)
+    if (!gif.transparency)
+      for (size_t p = 0; p < size_t(w) * h; ++p)
+        if (px[p * want + channels] == 0) {
+          for (int c = 0; c < channels; ++c) px[p * want + c] = gif.fill[c];
+          px[p * want + channels] = 255;
+        }
+  }
   done.cmyk_to_rgb = info.is_cmyk;
   done.grey_to_rgb = channels == 3 && info.colour_channels() == 1;
   if (info.alpha) {

@@ -222,6 +222,10 @@ printf '{\"labels\": [[\"0.pgm\", NaN]]}' > $d/dataset.json && exec ${_dt_bin} -
 # libwebp: the pixels Pillow gives the official tools.
 gf_test(cpu.dataset_tool_webp_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/webp_like_pil.py ${_dt_bin} ${_dt}/webp)
 set_tests_properties(cpu.dataset_tool_webp_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "WebP files read as Pillow reads them" SKIP_RETURN_CODE 77)
+# GIF (stb_image, its first frame composed as Pillow composes it: a frame
+# inside a larger screen or past a smaller one, the background index not 0).
+gf_test(cpu.dataset_tool_gif_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/gif_like_pil.py ${_dt_bin} ${_dt}/gif)
+set_tests_properties(cpu.dataset_tool_gif_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "GIF files read as Pillow reads them" SKIP_RETURN_CODE 77)
 # TIFF (libtiff): compressions, alpha, palette, pages, the Orientation tag,
 # A damaged data.mdb: liblmdb trusts its pages, and a page header that is no
 # leaf's (its assertion: SIGABRT), a node reaching past the map (SIGBUS) or a

@@ -11,12 +11,12 @@ train/tiff_image.h). Exits 0 when all hold, else prints what differs and
 exits 1; 77 when Pillow or NumPy is missing."""
 import os
 import shutil
-import subprocess
 import sys
 
 try:
     import numpy as np
     import PIL.Image
+    from like_pil import converted_like_pil
     from smooth_image import smooth_image
 except ImportError as e:  # scripts/install_deps.sh --torch installs them
     print("skipped: %s" % e)
@@ -65,17 +65,8 @@ def check(dataset_tool, work, sub, images, grey):
     os.makedirs(src)
     for name, write in images.items():
         write(os.path.join(src, name))
-    out = os.path.join(work, sub + "_out")
-    subprocess.run([dataset_tool, "--source", src, "--dest", out], check=True, stdout=subprocess.DEVNULL)
-    ok = True
-    for index, name in enumerate(sorted(images)):
-        want = expected(os.path.join(src, name), grey)
-        got = np.asarray(PIL.Image.open(os.path.join(out, "%05d" % (index // 1000), "img%08d.png" % index)))
-        if got.shape != want.shape or not np.array_equal(got, want):
-            diff = np.abs(got.astype(int) - want.astype(int)).max() if got.shape == want.shape else "shape"
-            print("%s: dataset_tool's pixels differ from Pillow's (%s vs %s, largest difference %s)"
-                  % (name, got.shape, want.shape, diff))
-            ok = False
+    ok = converted_like_pil(dataset_tool, src, os.path.join(work, sub + "_out"), images,
+                            lambda path: expected(path, grey))
     return ok, len(images)
 
 

@@ -1,0 +1,82 @@
+"""GIF images read as Pillow reads them, for the program tests:
+  gif_like_pil.py DATASET_TOOL WORKDIR
+Writes GIF files with Pillow (a palette image, an RGB image quantized, an
+animation whose later frames carry their own tables), and copies of one
+whose first frame lies inside a larger screen, or reaches past a smaller
+one, with a background index that is not 0; converts the folder with
+dataset_tool and checks that every image it wrote holds the pixels
+Pillow 9.4 composes for the official tools: np.array(PIL.Image.open(f)
+.convert('RGB')). Exits 0 when all hold, else prints what differs and
+exits 1."""
+import io
+import os
+import shutil
+import struct
+import sys
+
+try:
+    import numpy as np
+    import PIL.Image
+    from like_pil import converted_like_pil
+    from smooth_image import smooth_image
+except ImportError as e:  # scripts/install_deps.sh --torch installs them
+    print("skipped: %s" % e)
+    sys.exit(77)
+
+
+def first_descriptor(gif):
+    """Where the first image descriptor's 0x2C is: after the screen, the
+    global table and any extensions (label, then sub-blocks to a 0)."""
+    at = 13 + ((3 << ((gif[10] & 7) + 1)) if gif[10] & 0x80 else 0)
+    while gif[at] == 0x21:
+        at += 2
+        while gif[at] != 0:
+            at += 1 + gif[at]
+        at += 1
+    assert gif[at] == 0x2C
+    return at
+
+
+def moved(gif, screen, offset, background):
+    """The GIF with its logical screen's size, its background index and
+    its first frame's position changed."""
+    g = bytearray(gif)
+    g[6:10] = struct.pack("<HH", *screen)
+    g[11] = background
+    d = first_descriptor(g)
+    g[d + 1:d + 5] = struct.pack("<HH", *offset)
+    return bytes(g)
+
+
+def main(dataset_tool, work):
+    shutil.rmtree(work, ignore_errors=True)
+    src = os.path.join(work, "src")
+    os.makedirs(src)
+    images = {}
+
+    def to_bytes(im, **kw):
+        b = io.BytesIO()
+        im.save(b, "GIF", **kw)
+        return b.getvalue()
+    rgb = PIL.Image.fromarray(smooth_image(16, 1))
+    images["a_quantized.gif"] = to_bytes(rgb)
+    frames = [PIL.Image.fromarray(smooth_image(16, s)).quantize(colors=8 * s) for s in (2, 3, 4)]
+    images["b_animated.gif"] = to_bytes(frames[0], save_all=True, append_images=frames[1:], duration=100)
+    small = to_bytes(PIL.Image.fromarray(smooth_image(8, 5)).quantize(colors=16))
+    images["c_inside_screen.gif"] = moved(small, (16, 16), (3, 5), 7)  # 8x8 at (3, 5) of 16x16
+    images["d_past_screen.gif"] = moved(small, (12, 16), (8, 0), 2)    # 8x8 at (8, 0): 16x16 in Pillow
+    for name, data in images.items():
+        with open(os.path.join(src, name), "wb") as f:
+            f.write(data)
+
+    def expected(path):
+        with PIL.Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    if not converted_like_pil(dataset_tool, src, os.path.join(work, "out"), images, expected):
+        return 1
+    print("%d GIF files read as Pillow reads them" % len(images))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

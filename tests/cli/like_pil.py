@@ -1,0 +1,25 @@
+"""The check the format tests (gif_like_pil.py, tiff_like_pil.py,
+webp_like_pil.py) share: dataset_tool converts a folder, and each image it
+wrote must hold the pixels Pillow gives for the file it came from."""
+import os
+import subprocess
+
+import numpy as np
+import PIL.Image
+
+
+def converted_like_pil(dataset_tool, src, out, names, expected):
+    """Runs dataset_tool from folder `src` to folder `out`; `expected(path)`
+    is Pillow's uint8 array for a source file. The outputs are in name order
+    (img%08d.png). Prints each file that differs; True when none does."""
+    subprocess.run([dataset_tool, "--source", src, "--dest", out], check=True, stdout=subprocess.DEVNULL)
+    ok = True
+    for index, name in enumerate(sorted(names)):
+        want = expected(os.path.join(src, name))
+        got = np.asarray(PIL.Image.open(os.path.join(out, "%05d" % (index // 1000), "img%08d.png" % index)))
+        if got.shape != want.shape or not np.array_equal(got, want):
+            diff = np.abs(got.astype(int) - want.astype(int)).max() if got.shape == want.shape else "shape"
+            print("%s: dataset_tool's pixels differ from Pillow's (%s vs %s, largest difference %s)"
+                  % (name, got.shape, want.shape, diff))
+            ok = False
+    return ok
