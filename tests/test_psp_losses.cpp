@@ -259,6 +259,45 @@ TEST_CASE("loss-network files are refused when they are not what is asked for", 
   for (const auto& [n, t] : m->state_dict()) CHECK(t.to_vector() == m2->state_dict().at(n).to_vector());
 }
 
+// A file's kwargs describing a network far larger than its tensors (each
+// value within its own range): the network is built under a cap of the
+// file's size (build_within_file) and refused in one line, not built to
+// gigabytes before its tensors are compared. Each load runs in a child
+// under an address-space limit of 1 GiB past its mappings, which building
+// the described network outgrows.
+TEST_CASE("loss-network files whose kwargs describe a huge network are refused before it is built", "[psp_losses]") {
+#if defined(__SANITIZE_ADDRESS__) || defined(GF_ASAN)
+  WARN("skipped: AddressSanitizer maps its own memory");
+  return;
+#endif
+  test::TempDir dir("huge_loss_net");
+  struct Case {
+    std::string file, key, field;
+    nlohmann::json value;
+    std::function<void(const std::string&)> load;
+  };
+  const std::vector<Case> cases = {
+      {"psp_lpips.bin", "lpips_kwargs", "channels", {8, 12, 16, 1 << 14, 1 << 14},
+       [](const std::string& p) { perceptual::load_lpips(p); }},
+      {"psp_arcface.bin", "arcface_kwargs", "embedding", 1 << 24, [](const std::string& p) { perceptual::load_arcface(p); }},
+      {"psp_moco.bin", "moco_kwargs", "width", 4096, [](const std::string& p) { perceptual::load_moco(p); }},
+  };
+  for (const Case& c : cases) {
+    INFO(c.file);
+    io::SafetensorsFile file = io::read_safetensors(data_path(c.file));
+    nlohmann::json kwargs = nlohmann::json::parse(file.metadata.at(c.key));
+    kwargs[c.field] = c.value;
+    file.metadata[c.key] = kwargs.dump();
+    const std::string path = dir / c.file;
+    io::save_safetensors(path, file.tensors, file.metadata);
+    const test::ChildEnd end = test::run_with_address_limit(uint64_t(1) << 30, [&] { c.load(path); });
+    REQUIRE(WIFEXITED(end.status));
+    CHECK(WEXITSTATUS(end.status) == 1);
+    CHECK(end.err.find(path + ": " + c.key + ": ") != std::string::npos);
+    CHECK(end.err.find("the network it describes needs over") != std::string::npos);
+  }
+}
+
 TEST_CASE("pSp losses on cuda match the cpu", "[psp_losses][cuda]") {
   const auto lpips = perceptual::load_lpips(data_path("psp_lpips.bin"));
   const auto arcface = perceptual::load_arcface(data_path("psp_arcface.bin"));
