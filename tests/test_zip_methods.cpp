@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/io/crc32.h"
 #include "tests/testing.h"
 #include "train/zip_methods.h"
 #include "train/zip_reader.h"
@@ -225,4 +226,59 @@ TEST_CASE("zip reader: a corrupt, cut or mis-sized bzip2 or LZMA entry is one er
   CHECK(error_of(deflate64, "deflate.txt")
             .find("uses compression method 9 (stored, deflate, bzip2 and LZMA are read, as Python's zipfile reads them)") !=
         std::string::npos);
+}
+
+// A .gz is read as Python's gzip module reads it (the official MNIST and
+// CIFAR-10 loaders): the header's optional fields skipped, its CRC (FHCRC)
+// skipped unchecked and its reserved flag bits ignored (zlib's own gzip
+// mode refused both files, where Python reads them), each member's CRC-32
+// and size checked.
+TEST_CASE("gzip: a member's header as Python reads it; its trailer checked", "[zip_methods]") {
+  std::string data;
+  for (int i = 0; i < 300; ++i) data += "member data " + std::to_string(i) + "\n";
+  std::string deflated(data.size() + 1024, '\0');
+  z_stream zs{};
+  REQUIRE(deflateInit2(&zs, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  zs.next_in = reinterpret_cast<Bytef*>(data.data());
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(deflated.data());
+  zs.avail_out = static_cast<uInt>(deflated.size());
+  REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+  deflated.resize(zs.total_out);
+  deflateEnd(&zs);
+  auto le32 = [](uint32_t v) { return std::string{char(v), char(v >> 8), char(v >> 16), char(v >> 24)}; };
+  const std::string trailer = le32(gf::crc32(data.data(), data.size())) + le32(uint32_t(data.size()));
+  // Every optional field (extra, name, comment, a header CRC that is wrong) and the three reserved bits.
+  static const char kHeader[] = "\x1f\x8b\x08\xfe\0\0\0\0\0\xff\x03\0abcname\0comment\0\x12\x34";
+  const std::string header(kHeader, sizeof kHeader - 1);
+  gf::test::TempDir dir("gzip_header");
+  auto read = [&](const std::string& bytes) {
+    std::ofstream(dir / "a.gz", std::ios::binary) << bytes;
+    return gf::read_gzip_file(dir / "a.gz");
+  };
+  auto error_of = [&](const std::string& bytes) {
+    try {
+      read(bytes);
+    } catch (const gf::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string gz = header + deflated + trailer;
+  CHECK(read(gz) == std::vector<uint8_t>(data.begin(), data.end()));
+  CHECK(read(gz + std::string(5, '\0') + gz).size() == 2 * data.size());  // two members, zero padding between
+  const std::string at = dir / "a.gz" + ": ";
+  std::string method = gz;
+  method[2] = 7;
+  CHECK(error_of(method) == at + "corrupt gzip data (unknown compression method 7)");
+  std::string crc = gz, size = gz;
+  crc[gz.size() - 8] ^= 1;
+  size[gz.size() - 4] ^= 1;
+  CHECK(error_of(crc) == at + "CRC mismatch (corrupt file)");
+  CHECK(error_of(size) == at + "its size check fails (corrupt file)");
+  const std::string cut = at + "truncated gzip file: its data ends inside member 1 (a cut download or copy?)";
+  for (const size_t keep : {size_t(12), size_t(20), header.size(), gz.size() - 3}) {  // the header, its data, its trailer
+    INFO(keep);
+    CHECK(error_of(gz.substr(0, keep)) == cut);
+  }
 }

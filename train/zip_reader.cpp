@@ -86,6 +86,33 @@ std::vector<uint8_t> inflate_head(const uint8_t* data, size_t n, size_t want, co
   return out;
 }
 
+// Where a gzip member's deflate data begins: its header read as Python's
+// gzip module reads it (_read_gzip_header): the method must be deflate (8),
+// the optional extra field, name and comment are skipped, and the header's
+// CRC (FHCRC) is skipped unchecked; reserved flag bits are ignored. (zlib's
+// own gzip mode refuses reserved bits and checks that CRC, so it refused
+// files Python reads.) 0 when the data ends inside the header.
+size_t gzip_deflate_start(const std::vector<uint8_t>& raw, size_t pos, const std::string& path) {
+  constexpr uint8_t kExtra = 4, kName = 8, kComment = 16, kHeaderCrc = 2;
+  const size_t n = raw.size();
+  if (n - pos < 10) return 0;
+  if (raw[pos + 2] != 8)
+    bad(path, "corrupt gzip data (unknown compression method " + std::to_string(raw[pos + 2]) + ")");
+  const uint8_t flags = raw[pos + 3];
+  size_t at = pos + 10;  // magic, method, flags, mtime, extra flags, OS
+  if (flags & kExtra) {
+    if (n - at < 2) return 0;
+    at += 2 + (size_t(raw[at]) | size_t(raw[at + 1]) << 8);
+  }
+  for (const uint8_t zero_ended : {kName, kComment})
+    if (flags & zero_ended) {
+      while (at < n && raw[at] != 0) ++at;
+      ++at;
+    }
+  if (flags & kHeaderCrc) at += 2;
+  return at < n ? at : 0;  // a member's deflate data is never empty
+}
+
 std::vector<uint8_t> read_gzip_file(const std::string& path) {
   const std::vector<uint8_t> raw = io::read_input(path);
   if (raw.size() < 2 || raw[0] != 0x1f || raw[1] != 0x8b) bad(path, "not a gzip file");
@@ -111,10 +138,16 @@ std::vector<uint8_t> read_gzip_file(const std::string& path) {
                       " after its gzip data at byte " + std::to_string(pos) + (raw.size() - pos == 1 ? " is" : " are") +
                       " no gzip member (corrupt or appended data)");
     }
+    auto truncated = [&] {
+      bad(path, "truncated gzip file: its data ends inside member " + std::to_string(member + 1) +
+                    " (a cut download or copy?)");
+    };
+    const size_t start = gzip_deflate_start(raw, pos, path), member_begin = used;
+    if (start == 0) truncated();
     z_stream zs{};
-    if (inflateInit2(&zs, 15 + 16) != Z_OK) bad(path, "cannot start zlib");  // 16: gzip header and trailer
-    zs.next_in = const_cast<Bytef*>(raw.data() + pos);
-    zs.avail_in = static_cast<uInt>(std::min<size_t>(raw.size() - pos, UINT_MAX));
+    if (inflateInit2(&zs, -15) != Z_OK) bad(path, "cannot start zlib");  // raw deflate: the header is read above
+    zs.next_in = const_cast<Bytef*>(raw.data() + start);
+    zs.avail_in = static_cast<uInt>(std::min<size_t>(raw.size() - start, UINT_MAX));
     int rc = Z_OK;
     while (rc == Z_OK) {
       if (used == out.size()) {
@@ -135,14 +168,14 @@ std::vector<uint8_t> read_gzip_file(const std::string& path) {
     const size_t consumed = zs.total_in;  // avail_in was capped at 4 GiB
     const std::string msg = zs.msg ? zs.msg : "";
     inflateEnd(&zs);
-    if (rc == Z_BUF_ERROR)
-      bad(path, "truncated gzip file: its data ends inside member " + std::to_string(member + 1) +
-                    " (a cut download or copy?)");
-    if (rc != Z_STREAM_END)
-      bad(path, msg == "incorrect data check"     ? "CRC mismatch (corrupt file)"
-                : msg == "incorrect length check" ? "its size check fails (corrupt file)"
-                                                  : "corrupt gzip data (" + (msg.empty() ? "zlib error" : msg) + ")");
-    pos += consumed;
+    if (rc == Z_BUF_ERROR) truncated();
+    if (rc != Z_STREAM_END) bad(path, "corrupt gzip data (" + (msg.empty() ? "zlib error" : msg) + ")");
+    // The trailer: the member's CRC-32 and its size modulo 2^32, checked as Python checks them.
+    pos = start + consumed;
+    if (raw.size() - pos < 8) truncated();
+    if (crc32(out.data() + member_begin, used - member_begin) != le32(&raw[pos])) bad(path, "CRC mismatch (corrupt file)");
+    if (uint32_t(used - member_begin) != le32(&raw[pos + 4])) bad(path, "its size check fails (corrupt file)");
+    pos += 8;
   }
   out.resize(used);
   return out;

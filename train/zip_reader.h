@@ -23,8 +23,9 @@ std::vector<uint8_t> inflate_head(const uint8_t* data, size_t n, size_t want, co
 
 // Decompresses a whole .gz file as Python's gzip module reads it (the
 // official tools' MNIST and CIFAR-10 loaders): every member in turn (`cat
-// a.gz b.gz`, pigz), zero padding after one, each member's CRC-32 and size
-// checked (zlib). Throws naming `path` for a cut, damaged or non-gzip file,
+// a.gz b.gz`, pigz), zero padding after one, each member's header as Python
+// reads it (reserved flag bits ignored, the header's CRC skipped unchecked)
+// and its CRC-32 and size checked. Throws naming `path` for a cut, damaged or non-gzip file,
 // bytes after a member that are no member, or over 2 GiB of output.
 std::vector<uint8_t> read_gzip_file(const std::string& path);
 
