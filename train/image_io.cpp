@@ -20,6 +20,8 @@
 #include "engine/error.h"
 #include "engine/io/input_file.h"
 #include "engine/io/atomic_file.h"
+#include "train/bmp_as_pil.h"
+#include "train/tga_as_pil.h"
 #include "train/tiff_image.h"
 #include "train/webp_image.h"
 #include "train/zip_reader.h"
@@ -172,10 +174,26 @@ std::string png_rows_only(const uint8_t* d, size_t n, std::vector<uint8_t>& rebu
   if (idat.empty()) return "";
   // The rebuilt file: the chunks before the image data, one IDAT of a zlib
   // stream of stored blocks (65535 bytes each, the last one final), IEND.
+  // A palette of fewer than 256 entries is filled up with the greys PIL
+  // gives the indices past it (i, i, i); stb made them black, and refused a
+  // tRNS of more entries than the palette, which PIL reads.
+  rebuilt.assign(d, d + 8);
+  for_each_png_chunk(d, first, [&](size_t at, size_t len) {
+    if (colour == 3 && std::memcmp(d + at + 4, "PLTE", 4) == 0 && len % 3 == 0 && len < 768) {
+      const uint8_t head[8] = {0, 0, 3, 0, 'P', 'L', 'T', 'E'};  // 768 bytes
+      rebuilt.insert(rebuilt.end(), head, head + 8);
+      rebuilt.insert(rebuilt.end(), d + at + 8, d + at + 8 + len);
+      for (size_t i = len / 3; i < 256; ++i) rebuilt.insert(rebuilt.end(), 3, uint8_t(i));
+      rebuilt.insert(rebuilt.end(), 4, 0);  // its CRC: stb checks none
+    } else {
+      rebuilt.insert(rebuilt.end(), d + at, d + at + 12 + len);
+    }
+    return true;
+  });
+  const size_t prefix = rebuilt.size();
   const uint64_t blocks = (need + 65534) / 65535, stream = 2 + blocks * 5 + need + 4;
-  rebuilt.resize(first + 12 + size_t(stream) + 12);
-  std::memcpy(rebuilt.data(), d, first);
-  uint8_t* chunk = rebuilt.data() + first;
+  rebuilt.resize(prefix + 12 + size_t(stream) + 12);
+  uint8_t* chunk = rebuilt.data() + prefix;
   auto put32 = [](uint8_t* at, uint32_t v) { at[0] = uint8_t(v >> 24), at[1] = uint8_t(v >> 16), at[2] = uint8_t(v >> 8), at[3] = uint8_t(v); };
   put32(chunk, uint32_t(stream));
   std::memcpy(chunk + 4, "IDAT", 4);
@@ -344,7 +362,6 @@ struct Feed {
   size_t n, pos = 0;
   bool past_end = false;
   const char* refill_buffer = nullptr;
-  std::vector<uint8_t> head = {};  // read in place of the data's first bytes (a GIF's screen descriptor, amended)
   static int read(void* user, char* out, int size) {
     Feed& f = *static_cast<Feed*>(user);
     if (!f.refill_buffer) f.refill_buffer = out;
@@ -352,7 +369,6 @@ struct Feed {
     if (want > 0 && (left == 0 || (out != f.refill_buffer && want > left))) f.past_end = true;
     const size_t k = std::min(left, want);
     std::memcpy(out, f.data + f.pos, k);
-    for (size_t i = f.pos; i < f.pos + k && i < f.head.size(); ++i) out[i - f.pos] = static_cast<char>(f.head[i]);
     f.pos += k;
     return static_cast<int>(k);
   }
@@ -414,29 +430,78 @@ int gif_frame_count(const uint8_t* d, size_t n) {
 // hold the frame (stb refuses a frame past the screen), and the pixels the
 // frame does not cover are its palette's index 0, or its transparency index
 // when it has one (stb leaves them transparent, or paints the screen's
-// background index when that is not 0). `fill` is index 0's colour in the
-// frame's own table, else the global one.
+// background index when that is not 0). An index past the frame's colour
+// table is the grey (i, i, i) (stb: colour 0); a frame whose table is the
+// grey ramp 0, 1, 2, ..., or without any table (stb refuses it), Pillow
+// opens as grey (mode L). `fill` is index 0's colour in the frame's own
+// table, else the global one.
 struct GifFirstFrame {
   int width = 0, height = 0;  // the image: the screen grown to the frame
   bool transparency = false;  // a graphic control extension before the frame gives a transparency index
+  bool grey = false;          // Pillow's mode L
   uint8_t fill[3] = {0, 0, 0};
+  size_t descriptor = 0;      // where the first image descriptor's fields begin (after its 0x2C); 0: no frame
 };
 GifFirstFrame gif_first_frame(const uint8_t* d, size_t n) {
   GifFirstFrame f;
   if (n < 13) return f;
   auto le16 = [&](size_t at) { return int(d[at] | d[at + 1] << 8); };
+  // Pillow's _is_palette_needed: a table is kept unless it is the grey ramp.
+  auto grey_ramp = [&](size_t at, uint8_t packed) {
+    const size_t bytes = gif_colour_table_bytes(packed);
+    if (at + bytes > n) return false;
+    for (size_t i = 0; i < bytes; ++i)
+      if (d[at + i] != i / 3) return false;
+    return true;
+  };
   f.width = le16(6), f.height = le16(8);
-  const bool global_table = (d[10] & 0x80) && 13 + 3 <= n;
-  if (global_table) std::memcpy(f.fill, d + 13, 3);
+  const bool global_table = d[10] & 0x80;
+  if (global_table && 13 + 3 <= n) std::memcpy(f.fill, d + 13, 3);
+  f.grey = !global_table || grey_ramp(13, d[10]);
   for_each_gif_block(d, n, [&](uint8_t label, size_t at) {
     if (label == 0xF9 && at + 5 <= n && d[at] == 4) f.transparency = d[at + 1] & 1;  // as stb: size 4; the last one counts
     if (label != 0x2C) return true;
+    f.descriptor = at;
     f.width = std::max(f.width, le16(at) + le16(at + 4));
     f.height = std::max(f.height, le16(at + 2) + le16(at + 6));
-    if ((d[at + 8] & 0x80) && at + 9 + 3 <= n) std::memcpy(f.fill, d + at + 9, 3);
+    if (d[at + 8] & 0x80) {
+      if (at + 9 + 3 <= n) std::memcpy(f.fill, d + at + 9, 3);
+      f.grey = grey_ramp(at + 9, d[at + 8]);
+    }
     return false;
   });
   return f;
+}
+
+// The GIF stb is given: the screen grown to the first frame, no background
+// index (the pixels the frame leaves come out transparent, to be filled as
+// Pillow fills them), and the global table and the frame's own filled up
+// to 256 entries with Pillow's greys (a file without tables gets the grey
+// ramp). Empty when the file has no frame.
+std::vector<uint8_t> gif_rebuilt(const uint8_t* d, size_t n, const GifFirstFrame& f) {
+  if (f.descriptor == 0) return {};
+  std::vector<uint8_t> out(d, d + 13);
+  out[6] = uint8_t(f.width), out[7] = uint8_t(f.width >> 8);
+  out[8] = uint8_t(f.height), out[9] = uint8_t(f.height >> 8);
+  out[10] |= 0x87;  // a global table of 256 entries
+  out[11] = 0;      // background index
+  auto put_table = [&](size_t at, uint8_t packed) {  // the file's entries, then greys
+    const size_t have = std::min(gif_colour_table_bytes(packed), n - std::min(n, at));
+    out.insert(out.end(), d + at, d + at + have);
+    for (size_t i = have; i < 768; ++i) out.push_back(uint8_t(i / 3));
+  };
+  put_table(13, d[10]);
+  const size_t after_global = 13 + gif_colour_table_bytes(d[10]);
+  out.insert(out.end(), d + after_global, d + f.descriptor + 9);  // up to the frame's packed byte
+  const uint8_t packed = d[f.descriptor + 8];
+  size_t rest = f.descriptor + 9;
+  if (packed & 0x80) {
+    out.back() = uint8_t(packed | 0x07);
+    put_table(rest, packed);
+    rest += gif_colour_table_bytes(packed);
+  }
+  if (rest < n) out.insert(out.end(), d + rest, d + n);
+  return out;
 }
 
 // stb_image 2.27 returns a 16-bit PNM's big-endian samples in the file's
@@ -567,6 +632,7 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
       throw Error(name + ": a GIF whose first frame reaches past 65535 pixels of its screen (" + std::to_string(gif.width) +
                   "x" + std::to_string(gif.height) + "), more than stb_image decodes");
     info.width = gif.width, info.height = gif.height;
+    info.channels = gif.grey ? 2 : 4;  // stb's alpha, and Pillow's mode L or P
   }
   // stb_image's info gives a top-down BMP's height as the file stores it,
   // negative (its loader takes the magnitude): the image's height is that.
@@ -575,6 +641,11 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
   if (info.width <= 0 || info.height <= 0)
     throw Error(name + ": a " + info.format + " of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
                 " pixels (corrupt header)");
+  if (info.format == "BMP") {  // as Pillow reads it (train/bmp_as_pil.h)
+    const BmpAsPil bmp = bmp_as_pil(data, n);
+    if (bmp.grey) info.channels = 1;
+    if (bmp.no_alpha) info.channels = 3;
+  }
   info.alpha = info.channels == 2 || info.channels == 4;
   info.is_16_bit = stbi_is_16_bit_from_memory(data, len);
   info.is_hdr = stbi_is_hdr_from_memory(data, len);
@@ -617,14 +688,20 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     const std::string why = hdr_rle_problem(data, n);
     if (!why.empty()) throw Error(name + ": corrupt HDR: " + why);
   }
-  std::vector<uint8_t> rows_only;  // a PNG as stb_image is given it: its rows alone
+  // What stb_image is given when not the file: a PNG with its rows alone, a
+  // palette BMP, colour-mapped TGA or GIF with its palette as Pillow has it.
+  std::vector<uint8_t> for_stb;
   if (info.format == "PNG") {
-    const std::string why = png_rows_only(data, n, rows_only);
+    const std::string why = png_rows_only(data, n, for_stb);
     if (!why.empty()) throw Error(name + ": " + why);
   }
-  // Samples to 8 bits: round(v * 255 / top), top being 255, 65535 or a PNM's maxval.
+  // Samples to 8 bits, top being 255, 65535 or a PNM's maxval, as Pillow's
+  // PpmDecoder scales them: round(v / top * 255) in double precision,
+  // halves to even (Python's round), so a maxval of 100 takes 30 to 76.
   const uint32_t top = info.max_value > 0 ? uint32_t(info.max_value) : info.is_16_bit ? 65535u : 255u;
-  auto to_8_bit = [top](uint32_t v) { return static_cast<uint8_t>((std::min(v, top) * 255 + top / 2) / top); };
+  auto to_8_bit = [top](uint32_t v) {
+    return static_cast<uint8_t>(std::nearbyint(double(std::min(v, top)) / double(top) * 255.0));
+  };
   const bool swap = info.format == "PNM" && info.is_16_bit && stb_pnm16_in_file_order();
   // PIL (9.4) opens a 16-bit PNG of colour or with alpha (types 2, 6, 4) as
   // 8-bit RGB(A) or LA by the high byte of each sample (raw modes RGB;16B,
@@ -632,18 +709,12 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
   // see; a grey one (type 0) it keeps as 16-bit integers (I;16), which they
   // mangle, and a 16-bit PNM it rounds: those are rounded here.
   const bool high_byte = info.is_16_bit && info.format == "PNG" && info.channels >= 2;
-  Feed feed = rows_only.empty() ? Feed{data, n} : Feed{rows_only.data(), rows_only.size()};
-  GifFirstFrame gif;
-  if (info.format == "GIF") {
-    // stb_image is given the screen grown to the frame, and no background
-    // index: the pixels the first frame leaves come out transparent, and
-    // are filled below as Pillow fills them.
-    gif = gif_first_frame(data, n);
-    feed.head.assign(data, data + 13);
-    feed.head[6] = uint8_t(gif.width), feed.head[7] = uint8_t(gif.width >> 8);
-    feed.head[8] = uint8_t(gif.height), feed.head[9] = uint8_t(gif.height >> 8);
-    feed.head[11] = 0;
-  }
+  const BmpAsPil bmp = info.format == "BMP" ? bmp_as_pil(data, n) : BmpAsPil{};
+  if (bmp.palette) for_stb = bmp_palette_rebuilt(data, n);  // the palette as Pillow has it
+  if (info.format == "TGA") for_stb = tga_colour_map_rebuilt(data, n);  // likewise
+  const GifFirstFrame gif = info.format == "GIF" ? gif_first_frame(data, n) : GifFirstFrame{};
+  if (info.format == "GIF") for_stb = gif_rebuilt(data, n, gif);  // as Pillow composes its first frame
+  Feed feed = for_stb.empty() ? Feed{data, n} : Feed{for_stb.data(), for_stb.size()};
   // p holds pc channels a pixel: want, or 1 (grey, replicated here).
   auto take = [&](auto* p, int pc) {
     if (!p) throw Error(name + ": cannot decode " + info.format + " (" + stbi_failure_reason() + ")");
@@ -697,6 +768,14 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     throw Error(name + ": decodes to " + std::to_string(w) + "x" + std::to_string(h) + " pixels where its header says " +
                 std::to_string(turned ? info.height : info.width) + "x" + std::to_string(turned ? info.width : info.height) +
                 " (corrupt " + info.format + ")");
+  if (info.format == "TGA" && tga_right_to_left(data, n))  // Pillow mirrors it; stb ignores the bit
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w / 2; ++x)
+        std::swap_ranges(&px[(size_t(y) * w + x) * want], &px[(size_t(y) * w + x) * want] + want,
+                         &px[(size_t(y) * w + (w - 1 - x)) * want]);
+  if (bmp.field_bits[0] > 0)  // 16 bits: Pillow's truncated scaling of each field
+    for (size_t p = 0; p < size_t(w) * h; ++p)
+      for (int c = 0; c < channels; ++c) px[p * want + c] = bmp_field_as_pil(px[p * want + c], bmp.field_bits[c]);
   if (info.format == "GIF") {
     done.frames = gif_frame_count(data, n);
     // Without a transparency index every pixel the frame draws is opaque:

@@ -11,8 +11,14 @@ import PIL.Image
 def converted_like_pil(dataset_tool, src, out, names, expected):
     """Runs dataset_tool from folder `src` to folder `out`; `expected(path)`
     is Pillow's uint8 array for a source file. The outputs are in name order
-    (img%08d.png). Prints each file that differs; True when none does."""
-    subprocess.run([dataset_tool, "--source", src, "--dest", out], check=True, stdout=subprocess.DEVNULL)
+    (img%08d.png). Prints each file that differs, or the line dataset_tool
+    refused the folder with; True when none does."""
+    run = subprocess.run([dataset_tool, "--source", src, "--dest", out], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, errors="replace")
+    if run.returncode != 0:
+        lines = run.stderr.strip().splitlines() or ["(exit status %d, nothing on stderr)" % run.returncode]
+        print("%s: dataset_tool refused the folder: %s" % (src, lines[-1]))
+        return False
     ok = True
     for index, name in enumerate(sorted(names)):
         want = expected(os.path.join(src, name))

@@ -1,0 +1,337 @@
+"""BMP, TGA, PNG, GIF and PNM corner cases read as Pillow reads them, for
+the program tests:
+  formats_like_pil.py DATASET_TOOL WORKDIR
+Writes, byte by byte (16x16, fixed seeds), files whose headers take the
+less travelled paths of their formats, one folder a group, each converted
+by its own dataset_tool run:
+  bmp_grey      8-bit and 1-bit BMPs Pillow saved from 'L' and '1' images
+                (grey: Pillow opens them as 'L' and '1');
+  bmp_palette   8-bit BMP of 16 palette entries (biClrUsed) and 4-bit of 4,
+                their pixels using every index; a 4-bit one whose 16 entries
+                are the grey ramp i*17; an OS/2 BMP (12-byte core header,
+                three-byte entries) using indices 252..255 among the rest;
+                32-bit BI_RGB whose fourth bytes are neither 0 nor 255;
+                16-bit BI_RGB (555) and BITFIELDS 565;
+  tga           24-bit, right-to-left (descriptor 0x10) and top-right
+                (0x30); colour-mapped of a 16-entry map with indices
+                0..255, and of a map whose first index is 10;
+  png_palette   8-bit palette of 4 PLTE entries with indices 0..7; 4-bit
+                palette of 16 colours with a tRNS of 17 entries, all 255;
+  gif_tables    a 4-colour global table and LZW minimum code size 4, with
+                indices 0..15;
+  gif_no_table  (grey) no colour table at all, and a global table that is
+                the identity grey ramp of 256 entries: Pillow's 'L';
+  pnm_p6        P6 of maxval 100 (samples 30 and 70 among them: a half
+                after scaling) and of maxval 1000 (16-bit samples);
+  pnm_p5        (grey) the same as P5.
+Every file is first opened with Pillow and must give the mode written
+next to it (a fixture Pillow reads another way stops the test with an
+AssertionError). Then each image dataset_tool wrote must hold the pixels
+Pillow 9.4 gives: np.asarray(PIL.Image.open(f).convert(M)), M being 'L'
+for a grey group (every file 'L', '1' or 'I'), else 'RGB'; for Pillow's
+'I' (a P5 of maxval above 255, held as round(v / maxval * 65535)) the
+8-bit value is round(x * 255 / 65535), the project's 16-bit rule, which
+gives Pillow's own round(v / maxval * 255) back.
+Not here: a 4-bit BMP whose 16 entries are (i, i, i), which Pillow 9.4
+opens as 'L' but cannot load (it unpacks the 4-bit rows as 8-bit ones:
+"codec configuration error").
+Prints each file that differs, and for a group dataset_tool refuses
+"FOLDER: dataset_tool refused the folder: ..." (its last line of stderr); exits 0
+when all hold, else 1; 77 when Pillow or NumPy is missing."""
+import io
+import os
+import shutil
+import struct
+import sys
+import warnings
+import zlib
+
+try:
+    import numpy as np
+    import PIL.Image
+    from like_pil import converted_like_pil
+except ImportError as e:  # scripts/install_deps.sh --torch installs them
+    print("skipped: %s" % e)
+    sys.exit(77)
+
+N = 16  # every image is N x N
+GREY_MODES = ("L", "1", "I")
+
+
+def every_index(count, seed):
+    """N x N uint8 indices, each of 0..count-1 used (count divides N*N)."""
+    return np.random.RandomState(seed).permutation(np.arange(N * N) % count).reshape(N, N).astype(np.uint8)
+
+
+def colours(count, seed):
+    """count random RGB triples, uint8 [count, 3]."""
+    return np.random.RandomState(seed).randint(0, 256, (count, 3)).astype(np.uint8)
+
+
+def saved(im, fmt, **kw):
+    b = io.BytesIO()
+    im.save(b, fmt, **kw)
+    return b.getvalue()
+
+
+# ---- BMP -------------------------------------------------------------------
+
+def bmp(bpp, rows, palette=b"", compression=0, colours_used=0, masks=b""):
+    """A BMP of a 40-byte BITMAPINFOHEADER; rows bottom-up, each padded to 4
+    bytes; masks (BITFIELDS) follow the header, then the palette."""
+    data = b"".join(r + b"\0" * (-len(r) % 4) for r in rows)
+    info = struct.pack("<IiiHHIIiiII", 40, N, N, 1, bpp, compression, len(data), 2835, 2835, colours_used, 0)
+    offset = 14 + len(info) + len(masks) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + info + masks + palette + data
+
+
+def bmp_os2(bpp, rows, palette):
+    """An OS/2 1.x BMP: a 12-byte BITMAPCOREHEADER, three-byte BGR entries."""
+    data = b"".join(r + b"\0" * (-len(r) % 4) for r in rows)
+    info = struct.pack("<IHHHH", 12, N, N, 1, bpp)
+    offset = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + info + palette + data
+
+
+def bgrx(pal):
+    return b"".join(bytes([b, g, r, 0]) for r, g, b in pal.tolist())
+
+
+def nibbles(idx):
+    """Rows of 4-bit indices, bottom-up, two pixels a byte (high first)."""
+    return [bytes((int(r[k]) << 4) | int(r[k + 1]) for k in range(0, N, 2)) for r in idx[::-1]]
+
+
+def bmp_grey():
+    rng = np.random.RandomState(10)
+    grey = PIL.Image.fromarray(rng.randint(0, 256, (N, N)).astype(np.uint8))
+    one = PIL.Image.fromarray(rng.randint(0, 2, (N, N)).astype(bool))
+    return {
+        "a_grey8.bmp": (saved(grey, "BMP"), "L"),
+        "b_one_bit.bmp": (saved(one, "BMP"), "1"),
+    }
+
+
+def bmp_palette():
+    files = {}
+    idx = every_index(256, 20)
+    files["a_8bit_16_entries.bmp"] = (
+        bmp(8, [r.tobytes() for r in idx[::-1]], bgrx(colours(16, 21)), colours_used=16), "P")
+    files["b_4bit_4_entries.bmp"] = (bmp(4, nibbles(every_index(16, 22)), bgrx(colours(4, 23)), colours_used=4), "P")
+    ramp = np.repeat(np.arange(16, dtype=np.uint8)[:, None] * 17, 3, axis=1)
+    files["c_4bit_grey_ramp.bmp"] = (bmp(4, nibbles(every_index(16, 24)), bgrx(ramp), colours_used=16), "P")
+    os2 = every_index(256, 25)  # 252..255 among them
+    files["d_os2_core_8bit.bmp"] = (
+        bmp_os2(8, [r.tobytes() for r in os2[::-1]], b"".join(bytes(c[::-1]) for c in colours(256, 26).tolist())), "P")
+    rng = np.random.RandomState(27)
+    pixels = np.concatenate([rng.randint(0, 256, (N, N, 3)), rng.randint(1, 255, (N, N, 1))], axis=-1).astype(np.uint8)
+    files["e_32bit_bi_rgb_fourth_byte.bmp"] = (bmp(32, [r.tobytes() for r in pixels[::-1]]), "RGB")
+    v555 = np.random.RandomState(28).randint(0, 1 << 15, (N, N)).astype("<u2")
+    files["f_16bit_555.bmp"] = (bmp(16, [r.tobytes() for r in v555[::-1]]), "RGB")
+    v565 = np.random.RandomState(29).randint(0, 1 << 16, (N, N)).astype("<u2")
+    files["g_16bit_bitfields_565.bmp"] = (
+        bmp(16, [r.tobytes() for r in v565[::-1]], compression=3, masks=struct.pack("<III", 0xF800, 0x07E0, 0x001F)),
+        "RGB")
+    return files
+
+
+# ---- TGA -------------------------------------------------------------------
+
+def tga(image_type, bpp, data, descriptor=0, colour_map=None, first_index=0):
+    """A TGA of no ID field; colour_map: uint8 [n, 3] RGB, written as 24-bit
+    BGR entries, the first of them for pixel value first_index."""
+    if colour_map is None:
+        cmap, map_type, length, entry_bits = b"", 0, 0, 0
+    else:
+        cmap, map_type, length, entry_bits = colour_map[:, ::-1].tobytes(), 1, len(colour_map), 24
+    head = struct.pack("<BBBHHBHHHHBB", 0, map_type, image_type, first_index, length, entry_bits,
+                       0, 0, N, N, bpp, descriptor)
+    return head + cmap + data
+
+
+def tga_files():
+    rgb = np.random.RandomState(30).randint(0, 256, (N, N, 3)).astype(np.uint8)
+    bgr = rgb[..., ::-1].tobytes()
+    start10 = (10 + every_index(256, 33) % 246).astype(np.uint8)  # 10..255
+    return {
+        "a_right_to_left.tga": (tga(2, 24, bgr, descriptor=0x10), "RGB"),
+        "b_top_right.tga": (tga(2, 24, bgr, descriptor=0x30), "RGB"),
+        "c_map_of_16_indices_256.tga": (
+            tga(1, 8, every_index(256, 31).tobytes(), 0x20, colours(16, 32)), "P"),
+        "d_map_from_index_10.tga": (tga(1, 8, start10.tobytes(), 0x20, colours(246, 34), first_index=10), "P"),
+    }
+
+
+# ---- PNG -------------------------------------------------------------------
+
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png(bit_depth, colour_type, rows, chunks=b""):
+    """A PNG of rows already packed (filter 0 is added), chunks between
+    IHDR and IDAT."""
+    raw = b"".join(b"\0" + r for r in rows)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", N, N, bit_depth, colour_type, 0, 0, 0)) +
+            chunks + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def png_palette():
+    short = every_index(8, 40)
+    four_bit = every_index(16, 42)
+    return {
+        "a_plte_4_indices_8.png": (
+            png(8, 3, [r.tobytes() for r in short], chunk(b"PLTE", colours(4, 41).tobytes())), "P"),
+        "b_4bit_trns_17.png": (
+            png(4, 3, nibbles(four_bit)[::-1],
+                chunk(b"PLTE", colours(16, 43).tobytes()) + chunk(b"tRNS", b"\xff" * 17)), "P"),
+    }
+
+
+# ---- GIF -------------------------------------------------------------------
+
+def lzw(indices, min_code_size):
+    """GIF image data (the minimum code size byte, sub-blocks, the 0 block)
+    for indices below 2**min_code_size: only literal codes, and a clear code
+    often enough that no decoder's table reaches the next code width (after
+    a clear, each code but the first adds an entry)."""
+    clear = 1 << min_code_size
+    width = min_code_size + 1
+    per_clear = max(1, clear - 3)
+    codes = []
+    for i, v in enumerate(np.asarray(indices).reshape(-1).tolist()):
+        if i % per_clear == 0:
+            codes.append(clear)
+        codes.append(v)
+    codes.append(clear + 1)  # end of information
+    out = bytearray()
+    acc = bits = 0
+    for c in codes:
+        acc |= c << bits
+        bits += width
+        while bits >= 8:
+            out.append(acc & 0xFF)
+            acc >>= 8
+            bits -= 8
+    if bits:
+        out.append(acc & 0xFF)
+    blocks = b"".join(bytes([len(out[k:k + 255])]) + bytes(out[k:k + 255]) for k in range(0, len(out), 255))
+    return bytes([min_code_size]) + blocks + b"\0"
+
+
+def gif(indices, min_code_size, table=None):
+    """A one-frame N x N GIF; table: uint8 [2**k, 3], the global colour table."""
+    flags = 0 if table is None else 0x80 | (len(table).bit_length() - 2)
+    screen = b"GIF89a" + struct.pack("<HHBBB", N, N, flags, 0, 0)
+    if table is not None:
+        assert len(table) == 1 << (flags & 7) + 1
+        screen += table.tobytes()
+    frame = b"\x2c" + struct.pack("<HHHHB", 0, 0, N, N, 0) + lzw(indices, min_code_size)
+    return screen + frame + b"\x3b"
+
+
+def gif_tables():
+    return {"a_table_4_indices_16.gif": (gif(every_index(16, 50), 4, colours(4, 51)), "P")}
+
+
+def gif_no_table():
+    ramp = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
+    return {
+        "a_no_table.gif": (gif(every_index(256, 52), 8), "L"),
+        "b_identity_grey_table.gif": (gif(every_index(256, 53), 8, ramp), "L"),
+    }
+
+
+# ---- PNM -------------------------------------------------------------------
+
+def samples(maxval, channels, seed, forced):
+    """Random samples 0..maxval with the values in forced among the first."""
+    v = np.random.RandomState(seed).randint(0, maxval + 1, N * N * channels)
+    v[:len(forced)] = forced
+    return v.reshape(N, N, channels)
+
+
+def pnm(magic, maxval, v):
+    return b"%s\n%d %d\n%d\n" % (magic, N, N, maxval) + v.astype(">u2" if maxval > 255 else np.uint8).tobytes()
+
+
+def pnm_p6():
+    return {
+        "a_p6_maxval_100.ppm": (pnm(b"P6", 100, samples(100, 3, 60, [30, 70, 0, 100, 50])), "RGB"),
+        "b_p6_maxval_1000.ppm": (pnm(b"P6", 1000, samples(1000, 3, 61, [300, 700, 0, 1000])), "RGB"),
+    }
+
+
+def pnm_p5():
+    return {
+        "a_p5_maxval_100.pgm": (pnm(b"P5", 100, samples(100, 1, 62, [30, 70, 0, 100, 50])), "L"),
+        "b_p5_maxval_1000.pgm": (pnm(b"P5", 1000, samples(1000, 1, 63, [300, 700, 0, 1000])), "I"),
+    }
+
+
+GROUPS = [
+    ("bmp_grey", bmp_grey),
+    ("bmp_palette", bmp_palette),
+    ("tga", tga_files),
+    ("png_palette", png_palette),
+    ("gif_tables", gif_tables),
+    ("gif_no_table", gif_no_table),
+    ("pnm_p6", pnm_p6),
+    ("pnm_p5", pnm_p5),
+]
+
+
+def pillow_pixels(path, mode):
+    """Pillow's uint8 array for a file: 'L' or 'RGB'."""
+    with PIL.Image.open(path) as im:
+        if im.mode == "I":
+            assert mode == "L", path
+            return np.round(np.asarray(im).astype(np.float64) * 255 / 65535).astype(np.uint8)
+        with warnings.catch_warnings():  # a tRNS of all 255 is no transparency to convert('RGB')
+            warnings.filterwarnings("ignore", "Palette images with Transparency expressed in bytes")
+            return np.asarray(im.convert(mode))
+
+
+def check_fixture(path, want_mode):
+    """The file opens and loads in Pillow, N x N, in the mode it was made for."""
+    with PIL.Image.open(path) as im:
+        im.load()
+        assert im.mode == want_mode and im.size == (N, N), (
+            "%s: Pillow reads it as %s %s, the test expects %s %s" % (path, im.mode, im.size, want_mode, (N, N)))
+
+
+def convert_group(dataset_tool, work, group, files):
+    """Writes the group's folder, converts it, compares; True when it holds."""
+    src = os.path.join(work, group)
+    os.makedirs(src)
+    for name, (data, _) in files.items():
+        with open(os.path.join(src, name), "wb") as f:
+            f.write(data)
+    for name, (_, mode) in files.items():
+        check_fixture(os.path.join(src, name), mode)
+    grey = all(mode in GREY_MODES for _, mode in files.values())
+    out = os.path.join(work, group + "_out")
+    try:
+        return converted_like_pil(dataset_tool, src, out, files, lambda path: pillow_pixels(path, "L" if grey else "RGB"))
+    except FileNotFoundError as e:  # fewer images written than files given
+        print("%s: dataset_tool wrote no image for every file: %s" % (group, e))
+    return False
+
+
+def main(dataset_tool, work):
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    ok = True
+    count = 0
+    for group, make in GROUPS:
+        files = make()
+        ok = convert_group(dataset_tool, work, group, files) and ok
+        count += len(files)
+    if not ok:
+        return 1
+    print("%d image files of %d groups read as Pillow reads them" % (count, len(GROUPS)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))

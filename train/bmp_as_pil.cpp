@@ -1,0 +1,125 @@
+#include "train/bmp_as_pil.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+namespace gf {
+namespace {
+
+uint32_t le16(const uint8_t* p) { return uint32_t(p[0]) | uint32_t(p[1]) << 8; }
+uint32_t le32(const uint8_t* p) { return le16(p) | le16(p + 2) << 16; }
+
+// The header fields Pillow's _bitmap reads (header sizes 12, 40, 64, 108, 124).
+struct Layout {
+  bool ok = false;
+  uint32_t header_size = 0, bits = 0, compression = 0, colors = 0;
+  size_t entry_bytes = 4;  // a palette entry: BGRX, or BGR in an OS/2 file
+  size_t pixels_at = 0;    // the pixel data's offset
+  uint32_t masks[3] = {};  // R, G, B bitfields (compression 3)
+};
+
+Layout layout(const uint8_t* d, size_t n) {
+  Layout l;
+  if (n < 18 || d[0] != 'B' || d[1] != 'M') return l;
+  l.header_size = le32(d + 14);
+  const uint32_t h = l.header_size;
+  if (h != 12 && h != 40 && h != 64 && h != 108 && h != 124) return l;
+  if (n < 14 + size_t(h)) return l;
+  const uint8_t* hd = d + 18;  // the header after its size
+  if (h == 12) {
+    l.bits = le16(hd + 6);
+    l.entry_bytes = 3;
+  } else {
+    l.bits = le16(hd + 10);
+    l.compression = le32(hd + 12);
+    l.colors = le32(hd + 28);
+    if (l.compression == 3) {
+      // 40-byte headers keep the masks after the header; larger ones inside it.
+      const uint8_t* m = h >= 56 ? hd + 36 : d + 14 + h;
+      if (m + 12 > d + n) return l;
+      for (int c = 0; c < 3; ++c) l.masks[c] = le32(m + 4 * c);
+    }
+  }
+  if (l.colors == 0 && l.bits <= 16) l.colors = 1u << l.bits;
+  l.pixels_at = le32(d + 10);
+  if (l.pixels_at == 14 + size_t(h) && l.bits <= 8) l.pixels_at += 4 * size_t(l.colors);  // as Pillow
+  l.ok = true;
+  return l;
+}
+
+bool palette_layout(const Layout& l) {
+  return l.ok && (l.bits == 1 || l.bits == 4 || l.bits == 8) && l.compression == 0 && l.colors >= 1 &&
+         l.colors <= 65536;
+}
+
+}  // namespace
+
+BmpAsPil bmp_as_pil(const uint8_t* d, size_t n) {
+  BmpAsPil r;
+  const Layout l = layout(d, n);
+  if (!l.ok) return r;
+  if (palette_layout(l)) {
+    r.palette = true;
+    // Pillow's grey test: entry k is (k, k, k), or for 2 colours black then white.
+    const size_t at = 14 + l.header_size;
+    r.grey = true;
+    for (uint32_t k = 0; k < l.colors && r.grey; ++k) {
+      const uint32_t v = l.colors == 2 ? k * 255 : k;
+      const size_t e = at + size_t(k) * l.entry_bytes;
+      r.grey = e + 3 <= n && d[e] == v && d[e + 1] == v && d[e + 2] == v;
+    }
+  }
+  if (l.bits == 32 && l.compression == 0) r.no_alpha = true;
+  if (l.bits == 16) {
+    const bool rgb555 = l.compression == 0 ||
+                        (l.compression == 3 && l.masks[0] == 0x7C00 && l.masks[1] == 0x3E0 && l.masks[2] == 0x1F);
+    const bool rgb565 = l.compression == 3 && l.masks[0] == 0xF800 && l.masks[1] == 0x7E0 && l.masks[2] == 0x1F;
+    if (rgb555 || rgb565) r.field_bits[0] = 5, r.field_bits[1] = rgb565 ? 6 : 5, r.field_bits[2] = 5;
+  }
+  return r;
+}
+
+std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n) {
+  const Layout l = layout(d, n);
+  if (!palette_layout(l) || l.pixels_at > n) return {};
+  const int32_t width = l.header_size == 12 ? int32_t(le16(d + 18)) : int32_t(le32(d + 18));
+  const int32_t height = l.header_size == 12 ? int32_t(le16(d + 20)) : int32_t(le32(d + 22));
+  constexpr size_t kHeader = 14 + 40, kPalette = 256 * 4;
+  std::vector<uint8_t> out(kHeader + kPalette + (n - l.pixels_at), 0);
+  auto put16 = [&](size_t at, uint32_t v) { out[at] = uint8_t(v), out[at + 1] = uint8_t(v >> 8); };
+  auto put32 = [&](size_t at, uint32_t v) { put16(at, v & 0xFFFF), put16(at + 2, v >> 16); };
+  out[0] = 'B', out[1] = 'M';
+  put32(2, uint32_t(std::min<size_t>(out.size(), UINT32_MAX)));
+  put32(10, kHeader + kPalette);
+  put32(14, 40);
+  put32(18, uint32_t(width));
+  put32(22, uint32_t(height));
+  put16(26, 1);
+  put16(28, l.bits);
+  put32(46, 256);
+  const size_t at = 14 + l.header_size;
+  for (uint32_t k = 0; k < 256; ++k) {
+    uint8_t* e = &out[kHeader + 4 * size_t(k)];
+    const size_t src = at + size_t(k) * l.entry_bytes;
+    if (k < l.colors && src + 3 <= n)
+      std::memcpy(e, d + src, 3);  // B, G, R
+    else
+      e[0] = e[1] = e[2] = uint8_t(k);  // past the file's entries: Pillow's grey
+  }
+  std::memcpy(out.data() + kHeader + kPalette, d + l.pixels_at, n - l.pixels_at);
+  return out;
+}
+
+uint8_t bmp_field_as_pil(uint8_t stb_value, int bits) {
+  // stb: v * 0x21 >> 2 (5 bits), v * 0x41 >> 4 (6 bits); both one to one.
+  static const std::array<std::array<uint8_t, 256>, 2> tables = [] {
+    std::array<std::array<uint8_t, 256>, 2> t{};
+    for (uint32_t v = 0; v < 32; ++v) t[0][(v * 0x21) >> 2] = uint8_t(v * 255 / 31);
+    for (uint32_t v = 0; v < 64; ++v) t[1][(v * 0x41) >> 4] = uint8_t(v * 255 / 63);
+    return t;
+  }();
+  return tables[bits == 6 ? 1 : 0][stb_value];
+}
+
+}  // namespace gf
