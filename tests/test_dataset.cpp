@@ -1369,6 +1369,36 @@ std::string small_gif() {
 
 }  // namespace
 
+// Run-length BMPs (RLE8), which stb_image refuses and Pillow reads: the
+// size from the header, the runs decoded as Pillow decodes them, and a file
+// whose runs end before its pixels do refused by name, as Pillow fails on it.
+// (tests/cli/formats_like_pil.py compares RLE8 and RLE4 with Pillow.)
+TEST_CASE("a run-length BMP is read as Pillow reads it; one cut short is refused", "[dataset]") {
+  auto le = [](uint32_t v, int bytes) {
+    std::string s;
+    for (int i = 0; i < bytes; ++i) s += char(v >> (8 * i));
+    return s;
+  };
+  std::string palette;
+  for (int k = 0; k < 4; ++k) palette += std::string{char(10 * k), char(20 * k), char(30 * k), 0};  // B, G, R, 0
+  std::string runs;
+  for (int y = 0; y < 4; ++y) runs += std::string{4, char(y)} + std::string(2, '\0');  // a row of index y, end of line
+  runs += std::string{0, 1};                                                          // end of bitmap
+  const uint32_t offset = 14 + 40 + uint32_t(palette.size());
+  const std::string file = "BM" + le(offset + uint32_t(runs.size()), 4) + le(0, 4) + le(offset, 4) + le(40, 4) + le(4, 4) +
+                           le(4, 4) + le(1, 2) + le(8, 2) + le(1, 4) + le(uint32_t(runs.size()), 4) + le(0, 8) +
+                           le(4, 4) + le(0, 4) + palette + runs;
+  auto bytes = [](const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); };
+  const ImageInfo info = image_info(bytes(file), file.size(), "a.bmp");
+  CHECK((info.format == "BMP" && info.width == 4 && info.height == 4 && info.colour_channels() == 3));
+  const std::vector<uint8_t> px = decode_image(bytes(file), file.size(), "a.bmp", 3);
+  for (int y = 0; y < 4; ++y)  // bottom-up: the image's row y is the file's row 3 - y
+    for (int c = 0; c < 3; ++c) CHECK(int(px[size_t(y * 4) * 3 + size_t(c)]) == (3 - y) * 10 * (3 - c));
+  const std::string cut = file.substr(0, file.size() - 6);
+  CHECK(error_of([&] { decode_image(bytes(cut), cut.size(), "cut.bmp", 3); }) ==
+        "cut.bmp: truncated BMP: its run-length data ends before its pixels do");
+}
+
 TEST_CASE("a GIF's first frame off its screen is composed as Pillow composes it", "[dataset]") {
   // Pillow 9.4 (GifImagePlugin): the image is the logical screen grown to
   // hold the first frame, and what the frame does not cover is its

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <climits>
 #include <cstring>
 
 namespace gf {
@@ -48,9 +50,61 @@ Layout layout(const uint8_t* d, size_t n) {
   return l;
 }
 
+bool rle_layout(const Layout& l) { return l.ok && ((l.bits == 8 && l.compression == 1) || (l.bits == 4 && l.compression == 2)); }
+
 bool palette_layout(const Layout& l) {
-  return l.ok && (l.bits == 1 || l.bits == 4 || l.bits == 8) && l.compression == 0 && l.colors >= 1 &&
-         l.colors <= 65536;
+  return l.ok && (l.bits == 1 || l.bits == 4 || l.bits == 8) && (l.compression == 0 || rle_layout(l)) &&
+         l.colors >= 1 && l.colors <= 65536;
+}
+
+// Pillow's BmpRleDecoder, step for step: one index a byte, rows in file
+// order, at least width * height of them; "" and `why` set when the data
+// ends first. Its quirks are kept: a delta's right and up are the two
+// bytes after the two it names, an absolute run of an odd count in RLE4
+// gives one index fewer than it counts, and the word alignment after an
+// absolute run is of the position in the file.
+std::vector<uint8_t> rle_indices(const uint8_t* d, size_t n, size_t at, size_t width, size_t height, bool rle4,
+                                 std::string* why) {
+  std::vector<uint8_t> data;
+  const size_t pixels = width * height;
+  data.reserve(pixels);
+  size_t x = 0;
+  while (data.size() < pixels) {
+    if (at + 2 > n) break;
+    const uint8_t count = d[at], byte = d[at + 1];
+    at += 2;
+    if (count != 0) {  // encoded: a run of one byte (RLE4: two indices in turn)
+      const size_t run = x + count > width ? (width > x ? width - x : 0) : count;
+      for (size_t i = 0; i < run; ++i) data.push_back(rle4 ? (i % 2 == 0 ? byte >> 4 : byte & 0x0F) : byte);
+      x += run;
+    } else if (byte == 0) {  // end of line
+      while (data.size() % width != 0) data.push_back(0);
+      x = 0;
+    } else if (byte == 1) {  // end of bitmap
+      break;
+    } else if (byte == 2) {  // delta: Pillow 9.4 reads two bytes, then takes right and up from the next two
+      if (at + 4 > n) break;
+      data.insert(data.end(), size_t(d[at + 2]) + size_t(d[at + 3]) * width, 0);
+      at += 4;
+      x = data.size() % width;
+    } else {  // absolute: `byte` indices follow
+      const size_t bytes = rle4 ? byte / 2 : byte, got = std::min(bytes, n - at);
+      for (size_t i = 0; i < got; ++i) {
+        if (rle4) data.push_back(d[at + i] >> 4), data.push_back(d[at + i] & 0x0F);
+        else data.push_back(d[at + i]);
+      }
+      at += got;
+      if (got < bytes) break;
+      x += byte;
+      if (at % 2 != 0) ++at;
+    }
+  }
+  if (data.size() < pixels) {
+    *why = "its run-length data ends before its pixels do";
+    return {};
+  }
+  data.resize(pixels);
+  return data;
 }
 
 }  // namespace
@@ -61,6 +115,10 @@ BmpAsPil bmp_as_pil(const uint8_t* d, size_t n) {
   if (!l.ok) return r;
   if (palette_layout(l)) {
     r.palette = true;
+    r.rle = rle_layout(l);
+    r.width = int(le32(d + 18));
+    const int64_t height = int32_t(le32(d + 22));
+    r.height = int(std::min<int64_t>(std::abs(height), INT32_MAX));
     // Pillow's grey test: entry k is (k, k, k), or for 2 colours black then white.
     const size_t at = 14 + l.header_size;
     r.grey = true;
@@ -80,13 +138,24 @@ BmpAsPil bmp_as_pil(const uint8_t* d, size_t n) {
   return r;
 }
 
-std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n) {
+std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n, std::string* why) {
   const Layout l = layout(d, n);
   if (!palette_layout(l) || l.pixels_at > n) return {};
   const int32_t width = l.header_size == 12 ? int32_t(le16(d + 18)) : int32_t(le32(d + 18));
   const int32_t height = l.header_size == 12 ? int32_t(le16(d + 20)) : int32_t(le32(d + 22));
+  std::vector<uint8_t> pixels;  // run-length data decoded: 8-bit rows, each padded to 4 bytes
+  if (rle_layout(l)) {
+    const size_t w = size_t(std::max(width, 0)), h = size_t(std::abs(int64_t(height)));
+    if (w == 0 || h == 0) return {};
+    const std::vector<uint8_t> idx = rle_indices(d, n, l.pixels_at, w, h, l.bits == 4, why);
+    if (idx.empty()) return {};
+    const size_t stride = (w + 3) & ~size_t(3);
+    pixels.assign(stride * h, 0);
+    for (size_t y = 0; y < h; ++y) std::memcpy(&pixels[y * stride], &idx[y * w], w);
+  }
   constexpr size_t kHeader = 14 + 40, kPalette = 256 * 4;
-  std::vector<uint8_t> out(kHeader + kPalette + (n - l.pixels_at), 0);
+  const size_t data_bytes = rle_layout(l) ? pixels.size() : n - l.pixels_at;
+  std::vector<uint8_t> out(kHeader + kPalette + data_bytes, 0);
   auto put16 = [&](size_t at, uint32_t v) { out[at] = uint8_t(v), out[at + 1] = uint8_t(v >> 8); };
   auto put32 = [&](size_t at, uint32_t v) { put16(at, v & 0xFFFF), put16(at + 2, v >> 16); };
   out[0] = 'B', out[1] = 'M';
@@ -96,7 +165,7 @@ std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n) {
   put32(18, uint32_t(width));
   put32(22, uint32_t(height));
   put16(26, 1);
-  put16(28, l.bits);
+  put16(28, rle_layout(l) ? 8 : l.bits);
   put32(46, 256);
   const size_t at = 14 + l.header_size;
   for (uint32_t k = 0; k < 256; ++k) {
@@ -107,7 +176,7 @@ std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n) {
     else
       e[0] = e[1] = e[2] = uint8_t(k);  // past the file's entries: Pillow's grey
   }
-  std::memcpy(out.data() + kHeader + kPalette, d + l.pixels_at, n - l.pixels_at);
+  std::memcpy(out.data() + kHeader + kPalette, rle_layout(l) ? pixels.data() : d + l.pixels_at, data_bytes);
   return out;
 }
 

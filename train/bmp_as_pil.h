@@ -14,15 +14,19 @@
 // - 16 bits (5-5-5, or 5-6-5 bitfields): Pillow scales a field v of b bits
 //   to v * 255 / (2^b - 1), truncated; stb replicates the bits (one level
 //   higher in most values).
+// - Run-length data (RLE8, RLE4): Pillow decodes it; stb refuses it.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace gf {
 
 struct BmpAsPil {
-  bool palette = false;      // 1, 4 or 8 bits: `rebuilt` is what stb must decode
+  bool palette = false;      // 1, 4 or 8 bits: bmp_palette_rebuilt is what stb must decode
+  bool rle = false;          // RLE8 or RLE4 (a palette BMP stb refuses): its size is here
+  int width = 0, height = 0;
   bool grey = false;         // Pillow opens it as L or 1
   bool no_alpha = false;     // 32 bits without bitfields: the fourth byte is padding
   int field_bits[3] = {};    // 16 bits, a layout Pillow reads: R, G, B field widths (5 or 6); else 0
@@ -34,8 +38,10 @@ BmpAsPil bmp_as_pil(const uint8_t* d, size_t n);
 
 // A palette BMP rebuilt for stb: a 40-byte header, 256 palette entries as
 // Pillow has them (the file's, then greys), then the file's pixel data from
-// where Pillow reads it. Empty when `d` is no palette BMP Pillow reads.
-std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n);
+// where Pillow reads it (run-length data decoded as Pillow decodes it, to
+// 8-bit rows). Empty when `d` is no palette BMP Pillow reads, or with `why`
+// set when its run-length data ends before its pixels do.
+std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n, std::string* why);
 
 // Pillow's 8-bit value for stb's from a field of `bits` (5 or 6) bits.
 uint8_t bmp_field_as_pil(uint8_t stb_value, int bits);

@@ -604,6 +604,18 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
   }
   const Sniffed fmt = sniff(data, n);
   const int len = as_int_size(n, name);
+  if (fmt.name == "BMP") {  // run-length data: Pillow decodes it, stb refuses it (train/bmp_as_pil.h)
+    const BmpAsPil bmp = bmp_as_pil(data, n);
+    if (bmp.rle) {
+      info.format = "BMP";
+      info.width = bmp.width, info.height = bmp.height;
+      if (info.width <= 0 || info.height <= 0)
+        throw Error(name + ": a BMP of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
+                    " pixels (corrupt header)");
+      info.channels = bmp.grey ? 1 : 3;
+      return info;
+    }
+  }
   // A PNM header's fault in its own words: stb_image's is the last format it
   // tried ("Image not of any known type"), or none (a width of -16 passed).
   const PnmHeader pnm = fmt.name == "PNM" ? pnm_header(data, n) : PnmHeader{};
@@ -710,7 +722,11 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
   // mangle, and a 16-bit PNM it rounds: those are rounded here.
   const bool high_byte = info.is_16_bit && info.format == "PNG" && info.channels >= 2;
   const BmpAsPil bmp = info.format == "BMP" ? bmp_as_pil(data, n) : BmpAsPil{};
-  if (bmp.palette) for_stb = bmp_palette_rebuilt(data, n);  // the palette as Pillow has it
+  if (bmp.palette) {  // the palette as Pillow has it
+    std::string why;
+    for_stb = bmp_palette_rebuilt(data, n, &why);
+    if (!why.empty()) throw Error(name + ": truncated BMP: " + why);
+  }
   if (info.format == "TGA") for_stb = tga_colour_map_rebuilt(data, n);  // likewise
   const GifFirstFrame gif = info.format == "GIF" ? gif_first_frame(data, n) : GifFirstFrame{};
   if (info.format == "GIF") for_stb = gif_rebuilt(data, n, gif);  // as Pillow composes its first frame

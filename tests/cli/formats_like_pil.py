@@ -6,6 +6,10 @@ less travelled paths of their formats, one folder a group, each converted
 by its own dataset_tool run:
   bmp_grey      8-bit and 1-bit BMPs Pillow saved from 'L' and '1' images
                 (grey: Pillow opens them as 'L' and '1');
+  bmp_rle       RLE8 (absolute and encoded runs, ends of line, a delta)
+                and RLE4 (absolute runs, of an even and an odd count, and
+                encoded runs of two indices), in Pillow's reading, quirks
+                and all;
   bmp_palette   8-bit BMP of 16 palette entries (biClrUsed) and 4-bit of 4,
                 their pixels using every index; a 4-bit one whose 16 entries
                 are the grey ramp i*17; an OS/2 BMP (12-byte core header,
@@ -133,6 +137,54 @@ def bmp_palette():
         bmp(16, [r.tobytes() for r in v565[::-1]], compression=3, masks=struct.pack("<III", 0xF800, 0x07E0, 0x001F)),
         "RGB")
     return files
+
+
+def rle8(idx, delta=False):
+    """RLE8 data of N x N indices, bottom-up: per row an absolute run of 3
+    (padded to a word), runs of 1 for the rest, an end of line; the end of
+    the bitmap. With delta, the second row skips 3 pixels right and 1 row
+    up instead (what it skips is index 0 in Pillow)."""
+    out = b""
+    for y, r in enumerate(idx[::-1]):
+        if delta and y == 1:
+            out += bytes([0, 2, 3, 1])
+            continue
+        out += bytes([0, 3]) + r[:3].tobytes() + b"\0"
+        out += b"".join(bytes([1, v]) for v in r[3:].tolist())
+        out += bytes([0, 0])
+    return out + bytes([0, 1])
+
+
+def rle4(idx, odd=False):
+    """RLE4 data of N x N indices below 16, bottom-up: per row an absolute
+    run of 4 (two bytes), an encoded run of 2 per remaining pair (its two
+    nibbles in turn), an end of line; the end of the bitmap. With odd, the
+    absolute runs count 5 in their three bytes and a word's padding, as the
+    format has them (Pillow 9.4 reads two of the bytes, then the third as
+    the next code)."""
+    out = b""
+    for r in idx[::-1].tolist():
+        if odd:
+            out += bytes([0, 5, r[0] << 4 | r[1], r[2] << 4 | r[3], r[4] << 4, 0])
+            out += b"".join(bytes([2, r[k] << 4 | r[k + 1]]) for k in range(6, N, 2))
+            out += bytes([1, r[5] << 4])
+        else:
+            out += bytes([0, 4, r[0] << 4 | r[1], r[2] << 4 | r[3]])
+            out += b"".join(bytes([2, r[k] << 4 | r[k + 1]]) for k in range(4, N, 2))
+        out += bytes([0, 0])
+    return out + bytes([0, 1])
+
+
+def bmp_rle():
+    pal = bgrx(colours(256, 30))
+    idx = every_index(256, 31)
+    small = every_index(16, 32)
+    return {
+        "a_rle8.bmp": (bmp(8, [rle8(idx)], pal, compression=1), "P"),
+        "b_rle8_delta.bmp": (bmp(8, [rle8(idx, delta=True)], pal, compression=1), "P"),
+        "c_rle4.bmp": (bmp(4, [rle4(small)], bgrx(colours(16, 33)), compression=2), "P"),
+        "d_rle4_odd_absolute.bmp": (bmp(4, [rle4(small, odd=True)], bgrx(colours(16, 34)), compression=2), "P"),
+    }
 
 
 # ---- TGA -------------------------------------------------------------------
@@ -272,6 +324,7 @@ def pnm_p5():
 GROUPS = [
     ("bmp_grey", bmp_grey),
     ("bmp_palette", bmp_palette),
+    ("bmp_rle", bmp_rle),
     ("tga", tga_files),
     ("png_palette", png_palette),
     ("gif_tables", gif_tables),
