@@ -21,6 +21,7 @@
 #include "engine/io/input_file.h"
 #include "engine/io/atomic_file.h"
 #include "train/bmp_as_pil.h"
+#include "train/psd_as_pil.h"
 #include "train/tga_as_pil.h"
 #include "train/tiff_image.h"
 #include "train/webp_image.h"
@@ -653,6 +654,7 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
   if (info.width <= 0 || info.height <= 0)
     throw Error(name + ": a " + info.format + " of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
                 " pixels (corrupt header)");
+  if (info.format == "PSD" && psd_extra_channels(data, n)) info.channels = 3;  // train/psd_as_pil.h
   if (info.format == "BMP") {  // as Pillow reads it (train/bmp_as_pil.h)
     const BmpAsPil bmp = bmp_as_pil(data, n);
     if (bmp.grey) info.channels = 1;
@@ -701,7 +703,8 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     if (!why.empty()) throw Error(name + ": corrupt HDR: " + why);
   }
   // What stb_image is given when not the file: a PNG with its rows alone, a
-  // palette BMP, colour-mapped TGA or GIF with its palette as Pillow has it.
+  // palette BMP, colour-mapped TGA or GIF with its palette as Pillow has it,
+  // a PSD with the channels Pillow reads.
   std::vector<uint8_t> for_stb;
   if (info.format == "PNG") {
     const std::string why = png_rows_only(data, n, for_stb);
@@ -728,6 +731,7 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     if (!why.empty()) throw Error(name + ": truncated BMP: " + why);
   }
   if (info.format == "TGA") for_stb = tga_colour_map_rebuilt(data, n);  // likewise
+  if (info.format == "PSD") for_stb = psd_first_three_channels(data, n);  // the channels Pillow reads
   const GifFirstFrame gif = info.format == "GIF" ? gif_first_frame(data, n) : GifFirstFrame{};
   if (info.format == "GIF") for_stb = gif_rebuilt(data, n, gif);  // as Pillow composes its first frame
   Feed feed = for_stb.empty() ? Feed{data, n} : Feed{for_stb.data(), for_stb.size()};

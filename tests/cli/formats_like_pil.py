@@ -16,6 +16,9 @@ by its own dataset_tool run:
                 three-byte entries) using indices 252..255 among the rest;
                 32-bit BI_RGB whose fourth bytes are neither 0 nor 255;
                 16-bit BI_RGB (555) and BITFIELDS 565;
+  psd           RGB of five channels, raw and PackBits (Pillow: the first
+                three; the fourth is no alpha; PackBits compared with the
+                raw file's pixels, SAME_PIXELS_AS);
   tga           24-bit, right-to-left (descriptor 0x10) and top-right
                 (0x30); colour-mapped of a 16-entry map with indices
                 0..255, and of a map whose first index is 10;
@@ -187,6 +190,44 @@ def bmp_rle():
     }
 
 
+# ---- PSD -------------------------------------------------------------------
+
+def packbits(row):
+    """PackBits of a row of bytes: literal runs of each byte alone (a count
+    of 0, then the byte) and repeats as (257 - count, byte)."""
+    out, i = b"", 0
+    while i < len(row):
+        j = i
+        while j < len(row) and row[j] == row[i] and j - i < 128:
+            j += 1
+        out += bytes([(257 - (j - i)) & 255, row[i]]) if j - i >= 2 else bytes([0, row[i]])
+        i = max(j, i + 1)
+    return out
+
+
+def psd(planes, rle):
+    """An 8-bit RGB PSD (mode 3) of C x N x N planes, raw or PackBits."""
+    c = planes.shape[0]
+    head = b"8BPS" + struct.pack(">H6xHIIHH", 1, c, N, N, 8, 3) + struct.pack(">III", 0, 0, 0)
+    if not rle:
+        return head + struct.pack(">H", 0) + planes.tobytes()
+    rows = [packbits(planes[k, y].tolist()) for k in range(c) for y in range(N)]
+    return head + struct.pack(">H", 1) + b"".join(struct.pack(">H", len(r)) for r in rows) + b"".join(rows)
+
+
+# Pillow 9.4 reads a PackBits PSD of more than three channels wrongly: it
+# takes three channels' row lengths and the pixel data from there, inside
+# the row lengths of the rest. ganforge reads the first three channels as
+# the file holds them: the pixels Pillow gives the same planes stored raw.
+SAME_PIXELS_AS = {"b_five_channels_rle.psd": "a_five_channels_raw.psd"}
+
+
+def psd_files():
+    five = np.random.RandomState(40).randint(0, 256, (5, N, N)).astype(np.uint8)
+    five[:, :, N // 2:] = five[:, :, :1]  # runs for PackBits
+    return {"a_five_channels_raw.psd": (psd(five, False), "RGB"), "b_five_channels_rle.psd": (psd(five, True), "RGB")}
+
+
 # ---- TGA -------------------------------------------------------------------
 
 def tga(image_type, bpp, data, descriptor=0, colour_map=None, first_index=0):
@@ -325,6 +366,7 @@ GROUPS = [
     ("bmp_grey", bmp_grey),
     ("bmp_palette", bmp_palette),
     ("bmp_rle", bmp_rle),
+    ("psd", psd_files),
     ("tga", tga_files),
     ("png_palette", png_palette),
     ("gif_tables", gif_tables),
@@ -365,7 +407,10 @@ def convert_group(dataset_tool, work, group, files):
     grey = all(mode in GREY_MODES for _, mode in files.values())
     out = os.path.join(work, group + "_out")
     try:
-        return converted_like_pil(dataset_tool, src, out, files, lambda path: pillow_pixels(path, "L" if grey else "RGB"))
+        def expected(path):
+            path = os.path.join(os.path.dirname(path), SAME_PIXELS_AS.get(os.path.basename(path), os.path.basename(path)))
+            return pillow_pixels(path, "L" if grey else "RGB")
+        return converted_like_pil(dataset_tool, src, out, files, expected)
     except FileNotFoundError as e:  # fewer images written than files given
         print("%s: dataset_tool wrote no image for every file: %s" % (group, e))
     return False
