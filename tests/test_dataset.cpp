@@ -1399,6 +1399,22 @@ TEST_CASE("a run-length BMP is read as Pillow reads it; one cut short is refused
         "cut.bmp: truncated BMP: its run-length data ends before its pixels do");
 }
 
+// stb_image reads RGB PSDs alone; one in another mode, which Pillow reads,
+// is named by its mode (it was "Image not of any known type, or corrupt"),
+// and readers that pass over what is no image refuse it instead.
+TEST_CASE("a PSD in a mode stb_image does not read is named by its mode", "[dataset]") {
+  for (const auto& [mode, words] : {std::pair<int, std::string>{1, "grey"}, {2, "indexed"}, {4, "CMYK"}, {0, "bitmap"}}) {
+    std::string psd = std::string("8BPS\0\1", 6) + std::string(6, '\0') + std::string("\0\1\0\0\0\4\0\0\0\4\0\x08\0", 13);
+    psd += char(mode);
+    psd += std::string(14, '\0');  // empty sections, raw data
+    psd += std::string(16, '\x7f');
+    const uint8_t* d = reinterpret_cast<const uint8_t*>(psd.data());
+    CHECK(error_of([&] { image_info(d, psd.size(), "a.psd"); }) ==
+          "a.psd: PSD in " + words + " mode, which stb_image cannot read (convert it to PNG)");
+    CHECK(pil_only_format(d, psd.size()) == "PSD in " + words + " mode");
+  }
+}
+
 TEST_CASE("a GIF's first frame off its screen is composed as Pillow composes it", "[dataset]") {
   // Pillow 9.4 (GifImagePlugin): the image is the logical screen grown to
   // hold the first frame, and what the frame does not cover is its

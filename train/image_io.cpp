@@ -56,7 +56,12 @@ Sniffed sniff(const uint8_t* d, size_t n) {
   if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return {"JPEG", true};
   if (starts(d, n, "GIF8")) return {"GIF", true};
   if (starts(d, n, "BM")) return {"BMP", true};
-  if (starts(d, n, "8BPS")) return {"PSD", true};
+  if (starts(d, n, "8BPS")) {  // stb_image reads RGB PSDs (mode 3) alone; Pillow these too
+    static const char* const kModes[10] = {"bitmap", "grey", "indexed", "RGB", "CMYK", "", "", "multichannel", "duotone", "Lab"};
+    const unsigned mode = n >= 26 ? unsigned(d[24]) << 8 | d[25] : 3;
+    if (mode != 3 && mode < 10 && kModes[mode][0]) return {std::string("PSD in ") + kModes[mode] + " mode", false};
+    return {"PSD", true};
+  }
   if (starts(d, n, "#?RADIANCE") || starts(d, n, "#?RGBE")) return {"HDR", true};
   if (starts(d, n, "\x53\x80\xF6\x34")) return {"PIC", true};
   if (n >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '6')) return {"PNM", true};
@@ -563,6 +568,7 @@ std::string pil_only_format(const uint8_t* data, size_t n) {
   if (fmt.readable) return "";
   for (const char* pil : {"JPEG 2000", "ICO", "PCX"})
     if (fmt.name == pil) return fmt.name;
+  if (fmt.name.rfind("PSD in ", 0) == 0) return fmt.name;
   if (fmt.name.rfind("PNM P", 0) == 0 && fmt.name[5] >= '1' && fmt.name[5] <= '4') return fmt.name.substr(0, 6);  // not P7 (PAM)
   return "";
 }

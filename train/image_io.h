@@ -66,7 +66,8 @@ int exif_block_orientation(const uint8_t* p, size_t n);
 std::string splitext_extension(const std::string& name);
 
 // The name of an image format that PIL (Pillow 9.4) reads and no decoder
-// here does, by its magic bytes (JPEG 2000, ICO, PCX, plain PNM P1-P4); ""
+// here does, by its magic bytes (JPEG 2000, ICO, PCX, plain PNM P1-P4, a
+// PSD in a mode other than RGB: "PSD in grey mode"); ""
 // for any other data: a reader that passes over what is no image refuses
 // these instead, since the official tools would have read them.
 std::string pil_only_format(const uint8_t* data, size_t n);
