@@ -1342,10 +1342,12 @@ TEST_CASE("animated GIFs give their first frame, named; a CMYK JPEG is recognise
   CHECK_FALSE(has_line(open_dataset(dir / "one", {})->notes(), "images are animated (GIF, WebP): only the first frame is used:"));
 
   // CMYK: a JPEG frame header of four components is recognised (stb_image
-  // itself reports it as 3 channels and converts it without a colour profile).
+  // itself reports it as 3 channels and converts it without a colour profile),
+  // up to its scan header (libjpeg reads the header up to there).
   const std::string cmyk("\xFF\xD8\xFF\xC0\x00\x14\x08\x00\x04\x00\x04\x04"
-                         "\x01\x11\x00\x02\x11\x00\x03\x11\x00\x04\x11\x00",
-                         24);
+                         "\x01\x11\x00\x02\x11\x00\x03\x11\x00\x04\x11\x00"
+                         "\xFF\xDA\x00\x0E\x04\x01\x00\x02\x00\x03\x00\x04\x00\x00\x3F\x00",
+                         40);
   const ImageInfo info = image_info(reinterpret_cast<const uint8_t*>(cmyk.data()), cmyk.size(), "cmyk.jpg");
   CHECK(info.is_cmyk);
   CHECK(info.colour_channels() == 3);

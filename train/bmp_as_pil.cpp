@@ -46,6 +46,8 @@ Layout layout(const uint8_t* d, size_t n) {
   if (l.colors == 0 && l.bits <= 16) l.colors = 1u << l.bits;
   l.pixels_at = le32(d + 10);
   if (l.pixels_at == 14 + size_t(h) && l.bits <= 8) l.pixels_at += 4 * size_t(l.colors);  // as Pillow
+  if (l.pixels_at == 0 && l.bits <= 8)  // Pillow reads on from its palette ("offset or fp.tell()")
+    l.pixels_at = 14 + size_t(h) + size_t(l.colors) * l.entry_bytes;
   l.ok = true;
   return l;
 }
@@ -67,7 +69,6 @@ std::vector<uint8_t> rle_indices(const uint8_t* d, size_t n, size_t at, size_t w
                                  std::string* why) {
   std::vector<uint8_t> data;
   const size_t pixels = width * height;
-  data.reserve(pixels);
   size_t x = 0;
   while (data.size() < pixels) {
     if (at + 2 > n) break;
@@ -123,7 +124,7 @@ BmpAsPil bmp_as_pil(const uint8_t* d, size_t n) {
     const size_t at = 14 + l.header_size;
     r.grey = true;
     for (uint32_t k = 0; k < l.colors && r.grey; ++k) {
-      const uint32_t v = l.colors == 2 ? k * 255 : k;
+      const uint32_t v = l.colors == 2 ? k * 255 : k & 255;  // Pillow's o8(k)
       const size_t e = at + size_t(k) * l.entry_bytes;
       r.grey = e + 3 <= n && d[e] == v && d[e + 1] == v && d[e + 2] == v;
     }
@@ -143,18 +144,17 @@ std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n, std::string
   if (!palette_layout(l) || l.pixels_at > n) return {};
   const int32_t width = l.header_size == 12 ? int32_t(le16(d + 18)) : int32_t(le32(d + 18));
   const int32_t height = l.header_size == 12 ? int32_t(le16(d + 20)) : int32_t(le32(d + 22));
-  std::vector<uint8_t> pixels;  // run-length data decoded: 8-bit rows, each padded to 4 bytes
+  std::vector<uint8_t> idx;  // run-length data decoded, an index a byte; written as 8-bit rows padded to 4 bytes
+  size_t w = 0, h = 0, stride = 0;
   if (rle_layout(l)) {
-    const size_t w = size_t(std::max(width, 0)), h = size_t(std::abs(int64_t(height)));
+    w = size_t(std::max(width, 0)), h = size_t(std::abs(int64_t(height)));
     if (w == 0 || h == 0) return {};
-    const std::vector<uint8_t> idx = rle_indices(d, n, l.pixels_at, w, h, l.bits == 4, why);
+    idx = rle_indices(d, n, l.pixels_at, w, h, l.bits == 4, why);
     if (idx.empty()) return {};
-    const size_t stride = (w + 3) & ~size_t(3);
-    pixels.assign(stride * h, 0);
-    for (size_t y = 0; y < h; ++y) std::memcpy(&pixels[y * stride], &idx[y * w], w);
+    stride = (w + 3) & ~size_t(3);
   }
   constexpr size_t kHeader = 14 + 40, kPalette = 256 * 4;
-  const size_t data_bytes = rle_layout(l) ? pixels.size() : n - l.pixels_at;
+  const size_t data_bytes = rle_layout(l) ? stride * h : n - l.pixels_at;
   std::vector<uint8_t> out(kHeader + kPalette + data_bytes, 0);
   auto put16 = [&](size_t at, uint32_t v) { out[at] = uint8_t(v), out[at + 1] = uint8_t(v >> 8); };
   auto put32 = [&](size_t at, uint32_t v) { put16(at, v & 0xFFFF), put16(at + 2, v >> 16); };
@@ -176,7 +176,10 @@ std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n, std::string
     else
       e[0] = e[1] = e[2] = uint8_t(k);  // past the file's entries: Pillow's grey
   }
-  std::memcpy(out.data() + kHeader + kPalette, rle_layout(l) ? pixels.data() : d + l.pixels_at, data_bytes);
+  if (rle_layout(l))
+    for (size_t y = 0; y < h; ++y) std::memcpy(&out[kHeader + kPalette + y * stride], &idx[y * w], w);
+  else
+    std::memcpy(out.data() + kHeader + kPalette, d + l.pixels_at, data_bytes);
   return out;
 }
 

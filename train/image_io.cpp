@@ -21,6 +21,7 @@
 #include "engine/io/input_file.h"
 #include "engine/io/atomic_file.h"
 #include "train/bmp_as_pil.h"
+#include "train/jpeg_image.h"
 #include "train/psd_as_pil.h"
 #include "train/tga_as_pil.h"
 #include "train/tiff_image.h"
@@ -465,7 +466,8 @@ GifFirstFrame gif_first_frame(const uint8_t* d, size_t n) {
   if (global_table && 13 + 3 <= n) std::memcpy(f.fill, d + 13, 3);
   f.grey = !global_table || grey_ramp(13, d[10]);
   for_each_gif_block(d, n, [&](uint8_t label, size_t at) {
-    if (label == 0xF9 && at + 5 <= n && d[at] == 4) f.transparency = d[at + 1] & 1;  // as stb: size 4; the last one counts
+    // A transparency index stays once a control extension gives one, as in Pillow (stb: the last one counts).
+    if (label == 0xF9 && at + 5 <= n && d[at] == 4) f.transparency = f.transparency || (d[at + 1] & 1);
     if (label != 0x2C) return true;
     f.descriptor = at;
     f.width = std::max(f.width, le16(at) + le16(at + 4));
@@ -625,6 +627,19 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
   }
   // A PNM header's fault in its own words: stb_image's is the last format it
   // tried ("Image not of any known type"), or none (a width of -16 passed).
+  if (fmt.name == "JPEG") {  // libjpeg-turbo's reading, as Pillow's (train/jpeg_image.h)
+    const JpegImage jpeg = jpeg_info(data, n, name);
+    if (jpeg.components != 1 && jpeg.components != 3 && jpeg.components != 4)
+      throw Error(name + ": unreadable JPEG (" + std::to_string(jpeg.components) +
+                  " components: Pillow reads 1, 3 or 4, and so does this reader)");
+    info.format = "JPEG";
+    info.width = jpeg.width, info.height = jpeg.height;
+    info.channels = jpeg.components == 1 ? 1 : 3;
+    jpeg_metadata(data, n, info);
+    info.is_cmyk = jpeg.components == 4;  // libjpeg's count, which decode_jpeg goes by
+    if (info.orientation >= 5) std::swap(info.width, info.height);
+    return info;
+  }
   const PnmHeader pnm = fmt.name == "PNM" ? pnm_header(data, n) : PnmHeader{};
   if (!pnm.problem.empty()) throw Error(name + ": unreadable PNM (" + pnm.problem + ")");
   if (!stbi_info_from_memory(data, len, &info.width, &info.height, &info.channels)) {
@@ -674,7 +689,6 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
     const std::string chunk = png_metadata(data, n, info);
     if (!chunk.empty()) throw Error(name + ": corrupt PNG (the CRC of its " + cli_safe_chunk(chunk) + " chunk does not match)");
   }
-  if (info.format == "JPEG") jpeg_metadata(data, n, info);
   if (info.format == "PNM") info.max_value = static_cast<int>(pnm.field[2]);
   if (info.orientation >= 5) std::swap(info.width, info.height);
   return info;
@@ -736,7 +750,11 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     for_stb = bmp_palette_rebuilt(data, n, &why);
     if (!why.empty()) throw Error(name + ": truncated BMP: " + why);
   }
-  if (info.format == "TGA") for_stb = tga_colour_map_rebuilt(data, n);  // likewise
+  if (info.format == "TGA") {  // likewise
+    std::string why;
+    for_stb = tga_colour_map_rebuilt(data, n, &why);
+    if (!why.empty()) throw Error(name + ": unreadable TGA: " + why);
+  }
   if (info.format == "PSD") for_stb = psd_first_three_channels(data, n);  // the channels Pillow reads
   const GifFirstFrame gif = info.format == "GIF" ? gif_first_frame(data, n) : GifFirstFrame{};
   if (info.format == "GIF") for_stb = gif_rebuilt(data, n, gif);  // as Pillow composes its first frame
@@ -774,6 +792,18 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     // libtiff's RGBA reader rounds 16-bit colour, and takes 16-bit grey's high byte.
     done.to_8_bit = tiff.is_16_bit && tiff.colour;
     done.high_byte = tiff.is_16_bit && !tiff.colour;
+  } else if (info.format == "JPEG") {  // libjpeg-turbo, as Pillow (train/jpeg_image.h)
+    JpegImage jpeg = decode_jpeg(data, n, name);
+    w = jpeg.width, h = jpeg.height;
+    const int got = jpeg.components == 1 ? 1 : 3;
+    GF_CHECK(jpeg.pixels.size() == size_t(w) * h * size_t(got), "decode_image",
+             name << ": libjpeg gave " << jpeg.pixels.size() << " bytes for " << w << "x" << h);
+    if (got == want) {
+      px = std::move(jpeg.pixels);
+    } else {  // grey asked for as RGB
+      px.resize(size_t(w) * h * want);
+      for (size_t i = 0; i < px.size(); ++i) px[i] = jpeg.pixels[i / want];
+    }
   } else if (info.is_16_bit) {
     // stb_image 2.27 converts a 16-bit PNM's channels with its 8-bit
     // converter, into half the buffer it returns (read past its end): a

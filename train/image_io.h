@@ -43,7 +43,7 @@ struct Conversions {
   bool high_byte = false;      // a 16-bit PNG of colour or with alpha to 8 bits as PIL's RGB;16B and LA;16B, a 16-bit grey TIFF as libtiff's reader: the high byte
   bool rescaled = false;       // a PNM's 8-bit samples scaled from 0..maxval (below 255) to 0..255
   bool hdr_to_8_bit = false;   // stb_image's HDR to 8 bits: gamma 1/2.2, values above 1 clipped
-  bool cmyk_to_rgb = false;    // stb_image's CMYK/YCCK to RGB, with no colour profile
+  bool cmyk_to_rgb = false;    // CMYK/YCCK to RGB as Pillow's convert('RGB'), with no colour profile
   int frames = 1;              // frames in an animated GIF or WebP, pages of a TIFF; only the first is used
 };
 

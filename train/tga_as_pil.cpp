@@ -6,7 +6,7 @@ namespace gf {
 
 bool tga_right_to_left(const uint8_t* d, size_t n) { return n >= 18 && (d[17] & 0x10); }
 
-std::vector<uint8_t> tga_colour_map_rebuilt(const uint8_t* d, size_t n) {
+std::vector<uint8_t> tga_colour_map_rebuilt(const uint8_t* d, size_t n, std::string* why) {
   if (n < 18) return {};
   const uint8_t id_len = d[0], map_type = d[1], image_type = d[2], map_depth = d[7], depth = d[16];
   if (map_type != 1 || (image_type != 1 && image_type != 9) || depth != 8 || (map_depth != 16 && map_depth != 24))
@@ -14,6 +14,10 @@ std::vector<uint8_t> tga_colour_map_rebuilt(const uint8_t* d, size_t n) {
   const size_t start = size_t(d[3]) | size_t(d[4]) << 8, length = size_t(d[5]) | size_t(d[6]) << 8;
   const size_t entry = map_depth / 8, map_at = 18 + size_t(id_len), pixels_at = map_at + length * entry;
   if (pixels_at > n) return {};  // cut inside its map: stb says so
+  if (start + length > 256) {
+    *why = "its colour map reaches index " + std::to_string(start + length - 1) + ", past 255 (Pillow cannot load it)";
+    return {};
+  }
   std::vector<uint8_t> out(d, d + 18);
   out[0] = 0;                     // no image ID
   out[3] = out[4] = 0;            // the map from index 0,

@@ -11,6 +11,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace gf {
@@ -20,7 +21,8 @@ bool tga_right_to_left(const uint8_t* d, size_t n);
 
 // A colour-mapped TGA (8-bit indices, 16- or 24-bit entries) rebuilt for
 // stb: no image ID, a map of 256 24-bit entries from index 0 as Pillow has
-// them, then the file's pixel data. Empty for any other file.
-std::vector<uint8_t> tga_colour_map_rebuilt(const uint8_t* d, size_t n);
+// them, then the file's pixel data. Empty for any other file, or with `why`
+// set for a map reaching past index 255 (Pillow: "invalid palette size").
+std::vector<uint8_t> tga_colour_map_rebuilt(const uint8_t* d, size_t n, std::string* why);
 
 }  // namespace gf

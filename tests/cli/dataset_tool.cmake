@@ -226,6 +226,9 @@ set_tests_properties(cpu.dataset_tool_webp_like_pil PROPERTIES PASS_REGULAR_EXPR
 # inside a larger screen or past a smaller one, the background index not 0).
 gf_test(cpu.dataset_tool_gif_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/gif_like_pil.py ${_dt_bin} ${_dt}/gif)
 set_tests_properties(cpu.dataset_tool_gif_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "GIF files read as Pillow reads them" SKIP_RETURN_CODE 77)
+# JPEG through libjpeg-turbo with Pillow's settings: the same bytes as Pillow.
+gf_test(cpu.dataset_tool_jpeg_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/jpeg_like_pil.py ${_dt_bin} ${_dt}/jpeg)
+set_tests_properties(cpu.dataset_tool_jpeg_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "JPEG files read as Pillow reads them" SKIP_RETURN_CODE 77)
 # BMP, TGA, PNG, GIF and PNM corner cases (palettes shorter than their
 # indices, grey palettes, BMP 16- and 32-bit layouts, TGA mirroring and
 # colour maps, PNM rounding): Pillow's pixels and grey or RGB.

@@ -42,6 +42,9 @@ gives Pillow's own round(v / maxval * 255) back.
 Not here: a 4-bit BMP whose 16 entries are (i, i, i), which Pillow 9.4
 opens as 'L' but cannot load (it unpacks the 4-bit rows as 8-bit ones:
 "codec configuration error").
+Then each file of refused_files(), which Pillow cannot load (a TGA colour
+map past index 255) or loads with a transparency index (two GIF control
+extensions, the first with one), alone in a folder, must be refused.
 Prints each file that differs, and for a group dataset_tool refuses
 "FOLDER: dataset_tool refused the folder: ..." (its last line of stderr); exits 0
 when all hold, else 1; 77 when Pillow or NumPy is missing."""
@@ -49,6 +52,7 @@ import io
 import os
 import shutil
 import struct
+import subprocess
 import sys
 import warnings
 import zlib
@@ -139,6 +143,9 @@ def bmp_palette():
     files["g_16bit_bitfields_565.bmp"] = (
         bmp(16, [r.tobytes() for r in v565[::-1]], compression=3, masks=struct.pack("<III", 0xF800, 0x07E0, 0x001F)),
         "RGB")
+    offset_zero = bytearray(bmp(8, [r.tobytes() for r in idx[::-1]], bgrx(colours(16, 35)), colours_used=16))
+    offset_zero[10:14] = b"\0\0\0\0"  # Pillow reads the pixels from after the palette
+    files["h_8bit_offset_zero.bmp"] = (bytes(offset_zero), "P")
     return files
 
 
@@ -416,6 +423,44 @@ def convert_group(dataset_tool, work, group, files):
     return False
 
 
+def refused_files():
+    """Files Pillow cannot load, or loads with transparency, which the
+    project refuses too: name -> (bytes, words of dataset_tool's error)."""
+    big_map = tga(1, 8, every_index(256, 60).tobytes(), colour_map=colours(300, 61))
+    # A transparency index from the first of two control extensions stays
+    # (Pillow), and fills the screen the 8x8 frame leaves.
+    two_gce = (b"GIF89a" + struct.pack("<HHBBB", N, N, 0x81, 0, 0) + colours(4, 62).tobytes() +
+               b"!\xf9\x04\x01\x00\x00\x03\x00" + b"!\xf9\x04\x00\x00\x00\x00\x00" +
+               b"\x2c" + struct.pack("<HHHHB", 0, 0, N // 2, N // 2, 0) +
+               lzw(np.zeros((N // 2, N // 2), np.uint8), 2) + b"\x3b")
+    return {
+        "a_tga_map_300.tga": (big_map, "its colour map reaches index 299, past 255"),
+        "b_gif_two_control_extensions.gif": (two_gce, "has transparent pixels"),
+    }
+
+
+def check_refused(dataset_tool, work):
+    """Each of refused_files() alone: dataset_tool must refuse it, naming why."""
+    ok = True
+    for name, (data, words) in refused_files().items():
+        src = os.path.join(work, "refused_" + name)
+        os.makedirs(src)
+        path = os.path.join(src, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        try:  # the fixture: Pillow fails to load it, or gives it a transparency index
+            with PIL.Image.open(path) as im:
+                im.load()
+                assert "transparency" in im.info, "%s: Pillow reads it without transparency" % name
+        except (OSError, ValueError):  # ValueError: "invalid palette size"
+            pass
+        run = subprocess.run([dataset_tool, "--source", src, "--dest", src + "_out"], capture_output=True, text=True)
+        if run.returncode == 0 or words not in run.stderr:
+            print("%s: dataset_tool did not refuse it (%s): %s" % (name, words, run.stderr.strip()[-300:]))
+            ok = False
+    return ok
+
+
 def main(dataset_tool, work):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
@@ -425,6 +470,7 @@ def main(dataset_tool, work):
         files = make()
         ok = convert_group(dataset_tool, work, group, files) and ok
         count += len(files)
+    ok = check_refused(dataset_tool, work) and ok
     if not ok:
         return 1
     print("%d image files of %d groups read as Pillow reads them" % (count, len(GROUPS)))
