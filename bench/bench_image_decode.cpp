@@ -1,13 +1,14 @@
-// PNG decoding as the dataset loader does it (decode_image, train/image_io.h:
-// zlib inflates the image data up to the rows, stb_image decodes them from
-// stored blocks) against stb_image alone on the file as it is (its own
-// inflate over the whole stream: the loader's decoder before that), on
-// photo-like images (smooth colour fields plus grain: compressed to about
-// 2/3, as photographs) and flat ones (two colours: compressed 500 to 1000x),
-// 256 and 1024 square, RGB. Rows: median ms per image, MB/s of decoded
-// pixels, and the ratio decode_image / stb alone, timed round-robin.
+// PNG and JPEG decoding as the dataset loader does it (decode_image,
+// train/image_io.h: for a PNG, zlib inflates the image data up to the rows
+// and stb_image decodes them from stored blocks; a JPEG goes to
+// libjpeg-turbo, as in Pillow) against stb_image alone on the file as it is
+// (the loader's decoder before that), on photo-like images (smooth colour
+// fields plus grain: a PNG compressed to about 2/3, as photographs; a JPEG
+// of quality 90) and flat ones (two colours: a PNG compressed 500 to
+// 1000x), 256 and 1024 square, RGB. Rows: median ms per image, MB/s of
+// decoded pixels, and the ratio decode_image / stb alone, timed round-robin.
 //
-//   bench_image_decode [--quick] [FILE.png ...]
+//   bench_image_decode [--quick] [FILE.png|FILE.jpg ...]
 //     FILEs (e.g. written by PIL) are timed instead of the generated images.
 #include <stb_image.h>
 #include <stb_image_write.h>
@@ -27,22 +28,26 @@ namespace {
 
 struct Case {
   std::string name;
-  std::vector<uint8_t> png;
+  std::vector<uint8_t> file;
   int w = 0, h = 0;
 };
 
-std::vector<uint8_t> encode(const std::vector<uint8_t>& px, int r) {
+// As a PNG, or as a JPEG of quality 90 (stb_image_write's: 4:4:4 is not what
+// cameras write, but both decoders take every path of it).
+std::vector<uint8_t> encode(const std::vector<uint8_t>& px, int r, bool jpeg = false) {
   std::vector<uint8_t> out;
   auto append = [](void* ctx, void* data, int size) {
     auto* o = static_cast<std::vector<uint8_t>*>(ctx);
     o->insert(o->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
   };
-  if (!stbi_write_png_to_func(append, &out, r, r, 3, px.data(), r * 3)) throw gf::Error("cannot encode a PNG");
+  const bool ok = jpeg ? stbi_write_jpg_to_func(append, &out, r, r, 3, px.data(), 90)
+                       : stbi_write_png_to_func(append, &out, r, r, 3, px.data(), r * 3);
+  if (!ok) throw gf::Error("cannot encode the image");
   return out;
 }
 
 // Smooth colour fields (sums of a few sines) plus grain from a fixed LCG.
-Case photo(int r) {
+Case photo(int r, bool jpeg = false) {
   std::vector<uint8_t> px(size_t(r) * r * 3);
   uint32_t state = 12345;
   for (int y = 0; y < r; ++y)
@@ -54,14 +59,14 @@ Case photo(int r) {
         const double grain = double(state >> 24) / 255.0 * 24 - 12;
         px[(size_t(y) * r + x) * 3 + c] = uint8_t(std::fmin(255, std::fmax(0, field + grain)));
       }
-  return {"photo-like " + std::to_string(r), encode(px, r), r, r};
+  return {std::string(jpeg ? "JPEG" : "PNG") + " photo-like " + std::to_string(r), encode(px, r, jpeg), r, r};
 }
 
 Case flat(int r) {
   std::vector<uint8_t> px(size_t(r) * r * 3, 0);
   for (int y = 0; y < r; ++y)
     for (int x = 0; x < r / 2; ++x) px[(size_t(y) * r + x) * 3] = 200;
-  return {"flat " + std::to_string(r), encode(px, r), r, r};
+  return {"PNG flat " + std::to_string(r), encode(px, r), r, r};
 }
 
 }  // namespace
@@ -75,20 +80,20 @@ int main(int argc, char** argv) {
       if (arg == "--quick") {
         quick = true;
       } else if (arg == "--help" || arg == "-h") {
-        std::printf("usage: bench_image_decode [--quick] [FILE.png ...]\n");
+        std::printf("usage: bench_image_decode [--quick] [FILE.png|FILE.jpg ...]\n");
         return 0;
       } else if (!arg.empty() && arg[0] == '-') {
         throw gf::Error("unknown flag '" + arg + "'");
       } else {
         Case c{arg, gf::io::read_input(arg)};
-        const gf::ImageInfo info = gf::image_info(c.png.data(), c.png.size(), arg);
-        if (info.format != "PNG") throw gf::Error(arg + ": not a PNG");
+        const gf::ImageInfo info = gf::image_info(c.file.data(), c.file.size(), arg);
+        if (info.format != "PNG" && info.format != "JPEG") throw gf::Error(arg + ": not a PNG or JPEG");
         c.w = info.width, c.h = info.height;
         cases.push_back(std::move(c));
       }
     }
     if (cases.empty())
-      for (int r : {256, 1024}) cases.push_back(photo(r)), cases.push_back(flat(r));
+      for (int r : {256, 1024}) cases.push_back(photo(r)), cases.push_back(flat(r)), cases.push_back(photo(r, true));
     std::printf("%-22s %10s %12s %12s %10s %10s %8s\n", "image", "file bytes", "stb alone ms", "decode ms",
                 "stb MB/s", "dec MB/s", "ratio");
     for (const Case& c : cases) {
@@ -96,14 +101,14 @@ int main(int argc, char** argv) {
       const gf::bench::Reps reps{2, quick ? 3 : 15, calls};
       auto stb_alone = [&] {
         int w = 0, h = 0, n = 0;
-        stbi_uc* p = stbi_load_from_memory(c.png.data(), int(c.png.size()), &w, &h, &n, 3);
+        stbi_uc* p = stbi_load_from_memory(c.file.data(), int(c.file.size()), &w, &h, &n, 3);
         if (!p) throw gf::Error(c.name + ": stb_image cannot decode it");
         stbi_image_free(p);
       };
-      auto loader = [&] { gf::decode_image(c.png.data(), c.png.size(), c.name, 3); };
+      auto loader = [&] { gf::decode_image(c.file.data(), c.file.size(), c.name, 3); };
       const std::vector<double> t = gf::bench::time_per_call(gf::Device::cpu(), reps, {stb_alone, loader});
       const double mb = double(c.w) * c.h * 3 / 1e6;
-      std::printf("%-22s %10zu %12.2f %12.2f %10.0f %10.0f %8.2f\n", c.name.c_str(), c.png.size(), t[0] * 1e3,
+      std::printf("%-22s %10zu %12.2f %12.2f %10.0f %10.0f %8.2f\n", c.name.c_str(), c.file.size(), t[0] * 1e3,
                   t[1] * 1e3, mb / t[0], mb / t[1], t[1] / t[0]);
     }
     return 0;
