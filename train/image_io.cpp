@@ -21,6 +21,7 @@
 #include "engine/io/input_file.h"
 #include "engine/io/atomic_file.h"
 #include "train/bmp_as_pil.h"
+#include "train/gif_as_pil.h"
 #include "train/jpeg_image.h"
 #include "train/psd_as_pil.h"
 #include "train/tga_as_pil.h"
@@ -104,11 +105,6 @@ int exif_block_orientation(const uint8_t* p, size_t n) {
 
 namespace {
 
-// PNG chunks: a tRNS colour key (alpha stb_image's header read does not
-// report) and an eXIf orientation. Returns the first chunk whose CRC does not
-// match ("" when all do): stb_image checks no CRC (nor zlib's Adler-32), so a
-// damaged byte in a PNG's pixel data decoded to wrong pixels without a word
-// (PIL, which the official tools use, refuses such a file).
 // fn(at, len) for each whole chunk of a PNG after its signature (at: where
 // the chunk begins; len: its data's bytes), in order, up to IEND or the
 // first chunk cut short; fn returns false to stop.
@@ -121,6 +117,12 @@ void for_each_png_chunk(const uint8_t* d, size_t n, Fn fn) {
   }
 }
 
+// PNG chunks: a tRNS colour key (alpha stb_image's header read does not
+// report) and an eXIf orientation. Returns the first chunk whose CRC does not
+// match ("" when all do): stb_image checks no CRC (nor zlib's Adler-32), so a
+// damaged byte in a PNG's pixel data decoded to wrong pixels without a word.
+// PIL checks the CRCs of the chunks before the image data only (it decodes
+// a damaged IDAT as it is): a deviation, which refuses the damage instead.
 std::string png_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
   std::string bad_crc;
   for_each_png_chunk(d, n, [&](size_t at, size_t len) {
@@ -389,128 +391,6 @@ struct Feed {
   }
 };
 const stbi_io_callbacks kFeedCallbacks = {&Feed::read, &Feed::skip, &Feed::eof};
-
-// The blocks of a GIF after its logical screen descriptor and global
-// colour table, walked without decoding: fn(label, at) for each extension
-// (at: its first data sub-block) and fn(0x2C, at) for each image
-// descriptor (at: its first byte after the 0x2C; at + 9 <= n); fn returns
-// false to stop. A cut or malformed file ends the walk at its fault.
-size_t gif_colour_table_bytes(uint8_t packed) { return (packed & 0x80) ? size_t(3) << ((packed & 7) + 1) : size_t(0); }
-template <class Fn>
-void for_each_gif_block(const uint8_t* d, size_t n, Fn fn) {
-  if (n < 13) return;  // "GIF8?a", then the logical screen descriptor
-  size_t at = 13 + gif_colour_table_bytes(d[10]);
-  auto skip_sub_blocks = [&] {  // sizes up to a zero size
-    while (at < n && d[at] != 0) at += 1 + size_t(d[at]);
-    if (at < n) ++at;
-  };
-  while (at < n) {
-    const uint8_t block = d[at++];
-    if (block == 0x21) {  // extension: its label, then sub-blocks
-      if (at >= n || !fn(d[at], at + 1)) return;
-      ++at;
-      skip_sub_blocks();
-    } else if (block == 0x2C) {  // image descriptor: position, size, packed byte; table; LZW code size; data
-      if (at + 9 > n || !fn(block, at)) return;
-      at += 9 + gif_colour_table_bytes(d[at + 8]) + 1;
-      skip_sub_blocks();
-    } else {  // the trailer, or anything the format does not have
-      return;
-    }
-  }
-}
-
-// The frames of a GIF: decoding every frame, as stbi_load_gif does, holds
-// all of them at once, gigabytes for a long animation. A cut or malformed
-// file counts the frames that started before the fault (at least 1).
-int gif_frame_count(const uint8_t* d, size_t n) {
-  int frames = 0;
-  for_each_gif_block(d, n, [&](uint8_t label, size_t) {
-    frames += label == 0x2C;
-    return true;
-  });
-  return std::max(frames, 1);
-}
-
-// A GIF's first frame as Pillow 9.4 (GifImagePlugin) composes it, where
-// stb_image 2.27 differs: Pillow's image is the logical screen grown to
-// hold the frame (stb refuses a frame past the screen), and the pixels the
-// frame does not cover are its palette's index 0, or its transparency index
-// when it has one (stb leaves them transparent, or paints the screen's
-// background index when that is not 0). An index past the frame's colour
-// table is the grey (i, i, i) (stb: colour 0); a frame whose table is the
-// grey ramp 0, 1, 2, ..., or without any table (stb refuses it), Pillow
-// opens as grey (mode L). `fill` is index 0's colour in the frame's own
-// table, else the global one.
-struct GifFirstFrame {
-  int width = 0, height = 0;  // the image: the screen grown to the frame
-  bool transparency = false;  // a graphic control extension before the frame gives a transparency index
-  bool grey = false;          // Pillow's mode L
-  uint8_t fill[3] = {0, 0, 0};
-  size_t descriptor = 0;      // where the first image descriptor's fields begin (after its 0x2C); 0: no frame
-};
-GifFirstFrame gif_first_frame(const uint8_t* d, size_t n) {
-  GifFirstFrame f;
-  if (n < 13) return f;
-  auto le16 = [&](size_t at) { return int(d[at] | d[at + 1] << 8); };
-  // Pillow's _is_palette_needed: a table is kept unless it is the grey ramp.
-  auto grey_ramp = [&](size_t at, uint8_t packed) {
-    const size_t bytes = gif_colour_table_bytes(packed);
-    if (at + bytes > n) return false;
-    for (size_t i = 0; i < bytes; ++i)
-      if (d[at + i] != i / 3) return false;
-    return true;
-  };
-  f.width = le16(6), f.height = le16(8);
-  const bool global_table = d[10] & 0x80;
-  if (global_table && 13 + 3 <= n) std::memcpy(f.fill, d + 13, 3);
-  f.grey = !global_table || grey_ramp(13, d[10]);
-  for_each_gif_block(d, n, [&](uint8_t label, size_t at) {
-    // A transparency index stays once a control extension gives one, as in Pillow (stb: the last one counts).
-    if (label == 0xF9 && at + 5 <= n && d[at] == 4) f.transparency = f.transparency || (d[at + 1] & 1);
-    if (label != 0x2C) return true;
-    f.descriptor = at;
-    f.width = std::max(f.width, le16(at) + le16(at + 4));
-    f.height = std::max(f.height, le16(at + 2) + le16(at + 6));
-    if (d[at + 8] & 0x80) {
-      if (at + 9 + 3 <= n) std::memcpy(f.fill, d + at + 9, 3);
-      f.grey = grey_ramp(at + 9, d[at + 8]);
-    }
-    return false;
-  });
-  return f;
-}
-
-// The GIF stb is given: the screen grown to the first frame, no background
-// index (the pixels the frame leaves come out transparent, to be filled as
-// Pillow fills them), and the global table and the frame's own filled up
-// to 256 entries with Pillow's greys (a file without tables gets the grey
-// ramp). Empty when the file has no frame.
-std::vector<uint8_t> gif_rebuilt(const uint8_t* d, size_t n, const GifFirstFrame& f) {
-  if (f.descriptor == 0) return {};
-  std::vector<uint8_t> out(d, d + 13);
-  out[6] = uint8_t(f.width), out[7] = uint8_t(f.width >> 8);
-  out[8] = uint8_t(f.height), out[9] = uint8_t(f.height >> 8);
-  out[10] |= 0x87;  // a global table of 256 entries
-  out[11] = 0;      // background index
-  auto put_table = [&](size_t at, uint8_t packed) {  // the file's entries, then greys
-    const size_t have = std::min(gif_colour_table_bytes(packed), n - std::min(n, at));
-    out.insert(out.end(), d + at, d + at + have);
-    for (size_t i = have; i < 768; ++i) out.push_back(uint8_t(i / 3));
-  };
-  put_table(13, d[10]);
-  const size_t after_global = 13 + gif_colour_table_bytes(d[10]);
-  out.insert(out.end(), d + after_global, d + f.descriptor + 9);  // up to the frame's packed byte
-  const uint8_t packed = d[f.descriptor + 8];
-  size_t rest = f.descriptor + 9;
-  if (packed & 0x80) {
-    out.back() = uint8_t(packed | 0x07);
-    put_table(rest, packed);
-    rest += gif_colour_table_bytes(packed);
-  }
-  if (rest < n) out.insert(out.end(), d + rest, d + n);
-  return out;
-}
 
 // stb_image 2.27 returns a 16-bit PNM's big-endian samples in the file's
 // byte order (later versions swap them); asked once, of a one-pixel image.
