@@ -108,18 +108,51 @@ std::vector<uint8_t> rle_indices(const uint8_t* d, size_t n, size_t at, size_t w
   return data;
 }
 
+// 24 bits as bitfields of B, G, R (Pillow's "BGR"), or plain pixels after a
+// 64-byte header: the same bytes as a plain 40-byte-header BMP's.
+bool plain_layout(const Layout& l) {
+  const bool bgr_fields = l.bits == 24 && l.compression == 3 && l.masks[0] == 0xFF0000 && l.masks[1] == 0xFF00 &&
+                          l.masks[2] == 0xFF;
+  const bool os2_2 = l.header_size == 64 && l.compression == 0 && (l.bits == 16 || l.bits == 24 || l.bits == 32);
+  return l.ok && (bgr_fields || os2_2);
+}
+
+// The header's width and height (the height's sign kept: negative is top down).
+void size_of(const uint8_t* d, const Layout& l, int32_t& width, int32_t& height) {
+  width = l.header_size == 12 ? int32_t(le16(d + 18)) : int32_t(le32(d + 18));
+  height = l.header_size == 12 ? int32_t(le16(d + 20)) : int32_t(le32(d + 22));
+}
+
+// A 40-byte-header BMP of `bits` without bitfields: its 54 header bytes.
+std::vector<uint8_t> plain_header(int32_t width, int32_t height, uint32_t bits, size_t total, uint32_t pixels_at) {
+  std::vector<uint8_t> out(14 + 40, 0);
+  auto put16 = [&](size_t at, uint32_t v) { out[at] = uint8_t(v), out[at + 1] = uint8_t(v >> 8); };
+  auto put32 = [&](size_t at, uint32_t v) { put16(at, v & 0xFFFF), put16(at + 2, v >> 16); };
+  out[0] = 'B', out[1] = 'M';
+  put32(2, uint32_t(std::min<size_t>(total, UINT32_MAX)));
+  put32(10, pixels_at);
+  put32(14, 40);
+  put32(18, uint32_t(width));
+  put32(22, uint32_t(height));
+  put16(26, 1);
+  put16(28, bits);
+  return out;
+}
+
 }  // namespace
 
 BmpAsPil bmp_as_pil(const uint8_t* d, size_t n) {
   BmpAsPil r;
   const Layout l = layout(d, n);
   if (!l.ok) return r;
+  r.plain = plain_layout(l);
+  r.stb_refuses = rle_layout(l) || l.header_size == 64 || r.plain;
+  int32_t width = 0, height = 0;
+  size_of(d, l, width, height);
+  r.width = width;
+  r.height = int(std::min<int64_t>(std::abs(int64_t(height)), INT32_MAX));
   if (palette_layout(l)) {
     r.palette = true;
-    r.rle = rle_layout(l);
-    r.width = int(le32(d + 18));
-    const int64_t height = int32_t(le32(d + 22));
-    r.height = int(std::min<int64_t>(std::abs(height), INT32_MAX));
     // Pillow's grey test: entry k is (k, k, k), or for 2 colours black then white.
     const size_t at = 14 + l.header_size;
     r.grey = true;
@@ -142,8 +175,8 @@ BmpAsPil bmp_as_pil(const uint8_t* d, size_t n) {
 std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n, std::string* why) {
   const Layout l = layout(d, n);
   if (!palette_layout(l) || l.pixels_at > n) return {};
-  const int32_t width = l.header_size == 12 ? int32_t(le16(d + 18)) : int32_t(le32(d + 18));
-  const int32_t height = l.header_size == 12 ? int32_t(le16(d + 20)) : int32_t(le32(d + 22));
+  int32_t width = 0, height = 0;
+  size_of(d, l, width, height);
   std::vector<uint8_t> idx;  // run-length data decoded, an index a byte; written as 8-bit rows padded to 4 bytes
   size_t w = 0, h = 0, stride = 0;
   if (rle_layout(l)) {
@@ -155,18 +188,10 @@ std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n, std::string
   }
   constexpr size_t kHeader = 14 + 40, kPalette = 256 * 4;
   const size_t data_bytes = rle_layout(l) ? stride * h : n - l.pixels_at;
-  std::vector<uint8_t> out(kHeader + kPalette + data_bytes, 0);
-  auto put16 = [&](size_t at, uint32_t v) { out[at] = uint8_t(v), out[at + 1] = uint8_t(v >> 8); };
-  auto put32 = [&](size_t at, uint32_t v) { put16(at, v & 0xFFFF), put16(at + 2, v >> 16); };
-  out[0] = 'B', out[1] = 'M';
-  put32(2, uint32_t(std::min<size_t>(out.size(), UINT32_MAX)));
-  put32(10, kHeader + kPalette);
-  put32(14, 40);
-  put32(18, uint32_t(width));
-  put32(22, uint32_t(height));
-  put16(26, 1);
-  put16(28, rle_layout(l) ? 8 : l.bits);
-  put32(46, 256);
+  std::vector<uint8_t> out = plain_header(width, height, rle_layout(l) ? 8 : l.bits,
+                                          kHeader + kPalette + data_bytes, kHeader + kPalette);
+  out.resize(kHeader + kPalette + data_bytes, 0);
+  out[46] = 0, out[47] = 1;  // 256 colours
   const size_t at = 14 + l.header_size;
   for (uint32_t k = 0; k < 256; ++k) {
     uint8_t* e = &out[kHeader + 4 * size_t(k)];
@@ -180,6 +205,16 @@ std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n, std::string
     for (size_t y = 0; y < h; ++y) std::memcpy(&out[kHeader + kPalette + y * stride], &idx[y * w], w);
   else
     std::memcpy(out.data() + kHeader + kPalette, d + l.pixels_at, data_bytes);
+  return out;
+}
+
+std::vector<uint8_t> bmp_plain_rebuilt(const uint8_t* d, size_t n) {
+  const Layout l = layout(d, n);
+  if (!plain_layout(l) || l.pixels_at > n) return {};
+  int32_t width = 0, height = 0;
+  size_of(d, l, width, height);
+  std::vector<uint8_t> out = plain_header(width, height, l.bits, 54 + (n - l.pixels_at), 54);
+  out.insert(out.end(), d + l.pixels_at, d + n);
   return out;
 }
 

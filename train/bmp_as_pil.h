@@ -14,7 +14,9 @@
 // - 16 bits (5-5-5, or 5-6-5 bitfields): Pillow scales a field v of b bits
 //   to v * 255 / (2^b - 1), truncated; stb replicates the bits (one level
 //   higher in most values).
-// - Run-length data (RLE8, RLE4): Pillow decodes it; stb refuses it.
+// - Run-length data (RLE8, RLE4), a 64-byte (OS/2 2.x) header, 24 bits as
+//   bitfields of B, G, R: Pillow reads them; stb refuses them, and is given
+//   the file rebuilt with a 40-byte header and plain pixel data.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -25,7 +27,8 @@ namespace gf {
 
 struct BmpAsPil {
   bool palette = false;      // 1, 4 or 8 bits: bmp_palette_rebuilt is what stb must decode
-  bool rle = false;          // RLE8 or RLE4 (a palette BMP stb refuses): its size is here
+  bool plain = false;        // 16 to 32 bits that stb refuses as they are: bmp_plain_rebuilt is what it must decode
+  bool stb_refuses = false;  // stb cannot read the file itself (its info fails): the size is here
   int width = 0, height = 0;
   bool grey = false;         // Pillow opens it as L or 1
   bool no_alpha = false;     // 32 bits without bitfields: the fourth byte is padding
@@ -42,6 +45,11 @@ BmpAsPil bmp_as_pil(const uint8_t* d, size_t n);
 // 8-bit rows). Empty when `d` is no palette BMP Pillow reads, or with `why`
 // set when its run-length data ends before its pixels do.
 std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n, std::string* why);
+
+// A BMP of 16, 24 or 32 bits that stb refuses as it is (bmp_as_pil's
+// `plain`) rebuilt for stb: a 40-byte header without bitfields, then the
+// file's pixel data. Empty for any other file.
+std::vector<uint8_t> bmp_plain_rebuilt(const uint8_t* d, size_t n);
 
 // Pillow's 8-bit value for stb's from a field of `bits` (5 or 6) bits.
 uint8_t bmp_field_as_pil(uint8_t stb_value, int bits);

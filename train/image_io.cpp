@@ -493,15 +493,15 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
   }
   const Sniffed fmt = sniff(data, n);
   const int len = as_int_size(n, name);
-  if (fmt.name == "BMP") {  // run-length data: Pillow decodes it, stb refuses it (train/bmp_as_pil.h)
+  if (fmt.name == "BMP") {  // run-length data and other layouts Pillow reads, stb refuses (train/bmp_as_pil.h)
     const BmpAsPil bmp = bmp_as_pil(data, n);
-    if (bmp.rle) {
+    if (bmp.stb_refuses && (bmp.palette || bmp.plain)) {
       info.format = "BMP";
       info.width = bmp.width, info.height = bmp.height;
       if (info.width <= 0 || info.height <= 0)
         throw Error(name + ": a BMP of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
                     " pixels (corrupt header)");
-      info.channels = bmp.grey ? 1 : 3;
+      info.channels = bmp.grey ? 1 : 3;  // no alpha in any of them
       return info;
     }
   }
@@ -630,6 +630,7 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     for_stb = bmp_palette_rebuilt(data, n, &why);
     if (!why.empty()) throw Error(name + ": truncated BMP: " + why);
   }
+  if (bmp.plain) for_stb = bmp_plain_rebuilt(data, n);  // a layout stb refuses, made plain
   if (info.format == "TGA") {  // likewise
     std::string why;
     for_stb = tga_colour_map_rebuilt(data, n, &why);

@@ -15,7 +15,9 @@ by its own dataset_tool run:
                 are the grey ramp i*17; an OS/2 BMP (12-byte core header,
                 three-byte entries) using indices 252..255 among the rest;
                 32-bit BI_RGB whose fourth bytes are neither 0 nor 255;
-                16-bit BI_RGB (555) and BITFIELDS 565;
+                16-bit BI_RGB (555) and BITFIELDS 565; a pixel offset of 0;
+                24-bit BITFIELDS of B, G, R, and OS/2 2.x's 64-byte header
+                of 24 and 8 bits (stb refuses these three);
   psd           RGB of five channels, raw and PackBits (Pillow: the first
                 three; the fourth is no alpha; PackBits compared with the
                 raw file's pixels, SAME_PIXELS_AS);
@@ -96,6 +98,14 @@ def bmp(bpp, rows, palette=b"", compression=0, colours_used=0, masks=b""):
     return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + info + masks + palette + data
 
 
+def bmp_os2_2(bpp, rows, palette=b""):
+    """An OS/2 2.x BMP: a 64-byte header (the 40 bytes, then 24 of its own)."""
+    data = b"".join(r + b"\0" * (-len(r) % 4) for r in rows)
+    info = struct.pack("<IiiHHIIiiII", 64, N, N, 1, bpp, 0, len(data), 2835, 2835, 0, 0) + b"\0" * 24
+    offset = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + info + palette + data
+
+
 def bmp_os2(bpp, rows, palette):
     """An OS/2 1.x BMP: a 12-byte BITMAPCOREHEADER, three-byte BGR entries."""
     data = b"".join(r + b"\0" * (-len(r) % 4) for r in rows)
@@ -146,6 +156,14 @@ def bmp_palette():
     offset_zero = bytearray(bmp(8, [r.tobytes() for r in idx[::-1]], bgrx(colours(16, 35)), colours_used=16))
     offset_zero[10:14] = b"\0\0\0\0"  # Pillow reads the pixels from after the palette
     files["h_8bit_offset_zero.bmp"] = (bytes(offset_zero), "P")
+    # Layouts Pillow reads and stb refuses as they are: 24 bits as bitfields
+    # of B, G, R (masks after a 40-byte header), and OS/2 2.x's 64-byte header.
+    rgb = np.random.RandomState(36).randint(0, 256, (N, N, 3)).astype(np.uint8)
+    bgr_rows = [r[:, ::-1].tobytes() for r in rgb[::-1]]
+    files["i_24bit_bitfields.bmp"] = (
+        bmp(24, bgr_rows, compression=3, masks=struct.pack("<III", 0xFF0000, 0xFF00, 0xFF)), "RGB")
+    files["j_os2_2_24bit.bmp"] = (bmp_os2_2(24, bgr_rows), "RGB")
+    files["k_os2_2_8bit.bmp"] = (bmp_os2_2(8, [r.tobytes() for r in idx[::-1]], bgrx(colours(256, 37))), "P")
     return files
 
 
