@@ -6,11 +6,11 @@
 #include <climits>
 #include <cstring>
 
+#include "train/byte_order.h"
+
 namespace gf {
 namespace {
 
-uint32_t le16(const uint8_t* p) { return uint32_t(p[0]) | uint32_t(p[1]) << 8; }
-uint32_t le32(const uint8_t* p) { return le16(p) | le16(p + 2) << 16; }
 
 // The header fields Pillow's _bitmap reads (header sizes 12, 40, 64, 108, 124).
 struct Layout {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "train/byte_order.h"
+
 namespace gf {
 namespace {
 
@@ -50,7 +52,6 @@ int gif_frame_count(const uint8_t* d, size_t n) {
 GifFirstFrame gif_first_frame(const uint8_t* d, size_t n) {
   GifFirstFrame f;
   if (n < 13) return f;
-  auto le16 = [&](size_t at) { return int(d[at] | d[at + 1] << 8); };
   // Pillow's _is_palette_needed: a table is kept unless it is the grey ramp.
   auto grey_ramp = [&](size_t at, uint8_t packed) {
     const size_t bytes = gif_colour_table_bytes(packed);
@@ -59,7 +60,7 @@ GifFirstFrame gif_first_frame(const uint8_t* d, size_t n) {
       if (d[at + i] != i / 3) return false;
     return true;
   };
-  f.width = le16(6), f.height = le16(8);
+  f.width = le16(d + 6), f.height = le16(d + 8);
   const bool global_table = d[10] & 0x80;
   if (global_table && 13 + 3 <= n) std::memcpy(f.fill, d + 13, 3);
   f.grey = !global_table || grey_ramp(13, d[10]);
@@ -68,8 +69,8 @@ GifFirstFrame gif_first_frame(const uint8_t* d, size_t n) {
     if (label == 0xF9 && at + 5 <= n && d[at] == 4) f.transparency = f.transparency || (d[at + 1] & 1);
     if (label != 0x2C) return true;
     f.descriptor = at;
-    f.width = std::max(f.width, le16(at) + le16(at + 4));
-    f.height = std::max(f.height, le16(at + 2) + le16(at + 6));
+    f.width = std::max(f.width, le16(d + at) + le16(d + at + 4));
+    f.height = std::max(f.height, le16(d + at + 2) + le16(d + at + 6));
     if (d[at + 8] & 0x80) {
       if (at + 9 + 3 <= n) std::memcpy(f.fill, d + at + 9, 3);
       f.grey = grey_ramp(at + 9, d[at + 8]);

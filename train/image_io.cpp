@@ -21,6 +21,7 @@
 #include "engine/io/input_file.h"
 #include "engine/io/atomic_file.h"
 #include "train/bmp_as_pil.h"
+#include "train/byte_order.h"
 #include "train/gif_as_pil.h"
 #include "train/jpeg_image.h"
 #include "train/psd_as_pil.h"
@@ -77,8 +78,6 @@ Sniffed sniff(const uint8_t* d, size_t n) {
   if (n >= 3 && d[0] == 0x0A && (d[1] == 0 || d[1] == 2 || d[1] == 3 || d[1] == 5) && d[2] == 1) return {"PCX", false};
   return {"", true};  // TGA, or not an image: stb_image decides
 }
-
-uint32_t be32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
 
 }  // namespace
 
@@ -493,17 +492,15 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
   }
   const Sniffed fmt = sniff(data, n);
   const int len = as_int_size(n, name);
-  if (fmt.name == "BMP") {  // run-length data and other layouts Pillow reads, stb refuses (train/bmp_as_pil.h)
-    const BmpAsPil bmp = bmp_as_pil(data, n);
-    if (bmp.stb_refuses && (bmp.palette || bmp.plain)) {
-      info.format = "BMP";
-      info.width = bmp.width, info.height = bmp.height;
-      if (info.width <= 0 || info.height <= 0)
-        throw Error(name + ": a BMP of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
-                    " pixels (corrupt header)");
-      info.channels = bmp.grey ? 1 : 3;  // no alpha in any of them
-      return info;
-    }
+  const BmpAsPil bmp = fmt.name == "BMP" ? bmp_as_pil(data, n) : BmpAsPil{};  // as Pillow reads it (train/bmp_as_pil.h)
+  if (bmp.stb_refuses && (bmp.palette || bmp.plain)) {  // run-length data and other layouts stb refuses
+    info.format = "BMP";
+    info.width = bmp.width, info.height = bmp.height;
+    if (info.width <= 0 || info.height <= 0)
+      throw Error(name + ": a BMP of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
+                  " pixels (corrupt header)");
+    info.channels = bmp.grey ? 1 : 3;  // no alpha in any of them
+    return info;
   }
   // A PNM header's fault in its own words: stb_image's is the last format it
   // tried ("Image not of any known type"), or none (a width of -16 passed).
@@ -527,8 +524,7 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
     // stb_image refuses a PNG of more than 2^30 bytes of pixels, but its
     // message is then the last format it tried ("not of any known type").
     if (fmt.name == "PNG" && n >= 26 && std::memcmp(data + 12, "IHDR", 4) == 0) {
-      auto be32 = [&](size_t at) { return uint64_t(data[at]) << 24 | uint64_t(data[at + 1]) << 16 | uint64_t(data[at + 2]) << 8 | data[at + 3]; };
-      const uint64_t w = be32(16), h = be32(20);
+      const uint64_t w = be32(data + 16), h = be32(data + 20);
       const int colour = data[25];
       const uint64_t channels = colour == 2 ? 3 : colour == 3 ? 4 : colour == 4 ? 2 : colour == 6 ? 4 : 1;
       if (w > 0 && h > 0 && (uint64_t(1) << 30) / w / channels < h)  // stb's test, without overflow
@@ -556,11 +552,8 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
     throw Error(name + ": a " + info.format + " of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
                 " pixels (corrupt header)");
   if (info.format == "PSD" && psd_extra_channels(data, n)) info.channels = 3;  // train/psd_as_pil.h
-  if (info.format == "BMP") {  // as Pillow reads it (train/bmp_as_pil.h)
-    const BmpAsPil bmp = bmp_as_pil(data, n);
-    if (bmp.grey) info.channels = 1;
-    if (bmp.no_alpha) info.channels = 3;
-  }
+  if (bmp.grey) info.channels = 1;
+  if (bmp.no_alpha) info.channels = 3;
   info.alpha = info.channels == 2 || info.channels == 4;
   info.is_16_bit = stbi_is_16_bit_from_memory(data, len);
   info.is_hdr = stbi_is_hdr_from_memory(data, len);

@@ -2,13 +2,9 @@
 
 #include <cstring>
 
+#include "train/byte_order.h"
+
 namespace gf {
-namespace {
-
-uint32_t be16(const uint8_t* p) { return uint32_t(p[0]) << 8 | p[1]; }
-uint32_t be32(const uint8_t* p) { return be16(p) << 16 | be16(p + 2); }
-
-}  // namespace
 
 bool psd_extra_channels(const uint8_t* d, size_t n) {
   return n >= 26 && std::memcmp(d, "8BPS", 4) == 0 && be16(d + 24) == 3 && be16(d + 12) > 4;

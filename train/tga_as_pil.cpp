@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "train/byte_order.h"
+
 namespace gf {
 
 bool tga_right_to_left(const uint8_t* d, size_t n) { return n >= 18 && (d[17] & 0x10); }
@@ -11,7 +13,7 @@ std::vector<uint8_t> tga_colour_map_rebuilt(const uint8_t* d, size_t n, std::str
   const uint8_t id_len = d[0], map_type = d[1], image_type = d[2], map_depth = d[7], depth = d[16];
   if (map_type != 1 || (image_type != 1 && image_type != 9) || depth != 8 || (map_depth != 16 && map_depth != 24))
     return {};
-  const size_t start = size_t(d[3]) | size_t(d[4]) << 8, length = size_t(d[5]) | size_t(d[6]) << 8;
+  const size_t start = le16(d + 3), length = le16(d + 5);
   const size_t entry = map_depth / 8, map_at = 18 + size_t(id_len), pixels_at = map_at + length * entry;
   if (pixels_at > n) return {};  // cut inside its map: stb says so
   if (start + length > 256) {
@@ -33,7 +35,7 @@ std::vector<uint8_t> tga_colour_map_rebuilt(const uint8_t* d, size_t n, std::str
       if (entry == 3) {
         std::memcpy(e, src, 3);
       } else {  // Pillow's BGR;15: each 5-bit field v as v * 255 / 31
-        const uint32_t v = uint32_t(src[0]) | uint32_t(src[1]) << 8;
+        const uint32_t v = le16(src);
         for (int c = 0; c < 3; ++c) e[c] = uint8_t(((v >> (5 * c)) & 31) * 255 / 31);
       }
     } else {

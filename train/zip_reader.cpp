@@ -9,6 +9,7 @@
 
 #include "engine/error.h"
 #include "engine/io/input_file.h"
+#include "train/byte_order.h"
 #include "train/zip_methods.h"
 
 namespace gf {
@@ -17,14 +18,6 @@ namespace {
 [[noreturn]] void bad(const std::string& path, const std::string& msg) {
   throw Error(path + ": " + msg);
 }
-
-uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-uint32_t le32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
-         (static_cast<uint32_t>(p[3]) << 24);
-}
-
-uint64_t le64(const uint8_t* p) { return uint64_t(le32(p)) | uint64_t(le32(p + 4)) << 32; }
 
 constexpr uint32_t kLocalSig = 0x04034b50, kCentralSig = 0x02014b50, kEndSig = 0x06054b50;
 constexpr uint32_t kZip64EndSig = 0x06064b50, kZip64LocatorSig = 0x07064b50;
