@@ -781,9 +781,9 @@ TEST_CASE("bad datasets stop with an error naming the file", "[dataset]") {
   // Nothing readable: the error counts the skipped files and names the first.
   const std::string png = png_bytes(8, 8, 3, 7);
   write_file(dir / "truncated/a.png", png.substr(0, 40));
-  expect("truncated", "truncated/a.png", "no images stb_image reads");
+  expect("truncated", "truncated/a.png", "no images the decoders here read");
   write_file(dir / "empty/readme.txt", "no images");
-  expect("empty", "empty/readme.txt", "no images stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, PNM) in files named as PIL names images; skipped 1 file, e.g. ");
+  expect("empty", "empty/readme.txt", "no images the decoders here read (PNG, JPEG, BMP, TGA, GIF, PSD, PNM, WebP, TIFF) in files named as PIL names images; skipped 1 file, e.g. ");
   DatasetOptions cond;
   cond.use_labels = true;
   write_file(dir / "nolabels/a.png", png_bytes(8, 8, 3, 0));
@@ -1401,19 +1401,69 @@ TEST_CASE("a run-length BMP is read as Pillow reads it; one cut short is refused
         "cut.bmp: truncated BMP: its run-length data ends before its pixels do");
 }
 
-// stb_image reads RGB PSDs alone; one in another mode, which Pillow reads,
-// is named by its mode (it was "Image not of any known type, or corrupt"),
-// and readers that pass over what is no image refuse it instead.
-TEST_CASE("a PSD in a mode stb_image does not read is named by its mode", "[dataset]") {
-  for (const auto& [mode, words] : {std::pair<int, std::string>{1, "grey"}, {2, "indexed"}, {4, "CMYK"}, {0, "bitmap"}}) {
-    std::string psd = std::string("8BPS\0\1", 6) + std::string(6, '\0') + std::string("\0\1\0\0\0\4\0\0\0\4\0\x08\0", 13);
-    psd += char(mode);
-    psd += std::string(14, '\0');  // empty sections, raw data
-    psd += std::string(16, '\x7f');
-    const uint8_t* d = reinterpret_cast<const uint8_t*>(psd.data());
-    CHECK(error_of([&] { image_info(d, psd.size(), "a.psd"); }) ==
-          "a.psd: PSD in " + words + " mode, which stb_image cannot read (convert it to PNG)");
-    CHECK(pil_only_format(d, psd.size()) == "PSD in " + words + " mode");
+// stb_image reads RGB PSDs alone; the other modes Pillow 9.4 reads are
+// decoded as it decodes them (tests/cli/psd_like_pil.py compares whole
+// images); what neither reads is named by its mode (it was "Image not of any
+// known type, or corrupt"), and readers that pass over what is no image
+// refuse what Pillow reads and no decoder here does (Lab).
+namespace {
+std::string psd_file(int mode, int channels, int depth, int width, int height, int compression, const std::string& data) {
+  auto be16 = [](int v) { return std::string{char(v >> 8), char(v)}; };
+  auto be32 = [&](int64_t v) { return be16(int(v >> 16)) + be16(int(v)); };
+  return "8BPS" + be16(1) + std::string(6, '\0') + be16(channels) + be32(height) + be32(width) + be16(depth) + be16(mode) +
+         std::string(12, '\0') + be16(compression) + data;  // three empty sections
+}
+const uint8_t* psd_u8(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+std::vector<uint8_t> psd_pixels(const std::string& psd, int channels = 1) {
+  return decode_image(psd_u8(psd), psd.size(), "a.psd", channels);
+}
+}  // namespace
+
+TEST_CASE("a PSD in a mode other than RGB is read as Pillow reads it, or named by its mode", "[dataset]") {
+  const std::string grey = psd_file(1, 1, 8, 4, 4, 0, std::string(16, '\x7f'));
+  ImageInfo info = image_info(psd_u8(grey), grey.size(), "a.psd");
+  CHECK((info.format == "PSD" && info.width == 4 && info.height == 4 && info.channels == 1));
+  CHECK(psd_pixels(grey) == std::vector<uint8_t>(16, 0x7f));
+  CHECK(psd_pixels(grey, 3) == std::vector<uint8_t>(48, 0x7f));
+  // A bitmap of 5 pixels a row: 3 bits of padding, a set bit white.
+  const std::string bitmap = psd_file(0, 1, 1, 5, 2, 0, "\xA8\x57");
+  info = image_info(psd_u8(bitmap), bitmap.size(), "a.psd");
+  CHECK((info.channels == 1 && info.bilevel));
+  CHECK(psd_pixels(bitmap) == std::vector<uint8_t>{255, 0, 255, 0, 255, 0, 255, 0, 255, 0});
+  // PackBits: a no-op, a repeat and a literal fill each row of 4.
+  const std::string rle =
+      psd_file(1, 1, 8, 4, 2, 1, std::string("\0\6\0\7", 4) + "\x80\xFF\x09\x01\x01\x02" + "\x80\x02\x03\x04\x05" +
+                           std::string("\0\x06", 2));
+  CHECK(psd_pixels(rle) == std::vector<uint8_t>{9, 9, 1, 2, 3, 4, 5, 6});
+  // What a packet holds past its row's end is dropped, as Pillow drops it,
+  // and the next packet starts the next row: a repeat of 2 after 3 bytes in
+  // a row of 4, then a literal of 6 in a row of 4.
+  std::string overrun = psd_file(1, 1, 8, 4, 2, 1, std::string("\0\6\0\7", 4) + "\x80\xFF\x09\x01\x01\x02" +
+                                                      "\x80\x02\x03\x04\x05\xFF\x06");
+  CHECK(psd_pixels(overrun) == std::vector<uint8_t>{9, 9, 1, 2, 3, 4, 5, 6});
+  overrun = psd_file(1, 1, 8, 4, 1, 1, std::string("\0\7", 2) + "\x05\x07\x08\x09\x0A\x0B\x0C");
+  CHECK(psd_pixels(overrun) == std::vector<uint8_t>{7, 8, 9, 10});
+  CHECK(error_of([&] { psd_pixels(rle.substr(0, rle.size() - 1)); }) ==
+        "a.psd: corrupt PSD: its PackBits data ends before its pixels do");
+  CHECK(error_of([&] { psd_pixels(grey.substr(0, grey.size() - 1)); }) ==
+        "a.psd: truncated PSD: the file ends before its pixels do");
+  // A 1000x1000 claim in 4000 bytes of PackBits (at least 2 a row of 128
+  // are needed) is cut short before its planes are held.
+  const std::string claim = psd_file(1, 1, 8, 1000, 1000, 1, std::string(4000, '\0'));
+  CHECK(error_of([&] { psd_pixels(claim); }) == "a.psd: truncated PSD: the file ends before its pixels do");
+  CHECK(error_of([&] { psd_pixels(psd_file(1, 1, 8, 4, 4, 2, std::string(16, '\0'))); }) ==
+        "a.psd: a PSD of compression 2 (ZIP), which Pillow 9.4 does not read (raw and PackBits data only)");
+  CHECK(error_of([&] { psd_pixels(psd_file(1, 1, 8, 4, 4, 7, std::string(16, '\0'))); }) ==
+        "a.psd: a PSD of compression 7 (none Photoshop writes), which Pillow 9.4 does not read (raw and PackBits data only)");
+  // What neither reads, and what Pillow alone reads.
+  for (const auto& [psd, words, pil] :
+       {std::tuple<std::string, std::string, bool>{psd_file(1, 1, 16, 4, 4, 0, std::string(32, '\0')), "PSD in grey mode of 16 bits", false},
+        {psd_file(4, 3, 8, 4, 4, 0, std::string(48, '\0')), "PSD in CMYK mode of 3 channels", false},
+        {psd_file(9, 3, 8, 4, 4, 0, std::string(48, '\0')), "PSD in Lab mode", true}}) {
+    CHECK(error_of([&, &psd = psd] { image_info(psd_u8(psd), psd.size(), "a.psd"); }) ==
+          "a.psd: " + words + ", which " + (pil ? "no decoder here reads" : "Pillow 9.4 does not read either") +
+              " (convert it to PNG)");
+    CHECK(pil_only_format(psd_u8(psd), psd.size()) == (pil ? words : ""));
   }
 }
 

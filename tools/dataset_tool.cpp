@@ -19,7 +19,7 @@
 //    refused (the official tool writes RGBA and then refuses it, or
 //    garbles it under a crop; grey with alpha, LA, likewise), palettes
 //    expand to their colours (the official writes the palette indices as
-//    grey), CMYK JPEGs become RGB (the official refuses their 4 channels,
+//    grey), CMYK JPEGs and PSDs become RGB (the official refuses their 4 channels,
 //    or garbles them under a crop), 16 bits round to 8, EXIF
 //    orientation is applied; JPEG pixels may differ from libjpeg's by a few
 //    levels. Extensions are those stb_image, libwebp and libtiff read; a file of a

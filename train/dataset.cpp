@@ -259,7 +259,7 @@ std::string no_images_message(const std::string& path, const std::vector<std::st
     return line.size() < tail.size() || line.compare(line.size() - tail.size(), tail.size(), tail) != 0;
   });
   if (first == skipped.end()) first = skipped.begin();
-  return path + ": no images stb_image reads (PNG, JPEG, BMP, TGA, GIF, PSD, PNM) in files named as PIL names images" +
+  return path + ": no images the decoders here read (PNG, JPEG, BMP, TGA, GIF, PSD, PNM, WebP, TIFF) in files named as PIL names images" +
          (skipped.empty() ? std::string()
                           : "; skipped " + cli::count_text(static_cast<long long>(skipped.size()), "file") + ", e.g. " + *first);
 }
@@ -639,7 +639,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   add_notes(notes, in + std::to_string(high_byte.size()) + " of " + n + " images have 16 bits per colour channel: the high byte kept, as PIL reads them:", high_byte);
   add_notes(notes, in + std::to_string(rescaled.size()) + " of " + n + " images are PNM with a maxval below 255: scaled to 0..255:", rescaled);
   add_notes(notes, in + std::to_string(hdr.size()) + " of " + n + " images are floating-point HDR: mapped to 8 bits by stb_image (gamma 2.2, values above 1 clipped):", hdr);
-  add_notes(notes, in + std::to_string(cmyk.size()) + " of " + n + " images are CMYK JPEGs: converted to RGB by stb_image without a colour profile (colours may differ from a viewer's):", cmyk);
+  add_notes(notes, in + std::to_string(cmyk.size()) + " of " + n + " images are CMYK (JPEG, PSD or TIFF): converted to RGB without a colour profile (colours may differ from a viewer's):", cmyk);
   add_notes(notes, in + std::to_string(animated.size()) + " of " + n + " images are animated (GIF, WebP): only the first frame is used:", animated);
 
   // The folder's or zip's own name, also for "." or "photos/".

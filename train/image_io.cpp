@@ -59,11 +59,9 @@ Sniffed sniff(const uint8_t* d, size_t n) {
   if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return {"JPEG", true};
   if (starts(d, n, "GIF8")) return {"GIF", true};
   if (starts(d, n, "BM")) return {"BMP", true};
-  if (starts(d, n, "8BPS")) {  // stb_image reads RGB PSDs (mode 3) alone; Pillow these too
-    static const char* const kModes[10] = {"bitmap", "grey", "indexed", "RGB", "CMYK", "", "", "multichannel", "duotone", "Lab"};
-    const unsigned mode = n >= 26 ? unsigned(d[24]) << 8 | d[25] : 3;
-    if (mode != 3 && mode < 10 && kModes[mode][0]) return {std::string("PSD in ") + kModes[mode] + " mode", false};
-    return {"PSD", true};
+  if (starts(d, n, "8BPS")) {  // RGB: stb_image's; Pillow's other modes: train/psd_as_pil.h
+    const PsdMode psd = psd_mode(d, n);
+    return {psd.refused.empty() ? "PSD" : psd.refused, psd.refused.empty()};
   }
   if (starts(d, n, "#?RADIANCE") || starts(d, n, "#?RGBE")) return {"HDR", true};
   if (starts(d, n, "\x53\x80\xF6\x34")) return {"PIC", true};
@@ -449,7 +447,7 @@ std::string pil_only_format(const uint8_t* data, size_t n) {
   if (fmt.readable) return "";
   for (const char* pil : {"JPEG 2000", "ICO", "PCX"})
     if (fmt.name == pil) return fmt.name;
-  if (fmt.name.rfind("PSD in ", 0) == 0) return fmt.name;
+  if (fmt.name.rfind("PSD in ", 0) == 0) return psd_mode(data, n).pil_reads ? fmt.name : "";
   if (fmt.name.rfind("PNM P", 0) == 0 && fmt.name[5] >= '1' && fmt.name[5] <= '4') return fmt.name.substr(0, 6);  // not P7 (PAM)
   return "";
 }
@@ -502,6 +500,18 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
     info.channels = bmp.grey ? 1 : 3;  // no alpha in any of them
     return info;
   }
+  const PsdMode psd = fmt.name == "PSD" ? psd_mode(data, n) : PsdMode{};
+  if (psd.applies) {  // a mode other than RGB, which stb does not read (train/psd_as_pil.h)
+    info.format = "PSD";
+    if (psd.width <= 0 || psd.height <= 0 || psd.width > INT_MAX || psd.height > INT_MAX)
+      throw Error(name + ": a PSD of " + std::to_string(psd.width) + "x" + std::to_string(psd.height) +
+                  " pixels (corrupt header)");
+    info.width = int(psd.width), info.height = int(psd.height);
+    info.channels = psd.channels;
+    info.bilevel = psd.bilevel;
+    info.is_cmyk = psd.cmyk;
+    return info;
+  }
   // A PNM header's fault in its own words: stb_image's is the last format it
   // tried ("Image not of any known type"), or none (a width of -16 passed).
   if (fmt.name == "JPEG") {  // libjpeg-turbo's reading, as Pillow's (train/jpeg_image.h)
@@ -520,6 +530,10 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
   const PnmHeader pnm = fmt.name == "PNM" ? pnm_header(data, n) : PnmHeader{};
   if (!pnm.problem.empty()) throw Error(name + ": unreadable PNM (" + pnm.problem + ")");
   if (!stbi_info_from_memory(data, len, &info.width, &info.height, &info.channels)) {
+    if (fmt.name.rfind("PSD in ", 0) == 0)
+      throw Error(name + ": " + fmt.name + ", which " +
+                  (pil_only_format(data, n).empty() ? "Pillow 9.4 does not read either" : "no decoder here reads") +
+                  " (convert it to PNG)");
     if (!fmt.readable) throw Error(name + ": " + fmt.name + ", which stb_image cannot read (convert it to PNG)");
     // stb_image refuses a PNG of more than 2^30 bytes of pixels, but its
     // message is then the last format it tried ("not of any known type").
@@ -653,6 +667,17 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
       if (info.alpha) px[p * want + channels] = rgba[p * 4 + 3];
     }
   };
+  // A decoder's grey or RGB pixels (`got` channels a pixel, no alpha): grey asked for as RGB is replicated.
+  auto from_grey_or_rgb = [&](std::vector<uint8_t> pixels, int got, const char* decoder) {
+    GF_CHECK(pixels.size() == size_t(w) * h * size_t(got), "decode_image",
+             name << ": " << decoder << " gave " << pixels.size() << " bytes for " << w << "x" << h);
+    if (got == want) {
+      px = std::move(pixels);
+    } else {
+      px.resize(size_t(w) * h * want);
+      for (size_t i = 0; i < px.size(); ++i) px[i] = pixels[i / want];
+    }
+  };
   if (info.format == "WebP") {
     const WebpImage webp = decode_webp(data, n, name, webp_info(data, n, name));
     w = webp.width, h = webp.height;
@@ -669,15 +694,10 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
   } else if (info.format == "JPEG") {  // libjpeg-turbo, as Pillow (train/jpeg_image.h)
     JpegImage jpeg = decode_jpeg(data, n, name);
     w = jpeg.width, h = jpeg.height;
-    const int got = jpeg.components == 1 ? 1 : 3;
-    GF_CHECK(jpeg.pixels.size() == size_t(w) * h * size_t(got), "decode_image",
-             name << ": libjpeg gave " << jpeg.pixels.size() << " bytes for " << w << "x" << h);
-    if (got == want) {
-      px = std::move(jpeg.pixels);
-    } else {  // grey asked for as RGB
-      px.resize(size_t(w) * h * want);
-      for (size_t i = 0; i < px.size(); ++i) px[i] = jpeg.pixels[i / want];
-    }
+    from_grey_or_rgb(std::move(jpeg.pixels), jpeg.components == 1 ? 1 : 3, "libjpeg");
+  } else if (info.format == "PSD" && psd_mode(data, n).applies) {  // not RGB: decoded as Pillow (train/psd_as_pil.h)
+    w = info.width, h = info.height;
+    from_grey_or_rgb(decode_psd_mode(data, n, name), info.channels, "the PSD decoder");
   } else if (info.is_16_bit) {
     // stb_image 2.27 converts a 16-bit PNM's channels with its 8-bit
     // converter, into half the buffer it returns (read past its end): a

@@ -1,7 +1,8 @@
-// Image files: decoding for datasets (stb_image: PNG, JPEG, BMP, TGA, GIF,
-// PSD, HDR, PIC, PNM; libwebp: WebP, train/webp_image.h; libtiff: TIFF,
-// train/tiff_image.h), and writing image grids as the official
-// save_image_grid does.
+// Image files: decoding for datasets (stb_image: PNG, BMP, TGA, GIF, RGB
+// PSD, HDR, PIC, PNM; libjpeg-turbo: JPEG, train/jpeg_image.h; libwebp:
+// WebP, train/webp_image.h; libtiff: TIFF, train/tiff_image.h; the PSD modes
+// stb does not read: train/psd_as_pil.h), and writing image grids as the
+// official save_image_grid does.
 //
 // Decoding never changes what a viewer shows without saying so: every
 // conversion is either lossless as the image is seen (grey replicated to RGB,
@@ -27,7 +28,7 @@ struct ImageInfo {
   bool alpha = false;  // an alpha channel, or a PNG tRNS colour key (which stb does not count)
   bool is_16_bit = false;  // 16 bits per channel (PNG, PSD, PNM)
   bool is_hdr = false;     // floating point (Radiance HDR)
-  bool is_cmyk = false;    // a JPEG of four components (CMYK or YCCK)
+  bool is_cmyk = false;    // a JPEG of four components (CMYK or YCCK), a CMYK PSD or TIFF
   int orientation = 1;     // EXIF orientation 1-8 (JPEG APP1, PNG eXIf, WebP EXIF); 1: as stored
   int max_value = 0;       // a PNM's maxval: its samples run 0..max_value (scaled to 0..255); 0 for other formats
   bool bilevel = false;    // 1-bit grey (a PNG or TIFF): PIL's mode '1', which Image.resize samples NEAREST

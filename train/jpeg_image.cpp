@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "engine/error.h"
+#include "train/cmyk_as_pil.h"
 
 namespace gf {
 namespace {
@@ -79,16 +80,9 @@ JpegImage read(const uint8_t* data, size_t n, const std::string& name, bool deco
   if (job->truncated) throw Error(name + ": truncated JPEG: the file ends before its pixels do");
   if (decode && img.components == 4) {
     // Pillow reads four components as inverted CMYK ("CMYK;I": Adobe's
-    // convention, assumed), and convert('RGB') takes them to
-    // 255 - k - c * (255 - k) / 255 (its MULDIV255 rounding), per channel.
+    // convention, assumed) and converts them (train/cmyk_as_pil.h).
     std::vector<uint8_t> rgb(size_t(img.width) * size_t(img.height) * 3);
-    for (size_t p = 0; p < rgb.size() / 3; ++p) {
-      const int nk = img.pixels[p * 4 + 3];  // 255 - k, k being 255 - the stored value
-      for (int c = 0; c < 3; ++c) {
-        const int t = (255 - img.pixels[p * 4 + c]) * nk + 128;
-        rgb[p * 3 + c] = static_cast<uint8_t>(std::clamp(nk - (((t >> 8) + t) >> 8), 0, 255));
-      }
-    }
+    inverted_cmyk_to_rgb(img.pixels.data(), rgb.size() / 3, rgb.data());
     img.pixels = std::move(rgb);
   }
   return std::move(img);

@@ -1,8 +1,11 @@
 #include "train/psd_as_pil.h"
 
+#include <algorithm>
 #include <cstring>
 
+#include "engine/error.h"
 #include "train/byte_order.h"
+#include "train/cmyk_as_pil.h"
 
 namespace gf {
 
@@ -41,6 +44,137 @@ std::vector<uint8_t> psd_first_three_channels(const uint8_t* d, size_t n) {
     return {};
   }
   return out;
+}
+
+namespace {
+
+// Where the colour mode data and the image data start: the header, then
+// three sections each after its length (the colour mode data, the image
+// resources, the layers and masks). 0 for a file cut before the image data.
+struct PsdSections {
+  size_t colour_data = 0, colour_size = 0, image_data = 0;
+};
+PsdSections psd_sections(const uint8_t* d, size_t n) {
+  PsdSections at;
+  size_t pos = 26;
+  for (int section = 0; section < 3; ++section) {
+    if (pos + 4 > n) return {};
+    const size_t size = be32(d + pos);
+    if (section == 0) at.colour_data = pos + 4, at.colour_size = size;
+    pos += 4 + size;
+  }
+  if (pos + 2 > n) return {};
+  at.image_data = pos;
+  return at;
+}
+
+// Pillow's PackBits decoder (PackDecode.c) over one channel: packets fill
+// rows of row_bytes in turn from `at`, to the end of the file if need be.
+// A row is complete at the end of the packet that fills it: what a packet
+// holds past the row's end is dropped (Pillow 9.4's overrun check is
+// commented out), and the next row starts with the next packet.
+std::string unpack_bits(const uint8_t* d, size_t n, size_t at, size_t row_bytes, size_t rows, uint8_t* out) {
+  size_t x = 0, y = 0;
+  while (y < rows) {
+    if (at >= n) return "its PackBits data ends before its pixels do";
+    const uint8_t head = d[at];
+    if (head == 0x80) {  // no operation
+      ++at;
+      continue;
+    }
+    const bool run = head & 0x80;
+    const size_t count = run ? 257 - head : size_t(head) + 1;
+    if (at + (run ? 2 : 1 + count) > n) return "its PackBits data ends before its pixels do";
+    const size_t kept = std::min(count, row_bytes - x);
+    uint8_t* row = out + y * row_bytes;
+    if (run) std::memset(row + x, d[at + 1], kept);
+    else std::memcpy(row + x, d + at + 1, kept);
+    at += run ? 2 : 1 + count;
+    x += kept;
+    if (x == row_bytes) x = 0, ++y;
+  }
+  return "";
+}
+
+}  // namespace
+
+PsdMode psd_mode(const uint8_t* d, size_t n) {
+  PsdMode m;
+  if (n < 26 || std::memcmp(d, "8BPS", 4) != 0 || be16(d + 4) != 1) return m;
+  const unsigned mode = be16(d + 24), depth = be16(d + 22), channels = be16(d + 12);
+  static const char* const kModes[10] = {"bitmap", "grey", "indexed", "RGB", "CMYK", "", "", "multichannel", "duotone", "Lab"};
+  if (mode >= 10 || mode == 3 || !kModes[mode][0]) return m;
+  m.applies = true;
+  const std::string named = std::string("PSD in ") + kModes[mode] + " mode";
+  if (mode == 9) {  // Pillow opens 'LAB', whose convert('RGB') is no colour conversion
+    m.refused = named, m.pil_reads = true;
+    return m;
+  }
+  if (depth != (mode == 0 ? 1u : 8u) && !(mode == 0 && depth == 8)) {
+    m.refused = named + " of " + std::to_string(depth) + (depth == 1 ? " bit" : " bits");
+    return m;
+  }
+  const unsigned needs = mode == 4 ? 4 : 1;
+  if (channels < needs) {
+    m.refused = named + " of " + std::to_string(channels) + (channels == 1 ? " channel" : " channels");
+    return m;
+  }
+  m.height = be32(d + 14), m.width = be32(d + 18);
+  m.channels = mode == 2 || mode == 4 ? 3 : 1;
+  m.bilevel = depth == 1;
+  m.cmyk = mode == 4;
+  return m;
+}
+
+std::vector<uint8_t> decode_psd_mode(const uint8_t* d, size_t n, const std::string& name) {
+  const PsdMode m = psd_mode(d, n);
+  GF_CHECK(m.applies && m.refused.empty() && m.width > 0 && m.height > 0, "decode_psd_mode",
+           name << ": not a PSD this decoder reads");
+  const unsigned mode = be16(d + 24), stored = be16(d + 12);
+  const size_t w = size_t(m.width), h = size_t(m.height), planes = m.cmyk ? 4 : 1;
+  const size_t row_bytes = m.bilevel ? (w + 7) / 8 : w;
+  const PsdSections at = psd_sections(d, n);
+  if (at.image_data == 0) throw Error(name + ": truncated PSD: the file ends before its image data");
+  const uint32_t compression = be16(d + at.image_data);
+  const size_t data = at.image_data + 2;
+  // Checked before the planes are held: PackBits takes at least 2 bytes for
+  // each 128 of a row.
+  const size_t table = compression == 1 ? size_t(stored) * h * 2 : 0;
+  const size_t least = compression == 0 ? planes * row_bytes * h : table + planes * h * ((row_bytes + 127) / 128) * 2;
+  if ((compression == 0 || compression == 1) && least > n - data)
+    throw Error(name + ": truncated PSD: the file ends before its pixels do");
+  std::vector<uint8_t> plane(planes * row_bytes * h);
+  if (compression == 0) {  // planes of rows, one a channel
+    std::memcpy(plane.data(), d + data, plane.size());
+  } else if (compression == 1) {  // every row's byte count (2 bytes each), then the rows, channel after channel
+    size_t channel_at = data + table;
+    for (size_t c = 0; c < planes; ++c) {
+      const std::string why = unpack_bits(d, n, channel_at, row_bytes, h, plane.data() + c * row_bytes * h);
+      if (!why.empty()) throw Error(name + ": corrupt PSD: " + why);
+      for (size_t y = 0; y < h; ++y) channel_at += be16(d + data + (c * h + y) * 2);
+    }
+  } else {
+    throw Error(name + ": a PSD of compression " + std::to_string(compression) +
+                (compression == 2 || compression == 3 ? " (ZIP)" : " (none Photoshop writes)") +
+                ", which Pillow 9.4 does not read (raw and PackBits data only)");
+  }
+  std::vector<uint8_t> px(w * h * size_t(m.channels));
+  if (m.bilevel) {  // Pillow's raw mode '1': a set bit is white
+    for (size_t y = 0; y < h; ++y)
+      for (size_t x = 0; x < w; ++x) px[y * w + x] = plane[y * row_bytes + x / 8] >> (7 - x % 8) & 1 ? 255 : 0;
+  } else if (m.cmyk) {
+    std::vector<uint8_t> cmyk(w * h * 4);
+    for (size_t p = 0; p < w * h; ++p)
+      for (size_t c = 0; c < 4; ++c) cmyk[p * 4 + c] = plane[c * w * h + p];
+    inverted_cmyk_to_rgb(cmyk.data(), w * h, px.data());
+  } else if (mode == 2) {  // the palette Pillow reads (768 bytes), else its default grey ramp
+    const uint8_t* pal = at.colour_size == 768 ? d + at.colour_data : nullptr;
+    for (size_t p = 0; p < w * h; ++p)
+      for (size_t c = 0; c < 3; ++c) px[p * 3 + c] = pal ? pal[c * 256 + plane[p]] : plane[p];
+  } else {
+    std::memcpy(px.data(), plane.data(), px.size());
+  }
+  return px;
 }
 
 }  // namespace gf

@@ -234,6 +234,10 @@ set_tests_properties(cpu.dataset_tool_jpeg_like_pil PROPERTIES PASS_REGULAR_EXPR
 # colour maps, PNM rounding): Pillow's pixels and grey or RGB.
 gf_test(cpu.dataset_tool_formats_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/formats_like_pil.py ${_dt_bin} ${_dt}/formats)
 set_tests_properties(cpu.dataset_tool_formats_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "image files of [0-9]+ groups read as Pillow reads them" SKIP_RETURN_CODE 77)
+# PSDs in grey, bitmap, indexed, CMYK, multichannel and duotone mode (stb
+# reads RGB alone): Pillow's pixels; what Pillow refuses, and Lab, refused.
+gf_test(cpu.dataset_tool_psd_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/psd_like_pil.py ${_dt_bin} ${_dt}/psd)
+set_tests_properties(cpu.dataset_tool_psd_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "PSD files of [0-9]+ groups read as Pillow reads them" SKIP_RETURN_CODE 77)
 # TIFF (libtiff): compressions, alpha, palette, pages, the Orientation tag,
 # A damaged data.mdb: liblmdb trusts its pages, and a page header that is no
 # leaf's (its assertion: SIGABRT), a node reaching past the map (SIGBUS) or a

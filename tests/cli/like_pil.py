@@ -1,6 +1,7 @@
-"""The check the format tests (gif_like_pil.py, tiff_like_pil.py,
-webp_like_pil.py) share: dataset_tool converts a folder, and each image it
-wrote must hold the pixels Pillow gives for the file it came from."""
+"""The checks the format tests (gif_like_pil.py, tiff_like_pil.py,
+webp_like_pil.py, ...) share: dataset_tool converts a folder, and each
+image it wrote must hold the pixels Pillow gives for the file it came from;
+or it refuses a folder, naming why."""
 import os
 import subprocess
 
@@ -29,3 +30,13 @@ def converted_like_pil(dataset_tool, src, out, names, expected):
                   % (name, got.shape, want.shape, diff))
             ok = False
     return ok
+
+
+def refused_with(dataset_tool, src, name, words):
+    """Runs dataset_tool on folder `src`, which holds the file `name` alone:
+    True when it fails with `words` in its error; else prints why not."""
+    run = subprocess.run([dataset_tool, "--source", src, "--dest", src + "_out"], capture_output=True, text=True)
+    if run.returncode == 0 or words not in run.stderr:
+        print("%s: dataset_tool did not refuse it (%s): %s" % (name, words, run.stderr.strip()[-300:]))
+        return False
+    return True

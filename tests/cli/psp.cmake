@@ -91,7 +91,7 @@ gf_expect_error(psp_mix_outdir_is_file "^psp mix: error: --outdir .*/parity_32x1
                 --outdir ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin)
 # A folder without one readable image: one line, naming how many were skipped and the first.
 gf_expect_error(psp_images_none_readable
-                "^psp encode: error: .*/tests/cli: no images stb_image reads .*. skipped [0-9]+ files, e.g. .*/tests/cli/[a-z_]+[.](cmake|sh): "
+                "^psp encode: error: .*/tests/cli: no images the decoders here read .*. skipped [0-9]+ files, e.g. .*/tests/cli/[a-z_]+[.](cmake|sh): "
                 "" $<TARGET_FILE:psp> encode --network ${_pnet} --images ${CMAKE_SOURCE_DIR}/tests/cli --outdir ${_psp}/bad)
 # Two inputs of one output name (x.png and x.jpg) are refused before any
 # work, not written over one another in inference_results/ and names.txt.
