@@ -12,7 +12,8 @@ namespace {
 // colour table, walked without decoding: fn(label, at) for each extension
 // (at: its first data sub-block) and fn(0x2C, at) for each image
 // descriptor (at: its first byte after the 0x2C; at + 9 <= n); fn returns
-// false to stop. A cut or malformed file ends the walk at its fault.
+// false to stop. A byte that starts no block is passed over, as Pillow 9.4
+// passes over it; the trailer, or the file's end, ends the walk.
 size_t gif_colour_table_bytes(uint8_t packed) { return (packed & 0x80) ? size_t(3) << ((packed & 7) + 1) : size_t(0); }
 template <class Fn>
 void for_each_gif_block(const uint8_t* d, size_t n, Fn fn) {
@@ -32,9 +33,9 @@ void for_each_gif_block(const uint8_t* d, size_t n, Fn fn) {
       if (at + 9 > n || !fn(block, at)) return;
       at += 9 + gif_colour_table_bytes(d[at + 8]) + 1;
       skip_sub_blocks();
-    } else {  // the trailer, or anything the format does not have
+    } else if (block == 0x3B) {  // the trailer
       return;
-    }
+    }  // else a byte the format does not have: Pillow reads on from the next
   }
 }
 
@@ -65,8 +66,10 @@ GifFirstFrame gif_first_frame(const uint8_t* d, size_t n) {
   if (global_table && 13 + 3 <= n) std::memcpy(f.fill, d + 13, 3);
   f.grey = !global_table || grey_ramp(13, d[10]);
   for_each_gif_block(d, n, [&](uint8_t label, size_t at) {
-    // A transparency index stays once a control extension gives one, as in Pillow (stb: the last one counts).
-    if (label == 0xF9 && at + 5 <= n && d[at] == 4) f.transparency = f.transparency || (d[at + 1] & 1);
+    // Pillow reads a control extension's first 4 bytes, of a first
+    // sub-block of any size from 4 (stb: of 4 alone), and a transparency
+    // index stays once one gives it (stb: the last extension counts).
+    if (label == 0xF9 && at + 5 <= n && d[at] >= 4 && (d[at + 1] & 1)) f.transparency = true, f.transparency_index = d[at + 4];
     if (label != 0x2C) return true;
     f.descriptor = at;
     f.width = std::max(f.width, le16(d + at) + le16(d + at + 4));
@@ -93,8 +96,15 @@ std::vector<uint8_t> gif_rebuilt(const uint8_t* d, size_t n, const GifFirstFrame
     for (size_t i = have; i < 768; ++i) out.push_back(uint8_t(i / 3));
   };
   put_table(13, d[10]);
-  const size_t after_global = 13 + gif_colour_table_bytes(d[10]);
-  out.insert(out.end(), d + after_global, d + f.descriptor + 9);  // up to the frame's packed byte
+  // The blocks before the frame: one control extension of Pillow's
+  // transparency, if any; the others (comments, loop counts, bytes of no
+  // block, extensions stb does not read) change no pixel of it.
+  if (f.transparency) {
+    const uint8_t control[8] = {0x21, 0xF9, 4, 1, 0, 0, f.transparency_index, 0};
+    out.insert(out.end(), control, control + 8);
+  }
+  out.push_back(0x2C);
+  out.insert(out.end(), d + f.descriptor, d + f.descriptor + 9);  // up to the frame's packed byte
   const uint8_t packed = d[f.descriptor + 8];
   size_t rest = f.descriptor + 9;
   if (packed & 0x80) {

@@ -27,6 +27,7 @@ int gif_frame_count(const uint8_t* d, size_t n);
 struct GifFirstFrame {
   int width = 0, height = 0;  // the image: the screen grown to the frame
   bool transparency = false;  // a graphic control extension before the frame gives a transparency index
+  uint8_t transparency_index = 0;  // the last one given
   bool grey = false;          // Pillow's mode L
   uint8_t fill[3] = {0, 0, 0};
   size_t descriptor = 0;      // where the first image descriptor's fields begin (after its 0x2C); 0: no frame
@@ -36,9 +37,12 @@ GifFirstFrame gif_first_frame(const uint8_t* d, size_t n);
 
 // The GIF stb is given: the screen grown to the first frame, no background
 // index (the pixels the frame leaves come out transparent, to be filled as
-// Pillow fills them), and the global table and the frame's own filled up
-// to 256 entries with Pillow's greys (a file without tables gets the grey
-// ramp). Empty when the file has no frame.
+// Pillow fills them), the global table and the frame's own filled up to 256
+// entries with Pillow's greys (a file without tables gets the grey ramp),
+// and before the frame only a control extension of its transparency index
+// as Pillow has it (stb refuses bytes between blocks that Pillow passes
+// over, and reads a control extension of 4 bytes alone). Empty when the
+// file has no frame.
 std::vector<uint8_t> gif_rebuilt(const uint8_t* d, size_t n, const GifFirstFrame& f);
 
 }  // namespace gf

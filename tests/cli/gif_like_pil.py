@@ -3,11 +3,16 @@
 Writes GIF files with Pillow (a palette image, an RGB image quantized, an
 animation whose later frames carry their own tables), and copies of one
 whose first frame lies inside a larger screen, or reaches past a smaller
-one, with a background index that is not 0; converts the folder with
-dataset_tool and checks that every image it wrote holds the pixels
-Pillow 9.4 composes for the official tools: np.array(PIL.Image.open(f)
-.convert('RGB')). Exits 0 when all hold, else prints what differs and
-exits 1."""
+one, with a background index that is not 0, and of one with bytes of no
+block between its blocks or a control extension of 6 bytes (which Pillow
+passes over or reads, and stb_image refuses or ignores); converts the
+folder with dataset_tool and checks that every image it wrote holds the
+pixels Pillow 9.4 composes for the official tools:
+np.array(PIL.Image.open(f).convert('RGB')). Then GIFs whose whole-screen
+frame uses the transparency index of a 6-byte control extension, or of
+the first of two (Pillow keeps it), alone in a folder each, must be
+refused as transparent. Exits 0 when all hold, else prints what differs
+and exits 1."""
 import io
 import os
 import shutil
@@ -17,7 +22,7 @@ import sys
 try:
     import numpy as np
     import PIL.Image
-    from like_pil import converted_like_pil
+    from like_pil import converted_like_pil, refused_with
     from smooth_image import smooth_image
 except ImportError as e:  # scripts/install_deps.sh --torch installs them
     print("skipped: %s" % e)
@@ -48,6 +53,17 @@ def moved(gif, screen, offset, background):
     return bytes(g)
 
 
+def before_frame(gif, blocks):
+    """The GIF with `blocks` put before its first image descriptor."""
+    at = first_descriptor(gif)
+    return gif[:at] + blocks + gif[at:]
+
+
+def control(size, transparency=None):
+    """A graphic control extension of a first sub-block of `size` bytes."""
+    return b"!\xf9" + bytes([size, 0 if transparency is None else 1, 0, 0, transparency or 0]) + bytes(size - 4) + b"\0"
+
+
 def main(dataset_tool, work):
     shutil.rmtree(work, ignore_errors=True)
     src = os.path.join(work, "src")
@@ -65,6 +81,9 @@ def main(dataset_tool, work):
     small = to_bytes(PIL.Image.fromarray(smooth_image(8, 5)).quantize(colors=16))
     images["c_inside_screen.gif"] = moved(small, (16, 16), (3, 5), 7)  # 8x8 at (3, 5) of 16x16
     images["d_past_screen.gif"] = moved(small, (12, 16), (8, 0), 2)    # 8x8 at (8, 0): 16x16 in Pillow
+    whole = to_bytes(PIL.Image.fromarray(smooth_image(16, 6)).quantize(colors=16))
+    images["e_bytes_between_blocks.gif"] = before_frame(whole, b"\0\7junk" + b"!\xfe\x02hi\0" + b"\xff")
+    images["f_control_of_6_bytes.gif"] = before_frame(whole, control(6))
     for name, data in images.items():
         with open(os.path.join(src, name), "wb") as f:
             f.write(data)
@@ -74,7 +93,19 @@ def main(dataset_tool, work):
             return np.asarray(im.convert("RGB"))
     if not converted_like_pil(dataset_tool, src, os.path.join(work, "out"), images, expected):
         return 1
-    print("%d GIF files read as Pillow reads them" % len(images))
+    used = np.asarray(PIL.Image.open(io.BytesIO(whole)))[0, 0]  # an index the frame uses
+    refused = {"g_transparency_of_6_bytes.gif": before_frame(whole, control(6, used)),
+               "h_transparency_kept.gif": before_frame(whole, control(4, used) + control(4))}
+    for name, data in refused.items():
+        folder = os.path.join(work, "refused_" + name)
+        os.makedirs(folder)
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(data)
+        with PIL.Image.open(os.path.join(folder, name)) as im:
+            assert im.info.get("transparency") == used, "%s: Pillow reads no transparency index %d" % (name, used)
+        if not refused_with(dataset_tool, folder, name, "has transparent pixels"):
+            return 1
+    print("%d GIF files read as Pillow reads them" % (len(images) + len(refused)))
     return 0
 
 
