@@ -37,6 +37,7 @@ namespace {
 const std::string kFixture = std::string(GF_TEST_DATA_DIR) + "/dataset_fixture.zip";
 
 // A fresh, empty folder under the system temp dir, removed at scope exit.
+using gf::test::error_of;
 using gf::test::TempDir;
 
 std::string png_bytes(int w, int h, int c, uint8_t base) {
@@ -138,15 +139,6 @@ bool has_line(const std::vector<std::string>& notes, const std::string& text) {
   for (const auto& l : notes)
     if (l.find(text) != std::string::npos) return true;
   return false;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace

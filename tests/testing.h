@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/error.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops.h"
 
@@ -127,6 +128,16 @@ constexpr bool kEmulatedCuda = false;
 constexpr int64_t kLargeCudaCase = int64_t{1} << 18;  // elements
 inline bool large_case_runs(int64_t numel, size_t& k, size_t every) {
   return !kEmulatedCuda || numel < kLargeCudaCase || k++ % every == 0;
+}
+
+// The message of the gf::Error that f throws; "(no error)" when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 }  // namespace gf::test

@@ -21,9 +21,9 @@
 //    expand to their colours (the official writes the palette indices as
 //    grey), CMYK JPEGs and PSDs become RGB (the official refuses their 4 channels,
 //    or garbles them under a crop), 16 bits round to 8, EXIF
-//    orientation is applied; JPEG pixels may differ from libjpeg's by a few
-//    levels. Extensions are those stb_image, libwebp and libtiff read; a file of a
-//    format PIL reads and they do not (JPEG 2000, ICO, ...) is refused,
+//    orientation is applied; JPEG pixels are libjpeg-turbo's, as PIL's.
+//    Extensions are those the decoders here read; a file of a
+//    format PIL reads and they do not (ICO, PCX, ...) is refused,
 //    since leaving it out would shift every later index;
 //  - grey images stay grey under center-crop and center-crop-wide (the
 //    official tool fails on them: PIL.Image.fromarray(grey, 'RGB') raises);
@@ -112,8 +112,7 @@ bool is_image_ext(const std::string& name) { return gf::pil_lists_extension(file
 
 // Formats PIL reads (so the official tool converts them) that neither stb_image nor libwebp does.
 bool is_pil_only_ext(const std::string& name) {
-  static const char* kExt[] = {"jp2", "j2k", "jpx", "jpc", "j2c", "jpf",
-                               "ico", "icns", "cur", "dds", "pcx", "dcx", "sgi", "rgb", "rgba", "bw", "ras",
+  static const char* kExt[] = {"ico", "icns", "cur", "dds", "pcx", "dcx", "sgi", "rgb", "rgba", "bw", "ras",
                                "xbm", "xpm", "pbm", "blp", "eps", "ps", "fli", "flc", "im", "msp",
                                "pcd", "pxr", "gbr", "ftc", "ftu", "fit", "fits", "palm", "pdf", "wmf", "emf"};
   const std::string e = lower(file_ext(name));
@@ -193,7 +192,7 @@ Source open_images(const std::string& path, int64_t max_images) {
     }
     if (is_pil_only_ext(n))
       throw Error(files.display(n) + ": a ." + lower(file_ext(n)) +
-                  " file, which the official tool converts and ganforge cannot read (stb_image): "
+                  " file, which the official tool converts and ganforge cannot read: "
                   "convert it to PNG or move it out of --source");
     if (is_image_ext(n)) names.push_back(n);
   }

@@ -23,6 +23,7 @@
 #include "train/bmp_as_pil.h"
 #include "train/byte_order.h"
 #include "train/gif_as_pil.h"
+#include "train/jpeg2000_image.h"
 #include "train/jpeg_image.h"
 #include "train/psd_as_pil.h"
 #include "train/tga_as_pil.h"
@@ -58,6 +59,7 @@ Sniffed sniff(const uint8_t* d, size_t n) {
   if (starts(d, n, "\x89PNG\r\n\x1a\n"sv)) return {"PNG", true};
   if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return {"JPEG", true};
   if (starts(d, n, "GIF8")) return {"GIF", true};
+  if (is_jpeg2000(d, n)) return {"JPEG 2000", true};  // OpenJPEG (train/jpeg2000_image.h)
   if (starts(d, n, "BM")) return {"BMP", true};
   if (starts(d, n, "8BPS")) {  // RGB: stb_image's; Pillow's other modes: train/psd_as_pil.h
     const PsdMode psd = psd_mode(d, n);
@@ -69,7 +71,6 @@ Sniffed sniff(const uint8_t* d, size_t n) {
   if (n >= 2 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7')
     return {std::string("PNM P") + char(d[1]) + " (stb_image reads binary P5 and P6 only)", false};
   if (starts(d, n, "ftyp"sv, 4)) return {"HEIF/AVIF", false};
-  if (starts(d, n, "\0\0\0\x0CjP  "sv)) return {"JPEG 2000", false};
   if (starts(d, n, "\xFF\x0A"sv) || starts(d, n, "\0\0\0\x0CJXL "sv)) return {"JPEG XL", false};
   if (starts(d, n, "\0\0\1\0"sv)) return {"ICO", false};
   if (starts(d, n, "%PDF")) return {"PDF", false};
@@ -445,7 +446,7 @@ std::string pil_only_format(const uint8_t* data, size_t n) {
   const Sniffed fmt = sniff(data, n);
   // Of the formats sniff() names and no decoder here reads, those Pillow 9.4 opens.
   if (fmt.readable) return "";
-  for (const char* pil : {"JPEG 2000", "ICO", "PCX"})
+  for (const char* pil : {"ICO", "PCX"})
     if (fmt.name == pil) return fmt.name;
   if (fmt.name.rfind("PSD in ", 0) == 0) return psd_mode(data, n).pil_reads ? fmt.name : "";
   if (fmt.name.rfind("PNM P", 0) == 0 && fmt.name[5] >= '1' && fmt.name[5] <= '4') return fmt.name.substr(0, 6);  // not P7 (PAM)
@@ -486,6 +487,15 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
     info.bilevel = tiff.bilevel;
     info.orientation = tiff.orientation;
     if (info.orientation >= 5) std::swap(info.width, info.height);
+    return info;
+  }
+  if (is_jpeg2000(data, n)) {  // OpenJPEG, not stb_image
+    const Jpeg2000Image j2k = jpeg2000_info(data, n, name);
+    info.format = "JPEG 2000";
+    info.width = j2k.width, info.height = j2k.height;
+    info.channels = (j2k.colour ? 3 : 1) + (j2k.alpha ? 1 : 0);
+    info.alpha = j2k.alpha;
+    info.is_16_bit = j2k.is_16_bit;
     return info;
   }
   const Sniffed fmt = sniff(data, n);
@@ -691,6 +701,11 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     // libtiff's RGBA reader rounds 16-bit colour, and takes 16-bit grey's high byte.
     done.to_8_bit = tiff.is_16_bit && tiff.colour;
     done.high_byte = tiff.is_16_bit && !tiff.colour;
+  } else if (info.format == "JPEG 2000") {  // OpenJPEG, as Pillow (train/jpeg2000_image.h)
+    const Jpeg2000Image j2k = decode_jpeg2000(data, n, name);
+    w = j2k.width, h = j2k.height;
+    from_rgba(j2k.rgba);
+    done.to_8_bit = j2k.is_16_bit;
   } else if (info.format == "JPEG") {  // libjpeg-turbo, as Pillow (train/jpeg_image.h)
     JpegImage jpeg = decode_jpeg(data, n, name);
     w = jpeg.width, h = jpeg.height;

@@ -1,5 +1,6 @@
 // Image files: decoding for datasets (stb_image: PNG, BMP, TGA, GIF, RGB
-// PSD, HDR, PIC, PNM; libjpeg-turbo: JPEG, train/jpeg_image.h; libwebp:
+// PSD, HDR, PIC, PNM; libjpeg-turbo: JPEG, train/jpeg_image.h; OpenJPEG:
+// JPEG 2000, train/jpeg2000_image.h; libwebp:
 // WebP, train/webp_image.h; libtiff: TIFF, train/tiff_image.h; the PSD modes
 // stb does not read: train/psd_as_pil.h), and writing image grids as the
 // official save_image_grid does.
@@ -22,11 +23,11 @@
 namespace gf {
 
 struct ImageInfo {
-  std::string format;  // "PNG", "JPEG", "BMP", "GIF", "PSD", "HDR", "PIC", "PNM", "TGA", "WebP", "TIFF"
+  std::string format;  // "PNG", "JPEG", "BMP", "GIF", "PSD", "HDR", "PIC", "PNM", "TGA", "WebP", "TIFF", "JPEG 2000"
   int width = 0, height = 0;  // as displayed: EXIF orientations 5-8 swap the stored sizes
   int channels = 0;    // as stb_image reports the file (a WebP: 3 or 4): 1 grey, 2 grey+alpha, 3 colour, 4 colour+alpha
   bool alpha = false;  // an alpha channel, or a PNG tRNS colour key (which stb does not count)
-  bool is_16_bit = false;  // 16 bits per channel (PNG, PSD, PNM)
+  bool is_16_bit = false;  // 16 bits per channel (PNG, PSD, PNM), or a JPEG 2000 Pillow opens as I;16
   bool is_hdr = false;     // floating point (Radiance HDR)
   bool is_cmyk = false;    // a JPEG of four components (CMYK or YCCK), a CMYK PSD or TIFF
   int orientation = 1;     // EXIF orientation 1-8 (JPEG APP1, PNG eXIf, WebP EXIF); 1: as stored
@@ -67,8 +68,8 @@ int exif_block_orientation(const uint8_t* p, size_t n);
 std::string splitext_extension(const std::string& name);
 
 // The name of an image format that PIL (Pillow 9.4) reads and no decoder
-// here does, by its magic bytes (JPEG 2000, ICO, PCX, plain PNM P1-P4, a
-// PSD in a mode other than RGB: "PSD in grey mode"); ""
+// here does, by its magic bytes (ICO, PCX, plain PNM P1-P4, an 8-bit PSD in
+// Lab mode: "PSD in Lab mode"); ""
 // for any other data: a reader that passes over what is no image refuses
 // these instead, since the official tools would have read them.
 std::string pil_only_format(const uint8_t* data, size_t n);
@@ -79,9 +80,9 @@ std::string pil_only_format(const uint8_t* data, size_t n);
 inline constexpr uint64_t kPilMaxPixels = 2 * (uint64_t(1024) * 1024 * 1024 / 4 / 3);
 
 // Header only (and the PNG/JPEG/WebP/TIFF metadata above); throws gf::Error
-// "<name>: <why>" when stb_image (libwebp for a WebP, libtiff for a TIFF)
-// cannot read the data, naming the format when it is one none reads (HEIF,
-// JPEG 2000, ...), or for more pixels than kPilMaxPixels (a header of a few
+// "<name>: <why>" when stb_image (or the format's own decoder: libjpeg-turbo,
+// OpenJPEG, libwebp, libtiff, the PSD modes') cannot read the data, naming
+// the format when it is one none reads (HEIF, ICO, ...), or for more pixels than kPilMaxPixels (a header of a few
 // bytes claiming 32768x32768 was decoded: gigabytes, and seconds each).
 ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name);
 

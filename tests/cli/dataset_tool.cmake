@@ -288,6 +288,9 @@ ${_dt_bin} --source $d/bilevel_lmdb --dest $d/out.zip --width 16 --height 16 > /
 ${_dt_ref} --source $d/bilevel_lmdb --ours $d/out.zip --width 16 --height 16")
 
 # 1-, 8- and 16-bit grey, against Pillow's pixels.
+# JPEG 2000 (OpenJPEG, as Pillow): .jp2 and .j2k, colour and grey, 16 bits, tiles.
+gf_test(cpu.dataset_tool_jpeg2000_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/jpeg2000_like_pil.py ${_dt_bin} ${_dt}/jpeg2000)
+set_tests_properties(cpu.dataset_tool_jpeg2000_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "JPEG 2000 files read as Pillow reads them" SKIP_RETURN_CODE 77)
 gf_test(cpu.dataset_tool_tiff_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/tiff_like_pil.py ${_dt_bin} ${_dt}/tiff)
 set_tests_properties(cpu.dataset_tool_tiff_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "TIFF files read as Pillow reads them" SKIP_RETURN_CODE 77)
 # An lmdb cut short (its pages past the end were a SIGBUS, leaving the zip's
