@@ -25,6 +25,7 @@
 #include "tests/testing.h"
 #include "tests/zip_fixture.h"
 #include "train/checkpoint_state.h"
+#include "train/cmyk_as_pil.h"
 #include "train/dataset.h"
 #include "train/image_io.h"
 #include "train/zip_reader.h"
@@ -1447,10 +1448,19 @@ TEST_CASE("a PSD in a mode other than RGB is read as Pillow reads it, or named b
         "a.psd: a PSD of compression 2 (ZIP), which Pillow 9.4 does not read (raw and PackBits data only)");
   CHECK(error_of([&] { psd_pixels(psd_file(1, 1, 8, 4, 4, 7, std::string(16, '\0'))); }) ==
         "a.psd: a PSD of compression 7 (none Photoshop writes), which Pillow 9.4 does not read (raw and PackBits data only)");
+  // Byte counts of 0 start every channel at the same bytes, as Pillow reads
+  // them: one plane's data is enough (it was refused as cut short).
+  const std::string shared = psd_file(4, 4, 8, 4, 2, 1, std::string(16, '\0') + "\x03\x10\x20\x30\x40\x03\x50\x60\x70\x80");
+  std::vector<uint8_t> cmyk, rgb(24);
+  for (int p = 0; p < 8; ++p) cmyk.insert(cmyk.end(), 4, uint8_t(0x10 * (p + 1)));
+  inverted_cmyk_to_rgb(cmyk.data(), 8, rgb.data());
+  CHECK(psd_pixels(shared, 3) == rgb);
   // What neither reads, and what Pillow alone reads.
   for (const auto& [psd, words, pil] :
        {std::tuple<std::string, std::string, bool>{psd_file(1, 1, 16, 4, 4, 0, std::string(32, '\0')), "PSD in grey mode of 16 bits", false},
         {psd_file(4, 3, 8, 4, 4, 0, std::string(48, '\0')), "PSD in CMYK mode of 3 channels", false},
+        {psd_file(9, 3, 16, 4, 4, 0, std::string(96, '\0')), "PSD in Lab mode of 16 bits", false},
+        {psd_file(9, 2, 8, 4, 4, 0, std::string(32, '\0')), "PSD in Lab mode of 2 channels", false},
         {psd_file(9, 3, 8, 4, 4, 0, std::string(48, '\0')), "PSD in Lab mode", true}}) {
     CHECK(error_of([&, &psd = psd] { image_info(psd_u8(psd), psd.size(), "a.psd"); }) ==
           "a.psd: " + words + ", which " + (pil ? "no decoder here reads" : "Pillow 9.4 does not read either") +

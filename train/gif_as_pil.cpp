@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "train/byte_order.h"
 
@@ -27,7 +28,10 @@ void for_each_gif_block(const uint8_t* d, size_t n, Fn fn) {
     const uint8_t block = d[at++];
     if (block == 0x21) {  // extension: its label, then sub-blocks
       if (at >= n || !fn(d[at], at + 1)) return;
-      ++at;
+      const uint8_t label = d[at++];
+      // Pillow reads the first sub-block, then (but for a comment) more up
+      // to an empty one: after an empty first one, from the next byte on.
+      if (at < n && d[at] == 0 && label != 0xFE) ++at;
       skip_sub_blocks();
     } else if (block == 0x2C) {  // image descriptor: position, size, packed byte; table; LZW code size; data
       if (at + 9 > n || !fn(block, at)) return;
@@ -69,6 +73,17 @@ GifFirstFrame gif_first_frame(const uint8_t* d, size_t n) {
     // Pillow reads a control extension's first 4 bytes, of a first
     // sub-block of any size from 4 (stb: of 4 alone), and a transparency
     // index stays once one gives it (stb: the last extension counts).
+    // Shorter ones, and an application extension without data, fail in
+    // Pillow (its _seek indexes what is not there).
+    const size_t size = at < n ? d[at] : 0;
+    if (label == 0xF9 && (size < 3 || (size == 3 && at + 1 < n && (d[at + 1] & 1))) && f.problem.empty())
+      f.problem = "a graphic control extension of " + std::to_string(size) + (size == 1 ? " byte" : " bytes") +
+                  ", which Pillow 9.4 fails on";
+    if (label == 0xFF && f.problem.empty()) {
+      const size_t next = at + 1 + size;  // NETSCAPE2.0's loop count sub-block
+      if (size == 0 || (size >= 11 && at + 12 <= n && std::memcmp(d + at + 1, "NETSCAPE2.0", 11) == 0 && next < n && d[next] == 0))
+        f.problem = "an application extension without its data, which Pillow 9.4 fails on";
+    }
     if (label == 0xF9 && at + 5 <= n && d[at] >= 4 && (d[at + 1] & 1)) f.transparency = true, f.transparency_index = d[at + 4];
     if (label != 0x2C) return true;
     f.descriptor = at;

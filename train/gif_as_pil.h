@@ -5,6 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace gf {
@@ -31,6 +32,7 @@ struct GifFirstFrame {
   bool grey = false;          // Pillow's mode L
   uint8_t fill[3] = {0, 0, 0};
   size_t descriptor = 0;      // where the first image descriptor's fields begin (after its 0x2C); 0: no frame
+  std::string problem;        // a block before the frame that Pillow fails on; "" for none
 };
 // From the header and the blocks up to the first frame.
 GifFirstFrame gif_first_frame(const uint8_t* d, size_t n);

@@ -562,6 +562,8 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
   info.format = fmt.name.empty() ? "TGA" : fmt.name;
   if (info.format == "GIF") {  // Pillow's size: the screen grown to hold the first frame
     const GifFirstFrame gif = gif_first_frame(data, n);
+    if (!gif.problem.empty()) throw Error(name + ": unreadable GIF (" + gif.problem + ")");
+    if (gif.descriptor == 0) throw Error(name + ": unreadable GIF (no image before its end)");
     if (gif.width > 65535 || gif.height > 65535)
       throw Error(name + ": a GIF whose first frame reaches past 65535 pixels of its screen (" + std::to_string(gif.width) +
                   "x" + std::to_string(gif.height) + "), more than stb_image decodes");

@@ -106,15 +106,15 @@ PsdMode psd_mode(const uint8_t* d, size_t n) {
   if (mode >= 10 || mode == 3 || !kModes[mode][0]) return m;
   m.applies = true;
   const std::string named = std::string("PSD in ") + kModes[mode] + " mode";
-  if (mode == 9) {  // Pillow opens 'LAB', whose convert('RGB') is no colour conversion
+  if (mode == 9 && depth == 8 && channels >= 3) {  // Pillow opens 'LAB' and converts it through littlecms
     m.refused = named, m.pil_reads = true;
     return m;
   }
-  if (depth != (mode == 0 ? 1u : 8u) && !(mode == 0 && depth == 8)) {
+  if (depth != (mode == 0 ? 1u : 8u) && !(mode == 0 && depth == 8)) {  // Lab too: 8 bits alone
     m.refused = named + " of " + std::to_string(depth) + (depth == 1 ? " bit" : " bits");
     return m;
   }
-  const unsigned needs = mode == 4 ? 4 : 1;
+  const unsigned needs = mode == 4 ? 4 : mode == 9 ? 3 : 1;
   if (channels < needs) {
     m.refused = named + " of " + std::to_string(channels) + (channels == 1 ? " channel" : " channels");
     return m;
@@ -138,9 +138,10 @@ std::vector<uint8_t> decode_psd_mode(const uint8_t* d, size_t n, const std::stri
   const uint32_t compression = be16(d + at.image_data);
   const size_t data = at.image_data + 2;
   // Checked before the planes are held: PackBits takes at least 2 bytes for
-  // each 128 of a row.
+  // each 128 of a row, of one plane (the byte counts may start every
+  // channel at the same bytes, and Pillow reads them so).
   const size_t table = compression == 1 ? size_t(stored) * h * 2 : 0;
-  const size_t least = compression == 0 ? planes * row_bytes * h : table + planes * h * ((row_bytes + 127) / 128) * 2;
+  const size_t least = compression == 0 ? planes * row_bytes * h : table + h * ((row_bytes + 127) / 128) * 2;
   if ((compression == 0 || compression == 1) && least > n - data)
     throw Error(name + ": truncated PSD: the file ends before its pixels do");
   std::vector<uint8_t> plane(planes * row_bytes * h);

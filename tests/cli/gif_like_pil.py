@@ -10,9 +10,12 @@ folder with dataset_tool and checks that every image it wrote holds the
 pixels Pillow 9.4 composes for the official tools:
 np.array(PIL.Image.open(f).convert('RGB')). Then GIFs whose whole-screen
 frame uses the transparency index of a 6-byte control extension, or of
-the first of two (Pillow keeps it), alone in a folder each, must be
-refused as transparent. Exits 0 when all hold, else prints what differs
-and exits 1."""
+the first of two (Pillow keeps it), must be refused as transparent, and
+GIFs Pillow fails to open (control extensions of 0 or 2 bytes, or of 3
+with the transparency flag; an application extension without data; an
+extension whose empty first sub-block makes Pillow read the frame as
+sub-blocks; the trailer before the frame) as unreadable, each alone in a
+folder. Exits 0 when all hold, else prints what differs and exits 1."""
 import io
 import os
 import shutil
@@ -84,6 +87,7 @@ def main(dataset_tool, work):
     whole = to_bytes(PIL.Image.fromarray(smooth_image(16, 6)).quantize(colors=16))
     images["e_bytes_between_blocks.gif"] = before_frame(whole, b"\0\7junk" + b"!\xfe\x02hi\0" + b"\xff")
     images["f_control_of_6_bytes.gif"] = before_frame(whole, control(6))
+    images["g_control_of_3_bytes.gif"] = before_frame(whole, b"!\xf9\x03\x00\x00\x00\x00")
     for name, data in images.items():
         with open(os.path.join(src, name), "wb") as f:
             f.write(data)
@@ -94,16 +98,26 @@ def main(dataset_tool, work):
     if not converted_like_pil(dataset_tool, src, os.path.join(work, "out"), images, expected):
         return 1
     used = np.asarray(PIL.Image.open(io.BytesIO(whole)))[0, 0]  # an index the frame uses
-    refused = {"g_transparency_of_6_bytes.gif": before_frame(whole, control(6, used)),
-               "h_transparency_kept.gif": before_frame(whole, control(4, used) + control(4))}
+    refused = {"a_transparency_of_6_bytes.gif": before_frame(whole, control(6, used)),
+               "b_transparency_kept.gif": before_frame(whole, control(4, used) + control(4)),
+               "c_control_of_0_bytes.gif": before_frame(whole, b"!\xf9\x00"),
+               "d_control_of_2_bytes.gif": before_frame(whole, b"!\xf9\x02\x00\x00\x00"),
+               "e_control_of_3_with_flag.gif": before_frame(whole, b"!\xf9\x03\x01\x00\x00\x00"),
+               "f_application_without_data.gif": before_frame(whole, b"!\xff\x0bNETSCAPE2.0\x00"),
+               "g_empty_first_sub_block.gif": before_frame(whole, b"!\x01\x00"),
+               "h_trailer_first.gif": before_frame(whole, b";")}
     for name, data in refused.items():
         folder = os.path.join(work, "refused_" + name)
         os.makedirs(folder)
         with open(os.path.join(folder, name), "wb") as f:
             f.write(data)
-        with PIL.Image.open(os.path.join(folder, name)) as im:
-            assert im.info.get("transparency") == used, "%s: Pillow reads no transparency index %d" % (name, used)
-        if not refused_with(dataset_tool, folder, name, "has transparent pixels"):
+        transparent = name < "c"
+        try:  # the fixture: Pillow gives the first two a transparency index, and fails to open the rest
+            with PIL.Image.open(os.path.join(folder, name)) as im:
+                assert transparent and im.info.get("transparency") == used, "%s: Pillow reads it opaque" % name
+        except PIL.UnidentifiedImageError:
+            assert not transparent, "%s: Pillow fails to open it" % name
+        if not refused_with(dataset_tool, folder, name, "has transparent pixels" if transparent else "unreadable GIF"):
             return 1
     print("%d GIF files read as Pillow reads them" % (len(images) + len(refused)))
     return 0
