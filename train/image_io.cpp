@@ -292,6 +292,7 @@ void jpeg_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
 struct PnmHeader {
   long field[3] = {-1, -1, -1};
   std::string problem;
+  size_t data_at = 0;  // after the one whitespace byte that ends the maxval
 };
 PnmHeader pnm_header(const uint8_t* d, size_t n) {
   static const char* const kNames[3] = {"width", "height", "maxval"};
@@ -313,6 +314,7 @@ PnmHeader pnm_header(const uint8_t* d, size_t n) {
     for (; at < n && digit(d[at]); ++at) v = std::min(v * 10 + (d[at] - '0'), 1L << 20);
     h.field[field] = v;
   }
+  h.data_at = at + 1;
   if (h.field[0] == 0 || h.field[1] == 0) h.problem = "its width or height is 0";
   else if (h.field[2] < 1 || h.field[2] > 65535) h.problem = "its maxval is not in [1, 65535]";
   return h;
@@ -389,6 +391,46 @@ struct Feed {
   }
 };
 const stbi_io_callbacks kFeedCallbacks = {&Feed::read, &Feed::skip, &Feed::eof};
+
+// The fewest bytes a file handed to stb_image must hold for its pixels, in
+// the layouts whose data cannot be smaller than the pixels (uncompressed
+// BMP, TGA, PNM and PSD; a PSD's run-length row table): stb allocates and
+// fills the whole image before it finds the data cut short (a 102-byte BMP
+// claiming 9000x9000 took 468 MB to refuse). 0 where the data may be
+// compressed. The last row's padding is not counted (stb skips it unread).
+uint64_t stb_least_bytes(const uint8_t* d, size_t n, const std::string& format) {
+  if (format == "BMP" && n >= 30) {
+    const uint32_t header = le32(d + 14);
+    uint64_t w = 0, h = 0, bits = 0, compression = 0;
+    if (header == 12) {
+      w = le16(d + 18), h = le16(d + 20), bits = le16(d + 24);
+    } else if (header >= 40 && n >= 34) {
+      const int32_t sw = int32_t(le32(d + 18)), sh = int32_t(le32(d + 22));
+      w = sw < 0 ? 0 : uint64_t(sw), h = sh == INT32_MIN ? 0 : uint64_t(sh < 0 ? -int64_t(sh) : sh);
+      bits = le16(d + 28), compression = le32(d + 30);
+    }
+    if (w == 0 || h == 0 || bits == 0 || bits > 32 || (compression != 0 && compression != 3 && compression != 6)) return 0;
+    return uint64_t(le32(d + 10)) + (w * bits + 31) / 32 * 4 * (h - 1) + (w * bits + 7) / 8;
+  }
+  if (format == "TGA" && n >= 18 && (d[2] == 1 || d[2] == 2 || d[2] == 3)) {  // colour-mapped, true-colour, grey
+    const uint64_t map = d[1] ? uint64_t(le16(d + 5)) * ((d[7] + 7u) / 8) : 0;
+    return 18 + uint64_t(d[0]) + map + uint64_t(le16(d + 12)) * le16(d + 14) * ((d[16] + 7u) / 8);
+  }
+  if (format == "PNM") {
+    const PnmHeader pnm = pnm_header(d, n);
+    if (!pnm.problem.empty()) return 0;
+    return pnm.data_at + uint64_t(pnm.field[0]) * uint64_t(pnm.field[1]) * (d[1] == '6' ? 3 : 1) * (pnm.field[2] > 255 ? 2 : 1);
+  }
+  if (format == "PSD" && n >= 26) {
+    const size_t at = psd_image_data(d, n);
+    if (at == 0) return 0;
+    const uint64_t channels = std::min<uint64_t>(be16(d + 12), 3), h = be32(d + 14), w = be32(d + 18), depth = be16(d + 22);
+    const uint32_t compression = be16(d + at);
+    if (compression == 0) return at + 2 + channels * w * h * (depth / 8);
+    if (compression == 1) return at + 2 + uint64_t(be16(d + 12)) * h * 2;
+  }
+  return 0;
+}
 
 // stb_image 2.27 returns a 16-bit PNM's big-endian samples in the file's
 // byte order (later versions swap them); asked once, of a one-pixel image.
@@ -659,6 +701,10 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
   const GifFirstFrame gif = info.format == "GIF" ? gif_first_frame(data, n) : GifFirstFrame{};
   if (info.format == "GIF") for_stb = gif_rebuilt(data, n, gif);  // as Pillow composes its first frame
   Feed feed = for_stb.empty() ? Feed{data, n} : Feed{for_stb.data(), for_stb.size()};
+  auto check_length = [&] {  // before stb allocates the image
+    if (stb_least_bytes(feed.data, feed.n, info.format) > feed.n)
+      throw Error(name + ": truncated " + info.format + ": the file ends before its pixels do");
+  };
   // p holds pc channels a pixel: want, or 1 (grey, replicated here).
   auto take = [&](auto* p, int pc) {
     if (!p) throw Error(name + ": cannot decode " + info.format + " (" + stbi_failure_reason() + ")");
@@ -720,10 +766,12 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     // converter, into half the buffer it returns (read past its end): a
     // PNM (never alpha) comes as the file's channels, grey replicated here.
     const int pc = info.format == "PNM" ? info.channels : want;
+    check_length();
     take(stbi_load_16_from_callbacks(&kFeedCallbacks, &feed, &w, &h, &file_c, pc), pc);
     done.to_8_bit = !high_byte;
     done.high_byte = high_byte;
   } else {
+    check_length();
     take(stbi_load_from_callbacks(&kFeedCallbacks, &feed, &w, &h, &file_c, want), want);  // a GIF's first frame
     done.hdr_to_8_bit = info.is_hdr;
     done.rescaled = top != 255;

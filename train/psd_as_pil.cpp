@@ -9,6 +9,17 @@
 
 namespace gf {
 
+size_t psd_image_data(const uint8_t* d, size_t n) {
+  // The header, then three sections each after its length: the colour mode
+  // data, the image resources, the layers and masks.
+  size_t at = 26;
+  for (int section = 0; section < 3; ++section) {
+    if (at + 4 > n) return 0;
+    at += 4 + size_t(be32(d + at));
+  }
+  return at + 2 > n ? 0 : at;
+}
+
 bool psd_extra_channels(const uint8_t* d, size_t n) {
   return n >= 26 && std::memcmp(d, "8BPS", 4) == 0 && be16(d + 24) == 3 && be16(d + 12) > 4;
 }
@@ -16,14 +27,8 @@ bool psd_extra_channels(const uint8_t* d, size_t n) {
 std::vector<uint8_t> psd_first_three_channels(const uint8_t* d, size_t n) {
   if (!psd_extra_channels(d, n)) return {};
   const uint64_t channels = be16(d + 12), h = be32(d + 14), w = be32(d + 18), depth = be16(d + 22);
-  // The header, then three sections each after its length: the colour mode
-  // data, the image resources, the layers and masks; then the image data.
-  size_t at = 26;
-  for (int section = 0; section < 3; ++section) {
-    if (at + 4 > n) return {};
-    at += 4 + size_t(be32(d + at));
-  }
-  if (at + 2 > n) return {};
+  const size_t at = psd_image_data(d, n);
+  if (at == 0) return {};
   const uint32_t compression = be16(d + at);
   const size_t data_at = at + 2;
   std::vector<uint8_t> out(d, d + data_at);
@@ -48,24 +53,13 @@ std::vector<uint8_t> psd_first_three_channels(const uint8_t* d, size_t n) {
 
 namespace {
 
-// Where the colour mode data and the image data start: the header, then
-// three sections each after its length (the colour mode data, the image
-// resources, the layers and masks). 0 for a file cut before the image data.
-struct PsdSections {
-  size_t colour_data = 0, colour_size = 0, image_data = 0;
+// Where the colour mode data starts, and its size.
+struct ColourData {
+  size_t at = 0, size = 0;
 };
-PsdSections psd_sections(const uint8_t* d, size_t n) {
-  PsdSections at;
-  size_t pos = 26;
-  for (int section = 0; section < 3; ++section) {
-    if (pos + 4 > n) return {};
-    const size_t size = be32(d + pos);
-    if (section == 0) at.colour_data = pos + 4, at.colour_size = size;
-    pos += 4 + size;
-  }
-  if (pos + 2 > n) return {};
-  at.image_data = pos;
-  return at;
+ColourData colour_data(const uint8_t* d, size_t n) {
+  if (n < 30) return {};
+  return {30, be32(d + 26)};
 }
 
 // Pillow's PackBits decoder (PackDecode.c) over one channel: packets fill
@@ -133,10 +127,10 @@ std::vector<uint8_t> decode_psd_mode(const uint8_t* d, size_t n, const std::stri
   const unsigned mode = be16(d + 24), stored = be16(d + 12);
   const size_t w = size_t(m.width), h = size_t(m.height), planes = m.cmyk ? 4 : 1;
   const size_t row_bytes = m.bilevel ? (w + 7) / 8 : w;
-  const PsdSections at = psd_sections(d, n);
-  if (at.image_data == 0) throw Error(name + ": truncated PSD: the file ends before its image data");
-  const uint32_t compression = be16(d + at.image_data);
-  const size_t data = at.image_data + 2;
+  const size_t image_data = psd_image_data(d, n);
+  if (image_data == 0) throw Error(name + ": truncated PSD: the file ends before its image data");
+  const uint32_t compression = be16(d + image_data);
+  const size_t data = image_data + 2;
   // Checked before the planes are held: PackBits takes at least 2 bytes for
   // each 128 of a row, of one plane (the byte counts may start every
   // channel at the same bytes, and Pillow reads them so).
@@ -169,7 +163,8 @@ std::vector<uint8_t> decode_psd_mode(const uint8_t* d, size_t n, const std::stri
       for (size_t c = 0; c < 4; ++c) cmyk[p * 4 + c] = plane[c * w * h + p];
     inverted_cmyk_to_rgb(cmyk.data(), w * h, px.data());
   } else if (mode == 2) {  // the palette Pillow reads (768 bytes), else its default grey ramp
-    const uint8_t* pal = at.colour_size == 768 ? d + at.colour_data : nullptr;
+    const ColourData colours = colour_data(d, n);
+    const uint8_t* pal = colours.size == 768 ? d + colours.at : nullptr;
     for (size_t p = 0; p < w * h; ++p)
       for (size_t c = 0; c < 3; ++c) px[p * 3 + c] = pal ? pal[c * 256 + plane[p]] : plane[p];
   } else {

@@ -43,6 +43,11 @@ PsdMode psd_mode(const uint8_t* d, size_t n);
 // compression other than raw or PackBits.
 std::vector<uint8_t> decode_psd_mode(const uint8_t* d, size_t n, const std::string& name);
 
+// Where a PSD's image data starts (its compression field): after the header
+// and three sections each after its length (the colour mode data, the image
+// resources, the layers and masks); 0 for a file cut before it.
+size_t psd_image_data(const uint8_t* d, size_t n);
+
 // Whether Pillow reads `d` as the RGB of its first three channels of more.
 bool psd_extra_channels(const uint8_t* d, size_t n);
 
