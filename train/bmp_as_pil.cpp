@@ -15,10 +15,12 @@ namespace {
 // The header fields Pillow's _bitmap reads (header sizes 12, 40, 64, 108, 124).
 struct Layout {
   bool ok = false;
-  uint32_t header_size = 0, bits = 0, compression = 0, colors = 0;
-  size_t entry_bytes = 4;  // a palette entry: BGRX, or BGR in an OS/2 file
-  size_t pixels_at = 0;    // the pixel data's offset
-  uint32_t masks[3] = {};  // R, G, B bitfields (compression 3)
+  uint32_t header_size = 0, bits = 0, compression = 0, colors = 0, planes = 1;
+  size_t entry_bytes = 4;    // a palette entry: BGRX, or BGR in an OS/2 file
+  size_t pixels_at = 0;      // the pixel data's offset
+  bool offset_given = true;  // the header's pixel offset is not 0
+  uint32_t masks[4] = {};    // R, G, B, A bitfields (compression 3); A only inside headers of 56 bytes or more
+  uint32_t header_alpha = 0; // the alpha mask field of a header of 56 bytes or more, whatever the compression
 };
 
 Layout layout(const uint8_t* d, size_t n) {
@@ -30,24 +32,31 @@ Layout layout(const uint8_t* d, size_t n) {
   if (n < 14 + size_t(h)) return l;
   const uint8_t* hd = d + 18;  // the header after its size
   if (h == 12) {
+    l.planes = le16(hd + 4);
     l.bits = le16(hd + 6);
     l.entry_bytes = 3;
   } else {
+    l.planes = le16(hd + 8);
     l.bits = le16(hd + 10);
     l.compression = le32(hd + 12);
     l.colors = le32(hd + 28);
+    if (h >= 56) l.header_alpha = le32(hd + 48);
     if (l.compression == 3) {
-      // 40-byte headers keep the masks after the header; larger ones inside it.
+      // 40-byte headers keep three masks after the header; larger ones
+      // four inside it (Pillow reads them there from a 64-byte OS/2
+      // header too, whose fields those bytes are).
       const uint8_t* m = h >= 56 ? hd + 36 : d + 14 + h;
-      if (m + 12 > d + n) return l;
-      for (int c = 0; c < 3; ++c) l.masks[c] = le32(m + 4 * c);
+      const int count = h >= 56 ? 4 : 3;
+      if (m + 4 * count > d + n) return l;
+      for (int c = 0; c < count; ++c) l.masks[c] = le32(m + 4 * c);
     }
   }
   if (l.colors == 0 && l.bits <= 16) l.colors = 1u << l.bits;
   l.pixels_at = le32(d + 10);
+  l.offset_given = l.pixels_at != 0;
   if (l.pixels_at == 14 + size_t(h) && l.bits <= 8) l.pixels_at += 4 * size_t(l.colors);  // as Pillow
-  if (l.pixels_at == 0 && l.bits <= 8)  // Pillow reads on from its palette ("offset or fp.tell()")
-    l.pixels_at = 14 + size_t(h) + size_t(l.colors) * l.entry_bytes;
+  if (l.pixels_at == 0)  // Pillow reads on from where it stopped ("offset or fp.tell()"): the palette, or the masks
+    l.pixels_at = 14 + size_t(h) + (l.bits <= 8 ? size_t(l.colors) * l.entry_bytes : h == 40 && l.compression == 3 ? 12 : 0);
   l.ok = true;
   return l;
 }
@@ -108,13 +117,50 @@ std::vector<uint8_t> rle_indices(const uint8_t* d, size_t n, size_t at, size_t w
   return data;
 }
 
-// 24 bits as bitfields of B, G, R (Pillow's "BGR"), or plain pixels after a
-// 64-byte header: the same bytes as a plain 40-byte-header BMP's.
+// The masks of the raw mode Pillow reads 16 to 32 bits by (R, G, B, A; A 0
+// without alpha): without bitfields 5-5-5, BGR or BGRX; with them, the
+// layouts its MASK_MODES lists (a 16-bit alpha mask ignored, four zero
+// masks BGRA). `reads` false for a layout Pillow refuses.
+struct PilFields {
+  bool reads = false;
+  uint32_t masks[4] = {};
+};
+PilFields pil_fields(const Layout& l) {
+  PilFields f;
+  auto set = [&](uint32_t r, uint32_t g, uint32_t b, uint32_t a) {
+    f.reads = true, f.masks[0] = r, f.masks[1] = g, f.masks[2] = b, f.masks[3] = a;
+  };
+  const uint32_t* m = l.masks;
+  if (l.compression == 0) {
+    if (l.bits == 16) set(0x7C00, 0x3E0, 0x1F, 0);
+    if (l.bits == 24) set(0xFF0000, 0xFF00, 0xFF, 0);
+    if (l.bits == 32) set(0xFF0000, 0xFF00, 0xFF, 0);
+  } else if (l.compression == 3) {
+    auto rgb = [&](uint32_t r, uint32_t g, uint32_t b) { return m[0] == r && m[1] == g && m[2] == b; };
+    if (l.bits == 16 && (rgb(0xF800, 0x7E0, 0x1F) || rgb(0x7C00, 0x3E0, 0x1F))) set(m[0], m[1], m[2], 0);
+    if (l.bits == 24 && rgb(0xFF0000, 0xFF00, 0xFF)) set(m[0], m[1], m[2], 0);
+    if (l.bits == 32) {
+      const bool zero = rgb(0, 0, 0) && m[3] == 0;
+      if (zero) set(0xFF0000, 0xFF00, 0xFF, 0xFF000000);
+      else if ((rgb(0xFF0000, 0xFF00, 0xFF) && (m[3] == 0 || m[3] == 0xFF000000)) || (rgb(0xFF000000, 0xFF0000, 0xFF00) && (m[3] == 0 || m[3] == 0xFF)) ||
+               (rgb(0xFF, 0xFF00, 0xFF0000) && m[3] == 0xFF000000))
+        set(m[0], m[1], m[2], m[3]);
+    }
+  }
+  return f;
+}
+
+// 16 to 32 bits that Pillow reads and stb does not, or reads otherwise:
+// a 12-byte (OS/2 1.x) or 64-byte (OS/2 2.x) header, planes other than 1,
+// a pixel offset of 0, 24 bits as bitfields, four zero masks, a 16-bit
+// alpha mask in the header, with or without bitfields (Pillow ignores it).
+// Rebuilt for stb with Pillow's masks.
 bool plain_layout(const Layout& l) {
-  const bool bgr_fields = l.bits == 24 && l.compression == 3 && l.masks[0] == 0xFF0000 && l.masks[1] == 0xFF00 &&
-                          l.masks[2] == 0xFF;
-  const bool os2_2 = l.header_size == 64 && l.compression == 0 && (l.bits == 16 || l.bits == 24 || l.bits == 32);
-  return l.ok && (bgr_fields || os2_2);
+  if (!l.ok || (l.bits != 16 && l.bits != 24 && l.bits != 32) || !pil_fields(l).reads) return false;
+  const bool fields = l.compression == 3;
+  return l.header_size == 12 || l.header_size == 64 || l.planes != 1 || !l.offset_given || (fields && l.bits == 24) ||
+         (fields && l.bits == 32 && l.masks[0] == 0 && l.masks[1] == 0 && l.masks[2] == 0 && l.masks[3] == 0) ||
+         (l.bits == 16 && l.header_alpha != 0);
 }
 
 // The header's width and height (the height's sign kept: negative is top down).
@@ -123,19 +169,29 @@ void size_of(const uint8_t* d, const Layout& l, int32_t& width, int32_t& height)
   height = l.header_size == 12 ? int32_t(le16(d + 20)) : int32_t(le32(d + 22));
 }
 
-// A 40-byte-header BMP of `bits` without bitfields: its 54 header bytes.
-std::vector<uint8_t> plain_header(int32_t width, int32_t height, uint32_t bits, size_t total, uint32_t pixels_at) {
-  std::vector<uint8_t> out(14 + 40, 0);
+// A BMP header stb reads: 40 bytes without bitfields (`masks` null), 40
+// bytes and three masks after them (no alpha: stb takes none), or a
+// 108-byte (v4) header holding four masks; then `palette_bytes` of palette
+// and `data_bytes` of pixel data, which the caller appends.
+std::vector<uint8_t> plain_header(int32_t width, int32_t height, uint32_t bits, const uint32_t* masks, size_t palette_bytes,
+                                  size_t data_bytes) {
+  const bool alpha = masks && masks[3] != 0;
+  const size_t header = alpha ? 108 : 40, after = masks && !alpha ? 12 : 0;
+  std::vector<uint8_t> out(14 + header + after, 0);
   auto put16 = [&](size_t at, uint32_t v) { out[at] = uint8_t(v), out[at + 1] = uint8_t(v >> 8); };
   auto put32 = [&](size_t at, uint32_t v) { put16(at, v & 0xFFFF), put16(at + 2, v >> 16); };
   out[0] = 'B', out[1] = 'M';
-  put32(2, uint32_t(std::min<size_t>(total, UINT32_MAX)));
-  put32(10, pixels_at);
-  put32(14, 40);
+  put32(2, uint32_t(std::min<size_t>(out.size() + palette_bytes + data_bytes, UINT32_MAX)));
+  put32(10, uint32_t(out.size() + palette_bytes));
+  put32(14, uint32_t(header));
   put32(18, uint32_t(width));
   put32(22, uint32_t(height));
   put16(26, 1);
   put16(28, bits);
+  if (masks) {
+    put32(30, 3);
+    for (int c = 0; c < (alpha ? 4 : 3); ++c) put32(54 + 4 * c, masks[c]);  // v4's masks, or those after a 40-byte header
+  }
   return out;
 }
 
@@ -146,7 +202,8 @@ BmpAsPil bmp_as_pil(const uint8_t* d, size_t n) {
   const Layout l = layout(d, n);
   if (!l.ok) return r;
   r.plain = plain_layout(l);
-  r.stb_refuses = rle_layout(l) || l.header_size == 64 || r.plain;
+  r.stb_refuses = rle_layout(l) || l.header_size == 64 || r.plain || (palette_layout(l) && l.planes != 1);
+  r.alpha = r.plain && pil_fields(l).masks[3] != 0;
   int32_t width = 0, height = 0;
   size_of(d, l, width, height);
   r.width = width;
@@ -162,7 +219,7 @@ BmpAsPil bmp_as_pil(const uint8_t* d, size_t n) {
       r.grey = e + 3 <= n && d[e] == v && d[e + 1] == v && d[e + 2] == v;
     }
   }
-  if (l.bits == 32 && l.compression == 0) r.no_alpha = true;
+  if (l.bits == 32 && l.compression == 0 && !r.plain) r.no_alpha = true;
   if (l.bits == 16) {
     const bool rgb555 = l.compression == 0 ||
                         (l.compression == 3 && l.masks[0] == 0x7C00 && l.masks[1] == 0x3E0 && l.masks[2] == 0x1F);
@@ -188,8 +245,7 @@ std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n, std::string
   }
   constexpr size_t kHeader = 14 + 40, kPalette = 256 * 4;
   const size_t data_bytes = rle_layout(l) ? stride * h : n - l.pixels_at;
-  std::vector<uint8_t> out = plain_header(width, height, rle_layout(l) ? 8 : l.bits,
-                                          kHeader + kPalette + data_bytes, kHeader + kPalette);
+  std::vector<uint8_t> out = plain_header(width, height, rle_layout(l) ? 8 : l.bits, nullptr, kPalette, data_bytes);
   out.resize(kHeader + kPalette + data_bytes, 0);
   out[46] = 0, out[47] = 1;  // 256 colours
   const size_t at = 14 + l.header_size;
@@ -213,7 +269,10 @@ std::vector<uint8_t> bmp_plain_rebuilt(const uint8_t* d, size_t n) {
   if (!plain_layout(l) || l.pixels_at > n) return {};
   int32_t width = 0, height = 0;
   size_of(d, l, width, height);
-  std::vector<uint8_t> out = plain_header(width, height, l.bits, 54 + (n - l.pixels_at), 54);
+  const PilFields fields = pil_fields(l);
+  // 24 bits and 5-5-5 need no masks; BGRX without bitfields takes them, since stb reads a 32-bit BI_RGB's fourth byte as alpha.
+  const bool masks = !(l.bits == 24 || (l.bits == 16 && fields.masks[0] == 0x7C00));
+  std::vector<uint8_t> out = plain_header(width, height, l.bits, masks ? fields.masks : nullptr, 0, n - l.pixels_at);
   out.insert(out.end(), d + l.pixels_at, d + n);
   return out;
 }

@@ -14,9 +14,14 @@
 // - 16 bits (5-5-5, or 5-6-5 bitfields): Pillow scales a field v of b bits
 //   to v * 255 / (2^b - 1), truncated; stb replicates the bits (one level
 //   higher in most values).
-// - Run-length data (RLE8, RLE4), a 64-byte (OS/2 2.x) header, 24 bits as
-//   bitfields of B, G, R: Pillow reads them; stb refuses them, and is given
-//   the file rebuilt with a 40-byte header and plain pixel data.
+// - Run-length data (RLE8, RLE4), a 64-byte (OS/2 2.x) header (bitfields
+//   read from inside it, as Pillow reads them), 16 to 32 bits after a
+//   12-byte header, planes other than 1, a pixel offset of 0 (Pillow reads
+//   on from the header, or the masks after it), 24 bits as bitfields of B,
+//   G, R, four zero masks (Pillow: BGRA), a 16-bit alpha mask (Pillow
+//   ignores it; stb read it, refusing opaque files as transparent): Pillow
+//   reads them; stb refuses them or reads them otherwise, and is given the
+//   file rebuilt with a header it reads and Pillow's masks.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +37,7 @@ struct BmpAsPil {
   int width = 0, height = 0;
   bool grey = false;         // Pillow opens it as L or 1
   bool no_alpha = false;     // 32 bits without bitfields: the fourth byte is padding
+  bool alpha = false;        // a rebuilt (plain) 32-bit layout Pillow reads with alpha (BGRA, RGBA, ABGR)
   int field_bits[3] = {};    // 16 bits, a layout Pillow reads: R, G, B field widths (5 or 6); else 0
 };
 

@@ -549,7 +549,8 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
     if (info.width <= 0 || info.height <= 0)
       throw Error(name + ": a BMP of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
                   " pixels (corrupt header)");
-    info.channels = bmp.grey ? 1 : 3;  // no alpha in any of them
+    info.channels = bmp.grey ? 1 : bmp.alpha ? 4 : 3;
+    info.alpha = bmp.alpha;
     return info;
   }
   const PsdMode psd = fmt.name == "PSD" ? psd_mode(data, n) : PsdMode{};

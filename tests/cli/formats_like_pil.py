@@ -18,6 +18,13 @@ by its own dataset_tool run:
                 16-bit BI_RGB (555) and BITFIELDS 565; a pixel offset of 0;
                 24-bit BITFIELDS of B, G, R, and OS/2 2.x's 64-byte header
                 of 24 and 8 bits (stb refuses these three);
+  bmp_layouts   16 to 32 bits Pillow reads, which stb refused or read
+                otherwise: bitfields inside a 64-byte header (565, BGRX),
+                four zero masks (Pillow's BGRA, opaque here), a 16-bit
+                alpha mask in a v4 header (Pillow ignores it), 24 and 32
+                bits after a 12-byte header, planes of 3 (also a palette
+                BMP's), a pixel offset of 0 (after the header, or after
+                its masks);
   psd           RGB of five channels, raw and PackBits (Pillow: the first
                 three; the fourth is no alpha; PackBits compared with the
                 raw file's pixels, SAME_PIXELS_AS);
@@ -164,6 +171,48 @@ def bmp_palette():
     files["j_os2_2_24bit.bmp"] = (bmp_os2_2(24, bgr_rows), "RGB")
     files["k_os2_2_8bit.bmp"] = (bmp_os2_2(8, [r.tobytes() for r in idx[::-1]], bgrx(colours(256, 37))), "P")
     return files
+
+
+def bmp_header(header_size, bpp, rows, compression=0, masks=(), planes=1, offset=None):
+    """A BMP of a 12-, 40-, 64- or 108-byte header: masks (R, G, B[, A])
+    after a 40-byte header, inside the larger ones (from their byte 40, where
+    Pillow reads them); `offset` overrides the pixel offset field."""
+    data = b"".join(r + b"\0" * (-len(r) % 4) for r in rows)
+    packed = b"".join(struct.pack("<I", m) for m in masks)
+    if header_size == 12:
+        info, after = struct.pack("<IHHHH", 12, N, N, planes, bpp), b""
+    else:
+        info = struct.pack("<IiiHHIIiiII", header_size, N, N, planes, bpp, compression, len(data), 2835, 2835, 0, 0)
+        info += ((packed if header_size > 40 else b"") + b"\0" * header_size)[:header_size - 40]
+        after = packed if header_size == 40 else b""
+    at = 14 + len(info) + len(after)
+    return b"BM" + struct.pack("<IHHI", at + len(data), 0, 0, at if offset is None else offset) + info + after + data
+
+
+def bmp_layouts():
+    """16 to 32 bits in layouts Pillow reads and stb refused, or read otherwise."""
+    rng = np.random.RandomState(38)
+    v16 = [r.tobytes() for r in rng.randint(0, 1 << 16, (N, N)).astype("<u2")]
+    bgr = [r.tobytes() for r in rng.randint(0, 256, (N, N, 3)).astype(np.uint8)]
+    bgrx32 = [r.tobytes() for r in rng.randint(0, 256, (N, N, 4)).astype(np.uint8)]
+    opaque = rng.randint(0, 256, (N, N, 4)).astype(np.uint8)
+    opaque[..., 3] = 255
+    bgra = [r.tobytes() for r in opaque]
+    palette8 = bytearray(bmp(8, [r.tobytes() for r in every_index(256, 39)], bgrx(colours(256, 40))))
+    palette8[26:28] = struct.pack("<H", 3)
+    m565, mbgrx = (0xF800, 0x7E0, 0x1F), (0xFF0000, 0xFF00, 0xFF)
+    return {
+        "a_os2_2_bitfields_565.bmp": (bmp_header(64, 16, v16, 3, m565 + (0,)), "RGB"),
+        "b_os2_2_bitfields_bgrx.bmp": (bmp_header(64, 32, bgrx32, 3, mbgrx + (0,)), "RGB"),
+        "c_zero_masks.bmp": (bmp_header(108, 32, bgra, 3, (0, 0, 0, 0)), "RGBA"),
+        "d_16bit_alpha_mask.bmp": (bmp_header(108, 16, v16, 0, (0, 0, 0, 0x8000)), "RGB"),
+        "e_core_24bit.bmp": (bmp_header(12, 24, bgr), "RGB"),
+        "f_core_32bit.bmp": (bmp_header(12, 32, bgrx32), "RGB"),
+        "g_planes_3.bmp": (bmp_header(40, 24, bgr, planes=3), "RGB"),
+        "h_planes_3_palette.bmp": (bytes(palette8), "P"),
+        "i_offset_zero.bmp": (bmp_header(40, 24, bgr, offset=0), "RGB"),
+        "j_offset_zero_565.bmp": (bmp_header(40, 16, v16, 3, m565, offset=0), "RGB"),
+    }
 
 
 def rle8(idx, delta=False):
@@ -390,6 +439,7 @@ GROUPS = [
     ("bmp_grey", bmp_grey),
     ("bmp_palette", bmp_palette),
     ("bmp_rle", bmp_rle),
+    ("bmp_layouts", bmp_layouts),
     ("psd", psd_files),
     ("tga", tga_files),
     ("png_palette", png_palette),
