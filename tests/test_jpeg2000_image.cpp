@@ -1,7 +1,7 @@
 // JPEG 2000 decoding (train/jpeg2000_image.h through decode_image): what
 // Pillow cannot write, encoded here with OpenJPEG itself: precisions other
-// than 8 and 16 bits, signed samples, subsampled components, and the
-// header faults Pillow's plugin refuses. Pillow's pixels for the kinds it
+// than 8 and 16 bits, signed samples, subsampled components (sRGB, YCC),
+// and the header faults Pillow's plugin refuses. Pillow's pixels for the kinds it
 // writes are compared in tests/cli/jpeg2000_like_pil.py.
 #include <catch2/catch.hpp>
 #include <openjpeg.h>
@@ -126,12 +126,19 @@ TEST_CASE("JPEG 2000 samples are unpacked as Pillow 9.4 unpacks them", "[dataset
         CHECK((px[p * 3 + 1] == g[p] && px[p * 3 + 2] == b[p]));
       }
   }
-  SECTION("subsampled second and third components are YCC to Pillow: refused") {
-    const std::vector<int> y = ramp(16, 0, 15), c = ramp(4, 100, 10);
-    const std::vector<uint8_t> file = encode(4, 4, {{8, false, 1, 1, y}, {8, false, 2, 2, c}, {8, false, 2, 2, c}});
-    CHECK(error_of([&] { decode_image(file.data(), file.size(), "a.j2k", 3); }) ==
-          "a.j2k: a JPEG 2000 in YCC colour, which Pillow converts with its own tables and this reader does not "
-          "(convert it to PNG)");
+  SECTION("subsampled second and third components are YCC to Pillow: its YCbCr to RGB") {
+    // Y full size, Cb and Cr 2x2 over 2x2 blocks; the RGB of each block is
+    // Pillow 9.4's Image.new('YCbCr', ..., (y, cb, cr)).convert('RGB').
+    std::vector<int> y(16);
+    for (size_t i = 0; i < 16; ++i) y[i] = i < 8 ? 100 : 50;
+    const std::vector<int> cb = {128, 28, 200, 128}, cr = {228, 128, 60, 128};
+    const std::vector<uint8_t> file = encode(4, 4, {{8, false, 1, 1, y}, {8, false, 2, 2, cb}, {8, false, 2, 2, cr}});
+    const std::vector<uint8_t> px = decode_image(file.data(), file.size(), "a.j2k", 3, &info);
+    const uint8_t rgb[4][3] = {{240, 28, 100}, {100, 134, 0}, {0, 73, 177}, {50, 50, 50}};
+    for (size_t p = 0; p < 16; ++p) {
+      const size_t block = (p / 8) * 2 + (p % 4) / 2;
+      CHECK((px[p * 3] == rgb[block][0] && px[p * 3 + 1] == rgb[block][1] && px[p * 3 + 2] == rgb[block][2]));
+    }
   }
 }
 

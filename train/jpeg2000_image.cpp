@@ -188,7 +188,28 @@ struct Unpack {
   }
 };
 
-enum class Unpacker { kNone, kGrey, kGreyAlpha, kRgb, kRgba, kYcc };
+enum class Unpacker { kNone, kGrey, kGreyAlpha, kRgb, kRgba, kYcc, kYcca };
+
+// Pillow's YCbCr to RGB (ConvertYCbCr.c, JPEG's coefficients): tables of
+// trunc((v - 128) * coefficient * 64 + 0.5), each sum shifted down 6 bits
+// (an arithmetic shift) and clipped.
+struct YccTables {
+  int r_cr[256], g_cb[256], g_cr[256], b_cb[256];
+  YccTables() {
+    for (int v = 0; v < 256; ++v) {
+      auto entry = [&](double coefficient) { return int(std::trunc((v - 128) * coefficient * 64 + 0.5)); };
+      r_cr[v] = entry(1.402), g_cb[v] = entry(-0.34414), g_cr[v] = entry(-0.71414), b_cb[v] = entry(1.772);
+    }
+  }
+};
+void ycc_to_rgb(uint8_t* px) {
+  static const YccTables t;
+  auto clip = [](int v) { return uint8_t(v <= 0 ? 0 : v >= 255 ? 255 : v); };
+  const int y = px[0], cb = px[1], cr = px[2];
+  px[0] = clip(y + (t.r_cr[cr] >> 6));
+  px[1] = clip(y + ((t.g_cb[cb] + t.g_cr[cr]) >> 6));
+  px[2] = clip(y + (t.b_cb[cb] >> 6));
+}
 
 // Pillow 9.4's table: an unpacker by mode, colour space and component
 // count; the grey ones only where no component is subsampled.
@@ -202,8 +223,8 @@ Unpacker unpacker_for(const std::string& mode, OPJ_COLOR_SPACE space, unsigned c
     if (mode == "RGBA" && components == 2) return Unpacker::kGreyAlpha;
   }
   if ((mode == "RGB" || mode == "RGBA") && (components == 3 || components == 4) && (srgb || ycc)) {
-    if (ycc) return Unpacker::kYcc;
-    return mode == "RGBA" && components == 4 ? Unpacker::kRgba : Unpacker::kRgb;
+    const bool alpha = mode == "RGBA" && components == 4;
+    return ycc ? (alpha ? Unpacker::kYcca : Unpacker::kYcc) : alpha ? Unpacker::kRgba : Unpacker::kRgb;
   }
   return Unpacker::kNone;
 }
@@ -256,14 +277,19 @@ void decode_pixels(const uint8_t* d, size_t n, Jpeg2000Image& img, const std::st
   if (unpacker == Unpacker::kNone)
     throw broken("no unpacker for mode " + img.mode + " of " + std::to_string(im.numcomps) + " components in colour space " +
                  std::to_string(int(space)));
-  if (unpacker == Unpacker::kYcc)
-    throw Error(name + ": a JPEG 2000 in YCC colour, which Pillow converts with its own tables and this reader does not "
-                       "(convert it to PNG)");
 
   const size_t w_img = size_t(img.width), h_img = size_t(img.height);
-  img.rgba.assign(w_img * h_img * 4, 0);
   const int bits = img.is_16_bit ? 16 : 8;
+  // Pillow 9.4's grey-to-RGB unpacker starts a tile at byte x0 of the row,
+  // not at pixel x0: a grey codestream in an RGB or RGBA .jp2 of tiles
+  // across comes out slipped, channels and all, as here.
+  const bool slipped = unpacker == Unpacker::kGrey && (img.mode == "RGB" || img.mode == "RGBA");
   unsigned total_width = 0;  // Pillow 9.4 sums the component widths over every tile so far
+  // Pillow's one tile buffer, grown (and then zeroed whole) only when a
+  // tile needs more, by its running sum of widths: otherwise an earlier
+  // tile's bytes stay, and a subsampled read past this tile's data sees
+  // them. `buffer` holds what this decoder reads of it.
+  size_t pillow_size = 0;
   std::vector<uint8_t> buffer;
   for (;;) {
     OPJ_UINT32 index = 0, data_size = 0, comps = 0;
@@ -285,21 +311,31 @@ void decode_pixels(const uint8_t* d, size_t n, Jpeg2000Image& img, const std::st
     total_width += tile_width;
     if (uint64_t(w) * h * total_width > UINT_MAX) throw broken("a tile too large");
     const size_t need = std::max<size_t>(data_size, size_t(w) * h * tile_width);
-    buffer.assign(need, 0);
+    const size_t pillow_need = std::max<size_t>(data_size, size_t(w) * h * total_width);
+    if (pillow_need > pillow_size) {
+      pillow_size = pillow_need;
+      buffer.assign(need, 0);
+    } else if (buffer.size() < need) {
+      buffer.resize(need, 0);
+    }
     if (!opj_decode_tile_data(c.codec, index, buffer.data(), OPJ_UINT32(need), c.stream)) throw broken("a tile's data");
     // Each component's plane at Pillow's place: the grey unpackers take w x
     // h samples a plane, the colour ones (w / dx) x (h / dy), read at
     // (y / dy) * (w / dx) + x / dx: past the plane where dx does not divide
     // w, as in Pillow, but never past the tile's data.
     const size_t at_x = size_t(x0) - im.x0, at_y = size_t(y0) - im.y0;
-    const unsigned planes = unpacker == Unpacker::kGrey ? 1 : unpacker == Unpacker::kGreyAlpha ? 2 : unpacker == Unpacker::kRgb ? 3 : 4;
+    const bool ycc = unpacker == Unpacker::kYcc || unpacker == Unpacker::kYcca;
+    const unsigned planes = unpacker == Unpacker::kGrey        ? 1
+                            : unpacker == Unpacker::kGreyAlpha ? 2
+                            : unpacker == Unpacker::kRgb || unpacker == Unpacker::kYcc ? 3
+                                                                                       : 4;
     std::vector<const uint8_t*> plane(planes);
     std::vector<Unpack> unpack;
     std::vector<unsigned> dx(planes, 1), dy(planes, 1);
     size_t offset = 0;
     for (unsigned k = 0; k < planes; ++k) {
       unpack.emplace_back(im.comps[k], bits);
-      const bool colour = unpacker == Unpacker::kRgb || unpacker == Unpacker::kRgba;
+      const bool colour = planes >= 3;
       if (colour) dx[k] = im.comps[k].dx, dy[k] = im.comps[k].dy;
       const size_t samples = size_t(w / dx[k]) * (h / dy[k]);
       const size_t last = size_t((h - 1) / dy[k]) * (w / dx[k]) + (w - 1) / dx[k];
@@ -308,17 +344,20 @@ void decode_pixels(const uint8_t* d, size_t n, Jpeg2000Image& img, const std::st
       plane[k] = buffer.data() + offset;
       offset += size_t(unpack[k].bytes) * samples;
     }
+    if (img.rgba.empty()) img.rgba.assign(w_img * h_img * 4, 0);  // once a tile has decoded: a cut file holds no image's worth
     for (size_t y = 0; y < h; ++y)
       for (size_t x = 0; x < w; ++x) {
-        uint8_t* px = img.rgba.data() + ((at_y + y) * w_img + at_x + x) * 4;
+        uint8_t* px = img.rgba.data() + (at_y + y) * w_img * 4 + (slipped ? at_x + 4 * x : (at_x + x) * 4);
         uint32_t v[4] = {0, 0, 0, 255};
         for (unsigned k = 0; k < planes; ++k) v[k] = unpack[k].at(plane[k], (y / dy[k]) * (w / dx[k]) + x / dx[k]);
         if (img.is_16_bit) v[0] = uint32_t(std::nearbyint(double(v[0] & 0xFFFF) / 65535.0 * 255.0));  // the project's 16-bit rule
         if (planes <= 2) px[0] = px[1] = px[2] = uint8_t(v[0]), px[3] = planes == 2 ? uint8_t(v[1]) : 255;
         else px[0] = uint8_t(v[0]), px[1] = uint8_t(v[1]), px[2] = uint8_t(v[2]), px[3] = planes == 4 ? uint8_t(v[3]) : 255;
+        if (ycc) ycc_to_rgb(px);
       }
   }
   if (!opj_end_decompress(c.codec, c.stream)) throw broken("its end");
+  if (img.rgba.empty()) img.rgba.assign(w_img * h_img * 4, 0);  // no tile at all
   if (!img.alpha)  // pixels no tile wrote: Pillow's zeros, without alpha
     for (size_t p = 0; p < w_img * h_img; ++p) img.rgba[p * 4 + 3] = 255;
 }

@@ -12,12 +12,13 @@
 //    an offset of half the range for signed samples, in unsigned arithmetic
 //    that wraps as Pillow's does (a 16-bit sample of 65535 read as 'L' is 0);
 //    colour components subsampled are repeated over their pixels; a
-//    colour space that is not given is grey for one or two components and
-//    sRGB for more.
-// Not read (Pillow reads them): YCC colour (given, or inferred by Pillow
-// from subsampled second or third components), which Pillow converts with
-// its own fixed-point tables. 'I;16' becomes 8 bits as the project rounds
-// 16 bits, round(v * 255 / 65535).
+//    colour space that is not given is grey for one or two components,
+//    YCC where the second or third is subsampled, else sRGB; YCC becomes
+//    RGB by Pillow's fixed-point tables (ConvertYCbCr.c);
+//  - its slips: one tile buffer kept between tiles (a subsampled read past
+//    a tile's data sees an earlier tile's bytes), and a grey codestream in
+//    an RGB .jp2 placed a byte, not a pixel, into its row for each tile.
+// 'I;16' becomes 8 bits as the project rounds 16 bits, round(v * 255 / 65535).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -44,7 +45,7 @@ Jpeg2000Image jpeg2000_info(const uint8_t* data, size_t n, const std::string& na
 
 // jpeg2000_info's fields and the pixels; throws gf::Error naming the file
 // where Pillow's decoder fails (a cut or damaged file, a component count or
-// colour space it has no unpacker for) or for YCC colour.
+// colour space it has no unpacker for).
 Jpeg2000Image decode_jpeg2000(const uint8_t* data, size_t n, const std::string& name);
 
 }  // namespace gf

@@ -5,6 +5,8 @@ Writes JPEG 2000 files with Pillow, one folder a group, each converted by
 its own dataset_tool run:
   colour  .jp2 and bare .j2k codestreams: reversible, irreversible at a
           rate, tiles of 8x8, the multiple component transform, opaque RGBA;
+          a grey codestream of 8x8 tiles whose .jp2 header says three
+          components (Pillow's RGB, each tile slipped a byte for a pixel);
   grey    'L' as .jp2 and .j2k, 16-bit 'I;16' as both (Pillow's integers,
           to 8 bits as the project rounds 16 bits: round(v * 255 / 65535)),
           opaque 'LA'.
@@ -33,6 +35,17 @@ def opaque(grey_or_rgb):
     return np.dstack([grey_or_rgb, np.full((SIZE, SIZE), 255, np.uint8)])
 
 
+def three_in_header(f):
+    """An 'L' .jp2 of 8x8 tiles, its ihdr box saying three components."""
+    PIL.Image.fromarray(smooth_image(SIZE, 14)[..., 0]).save(f, tile_size=(8, 8))
+    with open(f, "rb") as fh:
+        data = bytearray(fh.read())
+    at = data.index(b"ihdr") + 12  # height, width, then the component count
+    data[at:at + 2] = b"\0\3"
+    with open(f, "wb") as fh:
+        fh.write(bytes(data))
+
+
 def colour_files():
     rgb = [PIL.Image.fromarray(smooth_image(SIZE, s)) for s in range(1, 7)]
     return {
@@ -42,6 +55,7 @@ def colour_files():
         "d_tiles.jp2": lambda f: rgb[3].save(f, tile_size=(8, 8)),
         "e_mct.j2k": lambda f: rgb[4].save(f, mct=1),
         "f_opaque_rgba.jp2": lambda f: PIL.Image.fromarray(opaque(smooth_image(SIZE, 6)), "RGBA").save(f),
+        "g_grey_codestream_rgb_header.jp2": three_in_header,
     }
 
 
