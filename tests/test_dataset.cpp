@@ -1478,7 +1478,7 @@ TEST_CASE("a PSD in a mode other than RGB is read as Pillow reads it, or named b
   overrun = psd_file(1, 1, 8, 4, 1, 1, std::string("\0\7", 2) + "\x05\x07\x08\x09\x0A\x0B\x0C");
   CHECK(psd_pixels(overrun) == std::vector<uint8_t>{7, 8, 9, 10});
   CHECK(error_of([&] { psd_pixels(rle.substr(0, rle.size() - 1)); }) ==
-        "a.psd: corrupt PSD: its PackBits data ends before its pixels do");
+        "a.psd: truncated PSD: the file ends before its pixels do");
   CHECK(error_of([&] { psd_pixels(grey.substr(0, grey.size() - 1)); }) ==
         "a.psd: truncated PSD: the file ends before its pixels do");
   // A 1000x1000 claim in 4000 bytes of PackBits (at least 2 a row of 128

@@ -110,7 +110,7 @@ std::string file_ext(const std::string& name) {
 // The official is_image_ext: an extension PIL lists (PIL.Image.EXTENSION).
 bool is_image_ext(const std::string& name) { return gf::pil_lists_extension(file_ext(name)); }
 
-// Formats PIL reads (so the official tool converts them) that neither stb_image nor libwebp does.
+// Formats PIL reads (so the official tool converts them) that no decoder here does.
 bool is_pil_only_ext(const std::string& name) {
   static const char* kExt[] = {"ico", "icns", "cur", "dds", "pcx", "dcx", "sgi", "rgb", "rgba", "bw", "ras",
                                "xbm", "xpm", "pbm", "blp", "eps", "ps", "fli", "flc", "im", "msp",

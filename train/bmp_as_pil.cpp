@@ -19,6 +19,7 @@ struct Layout {
   size_t entry_bytes = 4;    // a palette entry: BGRX, or BGR in an OS/2 file
   size_t pixels_at = 0;      // the pixel data's offset
   bool offset_given = true;  // the header's pixel offset is not 0
+  size_t header_end = 0;     // where the pixels start when nothing lies between: after the header, its masks, its palette
   uint32_t masks[4] = {};    // R, G, B, A bitfields (compression 3); A only inside headers of 56 bytes or more
   uint32_t header_alpha = 0; // the alpha mask field of a header of 56 bytes or more, whatever the compression
 };
@@ -55,8 +56,8 @@ Layout layout(const uint8_t* d, size_t n) {
   l.pixels_at = le32(d + 10);
   l.offset_given = l.pixels_at != 0;
   if (l.pixels_at == 14 + size_t(h) && l.bits <= 8) l.pixels_at += 4 * size_t(l.colors);  // as Pillow
-  if (l.pixels_at == 0)  // Pillow reads on from where it stopped ("offset or fp.tell()"): the palette, or the masks
-    l.pixels_at = 14 + size_t(h) + (l.bits <= 8 ? size_t(l.colors) * l.entry_bytes : h == 40 && l.compression == 3 ? 12 : 0);
+  l.header_end = 14 + size_t(h) + (l.bits <= 8 ? size_t(l.colors) * l.entry_bytes : h == 40 && l.compression == 3 ? 12 : 0);
+  if (l.pixels_at == 0) l.pixels_at = l.header_end;  // Pillow reads on from where it stopped ("offset or fp.tell()")
   l.ok = true;
   return l;
 }
@@ -152,13 +153,15 @@ PilFields pil_fields(const Layout& l) {
 
 // 16 to 32 bits that Pillow reads and stb does not, or reads otherwise:
 // a 12-byte (OS/2 1.x) or 64-byte (OS/2 2.x) header, planes other than 1,
-// a pixel offset of 0, 24 bits as bitfields, four zero masks, a 16-bit
-// alpha mask in the header, with or without bitfields (Pillow ignores it).
-// Rebuilt for stb with Pillow's masks.
+// a pixel offset of 0 or anywhere but the header's end (stb refuses a gap),
+// 24 bits as bitfields, four zero masks, a 16-bit alpha mask in the
+// header, with or without bitfields (Pillow ignores it). Rebuilt for stb
+// with Pillow's masks.
 bool plain_layout(const Layout& l) {
   if (!l.ok || (l.bits != 16 && l.bits != 24 && l.bits != 32) || !pil_fields(l).reads) return false;
   const bool fields = l.compression == 3;
-  return l.header_size == 12 || l.header_size == 64 || l.planes != 1 || !l.offset_given || (fields && l.bits == 24) ||
+  return l.header_size == 12 || l.header_size == 64 || l.planes != 1 || !l.offset_given || l.pixels_at != l.header_end ||
+         (fields && l.bits == 24) ||
          (fields && l.bits == 32 && l.masks[0] == 0 && l.masks[1] == 0 && l.masks[2] == 0 && l.masks[3] == 0) ||
          (l.bits == 16 && l.header_alpha != 0);
 }
@@ -220,12 +223,9 @@ BmpAsPil bmp_as_pil(const uint8_t* d, size_t n) {
     }
   }
   if (l.bits == 32 && l.compression == 0 && !r.plain) r.no_alpha = true;
-  if (l.bits == 16) {
-    const bool rgb555 = l.compression == 0 ||
-                        (l.compression == 3 && l.masks[0] == 0x7C00 && l.masks[1] == 0x3E0 && l.masks[2] == 0x1F);
-    const bool rgb565 = l.compression == 3 && l.masks[0] == 0xF800 && l.masks[1] == 0x7E0 && l.masks[2] == 0x1F;
-    if (rgb555 || rgb565) r.field_bits[0] = 5, r.field_bits[1] = rgb565 ? 6 : 5, r.field_bits[2] = 5;
-  }
+  const PilFields fields = pil_fields(l);
+  if (l.bits == 16 && fields.reads)  // 5-6-5 or 5-5-5
+    r.field_bits[0] = 5, r.field_bits[1] = fields.masks[1] == 0x7E0 ? 6 : 5, r.field_bits[2] = 5;
   return r;
 }
 
@@ -262,6 +262,16 @@ std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n, std::string
   else
     std::memcpy(out.data() + kHeader + kPalette, d + l.pixels_at, data_bytes);
   return out;
+}
+
+uint64_t bmp_least_bytes(const uint8_t* d, size_t n) {
+  const Layout l = layout(d, n);
+  if (!l.ok || l.bits == 0 || l.bits > 32 || (l.compression != 0 && l.compression != 3 && l.compression != 6)) return 0;
+  int32_t width = 0, height = 0;
+  size_of(d, l, width, height);
+  const uint64_t w = uint64_t(std::max(width, 0)), h = uint64_t(std::abs(int64_t(height)));
+  if (w == 0 || h == 0) return 0;
+  return l.pixels_at + (w * l.bits + 31) / 32 * 4 * (h - 1) + (w * l.bits + 7) / 8;
 }
 
 std::vector<uint8_t> bmp_plain_rebuilt(const uint8_t* d, size_t n) {

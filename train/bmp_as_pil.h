@@ -17,7 +17,7 @@
 // - Run-length data (RLE8, RLE4), a 64-byte (OS/2 2.x) header (bitfields
 //   read from inside it, as Pillow reads them), 16 to 32 bits after a
 //   12-byte header, planes other than 1, a pixel offset of 0 (Pillow reads
-//   on from the header, or the masks after it), 24 bits as bitfields of B,
+//   on from the header, or the masks after it) or past a gap, 24 bits as bitfields of B,
 //   G, R, four zero masks (Pillow: BGRA), a 16-bit alpha mask (Pillow
 //   ignores it; stb read it, refusing opaque files as transparent): Pillow
 //   reads them; stb refuses them or reads them otherwise, and is given the
@@ -36,7 +36,7 @@ struct BmpAsPil {
   bool stb_refuses = false;  // stb cannot read the file itself (its info fails): the size is here
   int width = 0, height = 0;
   bool grey = false;         // Pillow opens it as L or 1
-  bool no_alpha = false;     // 32 bits without bitfields: the fourth byte is padding
+  bool no_alpha = false;     // 32 bits without bitfields, given to stb as it is: the fourth byte is padding
   bool alpha = false;        // a rebuilt (plain) 32-bit layout Pillow reads with alpha (BGRA, RGBA, ABGR)
   int field_bits[3] = {};    // 16 bits, a layout Pillow reads: R, G, B field widths (5 or 6); else 0
 };
@@ -56,6 +56,11 @@ std::vector<uint8_t> bmp_palette_rebuilt(const uint8_t* d, size_t n, std::string
 // `plain`) rebuilt for stb: a 40-byte header without bitfields, then the
 // file's pixel data. Empty for any other file.
 std::vector<uint8_t> bmp_plain_rebuilt(const uint8_t* d, size_t n);
+
+// The fewest bytes an uncompressed BMP (no run-length data) must hold for
+// its pixels: the pixel offset, every row but the last padded to 4 bytes,
+// the last unpadded (stb skips that padding unread); 0 for other files.
+uint64_t bmp_least_bytes(const uint8_t* d, size_t n);
 
 // Pillow's 8-bit value for stb's from a field of `bits` (5 or 6) bits.
 uint8_t bmp_field_as_pil(uint8_t stb_value, int bits);

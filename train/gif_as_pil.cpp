@@ -81,8 +81,9 @@ GifFirstFrame gif_first_frame(const uint8_t* d, size_t n) {
                   ", which Pillow 9.4 fails on";
     if (label == 0xFF && f.problem.empty()) {
       const size_t next = at + 1 + size;  // NETSCAPE2.0's loop count sub-block
-      if (size == 0 || (size >= 11 && at + 12 <= n && std::memcmp(d + at + 1, "NETSCAPE2.0", 11) == 0 && next < n && d[next] == 0))
-        f.problem = "an application extension without its data, which Pillow 9.4 fails on";
+      if (size == 0) f.problem = "an application extension without its data, which Pillow 9.4 fails on";
+      else if (size >= 11 && at + 12 <= n && std::memcmp(d + at + 1, "NETSCAPE2.0", 11) == 0 && next < n && d[next] == 0)
+        f.problem = "a NETSCAPE2.0 extension without its loop count, which Pillow 9.4 fails on";
     }
     if (label == 0xF9 && at + 5 <= n && d[at] >= 4 && (d[at + 1] & 1)) f.transparency = true, f.transparency_index = d[at + 4];
     if (label != 0x2C) return true;

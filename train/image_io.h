@@ -25,7 +25,7 @@ namespace gf {
 struct ImageInfo {
   std::string format;  // "PNG", "JPEG", "BMP", "GIF", "PSD", "HDR", "PIC", "PNM", "TGA", "WebP", "TIFF", "JPEG 2000"
   int width = 0, height = 0;  // as displayed: EXIF orientations 5-8 swap the stored sizes
-  int channels = 0;    // as stb_image reports the file (a WebP: 3 or 4): 1 grey, 2 grey+alpha, 3 colour, 4 colour+alpha
+  int channels = 0;    // in the file as read (stb_image's count, or the format's own decoder's): 1 grey, 2 grey+alpha, 3 colour, 4 colour+alpha
   bool alpha = false;  // an alpha channel, or a PNG tRNS colour key (which stb does not count)
   bool is_16_bit = false;  // 16 bits per channel (PNG, PSD, PNM), or a JPEG 2000 Pillow opens as I;16
   bool is_hdr = false;     // floating point (Radiance HDR)

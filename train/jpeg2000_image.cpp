@@ -164,6 +164,12 @@ void keep_error(const char* msg, void* user) {
   while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
 }
 
+// The bytes OpenJPEG writes a sample of a component in: 1, 2 or 4 by its precision.
+int sample_bytes(const opj_image_comp_t& c) {
+  const int bytes = int(c.prec + 7) >> 3;
+  return bytes == 3 ? 4 : bytes;
+}
+
 // One component's samples as Pillow unpacks them: `bytes` a sample (1, 2 or
 // 4 as OpenJPEG writes them), shifted from its precision to `bits` with a
 // rounding offset and half the range for signed samples, in unsigned
@@ -172,8 +178,7 @@ struct Unpack {
   int bytes = 1, shift = 0;
   uint32_t offset = 0;
   Unpack(const opj_image_comp_t& c, int bits) {
-    bytes = int(c.prec + 7) >> 3;
-    if (bytes == 3) bytes = 4;
+    bytes = sample_bytes(c);
     shift = bits - int(c.prec);
     offset = c.sgnd ? 1u << (c.prec - 1) : 0u;
     if (shift < 0) offset += 1u << (-shift - 1);
@@ -304,10 +309,7 @@ void decode_pixels(const uint8_t* d, size_t n, Jpeg2000Image& img, const std::st
     if (comps != im.numcomps) throw broken("a tile of another component count");
     const unsigned w = unsigned(x1 - x0), h = unsigned(y1 - y0);
     unsigned tile_width = 0;
-    for (unsigned k = 0; k < comps; ++k) {
-      const int bytes = int(im.comps[k].prec + 7) >> 3;
-      tile_width += bytes == 3 ? 4 : bytes;
-    }
+    for (unsigned k = 0; k < comps; ++k) tile_width += unsigned(sample_bytes(im.comps[k]));
     total_width += tile_width;
     if (uint64_t(w) * h * total_width > UINT_MAX) throw broken("a tile too large");
     const size_t need = std::max<size_t>(data_size, size_t(w) * h * tile_width);
@@ -322,14 +324,14 @@ void decode_pixels(const uint8_t* d, size_t n, Jpeg2000Image& img, const std::st
     // Each component's plane at Pillow's place: the grey unpackers take w x
     // h samples a plane, the colour ones (w / dx) x (h / dy), read at
     // (y / dy) * (w / dx) + x / dx: past the plane where dx does not divide
-    // w, as in Pillow, but never past the tile's data.
+    // w, as in Pillow, but never past Pillow's buffer.
     const size_t at_x = size_t(x0) - im.x0, at_y = size_t(y0) - im.y0;
     const bool ycc = unpacker == Unpacker::kYcc || unpacker == Unpacker::kYcca;
     const unsigned planes = unpacker == Unpacker::kGrey        ? 1
                             : unpacker == Unpacker::kGreyAlpha ? 2
                             : unpacker == Unpacker::kRgb || unpacker == Unpacker::kYcc ? 3
                                                                                        : 4;
-    std::vector<const uint8_t*> plane(planes);
+    std::vector<size_t> plane_at(planes);
     std::vector<Unpack> unpack;
     std::vector<unsigned> dx(planes, 1), dy(planes, 1);
     size_t offset = 0;
@@ -339,11 +341,14 @@ void decode_pixels(const uint8_t* d, size_t n, Jpeg2000Image& img, const std::st
       if (colour) dx[k] = im.comps[k].dx, dy[k] = im.comps[k].dy;
       const size_t samples = size_t(w / dx[k]) * (h / dy[k]);
       const size_t last = size_t((h - 1) / dy[k]) * (w / dx[k]) + (w - 1) / dx[k];
-      if (offset + size_t(unpack[k].bytes) * (last + 1) > buffer.size())
-        throw broken("a subsampled component read past its tile's data");
-      plane[k] = buffer.data() + offset;
+      const size_t reach = offset + size_t(unpack[k].bytes) * (last + 1);
+      if (reach > pillow_size) throw broken("a subsampled component read past its tile's data");
+      if (reach > buffer.size()) buffer.resize(reach, 0);  // inside Pillow's larger buffer: zeros
+      plane_at[k] = offset;
       offset += size_t(unpack[k].bytes) * samples;
     }
+    std::vector<const uint8_t*> plane(planes);
+    for (unsigned k = 0; k < planes; ++k) plane[k] = buffer.data() + plane_at[k];
     if (img.rgba.empty()) img.rgba.assign(w_img * h_img * 4, 0);  // once a tile has decoded: a cut file holds no image's worth
     for (size_t y = 0; y < h; ++y)
       for (size_t x = 0; x < w; ++x) {

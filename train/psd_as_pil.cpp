@@ -9,6 +9,21 @@
 
 namespace gf {
 
+uint64_t psd_least_bytes(const uint8_t* d, size_t n) {
+  const size_t at = psd_image_data(d, n);
+  if (at == 0) return 0;
+  const uint64_t mode = be16(d + 24), stored = be16(d + 12), h = be32(d + 14), w = be32(d + 18), depth = be16(d + 22);
+  const uint64_t row_bytes = (w * depth + 7) / 8;
+  const uint32_t compression = be16(d + at);
+  // The planes read: RGB's first three (stb), CMYK's four, one of the rest.
+  const uint64_t planes = mode == 3 ? std::min<uint64_t>(stored, 3) : mode == 4 ? 4 : 1;
+  if (compression == 0) return at + 2 + planes * row_bytes * h;
+  // PackBits: the byte-count table, then at least 2 bytes for each 128 of a
+  // row of one plane (the counts may start every channel at the same bytes).
+  if (compression == 1) return at + 2 + stored * h * 2 + h * ((row_bytes + 127) / 128) * 2;
+  return 0;
+}
+
 size_t psd_image_data(const uint8_t* d, size_t n) {
   // The header, then three sections each after its length: the colour mode
   // data, the image resources, the layers and masks.
@@ -67,10 +82,11 @@ ColourData colour_data(const uint8_t* d, size_t n) {
 // A row is complete at the end of the packet that fills it: what a packet
 // holds past the row's end is dropped (Pillow 9.4's overrun check is
 // commented out), and the next row starts with the next packet.
-std::string unpack_bits(const uint8_t* d, size_t n, size_t at, size_t row_bytes, size_t rows, uint8_t* out) {
+// False when the file ends first.
+bool unpack_bits(const uint8_t* d, size_t n, size_t at, size_t row_bytes, size_t rows, uint8_t* out) {
   size_t x = 0, y = 0;
   while (y < rows) {
-    if (at >= n) return "its PackBits data ends before its pixels do";
+    if (at >= n) return false;
     const uint8_t head = d[at];
     if (head == 0x80) {  // no operation
       ++at;
@@ -78,7 +94,7 @@ std::string unpack_bits(const uint8_t* d, size_t n, size_t at, size_t row_bytes,
     }
     const bool run = head & 0x80;
     const size_t count = run ? 257 - head : size_t(head) + 1;
-    if (at + (run ? 2 : 1 + count) > n) return "its PackBits data ends before its pixels do";
+    if (at + (run ? 2 : 1 + count) > n) return false;
     const size_t kept = std::min(count, row_bytes - x);
     uint8_t* row = out + y * row_bytes;
     if (run) std::memset(row + x, d[at + 1], kept);
@@ -87,7 +103,7 @@ std::string unpack_bits(const uint8_t* d, size_t n, size_t at, size_t row_bytes,
     x += kept;
     if (x == row_bytes) x = 0, ++y;
   }
-  return "";
+  return true;
 }
 
 }  // namespace
@@ -131,21 +147,16 @@ std::vector<uint8_t> decode_psd_mode(const uint8_t* d, size_t n, const std::stri
   if (image_data == 0) throw Error(name + ": truncated PSD: the file ends before its image data");
   const uint32_t compression = be16(d + image_data);
   const size_t data = image_data + 2;
-  // Checked before the planes are held: PackBits takes at least 2 bytes for
-  // each 128 of a row, of one plane (the byte counts may start every
-  // channel at the same bytes, and Pillow reads them so).
+  const std::string cut = name + ": truncated PSD: the file ends before its pixels do";
+  if (psd_least_bytes(d, n) > n) throw Error(cut);  // before the planes are held
   const size_t table = compression == 1 ? size_t(stored) * h * 2 : 0;
-  const size_t least = compression == 0 ? planes * row_bytes * h : table + h * ((row_bytes + 127) / 128) * 2;
-  if ((compression == 0 || compression == 1) && least > n - data)
-    throw Error(name + ": truncated PSD: the file ends before its pixels do");
   std::vector<uint8_t> plane(planes * row_bytes * h);
   if (compression == 0) {  // planes of rows, one a channel
     std::memcpy(plane.data(), d + data, plane.size());
   } else if (compression == 1) {  // every row's byte count (2 bytes each), then the rows, channel after channel
     size_t channel_at = data + table;
     for (size_t c = 0; c < planes; ++c) {
-      const std::string why = unpack_bits(d, n, channel_at, row_bytes, h, plane.data() + c * row_bytes * h);
-      if (!why.empty()) throw Error(name + ": corrupt PSD: " + why);
+      if (!unpack_bits(d, n, channel_at, row_bytes, h, plane.data() + c * row_bytes * h)) throw Error(cut);
       for (size_t y = 0; y < h; ++y) channel_at += be16(d + data + (c * h + y) * 2);
     }
   } else {

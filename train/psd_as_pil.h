@@ -48,6 +48,12 @@ std::vector<uint8_t> decode_psd_mode(const uint8_t* d, size_t n, const std::stri
 // resources, the layers and masks); 0 for a file cut before it.
 size_t psd_image_data(const uint8_t* d, size_t n);
 
+// The fewest bytes a PSD (raw or PackBits) must hold for the pixels read
+// of it, header and sections included; 0 for another compression or a file
+// cut before its image data. A shorter file is refused before the image is
+// allocated.
+uint64_t psd_least_bytes(const uint8_t* d, size_t n);
+
 // Whether Pillow reads `d` as the RGB of its first three channels of more.
 bool psd_extra_channels(const uint8_t* d, size_t n);
 

@@ -24,7 +24,7 @@ by its own dataset_tool run:
                 alpha mask in a v4 header (Pillow ignores it), 24 and 32
                 bits after a 12-byte header, planes of 3 (also a palette
                 BMP's), a pixel offset of 0 (after the header, or after
-                its masks);
+                its masks) or past a gap (stb: "bad offset");
   psd           RGB of five channels, raw and PackBits (Pillow: the first
                 three; the fourth is no alpha; PackBits compared with the
                 raw file's pixels, SAME_PIXELS_AS);
@@ -189,6 +189,12 @@ def bmp_header(header_size, bpp, rows, compression=0, masks=(), planes=1, offset
     return b"BM" + struct.pack("<IHHI", at + len(data), 0, 0, at if offset is None else offset) + info + after + data
 
 
+def gap(data, size):
+    """The BMP with `size` bytes between its header and its pixels, its offset saying so."""
+    at = struct.unpack("<I", data[10:14])[0]
+    return data[:10] + struct.pack("<I", at + size) + data[14:at] + bytes(range(size)) + data[at:]
+
+
 def bmp_layouts():
     """16 to 32 bits in layouts Pillow reads and stb refused, or read otherwise."""
     rng = np.random.RandomState(38)
@@ -212,6 +218,7 @@ def bmp_layouts():
         "h_planes_3_palette.bmp": (bytes(palette8), "P"),
         "i_offset_zero.bmp": (bmp_header(40, 24, bgr, offset=0), "RGB"),
         "j_offset_zero_565.bmp": (bmp_header(40, 16, v16, 3, m565, offset=0), "RGB"),
+        "k_offset_past_a_gap.bmp": (gap(bmp_header(40, 32, bgrx32), 16), "RGB"),
     }
 
 

@@ -152,7 +152,7 @@ def refused_files():
         "a_grey_16_bits.psd": (psd("grey", planes(1, 8, 16, 79), depth=16), "PSD in grey mode of 16 bits", False),
         "b_zip.psd": (psd("grey", one, compression=2), "compression 2", False),
         "c_cmyk_three_channels.psd": (psd("CMYK", planes(3, 8, 8, 80)), "PSD in CMYK mode of 3 channels", False),
-        "d_rle_cut.psd": (psd("grey", one, rle=True)[:-3], "its PackBits data ends before its pixels do", False),
+        "d_rle_cut.psd": (psd("grey", one, rle=True)[:-3], "truncated PSD: the file ends before its pixels do", False),
         "e_raw_cut.psd": (psd("grey", one)[:-5], "truncated PSD", False),
         "f_lab.psd": (psd("Lab", planes(3, 8, 8, 81)), "PSD in Lab mode", True),
     }
