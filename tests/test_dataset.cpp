@@ -219,7 +219,8 @@ TEST_CASE("a PNG's image data is read up to its rows, as PIL reads it", "[datase
 // Uncompressed pixels cannot take fewer bytes than the image: a file
 // shorter than its header's size needs is refused before stb_image
 // allocates and fills the image (a 170-byte BMP claiming 13000x13000 took
-// 1.3 GB and 5 s to refuse), in each format stb reads uncompressed.
+// 1.3 GB and 5 s to refuse), in each format stb reads uncompressed (an
+// HDR's flat rows too).
 TEST_CASE("an uncompressed image whose file is shorter than its pixels is refused before it is decoded", "[dataset]") {
   auto le = [](uint32_t v, int bytes) {
     std::string s;
@@ -239,8 +240,14 @@ TEST_CASE("an uncompressed image whose file is shorter than its pixels is refuse
   const std::string ppm = "P6\n13000 13000\n255\n" + std::string(100, '\x7f');
   const std::string psd = "8BPS" + be(1, 2) + std::string(6, '\0') + be(3, 2) + be(side, 4) + be(side, 4) + be(8, 2) +
                           be(3, 2) + std::string(12, '\0') + be(0, 2) + std::string(100, '\x7f');
-  for (const auto& [name, file] : {std::pair<std::string, std::string>{"a.bmp", bmp}, {"a.tga", tga}, {"a.ppm", ppm}, {"a.psd", psd}}) {
-    const std::string format = name == "a.bmp" ? "BMP" : name == "a.tga" ? "TGA" : name == "a.ppm" ? "PNM" : "PSD";
+  const std::string hdr = "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 13000 +X 13000\n" + std::string(100, '\x7f');  // flat rows
+  for (const auto& [name, file] : {std::pair<std::string, std::string>{"a.bmp", bmp}, {"a.tga", tga}, {"a.ppm", ppm}, {"a.psd", psd},
+                                   {"a.hdr", hdr}}) {
+    const std::string format = name == "a.bmp"   ? "BMP"
+                               : name == "a.tga" ? "TGA"
+                               : name == "a.ppm" ? "PNM"
+                               : name == "a.psd" ? "PSD"
+                                                 : "HDR";
     const uint8_t* d = reinterpret_cast<const uint8_t*>(file.data());
     REQUIRE(image_info(d, file.size(), name).width == int(side));
 #if !defined(__SANITIZE_ADDRESS__) && !defined(GF_ASAN)  // ASan's allocator maps its own memory

@@ -320,10 +320,12 @@ PnmHeader pnm_header(const uint8_t* d, size_t n) {
   return h;
 }
 
-// Why stb_image 2.27 must not decode a run-length Radiance HDR ("" when it
-// may): its decoder loops forever on a run count of zero, which is also
-// what it reads past the end of a cut file. Walks the scanlines as it does.
-std::string hdr_rle_problem(const uint8_t* d, size_t n) {
+// Why stb_image 2.27 must not decode a Radiance HDR ("" when it may): on
+// run-length data its decoder loops forever on a run count of zero, which
+// is also what it reads past the end of a cut file; flat data shorter than
+// its pixels it would fill in whole first. Walks the scanlines as it does.
+constexpr const char* kHdrCut = "the file ends before its pixels do";
+std::string hdr_data_problem(const uint8_t* d, size_t n) {
   // Header lines up to an empty one, then the size line "-Y h +X w".
   size_t at = 0;
   auto line = [&] {
@@ -338,15 +340,19 @@ std::string hdr_rle_problem(const uint8_t* d, size_t n) {
   }
   const std::string size = line();
   long h = 0, w = 0;
-  if (std::sscanf(size.c_str(), "-Y %ld +X %ld", &h, &w) != 2 || w < 8 || w >= 32768 || h <= 0) return "";  // flat data, or stb refuses it
+  if (std::sscanf(size.c_str(), "-Y %ld +X %ld", &h, &w) != 2 || w <= 0 || h <= 0) return "";  // stb refuses it
+  // Flat rows take 4 bytes a pixel: a file shorter is refused before stb
+  // allocates and fills the image (as for the other uncompressed formats).
+  auto flat = [&](long rows) { return uint64_t(n - at) / 4 / uint64_t(w) < uint64_t(rows) ? kHdrCut : ""; };
+  if (w < 8 || w >= 32768) return flat(h);
   for (long y = 0; y < h; ++y) {
-    if (at + 4 > n) return "the file ends before its pixels do";
-    if (d[at] != 2 || d[at + 1] != 2 || (d[at + 2] & 0x80)) return "";  // not run-length encoded from here: read flat
+    if (at + 4 > n) return kHdrCut;
+    if (d[at] != 2 || d[at + 1] != 2 || (d[at + 2] & 0x80)) return flat(h - y);  // not run-length encoded from here: read flat
     if ((long(d[at + 2]) << 8 | d[at + 3]) != w) return "";  // stb refuses the scanline length itself
     at += 4;
     for (int channel = 0; channel < 4; ++channel)
       for (long x = 0; x < w;) {
-        if (at >= n) return "the file ends before its pixels do";
+        if (at >= n) return kHdrCut;
         const int count = d[at++];
         if (count == 0) return "a run of length zero in scanline " + std::to_string(y);
         const long len = count > 128 ? count - 128 : count;
@@ -405,7 +411,7 @@ uint64_t stb_least_bytes(const uint8_t* d, size_t n, const std::string& format) 
     const uint64_t map = d[1] ? uint64_t(le16(d + 5)) * ((d[7] + 7u) / 8) : 0;
     return 18 + uint64_t(d[0]) + map + uint64_t(le16(d + 12)) * le16(d + 14) * ((d[16] + 7u) / 8);
   }
-  if (format == "PNM") {
+  if (format == "PNM") {  // (an HDR's flat rows: hdr_data_problem)
     const PnmHeader pnm = pnm_header(d, n);
     if (!pnm.problem.empty()) return 0;
     return pnm.data_at + uint64_t(pnm.field[0]) * uint64_t(pnm.field[1]) * (d[1] == '6' ? 3 : 1) * (pnm.field[2] > 255 ? 2 : 1);
@@ -527,9 +533,6 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
   if (bmp.stb_refuses && (bmp.palette || bmp.plain)) {  // run-length data and other layouts stb refuses
     info.format = "BMP";
     info.width = bmp.width, info.height = bmp.height;
-    if (info.width <= 0 || info.height <= 0)
-      throw Error(name + ": a BMP of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
-                  " pixels (corrupt header)");
     info.channels = bmp.grey ? 1 : bmp.alpha ? 4 : 3;
     info.alpha = bmp.alpha;
     return info;
@@ -537,10 +540,7 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
   const PsdMode psd = fmt.name == "PSD" ? psd_mode(data, n) : PsdMode{};
   if (psd.applies) {  // a mode other than RGB, which stb does not read (train/psd_as_pil.h)
     info.format = "PSD";
-    if (psd.width <= 0 || psd.height <= 0 || psd.width > INT_MAX || psd.height > INT_MAX)
-      throw Error(name + ": a PSD of " + std::to_string(psd.width) + "x" + std::to_string(psd.height) +
-                  " pixels (corrupt header)");
-    info.width = int(psd.width), info.height = int(psd.height);
+    info.width = int(std::min<int64_t>(psd.width, INT_MAX)), info.height = int(std::min<int64_t>(psd.height, INT_MAX));
     info.channels = psd.channels;
     info.bilevel = psd.bilevel;
     info.is_cmyk = psd.cmyk;
@@ -596,11 +596,7 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
   }
   // stb_image's info gives a top-down BMP's height as the file stores it,
   // negative (its loader takes the magnitude): the image's height is that.
-  // A size of 0 (or -2^31) is refused, as PIL refuses it.
   if (info.height < 0 && info.height != INT_MIN) info.height = -info.height;
-  if (info.width <= 0 || info.height <= 0)
-    throw Error(name + ": a " + info.format + " of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
-                " pixels (corrupt header)");
   if (info.format == "PSD" && psd_extra_channels(data, n)) info.channels = 3;  // train/psd_as_pil.h
   if (bmp.grey) info.channels = 1;
   if (bmp.no_alpha) info.channels = 3;
@@ -621,6 +617,10 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
 
 ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
   const ImageInfo info = header_info(data, n, name);
+  // A size of 0 (or -2^31) in any format's header is refused, as PIL refuses it.
+  if (info.width <= 0 || info.height <= 0)
+    throw Error(name + ": a " + info.format + " of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
+                " pixels (corrupt header)");
   const uint64_t pixels = uint64_t(info.width) * uint64_t(info.height);
   if (pixels > kPilMaxPixels)
     throw Error(name + ": a " + info.format + " of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
@@ -642,8 +642,8 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
   int w = 0, h = 0, file_c = 0;
   std::vector<uint8_t> px;
   if (info.format == "HDR") {
-    const std::string why = hdr_rle_problem(data, n);
-    if (!why.empty()) throw Error(name + ": corrupt HDR: " + why);
+    const std::string why = hdr_data_problem(data, n);
+    if (!why.empty()) throw Error(name + (why == kHdrCut ? ": truncated HDR: " : ": corrupt HDR: ") + why);
   }
   // What stb_image is given when not the file: a PNG with its rows alone, a
   // palette BMP, colour-mapped TGA or GIF with its palette as Pillow has it,
@@ -653,13 +653,8 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     const std::string why = png_rows_only(data, n, for_stb);
     if (!why.empty()) throw Error(name + ": " + why);
   }
-  // Samples to 8 bits, top being 255, 65535 or a PNM's maxval, as Pillow's
-  // PpmDecoder scales them: round(v / top * 255) in double precision,
-  // halves to even (Python's round), so a maxval of 100 takes 30 to 76.
+  // Samples to 8 bits, top being 255, 65535 or a PNM's maxval (sample_to_8_bit).
   const uint32_t top = info.max_value > 0 ? uint32_t(info.max_value) : info.is_16_bit ? 65535u : 255u;
-  auto to_8_bit = [top](uint32_t v) {
-    return static_cast<uint8_t>(std::nearbyint(double(std::min(v, top)) / double(top) * 255.0));
-  };
   const bool swap = info.format == "PNM" && info.is_16_bit && stb_pnm16_in_file_order();
   // PIL (9.4) opens a 16-bit PNG of colour or with alpha (types 2, 6, 4) as
   // 8-bit RGB(A) or LA by the high byte of each sample (raw modes RGB;16B,
@@ -694,7 +689,7 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     for (size_t i = 0; i < px.size(); ++i) {
       const size_t at = pc == want ? i : i / want;
       const uint32_t v = swap ? (p[at] & 0xFFu) << 8 | p[at] >> 8 : p[at];
-      px[i] = top == 255 ? static_cast<uint8_t>(v) : high_byte ? static_cast<uint8_t>(v >> 8) : to_8_bit(v);
+      px[i] = top == 255 ? static_cast<uint8_t>(v) : high_byte ? static_cast<uint8_t>(v >> 8) : sample_to_8_bit(v, top);
     }
     stbi_image_free(p);
     if (feed.past_end) throw Error(name + ": truncated " + info.format + ": the file ends before its pixels do");

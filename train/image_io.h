@@ -12,6 +12,8 @@
 // HDR to 8 bits, CMYK to RGB, the first frame of an animation (GIF, WebP) or page (TIFF)); transparent
 // pixels are refused, since the colours under them would become training data.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -35,6 +37,14 @@ struct ImageInfo {
   bool bilevel = false;    // 1-bit grey (a PNG or TIFF): PIL's mode '1', which Image.resize samples NEAREST
   int colour_channels() const { return channels >= 3 ? 3 : 1; }
 };
+
+// A sample of 0..top to 8 bits (top: 65535 for 16 bits, a PNM's maxval), as
+// Pillow's PpmDecoder scales: round(v / top * 255) in double precision,
+// halves to even (Python's round), so a maxval of 100 takes 30 to 76. The
+// project's rule wherever it rounds 16 bits to 8 itself.
+inline uint8_t sample_to_8_bit(uint32_t v, uint32_t top) {
+  return static_cast<uint8_t>(std::nearbyint(double(std::min(v, top)) / double(top) * 255.0));
+}
 
 // What decode_image did beyond decoding; the dataset log names each file.
 struct Conversions {

@@ -9,6 +9,7 @@
 
 #include "engine/error.h"
 #include "train/byte_order.h"
+#include "train/image_io.h"
 
 namespace gf {
 namespace {
@@ -355,7 +356,7 @@ void decode_pixels(const uint8_t* d, size_t n, Jpeg2000Image& img, const std::st
         uint8_t* px = img.rgba.data() + (at_y + y) * w_img * 4 + (slipped ? at_x + 4 * x : (at_x + x) * 4);
         uint32_t v[4] = {0, 0, 0, 255};
         for (unsigned k = 0; k < planes; ++k) v[k] = unpack[k].at(plane[k], (y / dy[k]) * (w / dx[k]) + x / dx[k]);
-        if (img.is_16_bit) v[0] = uint32_t(std::nearbyint(double(v[0] & 0xFFFF) / 65535.0 * 255.0));  // the project's 16-bit rule
+        if (img.is_16_bit) v[0] = sample_to_8_bit(v[0] & 0xFFFF, 65535);  // the project's 16-bit rule
         if (planes <= 2) px[0] = px[1] = px[2] = uint8_t(v[0]), px[3] = planes == 2 ? uint8_t(v[1]) : 255;
         else px[0] = uint8_t(v[0]), px[1] = uint8_t(v[1]), px[2] = uint8_t(v[2]), px[3] = planes == 4 ? uint8_t(v[3]) : 255;
         if (ycc) ycc_to_rgb(px);
