@@ -14,6 +14,10 @@ struct Error : std::runtime_error {
 
 std::string shape_str(const std::vector<int64_t>& s);
 
+// Throws Error("<what>: <why>"), the one-line refusal of the file readers:
+// `what` names the file or entry, `why` the fault.
+[[noreturn]] inline void throw_error(const std::string& what, const std::string& why) { throw Error(what + ": " + why); }
+
 // GF_CHECK(cond, "op", "message " << x): throws gf::Error("op: message x").
 #define GF_CHECK(cond, op, msg)                          \
   do {                                                   \

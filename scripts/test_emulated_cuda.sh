@@ -23,8 +23,10 @@ start=$SECONDS
 # which only drive the kernels and the engine, compile in half the time under
 # the sanitizers. GF_SANITIZE_TESTS=OFF: the test sources compile without
 # the sanitizers (the code they drive keeps them), about 2 minutes less.
+# GF_UNITY_LIBRARIES: the kernels, engine and networks compile 8 files a unit.
 cmake -S . -B build-emu -DGF_CUDA_EMU=ON -DGF_SANITIZE="address;undefined" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -D_GLIBCXX_ASSERTIONS" -DGF_DRIVER_FLAGS=-O0 -DGF_SANITIZE_TESTS=OFF \
+  -DGF_UNITY_LIBRARIES=ON \
   -U OPENBLAS_LIBRARY -U CBLAS_INCLUDE_DIR >/dev/null
 # Only what the cuda label runs: gf_tests (with the programs it drives), the
 # emulator's self-tests, and the programs of the NCCL tests (tests/cli/distributed.cmake).

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* kWho = "draw log";
+const char* kDrawLog = "draw log";
 const char* kFormat = "ganforge-draw-log/1";
 
 // "mb<digits>/" at the start of a name.
@@ -41,12 +41,12 @@ bool bit_equal(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 std::unique_ptr<DrawLog> DrawLog::recorder(const std::string& dir, const io::Metadata& run) {
-  io::create_folder(dir, std::string(kWho) + ": folder");
+  io::create_folder(dir, std::string(kDrawLog) + ": folder");
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string f = it->path().filename().string();
     if ((f.rfind("draws-mb", 0) == 0 && it->path().extension() == ".bin") || f == "trace.bin")
-      throw Error(std::string(kWho) + ": " + dir + " holds " + f +
+      throw Error(std::string(kDrawLog) + ": " + dir + " holds " + f +
                   " already (an earlier recording; a replay would mix its draws with this run's): give a new or "
                   "empty folder to --record-draws");
   }
@@ -54,7 +54,7 @@ std::unique_ptr<DrawLog> DrawLog::recorder(const std::string& dir, const io::Met
 }
 
 std::unique_ptr<DrawLog> DrawLog::replayer(const std::vector<std::string>& paths, const io::Metadata& run) {
-  GF_CHECK(!paths.empty(), kWho, "nothing to replay: no files given");
+  GF_CHECK(!paths.empty(), kDrawLog, "nothing to replay: no files given");
   std::vector<std::string> files;
   for (const std::string& p : paths) {
     if (!fs::is_directory(p)) {
@@ -66,7 +66,7 @@ std::unique_ptr<DrawLog> DrawLog::replayer(const std::vector<std::string>& paths
       const std::string f = e.path().filename().string();
       if (f.rfind("draws-mb", 0) == 0 && e.path().extension() == ".bin") in_dir.push_back(e.path().string());
     }
-    GF_CHECK(!in_dir.empty(), kWho, p << " holds no draws-mb*.bin files");
+    GF_CHECK(!in_dir.empty(), kDrawLog, p << " holds no draws-mb*.bin files");
     std::sort(in_dir.begin(), in_dir.end());
     files.insert(files.end(), in_dir.begin(), in_dir.end());
   }
@@ -76,31 +76,31 @@ std::unique_ptr<DrawLog> DrawLog::replayer(const std::vector<std::string>& paths
   for (const std::string& f : files) {
     const io::SafetensorsFile file = io::read_safetensors(f);
     const auto format = file.metadata.find("format");
-    GF_CHECK(format == file.metadata.end() || format->second == kFormat, kWho,
+    GF_CHECK(format == file.metadata.end() || format->second == kFormat, kDrawLog,
              f << " is a '" << format->second << "' file, not a draw log (" << kFormat << ")");
     for (const auto& [key, value] : run) {
       const auto logged = file.metadata.find(key);
-      GF_CHECK(logged == file.metadata.end() || logged->second == value, kWho,
+      GF_CHECK(logged == file.metadata.end() || logged->second == value, kDrawLog,
                f << " was recorded by a run of " << key << " " << logged->second << ", this run has " << value
                  << " (its networks start elsewhere): give the recording run's --" << key);
     }
     for (auto& [name, t] : file.tensors) {
       if (!is_draw_name(name)) continue;
       const auto [it, added] = log->entries_.emplace(name, t);
-      GF_CHECK(added || bit_equal(it->second, t), kWho, "'" << name << "' differs between two of " << where);
+      GF_CHECK(added || bit_equal(it->second, t), kDrawLog, "'" << name << "' differs between two of " << where);
     }
   }
-  GF_CHECK(!log->entries_.empty(), kWho, "no draws (names mb<K>/...) in " << where);
+  GF_CHECK(!log->entries_.empty(), kDrawLog, "no draws (names mb<K>/...) in " << where);
   return log;
 }
 
 const Tensor& DrawLog::logged(const std::string& full, const Shape& shape, DType dtype) {
   auto it = entries_.find(full);
-  GF_CHECK(it != entries_.end(), kWho, "the run asks for '" << full << "', which " << where_ << " does not hold");
-  GF_CHECK(it->second.shape() == shape && it->second.dtype() == dtype, kWho,
+  GF_CHECK(it != entries_.end(), kDrawLog, "the run asks for '" << full << "', which " << where_ << " does not hold");
+  GF_CHECK(it->second.shape() == shape && it->second.dtype() == dtype, kDrawLog,
            "'" << full << "' is " << it->second.desc() << " in " << where_ << ", the run needs " << dtype_name(dtype)
                << shape_str(shape));
-  GF_CHECK(taken_.insert(full).second, kWho, "'" << full << "' is asked for twice");
+  GF_CHECK(taken_.insert(full).second, kDrawLog, "'" << full << "' is asked for twice");
   return it->second;
 }
 
@@ -112,36 +112,36 @@ Tensor DrawLog::draw(const std::string& name, const Shape& shape, DType dtype, D
     if (t.numel() > 0) {
       const std::vector<double> v = t.to_vector();
       const auto bad = std::find_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); });
-      GF_CHECK(bad == v.end(), kWho,
+      GF_CHECK(bad == v.end(), kDrawLog,
                "'" << full << "' in " << where_ << " holds " << *bad << " at element " << (bad - v.begin())
                    << "; draws are finite numbers (a damaged or edited log)");
       const auto outside = std::find_if(v.begin(), v.end(), [](double x) { return x < 0 || x >= 1; });
-      GF_CHECK(!uniform || outside == v.end(), kWho,
+      GF_CHECK(!uniform || outside == v.end(), kDrawLog,
                "'" << full << "' in " << where_ << " holds " << *outside << " at element " << (outside - v.begin())
                    << "; a uniform draw lies in [0, 1) (a damaged or edited log)");
     }
     return t.to(device);
   }
   Tensor t = fresh();
-  GF_CHECK(t.shape() == shape && t.dtype() == dtype, kWho,
+  GF_CHECK(t.shape() == shape && t.dtype() == dtype, kDrawLog,
            "the draw '" << full << "' came out " << t.desc() << ", declared " << dtype_name(dtype) << shape_str(shape));
-  GF_CHECK(entries_.emplace(full, t.to(Device::cpu()).clone()).second, kWho, "'" << full << "' is drawn twice");
+  GF_CHECK(entries_.emplace(full, t.to(Device::cpu()).clone()).second, kDrawLog, "'" << full << "' is drawn twice");
   return t;
 }
 
 void DrawLog::derived(const std::string& name, const Tensor& value) {
   const std::string full = scope_ + name;
   if (!replay_) {
-    GF_CHECK(entries_.emplace(full, value.to(Device::cpu()).clone()).second, kWho, "'" << full << "' is noted twice");
+    GF_CHECK(entries_.emplace(full, value.to(Device::cpu()).clone()).second, kDrawLog, "'" << full << "' is noted twice");
     return;
   }
   const Tensor& want = logged(full, value.shape(), value.dtype());
-  GF_CHECK(bit_equal(want, value), kWho,
+  GF_CHECK(bit_equal(want, value), kDrawLog,
            "'" << full << "' differs between " << where_ << " and this run (another dataset or options?)");
 }
 
 void DrawLog::set_process(int rank, int first, int count) {
-  GF_CHECK(rank >= 0 && first >= 0 && count > 0, kWho, "set_process(" << rank << ", " << first << ", " << count << ")");
+  GF_CHECK(rank >= 0 && first >= 0 && count > 0, kDrawLog, "set_process(" << rank << ", " << first << ", " << count << ")");
   rank_ = rank;
   first_replica_ = first;
   replicas_ = count;
@@ -165,7 +165,7 @@ void DrawLog::end_minibatch(int64_t k) {
   while (last != entries_.end() && last->first.rfind(prefix, 0) == 0) ++last;
   if (replay_) {
     for (auto it = first; it != last; ++it)
-      GF_CHECK(taken_.count(it->first) || !own(it->first), kWho,
+      GF_CHECK(taken_.count(it->first) || !own(it->first), kDrawLog,
                "'" << it->first << "' of " << where_ << " was not used by minibatch " << k
                    << " (the run draws differently from the one that made the log)");
     return;
@@ -196,7 +196,7 @@ std::vector<int64_t> logged_items(DrawLog* log, const char* name, int64_t n, int
   });
   std::vector<int64_t> items;
   for (double v : t.to_vector()) {
-    GF_CHECK(v >= 0 && v < static_cast<double>(size) && v == std::floor(v), kWho,
+    GF_CHECK(v >= 0 && v < static_cast<double>(size) && v == std::floor(v), kDrawLog,
              log->scope() << name << ": " << v << " is not an item of the dataset's " << size);
     items.push_back(static_cast<int64_t>(v));
   }

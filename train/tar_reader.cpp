@@ -11,8 +11,6 @@ namespace {
 
 constexpr size_t kBlock = 512;
 
-[[noreturn]] void bad(const std::string& what, const std::string& why) { throw Error(what + ": " + why); }
-
 // A NUL- (or full-width) terminated header field.
 std::string field(const uint8_t* h, size_t at, size_t width) {
   const char* s = reinterpret_cast<const char*>(h + at);
@@ -25,7 +23,7 @@ uint64_t number(const uint8_t* h, size_t at, size_t width, const std::string& wh
   if (h[at] & 0x80) {
     uint64_t v = h[at] & 0x7F;
     for (size_t i = 1; i < width; ++i) {
-      if (v >> 55) bad(what, "a tar header's number is past 64 bits");
+      if (v >> 55) throw_error(what, "a tar header's number is past 64 bits");
       v = (v << 8) | h[at + i];
     }
     return v;
@@ -34,11 +32,11 @@ uint64_t number(const uint8_t* h, size_t at, size_t width, const std::string& wh
   size_t i = 0;
   while (i < width && h[at + i] == ' ') ++i;
   for (; i < width && h[at + i] >= '0' && h[at + i] <= '7'; ++i) {
-    if (v >> 60) bad(what, "a tar header's number is past 64 bits");
+    if (v >> 60) throw_error(what, "a tar header's number is past 64 bits");
     v = v * 8 + (h[at + i] - '0');
   }
   for (; i < width; ++i)
-    if (h[at + i] != ' ' && h[at + i] != 0) bad(what, "a tar header holds a malformed number (corrupt archive?)");
+    if (h[at + i] != ' ' && h[at + i] != 0) throw_error(what, "a tar header holds a malformed number (corrupt archive?)");
   return v;
 }
 
@@ -53,7 +51,7 @@ std::string pax_path(const std::string& body, const std::string& what) {
     for (; j < body.size() && body[j] >= '0' && body[j] <= '9' && len < body.size(); ++j) len = len * 10 + size_t(body[j] - '0');
     // "<digits> " then at least "k=\n", all inside the body.
     if (j == i || j >= body.size() || body[j] != ' ' || len > body.size() - i || i + len < j + 4 || body[i + len - 1] != '\n')
-      bad(what, "a pax header's record is malformed (corrupt archive?)");
+      throw_error(what, "a pax header's record is malformed (corrupt archive?)");
     const std::string record = body.substr(j + 1, i + len - j - 2);  // without the '\n'
     if (record.rfind("path=", 0) == 0) path = record.substr(5);
     i += len;
@@ -77,11 +75,11 @@ std::map<std::string, TarMember> list_tar(const std::vector<uint8_t>& tar, const
     // The checksum: the header's bytes summed with its own field as spaces.
     uint64_t sum = 0;
     for (size_t i = 0; i < kBlock; ++i) sum += (i >= 148 && i < 156) ? uint8_t(' ') : h[i];
-    if (number(h, 148, 8, what) != sum) bad(what, "a tar header at byte " + std::to_string(pos) + " fails its checksum (not a tar archive, or corrupt)");
+    if (number(h, 148, 8, what) != sum) throw_error(what, "a tar header at byte " + std::to_string(pos) + " fails its checksum (not a tar archive, or corrupt)");
     const uint64_t size = number(h, 124, 12, what);
     const char type = char(h[156]);
     const size_t data = pos + kBlock;
-    if (size > tar.size() - data) bad(what, "the tar member at byte " + std::to_string(pos) + " runs past the end (truncated archive?)");
+    if (size > tar.size() - data) throw_error(what, "the tar member at byte " + std::to_string(pos) + " runs past the end (truncated archive?)");
     std::string name = field(h, 0, 100);
     if (std::memcmp(h + 257, "ustar", 5) == 0) {
       const std::string prefix = field(h, 345, 155);
@@ -99,7 +97,7 @@ std::map<std::string, TarMember> list_tar(const std::vector<uint8_t>& tar, const
     }
     pos = data + (size_t(size) + kBlock - 1) / kBlock * kBlock;
   }
-  if (!ended && pos < tar.size()) bad(what, "the tar archive ends inside a header (truncated archive?)");
+  if (!ended && pos < tar.size()) throw_error(what, "the tar archive ends inside a header (truncated archive?)");
   return out;
 }
 

@@ -12,8 +12,6 @@
 namespace gf {
 namespace {
 
-[[noreturn]] void bad(const std::string& what, const std::string& msg) { throw Error(what + ": " + msg); }
-
 // Room for the next output: doubles what there is, up to `cap`, from at most 1 MiB.
 void grow(std::vector<uint8_t>& out, uint64_t cap) {
   out.resize(static_cast<size_t>(std::min<uint64_t>(cap, std::max<uint64_t>(out.size() * 2, std::min<uint64_t>(cap, 1 << 20)))));
@@ -22,7 +20,7 @@ void grow(std::vector<uint8_t>& out, uint64_t cap) {
 // A claim past this is corrupt (and size + 1 must not wrap).
 void check_claim(uint64_t size, const std::string& what) {
   if (size > (uint64_t(1) << 60))
-    bad(what, "claims " + std::to_string(size) + " bytes, more than any file holds (corrupt header)");
+    throw_error(what, "claims " + std::to_string(size) + " bytes, more than any file holds (corrupt header)");
 }
 
 std::string too_long(uint64_t size) {
@@ -39,7 +37,7 @@ std::string too_short(uint64_t got, uint64_t size) {
 std::vector<uint8_t> unzip_bzip2(const uint8_t* data, size_t n, uint64_t size, const std::string& what, bool prefix) {
   check_claim(size, what);
   bz_stream s{};
-  if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK) bad(what, "cannot start the bzip2 decoder (out of memory)");
+  if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK) throw_error(what, "cannot start the bzip2 decoder (out of memory)");
   std::vector<uint8_t> out;
   uint64_t got = 0;
   size_t used = 0;
@@ -68,28 +66,28 @@ std::vector<uint8_t> unzip_bzip2(const uint8_t* data, size_t n, uint64_t size, c
   }
   BZ2_bzDecompressEnd(&s);
   if (prefix && got == size) return out;
-  if (got > size) bad(what, too_long(size));
-  if (rc == BZ_DATA_ERROR || rc == BZ_DATA_ERROR_MAGIC) bad(what, "corrupt bzip2 data");
-  if (rc == BZ_MEM_ERROR) bad(what, "out of memory in the bzip2 decoder");
-  if (rc != BZ_STREAM_END) bad(what, "bzip2 data ends inside its stream (cut entry)");
-  if (got != size) bad(what, too_short(got, size));
+  if (got > size) throw_error(what, too_long(size));
+  if (rc == BZ_DATA_ERROR || rc == BZ_DATA_ERROR_MAGIC) throw_error(what, "corrupt bzip2 data");
+  if (rc == BZ_MEM_ERROR) throw_error(what, "out of memory in the bzip2 decoder");
+  if (rc != BZ_STREAM_END) throw_error(what, "bzip2 data ends inside its stream (cut entry)");
+  if (got != size) throw_error(what, too_short(got, size));
   out.resize(static_cast<size_t>(got));
   return out;
 }
 
 std::vector<uint8_t> unzip_lzma(const uint8_t* data, size_t n, uint64_t size, const std::string& what) {
   check_claim(size, what);
-  if (n < 4) bad(what, "LZMA data shorter than its 4-byte header (corrupt entry)");
+  if (n < 4) throw_error(what, "LZMA data shorter than its 4-byte header (corrupt entry)");
   const size_t props_size = size_t(data[2]) | size_t(data[3]) << 8;
   if (props_size != 5 || n < 4 + props_size)
-    bad(what, "LZMA properties of " + std::to_string(props_size) + " bytes (LZMA1's are 5; corrupt entry)");
+    throw_error(what, "LZMA properties of " + std::to_string(props_size) + " bytes (LZMA1's are 5; corrupt entry)");
   lzma_filter filters[2] = {{LZMA_FILTER_LZMA1, nullptr}, {LZMA_VLI_UNKNOWN, nullptr}};
   if (lzma_properties_decode(&filters[0], nullptr, data + 4, props_size) != LZMA_OK)
-    bad(what, "corrupt LZMA properties");
+    throw_error(what, "corrupt LZMA properties");
   lzma_stream s = LZMA_STREAM_INIT;
   const lzma_ret init = lzma_raw_decoder(&s, filters);
   free(filters[0].options);  // the decoder keeps its own copy (liblzma allocates options with malloc)
-  if (init != LZMA_OK) bad(what, "cannot start the LZMA decoder");
+  if (init != LZMA_OK) throw_error(what, "cannot start the LZMA decoder");
   std::vector<uint8_t> out;
   s.next_in = data + 4 + props_size;
   s.avail_in = n - 4 - props_size;
@@ -111,10 +109,10 @@ std::vector<uint8_t> unzip_lzma(const uint8_t* data, size_t n, uint64_t size, co
     if (rc == LZMA_OK && made == 0 && s.avail_in == in_before) break;
   }
   lzma_end(&s);
-  if (rc == LZMA_DATA_ERROR || rc == LZMA_FORMAT_ERROR || rc == LZMA_OPTIONS_ERROR) bad(what, "corrupt LZMA data");
-  if (rc == LZMA_MEM_ERROR || rc == LZMA_MEMLIMIT_ERROR) bad(what, "out of memory in the LZMA decoder");
-  if (rc != LZMA_OK && rc != LZMA_STREAM_END && rc != LZMA_BUF_ERROR) bad(what, "LZMA decoder error " + std::to_string(rc));
-  if (got != size) bad(what, too_short(got, size));
+  if (rc == LZMA_DATA_ERROR || rc == LZMA_FORMAT_ERROR || rc == LZMA_OPTIONS_ERROR) throw_error(what, "corrupt LZMA data");
+  if (rc == LZMA_MEM_ERROR || rc == LZMA_MEMLIMIT_ERROR) throw_error(what, "out of memory in the LZMA decoder");
+  if (rc != LZMA_OK && rc != LZMA_STREAM_END && rc != LZMA_BUF_ERROR) throw_error(what, "LZMA decoder error " + std::to_string(rc));
+  if (got != size) throw_error(what, too_short(got, size));
   out.resize(static_cast<size_t>(got));
   return out;
 }

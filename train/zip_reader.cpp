@@ -15,10 +15,6 @@
 namespace gf {
 namespace {
 
-[[noreturn]] void bad(const std::string& path, const std::string& msg) {
-  throw Error(path + ": " + msg);
-}
-
 constexpr uint32_t kLocalSig = 0x04034b50, kCentralSig = 0x02014b50, kEndSig = 0x06054b50;
 constexpr uint32_t kZip64EndSig = 0x06064b50, kZip64LocatorSig = 0x07064b50;
 constexpr size_t kZip64EndSize = 56, kZip64LocatorSize = 20;
@@ -32,17 +28,17 @@ std::vector<uint8_t> inflate_raw(const uint8_t* data, size_t n, size_t size, con
   // (and zeroed: 2 GiB for a few bytes). Checked first: a corrupt size near
   // 4 GiB is corrupt, not too large.
   if (size / 1032 > n + 1)
-    bad(what, "claims " + std::to_string(size) + " bytes from " + std::to_string(n) +
+    throw_error(what, "claims " + std::to_string(size) + " bytes from " + std::to_string(n) +
                   " compressed bytes, more than deflate can give (corrupt header)");
   // The readers of what comes out (stb_image, the npy reader) take int sizes.
-  if (n > INT_MAX - 8 || size > INT_MAX - 1) bad(what, "compressed data over 2 GiB is not supported");
+  if (n > INT_MAX - 8 || size > INT_MAX - 1) throw_error(what, "compressed data over 2 GiB is not supported");
   // zlib's raw inflate (no header, as zip stores it) into exactly `size`
   // bytes, then one spare: a stream that gives more fails the size check
   // instead of being silently cut.
   if (n == 0 && size == 0) return {};  // no stream at all: Python's zipfile reads it as empty too
   std::vector<uint8_t> out(size + 1);
   z_stream zs{};
-  if (inflateInit2(&zs, -15) != Z_OK) bad(what, "cannot start zlib");
+  if (inflateInit2(&zs, -15) != Z_OK) throw_error(what, "cannot start zlib");
   zs.next_in = const_cast<Bytef*>(data);
   zs.avail_in = static_cast<uInt>(n);
   zs.next_out = out.data();
@@ -51,20 +47,20 @@ std::vector<uint8_t> inflate_raw(const uint8_t* data, size_t n, size_t size, con
   const size_t got = zs.total_out;
   inflateEnd(&zs);
   if (rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && got == out.size()))
-    bad(what, rc == Z_BUF_ERROR ? "deflate data ends early (a cut entry)" : "corrupt deflate data");
+    throw_error(what, rc == Z_BUF_ERROR ? "deflate data ends early (a cut entry)" : "corrupt deflate data");
   if (got != size)
-    bad(what, "deflate data gives " + (got > size ? "more than " + std::to_string(size) : std::to_string(got)) +
+    throw_error(what, "deflate data gives " + (got > size ? "more than " + std::to_string(size) : std::to_string(got)) +
                   " bytes, expected " + std::to_string(size));
   out.pop_back();
   return out;
 }
 
 std::vector<uint8_t> inflate_head(const uint8_t* data, size_t n, size_t want, const std::string& what) {
-  if (n > INT_MAX - 8) bad(what, "compressed data over 2 GiB is not supported");
+  if (n > INT_MAX - 8) throw_error(what, "compressed data over 2 GiB is not supported");
   std::vector<uint8_t> out(want);
   if (want == 0) return out;
   z_stream zs{};
-  if (inflateInit2(&zs, -15) != Z_OK) bad(what, "cannot start zlib");
+  if (inflateInit2(&zs, -15) != Z_OK) throw_error(what, "cannot start zlib");
   zs.next_in = const_cast<Bytef*>(data);
   zs.avail_in = static_cast<uInt>(n);
   zs.next_out = out.data();
@@ -72,9 +68,9 @@ std::vector<uint8_t> inflate_head(const uint8_t* data, size_t n, size_t want, co
   const int rc = inflate(&zs, Z_SYNC_FLUSH);  // stops when `want` bytes are out
   const size_t got = zs.total_out;
   inflateEnd(&zs);
-  if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) bad(what, "corrupt deflate data");
+  if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) throw_error(what, "corrupt deflate data");
   if (got < want)
-    bad(what, rc == Z_STREAM_END ? "deflate data gives " + std::to_string(got) + " bytes, fewer than its header's size"
+    throw_error(what, rc == Z_STREAM_END ? "deflate data gives " + std::to_string(got) + " bytes, fewer than its header's size"
                                  : std::string("deflate data ends early (a cut entry)"));
   return out;
 }
@@ -90,7 +86,7 @@ size_t gzip_deflate_start(const std::vector<uint8_t>& raw, size_t pos, const std
   const size_t n = raw.size();
   if (n - pos < 10) return 0;
   if (raw[pos + 2] != 8)
-    bad(path, "corrupt gzip data (unknown compression method " + std::to_string(raw[pos + 2]) + ")");
+    throw_error(path, "corrupt gzip data (unknown compression method " + std::to_string(raw[pos + 2]) + ")");
   const uint8_t flags = raw[pos + 3];
   size_t at = pos + 10;  // magic, method, flags, mtime, extra flags, OS
   if (flags & kExtra) {
@@ -108,7 +104,7 @@ size_t gzip_deflate_start(const std::vector<uint8_t>& raw, size_t pos, const std
 
 std::vector<uint8_t> read_gzip_file(const std::string& path) {
   const std::vector<uint8_t> raw = io::read_input(path);
-  if (raw.size() < 2 || raw[0] != 0x1f || raw[1] != 0x8b) bad(path, "not a gzip file");
+  if (raw.size() < 2 || raw[0] != 0x1f || raw[1] != 0x8b) throw_error(path, "not a gzip file");
   // The output grows as it is decoded (a trailer's size is only a claim,
   // and the members' sum is known at the end), to stb_image's and the
   // readers' int limit.
@@ -127,18 +123,18 @@ std::vector<uint8_t> read_gzip_file(const std::string& path) {
       while (pos < raw.size() && raw[pos] == 0) ++pos;
       if (pos == raw.size()) break;
       if (raw.size() - pos < 2 || raw[pos] != 0x1f || raw[pos + 1] != 0x8b)
-        bad(path, std::to_string(raw.size() - pos) + (raw.size() - pos == 1 ? " byte" : " bytes") +
+        throw_error(path, std::to_string(raw.size() - pos) + (raw.size() - pos == 1 ? " byte" : " bytes") +
                       " after its gzip data at byte " + std::to_string(pos) + (raw.size() - pos == 1 ? " is" : " are") +
                       " no gzip member (corrupt or appended data)");
     }
     auto truncated = [&] {
-      bad(path, "truncated gzip file: its data ends inside member " + std::to_string(member + 1) +
+      throw_error(path, "truncated gzip file: its data ends inside member " + std::to_string(member + 1) +
                     " (a cut download or copy?)");
     };
     const size_t start = gzip_deflate_start(raw, pos, path), member_begin = used;
     if (start == 0) truncated();
     z_stream zs{};
-    if (inflateInit2(&zs, -15) != Z_OK) bad(path, "cannot start zlib");  // raw deflate: the header is read above
+    if (inflateInit2(&zs, -15) != Z_OK) throw_error(path, "cannot start zlib");  // raw deflate: the header is read above
     zs.next_in = const_cast<Bytef*>(raw.data() + start);
     zs.avail_in = static_cast<uInt>(std::min<size_t>(raw.size() - start, UINT_MAX));
     int rc = Z_OK;
@@ -146,7 +142,7 @@ std::vector<uint8_t> read_gzip_file(const std::string& path) {
       if (used == out.size()) {
         if (out.size() >= kMaxOut) {
           inflateEnd(&zs);
-          bad(path, "gives over 2 GiB uncompressed, which is not supported");
+          throw_error(path, "gives over 2 GiB uncompressed, which is not supported");
         }
         out.resize(std::min(kMaxOut, std::max<size_t>(out.size() * 2, size_t(1) << 16)));
       }
@@ -162,12 +158,12 @@ std::vector<uint8_t> read_gzip_file(const std::string& path) {
     const std::string msg = zs.msg ? zs.msg : "";
     inflateEnd(&zs);
     if (rc == Z_BUF_ERROR) truncated();
-    if (rc != Z_STREAM_END) bad(path, "corrupt gzip data (" + (msg.empty() ? "zlib error" : msg) + ")");
+    if (rc != Z_STREAM_END) throw_error(path, "corrupt gzip data (" + (msg.empty() ? "zlib error" : msg) + ")");
     // The trailer: the member's CRC-32 and its size modulo 2^32, checked as Python checks them.
     pos = start + consumed;
     if (raw.size() - pos < 8) truncated();
-    if (crc32(out.data() + member_begin, used - member_begin) != le32(&raw[pos])) bad(path, "CRC mismatch (corrupt file)");
-    if (uint32_t(used - member_begin) != le32(&raw[pos + 4])) bad(path, "its size check fails (corrupt file)");
+    if (crc32(out.data() + member_begin, used - member_begin) != le32(&raw[pos])) throw_error(path, "CRC mismatch (corrupt file)");
+    if (uint32_t(used - member_begin) != le32(&raw[pos + 4])) throw_error(path, "its size check fails (corrupt file)");
     pos += 8;
   }
   out.resize(used);
@@ -177,10 +173,10 @@ std::vector<uint8_t> read_gzip_file(const std::string& path) {
 ZipReader::ZipReader(const std::string& path) : path_(path) {
   std::string why;
   file_ = io::open_input(path, why, /*seekable=*/true);
-  if (!file_.is_open()) bad(path, why);
+  if (!file_.is_open()) throw_error(path, why);
   file_.seekg(0, std::ios::end);
   file_size_ = static_cast<uint64_t>(file_.tellg());
-  if (file_size_ < kEndSize) bad(path, "not a zip file (too short)");
+  if (file_size_ < kEndSize) throw_error(path, "not a zip file (too short)");
 
   // The end-of-central-directory record sits in the last 22 + 65535 bytes
   // (it may be followed by a comment); search backwards for its signature.
@@ -195,12 +191,12 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
       break;
     }
   }
-  if (eocd < 0) bad(path, "not a zip file (no end of central directory)");
+  if (eocd < 0) throw_error(path, "not a zip file (no end of central directory)");
   const uint8_t* e = &buf[static_cast<size_t>(eocd)];
   uint64_t count = le16(e + 10), cd_size = le32(e + 12), cd_offset = le32(e + 16);
   // Disk numbers say a split archive; on one disk the two counts must agree.
-  if (le16(e + 4) != 0 || le16(e + 6) != 0) bad(path, "multi-disk zip files are not supported");
-  if (le16(e + 8) != count) bad(path, "corrupt end of central directory (entries on this disk: " + std::to_string(le16(e + 8)) +
+  if (le16(e + 4) != 0 || le16(e + 6) != 0) throw_error(path, "multi-disk zip files are not supported");
+  if (le16(e + 8) != count) throw_error(path, "corrupt end of central directory (entries on this disk: " + std::to_string(le16(e + 8)) +
                                           ", in all: " + std::to_string(count) + ")");
   const uint64_t eocd_pos = file_size_ - tail + static_cast<uint64_t>(eocd);
   uint64_t cd_end = eocd_pos;  // the directory ends before this
@@ -220,7 +216,7 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     read_at(eocd_pos - kZip64LocatorSize, loc, kZip64LocatorSize, "zip64 end locator");
     has_locator = le32(loc) == kZip64LocatorSig;
   }
-  if (saturated && !has_locator) bad(path, "corrupt zip64 archive (no zip64 end locator)");
+  if (saturated && !has_locator) throw_error(path, "corrupt zip64 archive (no zip64 end locator)");
   bool zip64 = false;
   if (has_locator) {
     // Where the locator says, or (in an archive after other bytes, whose
@@ -237,17 +233,17 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
         break;
       }
     }
-    if (saturated && !zip64) bad(path, "corrupt zip64 archive (no zip64 end record)");
+    if (saturated && !zip64) throw_error(path, "corrupt zip64 archive (no zip64 end record)");
     if (zip64) {
-      if (le32(z + 16) != 0 || le32(z + 20) != 0) bad(path, "multi-disk zip files are not supported");
+      if (le32(z + 16) != 0 || le32(z + 20) != 0) throw_error(path, "multi-disk zip files are not supported");
       if (le64(z + 24) != le64(z + 32))
-        bad(path, "corrupt zip64 end record (entries on this disk: " + std::to_string(le64(z + 24)) +
+        throw_error(path, "corrupt zip64 end record (entries on this disk: " + std::to_string(le64(z + 24)) +
                       ", in all: " + std::to_string(le64(z + 32)) + ")");
       count = le64(z + 32), cd_size = le64(z + 40), cd_offset = le64(z + 48);
       cd_end = z_offset;
     }
   }
-  if (cd_size > cd_end) bad(path, "central directory lies outside the file");
+  if (cd_size > cd_end) throw_error(path, "central directory lies outside the file");
   // The directory ends where the end records begin. Where its recorded
   // offset says otherwise, the archive follows other bytes (a
   // self-extracting stub, `cat stub a.zip`) or lost some from its front (a
@@ -275,7 +271,7 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
   size_t pos = 0;
   while (pos < cd.size()) {
     if (pos + kCentralSize > cd.size() || le32(&cd[pos]) != kCentralSig)
-      bad(path, "corrupt central directory (no entry record at its byte " + std::to_string(pos) + " of " +
+      throw_error(path, "corrupt central directory (no entry record at its byte " + std::to_string(pos) + " of " +
                     std::to_string(cd.size()) + ")");
     const uint8_t* c = &cd[pos];
     Entry en;
@@ -287,7 +283,7 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     const size_t name_len = le16(c + 28), extra_len = le16(c + 30), comment_len = le16(c + 32);
     en.header_offset = le32(c + 42);
     pos += kCentralSize;
-    if (pos + name_len + extra_len + comment_len > cd.size()) bad(path, "corrupt central directory");
+    if (pos + name_len + extra_len + comment_len > cd.size()) throw_error(path, "corrupt central directory");
     en.name.assign(reinterpret_cast<const char*>(&cd[pos]), name_len);
     pos += name_len + extra_len + comment_len;
     const std::string what = path + ": entry '" + en.name + "'";
@@ -296,12 +292,12 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     for (size_t x = pos - extra_len - comment_len, x_end = x + extra_len; x + 4 <= x_end;) {
       const uint16_t id = le16(&cd[x]), len = le16(&cd[x + 2]);
       x += 4;
-      if (len > x_end - x) bad(what, "has a corrupt extra field");
+      if (len > x_end - x) throw_error(what, "has a corrupt extra field");
       if (id == 0x0001) {
         size_t at = x;
         for (uint64_t* field : {&en.size, &en.compressed_size, &en.header_offset}) {
           if (*field != 0xFFFFFFFF) continue;
-          if (at + 8 > x + len) bad(what, "has a corrupt zip64 extra field");
+          if (at + 8 > x + len) throw_error(what, "has a corrupt zip64 extra field");
           *field = le64(&cd[at]), at += 8;
         }
       }
@@ -315,17 +311,17 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
                       " (stored, deflate, bzip2 and LZMA are read, as Python's zipfile reads them)";
     const bool located = shifted(en.header_offset);
     if (en.unreadable.empty()) {
-      if (!located) bad(what, "lies outside the file");
-      if (en.method == 0 && en.compressed_size != en.size) bad(what, "is stored but its sizes differ");
+      if (!located) throw_error(what, "lies outside the file");
+      if (en.method == 0 && en.compressed_size != en.size) throw_error(what, "is stored but its sizes differ");
       if (en.header_offset > cd_offset || cd_offset - en.header_offset < kLocalSize ||
           en.compressed_size > cd_offset - en.header_offset - kLocalSize)
-        bad(what, "lies outside the file");
+        throw_error(what, "lies outside the file");
     }
-    if (!index_.emplace(en.name, entries_.size()).second) bad(what, "appears twice");
+    if (!index_.emplace(en.name, entries_.size()).second) throw_error(what, "appears twice");
     entries_.push_back(std::move(en));
   }
   if (zip64 ? entries_.size() != count : entries_.size() % 65536 != count)
-    bad(path, "corrupt central directory (entries in the end record: " + std::to_string(count) + ", in the directory: " +
+    throw_error(path, "corrupt central directory (entries in the end record: " + std::to_string(count) + ", in the directory: " +
                   std::to_string(entries_.size()) + ")");
   // Each entry's data ends where the next local header in the file begins
   // (or the directory), as Python's zipfile bounds it (3.11.8 and 3.12.2 on,
@@ -345,29 +341,29 @@ int64_t ZipReader::find(const std::string& name) const {
 }
 
 void ZipReader::read_at(uint64_t offset, void* dst, size_t n, const std::string& what) {
-  if (offset > file_size_ || n > file_size_ - offset) bad(path_, what + " lies outside the file");
+  if (offset > file_size_ || n > file_size_ - offset) throw_error(path_, what + " lies outside the file");
   file_.clear();
   file_.seekg(static_cast<std::streamoff>(offset));
   file_.read(static_cast<char*>(dst), static_cast<std::streamsize>(n));
-  if (!file_) bad(path_, "read error in " + what);
+  if (!file_) throw_error(path_, "read error in " + what);
 }
 
 std::vector<uint8_t> ZipReader::compressed(const Entry& e, uint64_t limit) {
   const std::string what = path_ + ": entry '" + e.name + "'";
-  if (!e.unreadable.empty()) bad(what, e.unreadable);
+  if (!e.unreadable.empty()) throw_error(what, e.unreadable);
   // The local header and its name, which must be the directory's, as
   // Python's zipfile checks: another is a damaged or spliced archive.
   std::vector<uint8_t> header(kLocalSize + e.name.size());
   const uint8_t* local = header.data();
   read_at(e.header_offset, header.data(), header.size(), "entry '" + e.name + "'");
-  if (le32(local) != kLocalSig) bad(what, "has no local header");
+  if (le32(local) != kLocalSig) throw_error(what, "has no local header");
   if (le16(local + 26) != e.name.size() || std::memcmp(e.name.data(), header.data() + kLocalSize, e.name.size()) != 0)
-    bad(what, "has another name in its local header (corrupt archive)");
+    throw_error(what, "has another name in its local header (corrupt archive)");
   // The local header's own name and extra lengths locate the data (the extra
   // field may differ from the central directory's).
   const uint64_t data_offset = e.header_offset + kLocalSize + le16(local + 26) + le16(local + 28);
   if (data_offset > e.data_end || e.compressed_size > e.data_end - data_offset)
-    bad(what, "overlaps the next entry in the archive (a zip bomb or a damaged archive)");
+    throw_error(what, "overlaps the next entry in the archive (a zip bomb or a damaged archive)");
   std::vector<uint8_t> raw(std::min(e.compressed_size, limit));
   read_at(data_offset, raw.data(), raw.size(), "entry '" + e.name + "'");
   return raw;
@@ -380,7 +376,7 @@ std::vector<uint8_t> ZipReader::read(const Entry& e) {
                              : e.method == 12 ? unzip_bzip2(raw.data(), raw.size(), e.size, what)
                              : e.method == 14 ? unzip_lzma(raw.data(), raw.size(), e.size, what)
                                               : inflate_raw(raw.data(), raw.size(), e.size, what);
-  if (crc32(out.data(), out.size()) != e.crc) bad(what, "CRC mismatch (corrupt archive)");
+  if (crc32(out.data(), out.size()) != e.crc) throw_error(what, "CRC mismatch (corrupt archive)");
   return out;
 }
 

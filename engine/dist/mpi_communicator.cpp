@@ -4,6 +4,7 @@
 // rank that hangs is named instead of waited on for ever (one that dies is
 // reported by mpirun, which stops the others).
 #include "engine/dist/communicator.h"
+#include "engine/dist/deadline.h"
 #include "engine/error.h"
 
 #ifdef GF_WITH_MPI
@@ -19,11 +20,8 @@
 namespace gf {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = DeadlineClock;
 
-Clock::time_point deadline_after(double seconds) {
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-}
 constexpr int kTag = 17;
 constexpr size_t kChunk = size_t(1) << 30;  // MPI counts are int: messages go in pieces of 1 GiB
 

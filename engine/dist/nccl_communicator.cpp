@@ -22,6 +22,7 @@
 // connections: a rank whose connection closes (it failed to start NCCL, or
 // died) is named at once, not after the rendezvous limit.
 #include "engine/dist/communicator.h"
+#include "engine/dist/deadline.h"
 #include "engine/error.h"
 
 #if defined(GF_WITH_NCCL) && defined(GF_WITH_CUDA)
@@ -43,11 +44,7 @@
 namespace gf {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-Clock::time_point deadline_after(double seconds) {
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-}
+using Clock = DeadlineClock;
 
 void nccl_check(ncclResult_t r, const char* what, int rank) {
   if (r != ncclSuccess && r != ncclInProgress)

@@ -28,16 +28,13 @@
 #include <utility>
 
 #include "engine/dist/communicator.h"
+#include "engine/dist/deadline.h"
 #include "engine/error.h"
 
 namespace gf {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-Clock::time_point deadline_after(double seconds) {
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-}
+using Clock = DeadlineClock;
 
 constexpr uint32_t kMagic = 0x67664431;  // "gfD1": a ganforge rank, protocol 1
 
