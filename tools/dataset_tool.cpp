@@ -113,7 +113,7 @@ bool is_image_ext(const std::string& name) { return gf::pil_lists_extension(file
 // Formats PIL reads (so the official tool converts them) that no decoder here does.
 bool is_pil_only_ext(const std::string& name) {
   static const char* kExt[] = {"ico", "icns", "cur", "dds", "pcx", "dcx", "sgi", "rgb", "rgba", "bw", "ras",
-                               "xbm", "xpm", "pbm", "blp", "eps", "ps", "fli", "flc", "im", "msp",
+                               "xbm", "xpm", "blp", "eps", "ps", "fli", "flc", "im", "msp",
                                "pcd", "pxr", "gbr", "ftc", "ftu", "fit", "fits", "palm", "pdf", "wmf", "emf"};
   const std::string e = lower(file_ext(name));
   return std::any_of(std::begin(kExt), std::end(kExt), [&](const char* x) { return e == x; });

@@ -25,6 +25,7 @@
 #include "train/gif_as_pil.h"
 #include "train/jpeg2000_image.h"
 #include "train/jpeg_image.h"
+#include "train/pnm_as_pil.h"
 #include "train/psd_as_pil.h"
 #include "train/tga_as_pil.h"
 #include "train/tiff_image.h"
@@ -67,9 +68,9 @@ Sniffed sniff(const uint8_t* d, size_t n) {
   }
   if (starts(d, n, "#?RADIANCE") || starts(d, n, "#?RGBE")) return {"HDR", true};
   if (starts(d, n, "\x53\x80\xF6\x34")) return {"PIC", true};
-  if (n >= 2 && d[0] == 'P' && (d[1] == '5' || d[1] == '6')) return {"PNM", true};
-  if (n >= 2 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7')
-    return {std::string("PNM P") + char(d[1]) + " (stb_image reads binary P5 and P6 only)", false};
+  // P5, P6: stb_image's; P1-P4 as Pillow reads them (train/pnm_as_pil.h).
+  if (n >= 2 && d[0] == 'P' && d[1] >= '1' && d[1] <= '6') return {"PNM", true};
+  if (n >= 2 && d[0] == 'P' && d[1] == '7') return {"PNM P7 (PAM)", false};
   if (starts(d, n, "ftyp"sv, 4)) return {"HEIF/AVIF", false};
   if (starts(d, n, "\xFF\x0A"sv) || starts(d, n, "\0\0\0\x0CJXL "sv)) return {"JPEG XL", false};
   if (starts(d, n, "\0\0\1\0"sv)) return {"ICO", false};
@@ -478,7 +479,6 @@ std::string pil_only_format(const uint8_t* data, size_t n) {
   for (const char* pil : {"ICO", "PCX"})
     if (fmt.name == pil) return fmt.name;
   if (fmt.name.rfind("PSD in ", 0) == 0) return psd_mode(data, n).pil_reads ? fmt.name : "";
-  if (fmt.name.rfind("PNM P", 0) == 0 && fmt.name[5] >= '1' && fmt.name[5] <= '4') return fmt.name.substr(0, 6);  // not P7 (PAM)
   return "";
 }
 
@@ -559,6 +559,17 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
     jpeg_metadata(data, n, info);
     info.is_cmyk = jpeg.components == 4;  // libjpeg's count, which decode_jpeg goes by
     if (info.orientation >= 5) std::swap(info.width, info.height);
+    return info;
+  }
+  const PnmPlainHeader plain = fmt.name == "PNM" ? pnm_plain_header(data, n) : PnmPlainHeader{};
+  if (plain.kind != 0) {  // P1-P4, decoded as Pillow (train/pnm_as_pil.h)
+    if (!plain.problem.empty()) throw Error(name + ": unreadable PNM (" + plain.problem + ")");
+    info.format = "PNM";
+    info.width = int(std::clamp<int64_t>(plain.width, INT_MIN, INT_MAX));
+    info.height = int(std::clamp<int64_t>(plain.height, INT_MIN, INT_MAX));
+    info.channels = plain.channels;
+    info.bilevel = plain.kind == '1' || plain.kind == '4';
+    if (!info.bilevel) info.max_value = int(plain.maxval);
     return info;
   }
   const PnmHeader pnm = fmt.name == "PNM" ? pnm_header(data, n) : PnmHeader{};
@@ -735,6 +746,11 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     JpegImage jpeg = decode_jpeg(data, n, name);
     w = jpeg.width, h = jpeg.height;
     from_grey_or_rgb(std::move(jpeg.pixels), jpeg.components == 1 ? 1 : 3, "libjpeg");
+  } else if (info.format == "PNM" && pnm_plain_header(data, n).kind != 0) {  // P1-P4, as Pillow (train/pnm_as_pil.h)
+    w = info.width, h = info.height;
+    from_grey_or_rgb(decode_pnm_plain(data, n, name), info.channels, "the PNM decoder");
+    done.rescaled = top < 255;
+    done.to_8_bit = top > 255;
   } else if (info.format == "PSD" && psd_mode(data, n).applies) {  // not RGB: decoded as Pillow (train/psd_as_pil.h)
     w = info.width, h = info.height;
     from_grey_or_rgb(decode_psd_mode(data, n, name), info.channels, "the PSD decoder");

@@ -40,6 +40,16 @@ by its own dataset_tool run:
   pnm_p6        P6 of maxval 100 (samples 30 and 70 among them: a half
                 after scaling) and of maxval 1000 (16-bit samples);
   pnm_p5        (grey) the same as P5.
+  pnm_plain     (grey) P1 with comments in its header (one inside a token)
+                and data, digits with and without whitespace between them,
+                a comment open across the 1 MiB block Pillow reads; P4 of
+                rows of whole bytes; P2 of maxval 100 (halves), of 1000
+                (Pillow's 'I'), with CR line ends, '+5', '1_0' and a -1
+                (Pillow wraps it to 255), one ending inside a sample without
+                whitespace after it (Pillow repeats that sample to the end),
+                and one whose sample is cut by the 1 MiB block and whose
+                third block Pillow starts with that sample's head again;
+  pnm_plain_rgb P3 of maxval 255 and of 1000 (Pillow's 'RGB': 8 bits).
 Every file is first opened with Pillow and must give the mode written
 next to it (a fixture Pillow reads another way stops the test with an
 AssertionError). Then each image dataset_tool wrote must hold the pixels
@@ -442,6 +452,56 @@ def pnm_p5():
     }
 
 
+def plain(magic, maxval, v, sep=b" ", line=b"\n"):
+    """A P2 or P3 of the samples v, one row a line."""
+    rows = [sep.join(b"%d" % x for x in row.reshape(-1)) for row in v]
+    return b"%s%s%d %d%s%d%s" % (magic, line, N, N, line, maxval, line) + line.join(rows) + line
+
+
+def bits(seed):
+    return np.random.RandomState(seed).randint(0, 2, (N, N))
+
+
+def pnm_plain():
+    b1 = bits(70)
+    p1 = (b"P1\n# a comment\n1#inside the width\n6 16\n" +
+          b"\n".join((b"" if y % 2 else b" ").join(b"%d" % x for x in row) + (b" # row %d" % y) for y, row in enumerate(b1)) + b"\n")
+    # A comment open at the end of Pillow's first 1 MiB block, closed in the next.
+    head = b"P1 16 16\n"
+    pad = b" " * ((1 << 20) - 6)
+    p1_block = head + pad + b"#a com" + b"ment\n" + b"".join(b"%d" % x for x in bits(71).reshape(-1)) + b"\n"
+    b4 = bits(72)
+    p4 = b"P4\n16 16\n" + np.packbits(b4.astype(np.uint8), axis=1).tobytes()
+    v100 = samples(100, 1, 73, [30, 70, 0, 100, 50])
+    v1000 = samples(1000, 1, 74, [300, 700, 0, 1000])
+    odd = plain(b"P2", 255, samples(255, 1, 75, [5, 10, 7])).replace(b"5 10 7", b"+5 1_0 -1", 1)
+    # Ends inside its 20th sample, no whitespace after: Pillow repeats it.
+    short = b"P2 16 16 255\n" + b" ".join(b"%d" % x for x in samples(255, 1, 76, []).reshape(-1)[:20])
+    # The sample "123" cut by the first 1 MiB block; the second block ends in
+    # whitespace, so Pillow puts "12" before the third block too.
+    start = b"P2 16 16 255\n"
+    rest = samples(255, 1, 77, []).reshape(-1)
+    body = b"1" + b" " * ((1 << 20) - len(start) - 3) + b"12" + b"3 " + b" ".join(b"%d" % x for x in rest[:100])
+    body += b" " * ((2 << 20) - len(start) - len(body) - 1) + b" " + b"4" + b" " + b" ".join(b"%d" % x for x in rest[100:160]) + b"\n"
+    return {
+        "a_p1_comments.pbm": (p1, "1"),
+        "b_p1_comment_across_blocks.pbm": (p1_block, "1"),
+        "c_p4.pbm": (p4, "1"),
+        "d_p2_maxval_100.pgm": (plain(b"P2", 100, v100, line=b"\r"), "L"),
+        "e_p2_maxval_1000.pgm": (plain(b"P2", 1000, v1000, sep=b"\t"), "I"),
+        "f_p2_sign_underscore_negative.pgm": (odd, "L"),
+        "g_p2_ends_inside_a_sample.pgm": (short, "L"),
+        "h_p2_sample_across_blocks.pgm": (start + body, "L"),
+    }
+
+
+def pnm_plain_rgb():
+    return {
+        "a_p3_maxval_255.ppm": (plain(b"P3", 255, samples(255, 3, 78, [])), "RGB"),
+        "b_p3_maxval_1000.ppm": (plain(b"P3", 1000, samples(1000, 3, 79, [300, 700, 0, 1000])), "RGB"),
+    }
+
+
 GROUPS = [
     ("bmp_grey", bmp_grey),
     ("bmp_palette", bmp_palette),
@@ -454,6 +514,8 @@ GROUPS = [
     ("gif_no_table", gif_no_table),
     ("pnm_p6", pnm_p6),
     ("pnm_p5", pnm_p5),
+    ("pnm_plain", pnm_plain),
+    ("pnm_plain_rgb", pnm_plain_rgb),
 ]
 
 
@@ -507,9 +569,17 @@ def refused_files():
                b"!\xf9\x04\x01\x00\x00\x03\x00" + b"!\xf9\x04\x00\x00\x00\x00\x00" +
                b"\x2c" + struct.pack("<HHHHB", 0, 0, N // 2, N // 2, 0) +
                lzw(np.zeros((N // 2, N // 2), np.uint8), 2) + b"\x3b")
+    p2 = plain(b"P2", 255, samples(255, 1, 80, []))
     return {
         "a_tga_map_300.tga": (big_map, "its colour map reaches index 299, past 255"),
         "b_gif_two_control_extensions.gif": (two_gce, "has transparent pixels"),
+        "c_p2_above_maxval.pgm": (plain(b"P2", 100, samples(101, 1, 81, [101])), "a sample of 101, above its maxval of 100"),
+        "d_p1_digit_2.pbm": (b"P1 16 16\n" + b"2" * 256 + b"\n", "a P1 pixel '2', not 0 or 1"),
+        "e_p2_short.pgm": (p2[:len(p2) // 2] + b"\n", "truncated PNM"),
+        "f_p4_short.pbm": (b"P4 16 16\n" + b"\0" * 31, "truncated PNM"),
+        "g_p2_long_sample.pgm": (b"P2 16 16 255\n" + b"0" * 11 + b"\n", "longer than 10 characters"),
+        "h_p2_maxval_0.pgm": (b"P2 16 16 0\n", "its maxval is not in [1, 65535]"),
+        "i_p3_no_number.ppm": (b"P3 16 16 255\n1 2 x\n", "a sample 'x' that is no number"),
     }
 
 
