@@ -11,7 +11,7 @@ namespace gf {
 namespace {
 
 constexpr size_t kTokenMax = 10;             // Pillow's limit on a token's length, in the header and the data
-constexpr size_t kBlock = size_t(1) << 20;  // ImageFile.SAFEBLOCK: the plain decoders' read size
+constexpr size_t kPilBlock = size_t(1) << 20;  // ImageFile.SAFEBLOCK: the plain decoders' read size
 
 // Python's bytes.isspace() characters, which also split tokens.
 bool space(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
@@ -37,14 +37,14 @@ std::optional<int64_t> python_int(const std::string& t) {
   return digit_before ? std::optional<int64_t>(t[0] == '-' ? -v : v) : std::nullopt;
 }
 
-// The data as Pillow's ppm_plain decoder sees it: blocks of kBlock bytes
+// The data as Pillow's ppm_plain decoder sees it: blocks of kPilBlock bytes
 // from the header's end, with its handling of comments between blocks.
 class PlainBlocks {
  public:
   PlainBlocks(const uint8_t* d, size_t n, size_t at) : d_(d), n_(n), at_(at) {}
 
   std::string next() {
-    const size_t take = std::min(kBlock, n_ - std::min(at_, n_));
+    const size_t take = std::min(kPilBlock, n_ - std::min(at_, n_));
     std::string b(reinterpret_cast<const char*>(d_) + std::min(at_, n_), take);
     at_ += take;
     return b;
