@@ -49,6 +49,7 @@ by its own dataset_tool run:
                 whitespace after it (Pillow repeats that sample to the end),
                 and one whose sample is cut by the 1 MiB block and whose
                 third block Pillow starts with that sample's head again;
+                one of a comment after every sample;
   pnm_plain_rgb P3 of maxval 255 and of 1000 (Pillow's 'RGB': 8 bits).
 Every file is first opened with Pillow and must give the mode written
 next to it (a fixture Pillow reads another way stops the test with an
@@ -492,6 +493,9 @@ def pnm_plain():
         "f_p2_sign_underscore_negative.pgm": (odd, "L"),
         "g_p2_ends_inside_a_sample.pgm": (short, "L"),
         "h_p2_sample_across_blocks.pgm": (start + body, "L"),
+        # A comment after every sample, ended by LF or CR by turns (cut in one pass here, one at a time by Pillow).
+        "i_p2_many_comments.pgm": (b"P2 16 16 255\n" + b"".join(b"%d #c%d%s" % (x, i, b"\r" if i % 2 else b"\n")
+                                                                  for i, x in enumerate(samples(255, 1, 82, []).reshape(-1))), "L"),
     }
 
 
