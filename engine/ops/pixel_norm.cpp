@@ -25,7 +25,7 @@ View view_of(const Tensor& x, int64_t dim) {
   return v;
 }
 
-int64_t check_args(const char* op, const Tensor& x, int64_t dim, double eps) {
+int64_t check_pixel_norm_args(const char* op, const Tensor& x, int64_t dim, double eps) {
   GF_CHECK(x.dim() >= 1, op, "x must have at least one dim, got " << shape_str(x.shape()));
   GF_CHECK(eps >= 0, op, "eps must be non-negative, got " << eps);
   return normalize_dim(dim, x.dim(), op);
@@ -36,7 +36,7 @@ int64_t check_args(const char* op, const Tensor& x, int64_t dim, double eps) {
 Tensor pixel_norm(const Tensor& x, int64_t dim, double eps) {
   const char* op = "pixel_norm";
   check_same(op, {x});
-  dim = check_args(op, x, dim, eps);
+  dim = check_pixel_norm_args(op, x, dim, eps);
   const View v = view_of(x, dim);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_float(x.dtype(), op, [&](auto tag) {
@@ -55,7 +55,7 @@ Tensor pixel_norm(const Tensor& x, int64_t dim, double eps) {
 Tensor pixel_norm_grad(const Tensor& x, const Tensor& g, int64_t dim, double eps) {
   const char* op = "pixel_norm_grad";
   check_same(op, {x, g});
-  dim = check_args(op, x, dim, eps);
+  dim = check_pixel_norm_args(op, x, dim, eps);
   GF_CHECK(g.shape() == x.shape(), op,
            "gradient " << shape_str(g.shape()) << " does not match x " << shape_str(x.shape()));
   const View v = view_of(x, dim);

@@ -17,7 +17,7 @@ ResizeDims resize_dims(const Tensor& t, int64_t in_h, int64_t in_w, int64_t out_
   return d;
 }
 
-void check_args(const char* op, const Tensor& t, int64_t h, int64_t w) {
+void check_resize_args(const char* op, const Tensor& t, int64_t h, int64_t w) {
   check_same(op, {t});
   GF_CHECK(t.dim() == 4, op, "expected [N, C, H, W], got " << shape_str(t.shape()));
   GF_CHECK(t.size(2) >= 1 && t.size(3) >= 1, op, "empty planes " << shape_str(t.shape()));
@@ -28,7 +28,7 @@ void check_args(const char* op, const Tensor& t, int64_t h, int64_t w) {
 
 Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w, ResizeCoords coords) {
   const char* op = "resize_bilinear";
-  check_args(op, x, out_h, out_w);
+  check_resize_args(op, x, out_h, out_w);
   const int64_t in_h = x.size(2), in_w = x.size(3);
   const ResizeDims d = resize_dims(x, in_h, in_w, out_h, out_w, coords);
   Tensor y = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
@@ -46,7 +46,7 @@ Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w, ResizeCoor
 
 Tensor resize_bilinear_backward(const Tensor& g, int64_t in_h, int64_t in_w, ResizeCoords coords) {
   const char* op = "resize_bilinear_backward";
-  check_args(op, g, in_h, in_w);
+  check_resize_args(op, g, in_h, in_w);
   const int64_t out_h = g.size(2), out_w = g.size(3);
   const ResizeDims d = resize_dims(g, in_h, in_w, out_h, out_w, coords);
   Tensor dx = Tensor::empty({g.size(0), g.size(1), in_h, in_w}, g.dtype(), g.device());

@@ -14,7 +14,7 @@ namespace {
 
 using Grads = GradList;
 
-void check_args(const char* op, const Tensor& x, int factor) {
+void check_scale2d_args(const char* op, const Tensor& x, int factor) {
   check_same(op, {x});
   GF_CHECK(x.dim() == 4, op, "x must be [N, C, H, W], got " << shape_str(x.shape()));
   GF_CHECK(factor >= 1, op, "factor must be at least 1, got " << factor);
@@ -34,7 +34,7 @@ Scale2dDesc desc_of(const Tensor& x, int64_t h, int64_t w, int factor, double ga
 
 Tensor upscale2d(const Tensor& x, int factor, double gain) {
   const char* op = "upscale2d";
-  check_args(op, x, factor);
+  check_scale2d_args(op, x, factor);
   if (factor == 1) return gain == 1 ? x : x * gain;
   const Scale2dDesc d = desc_of(x, x.size(2), x.size(3), factor, gain);
   Tensor y = Tensor::empty({x.size(0), x.size(1), x.size(2) * factor, x.size(3) * factor}, x.dtype(), x.device());
@@ -52,7 +52,7 @@ Tensor upscale2d(const Tensor& x, int factor, double gain) {
 
 Tensor downscale2d(const Tensor& x, int factor, double gain) {
   const char* op = "downscale2d";
-  check_args(op, x, factor);
+  check_scale2d_args(op, x, factor);
   if (factor == 1) return gain == 1 ? x : x * gain;
   GF_CHECK(x.size(2) % factor == 0 && x.size(3) % factor == 0, op,
            "height and width must be multiples of " << factor << ", got " << shape_str(x.shape()));
