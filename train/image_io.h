@@ -34,7 +34,7 @@ struct ImageInfo {
   bool is_cmyk = false;    // a JPEG of four components (CMYK or YCCK), a CMYK PSD or TIFF
   int orientation = 1;     // EXIF orientation 1-8 (JPEG APP1, PNG eXIf, WebP EXIF); 1: as stored
   int max_value = 0;       // a PNM's maxval: its samples run 0..max_value (scaled to 0..255); 0 for other formats
-  bool bilevel = false;    // 1-bit grey (a PNG or TIFF): PIL's mode '1', which Image.resize samples NEAREST
+  bool bilevel = false;    // 1-bit grey (a PNG, TIFF, P1/P4 PNM or bitmap PSD): PIL's mode '1', which Image.resize samples NEAREST
   int colour_channels() const { return channels >= 3 ? 3 : 1; }
 };
 
@@ -78,8 +78,8 @@ int exif_block_orientation(const uint8_t* p, size_t n);
 std::string splitext_extension(const std::string& name);
 
 // The name of an image format that PIL (Pillow 9.4) reads and no decoder
-// here does, by its magic bytes (ICO, PCX, plain PNM P1-P4, an 8-bit PSD in
-// Lab mode: "PSD in Lab mode"); ""
+// here does, by its magic bytes (ICO, PCX, an 8-bit PSD in Lab mode:
+// "PSD in Lab mode"); ""
 // for any other data: a reader that passes over what is no image refuses
 // these instead, since the official tools would have read them.
 std::string pil_only_format(const uint8_t* data, size_t n);

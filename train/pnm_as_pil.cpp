@@ -84,6 +84,8 @@ class PlainBlocks {
     return out;
   }
 
+  bool comment_open() const { return comment_open_; }
+
  private:
   // Pillow's _find_comment_end for a comment open from an earlier block:
   // the lower of the first LF and CR, except where one of them is at 0, when
@@ -149,10 +151,30 @@ std::vector<uint8_t> decode_p2_p3(const uint8_t* d, size_t n, const PnmPlainHead
     throw Error(name + ": unreadable PNM (a sample " + shown(t.substr(0, kTokenMax + 1)) + "... longer than " +
                 std::to_string(kTokenMax) + " characters)");
   };
+  // One sample, checked as Pillow checks it, appended as its byte.
+  auto push = [&](const std::string& t) {
+    if (t.size() > kTokenMax) too_long(t);
+    const std::optional<int64_t> v = python_int(t);
+    if (!v) throw Error(name + ": unreadable PNM (a sample " + shown(t) + " that is no number)");
+    if (*v > h.maxval)
+      throw Error(name + ": unreadable PNM (a sample of " + std::to_string(*v) + ", above its maxval of " +
+                  std::to_string(h.maxval) + ")");
+    if (h.maxval > 255 && h.channels == 1) {  // Pillow's 'I' (0..65535); 8 bits as a binary PNM's
+      if (*v < 0) throw Error(name + ": unreadable PNM (a sample of " + std::to_string(*v) + ", below 0)");
+      px.push_back(sample_to_8_bit(uint32_t(*v), uint32_t(h.maxval)));
+    } else {  // Pillow's o8: round(v / maxval * 255), its byte
+      px.push_back(uint8_t(int64_t(std::nearbyint(double(*v) / double(h.maxval) * 255.0)) & 255));
+    }
+  };
   while (px.size() != total) {
     std::string block = blocks.next();
     if (block.empty()) {
       if (half.empty()) break;
+      if (!blocks.comment_open()) {  // Pillow adds `half` once a pass until the image is full: at once here
+        push(half);
+        px.resize(total, px.back());
+        break;
+      }
       block = " ";
     }
     block = blocks.without_comments(block);
@@ -164,18 +186,7 @@ std::vector<uint8_t> decode_p2_p3(const uint8_t* d, size_t n, const PnmPlainHead
       if (half.size() > kTokenMax) too_long(half);
     }
     for (const std::string& t : tokens) {
-      if (t.size() > kTokenMax) too_long(t);
-      const std::optional<int64_t> v = python_int(t);
-      if (!v) throw Error(name + ": unreadable PNM (a sample " + shown(t) + " that is no number)");
-      if (*v > h.maxval)
-        throw Error(name + ": unreadable PNM (a sample of " + std::to_string(*v) + ", above its maxval of " +
-                    std::to_string(h.maxval) + ")");
-      if (h.maxval > 255 && h.channels == 1) {  // Pillow's 'I' (0..65535); 8 bits as a binary PNM's
-        if (*v < 0) throw Error(name + ": unreadable PNM (a sample of " + std::to_string(*v) + ", below 0)");
-        px.push_back(sample_to_8_bit(uint32_t(*v), uint32_t(h.maxval)));
-      } else {  // Pillow's o8: round(v / maxval * 255), its byte
-        px.push_back(uint8_t(int64_t(std::nearbyint(double(*v) / double(h.maxval) * 255.0)) & 255));
-      }
+      push(t);
       if (px.size() == total) break;
     }
   }

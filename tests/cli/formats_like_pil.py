@@ -482,8 +482,8 @@ def pnm_plain():
     # whitespace, so Pillow puts "12" before the third block too.
     start = b"P2 16 16 255\n"
     rest = samples(255, 1, 77, []).reshape(-1)
-    body = b"1" + b" " * ((1 << 20) - len(start) - 3) + b"12" + b"3 " + b" ".join(b"%d" % x for x in rest[:100])
-    body += b" " * ((2 << 20) - len(start) - len(body) - 1) + b" " + b"4" + b" " + b" ".join(b"%d" % x for x in rest[100:160]) + b"\n"
+    body = b"1" + b" " * ((1 << 20) - 3) + b"12" + b"3 " + b" ".join(b"%d" % x for x in rest[:100])
+    body += b" " * ((2 << 20) - len(body) - 1) + b" " + b"4" + b" " + b" ".join(b"%d" % x for x in rest[100:160]) + b"\n"
     return {
         "a_p1_comments.pbm": (p1, "1"),
         "b_p1_comment_across_blocks.pbm": (p1_block, "1"),
