@@ -7,16 +7,6 @@
 #include "train/cli.h"
 
 namespace gf {
-namespace {
-
-// A fresh copy on `device` (never an alias of the source).
-Tensor copy_to(const Tensor& src, Device device) {
-  Tensor t = Tensor::empty(src.shape(), src.dtype(), device);
-  t.copy_(src);
-  return t;
-}
-
-}  // namespace
 
 Adam::Adam(std::vector<std::pair<std::string, Tensor>> params, const AdamOptions& opt) : opt_(opt) {
   std::set<std::string> seen;
@@ -69,8 +59,8 @@ io::TensorMap Adam::state_dict() const {
   io::TensorMap out;
   for (const Slot& s : slots_) {
     if (!s.exp_avg.defined()) continue;
-    out[s.name + ".exp_avg"] = copy_to(s.exp_avg, Device::cpu());
-    out[s.name + ".exp_avg_sq"] = copy_to(s.exp_avg_sq, Device::cpu());
+    out[s.name + ".exp_avg"] = state_copy(s.exp_avg, Device::cpu());
+    out[s.name + ".exp_avg_sq"] = state_copy(s.exp_avg_sq, Device::cpu());
     out[s.name + ".step"] = Tensor::scalar(static_cast<double>(s.step), DType::f64);
   }
   return out;
@@ -105,8 +95,8 @@ void Adam::load_state_dict(const io::TensorMap& state) {
       s.step = 0;
       continue;
     }
-    s.exp_avg = copy_to(state.at(s.name + ".exp_avg"), s.param.device());
-    s.exp_avg_sq = copy_to(state.at(s.name + ".exp_avg_sq"), s.param.device());
+    s.exp_avg = state_copy(state.at(s.name + ".exp_avg"), s.param.device());
+    s.exp_avg_sq = state_copy(state.at(s.name + ".exp_avg_sq"), s.param.device());
     s.step = static_cast<int64_t>(state.at(s.name + ".step").item());
   }
 }

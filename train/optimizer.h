@@ -19,6 +19,11 @@ class Optimizer {
   virtual void load_state_dict(const io::TensorMap& state) = 0;
 };
 
+// A fresh copy of `src` on `device`, never an alias of it (Tensor::to keeps
+// one already there): state_dict's tensors must not change at the next step,
+// and a loaded state must not share the caller's map.
+Tensor state_copy(const Tensor& src, Device device);
+
 // For load_state_dict: throws naming `what` (e.g. "G.b4.conv1.weight.exp_avg_sq")
 // unless every element of a CPU tensor is >= 0. A second moment is a running
 // mean of squares: a negative one (a damaged file) made sqrt() NaN at the

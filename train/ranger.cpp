@@ -6,15 +6,6 @@
 #include "engine/ops.h"
 
 namespace gf {
-namespace {
-
-Tensor copy_to(const Tensor& src, Device device) {
-  Tensor t = Tensor::empty(src.shape(), src.dtype(), device);
-  t.copy_(src);
-  return t;
-}
-
-}  // namespace
 
 void RangerOptions::validate() const {
   GF_CHECK(alpha >= 0 && alpha <= 1, "Ranger", "invalid slow update rate " << alpha << " (alpha must be in [0, 1])");
@@ -86,9 +77,9 @@ io::TensorMap Ranger::state_dict() const {
   io::TensorMap out;
   for (const Slot& s : slots_) {
     if (!s.exp_avg.defined()) continue;
-    out[s.name + ".exp_avg"] = copy_to(s.exp_avg, Device::cpu());
-    out[s.name + ".exp_avg_sq"] = copy_to(s.exp_avg_sq, Device::cpu());
-    out[s.name + ".slow_buffer"] = copy_to(s.slow_buffer, Device::cpu());
+    out[s.name + ".exp_avg"] = state_copy(s.exp_avg, Device::cpu());
+    out[s.name + ".exp_avg_sq"] = state_copy(s.exp_avg_sq, Device::cpu());
+    out[s.name + ".slow_buffer"] = state_copy(s.slow_buffer, Device::cpu());
     out[s.name + ".step"] = Tensor::scalar(static_cast<double>(s.step), DType::f64);
   }
   return out;
@@ -123,9 +114,9 @@ void Ranger::load_state_dict(const io::TensorMap& state) {
       s.step = 0;
       continue;
     }
-    s.exp_avg = copy_to(state.at(s.name + ".exp_avg"), s.param.device());
-    s.exp_avg_sq = copy_to(state.at(s.name + ".exp_avg_sq"), s.param.device());
-    s.slow_buffer = copy_to(state.at(s.name + ".slow_buffer"), s.param.device());
+    s.exp_avg = state_copy(state.at(s.name + ".exp_avg"), s.param.device());
+    s.exp_avg_sq = state_copy(state.at(s.name + ".exp_avg_sq"), s.param.device());
+    s.slow_buffer = state_copy(state.at(s.name + ".slow_buffer"), s.param.device());
     s.step = static_cast<int64_t>(state.at(s.name + ".step").item());
   }
 }

@@ -17,7 +17,7 @@
 namespace gf::io {
 namespace {
 
-constexpr uint64_t kMaxHeader = 100000000;  // the safetensors library's MAX_HEADER_SIZE
+constexpr uint64_t kMaxSafetensorsHeader = 100000000;  // the safetensors library's MAX_HEADER_SIZE
 
 const char* st_dtype(DType t) {
   switch (t) {
@@ -49,7 +49,7 @@ uint32_t metadata_crc(const Metadata& m) {
   return crc;
 }
 
-[[noreturn]] void bad(const std::string& path, const std::string& what) {
+[[noreturn]] void bad_safetensors(const std::string& path, const std::string& what) {
   throw Error("safetensors: " + path + ": " + what);
 }
 
@@ -71,33 +71,33 @@ std::string first_zip_entry(std::ifstream& f) {
 SafetensorsFile read_safetensors(const std::string& path) {
   std::string why;
   std::ifstream f = open_input(path, why, /*seekable=*/true);
-  if (!f.is_open()) bad(path, why);
+  if (!f.is_open()) bad_safetensors(path, why);
   f.seekg(0, std::ios::end);
   const uint64_t file_size = static_cast<uint64_t>(f.tellg());
   f.seekg(0);
-  if (file_size < 8) bad(path, "too short to hold a header (" + std::to_string(file_size) + " bytes)");
+  if (file_size < 8) bad_safetensors(path, "too short to hold a header (" + std::to_string(file_size) + " bytes)");
   unsigned char len_bytes[8];
-  if (!f.read(reinterpret_cast<char*>(len_bytes), 8)) bad(path, "read failed");
+  if (!f.read(reinterpret_cast<char*>(len_bytes), 8)) bad_safetensors(path, "read failed");
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
-  if (header_len > kMaxHeader || header_len > file_size - 8) {
+  if (header_len > kMaxSafetensorsHeader || header_len > file_size - 8) {
     // The usual mistake: an official pickle or a PyTorch checkpoint given as it came.
     const bool pickle = len_bytes[0] == 0x80 && len_bytes[1] >= 2 && len_bytes[1] <= 5;
     const bool torch_zip = len_bytes[0] == 'P' && len_bytes[1] == 'K' && len_bytes[2] == 3 && len_bytes[3] == 4;
     const std::string convert = ", not a ganforge .bin: convert it first with tools/convert_weights.py import";
-    if (pickle) bad(path, "a Python pickle (an official .pkl, or an older PyTorch .pt)" + convert);
+    if (pickle) bad_safetensors(path, "a Python pickle (an official .pkl, or an older PyTorch .pt)" + convert);
     if (torch_zip) {
       // torch.save's zip starts with "<archive>/data.pkl"; any other first
       // entry is some other zip, most often a dataset given for a network
       // (one too short to name an entry keeps the usual guess).
       const std::string first = first_zip_entry(f);
       if (first.empty() || (first.size() >= 8 && first.compare(first.size() - 8, 8, "data.pkl") == 0))
-        bad(path, "a zip (a PyTorch .pt or .pth checkpoint)" + convert);
-      bad(path, "a zip archive whose first entry is " + json_excerpt(nlohmann::json(first)) +
+        bad_safetensors(path, "a zip (a PyTorch .pt or .pth checkpoint)" + convert);
+      bad_safetensors(path, "a zip archive whose first entry is " + json_excerpt(nlohmann::json(first)) +
                     ", not a network (a dataset? networks are .bin files, or official checkpoints to convert with "
                     "tools/convert_weights.py import)");
     }
-    bad(path, "header length " + std::to_string(header_len) + " does not fit the file (" +
+    bad_safetensors(path, "header length " + std::to_string(header_len) + " does not fit the file (" +
                   std::to_string(file_size) + " bytes); not a safetensors file, or truncated");
   }
   std::string header(header_len, '\0');
@@ -105,11 +105,11 @@ SafetensorsFile read_safetensors(const std::string& path) {
   // The format: the header begins with '{' (a byte-order mark, which the JSON
   // parser would skip, is refused as the safetensors library refuses it).
   if (header_len == 0 || header[0] != '{')
-    bad(path, "header does not begin with '{' (safetensors' JSON header; it begins with byte " +
+    bad_safetensors(path, "header does not begin with '{' (safetensors' JSON header; it begins with byte " +
                   (header_len ? std::to_string(static_cast<unsigned char>(header[0])) : std::string("none")) + ")");
   // Unique keys: a tensor named twice would load whichever came last.
   const nlohmann::json j = parse_json(header, "safetensors: " + path + ": header", /*unique_keys=*/true);
-  if (!j.is_object()) bad(path, "header is not a JSON object");
+  if (!j.is_object()) bad_safetensors(path, "header is not a JSON object");
   const uint64_t data_size = file_size - 8 - header_len;
 
   SafetensorsFile out;
@@ -122,9 +122,9 @@ SafetensorsFile read_safetensors(const std::string& path) {
   std::vector<Entry> entries;
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (it.key() == "__metadata__") {
-      if (!it->is_object()) bad(path, "__metadata__ is not an object");
+      if (!it->is_object()) bad_safetensors(path, "__metadata__ is not an object");
       for (auto m = it->begin(); m != it->end(); ++m) {
-        if (!m->is_string()) bad(path, "__metadata__ value '" + m.key() + "' is not a string");
+        if (!m->is_string()) bad_safetensors(path, "__metadata__ value '" + m.key() + "' is not a string");
         out.metadata[m.key()] = m->get<std::string>();
       }
       continue;
@@ -132,20 +132,20 @@ SafetensorsFile read_safetensors(const std::string& path) {
     const std::string& name = it.key();
     const auto& e = *it;
     if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
-      bad(path, "tensor '" + name + "' lacks dtype, shape or data_offsets");
+      bad_safetensors(path, "tensor '" + name + "' lacks dtype, shape or data_offsets");
     Entry en{name, DType::f32, {}, 0, 0};
     const std::string dt = e["dtype"].is_string() ? e["dtype"].get<std::string>() : "";
     if (dt == "F32") en.dtype = DType::f32;
     else if (dt == "F64") en.dtype = DType::f64;
-    else bad(path, "tensor '" + name + "' has dtype '" + dt + "' (only F32 and F64 are read)");
-    if (!e["shape"].is_array() || e["shape"].size() > 6) bad(path, "tensor '" + name + "' has a bad shape");
+    else bad_safetensors(path, "tensor '" + name + "' has dtype '" + dt + "' (only F32 and F64 are read)");
+    if (!e["shape"].is_array() || e["shape"].size() > 6) bad_safetensors(path, "tensor '" + name + "' has a bad shape");
     for (const auto& d : e["shape"]) {
-      if (!d.is_number_integer() || d.get<int64_t>() < 0) bad(path, "tensor '" + name + "' has a bad shape");
+      if (!d.is_number_integer() || d.get<int64_t>() < 0) bad_safetensors(path, "tensor '" + name + "' has a bad shape");
       en.shape.push_back(d.get<int64_t>());
     }
     const auto& off = e["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
-      bad(path, "tensor '" + name + "' has bad data_offsets");
+      bad_safetensors(path, "tensor '" + name + "' has bad data_offsets");
     en.begin = off[0].get<uint64_t>();
     en.end = off[1].get<uint64_t>();
     // Formed with an overflow check (as the .npy reader does): a shape such
@@ -153,12 +153,12 @@ SafetensorsFile read_safetensors(const std::string& path) {
     uint64_t want = dtype_size(en.dtype);
     for (int64_t d : en.shape)
       if (__builtin_mul_overflow(want, static_cast<uint64_t>(d), &want) || want > uint64_t(INT64_MAX))
-        bad(path, "tensor '" + name + "' has shape " + shape_str(en.shape) + ", too large for any file");
+        bad_safetensors(path, "tensor '" + name + "' has shape " + shape_str(en.shape) + ", too large for any file");
     if (en.begin <= en.end && en.end - en.begin == want && en.end > data_size)
-      bad(path, "truncated: tensor '" + name + "' ends at data byte " + std::to_string(en.end) + ", the file holds " +
+      bad_safetensors(path, "truncated: tensor '" + name + "' ends at data byte " + std::to_string(en.end) + ", the file holds " +
                     std::to_string(data_size) + " (an interrupted copy or download?)");
     if (en.begin > en.end || en.end > data_size || en.end - en.begin != want)
-      bad(path, "tensor '" + name + "' byte range [" + std::to_string(en.begin) + ", " + std::to_string(en.end) +
+      bad_safetensors(path, "tensor '" + name + "' byte range [" + std::to_string(en.begin) + ", " + std::to_string(en.end) +
                     ") does not match its shape " + shape_str(en.shape) + " or the file's " +
                     std::to_string(data_size) + " data bytes");
     entries.push_back(std::move(en));
@@ -173,20 +173,20 @@ SafetensorsFile read_safetensors(const std::string& path) {
   const Entry* previous = nullptr;
   for (const Entry* en : order) {
     if (en->begin > at)  // a tensor's entry removed from the header leaves its bytes behind
-      bad(path, "data bytes [" + std::to_string(at) + ", " + std::to_string(en->begin) +
+      bad_safetensors(path, "data bytes [" + std::to_string(at) + ", " + std::to_string(en->begin) +
                     ") belong to no tensor (before tensor '" + en->name + "'): a tensor missing from the header?");
     if (en->begin < at)
-      bad(path, "tensor '" + en->name + "' overlaps tensor '" + previous->name + "' (data bytes [" +
+      bad_safetensors(path, "tensor '" + en->name + "' overlaps tensor '" + previous->name + "' (data bytes [" +
                     std::to_string(en->begin) + ", " + std::to_string(std::min(at, en->end)) + "))");
     at = en->end;
     previous = en;
   }
-  if (at != data_size) bad(path, "data section has " + std::to_string(data_size - at) + " bytes no tensor covers");
+  if (at != data_size) bad_safetensors(path, "data section has " + std::to_string(data_size - at) + " bytes no tensor covers");
   const auto meta_check = out.metadata.find(kMetadataCrcKey);
   if (meta_check != out.metadata.end()) {
     const std::string got = crc_text(metadata_crc(out.metadata));
     if (meta_check->second != got)
-      bad(path, "its metadata fails its CRC-32 (" + got + ", recorded " +
+      bad_safetensors(path, "its metadata fails its CRC-32 (" + got + ", recorded " +
                     json_excerpt(nlohmann::json(meta_check->second), 20) +
                     "): damaged since it was written (a bad copy, disk or download); use another copy");
     out.metadata.erase(meta_check);
@@ -197,7 +197,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
     Tensor t = Tensor::empty(en.shape, en.dtype, Device::cpu());
     f.seekg(data_start + static_cast<std::streamoff>(en.begin));
     f.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(en.end - en.begin));
-    if (!f) bad(path, "read of tensor '" + en.name + "' failed");
+    if (!f) bad_safetensors(path, "read of tensor '" + en.name + "' failed");
     out.tensors[en.name] = t;
   }
   // The writer's check over the data section (a flipped bit in a weight
@@ -211,7 +211,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
       crc = crc32(t.raw(), static_cast<size_t>(en->end - en->begin), crc);
     }
     if (check->second != crc_text(crc))
-      bad(path, "its tensor data fails its CRC-32 (" + crc_text(crc) + ", recorded " +
+      bad_safetensors(path, "its tensor data fails its CRC-32 (" + crc_text(crc) + ", recorded " +
                     json_excerpt(nlohmann::json(check->second), 20) +
                     "): damaged since it was written (a bad copy, disk or download); use another copy");
     out.metadata.erase(check);

@@ -23,9 +23,6 @@ namespace {
 
 using Grads = GradList;
 
-// Python's floor division, as the official padding arithmetic uses it.
-int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
 // ---- the per-sample weights -------------------------------------------------
 
 // The layout of the convolution weight (see kernels/modulated_conv2d.h).

@@ -15,8 +15,6 @@ namespace {
 
 using Grads = GradList;
 
-int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
 // The 2-D filter the kernel applies; a separable [k] filter becomes outer(f, f).
 Tensor filter_2d(const Tensor& f, const Tensor& x) {
   Tensor f2 = f.detach().to(x.device()).to(x.dtype());

@@ -36,4 +36,8 @@ Tensor downsample2d(const Tensor& x, const Tensor& f, int down = 2, int padding 
                     double gain = 1.0);
 Tensor filter2d(const Tensor& x, const Tensor& f, int padding = 0, bool flip_filter = false, double gain = 1.0);
 
+// Python's floor division (rounds toward minus infinity; b > 0), which the
+// official padding arithmetic of these helpers and of modulated_conv2d uses.
+inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
 }  // namespace gf

@@ -11,7 +11,7 @@
 namespace gf {
 namespace {
 
-io::Metadata metadata_of(PGGANTrainer& t) {
+io::Metadata pggan_run_metadata(PGGANTrainer& t) {
   io::Metadata m = pggan::bundle_metadata(t.setup().G_kwargs, t.setup().D_kwargs);
   m["kimg"] = std::to_string(t.cur_nimg() / 1000.0);
   return m;
@@ -20,12 +20,12 @@ io::Metadata metadata_of(PGGANTrainer& t) {
 }  // namespace
 
 void save_pggan_snapshot(const std::string& path, PGGANTrainer& t) {
-  io::save_safetensors(path, progressive_networks(t), metadata_of(t));
+  io::save_safetensors(path, progressive_networks(t), pggan_run_metadata(t));
 }
 
 void save_pggan_checkpoint(const std::string& path, PGGANTrainer& t) {
   const io::TensorMap all = progressive_checkpoint_tensors(t);
-  io::Metadata meta = metadata_of(t);
+  io::Metadata meta = pggan_run_metadata(t);
   meta["format"] = kPGGANCheckpointFormat;
   meta["spec"] = io::json_text(to_json(t.setup().spec));
   meta["seed"] = std::to_string(t.setup().seed);

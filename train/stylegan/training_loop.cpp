@@ -12,7 +12,7 @@
 namespace gf {
 namespace {
 
-io::Metadata metadata_of(StyleGANTrainer& t) {
+io::Metadata stylegan_run_metadata(StyleGANTrainer& t) {
   io::Metadata m = stylegan::bundle_metadata(t.spec().G_kwargs, t.spec().D_kwargs);
   m["kimg"] = std::to_string(t.cur_nimg() / 1000.0);
   return m;
@@ -60,12 +60,12 @@ void StyleGANRun::write_snapshot(const std::string& path) { save_stylegan_snapsh
 void StyleGANRun::write_checkpoint(const std::string& path) { save_stylegan_checkpoint(path, t_); }
 
 void save_stylegan_snapshot(const std::string& path, StyleGANTrainer& t) {
-  io::save_safetensors(path, progressive_networks(t), metadata_of(t));
+  io::save_safetensors(path, progressive_networks(t), stylegan_run_metadata(t));
 }
 
 void save_stylegan_checkpoint(const std::string& path, StyleGANTrainer& t) {
   const io::TensorMap all = progressive_checkpoint_tensors(t);
-  io::Metadata meta = metadata_of(t);
+  io::Metadata meta = stylegan_run_metadata(t);
   meta["format"] = kStyleGANCheckpointFormat;
   meta["spec"] = io::json_text(to_json(t.spec()));
   meta["seed"] = std::to_string(t.seed());
