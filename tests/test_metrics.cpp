@@ -357,6 +357,16 @@ TEST_CASE("a metric's line is shown before its append, and a run folder that ref
   after << again.rdbuf();
   CHECK(after.str() == "{\"a\":1}\n{\"a\":2}\n");
 
+  // A file that ends inside a line (a run killed while it wrote, a cut
+  // copy): the next result starts a line of its own. Glued to the part, it
+  // was lost with it (calc_metrics printed it and exited 0).
+  std::ofstream(jsonl, std::ios::app) << "{\"results\": {\"fid50k_full\": 1.0}, \"timest";
+  append_metric_line(dir.string(), "fid50k_full", "{\"a\":3}");
+  std::ifstream cut(jsonl);
+  std::stringstream after_cut;
+  after_cut << cut.rdbuf();
+  CHECK(after_cut.str() == "{\"a\":1}\n{\"a\":2}\n{\"results\": {\"fid50k_full\": 1.0}, \"timest\n{\"a\":3}\n");
+
   // A link named like a metric file (in a folder copied from elsewhere) is
   // refused, up front and when appending; what it leads to is untouched.
   std::ofstream(dir / "network-snapshot-000000.bin") << "weights";

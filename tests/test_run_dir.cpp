@@ -112,6 +112,13 @@ TEST_CASE("run folders: a line that does not fit in stats.jsonl or log.txt is cu
   CHECK(read_all(log) == "tick 0\n");
   run.append_stats({{"tick", 1}});  // room again: the next line follows the last whole one
   CHECK(read_all(stats) == "{\"tick\":0}\n{\"tick\":1}\n");
+  // A log that ends in part of a line (written by another program, or cut
+  // by a copy): the next line starts a line of its own, not glued to it.
+  for (const std::string& which : {stats, log}) std::ofstream(which, std::ios::app) << "{\"tick\": 2, \"Prog";
+  run.append_stats({{"tick", 3}});
+  run.log("tick 3");
+  CHECK(read_all(stats) == "{\"tick\":0}\n{\"tick\":1}\n{\"tick\": 2, \"Prog\n{\"tick\":3}\n");
+  CHECK(read_all(log) == "tick 0\n{\"tick\": 2, \"Prog\ntick 3\n");
   fs::remove_all(outdir);
 }
 

@@ -34,13 +34,34 @@ std::string append_error(int err, AppendTo where) {
   return std::strerror(err);
 }
 
+namespace {
+
+// Whether the file open as fd (for writing alone) ends inside a line: its
+// last byte, read through a second descriptor of the same file (procfs), is
+// not '\n'. False when it is empty or cannot be read (a write-only file).
+bool ends_inside_line(int fd, off_t size) {
+  if (size <= 0) return false;
+  const int rfd = ::open(("/proc/self/fd/" + std::to_string(fd)).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (rfd < 0) return false;
+  char last = '\n';
+  const bool read = ::pread(rfd, &last, 1, size - 1) == 1;
+  ::close(rfd);
+  return read && last != '\n';
+}
+
+}  // namespace
+
 void append_record(const std::string& path, const std::string& text, AppendTo where, bool sync) {
   const int fd = open_for_append(path, /*create=*/true, where);
   int err = fd < 0 ? errno : 0;
   if (fd >= 0) {
     const off_t before = ::lseek(fd, 0, SEEK_END);
-    for (size_t done = 0; done < text.size() && err == 0;) {
-      const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    // A file that ends in part of a line (a run killed while the official
+    // code wrote it, a cut copy) gets a newline first: glued onto that part,
+    // the new record would be lost with it.
+    const std::string record = ends_inside_line(fd, before) ? "\n" + text : text;
+    for (size_t done = 0; done < record.size() && err == 0;) {
+      const ssize_t n = ::write(fd, record.data() + done, record.size() - done);
       if (n < 0 && errno != EINTR) err = errno;
       if (n > 0) done += static_cast<size_t>(n);
     }

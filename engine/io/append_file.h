@@ -20,9 +20,11 @@ enum class AppendTo { follow, plain_file_only };
 // errno set.
 int open_for_append(const std::string& path, bool create, AppendTo where);
 
-// Appends text to path (created when absent) as one record: on failure the
-// file is cut back to its length before the call and gf::Error("cannot append
-// to <path>: <append_error>") is thrown. sync: flushed to the disk before it
+// Appends text (one or more whole lines) to path (created when absent) as one
+// record, after a newline when the file ends inside a line (a record cut
+// short before: that part alone is lost, not the new record glued to it). On
+// failure the file is cut back to its length before the call and
+// gf::Error("cannot append to <path>: <append_error>") is thrown. sync: flushed to the disk before it
 // returns (a result computed for hours); the logs of a run do without.
 void append_record(const std::string& path, const std::string& text, AppendTo where, bool sync);
 
