@@ -30,21 +30,45 @@ void save_npz(const std::string& path, const std::vector<std::pair<std::string, 
   }, "");  // the error names the file
 }
 
+namespace {
+
+bool ends_with_npy(const std::string& name) {
+  return name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0;
+}
+
+}  // namespace
+
 std::map<std::string, Tensor> read_npz(const std::string& path, const std::vector<std::string>& only) {
   std::map<std::string, Tensor> out;
-  auto wanted = [&](const std::string& name) {
-    if (only.empty()) return true;
-    for (const std::string& k : only)
-      if (name == k + ".npy") return true;
-    return false;
-  };
   try {
     ZipReader zip(path);
-    for (const ZipReader::Entry& e : zip.entries()) {
-      if (e.is_dir() || !wanted(e.name)) continue;
-      if (e.name.size() <= 4 || e.name.compare(e.name.size() - 4, 4, ".npy") != 0)
-        throw Error("entry '" + e.name + "' is not a .npy array");
+    // numpy.load takes a file for an .npz by its first bytes: a local file
+    // header, or the end record of an empty archive.
+    const std::vector<uint8_t> magic = zip.file_head(4);
+    if (magic.size() < 4 || (std::memcmp(magic.data(), "PK\x03\x04", 4) != 0 && std::memcmp(magic.data(), "PK\x05\x06", 4) != 0))
+      throw Error("not an .npz: numpy.load reads a zip archive only from its first byte (this one has bytes before it)");
+    // The keys: every entry's name less ".npy" (NpzFile.files), or `only`.
+    std::vector<std::string> keys = only;
+    if (keys.empty()) {
+      std::set<std::string> seen;
+      for (const ZipReader::Entry& e : zip.entries()) {
+        if (e.is_dir()) continue;
+        const std::string key = ends_with_npy(e.name) ? e.name.substr(0, e.name.size() - 4) : e.name;
+        if (seen.insert(key).second) keys.push_back(key);
+      }
+    }
+    for (const std::string& key : keys) {
+      // NpzFile.__getitem__: the entry named the key itself, else "<key>.npy".
+      int64_t index = zip.find(key);
+      if (index < 0) index = zip.find(key + ".npy");
+      if (index < 0) continue;
+      const ZipReader::Entry& e = zip.entries()[static_cast<size_t>(index)];
+      if (e.is_dir()) continue;
       if (!e.unreadable.empty()) throw Error("entry '" + e.name + "': " + e.unreadable);
+      // numpy.load gives an entry without the .npy magic as bytes, no array.
+      const std::vector<uint8_t> magic6 = zip.read_head(e, 6);
+      if (magic6.size() < 6 || std::memcmp(magic6.data(), "\x93NUMPY", 6) != 0)
+        throw Error("entry '" + e.name + "' is not a .npy array");
       // An entry within kNpyHeadBytes is decoded and CRC-checked before it
       // is parsed. A larger one's header is read from its head, and the
       // entry is decoded whole (and CRC-checked) only once the header's shape
@@ -59,7 +83,7 @@ std::map<std::string, Tensor> read_npz(const std::string& path, const std::vecto
         if (!small && !from_head && whole.empty()) whole = zip.read(e);
         if (k > 0) std::memcpy(dst, (from_head ? head : whole).data() + at, k);
       };
-      out[e.name.substr(0, e.name.size() - 4)] = io::parse_npy_from(e.size, read_at, e.name);
+      out[key] = io::parse_npy_from(e.size, read_at, e.name);
     }
   } catch (const Error& err) {
     const std::string what = err.what();

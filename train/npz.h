@@ -23,14 +23,17 @@ namespace gf {
 void save_npz(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& arrays,
               io::AtomicFileSet* together = nullptr);
 
-// The "<key>.npy" entries of an .npz (stored or deflated, so
-// numpy.savez_compressed's too), by key, as CPU tensors of the entry's dtype
-// (float32 or float64): every entry, or with `only` those keys alone, the
-// other entries left unread (an int64 'step' beside 'w' does not stop a
-// reader of 'w', as numpy.load(f)['w'] does not). Throws gf::Error "npz:
-// <path>: <problem>" for a file that is not a zip, a corrupt entry (CRC-32),
-// a read entry that is not such a .npy, or (without `only`) an archive
-// without arrays; with `only`, a key the archive lacks is absent from the map.
+// The arrays of an .npz (stored or deflated, so numpy.savez_compressed's
+// too), by key, as CPU tensors of the entry's dtype (float32 or float64):
+// every key (an entry's name less ".npy", numpy's NpzFile.files), or with
+// `only` those keys alone, the other entries left unread (an int64 'step'
+// beside 'w' does not stop a reader of 'w', as numpy.load(f)['w'] does not).
+// A key is found as numpy.load(f)[key] finds it: the entry named the key
+// itself, else "<key>.npy". Throws gf::Error "npz: <path>: <problem>" for a
+// file that is not a zip from its first byte (numpy.load's test), a corrupt
+// entry (CRC-32), a read entry that is not such a .npy, or (without `only`)
+// an archive without arrays; with `only`, a key the archive lacks is absent
+// from the map.
 std::map<std::string, Tensor> read_npz(const std::string& path, const std::vector<std::string>& only = {});
 
 }  // namespace gf

@@ -340,6 +340,12 @@ int64_t ZipReader::find(const std::string& name) const {
   return it == index_.end() ? -1 : static_cast<int64_t>(it->second);
 }
 
+std::vector<uint8_t> ZipReader::file_head(size_t n) {
+  std::vector<uint8_t> out(static_cast<size_t>(std::min<uint64_t>(n, file_size_)));
+  read_at(0, out.data(), out.size(), "the file's start");
+  return out;
+}
+
 void ZipReader::read_at(uint64_t offset, void* dst, size_t n, const std::string& what) {
   if (offset > file_size_ || n > file_size_ - offset) throw_error(path_, what + " lies outside the file");
   file_.clear();

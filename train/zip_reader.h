@@ -63,6 +63,10 @@ class ZipReader {
   // size is allocated (an .npz entry whose few compressed bytes claim 2 GB).
   // Throws as read() for an unreadable, damaged or cut entry.
   std::vector<uint8_t> read_head(const Entry& e, size_t n);
+  // The archive file's first min(n, its size) bytes: for a loader that, as
+  // its Python original, tells a zip by its first bytes (numpy.load), where
+  // zipfile itself would read past bytes put in front.
+  std::vector<uint8_t> file_head(size_t n);
 
  private:
   void read_at(uint64_t offset, void* dst, size_t n, const std::string& what);

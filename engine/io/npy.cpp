@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <new>
 #include <optional>
 #include <sstream>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "engine/error.h"
 #include "engine/io/input_file.h"
 #include "engine/io/atomic_file.h"
+#include "kernels/common.h"
 
 namespace gf::io {
 namespace {
@@ -22,10 +24,10 @@ constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicLen = 6;
 // The header describes an array in a few dozen bytes; anything far larger is
 // not a .npy header (NumPy itself refuses headers over 10000 bytes by default).
-constexpr uint32_t kMaxHeader = 1u << 20;
-static_assert(kNpyHeadBytes == 12 + kMaxHeader);
+constexpr uint32_t kMaxNpyHeader = 1u << 20;
+static_assert(kNpyHeadBytes == 12 + kMaxNpyHeader);
 
-[[noreturn]] void bad(const std::string& path, const std::string& what) { throw Error("npy: " + path + ": " + what); }
+[[noreturn]] void bad_npy(const std::string& path, const std::string& what) { throw Error("npy: " + path + ": " + what); }
 
 // The header is a Python dict literal, e.g.
 //   {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
@@ -66,7 +68,7 @@ class HeaderParser {
   [[noreturn]] void fail(const std::string& what) const {
     // Quoted up to 200 characters: the header may be a megabyte of anything.
     const std::string text = s_.substr(0, s_.find_last_not_of(" \n") + 1);
-    bad(path_, "malformed header (" + what + "): " + (text.size() > 200 ? text.substr(0, 197) + "..." : text));
+    bad_npy(path_, "malformed header (" + what + "): " + (text.size() > 200 ? text.substr(0, 197) + "..." : text));
   }
   void skip_space() {
     while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t')) ++i_;
@@ -100,22 +102,62 @@ class HeaderParser {
     }
     fail("expected True or False");
   }
+  // A tuple as Python's literal_eval reads one: "()", "(3,)", "(2, 3)",
+  // "(2, 3,)"; "(3)" is the integer 3, which NumPy refuses as a shape.
   Shape tuple() {
     Shape out;
+    bool comma = false;
     expect('(');
     while (!peek(')')) {
-      size_t digits = 0;
-      int64_t v = 0;
-      for (; i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9'; ++i_, ++digits) {
-        if (v > (int64_t{1} << 48)) fail("dimension too large");
-        v = v * 10 + (s_[i_] - '0');
-      }
-      if (digits == 0) fail("expected a dimension");
-      out.push_back(v);
+      out.push_back(dimension());
+      comma = peek(',');
       if (!peek(')')) expect(',');
     }
     expect(')');
+    if (out.size() == 1 && !comma) fail("the shape is not a tuple");
     return out;
+  }
+  // A dimension as NumPy's header parser reads an integer (Python 3's
+  // literal_eval; then, for format 1.0 and 2.0, again without Python 2's "L"
+  // suffixes): an optional sign, then a decimal number without leading zeros
+  // (but "00"), or a 0x, 0o or 0b one, single underscores between digits.
+  int64_t dimension() {
+    skip_space();
+    bool negative = false;
+    if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) {
+      negative = s_[i_++] == '-';
+      skip_space();
+    }
+    int base = 10;
+    if (i_ + 1 < s_.size() && s_[i_] == '0') {
+      const char p = static_cast<char>(s_[i_ + 1] | 0x20);
+      base = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 10;
+      if (base != 10) i_ += 2;
+    }
+    auto digit = [&](size_t at) -> int {
+      if (at >= s_.size()) return -1;
+      const char c = s_[at];
+      const int d = c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+      return d < base ? d : -1;
+    };
+    size_t digits = 0;
+    bool nonzero_after_zero = false;
+    int64_t v = 0;
+    for (;; ++i_) {
+      // After a base's prefix an underscore may come first ("0x_1f").
+      if (i_ < s_.size() && s_[i_] == '_' && (digits > 0 || base != 10) && digit(i_ + 1) >= 0) ++i_;
+      const int d = digit(i_);
+      if (d < 0) break;
+      if (base == 10 && digits > 0 && v == 0 && d != 0) nonzero_after_zero = true;
+      if (v > (int64_t{1} << 48)) fail("dimension too large");
+      v = v * base + d;
+      ++digits;
+    }
+    if (digits == 0) fail("expected a dimension");
+    if (nonzero_after_zero) fail("a dimension with a leading zero");
+    if (i_ < s_.size() && s_[i_] == 'L') ++i_;  // Python 2's long
+    if (negative && v != 0) fail("a negative dimension");
+    return v;
   }
 
   const std::string& s_;
@@ -211,20 +253,24 @@ Tensor parse_npy_source(uint64_t file_size, const std::function<void(uint64_t, v
                         const std::string& path, bool whole_numbers = false) {
   unsigned char pre[12] = {};
   read_at(0, pre, static_cast<size_t>(std::min<uint64_t>(file_size, sizeof pre)));
-  if (file_size < kMagicLen || std::memcmp(pre, kMagic, kMagicLen) != 0) bad(path, "bad magic; not a .npy file");
-  if (file_size < 10) bad(path, "truncated in the preamble");
+  if (file_size < kMagicLen || std::memcmp(pre, kMagic, kMagicLen) != 0) bad_npy(path, "bad magic; not a .npy file");
+  if (file_size < 10) bad_npy(path, "truncated in the preamble");
   const int major = pre[6], minor = pre[7];
   if ((major != 1 && major != 2) || minor != 0)
-    bad(path, "format version " + std::to_string(major) + "." + std::to_string(minor) + " is not supported (1.0 or 2.0)");
+    bad_npy(path, "format version " + std::to_string(major) + "." + std::to_string(minor) + " is not supported (1.0 or 2.0)");
   const int len_bytes = major == 1 ? 2 : 4;
-  if (file_size < 8u + len_bytes) bad(path, "truncated in the preamble");
+  if (file_size < 8u + len_bytes) bad_npy(path, "truncated in the preamble");
   const uint32_t header_len = read_le(pre + 8, len_bytes);
   const uint64_t data_start = 8u + len_bytes + header_len;
-  if (header_len > kMaxHeader) bad(path, "header length " + std::to_string(header_len) + " is implausible");
-  if (data_start > file_size) bad(path, "truncated in the header");
+  if (header_len > kMaxNpyHeader) bad_npy(path, "header length " + std::to_string(header_len) + " is implausible");
+  if (data_start > file_size) bad_npy(path, "truncated in the header");
   std::string text(header_len, '\0');
   read_at(static_cast<uint64_t>(8 + len_bytes), text.data(), header_len);
   const HeaderParser::Header h = HeaderParser(text, path).parse();
+  // NumPy writes up to 32 dimensions; a tensor here holds 6.
+  if (h.shape.size() > static_cast<size_t>(kMaxDims))
+    bad_npy(path, "the array has " + std::to_string(h.shape.size()) + " dimensions; at most " +
+                      std::to_string(kMaxDims) + " are read");
 
   // Floats of 2, 4 or 8 bytes in either byte order ('=' is this machine's,
   // little-endian); float16 becomes float32, which holds it exactly.
@@ -238,7 +284,7 @@ Tensor parse_npy_source(uint64_t file_size, const std::function<void(uint64_t, v
                          ((h.descr[1] == 'i' || h.descr[1] == 'u') &&
                           (h.descr[2] == '1' || h.descr[2] == '2' || h.descr[2] == '4' || h.descr[2] == '8')));
   if (!is_float && !is_whole)
-    bad(path, "dtype '" + h.descr + "' is not supported (only float16, float32 or float64: '<f2', '<f4', '<f8'" +
+    bad_npy(path, "dtype '" + h.descr + "' is not supported (only float16, float32 or float64: '<f2', '<f4', '<f8'" +
                   (whole_numbers ? std::string(", or integers and bools: '<i8', '|u1', '|b1', ...)") : std::string(")")));
   const size_t file_item = size_t(h.descr[2] - '0');
   const bool swapped = h.descr[0] == '>';
@@ -249,18 +295,29 @@ Tensor parse_npy_source(uint64_t file_size, const std::function<void(uint64_t, v
   uint64_t want = file_item;
   for (int64_t d : h.shape)
     if (__builtin_mul_overflow(want, static_cast<uint64_t>(d), &want))
-      bad(path, "shape " + shape_str(h.shape) + " is too large");
+      bad_npy(path, "shape " + shape_str(h.shape) + " is too large");
   if (have < want)
-    bad(path, "truncated: shape " + shape_str(h.shape) + " needs " + std::to_string(want) + " data bytes, the file has " +
+    bad_npy(path, "truncated: shape " + shape_str(h.shape) + " needs " + std::to_string(want) + " data bytes, the file has " +
                   std::to_string(have));
   if (have > want)
-    bad(path, std::to_string(have - want) + " bytes after the data of shape " + shape_str(h.shape));
-  Tensor t = Tensor::empty(h.shape, dtype, Device::cpu());
-  if (is_float && file_item == dtype_size(dtype) && !swapped && !h.fortran_order) {
+    bad_npy(path, std::to_string(have - want) + " bytes after the data of shape " + shape_str(h.shape));
+  // The memory for a shape the file really fills (a sparse file can claim
+  // terabytes in a few kilobytes of disk): a failure names the file.
+  Tensor t;
+  std::vector<uint8_t> raw;
+  const bool direct = is_float && file_item == dtype_size(dtype) && !swapped && !h.fortran_order;
+  try {
+    t = Tensor::empty(h.shape, dtype, Device::cpu());
+    if (!direct) raw.resize(static_cast<size_t>(want));
+  } catch (const Error& e) {
+    bad_npy(path, "shape " + shape_str(h.shape) + ": " + e.what());
+  } catch (const std::bad_alloc&) {
+    bad_npy(path, "shape " + shape_str(h.shape) + ": out of memory for " + std::to_string(want) + " bytes");
+  }
+  if (direct) {
     read_at(data_start, t.raw(), static_cast<size_t>(want));
     return t;
   }
-  std::vector<uint8_t> raw(static_cast<size_t>(want));
   read_at(data_start, raw.data(), raw.size());
   to_c_order_native(raw.data(), file_item, h.descr[1], swapped, h.fortran_order, h.shape, t);
   return t;
@@ -271,13 +328,13 @@ Tensor parse_npy_source(uint64_t file_size, const std::function<void(uint64_t, v
 Tensor read_npy(const std::string& path, bool whole_numbers) {
   std::string why;
   std::ifstream f = open_input(path, why, /*seekable=*/true);
-  if (!f.is_open()) bad(path, why);
+  if (!f.is_open()) bad_npy(path, why);
   f.seekg(0, std::ios::end);
   const uint64_t file_size = static_cast<uint64_t>(f.tellg());
   return parse_npy_source(file_size, [&](uint64_t at, void* dst, size_t n) {
     f.seekg(static_cast<std::streamoff>(at));
     f.read(static_cast<char*>(dst), static_cast<std::streamsize>(n));
-    if (!f) bad(path, "read failed");
+    if (!f) bad_npy(path, "read failed");
   }, path, whole_numbers);
 }
 
