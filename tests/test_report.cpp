@@ -150,6 +150,32 @@ TEST_CASE("carry_earlier_stats gives the recovered tick the results its metric r
   CHECK(last == "{\"fid50k_full\":12.5,\"kimg\":4.0,\"loss_G\":4,\"tick\":3,\"timestamp\":1000.5}\n");
 }
 
+// calc_metrics run on a run's snapshots afterwards: its page drew the
+// results, and the page of a run resumed from it dropped them (a breaker's
+// find), at the checkpoint's own tick too. The records of the snapshots up to
+// the resume point now travel with the carried ticks; a later snapshot's,
+// which the resumed run trains again, does not.
+TEST_CASE("a resumed run's page keeps the metric results recorded for the earlier snapshots", "[report]") {
+  const fs::path a = fresh_dir("measured"), b = fresh_dir("resumed_after_measuring");
+  write_ticks(a, 1, 8);
+  auto record = [](int kimg, double fid) {
+    return "{\"results\": {\"fid50k_full\": " + std::to_string(fid) +
+           "}, \"metric\": \"fid50k_full\", \"snapshot_pkl\": \"network-snapshot-00000" + std::to_string(kimg) + ".pkl\"}\n";
+  };
+  std::ofstream(a / "metric-fid50k_full.jsonl") << record(2, 20.5) << record(4, 14.5) << record(6, 9.5);
+  CHECK(curve_commands(render_report(a.string()), "fid50k_full").size() == 3);
+  carry_earlier_stats(b.string(), (a / "checkpoint.bin").string(), 4000);
+  write_ticks(b, 5, 2);
+  const std::string earlier = read(b / "stats-earlier.jsonl");
+  REQUIRE(count(earlier, "\n") == 4);
+  CHECK(count(earlier, "fid50k_full") == 2);
+  CHECK(earlier.find("\"fid50k_full\":14.5") != std::string::npos);
+  CHECK(earlier.find("9.5") == std::string::npos);
+  // The lines without a result are copied as they were.
+  CHECK(earlier.find("{\"tick\": 0, \"kimg\": 1, \"total_sec\": 10, \"loss_G\": 1}\n") == 0);
+  CHECK(curve_commands(render_report(b.string()), "fid50k_full").size() == 2);
+}
+
 TEST_CASE("carry_earlier_stats copies nothing without a resume point or earlier stats", "[report]") {
   const fs::path a = fresh_dir("plain"), b = fresh_dir("from_snapshot"), c = fresh_dir("no_stats");
   write_ticks(a, 1, 4);

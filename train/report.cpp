@@ -982,17 +982,31 @@ int64_t stats_line_nimg(const std::string& line) {
   return std::isfinite(kimg) && kimg >= 0 && kimg < 1e15 ? std::llround(kimg * 1000) : -1;
 }
 
-// The checkpoint tick's stats line with the results that the folder's
-// metric-*.jsonl files hold for its snapshot (the kimg its name carries),
-// written after the line was formed; the line as it is when none does (the
-// process died before the metrics' records). A later record of a metric
-// replaces an earlier one, as on the page.
-std::string with_metric_results(const fs::path& dir, const std::string& line) {
-  json stats = io::parse_json_or_discarded(line);
-  if (!stats.is_object() || !stats.contains("timestamp") || !stats["timestamp"].is_number()) return line;
-  const double kimg = std::floor(stats["kimg"].get<double>() + 1e-9), formed = stats["timestamp"].get<double>();
-  const json own = stats;  // the line's fields, which no record replaces
-  bool found = false;
+// The carried stats lines with the results that the folder's metric-*.jsonl
+// files hold for their snapshots (calc_metrics's, run after the fact, or
+// the checkpoint tick's own when the process died during its metrics),
+// which the page of this folder drew and the resumed run's would not. As
+// the page places them (read_metric_files): a record goes to the last line
+// of its snapshot's whole kimg, unless a line of that kimg has the result
+// already; a later record of a metric replaces an earlier one; a record made
+// before that line was formed is of another snapshot of that kimg. Lines
+// that get no result stay as they were, byte for byte.
+void add_metric_results(const fs::path& dir, std::vector<std::string>& lines) {
+  std::vector<json> parsed(lines.size());
+  std::map<double, size_t> last_of_kimg;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    parsed[i] = io::parse_json_or_discarded(lines[i]);
+    if (parsed[i].is_object() && parsed[i].contains("kimg") && parsed[i]["kimg"].is_number())
+      last_of_kimg[std::floor(parsed[i]["kimg"].get<double>() + 1e-9)] = i;
+  }
+  auto has_result = [&](double kimg, const std::string& name) {
+    for (size_t i = 0; i < lines.size(); ++i)
+      if (parsed[i].is_object() && parsed[i].contains(name) && parsed[i].contains("kimg") && parsed[i]["kimg"].is_number() &&
+          std::floor(parsed[i]["kimg"].get<double>() + 1e-9) == kimg)
+        return true;
+    return false;
+  };
+  std::map<size_t, json> results_of_line;  // line index -> results to add
   for (const fs::path& path : metric_files(dir)) {
     std::ifstream f = open_run_file(path, nullptr);
     std::string record;
@@ -1000,17 +1014,22 @@ std::string with_metric_results(const fs::path& dir, const std::string& line) {
       const json j = io::parse_python_json_or_discarded(record);
       double k = -1;
       const json* results = metric_record_results(j, k);
-      if (!results || k != kimg || !j.contains("timestamp") || !j["timestamp"].is_number() ||
-          j["timestamp"].get<double>() < formed)
+      const auto at = results ? last_of_kimg.find(k) : last_of_kimg.end();
+      if (at == last_of_kimg.end()) continue;
+      const json& line = parsed[at->second];
+      if (line.contains("timestamp") && line["timestamp"].is_number() && j.contains("timestamp") &&
+          j["timestamp"].is_number() && j["timestamp"].get<double>() < line["timestamp"].get<double>())
         continue;
-      // Results as the page takes them: numbers (null for NaN), never one
-      // of the line's own fields.
+      // Results as the page takes them: numbers (null for NaN).
       for (const auto& [name, v] : results->items())
-        if (is_statistic(v) && !own.contains(name)) stats[name] = v;
-      found = true;
+        if (is_statistic(v) && !has_result(k, name)) results_of_line[at->second][name] = v;
     }
   }
-  return found ? io::json_text(stats) : line;
+  for (const auto& [i, results] : results_of_line) {
+    json merged = parsed[i];
+    for (const auto& [name, v] : results.items()) merged[name] = v;
+    lines[i] = io::json_text(merged);
+  }
 }
 
 }  // namespace
@@ -1018,7 +1037,7 @@ std::string with_metric_results(const fs::path& dir, const std::string& line) {
 void carry_earlier_stats(const std::string& run_dir, const std::string& resume_file, int64_t resume_nimg) {
   if (resume_nimg <= 0) return;
   const fs::path from = fs::absolute(fs::path(resume_file)).parent_path();
-  std::string kept;
+  std::vector<std::string> kept;
   bool has_checkpoint_tick = false;
   for (const char* name : {"stats-earlier.jsonl", "stats.jsonl"}) {
     std::ifstream f = open_run_file(from / name, nullptr);
@@ -1027,7 +1046,7 @@ void carry_earlier_stats(const std::string& run_dir, const std::string& resume_f
       // The ticks up to the checkpoint; the ones after it this run trains again.
       const int64_t nimg = stats_line_nimg(line);
       if (nimg < 0 || nimg > resume_nimg) continue;
-      kept += line + "\n";
+      kept.push_back(line);
       has_checkpoint_tick |= nimg == resume_nimg;
     }
   }
@@ -1036,10 +1055,13 @@ void carry_earlier_stats(const std::string& run_dir, const std::string& resume_f
     // written just before the checkpoint, if it is that checkpoint's tick.
     std::ifstream f = open_run_file(from / kCheckpointTickFile, nullptr);
     std::string line;
-    if (std::getline(f, line) && stats_line_nimg(line) == resume_nimg) kept += with_metric_results(from, line) + "\n";
+    if (std::getline(f, line) && stats_line_nimg(line) == resume_nimg) kept.push_back(line);
   }
+  add_metric_results(from, kept);
   if (!kept.empty())
-    io::write_atomic((fs::path(run_dir) / "stats-earlier.jsonl").string(), [&](std::ostream& f) { f << kept; }, "");
+    io::write_atomic((fs::path(run_dir) / "stats-earlier.jsonl").string(), [&](std::ostream& f) {
+      for (const std::string& line : kept) f << line << '\n';
+    }, "");
 }
 
 }  // namespace gf

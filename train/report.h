@@ -64,9 +64,10 @@ inline constexpr const char* kCheckpointTickFile = "checkpoint-tick.json";
 // this run trains again, are left out). When those files lack the
 // checkpoint's own tick (the process died after the checkpoint, before the
 // line: a kill during the metrics), the folder's kCheckpointTickFile line of
-// that tick is taken, with the results the folder's metric-*.jsonl records
-// hold for that tick's snapshot (a kill after some metrics finished keeps
-// theirs). Does nothing when
+// that tick is taken. Each carried line gets the results the folder's
+// metric-*.jsonl records hold for its snapshot, as that folder's page drew
+// them (calc_metrics's, run on the snapshots afterwards; a kill after some
+// metrics finished keeps theirs). Does nothing when
 // resume_nimg is 0 or the folder holds no stats. Throws gf::Error on a
 // failed write.
 void carry_earlier_stats(const std::string& run_dir, const std::string& resume_file, int64_t resume_nimg);
