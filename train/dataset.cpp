@@ -21,6 +21,7 @@
 #include "engine/host_memory.h"
 #include "engine/io/input_file.h"
 #include "engine/io/json_input.h"
+#include "train/byte_order.h"
 #include "train/cli.h"
 #include "engine/ops.h"
 #include "train/image_io.h"
@@ -651,10 +652,6 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   return ds;
 }
 
-uint32_t be32(const std::vector<uint8_t>& b, size_t at) {
-  return (uint32_t(b[at]) << 24) | (uint32_t(b[at + 1]) << 16) | (uint32_t(b[at + 2]) << 8) | uint32_t(b[at + 3]);
-}
-
 std::unique_ptr<Dataset> open_fashion_mnist(const DatasetOptions& opt) {
   if (!fashion_mnist_installed(opt.fashion_mnist_dir))
     throw Error(opt.fashion_mnist_dir + ": Fashion-MNIST not found (install dataset-fashion-mnist, or pass --data)");
@@ -773,14 +770,14 @@ Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device
 IdxImages read_idx_images(const std::string& img_path, const std::string& lbl_path) {
   const std::vector<uint8_t> img = read_gzip_file(img_path), lbl = read_gzip_file(lbl_path);
   // IDX: big-endian magic (0x0803: ubyte, 3 dims; 0x0801: ubyte, 1 dim), then the dims.
-  if (img.size() < 16 || be32(img, 0) != 0x00000803) throw Error(img_path + ": not an IDX image file");
-  if (lbl.size() < 8 || be32(lbl, 0) != 0x00000801) throw Error(lbl_path + ": not an IDX label file");
-  const size_t n = be32(img, 4), rows = be32(img, 8), cols = be32(img, 12);
+  if (img.size() < 16 || be32(img.data()) != 0x00000803) throw Error(img_path + ": not an IDX image file");
+  if (lbl.size() < 8 || be32(lbl.data()) != 0x00000801) throw Error(lbl_path + ": not an IDX label file");
+  const size_t n = be32(img.data() + 4), rows = be32(img.data() + 8), cols = be32(img.data() + 12);
   if (rows != 28 || cols != 28) throw Error(img_path + ": expected 28x28 images");
   // An empty dataset trains nothing (the sampler's index modulo 0 was a crash).
   if (n == 0) throw Error(img_path + ": holds no images (its header counts 0)");
   if (img.size() != 16 + n * rows * cols) throw Error(img_path + ": size does not match its header");
-  if (be32(lbl, 4) != n || lbl.size() != 8 + n)
+  if (be32(lbl.data() + 4) != n || lbl.size() != 8 + n)
     throw Error(lbl_path + ": label count does not match " + img_path);
 
   // Zero padding to 32x32, the nearest power of two (0 maps to -1, the background).
