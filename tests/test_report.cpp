@@ -436,3 +436,20 @@ TEST_CASE("format_duration", "[report]") {
   CHECK(format_duration(86400 + 2 * 3600 + 3 * 60) == "1d 02h 03m");
   CHECK(format_duration(-1) == "-");
 }
+
+// A NUL in a stats key (valid JSON: "\u0000") went into the page raw, three
+// times, and other control characters too: no text HTML allows (grep took
+// the page for a binary file). Each is shown as the replacement character.
+TEST_CASE("control characters in a run's files reach the page as the replacement character", "[report]") {
+  const fs::path d = fresh_dir("controls");
+  std::ofstream(d / "stats.jsonl") << "{\"tick\": 0, \"kimg\": 1, \"loss\\u0000G\": 1, \"x\\u001bbell\\u0007\": 2}\n"
+                                   << "{\"tick\": 1, \"kimg\": 2, \"loss\\u0000G\": 3, \"x\\u001bbell\\u0007\": 4}\n";
+  std::ofstream(d / "training_options.json") << "{\"dataset\": \"a\\u0001b\", \"note\": \"del\\u007f\"}";
+  const std::string page = render_report(d.string());
+  size_t controls = 0;
+  for (const char c : page)
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) ++controls;
+  CHECK(controls == 0);
+  CHECK(page.find("loss\xEF\xBF\xBDG") != std::string::npos);
+  CHECK(page.find("a\xEF\xBF\xBD" "b") != std::string::npos);
+}

@@ -22,10 +22,19 @@
 int main(int argc, char** argv) {
   return gf::cli::run_main("make_report", [&] {
     std::vector<std::string> dirs;
+    bool options_ended = false;  // after "--", every argument is a folder ("--odd-name" too)
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
+      if (options_ended) {
+        dirs.push_back(a);
+        continue;
+      }
+      if (a == "--") {
+        options_ended = true;
+        continue;
+      }
       if (a == "--help" || a == "-h") {
-        std::cout << "Usage: make_report RUNDIR [RUNDIR ...]\n\n"
+        std::cout << "Usage: make_report [--] RUNDIR [RUNDIR ...]\n\n"
                      "Writes RUNDIR/report.html from the run folder's stats.jsonl, training_options.json,\n"
                      "reals.png and fakes*.png: the page training writes (reloading while a trainer writes\n"
                      "the folder, as its ticks' pages do; final otherwise). Every RUNDIR is tried;\n"

@@ -122,7 +122,14 @@ std::string esc(const std::string& s) {
       case '>': r += "&gt;"; break;
       case '"': r += "&quot;"; break;
       case '\'': r += "&#39;"; break;
-      default: r += c;
+      // A control character (a NUL in a JSON key, "\u0000") is no text
+      // HTML allows: shown as the replacement character a browser shows.
+      case '\t': case '\n': case '\r': r += c; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+          r += "\xEF\xBF\xBD";
+        else
+          r += c;
     }
   }
   return r;
