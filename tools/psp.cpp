@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -65,12 +66,20 @@ namespace {
 using namespace gf;
 namespace fs = std::filesystem;
 
+// An .npy of images by its name, in any case (a .NPY: "not a folder or a
+// .zip of images" before).
+bool npy_name(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".npy";
+}
+
 // The images to encode, read a batch at a time.
 class Inputs {
  public:
   // Up to `limit` images (--n-images): the scan of a folder or zip stops there.
   Inputs(const std::string& path, const psp::PspConfig& cfg, int64_t limit) : cfg_(cfg) {
-    if (fs::path(path).extension() == ".npy") {
+    if (npy_name(path)) {
       npy_ = io::read_input_npy(path, "--images").to(DType::f32);
       const int64_t s = cfg.input_size;
       if (npy_.dim() != 4 || npy_.size(1) != cfg.input_nc || npy_.size(2) != s || npy_.size(3) != s)

@@ -29,7 +29,8 @@ $<TARGET_FILE:generate> --network ${_psp}/decoder.bin --w ${_psp}/enc/latents.np
 
 # An .npy of images outside [-1, 1] (pixels in [0, 255], a generator's raw
 # outputs) is encoded as it is, with a warning that names the range; one
-# inside is encoded without one (the [0, 255] case gave latents without a word).
+# inside is encoded without one (the [0, 255] case gave latents without a word),
+# under a .NPY name too (refused as "not a folder or a .zip" before).
 gf_test(cpu.psp_npy_scale FIXTURES_REQUIRED psp_encoded
         COMMAND sh -c "'${GF_PYTHON3}' -c 'import numpy' 2>/dev/null || exit 77; d=${_psp} && rm -rf $d/raw_in $d/in_range && \
 $<TARGET_FILE:psp> encode --network ${_pnet} --images $d/enc_raw.npy --outdir $d/raw_in > $d/raw_in.log 2>&1 && \
@@ -37,7 +38,9 @@ grep -q '^psp: warning: --images .*/enc_raw.npy: values from -[0-9.]* to [0-9.]*
 grep -q '^psp encode: 3 images -> ' $d/raw_in.log && \
 '${GF_PYTHON3}' -c \"import numpy as np; np.save('$d/in_range.npy', np.clip(np.load('$d/enc_raw.npy'), -1, 1))\" && \
 $<TARGET_FILE:psp> encode --network ${_pnet} --images $d/in_range.npy --outdir $d/in_range > $d/in_range.log 2>&1 && \
-! grep -q warning $d/in_range.log && echo scale checked")
+! grep -q warning $d/in_range.log && cp $d/in_range.npy $d/IN_RANGE.NPY && \
+$<TARGET_FILE:psp> encode --network ${_pnet} --images $d/IN_RANGE.NPY --outdir $d/in_range_upper > /dev/null && \
+cmp $d/in_range/latents.npy $d/in_range_upper/latents.npy && echo scale checked")
 set_tests_properties(cpu.psp_npy_scale PROPERTIES PASS_REGULAR_EXPRESSION "scale checked" SKIP_RETURN_CODE 77)
 
 # latents.npy, names.txt and --raw pair up row by row: a run that fails on
