@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cerrno>
@@ -173,7 +174,10 @@ bool metric_needs_mapping(const std::string& name) { return spec(name).kind == K
 
 std::vector<std::string> parse_metric_list(const std::string& list) {
   std::vector<std::string> out;
-  if (list.empty() || list == "none") return out;
+  // As the official CommaSeparatedList: "" or "none" in any case is no metric.
+  std::string lower = list;
+  for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.empty() || lower == "none") return out;
   // Every piece between commas, a trailing empty one too ("fid50k_full,"),
   // which the official split(',') also refuses as an unknown metric.
   for (size_t start = 0;;) {

@@ -55,7 +55,8 @@ int64_t metric_min_items(const std::string& name);
 bool metric_needs_inception(const std::string& name);
 bool metric_needs_vgg16(const std::string& name);
 bool metric_needs_mapping(const std::string& name);
-// "fid50k_full,is50k" -> names; "none" or "" -> none. Throws gf::Error naming
+// "fid50k_full,is50k" -> names; "none" (any case) or "" -> none, as the official
+// CommaSeparatedList. Throws gf::Error naming
 // an unknown metric and listing the valid ones.
 std::vector<std::string> parse_metric_list(const std::string& list);
 

@@ -21,6 +21,7 @@ std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags, const std
           {"vgg16", "FILE.bin", "", "the PR/PPL VGG16 network: torchvision's VGG16 with LPIPS's lin layers (the official vgg16.pt) converted by tools/convert_weights.py --format vgg16"},
           {"metrics-cache", "DIR", "", "where real-image statistics are cached (default ~/.cache/ganforge/gan-metrics); none: no cache"},
           cli::integer("metric-items", "N", "", "at most N generated and N real images per metric (a quick check; the jsonl line says so)", 1, cli::kInt64Max)};
+  more[0].may_be_empty = none_allowed;  // --metrics '' is none, as the official CommaSeparatedList reads it
   flags.insert(flags.end(), more.begin(), more.end());
   return flags;
 }

@@ -119,6 +119,35 @@ TEST_CASE("cli: a one-letter form reads as its flag, not as a value", "[cli]") {
   CHECK(refusal({"-x"}, decl) == "unexpected argument '-x' (see --help)");
 }
 
+// train.py's --mirror and --cond are click options of type=bool: "--mirror 1"
+// (refused as "unexpected argument '1'"), and click's words after '='
+// ("--mirror=yes", "=Off"). A plain switch takes no word after a space, so
+// "--dry-run n" stays a stray argument, not dry-run off. A switch the
+// program lacks (train.py's --fp32) asks for nothing at its off value.
+TEST_CASE("cli: a click type=bool switch takes its word as click does", "[cli]") {
+  std::vector<cli::Flag> decl = flags();
+  decl.push_back(cli::click_bool({"cond", "", "", "a click bool"}));
+  decl.push_back(cli::click_bool(cli::not_here("fp32", "is not here: leave it out")));
+  auto parsed = [&](std::vector<std::string> args) {
+    std::vector<char*> argv{const_cast<char*>("prog")};
+    for (auto& x : args) argv.push_back(x.data());
+    return cli::Args(static_cast<int>(argv.size()), argv.data(), "prog", "summary", decl);
+  };
+  CHECK(parsed({"--cond", "1"}).flag("cond"));
+  CHECK_FALSE(parsed({"--cond", "False", "--snap", "3"}).flag("cond"));
+  CHECK(parsed({"--cond", "--snap", "3"}).flag("cond"));  // alone, before another flag: on
+  CHECK(parsed({"--cond"}).flag("cond"));
+  for (const char* on : {"1", "true", "T", "yes", "Y", "on", " True "}) CHECK(parsed({std::string("--cond=") + on}).flag("cond"));
+  for (const char* off : {"0", "false", "F", "no", "N", "OFF"}) CHECK_FALSE(parsed({std::string("--cond=") + off}).flag("cond"));
+  CHECK_FALSE(parsed({"--mirror=no"}).flag("mirror"));  // a plain switch takes the words after '=' too
+  CHECK(refusal({"--mirror", "1"}, decl) == "unexpected argument '1' (see --help)");
+  CHECK(refusal({"--cond", "2"}, decl) == "unexpected argument '2' (see --help)");
+  for (const std::vector<std::string>& off : std::vector<std::vector<std::string>>{{"--fp32=0"}, {"--fp32", "false"}, {"--fp32=No"}})
+    CHECK(refusal(off, decl).empty());
+  for (const std::vector<std::string>& on : std::vector<std::vector<std::string>>{{"--fp32"}, {"--fp32=1"}, {"--fp32", "true"}})
+    CHECK(refusal(on, decl) == "--fp32 is not here: leave it out");
+}
+
 TEST_CASE("cli: a count takes the singular noun for one only", "[cli]") {
   CHECK(cli::count_text(1, "image") == "1 image");
   CHECK(cli::count_text(0, "image") == "0 images");
@@ -139,22 +168,33 @@ TEST_CASE("cli: a bad number is one line naming the flag and its range", "[cli]"
   CHECK(refusal({"--tick", "0"}) == "--tick expects a number in (0, 1000000000], got '0'");
   CHECK(refusal({"--gamma=-1"}) == "--gamma expects a finite number >= 0, got '-1'");
   CHECK(refusal({"--psi", "nan"}) == "--psi expects a finite number, got 'nan'");
-  for (const char* bad : {"nan", "inf", "-inf", "", " 1", "1 ", "1x", "0x"})
+  for (const char* bad : {"nan", "inf", "-inf", "", " ", "1x", "0x", "1__0", "_1", "1_", "1_.5", "1._5"})
     CHECK(refusal({"--gamma", bad}).rfind("--gamma expects a finite number >= 0, got '", 0) == 0);
   CHECK(refusal({"--gamma", "1e999"}) == "--gamma 1e999 is too large for a double (a finite number >= 0)");
   // Decimal numbers only: C's hex floats and integers passed strtod (--kimg
   // 0x1p-7 trained 0.0078125 kimg, --kimg 0x10 16), as did its other spellings.
   for (const char* bad : {"0x10", "0X10", "0x1p-7", "-0x1", "0x.8", "infinity", "nan(1)", ".", "+", "1e", "1e+", "e5",
-                          "1.5.2", "--1", "1,5", "\t1", "1d", "1f"})
+                          "1.5.2", "--1", "1,5", "1 0", "1d", "1f"})
     CHECK(refusal({"--gamma", bad}) == std::string("--gamma expects a finite number >= 0, got '") + bad + "'");
   for (const char* good : {"1", "1.", ".5", "+2", "1e-3", "1E3", "2.5e+2", "007", "0.0"})
     CHECK(refusal({"--gamma", good}).empty());
   CHECK(parse({"--gamma", "2.5e+2"}).number("gamma") == 250);
+  // As Python's float() (click's FLOAT on the official flags): spaces around
+  // the number and underscores between digits.
+  CHECK(parse({"--gamma", " 2.5 "}).number("gamma") == 2.5);
+  CHECK(parse({"--gamma", "\t1_0.2_5e1_0\n"}).number("gamma") == 10.25e10);
   CHECK_THROWS_WITH(cli::parse_number("0x10", "kimg", cli::Range::at_least(0)),
                     "--kimg expects a finite number >= 0, got '0x10'");
-  // Integers are whole decimal numbers: no fraction, exponent, hex, spaces or overflow.
-  for (const char* bad : {"1.5", "1e3", "0x10", "+1", " 1", "", "abc", "99999999999999999999"})
+  // Integers are whole decimal numbers: no fraction, exponent, hex or overflow.
+  for (const char* bad : {"1.5", "1e3", "0x10", "++1", "+ 1", "", " ", "abc", "99999999999999999999", "1__0", "_1", "1_"})
     CHECK(refusal({"--snap", bad}) == std::string("--snap expects an integer in [0, 2147483647], got '") + bad + "'");
+  // As Python's int() (click's INT: train.py's --batch +8 was refused): a
+  // sign, spaces around it, underscores between digits, leading zeros.
+  CHECK(parse({"--snap", "+8"}).integer("snap") == 8);
+  CHECK(parse({"--snap", " 12 "}).integer("snap") == 12);
+  CHECK(parse({"--seed", "1_000_000"}).integer("seed") == 1000000);
+  CHECK(parse({"--snap", "007"}).integer("snap") == 7);
+  CHECK(parse({"--seeds", "1_0, 1_1"}).integers("seeds") == std::vector<long long>{10, 11});
   // Lists: every item in range, at most max_count items, forwards.
   const std::string list = "--seeds expects a list like 0-3,7 of at most 10 integers in [0, 4294967295], got '";
   for (const char* bad : {"-1", "1,,2", "", "1-", "0-10", "4294967296", "a"})

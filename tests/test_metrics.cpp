@@ -382,6 +382,10 @@ TEST_CASE("a metric's line is shown before its append, and a run folder that ref
 
 TEST_CASE("metric names are the official ones", "[metrics]") {
   CHECK(parse_metric_list("none").empty());
+  // As the official CommaSeparatedList: "none" in any case, or "" (refused before).
+  CHECK(parse_metric_list("None").empty());
+  CHECK(parse_metric_list("NONE").empty());
+  CHECK(parse_metric_list("").empty());
   CHECK(parse_metric_list("fid50k_full,is50k") == std::vector<std::string>{"fid50k_full", "is50k"});
   CHECK(parse_metric_list("kid50k_full,kid50k") == std::vector<std::string>{"kid50k_full", "kid50k"});
   CHECK_THROWS_WITH(parse_metric_list("fid50k_full,fid10k"),

@@ -55,6 +55,27 @@ std::string number_accepts(const Range& r) {
   return s.empty() ? "a finite number" : s.rfind("in ", 0) == 0 ? "a number " + s : "a finite number " + s;
 }
 
+// A number's text as Python's int() and float() take it (click's INT and
+// FLOAT call them on the official scripts' flags): spaces around it, and
+// single underscores between digits ("1_000"); nullopt for an underscore
+// anywhere else, which Python refuses.
+std::optional<std::string> python_numeral(const std::string& text) {
+  const char* const kSpace = " \t\n\r\f\v";
+  const size_t first = text.find_first_not_of(kSpace), last = text.find_last_not_of(kSpace);
+  if (first == std::string::npos) return std::string();
+  const std::string t = text.substr(first, last - first + 1);
+  auto digit = [&](size_t i) { return i < t.size() && t[i] >= '0' && t[i] <= '9'; };
+  std::string out;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i] != '_') {
+      out += t[i];
+    } else if (i == 0 || !digit(i - 1) || !digit(i + 1)) {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
 // Whole decimal text only: no sign but '-', no spaces, no exponent, no
 // fraction; nullopt when it is not one or does not fit a long long.
 std::optional<long long> to_integer(const std::string& t) {
@@ -88,6 +109,16 @@ bool is_decimal(const std::string& t) {
   return i == t.size();
 }
 
+// Whether text is one of click's BOOL words (parse_bool).
+bool bool_word(const std::string& text) {
+  try {
+    parse_bool(text, "");
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 // What an empty text value lacks, from the flag's value name: "a file name"
 // (FILE, G.bin, FILE.npy), "a folder" (DIR), "a path" (PATH, PATHS), else
 // "a value (NAME)".
@@ -105,7 +136,7 @@ void check_value(const Flag& f, const std::string& v) {
     case Kind::integer_list: parse_integer_list(v, f.name, f.lo, f.hi, f.max_count); break;
     case Kind::device: parse_device(v, f.name); break;
     case Kind::toggle:
-      if (v != "true" && v != "false" && v != "1" && v != "0")
+      if (!bool_word(v))
         throw Error("--" + f.name + " is a switch: give it alone, or as --" + f.name + "=true or =false (1 or 0), got '" + v +
                     "'");
       break;
@@ -193,6 +224,11 @@ Flag with_short_name(char letter, Flag flag) {
   return flag;
 }
 
+Flag click_bool(Flag flag) {
+  flag.takes_word = true;
+  return flag;
+}
+
 Flag device(std::string name, std::string default_value, std::string help) {
   Flag f{std::move(name), "DEVICE", std::move(default_value), std::move(help)};
   f.kind = Kind::device;
@@ -200,7 +236,9 @@ Flag device(std::string name, std::string default_value, std::string help) {
 }
 
 bool parse_bool(const std::string& text, const std::string& flag) {
-  std::string v = text;
+  // click's BoolParamType: the word stripped of spaces, in any case.
+  const size_t first = text.find_first_not_of(" \t\n\r\f\v"), last = text.find_last_not_of(" \t\n\r\f\v");
+  std::string v = first == std::string::npos ? "" : text.substr(first, last - first + 1);
   std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return char(std::tolower(c)); });
   if (v == "1" || v == "true" || v == "t" || v == "yes" || v == "y" || v == "on") return true;
   if (v == "0" || v == "false" || v == "f" || v == "no" || v == "n" || v == "off") return false;
@@ -240,10 +278,12 @@ namespace {
 
 // Whether a flag's text and a kept value mean the same setting.
 bool same_setting(const std::string& given, const std::string& kept) {
-  auto number = [](const std::string& t, double& v) {
+  auto number = [](const std::string& text, double& v) {  // as the flags read it (" 8", "1_000")
+    const std::optional<std::string> t = python_numeral(text);
+    if (!t || t->empty()) return false;
     char* end = nullptr;
-    v = std::strtod(t.c_str(), &end);
-    return !t.empty() && end == t.c_str() + t.size();
+    v = std::strtod(t->c_str(), &end);
+    return end == t->c_str() + t->size();
   };
   auto boolean = [](const std::string& t, bool& b) {
     try {
@@ -299,18 +339,23 @@ Device parse_device(const std::string& text, const std::string& flag) {
 }
 
 long long parse_integer(const std::string& text, const std::string& flag, long long lo, long long hi) {
-  const std::optional<long long> v = to_integer(text);
+  // As Python's int(): "+8", " 8 " and "1_000" too (--batch +8 was refused).
+  std::optional<std::string> t = python_numeral(text);
+  if (t && t->size() > 1 && (*t)[0] == '+' && (*t)[1] >= '0' && (*t)[1] <= '9') t->erase(0, 1);
+  const std::optional<long long> v = t ? to_integer(*t) : std::nullopt;
   if (!v || *v < lo || *v > hi) refuse(flag, integer_accepts(lo, hi), text);
   return *v;
 }
 
 double parse_number(const std::string& text, const std::string& flag, Range range) {
-  // Decimal text only (1e-3, .5, +2, -0.25): strtod alone also took C's hex
-  // floats and integers (--kimg 0x1p-7 trained 0.0078125 kimg, 0x10 16),
-  // and nan and inf, which no flag documents. Spaces and trailing text do not pass.
-  if (!is_decimal(text)) refuse(flag, number_accepts(range), text);
+  // Decimal text only (1e-3, .5, +2, -0.25; spaces around it and
+  // underscores between digits as Python's float() takes them): strtod
+  // alone also took C's hex floats and integers (--kimg 0x1p-7 trained
+  // 0.0078125 kimg, 0x10 16), and nan and inf, which no flag documents.
+  const std::optional<std::string> t = python_numeral(text);
+  if (!t || !is_decimal(*t)) refuse(flag, number_accepts(range), text);
   errno = 0;
-  const double v = std::strtod(text.c_str(), nullptr);
+  const double v = std::strtod(t->c_str(), nullptr);
   // Beyond a double (1e-400 read as 0, 1e400 as inf): not the number typed.
   // (glibc also sets ERANGE for a subnormal result, which a double holds.)
   if (errno == ERANGE && (v == 0 || std::isinf(v)))
@@ -328,11 +373,10 @@ std::vector<long long> parse_integer_list(const std::string& text, const std::st
   // commas and calls int): spaces around it and a leading '+' are fine. The
   // ranges are ganforge's reading: num_range takes one "a-b" of bare digits
   // as the whole value, and no range in a list.
-  auto item = [&](std::string t) {
-    const size_t first = t.find_first_not_of(" \t\n\r\f\v"), last = t.find_last_not_of(" \t\n\r\f\v");
-    t = first == std::string::npos ? "" : t.substr(first, last - first + 1);
-    if (t.size() > 1 && t[0] == '+' && t[1] != '-' && t[1] != '+') t.erase(0, 1);
-    const std::optional<long long> v = to_integer(t);
+  auto item = [&](const std::string& part_text) {
+    std::optional<std::string> t = python_numeral(part_text);
+    if (t && t->size() > 1 && (*t)[0] == '+' && (*t)[1] >= '0' && (*t)[1] <= '9') t->erase(0, 1);
+    const std::optional<long long> v = t ? to_integer(*t) : std::nullopt;
     if (!v || *v < lo || *v > hi) bad();
     return *v;
   };
@@ -396,11 +440,22 @@ Args::Args(int argc, char** argv, std::string program, std::string summary, std:
         name = hyphens;
     }
     const Flag& f = find(name);
-    if (f.kind == Kind::not_here) throw Error("--" + name + " " + f.help);
+    // A click type=bool flag's word may follow after a space.
+    const bool word_follows = f.takes_word && !inline_value && i + 1 < argc && bool_word(argv[i + 1]);
+    if (f.kind == Kind::not_here) {
+      // The official default (off) of a switch this program lacks asks for nothing.
+      if (f.takes_word && (inline_value || word_follows) && bool_word(inline_value ? value : argv[i + 1]) &&
+          !parse_bool(inline_value ? value : argv[i + 1], name)) {
+        if (word_follows) ++i;
+        continue;
+      }
+      throw Error("--" + name + " " + f.help);
+    }
     if (f.kind_of() == Kind::toggle) {
       if (spelled == name) {
         if (inline_value) check_value(f, value);
-        given_[name] = inline_value ? value : "true";
+        const std::string word = inline_value ? value : word_follows ? argv[++i] : "true";
+        given_[name] = parse_bool(word, name) ? "true" : "false";
         continue;
       }
       // The official spelling may come with a word, after it or after '=',

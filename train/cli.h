@@ -73,6 +73,10 @@ struct Flag {
   bool may_be_empty = false;
   // An official script's one-letter form ('n': train.py's -n for --dry-run); 0: none.
   char short_name = 0;
+  // A switch (or a not_here flag) that is a click option of type=bool in the
+  // official script (train.py's --mirror, --cond, --fp32): it also takes its
+  // word after a space ("--mirror 1", "--fp32 false"), as click does.
+  bool takes_word = false;
   Kind kind_of() const { return kind == Kind::text && value_name.empty() ? Kind::toggle : kind; }
   std::string accepts() const;   // "an integer in [0, 4294967295]", ... ("" for text and switches)
 };
@@ -90,6 +94,10 @@ Flag device(std::string name, std::string default_value, std::string help);
 Flag not_here(std::string name, std::string why);
 // `flag` also given as -<letter>, as the official script takes it.
 Flag with_short_name(char letter, Flag flag);
+// `flag` as a click option of type=bool (Flag::takes_word). On a not_here
+// flag, its off value (the official default) is then taken and ignored:
+// train.py's --fp32=0 asks for nothing this program lacks.
+Flag click_bool(Flag flag);
 
 class Args {
  public:

@@ -33,6 +33,11 @@ std::ifstream open_input(const std::string& path, std::string& why, bool seekabl
   errno = 0;
   std::ifstream f(path, std::ios::binary);
   if (!f) why = std::string("cannot open: ") + (errno ? std::strerror(errno) : "unknown error");
+  // The official scripts open their networks by URL (dnnlib's open_url):
+  // "No such file or directory" named the URL as a missing file.
+  if (!f && errno == ENOENT && (path.rfind("http://", 0) == 0 || path.rfind("https://", 0) == 0))
+    why = "a URL, and nothing is downloaded here: download the file first (an official pickle: then convert it with "
+          "tools/convert_weights.py import and give the .bin)";
   return f;
 }
 

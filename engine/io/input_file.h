@@ -11,7 +11,8 @@
 namespace gf::io {
 
 // A binary stream on path, or a closed one with `why` set: "is a folder, not
-// a file", "is a device, not a file" (/dev/zero) or "cannot open:
+// a file", "is a device, not a file" (/dev/zero), "a URL, and nothing is
+// downloaded here: ..." (http:// or https://, no such file) or "cannot open:
 // <strerror>". Callers add the path and their name. A pipe is taken (--z
 // <(python ...)) unless `seekable`: the readers that seek (.bin, .npy by
 // path, zip) refuse a pipe or socket before opening it ("is a pipe, not a
