@@ -734,9 +734,8 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     w = tiff.width, h = tiff.height;
     from_rgba(tiff.rgba);
     done.frames = tiff.pages;
-    // libtiff's RGBA reader rounds 16-bit colour, and takes 16-bit grey's high byte.
-    done.to_8_bit = tiff.is_16_bit && tiff.colour;
-    done.high_byte = tiff.is_16_bit && !tiff.colour;
+    // 16 bits to 8 by the high byte, as Pillow's unpackers (train/tiff_image.h).
+    done.high_byte = tiff.is_16_bit;
   } else if (info.format == "JPEG 2000") {  // OpenJPEG, as Pillow (train/jpeg2000_image.h)
     const Jpeg2000Image j2k = decode_jpeg2000(data, n, name);
     w = j2k.width, h = j2k.height;

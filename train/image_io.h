@@ -51,8 +51,8 @@ struct Conversions {
   bool grey_to_rgb = false;    // lossless: grey replicated into R, G and B
   bool alpha_dropped = false;  // lossless: the alpha was 255 everywhere
   bool oriented = false;       // lossless as viewers show it: turned as the EXIF orientation says
-  bool to_8_bit = false;       // 16 bits (grey PNG, PSD, PNM, colour TIFF) rounded to 8: round(v * 255 / 65535) (a PNM's maxval for 65535)
-  bool high_byte = false;      // a 16-bit PNG of colour or with alpha to 8 bits as PIL's RGB;16B and LA;16B, a 16-bit grey TIFF as libtiff's reader: the high byte
+  bool to_8_bit = false;       // 16 bits (grey PNG, PSD, PNM) rounded to 8: round(v * 255 / 65535) (a PNM's maxval for 65535)
+  bool high_byte = false;      // a 16-bit PNG of colour or with alpha to 8 bits as PIL's RGB;16B and LA;16B, a 16-bit TIFF as Pillow's unpackers: the high byte
   bool rescaled = false;       // a PNM's 8-bit samples scaled from 0..maxval (below 255) to 0..255
   bool hdr_to_8_bit = false;   // stb_image's HDR to 8 bits: gamma 1/2.2, values above 1 clipped
   bool cmyk_to_rgb = false;    // CMYK/YCCK to RGB as Pillow's convert('RGB'), with no colour profile

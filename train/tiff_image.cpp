@@ -151,8 +151,24 @@ TiffImage decode_tiff(const uint8_t* data, size_t n, const std::string& name) {
   // as stored, which is what Pillow gives (the tag is applied by decode_image).
   TIFFSetField(tif.get(), TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
   auto* raster = reinterpret_cast<uint32_t*>(info.rgba.data());
-  if (!TIFFReadRGBAImageOriented(tif.get(), uint32_t(info.width), uint32_t(info.height), raster, ORIENTATION_TOPLEFT, 0) ||
-      !why.empty())
+  // TIFFReadRGBAImageOriented's steps, with one change: libtiff rounds a
+  // 16-bit colour sample to 8 bits ((v + 128) / 257, its Bitdepth16To8
+  // table), where Pillow's RGB;16 unpackers keep the high byte: the table,
+  // built by TIFFRGBAImageBegin, is rewritten so. (16-bit grey goes through
+  // its own path, the high byte already.)
+  TIFFRGBAImage img;
+  char emsg[1024] = "";
+  bool ok = TIFFRGBAImageBegin(&img, tif.get(), 0, emsg) != 0;
+  if (ok) {
+    img.req_orientation = ORIENTATION_TOPLEFT;
+    if (img.Bitdepth16To8)
+      for (uint32_t v = 0; v < 65536; ++v) img.Bitdepth16To8[v] = uint8_t(v >> 8);
+    ok = TIFFRGBAImageGet(&img, raster, uint32_t(info.width), uint32_t(info.height)) != 0;
+    TIFFRGBAImageEnd(&img);
+  } else if (why.empty()) {
+    why = emsg;
+  }
+  if (!ok || !why.empty())
     throw Error(name + ": unreadable TIFF (" + (why.empty() ? "libtiff cannot decode its pixels" : why) + ")");
   // The raster's words are ABGR (R in the low byte): RGBA bytes on a little-endian machine.
   for (size_t i = 0; i < size_t(info.width) * info.height; ++i) {

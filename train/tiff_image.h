@@ -4,11 +4,11 @@
 // 1-bit images, converts YCbCr, CMYK and CIE Lab to RGB and keeps 8-bit
 // samples as they are. Pillow turns the image as its Orientation tag says
 // when it loads it (TiffImageFile.load_end), which decode_image does for
-// every reader of a TIFF. Where Pillow's pixels differ: 16-bit samples
-// become 8 bits as libtiff's reader makes them, colour ones rounded,
-// round(v * 255 / 65535) (Pillow keeps their high byte: a level apart in
-// places), grey ones by their high byte (Pillow opens them as I;16
-// integers, which the official code mangles); CMYK uses libtiff's (255 - C)(255 - K) / 255 (Pillow's
+// every reader of a TIFF. 16-bit samples become 8 bits by their high byte,
+// as Pillow's RGB;16 unpackers make colour ones (libtiff's reader rounds,
+// (v + 128) / 257: its table is rewritten). Where Pillow's pixels differ:
+// 16-bit grey (Pillow opens it as I;16 integers, which the official code
+// mangles, convert('RGB') clipping them to 255); CMYK uses libtiff's (255 - C)(255 - K) / 255 (Pillow's
 // 255 - C - K), and a pixel with alpha below full is premultiplied by
 // libtiff (such images are refused by decode_image anyway).
 #pragma once
@@ -26,7 +26,7 @@ struct TiffImage {
   int width = 0, height = 0;  // as stored (Orientation not applied)
   bool colour = false;        // RGB, palette, YCbCr, CMYK, Lab; false: grey (min-is-black or -white, 1 to 16 bits)
   bool alpha = false;         // an associated or unassociated alpha sample
-  bool is_16_bit = false;     // 16 bits per sample (to 8 bits: colour round(v * 255 / 65535), grey v >> 8)
+  bool is_16_bit = false;     // 16 bits per sample (to 8 bits: v >> 8)
   bool is_cmyk = false;       // separated (CMYK) ink
   bool bilevel = false;       // 1-bit grey without alpha: PIL's mode '1'
   int orientation = 1;        // the Orientation tag 1-8 (the same numbers as EXIF's); not applied here

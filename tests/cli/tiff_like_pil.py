@@ -4,13 +4,14 @@ Writes TIFF files with Pillow, converts each folder with dataset_tool and
 checks that every image it wrote holds the pixels the official loader would
 see: colour files (RGB uncompressed, LZW, Deflate, PackBits and JPEG, an
 opaque RGBA, a palette image, three pages, an Orientation tag of 6, which
-Pillow applies on load) against np.array(PIL.Image.open(f).convert('RGB'));
+Pillow applies on load, 16-bit RGB in both byte orders, written here as
+Pillow cannot write them) against np.array(PIL.Image.open(f).convert('RGB'));
 grey files (8-bit, 1-bit, 16-bit) against convert('L'), and the 16-bit one
-against the high byte of Pillow's I;16 integers (libtiff's rule,
-train/tiff_image.h). Exits 0 when all hold, else prints what differs and
+against the high byte of Pillow's I;16 integers (train/tiff_image.h). Exits 0 when all hold, else prints what differs and
 exits 1; 77 when Pillow or NumPy is missing."""
 import os
 import shutil
+import struct
 import sys
 
 try:
@@ -23,8 +24,32 @@ except ImportError as e:  # scripts/install_deps.sh --torch installs them
     sys.exit(77)
 
 
+def write_rgb16_tiff(path, pixels, order):
+    """An uncompressed 16-bit RGB TIFF of pixels (uint16 [h, w, 3]), byte
+    order 'II' or 'MM': one strip, the tags a reader needs."""
+    h, w, _ = pixels.shape
+    e = "<" if order == "II" else ">"
+    # (tag, type: 3 SHORT or 4 LONG, count, value); 258 and 273 point past the directory.
+    tags = [(256, 4, 1, w), (257, 4, 1, h), (258, 3, 3, None), (259, 3, 1, 1), (262, 3, 1, 2), (273, 4, 1, None),
+            (277, 3, 1, 3), (278, 4, 1, h), (279, 4, 1, pixels.size * 2), (284, 3, 1, 1)]
+    bits_at = 8 + 2 + 12 * len(tags) + 4
+    data_at = bits_at + 6
+    out = order.encode() + struct.pack(e + "HI", 42, 8) + struct.pack(e + "H", len(tags))
+    for tag, kind, count, value in tags:
+        value = bits_at if tag == 258 else data_at if tag == 273 else value
+        field = struct.pack(e + "HH", value, 0) if kind == 3 and count == 1 else struct.pack(e + "I", value)
+        out += struct.pack(e + "HHI", tag, kind, count) + field
+    out += struct.pack(e + "I", 0) + struct.pack(e + "HHH", 16, 16, 16) + pixels.astype(e + "u2").tobytes()
+    with open(path, "wb") as f:
+        f.write(out)
+
+
 def colour_images(size):
     images = {}
+    rng = np.random.RandomState(16)
+    for order in ("II", "MM"):  # Pillow keeps each sample's high byte (libtiff's reader rounded)
+        images["f_rgb16_%s.tif" % order] = lambda f, o=order, px=rng.randint(0, 65536, (size, size, 3)): (
+            write_rgb16_tiff(f, px, o))
     for i, compression in enumerate(("raw", "tiff_lzw", "tiff_adobe_deflate", "packbits", "jpeg")):
         images["a%d_%s.tif" % (i, compression)] = (
             lambda f, c=compression, s=i: PIL.Image.fromarray(smooth_image(size, s)).save(f, compression=c))
