@@ -6,8 +6,8 @@ A unity build (CMake's UNITY_BUILD, GF_UNITY_LIBRARIES) compiles several
 to itself (an anonymous namespace's, a namespace-scope `static`, a `const`
 or `constexpr` variable, a type or alias defined in the .cpp) becomes one
 name there: a redefinition error, or an overload set where the signatures
-differ, decided by which files share a unit today. This lists every such
-name defined in two files of one library, whichever unit they fall in.
+differ, decided by which files share a unit today. This lists such names
+defined in two files of one library, whichever unit they fall in.
 
     file_local_names.py --library NAME FILE... [--library NAME FILE...]...
 
@@ -19,7 +19,10 @@ than .cpp are ignored. Prints one line per repeated name
 It reads the sources with a tokenizer, not a compiler: preprocessor lines
 are dropped (both branches of an #if count), and an alias that repeats the
 same type (`using Clock = DeadlineClock;` in two files) is allowed, as C++
-allows it.
+allows it. A declaration it misreads can slip through; where that name
+collides, cpu.unity_libraries_one_unit (tools/unity_one_unit.py, the
+compiler on each library as one unit) fails instead, unless the two
+meanings form an overload set, the case this check is for.
 """
 import collections
 import os
@@ -176,9 +179,13 @@ def declared(stmt, body):
         head = stmt[0] if stmt else ""
     if head == "using" and len(stmt) > 2 and stmt[2] == "=":
         return [Decl("type", stmt[1], False, " ".join(stmt[3:]))]
+    if head == "typedef" and body is not None:
+        return []  # typedef struct { ...: its name comes at the ';'
     if head == "typedef":
         names = [t for t in stmt if re.match(r"[A-Za-z_]", t)]
-        return [Decl("type", names[-1], False, " ".join(stmt[1:-1]))] if names else []
+        # typedef struct { ... } Pair: a new type each time, never one alias again.
+        alias = None if "{" in stmt else " ".join(stmt[1:-1])
+        return [Decl("type", names[-1], False, alias)] if names else []
     if head in SKIP_HEADS or head == "namespace" or not stmt:
         return []
     words = [t for _, t in top_level(stmt)]
@@ -197,6 +204,12 @@ def declared(stmt, body):
             if body is not None:
                 out.append(Decl("type", stmt[j], False, None))
             j += 1
+        # Objects declared with the type: struct { ... } state, *other;
+        if "}" in stmt and body is None:
+            after = stmt[stmt.index("}") + 1:]
+            for n, t in enumerate(after):
+                if re.match(r"[A-Za-z_]\w*$", t) and (n == 0 or after[n - 1] in (",", "*", "&")):
+                    out.append(Decl("object", t, "static" in lead or "const" in after[:n] or "constexpr" in lead, None))
         # An unscoped enum's enumerators are names of the namespace too.
         if stmt[k] == "enum" and stmt[k + 1] not in ("class", "struct") and body:
             depth = 0
@@ -220,6 +233,8 @@ def declared(stmt, body):
             if pos == 0:
                 return []
             name = tl[pos - 1][1]
+            if t == "(" and name in ("decltype", "alignas", "noexcept", "sizeof", "__attribute__"):
+                continue  # part of the type (decltype(auto) pick(...)), not the name
             if name == ">" or name == "]":
                 return []
             if pos >= 2 and tl[pos - 2][1] == "operator":
@@ -228,14 +243,24 @@ def declared(stmt, body):
                 return []
             if not re.match(r"[A-Za-z_]\w*$", name) and not name.startswith("operator"):
                 return []
-            if name in ("operator", "decltype", "sizeof", "alignas", "noexcept"):
+            if name == "operator":
                 return []
             kind = "function" if t == "(" and body is not None else "object"
             if t == "(" and body is None:
-                # A declaration, or a variable built by a constructor call:
-                # only a variable marked file-local counts.
-                kind = "object" if lead else "declaration"
-            file_local = "static" in lead or ({"const", "constexpr"} & set(lead) and "inline" not in lead)
+                # A function's declaration, or a variable built by a
+                # constructor call (std::atomic<int> n(0)): a literal inside
+                # tells the variable.
+                inside = stmt[i + 1:matching(stmt, i)]
+                kind = "object" if any(re.match(r'[0-9.]|""', x) for x in inside) else "declaration"
+            # Internal linkage: static, or (a variable) const itself, not
+            # through a pointer (const char* p is a shared variable).
+            before = [w for _, w in tl[:pos - 1]]
+            if "constexpr" in before:
+                const_itself = True
+            else:
+                refs = [n for n, w in enumerate(before) if w in ("*", "&", "&&")]
+                const_itself = "const" in before[(refs[-1] + 1 if refs else 0):]
+            file_local = "static" in lead or (kind == "object" and const_itself and "inline" not in lead)
             return [Decl(kind, name, bool(file_local), None)]
     return []
 

@@ -13,7 +13,8 @@ files, and asks the compiler (-fsyntax-only: about 20 s for all three).
     unity_one_unit.py --compile-commands FILE --work DIR --library NAME FILE... [--library ...]
 
 FILE lists may be `;`-separated (CMake's SOURCES); files other than .cpp are
-ignored. The flags are those compile_commands.json (CMAKE_EXPORT_COMPILE_COMMANDS)
+ignored. The unit includes them in the order given, as CMake's units do, so
+every pair of files that can share a unit meets in the same order here. The flags are those compile_commands.json (CMAKE_EXPORT_COMPILE_COMMANDS)
 gives most of the library's files; a file built with other flags (its own
 COMPILE_OPTIONS, which CMake keeps out of unity units too) is left out and
 named. Exits 0 when every library compiles, 1 when one does not (the
@@ -60,9 +61,13 @@ def parse_args(argv):
             files = []
             j = i + 2
             while j < len(argv) and not argv[j].startswith("--"):
-                files += [os.path.abspath(f) for f in argv[j].split(";") if f.endswith(".cpp")]
+                for f in argv[j].split(";"):
+                    if f.endswith(".cpp") and os.path.abspath(f) not in files:
+                        files.append(os.path.abspath(f))
                 j += 1
-            opts["libraries"].append((argv[i + 1], sorted(set(files))))
+            # In the order given, CMake's SOURCES order, which its units keep:
+            # a name that hides another's reaches the files after it only.
+            opts["libraries"].append((argv[i + 1], files))
             i = j
         else:
             return None

@@ -13,6 +13,14 @@ enum Colour { red, green };
 template <typename T>
 T twice(T x) { return x + x; }
 using Index = long;
+std::atomic<int> hits(0);
+struct {
+  int a;
+} g_state;
+decltype(auto) pick(int& x) { return (x); }
+typedef struct {
+  int a;
+} Pair;
 
 // Only here, or the same alias in both: not listed.
 int only_in_a(int x) { return x; }
@@ -38,6 +46,7 @@ struct Widget::Impl {
 template <>
 struct Traits<Widget> {};
 int exported(int x) { return counter(x); }
+const char* name_of(int) { return "int"; }  // a shared function returning const: overloads b's
 int declared_only(int);
 
 }  // namespace gf

@@ -17,6 +17,14 @@ int green() { return 2; }
 template <int N>
 int twice(int x) { return N * x; }
 using Index = int;
+std::atomic<long> hits(1);
+struct {
+  long b;
+} g_state;
+decltype(auto) pick(long& x) { return (x); }
+typedef struct {
+  long b;
+} Pair;
 using Same = unsigned;
 const char* kText = R"(namespace { int not_a_name; })";
 
@@ -41,5 +49,6 @@ struct Widget::Other {
 template <>
 struct Traits<Rows> {};
 int exported(double x) { return int(x); }
+const char* name_of(double) { return "double"; }
 
 }  // namespace gf
