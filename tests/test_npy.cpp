@@ -358,6 +358,10 @@ TEST_CASE("npy: a shape is read as numpy.load reads it", "[npy]") {
   CHECK(shape_of("trailing.npy", "(1,2,)", 2) == Shape{1, 2});
   CHECK(shape_of("spaces.npy", "( 1 , 2 )", 2) == Shape{1, 2});
   CHECK(shape_of("empty.npy", "()", 1) == Shape{});
+  CHECK(shape_of("space_long.npy", "(3 L,)", 3) == Shape{3});
+  CHECK(shape_of("nested.npy", "((3), 2)", 6) == Shape{3, 2});
+  CHECK(shape_of("cr.npy", "(3\r,\f2)", 6) == Shape{3, 2});
+  CHECK(shape_of("continued.npy", "(3\\\n, 2)", 6) == Shape{3, 2});
   using Catch::Matchers::Contains;
   // numpy.load refuses each of these ("Cannot parse header", "shape is not
   // valid", "an integer is required").

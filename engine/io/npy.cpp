@@ -70,8 +70,17 @@ class HeaderParser {
     const std::string text = s_.substr(0, s_.find_last_not_of(" \n") + 1);
     bad_npy(path_, "malformed header (" + what + "): " + (text.size() > 200 ? text.substr(0, 197) + "..." : text));
   }
+  // Python's whitespace between tokens: spaces, tabs, form feeds, line ends
+  // (inside the braces and parentheses) and a backslash ending a line.
   void skip_space() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t')) ++i_;
+    for (;;) {
+      if (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r' || s_[i_] == '\f'))
+        ++i_;
+      else if (i_ + 1 < s_.size() && s_[i_] == '\\' && (s_[i_ + 1] == '\n' || s_[i_ + 1] == '\r'))
+        i_ += 2;
+      else
+        return;
+    }
   }
   bool peek(char c) {
     skip_space();
@@ -120,13 +129,22 @@ class HeaderParser {
   // A dimension as NumPy's header parser reads an integer (Python 3's
   // literal_eval; then, for format 1.0 and 2.0, again without Python 2's "L"
   // suffixes): an optional sign, then a decimal number without leading zeros
-  // (but "00"), or a 0x, 0o or 0b one, single underscores between digits.
+  // (but "00"), or a 0x, 0o or 0b one, single underscores between digits,
+  // or one in parentheses. A negative one is refused (NumPy takes -1 as
+  // "whatever the file holds"; no writer does).
   int64_t dimension() {
     skip_space();
     bool negative = false;
     if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) {
       negative = s_[i_++] == '-';
       skip_space();
+    }
+    if (peek('(')) {
+      ++i_;
+      const int64_t inner = dimension();
+      expect(')');
+      if (negative && inner != 0) fail("a negative dimension");
+      return inner;
     }
     int base = 10;
     if (i_ + 1 < s_.size() && s_[i_] == '0') {
@@ -155,7 +173,8 @@ class HeaderParser {
     }
     if (digits == 0) fail("expected a dimension");
     if (nonzero_after_zero) fail("a dimension with a leading zero");
-    if (i_ < s_.size() && s_[i_] == 'L') ++i_;  // Python 2's long
+    skip_space();
+    if (i_ < s_.size() && s_[i_] == 'L') ++i_;  // Python 2's long (a token of its own)
     if (negative && v != 0) fail("a negative dimension");
     return v;
   }
