@@ -137,7 +137,7 @@ const Row kTable[] = {
     {"train_stylegan", "kimg", "1e10"},      {"train_stylegan", "gamma", "-0.5"},
     {"train_stylegan", "snap", "-3"},        {"train_stylegan", "tick", "0"},
     {"train_stylegan", "metric-items", "0"}, {"calc_metrics", "metric-items", "-1"},
-    {"calc_metrics", "seed", "4294967296"},
+    {"calc_metrics", "seed", "4294967296"},   {"calc_metrics", "gpus", "0"},
     {"projector", "num-steps", "0"},         {"projector", "num-steps", "1000001"},
     {"projector", "seed", "-1"},             {"projector", "seed", "4294967296"},
     {"dataset_tool", "max-images", "0"},     {"dataset_tool", "max-images", "-1"},
@@ -296,6 +296,10 @@ TEST_CASE("every text flag of every program refuses an empty value in one line b
     INFO(p.name << " --help:\n" << help.out);
     CHECK_FALSE(flags.empty());
     for (const auto& [flag, value_name] : flags) {
+      // --metrics '' is no metric, as the official CommaSeparatedList reads
+      // it (tests/cli/train_stylegan.cmake's click spellings): a choice that
+      // computes nothing, never the wrong data.
+      if (flag == "metrics") continue;
       for (const std::string& given : {quoted("--" + flag + "="), "--" + flag + " ''"}) {
         const Result r = run("cd " + quoted(cwd.string()) + " && " + p.command + " " + given);
         INFO(p.name << " " << given << " -> exit " << r.code << ":\n" << r.out);

@@ -45,6 +45,7 @@
 #include "engine/io/json_input.h"
 #include "engine/io/safetensors.h"
 #include "metrics/generators.h"
+#include "engine/dist/communicator.h"
 #include "engine/dist/same_run.h"
 #include "metrics/inception_detector.h"
 #include "metrics/stats_cache.h"
@@ -148,9 +149,9 @@ int run(int argc, char** argv) {
                       {"mirror", "BOOL", "", "whether the dataset was augmented with x-flips in training: true or false, 1 or 0, as calc_metrics.py's (default: the run's)"},
                       cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise, PPL's paths and KID's subsets", 0, cli::kSeedMax),
                       cli::device("device", "cpu", "where to run (one process per device: cuda:K+LOCAL_RANK)"),
-                      cli::not_here("gpus", "is calc_metrics.py's; here one process runs per device, launched by mpirun or torchrun (see the README): leave it out"),
-                      cli::not_here("verbose", "is calc_metrics.py's; calc_metrics prints one line per result: leave it out")},
-                     "fid50k_full", /*none_allowed=*/false));
+                      cli::integer("gpus", "N", "", "calc_metrics.py's process count: here one process runs per device, launched by mpirun or torchrun (see the README), so N must be their count (1 alone)", 1, 1024),
+                      cli::click_bool({"verbose", "", "", "calc_metrics.py's: false leaves out the progress lines (on by default; the results are printed either way)"})},
+                     "fid50k_full"));
   if (args.help()) {
     std::cout << args.usage();
     return 0;
@@ -159,7 +160,12 @@ int run(int argc, char** argv) {
   const std::optional<bool> mirror =
       args.has("mirror") ? std::optional<bool>(cli::parse_bool(args.str("mirror"), "mirror")) : std::nullopt;
   const metrics::MetricRequest req = metrics::metric_request(args);
-  if (req.names.empty()) throw Error("--metrics is none: nothing to calculate");
+  // calc_metrics.py's --gpus N launches N processes; here the launcher has.
+  if (args.has("gpus") && args.integer("gpus") != launched_world_size())
+    throw Error("--gpus " + std::to_string(args.integer("gpus")) + " is calc_metrics.py's process count; here one process runs per device, "
+                "launched by mpirun or torchrun (see the README), and " + cli::count_text(launched_world_size(), "process") +
+                " " + (launched_world_size() == 1 ? "was" : "were") + " launched: leave --gpus out, or launch that many");
+  const bool verbose = !args.has("verbose") || args.flag("verbose");
   // Launched as one of several processes: this one's group, its device, and
   // the flags every rank must share (the paths only as given or not: each
   // machine may hold the files elsewhere; the network and the data are
@@ -253,7 +259,7 @@ int run(int argc, char** argv) {
     ctx = metrics::metric_context(req, *detectors, *ds, G->images(*ds), G->paths ? G->paths(*ds) : metrics::PathSampler(),
                                   dev, static_cast<uint64_t>(args.integer("seed")), log);
   }, "could not set up, so no rank evaluates");
-  ctx->feature_opt.progress = log;
+  if (verbose) ctx->feature_opt.progress = log;
   ctx->feature_opt.comm = comm;  // the ranks share every pass (metrics/sharding.h) and PR's distances
   if (pg.main())
     std::cout << "Dataset " << ds->name() << ": " << cli::count_text(static_cast<long long>(ds->size()), "image") << (dopt.xflip ? " (with x-flips)" : "")
@@ -263,6 +269,8 @@ int run(int argc, char** argv) {
   // grey replicated...), as the trainers log it: the metrics are of what is left.
   if (pg.main())
     for (const std::string& line : ds->notes()) std::cout << line << "\n";
+  // --metrics none: set up and checked as the official script does, nothing to evaluate.
+  if (req.names.empty() && pg.main()) std::cout << "--metrics none: the network and dataset load; no metric to evaluate" << std::endl;
   metrics::evaluate_metrics_within(req, *ctx, pg.main() ? run_dir : "",
                                    run_dir.empty() ? path : fs::absolute(path).string(), log);
   // Every rank ends with rank 0: one whose line could not be appended ends

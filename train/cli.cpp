@@ -247,6 +247,10 @@ bool parse_bool(const std::string& text, const std::string& flag) {
 
 std::string number_text(double v) {
   char buf[32];
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+    return buf;
+  }
   for (int digits = 6; digits <= 17; ++digits) {  // the shortest that reads back
     std::snprintf(buf, sizeof buf, "%.*g", digits, v);
     if (std::strtod(buf, nullptr) == v) break;

@@ -154,7 +154,9 @@ void check_kept_on_resume(const Args& args, const std::string& path, const std::
 // resumed pickle or snapshot continues the schedule: it needs --resume, and a
 // checkpoint (from_checkpoint) resumes at its own count, so both are refused.
 void check_resume_kimg(const Args& args, const std::string& resume_path, bool from_checkpoint);
-// A double as text that reads back to the same double ("0.002", "10").
+// A double as text that reads back to the same double ("0.002", "10"); a
+// whole one below 1e15 in full ("1000000", where %g wrote "1e+06"), as
+// Python writes an int (train.py's kimg).
 std::string number_text(double v);
 // A count and its noun, singular for one only: count_text(1, "image") is
 // "1 image", count_text(3, "image") is "3 images", count_text(2, "pass") is

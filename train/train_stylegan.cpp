@@ -689,7 +689,7 @@ int run(int argc_given, char** argv_given) {
     std::cout << "Training options:\n" << io::json_text(options, 2) << "\n\n"
               << "Output directory:   " << next_run_path(args.str("outdir"), desc) << "\n"
               << "Training data:      " << (args.str("data").empty() ? ds->name() : args.str("data")) << "\n"
-              << "Training duration:  " << num(setup.spec.kimg) << " kimg\n"
+              << "Training duration:  " << cli::number_text(setup.spec.kimg) << " kimg\n"
               << "Number of GPUs:     " << setup.spec.gpus << "\n"
               << "Number of images:   " << ds->num_images() << "\n"  // train.py's max_size: before x-flips
               << "Image resolution:   " << ds->resolution() << "\n"

@@ -228,15 +228,17 @@ echo trained on label vectors")
 set_tests_properties(cpu.train_stylegan_label_vectors PROPERTIES PASS_REGULAR_EXPRESSION "trained on label vectors")
 # train.py's command lines as click reads them (a breaker's finds, each
 # refused or misread before): a type=bool flag's word after a space
-# (--mirror 1), click's INT with a sign and FLOAT with spaces, --metrics
-# None, a performance switch at its default (--fp32=0); and the run folder
-# names a whole kimg of a million as train.py's f'{kimg:d}' does (kimg1e+06).
+# (--mirror 1), click's INT with a sign and FLOAT with spaces, --metrics ''
+# (no metric), a performance switch at its default (--fp32=0); and the run folder
+# and the summary give a whole kimg of a million as train.py's int does
+# (kimg1e+06, "1e+06 kimg" before).
 # A --resume URL says nothing is downloaded (it was "No such file").
 gf_test(cpu.train_stylegan_click_spellings
         COMMAND sh -c "d=${GF_TEST_RUNS}/click_spellings && rm -rf $d && \
 ${_train} --data ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip --cfg tiny --dry-run --outdir $d \
---mirror 1 --cond 0 --batch +8 --gamma ' 10 ' --kimg 1000000 --metrics None --fp32=0 --allow-tf32 false > $d.log && \
+--mirror 1 --cond 0 --batch +8 --gamma ' 10 ' --kimg 1000000 --metrics '' --fp32=0 --allow-tf32 false > $d.log && \
 grep -q \"^Output directory: *$d/00000-dataset_fixture-mirror-tiny-gamma10-kimg1000000-batch8\$\" $d.log && \
+grep -q '^Training duration: *1000000 kimg$' $d.log && \
 sh ${GF_CLI_DIR}/expect_error.sh '^train_stylegan: error: safetensors: https://example.org/ffhq.pkl: a URL, and nothing is downloaded here: ' \
   ${_train} --data ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip --cfg tiny --dry-run --resume https://example.org/ffhq.pkl && \
 echo click spellings read")

@@ -1,6 +1,5 @@
 #include "train/stylegan2/run_description.h"
 
-#include <cmath>
 #include <cstdio>
 
 #include "engine/error.h"
@@ -16,15 +15,6 @@ std::string g_format(double v) {  // Python's f'{v:g}'
   return buf;
 }
 
-// The official f'{kimg:d}' for a whole kimg: "kimg1000000", never
-// "kimg1e+06"; a fractional one (ganforge takes those) in its shortest form.
-std::string desc_kimg(double kimg) {
-  if (kimg != std::floor(kimg) || std::fabs(kimg) >= 1e18) return cli::number_text(kimg);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f", kimg);
-  return buf;
-}
-
 }  // namespace
 
 std::string run_description(const RunDescription& d) {
@@ -37,7 +27,7 @@ std::string run_description(const RunDescription& d) {
   out += "-" + s.cfg;
   if (s.cfg == "auto") out += std::to_string(s.gpus);
   if (d.gamma) out += "-gamma" + g_format(s.gamma);
-  if (d.kimg) out += "-kimg" + desc_kimg(s.kimg);
+  if (d.kimg) out += "-kimg" + cli::number_text(s.kimg);  // a whole kimg in full, as train.py's {kimg:d}
   if (d.batch) out += "-batch" + std::to_string(s.batch);
   if (d.aug) out += "-" + s.aug;
   if (d.p) out += "-p" + g_format(s.augment_p);
