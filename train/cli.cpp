@@ -86,6 +86,14 @@ std::optional<long long> to_integer(const std::string& t) {
   return v;
 }
 
+// An integer as Python's int() reads its text: python_numeral, then an
+// optional '+' ("+8", " 8 ", "1_000"); nullopt when it is none.
+std::optional<long long> python_integer(const std::string& text) {
+  std::optional<std::string> t = python_numeral(text);
+  if (t && t->size() > 1 && (*t)[0] == '+' && (*t)[1] >= '0' && (*t)[1] <= '9') t->erase(0, 1);
+  return t ? to_integer(*t) : std::nullopt;
+}
+
 // [+-] digits [. digits] [e [+-] digits], with a digit before or after the point.
 bool is_decimal(const std::string& t) {
   size_t i = 0;
@@ -344,9 +352,7 @@ Device parse_device(const std::string& text, const std::string& flag) {
 
 long long parse_integer(const std::string& text, const std::string& flag, long long lo, long long hi) {
   // As Python's int(): "+8", " 8 " and "1_000" too (--batch +8 was refused).
-  std::optional<std::string> t = python_numeral(text);
-  if (t && t->size() > 1 && (*t)[0] == '+' && (*t)[1] >= '0' && (*t)[1] <= '9') t->erase(0, 1);
-  const std::optional<long long> v = t ? to_integer(*t) : std::nullopt;
+  const std::optional<long long> v = python_integer(text);
   if (!v || *v < lo || *v > hi) refuse(flag, integer_accepts(lo, hi), text);
   return *v;
 }
@@ -378,9 +384,7 @@ std::vector<long long> parse_integer_list(const std::string& text, const std::st
   // ranges are ganforge's reading: num_range takes one "a-b" of bare digits
   // as the whole value, and no range in a list.
   auto item = [&](const std::string& part_text) {
-    std::optional<std::string> t = python_numeral(part_text);
-    if (t && t->size() > 1 && (*t)[0] == '+' && (*t)[1] >= '0' && (*t)[1] <= '9') t->erase(0, 1);
-    const std::optional<long long> v = t ? to_integer(*t) : std::nullopt;
+    const std::optional<long long> v = python_integer(part_text);
     if (!v || *v < lo || *v > hi) bad();
     return *v;
   };
