@@ -328,7 +328,10 @@ def file_local_names(path):
 
 
 def libraries_of(args):
-    """[(name, [.cpp files])] from the arguments, or None on a usage error."""
+    """[(name, [.cpp files])] from `--library NAME FILE...` arguments (a FILE
+    may be a `;`-separated list), each file once, in the order given (CMake's
+    SOURCES order; tools/unity_one_unit.py relies on it); None on a usage
+    error."""
     libraries = []
     i = 0
     while i < len(args):
@@ -337,9 +340,9 @@ def libraries_of(args):
         name, files = args[i + 1], []
         i += 2
         while i < len(args) and args[i] != "--library":
-            files += [f for f in args[i].split(";") if f.endswith(".cpp")]
+            files += [f for f in args[i].split(";") if f.endswith(".cpp") and f not in files]
             i += 1
-        libraries.append((name, sorted(set(files))))
+        libraries.append((name, files))
     return libraries or None
 
 

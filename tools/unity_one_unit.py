@@ -12,6 +12,8 @@ files, and asks the compiler (-fsyntax-only: about 20 s for all three).
 
     unity_one_unit.py --compile-commands FILE --work DIR --library NAME FILE... [--library ...]
 
+(--compile-commands and --work first, then the libraries.)
+
 FILE lists may be `;`-separated (CMake's SOURCES); files other than .cpp are
 ignored. The unit includes them in the order given, as CMake's units do, so
 every pair of files that can share a unit meets in the same order here. The flags are those compile_commands.json (CMAKE_EXPORT_COMPILE_COMMANDS)
@@ -26,6 +28,10 @@ import os
 import shlex
 import subprocess
 import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import file_local_names  # noqa: E402  (its --library parsing)
 
 # Options that name the one file a command compiles, and their arguments.
 FILE_OPTIONS_WITH_VALUE = {"-o", "-MF", "-MT", "-MQ"}
@@ -50,29 +56,17 @@ def library_flags(args, source):
 
 
 def parse_args(argv):
-    opts = {"compile_commands": None, "work": None, "libraries": []}
+    opts = {"compile_commands": None, "work": None}
     i = 0
-    while i < len(argv):
-        a = argv[i]
-        if a in ("--compile-commands", "--work") and i + 1 < len(argv):
-            opts[a[2:].replace("-", "_")] = argv[i + 1]
-            i += 2
-        elif a == "--library" and i + 1 < len(argv):
-            files = []
-            j = i + 2
-            while j < len(argv) and not argv[j].startswith("--"):
-                for f in argv[j].split(";"):
-                    if f.endswith(".cpp") and os.path.abspath(f) not in files:
-                        files.append(os.path.abspath(f))
-                j += 1
-            # In the order given, CMake's SOURCES order, which its units keep:
-            # a name that hides another's reaches the files after it only.
-            opts["libraries"].append((argv[i + 1], files))
-            i = j
-        else:
-            return None
-    if not opts["compile_commands"] or not opts["work"] or not opts["libraries"]:
+    while i + 1 < len(argv) and argv[i] in ("--compile-commands", "--work"):
+        opts[argv[i][2:].replace("-", "_")] = argv[i + 1]
+        i += 2
+    # The libraries in the order given, CMake's SOURCES order, which its units
+    # keep: a name that hides another's reaches the files after it only.
+    libraries = file_local_names.libraries_of(argv[i:])
+    if not opts["compile_commands"] or not opts["work"] or libraries is None:
         return None
+    opts["libraries"] = [(name, [os.path.abspath(f) for f in files]) for name, files in libraries]
     return opts
 
 

@@ -4,7 +4,6 @@
 #include <optional>
 #include <vector>
 #include <cerrno>
-#include <charconv>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -19,6 +18,7 @@
 #include "engine/io/input_file.h"
 #include "engine/io/json_input.h"
 #include "kernels/openmp_spin.h"
+#include "train/python_int.h"
 #include "train/run_dir.h"
 #include "train/stop_signal.h"
 
@@ -74,24 +74,6 @@ std::optional<std::string> python_numeral(const std::string& text) {
     }
   }
   return out;
-}
-
-// Whole decimal text only: no sign but '-', no spaces, no exponent, no
-// fraction; nullopt when it is not one or does not fit a long long.
-std::optional<long long> to_integer(const std::string& t) {
-  long long v = 0;
-  const char* end = t.data() + t.size();
-  const auto [p, ec] = std::from_chars(t.data(), end, v);
-  if (t.empty() || ec != std::errc() || p != end) return std::nullopt;
-  return v;
-}
-
-// An integer as Python's int() reads its text: python_numeral, then an
-// optional '+' ("+8", " 8 ", "1_000"); nullopt when it is none.
-std::optional<long long> python_integer(const std::string& text) {
-  std::optional<std::string> t = python_numeral(text);
-  if (t && t->size() > 1 && (*t)[0] == '+' && (*t)[1] >= '0' && (*t)[1] <= '9') t->erase(0, 1);
-  return t ? to_integer(*t) : std::nullopt;
 }
 
 // [+-] digits [. digits] [e [+-] digits], with a digit before or after the point.
@@ -352,7 +334,7 @@ Device parse_device(const std::string& text, const std::string& flag) {
 
 long long parse_integer(const std::string& text, const std::string& flag, long long lo, long long hi) {
   // As Python's int(): "+8", " 8 " and "1_000" too (--batch +8 was refused).
-  const std::optional<long long> v = python_integer(text);
+  const std::optional<long long> v = python_int(text);
   if (!v || *v < lo || *v > hi) refuse(flag, integer_accepts(lo, hi), text);
   return *v;
 }
@@ -384,7 +366,7 @@ std::vector<long long> parse_integer_list(const std::string& text, const std::st
   // ranges are ganforge's reading: num_range takes one "a-b" of bare digits
   // as the whole value, and no range in a list.
   auto item = [&](const std::string& part_text) {
-    const std::optional<long long> v = python_integer(part_text);
+    const std::optional<long long> v = python_int(part_text);
     if (!v || *v < lo || *v > hi) bad();
     return *v;
   };

@@ -65,10 +65,6 @@ std::map<std::string, Tensor> read_npz(const std::string& path, const std::vecto
       const ZipReader::Entry& e = zip.entries()[static_cast<size_t>(index)];
       if (e.is_dir()) continue;
       if (!e.unreadable.empty()) throw Error("entry '" + e.name + "': " + e.unreadable);
-      // numpy.load gives an entry without the .npy magic as bytes, no array.
-      const std::vector<uint8_t> magic6 = zip.read_head(e, 6);
-      if (magic6.size() < 6 || std::memcmp(magic6.data(), "\x93NUMPY", 6) != 0)
-        throw Error("entry '" + e.name + "' is not a .npy array");
       // An entry within kNpyHeadBytes is decoded and CRC-checked before it
       // is parsed. A larger one's header is read from its head, and the
       // entry is decoded whole (and CRC-checked) only once the header's shape
@@ -77,6 +73,10 @@ std::map<std::string, Tensor> read_npz(const std::string& path, const std::vecto
       const bool small = e.size <= io::kNpyHeadBytes;
       const std::vector<uint8_t> head = small ? std::vector<uint8_t>() : zip.read_head(e, io::kNpyHeadBytes);
       std::vector<uint8_t> whole = small ? zip.read(e) : std::vector<uint8_t>();
+      // numpy.load gives an entry without the .npy magic as bytes, no array.
+      const std::vector<uint8_t>& first = small ? whole : head;
+      if (first.size() < 6 || std::memcmp(first.data(), "\x93NUMPY", 6) != 0)
+        throw Error("entry '" + e.name + "' is not a .npy array");
       auto read_at = [&](uint64_t at, void* dst, size_t k) {
         // The data (the read that reaches the end) always from the whole.
         const bool from_head = !small && at + k <= head.size() && at + k < e.size;

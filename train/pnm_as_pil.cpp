@@ -6,6 +6,7 @@
 
 #include "engine/error.h"
 #include "train/image_io.h"
+#include "train/python_int.h"
 
 namespace gf {
 namespace {
@@ -15,27 +16,6 @@ constexpr size_t kPilBlock = size_t(1) << 20;  // ImageFile.SAFEBLOCK: the plain
 
 // Python's bytes.isspace() characters, which also split tokens.
 bool space(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-
-// Python's int() of ASCII bytes in base 10: a sign, then digits with single
-// underscores between them; nullopt where int() raises.
-std::optional<int64_t> python_int(const std::string& t) {
-  size_t at = t.empty() || (t[0] != '+' && t[0] != '-') ? 0 : 1;
-  if (at == t.size()) return std::nullopt;
-  int64_t v = 0;
-  bool digit_before = false;
-  for (; at < t.size(); ++at) {
-    const char c = t[at];
-    if (c >= '0' && c <= '9') {
-      v = v * 10 + (c - '0');  // at most 10 characters: no overflow
-      digit_before = true;
-    } else if (c == '_' && digit_before && at + 1 < t.size()) {
-      digit_before = false;
-    } else {
-      return std::nullopt;
-    }
-  }
-  return digit_before ? std::optional<int64_t>(t[0] == '-' ? -v : v) : std::nullopt;
-}
 
 // The data as Pillow's ppm_plain decoder sees it: blocks of kPilBlock bytes
 // from the header's end, with its handling of comments between blocks.
