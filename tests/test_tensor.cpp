@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/io/atomic_file.h"
@@ -184,6 +185,31 @@ TEST_CASE("bad .bin files are refused with the reason", "[tensor][io]") {
   REQUIRE_THROWS_WITH(io::read_safetensors(temp_path("missing.bin")), Catch::Contains("cannot open"));
   std::remove(good.c_str());
   std::remove(bad.c_str());
+}
+
+// A tensor the file really holds but memory cannot (a sparse file: 1 GiB of
+// zeros on no disk): the error names the file and the tensor, as the .npy
+// reader's does; the allocator's own named neither.
+TEST_CASE("a .bin tensor too large for memory is one error naming the file", "[tensor][io]") {
+#if defined(__SANITIZE_ADDRESS__) || defined(GF_ASAN)
+  WARN("not under AddressSanitizer, whose allocator maps its own memory");
+  return;
+#endif
+  const std::string path = temp_path("sparse.bin");
+  const std::string header = "{\"w\":{\"dtype\":\"F32\",\"shape\":[65536,4096],\"data_offsets\":[0,1073741824]}}";
+  std::string len(8, '\0');
+  len[0] = static_cast<char>(header.size());
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << len << header;
+  }
+  std::filesystem::resize_file(path, 8 + header.size() + (uint64_t{1} << 30));
+  const gf::test::ChildEnd end = gf::test::run_with_address_limit(uint64_t{256} << 20, [&] { io::read_safetensors(path); });
+  std::remove(path.c_str());
+  INFO(end.err);
+  REQUIRE(WIFEXITED(end.status));
+  CHECK(WEXITSTATUS(end.status) == 1);
+  CHECK(end.err.rfind("safetensors: " + path + ": tensor 'w' of shape [65536, 4096]: ", 0) == 0);
 }
 
 TEST_CASE("tensors move to cuda and back unchanged", "[tensor][cuda]") {

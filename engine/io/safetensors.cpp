@@ -194,7 +194,14 @@ SafetensorsFile read_safetensors(const std::string& path) {
 
   const std::streamoff data_start = static_cast<std::streamoff>(8 + header_len);
   for (const auto& en : entries) {
-    Tensor t = Tensor::empty(en.shape, en.dtype, Device::cpu());
+    // Memory for what the file really holds (a sparse file claims any size
+    // in a few kilobytes of disk): a failure names the file and the tensor.
+    Tensor t;
+    try {
+      t = Tensor::empty(en.shape, en.dtype, Device::cpu());
+    } catch (const Error& e) {
+      bad_safetensors(path, "tensor '" + en.name + "' of shape " + shape_str(en.shape) + ": " + e.what());
+    }
     f.seekg(data_start + static_cast<std::streamoff>(en.begin));
     f.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(en.end - en.begin));
     if (!f) bad_safetensors(path, "read of tensor '" + en.name + "' failed");
