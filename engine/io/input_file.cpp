@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <cstdint>
 #include <filesystem>
-#include <iterator>
 
 #include "engine/error.h"
 
@@ -45,14 +45,30 @@ std::vector<uint8_t> read_input(const std::string& path) {
   std::string why;
   std::ifstream f = open_input(path, why);
   if (!f.is_open()) throw Error(path + ": " + why);
+  // Read in blocks: a regular file's size (plus the byte that finds its end)
+  // is the first block, so one read takes it; a pipe or a /proc file (size 0)
+  // grows by doubling. An istreambuf_iterator copy, a byte at a time, read
+  // 0.14 GB/s: a dataset's two passes over its files were mostly that.
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  size_t block = !ec && size > 0 && size < SIZE_MAX / 2 ? size_t(size) + 1 : size_t(1) << 16;
+  std::vector<uint8_t> bytes;
+  size_t have = 0;
   errno = 0;
   try {  // libstdc++'s filebuf throws from a failed read(2) whatever the stream's exception mask
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (f.bad()) throw std::ios_base::failure("bad stream");
-    return bytes;
+    for (;;) {
+      bytes.resize(have + block);
+      f.read(reinterpret_cast<char*>(bytes.data() + have), static_cast<std::streamsize>(block));
+      have += static_cast<size_t>(f.gcount());
+      if (f.bad()) throw std::ios_base::failure("bad stream");
+      if (have < bytes.size()) break;  // the end
+      block = have;
+    }
   } catch (const std::ios_base::failure&) {
     throw Error(path + ": read error" + (errno ? std::string(" (") + std::strerror(errno) + ")" : std::string()));
   }
+  bytes.resize(have);
+  return bytes;
 }
 
 bool is_within(const std::filesystem::path& path, const std::filesystem::path& folder) {
