@@ -336,7 +336,7 @@ gf_test(cpu.train_stylegan_dist_metrics_dry_run FIXTURES_REQUIRED metrics_detect
 --metrics fid50k_full --detector ${_dm_detector} --dry-run --outdir ${_dist}/metrics_dry; \
 test ! -e ${_dist}/metrics_dry && echo no run folder")
 set_tests_properties(cpu.train_stylegan_dist_metrics_dry_run PROPERTIES TIMEOUT 200
-                     PASS_REGULAR_EXPRESSION "fid50k_full.*Dry run; exiting.*exited with statuses 0 0 after.*no run folder")
+                     PASS_REGULAR_EXPRESSION "fid50k_full.*Dry run. exiting.*exited with statuses 0 0 after.*no run folder")
 
 # A rank that is killed (rank 1, or rank 0): the survivor names it at once
 # (its connection closes). One that hangs: named when GF_DIST_TIMEOUT runs out.
@@ -477,7 +477,7 @@ gf_expect_error(launch_psp_multi_process "^train_psp: error: train_psp trains in
 gf_test(cpu.train_stylegan_dist_resume_other_world FIXTURES_REQUIRED trained_snapshot
         COMMAND sh -c "OMP_NUM_THREADS=1 ${_launch} env 2 $<TARGET_FILE:train_stylegan> --resume ${GF_SMOKE_RUN}/checkpoint.bin --max-images 128 --outdir ${_dist}/other_world")
 set_tests_properties(cpu.train_stylegan_dist_resume_other_world PROPERTIES
-                     PASS_REGULAR_EXPRESSION "train_stylegan: error: .*checkpoint.bin was trained by 1 replica; this run has 2 processes: resume it with 1")
+                     PASS_REGULAR_EXPRESSION "train_stylegan: error: .*checkpoint.bin was trained by 1 replica. this run has 2 processes: resume it with 1")
 
 if(GF_WITH_MPI AND GF_MPIEXEC)
   add_test(NAME cpu.train_stylegan_dist_mpi

@@ -112,7 +112,7 @@ add_test(NAME cpu.train_pggan_kimg0
          COMMAND sh -c "rm -rf ${_pg}/kimg0 && $<TARGET_FILE:train_pggan> --cfg tiny --kimg 0 --max-images 16 \
 --outdir ${_pg}/kimg0 && test -s ${_pg}/kimg0/00000-fashion-mnist-pggan-tiny/network-snapshot-000000.bin && echo snapshot written")
 set_tests_properties(cpu.train_pggan_kimg0 PROPERTIES LABELS cpu
-                     PASS_REGULAR_EXPRESSION "Nothing left to train: kimg 0.000 of 0.000 is reached; writing a snapshot without training.*snapshot written")
+                     PASS_REGULAR_EXPRESSION "Nothing left to train: kimg 0.000 of 0.000 is reached. writing a snapshot without training.*snapshot written")
 # --resume-kimg (the official train.py's resume_kimg): a snapshot continues
 # the schedule from there (64 images: halfway through the 8x8 fade) instead
 # of growing again from 4x4; a checkpoint, which has its own count, and no
