@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
@@ -622,6 +624,17 @@ void check_output_file(const Args& args, const std::string& flag, const std::vec
     throw Error("--" + flag + " " + path + ": a folder; give a file name");
   check_not_input(args, "--" + flag, path, inputs);
   io::check_parent_folder(path, "--" + flag);  // made at write time: a refused run leaves no new folder
+  // The file is this process's standard output (--raw /dev/stdout > all.npy,
+  // a pipe, or the file stdout was sent to under another name): the
+  // program's own lines go to standard error, so the file holds the data
+  // alone. (Written through descriptor 1, the closing line landed over the
+  // start of the data: an .npy whose header was "generate: wrote ...".)
+  struct stat out {}, file {};
+  if (::fstat(STDOUT_FILENO, &out) == 0 && ::stat(path.c_str(), &file) == 0 && out.st_dev == file.st_dev &&
+      out.st_ino == file.st_ino) {
+    std::cout.flush();
+    std::cout.rdbuf(std::cerr.rdbuf());
+  }
 }
 
 namespace {

@@ -202,7 +202,10 @@ void check_not_input(const Args& args, const std::string& what, const std::strin
 // made (io::check_parent_folder: a file in the way fails here, before the
 // inputs are read). Nothing is made: the program makes the folder right
 // before it writes the file (io::create_parent_folder), as it does its
-// --outdir, so that a run refused later leaves no new folder.
+// --outdir, so that a run refused later leaves no new folder. When the file
+// is the process's standard output (/dev/stdout, a pipe, the file stdout
+// was redirected to), std::cout goes to standard error from here on, so
+// that the program's lines stay out of the data.
 void check_output_file(const Args& args, const std::string& flag, const std::vector<std::string>& inputs);
 // Refuses an output file flag (generate's and psp's --raw) that names one of
 // the files the program writes under --outdir (`outputs`: names in that
