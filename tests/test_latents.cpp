@@ -99,11 +99,11 @@ TEST_CASE("latents: the mixing canvas is black, column originals, then each row'
 
 TEST_CASE("latents: interpolation in W is exact at both ends and even between", "[latents]") {
   const Tensor a = test::random_tensor({1, 4, 3}, 1, DType::f32), b = test::random_tensor({1, 4, 3}, 2, DType::f32);
-  const Tensor f = interpolate_ws(a, b, 5);
-  REQUIRE(f.shape() == Shape{5, 4, 3});
-  REQUIRE(bit_equal(at(f, 0), a));
-  REQUIRE(bit_equal(at(f, 4), b));
-  CHECK(test::allclose(at(f, 2), affine(add(a, b), 0.5, 0)).ok);
-  CHECK(test::allclose(at(f, 1), add(affine(a, 0.75, 0), affine(b, 0.25, 0))).ok);
-  REQUIRE_THROWS_WITH(interpolate_ws(a, b, 1), Catch::Contains("at least 2 frames"));
+  REQUIRE(interpolate_w(a, b, 2, 5).shape() == Shape{1, 4, 3});
+  REQUIRE(bit_equal(interpolate_w(a, b, 0, 5), a));
+  REQUIRE(bit_equal(interpolate_w(a, b, 4, 5), b));
+  CHECK(test::allclose(interpolate_w(a, b, 2, 5), affine(add(a, b), 0.5, 0)).ok);
+  CHECK(test::allclose(interpolate_w(a, b, 1, 5), add(affine(a, 0.75, 0), affine(b, 0.25, 0))).ok);
+  REQUIRE_THROWS_WITH(interpolate_w(a, b, 0, 1), Catch::Contains("at least 2 frames"));
+  REQUIRE_THROWS_WITH(interpolate_w(a, b, 5, 5), Catch::Contains("outside [0, 5)"));
 }

@@ -164,13 +164,15 @@ void check_mixing_png_size(const cli::Args& args, int res, int channels) {
 // What a run makes: n images, each made by produce(i) (in order, i = 0 ..
 // n - 1) as [1, C, H, W] float32 on the CPU, written one PNG per name as it
 // comes, or laid out in one gw x gh grid.png (gw > 0) at the end, each cell
-// also written under its name with cells_too ("" for none).
+// also written under its name with cells_too ("" for none). Pixels become
+// 8 bits as the family's official generation script makes them (to8).
 struct Outputs {
   int64_t n = 0;
   std::vector<std::string> names;
   std::function<Tensor(int64_t)> produce;
   int gw = 0, gh = 0;
   bool cells_too = false;
+  To8Bit to8 = To8Bit::generate_py;
 };
 
 // The images of a style-mixing canvas made whole, as Outputs in a grid; each
@@ -221,17 +223,17 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
     // Without such inputs the weights themselves overflow: a damaged file.
     if (io::first_nonfinite(img.to(Device::cpu()).to(DType::f32)) >= 0) {
       bool user_inputs = false;
-      for (const char* flag : {"trunc", "z", "w", "projected-w"}) user_inputs = user_inputs || args.has(flag);
+      for (const char* flag : {"trunc", "z", "w", "projected-w", "c"}) user_inputs = user_inputs || args.has(flag);
       throw Error("image " + std::to_string(i) + (o.names.empty() || o.names[size_t(i)].empty() ? std::string() : " (" + o.names[size_t(i)] + ")") +
                   " is not finite (NaN or inf): " +
-                  (user_inputs ? "the inputs overflow the network (a huge --trunc, --z or --w)"
+                  (user_inputs ? "the inputs overflow the network (a huge --trunc, --z, --w or --c)"
                                : "the network " + args.str("network") + " overflows with ordinary inputs (damaged weights?)"));
     }
     if (o.gw > 0) grid.push_back(img);
     if (!own_png(o, i)) return;
     if (!outdir_made) io::create_folder(outdir, "--outdir");
     outdir_made = true;
-    save_image_grid(img, outdir + "/" + o.names[static_cast<size_t>(i)], 1, 1, nullptr, To8Bit::generate_py);
+    save_image_grid(img, outdir + "/" + o.names[static_cast<size_t>(i)], 1, 1, nullptr, o.to8);
   };
   if (args.has("raw")) {
     io::create_parent_folder(args.str("raw"), "--raw");
@@ -253,7 +255,7 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
   }
   if (o.gw > 0) {
     io::create_folder(outdir, "--outdir");
-    save_image_grid(concat(grid, 0), outdir + "/grid.png", o.gw, o.gh, nullptr, To8Bit::generate_py);
+    save_image_grid(concat(grid, 0), outdir + "/grid.png", o.gw, o.gh, nullptr, o.to8);
   }
   // Files, not images made: --seeds 1,1 makes seed0001.png twice.
   const long long pngs = static_cast<long long>(files.size()) - (o.gw > 0 ? 1 : 0);
@@ -287,6 +289,10 @@ int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const
   check_grid(args, gw, gh, n, G->config().resolution, G->config().num_channels);
   NoGradGuard ng;
   Outputs o{n, {}, {}, gw, gh};
+  // util_scripts.generate_fake_images: Gs.run(out_mul=127.5, out_add=127.5,
+  // out_dtype=uint8), which rounds half to even and saturates (generate.py's
+  // +128 truncated differs at exact halves).
+  o.to8 = To8Bit::tf_grid;
   char name[64];
   for (int64_t i = 0; i < n; ++i) {
     std::snprintf(name, sizeof name, z.defined() ? "img%04lld.png" : "seed%04lld.png",
@@ -335,11 +341,11 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
     for (int64_t i = 0; i < ws.size(0); ++i) imgs.push_back(synth_row(ws, i));
     return concat(imgs, 0);
   };
-  auto seed_ws = [&](const std::vector<long long>& seeds, const Tensor& c) {
+  auto seed_ws = [&](const std::vector<long long>& seeds, const Tensor& c, double seeds_psi) {
     std::vector<Tensor> ws;
     for (long long s : seeds) {
       gf::Generator rng(static_cast<uint64_t>(s));
-      ws.push_back(G->truncate(G->mapping(seed_latent(rng, cfg.latent_size, dev), c), psi, cutoff));
+      ws.push_back(G->truncate(G->mapping(seed_latent(rng, cfg.latent_size, dev), c), seeds_psi, cutoff));
     }
     return concat(ws, 0);
   };
@@ -359,20 +365,26 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
                     ") (the generator's layers)");
     check_mixing_png_size(args, cfg.resolution, cfg.num_channels);
     const auto rows = args.integers("mix-rows"), cols = args.integers("mix-cols");
-    const Tensor row_ws = seed_ws(rows, labels.c1), col_ws = seed_ws(cols, labels.c1);
+    // generate_figures.py's draw_style_mixing_figure mixes the mapping's
+    // output untruncated, on a white canvas: so here unless --trunc is given.
+    const double mix_psi = args.has("trunc") ? psi : 1.0;
+    const Tensor row_ws = seed_ws(rows, labels.c1, mix_psi), col_ws = seed_ws(cols, labels.c1, mix_psi);
     return write_outputs(args, mixing_outputs(stylegan2::mixing_canvas(synth(row_ws), synth(col_ws),
-                                                                       synth(stylegan2::style_mix(row_ws, col_ws, styles))),
+                                                                       synth(stylegan2::style_mix(row_ws, col_ws, styles)), 1.0),
                                               rows, cols));
   }
-  Tensor ws;  // --interp and --w: the styles of every image, made one at a time
+  Tensor ws;  // --w: the styles of every image, made one at a time
   if (args.has("interp")) {
     const auto ends = args.integers("interp");
     if (ends.size() != 2) throw Error("--interp expects two seeds, e.g. --interp 3,7");
     const long long frames = args.integer("frames");
-    const Tensor end_ws = seed_ws(ends, labels.c1);
-    ws = stylegan2::interpolate_ws(row(end_ws, 0, dev), row(end_ws, 1, dev), static_cast<int>(frames));
+    const Tensor end_ws = seed_ws(ends, labels.c1, psi), wa = row(end_ws, 0, dev), wb = row(end_ws, 1, dev);
     for (long long k = 0; k < frames; ++k) name_by("frame%04lld.png", k);
-  } else if (args.has("w")) {
+    o.n = frames;
+    o.produce = [&](int64_t k) { return synth_row(stylegan2::interpolate_w(wa, wb, k, frames), 0); };
+    return write_outputs(args, o);
+  }
+  if (args.has("w")) {
     ws = stylegan2::read_ws(args.str("w"), L, cfg.dlatent_size, "--w").to(dev);
     check_grid(args, gw, gh, ws.size(0), cfg.resolution, cfg.num_channels);
     for (int64_t i = 0; i < ws.size(0); ++i) name_by("img%04lld.png", i);
@@ -416,7 +428,7 @@ int run(int argc, char** argv) {
                   {"w", "FILE.npy", "", "styles [N, num_ws, w_dim] or [N, w_dim] instead of seeds; no truncation"},
                   {"projected-w", "FILE.npz", "", "StyleGAN2: the projector's projected_w.npz ('w' [N, num_ws, w_dim]): proj00.png, ...; --seeds, --trunc and --class ignored"},
                   {"c", "FILE.npy", "", "labels [N, c_dim], one row per image (with --seeds or --z)"},
-                  cli::number("trunc", "PSI", "1", "truncation psi: 1 none, 0 the average w; outside [0, 1] extrapolates, as the official code allows (StyleGAN (v1): default the network's, 0.7 officially)", cli::Range::any()),
+                  cli::number("trunc", "PSI", "1", "truncation psi: 1 none, 0 the average w; outside [0, 1] extrapolates, as the official code allows (StyleGAN (v1): default the network's, 0.7 officially; 1 for style mixing, as its figure script)", cli::Range::any()),
                   cli::integer("trunc-cutoff", "N", "", "StyleGAN (v1): truncate the layers below N only (default: the network's, 8 officially)", 0, 1024),
                   cli::integer("class", "K", "", "class label, for a conditional network", 0, cli::kIntMax),
                   {"noise-mode", "MODE", "const", "const, random or none"},
@@ -504,15 +516,18 @@ int run(int argc, char** argv) {
                                                                        synthesize_each(G, stylegan2::style_mix(row_ws, col_ws, styles), so)),
                                               rows, cols));
   }
-  Tensor ws;  // --interp, --w and --projected-w: the styles of every image, made one at a time
+  Tensor ws;  // --w and --projected-w: the styles of every image, made one at a time
   if (args.has("interp")) {
     const auto ends = args.integers("interp");
     if (ends.size() != 2) throw Error("--interp expects two seeds, e.g. --interp 3,7");
     const long long frames = args.integer("frames");
-    const Tensor end_ws = stylegan2::seed_ws(G, ends, c1, psi, dev);
-    ws = stylegan2::interpolate_ws(row(end_ws, 0, dev), row(end_ws, 1, dev), static_cast<int>(frames));
+    const Tensor end_ws = stylegan2::seed_ws(G, ends, c1, psi, dev), wa = row(end_ws, 0, dev), wb = row(end_ws, 1, dev);
     for (long long k = 0; k < frames; ++k) name_by("frame%04lld.png", k);
-  } else if (args.has("w")) {
+    o.n = frames;
+    o.produce = [&](int64_t k) { return G.synthesis.forward(stylegan2::interpolate_w(wa, wb, k, frames), so).to(Device::cpu()); };
+    return write_outputs(args, o);
+  }
+  if (args.has("w")) {
     ws = stylegan2::read_ws(args.str("w"), G.num_ws(), cfg.w_dim, "--w").to(dev);
     check_n(ws.size(0));
     for (int64_t i = 0; i < ws.size(0); ++i) name_by("img%04lld.png", i);

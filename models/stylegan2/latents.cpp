@@ -40,12 +40,12 @@ Tensor style_mix(const Tensor& row_ws, const Tensor& col_ws, const std::vector<l
   return where(m, cols, rows).reshape({R * C, nw, wd});
 }
 
-Tensor mixing_canvas(const Tensor& row_imgs, const Tensor& col_imgs, const Tensor& mixed) {
+Tensor mixing_canvas(const Tensor& row_imgs, const Tensor& col_imgs, const Tensor& mixed, double corner) {
   const int64_t R = row_imgs.size(0), C = col_imgs.size(0);
   GF_CHECK(mixed.size(0) == R * C, "mixing_canvas", "expected " << R * C << " mixed images, got " << mixed.size(0));
   Shape cell = row_imgs.shape();
   cell[0] = 1;
-  std::vector<Tensor> cells{full(cell, -1, row_imgs.dtype(), row_imgs.device())};
+  std::vector<Tensor> cells{full(cell, corner, row_imgs.dtype(), row_imgs.device())};
   for (int64_t c = 0; c < C; ++c) cells.push_back(slice(col_imgs, 0, c, c + 1));
   for (int64_t r = 0; r < R; ++r) {
     cells.push_back(slice(row_imgs, 0, r, r + 1));
@@ -54,16 +54,13 @@ Tensor mixing_canvas(const Tensor& row_imgs, const Tensor& col_imgs, const Tenso
   return concat(cells, 0);
 }
 
-Tensor interpolate_ws(const Tensor& wa, const Tensor& wb, int frames) {
-  GF_CHECK(wa.shape() == wb.shape(), "interpolate_ws",
+Tensor interpolate_w(const Tensor& wa, const Tensor& wb, int64_t k, int64_t frames) {
+  GF_CHECK(wa.shape() == wb.shape(), "interpolate_w",
            "ends differ in shape: " << shape_str(wa.shape()) << " and " << shape_str(wb.shape()));
-  GF_CHECK(frames >= 2, "interpolate_ws", "needs at least 2 frames, got " << frames);
-  std::vector<Tensor> out;
-  for (int k = 0; k < frames; ++k) {
-    const double t = static_cast<double>(k) / (frames - 1);
-    out.push_back(add(affine(wa, 1 - t, 0), affine(wb, t, 0)));
-  }
-  return concat(out, 0);
+  GF_CHECK(frames >= 2, "interpolate_w", "needs at least 2 frames, got " << frames);
+  GF_CHECK(k >= 0 && k < frames, "interpolate_w", "frame " << k << " is outside [0, " << frames << ")");
+  const double t = static_cast<double>(k) / static_cast<double>(frames - 1);
+  return add(affine(wa, 1 - t, 0), affine(wb, t, 0));
 }
 
 }  // namespace gf::stylegan2

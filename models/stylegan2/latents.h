@@ -29,13 +29,17 @@ Tensor read_ws(const std::string& path, int num_ws, int w_dim, const std::string
 // row_ws [R, num_ws, w_dim], col_ws [C, num_ws, w_dim] -> [R * C, num_ws, w_dim].
 Tensor style_mix(const Tensor& row_ws, const Tensor& col_ws, const std::vector<long long>& styles);
 
-// The official mixing canvas, row-major, (R + 1) x (C + 1) cells: a black
-// top-left cell (-1), column originals along the top, row originals down the
-// left, mixes (from style_mix) elsewhere. Images [n, ch, h, w] on one device.
-Tensor mixing_canvas(const Tensor& row_imgs, const Tensor& col_imgs, const Tensor& mixed);
+// The official mixing canvas, row-major, (R + 1) x (C + 1) cells: the
+// top-left cell of the canvas's background (`corner`: -1 black as
+// style_mixing.py's, 1 white as StyleGAN (v1)'s generate_figures.py), column
+// originals along the top, row originals down the left, mixes (from
+// style_mix) elsewhere. Images [n, ch, h, w] on one device.
+Tensor mixing_canvas(const Tensor& row_imgs, const Tensor& col_imgs, const Tensor& mixed, double corner = -1);
 
-// frames ws on the line from wa to wb ([1, num_ws, w_dim] each), evenly
-// spaced with both ends included: (1 - t) wa + t wb, exact at the ends.
-Tensor interpolate_ws(const Tensor& wa, const Tensor& wb, int frames);
+// Frame k of `frames` ws on the line from wa to wb ([1, num_ws, w_dim]
+// each), evenly spaced with both ends included: (1 - t) wa + t wb with
+// t = k / (frames - 1), exact at the ends. One frame at a time, so a long
+// interpolation holds two ends, not every frame.
+Tensor interpolate_w(const Tensor& wa, const Tensor& wb, int64_t k, int64_t frames);
 
 }  // namespace gf::stylegan2

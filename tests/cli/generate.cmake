@@ -231,3 +231,71 @@ cmp $d/raw.npy $d/raw_i64.npy && \
 for t in f32 i64 u8 bool; do $<TARGET_FILE:discriminate> --network $n --images $d/raw.npy --c $d/$t.npy --out $d/s_$t.npy > /dev/null || exit 1; done && \
 cmp $d/s_f32.npy $d/s_i64.npy && cmp $d/s_f32.npy $d/s_u8.npy && cmp $d/s_f32.npy $d/s_bool.npy && echo same as float labels")
 set_tests_properties(cpu.labels_as_integers PROPERTIES PASS_REGULAR_EXPRESSION "same as float labels" SKIP_RETURN_CODE 77)
+# Pixels become 8 bits as each family's official script makes them: PGGAN's
+# generate_fake_images rounds half to even (tf.round), StyleGAN2's generate.py
+# and v1's convert_images_to_uint8 truncate x * 127.5 + 128. The PGGAN run is
+# long enough (500 images) to hold values at an exact half, where the two
+# rules differ; the checker counts them.
+gf_test(cpu.generate_8_bit_as_official
+        COMMAND sh -c "'${GF_PYTHON3}' -c 'import numpy, PIL' 2>/dev/null || exit 77; d=${_gen}/to8 && rm -rf $d && \
+c='${GF_PYTHON3} ${GF_CLI_DIR}/png_8_bit.py' && t=${CMAKE_SOURCE_DIR}/tests/data && \
+$<TARGET_FILE:generate> --network $t/pggan_32x1.bin --seeds 0-499 --grid 25x20 --raw $d/p.npy --outdir $d/p > /dev/null && \
+$c tf_round $d/p.npy $d/p/grid.png 25 && \
+$<TARGET_FILE:generate> --network $t/parity_32x3_orig.bin --class 1 --seeds 0-19 --grid 5x4 --raw $d/s.npy --outdir $d/s > /dev/null && \
+$c truncate $d/s.npy $d/s/grid.png 5 && \
+$<TARGET_FILE:generate> --network $t/stylegan_16x3.bin --seeds 0-19 --grid 5x4 --raw $d/v.npy --outdir $d/v > /dev/null && \
+$c truncate $d/v.npy $d/v/grid.png 5")
+set_tests_properties(cpu.generate_8_bit_as_official PROPERTIES SKIP_RETURN_CODE 77
+                     PASS_REGULAR_EXPRESSION "as the tf_round rule, [1-9][0-9]* values at an exact half\nas the truncate rule, [0-9]+ values at an exact half\nas the truncate rule, ")
+# StyleGAN (v1) style mixing as the official generate_figures.py draws figure
+# 3: the mapping's ws untruncated (the network's psi 0.7 applies to Gs.run,
+# not there), on a white canvas; with --trunc, truncated as given.
+gf_test(cpu.generate_stylegan_v1_mixing_as_figure
+        COMMAND sh -c "'${GF_PYTHON3}' -c 'import numpy, PIL' 2>/dev/null || exit 77; d=${_gen}/v1_mix && rm -rf $d && \
+n=${CMAKE_SOURCE_DIR}/tests/data/stylegan_16x3.bin && \
+$<TARGET_FILE:generate> --network $n --mix-rows 1,2 --mix-cols 3 --outdir $d/mix > /dev/null && \
+$<TARGET_FILE:generate> --network $n --seeds 1-3 --trunc 1 --outdir $d/plain > /dev/null && \
+$<TARGET_FILE:generate> --network $n --mix-rows 1 --mix-cols 3 --trunc 0.5 --outdir $d/mix_t > /dev/null && \
+$<TARGET_FILE:generate> --network $n --seeds 1 --trunc 0.5 --outdir $d/t > /dev/null && \
+cmp $d/mix/1-1.png $d/plain/seed0001.png && cmp $d/mix/3-3.png $d/plain/seed0003.png && cmp $d/mix_t/1-1.png $d/t/seed0001.png && \
+'${GF_PYTHON3}' -c \"import numpy as np, PIL.Image as I; g = np.asarray(I.open('$d/mix/grid.png')); \
+assert (g[:16, :16] == 255).all(), 'corner not white'; print('untruncated, white corner')\"")
+set_tests_properties(cpu.generate_stylegan_v1_mixing_as_figure PROPERTIES SKIP_RETURN_CODE 77
+                     PASS_REGULAR_EXPRESSION "untruncated, white corner")
+# An output file that is the program's standard output holds the data alone:
+# the closing line goes to stderr (written through descriptor 1, it landed
+# over the .npy's header with '>', after the data with '>>' or a pipe). The
+# whole kind: every program with an output file flag (check_output_file).
+gf_test(cpu.output_file_on_stdout_holds_data_alone
+        COMMAND sh -c "d=${_gen}/on_stdout && rm -rf $d && mkdir -p $d && n=${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin && \
+$<TARGET_FILE:generate> --network $n --seeds 0-1 --raw $d/file.npy --outdir $d/a > /dev/null && \
+$<TARGET_FILE:generate> --network $n --seeds 0-1 --raw /dev/stdout --outdir $d/b > $d/redirected.npy 2> $d/err && \
+cmp $d/file.npy $d/redirected.npy && grep -q '^generate: wrote 2 images' $d/err && \
+$<TARGET_FILE:generate> --network $n --seeds 0-1 --raw /dev/stdout --outdir $d/c 2> /dev/null | cat > $d/piped.npy && \
+cmp $d/file.npy $d/piped.npy && \
+$<TARGET_FILE:export_weights> --in $n --net G_ema --out $d/g.bin > /dev/null && \
+$<TARGET_FILE:export_weights> --in $n --net G_ema --out /dev/stdout > $d/g_stdout.bin 2> /dev/null && cmp $d/g.bin $d/g_stdout.bin && \
+$<TARGET_FILE:discriminate> --network $n --images $d/file.npy --out $d/s.npy > /dev/null && \
+$<TARGET_FILE:discriminate> --network $n --images $d/file.npy --out /dev/stdout > $d/s_stdout.npy 2> /dev/null && \
+cmp $d/s.npy $d/s_stdout.npy && echo data alone")
+set_tests_properties(cpu.output_file_on_stdout_holds_data_alone PROPERTIES PASS_REGULAR_EXPRESSION "data alone")
+# --interp makes its frames one at a time: a million frames start at once in
+# a small address space (all the ws were made first: 4.5 GB for this network,
+# 22 s before the first frame), and a stopped run keeps the frames it wrote.
+gf_test(cpu.generate_interp_one_frame_at_a_time
+        COMMAND sh -c "d=${_gen}/interp_long && rm -rf $d && mkdir -p $d && \
+{ (ulimit -v 1500000; exec $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/fashion_mnist_small_G.bin \
+--interp 1,2 --frames 1000000 --outdir $d/out) > $d/log 2>&1 & pid=$!; } && i=0 && \
+while [ ! -e $d/out/frame0002.png ] && [ $i -lt 600 ]; do kill -0 $pid 2>/dev/null || break; sleep 0.1; i=$((i + 1)); done; \
+kill -TERM $pid; wait $pid; echo \"exit status $?\"; cat $d/log; \
+[ $(ls $d/out | grep -c '^frame[0-9]*[.]png$') -ge 3 ] && echo 'frames kept'")
+set_tests_properties(cpu.generate_interp_one_frame_at_a_time PROPERTIES TIMEOUT 120
+                     PASS_REGULAR_EXPRESSION "exit status 143\n.*frames kept")
+# A label that overflows the network (--c of 3e38) is named among the inputs,
+# not blamed on the weights ("damaged weights?").
+gf_test(cpu.generate_overflowing_label_named
+        COMMAND sh -c "'${GF_PYTHON3}' -c 'import numpy' 2>/dev/null || exit 77; d=${_gen}/c_overflow && rm -rf $d && mkdir -p $d && \
+'${GF_PYTHON3}' -c \"import numpy as np; np.save('$d/c.npy', np.full((1, 4), 3e38, np.float32))\" && \
+sh ${GF_CLI_DIR}/expect_error.sh '^generate: error: image 0 \\(seed0000.png\\) is not finite \\(NaN or inf\\): the inputs overflow the network \\(a huge --trunc, --z, --w or --c\\)$' \
+  $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin --seeds 0 --c $d/c.npy --outdir $d/out && echo named")
+set_tests_properties(cpu.generate_overflowing_label_named PROPERTIES PASS_REGULAR_EXPRESSION "named" SKIP_RETURN_CODE 77)
