@@ -430,6 +430,34 @@ TEST_CASE("the dataset's log lines stay single lines whatever the names hold", "
   CHECK(ds->notes()[3].find("names.zip/c\\x1b[31mred.png") != std::string::npos);
 }
 
+// Names of an archive made on Windows or by an older tool: not flagged UTF-8,
+// so code page 437, as Python's zipfile reads them. Read as bytes they sorted
+// 0x82 (e acute), 0xB0 (light shade), 0xE1 (sharp s), where the official
+// sorts the text (U+00DF, U+00E9, U+2591), and dataset.json's labels, which
+// name the text, were not found.
+TEST_CASE("zip names not flagged UTF-8 are code page 437, as Python's zipfile reads them", "[dataset]") {
+  TempDir dir("cp437");
+  write_file(dir / "cp437.zip", stored_zip({{"\x82.png", png_bytes(8, 8, 3, 10)},
+                                            {"\xb0.png", png_bytes(8, 8, 3, 20)},
+                                            {"\xe1.png", png_bytes(8, 8, 3, 30)},
+                                            {"dataset.json", "{\"labels\": [[\"\xc3\xa9.png\", 1], [\"\xe2\x96\x91.png\", 2], "
+                                                             "[\"\xc3\x9f.png\", 0]]}"}}));
+  ZipReader zip(dir / "cp437.zip");
+  CHECK(zip.entries()[0].name == "\xc3\xa9.png");  // U+00E9 in UTF-8
+  CHECK(zip.read(zip.entries()[0]).size() > 0);      // the local header's name, decoded alike, matches
+  DatasetOptions cond;
+  cond.use_labels = true;
+  auto ds = open_dataset(dir / "cp437.zip", cond);
+  REQUIRE(ds->size() == 3);
+  std::vector<uint8_t> img(3 * 64);
+  const int values[3] = {30, 10, 20};  // sharp s, e acute, light shade: the text's order
+  for (int64_t i = 0; i < 3; ++i) {
+    ds->image(i, img.data());
+    CHECK(int(img[0]) == values[i]);
+    CHECK(ds->label(i) == i);
+  }
+}
+
 // The two 8x8 images (the second of value 60) and labels 1, 0 that the
 // zip64 and stub archives below hold, read as a labelled dataset.
 void check_labelled_pair(const fs::path& zip) {

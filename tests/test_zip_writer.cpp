@@ -51,6 +51,25 @@ TEST_CASE("ZipWriter's archives read back, zip64 past 65535 entries", "[zip_writ
   round_trip(65537);
 }
 
+// A name past ASCII is flagged UTF-8 (bit 11, as Python's zipfile writes
+// it), in both headers, so that readers do not take it for code page 437.
+TEST_CASE("ZipWriter flags non-ASCII names as UTF-8", "[zip_writer]") {
+  std::ostringstream out;
+  ZipWriter zip(out, "test");
+  zip.add("caf\xc3\xa9.png", "x", 1);
+  zip.add("plain.png", "y", 1);
+  zip.finish();
+  const std::string bytes = out.str();
+  auto flags_at = [&](size_t at) { return uint8_t(bytes[at]) | uint8_t(bytes[at + 1]) << 8; };
+  CHECK(flags_at(6) == 0x800);  // the first local header
+  const size_t central = bytes.find(std::string("PK\x01\x02", 4));
+  REQUIRE(central != std::string::npos);
+  CHECK(flags_at(central + 8) == 0x800);
+  const size_t second = bytes.find(std::string("PK\x01\x02", 4), central + 4);
+  REQUIRE(second != std::string::npos);
+  CHECK(flags_at(second + 8) == 0);  // ASCII: no flag, as zipfile
+}
+
 TEST_CASE("ZipWriter refuses bad and repeated names", "[zip_writer]") {
   std::ostringstream out;
   ZipWriter zip(out, "test");

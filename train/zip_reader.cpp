@@ -15,6 +15,47 @@
 namespace gf {
 namespace {
 
+// Code page 437's bytes 0x80-0xFF as Unicode code points (its lower half is ASCII).
+constexpr uint16_t kCp437High[128] = {
+    0x00C7, 0x00FC, 0x00E9, 0x00E2, 0x00E4, 0x00E0, 0x00E5, 0x00E7,
+    0x00EA, 0x00EB, 0x00E8, 0x00EF, 0x00EE, 0x00EC, 0x00C4, 0x00C5,
+    0x00C9, 0x00E6, 0x00C6, 0x00F4, 0x00F6, 0x00F2, 0x00FB, 0x00F9,
+    0x00FF, 0x00D6, 0x00DC, 0x00A2, 0x00A3, 0x00A5, 0x20A7, 0x0192,
+    0x00E1, 0x00ED, 0x00F3, 0x00FA, 0x00F1, 0x00D1, 0x00AA, 0x00BA,
+    0x00BF, 0x2310, 0x00AC, 0x00BD, 0x00BC, 0x00A1, 0x00AB, 0x00BB,
+    0x2591, 0x2592, 0x2593, 0x2502, 0x2524, 0x2561, 0x2562, 0x2556,
+    0x2555, 0x2563, 0x2551, 0x2557, 0x255D, 0x255C, 0x255B, 0x2510,
+    0x2514, 0x2534, 0x252C, 0x251C, 0x2500, 0x253C, 0x255E, 0x255F,
+    0x255A, 0x2554, 0x2569, 0x2566, 0x2560, 0x2550, 0x256C, 0x2567,
+    0x2568, 0x2564, 0x2565, 0x2559, 0x2558, 0x2552, 0x2553, 0x256B,
+    0x256A, 0x2518, 0x250C, 0x2588, 0x2584, 0x258C, 0x2590, 0x2580,
+    0x03B1, 0x00DF, 0x0393, 0x03C0, 0x03A3, 0x03C3, 0x00B5, 0x03C4,
+    0x03A6, 0x0398, 0x03A9, 0x03B4, 0x221E, 0x03C6, 0x03B5, 0x2229,
+    0x2261, 0x00B1, 0x2265, 0x2264, 0x2320, 0x2321, 0x00F7, 0x2248,
+    0x00B0, 0x2219, 0x00B7, 0x221A, 0x207F, 0x00B2, 0x25A0, 0x00A0,
+};
+
+// An entry's name as Python's zipfile reads it: UTF-8 when the header's flag
+// bit 11 says so, else code page 437, the format's default, which archives
+// made on Windows and by older tools use for names with accents. (Read as
+// bytes, such names sorted and matched dataset.json's labels otherwise.)
+std::string name_text(const uint8_t* p, size_t n, uint16_t flags) {
+  if (flags & 0x800) return std::string(reinterpret_cast<const char*>(p), n);
+  std::string out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t cp = p[i] < 0x80 ? p[i] : kCp437High[p[i] - 0x80];
+    if (cp < 0x80) {
+      out += char(cp);
+    } else if (cp < 0x800) {
+      out += char(0xC0 | (cp >> 6)), out += char(0x80 | (cp & 0x3F));
+    } else {
+      out += char(0xE0 | (cp >> 12)), out += char(0x80 | ((cp >> 6) & 0x3F)), out += char(0x80 | (cp & 0x3F));
+    }
+  }
+  return out;
+}
+
 constexpr uint32_t kLocalSig = 0x04034b50, kCentralSig = 0x02014b50, kEndSig = 0x06054b50;
 constexpr uint32_t kZip64EndSig = 0x06064b50, kZip64LocatorSig = 0x07064b50;
 constexpr size_t kZip64EndSize = 56, kZip64LocatorSize = 20;
@@ -284,7 +325,7 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     en.header_offset = le32(c + 42);
     pos += kCentralSize;
     if (pos + name_len + extra_len + comment_len > cd.size()) throw_error(path, "corrupt central directory");
-    en.name.assign(reinterpret_cast<const char*>(&cd[pos]), name_len);
+    en.name = name_text(&cd[pos], name_len, flags);
     pos += name_len + extra_len + comment_len;
     const std::string what = path + ": entry '" + en.name + "'";
     // Zip64 extra field (0x0001): the 64-bit values of the fields set to
@@ -358,12 +399,15 @@ std::vector<uint8_t> ZipReader::compressed(const Entry& e, uint64_t limit) {
   const std::string what = path_ + ": entry '" + e.name + "'";
   if (!e.unreadable.empty()) throw_error(what, e.unreadable);
   // The local header and its name, which must be the directory's, as
-  // Python's zipfile checks: another is a damaged or spliced archive.
-  std::vector<uint8_t> header(kLocalSize + e.name.size());
+  // Python's zipfile checks (each read by its own header's flag): another is
+  // a damaged or spliced archive.
+  std::vector<uint8_t> header(kLocalSize);
   const uint8_t* local = header.data();
-  read_at(e.header_offset, header.data(), header.size(), "entry '" + e.name + "'");
+  read_at(e.header_offset, header.data(), kLocalSize, "entry '" + e.name + "'");
   if (le32(local) != kLocalSig) throw_error(what, "has no local header");
-  if (le16(local + 26) != e.name.size() || std::memcmp(e.name.data(), header.data() + kLocalSize, e.name.size()) != 0)
+  std::vector<uint8_t> local_name(le16(local + 26));
+  read_at(e.header_offset + kLocalSize, local_name.data(), local_name.size(), "entry '" + e.name + "'");
+  if (name_text(local_name.data(), local_name.size(), le16(local + 6)) != e.name)
     throw_error(what, "has another name in its local header (corrupt archive)");
   // The local header's own name and extra lengths locate the data (the extra
   // field may differ from the central directory's).

@@ -32,7 +32,7 @@ std::vector<uint8_t> read_gzip_file(const std::string& path);
 class ZipReader {
  public:
   struct Entry {
-    std::string name;  // as stored: '/' separated, relative
+    std::string name;  // '/' separated, relative; UTF-8 (stored as code page 437 unless flagged UTF-8, as Python's zipfile reads it)
     uint16_t method = 0;  // 0 stored, 8 deflate, 12 bzip2, 14 LZMA (train/zip_methods.h)
     uint32_t crc = 0;
     uint64_t compressed_size = 0;

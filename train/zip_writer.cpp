@@ -4,6 +4,7 @@
 // DOS time 1980-01-01 00:00 so that the bytes depend on the contents only.
 #include "train/zip_writer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -53,7 +54,11 @@ void ZipWriter::add(const std::string& name, const void* data, uint64_t n) {
   // "version needed" to the name's length.
   std::string common;
   put16(common, big || far ? kVersion64 : kVersion);  // version needed to extract
-  put16(common, 0);  // flags
+  // Flag bit 11: the name is UTF-8. Without it a reader takes a name's
+  // non-ASCII bytes as code page 437 (Python's zipfile does), as
+  // ZipReader does; ASCII names leave it clear, as zipfile writes them.
+  const bool ascii = std::all_of(name.begin(), name.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x80; });
+  put16(common, ascii ? 0 : 0x800);  // flags
   put16(common, 0);  // method: stored
   put16(common, 0);  // time
   put16(common, kDosDate);
