@@ -163,17 +163,36 @@ Image decoded(const std::vector<uint8_t>& bytes, const std::string& shown, int c
   return img;
 }
 
+// Whether the official tool takes a file for an image by its name: is_image_ext
+// of a zip entry's name, or of a folder file's whole path, whose text after
+// the last dot is the file name's only when that has a dot (a file "png"
+// is no image in a folder, and one in a zip). Unlike the trainers' loader
+// (os.path.splitext), ".png" and "..png" are images here.
+bool official_image_name(const std::string& name, bool in_folder) {
+  if (in_folder && fs::path(name).filename().string().find('.') == std::string::npos) return false;
+  return is_image_ext(name);
+}
+
 Source open_images(const std::string& path, int64_t max_images) {
   gf::ImageFiles files = gf::open_image_files(path);
-  for (const auto& [name, why] : files.unlisted)
-    if (is_image_ext(name) && why != std::string(gf::kNotImageNameReason))
-      throw Error(files.display(name) + ": cannot be read (" + why + ")");
-  // The rest (links to folders not followed, loops, sockets) hold no image
-  // the user named; each is said, as the trainers' loader says it.
-  // Files that are no images by name are passed over quietly, as the official tool does.
+  const bool in_folder = fs::is_directory(path);
+  // A folder's entries that are not regular files under an image's name (a
+  // link to nothing, a loop of links, a FIFO) are passed over and said, as
+  // the official os.path.isfile passes over them; a zip entry that cannot be
+  // read (encrypted, another compression) stops the run, as it stops the
+  // official. Links to folders not followed, loops, sockets hold no image the
+  // user named: said too, as the trainers' loader says them. Files that are
+  // no images by name are passed over quietly, as the official tool does.
+  std::vector<std::string> candidates = files.names;
   std::vector<std::pair<std::string, std::string>> said;
-  for (const auto& entry : files.unlisted)
-    if (entry.second != std::string(gf::kNotImageNameReason)) said.push_back(entry);
+  for (const auto& [name, why] : files.unlisted) {
+    if (why == std::string(gf::kNotImageNameReason)) {
+      if (official_image_name(name, in_folder)) candidates.push_back(name);  // ".png": the loader's rule left it out
+      continue;
+    }
+    if (!in_folder && is_image_ext(name)) throw Error(files.display(name) + ": cannot be read (" + why + ")");
+    said.emplace_back(name, why);
+  }
   if (!said.empty()) {
     std::cout << "dataset_tool: passed over " << gf::cli::count_text(static_cast<long long>(said.size()), "entry")
               << " of --source:\n";
@@ -181,7 +200,7 @@ Source open_images(const std::string& path, int64_t max_images) {
   }
   std::vector<std::string> names;
   size_t apple_double = 0;
-  for (const std::string& n : files.names) {
+  for (const std::string& n : candidates) {
     // macOS's zip tool adds "__MACOSX/.../._name.png" resource forks beside
     // each image: metadata under an image's extension, which the official
     // tool fails on. Passed over, and counted.
@@ -190,23 +209,30 @@ Source open_images(const std::string& path, int64_t max_images) {
       ++apple_double;
       continue;
     }
+    if (official_image_name(n, in_folder)) names.push_back(n);
+  }
+  if (apple_double > 0)
+    std::cout << "dataset_tool: passed over " << apple_double << " macOS metadata files (__MACOSX/, ._*)\n";
+  if (in_folder) std::stable_sort(names.begin(), names.end(), by_parts);
+  else std::sort(names.begin(), names.end());  // sorted(namelist()), with the names added above
+  if (names.empty()) throw Error("--source " + path + ": no images (no file with an image extension PIL lists)");
+  if (int64_t(names.size()) > max_images) names.resize(size_t(max_images));
+  // Past --max-images the official tool opens no file: only the images taken must be readable here.
+  for (const std::string& n : names)
     if (is_pil_only_ext(n))
       throw Error(files.display(n) + ": a ." + lower(file_ext(n)) +
                   " file, which the official tool converts and ganforge cannot read: "
                   "convert it to PNG or move it out of --source");
-    if (is_image_ext(n)) names.push_back(n);
-  }
-  if (apple_double > 0)
-    std::cout << "dataset_tool: passed over " << apple_double << " macOS metadata files (__MACOSX/, ._*)\n";
-  if (fs::is_directory(path)) std::stable_sort(names.begin(), names.end(), by_parts);
-  if (names.empty()) throw Error("--source " + path + ": no images (no file with an image extension PIL lists)");
-  if (int64_t(names.size()) > max_images) names.resize(size_t(max_images));
   auto by_name = std::make_shared<const std::map<std::string, json>>(read_labels(files));
   Source src;
   src.size = names.size();
   src.name = [names](size_t i) { return names[i]; };
-  src.label = [names, by_name](size_t i) {
-    const auto it = by_name->find(names[i]);
+  src.label = [names, by_name, in_folder](size_t i) {
+    // A folder's relative name with '\\' made '/', as the official _open_folder
+    // names its files (on Linux a '\\' is part of a file name).
+    std::string key = names[i];
+    if (in_folder) std::replace(key.begin(), key.end(), '\\', '/');
+    const auto it = by_name->find(key);
     return it == by_name->end() || it->second.is_null() ? std::nullopt : std::optional<json>(it->second);
   };
   src.read = [files, names](size_t i) -> std::optional<Image> {

@@ -62,12 +62,16 @@ EXTENSIONS = {"png", "jpg", "jpeg", "bmp", "tga", "gif", "psd", "hdr", "pic", "p
 
 
 def folder_images(source, max_images):
+    # open_image_folder: is_image_ext of the whole path (its text after the
+    # last dot: ".png" is an image, a file "png" is not), regular files only
+    # (os.path.isfile: no dangling link or FIFO); labels by the relative name
+    # with '\\' made '/'.
     names = []
     for root, _dirs, files in os.walk(source):
         for f in files:
-            rel = os.path.relpath(os.path.join(root, f), source).replace(os.sep, "/")
-            if rel.split(".")[-1].lower() in EXTENSIONS:
-                names.append(rel)
+            full = os.path.join(root, f)
+            if full.split(".")[-1].lower() in EXTENSIONS and os.path.isfile(full):
+                names.append(os.path.relpath(full, source).replace(os.sep, "/"))
     names.sort(key=lambda n: n.split("/"))  # pathlib compares paths by parts
     labels = {}
     meta = os.path.join(source, "dataset.json")
@@ -77,7 +81,7 @@ def folder_images(source, max_images):
         labels = {} if pairs is None else {p[0]: p[1] for p in pairs}
     names = names[:max_images]
     for n in names:
-        yield np.array(PIL.Image.open(os.path.join(source, n))), labels.get(n)
+        yield np.array(PIL.Image.open(os.path.join(source, n))), labels.get(n.replace("\\", "/"))
 
 
 def mnist_images(images_gz, max_images):

@@ -308,3 +308,32 @@ with env.begin(write=True) as txn:
         b = io.BytesIO(); I.fromarray(np.full((8, 8, 3), 9, np.uint8)).save(b, format=fmt); txn.put(k, b.getvalue())\" && \
 sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: .*/pcx_lmdb record 1 \\(key .b.\\): a PCX image, which the official tool reads \\(PIL\\) and ganforge cannot: ' \
 ${_dt_bin} --source $d/pcx_lmdb --dest $d/out.zip && test \"$(ls $d | paste -sd ' ' -)\" = 'cut_lmdb pcx_lmdb' && echo refused")
+# Which files are images, as the official tool picks them (is_image_ext of
+# the whole path, os.path.isfile): ".png" and "..png" are images (the
+# trainers' splitext rule left them out, shifting every later image's name),
+# a file "png" is none; a dangling link and a FIFO under an image's name are
+# passed over (they stopped the run); a '\' in a name is '/' for its label;
+# a .ico past --max-images is never opened (it stopped the run). Against
+# the reference; then a zip, whose entry "png" IS an image officially
+# (is_image_ext of the bare name): the order .png, a.png, png, sub/.png, z.png.
+gf_test(cpu.dataset_tool_official_names
+        COMMAND sh -c "'${GF_PYTHON3}' -c 'import PIL, numpy, lmdb' 2>/dev/null || exit 77; d=${_dt}/names && rm -rf $d && \
+mkdir -p $d/src $d/ico && '${GF_PYTHON3}' -c \"import numpy as np, PIL.Image as I, json, zipfile, io; d = '$d'; \
+png = lambda v: I.fromarray(np.full((8, 8, 3), v, np.uint8)); \
+names = {'a.png': 10, '.png': 20, '..png': 30, 'z.png': 40, 'png': 50, 'a\\\\\\\\b.png': 60}; \
+[png(v).save(d + '/src/' + n, format='PNG') for n, v in names.items()]; \
+json.dump({'labels': [[n.replace(chr(92), '/'), v] for n, v in names.items()]}, open(d + '/src/dataset.json', 'w')); \
+[png(v).save(d + '/ico/' + n) for n, v in (('a.png', 1), ('b.png', 2))]; png(3).save(d + '/ico/z.ico'); \
+z = zipfile.ZipFile(d + '/odd.zip', 'w'); \
+[z.writestr(n, (lambda b: (png(v).save(b, format='PNG'), b.getvalue())[1])(io.BytesIO())) \
+ for n, v in (('a.png', 10), ('png', 20), ('.png', 30), ('sub/.png', 40), ('z.png', 50), ('sub/png', 60))]; z.close()\" && \
+ln -s /nonexistent/x.png $d/src/b.png && mkfifo $d/src/c.png && \
+${_dt_bin} --source $d/src --dest $d/out > $d/log && ${_dt_ref} --source $d/src --ours $d/out && \
+grep -q 'src/b.png: a link to nothing' $d/log && \
+${_dt_bin} --source $d/ico --dest $d/ico_out --max-images 2 > /dev/null && ${_dt_ref} --source $d/ico --ours $d/ico_out --max-images 2 && \
+${_dt_bin} --source $d/odd.zip --dest $d/odd_out > /dev/null && \
+'${GF_PYTHON3}' -c \"import numpy as np, PIL.Image as I; \
+got = [int(np.asarray(I.open('$d/odd_out/00000/img%08d.png' % i))[0, 0, 0]) for i in range(5)]; \
+assert got == [30, 10, 20, 40, 50], got; print('zip names as the official')\"")
+set_tests_properties(cpu.dataset_tool_official_names PROPERTIES SKIP_RETURN_CODE 77
+                     PASS_REGULAR_EXPRESSION "5 images, pixels and dataset.json equal\n.*2 images, pixels and dataset.json equal\n.*zip names as the official")
