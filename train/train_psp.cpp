@@ -353,8 +353,11 @@ int run(int argc, char** argv) {
   lo.snap_ticks = int(args.integer("snap"));
   lo.progress = isatty(fileno(stdout));
   run_psp_training(trainer, run, lo);
-  run.log("Done: " + run.path() + " (the encoder: network-snapshot-" + psp::step_tag(trainer.cur_step()) + ".bin, and best_model.bin, the lowest "
-          "held-out loss; psp encode reads either)");
+  // best_model.bin is written at a tick that lowers the held-out loss: a run
+  // with no such tick (no step, or only pSp's first-step sanity pass) has none.
+  const bool best = std::filesystem::exists(run.path() + "/best_model.bin");
+  run.log("Done: " + run.path() + " (the encoder: network-snapshot-" + psp::step_tag(trainer.cur_step()) + ".bin" +
+          (best ? ", and best_model.bin, the lowest held-out loss; psp encode reads either)" : "; psp encode reads it)"));
   return 0;
 }
 

@@ -125,3 +125,21 @@ gf_expect_error(train_psp_val_interval "^train_psp: error: --val_interval is pSp
 gf_expect_error(train_psp_resume_not_a_file
                 "^train_psp: error: --resume /dev/null: not a regular file \\(a pipe or device\\?\\) \\(a train_psp checkpoint" ""
                 $<TARGET_FILE:train_psp> --resume /dev/null --outdir ${_tp}/bad)
+# pSp's first validation (coach.validate at global_step 0: step 1 here) is a
+# sanity pass that returns None after its fifth held-out batch: with 5
+# batches (40 held-out images at batch 8) step 1 logs no held-out loss and
+# writes no best_model.bin, step 3 does; with 4 batches (32) step 1 is
+# validated. A run with no validated tick (--max-steps 0) has no
+# best_model.bin, and its closing line names none (it named one).
+gf_test(cpu.train_psp_first_step_sanity_pass
+        COMMAND sh -c "d=${_tp}/sanity && rm -rf $d && run() { OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> --generator ${_tp_g} --cfg cpu \
+--max-images 64 --batch 8 --max-steps 3 --tick 2 --snap 1 \"$@\" > /dev/null; } && \
+run --val-images 40 --outdir $d/five && f=$d/five/00000-fashion-mnist-psp-cpu && \
+head -1 $f/stats.jsonl | grep -vq val_loss && sed -n 2p $f/stats.jsonl | grep -q '\"val_loss\"' && \
+grep -q 'best_model.bin: step 3,' $f/log.txt && ! grep -q 'best_model.bin: step 1,' $f/log.txt && \
+run --val-images 32 --outdir $d/four && head -1 $d/four/00000-fashion-mnist-psp-cpu/stats.jsonl | grep -q '\"val_loss\"' && \
+grep -q 'best_model.bin: step 1,' $d/four/00000-fashion-mnist-psp-cpu/log.txt && \
+OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> --generator ${_tp_g} --cfg cpu --max-images 24 --val-images 8 --max-steps 0 \
+--outdir $d/none > $d/none.log && test ! -e $d/none/00000-fashion-mnist-psp-cpu/best_model.bin && \
+grep 'Done: ' $d/none.log | grep -vq best_model && echo as pSp")
+set_tests_properties(cpu.train_psp_first_step_sanity_pass PROPERTIES PASS_REGULAR_EXPRESSION "as pSp")

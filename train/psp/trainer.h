@@ -49,6 +49,12 @@ class PspTrainer {
   // mode, random noise as its forward's default, from a stream fixed by the
   // seed and the step), keys prefixed "val_".
   std::vector<std::pair<std::string, double>> validate();
+  // The batches validate() runs: full batches of the held-out images (coach's
+  // test loader drops a short last one), or the one short batch when they
+  // fill none.
+  int64_t validation_batches() const {
+    return spec_.val_images >= spec_.batch ? spec_.val_images / spec_.batch : 1;
+  }
   // The first n held-out images and their reconstructions (eval mode, stored
   // noise), float32 [n, C, S, S] each, on the CPU.
   std::pair<Tensor, Tensor> held_out_pairs(int64_t n);

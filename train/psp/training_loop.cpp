@@ -46,7 +46,11 @@ TickStats PspRun::take_stats() {
   s.progress = "step " + std::to_string(t_.cur_step()) + " ";
   s.fields["step"] = t_.cur_step();
   const auto train_stats = t_.take_stats();  // reads the device, so the loop's times include its work
-  const auto val_stats = t_.validate();
+  // coach.validate at pSp's first step (its global_step 0, step 1 here) is a
+  // sanity pass: with 5 or more held-out batches it stops after the fifth and
+  // returns None, so that step logs no held-out loss and makes no best model.
+  const bool sanity_pass_only = t_.cur_step() == 1 && t_.validation_batches() >= 5;
+  const auto val_stats = sanity_pass_only ? std::vector<std::pair<std::string, double>>{} : t_.validate();
   for (const auto* stats : {&train_stats, &val_stats})
     for (const auto& [k, v] : *stats) {
       s.losses += (s.losses.empty() ? "" : " ") + k + " " + fmt(v);
