@@ -122,7 +122,13 @@ void save_network(const std::string& path, const Module& net, const std::string&
 void check_network_family(const io::SafetensorsFile& file, const std::string& path, const std::string& family,
                           const std::string& display) {
   const std::string found = network_family(file);
-  if (found != family) throw Error(path + ": holds " + found + " networks, not " + display + " ones");
+  if (found == family) return;
+  // A pSp network or a loss network (LPIPS, ArcFace, ...) carries no family
+  // tag, which reads as StyleGAN2's: said by what it is.
+  std::string what = found + " networks";
+  if (file.metadata.count("psp_kwargs")) what = "a pSp network (an encoder with its StyleGAN2 decoder)";
+  else if (file.metadata.count("perceptual")) what = "a converted " + file.metadata.at("perceptual") + " network";
+  throw Error(path + ": holds " + what + ", not " + display + " ones");
 }
 
 }  // namespace gf

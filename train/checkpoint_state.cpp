@@ -8,6 +8,7 @@
 
 #include "engine/error.h"
 #include "models/network_file.h"
+#include "train/cli.h"
 
 namespace gf {
 
@@ -214,8 +215,8 @@ void check_same_dataset(const io::SafetensorsFile& file, const std::string& path
                         const std::string& flags) {
   const std::string ds_name = file.metadata.count("dataset") ? file.metadata.at("dataset") : "?";
   const std::string ds_size = file.metadata.count("dataset_size") ? file.metadata.at("dataset_size") : "?";
-  const std::string made = path + ": made on dataset '" + ds_name + "' (" + ds_size + " images), but this run has '" +
-                           ds.name() + "' (" + std::to_string(ds.size()) + " images";
+  const std::string made = path + ": made on dataset '" + ds_name + "' (" + ds_size + (ds_size == "1" ? " image" : " images") +
+                           "), but this run has '" + ds.name() + "' (" + cli::count_text(ds.size(), "image");
   const std::string fix = ": " + flags + " must be those of the checkpoint's run";
   auto key = file.metadata.find("dataset_key");
   if (key != file.metadata.end()) {  // by content: a renamed copy passes, other data of the same name and size does not

@@ -77,7 +77,7 @@ void numpy_shuffle(std::vector<int64_t>& v, uint32_t seed) {
 void check_max_images(const DatasetOptions& opt, const std::string& path, size_t images) {
   if (opt.max_images > 0 && static_cast<uint64_t>(opt.max_images) > images)
     throw Error(path + ": --max-images " + std::to_string(opt.max_images) + " is more than its " +
-                std::to_string(images) + " images");
+                cli::count_text(static_cast<long long>(images), "image"));
 }
 
 // Where the files come from: every file's sorted relative name (the labels

@@ -126,3 +126,15 @@ gf_expect_error(train_pggan_resume_kimg_checkpoint "^train_pggan: error: --resum
                 pggan_run $<TARGET_FILE:train_pggan> --resume ${_pg_run}/checkpoint.bin --resume-kimg 1 --outdir ${_pg}/bad)
 gf_expect_error(train_pggan_resume_kimg_alone "^train_pggan: error: --resume-kimg needs --resume \\(the networks whose training it continues\\)$" ""
                 $<TARGET_FILE:train_pggan> --resume-kimg 1 --outdir ${_pg}/bad)
+# A pSp network given to --resume is named as one (it read as "stylegan2
+# networks": pSp files carry no family tag).
+gf_expect_error(train_pggan_resume_psp_named "^train_pggan: error: .*network-snapshot-000003.bin: holds a pSp network \\(an encoder with its StyleGAN2 decoder\\), not PGGAN ones$"
+                psp_trained $<TARGET_FILE:train_pggan> --cfg tiny --resume ${CMAKE_BINARY_DIR}/test_train_psp/00000-fashion-mnist-psp-cpu/network-snapshot-000003.bin
+                --outdir ${CMAKE_BINARY_DIR}/test_pggan_resume_psp)
+# Counts in messages agree with their nouns: "its 1 image", not "its 1 images".
+gf_test(cpu.max_images_message_counts
+        COMMAND sh -c "'${GF_PYTHON3}' -c 'import PIL, numpy' 2>/dev/null || exit 77; d=${CMAKE_BINARY_DIR}/test_pggan_one_image && rm -rf $d && mkdir -p $d/data && \
+'${GF_PYTHON3}' -c \"import numpy as np, PIL.Image as I; I.fromarray(np.zeros((8, 8), np.uint8)).save('$d/data/a.png')\" && \
+sh ${GF_CLI_DIR}/expect_error.sh '^train_pggan: error: .*/data: --max-images 2 is more than its 1 image$' \
+  $<TARGET_FILE:train_pggan> --cfg tiny --data $d/data --max-images 2 --outdir $d/runs && echo counted")
+set_tests_properties(cpu.max_images_message_counts PROPERTIES PASS_REGULAR_EXPRESSION "counted" SKIP_RETURN_CODE 77)

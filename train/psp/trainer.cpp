@@ -5,6 +5,7 @@
 #include "engine/error.h"
 #include "engine/ops/pool2d.h"
 #include "train/adam.h"
+#include "train/cli.h"
 #include "train/psp/data.h"
 #include "train/ranger.h"
 
@@ -33,7 +34,7 @@ PspTrainer::PspTrainer(const PspTrainSpec& spec, uint64_t seed, Device device, c
                              << spec_.net.input_size << ", n_styles " << spec_.net.n_styles
                              << "): a checkpoint's metadata psp_kwargs and spec disagree (edited by hand?)");
   GF_CHECK(ds.size() - spec_.val_images >= spec_.batch, ds.name(),
-           "has " << ds.size() << " images: holding out " << spec_.val_images << " leaves fewer than a batch of "
+           "has " << cli::count_text(ds.size(), "image") << ": holding out " << spec_.val_images << " leaves fewer than a batch of "
                            << spec_.batch << " to train on (lower --val-images or --batch)");
   const int c = net_->decoder->config().img_channels;
   GF_CHECK(ds.channels() == c || (ds.channels() == 1 && c == 3), ds.name(),
