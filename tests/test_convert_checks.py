@@ -12,11 +12,14 @@ what the C++ loaders would refuse or what used to end in the catch-all:
 - TF StyleGAN2 static_kwargs that disagree with the variables, and
   StyleGAN2-ADA's TF networks named for what they are.
 Exit 77 (skip) without NumPy/PyTorch."""
+import collections
 import copy
 import io
 import json
 import os
+import pickle
 import re
+import struct
 import sys
 import time
 import unittest
@@ -38,13 +41,64 @@ import make_pggan_pickle as mkpg  # noqa: E402
 import make_stylegan2_tf_pickle as mk2  # noqa: E402
 import make_stylegan_pickle as mkv1  # noqa: E402
 from test_convert_stylegan2_tf import D_CFG as TF_D_CFG, G_CFG as TF_G_CFG, random_nets  # noqa: E402
-from test_convert_weights import (D_CFG, G_CFG, TempDirTest, assert_one_error_line, make_nets, official_pickle, run_here,  # noqa: E402
-                                  to_rosinality_d, to_rosinality_g)
+from test_convert_weights import (D_CFG, G_CFG, TempDirTest, assert_one_error_line, legacy_blob, make_nets,  # noqa: E402
+                                  official_pickle, run, run_here, to_rosinality_d, to_rosinality_g)
 
 PG_STATIC = dict(num_channels=3, resolution=16, label_size=2, fmap_base=32, fmap_max=8, latent_size=8)
 V1_G_STATIC = dict(num_channels=3, resolution=16, label_size=2, fmap_base=32, fmap_max=8, latent_size=6,
                    dlatent_size=5, mapping_layers=3, mapping_fmaps=7)
 V1_D_STATIC = dict(num_channels=3, resolution=16, label_size=2, fmap_base=32, fmap_max=8)
+
+
+def op_global(module, name):
+    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
+
+
+def op_str(text):
+    return b"X" + struct.pack("<I", len(text.encode())) + text.encode()
+
+
+def op_dtype(code):
+    """numpy.dtype(code, False, True), as NumPy pickles a dtype."""
+    return op_global("numpy", "dtype") + op_str(code) + b"\x89\x88\x87R"
+
+
+# BUILD with a dtype's state as NumPy writes it for a little-endian number.
+OP_DTYPE_STATE = b"(K\x03" + op_str("<") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+
+
+def op_array(shape_ops, dtype_ops, raw):
+    """_reconstruct(ndarray, (0,), b'b') and its BUILD (1, shape, dtype, False, raw)."""
+    return (op_global("numpy.core.multiarray", "_reconstruct") + op_global("numpy", "ndarray") + b"K\x00\x85C\x01b\x87R"
+            + b"(K\x01" + shape_ops + dtype_ops + b"\x89C" + bytes([len(raw)]) + raw + b"tb")
+
+
+def network_pickle(value_ops):
+    """{"G": value}: a network pickle's top level."""
+    return b"\x80\x02}" + op_str("G") + value_ops + b"s."
+
+
+class TensorWithState:
+    """Pickles as _rebuild_tensor_v2(...) and a BUILD of state, which
+    Tensor.__setstate__ takes (4 items: set_(), growing a storage)."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def __reduce__(self):
+        return (torch._utils._rebuild_tensor_v2,
+                (torch.zeros(1).storage(), 0, (1,), (1,), False, collections.OrderedDict()), self.state)
+
+
+class StorageWithState:
+    """Pickles as torch.storage._load_from_bytes(blob) and a BUILD of state."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def __reduce__(self):
+        _, args = torch.zeros(1).storage().__reduce__()
+        return torch.storage._load_from_bytes, args, self.state
 
 
 def walk(p):
@@ -258,6 +312,124 @@ class ConvertChecksTest(TempDirTest):
             for info in zin.infolist():
                 zout.writestr(info.filename, zin.read(info))
         self.assertEqual(self.imported_kwargs(src, "--conv-clamp", "256", "--mbstd-group-size", "2"), (G_CFG, D_CFG))
+
+    # ---- hostile pickles
+
+    def test_numpy_objects_are_numbers_as_numpy_pickles_them(self):
+        f4 = op_dtype("f4") + OP_DTYPE_STATE
+        scalar = op_global("numpy.core.multiarray", "scalar")
+        # A structured dtype, its one field an object (a pointer).
+        forged = (op_dtype("V8") + b"(K\x03" + op_str("|") + b"N" + op_str("a") + b"\x85}" + op_str("a")
+                  + op_dtype("O8") + b"K\x00\x86sK\x08K\x01K\x01tb")
+        cases = [
+            # An object scalar without data: a NULL pointer read (SIGSEGV).
+            (scalar + op_dtype("O8") + b"\x85R", "numpy dtype 'O8'; numeric dtypes only"),
+            # 8 bytes of the file freed as an object pointer.
+            (op_array(b"K\x01\x85", forged, b"A" * 6 + b"\0\0"), "numpy dtype 'V8'; numeric dtypes only"),
+            # Object arrays nested 100000 deep overflowed the C stack when freed.
+            (op_array(b"K\x01\x85", op_dtype("O8"), b""), "numpy dtype 'O8'"),
+            # A numeric code given fields by its BUILD state.
+            (scalar + op_dtype("f8") + b"(K\x03" + op_str("|") + b"N" + op_str("a") + b"\x85}" + op_str("a") + f4
+             + b"K\x00\x86sK\x08K\x01K\x00tbC\x08" + bytes(8) + b"\x86R", "a state other than a plain number's"),
+            # ndarray called: any shape without the bytes (2^28 objects: 2 GB from 58 bytes).
+            (op_global("numpy", "ndarray") + b"K\x04\x85" + f4 + b"\x86R", "pickle calls numpy.ndarray"),
+            (op_global("numpy.core.multiarray", "_reconstruct") + op_global("numpy", "ndarray")
+             + b"J\x00\x00\x10\x00\x85C\x01b\x87R", "other than as NumPy pickles an array"),
+            (scalar + f4 + b"C\x08" + bytes(8) + b"\x86R", "other than a number from its bytes"),
+            (op_array(b"K\x04\x85", f4, bytes(8)), "shape [4] and dtype float32 with 8 bytes of data"),
+        ]
+        for i, (ops, needle) in enumerate(cases):
+            with self.subTest(needle=needle):
+                src = self.path(f"np{i}.pkl")
+                with open(src, "wb") as f:
+                    f.write(network_pickle(ops))
+                # The first two in a process of their own: the old reader crashed (SIGSEGV).
+                assert_one_error_line(self, (run if i < 2 else run_here)("import", src, self.out), src, needle)
+                self.assertFalse(os.path.exists(self.out))
+        # What NumPy pickles reads back as pickle.loads does, bit for bit.
+        values = [np.float32(1.5), np.float64(-2.25), np.int64(-3), np.bool_(True), np.uint8(7), np.float16(0.5),
+                  np.complex64(1 - 2j), np.arange(6, dtype=np.float32).reshape(2, 3), np.zeros((0, 5), np.int8),
+                  np.asfortranarray(np.arange(6.0).reshape(2, 3)), np.arange(4, dtype=">f4"), np.array(True)]
+        for protocol in (3, 4):
+            for v in values:
+                data = pickle.dumps(v, protocol=protocol)
+                got, want = cw.RestrictedUnpickler(io.BytesIO(data), "x").load(), pickle.loads(data)
+                self.assertIs(type(np.asarray(got)), np.ndarray)
+                self.assertEqual((np.asarray(got).dtype, np.shape(got), np.asarray(got).tobytes()),
+                                 (np.asarray(want).dtype, np.shape(want), np.asarray(want).tobytes()))
+                if isinstance(want, np.generic):
+                    self.assertIs(type(got), type(want))
+
+    def test_tensor_and_storage_state_refused(self):
+        # Tensor.__setstate__ of 4 items is set_(): a storage grown to any size.
+        data = pickle.dumps({"G": TensorWithState((torch.zeros(1), 0, (1 << 20,), (1,)))}, protocol=4)
+        with self.assertRaisesRegex(cw.ConvertError, "sets the state of a tensor"):
+            cw._restricted_load(data, "x")
+        # A storage's rebuild counter reset by the file undid the rebuild bound.
+        data = pickle.dumps({"G": StorageWithState({"rebuilt": -(1 << 62)})}, protocol=4)
+        with self.assertRaisesRegex(cw.ConvertError, "sets the state of a StorageRef"):
+            cw._restricted_load(data, "x")
+        blob = legacy_blob(b"\x80\x02" + op_global("torch", "FloatStorage") + b"}" + op_str("np_dtype") + b"Nsb.")
+        with self.assertRaisesRegex(cw.ConvertError, "sets the state of a StorageType"):
+            cw.read_legacy_torch(blob, "x")
+
+    def test_float64_tf_variable_beyond_float32(self):
+        states = mk2.make_states(random_nets(2), TF_G_CFG, TF_D_CFG)
+        mapping = states[2]["components"]["mapping"]
+        names = [n for n, _ in mapping["variables"]]
+        i = names.index("Dense0/weight")
+        big = mapping["variables"][i][1].astype(np.float64)
+        big[0, 1] = 1e300
+        mapping["variables"][i] = ("Dense0/weight", big)
+        src = self.path("f64.pkl")
+        with open(src, "wb") as f:
+            f.write(mkv1.dumps(states))
+        # One line (no RuntimeWarning from the cast), naming the float64 value, not an inf.
+        self.assert_refused(src, "Gs.mapping: variable Dense0/weight holds 1e+300 at [0, 1]", "values overflow float32")
+
+    def test_legacy_torch_file_of_pickle_protocol_1(self):
+        # torch.load reads a legacy file by its pickled magic number, whatever
+        # the protocol; one of protocol 1 was "top level is int, not a dict".
+        nets = make_nets()
+        got = []
+        for protocol in (1, 2):
+            src = self.path(f"p{protocol}.pt")
+            torch.save({k: v.state_dict() for k, v in nets.items()}, src, _use_new_zipfile_serialization=False,
+                       pickle_protocol=protocol)
+            r = run_here("import", src, self.out, "--conv-clamp", "256", "--mbstd-group-size", "2")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            tensors, meta = cw.read_bin(self.out)
+            got.append(({k: t.numpy().tobytes() for k, t in tensors.items()}, meta["G_kwargs"], meta["D_kwargs"]))
+            os.remove(self.out)
+        self.assertEqual(got[0], got[1])
+
+    def test_bin_header_numbers_typed_as_the_cpp_reader(self):
+        for entry, needle in [({"dtype": "F32", "shape": [1], "data_offsets": [0.0, 4.0]}, "has bad data_offsets"),
+                              ({"dtype": "F32", "shape": [True], "data_offsets": [0, 4]}, "has a bad shape"),
+                              ({"dtype": "F32", "shape": [1], "data_offsets": [0, 4, 4]}, "has bad data_offsets")]:
+            with self.subTest(needle=needle):
+                header = json.dumps({"G_ema.x": entry, "__metadata__": {"network": "G_ema"}}).encode()
+                src, out = self.path("bad.bin"), self.path("out.pt")
+                with open(src, "wb") as f:
+                    f.write(struct.pack("<Q", len(header)) + header + bytes(4))
+                assert_one_error_line(self, run_here("export", src, out), src, f"tensor 'G_ema.x' {needle}")
+                self.assertFalse(os.path.exists(out))
+
+    def test_psp_checkpoint_without_opts_named(self):
+        src = self.path("psp.pt")
+        torch.save({"state_dict": {"encoder.input_layer.0.weight": torch.zeros(1)}, "latent_avg": torch.zeros(1)}, src)
+        self.assert_refused(src, src, "a state_dict but no 'opts'")
+
+    def test_g_and_g_ema_hints_compared(self):
+        # G_ema's hints replaced G's: G's conv_clamp was dropped unsaid.
+        def clamp_g_only(d):
+            for m in walk(d["G"]):
+                if m.class_name in ("SynthesisLayer", "Conv2dLayer"):
+                    m.state["conv_clamp"] = 64.0
+        src = self.path("clamp.pkl")
+        official_pickle(make_nets(), src, edit=clamp_g_only)
+        self.assert_refused(src, "G and G_ema have different configs (conv_clamp 64.0 and")
+
 
     # ---- TF StyleGAN2
 

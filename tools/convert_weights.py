@@ -404,6 +404,9 @@ class StorageType:
     def __call__(self, *args, **kwargs):
         raise pickle.UnpicklingError(f"pickle calls torch.{self.name}")
 
+    def __setstate__(self, state):
+        _refuse_build(self, state)
+
 
 class StorageRef:
     """A storage persistent id: ('storage', type, key, location, numel[, view])."""
@@ -421,6 +424,9 @@ class StorageRef:
         self.type, self.key, self.numel = stype, key, numel
         self.array = None  # filled in from the raw bytes
         self.rebuilt = 0   # elements copied out of it by tensors so far
+
+    def __setstate__(self, state):
+        _refuse_build(self, state)
 
     def set_bytes(self, raw, where):
         if len(raw) != self.numel * self.type.np_dtype.itemsize:
@@ -459,7 +465,7 @@ def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad=False, backw
     t = torch.from_numpy(storage.array)
     if storage.type.view_as:
         t = t.view(getattr(torch, storage.type.view_as))
-    return t.as_strided(tuple(size), tuple(stride), offset).clone()
+    return _guard_tensor(t.as_strided(tuple(size), tuple(stride), offset).clone())
 
 
 def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, state=None):
@@ -476,6 +482,115 @@ def _np_core():
     return getattr(np, "_core", None) or np.core
 
 
+def _refuse_build(self, state):
+    """BUILD on an object the unpickler's stand-ins make: no real file does it,
+    and a StorageRef's counters or a StorageType's dtype set by the file would
+    undo their checks."""
+    raise pickle.UnpicklingError(f"pickle sets the state of a {type(self).__name__}")
+
+
+def _refuse_tensor_state(state):
+    # Tensor.__setstate__ with 4 items is set_(), which grows a storage to any
+    # size the file names; torch.save never BUILDs a tensor.
+    raise pickle.UnpicklingError("pickle sets the state of a tensor")
+
+
+def _guard_tensor(t):
+    """An instance attribute wins over Tensor.__setstate__ in BUILD's lookup."""
+    t.__dict__["__setstate__"] = _refuse_tensor_state
+    return t
+
+
+# NumPy objects a network pickle holds: numeric scalars (module attributes)
+# and numeric arrays (TF variables), as NumPy pickles them. Each call is
+# checked before NumPy sees it: object, structured or subarray dtypes let a
+# file forge pointers, nest arrays past the C stack or ask for gigabytes.
+_NUMPY_CODES = frozenset(["b1", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "f2", "f4", "f8", "c8", "c16"])
+_MAX_ARRAY_DIMS = 32  # NPY_MAXDIMS
+
+
+def _exactly(v, want):
+    """v equals want item by item and type by type (True is not 1, 1.0 is not 1)."""
+    return (type(v) is type(want) and len(v) == len(want)
+            and all(type(a) is type(b) and a == b for a, b in zip(v, want)))
+
+
+def _numpy_bytes(data):
+    # A Python 2 pickle's str holds the bytes as latin-1, as NumPy reads it.
+    return data.encode("latin-1") if isinstance(data, str) else data
+
+
+class NumpyDtype:
+    """numpy.dtype(code, False, True) of a numeric code, as NumPy pickles a
+    dtype, and its BUILD state only in the form NumPy writes for it; made into
+    a real dtype by the scalar and array stand-ins."""
+    __slots__ = ("code", "order")
+
+    def __init__(self, code, align=False, copy=True):
+        if not (isinstance(code, str) and code in _NUMPY_CODES and type(align) in (bool, int) and align == 0
+                and type(copy) in (bool, int) and copy == 1):
+            raise pickle.UnpicklingError(f"pickle asks for numpy dtype {str(code)[:40]!r}; numeric dtypes only")
+        self.code, self.order = code, "|" if code[1:] == "1" else "<"
+
+    def __setstate__(self, state):
+        orders = ("|",) if self.code[1:] == "1" else ("<", ">")
+        if not any(_exactly(state, (3, o, None, None, None, -1, -1, 0)) for o in orders):
+            raise pickle.UnpicklingError(f"pickle gives numpy dtype {self.code} a state other than a plain "
+                                         "number's (fields, a subarray or flags)")
+        self.order = state[1]
+
+    def real(self):
+        return np.dtype(self.code).newbyteorder(self.order)
+
+
+def _numpy_scalar(dtype, data=None):
+    """numpy.core.multiarray.scalar(dtype, bytes of one item)."""
+    data = _numpy_bytes(data)
+    if not isinstance(dtype, NumpyDtype) or not isinstance(data, bytes) or len(data) != dtype.real().itemsize:
+        raise pickle.UnpicklingError("pickle makes a numpy scalar other than a number from its bytes")
+    return _np_core().multiarray.scalar(dtype.real(), data)
+
+
+class NumpyArrayType:
+    """Stand-in for numpy.ndarray: only named to _reconstruct, never called
+    (a call allocates whatever shape the file names)."""
+    __slots__ = ()
+    __setstate__ = _refuse_build
+
+    def __call__(self, *args, **kwargs):
+        raise pickle.UnpicklingError("pickle calls numpy.ndarray")
+
+
+NUMPY_NDARRAY = NumpyArrayType()
+
+
+class NumpyArray(np.ndarray):
+    """What _reconstruct makes: its state (NumPy's (1, shape, dtype,
+    is_fortran, raw bytes)) checked before ndarray.__setstate__ sees it."""
+
+    def __setstate__(self, state):
+        if not (type(state) is tuple and len(state) == 5 and _exactly(state[:1], (1,))
+                and isinstance(state[2], NumpyDtype) and type(state[3]) is bool):
+            raise pickle.UnpicklingError("pickle gives a numpy array a state other than NumPy's (1, shape, dtype, "
+                                         "is_fortran, bytes)")
+        shape, dtype, raw = state[1], state[2].real(), _numpy_bytes(state[4])
+        if not (_int_tuple(shape) and type(shape) is tuple and len(shape) <= _MAX_ARRAY_DIMS
+                and all(0 <= n < 1 << 40 for n in shape)):
+            raise pickle.UnpicklingError("pickle gives a numpy array a shape other than up to 32 sizes in [0, 2^40)")
+        if not isinstance(raw, bytes) or len(raw) != math.prod(shape) * dtype.itemsize:
+            raise pickle.UnpicklingError(f"numpy array of shape {list(shape)} and dtype {dtype} with "
+                                         f"{len(raw) if isinstance(raw, bytes) else 'no'} bytes of data")
+        super().__setstate__((1, shape, dtype, state[3], raw))
+
+
+def _numpy_reconstruct(subtype, shape, typecode):
+    """numpy.core.multiarray._reconstruct(ndarray, (0,), b'b'), NumPy's first
+    step in unpickling an array: an empty one, filled in by BUILD."""
+    if subtype is not NUMPY_NDARRAY or not _exactly(shape, (0,)) or _numpy_bytes(typecode) != b"b":
+        raise pickle.UnpicklingError("pickle calls numpy's _reconstruct other than as NumPy pickles an array")
+    return _np_core().multiarray._reconstruct(NumpyArray, (0,), b"b")
+
+
 def _allowed_globals(storage_loader=None):
     allowed = {
         ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
@@ -488,18 +603,17 @@ def _allowed_globals(storage_loader=None):
         ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
         ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
         ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
-        ("numpy", "dtype"): np.dtype,
-        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): NumpyDtype,
+        ("numpy", "ndarray"): NUMPY_NDARRAY,
         **TF_NETWORK_CLASSES,
     }
     if storage_loader is not None:
         allowed[("torch.storage", "_load_from_bytes")] = storage_loader
     # Module attributes such as weight_gain are numpy scalars; these rebuild
-    # scalars and arrays from raw bytes.
-    core = _np_core()
+    # numeric scalars and arrays from raw bytes.
     for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        allowed[(mod, "scalar")] = core.multiarray.scalar
-        allowed[(mod, "_reconstruct")] = core.multiarray._reconstruct
+        allowed[(mod, "scalar")] = _numpy_scalar
+        allowed[(mod, "_reconstruct")] = _numpy_reconstruct
     return allowed
 
 
@@ -664,33 +778,34 @@ def official_hints(nets, path):
     for key, obj in nets.items():
         check_activations(obj, key, path)
         net = "D" if key == "D" else "G"
+        own = {}
         arch = _plain(find_attr(obj, "architecture"))
         want = D_ARCHITECTURES if net == "D" else ("skip",)
         if arch is not None and arch not in want:
             raise ConvertError(f"{path}: {key} has architecture '{arch}'; ganforge supports "
                                f"{' or '.join(repr(a) for a in want)} only")
         if net == "D" and arch is not None:
-            hints.setdefault(net, {})["architecture"] = arch
+            own["architecture"] = arch
         is_conv = lambda o: o.class_name in ("SynthesisLayer", "Conv2dLayer")  # noqa: E731
         # Each recorded number through checked_setting: float() and int() took
         # True as 1 and 1.5 as 1, and NaN or a string ended in a bare ValueError.
         clamp = find_attr(obj, "conv_clamp", is_conv)
-        hints.setdefault(net, {})["conv_clamp"] = checked_setting("conv_clamp", clamp, f"{path}: {key}")
+        own["conv_clamp"] = checked_setting("conv_clamp", clamp, f"{path}: {key}")
         if net == "G":
             mapping = (obj.state.get("_modules") or {}).get("mapping")
             if isinstance(mapping, PersistentObject):
                 fc0 = (mapping.state.get("_modules") or {}).get("fc0")  # not embed, whose multiplier is 1
                 gain = fc0.state.get("bias_gain") if isinstance(fc0, PersistentObject) else None
                 if gain is not None:
-                    hints[net]["mapping_lr_multiplier"] = checked_setting("mapping_lr_multiplier", gain,
-                                                                          f"{path}: {key}.mapping.fc0 (bias_gain)")
+                    own["mapping_lr_multiplier"] = checked_setting("mapping_lr_multiplier", gain,
+                                                                   f"{path}: {key}.mapping.fc0 (bias_gain)")
                 beta = mapping.state.get("w_avg_beta")
                 if beta is not None:
-                    hints[net]["w_avg_beta"] = checked_setting("w_avg_beta", beta, f"{path}: {key}.mapping")
+                    own["w_avg_beta"] = checked_setting("w_avg_beta", beta, f"{path}: {key}.mapping")
         else:
             group = find_attr(obj, "group_size", lambda o: o.class_name == "MinibatchStdLayer")
-            hints[net]["mbstd_group_size"] = (checked_setting("mbstd_group_size", group, f"{path}: {key}")
-                                              if group is not None else 0)
+            own["mbstd_group_size"] = (checked_setting("mbstd_group_size", group, f"{path}: {key}")
+                                       if group is not None else 0)
             # A conditional D's label mapping: ganforge's takes train.py's lr
             # multiplier, 0.01 (networks.py's default); another scaled the
             # labels differently without a word.
@@ -703,6 +818,7 @@ def official_hints(nets, path):
                 if gain is not None and abs(gain - 0.01) > 1e-9:
                     raise ConvertError(f"{path}: {key}'s label mapping has lr_multiplier {gain:g}; "
                                        "ganforge's discriminator takes 0.01, train.py's (mapping_kwargs of D)")
+        hints[key] = own  # G's and G_ema's each: convert() refuses them if they differ
     return hints
 
 
@@ -748,6 +864,20 @@ def _plain_value(v, where):
     raise ConvertError(f"{where}: a static_kwargs value of type {type(v).__name__}")
 
 
+def _variable_as_float32(value, name, where):
+    """A float16/32/64 variable as float32. A finite float64 beyond float32's
+    range is named here: the cast made it inf (with NumPy's RuntimeWarning on
+    stderr) and the weight check then blamed the file for an inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = value.astype(np.float32)
+    overflow = np.isfinite(value) & ~np.isfinite(out)
+    if overflow.any():
+        at = [int(i) for i in np.argwhere(overflow)[0]]
+        raise ConvertError(f"{where}: variable {name} holds {float(value[tuple(at)])!r} at {at}, beyond float32's "
+                           f"range ({int(overflow.sum())} values overflow float32); ganforge's weights are float32")
+    return out
+
+
 def tf_network_state(net, path, which, version=2):
     """One tfutil.Network's pickled state, checked: its version (2: PGGAN's
     tfutil; 3: StyleGAN's dnnlib.tflib, with components; 4: StyleGAN2's), its kwargs, and its
@@ -776,7 +906,7 @@ def tf_network_state(net, path, which, version=2):
             raise ConvertError(f"{where}: variable {name} appears twice")
         if value.dtype.kind != "f":
             raise ConvertError(f"{where}: variable {name} has dtype {value.dtype}, expected a float array")
-        variables[name] = value.astype(np.float32)
+        variables[name] = _variable_as_float32(value, name, where)
     kwargs = {str(k): _plain_value(v, where) for k, v in st["static_kwargs"].items()}
     components = {}
     if version >= 3:
@@ -1370,7 +1500,7 @@ def stylegan2_tf_discriminator(net, where):
 def read_stylegan2_tf_pickle(top, path):
     """(G, D, Gs) of dnnlib.tflib networks, state version 4 (NVlabs/stylegan2,
     configs E and F) -> ({"G", "D", "G_ema": state with the official PyTorch
-    names}, {"G": hints, "D": hints}), for convert()."""
+    names}, {"G", "G_ema", "D": hints}), for convert()."""
     if len(top) != 3:
         raise ConvertError(f"{path}: holds {len(top)} TensorFlow networks; an official StyleGAN2 pickle is "
                            "(G, D, Gs)")
@@ -1388,7 +1518,7 @@ def read_stylegan2_tf_pickle(top, path):
         if key == "D":
             nets[key], hints["D"] = stylegan2_tf_discriminator(state, where)
         else:
-            nets[key], hints["G"] = stylegan2_tf_generator(state, where)
+            nets[key], hints[key] = stylegan2_tf_generator(state, where)  # G's and Gs's each, as official_hints
     return nets, hints
 
 
@@ -1700,9 +1830,8 @@ def read_torchscript(path, data):
 
 def is_legacy_torch(data):
     # A legacy torch.save file starts with a pickled magic number (read with the
-    # restricted unpickler: this file is not trusted yet).
-    if data[:1] != b"\x80":
-        return False
+    # restricted unpickler: this file is not trusted yet), in whatever pickle
+    # protocol it was saved with: torch.load reads protocol 0 and 1 files too.
     try:
         return RestrictedUnpickler(io.BytesIO(data[:64]), "", {}).load() == LEGACY_MAGIC
     except Exception:
@@ -2438,7 +2567,7 @@ def read_input_file(path):
 
 
 def load_source(path, fmt):
-    """-> ("stylegan2", ({network: state with official names}, {"G": hints, "D": hints})),
+    """-> ("stylegan2", ({network: state with official names}, {"G", "G_ema", "D": hints})),
     ("pggan", {"G", "D", "G_ema": TF network state}), ("psp", the checkpoint dict), or for pSp's loss
     networks ("lpips", LPIPS's lin layers) and ("arcface", the Backbone's state dict); fmt "state-dict-raw"
     gives ("raw", the torch file's dict)"""
@@ -2541,6 +2670,11 @@ def classify_dict(obj, path, fmt):
         if not is_psp_checkpoint(obj):
             raise ConvertError(f"{path}: not a pSp checkpoint (no state_dict and opts)")
         return "psp", obj
+    if "state_dict" in obj and "opts" not in obj:
+        # pSp's coach saves both; without opts the dict fell through to "not
+        # a state dict of tensors", naming nothing.
+        raise ConvertError(f"{path}: a checkpoint with a state_dict but no 'opts', where pSp's coach saves its "
+                           "training options")
     is_rosinality = "g_ema" in obj or "g" in obj
     if fmt == "rosinality" and not is_rosinality:
         raise ConvertError(f"{path}: not a rosinality checkpoint (no g_ema or g)")
@@ -2574,6 +2708,17 @@ def read_rosinality(obj, path):
     return nets, {"G": {"w_avg_from_mapping": latent is None}}
 
 
+def _check_same_g_kwargs(g, g_ema, path):
+    """G and G_ema share one G_kwargs. A value no program takes is named
+    first, as writing would name it, then the first difference."""
+    if g == g_ema:
+        return
+    for kwargs in (g, g_ema):
+        check_kwargs({"G_kwargs": json.dumps(kwargs)}, path)
+    k = next(k for k in sorted({**g, **g_ema}) if g.get(k) != g_ema.get(k))
+    raise ConvertError(f"{path}: G and G_ema have different configs ({k} {g.get(k)} and {g_ema.get(k)})")
+
+
 def convert(nets, hints, path, args):
     """Checks every network against the reference built from the inferred config;
     -> (tensors with bundle names, metadata)."""
@@ -2588,9 +2733,13 @@ def convert(nets, hints, path, args):
             kwargs = infer_d_kwargs(state, where, hints.get("D", {}), args)
             model = ref.Discriminator(**kwargs)
         else:
-            kwargs = infer_g_kwargs(state, where, hints.get("G", {}), args)
+            # A pickle's G and G_ema each have hints (one G's replaced the
+            # other's, so a conv_clamp on G alone was dropped unsaid); a
+            # checkpoint's "G" hints are both networks'.
+            g_hints = hints.get(key, hints.get("G", {}))
+            kwargs = infer_g_kwargs(state, where, g_hints, args)
             model = ref.Generator(**kwargs)
-            if hints.get("G", {}).get("w_avg_from_mapping"):
+            if g_hints.get("w_avg_from_mapping"):
                 state["mapping.w_avg"] = torch.zeros([kwargs["w_dim"]])
                 check_state(state, model, where)
                 model.load_state_dict(state)
@@ -2600,8 +2749,8 @@ def convert(nets, hints, path, args):
         if key == "D":
             d_kwargs = kwargs
         else:
-            if g_kwargs is not None and g_kwargs != kwargs:
-                raise ConvertError(f"{path}: G and G_ema have different configs")
+            if g_kwargs is not None:
+                _check_same_g_kwargs(g_kwargs, kwargs, path)
             g_kwargs = kwargs
         for n, t in state.items():
             tensors[f"{key}.{n}"] = t.detach().to(torch.float32).contiguous()
@@ -2813,6 +2962,12 @@ def _safetensors_header(raw, path):
     return header
 
 
+def _whole_numbers(v, count=None):
+    """A JSON list of whole numbers >= 0 (not true, not 4.0), count long if given."""
+    return (isinstance(v, list) and (count is None or len(v) == count)
+            and all(type(x) is int and x >= 0 for x in v))
+
+
 def read_bin(path, keep_crc_key=False):
     """A ganforge .bin (safetensors) -> ({name: tensor}, metadata), checked;
     the metadata's and the data's CRC-32 keys are checked and left out of
@@ -2841,6 +2996,12 @@ def read_bin(path, keep_crc_key=False):
     for name, h in header.items():
         if isinstance(h, dict) and isinstance(h.get("dtype"), str) and h["dtype"] not in _DT:
             raise ConvertError(f"{path}: tensor {name} has dtype {h['dtype']}; F32, F64, F16 and BF16 are read")
+        # Whole numbers as the C++ reader takes them (engine/io/safetensors.cpp):
+        # 4.0 or true ended in a TypeError from slicing.
+        if isinstance(h, dict) and "shape" in h and not _whole_numbers(h["shape"]):
+            raise ConvertError(f"{path}: tensor '{name}' has a bad shape {json.dumps(h['shape'])[:80]}")
+        if isinstance(h, dict) and "data_offsets" in h and not _whole_numbers(h["data_offsets"], 2):
+            raise ConvertError(f"{path}: tensor '{name}' has bad data_offsets {json.dumps(h['data_offsets'])[:80]}")
         try:
             dt, shape, (b, e) = _DT[h["dtype"]], h["shape"], h["data_offsets"]
         except (KeyError, TypeError, ValueError):
