@@ -178,7 +178,7 @@ const Row kTable[] = {
     {"psp mix", "n-images", "0"},            {"psp mix", "latent-mask", "1024"},
     {"psp mix", "latent-mask", "0-1024"},    {"psp mix", "mix-alpha", "nan"},
     {"psp mix", "mix-alpha", "1e400"},        {"psp mix", "n-outputs", "0"},
-    {"psp mix", "seed", "4294967296"},
+    {"psp mix", "seed", "4294967296"},      {"psp encode", "test-workers", "-1"}, {"psp mix", "test-workers", "65537"},
     {"psp losses", "batch-size", "0"},       {"psp losses", "batch-size", "65537"},
     {"psp losses", "workers", "-1"},
     {"convert_weights", "conv-clamp", "0"},  {"convert_weights", "conv-clamp", "-1"},

@@ -33,7 +33,7 @@
 // colour image for a grey network, or an image with transparent pixels, is
 // refused before anything is written. A .npy holds float [N, C, S, S]
 // (N >= 1) in [-1, 1] at the encoder's input size. PNGs are written as pSp's
-// tensor2im: floor(clamp((x + 1) / 2, 0, 1) * 255).
+// tensor2im: floor(clamp((x + 1) / 2, 0, 1) * 255), in float32.
 #include <stb_image_write.h>
 #include <unistd.h>
 
@@ -195,16 +195,20 @@ struct Image8 {
   std::vector<uint8_t> hwc;
 };
 
-// pSp's tensor2im of an image [1, C, H, W].
+// pSp's tensor2im of an image [1, C, H, W], in float32 as its NumPy array
+// computes it: ((x + 1) / 2) clamped, * 255, truncated. (In double, a value
+// whose float32 product lands on a whole number, -0.2 -> 102.0f, came out a
+// level lower: about 5 values of a 1024x1024 image.)
 Image8 tensor2im(const Tensor& img) {
   Image8 out{img.size(3), img.size(2), img.size(1), {}};
   out.hwc.resize(size_t(out.w * out.h * out.c));
-  const std::vector<double> v = img.to_vector();
+  const Tensor f = img.to(Device::cpu()).to(DType::f32).contiguous();
+  const float* v = f.data<float>();
   for (int64_t ch = 0; ch < out.c; ++ch)
     for (int64_t y = 0; y < out.h; ++y)
       for (int64_t x = 0; x < out.w; ++x) {
-        const double t = std::min(1.0, std::max(0.0, (v[size_t((ch * out.h + y) * out.w + x)] + 1) / 2));
-        out.hwc[size_t((y * out.w + x) * out.c + ch)] = uint8_t(std::isnan(t) ? 0 : t * 255);
+        const float t = std::min(1.0f, std::max(0.0f, (v[(ch * out.h + y) * out.w + x] + 1.0f) / 2.0f));
+        out.hwc[size_t((y * out.w + x) * out.c + ch)] = uint8_t(std::isnan(t) ? 0.0f : t * 255.0f);
       }
   return out;
 }
@@ -260,6 +264,7 @@ std::vector<cli::Flag> common_flags() {
           {"images", "PATH", "", "folder or .zip of images (PNG, JPEG, ...), or .npy [N, C, S, S] in [-1, 1] (required)"},
           {"outdir", "DIR", "out", "where to write"},
           cli::integer("batch", "N", "2", "images per pass (pSp's test_batch_size)", 1, 65536),
+          cli::integer("test-workers", "N", "2", "pSp's loader processes (test_workers): no effect here", 0, 65536),
           cli::integer("n-images", "N", "", "only the first N images", 1, cli::kInt64Max),
           {"resize-outputs", "", "", "pool outputs to 256x256 (pSp's --resize_outputs)"},
           // pSp's test_options.py names of flags that are named otherwise here.
@@ -444,7 +449,9 @@ int encode(int argc, char** argv) {
   const std::string latents = s.outdir + "/latents.npy";
   arrays.add(latents, [&](std::ostream& f) { io::write_npy(f, concat(codes, 0), latents); }, "");
   arrays.add(s.outdir + "/names.txt", [&](std::ostream& f) {
-    for (int64_t i = 0; i < s.count; ++i) f << s.inputs->name(i) << "\n";
+    // One line per row: a name's control characters (a newline in a file
+    // name split its line and shifted every later name) written as \n, \xNN.
+    for (int64_t i = 0; i < s.count; ++i) f << cli::one_line(s.inputs->name(i), SIZE_MAX) << "\n";
   }, "");
   arrays.add(s.outdir + "/stats.txt", [&](std::ostream& f) { f << runtime; }, "");
   if (args.has("raw")) {
