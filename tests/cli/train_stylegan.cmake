@@ -239,7 +239,7 @@ ${_train} --data ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip --cfg tiny -
 --mirror 1 --cond 0 --batch +8 --gamma ' 10 ' --kimg 1000000 --metrics '' --fp32=0 --allow-tf32 false > $d.log && \
 grep -q \"^Output directory: *$d/00000-dataset_fixture-mirror-tiny-gamma10-kimg1000000-batch8\$\" $d.log && \
 grep -q '^Training duration: *1000000 kimg$' $d.log && \
-sh ${GF_CLI_DIR}/expect_error.sh '^train_stylegan: error: safetensors: https://example.org/ffhq.pkl: a URL, and nothing is downloaded here: ' \
+sh ${GF_CLI_DIR}/expect_error.sh '^train_stylegan: error: https://example.org/ffhq.pkl: a URL, and nothing is downloaded here: ' \
   ${_train} --data ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip --cfg tiny --dry-run --resume https://example.org/ffhq.pkl && \
 echo click spellings read")
 set_tests_properties(cpu.train_stylegan_click_spellings PROPERTIES PASS_REGULAR_EXPRESSION "click spellings read")
