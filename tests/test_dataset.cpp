@@ -28,6 +28,7 @@
 #include "train/cmyk_as_pil.h"
 #include "train/dataset.h"
 #include "train/image_io.h"
+#include "train/python_order.h"
 #include "train/zip_reader.h"
 
 using namespace gf;
@@ -435,6 +436,28 @@ TEST_CASE("the dataset's log lines stay single lines whatever the names hold", "
 // 0x82 (e acute), 0xB0 (light shade), 0xE1 (sharp s), where the official
 // sorts the text (U+00DF, U+00E9, U+2591), and dataset.json's labels, which
 // name the text, were not found.
+// File names sort as Python sorts the official loader's str names: a byte
+// that is no valid UTF-8 (a Latin-1 name) is U+DC80 + its value under
+// surrogateescape, so it comes after U+00E9 and before U+E000 and U+1F600.
+// By bytes (0xF5 above every UTF-8 lead byte) it came last.
+TEST_CASE("folder names sort as Python sorts them, undecodable bytes included", "[dataset]") {
+  TempDir dir("python_order");
+  const std::vector<std::pair<std::string, int>> files = {{"\xf0\x9f\x98\x80.png", 50}, {"\xee\x80\x80.png", 40},
+                                                          {"\xf5.png", 30}, {"\xc3\xa9.png", 20}, {"a.png", 10}};
+  for (const auto& [name, v] : files) write_file(dir / name, png_bytes(8, 8, 1, uint8_t(v)));
+  auto ds = open_dataset(dir.path.string());
+  REQUIRE(ds->size() == 5);
+  std::vector<uint8_t> img(64);
+  for (int64_t i = 0; i < 5; ++i) {
+    ds->image(i, img.data());
+    CHECK(int(img[0]) == 10 * (i + 1));
+  }
+  CHECK(python_name_less("a", "ab"));
+  CHECK(!python_name_less("ab", "a"));
+  CHECK(python_name_less("\xe2\x82\xac", "\xe2\x82"));  // U+20AC before a cut sequence's escaped U+DCE2 (bytes: a prefix first)
+  CHECK(python_name_less("\xed\xa0\x80", "\xee\x80\x80"));  // an encoded surrogate is no UTF-8: escaped, U+DCED
+}
+
 TEST_CASE("zip names not flagged UTF-8 are code page 437, as Python's zipfile reads them", "[dataset]") {
   TempDir dir("cp437");
   write_file(dir / "cp437.zip", stored_zip({{"\x82.png", png_bytes(8, 8, 3, 10)},

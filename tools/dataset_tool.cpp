@@ -65,6 +65,7 @@
 #include "train/image_io.h"
 #include "train/image_resize.h"
 #include "train/lmdb_records.h"
+#include "train/python_order.h"
 #include "train/zip_writer.h"
 
 namespace fs = std::filesystem;
@@ -119,13 +120,14 @@ bool is_pil_only_ext(const std::string& name) {
   return std::any_of(std::begin(kExt), std::end(kExt), [&](const char* x) { return e == x; });
 }
 
-// pathlib's order: by '/'-separated parts, so "a/b.png" comes before "a.png".
+// pathlib's order: by '/'-separated parts, so "a/b.png" comes before "a.png",
+// each part compared as Python compares str (train/python_order.h).
 bool by_parts(const std::string& a, const std::string& b) {
   size_t i = 0, j = 0;
   while (i <= a.size() && j <= b.size()) {
     const size_t ai = std::min(a.find('/', i), a.size()), bj = std::min(b.find('/', j), b.size());
-    const int c = a.compare(i, ai - i, b, j, bj - j);
-    if (c != 0) return c < 0;
+    const std::string pa = a.substr(i, ai - i), pb = b.substr(j, bj - j);
+    if (pa != pb) return gf::python_name_less(pa, pb);
     if (ai == a.size() || bj == b.size()) return ai == a.size() && bj != b.size();
     i = ai + 1, j = bj + 1;
   }
@@ -214,7 +216,7 @@ Source open_images(const std::string& path, int64_t max_images) {
   if (apple_double > 0)
     std::cout << "dataset_tool: passed over " << apple_double << " macOS metadata files (__MACOSX/, ._*)\n";
   if (in_folder) std::stable_sort(names.begin(), names.end(), by_parts);
-  else std::sort(names.begin(), names.end());  // sorted(namelist()), with the names added above
+  else std::sort(names.begin(), names.end(), gf::python_name_less);  // sorted(namelist()), with the names added above
   if (names.empty()) throw Error("--source " + path + ": no images (no file with an image extension PIL lists)");
   if (int64_t(names.size()) > max_images) names.resize(size_t(max_images));
   // Past --max-images the official tool opens no file: only the images taken must be readable here.

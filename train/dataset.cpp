@@ -25,6 +25,7 @@
 #include "train/cli.h"
 #include "engine/ops.h"
 #include "train/image_io.h"
+#include "train/python_order.h"
 #include "train/zip_reader.h"
 
 namespace gf {
@@ -97,12 +98,13 @@ std::vector<uint8_t> read_whole_file(const std::string& path) {
   return io::read_input(path);
 }
 
-// Sorted by name, as the official dataset: item order (and labels) never
-// depend on the file system or the archive's order.
+// Sorted by name as Python sorts the official dataset's names (str):
+// item order (and labels) never depend on the file system or the archive's
+// order.
 void sort_by_name(Source& src) {
   std::vector<size_t> order(src.names.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return src.names[a] < src.names[b]; });
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return python_name_less(src.names[a], src.names[b]); });
   std::vector<std::string> names;
   std::vector<uint64_t> sizes;
   for (size_t i : order) names.push_back(src.names[i]), sizes.push_back(src.sizes[i]);

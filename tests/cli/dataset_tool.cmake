@@ -337,3 +337,14 @@ got = [int(np.asarray(I.open('$d/odd_out/00000/img%08d.png' % i))[0, 0, 0]) for 
 assert got == [30, 10, 20, 40, 50], got; print('zip names as the official')\"")
 set_tests_properties(cpu.dataset_tool_official_names PROPERTIES SKIP_RETURN_CODE 77
                      PASS_REGULAR_EXPRESSION "5 images, pixels and dataset.json equal\n.*2 images, pixels and dataset.json equal\n.*zip names as the official")
+# File names that are no valid UTF-8 (a Latin-1 name) sort as Python sorts
+# them (surrogateescape: 0xF5 is U+DCF5, after U+00E9 and before U+E000 and
+# U+1F600), against the reference, which sorts os.walk's str names.
+gf_test(cpu.dataset_tool_undecodable_names_order
+        COMMAND sh -c "'${GF_PYTHON3}' -c 'import PIL, numpy, lmdb' 2>/dev/null || exit 77; d=${_dt}/undecodable && rm -rf $d && mkdir -p $d/src && \
+'${GF_PYTHON3}' -c \"import os, numpy as np, PIL.Image as I; d = b'$d/src/'; \
+[I.fromarray(np.full((8, 8, 3), v, np.uint8)).save(open(d + n, 'wb'), format='PNG') \
+ for n, v in ((b'\\\\xf5.png', 10), ('\\\\U0001f600.png'.encode(), 20), (b'\\\\xc3.png', 30), ('\\\\xe9.png'.encode(), 40), ('\\\\ue000.png'.encode(), 50), (b'a.png', 60))]\" && \
+${_dt_bin} --source $d/src --dest $d/out > /dev/null && ${_dt_ref} --source $d/src --ours $d/out")
+set_tests_properties(cpu.dataset_tool_undecodable_names_order PROPERTIES SKIP_RETURN_CODE 77
+                     PASS_REGULAR_EXPRESSION "dataset_tool_reference: 6 images, pixels and dataset.json equal")
