@@ -134,6 +134,13 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   setup.D_kwargs.freeze_layers = fresh.D_kwargs.freeze_layers;  // this run's --freezed, not the file's run's
   setup.spec.ema_rampup = 0;
   setup.spec.ada_kimg = 100;
+  // conv_clamp is --cfg's, as D's minibatch-stddev group is: train.py builds
+  // G and D with its clamp (256) and copies the pickle's weights in, so a
+  // converted network without one (TensorFlow's, rosinality's) trains
+  // clamped there; no weight holds it. (It came from the file.)
+  setup.spec.conv_clamp = fresh.spec.conv_clamp;
+  setup.G_kwargs.conv_clamp = setup.D_kwargs.conv_clamp =
+      fresh.spec.conv_clamp > 0 ? std::optional<double>(fresh.spec.conv_clamp) : std::nullopt;
   const stylegan2::GeneratorConfig& g = setup.G_kwargs;
   check_networks_fit_data(file, path, g.img_resolution, g.img_channels, g.c_dim, ds);
   check_configs_fit_file<stylegan2::Generator, stylegan2::Discriminator>(file, path, g, setup.D_kwargs);
@@ -449,24 +456,36 @@ std::string stylegan2_run_description(const cli::Args& args, const Dataset& ds, 
 // Why train.py's --nhwc, --nobench and --allow-tf32 are refused.
 constexpr const char* kPerformanceSwitch = "is a PyTorch performance switch of train.py with no counterpart here: leave it out";
 
-// train.py's --resume noresume is no resume at all: the flag is dropped.
-std::vector<char*> without_noresume(int argc, char** argv) {
-  std::vector<char*> out;
+// train.py's --resume noresume is no resume at all: the flag is dropped. As
+// click keeps an option's last value, a --resume X before a last --resume
+// noresume goes too (it was kept, and the run resumed from X); noresume
+// before a last --resume X leaves X. `noresume`: whether the last said so.
+std::vector<char*> without_noresume(int argc, char** argv, bool& noresume) {
+  std::vector<std::pair<int, int>> resumes;  // each --resume: its first argument and how many it takes
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--resume=noresume") continue;
-    if (a == "--resume" && i + 1 < argc && std::string(argv[i + 1]) == "noresume") {
-      ++i;
-      continue;
-    }
-    out.push_back(argv[i]);
+    if (a.rfind("--resume=", 0) == 0) resumes.emplace_back(i, 1);
+    else if (a == "--resume" && i + 1 < argc) resumes.emplace_back(i, 2), ++i;
   }
+  auto value = [&](const std::pair<int, int>& r) {
+    const std::string a = argv[r.first];
+    return r.second == 1 ? a.substr(std::string("--resume=").size()) : std::string(argv[r.first + 1]);
+  };
+  const bool last_is_noresume = !resumes.empty() && value(resumes.back()) == "noresume";
+  noresume = last_is_noresume;
+  std::vector<char> dropped(size_t(argc), 0);
+  for (const auto& r : resumes)
+    if (last_is_noresume || value(r) == "noresume")
+      for (int k = 0; k < r.second; ++k) dropped[size_t(r.first + k)] = 1;
+  std::vector<char*> out;
+  for (int i = 0; i < argc; ++i)
+    if (!dropped[size_t(i)]) out.push_back(argv[i]);
   return out;
 }
 
 int run(int argc_given, char** argv_given) {
-  std::vector<char*> kept_argv = without_noresume(argc_given, argv_given);
-  const bool noresume_given = static_cast<int>(kept_argv.size()) != argc_given;
+  bool noresume_given = false;
+  std::vector<char*> kept_argv = without_noresume(argc_given, argv_given, noresume_given);
   const int argc = static_cast<int>(kept_argv.size());
   char** argv = kept_argv.data();
   cli::Args args(argc, argv, "train_stylegan",

@@ -205,6 +205,20 @@ gf_expect_error(train_stylegan_official_resume_name
 # --resume noresume is train.py's "no resume".
 gf_cli_test(train_stylegan_noresume EXPECT "\"resume\": \"\"," "Training options:"
             COMMAND ${_train} --data ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip --resume noresume --dry-run --outdir ${GF_TEST_RUNS}/noresume)
+# The last --resume wins, as click keeps an option's last value: a --resume X
+# before --resume noresume is no resume (X was loaded), and noresume before
+# --resume X resumes from X, its folder named -resumecustom alone.
+gf_cli_test(train_stylegan_last_resume_wins EXPECT "\"resume\": \"\"," "Output directory: +.*-tiny-noresume$"
+            "\"resume\": \".*parity_32x1.bin\"," "Output directory: +.*-tiny-resumecustom$"
+            COMMAND sh -c "${_train} --cfg tiny --resume ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --resume noresume --dry-run \
+--outdir ${GF_TEST_RUNS}/last_resume && ${_train} --cfg tiny --resume=noresume --resume ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin \
+--dry-run --outdir ${GF_TEST_RUNS}/last_resume")
+# A transfer --resume builds G and D with --cfg's conv_clamp (256), as
+# train.py builds them before copying the pickle's weights in: a converted
+# network without a clamp (parity_32x1.bin: null) trains clamped (it kept null).
+gf_cli_test(train_stylegan_resume_takes_cfg_conv_clamp
+            EXPECT "^    \"conv_clamp\": 256.0,$" "^    \"conv_clamp\": 256,$" REJECT "\"conv_clamp\": (null|0)"
+            COMMAND ${_train} --cfg tiny --resume ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --dry-run --outdir ${GF_TEST_RUNS}/resume_clamp)
 # --kimg and --tick end as the official `cur_nimg >= total_kimg * 1000`
 # does, in floating point: --kimg 0.0085 at batch 4 trains to 12 images
 # (it stopped at 8, short of the 8.5 asked for: the kimg was cut to whole images).
