@@ -243,7 +243,25 @@ def parse_args(argv):
         print(f"convert_weights: error: {args.dst}: cannot make its folder {os.path.dirname(args.dst)}: {why}",
               file=sys.stderr)
         sys.exit(1)
+    messages_off_stdout_if_output(args.dst)
     return args
+
+
+def messages_off_stdout_if_output(dst):
+    """DST is this process's standard output (export x.bin /dev/stdout > x.pt, a
+    pipe, the file stdout went to): the script's lines go to stderr, so the file
+    holds the data alone (printed through descriptor 1, "wrote G_ema to ..." landed
+    over the start of the data and torch.load failed), as the C++ programs do
+    (train/cli.h check_output_file). Regular files, pipes and sockets only: a
+    device such as /dev/null is no data."""
+    try:
+        out, file = os.fstat(1), os.stat(dst)
+    except OSError:
+        return
+    if (out.st_dev, out.st_ino) == (file.st_dev, file.st_ino) and (
+            stat.S_ISREG(out.st_mode) or stat.S_ISFIFO(out.st_mode) or stat.S_ISSOCK(out.st_mode)):
+        sys.stdout.flush()
+        sys.stdout = sys.stderr
 
 
 if __name__ == "__main__":
@@ -516,7 +534,9 @@ def _exactly(v, want):
 
 
 def _numpy_bytes(data):
-    # A Python 2 pickle's str holds the bytes as latin-1, as NumPy reads it.
+    # A Python 2 pickle's str holds the bytes: read here as ASCII (the
+    # unpickler's default encoding; bytes past 0x7f fail to load), as NumPy
+    # reads it when loaded with latin-1.
     return data.encode("latin-1") if isinstance(data, str) else data
 
 

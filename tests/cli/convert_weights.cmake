@@ -85,3 +85,17 @@ set_tests_properties(cpu.convert_weights_output_is_input PROPERTIES LABELS cpu S
 add_test(NAME cpu.convert_vgg16
          COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_convert_vgg16.py")
 set_tests_properties(cpu.convert_vgg16 PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
+
+# convert_weights with its output on standard output keeps its lines off the
+# data, as the C++ programs do (check_output_file): export to /dev/stdout
+# redirected to a file equals export to the file, and import likewise ("wrote
+# G_ema to /dev/stdout" landed over the start of the data).
+add_test(NAME cpu.convert_weights_output_on_stdout
+         COMMAND sh -c "d=${CMAKE_BINARY_DIR}/test_convert_stdout && rm -rf $d && mkdir -p $d && \
+{ '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && c='${GF_PYTHON3} ${CMAKE_SOURCE_DIR}/tools/convert_weights.py' && \
+$c export ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin $d/file.pt > /dev/null && \
+$c export ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin /dev/stdout > $d/stdout.pt 2> $d/err && cmp $d/file.pt $d/stdout.pt && \
+grep -q '^wrote G_ema to /dev/stdout$' $d/err && \
+$c import $d/file.pt $d/file.bin > /dev/null && $c import $d/file.pt /dev/stdout > $d/stdout.bin 2> /dev/null && \
+cmp $d/file.bin $d/stdout.bin && echo data alone")
+set_tests_properties(cpu.convert_weights_output_on_stdout PROPERTIES LABELS cpu SKIP_RETURN_CODE 77 PASS_REGULAR_EXPRESSION "data alone")
