@@ -628,10 +628,11 @@ void check_output_file(const Args& args, const std::string& flag, const std::vec
   // a pipe, or the file stdout was sent to under another name): the
   // program's own lines go to standard error, so the file holds the data
   // alone. (Written through descriptor 1, the closing line landed over the
-  // start of the data: an .npy whose header was "generate: wrote ...".)
+  // start of the data: an .npy whose header was "generate: wrote ...".) A
+  // regular file, pipe or socket only: a device (/dev/null both ways) is no data.
   struct stat out {}, file {};
   if (::fstat(STDOUT_FILENO, &out) == 0 && ::stat(path.c_str(), &file) == 0 && out.st_dev == file.st_dev &&
-      out.st_ino == file.st_ino) {
+      out.st_ino == file.st_ino && (S_ISREG(out.st_mode) || S_ISFIFO(out.st_mode) || S_ISSOCK(out.st_mode))) {
     std::cout.flush();
     std::cout.rdbuf(std::cerr.rdbuf());
   }

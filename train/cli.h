@@ -204,8 +204,8 @@ void check_not_input(const Args& args, const std::string& what, const std::strin
 // before it writes the file (io::create_parent_folder), as it does its
 // --outdir, so that a run refused later leaves no new folder. When the file
 // is the process's standard output (/dev/stdout, a pipe, the file stdout
-// was redirected to), std::cout goes to standard error from here on, so
-// that the program's lines stay out of the data.
+// was redirected to; not a device), std::cout goes to standard error from
+// here on, so that the program's lines stay out of the data.
 void check_output_file(const Args& args, const std::string& flag, const std::vector<std::string>& inputs);
 // Refuses an output file flag (generate's and psp's --raw) that names one of
 // the files the program writes under --outdir (`outputs`: names in that

@@ -7,8 +7,8 @@ RULE: 'tf_round' (PGGAN's util_scripts.generate_fake_images: Gs.run with
 out_mul=127.5, out_add=127.5, out_dtype=uint8, i.e. tf.round, half to even,
 then saturate) or 'truncate' (generate.py and StyleGAN's
 convert_images_to_uint8: x * 127.5 + 128, clamped, truncated). The grid is
-GW images wide, row-major in N. Prints how many pixels lie at an exact half,
-where the two rules differ, so a caller can tell that the check had teeth."""
+GW images wide, row-major in N. Prints how many values the two rules make
+differently (exact halves, mostly), so a caller can tell that the check had teeth."""
 import sys
 
 import numpy as np
@@ -27,4 +27,4 @@ got = got.reshape(got.shape[0], got.shape[1], -1)
 assert got.shape == want.shape, (got.shape, want.shape)
 bad = int((got != want).sum())
 assert bad == 0, '%d of %d values differ from the %s rule' % (bad, want.size, rule)
-print('as the %s rule, %d values at an exact half' % (rule, int((tf_round != truncate).sum())))
+print('as the %s rule, %d values where the two rules differ' % (rule, int((tf_round != truncate).sum())))
