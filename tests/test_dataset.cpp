@@ -465,6 +465,14 @@ TEST_CASE("zip names not flagged UTF-8 are code page 437, as Python's zipfile re
                                             {"\xe1.png", png_bytes(8, 8, 3, 30)},
                                             {"dataset.json", "{\"labels\": [[\"\xc3\xa9.png\", 1], [\"\xe2\x96\x91.png\", 2], "
                                                              "[\"\xc3\x9f.png\", 0]]}"}}));
+  // A name flagged UTF-8 that is not UTF-8: Python's zipfile refuses the archive.
+  std::string flagged = stored_zip({{"\xff.png", "x"}});
+  flagged[6] = 0, flagged[7] = 0x08;  // the local header's flags: bit 11
+  const size_t central = flagged.find(std::string("PK\x01\x02", 4));
+  flagged[central + 8] = 0, flagged[central + 9] = 0x08;
+  write_file(dir / "flagged.zip", flagged);
+  CHECK(error_of([&] { ZipReader z(dir / "flagged.zip"); }) ==
+        dir / "flagged.zip" + ": an entry's name is flagged UTF-8 but is not UTF-8 ('\\xff.png'); Python's zipfile refuses the archive too");
   ZipReader zip(dir / "cp437.zip");
   CHECK(zip.entries()[0].name == "\xc3\xa9.png");  // U+00E9 in UTF-8
   CHECK(zip.read(zip.entries()[0]).size() > 0);      // the local header's name, decoded alike, matches

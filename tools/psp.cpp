@@ -450,8 +450,13 @@ int encode(int argc, char** argv) {
   arrays.add(latents, [&](std::ostream& f) { io::write_npy(f, concat(codes, 0), latents); }, "");
   arrays.add(s.outdir + "/names.txt", [&](std::ostream& f) {
     // One line per row: a name's control characters (a newline in a file
-    // name split its line and shifted every later name) written as \n, \xNN.
-    for (int64_t i = 0; i < s.count; ++i) f << cli::one_line(s.inputs->name(i), SIZE_MAX) << "\n";
+    // name split its line and shifted every later name) written as \n, \t,
+    // \r or \xNN, and a backslash doubled so that no two names read alike.
+    for (int64_t i = 0; i < s.count; ++i) {
+      std::string name;
+      for (char ch : s.inputs->name(i)) name += ch == '\\' ? std::string("\\\\") : std::string(1, ch);
+      f << cli::one_line(name, SIZE_MAX) << "\n";
+    }
   }, "");
   arrays.add(s.outdir + "/stats.txt", [&](std::ostream& f) { f << runtime; }, "");
   if (args.has("raw")) {

@@ -31,6 +31,15 @@ uint32_t next_code_point(const std::string& s, size_t& i) {
 
 }  // namespace
 
+bool python_utf8_valid(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const uint8_t b = static_cast<uint8_t>(s[i]);
+    const uint32_t cp = next_code_point(s, i);
+    if (cp >= 0xDC80 && cp <= 0xDCFF && b >= 0x80) return false;  // a byte escaped: no UTF-8
+  }
+  return true;
+}
+
 bool python_name_less(const std::string& a, const std::string& b) {
   size_t i = 0, j = 0;
   while (i < a.size() && j < b.size()) {

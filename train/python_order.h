@@ -13,4 +13,8 @@ namespace gf {
 // sorts below U+E000 and the astral planes, not above every valid name.
 bool python_name_less(const std::string& a, const std::string& b);
 
+// Whether Python's UTF-8 decoder (strict) reads s: well-formed sequences
+// only, no overlong form, no surrogate, nothing past U+10FFFF.
+bool python_utf8_valid(const std::string& s);
+
 }  // namespace gf

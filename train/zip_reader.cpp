@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 
 #include "engine/error.h"
 #include "engine/io/input_file.h"
 #include "train/byte_order.h"
+#include "train/python_order.h"
 #include "train/zip_methods.h"
 
 namespace gf {
@@ -326,6 +328,18 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     pos += kCentralSize;
     if (pos + name_len + extra_len + comment_len > cd.size()) throw_error(path, "corrupt central directory");
     en.name = name_text(&cd[pos], name_len, flags);
+    // Python's zipfile decodes a name flagged UTF-8 strictly: an archive with
+    // one that is not refuses to open there (here it was read as bytes).
+    if ((flags & 0x800) && !python_utf8_valid(en.name)) {
+      std::string shown;  // its bytes past ASCII as \xNN
+      for (const char ch : en.name) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(ch)));
+        shown += static_cast<unsigned char>(ch) < 0x80 ? std::string(1, ch) : std::string(hex);
+      }
+      throw_error(path, "an entry's name is flagged UTF-8 but is not UTF-8 ('" + shown +
+                            "'); Python's zipfile refuses the archive too");
+    }
     pos += name_len + extra_len + comment_len;
     const std::string what = path + ": entry '" + en.name + "'";
     // Zip64 extra field (0x0001): the 64-bit values of the fields set to
