@@ -14,16 +14,19 @@ scripts/build.sh
 )
 # A cpu test skips only when something it needs is missing (PyTorch, Chromium,
 # MPI); this script installed all of it, so a skip here hides a broken setup.
-# Except what no installer gives: nvcc (CUDA is optional), root (the
-# filesystem-fault cases), network namespaces (the two-machine launches):
-# those skips are allowed where this machine lacks the same, and said.
+# Except what no installer gives: nvcc (CUDA is optional), root and mount
+# namespaces (the filesystem-fault cases), network namespaces (the
+# two-machine launches): those skips are allowed where this machine lacks the
+# same (each script's own check says), and said.
 allowed=()
 if [ ! -x /usr/local/cuda/bin/nvcc ] && ! command -v nvcc > /dev/null; then
   echo "test.sh: no nvcc (CUDA is optional): cpu.cmake_gcc_flags_not_given_to_nvcc may skip"
   allowed+=('cpu\.cmake_gcc_flags_not_given_to_nvcc')
 fi
-if [ "$(id -u)" != 0 ]; then
-  echo "test.sh: not root: cpu.io_faults may skip"
+faults=0
+why=$(tests/cli/io_faults.sh check 2>&1) || faults=$?
+if ((faults == 77)); then
+  echo "test.sh: cpu.io_faults may skip ($why)"
   allowed+=('cpu\.io_faults')
 fi
 netns=0

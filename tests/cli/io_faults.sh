@@ -8,22 +8,36 @@
 # file (engine/io/atomic_file.h) behind.
 #   io_faults.sh BIN_DIR SNAPSHOT DATA_DIR   SNAPSHOT: a tiny StyleGAN2 network-snapshot .bin;
 #                                            DATA_DIR: tests/data (the pSp fixture, a 32 px G)
+#   io_faults.sh check                       exits 0 where the cases can run, 77 (saying why) where not
 # Prints a line per case; exits 0 when every case passed, 1 otherwise, 77
-# (skipped) when not run as root or without setpriv and unshare (util-linux).
+# (skipped) when not run as root, without setpriv and unshare (util-linux),
+# or without mount namespaces (root in a container without CAP_SYS_ADMIN).
 set -u
-bin=$1 snapshot=$2 data=$3
 
 skip() {
   echo "io_faults: skipped: $*"
   exit 77
 }
 
-if [[ -z ${GF_IO_FAULTS_NS:-} ]]; then  # become root of a private mount namespace
-  [[ $(id -u) == 0 ]] || skip "not root: the cases need setpriv to another user and a tmpfs mount"
+# Why the cases cannot run here; nothing when they can.
+prerequisites() {
+  [[ $(id -u) == 0 ]] || { echo "not root: the cases need setpriv to another user and a tmpfs mount"; return; }
   for c in setpriv unshare mount; do
-    command -v $c >/dev/null || skip "no $c (util-linux)"
+    command -v $c >/dev/null || { echo "no $c (util-linux)"; return; }
   done
-  unshare -m true 2>/dev/null || skip "cannot create a mount namespace (needs CAP_SYS_ADMIN)"
+  unshare -m true 2>/dev/null || echo "cannot create a mount namespace (needs CAP_SYS_ADMIN)"
+}
+
+if [[ ${1:-} == check ]]; then
+  why=$(prerequisites)
+  [[ -z $why ]] || skip "$why"
+  exit 0
+fi
+bin=$1 snapshot=$2 data=$3
+
+if [[ -z ${GF_IO_FAULTS_NS:-} ]]; then  # become root of a private mount namespace
+  why=$(prerequisites)
+  [[ -z $why ]] || skip "$why"
   GF_IO_FAULTS_NS=1 exec unshare -m "$0" "$@"
 fi
 
