@@ -10,6 +10,7 @@
 
 #include "engine/error.h"
 #include "engine/io/input_file.h"
+#include "engine/io/utf8.h"
 #include "train/byte_order.h"
 #include "train/python_order.h"
 #include "train/zip_methods.h"
@@ -45,16 +46,7 @@ std::string name_text(const uint8_t* p, size_t n, uint16_t flags) {
   if (flags & 0x800) return std::string(reinterpret_cast<const char*>(p), n);
   std::string out;
   out.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    const uint32_t cp = p[i] < 0x80 ? p[i] : kCp437High[p[i] - 0x80];
-    if (cp < 0x80) {
-      out += char(cp);
-    } else if (cp < 0x800) {
-      out += char(0xC0 | (cp >> 6)), out += char(0x80 | (cp & 0x3F));
-    } else {
-      out += char(0xE0 | (cp >> 12)), out += char(0x80 | ((cp >> 6) & 0x3F)), out += char(0x80 | (cp & 0x3F));
-    }
-  }
+  for (size_t i = 0; i < n; ++i) io::append_utf8(out, p[i] < 0x80 ? p[i] : kCp437High[p[i] - 0x80]);
   return out;
 }
 

@@ -13,6 +13,7 @@
 
 #include "engine/error.h"
 #include "engine/host_memory.h"
+#include "engine/io/utf8.h"
 
 namespace gf::io {
 namespace {
@@ -167,28 +168,6 @@ nlohmann::json parse_json_or_discarded(std::string_view text) {
     return nlohmann::json(nlohmann::json::value_t::discarded);
   }
 }
-
-namespace {
-
-void append_utf8(std::string& out, uint32_t c) {
-  if (c < 0x80) {
-    out += char(c);
-  } else if (c < 0x800) {
-    out += char(0xC0 | (c >> 6));
-    out += char(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += char(0xE0 | (c >> 12));
-    out += char(0x80 | ((c >> 6) & 0x3F));
-    out += char(0x80 | (c & 0x3F));
-  } else {
-    out += char(0xF0 | (c >> 18));
-    out += char(0x80 | ((c >> 12) & 0x3F));
-    out += char(0x80 | ((c >> 6) & 0x3F));
-    out += char(0x80 | (c & 0x3F));
-  }
-}
-
-}  // namespace
 
 std::string json_file_text(const std::vector<uint8_t>& b, const std::string& what) {
   const size_t n = b.size();
