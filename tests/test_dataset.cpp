@@ -1019,7 +1019,8 @@ TEST_CASE("8-bit conversion: float32, as the official save_image_grids (rint) an
     CHECK(int(to_8_bit(x, To8Bit::grid)) == c.grid);
     CHECK(int(to_8_bit(x, To8Bit::tf_grid)) == c.generate_py);
   }
-  for (To8Bit how : {To8Bit::grid, To8Bit::tf_grid, To8Bit::generate_py}) {  // clipped; NaN is 0
+  CHECK(to_8_bit(-0.2f, To8Bit::psp_tensor2im) == 102);  // float32's (x + 1) / 2 * 255 is 102.0 exactly
+  for (To8Bit how : {To8Bit::grid, To8Bit::tf_grid, To8Bit::generate_py, To8Bit::psp_tensor2im}) {  // clipped; NaN is 0
     CHECK(to_8_bit(-1.5f, how) == 0);
     CHECK(to_8_bit(1.5f, how) == 255);
     CHECK(to_8_bit(std::nanf(""), how) == 0);

@@ -33,7 +33,7 @@
 // colour image for a grey network, or an image with transparent pixels, is
 // refused before anything is written. A .npy holds float [N, C, S, S]
 // (N >= 1) in [-1, 1] at the encoder's input size. PNGs are written as pSp's
-// tensor2im: floor(clamp((x + 1) / 2, 0, 1) * 255), in float32.
+// tensor2im: floor(clamp((x + 1) / 2, 0, 1) * 255), in float32 (train/image_io.h To8Bit).
 #include <stb_image_write.h>
 #include <unistd.h>
 
@@ -196,9 +196,8 @@ struct Image8 {
 };
 
 // pSp's tensor2im of an image [1, C, H, W], in float32 as its NumPy array
-// computes it: ((x + 1) / 2) clamped, * 255, truncated. (In double, a value
-// whose float32 product lands on a whole number, -0.2 -> 102.0f, came out a
-// level lower: about 5 values of a 1024x1024 image.)
+// computes it (to_8_bit's psp_tensor2im; in double, -0.2 came out 101, not
+// 102: about 5 values of a 1024x1024 image), HWC.
 Image8 tensor2im(const Tensor& img) {
   Image8 out{img.size(3), img.size(2), img.size(1), {}};
   out.hwc.resize(size_t(out.w * out.h * out.c));
@@ -206,10 +205,8 @@ Image8 tensor2im(const Tensor& img) {
   const float* v = f.data<float>();
   for (int64_t ch = 0; ch < out.c; ++ch)
     for (int64_t y = 0; y < out.h; ++y)
-      for (int64_t x = 0; x < out.w; ++x) {
-        const float t = std::min(1.0f, std::max(0.0f, (v[(ch * out.h + y) * out.w + x] + 1.0f) / 2.0f));
-        out.hwc[size_t((y * out.w + x) * out.c + ch)] = uint8_t(std::isnan(t) ? 0.0f : t * 255.0f);
-      }
+      for (int64_t x = 0; x < out.w; ++x)
+        out.hwc[size_t((y * out.w + x) * out.c + ch)] = to_8_bit(v[(ch * out.h + y) * out.w + x], To8Bit::psp_tensor2im);
   return out;
 }
 

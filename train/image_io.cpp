@@ -858,6 +858,8 @@ uint8_t to_8_bit(float x, To8Bit how) {
     const float scaled = how == To8Bit::grid ? (x + 1.0f) * 127.5f : x * 127.5f + 127.5f;  // adjust_dynamic_range's scale, bias
     return static_cast<uint8_t>(std::min(255.0f, std::max(0.0f, std::nearbyint(scaled))));  // np.rint: half to even
   }
+  if (how == To8Bit::psp_tensor2im)
+    return static_cast<uint8_t>(std::min(1.0f, std::max(0.0f, (x + 1.0f) / 2.0f)) * 255.0f);
   const float shifted = x * 127.5f + 128.0f;
   return static_cast<uint8_t>(std::min(255.0f, std::max(0.0f, shifted)));  // the cast truncates
 }

@@ -124,6 +124,7 @@ enum class To8Bit {
   grid,         // StyleGAN2-ADA's training_loop.save_image_grid: np.rint((x + 1) * 127.5), clipped (half to even)
   tf_grid,      // PGGAN's and StyleGAN's misc.save_image_grid: np.rint(x * 127.5 + 127.5), clipped
   generate_py,  // generate.py, style_mixing.py: (x * 127.5 + 128).clamp(0, 255).to(torch.uint8), truncated
+  psp_tensor2im,  // pSp's common.tensor2im: ((x + 1) / 2) clamped to [0, 1], * 255, truncated
 };
 // A NaN gives 0.
 uint8_t to_8_bit(float x, To8Bit how);
