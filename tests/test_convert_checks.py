@@ -184,6 +184,13 @@ class ConvertChecksTest(TempDirTest):
         self.assertIn("beyond +-16777216", problem("stylegan2", "D_kwargs", mbstd_group_size=(1 << 24) + 1))
         self.assertIn("mbstd_group_size is -3, negative", problem("stylegan2", "D_kwargs", mbstd_group_size=-3))
         self.assertIsNone(problem("pggan", "D_kwargs", mbstd_group_size=-3))  # <= 1: no layer, as PGGAN reads it
+        # MinibatchStdLayer splits the 4x4 block's min(channel_base / 4, channel_max) channels into groups.
+        self.assertIn("mbstd_num_channels 3 does not divide its 4x4 block's 512 channels",
+                      problem("stylegan2", "D_kwargs", mbstd_num_channels=3))
+        self.assertIn("block's 8 channels", problem("stylegan2", "D_kwargs", mbstd_num_channels=3, channel_base=32))
+        self.assertIsNone(problem("stylegan2", "D_kwargs", mbstd_num_channels=4, channel_base=32))
+        self.assertIsNone(problem("stylegan2", "D_kwargs", mbstd_num_channels=0, channel_base=28))
+        self.assertIsNone(problem("stylegan2", "G_kwargs", mbstd_num_channels=3))
         self.assertIn("use_wscale is 1, not true or false", problem("pggan", "G_kwargs", use_wscale=1))
         self.assertIn("fmap_decay is True, not a number", problem("stylegan", "G_kwargs", fmap_decay=True))
         self.assertIsNone(problem("stylegan", "G_kwargs", fused_scale="auto", truncation_psi=None, blur_filter=None))

@@ -191,6 +191,17 @@ TEST_CASE("network configs refuse sizes whose sums would overflow an int", "[net
   CHECK(generator_config_from_json(fits).z_dim == kMaxNetworkSize);
 }
 
+// networks.py's MinibatchStdLayer reshapes the 4x4 block's channels into
+// mbstd_num_channels groups; a file whose D cannot do so is refused as it is
+// built, not at its first forward pass.
+TEST_CASE("D refuses mbstd_num_channels that do not divide its 4x4 channels", "[networks]") {
+  DiscriminatorConfig cfg = small_d();  // 32 channels at 4x4
+  cfg.mbstd_num_channels = 3;
+  CHECK_THROWS_WITH(Discriminator(cfg, 0), Catch::Contains("mbstd_num_channels 3 does not divide the 4x4 block's 32 channels"));
+  cfg.mbstd_num_channels = 4;
+  CHECK(Discriminator(cfg, 0).b4->conv.weight.size(1) == 36);
+}
+
 TEST_CASE("D at 1024x1024 has the official parameter count", "[networks]") {
   // Counted by hand from networks.py for the 'stylegan2' config (channel_base
   // 32768, channel_max 512): blocks b1024 ... b8 and the epilogue.

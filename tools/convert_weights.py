@@ -2837,6 +2837,16 @@ def check_kwargs(metadata, src):
             if problem:
                 raise ConvertError(f"{src}: the network's {key} is {_shown(v)}, {problem}: a damaged or edited "
                                    f"pickle (no program loads such a {which}); nothing written")
+    if family == "stylegan2" and "D_kwargs" in metadata:
+        # models/stylegan2/discriminator.cpp refuses it, as networks.py's
+        # MinibatchStdLayer cannot reshape such channels.
+        d = json.loads(metadata["D_kwargs"])
+        groups = d.get("mbstd_num_channels", 1)
+        channels = min(d.get("channel_base", 32768) // 4, d.get("channel_max", 512))
+        if groups > 0 and channels % groups:
+            raise ConvertError(f"{src}: the discriminator's mbstd_num_channels {groups} does not divide its 4x4 "
+                               f"block's {channels} channels (the official MinibatchStdLayer cannot run it); "
+                               "nothing written")
 
 
 def write_bin(path, tensors, metadata, src=None):

@@ -108,6 +108,11 @@ Discriminator::Discriminator(const DiscriminatorConfig& cfg, ParamInit&& init) :
     GF_CHECK(c > 0, op, "channel_base " << cfg.channel_base << " gives no channels at " << res << "x" << res);
     return c;
   };
+  // networks.py's MinibatchStdLayer splits the 4x4 block's channels into
+  // mbstd_num_channels groups (a reshape that fails otherwise).
+  GF_CHECK(cfg.mbstd_num_channels == 0 || ch(4) % cfg.mbstd_num_channels == 0, op,
+           "mbstd_num_channels " << cfg.mbstd_num_channels << " does not divide the 4x4 block's " << ch(4)
+                                 << " channels");
   cmap_dim_ = cfg.c_dim == 0 ? 0 : cfg.cmap_dim > 0 ? cfg.cmap_dim : ch(4);
   int layer_idx = 0;
   for (int res = top; res > 4; res /= 2) {
