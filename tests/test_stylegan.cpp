@@ -246,6 +246,25 @@ TEST_CASE("stylegan training: a tick is as long as the schedule of the round tha
   CHECK(next_differs);  // some round was followed by one of another tick length
 }
 
+TEST_CASE("stylegan training: each fakes grid draws fresh noise, as the official Gs.run(is_validation=True)",
+          "[stylegan][training]") {
+  // training_loop.py leaves randomize_noise at True; the draw depends on the
+  // image count alone, so a resumed run writes the same grid at a kimg.
+  auto ds = toy_data();
+  StyleGANTrainer t(tiny_spec(), *ds, 3, Device::cpu());
+  for (auto& [name, p] : t.Gs().named_parameters())
+    if (name.find("/Noise/weight") != std::string::npos) p.copy_(full_like(p, 0.5));
+  const gf::test::TempDir dir("v1_grid_noise");
+  StyleGANRun run(t, std::optional<double>());
+  run.write_reals(dir / "reals.png", 2, 2);
+  run.write_fakes(dir / "a.png", 2, 2);
+  run.write_fakes(dir / "b.png", 2, 2);
+  CHECK(gf::test::file_bytes(dir / "a.png") == gf::test::file_bytes(dir / "b.png"));
+  t.set_progress(16, t.schedule().lod);
+  run.write_fakes(dir / "c.png", 2, 2);
+  CHECK(gf::test::file_bytes(dir / "a.png") != gf::test::file_bytes(dir / "c.png"));
+}
+
 TEST_CASE("stylegan training: a run resumed from a checkpoint in the middle of the fade continues bit for bit",
           "[stylegan][training]") {
   auto ds = toy_data();

@@ -51,8 +51,15 @@ void StyleGANRun::write_reals(const std::string& path, int gw, int gh) {
 
 void StyleGANRun::write_fakes(const std::string& path, int gw, int gh) {
   NoGradGuard ng;
+  // The official loop's Gs.run(..., is_validation=True) keeps
+  // randomize_noise=True: each grid draws fresh noise. Here the draw is a
+  // function of the image count (its own 2^32-counter stretch of one stream),
+  // so a resumed run's grids equal the uninterrupted run's.
+  Generator noise_rng(t_.seed() + 124);
+  noise_rng.offset = static_cast<uint64_t>(t_.cur_nimg()) << 32;
   stylegan::GenerateOptions o;
-  o.synthesis.noise_mode = NoiseMode::constant;
+  o.synthesis.noise_mode = NoiseMode::random;
+  o.synthesis.noise_gen = &noise_rng;
   save_image_grid(t_.Gs().forward(grid_latents_, grid_labels_, t_.lod(), o).to(Device::cpu()), path, gw, gh, nullptr, To8Bit::tf_grid);
 }
 

@@ -2,7 +2,7 @@
 // official StyleGAN training_loop reports: ticks as long as the schedule's
 // tick_kimg at the current resolution (unless a fixed length is given), a
 // status line with the lod and minibatch, fakes grids from Gs at its current
-// lod with fixed latents (const noise), snapshots and the checkpoint. The
+// lod with fixed latents (fresh noise per grid), snapshots and the checkpoint. The
 // checkpoint (save_stylegan_checkpoint) holds everything a run needs to
 // continue bit for bit: networks, both Adams, the sampler, the random
 // stream, the image count and the last round's lod.
