@@ -487,10 +487,15 @@ TEST_CASE("check_parent_folder makes nothing and refuses what create_parent_fold
   CHECK_NOTHROW(gf::io::check_parent_folder(fresh, "--out"));
   CHECK_NOTHROW(gf::io::check_parent_folder("x.bin", "--out"));  // the current folder
   CHECK_FALSE(fs::exists(dir / "new"));
-  for (const char* bad : {"file/x.bin", "file/a/b/x.bin", "dangling/x.bin"}) {
+  for (const char* bad : {"file/x.bin", "file/a/b/x.bin", "dangling/x.bin", "dangling/a/x.bin"}) {
     const std::string path = (dir / bad).string(), folder = (dir / bad).parent_path().string();
+    const std::string why = bad[0] == 'f' ? "Not a directory"
+                            : bad == std::string("dangling/x.bin")
+                                ? "a link to '" + (dir / "nowhere").string() + "', which does not exist"
+                                : (dir / "dangling").string() + " is a link to '" + (dir / "nowhere").string() +
+                                      "', which does not exist";
     CHECK_THROWS_WITH(gf::io::check_parent_folder(path, "--out"),
-                      "--out " + path + ": cannot make its folder " + folder + ": Not a directory");
+                      "--out " + path + ": cannot make its folder " + folder + ": " + why);
     CHECK_THROWS(gf::io::create_parent_folder(path, "--out"));  // the two agree
   }
   if (::geteuid() != 0) {  // root writes anywhere
@@ -535,11 +540,17 @@ TEST_CASE("check_folder makes nothing and refuses what create_folder cannot make
     CHECK_THROWS_WITH(gf::io::check_folder(path, "--outdir"), "--outdir " + path + ": Not a directory");
     CHECK_THROWS(gf::io::create_folder(path, "--outdir"));  // the two agree
   }
-  // A dangling link: the same words from both ("File exists" from create_folder before).
+  // A dangling link: the same words from both, naming the link ("File exists"
+  // from create_folder before, then "Not a directory").
   fs::create_symlink("nowhere", dir / "dangling");
   const std::string dangling = (dir / "dangling").string();
-  CHECK_THROWS_WITH(gf::io::check_folder(dangling, "--outdir"), "--outdir " + dangling + ": Not a directory");
-  CHECK_THROWS_WITH(gf::io::create_folder(dangling, "--outdir"), "--outdir " + dangling + ": Not a directory");
+  const std::string why = ": a link to 'nowhere', which does not exist";
+  CHECK_THROWS_WITH(gf::io::check_folder(dangling, "--outdir"), "--outdir " + dangling + why);
+  CHECK_THROWS_WITH(gf::io::create_folder(dangling, "--outdir"), "--outdir " + dangling + why);
+  for (auto* check : {&gf::io::check_folder, &gf::io::create_folder})
+    CHECK_THROWS_WITH(check(dangling + "/a", "--outdir"),
+                      "--outdir " + dangling + "/a: " + dangling + " is a link to 'nowhere', which does not exist");
+  CHECK_FALSE(fs::exists(dir / "nowhere"));
   fs::remove_all(dir);
 }
 

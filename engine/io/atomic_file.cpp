@@ -288,59 +288,78 @@ void AtomicFileSet::commit() {
 
 namespace {
 
-// create_directories, and a file in the way (of dir itself) named as ENOTDIR.
-std::error_code make_folder(const std::string& dir) {
+// Why a dangling link stands where a folder goes: "<link> is a link to
+// '<target>', which does not exist" (at == dir: without "<link> is"). Both
+// the check and the making say so (create_directories said "File exists",
+// and strerror's "Not a directory" hid the link).
+std::string dangling_link_why(const std::filesystem::path& at, const std::filesystem::path& dir) {
   std::error_code ec;
-  // A dangling link where the folder goes: "Not a directory", as
-  // check_folder says it (create_directories said "File exists").
-  namespace fs = std::filesystem;
-  if (fs::is_symlink(fs::symlink_status(dir, ec)) && !fs::exists(dir, ec))
-    return std::make_error_code(std::errc::not_a_directory);
-  ec.clear();
+  const std::string target = std::filesystem::read_symlink(at, ec).string();
+  return (at == dir ? "a link to '" : at.string() + " is a link to '") + target + "', which does not exist";
+}
+
+bool is_dangling_link(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::is_symlink(std::filesystem::symlink_status(p, ec)) && !std::filesystem::exists(p, ec);
+}
+
+// dir, or the nearest of its ancestors that exists (a dangling link
+// included); "." when none does.
+std::filesystem::path first_existing(const std::filesystem::path& dir) {
+  std::filesystem::path at = dir;
+  std::error_code ec;
+  while (!at.empty() && !std::filesystem::exists(std::filesystem::symlink_status(at, ec))) at = at.parent_path();
+  return at.empty() ? std::filesystem::path(".") : at;
+}
+
+// create_directories; "" when dir is a folder now, else why not (a file in
+// the way of dir itself named as ENOTDIR).
+std::string make_folder(const std::string& dir) {
+  if (const std::filesystem::path at = first_existing(dir); is_dangling_link(at)) return dangling_link_why(at, dir);
+  std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (!ec && !std::filesystem::is_directory(dir, ec)) ec = std::make_error_code(std::errc::not_a_directory);
-  return ec;
+  return ec ? ec.message() : std::string();
 }
 
 }  // namespace
 
 void create_folder(const std::string& dir, const std::string& what) {
-  if (const std::error_code ec = make_folder(dir)) throw Error(what + " " + dir + ": " + ec.message());
+  if (const std::string why = make_folder(dir); !why.empty()) throw Error(what + " " + dir + ": " + why);
 }
 
 namespace {
 
-// Why make_folder(dir) would fail (an errno), or 0; makes nothing.
-int folder_check_error(const std::filesystem::path& dir) {
-  namespace fs = std::filesystem;
-  fs::path at = dir;  // walks up to the first path that exists, a dangling link included
+// Why make_folder(dir) would fail, or ""; makes nothing.
+std::string folder_check_error(const std::filesystem::path& dir) {
+  const std::filesystem::path existing = first_existing(dir);
+  if (is_dangling_link(existing)) return dangling_link_why(existing, dir);
   std::error_code ec;
-  while (!at.empty() && !fs::exists(fs::symlink_status(at, ec))) at = at.parent_path();
-  const fs::path existing = at.empty() ? fs::path(".") : at;
-  if (!fs::is_directory(existing, ec)) return ENOTDIR;
-  if (at != dir && ::access(existing.c_str(), W_OK | X_OK) != 0) return errno;  // an existing dir is written by the rename's own checks
-  return 0;
+  if (!std::filesystem::is_directory(existing, ec)) return std::strerror(ENOTDIR);
+  // an existing dir is written by the rename's own checks
+  if (existing != dir && ::access(existing.c_str(), W_OK | X_OK) != 0) return std::strerror(errno);
+  return "";
 }
 
 }  // namespace
 
 void check_folder(const std::string& dir, const std::string& what) {
   if (dir.empty()) return;
-  if (const int err = folder_check_error(dir)) throw Error(what + " " + dir + ": " + std::strerror(err));
+  if (const std::string why = folder_check_error(dir); !why.empty()) throw Error(what + " " + dir + ": " + why);
 }
 
 void check_parent_folder(const std::string& path, const std::string& what) {
   const std::filesystem::path dir = std::filesystem::path(path).parent_path();
   if (dir.empty()) return;
-  if (const int err = folder_check_error(dir))
-    throw Error(what + " " + path + ": cannot make its folder " + dir.string() + ": " + std::strerror(err));
+  if (const std::string why = folder_check_error(dir); !why.empty())
+    throw Error(what + " " + path + ": cannot make its folder " + dir.string() + ": " + why);
 }
 
 void create_parent_folder(const std::string& path, const std::string& what) {
   const std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) return;
-  if (const std::error_code ec = make_folder(dir))
-    throw Error(what + " " + path + ": cannot make its folder " + dir + ": " + ec.message());
+  if (const std::string why = make_folder(dir); !why.empty())
+    throw Error(what + " " + path + ": cannot make its folder " + dir + ": " + why);
 }
 
 }  // namespace gf::io

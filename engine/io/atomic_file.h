@@ -74,7 +74,8 @@ bool sync_path(const std::string& path);
 
 // Creates the folder dir (and its parents) for a program's outputs; throws
 // gf::Error("<what> <dir>: <why>") when it cannot, e.g. "--outdir out.png:
-// Not a directory" for a file in the way.
+// Not a directory" for a file in the way, "--outdir out: a link to 'gone',
+// which does not exist" for a dangling link.
 void create_folder(const std::string& dir, const std::string& what);
 
 // Checks, making nothing, that create_folder(dir) can make dir: its first
@@ -91,7 +92,8 @@ void check_folder(const std::string& dir, const std::string& what);
 // (an existing folder's permissions are left to the write). For the up-front checks of a program, so
 // that a refused run leaves no new folder behind. Throws gf::Error("<what>
 // <path>: cannot make its folder <dir>: <why>"), why being strerror's text
-// (Not a directory, Permission denied).
+// (Not a directory, Permission denied) or "<link> is a link to '<target>',
+// which does not exist".
 void check_parent_folder(const std::string& path, const std::string& what);
 
 // Creates the folder that will hold the file path (and its parents), so that
