@@ -5,7 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <random>
 
 #include <filesystem>
 #include <fstream>
@@ -110,6 +113,52 @@ TEST_CASE("json: Python's json.dumps layout: separators, ASCII escapes, NaN and 
   // json.dumps({"b": [1, 2.5, "é"], "a": {"x": nan, "y": inf, "z": -inf, "n": None}})
   CHECK(io::python_json_text(j) ==
         "{\"b\": [1, 2.5, \"\\u00e9\"], \"a\": {\"x\": NaN, \"y\": Infinity, \"z\": -Infinity, \"n\": null}}");
+}
+
+// Python 3.11's json.dumps(v) of each (repr's shortest digits; nlohmann's
+// Grisu2 wrote 4.8193660072388544 and 9474.966110658661 for the first two).
+TEST_CASE("json: floats as Python's repr writes them", "[json]") {
+  const std::pair<double, const char*> cases[] = {
+      {4.819366007238854, "4.819366007238854"},
+      {9474.96611065866, "9474.96611065866"},
+      {0.1, "0.1"},
+      {1e+16, "1e+16"},
+      {1000000000000000.0, "1000000000000000.0"},
+      {1e-05, "1e-05"},
+      {0.0001, "0.0001"},
+      {5e-324, "5e-324"},
+      {1.7976931348623157e+308, "1.7976931348623157e+308"},
+      {-0.0, "-0.0"},
+      {1.2345678901234568e+17, "1.2345678901234568e+17"},
+      {2.0, "2.0"},
+      {0.5, "0.5"},
+      {100.0, "100.0"},
+      {1.5e-07, "1.5e-07"},
+      {0.00012345, "0.00012345"},
+      {9999999999999998.0, "9999999999999998.0"},
+      {-2.5e-10, "-2.5e-10"},
+      {1e+100, "1e+100"},
+      {188.2981732585124, "188.2981732585124"},
+      {0.30000000000000004, "0.30000000000000004"},
+  };
+  for (const auto& [v, want] : cases) {
+    INFO(want);
+    CHECK(io::python_float_repr(v) == want);
+    CHECK(io::python_json_text(nlohmann::ordered_json(v)) == want);
+  }
+  // Every double reads back exactly, in no more characters than nlohmann's.
+  std::mt19937_64 bits(7);
+  for (int i = 0; i < 100000; ++i) {
+    const uint64_t b = bits();
+    double v;
+    std::memcpy(&v, &b, sizeof v);
+    if (!std::isfinite(v)) continue;
+    const std::string s = io::python_float_repr(v);
+    INFO(s);
+    REQUIRE(std::strtod(s.c_str(), nullptr) == v);
+    REQUIRE(std::signbit(std::strtod(s.c_str(), nullptr)) == std::signbit(v));
+    REQUIRE(s.size() <= nlohmann::json(v).dump().size() + 2);  // + ".0" or the exponent's 0
+  }
 }
 
 // 16M empty objects in 48 MB of text would be a tree of about 2.4 GB: under a

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <algorithm>
+#include <charconv>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
@@ -256,6 +257,34 @@ std::string json_excerpt(const nlohmann::json& j, size_t max_chars) {
   return s;
 }
 
+std::string python_float_repr(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  // The shortest digits that read back as v ("d.ddde+XX"), as repr finds them;
+  // nlohmann's Grisu2 is sometimes a digit longer (4.8193660072388544 for
+  // Python's 4.819366007238854).
+  char buf[64];
+  const std::to_chars_result r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  const std::string sci(buf, r.ptr);
+  const size_t e = sci.find('e');
+  const bool negative = sci[0] == '-';
+  std::string digits;
+  for (size_t i = negative ? 1 : 0; i < e; ++i)
+    if (sci[i] != '.') digits += sci[i];
+  const int exp10 = std::stoi(sci.substr(e + 1));
+  std::string out = negative ? "-" : "";
+  if (exp10 < -4 || exp10 >= 16) {  // float_repr_style 'short': exponent outside [-4, 16)
+    out += digits.substr(0, 1);
+    if (digits.size() > 1) out += "." + digits.substr(1);
+    const int a = exp10 < 0 ? -exp10 : exp10;
+    return out + (exp10 < 0 ? "e-" : "e+") + (a < 10 ? "0" : "") + std::to_string(a);
+  }
+  if (exp10 < 0) return out + "0." + std::string(size_t(-exp10 - 1), '0') + digits;
+  const size_t point = size_t(exp10) + 1;
+  if (digits.size() <= point) return out + digits + std::string(point - digits.size(), '0') + ".0";
+  return out + digits.substr(0, point) + "." + digits.substr(point);
+}
+
 std::string python_json_text(const nlohmann::ordered_json& j) {
   if (j.is_array()) {
     std::string s = "[";
@@ -276,6 +305,7 @@ std::string python_json_text(const nlohmann::ordered_json& j) {
     const double v = j.get<double>();
     return std::isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
   }
+  if (j.is_number_float()) return python_float_repr(j.get<double>());
   return json_text(j, -1, /*ascii=*/true);
 }
 

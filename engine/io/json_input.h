@@ -50,8 +50,13 @@ std::string json_error_text(const nlohmann::json::exception& e);
 
 // j as Python's json.dumps writes it by default: ", " and ": " between
 // items, every non-ASCII character escaped, NaN and infinities as NaN,
-// Infinity, -Infinity (dataset.json, pSp's scores_*.json).
+// Infinity, -Infinity, other floats as repr writes them (dataset.json,
+// pSp's scores_*.json, the metrics' jsonl lines).
 std::string python_json_text(const nlohmann::ordered_json& j);
+
+// repr(v) of a Python float: the shortest digits that read back as v, fixed
+// notation for exponents in [-4, 16) ("0.0001", "1e+16", "1e-05", "2.0").
+std::string python_float_repr(double v);
 
 // A value as a message quotes it: its JSON text, cut to at most max_chars
 // characters (with "..." when cut).
