@@ -313,6 +313,21 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
   return r;
 }
 
+std::string python_relpath(const std::string& path, const std::string& start) {
+  // Lexical, as os.path.relpath (abspath's normpath, no link resolved):
+  // std::filesystem::relative followed links, so a snapshot reached through
+  // one was named by its target ("../elsewhere/snap.bin"), which report.html
+  // does not match to a snapshot.
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto norm = [&](const std::string& p) {
+    fs::path a = fs::absolute(p, ec).lexically_normal();
+    return a.has_filename() || a == a.root_path() ? a : a.parent_path();  // "run/" as "run"
+  };
+  const fs::path rel = norm(path).lexically_relative(norm(start));
+  return rel.empty() ? path : rel.string();
+}
+
 std::string metric_line(const MetricResult& r, const std::string& run_dir, const std::string& snapshot) {
   // The official key order (a dict in insertion order), not nlohmann's sorted
   // one; the results in theirs (sorted, as they were made: is50k_mean before
@@ -325,11 +340,7 @@ std::string metric_line(const MetricResult& r, const std::string& run_dir, const
   j["total_time_str"] = format_duration(r.total_time);
   j["num_gpus"] = r.num_gpus;
   std::string snap = snapshot;
-  if (!run_dir.empty() && !snapshot.empty()) {
-    std::error_code ec;
-    const auto rel = std::filesystem::relative(snapshot, run_dir, ec);
-    if (!ec && !rel.empty()) snap = rel.string();
-  }
+  if (!run_dir.empty() && !snapshot.empty()) snap = python_relpath(snapshot, run_dir);
   j["snapshot_pkl"] = snap.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(snap);
   j["timestamp"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   if (r.capped) {

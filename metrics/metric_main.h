@@ -111,9 +111,14 @@ void check_metric(const std::string& name, const MetricContext& ctx);
 // The official jsonl line: results, metric, total_time, total_time_str
 // (train/report.h's format_duration, the official format_time),
 // num_gpus (the ranks that shared the passes), snapshot_pkl (the snapshot's
-// path relative to run_dir), timestamp;
+// path relative to run_dir, python_relpath), timestamp;
 // with max_items, also num_gen and num_real. Returned; nothing is written.
 std::string metric_line(const MetricResult& r, const std::string& run_dir, const std::string& snapshot);
+
+// os.path.relpath(path, start): both made absolute and normalized as text
+// ("..", "." and repeated "/" folded, no symbolic link followed), then the
+// one relative to the other.
+std::string python_relpath(const std::string& path, const std::string& start);
 
 // <run_dir>/metric-<metric>.jsonl, where the metric's lines go.
 std::string metric_file(const std::string& run_dir, const std::string& metric);

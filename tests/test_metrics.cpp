@@ -934,6 +934,27 @@ TEST_CASE("a metric line is laid out as the official json.dumps writes it", "[me
   CHECK(line.find("num_gen") == std::string::npos);  // only for capped runs
 }
 
+// metric_main.py's snapshot_pkl is os.path.relpath(snapshot, run_dir):
+// lexical. A snapshot reached through a link was named by the link's target
+// (std::filesystem::relative), which report.html does not match.
+TEST_CASE("snapshot_pkl is os.path.relpath's: no link followed", "[metrics]") {
+  namespace fs = std::filesystem;
+  const gf::test::TempDir dir("relpath");
+  fs::create_directories(dir.path / "elsewhere");
+  fs::create_directories(dir.path / "run");
+  std::ofstream(dir / "elsewhere/snap.bin") << "x";
+  fs::create_symlink("../elsewhere/snap.bin", dir.path / "run/network-snapshot-000123.bin");
+  fs::create_symlink("elsewhere", dir.path / "link");
+  CHECK(python_relpath(dir / "run/network-snapshot-000123.bin", dir / "run") == "network-snapshot-000123.bin");
+  CHECK(python_relpath(dir / "run/network-snapshot-000123.bin", dir / "run/") == "network-snapshot-000123.bin");
+  CHECK(python_relpath(dir / "link/snap.bin", dir / "run") == "../link/snap.bin");
+  CHECK(python_relpath(dir / "run/../elsewhere/./snap.bin", dir / "run") == "../elsewhere/snap.bin");
+  // os.path.relpath('/a/b/c.bin', '/x') and relative to the working folder
+  CHECK(python_relpath("/a/b/c.bin", "/x") == "../a/b/c.bin");
+  CHECK(python_relpath("c.bin", fs::current_path().string()) == "c.bin");
+  CHECK(python_relpath(fs::current_path().string() + "/c.bin", ".") == "c.bin");
+}
+
 TEST_CASE("the PPL metrics through calc_metric: draws, determinism, the network untouched, refusals", "[metrics]") {
   stylegan2::Generator G(ppl_g(3), 5);
   const auto ds_px = std::vector<uint8_t>(6 * 256, 100);
