@@ -69,8 +69,7 @@ int run(int argc, char** argv) {
                   "  The gradient all-reduce per phase (NCCL; needs a GPU: without one it says so and exits 0).\n");
       return 0;
     } else {
-      std::fprintf(stderr, "bench_allreduce: error: unknown flag '%s'\n", argv[i]);
-      std::fprintf(stderr, "usage: bench_allreduce [--quick] [--sizes] [--small]   (alone, or under mpirun / the torchrun-style environment)\n");
+      std::fprintf(stderr, "bench_allreduce: error: unknown flag '%s' (try --help)\n", argv[i]);
       return 2;
     }
   }

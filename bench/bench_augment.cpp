@@ -264,7 +264,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: --part expects op, pipe or all, got '%s'\n", name, o.part.c_str());
     return 2;
   }
+  if (!o.record.empty() && o.part == "op") {
+    std::fprintf(stderr, "%s: --record-draws records the pipe rows' draws, which --part op leaves out\n", name);
+    return 2;
+  }
   try {
+    // Before any timing: a folder that cannot take the recording stopped the run after the op rows.
+    if (!o.record.empty())
+      for (const Config& cfg : kConfigs)
+        if (o.wants(cfg))
+          for (const char* p : {"_p0", "_p1"}) DrawLog::check_recorder_folder(o.record + "/" + cfg.name + p);
     if (o.device != "cuda") run_device(o, Device::cpu(), o.quick ? Reps{1, 3, 1} : Reps{1, 5, 1}, o.quick ? 2 : 4, true);
     if (o.device != "cpu") {
       if (cuda_available())

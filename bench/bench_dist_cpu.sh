@@ -9,9 +9,11 @@
 # and the process CPU seconds per minibatch. On a machine others load, the
 # absolute times mean little: compare runs made back to back, and repeat.
 #   bench/bench_dist_cpu.sh [BUILD_DIR] [--cfg small] [--batch 8] [--minibatches 12]
+# BUILD_DIR (default: the repository's build/) is taken from the folder it is
+# run in; it was joined to the repository's path, which broke an absolute one.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-BUILD=build
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$REPO/build
 CFG=small BATCH=8 MB=12
 die() { echo "bench_dist_cpu: error: $*" >&2; exit 2; }
 # A whole number in [lo, hi], checked here: the values become train_stylegan's
@@ -28,13 +30,14 @@ while [[ $# -gt 0 ]]; do
     # The report skips the first tick (one minibatch a tick): 2 leave one to report.
     --minibatches) whole --minibatches "$2" 2 100000 "the first is not reported"; MB=$((10#$2)); shift ;;
     -*) die "unknown option $1" ;;
-    *) BUILD=$1 ;;
+    *) BUILD=$(realpath -m -- "$1") ;;  # absolute, or relative to the caller's folder
   esac
   shift
 done
 # The 2-process runs split the batch in two.
 (( BATCH % 2 == 0 )) || die "--batch must be even (2 replicas share it), got $BATCH"
-BIN=$PWD/$BUILD/bin/train_stylegan
+cd "$REPO"
+BIN=$BUILD/bin/train_stylegan
 [[ -x $BIN ]] || { echo "bench_dist_cpu: no $BIN (build first)" >&2; exit 1; }
 T=${OMP_NUM_THREADS:-$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))}
 OUT=$(mktemp -d)

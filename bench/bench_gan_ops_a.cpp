@@ -45,7 +45,8 @@ struct Bench {
   // One row: the fused op against its composition, `bytes` moved by the fused op.
   void row(const char* op, const std::string& size, double bytes, const std::function<void()>& fused,
            const std::function<void()>& composed) {
-    const double tf = time_per_call(dev, reps, fused), tc = time_per_call(dev, reps, composed);
+    const std::vector<double> t = time_per_call(dev, reps, {fused, composed});  // side by side
+    const double tf = t[0], tc = t[1];
     const double gbs = bytes / tf / 1e9;
     std::printf("  %-14s %-22s %9.3f ms %8.1f GB/s %5.2f of copy | composed %9.3f ms (%.1fx)\n", op, size.c_str(),
                 tf * 1e3, gbs, gbs / copy_gbs, tc * 1e3, tc / tf);

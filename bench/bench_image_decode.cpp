@@ -80,10 +80,14 @@ int main(int argc, char** argv) {
       if (arg == "--quick") {
         quick = true;
       } else if (arg == "--help" || arg == "-h") {
-        std::printf("usage: bench_image_decode [--quick] [FILE.png|FILE.jpg ...]\n");
+        std::printf("usage: bench_image_decode [--quick] [FILE.png|FILE.jpg ...]\n"
+                    "  ms per image and MB/s of decoded pixels: the dataset loader's decode_image against\n"
+                    "  stb_image alone, on generated PNGs and JPEGs (256 and 1024 px) or the FILEs given.\n"
+                    "  --quick  3 samples instead of 15\n");
         return 0;
       } else if (!arg.empty() && arg[0] == '-') {
-        throw gf::Error("unknown flag '" + arg + "'");
+        std::fprintf(stderr, "bench_image_decode: error: unknown flag '%s' (try --help)\n", arg.c_str());
+        return 2;  // as the other programs' flags
       } else {
         Case c{arg, gf::io::read_input(arg)};
         const gf::ImageInfo info = gf::image_info(c.file.data(), c.file.size(), arg);

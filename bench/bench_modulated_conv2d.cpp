@@ -67,9 +67,11 @@ void row(Device dev, Reps reps, int64_t n, int64_t c, int64_t res, int up, const
   }();
   const double flops = 2.0 * n * c * c * 9 * double(up == 1 ? res * res : in_res * in_res);
   for (bool bwd : {false, true}) {
-    const double tf = time_per_call(dev, reps, pass(fused, {x, w, s}, bwd, gy));
-    const double tu = time_per_call(dev, reps, pass(unfused, {x, w, s}, bwd, gy));
-    const double t0 = time_per_call(dev, reps, pass(floor, {x, up == 1 ? w : wt}, bwd, gy_floor));
+    // Sampled round-robin, so the ratios see one background load.
+    const std::vector<double> t = time_per_call(
+        dev, reps, {pass(fused, {x, w, s}, bwd, gy), pass(unfused, {x, w, s}, bwd, gy),
+                    pass(floor, {x, up == 1 ? w : wt}, bwd, gy_floor)});
+    const double tf = t[0], tu = t[1], t0 = t[2];
     const double f_all = flops * (bwd ? 3 : 1);  // the backward runs the data and weight passes
     std::printf("  %4lld px %3lld ch up%d %-8s fused %8.3f ms %7.3f TFLOP/s (%.2fx) | unfused %8.3f ms (%.2fx) | "
                 "floor %8.3f ms %7.3f TFLOP/s\n",

@@ -147,12 +147,17 @@ int run(int argc, char** argv) {
   int res = 0;
   bool quick = false;
   TrainBench train;
+  const char* train_only = nullptr;  // the last flag given that only --train reads
+  bool p_or_augpipe = false;
   const char* usage =
       "usage: bench_networks [--cpu] [--quick] [--batch N] [--res 32|64|256]\n"
       "       bench_networks --train CFG [--res R] [--channels C] [--batch N] [--minibatches N] [--warmup N]\n"
       "                      [--aug noaug|ada|fixed] [--p P] [--augpipe NAME] [--device cpu|cuda] [--setup]\n";
   for (int i = 1; i < argc; ++i) {
     const bool more = i + 1 < argc;
+    for (const char* f : {"--channels", "--minibatches", "--warmup", "--setup", "--aug", "--augpipe", "--p"})
+      if (!std::strcmp(argv[i], f)) train_only = f;
+    p_or_augpipe |= !std::strcmp(argv[i], "--p") || !std::strcmp(argv[i], "--augpipe");
     if (!std::strcmp(argv[i], "--cpu")) dev = Device::cpu();
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--batch") && more) batch = train.batch = bench::int_flag("bench_networks", "batch", argv[++i], 1, 65536);
@@ -171,9 +176,18 @@ int run(int argc, char** argv) {
                   usage);
       return 0;
     } else {
-      std::fprintf(stderr, "bench_networks: error: unknown flag, or a flag without its value: '%s'\n%s", argv[i], usage);
+      std::fprintf(stderr, "bench_networks: error: unknown flag, or a flag without its value: '%s' (try --help)\n", argv[i]);
       return 2;
     }
+  }
+  if (train.cfg.empty() && train_only) {
+    std::fprintf(stderr, "bench_networks: error: %s is a flag of --train CFG runs (try --help)\n", train_only);
+    return 2;
+  }
+  if (!train.cfg.empty() && train.aug == "noaug" && p_or_augpipe) {
+    std::fprintf(stderr, "bench_networks: error: --p and --augpipe set the augmentation, which --aug noaug (the "
+                         "default) leaves out: give --aug ada or fixed\n");
+    return 2;
   }
   if (!train.cfg.empty()) return run_train(train, dev);
   std::vector<Row> rows = {{32, "auto"}, {64, "auto"}, {256, "paper256"}};

@@ -54,8 +54,8 @@ int main(int argc, char** argv) {
       std::printf("usage: bench_parallel_threshold [--rounds 41]   (--rounds 1..1000000)\n");
       return 0;
     } else {
-      std::fprintf(stderr, "bench_parallel_threshold: error: unknown flag, or a flag without its value: '%s'\n"
-                   "usage: bench_parallel_threshold [--rounds 41]\n", argv[i]);
+      std::fprintf(stderr, "bench_parallel_threshold: error: unknown flag, or a flag without its value: '%s' (try --help)\n",
+                   argv[i]);
       return 2;
     }
   }

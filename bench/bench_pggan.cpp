@@ -82,12 +82,19 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--full")) full = true;
     else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-      std::printf("usage: bench_pggan [--cpu] [--quick] [--full]\n");
+      std::printf("usage: bench_pggan [--cpu] [--quick] [--full]\n"
+                  "  PGGAN's Gs forward, D forward + backward and a training round, in ms and sec/kimg.\n"
+                  "  --cpu    on the CPU even with a GPU present; --quick  one sample, no 1024 px row on the CPU\n"
+                  "  --full   the 1024 px training round on the CPU too (minutes)\n");
       return 0;
     } else {
-      std::fprintf(stderr, "bench_pggan: error: unknown flag '%s'\nusage: bench_pggan [--cpu] [--quick] [--full]\n", argv[i]);
+      std::fprintf(stderr, "bench_pggan: error: unknown flag '%s' (try --help)\n", argv[i]);
       return 2;
     }
+  }
+  if (quick && full && !dev.is_cuda()) {  // --quick leaves out the CPU row --full enlarges
+    std::fprintf(stderr, "bench_pggan: error: --full sizes the v2-1gpu training row, which --quick leaves out on the CPU\n");
+    return 2;
   }
   try {
     const Reps reps = dev.is_cuda() ? Reps{2, 5, 1} : Reps{1, quick ? 1 : 3, 1};

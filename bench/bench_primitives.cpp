@@ -157,9 +157,10 @@ void usage(FILE* f) {
   std::fprintf(f,
                "usage: bench_primitives [--device cpu|cuda|all] [--quick] [--full] [--help]\n"
                "  Times elementwise add and sum (64 MiB float32 on the CPU, 1 GiB on a GPU: past its L2),\n"
-               "  matmul 4096^3 and conv2d 3x3 512->512\n"
-               "  at 64x64 batch 16, padding 1, on each device; prints time per call (median),\n"
-               "  GB/s or TFLOP/s, and the fraction of the device's measured copy bandwidth or GEMM rate.\n"
+               "  matmul 4096^3 and conv2d 3x3 512->512 at 64x64 batch 16, padding 1 (the GPU's sizes;\n"
+               "  the CPU's below), on each device; prints time per call (median), GB/s or TFLOP/s, and\n"
+               "  the fraction of a reference measured in the same run: the copy's bandwidth or the GEMM\n"
+               "  library's rate (rows that stay in cache, or beat the library, pass 1).\n"
                "  --device  cpu, cuda, or all available (default)\n"
                "  --quick   small sizes everywhere (seconds on a 2-core CPU)\n"
                "  --full    full sizes on the CPU too (by default its matmul is 2048^3 and conv batch 2)\n");

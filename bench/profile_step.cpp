@@ -175,7 +175,10 @@ int main(int argc, char** argv) {
   Options o;
   const char* usage =
       "usage: profile_step [--cfg small] [--res 32] [--channels 1] [--batch N] [--minibatches 16] [--warmup 1] "
-      "[--top 40] [--cpu-time] [--no-profile] [--malloc-sites N]\n";
+      "[--top 40] [--cpu-time] [--no-profile] [--malloc-sites N]\n"
+      "  Where a StyleGAN2 training minibatch spends its time, per phase and per op (ms).\n"
+      "  --res 4..1024 px, --channels 1..3, --batch 1..65536 images, --minibatches 1..1000000 profiled\n"
+      "  after --warmup 0..1000000, --top 1..1000000 ops listed, --malloc-sites 1..1000000\n";
   auto int_flag = [](const char* flag, const char* text, long long lo, long long hi) {
     return gf::bench::int_flag("profile_step", flag, text, lo, hi);
   };
@@ -197,7 +200,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(a, "--cpu-time")) o.cpu_time = true;
     else if (!std::strcmp(a, "--malloc-sites") && more) o.malloc_sites = int_flag("malloc-sites", argv[++i], 1, 1000000);
     else {
-      std::fprintf(stderr, "profile_step: error: unknown flag, or a flag without its value: '%s'\n%s", a, usage);
+      std::fprintf(stderr, "profile_step: error: unknown flag, or a flag without its value: '%s' (try --help)\n", a);
       return 2;
     }
   }

@@ -40,8 +40,12 @@ bool bit_equal(const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
-std::unique_ptr<DrawLog> DrawLog::recorder(const std::string& dir, const io::Metadata& run) {
-  io::create_folder(dir, std::string(kDrawLog) + ": folder");
+void DrawLog::check_recorder_folder(const std::string& dir) {
+  io::check_folder(dir, std::string(kDrawLog) + ": folder");
+  refuse_earlier_recording(dir);
+}
+
+void DrawLog::refuse_earlier_recording(const std::string& dir) {
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string f = it->path().filename().string();
@@ -50,6 +54,11 @@ std::unique_ptr<DrawLog> DrawLog::recorder(const std::string& dir, const io::Met
                   " already (an earlier recording; a replay would mix its draws with this run's): give a new or "
                   "empty folder to --record-draws");
   }
+}
+
+std::unique_ptr<DrawLog> DrawLog::recorder(const std::string& dir, const io::Metadata& run) {
+  io::create_folder(dir, std::string(kDrawLog) + ": folder");
+  refuse_earlier_recording(dir);
   return std::unique_ptr<DrawLog>(new DrawLog(false, dir, run));
 }
 

@@ -55,6 +55,9 @@ class DrawLog {
   // left the first's later minibatches, and a replay mixed the two runs.
   // `run` (the run's "seed") goes into every file's metadata.
   static std::unique_ptr<DrawLog> recorder(const std::string& dir, const io::Metadata& run = {});
+  // Throws as recorder(dir) would (a folder it cannot make, or one holding
+  // a recording), making nothing: for a program's checks before its work.
+  static void check_recorder_folder(const std::string& dir);
   // Replays the entries named "mb<K>/..." of the given .bin files (other
   // tensors in them are ignored, so a test fixture can hold its draws beside
   // its expected values); a folder stands for its draws-mb*.bin files. A
@@ -102,6 +105,7 @@ class DrawLog {
   std::vector<std::string> names() const;
 
  private:
+  static void refuse_earlier_recording(const std::string& dir);
   DrawLog(bool replay, std::string where, io::Metadata run = {})
       : replay_(replay), where_(std::move(where)), run_(std::move(run)) {}
   const Tensor& logged(const std::string& full, const Shape& shape, DType dtype);
