@@ -16,6 +16,8 @@ def check_path(parser, path):
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         parser.error(f"--json {path}: is a folder, not a file name")
+    if not_a_plain_file(path):
+        parser.error(f"--json {path}: {not_a_plain_file(path)}")
     if not os.path.isdir(folder):
         parser.error(f"--json {path}: no folder {folder}")
     # A trial of write_results' temporary file: os.access says yes to root, and on /proc.
@@ -27,14 +29,36 @@ def check_path(parser, path):
         parser.error(f"--json {path}: cannot write in {folder}: {e.strerror}")
 
 
+def not_a_plain_file(path):
+    """Why path cannot be written by a rename over it, or "": the rename
+    replaces a link (as root, /dev/stdout itself) or a device, not what it
+    leads to."""
+    if os.path.islink(path):
+        return "is a symbolic link; give the file itself"
+    if os.path.lexists(path) and not os.path.isfile(path):
+        return "is not a regular file (a device or pipe); give a file name"
+    return ""
+
+
+def write_json(path, value):
+    """json.dump(value, indent=1) to path, through a temporary name renamed."""
+    if not_a_plain_file(path):
+        raise SystemExit(f"--json {path}: {not_a_plain_file(path)}")
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w") as f:
+            json.dump(value, f, indent=1)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    print(f"wrote {path}")
+
+
 def write_results(path, out, torch, device):
     """Writes out (a dict) with "torch_version" and "machine" added to path."""
     out = dict(out, torch_version=torch.__version__,
                machine=dict(platform=platform.platform(), processor=platform.processor(), cpu_count=os.cpu_count()))
     if device.startswith("cuda"):
         out["machine"]["gpu"] = torch.cuda.get_device_name(torch.device(device))
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(out, f, indent=1)
-    os.replace(tmp, path)
-    print(f"wrote {path}")
+    write_json(path, out)

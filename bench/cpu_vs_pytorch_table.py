@@ -99,6 +99,20 @@ def main():
     if not cfgs:
         p.error(f"--cfgs needs at least one config, got '{args.cfgs}'")  # an empty table proves nothing
     bench_json.check_path(p, args.json)  # before an hour of benchmarks, not after
+    # A loaded row's slowdown is over the idle row of its thread count: one
+    # without it compared nothing (and counted as met).
+    missing = [t for t in args.load_threads if t not in args.threads]
+    if missing and not args.no_load:
+        p.error(f"--load-threads {missing[0]} has no idle row to compare with: add it to --threads")
+    # Each config's name, checked by the program before the first row runs
+    # (a bad one stopped the table when its turn came, maybe an hour in).
+    for cfg in cfgs:
+        try:
+            r = subprocess.run([args.ganforge, "--train", cfg, "--setup"], capture_output=True, text=True, timeout=120)
+        except OSError as e:
+            p.error(f"--ganforge {args.ganforge}: {e.strerror}")
+        if r.returncode != 0:
+            p.error(f"--cfgs {cfg}: {(r.stderr.strip().splitlines() or ['bench_networks failed'])[-1]}")
     pydeps.require("cpu_vs_pytorch_table", "torch")
     if not os.path.exists(SIDE_BY_SIDE):
         sys.exit(f"cpu_vs_pytorch_table: {SIDE_BY_SIDE} is missing (it comes with the parity work on main)")
@@ -130,8 +144,8 @@ def main():
                 met = sg <= st
                 slow = f"{st:.2f}x | {sg:.2f}x"
                 goal = "slowdown <= PyTorch's: " + ("met" if met else "NOT met")
-            else:
-                slow, goal, met = "- | -", "(no idle row)", True
+            else:  # refused up front
+                slow, goal, met = "- | -", "(no idle row)", False
         else:
             met = ratio <= target(r["cfg"], r["threads"])
             slow = " | "
@@ -143,11 +157,7 @@ def main():
         m = rows[0]["machine"]
         print(f"\nmachine: {m.get('platform')}, {m.get('cpu_count')} CPUs; PyTorch {rows[0].get('torch_version')}")
     if args.json:
-        tmp_path = f"{args.json}.{os.getpid()}.tmp"
-        with open(tmp_path, "w") as f:
-            json.dump(rows, f, indent=1)
-        os.replace(tmp_path, args.json)
-        print(f"wrote {args.json}")
+        bench_json.write_json(args.json, rows)
     return 0 if ok else 1
 
 

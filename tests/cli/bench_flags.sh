@@ -5,8 +5,9 @@
 # as -1 (a negative time came out). check: exit 2 and that one line alone
 # (some printed their usage after it). check_start: the given exit status,
 # and a first line that starts with the given text.
-#   bench_flags.sh BIN_DIR
+#   bench_flags.sh BIN_DIR [PYTHON3]
 bin=$1
+py=${2:-/usr/bin/python3}
 bench=$(dirname "$0")/../../bench
 fail=0
 check_start() {
@@ -85,6 +86,21 @@ check_start 1 "bench_augment: draw log: $scratch/rec/small_p1 holds draws-mb0000
 check_start 1 "bench_dist_cpu: no $scratch/nobuild/bin/train_stylegan (build first)" bash "$bench/bench_dist_cpu.sh" "$scratch/nobuild"
 check_start 1 "bench_dist_cpu: no $scratch/nobuild/bin/train_stylegan (build first)" \
   sh -c "cd '$scratch' && bash '$(cd "$bench" && pwd)/bench_dist_cpu.sh' nobuild"
+# The PyTorch-side scripts' --json is a file a rename can replace: a link
+# (as root, /dev/stdout itself) is refused before anything runs, and
+# cpu_vs_pytorch_table.py checks what its rows need first (a loaded row
+# without its idle row counted as met; a bad config stopped it when its turn came).
+table="$py $bench/cpu_vs_pytorch_table.py --ganforge $bin/bench_networks"
+ln -s "$scratch/target.json" "$scratch/link.json"
+check "cpu_vs_pytorch_table.py: error: --json $scratch/link.json: is a symbolic link; give the file itself (see --help)" \
+  $table --json "$scratch/link.json"
+check "torch_vs_ganforge.py: error: --json $scratch/link.json: is a symbolic link; give the file itself (see --help)" \
+  "$py" "$bench/torch_vs_ganforge.py" --json "$scratch/link.json"
+check "cpu_vs_pytorch_table.py: error: --load-threads 3 has no idle row to compare with: add it to --threads (see --help)" \
+  $table --threads 1 --load-threads 3
+check "cpu_vs_pytorch_table.py: error: --cfgs bogus: bench_networks: error: config: unknown --cfg 'bogus' (one of \
+auto, stylegan2, paper256, paper512, paper1024, cifar, small, tiny) (see --help)" $table --cfgs tiny,bogus
+[ -e "$scratch/target.json" ] && { echo "FAILED: a refused --json was written"; fail=1; }
 rm -rf "$scratch"
 check "profile_step: error: --res expects an integer in [4, 1024], got '1073741824'" "$bin/profile_step" --res 1073741824
 check "profile_step: error: unknown flag, or a flag without its value: 'extra' (try --help)" "$bin/profile_step" extra
