@@ -32,6 +32,9 @@
 // with its line; a rank that dies is named by the others (TCP: at once;
 // under mpirun, mpirun stops the job), the waits bounded by
 // GF_DIST_METRICS_TIMEOUT (engine/dist/communicator.h).
+#include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -183,6 +186,7 @@ int run(int argc, char** argv) {
   std::optional<LoadedGenerator> G;
   std::optional<metrics::MetricDetectors> detectors;
   std::unique_ptr<Dataset> ds;
+  std::unique_ptr<Dataset> ppl_labels;  // the run's --max-images subset, for PPL's labels (else ds)
   DatasetOptions dopt;
   checked_on_every_rank(comm, [&] {
     const io::SafetensorsFile file = io::read_safetensors(path);
@@ -234,6 +238,19 @@ int run(int argc, char** argv) {
     dopt.use_labels = G->c_dim > 0;  // as the official use_labels = (G.c_dim != 0)
     dopt.labels_for = "the conditional network " + path + " (c_dim " + std::to_string(G->c_dim) + ")";
     ds = open_dataset(data, dopt);
+    // compute_ppl draws labels from the run's dataset_kwargs as they are
+    // (metric_main.py resets max_size for the other metrics alone): the
+    // subset the run trained on, which training_options.json records.
+    const auto& sub = run_options.is_object() ? run_options.value("max_images", nlohmann::json()) : nlohmann::json();
+    const auto& sub_seed = run_options.is_object() ? run_options.value("subset_seed", nlohmann::json()) : nlohmann::json();
+    const bool wants_paths = std::any_of(req.names.begin(), req.names.end(), metrics::metric_needs_mapping);
+    if (!args.has("data") && G->c_dim > 0 && wants_paths && sub.is_number_unsigned() && sub_seed.is_number_unsigned() &&
+        sub_seed.get<uint64_t>() <= UINT32_MAX) {
+      DatasetOptions subset = dopt;
+      subset.max_images = sub.get<int64_t>();
+      subset.subset_seed = sub_seed.get<uint32_t>();
+      ppl_labels = open_dataset(data, subset);
+    }
     if (ds->resolution() != G->resolution)
       throw Error("the dataset's images are " + std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) +
                   ", the generator's " + std::to_string(G->resolution) + "x" + std::to_string(G->resolution));
@@ -256,7 +273,8 @@ int run(int argc, char** argv) {
       pg.main() ? [](const std::string& l) { std::cout << l << std::endl; } : std::function<void(const std::string&)>();
   std::optional<metrics::MetricContext> ctx;
   checked_on_every_rank(comm, [&] {  // check_metric's refusals (too few images) come alike on every rank
-    ctx = metrics::metric_context(req, *detectors, *ds, G->images(*ds), G->paths ? G->paths(*ds) : metrics::PathSampler(),
+    ctx = metrics::metric_context(req, *detectors, *ds, G->images(*ds),
+                                  G->paths ? G->paths(ppl_labels ? *ppl_labels : *ds) : metrics::PathSampler(),
                                   dev, static_cast<uint64_t>(args.integer("seed")), log);
   }, "could not set up, so no rank evaluates");
   if (verbose) ctx->feature_opt.progress = log;

@@ -206,7 +206,10 @@ std::shared_ptr<RunMetrics> prepare_metrics(const cli::Args& args, const metrics
     m->full = open_dataset(args.str("data"), all);
   }
   const Dataset& real = m->full ? *m->full : ds;
-  m->ctx = metrics::metric_context(req, detectors, real, make_generator(real), make_paths(real), dev, 0, nullptr);
+  // PPL's labels come from the training set itself: metric_main.py resets
+  // max_size for FID, KID, PR and IS alone, so compute_ppl's dataset is the
+  // --max-images subset.
+  m->ctx = metrics::metric_context(req, detectors, real, make_generator(real), make_paths(ds), dev, 0, nullptr);
   if (comm && comm->world_size() > 1) m->ctx.feature_opt.comm = comm;  // the ranks share the passes
   metrics::stop_between_batches(m->ctx);  // a Ctrl-C during an evaluation stops the run (alone: each batch; shared: each round)
   return m;
@@ -378,6 +381,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
                   {"resume_kimg", trainer.cur_nimg() / 1000.0},
                   {"snap", snapshot_ticks(args, true)},
                   {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()},
+                  {"subset_seed", dopt.max_images > 0 ? nlohmann::json(dopt.subset_seed) : nlohmann::json()},
                   // No top-level "mirror" (StyleGAN2's x-flipped copies, which calc_metrics
                   // adds to the reals): --mirror is the spec's mirror_augment, a flip per
                   // drawn image in training only, as PGGAN's.
@@ -701,6 +705,7 @@ int run(int argc_given, char** argv_given) {
                             {"snap", snapshot_ticks(args, false)},
                             {"tick", args.number("tick")},
                             {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()},
+                            {"subset_seed", dopt.max_images > 0 ? nlohmann::json(dopt.subset_seed) : nlohmann::json()},
                             {"mirror", dopt.xflip},
                             {"cond", dopt.use_labels},
                             {"metrics", metric_req.names}};

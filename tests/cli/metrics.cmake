@@ -189,9 +189,11 @@ gf_cli_test(calc_metrics_pggan EXPECT "\"results\": \\{\"kid50k_full\": -?[0-9]"
 # tools/convert_weights.py; train_stylegan evaluates ppl_wend and
 # pr50k3_full after each snapshot, and calc_metrics on the snapshot gives
 # both values bit for bit (same paths, same images, real features from the
-# cache).
+# cache). Conditional on a --max-images subset: PPL's labels are drawn from
+# the subset (compute_ppl keeps the run's max_size), which calc_metrics
+# rebuilds from training_options.json (it drew from the whole dataset).
 set(_p ${GF_TEST_RUNS}/metrics_vgg)  # beside ${_m}, not in it: the two fixtures run side by side under ctest -j
-set(_p_run ${_p}/train/00000-fashion-mnist-subset64-tiny-kimg0.008)
+set(_p_run ${_p}/train/00000-fashion-mnist-cond-subset64-tiny-kimg0.008)
 gf_test(cpu.metrics_vgg16 FIXTURES_SETUP metrics_vgg16
         COMMAND sh -c "rm -rf ${_p} && mkdir -p ${_p} && \
 { '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
@@ -206,7 +208,7 @@ gf_cli_test(train_stylegan_ppl_pr FRESH ${_p}/train
                    "items from the cache" "Done: "
             REJECT ${GF_NONFINITE} "NaN|null,|Infinity" FIXTURES_REQUIRED metrics_vgg16 FIXTURES_SETUP metrics_ppl_run
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --cfg tiny --kimg 0.008
-                    --tick 0.004 --snap 1 --max-images 64 ${_p_flags} --outdir ${_p}/train)
+                    --tick 0.004 --snap 1 --max-images 64 --cond 1 ${_p_flags} --outdir ${_p}/train)
 gf_test(cpu.calc_metrics_ppl_pr_matches_training FIXTURES_REQUIRED metrics_ppl_run
         COMMAND sh -c "for m in ppl_wend pr50k3_full; do test $(wc -l < ${_p_run}/metric-$m.jsonl) -eq 2 || exit 1; done && \
 want=$(tail -q -n 1 ${_p_run}/metric-ppl_wend.jsonl ${_p_run}/metric-pr50k3_full.jsonl | grep -o '\"results\": {[^}]*}') && \
