@@ -448,11 +448,18 @@ int encode(int argc, char** argv) {
   arrays.add(s.outdir + "/names.txt", [&](std::ostream& f) {
     // One line per row: a name's control characters (a newline in a file
     // name split its line and shifted every later name) written as \n, \t,
-    // \r or \xNN, and a backslash doubled so that no two names read alike.
+    // \r or \xNN, the line breaks Python's splitlines also splits on
+    // (U+0085, U+2028, U+2029) as \uXXXX, and a backslash doubled so that no
+    // two names read alike.
     for (int64_t i = 0; i < s.count; ++i) {
       std::string name;
       for (char ch : s.inputs->name(i)) name += ch == '\\' ? std::string("\\\\") : std::string(1, ch);
-      f << cli::one_line(name, SIZE_MAX) << "\n";
+      std::string line = cli::one_line(name, SIZE_MAX);
+      for (const auto& [utf8, escaped] : {std::pair<const char*, const char*>{"\xc2\x85", "\\u0085"},
+                                          {"\xe2\x80\xa8", "\\u2028"}, {"\xe2\x80\xa9", "\\u2029"}})
+        for (size_t at = line.find(utf8); at != std::string::npos; at = line.find(utf8, at + 6))
+          line.replace(at, std::string(utf8).size(), escaped);
+      f << line << "\n";
     }
   }, "");
   arrays.add(s.outdir + "/stats.txt", [&](std::ostream& f) { f << runtime; }, "");

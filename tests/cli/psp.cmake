@@ -185,16 +185,17 @@ gf_expect_error(psp_mix_alpha_overflow
 # (float32) is (x + 1) / 2 * 255 = 102.0f exactly, 102 in the coupled panel
 # (in double it was 101.99..., truncated to 101). And names.txt keeps one
 # line per latents row: a file name's newline is written as \n (it split the
-# line and shifted every later name), a backslash doubled (so that a name
-# holding the two characters \n reads otherwise).
+# line and shifted every later name), U+2028 as \u2028 (Python's splitlines
+# splits there too), a backslash doubled (so that a name holding the two
+# characters \n reads otherwise).
 gf_test(cpu.psp_outputs_as_psp_writes_them
         COMMAND sh -c "'${GF_PYTHON3}' -c 'import numpy, PIL' 2>/dev/null || exit 77; d=${_psp}/as_psp && rm -rf $d && mkdir -p $d/imgs && \
 '${GF_PYTHON3}' -c \"import numpy as np, PIL.Image as I; d = '$d'; np.save(d + '/m02.npy', np.full((1, 3, 32, 32), -0.2, np.float32)); \
-[I.fromarray(np.full((32, 32, 3), v, np.uint8)).save(d + '/imgs/' + n) for n, v in (('a.png', 10), ('new' + chr(10) + 'line.png', 20), ('x' + chr(92) + 'y.png', 25), ('z.png', 30))]\" && \
+[I.fromarray(np.full((32, 32, 3), v, np.uint8)).save(d + '/imgs/' + n) for n, v in (('a.png', 10), ('new' + chr(10) + 'line.png', 20), ('p' + chr(0x2028) + 'q.png', 22), ('x' + chr(92) + 'y.png', 25), ('z.png', 30))]\" && \
 $<TARGET_FILE:psp> encode --network ${_pnet} --images $d/m02.npy --outdir $d/half --couple > /dev/null && \
 $<TARGET_FILE:psp> encode --network ${_pnet} --images $d/imgs --outdir $d/names --no-images > /dev/null && \
 '${GF_PYTHON3}' -c \"import numpy as np, PIL.Image as I; d = '$d'; \
 a = np.asarray(I.open(d + '/half/inference_coupled/img0000.png'))[:, :32]; assert (a == 102).all(), np.unique(a); \
 names = open(d + '/names/names.txt').read().splitlines(); rows = np.load(d + '/names/latents.npy').shape[0]; \
-assert names == ['a', 'new' + chr(92) + 'nline', 'x' + 2 * chr(92) + 'y', 'z'] and rows == 4, (names, rows); print('as pSp')\"")
+assert names == ['a', 'new' + chr(92) + 'nline', 'p' + chr(92) + 'u2028q', 'x' + 2 * chr(92) + 'y', 'z'] and rows == 5, (names, rows); print('as pSp')\"")
 set_tests_properties(cpu.psp_outputs_as_psp_writes_them PROPERTIES PASS_REGULAR_EXPRESSION "as pSp" SKIP_RETURN_CODE 77)
