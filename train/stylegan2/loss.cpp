@@ -69,6 +69,8 @@ Tensor StyleGAN2Loss::g_main(const Tensor& z, const Tensor& c, double gain) {
 }
 
 Tensor StyleGAN2Loss::g_pl(const Tensor& z, const Tensor& c, double gain) {
+  // At least one sample: loss.py's gen_z.shape[0] // pl_batch_shrink is 0 for
+  // a pass of one image, where the official networks fail (an empty batch).
   const int64_t n = std::max<int64_t>(z.size(0) / opt_.pl_batch_shrink, 1);
   Tensor zs = slice(z, 0, 0, n);
   Tensor cs = c.defined() ? slice(c, 0, 0, n) : c;

@@ -39,7 +39,8 @@ struct LossStats {
   double g_loss = 0, d_loss_fake = 0, d_loss_real = 0, r1_penalty = 0, pl_penalty = 0;
   double scores_fake = 0, scores_real = 0;
   // The lazy regularizers' calls behind r1_penalty and pl_penalty: 0 in a tick
-  // without an R1 or path-length phase, where the official stats hold NaN.
+  // without an R1 or path-length phase (which stats.jsonl leaves out, where
+  // the official Collector, keep_previous, repeats the last tick's value).
   int64_t r1_calls = 0, pl_calls = 0;
   double signs_real = 0;  // mean sign of D's real logits (official Loss/signs/real)
 };
