@@ -287,6 +287,36 @@ TEST_CASE("a pSp run resumed from its checkpoint continues bit for bit", "[psp_t
                     Catch::Contains("holds no optimizer state (opt.*) at step 4"));
 }
 
+// With --train-decoder, Ranger centralizes the decoder's conv weights, const
+// and to_rgb bias as pSp's rosinality shapes (a leading 1): the first step
+// (RAdam unrectified: the update is the centralized gradient) moves each by
+// an update of zero mean over the whole tensor; the to_rgb bias's RGB sum
+// stays (a grey generator's one-value bias does not move at all). Per output
+// channel (ADA's shapes), the biases moved by about 0.04.
+TEST_CASE("Ranger trains pSp's decoder with the official layout's gradient centralization", "[psp_train]") {
+  stylegan2::Generator G(tiny_generator_config(3), 3);
+  auto ds = generated_dataset(G, 10, 15);
+  PspTrainSpec spec = cpu_spec(G.config());
+  spec.batch = 4;
+  spec.val_images = 2;
+  spec.train_decoder = true;
+  spec.optim = "ranger";
+  spec.lr = 0.01;
+  PspTrainer t(spec, 0, Device::cpu(), *ds, make_psp_to_train(spec, G, 0), nullptr, nullptr);
+  t.step();
+  int checked = 0;
+  for (const auto& [n, v] : t.net().decoder->named_parameters()) {
+    if (!psp_decoder_unit_leading_dim("decoder." + n)) continue;
+    const Tensor d = (v - G.state_dict().at(n)).to(DType::f64);
+    const double moved = sum(abs(d)).item();
+    INFO(n);
+    CHECK(moved > 0);
+    CHECK(std::abs(sum(d).item()) <= 1e-4 * moved);
+    ++checked;
+  }
+  CHECK(checked >= 5);  // const, the convs, to_rgb weights and biases
+}
+
 TEST_CASE("only the encoder trains unless train_decoder; BatchNorms train on batch statistics", "[psp_train]") {
   stylegan2::Generator G(tiny_generator_config(), 3);
   auto ds = generated_dataset(G, 10, 15);

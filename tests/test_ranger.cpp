@@ -13,6 +13,7 @@
 #include "engine/ops.h"
 #include "tests/testing.h"
 #include "train/adam.h"
+#include "train/psp/trainer.h"
 #include "train/ranger.h"
 
 using namespace gf;
@@ -112,6 +113,45 @@ TEST_CASE("Ranger state round-trips bit for bit between Lookahead syncs", "[rang
   bad["bias.exp_avg_sq"] = bad["bias.exp_avg_sq"] * -1.0 - 1.0;
   CHECK_THROWS_WITH(c.load_state_dict(bad), Catch::Contains("bias.exp_avg_sq holds -"));
   CHECK(c.state_dict().at("bias.step").item() == 20);
+}
+
+// ranger.py centralizes a gradient over every dim but the first: pSp's
+// rosinality decoder stores its conv weights, const and to_rgb bias with a
+// leading dim of 1, so they lose the mean of the whole tensor. A parameter
+// stored without that dim (StyleGAN2-ADA's layout) and marked
+// unit_leading_dim steps exactly as the official shape does.
+TEST_CASE("Ranger's unit_leading_dim steps as the parameter with its leading 1", "[ranger]") {
+  for (const Shape& shape : {Shape{3, 5, 1, 1}, Shape{3}, Shape{4, 2, 3, 3}, Shape{1}}) {
+    Shape official = shape;
+    official.insert(official.begin(), 1);
+    Generator g0(5);
+    const Tensor init = randn(shape, g0, DType::f64);
+    Tensor ours = init.clone().requires_grad_(), theirs = init.reshape(official).clone().requires_grad_();
+    RangerOptions o;
+    o.lr = 0.05;
+    Ranger a({{"p", ours}}, o, [](const std::string& n) { return n == "p"; });
+    Ranger b({{"p", theirs}}, o);
+    Generator g(9);
+    for (int t = 0; t < 8; ++t) {  // through the rectification (step 6) and a Lookahead sync
+      const Tensor grad = randn(shape, g, DType::f64);
+      a.zero_grad();
+      b.zero_grad();
+      gf::backward(sum(ours * grad));
+      gf::backward(sum(theirs * grad.reshape(official)));
+      a.step();
+      b.step();
+      INFO("shape " << shape_str(shape) << " step " << t + 1);
+      CHECK(test::allclose(ours, theirs.reshape(shape), 1e-12, 1e-15).ok);
+    }
+  }
+  // The names pSp's decoder gives that shape (rosinality's model.py).
+  for (const char* n : {"decoder.synthesis.b4.const", "decoder.synthesis.b4.conv1.weight", "decoder.synthesis.b8.conv0.weight",
+                        "decoder.synthesis.b8.torgb.weight", "decoder.synthesis.b8.torgb.bias"})
+    CHECK(psp::psp_decoder_unit_leading_dim(n));
+  for (const char* n : {"decoder.synthesis.b8.conv0.affine.weight", "decoder.synthesis.b8.conv0.bias",
+                        "decoder.synthesis.b8.conv0.noise_strength", "decoder.mapping.fc0.weight", "encoder.styles.0.linear.weight",
+                        "decoder.synthesis.b8.torgb.affine.bias"})
+    CHECK_FALSE(psp::psp_decoder_unit_leading_dim(n));
 }
 
 TEST_CASE("Ranger skips parameters without a gradient and checks its options", "[ranger]") {

@@ -16,13 +16,15 @@ void RangerOptions::validate() const {
            "betas must be in [0, 1), got " << beta1 << ", " << beta2);
 }
 
-Ranger::Ranger(std::vector<std::pair<std::string, Tensor>> params, const RangerOptions& opt) : opt_(opt) {
+Ranger::Ranger(std::vector<std::pair<std::string, Tensor>> params, const RangerOptions& opt,
+               const std::function<bool(const std::string&)>& unit_leading_dim)
+    : opt_(opt) {
   opt.validate();
   std::set<std::string> seen;
   for (auto& [name, p] : params) {
     GF_CHECK(p.defined(), "Ranger", "parameter '" << name << "' is undefined");
     GF_CHECK(seen.insert(name).second, "Ranger", "parameter '" << name << "' given twice");
-    slots_.push_back({name, p, Tensor(), Tensor(), Tensor(), 0});
+    slots_.push_back({name, p, Tensor(), Tensor(), Tensor(), 0, unit_leading_dim && unit_leading_dim(name)});
   }
 }
 
@@ -38,9 +40,9 @@ void Ranger::step() {
       s.exp_avg_sq = zeros_like(s.param);
       s.slow_buffer = s.param.clone();
     }
-    if (opt_.use_gc && g.dim() > 1) {
+    if (opt_.use_gc && (g.dim() > 1 || s.gc_every_dim)) {
       std::vector<int64_t> dims;
-      for (int64_t d = 1; d < g.dim(); ++d) dims.push_back(d);
+      for (int64_t d = s.gc_every_dim ? 0 : 1; d < g.dim(); ++d) dims.push_back(d);
       g = g - mean(g, dims, true);
     }
     s.step += 1;

@@ -15,6 +15,7 @@
 // 5, betas (0.95, 0.999), eps 1e-5; no weight decay. Like torch optimizers, a
 // parameter without a gradient is skipped (its state does not advance).
 #pragma once
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,7 +39,13 @@ struct RangerOptions {
 class Ranger : public Optimizer {
  public:
   // Names are the parameters' state-dict names (Module::named_parameters()).
-  Ranger(std::vector<std::pair<std::string, Tensor>> params, const RangerOptions& opt);
+  // unit_leading_dim(name): the parameter is stored without a leading dim of
+  // 1 that the official layout gives it (pSp's rosinality decoder: conv
+  // weights [1, out, in, k, k], const [1, C, 4, 4], to_rgb bias [1, 3, 1, 1]
+  // here [out, in, k, k], [C, 4, 4], [3]), so it is centralized over every
+  // dim, as ranger.py centralizes the official shape.
+  Ranger(std::vector<std::pair<std::string, Tensor>> params, const RangerOptions& opt,
+         const std::function<bool(const std::string&)>& unit_leading_dim = {});
 
   void step() override;
   void zero_grad() override;
@@ -54,6 +61,7 @@ class Ranger : public Optimizer {
     std::string name;
     Tensor param, exp_avg, exp_avg_sq, slow_buffer;  // state undefined until the first step
     int64_t step = 0;
+    bool gc_every_dim = false;  // unit_leading_dim: centralized over every dim
   };
   std::vector<Slot> slots_;
   RangerOptions opt_;

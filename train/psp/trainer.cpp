@@ -20,6 +20,20 @@ std::vector<std::pair<std::string, Tensor>> prefixed(const Module& m, const std:
 
 }  // namespace
 
+bool psp_decoder_unit_leading_dim(const std::string& name) {
+  // pSp's decoder is rosinality's: ModulatedConv2d weights (1, out, in, k, k)
+  // (the styled convs and to_rgb), ConstantInput (1, C, 4, 4), ToRGB's bias
+  // (1, 3, 1, 1). Their ADA counterparts here: synthesis.b*.conv*.weight,
+  // .torgb.weight, .const, .torgb.bias. The affine (modulation) weights are
+  // [out, in] in both; biases and noise strengths have one dim or none.
+  auto ends_with = [&](const std::string& tail) {
+    return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  if (name.rfind("decoder.synthesis.", 0) != 0) return false;
+  return ends_with(".const") || ends_with(".torgb.bias") || ends_with(".torgb.weight") ||
+         (ends_with(".weight") && !ends_with(".affine.weight") && name.find(".conv") != std::string::npos);
+}
+
 PspTrainer::PspTrainer(const PspTrainSpec& spec, uint64_t seed, Device device, const Dataset& ds,
                        std::unique_ptr<Psp> net, std::unique_ptr<perceptual::Lpips> lpips,
                        std::unique_ptr<perceptual::ArcFace> arcface, std::unique_ptr<perceptual::ResNet> moco)
@@ -57,7 +71,7 @@ PspTrainer::PspTrainer(const PspTrainSpec& spec, uint64_t seed, Device device, c
   if (spec_.optim == "ranger") {
     RangerOptions o;
     o.lr = spec_.lr;
-    opt_ = std::make_unique<Ranger>(params, o);
+    opt_ = std::make_unique<Ranger>(params, o, psp_decoder_unit_leading_dim);
   } else {
     AdamOptions o;  // torch.optim.Adam's defaults
     o.lr = spec_.lr;

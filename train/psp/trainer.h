@@ -26,6 +26,12 @@
 
 namespace gf::psp {
 
+// Whether the trained parameter `name` ("decoder.synthesis.b8.conv0.weight")
+// is one pSp's rosinality decoder stores with a leading dim of 1, which
+// Ranger's gradient centralization then takes over every dim (Ranger's
+// unit_leading_dim).
+bool psp_decoder_unit_leading_dim(const std::string& name);
+
 class PspTrainer {
  public:
   // net holds the decoder's weights and, when the spec starts from it,
