@@ -227,8 +227,11 @@ int run(int argc, char** argv) {
       net = load_psp(*ckpt, resume);
       spec = make_psp_train_spec(args.str("cfg"), net->decoder->config());
       spec.net = net->config();
-      for (const char* f : {"encoder-type", "start-from-latent-avg"})
-        if (args.has(f)) throw Error(std::string("--") + f + " cannot change the encoder of " + resume);
+      // The encoder is the file's: its flags pass again with the file's own
+      // values (pSp's fine-tuning commands repeat --start_from_latent_avg).
+      cli::check_kept_on_resume(args, resume,
+                                {{"encoder-type", spec.net.encoder_type},
+                                 {"start-from-latent-avg", spec.net.start_from_latent_avg ? "true" : "false"}});
       apply_flags(args, spec);
       ckpt.reset();
       net_note = "network from " + resume;

@@ -39,6 +39,14 @@ add_test(NAME cpu.train_psp_resume
 set_tests_properties(cpu.train_psp_resume PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
                      PASS_REGULAR_EXPRESSION "resumed from .* at step 3.*tick 0 +kimg 0\\.0 +step 4 .*Done: "
                      FAIL_REGULAR_EXPRESSION "[ -](nan|inf)( |\n|$)")
+# Fine-tuning a pSp network file: its encoder flags pass again with the
+# file's own values, as pSp's fine-tuning commands repeat them (they were
+# refused whenever given); another value is refused naming the file.
+add_test(NAME cpu.train_psp_resume_network_same_flags
+         COMMAND sh -c "d=${_tp}/00000-fashion-mnist-psp-cpu && rm -rf ${_tp}/finetune && OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> --resume $d/network-snapshot-000003.bin --cfg cpu --start-from-latent-avg --encoder-type GradualStyleEncoder --max-images 24 --val-images 8 --max-steps 1 --outdir ${_tp}/finetune > /dev/null && echo same flags taken && OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> --resume $d/network-snapshot-000003.bin --cfg cpu --start-from-latent-avg=false --max-images 24 --val-images 8 --max-steps 1 --outdir ${_tp}/finetune")
+set_tests_properties(cpu.train_psp_resume_network_same_flags PROPERTIES LABELS cpu FIXTURES_REQUIRED psp_trained
+                     PASS_REGULAR_EXPRESSION "same flags taken
+train_psp: error: --start-from-latent-avg differs from the run resumed from .*network-snapshot-000003.bin, which trained with it")
 # --start-from-latent-avg is off unless given, as pSp's train.py (it was
 # always on, its "=false" ignored), and recorded as run.
 add_test(NAME cpu.train_psp_latent_avg_flag
