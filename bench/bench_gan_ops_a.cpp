@@ -184,10 +184,12 @@ void run_device(Device dev, bool quick) {
   for (int64_t r : {int64_t(4), int64_t(16), int64_t(64)}) {  // 4: the real layer; larger: bandwidth
     if (!gpu && r > 16) break;
     const int64_t c = r == 4 ? 512 : 128;
-    const Tensor x = gf::randn({batch, c, r, r}, gen, DType::f32, dev);
-    const int64_t G = std::min<int64_t>(4, batch);
-    const double bytes = 4.0 * (x.numel() + batch * (c + 1) * r * r);
-    b.row("minibatch_std", nchw(batch, c, r, r), bytes, [&] { minibatch_stddev(x, G, 1); },
+    // A group of 4 (the official default) even at --quick's batch 1, whose
+    // group of 1 made the statistic a constant 0.
+    const int64_t n = std::max<int64_t>(batch, 4), G = 4;
+    const Tensor x = gf::randn({n, c, r, r}, gen, DType::f32, dev);
+    const double bytes = 4.0 * (x.numel() + n * (c + 1) * r * r);
+    b.row("minibatch_std", nchw(n, c, r, r), bytes, [&] { minibatch_stddev(x, G, 1); },
           [&] { mbstd_composed(x, G); });
   }
 }

@@ -213,7 +213,7 @@ endforeach()
 # (TCP) and under mpirun: each jsonl line equals the one process's byte for
 # byte but for its timing fields and num_gpus (2), and is printed once and
 # appended once (rank 0 alone; the other rank prints no result).
-set(_cm_run ${GF_TEST_RUNS}/metrics_vgg/train/00000-fashion-mnist-subset64-tiny-kimg0.008)
+set(_cm_run ${GF_TEST_RUNS}/metrics_vgg/train/00000-fashion-mnist-cond-subset64-tiny-kimg0.008)
 set(_cm_net ${_cm_run}/network-snapshot-000000.bin)
 set(_cm_flags --metrics fid50k_full,kid50k_full,pr50k3_full,ppl_wend --metric-items 10 --detector ${_dm_detector}
     --vgg16 ${GF_TEST_RUNS}/metrics_vgg/vgg16.bin --metrics-cache none)
