@@ -3,6 +3,7 @@
 // The page's structure and pixels are checked by tests/test_report.py.
 #include <algorithm>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -13,6 +14,7 @@
 
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/utf8.h"
 #include "tests/testing.h"
 #include "train/report.h"
 
@@ -452,4 +454,87 @@ TEST_CASE("control characters in a run's files reach the page as the replacement
   CHECK(controls == 0);
   CHECK(page.find("loss\xEF\xBF\xBDG") != std::string::npos);
   CHECK(page.find("a\xEF\xBF\xBD" "b") != std::string::npos);
+}
+
+TEST_CASE("a legend gives the value of the last tick that has the key, a diverged one as -", "[report]") {
+  // The legends gave the last finite value: a run whose loss went NaN, or
+  // whose newest FID failed, showed the value before it.
+  const fs::path d = fresh_dir("legend_latest");
+  std::ofstream(d / "stats.jsonl") << "{\"tick\": 0, \"kimg\": 0, \"loss_G\": 1.5, \"loss_D\": 7}\n"
+                                   << "{\"tick\": 1, \"kimg\": 1, \"loss_G\": 2.5, \"loss_D\": 8}\n"
+                                   << "{\"tick\": 2, \"kimg\": 2, \"loss_G\": null, \"loss_D\": 9}\n"
+                                   << "{\"tick\": 3, \"kimg\": 3, \"loss_G\": null}\n";
+  std::ofstream(d / "metric-fid50k_full.jsonl")
+      << "{\"results\": {\"fid50k_full\": 80.5}, \"metric\": \"fid50k_full\", \"snapshot_pkl\": \"network-snapshot-000000.pkl\"}\n"
+      << "{\"results\": {\"fid50k_full\": NaN}, \"metric\": \"fid50k_full\", \"snapshot_pkl\": \"network-snapshot-000002.pkl\"}\n";
+  const std::string page = render_report(d.string());
+  INFO(page);
+  CHECK(page.find(">G <b>-</b>") != std::string::npos);
+  CHECK(page.find(">G <b>2.5</b>") == std::string::npos);
+  CHECK(page.find(">fid50k_full <b>-</b>") != std::string::npos);
+  CHECK(page.find("<b>9</b>") != std::string::npos);  // loss_D's last tick that has it (tick 2)
+}
+
+TEST_CASE("a line longer than a report reads is skipped and counted; the ticks after it are kept", "[report]") {
+  // A line of gigabytes made its string fail to grow, and the read stopped
+  // in silence: a finished run was shown at a third of its ticks.
+  const fs::path d = fresh_dir("giant_line");
+  {
+    std::ofstream f(d / "stats.jsonl", std::ios::binary);
+    f << "{\"tick\": 0, \"kimg\": 0, \"loss_G\": 1}\n";
+  }
+  {
+    // 1 GiB of NULs without a newline, as a hole in a sparse file.
+    std::fstream f(d / "stats.jsonl", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(0, std::ios::end);
+    const std::streamoff end = f.tellp();
+    f.seekp(end + (std::streamoff(1) << 30));
+    f << "\n{\"tick\": 1, \"kimg\": 1, \"loss_G\": 2}\n{\"tick\": 2, \"kimg\": 2, \"loss_G\": 3}\n";
+  }
+  std::ofstream(d / "training_options.json") << "{\"total_kimg\": 2}";
+  // In a child whose address space cannot hold the line (it held it until
+  // an allocation failed, then stopped reading).
+  const test::ChildEnd end = test::run_with_address_limit(size_t(512) << 20, [&] {
+    const std::string page = render_report(d.string());
+    if (page.find("Finished: kimg 2.000 of 2") == std::string::npos ||
+        page.find("1 line(s) of the stats could not be read") == std::string::npos ||
+        curve_commands(page, "loss_G").size() != 3)
+      throw Error("the page lost ticks or the note");
+  });
+  INFO(end.err);
+  REQUIRE(WIFEXITED(end.status));
+  CHECK(WEXITSTATUS(end.status) == 0);
+}
+
+TEST_CASE("a line of many statistics draws at most 2000 panels and says how many more", "[report]") {
+  // One line of a million keys took minutes (each new key searched every
+  // panel) and a page of gigabytes.
+  const fs::path d = fresh_dir("many_keys_one_line");
+  {
+    std::ofstream f(d / "stats.jsonl");
+    f << "{\"tick\": 0, \"kimg\": 0";
+    for (int k = 0; k < 2100; ++k) f << ", \"k" << k << "\": 1";
+    f << "}\n";
+  }
+  const std::string page = render_report(d.string());
+  CHECK(count(page, "<figure class=\"panel\">") == 2000);
+  CHECK(page.find("100 more statistics are not drawn (a report draws at most 2000 panels).") != std::string::npos);
+}
+
+TEST_CASE("a page is UTF-8 whatever bytes its folder's name and files hold", "[report]") {
+  const fs::path d = fresh_dir("latin1_\xe9\xff_<b>");
+  std::ofstream(d / "stats.jsonl") << "{\"tick\": 0, \"kimg\": 1, \"loss_G\": 1}\n";
+  std::ofstream(d / "training_options.json") << "{\"dataset\": \"caf\xe9\"}";  // no JSON: noted
+  // A PNG header claiming 1 x 2^31 - 1: no negative size on the page (the sizes were ints multiplied).
+  const unsigned char png[24] = {0x89, 'P', 'N', 'G', 13, 10, 26, 10, 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                                 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff};
+  std::ofstream(d / "reals.png", std::ios::binary).write(reinterpret_cast<const char*>(png), sizeof png);
+  const std::string page = render_report(d.string());
+  size_t bad = 0;
+  for (size_t i = 0; i < page.size();)
+    if (!io::next_utf8(page, i)) ++bad, ++i;
+  CHECK(bad == 0);
+  CHECK(page.find("latin1_\xEF\xBF\xBD\xEF\xBF\xBD_&lt;b&gt;") != std::string::npos);
+  CHECK(page.find("height=\"-") == std::string::npos);
+  CHECK(page.find("height=\"17179869176\"") != std::string::npos);
 }

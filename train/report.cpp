@@ -23,6 +23,7 @@
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/json_input.h"
+#include "engine/io/utf8.h"
 #include "train/run_dir.h"
 
 namespace gf {
@@ -115,7 +116,20 @@ const double kNaN = std::numeric_limits<double>::quiet_NaN();
 std::string esc(const std::string& s) {
   std::string r;
   r.reserve(s.size());
-  for (char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    // Bytes that are no UTF-8 (a folder named in Latin-1) would make the
+    // page, declared UTF-8, invalid: each is the replacement character.
+    const size_t at = i;
+    if (!io::next_utf8(s, i)) {
+      r += "\xEF\xBF\xBD";
+      i = at + 1;
+      continue;
+    }
+    if (i - at > 1) {
+      r.append(s, at, i - at);
+      continue;
+    }
+    const char c = s[at];
     switch (c) {
       case '&': r += "&amp;"; break;
       case '<': r += "&lt;"; break;
@@ -189,6 +203,40 @@ struct Stats {
 // of stats.jsonl asked for tens of GB). Real runs hold tens of statistics
 // over at most some 10^5 ticks.
 constexpr size_t kMaxStatCells = size_t(1) << 25;
+// Panels drawn at most (each about 1 KB of SVG); further statistics are named
+// in a note by count. A run logs tens of them.
+constexpr size_t kMaxPanels = 2000;
+// A line longer than this is skipped as unreadable, never held (a line of
+// gigabytes ended the read in silence when its string could not grow).
+constexpr size_t kMaxLineBytes = size_t(64) << 20;
+
+// The next line of f (its '\n' dropped) into line; false at the end of the
+// file (or a read error, which f.bad() then says). A line of more than
+// kMaxLineBytes is read past, not held: line comes back empty and *too_long
+// true.
+bool next_line(std::istream& f, std::string& line, bool* too_long) {
+  line.clear();
+  *too_long = false;
+  std::streambuf* in = f.rdbuf();
+  if (!in || !f.good()) return false;
+  bool any = false;
+  for (;;) {
+    const int c = in->sbumpc();
+    if (c == std::char_traits<char>::eof()) {
+      f.setstate(std::ios::eofbit);
+      return any;
+    }
+    any = true;
+    if (c == '\n') return true;
+    if (*too_long) continue;
+    if (line.size() == kMaxLineBytes) {
+      *too_long = true;
+      std::string().swap(line);
+      continue;
+    }
+    line.push_back(static_cast<char>(c));
+  }
+}
 
 // A line of an official StyleGAN2-ADA run's stats.jsonl (training_loop.py:
 // {"Progress/kimg": {"num": n, "mean": m, "std": s}, ..., "timestamp": t})
@@ -231,7 +279,12 @@ size_t read_stats(const fs::path& path, Stats& s, std::vector<std::string>& note
   };
   size_t bad = 0;
   std::string line;
-  while (std::getline(f, line)) {
+  bool too_long = false;
+  while (next_line(f, line, &too_long)) {
+    if (too_long) {
+      ++bad;
+      continue;
+    }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     // An official run writes a diverged mean as Python's bare NaN (a gap here).
     const json j = from_official_stats(io::parse_python_json_or_discarded(line));
@@ -304,9 +357,10 @@ size_t read_metric_files(const fs::path& dir, Stats& s, std::vector<std::string>
   for (const fs::path& path : metric_files(dir)) {
     std::ifstream f = open_run_file(path, &notes);
     std::string line;
-    while (std::getline(f, line)) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      const json j = io::parse_python_json_or_discarded(line);
+    bool too_long = false;
+    while (next_line(f, line, &too_long)) {
+      if (!too_long && line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      const json j = io::parse_python_json_or_discarded(line);  // a line too long is no record
       double k = 0;
       const json* results = metric_record_results(j, k);
       if (!results) {
@@ -480,12 +534,21 @@ bool has_finite(const Stats& s, const std::string& key) {
 // The known keys in the table's order, then the others in order of first
 // appearance. Keys without one finite value (a regularizer that never ran)
 // get no panel; they are returned in `empty`.
-std::vector<Panel> make_panels(const Stats& s, std::vector<std::string>& empty) {
+std::vector<Panel> make_panels(const Stats& s, std::vector<std::string>& empty, size_t& not_drawn) {
   std::vector<Panel> panels;
+  std::map<std::string, size_t> index;  // title -> panel (a search of the panels made a line of 1M keys take minutes)
+  not_drawn = 0;
   auto add = [&](const std::string& title, const std::string& key, const std::string& label) {
-    auto it = std::find_if(panels.begin(), panels.end(), [&](const Panel& p) { return p.title == title; });
-    if (it == panels.end()) it = panels.insert(panels.end(), Panel{title, {}});
-    it->series.emplace_back(key, label);
+    auto it = index.find(title);
+    if (it == index.end()) {
+      if (panels.size() == kMaxPanels) {
+        ++not_drawn;
+        return;
+      }
+      it = index.emplace(title, panels.size()).first;
+      panels.push_back(Panel{title, {}});
+    }
+    panels[it->second].series.emplace_back(key, label);
   };
   auto known = [](const std::string& k) {
     return std::any_of(std::begin(kKnownStats), std::end(kKnownStats), [&](const KnownStat& x) { return k == x.key; });
@@ -591,10 +654,13 @@ void render_panel(std::ostream& o, const Stats& s, const Panel& p, const Axis& x
   o << "<rect class=\"frame\" x=\"" << kPlotX << ".5\" y=\"" << kPlotY << ".5\" width=\"" << kPlotW << "\" height=\"" << kPlotH
     << "\" fill=\"none\" stroke=\"" << kFrameColor << "\" shape-rendering=\"crispEdges\"/>\n</svg>\n<div class=\"legend\">";
   for (size_t i = 0; i < p.series.size(); ++i) {
+    // The value of the last tick that has the key: a diverged run's NaN
+    // shows as "-", not as its last finite value.
     const std::vector<double>& v = s.col.at(p.series[i].first);
+    const std::vector<char>& has = s.present.at(p.series[i].first);
     double latest = kNaN;
-    for (double a : v)
-      if (std::isfinite(a)) latest = a;
+    for (size_t r = 0; r < v.size(); ++r)
+      if (has[r]) latest = v[r];
     o << "<span><i style=\"background:" << kPalette[i % std::size(kPalette)] << "\"></i>" << esc(p.series[i].second) << " <b>"
       << num(latest) << "</b></span>";
   }
@@ -607,8 +673,11 @@ std::optional<std::pair<int, int>> png_size(const fs::path& p) {
   std::ifstream f = open_run_file(p, nullptr);
   unsigned char h[24];
   if (!f.read(reinterpret_cast<char*>(h), sizeof h) || std::string(reinterpret_cast<char*>(h) + 1, 3) != "PNG") return std::nullopt;
-  auto be = [&](int o) { return int(h[o]) << 24 | int(h[o + 1]) << 16 | int(h[o + 2]) << 8 | int(h[o + 3]); };
-  return std::make_pair(be(16), be(20));
+  auto be = [&](int o) { return uint32_t(h[o]) << 24 | uint32_t(h[o + 1]) << 16 | uint32_t(h[o + 2]) << 8 | uint32_t(h[o + 3]); };
+  // PNG sizes are 1 .. 2^31 - 1; another header's are no size to show.
+  const uint32_t w = be(16), ht = be(20);
+  if (w == 0 || ht == 0 || w > 0x7fffffffu || ht > 0x7fffffffu) return std::nullopt;
+  return std::make_pair(int(w), int(ht));
 }
 
 struct Grid {
@@ -654,7 +723,7 @@ std::string url_path(const std::string& name) {
 std::string img_tag(const fs::path& dir, const std::string& file, const std::string& cls) {
   std::string size;
   if (auto wh = png_size(dir / file); wh && wh->first > 0) {
-    const int k = std::clamp(512 / wh->first, 1, 8);
+    const int64_t k = std::clamp(512 / wh->first, 1, 8);
     size = " width=\"" + std::to_string(wh->first * k) + "\" height=\"" + std::to_string(wh->second * k) + "\"";
   }
   const std::string url = esc(url_path(file));
@@ -877,7 +946,11 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
   // ---- curves ----
   o << "<h2>Curves</h2>\n";
   std::vector<std::string> empty;
-  const std::vector<Panel> panels = make_panels(s, empty);
+  size_t not_drawn = 0;
+  const std::vector<Panel> panels = make_panels(s, empty, not_drawn);
+  if (not_drawn)
+    notes.push_back(std::to_string(not_drawn) + " more statistics are not drawn (a report draws at most " +
+                    std::to_string(kMaxPanels) + " panels).");
   if (panels.empty()) {
     o << "<p>No statistics yet.</p>\n";
   } else {
@@ -1017,8 +1090,9 @@ void add_metric_results(const fs::path& dir, std::vector<std::string>& lines) {
   for (const fs::path& path : metric_files(dir)) {
     std::ifstream f = open_run_file(path, nullptr);
     std::string record;
-    while (std::getline(f, record)) {
-      const json j = io::parse_python_json_or_discarded(record);
+    bool too_long = false;
+    while (next_line(f, record, &too_long)) {
+      const json j = io::parse_python_json_or_discarded(record);  // "" when too long: no record
       double k = -1;
       const json* results = metric_record_results(j, k);
       const auto at = results ? last_of_kimg.find(k) : last_of_kimg.end();
@@ -1049,8 +1123,10 @@ void carry_earlier_stats(const std::string& run_dir, const std::string& resume_f
   for (const char* name : {"stats-earlier.jsonl", "stats.jsonl"}) {
     std::ifstream f = open_run_file(from / name, nullptr);
     std::string line;
-    while (std::getline(f, line)) {
-      // The ticks up to the checkpoint; the ones after it this run trains again.
+    bool too_long = false;
+    while (next_line(f, line, &too_long)) {
+      // The ticks up to the checkpoint; the ones after it this run trains again
+      // (a line too long to hold is none of them).
       const int64_t nimg = stats_line_nimg(line);
       if (nimg < 0 || nimg > resume_nimg) continue;
       kept.push_back(line);
@@ -1062,7 +1138,8 @@ void carry_earlier_stats(const std::string& run_dir, const std::string& resume_f
     // written just before the checkpoint, if it is that checkpoint's tick.
     std::ifstream f = open_run_file(from / kCheckpointTickFile, nullptr);
     std::string line;
-    if (std::getline(f, line) && stats_line_nimg(line) == resume_nimg) kept.push_back(line);
+    bool too_long = false;
+    if (next_line(f, line, &too_long) && !too_long && stats_line_nimg(line) == resume_nimg) kept.push_back(line);
   }
   add_metric_results(from, kept);
   if (!kept.empty())
