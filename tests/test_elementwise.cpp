@@ -297,6 +297,27 @@ TEST_CASE("relu passes the gradient at a NaN input, and x^0 has gradient 0 at 0,
   }
 }
 
+// torch.pow(x, 0.5) and (x, -0.5) are sqrt and rsqrt: at -inf and -0 their
+// values and pow_backward's differ from std::pow's (+inf and +0 forward,
+// 0 and +inf backward at x = -inf and -0 for the exponent 0.5).
+TEST_CASE("pow with the exponents 0.5 and -0.5 is torch's at -inf and -0", "[elementwise][grad]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  auto same = [](const std::vector<double>& a, const std::vector<double>& b) {
+    bool ok = a.size() == b.size();
+    for (size_t i = 0; ok && i < a.size(); ++i)
+      ok = (std::isnan(a[i]) && std::isnan(b[i])) || (a[i] == b[i] && std::signbit(a[i]) == std::signbit(b[i]));
+    return ok;
+  };
+  for (DType t : {DType::f32, DType::f64}) {
+    const Tensor x = Tensor::from_vector({-INFINITY, -0.0, 0.0, 4, -4}, {5}, t).requires_grad_();
+    // torch.tensor([-inf, -0., 0., 4., -4.], requires_grad=True).pow(0.5), and its gradient of the sum
+    CHECK(same(pow(x, 0.5).to_vector(), {nan, -0.0, 0.0, 2, nan}));
+    CHECK(same(grad({sum(pow(x, 0.5))}, {x})[0].to_vector(), {nan, -INFINITY, INFINITY, 0.25, nan}));
+    CHECK(same(pow(x, -0.5).to_vector(), {nan, -INFINITY, INFINITY, 0.5, nan}));
+    CHECK(same(pow(x, 1.5).to_vector(), {INFINITY, 0.0, 0.0, 8, nan}));  // std::pow, as torch here
+  }
+}
+
 TEST_CASE("relu, bias_act's relu and clamp keep NaN, as torch.relu and torch.clamp; relu(-0) is +0", "[elementwise]") {
   // relu took NaN to 0, so a NaN image went through VGG16 as a black one.
   const double nan = std::numeric_limits<double>::quiet_NaN();

@@ -180,8 +180,11 @@ Tensor pow(const Tensor& x, double p) {
     Tensor y = run_unary("pow", UnaryOp::pow, x, p);
     return record_op("pow", y, {x}, [](Node&, const Tensor& g) { return Grads{zeros(g.shape(), g.dtype(), g.device())}; });
   }
-  return unary_op("pow", UnaryOp::pow, x, p, 0,
-                  [p](const Tensor& x, const Tensor&) { return affine(pow(x, p - 1.0), p, 0.0); });
+  // torch's pow runs the exponents 0.5 and -0.5 as sqrt and rsqrt, whose
+  // values at -inf (NaN) and -0 (-0, -inf) are not std::pow's (+inf, +0,
+  // +inf); the backward stays pow_backward, p x^(p-1), itself through here.
+  const UnaryOp op = p == 0.5 ? UnaryOp::sqrt : p == -0.5 ? UnaryOp::rsqrt : UnaryOp::pow;
+  return unary_op("pow", op, x, p, 0, [p](const Tensor& x, const Tensor&) { return affine(pow(x, p - 1.0), p, 0.0); });
 }
 Tensor abs(const Tensor& x) {
   return unary_op("abs", UnaryOp::abs, x, 0, 0, [](const Tensor& x, const Tensor&) { return sign(x); });
