@@ -287,6 +287,10 @@ int run(int argc, char** argv) {
   stylegan2::ProjectorOptions opt;
   opt.num_steps = int(args.integer("num-steps"));
   opt.seed = uint64_t(args.integer("seed"));
+  // projector.py's two lines before the steps; here once every input has
+  // been read and checked, so that bad input stays one line.
+  std::cout << "Loading networks from \"" << net_path << "\"..." << std::endl;
+  std::cout << "Computing W midpoint and stddev using " << opt.w_avg_samples << " samples..." << std::endl;
   const auto start = std::chrono::steady_clock::now();
   const stylegan2::Projection p = stylegan2::project(*G, *vgg, to_chw(target, res, channels), opt, log.get(),
                                                      [&](int step, double dist, double loss) {

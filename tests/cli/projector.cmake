@@ -23,9 +23,10 @@ set_tests_properties(cpu.projector_thin_vgg16 PROPERTIES SKIP_RETURN_CODE 77)
 # RGB, 64x32) reach ffmpeg with the official writer's flags; target.png is
 # the target itself (a square grey image of G's size goes through unchanged);
 # generate --projected-w renders proj.png again, byte for byte, and warns that
-# --seeds is ignored.
+# --seeds is ignored. The official script's two lines before the steps.
 gf_cli_test(projector_run FIXTURES_REQUIRED projector_vgg16 FIXTURES_SETUP projected
-            EXPECT "^step    5/5: dist [0-9.]+ loss [0-9.]+$" "^Elapsed: " "^warn: --seeds is ignored when using --projected-w$"
+            EXPECT "^Loading networks from \".*[.]bin\"[.][.][.]$" "^Computing W midpoint and stddev using 10000 samples[.][.][.]$"
+                   "^step    5/5: dist [0-9.]+ loss [0-9.]+$" "^Elapsed: " "^warn: --seeds is ignored when using --projected-w$"
             REJECT ${GF_NONFINITE}
             COMMAND sh -c "d=${_pj}/run && rm -rf $d && mkdir -p $d && ${_pj_fake} && \
 $<TARGET_FILE:generate> --network ${_pj_G} --seeds 7 --outdir $d/target && \
