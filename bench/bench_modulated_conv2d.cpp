@@ -6,7 +6,9 @@
 // the stride-2 conv_transpose2d that the resampled path runs before its FIR
 // filter. Each row prints forward and forward+backward times, the TFLOP/s of
 // the convolution's 2*N*Cout*Cin*kh*kw*H*W multiply-adds, and the ratio to
-// the floor (the target for the fused path is 1.3x or less). Medians over
+// the floor (the target for the fused path is 1.3x or less), and the fused
+// rate as a fraction of the device's GEMM rate measured in the same run (a
+// practical ceiling, not the hardware's peak). Medians over
 // timed samples after warm-up. The CPU runs reduced sizes so the program
 // finishes in seconds; --quick reduces them further.
 #include <algorithm>
@@ -43,7 +45,16 @@ std::function<void()> pass(const std::function<Tensor()>& fwd, const std::vector
   return [fwd, inputs, gy] { grad({fwd()}, inputs, {gy}); };
 }
 
-void row(Device dev, Reps reps, int64_t n, int64_t c, int64_t res, int up, const Tensor& f) {
+// The device's GEMM rate in TFLOP/s (the matmul op: OpenBLAS sgemm, cuBLAS),
+// measured here: the ceiling each row's rate is a fraction of.
+double gemm_tflops(Device dev, Reps reps, int64_t m) {
+  Generator gen(2);
+  const Tensor a = randn({m, m}, gen, DType::f32, dev), b = randn({m, m}, gen, DType::f32, dev);
+  const double t = time_per_call(dev, reps, [&] { matmul(a, b); });
+  return 2.0 * double(m) * double(m) * double(m) / t / 1e12;
+}
+
+void row(Device dev, Reps reps, int64_t n, int64_t c, int64_t res, int up, const Tensor& f, double gemm) {
   Generator gen(1);
   const int64_t in_res = res / up;
   Tensor x = randn({n, c, in_res, in_res}, gen, DType::f32, dev).requires_grad_();
@@ -73,10 +84,10 @@ void row(Device dev, Reps reps, int64_t n, int64_t c, int64_t res, int up, const
                     pass(floor, {x, up == 1 ? w : wt}, bwd, gy_floor)});
     const double tf = t[0], tu = t[1], t0 = t[2];
     const double f_all = flops * (bwd ? 3 : 1);  // the backward runs the data and weight passes
-    std::printf("  %4lld px %3lld ch up%d %-8s fused %8.3f ms %7.3f TFLOP/s (%.2fx) | unfused %8.3f ms (%.2fx) | "
-                "floor %8.3f ms %7.3f TFLOP/s\n",
-                (long long)res, (long long)c, up, bwd ? "fwd+bwd" : "fwd", tf * 1e3, f_all / tf / 1e12, tf / t0,
-                tu * 1e3, tu / t0, t0 * 1e3, f_all / t0 / 1e12);
+    std::printf("  %4lld px %3lld ch up%d %-8s fused %8.3f ms %7.3f TFLOP/s %.2f of GEMM (%.2fx) | unfused %8.3f ms "
+                "(%.2fx) | floor %8.3f ms %7.3f TFLOP/s\n",
+                (long long)res, (long long)c, up, bwd ? "fwd+bwd" : "fwd", tf * 1e3, f_all / tf / 1e12,
+                f_all / tf / 1e12 / gemm, tf / t0, tu * 1e3, tu / t0, t0 * 1e3, f_all / t0 / 1e12);
     std::fflush(stdout);
   }
 }
@@ -93,10 +104,13 @@ void run_device(Device dev, bool quick) {
   const int64_t batch = gpu ? 32 : quick ? 1 : 2;
   const std::vector<int64_t> res = gpu ? std::vector<int64_t>{4, 8, 16, 32, 64, 128, 256}
                                        : quick ? std::vector<int64_t>{8} : std::vector<int64_t>{8, 16, 32};
+  const int64_t m = gpu ? 4096 : quick ? 512 : 1024;
+  const double gemm = gemm_tflops(dev, reps, m);
+  std::printf("  GEMM reference: matmul %lld^3 %.3f TFLOP/s (the rows' \"of GEMM\")\n", (long long)m, gemm);
   for (int64_t r : res) {
     const int64_t c = gpu ? channels_at(r) : 64;
-    row(dev, reps, batch, c, r, 1, f);
-    if (r > 4) row(dev, reps, batch, c, r, 2, f);
+    row(dev, reps, batch, c, r, 1, f, gemm);
+    if (r > 4) row(dev, reps, batch, c, r, 2, f, gemm);
   }
 }
 
