@@ -484,17 +484,17 @@ TEST_CASE("a line longer than a report reads is skipped and counted; the ticks a
     f << "{\"tick\": 0, \"kimg\": 0, \"loss_G\": 1}\n";
   }
   {
-    // 1 GiB of NULs without a newline, as a hole in a sparse file.
+    // 384 MiB of NULs without a newline, as a hole in a sparse file.
     std::fstream f(d / "stats.jsonl", std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(0, std::ios::end);
     const std::streamoff end = f.tellp();
-    f.seekp(end + (std::streamoff(1) << 30));
+    f.seekp(end + (std::streamoff(384) << 20));
     f << "\n{\"tick\": 1, \"kimg\": 1, \"loss_G\": 2}\n{\"tick\": 2, \"kimg\": 2, \"loss_G\": 3}\n";
   }
   std::ofstream(d / "training_options.json") << "{\"total_kimg\": 2}";
   // In a child whose address space cannot hold the line (it held it until
   // an allocation failed, then stopped reading).
-  const test::ChildEnd end = test::run_with_address_limit(size_t(512) << 20, [&] {
+  const test::ChildEnd end = test::run_with_address_limit(size_t(192) << 20, [&] {
     const std::string page = render_report(d.string());
     if (page.find("Finished: kimg 2.000 of 2") == std::string::npos ||
         page.find("1 line(s) of the stats could not be read") == std::string::npos ||
