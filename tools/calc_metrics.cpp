@@ -127,9 +127,11 @@ std::string run_folder_of(const std::string& network) {
 // What a rank's set-up made, for check_same_run: the network's bytes (the
 // path may differ between machines), the family and sizes it was read as,
 // the dataset (its shape, x-flips, and a key of every image's pixels,
-// dataset_resume_key: not its name or path), and the detectors' weights.
+// dataset_resume_key: not its name or path), the detectors' weights, and
+// where PPL's labels come from (a rank whose training_options.json lacks the
+// subset would draw them from the whole dataset).
 std::vector<RunItem> made_run_items(const std::string& network, const LoadedGenerator& G, const Dataset& ds,
-                                    bool xflip, const metrics::MetricDetectors& detectors) {
+                                    bool xflip, const metrics::MetricDetectors& detectors, const Dataset* ppl_labels) {
   std::vector<RunItem> items = {
       {"--network content", metrics::file_content_key(network)},
       {"generator", G.family + " " + std::to_string(G.resolution) + "x" + std::to_string(G.resolution) + ", " +
@@ -140,6 +142,9 @@ std::vector<RunItem> made_run_items(const std::string& network, const LoadedGene
       {"--detector weights", detectors.inception ? detectors.inception->key : "none"},
       {"--vgg16 weights", detectors.vgg16 ? detectors.vgg16->key : "none"}};
   if (ds.size() > 0) items.push_back({"dataset content", dataset_resume_key(ds)});
+  items.push_back({"PPL labels", ppl_labels ? "the run's --max-images subset of " + std::to_string(ppl_labels->size()) +
+                                                  " images, " + dataset_resume_key(*ppl_labels)
+                                            : std::string("the dataset")});
   return items;
 }
 
@@ -266,7 +271,7 @@ int run(int argc, char** argv) {
   }, "could not set up, so no rank evaluates");
   // The ranks' networks, data and detectors must be the same by content:
   // each rank forms its share of the batches from its own copies.
-  if (comm) check_same_run(*comm, made_run_items(path, *G, *ds, dopt.xflip, *detectors));
+  if (comm) check_same_run(*comm, made_run_items(path, *G, *ds, dopt.xflip, *detectors, ppl_labels.get()));
 
   // Rank 0 alone prints (the progress, each result's line) and appends.
   const std::function<void(const std::string&)> log =

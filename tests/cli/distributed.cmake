@@ -296,6 +296,18 @@ ${_launch} partial 2 2 $<TARGET_FILE:calc_metrics> --network ${_cm_net} --metric
 --metrics-cache none")
 set_tests_properties(cpu.calc_metrics_dist_rank1_cannot_set_up PROPERTIES TIMEOUT 300 PASS_REGULAR_EXPRESSION
                      "calc_metrics: error: rank 0: rank 1 could not set up, so no rank evaluates: .*README.md.*exited with statuses 1 1 after")
+# PPL's labels come from the run's --max-images subset where the run folder's
+# training_options.json records it: a rank whose copy lacks subset_seed would
+# draw from the whole dataset, and is named before any work.
+gf_test(cpu.calc_metrics_dist_ppl_labels_differ FIXTURES_REQUIRED "metrics_detector;metrics_ppl_run"
+        COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_dist}/calc_ppl_labels && rm -rf $d && mkdir -p $d/a $d/b && \
+cp ${_cm_net} $d/a/ && cp ${_cm_net} $d/b/ && cp ${_cm_run}/training_options.json $d/a/ && \
+'${GF_PYTHON3}' -c \"import json, sys; o = json.load(open(sys.argv[1])); del o['subset_seed']; json.dump(o, open(sys.argv[2], 'w'))\" \
+${_cm_run}/training_options.json $d/b/training_options.json && \
+RANK0_ARGS=\"--network $d/a/network-snapshot-000000.bin\" RANK1_ARGS=\"--network $d/b/network-snapshot-000000.bin\" ${_launch} partial 2 2 \
+$<TARGET_FILE:calc_metrics> --metrics ppl_wend --metric-items 4 --vgg16 ${GF_TEST_RUNS}/metrics_vgg/vgg16.bin --metrics-cache none")
+set_tests_properties(cpu.calc_metrics_dist_ppl_labels_differ PROPERTIES TIMEOUT 300 PASS_REGULAR_EXPRESSION
+                     "calc_metrics: error: rank 0: rank 1's run differs from rank 0's: PPL labels.*exited with statuses 1 1 after")
 # Rank 0 killed while it evaluates (once it says so): rank 1, waiting for it
 # under GF_DIST_METRICS_TIMEOUT's default of a day, names it at once (its
 # connection closes).
