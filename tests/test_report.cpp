@@ -516,13 +516,22 @@ TEST_CASE("a line of many statistics draws at most 2000 panels and says how many
     for (int k = 0; k < 2100; ++k) f << ", \"k" << k << "\": 1";
     f << "}\n";
   }
+  {
+    std::ofstream f(d / "stats.jsonl", std::ios::app);  // and 300 statistics without a finite value
+    f << "{\"tick\": 1, \"kimg\": 1";
+    for (int k = 0; k < 300; ++k) f << ", \"n" << 1000 + k << "\": null";
+    f << "}\n";
+  }
   const std::string page = render_report(d.string());
   CHECK(count(page, "<figure class=\"panel\">") == 2000);
   CHECK(page.find("100 more statistics are not drawn (a report draws at most 2000 panels).") != std::string::npos);
+  CHECK(page.find("No finite value, so no curve: n1000, n1001, ") != std::string::npos);
+  CHECK(page.find("n1199 and 100 more.</p>") != std::string::npos);
+  CHECK(page.find("n1200") == std::string::npos);
 }
 
 TEST_CASE("a page is UTF-8 whatever bytes its folder's name and files hold", "[report]") {
-  const fs::path d = fresh_dir("latin1_\xe9\xff_<b>");
+  const fs::path d = fresh_dir("latin1_\xe9\xff_<b>_\xc2\x85");  // the last a C1 control as UTF-8
   std::ofstream(d / "stats.jsonl") << "{\"tick\": 0, \"kimg\": 1, \"loss_G\": 1}\n";
   std::ofstream(d / "training_options.json") << "{\"dataset\": \"caf\xe9\"}";  // no JSON: noted
   // A PNG header claiming 1 x 2^31 - 1: no negative size on the page (the sizes were ints multiplied).
@@ -534,7 +543,8 @@ TEST_CASE("a page is UTF-8 whatever bytes its folder's name and files hold", "[r
   for (size_t i = 0; i < page.size();)
     if (!io::next_utf8(page, i)) ++bad, ++i;
   CHECK(bad == 0);
-  CHECK(page.find("latin1_\xEF\xBF\xBD\xEF\xBF\xBD_&lt;b&gt;") != std::string::npos);
+  CHECK(page.find("latin1_\xEF\xBF\xBD\xEF\xBF\xBD_&lt;b&gt;_\xEF\xBF\xBD") != std::string::npos);
+  CHECK(page.find("\xC2\x85") == std::string::npos);
   CHECK(page.find("height=\"-") == std::string::npos);
   CHECK(page.find("height=\"17179869176\"") != std::string::npos);
 }

@@ -126,7 +126,10 @@ std::string esc(const std::string& s) {
       continue;
     }
     if (i - at > 1) {
-      r.append(s, at, i - at);
+      // C1 controls (U+0080..U+009F) are no text HTML allows either.
+      const bool c1 = i - at == 2 && static_cast<unsigned char>(s[at]) == 0xC2 && static_cast<unsigned char>(s[at + 1]) < 0xA0;
+      if (c1) r += "\xEF\xBF\xBD";
+      else r.append(s, at, i - at);
       continue;
     }
     const char c = s[at];
@@ -211,7 +214,7 @@ constexpr size_t kMaxPanels = 2000;
 constexpr size_t kMaxLineBytes = size_t(64) << 20;
 
 // The next line of f (its '\n' dropped) into line; false at the end of the
-// file (or a read error, which f.bad() then says). A line of more than
+// file (a read error reads as the end, as filebuf returns it). A line of more than
 // kMaxLineBytes is read past, not held: line comes back empty and *too_long
 // true.
 bool next_line(std::istream& f, std::string& line, bool* too_long) {
@@ -969,8 +972,11 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
     if (!resumes.empty()) o << "<p class=\"note\">Dashed lines: where a resumed run took over.</p>\n";
   }
   if (!empty.empty()) {
+    // Named up to a bound, as the panels are (a line of 1M null keys made a note of megabytes).
+    constexpr size_t kNamed = 200;
     std::string list;
-    for (const std::string& k : empty) list += (list.empty() ? "" : ", ") + k;
+    for (size_t i = 0; i < std::min(empty.size(), kNamed); ++i) list += (i ? ", " : "") + empty[i];
+    if (empty.size() > kNamed) list += " and " + std::to_string(empty.size() - kNamed) + " more";
     o << "<p class=\"note\">No finite value, so no curve: " << esc(list) << ".</p>\n";
   }
 
