@@ -547,9 +547,15 @@ TEST_CASE("check_folder makes nothing and refuses what create_folder cannot make
   const std::string why = ": a link to 'nowhere', which does not exist";
   CHECK_THROWS_WITH(gf::io::check_folder(dangling, "--outdir"), "--outdir " + dangling + why);
   CHECK_THROWS_WITH(gf::io::create_folder(dangling, "--outdir"), "--outdir " + dangling + why);
-  for (auto* check : {&gf::io::check_folder, &gf::io::create_folder})
+  for (auto* check : {&gf::io::check_folder, &gf::io::create_folder}) {
     CHECK_THROWS_WITH(check(dangling + "/a", "--outdir"),
                       "--outdir " + dangling + "/a: " + dangling + " is a link to 'nowhere', which does not exist");
+    CHECK_THROWS_WITH(check(dangling + "/", "--outdir"), "--outdir " + dangling + "/" + why);  // the link itself
+  }
+  fs::create_symlink("looped", dir / "looped");
+  const std::string looped = (dir / "looped").string();
+  for (auto* check : {&gf::io::check_folder, &gf::io::create_folder})
+    CHECK_THROWS_WITH(check(looped, "--outdir"), "--outdir " + looped + ": a link to 'looped', a loop of links");
   CHECK_FALSE(fs::exists(dir / "nowhere"));
   fs::remove_all(dir);
 }

@@ -293,9 +293,12 @@ namespace {
 // the check and the making say so (create_directories said "File exists",
 // and strerror's "Not a directory" hid the link).
 std::string dangling_link_why(const std::filesystem::path& at, const std::filesystem::path& dir) {
-  std::error_code ec;
+  std::error_code ec, loop;
   const std::string target = std::filesystem::read_symlink(at, ec).string();
-  return (at == dir ? "a link to '" : at.string() + " is a link to '") + target + "', which does not exist";
+  (void)std::filesystem::status(at, loop);  // ELOOP: the links lead back to themselves
+  const bool self = at == dir || (!dir.has_filename() && at == dir.parent_path());  // "out/" is out itself
+  return (self ? "a link to '" : at.string() + " is a link to '") + target +
+         (loop.value() == ELOOP ? "', a loop of links" : "', which does not exist");
 }
 
 bool is_dangling_link(const std::filesystem::path& p) {
