@@ -108,9 +108,12 @@ def main():
     # (a bad one stopped the table when its turn came, maybe an hour in).
     for cfg in cfgs:
         try:
-            r = subprocess.run([args.ganforge, "--train", cfg, "--setup"], capture_output=True, text=True, timeout=120)
+            r = subprocess.run([args.ganforge, "--train", cfg, "--setup", "--device", "cpu"], capture_output=True,
+                               text=True, timeout=120)
         except OSError as e:
             p.error(f"--ganforge {args.ganforge}: {e.strerror}")
+        except subprocess.TimeoutExpired:
+            p.error(f"--cfgs {cfg}: {args.ganforge} --train {cfg} --setup did not answer in 120 s")
         if r.returncode != 0:
             p.error(f"--cfgs {cfg}: {(r.stderr.strip().splitlines() or ['bench_networks failed'])[-1]}")
     pydeps.require("cpu_vs_pytorch_table", "torch")
