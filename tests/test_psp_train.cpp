@@ -422,7 +422,7 @@ TEST_CASE("the shared tick loop runs pSp in steps: ticks, grids, snapshots, the 
     REQUIRE(fakes.shape() == Shape({1, 1, 2 * 32, 4 * 32}));
     CHECK(max(slice(slice(fakes, 2, 32, 64), 3, 64, 128)).item() == -1);
     const std::string log = read(run.file("log.txt"));
-    CHECK(log.find("tick 3    kimg 0.0      step 6 ") != std::string::npos);
+    CHECK(log.find("tick 3     kimg 0.0      step 6 ") != std::string::npos);  // 'tick %-5d', as the official loops
     CHECK(read(run.file("report.html")).find("Reconstruction L2") != std::string::npos);
     // The earlier grids are captioned by step, as they are named.
     CHECK(read(run.file("report.html")).find("<figcaption>step 5</figcaption>") != std::string::npos);

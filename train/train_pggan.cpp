@@ -195,6 +195,8 @@ int run(int argc, char** argv) {
   if (args.has("tick")) tick = args.number("tick");
   PGGANRun r(*trainer, tick);
   run_training(r, run, lo);
+  // train.py's marker of a finished run (a killed one has none).
+  write_file_atomic(run.path() + "/_training-done.txt", "");
   run.log("Done: " + run.path());
   return 0;
 }

@@ -408,7 +408,19 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   std::optional<double> tick;
   if (args.has("tick")) tick = args.number("tick");
   StyleGANRun r(trainer, tick);
-  run_training(r, run, lo);
+  // v1's dnnlib submit writes _finished.txt when the run function ends,
+  // in a finally: after an error too.
+  const std::string finished = run.path() + "/_finished.txt";
+  try {
+    run_training(r, run, lo);
+  } catch (...) {
+    try {
+      write_file_atomic(finished, "");
+    } catch (...) {  // the run's own error is the one to report
+    }
+    throw;
+  }
+  write_file_atomic(finished, "");
   run.log("Done: " + run.path());
   return 0;
 }

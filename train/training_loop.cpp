@@ -140,7 +140,7 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
     }
     char line[512];
     std::snprintf(line, sizeof line,
-                  "tick %-4lld kimg %-8.1f %stime %-8.0f sec/tick %-7.1f sec/kimg %-7.2f maxmem %-6.2f reserved %-6.2f ",
+                  "tick %-5lld kimg %-8.1f %stime %-8.0f sec/tick %-7.1f sec/kimg %-7.2f maxmem %-6.2f reserved %-6.2f ",
                   static_cast<long long>(tick), t.cur_nimg() / 1000.0, st.progress.c_str(), total_sec, sec_tick,
                   sec_kimg, maxmem_gb, reserved_gb);
     run->log(line + st.losses);

@@ -26,6 +26,13 @@ gf_cli_test(train_pggan_straight FRESH ${_pg}/straight EXPECT "Done: .*/straight
             FIXTURES_SETUP pggan_straight
             COMMAND ${_pg_one_thread} $<TARGET_FILE:train_pggan> --cfg tiny --lod-transition-kimg 0.064
                     --kimg 0.144 --snap 2 --max-images 96 --outdir ${_pg}/straight)
+# The official status line's columns ('tick %-5d kimg %-8.1f lod %-5.2f
+# minibatch %-4d', train.py; the tick was one narrower) and train.py's
+# _training-done.txt in the finished run's folder.
+gf_test(cpu.train_pggan_official_line_and_done_marker FIXTURES_REQUIRED pggan_run
+        COMMAND sh -c "grep -q '^tick 1     kimg 0.0      lod 3.00  minibatch ' ${_pg_run}/log.txt && \
+test -f ${_pg_run}/_training-done.txt && test ! -s ${_pg_run}/_training-done.txt && echo as train.py")
+set_tests_properties(cpu.train_pggan_official_line_and_done_marker PROPERTIES PASS_REGULAR_EXPRESSION "^as train.py")
 # checkpoint-tick.json holds the checkpoint's tick's stats.jsonl line (for a resume after a kill before the line).
 gf_test(cpu.train_pggan_checkpoint_tick_line FIXTURES_REQUIRED pggan_run
         COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/checkpoint_tick_line.py ${_pg_run})

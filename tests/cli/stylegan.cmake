@@ -31,6 +31,12 @@ gf_cli_test(train_stylegan_v1_smoke FRESH ${_sg}/runs
             REJECT ${GF_NONFINITE} FIXTURES_SETUP stylegan_v1_run
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny
                     --kimg 0.096 --tick 0.032 --snap 1 --max-images 64 --outdir ${_sg}/runs)
+# v1's dnnlib submit leaves _finished.txt in the run folder (empty), and the
+# status line's tick column is 'tick %-5d', as its training_loop.py prints it.
+gf_test(cpu.train_stylegan_v1_finished_marker FIXTURES_REQUIRED stylegan_v1_run
+        COMMAND sh -c "test -f ${_sg_run}/_finished.txt && test ! -s ${_sg_run}/_finished.txt && \
+grep -q '^tick 1     kimg 0.0      lod ' ${_sg_run}/log.txt && echo as dnnlib")
+set_tests_properties(cpu.train_stylegan_v1_finished_marker PROPERTIES PASS_REGULAR_EXPRESSION "^as dnnlib")
 # checkpoint-tick.json holds the checkpoint's tick's stats.jsonl line (for a resume after a kill before the line).
 gf_test(cpu.train_stylegan_v1_checkpoint_tick_line FIXTURES_REQUIRED stylegan_v1_run
         COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/checkpoint_tick_line.py ${_sg_run})
