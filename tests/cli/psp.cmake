@@ -174,6 +174,13 @@ test \"$(ls $d/exp/inference_metrics | paste -sd ' ' -)\" = 'scores_l2.json scor
 set_tests_properties(cpu.psp_losses PROPERTIES SKIP_RETURN_CODE 77)
 gf_expect_error(psp_losses_no_gt "^psp losses: error: --gt-path .*/nowhere: not a folder$" ""
                 $<TARGET_FILE:psp> losses --mode l2 --data-path ${CMAKE_SOURCE_DIR}/tests/data --gt-path ${_pl}/nowhere)
+# A folder named like a result (sub.png) is named as a folder (it was
+# reported as a result without its ground truth in --gt-path).
+gf_test(cpu.psp_losses_folder_named_png
+        COMMAND sh -c "d=${CMAKE_BINARY_DIR}/test_psp_losses_folder && rm -rf $d && mkdir -p $d/res/sub.png $d/gt && \
+sh ${GF_CLI_DIR}/expect_error.sh '^psp losses: error: --data-path .*/res: sub.png is a folder named like a result image. rename or move it$' \
+$<TARGET_FILE:psp> losses --mode l2 --data-path $d/res --gt-path $d/gt")
+set_tests_properties(cpu.psp_losses_folder_named_png PROPERTIES PASS_REGULAR_EXPRESSION "^psp losses: error: [^\n]*sub.png is a folder")
 gf_expect_error(psp_losses_needs_lpips "^psp losses: error: --mode lpips needs --lpips FILE.bin: " ""
                 $<TARGET_FILE:psp> losses --data-path x --gt-path y)
 # A --mix-alpha that extrapolates the codes past float32 names itself beside

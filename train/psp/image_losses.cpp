@@ -34,7 +34,12 @@ std::vector<ResultGtPair> result_gt_pairs(const std::string& data_path, const st
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(data_path, ec)) {
     const std::string f = e.path().filename().string();
-    if (ends_with(f, ".jpg") || ends_with(f, ".png")) names.push_back(f);
+    if (!ends_with(f, ".jpg") && !ends_with(f, ".png")) continue;
+    // The official lists it as a result and fails opening it; named as what it is
+    // (it was reported as a result without its ground truth).
+    if (fs::is_directory(e.path(), ec))
+      throw Error("--data-path " + data_path + ": " + f + " is a folder named like a result image; rename or move it");
+    names.push_back(f);
   }
   if (ec) throw Error("--data-path " + data_path + ": " + ec.message());
   if (names.empty()) throw Error("--data-path " + data_path + ": no .jpg or .png file in it");
