@@ -37,7 +37,8 @@ std::vector<ResultGtPair> result_gt_pairs(const std::string& data_path, const st
     if (!ends_with(f, ".jpg") && !ends_with(f, ".png")) continue;
     // The official lists it as a result and fails opening it; named as what it is
     // (it was reported as a result without its ground truth).
-    if (fs::is_directory(e.path(), ec))
+    std::error_code is_dir_ec;  // its own: a dangling link's ENOENT is not the listing's error
+    if (fs::is_directory(e.path(), is_dir_ec))
       throw Error("--data-path " + data_path + ": " + f + " is a folder named like a result image; rename or move it");
     names.push_back(f);
   }
