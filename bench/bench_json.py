@@ -5,6 +5,10 @@ which cpu_vs_pytorch_table.py uses too, refuses an unwritable one up front."""
 import json
 import os
 import platform
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
+from output_folder import not_a_plain_file  # noqa: E402  (standard library only)
 
 
 def check_path(parser, path):
@@ -27,17 +31,6 @@ def check_path(parser, path):
         os.remove(tmp)
     except OSError as e:
         parser.error(f"--json {path}: cannot write in {folder}: {e.strerror}")
-
-
-def not_a_plain_file(path):
-    """Why path cannot be written by a rename over it, or "": the rename
-    replaces a link (as root, /dev/stdout itself) or a device, not what it
-    leads to."""
-    if os.path.islink(path):
-        return "is a symbolic link; give the file itself"
-    if os.path.lexists(path) and not os.path.isfile(path):
-        return "is not a regular file (a device or pipe); give a file name"
-    return ""
 
 
 def write_json(path, value):

@@ -18,6 +18,9 @@ import sys
 import zipfile
 import zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
+from output_folder import not_a_plain_file  # noqa: E402  (standard library only)
+
 RES, SRC_RES = 32, 28
 
 
@@ -50,10 +53,9 @@ def main():
         sys.exit(f"fashion_mnist_zip: --count must be in 1..{n}, got {a.count}")
 
     pad = (RES - SRC_RES) // 2
-    # A rename over a device or pipe would replace the node itself (as root,
-    # /dev/null), and over a link the link (as root, /dev/stdout).
-    if os.path.lexists(a.out) and (os.path.islink(a.out) or not os.path.isfile(a.out)):
-        sys.exit(f"fashion_mnist_zip: {a.out}: not a regular file (a device, pipe or link); give a file name")
+    # A rename would replace a link or node itself (as root, /dev/stdout).
+    if not_a_plain_file(a.out):
+        sys.exit(f"fashion_mnist_zip: {a.out}: {not_a_plain_file(a.out)}")
     tmp = f"{a.out}.{os.getpid()}.tmp"  # the process id: concurrent writers never share a temporary
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:  # PNGs are compressed already

@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interrupts import removed_on_signal  # noqa: E402
-from output_folder import make_parent_folder  # noqa: E402
+from output_folder import make_parent_folder, not_a_plain_file  # noqa: E402
 
 _DTYPES = {torch.float32: ("F32", "<f4"), torch.float64: ("F64", "<f8")}
 
@@ -43,11 +43,9 @@ def write_safetensors(path, tensors, metadata=None):
 
 def write_atomically(path, chunks):
     """Writes the byte strings to path through a temporary name with the process id."""
-    # A rename over a device or pipe would replace the node itself (as root,
-    # /dev/null), and over a link the link (as root, /dev/stdout, whatever its
-    # descriptor leads to): fixtures go to plain files.
-    if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
-        raise SystemExit(f"{path}: not a regular file (a device, pipe or link); give a file name")
+    # Fixtures go to plain files: a rename replaces a link or node itself.
+    if not_a_plain_file(path):
+        raise SystemExit(f"{path}: {not_a_plain_file(path)}")
     why = make_parent_folder(path)  # only now: a script that fails before its first write leaves no new folder
     if why:
         raise SystemExit(why)
