@@ -34,17 +34,11 @@ def check_path(parser, path):
 
 
 def write_json(path, value):
-    """json.dump(value, indent=1) to path, through a temporary name renamed."""
-    if not_a_plain_file(path):
-        raise SystemExit(f"--json {path}: {not_a_plain_file(path)}")
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "w") as f:
-            json.dump(value, f, indent=1)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """json.dump(value, indent=1) to path, through golden_io's writer (a
+    temporary renamed; links and nodes refused). After the benchmarks, when
+    PyTorch, which golden_io imports, has been required."""
+    from golden_io import write_atomically
+    write_atomically(path, [json.dumps(value, indent=1).encode()])
     print(f"wrote {path}")
 
 
