@@ -169,6 +169,7 @@ const Row kTable[] = {
     {"train_pggan", "kimg", "-1"},           {"train_pggan", "kimg", "1e10"},
     {"train_pggan", "lod-training-kimg", "-1"}, {"train_pggan", "lod-transition-kimg", "-0.1"},
     {"train_pggan", "resume-kimg", "-1"},   {"train_stylegan", "resume-kimg", "-1"},
+    {"train_pggan", "resume-time", "-1"},   {"train_stylegan", "resume-time", "inf"},
     {"train_pggan", "snap", "-3"},           {"train_pggan", "image-snap", "-1"},
     {"train_pggan", "tick", "0"},            {"train_pggan", "seed", "-1"},
     {"train_pggan", "seed", "4294967296"},   {"train_pggan", "max-images", "0"},

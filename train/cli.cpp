@@ -299,10 +299,14 @@ bool same_setting(const std::string& given, const std::string& kept) {
 }  // namespace
 
 void check_resume_kimg(const Args& args, const std::string& resume_path, bool from_checkpoint) {
-  if (!args.has("resume-kimg")) return;
-  if (!args.has("resume")) throw Error("--resume-kimg needs --resume (the networks whose training it continues)");
-  if (from_checkpoint)
-    throw Error("--resume-kimg applies to --resume of networks; " + resume_path + " is a checkpoint, which resumes at its own kimg");
+  for (const char* flag : {"resume-kimg", "resume-time"}) {
+    if (!args.has(flag)) continue;
+    const std::string name = std::string("--") + flag;
+    if (!args.has("resume")) throw Error(name + " needs --resume (the networks whose training it continues)");
+    if (from_checkpoint)
+      throw Error(name + " applies to --resume of networks; " + resume_path + " is a checkpoint, which resumes at its own " +
+                  (std::string(flag) == "resume-kimg" ? "kimg" : "time (its earlier ticks, carried into report.html)"));
+  }
 }
 
 void check_kept_on_resume(const Args& args, const std::string& path, const std::vector<KeptValue>& kept) {

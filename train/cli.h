@@ -150,9 +150,11 @@ struct KeptValue {
   std::string flag, value;
 };
 void check_kept_on_resume(const Args& args, const std::string& path, const std::vector<KeptValue>& kept);
-// --resume-kimg (the official TensorFlow trainers' resume_kimg) sets where a
-// resumed pickle or snapshot continues the schedule: it needs --resume, and a
-// checkpoint (from_checkpoint) resumes at its own count, so both are refused.
+// --resume-kimg and --resume-time (the official TensorFlow trainers'
+// resume_kimg and resume_time) set where a resumed pickle or snapshot
+// continues the schedule and the time column: they need --resume, and a
+// checkpoint (from_checkpoint) resumes at its own count (and report.html adds
+// its earlier ticks' time), so both are refused.
 void check_resume_kimg(const Args& args, const std::string& resume_path, bool from_checkpoint);
 // A double as text that reads back to the same double ("0.002", "10"); a
 // whole one below 1e15 in full ("1000000", where %g wrote "1e+06"), as

@@ -29,6 +29,7 @@ using namespace gf;
 // --kimg and the schedule's kimg: a trillion images, far beyond any run, and
 // exact as a count of images in int64.
 constexpr double kMaxKimg = 1e9;
+constexpr double kMaxResumeSec = 1e12;  // 30,000 years
 
 std::string num(double v) {
   char b[32];
@@ -82,6 +83,8 @@ int run(int argc, char** argv) {
                               cli::Range::at_least(0, kMaxKimg)),
                   cli::number("resume-kimg", "N", "", "with --resume of networks (a snapshot, a converted pickle): the kimg the schedule continues from, as the official resume_kimg (default 0)",
                               cli::Range::at_least(0, kMaxKimg)),
+                  cli::number("resume-time", "SEC", "", "with --resume of networks: the seconds the time column starts from, as the official resume_time (default 0)",
+                              cli::Range::at_least(0, kMaxResumeSec)),
                   cli::number("lod-training-kimg", "N", "", "kimg at each resolution before the next fades in",
                               cli::Range::at_least(0, kMaxKimg)),
                   cli::number("lod-transition-kimg", "N", "", "kimg of each fade", cli::Range::at_least(0, kMaxKimg)),
@@ -153,6 +156,7 @@ int run(int argc, char** argv) {
                   {"device_name", device_description(dev)},
                   {"resume", args.str("resume")},
                   {"resume_kimg", trainer->cur_nimg() / 1000.0},
+                  {"resume_time", args.has("resume-time") ? args.number("resume-time") : 0.0},
                   {"snap", args.integer("snap")},
                   {"image_snap", args.integer("image-snap")},
                   {"tick", args.has("tick") ? nlohmann::json(args.number("tick")) : nlohmann::json()},
@@ -188,6 +192,7 @@ int run(int argc, char** argv) {
 
   LoopOptions lo;
   lo.total_kimg = setup.spec.total_kimg;
+  if (args.has("resume-time")) lo.resume_sec = args.number("resume-time");
   lo.snap_ticks = static_cast<int>(args.integer("snap"));
   lo.image_snap_ticks = static_cast<int>(args.integer("image-snap"));
   lo.progress = isatty(fileno(stdout));

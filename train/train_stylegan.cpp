@@ -65,6 +65,7 @@ using namespace gf;
 // --kimg and --tick: a trillion images, far beyond any run, and exact as a
 // count of images in int64 (the loop counts images).
 constexpr double kMaxKimg = 1e9;
+constexpr double kMaxResumeSec = 1e12;  // 30,000 years
 
 // --resume of another family's file (a checkpoint or network bundle): one
 // line naming the family and what continues it; the configs would otherwise
@@ -379,6 +380,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
                   {"device_name", device_description(dev)},
                   {"resume", args.str("resume")},
                   {"resume_kimg", trainer.cur_nimg() / 1000.0},
+                  {"resume_time", args.has("resume-time") ? args.number("resume-time") : 0.0},
                   {"snap", snapshot_ticks(args, true)},
                   {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()},
                   {"subset_seed", dopt.max_images > 0 ? nlohmann::json(dopt.subset_seed) : nlohmann::json()},
@@ -403,6 +405,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   lo.total_kimg = total_kimg;
   lo.snap_ticks = snapshot_ticks(args, true);
   lo.image_snap_ticks = 1;
+  if (args.has("resume-time")) lo.resume_sec = args.number("resume-time");
   lo.progress = isatty(fileno(stdout));
   if (run_metrics) lo.after_snapshot = metrics_hook(run_metrics, run);
   std::optional<double> tick;
@@ -517,6 +520,8 @@ int run(int argc_given, char** argv_given) {
                   cli::number("kimg", "N", "", "train for this many thousand images; at least one minibatch is trained", cli::Range::at_least(0, kMaxKimg)),
                   cli::number("resume-kimg", "N", "", "--arch stylegan, with --resume of networks (a snapshot, a converted pickle): the kimg the schedule continues from, as the official resume_kimg (default 0)",
                               cli::Range::at_least(0, kMaxKimg)),
+                  cli::number("resume-time", "SEC", "", "--arch stylegan, with --resume of networks: the seconds the time column starts from, as the official resume_time (default 0)",
+                              cli::Range::at_least(0, kMaxResumeSec)),
                   cli::number("gamma", "G", "", "override the R1 weight", cli::Range::at_least(0)),
                   cli::integer("snap", "TICKS", "", "snapshot and checkpoint interval in ticks; 0: only at the end (default: 50 as StyleGAN2-ADA's train.py; --arch stylegan: 10 as v1's training_loop, fakes every tick)", 0, cli::kIntMax),
                   cli::number("tick", "KIMG", "4", "progress line interval in thousand images (stylegan: default the schedule's)", cli::Range::above(0, kMaxKimg)),
@@ -585,6 +590,9 @@ int run(int argc_given, char** argv_given) {
   if (arch == "stylegan2" && args.has("resume-kimg"))
     throw Error("--resume-kimg is the TensorFlow trainers' (train_pggan, --arch stylegan); StyleGAN2-ADA starts a resumed "
                 "run's count at 0, as the official train.py, and a checkpoint.bin resumes at its own");
+  if (arch == "stylegan2" && args.has("resume-time"))
+    throw Error("--resume-time is the TensorFlow trainers' (train_pggan, --arch stylegan); StyleGAN2-ADA starts a resumed "
+                "run's clock at 0, as the official train.py");
   if (arch == "stylegan2") {  // the flags' rules, before the data is read
     TrainSpec scratch;
     set_augmentation(args, scratch);

@@ -119,7 +119,7 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
     const TickStats st = t.take_stats();  // this tick's means (collective); waits for the device, so the times below include its work
     const auto now = std::chrono::steady_clock::now();
     const double sec_tick = std::chrono::duration<double>(now - tick_t).count();
-    const double total_sec = std::chrono::duration<double>(now - t0).count();
+    const double total_sec = opt.resume_sec + std::chrono::duration<double>(now - t0).count();
     const double sec_kimg = sec_tick / std::max<double>(double(t.cur_nimg() - tick_start_nimg), 1) * 1000;
     // The official maxmem / reserved: the device allocator's peak this tick and what it holds.
     CachingAllocator& alloc = t.device().is_cuda() ? cuda_allocator(t.device().index) : cpu_allocator();

@@ -140,6 +140,9 @@ struct LoopOptions : TickOutputs {
   std::function<void()> agree_stop;
   double total_kimg = 25000;  // stop once this many images have been shown (resumed ones included)
   double tick_kimg = 4;       // status line interval, unless the family's schedule sets it
+  // The official TensorFlow trainers' resume_time: seconds the time column
+  // (and stats.jsonl's total_sec) starts from.
+  double resume_sec = 0;
 };
 
 // Runs until total_kimg; a run always ends with a snapshot (with nothing left

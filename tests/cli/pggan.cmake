@@ -133,6 +133,19 @@ gf_expect_error(train_pggan_resume_kimg_checkpoint "^train_pggan: error: --resum
                 pggan_run $<TARGET_FILE:train_pggan> --resume ${_pg_run}/checkpoint.bin --resume-kimg 1 --outdir ${_pg}/bad)
 gf_expect_error(train_pggan_resume_kimg_alone "^train_pggan: error: --resume-kimg needs --resume \\(the networks whose training it continues\\)$" ""
                 $<TARGET_FILE:train_pggan> --resume-kimg 1 --outdir ${_pg}/bad)
+# --resume-time (the official resume_time): the time column and total_sec
+# start from it (train.py: train_start_time = tick_start_time - resume_time).
+gf_cli_test(train_pggan_resume_time FRESH ${_pg}/resume_time
+            EXPECT "^tick 1 +kimg [0-9.]+ +lod [0-9.]+ +minibatch [0-9]+ +time 3600[0-9] " "total_sec 3600[0-9]" "Done: "
+            REJECT ${GF_NONFINITE} FIXTURES_REQUIRED pggan_run
+            COMMAND sh -c "OMP_NUM_THREADS=1 $<TARGET_FILE:train_pggan> --resume ${_pg_run}/network-snapshot-000000.bin \
+--resume-time 36000 --cfg tiny --kimg 0.016 --max-images 16 --outdir ${_pg}/resume_time && \
+/usr/bin/python3 -c \"import json,sys; d=[json.loads(l) for l in open(sys.argv[1])]; print('total_sec', int(d[0]['total_sec']))\" \
+${_pg}/resume_time/00000-fashion-mnist-pggan-tiny/stats.jsonl")
+gf_expect_error(train_pggan_resume_time_checkpoint "^train_pggan: error: --resume-time applies to --resume of networks; .*checkpoint.bin is a checkpoint, which resumes at its own time \\(its earlier ticks, carried into report.html\\)$"
+                pggan_run $<TARGET_FILE:train_pggan> --resume ${_pg_run}/checkpoint.bin --resume-time 1 --outdir ${_pg}/bad)
+gf_expect_error(train_pggan_resume_time_alone "^train_pggan: error: --resume-time needs --resume \\(the networks whose training it continues\\)$" ""
+                $<TARGET_FILE:train_pggan> --resume-time 1 --outdir ${_pg}/bad)
 # A pSp network given to --resume is named as one (it read as "stylegan2
 # networks": pSp files carry no family tag).
 gf_expect_error(train_pggan_resume_psp_named "^train_pggan: error: .*network-snapshot-000003.bin: holds a pSp network \\(an encoder with its StyleGAN2 decoder\\), not PGGAN ones$"

@@ -124,5 +124,14 @@ gf_cli_test(train_stylegan_v1_resume_kimg FRESH ${_sg}/resume_kimg
 # (The snapshot's folder holds ticks trained after it: none is carried into this run's report.)
 gf_expect_error(train_stylegan2_resume_kimg "^train_stylegan: error: --resume-kimg is the TensorFlow trainers' " ""
                 $<TARGET_FILE:train_stylegan> --resume ${_sg}/any.bin --resume-kimg 1 --outdir ${_sg}/bad)
+gf_expect_error(train_stylegan2_resume_time "^train_stylegan: error: --resume-time is the TensorFlow trainers' " ""
+                $<TARGET_FILE:train_stylegan> --resume ${_sg}/any.bin --resume-time 1 --outdir ${_sg}/bad)
+# v1's training_loop: total_time = time since start + resume_time.
+gf_cli_test(train_stylegan_v1_resume_time FRESH ${_sg}/resume_time
+            EXPECT "^tick 1 +kimg [0-9.]+ +lod [0-9.]+ +minibatch [0-9]+ +time 7200[0-9] " "Done: "
+            REJECT ${GF_NONFINITE} FIXTURES_REQUIRED stylegan_v1_run
+            COMMAND sh -c "OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --arch stylegan \
+--resume ${_sg_run}/network-snapshot-000000.bin --resume-time 72000 --cfg tiny --kimg 0.016 \
+--max-images 16 --outdir ${_sg}/resume_time")
 gf_expect_error(train_stylegan_v1_resume_kimg_alone "^train_stylegan: error: --resume-kimg needs --resume \\(the networks whose training it continues\\)$" ""
                 $<TARGET_FILE:train_stylegan> --arch stylegan --resume-kimg 1 --outdir ${_sg}/bad)
