@@ -317,7 +317,33 @@ class ConvertWeightsTest(TempDirTest):
         # conv_clamp and the mbstd group come from the recorded attributes, not defaults.
         self.assertEqual(json.loads(meta["G_kwargs"]), G_CFG)
         self.assertEqual(json.loads(meta["D_kwargs"]), D_CFG)
+        # The snapshot's data options, which calc_metrics reads without --data
+        # (the resolution comes from the generator, as calc_metrics.py sets it).
+        self.assertEqual(json.loads(meta["training_set_kwargs"]), {"path": "ffhq.zip"})
         self.assert_same_networks(got, nets)
+
+    def test_official_training_set_kwargs_kept(self):
+        # train.py's options with a --subset and --mirror: path, xflip,
+        # max_size and random_seed kept; other entries and wrong types left out.
+        nets = make_nets()
+        cases = [
+            (dict(class_name="training.dataset.ImageFolderDataset", path="/data/ffhq.zip", use_labels=False,
+                  max_size=1000, xflip=True, resolution=16, random_seed=7),
+             {"path": "/data/ffhq.zip", "xflip": True, "max_size": 1000, "random_seed": 7}),
+            (dict(path="d", max_size=None, xflip=1, random_seed=True), {"path": "d"}),
+            (dict(path=3), None),  # no path: nothing kept
+            (None, None),  # calc_metrics.py then asks for --data
+        ]
+        for i, (kwargs, want) in enumerate(cases):
+            src, out = self.path(f"kw{i}.pkl"), self.path(f"kw{i}.bin")
+            official_pickle(nets, src, lambda d, k=kwargs: d.__setitem__(
+                "training_set_kwargs", None if k is None else EasyDict(k)))
+            r = run("import", src, out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            meta = cw.read_bin(out)[1]
+            got = json.loads(meta["training_set_kwargs"]) if "training_set_kwargs" in meta else None
+            self.assertEqual(got, want, kwargs)
+            self.assertEqual("training_set_kwargs: " in r.stdout, want is not None, r.stdout)
 
     def test_stylegan3_pickle_is_named(self):
         # StyleGAN3's synthesis starts from a SynthesisInput module: named as
@@ -488,6 +514,7 @@ class ConvertWeightsTest(TempDirTest):
         torch.save(whole, src)
         r = run_here("import", src, out, *flags)
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(cw.read_bin(out)[1]["training_set_kwargs"]), {"path": "ffhq.zip"})
         # mapping_kwargs embed_features other than w_dim: one line naming it,
         # not "has shape [6, 3], expected [8, 3]" as if the file were damaged.
         sd = nets["G"].state_dict()

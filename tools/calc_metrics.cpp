@@ -10,7 +10,8 @@
 // PGGAN.
 // Without --data the run folder's training_options.json names the dataset and
 // whether it was mirrored, as the official script looks up the pickle's
-// training_set_kwargs. Generated images: StyleGAN2 G_ema with truncation 1 and
+// training_set_kwargs; outside a run folder, a converted official snapshot's
+// own training_set_kwargs (which convert_weights keeps) do. Generated images: StyleGAN2 G_ema with truncation 1 and
 // random noise (the official G_kwargs {}); StyleGAN (v1) without truncation
 // and with random noise (v1's metrics run is_validation=True); PGGAN at its
 // stored lod; labels of random dataset items for conditional networks.
@@ -117,6 +118,27 @@ LoadedGenerator load_any_generator(const io::SafetensorsFile& file, const std::s
   return L;
 }
 
+// A converted official snapshot's training_set_kwargs (tools/convert_weights.py
+// keeps path, xflip, max_size and random_seed) in training_options.json's
+// terms: {"data", "mirror", "max_images", "subset_seed"}; null when the file
+// has none. `where` names them in the refusal of a malformed entry.
+nlohmann::json official_training_set(const io::SafetensorsFile& file, const std::string& where) {
+  const auto it = file.metadata.find("training_set_kwargs");
+  if (it == file.metadata.end()) return nullptr;
+  const nlohmann::json kw = io::parse_json_or_discarded(it->second);
+  if (!kw.is_object() || !kw.contains("path") || !kw["path"].is_string())
+    throw Error(where + " is not a JSON object with a \"path\" string: " + io::json_excerpt(kw) +
+                "; give --data (and --mirror)");
+  nlohmann::json options = {{"data", kw["path"]}};
+  if (kw.contains("xflip") && kw["xflip"].is_boolean()) options["mirror"] = kw["xflip"];
+  // train.py sets max_size to the dataset's length, and to --subset with
+  // random_seed = --seed: only a smaller one picks a subset.
+  if (kw.contains("max_size") && kw["max_size"].is_number_unsigned() && kw["max_size"].get<uint64_t>() > 0)
+    options["max_images"] = kw["max_size"];
+  options["subset_seed"] = kw.contains("random_seed") ? kw["random_seed"] : nlohmann::json(0);  // ImageFolderDataset's default 0
+  return options;
+}
+
 // The run folder holding the network (beside training_options.json), or "".
 std::string run_folder_of(const std::string& network) {
   const fs::path dir = fs::absolute(network).parent_path();
@@ -153,7 +175,7 @@ int run(int argc, char** argv) {
                  "Calculate quality metrics (FID, KID, IS, PR, PPL) of a generator snapshot, as the official calc_metrics.py.",
                  metrics::with_metric_flags(
                      {{"network", "FILE.bin", "", "generator snapshot or converted network (required)"},
-                      {"data", "PATH", "", "dataset to evaluate against (default: the run's, from training_options.json; a relative path there is relative to where training ran)"},
+                      {"data", "PATH", "", "dataset to evaluate against (default: the run's, from training_options.json, or a converted official snapshot's training_set_kwargs; a relative path there is relative to where training ran)"},
                       {"mirror", "BOOL", "", "whether the dataset was augmented with x-flips in training: true or false, 1 or 0, as calc_metrics.py's (default: the run's)"},
                       cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise, PPL's paths and KID's subsets", 0, cli::kSeedMax),
                       cli::device("device", "cpu", "where to run (one process per device: cuda:K+LOCAL_RANK)"),
@@ -198,12 +220,19 @@ int run(int argc, char** argv) {
     // The results' files before hours of work (the official script learns at the end).
     if (!run_dir.empty() && pg.main()) metrics::check_metric_files_writable(req.names, run_dir);
     nlohmann::json run_options;
+    std::string options_from;  // where run_options came from, for messages
     if (!run_dir.empty()) {
-      std::ifstream f(run_dir + "/training_options.json");
+      options_from = run_dir + "/training_options.json";
+      std::ifstream f(options_from);
       const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
       run_options = io::parse_json_or_discarded(text);
       if (!run_options.is_object() && !args.has("data"))
-        throw Error(run_dir + "/training_options.json cannot be read as a JSON object; give --data (and --mirror)");
+        throw Error(options_from + " cannot be read as a JSON object; give --data (and --mirror)");
+    } else if (!args.has("data")) {
+      // A converted official snapshot outside a run folder: its
+      // training_set_kwargs, as calc_metrics.py looks them up in the pickle.
+      options_from = path + "'s training_set_kwargs (the official snapshot's)";
+      run_options = official_training_set(file, options_from);
     }
     // The dataset: --data, else the run folder's options, as the official lookup.
     std::string data;
@@ -216,13 +245,14 @@ int run(int argc, char** argv) {
       // elsewhere it is missing; say where it came from, before any work.
       std::error_code ec;
       if (!data.empty() && !fs::exists(data, ec))
-        throw Error(data + ": no such file or folder; this --data path came from " + run_dir +
-                    "/training_options.json (a relative path is relative to where training ran): run from there, or give --data");
+        throw Error(data + ": no such file or folder; this --data path came from " + options_from +
+                    " (a relative path is relative to where training ran): run from there, or give --data");
     } else if (run_options.is_object()) {
-      throw Error("--data is required: " + run_dir + "/training_options.json names no dataset (its \"data\" is " +
+      throw Error("--data is required: " + options_from + " names no dataset (its \"data\" is " +
                   (run_options.contains("data") ? io::json_excerpt(run_options["data"]) : std::string("missing")) + ")");
     } else {
-      throw Error("--data is required: " + path + " is not in a run folder with training_options.json");
+      throw Error("--data is required: " + path +
+                  " is not in a run folder with training_options.json, and holds no official training_set_kwargs");
     }
     if (mirror) dopt.xflip = *mirror;
     else if (!args.has("data") && run_options.contains("mirror") && run_options["mirror"].is_boolean())

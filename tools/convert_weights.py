@@ -853,6 +853,31 @@ def _is_stylegan3(obj, depth=0):
         isinstance(m, PersistentObject) and _is_stylegan3(m, depth + 1) for m in modules.values())
 
 
+def official_training_set(top):
+    """The dataset options of an official snapshot (its training_set_kwargs:
+    train.py records the data path as given, xflip, and max_size with
+    random_seed for a --subset), as calc_metrics.py reads them without
+    --data: {"path", "xflip", "max_size", "random_seed"}, the entries of the
+    expected types only; None when the snapshot has none (or no path)."""
+    kw = top.get("training_set_kwargs")
+    if not isinstance(kw, dict) or not isinstance(kw.get("path"), str):
+        return None
+    out = {"path": kw["path"]}
+    if isinstance(kw.get("xflip"), bool):
+        out["xflip"] = kw["xflip"]
+    for key in ("max_size", "random_seed"):
+        v = kw.get(key)
+        if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2 ** 63:
+            out[key] = v
+    return out
+
+
+def with_training_set(hints, top):
+    """hints plus "training_set_kwargs" when the snapshot records them."""
+    training_set = official_training_set(top)
+    return hints if training_set is None else dict(hints, training_set_kwargs=training_set)
+
+
 def read_official_pickle(path, data, top=None):
     top = _restricted_load(data, path) if top is None else top
     if not isinstance(top, dict):
@@ -863,7 +888,7 @@ def read_official_pickle(path, data, top=None):
     if any(_is_stylegan3(n) for n in nets.values()):
         raise ConvertError(f"{path}: a StyleGAN3 network pickle (its synthesis starts from a SynthesisInput); "
                            "ganforge converts StyleGAN2-ADA's, not StyleGAN3's")
-    return {k: persistent_state(v, path) for k, v in nets.items()}, official_hints(nets, path)
+    return {k: persistent_state(v, path) for k, v in nets.items()}, with_training_set(official_hints(nets, path), top)
 
 
 # ---------------------------------------------------------------- PGGAN (TensorFlow pickles)
@@ -2708,7 +2733,7 @@ def classify_dict(obj, path, fmt):
         extra = [k for k in obj if k not in nets and k not in snapshot_rest]
         if extra:
             raise ConvertError(f"{path}: unexpected entry '{extra[0]}' beside the networks")
-        return "stylegan2", (nets, {})
+        return "stylegan2", (nets, with_training_set({}, obj))
     state = _as_state(obj, path, "the file")
     kind = _kind(state)
     if kind is None:
@@ -2778,6 +2803,8 @@ def convert(nets, hints, path, args):
         meta["G_kwargs"] = json.dumps(g_kwargs)
     if d_kwargs is not None:
         meta["D_kwargs"] = json.dumps(d_kwargs)
+    if "training_set_kwargs" in hints and g_kwargs is not None:  # calc_metrics' dataset without --data
+        meta["training_set_kwargs"] = json.dumps(hints["training_set_kwargs"])
     return tensors, meta
 
 
@@ -3177,7 +3204,7 @@ def import_(args):
         tensors, meta = convert(nets, hints, args.src, args)
     write_bin(args.dst, tensors, meta, args.src)
     print(f"wrote {', '.join(k for k in ('G', 'D', 'G_ema') if k in nets)} to {args.dst}")
-    for key in ("G_kwargs", "D_kwargs"):
+    for key in ("G_kwargs", "D_kwargs", "training_set_kwargs"):
         if key in meta:
             print(f"{key}: {meta[key]}")
 

@@ -119,6 +119,27 @@ gf_expect_error(calc_metrics_run_data_elsewhere "^calc_metrics: error: ds.zip: n
                 sh -c "mkdir -p ${_m}/relrun ${_m}/elsewhere && echo '{\"data\": \"ds.zip\"}' > ${_m}/relrun/training_options.json && \
 cp ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin ${_m}/relrun/net.bin && cd ${_m}/elsewhere && \
 exec $<TARGET_FILE:calc_metrics> --network ${_m}/relrun/net.bin --detector x.bin")
+# Outside a run folder, a converted official snapshot's training_set_kwargs
+# (convert_weights keeps them) name the dataset and its x-flips, as
+# calc_metrics.py reads the pickle's; a relative path missing from here says
+# where it came from; malformed ones are named.
+gf_test(cpu.calc_metrics_official_training_set
+        COMMAND sh -c "d=${_m}/official_kwargs && rm -rf $d && mkdir -p $d/imgs $d/elsewhere && \
+[ -x '${GF_PYTHON3}' ] || exit 77; \
+$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 0-2 --outdir $d/imgs >/dev/null && \
+e='${GF_PYTHON3} ${GF_CLI_DIR}/edit_metadata.py ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin' && \
+$e $d/net.bin 'training_set_kwargs={\"path\": \"imgs\", \"xflip\": true, \"max_size\": 3, \"random_seed\": 0}' && \
+$e $d/bad.bin 'training_set_kwargs=[1]' && \
+(cd $d && $<TARGET_FILE:calc_metrics> --network net.bin --metrics none) | grep -q '^Dataset imgs: 6 images (with x-flips)' && \
+(cd $d && $<TARGET_FILE:calc_metrics> --network net.bin --metrics none --mirror false) | grep -q '^Dataset imgs: 3 images$' && \
+cd $d/elsewhere && sh ${GF_CLI_DIR}/expect_error.sh \
+'^calc_metrics: error: imgs: no such file or folder. this --data path came from .*net.bin.s training_set_kwargs \\(the official snapshot.s\\) \\(a relative path' \
+$<TARGET_FILE:calc_metrics> --network ../net.bin --metrics none && \
+sh ${GF_CLI_DIR}/expect_error.sh '^calc_metrics: error: .*bad.bin.s training_set_kwargs \\(the official snapshot.s\\) is not a JSON object with a .path. string: \\[1\\]. give --data' \
+$<TARGET_FILE:calc_metrics> --network ../bad.bin --metrics none && \
+sh ${GF_CLI_DIR}/expect_error.sh '^calc_metrics: error: --data is required: .*parity_32x1.bin is not in a run folder with training_options.json, and holds no official training_set_kwargs$' \
+$<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --metrics none && echo 'official training set'")
+set_tests_properties(cpu.calc_metrics_official_training_set PROPERTIES PASS_REGULAR_EXPRESSION "official training set")
 # A conditional network against unlabelled data names the network, not
 # train_stylegan's --cond, which calc_metrics has not.
 gf_expect_error(calc_metrics_cond_unlabelled "^calc_metrics: error: .*/nolabels: the conditional network .*parity_32x3_c4.bin \\(c_dim 4\\) needs labels in dataset.json" metrics_detector
