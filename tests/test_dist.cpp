@@ -321,6 +321,63 @@ TEST_CASE("[#test_dist] a second process joining as a rank already in is refused
                           Catch::Contains("already has a rank 1: another job on this port?"));
 }
 
+TEST_CASE("[#test_dist] a process joining with another WORLD_SIZE is refused, and the run goes on") {
+  // Another job's rank 1 of 3 on a port where a run of 2 waits: rank 0
+  // stopped its own run ("a process joined as rank 1 of 3"), and this run's
+  // own rank 1 then waited out the rendezvous.
+  using Clock = std::chrono::steady_clock;
+  const int port = free_port();
+  std::string e0 = "none", e1 = "none", other = "none";
+  std::atomic<bool> other_done{false};
+  auto join = [&](int rank, int world, std::string& error) {
+    try {
+      auto comm = make_tcp_communicator(rank, world, rank, "127.0.0.1", port, 30, 20);
+      comm->barrier();
+      error.clear();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  };
+  std::thread zero(join, 0, 2, std::ref(e0));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const Clock::time_point t0 = Clock::now();
+  std::thread intruder([&] {
+    join(1, 3, other);
+    other_done = true;
+  });
+  for (int waited = 0; !other_done.load() && waited < 100; ++waited)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(std::chrono::duration<double>(Clock::now() - t0).count() < 10);  // told at once
+  std::thread one(join, 1, 2, std::ref(e1));
+  for (std::thread* t : {&zero, &intruder, &one}) t->join();
+  CHECK(e0.empty());
+  CHECK(e1.empty());
+  CHECK_THAT(other, Catch::Contains("rank 1: rank 0 at 127.0.0.1:") &&
+                        Catch::Contains("runs 2 processes, and this one was started with WORLD_SIZE 3: another job on this port"));
+}
+
+TEST_CASE("[#test_dist] rank 0's rendezvous error names a process refused for its WORLD_SIZE") {
+  const int port = free_port();
+  std::string e0 = "none", other = "none";
+  std::thread zero([&] {
+    try {
+      make_tcp_communicator(0, 2, 0, "127.0.0.1", port, 30, 2);
+    } catch (const std::exception& e) {
+      e0 = e.what();
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  try {
+    make_tcp_communicator(1, 4, 1, "127.0.0.1", port, 30, 20);
+  } catch (const std::exception& e) {
+    other = e.what();
+  }
+  zero.join();
+  CHECK_THAT(other, Catch::Contains("started with WORLD_SIZE 4"));
+  CHECK_THAT(e0, Catch::Contains("rank 1 of 2 did not join within 2 s") &&
+                     Catch::Contains("refused meanwhile: a process joining as rank 1 of 4"));
+}
+
 TEST_CASE("[#test_dist] malformed launcher variables are refused with one line") {
   setenv("WORLD_SIZE", "2", 1);
   setenv("RANK", "2", 1);

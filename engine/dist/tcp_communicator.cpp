@@ -45,6 +45,11 @@ struct Hello {
 // Rank 0's answer to a second process that joins as a rank it already has
 // (rank field): that process is refused and told why; the run goes on.
 constexpr uint32_t kRankTaken = 0xFFFFFFFFu;
+// The same to a process that joins with another WORLD_SIZE (world field:
+// rank 0's): another job on this port, or a rank of this job started with
+// another WORLD_SIZE; either way that process is told, and this run goes on
+// waiting (its rendezvous error, should its ranks not come, names it).
+constexpr uint32_t kWorldDiffers = 0xFFFFFFFEu;
 
 // How long rank 0 waits for a new connection's hello (a rank sends it at once).
 constexpr double kHelloLimitS = 10;
@@ -148,6 +153,7 @@ class TcpCommunicator final : public Communicator {
   std::vector<int> fds_;  // rank 0: one per other rank; elsewhere fds_[0], the link to rank 0
   int listen_fd_ = -1;
   bool stray_said_ = false;  // rank 0 warned of a connection that is no rank
+  std::string refused_;      // rank 0: the first process refused for another WORLD_SIZE, for its rendezvous error
 
   void close_all() {
     for (int& fd : fds_)
@@ -256,7 +262,7 @@ class TcpCommunicator final : public Communicator {
         throw Error("rank 0: " + std::string(n_missing == 1 ? "rank " : "ranks ") + missing + " of " +
                     std::to_string(world_) + " did not join within " + seconds_text(rendezvous_) +
                     " (GF_DIST_RENDEZVOUS_TIMEOUT): start every rank with the same WORLD_SIZE, MASTER_ADDR and "
-                    "port (" + port_source_ + ")");
+                    "port (" + port_source_ + ")" + refused_);
       }
       const int fd = ::accept(listen_fd_, nullptr, nullptr);
       if (fd < 0) continue;
@@ -291,12 +297,13 @@ class TcpCommunicator final : public Communicator {
         ::close(fd);
         continue;
       }
-      if (h.magic != kMagic || h.world != static_cast<uint32_t>(world_) || h.rank == 0 ||
-          h.rank >= static_cast<uint32_t>(world_)) {
+      if (h.world != static_cast<uint32_t>(world_) || h.rank == 0 || h.rank >= static_cast<uint32_t>(world_)) {
+        const Hello differs{kMagic, kWorldDiffers, static_cast<uint32_t>(world_)};
+        (void)!::send(fd, &differs, sizeof differs, MSG_NOSIGNAL);
         ::close(fd);
-        throw Error("rank 0: a process joined as rank " + std::to_string(h.rank) + " of " + std::to_string(h.world) +
-                    (h.magic != kMagic ? " (not a ganforge rank)" : "") + "; expected each rank 1.." +
-                    std::to_string(world_ - 1) + " of " + std::to_string(world_) + " once");
+        if (refused_.empty())
+          refused_ = "; refused meanwhile: a process joining as rank " + std::to_string(h.rank) + " of " + std::to_string(h.world);
+        continue;
       }
       fds_[h.rank] = fd;
       ++joined;
@@ -351,6 +358,10 @@ class TcpCommunicator final : public Communicator {
       throw Error(std::string(e.what()) + " (during the rendezvous: rank 0 names the ranks that did not join; or "
                   "another process joined as rank " + std::to_string(rank_) + " first: another job on this port?)");
     }
+    if (w.magic == kMagic && w.rank == kWorldDiffers)
+      throw Error("rank " + std::to_string(rank_) + ": rank 0 at " + addr + ":" + std::to_string(port) + " runs " +
+                  std::to_string(w.world) + " processes, and this one was started with WORLD_SIZE " +
+                  std::to_string(world_) + ": another job on this port, or give every rank the same WORLD_SIZE");
     if (w.magic == kMagic && w.rank == kRankTaken)
       throw Error("rank " + std::to_string(rank_) + ": rank 0 at " + addr + ":" + std::to_string(port) +
                   " already has a rank " + std::to_string(rank_) + ": another job on this port? (each job needs its own " +
