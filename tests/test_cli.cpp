@@ -357,4 +357,8 @@ TEST_CASE("cli: values() lists every flag as parsed, so that equal meanings comp
         parse({"--gamma=1e1", "--tick", "4"}).values());
   CHECK(parse({"--mirror"}).values() != d);
   CHECK(parse({"--gamma", "10"}).values() != parse({"--gamma", "10.5"}).values());
+  // As a user wrote them (the ranks' "differ" line shows these): not 0.10000000000000001.
+  CHECK(parse({"--gamma", "0.1", "--tick", "1e-3"}).values()[3 + 1] == std::make_pair(std::string("tick"), std::string("0.001")));
+  CHECK(parse({"--gamma", "0.1"}).values()[5] == std::make_pair(std::string("gamma"), std::string("0.1")));
+  CHECK(parse({"--gamma", "0.30000000000000004"}).values() != parse({"--gamma", "0.3"}).values());
 }

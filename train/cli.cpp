@@ -546,9 +546,7 @@ std::vector<std::pair<std::string, std::string>> Args::values() const {
     } else if (v && f.kind_of() == Kind::integer) {
       text = std::to_string(integer(f.name));
     } else if (v && f.kind_of() == Kind::number) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.17g", number(f.name));
-      text = buf;
+      text = number_text(number(f.name));  // the shortest text of the double: "0.04", not 0.040000000000000001
     } else if (v && f.kind_of() == Kind::device) {
       text = Device::parse(*v).str();  // "cuda" and "cuda:0" alike
     } else if (v && f.kind_of() == Kind::integer_list) {
