@@ -214,25 +214,28 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
   if (file_size_ < kEndSize) throw_error(path, "not a zip file (too short)");
 
   // The end-of-central-directory record sits in the last 22 + 65535 bytes
-  // (it may be followed by a comment); search backwards for its signature.
+  // (it may be followed by a comment): the last signature there, as
+  // Python's zipfile (the official loader's) takes it, whatever its comment
+  // length says and whatever bytes follow (padding added by a transfer, `cat
+  // a.zip extra`); one too near the end to hold a record is no zip there either.
   const uint64_t tail = std::min<uint64_t>(file_size_, kEndSize + 0xFFFF);
   std::vector<uint8_t> buf(tail);
   read_at(file_size_ - tail, buf.data(), tail, "end of central directory");
   int64_t eocd = -1;
-  for (int64_t i = static_cast<int64_t>(tail - kEndSize); i >= 0; --i) {
-    const uint8_t* p = &buf[static_cast<size_t>(i)];
-    if (le32(p) == kEndSig && i + kEndSize + le16(p + 20) == tail) {
-      eocd = i;
+  for (int64_t i = static_cast<int64_t>(tail) - 4; i >= 0; --i) {
+    if (le32(&buf[static_cast<size_t>(i)]) == kEndSig) {
+      if (static_cast<uint64_t>(i) + kEndSize <= tail) eocd = i;
       break;
     }
   }
   if (eocd < 0) throw_error(path, "not a zip file (no end of central directory)");
   const uint8_t* e = &buf[static_cast<size_t>(eocd)];
-  uint64_t count = le16(e + 10), cd_size = le32(e + 12), cd_offset = le32(e + 16);
-  // Disk numbers say a split archive; on one disk the two counts must agree.
+  // The entry counts are not read: the directory's records, which fill its
+  // size, are the entries, as Python's zipfile reads them (a count wraps past
+  // 65535 entries in writers without zip64, and others leave it wrong).
+  uint64_t cd_size = le32(e + 12), cd_offset = le32(e + 16);
+  // Disk numbers say a split archive.
   if (le16(e + 4) != 0 || le16(e + 6) != 0) throw_error(path, "multi-disk zip files are not supported");
-  if (le16(e + 8) != count) throw_error(path, "corrupt end of central directory (entries on this disk: " + std::to_string(le16(e + 8)) +
-                                          ", in all: " + std::to_string(count) + ")");
   const uint64_t eocd_pos = file_size_ - tail + static_cast<uint64_t>(eocd);
   uint64_t cd_end = eocd_pos;  // the directory ends before this
   // Zip64 (over 65535 entries, or 4 GiB: the official dataset_tool's zip of
@@ -271,10 +274,7 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     if (saturated && !zip64) throw_error(path, "corrupt zip64 archive (no zip64 end record)");
     if (zip64) {
       if (le32(z + 16) != 0 || le32(z + 20) != 0) throw_error(path, "multi-disk zip files are not supported");
-      if (le64(z + 24) != le64(z + 32))
-        throw_error(path, "corrupt zip64 end record (entries on this disk: " + std::to_string(le64(z + 24)) +
-                      ", in all: " + std::to_string(le64(z + 32)) + ")");
-      count = le64(z + 32), cd_size = le64(z + 40), cd_offset = le64(z + 48);
+      cd_size = le64(z + 40), cd_offset = le64(z + 48);
       cd_end = z_offset;
     }
   }
@@ -303,6 +303,7 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
   // records fill the directory's size exactly, as Python's zipfile reads
   // them: bytes that are no record are damage (a wrong name length stopped
   // the reading there, dropping the entries after it).
+  std::vector<uint64_t> starts;  // every record's local header, a replaced one's too
   size_t pos = 0;
   while (pos < cd.size()) {
     if (pos + kCentralSize > cd.size() || le32(&cd[pos]) != kCentralSig)
@@ -364,17 +365,19 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
           en.compressed_size > cd_offset - en.header_offset - kLocalSize)
         throw_error(what, "lies outside the file");
     }
-    if (!index_.emplace(en.name, entries_.size()).second) throw_error(what, "appears twice");
-    entries_.push_back(std::move(en));
+    starts.push_back(en.header_offset);
+    // A name written twice (zipfile's append mode writes a file again): the
+    // last record is the entry, as zipfile.open(name) reads it, in the
+    // first one's place.
+    const auto [at, fresh] = index_.emplace(en.name, entries_.size());
+    if (fresh)
+      entries_.push_back(std::move(en));
+    else
+      entries_[at->second] = std::move(en);
   }
-  if (zip64 ? entries_.size() != count : entries_.size() % 65536 != count)
-    throw_error(path, "corrupt central directory (entries in the end record: " + std::to_string(count) + ", in the directory: " +
-                  std::to_string(entries_.size()) + ")");
   // Each entry's data ends where the next local header in the file begins
   // (or the directory), as Python's zipfile bounds it (3.11.8 and 3.12.2 on,
   // and Debian's 3.11: "Overlapped entries").
-  std::vector<uint64_t> starts;
-  for (const Entry& en : entries_) starts.push_back(en.header_offset);
   std::sort(starts.begin(), starts.end());
   for (Entry& en : entries_) {
     const auto next = std::upper_bound(starts.begin(), starts.end(), en.header_offset);
