@@ -362,3 +362,16 @@ TEST_CASE("cli: values() lists every flag as parsed, so that equal meanings comp
   CHECK(parse({"--gamma", "0.1"}).values()[5] == std::make_pair(std::string("gamma"), std::string("0.1")));
   CHECK(parse({"--gamma", "0.30000000000000004"}).values() != parse({"--gamma", "0.3"}).values());
 }
+
+TEST_CASE("cli: one_line gives one line of UTF-8, escaping controls and bytes that are no UTF-8", "[cli]") {
+  CHECK(cli::one_line("a\nb\tc\x1b[31m") == "a\\nb\\tc\\x1b[31m");
+  // A Latin-1 byte quoted from a file (a dataset.json's "\xe9") reached the
+  // terminal raw; valid UTF-8 stays as it is; C1 controls (U+0085) are escaped.
+  CHECK(cli::one_line("caf\xe9 caf\xc3\xa9 \xc2\x85 \xed\xa0\x80") == "caf\\xe9 caf\xc3\xa9 \\x85 \\xed\\xa0\\x80");
+  // A cut falls between characters, within max_chars with its "...".
+  CHECK(cli::one_line("ab\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 8) == "ab\xc3\xa9...");  // 10 bytes
+  CHECK(cli::one_line("ab\xc3\xa9\xc3\xa9\xc3\xa9", 8) == "ab\xc3\xa9\xc3\xa9\xc3\xa9");  // 8 fit
+  CHECK(cli::one_line("abcdefgh", 8) == "abcdefgh");
+  CHECK(cli::one_line("abcdefghi", 8) == "abcde...");
+  CHECK(cli::one_line("abcd\n\n\n", 8) == "abcd...");
+}

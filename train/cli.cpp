@@ -19,6 +19,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/input_file.h"
 #include "engine/io/json_input.h"
+#include "engine/io/utf8.h"
 #include "kernels/openmp_spin.h"
 #include "train/python_int.h"
 #include "train/run_dir.h"
@@ -710,20 +711,32 @@ void check_output_folders(const Args& args, const std::vector<std::string>& outp
 
 std::string one_line(const std::string& message, size_t max_chars) {
   std::string out;
-  for (const char ch : message) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
-    else if (c < 0x20 || c == 0x7f) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\x%02x", c);
-      out += b;
+  const auto hex = [&out](unsigned v) {
+    char b[8];
+    std::snprintf(b, sizeof b, "\\x%02x", v);
+    out += b;
+  };
+  const size_t room = max_chars > 3 ? max_chars - 3 : 0;  // before "..."
+  size_t cut = 0;  // the longest output within room that ends between units (never inside a character or escape)
+  for (size_t i = 0; i < message.size();) {
+    if (out.size() <= room) cut = out.size();
+    const size_t at = i;
+    const std::optional<uint32_t> cp = io::next_utf8(message, i);
+    if (!cp) {
+      hex(static_cast<unsigned char>(message[i++]));  // no UTF-8 (a Latin-1 name quoted from a file)
+    } else if (*cp == '\n') {
+      out += "\\n";
+    } else if (*cp == '\r') {
+      out += "\\r";
+    } else if (*cp == '\t') {
+      out += "\\t";
+    } else if (*cp < 0x20 || (*cp >= 0x7f && *cp <= 0x9f)) {  // C0, DEL and C1 controls
+      hex(*cp);
     } else {
-      out += ch;
+      out.append(message, at, i - at);
     }
     if (out.size() > max_chars) {
-      out.resize(max_chars > 3 ? max_chars - 3 : 0);
+      out.resize(cut);
       return out + "...";
     }
   }

@@ -241,10 +241,11 @@ void check_output_folders(const Args& args, const std::vector<std::string>& outp
 // exit status stays 130/143. --help exits 0 from inside body via Args.
 int run_main(const char* program, const std::function<int()>& body);
 
-// An error message as one line of at most max_chars bytes: control
+// An error message as one line of at most max_chars bytes of UTF-8: control
 // characters (a newline in a zip entry's name, a JSON key, a header quoted
-// from a file) written as \n, \r, \t or \xNN, and a longer message cut with
-// "...". Every "<program>: error:" line goes through it.
+// from a file; C1 controls too) written as \n, \r, \t or \xNN, bytes that
+// are no UTF-8 (a Latin-1 name) as \xNN, and a longer message cut with
+// "..." between characters. Every "<program>: error:" line goes through it.
 std::string one_line(const std::string& message, size_t max_chars = 4096);
 
 }  // namespace gf::cli
