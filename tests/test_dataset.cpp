@@ -937,6 +937,11 @@ TEST_CASE("bad datasets stop with an error naming the file", "[dataset]") {
         dir / "zipped.zip" + ": conditioning (--cond) needs labels in dataset.json at the top level (there is a "
                              "photos/dataset.json: labels name the images from the top, so make the archive or folder from "
                              "inside that folder)");
+  // A dataset.json that is a link to nothing is named as one (it read as no dataset.json).
+  write_file(dir / "deadlink/a.png", png_bytes(8, 8, 3, 0));
+  fs::create_symlink("gone.json", dir / "deadlink/dataset.json");
+  CHECK(error_of([&] { open_dataset(dir / "deadlink", cond); }) ==
+        dir / "deadlink" + ": conditioning (--cond) needs labels in dataset.json (its dataset.json is a link to nothing)");
   write_file(dir / "ids/dataset.json", R"({"labels": [["a.png", 65535]]})");
   auto widest = open_dataset(dir / "ids", cond);
   CHECK(widest->c_dim() == 65536);
@@ -1842,6 +1847,10 @@ TEST_CASE("folder links: a link loop or a link inside the dataset is not followe
   auto dead = open_dataset(dir / "data", {});
   CHECK(dead->size() == 3);
   CHECK(has_line(dead->notes(), "  " + dir / "data/dangling.png: a link to nothing"));
+  // A link to a device is no link to nothing.
+  fs::create_symlink("/dev/zero", dir / "data/zero.png");
+  auto dev = open_dataset(dir / "data", {});
+  CHECK(has_line(dev->notes(), "  " + dir / "data/zero.png: a link to something that is not a regular file"));
   CHECK(has_line(dead->notes(), "  " + dir / "data/loop_a.png: a link in a loop of links"));
   CHECK(has_line(dead->notes(), "  " + dir / "data/loop_b.png: a link in a loop of links"));
 }

@@ -158,10 +158,12 @@ Source folder_source(std::string dir) {
       }
       if (!e.is_regular_file(ec)) {
         std::string why = "not a regular file";
-        if (e.is_symlink(ec)) {  // a link that leads nowhere, or round in a loop of links
+        if (e.is_symlink(ec)) {  // a link that leads nowhere, round in a loop of links, or to a device or pipe
           std::error_code status_ec;
-          (void)fs::status(e.path(), status_ec);
-          why = status_ec == std::errc::too_many_symbolic_link_levels ? "a link in a loop of links" : "a link to nothing";
+          const fs::file_status target = fs::status(e.path(), status_ec);
+          why = status_ec == std::errc::too_many_symbolic_link_levels ? "a link in a loop of links"
+                : status_ec || !fs::exists(target)                    ? "a link to nothing"
+                                                                      : "a link to something that is not a regular file";
         }
         src.unlisted.emplace_back(rel, why);
         continue;
@@ -621,13 +623,16 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     if (labels.empty()) {
       // A folder zipped with its own name puts everything one level down,
       // where the official loader does not look for dataset.json either.
-      std::string nested;
-      for (const auto& [name, why] : src.unlisted)  // not an image name, so listed there
+      std::string nested, unreadable;
+      for (const auto& [name, why] : src.unlisted) {  // not an image name, so listed there
         if (name.size() > 13 && name.compare(name.size() - 13, 13, "/dataset.json") == 0 && nested.empty()) nested = name;
+        if (name == "dataset.json") unreadable = why;  // a link to nothing, an encrypted entry...
+      }
       throw Error(src.path + ": " + opt.labels_for + " needs labels in dataset.json" +
-                  (nested.empty() ? std::string()
-                                  : " at the top level (there is a " + nested +
-                                        ": labels name the images from the top, so make the archive or folder from inside that folder)"));
+                  (!unreadable.empty() ? " (its dataset.json is " + unreadable + ")"
+                   : nested.empty()    ? std::string()
+                                       : " at the top level (there is a " + nested +
+                                             ": labels name the images from the top, so make the archive or folder from inside that folder)"));
     }
   }
   std::vector<std::string> notes;
