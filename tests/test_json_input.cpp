@@ -57,7 +57,14 @@ TEST_CASE("json: text that is not JSON names the file and why, in words", "[json
   const std::string empty = parse_error_of(""), overflow = parse_error_of("{\"labels\": [[\"a.png\", 1e400]]}");
   CHECK(empty.rfind("dataset.json: not JSON: ", 0) == 0);
   CHECK(empty.find("unexpected end of input") != std::string::npos);
-  CHECK(overflow == "dataset.json: not JSON: number overflow parsing '1e400'");
+  CHECK(overflow == "dataset.json: not JSON ganforge reads: number overflow parsing '1e400', a number beyond float64's "
+                    "range (Python's json reads it as inf; ganforge takes finite numbers only)");
+  // Python's json reads NaN and Infinity: named as such ("invalid literal").
+  CHECK(parse_error_of("{\"labels\": [[\"a.png\", [NaN, 1]]]}") ==
+        "dataset.json: not JSON: NaN at byte 23 (Python's json reads it; JSON, and ganforge, take finite numbers only)");
+  CHECK(parse_error_of("[1, -Infinity]").find("not JSON: -Infinity at byte 4 ") != std::string::npos);
+  CHECK(parse_error_of("[Infinity]").find("not JSON: Infinity at byte 1 ") != std::string::npos);
+  CHECK(parse_error_of("[Nope]").find("invalid literal") != std::string::npos);
   for (const std::string& m : {empty, overflow}) CHECK(m.find("[json.exception") == std::string::npos);
   // A NUL byte ended nlohmann's parse: what followed went unread, not refused.
   const std::string with_nul("{\"a\": 1}\0{\"b\": 2", 18);

@@ -134,6 +134,23 @@ nlohmann::json parse_json(std::string_view text, const std::string& what, bool u
                 " MiB this process may use");
   } catch (const RepeatedKey& r) {
     throw Error(what + ": the key " + json_excerpt(nlohmann::json(r.key)) + " appears twice in one object");
+  } catch (const nlohmann::json::parse_error& e) {
+    // NaN, Infinity and -Infinity: Python's json reads and writes them, JSON
+    // has none (nlohmann: "invalid literal").
+    for (const char* word : {"-Infinity", "NaN", "Infinity"}) {
+      const std::string_view w(word);
+      const size_t at = e.byte > 0 ? e.byte - 1 : 0;
+      for (size_t from = at >= w.size() ? at - w.size() + 1 : 0; from <= at && from < text.size(); ++from)
+        if (text.substr(from, w.size()) == w)
+          throw Error(what + ": not JSON: " + std::string(word) + " at byte " + std::to_string(from) +
+                      " (Python's json reads it; JSON, and ganforge, take finite numbers only)");
+    }
+    throw Error(what + ": not JSON: " + json_error_text(e));
+  } catch (const nlohmann::json::out_of_range& e) {
+    if (e.id == 406)  // "number overflow parsing '1e400'"
+      throw Error(what + ": not JSON ganforge reads: " + json_error_text(e) +
+                  ", a number beyond float64's range (Python's json reads it as inf; ganforge takes finite numbers only)");
+    throw Error(what + ": not JSON: " + json_error_text(e));
   } catch (const nlohmann::json::exception& e) {
     throw Error(what + ": not JSON: " + json_error_text(e));
   }
