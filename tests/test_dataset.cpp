@@ -335,6 +335,19 @@ TEST_CASE("zip reader reads stored entries and rejects corrupt archives", "[data
   // A signature too near the end to begin a record: no zip, as there.
   write_file(dir / "late_signature.zip", zip_bytes + std::string("PK\x05\x06", 4) + std::string(10, '\0'));
   CHECK(error_of([&] { ZipReader z(dir / "late_signature.zip"); }).find("no end of central directory") != std::string::npos);
+  // The longest comment (65535 bytes) and a byte of padding: within zipfile's
+  // window of 22 + 65536 bytes (one byte more was no zip here).
+  std::string max_comment = zip_bytes;
+  max_comment[end + 20] = max_comment[end + 21] = char(0xFF);
+  write_file(dir / "max_comment.zip", max_comment + std::string(0xFFFF, 'c') + std::string(1, '\0'));
+  CHECK(ZipReader(dir / "max_comment.zip").entries().size() == 2);
+  // The last 22 bytes are a record without a comment: taken first, as
+  // zipfile takes them, though a field of it (here the unread counts) spells
+  // the signature again (the search from the end stopped there: "no zip").
+  std::string sig_in_record = zip_bytes;
+  sig_in_record.replace(end + 8, 4, std::string("PK\x05\x06", 4));
+  write_file(dir / "sig_in_record.zip", sig_in_record);
+  CHECK(ZipReader(dir / "sig_in_record.zip").entries().size() == 2);
   std::string split = zip_bytes;
   split[end + 4] = 1;  // this disk's number
   write_file(dir / "split.zip", split);

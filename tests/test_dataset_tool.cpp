@@ -17,6 +17,7 @@
 #include "train/dataset.h"
 #include "train/image_resize.h"
 #include "tests/testing.h"
+#include "tests/zip_fixture.h"
 
 using namespace gf;
 namespace fs = std::filesystem;
@@ -172,4 +173,26 @@ TEST_CASE("dataset_tool passes labels on as they are, as the official, and says 
   CHECK_THROWS_WITH(open_dataset(out.string(), opt),
                     Catch::Contains("the label of '00000/img00000001.png' is a class index, the label of '00000/img00000000.png' a label vector"));
   CHECK(open_dataset(vectors.string(), opt)->c_dim() == 2);
+}
+
+// A zip that names a file twice (zipfile's append mode writes it again): the
+// official open_image_zip lists sorted(z.namelist()), which holds the name
+// twice, and z.open(name) reads the last record both times: three images.
+TEST_CASE("dataset_tool lists a name a zip holds twice twice, each its last record, as the official", "[dataset_tool]") {
+  TempDir dir("dataset_tool_twice");
+  auto png = [](uint8_t v) {
+    const std::vector<uint8_t> px(8 * 8 * 3, v);
+    std::string out;
+    auto append = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append(static_cast<char*>(data), size); };
+    REQUIRE(stbi_write_png_to_func(append, &out, 8, 8, 3, px.data(), 8 * 3));
+    return out;
+  };
+  const fs::path src = dir.path / "dup.zip", out = dir.path / "out";
+  std::ofstream(src, std::ios::binary) << gf::test::stored_zip({{"a.png", png(10)}, {"b.png", png(20)}, {"a.png", png(30)}});
+  REQUIRE(run(kBin + "/dataset_tool --source " + src.string() + " --dest " + out.string()) == 0);
+  const auto ds = open_dataset(out.string());
+  REQUIRE(ds->size() == 3);
+  CHECK(hwc(*ds, 0)[0] == 30);
+  CHECK(hwc(*ds, 1)[0] == 30);
+  CHECK(hwc(*ds, 2)[0] == 20);
 }

@@ -215,6 +215,11 @@ Source open_images(const std::string& path, int64_t max_images) {
   }
   if (apple_double > 0)
     std::cout << "dataset_tool: passed over " << apple_double << " macOS metadata files (__MACOSX/, ._*)\n";
+  // A name the zip holds twice is two images, both its last record, as the
+  // official sorted(z.namelist()) lists it and z.open(name) reads it.
+  for (size_t i = 0, n = names.size(); i < n; ++i)
+    if (const auto it = files.copies.find(names[i]); it != files.copies.end())
+      names.insert(names.end(), it->second - 1, names[i]);
   if (in_folder) std::stable_sort(names.begin(), names.end(), by_parts);
   else std::sort(names.begin(), names.end(), gf::python_name_less);  // sorted(namelist()), with the names added above
   if (names.empty()) throw Error("--source " + path + ": no images (no file with an image extension PIL lists)");

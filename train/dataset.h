@@ -12,6 +12,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -169,6 +170,11 @@ struct ImageFiles {
   std::vector<std::pair<std::string, std::string>> unlisted;
   std::function<std::vector<uint8_t>(const std::string&)> read;
   std::function<bool(const std::string&)> exists;  // a file of that name (dataset.json, which names omits)
+  // A zip's names that it lists more than once (zipfile's append mode writes
+  // a file again): how many records. names holds each once, read as its last
+  // record, as the official loader's set(namelist()); dataset_tool.py lists
+  // each record's name.
+  std::map<std::string, size_t> copies;
   std::string display(const std::string& name) const { return path + "/" + name; }
 };
 ImageFiles open_image_files(const std::string& path);

@@ -213,19 +213,25 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
   file_size_ = static_cast<uint64_t>(file_.tellg());
   if (file_size_ < kEndSize) throw_error(path, "not a zip file (too short)");
 
-  // The end-of-central-directory record sits in the last 22 + 65535 bytes
-  // (it may be followed by a comment): the last signature there, as
-  // Python's zipfile (the official loader's) takes it, whatever its comment
-  // length says and whatever bytes follow (padding added by a transfer, `cat
-  // a.zip extra`); one too near the end to hold a record is no zip there either.
-  const uint64_t tail = std::min<uint64_t>(file_size_, kEndSize + 0xFFFF);
+  // The end-of-central-directory record, as Python's zipfile (the official
+  // loader's) finds it (_EndRecData): the last 22 bytes when they are a
+  // record without a comment; else the last signature in the last 22 +
+  // 65536 bytes, whatever its comment length says and whatever bytes follow
+  // (padding added by a transfer, `cat a.zip extra`); one too near the end
+  // to hold a record is no zip there either.
+  const uint64_t tail = std::min<uint64_t>(file_size_, kEndSize + 0x10000);
   std::vector<uint8_t> buf(tail);
   read_at(file_size_ - tail, buf.data(), tail, "end of central directory");
   int64_t eocd = -1;
-  for (int64_t i = static_cast<int64_t>(tail) - 4; i >= 0; --i) {
-    if (le32(&buf[static_cast<size_t>(i)]) == kEndSig) {
-      if (static_cast<uint64_t>(i) + kEndSize <= tail) eocd = i;
-      break;
+  const uint8_t* last = &buf[static_cast<size_t>(tail - kEndSize)];
+  if (le32(last) == kEndSig && le16(last + 20) == 0) {
+    eocd = static_cast<int64_t>(tail - kEndSize);
+  } else {
+    for (int64_t i = static_cast<int64_t>(tail) - 4; i >= 0; --i) {
+      if (le32(&buf[static_cast<size_t>(i)]) == kEndSig) {
+        if (static_cast<uint64_t>(i) + kEndSize <= tail) eocd = i;
+        break;
+      }
     }
   }
   if (eocd < 0) throw_error(path, "not a zip file (no end of central directory)");
@@ -370,10 +376,13 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     // last record is the entry, as zipfile.open(name) reads it, in the
     // first one's place.
     const auto [at, fresh] = index_.emplace(en.name, entries_.size());
-    if (fresh)
+    if (fresh) {
       entries_.push_back(std::move(en));
-    else
+    } else {
+      size_t& n = repeated_[en.name];
+      n = n == 0 ? 2 : n + 1;
       entries_[at->second] = std::move(en);
+    }
   }
   // Each entry's data ends where the next local header in the file begins
   // (or the directory), as Python's zipfile bounds it (3.11.8 and 3.12.2 on,
@@ -383,6 +392,11 @@ ZipReader::ZipReader(const std::string& path) : path_(path) {
     const auto next = std::upper_bound(starts.begin(), starts.end(), en.header_offset);
     en.data_end = next == starts.end() ? cd_offset : *next;
   }
+}
+
+size_t ZipReader::records(const std::string& name) const {
+  const auto it = repeated_.find(name);
+  return it != repeated_.end() ? it->second : index_.count(name);
 }
 
 int64_t ZipReader::find(const std::string& name) const {

@@ -53,8 +53,12 @@ class ZipReader {
   explicit ZipReader(const std::string& path);
   const std::string& path() const { return path_; }
   const std::vector<Entry>& entries() const { return entries_; }
-  // The index of the entry named `name`, or -1.
+  // The index of the entry named `name`, or -1. A name the directory holds
+  // twice or more is one entry, its last record (as zipfile.open(name)).
   int64_t find(const std::string& name) const;
+  // How many of the directory's records bear `name` (zipfile's namelist()
+  // lists each): 1 for most, 0 for none.
+  size_t records(const std::string& name) const;
   // The entry's uncompressed bytes, CRC-checked; throws for an unreadable entry.
   std::vector<uint8_t> read(const Entry& e);
   // The entry's first min(n, e.size) uncompressed bytes, decoded no further
@@ -78,6 +82,7 @@ class ZipReader {
   uint64_t file_size_ = 0;
   std::vector<Entry> entries_;
   std::unordered_map<std::string, size_t> index_;  // name -> entry
+  std::unordered_map<std::string, size_t> repeated_;  // names of more than one record -> their count
 };
 
 }  // namespace gf
