@@ -91,6 +91,7 @@ struct Source {
   std::vector<std::pair<std::string, std::string>> unlisted;  // name, why
   std::function<std::vector<uint8_t>(const std::string&)> read;  // may throw
   std::function<bool(const std::string&)> exists;
+  std::map<std::string, size_t> copies;  // a zip's names it lists more than once: how many times
   std::string display(const std::string& name) const { return path + "/" + name; }
 };
 
@@ -162,8 +163,10 @@ Source folder_source(std::string dir) {
           std::error_code status_ec;
           const fs::file_status target = fs::status(e.path(), status_ec);
           why = status_ec == std::errc::too_many_symbolic_link_levels ? "a link in a loop of links"
-                : status_ec || !fs::exists(target)                    ? "a link to nothing"
-                                                                      : "a link to something that is not a regular file";
+                : status_ec == std::errc::no_such_file_or_directory || (!status_ec && !fs::exists(target))
+                    ? "a link to nothing"
+                : status_ec ? "a link that cannot be followed (" + status_ec.message() + ")"
+                            : "a link to something that is not a regular file";
         }
         src.unlisted.emplace_back(rel, why);
         continue;
@@ -237,6 +240,7 @@ Source zip_source(const std::string& path) {
   Source src;
   src.path = path;
   for (const auto& e : zip->entries()) {
+    if (const size_t n = zip->records(e.name); n > 1) src.copies[e.name] = n;
     if (e.is_dir() || e.name == "dataset.json") continue;
     if (!pil_lists_extension(splitext_extension(e.name))) src.unlisted.emplace_back(e.name, kNotImageNameReason);
     else if (!e.unreadable.empty()) src.unlisted.emplace_back(e.name, "entry " + e.unreadable);
@@ -626,7 +630,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
       std::string nested, unreadable;
       for (const auto& [name, why] : src.unlisted) {  // not an image name, so listed there
         if (name.size() > 13 && name.compare(name.size() - 13, 13, "/dataset.json") == 0 && nested.empty()) nested = name;
-        if (name == "dataset.json") unreadable = why;  // a link to nothing, an encrypted entry...
+        if (name == "dataset.json") unreadable = why;  // a folder's link to nothing, or into a loop
       }
       throw Error(src.path + ": " + opt.labels_for + " needs labels in dataset.json" +
                   (!unreadable.empty() ? " (its dataset.json is " + unreadable + ")"
@@ -808,7 +812,7 @@ bool fashion_mnist_installed(const std::string& dir) {
 ImageFiles open_image_files(const std::string& path) {
   if (!fs::is_directory(path) && !fs::exists(path)) throw Error(path + ": no such file or folder");
   const Source src = fs::is_directory(path) ? folder_source(path) : zip_source(path);
-  return ImageFiles{src.path, src.names, src.unlisted, src.read, src.exists};
+  return ImageFiles{src.path, src.names, src.unlisted, src.read, src.exists, src.copies};
 }
 
 std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOptions& opt) {
