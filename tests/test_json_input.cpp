@@ -61,9 +61,9 @@ TEST_CASE("json: text that is not JSON names the file and why, in words", "[json
                     "range (Python's json reads it as inf; ganforge takes finite numbers only)");
   // Python's json reads NaN and Infinity: named as such ("invalid literal").
   CHECK(parse_error_of("{\"labels\": [[\"a.png\", [NaN, 1]]]}") ==
-        "dataset.json: not JSON: NaN at byte 23 (Python's json reads it; JSON, and ganforge, take finite numbers only)");
-  CHECK(parse_error_of("[1, -Infinity]").find("not JSON: -Infinity at byte 4 ") != std::string::npos);
-  CHECK(parse_error_of("[Infinity]").find("not JSON: Infinity at byte 1 ") != std::string::npos);
+        "dataset.json: not JSON: NaN at line 1, column 24 (Python's json reads it; JSON, and ganforge, take finite numbers only)");
+  CHECK(parse_error_of("[1, -Infinity]").find("not JSON: -Infinity at line 1, column 5 ") != std::string::npos);
+  CHECK(parse_error_of("[1,\n Infinity]").find("not JSON: Infinity at line 2, column 2 ") != std::string::npos);
   CHECK(parse_error_of("[Nope]").find("invalid literal") != std::string::npos);
   for (const std::string& m : {empty, overflow}) CHECK(m.find("[json.exception") == std::string::npos);
   // A NUL byte ended nlohmann's parse: what followed went unread, not refused.

@@ -141,9 +141,13 @@ nlohmann::json parse_json(std::string_view text, const std::string& what, bool u
       const std::string_view w(word);
       const size_t at = e.byte > 0 ? e.byte - 1 : 0;
       for (size_t from = at >= w.size() ? at - w.size() + 1 : 0; from <= at && from < text.size(); ++from)
-        if (text.substr(from, w.size()) == w)
-          throw Error(what + ": not JSON: " + std::string(word) + " at byte " + std::to_string(from) +
-                      " (Python's json reads it; JSON, and ganforge, take finite numbers only)");
+        if (text.substr(from, w.size()) == w) {
+          const size_t line_start = text.rfind('\n', from == 0 ? 0 : from - 1);
+          const size_t column = line_start == std::string_view::npos || from == 0 ? from + 1 : from - line_start;
+          const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + from, '\n'));
+          throw Error(what + ": not JSON: " + std::string(word) + " at line " + std::to_string(line) + ", column " +
+                      std::to_string(column) + " (Python's json reads it; JSON, and ganforge, take finite numbers only)");
+        }
     }
     throw Error(what + ": not JSON: " + json_error_text(e));
   } catch (const nlohmann::json::out_of_range& e) {
