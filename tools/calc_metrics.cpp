@@ -132,10 +132,11 @@ nlohmann::json official_training_set(const io::SafetensorsFile& file, const std:
   nlohmann::json options = {{"data", kw["path"]}};
   if (kw.contains("xflip") && kw["xflip"].is_boolean()) options["mirror"] = kw["xflip"];
   // train.py sets max_size to the dataset's length, and to --subset with
-  // random_seed = --seed: only a smaller one picks a subset.
+  // random_seed = --seed: only a smaller one picks a subset (the caller
+  // compares it with the dataset).
   if (kw.contains("max_size") && kw["max_size"].is_number_unsigned() && kw["max_size"].get<uint64_t>() > 0)
     options["max_images"] = kw["max_size"];
-  options["subset_seed"] = kw.contains("random_seed") ? kw["random_seed"] : nlohmann::json(0);  // ImageFolderDataset's default 0
+  options["subset_seed"] = kw.contains("random_seed") ? kw["random_seed"] : nlohmann::json(0u);  // ImageFolderDataset's default 0
   return options;
 }
 
@@ -176,7 +177,7 @@ int run(int argc, char** argv) {
                  metrics::with_metric_flags(
                      {{"network", "FILE.bin", "", "generator snapshot or converted network (required)"},
                       {"data", "PATH", "", "dataset to evaluate against (default: the run's, from training_options.json, or a converted official snapshot's training_set_kwargs; a relative path there is relative to where training ran)"},
-                      {"mirror", "BOOL", "", "whether the dataset was augmented with x-flips in training: true or false, 1 or 0, as calc_metrics.py's (default: the run's)"},
+                      {"mirror", "BOOL", "", "whether the dataset was augmented with x-flips in training: true or false, 1 or 0, as calc_metrics.py's (default: the run's, or a converted official snapshot's training_set_kwargs)"},
                       cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise, PPL's paths and KID's subsets", 0, cli::kSeedMax),
                       cli::device("device", "cpu", "where to run (one process per device: cuda:K+LOCAL_RANK)"),
                       cli::integer("gpus", "N", "", "calc_metrics.py's process count: here one process runs per device, launched by mpirun or torchrun (see the README), so N must be their count (1 alone)", 1, 1024),
@@ -279,8 +280,16 @@ int run(int argc, char** argv) {
     const auto& sub = run_options.is_object() ? run_options.value("max_images", nlohmann::json()) : nlohmann::json();
     const auto& sub_seed = run_options.is_object() ? run_options.value("subset_seed", nlohmann::json()) : nlohmann::json();
     const bool wants_paths = std::any_of(req.names.begin(), req.names.end(), metrics::metric_needs_mapping);
-    if (!args.has("data") && G->c_dim > 0 && wants_paths && sub.is_number_unsigned() && sub_seed.is_number_unsigned() &&
-        sub_seed.get<uint64_t>() <= UINT32_MAX) {
+    // As the official Dataset, a max_size not below the image count picks no
+    // subset (it refused "--max-images N is more than its M images").
+    const int64_t raw_images = ds->size() / (dopt.xflip ? 2 : 1);
+    // (A run folder of before 2026-12-06 records no subset_seed: the whole dataset, as then.)
+    if (!args.has("data") && G->c_dim > 0 && wants_paths && sub.is_number_unsigned() && !sub_seed.is_null() &&
+        sub.get<uint64_t>() < static_cast<uint64_t>(raw_images)) {
+      // numpy's RandomState(seed) takes 0 to 2**32 - 1 (the official fails on others).
+      if (!sub_seed.is_number_unsigned() || sub_seed.get<uint64_t>() > UINT32_MAX)
+        throw Error(options_from + ": the subset's seed " + io::json_excerpt(sub_seed) +
+                    " is no seed numpy's RandomState takes (0 to 2**32 - 1), and PPL draws its labels from the subset; give --data");
       DatasetOptions subset = dopt;
       subset.max_images = sub.get<int64_t>();
       subset.subset_seed = sub_seed.get<uint32_t>();

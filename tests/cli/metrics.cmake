@@ -237,6 +237,26 @@ OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_p_run}/network-snapsh
 got=$(tail -q -n 1 ${_p_run}/metric-ppl_wend.jsonl ${_p_run}/metric-pr50k3_full.jsonl | grep -o '\"results\": {[^}]*}') && \
 echo \"training $want, calc_metrics $got\" && test \"$want\" = \"$got\" && \
 test $(grep -c '\"ppl_wend\":[0-9]' ${_p_run}/stats.jsonl) -eq 2")
+# The same snapshot outside its run folder, as a converted official one
+# with train.py's training_set_kwargs (path "" is Fashion-MNIST here): PPL's
+# labels come from the max_size subset with random_seed, giving the
+# training's value; a max_size not below the dataset's count is no subset
+# (it was refused as "--max-images 100000 is more than its ... images");
+# a seed numpy refuses is named.
+gf_test(cpu.calc_metrics_official_kwargs_ppl_subset FIXTURES_REQUIRED metrics_ppl_run
+        COMMAND sh -c "d=${_p}/official && rm -rf $d && mkdir -p $d && \
+seed=$('${GF_PYTHON3}' -c 'import json, sys; print(json.load(open(sys.argv[1]))[\"subset_seed\"])' ${_p_run}/training_options.json) && \
+e='${GF_PYTHON3} ${GF_CLI_DIR}/edit_metadata.py ${_p_run}/network-snapshot-000000.bin' && \
+kw() { printf '{\"path\": \"\", \"max_size\": %s, \"random_seed\": %s}' $1 $2; } && \
+$e $d/sub.bin \"training_set_kwargs=$(kw 64 $seed)\" && $e $d/all.bin \"training_set_kwargs=$(kw 100000 $seed)\" && \
+$e $d/bad.bin \"training_set_kwargs=$(kw 64 -1)\" && \
+ppl() { OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network $1 ${_p_flags_sh} --metrics ppl_wend | grep -o '\"ppl_wend\": [^}]*'; } && \
+want=$(sed -n 2p ${_p_run}/metric-ppl_wend.jsonl | grep -o '\"ppl_wend\": [^}]*') && \
+sub=$(ppl $d/sub.bin) && all=$(ppl $d/all.bin) && echo \"training $want, subset $sub, whole $all\" && \
+test \"$want\" = \"$sub\" && test \"$sub\" != \"$all\" && \
+sh ${GF_CLI_DIR}/expect_error.sh \"^calc_metrics: error: .*bad.bin's training_set_kwargs \\(the official snapshot's\\): the subset's seed -1 is no seed numpy's RandomState takes\" \
+$<TARGET_FILE:calc_metrics> --network $d/bad.bin ${_p_flags_sh} --metrics ppl_wend && echo 'official subset'")
+set_tests_properties(cpu.calc_metrics_official_kwargs_ppl_subset PROPERTIES PASS_REGULAR_EXPRESSION "official subset")
 
 # Bad input for PR and PPL: one line each, before any work.
 gf_expect_error(train_stylegan_ppl_without_vgg16 "^train_stylegan: error: --metrics ppl_wend,pr50k3 needs --vgg16 FILE.bin" ""
