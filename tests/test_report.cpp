@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -547,4 +548,23 @@ TEST_CASE("a page is UTF-8 whatever bytes its folder's name and files hold", "[r
   CHECK(page.find("\xC2\x85") == std::string::npos);
   CHECK(page.find("height=\"-") == std::string::npos);
   CHECK(page.find("height=\"17179869176\"") != std::string::npos);
+}
+
+// --resume-time (the official resume_time) starts the run's clock there:
+// the page's start is its own, not that many seconds before it.
+TEST_CASE("a run given --resume-time is shown started when it started", "[report]") {
+  const fs::path d = fresh_dir("resume_time");
+  std::ofstream(d / "training_options.json") << "{\"total_kimg\": 5, \"resume_time\": 36000}";
+  std::ofstream(d / "stats.jsonl") << "{\"kimg\": 1, \"tick\": 1, \"total_sec\": 36010, \"timestamp\": 1700000000}\n";
+  auto shown = [](double t) {
+    const std::time_t s = static_cast<std::time_t>(t);
+    std::tm tm{};
+    localtime_r(&s, &tm);
+    char b[64];
+    std::strftime(b, sizeof b, "%Y-%m-%d %H:%M:%S %Z", &tm);
+    return std::string(b);
+  };
+  const std::string page = render_report(d.string());
+  CHECK(page.find(shown(1700000000 - 10)) != std::string::npos);
+  CHECK(page.find(shown(1700000000 - 36010)) == std::string::npos);
 }

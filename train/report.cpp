@@ -939,7 +939,10 @@ std::string render_report(const std::string& run_dir, const ReportOptions& opt_i
     const std::string resume = opt_text(options, "resume");
     if (!resume.empty()) row("Resumed", "from " + resume + (std::isfinite(resume_kimg) ? " at kimg " + num(resume_kimg) : ""));
     if (n) {
-      row("Started", local_time(s.at("timestamp", 0) - s.at("total_sec", 0)));
+      // A run given --resume-time (the official resume_time) counts its
+      // time from there: its own start is that much later.
+      const double resume_time = s.earlier_rows ? kNaN : opt_number(options, "resume_time");
+      row("Started", local_time(s.at("timestamp", 0) - s.at("total_sec", 0) + (std::isfinite(resume_time) ? resume_time : 0)));
       row("Speed", std::isfinite(rate) ? num(rate) + " s/kimg lately" : "");
     }
     row("Run folder", abs.string());
