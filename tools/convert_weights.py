@@ -3108,6 +3108,9 @@ def export(args):
         model = ref.Discriminator(**kwargs) if key == "D" else ref.Generator(**kwargs)
         check_state(nets[key], model, f"{args.src}: {key}")
     out = {k: nets[k] for k in wanted} if args.net == "all" else nets[args.net]
+    if args.net == "all" and "training_set_kwargs" in meta:
+        # Beside the networks, as an official snapshot keeps them (import reads them back).
+        out["training_set_kwargs"] = json.loads(meta["training_set_kwargs"])
     buf = io.BytesIO()
     torch.save(out, buf)
     write_atomic(args.dst, [buf.getvalue()])
