@@ -299,7 +299,7 @@ bool same_setting(const std::string& given, const std::string& kept) {
 
 }  // namespace
 
-void check_resume_kimg(const Args& args, const std::string& resume_path, bool from_checkpoint) {
+void check_resume_point(const Args& args, const std::string& resume_path, bool from_checkpoint) {
   for (const char* flag : {"resume-kimg", "resume-time"}) {
     if (!args.has(flag)) continue;
     const std::string name = std::string("--") + flag;
@@ -308,6 +308,12 @@ void check_resume_kimg(const Args& args, const std::string& resume_path, bool fr
       throw Error(name + " applies to --resume of networks; " + resume_path + " is a checkpoint, which resumes at its own " +
                   (std::string(flag) == "resume-kimg" ? "kimg" : "time (its earlier ticks, carried into report.html)"));
   }
+}
+
+Flag resume_time_flag(const std::string& scope) {
+  return number("resume-time", "SEC", "",
+                scope + "with --resume of networks: the seconds the time column starts from, as the official resume_time (default 0)",
+                Range::at_least(0, 1e12));
 }
 
 void check_kept_on_resume(const Args& args, const std::string& path, const std::vector<KeptValue>& kept) {

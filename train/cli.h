@@ -155,7 +155,10 @@ void check_kept_on_resume(const Args& args, const std::string& path, const std::
 // continues the schedule and the time column: they need --resume, and a
 // checkpoint (from_checkpoint) resumes at its own count (and report.html adds
 // its earlier ticks' time), so both are refused.
-void check_resume_kimg(const Args& args, const std::string& resume_path, bool from_checkpoint);
+void check_resume_point(const Args& args, const std::string& resume_path, bool from_checkpoint);
+// The --resume-time SEC flag (at most 1e12 s); `scope` leads its help
+// ("--arch stylegan, ") where only part of a program takes it.
+Flag resume_time_flag(const std::string& scope = "");
 // A double as text that reads back to the same double ("0.002", "10"); a
 // whole one below 1e15 in full ("1000000", where %g wrote "1e+06"), as
 // Python writes an int (train.py's kimg).

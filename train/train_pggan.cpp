@@ -29,7 +29,6 @@ using namespace gf;
 // --kimg and the schedule's kimg: a trillion images, far beyond any run, and
 // exact as a count of images in int64.
 constexpr double kMaxKimg = 1e9;
-constexpr double kMaxResumeSec = 1e12;  // 30,000 years
 
 std::string num(double v) {
   char b[32];
@@ -45,7 +44,7 @@ std::unique_ptr<PGGANTrainer> resumed_trainer(const cli::Args& args, const std::
                                               const Dataset& ds, std::string* note) {
   const io::SafetensorsFile file = io::read_safetensors(path);
   if (resumes_checkpoint(file, path, kPGGANCheckpointFormat)) {
-    cli::check_resume_kimg(args, path, true);
+    cli::check_resume_point(args, path, true);
     PGGANSetup setup = pggan_checkpoint_setup(file, path, fresh.device);
     const PGGANSpec& k = setup.spec;
     cli::check_kept_on_resume(args, path,
@@ -83,8 +82,7 @@ int run(int argc, char** argv) {
                               cli::Range::at_least(0, kMaxKimg)),
                   cli::number("resume-kimg", "N", "", "with --resume of networks (a snapshot, a converted pickle): the kimg the schedule continues from, as the official resume_kimg (default 0)",
                               cli::Range::at_least(0, kMaxKimg)),
-                  cli::number("resume-time", "SEC", "", "with --resume of networks: the seconds the time column starts from, as the official resume_time (default 0)",
-                              cli::Range::at_least(0, kMaxResumeSec)),
+                  cli::resume_time_flag(),
                   cli::number("lod-training-kimg", "N", "", "kimg at each resolution before the next fades in",
                               cli::Range::at_least(0, kMaxKimg)),
                   cli::number("lod-transition-kimg", "N", "", "kimg of each fade", cli::Range::at_least(0, kMaxKimg)),
@@ -108,7 +106,7 @@ int run(int argc, char** argv) {
   // The run folder and the draw logs must not join the dataset.
   cli::check_output_folders(args, {"outdir", "record-draws"}, {"data"});
   const Device dev = args.device("device");
-  if (!args.has("resume")) cli::check_resume_kimg(args, "", false);
+  if (!args.has("resume")) cli::check_resume_point(args, "", false);
   DatasetOptions dopt;
   dopt.use_labels = args.flag("cond");
   if (args.has("max-images")) dopt.max_images = args.integer("max-images");

@@ -65,7 +65,6 @@ using namespace gf;
 // --kimg and --tick: a trillion images, far beyond any run, and exact as a
 // count of images in int64 (the loop counts images).
 constexpr double kMaxKimg = 1e9;
-constexpr double kMaxResumeSec = 1e12;  // 30,000 years
 
 // --resume of another family's file (a checkpoint or network bundle): one
 // line naming the family and what continues it; the configs would otherwise
@@ -310,7 +309,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
     check_resume_family(resume, args.str("resume"), stylegan::kFamily);
     return resumes_checkpoint(resume, args.str("resume"), kStyleGANCheckpointFormat);
   }();
-  cli::check_resume_kimg(args, args.str("resume"), from_checkpoint);
+  cli::check_resume_point(args, args.str("resume"), from_checkpoint);
   if (from_checkpoint) {
     spec = stylegan_checkpoint_spec(resume, args.str("resume"), &seed);
     cli::check_kept_on_resume(args, args.str("resume"),
@@ -520,8 +519,7 @@ int run(int argc_given, char** argv_given) {
                   cli::number("kimg", "N", "", "train for this many thousand images; at least one minibatch is trained", cli::Range::at_least(0, kMaxKimg)),
                   cli::number("resume-kimg", "N", "", "--arch stylegan, with --resume of networks (a snapshot, a converted pickle): the kimg the schedule continues from, as the official resume_kimg (default 0)",
                               cli::Range::at_least(0, kMaxKimg)),
-                  cli::number("resume-time", "SEC", "", "--arch stylegan, with --resume of networks: the seconds the time column starts from, as the official resume_time (default 0)",
-                              cli::Range::at_least(0, kMaxResumeSec)),
+                  cli::resume_time_flag("--arch stylegan, "),
                   cli::number("gamma", "G", "", "override the R1 weight", cli::Range::at_least(0)),
                   cli::integer("snap", "TICKS", "", "snapshot and checkpoint interval in ticks; 0: only at the end (default: 50 as StyleGAN2-ADA's train.py; --arch stylegan: 10 as v1's training_loop, fakes every tick)", 0, cli::kIntMax),
                   cli::number("tick", "KIMG", "4", "progress line interval in thousand images (stylegan: default the schedule's)", cli::Range::above(0, kMaxKimg)),
@@ -586,7 +584,7 @@ int run(int argc_given, char** argv_given) {
       if (args.has(f)) throw Error(std::string("--") + f + " is StyleGAN2-ADA's augmentation; --arch stylegan trains without it");
   if (arch == "stylegan" && args.has("freezed")) throw Error("--freezed is StyleGAN2-ADA's Freeze-D; --arch stylegan trains without it");
   if (arch == "stylegan" && args.flag("dry-run")) throw Error("--dry-run is StyleGAN2-ADA's; --arch stylegan has none");
-  if (!args.has("resume")) cli::check_resume_kimg(args, "", false);  // before the data is read
+  if (!args.has("resume")) cli::check_resume_point(args, "", false);  // before the data is read
   if (arch == "stylegan2" && args.has("resume-kimg"))
     throw Error("--resume-kimg is the TensorFlow trainers' (train_pggan, --arch stylegan); StyleGAN2-ADA starts a resumed "
                 "run's count at 0, as the official train.py, and a checkpoint.bin resumes at its own");
