@@ -9,7 +9,10 @@
 // Shapes: PReLU at the pSp encoder's (IR-SE50 at 256 px input: 64 channels
 // at 128 px down to 512 at 16 px), pixel_norm and pixel_norm_grad at z [B,
 // 512] and PGGAN's 512-channel maps. float32. GB/s counts bytes read once
-// and written once (x and y; x, g and dx). Threads: OMP_NUM_THREADS.
+// and written once (x and y; x, g and dx), and "of copy" is its fraction of
+// a 64 MiB copy's bandwidth measured in the same run (the memory-bound
+// kernels' ceiling; a row whose data stays in cache passes 1). Threads:
+// OMP_NUM_THREADS.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include "bench/bench_common.h"
+#include "engine/ops.h"
 #include "kernels/pixel_norm.h"
 #include "kernels/prelu.h"
 
@@ -120,6 +124,9 @@ std::string shape(std::initializer_list<int64_t> s) {
   return out + "]";
 }
 
+// The 64 MiB copy's GB/s (read and write), the rows' ceiling.
+double g_copy_gbs = 0;
+
 // One row: new and old timed round-robin, then compared bit for bit.
 void row(const char* op, const std::string& size, double bytes, const bench::Reps& reps,
          const std::function<void()>& now, const std::function<void()>& old, const std::vector<float>& y_now,
@@ -128,9 +135,9 @@ void row(const char* op, const std::string& size, double bytes, const bench::Rep
   now();
   old();
   const bool same = std::memcmp(y_now.data(), y_old.data(), y_now.size() * sizeof(float)) == 0;
-  std::printf("  %-16s %-18s %9.4f ms %7.1f GB/s | before %9.4f ms %7.1f GB/s | %5.2fx | bits %s\n", op,
-              size.c_str(), t[0] * 1e3, bytes / t[0] / 1e9, t[1] * 1e3, bytes / t[1] / 1e9, t[1] / t[0],
-              same ? "same" : "DIFFER");
+  std::printf("  %-16s %-18s %9.4f ms %7.1f GB/s %5.2f of copy | before %9.4f ms %7.1f GB/s %5.2f of copy | %5.2fx | bits %s\n",
+              op, size.c_str(), t[0] * 1e3, bytes / t[0] / 1e9, bytes / t[0] / 1e9 / g_copy_gbs, t[1] * 1e3,
+              bytes / t[1] / 1e9, bytes / t[1] / 1e9 / g_copy_gbs, t[1] / t[0], same ? "same" : "DIFFER");
   std::fflush(stdout);
   if (!same) throw std::runtime_error(std::string(op) + " " + size + ": the two versions differ in bits");
 }
@@ -140,6 +147,15 @@ void run(bool quick) {
   const bench::Reps reps{2, quick ? 5 : 9, quick ? 2 : 5};
   std::printf("CPU, float32, batch %lld; 'before' = the same loops without the file's flags\n",
               static_cast<long long>(batch));
+  {
+    NoGradGuard ng;
+    Generator gen(1);
+    const int64_t mib64 = 64 << 20;
+    const Tensor big = gf::rand({mib64 / 4}, gen, DType::f32, Device::cpu());
+    const double copy_s = bench::time_per_call(Device::cpu(), reps, std::function<void()>([&] { big.clone(); }));
+    g_copy_gbs = 2.0 * mib64 / copy_s / 1e9;
+    std::printf("  %-16s %-18s %9.4f ms %7.1f GB/s (the ceiling)\n", "copy", "64 MiB clone", copy_s * 1e3, g_copy_gbs);
+  }
   // PReLU at the pSp encoder's shapes.
   for (const auto& [c, res] : std::vector<std::pair<int64_t, int64_t>>{{64, 128}, {128, 64}, {256, 32}, {512, 16}}) {
     const PreluDims d{batch, c, res * res, true};
