@@ -78,10 +78,33 @@ io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& 
   return state;
 }
 
-void check_finite_tensors(const io::TensorMap& tensors, const std::string& path) {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+bool may_be_nonfinite(const std::string& name, bool training_state) {
+  if (ends_with(name, "w_avg") || ends_with(name, "dlatent_avg")) return true;
+  return training_state && (name.rfind("G_opt.", 0) == 0 || name.rfind("D_opt.", 0) == 0 || name.rfind("opt.", 0) == 0 ||
+                            name == "state.pl_mean");
+}
+
+bool floating_on_cpu(const Tensor& t) {
+  return t.device().is_cpu() && (t.dtype() == DType::f32 || t.dtype() == DType::f64);
+}
+
+}  // namespace
+
+void check_finite_tensors(const io::TensorMap& tensors, const std::string& path, bool training_state) {
   for (const auto& [name, t] : tensors)
-    if (t.device().is_cpu() && (t.dtype() == DType::f32 || t.dtype() == DType::f64))
-      io::check_finite(t, path + ": tensor '" + name + "'");
+    if (floating_on_cpu(t) && !may_be_nonfinite(name, training_state)) io::check_finite(t, path + ": tensor '" + name + "'");
+}
+
+std::string first_nonfinite_tensor(const io::TensorMap& tensors) {
+  for (const auto& [name, t] : tensors)
+    if (floating_on_cpu(t) && io::first_nonfinite(t) >= 0) return name;
+  return "";
 }
 
 void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what,

@@ -64,10 +64,19 @@ std::vector<std::string> networks_in(const io::SafetensorsFile& file);
 io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& path, const std::string& which);
 
 // Throws gf::Error "<path>: tensor '<name>': element [...] is nan ..." for
-// the first tensor of a file's that holds a NaN or an infinity: weights and
-// training state are finite, and a damaged file (8 bytes of 0xff in a
-// weight) otherwise gave NaN images or a NaN run without a word.
-void check_finite_tensors(const io::TensorMap& tensors, const std::string& path);
+// the first tensor of a file's that holds a NaN or an infinity: weights are
+// finite, and a damaged file (8 bytes of 0xff in a weight) otherwise gave
+// NaN images or a NaN run without a word. Passed over: the tracked means of
+// W (w_avg, v1's dlatent_avg), which a diverging run overflows while its
+// weights stay finite and which the official code uses only to truncate
+// (a NaN one gives NaN images at psi != 1, which the programs refuse); and,
+// with training_state, the optimizers' moments (G_opt.*, D_opt.*, opt.*:
+// Adam's exp_avg_sq of a finite gradient above 1.8e19 is inf, after which
+// the official Adam goes on with steps of 0) and state.pl_mean, so that a
+// diverged run's checkpoint resumes as the run would have gone on.
+void check_finite_tensors(const io::TensorMap& tensors, const std::string& path, bool training_state = false);
+// The first tensor of `tensors` that holds a NaN or an infinity, "" when none.
+std::string first_nonfinite_tensor(const io::TensorMap& tensors);
 
 // net.load_state_dict(state), with an error prefixed by "<path>: <what>: ";
 // every tensor of state must be finite (check_finite_tensors), and every

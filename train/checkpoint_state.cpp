@@ -282,9 +282,18 @@ bool resumes_checkpoint(const io::SafetensorsFile& file, const std::string& path
   return false;
 }
 
+std::string diverged_note(const io::SafetensorsFile& file, const std::string& path) {
+  const std::string name = first_nonfinite_tensor(file.tensors);
+  if (name.empty()) return "";
+  return "warning: " + path + " holds values that are not finite (first in '" + name +
+         "'): the run had diverged by then; it resumes as it stood, as the run would have gone on";
+}
+
 void load_gan_state(const io::TensorMap& all, const std::string& path, Module& G, Module& D, Module& G_ema,
                     Optimizer& G_opt, Optimizer& D_opt, InfiniteSampler& sampler) {
-  check_finite_tensors(all, path);  // the optimizers' moments too, before anything is loaded
+  // The weights before anything is loaded; a diverged run's optimizer
+  // moments may be inf, and resume as they are (check_finite_tensors).
+  check_finite_tensors(all, path, /*training_state=*/true);
   load_module(G, select_prefix(all, "G."), path, "G");
   load_module(D, select_prefix(all, "D."), path, "D");
   load_module(G_ema, select_prefix(all, "G_ema."), path, "G_ema");

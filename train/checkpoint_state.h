@@ -86,6 +86,11 @@ std::string no_discriminator_note(const io::SafetensorsFile& file, const std::st
 // G_ema.* go into the networks, G_opt.* and D_opt.* into the optimizers,
 // sampler.* into the data sampler. Throws gf::Error naming path when a
 // tensor is missing or misshapen.
+// The run log's line for a checkpoint that holds a NaN or an infinity (its
+// optimizer moments, pl_mean, w_avg: a run that diverged, which resumes as it
+// stood, as the run would have gone on), naming the first such tensor; "" for none.
+std::string diverged_note(const io::SafetensorsFile& file, const std::string& path);
+
 void load_gan_state(const io::TensorMap& all, const std::string& path, Module& G, Module& D, Module& G_ema,
                     Optimizer& G_opt, Optimizer& D_opt, InfiniteSampler& sampler);
 

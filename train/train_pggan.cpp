@@ -58,6 +58,7 @@ std::unique_ptr<PGGANTrainer> resumed_trainer(const cli::Args& args, const std::
     check_configs_fit_file<pggan::Generator, pggan::Discriminator>(file, path, setup.G_kwargs, setup.D_kwargs);
     auto t = built_from_file(path, [&] { return std::make_unique<PGGANTrainer>(setup, ds); });
     load_pggan_checkpoint(*t, file, path);
+    *note = diverged_note(file, path);
     return t;
   }
   const PGGANSetup setup = pggan_bundle_setup(file, path, fresh);

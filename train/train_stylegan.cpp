@@ -121,6 +121,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
     auto t = built_from_file(path, [&] { return std::make_unique<StyleGAN2Trainer>(setup, ds); });
     agree(*t);
     load_checkpoint(*t, file, path);
+    *note = diverged_note(file, path);
     return t;
   }
   // As the official train.py resuming from a pickle: no EMA ramp-up, and ADA
@@ -340,6 +341,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
     trainer.set_draw_log(std::move(log));
   if (from_checkpoint) {
     load_stylegan_checkpoint(trainer, resume, args.str("resume"));
+    resume_note = diverged_note(resume, args.str("resume"));
   } else if (args.has("resume")) {
     // As StyleGAN2 and PGGAN: a generator alone fills G and Gs, and D starts afresh (logged).
     resume_note = no_discriminator_note(resume, args.str("resume"));

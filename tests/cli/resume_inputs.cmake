@@ -141,6 +141,29 @@ sh $s/expect_error.sh 'old/psp.bin predates recording its generator and brings i
 $<TARGET_FILE:train_psp> --data $d/ds.zip --cfg cpu --batch 2 --val-images 2 --max-steps 3 --resume $d/old/psp.bin \
   --outdir $d/old/runs | grep -q 'resumed from .* at step 2' && echo old checkpoints resumed")
 set_tests_properties(cpu.resume_checkpoints_without_keys PROPERTIES PASS_REGULAR_EXPRESSION "old checkpoints resumed")
+# A diverged run's checkpoint: Adam's exp_avg_sq of an overflowing gradient
+# is inf, pl_mean and w_avg NaN, as the official run holds them and trains
+# on. Each was refused ("element [0] is inf"), so the run could not go on;
+# now it resumes, with a warning line. Weights that are not finite are still
+# refused, and a snapshot with a NaN w_avg generates at psi 1 (the official
+# uses w_avg only to truncate) and is refused at psi 0.5 (NaN images).
+gf_test(cpu.resume_diverged_checkpoints FIXTURES_REQUIRED resume_inputs
+        COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_ri} && s=${GF_CLI_DIR} && export OMP_NUM_THREADS=1 && \
+rm -rf $d/div && mkdir -p $d/div && sg=$d/sg2/00000-ds-tiny-kimg0.008 && \
+'${GF_PYTHON3}' $s/edit_tensor.py $sg/checkpoint.bin $d/div/sg2.bin D_opt.b4.fc.bias.exp_avg_sq=inf state.pl_mean=nan \
+  G.mapping.w_avg=nan G_ema.mapping.w_avg=nan && \
+'${GF_PYTHON3}' $s/edit_tensor.py $sg/checkpoint.bin $d/div/weights.bin G.mapping.fc0.weight=nan && \
+'${GF_PYTHON3}' $s/edit_tensor.py $d/pg/00000-ds-pggan-tiny/checkpoint.bin $d/div/pg.bin D_opt.4x4/Conv/bias.exp_avg_sq=inf && \
+'${GF_PYTHON3}' $s/edit_tensor.py $sg/network-snapshot-000000.bin $d/div/snap.bin G_ema.mapping.w_avg=nan && \
+$<TARGET_FILE:train_stylegan> --data $d/ds.zip --kimg 0.012 --resume $d/div/sg2.bin --outdir $d/div/runs > $d/div/sg2.log && \
+grep -q \"^warning: .*div/sg2.bin holds values that are not finite (first in 'D_opt.b4.fc.bias.exp_avg_sq'): the run had diverged\" $d/div/sg2.log && \
+$<TARGET_FILE:train_pggan> --data $d/ds.zip --kimg 0.012 --resume $d/div/pg.bin --outdir $d/div/runs | grep -q 'holds values that are not finite' && \
+sh $s/expect_error.sh \"div/weights.bin: tensor 'G.mapping.fc0.weight': element \\[0, 0\\] is nan\" \
+  $<TARGET_FILE:train_stylegan> --data $d/ds.zip --kimg 0.012 --resume $d/div/weights.bin --outdir $d/bad && \
+$<TARGET_FILE:generate> --network $d/div/snap.bin --seeds 0 --outdir $d/div/psi1 > /dev/null && test -s $d/div/psi1/seed0000.png && \
+sh $s/expect_error.sh 'image 0 \\(seed0000.png\\) is not finite' \
+  $<TARGET_FILE:generate> --network $d/div/snap.bin --seeds 0 --trunc 0.5 --outdir $d/div/psi05 && echo diverged runs resume")
+set_tests_properties(cpu.resume_diverged_checkpoints PROPERTIES PASS_REGULAR_EXPRESSION "diverged runs resume")
 # A damaged spec in a checkpoint, refused naming the file: gpus 0 divided by
 # zero (SIGFPE); v1's D_repeats 0 looped forever, its adam_beta2 1.5 trained NaN.
 gf_test(cpu.resume_checkpoint_damaged_spec FIXTURES_REQUIRED resume_inputs

@@ -95,7 +95,7 @@ std::unique_ptr<Psp> checkpoint_network(const io::SafetensorsFile& file, const s
 
 void load_checkpoint_state(PspTrainer& t, const io::SafetensorsFile& file, const std::string& path) {
   const io::TensorMap& all = file.tensors;
-  check_finite_tensors(all, path);
+  check_finite_tensors(all, path, /*training_state=*/true);
   const double step = whole(all, "state.step", k2to53, path);
   const uint64_t rng_seed = u64_of(all, "state.rng_seed", path), rng_offset = u64_of(all, "state.rng_offset", path);
   if (rng_seed != t.rng().seed) throw Error(path + ": random seed does not match the run's");

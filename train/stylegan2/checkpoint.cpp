@@ -122,7 +122,9 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
   // before changing anything, in the order below.
   const double cur_nimg = whole_number(all, "state.cur_nimg", 1, 0, k2to53, path);
   const double batch_idx = whole_number(all, "state.batch_idx", 1, 0, k2to53, path);
-  const double pl_mean = finite_number(all, "state.pl_mean", 1, 0, path);
+  // A diverged run's path-length mean may be NaN or inf (the official keeps
+  // it so and trains on): resumed as it is.
+  const double pl_mean = need_tensor(all, "state.pl_mean", 1, path).to_vector()[0];
   if (pl_mean < 0) throw Error(path + ": 'state.pl_mean' is " + std::to_string(pl_mean) + ", but a mean of path lengths is >= 0");
   // Every step adds the spec's batch to cur_nimg and 1 to batch_idx, from 0.
   if (cur_nimg != batch_idx * t.setup().spec.batch)
