@@ -588,3 +588,31 @@ TEST_CASE("write_atomic keeps the replaced file's permissions, and takes a name 
   CHECK_FALSE(fs::exists(tmp));
   fs::remove_all(dir);
 }
+
+// A writer of another PID namespace with this process id (a container on a
+// shared volume, another machine on NFS) uses the same "<path>.<pid>.tmp":
+// it was truncated and written over, and one writer reported success over
+// the other's bytes. The name is now made exclusively; where it exists this
+// writer takes a tagged one and leaves the other's file alone.
+TEST_CASE("write_atomic never writes into a temporary another writer holds", "[atomic_file]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_test_atomic_shared_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "net.bin").string();
+  { std::ofstream(gf::io::temp_name(path)) << "the other writer's bytes"; }
+  gf::io::write_atomic(path, [](std::ostream& o) { o << "mine"; }, "test");
+  CHECK(read_all(path) == "mine");
+  CHECK(read_all(gf::io::temp_name(path)) == "the other writer's bytes");
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) (void)e, ++files;
+  CHECK(files == 2);  // net.bin and the other's temporary: this writer's own is renamed
+  // A set of outputs the same way.
+  const std::string second = (dir / "b.bin").string();
+  { std::ofstream(gf::io::temp_name(second)) << "other"; }
+  gf::io::AtomicFileSet set;
+  set.add(second, [](std::ostream& o) { o << "set"; }, "test");
+  set.commit();
+  CHECK(read_all(second) == "set");
+  CHECK(read_all(gf::io::temp_name(second)) == "other");
+  fs::remove_all(dir);
+}

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <random>
 #include <system_error>
 
 #include "engine/error.h"
@@ -69,8 +70,11 @@ void write_in_place(const std::string& path, const std::function<void(std::ostre
 
 }  // namespace
 
-std::string temp_name(const std::string& path) {
-  const std::string suffix = "." + std::to_string(::getpid()) + ".tmp";
+namespace {
+
+// temp_name with a tag after the process id ("<path>.<pid>-<tag>.tmp").
+std::string tagged_temp_name(const std::string& path, const std::string& tag) {
+  const std::string suffix = "." + std::to_string(::getpid()) + (tag.empty() ? "" : "-" + tag) + ".tmp";
   // A name near the 255-byte limit is legal, its temporary's might not be:
   // the temporary then takes a shorter stem (the process id still keeps two
   // writers apart).
@@ -85,6 +89,10 @@ std::string temp_name(const std::string& path) {
   const std::string tail = hash + suffix;
   return path.substr(0, path.size() - (stem + tail.size() - kNameMax)) + tail;
 }
+
+}  // namespace
+
+std::string temp_name(const std::string& path) { return tagged_temp_name(path, ""); }
 
 namespace {
 
@@ -144,18 +152,52 @@ Destination destination(const std::string& given, const std::string& who, Link l
   return {given, false, mode};
 }
 
-// Writes temp_name(path), guarded by `guard`, and flushes it to the disk; on
-// failure removes it and throws naming path, never the temporary.
-void write_temporary(const std::string& path, const std::string& tmp, TempFileGuard& guard,
+// Creates the temporary for path, guarded: temp_name(path), made
+// exclusively (O_EXCL), or where that name exists, the same with a random
+// tag. The process id alone kept writers apart only within one PID
+// namespace: two containers on a shared volume, or two machines on NFS, ran
+// writers of one process id, which truncated each other's temporary (one
+// reported success over the other's bytes). A temporary a killed process
+// left under this id is passed over the same way. Sets tmp and guard;
+// throws naming path, never the temporary.
+void create_temporary(const std::string& path, std::string& tmp, std::unique_ptr<TempFileGuard>& guard,
+                      const std::string& who) {
+  std::random_device random;
+  for (int attempt = 0;; ++attempt) {
+    if (attempt > 0) {
+      char tag[16];
+      std::snprintf(tag, sizeof tag, "%08x", static_cast<unsigned>(random()));
+      guard.reset();
+      tmp = tagged_temp_name(path, tag);
+    }
+    guard = std::make_unique<TempFileGuard>(tmp);  // registered before the file exists
+    errno = 0;
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    const int open_errno = errno;
+    if (fd >= 0) {
+      ::close(fd);
+      guard->created();
+      return;
+    }
+    guard->created();
+    // The reason (no such folder, permission denied, a full disk) is open(2)'s.
+    if (open_errno != EEXIST || attempt == 16)
+      throw Error(prefix(who) + "cannot write " + path + (open_errno ? std::string(": ") + std::strerror(open_errno) : ""));
+  }
+}
+
+// Writes the created temporary tmp and flushes it to the disk; on failure
+// removes it and throws naming path, never the temporary.
+void write_temporary(const std::string& path, const std::string& tmp,
                      const std::function<void(std::ostream&)>& write, const std::string& who, mode_t keep_mode) {
   {
     errno = 0;
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    const int open_errno = errno;
-    guard.created();
-    errno = open_errno;
-    // The reason (no such folder, permission denied, a full disk) is open(2)'s.
-    if (!f.good()) throw Error(prefix(who) + "cannot write " + path + (errno ? std::string(": ") + std::strerror(errno) : ""));
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);  // this writer's alone (create_temporary)
+    if (!f.good()) {
+      const int open_errno = errno;
+      std::remove(tmp.c_str());
+      throw Error(prefix(who) + "cannot write " + path + (open_errno ? std::string(": ") + std::strerror(open_errno) : ""));
+    }
     // The replaced file's permissions from the start (a private file's new
     // bytes are never readable by others), with the owner's read and write
     // until the flush below; exactly the old ones before the rename.
@@ -213,10 +255,11 @@ void write_atomic(const std::string& given, const std::function<void(std::ostrea
                   Link link) {
   const Destination d = destination(given, who, link);
   if (d.in_place) return write_in_place(d.path, write, who);
-  // The process id keeps concurrent writers (two test suites, two runs) off each other's temporary.
-  const std::string tmp = temp_name(d.path);
-  TempFileGuard guard(tmp);  // registered before the file exists, released after it is renamed or removed
-  write_temporary(d.path, tmp, guard, write, who, d.mode);
+  // The process id (and O_EXCL) keeps concurrent writers (two test suites, two runs) off each other's temporary.
+  std::string tmp = temp_name(d.path);
+  std::unique_ptr<TempFileGuard> guard;  // released after the temporary is renamed or removed
+  create_temporary(d.path, tmp, guard, who);
+  write_temporary(d.path, tmp, write, who, d.mode);
   rename_temporary(d.path, tmp, who);
 }
 
@@ -241,8 +284,8 @@ void AtomicFileSet::add(const std::string& given, const std::function<void(std::
   s->path = d.path;
   s->tmp = temp_name(d.path);
   s->who = who;
-  s->guard = std::make_unique<TempFileGuard>(s->tmp);
-  write_temporary(s->path, s->tmp, *s->guard, write, who, d.mode);
+  create_temporary(s->path, s->tmp, s->guard, who);
+  write_temporary(s->path, s->tmp, write, who, d.mode);
   staged_.push_back(std::move(s));
 }
 

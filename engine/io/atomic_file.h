@@ -2,7 +2,10 @@
 // "<path>.<pid>.tmp", which is flushed to the disk and then renamed over path,
 // so a crash, a power loss or a full disk never leaves a half-written
 // checkpoint, image or array, and two processes writing the same path (two
-// runs of the test suite) never share a temporary. A SIGINT (Ctrl-C) or
+// runs of the test suite) never share a temporary: it is made exclusively,
+// and where "<path>.<pid>.tmp" exists (a writer of another PID namespace
+// with this process id: containers on a shared volume, machines on NFS) it is
+// "<path>.<pid>-<random tag>.tmp". A SIGINT (Ctrl-C) or
 // SIGTERM during a write removes the temporary and ends the process by that
 // signal as before (each write installs the handler where the signal's action
 // is the default), so an interrupted run leaves the previous
