@@ -635,12 +635,19 @@ int run(int argc, char** argv) {
     if (fs::exists(dest, ec) && !fs::is_directory(dest, ec)) throw Error("--dest " + dest + ": not a folder");
     if (fs::is_directory(dest, ec)) {
       if (!fs::is_empty(dest, ec)) {
-        // A killed run's hidden staging folder, which ls does not show, is named.
-        std::string left;
+        // A killed run's hidden staging folder, which ls does not show, is
+        // named; one whose process (.dataset_tool.<pid>.tmp) still runs
+        // belongs to a dataset_tool at work there, whose folder to remove it was not.
+        std::string left, why = ", left by an interrupted dataset_tool: remove it";
         for (const auto& e : fs::directory_iterator(dest, ec))
-          if (const std::string n = e.path().filename().string(); n.rfind(".dataset_tool.", 0) == 0) left = n;
-        throw Error("--dest folder " + dest + " must be empty" +
-                    (left.empty() ? "" : "; it holds " + left + ", left by an interrupted dataset_tool: remove it"));
+          if (const std::string n = e.path().filename().string(); n.rfind(".dataset_tool.", 0) == 0) {
+            left = n;
+            const long pid = std::strtol(n.c_str() + 14, nullptr, 10);
+            if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
+              why = ", the folder of a dataset_tool at work there (process " + std::to_string(pid) +
+                    "; or one interrupted whose process id is taken again): wait for it, or choose another --dest";
+          }
+        throw Error("--dest folder " + dest + " must be empty" + (left.empty() ? "" : "; it holds " + left + why));
       }
       if (::access(dest.c_str(), W_OK | X_OK) != 0) throw Error("--dest " + dest + ": " + std::strerror(errno));
     }

@@ -348,3 +348,15 @@ gf_test(cpu.dataset_tool_undecodable_names_order
 ${_dt_bin} --source $d/src --dest $d/out > /dev/null && ${_dt_ref} --source $d/src --ours $d/out")
 set_tests_properties(cpu.dataset_tool_undecodable_names_order PROPERTIES SKIP_RETURN_CODE 77
                      PASS_REGULAR_EXPRESSION "dataset_tool_reference: 6 images, pixels and dataset.json equal")
+# A --dest holding another dataset_tool's staging folder: one whose process
+# still runs is at work there (the advice to remove it broke that run), one
+# whose process is gone was left by an interrupted run.
+gf_test(cpu.dataset_tool_dest_staging_folder
+        COMMAND sh -c "d=${_dt}/staging && rm -rf $d && mkdir -p $d/live/.dataset_tool.$$.tmp && \
+$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 0 --outdir $d/src > /dev/null && \
+p=$(sh -c 'echo $$') && mkdir -p $d/gone/.dataset_tool.$p.tmp && \
+sh ${GF_CLI_DIR}/expect_error.sh \"^dataset_tool: error: --dest folder .*live must be empty. it holds .dataset_tool.$$.tmp, the folder of a dataset_tool at work there \\\\(process $$. \" \
+  ${_dt_bin} --source $d/src --dest $d/live && \
+sh ${GF_CLI_DIR}/expect_error.sh \"^dataset_tool: error: --dest folder .*gone must be empty. it holds .dataset_tool.$p.tmp, left by an interrupted dataset_tool: remove it$\" \
+  ${_dt_bin} --source $d/src --dest $d/gone && echo staging named")
+set_tests_properties(cpu.dataset_tool_dest_staging_folder PROPERTIES PASS_REGULAR_EXPRESSION "staging named")
