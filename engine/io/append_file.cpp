@@ -60,14 +60,26 @@ void append_record(const std::string& path, const std::string& text, AppendTo wh
     // code wrote it, a cut copy) gets a newline first: glued onto that part,
     // the new record would be lost with it.
     const std::string record = ends_inside_line(fd, before) ? "\n" + text : text;
+    // Where this record's bytes lie once some are written: O_APPEND puts
+    // them at the end as it is then, which another process appending to the
+    // same file (calc_metrics beside the training run) may have moved.
+    off_t ours = -1, ours_end = -1;
     for (size_t done = 0; done < record.size() && err == 0;) {
       const ssize_t n = ::write(fd, record.data() + done, record.size() - done);
       if (n < 0 && errno != EINTR) err = errno;
-      if (n > 0) done += static_cast<size_t>(n);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+        ours_end = ::lseek(fd, 0, SEEK_CUR);
+        if (ours < 0 && ours_end >= 0) ours = ours_end - n;
+      }
     }
     if (err == 0 && sync && ::fsync(fd) != 0 && errno != EINVAL) err = errno;
-    // The cut is best effort: when it fails too, the line's start stays.
-    if (err != 0 && before >= 0) (void)!::ftruncate(fd, before);
+    // The cut is best effort (when it fails too, the line's start stays), and
+    // takes this record's bytes alone, while they end the file: cutting back
+    // to the size seen before could take another process's record appended
+    // in between.
+    struct stat st {};
+    if (err != 0 && ours >= 0 && ::fstat(fd, &st) == 0 && st.st_size == ours_end) (void)!::ftruncate(fd, ours);
     if (::close(fd) != 0 && err == 0 && errno != EINTR) err = errno;
   }
   if (err != 0) throw Error("cannot append to " + path + ": " + append_error(err, where));
