@@ -1,6 +1,8 @@
 #include "models/network_file.h"
 
+#include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "engine/error.h"
 #include "engine/io/json_input.h"
@@ -84,21 +86,42 @@ bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-bool may_be_nonfinite(const std::string& name, bool training_state) {
-  if (ends_with(name, "w_avg") || ends_with(name, "dlatent_avg")) return true;
-  return training_state && (name.rfind("G_opt.", 0) == 0 || name.rfind("D_opt.", 0) == 0 || name.rfind("opt.", 0) == 0 ||
-                            name == "state.pl_mean");
-}
-
 bool floating_on_cpu(const Tensor& t) {
   return t.device().is_cpu() && (t.dtype() == DType::f32 || t.dtype() == DType::f64);
+}
+
+// Every value finite or +inf (an Adam second moment a gradient above
+// 1.8e19 overflowed); a NaN or -inf is damage.
+bool finite_or_plus_inf(const Tensor& t) {
+  const auto ok = [](double v) { return std::isfinite(v) || v == std::numeric_limits<double>::infinity(); };
+  const int64_t n = t.numel();
+  if (t.dtype() == DType::f32) {
+    const float* p = t.data<float>();
+    for (int64_t i = 0; i < n; ++i)
+      if (!ok(p[i])) return false;
+  } else {
+    const double* p = t.data<double>();
+    for (int64_t i = 0; i < n; ++i)
+      if (!ok(p[i])) return false;
+  }
+  return true;
+}
+
+// What a diverging run overflows while its weights stay finite: the tracked
+// means of W, and in a checkpoint Adam's second moments (+inf only: its
+// first moments follow cleaned gradients, and Ranger's slow weights are
+// weights) and the path-length mean.
+bool may_be_nonfinite(const std::string& name, const Tensor& t, bool training_state) {
+  if (ends_with(name, "w_avg") || ends_with(name, "dlatent_avg")) return true;
+  if (!training_state) return false;
+  return name == "state.pl_mean" || (ends_with(name, ".exp_avg_sq") && finite_or_plus_inf(t));
 }
 
 }  // namespace
 
 void check_finite_tensors(const io::TensorMap& tensors, const std::string& path, bool training_state) {
   for (const auto& [name, t] : tensors)
-    if (floating_on_cpu(t) && !may_be_nonfinite(name, training_state)) io::check_finite(t, path + ": tensor '" + name + "'");
+    if (floating_on_cpu(t) && !may_be_nonfinite(name, t, training_state)) io::check_finite(t, path + ": tensor '" + name + "'");
 }
 
 std::string first_nonfinite_tensor(const io::TensorMap& tensors) {

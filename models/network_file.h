@@ -70,10 +70,11 @@ io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& 
 // W (w_avg, v1's dlatent_avg), which a diverging run overflows while its
 // weights stay finite and which the official code uses only to truncate
 // (a NaN one gives NaN images at psi != 1, which the programs refuse); and,
-// with training_state, the optimizers' moments (G_opt.*, D_opt.*, opt.*:
-// Adam's exp_avg_sq of a finite gradient above 1.8e19 is inf, after which
-// the official Adam goes on with steps of 0) and state.pl_mean, so that a
-// diverged run's checkpoint resumes as the run would have gone on.
+// with training_state, an optimizer's second moments holding +inf (*.exp_avg_sq:
+// Adam's of a finite gradient above 1.8e19 is inf, after which the official
+// Adam goes on with steps of 0; a NaN there, or anything not finite in the
+// first moments or Ranger's slow weights, is damage) and state.pl_mean, so
+// that a diverged run's checkpoint resumes as the run would have gone on.
 void check_finite_tensors(const io::TensorMap& tensors, const std::string& path, bool training_state = false);
 // The first tensor of `tensors` that holds a NaN or an infinity, "" when none.
 std::string first_nonfinite_tensor(const io::TensorMap& tensors);
