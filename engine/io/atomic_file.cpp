@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <system_error>
 
@@ -162,11 +163,12 @@ Destination destination(const std::string& given, const std::string& who, Link l
 // throws naming path, never the temporary.
 void create_temporary(const std::string& path, std::string& tmp, std::unique_ptr<TempFileGuard>& guard,
                       const std::string& who) {
-  std::random_device random;
+  std::optional<std::random_device> random;  // made only when a name is taken
   for (int attempt = 0;; ++attempt) {
     if (attempt > 0) {
+      if (!random) random.emplace();
       char tag[16];
-      std::snprintf(tag, sizeof tag, "%08x", static_cast<unsigned>(random()));
+      std::snprintf(tag, sizeof tag, "%08x", static_cast<unsigned>((*random)()));
       guard.reset();
       tmp = tagged_temp_name(path, tag);
     }
@@ -179,7 +181,9 @@ void create_temporary(const std::string& path, std::string& tmp, std::unique_ptr
       guard->created();
       return;
     }
-    guard->created();
+    // Another writer's file there: never the handler's to remove.
+    if (open_errno == EEXIST) guard->forget();
+    else guard->created();
     // The reason (no such folder, permission denied, a full disk) is open(2)'s.
     if (open_errno != EEXIST || attempt == 16)
       throw Error(prefix(who) + "cannot write " + path + (open_errno ? std::string(": ") + std::strerror(open_errno) : ""));

@@ -177,6 +177,13 @@ void TempFileGuard::reset_signals_in_child() {
   ::sigprocmask(SIG_UNBLOCK, &both, nullptr);
 }
 
+void TempFileGuard::forget() {
+  int live = 2;
+  if (slot_) slot_->state.compare_exchange_strong(live, 0);  // fails only once the handler has it
+  slot_ = nullptr;
+  created();
+}
+
 // After the rename or the removal: an unlink by the handler in between finds nothing.
 TempFileGuard::~TempFileGuard() {
   created();

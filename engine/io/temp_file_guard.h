@@ -36,6 +36,10 @@ class TempFileGuard {
   TempFileGuard& operator=(const TempFileGuard&) = delete;
 
   void created();
+  // The file at the guarded name is not this writer's (an exclusive create
+  // found it there: another writer's): frees the slot before the held
+  // signals are let through, so that the handler never removes it.
+  void forget();
   // pid: a child process that writes the file. The handler kills it
   // (SIGKILL) and reaps it before the unlink, so that it cannot create or
   // write the file afterwards. Set 0 once the child has exited but before it
