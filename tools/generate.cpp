@@ -210,6 +210,26 @@ std::set<std::string> output_files(const Outputs& o) {
 // grid's images wait for its one PNG) and a stopped run keeps the images it
 // finished: its PNGs, and --raw (float32 [N, C, H, W], streamed into its
 // temporary, renamed when every image is in).
+// Why an image of a network is NaN where its run diverged: the tracked mean
+// of W (w_avg; v1's dlatent_avg, whose default psi 0.7 truncates) is not
+// finite, and truncation uses it; "" when that is not the cause.
+std::string tracked_mean_cause(const cli::Args& args) {
+  try {
+    const io::SafetensorsFile f = io::read_safetensors(args.str("network"));
+    for (const auto& [name, t] : f.tensors) {
+      const bool w_avg = name.size() >= 5 && name.compare(name.size() - 5, 5, "w_avg") == 0;
+      const bool dlatent = name.size() >= 11 && name.compare(name.size() - 11, 11, "dlatent_avg") == 0;
+      if (!(w_avg || dlatent) || io::first_nonfinite(t.to(DType::f32)) < 0) continue;
+      const bool truncating = args.has("trunc") ? args.number("trunc") != 1 : dlatent;
+      if (truncating)
+        return "the network's " + name + " is not finite (its training diverged), and truncation uses it: --trunc 1 "
+               "generates without it";
+    }
+  } catch (const std::exception&) {
+  }
+  return "";
+}
+
 int write_outputs(const cli::Args& args, const Outputs& o) {
   const std::string outdir = args.str("outdir");
   const std::set<std::string> files = output_files(o);
@@ -224,10 +244,12 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
     if (io::first_nonfinite(img.to(Device::cpu()).to(DType::f32)) >= 0) {
       bool user_inputs = false;
       for (const char* flag : {"trunc", "z", "w", "projected-w", "c"}) user_inputs = user_inputs || args.has(flag);
+      const std::string diverged = tracked_mean_cause(args);
       throw Error("image " + std::to_string(i) + (o.names.empty() || o.names[size_t(i)].empty() ? std::string() : " (" + o.names[size_t(i)] + ")") +
                   " is not finite (NaN or inf): " +
-                  (user_inputs ? "the inputs overflow the network (a huge --trunc, --z, --w or --c)"
-                               : "the network " + args.str("network") + " overflows with ordinary inputs (damaged weights?)"));
+                  (!diverged.empty() ? diverged
+                   : user_inputs     ? "the inputs overflow the network (a huge --trunc, --z, --w or --c)"
+                                     : "the network " + args.str("network") + " overflows with ordinary inputs (damaged weights?)"));
     }
     if (o.gw > 0) grid.push_back(img);
     if (!own_png(o, i)) return;

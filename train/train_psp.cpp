@@ -347,7 +347,8 @@ int run(int argc, char** argv) {
        << " styles, batch " << spec.batch << ", " << spec.optim << " lr " << spec.lr << ", device " << dev.str();
   if (ckpt) head << ", resumed from " << resume << " at step " << trainer.cur_step();
   run.log(head.str());
-  for (const std::string& note : {net_note, init_note})
+  const std::string diverged = ckpt ? diverged_note(*ckpt, resume) : std::string();
+  for (const std::string& note : {net_note, init_note, diverged})
     if (!note.empty()) run.log(note);
   for (const std::string& line : ds->notes()) run.log(line);
 

@@ -157,11 +157,13 @@ rm -rf $d/div && mkdir -p $d/div && sg=$d/sg2/00000-ds-tiny-kimg0.008 && \
 '${GF_PYTHON3}' $s/edit_tensor.py $sg/network-snapshot-000000.bin $d/div/snap.bin G_ema.mapping.w_avg=nan && \
 $<TARGET_FILE:train_stylegan> --data $d/ds.zip --kimg 0.012 --resume $d/div/sg2.bin --outdir $d/div/runs > $d/div/sg2.log && \
 grep -q \"^warning: .*div/sg2.bin holds values that are not finite (first in 'D_opt.b4.fc.bias.exp_avg_sq'): the run had diverged\" $d/div/sg2.log && \
+for f in $d/div/runs/*/network-snapshot-*.bin; do $<TARGET_FILE:generate> --network $f --seeds 0 --trunc 1 --outdir $d/div/after > /dev/null || exit 1; done && \
+test -s $d/div/after/seed0000.png && \
 $<TARGET_FILE:train_pggan> --data $d/ds.zip --kimg 0.012 --resume $d/div/pg.bin --outdir $d/div/runs | grep -q 'holds values that are not finite' && \
 sh $s/expect_error.sh \"div/weights.bin: tensor 'G.mapping.fc0.weight': element \\[0, 0\\] is nan\" \
   $<TARGET_FILE:train_stylegan> --data $d/ds.zip --kimg 0.012 --resume $d/div/weights.bin --outdir $d/bad && \
 $<TARGET_FILE:generate> --network $d/div/snap.bin --seeds 0 --outdir $d/div/psi1 > /dev/null && test -s $d/div/psi1/seed0000.png && \
-sh $s/expect_error.sh 'image 0 \\(seed0000.png\\) is not finite' \
+sh $s/expect_error.sh \"image 0 \\(seed0000.png\\) is not finite \\(NaN or inf\\): the network's G_ema.mapping.w_avg is not finite \\(its training diverged\\), and truncation uses it: --trunc 1 generates without it\" \
   $<TARGET_FILE:generate> --network $d/div/snap.bin --seeds 0 --trunc 0.5 --outdir $d/div/psi05 && echo diverged runs resume")
 set_tests_properties(cpu.resume_diverged_checkpoints PROPERTIES PASS_REGULAR_EXPRESSION "diverged runs resume")
 # A damaged spec in a checkpoint, refused naming the file: gpus 0 divided by
