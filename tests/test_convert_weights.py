@@ -683,6 +683,12 @@ class ConvertWeightsTest(TempDirTest):
         r, out = self.corrupt(lambda s: s["D"]["b4.fc.bias"].fill_(float("inf")))
         self.assert_error(r, "tensor D.b4.fc.bias holds inf")
         self.assert_nothing_written(out)
+        # A diverged run's snapshot: finite weights, a NaN w_avg (the official
+        # uses it only to truncate), as the programs take it: kept, with a warning.
+        r, out = self.corrupt(lambda s: [s[k]["mapping.w_avg"].fill_(float("nan")) for k in ("G", "G_ema")])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("bad.pt: G_ema.mapping.w_avg is not finite (8 values; its training diverged)", r.stderr)
+        self.assertTrue(torch.isnan(cw.read_bin(out)[0]["G_ema.mapping.w_avg"]).all())
 
     def test_control_characters_in_names_stay_on_one_line(self):
         # A name taken from the file is quoted in the error: its newline must not split the line.

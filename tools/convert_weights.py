@@ -2882,8 +2882,15 @@ def write_bin(path, tensors, metadata, src=None):
         array = tensors[name].numpy().astype("<f4")
         # Weights are finite: a NaN or an infinity (a damaged file, or a float64
         # beyond float32's range) made a network that draws NaN images silently.
+        # The tracked mean of W (w_avg, v1's dlatent_avg) is passed over with a
+        # warning, as the programs take it (models/network_file.h): a diverged
+        # run overflows it while its weights stay finite, and the official code
+        # uses it only to truncate.
         bad = np.flatnonzero(~np.isfinite(array))
-        if bad.size:
+        if bad.size and name.endswith(("w_avg", "dlatent_avg")):
+            print(f"convert_weights: warning: {src or path}: {name} is not finite ({bad.size} values; its training "
+                  "diverged): generate with --trunc 1, which does not use it", file=sys.stderr)
+        elif bad.size:
             index = tuple(int(i) for i in np.unravel_index(bad[0], array.shape))
             raise ConvertError(f"{src or path}: tensor {name} holds {array.flat[bad[0]]} at {list(index)} "
                                f"({bad.size} values not finite); weights must be finite numbers")
