@@ -44,6 +44,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cmath>
 #include <csignal>
 #include <cstring>
@@ -638,16 +639,24 @@ int run(int argc, char** argv) {
         // A killed run's hidden staging folder, which ls does not show, is
         // named; one whose process (.dataset_tool.<pid>.tmp) still runs
         // belongs to a dataset_tool at work there, whose folder to remove it was not.
-        std::string left, why = ", left by an interrupted dataset_tool: remove it";
+        // (A process of another PID namespace, on a shared volume, is not
+        // seen: its folder reads as left over.)
+        std::string left, at_work;
+        long at_work_pid = 0;
         for (const auto& e : fs::directory_iterator(dest, ec))
           if (const std::string n = e.path().filename().string(); n.rfind(".dataset_tool.", 0) == 0) {
             left = n;
-            const long pid = std::strtol(n.c_str() + 14, nullptr, 10);
-            if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
-              why = ", the folder of a dataset_tool at work there (process " + std::to_string(pid) +
-                    "; or one interrupted whose process id is taken again): wait for it, or choose another --dest";
+            const long long pid = std::strtoll(n.c_str() + 14, nullptr, 10);
+            if (pid > 0 && pid <= INT_MAX && pid != ::getpid() &&
+                (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
+              at_work = n, at_work_pid = static_cast<long>(pid);
           }
-        throw Error("--dest folder " + dest + " must be empty" + (left.empty() ? "" : "; it holds " + left + why));
+        throw Error("--dest folder " + dest + " must be empty" +
+                    (!at_work.empty() ? "; it holds " + at_work + ", the folder of a dataset_tool at work there (process " +
+                                            std::to_string(at_work_pid) +
+                                            "; or one interrupted whose process id is taken again): wait for it, or choose another --dest"
+                     : !left.empty() ? "; it holds " + left + ", left by an interrupted dataset_tool: remove it"
+                                     : std::string()));
       }
       if (::access(dest.c_str(), W_OK | X_OK) != 0) throw Error("--dest " + dest + ": " + std::strerror(errno));
     }
