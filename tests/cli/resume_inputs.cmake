@@ -162,6 +162,12 @@ test -s $d/div/after/seed0000.png && \
 $<TARGET_FILE:train_pggan> --data $d/ds.zip --kimg 0.012 --resume $d/div/pg.bin --outdir $d/div/runs | grep -q 'holds values that are not finite' && \
 sh $s/expect_error.sh \"div/weights.bin: tensor 'G.mapping.fc0.weight': element \\[0, 0\\] is nan\" \
   $<TARGET_FILE:train_stylegan> --data $d/ds.zip --kimg 0.012 --resume $d/div/weights.bin --outdir $d/bad && \
+'${GF_PYTHON3}' $s/edit_tensor.py $sg/checkpoint.bin $d/div/m1.bin D_opt.b4.fc.bias.exp_avg=nan && \
+'${GF_PYTHON3}' $s/edit_tensor.py $sg/checkpoint.bin $d/div/m2.bin D_opt.b4.fc.bias.exp_avg_sq=nan && \
+sh $s/expect_error.sh \"div/m1.bin: tensor 'D_opt.b4.fc.bias.exp_avg': element \\[0\\] is nan\" \
+  $<TARGET_FILE:train_stylegan> --data $d/ds.zip --kimg 0.012 --resume $d/div/m1.bin --outdir $d/bad && \
+sh $s/expect_error.sh \"div/m2.bin: tensor 'D_opt.b4.fc.bias.exp_avg_sq': element \\[0\\] is nan\" \
+  $<TARGET_FILE:train_stylegan> --data $d/ds.zip --kimg 0.012 --resume $d/div/m2.bin --outdir $d/bad && \
 $<TARGET_FILE:generate> --network $d/div/snap.bin --seeds 0 --outdir $d/div/psi1 > /dev/null && test -s $d/div/psi1/seed0000.png && \
 sh $s/expect_error.sh \"image 0 \\(seed0000.png\\) is not finite \\(NaN or inf\\): the network's G_ema.mapping.w_avg is not finite \\(its training diverged\\), and truncation uses it: --trunc 1 generates without it\" \
   $<TARGET_FILE:generate> --network $d/div/snap.bin --seeds 0 --trunc 0.5 --outdir $d/div/psi05 && echo diverged runs resume")
