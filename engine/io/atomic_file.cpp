@@ -159,10 +159,13 @@ Destination destination(const std::string& given, const std::string& who, Link l
 // namespace: two containers on a shared volume, or two machines on NFS, ran
 // writers of one process id, which truncated each other's temporary (one
 // reported success over the other's bytes). A temporary a killed process
-// left under this id is passed over the same way. Sets tmp and guard;
-// throws naming path, never the temporary.
-void create_temporary(const std::string& path, std::string& tmp, std::unique_ptr<TempFileGuard>& guard,
-                      const std::string& who) {
+// left under this id is passed over the same way. Sets tmp and guard, and
+// returns the temporary opened for writing: opened before the guard lets the
+// signals through, since a stream opened by name after the handler's unlink
+// would make the file again (a temporary left behind by a stopped process);
+// on failure removes it and throws naming path, never the temporary.
+std::ofstream create_temporary(const std::string& path, std::string& tmp, std::unique_ptr<TempFileGuard>& guard,
+                               const std::string& who) {
   std::optional<std::random_device> random;  // made only when a name is taken
   for (int attempt = 0;; ++attempt) {
     if (attempt > 0) {
@@ -178,8 +181,15 @@ void create_temporary(const std::string& path, std::string& tmp, std::unique_ptr
     const int open_errno = errno;
     if (fd >= 0) {
       ::close(fd);
+      errno = 0;
+      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);  // this writer's alone now
+      const int reopen_errno = errno;
       guard->created();
-      return;
+      if (!f.good()) {
+        std::remove(tmp.c_str());
+        throw Error(prefix(who) + "cannot write " + path + (reopen_errno ? std::string(": ") + std::strerror(reopen_errno) : ""));
+      }
+      return f;
     }
     // Another writer's file there: never the handler's to remove.
     if (open_errno == EEXIST) guard->forget();
@@ -190,18 +200,11 @@ void create_temporary(const std::string& path, std::string& tmp, std::unique_ptr
   }
 }
 
-// Writes the created temporary tmp and flushes it to the disk; on failure
-// removes it and throws naming path, never the temporary.
-void write_temporary(const std::string& path, const std::string& tmp,
+// Writes the created temporary tmp through f and flushes it to the disk; on
+// failure removes it and throws naming path, never the temporary.
+void write_temporary(const std::string& path, const std::string& tmp, std::ofstream f,
                      const std::function<void(std::ostream&)>& write, const std::string& who, mode_t keep_mode) {
   {
-    errno = 0;
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);  // this writer's alone (create_temporary)
-    if (!f.good()) {
-      const int open_errno = errno;
-      std::remove(tmp.c_str());
-      throw Error(prefix(who) + "cannot write " + path + (open_errno ? std::string(": ") + std::strerror(open_errno) : ""));
-    }
     // The replaced file's permissions from the start (a private file's new
     // bytes are never readable by others), with the owner's read and write
     // until the flush below; exactly the old ones before the rename.
@@ -262,8 +265,7 @@ void write_atomic(const std::string& given, const std::function<void(std::ostrea
   // The process id (and O_EXCL) keeps concurrent writers (two test suites, two runs) off each other's temporary.
   std::string tmp = temp_name(d.path);
   std::unique_ptr<TempFileGuard> guard;  // released after the temporary is renamed or removed
-  create_temporary(d.path, tmp, guard, who);
-  write_temporary(d.path, tmp, write, who, d.mode);
+  write_temporary(d.path, tmp, create_temporary(d.path, tmp, guard, who), write, who, d.mode);
   rename_temporary(d.path, tmp, who);
 }
 
@@ -288,8 +290,7 @@ void AtomicFileSet::add(const std::string& given, const std::function<void(std::
   s->path = d.path;
   s->tmp = temp_name(d.path);
   s->who = who;
-  create_temporary(s->path, s->tmp, s->guard, who);
-  write_temporary(s->path, s->tmp, write, who, d.mode);
+  write_temporary(s->path, s->tmp, create_temporary(s->path, s->tmp, s->guard, who), write, who, d.mode);
   staged_.push_back(std::move(s));
 }
 
