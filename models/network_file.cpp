@@ -1,8 +1,6 @@
 #include "models/network_file.h"
 
-#include <cmath>
 #include <cstdio>
-#include <limits>
 
 #include "engine/error.h"
 #include "engine/io/json_input.h"
@@ -90,34 +88,21 @@ bool floating_on_cpu(const Tensor& t) {
   return t.device().is_cpu() && (t.dtype() == DType::f32 || t.dtype() == DType::f64);
 }
 
-// Every value finite or +inf (an Adam second moment a gradient above
-// 1.8e19 overflowed); a NaN or -inf is damage.
-bool finite_or_plus_inf(const Tensor& t) {
-  const auto ok = [](double v) { return std::isfinite(v) || v == std::numeric_limits<double>::infinity(); };
-  const int64_t n = t.numel();
-  if (t.dtype() == DType::f32) {
-    const float* p = t.data<float>();
-    for (int64_t i = 0; i < n; ++i)
-      if (!ok(p[i])) return false;
-  } else {
-    const double* p = t.data<double>();
-    for (int64_t i = 0; i < n; ++i)
-      if (!ok(p[i])) return false;
-  }
-  return true;
-}
-
 // What a diverging run overflows while its weights stay finite: the tracked
 // means of W, and in a checkpoint Adam's second moments (+inf only: its
 // first moments follow cleaned gradients, and Ranger's slow weights are
 // weights) and the path-length mean.
+// (An Adam second moment a gradient above 1.8e19 overflowed is +inf; a
+// NaN or -inf there is damage.)
 bool may_be_nonfinite(const std::string& name, const Tensor& t, bool training_state) {
-  if (ends_with(name, "w_avg") || ends_with(name, "dlatent_avg")) return true;
+  if (is_tracked_mean_of_w(name)) return true;
   if (!training_state) return false;
-  return name == "state.pl_mean" || (ends_with(name, ".exp_avg_sq") && finite_or_plus_inf(t));
+  return name == "state.pl_mean" || (ends_with(name, ".exp_avg_sq") && io::first_nan_or_minus_inf(t) < 0);
 }
 
 }  // namespace
+
+bool is_tracked_mean_of_w(const std::string& name) { return ends_with(name, "w_avg") || ends_with(name, "dlatent_avg"); }
 
 void check_finite_tensors(const io::TensorMap& tensors, const std::string& path, bool training_state) {
   for (const auto& [name, t] : tensors)

@@ -76,6 +76,9 @@ io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& 
 // first moments or Ranger's slow weights, is damage) and state.pl_mean, so
 // that a diverged run's checkpoint resumes as the run would have gone on.
 void check_finite_tensors(const io::TensorMap& tensors, const std::string& path, bool training_state = false);
+// Whether a tensor name is a tracked mean of W: StyleGAN2's mapping.w_avg,
+// v1's dlatent_avg (which truncation uses, and a diverging run overflows).
+bool is_tracked_mean_of_w(const std::string& name);
 // The first tensor of `tensors` that holds a NaN or an infinity, "" when none.
 std::string first_nonfinite_tensor(const io::TensorMap& tensors);
 

@@ -217,10 +217,9 @@ std::string tracked_mean_cause(const cli::Args& args) {
   try {
     const io::SafetensorsFile f = io::read_safetensors(args.str("network"));
     for (const auto& [name, t] : f.tensors) {
-      const bool w_avg = name.size() >= 5 && name.compare(name.size() - 5, 5, "w_avg") == 0;
-      const bool dlatent = name.size() >= 11 && name.compare(name.size() - 11, 11, "dlatent_avg") == 0;
-      if (!(w_avg || dlatent) || io::first_nonfinite(t.to(DType::f32)) < 0) continue;
-      const bool truncating = args.has("trunc") ? args.number("trunc") != 1 : dlatent;
+      if (!is_tracked_mean_of_w(name) || io::first_nonfinite(t.to(DType::f32)) < 0) continue;
+      // v1's default psi (0.7) truncates; StyleGAN2's (1) does not.
+      const bool truncating = args.has("trunc") ? args.number("trunc") != 1 : network_family(f) == stylegan::kFamily;
       if (truncating)
         return "the network's " + name + " is not finite (its training diverged), and truncation uses it: --trunc 1 "
                "generates without it";

@@ -736,7 +736,7 @@ std::string one_line(const std::string& message, size_t max_chars) {
       out += "\\r";
     } else if (*cp == '\t') {
       out += "\\t";
-    } else if (*cp < 0x20 || (*cp >= 0x7f && *cp <= 0x9f)) {  // C0, DEL and C1 controls
+    } else if (*cp < 0x20 || *cp == 0x7f || io::is_c1_control(*cp)) {  // C0, DEL and C1 controls
       hex(*cp);
     } else {
       out.append(message, at, i - at);

@@ -120,15 +120,15 @@ std::string esc(const std::string& s) {
     // Bytes that are no UTF-8 (a folder named in Latin-1) would make the
     // page, declared UTF-8, invalid: each is the replacement character.
     const size_t at = i;
-    if (!io::next_utf8(s, i)) {
+    const std::optional<uint32_t> cp = io::next_utf8(s, i);
+    if (!cp) {
       r += "\xEF\xBF\xBD";
       i = at + 1;
       continue;
     }
-    if (i - at > 1) {
+    if (*cp >= 0x80) {
       // C1 controls (U+0080..U+009F) are no text HTML allows either.
-      const bool c1 = i - at == 2 && static_cast<unsigned char>(s[at]) == 0xC2 && static_cast<unsigned char>(s[at + 1]) < 0xA0;
-      if (c1) r += "\xEF\xBF\xBD";
+      if (io::is_c1_control(*cp)) r += "\xEF\xBF\xBD";
       else r.append(s, at, i - at);
       continue;
     }

@@ -380,6 +380,10 @@ int64_t first_nonfinite(const Tensor& t) {
   return first_where(t, "first_nonfinite", [](double v) { return !std::isfinite(v); });
 }
 
+int64_t first_nan_or_minus_inf(const Tensor& t) {
+  return first_where(t, "first_nan_or_minus_inf", [](double v) { return std::isnan(v) || v == -std::numeric_limits<double>::infinity(); });
+}
+
 int64_t first_negative(const Tensor& t) {
   return first_where(t, "first_negative", [](double v) { return !(v >= 0); });
 }

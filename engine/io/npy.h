@@ -46,6 +46,8 @@ int64_t first_nonfinite(const Tensor& t);
 // The same for the first element that is not >= 0 (a NaN counts): what a
 // second moment or a running variance read from a file must be.
 int64_t first_negative(const Tensor& t);
+// The flat index of its first NaN or -inf (+inf and finite values pass), or -1.
+int64_t first_nan_or_minus_inf(const Tensor& t);
 
 // Writes a float32 or float64 tensor (from any device) as version 1.0, C
 // order, with the header padded as NumPy pads it (the data starts at a

@@ -27,6 +27,9 @@ inline void append_utf8(std::string& out, uint32_t c) {
   }
 }
 
+// U+0080..U+009F: controls, no text (a terminal may act on them).
+inline bool is_c1_control(uint32_t cp) { return cp >= 0x80 && cp <= 0x9F; }
+
 // The code point at s[i] when a well-formed sequence starts there, as
 // Python's strict UTF-8 decoder reads it (no overlong form, no surrogate,
 // nothing past U+10FFFF), advancing i past it; nullopt (i unchanged) when
