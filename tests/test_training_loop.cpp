@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <fstream>
+#include <cmath>
 #include <csignal>
 #include <sstream>
 #include <iterator>
@@ -39,8 +40,12 @@ class StandInRun : public TrainingRun {
   TickStats take_stats() override {
     TickStats s;
     s.fields = {{"loss_G", 0.5}};
+    if (!tick_losses.empty()) s.fields["loss_G"] = tick_losses.at(taken);
+    ++taken;
     return s;
   }
+  std::vector<double> tick_losses;  // loss_G of each tick (0.5 when empty)
+  size_t taken = 0;
   void write_reals(const std::string&, int, int) override {}
   void write_fakes(const std::string& path, int, int) override {
     fake_grids.push_back(fs::path(path).filename().string());
@@ -152,6 +157,46 @@ TEST_CASE("run_training: the metrics join their snapshot tick's stats line; a fa
   CHECK(fs::path(v1.snapshots.front()).filename() == "network-snapshot-000000.bin");
   CHECK(v1.fake_grids.front() == "fakes000000.png");
   fs::remove_all(base);
+}
+
+TEST_CASE("run_training: the log warns at each tick where the statistics stop being finite", "[training_loop]") {
+  const fs::path base = fs::temp_directory_path() / ("gf_training_loop_nan_" + std::to_string(::getpid()));
+  fs::remove_all(base);
+  LoopOptions lo;
+  lo.total_kimg = 0.024;  // ticks 0 to 5
+  lo.tick_kimg = 0.004;
+  lo.snap_ticks = 0;
+  StandInRun t;
+  const double nan = std::nan(""), inf = HUGE_VAL;
+  t.tick_losses = {0.5, nan, -nan, 0.25, inf, 1e30};
+  RunDir run((base / "run").string(), "standin", /*echo=*/false);
+  run_training(t, run, lo);
+  REQUIRE(t.taken == 6);
+  std::ifstream f(run.path() + "/log.txt");
+  std::vector<std::string> warnings;
+  for (std::string l; std::getline(f, l);)
+    if (l.rfind("warning: ", 0) == 0) warnings.push_back(l);
+  // Once where the run turns (tick 1), not again while it stays so (tick 2),
+  // and again where it turns a second time (tick 4); a huge finite loss is no turn.
+  REQUIRE(warnings.size() == 2);
+  CHECK(warnings[0] == "warning: loss_G not finite at tick 1: the run may have diverged; it trains on, as the official loop does");
+  CHECK(warnings[1].rfind("warning: loss_G not finite at tick 4: ", 0) == 0);
+  fs::remove_all(base);
+}
+
+TEST_CASE("status_fixed, status_general and non_finite_fields: a diverging run's numbers keep the status line short",
+          "[training_loop]") {
+  CHECK(status_fixed(0.69314718, 4) == "0.6931");
+  CHECK(status_fixed(-999999.25, 2) == "-999999.25");
+  CHECK(status_fixed(1.234567e29, 4) == "1.2346e+29");  // %.4f printed 30 digits
+  CHECK(status_fixed(-std::nan(""), 3) == "nan");       // printf writes "-nan"
+  CHECK(status_fixed(-HUGE_VAL, 3) == "-inf");
+  CHECK(status_general(-std::nan("")) == "nan");
+  CHECK(status_general(1.5e-7) == "1.5e-07");
+  const nlohmann::json fields = {{"a", 1.0}, {"b", std::nan("")}, {"c", 3}, {"d", HUGE_VAL}, {"e", "text"}};
+  CHECK(non_finite_fields(fields) == "b, d");
+  CHECK(non_finite_fields(fields, 1) == "b, ...");
+  CHECK(non_finite_fields({{"a", 1.0}}).empty());
 }
 
 TEST_CASE("run_training: a stop signal ends the run between steps with Interrupted, and record_run_stopped marks "

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -358,10 +359,12 @@ int run(int argc, char** argv) {
   lo.progress = isatty(fileno(stdout));
   run_psp_training(trainer, run, lo);
   // best_model.bin is written at a tick that lowers the held-out loss: a run
-  // with no such tick (no step, or only pSp's first-step sanity pass) has none.
+  // with no such tick (no step, or only pSp's first-step sanity pass) has none;
+  // one whose first held-out loss was NaN keeps that one (as pSp's coach).
   const bool best = std::filesystem::exists(run.path() + "/best_model.bin");
+  const char* best_is = std::isnan(trainer.best_val_loss()) ? "the first held-out loss, NaN" : "the lowest held-out loss";
   run.log("Done: " + run.path() + " (the encoder: network-snapshot-" + psp::step_tag(trainer.cur_step()) + ".bin" +
-          (best ? ", and best_model.bin, the lowest held-out loss; psp encode reads either)" : "; psp encode reads it)"));
+          (best ? ", and best_model.bin, " + std::string(best_is) + "; psp encode reads either)" : "; psp encode reads it)"));
   return 0;
 }
 

@@ -23,6 +23,31 @@ std::string kimg_tag(int64_t nimg) {
   return b;
 }
 
+std::string status_fixed(double v, int decimals) {
+  char b[64];
+  if (std::isnan(v)) return "nan";
+  std::snprintf(b, sizeof b, std::fabs(v) < 1e6 ? "%.*f" : "%.*e", decimals, v);
+  return b;
+}
+
+std::string status_general(double v) {
+  char b[64];
+  if (std::isnan(v)) return "nan";
+  std::snprintf(b, sizeof b, "%.4g", v);
+  return b;
+}
+
+std::string non_finite_fields(const nlohmann::json& fields, int limit) {
+  std::string keys;
+  int n = 0;
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    if (!it->is_number_float() || std::isfinite(it->get<double>())) continue;
+    if (n++ == limit) return keys + ", ...";
+    keys += (keys.empty() ? "" : ", ") + it.key();
+  }
+  return keys;
+}
+
 std::string TrainingRun::snapshot_tag() const { return kimg_tag(cur_nimg()); }
 
 std::string TrainingRun::end_reached(double total_kimg) const {
@@ -98,6 +123,9 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
   int64_t tick = tick0 ? 0 : 1, tick_start_nimg = t.cur_nimg();
   const auto t0 = std::chrono::steady_clock::now();
   auto tick_t = t0;
+  // Whether the last tick's statistics were finite: a run that diverges is
+  // told at the tick where it does (the official loop trains on silently).
+  bool finite_before = true;
   for (bool done = false; !done;) {
     if (opt.agree_stop)
       opt.agree_stop();
@@ -144,6 +172,11 @@ void run_training(TrainingRun& t, RunDir* run_dir, const LoopOptions& opt) {
                   static_cast<long long>(tick), t.cur_nimg() / 1000.0, st.progress.c_str(), total_sec, sec_tick,
                   sec_kimg, maxmem_gb, reserved_gb);
     run->log(line + st.losses);
+    const std::string not_finite = non_finite_fields(st.fields);
+    if (!not_finite.empty() && finite_before)
+      run->log("warning: " + not_finite + " not finite at tick " + std::to_string(tick) +
+               ": the run may have diverged; it trains on, as the official loop does");
+    finite_before = not_finite.empty();
     nlohmann::json stats = {{"tick", tick}, {"kimg", t.cur_nimg() / 1000.0}, {"total_sec", total_sec},
                             {"timestamp", std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()},
                             {"sec_per_tick", sec_tick}, {"sec_per_kimg", sec_kimg}, {"maxmem_gb", maxmem_gb},

@@ -158,4 +158,17 @@ inline void run_training(TrainingRun& t, RunDir& run, const LoopOptions& opt) { 
 // "000123" for 123456 images, as the official file names count kimg.
 std::string kimg_tag(int64_t nimg);
 
+// Numbers in the families' status lines. status_fixed: `decimals` places,
+// as the lines print losses, below 1e6 in magnitude; larger ones (a
+// diverging run's 1e29 took 30 digits and cut the line) in exponent form.
+// status_general: printf's %.4g. Both write NaN as "nan" (printf's "-nan"
+// for one with the sign bit set).
+std::string status_fixed(double v, int decimals);
+std::string status_general(double v);
+
+// The first keys (at most `limit`, in the object's order) of the tick's
+// stats.jsonl fields whose numbers are not finite: "loss_G, pl_penalty".
+// Empty when all are finite.
+std::string non_finite_fields(const nlohmann::json& fields, int limit = 4);
+
 }  // namespace gf

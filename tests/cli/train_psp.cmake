@@ -151,3 +151,18 @@ OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> --generator ${_tp_g} --cfg cpu --max-
 --outdir $d/none > $d/none.log && test ! -e $d/none/00000-fashion-mnist-psp-cpu/best_model.bin && \
 grep 'Done: ' $d/none.log | grep -vq best_model && echo as pSp")
 set_tests_properties(cpu.train_psp_first_step_sanity_pass PROPERTIES PASS_REGULAR_EXPRESSION "as pSp")
+# A decoder whose images overflow (toRGB biases of 3e38): every held-out
+# loss is NaN. pSp's coach saves best_model.pt at its first validation
+# whatever the loss (best_val_loss is None) and never after (no loss is below
+# NaN); ganforge wrote none. The log warns at the tick the losses turn, and
+# the status line says "nan", never printf's "-nan".
+gf_test(cpu.train_psp_nan_losses
+        COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_tp}/nan && rm -rf $d && mkdir -p $d && b='' && \
+for n in G G_ema; do for r in 4 8 16 32; do b=\"$b $n.synthesis.b$r.torgb.bias=3e38\"; done; done && \
+'${GF_PYTHON3}' ${GF_CLI_DIR}/edit_tensor.py ${_tp_g} $d/huge.bin $b && \
+OMP_NUM_THREADS=1 $<TARGET_FILE:train_psp> --generator $d/huge.bin --cfg cpu --max-images 24 --val-images 8 --max-steps 3 \
+--tick 1 --snap 1 --outdir $d > $d/log && f=$d/00000-fashion-mnist-psp-cpu && test -s $f/best_model.bin && \
+grep -q '^best_model.bin: step 1, held-out loss nan (the first' $d/log && test $(grep -c '^best_model.bin' $d/log) = 1 && \
+grep -q '^warning: .*val_loss.* not finite at tick 0: the run may have diverged' $d/log && test $(grep -c '^warning' $d/log) = 1 && \
+! grep -q -- '-nan' $d/log && grep -q 'best_model.bin, the first held-out loss, NaN' $d/log && echo kept the first")
+set_tests_properties(cpu.train_psp_nan_losses PROPERTIES PASS_REGULAR_EXPRESSION "kept the first")

@@ -11,17 +11,16 @@ TickStats PGGANRun::take_stats() {
   const PGGANStats st = t_.take_stats();
   const PGGANLossStats& l = st.loss;
   const Schedule s = t_.last_schedule();
-  char progress[64], losses[320];
+  char progress[64];
   std::snprintf(progress, sizeof progress, "lod %-5.2f minibatch %-4d ", s.lod, s.minibatch);
-  int n = std::snprintf(losses, sizeof losses,
-                        "G %.4f D %.4f scores real %.3f fake %.3f gp %.4g |grad| %.3f drift %.4g", l.g_loss, l.d_loss,
-                        l.real_scores, l.fake_scores, l.gradient_penalty, l.mixed_norms, l.epsilon_penalty);
-  if (t_.setup().G_kwargs.label_size > 0 && n > 0 && n < static_cast<int>(sizeof losses))
-    n += std::snprintf(losses + n, sizeof losses - static_cast<size_t>(n), " labels real %.3f fake %.3f",
-                       l.label_penalty_reals, l.label_penalty_fakes);
-  if ((st.G_skipped || st.D_skipped) && n > 0 && n < static_cast<int>(sizeof losses))
-    std::snprintf(losses + n, sizeof losses - static_cast<size_t>(n), " skipped G %lld D %lld",
-                  static_cast<long long>(st.G_skipped), static_cast<long long>(st.D_skipped));
+  std::string losses = "G " + status_fixed(l.g_loss, 4) + " D " + status_fixed(l.d_loss, 4) + " scores real " +
+                       status_fixed(l.real_scores, 3) + " fake " + status_fixed(l.fake_scores, 3) + " gp " +
+                       status_general(l.gradient_penalty) + " |grad| " + status_fixed(l.mixed_norms, 3) + " drift " +
+                       status_general(l.epsilon_penalty);
+  if (t_.setup().G_kwargs.label_size > 0)
+    losses += " labels real " + status_fixed(l.label_penalty_reals, 3) + " fake " + status_fixed(l.label_penalty_fakes, 3);
+  if (st.G_skipped || st.D_skipped)
+    losses += " skipped G " + std::to_string(st.G_skipped) + " D " + std::to_string(st.D_skipped);
   TickStats out;
   out.progress = progress;
   out.losses = losses;

@@ -81,7 +81,7 @@ class PspTrainer {
   // The lowest held-out loss (validate()'s val_loss) of this run so far and
   // its step, as pSp's coach keeps best_val_loss for best_model.pt (from
   // None at every start, a resumed one too); infinity and -1 before the
-  // first validation.
+  // first validation (None: the first loss is kept, even a NaN).
   double best_val_loss() const { return best_val_loss_; }
   int64_t best_step() const { return best_step_; }
   void set_best(double val_loss, int64_t step) {

@@ -1,6 +1,7 @@
 #include "train/psp/training_loop.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "engine/error.h"
@@ -9,12 +10,6 @@
 
 namespace gf::psp {
 namespace {
-
-std::string fmt(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.4g", v);
-  return b;
-}
 
 // cells [n, C, S, S] as a grid of per_row a row, a last row that is not full
 // padded with black cells.
@@ -53,11 +48,13 @@ TickStats PspRun::take_stats() {
   const auto val_stats = sanity_pass_only ? std::vector<std::pair<std::string, double>>{} : t_.validate();
   for (const auto* stats : {&train_stats, &val_stats})
     for (const auto& [k, v] : *stats) {
-      s.losses += (s.losses.empty() ? "" : " ") + k + " " + fmt(v);
+      s.losses += (s.losses.empty() ? "" : " ") + k + " " + status_general(v);
       s.fields[k] = v;
     }
   for (const auto& [k, v] : val_stats)
-    if (k == "val_loss" && v < t_.best_val_loss()) {  // as coach.train: strictly lower
+    // As coach.train: the first held-out loss (best_val_loss is None), even
+    // a NaN one, then each strictly lower (none is, after a NaN).
+    if (k == "val_loss" && (t_.best_step() < 0 || v < t_.best_val_loss())) {
       t_.set_best(v, t_.cur_step());
     }
   return s;
@@ -75,8 +72,9 @@ std::string PspRun::after_tick(const std::function<std::string(const std::string
   // take_stats, just before, set the best at this step when it lowered it.
   if (t_.best_step() != t_.cur_step()) return "";
   save_snapshot(file("best_model.bin"), t_);
-  return "best_model.bin: step " + std::to_string(t_.best_step()) + ", held-out loss " + fmt(t_.best_val_loss()) +
-         " (the lowest so far)";
+  const double best = t_.best_val_loss();
+  return "best_model.bin: step " + std::to_string(t_.best_step()) + ", held-out loss " + status_general(best) +
+         (std::isnan(best) ? " (the first, not a number: as pSp's coach, no later loss replaces it)" : " (the lowest so far)");
 }
 
 void PspRun::write_reals(const std::string& path, int gw, int gh) {

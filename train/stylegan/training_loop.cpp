@@ -23,13 +23,13 @@ io::Metadata stylegan_run_metadata(StyleGANTrainer& t) {
 TickStats StyleGANRun::take_stats() {
   const StyleGANStats st = t_.take_stats();
   const Schedule s = t_.last_schedule();  // the round that ran, as the official status line
-  char progress[64], losses[256];
+  char progress[64];
   std::snprintf(progress, sizeof progress, "lod %-5.2f minibatch %-4d ", t_.lod(), s.minibatch);
-  std::snprintf(losses, sizeof losses, "G %.4f D %.4f scores real %.3f fake %.3f r1 %.4g", st.G_loss, st.D_loss,
-                st.scores_real, st.scores_fake, st.r1_penalty);
   TickStats out;
   out.progress = progress;
-  out.losses = losses;
+  out.losses = "G " + status_fixed(st.G_loss, 4) + " D " + status_fixed(st.D_loss, 4) + " scores real " +
+               status_fixed(st.scores_real, 3) + " fake " + status_fixed(st.scores_fake, 3) + " r1 " +
+               status_general(st.r1_penalty);
   out.fields = {{"lod", t_.lod()},          {"minibatch", s.minibatch},     {"resolution", s.resolution},
                 {"G_lrate", s.G_lrate},     {"D_lrate", s.D_lrate},         {"loss_G", st.G_loss},
                 {"loss_D", st.D_loss},      {"scores_real", st.scores_real}, {"scores_fake", st.scores_fake},

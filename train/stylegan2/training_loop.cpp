@@ -10,20 +10,13 @@ namespace gf {
 TickStats StyleGAN2Run::take_stats() {
   const LossStats st = t_.take_stats();
   // A regularizer without a phase in this tick has no value ("-" here, none in stats.jsonl).
-  auto reg = [](double v, int64_t calls) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%.4g", v);
-    return calls > 0 ? std::string(b) : std::string("-");
-  };
-  char line[256];
-  std::snprintf(line, sizeof line, "G %.4f D %.4f+%.4f r1 %s pl %s scores real %.3f fake %.3f", st.g_loss,
-                st.d_loss_real, st.d_loss_fake, reg(st.r1_penalty, st.r1_calls).c_str(),
-                reg(st.pl_penalty, st.pl_calls).c_str(), st.scores_real, st.scores_fake);
+  auto reg = [](double v, int64_t calls) { return calls > 0 ? status_general(v) : std::string("-"); };
   TickStats s;
-  s.losses = line;
-  char aug[32];  // the official status line's "augment": p, 0 without a pipe
-  std::snprintf(aug, sizeof aug, " augment %.3f", t_.augment_p());
-  s.losses += aug;
+  // The official status line's "augment": p, 0 without a pipe.
+  s.losses = "G " + status_fixed(st.g_loss, 4) + " D " + status_fixed(st.d_loss_real, 4) + "+" +
+             status_fixed(st.d_loss_fake, 4) + " r1 " + reg(st.r1_penalty, st.r1_calls) + " pl " +
+             reg(st.pl_penalty, st.pl_calls) + " scores real " + status_fixed(st.scores_real, 3) + " fake " +
+             status_fixed(st.scores_fake, 3) + " augment " + status_fixed(t_.augment_p(), 3);
   s.fields = {{"loss_G", st.g_loss},           {"loss_D_real", st.d_loss_real}, {"loss_D_fake", st.d_loss_fake},
               {"scores_real", st.scores_real}, {"scores_fake", st.scores_fake}};
   // A regularizer appears where it ran: report.html draws a gap for a tick
