@@ -8,7 +8,8 @@ import platform
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
-from output_folder import not_a_plain_file  # noqa: E402  (standard library only)
+from interrupts import exclusive_temporary  # noqa: E402  (standard library only)
+from output_folder import not_a_plain_file  # noqa: E402
 
 
 def check_path(parser, path):
@@ -25,10 +26,9 @@ def check_path(parser, path):
     if not os.path.isdir(folder):
         parser.error(f"--json {path}: no folder {folder}")
     # A trial of write_results' temporary file: os.access says yes to root, and on /proc.
-    tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        open(tmp, "w").close()
-        os.remove(tmp)
+        with exclusive_temporary(path) as tmp:
+            os.remove(tmp)
     except OSError as e:
         parser.error(f"--json {path}: cannot write in {folder}: {e.strerror}")
 

@@ -19,7 +19,8 @@ import zipfile
 import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
-from output_folder import not_a_plain_file  # noqa: E402  (standard library only)
+from interrupts import exclusive_temporary  # noqa: E402  (standard library only)
+from output_folder import not_a_plain_file  # noqa: E402
 
 RES, SRC_RES = 32, 28
 
@@ -56,22 +57,23 @@ def main():
     # A rename would replace a link or node itself (as root, /dev/stdout).
     if not_a_plain_file(a.out):
         sys.exit(f"fashion_mnist_zip: {a.out}: {not_a_plain_file(a.out)}")
-    tmp = f"{a.out}.{os.getpid()}.tmp"  # the process id: concurrent writers never share a temporary
     try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:  # PNGs are compressed already
-            for i in range(a.count):
-                img = bytearray(RES * RES)
-                src = raw[16 + i * SRC_RES * SRC_RES:16 + (i + 1) * SRC_RES * SRC_RES]
-                for y in range(SRC_RES):
-                    img[(y + pad) * RES + pad:(y + pad) * RES + pad + SRC_RES] = src[y * SRC_RES:(y + 1) * SRC_RES]
-                z.writestr(f"{i // 1000:05d}/img{i:08d}.png", png_gray(bytes(img), RES))
-        os.replace(tmp, a.out)
-    except BaseException as e:  # a failed write or Ctrl-C leaves no temporary
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        if isinstance(e, OSError):
-            sys.exit(f"fashion_mnist_zip: {a.out}: cannot write ({e.strerror})")
-        raise
+        with exclusive_temporary(a.out) as tmp:  # this process's alone; SIGINT, SIGTERM remove it
+            try:
+                with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:  # PNGs are compressed already
+                    for i in range(a.count):
+                        img = bytearray(RES * RES)
+                        src = raw[16 + i * SRC_RES * SRC_RES:16 + (i + 1) * SRC_RES * SRC_RES]
+                        for y in range(SRC_RES):
+                            img[(y + pad) * RES + pad:(y + pad) * RES + pad + SRC_RES] = src[y * SRC_RES:(y + 1) * SRC_RES]
+                        z.writestr(f"{i // 1000:05d}/img{i:08d}.png", png_gray(bytes(img), RES))
+                os.replace(tmp, a.out)
+            except BaseException:  # a failed write or Ctrl-C leaves no temporary
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+                raise
+    except OSError as e:
+        sys.exit(f"fashion_mnist_zip: {a.out}: cannot write ({e.strerror})")
     print(f"fashion_mnist_zip: {a.count} images, {os.path.getsize(a.out)} bytes in {a.out}")
 
 

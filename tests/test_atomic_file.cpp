@@ -616,3 +616,25 @@ TEST_CASE("write_atomic never writes into a temporary another writer holds", "[a
   CHECK(read_all(gf::io::temp_name(second)) == "other");
   fs::remove_all(dir);
 }
+
+TEST_CASE("create_temporary_folder makes a new folder of its own beside another writer's", "[atomic_file]") {
+  const fs::path dir = fs::temp_directory_path() / ("gf_test_atomic_folder_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const std::string path = (dir / "deeper" / "dataset").string();
+  const std::string first = gf::io::create_temporary_folder(path, "--dest");  // its parents made too
+  CHECK(first == gf::io::temp_name(path));
+  CHECK(fs::is_directory(first));
+  { std::ofstream(fs::path(first) / "keep") << "the other writer's image"; }
+  // The name is taken (another PID namespace's writer, an interrupted run):
+  // the next is tagged, and the first folder is left whole.
+  const std::string second = gf::io::create_temporary_folder(path, "--dest");
+  CHECK(second != first);
+  CHECK(second.rfind(path + "." + std::to_string(::getpid()) + "-", 0) == 0);
+  CHECK(fs::is_empty(second));
+  CHECK(read_all((fs::path(first) / "keep").string()) == "the other writer's image");
+  // A file in the way of the parent: one line naming the path.
+  { std::ofstream(dir / "file") << "x"; }
+  CHECK_THROWS_WITH(gf::io::create_temporary_folder((dir / "file" / "sub").string(), "--dest"),
+                    Catch::StartsWith("--dest " + (dir / "file").string() + ": "));
+  fs::remove_all(dir);
+}

@@ -78,6 +78,28 @@ sys.exit(2)  # the signal did not end the process
                     with open(path, "rb") as f:
                         self.assertEqual(f.read(), b"the earlier complete file")
 
+    def test_another_writers_temporary_of_this_process_id(self):
+        # A writer with this process id in another PID namespace (a container
+        # on a shared volume) holds <path>.<pid>.tmp: the write goes through a
+        # temporary of its own, and the other's is neither opened nor removed,
+        # when the write succeeds or fails.
+        def failing():
+            yield b"half"
+            raise OSError(28, "No space left on device")
+
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "golden.bin")
+            other = f"{path}.{os.getpid()}.tmp"
+            with open(other, "wb") as f:
+                f.write(b"another writer's bytes")
+            golden_io.write_atomically(path, [b"mine"])
+            with self.assertRaises(OSError):
+                golden_io.write_atomically(path, failing())
+            self.assertEqual(sorted(os.listdir(d)), ["golden.bin", os.path.basename(other)])
+            for name, data in ((path, b"mine"), (other, b"another writer's bytes")):
+                with open(name, "rb") as f:
+                    self.assertEqual(f.read(), data)
+
 
 class Scripts(unittest.TestCase):
     def test_script_makes_its_output_folder(self):

@@ -113,7 +113,7 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interrupts import die_by_signals, die_of, removed_on_signal  # noqa: E402  (standard library only)
+from interrupts import die_by_signals, die_of, exclusive_temporary  # noqa: E402  (standard library only)
 
 if __name__ == "__main__":
     die_by_signals()
@@ -2952,21 +2952,22 @@ def write_atomic(path, chunks):
         raise ConvertError(f"{path}: cannot write (a block device or socket, not a file)")
     if mode is not None and os.path.islink(path):
         path = os.path.realpath(path)
-    tmp = f"{path}.{os.getpid()}.tmp"  # the process id: concurrent writers never share a temporary
-    # A signal's default action would leave the temporary: while it exists,
-    # SIGINT and SIGTERM remove it and end the process.
-    with removed_on_signal(tmp):
-        try:
-            with open(tmp, "wb") as f:
-                for c in chunks:
-                    f.write(c)
-            os.replace(tmp, path)
-        except BaseException as e:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            if isinstance(e, OSError):
-                raise ConvertError(f"{path}: cannot write ({e.strerror})")
-            raise
+    # A temporary of this process alone (exclusive_temporary); a signal's
+    # default action would leave it: while it exists, SIGINT and SIGTERM
+    # remove it and end the process.
+    try:
+        with exclusive_temporary(path) as tmp:
+            try:
+                with open(tmp, "wb") as f:
+                    for c in chunks:
+                        f.write(c)
+                os.replace(tmp, path)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+                raise
+    except OSError as e:
+        raise ConvertError(f"{path}: cannot write ({e.strerror})")
 
 
 class _RepeatedKey(ValueError):

@@ -535,7 +535,8 @@ std::function<void(const std::string&, const std::string&)> file_writer(const st
   std::_Exit(128 + g_signal);
 }
 
-// A folder dataset. A new dest is built in "<dest>.<pid>.tmp" beside it and
+// A folder dataset. A new dest is built in "<dest>.<pid>.tmp" (or
+// "<dest>.<pid>-<tag>.tmp" where that exists: io::create_temporary_folder) beside it and
 // renamed, so after a power loss it is whole or absent. An existing empty
 // folder (a mount point, a link to a folder, ".") is kept, with its owner,
 // permissions and file system: the dataset is built in a hidden folder inside
@@ -544,9 +545,9 @@ std::function<void(const std::string&, const std::string&)> file_writer(const st
 // comes after the last image.
 void write_folder(const std::string& dest, bool dest_exists,
                   const std::function<void(const std::function<void(const std::string&, const std::string&)>&)>& body) {
-  const std::string tmp = dest_exists ? (fs::path(dest) / gf::io::temp_name(".dataset_tool")).string() : gf::io::temp_name(dest);
-  fs::remove_all(tmp);
-  gf::io::create_folder(tmp, "--dest");
+  // This process's own folder: another's of the same process id (another
+  // PID namespace on a shared volume, an interrupted run) is left alone.
+  const std::string tmp = gf::io::create_temporary_folder(dest_exists ? (fs::path(dest) / ".dataset_tool").string() : dest, "--dest");
   for (int sig : gf::io::kGuardedSignals) {  // where the action is the default: an ignored signal stays ignored
     struct sigaction old {};
     if (::sigaction(sig, nullptr, &old) == 0 && !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interrupts import removed_on_signal  # noqa: E402
+from interrupts import exclusive_temporary  # noqa: E402
 from output_folder import make_parent_folder, not_a_plain_file  # noqa: E402
 
 _DTYPES = {torch.float32: ("F32", "<f4"), torch.float64: ("F64", "<f8")}
@@ -42,15 +42,14 @@ def write_safetensors(path, tensors, metadata=None):
 
 
 def write_atomically(path, chunks):
-    """Writes the byte strings to path through a temporary name with the process id."""
+    """Writes the byte strings to path through a temporary of this process's (exclusive_temporary)."""
     # Fixtures go to plain files: a rename replaces a link or node itself.
     if not_a_plain_file(path):
         raise SystemExit(f"{path}: {not_a_plain_file(path)}")
     why = make_parent_folder(path)  # only now: a script that fails before its first write leaves no new folder
     if why:
         raise SystemExit(why)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with removed_on_signal(tmp):  # SIGINT, SIGTERM: the temporary removed, the process ended by the signal
+    with exclusive_temporary(path) as tmp:  # SIGINT, SIGTERM: the temporary removed, the process ended by the signal
         try:
             with open(tmp, "wb") as f:
                 for b in chunks:

@@ -3,10 +3,12 @@
 A tool ends by the signal, exit status 128 + signal in a shell, as a C++
 program of ganforge does: no KeyboardInterrupt traceback from wherever the
 signal lands, and no temporary of a write in progress left on the disk.
-Shared by tools/convert_weights.py (write_atomic) and tools/golden_io.py
-(write_atomically, the golden-data scripts).
+Shared by tools/convert_weights.py (write_atomic), tools/golden_io.py
+(write_atomically, the golden-data scripts), bench/bench_json.py and
+scripts/fashion_mnist_zip.py; exclusive_temporary makes their temporaries.
 """
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -90,3 +92,38 @@ class removed_on_signal:
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
         return False
+
+
+class exclusive_temporary(removed_on_signal):
+    """removed_on_signal over a temporary it makes beside path: the file
+    <path>.<pid>.tmp, created exclusively (O_EXCL), or where that name exists,
+    <path>.<pid>-<8 hex digits>.tmp. The process id alone kept writers apart
+    only within one PID namespace: two containers on one volume share ids,
+    and opening the name truncated the other's file (as
+    engine/io/atomic_file.h). Entering gives the temporary's name, an empty
+    file the writer opens, renames, or removes on failure.
+        with exclusive_temporary(path) as tmp:
+            try: write tmp, rename it
+            except BaseException: remove tmp, raise"""
+
+    def __init__(self, path):
+        super().__init__(None)
+        self.path = path
+
+    def __enter__(self):
+        # Held while the file is made and registered: a signal between the two
+        # would leave it behind.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            tag = ""
+            while True:
+                self.tmp = f"{self.path}.{os.getpid()}{tag}.tmp"
+                try:
+                    os.close(os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
+                    break
+                except FileExistsError:  # another writer's: never opened, never removed here
+                    tag = "-" + secrets.token_hex(4)
+            super().__enter__()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        return self.tmp

@@ -117,7 +117,26 @@ std::vector<uint8_t> to_rgb_bytes(const Tensor& img) {
 class VideoWriter {
  public:
   VideoWriter(const std::string& ffmpeg, const std::string& path, int w, int h)
-      : path_(path), tmp_(io::temp_name(path)), guard_(tmp_) {
+      : path_(path), tmp_(io::create_guarded_temporary(path, guard_, "projector")) {
+    // Made here, this process's alone (another's of the same process id is
+    // passed over); ffmpeg's -y writes over it. Removed if ffmpeg cannot start.
+    try {
+      start(ffmpeg, w, h);
+    } catch (...) {
+      std::remove(tmp_.c_str());  // before guard_'s destructor lets a held signal through
+      throw;
+    }
+  }
+  ~VideoWriter() {
+    if (pid_ > 0) wait();
+    std::error_code ec;
+    std::filesystem::remove(tmp_, ec);
+  }
+  VideoWriter(const VideoWriter&) = delete;
+  VideoWriter& operator=(const VideoWriter&) = delete;
+
+ private:
+  void start(const std::string& ffmpeg, int w, int h) {
     const int W = (w + 15) / 16 * 16, H = (h + 15) / 16 * 16;
     std::vector<std::string> a{ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-vcodec", "rawvideo", "-s",
                                std::to_string(w) + "x" + std::to_string(h), "-pix_fmt", "rgb24", "-r", "10.00",
@@ -144,18 +163,12 @@ class VideoWriter {
       ::close(fds[1]);
       throw Error("cannot start ffmpeg: " + std::string(std::strerror(errno)));
     }
-    guard_.set_writer(pid_);
-    guard_.created();  // signals held since the guard began are handled here: ffmpeg is killed first
+    guard_->set_writer(pid_);
+    guard_->created();  // signals held since the guard began are handled here: ffmpeg is killed first
     fd_ = fds[1];
   }
-  ~VideoWriter() {
-    if (pid_ > 0) wait();
-    std::error_code ec;
-    std::filesystem::remove(tmp_, ec);
-  }
-  VideoWriter(const VideoWriter&) = delete;
-  VideoWriter& operator=(const VideoWriter&) = delete;
 
+ public:
   void add(const std::vector<uint8_t>& rgb) {
     size_t done = 0;
     while (done < rgb.size()) {
@@ -195,7 +208,7 @@ class VideoWriter {
     siginfo_t info {};
     while (::waitid(P_PID, id_t(pid_), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
     }
-    if (guard_.set_writer(0) == -1) {  // the signal handler, on another thread, kills and reaps it and ends the process
+    if (guard_->set_writer(0) == -1) {  // the signal handler, on another thread, kills and reaps it and ends the process
       sigset_t both;
       sigemptyset(&both);
       sigaddset(&both, SIGINT);
@@ -210,8 +223,10 @@ class VideoWriter {
     pid_ = -1;
     return got < 0 ? -1 : status;  // -1: reaped by the signal handler on another thread, which ends the process
   }
+  // guard_ before tmp_, which create_guarded_temporary sets it for; released
+  // after the destructor removed the file.
+  std::unique_ptr<io::TempFileGuard> guard_;
   std::string path_, tmp_;
-  io::TempFileGuard guard_;  // after tmp_, which it registers; released after the destructor removed it
   pid_t pid_ = -1;
   int fd_ = -1;
 };

@@ -91,6 +91,16 @@ std::string tagged_temp_name(const std::string& path, const std::string& tag) {
   return path.substr(0, path.size() - (stem + tail.size() - kNameMax)) + tail;
 }
 
+// A writer's temporary name at its attempt-th try: temp_name, then where a
+// name was taken, random tags (`random` made at the first need).
+std::string temp_name_try(const std::string& path, int attempt, std::optional<std::random_device>& random) {
+  if (attempt == 0) return tagged_temp_name(path, "");
+  if (!random) random.emplace();
+  char tag[16];
+  std::snprintf(tag, sizeof tag, "%08x", static_cast<unsigned>((*random)()));
+  return tagged_temp_name(path, tag);
+}
+
 }  // namespace
 
 std::string temp_name(const std::string& path) { return tagged_temp_name(path, ""); }
@@ -153,43 +163,26 @@ Destination destination(const std::string& given, const std::string& who, Link l
   return {given, false, mode};
 }
 
-// Creates the temporary for path, guarded: temp_name(path), made
-// exclusively (O_EXCL), or where that name exists, the same with a random
-// tag. The process id alone kept writers apart only within one PID
-// namespace: two containers on a shared volume, or two machines on NFS, ran
-// writers of one process id, which truncated each other's temporary (one
-// reported success over the other's bytes). A temporary a killed process
-// left under this id is passed over the same way. Sets tmp and guard, and
-// returns the temporary opened for writing: opened before the guard lets the
-// signals through, since a stream opened by name after the handler's unlink
-// would make the file again (a temporary left behind by a stopped process);
-// on failure removes it and throws naming path, never the temporary.
-std::ofstream create_temporary(const std::string& path, std::string& tmp, std::unique_ptr<TempFileGuard>& guard,
-                               const std::string& who) {
+}  // namespace
+
+// The process id alone kept writers apart only within one PID namespace: two
+// containers on a shared volume, or two machines on NFS, ran writers of one
+// process id, which truncated each other's temporary (one reported success
+// over the other's bytes). A temporary a killed process left under this id
+// is passed over the same way.
+std::string create_guarded_temporary(const std::string& path, std::unique_ptr<TempFileGuard>& guard,
+                                     const std::string& who) {
   std::optional<std::random_device> random;  // made only when a name is taken
   for (int attempt = 0;; ++attempt) {
-    if (attempt > 0) {
-      if (!random) random.emplace();
-      char tag[16];
-      std::snprintf(tag, sizeof tag, "%08x", static_cast<unsigned>((*random)()));
-      guard.reset();
-      tmp = tagged_temp_name(path, tag);
-    }
+    guard.reset();
+    const std::string tmp = temp_name_try(path, attempt, random);
     guard = std::make_unique<TempFileGuard>(tmp);  // registered before the file exists
     errno = 0;
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     const int open_errno = errno;
     if (fd >= 0) {
       ::close(fd);
-      errno = 0;
-      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);  // this writer's alone now
-      const int reopen_errno = errno;
-      guard->created();
-      if (!f.good()) {
-        std::remove(tmp.c_str());
-        throw Error(prefix(who) + "cannot write " + path + (reopen_errno ? std::string(": ") + std::strerror(reopen_errno) : ""));
-      }
-      return f;
+      return tmp;
     }
     // Another writer's file there: never the handler's to remove.
     if (open_errno == EEXIST) guard->forget();
@@ -198,6 +191,27 @@ std::ofstream create_temporary(const std::string& path, std::string& tmp, std::u
     if (open_errno != EEXIST || attempt == 16)
       throw Error(prefix(who) + "cannot write " + path + (open_errno ? std::string(": ") + std::strerror(open_errno) : ""));
   }
+}
+
+namespace {
+
+// create_guarded_temporary, its name set in tmp, and returned opened for
+// writing: opened before the guard lets the signals through, since a stream
+// opened by name after the handler's unlink would make the file again (a
+// temporary left behind by a stopped process); on failure removes it and
+// throws naming path, never the temporary.
+std::ofstream create_temporary(const std::string& path, std::string& tmp, std::unique_ptr<TempFileGuard>& guard,
+                               const std::string& who) {
+  tmp = create_guarded_temporary(path, guard, who);
+  errno = 0;
+  std::ofstream f(tmp, std::ios::binary | std::ios::trunc);  // this writer's alone now
+  const int reopen_errno = errno;
+  guard->created();
+  if (!f.good()) {
+    std::remove(tmp.c_str());
+    throw Error(prefix(who) + "cannot write " + path + (reopen_errno ? std::string(": ") + std::strerror(reopen_errno) : ""));
+  }
+  return f;
 }
 
 // Writes the created temporary tmp through f and flushes it to the disk; on
@@ -263,7 +277,7 @@ void write_atomic(const std::string& given, const std::function<void(std::ostrea
   const Destination d = destination(given, who, link);
   if (d.in_place) return write_in_place(d.path, write, who);
   // The process id (and O_EXCL) keeps concurrent writers (two test suites, two runs) off each other's temporary.
-  std::string tmp = temp_name(d.path);
+  std::string tmp;
   std::unique_ptr<TempFileGuard> guard;  // released after the temporary is renamed or removed
   write_temporary(d.path, tmp, create_temporary(d.path, tmp, guard, who), write, who, d.mode);
   rename_temporary(d.path, tmp, who);
@@ -288,7 +302,6 @@ void AtomicFileSet::add(const std::string& given, const std::function<void(std::
     if (s->path == d.path) throw Error(prefix(who) + "cannot write " + given + " twice in one set of outputs");
   auto s = std::make_unique<Staged>();
   s->path = d.path;
-  s->tmp = temp_name(d.path);
   s->who = who;
   write_temporary(s->path, s->tmp, create_temporary(s->path, s->tmp, s->guard, who), write, who, d.mode);
   staged_.push_back(std::move(s));
@@ -377,6 +390,17 @@ std::string make_folder(const std::string& dir) {
 
 void create_folder(const std::string& dir, const std::string& what) {
   if (const std::string why = make_folder(dir); !why.empty()) throw Error(what + " " + dir + ": " + why);
+}
+
+std::string create_temporary_folder(const std::string& path, const std::string& what) {
+  const std::string parent = std::filesystem::path(path).parent_path().string();
+  if (!parent.empty()) create_folder(parent, what);
+  std::optional<std::random_device> random;  // made only when a name is taken
+  for (int attempt = 0;; ++attempt) {
+    const std::string tmp = temp_name_try(path, attempt, random);
+    if (::mkdir(tmp.c_str(), 0777) == 0) return tmp;
+    if (errno != EEXIST || attempt == 16) throw Error(what + " " + path + ": " + std::strerror(errno));
+  }
 }
 
 namespace {

@@ -23,6 +23,17 @@ namespace gf::io {
 // file name cut short where that would pass 255 bytes.
 std::string temp_name(const std::string& path);
 
+class TempFileGuard;
+
+// For a temporary written outside write_atomic (the projector's video, which
+// ffmpeg writes): creates it, empty, as write_atomic does (temp_name(path)
+// made exclusively, or where that exists, a random tag after the process
+// id) under a guard made here (io/temp_file_guard.h), whose hold of the
+// signals on this thread lasts until the caller's guard->created(). Returns
+// its name; throws gf::Error("<who>: cannot write <path>: <why>").
+std::string create_guarded_temporary(const std::string& path, std::unique_ptr<TempFileGuard>& guard,
+                                     const std::string& who);
+
 // Calls write with a binary stream on temp_name(path), then renames it to path.
 // On failure removes the temporary file and throws gf::Error("<who>: cannot
 // write <path>: <why>"), naming path, never the temporary ("cannot write
@@ -80,6 +91,14 @@ bool sync_path(const std::string& path);
 // Not a directory" for a file in the way, "--outdir out: a link to 'gone',
 // which does not exist" for a dangling link.
 void create_folder(const std::string& dir, const std::string& what);
+
+// Makes a new, empty folder to build `path` in before a rename (and its
+// parent folders, as create_folder): "<path>.<pid>.tmp" made exclusively
+// (mkdir), or where that exists, "<path>.<pid>-<random tag>.tmp", as
+// write_atomic's temporaries: a folder of another writer with this process
+// id (another PID namespace, an interrupted run) is neither used nor
+// removed. Returns its name; throws gf::Error("<what> <path>: <why>").
+std::string create_temporary_folder(const std::string& path, const std::string& what);
 
 // Checks, making nothing, that create_folder(dir) can make dir: its first
 // existing ancestor (dir itself when it exists) is a folder, one the process

@@ -360,3 +360,10 @@ sh ${GF_CLI_DIR}/expect_error.sh \"^dataset_tool: error: --dest folder .*live mu
 sh ${GF_CLI_DIR}/expect_error.sh \"^dataset_tool: error: --dest folder .*gone must be empty. it holds .dataset_tool.$p.tmp, left by an interrupted dataset_tool: remove it$\" \
   ${_dt_bin} --source $d/src --dest $d/gone && echo staging named")
 set_tests_properties(cpu.dataset_tool_dest_staging_folder PROPERTIES PASS_REGULAR_EXPRESSION "staging named")
+# A new --dest is built in <dest>.<pid>.tmp; one of that name already there
+# (a dataset_tool of another PID namespace with this process id, on a shared
+# volume) was removed first, under the other's feet: now this run builds in
+# a folder of its own and leaves that one whole. (exec keeps the shell's pid.)
+gf_test(cpu.dataset_tool_staging_of_another_namespace
+        COMMAND sh -c "d=${_dt}/namespace && rm -rf $d && mkdir -p $d && $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 0 --outdir $d/src > /dev/null && sh -c 'mkdir $0/out.$$.tmp && echo theirs > $0/out.$$.tmp/keep && exec $1 --source $0/src --dest $0/out > /dev/null' $d ${_dt_bin} && test -s $d/out/dataset.json && test $(ls $d | wc -l) = 3 && grep -q theirs $d/out.*.tmp/keep && echo left whole")
+set_tests_properties(cpu.dataset_tool_staging_of_another_namespace PROPERTIES PASS_REGULAR_EXPRESSION "left whole")

@@ -133,6 +133,13 @@ FAKE_FFMPEG_LOG=$d/ffmpeg.log FAKE_FFMPEG_EXIT=3 PATH=${_pj}/fakebin:$PATH ${_pj
 --target ${_pj}/run/out/target.png --num-steps 1 --outdir $d/out 2>$d/err >/dev/null \
 || test $? = 1 && cat $d/err && grep -qx 'projector: error: ffmpeg failed writing .*/proj.mp4 (exit status 3)' $d/err && \
 test -f $d/out/target.png && test -f $d/out/proj.png && test -f $d/out/projected_w.npz && test $(ls -A $d/out | wc -l) = 3")
+# proj.mp4.<pid>.tmp already there (a projector of another PID namespace with
+# this process id, on a shared volume): ffmpeg's -y wrote over it. The video
+# now goes through a temporary of this process's own, and the other's is
+# left whole. (exec keeps the shell's pid.)
+gf_cli_test(projector_video_temporary_of_another FIXTURES_REQUIRED "projector_vgg16;projected"
+            COMMAND sh -c "d=${_pj}/other_tmp && rm -rf $d && mkdir -p $d/out && FAKE_FFMPEG_LOG=$d/ffmpeg.log PATH=${_pj}/fakebin:$PATH sh -c 'echo theirs > $0/out/proj.mp4.$$.tmp && exec \"$@\"' $d ${_pj_sh} --target ${_pj}/run/out/target.png --num-steps 1 --outdir $d/out > /dev/null && tail -n 1 $d/ffmpeg.log | grep -q '/proj.mp4.[0-9]*-[0-9a-f]*.tmp$' && grep -qx 'fake mp4' $d/out/proj.mp4 && grep -qx theirs $d/out/proj.mp4.*.tmp && test $(ls -A $d/out | wc -l) = 5 && echo left whole")
+set_tests_properties(cpu.projector_video_temporary_of_another PROPERTIES PASS_REGULAR_EXPRESSION "left whole")
 
 # Ctrl-C (SIGINT), and SIGTERM, while ffmpeg writes the video (the stand-in
 # writes its output at once, then hangs without reading, so the projector is
