@@ -233,13 +233,18 @@ class GraphTask {
 
 namespace {
 
-Tensor default_grad_output(const Tensor& out, const Tensor& given, size_t i) {
+Tensor default_grad_output(const Tensor& out, const Tensor& given, size_t i, const char* op) {
   if (given.defined()) {
-    GF_CHECK(given.shape() == out.shape(), "grad", "grad_outputs[" << i << "] has shape " << shape_str(given.shape())
-                                                                    << ", output has " << shape_str(out.shape()));
-    return given;
+    GF_CHECK(given.shape() == out.shape(), op, "grad_outputs[" << i << "] has shape " << shape_str(given.shape())
+                                                                << ", output has " << shape_str(out.shape()));
+    GF_CHECK(given.device() == out.device(), op, "grad_outputs[" << i << "] is on " << given.device().str()
+                                                                  << ", output on " << out.device().str());
+    // As torch's engine: a gradient of another dtype is cast to the output's
+    // (a float64 one left a float32 leaf's .grad float64, and mixed dtypes
+    // failed deep in a backward, named by its op).
+    return given.dtype() == out.dtype() ? given : given.to(out.dtype());
   }
-  GF_CHECK(out.numel() == 1, "grad",
+  GF_CHECK(out.numel() == 1, op,
            "output " << i << " of shape " << shape_str(out.shape()) << " is not a scalar; pass grad_outputs");
   return ones_like(out);
 }
@@ -253,6 +258,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
            grad_outputs.size() << " grad_outputs for " << outputs.size() << " outputs");
   GraphTask task(false, create_graph, retain_graph || create_graph);
   for (size_t i = 0; i < inputs.size(); ++i) {
+    GF_CHECK(inputs[i].defined(), "grad", "input " << i << " is an undefined tensor");
     GF_CHECK(inputs[i].requires_grad(), "grad", "input " << i << " does not require grad");
     if (inputs[i].grad_fn())
       task.want_node(inputs[i].grad_fn().get());
@@ -262,8 +268,9 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
   std::vector<std::pair<std::shared_ptr<Node>, Tensor>> roots;
   std::vector<Tensor> direct(inputs.size());  // an output that is itself an input
   for (size_t i = 0; i < outputs.size(); ++i) {
+    GF_CHECK(outputs[i].defined(), "grad", "output " << i << " is an undefined tensor");
     GF_CHECK(outputs[i].requires_grad(), "grad", "output " << i << " does not require grad");
-    Tensor g = default_grad_output(outputs[i], grad_outputs.empty() ? Tensor() : grad_outputs[i], i);
+    Tensor g = default_grad_output(outputs[i], grad_outputs.empty() ? Tensor() : grad_outputs[i], i, "grad");
     if (outputs[i].grad_fn()) {
       roots.push_back({outputs[i].grad_fn(), g});
     } else {
@@ -292,8 +299,9 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
 }
 
 void backward(const Tensor& loss, const Tensor& grad_output, bool retain_graph, bool create_graph) {
+  GF_CHECK(loss.defined(), "backward", "the tensor is undefined");
   GF_CHECK(loss.requires_grad(), "backward", "the tensor does not require grad");
-  Tensor g = default_grad_output(loss, grad_output, 0);
+  Tensor g = default_grad_output(loss, grad_output, 0, "backward");
   // Backwards pass a gradient through unchanged where they can (add, reshape,
   // sum_to of the same shape), so two leaves' gradients, or one and the
   // caller's grad_output, may be one buffer: each .grad gets its own, as

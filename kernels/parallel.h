@@ -9,19 +9,36 @@
 #pragma once
 #include <omp.h>
 
+#include <atomic>
 #include <cstdint>
+#include <exception>
 
 namespace gf::cpu {
 
 // Whether a loop asked to run in parallel would get more than one thread.
 inline bool use_threads(bool parallel) { return parallel && omp_get_max_threads() > 1 && !omp_in_parallel(); }
 
-// f(i) for every i in [0, n): in a parallel region when `parallel`.
+// f(i) for every i in [0, n): in a parallel region when `parallel`. An
+// exception may not leave a parallel region (std::terminate ended the
+// process): the first one thrown is rethrown after it, the iterations not yet
+// begun are skipped, as the plain loop stops at its throw.
 template <class F>
 inline void parallel_for(int64_t n, bool parallel, F&& f) {
   if (use_threads(parallel)) {
+    std::exception_ptr error;
+    std::atomic<bool> failed{false};
 #pragma omp parallel for
-    for (int64_t i = 0; i < n; ++i) f(i);
+    for (int64_t i = 0; i < n; ++i) {
+      if (failed.load(std::memory_order_relaxed)) continue;
+      try {
+        f(i);
+      } catch (...) {
+#pragma omp critical(gf_parallel_for_error)
+        if (!error) error = std::current_exception();
+        failed.store(true, std::memory_order_relaxed);
+      }
+    }
+    if (error) std::rethrow_exception(error);
   } else {
     for (int64_t i = 0; i < n; ++i) f(i);
   }

@@ -67,14 +67,17 @@ void upfirdn2d_blocks(const T* x, const T* f, T* y, const UpFirDn2dDesc& d, doub
   const int in_h = static_cast<int>(d.in_h), in_w = static_cast<int>(d.in_w);
   const int out_h = static_cast<int>(d.out_h), out_w = static_cast<int>(d.out_w);
   const int period_x = d.up_x / std::gcd(d.up_x, d.down_x), period_y = d.up_y / std::gcd(d.up_y, d.down_y);
-  if (period_x > kMaxPhases || period_y > kMaxPhases) {
-    // Unusual ratios: the point form, output by output.
+  // The point form, output by output.
+  auto point_form = [&] {
     parallel_for(d.planes * out_h, d.planes * out_h * out_w > 16384, [&](int64_t py) {
       const int64_t p = py / out_h;
       const int oy = static_cast<int>(py % out_h);
       for (int ox = 0; ox < out_w; ++ox)
         y[(p * out_h + oy) * out_w + ox] = static_cast<T>(gain) * upfirdn2d_point(x, f, d, p, oy, ox);
     });
+  };
+  if (period_x > kMaxPhases || period_y > kMaxPhases) {
+    point_form();  // unusual ratios
     return;
   }
   const int ntaps = d.f_h * d.f_w;
@@ -95,6 +98,14 @@ void upfirdn2d_blocks(const T* x, const T* f, T* y, const UpFirDn2dDesc& d, doub
   const int64_t last_y = (int64_t(out_h - 1) * d.down_y - d.pad_y0 + int64_t(lead_y) * d.up_y + d.f_h - 1) / d.up_y;
   const int64_t width = std::max<int64_t>(last_x + 1, lead_x + in_w) + 2 * (32 / sizeof(T));
   const int64_t height = std::max<int64_t>(last_y + 1, lead_y + in_h);
+  // The scratch spans the pads, however far they reach: a negative pad offset
+  // by a positive one (-1e9 and 1e9) asked for gigabytes to produce a few
+  // outputs. Past a few times the planes' own size, the point form, which
+  // skips the zeros (its bits are the same).
+  if (width * height > 4 * (int64_t(in_h) * in_w + int64_t(out_h) * out_w) + 65536) {
+    point_form();
+    return;
+  }
 
   PlaneJob<T> job;
   job.taps = taps;

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <pthread.h>
 
+#include "engine/ops/upfirdn2d.h"
 #include "tests/testing.h"
 
 using namespace gf;
@@ -160,4 +161,26 @@ TEST_CASE("grad reports misuse clearly", "[autograd]") {
   CHECK_FALSE(grad({y}, {unused}, {}, false, true, /*allow_unused=*/true)[0].defined());
   REQUIRE_THROWS_WITH(grad({square(x)}, {x}), Catch::Contains("not a scalar"));
   REQUIRE_THROWS_WITH(grad({random_tensor({1}, 8)}, {x}), Catch::Contains("does not require grad"));
+  REQUIRE_THROWS_WITH(grad({Tensor()}, {x}), Catch::Contains("grad") && Catch::Contains("output 0 is an undefined tensor"));
+  REQUIRE_THROWS_WITH(grad({y}, {Tensor()}), Catch::Contains("grad") && Catch::Contains("input 0 is an undefined tensor"));
+  REQUIRE_THROWS_WITH(backward(Tensor()), Catch::Contains("backward") && Catch::Contains("undefined"));
+}
+
+TEST_CASE("a grad_output of another dtype is cast to its output's, as torch's engine does", "[autograd]") {
+  // A float64 gradient for a float32 output gave the float32 leaf a float64
+  // .grad (the next backward failed in add), or failed in some backward op.
+  Tensor x = random_tensor({3}, 6, DType::f32).requires_grad_();
+  const Tensor gx = grad({x * 2.0}, {x}, {ones({3}, DType::f64)})[0];
+  CHECK(gx.dtype() == DType::f32);
+  CHECK(allclose(gx, full_like(gx, 2.0), 0, 0).ok);
+  backward(x * 2.0, ones({3}, DType::f64));
+  CHECK(x.grad().dtype() == DType::f32);
+  backward(sum(x));
+  CHECK(allclose(x.grad(), full_like(x, 3.0), 0, 0).ok);
+  const Tensor f = setup_filter({1, 3, 3, 1}), xi = random_tensor({1, 1, 4, 4}, 7, DType::f32).requires_grad_();
+  const Tensor up = upsample2d(xi, f, 2);
+  const Tensor g32 = grad({up}, {xi}, {random_tensor(up.shape(), 8, DType::f32)}, false, true)[0];
+  const Tensor g64 = grad({up}, {xi}, {random_tensor(up.shape(), 8, DType::f32).to(DType::f64)})[0];
+  CHECK(g64.dtype() == DType::f32);
+  CHECK(allclose(g64, g32, 0, 0).ok);
 }

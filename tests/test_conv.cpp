@@ -4,6 +4,8 @@
 // (tools/make_conv_golden.py); argument errors; CUDA (cuDNN) against the CPU;
 // oneDNN (float32 CPU) against the im2col + OpenBLAS reference.
 #include <catch2/catch.hpp>
+
+#include <climits>
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -256,6 +258,12 @@ TEST_CASE("conv ops reject bad arguments, naming the op and the shapes", "[conv]
   REQUIRE_THROWS_WITH(conv2d(x, w, params(1, -2, 0, 0, 2)), Contains("conv2d") && Contains("stride"));
   REQUIRE_THROWS_WITH(conv2d(x, w, params(1, 1, -1, 0, 2)), Contains("conv2d") && Contains("padding"));
   REQUIRE_THROWS_WITH(conv2d(x, w, params(1, 1, 0, 0, 0)), Contains("conv2d") && Contains("groups"));
+  // A pad near INT_MAX: twice it overflowed int and acted as -1 (a wrong-sized
+  // output, silently); it is too large for the kernels.
+  REQUIRE_THROWS_WITH(conv2d(ones({1, 1, 10, 10}), ones({1, 1, 3, 3}), params(1, 1, INT_MAX, 0, 1)),
+                      Contains("conv2d") && Contains("int range"));
+  REQUIRE_THROWS_WITH(conv2d(ones({1, 1, 10, 10}), ones({1, 1, 3, 3}), params(1, 1, 1 << 30, 0, 1)),
+                      Contains("conv2d") && Contains("int range"));
   // output smaller than one pixel
   REQUIRE_THROWS_WITH(conv2d(x, random_tensor({6, 2, 7, 3}, 2), params(1, 1, 0, 0, 2)),
                       Contains("conv2d") && Contains("output size") && Contains("[6, 2, 7, 3]"));

@@ -123,6 +123,8 @@ TEST_CASE("minibatch_stddev rejects bad arguments with a clear message", "[minib
   REQUIRE_THROWS_WITH(minibatch_stddev(x, 0, 1), Catch::Contains("group_size must be >= 1"));
   REQUIRE_THROWS_WITH(minibatch_stddev(x, 2, 0), Catch::Contains("num_channels must be >= 1"));
   REQUIRE_THROWS_WITH(minibatch_stddev(x.reshape({6, 16}), 2, 1), Catch::Contains("[N, C, H, W]"));
+  // 0 channels: the official reshape refuses them (the result was all NaN).
+  REQUIRE_THROWS_WITH(minibatch_stddev(zeros({2, 0, 2, 2}), 2, 1), Catch::Contains("[2, 0, 2, 2] has no channels"));
 }
 
 TEST_CASE("minibatch_stddev on cuda matches the cpu", "[minibatch_stddev][cuda]") {

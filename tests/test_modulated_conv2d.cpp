@@ -200,6 +200,28 @@ TEST_CASE("modulated_conv2d rejects bad arguments with a clear message", "[modul
                       Catch::Contains("[N, Cin, H, W]"));
   REQUIRE_THROWS_WITH(modulated_conv2d(in.x, in.weight.to(DType::f64), in.styles, f, ModConv2dParams{}),
                       Catch::Contains("modulated_conv2d"));
+  p.down = 2;
+  REQUIRE_THROWS_WITH(modulated_conv2d(in.x, in.weight, in.styles, ones({}), p),
+                      Catch::Contains("modulated_conv2d") && Catch::Contains("resample_filter must be [taps] or [fh, fw], got []"));
+}
+
+TEST_CASE("modulated_conv2d of an empty batch: an empty result on both paths, and empty gradients", "[modulated_conv2d]") {
+  // The fused path's grouped conv had 0 groups ("conv2d: groups must be positive").
+  const Tensor f = setup_filter({1, 3, 3, 1});
+  for (bool fused : {true, false})
+    for (int up : {1, 2}) {
+      ModConv2dParams p;
+      p.fused = fused, p.up = up, p.padding = 1;
+      Tensor x = zeros({0, 3, 4, 4}).requires_grad_(), w = random_tensor({5, 3, 3, 3}, 1, DType::f32).requires_grad_();
+      Tensor s = zeros({0, 3}).requires_grad_();
+      const Tensor y = modulated_conv2d(x, w, s, f, p);
+      INFO("fused " << fused << " up " << up);
+      CHECK(y.size(0) == 0);
+      CHECK(y.size(1) == 5);
+      const auto g = grad({sum(y)}, {x, w, s});
+      CHECK(g[0].shape() == x.shape());
+      CHECK(sum(abs(g[1])).item() == 0.0);
+    }
 }
 
 TEST_CASE("modulated_conv2d on cuda matches the cpu", "[modulated_conv2d][cuda]") {

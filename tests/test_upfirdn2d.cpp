@@ -328,6 +328,20 @@ TEST_CASE("upfirdn2d rejects bad arguments with a clear message", "[upfirdn2d]")
   REQUIRE_THROWS_WITH(setup_filter({1, -1}), Catch::Contains("sum to zero"));
 }
 
+TEST_CASE("upfirdn2d with far-reaching pads that cancel out sizes its work by the output", "[upfirdn2d]") {
+  // A crop of 1e9 columns offset by a pad of 1e9: 4 output columns, all
+  // past the input (zeros). The scratch plane spanned the pads (8 GB; with 2
+  // threads std::bad_alloc inside the parallel region ended the process).
+  const Tensor x = random_tensor({1, 8, 4, 4}, 3, DType::f32);
+  const Tensor y = upfirdn2d(x, setup_filter({1}), params(1, 1, 1, 1, -1000000000, 1000000000, 30, 30));
+  CHECK(y.shape() == Shape{1, 8, 64, 4});
+  CHECK(sum(abs(y)).item() == 0.0);
+  // Rows kept: column 3 of the input lands at output column 3 + 1 - 1 = 3.
+  const Tensor z = upfirdn2d(x, setup_filter({1}), params(1, 1, 1, 1, 1, -1, 0, 0));
+  CHECK(allclose(slice(z, 3, 1, 4), slice(x, 3, 0, 3), 0, 0).ok);
+  CHECK(sum(abs(slice(z, 3, 0, 1))).item() == 0.0);
+}
+
 TEST_CASE("upfirdn2d on cuda matches the cpu", "[upfirdn2d][cuda]") {
   const Device gpu = Device::cuda(0);
   const std::vector<Case> cases = {

@@ -142,8 +142,8 @@ nlohmann::json parse_json(std::string_view text, const std::string& what, bool u
       const size_t at = e.byte > 0 ? e.byte - 1 : 0;
       for (size_t from = at >= w.size() ? at - w.size() + 1 : 0; from <= at && from < text.size(); ++from)
         if (text.substr(from, w.size()) == w) {
-          const size_t line_start = text.rfind('\n', from == 0 ? 0 : from - 1);
-          const size_t column = line_start == std::string_view::npos || from == 0 ? from + 1 : from - line_start;
+          const size_t newline = text.substr(0, from).rfind('\n');  // npos on the first line
+          const size_t column = newline == std::string_view::npos ? from + 1 : from - newline;
           const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + from, '\n'));
           throw Error(what + ": not JSON: " + std::string(word) + " at line " + std::to_string(line) + ", column " +
                       std::to_string(column) + " (Python's json reads it; JSON, and ganforge, take finite numbers only)");

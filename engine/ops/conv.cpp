@@ -54,7 +54,8 @@ Conv2dShape forward_geometry(const char* op, const Args& args, const Shape& x, c
            "channels do not match groups: need input and output channels divisible by groups and weight dim 1 = "
            "input channels / groups "
                << args);
-  GF_CHECK(x[2] + 2 * p.pad_h >= w[2] && x[3] + 2 * p.pad_w >= w[3], op,
+  // In int64: twice a pad near INT_MAX overflowed int (a pad of INT_MAX acted as -1).
+  GF_CHECK(x[2] + 2 * int64_t(p.pad_h) >= w[2] && x[3] + 2 * int64_t(p.pad_w) >= w[3], op,
            "output size < 1: the kernel is larger than the padded input " << args);
   const int64_t out_h = conv_out_size(x[2], w[2], p.pad_h, p.stride_h);
   const int64_t out_w = conv_out_size(x[3], w[3], p.pad_w, p.stride_w);
@@ -81,7 +82,7 @@ Conv2dShape forward_geometry(const char* op, const Args& args, const Shape& x, c
 // The output padding that makes the data gradient of a convolution come back
 // at the input's exact size: the rows (cols) the strided forward never reached.
 int output_padding(int64_t in, int64_t out, int64_t kernel, int pad, int stride) {
-  return static_cast<int>(in - ((out - 1) * stride - 2 * pad + kernel));
+  return static_cast<int>(in - ((out - 1) * stride - 2 * int64_t(pad) + kernel));
 }
 
 // The most elements one kernel call may hold in its image-side operands (x

@@ -30,6 +30,8 @@ MinibatchStdDesc describe(const char* op, const Tensor& x, int64_t group_size, i
   GF_CHECK(num_channels >= 1, op, "num_channels must be >= 1, got " << num_channels);
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
   GF_CHECK(N >= 1, op, "empty batch");
+  // The official reshape(G, -1, F, c, H, W) refuses 0 channels (here all NaN).
+  GF_CHECK(C >= 1, op, "x " << shape_str(x.shape()) << " has no channels");
   const int64_t G = std::min(group_size, N), F = num_channels;
   GF_CHECK(N % G == 0, op, "batch " << N << " is not divisible by the group size " << G);
   GF_CHECK(C % F == 0, op, "channels " << C << " are not divisible by num_channels " << F);

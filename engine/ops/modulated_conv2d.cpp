@@ -273,13 +273,17 @@ Tensor modulated_conv2d(const Tensor& x, const Tensor& weight, const Tensor& sty
   GF_CHECK(!resample || resample_filter.defined(), op,
            "up = " << p.up << ", down = " << p.down << " needs a resample_filter (e.g. setup_filter({1, 3, 3, 1}))");
   if (resample) check_same(op, {x, resample_filter});
+  GF_CHECK(!resample || resample_filter.dim() == 1 || resample_filter.dim() == 2, op,
+           "resample_filter must be [taps] or [fh, fw], got " << shape_str(resample_filter.shape()));
   const int fh = resample ? static_cast<int>(resample_filter.size(0)) : 1;
   const int fw = resample ? static_cast<int>(resample_filter.size(resample_filter.dim() - 1)) : 1;
   const ResamplePlan plan = plan_resample(static_cast<int>(weight.size(2)), static_cast<int>(weight.size(3)), fh, fw,
                                           p.up, p.down, p.padding, p.flip_weight);
   const int64_t n = x.size(0), o = weight.size(0);
 
-  if (p.fused) {
+  // An empty batch takes the unfused path, which gives the empty result (the
+  // grouped conv of a fused one would have 0 groups).
+  if (p.fused && n > 0) {
     const Tensor w = modulate_weight(weight, styles, p.demodulate, plan.layout);
     const Tensor y = run_resample(plan, x.reshape({1, n * x.size(1), x.size(2), x.size(3)}), w, resample_filter,
                                   static_cast<int>(n));
