@@ -160,11 +160,12 @@ void stop_between_batches(MetricContext& ctx) {
 }
 
 nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,
-                                const std::string& snapshot, const std::function<void(const std::string&)>& log) {
+                                const std::string& snapshot, const std::function<void(const std::string&)>& log,
+                                bool announce) {
   nlohmann::json all = nlohmann::json::object();
   if (req.names.empty()) return all;
   const bool reports = computes_results(ctx.feature_opt.comm);
-  if (log && reports) log("Evaluating metrics...");
+  if (log && reports && announce) log("Evaluating metrics...");
   for (const std::string& name : req.names) {
     const MetricResult r = calc_metric(name, ctx);
     if (!reports) continue;  // another rank: its share of the passes only
@@ -180,12 +181,12 @@ nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& c
 
 nlohmann::json evaluate_metrics_within(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,
                                        const std::string& snapshot,
-                                       const std::function<void(const std::string&)>& log) {
+                                       const std::function<void(const std::string&)>& log, bool announce) {
   Communicator* comm = ctx.feature_opt.comm;
-  if (group_size(comm) == 1) return evaluate_metrics(req, ctx, run_dir, snapshot, log);
+  if (group_size(comm) == 1) return evaluate_metrics(req, ctx, run_dir, snapshot, log, announce);
   nlohmann::json all;
   comm->within(dist_metrics_timeout_seconds(), "GF_DIST_METRICS_TIMEOUT",
-               [&] { all = evaluate_metrics(req, ctx, run_dir, snapshot, log); });
+               [&] { all = evaluate_metrics(req, ctx, run_dir, snapshot, log, announce); });
   return all;
 }
 

@@ -76,9 +76,11 @@ void warn_of_nonfinite_images(MetricContext& ctx);
 
 // With ctx.feature_opt.comm, a collective (calc_metric): every rank calls
 // it; rank 0 logs, appends and returns the results, the others take their
-// share of the passes and return {}.
+// share of the passes and return {}. log gets "Evaluating metrics..." first
+// when `announce` (calc_metrics --verbose false prints the results alone).
 nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,
-                                const std::string& snapshot, const std::function<void(const std::string&)>& log);
+                                const std::string& snapshot, const std::function<void(const std::string&)>& log,
+                                bool announce = true);
 
 // evaluate_metrics as the programs run it: with a process group of several
 // ranks (ctx.feature_opt.comm) every wait of its collectives is bounded by
@@ -88,6 +90,6 @@ nlohmann::json evaluate_metrics(const MetricRequest& req, const MetricContext& c
 // calc_metrics once.
 nlohmann::json evaluate_metrics_within(const MetricRequest& req, const MetricContext& ctx, const std::string& run_dir,
                                        const std::string& snapshot,
-                                       const std::function<void(const std::string&)>& log);
+                                       const std::function<void(const std::string&)>& log, bool announce = true);
 
 }  // namespace gf::metrics

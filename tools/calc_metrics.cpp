@@ -323,7 +323,9 @@ int run(int argc, char** argv) {
   }, "could not set up, so no rank evaluates");
   if (verbose) ctx->feature_opt.progress = log;
   ctx->feature_opt.comm = comm;  // the ranks share every pass (metrics/sharding.h) and PR's distances
-  if (pg.main())
+  // As calc_metrics.py: --verbose false prints the results (and the notes
+  // on what the dataset passed over) alone.
+  if (pg.main() && verbose)
     std::cout << "Dataset " << ds->name() << ": " << cli::count_text(static_cast<long long>(ds->size()), "image") << (dopt.xflip ? " (with x-flips)" : "")
               << (pg.world > 1 ? "; " + std::to_string(pg.world) + " processes (" + pg.comm->backend() + ")" : "")
               << (run_dir.empty() ? "" : "; results also go to " + run_dir) << std::endl;
@@ -334,7 +336,7 @@ int run(int argc, char** argv) {
   // --metrics none: set up and checked as the official script does, nothing to evaluate.
   if (req.names.empty() && pg.main()) std::cout << "--metrics none: the network and dataset load; no metric to evaluate" << std::endl;
   metrics::evaluate_metrics_within(req, *ctx, pg.main() ? run_dir : "",
-                                   run_dir.empty() ? path : fs::absolute(path).string(), log);
+                                   run_dir.empty() ? path : fs::absolute(path).string(), log, verbose);
   // Every rank ends with rank 0: one whose line could not be appended ends
   // them all with a line naming it.
   if (comm) comm->barrier_within(dist_metrics_timeout_seconds(), "GF_DIST_METRICS_TIMEOUT");

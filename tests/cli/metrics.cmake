@@ -313,15 +313,15 @@ gf_expect_error(calc_metrics_official_gpus "^calc_metrics: error: --gpus 2 is ca
                 $<TARGET_FILE:calc_metrics> --network x.bin --gpus 2 --metrics fid50k --detector x.bin)
 # calc_metrics.py's own spellings (a breaker's finds, each refused before):
 # --metrics none loads the network and the dataset and exits 0, as the
-# official script; --gpus 1 alone; --verbose false leaves out the progress
-# lines, the results stay.
+# official script; --gpus 1 alone; --verbose false prints the result lines
+# alone, as the official (the "Dataset" and "Evaluating metrics..." lines were left).
 gf_test(cpu.calc_metrics_official_spellings FIXTURES_REQUIRED "metrics_run;metrics_jsonl"
         COMMAND sh -c "d=${_m}/spellings_run && rm -rf $d && cp -r ${_m_run} $d && n=$d/network-snapshot-000000.bin && \
 OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network $n --metrics None --gpus 1 > ${_m}/none.log 2>&1 && \
 grep -q '^--metrics none: the network and dataset load; no metric to evaluate$' ${_m}/none.log && \
 OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network $n --metrics kid50k_full --detector ${_m}/inception.bin \
 --metrics-cache none --metric-items 4 --verbose false > ${_m}/quiet.log 2>&1 && \
-grep -q '\"kid50k_full\"' ${_m}/quiet.log && ! grep -q 'features: ' ${_m}/quiet.log && echo official spellings read")
+grep -q '^{\"results\": {\"kid50k_full\"' ${_m}/quiet.log && test $(wc -l < ${_m}/quiet.log) = 1 && echo official spellings read")
 set_tests_properties(cpu.calc_metrics_official_spellings PROPERTIES PASS_REGULAR_EXPRESSION "official spellings read")
 # A run folder whose training_options.json names no dataset ("data": null,
 # hand-edited): said so (it said the folder had no training_options.json).
