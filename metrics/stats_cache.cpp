@@ -119,7 +119,15 @@ std::optional<FeatureStats> load_cached_stats(const std::string& path, const std
     if (m == f.tensors.end() || c == f.tensors.end()) throw Error("neither feature rows nor sums");
     check_finite(m->second, "raw_mean");
     check_finite(c->second, "raw_cov");
-    return FeatureStats::from_raw(m->second, c->second, items, items);
+    FeatureStats stats = FeatureStats::from_raw(m->second, c->second, items, items);
+    // Finite sums whose mean or covariance is not (1e300 squared, in a damaged
+    // file whose CRC is right): the FID failed later, not naming the cache.
+    std::vector<double> mean, cov;
+    stats.mean_cov(mean, cov);
+    for (const std::vector<double>* v : {&mean, &cov})
+      for (double x : *v)
+        if (!std::isfinite(x)) throw Error("its mean or covariance is not finite");
+    return stats;
   } catch (const std::exception& e) {
     if (log) log("metrics cache: ignoring " + path + " (" + e.what() + "); computing the statistics again");
     return std::nullopt;

@@ -660,11 +660,21 @@ TEST_CASE("a cache entry with a NaN or a bad count is ignored, naming the file; 
   io::Metadata bad_count = f.metadata;
   bad_count["num_items"] = "3x";
   io::save_safetensors(count_file, f.tensors, bad_count);
+  // And a finite sum whose square overflows the covariance (a breaker's
+  // hand edit): the FID refused it later, naming no cache file.
+  Tensor huge = f.tensors.at("raw_mean").clone();
+  huge.data<double>()[1] = 1e300;
+  io::TensorMap huge_tensors = f.tensors;
+  huge_tensors["raw_mean"] = huge;
+  const std::string huge_file = (dir / "huge.bin").string();
+  io::save_safetensors(huge_file, huge_tensors, f.metadata);
   CHECK(load_cached_stats(nan_file, key, log) == std::nullopt);
   CHECK(load_cached_stats(count_file, key, log) == std::nullopt);
-  REQUIRE(lines.size() == 2);
+  CHECK(load_cached_stats(huge_file, key, log) == std::nullopt);
+  REQUIRE(lines.size() == 3);
   CHECK(lines[0] == "metrics cache: ignoring " + nan_file + " ('raw_mean' holds a non-finite value); computing the statistics again");
   CHECK(lines[1] == "metrics cache: ignoring " + count_file + " (num_items '3x' is not a count); computing the statistics again");
+  CHECK(lines[2] == "metrics cache: ignoring " + huge_file + " (its mean or covariance is not finite); computing the statistics again");
   // A cache folder that is a file: the reason in words, not the library's text.
   lines.clear();
   { std::ofstream(dir / "a_file") << "x"; }
