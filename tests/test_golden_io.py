@@ -100,6 +100,30 @@ sys.exit(2)  # the signal did not end the process
                 with open(name, "rb") as f:
                     self.assertEqual(f.read(), data)
 
+    # An importer that keeps Python's KeyboardInterrupt: a Ctrl-C right after
+    # the exclusive create is held, and comes as KeyboardInterrupt inside
+    # exclusive_temporary's __enter__, whose __exit__ never runs.
+    INTERRUPTED_CHILD = r"""
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import interrupts, golden_io
+real_close = os.close
+def close_then_ctrl_c(fd):
+    real_close(fd)
+    os.kill(os.getpid(), signal.SIGINT)
+interrupts.os.close = close_then_ctrl_c
+try:
+    golden_io.write_atomically(sys.argv[2], [b"data"])
+except KeyboardInterrupt:
+    print("interrupted", sorted(os.listdir(os.path.dirname(sys.argv[2]))), sorted(interrupts._TEMPORARIES))
+"""
+
+    def test_ctrl_c_while_the_temporary_is_made(self):
+        with tempfile.TemporaryDirectory() as d:
+            r = subprocess.run([sys.executable, "-c", self.INTERRUPTED_CHILD, TOOLS, os.path.join(d, "golden.bin")],
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual((r.returncode, r.stdout.strip()), (0, "interrupted [] []"), r.stderr)
+
 
 class Scripts(unittest.TestCase):
     def test_script_makes_its_output_folder(self):

@@ -101,7 +101,9 @@ class exclusive_temporary(removed_on_signal):
     only within one PID namespace: two containers on one volume share ids,
     and opening the name truncated the other's file (as
     engine/io/atomic_file.h). Entering gives the temporary's name, an empty
-    file the writer opens, renames, or removes on failure.
+    file the writer opens, renames, or removes on failure; an exception that
+    leaves the block (a KeyboardInterrupt before the writer's try) removes
+    it too, as one raised while entering does.
         with exclusive_temporary(path) as tmp:
             try: write tmp, rename it
             except BaseException: remove tmp, raise"""
@@ -114,16 +116,36 @@ class exclusive_temporary(removed_on_signal):
         # Held while the file is made and registered: a signal between the two
         # would leave it behind.
         held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        self.tmp = None
         try:
-            tag = ""
-            while True:
-                self.tmp = f"{self.path}.{os.getpid()}{tag}.tmp"
+            for attempt in range(17):
+                tmp = f"{self.path}.{os.getpid()}{'-' + secrets.token_hex(4) if attempt else ''}.tmp"
                 try:
-                    os.close(os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
+                    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
+                    self.tmp = tmp
                     break
                 except FileExistsError:  # another writer's: never opened, never removed here
-                    tag = "-" + secrets.token_hex(4)
+                    if attempt == 16:
+                        raise
             super().__enter__()
-        finally:
+            # The held signal comes here: a KeyboardInterrupt (an importer's
+            # handler) raised while entering is cleaned up below, since
+            # __exit__ never runs for it.
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        return self.tmp
+            return self.tmp
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            super().__exit__(None, None, None)  # the default actions back, where installed
+            self._remove_own()
+            raise
+
+    def __exit__(self, exc_type, *rest):
+        super().__exit__(exc_type, *rest)
+        if exc_type is not None:
+            self._remove_own()
+        return False
+
+    def _remove_own(self):
+        _TEMPORARIES.discard(self.tmp)
+        if self.tmp is not None and os.path.exists(self.tmp):
+            os.remove(self.tmp)
