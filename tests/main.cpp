@@ -8,6 +8,13 @@
 // on: each block handed out is NaN until written, so an output a kernel
 // leaves unwritten fails its test wherever it runs.
 #define CATCH_CONFIG_RUNNER
+#ifdef GF_CUDA_EMU
+// The emulator's SIGSEGV handler opens device memory to its own device work
+// and names host code that touches it (tools/cuda_emu/src/runtime.cpp);
+// Catch's, installed at each test case, would take the signal first. A
+// crash is reported by ASan, with its stack.
+#define CATCH_CONFIG_NO_POSIX_SIGNALS
+#endif
 #include <catch2/catch.hpp>
 
 #include <cstring>

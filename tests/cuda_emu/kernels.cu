@@ -339,7 +339,7 @@ std::vector<std::string> fault_names() {
           "block_z_too_large", "dynamic_shared_over_limit", "stream_of_other_device", "out_of_bounds_write",
           "shared_overrun", "misaligned_vector_load", "device_pointer_as_host_source",
           "device_pointer_as_host_destination", "copy_overruns_allocation", "host_pointer_to_kernel",
-          "memset_overrun"};
+          "memset_overrun", "host_reads_device_memory", "host_writes_device_memory", "out_of_bounds_write_in_page"};
 }
 
 std::string run_fault(const std::string& name) {
@@ -369,6 +369,12 @@ std::string run_fault(const std::string& name) {
     return r;
   } else if (name == "out_of_bounds_write") {
     off_by_one_kernel<<<4, 256>>>(x.p, y.p, 1024);
+  } else if (name == "out_of_bounds_write_in_page") {
+    // 100 floats: the byte past the end lies in the allocation's last page,
+    // poisoned for ASan by cudaMalloc (a whole page: 1024 floats, past it).
+    DeviceBuffer<float> z(100);
+    off_by_one_kernel<<<1, 128>>>(x.p, z.p, 100);
+    return launch_status();
   } else if (name == "shared_overrun") {
     shared_overrun_kernel<<<1, 33>>>(y.p);
   } else if (name == "misaligned_vector_load") {
@@ -383,6 +389,13 @@ std::string run_fault(const std::string& name) {
     return cudaGetErrorName(cudaMemset(y.p + 1, 0, 1024 * sizeof(float)));
   } else if (name == "host_pointer_to_kernel") {
     double_kernel<<<1, 32>>>(h.data(), 32);
+  } else if (name == "host_reads_device_memory") {
+    const volatile float* d = x.p;  // a device pointer dereferenced on the host (a crash on a GPU)
+    return std::to_string(d[3]);
+  } else if (name == "host_writes_device_memory") {
+    volatile float* d = y.p;
+    d[1000] = 2.0f;
+    return "written";
   } else {
     throw std::runtime_error("no fault named " + name);
   }

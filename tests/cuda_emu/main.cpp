@@ -3,6 +3,9 @@
 // answered; the test cases run that in a child process, because most faults
 // end the process (the emulator's report, or ASan's / UBSan's).
 #define CATCH_CONFIG_RUNNER
+// The emulator's SIGSEGV handler must see device memory faults first
+// (tools/cuda_emu/src/runtime.cpp), not Catch's.
+#define CATCH_CONFIG_NO_POSIX_SIGNALS
 #include <catch2/catch.hpp>
 
 #include <cstdio>

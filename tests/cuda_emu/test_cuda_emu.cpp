@@ -305,6 +305,9 @@ TEST_CASE("a missing barrier is caught in at least one thread order", "[fault]")
 
 TEST_CASE("an out-of-bounds global or shared write is reported by ASan at its .cu line", "[fault]") {
   expect_fatal("out_of_bounds_write", {"heap-buffer-overflow", "WRITE of size 4", "off_by_one_kernel", "kernels.cu:#"});
+  // Device allocations are whole pages: past a request that ends inside one,
+  // the rest of the page is poisoned (ASan's name for it: use-after-poison).
+  expect_fatal("out_of_bounds_write_in_page", {"use-after-poison", "WRITE of size 4", "off_by_one_kernel", "kernels.cu:#"});
   expect_fatal("shared_overrun", {"heap-buffer-overflow", "WRITE of size 4", "shared_overrun_kernel", "kernels.cu:#"});
 }
 
@@ -318,4 +321,12 @@ TEST_CASE("copies and memsets are checked for direction and bounds", "[fault]") 
   expect_error("copy_overruns_allocation", "cudaErrorInvalidValue", "400 bytes at offset 4000 overrun");
   expect_error("memset_overrun", "cudaErrorInvalidValue", "4096 bytes at offset 4 overrun");
   expect_fatal("host_pointer_to_kernel", {"parameter 0 ", "is not device memory: a host pointer passed to a kernel"});
+}
+
+TEST_CASE("host code that reads or writes device memory is stopped, naming the allocation", "[fault]") {
+  // Outside the emulator's own device work the pages are inaccessible, as
+  // device memory is to the host of a GPU (data<T>() of a CUDA tensor).
+  for (const char* fault : {"host_reads_device_memory", "host_writes_device_memory"})
+    expect_fatal(fault, {"gfemu: host code touched device memory at 0x", "device 0 memory (an allocation of 4096 bytes",
+                         "no host address"});
 }

@@ -79,6 +79,12 @@ cublasStatus_t gemm(const char* call, cublasHandle_t h, cublasOperation_t ta, cu
   check_operand(*h, call, "A", a, ta == CUBLAS_OP_N ? m : k, ta == CUBLAS_OP_N ? k : m, lda, sa, batch);
   check_operand(*h, call, "B", b, tb == CUBLAS_OP_N ? k : n, tb == CUBLAS_OP_N ? n : k, ldb, sb, batch);
   check_operand(*h, call, "C", c, m, n, ldc, sc, batch);
+  // OpenBLAS's threads read and write the operands, outside this thread's
+  // DeviceAccess: opened here for them.
+  DeviceAccess access;
+  for (const void* p : {static_cast<const void*>(a), static_cast<const void*>(b), static_cast<const void*>(c),
+                        static_cast<const void*>(alpha), static_cast<const void*>(beta)})
+    access.open(p);
   const T al = *alpha, be = *beta;  // host or device pointer mode: both are readable here
   for (int q = 0; q < batch; ++q) {
     T* cq = c + q * sc;

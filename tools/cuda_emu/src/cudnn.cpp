@@ -421,6 +421,11 @@ cudnnStatus_t execute(Pass p, cudnnHandle_t h, const void* alpha, const void* be
       check_memory(h, p, g, a, g.x_bytes(), "x", b, g.y_bytes(), "dy", out, g.w_bytes(), "dw", algo, ws, ws_bytes);
       break;
   }
+  // The passes may run on OpenBLAS's threads, outside this thread's
+  // DeviceAccess: the operands and workspace opened here for them.
+  DeviceAccess access;
+  for (const void* p : {a, b, static_cast<const void*>(out), static_cast<const void*>(ws), alpha, beta})
+    if (p) access.open(p);
   if (g.type == CUDNN_DATA_DOUBLE) run<double>(p, h, g, algo, alpha, beta, a, b, out, ws);
   else run<float>(p, h, g, algo, alpha, beta, a, b, out, ws);
   return CUDNN_STATUS_SUCCESS;

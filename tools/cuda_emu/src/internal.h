@@ -36,6 +36,9 @@ struct Allocation {
   uintptr_t base = 0;
   size_t bytes = 0;
   int device = -1;  // -1: pinned host memory (cudaMallocHost)
+  // Device memory: its pages are inaccessible to host code outside device
+  // work (DeviceAccess); false once the kernel refused (its map limit).
+  bool guarded = true;
 };
 // The device allocation holding address p, if any (p == base + bytes counts,
 // as the end of an empty range).
@@ -43,6 +46,26 @@ bool find_allocation(const void* p, Allocation* out);
 // Explains why [p, p + bytes) is not wholly inside one allocation of
 // `device` (any device when device < 0); empty when it is.
 std::string check_device_range(const void* p, size_t bytes, int device);
+
+// Host code may not touch device memory: on a GPU a cudaMalloc'd pointer is
+// no host address (a Tensor's data<T>() of a CUDA tensor read on the host
+// crashes there). So device allocations are whole pages, inaccessible
+// (PROT_NONE) at rest; the emulator's own device work (a launch, a copy or
+// memset, cuBLAS, cuDNN, an NCCL transfer) runs inside a DeviceAccess, on
+// whose thread a first touch of an allocation makes it accessible (a
+// SIGSEGV the handler answers) until the process's last DeviceAccess
+// closes. A touch from host code is a SIGSEGV the handler names before
+// ASan's report.
+class DeviceAccess {
+ public:
+  DeviceAccess();
+  ~DeviceAccess();
+  // Makes the allocation holding p accessible now: for a system call that
+  // reads or writes it (send, recv), which gets EFAULT instead of a signal.
+  void open(const void* p);
+  DeviceAccess(const DeviceAccess&) = delete;
+  DeviceAccess& operator=(const DeviceAccess&) = delete;
+};
 
 // cuBLAS and cuDNN handles live in the driver's registry until destroyed
 // (see runtime.cpp), as streams do.

@@ -29,6 +29,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <map>
 #include <random>
 #include <thread>
@@ -356,8 +357,16 @@ void ncclComm::run_worker() {
     }
     for (const WorkPtr& d : job.deps) d->wait();
     const size_t bytes = job.count * type_bytes(job.type);
+    // The buffers are device memory, sent and received by system calls: open
+    // while their bytes move, not while the root waits for the other ranks.
+    auto with_buffer = [](const void* p, const std::function<bool()>& transfer) {
+      gfemu::DeviceAccess access;
+      access.open(p);
+      return transfer();
+    };
     Header h{};
-    const bool sent = send_header(fd, kAllReduce, job.type, ncclSum, job.count) && write_all(fd, job.send, bytes);
+    const bool sent = send_header(fd, kAllReduce, job.type, ncclSum, job.count) &&
+                      with_buffer(job.send, [&] { return write_all(fd, job.send, bytes); });
     if (!sent || !read_all(fd, &h, sizeof h)) {
       set_error(ncclRemoteError, rank == 0 ? "the bootstrap root closed (this process is shutting down)"
                                            : "rank 0 closed its connection (it exited, or aborted its communicator)");
@@ -367,7 +376,7 @@ void ncclComm::run_worker() {
       set_error(static_cast<ncclResult_t>(h.b), failure_text(h.a, h.b));
       continue;
     }
-    if (h.type != kResult || h.n != bytes || !read_all(fd, job.recv, bytes)) {
+    if (h.type != kResult || h.n != bytes || !with_buffer(job.recv, [&] { return read_all(fd, job.recv, bytes); })) {
       set_error(ncclRemoteError, "rank 0 closed its connection (it exited, or aborted its communicator)");
       continue;
     }

@@ -1,10 +1,17 @@
 // The CUDA runtime API on host memory: devices, the current device of each
-// host thread, device memory (exact-size, 256-byte aligned, filled with 0xFF
-// so that an element read before it is written is NaN), copies and memsets
+// host thread, device memory (whole pages, inaccessible to host code outside
+// the emulator's device work (DeviceAccess, internal.h), the bytes past the
+// request poisoned for ASan, filled with 0xFF so that an element read before
+// it is written is NaN), copies and memsets
 // checked against the map of allocations, streams and events (synchronous:
 // all work has finished when a call returns, but for the emulated NCCL's,
 // which streams and events track as Work: internal.h), peer access.
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +24,15 @@
 
 #include "gfemu/kernel.h"
 #include "internal.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define GFEMU_ASAN_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define GFEMU_ASAN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define GFEMU_ASAN_POISON(p, n) ((void)(p), (void)(n))
+#define GFEMU_ASAN_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 struct CUstream_st {
   int device;
@@ -65,6 +81,101 @@ std::vector<size_t>& in_use() { return registry<std::vector<size_t>>(); }  // by
 std::set<std::pair<int, int>>& peers() { return registry<std::set<std::pair<int, int>>>(); }  // (device, peer)
 std::set<const CUstream_st*>& streams() { return registry<std::set<const CUstream_st*>>(); }
 std::set<const CUevent_st*>& events() { return registry<std::set<const CUevent_st*>>(); }
+
+size_t page_bytes() {
+  static const size_t p = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  return p;
+}
+// The pages a device allocation of `bytes` spans (it starts at a page).
+size_t pages_of(size_t bytes) { return (std::max<size_t>(bytes, 1) + page_bytes() - 1) / page_bytes() * page_bytes(); }
+
+// Host code may not touch device memory (internal.h, DeviceAccess). Device
+// allocations are inaccessible (PROT_NONE) at rest. The emulator's device
+// work runs inside a DeviceAccess on its thread (t_device_work); its first
+// touch of an allocation faults, and the SIGSEGV handler makes that
+// allocation accessible and lets the access run again (opened()). When the
+// last DeviceAccess of the process closes, what was opened is made
+// inaccessible again. So a launch pays for the allocations it touches, not
+// for all there are. A touch from a thread outside device work is named and
+// ends the process.
+int g_device_access = 0;  // DeviceAccess scopes open, all threads (under g_mutex)
+thread_local int t_device_work = 0;
+// The allocations opened since the count was last 0: their bases (under
+// g_mutex). A type of its own: registry() keeps one object per type, and
+// in_use()'s is a vector of size_t.
+struct Opened {
+  std::vector<uintptr_t> bases;
+};
+std::vector<uintptr_t>& opened() { return registry<Opened>().bases; }
+
+// a's pages made accessible or not; false where the kernel refuses (ENOMEM:
+// past vm.max_map_count mappings), and a is then left accessible, unguarded.
+bool protect_locked(Allocation& a, bool accessible) {
+  if (!a.guarded) return false;
+  if (::mprotect(reinterpret_cast<void*>(a.base), pages_of(a.bytes), accessible ? PROT_READ | PROT_WRITE : PROT_NONE) == 0)
+    return true;
+  if (!accessible) ::mprotect(reinterpret_cast<void*>(a.base), pages_of(a.bytes), PROT_READ | PROT_WRITE);
+  a.guarded = false;
+  return false;
+}
+
+// The device allocation whose pages hold address a (under g_mutex).
+Allocation* page_owner_locked(uintptr_t a) {
+  auto it = allocations().upper_bound(a);
+  if (it == allocations().begin()) return nullptr;
+  Allocation& al = std::prev(it)->second;
+  return al.device >= 0 && a < al.base + pages_of(al.bytes) ? &al : nullptr;
+}
+
+// SIGSEGV: device work's first touch of an allocation opens it; host code's
+// touch is named here, then handed to the handler before this one (ASan's
+// report and stack), or the default action.
+struct sigaction g_segv_before;
+std::string describe(const Allocation& al);
+
+void on_segv(int sig, siginfo_t* info, void* context) {
+  // A lock and, on the way out, a string: never held or made by the code a
+  // fault interrupts here (device work runs without g_mutex).
+  std::string line;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (Allocation* al = page_owner_locked(reinterpret_cast<uintptr_t>(info->si_addr)); al && al->guarded) {
+      if (t_device_work > 0) {
+        if (protect_locked(*al, true)) opened().push_back(al->base);
+        return;  // the access runs again, on accessible pages
+      }
+      line = "gfemu: host code touched device memory at " + format_ptr(info->si_addr) + ", " + describe(*al) +
+             ": on a GPU a device pointer is no host address (copy it to the host first: cudaMemcpy, "
+             "Tensor::to(Device::cpu()))\n";
+    }
+  }
+  if (!line.empty() && ::write(2, line.data(), line.size()) < 0) {
+  }
+  if (g_segv_before.sa_flags & SA_SIGINFO) {
+    if (g_segv_before.sa_sigaction) return g_segv_before.sa_sigaction(sig, info, context);
+  } else if (g_segv_before.sa_handler != SIG_DFL && g_segv_before.sa_handler != SIG_IGN) {
+    return g_segv_before.sa_handler(sig);
+  }
+  ::signal(SIGSEGV, SIG_DFL);  // the access runs again and ends the process by the signal
+}
+
+// Once, at the first device allocation: the SIGSEGV handler, and device
+// memory made accessible at exit (LeakSanitizer's scan at exit reads it).
+void install_device_memory_guards() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGSEGV, &sa, &g_segv_before);
+    std::atexit([] {
+      std::lock_guard<std::mutex> lock(g_mutex);
+      for (auto& entry : allocations())
+        if (entry.second.device >= 0) protect_locked(entry.second, true), entry.second.guarded = false;
+    });
+  });
+}
 
 size_t memory_limit() {
   static const size_t m = size_t(env_int("GFEMU_MEMORY_MB", 16 * 1024, 1, 1 << 24)) << 20;
@@ -187,6 +298,7 @@ cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, 
                                                 " bytes): " + why);
   }
   lock.unlock();
+  DeviceAccess access;
   std::memmove(dst, src, bytes);
   return cudaSuccess;
 }
@@ -203,6 +315,7 @@ cudaError_t memset_checked(void* dst, int value, size_t bytes, cudaStream_t stre
     why = check_range_locked(dst, bytes, -1);
   }
   if (!why.empty()) return api_error(cudaErrorInvalidValue, std::string(call) + ": destination " + why);
+  DeviceAccess access;
   std::memset(dst, value, bytes);
   return cudaSuccess;
 }
@@ -243,6 +356,27 @@ bool peer_enabled(int device, int peer) {
   return peers().count({device, peer}) != 0;
 }
 size_t shared_optin_limit() { return t_shared_optin; }
+
+DeviceAccess::DeviceAccess() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  ++g_device_access;
+  ++t_device_work;
+}
+
+DeviceAccess::~DeviceAccess() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  --t_device_work;
+  if (--g_device_access > 0) return;
+  for (uintptr_t base : opened())
+    if (auto it = allocations().find(base); it != allocations().end()) protect_locked(it->second, false);
+  opened().clear();
+}
+
+void DeviceAccess::open(const void* p) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (Allocation* al = page_owner_locked(reinterpret_cast<uintptr_t>(p)); al && protect_locked(*al, true))
+    opened().push_back(al->base);
+}
 
 bool find_allocation(const void* p, Allocation* out) {
   std::lock_guard<std::mutex> lock(g_mutex);
@@ -625,13 +759,20 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
     if (in_use()[static_cast<size_t>(d)] + bytes > memory_limit())
       return api_error(cudaErrorMemoryAllocation, "", true);  // the caller's out-of-memory path decides
   }
-  // Exactly `bytes`: ASan then reports the first byte past the end. Aligned
-  // to 256 bytes, as cudaMalloc's blocks are.
+  // Whole pages, so that they can be made inaccessible to host code (their
+  // own: the allocator's bookkeeping lies outside them); the bytes past
+  // `bytes` poisoned for ASan, so the first byte past the end is still
+  // reported (past the pages, ASan's redzone). Aligned to 256 bytes and
+  // more, as cudaMalloc's blocks are.
+  install_device_memory_guards();
+  const size_t pages = pages_of(bytes);
   void* p = nullptr;
-  if (posix_memalign(&p, 256, bytes)) return api_error(cudaErrorMemoryAllocation, "", true);
+  if (posix_memalign(&p, page_bytes(), pages)) return api_error(cudaErrorMemoryAllocation, "", true);
   poison(p, bytes);  // fresh device memory holds garbage; here NaN, so an unwritten output shows
+  GFEMU_ASAN_POISON(static_cast<char*>(p) + bytes, pages - bytes);
   std::lock_guard<std::mutex> lock(g_mutex);
-  allocations()[reinterpret_cast<uintptr_t>(p)] = Allocation{reinterpret_cast<uintptr_t>(p), bytes, d};
+  Allocation& a = allocations()[reinterpret_cast<uintptr_t>(p)] = Allocation{reinterpret_cast<uintptr_t>(p), bytes, d};
+  protect_locked(a, false);  // inaccessible until device work touches it
   in_use()[static_cast<size_t>(d)] += bytes;
   *ptr = p;
   return cudaSuccess;
@@ -656,8 +797,13 @@ cudaError_t cudaFree(void* p) {
     return api_error(cudaErrorInvalidValue, "cudaFree: " + format_ptr(p) + " is not the start of a device allocation");
   }
   in_use()[static_cast<size_t>(it->second.device)] -= it->second.bytes;
+  const size_t bytes = it->second.bytes, pages = pages_of(bytes);
+  // The allocator's again: accessible, and unpoisoned as it was given.
+  protect_locked(it->second, true);
+  opened().erase(std::remove(opened().begin(), opened().end(), it->first), opened().end());
   allocations().erase(it);
   lock.unlock();
+  GFEMU_ASAN_UNPOISON(static_cast<char*>(p) + bytes, pages - bytes);
   std::free(p);
   return cudaSuccess;
 }
@@ -711,6 +857,7 @@ cudaError_t cudaMemcpyPeerAsync(void* dst, int dst_device, const void* src, int 
   if (!why.empty()) return api_error(cudaErrorInvalidValue, "cudaMemcpyPeerAsync: destination " + why);
   why = check_device_range(src, bytes, src_device);
   if (!why.empty()) return api_error(cudaErrorInvalidValue, "cudaMemcpyPeerAsync: source " + why);
+  DeviceAccess access;
   std::memmove(dst, src, bytes);
   return cudaSuccess;
 }

@@ -591,6 +591,7 @@ void run_grid(const LaunchConfig& cfg, const char* kernel, const char* file, int
     do a = 1 + s.rng() % nblocks; while (gcd(a, nblocks) != 1);
     c = s.rng() % nblocks;
   }
+  DeviceAccess access;  // the kernel's reads and writes of device memory
   for (uint64_t k = 0; k < nblocks; ++k) {
     uint64_t q = order == ThreadOrder::reverse ? nblocks - 1 - k : k;
     if (order == ThreadOrder::shuffle) q = static_cast<uint64_t>((static_cast<unsigned __int128>(a) * k + c) % nblocks);
