@@ -59,6 +59,10 @@ TEST_CASE("noise modes: random from the generator, a constant buffer, or none", 
   CHECK(allclose(noise_bias_act(x, Tensor(), s, b, bias_act_spec("lrelu")), bias_act(x, b, 1, "lrelu"), 0, 0).ok);
   REQUIRE_THROWS_WITH(make_noise(x, NoiseMode::random), Catch::Contains("generator"));
   REQUIRE_THROWS_WITH(make_noise(x, NoiseMode::constant, nullptr, random_tensor({3, 4}, 1)), Catch::Contains("buffer"));
+  // As many values in another shape: refused, not taken by its count.
+  REQUIRE_THROWS_WITH(make_noise(random_tensor({1, 1, 1, 9}, 2), NoiseMode::constant, nullptr, random_tensor({3, 3}, 1)),
+                      Catch::Contains("make_noise") && Catch::Contains("a buffer of [1, 9]") && Catch::Contains("got [3, 3]"));
+  CHECK(make_noise(x, NoiseMode::constant, nullptr, random_tensor({1, 1, 4, 4}, 3)).shape() == Shape{1, 1, 4, 4});
 }
 
 TEST_CASE("noise: first- and second-order gradients", "[noise][grad]") {
@@ -113,7 +117,9 @@ TEST_CASE("noise matches PyTorch (golden values)", "[noise][golden]") {
 
 TEST_CASE("noise rejects bad shapes with clear errors", "[noise]") {
   Tensor x = random_tensor({2, 3, 4, 4}, 15), s = Tensor::scalar(1.0, DType::f64);
-  REQUIRE_THROWS_WITH(add_noise(x, random_tensor({2, 3, 4, 4}, 16), s), Catch::Contains("noise [2, 3, 4, 4] must be"));
+  REQUIRE_THROWS_WITH(add_noise(x, random_tensor({2, 3, 4, 4}, 16), s), Catch::Contains("noise [2, 3, 4, 4] must be [2 or 1, 1, 4, 4]"));
+  REQUIRE_THROWS_WITH(add_noise(random_tensor({1, 3, 4, 4}, 15), random_tensor({1, 3, 4, 4}, 16), s),
+                      Catch::Contains("must be [1, 1, 4, 4]"));
   REQUIRE_THROWS_WITH(add_noise(x, random_tensor({2, 1, 4, 4}, 16), random_tensor({4}, 17)),
                       Catch::Contains("strength [4] must be a scalar or [3]"));
   REQUIRE_THROWS_WITH(noise_bias_act(x, random_tensor({2, 1, 4, 4}, 16), s, random_tensor({2}, 18), BiasActSpec{}),

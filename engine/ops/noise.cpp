@@ -21,8 +21,8 @@ void check_noise_operands(const char* op, const Tensor& x, const Tensor& noise, 
   GF_CHECK(noise.dim() == 4 && (noise.size(0) == n || noise.size(0) == 1) && noise.size(1) == 1 &&
                noise.size(2) == x.size(2) && noise.size(3) == x.size(3),
            op,
-           "noise " << shape_str(noise.shape()) << " must be [" << n << " or 1, 1, " << x.size(2) << ", " << x.size(3)
-                    << "] for x " << shape_str(x.shape()));
+           "noise " << shape_str(noise.shape()) << " must be [" << (n == 1 ? std::string("1") : std::to_string(n) + " or 1")
+                    << ", 1, " << x.size(2) << ", " << x.size(3) << "] for x " << shape_str(x.shape()));
   GF_CHECK(strength.numel() == 1 || (strength.dim() == 1 && strength.size(0) == c), op,
            "strength " << shape_str(strength.shape()) << " must be a scalar or [" << c << "]");
   GF_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == c), op,
@@ -42,11 +42,18 @@ Tensor make_noise(const Tensor& x, NoiseMode mode, Generator* gen, const Tensor&
     case NoiseMode::random:
       GF_CHECK(gen != nullptr, "make_noise", "random noise needs a generator");
       return randn({x.size(0), 1, x.size(2), x.size(3)}, *gen, x.dtype(), x.device());
-    case NoiseMode::constant:
-      GF_CHECK(buffer.defined() && buffer.numel() == x.size(2) * x.size(3), "make_noise",
-               "constant noise needs a buffer of " << x.size(2) << " x " << x.size(3) << " values, got "
-                                                   << (buffer.defined() ? shape_str(buffer.shape()) : "none"));
+    case NoiseMode::constant: {
+      // [H, W] (StyleGAN2's noise_const) or [1, 1, H, W] (StyleGAN's noise
+      // variables): a buffer of another shape with as many values (a [3, 3]
+      // one for a 1 x 9 plane) was taken by its count.
+      const bool plane = buffer.defined() && buffer.dim() >= 2 && buffer.size(-2) == x.size(2) &&
+                         buffer.size(-1) == x.size(3) && buffer.numel() == x.size(2) * x.size(3);
+      GF_CHECK(plane, "make_noise",
+               "constant noise needs a buffer of [" << x.size(2) << ", " << x.size(3) << "] for x "
+                                                    << shape_str(x.shape()) << ", got "
+                                                    << (buffer.defined() ? shape_str(buffer.shape()) : "none"));
       return buffer.reshape({1, 1, x.size(2), x.size(3)});
+    }
     case NoiseMode::none:
       break;
   }
