@@ -6,16 +6,24 @@
 // fields plus grain: a PNG compressed to about 2/3, as photographs; a JPEG
 // of quality 90) and flat ones (two colours: a PNG compressed 500 to
 // 1000x), 256 and 1024 square, RGB. Rows: median ms per image, MB/s of
-// decoded pixels, and the ratio decode_image / stb alone, timed round-robin.
+// decoded pixels, the ratio decode_image / stb alone, and decode_image's
+// fraction of a measured floor (floor time / decode time): for a PNG, zlib
+// inflating its image data alone (no decoder that inflates with zlib, as
+// decode_image and PIL do, can do less; stb_image's own inflate is faster
+// on long runs, the flat rows), for a JPEG, libjpeg-turbo's decode alone
+// (decode_jpeg, Pillow's settings: the library decode_image calls). All
+// timed round-robin.
 //
 //   bench_image_decode [--quick] [FILE.png|FILE.jpg ...]
 //     FILEs (e.g. written by PIL) are timed instead of the generated images.
 #include <stb_image.h>
 #include <stb_image_write.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -23,6 +31,7 @@
 #include "engine/error.h"
 #include "engine/io/input_file.h"
 #include "train/image_io.h"
+#include "train/jpeg_image.h"
 
 namespace {
 
@@ -69,6 +78,31 @@ Case flat(int r) {
   return {"PNG flat " + std::to_string(r), encode(px, r), r, r};
 }
 
+// A PNG's IDAT chunks, joined: the zlib stream of its image data.
+std::vector<uint8_t> png_idat(const std::vector<uint8_t>& file) {
+  std::vector<uint8_t> out;
+  for (size_t at = 8; at + 12 <= file.size();) {
+    const size_t len = size_t(file[at]) << 24 | size_t(file[at + 1]) << 16 | size_t(file[at + 2]) << 8 | file[at + 3];
+    if (at + 12 + len > file.size()) break;
+    if (std::memcmp(&file[at + 4], "IDAT", 4) == 0) out.insert(out.end(), &file[at + 8], &file[at + 8 + len]);
+    at += 12 + len;
+  }
+  return out;
+}
+
+// zlib inflating the whole stream into `out` (sized for the rows and their filter bytes).
+void inflate_all(const std::vector<uint8_t>& z, std::vector<uint8_t>& out) {
+  z_stream s{};
+  if (inflateInit(&s) != Z_OK) throw gf::Error("cannot start zlib");
+  s.next_in = const_cast<Bytef*>(z.data());
+  s.avail_in = static_cast<uInt>(z.size());
+  s.next_out = out.data();
+  s.avail_out = static_cast<uInt>(out.size());
+  const int rc = inflate(&s, Z_FINISH);
+  inflateEnd(&s);
+  if (rc != Z_STREAM_END) throw gf::Error("the PNG's image data does not inflate whole");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -98,8 +132,8 @@ int main(int argc, char** argv) {
     }
     if (cases.empty())
       for (int r : {256, 1024}) cases.push_back(photo(r)), cases.push_back(flat(r)), cases.push_back(photo(r, true));
-    std::printf("%-22s %10s %12s %12s %10s %10s %8s\n", "image", "file bytes", "stb alone ms", "decode ms",
-                "stb MB/s", "dec MB/s", "ratio");
+    std::printf("%-22s %10s %12s %12s %10s %10s %8s %10s %10s\n", "image", "file bytes", "stb alone ms", "decode ms",
+                "stb MB/s", "dec MB/s", "ratio", "floor ms", "of floor");
     for (const Case& c : cases) {
       const int calls = c.w * c.h > 512 * 512 ? 1 : 8;
       const gf::bench::Reps reps{2, quick ? 3 : 15, calls};
@@ -110,10 +144,17 @@ int main(int argc, char** argv) {
         stbi_image_free(p);
       };
       auto loader = [&] { gf::decode_image(c.file.data(), c.file.size(), c.name, 3); };
-      const std::vector<double> t = gf::bench::time_per_call(gf::Device::cpu(), reps, {stb_alone, loader});
+      const bool png = c.file.size() > 8 && std::memcmp(c.file.data(), "\x89PNG", 4) == 0;
+      const std::vector<uint8_t> idat = png ? png_idat(c.file) : std::vector<uint8_t>();
+      std::vector<uint8_t> rows(png ? size_t(c.h) * (1 + size_t(c.w) * 8) : 0);  // up to 16-bit RGBA
+      auto floor = [&] {
+        if (png) inflate_all(idat, rows);
+        else gf::decode_jpeg(c.file.data(), c.file.size(), c.name);
+      };
+      const std::vector<double> t = gf::bench::time_per_call(gf::Device::cpu(), reps, {stb_alone, loader, floor});
       const double mb = double(c.w) * c.h * 3 / 1e6;
-      std::printf("%-22s %10zu %12.2f %12.2f %10.0f %10.0f %8.2f\n", c.name.c_str(), c.file.size(), t[0] * 1e3,
-                  t[1] * 1e3, mb / t[0], mb / t[1], t[1] / t[0]);
+      std::printf("%-22s %10zu %12.2f %12.2f %10.0f %10.0f %8.2f %10.2f %10.2f\n", c.name.c_str(), c.file.size(),
+                  t[0] * 1e3, t[1] * 1e3, mb / t[0], mb / t[1], t[1] / t[0], t[2] * 1e3, t[2] / t[1]);
     }
     return 0;
   } catch (const std::exception& e) {
