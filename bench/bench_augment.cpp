@@ -16,7 +16,9 @@
 //
 // The pipe rows: each call runs K fixed draw sets (seeds 1000 + k, the same
 // every call, so every sample does the same work) and reports the mean per
-// set, in ms per batch and per image. --record-draws DIR writes those draws
+// set, in ms per batch and per image, and the fraction of the copy bandwidth
+// that the least traffic of the pass (the batch read and written once; twice
+// with the backward) would take in that time. --record-draws DIR writes those draws
 // (DrawLog, DIR/<cfg>_p<p>/draws-mb<k>.bin) so bench/torch_augment.py can
 // replay exactly them in PyTorch.
 //
@@ -146,7 +148,10 @@ void op_rows(const Options& o, const Device& d, Reps reps, double peak) {
   }
 }
 
-void pipe_rows(const Options& o, const Device& d, Reps reps, int sets, bool record) {
+// The pipe rows' fraction of the copy bandwidth: of the least traffic a pipe
+// could make (read the batch and write it once forward; backward the same
+// again for the gradient), a floor its resampling stays far above.
+void pipe_rows(const Options& o, const Device& d, Reps reps, int sets, bool record, double peak) {
   Generator gen(2);
   for (const Config& cfg : kConfigs) {
     if (!o.wants(cfg)) continue;
@@ -192,17 +197,20 @@ void pipe_rows(const Options& o, const Device& d, Reps reps, int sets, bool reco
     for (int i = 0; i < 4; ++i) {
       const double ms = t[size_t(i)] / sets * 1e3;
       const int pv = i % 2;
+      const double bytes = 2.0 * double(images.nbytes()) * (i < 2 ? 1 : 2);
+      const double pct = 100.0 * bytes / (ms / 1e3) / peak;
       if (o.json)
         std::printf(
             "{\"kind\": \"pipe\", \"device\": \"%s\", \"cfg\": \"%s\", \"augpipe\": \"bgc\", \"p\": %d, \"pass\": "
-            "\"%s\", \"n\": %lld, \"c\": %lld, \"res\": %lld, \"sets\": %d, \"ms\": %.4f, \"ms_per_image\": %.5f}\n",
+            "\"%s\", \"n\": %lld, \"c\": %lld, \"res\": %lld, \"sets\": %d, \"ms\": %.4f, \"ms_per_image\": %.5f, "
+            "\"pct_of_copy\": %.3f}\n",
             d.str().c_str(), cfg.name, pv, passes[i / 2], (long long)cfg.n, (long long)cfg.c, (long long)cfg.res, sets,
-            ms, ms / double(cfg.n));
+            ms, ms / double(cfg.n), pct);
       else
-        std::printf("  %-8s %-26s bgc p=%d %-8s %10.2f ms %9.3f ms/image\n", cfg.name,
+        std::printf("  %-8s %-26s bgc p=%d %-8s %10.2f ms %9.3f ms/image %6.2f%% of copy\n", cfg.name,
                     ("[" + std::to_string(cfg.n) + "," + std::to_string(cfg.c) + "," + std::to_string(cfg.res) + "^2]")
                         .c_str(),
-                    pv, passes[i / 2], ms, ms / double(cfg.n));
+                    pv, passes[i / 2], ms, ms / double(cfg.n), pct);
     }
     std::fflush(stdout);
   }
@@ -221,7 +229,7 @@ void run_device(const Options& o, const Device& d, Reps reps, int sets, bool rec
     std::printf("%s: copy bandwidth %.1f GB/s (clone of 64 MiB); pipe rows: mean of %d fixed draw sets\n",
                 d.str().c_str(), peak / 1e9, sets);
   if (o.part != "pipe") op_rows(o, d, reps, peak);
-  if (o.part != "op") pipe_rows(o, d, reps, sets, record);
+  if (o.part != "op") pipe_rows(o, d, reps, sets, record, peak);
 }
 
 }  // namespace
