@@ -146,7 +146,8 @@ int main(int argc, char** argv) {
       auto loader = [&] { gf::decode_image(c.file.data(), c.file.size(), c.name, 3); };
       const bool png = c.file.size() > 8 && std::memcmp(c.file.data(), "\x89PNG", 4) == 0;
       const std::vector<uint8_t> idat = png ? png_idat(c.file) : std::vector<uint8_t>();
-      std::vector<uint8_t> rows(png ? size_t(c.h) * (1 + size_t(c.w) * 8) : 0);  // up to 16-bit RGBA
+      // Up to 16-bit RGBA, and a filter byte per row of each of Adam7's 7 passes.
+      std::vector<uint8_t> rows(png ? size_t(c.h) * (size_t(c.w) * 8 + 2) + 16 : 0);
       auto floor = [&] {
         if (png) inflate_all(idat, rows);
         else gf::decode_jpeg(c.file.data(), c.file.size(), c.name);

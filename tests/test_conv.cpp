@@ -264,6 +264,9 @@ TEST_CASE("conv ops reject bad arguments, naming the op and the shapes", "[conv]
                       Contains("conv2d") && Contains("int range"));
   REQUIRE_THROWS_WITH(conv2d(ones({1, 1, 10, 10}), ones({1, 1, 3, 3}), params(1, 1, 1 << 30, 0, 1)),
                       Contains("conv2d") && Contains("int range"));
+  // With a stride as large the output is small, but the kernels' index of the padded input overflowed int.
+  REQUIRE_THROWS_WITH(conv2d(ones({1, 1, 10, 10}), ones({1, 1, 3, 3}), params(INT_MAX, 1, INT_MAX, 0, 1)),
+                      Contains("conv2d") && Contains("int range"));
   // output smaller than one pixel
   REQUIRE_THROWS_WITH(conv2d(x, random_tensor({6, 2, 7, 3}, 2), params(1, 1, 0, 0, 2)),
                       Contains("conv2d") && Contains("output size") && Contains("[6, 2, 7, 3]"));

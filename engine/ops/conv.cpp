@@ -59,7 +59,10 @@ Conv2dShape forward_geometry(const char* op, const Args& args, const Shape& x, c
            "output size < 1: the kernel is larger than the padded input " << args);
   const int64_t out_h = conv_out_size(x[2], w[2], p.pad_h, p.stride_h);
   const int64_t out_w = conv_out_size(x[3], w[3], p.pad_w, p.stride_w);
-  for (int64_t v : {x[0], x[1], x[2], x[3], w[0], w[2], w[3], out_h, out_w})
+  // The kernels index the padded input in int (output * stride - pad + tap):
+  // a huge pad with a huge stride gives a small output, and overflowed there.
+  for (int64_t v : {x[0], x[1], x[2], x[3], w[0], w[2], w[3], out_h, out_w, x[2] + 2 * int64_t(p.pad_h),
+                    x[3] + 2 * int64_t(p.pad_w)})
     GF_CHECK(v <= INT_MAX, op, "sizes exceed the int range of the kernels " << args);
   Conv2dShape s;
   s.n = static_cast<int>(x[0]);

@@ -898,6 +898,9 @@ cudaError_t gfemu_memcpy_symbol(void* symbol, size_t symbol_bytes, const void* d
                                                 std::to_string(bytes) + " bytes at offset " + std::to_string(offset) +
                                                 " overrun a symbol of " + std::to_string(symbol_bytes));
   char* s = static_cast<char*>(symbol) + offset;
+  // The other side may be device memory (cudaMemcpyDeviceToDevice).
+  DeviceAccess access;
+  access.open(data);
   if (to_symbol) std::memcpy(s, data, bytes);
   else std::memcpy(const_cast<void*>(data), s, bytes);
   return cudaSuccess;
