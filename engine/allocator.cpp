@@ -29,7 +29,7 @@ std::atomic<bool> g_poison{[] {
 }  // namespace
 
 // This thread's innermost CpuGrowthCap; null: none.
-thread_local const CpuGrowthCap* t_growth_cap = nullptr;
+thread_local CpuGrowthCap* t_growth_cap = nullptr;
 
 void set_poison_allocations(bool on) { g_poison.store(on); }
 bool poison_allocations() { return g_poison.load(std::memory_order_relaxed); }
@@ -79,8 +79,9 @@ void* CachingAllocator::take(size_t bytes, size_t* got_out) {
   size_t got = size;
   const bool hit = it != free_.end() && it->first <= 2 * size;
   if (t_growth_cap && this == &cpu_allocator()) {  // charged what it would be handed
-    const size_t limit = t_growth_cap->limit_, block = hit ? it->first : size;
-    if (stats_.in_use > limit || block > limit - stats_.in_use) throw Error(t_growth_cap->what_);
+    const size_t block = hit ? it->first : size;
+    if (block > t_growth_cap->growth_ - t_growth_cap->charged_) throw Error(t_growth_cap->what_);
+    t_growth_cap->charged_ += block;
   }
   if (hit) {
     p = it->second;
@@ -121,6 +122,8 @@ void CachingAllocator::release(void* p) {
   auto it = live_.find(p);
   if (it == live_.end()) throw Error(name_ + ": release of a pointer it did not allocate");
   size_t size = it->second;
+  if (t_growth_cap && this == &cpu_allocator())  // released on the capped thread
+    t_growth_cap->charged_ -= std::min(size, t_growth_cap->charged_);
   if (host_memory_) GF_ASAN_UNPOISON(p, size);
   live_.erase(it);
   stats_.in_use -= size;
@@ -143,13 +146,15 @@ AllocatorStats CachingAllocator::stats() const {
   return stats_;
 }
 
-CpuGrowthCap::CpuGrowthCap(size_t growth, std::string what) : what_(std::move(what)), previous_(t_growth_cap) {
-  const size_t in_use = cpu_allocator().in_use();
-  limit_ = growth > SIZE_MAX - in_use ? SIZE_MAX : in_use + growth;
+CpuGrowthCap::CpuGrowthCap(size_t growth, std::string what)
+    : what_(std::move(what)), growth_(growth), previous_(t_growth_cap) {
   t_growth_cap = this;
 }
 
-CpuGrowthCap::~CpuGrowthCap() { t_growth_cap = previous_; }
+CpuGrowthCap::~CpuGrowthCap() {
+  t_growth_cap = previous_;
+  if (previous_) previous_->charged_ += charged_;  // what the inner scope still holds is the outer's too
+}
 
 void CachingAllocator::reset_peak() {
   std::lock_guard<std::mutex> lock(mutex_);

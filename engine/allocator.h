@@ -91,14 +91,16 @@ CachingAllocator& cuda_allocator(int index);
 CachingAllocator& cpu_allocator();
 
 // While alive, this thread's requests to the CPU allocator throw gf::Error
-// "<what>" instead of taking the allocator's bytes in use more than
-// `growth` past what they were at its start (the block a request would be
-// handed, a cached one up to twice its size included). Building a network
+// "<what>" instead of holding more than `growth` bytes (the blocks this
+// thread was handed since the cap's start, less those it released, a cached
+// block up to twice a request's size charged whole). Building a network
 // from a file's config runs under one sized by the file's tensors
 // (models/network_file.h): a 492-byte .bin whose G_kwargs said z_dim
 // 16777216 allocated 4 GB before its tensors were compared. Other threads
-// are not capped (their allocations do count in the bytes in use); on this
-// thread the innermost cap holds, and the previous one comes back at its end.
+// are neither capped nor charged (they were charged, through the
+// allocator's bytes in use: a valid file was refused as "a damaged or edited
+// config?" while another thread worked); on this thread the innermost cap
+// holds, and the previous one comes back at its end.
 class CpuGrowthCap {
  public:
   CpuGrowthCap(size_t growth, std::string what);
@@ -108,8 +110,9 @@ class CpuGrowthCap {
 
  private:
   std::string what_;
-  size_t limit_;
-  const CpuGrowthCap* previous_;
+  size_t growth_;
+  size_t charged_ = 0;  // this thread's bytes held since the start (never below 0)
+  CpuGrowthCap* previous_;
   friend class CachingAllocator;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <functional>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -186,6 +187,7 @@ class GraphTask {
     pending_.erase(n);
     if (wanted_nodes_.count(n) && g.defined()) add_to(node_grads[n], g);
 
+    std::lock_guard<std::recursive_mutex> running(n->running_);
     n->needs_.assign(n->next_.size(), false);
     bool any = false;
     for (size_t i = 0; i < n->next_.size(); ++i) {
@@ -298,6 +300,15 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
   return result;
 }
 
+namespace {
+
+std::mutex& leaf_grad_mutex() {
+  static std::mutex* m = new std::mutex();  // never destroyed: a thread may accumulate during exit
+  return *m;
+}
+
+}  // namespace
+
 void backward(const Tensor& loss, const Tensor& grad_output, bool retain_graph, bool create_graph) {
   GF_CHECK(loss.defined(), "backward", "the tensor is undefined");
   GF_CHECK(loss.requires_grad(), "backward", "the tensor does not require grad");
@@ -309,6 +320,10 @@ void backward(const Tensor& loss, const Tensor& grad_output, bool retain_graph, 
   // of one (nan_to_num_, an all-reduce) never changes another.
   std::vector<const Storage*> given{g.impl().storage.get()};
   auto accumulate = [&](TensorImpl* leaf, const Tensor& gi) {
+    // Passes of several threads may share a leaf (Hogwild-style training):
+    // its .grad is read and replaced under one lock, as torch's
+    // AccumulateGrad locks (two threads' assignments double-freed it).
+    std::lock_guard<std::mutex> lock(leaf_grad_mutex());
     Tensor v = create_graph ? gi : gi.detach();
     if (leaf->grad) {
       GradModeGuard mode(create_graph);

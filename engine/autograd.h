@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <type_traits>
@@ -159,6 +160,11 @@ class Node : public std::enable_shared_from_this<Node> {
   PoolVector<Shape> input_shapes_;
   PoolVector<DType> input_dtypes_;
   PoolVector<bool> needs_;
+  // Held while a pass runs this node (needs_, fn_): passes of several
+  // threads through one graph (retain_graph) take turns at a shared node;
+  // they overwrote each other's needs_ (a gradient lost without a word).
+  // Recursive: a backward that runs a pass of its own may meet its node.
+  std::recursive_mutex running_;
   std::shared_ptr<Storage> out_storage_;
   Shape out_shape_;
   DType out_dtype_ = DType::f32;

@@ -217,6 +217,12 @@ TEST_CASE("CpuGrowthCap: growth past the cap throws its words, and the cap ends 
     bool other_thread = false;  // the cap is this thread's
     std::thread([&] { other_thread = Tensor::empty({1024 * 1024}).numel() == 1024 * 1024; }).join();
     CHECK(other_thread);
+    // Nor is it charged for another thread's bytes: 4 MiB held by another
+    // thread counted in the allocator's bytes in use, and this thread's next
+    // request was refused (a valid network file, loaded beside a busy thread).
+    Tensor held;
+    std::thread([&] { held = Tensor::empty({1024 * 1024}); }).join();
+    CHECK_NOTHROW(Tensor::empty({16 * 1024}));  // 64 KiB: 832 of the outer's 1 MiB
   }
   const size_t in_use = a.in_use();
   const Tensor big = Tensor::empty({1024 * 1024});  // 4 MiB: no cap left

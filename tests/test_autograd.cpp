@@ -3,6 +3,10 @@
 #include <catch2/catch.hpp>
 #include <pthread.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "engine/ops/upfirdn2d.h"
 #include "tests/testing.h"
 
@@ -183,4 +187,48 @@ TEST_CASE("a grad_output of another dtype is cast to its output's, as torch's en
   const Tensor g64 = grad({up}, {xi}, {random_tensor(up.shape(), 8, DType::f32).to(DType::f64)})[0];
   CHECK(g64.dtype() == DType::f32);
   CHECK(allclose(g64, g32, 0, 0).ok);
+}
+
+TEST_CASE("passes of several threads through one retained graph each get the one-thread gradient", "[autograd]") {
+  // A graph built once (a shared node) and differentiated by worker threads
+  // with retain_graph: each pass wrote its own "needed" marks into the shared
+  // node, so another pass lost an edge: a wrong gradient without a word, or
+  // "not reached" (a helper's reproduction: every run failed).
+  Tensor p = random_tensor({64}, 11, DType::f32).requires_grad_();
+  const Tensor shared = exp(p * 0.5);
+  auto pass = [&](bool through_p_too) {
+    const Tensor loss = through_p_too ? sum(shared * 2.0) + sum(p * p) : sum(shared * 2.0);
+    return grad({loss}, {p}, {}, false, /*retain_graph=*/true)[0];
+  };
+  const Tensor want[2] = {pass(false), pass(true)};
+  std::atomic<int> wrong{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t)
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < 1500; ++k) {
+        try {
+          const bool both = (k + t) % 2 == 1;
+          if (!allclose(pass(both), want[both], 0, 0).ok) ++wrong;
+        } catch (const std::exception&) {
+          ++errors;
+        }
+      }
+    });
+  for (std::thread& th : threads) th.join();
+  CHECK(wrong.load() == 0);
+  CHECK(errors.load() == 0);
+}
+
+TEST_CASE("backward of several threads into one leaf accumulates every gradient", "[autograd]") {
+  // Hogwild-style: threads' passes share a parameter. Replacing its .grad
+  // from two threads at once double-released it (a crash in the pool).
+  Tensor p = random_tensor({16}, 12, DType::f32).requires_grad_();
+  constexpr int kThreads = 4, kPerThread = 3000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      for (int k = 0; k < kPerThread; ++k) backward(sum(p * 1.0));
+    });
+  for (std::thread& th : threads) th.join();
+  CHECK(allclose(p.grad(), full_like(p, double(kThreads) * kPerThread), 0, 0).ok);
 }
