@@ -39,6 +39,7 @@ struct Allocation {
   // Device memory: its pages are inaccessible to host code outside device
   // work (DeviceAccess); false once the kernel refused (its map limit).
   bool guarded = true;
+  bool open = false;  // guarded and accessible now, until the last DeviceAccess ends
 };
 // The device allocation holding address p, if any (p == base + bytes counts,
 // as the end of an empty range).

@@ -108,15 +108,24 @@ struct Opened {
 };
 std::vector<uintptr_t>& opened() { return registry<Opened>().bases; }
 
-// a's pages made accessible or not; false where the kernel refuses (ENOMEM:
-// past vm.max_map_count mappings), and a is then left accessible, unguarded.
+// a's pages made accessible or not (no system call when they are already);
+// false where the kernel refuses (ENOMEM: past vm.max_map_count mappings),
+// and a is then left accessible, unguarded.
 bool protect_locked(Allocation& a, bool accessible) {
   if (!a.guarded) return false;
-  if (::mprotect(reinterpret_cast<void*>(a.base), pages_of(a.bytes), accessible ? PROT_READ | PROT_WRITE : PROT_NONE) == 0)
+  if (a.open == accessible) return true;
+  if (::mprotect(reinterpret_cast<void*>(a.base), pages_of(a.bytes), accessible ? PROT_READ | PROT_WRITE : PROT_NONE) == 0) {
+    a.open = accessible;
     return true;
+  }
   if (!accessible) ::mprotect(reinterpret_cast<void*>(a.base), pages_of(a.bytes), PROT_READ | PROT_WRITE);
-  a.guarded = false;
+  a.guarded = a.open = false;
   return false;
+}
+
+// a opened for the device work under way, once, and listed for the close.
+void open_locked(Allocation& a) {
+  if (a.guarded && !a.open && protect_locked(a, true)) opened().push_back(a.base);
 }
 
 // The device allocation whose pages hold address a (under g_mutex).
@@ -141,7 +150,7 @@ void on_segv(int sig, siginfo_t* info, void* context) {
     std::lock_guard<std::mutex> lock(g_mutex);
     if (Allocation* al = page_owner_locked(reinterpret_cast<uintptr_t>(info->si_addr)); al && al->guarded) {
       if (t_device_work > 0) {
-        if (protect_locked(*al, true)) opened().push_back(al->base);
+        open_locked(*al);
         return;  // the access runs again, on accessible pages
       }
       line = "gfemu: host code touched device memory at " + format_ptr(info->si_addr) + ", " + describe(*al) +
@@ -374,8 +383,7 @@ DeviceAccess::~DeviceAccess() {
 
 void DeviceAccess::open(const void* p) {
   std::lock_guard<std::mutex> lock(g_mutex);
-  if (Allocation* al = page_owner_locked(reinterpret_cast<uintptr_t>(p)); al && protect_locked(*al, true))
-    opened().push_back(al->base);
+  if (Allocation* al = page_owner_locked(reinterpret_cast<uintptr_t>(p))) open_locked(*al);
 }
 
 bool find_allocation(const void* p, Allocation* out) {
@@ -772,6 +780,7 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   GFEMU_ASAN_POISON(static_cast<char*>(p) + bytes, pages - bytes);
   std::lock_guard<std::mutex> lock(g_mutex);
   Allocation& a = allocations()[reinterpret_cast<uintptr_t>(p)] = Allocation{reinterpret_cast<uintptr_t>(p), bytes, d};
+  a.open = true;  // as posix_memalign gives it
   protect_locked(a, false);  // inaccessible until device work touches it
   in_use()[static_cast<size_t>(d)] += bytes;
   *ptr = p;
