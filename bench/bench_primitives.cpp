@@ -6,17 +6,23 @@
 // cuBLAS, on the GPU). Each figure is the median over several timed samples
 // taken after warm-up; on the GPU a sample spans several calls between stream
 // synchronizations, so launch and sync overheads are amortized as in real use.
+// On the CPU, conv2d is also called from several host threads at once (each
+// on one OpenMP thread, as a server's workers would) and compared with the
+// same calls taken in turns and with the one-thread rate times the threads.
 #include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/bench_common.h"
@@ -153,6 +159,85 @@ void run_device(Device d, const Sizes& z) {
       flop_s[1], conv_tfs, "TFLOP/s", conv_tfs / gemm_tfs, gemm_name);
 }
 
+// Seconds for `threads` host threads to make `calls` conv2d calls each, every
+// thread on one OpenMP thread, timed from a common start to the last one's
+// end; `in_turns` takes each call under one lock (the calls then run one at a
+// time, as they did under a process-wide lock around oneDNN).
+double host_threads_seconds(int threads, int calls, bool in_turns, const Tensor& x, const Tensor& w,
+                            const Conv2dParams& p) {
+  std::mutex turn, start_mutex;
+  std::condition_variable start;
+  int ready = 0;
+  bool go = false;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&] {
+      omp_set_num_threads(1);
+      conv2d(x, w, p);  // warm-up: this thread's pool blocks and oneDNN's pass
+      std::unique_lock<std::mutex> lock(start_mutex);
+      ++ready;
+      start.notify_all();
+      start.wait(lock, [&] { return go; });
+      lock.unlock();
+      for (int i = 0; i < calls; ++i) {
+        if (in_turns) {
+          std::lock_guard<std::mutex> one(turn);
+          conv2d(x, w, p);
+        } else {
+          conv2d(x, w, p);
+        }
+      }
+    });
+  std::unique_lock<std::mutex> lock(start_mutex);
+  start.wait(lock, [&] { return ready == threads; });
+  const auto t0 = std::chrono::steady_clock::now();
+  go = true;
+  start.notify_all();
+  lock.unlock();
+  for (std::thread& th : pool) th.join();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// conv2d 3x3 64->64 at 32x32, batch 1 (a 32x32 layer of a small generator)
+// from 1, 2, 4, ... host threads up to OpenMP's thread count (at least 2).
+// Rates in TFLOP/s over all threads; the fraction is of the ideal: the one
+// thread's rate times the threads.
+void run_host_threads() {
+  Generator g(2);
+  const int64_t c = 64, hw = 32;
+  const Tensor x = randn({1, c, hw, hw}, g), w = randn({c, c, 3, 3}, g);
+  Conv2dParams p;
+  p.pad_h = p.pad_w = 1;
+  const double flop = 2.0 * c * hw * hw * c * 9;
+  const int calls = 50, samples = 5;
+  const int most = std::max(2, omp_get_max_threads());
+  std::printf("\n  conv2d 3x3 %lld->%lld %lldx%lld batch 1 from host threads, each on one OpenMP thread:\n",
+              (long long)c, (long long)c, (long long)hw, (long long)hw);
+  std::vector<int> counts;
+  for (int t = 1; t < most; t *= 2) counts.push_back(t);
+  counts.push_back(most);
+  double one_rate = 0;
+  for (const int threads : counts) {
+    // Samples of the two ways alternate, so background load hits both alike.
+    std::vector<double> turns, once;
+    for (int i = 0; i < samples; ++i) {
+      turns.push_back(host_threads_seconds(threads, calls, true, x, w, p));
+      once.push_back(host_threads_seconds(threads, calls, false, x, w, p));
+    }
+    std::sort(turns.begin(), turns.end());
+    std::sort(once.begin(), once.end());
+    const double total = flop * calls * threads;
+    const double turns_rate = total / turns[samples / 2] / 1e12, once_rate = total / once[samples / 2] / 1e12;
+    if (threads == 1) one_rate = once_rate;
+    const std::string name = std::to_string(threads) + (threads == 1 ? " thread" : " threads");
+    // The time column: one call on every thread (the wall time over `calls`).
+    row("conv2d", name + " in turns", turns[samples / 2] / calls, turns_rate, "TFLOP/s",
+        turns_rate / (one_rate * threads), "ideal");
+    row("conv2d", name + " at once", once[samples / 2] / calls, once_rate, "TFLOP/s",
+        once_rate / (one_rate * threads), "ideal");
+  }
+}
+
 void usage(FILE* f) {
   std::fprintf(f,
                "usage: bench_primitives [--device cpu|cuda|all] [--quick] [--full] [--help]\n"
@@ -160,7 +245,9 @@ void usage(FILE* f) {
                "  matmul 4096^3 and conv2d 3x3 512->512 at 64x64 batch 16, padding 1 (the GPU's sizes;\n"
                "  the CPU's below), on each device; prints time per call (median), GB/s or TFLOP/s, and\n"
                "  the fraction of a reference measured in the same run: the copy's bandwidth or the GEMM\n"
-               "  library's rate (rows that stay in cache, or beat the library, pass 1).\n"
+               "  library's rate (rows that stay in cache, or beat the library, pass 1). On the CPU, also\n"
+               "  conv2d 3x3 64->64 32x32 from 1, 2, 4, ... host threads (each on one OpenMP thread), at\n"
+               "  once and in turns, as a fraction of the one thread's rate times the threads.\n"
                "  --device  cpu, cuda, or all available (default)\n"
                "  --quick   small sizes everywhere (seconds on a 2-core CPU)\n"
                "  --full    full sizes on the CPU too (by default its matmul is 2048^3 and conv batch 2)\n");
@@ -207,7 +294,10 @@ int main(int argc, char** argv) {
     else if (!full)
       std::printf("CPU sizes reduced (matmul %lld^3, conv batch %lld); --full runs the full ones\n",
                   (long long)kCpuDefault.mm, (long long)kCpuDefault.conv_n);
-    if (device != "cuda") run_device(Device::cpu(), cpu_sizes);
+    if (device != "cuda") {
+      run_device(Device::cpu(), cpu_sizes);
+      run_host_threads();
+    }
     if (device != "cpu" && cuda_available()) run_device(Device::cuda(0), quick ? kQuick : kGpu);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_primitives: %s\n", e.what());

@@ -25,22 +25,25 @@ const dnnl::engine& cpu_engine() {
   static const dnnl::engine e(dnnl::engine::kind::cpu, 0);
   return e;
 }
+// A stream is not to be shared between threads; a CPU stream is only a
+// handle, so each host thread keeps its own.
 dnnl::stream& cpu_stream() {
-  static dnnl::stream s(cpu_engine());
+  thread_local dnnl::stream s(cpu_engine());
   return s;
 }
 
-// One of a pass's three tensors: `user` over the caller's pointer in our
-// layout, `prim` in the primitive's (the same object when they agree), and
-// the reorder between them (user -> prim for an input, prim -> user for the
-// output). A reordered tensor's `prim` lives at `offset` in the workspace.
+// One of a pass's three tensors: `user` in our layout (over the caller's
+// pointer), `prim` in the primitive's, and the reorder between them (user ->
+// prim for an input, prim -> user for the output) when they differ. A
+// reordered tensor's `prim` lives at `offset` in the workspace, the
+// reorder's scratchpad (if any) at `scratch_offset`.
 struct Operand {
-  memory user, prim;
+  memory::desc user, prim;
   dnnl::primitive reorder;
-  std::vector<dnnl_exec_arg_t> reorder_args;
+  memory::desc scratch;
   bool reordered = false;
   bool serial = false;  // small enough to reorder on the calling thread
-  size_t offset = 0;
+  size_t offset = 0, scratch_offset = 0;
 };
 
 // A reorder is a copy between layouts; below the elementwise kernels'
@@ -48,14 +51,17 @@ struct Operand {
 // opening a parallel region. The result is the same bits either way.
 constexpr size_t kSerialReorderBytes = size_t(kMinParallelWork) * sizeof(float);
 
-// A pass of one shape, ready to run: built once, then only pointers change.
+// A pass of one shape, built once and never changed after: several host
+// threads run it at once, each with its own memory objects over its own
+// pointers and workspace. Every scratchpad is in user mode (in the
+// workspace), which is what makes a primitive safe to run concurrently.
 struct Entry {
   bool ok = false;
   dnnl::primitive prim;
   Operand a, b, out;  // kernels/conv2d.h order
-  memory scratch;     // oneDNN's scratchpad (user mode), in the workspace
+  int arg_a = 0, arg_b = 0, arg_out = 0;
+  memory::desc scratch;  // the convolution's scratchpad, in the workspace
   size_t scratch_offset = 0, bytes = 0;
-  std::vector<dnnl_exec_arg_t> args;
 };
 
 using Key = std::array<int, 17>;
@@ -71,24 +77,30 @@ void check(dnnl_status_t st, const char* what) {
                                                    std::to_string(static_cast<int>(st)) + ")");
 }
 
-// The operand's memories and reorder for a primitive that wants `want`;
+// Reserves `bytes` of the workspace from `*offset` on; returns its offset.
+size_t reserve(size_t bytes, size_t* offset) {
+  const size_t at = *offset;
+  *offset += align64(bytes);
+  return at;
+}
+
+// The operand's layouts and reorder for a primitive that wants `want`;
 // `input` says which way the reorder goes. Reorder buffers are laid out from
 // `*offset` on.
 void bind(Operand& o, const memory::desc& user_md, const memory::desc& want, bool input, size_t* offset) {
-  const dnnl::engine& e = cpu_engine();
-  o.user = memory(user_md, e, DNNL_MEMORY_NONE);
-  if (want == user_md) {
-    o.prim = o.user;
-    return;
-  }
+  o.user = user_md;
+  o.prim = want;
+  if (want == user_md) return;
   o.reordered = true;
-  o.prim = memory(want, e, DNNL_MEMORY_NONE);
-  o.offset = *offset;
-  *offset += align64(want.get_size());
-  const memory& from = input ? o.user : o.prim;
-  const memory& to = input ? o.prim : o.user;
-  o.reorder = dnnl::reorder(dnnl::reorder::primitive_desc(from, to));
-  o.reorder_args = {{DNNL_ARG_FROM, from.get()}, {DNNL_ARG_TO, to.get()}};
+  o.offset = reserve(want.get_size(), offset);
+  const dnnl::engine& e = cpu_engine();
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const dnnl::reorder::primitive_desc pd = input ? dnnl::reorder::primitive_desc(e, user_md, e, want, attr)
+                                                 : dnnl::reorder::primitive_desc(e, want, e, user_md, attr);
+  o.reorder = dnnl::reorder(pd);
+  o.scratch = pd.scratchpad_desc();
+  if (o.scratch.get_size() > 0) o.scratch_offset = reserve(o.scratch.get_size(), offset);
   o.serial = user_md.get_size() < kSerialReorderBytes && want.get_size() < kSerialReorderBytes;
 }
 
@@ -116,7 +128,9 @@ std::unique_ptr<Entry> build(ConvPass pass, const Conv2dShape& s) {
     const dnnl::convolution_forward::primitive_desc fwd_pd(fwd, attr, e);
     size_t offset = 0;
     memory::desc scratch_md;
-    int arg_a = 0, arg_b = 0, arg_out = 0;
+    int& arg_a = en->arg_a;
+    int& arg_b = en->arg_b;
+    int& arg_out = en->arg_out;
     switch (pass) {
       case ConvPass::forward:
         en->prim = dnnl::convolution_forward(fwd_pd);
@@ -151,13 +165,8 @@ std::unique_ptr<Entry> build(ConvPass pass, const Conv2dShape& s) {
         break;
       }
     }
-    en->args = {{arg_a, en->a.prim.get()}, {arg_b, en->b.prim.get()}, {arg_out, en->out.prim.get()}};
-    if (scratch_md.get_size() > 0) {
-      en->scratch = memory(scratch_md, e, DNNL_MEMORY_NONE);
-      en->scratch_offset = offset;
-      offset += align64(scratch_md.get_size());
-      en->args.push_back({DNNL_ARG_SCRATCHPAD, en->scratch.get()});
-    }
+    en->scratch = scratch_md;
+    if (scratch_md.get_size() > 0) en->scratch_offset = reserve(scratch_md.get_size(), &offset);
     en->bytes = offset;
     en->ok = true;
   } catch (const dnnl::error&) {
@@ -166,29 +175,49 @@ std::unique_ptr<Entry> build(ConvPass pass, const Conv2dShape& s) {
   return en;
 }
 
-std::mutex g_mutex;  // the cache, and each entry's memories while a pass runs
-
-Entry& entry(ConvPass pass, const Conv2dShape& s) {
+// The entry of a pass's shape, built on first use. The lock covers the
+// cache alone: entries are never changed or removed once built, so a
+// reference to one stays valid and is used without it.
+const Entry& entry(ConvPass pass, const Conv2dShape& s) {
+  static std::mutex mutex;
   static std::map<Key, std::unique_ptr<Entry>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
   auto& e = cache[key_of(pass, s)];
   if (!e) e = build(pass, s);
   return *e;
 }
 
-void set(const memory& m, const void* p) { check(dnnl_memory_set_data_handle(m.get(), const_cast<void*>(p)), "set_data_handle"); }
+memory over(const memory::desc& md, const void* p) { return memory(md, cpu_engine(), const_cast<void*>(p)); }
 
 void exec(const dnnl::primitive& p, const std::vector<dnnl_exec_arg_t>& args) {
   check(dnnl_primitive_execute(p.get(), cpu_stream().get(), static_cast<int>(args.size()), args.data()), "execute");
 }
 
+// Runs a primitive with a scratchpad `scratch` (empty: none) at `scratch_at`.
+void exec(const dnnl::primitive& p, std::vector<dnnl_exec_arg_t> args, const memory::desc& scratch,
+          char* scratch_at, memory* scratch_memory) {
+  if (scratch.get_size() > 0) {
+    *scratch_memory = over(scratch, scratch_at);
+    args.push_back({DNNL_ARG_SCRATCHPAD, scratch_memory->get()});
+  }
+  exec(p, args);
+}
+
 // oneDNN's OpenMP runtime sizes each execution's region by
-// omp_get_max_threads(), and runs on the calling thread when that is 1.
-void exec_reorder(const Operand& o) {
-  if (!o.serial) return exec(o.reorder, o.reorder_args);
+// omp_get_max_threads() (this thread's setting), and runs on the calling
+// thread when that is 1.
+void exec_reorder(const Operand& o, const memory& user, const memory& prim, bool input, char* ws) {
+  const memory& from = input ? user : prim;
+  const memory& to = input ? prim : user;
+  memory scratch;
+  const auto run = [&] {
+    exec(o.reorder, {{DNNL_ARG_FROM, from.get()}, {DNNL_ARG_TO, to.get()}}, o.scratch, ws + o.scratch_offset, &scratch);
+  };
+  if (!o.serial) return run();
   const int threads = omp_get_max_threads();
   omp_set_num_threads(1);
   try {
-    exec(o.reorder, o.reorder_args);
+    run();
   } catch (...) {
     omp_set_num_threads(threads);
     throw;
@@ -198,35 +227,33 @@ void exec_reorder(const Operand& o) {
 
 }  // namespace
 
-bool supports(ConvPass pass, const Conv2dShape& s) {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  return entry(pass, s).ok;
-}
+bool supports(ConvPass pass, const Conv2dShape& s) { return entry(pass, s).ok; }
 
 size_t workspace_bytes(ConvPass pass, const Conv2dShape& s) {
-  std::lock_guard<std::mutex> lock(g_mutex);
   const Entry& e = entry(pass, s);
   return e.ok ? e.bytes : 0;
 }
 
 void run(ConvPass pass, const Conv2dShape& s, const float* a, const float* b, float* out, void* workspace,
          size_t workspace_bytes) {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  Entry& e = entry(pass, s);
+  const Entry& e = entry(pass, s);
   if (!e.ok || workspace_bytes < e.bytes)
     throw std::runtime_error("oneDNN convolution: unsupported shape or workspace too small");
   char* ws = static_cast<char*>(workspace);
-  const void* user[3] = {a, b, out};
-  Operand* ops[3] = {&e.a, &e.b, &e.out};
+  // This call's own memory objects: only the pointers differ between calls.
+  const void* pointers[3] = {a, b, out};
+  const Operand* ops[3] = {&e.a, &e.b, &e.out};
+  memory user[3], prim[3];
   for (int i = 0; i < 3; ++i) {
-    set(ops[i]->user, user[i]);
-    if (ops[i]->reordered) set(ops[i]->prim, ws + ops[i]->offset);
+    user[i] = over(ops[i]->user, pointers[i]);
+    prim[i] = ops[i]->reordered ? over(ops[i]->prim, ws + ops[i]->offset) : user[i];
   }
-  if (e.scratch) set(e.scratch, ws + e.scratch_offset);
-  for (Operand* o : {&e.a, &e.b})
-    if (o->reordered) exec_reorder(*o);
-  exec(e.prim, e.args);
-  if (e.out.reordered) exec_reorder(e.out);
+  for (int i = 0; i < 2; ++i)
+    if (ops[i]->reordered) exec_reorder(*ops[i], user[i], prim[i], true, ws);
+  memory scratch;
+  exec(e.prim, {{e.arg_a, prim[0].get()}, {e.arg_b, prim[1].get()}, {e.arg_out, prim[2].get()}}, e.scratch,
+       ws + e.scratch_offset, &scratch);
+  if (e.out.reordered) exec_reorder(e.out, user[2], prim[2], false, ws);
 }
 
 }  // namespace gf::cpu::onednn
