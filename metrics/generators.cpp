@@ -3,6 +3,7 @@
 #include <map>
 
 #include "engine/error.h"
+#include "engine/strings.h"
 
 namespace gf::metrics {
 
@@ -50,10 +51,6 @@ std::function<Tensor(const std::string&, const Shape&)> constant_noise(
 }
 
 Tensor twice(const Tensor& c) { return c.defined() ? concat({c, c}, 0) : Tensor(); }
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // A v1 noise input: "G_synthesis/noise3" -> "noise3".
 std::string after_slash(const std::string& s) { return s.substr(s.rfind('/') + 1); }

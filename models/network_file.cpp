@@ -5,6 +5,7 @@
 #include "engine/error.h"
 #include "engine/io/json_input.h"
 #include "engine/io/npy.h"
+#include "engine/strings.h"
 
 namespace gf {
 
@@ -79,10 +80,6 @@ io::TensorMap network_state(const io::SafetensorsFile& file, const std::string& 
 }
 
 namespace {
-
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
 
 bool floating_on_cpu(const Tensor& t) {
   return t.device().is_cpu() && (t.dtype() == DType::f32 || t.dtype() == DType::f64);

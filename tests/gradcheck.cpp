@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 
+#include "engine/strings.h"
 #include "tests/testing.h"
 
 namespace gf::test {
@@ -213,9 +214,6 @@ void check_first_and_second_order(const Fn& f, const std::vector<Tensor>& inputs
 
 void check_close_state(const io::TensorMap& got, const io::TensorMap& want, double rtol) {
   REQUIRE(got.size() == want.size());
-  auto ends_with = [](const std::string& s, const std::string& end) {
-    return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
-  };
   for (const auto& [name, w] : want) {
     INFO(name);
     REQUIRE(got.count(name));

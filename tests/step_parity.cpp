@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "engine/ops.h"
+#include "engine/strings.h"
 
 namespace gf::step_parity {
 
@@ -206,7 +207,7 @@ void Expect::adam(const std::string& key, const Adam& opt, const std::string& la
   io::TensorMap m, v, steps;
   for (const auto& [name, t] : opt.state_dict()) {
     for (auto [suffix, into] : {std::pair<std::string, io::TensorMap*>{".exp_avg", &m}, {".exp_avg_sq", &v}, {".step", &steps}})
-      if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      if (name.size() > suffix.size() && ends_with(name, suffix))
         (*into)[name.substr(0, name.size() - suffix.size())] = t;
   }
   const io::TensorMap want_v = f_.unpack(prefix_ + key + "/exp_avg_sq", layout);

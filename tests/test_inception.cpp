@@ -14,6 +14,7 @@
 #include <string>
 
 #include "engine/io/safetensors.h"
+#include "engine/strings.h"
 #include "models/perceptual/network_file.h"
 #include "tests/fixtures.h"
 
@@ -27,10 +28,6 @@ using perceptual::InceptionConfig;
 using perceptual::InceptionV3;
 
 namespace {
-
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
 
 // hashed_tensor(name, shape): v = 2u - 1 scaled per kind, rounded to float32.
 Tensor hashed_tensor(const std::string& name, const Shape& shape) {

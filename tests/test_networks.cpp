@@ -11,6 +11,7 @@
 
 #include "engine/io/safetensors.h"
 #include "engine/ops/upfirdn2d.h"
+#include "engine/strings.h"
 #include "models/network_file.h"
 #include "models/config_json.h"
 #include "models/stylegan2/discriminator.h"
@@ -444,9 +445,6 @@ TEST_CASE("G parameter and buffer names and shapes are the official ones", "[net
   INFO(listing(shapes_of(g.named_buffers())));
   CHECK(shapes_of(g.named_buffers()) == buffers);
   // Initial values as in the official constructors.
-  auto ends_with = [](const std::string& s, const std::string& tail) {
-    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-  };
   for (const auto& [n, t] : g.named_parameters()) {
     INFO(n);
     const auto values = t.to_vector();

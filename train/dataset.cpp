@@ -19,6 +19,7 @@
 
 #include "engine/error.h"
 #include "engine/host_memory.h"
+#include "engine/strings.h"
 #include "engine/io/input_file.h"
 #include "engine/io/json_input.h"
 #include "train/byte_order.h"
@@ -264,8 +265,7 @@ const char* const kNotImageNameReason = "its name has no image extension PIL lis
 std::string no_images_message(const std::string& path, const std::vector<std::string>& skipped) {
   // The first file that was taken for an image and failed says more than one that never was.
   auto first = std::find_if(skipped.begin(), skipped.end(), [](const std::string& line) {
-    const std::string tail = kNotImageNameReason;
-    return line.size() < tail.size() || line.compare(line.size() - tail.size(), tail.size(), tail) != 0;
+    return !ends_with(line, kNotImageNameReason);
   });
   if (first == skipped.end()) first = skipped.begin();
   return path + ": no images the decoders here read (PNG, JPEG, BMP, TGA, GIF, PSD, PNM, WebP, TIFF) in files named as PIL names images" +

@@ -22,6 +22,7 @@
 
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/strings.h"
 #include "engine/io/json_input.h"
 #include "engine/io/utf8.h"
 #include "train/run_dir.h"
@@ -324,7 +325,7 @@ std::vector<fs::path> metric_files(const fs::path& dir) {
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string f = it->path().filename().string();
-    if (f.size() > 13 && f.rfind("metric-", 0) == 0 && f.compare(f.size() - 6, 6, ".jsonl") == 0) files.push_back(it->path());
+    if (f.size() > 13 && f.rfind("metric-", 0) == 0 && ends_with(f, ".jsonl")) files.push_back(it->path());
   }
   std::sort(files.begin(), files.end());
   return files;

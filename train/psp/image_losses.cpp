@@ -7,6 +7,7 @@
 
 #include "engine/error.h"
 #include "engine/io/input_file.h"
+#include "engine/strings.h"
 #include "train/image_io.h"
 #include "train/psp/data.h"
 
@@ -15,10 +16,6 @@ namespace fs = std::filesystem;
 namespace gf::psp {
 
 namespace {
-
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);

@@ -4,6 +4,7 @@
 
 #include "engine/error.h"
 #include "engine/ops/pool2d.h"
+#include "engine/strings.h"
 #include "train/adam.h"
 #include "train/cli.h"
 #include "train/psp/data.h"
@@ -26,12 +27,10 @@ bool psp_decoder_unit_leading_dim(const std::string& name) {
   // (1, 3, 1, 1). Their ADA counterparts here: synthesis.b*.conv*.weight,
   // .torgb.weight, .const, .torgb.bias. The affine (modulation) weights are
   // [out, in] in both; biases and noise strengths have one dim or none.
-  auto ends_with = [&](const std::string& tail) {
-    return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
-  };
+  const auto ends = [&](const char* tail) { return ends_with(name, tail); };
   if (name.rfind("decoder.synthesis.", 0) != 0) return false;
-  return ends_with(".const") || ends_with(".torgb.bias") || ends_with(".torgb.weight") ||
-         (ends_with(".weight") && !ends_with(".affine.weight") && name.find(".conv") != std::string::npos);
+  return ends(".const") || ends(".torgb.bias") || ends(".torgb.weight") ||
+         (ends(".weight") && !ends(".affine.weight") && name.find(".conv") != std::string::npos);
 }
 
 PspTrainer::PspTrainer(const PspTrainSpec& spec, uint64_t seed, Device device, const Dataset& ds,
