@@ -379,6 +379,51 @@ TEST_CASE("a snapshot resumes the networks only; generators load from it", "[tra
   std::filesystem::remove(path);
 }
 
+TEST_CASE("grey networks resume on RGB data as the official copy_ broadcasts them", "[training]") {
+  // train.py builds G and D for the data's channels and copy_s the pickle's
+  // tensors in: a grey toRGB [1, C, 1, 1] (bias [1]) and fromRGB [C, 1, 1, 1]
+  // broadcast to three channels; every other tensor is copied as it is.
+  const auto grey = toy_dataset(8, 16, false);
+  StyleGAN2Trainer a(tiny_setup(*grey), *grey);
+  a.step();
+  const std::string path = temp_path("grey.bin");
+  save_snapshot(path, a);
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  std::filesystem::remove(path);
+  std::vector<uint8_t> px(size_t(8 * 3 * 16 * 16));
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(i * 37 % 251);
+  const Dataset rgb("toy_rgb", 16, 3, std::move(px), {}, DatasetOptions{});
+  TrainerSetup setup = bundle_setup(file, path, tiny_setup(rgb));
+  REQUIRE(grey_networks_on_rgb_data(setup, rgb));
+  CHECK_FALSE(grey_networks_on_rgb_data(bundle_setup(file, path, tiny_setup(*grey)), *grey));
+  const io::SafetensorsFile widened = grey_bundle_for_rgb(file, &setup);
+  CHECK(setup.G_kwargs.img_channels == 3);
+  CHECK(setup.D_kwargs.img_channels == 3);
+  StyleGAN2Trainer b(setup, rgb);
+  load_networks(b, widened, path);
+  const io::TensorMap sa = everything(a), sb = everything(b);
+  int repeated = 0;
+  for (const auto& [name, t] : sa) {
+    const bool network = name.rfind("G.", 0) == 0 || name.rfind("D.", 0) == 0 || name.rfind("G_ema.", 0) == 0;
+    if (!network) continue;
+    INFO(name);
+    const Tensor& got = sb.at(name);
+    if (got.shape() == t.shape()) {
+      CHECK(bit_equal(got, t));
+      continue;
+    }
+    ++repeated;
+    const bool rgb_layer = name.find(".torgb.") != std::string::npos || name.find(".fromrgb.") != std::string::npos;
+    CHECK(rgb_layer);
+    CHECK(bit_equal(got, expand(t, got.shape())));
+  }
+  // toRGB weight and bias in each of G's and G_ema's blocks (16 px: b4, b8,
+  // b16), fromRGB in D's first block (resnet).
+  CHECK(repeated == 2 * 2 * 3 + 1);
+  b.step();  // and it trains on the RGB data
+  CHECK(b.cur_nimg() > 0);
+}
+
 TEST_CASE("bad checkpoints are refused with the file and tensor named", "[training]") {
   const auto ds = toy_dataset(8, 16, false);
   const TrainerSetup setup = tiny_setup(*ds);

@@ -27,6 +27,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "engine/dist/communicator.h"
@@ -142,12 +143,19 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   setup.spec.conv_clamp = fresh.spec.conv_clamp;
   setup.G_kwargs.conv_clamp = setup.D_kwargs.conv_clamp =
       fresh.spec.conv_clamp > 0 ? std::optional<double>(fresh.spec.conv_clamp) : std::nullopt;
+  std::optional<io::SafetensorsFile> widened;
+  if (grey_networks_on_rgb_data(setup, ds)) widened = grey_bundle_for_rgb(file, &setup);
+  const io::SafetensorsFile& weights = widened ? *widened : file;
+  if (widened)  // (a note already there says the file holds no D)
+    *note += std::string(note->empty() ? "" : "\n") + path + " holds grey networks: their toRGB" +
+             (note->empty() ? " and fromRGB" : "") + " weights are repeated over R, G and B for " + ds.name() +
+             ", as the official resume's copy_ broadcasts them";
   const stylegan2::GeneratorConfig& g = setup.G_kwargs;
-  check_networks_fit_data(file, path, g.img_resolution, g.img_channels, g.c_dim, ds);
-  check_configs_fit_file<stylegan2::Generator, stylegan2::Discriminator>(file, path, g, setup.D_kwargs);
+  check_networks_fit_data(weights, path, g.img_resolution, g.img_channels, g.c_dim, ds);
+  check_configs_fit_file<stylegan2::Generator, stylegan2::Discriminator>(weights, path, g, setup.D_kwargs);
   auto t = built_from_file(path, [&] { return std::make_unique<StyleGAN2Trainer>(setup, ds); });
   agree(*t);
-  load_networks(*t, file, path);
+  load_networks(*t, weights, path);
   return t;
 }
 

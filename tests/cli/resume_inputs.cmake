@@ -5,7 +5,8 @@
 # adopts the file's architecture over --cfg's; v1's default --snap is the
 # official 10. Data: 12 Fashion-MNIST images in ds.zip, the same bytes in
 # ds_copy.zip, 12 others (the test split's, under the training split's file
-# names, which dataset_tool asks for) in other/ds.zip, and ds16.zip at 16x16.
+# names, which dataset_tool asks for) in other/ds.zip, ds16.zip at 16x16, and
+# rgb.zip: 4 RGB images of 32x32 (a parity network's).
 set(_ri ${GF_TEST_RUNS}/resume_inputs)
 set(_fm /usr/share/datasets/fashion-mnist)
 gf_test(cpu.resume_inputs_data FIXTURES_SETUP resume_inputs
@@ -17,6 +18,9 @@ mkdir $d/t10k && cp ${_fm}/t10k-images-idx3-ubyte.gz $d/t10k/train-images-idx3-u
 cp ${_fm}/t10k-labels-idx1-ubyte.gz $d/t10k/train-labels-idx1-ubyte.gz && \
 $<TARGET_FILE:dataset_tool> --source $d/t10k/train-images-idx3-ubyte.gz --dest $d/other/ds.zip --max-images 12 >/dev/null && \
 $<TARGET_FILE:dataset_tool> --source $d/ds.zip --dest $d/ds16.zip --width 16 --height 16 >/dev/null && \
+$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_orig.bin --class 1 --seeds 0-3 \
+  --outdir $d/rgb_imgs >/dev/null && \
+$<TARGET_FILE:dataset_tool> --source $d/rgb_imgs --dest $d/rgb.zip >/dev/null && \
 $<TARGET_FILE:train_stylegan> --cfg tiny --data $d/ds.zip --kimg 0.008 --outdir $d/sg2 >/dev/null && \
 $<TARGET_FILE:train_pggan> --cfg tiny --data $d/ds.zip --kimg 0.008 --outdir $d/pg >/dev/null && \
 $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data $d/ds.zip --kimg 0.008 --outdir $d/v1 >/dev/null && \
@@ -116,6 +120,23 @@ gf_expect_error(train_stylegan_resume_cond_added
                 "^train_stylegan: error: .*sg2_gema.bin: its networks make 32x32x1 images with 0 labels, but ds has 32x32x1 with [0-9]+ labels: --resume needs data the networks fit; the networks are not conditional: leave --cond out$"
                 resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds.zip --cond --kimg 0.004
                 --resume ${_ri}/sg2_gema.bin --outdir ${_ri}/bad)
+# A grey snapshot on RGB data of its size trains, as the official train.py's
+# copy_ broadcasts toRGB/fromRGB to three channels (the log says so; the
+# unit test in test_training.cpp holds the weights); v1 and PGGAN (the
+# TensorFlow code, whose networks are the pickle's) and a checkpoint refuse.
+gf_cli_test(train_stylegan_resume_grey_on_rgb FRESH ${_ri}/grey_rgb
+            EXPECT "network-snapshot-000000.bin holds grey networks: their toRGB and fromRGB weights are repeated over R, G and B for rgb, as the official resume's copy_ broadcasts them"
+            FIXTURES_REQUIRED resume_inputs
+            COMMAND ${_ri_env} $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/rgb.zip --kimg 0.004
+                    --resume ${_ri}/sg2/00000-ds-tiny-kimg0.008/network-snapshot-000000.bin --outdir ${_ri}/grey_rgb)
+gf_expect_error(train_stylegan_resume_grey_checkpoint_on_rgb
+                "^train_stylegan: error: .*checkpoint.bin: its networks make 32x32x1 images with 0 labels, but rgb has 32x32x3 with 0 labels: --resume needs data the networks fit; the file was made on 'ds'$"
+                resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/rgb.zip --kimg 0.004
+                --resume ${_ri}/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin --outdir ${_ri}/bad)
+gf_expect_error(train_stylegan_v1_resume_grey_on_rgb
+                "^train_stylegan: error: .*network-snapshot-000000.bin: its networks make 32x32x1 images with 0 labels, but rgb has 32x32x3 with 0 labels: --resume needs data the networks fit$"
+                resume_inputs $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data ${_ri}/rgb.zip
+                --kimg 0.004 --resume ${_ri}/v1/00000-ds-stylegan-tiny/network-snapshot-000000.bin --outdir ${_ri}/bad)
 # PGGAN likewise, from a snapshot and from a checkpoint.
 foreach(_from network-snapshot-000000 checkpoint)
   gf_expect_error(train_pggan_resume_other_resolution_${_from}

@@ -4,6 +4,8 @@
 
 #include "engine/error.h"
 #include "engine/io/json_input.h"
+#include "engine/ops.h"
+#include "engine/strings.h"
 #include "models/stylegan2/network_file.h"
 #include "train/checkpoint_state.h"
 #include "train/cli.h"
@@ -99,6 +101,30 @@ TrainerSetup bundle_setup(const io::SafetensorsFile& file, const std::string& pa
   // config and copies the file's weights in.
   base.D_kwargs.mbstd_group_size = base.spec.mbstd_group;
   return base;
+}
+
+bool grey_networks_on_rgb_data(const TrainerSetup& setup, const Dataset& ds) {
+  const stylegan2::GeneratorConfig& g = setup.G_kwargs;
+  return g.img_channels == 1 && ds.channels() == 3 && g.img_resolution == ds.resolution() && g.c_dim == ds.c_dim();
+}
+
+io::SafetensorsFile grey_bundle_for_rgb(const io::SafetensorsFile& file, TrainerSetup* setup) {
+  io::SafetensorsFile out = file;
+  for (auto& [name, t] : out.tensors) {
+    const bool d = name.rfind("D.", 0) == 0;
+    Shape s = t.shape();
+    if (!d && ends_with(name, ".torgb.weight") && s.size() == 4 && s[0] == 1)
+      s[0] = 3;  // [out = image channels, in, k, k]
+    else if (!d && ends_with(name, ".torgb.bias") && s.size() == 1 && s[0] == 1)
+      s[0] = 3;
+    else if (d && ends_with(name, ".fromrgb.weight") && s.size() == 4 && s[1] == 1)
+      s[1] = 3;  // [out, in = image channels, k, k]
+    else
+      continue;
+    t = expand(t, s);
+  }
+  setup->G_kwargs.img_channels = setup->D_kwargs.img_channels = 3;
+  return out;
 }
 
 TrainerSetup checkpoint_setup(const io::SafetensorsFile& file, const std::string& path, Device device) {

@@ -29,6 +29,17 @@ TrainerSetup checkpoint_setup(const io::SafetensorsFile& file, const std::string
 // weights) over `base`, which supplies the spec, seed and device.
 TrainerSetup bundle_setup(const io::SafetensorsFile& file, const std::string& path, TrainerSetup base);
 
+// Whether a bundle's grey networks (img_channels 1) meet RGB data of their
+// resolution and labels, which the official train.py resumes (below).
+bool grey_networks_on_rgb_data(const TrainerSetup& setup, const Dataset& ds);
+// A grey bundle for RGB data, as the official train.py resumes one: it builds
+// G and D for the data's three channels and copies the pickle's tensors in
+// with torch's copy_ (misc.copy_params_and_buffers), which broadcasts every
+// toRGB weight [1, C, 1, 1] and bias [1] and every fromRGB weight
+// [C, 1, 1, 1] to three channels, R, G and B alike. Returns the file with
+// those tensors repeated; `setup`'s img_channels become 3.
+io::SafetensorsFile grey_bundle_for_rgb(const io::SafetensorsFile& file, TrainerSetup* setup);
+
 // Restores everything in a checkpoint into a trainer built from
 // checkpoint_setup(). A missing or misshapen tensor throws naming it; the
 // trainer is then partly loaded and must not be used (train_stylegan stops).
