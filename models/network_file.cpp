@@ -126,7 +126,7 @@ void load_module(Module& net, const io::TensorMap& state, const std::string& pat
   // A batch norm's running variance is a mean of squares: a negative one
   // (a damaged file) made sqrt NaN, and pSp's latents NaN, without a word.
   for (const auto& [name, t] : net.named_buffers()) {
-    if (name.size() < 11 || name.compare(name.size() - 11, 11, "running_var") != 0) continue;
+    if (!ends_with(name, "running_var")) continue;
     const Tensor c = t.to(Device::cpu());
     const int64_t i = io::first_negative(c);
     if (i >= 0) {
