@@ -48,7 +48,11 @@ bool onednn_available();  // built with oneDNN
 // environment says GF_CPU_CONV=reference or GF_CPU_CONV=onednn-all (read
 // once, at the first call).
 ConvImpl conv_impl();
-void set_conv_impl(ConvImpl impl);  // onednn(_all) in a build without it: throws std::invalid_argument
+// Sets it for the process (the tests' switch). Not while another thread
+// convolves: a call sizes its workspace and runs its pass in two reads of the
+// setting, and one that changes between them throws (no wrong values).
+// onednn(_all) in a build without it: throws std::invalid_argument.
+void set_conv_impl(ConvImpl impl);
 // Which one runs this pass now (for the type T): reference or onednn.
 template <class T>
 ConvImpl conv_impl_for(ConvPass pass, const Conv2dShape& s);

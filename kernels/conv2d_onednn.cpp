@@ -176,15 +176,22 @@ std::unique_ptr<Entry> build(ConvPass pass, const Conv2dShape& s) {
 }
 
 // The entry of a pass's shape, built on first use. The lock covers the
-// cache alone: entries are never changed or removed once built, so a
-// reference to one stays valid and is used without it.
+// cache alone: an entry is built outside it (a millisecond of oneDNN's JIT
+// that other threads' cached shapes need not wait for; two threads building
+// one shape keep the first), and entries are never changed or removed once
+// in, so a reference to one stays valid and is used without the lock.
 const Entry& entry(ConvPass pass, const Conv2dShape& s) {
   static std::mutex mutex;
   static std::map<Key, std::unique_ptr<Entry>> cache;
+  const Key key = key_of(pass, s);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    const auto it = cache.find(key);
+    if (it != cache.end()) return *it->second;
+  }
+  std::unique_ptr<Entry> built = build(pass, s);
   std::lock_guard<std::mutex> lock(mutex);
-  auto& e = cache[key_of(pass, s)];
-  if (!e) e = build(pass, s);
-  return *e;
+  return *cache.emplace(key, std::move(built)).first->second;  // keeps one built meanwhile
 }
 
 memory over(const memory::desc& md, const void* p) { return memory(md, cpu_engine(), const_cast<void*>(p)); }
