@@ -5,12 +5,14 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <fstream>
 #include <new>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 
 #include "engine/strings.h"
 #include "tests/testing.h"
@@ -42,6 +44,17 @@ TempDir::TempDir(const std::string& tag)
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
+}
+
+int shell(const std::string& command) {
+  const std::string tmp = std::filesystem::temp_directory_path().string();
+  for (const unsigned char c : tmp)
+    if (c < 0x20 || std::string(" '\"`$\\;&|<>()*?[]#~{}!").find(char(c)) != std::string::npos)
+      throw std::runtime_error("the temporary folder '" + tmp +
+                               "' (TMPDIR) holds a space or a shell character, which these tests' command lines "
+                               "do not quote: set TMPDIR to a plain path");
+  const int st = std::system(command.c_str());
+  return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
 }
 
 ChildEnd run_in_child(const std::function<void()>& fn) {

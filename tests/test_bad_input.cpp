@@ -70,9 +70,8 @@ struct Result {
 Result run(const std::string& command) {
   fs::create_directories(kBase);
   const fs::path log = kBase / ("run_" + std::to_string(::getpid()) + ".log");
-  const int st = std::system(("OMP_NUM_THREADS=1 " + command + " > " + log.string() + " 2>&1").c_str());
   Result r;
-  r.code = st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+  r.code = gf::test::shell("OMP_NUM_THREADS=1 " + command + " > " + log.string() + " 2>&1");
   r.out = file_bytes(log);
   fs::remove(log);
   return r;

@@ -29,8 +29,7 @@ const std::string kBin = GF_BIN_DIR;
 using gf::test::TempDir;
 
 int run(const std::string& command) {
-  const int st = std::system(("OMP_NUM_THREADS=1 " + command + " > /dev/null").c_str());
-  return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+  return gf::test::shell("OMP_NUM_THREADS=1 " + command + " > /dev/null");
 }
 
 struct Source {

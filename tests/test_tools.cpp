@@ -36,9 +36,9 @@ struct TempDir {
 // Runs a program from GF_TOOLS_DIR; returns its exit code, and its output through `log`.
 int run_tool(const TempDir& dir, const std::string& args, std::string* log = nullptr) {
   const std::string out = dir / "tool.log";
-  const int st = std::system((std::string(GF_TOOLS_DIR) + "/" + args + " > " + out + " 2>&1").c_str());
+  const int code = gf::test::shell(std::string(GF_TOOLS_DIR) + "/" + args + " > " + out + " 2>&1");
   if (log) *log = file_bytes(out);
-  return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+  return code;
 }
 
 using gf::test::bit_equal;

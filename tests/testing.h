@@ -32,6 +32,14 @@ struct Check {
   double max_err = 0.0;  // max |a - b| / (atol + rtol * |b|) over elements; ok when <= 1
   std::string message;   // what failed, for INFO()
 };
+// Runs `command` through the shell (std::system); its exit status, or -1
+// when it did not exit. The tests paste paths into such commands unquoted,
+// so a temporary folder (TMPDIR) whose path holds a space or a shell
+// character is refused first with a message naming it: "> /tmp/my dir/log"
+// would truncate a file /tmp/my. (The build and source folders are checked
+// by CMakeLists.txt.)
+int shell(const std::string& command);
+
 // A fresh folder under the system's temporary folder, named by tag and the
 // process id (two suites running at once stay apart), removed with its
 // contents when the object goes.
