@@ -112,7 +112,9 @@ std::vector<uint8_t> to_rgb_bytes(const Tensor& img) {
 // (libx264, 10 fps, 16M), into a temporary file renamed to `path` when ffmpeg
 // succeeds. Sizes that are not multiples of 16 are scaled up to them, as
 // imageio's macro_block_size does. ffmpeg runs without a shell, so no path
-// is ever parsed as a command. A SIGINT or SIGTERM meanwhile kills ffmpeg and
+// is ever parsed as a command, and its output is named through ffmpeg's
+// file: protocol, so no path is taken for an option (an --outdir "-x") or
+// another protocol (one with a colon). A SIGINT or SIGTERM meanwhile kills ffmpeg and
 // removes its temporary (io::TempFileGuard) before the projector dies of it.
 class VideoWriter {
  public:
@@ -142,7 +144,7 @@ class VideoWriter {
                                std::to_string(w) + "x" + std::to_string(h), "-pix_fmt", "rgb24", "-r", "10.00",
                                "-i", "-", "-an", "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-b:v", "16M"};
     if (W != w || H != h) a.insert(a.end(), {"-vf", "scale=" + std::to_string(W) + ":" + std::to_string(H)});
-    a.insert(a.end(), {"-f", "mp4", tmp_});
+    a.insert(a.end(), {"-f", "mp4", "file:" + tmp_});
     std::vector<char*> argv;
     for (std::string& s : a) argv.push_back(s.data());
     argv.push_back(nullptr);

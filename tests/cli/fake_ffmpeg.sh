@@ -2,12 +2,16 @@
 # Stands in for ffmpeg in tests/cli/projector.cmake: records its arguments
 # (one a line) in $FAKE_FFMPEG_LOG and the number of bytes it was fed in
 # $FAKE_FFMPEG_LOG.bytes, then writes a small file at its last argument, the
-# output, as ffmpeg would. FAKE_FFMPEG_EXIT makes it fail with that status.
+# output (a file: URL: the path after "file:"), as ffmpeg would. FAKE_FFMPEG_EXIT makes it fail with that status.
 # FAKE_FFMPEG_HANG=1: writes the output at once, its process id to
 # $FAKE_FFMPEG_LOG.pid, and then sleeps without reading (a slow encoder), for
 # a test to interrupt the projector mid-video.
 printf '%s\n' "$@" > "$FAKE_FFMPEG_LOG"
 for a in "$@"; do out=$a; done
+case $out in
+  file:*) out=${out#file:} ;;
+  *) echo "fake ffmpeg: the output is not a file: URL: $out" >&2; exit 1 ;;
+esac
 if [ -n "${FAKE_FFMPEG_HANG:-}" ]; then
   printf 'partial mp4\n' > "$out"
   echo $$ > "$FAKE_FFMPEG_LOG.pid.tmp" && mv "$FAKE_FFMPEG_LOG.pid.tmp" "$FAKE_FFMPEG_LOG.pid"

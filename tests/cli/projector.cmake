@@ -32,7 +32,7 @@ gf_cli_test(projector_run FIXTURES_REQUIRED projector_vgg16 FIXTURES_SETUP proje
 $<TARGET_FILE:generate> --network ${_pj_G} --seeds 7 --outdir $d/target && \
 FAKE_FFMPEG_LOG=$d/ffmpeg.log PATH=${_pj}/fakebin:$PATH ${_pj_sh} --target $d/target/seed0007.png --num-steps 5 --outdir $d/out && \
 test \"$(cat $d/ffmpeg.log.bytes)\" = 30720 && \
-paste -sd ' ' $d/ffmpeg.log | grep -q -- '-f rawvideo -vcodec rawvideo -s 64x32 -pix_fmt rgb24 -r 10.00 -i - -an -vcodec libx264 -pix_fmt yuv420p -b:v 16M -f mp4 ' && \
+paste -sd ' ' $d/ffmpeg.log | grep -q -- '-f rawvideo -vcodec rawvideo -s 64x32 -pix_fmt rgb24 -r 10.00 -i - -an -vcodec libx264 -pix_fmt yuv420p -b:v 16M -f mp4 file:/' && \
 test \"$(cat $d/out/proj.mp4)\" = 'fake mp4' && test \"$(ls $d/out | sort | paste -sd ' ' -)\" = 'proj.mp4 proj.png projected_w.npz target.png' && \
 cmp $d/target/seed0007.png $d/out/target.png && \
 $<TARGET_FILE:generate> --network ${_pj_G} --projected-w $d/out/projected_w.npz --seeds 1-3 --outdir $d/again && \
@@ -113,6 +113,15 @@ gf_cli_test(projector_no_video FIXTURES_REQUIRED "projector_vgg16;projected"
             COMMAND sh -c "d=${_pj}/novideo && rm -rf $d && mkdir -p $d/empty && \
 PATH=$d/empty ${_pj_sh} --target ${_pj}/run/out/target.png --num-steps 1 --save-video false --outdir $d/out && \
 test \"$(ls $d/out | sort | paste -sd ' ' -)\" = 'proj.png projected_w.npz target.png'")
+# A relative --outdir beginning with '-' and one with a colon: ffmpeg gets
+# the video as a file: URL, so it takes neither for an option or a protocol.
+gf_test(cpu.projector_video_path_not_an_option FIXTURES_REQUIRED projector_vgg16 projected
+        COMMAND sh -c "d=${_pj}/dash_out && rm -rf $d && mkdir -p $d && ${_pj_fake} && cd $d && \
+for o in -out a:b; do FAKE_FFMPEG_LOG=$d/ffmpeg.log PATH=${_pj}/fakebin:$PATH ${_pj_sh} --target ${_pj}/run/out/target.png \
+  --num-steps 1 --outdir $o > /dev/null && tail -n 1 $d/ffmpeg.log | grep -q \"^file:$o/proj.mp4[.].*[.]tmp$\" && \
+  grep -qx 'fake mp4' $d/$o/proj.mp4 || exit 1; done && echo both videos written")
+set_tests_properties(cpu.projector_video_path_not_an_option PROPERTIES PASS_REGULAR_EXPRESSION "both videos written")
+
 # An output that is a folder (projected_w.npz here; proj.mp4 failed with
 # std::filesystem's text after the whole projection) is refused before any
 # work, leaving the earlier proj.png and no target.png. (The three results
