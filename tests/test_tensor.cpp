@@ -182,6 +182,16 @@ TEST_CASE("bad .bin files are refused with the reason", "[tensor][io]") {
                                                                  "not a ganforge .bin: convert it first with tools/convert_weights.py import"));
   write(bad, std::string("PK\3\4\x14\0\0\0\0\0", 10));
   REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains("a zip (a PyTorch .pt or .pth checkpoint), not a ganforge .bin"));
+  // An image, an array or a gzip given for a network: named (its first bytes
+  // as a header length gave "header length 727905341920923785 does not fit").
+  const std::pair<std::string, const char*> others[] = {{std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16), "a PNG image"},
+                                                        {std::string("\xff\xd8\xff\xe0\0\x10JFIF", 10), "a JPEG image"},
+                                                        {std::string("\x93NUMPY\x01\0v\0", 10), "a NumPy .npy array"},
+                                                        {std::string("\x1f\x8b\x08\0\0\0\0\0", 8), "a gzip file"}};
+  for (const auto& [bytes, kind] : others) {
+    write(bad, bytes + std::string(64, 'x'));
+    REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains(std::string(kind) + ", not a network (networks are .bin files"));
+  }
   REQUIRE_THROWS_WITH(io::read_safetensors(temp_path("missing.bin")), Catch::Contains("cannot open"));
   std::remove(good.c_str());
   std::remove(bad.c_str());

@@ -66,6 +66,20 @@ std::string first_zip_entry(std::ifstream& f) {
   return name;
 }
 
+// What a file is by its first 8 bytes, for the formats most often given
+// where a network belongs (images, NumPy arrays, gzip); "" for others.
+std::string other_format(const unsigned char* b) {
+  const auto is = [&](const char* magic, size_t n) { return std::memcmp(b, magic, n) == 0; };
+  if (is("\x89PNG\r\n\x1a\n", 8)) return "a PNG image";
+  if (is("\xff\xd8\xff", 3)) return "a JPEG image";
+  if (is("GIF87a", 6) || is("GIF89a", 6)) return "a GIF image";
+  if (is("II*\0", 4) || is("MM\0*", 4)) return "a TIFF image";
+  if (is("RIFF", 4)) return "a RIFF file (a WebP image?)";
+  if (is("\x93NUMPY", 6)) return "a NumPy .npy array";
+  if (is("\x1f\x8b", 2)) return "a gzip file";
+  return "";
+}
+
 }  // namespace
 
 SafetensorsFile read_safetensors(const std::string& path) {
@@ -100,6 +114,11 @@ SafetensorsFile read_safetensors(const std::string& path) {
                     ", not a network (a dataset? networks are .bin files, or official checkpoints to convert with "
                     "tools/convert_weights.py import)");
     }
+    // Other files given for a network, known by their first bytes.
+    const std::string kind = other_format(len_bytes);
+    if (!kind.empty())
+      bad_safetensors(path, kind + ", not a network (networks are .bin files: snapshots, export_weights' output, or "
+                                   "official checkpoints converted with tools/convert_weights.py import)");
     bad_safetensors(path, "header length " + std::to_string(header_len) + " does not fit the file (" +
                   std::to_string(file_size) + " bytes); not a safetensors file, or truncated");
   }
