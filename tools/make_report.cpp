@@ -10,6 +10,7 @@
 // gets one line on stderr and the others still get their page; the exit
 // code is 1 when any failed (it stopped at the first, leaving the rest
 // without a page).
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -51,7 +52,7 @@ int main(int argc, char** argv) {
         gf::ReportOptions o;
         o.decide_live_under_lock = true;  // a run training now: its page reloads, as its ticks' pages do
         gf::write_report(d, o);
-        std::cout << d << "/report.html" << std::endl;
+        std::cout << (std::filesystem::path(d) / "report.html").string() << std::endl;  // "run/" gives run/report.html
       } catch (const std::exception& e) {
         std::cerr << "make_report: error: " << gf::cli::one_line(e.what()) << std::endl;
         ++failed;

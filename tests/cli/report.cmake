@@ -35,9 +35,11 @@ gf_test(cpu.make_report_every_folder
 grep -q '^make_report: error: ${_rp}/a is not a run folder' ${_rp}/err.txt && \
 grep -q '^make_report: error: ${_rp}/c: no such folder$' ${_rp}/err.txt")
 # "--" ends the options, as for any Unix command: a folder named like an
-# option after it gets its page (it was refused as an unknown option).
+# option after it gets its page (it was refused as an unknown option). A
+# folder given with a trailing slash prints its page's path with one slash.
 set(_rd ${GF_TEST_RUNS}/make_report_dashes)
 gf_test(cpu.make_report_double_dash
         COMMAND sh -c "rm -rf ${_rd} && mkdir -p ${_rd}/--odd && echo '{}' > ${_rd}/--odd/training_options.json && \
 : > ${_rd}/--odd/stats.jsonl && cd ${_rd} && $<TARGET_FILE:make_report> -- --odd && [ -s ${_rd}/--odd/report.html ] && \
+[ \"$($<TARGET_FILE:make_report> -- --odd/)\" = --odd/report.html ] && \
 ! $<TARGET_FILE:make_report> --odd 2> err.txt && grep -q '^make_report: error: unknown option --odd (see --help)$' err.txt")
