@@ -355,7 +355,11 @@ def screenshot(chromium, page, out_png, panel_count):
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                "--force-device-scale-factor=1", "--hide-scrollbars", f"--user-data-dir={profile}",
                f"--screenshot={out_png}", f"--window-size={WINDOW_W},{height}", "file://" + os.path.abspath(page)]
-        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        # Its crash reports and dconf cache go under HOME and the XDG folders
+        # whatever --user-data-dir says: kept in the profile, out of the user's.
+        env = dict(os.environ, HOME=profile, XDG_CONFIG_HOME=os.path.join(profile, "config"),
+                   XDG_CACHE_HOME=os.path.join(profile, "cache"))
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120, env=env)
         check(r.returncode == 0 and os.path.exists(out_png),
               f"chromium failed ({r.returncode}): {r.stdout.decode(errors='replace')[-800:]}")
     return Picture(out_png)

@@ -63,7 +63,7 @@ gf_cli_test(dataset_tool_skips_keep_index FIXTURES_REQUIRED dataset_tool_sources
             EXPECT "^dataset_tool: 3 images of 32x32 RGB, labelled; 2 skipped by center-crop-wide$"
             COMMAND sh -c "d=${_dt}/skips && rm -rf $d && mkdir -p $d && \
 ${_dt_bin} --source ${_dt}/src/colour --dest $d/ --transform center-crop-wide --width 32 --height 24 && \
-test -z \"$(ls -d ${_dt}/skips.*tmp 2>/dev/null)\" && test \"$(cd $d && find . -type f | sort | paste -sd ' ' -)\" = \
+test -z \"$(ls -d ${_dt}/skips.*tmp 2>/dev/null)\" && test \"$(cd $d && find . -type f | LC_ALL=C sort | paste -sd ' ' -)\" = \
 './00000/img00000000.png ./00000/img00000003.png ./00000/img00000004.png ./dataset.json'")
 
 # An existing empty --dest folder is filled in place, keeping its inode and
@@ -307,7 +307,7 @@ with env.begin(write=True) as txn:
     for k, fmt in ((b'a', 'PNG'), (b'b', 'PCX'), (b'c', 'PNG')):
         b = io.BytesIO(); I.fromarray(np.full((8, 8, 3), 9, np.uint8)).save(b, format=fmt); txn.put(k, b.getvalue())\" && \
 sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: .*/pcx_lmdb record 1 \\(key .b.\\): a PCX image, which the official tool reads \\(PIL\\) and ganforge cannot: ' \
-${_dt_bin} --source $d/pcx_lmdb --dest $d/out.zip && test \"$(ls $d | paste -sd ' ' -)\" = 'cut_lmdb pcx_lmdb' && echo refused")
+${_dt_bin} --source $d/pcx_lmdb --dest $d/out.zip && test \"$(LC_ALL=C ls $d | paste -sd ' ' -)\" = 'cut_lmdb pcx_lmdb' && echo refused")
 # Which files are images, as the official tool picks them (is_image_ext of
 # the whole path, os.path.isfile): ".png" and "..png" are images (the
 # trainers' splitext rule left them out, shifting every later image's name),

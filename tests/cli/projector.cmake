@@ -33,7 +33,7 @@ $<TARGET_FILE:generate> --network ${_pj_G} --seeds 7 --outdir $d/target && \
 FAKE_FFMPEG_LOG=$d/ffmpeg.log PATH=${_pj}/fakebin:$PATH ${_pj_sh} --target $d/target/seed0007.png --num-steps 5 --outdir $d/out && \
 test \"$(cat $d/ffmpeg.log.bytes)\" = 30720 && \
 paste -sd ' ' $d/ffmpeg.log | grep -q -- '-f rawvideo -vcodec rawvideo -s 64x32 -pix_fmt rgb24 -r 10.00 -i - -an -vcodec libx264 -pix_fmt yuv420p -b:v 16M -f mp4 file:/' && \
-test \"$(cat $d/out/proj.mp4)\" = 'fake mp4' && test \"$(ls $d/out | sort | paste -sd ' ' -)\" = 'proj.mp4 proj.png projected_w.npz target.png' && \
+test \"$(cat $d/out/proj.mp4)\" = 'fake mp4' && test \"$(ls $d/out | LC_ALL=C sort | paste -sd ' ' -)\" = 'proj.mp4 proj.png projected_w.npz target.png' && \
 cmp $d/target/seed0007.png $d/out/target.png && \
 $<TARGET_FILE:generate> --network ${_pj_G} --projected-w $d/out/projected_w.npz --seeds 1-3 --outdir $d/again && \
 cmp $d/out/proj.png $d/again/proj00.png")
@@ -112,7 +112,7 @@ set_tests_properties(cpu.projector_npz_numpy PROPERTIES SKIP_RETURN_CODE 77)
 gf_cli_test(projector_no_video FIXTURES_REQUIRED "projector_vgg16;projected"
             COMMAND sh -c "d=${_pj}/novideo && rm -rf $d && mkdir -p $d/empty && \
 PATH=$d/empty ${_pj_sh} --target ${_pj}/run/out/target.png --num-steps 1 --save-video false --outdir $d/out && \
-test \"$(ls $d/out | sort | paste -sd ' ' -)\" = 'proj.png projected_w.npz target.png'")
+test \"$(ls $d/out | LC_ALL=C sort | paste -sd ' ' -)\" = 'proj.png projected_w.npz target.png'")
 # A relative --outdir beginning with '-' and one with a colon: ffmpeg gets
 # the video as a file: URL, so it takes neither for an option or a protocol.
 gf_test(cpu.projector_video_path_not_an_option FIXTURES_REQUIRED projector_vgg16 projected
@@ -130,7 +130,7 @@ gf_cli_test(projector_results_together FIXTURES_REQUIRED "projector_vgg16;projec
             COMMAND sh -c "d=${_pj}/together && rm -rf $d && mkdir -p $d/out/projected_w.npz && echo old > $d/out/proj.png && \
 ! ${_pj_sh} --target ${_pj}/run/out/target.png --num-steps 1 --save-video false --outdir $d/out 2>$d/err >/dev/null && \
 grep -qx 'projector: error: cannot write .*/projected_w.npz: a folder, not a file' $d/err && \
-test \"$(cat $d/out/proj.png)\" = old && test \"$(ls -A $d/out | sort | paste -sd ' ' -)\" = 'proj.png projected_w.npz'")
+test \"$(cat $d/out/proj.png)\" = old && test \"$(ls -A $d/out | LC_ALL=C sort | paste -sd ' ' -)\" = 'proj.png projected_w.npz'")
 gf_expect_error(projector_missing_ffmpeg "^projector: error: --save-video needs the ffmpeg program, which is not on PATH: install ffmpeg \\(e.g. apt-get install ffmpeg\\) or pass --save-video false$"
                 "projector_vgg16;projected" ${CMAKE_COMMAND} -E env PATH=${_pj}/no-such-bin
                 ${_pj_run} --target ${_pj}/run/out/target.png --outdir ${_pj}/missing_ffmpeg)
@@ -166,7 +166,7 @@ i=0; while [ ! -e $d/ffmpeg.log.pid ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 
 test -e $d/out/proj.mp4.$p.tmp || { cat $d/log; echo no temporary mid-video; kill $p; exit 1; }; \
 kill -$sig $p; wait $p; rc=$?; f=$(cat $d/ffmpeg.log.pid); \
 if kill -0 $f 2>/dev/null; then echo ffmpeg $f outlived the projector; kill $f; exit 1; fi; \
-left=$(ls -A $d/out | sort | paste -sd ' ' -); \
+left=$(ls -A $d/out | LC_ALL=C sort | paste -sd ' ' -); \
 test \"$left\" = 'proj.png projected_w.npz target.png' || { echo left: $left; exit 1; }; \
 echo SIG$sig: exit status $rc, no temporary; done")
 

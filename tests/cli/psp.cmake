@@ -170,7 +170,7 @@ ${_pl_ref} --mode $m --data_path $d/exp/results --gt_path $d/gt --ours $d/exp/in
 $([ $m = lpips ] && echo --lpips ${CMAKE_SOURCE_DIR}/tests/data/psp_lpips.bin) || exit 1; done && \
 $<TARGET_FILE:psp> losses --mode l2 --data-path $d/exp/results --gt-path $d/gt --batch-size 1 > /dev/null && \
 ${_pl_ref} --mode l2 --data_path $d/exp/results --gt_path $d/gt --batch_size 1 --ours $d/exp/inference_metrics && \
-test \"$(ls $d/exp/inference_metrics | paste -sd ' ' -)\" = 'scores_l2.json scores_lpips.json stat_l2.txt stat_lpips.txt'")
+test \"$(LC_ALL=C ls $d/exp/inference_metrics | paste -sd ' ' -)\" = 'scores_l2.json scores_lpips.json stat_l2.txt stat_lpips.txt'")
 set_tests_properties(cpu.psp_losses PROPERTIES SKIP_RETURN_CODE 77)
 gf_expect_error(psp_losses_no_gt "^psp losses: error: --gt-path .*/nowhere: not a folder$" ""
                 $<TARGET_FILE:psp> losses --mode l2 --data-path ${CMAKE_SOURCE_DIR}/tests/data --gt-path ${_pl}/nowhere)
