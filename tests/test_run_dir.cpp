@@ -78,6 +78,13 @@ std::string read_all(const fs::path& p) {
 // the run went on with its logs silently dropped (an ofstream's failbit).
 // Each line now lands whole or not at all, and the failure stops the run with
 // the file named.
+TEST_CASE("run folders: an outdir given with a trailing slash names its runs with one slash", "[run_dir]") {
+  // As the official os.path.join: "runs/" gives runs/00000-..., not runs//00000-...
+  const std::string missing = (std::filesystem::temp_directory_path() / "gf_test_no_such_outdir_xyz").string();
+  CHECK(gf::next_run_path(missing + "/", "ds-tiny") == missing + "/00000-ds-tiny");
+  CHECK(gf::next_run_path(missing, "ds-tiny") == missing + "/00000-ds-tiny");
+}
+
 TEST_CASE("run folders: a line that does not fit in stats.jsonl or log.txt is cut back and named", "[run_dir]") {
   const fs::path outdir = fs::temp_directory_path() / ("gf_test_run_dir_full_" + std::to_string(::getpid()));
   fs::remove_all(outdir);

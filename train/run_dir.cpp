@@ -65,7 +65,7 @@ std::string run_path(const std::string& outdir, int number, const std::string& d
     d.resize(cut);
     while (!d.empty() && d.back() == '-') d.pop_back();
   }
-  return outdir + "/" + os.str() + d;
+  return (std::filesystem::path(outdir) / (os.str() + d)).string();  // "runs/" gives runs/00000-..., as os.path.join
 }
 
 }  // namespace
