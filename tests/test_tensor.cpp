@@ -187,7 +187,11 @@ TEST_CASE("bad .bin files are refused with the reason", "[tensor][io]") {
   const std::pair<std::string, const char*> others[] = {{std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16), "a PNG image"},
                                                         {std::string("\xff\xd8\xff\xe0\0\x10JFIF", 10), "a JPEG image"},
                                                         {std::string("\x93NUMPY\x01\0v\0", 10), "a NumPy .npy array"},
-                                                        {std::string("\x1f\x8b\x08\0\0\0\0\0", 8), "a gzip file"}};
+                                                        {std::string("\x1f\x8b\x08\0\0\0\0\0", 8), "a gzip file"},
+                                                        {std::string("BM\xf6\0\0\0\0\0", 8), "a BMP image"},
+                                                        {std::string("8BPS\0\x01\0\0", 8), "a PSD image"},
+                                                        {std::string("P6\n32 32\n", 9), "a PNM image"},
+                                                        {std::string("{\"labels\"", 9), "a JSON file"}};
   for (const auto& [bytes, kind] : others) {
     write(bad, bytes + std::string(64, 'x'));
     REQUIRE_THROWS_WITH(io::read_safetensors(bad), Catch::Contains(std::string(kind) + ", not a network (networks are .bin files"));

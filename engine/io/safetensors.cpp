@@ -67,7 +67,8 @@ std::string first_zip_entry(std::ifstream& f) {
 }
 
 // What a file is by its first 8 bytes, for the formats most often given
-// where a network belongs (images, NumPy arrays, gzip); "" for others.
+// where a network belongs (images the loader reads, NumPy arrays, gzip,
+// JSON); "" for others.
 std::string other_format(const unsigned char* b) {
   const auto is = [&](const char* magic, size_t n) { return std::memcmp(b, magic, n) == 0; };
   if (is("\x89PNG\r\n\x1a\n", 8)) return "a PNG image";
@@ -77,6 +78,10 @@ std::string other_format(const unsigned char* b) {
   if (is("RIFF", 4)) return "a RIFF file (a WebP image?)";
   if (is("\x93NUMPY", 6)) return "a NumPy .npy array";
   if (is("\x1f\x8b", 2)) return "a gzip file";
+  if (is("BM", 2)) return "a BMP image";
+  if (is("8BPS", 4)) return "a PSD image";
+  if (b[0] == 'P' && b[1] >= '1' && b[1] <= '7' && b[2] != 0 && std::strchr(" \t\r\n", b[2])) return "a PNM image";
+  if (b[0] == '{' || b[0] == '[') return "a JSON file";
   return "";
 }
 
