@@ -50,7 +50,8 @@ bool onednn_available();  // built with oneDNN
 ConvImpl conv_impl();
 // Sets it for the process (the tests' switch). Not while another thread
 // convolves: a call sizes its workspace and runs its pass in two reads of the
-// setting, and one that changes between them throws (no wrong values).
+// setting, and one that changes between them may throw (a workspace too
+// small for the other implementation; never wrong values).
 // onednn(_all) in a build without it: throws std::invalid_argument.
 void set_conv_impl(ConvImpl impl);
 // Which one runs this pass now (for the type T): reference or onednn.

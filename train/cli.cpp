@@ -20,6 +20,7 @@
 #include "engine/io/input_file.h"
 #include "engine/io/json_input.h"
 #include "engine/io/utf8.h"
+#include "engine/strings.h"
 #include "kernels/openmp_spin.h"
 #include "train/python_int.h"
 #include "train/run_dir.h"
@@ -262,10 +263,7 @@ void check_cfg_resolution(const std::string& cfg, const std::string& widths, int
 
 std::string count_text(long long n, const std::string& noun) {
   if (n == 1) return "1 " + noun;
-  auto ends = [&](const char* tail) {
-    const size_t k = std::strlen(tail);
-    return noun.size() >= k && noun.compare(noun.size() - k, k, tail) == 0;
-  };
+  const auto ends = [&](const char* tail) { return ends_with(noun, tail); };
   if (ends("y") && noun.size() >= 2 && std::strchr("aeiou", noun[noun.size() - 2]) == nullptr)
     return std::to_string(n) + " " + noun.substr(0, noun.size() - 1) + "ies";  // entry -> entries
   return std::to_string(n) + " " + noun + (ends("s") || ends("x") || ends("ch") || ends("sh") ? "es" : "s");
