@@ -137,6 +137,13 @@ gf_expect_error(train_stylegan_v1_resume_grey_on_rgb
                 "^train_stylegan: error: .*network-snapshot-000000.bin: its networks make 32x32x1 images with 0 labels, but rgb has 32x32x3 with 0 labels: --resume needs data the networks fit$"
                 resume_inputs $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data ${_ri}/rgb.zip
                 --kimg 0.004 --resume ${_ri}/v1/00000-ds-stylegan-tiny/network-snapshot-000000.bin --outdir ${_ri}/bad)
+foreach(_from pg/00000-ds-pggan-tiny/network-snapshot-000000 pg_gema)
+  get_filename_component(_name ${_from} NAME)
+  gf_expect_error(train_pggan_resume_grey_on_rgb_${_name}
+                  "^train_pggan: error: .*${_name}.bin: its networks make 32x32x1 images with 0 labels, but rgb has 32x32x3 with 0 labels: --resume needs data the networks fit$"
+                  resume_inputs $<TARGET_FILE:train_pggan> --cfg tiny --data ${_ri}/rgb.zip --kimg 0.004
+                  --resume ${_ri}/${_from}.bin --outdir ${_ri}/bad)
+endforeach()
 # PGGAN likewise, from a snapshot and from a checkpoint.
 foreach(_from network-snapshot-000000 checkpoint)
   gf_expect_error(train_pggan_resume_other_resolution_${_from}
