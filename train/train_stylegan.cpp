@@ -117,6 +117,12 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
     setup.comm = fresh.comm;
     if (args.has("kimg")) setup.spec.kimg = args.number("kimg");
     const stylegan2::GeneratorConfig& g = setup.G_kwargs;
+    // A checkpoint continues its own run on its own data; its networks alone
+    // (a snapshot) are what the official resume puts on other data.
+    if (grey_networks_on_rgb_data(setup, ds))
+      throw Error(path + ": a checkpoint of grey networks continues its run on its own data, not on " + ds.name() +
+                  "'s RGB images: resume a snapshot of the run (network-snapshot-*.bin), whose toRGB and fromRGB "
+                  "weights are then repeated over R, G and B as the official resume does");
     check_networks_fit_data(file, path, g.img_resolution, g.img_channels, g.c_dim, ds);
     check_configs_fit_file<stylegan2::Generator, stylegan2::Discriminator>(file, path, g, setup.D_kwargs);
     auto t = built_from_file(path, [&] { return std::make_unique<StyleGAN2Trainer>(setup, ds); });

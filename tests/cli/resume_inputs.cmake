@@ -130,7 +130,7 @@ gf_cli_test(train_stylegan_resume_grey_on_rgb FRESH ${_ri}/grey_rgb
             COMMAND ${_ri_env} $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/rgb.zip --kimg 0.004
                     --resume ${_ri}/sg2/00000-ds-tiny-kimg0.008/network-snapshot-000000.bin --outdir ${_ri}/grey_rgb)
 gf_expect_error(train_stylegan_resume_grey_checkpoint_on_rgb
-                "^train_stylegan: error: .*checkpoint.bin: its networks make 32x32x1 images with 0 labels, but rgb has 32x32x3 with 0 labels: --resume needs data the networks fit; the file was made on 'ds'$"
+                "^train_stylegan: error: .*checkpoint.bin: a checkpoint of grey networks continues its run on its own data, not on rgb's RGB images: resume a snapshot of the run \\(network-snapshot-\\*.bin\\), whose toRGB and fromRGB weights are then repeated over R, G and B as the official resume does$"
                 resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/rgb.zip --kimg 0.004
                 --resume ${_ri}/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin --outdir ${_ri}/bad)
 gf_expect_error(train_stylegan_v1_resume_grey_on_rgb
