@@ -8,12 +8,12 @@
 
 #include <array>
 #include <dnnl.hpp>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 namespace gf::cpu::onednn {
 namespace {
@@ -196,18 +196,21 @@ const Entry& entry(ConvPass pass, const Conv2dShape& s) {
 
 memory over(const memory::desc& md, const void* p) { return memory(md, cpu_engine(), const_cast<void*>(p)); }
 
-void exec(const dnnl::primitive& p, const std::vector<dnnl_exec_arg_t>& args) {
-  check(dnnl_primitive_execute(p.get(), cpu_stream().get(), static_cast<int>(args.size()), args.data()), "execute");
-}
-
-// Runs a primitive with a scratchpad `scratch` (empty: none) at `scratch_at`.
-void exec(const dnnl::primitive& p, std::vector<dnnl_exec_arg_t> args, const memory::desc& scratch,
-          char* scratch_at, memory* scratch_memory) {
+// Runs a primitive on its (at most three) operands and, when `scratch` has
+// bytes, its scratchpad at `scratch_at`. The arguments stay on the stack:
+// this runs for every convolution call. A CPU stream's execution is done
+// when it returns, so the scratchpad's memory object may go with it.
+void exec(const dnnl::primitive& p, std::initializer_list<dnnl_exec_arg_t> operands, const memory::desc& scratch,
+          char* scratch_at) {
+  std::array<dnnl_exec_arg_t, 4> args{};
+  int n = 0;
+  for (const dnnl_exec_arg_t& a : operands) args[size_t(n++)] = a;
+  memory scratch_memory;
   if (scratch.get_size() > 0) {
-    *scratch_memory = over(scratch, scratch_at);
-    args.push_back({DNNL_ARG_SCRATCHPAD, scratch_memory->get()});
+    scratch_memory = over(scratch, scratch_at);
+    args[size_t(n++)] = {DNNL_ARG_SCRATCHPAD, scratch_memory.get()};
   }
-  exec(p, args);
+  check(dnnl_primitive_execute(p.get(), cpu_stream().get(), n, args.data()), "execute");
 }
 
 // oneDNN's OpenMP runtime sizes each execution's region by
@@ -216,9 +219,8 @@ void exec(const dnnl::primitive& p, std::vector<dnnl_exec_arg_t> args, const mem
 void exec_reorder(const Operand& o, const memory& user, const memory& prim, bool input, char* ws) {
   const memory& from = input ? user : prim;
   const memory& to = input ? prim : user;
-  memory scratch;
   const auto run = [&] {
-    exec(o.reorder, {{DNNL_ARG_FROM, from.get()}, {DNNL_ARG_TO, to.get()}}, o.scratch, ws + o.scratch_offset, &scratch);
+    exec(o.reorder, {{DNNL_ARG_FROM, from.get()}, {DNNL_ARG_TO, to.get()}}, o.scratch, ws + o.scratch_offset);
   };
   if (!o.serial) return run();
   const int threads = omp_get_max_threads();
@@ -257,9 +259,8 @@ void run(ConvPass pass, const Conv2dShape& s, const float* a, const float* b, fl
   }
   for (int i = 0; i < 2; ++i)
     if (ops[i]->reordered) exec_reorder(*ops[i], user[i], prim[i], true, ws);
-  memory scratch;
   exec(e.prim, {{e.arg_a, prim[0].get()}, {e.arg_b, prim[1].get()}, {e.arg_out, prim[2].get()}}, e.scratch,
-       ws + e.scratch_offset, &scratch);
+       ws + e.scratch_offset);
   if (e.out.reordered) exec_reorder(e.out, user[2], prim[2], false, ws);
 }
 

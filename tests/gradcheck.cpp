@@ -48,8 +48,9 @@ TempDir::~TempDir() {
 
 int shell(const std::string& command) {
   const std::string tmp = std::filesystem::temp_directory_path().string();
+  const std::string shell_chars = " '\"`$\\;&|<>()*?[]#~{}!";
   for (const unsigned char c : tmp)
-    if (c < 0x20 || std::string(" '\"`$\\;&|<>()*?[]#~{}!").find(char(c)) != std::string::npos)
+    if (c < 0x20 || shell_chars.find(char(c)) != std::string::npos)
       throw std::runtime_error("the temporary folder '" + tmp +
                                "' (TMPDIR) holds a space or a shell character, which these tests' command lines "
                                "do not quote: set TMPDIR to a plain path");

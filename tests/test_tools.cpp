@@ -75,6 +75,28 @@ struct Nets {
 
 }  // namespace
 
+TEST_CASE("tools: a TMPDIR with a space is refused before any command runs, naming it", "[tools]") {
+  // The tests paste temporary paths into shell commands unquoted: "> /tmp/t p/log"
+  // would truncate a file /tmp/t. The shell helper refuses such a TMPDIR first.
+  const char* before = std::getenv("TMPDIR");
+  const std::string saved = before ? before : "";
+  const fs::path spaced = fs::temp_directory_path() / ("gf test tmp " + std::to_string(::getpid()));
+  const fs::path marker = fs::temp_directory_path() / ("gf test tmp " + std::to_string(::getpid()) + ".ran");
+  fs::create_directories(spaced);
+  ::setenv("TMPDIR", spaced.c_str(), 1);
+  std::string message;
+  try {
+    gf::test::shell("touch '" + marker.string() + "'");
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  if (before) ::setenv("TMPDIR", saved.c_str(), 1); else ::unsetenv("TMPDIR");
+  fs::remove_all(spaced);
+  CHECK(message.find("the temporary folder '" + spaced.string() + "' (TMPDIR) holds a space") != std::string::npos);
+  CHECK_FALSE(fs::exists(marker));  // nothing ran
+  fs::remove(marker);
+}
+
 TEST_CASE("tools: generate --z --c --raw is the in-process generator's output; discriminate is D's", "[tools]") {
   TempDir dir;
   Nets nets(dir);
