@@ -1,6 +1,7 @@
 #include "engine/module.h"
 
 #include "engine/error.h"
+#include "engine/ops.h"
 
 namespace gf {
 
@@ -88,6 +89,35 @@ void Module::load_state_dict(const io::TensorMap& state, bool strict) {
     }
   }
   for (auto& [dst, src] : plan) dst->copy_(src->dtype() == dst->dtype() ? *src : src->detach().to(dst->dtype()));
+}
+
+std::vector<std::string> Module::load_what_fits(const io::TensorMap& state) {
+  // torch's rule: the stored shape, aligned at the right, has each dim equal to the slot's or 1.
+  auto broadcasts = [](const Shape& from, const Shape& to) {
+    if (from.size() > to.size()) return false;
+    for (size_t i = 1; i <= from.size(); ++i)
+      if (from[from.size() - i] != 1 && from[from.size() - i] != to[to.size() - i]) return false;
+    return true;
+  };
+  std::vector<std::pair<Tensor*, const Tensor*>> plan;
+  std::vector<std::string> kept;
+  for (bool p : {true, false})
+    for (auto& [n, t] : all_slots(p)) {
+      auto it = state.find(n);
+      if (it == state.end()) {
+        kept.push_back(n);
+        continue;
+      }
+      if (!broadcasts(it->second.shape(), t->shape()))
+        throw Error("tensor '" + n + "' has shape " + shape_str(it->second.shape()) + ", which does not broadcast to " +
+                    shape_str(t->shape()));
+      plan.emplace_back(t, &it->second);
+    }
+  for (auto& [dst, src] : plan) {
+    const Tensor value = src->detach().to(dst->dtype());
+    dst->copy_(value.shape() == dst->shape() ? value : expand(value, dst->shape()));
+  }
+  return kept;
 }
 
 void Module::copy_from(const Module& other) { load_state_dict(other.state_dict()); }

@@ -43,6 +43,16 @@ class Module {
   // Copies every tensor in place; a missing, extra (with strict) or misshapen
   // name throws naming it, before anything is changed.
   void load_state_dict(const io::TensorMap& state, bool strict = true);
+  // The official StyleGAN2-ADA resume's copy (torch_utils/misc.py
+  // copy_params_and_buffers with require_all=False): every parameter and
+  // buffer that `state` holds under its name is copied in as torch's copy_
+  // does, the stored tensor broadcast to the slot's shape (a grey toRGB
+  // weight [1, C, 1, 1] fills [3, C, 1, 1] with R, G and B alike); the
+  // others keep their values, and stored names this module lacks are
+  // ignored. A stored tensor that does not broadcast to its slot throws
+  // naming both shapes, before anything is changed. Returns the names of
+  // the slots left as they were, parameters then buffers.
+  std::vector<std::string> load_what_fits(const io::TensorMap& state);
   // Copies values from a module of the same structure (G -> G_ema).
   void copy_from(const Module& other);
 

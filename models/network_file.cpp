@@ -112,19 +112,12 @@ std::string first_nonfinite_tensor(const io::TensorMap& tensors) {
   return "";
 }
 
-void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what,
-                 bool built_from_metadata) {
-  check_finite_tensors(state, path);
-  try {
-    net.load_state_dict(state);
-  } catch (const Error& e) {
-    // A network built from the file's own metadata that its tensors do not
-    // fit means the two disagree (a hand-edited or damaged header).
-    throw Error(path + ": " + what + ": " + e.what() +
-                (built_from_metadata ? " (the tensors do not fit the network the file's metadata describes)" : ""));
-  }
-  // A batch norm's running variance is a mean of squares: a negative one
-  // (a damaged file) made sqrt NaN, and pSp's latents NaN, without a word.
+namespace {
+
+// A batch norm's running variance is a mean of squares: a negative one (a
+// damaged file) made sqrt NaN, and pSp's latents NaN, without a word. Throws
+// naming the tensor.
+void check_running_variances(const Module& net, const std::string& path, const std::string& what) {
   for (const auto& [name, t] : net.named_buffers()) {
     if (!ends_with(name, "running_var")) continue;
     const Tensor c = t.to(Device::cpu());
@@ -136,6 +129,35 @@ void load_module(Module& net, const io::TensorMap& state, const std::string& pat
                   "]: a running variance is >= 0 (a damaged file?)");
     }
   }
+}
+
+}  // namespace
+
+void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what,
+                 bool built_from_metadata) {
+  check_finite_tensors(state, path);
+  try {
+    net.load_state_dict(state);
+  } catch (const Error& e) {
+    // A network built from the file's own metadata that its tensors do not
+    // fit means the two disagree (a hand-edited or damaged header).
+    throw Error(path + ": " + what + ": " + e.what() +
+                (built_from_metadata ? " (the tensors do not fit the network the file's metadata describes)" : ""));
+  }
+  check_running_variances(net, path, what);
+}
+
+std::vector<std::string> load_module_what_fits(Module& net, const io::TensorMap& state, const std::string& path,
+                                               const std::string& what, const std::string& built_for) {
+  check_finite_tensors(state, path);
+  std::vector<std::string> kept;
+  try {
+    kept = net.load_what_fits(state);
+  } catch (const Error& e) {
+    throw Error(path + ": " + what + " " + built_for + ": " + e.what());
+  }
+  check_running_variances(net, path, what);
+  return kept;
 }
 
 void save_network(const std::string& path, const Module& net, const std::string& network, const nlohmann::json& kwargs,

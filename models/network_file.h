@@ -88,6 +88,13 @@ std::string first_nonfinite_tensor(const io::TensorMap& tensors);
 // built from the same file's metadata, a mismatch says the two disagree.
 void load_module(Module& net, const io::TensorMap& state, const std::string& path, const std::string& what,
                  bool built_from_metadata = false);
+// The same checks around net.load_what_fits(state) (engine/module.h: the
+// official StyleGAN2-ADA resume onto networks built for other data, which
+// `built_for` says: "built for ds's 16x16x3 images", added to the line of a
+// tensor that does not broadcast). Returns the names of net's tensors that
+// state lacks (left as they were).
+std::vector<std::string> load_module_what_fits(Module& net, const io::TensorMap& state, const std::string& path,
+                                               const std::string& what, const std::string& built_for);
 
 // Throws gf::Error naming the file unless network_family(file) is `family`
 // ("<path>: holds <found> networks, not <display> ones").

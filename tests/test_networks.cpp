@@ -588,3 +588,38 @@ TEST_CASE("state dict round trip through a .bin is bit-exact, config in the meta
   Tensor img = random_tensor({2, 3, 16, 16}, 27, DType::f32);
   CHECK(bit_equal(d.forward(img, c), e.forward(img, c)));
 }
+
+namespace {
+
+// Two slots, a parameter "w" and a buffer "f", of the given shapes, zeros.
+struct TwoSlots : Module {
+  TwoSlots(const Shape& w, const Shape& f) {
+    param("w", Tensor::from_vector(std::vector<double>(size_t(shape_numel(w)), 0.0), w));
+    buffer("f", Tensor::from_vector(std::vector<double>(size_t(shape_numel(f)), 0.0), f));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("load_what_fits: torch copy_'s broadcast by name, the rest kept, a misfit refused before any change",
+          "[networks]") {
+  TwoSlots m({2, 3}, {2, 2});
+  // "w" [3] of float64 broadcasts to each row; "f" is missing; "x" is not m's.
+  const io::TensorMap fits{{"w", Tensor::from_vector({1, 2, 3}, {3}, DType::f64)}, {"x", Tensor::scalar(9)}};
+  CHECK(m.load_what_fits(fits) == std::vector<std::string>{"f"});
+  CHECK(m.state_dict().at("w").to_vector() == std::vector<double>{1, 2, 3, 1, 2, 3});
+  CHECK(m.state_dict().at("w").dtype() == DType::f32);
+  CHECK(m.state_dict().at("f").to_vector() == std::vector<double>(4, 0.0));
+  // "w" would fit, but "f" [2, 3] does not go into [2, 2]: nothing changes.
+  const io::TensorMap misfit{{"w", Tensor::from_vector({7, 7, 7}, {3})},
+                             {"f", Tensor::from_vector({1, 2, 3, 4, 5, 6}, {2, 3})}};
+  CHECK_THROWS_WITH(m.load_what_fits(misfit),
+                    "tensor 'f' has shape [2, 3], which does not broadcast to [2, 2]");
+  CHECK(m.state_dict().at("w").to_vector() == std::vector<double>{1, 2, 3, 1, 2, 3});
+  // More dimensions than the slot, or a size that is neither the slot's nor 1,
+  // never broadcast (torch 1.13's copy_ raises on [1, 1, 3] and [2] into [2, 3]).
+  CHECK_THROWS(m.load_what_fits({{"w", Tensor::from_vector({1, 2, 3}, {1, 1, 3})}}));
+  CHECK_THROWS(m.load_what_fits({{"w", Tensor::from_vector({1, 2}, {2})}}));
+  CHECK(m.load_what_fits({{"f", Tensor::from_vector({5, 6}, {2, 1})}}) == std::vector<std::string>{"w"});
+  CHECK(m.state_dict().at("f").to_vector() == std::vector<double>{5, 5, 6, 6});
+}

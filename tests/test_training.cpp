@@ -379,49 +379,107 @@ TEST_CASE("a snapshot resumes the networks only; generators load from it", "[tra
   std::filesystem::remove(path);
 }
 
-TEST_CASE("grey networks resume on RGB data as the official copy_ broadcasts them", "[training]") {
-  // train.py builds G and D for the data's channels and copy_s the pickle's
-  // tensors in: a grey toRGB [1, C, 1, 1] (bias [1]) and fromRGB [C, 1, 1, 1]
-  // broadcast to three channels; every other tensor is copied as it is.
-  const auto grey = toy_dataset(8, 16, false);
-  StyleGAN2Trainer a(tiny_setup(*grey), *grey);
+namespace {
+
+// A snapshot of `from`'s networks resumed on `to` as the official train.py
+// does: networks built for `to` (a trainer of the same seed, unloaded, is
+// the initialization), every tensor of the file's copied in by name with
+// torch's broadcast, the rest at that initialization. Returns the log lines.
+std::string check_resumed_by_name(const Dataset& from, const Dataset& to) {
+  StyleGAN2Trainer a(tiny_setup(from), from);
   a.step();
-  const std::string path = temp_path("grey.bin");
+  const std::string path = temp_path("by_name.bin");
   save_snapshot(path, a);
   const io::SafetensorsFile file = io::read_safetensors(path);
   std::filesystem::remove(path);
-  std::vector<uint8_t> px(size_t(8 * 3 * 16 * 16));
-  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(i * 37 % 251);
-  const Dataset rgb("toy_rgb", 16, 3, std::move(px), {}, DatasetOptions{});
-  TrainerSetup setup = bundle_setup(file, path, tiny_setup(rgb));
-  REQUIRE(grey_networks_on_rgb_data(setup, rgb));
-  CHECK_FALSE(grey_networks_on_rgb_data(bundle_setup(file, path, tiny_setup(*grey)), *grey));
-  const io::SafetensorsFile widened = grey_bundle_for_rgb(file, &setup);
-  CHECK(setup.G_kwargs.img_channels == 3);
-  CHECK(setup.D_kwargs.img_channels == 3);
-  StyleGAN2Trainer b(setup, rgb);
-  load_networks(b, widened, path);
-  const io::TensorMap sa = everything(a), sb = everything(b);
-  int repeated = 0;
-  for (const auto& [name, t] : sa) {
+  TrainerSetup setup = bundle_setup(file, path, tiny_setup(to));
+  REQUIRE_FALSE(networks_fit_data(setup, to));
+  build_for_data(&setup, file, path, to);
+  REQUIRE(networks_fit_data(setup, to));
+  StyleGAN2Trainer b(setup, to), init(setup, to);
+  const std::string lines = load_networks(b, file, path, "built for toy's images");
+  const io::TensorMap got = everything(b), fresh = everything(init);
+  int copied = 0, broadcast = 0, kept = 0;
+  for (const auto& [name, t] : got) {
     const bool network = name.rfind("G.", 0) == 0 || name.rfind("D.", 0) == 0 || name.rfind("G_ema.", 0) == 0;
     if (!network) continue;
     INFO(name);
-    const Tensor& got = sb.at(name);
-    if (got.shape() == t.shape()) {
-      CHECK(bit_equal(got, t));
-      continue;
+    auto it = file.tensors.find(name);
+    if (it == file.tensors.end()) {
+      ++kept;
+      CHECK(bit_equal(t, fresh.at(name)));
+    } else {
+      ++(it->second.shape() == t.shape() ? copied : broadcast);
+      CHECK(bit_equal(t, expand(it->second, t.shape())));
     }
-    ++repeated;
-    const bool rgb_layer = name.find(".torgb.") != std::string::npos || name.find(".fromrgb.") != std::string::npos;
-    CHECK(rgb_layer);
-    CHECK(bit_equal(got, expand(t, got.shape())));
   }
-  // toRGB weight and bias in each of G's and G_ema's blocks (16 px: b4, b8,
-  // b16), fromRGB in D's first block (resnet).
-  CHECK(repeated == 2 * 2 * 3 + 1);
-  b.step();  // and it trains on the RGB data
+  CHECK(copied > 0);
+  b.step();  // and it trains on the other data
   CHECK(b.cur_nimg() > 0);
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("grey networks resume on RGB data as the official copy_ broadcasts them", "[training]") {
+  // A grey toRGB [1, C, 1, 1] (bias [1]) and fromRGB [C, 1, 1, 1] broadcast
+  // to three channels; every other tensor is copied as it is.
+  const auto grey = toy_dataset(8, 16, false);
+  std::vector<uint8_t> px(size_t(8 * 3 * 16 * 16));
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(i * 37 % 251);
+  const Dataset rgb("toy_rgb", 16, 3, std::move(px), {}, DatasetOptions{});
+  const std::string lines = check_resumed_by_name(*grey, rgb);
+  // toRGB weight and bias in each of G's blocks (16 px: b4, b8, b16; G_ema
+  // likewise), fromRGB in D's first block (resnet); nothing kept or unused.
+  CHECK(lines == "G and G_ema: 50 tensors copied, 6 (synthesis.b4.torgb, synthesis.b8.torgb, synthesis.b16.torgb) "
+                 "broadcast\nD: 27 tensors copied, 1 (b16.fromrgb) broadcast");
+}
+
+TEST_CASE("networks of another resolution resume with the layers that fit, as the official copy by name", "[training]") {
+  const auto at16 = toy_dataset(8, 16, false), at32 = toy_dataset(8, 32, false), at8 = toy_dataset(8, 8, false);
+  // Larger: G's b32 block and D's b32 (with the fromRGB the top block
+  // takes: 'resnet') start at their initialization; D's b16 fromRGB is no
+  // longer used.
+  CHECK(check_resumed_by_name(*at16, *at32) ==
+        "G and G_ema: 56 tensors copied; 19 (synthesis.b32) at their initialization\n"
+        "D: 25 tensors copied; 12 (b32) at their initialization; 3 (b16.fromrgb) of the file's unused");
+  // Smaller: G's and D's b16 unused; D's new top block b8 takes a fromRGB at its initialization.
+  CHECK(check_resumed_by_name(*at16, *at8) ==
+        "G and G_ema: 37 tensors copied; 19 (synthesis.b16) of the file's unused\n"
+        "D: 16 tensors copied; 3 (b8.fromrgb) at their initialization; 12 (b16) of the file's unused");
+}
+
+TEST_CASE("labels on resume: a c_dim of 1 broadcasts; labels added, dropped or of another count are refused",
+          "[training]") {
+  auto classes = [](int n_classes) {
+    std::vector<uint8_t> px(size_t(8 * 16 * 16));
+    for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(i * 29 % 253);
+    std::vector<int64_t> lab;
+    for (int i = 0; i < 8; ++i) lab.push_back(i % n_classes);
+    DatasetOptions opt;
+    opt.use_labels = true;
+    return std::make_unique<Dataset>("toy", 16, 1, std::move(px), lab, opt);
+  };
+  const auto one = classes(1), three = classes(3), two = toy_dataset(8, 16, true), none = toy_dataset(8, 16, false);
+  REQUIRE(one->c_dim() == 1);
+  // The label embedding [w_dim, 1] of G's mapping and D's fills [w_dim, 3].
+  CHECK(check_resumed_by_name(*one, *three) ==
+        "G and G_ema: 57 tensors copied, 1 (mapping.embed) broadcast\nD: 45 tensors copied, 1 (mapping.embed) broadcast");
+  auto refused = [](const Dataset& from, const Dataset& to) {
+    StyleGAN2Trainer a(tiny_setup(from), from);
+    const std::string path = temp_path("labels.bin");
+    save_snapshot(path, a);
+    const io::SafetensorsFile file = io::read_safetensors(path);
+    std::filesystem::remove(path);
+    TrainerSetup setup = bundle_setup(file, path, tiny_setup(to));
+    build_for_data(&setup, file, path, to);
+    StyleGAN2Trainer b(setup, to);
+    load_networks(b, file, path, "built for toy's images");
+  };
+  CHECK_THROWS_WITH(refused(*none, *two), Catch::Contains("the networks are not conditional: leave --cond out"));
+  CHECK_THROWS_WITH(refused(*two, *none), Catch::Contains("the networks are conditional: add --cond"));
+  CHECK_THROWS_WITH(refused(*two, *three), Catch::Contains("G built for toy's images: tensor 'mapping.embed.weight' has "
+                                                         "shape [16, 2], which does not broadcast to [16, 3]"));
 }
 
 TEST_CASE("bad checkpoints are refused with the file and tensor named", "[training]") {

@@ -79,12 +79,19 @@ void check_resume_family(const io::SafetensorsFile& file, const std::string& pat
   throw Error(path + ": holds " + found + " networks, which train_stylegan does not train");
 }
 
+// "32x32x3 images with 0 labels", as check_networks_fit_data says it.
+std::string images_text(int resolution, int channels, int labels) {
+  return std::to_string(resolution) + "x" + std::to_string(resolution) + "x" + std::to_string(channels) +
+         " images with " + cli::count_text(labels, "label");
+}
+
 // The trainer for --resume FILE: a checkpoint brings its own spec and seed
 // (which the flags must then not change); any other network bundle gives the
 // networks' configs and weights, as the official --resume of a pickle does.
 // `agree` runs on the built trainer before its networks are loaded (the
 // loads broadcast rank 0's networks: the ranks must agree on them first).
-// *note gets the line for the run log when the file holds no D.
+// *note gets the run log's lines: when the file holds no D, and when its
+// networks were built for other data (what each took by name).
 std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const std::string& path,
                                                   const TrainerSetup& fresh, const Dataset& ds,
                                                   const std::function<void(StyleGAN2Trainer&)>& agree,
@@ -118,11 +125,17 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
     if (args.has("kimg")) setup.spec.kimg = args.number("kimg");
     const stylegan2::GeneratorConfig& g = setup.G_kwargs;
     // A checkpoint continues its own run on its own data; its networks alone
-    // (a snapshot) are what the official resume puts on other data.
-    if (grey_networks_on_rgb_data(setup, ds))
-      throw Error(path + ": a checkpoint of grey networks continues its run on its own data, not on " + ds.name() +
-                  "'s RGB images: resume a snapshot of the run (network-snapshot-*.bin), whose toRGB and fromRGB "
-                  "weights are then repeated over R, G and B as the official resume does");
+    // (a snapshot) are what the official resume puts on other data. (Labels
+    // added or dropped: check_networks_fit_data's line says --cond.)
+    if (!networks_fit_data(setup, ds) && (g.c_dim > 0) == (ds.c_dim() > 0)) {
+      const auto made_on = file.metadata.find("dataset");
+      throw Error(path + ": a checkpoint continues its run on its own data (" +
+                  (made_on != file.metadata.end() ? "'" + made_on->second + "', " : std::string()) +
+                  images_text(g.img_resolution, g.img_channels, g.c_dim) + "), not on " + ds.name() + "'s " +
+                  images_text(ds.resolution(), ds.channels(), ds.c_dim()) +
+                  ": resume a snapshot of the run (network-snapshot-*.bin) to train its networks on this data, "
+                  "built for it with the snapshot's tensors that fit by name, as the official resume does");
+    }
     check_networks_fit_data(file, path, g.img_resolution, g.img_channels, g.c_dim, ds);
     check_configs_fit_file<stylegan2::Generator, stylegan2::Discriminator>(file, path, g, setup.D_kwargs);
     auto t = built_from_file(path, [&] { return std::make_unique<StyleGAN2Trainer>(setup, ds); });
@@ -149,19 +162,23 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   setup.spec.conv_clamp = fresh.spec.conv_clamp;
   setup.G_kwargs.conv_clamp = setup.D_kwargs.conv_clamp =
       fresh.spec.conv_clamp > 0 ? std::optional<double>(fresh.spec.conv_clamp) : std::nullopt;
-  std::optional<io::SafetensorsFile> widened;
-  if (grey_networks_on_rgb_data(setup, ds)) widened = grey_bundle_for_rgb(file, &setup);
-  const io::SafetensorsFile& weights = widened ? *widened : file;
-  if (widened)  // (a note already there says the file holds no D)
-    *note += std::string(note->empty() ? "" : "\n") + path + " holds grey networks: their toRGB" +
-             (note->empty() ? " and fromRGB" : "") + " weights are repeated over R, G and B for " + ds.name() +
-             ", as the official resume's copy_ broadcasts them";
-  const stylegan2::GeneratorConfig& g = setup.G_kwargs;
-  check_networks_fit_data(weights, path, g.img_resolution, g.img_channels, g.c_dim, ds);
-  check_configs_fit_file<stylegan2::Generator, stylegan2::Discriminator>(weights, path, g, setup.D_kwargs);
+  // The file's configs against its own tensors first (a config far larger
+  // than the file is refused); networks built for other data are the data's size.
+  check_configs_fit_file<stylegan2::Generator, stylegan2::Discriminator>(file, path, setup.G_kwargs, setup.D_kwargs);
+  // On other data (resolution, channels, labels) the official train.py
+  // builds G and D for the data and copies in what fits by name.
+  const bool by_name = !networks_fit_data(setup, ds);
+  const std::string made = images_text(setup.G_kwargs.img_resolution, setup.G_kwargs.img_channels, setup.G_kwargs.c_dim);
+  const std::string built_for =
+      by_name ? "built for " + ds.name() + "'s " + images_text(ds.resolution(), ds.channels(), ds.c_dim()) : "";
+  if (by_name) build_for_data(&setup, file, path, ds);
   auto t = built_from_file(path, [&] { return std::make_unique<StyleGAN2Trainer>(setup, ds); });
   agree(*t);
-  load_networks(*t, weights, path);
+  const std::string fitted = load_networks(*t, file, path, built_for);
+  if (by_name)
+    *note += std::string(note->empty() ? "" : "\n") + path + " holds networks of " + made + ": " + built_for +
+             ", they take the file's tensors that fit by name, as the official resume copies them "
+             "(torch_utils/misc.py copy_params_and_buffers)\n" + fitted;
   return t;
 }
 

@@ -111,26 +111,51 @@ gf_expect_error(train_stylegan_v1_resume_other_resolution
                 "^train_stylegan: error: .*network-snapshot-000000.bin: its networks make 32x32x1 images with 0 labels, but ds16 has 16x16x1 .*--resume needs data the networks fit"
                 resume_inputs $<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data ${_ri}/ds16.zip --kimg 0.004
                 --resume ${_ri}/v1/00000-ds-stylegan-tiny/network-snapshot-000000.bin --outdir ${_ri}/bad)
-# The line says what to change: --cond, or the data the file was made on.
+# A StyleGAN2 snapshot on data of another resolution trains, as the official
+# train.py builds G and D for the data and copies in the tensors that fit by
+# name (the log says which; test_training.cpp holds the weights); a
+# checkpoint continues its own run and refuses, naming the way.
+gf_cli_test(train_stylegan_resume_snapshot_other_resolution FRESH ${_ri}/sg2_16
+            EXPECT "network-snapshot-000000.bin holds networks of 32x32x1 images with 0 labels: built for ds16's 16x16x1 images with 0 labels, they take the file's tensors that fit by name, as the official resume copies them"
+                   "^G and G_ema: [0-9]+ tensors copied; 19 \\(synthesis.b32\\) of the file's unused$"
+                   "^D: [0-9]+ tensors copied; 3 \\(b16.fromrgb\\) at their initialization; 12 \\(b32\\) of the file's unused$"
+            FIXTURES_REQUIRED resume_inputs
+            COMMAND ${_ri_env} $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds16.zip --kimg 0.004
+                    --resume ${_ri}/sg2/00000-ds-tiny-kimg0.008/network-snapshot-000000.bin --outdir ${_ri}/sg2_16)
 gf_expect_error(train_stylegan_resume_other_resolution
-                "^train_stylegan: error: .*checkpoint.bin: its networks make 32x32x1 images with 0 labels, but ds16 has 16x16x1 with 0 labels: --resume needs data the networks fit; the file was made on 'ds'$"
+                "^train_stylegan: error: .*checkpoint.bin: a checkpoint continues its run on its own data \\('ds', 32x32x1 images with 0 labels\\), not on ds16's 16x16x1 images with 0 labels: resume a snapshot of the run \\(network-snapshot-\\*.bin\\) to train its networks on this data, built for it with the snapshot's tensors that fit by name, as the official resume does$"
                 resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds16.zip --kimg 0.004
                 --resume ${_ri}/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin --outdir ${_ri}/bad)
+# The line says what to change: --cond, or the data the file was made on.
 gf_expect_error(train_stylegan_resume_cond_added
                 "^train_stylegan: error: .*sg2_gema.bin: its networks make 32x32x1 images with 0 labels, but ds has 32x32x1 with [0-9]+ labels: --resume needs data the networks fit; the networks are not conditional: leave --cond out$"
                 resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds.zip --cond --kimg 0.004
                 --resume ${_ri}/sg2_gema.bin --outdir ${_ri}/bad)
-# A grey snapshot on RGB data of its size trains, as the official train.py's
-# copy_ broadcasts toRGB/fromRGB to three channels (the log says so; the
-# unit test in test_training.cpp holds the weights); v1 and PGGAN (the
-# TensorFlow code, whose networks are the pickle's) and a checkpoint refuse.
+# A grey snapshot (or generator) on RGB data trains, as the official
+# train.py's copy_ broadcasts toRGB/fromRGB to three channels (the log says
+# so; test_training.cpp holds the weights); v1 and PGGAN (the TensorFlow
+# code, whose networks are the pickle's) and a checkpoint refuse, and so do
+# RGB networks on grey data (copy_ cannot narrow [3, C, 1, 1] to [1, C, 1, 1]).
 gf_cli_test(train_stylegan_resume_grey_on_rgb FRESH ${_ri}/grey_rgb
-            EXPECT "network-snapshot-000000.bin holds grey networks: their toRGB and fromRGB weights are repeated over R, G and B for rgb, as the official resume's copy_ broadcasts them"
+            EXPECT "network-snapshot-000000.bin holds networks of 32x32x1 images with 0 labels: built for rgb's 32x32x3 images with 0 labels, they take"
+                   "G and G_ema: [0-9]+ tensors copied, 8 \\(synthesis.b4.torgb, synthesis.b8.torgb, synthesis.b16.torgb, synthesis.b32.torgb\\) broadcast$"
+                   "D: [0-9]+ tensors copied, 1 \\(b32.fromrgb\\) broadcast$"
             FIXTURES_REQUIRED resume_inputs
             COMMAND ${_ri_env} $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/rgb.zip --kimg 0.004
                     --resume ${_ri}/sg2/00000-ds-tiny-kimg0.008/network-snapshot-000000.bin --outdir ${_ri}/grey_rgb)
+gf_cli_test(train_stylegan_resume_grey_generator_on_rgb FRESH ${_ri}/grey_g_rgb
+            EXPECT "D starts from random weights: .*sg2_gema.bin holds no discriminator"
+                   "sg2_gema.bin holds networks of 32x32x1 images with 0 labels: built for rgb's"
+                   "G and G_ema: [0-9]+ tensors copied, 8 \\(synthesis.b4.torgb, synthesis.b8.torgb, synthesis.b16.torgb, synthesis.b32.torgb\\) broadcast$"
+            FIXTURES_REQUIRED resume_inputs
+            COMMAND ${_ri_env} $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/rgb.zip --kimg 0.004
+                    --resume ${_ri}/sg2_gema.bin --outdir ${_ri}/grey_g_rgb)
+gf_expect_error(train_stylegan_resume_rgb_on_grey
+                "^train_stylegan: error: .*parity_256x3.bin: G built for ds's 32x32x1 images with 0 labels: tensor 'synthesis.b4.torgb.weight' has shape \\[3, [0-9]+, 1, 1\\], which does not broadcast to \\[1, [0-9]+, 1, 1\\]$"
+                resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds.zip --kimg 0.004
+                --resume ${CMAKE_SOURCE_DIR}/tests/data/parity_256x3.bin --outdir ${_ri}/bad)
 gf_expect_error(train_stylegan_resume_grey_checkpoint_on_rgb
-                "^train_stylegan: error: .*checkpoint.bin: a checkpoint of grey networks continues its run on its own data, not on rgb's RGB images: resume a snapshot of the run \\(network-snapshot-\\*.bin\\), whose toRGB and fromRGB weights are then repeated over R, G and B as the official resume does$"
+                "^train_stylegan: error: .*checkpoint.bin: a checkpoint continues its run on its own data \\('ds', 32x32x1 images with 0 labels\\), not on rgb's 32x32x3 images with 0 labels: resume a snapshot of the run \\(network-snapshot-\\*.bin\\) to train its networks on this data, built for it with the snapshot's tensors that fit by name, as the official resume does$"
                 resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/rgb.zip --kimg 0.004
                 --resume ${_ri}/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin --outdir ${_ri}/bad)
 gf_expect_error(train_stylegan_v1_resume_grey_on_rgb

@@ -1,5 +1,7 @@
 #include "train/stylegan2/checkpoint.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "engine/error.h"
@@ -33,6 +35,96 @@ io::Metadata configs_of(StyleGAN2Trainer& t) {
   if (t.augment_pipe())
     meta["augment_pipe"] = io::json_text(nlohmann::json{{"augpipe", t.setup().spec.augpipe}, {"p", t.augment_p()}});
   return meta;
+}
+
+// A tensor's block and layer for the run log: the block is the name up to
+// its resolution's part ("synthesis.b64" of
+// "synthesis.b64.conv0.affine.weight", "b32"; "" outside the blocks), the
+// layer one part more ("synthesis.b64.conv0", "b32.fromrgb"), or the first
+// two parts outside the blocks ("mapping.embed"); never the tensor's own
+// last part.
+struct Place {
+  std::string block, layer;
+};
+Place place_of(const std::string& name) {
+  std::vector<size_t> dots;
+  for (size_t i = 0; i < name.size(); ++i)
+    if (name[i] == '.') dots.push_back(i);
+  if (dots.empty()) return {"", name};
+  size_t parts = 2, start = 0;
+  std::string block;
+  for (size_t k = 0; k < dots.size(); ++k) {
+    const size_t end = dots[k];
+    if (end - start >= 2 && name[start] == 'b' && name.find_first_not_of("0123456789", start + 1) >= end) {  // b4, b64
+      block = name.substr(0, end);
+      parts = k + 2;
+      break;
+    }
+    start = end + 1;
+  }
+  return {block, name.substr(0, dots[std::min(parts, dots.size()) - 1])};
+}
+
+// Whether a comes before b with their numbers compared by value ("b8" before "b16").
+bool natural_less(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+      const size_t i0 = i, j0 = j;
+      while (i < a.size() && std::isdigit(static_cast<unsigned char>(a[i]))) ++i;
+      while (j < b.size() && std::isdigit(static_cast<unsigned char>(b[j]))) ++j;
+      const std::string x = a.substr(i0, i - i0), y = b.substr(j0, j - j0);
+      if (x.size() != y.size()) return x.size() < y.size();  // (no leading zeros in layer names)
+      if (x != y) return x < y;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i, ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+// "N (place, place, ...)" of the names, in natural order: a block whose
+// tensors in `all` (the side they come from: the network's, or the file's)
+// are every one among them, else the names' layers.
+std::string count_and_layers(const std::vector<std::string>& names, const io::TensorMap& all) {
+  auto listed = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+  std::vector<std::string> layers;
+  for (const std::string& n : names) {
+    const Place p = place_of(n);
+    bool whole = !p.block.empty();
+    for (auto it = all.lower_bound(p.block + "."); whole && it != all.end() && it->first.rfind(p.block + ".", 0) == 0; ++it)
+      whole = listed(it->first);
+    const std::string& shown = whole ? p.block : p.layer;
+    if (std::find(layers.begin(), layers.end(), shown) == layers.end()) layers.push_back(shown);
+  }
+  std::sort(layers.begin(), layers.end(), natural_less);
+  std::string text = std::to_string(names.size()) + " (";
+  for (size_t i = 0; i < layers.size(); ++i) text += (i ? ", " : "") + layers[i];
+  return text + ")";
+}
+
+// What load_what_fits of `state` into a network did, for the run log: how
+// many tensors were copied, which broadcast, which slots kept their
+// initialization (`kept`), which of the file's tensors went unused.
+// `before` is the network's state before the load (for the shapes).
+std::string fit_text(const io::TensorMap& before, const io::TensorMap& state, const std::vector<std::string>& kept) {
+  std::vector<std::string> broadcast, unused;
+  size_t copied = 0;
+  for (const auto& [name, t] : state) {
+    auto it = before.find(name);
+    if (it == before.end())
+      unused.push_back(name);
+    else if (it->second.shape() != t.shape())
+      broadcast.push_back(name);
+    else
+      ++copied;
+  }
+  std::string text = std::to_string(copied) + " tensors copied";
+  if (!broadcast.empty()) text += ", " + count_and_layers(broadcast, before) + " broadcast";
+  if (!kept.empty()) text += "; " + count_and_layers(kept, before) + " at their initialization";
+  if (!unused.empty()) text += "; " + count_and_layers(unused, state) + " of the file's unused";
+  return text;
 }
 
 }  // namespace
@@ -103,28 +195,19 @@ TrainerSetup bundle_setup(const io::SafetensorsFile& file, const std::string& pa
   return base;
 }
 
-bool grey_networks_on_rgb_data(const TrainerSetup& setup, const Dataset& ds) {
+bool networks_fit_data(const TrainerSetup& setup, const Dataset& ds) {
   const stylegan2::GeneratorConfig& g = setup.G_kwargs;
-  return g.img_channels == 1 && ds.channels() == 3 && g.img_resolution == ds.resolution() && g.c_dim == ds.c_dim();
+  return g.img_resolution == ds.resolution() && g.img_channels == ds.channels() && g.c_dim == ds.c_dim();
 }
 
-io::SafetensorsFile grey_bundle_for_rgb(const io::SafetensorsFile& file, TrainerSetup* setup) {
-  io::SafetensorsFile out = file;
-  for (auto& [name, t] : out.tensors) {
-    const bool d = name.rfind("D.", 0) == 0;
-    Shape s = t.shape();
-    if (!d && ends_with(name, ".torgb.weight") && s.size() == 4 && s[0] == 1)
-      s[0] = 3;  // [out = image channels, in, k, k]
-    else if (!d && ends_with(name, ".torgb.bias") && s.size() == 1 && s[0] == 1)
-      s[0] = 3;
-    else if (d && ends_with(name, ".fromrgb.weight") && s.size() == 4 && s[1] == 1)
-      s[1] = 3;  // [out, in = image channels, k, k]
-    else
-      continue;
-    t = expand(t, s);
-  }
-  setup->G_kwargs.img_channels = setup->D_kwargs.img_channels = 3;
-  return out;
+void build_for_data(TrainerSetup* setup, const io::SafetensorsFile& file, const std::string& path, const Dataset& ds) {
+  stylegan2::GeneratorConfig& g = setup->G_kwargs;
+  if ((g.c_dim > 0) != (ds.c_dim() > 0))
+    check_networks_fit_data(file, path, g.img_resolution, g.img_channels, g.c_dim, ds);  // throws, saying --cond
+  stylegan2::DiscriminatorConfig& d = setup->D_kwargs;
+  g.img_resolution = d.img_resolution = ds.resolution();
+  g.img_channels = d.img_channels = ds.channels();
+  g.c_dim = d.c_dim = ds.c_dim();
 }
 
 TrainerSetup checkpoint_setup(const io::SafetensorsFile& file, const std::string& path, Device device) {
@@ -200,20 +283,33 @@ void load_checkpoint(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const
   t.add_pending_real_signs(signs_sum, static_cast<int64_t>(signs_count));
 }
 
-void load_networks(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const std::string& path) {
+std::string load_networks(StyleGAN2Trainer& t, const io::SafetensorsFile& file, const std::string& path,
+                          const std::string& built_for) {
   const std::vector<std::string> nets = stylegan2::networks_in(file);
   auto has = [&](const char* n) { return std::find(nets.begin(), nets.end(), n) != nets.end(); };
+  std::vector<std::pair<std::string, std::string>> said;  // (networks, what the load did) by name
+  auto load = [&](Module& net, const io::TensorMap& state, const std::string& what, const std::string& told) {
+    if (built_for.empty()) return load_module(net, state, path, what);
+    const io::TensorMap before = net.state_dict();
+    said.emplace_back(told, fit_text(before, state, load_module_what_fits(net, state, path, what, built_for)));
+  };
   if (file.metadata.count("network")) {  // a standalone generator (bundle_setup refuses a lone D)
-    load_module(t.G(), file.tensors, path, nets.front());
+    load(t.G(), file.tensors, nets.front(), "G and G_ema");
     t.G_ema().copy_from(t.G());
-    t.replicate_first();
-    return;
+  } else {
+    if (!has("G") && !has("G_ema")) throw Error(path + ": holds no generator (no 'G.*' or 'G_ema.*' tensors)");
+    load(t.G(), select_prefix(file.tensors, has("G") ? "G." : "G_ema."), "G", "G");
+    load(t.G_ema(), select_prefix(file.tensors, has("G_ema") ? "G_ema." : "G."), "G_ema", "G_ema");
+    if (has("D")) load(t.D(), select_prefix(file.tensors, "D."), "D", "D");
+    if (said.size() >= 2 && said[0].second == said[1].second) {  // G_ema took what G took: one line
+      said[0].first = "G and G_ema";
+      said.erase(said.begin() + 1);
+    }
   }
-  if (!has("G") && !has("G_ema")) throw Error(path + ": holds no generator (no 'G.*' or 'G_ema.*' tensors)");
-  load_module(t.G(), select_prefix(file.tensors, has("G") ? "G." : "G_ema."), path, "G");
-  load_module(t.G_ema(), select_prefix(file.tensors, has("G_ema") ? "G_ema." : "G."), path, "G_ema");
-  if (has("D")) load_module(t.D(), select_prefix(file.tensors, "D."), path, "D");
   t.replicate_first();
+  std::string lines;
+  for (const auto& [nets_told, did] : said) lines += (lines.empty() ? "" : "\n") + nets_told + ": " + did;
+  return lines;
 }
 
 }  // namespace gf

@@ -29,16 +29,17 @@ TrainerSetup checkpoint_setup(const io::SafetensorsFile& file, const std::string
 // weights) over `base`, which supplies the spec, seed and device.
 TrainerSetup bundle_setup(const io::SafetensorsFile& file, const std::string& path, TrainerSetup base);
 
-// Whether a bundle's grey networks (img_channels 1) meet RGB data of their
-// resolution and labels, which the official train.py resumes (below).
-bool grey_networks_on_rgb_data(const TrainerSetup& setup, const Dataset& ds);
-// A grey bundle for RGB data, as the official train.py resumes one: it builds
-// G and D for the data's three channels and copies the pickle's tensors in
-// with torch's copy_ (misc.copy_params_and_buffers), which broadcasts every
-// toRGB weight [1, C, 1, 1] and bias [1] and every fromRGB weight
-// [C, 1, 1, 1] to three channels, R, G and B alike. Returns the file with
-// those tensors repeated; `setup`'s img_channels become 3.
-io::SafetensorsFile grey_bundle_for_rgb(const io::SafetensorsFile& file, TrainerSetup* setup);
+// Whether setup's networks make ds's images (resolution, channels) and take
+// its label count.
+bool networks_fit_data(const TrainerSetup& setup, const Dataset& ds);
+// The official train.py's networks for --resume on other data: it builds G
+// and D for the data's resolution, channels and labels (the widths, mapping
+// and D's architecture stay the file's here: see bundle_setup) and copies
+// the pickle's tensors in by name (load_networks with by_name). Throws the
+// line check_networks_fit_data gives when the networks are conditional and
+// the data not, or the reverse: the official copy_ fails there (mapping.fc0
+// takes the label embedding beside z).
+void build_for_data(TrainerSetup* setup, const io::SafetensorsFile& file, const std::string& path, const Dataset& ds);
 
 // Restores everything in a checkpoint into a trainer built from
 // checkpoint_setup(). A missing or misshapen tensor throws naming it; the
@@ -46,7 +47,17 @@ io::SafetensorsFile grey_bundle_for_rgb(const io::SafetensorsFile& file, Trainer
 void load_checkpoint(StyleGAN2Trainer& trainer, const io::SafetensorsFile& file, const std::string& path);
 // The official resume: weights and buffers of G, D and G_ema only (a
 // generator-only file fills G and G_ema; D keeps its initialization);
-// optimizers, sampler and progress start fresh.
-void load_networks(StyleGAN2Trainer& trainer, const io::SafetensorsFile& file, const std::string& path);
+// optimizers, sampler and progress start fresh. With `built_for` empty
+// every tensor must be there with its shape (networks built from the file's
+// configs). Networks built for other data (build_for_data; `built_for`
+// says so: "built for ds's 16x16x3 images with 0 labels") each take what
+// fits, as the official misc.copy_params_and_buffers with
+// require_all=False: a tensor of the file's is broadcast into the slot of
+// its name (a grey toRGB to three channels), slots the file lacks keep their
+// initialization (G_ema's are G's: it starts as G's copy), and a tensor that
+// does not broadcast throws naming it. Returns the run log's lines saying
+// what was copied, broadcast, kept and left unused (those networks), else "".
+std::string load_networks(StyleGAN2Trainer& trainer, const io::SafetensorsFile& file, const std::string& path,
+                          const std::string& built_for = "");
 
 }  // namespace gf
