@@ -149,7 +149,12 @@ void load_module(Module& net, const io::TensorMap& state, const std::string& pat
 
 std::vector<std::string> load_module_what_fits(Module& net, const io::TensorMap& state, const std::string& path,
                                                const std::string& what, const std::string& built_for) {
-  check_finite_tensors(state, path);
+  // The tensors it takes must be finite; one it leaves unused is not read (as the official copy).
+  io::TensorMap used;
+  const io::TensorMap slots = net.state_dict();
+  for (const auto& [name, t] : state)
+    if (slots.count(name)) used.emplace(name, t);
+  check_finite_tensors(used, path);
   std::vector<std::string> kept;
   try {
     kept = net.load_what_fits(state);

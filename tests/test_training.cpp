@@ -449,6 +449,31 @@ TEST_CASE("networks of another resolution resume with the layers that fit, as th
         "D: 16 tensors copied; 3 (b8.fromrgb) at their initialization; 12 (b16) of the file's unused");
 }
 
+TEST_CASE("resumed by name, a tensor left unused is not read; one taken must be finite", "[training]") {
+  const auto at16 = toy_dataset(8, 16, false), at32 = toy_dataset(8, 32, false);
+  StyleGAN2Trainer a(tiny_setup(*at16), *at16);
+  const std::string path = temp_path("unused_nan.bin");
+  save_snapshot(path, a);
+  io::SafetensorsFile file = io::read_safetensors(path);
+  std::filesystem::remove(path);
+  auto resume = [&](const io::SafetensorsFile& f) {
+    TrainerSetup setup = bundle_setup(f, path, tiny_setup(*at32));
+    build_for_data(&setup, f, path, *at32);
+    StyleGAN2Trainer b(setup, *at32);
+    return load_networks(b, f, path, "built for toy's images");
+  };
+  auto poisoned = [&](const std::string& name) {
+    io::SafetensorsFile f = file;
+    std::vector<double> v = f.tensors.at(name).to_vector();
+    v[0] = std::nan("");
+    f.tensors[name] = Tensor::from_vector(v, f.tensors.at(name).shape());
+    return f;
+  };
+  // D's b16 fromRGB goes unused at 32 px (the official copy never reads it).
+  CHECK_NOTHROW(resume(poisoned("D.b16.fromrgb.bias")));
+  CHECK_THROWS_WITH(resume(poisoned("D.b16.conv0.bias")), Catch::Contains("conv0.bias") && Catch::Contains("nan"));
+}
+
 TEST_CASE("labels on resume: a c_dim of 1 broadcasts; labels added, dropped or of another count are refused",
           "[training]") {
   auto classes = [](int n_classes) {
@@ -476,8 +501,8 @@ TEST_CASE("labels on resume: a c_dim of 1 broadcasts; labels added, dropped or o
     StyleGAN2Trainer b(setup, to);
     load_networks(b, file, path, "built for toy's images");
   };
-  CHECK_THROWS_WITH(refused(*none, *two), Catch::Contains("the networks are not conditional: leave --cond out"));
-  CHECK_THROWS_WITH(refused(*two, *none), Catch::Contains("the networks are conditional: add --cond"));
+  CHECK_THROWS_WITH(refused(*none, *two), Catch::Contains("its networks are not conditional, but toy has 2 labels: leave --cond out"));
+  CHECK_THROWS_WITH(refused(*two, *none), Catch::Contains("its networks are conditional (2 labels), but toy has no labels: add --cond"));
   CHECK_THROWS_WITH(refused(*two, *three), Catch::Contains("G built for toy's images: tensor 'mapping.embed.weight' has "
                                                          "shape [16, 2], which does not broadcast to [16, 3]"));
 }

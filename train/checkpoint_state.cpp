@@ -206,9 +206,9 @@ void check_networks_fit_data(const io::SafetensorsFile& file, const std::string&
   if (made_on != file.metadata.end() && made_on->second != ds.name())
     hint += "; the file was made on '" + made_on->second + "'" +
             (ds.name() == "fashion-mnist" ? " (Fashion-MNIST is the data without --data)" : "");
-  throw Error(path + ": its networks make " + shape(resolution, channels) + " images with " + std::to_string(labels) +
-              " labels, but " + ds.name() + " has " + shape(ds.resolution(), ds.channels()) + " with " +
-              std::to_string(ds.c_dim()) + " labels: --resume needs data the networks fit" + hint);
+  throw Error(path + ": its networks make " + shape(resolution, channels) + " images with " + cli::count_text(labels, "label") +
+              ", but " + ds.name() + " has " + shape(ds.resolution(), ds.channels()) + " with " +
+              cli::count_text(ds.c_dim(), "label") + ": --resume needs data the networks fit" + hint);
 }
 
 void check_same_dataset(const io::SafetensorsFile& file, const std::string& path, const Dataset& ds,

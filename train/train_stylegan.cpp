@@ -172,7 +172,14 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   const std::string built_for =
       by_name ? "built for " + ds.name() + "'s " + images_text(ds.resolution(), ds.channels(), ds.c_dim()) : "";
   if (by_name) build_for_data(&setup, file, path, ds);
-  auto t = built_from_file(path, [&] { return std::make_unique<StyleGAN2Trainer>(setup, ds); });
+  auto t = built_from_file(path, [&] {
+    try {
+      return std::make_unique<StyleGAN2Trainer>(setup, ds);
+    } catch (const Error& e) {  // (a config check: the file's widths may give no channels at the data's size)
+      if (!by_name || typeid(e) != typeid(Error)) throw;
+      throw Error(std::string(e.what()) + " (the networks " + built_for + ", with the file's widths)");
+    }
+  });
   agree(*t);
   const std::string fitted = load_networks(*t, file, path, built_for);
   if (by_name)

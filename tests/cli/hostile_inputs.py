@@ -373,10 +373,11 @@ try:
         with open(os.path.join(src, "a.png"), "wb") as f:
             f.write(png(8, 8, 9))
         conditional = os.path.join(SOURCE, "tests", "data", "parity_32x3_c4.bin")
-        for program, net in (("train_stylegan", conditional),
-                             ("train_pggan", os.path.join(SOURCE, "tests", "data", "pggan_32x1.bin"))):
+        for program, net, why in (
+                ("train_stylegan", conditional, "its networks are conditional (4 labels), but src has no labels: add --cond"),
+                ("train_pggan", os.path.join(SOURCE, "tests", "data", "pggan_32x1.bin"), "--resume needs data the networks fit")):
             expect_error([program, "--cfg", "tiny", "--data", src, "--kimg", "0.001", "--resume", net,
-                          "--outdir", os.path.join(tmp, "runs")], net, "--resume needs data the networks fit")
+                          "--outdir", os.path.join(tmp, "runs")], net, why)
     elif CASE == "mnist_no_images":
         # An IDX image file whose header counts 0 images: an empty dataset
         # (training's sampler took its index modulo 0).

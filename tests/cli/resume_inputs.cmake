@@ -5,7 +5,8 @@
 # adopts the file's architecture over --cfg's; v1's default --snap is the
 # official 10. Data: 12 Fashion-MNIST images in ds.zip, the same bytes in
 # ds_copy.zip, 12 others (the test split's, under the training split's file
-# names, which dataset_tool asks for) in other/ds.zip, ds16.zip at 16x16, and
+# names, which dataset_tool asks for) in other/ds.zip, ds16.zip at 16x16 (and
+# ds256.zip at 256x256), and
 # rgb.zip: 4 RGB images of 32x32 (a parity network's).
 set(_ri ${GF_TEST_RUNS}/resume_inputs)
 set(_fm /usr/share/datasets/fashion-mnist)
@@ -18,6 +19,7 @@ mkdir $d/t10k && cp ${_fm}/t10k-images-idx3-ubyte.gz $d/t10k/train-images-idx3-u
 cp ${_fm}/t10k-labels-idx1-ubyte.gz $d/t10k/train-labels-idx1-ubyte.gz && \
 $<TARGET_FILE:dataset_tool> --source $d/t10k/train-images-idx3-ubyte.gz --dest $d/other/ds.zip --max-images 12 >/dev/null && \
 $<TARGET_FILE:dataset_tool> --source $d/ds.zip --dest $d/ds16.zip --width 16 --height 16 >/dev/null && \
+$<TARGET_FILE:dataset_tool> --source $d/ds.zip --dest $d/ds256.zip --width 256 --height 256 >/dev/null && \
 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_orig.bin --class 1 --seeds 0-3 \
   --outdir $d/rgb_imgs >/dev/null && \
 $<TARGET_FILE:dataset_tool> --source $d/rgb_imgs --dest $d/rgb.zip >/dev/null && \
@@ -122,13 +124,19 @@ gf_cli_test(train_stylegan_resume_snapshot_other_resolution FRESH ${_ri}/sg2_16
             FIXTURES_REQUIRED resume_inputs
             COMMAND ${_ri_env} $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds16.zip --kimg 0.004
                     --resume ${_ri}/sg2/00000-ds-tiny-kimg0.008/network-snapshot-000000.bin --outdir ${_ri}/sg2_16)
+# Built for the data with the file's widths: a tiny file's channel_base
+# gives no channels at 256 px, said with what the networks were built for.
+gf_expect_error(train_stylegan_resume_widths_at_data_resolution
+                "^train_stylegan: error: .*parity_32x1.bin: SynthesisNetwork: .*no channels at 256x256 \\(the networks built for ds256's 256x256x1 images with 0 labels, with the file's widths\\)$"
+                resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds256.zip --kimg 0.004
+                --resume ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --outdir ${_ri}/bad)
 gf_expect_error(train_stylegan_resume_other_resolution
                 "^train_stylegan: error: .*checkpoint.bin: a checkpoint continues its run on its own data \\('ds', 32x32x1 images with 0 labels\\), not on ds16's 16x16x1 images with 0 labels: resume a snapshot of the run \\(network-snapshot-\\*.bin\\) to train its networks on this data, built for it with the snapshot's tensors that fit by name, as the official resume does$"
                 resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds16.zip --kimg 0.004
                 --resume ${_ri}/sg2/00000-ds-tiny-kimg0.008/checkpoint.bin --outdir ${_ri}/bad)
 # The line says what to change: --cond, or the data the file was made on.
 gf_expect_error(train_stylegan_resume_cond_added
-                "^train_stylegan: error: .*sg2_gema.bin: its networks make 32x32x1 images with 0 labels, but ds has 32x32x1 with [0-9]+ labels: --resume needs data the networks fit; the networks are not conditional: leave --cond out$"
+                "^train_stylegan: error: .*sg2_gema.bin: its networks are not conditional, but ds has [0-9]+ labels: leave --cond out; the official resume fails there too \\(mapping.fc0 takes the label embedding beside z\\)$"
                 resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds.zip --cond --kimg 0.004
                 --resume ${_ri}/sg2_gema.bin --outdir ${_ri}/bad)
 # A grey snapshot (or generator) on RGB data trains, as the official

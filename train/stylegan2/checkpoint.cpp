@@ -202,8 +202,14 @@ bool networks_fit_data(const TrainerSetup& setup, const Dataset& ds) {
 
 void build_for_data(TrainerSetup* setup, const io::SafetensorsFile& file, const std::string& path, const Dataset& ds) {
   stylegan2::GeneratorConfig& g = setup->G_kwargs;
-  if ((g.c_dim > 0) != (ds.c_dim() > 0))
-    check_networks_fit_data(file, path, g.img_resolution, g.img_channels, g.c_dim, ds);  // throws, saying --cond
+  if (g.c_dim > 0 && ds.c_dim() == 0)
+    throw Error(path + ": its networks are conditional (" + cli::count_text(g.c_dim, "label") + "), but " + ds.name() +
+                " has no labels: add --cond (with labelled data); the official resume fails there too (mapping.fc0 "
+                "takes the label embedding beside z)");
+  if (g.c_dim == 0 && ds.c_dim() > 0)
+    throw Error(path + ": its networks are not conditional, but " + ds.name() + " has " +
+                cli::count_text(ds.c_dim(), "label") + ": leave --cond out; the official resume fails there too "
+                "(mapping.fc0 takes the label embedding beside z)");
   stylegan2::DiscriminatorConfig& d = setup->D_kwargs;
   g.img_resolution = d.img_resolution = ds.resolution();
   g.img_channels = d.img_channels = ds.channels();

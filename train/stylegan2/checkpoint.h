@@ -35,10 +35,10 @@ bool networks_fit_data(const TrainerSetup& setup, const Dataset& ds);
 // The official train.py's networks for --resume on other data: it builds G
 // and D for the data's resolution, channels and labels (the widths, mapping
 // and D's architecture stay the file's here: see bundle_setup) and copies
-// the pickle's tensors in by name (load_networks with by_name). Throws the
-// line check_networks_fit_data gives when the networks are conditional and
-// the data not, or the reverse: the official copy_ fails there (mapping.fc0
-// takes the label embedding beside z).
+// the pickle's tensors in by name (load_networks with `built_for`). Throws a
+// line saying --cond when the networks are conditional and the data not, or
+// the reverse: the official copy_ fails there (mapping.fc0 takes the label
+// embedding beside z).
 void build_for_data(TrainerSetup* setup, const io::SafetensorsFile& file, const std::string& path, const Dataset& ds);
 
 // Restores everything in a checkpoint into a trainer built from
