@@ -1,6 +1,5 @@
 // PNG and JPEG decoding as the dataset loader does it (decode_image,
-// train/image_io.h: for a PNG, zlib inflates the image data up to the rows
-// and stb_image decodes them from stored blocks; a JPEG goes to
+// train/image_io.h: a PNG goes to libpng, train/png_image.h; a JPEG goes to
 // libjpeg-turbo, as in Pillow) against stb_image alone on the file as it is
 // (the loader's decoder before that), on photo-like images (smooth colour
 // fields plus grain: a PNG compressed to about 2/3, as photographs; a JPEG

@@ -1,5 +1,5 @@
-// Primitive ops against the machine's own ceilings. Memory-bound ops (add, sum)
-// are measured in GB/s and compared with a copy of the same size (memcpy on
+// Primitive ops against the machine's own ceilings. Memory-bound ops (add, sum;
+// on the CPU also the CRC-32 of engine/io/crc32.h) are measured in GB/s and compared with a copy of the same size (memcpy on
 // the CPU, a device-to-device Tensor::clone on the GPU); compute-bound ops
 // (matmul, conv2d) in TFLOP/s and compared with the GEMM library's rate
 // (OpenBLAS sgemm called directly on the CPU; the matmul op itself, which is
@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/io/crc32.h"
 #include "bench/bench_common.h"
 #include "engine/ops.h"
 #include "kernels/cuda_runtime.h"
@@ -123,6 +124,12 @@ void run_device(Device d, const Sizes& z) {
   row("copy", mib(z.mem_bytes) + (gpu ? " (clone, d2d)" : " (memcpy)"), mem_s[0], copy_gbs, "GB/s", -1, "");
   row("add", mib(z.mem_bytes) + " + " + mib(z.mem_bytes), mem_s[1], add_gbs, "GB/s", add_gbs / copy_gbs, "copy");
   row("sum", mib(z.mem_bytes) + " -> scalar", mem_s[2], sum_gbs, "GB/s", sum_gbs / copy_gbs, "copy");
+  if (!gpu) {  // the CRC-32 that every .bin load, zip entry and PNG chunk is checked with (one thread)
+    static volatile uint32_t sink = 0;
+    const double crc_s = time_per_call(d, mem, [&] { sink = sink ^ gf::crc32(src.get(), size_t(z.mem_bytes)); });
+    const double crc_gbs = z.mem_bytes / crc_s / 1e9;
+    row("crc32", mib(z.mem_bytes) + " (zlib, one thread)", crc_s, crc_gbs, "GB/s", crc_gbs / copy_gbs, "copy");
+  }
 
   // ---- compute-bound: the GEMM library's rate (the reference), matmul, conv2d ----
   const int64_t m = z.mm;
@@ -241,7 +248,8 @@ void run_host_threads() {
 void usage(FILE* f) {
   std::fprintf(f,
                "usage: bench_primitives [--device cpu|cuda|all] [--quick] [--full] [--help]\n"
-               "  Times elementwise add and sum (64 MiB float32 on the CPU, 1 GiB on a GPU: past its L2),\n"
+               "  Times elementwise add and sum (64 MiB float32 on the CPU, 1 GiB on a GPU: past its L2; on the\n"
+               "  CPU also crc32 of 64 MiB on one thread),\n"
                "  matmul 4096^3 and conv2d 3x3 512->512 at 64x64 batch 16, padding 1 (the GPU's sizes;\n"
                "  the CPU's below), on each device; prints time per call (median), GB/s or TFLOP/s, and\n"
                "  the fraction of a reference measured in the same run: the copy's bandwidth or the GEMM\n"

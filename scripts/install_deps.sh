@@ -14,7 +14,7 @@ set -euo pipefail
 # ocl-icd-opencl-dev: Debian's oneDNN CMake config requires OpenCL's headers
 # (a Recommends of libdnnl-dev, which --no-install-recommends skips).
 # iproute2: the two-machine tests' network namespaces (tests/cli/two_machines.sh).
-pkgs=(cmake make g++ catch2 nlohmann-json3-dev libstb-dev libwebp-dev liblmdb-dev libtiff-dev libjpeg62-turbo-dev libopenjp2-7-dev libbz2-dev liblzma-dev zlib1g-dev libopenblas-openmp-dev libdnnl-dev ocl-icd-opencl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin iproute2)
+pkgs=(cmake make g++ catch2 nlohmann-json3-dev libstb-dev libwebp-dev liblmdb-dev libtiff-dev libjpeg62-turbo-dev libpng-dev libopenjp2-7-dev libbz2-dev liblzma-dev zlib1g-dev libopenblas-openmp-dev libdnnl-dev ocl-icd-opencl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin iproute2)
 for a in "$@"; do
   case "$a" in
     --torch | --golden) pkgs+=(python3-torch python3-pil python3-scipy python3-lmdb) ;;

@@ -394,7 +394,7 @@ std::string check_resumed_by_name(const Dataset& from, const Dataset& to) {
   std::filesystem::remove(path);
   TrainerSetup setup = bundle_setup(file, path, tiny_setup(to));
   REQUIRE_FALSE(networks_fit_data(setup, to));
-  build_for_data(&setup, file, path, to);
+  build_for_data(&setup, path, to);
   REQUIRE(networks_fit_data(setup, to));
   StyleGAN2Trainer b(setup, to), init(setup, to);
   const std::string lines = load_networks(b, file, path, "built for toy's images");
@@ -458,7 +458,7 @@ TEST_CASE("resumed by name, a tensor left unused is not read; one taken must be 
   std::filesystem::remove(path);
   auto resume = [&](const io::SafetensorsFile& f) {
     TrainerSetup setup = bundle_setup(f, path, tiny_setup(*at32));
-    build_for_data(&setup, f, path, *at32);
+    build_for_data(&setup, path, *at32);
     StyleGAN2Trainer b(setup, *at32);
     return load_networks(b, f, path, "built for toy's images");
   };
@@ -497,7 +497,7 @@ TEST_CASE("labels on resume: a c_dim of 1 broadcasts; labels added, dropped or o
     const io::SafetensorsFile file = io::read_safetensors(path);
     std::filesystem::remove(path);
     TrainerSetup setup = bundle_setup(file, path, tiny_setup(to));
-    build_for_data(&setup, file, path, to);
+    build_for_data(&setup, path, to);
     StyleGAN2Trainer b(setup, to);
     load_networks(b, file, path, "built for toy's images");
   };

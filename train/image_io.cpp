@@ -25,6 +25,7 @@
 #include "train/gif_as_pil.h"
 #include "train/jpeg2000_image.h"
 #include "train/jpeg_image.h"
+#include "train/png_image.h"
 #include "train/pnm_as_pil.h"
 #include "train/psd_as_pil.h"
 #include "train/tga_as_pil.h"
@@ -135,120 +136,6 @@ std::string png_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
     return true;
   });
   return bad_crc;
-}
-
-// stb_image inflates a PNG's whole image-data stream into one buffer
-// (doubled as it fills, up to 4 GiB) before taking the rows it needs, and
-// reads streams zlib refuses (a window-size field of 8); PIL inflates with
-// zlib and stops once the image is full. A 2 MB PNG of 8x8 whose IDAT
-// inflated to 1.9 GiB of zeros held 2 GB. So the stream is inflated here
-// with zlib up to the bytes the rows need (filter bytes included; Adam7's
-// seven passes for an interlaced image), and `rebuilt` becomes the PNG stb
-// is given: the chunks before the image data, then those bytes alone in one
-// IDAT, stored: the rows PIL reads, whatever follows them (for stb only: its
-// checksums are left zero). Returns "" with
-// `rebuilt` empty to decode `d` as it is (a file stb refuses by its header,
-// or a stream that ends before its rows, which stb names as before: both
-// bounded by the file), else why the PNG cannot be read (PIL cannot either).
-std::string png_rows_only(const uint8_t* d, size_t n, std::vector<uint8_t>& rebuilt) {
-  rebuilt.clear();
-  if (n >= 16 && std::memcmp(d + 12, "CgBI", 4) == 0)
-    return "an Apple CgBI PNG (made for iOS: raw deflate, BGR order), which PIL cannot read";
-  if (n < 33 || be32(d + 8) != 13 || std::memcmp(d + 12, "IHDR", 4) != 0) return "";
-  const uint64_t w = be32(d + 16), h = be32(d + 20);
-  const int depth = d[24], colour = d[25], interlaced = d[28] == 1;
-  const uint64_t channels = colour == 2 ? 3 : colour == 4 ? 2 : colour == 6 ? 4 : 1;
-  auto rows = [&](uint64_t pw, uint64_t ph) { return pw == 0 || ph == 0 ? 0 : ph * (1 + (pw * channels * depth + 7) / 8); };
-  uint64_t need = 0;
-  if (interlaced) {
-    const uint64_t x0[7] = {0, 4, 0, 2, 0, 1, 0}, y0[7] = {0, 0, 4, 0, 2, 0, 1};
-    const uint64_t dx[7] = {8, 8, 4, 4, 2, 2, 1}, dy[7] = {8, 8, 8, 4, 4, 2, 2};
-    for (int p = 0; p < 7; ++p)
-      need += rows(w > x0[p] ? (w - x0[p] + dx[p] - 1) / dx[p] : 0, h > y0[p] ? (h - y0[p] + dy[p] - 1) / dy[p] : 0);
-  } else {
-    need = rows(w, h);
-  }
-  if (need == 0 || need > (uint64_t(1) << 31) - (uint64_t(1) << 26)) return "";  // stb refuses it (2^30 bytes of pixels)
-  // The image-data chunks in order, as stb gathers them, and where the first begins.
-  std::vector<std::pair<const uint8_t*, size_t>> idat;
-  size_t first = 0;
-  for_each_png_chunk(d, n, [&](size_t at, size_t len) {
-    if (std::memcmp(d + at + 4, "IDAT", 4) == 0) {
-      if (idat.empty()) first = at;
-      idat.emplace_back(d + at + 8, len);
-    }
-    return true;
-  });
-  if (idat.empty()) return "";
-  // The rebuilt file: the chunks before the image data, one IDAT of a zlib
-  // stream of stored blocks (65535 bytes each, the last one final), IEND.
-  // A palette of fewer than 256 entries is filled up with the greys PIL
-  // gives the indices past it (i, i, i); stb made them black, and refused a
-  // tRNS of more entries than the palette, which PIL reads.
-  rebuilt.assign(d, d + 8);
-  for_each_png_chunk(d, first, [&](size_t at, size_t len) {
-    if (colour == 3 && std::memcmp(d + at + 4, "PLTE", 4) == 0 && len % 3 == 0 && len < 768) {
-      const uint8_t head[8] = {0, 0, 3, 0, 'P', 'L', 'T', 'E'};  // 768 bytes
-      rebuilt.insert(rebuilt.end(), head, head + 8);
-      rebuilt.insert(rebuilt.end(), d + at + 8, d + at + 8 + len);
-      for (size_t i = len / 3; i < 256; ++i) rebuilt.insert(rebuilt.end(), 3, uint8_t(i));
-      rebuilt.insert(rebuilt.end(), 4, 0);  // its CRC: stb checks none
-    } else {
-      rebuilt.insert(rebuilt.end(), d + at, d + at + 12 + len);
-    }
-    return true;
-  });
-  const size_t prefix = rebuilt.size();
-  const uint64_t blocks = (need + 65534) / 65535, stream = 2 + blocks * 5 + need + 4;
-  rebuilt.resize(prefix + 12 + size_t(stream) + 12);
-  uint8_t* chunk = rebuilt.data() + prefix;
-  auto put32 = [](uint8_t* at, uint32_t v) { at[0] = uint8_t(v >> 24), at[1] = uint8_t(v >> 16), at[2] = uint8_t(v >> 8), at[3] = uint8_t(v); };
-  put32(chunk, uint32_t(stream));
-  std::memcpy(chunk + 4, "IDAT", 4);
-  uint8_t* out = chunk + 8;
-  *out++ = 0x78, *out++ = 0x01;
-  z_stream zs{};
-  if (inflateInit(&zs) != Z_OK) throw std::bad_alloc();
-  size_t part = 0;
-  int rc = Z_OK;
-  for (uint64_t left = need; left > 0 && rc == Z_OK;) {
-    const uInt len = uInt(std::min<uint64_t>(left, 65535));
-    left -= len;
-    *out++ = left == 0 ? 1 : 0;  // BFINAL, BTYPE 00
-    *out++ = uint8_t(len), *out++ = uint8_t(len >> 8), *out++ = uint8_t(~len), *out++ = uint8_t(~len >> 8);
-    zs.next_out = out;
-    zs.avail_out = len;
-    while (zs.avail_out > 0 && rc == Z_OK) {
-      if (zs.avail_in == 0) {
-        if (part == idat.size()) break;  // the data ends before the rows do
-        zs.next_in = const_cast<Bytef*>(idat[part].first);
-        zs.avail_in = uInt(idat[part].second);  // a chunk is under 4 GiB
-        ++part;
-      }
-      rc = inflate(&zs, Z_NO_FLUSH);
-      if (rc == Z_BUF_ERROR) rc = Z_OK;  // no progress without input: the next chunk's turn
-    }
-    if (zs.avail_out > 0) break;
-    out += len;
-  }
-  const std::string zlib_error = rc == Z_OK || rc == Z_STREAM_END || !zs.msg ? "" : zs.msg;
-  const bool complete = zs.total_out == need;
-  inflateEnd(&zs);
-  if (!complete) {
-    rebuilt.clear();
-    // A stream zlib refuses before the rows are complete (stb may read on):
-    // PIL fails on it too. One that ends early, or a cut file, is stb's to name.
-    if (rc != Z_OK && rc != Z_STREAM_END)
-      return "corrupt PNG image data (zlib: " + (zlib_error.empty() ? std::string("error ") + std::to_string(rc) : zlib_error) + ")";
-    return "";
-  }
-  // The stream's Adler-32 and the chunk's CRC are left zero: stb_image
-  // checks neither (the file's own were checked as it was read), and they
-  // took a third of the added time.
-  out += 8;
-  const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
-  std::memcpy(out, iend, sizeof iend);
-  return "";
 }
 
 // A chunk type as a message shows it: its four letters, or hex when they are not letters.
@@ -656,23 +543,13 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     const std::string why = hdr_data_problem(data, n);
     if (!why.empty()) throw Error(name + (why == kHdrCut ? ": truncated HDR: " : ": corrupt HDR: ") + why);
   }
-  // What stb_image is given when not the file: a PNG with its rows alone, a
-  // palette BMP, colour-mapped TGA or GIF with its palette as Pillow has it,
-  // a PSD with the channels Pillow reads.
+  // What stb_image is given when not the file: a palette BMP, colour-mapped
+  // TGA or GIF with its palette as Pillow has it, a PSD with the channels
+  // Pillow reads.
   std::vector<uint8_t> for_stb;
-  if (info.format == "PNG") {
-    const std::string why = png_rows_only(data, n, for_stb);
-    if (!why.empty()) throw Error(name + ": " + why);
-  }
   // Samples to 8 bits, top being 255, 65535 or a PNM's maxval (sample_to_8_bit).
   const uint32_t top = info.max_value > 0 ? uint32_t(info.max_value) : info.is_16_bit ? 65535u : 255u;
   const bool swap = info.format == "PNM" && info.is_16_bit && stb_pnm16_in_file_order();
-  // PIL (9.4) opens a 16-bit PNG of colour or with alpha (types 2, 6, 4) as
-  // 8-bit RGB(A) or LA by the high byte of each sample (raw modes RGB;16B,
-  // RGBA;16B, LA;16B), which the official loader and dataset_tool.py then
-  // see; a grey one (type 0) it keeps as 16-bit integers (I;16), which they
-  // mangle, and a 16-bit PNM it rounds: those are rounded here.
-  const bool high_byte = info.is_16_bit && info.format == "PNG" && info.channels >= 2;
   const BmpAsPil bmp = info.format == "BMP" ? bmp_as_pil(data, n) : BmpAsPil{};
   if (bmp.palette) {  // the palette as Pillow has it
     std::string why;
@@ -700,7 +577,7 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     for (size_t i = 0; i < px.size(); ++i) {
       const size_t at = pc == want ? i : i / want;
       const uint32_t v = swap ? (p[at] & 0xFFu) << 8 | p[at] >> 8 : p[at];
-      px[i] = top == 255 ? static_cast<uint8_t>(v) : high_byte ? static_cast<uint8_t>(v >> 8) : sample_to_8_bit(v, top);
+      px[i] = top == 255 ? static_cast<uint8_t>(v) : sample_to_8_bit(v, top);
     }
     stbi_image_free(p);
     if (feed.past_end) throw Error(name + ": truncated " + info.format + ": the file ends before its pixels do");
@@ -724,7 +601,28 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
       for (size_t i = 0; i < px.size(); ++i) px[i] = pixels[i / want];
     }
   };
-  if (info.format == "WebP") {
+  if (info.format == "PNG") {  // libpng, as Pillow reads it (train/png_image.h)
+    if (n >= 16 && std::memcmp(data + 12, "CgBI", 4) == 0)
+      throw Error(name + ": an Apple CgBI PNG (made for iOS: raw deflate, BGR order), which PIL cannot read");
+    PngImage png = decode_png(data, n, name);
+    w = png.width, h = png.height;
+    GF_CHECK(png.alpha == info.alpha && png.colour_channels == info.colour_channels(), "decode_image",
+             name << ": libpng's channels differ from the header's");
+    if (png.colour_channels == channels) {
+      px = std::move(png.pixels);
+    } else {  // grey asked for as RGB: replicated, the alpha after
+      const size_t pc = info.alpha ? 2 : 1;
+      px.resize(size_t(w) * h * want);
+      for (size_t p = 0; p < size_t(w) * h; ++p) {
+        for (int c = 0; c < channels; ++c) px[p * want + c] = png.pixels[p * pc];
+        if (info.alpha) px[p * want + channels] = png.pixels[p * pc + 1];
+      }
+    }
+    // 16 bits: colour and alpha by the high byte, as PIL opens them (RGB;16B,
+    // RGBA;16B, LA;16B); grey, which PIL keeps as I;16, rounded.
+    done.to_8_bit = png.rounded;
+    done.high_byte = png.high_byte;
+  } else if (info.format == "WebP") {
     const WebpImage webp = decode_webp(data, n, name, webp_info(data, n, name));
     w = webp.width, h = webp.height;
     from_rgba(webp.rgba);
@@ -760,8 +658,7 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     const int pc = info.format == "PNM" ? info.channels : want;
     check_length();
     take(stbi_load_16_from_callbacks(&kFeedCallbacks, &feed, &w, &h, &file_c, pc), pc);
-    done.to_8_bit = !high_byte;
-    done.high_byte = high_byte;
+    done.to_8_bit = true;
   } else {
     check_length();
     take(stbi_load_from_callbacks(&kFeedCallbacks, &feed, &w, &h, &file_c, want), want);  // a GIF's first frame

@@ -1,5 +1,6 @@
-// Image files: decoding for datasets (stb_image: PNG, BMP, TGA, GIF, RGB
-// PSD, HDR, PIC, PNM; libjpeg-turbo: JPEG, train/jpeg_image.h; OpenJPEG:
+// Image files: decoding for datasets (libpng: PNG, train/png_image.h;
+// stb_image: BMP, TGA, GIF, RGB PSD, HDR, PIC, PNM and every header but
+// those below; libjpeg-turbo: JPEG, train/jpeg_image.h; OpenJPEG:
 // JPEG 2000, train/jpeg2000_image.h; libwebp:
 // WebP, train/webp_image.h; libtiff: TIFF, train/tiff_image.h; the PSD modes
 // stb does not read: train/psd_as_pil.h), and writing image grids as the

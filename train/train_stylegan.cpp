@@ -171,7 +171,7 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
   const std::string made = images_text(setup.G_kwargs.img_resolution, setup.G_kwargs.img_channels, setup.G_kwargs.c_dim);
   const std::string built_for =
       by_name ? "built for " + ds.name() + "'s " + images_text(ds.resolution(), ds.channels(), ds.c_dim()) : "";
-  if (by_name) build_for_data(&setup, file, path, ds);
+  if (by_name) build_for_data(&setup, path, ds);
   auto t = built_from_file(path, [&] {
     try {
       return std::make_unique<StyleGAN2Trainer>(setup, ds);

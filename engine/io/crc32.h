@@ -1,6 +1,6 @@
 // CRC-32 (IEEE 802.3: zip, gzip, PNG and zlib.crc32's), for the archives
 // and images the project reads and for the check a .bin carries over its
-// tensor data (engine/io/safetensors.h).
+// tensor data (engine/io/safetensors.h). zlib's (Debian: zlib1g-dev).
 #pragma once
 #include <cstddef>
 #include <cstdint>

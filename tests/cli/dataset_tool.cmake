@@ -229,6 +229,10 @@ set_tests_properties(cpu.dataset_tool_gif_like_pil PROPERTIES PASS_REGULAR_EXPRE
 # JPEG through libjpeg-turbo with Pillow's settings: the same bytes as Pillow.
 gf_test(cpu.dataset_tool_jpeg_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/jpeg_like_pil.py ${_dt_bin} ${_dt}/jpeg)
 set_tests_properties(cpu.dataset_tool_jpeg_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "JPEG files read as Pillow reads them" SKIP_RETURN_CODE 77)
+# PNG through libpng: every colour type and bit depth, plain and interlaced,
+# every filter: Pillow's bytes (16-bit grey rounded, where Pillow keeps I;16).
+gf_test(cpu.dataset_tool_png_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/png_like_pil.py ${_dt_bin} ${_dt}/png)
+set_tests_properties(cpu.dataset_tool_png_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "PNG files of [0-9]+ kinds read as Pillow reads them" SKIP_RETURN_CODE 77)
 # BMP, TGA, PNG, GIF and PNM corner cases (palettes shorter than their
 # indices, grey palettes, BMP 16- and 32-bit layouts, TGA mirroring and
 # colour maps, PNM rounding): Pillow's pixels and grey or RGB.

@@ -200,7 +200,7 @@ bool networks_fit_data(const TrainerSetup& setup, const Dataset& ds) {
   return g.img_resolution == ds.resolution() && g.img_channels == ds.channels() && g.c_dim == ds.c_dim();
 }
 
-void build_for_data(TrainerSetup* setup, const io::SafetensorsFile& file, const std::string& path, const Dataset& ds) {
+void build_for_data(TrainerSetup* setup, const std::string& path, const Dataset& ds) {
   stylegan2::GeneratorConfig& g = setup->G_kwargs;
   if (g.c_dim > 0 && ds.c_dim() == 0)
     throw Error(path + ": its networks are conditional (" + cli::count_text(g.c_dim, "label") + "), but " + ds.name() +

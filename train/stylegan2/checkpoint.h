@@ -39,7 +39,7 @@ bool networks_fit_data(const TrainerSetup& setup, const Dataset& ds);
 // line saying --cond when the networks are conditional and the data not, or
 // the reverse: the official copy_ fails there (mapping.fc0 takes the label
 // embedding beside z).
-void build_for_data(TrainerSetup* setup, const io::SafetensorsFile& file, const std::string& path, const Dataset& ds);
+void build_for_data(TrainerSetup* setup, const std::string& path, const Dataset& ds);
 
 // Restores everything in a checkpoint into a trainer built from
 // checkpoint_setup(). A missing or misshapen tensor throws naming it; the

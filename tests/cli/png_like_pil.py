@@ -1,0 +1,178 @@
+"""PNG images read as Pillow reads them, for the program tests:
+  png_like_pil.py DATASET_TOOL WORKDIR
+Writes PNGs by hand of every colour type and bit depth the format has
+(grey 1, 2, 4, 8, 16; RGB 8, 16; palette 1, 2, 4, 8, with a tRNS; grey
+and RGB with alpha 8, 16; grey and RGB with a tRNS colour key no pixel
+has), each plain and Adam7-interlaced, every row with one of the five
+filters in turn (so each unfilter runs, on each pass), converts the grey
+and the colour folder with dataset_tool and checks that every image it
+wrote holds the bytes Pillow decodes for the official tools:
+np.asarray(PIL.Image.open(f).convert(M)), M 'L' or 'RGB', except 16-bit
+grey, which Pillow keeps as I;16 and dataset_tool rounds (v * 255 / 65535).
+A colour key that a pixel has makes it transparent: refused, as every
+transparent image is. Exits 0 when all hold, else 1; 77 when Pillow or
+NumPy is missing."""
+import os
+import shutil
+import struct
+import sys
+import warnings
+import zlib
+
+try:
+    import numpy as np
+    import PIL.Image
+    from like_pil import converted_like_pil, refused_with
+except ImportError as e:  # scripts/install_deps.sh --torch installs them
+    print("skipped: %s" % e)
+    sys.exit(77)
+
+N = 16  # pixels a side: interlaced passes of 2 and 4 pixels end inside a byte at 1 bit
+CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def pack(samples, depth):
+    """A row's samples (ints) as the file stores them: big-endian at 16 bits, packed below 8."""
+    if depth == 16:
+        return b"".join(struct.pack(">H", int(v)) for v in samples)
+    if depth == 8:
+        return bytes(int(v) for v in samples)
+    per = 8 // depth
+    out = bytearray()
+    for i in range(0, len(samples), per):
+        byte = 0
+        for k, v in enumerate(samples[i:i + per]):
+            byte |= int(v) << (8 - depth * (k + 1))
+        out.append(byte)
+    return bytes(out)
+
+
+def filtered(row, prior, kind, bpp):
+    """Row bytes under filter `kind` (PNG's five), given the prior row's raw bytes."""
+    out = bytearray(len(row))
+    for i, x in enumerate(row):
+        a = row[i - bpp] if i >= bpp else 0
+        b = prior[i]
+        c = prior[i - bpp] if i >= bpp else 0
+        if kind == 0:
+            p = 0
+        elif kind == 1:
+            p = a
+        elif kind == 2:
+            p = b
+        elif kind == 3:
+            p = (a + b) // 2
+        else:
+            pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+            p = a if pa <= pb and pa <= pc else b if pb <= pc else c
+        out[i] = (x - p) & 0xFF
+    return bytes([kind]) + bytes(out)
+
+
+def image_data(pixels, depth, channels, interlaced):
+    """The filtered rows of pixels [N, N, channels] (of the stored ints), by pass when interlaced."""
+    bpp = max(1, depth * channels // 8)
+    passes = [(0, 0, 1, 1)] if not interlaced else [
+        (0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+    out, kind = b"", 0
+    for x0, y0, dx, dy in passes:
+        sub = pixels[y0::dy, x0::dx]
+        if sub.size == 0:
+            continue
+        prior = bytes(len(pack(sub[0].reshape(-1), depth)))
+        for r in sub:
+            row = pack(r.reshape(-1), depth)
+            out += filtered(row, prior, kind % 5, bpp)
+            prior, kind = row, kind + 1
+    return out
+
+
+def png(pixels, depth, colour, interlaced, extra=b""):
+    header = struct.pack(">IIBBBBB", N, N, depth, colour, 0, 0, 1 if interlaced else 0)
+    data = image_data(pixels, depth, CHANNELS[colour], interlaced)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + extra + chunk(b"IDAT", zlib.compress(data, 6))
+            + chunk(b"IEND", b""))
+
+
+def cases():
+    """{name: (bytes, 'grey' or 'colour', expected-or-None)} of every kind."""
+    rng = np.random.default_rng(7)
+    out = {}
+    for interlaced in (False, True):
+        tag = "_i" if interlaced else ""
+
+        def add(name, pixels, depth, colour, group, extra=b"", expected=None):
+            out[name + tag + ".png"] = (png(pixels, depth, colour, interlaced, extra), group, expected)
+
+        for depth in (1, 2, 4, 8):
+            add("grey%d" % depth, rng.integers(0, 1 << depth, (N, N, 1)), depth, 0, "grey")
+        grey16 = rng.integers(0, 1 << 16, (N, N, 1))
+        # Pillow keeps 16-bit grey as I;16 (the official tools mangle it): rounded here.
+        add("grey16_round", grey16, 16, 0, "grey", expected=np.rint(grey16[..., 0] * 255 / 65535).astype(np.uint8))
+        for depth in (8, 16):
+            add("rgb%d" % depth, rng.integers(0, 1 << depth, (N, N, 3)), depth, 2, "colour")
+            la = rng.integers(0, 1 << depth, (N, N, 2))
+            la[..., 1] = (1 << depth) - 1  # opaque
+            add("la%d" % depth, la, depth, 4, "grey")
+            rgba = rng.integers(0, 1 << depth, (N, N, 4))
+            rgba[..., 3] = (1 << depth) - 1
+            add("rgba%d" % depth, rgba, depth, 6, "colour")
+        for depth in (1, 2, 4, 8):
+            entries = min(1 << depth, 200)
+            palette = chunk(b"PLTE", rng.integers(0, 256, entries * 3).astype(np.uint8).tobytes())
+            trns = chunk(b"tRNS", bytes([255] * min(entries, 5)))  # opaque alphas, fewer than the entries
+            add("palette%d" % depth, rng.integers(0, entries, (N, N, 1)), depth, 3, "colour", palette + trns)
+        # A colour key no pixel has: an alpha of 255 everywhere.
+        key_grey = rng.integers(0, 255, (N, N, 1))
+        add("grey8_key", key_grey, 8, 0, "grey", chunk(b"tRNS", struct.pack(">H", 255)))
+        key_rgb = rng.integers(0, 65535, (N, N, 3))
+        key_rgb[..., 0] |= 1  # odd red: the key's even red matches none
+        add("rgb16_key", key_rgb, 16, 2, "colour", chunk(b"tRNS", struct.pack(">HHH", 2, 4, 6)))
+    return out
+
+
+def pil_pixels(path, mode):
+    return np.asarray(PIL.Image.open(path).convert(mode))
+
+
+def main(dataset_tool, work):
+    warnings.simplefilter("ignore")  # Pillow's advice on palettes with tRNS bytes
+    shutil.rmtree(work, ignore_errors=True)
+    files = cases()
+    ok = True
+    for group, mode in (("grey", "L"), ("colour", "RGB")):
+        src = os.path.join(work, group)
+        os.makedirs(src)
+        names = []
+        expected = {}
+        for name, (data, g, want) in files.items():
+            if g != group:
+                continue
+            with open(os.path.join(src, name), "wb") as f:
+                f.write(data)
+            names.append(name)
+            if want is not None:
+                expected[os.path.join(src, name)] = want
+
+        def expect(path, mode=mode):
+            return expected[path] if path in expected else pil_pixels(path, mode)
+
+        ok = converted_like_pil(dataset_tool, src, os.path.join(work, group + "_out"), names, expect) and ok
+    # A colour key a pixel has: that pixel is transparent, refused as every transparent image.
+    keyed = os.path.join(work, "keyed")
+    os.makedirs(keyed)
+    pixels = np.full((N, N, 1), 9)
+    with open(os.path.join(keyed, "k.png"), "wb") as f:
+        f.write(png(pixels, 8, 0, False, chunk(b"tRNS", struct.pack(">H", 9))))
+    ok = refused_with(dataset_tool, keyed, "k.png", "has transparent pixels") and ok
+    if ok:
+        print("PNG files of %d kinds read as Pillow reads them" % len(files))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -1,0 +1,163 @@
+#include "train/png_image.h"
+
+#include <png.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <new>
+
+#include "engine/error.h"
+#include "train/byte_order.h"
+#include "train/image_io.h"
+
+namespace gf {
+namespace {
+
+// The PLTE and tRNS chunks as the file holds them, before its image data:
+// libpng drops a tRNS longer than the palette, which Pillow reads.
+struct PaletteChunks {
+  const uint8_t* plte = nullptr;
+  size_t plte_len = 0;
+  const uint8_t* trns = nullptr;
+  size_t trns_len = 0;
+  bool has_trns = false;
+};
+PaletteChunks palette_chunks(const uint8_t* d, size_t n) {
+  PaletteChunks c;
+  for (size_t at = 8; at + 12 <= n;) {
+    const size_t len = be32(d + at);
+    if (len > n - at - 12 || std::memcmp(d + at + 4, "IDAT", 4) == 0 || std::memcmp(d + at + 4, "IEND", 4) == 0) break;
+    if (std::memcmp(d + at + 4, "PLTE", 4) == 0 && !c.plte) c.plte = d + at + 8, c.plte_len = len;
+    if (std::memcmp(d + at + 4, "tRNS", 4) == 0 && !c.has_trns) c.trns = d + at + 8, c.trns_len = len, c.has_trns = true;
+    at += 12 + len;
+  }
+  return c;
+}
+
+// What libpng's callbacks reach, on the heap: locals changed between setjmp
+// and the jump back are indeterminate after it.
+struct PngJob {
+  const uint8_t* data = nullptr;
+  size_t n = 0, at = 0;
+  bool past_end = false;
+  char message[256] = {};
+  std::vector<uint8_t> raw;  // the rows: a byte per sample below 8 bits, two (big-endian) at 16
+  std::vector<png_bytep> rows;
+};
+
+// libpng's fatal errors end here and jump back to decode_png's setjmp.
+[[noreturn]] void png_on_error(png_structp png, png_const_charp message) {
+  PngJob* job = static_cast<PngJob*>(png_get_error_ptr(png));
+  std::snprintf(job->message, sizeof job->message, "%s", message);
+  png_longjmp(png, 1);
+}
+// Warnings (ancillary chunks libpng drops, benign errors) are not Pillow's concern either.
+void png_on_warning(png_structp, png_const_charp) {}
+
+void png_on_read(png_structp png, png_bytep out, size_t len) {
+  PngJob* job = static_cast<PngJob*>(png_get_io_ptr(png));
+  if (len > job->n - job->at) {
+    job->past_end = true;
+    png_error(png, "the file ends");
+  }
+  std::memcpy(out, job->data + job->at, len);
+  job->at += len;
+}
+
+// Chunks libpng need not parse (each name and a NUL): the palette's alphas
+// are read from the file (above), the orientation by image_info; the rest
+// Pillow's pixels do not depend on. Ignored, none can fail the decode.
+constexpr png_byte kIgnoredChunks[] =
+    "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0pHYs\0sBIT\0sCAL\0sPLT\0sRGB\0sTER\0tEXt\0tIME\0tRNS\0zTXt";
+
+}  // namespace
+
+PngImage decode_png(const uint8_t* data, size_t n, const std::string& name) {
+  const std::unique_ptr<PngJob> owner = std::make_unique<PngJob>();
+  PngJob* const job = owner.get();
+  job->data = data, job->n = n;
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, job, png_on_error, png_on_warning);
+  if (!png) throw std::bad_alloc();
+  png_infop info = png_create_info_struct(png);
+  struct Destroy {
+    png_structp* png;
+    png_infop* info;
+    ~Destroy() { png_destroy_read_struct(png, info, nullptr); }
+  } destroy{&png, &info};
+  if (!info) throw std::bad_alloc();
+  if (setjmp(png_jmpbuf(png))) {
+    if (job->past_end) throw Error(name + ": truncated PNG: the file ends before its pixels do");
+    std::string m = job->message;
+    const std::string own = " (libpng)";  // libpng's mark on a check of its own: the prefix says so
+    if (m.size() > own.size() && m.compare(m.size() - own.size(), own.size(), own) == 0) m.resize(m.size() - own.size());
+    if (m.rfind("IDAT: ", 0) == 0) throw Error(name + ": corrupt PNG image data (libpng: " + m.substr(6) + ")");
+    throw Error(name + ": cannot decode PNG (libpng: " + m + ")");
+  }
+  png_set_read_fn(png, job, png_on_read);
+  png_set_user_limits(png, 0x7fffffff, 0x7fffffff);  // image_info bounds the size, as PIL does
+  png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
+  png_set_check_for_invalid_index(png, 0);  // an index past the palette is a grey (below)
+  png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, kIgnoredChunks, int(sizeof kIgnoredChunks / 5));
+  png_read_info(png, info);
+  png_uint_32 w = 0, h = 0;
+  int depth = 0, colour = 0;
+  png_get_IHDR(png, info, &w, &h, &depth, &colour, nullptr, nullptr, nullptr);
+  if (depth < 8) png_set_packing(png);
+  png_set_interlace_handling(png);
+  png_read_update_info(png, info);
+  const size_t row_bytes = png_get_rowbytes(png, info);
+  job->raw.resize(row_bytes * h);
+  job->rows.resize(h);
+  for (png_uint_32 y = 0; y < h; ++y) job->rows[y] = job->raw.data() + row_bytes * y;
+  png_read_image(png, job->rows.data());
+  // No png_read_end: as PIL, nothing after the rows is read.
+
+  PngImage img;
+  img.width = int(w), img.height = int(h);
+  const int samples = colour == 2 ? 3 : colour == 4 ? 2 : colour == 6 ? 4 : 1;  // a pixel's, as stored
+  img.colour_channels = colour == 2 || colour == 3 || colour == 6 ? 3 : 1;
+  const PaletteChunks pc = palette_chunks(data, n);
+  img.alpha = colour == 4 || colour == 6 || pc.has_trns;  // as image_info says it
+  const int out_c = img.colour_channels + (img.alpha ? 1 : 0);
+  const size_t pixels = size_t(w) * h;
+  if (depth == 8 && samples == out_c && colour != 3) {  // 8-bit grey, RGB, with their alpha: the rows as they are
+    img.pixels = std::move(job->raw);
+    return img;
+  }
+  img.pixels.resize(pixels * size_t(out_c));
+  uint8_t* out = img.pixels.data();
+  const uint8_t* raw = job->raw.data();
+  if (colour == 3) {  // a palette of 256 entries: past the PLTE's, greys; alphas past the tRNS's, 255
+    uint8_t table[256][4];
+    for (int i = 0; i < 256; ++i) {
+      const bool listed = size_t(i) * 3 + 3 <= pc.plte_len;
+      for (int c = 0; c < 3; ++c) table[i][c] = listed ? pc.plte[i * 3 + c] : uint8_t(i);
+      table[i][3] = size_t(i) < pc.trns_len ? pc.trns[i] : 255;
+    }
+    for (size_t p = 0; p < pixels; ++p, out += out_c) std::memcpy(out, table[raw[p]], size_t(out_c));
+    return img;
+  }
+  // Grey or RGB, maybe with alpha: 8 bits a sample, or 16 (high byte, or
+  // grey rounded), or 1, 2, 4 (scaled); a tRNS key of a sample each.
+  img.high_byte = depth == 16 && colour != 0;
+  img.rounded = depth == 16 && colour == 0;
+  const int bytes = depth == 16 ? 2 : 1;
+  const uint32_t scale = depth == 1 ? 255 : depth == 2 ? 85 : depth == 4 ? 17 : 1;
+  const bool keyed = (colour == 0 || colour == 2) && pc.has_trns;
+  const bool key_valid = keyed && pc.trns_len == size_t(samples) * 2;  // else libpng's "invalid": opaque
+  uint32_t key[3] = {};
+  for (int c = 0; keyed && key_valid && c < samples; ++c) key[c] = uint32_t(pc.trns[2 * c]) << 8 | pc.trns[2 * c + 1];
+  for (size_t p = 0; p < pixels; ++p, raw += samples * bytes, out += out_c) {
+    bool is_key = key_valid;
+    for (int c = 0; c < samples; ++c) {
+      const uint32_t v = bytes == 2 ? uint32_t(raw[2 * c]) << 8 | raw[2 * c + 1] : raw[c];
+      if (c < img.colour_channels) is_key = is_key && v == key[c];
+      out[c] = img.rounded ? sample_to_8_bit(v, 65535) : bytes == 2 ? uint8_t(v >> 8) : uint8_t(v * scale);
+    }
+    if (keyed) out[samples] = is_key ? 0 : 255;
+  }
+  return img;
+}
+
+}  // namespace gf

@@ -1,0 +1,42 @@
+// PNG images through libpng (Debian: libpng-dev), read as Pillow 9.4 reads
+// them (PIL/PngImagePlugin.py over its ZipDecode and unpackers): libpng
+// inflates, unfilters and de-interlaces the rows (and stops once they are
+// full, as PIL does: a stream that inflates far past them costs nothing),
+// and the samples become 8 bits here by Pillow's rules:
+//  - 1, 2 and 4-bit grey scaled to 0..255 (v * 255, 85 or 17);
+//  - 16-bit colour and alpha (colour types 2, 4, 6) by each sample's high
+//    byte (Pillow's raw modes RGB;16B, LA;16B, RGBA;16B); 16-bit grey
+//    (type 0), which Pillow keeps as I;16 and the official tools mangle,
+//    rounded (sample_to_8_bit, train/image_io.h);
+//  - a palette through 256 entries: indices past the PLTE's entries are the
+//    greys (i, i, i) Pillow gives them, and a tRNS chunk's alphas (as many as
+//    it holds, longer than the palette too; 255 past them) make an alpha;
+//  - a tRNS colour key of grey or RGB makes an alpha, 0 where a pixel's
+//    samples (as stored, before any scaling) equal the key.
+// The chunk CRCs are not checked here (image_info checks every chunk's
+// first); the zlib stream's Adler-32 is not (Pillow checks neither).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gf {
+
+struct PngImage {
+  int width = 0, height = 0;
+  int colour_channels = 0;      // 1 grey, 3 RGB (a palette's colours)
+  bool alpha = false;           // an alpha follows the colour: types 4 and 6, or a tRNS chunk
+  bool high_byte = false;       // 16-bit colour or alpha taken by the high byte
+  bool rounded = false;         // 16-bit grey rounded to 8 bits
+  std::vector<uint8_t> pixels;  // width * height * (colour_channels + alpha), rows top down
+};
+
+// The pixels of a PNG. Throws gf::Error "<name>: truncated PNG: the file ends
+// before its pixels do" for a file cut short, "<name>: corrupt PNG image data
+// (libpng: ...)" for image data libpng cannot inflate, and "<name>: cannot
+// decode PNG (libpng: ...)" for anything else it refuses (image data that
+// ends before the rows do, a missing palette, a bad header).
+PngImage decode_png(const uint8_t* data, size_t n, const std::string& name);
+
+}  // namespace gf
