@@ -28,6 +28,7 @@
 #include "train/cmyk_as_pil.h"
 #include "train/dataset.h"
 #include "train/image_io.h"
+#include "train/png_image.h"
 #include "train/python_order.h"
 #include "train/zip_reader.h"
 
@@ -195,6 +196,16 @@ TEST_CASE("a PNG's image data is read up to its rows, as PIL reads it", "[datase
     for (int i = 0; i < 64; ++i) REQUIRE(want[size_t(i)] == uint8_t(16 * (i / 8) + i % 8));
     CHECK(decode_image(bytes(stray), stray.size(), "stray.png", 1) == want);
     CHECK(decode_image(bytes(bomb), bomb.size(), "bomb.png", 1) == want);
+  }
+  // libpng stops at the last row: of a stream with 64 MiB of zeros after
+  // the rows (a 64 KiB file), it reads the first IDAT read's 8 KiB, not
+  // the rest (it would inflate all of it to check the stream's end).
+  for (const bool interlaced : {false, true}) {
+    const std::string bomb = padded_png(interlaced, size_t(64) << 20);
+    REQUIRE(bomb.size() > 60000);
+    const PngImage png = decode_png(bytes(bomb), bomb.size(), "bomb.png");
+    CHECK(png.bytes_read <= 8192 + 64);
+    CHECK(png.pixels == decode_image(bytes(padded_png(interlaced, 0)), padded_png(interlaced, 0).size(), "clean.png", 1));
   }
   const std::string window8 = padded_png(false, 0, 0x88);
   CHECK(error_of([&] { decode_image(bytes(window8), window8.size(), "w8.png", 1); }) ==
@@ -855,7 +866,7 @@ TEST_CASE("max_images replaces a picked file that fails to decode", "[dataset]")
   TempDir dir("max_images_stand_in");
   for (int k = 0; k < 6; ++k) write_file(dir / ("img/g" + std::to_string(k) + ".png"), png_bytes(4, 4, 1, uint8_t(10 * k + 10)));
   const std::string good = png_bytes(4, 4, 1, 7);
-  for (int k = 0; k < 4; ++k) write_file(dir / ("img/t" + std::to_string(k) + ".png"), good.substr(0, 60));  // header only
+  for (int k = 0; k < 4; ++k) write_file(dir / ("img/t" + std::to_string(k) + ".png"), good.substr(0, 41));  // its header and the image data's chunk header: no pixels
   DatasetOptions opt;
   bool replaced = false;
   for (uint64_t seed = 0; seed < 8; ++seed) {

@@ -117,21 +117,23 @@ void for_each_png_chunk(const uint8_t* d, size_t n, Fn fn) {
   }
 }
 
-// PNG chunks: a tRNS colour key (alpha stb_image's header read does not
-// report) and an eXIf orientation. Returns the first chunk whose CRC does not
+// PNG chunks: a tRNS colour key before the image data (alpha stb_image's
+// header read does not report) and an eXIf orientation. Returns the first chunk whose CRC does not
 // match ("" when all do): stb_image checks no CRC (nor zlib's Adler-32), so a
 // damaged byte in a PNG's pixel data decoded to wrong pixels without a word.
 // PIL checks the CRCs of the chunks before the image data only (it decodes
 // a damaged IDAT as it is): a deviation, which refuses the damage instead.
 std::string png_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
   std::string bad_crc;
+  bool image_data = false;  // a tRNS after it is not the image's (PIL reads the chunks before it)
   for_each_png_chunk(d, n, [&](size_t at, size_t len) {
     const uint8_t* type = d + at + 4;
     if (crc32(type, 4 + len) != be32(d + at + 8 + len)) {
       bad_crc.assign(reinterpret_cast<const char*>(type), 4);
       return false;
     }
-    if (std::memcmp(type, "tRNS", 4) == 0) info.alpha = true;
+    image_data = image_data || std::memcmp(type, "IDAT", 4) == 0;
+    if (std::memcmp(type, "tRNS", 4) == 0 && !image_data) info.alpha = true;
     if (std::memcmp(type, "eXIf", 4) == 0) info.orientation = exif_block_orientation(d + at + 8, len);
     return true;
   });

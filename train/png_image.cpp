@@ -42,8 +42,13 @@ struct PngJob {
   size_t n = 0, at = 0;
   bool past_end = false;
   char message[256] = {};
-  std::vector<uint8_t> raw;  // the rows: a byte per sample below 8 bits, two (big-endian) at 16
-  std::vector<png_bytep> rows;
+  png_uint_32 width = 0, height = 0;
+  int depth = 0, colour = 0;
+  bool interlaced = false;
+  size_t pixel_bytes = 0;       // a pixel's in `raw`: its samples, a byte each below 8 bits, two at 16
+  uint64_t rows_total = 0, rows_taken = 0;  // the rows of every pass
+  bool complete = false;        // the last row is in: the jump back is the end, not an error
+  std::vector<uint8_t> raw;     // the pixels as stored: a byte per sample below 8 bits, two (big-endian) at 16
 };
 
 // libpng's fatal errors end here and jump back to decode_png's setjmp.
@@ -64,6 +69,33 @@ void png_on_read(png_structp png, png_bytep out, size_t len) {
   std::memcpy(out, job->data + job->at, len);
   job->at += len;
 }
+
+// Every row (of each interlace pass) as libpng has unfiltered and unpacked
+// it, before libpng would widen or copy it: placed in `raw` here. The last
+// one ends the read with a jump back, so libpng never goes on past the rows,
+// as PIL does not: libpng would inflate the rest of the stream to check its
+// end (a bomb's gigabytes after a few rows took seconds), and refuse a
+// stream without a proper end whose rows are all there, which PIL reads.
+void png_take_row(png_structp png, png_row_infop row, png_bytep data) {
+  PngJob* job = static_cast<PngJob*>(png_get_user_transform_ptr(png));
+  const png_uint_32 r = png_get_current_row_number(png);
+  const int pass = png_get_current_pass_number(png);
+  const size_t px = job->pixel_bytes, stride = size_t(job->width) * px;
+  if (!job->interlaced) {
+    std::memcpy(job->raw.data() + size_t(r) * stride, data, size_t(row->width) * px);
+  } else {  // a pass's pixel j of its row r is at (PNG_ROW_FROM_PASS_ROW, PNG_COL_FROM_PASS_COL)
+    uint8_t* dst = job->raw.data() + size_t(PNG_ROW_FROM_PASS_ROW(size_t(r), pass)) * stride;
+    for (png_uint_32 j = 0; j < row->width; ++j)
+      std::memcpy(dst + size_t(PNG_COL_FROM_PASS_COL(size_t(j), pass)) * px, data + size_t(j) * px, px);
+  }
+  if (++job->rows_taken == job->rows_total) {
+    job->complete = true;
+    png_longjmp(png, 1);
+  }
+}
+
+// Unknown chunks, critical ones too, are passed over, as PIL passes them.
+int png_pass_over_chunk(png_structp, png_unknown_chunkp) { return 1; }
 
 // Chunks libpng need not parse (each name and a NUL): the palette's alphas
 // are read from the file (above), the orientation by image_info; the rest
@@ -87,34 +119,48 @@ PngImage decode_png(const uint8_t* data, size_t n, const std::string& name) {
   } destroy{&png, &info};
   if (!info) throw std::bad_alloc();
   if (setjmp(png_jmpbuf(png))) {
-    if (job->past_end) throw Error(name + ": truncated PNG: the file ends before its pixels do");
-    std::string m = job->message;
-    const std::string own = " (libpng)";  // libpng's mark on a check of its own: the prefix says so
-    if (m.size() > own.size() && m.compare(m.size() - own.size(), own.size(), own) == 0) m.resize(m.size() - own.size());
-    if (m.rfind("IDAT: ", 0) == 0) throw Error(name + ": corrupt PNG image data (libpng: " + m.substr(6) + ")");
-    throw Error(name + ": cannot decode PNG (libpng: " + m + ")");
+    if (!job->complete) {
+      if (job->past_end) throw Error(name + ": truncated PNG: the file ends before its pixels do");
+      std::string m = job->message;
+      const std::string own = " (libpng)";  // libpng's mark on a check of its own: the prefix says so
+      if (m.size() > own.size() && m.compare(m.size() - own.size(), own.size(), own) == 0) m.resize(m.size() - own.size());
+      if (m.rfind("IDAT: ", 0) == 0) throw Error(name + ": corrupt PNG image data (libpng: " + m.substr(6) + ")");
+      throw Error(name + ": cannot decode PNG (libpng: " + m + ")");
+    }
+  } else {
+    png_set_read_fn(png, job, png_on_read);
+    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);  // image_info bounds the size, as PIL does
+    png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
+    // zlib's 32 KiB window whatever the stream's header claims, as PIL inflates.
+    png_set_option(png, PNG_MAXIMUM_INFLATE_WINDOW, PNG_OPTION_ON);
+    png_set_check_for_invalid_index(png, 0);  // an index past the palette is a grey (below)
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, kIgnoredChunks, int(sizeof kIgnoredChunks / 5));
+    png_set_read_user_chunk_fn(png, nullptr, png_pass_over_chunk);
+    png_read_info(png, info);
+    int interlace = 0;
+    png_get_IHDR(png, info, &job->width, &job->height, &job->depth, &job->colour, &interlace, nullptr, nullptr);
+    job->interlaced = interlace != PNG_INTERLACE_NONE;
+    if (job->depth < 8) png_set_packing(png);
+    png_set_read_user_transform_fn(png, png_take_row);
+    png_set_user_transform_info(png, job, 0, 0);
+    png_read_update_info(png, info);
+    const int samples = png_get_channels(png, info);
+    job->pixel_bytes = size_t(samples) * (job->depth == 16 ? 2 : 1);
+    job->raw.resize(size_t(job->width) * job->height * job->pixel_bytes);
+    for (int pass = 0; pass < (job->interlaced ? 7 : 1); ++pass)
+      if (!job->interlaced || PNG_PASS_COLS(uint64_t(job->width), pass) > 0)
+        job->rows_total += job->interlaced ? PNG_PASS_ROWS(uint64_t(job->height), pass) : job->height;
+    // No interlace handling: libpng hands each pass's rows in turn (png_take_row), the empty passes skipped.
+    for (uint64_t r = 0; r < job->rows_total; ++r) png_read_row(png, nullptr, nullptr);
+    throw Error(name + ": cannot decode PNG (libpng gave " + std::to_string(job->rows_taken) + " of its " +
+                std::to_string(job->rows_total) + " rows)");  // (png_take_row jumps back after the last)
   }
-  png_set_read_fn(png, job, png_on_read);
-  png_set_user_limits(png, 0x7fffffff, 0x7fffffff);  // image_info bounds the size, as PIL does
-  png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
-  png_set_check_for_invalid_index(png, 0);  // an index past the palette is a grey (below)
-  png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, kIgnoredChunks, int(sizeof kIgnoredChunks / 5));
-  png_read_info(png, info);
-  png_uint_32 w = 0, h = 0;
-  int depth = 0, colour = 0;
-  png_get_IHDR(png, info, &w, &h, &depth, &colour, nullptr, nullptr, nullptr);
-  if (depth < 8) png_set_packing(png);
-  png_set_interlace_handling(png);
-  png_read_update_info(png, info);
-  const size_t row_bytes = png_get_rowbytes(png, info);
-  job->raw.resize(row_bytes * h);
-  job->rows.resize(h);
-  for (png_uint_32 y = 0; y < h; ++y) job->rows[y] = job->raw.data() + row_bytes * y;
-  png_read_image(png, job->rows.data());
-  // No png_read_end: as PIL, nothing after the rows is read.
+  const png_uint_32 w = job->width, h = job->height;
+  const int depth = job->depth, colour = job->colour;
 
   PngImage img;
   img.width = int(w), img.height = int(h);
+  img.bytes_read = job->at;
   const int samples = colour == 2 ? 3 : colour == 4 ? 2 : colour == 6 ? 4 : 1;  // a pixel's, as stored
   img.colour_channels = colour == 2 || colour == 3 || colour == 6 ? 3 : 1;
   const PaletteChunks pc = palette_chunks(data, n);

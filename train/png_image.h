@@ -1,8 +1,11 @@
 // PNG images through libpng (Debian: libpng-dev), read as Pillow 9.4 reads
 // them (PIL/PngImagePlugin.py over its ZipDecode and unpackers): libpng
-// inflates, unfilters and de-interlaces the rows (and stops once they are
-// full, as PIL does: a stream that inflates far past them costs nothing),
-// and the samples become 8 bits here by Pillow's rules:
+// inflates (with a 32 KiB window whatever the zlib header says, as PIL) and
+// unfilters the rows of each pass, which are placed here, and the read
+// stops at the last row, as PIL's: a stream that inflates far past the rows
+// costs nothing, and one whose end is missing or damaged after them is read.
+// Unknown chunks, critical ones too, are passed over, as PIL passes them.
+// The samples become 8 bits here by Pillow's rules:
 //  - 1, 2 and 4-bit grey scaled to 0..255 (v * 255, 85 or 17);
 //  - 16-bit colour and alpha (colour types 2, 4, 6) by each sample's high
 //    byte (Pillow's raw modes RGB;16B, LA;16B, RGBA;16B); 16-bit grey
@@ -14,7 +17,9 @@
 //  - a tRNS colour key of grey or RGB makes an alpha, 0 where a pixel's
 //    samples (as stored, before any scaling) equal the key.
 // The chunk CRCs are not checked here (image_info checks every chunk's
-// first); the zlib stream's Adler-32 is not (Pillow checks neither).
+// first), nor the zlib stream's Adler-32, as stb_image did not: a deviation
+// where Pillow reads the checksum in the same inflate as the last row (as in
+// most files) and refuses a wrong one.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +35,7 @@ struct PngImage {
   bool high_byte = false;       // 16-bit colour or alpha taken by the high byte
   bool rounded = false;         // 16-bit grey rounded to 8 bits
   std::vector<uint8_t> pixels;  // width * height * (colour_channels + alpha), rows top down
+  size_t bytes_read = 0;        // of the file, up to the last row's image data (libpng reads 8 KiB at a time)
 };
 
 // The pixels of a PNG. Throws gf::Error "<name>: truncated PNG: the file ends

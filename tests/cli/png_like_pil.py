@@ -4,8 +4,11 @@ Writes PNGs by hand of every colour type and bit depth the format has
 (grey 1, 2, 4, 8, 16; RGB 8, 16; palette 1, 2, 4, 8, with a tRNS; grey
 and RGB with alpha 8, 16; grey and RGB with a tRNS colour key no pixel
 has), each plain and Adam7-interlaced, every row with one of the five
-filters in turn (so each unfilter runs, on each pass), converts the grey
-and the colour folder with dataset_tool and checks that every image it
+filters in turn (so each unfilter runs, on each pass), and streams and
+chunks PIL reads though they are odd (no final block or checksum after the
+rows, a cut after them, a zlib header claiming a small window, a tRNS after
+the image data, an unknown critical chunk), converts the grey and the
+colour folder with dataset_tool and checks that every image it
 wrote holds the bytes Pillow decodes for the official tools:
 np.asarray(PIL.Image.open(f).convert(M)), M 'L' or 'RGB', except 16-bit
 grey, which Pillow keeps as I;16 and dataset_tool rounds (v * 255 / 65535).
@@ -91,11 +94,26 @@ def image_data(pixels, depth, channels, interlaced):
     return out
 
 
-def png(pixels, depth, colour, interlaced, extra=b""):
+def png(pixels, depth, colour, interlaced, extra=b"", stream=None, after=b"", end=True):
+    """extra: chunks before the image data; stream(data) -> the zlib stream
+    (zlib.compress by default); after: chunks after it; end: with IEND."""
     header = struct.pack(">IIBBBBB", N, N, depth, colour, 0, 0, 1 if interlaced else 0)
     data = image_data(pixels, depth, CHANNELS[colour], interlaced)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + extra + chunk(b"IDAT", zlib.compress(data, 6))
-            + chunk(b"IEND", b""))
+    z = stream(data) if stream else zlib.compress(data, 6)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + extra + chunk(b"IDAT", z) + after
+            + (chunk(b"IEND", b"") if end else b""))
+
+
+def sync_flushed(data):
+    """The rows' stream without its final block and checksum (a sync flush)."""
+    c = zlib.compressobj(6)
+    return c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+
+
+def small_window_header(data):
+    """A stream whose header claims a 256-byte window (CINFO 0) but uses 32 KiB."""
+    z = zlib.compress(data, 6)
+    return bytes([0x08, 0x1D]) + z[2:]
 
 
 def cases():
@@ -132,6 +150,19 @@ def cases():
         key_rgb = rng.integers(0, 65535, (N, N, 3))
         key_rgb[..., 0] |= 1  # odd red: the key's even red matches none
         add("rgb16_key", key_rgb, 16, 2, "colour", chunk(b"tRNS", struct.pack(">HHH", 2, 4, 6)))
+        # Streams PIL reads whole though they end oddly after the rows: no
+        # final block, no checksum, a file cut after the image data, a header
+        # claiming a small window; a tRNS after the image data (not the
+        # image's) and an unknown critical chunk, which PIL passes over.
+        rgb = rng.integers(0, 256, (N, N, 3))
+        out["odd_sync_flush" + tag + ".png"] = (png(rgb, 8, 2, interlaced, stream=sync_flushed), "colour", None)
+        out["odd_no_adler" + tag + ".png"] = (
+            png(rgb, 8, 2, interlaced, stream=lambda d: zlib.compress(d, 6)[:-4]), "colour", None)
+        out["odd_cut_after_data" + tag + ".png"] = (png(rgb, 8, 2, interlaced, end=False)[:-4], "colour", None)
+        out["odd_small_window" + tag + ".png"] = (png(rgb, 8, 2, interlaced, stream=small_window_header), "colour", None)
+        out["odd_trns_after" + tag + ".png"] = (
+            png(rgb, 8, 2, interlaced, after=chunk(b"tRNS", struct.pack(">HHH", 1, 2, 3))), "colour", None)
+        out["odd_unknown_critical" + tag + ".png"] = (png(rgb, 8, 2, interlaced, chunk(b"ABCD", b"hi")), "colour", None)
     return out
 
 
