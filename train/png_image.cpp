@@ -103,12 +103,11 @@ int png_pass_over_chunk(png_structp, png_unknown_chunkp) { return 1; }
 constexpr png_byte kIgnoredChunks[] =
     "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0pHYs\0sBIT\0sCAL\0sPLT\0sRGB\0sTER\0tEXt\0tIME\0tRNS\0zTXt";
 
-}  // namespace
-
-PngImage decode_png(const uint8_t* data, size_t n, const std::string& name) {
-  const std::unique_ptr<PngJob> owner = std::make_unique<PngJob>();
-  PngJob* const job = owner.get();
-  job->data = data, job->n = n;
+// Reads the rows into job->raw, leaving job->complete, or why not (past_end,
+// message). `byte_at_a_time`: libpng asks for the image data a byte at a
+// time (else 8 KiB), so that a file cut inside its last read, after the
+// rows, is read as far as the rows need.
+void read_rows(PngJob* job, bool byte_at_a_time) {
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, job, png_on_error, png_on_warning);
   if (!png) throw std::bad_alloc();
   png_infop info = png_create_info_struct(png);
@@ -118,42 +117,56 @@ PngImage decode_png(const uint8_t* data, size_t n, const std::string& name) {
     ~Destroy() { png_destroy_read_struct(png, info, nullptr); }
   } destroy{&png, &info};
   if (!info) throw std::bad_alloc();
-  if (setjmp(png_jmpbuf(png))) {
-    if (!job->complete) {
-      if (job->past_end) throw Error(name + ": truncated PNG: the file ends before its pixels do");
-      std::string m = job->message;
-      const std::string own = " (libpng)";  // libpng's mark on a check of its own: the prefix says so
-      if (m.size() > own.size() && m.compare(m.size() - own.size(), own.size(), own) == 0) m.resize(m.size() - own.size());
-      if (m.rfind("IDAT: ", 0) == 0) throw Error(name + ": corrupt PNG image data (libpng: " + m.substr(6) + ")");
-      throw Error(name + ": cannot decode PNG (libpng: " + m + ")");
-    }
-  } else {
-    png_set_read_fn(png, job, png_on_read);
-    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);  // image_info bounds the size, as PIL does
-    png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
-    // zlib's 32 KiB window whatever the stream's header claims, as PIL inflates.
-    png_set_option(png, PNG_MAXIMUM_INFLATE_WINDOW, PNG_OPTION_ON);
-    png_set_check_for_invalid_index(png, 0);  // an index past the palette is a grey (below)
-    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, kIgnoredChunks, int(sizeof kIgnoredChunks / 5));
-    png_set_read_user_chunk_fn(png, nullptr, png_pass_over_chunk);
-    png_read_info(png, info);
-    int interlace = 0;
-    png_get_IHDR(png, info, &job->width, &job->height, &job->depth, &job->colour, &interlace, nullptr, nullptr);
-    job->interlaced = interlace != PNG_INTERLACE_NONE;
-    if (job->depth < 8) png_set_packing(png);
-    png_set_read_user_transform_fn(png, png_take_row);
-    png_set_user_transform_info(png, job, 0, 0);
-    png_read_update_info(png, info);
-    const int samples = png_get_channels(png, info);
-    job->pixel_bytes = size_t(samples) * (job->depth == 16 ? 2 : 1);
-    job->raw.resize(size_t(job->width) * job->height * job->pixel_bytes);
-    for (int pass = 0; pass < (job->interlaced ? 7 : 1); ++pass)
-      if (!job->interlaced || PNG_PASS_COLS(uint64_t(job->width), pass) > 0)
-        job->rows_total += job->interlaced ? PNG_PASS_ROWS(uint64_t(job->height), pass) : job->height;
-    // No interlace handling: libpng hands each pass's rows in turn (png_take_row), the empty passes skipped.
-    for (uint64_t r = 0; r < job->rows_total; ++r) png_read_row(png, nullptr, nullptr);
-    throw Error(name + ": cannot decode PNG (libpng gave " + std::to_string(job->rows_taken) + " of its " +
-                std::to_string(job->rows_total) + " rows)");  // (png_take_row jumps back after the last)
+  if (setjmp(png_jmpbuf(png))) return;  // the last row taken (job->complete), or an error
+  png_set_read_fn(png, job, png_on_read);
+  png_set_user_limits(png, 0x7fffffff, 0x7fffffff);  // image_info bounds the size, as PIL does
+  png_set_crc_action(png, PNG_CRC_QUIET_USE, PNG_CRC_QUIET_USE);  // image_info checked every CRC
+  png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
+  // zlib's 32 KiB window whatever the stream's header claims, as PIL inflates.
+  png_set_option(png, PNG_MAXIMUM_INFLATE_WINDOW, PNG_OPTION_ON);
+  if (byte_at_a_time) png_set_compression_buffer_size(png, 1);  // on a read struct: the image data's read size
+  png_set_check_for_invalid_index(png, 0);  // an index past the palette is a grey (below)
+  png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, kIgnoredChunks, int(sizeof kIgnoredChunks / 5));
+  png_set_read_user_chunk_fn(png, nullptr, png_pass_over_chunk);
+  png_read_info(png, info);
+  int interlace = 0;
+  png_get_IHDR(png, info, &job->width, &job->height, &job->depth, &job->colour, &interlace, nullptr, nullptr);
+  job->interlaced = interlace != PNG_INTERLACE_NONE;
+  if (job->depth < 8) png_set_packing(png);
+  png_set_read_user_transform_fn(png, png_take_row);
+  png_set_user_transform_info(png, job, 0, 0);
+  png_read_update_info(png, info);
+  const int samples = png_get_channels(png, info);
+  job->pixel_bytes = size_t(samples) * (job->depth == 16 ? 2 : 1);
+  job->raw.resize(size_t(job->width) * job->height * job->pixel_bytes);
+  for (int pass = 0; pass < (job->interlaced ? 7 : 1); ++pass)
+    if (!job->interlaced || PNG_PASS_COLS(uint64_t(job->width), pass) > 0)
+      job->rows_total += job->interlaced ? PNG_PASS_ROWS(uint64_t(job->height), pass) : job->height;
+  // No interlace handling: libpng hands each pass's rows in turn (png_take_row), the empty passes skipped.
+  for (uint64_t r = 0; r < job->rows_total; ++r) png_read_row(png, nullptr, nullptr);
+  // (png_take_row jumps back after the last row: not reached)
+  std::snprintf(job->message, sizeof job->message, "libpng gave %llu of its %llu rows",
+                static_cast<unsigned long long>(job->rows_taken), static_cast<unsigned long long>(job->rows_total));
+}
+
+}  // namespace
+
+PngImage decode_png(const uint8_t* data, size_t n, const std::string& name) {
+  std::unique_ptr<PngJob> job = std::make_unique<PngJob>();
+  job->data = data, job->n = n;
+  read_rows(job.get(), false);
+  if (!job->complete && job->past_end) {  // cut inside libpng's last 8 KiB read: its rows may all be there
+    job = std::make_unique<PngJob>();
+    job->data = data, job->n = n;
+    read_rows(job.get(), true);
+  }
+  if (!job->complete) {
+    if (job->past_end) throw Error(name + ": truncated PNG: the file ends before its pixels do");
+    std::string m = job->message;
+    const std::string own = " (libpng)";  // libpng's mark on a check of its own: the prefix says so
+    if (m.size() > own.size() && m.compare(m.size() - own.size(), own.size(), own) == 0) m.resize(m.size() - own.size());
+    if (m.rfind("IDAT: ", 0) == 0) throw Error(name + ": corrupt PNG image data (libpng: " + m.substr(6) + ")");
+    throw Error(name + ": cannot decode PNG (libpng: " + m + ")");
   }
   const png_uint_32 w = job->width, h = job->height;
   const int depth = job->depth, colour = job->colour;
@@ -191,7 +204,7 @@ PngImage decode_png(const uint8_t* data, size_t n, const std::string& name) {
   const int bytes = depth == 16 ? 2 : 1;
   const uint32_t scale = depth == 1 ? 255 : depth == 2 ? 85 : depth == 4 ? 17 : 1;
   const bool keyed = (colour == 0 || colour == 2) && pc.has_trns;
-  const bool key_valid = keyed && pc.trns_len == size_t(samples) * 2;  // else libpng's "invalid": opaque
+  const bool key_valid = keyed && pc.trns_len >= size_t(samples) * 2;  // its first samples, as Pillow; shorter: opaque
   uint32_t key[3] = {};
   for (int c = 0; keyed && key_valid && c < samples; ++c) key[c] = uint32_t(pc.trns[2 * c]) << 8 | pc.trns[2 * c + 1];
   for (size_t p = 0; p < pixels; ++p, raw += samples * bytes, out += out_c) {

@@ -4,7 +4,9 @@
 // unfilters the rows of each pass, which are placed here, and the read
 // stops at the last row, as PIL's: a stream that inflates far past the rows
 // costs nothing, and one whose end is missing or damaged after them is read.
-// Unknown chunks, critical ones too, are passed over, as PIL passes them.
+// Unknown chunks, critical ones too, are passed over, as PIL passes them (up
+// to libpng's 8,000,000 bytes a chunk; stb_image, which reads the header
+// for image_info, still refuses one in a palette image).
 // The samples become 8 bits here by Pillow's rules:
 //  - 1, 2 and 4-bit grey scaled to 0..255 (v * 255, 85 or 17);
 //  - 16-bit colour and alpha (colour types 2, 4, 6) by each sample's high
@@ -15,9 +17,12 @@
 //    greys (i, i, i) Pillow gives them, and a tRNS chunk's alphas (as many as
 //    it holds, longer than the palette too; 255 past them) make an alpha;
 //  - a tRNS colour key of grey or RGB makes an alpha, 0 where a pixel's
-//    samples (as stored, before any scaling) equal the key.
-// The chunk CRCs are not checked here (image_info checks every chunk's
-// first), nor the zlib stream's Adler-32, as stb_image did not: a deviation
+//    samples as stored equal the key (the PNG specification's rule, and
+//    stb_image's; Pillow compares its own 8-bit values, so a 1-bit key of 1
+//    is opaque there); a tRNS longer than a key is read for its first
+//    samples, as Pillow reads it, and a shorter one keeps the image opaque.
+// The chunk CRCs are not checked again here (image_info checks every
+// chunk's), nor the zlib stream's Adler-32, as stb_image did not: a deviation
 // where Pillow reads the checksum in the same inflate as the last row (as in
 // most files) and refuses a wrong one.
 #pragma once
@@ -39,7 +44,9 @@ struct PngImage {
 };
 
 // The pixels of a PNG. Throws gf::Error "<name>: truncated PNG: the file ends
-// before its pixels do" for a file cut short, "<name>: corrupt PNG image data
+// before its pixels do" for a file cut short before its last row (one cut
+// after it is read: the image data again a byte at a time when the cut fell
+// inside libpng's last read of 8 KiB), "<name>: corrupt PNG image data
 // (libpng: ...)" for image data libpng cannot inflate, and "<name>: cannot
 // decode PNG (libpng: ...)" for anything else it refuses (image data that
 // ends before the rows do, a missing palette, a bad header).

@@ -125,9 +125,11 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
     if (args.has("kimg")) setup.spec.kimg = args.number("kimg");
     const stylegan2::GeneratorConfig& g = setup.G_kwargs;
     // A checkpoint continues its own run on its own data; its networks alone
-    // (a snapshot) are what the official resume puts on other data. (Labels
-    // added or dropped: check_networks_fit_data's line says --cond.)
-    if (!networks_fit_data(setup, ds) && (g.c_dim > 0) == (ds.c_dim() > 0)) {
+    // (a snapshot) are what the official resume puts on other data, where
+    // its labels fit (the same count, or 1: broadcast). Else
+    // check_networks_fit_data's line (--cond for labels added or dropped).
+    const bool snapshot_fits = (g.c_dim > 0) == (ds.c_dim() > 0) && (g.c_dim == ds.c_dim() || g.c_dim == 1);
+    if (!networks_fit_data(setup, ds) && snapshot_fits) {
       const auto made_on = file.metadata.find("dataset");
       throw Error(path + ": a checkpoint continues its run on its own data (" +
                   (made_on != file.metadata.end() ? "'" + made_on->second + "', " : std::string()) +

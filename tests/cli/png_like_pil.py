@@ -159,6 +159,11 @@ def cases():
         out["odd_no_adler" + tag + ".png"] = (
             png(rgb, 8, 2, interlaced, stream=lambda d: zlib.compress(d, 6)[:-4]), "colour", None)
         out["odd_cut_after_data" + tag + ".png"] = (png(rgb, 8, 2, interlaced, end=False)[:-4], "colour", None)
+        # Cut inside the stream's checksum: within libpng's last 8 KiB read, after the rows.
+        for cut in (5, 8):
+            out["odd_cut_%d_from_end%s.png" % (cut, tag)] = (png(rgb, 8, 2, interlaced, end=False)[:-cut], "colour", None)
+        out["odd_long_key" + tag + ".png"] = (  # a tRNS longer than a key: its first samples, as Pillow
+            png(rgb, 8, 2, interlaced, chunk(b"tRNS", struct.pack(">HHHH", 300, 300, 300, 9))), "colour", None)
         out["odd_small_window" + tag + ".png"] = (png(rgb, 8, 2, interlaced, stream=small_window_header), "colour", None)
         out["odd_trns_after" + tag + ".png"] = (
             png(rgb, 8, 2, interlaced, after=chunk(b"tRNS", struct.pack(">HHH", 1, 2, 3))), "colour", None)
@@ -200,6 +205,13 @@ def main(dataset_tool, work):
     with open(os.path.join(keyed, "k.png"), "wb") as f:
         f.write(png(pixels, 8, 0, False, chunk(b"tRNS", struct.pack(">H", 9))))
     ok = refused_with(dataset_tool, keyed, "k.png", "has transparent pixels") and ok
+    # Cut before its last row: refused, as Pillow refuses it ("image file is truncated").
+    cut = os.path.join(work, "cut")
+    os.makedirs(cut)
+    whole = png(np.arange(N * N * 3).reshape(N, N, 3) % 251, 8, 2, False, stream=lambda d: zlib.compress(d, 0))
+    with open(os.path.join(cut, "c.png"), "wb") as f:
+        f.write(whole[:len(whole) // 2])
+    ok = refused_with(dataset_tool, cut, "c.png", "truncated PNG: the file ends before its pixels do") and ok
     if ok:
         print("PNG files of %d kinds read as Pillow reads them" % len(files))
     return 0 if ok else 1

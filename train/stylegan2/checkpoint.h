@@ -38,7 +38,8 @@ bool networks_fit_data(const TrainerSetup& setup, const Dataset& ds);
 // the pickle's tensors in by name (load_networks with `built_for`). Throws a
 // line saying --cond when the networks are conditional and the data not, or
 // the reverse: the official copy_ fails there (mapping.fc0 takes the label
-// embedding beside z).
+// embedding beside z). Labels of another count load only from a c_dim of 1
+// (broadcast); others fail in load_networks, on mapping.embed, as copy_ does.
 void build_for_data(TrainerSetup* setup, const std::string& path, const Dataset& ds);
 
 // Restores everything in a checkpoint into a trainer built from
