@@ -92,13 +92,6 @@ void Module::load_state_dict(const io::TensorMap& state, bool strict) {
 }
 
 std::vector<std::string> Module::load_what_fits(const io::TensorMap& state) {
-  // torch's rule: the stored shape, aligned at the right, has each dim equal to the slot's or 1.
-  auto broadcasts = [](const Shape& from, const Shape& to) {
-    if (from.size() > to.size()) return false;
-    for (size_t i = 1; i <= from.size(); ++i)
-      if (from[from.size() - i] != 1 && from[from.size() - i] != to[to.size() - i]) return false;
-    return true;
-  };
   std::vector<std::pair<Tensor*, const Tensor*>> plan;
   std::vector<std::string> kept;
   for (bool p : {true, false})
@@ -108,7 +101,7 @@ std::vector<std::string> Module::load_what_fits(const io::TensorMap& state) {
         kept.push_back(n);
         continue;
       }
-      if (!broadcasts(it->second.shape(), t->shape()))
+      if (!broadcasts_to(it->second.shape(), t->shape()))
         throw Error("tensor '" + n + "' has shape " + shape_str(it->second.shape()) + ", which does not broadcast to " +
                     shape_str(t->shape()));
       plan.emplace_back(t, &it->second);

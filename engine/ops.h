@@ -82,6 +82,9 @@ Tensor operator/(double s, const Tensor& a);
 
 // The shape two operands broadcast to; throws naming `op` when they don't.
 Shape broadcast_shape(const Shape& a, const Shape& b, const char* op);
+// Whether `from` broadcasts to `to` itself (torch's expand and in-place
+// copy_): no more dims, and each, aligned at the right, equal or 1.
+bool broadcasts_to(const Shape& from, const Shape& to);
 
 // ---- reductions (engine/ops/reduce.cpp) ----
 // Negative dims count from the end; empty dims means all of them.

@@ -193,6 +193,11 @@ void add_dataset_metadata(io::Metadata& meta, const Dataset& ds) {
   meta["dataset_subset_rule"] = kSubsetRule;
 }
 
+std::string images_text(int resolution, int channels, int labels) {
+  return std::to_string(resolution) + "x" + std::to_string(resolution) + "x" + std::to_string(channels) +
+         " images with " + cli::count_text(labels, "label");
+}
+
 void check_networks_fit_data(const io::SafetensorsFile& file, const std::string& path, int resolution, int channels,
                              int labels, const Dataset& ds) {
   if (resolution == ds.resolution() && channels == ds.channels() && labels == ds.c_dim()) return;
@@ -206,8 +211,7 @@ void check_networks_fit_data(const io::SafetensorsFile& file, const std::string&
   if (made_on != file.metadata.end() && made_on->second != ds.name())
     hint += "; the file was made on '" + made_on->second + "'" +
             (ds.name() == "fashion-mnist" ? " (Fashion-MNIST is the data without --data)" : "");
-  throw Error(path + ": its networks make " + shape(resolution, channels) + " images with " + cli::count_text(labels, "label") +
-              ", but " + ds.name() + " has " + shape(ds.resolution(), ds.channels()) + " with " +
+  throw Error(path + ": its networks make " + images_text(resolution, channels, labels) + ", but " + ds.name() + " has " + shape(ds.resolution(), ds.channels()) + " with " +
               cli::count_text(ds.c_dim(), "label") + ": --resume needs data the networks fit" + hint);
 }
 

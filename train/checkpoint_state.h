@@ -67,6 +67,10 @@ void add_dataset_metadata(io::Metadata& meta, const Dataset& ds);
 void check_same_dataset(const io::SafetensorsFile& file, const std::string& path, const Dataset& ds,
                         const std::string& flags = "--data, --mirror and --max-images");
 
+// "32x32x3 images with 0 labels" (1 label): the shape and labels of the
+// images networks make, as --resume's lines say them.
+std::string images_text(int resolution, int channels, int labels);
+
 // Throws gf::Error naming `path` unless its networks, which make
 // resolution x resolution x channels images with `labels` labels, fit ds:
 // --resume on other data than the file's. The line says what to change

@@ -105,18 +105,6 @@ int exif_block_orientation(const uint8_t* p, size_t n) {
 
 namespace {
 
-// fn(at, len) for each whole chunk of a PNG after its signature (at: where
-// the chunk begins; len: its data's bytes), in order, up to IEND or the
-// first chunk cut short; fn returns false to stop.
-template <class Fn>
-void for_each_png_chunk(const uint8_t* d, size_t n, Fn fn) {
-  for (size_t at = 8; at + 12 <= n;) {
-    const size_t len = be32(d + at);
-    if (len > n - at - 12 || !fn(at, len) || std::memcmp(d + at + 4, "IEND", 4) == 0) return;
-    at += 12 + len;
-  }
-}
-
 // PNG chunks: a tRNS colour key before the image data (alpha stb_image's
 // header read does not report) and an eXIf orientation. Returns the first chunk whose CRC does not
 // match ("" when all do): stb_image checks no CRC (nor zlib's Adler-32), so a

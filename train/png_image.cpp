@@ -8,7 +8,6 @@
 #include <new>
 
 #include "engine/error.h"
-#include "train/byte_order.h"
 #include "train/image_io.h"
 
 namespace gf {
@@ -25,13 +24,13 @@ struct PaletteChunks {
 };
 PaletteChunks palette_chunks(const uint8_t* d, size_t n) {
   PaletteChunks c;
-  for (size_t at = 8; at + 12 <= n;) {
-    const size_t len = be32(d + at);
-    if (len > n - at - 12 || std::memcmp(d + at + 4, "IDAT", 4) == 0 || std::memcmp(d + at + 4, "IEND", 4) == 0) break;
-    if (std::memcmp(d + at + 4, "PLTE", 4) == 0 && !c.plte) c.plte = d + at + 8, c.plte_len = len;
-    if (std::memcmp(d + at + 4, "tRNS", 4) == 0 && !c.has_trns) c.trns = d + at + 8, c.trns_len = len, c.has_trns = true;
-    at += 12 + len;
-  }
+  for_each_png_chunk(d, n, [&](size_t at, size_t len) {
+    const uint8_t* type = d + at + 4;
+    if (std::memcmp(type, "IDAT", 4) == 0) return false;
+    if (std::memcmp(type, "PLTE", 4) == 0 && !c.plte) c.plte = d + at + 8, c.plte_len = len;
+    if (std::memcmp(type, "tRNS", 4) == 0 && !c.has_trns) c.trns = d + at + 8, c.trns_len = len, c.has_trns = true;
+    return true;
+  });
   return c;
 }
 

@@ -28,10 +28,25 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "train/byte_order.h"
+
 namespace gf {
+
+// fn(at, len) for each whole chunk of a PNG after its signature (at: where
+// the chunk begins; len: its data's bytes), in order, up to IEND or the
+// first chunk cut short; fn returns false to stop.
+template <class Fn>
+void for_each_png_chunk(const uint8_t* d, size_t n, Fn fn) {
+  for (size_t at = 8; at + 12 <= n;) {
+    const size_t len = be32(d + at);
+    if (len > n - at - 12 || !fn(at, len) || std::memcmp(d + at + 4, "IEND", 4) == 0) return;
+    at += 12 + len;
+  }
+}
 
 struct PngImage {
   int width = 0, height = 0;

@@ -79,12 +79,6 @@ void check_resume_family(const io::SafetensorsFile& file, const std::string& pat
   throw Error(path + ": holds " + found + " networks, which train_stylegan does not train");
 }
 
-// "32x32x3 images with 0 labels", as check_networks_fit_data says it.
-std::string images_text(int resolution, int channels, int labels) {
-  return std::to_string(resolution) + "x" + std::to_string(resolution) + "x" + std::to_string(channels) +
-         " images with " + cli::count_text(labels, "label");
-}
-
 // The trainer for --resume FILE: a checkpoint brings its own spec and seed
 // (which the flags must then not change); any other network bundle gives the
 // networks' configs and weights, as the official --resume of a pickle does.

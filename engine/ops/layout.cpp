@@ -99,8 +99,7 @@ Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
 }
 
 Tensor expand(const Tensor& x, const Shape& shape) {
-  GF_CHECK(shape.size() >= x.shape().size() && broadcast_shape(x.shape(), shape, "expand") == shape, "expand",
-           "cannot expand " << shape_str(x.shape()) << " to " << shape_str(shape));
+  GF_CHECK(broadcasts_to(x.shape(), shape), "expand", "cannot expand " << shape_str(x.shape()) << " to " << shape_str(shape));
   if (x.shape() == shape) return x;
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
   copy_view(out, 0, contiguous_strides(shape), x, 0, broadcast_strides(x.shape(), shape), shape, "expand");
