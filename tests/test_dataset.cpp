@@ -974,11 +974,11 @@ TEST_CASE("bad datasets stop with an error naming the file", "[dataset]") {
   auto widest = open_dataset(dir / "ids", cond);
   CHECK(widest->c_dim() == 65536);
   CHECK(error_of([&] { open_dataset(dir / "nowhere", {}); }).find("no such file") != std::string::npos);
-  // Headers alone claim the size: 4096 files of 57 bytes that say 8192x8192
+  // Headers alone claim the size: 4096 files of 69 bytes that say 8192x8192
   // RGB (within PIL's pixel limit) would need 768 GiB, allocated and zeroed
   // before any of them decoded.
   std::string ihdr = be32s(8192) + be32s(8192) + std::string("\x08\x02\0\0\0", 5);
-  const std::string claim = "\x89PNG\r\n\x1a\n" + png_chunk("IHDR", ihdr) + png_chunk("IEND", "");
+  const std::string claim = "\x89PNG\r\n\x1a\n" + png_chunk("IHDR", ihdr) + png_chunk("IDAT", "") + png_chunk("IEND", "");
   for (int i = 0; i < 4096; ++i) write_file(dir / ("claims/" + std::to_string(i) + ".png"), claim);
   const std::string big = error_of([&] { open_dataset(dir / "claims", {}); });
   INFO(big);

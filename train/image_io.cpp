@@ -105,38 +105,32 @@ int exif_block_orientation(const uint8_t* p, size_t n) {
 
 namespace {
 
-// PNG chunks: a tRNS colour key before the image data (alpha stb_image's
-// header read does not report) and an eXIf orientation. Returns the first chunk whose CRC does not
-// match ("" when all do): stb_image checks no CRC (nor zlib's Adler-32), so a
-// damaged byte in a PNG's pixel data decoded to wrong pixels without a word.
-// PIL checks the CRCs of the chunks before the image data only (it decodes
-// a damaged IDAT as it is): a deviation, which refuses the damage instead.
+// A size of 0 (or -2^31) in any format's header is refused, as PIL refuses
+// it, and one of more pixels than PIL opens.
+void check_pil_pixels(int64_t w, int64_t h, const std::string& format, const std::string& name) {
+  const std::string size = std::to_string(w) + "x" + std::to_string(h);
+  if (w <= 0 || h <= 0) throw Error(name + ": a " + format + " of " + size + " pixels (corrupt header)");
+  if (uint64_t(w) * uint64_t(h) > kPilMaxPixels || w > INT_MAX || h > INT_MAX)
+    throw Error(name + ": a " + format + " of " + size + " pixels, more than PIL opens (" +
+                std::to_string(kPilMaxPixels) + ": its decompression-bomb limit, which the official tools fail on)");
+}
+
+// A PNG's eXIf orientation, and the first chunk whose CRC does not match, by
+// name ("" when all do). PIL checks the CRCs of the chunks before the image
+// data only (it decodes a damaged IDAT as it is): a deviation, which refuses
+// the damage instead.
 std::string png_metadata(const uint8_t* d, size_t n, ImageInfo& info) {
   std::string bad_crc;
-  bool image_data = false;  // a tRNS after it is not the image's (PIL reads the chunks before it)
   for_each_png_chunk(d, n, [&](size_t at, size_t len) {
     const uint8_t* type = d + at + 4;
     if (crc32(type, 4 + len) != be32(d + at + 8 + len)) {
-      bad_crc.assign(reinterpret_cast<const char*>(type), 4);
+      bad_crc = png_chunk_name(type);
       return false;
     }
-    image_data = image_data || std::memcmp(type, "IDAT", 4) == 0;
-    if (std::memcmp(type, "tRNS", 4) == 0 && !image_data) info.alpha = true;
     if (std::memcmp(type, "eXIf", 4) == 0) info.orientation = exif_block_orientation(d + at + 8, len);
     return true;
   });
   return bad_crc;
-}
-
-// A chunk type as a message shows it: its four letters, or hex when they are not letters.
-std::string cli_safe_chunk(const std::string& t) {
-  for (char c : t)
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
-      char b[16];
-      std::snprintf(b, sizeof b, "0x%02x%02x%02x%02x", uint8_t(t[0]), uint8_t(t[1]), uint8_t(t[2]), uint8_t(t[3]));
-      return b;
-    }
-  return t;
 }
 
 // JPEG markers up to the scan: the frame's component count (4: CMYK or YCCK)
@@ -405,6 +399,21 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
     return info;
   }
   const Sniffed fmt = sniff(data, n);
+  if (fmt.name == "PNG") {  // its chunks as Pillow reads them (train/png_header.h), not stb_image
+    const PngHeader png = png_header(data, n);
+    if (!png.problem.empty()) throw Error(name + ": " + png.problem);
+    check_pil_pixels(png.width, png.height, "PNG", name);
+    info.format = "PNG";
+    info.width = int(png.width), info.height = int(png.height);
+    info.alpha = png.colour == 4 || png.colour == 6 || png.has_trns;
+    info.channels = (png.colour == 2 || png.colour == 3 || png.colour == 6 ? 3 : 1) + (info.alpha ? 1 : 0);
+    info.is_16_bit = png.depth == 16;
+    info.bilevel = png.depth == 1 && png.colour == 0;
+    const std::string chunk = png_metadata(data, n, info);
+    if (!chunk.empty()) throw Error(name + ": corrupt PNG (the CRC of its " + chunk + " chunk does not match)");
+    if (info.orientation >= 5) std::swap(info.width, info.height);
+    return info;
+  }
   const int len = as_int_size(n, name);
   const BmpAsPil bmp = fmt.name == "BMP" ? bmp_as_pil(data, n) : BmpAsPil{};  // as Pillow reads it (train/bmp_as_pil.h)
   if (bmp.stb_refuses && (bmp.palette || bmp.plain)) {  // run-length data and other layouts stb refuses
@@ -457,16 +466,6 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
                   (pil_only_format(data, n).empty() ? "Pillow 9.4 does not read either" : "no decoder here reads") +
                   " (convert it to PNG)");
     if (!fmt.readable) throw Error(name + ": " + fmt.name + ", which stb_image cannot read (convert it to PNG)");
-    // stb_image refuses a PNG of more than 2^30 bytes of pixels, but its
-    // message is then the last format it tried ("not of any known type").
-    if (fmt.name == "PNG" && n >= 26 && std::memcmp(data + 12, "IHDR", 4) == 0) {
-      const uint64_t w = be32(data + 16), h = be32(data + 20);
-      const int colour = data[25];
-      const uint64_t channels = colour == 2 ? 3 : colour == 3 ? 4 : colour == 4 ? 2 : colour == 6 ? 4 : 1;
-      if (w > 0 && h > 0 && (uint64_t(1) << 30) / w / channels < h)  // stb's test, without overflow
-        throw Error(name + ": a " + std::to_string(w) + "x" + std::to_string(h) +
-                    " PNG, larger than stb_image decodes (at most 2^30 bytes of pixels)");
-    }
     const std::string why = stbi_failure_reason();
     throw Error(name + ": " + (fmt.name.empty() ? "not an image stb_image reads" : "unreadable " + fmt.name) + " (" +
                 why + ")");
@@ -491,11 +490,6 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
   info.alpha = info.channels == 2 || info.channels == 4;
   info.is_16_bit = stbi_is_16_bit_from_memory(data, len);
   info.is_hdr = stbi_is_hdr_from_memory(data, len);
-  if (info.format == "PNG") {
-    info.bilevel = n >= 26 && data[24] == 1 && data[25] == 0;  // IHDR: bit depth 1, colour type 0 (grey)
-    const std::string chunk = png_metadata(data, n, info);
-    if (!chunk.empty()) throw Error(name + ": corrupt PNG (the CRC of its " + cli_safe_chunk(chunk) + " chunk does not match)");
-  }
   if (info.format == "PNM") info.max_value = static_cast<int>(pnm.field[2]);
   if (info.orientation >= 5) std::swap(info.width, info.height);
   return info;
@@ -505,15 +499,7 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
 
 ImageInfo image_info(const uint8_t* data, size_t n, const std::string& name) {
   const ImageInfo info = header_info(data, n, name);
-  // A size of 0 (or -2^31) in any format's header is refused, as PIL refuses it.
-  if (info.width <= 0 || info.height <= 0)
-    throw Error(name + ": a " + info.format + " of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
-                " pixels (corrupt header)");
-  const uint64_t pixels = uint64_t(info.width) * uint64_t(info.height);
-  if (pixels > kPilMaxPixels)
-    throw Error(name + ": a " + info.format + " of " + std::to_string(info.width) + "x" + std::to_string(info.height) +
-                " pixels, more than PIL opens (" + std::to_string(kPilMaxPixels) +
-                ": its decompression-bomb limit, which the official tools fail on)");
+  check_pil_pixels(int64_t(info.width), int64_t(info.height), info.format, name);
   return info;
 }
 
@@ -594,7 +580,7 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
   if (info.format == "PNG") {  // libpng, as Pillow reads it (train/png_image.h)
     if (n >= 16 && std::memcmp(data + 12, "CgBI", 4) == 0)
       throw Error(name + ": an Apple CgBI PNG (made for iOS: raw deflate, BGR order), which PIL cannot read");
-    PngImage png = decode_png(data, n, name);
+    PngImage png = decode_png(data, n, name);  // reads png_header again: the header is cheap
     w = png.width, h = png.height;
     GF_CHECK(png.alpha == info.alpha && png.colour_channels == info.colour_channels(), "decode_image",
              name << ": libpng's channels differ from the header's");

@@ -2,43 +2,51 @@
 
 #include <png.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
 
 #include "engine/error.h"
+#include "engine/io/crc32.h"
 #include "train/image_io.h"
 
 namespace gf {
 namespace {
 
-// The PLTE and tRNS chunks as the file holds them, before its image data:
-// libpng drops a tRNS longer than the palette, which Pillow reads.
-struct PaletteChunks {
-  const uint8_t* plte = nullptr;
-  size_t plte_len = 0;
-  const uint8_t* trns = nullptr;
-  size_t trns_len = 0;
-  bool has_trns = false;
-};
-PaletteChunks palette_chunks(const uint8_t* d, size_t n) {
-  PaletteChunks c;
-  for_each_png_chunk(d, n, [&](size_t at, size_t len) {
-    const uint8_t* type = d + at + 4;
-    if (std::memcmp(type, "IDAT", 4) == 0) return false;
-    if (std::memcmp(type, "PLTE", 4) == 0 && !c.plte) c.plte = d + at + 8, c.plte_len = len;
-    if (std::memcmp(type, "tRNS", 4) == 0 && !c.has_trns) c.trns = d + at + 8, c.trns_len = len, c.has_trns = true;
-    return true;
-  });
-  return c;
+void put_chunk(std::vector<uint8_t>& out, const char* type, const std::vector<uint8_t>& data) {
+  uint8_t word[4];
+  put_be32(word, uint32_t(data.size()));
+  out.insert(out.end(), word, word + 4);
+  const size_t from = out.size();
+  out.insert(out.end(), type, type + 4);
+  out.insert(out.end(), data.begin(), data.end());
+  put_be32(word, crc32(out.data() + from, 4 + data.size()));
+  out.insert(out.end(), word, word + 4);
+}
+
+// What libpng reads before the file's image data: the signature, the header
+// Pillow reads as an IHDR (compression and filter method 0, Adam7 or none),
+// and for a palette image a PLTE of 256 entries (never read: the indices
+// are looked up below, in the palette Pillow has).
+std::vector<uint8_t> stream_head(const PngHeader& h) {
+  std::vector<uint8_t> out = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  std::vector<uint8_t> ihdr(13, 0);
+  put_be32(ihdr.data(), h.width);
+  put_be32(ihdr.data() + 4, h.height);
+  ihdr[8] = uint8_t(h.depth), ihdr[9] = uint8_t(h.colour), ihdr[12] = h.interlaced ? 1 : 0;
+  put_chunk(out, "IHDR", ihdr);
+  if (h.colour == 3) put_chunk(out, "PLTE", std::vector<uint8_t>(768, 0));
+  return out;
 }
 
 // What libpng's callbacks reach, on the heap: locals changed between setjmp
 // and the jump back are indeterminate after it.
 struct PngJob {
-  const uint8_t* data = nullptr;
-  size_t n = 0, at = 0;
+  std::vector<uint8_t> head;     // stream_head's, read first
+  const uint8_t* data = nullptr;  // then the file from its first IDAT
+  size_t n = 0, at = 0;           // at: read of head and data together
   bool past_end = false;
   char message[256] = {};
   png_uint_32 width = 0, height = 0;
@@ -61,11 +69,13 @@ void png_on_warning(png_structp, png_const_charp) {}
 
 void png_on_read(png_structp png, png_bytep out, size_t len) {
   PngJob* job = static_cast<PngJob*>(png_get_io_ptr(png));
-  if (len > job->n - job->at) {
+  const size_t head = job->head.size();
+  if (len > head + job->n - job->at) {
     job->past_end = true;
     png_error(png, "the file ends");
   }
-  std::memcpy(out, job->data + job->at, len);
+  for (; len > 0 && job->at < head; --len) *out++ = job->head[job->at++];
+  std::memcpy(out, job->data + (job->at - head), len);
   job->at += len;
 }
 
@@ -93,15 +103,6 @@ void png_take_row(png_structp png, png_row_infop row, png_bytep data) {
   }
 }
 
-// Unknown chunks, critical ones too, are passed over, as PIL passes them.
-int png_pass_over_chunk(png_structp, png_unknown_chunkp) { return 1; }
-
-// Chunks libpng need not parse (each name and a NUL): the palette's alphas
-// are read from the file (above), the orientation by image_info; the rest
-// Pillow's pixels do not depend on. Ignored, none can fail the decode.
-constexpr png_byte kIgnoredChunks[] =
-    "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0pHYs\0sBIT\0sCAL\0sPLT\0sRGB\0sTER\0tEXt\0tIME\0tRNS\0zTXt";
-
 // Reads the rows into job->raw, leaving job->complete, or why not (past_end,
 // message). `byte_at_a_time`: libpng asks for the image data a byte at a
 // time (else 8 KiB), so that a file cut inside its last read, after the
@@ -124,9 +125,7 @@ void read_rows(PngJob* job, bool byte_at_a_time) {
   // zlib's 32 KiB window whatever the stream's header claims, as PIL inflates.
   png_set_option(png, PNG_MAXIMUM_INFLATE_WINDOW, PNG_OPTION_ON);
   if (byte_at_a_time) png_set_compression_buffer_size(png, 1);  // on a read struct: the image data's read size
-  png_set_check_for_invalid_index(png, 0);  // an index past the palette is a grey (below)
-  png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, kIgnoredChunks, int(sizeof kIgnoredChunks / 5));
-  png_set_read_user_chunk_fn(png, nullptr, png_pass_over_chunk);
+  png_set_check_for_invalid_index(png, 0);  // the PLTE given is not the palette (below)
   png_read_info(png, info);
   int interlace = 0;
   png_get_IHDR(png, info, &job->width, &job->height, &job->depth, &job->colour, &interlace, nullptr, nullptr);
@@ -151,12 +150,18 @@ void read_rows(PngJob* job, bool byte_at_a_time) {
 }  // namespace
 
 PngImage decode_png(const uint8_t* data, size_t n, const std::string& name) {
-  std::unique_ptr<PngJob> job = std::make_unique<PngJob>();
-  job->data = data, job->n = n;
+  const PngHeader header = png_header(data, n);
+  if (!header.problem.empty()) throw Error(name + ": " + header.problem);
+  auto job_for = [&] {
+    std::unique_ptr<PngJob> job = std::make_unique<PngJob>();
+    job->head = stream_head(header);
+    job->data = data + header.image_data_at, job->n = n - header.image_data_at;
+    return job;
+  };
+  std::unique_ptr<PngJob> job = job_for();
   read_rows(job.get(), false);
   if (!job->complete && job->past_end) {  // cut inside libpng's last 8 KiB read: its rows may all be there
-    job = std::make_unique<PngJob>();
-    job->data = data, job->n = n;
+    job = job_for();
     read_rows(job.get(), true);
   }
   if (!job->complete) {
@@ -172,10 +177,10 @@ PngImage decode_png(const uint8_t* data, size_t n, const std::string& name) {
 
   PngImage img;
   img.width = int(w), img.height = int(h);
-  img.bytes_read = job->at;
+  img.bytes_read = header.image_data_at + (job->at - std::min(job->at, job->head.size()));
   const int samples = colour == 2 ? 3 : colour == 4 ? 2 : colour == 6 ? 4 : 1;  // a pixel's, as stored
   img.colour_channels = colour == 2 || colour == 3 || colour == 6 ? 3 : 1;
-  const PaletteChunks pc = palette_chunks(data, n);
+  const PngHeader& pc = header;
   img.alpha = colour == 4 || colour == 6 || pc.has_trns;  // as image_info says it
   const int out_c = img.colour_channels + (img.alpha ? 1 : 0);
   const size_t pixels = size_t(w) * h;

@@ -4,9 +4,10 @@
 // unfilters the rows of each pass, which are placed here, and the read
 // stops at the last row, as PIL's: a stream that inflates far past the rows
 // costs nothing, and one whose end is missing or damaged after them is read.
-// Unknown chunks, critical ones too, are passed over, as PIL passes them (up
-// to libpng's 8,000,000 bytes a chunk; stb_image, which reads the header
-// for image_info, still refuses one in a palette image).
+// libpng is given the header Pillow reads (train/png_header.h), a palette
+// image a PLTE whatever the file's, and then the file's image data: the
+// chunks before it, unknown critical ones too, are Pillow's to judge, and
+// the ones after the rows are never reached.
 // The samples become 8 bits here by Pillow's rules:
 //  - 1, 2 and 4-bit grey scaled to 0..255 (v * 255, 85 or 17);
 //  - 16-bit colour and alpha (colour types 2, 4, 6) by each sample's high
@@ -32,21 +33,9 @@
 #include <string>
 #include <vector>
 
-#include "train/byte_order.h"
+#include "train/png_header.h"
 
 namespace gf {
-
-// fn(at, len) for each whole chunk of a PNG after its signature (at: where
-// the chunk begins; len: its data's bytes), in order, up to IEND or the
-// first chunk cut short; fn returns false to stop.
-template <class Fn>
-void for_each_png_chunk(const uint8_t* d, size_t n, Fn fn) {
-  for (size_t at = 8; at + 12 <= n;) {
-    const size_t len = be32(d + at);
-    if (len > n - at - 12 || !fn(at, len) || std::memcmp(d + at + 4, "IEND", 4) == 0) return;
-    at += 12 + len;
-  }
-}
 
 struct PngImage {
   int width = 0, height = 0;
@@ -58,13 +47,14 @@ struct PngImage {
   size_t bytes_read = 0;        // of the file, up to the last row's image data (libpng reads 8 KiB at a time)
 };
 
-// The pixels of a PNG. Throws gf::Error "<name>: truncated PNG: the file ends
+// The pixels of a PNG. Throws gf::Error "<name>: " and png_header's problem
+// for a file Pillow refuses, "<name>: truncated PNG: the file ends
 // before its pixels do" for a file cut short before its last row (one cut
 // after it is read: the image data again a byte at a time when the cut fell
 // inside libpng's last read of 8 KiB), "<name>: corrupt PNG image data
 // (libpng: ...)" for image data libpng cannot inflate, and "<name>: cannot
 // decode PNG (libpng: ...)" for anything else it refuses (image data that
-// ends before the rows do, a missing palette, a bad header).
+// ends before the rows do, a size past 2^31 - 1).
 PngImage decode_png(const uint8_t* data, size_t n, const std::string& name);
 
 }  // namespace gf

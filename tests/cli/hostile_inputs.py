@@ -350,9 +350,9 @@ try:
         if os.path.exists(dest):
             sys.exit("FAIL: an output was written")
     elif CASE == "png_too_large":
-        # A header claiming 100000x100000 pixels (40 bytes): stb_image refuses
-        # it as too large, but its reason was the last format it tried,
-        # "Image not of any known type, or corrupt".
+        # A header claiming 100000x100000 pixels (40 bytes): refused by its
+        # size, as PIL refuses it (stb_image's reason was the last format it
+        # tried, "Image not of any known type, or corrupt").
         src = os.path.join(tmp, "src")
         os.makedirs(src)
         huge = bytearray(png(8, 8, 3))
@@ -362,7 +362,7 @@ try:
             f.write(bytes(huge))
         dest = os.path.join(tmp, "out.zip")
         expect_error(["dataset_tool", "--source", src, "--dest", dest], os.path.join(src, "a.png"),
-                     "a 100000x100000 PNG, larger than stb_image decodes")
+                     "a PNG of 100000x100000 pixels, more than PIL opens")
     elif CASE == "resume_config_named":
         # --resume of networks that do not fit --data: the trainer's check
         # named neither the file nor the flag the configs came from.

@@ -7,14 +7,21 @@ has), each plain and Adam7-interlaced, every row with one of the five
 filters in turn (so each unfilter runs, on each pass), and streams and
 chunks PIL reads though they are odd (no final block or checksum after the
 rows, a cut after them, a zlib header claiming a small window, a tRNS after
-the image data, an unknown critical chunk), converts the grey and the
+the image data, an unknown critical chunk) and headers PIL reads though
+they are odd (a palette image without PLTE, a PLTE after the image data or
+of no or 7 bytes, two PLTEs or IHDRs, an IHDR of 14 bytes, compression method
+1, interlace method 2, chunk types with digits), converts the grey and the
 colour folder with dataset_tool and checks that every image it
 wrote holds the bytes Pillow decodes for the official tools:
 np.asarray(PIL.Image.open(f).convert(M)), M 'L' or 'RGB', except 16-bit
 grey, which Pillow keeps as I;16 and dataset_tool rounds (v * 255 / 65535).
 A colour key that a pixel has makes it transparent: refused, as every
-transparent image is. Exits 0 when all hold, else 1; 77 when Pillow or
-NumPy is missing."""
+transparent image is. Files whose chunks Pillow refuses (a short tRNS,
+gAMA, sRGB or pHYs, before or after the image data, a cHRM of 5 bytes, text
+that inflates past 1 MiB, a PLTE of more than 256 entries, filter method 1,
+an undefined depth and colour type, a chunk cut short after the image data,
+...) are refused by Pillow and by dataset_tool, each with its reason.
+Exits 0 when all hold, else 1; 77 when Pillow or NumPy is missing."""
 import os
 import shutil
 import struct
@@ -171,6 +178,76 @@ def cases():
     return out
 
 
+def head(ihdr, *chunks):
+    """A PNG of IHDR data `ihdr` (struct.pack'd, any length) and chunks."""
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + b"".join(chunks)
+
+
+def ihdr(depth, colour, compression=0, filter_method=0, interlace=0, size=N):
+    return struct.pack(">IIBBBBB", size, size, depth, colour, compression, filter_method, interlace)
+
+
+def header_cases():
+    """({name: (bytes, group)} of odd headers PIL reads, {name: (bytes, words)} of ones it refuses)."""
+    rng = np.random.default_rng(11)
+    index = rng.integers(0, 256, (N, N, 1))
+    data = chunk(b"IDAT", zlib.compress(image_data(index, 8, 1, False)))
+    adam7 = chunk(b"IDAT", zlib.compress(image_data(index, 8, 1, True)))
+    end = chunk(b"IEND", b"")
+    plte = chunk(b"PLTE", rng.integers(0, 256, 768).astype(np.uint8).tobytes())
+    p8, grey = ihdr(8, 3), ihdr(8, 0)
+    reads = {
+        "hdr_no_plte": (head(p8, data, end), "colour"),  # every index a grey
+        "hdr_plte_after_data": (head(p8, data, plte, end), "colour"),
+        "hdr_plte_empty": (head(p8, chunk(b"PLTE", b""), data, end), "colour"),
+        "hdr_plte_7_bytes": (head(p8, chunk(b"PLTE", bytes(range(1, 8))), data, end), "colour"),
+        "hdr_plte_twice": (head(p8, chunk(b"PLTE", bytes(30)), plte, data, end), "colour"),  # the last
+        "hdr_ihdr_14_bytes": (head(p8 + b"\0", plte, data, end), "colour"),
+        "hdr_compression_1": (head(ihdr(8, 3, compression=1), plte, data, end), "colour"),
+        "hdr_interlace_2": (head(ihdr(8, 0, interlace=2), adam7, end), "grey"),  # Adam7, as any but 0
+        "hdr_critical_palette": (head(p8, chunk(b"ABCD", b"x"), plte, data, end), "colour"),
+        "hdr_digit_type": (head(grey, chunk(b"ab1_", b"x"), data, end), "grey"),
+        "hdr_ihdr_twice": (head(ihdr(8, 2, size=4), chunk(b"IHDR", grey), data, end), "grey"),  # the last
+        "hdr_then_undefined": (head(grey, chunk(b"IHDR", ihdr(16, 3)), data, end), "grey"),  # keeps L
+        "hdr_text_1mib": (head(grey, chunk(b"zTXt", b"k\0\0" + zlib.compress(bytes(1 << 20))), data, end), "grey"),
+    }
+    bomb = zlib.compress(bytes(2 << 20))
+    refused = {
+        "filter_method_1": (head(ihdr(8, 0, filter_method=1), data, end), "filter method 1 in its IHDR"),
+        "palette_16_bit": (head(ihdr(16, 3), plte, data, end), "colour type 3 at bit depth 16"),
+        "type_with_dash": (head(grey, chunk(b"ab-d", b"x"), data, end), "a chunk of type 0x61622d64"),
+        "iend_first": (head(grey, end, data), "no image data before its IEND"),
+        "trns_1_byte": (head(grey, chunk(b"tRNS", b"\1"), data, end), "its tRNS chunk holds 1 byte"),
+        "trns_rgb_4": (head(ihdr(8, 2), chunk(b"tRNS", bytes(4)), data, end), "an RGB image's colour key needs 6"),
+        "trns_after": (head(grey, data, chunk(b"tRNS", b"\1"), end), "after its image data, its tRNS chunk holds 1"),
+        "gama_3": (head(grey, chunk(b"gAMA", b"abc"), data, end), "its gAMA chunk holds 3 bytes; Pillow needs 4"),
+        "gama_after": (head(grey, data, chunk(b"gAMA", b"abc"), end), "after its image data, its gAMA chunk"),
+        "chrm_5": (head(grey, chunk(b"cHRM", bytes(5)), data, end), "its cHRM chunk holds 5 bytes"),
+        "srgb_0": (head(grey, chunk(b"sRGB", b""), data, end), "its sRGB chunk holds 0 bytes; Pillow needs 1"),
+        "phys_8": (head(grey, chunk(b"pHYs", bytes(8)), data, end), "its pHYs chunk holds 8 bytes; Pillow needs 9"),
+        "ztxt_bomb": (head(grey, chunk(b"zTXt", b"k\0\0" + bomb), data, end), "zTXt chunk inflates to more than 1 MiB"),
+        "ztxt_method_1": (head(grey, chunk(b"zTXt", b"k\0\1xx"), data, end), "compression method 1 in its zTXt"),
+        "iccp_bomb": (head(grey, chunk(b"iCCP", b"p\0\0" + bomb), data, end), "iCCP chunk inflates to more than 1 MiB"),
+        "iccp_no_nul": (head(grey, chunk(b"iCCP", b"pq\5"), data, end), "compression method 5 in its iCCP"),
+        "itxt_bomb": (head(grey, chunk(b"iTXt", b"k\0\1\0\0\0" + bomb), data, end), "iTXt chunk inflates to more"),
+        "plte_800": (head(p8, chunk(b"PLTE", bytes(800)), data, end), "its PLTE chunk holds 800 bytes"),
+        "fctl_out_of_sequence": (head(grey, chunk(b"fcTL", struct.pack(">5I", 1, N, N, 0, 0) + bytes(6)), data, end),
+                                 "APNG frames out of sequence: fcTL 1"),
+        "cut_after_data": (head(grey, data, chunk(b"tEXt", b"a\0bcdef")[:-6]),
+                           "the file ends inside its tEXt chunk, after its image data"),
+        "data_before_ihdr": (b"\x89PNG\r\n\x1a\n" + data + chunk(b"IHDR", grey) + end, "no IHDR before its image data"),
+    }
+    return reads, refused
+
+
+def pil_refuses(path):
+    try:
+        PIL.Image.open(path).convert("RGB")
+    except Exception:  # noqa: BLE001 (Pillow raises several kinds: each is a refusal)
+        return True
+    return False
+
+
 def pil_pixels(path, mode):
     return np.asarray(PIL.Image.open(path).convert(mode))
 
@@ -179,6 +256,8 @@ def main(dataset_tool, work):
     warnings.simplefilter("ignore")  # Pillow's advice on palettes with tRNS bytes
     shutil.rmtree(work, ignore_errors=True)
     files = cases()
+    reads, refused = header_cases()
+    files.update({name + ".png": (data, group, None) for name, (data, group) in reads.items()})
     ok = True
     for group, mode in (("grey", "L"), ("colour", "RGB")):
         src = os.path.join(work, group)
@@ -212,8 +291,19 @@ def main(dataset_tool, work):
     with open(os.path.join(cut, "c.png"), "wb") as f:
         f.write(whole[:len(whole) // 2])
     ok = refused_with(dataset_tool, cut, "c.png", "truncated PNG: the file ends before its pixels do") and ok
+    # Chunks Pillow refuses: refused by both, each for its reason.
+    for name, (data, words) in refused.items():
+        folder = os.path.join(work, "refused_" + name)
+        os.makedirs(folder)
+        path = os.path.join(folder, name + ".png")
+        with open(path, "wb") as f:
+            f.write(data)
+        if not pil_refuses(path):
+            print("%s: Pillow reads it, but this test says Pillow refuses it" % name)
+            ok = False
+        ok = refused_with(dataset_tool, folder, name + ".png", words) and ok
     if ok:
-        print("PNG files of %d kinds read as Pillow reads them" % len(files))
+        print("PNG files of %d kinds read as Pillow reads them, %d refused as it refuses them" % (len(files), len(refused)))
     return 0 if ok else 1
 
 
