@@ -24,9 +24,12 @@ bool png_defines(int depth, int colour) {
   }
 }
 
-// Python's bytes \w, which Pillow's chunk types must match four times (is_cid).
-bool word_byte(uint8_t c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+// Pillow's is_cid: four of Python's bytes \w.
+bool is_chunk_type(const uint8_t* t) {
+  for (int i = 0; i < 4; ++i)
+    if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= '0' && t[i] <= '9') || t[i] == '_'))
+      return false;
+  return true;
 }
 
 enum class Inflated { ok, error, too_large };
@@ -100,7 +103,7 @@ struct PngStream {
   size_t trns_len = 0;
   bool has_trns = false;
   int64_t seq_num = -1;                     // APNG's last sequence number; -1: none yet
-  int64_t n_frames = -1;                    // acTL's; -1: none
+  int64_t n_frames = -1;                    // acTL's; -1: none (Python's None)
   bool have_bbox = false;                   // an fcTL's frame
   uint64_t bbox[4] = {};                    // its left, top, right, bottom
   uint64_t text_memory = 0;                 // characters of text so far (check_text_memory)
@@ -198,7 +201,7 @@ std::string handle_chunk(PngStream& st, const uint8_t* type, const uint8_t* s, s
   if (is("acTL")) {
     if (len < 8) return too_short(8);
     const uint32_t frames = be32(s);
-    if (st.n_frames != -1) st.n_frames = -2;  // a second acTL: Pillow drops the animation
+    if (st.n_frames != -1) st.n_frames = -1;  // a second acTL: Pillow drops the animation (a third sets it again)
     else if (frames != 0 && frames <= 0x80000000u) st.n_frames = frames;
     return "";
   }
@@ -206,8 +209,8 @@ std::string handle_chunk(PngStream& st, const uint8_t* type, const uint8_t* s, s
     const bool fctl = is("fcTL");
     if (len < (fctl ? 26u : 4u)) return too_short(fctl ? 26 : 4);
     const uint32_t seq = be32(s);
-    if ((st.seq_num == -1 && fctl && seq != 0) || (st.seq_num != -1 && st.seq_num != int64_t(seq) - 1) ||
-        (!fctl && st.seq_num == -1 && seq != 0))
+    // fcTL's first number is 0; every other one follows the last (fdAT needs an fcTL before it).
+    if ((st.seq_num == -1 && (!fctl || seq != 0)) || (st.seq_num != -1 && st.seq_num != int64_t(seq) - 1))
       return "APNG frames out of sequence: " + png_chunk_name(type) + " " + std::to_string(seq);
     st.seq_num = seq;
     if (!fctl) return "";
@@ -248,7 +251,7 @@ PngHeader png_header(const uint8_t* d, size_t n) {
       return h;
     }
     const uint8_t* type = d + at + 4;
-    if (!(word_byte(type[0]) && word_byte(type[1]) && word_byte(type[2]) && word_byte(type[3])))
+    if (!is_chunk_type(type))
       return unreadable("a chunk of type " + png_chunk_name(type) + " before its image data");
     if (std::memcmp(type, "IDAT", 4) == 0) break;
     if (std::memcmp(type, "IEND", 4) == 0) return unreadable("no image data before its IEND");
@@ -287,7 +290,7 @@ PngHeader png_header(const uint8_t* d, size_t n) {
   const bool animated = frames > 1;
   for (; at + 8 <= n; at += 12 + be32(d + at)) {
     const uint8_t* type = d + at + 4;
-    if (!(word_byte(type[0]) && word_byte(type[1]) && word_byte(type[2]) && word_byte(type[3]))) break;
+    if (!is_chunk_type(type)) break;
     if (std::memcmp(type, "IEND", 4) == 0 || (animated && std::memcmp(type, "fcTL", 4) == 0)) break;
     const size_t len = be32(d + at);
     if (len > n - at - 8) {

@@ -209,6 +209,9 @@ def header_cases():
         "hdr_digit_type": (head(grey, chunk(b"ab1_", b"x"), data, end), "grey"),
         "hdr_ihdr_twice": (head(ihdr(8, 2, size=4), chunk(b"IHDR", grey), data, end), "grey"),  # the last
         "hdr_then_undefined": (head(grey, chunk(b"IHDR", ihdr(16, 3)), data, end), "grey"),  # keeps L
+        "hdr_apng_one_frame": (head(grey, chunk(b"acTL", struct.pack(">II", 1, 0)),
+                                    chunk(b"fcTL", struct.pack(">5I", 0, N, N, 0, 0) + bytes(6)), data,
+                                    chunk(b"fdAT", struct.pack(">I", 1) + b"xx"), end), "grey"),
         "hdr_text_1mib": (head(grey, chunk(b"zTXt", b"k\0\0" + zlib.compress(bytes(1 << 20))), data, end), "grey"),
     }
     bomb = zlib.compress(bytes(2 << 20))
@@ -233,6 +236,8 @@ def header_cases():
         "plte_800": (head(p8, chunk(b"PLTE", bytes(800)), data, end), "its PLTE chunk holds 800 bytes"),
         "fctl_out_of_sequence": (head(grey, chunk(b"fcTL", struct.pack(">5I", 1, N, N, 0, 0) + bytes(6)), data, end),
                                  "APNG frames out of sequence: fcTL 1"),
+        "fdat_without_fctl": (head(grey, data, chunk(b"fdAT", struct.pack(">I", 0) + b"xx"), end),
+                              "after its image data, APNG frames out of sequence: fdAT 0"),
         "cut_after_data": (head(grey, data, chunk(b"tEXt", b"a\0bcdef")[:-6]),
                            "the file ends inside its tEXt chunk, after its image data"),
         "data_before_ihdr": (b"\x89PNG\r\n\x1a\n" + data + chunk(b"IHDR", grey) + end, "no IHDR before its image data"),
