@@ -939,7 +939,7 @@ TEST_CASE("bad datasets stop with an error naming the file", "[dataset]") {
   write_file(dir / "truncated/a.png", png.substr(0, 40));
   expect("truncated", "truncated/a.png", "no images the decoders here read");
   write_file(dir / "empty/readme.txt", "no images");
-  expect("empty", "empty/readme.txt", "no images the decoders here read (PNG, JPEG, BMP, TGA, GIF, PSD, PNM, WebP, TIFF) in files named as PIL names images; skipped 1 file, e.g. ");
+  expect("empty", "empty/readme.txt", "no images the decoders here read (PNG, JPEG, JPEG 2000, BMP, TGA, GIF, PSD, PNM, PCX, WebP, TIFF) in files named as PIL names images; skipped 1 file, e.g. ");
   DatasetOptions cond;
   cond.use_labels = true;
   write_file(dir / "nolabels/a.png", png_bytes(8, 8, 3, 0));
@@ -1561,6 +1561,46 @@ TEST_CASE("a run-length BMP is read as Pillow reads it; one cut short is refused
   const std::string cut = file.substr(0, file.size() - 6);
   CHECK(error_of([&] { decode_image(bytes(cut), cut.size(), "cut.bmp", 3); }) ==
         "cut.bmp: truncated BMP: its run-length data ends before its pixels do");
+}
+
+// PCX, decoded as Pillow decodes it (tests/cli/pcx_like_pil.py compares
+// whole images with Pillow's): an RGB file of runs and literals, a 4-plane
+// palette one, and the faults Pillow refuses.
+TEST_CASE("a PCX is read as Pillow reads it; a run past its row or a cut is refused", "[dataset]") {
+  auto header = [](int version, int bits, int planes, int stride, int width, int height) {
+    std::string h(128, '\0');
+    h[0] = 10, h[1] = char(version), h[2] = 1, h[3] = char(bits);
+    h[8] = char(width - 1), h[10] = char(height - 1);  // the box: 0,0 to width-1,height-1
+    for (int i = 0; i < 16 * 3; ++i) h[size_t(16 + i)] = char(i * 5);  // the 16-colour palette
+    h[65] = char(planes), h[66] = char(stride);
+    return h;
+  };
+  auto bytes = [](const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); };
+  // 2x2 RGB: each row R R, G G, B B (a run of 2, then literals), value 10 * (row + 1) * (channel + 1).
+  std::string rgb = header(5, 8, 3, 2, 2, 2);
+  for (int y = 0; y < 2; ++y)
+    for (int c = 0; c < 3; ++c) rgb += std::string{char(0xC2), char(10 * (y + 1) * (c + 1))};
+  const ImageInfo info = image_info(bytes(rgb), rgb.size(), "a.pcx");
+  CHECK((info.format == "PCX" && info.width == 2 && info.height == 2 && info.colour_channels() == 3));
+  const std::vector<uint8_t> px = decode_image(bytes(rgb), rgb.size(), "a.pcx", 3);
+  for (int y = 0; y < 2; ++y)
+    for (int x = 0; x < 2; ++x)
+      for (int c = 0; c < 3; ++c) CHECK(int(px[size_t((y * 2 + x) * 3 + c)]) == 10 * (y + 1) * (c + 1));
+  // 8x1, 4 planes of one byte (each a run of 1: a byte of the two top bits
+  // set is a run's count): pixel i's index has bit p where plane p's bit 7 - i is set.
+  const std::string ega = header(2, 1, 4, 1, 8, 1) + std::string{char(0xC1), char(0xAA), char(0xC1), char(0xCC),
+                                                                  char(0xC1), char(0xF0), char(0xC1), char(0x01)};
+  const std::vector<uint8_t> ega_px = decode_image(bytes(ega), ega.size(), "ega.pcx", 3);
+  const int index[8] = {1 + 2 + 4, 2 + 4, 1 + 4, 4, 1 + 2, 2, 1, 8};
+  for (int i = 0; i < 8; ++i)
+    for (int c = 0; c < 3; ++c) CHECK(int(ega_px[size_t(i * 3 + c)]) == (index[i] * 3 + c) * 5);
+  // A run of 63 in a row of 6 bytes; the file cut before its last row.
+  const std::string overrun = header(5, 8, 3, 2, 2, 2) + std::string{char(0xFF), 7} + std::string(6, 1);
+  CHECK(error_of([&] { decode_image(bytes(overrun), overrun.size(), "run.pcx", 3); }) ==
+        "run.pcx: corrupt PCX (a run past the end of its row)");
+  const std::string cut = rgb.substr(0, rgb.size() - 3);
+  CHECK(error_of([&] { decode_image(bytes(cut), cut.size(), "cut.pcx", 3); }) ==
+        "cut.pcx: truncated PCX: the file ends before its pixels do");
 }
 
 // stb_image reads RGB PSDs alone; the other modes Pillow 9.4 reads are

@@ -114,7 +114,7 @@ bool is_image_ext(const std::string& name) { return gf::pil_lists_extension(file
 
 // Formats PIL reads (so the official tool converts them) that no decoder here does.
 bool is_pil_only_ext(const std::string& name) {
-  static const char* kExt[] = {"ico", "icns", "cur", "dds", "pcx", "dcx", "sgi", "rgb", "rgba", "bw", "ras",
+  static const char* kExt[] = {"ico", "icns", "cur", "dds", "dcx", "sgi", "rgb", "rgba", "bw", "ras",
                                "xbm", "xpm", "blp", "eps", "ps", "fli", "flc", "im", "msp",
                                "pcd", "pxr", "gbr", "ftc", "ftu", "fit", "fits", "palm", "pdf", "wmf", "emf"};
   const std::string e = lower(file_ext(name));
@@ -332,7 +332,7 @@ Source open_lmdb(const std::string& folder, int64_t max_images) {
       // refused here, not passed over (every later name would shift).
       const std::string format = gf::pil_only_format(value.data(), value.size());
       if (!format.empty())
-        throw Error(shown + ": a " + format + " image, which the official tool reads (PIL) and ganforge cannot: "
+        throw Error(shown + ": " + (format == "ICO" ? "an " : "a ") + format + " image, which the official tool reads (PIL) and ganforge cannot: "
                     "re-encode the database's images as PNG, JPEG or WebP");
       std::cout << "dataset_tool: passed over " << gf::cli::one_line(e.what(), SIZE_MAX) << "\n";
       return std::nullopt;

@@ -268,7 +268,7 @@ std::string no_images_message(const std::string& path, const std::vector<std::st
     return !ends_with(line, kNotImageNameReason);
   });
   if (first == skipped.end()) first = skipped.begin();
-  return path + ": no images the decoders here read (PNG, JPEG, BMP, TGA, GIF, PSD, PNM, WebP, TIFF) in files named as PIL names images" +
+  return path + ": no images the decoders here read (PNG, JPEG, JPEG 2000, BMP, TGA, GIF, PSD, PNM, PCX, WebP, TIFF) in files named as PIL names images" +
          (skipped.empty() ? std::string()
                           : "; skipped " + cli::count_text(static_cast<long long>(skipped.size()), "file") + ", e.g. " + *first);
 }

@@ -25,6 +25,7 @@
 #include "train/gif_as_pil.h"
 #include "train/jpeg2000_image.h"
 #include "train/jpeg_image.h"
+#include "train/pcx_as_pil.h"
 #include "train/png_image.h"
 #include "train/pnm_as_pil.h"
 #include "train/psd_as_pil.h"
@@ -76,7 +77,9 @@ Sniffed sniff(const uint8_t* d, size_t n) {
   if (starts(d, n, "\xFF\x0A"sv) || starts(d, n, "\0\0\0\x0CJXL "sv)) return {"JPEG XL", false};
   if (starts(d, n, "\0\0\1\0"sv)) return {"ICO", false};
   if (starts(d, n, "%PDF")) return {"PDF", false};
-  if (n >= 3 && d[0] == 0x0A && (d[1] == 0 || d[1] == 2 || d[1] == 3 || d[1] == 5) && d[2] == 1) return {"PCX", false};
+  // Pillow takes any file of these two bytes for a PCX; the third (run-length
+  // encoding, 1) is asked for too, or a TGA of a 10-byte ID would be one.
+  if (n >= 3 && d[0] == 0x0A && (d[1] == 0 || d[1] == 2 || d[1] == 3 || d[1] == 5) && d[2] == 1) return {"PCX", true};
   return {"", true};  // TGA, or not an image: stb_image decides
 }
 
@@ -347,8 +350,7 @@ std::string pil_only_format(const uint8_t* data, size_t n) {
   const Sniffed fmt = sniff(data, n);
   // Of the formats sniff() names and no decoder here reads, those Pillow 9.4 opens.
   if (fmt.readable) return "";
-  for (const char* pil : {"ICO", "PCX"})
-    if (fmt.name == pil) return fmt.name;
+  if (fmt.name == "ICO") return fmt.name;
   if (fmt.name.rfind("PSD in ", 0) == 0) return psd_mode(data, n).pil_reads ? fmt.name : "";
   return "";
 }
@@ -445,6 +447,16 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
     jpeg_metadata(data, n, info);
     info.is_cmyk = jpeg.components == 4;  // libjpeg's count, which decode_jpeg goes by
     if (info.orientation >= 5) std::swap(info.width, info.height);
+    return info;
+  }
+  if (fmt.name == "PCX") {  // decoded as Pillow (train/pcx_as_pil.h)
+    const PcxHeader pcx = pcx_header(data, n);
+    if (!pcx.problem.empty()) throw Error(name + ": " + pcx.problem);
+    check_pil_pixels(pcx.width, pcx.height, "PCX", name);
+    info.format = "PCX";
+    info.width = int(pcx.width), info.height = int(pcx.height);
+    info.channels = pcx.mode == '1' || pcx.mode == 'L' ? 1 : 3;
+    info.bilevel = pcx.mode == '1';
     return info;
   }
   const PnmPlainHeader plain = fmt.name == "PNM" ? pnm_plain_header(data, n) : PnmPlainHeader{};
@@ -619,6 +631,9 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
     JpegImage jpeg = decode_jpeg(data, n, name);
     w = jpeg.width, h = jpeg.height;
     from_grey_or_rgb(std::move(jpeg.pixels), jpeg.components == 1 ? 1 : 3, "libjpeg");
+  } else if (info.format == "PCX") {  // as Pillow (train/pcx_as_pil.h)
+    w = info.width, h = info.height;
+    from_grey_or_rgb(decode_pcx(data, n, name), info.channels, "the PCX decoder");
   } else if (info.format == "PNM" && pnm_plain_header(data, n).kind != 0) {  // P1-P4, as Pillow (train/pnm_as_pil.h)
     w = info.width, h = info.height;
     from_grey_or_rgb(decode_pnm_plain(data, n, name), info.channels, "the PNM decoder");

@@ -233,6 +233,10 @@ set_tests_properties(cpu.dataset_tool_jpeg_like_pil PROPERTIES PASS_REGULAR_EXPR
 # every filter: Pillow's bytes (16-bit grey rounded, where Pillow keeps I;16).
 gf_test(cpu.dataset_tool_png_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/png_like_pil.py ${_dt_bin} ${_dt}/png)
 set_tests_properties(cpu.dataset_tool_png_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "PNG files of [0-9]+ kinds read as Pillow reads them" SKIP_RETURN_CODE 77)
+# PCX (Pillow's modes 1, L, P and RGB, 2 and 4-plane palettes, its stride
+# rules and slips) against Pillow; what Pillow refuses, refused.
+gf_test(cpu.dataset_tool_pcx_like_pil COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/pcx_like_pil.py ${_dt_bin} ${_dt}/pcx)
+set_tests_properties(cpu.dataset_tool_pcx_like_pil PROPERTIES PASS_REGULAR_EXPRESSION "PCX files of [0-9]+ kinds read as Pillow reads them" SKIP_RETURN_CODE 77)
 # BMP, TGA, PNG, GIF and PNM corner cases (palettes shorter than their
 # indices, grey palettes, BMP 16- and 32-bit layouts, TGA mirroring and
 # colour maps, PNM rounding): Pillow's pixels and grey or RGB.
@@ -306,12 +310,12 @@ head -c 12288 ${_dt}/src/lsun_lmdb/data.mdb > $d/cut_lmdb/data.mdb && \
 sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: .*/cut_lmdb: data.mdb is cut short \\(12288 bytes, its pages need [0-9]+\\): a truncated download or copy\\?$' \
 ${_dt_bin} --source $d/cut_lmdb --dest $d/out.zip && test \"$(ls $d)\" = cut_lmdb && \
 '${GF_PYTHON3}' -c \"import io, lmdb, numpy as np, PIL.Image as I
-env = lmdb.open('$d/pcx_lmdb', map_size=1 << 22)
+env = lmdb.open('$d/ico_lmdb', map_size=1 << 22)
 with env.begin(write=True) as txn:
-    for k, fmt in ((b'a', 'PNG'), (b'b', 'PCX'), (b'c', 'PNG')):
+    for k, fmt in ((b'a', 'PNG'), (b'b', 'ICO'), (b'c', 'PNG')):
         b = io.BytesIO(); I.fromarray(np.full((8, 8, 3), 9, np.uint8)).save(b, format=fmt); txn.put(k, b.getvalue())\" && \
-sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: .*/pcx_lmdb record 1 \\(key .b.\\): a PCX image, which the official tool reads \\(PIL\\) and ganforge cannot: ' \
-${_dt_bin} --source $d/pcx_lmdb --dest $d/out.zip && test \"$(LC_ALL=C ls $d | paste -sd ' ' -)\" = 'cut_lmdb pcx_lmdb' && echo refused")
+sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: .*/ico_lmdb record 1 \\(key .b.\\): an ICO image, which the official tool reads \\(PIL\\) and ganforge cannot: ' \
+${_dt_bin} --source $d/ico_lmdb --dest $d/out.zip && test \"$(LC_ALL=C ls $d | paste -sd ' ' -)\" = 'cut_lmdb ico_lmdb' && echo refused")
 # Which files are images, as the official tool picks them (is_image_ext of
 # the whole path, os.path.isfile): ".png" and "..png" are images (the
 # trainers' splitext rule left them out, shifting every later image's name),

@@ -9,12 +9,12 @@ import numpy as np
 import PIL.Image
 
 
-def converted_like_pil(dataset_tool, src, out, names, expected):
-    """Runs dataset_tool from folder `src` to folder `out`; `expected(path)`
-    is Pillow's uint8 array for a source file. The outputs are in name order
-    (img%08d.png). Prints each file that differs, or the line dataset_tool
-    refused the folder with; True when none does."""
-    run = subprocess.run([dataset_tool, "--source", src, "--dest", out], stdout=subprocess.DEVNULL,
+def converted_like_pil(dataset_tool, src, out, names, expected, args=()):
+    """Runs dataset_tool (with `args`) from folder `src` to folder `out`;
+    `expected(path)` is Pillow's uint8 array for a source file. The outputs
+    are in name order (img%08d.png). Prints each file that differs, or the
+    line dataset_tool refused the folder with; True when none does."""
+    run = subprocess.run([dataset_tool, "--source", src, "--dest", out, *args], stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True, errors="replace")
     if run.returncode != 0:
         lines = run.stderr.strip().splitlines() or ["(exit status %d, nothing on stderr)" % run.returncode]
@@ -40,3 +40,21 @@ def refused_with(dataset_tool, src, name, words):
         print("%s: dataset_tool did not refuse it (%s): %s" % (name, words, run.stderr.strip()[-300:]))
         return False
     return True
+
+
+def refused_by_both(dataset_tool, work, name, data, words):
+    """Writes `data` as file `name` alone in a folder under `work`: True when
+    Pillow refuses it (any exception in open or convert) and dataset_tool
+    refuses it with `words` in its error; else prints why not."""
+    folder = os.path.join(work, "refused_" + os.path.splitext(name)[0])
+    os.makedirs(folder)
+    path = os.path.join(folder, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    try:
+        PIL.Image.open(path).convert("RGB")
+        print("%s: Pillow reads it, but the test says Pillow refuses it" % name)
+        return False
+    except Exception:  # noqa: BLE001 (Pillow raises several kinds: each is a refusal)
+        pass
+    return refused_with(dataset_tool, folder, name, words)
