@@ -77,9 +77,9 @@ Sniffed sniff(const uint8_t* d, size_t n) {
   if (starts(d, n, "\xFF\x0A"sv) || starts(d, n, "\0\0\0\x0CJXL "sv)) return {"JPEG XL", false};
   if (starts(d, n, "\0\0\1\0"sv)) return {"ICO", false};
   if (starts(d, n, "%PDF")) return {"PDF", false};
-  // Pillow takes any file of these two bytes for a PCX; the third (run-length
-  // encoding, 1) is asked for too, or a TGA of a 10-byte ID would be one.
-  if (n >= 3 && d[0] == 0x0A && (d[1] == 0 || d[1] == 2 || d[1] == 3 || d[1] == 5) && d[2] == 1) return {"PCX", true};
+  // Pillow's test: a TGA of a 10-byte ID is one too (Pillow fails on it
+  // unless its header is no PCX's: header_info).
+  if (n >= 2 && d[0] == 0x0A && (d[1] == 0 || d[1] == 2 || d[1] == 3 || d[1] == 5)) return {"PCX", true};
   return {"", true};  // TGA, or not an image: stb_image decides
 }
 
@@ -400,14 +400,14 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
     info.is_16_bit = j2k.is_16_bit;
     return info;
   }
-  const Sniffed fmt = sniff(data, n);
+  Sniffed fmt = sniff(data, n);
   if (fmt.name == "PNG") {  // its chunks as Pillow reads them (train/png_header.h), not stb_image
     const PngHeader png = png_header(data, n);
     if (!png.problem.empty()) throw Error(name + ": " + png.problem);
     check_pil_pixels(png.width, png.height, "PNG", name);
     info.format = "PNG";
     info.width = int(png.width), info.height = int(png.height);
-    info.alpha = png.colour == 4 || png.colour == 6 || png.has_trns;
+    info.alpha = png.alpha();
     info.channels = (png.colour == 2 || png.colour == 3 || png.colour == 6 ? 3 : 1) + (info.alpha ? 1 : 0);
     info.is_16_bit = png.depth == 16;
     info.bilevel = png.depth == 1 && png.colour == 0;
@@ -449,8 +449,9 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
     if (info.orientation >= 5) std::swap(info.width, info.height);
     return info;
   }
+  const PcxHeader pcx = fmt.name == "PCX" ? pcx_header(data, n) : PcxHeader{};
+  if (pcx.not_pcx) fmt = {"", true};  // Pillow tries its other formats: a TGA, to stb_image
   if (fmt.name == "PCX") {  // decoded as Pillow (train/pcx_as_pil.h)
-    const PcxHeader pcx = pcx_header(data, n);
     if (!pcx.problem.empty()) throw Error(name + ": " + pcx.problem);
     check_pil_pixels(pcx.width, pcx.height, "PCX", name);
     info.format = "PCX";

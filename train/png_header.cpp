@@ -75,6 +75,23 @@ int64_t utf8_code_points(const uint8_t* s, size_t n) {
   return points;
 }
 
+// The transparent index of a palette tRNS that Pillow's _simple_palette
+// (b"^\xff*\x00\xff*$") matches: one 0 among 255s, the pattern's $ also
+// before a last newline; -1 when it does not match.
+int simple_palette_index(const uint8_t* s, size_t len) {
+  if (len > 0 && s[len - 1] == '\n') {
+    const int shorter = simple_palette_index(s, len - 1);
+    if (shorter >= 0) return shorter;
+  }
+  int index = -1;
+  for (size_t i = 0; i < len; ++i) {
+    if (s[i] == 0xFF) continue;
+    if (s[i] != 0 || index >= 0) return -1;
+    index = int(i);
+  }
+  return index;
+}
+
 // Where text chunks split: the bytes before the first NUL and after it (none: no NUL).
 struct Split {
   size_t key_len;
@@ -99,11 +116,13 @@ struct PngStream {
   int ihdr_depth = 0, ihdr_colour = 0;  // of the last IHDR
   const uint8_t* plte = nullptr;
   size_t plte_len = 0;
-  const uint8_t* trns = nullptr;
-  size_t trns_len = 0;
-  bool has_trns = false;
+  PngHeader::Transparency transparency = PngHeader::Transparency::none;  // as PngHeader has it
+  uint32_t key[3] = {};
+  const uint8_t* alphas = nullptr;
+  size_t alphas_len = 0;
   int64_t seq_num = -1;                     // APNG's last sequence number; -1: none yet
   int64_t n_frames = -1;                    // acTL's; -1: none (Python's None)
+  bool default_image = false;               // an IDAT came while there was an acTL and no fcTL frame
   bool have_bbox = false;                   // an fcTL's frame
   uint64_t bbox[4] = {};                    // its left, top, right, bottom
   uint64_t text_memory = 0;                 // characters of text so far (check_text_memory)
@@ -136,14 +155,20 @@ std::string handle_chunk(PngStream& st, const uint8_t* type, const uint8_t* s, s
     return "";
   }
   if (is("tRNS")) {
+    using T = PngHeader::Transparency;
     if (!st.have_mode) return "";
-    if (st.colour == 3) st.trns = s, st.trns_len = len, st.has_trns = true;
+    if (st.colour == 3) {  // one transparent index when the alphas match Pillow's _simple_palette, else the alphas
+      const int index = simple_palette_index(s, len);
+      if (index >= 0) st.transparency = T::value, st.key[0] = uint32_t(index);
+      else st.transparency = T::bytes, st.alphas = s, st.alphas_len = len;
+    }
     if (st.colour == 0 || st.colour == 2) {  // a colour key: a 2-byte sample each
       const size_t need = st.colour == 0 ? 2 : 6;
       if (len < need)
         return "its tRNS chunk holds " + bytes_text(len) + "; " + (st.colour == 0 ? "a grey" : "an RGB") +
                " image's colour key needs " + std::to_string(need);
-      st.trns = s, st.trns_len = len, st.has_trns = true;
+      st.transparency = st.colour == 0 ? T::value : T::rgb;
+      for (int c = 0; c < (st.colour == 0 ? 1 : 3); ++c) st.key[c] = be16(s + 2 * c);
     }
     return "";
   }
@@ -214,7 +239,7 @@ std::string handle_chunk(PngStream& st, const uint8_t* type, const uint8_t* s, s
       return "APNG frames out of sequence: " + png_chunk_name(type) + " " + std::to_string(seq);
     st.seq_num = seq;
     if (!fctl) return "";
-    if (!st.have_size) return "an fcTL chunk before its IHDR";
+    // Pillow's image size before any IHDR is 0x0.
     const uint64_t w = be32(s + 4), h = be32(s + 8), x = be32(s + 12), y = be32(s + 16);
     if (x + w > st.width || y + h > st.height) return "an APNG frame that reaches past the image";
     st.have_bbox = true;
@@ -243,7 +268,9 @@ PngHeader png_header(const uint8_t* d, size_t n) {
     h.problem = "unreadable PNG (" + why + ")";
     return h;
   };
-  // _open: chunks up to the first IDAT, each whole with its CRC's 4 bytes.
+  // _open: chunks up to the first IDAT after a usable IHDR, each whole with
+  // its CRC's 4 bytes (an IDAT before one is passed over as unknown: Pillow's
+  // handler fails on the raw mode no IHDR has set).
   size_t at = 8;
   for (;; at += 12 + be32(d + at)) {
     if (at + 8 > n) {
@@ -253,8 +280,13 @@ PngHeader png_header(const uint8_t* d, size_t n) {
     const uint8_t* type = d + at + 4;
     if (!is_chunk_type(type))
       return unreadable("a chunk of type " + png_chunk_name(type) + " before its image data");
-    if (std::memcmp(type, "IDAT", 4) == 0) break;
-    if (std::memcmp(type, "IEND", 4) == 0) return unreadable("no image data before its IEND");
+    const bool idat = std::memcmp(type, "IDAT", 4) == 0;
+    if (idat && st.n_frames >= 0 && !st.have_bbox) st.default_image = true;
+    if (idat && st.have_mode) break;
+    if (std::memcmp(type, "IEND", 4) == 0) {
+      if (!st.have_mode) break;  // no image Pillow opens (below)
+      return unreadable("no image data before its IEND");
+    }
     if (std::memcmp(type, "fdAT", 4) == 0)
       return unreadable("APNG frame data (fdAT) before its IDAT, which is not read here");
     const size_t len = be32(d + at);
@@ -262,31 +294,58 @@ PngHeader png_header(const uint8_t* d, size_t n) {
       h.problem = "truncated PNG: the file ends inside its " + png_chunk_name(type) + " chunk, before its image data";
       return h;
     }
-    const std::string why = handle_chunk(st, type, d + at + 8, len);
-    if (!why.empty()) return unreadable(why);
+    if (!idat) {
+      const std::string why = handle_chunk(st, type, d + at + 8, len);
+      if (!why.empty()) return unreadable(why);
+    }
   }
-  if (!st.have_size) return unreadable("no IHDR before its image data");
+  if (!st.have_size) return unreadable("no IHDR");
   if (!st.have_mode)
     return unreadable("colour type " + std::to_string(st.ihdr_colour) + " at bit depth " +
                       std::to_string(st.ihdr_depth) + ", which PNG does not define");
   if (st.colour == 3 && st.plte_len / 3 > 256)  // Pillow's putpalette refuses it
     return unreadable("its PLTE chunk holds " + bytes_text(st.plte_len) + ", more than 256 entries");
-  if (st.have_bbox && (st.bbox[0] != 0 || st.bbox[1] != 0 || st.bbox[2] != st.width || st.bbox[3] != st.height))
+  // (A box of x0 = x1 = 0 is the whole image to Pillow's decoder, whatever its y.)
+  const bool whole = (st.bbox[0] == 0 && st.bbox[2] == 0) ||
+                     (st.bbox[0] == 0 && st.bbox[1] == 0 && st.bbox[2] == st.width && st.bbox[3] == st.height);
+  if (st.have_bbox && !whole)
     return unreadable("an APNG whose first frame covers part of the image, which is not read here");
   h.width = st.width, h.height = st.height, h.depth = st.depth, h.colour = st.colour, h.interlaced = st.interlaced;
   h.plte = st.plte, h.plte_len = st.plte_len;
-  h.trns = st.trns, h.trns_len = st.trns_len, h.has_trns = st.has_trns;
-  h.image_data_at = at;
-  // The image data: IDAT chunks in a row (a cut inside them is decode_png's to judge).
-  while (at + 8 <= n && std::memcmp(d + at + 4, "IDAT", 4) == 0) {
-    const size_t len = be32(d + at);
-    if (len > n - at - 8 || n - at - 8 - len < 4) return h;
-    at += 12 + len;
+  h.transparency = st.transparency, h.alphas = st.alphas, h.alphas_len = st.alphas_len;
+  std::copy(st.key, st.key + 3, h.key);
+  // The image data: IDAT, DDAT and fdAT chunks in a row (Pillow's load_read
+  // takes each of them; an fdAT after its sequence number's checks). A cut
+  // inside them is decode_png's to judge: Pillow reads as far as the rows need.
+  for (;; at += 12 + be32(d + at)) {
+    if (at + 8 > n) {
+      h.data_cut = true;
+      break;
+    }
+    const uint8_t* type = d + at + 4;
+    const bool fdat = std::memcmp(type, "fdAT", 4) == 0;
+    if (!fdat && std::memcmp(type, "IDAT", 4) != 0 && std::memcmp(type, "DDAT", 4) != 0) break;
+    const size_t len = be32(d + at), skip = fdat ? 4 : 0, have = std::min<size_t>(len, n - at - 8);
+    if (fdat) {
+      if (len < 4) return unreadable(handle_chunk(st, type, d + at + 8, len));  // its length alone is read
+      if (have < 4) {  // Pillow reads the sequence number whether its decoder needs the data or not
+        h.problem = "truncated PNG: the file ends inside an fdAT chunk's sequence number";
+        return h;
+      }
+      const std::string why = handle_chunk(st, type, d + at + 8, 4);
+      if (!why.empty()) return unreadable(why);
+    }
+    h.image_data.push_back({at, len - skip, d + at + 8 + skip, have - skip});
+    if (have < len || n - at - 8 - len < 4) {  // the file ends inside it or its CRC
+      h.data_cut = true;
+      break;
+    }
   }
+  if (h.data_cut) return h;
   // load_end: the chunks after it through the same handlers, up to IEND, a
   // header that is not one, or the next frame; a chunk cut short is refused
   // (its CRC need not be there: Pillow skips it unread).
-  const int64_t frames = st.n_frames < 0 ? 0 : st.n_frames + (st.have_bbox ? 0 : 1);
+  const int64_t frames = (st.n_frames >= 0 ? st.n_frames : 1) + (st.default_image ? 1 : 0);
   const bool animated = frames > 1;
   for (; at + 8 <= n; at += 12 + be32(d + at)) {
     const uint8_t* type = d + at + 4;
@@ -302,6 +361,23 @@ PngHeader png_header(const uint8_t* d, size_t n) {
     if (n - at - 8 - len < 4) break;  // no CRC: Pillow's next header read is short
   }
   return h;
+}
+
+bool PngHeader::alpha() const {
+  if (colour == 4 || colour == 6) return true;
+  switch (transparency) {
+    case Transparency::value: return colour == 0 || colour == 3;
+    case Transparency::bytes: return colour == 3;
+    case Transparency::rgb: return colour == 2;
+    default: return false;
+  }
+}
+
+std::string png_unread_data_problem(const PngHeader& h, size_t last) {
+  for (size_t j = last + 1; j < h.image_data.size(); ++j)
+    if (h.image_data[j].len < h.image_data[j].chunk_len)
+      return "truncated PNG: the file ends inside an image data chunk after the one its last row is in";
+  return "";
 }
 
 }  // namespace gf

@@ -6,14 +6,18 @@
 // short gAMA, a compressed text of more than 1 MiB, a filter method other
 // than 0, ...) fails Pillow's open or load, and so it does here; the rest
 // (duplicate IHDR or PLTE, a palette image without PLTE, unknown critical
-// chunks, a compression method other than 0) Pillow reads, and so does
-// decode_png (train/png_image.h), which gives libpng the header read here
-// rather than the file's.
+// chunks, a compression method other than 0, an IDAT before a usable IHDR,
+// which Pillow passes over) Pillow reads, and so does decode_png
+// (train/png_image.h), which gives libpng the header read here rather than
+// the file's. Text chunks keyed as Pillow's own info ("interlace",
+// "transparency", "bbox"), which Pillow then takes for its own and
+// misdecodes or fails on, are read as text (a deviation).
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "train/byte_order.h"
 
@@ -45,19 +49,43 @@ struct PngHeader {
   // any length (entries past it are greys); none: every entry a grey.
   const uint8_t* plte = nullptr;
   size_t plte_len = 0;
-  // Transparency: the last tRNS before the image data of a palette, grey or
-  // RGB image (Pillow ignores one of grey or RGB with alpha).
-  const uint8_t* trns = nullptr;
-  size_t trns_len = 0;
-  bool has_trns = false;
-  size_t image_data_at = 0;  // where the first IDAT chunk begins
+  // Pillow's info["transparency"]: from the last tRNS before the image data
+  // read under a palette, grey or RGB mode (Pillow ignores one under grey or
+  // RGB with alpha): a palette's alphas (bytes), one transparent index or
+  // grey key (value), or an RGB key (rgb); samples as stored.
+  enum class Transparency { none, value, bytes, rgb } transparency = Transparency::none;
+  uint32_t key[3] = {};  // value: key[0]; rgb: all three
+  const uint8_t* alphas = nullptr;
+  size_t alphas_len = 0;
+  // Whether the image has an alpha: its colour type's (4, 6), or a
+  // transparency that applies to its mode (a palette's value or bytes, a
+  // grey value, an RGB key); Pillow's convert drops the others.
+  bool alpha() const;
+  // The image data as Pillow reads it: the IDAT, DDAT and fdAT chunks in a
+  // row from the first IDAT after a usable IHDR, each its bytes in the file
+  // (an fdAT's after its sequence number; fewer than its length where the
+  // file ends inside it).
+  struct Data {
+    size_t chunk_at = 0, chunk_len = 0;
+    const uint8_t* bytes = nullptr;
+    size_t len = 0;
+  };
+  std::vector<Data> image_data;
+  bool data_cut = false;  // the file ends inside the image data or right after it
   // Why Pillow refuses the file, as a message's words after "<name>: "
   // ("unreadable PNG (...)", "truncated PNG: ..."); empty when it reads it.
+  // Chunks after the image data count (Pillow's load_end fails on them).
   std::string problem;
 };
 
 // The header of a PNG whose 8-byte signature has been checked. Chunk CRCs
 // are not checked here (image_info checks them all, past Pillow).
 PngHeader png_header(const uint8_t* d, size_t n);
+
+// What Pillow's load_end finds after the image data chunk `last` (an index
+// into image_data: the chunk its decoder read the last row from): a later
+// image data chunk cut short by the file's end fails as Pillow's
+// "Truncated File Read" ("" when none is).
+std::string png_unread_data_problem(const PngHeader& h, size_t last);
 
 }  // namespace gf

@@ -1,6 +1,7 @@
 #include "train/png_image.h"
 
 #include <png.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -26,28 +27,67 @@ void put_chunk(std::vector<uint8_t>& out, const char* type, const std::vector<ui
   out.insert(out.end(), word, word + 4);
 }
 
-// What libpng reads before the file's image data: the signature, the header
-// Pillow reads as an IHDR (compression and filter method 0, Adam7 or none),
-// and for a palette image a PLTE of 256 entries (never read: the indices
-// are looked up below, in the palette Pillow has).
-std::vector<uint8_t> stream_head(const PngHeader& h) {
-  std::vector<uint8_t> out = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+// A part of the stream libpng reads: bytes of ours, or of the file's image
+// data chunk `piece` (-1: ours).
+struct Segment {
+  const uint8_t* bytes;
+  size_t len;
+  long piece;
+};
+
+// The stream libpng reads: the signature; the header Pillow reads as an IHDR
+// (compression and filter method 0, Adam7 or none); for a palette image a
+// PLTE of 256 entries (never read: the indices are looked up below, in the
+// palette Pillow has); then the image data as Pillow reads it, each chunk's
+// bytes (an fdAT's past its sequence number, a DDAT's) under an IDAT header
+// of ours (split below 2^31 bytes, libpng's limit) with a CRC libpng does not
+// check; then an IEND. `ours` holds the bytes of ours.
+std::vector<Segment> libpng_stream(const PngHeader& h, std::vector<uint8_t>& ours) {
+  ours = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   std::vector<uint8_t> ihdr(13, 0);
   put_be32(ihdr.data(), h.width);
   put_be32(ihdr.data() + 4, h.height);
   ihdr[8] = uint8_t(h.depth), ihdr[9] = uint8_t(h.colour), ihdr[12] = h.interlaced ? 1 : 0;
-  put_chunk(out, "IHDR", ihdr);
-  if (h.colour == 3) put_chunk(out, "PLTE", std::vector<uint8_t>(768, 0));
+  put_chunk(ours, "IHDR", ihdr);
+  if (h.colour == 3) put_chunk(ours, "PLTE", std::vector<uint8_t>(768, 0));
+  const size_t head = ours.size();
+  // Each piece: its 8-byte header and 4 bytes of CRC at `at` in ours.
+  constexpr size_t kMaxIdat = 0x7fffffff;
+  std::vector<std::pair<size_t, const PngHeader::Data*>> pieces;
+  std::vector<size_t> piece_len;
+  for (const PngHeader::Data& d : h.image_data)
+    for (size_t from = 0; from < d.len || (d.len == 0 && from == 0); from += kMaxIdat) {
+      const size_t len = std::min(kMaxIdat, d.len - from);
+      pieces.push_back({ours.size(), &d});
+      piece_len.push_back(len);
+      uint8_t word[8] = {0, 0, 0, 0, 'I', 'D', 'A', 'T'};
+      put_be32(word, uint32_t(len));
+      ours.insert(ours.end(), word, word + 8);
+      ours.insert(ours.end(), 4, 0);
+      if (d.len == 0) break;
+    }
+  put_chunk(ours, "IEND", {});
+  // Segments only now: `ours` no longer moves.
+  std::vector<Segment> out = {{ours.data(), head, -1}};
+  for (size_t i = 0, from = 0; i < pieces.size(); ++i) {
+    const PngHeader::Data& d = *pieces[i].second;
+    from = i > 0 && pieces[i - 1].second == &d ? from + piece_len[i - 1] : 0;
+    const long index = long(&d - h.image_data.data());
+    out.push_back({ours.data() + pieces[i].first, 8, -1});
+    out.push_back({d.bytes + from, piece_len[i], index});
+    out.push_back({ours.data() + pieces[i].first + 8, 4, -1});
+  }
+  out.push_back({ours.data() + ours.size() - 12, 12, -1});
   return out;
 }
 
 // What libpng's callbacks reach, on the heap: locals changed between setjmp
 // and the jump back are indeterminate after it.
 struct PngJob {
-  std::vector<uint8_t> head;     // stream_head's, read first
-  const uint8_t* data = nullptr;  // then the file from its first IDAT
-  size_t n = 0, at = 0;           // at: read of head and data together
-  bool past_end = false;
+  std::vector<Segment> stream;  // libpng_stream's
+  size_t segment = 0, at = 0;   // read up to byte `at` of stream[segment]
+  long last_piece = -1;         // the last image data chunk libpng read from
+  const uint8_t* file_end = nullptr;  // just past the last file byte it read
   char message[256] = {};
   png_uint_32 width = 0, height = 0;
   int depth = 0, colour = 0;
@@ -55,7 +95,10 @@ struct PngJob {
   size_t pixel_bytes = 0;       // a pixel's in `raw`: its samples, a byte each below 8 bits, two at 16
   uint64_t rows_total = 0, rows_taken = 0;  // the rows of every pass
   bool complete = false;        // the last row is in: the jump back is the end, not an error
-  std::vector<uint8_t> raw;     // the pixels as stored: a byte per sample below 8 bits, two (big-endian) at 16
+  // The pixels as stored: a byte per sample below 8 bits, two (big-endian)
+  // at 16. Not zeroed: a header's size is touched only as rows come.
+  std::unique_ptr<uint8_t[]> raw;
+  size_t raw_size = 0;
 };
 
 // libpng's fatal errors end here and jump back to decode_png's setjmp.
@@ -69,14 +112,16 @@ void png_on_warning(png_structp, png_const_charp) {}
 
 void png_on_read(png_structp png, png_bytep out, size_t len) {
   PngJob* job = static_cast<PngJob*>(png_get_io_ptr(png));
-  const size_t head = job->head.size();
-  if (len > head + job->n - job->at) {
-    job->past_end = true;
-    png_error(png, "the file ends");
+  while (len > 0) {
+    // (The stream ends in an IEND, which libpng never reads past.)
+    if (job->segment == job->stream.size()) png_error(png, "read past the stream's end");
+    const Segment& s = job->stream[job->segment];
+    const size_t take = std::min(len, s.len - job->at);
+    std::memcpy(out, s.bytes + job->at, take);
+    if (s.piece >= 0 && take > 0) job->last_piece = s.piece, job->file_end = s.bytes + job->at + take;
+    out += take, len -= take, job->at += take;
+    if (job->at == s.len) ++job->segment, job->at = 0;
   }
-  for (; len > 0 && job->at < head; --len) *out++ = job->head[job->at++];
-  std::memcpy(out, job->data + (job->at - head), len);
-  job->at += len;
 }
 
 // Every row (of each interlace pass) as libpng has unfiltered and unpacked
@@ -91,9 +136,9 @@ void png_take_row(png_structp png, png_row_infop row, png_bytep data) {
   const int pass = png_get_current_pass_number(png);
   const size_t px = job->pixel_bytes, stride = size_t(job->width) * px;
   if (!job->interlaced) {
-    std::memcpy(job->raw.data() + size_t(r) * stride, data, size_t(row->width) * px);
+    std::memcpy(job->raw.get() + size_t(r) * stride, data, size_t(row->width) * px);
   } else {  // a pass's pixel j of its row r is at (PNG_ROW_FROM_PASS_ROW, PNG_COL_FROM_PASS_COL)
-    uint8_t* dst = job->raw.data() + size_t(PNG_ROW_FROM_PASS_ROW(size_t(r), pass)) * stride;
+    uint8_t* dst = job->raw.get() + size_t(PNG_ROW_FROM_PASS_ROW(size_t(r), pass)) * stride;
     for (png_uint_32 j = 0; j < row->width; ++j)
       std::memcpy(dst + size_t(PNG_COL_FROM_PASS_COL(size_t(j), pass)) * px, data + size_t(j) * px, px);
   }
@@ -103,11 +148,10 @@ void png_take_row(png_structp png, png_row_infop row, png_bytep data) {
   }
 }
 
-// Reads the rows into job->raw, leaving job->complete, or why not (past_end,
-// message). `byte_at_a_time`: libpng asks for the image data a byte at a
-// time (else 8 KiB), so that a file cut inside its last read, after the
-// rows, is read as far as the rows need.
-void read_rows(PngJob* job, bool byte_at_a_time) {
+// Reads the rows into job->raw, leaving job->complete, or why not
+// (message). `zeroed`: raw starts all 0 (the rows libpng does not give are
+// Pillow's black).
+void read_rows(PngJob* job, bool zeroed) {
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, job, png_on_error, png_on_warning);
   if (!png) throw std::bad_alloc();
   png_infop info = png_create_info_struct(png);
@@ -124,7 +168,6 @@ void read_rows(PngJob* job, bool byte_at_a_time) {
   png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
   // zlib's 32 KiB window whatever the stream's header claims, as PIL inflates.
   png_set_option(png, PNG_MAXIMUM_INFLATE_WINDOW, PNG_OPTION_ON);
-  if (byte_at_a_time) png_set_compression_buffer_size(png, 1);  // on a read struct: the image data's read size
   png_set_check_for_invalid_index(png, 0);  // the PLTE given is not the palette (below)
   png_read_info(png, info);
   int interlace = 0;
@@ -136,7 +179,8 @@ void read_rows(PngJob* job, bool byte_at_a_time) {
   png_read_update_info(png, info);
   const int samples = png_get_channels(png, info);
   job->pixel_bytes = size_t(samples) * (job->depth == 16 ? 2 : 1);
-  job->raw.resize(size_t(job->width) * job->height * job->pixel_bytes);
+  job->raw_size = size_t(job->width) * job->height * job->pixel_bytes;
+  job->raw.reset(zeroed ? new uint8_t[job->raw_size]() : new uint8_t[job->raw_size]);
   for (int pass = 0; pass < (job->interlaced ? 7 : 1); ++pass)
     if (!job->interlaced || PNG_PASS_COLS(uint64_t(job->width), pass) > 0)
       job->rows_total += job->interlaced ? PNG_PASS_ROWS(uint64_t(job->height), pass) : job->height;
@@ -147,56 +191,113 @@ void read_rows(PngJob* job, bool byte_at_a_time) {
                 static_cast<unsigned long long>(job->rows_taken), static_cast<unsigned long long>(job->rows_total));
 }
 
+// The rows Pillow's zip decoder (ZipDecode.c) gives before its stream ends,
+// where it ends on a row's last byte: the decoder stops there, the rows
+// after it black; 0 where Pillow does not stop so (the rows all there, or
+// the stream ending inside a row or after one in a later read: "image file is
+// truncated"). Pillow inflates the data in reads of a chunk's bytes, at most
+// 64 KiB each, a row at a time (its filter byte and samples, each pass's
+// rows in turn), and stops when the inflate that completes a row ends the
+// stream; that is replayed here on the rows' sizes alone.
+uint64_t pillow_rows_before_stream_end(const PngHeader& h) {
+  const int samples = h.colour == 2 ? 3 : h.colour == 4 ? 2 : h.colour == 6 ? 4 : 1;
+  const uint64_t bits = uint64_t(samples) * uint64_t(h.depth);
+  std::vector<uint64_t> rows;  // each row's bytes with its filter byte, in the order they come
+  for (int pass = 0; pass < (h.interlaced ? 7 : 1); ++pass) {
+    const uint64_t w = h.interlaced ? PNG_PASS_COLS(uint64_t(h.width), pass) : h.width;
+    const uint64_t n = h.interlaced ? PNG_PASS_ROWS(uint64_t(h.height), pass) : h.height;
+    if (w == 0) continue;
+    for (uint64_t r = 0; r < n; ++r) rows.push_back((w * bits + 7) / 8 + 1);
+  }
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) throw std::bad_alloc();
+  struct End {
+    z_stream* z;
+    ~End() { inflateEnd(z); }
+  } end{&z};
+  std::vector<uint8_t> row;
+  size_t chunk = 0, in_chunk = 0;
+  for (uint64_t r = 0; r < rows.size(); ++r) {
+    row.resize(rows[r]);
+    z.next_out = row.data(), z.avail_out = uInt(row.size());
+    while (z.avail_out > 0) {
+      if (z.avail_in == 0) {  // Pillow's next read
+        while (chunk < h.image_data.size() && in_chunk == h.image_data[chunk].len) ++chunk, in_chunk = 0;
+        if (chunk == h.image_data.size()) return 0;  // the data runs out: truncated
+        const size_t take = std::min<size_t>(h.image_data[chunk].len - in_chunk, 65536);
+        z.next_in = const_cast<Bytef*>(h.image_data[chunk].bytes + in_chunk), z.avail_in = uInt(take);
+        in_chunk += take;
+      }
+      const int err = inflate(&z, Z_NO_FLUSH);
+      if (err != Z_OK && err != Z_STREAM_END && err != Z_BUF_ERROR) return 0;  // broken data
+      if (err == Z_STREAM_END) return z.avail_out == 0 && r + 1 < rows.size() ? r + 1 : 0;
+    }
+  }
+  return 0;  // every row there
+}
+
 }  // namespace
 
 PngImage decode_png(const uint8_t* data, size_t n, const std::string& name) {
   const PngHeader header = png_header(data, n);
   if (!header.problem.empty()) throw Error(name + ": " + header.problem);
-  auto job_for = [&] {
+  auto read = [&](bool zeroed) {
     std::unique_ptr<PngJob> job = std::make_unique<PngJob>();
-    job->head = stream_head(header);
-    job->data = data + header.image_data_at, job->n = n - header.image_data_at;
+    std::vector<uint8_t> ours;
+    job->stream = libpng_stream(header, ours);
+    read_rows(job.get(), zeroed);
+    job->stream.clear();  // (it points into `ours`)
     return job;
   };
-  std::unique_ptr<PngJob> job = job_for();
-  read_rows(job.get(), false);
-  if (!job->complete && job->past_end) {  // cut inside libpng's last 8 KiB read: its rows may all be there
-    job = job_for();
-    read_rows(job.get(), true);
+  std::unique_ptr<PngJob> job = read(false);
+  if (!job->complete && std::strcmp(job->message, "Not enough image data") == 0) {
+    // A stream that ends on a row's last byte: Pillow's rows after it are black.
+    const uint64_t rows = pillow_rows_before_stream_end(header);
+    if (rows > 0 && rows == job->rows_taken) {
+      job = read(true);
+      job->complete = job->rows_taken == rows;
+    }
   }
   if (!job->complete) {
-    if (job->past_end) throw Error(name + ": truncated PNG: the file ends before its pixels do");
     std::string m = job->message;
     const std::string own = " (libpng)";  // libpng's mark on a check of its own: the prefix says so
     if (m.size() > own.size() && m.compare(m.size() - own.size(), own.size(), own) == 0) m.resize(m.size() - own.size());
+    if (m == "Not enough image data")
+      throw Error(name + (header.data_cut ? ": truncated PNG: the file ends before its pixels do"
+                                          : ": corrupt PNG image data (it ends before the image's rows do)"));
     if (m.rfind("IDAT: ", 0) == 0) throw Error(name + ": corrupt PNG image data (libpng: " + m.substr(6) + ")");
     throw Error(name + ": cannot decode PNG (libpng: " + m + ")");
   }
+  // Pillow's load_end then reads the image data chunks after the one its
+  // last row came from.
+  const std::string unread = png_unread_data_problem(header, size_t(std::max(job->last_piece, 0L)));
+  if (!unread.empty()) throw Error(name + ": " + unread);
   const png_uint_32 w = job->width, h = job->height;
   const int depth = job->depth, colour = job->colour;
 
   PngImage img;
   img.width = int(w), img.height = int(h);
-  img.bytes_read = header.image_data_at + (job->at - std::min(job->at, job->head.size()));
+  img.bytes_read = job->file_end ? size_t(job->file_end - data) : 0;
   const int samples = colour == 2 ? 3 : colour == 4 ? 2 : colour == 6 ? 4 : 1;  // a pixel's, as stored
   img.colour_channels = colour == 2 || colour == 3 || colour == 6 ? 3 : 1;
-  const PngHeader& pc = header;
-  img.alpha = colour == 4 || colour == 6 || pc.has_trns;  // as image_info says it
+  img.alpha = header.alpha();  // as image_info says it
   const int out_c = img.colour_channels + (img.alpha ? 1 : 0);
   const size_t pixels = size_t(w) * h;
+  const uint8_t* raw = job->raw.get();
   if (depth == 8 && samples == out_c && colour != 3) {  // 8-bit grey, RGB, with their alpha: the rows as they are
-    img.pixels = std::move(job->raw);
+    img.pixels.assign(raw, raw + job->raw_size);
     return img;
   }
   img.pixels.resize(pixels * size_t(out_c));
   uint8_t* out = img.pixels.data();
-  const uint8_t* raw = job->raw.data();
+  using T = PngHeader::Transparency;
   if (colour == 3) {  // a palette of 256 entries: past the PLTE's, greys; alphas past the tRNS's, 255
     uint8_t table[256][4];
     for (int i = 0; i < 256; ++i) {
-      const bool listed = size_t(i) * 3 + 3 <= pc.plte_len;
-      for (int c = 0; c < 3; ++c) table[i][c] = listed ? pc.plte[i * 3 + c] : uint8_t(i);
-      table[i][3] = size_t(i) < pc.trns_len ? pc.trns[i] : 255;
+      const bool listed = size_t(i) * 3 + 3 <= header.plte_len;
+      for (int c = 0; c < 3; ++c) table[i][c] = listed ? header.plte[i * 3 + c] : uint8_t(i);
+      table[i][3] = header.transparency == T::bytes ? (size_t(i) < header.alphas_len ? header.alphas[i] : 255)
+                    : header.transparency == T::value && header.key[0] == uint32_t(i) ? 0 : 255;
     }
     for (size_t p = 0; p < pixels; ++p, out += out_c) std::memcpy(out, table[raw[p]], size_t(out_c));
     return img;
@@ -207,12 +308,10 @@ PngImage decode_png(const uint8_t* data, size_t n, const std::string& name) {
   img.rounded = depth == 16 && colour == 0;
   const int bytes = depth == 16 ? 2 : 1;
   const uint32_t scale = depth == 1 ? 255 : depth == 2 ? 85 : depth == 4 ? 17 : 1;
-  const bool keyed = (colour == 0 || colour == 2) && pc.has_trns;
-  const bool key_valid = keyed && pc.trns_len >= size_t(samples) * 2;  // its first samples, as Pillow; shorter: opaque
-  uint32_t key[3] = {};
-  for (int c = 0; keyed && key_valid && c < samples; ++c) key[c] = uint32_t(pc.trns[2 * c]) << 8 | pc.trns[2 * c + 1];
+  const bool keyed = (colour == 0 || colour == 2) && img.alpha;  // a key of the image's mode (PngHeader::alpha)
+  const uint32_t* key = header.key;
   for (size_t p = 0; p < pixels; ++p, raw += samples * bytes, out += out_c) {
-    bool is_key = key_valid;
+    bool is_key = keyed;
     for (int c = 0; c < samples; ++c) {
       const uint32_t v = bytes == 2 ? uint32_t(raw[2 * c]) << 8 | raw[2 * c + 1] : raw[c];
       if (c < img.colour_channels) is_key = is_key && v == key[c];

@@ -190,9 +190,11 @@ def ihdr(depth, colour, compression=0, filter_method=0, interlace=0, size=N):
 def header_cases():
     """({name: (bytes, group)} of odd headers PIL reads, {name: (bytes, words)} of ones it refuses)."""
     rng = np.random.default_rng(11)
-    index = rng.integers(0, 256, (N, N, 1))
-    data = chunk(b"IDAT", zlib.compress(image_data(index, 8, 1, False)))
-    adam7 = chunk(b"IDAT", zlib.compress(image_data(index, 8, 1, True)))
+    index = rng.integers(1, 256, (N, N, 1))  # no index 0 (hdr_palette_trns_newline's transparent one)
+    rows, adam7_rows = image_data(index, 8, 1, False), image_data(index, 8, 1, True)
+    stream = zlib.compress(rows)
+    data = chunk(b"IDAT", stream)
+    adam7 = chunk(b"IDAT", zlib.compress(adam7_rows))
     end = chunk(b"IEND", b"")
     plte = chunk(b"PLTE", rng.integers(0, 256, 768).astype(np.uint8).tobytes())
     p8, grey = ihdr(8, 3), ihdr(8, 0)
@@ -212,6 +214,22 @@ def header_cases():
         "hdr_apng_one_frame": (head(grey, chunk(b"acTL", struct.pack(">II", 1, 0)),
                                     chunk(b"fcTL", struct.pack(">5I", 0, N, N, 0, 0) + bytes(6)), data,
                                     chunk(b"fdAT", struct.pack(">I", 1) + b"xx"), end), "grey"),
+        "hdr_data_before_ihdr": (b"\x89PNG\r\n\x1a\n" + data + chunk(b"IHDR", grey) + data + end, "grey"),  # passed over
+        "hdr_undefined_then_data": (head(ihdr(16, 3), data, chunk(b"IHDR", grey), data, end), "grey"),
+        "hdr_ddat_continues": (head(grey, chunk(b"IDAT", stream[:5]), chunk(b"DDAT", stream[5:]), end), "grey"),
+        "hdr_fdat_continues": (head(grey, chunk(b"fcTL", struct.pack(">5I", 0, N, N, 0, 0) + bytes(6)),
+                                    chunk(b"IDAT", stream[:5]), chunk(b"fdAT", struct.pack(">I", 1) + stream[5:]), end),
+                               "grey"),
+        "hdr_length_2_31": (head(grey) + struct.pack(">I", 1 << 31) + b"IDAT" + stream, "grey"),  # the file ends first
+        "hdr_three_actl": (head(grey, *[chunk(b"acTL", struct.pack(">II", 2, 0))] * 3,
+                                chunk(b"fcTL", struct.pack(">5I", 0, N, N, 0, 0) + bytes(6)), data,
+                                chunk(b"fcTL", struct.pack(">5I", 5, N, N, 0, 0) + bytes(6)), end), "grey"),
+        "hdr_frame_0x0_first": (b"\x89PNG\r\n\x1a\n" + chunk(b"fcTL", bytes(26)) + chunk(b"IHDR", grey) + data + end,
+                                "grey"),
+        "hdr_palette_trns_newline": (head(p8, plte, chunk(b"tRNS", b"\0\n"), data, end), "colour"),  # index 0 alone
+        "hdr_stream_ends_on_row": (head(grey, chunk(b"IDAT", zlib.compress(rows[:8 * (N + 1)])), end), "grey"),
+        "hdr_stream_ends_on_pass_row": (head(ihdr(8, 0, interlace=1),
+                                             chunk(b"IDAT", zlib.compress(adam7_rows[:42])), end), "grey"),
         "hdr_text_1mib": (head(grey, chunk(b"zTXt", b"k\0\0" + zlib.compress(bytes(1 << 20))), data, end), "grey"),
     }
     bomb = zlib.compress(bytes(2 << 20))
@@ -237,10 +255,16 @@ def header_cases():
         "fctl_out_of_sequence": (head(grey, chunk(b"fcTL", struct.pack(">5I", 1, N, N, 0, 0) + bytes(6)), data, end),
                                  "APNG frames out of sequence: fcTL 1"),
         "fdat_without_fctl": (head(grey, data, chunk(b"fdAT", struct.pack(">I", 0) + b"xx"), end),
-                              "after its image data, APNG frames out of sequence: fdAT 0"),
+                              "APNG frames out of sequence: fdAT 0"),
+        "later_data_cut": (head(grey, data) + struct.pack(">I", 100) + b"IDATabc",
+                           "the file ends inside an image data chunk after the one its last row is in"),
+        # The stream's end in a read after its last row's: Pillow waits for more.
+        "stream_end_in_later_read": (head(grey, chunk(b"IDAT", zlib.compress(rows[:8 * (N + 1)])[:-3]),
+                                          chunk(b"IDAT", zlib.compress(rows[:8 * (N + 1)])[-3:]), end),
+                                     "it ends before the image's rows do"),
         "cut_after_data": (head(grey, data, chunk(b"tEXt", b"a\0bcdef")[:-6]),
                            "the file ends inside its tEXt chunk, after its image data"),
-        "data_before_ihdr": (b"\x89PNG\r\n\x1a\n" + data + chunk(b"IHDR", grey) + end, "no IHDR before its image data"),
+        "data_before_ihdr": (b"\x89PNG\r\n\x1a\n" + data + chunk(b"IHDR", grey) + end, "no image data before its IEND"),
     }
     return reads, refused
 
