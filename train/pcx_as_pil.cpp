@@ -22,12 +22,14 @@ bool grey_ramp(const uint8_t* p) {
 
 PcxHeader pcx_header(const uint8_t* d, size_t n) {
   PcxHeader h;
-  if (n < kHeaderBytes) {
+  if (n < 68) {  // Pillow's struct.error or IndexError reading the header: not a PCX to it
+    h.not_pcx = true;
     h.problem = "truncated PCX: the file ends inside its 128-byte header";
     return h;
   }
   const int64_t x0 = le16(d + 4), y0 = le16(d + 6), x1 = int64_t(le16(d + 8)) + 1, y1 = int64_t(le16(d + 10)) + 1;
   if (x1 <= x0 || y1 <= y0) {
+    h.not_pcx = true;  // Pillow's SyntaxError ("bad PCX image size"): it tries its other formats
     h.problem = "unreadable PCX (its box, " + std::to_string(x0) + "," + std::to_string(y0) + " to " +
                 std::to_string(x1 - 1) + "," + std::to_string(y1 - 1) + ", holds no pixels)";
     return h;
@@ -51,7 +53,9 @@ PcxHeader pcx_header(const uint8_t* d, size_t n) {
     h.mode = 'C';
   } else {
     h.problem = "unreadable PCX (version " + std::to_string(version) + ", " + std::to_string(h.bits) + " bits, " +
-                std::to_string(h.planes) + " planes: a mode Pillow does not read)";
+                std::to_string(h.planes) +
+                " planes: a mode Pillow does not read; Pillow takes any file that begins 0x0A 0x00, 0x02, 0x03 or "
+                "0x05 for a PCX, a TGA of a 10-byte image ID too, and fails on it)";
     return h;
   }
   h.stride = (h.width * h.bits + 7) / 8;
@@ -66,7 +70,11 @@ std::vector<uint8_t> decode_pcx(const uint8_t* d, size_t n, const std::string& n
   const int channels = h.mode == '1' || h.mode == 'L' ? 1 : 3;
   // The palette of a 'P' image: the header's 16 entries, or the 256 at the end.
   const uint8_t* palette = h.mode != 'P' ? nullptr : h.bits == 1 ? d + 16 : d + n - kPaletteTail + 1;
-  std::vector<uint8_t> out(w * size_t(h.height) * size_t(channels));
+  // Rows are appended as they come: a header's size is not touched (or
+  // zeroed) before its data is there.
+  std::vector<uint8_t> out;
+  out.reserve(w * size_t(h.height) * size_t(channels));
+  std::vector<uint8_t> pixel_row(w * size_t(channels));
   std::vector<uint8_t> row(row_bytes, 0);  // Pillow's buffer: zeroed once, kept between rows
   std::vector<uint8_t> index(w);
   bool overrun = false;
@@ -95,7 +103,7 @@ std::vector<uint8_t> decode_pcx(const uint8_t* d, size_t n, const std::string& n
       const size_t bands = row_bytes / w, band_stride = row_bytes / bands;
       for (size_t b = 1; b < bands; ++b) std::memmove(&row[b * w], &row[b * band_stride], w);
     }
-    uint8_t* o = out.data() + size_t(y) * w * size_t(channels);
+    uint8_t* o = pixel_row.data();
     if (h.bits == 1) {  // '1' (unpack "1"), or a palette index from 2 or 4 planes (unpackP2L, unpackP4L)
       const size_t s = (w + 7) / 8;  // the unpacker's plane distance, whatever the stride
       for (size_t i = 0; i < w; ++i) {
@@ -115,6 +123,7 @@ std::vector<uint8_t> decode_pcx(const uint8_t* d, size_t n, const std::string& n
     }
     if (h.mode == 'P')
       for (size_t i = 0; i < w; ++i) std::memcpy(o + 3 * i, palette + 3 * size_t(index[i]), 3);
+    out.insert(out.end(), pixel_row.begin(), pixel_row.end());
     x = 0;
     ++y;
   }

@@ -7,7 +7,8 @@
 //  - version 5, 8 bits, 1 plane: 'P' through the 256 colours after a 12 at
 //    the file's 769th byte from its end, or 'L' (no such palette, or a grey
 //    ramp); a file shorter than 769 bytes is refused (Pillow seeks before
-//    its start);
+//    the start of a file it opens by name; from a zip, whose reader stops
+//    the seek at the start, Pillow reads it as 'L': a deviation there);
 //  - version 5, 8 bits, 3 planes: 'RGB' (each row R, then G, then B);
 //  - anything else: refused ("unknown PCX mode").
 // A row is the planes' bytes, each plane `stride` bytes: (width * bits + 7)
@@ -25,6 +26,10 @@
 namespace gf {
 
 struct PcxHeader {
+  // Pillow passes a file on to its other formats (a TGA may begin as a PCX
+  // does) when its header is shorter than 68 bytes or its box holds no
+  // pixels; it fails on any other fault.
+  bool not_pcx = false;
   int64_t width = 0, height = 0;  // the box in the header: xmax - xmin + 1, ymax - ymin + 1
   char mode = 0;                  // Pillow's: '1', 'L', 'P' (a palette), 'C' (RGB)
   int bits = 0, planes = 0;
@@ -32,7 +37,8 @@ struct PcxHeader {
   std::string problem;            // why Pillow refuses the file, in a message's words ("" when it opens it)
 };
 // The header of a file whose first byte is 10 and second 0, 2, 3 or 5
-// (Pillow's test of a PCX).
+// (Pillow's test of a PCX; the third, the encoding, Pillow does not read:
+// its decoder is run-length).
 PcxHeader pcx_header(const uint8_t* d, size_t n);
 
 // The pixels of a PCX whose header has no problem: height rows of width

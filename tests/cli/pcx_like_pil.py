@@ -118,6 +118,8 @@ def cases():
     reads["grey8_box_at_5_7"] = (header(16, 5, 8, 1, 16, x0=5, y0=7) + encode(grey) + bytes(769), "grey")
     reads["grey8_zero_runs"] = (header(16, 5, 8, 1, 16) + encode(grey, zero_runs=True) + bytes(769), "grey")
     rgb = rng.integers(0, 4, (H, 3, 16)).astype(np.uint8).tobytes()  # few values: long runs
+    reads["grey8_encoding_0"] = (header(16, 5, 8, 1, 16)[:2] + b"\0" + header(16, 5, 8, 1, 16)[3:] + encode(grey)
+                                 + bytes(769), "grey")  # Pillow run-length decodes whatever the encoding byte says
     reads["rgb_runs"] = (header(16, 5, 8, 3, 16) + b"".join(encode(rgb[r * 48:(r + 1) * 48]) for r in range(H)),
                          "colour")
     refused = {
@@ -127,8 +129,12 @@ def cases():
                          "a run past the end of its row"),
         "cut": (header(16, 5, 8, 3, 16) + encode(rgb)[:100], "truncated PCX"),
         "short_8_bit": (header(16, 5, 8, 1, 16) + bytes([0xC0 | 63, 9]) * 5, "Pillow seeks 769 bytes back"),
-        "empty_box": (header(16, 5, 8, 1, 16, x0=20, x1=18) + encode(grey) + bytes(769), "holds no pixels"),
-        "cut_header": (header(16, 5, 8, 1, 16)[:100], "ends inside its 128-byte header"),
+        # Not a PCX to Pillow, which tries its other formats: none reads these.
+        "empty_box": (header(16, 5, 8, 1, 16, x0=20, x1=18) + encode(grey) + bytes(769), "not an image stb_image reads"),
+        "cut_header": (header(16, 5, 8, 1, 16)[:60], "not an image stb_image reads"),
+        # A TGA of a 10-byte image ID begins as a PCX does: Pillow fails on it as a PCX.
+        "tga_10_byte_id": (bytes([10, 0, 2]) + bytes(5) + struct.pack("<HHHHBB", 0, 0, 4, 4, 24, 0) + b"IDIDIDIDID"
+                           + bytes(range(48)), "a TGA of a 10-byte image ID too"),
     }
     return reads, refused
 
