@@ -408,7 +408,7 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
     info.format = "PNG";
     info.width = int(png.width), info.height = int(png.height);
     info.alpha = png.alpha();
-    info.channels = (png.colour == 2 || png.colour == 3 || png.colour == 6 ? 3 : 1) + (info.alpha ? 1 : 0);
+    info.channels = png.colour_channels() + (info.alpha ? 1 : 0);
     info.is_16_bit = png.depth == 16;
     info.bilevel = png.depth == 1 && png.colour == 0;
     const std::string chunk = png_metadata(data, n, info);

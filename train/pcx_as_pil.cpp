@@ -1,5 +1,6 @@
 #include "train/pcx_as_pil.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/error.h"
@@ -72,8 +73,9 @@ std::vector<uint8_t> decode_pcx(const uint8_t* d, size_t n, const std::string& n
   const uint8_t* palette = h.mode != 'P' ? nullptr : h.bits == 1 ? d + 16 : d + n - kPaletteTail + 1;
   // Rows are appended as they come: a header's size is not touched (or
   // zeroed) before its data is there.
+  // (Reserved up to 64 MiB: a header's claim alone does not get the rest.)
   std::vector<uint8_t> out;
-  out.reserve(w * size_t(h.height) * size_t(channels));
+  out.reserve(std::min(w * size_t(h.height) * size_t(channels), size_t(64) << 20));
   std::vector<uint8_t> pixel_row(w * size_t(channels));
   std::vector<uint8_t> row(row_bytes, 0);  // Pillow's buffer: zeroed once, kept between rows
   std::vector<uint8_t> index(w);

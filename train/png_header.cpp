@@ -79,17 +79,17 @@ int64_t utf8_code_points(const uint8_t* s, size_t n) {
 // (b"^\xff*\x00\xff*$") matches: one 0 among 255s, the pattern's $ also
 // before a last newline; -1 when it does not match.
 int simple_palette_index(const uint8_t* s, size_t len) {
-  if (len > 0 && s[len - 1] == '\n') {
-    const int shorter = simple_palette_index(s, len - 1);
-    if (shorter >= 0) return shorter;
-  }
-  int index = -1;
-  for (size_t i = 0; i < len; ++i) {
-    if (s[i] == 0xFF) continue;
-    if (s[i] != 0 || index >= 0) return -1;
-    index = int(i);
-  }
-  return index;
+  auto one_zero = [&](size_t n) {
+    int index = -1;
+    for (size_t i = 0; i < n; ++i) {
+      if (s[i] == 0xFF) continue;
+      if (s[i] != 0 || index >= 0) return -1;
+      index = int(i);
+    }
+    return index;
+  };
+  const int whole = one_zero(len);
+  return whole >= 0 || len == 0 || s[len - 1] != '\n' ? whole : one_zero(len - 1);
 }
 
 // Where text chunks split: the bytes before the first NUL and after it (none: no NUL).
@@ -189,12 +189,11 @@ std::string handle_chunk(PngStream& st, const uint8_t* type, const uint8_t* s, s
     // iCCP's data from s[i + 2], i being the NUL (or -1); zTXt's after the method byte.
     const size_t from = iccp ? (k.found ? k.key_len + 2 : 1) : k.key_len + 2;
     const size_t data_len = from < len ? len - from : 0;
-    const Inflated got = inflate_text(s + std::min(from, len), data_len);
+    std::string text;  // zTXt's characters (latin-1: a byte each) count
+    const Inflated got = inflate_text(s + std::min(from, len), data_len, iccp ? nullptr : &text);
     if (got == Inflated::too_large)
       return "its " + png_chunk_name(type) + " chunk inflates to more than 1 MiB, which Pillow refuses";
     if (iccp || k.key_len == 0 || got == Inflated::error) return "";
-    std::string text;  // its characters (latin-1: a byte each) count
-    inflate_text(s + from, data_len, &text);
     return add_text(text.size());
   }
   if (is("tEXt")) {
@@ -272,7 +271,7 @@ PngHeader png_header(const uint8_t* d, size_t n) {
   // its CRC's 4 bytes (an IDAT before one is passed over as unknown: Pillow's
   // handler fails on the raw mode no IHDR has set).
   size_t at = 8;
-  for (;; at += 12 + be32(d + at)) {
+  for (;; at += 12 + size_t(be32(d + at))) {
     if (at + 8 > n) {
       h.problem = "truncated PNG: the file ends before its image data";
       return h;
@@ -305,6 +304,13 @@ PngHeader png_header(const uint8_t* d, size_t n) {
                       std::to_string(st.ihdr_depth) + ", which PNG does not define");
   if (st.colour == 3 && st.plte_len / 3 > 256)  // Pillow's putpalette refuses it
     return unreadable("its PLTE chunk holds " + bytes_text(st.plte_len) + ", more than 256 entries");
+  // A PLTE read under an earlier IHDR's palette mode is put on the image as
+  // Pillow loads it, which only palette, L and LA images take.
+  if (st.plte && st.colour != 3 && !(st.colour == 0 && st.depth >= 2 && st.depth <= 8) &&
+      !(st.colour == 4 && st.depth == 8))
+    return unreadable("a PLTE read under an earlier IHDR of a palette image, which Pillow puts on this " +
+                      std::to_string(st.depth) + "-bit image of colour type " + std::to_string(st.colour) +
+                      " and fails");
   // (A box of x0 = x1 = 0 is the whole image to Pillow's decoder, whatever its y.)
   const bool whole = (st.bbox[0] == 0 && st.bbox[2] == 0) ||
                      (st.bbox[0] == 0 && st.bbox[1] == 0 && st.bbox[2] == st.width && st.bbox[3] == st.height);
@@ -317,7 +323,7 @@ PngHeader png_header(const uint8_t* d, size_t n) {
   // The image data: IDAT, DDAT and fdAT chunks in a row (Pillow's load_read
   // takes each of them; an fdAT after its sequence number's checks). A cut
   // inside them is decode_png's to judge: Pillow reads as far as the rows need.
-  for (;; at += 12 + be32(d + at)) {
+  for (;; at += 12 + size_t(be32(d + at))) {
     if (at + 8 > n) {
       h.data_cut = true;
       break;
@@ -345,9 +351,10 @@ PngHeader png_header(const uint8_t* d, size_t n) {
   // load_end: the chunks after it through the same handlers, up to IEND, a
   // header that is not one, or the next frame; a chunk cut short is refused
   // (its CRC need not be there: Pillow skips it unread).
-  const int64_t frames = (st.n_frames >= 0 ? st.n_frames : 1) + (st.default_image ? 1 : 0);
+  // Pillow counts the default image only while there is a frame count.
+  const int64_t frames = st.n_frames >= 0 ? st.n_frames + (st.default_image ? 1 : 0) : 1;
   const bool animated = frames > 1;
-  for (; at + 8 <= n; at += 12 + be32(d + at)) {
+  for (; at + 8 <= n; at += 12 + size_t(be32(d + at))) {
     const uint8_t* type = d + at + 4;
     if (!is_chunk_type(type)) break;
     if (std::memcmp(type, "IEND", 4) == 0 || (animated && std::memcmp(type, "fcTL", 4) == 0)) break;

@@ -5,7 +5,8 @@
 // handlers. What a handler refuses (a short tRNS of a grey or RGB image, a
 // short gAMA, a compressed text of more than 1 MiB, a filter method other
 // than 0, ...) fails Pillow's open or load, and so it does here; the rest
-// (duplicate IHDR or PLTE, a palette image without PLTE, unknown critical
+// (duplicate IHDR or PLTE, unless a PLTE stays on an image of another
+// mode than palette, L or LA; a palette image without PLTE, unknown critical
 // chunks, a compression method other than 0, an IDAT before a usable IHDR,
 // which Pillow passes over) Pillow reads, and so does decode_png
 // (train/png_image.h), which gives libpng the header read here rather than
@@ -39,12 +40,15 @@ void for_each_png_chunk(const uint8_t* d, size_t n, Fn fn) {
 std::string png_chunk_name(const uint8_t* type);
 
 struct PngHeader {
-  // The image as Pillow opens it: IHDR's size, bit depth and colour type
-  // (the last IHDR before the image data whose pair PNG defines), Adam7 when
-  // any IHDR's interlace byte is not 0 (Pillow's test).
+  // The image as Pillow opens it: the size of the last IHDR (of 13 bytes or
+  // more) before the image data, the bit depth and colour type of the last
+  // whose pair PNG defines, Adam7 when any IHDR's interlace byte is not 0
+  // (Pillow's test).
   uint32_t width = 0, height = 0;
   int depth = 0, colour = 0;
   bool interlaced = false;
+  int samples() const { return colour == 2 ? 3 : colour == 4 ? 2 : colour == 6 ? 4 : 1; }  // a pixel's, as stored
+  int colour_channels() const { return colour == 2 || colour == 3 || colour == 6 ? 3 : 1; }  // a palette's: RGB
   // The palette (colour type 3): the last PLTE before the image data, of
   // any length (entries past it are greys); none: every entry a grey.
   const uint8_t* plte = nullptr;

@@ -37,8 +37,8 @@ struct Segment {
 
 // The stream libpng reads: the signature; the header Pillow reads as an IHDR
 // (compression and filter method 0, Adam7 or none); for a palette image a
-// PLTE of 256 entries (never read: the indices are looked up below, in the
-// palette Pillow has); then the image data as Pillow reads it, each chunk's
+// PLTE of 256 entries (its values unused: the indices are looked up below,
+// in the palette Pillow has); then the image data as Pillow reads it, each chunk's
 // bytes (an fdAT's past its sequence number, a DDAT's) under an IDAT header
 // of ours (split below 2^31 bytes, libpng's limit) with a CRC libpng does not
 // check; then an IEND. `ours` holds the bytes of ours.
@@ -96,8 +96,10 @@ struct PngJob {
   uint64_t rows_total = 0, rows_taken = 0;  // the rows of every pass
   bool complete = false;        // the last row is in: the jump back is the end, not an error
   // The pixels as stored: a byte per sample below 8 bits, two (big-endian)
-  // at 16. Not zeroed: a header's size is touched only as rows come.
-  std::unique_ptr<uint8_t[]> raw;
+  // at 16. Its capacity is the image's, but it grows as rows come (to the
+  // whole image at an interlaced image's first row), so a header's size is
+  // not touched before its data is there; what no row wrote is 0.
+  std::vector<uint8_t> raw;
   size_t raw_size = 0;
 };
 
@@ -136,9 +138,11 @@ void png_take_row(png_structp png, png_row_infop row, png_bytep data) {
   const int pass = png_get_current_pass_number(png);
   const size_t px = job->pixel_bytes, stride = size_t(job->width) * px;
   if (!job->interlaced) {
-    std::memcpy(job->raw.get() + size_t(r) * stride, data, size_t(row->width) * px);
+    if (job->raw.size() < (size_t(r) + 1) * stride) job->raw.resize((size_t(r) + 1) * stride);
+    std::memcpy(job->raw.data() + size_t(r) * stride, data, size_t(row->width) * px);
   } else {  // a pass's pixel j of its row r is at (PNG_ROW_FROM_PASS_ROW, PNG_COL_FROM_PASS_COL)
-    uint8_t* dst = job->raw.get() + size_t(PNG_ROW_FROM_PASS_ROW(size_t(r), pass)) * stride;
+    job->raw.resize(job->raw_size);
+    uint8_t* dst = job->raw.data() + size_t(PNG_ROW_FROM_PASS_ROW(size_t(r), pass)) * stride;
     for (png_uint_32 j = 0; j < row->width; ++j)
       std::memcpy(dst + size_t(PNG_COL_FROM_PASS_COL(size_t(j), pass)) * px, data + size_t(j) * px, px);
   }
@@ -148,10 +152,8 @@ void png_take_row(png_structp png, png_row_infop row, png_bytep data) {
   }
 }
 
-// Reads the rows into job->raw, leaving job->complete, or why not
-// (message). `zeroed`: raw starts all 0 (the rows libpng does not give are
-// Pillow's black).
-void read_rows(PngJob* job, bool zeroed) {
+// Reads the rows into job->raw, leaving job->complete, or why not (message).
+void read_rows(PngJob* job) {
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, job, png_on_error, png_on_warning);
   if (!png) throw std::bad_alloc();
   png_infop info = png_create_info_struct(png);
@@ -180,7 +182,7 @@ void read_rows(PngJob* job, bool zeroed) {
   const int samples = png_get_channels(png, info);
   job->pixel_bytes = size_t(samples) * (job->depth == 16 ? 2 : 1);
   job->raw_size = size_t(job->width) * job->height * job->pixel_bytes;
-  job->raw.reset(zeroed ? new uint8_t[job->raw_size]() : new uint8_t[job->raw_size]);
+  job->raw.reserve(job->raw_size);
   for (int pass = 0; pass < (job->interlaced ? 7 : 1); ++pass)
     if (!job->interlaced || PNG_PASS_COLS(uint64_t(job->width), pass) > 0)
       job->rows_total += job->interlaced ? PNG_PASS_ROWS(uint64_t(job->height), pass) : job->height;
@@ -191,49 +193,49 @@ void read_rows(PngJob* job, bool zeroed) {
                 static_cast<unsigned long long>(job->rows_taken), static_cast<unsigned long long>(job->rows_total));
 }
 
-// The rows Pillow's zip decoder (ZipDecode.c) gives before its stream ends,
-// where it ends on a row's last byte: the decoder stops there, the rows
-// after it black; 0 where Pillow does not stop so (the rows all there, or
-// the stream ending inside a row or after one in a later read: "image file is
-// truncated"). Pillow inflates the data in reads of a chunk's bytes, at most
-// 64 KiB each, a row at a time (its filter byte and samples, each pass's
-// rows in turn), and stops when the inflate that completes a row ends the
-// stream; that is replayed here on the rows' sizes alone.
-uint64_t pillow_rows_before_stream_end(const PngHeader& h) {
-  const int samples = h.colour == 2 ? 3 : h.colour == 4 ? 2 : h.colour == 6 ? 4 : 1;
-  const uint64_t bits = uint64_t(samples) * uint64_t(h.depth);
-  std::vector<uint64_t> rows;  // each row's bytes with its filter byte, in the order they come
-  for (int pass = 0; pass < (h.interlaced ? 7 : 1); ++pass) {
-    const uint64_t w = h.interlaced ? PNG_PASS_COLS(uint64_t(h.width), pass) : h.width;
-    const uint64_t n = h.interlaced ? PNG_PASS_ROWS(uint64_t(h.height), pass) : h.height;
-    if (w == 0) continue;
-    for (uint64_t r = 0; r < n; ++r) rows.push_back((w * bits + 7) / 8 + 1);
-  }
+// Whether Pillow's zip decoder (ZipDecode.c) stops after `rows` rows: it
+// inflates the data in reads of a chunk's bytes (at most 64 KiB each), a
+// row at a time (its filter byte and samples, each pass's rows in turn), and
+// stops, the rows after it black, when the inflate that completes a row
+// ends the stream; a stream that ends inside a row, or after a row in a
+// later read, it waits on ("image file is truncated"). Replayed here on the
+// rows' sizes; *chunk: the image data chunk that read was from.
+bool pillow_stops_after(const PngHeader& h, uint64_t rows, size_t* chunk_out) {
+  const uint64_t bits = uint64_t(h.samples()) * uint64_t(h.depth);
   z_stream z{};
   if (inflateInit(&z) != Z_OK) throw std::bad_alloc();
   struct End {
     z_stream* z;
     ~End() { inflateEnd(z); }
   } end{&z};
-  std::vector<uint8_t> row;
+  unsigned char out[1 << 14];  // the rows' bytes, counted (their values do not matter)
   size_t chunk = 0, in_chunk = 0;
-  for (uint64_t r = 0; r < rows.size(); ++r) {
-    row.resize(rows[r]);
-    z.next_out = row.data(), z.avail_out = uInt(row.size());
-    while (z.avail_out > 0) {
-      if (z.avail_in == 0) {  // Pillow's next read
-        while (chunk < h.image_data.size() && in_chunk == h.image_data[chunk].len) ++chunk, in_chunk = 0;
-        if (chunk == h.image_data.size()) return 0;  // the data runs out: truncated
-        const size_t take = std::min<size_t>(h.image_data[chunk].len - in_chunk, 65536);
-        z.next_in = const_cast<Bytef*>(h.image_data[chunk].bytes + in_chunk), z.avail_in = uInt(take);
-        in_chunk += take;
+  uint64_t done = 0;
+  for (int pass = 0; pass < (h.interlaced ? 7 : 1); ++pass) {
+    const uint64_t w = h.interlaced ? PNG_PASS_COLS(uint64_t(h.width), pass) : h.width;
+    const uint64_t n = h.interlaced ? PNG_PASS_ROWS(uint64_t(h.height), pass) : h.height;
+    for (uint64_t r = 0; w > 0 && r < n && done < rows; ++r, ++done) {
+      for (uint64_t left = (w * bits + 7) / 8 + 1; left > 0;) {
+        if (z.avail_in == 0) {  // Pillow's next read
+          while (chunk < h.image_data.size() && in_chunk == h.image_data[chunk].len) ++chunk, in_chunk = 0;
+          if (chunk == h.image_data.size()) return false;  // the data runs out
+          const size_t take = std::min<size_t>(h.image_data[chunk].len - in_chunk, 65536);
+          z.next_in = const_cast<Bytef*>(h.image_data[chunk].bytes + in_chunk), z.avail_in = uInt(take);
+          in_chunk += take;
+        }
+        z.next_out = out, z.avail_out = uInt(std::min<uint64_t>(left, sizeof out));
+        const uInt room = z.avail_out;
+        const int err = inflate(&z, Z_NO_FLUSH);
+        left -= room - z.avail_out;
+        if (err == Z_STREAM_END) {
+          *chunk_out = chunk;
+          return left == 0 && done + 1 == rows;
+        }
+        if (err != Z_OK && err != Z_BUF_ERROR) return false;  // broken data
       }
-      const int err = inflate(&z, Z_NO_FLUSH);
-      if (err != Z_OK && err != Z_STREAM_END && err != Z_BUF_ERROR) return 0;  // broken data
-      if (err == Z_STREAM_END) return z.avail_out == 0 && r + 1 < rows.size() ? r + 1 : 0;
     }
   }
-  return 0;  // every row there
+  return false;
 }
 
 }  // namespace
@@ -241,22 +243,19 @@ uint64_t pillow_rows_before_stream_end(const PngHeader& h) {
 PngImage decode_png(const uint8_t* data, size_t n, const std::string& name) {
   const PngHeader header = png_header(data, n);
   if (!header.problem.empty()) throw Error(name + ": " + header.problem);
-  auto read = [&](bool zeroed) {
-    std::unique_ptr<PngJob> job = std::make_unique<PngJob>();
-    std::vector<uint8_t> ours;
-    job->stream = libpng_stream(header, ours);
-    read_rows(job.get(), zeroed);
-    job->stream.clear();  // (it points into `ours`)
-    return job;
-  };
-  std::unique_ptr<PngJob> job = read(false);
-  if (!job->complete && std::strcmp(job->message, "Not enough image data") == 0) {
-    // A stream that ends on a row's last byte: Pillow's rows after it are black.
-    const uint64_t rows = pillow_rows_before_stream_end(header);
-    if (rows > 0 && rows == job->rows_taken) {
-      job = read(true);
-      job->complete = job->rows_taken == rows;
-    }
+  std::unique_ptr<PngJob> job = std::make_unique<PngJob>();
+  std::vector<uint8_t> ours;
+  job->stream = libpng_stream(header, ours);
+  read_rows(job.get());
+  // Pillow's load_end reads the image data chunks after the one its last row came from.
+  size_t last_chunk = size_t(std::max(job->last_piece, 0L));
+  size_t stream_end = 0;
+  if (!job->complete && std::strcmp(job->message, "Not enough image data") == 0 && job->rows_taken > 0 &&
+      pillow_stops_after(header, job->rows_taken, &stream_end)) {
+    // A stream that ends on a row's last byte: Pillow's rows after it are black (raw's 0s).
+    job->raw.resize(job->raw_size);
+    job->complete = true;
+    last_chunk = stream_end;  // (libpng read on, into the next chunk, before it failed)
   }
   if (!job->complete) {
     std::string m = job->message;
@@ -268,9 +267,7 @@ PngImage decode_png(const uint8_t* data, size_t n, const std::string& name) {
     if (m.rfind("IDAT: ", 0) == 0) throw Error(name + ": corrupt PNG image data (libpng: " + m.substr(6) + ")");
     throw Error(name + ": cannot decode PNG (libpng: " + m + ")");
   }
-  // Pillow's load_end then reads the image data chunks after the one its
-  // last row came from.
-  const std::string unread = png_unread_data_problem(header, size_t(std::max(job->last_piece, 0L)));
+  const std::string unread = png_unread_data_problem(header, last_chunk);
   if (!unread.empty()) throw Error(name + ": " + unread);
   const png_uint_32 w = job->width, h = job->height;
   const int depth = job->depth, colour = job->colour;
@@ -278,16 +275,16 @@ PngImage decode_png(const uint8_t* data, size_t n, const std::string& name) {
   PngImage img;
   img.width = int(w), img.height = int(h);
   img.bytes_read = job->file_end ? size_t(job->file_end - data) : 0;
-  const int samples = colour == 2 ? 3 : colour == 4 ? 2 : colour == 6 ? 4 : 1;  // a pixel's, as stored
-  img.colour_channels = colour == 2 || colour == 3 || colour == 6 ? 3 : 1;
+  const int samples = header.samples();
+  img.colour_channels = header.colour_channels();
   img.alpha = header.alpha();  // as image_info says it
   const int out_c = img.colour_channels + (img.alpha ? 1 : 0);
   const size_t pixels = size_t(w) * h;
-  const uint8_t* raw = job->raw.get();
   if (depth == 8 && samples == out_c && colour != 3) {  // 8-bit grey, RGB, with their alpha: the rows as they are
-    img.pixels.assign(raw, raw + job->raw_size);
+    img.pixels = std::move(job->raw);
     return img;
   }
+  const uint8_t* raw = job->raw.data();
   img.pixels.resize(pixels * size_t(out_c));
   uint8_t* out = img.pixels.data();
   using T = PngHeader::Transparency;

@@ -150,11 +150,13 @@ if [[ $(id -u) != 0 && -z ${GF_IO_FAULTS_DISK:-} ]]; then
   why=
   if ! command -v unshare >/dev/null; then
     why="no unshare (util-linux) to mount a tmpfs as user $user"
-  elif ! why=$(unshare -rm true 2>&1); then
-    why="user $user cannot create a user and mount namespace to mount a tmpfs in (${why:-unshare -rm failed})"
+  # (The namespace alone is not enough: some systems refuse its mounts.)
+  elif ! why=$(unshare -rm sh -c 'mkdir "$1" && mount -t tmpfs -o size=64k tmpfs "$1"' _ "$work/probe" 2>&1); then
+    why="user $user cannot mount a tmpfs in a user and mount namespace (${why:-unshare -rm failed})"
   else
     why=
-    GF_IO_FAULTS_DISK=$work unshare -rm "$0" "$@" || failed=1
+    # (GF_IO_FAULTS_NS: it is root there, but needs no mount namespace of its own.)
+    GF_IO_FAULTS_NS=1 GF_IO_FAULTS_DISK=$work unshare -rm "$0" "$@" || failed=1
   fi
   if [[ -n $why ]]; then
     [[ -z ${perm_skipped:-} ]] || skip "no case can run as user $user: $why"

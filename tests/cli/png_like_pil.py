@@ -262,6 +262,20 @@ def header_cases():
         "stream_end_in_later_read": (head(grey, chunk(b"IDAT", zlib.compress(rows[:8 * (N + 1)])[:-3]),
                                           chunk(b"IDAT", zlib.compress(rows[:8 * (N + 1)])[-3:]), end),
                                      "it ends before the image's rows do"),
+        # The stream ends on a row's last byte (Pillow stops there): a cut image
+        # data chunk after it is one Pillow's load_end fails on.
+        "cut_after_early_end": (head(grey, chunk(b"IDAT", zlib.compress(rows[:3 * (N + 1)])))
+                                + struct.pack(">I", 100) + b"IDATabc",
+                                "the file ends inside an image data chunk after the one its last row is in"),
+        "plte_then_rgb": (head(p8, plte, chunk(b"IHDR", ihdr(8, 2)),
+                               chunk(b"IDAT", zlib.compress(image_data(np.zeros((N, N, 3)), 8, 3, False))), end),
+                          "a PLTE read under an earlier IHDR of a palette image"),
+        # A second acTL drops the frame count, and the default image with it:
+        # the fcTL after the data is read, out of sequence.
+        "actl_dropped": (b"\x89PNG\r\n\x1a\n" + chunk(b"acTL", struct.pack(">II", 1, 0)) + data
+                         + chunk(b"acTL", struct.pack(">II", 1, 0)) + chunk(b"IHDR", grey) + data
+                         + chunk(b"fcTL", struct.pack(">5I", 5, N, N, 0, 0) + bytes(6)) + end,
+                         "APNG frames out of sequence: fcTL 5"),
         "cut_after_data": (head(grey, data, chunk(b"tEXt", b"a\0bcdef")[:-6]),
                            "the file ends inside its tEXt chunk, after its image data"),
         "data_before_ihdr": (b"\x89PNG\r\n\x1a\n" + data + chunk(b"IHDR", grey) + end, "no image data before its IEND"),
@@ -305,6 +319,14 @@ def main(dataset_tool, work):
     with open(os.path.join(keyed, "k.png"), "wb") as f:
         f.write(png(pixels, 8, 0, False, chunk(b"tRNS", struct.pack(">H", 9))))
     ok = refused_with(dataset_tool, keyed, "k.png", "has transparent pixels") and ok
+    # Palette alphas of a 0 and two newlines: bytes to Pillow (its _simple_palette's
+    # $ takes one newline), so index 1 has alpha 10: refused as transparent.
+    alphas = os.path.join(work, "alphas")
+    os.makedirs(alphas)
+    with open(os.path.join(alphas, "a.png"), "wb") as f:
+        plte = chunk(b"PLTE", bytes(range(48)))
+        f.write(png(np.full((N, N, 1), 1), 8, 3, False, plte + chunk(b"tRNS", b"\0\n\n")))
+    ok = refused_with(dataset_tool, alphas, "a.png", "has transparent pixels") and ok
     # Cut before its last row: refused, as Pillow refuses it ("image file is truncated").
     cut = os.path.join(work, "cut")
     os.makedirs(cut)
