@@ -120,11 +120,11 @@ std::vector<uint8_t> decode_pcx(const uint8_t* d, size_t n, const std::string& n
         for (int c = 0; c < 3; ++c) o[3 * i + size_t(c)] = row[i + size_t(c) * w];
     } else if (h.mode == 'L') {
       std::memcpy(o, row.data(), w);
-    } else {
-      std::memcpy(index.data(), row.data(), w);
     }
-    if (h.mode == 'P')
-      for (size_t i = 0; i < w; ++i) std::memcpy(o + 3 * i, palette + 3 * size_t(index[i]), 3);
+    if (h.mode == 'P') {  // the indices: unpacked from the planes above, or the row's bytes
+      const uint8_t* indices = h.bits == 1 ? index.data() : row.data();
+      for (size_t i = 0; i < w; ++i) std::memcpy(o + 3 * i, palette + 3 * size_t(indices[i]), 3);
+    }
     out.insert(out.end(), pixel_row.begin(), pixel_row.end());
     x = 0;
     ++y;

@@ -108,18 +108,11 @@ Split split_at_nul(const uint8_t* s, size_t len) {
 
 std::string bytes_text(size_t n) { return std::to_string(n) + (n == 1 ? " byte" : " bytes"); }
 
-// Pillow's PngStream state: what the handlers have read so far.
-struct PngStream {
-  bool have_size = false, have_mode = false, interlaced = false;
-  uint32_t width = 0, height = 0;
-  int depth = 0, colour = 0;          // of the last IHDR whose pair PNG defines (Pillow keeps its mode)
-  int ihdr_depth = 0, ihdr_colour = 0;  // of the last IHDR
-  const uint8_t* plte = nullptr;
-  size_t plte_len = 0;
-  PngHeader::Transparency transparency = PngHeader::Transparency::none;  // as PngHeader has it
-  uint32_t key[3] = {};
-  const uint8_t* alphas = nullptr;
-  size_t alphas_len = 0;
+// Pillow's PngStream state: the header the handlers have read so far, and
+// what else they keep.
+struct PngStream : PngHeader {
+  bool have_size = false, have_mode = false;
+  int ihdr_depth = 0, ihdr_colour = 0;  // of the last IHDR (depth, colour: of the last PNG defines)
   int64_t seq_num = -1;                     // APNG's last sequence number; -1: none yet
   int64_t n_frames = -1;                    // acTL's; -1: none (Python's None)
   bool default_image = false;               // an IDAT came while there was an acTL and no fcTL frame
@@ -261,8 +254,8 @@ std::string png_chunk_name(const uint8_t* t) {
 }
 
 PngHeader png_header(const uint8_t* d, size_t n) {
-  PngHeader h;
   PngStream st;
+  PngHeader& h = st;  // what is returned (the header part of the state)
   auto unreadable = [&](const std::string& why) {
     h.problem = "unreadable PNG (" + why + ")";
     return h;
@@ -316,10 +309,6 @@ PngHeader png_header(const uint8_t* d, size_t n) {
                      (st.bbox[0] == 0 && st.bbox[1] == 0 && st.bbox[2] == st.width && st.bbox[3] == st.height);
   if (st.have_bbox && !whole)
     return unreadable("an APNG whose first frame covers part of the image, which is not read here");
-  h.width = st.width, h.height = st.height, h.depth = st.depth, h.colour = st.colour, h.interlaced = st.interlaced;
-  h.plte = st.plte, h.plte_len = st.plte_len;
-  h.transparency = st.transparency, h.alphas = st.alphas, h.alphas_len = st.alphas_len;
-  std::copy(st.key, st.key + 3, h.key);
   // The image data: IDAT, DDAT and fdAT chunks in a row (Pillow's load_read
   // takes each of them; an fdAT after its sequence number's checks). A cut
   // inside them is decode_png's to judge: Pillow reads as far as the rows need.
@@ -341,7 +330,7 @@ PngHeader png_header(const uint8_t* d, size_t n) {
       const std::string why = handle_chunk(st, type, d + at + 8, 4);
       if (!why.empty()) return unreadable(why);
     }
-    h.image_data.push_back({at, len - skip, d + at + 8 + skip, have - skip});
+    h.image_data.push_back({len - skip, d + at + 8 + skip, have - skip});
     if (have < len || n - at - 8 - len < 4) {  // the file ends inside it or its CRC
       h.data_cut = true;
       break;
@@ -350,7 +339,9 @@ PngHeader png_header(const uint8_t* d, size_t n) {
   if (h.data_cut) return h;
   // load_end: the chunks after it through the same handlers, up to IEND, a
   // header that is not one, or the next frame; a chunk cut short is refused
-  // (its CRC need not be there: Pillow skips it unread).
+  // (its CRC need not be there: Pillow skips it unread). The image is the
+  // header as it stands now: the handlers go on changing the stream's.
+  PngHeader image = h;
   // Pillow counts the default image only while there is a frame count.
   const int64_t frames = st.n_frames >= 0 ? st.n_frames + (st.default_image ? 1 : 0) : 1;
   const bool animated = frames > 1;
@@ -360,14 +351,17 @@ PngHeader png_header(const uint8_t* d, size_t n) {
     if (std::memcmp(type, "IEND", 4) == 0 || (animated && std::memcmp(type, "fcTL", 4) == 0)) break;
     const size_t len = be32(d + at);
     if (len > n - at - 8) {
-      h.problem = "truncated PNG: the file ends inside its " + png_chunk_name(type) + " chunk, after its image data";
-      return h;
+      image.problem = "truncated PNG: the file ends inside its " + png_chunk_name(type) + " chunk, after its image data";
+      break;
     }
     const std::string why = handle_chunk(st, type, d + at + 8, len);
-    if (!why.empty()) return unreadable("after its image data, " + why);
+    if (!why.empty()) {
+      image.problem = "unreadable PNG (after its image data, " + why + ")";
+      break;
+    }
     if (n - at - 8 - len < 4) break;  // no CRC: Pillow's next header read is short
   }
-  return h;
+  return image;
 }
 
 bool PngHeader::alpha() const {

@@ -70,7 +70,7 @@ struct PngHeader {
   // (an fdAT's after its sequence number; fewer than its length where the
   // file ends inside it).
   struct Data {
-    size_t chunk_at = 0, chunk_len = 0;
+    size_t chunk_len = 0;
     const uint8_t* bytes = nullptr;
     size_t len = 0;
   };

@@ -50,33 +50,26 @@ std::vector<Segment> libpng_stream(const PngHeader& h, std::vector<uint8_t>& our
   ihdr[8] = uint8_t(h.depth), ihdr[9] = uint8_t(h.colour), ihdr[12] = h.interlaced ? 1 : 0;
   put_chunk(ours, "IHDR", ihdr);
   if (h.colour == 3) put_chunk(ours, "PLTE", std::vector<uint8_t>(768, 0));
-  const size_t head = ours.size();
-  // Each piece: its 8-byte header and 4 bytes of CRC at `at` in ours.
+  // Each chunk's bytes in pieces below 2^31, each an 8-byte header and 4
+  // bytes of CRC in `ours`, reserved whole first so that pointers into it hold.
   constexpr size_t kMaxIdat = 0x7fffffff;
-  std::vector<std::pair<size_t, const PngHeader::Data*>> pieces;
-  std::vector<size_t> piece_len;
-  for (const PngHeader::Data& d : h.image_data)
-    for (size_t from = 0; from < d.len || (d.len == 0 && from == 0); from += kMaxIdat) {
-      const size_t len = std::min(kMaxIdat, d.len - from);
-      pieces.push_back({ours.size(), &d});
-      piece_len.push_back(len);
-      uint8_t word[8] = {0, 0, 0, 0, 'I', 'D', 'A', 'T'};
+  size_t pieces = 0;
+  for (const PngHeader::Data& d : h.image_data) pieces += std::max<size_t>(1, (d.len + kMaxIdat - 1) / kMaxIdat);
+  ours.reserve(ours.size() + 12 * pieces + 12);
+  std::vector<Segment> out = {{ours.data(), ours.size(), -1}};
+  for (size_t i = 0; i < h.image_data.size(); ++i) {
+    const PngHeader::Data& d = h.image_data[i];
+    for (size_t from = 0; from == 0 || from < d.len; from += kMaxIdat) {
+      const size_t len = std::min(kMaxIdat, d.len - from), at = ours.size();
+      uint8_t word[12] = {0, 0, 0, 0, 'I', 'D', 'A', 'T'};  // the header, then a CRC of 0s
       put_be32(word, uint32_t(len));
-      ours.insert(ours.end(), word, word + 8);
-      ours.insert(ours.end(), 4, 0);
-      if (d.len == 0) break;
+      ours.insert(ours.end(), word, word + 12);
+      out.push_back({ours.data() + at, 8, -1});
+      out.push_back({d.bytes + from, len, long(i)});
+      out.push_back({ours.data() + at + 8, 4, -1});
     }
-  put_chunk(ours, "IEND", {});
-  // Segments only now: `ours` no longer moves.
-  std::vector<Segment> out = {{ours.data(), head, -1}};
-  for (size_t i = 0, from = 0; i < pieces.size(); ++i) {
-    const PngHeader::Data& d = *pieces[i].second;
-    from = i > 0 && pieces[i - 1].second == &d ? from + piece_len[i - 1] : 0;
-    const long index = long(&d - h.image_data.data());
-    out.push_back({ours.data() + pieces[i].first, 8, -1});
-    out.push_back({d.bytes + from, piece_len[i], index});
-    out.push_back({ours.data() + pieces[i].first + 8, 4, -1});
   }
+  put_chunk(ours, "IEND", {});
   out.push_back({ours.data() + ours.size() - 12, 12, -1});
   return out;
 }
