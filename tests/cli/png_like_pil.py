@@ -230,6 +230,10 @@ def header_cases():
         "hdr_stream_ends_on_row": (head(grey, chunk(b"IDAT", zlib.compress(rows[:8 * (N + 1)])), end), "grey"),
         "hdr_stream_ends_on_pass_row": (head(ihdr(8, 0, interlace=1),
                                              chunk(b"IDAT", zlib.compress(adam7_rows[:42])), end), "grey"),
+        # A grey key (256) read under a first IHDR, then a palette IHDR: Pillow's
+        # int transparency is an index there, and no index is 256: opaque.
+        "hdr_key_then_palette": (head(grey, chunk(b"tRNS", struct.pack(">H", 256)), chunk(b"IHDR", p8), plte,
+                                      data, end), "colour"),
         "hdr_text_1mib": (head(grey, chunk(b"zTXt", b"k\0\0" + zlib.compress(bytes(1 << 20))), data, end), "grey"),
     }
     bomb = zlib.compress(bytes(2 << 20))
