@@ -15,6 +15,25 @@ namespace gf {
 // ---- grad mode ----
 namespace {
 thread_local bool g_grad_enabled = true;
+// The node whose backward this thread is running: named by a refused read
+// of a saved tensor.
+thread_local const char* g_running_node = nullptr;
+
+struct RunningNode {
+  explicit RunningNode(const char* name) : outer(g_running_node) { g_running_node = name; }
+  ~RunningNode() { g_running_node = outer; }
+  RunningNode(const RunningNode&) = delete;
+  RunningNode& operator=(const RunningNode&) = delete;
+  const char* outer;
+};
+
+[[noreturn]] void throw_written_in_place(const char* saved_by, const std::string& desc, uint32_t now, uint32_t saved) {
+  throw Error(std::string(saved_by ? saved_by : "backward") +
+              ": a tensor this backward needs was written in place after the forward saved it (" + desc +
+              " is at version " + std::to_string(now) + ", saved at " + std::to_string(saved) +
+              "; as torch, this is refused rather than giving a wrong gradient: run the backward first, or "
+              "write to a clone)");
+}
 }
 bool grad_enabled() { return g_grad_enabled; }
 GradModeGuard::GradModeGuard(bool enabled) : prev_(g_grad_enabled) { g_grad_enabled = enabled; }
@@ -42,8 +61,20 @@ Node::~Node() {
   }
 }
 
+const Tensor& SavedTensor::get() const {
+  if (t_.defined()) {
+    const uint32_t now = t_.version();
+    if (now != version_) throw_written_in_place(g_running_node, t_.desc(), now, version_);
+  }
+  return t_;
+}
+
 Tensor Node::saved_output() const {
   GF_CHECK(out_storage_ != nullptr, name_, "output was not saved for backward");
+  const uint32_t now = out_storage_->version.load(std::memory_order_relaxed);
+  if (now != out_version_)
+    throw_written_in_place(name_, std::string(dtype_name(out_dtype_)) + shape_str(out_shape_) + " (its output)", now,
+                           out_version_);
   auto impl = new_impl();
   impl->storage = out_storage_;
   impl->shape = out_shape_;
@@ -78,6 +109,7 @@ Tensor record_op_n(const char* name, Tensor out, const Tensor* inputs, size_t n_
   }
   if (save_output) {
     node->out_storage_ = out.impl().storage;
+    node->out_version_ = out.version();
     node->out_shape_ = out.shape();
     node->out_dtype_ = out.dtype();
   }
@@ -198,6 +230,7 @@ class GraphTask {
     if (any && g.defined()) {
       GF_CHECK(static_cast<bool>(n->fn_), n->name_,
                "backward through a graph whose saved state was already freed (pass retain_graph=true)");
+      const RunningNode running_node(n->name_);
       grads = n->fn_(*n, g);
       GF_CHECK(grads.size() == n->next_.size(), n->name_,
                "backward returned " << grads.size() << " gradients for " << n->next_.size() << " inputs");

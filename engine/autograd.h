@@ -39,6 +39,33 @@ struct NoGradGuard : GradModeGuard {
   NoGradGuard() : GradModeGuard(false) {}
 };
 
+// ---- saved tensors ---------------------------------------------------------
+// A tensor a backward reads (an input or output of its op), with its
+// storage's version (Tensor::version) when the op ran. Reading its values
+// after an in-place write to that storage (copy_, nan_to_num_) throws, as
+// torch's SavedVariable::unpack does, where the gradient would silently be
+// computed from the new values. The check is made where the values are
+// read, so a saved tensor the pass does not need never refuses it. Its
+// shape, dtype and device are read unchecked: no in-place write changes them.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  SavedTensor(Tensor t)  // NOLINT: implicit, so an op captures `x = SavedTensor(x)` and reads it as before
+      : t_(std::move(t)), version_(t_.defined() ? t_.version() : 0) {}
+  const Tensor& get() const;  // the tensor, after the version check
+  operator const Tensor&() const { return get(); }  // NOLINT: implicit, as get()
+  bool defined() const { return t_.defined(); }
+  const Shape& shape() const { return t_.shape(); }
+  int64_t dim() const { return t_.dim(); }
+  int64_t size(int64_t d) const { return t_.size(d); }
+  DType dtype() const { return t_.dtype(); }
+  Device device() const { return t_.device(); }
+
+ private:
+  Tensor t_;
+  uint32_t version_ = 0;
+};
+
 // ---- graph -----------------------------------------------------------------
 // Where the gradient of one input goes: the node that produced it, or the leaf
 // whose .grad accumulates it. Both empty: that input needs no gradient.
@@ -148,7 +175,8 @@ class Node : public std::enable_shared_from_this<Node> {
   // During backward: whether input i's gradient is wanted by this pass.
   bool needs_input_grad(size_t i) const { return i < needs_.size() && needs_[i]; }
   // The op's output, re-attached to this node, for backwards that reuse it
-  // (exp, sqrt, sigmoid). Saved without a reference cycle.
+  // (exp, sqrt, sigmoid). Saved without a reference cycle; checked for
+  // in-place writes since as a SavedTensor is.
   Tensor saved_output() const;
 
  private:
@@ -166,6 +194,7 @@ class Node : public std::enable_shared_from_this<Node> {
   // Recursive: a backward that runs a pass of its own may meet its node.
   std::recursive_mutex running_;
   std::shared_ptr<Storage> out_storage_;
+  uint32_t out_version_ = 0;
   Shape out_shape_;
   DType out_dtype_ = DType::f32;
 };

@@ -203,6 +203,7 @@ void Tensor::copy_(const Tensor& src) const {
     GF_CUDA_CALL("copy_", cuda::copy(raw(), from.raw(), nbytes(), cuda::CopyKind::DeviceToDevice, device().index));
   else
     std::memcpy(raw(), from.raw(), nbytes());
+  bump_version();
 }
 
 Tensor Tensor::reshape(const Shape& s) const {

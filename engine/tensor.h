@@ -3,6 +3,7 @@
 // reshape is a view that shares storage.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -43,6 +44,9 @@ using DimList = Shape;
 class Node;
 
 // Owns one allocation from the device's caching allocator (engine/allocator.h).
+// `version` counts the in-place writes to it (Tensor::copy_, nan_to_num_),
+// shared by every view as torch's version counter is: a backward checks it
+// against the version each saved tensor had when its op ran (SavedTensor).
 struct Storage {
   Storage(size_t bytes, Device device);
   ~Storage();
@@ -51,6 +55,7 @@ struct Storage {
   void* ptr = nullptr;
   size_t bytes = 0;
   Device device;
+  std::atomic<uint32_t> version{0};
 };
 
 struct TensorImpl {
@@ -109,8 +114,13 @@ class Tensor {
   Tensor contiguous() const { return *this; }  // every tensor is dense
   Tensor reshape(const Shape& s) const;        // differentiable view; one size may be -1
   // In-place overwrite with src's values (same shape and dtype, any device),
-  // outside the graph: optimizer steps, EMA updates, loading weights.
+  // outside the graph: optimizer steps, EMA updates, loading weights. Bumps
+  // the storage's version: a pending backward that saved it refuses to run.
   void copy_(const Tensor& src) const;
+  // The storage's count of in-place writes (torch's `_version`); in-place
+  // ops call bump_version() after writing.
+  uint32_t version() const { return impl().storage->version.load(std::memory_order_relaxed); }
+  void bump_version() const { impl().storage->version.fetch_add(1, std::memory_order_relaxed); }
 
   TensorImpl& impl() const;
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }

@@ -50,9 +50,10 @@ Grads adain_grad(const Tensor& g, const Tensor& x, const Tensor& ys, const Tenso
   });
   const Shape s4{x.size(0), x.size(1), 1, 1};
   const double n = static_cast<double>(p.hw);
-  dx = record_op("adain_grad_x", dx, {g, x, ys}, [g, x, ys, s4, n](Node& node, const Tensor& a) {
+  dx = record_op("adain_grad_x", dx, {g, x, ys},
+                 [g = SavedTensor(g), x = SavedTensor(x), ys = SavedTensor(ys), s4, n](Node& node, const Tensor& a) {
     const auto [xhat, r] = instance_norm_ops(x);
-    const Tensor y4 = ys.reshape(s4), gc = plane_center(g), ac = plane_center(a);
+    const Tensor y4 = ys.get().reshape(s4), gc = plane_center(g), ac = plane_center(a);
     const Tensor sg = plane_sum(mul(g, xhat)), sa = plane_sum(mul(a, xhat)), big_a = plane_sum(mul(gc, a));
     Tensor d_g, d_x, d_ys;
     if (node.needs_input_grad(0)) d_g = mul(mul(y4, r), sub(ac, mul(xhat, sa * (1.0 / n))));
@@ -64,7 +65,8 @@ Grads adain_grad(const Tensor& g, const Tensor& x, const Tensor& ys, const Tenso
     if (node.needs_input_grad(2)) d_ys = mul(r, sub(big_a, mul(sg, sa) * (1.0 / n))).reshape(ys.shape());
     return Grads{d_g, d_x, d_ys};
   });
-  dys = record_op("adain_grad_ys", dys, {g, x}, [g, x, s4, n](Node& node, const Tensor& bs) {
+  dys = record_op("adain_grad_ys", dys, {g, x},
+                  [g = SavedTensor(g), x = SavedTensor(x), s4, n](Node& node, const Tensor& bs) {
     const auto [xhat, r] = instance_norm_ops(x);
     const Tensor b4 = bs.reshape(s4);
     Tensor d_g, d_x;
@@ -104,7 +106,8 @@ Tensor adain(const Tensor& x, const Tensor& ys, const Tensor& yb) {
     else
       cpu::adain_forward<T>(p, x.data<T>(), ys.data<T>(), yb.data<T>(), y.data<T>(), mu.data<T>(), rstd.data<T>());
   });
-  return record_op(op, y, {x, ys, yb}, [x, ys, mu, rstd, p](Node& n, const Tensor& g) {
+  return record_op(op, y, {x, ys, yb},
+                   [x = SavedTensor(x), ys = SavedTensor(ys), mu, rstd, p](Node& n, const Tensor& g) {
     Grads gr = adain_grad(g, x, ys, mu, rstd, p);
     for (size_t i = 0; i < gr.size(); ++i)
       if (!n.needs_input_grad(i)) gr[i] = Tensor();

@@ -139,16 +139,17 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
   Tensor y = apply(x.detach(), mu, scale, shift, d);
 
   return record_op(op, y, {x, weight, bias},
-                   [x, weight, mu, invstd, scale, batch_stats, eps, d, n](Node& node, const Tensor& g) {
+                   [x = SavedTensor(x), weight = SavedTensor(weight), mu, invstd, scale, batch_stats, eps, d,
+                       n](Node& node, const Tensor& g) {
     Grads out(3);
     const bool want_x = node.needs_input_grad(0), want_w = node.needs_input_grad(1), want_b = node.needs_input_grad(2);
     if (!grad_enabled()) {
       // First order: the fused kernels.
-      auto [sg, sgx] = backward_reduce(g, x.detach(), mu, d);
+      auto [sg, sgx] = backward_reduce(g, x.get().detach(), mu, d);
       if (want_x) {
         if (batch_stats) {
           const Tensor mean_g = sg / double(n), k = square(invstd) * sgx / double(n);
-          out[0] = backward_elemt(g, x.detach(), mu, mean_g, k, scale, d);
+          out[0] = backward_elemt(g, x.get().detach(), mu, mean_g, k, scale, d);
         } else {
           const Tensor z = zeros({d.c}, x.dtype(), x.device());
           out[0] = apply(g, z, scale, z, d);

@@ -149,7 +149,7 @@ Tensor bias_act(const Tensor& x, const Tensor& b, int64_t dim, const BiasActSpec
   const Tensor xs = keep_x ? x : Tensor(), bs = keep_x ? b : Tensor();
   return record_op(
       op, y, {x, b},
-      [xs, bs, dim, spec, keep_y, identity](Node& n, const Tensor& g) {
+      [xs = SavedTensor(xs), bs = SavedTensor(bs), dim, spec, keep_y, identity](Node& n, const Tensor& g) {
         const Tensor ys = keep_y ? n.saved_output().detach() : Tensor();
         const Tensor dx = identity ? g : bias_act_grad(g, xs, bs, ys, dim, spec);
         return Grads{n.needs_input_grad(0) ? dx : Tensor(), n.needs_input_grad(1) ? sum_except(dx, dim) : Tensor()};
@@ -171,7 +171,9 @@ Tensor bias_act_grad(const Tensor& dy, const Tensor& x, const Tensor& b, const T
                             << dim);
   Tensor dx = run_grad("bias_act_grad", 1, dy, x, b, y, Tensor(), dim, spec);
   const Tensor dy_kept = act_has_second_grad(spec.act) ? dy : Tensor();  // read by the second-order term only
-  return record_op("bias_act_grad", dx, {dy, x, b}, [dy_kept, x, b, y, dim, spec](Node& n, const Tensor& g) {
+  return record_op("bias_act_grad", dx, {dy, x, b},
+                   [dy_kept = SavedTensor(dy_kept), x = SavedTensor(x), b = SavedTensor(b), y = SavedTensor(y), dim,
+                       spec](Node& n, const Tensor& g) {
     // Linear in dy: its dy-gradient is itself. The x- and b-gradients need act''.
     Tensor d_dy, d_x, d_b;
     if (n.needs_input_grad(0)) d_dy = bias_act_grad(g, x, b, y, dim, spec);

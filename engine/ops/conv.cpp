@@ -204,7 +204,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dParams& p) {
   const Args args{{{{"x", &x.shape()}, {"w", &w.shape()}, {}}}, p};
   const Conv2dShape s = forward_geometry(op, args, x.shape(), w.shape());
   Tensor y = run_pass(op, ConvPass::forward, s, x, w, {s.n, s.k, s.out_h, s.out_w});
-  return record_op(op, y, {x, w}, [x, w, p](Node& self, const Tensor& gy) {
+  return record_op(op, y, {x, w}, [x = SavedTensor(x), w = SavedTensor(w), p](Node& self, const Tensor& gy) {
     Grads g(2);
     if (self.needs_input_grad(0))
       g[0] = conv_transpose2d(gy, w, p, output_padding(x.size(2), gy.size(2), w.size(2), p.pad_h, p.stride_h),
@@ -232,7 +232,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Conv2dParams& p,
   const Shape y_shape{x.size(0), w.size(1) * p.groups, out_h, out_w};
   const Conv2dShape s = forward_geometry(op, args, y_shape, w.shape());
   Tensor y = run_pass(op, ConvPass::backward_data, s, x, w, y_shape);
-  return record_op(op, y, {x, w}, [x, w, p](Node& self, const Tensor& gy) {
+  return record_op(op, y, {x, w}, [x = SavedTensor(x), w = SavedTensor(w), p](Node& self, const Tensor& gy) {
     Grads g(2);
     if (self.needs_input_grad(0)) g[0] = conv2d(gy, w, p);
     if (self.needs_input_grad(1)) g[1] = conv2d_weight_grad(gy, x, w.shape(), p);
@@ -251,7 +251,7 @@ Tensor conv2d_weight_grad(const Tensor& x, const Tensor& gy, const Shape& w_shap
   const Shape expect{s.n, s.k, s.out_h, s.out_w};
   GF_CHECK(gy.shape() == expect, op, "gy must have the conv2d output shape " << shape_str(expect) << " " << args);
   Tensor gw = run_pass(op, ConvPass::backward_filter, s, x, gy, w_shape);
-  return record_op(op, gw, {x, gy}, [x, gy, p](Node& self, const Tensor& ggw) {
+  return record_op(op, gw, {x, gy}, [x = SavedTensor(x), gy = SavedTensor(gy), p](Node& self, const Tensor& ggw) {
     Grads g(2);
     if (self.needs_input_grad(0))
       g[0] = conv_transpose2d(gy, ggw, p, output_padding(x.size(2), gy.size(2), ggw.size(2), p.pad_h, p.stride_h),

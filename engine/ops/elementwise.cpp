@@ -82,12 +82,13 @@ Tensor run_ternary(const char* name, TernaryOp op, const Tensor& a, const Tensor
 
 using Grads = GradList;
 
-// Unary op whose backward is g * dydx(x, y).
+// Unary op whose backward is g * dydx(x, y): a function of x, or with
+// save_out of the output y alone (x is then neither kept nor checked).
 template <class DyDx>
 Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, double a, double b, DyDx dydx, bool save_out = false) {
   Tensor y = run_unary(name, op, x, a, b);
   return record_op(name, y, {x},
-                   [x, dydx, save_out](Node& self, const Tensor& g) {
+                   [x = save_out ? SavedTensor() : SavedTensor(x), dydx, save_out](Node& self, const Tensor& g) {
                      return Grads{mul(g, dydx(x, save_out ? self.saved_output() : Tensor()))};
                    },
                    save_out);
@@ -100,7 +101,7 @@ Tensor unary_op(const char* name, UnaryOp op, const Tensor& x, double a, double 
 using Region = Tensor (*)(const Tensor& x, double a, double b);
 Tensor gated_op(const char* name, UnaryOp op, const Tensor& x, double a, double b, Region inside) {
   Tensor y = run_unary(name, op, x, a, b);
-  return record_op(name, y, {x}, [x, a, b, inside](Node&, const Tensor& g) {
+  return record_op(name, y, {x}, [x = SavedTensor(x), a, b, inside](Node&, const Tensor& g) {
     return Grads{where(inside(x, a, b), g, zeros({}, g.dtype(), g.device()))};
   });
 }
@@ -125,7 +126,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = run_binary("mul", BinaryOp::mul, a, b);
-  return record_op("mul", out, {a, b}, [a, b](Node& n, const Tensor& g) {
+  return record_op("mul", out, {a, b}, [a = SavedTensor(a), b = SavedTensor(b)](Node& n, const Tensor& g) {
     return Grads{n.needs_input_grad(0) ? sum_to(mul(g, b), a.shape()) : Tensor(),
                  n.needs_input_grad(1) ? sum_to(mul(g, a), b.shape()) : Tensor()};
   });
@@ -133,7 +134,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = run_binary("div", BinaryOp::div, a, b);
-  return record_op("div", out, {a, b}, [a, b](Node& n, const Tensor& g) {
+  return record_op("div", out, {a, b}, [a = SavedTensor(a), b = SavedTensor(b)](Node& n, const Tensor& g) {
     Tensor ga, gb;
     if (n.needs_input_grad(0)) ga = sum_to(div(g, b), a.shape());
     if (n.needs_input_grad(1)) gb = sum_to(neg(div(mul(g, a), square(b))), b.shape());
@@ -156,7 +157,7 @@ Tensor exp(const Tensor& x) {
 }
 Tensor log(const Tensor& x) {
   Tensor y = run_unary("log", UnaryOp::log, x);
-  return record_op("log", y, {x}, [x](Node&, const Tensor& g) { return Grads{div(g, x)}; });
+  return record_op("log", y, {x}, [x = SavedTensor(x)](Node&, const Tensor& g) { return Grads{div(g, x)}; });
 }
 Tensor acos(const Tensor& x) {  // d/dx acos x = -1 / sqrt(1 - x^2)
   return unary_op("acos", UnaryOp::acos, x, 0, 0,
@@ -232,20 +233,23 @@ Tensor nan_to_num(const Tensor& x, double nan, double posinf, double neginf) {
 
 void nan_to_num_(const Tensor& x, double nan, double posinf, double neginf) {
   run_unary("nan_to_num_", UnaryOp::nan_to_num, x, nan, posinf, neginf, x);
+  x.bump_version();
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor out = run_ternary("where", TernaryOp::where, cond, a, b);
-  return record_op("where", out, {cond, a, b}, [cond, a, b](Node& n, const Tensor& g) {
+  const Shape sa = a.shape(), sb = b.shape();
+  return record_op("where", out, {cond, a, b}, [cond = SavedTensor(cond), sa, sb](Node& n, const Tensor& g) {
     Tensor z = zeros({}, g.dtype(), g.device());
-    return Grads{Tensor(), n.needs_input_grad(1) ? sum_to(where(cond, g, z), a.shape()) : Tensor(),
-                 n.needs_input_grad(2) ? sum_to(where(cond, z, g), b.shape()) : Tensor()};
+    return Grads{Tensor(), n.needs_input_grad(1) ? sum_to(where(cond, g, z), sa) : Tensor(),
+                 n.needs_input_grad(2) ? sum_to(where(cond, z, g), sb) : Tensor()};
   });
 }
 
 Tensor lerp(const Tensor& a, const Tensor& b, const Tensor& t) {
   Tensor out = run_ternary("lerp", TernaryOp::lerp, a, b, t);
-  return record_op("lerp", out, {a, b, t}, [a, b, t](Node& n, const Tensor& g) {
+  return record_op("lerp", out, {a, b, t},
+                   [a = SavedTensor(a), b = SavedTensor(b), t = SavedTensor(t)](Node& n, const Tensor& g) {
     Tensor ga, gb, gt_;
     if (n.needs_input_grad(0)) ga = sum_to(mul(g, affine(t, -1.0, 1.0)), a.shape());
     if (n.needs_input_grad(1)) gb = sum_to(mul(g, t), b.shape());

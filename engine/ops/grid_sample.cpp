@@ -83,7 +83,7 @@ Tensor affine_grid_sample(const Tensor& x, const Tensor& theta, int64_t out_h, i
       cpu::affine_grid_sample<T>(x.data<T>(), theta.data<T>(), y.data<T>(), d);
   });
   const Tensor th = theta.detach();
-  return record_op(op, y, {x}, [th, in_h, in_w](Node&, const Tensor& g) {
+  return record_op(op, y, {x}, [th = SavedTensor(th), in_h, in_w](Node&, const Tensor& g) {
     return Grads{affine_grid_sample_adjoint(g, th, in_h, in_w)};
   });
 }
@@ -104,7 +104,7 @@ Tensor affine_grid_sample_adjoint(const Tensor& g, const Tensor& theta, int64_t 
       cpu::affine_grid_sample_adjoint<T>(g.data<T>(), theta.data<T>(), dx.data<T>(), d);
   });
   const Tensor th = theta.detach();
-  return record_op(op, dx, {g}, [th, out_h, out_w](Node&, const Tensor& h) {
+  return record_op(op, dx, {g}, [th = SavedTensor(th), out_h, out_w](Node&, const Tensor& h) {
     return Grads{affine_grid_sample(h, th, out_h, out_w)};
   });
 }

@@ -62,7 +62,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
     });
   }
 
-  return record_op("matmul", out, {a, b}, [a, b, trans_a, trans_b](Node& self, const Tensor& g) {
+  return record_op("matmul", out, {a, b},
+                   [a = SavedTensor(a), b = SavedTensor(b), trans_a, trans_b](Node& self, const Tensor& g) {
     Tensor ga, gb;
     if (self.needs_input_grad(0))
       ga = sum_to(trans_a ? matmul(b, g, trans_b, true) : matmul(g, b, false, !trans_b), a.shape());

@@ -59,7 +59,7 @@ Tensor minibatch_stddev(const Tensor& x, int64_t group_size, int64_t num_channel
       cpu::minibatch_stddev<T>(x.data<T>(), y.data<T>(), scratch.data<T>(), d, kEps);
     }
   });
-  return record_op(op, y, {x}, [x, group_size, num_channels](Node&, const Tensor& g) {
+  return record_op(op, y, {x}, [x = SavedTensor(x), group_size, num_channels](Node&, const Tensor& g) {
     return Grads{minibatch_stddev_grad(x, g, group_size, num_channels)};
   });
 }
@@ -83,8 +83,9 @@ Tensor minibatch_stddev_grad(const Tensor& x, const Tensor& g, int64_t group_siz
     else
       cpu::minibatch_stddev_grad<T>(x.data<T>(), g.data<T>(), dx.data<T>(), scratch.data<T>(), d, kEps);
   });
-  return record_op(op, dx, {x, g}, [x, g, G, M, F, c, H, W, C](Node& n, const Tensor& h) {
-    const Tensor xr = x.reshape({G, M, F, c, H, W}), hr = h.reshape({G, M, F, c, H, W});
+  return record_op(op, dx, {x, g},
+                   [x = SavedTensor(x), g = SavedTensor(g), G, M, F, c, H, W, C](Node& n, const Tensor& h) {
+    const Tensor xr = x.get().reshape({G, M, F, c, H, W}), hr = h.reshape({G, M, F, c, H, W});
     const Tensor dev = sub(xr, mean(xr, {0}, true));
     const Tensor sd = sqrt(affine(mean(square(dev), {0}, true), 1.0, kEps));
     const Tensor u = div(dev, sd);

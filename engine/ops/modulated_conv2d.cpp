@@ -72,7 +72,9 @@ Tensor modulate_weight(const Tensor& weight, const Tensor& styles, bool demodula
     else
       cpu::modulate_weight<T>(p, weight.data<T>(), styles.data<T>(), out.data<T>());
   });
-  return record_op(op, out, {weight, styles}, [weight, styles, demodulate, l](Node& n, const Tensor& g) {
+  return record_op(op, out, {weight, styles},
+                   [weight = SavedTensor(weight), styles = SavedTensor(styles), demodulate, l](Node& n,
+                       const Tensor& g) {
     const ModWeightParams p = mod_params(weight, styles, demodulate, l);
     const bool want_w = n.needs_input_grad(0), want_s = n.needs_input_grad(1);
     Tensor dw = want_w ? Tensor::empty(weight.shape(), weight.dtype(), weight.device()) : Tensor();
@@ -85,11 +87,11 @@ Tensor modulate_weight(const Tensor& weight, const Tensor& styles, bool demodula
       if (g.device().is_cuda()) {
         GF_CUDA_CALL(gop, {
           const Tensor ws = Tensor::empty({2 * p.n * p.o}, g.dtype(), g.device());
-          cuda::modulate_weight_grad<T>(p, g.data<T>(), weight.data<T>(), styles.data<T>(), pw, ps, ws.data<T>(),
-                                        stream_of(g.device()));
+          cuda::modulate_weight_grad<T>(p, g.data<T>(), weight.get().data<T>(), styles.get().data<T>(), pw, ps,
+                                        ws.data<T>(), stream_of(g.device()));
         });
       } else {
-        cpu::modulate_weight_grad<T>(p, g.data<T>(), weight.data<T>(), styles.data<T>(), pw, ps);
+        cpu::modulate_weight_grad<T>(p, g.data<T>(), weight.get().data<T>(), styles.get().data<T>(), pw, ps);
       }
     });
     return Grads{want_w ? modulate_weight_grad_weight(g, dw, weight, styles, demodulate, l) : Tensor(),
@@ -148,7 +150,8 @@ Grads modulate_weight_grad_backward(const Tensor& g_conv, const Tensor& va, cons
 Tensor modulate_weight_grad_weight(const Tensor& g, const Tensor& dw, const Tensor& weight, const Tensor& styles,
                                    bool demodulate, const WeightLayout& l) {
   return record_op("modulate_weight_grad_weight", dw, {g, weight, styles},
-                   [g, weight, styles, demodulate, l](Node&, const Tensor& v) {
+                   [g = SavedTensor(g), weight = SavedTensor(weight), styles = SavedTensor(styles), demodulate,
+                       l](Node&, const Tensor& v) {
                      return modulate_weight_grad_backward(g, v, Tensor(), weight, styles, demodulate, l);
                    });
 }
@@ -156,7 +159,8 @@ Tensor modulate_weight_grad_weight(const Tensor& g, const Tensor& dw, const Tens
 Tensor modulate_weight_grad_styles(const Tensor& g, const Tensor& ds, const Tensor& weight, const Tensor& styles,
                                    bool demodulate, const WeightLayout& l) {
   return record_op("modulate_weight_grad_styles", ds, {g, weight, styles},
-                   [g, weight, styles, demodulate, l](Node&, const Tensor& v) {
+                   [g = SavedTensor(g), weight = SavedTensor(weight), styles = SavedTensor(styles), demodulate,
+                       l](Node&, const Tensor& v) {
                      return modulate_weight_grad_backward(g, Tensor(), v, weight, styles, demodulate, l);
                    });
 }

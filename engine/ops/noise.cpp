@@ -95,7 +95,8 @@ Tensor noise_bias_act(const Tensor& x, const Tensor& noise, const Tensor& streng
   const Tensor xs = needs_z ? x : Tensor();  // not kept alive for lrelu
   return record_op(
       op, y, {x, noise, strength, b},
-      [xs, noise, strength, b, spec, identity, keep_y](Node& n, const Tensor& g) {
+      [xs = SavedTensor(xs), noise = SavedTensor(noise), strength = SavedTensor(strength), b = SavedTensor(b), spec,
+          identity, keep_y](Node& n, const Tensor& g) {
         const Tensor z = xs.defined() ? add_noise(xs, noise, strength) : Tensor();
         const Tensor ys = keep_y ? n.saved_output().detach() : Tensor();
         const Tensor dz = identity ? g : bias_act_grad(g, z, b, ys, 1, spec);

@@ -47,7 +47,7 @@ Tensor pixel_norm(const Tensor& x, int64_t dim, double eps) {
     else
       cpu::pixel_norm<T>(x.data<T>(), y.data<T>(), v.outer, v.r, v.inner, eps);
   });
-  return record_op(op, y, {x}, [x, dim, eps](Node&, const Tensor& g) {
+  return record_op(op, y, {x}, [x = SavedTensor(x), dim, eps](Node&, const Tensor& g) {
     return Grads{pixel_norm_grad(x, g, dim, eps)};
   });
 }
@@ -68,7 +68,7 @@ Tensor pixel_norm_grad(const Tensor& x, const Tensor& g, int64_t dim, double eps
     else
       cpu::pixel_norm_grad<T>(x.data<T>(), g.data<T>(), dx.data<T>(), v.outer, v.r, v.inner, eps);
   });
-  return record_op(op, dx, {x, g}, [x, g, dim, eps](Node& n, const Tensor& h) {
+  return record_op(op, dx, {x, g}, [x = SavedTensor(x), g = SavedTensor(g), dim, eps](Node& n, const Tensor& h) {
     Tensor d_x, d_g;
     if (n.needs_input_grad(0)) {
       // d<h, J(x) g>/dx = s^3 * ((3 s^2 B C - A) x - C h - B g), with

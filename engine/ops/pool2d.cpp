@@ -101,7 +101,8 @@ Tensor max_pool2d(const Tensor& x, const MaxPool2dParams& p) {
                     << " window");
   const Tensor xd = x.detach();
   Tensor y = max_pool2d_take(xd, xd, p, out_h, out_w);
-  return record_op(op, y, {x}, [xd, p](Node&, const Tensor& g) { return Grads{max_pool2d_backward(xd, g, p)}; });
+  return record_op(op, y, {x},
+                   [xd = SavedTensor(xd), p](Node&, const Tensor& g) { return Grads{max_pool2d_backward(xd, g, p)}; });
 }
 
 Tensor max_pool2d_backward(const Tensor& x, const Tensor& g, const MaxPool2dParams& p) {
@@ -124,7 +125,7 @@ Tensor max_pool2d_backward(const Tensor& x, const Tensor& g, const MaxPool2dPara
   });
   // Linear in g; the maxima are piecewise constant in x (no gradient).
   const Tensor xd = x.detach();
-  return record_op(op, dx, {g}, [xd, p, out_h, out_w](Node&, const Tensor& h) {
+  return record_op(op, dx, {g}, [xd = SavedTensor(xd), p, out_h, out_w](Node&, const Tensor& h) {
     return Grads{max_pool2d_take(xd, h, p, out_h, out_w)};
   });
 }

@@ -26,12 +26,12 @@ Tensor prelu(const Tensor& x, const Tensor& a) {
     else
       cpu::prelu<T>(x.data<T>(), a.data<T>(), y.data<T>(), d);
   });
-  return record_op(op, y, {x, a}, [x, a, d](Node& n, const Tensor& g) {
+  return record_op(op, y, {x, a}, [x = SavedTensor(x), a = SavedTensor(a), d](Node& n, const Tensor& g) {
     // The slope each element saw: 1 where x > 0, else a (broadcast per channel).
     const Tensor pos = gt(x, zeros({1}, x.dtype(), x.device()));
     Shape s(static_cast<size_t>(x.dim()), 1);
     if (d.per_channel) s[1] = d.c;
-    const Tensor ab = a.reshape(s);
+    const Tensor ab = a.get().reshape(s);
     // Selected, not masked by 0/1 products: a NaN or inf from above (or an
     // infinite slope) stays on its side, as torch's prelu backward.
     GradList out(2);

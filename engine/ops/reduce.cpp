@@ -117,9 +117,10 @@ Tensor max(const Tensor& x, DimList dims, bool keepdim) {
   Tensor y = y_keep.reshape(r.out_shape);
   const Shape keep = r.keep_shape;
   const DimList rdims = r.dims;
-  return record_op("max", y, {x}, [x, y_keep, keep, rdims](Node&, const Tensor& g) {
+  return record_op("max", y, {x},
+                   [x = SavedTensor(x), y_keep = SavedTensor(y_keep), keep, rdims](Node&, const Tensor& g) {
     // Ties share the gradient equally, as torch.amax does.
-    Tensor mask = eq(x.detach(), y_keep);
+    Tensor mask = eq(x.get().detach(), y_keep);
     Tensor count = sum(mask, rdims, true);
     return Grads{mul(expand(g.reshape(keep), x.shape()), div(mask, count))};
   });

@@ -69,7 +69,7 @@ Tensor upfirdn2d(const Tensor& x, const Tensor& f, const UpFirDn2dParams& p) {
       cpu::upfirdn2d<T>(x.data<T>(), f2.data<T>(), y.data<T>(), d, p.gain);
   });
 
-  return record_op(op, y, {x}, [p, f2, in_h, in_w, out_h, out_w, fh, fw](Node&, const Tensor& g) {
+  return record_op(op, y, {x}, [p, f2 = SavedTensor(f2), in_h, in_w, out_h, out_w, fh, fw](Node&, const Tensor& g) {
     // An empty plane (the output is padding alone) has an empty gradient;
     // the adjoint's own output-size check would refuse it.
     if (in_h == 0 || in_w == 0) return Grads{zeros({g.size(0), g.size(1), in_h, in_w}, g.dtype(), g.device())};
