@@ -314,6 +314,12 @@ Flag resume_time_flag(const std::string& scope) {
                 Range::at_least(0, 1e12));
 }
 
+Flag data_from_files_flag() {
+  return {"data-from-files", "", "",
+          "hold no decoded images: decode each from its file when a minibatch takes it, as the official loader "
+          "(same pixels, slower; the default for data whose pixels do not fit in memory)"};
+}
+
 void check_kept_on_resume(const Args& args, const std::string& path, const std::vector<KeptValue>& kept) {
   for (const KeptValue& k : kept) {
     if (!args.has(k.flag)) continue;

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <numeric>
 #include <random>
 #include <nlohmann/json.hpp>
@@ -382,11 +384,13 @@ void add_notes(std::vector<std::string>& notes, const std::string& head, const s
 // claim 32768x32768 in a few bytes) is one line, not std::bad_alloc or the
 // OOM killer zeroing gigabytes. Within a container the cap is its memory
 // limit, not the host's RAM.
-void check_fits_in_memory(const std::string& path, size_t images, int res, int channels, const std::string& first) {
+// Why the decoded pixels of `images` images cannot be held in memory, or ""
+// when they can.
+std::string memory_shortfall(const std::string& path, size_t images, int res, int channels, const std::string& first) {
   const HostMemory memory = usable_host_memory();
-  if (memory.bytes == 0 || images == 0) return;
+  if (memory.bytes == 0 || images == 0) return "";
   const uint64_t image_size = uint64_t(res) * uint64_t(res) * uint64_t(channels);
-  if (images <= memory.bytes / image_size) return;
+  if (images <= memory.bytes / image_size) return "";
   auto gib = [](long double b) {
     char s[32];
     std::snprintf(s, sizeof s, "%.1Lf", b / (1ull << 30));
@@ -395,10 +399,46 @@ void check_fits_in_memory(const std::string& path, size_t images, int res, int c
   const std::string cap = memory.limited == "physical memory" ? "this machine's " + gib((long double)memory.bytes) + " GiB"
                                                                : "the " + gib((long double)memory.bytes) +
                                                                      " GiB this process may use (" + memory.limited + ")";
-  throw Error(path + ": " + std::to_string(images) + " images of " + std::to_string(res) + "x" + std::to_string(res) + "x" +
-              std::to_string(channels) + " (as " + first + " says) need " + gib((long double)images * image_size) +
-              " GiB in memory as 8-bit pixels, more than " + cap + "; use fewer or smaller images");
+  return path + ": " + std::to_string(images) + " images of " + std::to_string(res) + "x" + std::to_string(res) + "x" +
+         std::to_string(channels) + " (as " + first + " says) need " + gib((long double)images * image_size) +
+         " GiB in memory as 8-bit pixels, more than " + cap;
 }
+
+void hwc_to_chw(const uint8_t* hwc, size_t plane, int channels, uint8_t* chw) {
+  for (size_t p = 0; p < plane; ++p)
+    for (int c = 0; c < channels; ++c) chw[c * plane + p] = hwc[p * channels + c];
+}
+
+// A folder's or zip's images read again from their files (from_files): the
+// bytes under a lock (a zip is one stream), decoded outside it.
+class FileImages final : public RawImageReader {
+ public:
+  FileImages(Source src, std::vector<std::string> names, int res, int channels)
+      : src_(std::move(src)), names_(std::move(names)), res_(res), channels_(channels) {}
+  int64_t count() const override { return static_cast<int64_t>(names_.size()); }
+  void read(int64_t raw, uint8_t* out) const override {
+    GF_CHECK(raw >= 0 && raw < count(), "FileImages::read", "image " << raw << " of " << count());
+    const std::string& name = names_[static_cast<size_t>(raw)];
+    const std::string file = src_.display(name);
+    std::vector<uint8_t> bytes;
+    {
+      std::lock_guard<std::mutex> lock(read_mutex_);
+      bytes = src_.read(name);
+    }
+    ImageInfo info;
+    const std::vector<uint8_t> hwc = decode_image(bytes.data(), bytes.size(), file, channels_, &info);
+    if (info.width != res_ || info.height != res_)
+      throw Error(file + ": image is " + std::to_string(info.width) + "x" + std::to_string(info.height) +
+                  " now, " + std::to_string(res_) + "x" + std::to_string(res_) + " when the dataset was opened");
+    hwc_to_chw(hwc.data(), size_t(res_) * size_t(res_), channels_, out);
+  }
+
+ private:
+  Source src_;
+  std::vector<std::string> names_;  // raw image order
+  int res_, channels_;
+  mutable std::mutex read_mutex_;
+};
 
 std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& opt) {
   const size_t files = src.names.size();
@@ -476,9 +516,15 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   // skipped and named; under --max-images the next stand-in takes over its
   // slot and is decoded in a later chunk, so the pixels never outgrow the
   // size checked here. A transparent image stops the run (image_io.h).
+  // With from_files (asked for, or where the pixels would not fit in
+  // memory) every image is decoded here as well, for the same checks and
+  // notes, but its pixels are not kept.
   const size_t plane = static_cast<size_t>(res) * res, image_size = plane * channels;
-  check_fits_in_memory(src.path, used.size(), res, channels, first);
-  std::vector<uint8_t> pixels(used.size() * image_size);
+  bool from_files = opt.from_files;
+  std::string too_large;
+  if (!from_files) too_large = memory_shortfall(src.path, used.size(), res, channels, first);
+  if (!too_large.empty()) from_files = true;
+  std::vector<uint8_t> pixels(from_files ? 0 : used.size() * image_size);
   std::vector<Conversions> done(used.size());
   std::vector<char> ok(used.size(), 0);
   std::string transparent;
@@ -519,9 +565,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
         done[u] = Conversions{};
         const std::vector<uint8_t> hwc = decode_image(bytes[k].data(), bytes[k].size(), file, channels, &info, &done[u]);
         if (info.width != res || info.height != res) throw Error(file + ": image changed size between reads");
-        uint8_t* dst = pixels.data() + u * image_size;
-        for (size_t p = 0; p < plane; ++p)
-          for (int c = 0; c < channels; ++c) dst[c * plane + p] = hwc[p * channels + c];
+        if (!from_files) hwc_to_chw(hwc.data(), plane, channels, pixels.data() + u * image_size);
         ok[u] = 1;
       } catch (const TransparentImageError& e) {  // exceptions must not leave an OpenMP region
         errors[k] = e.what();
@@ -564,7 +608,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     std::iota(by_name.begin(), by_name.end(), size_t(0));
     std::sort(by_name.begin(), by_name.end(), [&](size_t a, size_t b) { return used[a] < used[b]; });
     std::vector<uint8_t> scratch(image_size);
-    std::vector<char> placed(used.size(), 0);
+    std::vector<char> placed(used.size(), from_files);  // no pixels to move
     auto image = [&](size_t u) { return pixels.data() + u * image_size; };
     for (size_t r = 0; r < by_name.size(); ++r) {
       if (placed[r]) continue;
@@ -599,7 +643,8 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   size_t kept = 0;
   for (size_t u = 0; u < used.size(); ++u) {
     if (!ok[u]) continue;
-    if (kept != u) std::memmove(pixels.data() + kept * image_size, pixels.data() + u * image_size, image_size);
+    if (kept != u && !from_files)
+      std::memmove(pixels.data() + kept * image_size, pixels.data() + u * image_size, image_size);
     ++kept;
     const std::string& name = src.names[used[u]];
     const std::string file = src.display(name);
@@ -615,7 +660,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     if (d.cmyk_to_rgb) cmyk.push_back(file);
     if (d.frames > 1) animated.push_back(file + " (" + std::to_string(d.frames) + " frames)");
   }
-  pixels.resize(kept * image_size);
+  if (!from_files) pixels.resize(kept * image_size);
   for (size_t i = 0; i < files; ++i)
     if (!skip_reason[i].empty()) skipped.push_back(skip_reason[i]);
   std::sort(skipped.begin(), skipped.end());
@@ -658,12 +703,20 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   fs::path named = fs::absolute(src.path).lexically_normal();
   if (named.filename().empty()) named = named.parent_path();
   const std::string name = named.stem().string();
-  auto ds = std::make_unique<Dataset>(name, res, channels, std::move(pixels), std::move(labels), opt, classes);
+  if (!too_large.empty())
+    notes.push_back(too_large + ": read from the files, each image decoded again whenever a batch takes it");
+  auto ds = from_files ? std::make_unique<Dataset>(
+                             name, res, channels, std::make_shared<FileImages>(src, kept_names, res, channels),
+                             std::move(labels), opt, classes)
+                       : std::make_unique<Dataset>(name, res, channels, std::move(pixels), std::move(labels), opt, classes);
   ds->set_notes(std::move(notes));
   return ds;
 }
 
 std::unique_ptr<Dataset> open_fashion_mnist(const DatasetOptions& opt) {
+  if (opt.from_files)  // one gzip'd file of 60000 images: no image has a file of its own to decode again
+    throw Error("--data-from-files reads a folder's or zip's images from their files; Fashion-MNIST (no --data) is "
+                "read whole: give --data, or leave it out");
   if (!fashion_mnist_installed(opt.fashion_mnist_dir))
     throw Error(opt.fashion_mnist_dir + ": Fashion-MNIST not found (install dataset-fashion-mnist, or pass --data)");
   IdxImages idx = read_idx_images(opt.fashion_mnist_dir + "/train-images-idx3-ubyte.gz",
@@ -682,7 +735,18 @@ Dataset::Dataset(std::string name, int resolution, int channels, std::vector<uin
       labels_(std::move(labels)) {
   const size_t image_size = static_cast<size_t>(channels) * resolution * resolution;
   GF_CHECK(image_size > 0 && pixels_.size() % image_size == 0, "Dataset", "pixel buffer is not a whole number of images");
-  const int64_t raw_n = static_cast<int64_t>(pixels_.size() / image_size);
+  index_items(static_cast<int64_t>(pixels_.size() / image_size), opt, classes);
+}
+
+Dataset::Dataset(std::string name, int resolution, int channels, std::shared_ptr<const RawImageReader> files,
+                 RawLabels labels, const DatasetOptions& opt, int64_t classes)
+    : name_(std::move(name)), resolution_(resolution), channels_(channels), files_(std::move(files)),
+      labels_(std::move(labels)) {
+  GF_CHECK(files_ != nullptr && channels > 0 && resolution > 0, "Dataset", "no image reader");
+  index_items(files_->count(), opt, classes);
+}
+
+void Dataset::index_items(int64_t raw_n, const DatasetOptions& opt, int64_t classes) {
   GF_CHECK(labels_.classes.empty() || labels_.vectors.empty(), "Dataset", "class labels and label vectors at once");
   GF_CHECK(labels_.classes.empty() || static_cast<int64_t>(labels_.classes.size()) == raw_n, "Dataset",
            labels_.classes.size() << " labels for " << raw_n << " images");
@@ -714,8 +778,17 @@ Dataset::Dataset(std::string name, int resolution, int channels, std::vector<uin
 void Dataset::image(int64_t i, uint8_t* out) const {
   GF_CHECK(i >= 0 && i < size(), "Dataset::image", "index " << i << " out of range for " << size() << " items");
   const size_t res = static_cast<size_t>(resolution_), image_size = channels_ * res * res;
-  const uint8_t* src = pixels_.data() + static_cast<size_t>(raw_idx_[static_cast<size_t>(i)]) * image_size;
-  if (!xflip_[static_cast<size_t>(i)]) {
+  const int64_t raw = raw_idx_[static_cast<size_t>(i)];
+  const bool flip = xflip_[static_cast<size_t>(i)] != 0;
+  std::vector<uint8_t> decoded;
+  const uint8_t* src = pixels_.data() + static_cast<size_t>(raw) * image_size;
+  if (files_) {
+    if (!flip) return files_->read(raw, out);
+    decoded.resize(image_size);
+    files_->read(raw, decoded.data());
+    src = decoded.data();
+  }
+  if (!flip) {
     std::memcpy(out, src, image_size);
     return;
   }
@@ -769,12 +842,29 @@ Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device
   Tensor images = Tensor::empty({n, channels_, res, res});
   Tensor labels = zeros({n, c_dim_});
   float* img = images.data<float>();
-  std::vector<uint8_t> buf(image_size);
-  for (int64_t k = 0; k < n; ++k) {
-    image(indices[static_cast<size_t>(k)], buf.data());
-    for (size_t p = 0; p < image_size; ++p) img[k * image_size + p] = buf[p] / 127.5f - 1.0f;
-    if (c_dim_ > 0) label_row(indices[static_cast<size_t>(k)], labels.data<float>() + k * c_dim_);
+  // Images read from files are decoded side by side (the official loader's
+  // DataLoader workers); an error leaves the parallel region as a message.
+  std::vector<std::string> errors(indices.size());
+#pragma omp parallel if (files_ != nullptr && n > 1)
+  {
+    std::vector<uint8_t> buf(image_size);
+#pragma omp for schedule(dynamic)
+    for (int64_t k = 0; k < n; ++k) {
+      try {
+        image(indices[static_cast<size_t>(k)], buf.data());
+      } catch (const Error& e) {
+        errors[static_cast<size_t>(k)] = e.what();
+        continue;
+      } catch (const std::bad_alloc&) {
+        errors[static_cast<size_t>(k)] = name_ + ": out of memory while decoding item " + std::to_string(indices[size_t(k)]);
+        continue;
+      }
+      for (size_t p = 0; p < image_size; ++p) img[k * image_size + p] = buf[p] / 127.5f - 1.0f;
+      if (c_dim_ > 0) label_row(indices[static_cast<size_t>(k)], labels.data<float>() + k * c_dim_);
+    }
   }
+  for (const std::string& e : errors)
+    if (!e.empty()) throw Error(e);
   return {images.to(device), labels.to(device)};
 }
 

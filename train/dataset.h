@@ -83,6 +83,25 @@ struct DatasetOptions {
   int64_t max_images = 0;
   uint32_t subset_seed = 0;
   std::string fashion_mnist_dir = kFashionMnistDir;
+  // --data-from-files: hold no decoded pixels; decode each image from its
+  // file whenever an item is asked for, as the official loader does (its
+  // DataLoader workers read the zip per batch). A folder or zip whose
+  // decoded pixels would not fit in memory is read this way without being
+  // asked (it was refused). The images are checked and decoded once when
+  // the dataset is opened either way, so what is skipped, refused and noted
+  // is the same, and so are the items' pixels.
+  bool from_files = false;
+};
+
+// A dataset's images as they are read again from their files (from_files):
+// raw image r (0 <= r < count) decoded into out[C * res * res] as uint8
+// CHW. Safe to call from several threads at once. Throws gf::Error naming
+// the file when it no longer reads as it did (changed or removed since).
+class RawImageReader {
+ public:
+  virtual ~RawImageReader() = default;
+  virtual int64_t count() const = 0;
+  virtual void read(int64_t raw, uint8_t* out) const = 0;
 };
 
 // A dataset's resume key (`all`, train/checkpoint_state.h's
@@ -107,6 +126,9 @@ class Dataset {
   // vectors, their length.
   Dataset(std::string name, int resolution, int channels, std::vector<uint8_t> pixels, RawLabels labels,
           const DatasetOptions& opt, int64_t classes = 0);
+  // The same over images decoded from their files when asked for.
+  Dataset(std::string name, int resolution, int channels, std::shared_ptr<const RawImageReader> files,
+          RawLabels labels, const DatasetOptions& opt, int64_t classes = 0);
 
   const std::string& name() const { return name_; }
   int resolution() const { return resolution_; }
@@ -120,8 +142,12 @@ class Dataset {
   const std::vector<std::string>& notes() const { return notes_; }
   void set_notes(std::vector<std::string> notes) { notes_ = std::move(notes); }
 
-  // Item i (0 <= i < size()) as uint8 CHW into out[C * res * res].
+  // Item i (0 <= i < size()) as uint8 CHW into out[C * res * res]. Safe
+  // from several threads; reads and decodes its file for a dataset read
+  // from files (throwing gf::Error where that file no longer reads).
   void image(int64_t i, uint8_t* out) const;
+  // Whether the items are decoded from their files when asked for.
+  bool from_files() const { return files_ != nullptr; }
   // Class of item i, or -1 without class labels (none, or label vectors).
   int64_t label(int64_t i) const;
   // The conditioning of item i into out[c_dim]: a one-hot of its class, or
@@ -136,7 +162,8 @@ class Dataset {
   std::string name_;
   int resolution_, channels_;
   int64_t c_dim_ = 0;
-  std::vector<uint8_t> pixels_;
+  std::vector<uint8_t> pixels_;                  // [raw_n, C, res, res], or empty with files_
+  std::shared_ptr<const RawImageReader> files_;  // or the images read again from their files
   RawLabels labels_;               // per raw image
   std::vector<int64_t> raw_idx_;  // item -> raw image
   std::vector<uint8_t> xflip_;    // item -> mirrored?
@@ -146,6 +173,7 @@ class Dataset {
   // every checkpoint a run writes.
   mutable DatasetKeys resume_keys_;
   friend const DatasetKeys& dataset_keys(const Dataset& ds);
+  void index_items(int64_t raw_n, const DatasetOptions& opt, int64_t classes);
 };
 
 // ImageFiles::unlisted's reason for a file whose name PIL lists as no image

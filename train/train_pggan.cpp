@@ -95,6 +95,7 @@ int run(int argc, char** argv) {
                   {"mirror", "", "", "mirror augment: flip each real image with probability 1/2"},
                   {"cond", "", "", "train a class-conditional (AC-GAN) network from the dataset's labels"},
                   cli::integer("max-images", "N", "", "use at most N images of the dataset", 1, cli::kInt64Max),
+                  cli::data_from_files_flag(),
                   {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly (same data by content), or start from a PGGAN snapshot's or converted networks (a generator alone: D from scratch)"},
                   {"record-draws", "DIR", "", "write every random draw of each round to DIR/draws-mb<K>.bin, K its first image (for a reference to replay)"},
                   {"replay-draws", "PATHS", "", "take every random draw from these draw-log files or folders (comma-separated)"},
@@ -110,6 +111,7 @@ int run(int argc, char** argv) {
   if (!args.has("resume")) cli::check_resume_point(args, "", false);
   DatasetOptions dopt;
   dopt.use_labels = args.flag("cond");
+  dopt.from_files = args.flag("data-from-files");
   if (args.has("max-images")) dopt.max_images = args.integer("max-images");
   if (dopt.max_images > 0)
     dopt.subset_seed = data_subset_seed(static_cast<uint64_t>(args.integer("seed")), args.has("seed"),

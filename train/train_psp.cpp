@@ -139,6 +139,7 @@ int run(int argc, char** argv) {
        cli::integer("val-images", "N", "32", "held-out images (the data's last ones) for validation and the grids", 1,
                     1000000),
        cli::integer("max-images", "N", "", "use at most N images of the data", 1, cli::kInt64Max),
+       cli::data_from_files_flag(),
        cli::integer("tick", "STEPS", "50", "status line interval in steps (pSp's board_interval)", 1, 1000000000),
        cli::integer("snap", "TICKS", "20", "grid, snapshot and checkpoint interval in ticks; 0: only at the end", 0,
                     cli::kIntMax),
@@ -309,6 +310,7 @@ int run(int argc, char** argv) {
   }
 
   DatasetOptions dopt;
+  dopt.from_files = args.flag("data-from-files");
   if (args.has("max-images")) dopt.max_images = args.integer("max-images");
   dopt.subset_seed = static_cast<uint32_t>(seed);  // a resumed checkpoint's run's (read above), else --seed
   const auto ds = open_dataset(args.str("data"), dopt);

@@ -567,11 +567,12 @@ int run(int argc_given, char** argv_given) {
                   cli::number("target", "T", cli::number_text(kDefaultTarget), "ADA target for the mean sign of D's real logits (--aug ada)", cli::Range::at_least(0, 1)),
                   {"augpipe", "NAME", kDefaultAugpipe, "augmentation pipeline: blit, geom, color, filter, noise, cutout, bg, bgc, bgcf, bgcfn, bgcfnc"},
                   cli::integer("max-images", "N", "", "use at most N images of the dataset", 1, cli::kInt64Max),
+                  cli::data_from_files_flag(),
                   cli::integer("freezed", "N", "", "Freeze-D for transfer learning: D's first N layers, from the top resolution, keep their weights (stylegan2)", 0, cli::kIntMax),
                   {"resume", "FILE.bin", "", "continue from a checkpoint.bin exactly (same data by content), or start from a snapshot's or converted networks (their sizes, not --cfg's; a generator alone: D from scratch, no --freezed)"},
                   {"record-draws", "DIR", "", "write every random draw of each minibatch to DIR/draws-mb<K>.bin (for a reference to replay)"},
                   cli::not_here("subset", "is train.py's; here it is --max-images N (the same images for the same --seed)"),
-                  cli::not_here("workers", "sets train.py's DataLoader processes; here the data is decoded into memory before training: leave it out"),
+                  cli::not_here("workers", "sets train.py's DataLoader processes; here the data is decoded into memory before training, or with --data-from-files by every thread per minibatch: leave it out"),
                   cli::click_bool(cli::not_here("fp32", "turns off train.py's mixed precision (and its conv_clamp); ganforge trains in float32 with the config's clamp: leave it out")),
                   cli::click_bool(cli::not_here("nhwc", kPerformanceSwitch)),
                   cli::click_bool(cli::not_here("nobench", kPerformanceSwitch)),
@@ -608,6 +609,7 @@ int run(int argc_given, char** argv_given) {
   DatasetOptions dopt;
   dopt.use_labels = args.flag("cond");
   dopt.xflip = args.flag("mirror");
+  dopt.from_files = args.flag("data-from-files");
   if (args.has("max-images")) dopt.max_images = args.integer("max-images");
   if (dopt.max_images > 0)
     dopt.subset_seed = data_subset_seed(static_cast<uint64_t>(args.integer("seed")), args.has("seed"),

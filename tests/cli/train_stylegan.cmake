@@ -26,6 +26,9 @@ sh ${GF_CLI_DIR}/expect_error.sh \"^train_pggan: error: --cfg tiny: its networks
   $<TARGET_FILE:train_pggan> --cfg tiny --data $d --kimg 0 --outdir ${GF_TEST_RUNS}/cfg_small && \
 test ! -e ${GF_TEST_RUNS}/cfg_small && echo refused in each trainer")
 set_tests_properties(cpu.train_cfg_too_small_for_data PROPERTIES PASS_REGULAR_EXPRESSION "refused in each trainer")
+gf_expect_error(train_stylegan_data_from_files_fashion_mnist
+                "^train_stylegan: error: --data-from-files reads a folder's or zip's images from their files; Fashion-MNIST \\(no --data\\) is read whole: give --data, or leave it out$" ""
+                ${_train} --data-from-files --cfg tiny --outdir ${GF_TEST_RUNS}/bad)
 gf_expect_error(train_stylegan_bad_data "^train_stylegan: error: .*no-such-dataset" ""
                 ${_train} --data ${CMAKE_BINARY_DIR}/no-such-dataset --outdir ${GF_TEST_RUNS}/bad)
 # --resume: the smoke run's checkpoint continues in a new run folder, from its kimg.
@@ -90,6 +93,14 @@ gf_cli_test(train_stylegan_threads FRESH ${GF_TEST_RUNS}/threads EXPECT "^same b
 OMP_NUM_THREADS=$t ${_train} --cfg tiny --kimg 0.016 --tick 0.008 --snap 1 --max-images 64 --outdir $d/t$t > $d/t$t.log \
 || exit 1; done && r=00000-fashion-mnist-subset64-tiny-kimg0.016 && cmp $d/t1/$r/checkpoint.bin $d/t3/$r/checkpoint.bin && \
 cmp $d/t1/$r/network-snapshot-000000.bin $d/t3/$r/network-snapshot-000000.bin && echo 'same bits at 1 and 3 threads'")
+# --data-from-files decodes each minibatch's images again, in parallel: the
+# same run as with the pixels held, bit for bit (labels, x-flips, a zip).
+gf_cli_test(train_stylegan_data_from_files FRESH ${GF_TEST_RUNS}/from_files EXPECT "^same bits held and from files$"
+            COMMAND sh -c "d=${GF_TEST_RUNS}/from_files && mkdir -p $d && for m in held files; do f=; \
+if [ $m = files ]; then f=--data-from-files; fi; OMP_NUM_THREADS=2 ${_train} \
+--data ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip --cond --mirror --cfg tiny --kimg 0.016 --tick 0.008 --snap 1 \
+$f --outdir $d/$m > $d/$m.log || exit 1; done && cmp $d/held/*/checkpoint.bin $d/files/*/checkpoint.bin && \
+cmp $d/held/*/network-snapshot-000000.bin $d/files/*/network-snapshot-000000.bin && echo 'same bits held and from files'")
 gf_cli_test(train_stylegan_record_draws FRESH ${GF_TEST_RUNS}/draws EXPECT "Done: " FIXTURES_SETUP recorded_draws
             COMMAND sh -c "OMP_NUM_THREADS=1 ${_train} --cfg tiny --kimg 0.008 --tick 0.004 --snap 1 --max-images 64 \
 --record-draws ${GF_TEST_RUNS}/draws/log --outdir ${GF_TEST_RUNS}/draws/recorded && \
