@@ -146,6 +146,9 @@ std::vector<SavedCase> first_order_cases() {
        {true, true, true}, [](const auto& in) { return weighted(adain(in[0], in[1], in[2])); }, {0, 1}},
       {"prelu", [] { return std::vector<Tensor>{random_tensor({2, 3, 2, 2}, 34), positive({3}, 35)}; }, {true, true},
        [](const auto& in) { return weighted(prelu(in[0], in[1])); }, {0, 1}},
+      // The slope's gradient reads x alone.
+      {"prelu, x constant", [] { return std::vector<Tensor>{random_tensor({2, 3, 2, 2}, 34), positive({3}, 35)}; },
+       {false, true}, [](const auto& in) { return weighted(prelu(in[0], in[1])); }, {0}},
       {"max_pool2d", [] { return std::vector<Tensor>{random_tensor({1, 2, 4, 4}, 36)}; }, {true},
        [](const auto& in) { return weighted(max_pool2d(in[0], MaxPool2dParams{2, 2, 2, 2, 0, 0})); }, {0}},
       {"affine_grid_sample", [] {
@@ -184,6 +187,17 @@ std::vector<SavedCase> first_order_cases() {
          return weighted(noise_bias_act(in[0], in[1], in[2], in[3], bias_act_spec("swish", {}, {}, {})));
        },
        {0, 1, 2, 3}},
+      // lrelu's gradient comes from the output: x and b are not read; the
+      // noise's gradient reads the strength, the strength's the noise.
+      {"noise_bias_act lrelu", [] {
+         return std::vector<Tensor>{random_tensor({2, 3, 4, 4}, 47), random_tensor({2, 1, 4, 4}, 48),
+                                    Tensor::scalar(0.3, DType::f64), random_tensor({3}, 49)};
+       },
+       {true, true, true, true},
+       [](const auto& in) {
+         return weighted(noise_bias_act(in[0], in[1], in[2], in[3], bias_act_spec("lrelu", {}, {}, {})));
+       },
+       {1, 2}},
   };
   return cases;
 }

@@ -92,18 +92,18 @@ Tensor noise_bias_act(const Tensor& x, const Tensor& noise, const Tensor& streng
   const bool identity = spec.act == Act::linear && spec.gain == 1.0 && spec.clamp < 0;
   const bool keep_y = act_grad_uses_y(spec.act) || spec.clamp >= 0;
   const bool needs_z = act_grad_uses_x(spec.act, spec.alpha) || act_has_second_grad(spec.act);
-  const Tensor xs = needs_z ? x : Tensor();  // not kept alive for lrelu
+  const Tensor xs = needs_z ? x : Tensor(), bs = needs_z ? b : Tensor();  // not kept alive (nor read) for lrelu
+  const Shape sv_shape{1, strength.numel() == 1 ? 1 : strength.numel(), 1, 1};
   return record_op(
       op, y, {x, noise, strength, b},
-      [xs = SavedTensor(xs), noise = SavedTensor(noise), strength = SavedTensor(strength), b = SavedTensor(b), spec,
-          identity, keep_y](Node& n, const Tensor& g) {
+      [xs = SavedTensor(xs), noise = SavedTensor(noise), strength = SavedTensor(strength), bs = SavedTensor(bs), spec,
+          identity, keep_y, sv_shape](Node& n, const Tensor& g) {
         const Tensor z = xs.defined() ? add_noise(xs, noise, strength) : Tensor();
         const Tensor ys = keep_y ? n.saved_output().detach() : Tensor();
-        const Tensor dz = identity ? g : bias_act_grad(g, z, b, ys, 1, spec);
-        const Tensor sv = strength_view(strength);
+        const Tensor dz = identity ? g : bias_act_grad(g, z, bs, ys, 1, spec);
         Tensor d_noise, d_strength, d_b;
-        if (n.needs_input_grad(1)) d_noise = sum_to(mul(dz, sv), noise.shape());
-        if (n.needs_input_grad(2)) d_strength = sum_to(mul(dz, noise), sv.shape()).reshape(strength.shape());
+        if (n.needs_input_grad(1)) d_noise = sum_to(mul(dz, strength_view(strength)), noise.shape());
+        if (n.needs_input_grad(2)) d_strength = sum_to(mul(dz, noise), sv_shape).reshape(strength.shape());
         if (n.needs_input_grad(3)) d_b = sum(dz, {0, 2, 3});
         return Grads{n.needs_input_grad(0) ? dz : Tensor(), d_noise, d_strength, d_b};
       },

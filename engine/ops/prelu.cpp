@@ -31,11 +31,10 @@ Tensor prelu(const Tensor& x, const Tensor& a) {
     const Tensor pos = gt(x, zeros({1}, x.dtype(), x.device()));
     Shape s(static_cast<size_t>(x.dim()), 1);
     if (d.per_channel) s[1] = d.c;
-    const Tensor ab = a.get().reshape(s);
     // Selected, not masked by 0/1 products: a NaN or inf from above (or an
     // infinite slope) stays on its side, as torch's prelu backward.
     GradList out(2);
-    if (n.needs_input_grad(0)) out[0] = where(pos, g, g * ab);
+    if (n.needs_input_grad(0)) out[0] = where(pos, g, g * a.get().reshape(s));
     if (n.needs_input_grad(1))
       out[1] = sum_to(where(pos, zeros({}, g.dtype(), g.device()), g * x), s).reshape(a.shape());
     return out;
