@@ -144,18 +144,26 @@ const DatasetKeys& dataset_keys(const Dataset& ds) {
   if (!keys.all.empty()) return keys;
   const int64_t n = ds.size();
   const size_t image_size = static_cast<size_t>(ds.channels()) * ds.resolution() * ds.resolution();
-  // Each item's hash on its own (in parallel: the data is in memory, so
-  // this runs at memory speed), then chained in item order.
+  // Each item's hash on its own (in parallel: at memory speed for the
+  // pixels held, side by side for a dataset read from its files), then
+  // chained in item order. A file that no longer reads is one error line.
   std::vector<uint64_t> per_item(static_cast<size_t>(n));
+  std::vector<std::string> errors(static_cast<size_t>(n));
 #pragma omp parallel
   {
     std::vector<uint8_t> px(image_size);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 16)
     for (int64_t i = 0; i < n; ++i) {
-      ds.image(i, px.data());
-      per_item[static_cast<size_t>(i)] = fnv_words(px.data(), px.size());
+      try {
+        ds.image(i, px.data());
+        per_item[static_cast<size_t>(i)] = fnv_words(px.data(), px.size());
+      } catch (const std::exception& e) {
+        errors[static_cast<size_t>(i)] = e.what();
+      }
     }
   }
+  for (const std::string& e : errors)
+    if (!e.empty()) throw Error(e);
   const uint64_t labels = dataset_shape_hash(ds);
   uint64_t h = labels, pixels = kFnvOffset;
   for (uint64_t v : per_item) fnv_i64(h, static_cast<int64_t>(v)), fnv_i64(pixels, static_cast<int64_t>(v));

@@ -22,6 +22,7 @@
 #include "engine/error.h"
 #include "engine/host_memory.h"
 #include "engine/strings.h"
+#include "engine/io/crc32.h"
 #include "engine/io/input_file.h"
 #include "engine/io/json_input.h"
 #include "train/byte_order.h"
@@ -409,12 +410,22 @@ void hwc_to_chw(const uint8_t* hwc, size_t plane, int channels, uint8_t* chw) {
     for (int c = 0; c < channels; ++c) chw[c * plane + p] = hwc[p * channels + c];
 }
 
+// What a file held when the dataset was opened: its bytes' count and CRC-32.
+struct FileStamp {
+  uint64_t size = 0;
+  uint32_t crc = 0;
+  static FileStamp of(const std::vector<uint8_t>& bytes) { return {bytes.size(), crc32(bytes.data(), bytes.size())}; }
+  bool operator==(const FileStamp& o) const { return size == o.size && crc == o.crc; }
+};
+
 // A folder's or zip's images read again from their files (from_files): the
-// bytes under a lock (a zip is one stream), decoded outside it.
+// bytes under a lock (a zip is one stream), decoded outside it. A file whose
+// bytes are not those decoded when the dataset was opened is refused: the
+// run would train on other pixels than its resume key names.
 class FileImages final : public RawImageReader {
  public:
-  FileImages(Source src, std::vector<std::string> names, int res, int channels)
-      : src_(std::move(src)), names_(std::move(names)), res_(res), channels_(channels) {}
+  FileImages(Source src, std::vector<std::string> names, std::vector<FileStamp> stamps, int res, int channels)
+      : src_(std::move(src)), names_(std::move(names)), stamps_(std::move(stamps)), res_(res), channels_(channels) {}
   int64_t count() const override { return static_cast<int64_t>(names_.size()); }
   void read(int64_t raw, uint8_t* out) const override {
     GF_CHECK(raw >= 0 && raw < count(), "FileImages::read", "image " << raw << " of " << count());
@@ -425,17 +436,17 @@ class FileImages final : public RawImageReader {
       std::lock_guard<std::mutex> lock(read_mutex_);
       bytes = src_.read(name);
     }
-    ImageInfo info;
-    const std::vector<uint8_t> hwc = decode_image(bytes.data(), bytes.size(), file, channels_, &info);
-    if (info.width != res_ || info.height != res_)
-      throw Error(file + ": image is " + std::to_string(info.width) + "x" + std::to_string(info.height) +
-                  " now, " + std::to_string(res_) + "x" + std::to_string(res_) + " when the dataset was opened");
+    if (!(FileStamp::of(bytes) == stamps_[static_cast<size_t>(raw)]))
+      throw Error(file + ": changed since the dataset was opened (the run reads each image from its file again: "
+                         "leave the data as it is while it trains)");
+    const std::vector<uint8_t> hwc = decode_image(bytes.data(), bytes.size(), file, channels_);
     hwc_to_chw(hwc.data(), size_t(res_) * size_t(res_), channels_, out);
   }
 
  private:
   Source src_;
   std::vector<std::string> names_;  // raw image order
+  std::vector<FileStamp> stamps_;   // by raw image
   int res_, channels_;
   mutable std::mutex read_mutex_;
 };
@@ -526,6 +537,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   if (!too_large.empty()) from_files = true;
   std::vector<uint8_t> pixels(from_files ? 0 : used.size() * image_size);
   std::vector<Conversions> done(used.size());
+  std::vector<FileStamp> stamps(from_files ? used.size() : 0);  // what each file held when it was decoded here
   std::vector<char> ok(used.size(), 0);
   std::string transparent;
   size_t transparent_count = 0;
@@ -566,6 +578,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
         const std::vector<uint8_t> hwc = decode_image(bytes[k].data(), bytes[k].size(), file, channels, &info, &done[u]);
         if (info.width != res || info.height != res) throw Error(file + ": image changed size between reads");
         if (!from_files) hwc_to_chw(hwc.data(), plane, channels, pixels.data() + u * image_size);
+        if (from_files) stamps[u] = FileStamp::of(bytes[k]);
         ok[u] = 1;
       } catch (const TransparentImageError& e) {  // exceptions must not leave an OpenMP region
         errors[k] = e.what();
@@ -626,19 +639,23 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     }
     std::vector<size_t> sorted_used(used.size());
     std::vector<Conversions> sorted_done(used.size());
+    std::vector<FileStamp> sorted_stamps(stamps.size());
     std::vector<char> sorted_ok(used.size());
     for (size_t r = 0; r < by_name.size(); ++r) {
       sorted_used[r] = used[by_name[r]];
       sorted_done[r] = done[by_name[r]];
+      if (from_files) sorted_stamps[r] = stamps[by_name[r]];
       sorted_ok[r] = ok[by_name[r]];
     }
     used = std::move(sorted_used);
     done = std::move(sorted_done);
+    stamps = std::move(sorted_stamps);
     ok = std::move(sorted_ok);
   }
 
   // Keep what decoded, in name order; note every file by what happened to it.
   std::vector<std::string> kept_names;
+  std::vector<FileStamp> kept_stamps;
   std::vector<std::string> grey, opaque, oriented, bits16, high_byte, rescaled, hdr, cmyk, animated;
   size_t kept = 0;
   for (size_t u = 0; u < used.size(); ++u) {
@@ -650,6 +667,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     const std::string file = src.display(name);
     const Conversions& d = done[u];
     kept_names.push_back(name);
+    if (from_files) kept_stamps.push_back(stamps[u]);
     if (d.grey_to_rgb) grey.push_back(file);
     if (d.alpha_dropped) opaque.push_back(file);
     if (d.oriented) oriented.push_back(file);
@@ -705,10 +723,12 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   const std::string name = named.stem().string();
   if (!too_large.empty())
     notes.push_back(too_large + ": read from the files, each image decoded again whenever a batch takes it");
-  auto ds = from_files ? std::make_unique<Dataset>(
-                             name, res, channels, std::make_shared<FileImages>(src, kept_names, res, channels),
-                             std::move(labels), opt, classes)
-                       : std::make_unique<Dataset>(name, res, channels, std::move(pixels), std::move(labels), opt, classes);
+  auto ds = from_files
+                ? std::make_unique<Dataset>(
+                      name, res, channels,
+                      std::make_shared<FileImages>(src, kept_names, std::move(kept_stamps), res, channels),
+                      std::move(labels), opt, classes)
+                : std::make_unique<Dataset>(name, res, channels, std::move(pixels), std::move(labels), opt, classes);
   ds->set_notes(std::move(notes));
   return ds;
 }
@@ -836,35 +856,50 @@ Tensor random_labels(const Dataset& ds, int64_t n, Generator& rng, Device device
   return labels_of(ds, random_items(ds, n, rng), device);
 }
 
+void Dataset::images(const int64_t* items, int64_t n, uint8_t* out) const {
+  const size_t image_size = static_cast<size_t>(channels_) * resolution_ * resolution_;
+  if (!files_) {
+    for (int64_t k = 0; k < n; ++k) image(items[k], out + size_t(k) * image_size);
+    return;
+  }
+  // The official loader's DataLoader workers, as threads; an error leaves
+  // the parallel region as a message.
+  std::vector<std::string> errors(static_cast<size_t>(n));
+#pragma omp parallel for schedule(dynamic) if (n > 1)
+  for (int64_t k = 0; k < n; ++k) {
+    try {
+      image(items[k], out + size_t(k) * image_size);
+    } catch (const std::bad_alloc&) {
+      errors[size_t(k)] = name_ + ": out of memory while decoding item " + std::to_string(items[k]);
+    } catch (const std::exception& e) {  // gf::Error, and anything else the reader throws
+      errors[size_t(k)] = e.what();
+    } catch (...) {
+      errors[size_t(k)] = name_ + ": item " + std::to_string(items[k]) + " could not be read";
+    }
+  }
+  for (const std::string& e : errors)
+    if (!e.empty()) throw Error(e);
+}
+
 Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device) const {
   const int64_t n = static_cast<int64_t>(indices.size()), res = resolution_;
   const size_t image_size = static_cast<size_t>(channels_ * res * res);
   Tensor images = Tensor::empty({n, channels_, res, res});
   Tensor labels = zeros({n, c_dim_});
   float* img = images.data<float>();
-  // Images read from files are decoded side by side (the official loader's
-  // DataLoader workers); an error leaves the parallel region as a message.
-  std::vector<std::string> errors(indices.size());
-#pragma omp parallel if (files_ != nullptr && n > 1)
-  {
+  if (files_) {  // all decoded first, side by side
+    std::vector<uint8_t> px(size_t(n) * image_size);
+    this->images(indices.data(), n, px.data());
+    for (size_t p = 0; p < px.size(); ++p) img[p] = px[p] / 127.5f - 1.0f;
+  } else {  // one image's buffer, from the pixels held
     std::vector<uint8_t> buf(image_size);
-#pragma omp for schedule(dynamic)
     for (int64_t k = 0; k < n; ++k) {
-      try {
-        image(indices[static_cast<size_t>(k)], buf.data());
-      } catch (const Error& e) {
-        errors[static_cast<size_t>(k)] = e.what();
-        continue;
-      } catch (const std::bad_alloc&) {
-        errors[static_cast<size_t>(k)] = name_ + ": out of memory while decoding item " + std::to_string(indices[size_t(k)]);
-        continue;
-      }
+      image(indices[static_cast<size_t>(k)], buf.data());
       for (size_t p = 0; p < image_size; ++p) img[k * image_size + p] = buf[p] / 127.5f - 1.0f;
-      if (c_dim_ > 0) label_row(indices[static_cast<size_t>(k)], labels.data<float>() + k * c_dim_);
     }
   }
-  for (const std::string& e : errors)
-    if (!e.empty()) throw Error(e);
+  if (c_dim_ > 0)
+    for (int64_t k = 0; k < n; ++k) label_row(indices[static_cast<size_t>(k)], labels.data<float>() + k * c_dim_);
   return {images.to(device), labels.to(device)};
 }
 

@@ -146,6 +146,10 @@ class Dataset {
   // from several threads; reads and decodes its file for a dataset read
   // from files (throwing gf::Error where that file no longer reads).
   void image(int64_t i, uint8_t* out) const;
+  // Items items[0..n) into out[n * C * res * res], each as image() gives
+  // it; decoded side by side on the OpenMP threads when read from files
+  // (the first failure thrown after all have run).
+  void images(const int64_t* items, int64_t n, uint8_t* out) const;
   // Whether the items are decoded from their files when asked for.
   bool from_files() const { return files_ != nullptr; }
   // Class of item i, or -1 without class labels (none, or label vectors).

@@ -130,6 +130,10 @@ void png_take_row(png_structp png, png_row_infop row, png_bytep data) {
   const png_uint_32 r = png_get_current_row_number(png);
   const int pass = png_get_current_pass_number(png);
   const size_t px = job->pixel_bytes, stride = size_t(job->width) * px;
+  // Reserved at the first row, not before: a header that claims a large
+  // image over no image data (a dataset read from its files decodes
+  // thousands of such files one by one) maps nothing.
+  if (job->raw.capacity() == 0) job->raw.reserve(job->raw_size);
   if (!job->interlaced) {
     if (job->raw.size() < (size_t(r) + 1) * stride) job->raw.resize((size_t(r) + 1) * stride);
     std::memcpy(job->raw.data() + size_t(r) * stride, data, size_t(row->width) * px);
@@ -175,7 +179,6 @@ void read_rows(PngJob* job) {
   const int samples = png_get_channels(png, info);
   job->pixel_bytes = size_t(samples) * (job->depth == 16 ? 2 : 1);
   job->raw_size = size_t(job->width) * job->height * job->pixel_bytes;
-  job->raw.reserve(job->raw_size);
   for (int pass = 0; pass < (job->interlaced ? 7 : 1); ++pass)
     if (!job->interlaced || PNG_PASS_COLS(uint64_t(job->width), pass) > 0)
       job->rows_total += job->interlaced ? PNG_PASS_ROWS(uint64_t(job->height), pass) : job->height;

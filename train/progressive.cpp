@@ -134,13 +134,14 @@ ScheduleSpec schedule_spec_from_json(const nlohmann::json& j) {
   return s;
 }
 
-void dataset_level_image(const Dataset& ds, int64_t i, int level, uint8_t* out) {
-  const int res = ds.resolution(), C = ds.channels(), f = 1 << level, r = res >> level;
-  GF_CHECK(level >= 0 && r >= 1 && r * f == res, "dataset_level_image", "level " << level << " of a " << res << "x" << res << " dataset");
-  std::vector<uint8_t> full(static_cast<size_t>(C) * res * res);
-  ds.image(i, full.data());
+namespace {
+
+// A stored image's level `level` (dataset_level_image's rule), from its full
+// resolution pixels.
+void level_image(const uint8_t* full, int res, int C, int level, uint8_t* out) {
+  const int f = 1 << level, r = res >> level;
   if (level == 0) {
-    std::copy(full.begin(), full.end(), out);
+    std::copy(full, full + static_cast<size_t>(C) * res * res, out);
     return;
   }
   const double inv = 1.0 / (static_cast<double>(f) * f);
@@ -156,20 +157,49 @@ void dataset_level_image(const Dataset& ds, int64_t i, int level, uint8_t* out) 
       }
 }
 
+// The level images of items, in order, to fn(k, image): a dataset read from
+// its files decodes a block of them side by side first; one held in memory
+// is read an image at a time.
+template <class Fn>
+void each_level_image(const Dataset& ds, const std::vector<int64_t>& items, int level, Fn fn) {
+  const int res = ds.resolution(), C = ds.channels(), r = res >> level;
+  const size_t full_size = static_cast<size_t>(C) * res * res;
+  const int64_t n = static_cast<int64_t>(items.size()), block = ds.from_files() ? 32 : 1;
+  std::vector<uint8_t> full, img(static_cast<size_t>(C) * r * r);
+  for (int64_t at = 0; at < n; at += block) {
+    const int64_t m = std::min(block, n - at);
+    full.resize(static_cast<size_t>(m) * full_size);
+    ds.images(items.data() + at, m, full.data());
+    for (int64_t k = 0; k < m; ++k) {
+      level_image(full.data() + static_cast<size_t>(k) * full_size, res, C, level, img.data());
+      fn(at + k, img.data());
+    }
+  }
+}
+
+}  // namespace
+
+void dataset_level_image(const Dataset& ds, int64_t i, int level, uint8_t* out) {
+  const int res = ds.resolution(), C = ds.channels(), f = 1 << level, r = res >> level;
+  GF_CHECK(level >= 0 && r >= 1 && r * f == res, "dataset_level_image", "level " << level << " of a " << res << "x" << res << " dataset");
+  std::vector<uint8_t> full(static_cast<size_t>(C) * res * res);
+  ds.image(i, full.data());
+  level_image(full.data(), res, C, level, out);
+}
+
 Tensor level_pixels(const Dataset& ds, const std::vector<int64_t>& items, int level, const std::vector<bool>& flip) {
   GF_CHECK(flip.empty() || flip.size() == items.size(), "level_pixels", flip.size() << " flips for " << items.size() << " images");
   const int C = ds.channels(), r = ds.resolution() >> level;
   const int64_t n = static_cast<int64_t>(items.size()), plane = static_cast<int64_t>(r) * r;
-  std::vector<uint8_t> img(static_cast<size_t>(C * plane));
+  GF_CHECK(level >= 0 && r >= 1 && r << level == ds.resolution(), "level_pixels", "level " << level);
   std::vector<double> out;
   out.reserve(static_cast<size_t>(n * C * plane));
-  for (int64_t k = 0; k < n; ++k) {
-    dataset_level_image(ds, items[static_cast<size_t>(k)], level, img.data());
+  each_level_image(ds, items, level, [&](int64_t k, const uint8_t* img) {
     const bool mirrored = !flip.empty() && flip[static_cast<size_t>(k)];
     for (int c = 0; c < C; ++c)
       for (int y = 0; y < r; ++y)
         for (int x = 0; x < r; ++x) out.push_back(img[static_cast<size_t>((c * r + y) * r + (mirrored ? r - 1 - x : x))]);
-  }
+  });
   return Tensor::from_vector(out, {n, C, r, r}, DType::f64);
 }
 
@@ -182,14 +212,12 @@ Tensor progressive_reals(const Dataset& ds, const std::vector<int64_t>& items, d
   GF_CHECK(std::isfinite(lod) && lod >= 0 && lod <= log2 - 1, op, "lod " << lod << " outside [0, " << log2 - 1 << "]");
   GF_CHECK(flip.empty() || flip.size() == items.size(), op, flip.size() << " flips for " << items.size() << " images");
   const int level = static_cast<int>(std::floor(lod)), r = res >> level;
-  const int64_t n = static_cast<int64_t>(items.size()), plane = static_cast<int64_t>(r) * r;
-  std::vector<uint8_t> img(static_cast<size_t>(C * plane));
+  const int64_t n = static_cast<int64_t>(items.size());
   Tensor host = Tensor::empty({n, C, r, r}, DType::f32, Device::cpu());
   float* px = host.data<float>();
   // adjust_dynamic_range([0, 255] -> [-1, 1]) in float32, as the official graph computes it.
   const float scale = 2.0f / 255.0f, bias = -1.0f;
-  for (int64_t k = 0; k < n; ++k) {
-    dataset_level_image(ds, items[static_cast<size_t>(k)], level, img.data());
+  each_level_image(ds, items, level, [&](int64_t k, const uint8_t* img) {
     const bool mirrored = !flip.empty() && flip[static_cast<size_t>(k)];
     for (int c = 0; c < C; ++c)
       for (int y = 0; y < r; ++y)
@@ -197,7 +225,7 @@ Tensor progressive_reals(const Dataset& ds, const std::vector<int64_t>& items, d
           const uint8_t v = img[static_cast<size_t>((c * r + y) * r + (mirrored ? r - 1 - x : x))];
           px[((k * C + c) * r + y) * r + x] = static_cast<float>(v) * scale + bias;
         }
-  }
+  });
   Tensor x = device.is_cpu() ? host : host.to(device);
   const double frac = lod - std::floor(lod);
   if (frac > 0) x = lerp(x, upscale2d(downscale2d(x, 2), 2), frac);
