@@ -380,13 +380,12 @@ void add_notes(std::vector<std::string>& notes, const std::string& head, const s
   for (const auto& l : lines) notes.push_back("  " + cli::one_line(l, SIZE_MAX));
 }
 
-// The pixels are held in memory, and the buffer is sized from the headers
-// before any image decodes: a dataset that cannot fit (or headers that
-// claim 32768x32768 in a few bytes) is one line, not std::bad_alloc or the
-// OOM killer zeroing gigabytes. Within a container the cap is its memory
-// limit, not the host's RAM.
 // Why the decoded pixels of `images` images cannot be held in memory, or ""
-// when they can.
+// when they can. The buffer would be sized from the headers before any image
+// decodes: data that cannot fit (or headers that claim 32768x32768 in a few
+// bytes) is read from its files instead, not std::bad_alloc or the OOM
+// killer zeroing gigabytes. Within a container the cap is its memory limit,
+// not the host's RAM.
 std::string memory_shortfall(const std::string& path, size_t images, int res, int channels, const std::string& first) {
   const HostMemory memory = usable_host_memory();
   if (memory.bytes == 0 || images == 0) return "";
@@ -577,8 +576,10 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
         done[u] = Conversions{};
         const std::vector<uint8_t> hwc = decode_image(bytes[k].data(), bytes[k].size(), file, channels, &info, &done[u]);
         if (info.width != res || info.height != res) throw Error(file + ": image changed size between reads");
-        if (!from_files) hwc_to_chw(hwc.data(), plane, channels, pixels.data() + u * image_size);
-        if (from_files) stamps[u] = FileStamp::of(bytes[k]);
+        if (from_files)
+          stamps[u] = FileStamp::of(bytes[k]);
+        else
+          hwc_to_chw(hwc.data(), plane, channels, pixels.data() + u * image_size);
         ok[u] = 1;
       } catch (const TransparentImageError& e) {  // exceptions must not leave an OpenMP region
         errors[k] = e.what();

@@ -1,8 +1,10 @@
 // Training data with the semantics of the official StyleGAN2-ADA datasets:
 // a folder or .zip of images (optionally labelled by dataset.json), or
 // Fashion-MNIST read from its IDX files. Images are held in memory as uint8
-// NCHW; a batch comes out as float in [-1, 1] with its labels as the
-// conditioning c (one-hot class indices, or dataset.json's label vectors).
+// NCHW, or decoded from their files whenever asked for (from_files: data
+// past memory, or --data-from-files); a batch comes out as float in
+// [-1, 1] with its labels as the conditioning c (one-hot class indices, or
+// dataset.json's label vectors).
 //
 // A folder or zip is read with stb_image (PNG, JPEG, BMP, TGA, GIF, PSD, HDR,
 // PIC, PNM), whatever the file names: every other file is skipped and named,
@@ -87,9 +89,9 @@ struct DatasetOptions {
   // file whenever an item is asked for, as the official loader does (its
   // DataLoader workers read the zip per batch). A folder or zip whose
   // decoded pixels would not fit in memory is read this way without being
-  // asked (it was refused). The images are checked and decoded once when
-  // the dataset is opened either way, so what is skipped, refused and noted
-  // is the same, and so are the items' pixels.
+  // asked, and its notes say so. The images are checked and decoded once
+  // when the dataset is opened either way, so what is skipped, refused and
+  // noted is the same, and so are the items' pixels.
   bool from_files = false;
 };
 
