@@ -60,14 +60,13 @@ FeatureStats dataset_features(const Dataset& ds, const std::vector<int64_t>& ite
   FeatureStats stats(capture_all, capture_mean_cov, total);
   Progress progress(opt.progress, "dataset features", total);
   const int64_t c = ds.channels(), r = ds.resolution(), plane = c * r * r;
-  std::vector<uint8_t> pixels;
   const auto features = [&](int64_t b) {
     const int64_t at = b * opt.batch_size, n = std::min<int64_t>(opt.batch_size, total - at);
     Tensor batch = Tensor::empty({n, c, r, r});
     float* out = batch.data<float>();
-    pixels.resize(size_t(n * plane));
-    ds.images(items.data() + at, n, pixels.data());  // decoded in parallel for a dataset read from files
-    for (int64_t k = 0; k < n * plane; ++k) out[k] = float(pixels[size_t(k)]);
+    ds.each_image(items.data() + at, n, [&](int64_t i, const uint8_t* px) {
+      for (int64_t k = 0; k < plane; ++k) out[i * plane + k] = float(px[k]);
+    });
     return detect(detector, batch, opt.device);
   };
   for_each_batch(opt.comm, (total + opt.batch_size - 1) / opt.batch_size, features, [&](int64_t, const Tensor& f) {

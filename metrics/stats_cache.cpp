@@ -47,17 +47,9 @@ std::string dataset_content_key(const Dataset& ds, const std::vector<int64_t>& i
   uint64_t h = kFnvOffset;
   const int64_t shape[3] = {int64_t(items.size()), ds.channels(), ds.resolution()};
   fnv(h, reinterpret_cast<const uint8_t*>(shape), sizeof shape);
-  // A block of items at a time (decoded in parallel for a dataset read
-  // from files), chained one item at a time as before.
   const size_t image_size = static_cast<size_t>(ds.channels()) * ds.resolution() * ds.resolution();
-  constexpr int64_t kBlock = 64;
-  std::vector<uint8_t> px;
-  for (int64_t at = 0; at < int64_t(items.size()); at += kBlock) {
-    const int64_t n = std::min<int64_t>(kBlock, int64_t(items.size()) - at);
-    px.resize(size_t(n) * image_size);
-    ds.images(items.data() + at, n, px.data());
-    for (int64_t k = 0; k < n; ++k) chain_block(h, px.data() + size_t(k) * image_size, image_size);
-  }
+  ds.each_image(items.data(), int64_t(items.size()),
+                [&](int64_t, const uint8_t* px) { chain_block(h, px, image_size); });
   return hex(h);
 }
 

@@ -159,6 +159,8 @@ const DatasetKeys& dataset_keys(const Dataset& ds) {
         per_item[static_cast<size_t>(i)] = fnv_words(px.data(), px.size());
       } catch (const std::exception& e) {
         errors[static_cast<size_t>(i)] = e.what();
+      } catch (...) {  // nothing may leave an OpenMP region
+        errors[static_cast<size_t>(i)] = ds.name() + ": item " + std::to_string(i) + " could not be read";
       }
     }
   }

@@ -857,14 +857,11 @@ Tensor random_labels(const Dataset& ds, int64_t n, Generator& rng, Device device
   return labels_of(ds, random_items(ds, n, rng), device);
 }
 
-void Dataset::images(const int64_t* items, int64_t n, uint8_t* out) const {
+// Items decoded from their files into out[n * C * res * res] on the OpenMP
+// threads (the official loader's DataLoader workers); an error leaves the
+// parallel region as a message.
+void Dataset::decode_side_by_side(const int64_t* items, int64_t n, uint8_t* out) const {
   const size_t image_size = static_cast<size_t>(channels_) * resolution_ * resolution_;
-  if (!files_) {
-    for (int64_t k = 0; k < n; ++k) image(items[k], out + size_t(k) * image_size);
-    return;
-  }
-  // The official loader's DataLoader workers, as threads; an error leaves
-  // the parallel region as a message.
   std::vector<std::string> errors(static_cast<size_t>(n));
 #pragma omp parallel for schedule(dynamic) if (n > 1)
   for (int64_t k = 0; k < n; ++k) {
@@ -882,23 +879,32 @@ void Dataset::images(const int64_t* items, int64_t n, uint8_t* out) const {
     if (!e.empty()) throw Error(e);
 }
 
+void Dataset::each_image(const int64_t* items, int64_t n,
+                         const std::function<void(int64_t, const uint8_t*)>& fn) const {
+  const size_t image_size = static_cast<size_t>(channels_) * resolution_ * resolution_;
+  constexpr int64_t kBlock = 64;  // images decoded side by side: a few per thread
+  const int64_t block = files_ ? kBlock : 1;
+  std::vector<uint8_t> buf;
+  for (int64_t at = 0; at < n; at += block) {
+    const int64_t m = std::min(block, n - at);
+    buf.resize(static_cast<size_t>(m) * image_size);
+    if (files_)
+      decode_side_by_side(items + at, m, buf.data());
+    else
+      image(items[at], buf.data());
+    for (int64_t k = 0; k < m; ++k) fn(at + k, buf.data() + static_cast<size_t>(k) * image_size);
+  }
+}
+
 Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device) const {
   const int64_t n = static_cast<int64_t>(indices.size()), res = resolution_;
   const size_t image_size = static_cast<size_t>(channels_ * res * res);
   Tensor images = Tensor::empty({n, channels_, res, res});
   Tensor labels = zeros({n, c_dim_});
   float* img = images.data<float>();
-  if (files_) {  // all decoded first, side by side
-    std::vector<uint8_t> px(size_t(n) * image_size);
-    this->images(indices.data(), n, px.data());
-    for (size_t p = 0; p < px.size(); ++p) img[p] = px[p] / 127.5f - 1.0f;
-  } else {  // one image's buffer, from the pixels held
-    std::vector<uint8_t> buf(image_size);
-    for (int64_t k = 0; k < n; ++k) {
-      image(indices[static_cast<size_t>(k)], buf.data());
-      for (size_t p = 0; p < image_size; ++p) img[k * image_size + p] = buf[p] / 127.5f - 1.0f;
-    }
-  }
+  each_image(indices.data(), n, [&](int64_t k, const uint8_t* px) {
+    for (size_t p = 0; p < image_size; ++p) img[k * image_size + p] = px[p] / 127.5f - 1.0f;
+  });
   if (c_dim_ > 0)
     for (int64_t k = 0; k < n; ++k) label_row(indices[static_cast<size_t>(k)], labels.data<float>() + k * c_dim_);
   return {images.to(device), labels.to(device)};

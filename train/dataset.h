@@ -148,10 +148,12 @@ class Dataset {
   // from several threads; reads and decodes its file for a dataset read
   // from files (throwing gf::Error where that file no longer reads).
   void image(int64_t i, uint8_t* out) const;
-  // Items items[0..n) into out[n * C * res * res], each as image() gives
-  // it; decoded side by side on the OpenMP threads when read from files
-  // (the first failure thrown after all have run).
-  void images(const int64_t* items, int64_t n, uint8_t* out) const;
+  // Items items[0..n) in order, each to fn(k, chw) as image() gives it
+  // (chw valid during the call): for a dataset read from its files a block
+  // of them is decoded side by side on the OpenMP threads first (the first
+  // failure thrown after the block has run); held pixels go through one
+  // image's buffer. What every pass over many items goes through.
+  void each_image(const int64_t* items, int64_t n, const std::function<void(int64_t, const uint8_t*)>& fn) const;
   // Whether the items are decoded from their files when asked for.
   bool from_files() const { return files_ != nullptr; }
   // Class of item i, or -1 without class labels (none, or label vectors).
@@ -180,6 +182,7 @@ class Dataset {
   mutable DatasetKeys resume_keys_;
   friend const DatasetKeys& dataset_keys(const Dataset& ds);
   void index_items(int64_t raw_n, const DatasetOptions& opt, int64_t classes);
+  void decode_side_by_side(const int64_t* items, int64_t n, uint8_t* out) const;
 };
 
 // ImageFiles::unlisted's reason for a file whose name PIL lists as no image

@@ -157,24 +157,15 @@ void level_image(const uint8_t* full, int res, int C, int level, uint8_t* out) {
       }
 }
 
-// The level images of items, in order, to fn(k, image): a dataset read from
-// its files decodes a block of them side by side first; one held in memory
-// is read an image at a time.
+// The level images of items, in order, to fn(k, image) (Dataset::each_image).
 template <class Fn>
 void each_level_image(const Dataset& ds, const std::vector<int64_t>& items, int level, Fn fn) {
   const int res = ds.resolution(), C = ds.channels(), r = res >> level;
-  const size_t full_size = static_cast<size_t>(C) * res * res;
-  const int64_t n = static_cast<int64_t>(items.size()), block = ds.from_files() ? 32 : 1;
-  std::vector<uint8_t> full, img(static_cast<size_t>(C) * r * r);
-  for (int64_t at = 0; at < n; at += block) {
-    const int64_t m = std::min(block, n - at);
-    full.resize(static_cast<size_t>(m) * full_size);
-    ds.images(items.data() + at, m, full.data());
-    for (int64_t k = 0; k < m; ++k) {
-      level_image(full.data() + static_cast<size_t>(k) * full_size, res, C, level, img.data());
-      fn(at + k, img.data());
-    }
-  }
+  std::vector<uint8_t> img(static_cast<size_t>(C) * r * r);
+  ds.each_image(items.data(), static_cast<int64_t>(items.size()), [&](int64_t k, const uint8_t* full) {
+    level_image(full, res, C, level, img.data());
+    fn(k, img.data());
+  });
 }
 
 }  // namespace

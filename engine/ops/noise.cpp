@@ -30,9 +30,9 @@ void check_noise_operands(const char* op, const Tensor& x, const Tensor& noise, 
 }
 
 // Strength viewed for broadcasting against [N, C, H, W].
-Tensor strength_view(const Tensor& strength) {
-  return strength.reshape({1, strength.numel() == 1 ? 1 : strength.numel(), 1, 1});
-}
+// The strength as it multiplies the noise: [1, C or 1, 1, 1].
+Shape strength_view_shape(const Tensor& strength) { return {1, strength.numel() == 1 ? 1 : strength.numel(), 1, 1}; }
+Tensor strength_view(const Tensor& strength) { return strength.reshape(strength_view_shape(strength)); }
 
 }  // namespace
 
@@ -93,7 +93,7 @@ Tensor noise_bias_act(const Tensor& x, const Tensor& noise, const Tensor& streng
   const bool keep_y = act_grad_uses_y(spec.act) || spec.clamp >= 0;
   const bool needs_z = act_grad_uses_x(spec.act, spec.alpha) || act_has_second_grad(spec.act);
   const Tensor xs = needs_z ? x : Tensor(), bs = needs_z ? b : Tensor();  // not kept alive (nor read) for lrelu
-  const Shape sv_shape{1, strength.numel() == 1 ? 1 : strength.numel(), 1, 1};
+  const Shape sv_shape = strength_view_shape(strength);
   return record_op(
       op, y, {x, noise, strength, b},
       [xs = SavedTensor(xs), noise = SavedTensor(noise), strength = SavedTensor(strength), bs = SavedTensor(bs), spec,

@@ -28,21 +28,13 @@ Tensor transform_batch(const Dataset& ds, const std::vector<int64_t>& indices, i
   GF_CHECK(flips.empty() || flips.size() == indices.size(), "psp data", "one flip per image");
   const int64_t n = static_cast<int64_t>(indices.size());
   Tensor out = Tensor::empty({n, channels, size, size});
-  // A dataset read from its files decodes the batch side by side first.
-  const size_t image_size = size_t(c) * res * res;
-  std::vector<uint8_t> decoded(ds.from_files() ? size_t(n) * image_size : 0), chw(image_size), hwc(image_size);
-  if (ds.from_files()) ds.images(indices.data(), n, decoded.data());
-  for (int64_t k = 0; k < n; ++k) {
-    const uint8_t* from = decoded.data() + size_t(k) * image_size;
-    if (!ds.from_files()) {
-      ds.image(indices[size_t(k)], chw.data());
-      from = chw.data();
-    }
+  std::vector<uint8_t> hwc(size_t(c) * res * res);
+  ds.each_image(indices.data(), n, [&](int64_t k, const uint8_t* chw) {
     for (int ch = 0; ch < c; ++ch)
-      for (int p = 0; p < res * res; ++p) hwc[size_t(p) * c + ch] = from[size_t(ch) * res * res + p];
+      for (int p = 0; p < res * res; ++p) hwc[size_t(p) * c + ch] = chw[size_t(ch) * res * res + p];
     transform_image(hwc, res, res, c, size, !flips.empty() && flips[size_t(k)], channels,
                     out.data<float>() + k * channels * size * size);
-  }
+  });
   return out.to(device);
 }
 
