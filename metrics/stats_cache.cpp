@@ -47,9 +47,11 @@ std::string dataset_content_key(const Dataset& ds, const std::vector<int64_t>& i
   uint64_t h = kFnvOffset;
   const int64_t shape[3] = {int64_t(items.size()), ds.channels(), ds.resolution()};
   fnv(h, reinterpret_cast<const uint8_t*>(shape), sizeof shape);
-  const size_t image_size = static_cast<size_t>(ds.channels()) * ds.resolution() * ds.resolution();
-  ds.each_image(items.data(), int64_t(items.size()),
-                [&](int64_t, const uint8_t* px) { chain_block(h, px, image_size); });
+  const std::vector<uint64_t>& pixels = ds.pixel_hashes();  // no file decoded again
+  for (int64_t i : items) {
+    GF_CHECK(i >= 0 && i < ds.size(), "dataset_content_key", "item " << i << " of " << ds.size());
+    fnv(h, reinterpret_cast<const uint8_t*>(&pixels[size_t(i)]), sizeof(uint64_t));
+  }
   return hex(h);
 }
 

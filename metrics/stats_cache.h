@@ -20,7 +20,8 @@ namespace gf::metrics {
 std::string default_cache_dir();
 
 // A 64-bit hash of the items' pixels in order, with their count and shape, as
-// hex (each image by std::hash, chained by FNV-1a).
+// hex: each item's Dataset::pixel_hashes entry chained by FNV-1a (no image
+// is decoded again for a dataset read from its files).
 std::string dataset_content_key(const Dataset& ds, const std::vector<int64_t>& items);
 
 // The same kind of hash of a file's bytes (1 MiB blocks), as hex: the

@@ -283,6 +283,11 @@ TEST_CASE("the cache key follows the images' content, not their names", "[metric
   CHECK(dataset_content_key(*a, items) == dataset_content_key(*small_dataset(6, false), items));
   CHECK(dataset_content_key(*a, items) != dataset_content_key(b, items));
   CHECK(dataset_content_key(*a, items) != dataset_content_key(*a, {0, 1, 2}));
+  std::vector<uint8_t> one_changed = px;
+  one_changed[5 * 64 + 63] = 11;  // the last pixel of the last image
+  const Dataset c("tiny", 8, 1, one_changed, {}, {});
+  CHECK(dataset_content_key(b, {0, 1, 2, 3, 4, 5}) != dataset_content_key(c, {0, 1, 2, 3, 4, 5}));
+  CHECK(dataset_content_key(*a, {0, 1}) != dataset_content_key(*a, {1, 0}));
 }
 
 TEST_CASE("report_metric writes the official jsonl line", "[metrics]") {

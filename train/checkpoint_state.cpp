@@ -79,26 +79,6 @@ std::string hex16(uint64_t h) {
   return hex;
 }
 
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the keys read pixels as little-endian words");
-
-// FNV-1a over 8-byte words (the tail bytewise), each step folded with its
-// high half: a multiply carries a change only upward, so without the fold
-// two changes in words' top bytes could cancel (0x80 at bytes 7 and 15 did).
-// ~8x the bytewise speed; defined here, the same on every build. Not for
-// adversaries.
-uint64_t fnv_words(const uint8_t* p, size_t n) {
-  uint64_t h = kFnvOffset;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    h = (h ^ w) * kFnvPrime;
-    h ^= h >> 32;
-  }
-  for (; i < n; ++i) h = (h ^ p[i]) * kFnvPrime;
-  return h;
-}
-
 // The count, shape, c_dim and every label: the part both keys share.
 uint64_t dataset_shape_hash(const Dataset& ds) {
   uint64_t h = kFnvOffset;
@@ -142,33 +122,9 @@ std::string dataset_resume_key(const Dataset& ds) { return dataset_keys(ds).all;
 const DatasetKeys& dataset_keys(const Dataset& ds) {
   DatasetKeys& keys = ds.resume_keys_;
   if (!keys.all.empty()) return keys;
-  const int64_t n = ds.size();
-  const size_t image_size = static_cast<size_t>(ds.channels()) * ds.resolution() * ds.resolution();
-  // Each item's hash on its own (in parallel: at memory speed for the
-  // pixels held, side by side for a dataset read from its files), then
-  // chained in item order. A file that no longer reads is one error line.
-  std::vector<uint64_t> per_item(static_cast<size_t>(n));
-  std::vector<std::string> errors(static_cast<size_t>(n));
-#pragma omp parallel
-  {
-    std::vector<uint8_t> px(image_size);
-#pragma omp for schedule(dynamic, 16)
-    for (int64_t i = 0; i < n; ++i) {
-      try {
-        ds.image(i, px.data());
-        per_item[static_cast<size_t>(i)] = fnv_words(px.data(), px.size());
-      } catch (const std::exception& e) {
-        errors[static_cast<size_t>(i)] = e.what();
-      } catch (...) {  // nothing may leave an OpenMP region
-        errors[static_cast<size_t>(i)] = ds.name() + ": item " + std::to_string(i) + " could not be read";
-      }
-    }
-  }
-  for (const std::string& e : errors)
-    if (!e.empty()) throw Error(e);
   const uint64_t labels = dataset_shape_hash(ds);
   uint64_t h = labels, pixels = kFnvOffset;
-  for (uint64_t v : per_item) fnv_i64(h, static_cast<int64_t>(v)), fnv_i64(pixels, static_cast<int64_t>(v));
+  for (uint64_t v : ds.pixel_hashes()) fnv_i64(h, static_cast<int64_t>(v)), fnv_i64(pixels, static_cast<int64_t>(v));
   keys = {kAllPixelsTag + hex16(h), hex16(labels), hex16(pixels)};
   return keys;
 }

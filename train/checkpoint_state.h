@@ -39,7 +39,7 @@ inline constexpr double k2to53 = 9007199254740992.0;
 
 // A key of what a run trains on: the item count, resolution, channels and
 // c_dim, every item's label, and every item's pixels, x-flipped copies as
-// they come out (at memory speed: the data is in memory). Not the name: a
+// they come out (Dataset::pixel_hashes: no file is decoded again). Not the name: a
 // copy of the data under another name has the same key. "all-" and 16 hex
 // digits of a 64-bit FNV-1a, defined here (not std::hash) so that a
 // checkpoint reads the same on every build. (Checkpoints before 2026-12-03

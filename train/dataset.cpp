@@ -29,6 +29,7 @@
 #include "train/cli.h"
 #include "engine/ops.h"
 #include "train/image_io.h"
+#include "train/pixel_hash.h"
 #include "train/python_order.h"
 #include "train/zip_reader.h"
 
@@ -409,12 +410,35 @@ void hwc_to_chw(const uint8_t* hwc, size_t plane, int channels, uint8_t* chw) {
     for (int c = 0; c < channels; ++c) chw[c * plane + p] = hwc[p * channels + c];
 }
 
-// What a file held when the dataset was opened: its bytes' count and CRC-32.
+// A CHW image mirrored left to right (--mirror's copies).
+void xflip_chw(const uint8_t* src, size_t rows, size_t width, uint8_t* out) {
+  for (size_t row = 0; row < rows; ++row)
+    std::reverse_copy(src + row * width, src + (row + 1) * width, out + row * width);
+}
+
+// What a file held when the dataset was opened: its bytes' count and CRC-32,
+// checked at every read, and the pixel_hash of its CHW pixels, plain and
+// mirrored (the latter only for a dataset that mirrors), for the keys.
 struct FileStamp {
   uint64_t size = 0;
   uint32_t crc = 0;
-  static FileStamp of(const std::vector<uint8_t>& bytes) { return {bytes.size(), crc32(bytes.data(), bytes.size())}; }
-  bool operator==(const FileStamp& o) const { return size == o.size && crc == o.crc; }
+  uint64_t pixels = 0, xflipped_pixels = 0;
+  static FileStamp of(const std::vector<uint8_t>& bytes, const uint8_t* hwc, int res, int channels, bool xflip) {
+    FileStamp st{bytes.size(), crc32(bytes.data(), bytes.size())};
+    const size_t plane = size_t(res) * size_t(res), image_size = plane * size_t(channels);
+    std::vector<uint8_t> chw(image_size);
+    hwc_to_chw(hwc, plane, channels, chw.data());
+    st.pixels = pixel_hash(chw.data(), image_size);
+    if (xflip) {
+      std::vector<uint8_t> mirrored(image_size);
+      xflip_chw(chw.data(), size_t(channels) * size_t(res), size_t(res), mirrored.data());
+      st.xflipped_pixels = pixel_hash(mirrored.data(), image_size);
+    }
+    return st;
+  }
+  bool same_bytes(const std::vector<uint8_t>& bytes) const {
+    return bytes.size() == size && crc32(bytes.data(), bytes.size()) == crc;
+  }
 };
 
 // A folder's or zip's images read again from their files (from_files): the
@@ -423,8 +447,10 @@ struct FileStamp {
 // run would train on other pixels than its resume key names.
 class FileImages final : public RawImageReader {
  public:
-  FileImages(Source src, std::vector<std::string> names, std::vector<FileStamp> stamps, int res, int channels)
-      : src_(std::move(src)), names_(std::move(names)), stamps_(std::move(stamps)), res_(res), channels_(channels) {}
+  FileImages(Source src, std::vector<std::string> names, std::vector<FileStamp> stamps, int res, int channels,
+             bool xflip)
+      : src_(std::move(src)), names_(std::move(names)), stamps_(std::move(stamps)), res_(res), channels_(channels),
+        xflip_(xflip) {}
   int64_t count() const override { return static_cast<int64_t>(names_.size()); }
   void read(int64_t raw, uint8_t* out) const override {
     GF_CHECK(raw >= 0 && raw < count(), "FileImages::read", "image " << raw << " of " << count());
@@ -435,11 +461,17 @@ class FileImages final : public RawImageReader {
       std::lock_guard<std::mutex> lock(read_mutex_);
       bytes = src_.read(name);
     }
-    if (!(FileStamp::of(bytes) == stamps_[static_cast<size_t>(raw)]))
+    if (!stamps_[static_cast<size_t>(raw)].same_bytes(bytes))
       throw Error(file + ": changed since the dataset was opened (the run reads each image from its file again: "
                          "leave the data as it is while it trains)");
     const std::vector<uint8_t> hwc = decode_image(bytes.data(), bytes.size(), file, channels_);
     hwc_to_chw(hwc.data(), size_t(res_) * size_t(res_), channels_, out);
+  }
+  uint64_t pixel_hash(int64_t raw, bool xflipped) const override {
+    GF_CHECK(raw >= 0 && raw < count(), "FileImages::pixel_hash", "image " << raw << " of " << count());
+    const FileStamp& st = stamps_[static_cast<size_t>(raw)];
+    GF_CHECK(!xflipped || xflip_, "FileImages::pixel_hash", "the dataset was opened without --mirror");
+    return xflipped ? st.xflipped_pixels : st.pixels;
   }
 
  private:
@@ -447,6 +479,7 @@ class FileImages final : public RawImageReader {
   std::vector<std::string> names_;  // raw image order
   std::vector<FileStamp> stamps_;   // by raw image
   int res_, channels_;
+  bool xflip_;  // whether the stamps hold the mirrored pixels' hashes
   mutable std::mutex read_mutex_;
 };
 
@@ -577,7 +610,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
         const std::vector<uint8_t> hwc = decode_image(bytes[k].data(), bytes[k].size(), file, channels, &info, &done[u]);
         if (info.width != res || info.height != res) throw Error(file + ": image changed size between reads");
         if (from_files)
-          stamps[u] = FileStamp::of(bytes[k]);
+          stamps[u] = FileStamp::of(bytes[k], hwc.data(), res, channels, opt.xflip);
         else
           hwc_to_chw(hwc.data(), plane, channels, pixels.data() + u * image_size);
         ok[u] = 1;
@@ -727,7 +760,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   auto ds = from_files
                 ? std::make_unique<Dataset>(
                       name, res, channels,
-                      std::make_shared<FileImages>(src, kept_names, std::move(kept_stamps), res, channels),
+                      std::make_shared<FileImages>(src, kept_names, std::move(kept_stamps), res, channels, opt.xflip),
                       std::move(labels), opt, classes)
                 : std::make_unique<Dataset>(name, res, channels, std::move(pixels), std::move(labels), opt, classes);
   ds->set_notes(std::move(notes));
@@ -809,12 +842,33 @@ void Dataset::image(int64_t i, uint8_t* out) const {
     files_->read(raw, decoded.data());
     src = decoded.data();
   }
-  if (!flip) {
+  if (flip)
+    xflip_chw(src, channels_ * res, res, out);
+  else
     std::memcpy(out, src, image_size);
-    return;
+}
+
+const std::vector<uint64_t>& Dataset::pixel_hashes() const {
+  if (!pixel_hashes_.empty() || size() == 0) return pixel_hashes_;
+  const int64_t n = size();
+  std::vector<uint64_t> hashes(static_cast<size_t>(n));
+  if (files_) {
+    for (int64_t i = 0; i < n; ++i)
+      hashes[size_t(i)] = files_->pixel_hash(raw_idx_[size_t(i)], xflip_[size_t(i)] != 0);
+  } else {  // at memory speed, in parallel
+    const size_t image_size = static_cast<size_t>(channels_) * resolution_ * resolution_;
+#pragma omp parallel
+    {
+      std::vector<uint8_t> px(image_size);
+#pragma omp for schedule(dynamic, 16)
+      for (int64_t i = 0; i < n; ++i) {
+        image(i, px.data());  // held pixels: nothing to throw
+        hashes[size_t(i)] = pixel_hash(px.data(), image_size);
+      }
+    }
   }
-  for (size_t row = 0; row < channels_ * res; ++row)
-    std::reverse_copy(src + row * res, src + (row + 1) * res, out + row * res);
+  pixel_hashes_ = std::move(hashes);
+  return pixel_hashes_;
 }
 
 int64_t Dataset::label(int64_t i) const {

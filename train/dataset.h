@@ -104,6 +104,9 @@ class RawImageReader {
   virtual ~RawImageReader() = default;
   virtual int64_t count() const = 0;
   virtual void read(int64_t raw, uint8_t* out) const = 0;
+  // pixel_hash (train/pixel_hash.h) of what read(raw) gives, x-flipped
+  // when asked, as decoded when the dataset was opened: no file is read.
+  virtual uint64_t pixel_hash(int64_t raw, bool xflipped) const = 0;
 };
 
 // A dataset's resume key (`all`, train/checkpoint_state.h's
@@ -154,6 +157,10 @@ class Dataset {
   // failure thrown after the block has run); held pixels go through one
   // image's buffer. What every pass over many items goes through.
   void each_image(const int64_t* items, int64_t n, const std::function<void(int64_t, const uint8_t*)>& fn) const;
+  // pixel_hash (train/pixel_hash.h) of every item's pixels as image() gives
+  // them, computed once (not from several threads at once): from the held
+  // pixels, or as the files were decoded when the dataset was opened.
+  const std::vector<uint64_t>& pixel_hashes() const;
   // Whether the items are decoded from their files when asked for.
   bool from_files() const { return files_ != nullptr; }
   // Class of item i, or -1 without class labels (none, or label vectors).
@@ -180,6 +187,7 @@ class Dataset {
   // so the key of all their pixels is computed once per dataset, not at
   // every checkpoint a run writes.
   mutable DatasetKeys resume_keys_;
+  mutable std::vector<uint64_t> pixel_hashes_;  // pixel_hashes(), once asked for
   friend const DatasetKeys& dataset_keys(const Dataset& ds);
   void index_items(int64_t raw_n, const DatasetOptions& opt, int64_t classes);
   void decode_side_by_side(const int64_t* items, int64_t n, uint8_t* out) const;
