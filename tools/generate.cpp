@@ -284,7 +284,9 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
             << (o.gw == 0 ? cli::count_text(pngs, "image")
                 : o.cells_too ? "grid.png and " + cli::count_text(pngs, "image") + " of its cells"
                               : std::string("grid.png"))
-            << " to " << outdir << (args.has("raw") ? " (raw: " + args.str("raw") + ")" : std::string()) << "\n";
+            << " to " << outdir
+            << (o.gw == 0 && pngs < o.n ? " (" + std::to_string(o.n) + " made: a repeated name is written over)" : "")
+            << (args.has("raw") ? " (raw: " + args.str("raw") + ")" : std::string()) << "\n";
   return 0;
 }
 

@@ -50,7 +50,7 @@ uint32_t metadata_crc(const Metadata& m) {
 }
 
 [[noreturn]] void bad_safetensors(const std::string& path, const std::string& what) {
-  throw Error("safetensors: " + path + ": " + what);
+  throw Error(path + ": " + what);
 }
 
 // The name of a zip's first entry, from its local file header at offset 0
@@ -135,7 +135,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
     bad_safetensors(path, "header does not begin with '{' (safetensors' JSON header; it begins with byte " +
                   (header_len ? std::to_string(static_cast<unsigned char>(header[0])) : std::string("none")) + ")");
   // Unique keys: a tensor named twice would load whichever came last.
-  const nlohmann::json j = parse_json(header, "safetensors: " + path + ": header", /*unique_keys=*/true);
+  const nlohmann::json j = parse_json(header, path + ": header", /*unique_keys=*/true);
   if (!j.is_object()) bad_safetensors(path, "header is not a JSON object");
   const uint64_t data_size = file_size - 8 - header_len;
 

@@ -28,9 +28,10 @@ $<TARGET_FILE:generate> --network ${_snapshot} --z ${_z} --trunc 0.7 --raw ${_ge
 $<TARGET_FILE:generate> --network ${_gen}/exported/G_ema.bin --z ${_z} --trunc 0.7 --raw ${_gen}/raw/raw.npy --outdir ${_gen}/raw/z && \
 cmp ${_gen}/raw/bundle.npy ${_gen}/raw/raw.npy && test -s ${_gen}/raw/z/img0001.png")
 
-# A seed given twice is one file: the count says so (it said 3 images for 2 files).
+# A seed given twice is one file: the count says so (it said 3 images for 2
+# files), and how many were made (--raw holds them all).
 gf_cli_test(generate_repeated_seed_counts_files FRESH ${_gen}/repeated
-            EXPECT "^generate: wrote 2 images to "
+            EXPECT "^generate: wrote 2 images to .*/repeated [(]3 made: a repeated name is written over[)]$"
             COMMAND sh -c "$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --seeds 1,1,2 \
 --outdir ${_gen}/repeated && test `ls ${_gen}/repeated | wc -l` -eq 2")
 
