@@ -178,6 +178,7 @@ int run(int argc, char** argv) {
                      {{"network", "FILE.bin", "", "generator snapshot or converted network (required)"},
                       {"data", "PATH", "", "dataset to evaluate against (default: the run's, from training_options.json, or a converted official snapshot's training_set_kwargs; a relative path there is relative to where training ran)"},
                       {"mirror", "BOOL", "", "whether the dataset was augmented with x-flips in training: true or false, 1 or 0, as calc_metrics.py's (default: the run's, or a converted official snapshot's training_set_kwargs)"},
+                      cli::data_from_files_flag(),
                       cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise, PPL's paths and KID's subsets", 0, cli::kSeedMax),
                       cli::device("device", "cpu", "where to run (one process per device: cuda:K+LOCAL_RANK)"),
                       cli::integer("gpus", "N", "", "calc_metrics.py's process count: here one process runs per device, launched by mpirun or torchrun (see the README), so N must be their count (1 alone)", 1, 1024),
@@ -255,6 +256,7 @@ int run(int argc, char** argv) {
       throw Error("--data is required: " + path +
                   " is not in a run folder with training_options.json, and holds no official training_set_kwargs");
     }
+    dopt.from_files = args.flag("data-from-files");
     if (mirror) dopt.xflip = *mirror;
     else if (!args.has("data") && run_options.contains("mirror") && run_options["mirror"].is_boolean())
       dopt.xflip = run_options["mirror"].get<bool>();
@@ -326,7 +328,8 @@ int run(int argc, char** argv) {
   // As calc_metrics.py: --verbose false prints the results (and the notes
   // on what the dataset passed over) alone.
   if (pg.main() && verbose)
-    std::cout << "Dataset " << ds->name() << ": " << cli::count_text(static_cast<long long>(ds->size()), "image") << (dopt.xflip ? " (with x-flips)" : "")
+    std::cout << "Dataset " << ds->name() << ": " << cli::count_text(static_cast<long long>(ds->size()), "image")
+              << (dopt.xflip ? " (with x-flips)" : "") << (ds->from_files() ? ", read from their files" : "")
               << (pg.world > 1 ? "; " + std::to_string(pg.world) + " processes (" + pg.comm->backend() + ")" : "")
               << (run_dir.empty() ? "" : "; results also go to " + run_dir) << std::endl;
   // What the dataset passed over or converted (unreadable files skipped,

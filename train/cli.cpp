@@ -316,7 +316,8 @@ Flag resume_time_flag(const std::string& scope) {
 
 Flag data_from_files_flag() {
   return {"data-from-files", "", "",
-          "hold no decoded images: decode each from its file when a minibatch takes it, as the official loader "
+          "hold no decoded images: decode each from its file when a minibatch or a metric's pass takes it, as the "
+          "official loader "
           "(same pixels, slower; the default for data whose pixels do not fit in memory)"};
 }
 

@@ -157,6 +157,20 @@ $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.
 OMP_NUM_THREADS=1 exec $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin --data ${_m}/rgb \
 --metrics fid50k_full --metric-items 1 --metrics-cache none --detector ${_m}/inception.bin")
 
+# --data-from-files: the same results, and the same cache entry (the key
+# names the pixels, not how they are held), as the data held.
+gf_cli_test(calc_metrics_data_from_files FIXTURES_REQUIRED metrics_detector
+            EXPECT "^Dataset data: 6 images \\(with x-flips\\), read from their files$"
+                   "^dataset features: 3 items from the cache " "^same results held and from files$"
+            COMMAND sh -c "d=${_m}/from_files && net=${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin && rm -rf $d && \
+$<TARGET_FILE:generate> --network $net --seeds 0-2 --outdir $d/data >/dev/null && \
+for m in held files; do f=; if [ $m = files ]; then f=--data-from-files; fi; \
+OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network $net --data $d/data --mirror 1 \
+--metrics fid50k_full,kid50k_full --metric-items 3 --metrics-cache $d/cache --detector ${_m}/inception.bin $f \
+> $d/$m.log 2>&1 || exit 1; grep -o '.results.: {[^}]*}' $d/$m.log > $d/$m.results; done && cat $d/files.log && \
+test `wc -l < $d/held.results` -eq 2 && cmp $d/held.results $d/files.results && \
+echo 'same results held and from files'")
+
 # A dataset file that does not decode is passed over, as in training, and
 # said, as the trainers log it (the metrics were of fewer images, in silence).
 gf_cli_test(calc_metrics_skipped_files_said FIXTURES_REQUIRED metrics_detector
