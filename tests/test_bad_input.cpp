@@ -831,6 +831,7 @@ TEST_CASE("no program writes its output folder inside a folder it reads", "[bad_
   write(base / "out/inference_results/y.png", png(32, 32, 3, px));
   write(base / "out/style_mixing/z.png", png(32, 32, 3, px));
   fs::create_directory_symlink("photos", base / "link");
+  fs::create_symlink("photos/x.png", base / "raw_link.npy");
   const std::string P = photos.string(), O = (base / "out").string();
   const std::string encode = kBin + "/psp encode --network " + kSource + "/tests/data/psp_gradual.bin --images ";
   const std::string mix = kBin + "/psp mix --latent-mask 4 --network " + kSource + "/tests/data/psp_gradual.bin --images ";
@@ -843,6 +844,10 @@ TEST_CASE("no program writes its output folder inside a folder it reads", "[bad_
       {encode + P + " --outdir " + (base / "link/sub").string(), "is inside the --images folder " + P + inside},
       {encode + P + "/ --outdir " + (base / "photos/./sub").string(), "is inside the --images folder " + P + "/" + inside},
       {mix + P + " --outdir " + P + "/mixed", "psp mix: error: --outdir " + P + "/mixed is inside the --images folder"},
+      // encode's --raw file too: it wrote over photos/x.png (a breaker's case), directly or through a link.
+      {encode + P + " --outdir " + O + "2 --raw " + P + "/x.png",
+       "psp encode: error: --raw " + P + "/x.png is inside the --images folder " + P + inside},
+      {encode + P + " --outdir " + O + "2 --raw " + (base / "raw_link.npy").string(), "is inside the --images folder"},
       {encode + O + "/inference_results --outdir " + O,
        "psp encode: error: --outdir " + O + ": " + O + "/inference_results is the --images folder" + inside},
       {mix + O + "/style_mixing --outdir " + O, "psp mix: error: --outdir " + O + ": " + O + "/style_mixing is the --images folder"},

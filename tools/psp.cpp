@@ -379,6 +379,8 @@ int encode(int argc, char** argv) {
   if (images) folders.push_back("inference_coupled");
   check_outdir(args, folders, {"latents.npy", "names.txt", "stats.txt"});
   cli::check_output_file(args, "raw", {"network", "images"});
+  // In the --images folder it would write over an image of that name, or join the next run's inputs.
+  if (args.has("raw")) cli::check_not_in_input_folder(args, "--raw", args.str("raw"), {"images"});
   cli::check_not_an_output(args, "raw", {"latents.npy", "names.txt", "stats.txt"});
   Setup s = setup(args);
   io::create_folder(s.outdir, "--outdir");
