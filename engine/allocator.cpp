@@ -7,6 +7,9 @@
 #include <memory>
 #include <new>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 #define GF_ASAN_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
@@ -17,6 +20,7 @@
 #endif
 
 #include "engine/error.h"
+#include "engine/host_memory.h"
 #include "kernels/cuda_runtime.h"
 
 namespace gf {
@@ -27,6 +31,33 @@ std::atomic<bool> g_poison{[] {
   return e && std::strcmp(e, "0") != 0 && *e;
 }()};
 }  // namespace
+
+// Host blocks this large are checked against the memory available before
+// they are taken (host_raw_alloc) and faulted in when they are (take): the
+// reading costs less than touching them, and a block not yet touched is not
+// counted as taken by the next reading (two blocks of 5 and 6 GB passed a
+// reading of 10 GB, and the process was killed filling them).
+constexpr size_t kLargeHostBlock = size_t(64) << 20;
+
+// A fresh host block's pages faulted in now, `bytes` of it (the rest is
+// rounding slack, touched if ever by a later, larger request): the work the
+// first write would do, done where the next reading of the available memory
+// sees it. MADV_POPULATE_WRITE (Linux 5.14) over its whole pages, else a
+// write per page.
+static void fault_in(void* p, size_t bytes) {
+  const uintptr_t page = uintptr_t(::sysconf(_SC_PAGE_SIZE) > 0 ? ::sysconf(_SC_PAGE_SIZE) : 4096);
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(p), end = begin + bytes;
+  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+#ifdef MADV_POPULATE_WRITE
+  if (last > first && ::madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE) == 0) {
+    static_cast<volatile char*>(p)[0] = 0;  // the partial pages at both ends
+    static_cast<volatile char*>(p)[bytes - 1] = 0;
+    return;
+  }
+#endif
+  for (uintptr_t a = begin; a < end; a = (a / page + 1) * page) *reinterpret_cast<volatile char*>(a) = 0;
+  static_cast<volatile char*>(p)[bytes - 1] = 0;
+}
 
 // This thread's innermost CpuGrowthCap; null: none.
 thread_local CpuGrowthCap* t_growth_cap = nullptr;
@@ -103,11 +134,16 @@ void* CachingAllocator::take(size_t bytes, size_t* got_out) {
       try {
         p = raw_alloc_(size);
       } catch (const std::bad_alloc&) {
-        throw Error(name_ + ": out of memory allocating " + std::to_string(size) + " bytes (" +
-                    std::to_string(stats_.in_use) + " in use)");
+        std::string why = std::to_string(stats_.in_use) + " in use";
+        if (host_memory_) {
+          const HostMemory free = available_host_memory();
+          if (free.bytes != UINT64_MAX) why += "; " + std::to_string(free.bytes) + " available by " + free.limited;
+        }
+        throw Error(name_ + ": out of memory allocating " + std::to_string(size) + " bytes (" + why + ")");
       }
     }
     stats_.raw_allocs++;
+    if (host_memory_ && size >= kLargeHostBlock) fault_in(p, bytes);
   }
   live_[p] = got;
   stats_.in_use += got;
@@ -161,13 +197,16 @@ void CachingAllocator::reset_peak() {
   stats_.peak_in_use = stats_.in_use;
 }
 
+void* host_raw_alloc(size_t n, const std::function<HostMemory()>& available) {
+  if (n >= kLargeHostBlock && n > available().bytes) throw std::bad_alloc();
+  void* p = std::aligned_alloc(64, n);  // round_size keeps n a multiple of 512
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
 CachingAllocator& cpu_allocator() {
   static CachingAllocator a(
-      [](size_t n) {
-        void* p = std::aligned_alloc(64, n);  // round_size keeps n a multiple of 512
-        if (!p) throw std::bad_alloc();
-        return p;
-      },
+      [](size_t n) { return host_raw_alloc(n, [] { return available_host_memory(); }); },
       [](void* p) { std::free(p); }, "cpu allocator",
       [](void* p, unsigned char value, size_t n) { std::memset(p, value, n); }, true);
   return a;

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/host_memory.h"
 #include "engine/pool.h"
 
 namespace gf {
@@ -83,6 +84,15 @@ class CachingAllocator {
 // environment has GF_POISON_ALLOCATIONS=1, or a program turns it on.
 void set_poison_allocations(bool on);
 bool poison_allocations();
+
+// The CPU allocator's raw allocation: 64-byte aligned host memory, refused
+// (std::bad_alloc) where a block of 64 MiB or more is past what `available`
+// says the process may still take (engine/host_memory.h's
+// available_host_memory): with the kernel's overcommit such a block was
+// handed out, and the process killed without a word when it used it
+// (train_stylegan --batch 65536). Refused, the caching allocator gives its
+// cache back, retries, then throws its one-line gf::Error.
+void* host_raw_alloc(size_t n, const std::function<HostMemory()>& available);
 
 // The allocator of CUDA device `index` (created on first use).
 CachingAllocator& cuda_allocator(int index);

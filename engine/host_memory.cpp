@@ -3,7 +3,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <vector>
 
@@ -38,6 +40,62 @@ std::vector<std::string> self_and_ancestors(std::string path) {
   return out;
 }
 
+// Every folder that may hold a memory limit of this process's control
+// groups, each group and its ancestors: fn(folder, v2). /proc/self/cgroup:
+// "hierarchy-id:controllers:path", one line per hierarchy; v2's is
+// "0::path". Inside a container with its own cgroup namespace the path is
+// "/" and the container's limit sits at the mount's root, which the walk up
+// reaches either way.
+void each_memory_group(const std::string& root, const std::function<void(const std::string&, bool)>& fn) {
+  std::ifstream groups(root + "/proc/self/cgroup");
+  for (std::string line; std::getline(groups, line);) {
+    const size_t a = line.find(':'), b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    if (controllers.empty()) {  // v2: mounted alone, or beside v1 under unified/
+      for (const char* mount : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"})
+        for (const auto& g : self_and_ancestors(path)) fn(root + mount + g, true);
+      continue;
+    }
+    std::stringstream list(controllers);
+    for (std::string c; std::getline(list, c, ',');)
+      if (c == "memory")
+        for (const auto& g : self_and_ancestors(path)) fn(root + "/sys/fs/cgroup/memory" + g, false);
+  }
+}
+
+// An address-space limit (ulimit -v, a batch scheduler's vmem limit): what
+// is left of it past what this process has mapped already, since an
+// allocation beyond it fails as one past the RAM would. 0: no limit.
+uint64_t address_space_left(const std::string& root) {
+  rlimit as{};
+  if (::getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY) return 0;
+  const long page = ::sysconf(_SC_PAGE_SIZE);
+  uint64_t mapped_pages = 0;
+  std::ifstream statm(root + "/proc/self/statm");
+  statm >> mapped_pages;
+  const uint64_t mapped = mapped_pages * uint64_t(page > 0 ? page : 4096);
+  return uint64_t(as.rlim_cur) > mapped ? uint64_t(as.rlim_cur) - mapped : 1;
+}
+
+// The values of `keys` in a "key value" file (memory.stat, in bytes, or
+// /proc/meminfo, in kB: `scale` 1024), summed into sum; false unless all
+// are there.
+bool sum_fields(const std::string& file, const std::vector<std::string>& keys, uint64_t scale, uint64_t& sum) {
+  std::ifstream in(file);
+  size_t found = 0;
+  sum = 0;
+  for (std::string key; in >> key;) {
+    unsigned long long v = 0;
+    if (!(in >> v)) break;
+    if (!key.empty() && key.back() == ':') key.pop_back();
+    for (const std::string& k : keys)
+      if (k == key) sum += uint64_t(v) * scale, ++found;
+    in.ignore(1 << 20, '\n');  // meminfo's "kB"
+  }
+  return found == keys.size();
+}
+
 }  // namespace
 
 HostMemory usable_host_memory(const std::string& root) {
@@ -54,40 +112,39 @@ HostMemory usable_host_memory(const std::string& root) {
       m.limited = file.substr(root.size());
     }
   };
-  // /proc/self/cgroup: "hierarchy-id:controllers:path", one line per
-  // hierarchy; v2's is "0::path". Inside a container with its own cgroup
-  // namespace the path is "/" and the container's limit sits at the mount's
-  // root, which the walk up reaches either way.
-  std::ifstream groups(root + "/proc/self/cgroup");
-  for (std::string line; std::getline(groups, line);) {
-    const size_t a = line.find(':'), b = a == std::string::npos ? a : line.find(':', a + 1);
-    if (b == std::string::npos) continue;
-    const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
-    if (controllers.empty()) {  // v2: mounted alone, or beside v1 under unified/
-      for (const char* mount : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"})
-        for (const auto& g : self_and_ancestors(path)) consider(root + mount + g + "/memory.max");
-      continue;
-    }
-    std::stringstream list(controllers);
-    for (std::string c; std::getline(list, c, ',');)
-      if (c == "memory")
-        for (const auto& g : self_and_ancestors(path)) consider(root + "/sys/fs/cgroup/memory" + g + "/memory.limit_in_bytes");
+  each_memory_group(root, [&](const std::string& dir, bool v2) {
+    consider(dir + (v2 ? "/memory.max" : "/memory.limit_in_bytes"));
+  });
+  const uint64_t left = address_space_left(root);
+  if (left > 0 && (m.bytes == 0 || left < m.bytes)) {
+    m.bytes = left;
+    m.limited = "the address-space limit, ulimit -v";
   }
-  // An address-space limit (ulimit -v, a batch scheduler's vmem limit): what
-  // is left of it past what this process has mapped already, since an
-  // allocation beyond it fails as one past the RAM would.
-  rlimit as{};
-  if (::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
-    uint64_t mapped_pages = 0;
-    std::ifstream statm(root + "/proc/self/statm");
-    statm >> mapped_pages;
-    const uint64_t mapped = mapped_pages * uint64_t(page > 0 ? page : 4096);
-    const uint64_t left = uint64_t(as.rlim_cur) > mapped ? uint64_t(as.rlim_cur) - mapped : 1;
-    if (m.bytes == 0 || left < m.bytes) {
-      m.bytes = left;
-      m.limited = "the address-space limit, ulimit -v";
-    }
-  }
+  return m;
+}
+
+HostMemory available_host_memory(const std::string& root) {
+  HostMemory m{UINT64_MAX, ""};
+  auto take = [&](uint64_t bytes, const std::string& why) {
+    if (bytes < m.bytes) m = {bytes, why};
+  };
+  uint64_t free = 0;
+  if (sum_fields(root + "/proc/meminfo", {"MemAvailable", "SwapFree"}, 1024, free)) take(free, "/proc/meminfo (MemAvailable + SwapFree)");
+  each_memory_group(root, [&](const std::string& dir, bool v2) {
+    const std::string limit_file = dir + (v2 ? "/memory.max" : "/memory.limit_in_bytes");
+    const uint64_t limit = read_limit(limit_file);
+    if (limit == 0) return;  // no limit here
+    const uint64_t used = read_limit(dir + (v2 ? "/memory.current" : "/memory.usage_in_bytes"));
+    uint64_t file_pages = 0;
+    if (!sum_fields(dir + "/memory.stat", v2 ? std::vector<std::string>{"active_file", "inactive_file"}
+                                               : std::vector<std::string>{"total_active_file", "total_inactive_file"},
+                    1, file_pages))
+      file_pages = 0;
+    const uint64_t held = used > file_pages ? used - file_pages : 0;  // what the kernel cannot take back
+    take(limit > held ? limit - held : 0, limit_file.substr(root.size()));
+  });
+  const uint64_t left = address_space_left(root);
+  if (left > 0) take(left, "the address-space limit, ulimit -v");
   return m;
 }
 

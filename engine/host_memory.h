@@ -22,4 +22,17 @@ struct HostMemory {
 // `root` prefixes /proc and /sys for tests ("" for the real ones).
 HostMemory usable_host_memory(const std::string& root = "");
 
+// How much more this process can take now before the kernel's OOM killer
+// would end it: the smallest of /proc/meminfo's MemAvailable + SwapFree,
+// what each memory-limited control group on the way up leaves past its
+// usage (its file pages, page cache the kernel reclaims, counted as free;
+// v2 memory.max, memory.current, memory.stat; v1 limit_in_bytes,
+// usage_in_bytes, total_*_file), and what an address-space limit leaves.
+// `limited` names the tightest ("/proc/meminfo (MemAvailable + SwapFree)",
+// a limit file, or "the address-space limit, ulimit -v").
+// bytes is UINT64_MAX where none could be read. The CPU allocator asks it
+// before a large block (engine/allocator.cpp): with the kernel's overcommit
+// a block past it is handed out, and the process killed when it is used.
+HostMemory available_host_memory(const std::string& root = "");
+
 }  // namespace gf

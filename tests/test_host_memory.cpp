@@ -102,3 +102,48 @@ TEST_CASE("usable_host_memory takes what an address-space limit leaves", "[host_
   // Without the limit, RAM as before.
   CHECK(gf::usable_host_memory(t.root()).limited == "physical memory");
 }
+
+// available_host_memory: what the process may still take before the OOM
+// killer would end it, the smallest of /proc/meminfo's and each limited
+// group's, a group's file pages (page cache the kernel takes back) free.
+TEST_CASE("available_host_memory: MemAvailable + SwapFree, or less where a group's limit leaves less", "[host_memory]") {
+  FakeRoot t;
+  CHECK(gf::available_host_memory(t.root()).bytes == UINT64_MAX);  // nothing to read: no refusal
+  t.write("proc/meminfo", "MemTotal:       24563380 kB\nMemFree:          100000 kB\nMemAvailable:    2000000 kB\n"
+                          "SwapTotal:       1048576 kB\nSwapFree:         48576 kB\n");
+  gf::HostMemory m = gf::available_host_memory(t.root());
+  CHECK(m.bytes == (2000000ull + 48576ull) * 1024);
+  CHECK(m.limited == "/proc/meminfo (MemAvailable + SwapFree)");
+  SECTION("cgroup v2: the limit less what the group holds past its file pages") {
+    t.write("proc/self/cgroup", "0::/job\n");
+    t.write("sys/fs/cgroup/job/memory.max", "1073741824\n");
+    t.write("sys/fs/cgroup/job/memory.current", "943718400\n");  // 900 MiB, 400 of them page cache
+    t.write("sys/fs/cgroup/job/memory.stat", "anon 524288000\nfile 419430400\nactive_file 314572800\n"
+                                              "inactive_file 104857600\nshmem 0\n");
+    m = gf::available_host_memory(t.root());
+    CHECK(m.bytes == 1073741824ull - (943718400ull - 419430400ull));
+    CHECK(m.limited == "/sys/fs/cgroup/job/memory.max");
+    // Without memory.stat the whole usage counts: less is left.
+    fs::remove(t.path / "sys/fs/cgroup/job/memory.stat");
+    CHECK(gf::available_host_memory(t.root()).bytes == 1073741824ull - 943718400ull);
+    // A group past its limit leaves nothing.
+    t.write("sys/fs/cgroup/job/memory.current", "2000000000\n");
+    CHECK(gf::available_host_memory(t.root()).bytes == 0);
+  }
+  SECTION("cgroup v1, the total_ file pages") {
+    t.write("proc/self/cgroup", "5:memory:/docker/abc\n");
+    t.write("sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes", "805306368\n");
+    t.write("sys/fs/cgroup/memory/docker/abc/memory.usage_in_bytes", "805306368\n");
+    t.write("sys/fs/cgroup/memory/docker/abc/memory.stat", "cache 300000000\ntotal_active_file 100000000\n"
+                                                            "total_inactive_file 200000000\n");
+    m = gf::available_host_memory(t.root());
+    CHECK(m.bytes == 300000000u);
+    CHECK(m.limited == "/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes");
+  }
+  SECTION("an unlimited group leaves /proc/meminfo's answer") {
+    t.write("proc/self/cgroup", "0::/job\n");
+    t.write("sys/fs/cgroup/job/memory.max", "max\n");
+    t.write("sys/fs/cgroup/job/memory.current", "943718400\n");
+    CHECK(gf::available_host_memory(t.root()).bytes == (2000000ull + 48576ull) * 1024);
+  }
+}
