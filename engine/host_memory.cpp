@@ -129,7 +129,8 @@ HostMemory available_host_memory(const std::string& root) {
     if (bytes < m.bytes) m = {bytes, why};
   };
   uint64_t free = 0;
-  if (sum_fields(root + "/proc/meminfo", {"MemAvailable", "SwapFree"}, 1024, free)) take(free, "/proc/meminfo (MemAvailable + SwapFree)");
+  if (sum_fields(root + "/proc/meminfo", {"MemAvailable", "SwapFree"}, 1024, free))
+    take(free, "/proc/meminfo (MemAvailable + SwapFree)");
   each_memory_group(root, [&](const std::string& dir, bool v2) {
     const std::string limit_file = dir + (v2 ? "/memory.max" : "/memory.limit_in_bytes");
     const uint64_t limit = read_limit(limit_file);

@@ -206,7 +206,7 @@ TEST_CASE("out of memory: the cache is freed and the request retried, then gf::E
 // the process killed when it used it (train_stylegan --batch 65536 on a
 // 23 GiB machine). Here over a made-up machine whose available memory is
 // 200 MiB less what the raw allocator holds (its cache included).
-TEST_CASE("host_raw_alloc refuses a large block past the available memory; the cache is given back first", "[allocator]") {
+TEST_CASE("host_raw_alloc refuses a large block past the available memory, the cache given back first", "[allocator]") {
   size_t held = 0;
   std::map<void*, size_t> live;
   CachingAllocator a(

@@ -106,7 +106,7 @@ TEST_CASE("usable_host_memory takes what an address-space limit leaves", "[host_
 // available_host_memory: what the process may still take before the OOM
 // killer would end it, the smallest of /proc/meminfo's and each limited
 // group's, a group's file pages (page cache the kernel takes back) free.
-TEST_CASE("available_host_memory: MemAvailable + SwapFree, or less where a group's limit leaves less", "[host_memory]") {
+TEST_CASE("available_host_memory: MemAvailable + SwapFree, or a group's limit's rest", "[host_memory]") {
   FakeRoot t;
   CHECK(gf::available_host_memory(t.root()).bytes == UINT64_MAX);  // nothing to read: no refusal
   t.write("proc/meminfo", "MemTotal:       24563380 kB\nMemFree:          100000 kB\nMemAvailable:    2000000 kB\n"
