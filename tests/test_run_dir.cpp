@@ -85,6 +85,30 @@ TEST_CASE("run folders: an outdir given with a trailing slash names its runs wit
   CHECK(gf::next_run_path(missing, "ds-tiny") == missing + "/00000-ds-tiny");
 }
 
+// The next number is the largest folder's + 1, as train.py's Python ints
+// count: of any length (a 20-digit one overflowed, and the next run was
+// 00000), leading zeros read as the number, files not counted.
+TEST_CASE("run folders: the next number follows the largest numbered folder, of any length", "[run_dir]") {
+  const fs::path outdir = fs::temp_directory_path() / ("gf_test_run_numbers_" + std::to_string(::getpid()));
+  fs::remove_all(outdir);
+  const std::string o = outdir.string();
+  auto next = [&] { return gf::next_run_path(o, "x"); };
+  fs::create_directories(outdir / "00007-old");
+  fs::create_directories(outdir / "12-short");
+  fs::create_directories(outdir / "notes");
+  std::ofstream(outdir / "99999-a-file") << "not a folder";
+  CHECK(next() == o + "/00013-x");
+  fs::create_directories(outdir / "0000999");
+  CHECK(next() == o + "/01000-x");
+  fs::create_directories(outdir / "99999999999999999999-huge");
+  CHECK(next() == o + "/100000000000000000000-x");
+  fs::create_directories(outdir / "000000000000000000000000123456789012345678901-zeros");
+  CHECK(next() == o + "/123456789012345678902-x");
+  gf::RunDir run(o, "made", /*echo=*/false);  // the folder a run makes: the same number
+  CHECK(run.path() == o + "/123456789012345678902-made");
+  fs::remove_all(outdir);
+}
+
 TEST_CASE("run folders: a line that does not fit in stats.jsonl or log.txt is cut back and named", "[run_dir]") {
   const fs::path outdir = fs::temp_directory_path() / ("gf_test_run_dir_full_" + std::to_string(::getpid()));
   fs::remove_all(outdir);

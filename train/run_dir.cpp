@@ -28,11 +28,22 @@ void write_file_atomic(const std::string& path, const std::string& text) {
 
 namespace {
 
-// The number after the largest NNNNN- prefix of a folder in outdir (0 when it
-// has none, or does not exist); files are not counted, as train.py counts
+// Run numbers as decimal digits without leading zeros, of any length, as
+// train.py's Python ints: a folder 99999999999999999999-x is followed by
+// 100000000000000000000-..., where an int's overflow started again at 00000.
+std::string plus_one(std::string n) {
+  size_t i = n.size();
+  while (i > 0 && n[i - 1] == '9') n[--i] = '0';
+  if (i == 0) return "1" + n;
+  ++n[i - 1];
+  return n;
+}
+
+// The number after the largest NNNNN- prefix of a folder in outdir ("0" when
+// it has none, or does not exist); files are not counted, as train.py counts
 // only os.path.isdir entries.
-int next_run_number(const std::string& outdir) {
-  int next = 0;
+std::string next_run_number(const std::string& outdir) {
+  std::string largest;  // none yet
   std::error_code ec;
   for (fs::directory_iterator it(outdir, ec), end; !ec && it != end; it.increment(ec)) {
     std::error_code dir_ec;
@@ -40,9 +51,13 @@ int next_run_number(const std::string& outdir) {
     const std::string n = it->path().filename().string();
     size_t digits = 0;
     while (digits < n.size() && std::isdigit(static_cast<unsigned char>(n[digits]))) ++digits;
-    if (digits > 0 && digits <= 9) next = std::max(next, std::stoi(n.substr(0, digits)) + 1);
+    if (digits == 0) continue;
+    size_t zeros = 0;
+    while (zeros + 1 < digits && n[zeros] == '0') ++zeros;
+    const std::string v = n.substr(zeros, digits - zeros);
+    if (largest.empty() || v.size() > largest.size() || (v.size() == largest.size() && v > largest)) largest = v;
   }
-  return next;
+  return largest.empty() ? "0" : plus_one(largest);
 }
 
 // The run folder this process made (its last RunDir), for record_run_stopped.
@@ -51,9 +66,9 @@ std::string& active_run() {
   return path;
 }
 
-std::string run_path(const std::string& outdir, int number, const std::string& desc) {
+std::string run_path(const std::string& outdir, const std::string& number, const std::string& desc) {
   std::ostringstream os;
-  os << std::setw(5) << std::setfill('0') << number << "-";
+  os << std::setw(5) << std::setfill('0') << number << "-";  // train.py's {:05d}
   // A folder name holds 255 bytes: a long dataset name (desc starts with it)
   // is cut, at a character's start, rather than failing once the data is read.
   constexpr size_t kNameMax = 255;
@@ -90,11 +105,11 @@ RunDir::RunDir(const std::string& outdir, const std::string& desc, bool echo) : 
   if (lock.fd >= 0)
     while (::flock(lock.fd, LOCK_EX) != 0 && errno == EINTR) {
     }
-  int next = next_run_number(outdir);
+  std::string next = next_run_number(outdir);
   // Where there is no lock (a file system without flock, or another
   // program), a run may still take the number first (create_directory then
   // finds the folder there): take the next one, as the scan would have.
-  for (int tries = 0;; ++tries, ++next) {
+  for (int tries = 0;; ++tries, next = plus_one(next)) {
     path_ = run_path(outdir, next, desc);
     if (fs::create_directory(path_, ec)) break;
     if (ec) throw Error("cannot create run folder " + path_ + ": " + ec.message());

@@ -108,7 +108,7 @@ int run(int argc, char** argv) {
       {{"outdir", "DIR", "runs", "where to make the run folder"},
        {"generator", "G.bin", "", "the StyleGAN2 generator to invert: any ganforge network file (a train_stylegan "
                                   "snapshot, export_weights output, converted official or rosinality weights); with --resume of a "
-                                  "checkpoint only the file the run started from (compared by content), or none"},
+                                  "checkpoint only the file the run started from (compared by content), or leave it out"},
        {"data", "PATH", "", "image folder or .zip (default: Fashion-MNIST); its last --val-images images are held out"},
        {"cfg", "NAME", "psp", "psp (the paper's IR-SE50 encoder at 256 px) or cpu (a small encoder at the "
                               "generator's resolution)"},
