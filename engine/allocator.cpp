@@ -33,17 +33,16 @@ std::atomic<bool> g_poison{[] {
 }  // namespace
 
 // Host blocks this large are checked against the memory available before
-// they are taken (host_raw_alloc) and faulted in when they are (take): the
-// reading costs less than touching them, and a block not yet touched is not
-// counted as taken by the next reading (two blocks of 5 and 6 GB passed a
-// reading of 10 GB, and the process was killed filling them).
+// they are taken and faulted in when they are (host_raw_alloc): the reading
+// costs less than touching them, and a block not yet touched is not counted
+// as taken by the next reading (two blocks of 5 and 6 GB passed a reading of
+// 10 GB, and the process was killed filling them).
 constexpr size_t kLargeHostBlock = size_t(64) << 20;
 
-// A fresh host block's pages faulted in now, `bytes` of it (the rest is
-// rounding slack, touched if ever by a later, larger request): the work the
-// first write would do, done where the next reading of the available memory
-// sees it. MADV_POPULATE_WRITE (Linux 5.14) over its whole pages, else a
-// write per page.
+// A fresh block's pages faulted in now, the whole block (a later request
+// of its size class may use all of it): the work the first writes would do,
+// done where the next reading of the available memory sees it.
+// MADV_POPULATE_WRITE (Linux 5.14) over its whole pages, else a write per page.
 static void fault_in(void* p, size_t bytes) {
   const uintptr_t page = uintptr_t(::sysconf(_SC_PAGE_SIZE) > 0 ? ::sysconf(_SC_PAGE_SIZE) : 4096);
   const uintptr_t begin = reinterpret_cast<uintptr_t>(p), end = begin + bytes;
@@ -135,7 +134,7 @@ void* CachingAllocator::take(size_t bytes, size_t* got_out) {
         p = raw_alloc_(size);
       } catch (const std::bad_alloc&) {
         std::string why = std::to_string(stats_.in_use) + " in use";
-        if (host_memory_) {
+        if (this == &cpu_allocator()) {  // not the emulator's device memory
           const HostMemory free = available_host_memory();
           if (free.bytes != UINT64_MAX) why += "; " + std::to_string(free.bytes) + " available by " + free.limited;
         }
@@ -143,7 +142,6 @@ void* CachingAllocator::take(size_t bytes, size_t* got_out) {
       }
     }
     stats_.raw_allocs++;
-    if (host_memory_ && size >= kLargeHostBlock) fault_in(p, bytes);
   }
   live_[p] = got;
   stats_.in_use += got;
@@ -201,6 +199,7 @@ void* host_raw_alloc(size_t n, const std::function<HostMemory()>& available) {
   if (n >= kLargeHostBlock && n > available().bytes) throw std::bad_alloc();
   void* p = std::aligned_alloc(64, n);  // round_size keeps n a multiple of 512
   if (!p) throw std::bad_alloc();
+  if (n >= kLargeHostBlock) fault_in(p, n);
   return p;
 }
 

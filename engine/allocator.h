@@ -91,7 +91,8 @@ bool poison_allocations();
 // available_host_memory): with the kernel's overcommit such a block was
 // handed out, and the process killed without a word when it used it
 // (train_stylegan --batch 65536). Refused, the caching allocator gives its
-// cache back, retries, then throws its one-line gf::Error.
+// cache back, retries, then throws its one-line gf::Error. Such a block is
+// faulted in when taken, so the next reading counts it.
 void* host_raw_alloc(size_t n, const std::function<HostMemory()>& available);
 
 // The allocator of CUDA device `index` (created on first use).

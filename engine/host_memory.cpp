@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <functional>
@@ -128,9 +129,11 @@ HostMemory available_host_memory(const std::string& root) {
   auto take = [&](uint64_t bytes, const std::string& why) {
     if (bytes < m.bytes) m = {bytes, why};
   };
-  uint64_t free = 0;
+  uint64_t free = 0, swap_free = 0;
   if (sum_fields(root + "/proc/meminfo", {"MemAvailable", "SwapFree"}, 1024, free))
     take(free, "/proc/meminfo (MemAvailable + SwapFree)");
+  if (!sum_fields(root + "/proc/meminfo", {"SwapFree"}, 1024, swap_free)) swap_free = 0;
+  auto rest = [](uint64_t limit, uint64_t used) { return limit > used ? limit - used : 0; };
   each_memory_group(root, [&](const std::string& dir, bool v2) {
     const std::string limit_file = dir + (v2 ? "/memory.max" : "/memory.limit_in_bytes");
     const uint64_t limit = read_limit(limit_file);
@@ -142,7 +145,25 @@ HostMemory available_host_memory(const std::string& root) {
                     1, file_pages))
       file_pages = 0;
     const uint64_t held = used > file_pages ? used - file_pages : 0;  // what the kernel cannot take back
-    take(limit > held ? limit - held : 0, limit_file.substr(root.size()));
+    // Past its memory limit a group swaps (where the machine has swap)
+    // before the OOM killer comes: the swap it may still use counts too.
+    uint64_t swap = swap_free;
+    if (v2) {  // memory.swap.max: "max", a limit, or no file (swap not accounted)
+      const uint64_t swap_limit = read_limit(dir + "/memory.swap.max");
+      if (swap_limit > 0) swap = std::min(swap, rest(swap_limit, read_limit(dir + "/memory.swap.current")));
+      std::ifstream zero(dir + "/memory.swap.max");
+      std::string word;
+      if (zero >> word && word == "0") swap = 0;
+    }
+    uint64_t left = rest(limit, held) + swap;
+    if (!v2) {  // v1 may cap memory and swap together
+      const uint64_t both = read_limit(dir + "/memory.memsw.limit_in_bytes");
+      if (both > 0) {
+        const uint64_t both_used = read_limit(dir + "/memory.memsw.usage_in_bytes");
+        left = std::min(left, rest(both, both_used > file_pages ? both_used - file_pages : 0));
+      }
+    }
+    take(left, limit_file.substr(root.size()));
   });
   const uint64_t left = address_space_left(root);
   if (left > 0) take(left, "the address-space limit, ulimit -v");

@@ -27,7 +27,9 @@ HostMemory usable_host_memory(const std::string& root = "");
 // what each memory-limited control group on the way up leaves past its
 // usage (its file pages, page cache the kernel reclaims, counted as free;
 // v2 memory.max, memory.current, memory.stat; v1 limit_in_bytes,
-// usage_in_bytes, total_*_file), and what an address-space limit leaves.
+// usage_in_bytes, total_*_file) plus the swap it may still use (the
+// machine's SwapFree, within v2's memory.swap.max and v1's memsw limit),
+// and what an address-space limit leaves.
 // `limited` names the tightest ("/proc/meminfo (MemAvailable + SwapFree)",
 // a limit file, or "the address-space limit, ulimit -v").
 // bytes is UINT64_MAX where none could be read. The CPU allocator asks it

@@ -961,6 +961,25 @@ TEST_CASE("a dataset read from its files has the held dataset's items, batches, 
   CHECK(level_pixels(*read, {0, 1}, 1, {}).to_vector() == level_pixels(*held, {0, 1}, 1, {}).to_vector());
 }
 
+// The resume key's values are pinned: checkpoints written before carry them
+// and must still resume. These are what train_stylegan at 35d3946 (before
+// the keys came from Dataset::pixel_hashes) wrote for the fixture zip.
+TEST_CASE("the resume keys of the fixture zip are those older checkpoints hold", "[dataset]") {
+  for (const bool files : {false, true}) {
+    DatasetOptions opt;
+    opt.from_files = files;
+    const auto plain = open_dataset(kFixture, opt);
+    CHECK(dataset_keys(*plain).all == "all-237ca03eead3c601");
+    CHECK(dataset_keys(*plain).labels == "29492a20048d5f4b");
+    CHECK(dataset_keys(*plain).pixels == "4f32ee39fb4f91f9");
+    opt.xflip = true;
+    const auto mirrored = open_dataset(kFixture, opt);
+    CHECK(dataset_keys(*mirrored).all == "all-819b17dfc0052e3a");
+    CHECK(dataset_keys(*mirrored).labels == "a6087d110d32714e");
+    CHECK(dataset_keys(*mirrored).pixels == "451ab7d4be50b0ff");
+  }
+}
+
 TEST_CASE("JPEG images and stored zips (the official dataset_tool layout)", "[dataset]") {
   TempDir dir("jpeg");
   std::vector<uint8_t> px(16 * 16 * 3, 128);

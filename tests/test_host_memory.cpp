@@ -114,15 +114,24 @@ TEST_CASE("available_host_memory: MemAvailable + SwapFree, or a group's limit's 
   gf::HostMemory m = gf::available_host_memory(t.root());
   CHECK(m.bytes == (2000000ull + 48576ull) * 1024);
   CHECK(m.limited == "/proc/meminfo (MemAvailable + SwapFree)");
-  SECTION("cgroup v2: the limit less what the group holds past its file pages") {
+  SECTION("cgroup v2: the limit less what the group holds past its file pages, and the swap it may use") {
+    const uint64_t swap_free = 48576ull * 1024;
     t.write("proc/self/cgroup", "0::/job\n");
     t.write("sys/fs/cgroup/job/memory.max", "1073741824\n");
     t.write("sys/fs/cgroup/job/memory.current", "943718400\n");  // 900 MiB, 400 of them page cache
     t.write("sys/fs/cgroup/job/memory.stat", "anon 524288000\nfile 419430400\nactive_file 314572800\n"
                                               "inactive_file 104857600\nshmem 0\n");
+    t.write("sys/fs/cgroup/job/memory.swap.max", "0\n");  // no swap for this group
     m = gf::available_host_memory(t.root());
     CHECK(m.bytes == 1073741824ull - (943718400ull - 419430400ull));
     CHECK(m.limited == "/sys/fs/cgroup/job/memory.max");
+    // Swap allowed: the machine's free swap, or what the group's swap limit leaves of it.
+    t.write("sys/fs/cgroup/job/memory.swap.max", "max\n");
+    CHECK(gf::available_host_memory(t.root()).bytes == 1073741824ull - (943718400ull - 419430400ull) + swap_free);
+    t.write("sys/fs/cgroup/job/memory.swap.max", "20971520\n");
+    t.write("sys/fs/cgroup/job/memory.swap.current", "10485760\n");
+    CHECK(gf::available_host_memory(t.root()).bytes == 1073741824ull - (943718400ull - 419430400ull) + 10485760);
+    t.write("sys/fs/cgroup/job/memory.swap.max", "0\n");
     // Without memory.stat the whole usage counts: less is left.
     fs::remove(t.path / "sys/fs/cgroup/job/memory.stat");
     CHECK(gf::available_host_memory(t.root()).bytes == 1073741824ull - 943718400ull);
@@ -136,9 +145,14 @@ TEST_CASE("available_host_memory: MemAvailable + SwapFree, or a group's limit's 
     t.write("sys/fs/cgroup/memory/docker/abc/memory.usage_in_bytes", "805306368\n");
     t.write("sys/fs/cgroup/memory/docker/abc/memory.stat", "cache 300000000\ntotal_active_file 100000000\n"
                                                             "total_inactive_file 200000000\n");
+    // Swap not limited for the group: the machine's free swap on top.
     m = gf::available_host_memory(t.root());
-    CHECK(m.bytes == 300000000u);
+    CHECK(m.bytes == 300000000u + 48576ull * 1024);
     CHECK(m.limited == "/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes");
+    // memory and swap capped together: what that cap leaves.
+    t.write("sys/fs/cgroup/memory/docker/abc/memory.memsw.limit_in_bytes", "825306368\n");
+    t.write("sys/fs/cgroup/memory/docker/abc/memory.memsw.usage_in_bytes", "805306368\n");
+    CHECK(gf::available_host_memory(t.root()).bytes == 825306368u - (805306368u - 300000000u));
   }
   SECTION("an unlimited group leaves /proc/meminfo's answer") {
     t.write("proc/self/cgroup", "0::/job\n");

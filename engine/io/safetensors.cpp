@@ -90,9 +90,7 @@ std::string other_format(const unsigned char* b) {
 SafetensorsFile read_safetensors(const std::string& path) {
   std::string why;
   std::ifstream f = open_input(path, why, /*seekable=*/true);
-  // A file that cannot be opened is no format's fault: named without the
-  // "safetensors:" of a damaged file ("safetensors: x.bin: cannot open: No
-  // such file" read as if the format were wrong).
+  // A file that cannot be opened is no format's fault: the reason alone.
   if (!f.is_open()) throw Error(path + ": " + why);
   f.seekg(0, std::ios::end);
   const uint64_t file_size = static_cast<uint64_t>(f.tellg());
