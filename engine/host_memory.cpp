@@ -97,6 +97,24 @@ bool sum_fields(const std::string& file, const std::vector<std::string>& keys, u
   return found == keys.size();
 }
 
+// ZFS's cache (the ARC) gives memory back under pressure as the page cache
+// does, but MemAvailable leaves it out: its size past its floor c_min, from
+// /proc/spl/kstat/zfs/arcstats ("name type data" rows); 0 without ZFS.
+uint64_t zfs_arc_reclaimable(const std::string& root) {
+  std::ifstream in(root + "/proc/spl/kstat/zfs/arcstats");
+  uint64_t size = 0, c_min = 0;
+  bool have_size = false, have_min = false;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream row(line);
+    std::string name, type;
+    unsigned long long v = 0;
+    if (!(row >> name >> type >> v)) continue;
+    if (name == "size") size = v, have_size = true;
+    if (name == "c_min") c_min = v, have_min = true;
+  }
+  return have_size && have_min && size > c_min ? size - c_min : 0;
+}
+
 }  // namespace
 
 HostMemory usable_host_memory(const std::string& root) {
@@ -131,7 +149,7 @@ HostMemory available_host_memory(const std::string& root) {
   };
   uint64_t free = 0, swap_free = 0;
   if (sum_fields(root + "/proc/meminfo", {"MemAvailable", "SwapFree"}, 1024, free))
-    take(free, "/proc/meminfo (MemAvailable + SwapFree)");
+    take(free + zfs_arc_reclaimable(root), "/proc/meminfo (MemAvailable + SwapFree)");
   if (!sum_fields(root + "/proc/meminfo", {"SwapFree"}, 1024, swap_free)) swap_free = 0;
   auto rest = [](uint64_t limit, uint64_t used) { return limit > used ? limit - used : 0; };
   each_memory_group(root, [&](const std::string& dir, bool v2) {

@@ -23,7 +23,8 @@ struct HostMemory {
 HostMemory usable_host_memory(const std::string& root = "");
 
 // How much more this process can take now before the kernel's OOM killer
-// would end it: the smallest of /proc/meminfo's MemAvailable + SwapFree,
+// would end it: the smallest of /proc/meminfo's MemAvailable + SwapFree
+// (+ ZFS's ARC past its floor, which MemAvailable leaves out),
 // what each memory-limited control group on the way up leaves past its
 // usage (its file pages, page cache the kernel reclaims, counted as free;
 // v2 memory.max, memory.current, memory.stat; v1 limit_in_bytes,
