@@ -155,9 +155,11 @@ TEST_CASE("available_host_memory: MemAvailable + SwapFree, or a group's limit's 
     CHECK(gf::available_host_memory(t.root()).bytes == 825306368u - (805306368u - 300000000u));
   }
   SECTION("ZFS's cache past its floor counts as available, as the page cache does") {
-    t.write("proc/spl/kstat/zfs/arcstats", "13 1 0x01 123 33456 1234 5678\nname                            type data\n"
-                                           "hits                            4    1000\nc_min                           4    "
-                                           "1048576\nsize                            4    5242880\n");
+    t.write("proc/spl/kstat/zfs/arcstats", "13 1 0x01 123 33456 1234 5678\n"
+                                           "name                            type data\n"
+                                           "hits                            4    1000\n"
+                                           "c_min                           4    1048576\n"
+                                           "size                            4    5242880\n");
     CHECK(gf::available_host_memory(t.root()).bytes == (2000000ull + 48576ull) * 1024 + 4194304);
   }
   SECTION("an unlimited group leaves /proc/meminfo's answer") {
