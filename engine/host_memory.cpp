@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -80,21 +81,23 @@ uint64_t address_space_left(const std::string& root) {
 }
 
 // The values of `keys` in a "key value" file (memory.stat, in bytes, or
-// /proc/meminfo, in kB: `scale` 1024), summed into sum; false unless all
-// are there.
-bool sum_fields(const std::string& file, const std::vector<std::string>& keys, uint64_t scale, uint64_t& sum) {
+// /proc/meminfo, in kB: `scale` 1024), in the keys' order; nullopt unless
+// all are there.
+std::optional<std::vector<uint64_t>> read_fields(const std::string& file, const std::vector<std::string>& keys,
+                                                 uint64_t scale) {
   std::ifstream in(file);
+  std::vector<uint64_t> values(keys.size());
   size_t found = 0;
-  sum = 0;
   for (std::string key; in >> key;) {
     unsigned long long v = 0;
     if (!(in >> v)) break;
     if (!key.empty() && key.back() == ':') key.pop_back();
-    for (const std::string& k : keys)
-      if (k == key) sum += uint64_t(v) * scale, ++found;
+    for (size_t k = 0; k < keys.size(); ++k)
+      if (keys[k] == key) values[k] = uint64_t(v) * scale, ++found;
     in.ignore(1 << 20, '\n');  // meminfo's "kB"
   }
-  return found == keys.size();
+  if (found != keys.size()) return std::nullopt;
+  return values;
 }
 
 // ZFS's cache (the ARC) gives memory back under pressure as the page cache
@@ -147,21 +150,21 @@ HostMemory available_host_memory(const std::string& root) {
   auto take = [&](uint64_t bytes, const std::string& why) {
     if (bytes < m.bytes) m = {bytes, why};
   };
-  uint64_t free = 0, swap_free = 0;
-  if (sum_fields(root + "/proc/meminfo", {"MemAvailable", "SwapFree"}, 1024, free))
-    take(free + zfs_arc_reclaimable(root), "/proc/meminfo (MemAvailable + SwapFree)");
-  if (!sum_fields(root + "/proc/meminfo", {"SwapFree"}, 1024, swap_free)) swap_free = 0;
+  uint64_t swap_free = 0;
+  if (const auto mem = read_fields(root + "/proc/meminfo", {"MemAvailable", "SwapFree"}, 1024)) {
+    swap_free = (*mem)[1];
+    take((*mem)[0] + swap_free + zfs_arc_reclaimable(root), "/proc/meminfo (MemAvailable + SwapFree)");
+  }
   auto rest = [](uint64_t limit, uint64_t used) { return limit > used ? limit - used : 0; };
   each_memory_group(root, [&](const std::string& dir, bool v2) {
     const std::string limit_file = dir + (v2 ? "/memory.max" : "/memory.limit_in_bytes");
     const uint64_t limit = read_limit(limit_file);
     if (limit == 0) return;  // no limit here
     const uint64_t used = read_limit(dir + (v2 ? "/memory.current" : "/memory.usage_in_bytes"));
-    uint64_t file_pages = 0;
-    if (!sum_fields(dir + "/memory.stat", v2 ? std::vector<std::string>{"active_file", "inactive_file"}
-                                               : std::vector<std::string>{"total_active_file", "total_inactive_file"},
-                    1, file_pages))
-      file_pages = 0;
+    using Keys = std::vector<std::string>;
+    const Keys file_keys = v2 ? Keys{"active_file", "inactive_file"} : Keys{"total_active_file", "total_inactive_file"};
+    const auto file = read_fields(dir + "/memory.stat", file_keys, 1);
+    const uint64_t file_pages = file ? (*file)[0] + (*file)[1] : 0;
     const uint64_t held = used > file_pages ? used - file_pages : 0;  // what the kernel cannot take back
     // Past its memory limit a group swaps (where the machine has swap)
     // before the OOM killer comes: the swap it may still use counts too.

@@ -119,14 +119,11 @@ constexpr const char* kAllPixelsTag = "all-";
 
 std::string dataset_resume_key(const Dataset& ds) { return dataset_keys(ds).all; }
 
-const DatasetKeys& dataset_keys(const Dataset& ds) {
-  DatasetKeys& keys = ds.resume_keys_;
-  if (!keys.all.empty()) return keys;
+DatasetKeys dataset_keys(const Dataset& ds) {
   const uint64_t labels = dataset_shape_hash(ds);
   uint64_t h = labels, pixels = kFnvOffset;
   for (uint64_t v : ds.pixel_hashes()) fnv_i64(h, static_cast<int64_t>(v)), fnv_i64(pixels, static_cast<int64_t>(v));
-  keys = {kAllPixelsTag + hex16(h), hex16(labels), hex16(pixels)};
-  return keys;
+  return {kAllPixelsTag + hex16(h), hex16(labels), hex16(pixels)};
 }
 
 std::string file_resume_key(const std::string& path) {
@@ -152,7 +149,7 @@ constexpr const char* kSubsetRule = "numpy-randomstate";
 void add_dataset_metadata(io::Metadata& meta, const Dataset& ds) {
   meta["dataset"] = ds.name();
   meta["dataset_size"] = std::to_string(ds.size());
-  const DatasetKeys& keys = dataset_keys(ds);
+  const DatasetKeys keys = dataset_keys(ds);
   meta["dataset_key"] = keys.all;
   meta["dataset_labels_key"] = keys.labels;  // the parts: a refused resume can say which changed
   meta["dataset_pixels_key"] = keys.pixels;

@@ -46,9 +46,9 @@ inline constexpr double k2to53 = 9007199254740992.0;
 // hold a bare key of 16 sampled items; check_same_dataset still reads them.)
 std::string dataset_resume_key(const Dataset& ds);
 
-// That key and its two parts (DatasetKeys, train/dataset.h), from the same
-// pass and kept with the dataset.
-const DatasetKeys& dataset_keys(const Dataset& ds);
+// That key and its two parts (DatasetKeys, train/dataset.h), from the
+// dataset's pixel hashes (computed once per dataset) and its labels.
+DatasetKeys dataset_keys(const Dataset& ds);
 
 // The same kind of key (FNV-1a 64, as hex) of a whole file's bytes, for an
 // input a checkpoint records (train_psp's --generator). Throws gf::Error

@@ -183,12 +183,7 @@ class Dataset {
   std::vector<int64_t> raw_idx_;  // item -> raw image
   std::vector<uint8_t> xflip_;    // item -> mirrored?
   std::vector<std::string> notes_;
-  // dataset_keys' result (train/checkpoint_state.h): the items never change,
-  // so the key of all their pixels is computed once per dataset, not at
-  // every checkpoint a run writes.
-  mutable DatasetKeys resume_keys_;
   mutable std::vector<uint64_t> pixel_hashes_;  // pixel_hashes(), once asked for
-  friend const DatasetKeys& dataset_keys(const Dataset& ds);
   void index_items(int64_t raw_n, const DatasetOptions& opt, int64_t classes);
   void decode_side_by_side(const int64_t* items, int64_t n, uint8_t* out) const;
 };
