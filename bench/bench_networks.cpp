@@ -7,12 +7,17 @@
 // Configs: 'stylegan2'-like 'auto' at 32 and 64 px, 'paper256' at 256 px, with
 // the official batch on a GPU and a small batch on the CPU (--batch overrides).
 // Data is random images held in memory, so the timings exclude decoding.
+// Each row also gives the lazy step's work (the convolutions' and products'
+// FLOPs, engine/flop_count.h, counted in one untimed call of each minibatch
+// kind), its rate, and that rate's fraction of the GEMM library's own,
+// measured first in the same run (bench/gemm_reference.h).
 //
 // --train CFG: instead, consecutive training minibatches of a config as
 // train_stylegan builds it for a dataset of --res x --res x --channels (the
 // official schedule from batch_idx 0, after --warmup minibatches), printed as
 // one JSON line {spec, G_kwargs, D_kwargs, device, threads, minibatches,
-// batch, seconds, sec_per_kimg}; --setup prints only the configs. --aug
+// batch, seconds, sec_per_kimg, flop_per_minibatch, tflop_s, gemm_reference,
+// gemm_tflop_s, fraction_of_gemm}; --setup prints only the configs. --aug
 // noaug (default), ada or fixed with --p P and --augpipe NAME adds ADA's
 // augmentation as train_stylegan runs it (ada: p from 0). This is
 // ganforge's side of bench/torch_vs_ganforge.py.
@@ -28,6 +33,8 @@
 
 #include "bench/bench_flags.h"
 #include "bench/bench_common.h"
+#include "bench/gemm_reference.h"
+#include "engine/flop_count.h"
 #include "kernels/openmp_spin.h"
 #include "train/stylegan2/trainer.h"
 
@@ -43,6 +50,10 @@ std::unique_ptr<Dataset> random_dataset(int res, int n, int channels = 3) {
   for (auto& p : px) p = static_cast<uint8_t>((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 56);
   return std::make_unique<Dataset>("random", res, channels, std::move(px), std::vector<int64_t>{}, DatasetOptions{});
 }
+
+// The GEMM reference's side: a CPU reaches its rate at 1024 (about 10 ms a
+// call on 2 cores), a GPU wants a larger product.
+int64_t gemm_side(Device dev) { return dev.is_cuda() ? 8192 : 1024; }
 
 struct TrainBench {
   std::string cfg;
@@ -70,19 +81,27 @@ int run_train(const TrainBench& b, Device dev) {
                         {"D_kwargs", stylegan2::to_json(setup.D_kwargs)}};
   out["gomp_spincount"] = gf::cpu::openmp_spin_count();
   if (!b.setup_only) {
+    const bench::GemmReference gemm = bench::gemm_reference(dev, gemm_side(dev));
     StyleGAN2Trainer t(setup, *ds);
     for (int i = 0; i < b.warmup; ++i) t.step();
     t.take_stats();  // waits for the device
+    const uint64_t f0 = flop_count::total();
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < b.minibatches; ++i) t.step();
     t.take_stats();
     const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double flop = double(flop_count::total() - f0);
     out["device"] = dev.str();
     out["threads"] = omp_get_max_threads();
     out["minibatches"] = b.minibatches;
     out["batch"] = spec.batch;
     out["seconds"] = sec;
     out["sec_per_kimg"] = sec / (static_cast<double>(b.minibatches) * spec.batch) * 1000;
+    out["flop_per_minibatch"] = flop / b.minibatches;
+    out["tflop_s"] = flop / sec / 1e12;
+    out["gemm_reference"] = gemm.what;
+    out["gemm_tflop_s"] = gemm.tflop_s;
+    out["fraction_of_gemm"] = flop / sec / 1e12 / gemm.tflop_s;
   }
   std::printf("%s\n", out.dump().c_str());
   return 0;
@@ -105,7 +124,7 @@ TrainSpec row_spec(const Row& row, Device dev, int batch_override) {
   return spec;
 }
 
-void run_row(const Row& row, Device dev, int batch_override, const Reps& reps) {
+void run_row(const Row& row, Device dev, int batch_override, Reps reps, const bench::GemmReference& gemm) {
   const auto ds = random_dataset(row.res, 64);
   const TrainSpec spec = row_spec(row, dev, batch_override);
   auto trainer_with = [&](double pl_weight, double gamma) {
@@ -131,12 +150,25 @@ void run_row(const Row& row, Device dev, int batch_override, const Reps& reps) {
     plain->D().zero_grad();
     backward(sum(plain->D().forward(img, Tensor())));
   };
-  const std::vector<double> t = time_per_call(
-      dev, reps, {g_fwd, d_fwd_bwd, [&] { plain->step(); }, [&] { with_pl->step(); }, [&] { with_r1->step(); }});
+  const std::vector<std::function<void()>> fns = {g_fwd, d_fwd_bwd, [&] { plain->step(); },
+                                                  [&] { with_pl->step(); }, [&] { with_r1->step(); }};
+  // One untimed call of each counts its work, and is a warm-up call.
+  std::vector<double> flop;
+  for (const auto& fn : fns) {
+    const uint64_t f0 = flop_count::total();
+    fn();
+    flop.push_back(double(flop_count::total() - f0));
+  }
+  reps.warmup = std::max(0, reps.warmup - 1);
+  const std::vector<double> t = time_per_call(dev, reps, fns);
   // Official lazy schedule: the extra cost of path length on 1 in 4, of R1 on 1 in 16 minibatches.
-  const double sched = t[2] + (t[3] - t[2]) / spec.g_reg_interval + (t[4] - t[2]) / spec.d_reg_interval;
-  std::printf("%4d  %-9s %5d %5d  %9.1f %9.1f  %9.1f %9.1f %9.1f  %9.1f  %9.2f\n", row.res, row.cfg.c_str(), n, batch_per_pass(spec),
-              t[0] * 1e3, t[1] * 1e3, t[2] * 1e3, t[3] * 1e3, t[4] * 1e3, sched * 1e3, sched / n * 1000);
+  auto lazy = [&](const std::vector<double>& v) {
+    return v[2] + (v[3] - v[2]) / spec.g_reg_interval + (v[4] - v[2]) / spec.d_reg_interval;
+  };
+  const double sched = lazy(t), sched_flop = lazy(flop), tflop_s = sched_flop / sched / 1e12;
+  std::printf("%4d  %-9s %5d %5d  %9.1f %9.1f  %9.1f %9.1f %9.1f  %9.1f  %9.2f  %8.2f %8.3f %7.3f\n", row.res,
+              row.cfg.c_str(), n, batch_per_pass(spec), t[0] * 1e3, t[1] * 1e3, t[2] * 1e3, t[3] * 1e3, t[4] * 1e3,
+              sched * 1e3, sched / n * 1000, sched_flop / 1e9, tflop_s, tflop_s / gemm.tflop_s);
 }
 
 }  // namespace
@@ -212,10 +244,14 @@ int run(int argc, char** argv) {
     }
   }
   const Reps reps = dev.is_cuda() ? Reps{2, 5, 1} : Reps{1, quick ? 1 : 3, 1};
+  const bench::GemmReference gemm = bench::gemm_reference(dev, gemm_side(dev));
   std::printf("StyleGAN2 networks on %s (times in ms per minibatch; sec/kimg under the official lazy schedule)\n",
               dev.str().c_str());
-  std::printf(" res  cfg       batch  pass  G fwd     D fwd+bwd  step      step+pl   step+r1   lazy step  sec/kimg\n");
-  for (const Row& r : rows) run_row(r, dev, batch, !dev.is_cuda() && r.res >= 256 ? Reps{1, 1, 1} : reps);
+  std::printf("GEMM reference: %s, %.3f TFLOP/s; GFLOP: the lazy step's convolutions and matrix products\n",
+              gemm.what.c_str(), gemm.tflop_s);
+  std::printf(" res  cfg       batch  pass  G fwd     D fwd+bwd  step      step+pl   step+r1   lazy step  sec/kimg"
+              "   GFLOP    TFLOP/s  of GEMM\n");
+  for (const Row& r : rows) run_row(r, dev, batch, !dev.is_cuda() && r.res >= 256 ? Reps{1, 1, 1} : reps, gemm);
   return 0;
 }
 

@@ -19,6 +19,10 @@
 // --cpu-time the process's CPU time (all threads, spin-waiting included):
 // on a shared machine, with OMP_NUM_THREADS=1, that is the work itself
 // whatever else runs, and the figure to compare across builds.
+// The dense products' work (engine/flop_count.h) is given per minibatch and
+// per op, with its rate over the whole minibatch and inside those ops, each
+// as a fraction of OpenBLAS's sgemm measured in the same run
+// (bench/gemm_reference.h).
 // --malloc-sites N prints the N call stacks that called malloc most often in
 // the profiled minibatches (object+offset frames: addr2line -C -f -e <object>
 // <offset> names them), to find what still allocates in the steady state.
@@ -35,6 +39,7 @@
 #include <string>
 
 #include "bench/bench_flags.h"
+#include "bench/gemm_reference.h"
 #include "bench/sys_counters.h"
 #include "engine/pool.h"
 #include "engine/profile.h"
@@ -71,15 +76,24 @@ long minor_faults() {
   return u.ru_minflt;
 }
 
+// GFLOP/s of an op's dense products over its own time (blank for ops without them).
+std::string op_rate(const profile::Entry& e) {
+  if (e.counters.flops == 0 || e.seconds <= 0) return "";
+  char s[32];
+  std::snprintf(s, sizeof s, "%.1f", double(e.counters.flops) / e.seconds / 1e9);
+  return s;
+}
+
 void print_rows(const std::vector<profile::Entry>& rows, double total, int mb, int top) {
-  std::printf("  %-8s %-28s %9s %9s %6s %10s %10s\n", "phase", "op", "calls/mb", "ms/mb", "%", "regions/mb",
-              "mallocs/mb");
+  std::printf("  %-8s %-28s %9s %9s %6s %10s %10s %9s %8s\n", "phase", "op", "calls/mb", "ms/mb", "%", "regions/mb",
+              "mallocs/mb", "MFLOP/mb", "GFLOP/s");
   int shown = 0;
   for (const auto& e : rows) {
     if (top > 0 && shown++ >= top) break;
-    std::printf("  %-8s %-28s %9.1f %9.2f %6.1f %10.1f %10.1f\n", e.phase.c_str(), e.op.c_str(),
+    std::printf("  %-8s %-28s %9.1f %9.2f %6.1f %10.1f %10.1f %9.1f %8s\n", e.phase.c_str(), e.op.c_str(),
                 double(e.calls) / mb, e.seconds / mb * 1e3, 100 * e.seconds / total,
-                double(e.counters.parallel_regions) / mb, double(e.counters.mallocs) / mb);
+                double(e.counters.parallel_regions) / mb, double(e.counters.mallocs) / mb,
+                double(e.counters.flops) / mb / 1e6, op_rate(e).c_str());
   }
 }
 
@@ -91,6 +105,7 @@ int run(const Options& o) {
     spec.batch = o.batch;
     spec.batch_gpu = 0;
   }
+  const bench::GemmReference gemm = bench::gemm_reference(Device::cpu(), 1024);
   StyleGAN2Trainer t(make_trainer_setup(spec, *ds, 0, Device::cpu()), *ds);
   for (int i = 0; i < o.warmup; ++i) t.step();
 
@@ -121,6 +136,11 @@ int run(const Options& o) {
               double(c1.parallel_regions - c0.parallel_regions) / mb, double(c1.serial_regions - c0.serial_regions) / mb,
               double(c1.mallocs - c0.mallocs) / mb,
               double(c1.malloc_bytes - c0.malloc_bytes) / mb / (1 << 20), double(f1 - f0) / mb);
+  const double flop = double(c1.flops - c0.flops);
+  std::printf("dense products (convolutions, matrix products): %.1f MFLOP per minibatch, %.1f GFLOP/s over the "
+              "minibatch, %.3f of the GEMM reference (%s, %.1f GFLOP/s, measured before)\n",
+              flop / mb / 1e6, flop / sec / 1e9, flop / sec / 1e12 / gemm.tflop_s, gemm.what.c_str(),
+              gemm.tflop_s * 1e3);
   std::printf("pooled small-object blocks taken from the system (engine/pool.h) during the run: %lld\n",
               static_cast<long long>(pool::stats().fresh - pool0.fresh));
   if (o.malloc_sites > 0) bench::sys::print_sites(o.malloc_sites, mb);
@@ -153,6 +173,7 @@ int run(const Options& o) {
     f.seconds += e.seconds;
     f.counters.parallel_regions += e.counters.parallel_regions;
     f.counters.mallocs += e.counters.mallocs;
+    f.counters.flops += e.counters.flops;
   }
   std::vector<profile::Entry> by_op;
   for (auto& kv : fam) by_op.push_back(kv.second);

@@ -7,6 +7,8 @@
 #include <map>
 #include <utility>
 
+#include "engine/flop_count.h"
+
 namespace gf::profile {
 
 bool g_on = false;
@@ -27,13 +29,14 @@ double now() {
 
 Counters minus(const Counters& a, const Counters& b) {
   return {a.parallel_regions - b.parallel_regions, a.serial_regions - b.serial_regions, a.mallocs - b.mallocs,
-          a.malloc_bytes - b.malloc_bytes};
+          a.malloc_bytes - b.malloc_bytes, a.flops - b.flops};
 }
 void add(Counters& a, const Counters& d) {
   a.parallel_regions += d.parallel_regions;
   a.serial_regions += d.serial_regions;
   a.mallocs += d.mallocs;
   a.malloc_bytes += d.malloc_bytes;
+  a.flops += d.flops;
 }
 
 // Rows keyed by (phase, op) names. Names are string literals, so a cache by
@@ -77,7 +80,11 @@ Table& table() {
 }  // namespace
 
 void set_counter_source(CounterSource source) { g_source = source; }
-Counters read_counters() { return g_source ? g_source() : Counters{}; }
+Counters read_counters() {
+  Counters c = g_source ? g_source() : Counters{};
+  c.flops = flop_count::total();
+  return c;
+}
 
 void start(bool cpu_clock) {
   g_cpu_clock = cpu_clock;

@@ -27,9 +27,11 @@ struct Counters {
   int64_t serial_regions = 0;    // ... turned off by their if clause (they run on the calling thread)
   int64_t mallocs = 0;           // calls to malloc/calloc/realloc/aligned allocation
   int64_t malloc_bytes = 0;
+  uint64_t flops = 0;            // the dense products' work (engine/flop_count.h), filled in by read_counters
 };
 using CounterSource = Counters (*)();
-// Installs the program's counter source (none: all counters read 0).
+// Installs the program's counter source (none: its counters read 0; flops
+// are always read).
 void set_counter_source(CounterSource source);
 Counters read_counters();
 

@@ -412,7 +412,12 @@ step_bench_networks() {
   local row
   row=$(awk '$1 == 256' "$WORK/bench_networks.txt")
   [[ -n $row ]] || { fig "no paper256 row"; return 1; }
-  fig "paper256 batch $(echo "$row" | awk '{print $3 " (" $4 " per pass)"}'): $(echo "$row" | awk '{print $NF}') sec/kimg, lazy step $(echo "$row" | awk '{print $(NF-1)}') ms"
+  # Columns: res cfg batch pass, 5 times, lazy step (10), sec/kimg (11), GFLOP, TFLOP/s (13), of GEMM (14).
+  local gemm
+  gemm=$(grep -o 'GEMM reference: .*TFLOP/s' "$WORK/bench_networks.txt")
+  fig "paper256 batch $(echo "$row" | awk '{print $3 " (" $4 " per pass)"}'): $(echo "$row" | awk '{print $11}')" \
+    "sec/kimg, lazy step $(echo "$row" | awk '{print $10}') ms, $(echo "$row" | awk '{print $13 " TFLOP/s, " $14}')" \
+    "of GEMM ($gemm)"
   return "$rc"
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/dispatch.h"
+#include "engine/flop_count.h"
 #include "engine/ops.h"
 #include "kernels/conv2d.h"
 
@@ -99,6 +100,9 @@ int64_t g_call_elements = INT_MAX;
 // cudaMalloc or malloc.
 template <class T>
 void call_pass(const char* op, ConvPass pass, const Conv2dShape& s, const T* pa, const T* pb, T* po, const Tensor& like) {
+  // Every pass makes the forward's multiply-adds.
+  flop_count::add(2 * uint64_t(s.n) * uint64_t(s.k) * uint64_t(s.out_h) * uint64_t(s.out_w) *
+                  uint64_t(s.c / s.groups) * uint64_t(s.kh) * uint64_t(s.kw));
   auto workspace = [&](size_t bytes) {
     return bytes ? Tensor::empty({static_cast<int64_t>((bytes + sizeof(T) - 1) / sizeof(T))}, like.dtype(), like.device())
                  : Tensor();

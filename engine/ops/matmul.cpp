@@ -9,6 +9,7 @@
 #include <climits>
 
 #include "engine/dispatch.h"
+#include "engine/flop_count.h"
 #include "engine/ops.h"
 #include "kernels/matmul.h"
 
@@ -54,6 +55,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
     const int64_t stride_a = batch_a.empty() ? 0 : m * k, stride_b = batch_b.empty() ? 0 : k * n;
     dispatch_float(a.dtype(), "matmul", [&](auto tag) {
       using T = decltype(tag);
+      flop_count::add(2 * uint64_t(bm) * uint64_t(n) * uint64_t(k) * uint64_t(nb));
       if (a.device().is_cuda())
         GF_CUDA_CALL("matmul", cuda::matmul<T>(trans_a, trans_b, bm, n, k, a.data<T>(), stride_a, b.data<T>(),
                                                stride_b, out.data<T>(), nb, a.device().index));
