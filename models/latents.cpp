@@ -1,10 +1,19 @@
 #include "models/latents.h"
 
+#include <vector>
+
 #include "engine/io/npy.h"
+#include "engine/numpy_random_state.h"
 
 namespace gf {
 
-Tensor seed_latent(gf::Generator& rng, int z_dim, Device dev) { return randn({1, z_dim}, rng, DType::f32, dev); }
+Tensor seed_latent(long long seed, int z_dim, Device dev) {
+  GF_CHECK(seed >= 0 && seed <= 0xffffffffll, "seed_latent", "seed " << seed << " is outside numpy's 0 to 2^32 - 1");
+  NumpyRandomState rs(static_cast<uint32_t>(seed));
+  std::vector<double> z(static_cast<size_t>(z_dim));
+  for (double& v : z) v = rs.randn();
+  return Tensor::from_vector(z, {1, z_dim}).to(DType::f32).to(dev);
+}
 
 Tensor read_rows(const std::string& path, int64_t cols, const std::string& flag, const std::string& cols_name,
                  bool whole_numbers) {

@@ -7,10 +7,12 @@
 
 namespace gf {
 
-// z of a seed: randn([1, z_dim]) from a Philox generator seeded with it, the
-// same bits on the CPU and the GPU. rng is left just after z, so random
-// noise can continue the seed's stream.
-Tensor seed_latent(gf::Generator& rng, int z_dim, Device dev);
+// z of a seed as the official scripts draw it (generate.py, style_mixing.py,
+// StyleGAN's generate_figures.py): numpy's RandomState(seed).randn(1, z_dim)
+// (engine/numpy_random_state.h) in float64, made float32 as the official
+// mapping does, so a seed gives the official image of a converted network,
+// and the same bits on the CPU and the GPU. seed: 0 to 2^32 - 1 (numpy's range).
+Tensor seed_latent(long long seed, int z_dim, Device dev);
 
 // A .npy array that must be [N, cols] of finite numbers (float64 is converted to float32).
 // Errors name the flag and the file: "--z z.npy: shape [2, 8], expected [N, 16] (N rows of z_dim)",

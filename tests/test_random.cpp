@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "engine/numpy_random_state.h"
 #include "kernels/philox.h"
 #include "tests/testing.h"
 
@@ -232,4 +233,41 @@ TEST_CASE("rand cuda is bit-identical to cpu", "[random][cuda]") {
     INFO("n " << n);
     CHECK(first_difference(cpu, gpu) == -1);
   }
+}
+
+// numpy's legacy RandomState, against numpy 1.24's own values (repr, 17
+// digits: equality is bit equality). The seeds' z of tools/generate.cpp and
+// the official max_size subset rest on it.
+TEST_CASE("NumpyRandomState draws numpy's RandomState numbers", "[random][numpy]") {
+  auto randn = [](uint32_t seed, int n) {
+    NumpyRandomState rs(seed);
+    std::vector<double> v(static_cast<size_t>(n));
+    for (double& x : v) x = rs.randn();
+    return v;
+  };
+  CHECK(randn(0, 6) == std::vector<double>{1.764052345967664, 0.4001572083672233, 0.9787379841057392,
+                                           2.240893199201458, 1.8675579901499675, -0.977277879876411});
+  CHECK(randn(1, 5) == std::vector<double>{1.6243453636632417, -0.6117564136500754, -0.5281717522634557,
+                                           -1.0729686221561705, 0.8654076293246785});
+  CHECK(randn(4294967295u, 3) == std::vector<double>{0.6484086742306527, 0.6693235306338161, -1.0805437227474493});
+  // RandomState(85).randn(512), a z of z_dim 512: entries 0, 1, 255, 510, 511.
+  const std::vector<double> z = randn(85, 512);
+  CHECK(std::vector<double>{z[0], z[1], z[255], z[510], z[511]} ==
+        std::vector<double>{0.1768507210788626, 2.3777541249700573, 1.349713725011245, 1.0266740775203607,
+                            0.8217957110292099});
+  NumpyRandomState u(0);
+  CHECK(u.random_sample() == 0.5488135039273248);
+  CHECK(u.random_sample() == 0.7151893663724195);
+  CHECK(u.random_sample() == 0.6027633760716439);
+  // The second value of a pair waits across other draws: randn(3), random_sample(), randn(2).
+  NumpyRandomState m(7);
+  std::vector<double> drawn;
+  for (int i = 0; i < 3; ++i) drawn.push_back(m.randn());
+  drawn.push_back(m.random_sample());
+  for (int i = 0; i < 2; ++i) drawn.push_back(m.randn());
+  CHECK(drawn == std::vector<double>{1.690525703800356, -0.4659373705408328, 0.0328201636785844, 0.5011204636599379,
+                                     0.40751628299650783, -0.1569886595634109});
+  std::vector<int64_t> v{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  NumpyRandomState(5).shuffle(v);
+  CHECK(v == std::vector<int64_t>{9, 5, 2, 4, 7, 1, 0, 8, 6, 3});
 }

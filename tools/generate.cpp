@@ -9,8 +9,10 @@
 // in W between two seeds. A PGGAN or StyleGAN (v1) generator runs at its
 // stored lod, or at --lod to look at an earlier level; v1 truncates the
 // layers below --trunc-cutoff only.
-// z for a seed is Philox randn([1, z_dim]) with that seed, so a seed gives the
-// same image on the CPU and the GPU. Images are made one at a time, so an
+// z for a seed is numpy's RandomState(seed).randn(1, z_dim), as the official
+// scripts draw it (models/latents.h), so a seed gives the official image of a
+// converted network, the same on the CPU and the GPU; --noise-mode random
+// draws a seed's noise from the Philox stream of that seed. Images are made one at a time, so an
 // image never depends on the others in the run (the one exception is
 // --noise-mode random outside --seeds, where the images share one noise
 // stream), and written as they are made: memory holds one image (a grid, its
@@ -323,8 +325,7 @@ int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const
     o.names.push_back(name);
   }
   o.produce = [&](int64_t i) {
-    gf::Generator seed_rng(z.defined() ? 0 : static_cast<uint64_t>(seeds[static_cast<size_t>(i)]));
-    const Tensor zi = z.defined() ? row(z, i, dev) : seed_latent(seed_rng, G->latent_size(), dev);
+    const Tensor zi = z.defined() ? row(z, i, dev) : seed_latent(seeds[static_cast<size_t>(i)], G->latent_size(), dev);
     const Tensor ci = labels.rows.defined() ? row(labels.rows, i, dev) : labels.c1;
     return G->forward(zi, ci, lod).to(Device::cpu());
   };
@@ -366,10 +367,8 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
   };
   auto seed_ws = [&](const std::vector<long long>& seeds, const Tensor& c, double seeds_psi) {
     std::vector<Tensor> ws;
-    for (long long s : seeds) {
-      gf::Generator rng(static_cast<uint64_t>(s));
-      ws.push_back(G->truncate(G->mapping(seed_latent(rng, cfg.latent_size, dev), c), seeds_psi, cutoff));
-    }
+    for (long long s : seeds)
+      ws.push_back(G->truncate(G->mapping(seed_latent(s, cfg.latent_size, dev), c), seeds_psi, cutoff));
     return concat(ws, 0);
   };
   Outputs o{0, {}, {}, gw, gh};
@@ -434,8 +433,8 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
     if (z.defined()) {
       zi = row(z, i, dev);
     } else {
-      zi = seed_latent(seed_rng, cfg.latent_size, dev);
-      go.synthesis.noise_gen = &seed_rng;  // random noise continues the seed's stream
+      zi = seed_latent(seeds[static_cast<size_t>(i)], cfg.latent_size, dev);
+      go.synthesis.noise_gen = &seed_rng;  // random noise: the seed's Philox stream
     }
     const Tensor ci = labels.rows.defined() ? row(labels.rows, i, dev) : labels.c1;
     return G->forward(zi, ci, lod, go).to(Device::cpu());
@@ -579,8 +578,8 @@ int run(int argc, char** argv) {
     if (z.defined()) {
       zi = row(z, i, dev);
     } else {
-      zi = stylegan2::seed_latent(seed_rng, cfg.z_dim, dev);
-      so_i.noise_gen = &seed_rng;  // random noise continues the seed's stream
+      zi = stylegan2::seed_latent(seeds[static_cast<size_t>(i)], cfg.z_dim, dev);
+      so_i.noise_gen = &seed_rng;  // random noise: the seed's Philox stream
     }
     const Tensor ci = c_rows.defined() ? row(c_rows, i, dev) : c1;
     return G.forward(zi, ci, psi, std::nullopt, so_i).to(Device::cpu());

@@ -13,7 +13,6 @@
 #include <memory>
 #include <mutex>
 #include <numeric>
-#include <random>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sys/stat.h>
@@ -21,6 +20,7 @@
 
 #include "engine/error.h"
 #include "engine/host_memory.h"
+#include "engine/numpy_random_state.h"
 #include "engine/strings.h"
 #include "engine/io/crc32.h"
 #include "engine/io/input_file.h"
@@ -53,30 +53,6 @@ int64_t below(uint64_t r, int64_t n) {
 void shuffle(std::vector<int64_t>& v, uint64_t& rng) {
   for (int64_t i = static_cast<int64_t>(v.size()) - 1; i > 0; --i)
     std::swap(v[static_cast<size_t>(i)], v[static_cast<size_t>(below(splitmix64(rng), i + 1))]);
-}
-
-// numpy's np.random.RandomState(seed).shuffle(v), draw for draw, as the
-// official dataset.py picks its max_size subset: MT19937 seeded by
-// init_genrand (std::mt19937's seeding), then for i = n-1 down to 1 a j in
-// [0, i] by numpy's random_interval (32-bit draws masked to the smallest
-// 2^k - 1 >= i, redrawn while above i; 64-bit draws, high word first, past
-// 2^32 - 1) swapped with i.
-void numpy_shuffle(std::vector<int64_t>& v, uint32_t seed) {
-  std::mt19937 mt(seed);
-  for (size_t i = v.size() > 0 ? v.size() - 1 : 0; i > 0; --i) {
-    uint64_t mask = i;
-    for (int shift = 1; shift <= 32; shift *= 2) mask |= mask >> shift;
-    uint64_t j;
-    if (i <= 0xffffffffull) {
-      do j = mt() & mask; while (j > i);
-    } else {
-      do {
-        const uint64_t high = mt();
-        j = ((high << 32) | mt()) & mask;
-      } while (j > i);
-    }
-    std::swap(v[i], v[static_cast<size_t>(j)]);
-  }
 }
 
 // As train.py's --subset: at most the images the data holds.
@@ -542,7 +518,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     }
     std::vector<int64_t> pick(used.size());
     for (size_t i = 0; i < pick.size(); ++i) pick[i] = static_cast<int64_t>(i);
-    numpy_shuffle(pick, opt.subset_seed);
+    NumpyRandomState(opt.subset_seed).shuffle(pick);  // as the official dataset.py
     // The files past the subset, in the shuffled order, stand in for picked
     // files that fail to decode: the subset is the first max_images files of
     // that order that decode, as many as asked while enough do.
@@ -817,7 +793,7 @@ void Dataset::index_items(int64_t raw_n, const DatasetOptions& opt, int64_t clas
   for (int64_t i = 0; i < raw_n; ++i) raw_idx_[static_cast<size_t>(i)] = i;
   // As the official max_size: a seeded random subset, kept in file order.
   if (opt.max_images > 0 && raw_n > opt.max_images) {
-    numpy_shuffle(raw_idx_, opt.subset_seed);
+    NumpyRandomState(opt.subset_seed).shuffle(raw_idx_);  // as the official dataset.py
     raw_idx_.resize(static_cast<size_t>(opt.max_images));
     std::sort(raw_idx_.begin(), raw_idx_.end());
   }

@@ -6,10 +6,7 @@ namespace gf::stylegan2 {
 
 Tensor seed_ws(Generator& G, const std::vector<long long>& seeds, const Tensor& c, double psi, Device dev) {
   std::vector<Tensor> ws;
-  for (long long seed : seeds) {
-    gf::Generator rng(static_cast<uint64_t>(seed));
-    ws.push_back(G.mapping.forward(seed_latent(rng, G.config().z_dim, dev), c, psi));
-  }
+  for (long long seed : seeds) ws.push_back(G.mapping.forward(seed_latent(seed, G.config().z_dim, dev), c, psi));
   return concat(ws, 0);
 }
 

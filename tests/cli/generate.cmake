@@ -304,3 +304,16 @@ gf_test(cpu.generate_overflowing_label_named
 sh ${GF_CLI_DIR}/expect_error.sh '^generate: error: image 0 \\(seed0000.png\\) is not finite \\(NaN or inf\\): the inputs overflow the network \\(a huge --trunc, --z, --w or --c\\)$' \
   $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_32x3_c4.bin --seeds 0 --c $d/c.npy --outdir $d/out && echo named")
 set_tests_properties(cpu.generate_overflowing_label_named PROPERTIES PASS_REGULAR_EXPRESSION "named" SKIP_RETURN_CODE 77)
+# A seed's z is numpy's RandomState(seed).randn(1, z_dim), as the official
+# scripts draw it (it was a Philox draw: a seed never gave the official image
+# of a converted network): --seeds equals --z with numpy's latents, each family.
+foreach(_net "parity_32x3_c4 --class 2" stylegan_16x3 pggan_32x1)
+  separate_arguments(_args UNIX_COMMAND "${_net}")
+  list(GET _args 0 _name)
+  list(REMOVE_AT _args 0)
+  gf_test(cpu.generate_seeds_numpy_latents_${_name}
+          COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/seed_latents.py $<TARGET_FILE:generate> ${_gen}/seed_latents_${_name}
+                  ${CMAKE_SOURCE_DIR}/tests/data/${_name}.bin ${_args})
+  set_tests_properties(cpu.generate_seeds_numpy_latents_${_name} PROPERTIES PASS_REGULAR_EXPRESSION
+                       "seeds draw numpy's latents")
+endforeach()
