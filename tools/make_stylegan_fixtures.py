@@ -75,7 +75,9 @@ def main():
         states, (gv, dv, gsv) = mkp.make_networks(spec["G"], spec["D"], 4000 + i)
         pkl = name + ".pkl"
         nets = cw.read_stylegan_pickle(cw._restricted_load(mkp.dumps(states), pkl), pkl)
-        tensors, meta = cw.convert_stylegan(nets, pkl)
+        # The import's flags at their defaults (the pickle's own values).
+        flags = argparse.Namespace(mapping_lr_multiplier=None, mbstd_group_size=None)
+        tensors, meta = cw.convert_stylegan(nets, pkl, flags)
         path = os.path.join(args.outdir, name + ".bin")
         cw.write_bin(path, tensors, meta)
         total += os.path.getsize(path)

@@ -57,7 +57,11 @@ def _network_class():
     return mod
 
 
-def random_variables(shapes, rng, use_wscale=True):
+def random_variables(shapes, rng, use_wscale=True, mapping_lrmul=1.0):
+    """mapping_lrmul: the mapping's weights and biases are drawn 1 / lrmul
+    larger, as the official init (std 1 / lrmul, bias times lrmul at run time):
+    drawn at the other layers' scale, a mapping with lrmul 0.01 gives nearly
+    one w for every z, and tests through it check little."""
     out = collections.OrderedDict()
     for name, shape in shapes.items():
         if name.endswith("lod"):
@@ -68,6 +72,8 @@ def random_variables(shapes, rng, use_wscale=True):
             a = rng.standard_normal(shape) / np.sqrt(np.prod(shape[:-1]))
         else:
             a = rng.standard_normal(shape)
+        if name.startswith("G_mapping/Dense"):
+            a = a / mapping_lrmul
         out[name] = np.asarray(a, dtype=np.float32)
     return out
 
@@ -116,8 +122,8 @@ def make_networks(g_static, d_static, seed=0):
     """(G, D, Gs) states and their flattened variables."""
     rng = np.random.default_rng(seed)
     g_kw, d_kw = ref._kwargs(ref.G_DEFAULTS, g_static), ref._kwargs(ref.D_DEFAULTS, d_static)
-    gv = random_variables(ref.g_variables(**g_kw), rng, g_kw["use_wscale"])
-    gsv = random_variables(ref.g_variables(**g_kw), rng, g_kw["use_wscale"])
+    gv = random_variables(ref.g_variables(**g_kw), rng, g_kw["use_wscale"], g_kw["mapping_lrmul"])
+    gsv = random_variables(ref.g_variables(**g_kw), rng, g_kw["use_wscale"], g_kw["mapping_lrmul"])
     dv = random_variables(ref.d_variables(**d_kw), rng, d_kw["use_wscale"])
     states = (g_state("G", g_static, gv), state("D", "D_basic", d_static, dv), g_state("Gs", g_static, gsv))
     return states, (gv, dv, gsv)
