@@ -560,7 +560,9 @@ int run(int argc_given, char** argv_given) {
                   cli::integer("snap", "TICKS", "", "snapshot and checkpoint interval in ticks; 0: only at the end (default: 50 as StyleGAN2-ADA's train.py; --arch stylegan: 10 as v1's training_loop, fakes every tick)", 0, cli::kIntMax),
                   cli::number("tick", "KIMG", "4", "progress line interval in thousand images (stylegan: default the schedule's)", cli::Range::above(0, kMaxKimg)),
                   cli::integer("seed", "N", "0", "random seed", 0, cli::kSeedMax),
-                  cli::click_bool({"mirror", "", "", "add x-flipped copies of the data"}),
+                  cli::click_bool({"mirror", "", "",
+                                   "add x-flipped copies of the data (--arch stylegan: flip each drawn real image "
+                                   "with probability 1/2, as v1's mirror_augment)"}),
                   cli::click_bool({"cond", "", "", "train a class-conditional network from the dataset's labels"}),
                   {"aug", "MODE", kDefaultAug, "discriminator augmentation: ada (p adapts to --target), noaug, fixed (p = --p)"},
                   cli::number("p", "P", "", "augmentation probability for --aug fixed", cli::Range::at_least(0, 1)),
