@@ -19,7 +19,9 @@ std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags, const std
           {"metrics", "LIST", default_metrics, "comma-separated metrics (" + valid_metrics_text() + ")" + (none_allowed ? " or none" : "") + "; FID, KID and IS need --detector, PR and PPL --vgg16"},
           {"detector", "FILE.bin", "", "the FID/KID/IS Inception network: the official inception-2015-12-05.pt converted by tools/convert_weights.py"},
           {"vgg16", "FILE.bin", "", "the PR/PPL VGG16 network: torchvision's VGG16 with LPIPS's lin layers (the official vgg16.pt) converted by tools/convert_weights.py --format vgg16"},
-          {"metrics-cache", "DIR", "", "where real-image statistics are cached (default ~/.cache/ganforge/gan-metrics); none: no cache"},
+          {"metrics-cache", "DIR", "",
+           "where real-image statistics are cached (default $XDG_CACHE_HOME/ganforge/gan-metrics, else "
+           "~/.cache/ganforge/gan-metrics); none: no cache"},
           cli::integer("metric-items", "N", "", "at most N generated and N real images per metric (a quick check; the jsonl line says so)", 1, cli::kInt64Max)};
   more[0].may_be_empty = none_allowed;  // --metrics '' is none, as the official CommaSeparatedList reads it
   flags.insert(flags.end(), more.begin(), more.end());
