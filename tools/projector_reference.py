@@ -6,13 +6,16 @@ tools/vgg16_reference.py, for tests/cli/projector.cmake.
 
 It replays the draws a ganforge run recorded (build/bin/projector
 --record-draws DIR: DIR/draws-mb*.bin, names as train/stylegan2/projector.h
-lists them: "mb0/z" the w_avg samples, "mb0/noise/<buffer>" the initial
+lists them: "mb0/z" the w_avg samples (which must be the official
+RandomState(123) draws), "mb0/noise/<buffer>" the initial
 noise, "mb<k>/w_noise" step k's unit normal w noise), takes the target the run
 wrote (target.png: the Lanczos resize has its own golden test), runs the same
 number of steps, and compares with the run's DIR/trace.bin: every step's w,
 dist and loss, and the final noise buffers. Exit status 0 when every value
-agrees to --rtol (relative to the largest magnitude of its tensor), 1 with a
-line per tensor otherwise.
+agrees to --rtol (relative to the largest magnitude of its tensor), or, in
+a float64 run, to 10 times the distance of the same loop in float32 from it
+(float32 rounding grows over Adam's first steps), 1 with a line per tensor
+otherwise.
 
 The loop, as the official one: w_avg and w_std from the z samples through the
 mapping (first w row); Adam(betas 0.9, 0.999, eps 1e-8) over w_opt and the
@@ -127,10 +130,18 @@ def noise_regularization(v):
     return reg
 
 
+F32_FACTOR = 10
+
+
 def project(G, lpips, target, draws, num_steps, dtype):
     """target [C, H, W] 0..255; lpips(images [N, 3, H, W] 0..255) -> [N, F].
     -> dict of w_steps [num_steps, w_dim], dist, loss, noise/<name>."""
-    z = draws["mb0/z"].to(dtype)
+    # The official w_avg samples, drawn here as projector.py draws them; the
+    # run's must be these (its other draws, torch's there, are replayed).
+    z = torch.from_numpy(np.random.RandomState(123).randn(*draws["mb0/z"].shape)).float()
+    if not torch.equal(z, draws["mb0/z"].float()):
+        raise SystemExit("projector_reference: the run's w_avg samples are not RandomState(123).randn's")
+    z = z.to(dtype)
     w_samples = G.mapping(z, None)[:, :1, :]
     w_avg = w_samples.mean(0, keepdim=True)
     w_std = float(((w_samples - w_avg) ** 2).sum() / z.shape[0]) ** 0.5
@@ -212,7 +223,19 @@ def main():
     target = torch.from_numpy(img.transpose(2, 0, 1).astype(np.float64))
     trace = read_safetensors(os.path.join(a.draws, "trace.bin"))[0]
     num_steps = trace["w_steps"].shape[0]
-    got = project(G, lpips, target, read_draws(a.draws), num_steps, dtype)
+    draws = read_draws(a.draws)
+    got = project(G, lpips, target, draws, num_steps, dtype)
+    # Adam's first steps divide each gradient by its own magnitude, so the
+    # rounding of any float32 run grows over the steps (a w entry whose
+    # gradient is near 0 moves by lr either way): the reference in float32
+    # measures that growth, and a ganforge float32 tensor past --rtol passes
+    # within F32_FACTOR times the float32 reference's own distance from float64
+    # (that distance itself moves with torch's thread count). A semantic
+    # difference is far past it: a constant of the loop changed by 2-6% (the
+    # noise ramp, the noise factor) moved w by 0.2-0.3 of its largest value
+    # in the 5-step test, against 1e-4 to 3e-4 for float32 rounding.
+    got32 = project(load_generator(a.network, torch.float32), load_vgg16(a.vgg16, torch.float32).lpips_embedding,
+                    target, draws, num_steps, torch.float32) if dtype == torch.float64 else None
 
     bad = 0
     for name, want in sorted(got.items()):
@@ -220,10 +243,13 @@ def main():
         want = want.to(torch.float64)
         scale = float(want.abs().max()) or 1.0
         err = float((have - want).abs().max()) / scale
-        ok = have.shape == want.shape and err <= a.rtol
+        err32 = float((got32[name].to(torch.float64) - want).abs().max()) / scale if got32 else 0.0
+        ok = have.shape == want.shape and (err <= a.rtol or err <= F32_FACTOR * err32)
         bad += not ok
-        print(f"{'ok ' if ok else 'BAD'} {name:32s} max |ganforge - reference| / max |reference| = {err:.2e}")
-    print(f"projector_reference: {num_steps} steps, {len(got) - bad} of {len(got)} tensors within {a.rtol:g}")
+        print(f"{'ok ' if ok else 'BAD'} {name:32s} max |ganforge - reference| / max |reference| = {err:.2e}"
+              + (f" (float32 reference: {err32:.2e})" if got32 else ""))
+    print(f"projector_reference: {num_steps} steps, {len(got) - bad} of {len(got)} tensors within {a.rtol:g}"
+          + (f" or {F32_FACTOR}x float32's own distance" if got32 else ""))
     sys.exit(1 if bad else 0)
 
 

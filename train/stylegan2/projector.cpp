@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "engine/autograd.h"
 #include "engine/error.h"
+#include "engine/numpy_random_state.h"
 #include "engine/ops.h"
 #include "engine/ops/noise.h"
 #include "engine/ops/pool2d.h"
@@ -84,9 +86,14 @@ WStats w_stats(Generator& G, int samples, DrawLog* log) {
            "the network is conditional (c_dim " << cfg.c_dim << "); the projector maps z without labels, as the official one");
   const Device dev = G.synthesis.blocks.front()->conv1.weight.device();
   NoGradGuard ng;
-  gf::Generator rng(kWAvgSeed);
-  const Tensor z = logged_draw(log, "z", {samples, cfg.z_dim}, DType::f32, dev,
-                               [&] { return randn({samples, cfg.z_dim}, rng, DType::f32, dev); });
+  const Tensor z = logged_draw(log, "z", {samples, cfg.z_dim}, DType::f32, dev, [&] {
+    // The official np.random.RandomState(123).randn(w_avg_samples, z_dim),
+    // float64 made float32 as the mapping makes it.
+    NumpyRandomState rs(kWAvgSeed);
+    std::vector<double> v(static_cast<size_t>(samples) * static_cast<size_t>(cfg.z_dim));
+    for (double& x : v) x = rs.randn();
+    return Tensor::from_vector(v, {samples, cfg.z_dim}).to(dev);
+  });
   const Tensor ws = G.mapping.forward(z, Tensor());
   const Tensor w = slice(ws, 1, 0, 1).to(Device::cpu()).to(DType::f64);  // [N, 1, w_dim]
   const Tensor w_avg = mean(w, {0}, true);                                // [1, 1, w_dim]

@@ -39,8 +39,9 @@ struct ProjectorOptions {
   void validate() const;  // throws gf::Error naming the bad value
 };
 
-// The z samples of w_avg and w_std come from this seed whatever the projection
-// seed, as the official code draws them from RandomState(123).
+// The z samples of w_avg and w_std are numpy's RandomState(123).randn draws
+// (engine/numpy_random_state.h) whatever the projection seed, as the
+// official code's.
 constexpr uint64_t kWAvgSeed = 123;
 
 // Step k's learning rate and the standard deviation of the noise added to w:
