@@ -695,17 +695,23 @@ int run(int argc_given, char** argv_given) {
   const auto agree = [&](StyleGAN2Trainer& t) {
     if (world > 1) check_same_run(*comm, built_run_items(t, *ds, args.str("resume")));
   };
+  const bool dry_run = args.flag("dry-run");
+  // A dry run builds no networks (as train.py's, which returns before them:
+  // every replica's G, D, G_ema and Adam state, 128 of them at 2048 px, took
+  // the machine's memory), unless --resume's file sets the options.
   std::unique_ptr<StyleGAN2Trainer> trainer;
   std::string resume_note;
   if (args.has("resume")) {
     trainer = resumed_trainer(args, args.str("resume"), fresh, *ds, agree, &resume_note);
-  } else {
+  } else if (!dry_run) {
     trainer = std::make_unique<StyleGAN2Trainer>(fresh, *ds);
     agree(*trainer);
   }
-  if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"), trainer->setup().seed))
-    trainer->set_draw_log(std::move(log));
-  const TrainerSetup& setup = trainer->setup();
+  if (trainer)
+    if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"), trainer->setup().seed))
+      trainer->set_draw_log(std::move(log));
+  const TrainerSetup& setup = trainer ? trainer->setup() : fresh;
+  const bool is_main = trainer ? trainer->is_main() : world == 1 || comm->rank() == 0;
   const bool cond = ds->c_dim() > 0;
   LoopOptions lo;
   lo.total_kimg = setup.spec.kimg;
@@ -713,12 +719,23 @@ int run(int argc_given, char** argv_given) {
   lo.snap_ticks = snapshot_ticks(args, false);
   lo.progress = isatty(fileno(stdout)) && world == 1;  // mpirun forwards output line by line
   if (world > 1) lo.agree_stop = [comm] { agree_on_stop(*comm); };
-  const bool dry_run = args.flag("dry-run");
   std::shared_ptr<RunMetrics> run_metrics;
   if (!metric_req.names.empty())
     checked_on_every_rank(comm.get(), [&] {
       // G_ema of replica 0 on the run's first device (this rank's replica:
       // the same bits on every rank).
+      if (!trainer) {  // a dry run: the metrics' flags and files checked, nothing evaluated
+        const metrics::ImageGenerator no_images = [](int64_t, gf::Generator&) -> Tensor {
+          throw Error("a dry run generates no image");
+        };
+        const metrics::PathSampler no_paths = [](int64_t, const metrics::PplSpec&, gf::Generator&) -> Tensor {
+          throw Error("a dry run generates no image");
+        };
+        run_metrics = prepare_metrics(
+            args, metric_req, *detectors, *ds, dopt, [&](const Dataset&) { return no_images; },
+            [&](const Dataset&) { return no_paths; }, dev, comm.get());
+        return;
+      }
       stylegan2::Generator& G_ema = trainer->G_ema();
       const Device gdev = trainer->setup().device;
       run_metrics = prepare_metrics(args, metric_req, *detectors, *ds, dopt,
@@ -731,11 +748,11 @@ int run(int argc_given, char** argv_given) {
   // has written the last result: no rank waits in the next step's
   // collective, under GF_DIST_TIMEOUT.
   if (multi)
-    lo.meet_after_snapshot = [comm, metrics_wait, run_metrics, main = trainer->is_main()] {
+    lo.meet_after_snapshot = [comm, metrics_wait, run_metrics, main = is_main] {
       if (!main) evaluate_shared(*run_metrics, "", "");
       comm->barrier_within(metrics_wait, "GF_DIST_METRICS_TIMEOUT");
     };
-  if (!trainer->is_main()) {  // another rank: the collectives, no files
+  if (!is_main) {  // another rank: the collectives, no files
     if (!dry_run) run_training(*trainer, nullptr, lo);
     return 0;
   }
@@ -759,7 +776,7 @@ int run(int argc_given, char** argv_given) {
                             {"processes", world},
                             {"process_group", world > 1 ? comm->backend() : std::string("none")},
                             {"resume", args.str("resume")},
-                            {"resume_kimg", trainer->cur_nimg() / 1000.0},
+                            {"resume_kimg", trainer ? trainer->cur_nimg() / 1000.0 : 0.0},
                             {"snap", snapshot_ticks(args, false)},
                             {"tick", args.number("tick")},
                             {"max_images", dopt.max_images > 0 ? nlohmann::json(dopt.max_images) : nlohmann::json()},

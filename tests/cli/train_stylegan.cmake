@@ -147,6 +147,15 @@ gf_cli_test(train_stylegan_dry_run FRESH ${GF_TEST_RUNS}/dry
             COMMAND sh -c "mkdir -p ${GF_TEST_RUNS}/dry/runs/00002-other && touch ${GF_TEST_RUNS}/dry/runs/00007-notes.txt && \
 ${_train} --cfg tiny --max-images 64 --mirror --freezed 1 \
 -n --outdir ${GF_TEST_RUNS}/dry/runs && test \"$(ls ${GF_TEST_RUNS}/dry/runs)\" = \"$(printf '00002-other\\n00007-notes.txt')\"")
+# A dry run builds no networks, as train.py's: 128 replicas at 1024 px (tens
+# of GB of networks and Adam state, built before it printed) print their
+# options under a 3 GB address space (they were killed, or refused, after
+# minutes).
+gf_cli_test(train_stylegan_dry_run_builds_no_networks FRESH ${GF_TEST_RUNS}/dry_big
+            EXPECT "^Number of GPUs: +128$" "^Dry run; exiting.$"
+            COMMAND sh -c "d=${GF_TEST_RUNS}/dry_big && mkdir -p $d/data && '${GF_PYTHON3}' -c \"\
+from PIL import Image; Image.new('RGB', (1024, 1024)).save('$d/data/a.png')\" && (ulimit -v 3000000 && OMP_NUM_THREADS=1 ${_train} \
+--data $d/data --gpus 128 --dry-run --outdir $d/runs) && test ! -e $d/runs")
 # A resumed checkpoint's run need not repeat its flags: the folder's name
 # still shows the settings that differ from the cfg's (--gamma, --kimg,
 # --aug) as train.py's desc shows the flags given, then -resumecustom.
