@@ -14,8 +14,8 @@ number of steps, and compares with the run's DIR/trace.bin: every step's w,
 dist and loss, and the final noise buffers. Exit status 0 when every value
 agrees to --rtol (relative to the largest magnitude of its tensor), or, in
 a float64 run, to 10 times the distance of the same loop in float32 from it
-(float32 rounding grows over Adam's first steps), 1 with a line per tensor
-otherwise.
+and at most 1e-3 (float32 rounding grows over Adam's first steps), 1 with a
+line per tensor otherwise.
 
 The loop, as the official one: w_avg and w_std from the z samples through the
 mapping (first w row); Adam(betas 0.9, 0.999, eps 1e-8) over w_opt and the
@@ -130,7 +130,7 @@ def noise_regularization(v):
     return reg
 
 
-F32_FACTOR = 10
+F32_FACTOR, F32_CEILING = 10, 1e-3
 
 
 def project(G, lpips, target, draws, num_steps, dtype):
@@ -230,10 +230,11 @@ def main():
     # gradient is near 0 moves by lr either way): the reference in float32
     # measures that growth, and a ganforge float32 tensor past --rtol passes
     # within F32_FACTOR times the float32 reference's own distance from float64
-    # (that distance itself moves with torch's thread count). A semantic
-    # difference is far past it: a constant of the loop changed by 2-6% (the
-    # noise ramp, the noise factor) moved w by 0.2-0.3 of its largest value
-    # in the 5-step test, against 1e-4 to 3e-4 for float32 rounding.
+    # and under F32_CEILING. The float32 distance is itself chaotic (1e-4 here,
+    # but 0.16 once a constant of the loop changes: it cannot bound alone), so
+    # the ceiling decides: float32 rounding moved w by 1e-4 to 3e-4 of its
+    # largest value in the 5-step test; w_std over N - 1 instead of N by 3e-3,
+    # a noise ramp 1-6% off or the noise factor 2% off by 0.1-0.3.
     got32 = project(load_generator(a.network, torch.float32), load_vgg16(a.vgg16, torch.float32).lpips_embedding,
                     target, draws, num_steps, torch.float32) if dtype == torch.float64 else None
 
@@ -244,12 +245,12 @@ def main():
         scale = float(want.abs().max()) or 1.0
         err = float((have - want).abs().max()) / scale
         err32 = float((got32[name].to(torch.float64) - want).abs().max()) / scale if got32 else 0.0
-        ok = have.shape == want.shape and (err <= a.rtol or err <= F32_FACTOR * err32)
+        ok = have.shape == want.shape and (err <= a.rtol or err <= min(F32_FACTOR * err32, F32_CEILING))
         bad += not ok
         print(f"{'ok ' if ok else 'BAD'} {name:32s} max |ganforge - reference| / max |reference| = {err:.2e}"
               + (f" (float32 reference: {err32:.2e})" if got32 else ""))
     print(f"projector_reference: {num_steps} steps, {len(got) - bad} of {len(got)} tensors within {a.rtol:g}"
-          + (f" or {F32_FACTOR}x float32's own distance" if got32 else ""))
+          + (f" or {F32_FACTOR}x float32's own distance up to {F32_CEILING:g}" if got32 else ""))
     sys.exit(1 if bad else 0)
 
 

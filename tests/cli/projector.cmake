@@ -50,7 +50,7 @@ OMP_NUM_THREADS=$t ${_pj_sh} --target ${_pj}/run/target/seed0007.png --num-steps
 # run's draws: every step's w, dist and loss and the final noise buffers agree
 # to 1e-4 of each tensor's largest value.
 gf_cli_test(projector_parity FIXTURES_REQUIRED "projector_vgg16;projected"
-            EXPECT "^projector_reference: 5 steps, 10 of 10 tensors within 0.0001 or 10x float32.s own distance$"
+            EXPECT "^projector_reference: 5 steps, 10 of 10 tensors within 0.0001 or 10x float32.s own distance up to 0.001$"
             COMMAND sh -c "d=${_pj}/parity && rm -rf $d && \
 ${_pj_sh} --target ${_pj}/run/out/target.png --num-steps 5 --save-video false --record-draws $d/draws --outdir $d/out && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/projector_reference.py --network ${_pj_G} --vgg16 ${_pj_vgg} \
@@ -81,7 +81,7 @@ set_tests_properties(cpu.projector_target_as_pil PROPERTIES SKIP_RETURN_CODE 77)
 # area-downsampled to 256 before the VGG; two steps (the first has learning
 # rate 0), a non-square colour target.
 gf_cli_test(projector_parity_512_rgb FIXTURES_REQUIRED "projector_vgg16;pil_photo"
-            EXPECT "^projector_reference: 2 steps, 18 of 18 tensors within 0.0001 or 10x float32.s own distance$"
+            EXPECT "^projector_reference: 2 steps, 18 of 18 tensors within 0.0001 or 10x float32.s own distance up to 0.001$"
             COMMAND sh -c "d=${_pj}/parity512 && rm -rf $d && \
 $<TARGET_FILE:projector> --network ${_pj_G512} --vgg16 ${_pj_vgg} --target ${_pj}/pil/photo.png --num-steps 2 \
 --save-video false --record-draws $d/draws --outdir $d/out && \
