@@ -1,9 +1,10 @@
 """The benchmarks' FLOP figures (engine/flop_count.h) as they print them:
 bench_networks --train's JSON holds the dense products' work per minibatch,
 its rate and that rate's fraction of the GEMM reference, consistent with its
-own time; the work is linear in the batch (every convolution and product
-scales with it); profile_step counts the same work for the same minibatches.
-No figure is compared with a time limit.
+own time; more images, more work; profile_step counts the same work for the
+same minibatches (the same draws: style mixing skips the second mapping at
+random, so the work is not exactly linear in the batch). No figure is
+compared with a time limit; the counts themselves are tests/test_flop_count.cpp's.
 
     bench_flops.py BIN_DIR
 """
@@ -34,8 +35,8 @@ for r in (two, four):
     rate = r["flop_per_minibatch"] * r["minibatches"] / r["seconds"] / 1e12
     assert close(r["tflop_s"], rate), (r["tflop_s"], rate)
     assert close(r["fraction_of_gemm"], r["tflop_s"] / r["gemm_tflop_s"]), r
-assert four["flop_per_minibatch"] == 2 * two["flop_per_minibatch"], (two["flop_per_minibatch"],
-                                                                     four["flop_per_minibatch"])
+assert four["flop_per_minibatch"] > 1.5 * two["flop_per_minibatch"], (two["flop_per_minibatch"],
+                                                                      four["flop_per_minibatch"])
 
 prof = subprocess.run([os.path.join(BIN, "profile_step"), "--cfg", "tiny", "--batch", "2"] + SAME, env=ENV,
                       check=True, capture_output=True, text=True).stdout
