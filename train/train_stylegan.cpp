@@ -707,9 +707,12 @@ int run(int argc_given, char** argv_given) {
     trainer = std::make_unique<StyleGAN2Trainer>(fresh, *ds);
     agree(*trainer);
   }
-  if (trainer)
+  if (trainer) {
     if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"), trainer->setup().seed))
       trainer->set_draw_log(std::move(log));
+  } else {  // a dry run: a draw log to replay must open (one to record is not made: no files)
+    draw_log_from_flags("", args.str("replay-draws"), fresh.seed);
+  }
   const TrainerSetup& setup = trainer ? trainer->setup() : fresh;
   const bool is_main = trainer ? trainer->is_main() : world == 1 || comm->rank() == 0;
   const bool cond = ds->c_dim() > 0;
