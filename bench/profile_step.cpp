@@ -137,10 +137,16 @@ int run(const Options& o) {
               double(c1.mallocs - c0.mallocs) / mb,
               double(c1.malloc_bytes - c0.malloc_bytes) / mb / (1 << 20), double(f1 - f0) / mb);
   const double flop = double(c1.flops - c0.flops);
+  // With --cpu-time the rates are per CPU-second (every thread's), so the
+  // wall-clock reference over all threads is divided by their count.
+  const int threads = omp_get_max_threads();
+  const double ref_tflop_s = o.cpu_time ? gemm.tflop_s / threads : gemm.tflop_s;
   std::printf("dense products (convolutions, matrix products): %.1f MFLOP per minibatch, %.1f GFLOP/s over the "
-              "minibatch, %.3f of the GEMM reference (%s, %.1f GFLOP/s, measured before)\n",
-              flop / mb / 1e6, flop / sec / 1e9, flop / sec / 1e12 / gemm.tflop_s, gemm.what.c_str(),
-              gemm.tflop_s * 1e3);
+              "minibatch%s, %.3f of the GEMM reference (%s, %.1f GFLOP/s%s, measured before)\n",
+              flop / mb / 1e6, flop / sec / 1e9, o.cpu_time ? " per CPU-second" : "", flop / sec / 1e12 / ref_tflop_s,
+              gemm.what.c_str(), ref_tflop_s * 1e3,
+              o.cpu_time ? (" a thread: " + std::to_string(threads) + " threads' wall-clock rate over them").c_str()
+                         : "");
   std::printf("pooled small-object blocks taken from the system (engine/pool.h) during the run: %lld\n",
               static_cast<long long>(pool::stats().fresh - pool0.fresh));
   if (o.malloc_sites > 0) bench::sys::print_sites(o.malloc_sites, mb);
