@@ -125,16 +125,14 @@ def load_g_ema(fixture):
 
 
 def make_v1_net(name):
-    """A held v1 Gs: random variables with the official names
-    (tools/make_stylegan_pickle.py), the mapping's weights at the official
-    initial scale 1 / lrmul (there drawn at 1, which leaves w nearly
-    constant and every path's distance ~1e-10)."""
+    """A held v1 Gs: random variables with the official names and the
+    mapping at the official initial scale 1 / lrmul
+    (tools/make_stylegan_pickle.py; at scale 1, w is nearly constant and
+    every path's distance ~1e-10)."""
     kwargs, seed = NETS[name]
     kw = sref._kwargs(sref.G_DEFAULTS, kwargs)
-    gsv = mkp.random_variables(sref.g_variables(**kw), np.random.default_rng(seed), kw["use_wscale"])
-    for k in gsv:
-        if k.startswith("G_mapping/Dense") and k.endswith("/weight"):
-            gsv[k] = (gsv[k] / kw["mapping_lrmul"]).astype(np.float32)
+    gsv = mkp.random_variables(sref.g_variables(**kw), np.random.default_rng(seed), kw["use_wscale"],
+                               kw["mapping_lrmul"])
     return sref.G(gsv, **kw), float(gsv["lod"]), gsv
 
 
