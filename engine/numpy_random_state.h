@@ -1,10 +1,12 @@
 // numpy's legacy np.random.RandomState, draw for draw, where the official
 // code draws from it and a user expects its numbers: z for a seed
 // (RandomState(seed).randn(z_dim) in the official generate.py,
-// style_mixing.py and StyleGAN's generate_figures.py; tools/generate.cpp) and
-// the official dataset.py's max_size subset (RandomState(seed).shuffle;
-// train/dataset.cpp). Checked against numpy 1.24's values (tests/test_random.cpp).
-// Everything else draws from the engine's Philox streams (engine/ops.h).
+// style_mixing.py and StyleGAN's generate_figures.py; models/latents.h), the
+// projector's w_avg samples (RandomState(123); train/stylegan2/projector.h)
+// and the official dataset.py's max_size subset (RandomState(seed).shuffle;
+// train/dataset.cpp). Checked against numpy 1.24's values
+// (tests/test_random.cpp). The rest of the engine's random draws (training,
+// noise, metrics) come from its Philox streams (engine/ops.h).
 #pragma once
 #include <cstdint>
 #include <random>

@@ -12,7 +12,7 @@ Tensor seed_latent(long long seed, int z_dim, Device dev) {
   NumpyRandomState rs(static_cast<uint32_t>(seed));
   std::vector<double> z(static_cast<size_t>(z_dim));
   for (double& v : z) v = rs.randn();
-  return Tensor::from_vector(z, {1, z_dim}).to(DType::f32).to(dev);
+  return Tensor::from_vector(z, {1, z_dim}, DType::f32, dev);
 }
 
 Tensor read_rows(const std::string& path, int64_t cols, const std::string& flag, const std::string& cols_name,

@@ -7,9 +7,9 @@
 // generate --projected-w renders) and, with --save-video true (the default),
 // proj.mp4: each step's image beside the target, through the ffmpeg program.
 //
-// Differences from the official script, on purpose: random numbers are
-// ganforge's Philox streams (z samples from seed 123, as the official
-// RandomState(123); noise and w noise from --seed), not numpy's and torch's;
+// Differences from the official script, on purpose: the starting noise and
+// the w noise are ganforge's Philox streams from --seed, not torch's (the
+// w_avg z samples are the official RandomState(123) draws);
 // a 1-channel network gets a grey target (PIL's convert('L') of the RGB
 // target) and its images go to the VGG repeated to 3 channels; proj.png and
 // the video frames round to 8 bits as generate does, where the official
