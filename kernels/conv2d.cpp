@@ -3,6 +3,9 @@
 // matrix (im2col) so that each group's convolution is one GEMM through CBLAS;
 // the data gradient is the transposed GEMM followed by the adjoint scatter
 // (col2im). A 1x1, stride-1, unpadded convolution is already a GEMM on x.
+// oneDNN's float32 weight gradient runs in chunks of the batch fixed by the
+// shape, each on one thread (filter_chunks, below), so its bits do not depend
+// on the thread count.
 #include "kernels/conv2d.h"
 
 #include <algorithm>
@@ -12,8 +15,10 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "kernels/common.h"
 #include "kernels/conv2d_onednn.h"
 #include "kernels/matmul.h"
+#include "kernels/parallel.h"
 
 namespace gf::cpu {
 namespace {
@@ -137,6 +142,88 @@ void reference_backward_filter(const Conv2dShape& s, const T* x, const T* gy, T*
 
 std::atomic<int> g_impl{-1};  // a ConvImpl, -1 until first asked
 
+// oneDNN 2.6's weight gradient gives each thread a share of the batch (or of
+// the rows) and adds the shares, so its bits follow the thread count. Run
+// instead on chunks of the batch fixed by the shape, each chunk's gradient by
+// a primitive built for and run on one thread (oneDNN keys, plans and runs
+// a primitive by the calling thread's OpenMP team size: kernels/conv2d_onednn.cpp),
+// the chunks spread over our threads and their gradients added in chunk
+// order: the same bits on any thread count, at oneDNN's speed (the im2col
+// reference ran at 0.36 of the sgemm rate: bench/RESULTS.md). At most 8
+// chunks, and at most 64 MiB of the chunks' own gradients.
+constexpr int64_t kMaxFilterChunks = 8;
+constexpr size_t kFilterPartialBytes = size_t(64) << 20;
+
+// f with this thread's OpenMP team size at 1, inside a parallel region too
+// (cpu::on_one_thread leaves it there).
+template <class F>
+void with_one_omp_thread(F&& f) {
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  try {
+    f();
+  } catch (...) {
+    omp_set_num_threads(threads);
+    throw;
+  }
+  omp_set_num_threads(threads);
+}
+
+size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+
+Conv2dShape with_batch(Conv2dShape s, int64_t n) {
+  s.n = static_cast<int>(n);
+  return s;
+}
+
+// The chunks of one weight gradient and the workspace each takes: oneDNN's
+// own (reorders, scratchpad) for the larger of the two chunk sizes, then the
+// chunk's gradient (the first chunk writes the output itself).
+struct FilterChunks {
+  bool ok = false;  // oneDNN takes both chunk shapes
+  int64_t size = 0, count = 0;  // samples a chunk (the last may hold fewer), chunks
+  size_t onednn_bytes = 0, grad_bytes = 0;
+  size_t region() const { return onednn_bytes + grad_bytes; }
+};
+
+FilterChunks filter_chunks(const Conv2dShape& s) {
+  FilterChunks c;
+  const size_t grad = size_t(s.k) * size_t(s.c / s.groups) * size_t(s.kh) * size_t(s.kw) * sizeof(float);
+  const int64_t by_memory = std::max<int64_t>(1, int64_t(kFilterPartialBytes / grad));
+  const int64_t count = std::max<int64_t>(1, std::min<int64_t>({int64_t(s.n), kMaxFilterChunks, by_memory}));
+  c.size = (s.n + count - 1) / count;
+  c.count = (s.n + c.size - 1) / c.size;
+  c.grad_bytes = align64(grad);
+  with_one_omp_thread([&] {
+    const Conv2dShape full = with_batch(s, c.size), last = with_batch(s, s.n - (c.count - 1) * c.size);
+    const ConvPass pass = ConvPass::backward_filter;
+    c.ok = onednn::supports(pass, full) && onednn::supports(pass, last);
+    if (c.ok) c.onednn_bytes = align64(std::max(onednn::workspace_bytes(pass, full), onednn::workspace_bytes(pass, last)));
+  });
+  return c;
+}
+
+void chunked_backward_filter(const Conv2dShape& s, const float* x, const float* gy, float* gw, void* ws) {
+  const FilterChunks c = filter_chunks(s);
+  const int64_t x_sample = int64_t(s.c) * s.h * s.w, y_sample = int64_t(s.k) * s.out_h * s.out_w;
+  char* base = static_cast<char*>(ws);
+  auto grad_of = [&](int64_t i) {
+    return i == 0 ? gw : reinterpret_cast<float*>(base + size_t(i) * c.region() + c.onednn_bytes);
+  };
+  parallel_for(c.count, true, [&](int64_t i) {
+    const int64_t n0 = i * c.size, nb = std::min(c.size, s.n - n0);
+    with_one_omp_thread([&] {
+      onednn::run(ConvPass::backward_filter, with_batch(s, nb), x + n0 * x_sample, gy + n0 * y_sample, grad_of(i),
+                  base + size_t(i) * c.region(), c.onednn_bytes);
+    });
+  });
+  const int64_t n = int64_t(s.k) * (s.c / s.groups) * s.kh * s.kw;
+  for (int64_t i = 1; i < c.count; ++i) {  // chunk order, each element alike
+    const float* part = grad_of(i);
+    parallel_for_simd(n, n >= kMinParallelWork, [&](int64_t e) { gw[e] += part[e]; });
+  }
+}
+
 }  // namespace
 
 bool onednn_available() {
@@ -181,13 +268,22 @@ template <class T>
 ConvImpl conv_impl_for(ConvPass pass, const Conv2dShape& s) {
   const ConvImpl impl = conv_impl();
   if (!std::is_same_v<T, float> || impl == ConvImpl::reference) return ConvImpl::reference;
-  if (pass == ConvPass::backward_filter && impl != ConvImpl::onednn_all) return ConvImpl::reference;
+  if (pass == ConvPass::backward_filter && impl == ConvImpl::onednn)
+    return filter_chunks(s).ok ? ConvImpl::onednn : ConvImpl::reference;
   return onednn::supports(pass, s) ? ConvImpl::onednn : ConvImpl::reference;
 }
 
+namespace {
+// The weight gradient in chunks: `onednn`'s (onednn_all runs oneDNN's own).
+bool chunked(ConvPass pass) { return pass == ConvPass::backward_filter && conv_impl() == ConvImpl::onednn; }
+}  // namespace
+
 template <class T>
 size_t conv2d_workspace_bytes(ConvPass pass, const Conv2dShape& s) {
-  return conv_impl_for<T>(pass, s) == ConvImpl::onednn ? onednn::workspace_bytes(pass, s) : col_bytes<T>(s);
+  if (conv_impl_for<T>(pass, s) != ConvImpl::onednn) return col_bytes<T>(s);
+  if (!chunked(pass)) return onednn::workspace_bytes(pass, s);
+  const FilterChunks c = filter_chunks(s);
+  return size_t(c.count) * c.region();
 }
 
 namespace {
@@ -197,7 +293,12 @@ namespace {
 template <class T>
 void run_pass(ConvPass pass, const Conv2dShape& s, const T* a, const T* b, T* out, void* ws, size_t ws_bytes) {
   if constexpr (std::is_same_v<T, float>) {
-    if (conv_impl_for<T>(pass, s) == ConvImpl::onednn) return onednn::run(pass, s, a, b, out, ws, ws_bytes);
+    if (conv_impl_for<T>(pass, s) == ConvImpl::onednn) {
+      if (!chunked(pass)) return onednn::run(pass, s, a, b, out, ws, ws_bytes);
+      const FilterChunks c = filter_chunks(s);
+      if (ws_bytes < size_t(c.count) * c.region()) throw std::invalid_argument("conv2d: workspace smaller than the chunks'");
+      return chunked_backward_filter(s, a, b, out, ws);
+    }
   }
   if (ws_bytes < col_bytes<T>(s)) throw std::invalid_argument("conv2d: workspace smaller than the columns");
   T* col = static_cast<T*>(ws);

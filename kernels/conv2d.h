@@ -38,10 +38,11 @@ namespace cpu {
 // float and double; tests compare everything else against it. oneDNN
 // (kernels/conv2d_onednn.h), in float32 only, where the build has it and
 // oneDNN takes the shape. Every other pass runs the reference.
-// `onednn` runs the forward and data passes through oneDNN and the weight
-// gradient through the reference: oneDNN 2.6 splits the weight gradient's sum
-// over the batch and the rows by the thread count, so its bits change with
-// it (kernels/conv2d.cpp). `onednn_all` runs that pass through oneDNN too.
+// `onednn` runs every pass through oneDNN, the weight gradient in chunks of
+// the batch fixed by the shape, each on one thread, added in chunk order:
+// oneDNN 2.6 splits that pass's sum over the batch and the rows by the
+// thread count, so its own bits change with it (kernels/conv2d.cpp).
+// `onednn_all` runs that pass as oneDNN splits it (thread-count dependent).
 enum class ConvImpl { reference, onednn, onednn_all };
 bool onednn_available();  // built with oneDNN
 // The implementation float passes take: onednn where available, unless the
