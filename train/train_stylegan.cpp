@@ -706,6 +706,8 @@ int run(int argc_given, char** argv_given) {
   } else if (!dry_run) {
     trainer = std::make_unique<StyleGAN2Trainer>(fresh, *ds);
     agree(*trainer);
+  } else {
+    StyleGAN2Trainer::check_setup(fresh, *ds);  // what building would refuse
   }
   if (trainer) {
     if (auto log = draw_log_from_flags(args.str("record-draws"), args.str("replay-draws"), trainer->setup().seed))

@@ -156,7 +156,12 @@ gf_cli_test(train_stylegan_dry_run_builds_no_networks FRESH ${GF_TEST_RUNS}/dry_
             COMMAND sh -c "d=${GF_TEST_RUNS}/dry_big && mkdir -p $d/data && '${GF_PYTHON3}' -c \"\
 from PIL import Image; Image.new('RGB', (1024, 1024)).save('$d/data/a.png')\" && (ulimit -v 3000000 && OMP_NUM_THREADS=1 ${_train} \
 --data $d/data --gpus 128 --dry-run --outdir $d/runs) && test ! -e $d/runs")
-# ... but a draw log to replay must still open.
+# ... but refuses what building them would (the batch over the replicas), as
+# train.py's checks come before its dry-run exit ...
+gf_expect_error(train_stylegan_dry_run_batch_over_replicas
+                "^train_stylegan: error: config: batch 4 must be divisible by the replica count 3" ""
+                ${_train} --cfg tiny --batch 4 --gpus 3 --dry-run --outdir ${GF_TEST_RUNS}/bad)
+# ... and a draw log to replay must still open.
 gf_expect_error(train_stylegan_dry_run_replay_missing "^train_stylegan: error: .*/no-draws: cannot open" ""
                 ${_train} --cfg tiny --dry-run --replay-draws ${GF_TEST_RUNS}/no-draws --outdir ${GF_TEST_RUNS}/bad)
 # A resumed checkpoint's run need not repeat its flags: the folder's name

@@ -86,8 +86,19 @@ AdamOptions lazy_adam(double lr, int interval) {
   return o;
 }
 
-StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
-    : setup_(setup), ds_(ds), sampler_(ds.size(), setup.seed) {
+namespace {
+// The devices of this process's replicas: those given, or consecutive ones from the setup's device.
+std::vector<Device> replica_devices(const TrainerSetup& setup) {
+  if (!setup.replica_devices.empty()) return setup.replica_devices;
+  const int world = setup.comm ? setup.comm->world_size() : 1;
+  std::vector<Device> devices;
+  for (int r = 0; r < setup.spec.gpus / world; ++r)
+    devices.push_back(setup.device.is_cuda() ? Device::cuda(setup.device.index + r) : setup.device);
+  return devices;
+}
+}  // namespace
+
+void StyleGAN2Trainer::check_setup(const TrainerSetup& setup_, const Dataset& ds) {
   const TrainSpec& spec = setup_.spec;
   const auto& gc = setup_.G_kwargs;
   const auto& dc = setup_.D_kwargs;
@@ -106,18 +117,25 @@ StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
   GF_CHECK(world == 1 || spec.gpus == world, op,
            "the process group has " << world << " processes, the spec " << spec.gpus << " replicas (one each)");
   const int local = spec.gpus / world;
-  first_ = world == 1 ? 0 : setup_.comm->rank();
   if (setup_.replica_devices.empty() && setup_.device.is_cuda() && local > 1 && setup_.device.index + local > cuda_device_count())
     throw Error("--gpus " + std::to_string(spec.gpus) + " on " + setup_.device.str() + " needs cuda:" +
                 std::to_string(setup_.device.index) + " to cuda:" + std::to_string(setup_.device.index + spec.gpus - 1) +
                 ", but " + std::to_string(cuda_device_count()) + " CUDA devices are present");
-  std::vector<Device> devices = setup_.replica_devices;
-  GF_CHECK(devices.empty() || static_cast<int>(devices.size()) == local, op,
-           devices.size() << " replica devices given for " << local << " replicas");
-  if (devices.empty())
-    for (int r = 0; r < local; ++r)
-      devices.push_back(setup_.device.is_cuda() ? Device::cuda(setup_.device.index + r) : setup_.device);
-  for (const Device& d : devices) check_device_usable(d);
+  GF_CHECK(setup_.replica_devices.empty() || static_cast<int>(setup_.replica_devices.size()) == local, op,
+           setup_.replica_devices.size() << " replica devices given for " << local << " replicas");
+  for (const Device& d : replica_devices(setup_)) check_device_usable(d);
+}
+
+StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
+    : setup_(setup), ds_(ds), sampler_(ds.size(), setup.seed) {
+  check_setup(setup_, ds);
+  const TrainSpec& spec = setup_.spec;
+  const auto& gc = setup_.G_kwargs;
+  const auto& dc = setup_.D_kwargs;
+  const int world = setup_.comm ? setup_.comm->world_size() : 1;
+  const int local = spec.gpus / world;
+  first_ = world == 1 ? 0 : setup_.comm->rank();
+  const std::vector<Device> devices = replica_devices(setup_);
   enable_peer_access(devices);
   // As the official loop: a pipe for "ada", and for "fixed" only with p > 0.
   if (spec.aug == "ada" || (spec.aug == "fixed" && spec.augment_p > 0)) {

@@ -68,6 +68,11 @@ class StyleGAN2Trainer {
   // Networks initialized from the seed; the dataset must outlive the trainer
   // and match the configs (resolution, channels, label count).
   StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds);
+  // What the constructor checks before it builds anything (the configs
+  // against the data, the spec's batch, passes and groups, the process
+  // group, the devices), so a dry run refuses what the run would; throws
+  // gf::Error.
+  static void check_setup(const TrainerSetup& setup, const Dataset& ds);
   StyleGAN2Trainer(const StyleGAN2Trainer&) = delete;  // the replicas' loss functions point back here
   StyleGAN2Trainer& operator=(const StyleGAN2Trainer&) = delete;
 
