@@ -180,7 +180,7 @@ int run(int argc, char** argv) {
   bool quick = false;
   TrainBench train;
   const char* train_only = nullptr;  // the last flag given that only --train reads
-  bool p_or_augpipe = false;
+  bool p_or_augpipe = false, p_given = false;
   const char* usage =
       "usage: bench_networks [--cpu] [--quick] [--batch N] [--res 32|64|256]\n"
       "       bench_networks --train CFG [--res R] [--channels C] [--batch N] [--minibatches N] [--warmup N]\n"
@@ -190,6 +190,7 @@ int run(int argc, char** argv) {
     for (const char* f : {"--channels", "--minibatches", "--warmup", "--setup", "--aug", "--augpipe", "--p"})
       if (!std::strcmp(argv[i], f)) train_only = f;
     p_or_augpipe |= !std::strcmp(argv[i], "--p") || !std::strcmp(argv[i], "--augpipe");
+    p_given |= !std::strcmp(argv[i], "--p");
     if (!std::strcmp(argv[i], "--cpu")) dev = Device::cpu();
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--batch") && more) batch = train.batch = bench::int_flag("bench_networks", "batch", argv[++i], 1, 65536);
@@ -219,6 +220,10 @@ int run(int argc, char** argv) {
   if (!train.cfg.empty() && train.aug == "noaug" && p_or_augpipe) {
     std::fprintf(stderr, "bench_networks: error: --p and --augpipe set the augmentation, which --aug noaug (the "
                          "default) leaves out: give --aug ada or fixed\n");
+    return 2;
+  }
+  if (!train.cfg.empty() && train.aug == "fixed" && !p_given) {  // as train_stylegan (train.py) refuses it
+    std::fprintf(stderr, "bench_networks: error: --aug fixed needs --p\n");
     return 2;
   }
   if (!train.cfg.empty()) return run_train(train, dev);

@@ -67,6 +67,7 @@ check "bench_image_decode: error: unknown flag '--bogus' (try --help)" "$bin/ben
 check "bench_pggan: error: --full sizes the v2-1gpu training row, which --quick leaves out on the CPU" \
   "$bin/bench_pggan" --cpu --quick --full
 check "bench_networks: error: --p is a flag of --train CFG runs (try --help)" "$bin/bench_networks" --cpu --p 0.5
+check "bench_networks: error: --aug fixed needs --p" "$bin/bench_networks" --train tiny --res 8 --aug fixed --setup
 check "bench_networks: error: --setup is a flag of --train CFG runs (try --help)" "$bin/bench_networks" --setup
 check "bench_networks: error: --p and --augpipe set the augmentation, which --aug noaug (the default) leaves out: give \
 --aug ada or fixed" "$bin/bench_networks" --train tiny --res 16 --setup --p 0.5
