@@ -154,21 +154,6 @@ std::atomic<int> g_impl{-1};  // a ConvImpl, -1 until first asked
 constexpr int64_t kMaxFilterChunks = 8;
 constexpr size_t kFilterPartialBytes = size_t(64) << 20;
 
-// f with this thread's OpenMP team size at 1, inside a parallel region too
-// (cpu::on_one_thread leaves it there).
-template <class F>
-void with_one_omp_thread(F&& f) {
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  try {
-    f();
-  } catch (...) {
-    omp_set_num_threads(threads);
-    throw;
-  }
-  omp_set_num_threads(threads);
-}
-
 size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
 Conv2dShape with_batch(Conv2dShape s, int64_t n) {
@@ -183,18 +168,22 @@ struct FilterChunks {
   bool ok = false;  // oneDNN takes both chunk shapes
   int64_t size = 0, count = 0;  // samples a chunk (the last may hold fewer), chunks
   size_t onednn_bytes = 0, grad_bytes = 0;
-  size_t region() const { return onednn_bytes + grad_bytes; }
+  // The workspace: every chunk's oneDNN region, then the gradients of chunks 1 on.
+  size_t onednn_at(int64_t i) const { return size_t(i) * onednn_bytes; }
+  size_t grad_at(int64_t i) const { return size_t(count) * onednn_bytes + size_t(i - 1) * grad_bytes; }
+  size_t bytes() const { return count > 0 ? size_t(count) * onednn_bytes + size_t(count - 1) * grad_bytes : 0; }
 };
 
 FilterChunks filter_chunks(const Conv2dShape& s) {
   FilterChunks c;
+  if (s.n <= 0) return c;  // no samples: the reference's (empty) loop
   const size_t grad = size_t(s.k) * size_t(s.c / s.groups) * size_t(s.kh) * size_t(s.kw) * sizeof(float);
   const int64_t by_memory = std::max<int64_t>(1, int64_t(kFilterPartialBytes / grad));
   const int64_t count = std::max<int64_t>(1, std::min<int64_t>({int64_t(s.n), kMaxFilterChunks, by_memory}));
   c.size = (s.n + count - 1) / count;
   c.count = (s.n + c.size - 1) / c.size;
   c.grad_bytes = align64(grad);
-  with_one_omp_thread([&] {
+  with_team_size_one([&] {
     const Conv2dShape full = with_batch(s, c.size), last = with_batch(s, s.n - (c.count - 1) * c.size);
     const ConvPass pass = ConvPass::backward_filter;
     c.ok = onednn::supports(pass, full) && onednn::supports(pass, last);
@@ -207,14 +196,12 @@ void chunked_backward_filter(const Conv2dShape& s, const float* x, const float* 
   const FilterChunks c = filter_chunks(s);
   const int64_t x_sample = int64_t(s.c) * s.h * s.w, y_sample = int64_t(s.k) * s.out_h * s.out_w;
   char* base = static_cast<char*>(ws);
-  auto grad_of = [&](int64_t i) {
-    return i == 0 ? gw : reinterpret_cast<float*>(base + size_t(i) * c.region() + c.onednn_bytes);
-  };
+  auto grad_of = [&](int64_t i) { return i == 0 ? gw : reinterpret_cast<float*>(base + c.grad_at(i)); };
   parallel_for(c.count, true, [&](int64_t i) {
     const int64_t n0 = i * c.size, nb = std::min(c.size, s.n - n0);
-    with_one_omp_thread([&] {
+    with_team_size_one([&] {
       onednn::run(ConvPass::backward_filter, with_batch(s, nb), x + n0 * x_sample, gy + n0 * y_sample, grad_of(i),
-                  base + size_t(i) * c.region(), c.onednn_bytes);
+                  base + c.onednn_at(i), c.onednn_bytes);
     });
   });
   const int64_t n = int64_t(s.k) * (s.c / s.groups) * s.kh * s.kw;
@@ -260,10 +247,11 @@ void set_conv_impl(ConvImpl impl) {
 // thread a share of the batch (or of the rows, at batch 1) and adds the
 // shares: other bits at 1, 2 and 3 threads from 4x32x32x32 up, and oneDNN
 // has no setting that fixes the split (its later deterministic attribute
-// promises run-to-run bits in one environment only). The reference sums
-// each weight in sample order through the GEMM's fixed tiles, so the
-// weight gradient, and with it a training step and the projector, give the
-// same bits on any number of threads. Its cost: bench/RESULTS.md.
+// promises run-to-run bits in one environment only). `onednn` runs that
+// pass in chunks fixed by the shape, one thread each (filter_chunks, above);
+// the reference sums each weight in sample order through the GEMM's fixed
+// tiles: either way the weight gradient, and with it a training step, gives
+// the same bits on any number of threads. Their costs: bench/RESULTS.md.
 template <class T>
 ConvImpl conv_impl_for(ConvPass pass, const Conv2dShape& s) {
   const ConvImpl impl = conv_impl();
@@ -282,8 +270,7 @@ template <class T>
 size_t conv2d_workspace_bytes(ConvPass pass, const Conv2dShape& s) {
   if (conv_impl_for<T>(pass, s) != ConvImpl::onednn) return col_bytes<T>(s);
   if (!chunked(pass)) return onednn::workspace_bytes(pass, s);
-  const FilterChunks c = filter_chunks(s);
-  return size_t(c.count) * c.region();
+  return filter_chunks(s).bytes();
 }
 
 namespace {
@@ -296,7 +283,7 @@ void run_pass(ConvPass pass, const Conv2dShape& s, const T* a, const T* b, T* ou
     if (conv_impl_for<T>(pass, s) == ConvImpl::onednn) {
       if (!chunked(pass)) return onednn::run(pass, s, a, b, out, ws, ws_bytes);
       const FilterChunks c = filter_chunks(s);
-      if (ws_bytes < size_t(c.count) * c.region()) throw std::invalid_argument("conv2d: workspace smaller than the chunks'");
+      if (ws_bytes < c.bytes()) throw std::invalid_argument("conv2d: workspace smaller than the chunks'");
       return chunked_backward_filter(s, a, b, out, ws);
     }
   }

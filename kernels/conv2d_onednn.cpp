@@ -1,6 +1,7 @@
 #include "kernels/conv2d_onednn.h"
 
 #include "kernels/common.h"
+#include "kernels/parallel.h"
 
 #ifdef GF_WITH_ONEDNN
 
@@ -223,15 +224,7 @@ void exec_reorder(const Operand& o, const memory& user, const memory& prim, bool
     exec(o.reorder, {{DNNL_ARG_FROM, from.get()}, {DNNL_ARG_TO, to.get()}}, o.scratch, ws + o.scratch_offset);
   };
   if (!o.serial) return run();
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  try {
-    run();
-  } catch (...) {
-    omp_set_num_threads(threads);
-    throw;
-  }
-  omp_set_num_threads(threads);
+  with_team_size_one(run);
 }
 
 }  // namespace

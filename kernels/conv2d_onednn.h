@@ -1,7 +1,9 @@
 // float32 convolutions on the CPU through oneDNN (the library PyTorch calls
 // for them), used by the cpu:: entry points of kernels/conv2d.h when the
-// build has oneDNN and the implementation chosen is ConvImpl::onednn (the
-// forward and data passes) or ConvImpl::onednn_all (the weight gradient too).
+// build has oneDNN and the implementation chosen is ConvImpl::onednn (every
+// pass, the weight gradient in chunks of the batch each built and run for
+// one thread: kernels/conv2d.cpp) or ConvImpl::onednn_all (the weight
+// gradient as oneDNN splits it).
 // Internal to kernels/: the engine reaches it through kernels/conv2d.h.
 //
 // Each (pass, shape, thread count) gets its primitive once, with the memory

@@ -451,6 +451,7 @@ void compare_onednn_with_reference(const std::string& op, const std::vector<Conv
     }
     {
       const ConvImplGuard g(cpu::ConvImpl::onednn);  // the default: the weight gradient in chunks of the batch
+      CHECK(cpu::conv_impl_for<float>(ConvPass::backward_filter, s) == cpu::ConvImpl::onednn);
       chunks = op_and_grads(op, c, DType::f32, Device::cpu());
     }
     const char* what[] = {"output", "grad 0", "grad 1"};
@@ -495,6 +496,7 @@ TEST_CASE("CPU convolutions and their gradients: the same bits at 1, 2 and 3 thr
       {{16, 32, 32, 32}, {32, 32, 3, 3}, params(1, 1, 1, 1, 1)},
       {{4, 3, 32, 32}, {64, 3, 1, 1}, params(1, 1, 0, 0, 1)},
       {{1, 256, 32, 32}, {256, 64, 3, 3}, params(1, 1, 1, 1, 4)},  // fused modulated conv: batch 1, groups 4
+      {{11, 16, 8, 8}, {16, 16, 3, 3}, params(1, 1, 1, 1, 1)},      // weight gradient: 5 chunks of 2, 1 of 1
   };
   for (const cpu::ConvImpl impl : cpu_impls()) {
     if (impl == cpu::ConvImpl::onednn_all) continue;  // thread-count dependent, as said
