@@ -59,7 +59,9 @@ def ganforge_cmd(args, setup_only=False):
            "--device", args.device, "--minibatches", str(args.minibatches), "--warmup", str(args.warmup)]
     if args.batch:
         cmd += ["--batch", str(args.batch)]
-    cmd += ["--aug", args.aug, "--augpipe", args.augpipe, "--p", repr(args.p)]
+    # bench_networks takes the pipe and p only where the augmentation reads them.
+    cmd += ["--aug", args.aug] + (["--augpipe", args.augpipe] if args.aug != "noaug" else []) \
+        + (["--p", repr(args.p)] if args.aug == "fixed" else [])
     if setup_only:
         cmd.append("--setup")
     return cmd
@@ -130,10 +132,15 @@ def main():
                    help="ganforge's bench_networks (default build/bin/bench_networks)")
     p.add_argument("--aug", default="noaug", choices=["noaug", "ada", "fixed"],
                    help="discriminator augmentation as train_stylegan's --aug (default noaug)")
-    p.add_argument("--p", type=float, default=0.0, help="augmentation probability for --aug fixed")
+    p.add_argument("--p", type=float, default=None, help="augmentation probability for --aug fixed (needed there)")
     p.add_argument("--augpipe", default="bgc", help="augmentation pipeline (default bgc)")
     p.add_argument("--json", default="", help="also write the results here")
     args = p.parse_args()
+    if args.aug == "fixed" and args.p is None:
+        p.error("--aug fixed needs --p")  # as train_stylegan and bench_networks
+    if args.p is not None and args.aug != "fixed":
+        p.error("--p is the probability of --aug fixed (ada starts from 0)")
+    args.p = args.p or 0.0
     if not 0 <= args.p <= 1:
         p.error("--p must be in [0, 1]")
     bench_json.check_path(p, args.json)  # before an hour of benchmarks, not after
