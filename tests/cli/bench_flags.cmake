@@ -11,8 +11,8 @@ set_tests_properties(cpu.bench_flops PROPERTIES PASS_REGULAR_EXPRESSION "bench f
 # bench_networks refuses, so its default run always failed.
 gf_test(cpu.torch_vs_ganforge_runs
         COMMAND sh -c "'${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; OMP_NUM_THREADS=1 '${GF_PYTHON3}' \
-${CMAKE_SOURCE_DIR}/bench/torch_vs_ganforge.py --cfg tiny --device cpu --threads 1 --minibatches 1 --warmup 0 --rounds 1 \
---ganforge $<TARGET_FILE:bench_networks> && '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/bench/torch_vs_ganforge.py --aug fixed \
---ganforge $<TARGET_FILE:bench_networks> 2>&1 | grep 'needs --p'")
+${CMAKE_SOURCE_DIR}/bench/torch_vs_ganforge.py --cfg tiny --device cpu --threads 1 --minibatches 1 --warmup 0 \
+--rounds 1 --ganforge $<TARGET_FILE:bench_networks> && '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/bench/torch_vs_ganforge.py \
+--aug fixed --ganforge $<TARGET_FILE:bench_networks> 2>&1 | grep 'needs --p'")
 set_tests_properties(cpu.torch_vs_ganforge_runs PROPERTIES SKIP_RETURN_CODE 77
                      PASS_REGULAR_EXPRESSION "median: PyTorch .* ratio ganforge/PyTorch.*--aug fixed needs --p")

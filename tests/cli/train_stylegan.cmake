@@ -154,8 +154,8 @@ ${_train} --cfg tiny --max-images 64 --mirror --freezed 1 \
 gf_cli_test(train_stylegan_dry_run_builds_no_networks FRESH ${GF_TEST_RUNS}/dry_big
             EXPECT "^Number of GPUs: +128$" "^Dry run; exiting.$"
             COMMAND sh -c "d=${GF_TEST_RUNS}/dry_big && mkdir -p $d/data && '${GF_PYTHON3}' -c \"\
-from PIL import Image; Image.new('RGB', (1024, 1024)).save('$d/data/a.png')\" && (ulimit -v 3000000 && OMP_NUM_THREADS=1 ${_train} \
---data $d/data --gpus 128 --dry-run --outdir $d/runs) && test ! -e $d/runs")
+from PIL import Image; Image.new('RGB', (1024, 1024)).save('$d/data/a.png')\" && (ulimit -v 3000000 && \
+OMP_NUM_THREADS=1 ${_train} --data $d/data --gpus 128 --dry-run --outdir $d/runs) && test ! -e $d/runs")
 # ... but refuses what building them would (the batch over the replicas), as
 # train.py's checks come before its dry-run exit ...
 gf_expect_error(train_stylegan_dry_run_batch_over_replicas
