@@ -187,7 +187,8 @@ FilterChunks filter_chunks(const Conv2dShape& s) {
     const Conv2dShape full = with_batch(s, c.size), last = with_batch(s, s.n - (c.count - 1) * c.size);
     const ConvPass pass = ConvPass::backward_filter;
     c.ok = onednn::supports(pass, full) && onednn::supports(pass, last);
-    if (c.ok) c.onednn_bytes = align64(std::max(onednn::workspace_bytes(pass, full), onednn::workspace_bytes(pass, last)));
+    if (c.ok)
+      c.onednn_bytes = align64(std::max(onednn::workspace_bytes(pass, full), onednn::workspace_bytes(pass, last)));
   });
   return c;
 }
