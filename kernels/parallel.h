@@ -56,18 +56,6 @@ inline void parallel_for_simd(int64_t n, bool parallel, F&& f) {
   }
 }
 
-// f() with OpenMP limited to the calling thread: a library call made in it
-// (OpenBLAS, LAPACK, oneDNN) runs on one thread, so its result does not
-// depend on how many there are. Inside a parallel region it already does.
-template <class F>
-inline void with_team_size_one(F&& f);
-
-template <class F>
-inline void on_one_thread(F&& f) {
-  if (omp_get_max_threads() == 1 || omp_in_parallel()) return f();
-  with_team_size_one(f);
-}
-
 // f with this thread's OpenMP team size (omp_get_max_threads) at 1, inside a
 // parallel region too, then restored: a library that plans its work by it
 // (oneDNN builds, keys and runs a primitive for that many threads) plans
@@ -83,6 +71,15 @@ inline void with_team_size_one(F&& f) {
     throw;
   }
   omp_set_num_threads(threads);
+}
+
+// f() with OpenMP limited to the calling thread: a library call made in it
+// (OpenBLAS, LAPACK, oneDNN) runs on one thread, so its result does not
+// depend on how many there are. Inside a parallel region it already does.
+template <class F>
+inline void on_one_thread(F&& f) {
+  if (omp_get_max_threads() == 1 || omp_in_parallel()) return f();
+  with_team_size_one(f);
 }
 
 }  // namespace gf::cpu

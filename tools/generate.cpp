@@ -12,8 +12,8 @@
 // z for a seed is numpy's RandomState(seed).randn(1, z_dim), as the official
 // scripts draw it (models/latents.h), so a seed gives the official image of a
 // converted network, the same on the CPU and the GPU; --noise-mode random
-// draws a seed's noise from the Philox stream of that seed. Images are made one at a time, so an
-// image never depends on the others in the run (the one exception is
+// draws a seed's noise from the Philox stream of that seed. Images are made
+// one at a time, so an image never depends on the others in the run (the one exception is
 // --noise-mode random outside --seeds, where the images share one noise
 // stream), and written as they are made: memory holds one image (a grid, its
 // images), and a stopped run keeps the PNGs it finished.

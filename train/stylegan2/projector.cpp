@@ -92,7 +92,7 @@ WStats w_stats(Generator& G, int samples, DrawLog* log) {
     NumpyRandomState rs(kWAvgSeed);
     std::vector<double> v(static_cast<size_t>(samples) * static_cast<size_t>(cfg.z_dim));
     for (double& x : v) x = rs.randn();
-    return Tensor::from_vector(v, {samples, cfg.z_dim}).to(dev);
+    return Tensor::from_vector(v, {samples, cfg.z_dim}, DType::f32, dev);
   });
   const Tensor ws = G.mapping.forward(z, Tensor());
   const Tensor w = slice(ws, 1, 0, 1).to(Device::cpu()).to(DType::f64);  // [N, 1, w_dim]

@@ -98,10 +98,10 @@ std::vector<Device> replica_devices(const TrainerSetup& setup) {
 }
 }  // namespace
 
-void StyleGAN2Trainer::check_setup(const TrainerSetup& setup_, const Dataset& ds) {
-  const TrainSpec& spec = setup_.spec;
-  const auto& gc = setup_.G_kwargs;
-  const auto& dc = setup_.D_kwargs;
+void StyleGAN2Trainer::check_setup(const TrainerSetup& setup, const Dataset& ds) {
+  const TrainSpec& spec = setup.spec;
+  const auto& gc = setup.G_kwargs;
+  const auto& dc = setup.D_kwargs;
   const char* op = "StyleGAN2Trainer";
   GF_CHECK(gc.img_resolution == ds.resolution() && gc.img_channels == ds.channels() && gc.c_dim == ds.c_dim() &&
                dc.img_resolution == gc.img_resolution && dc.img_channels == gc.img_channels && dc.c_dim == gc.c_dim,
@@ -113,17 +113,18 @@ void StyleGAN2Trainer::check_setup(const TrainerSetup& setup_, const Dataset& ds
   const int group = dc.mbstd_group_size > 0 ? std::min(dc.mbstd_group_size, pass) : pass;
   GF_CHECK(pass % group == 0, op, "batch_gpu " << pass << " must be a multiple of the minibatch-stddev group " << group);
   // One process per device: this process holds replica `rank` alone.
-  const int world = setup_.comm ? setup_.comm->world_size() : 1;
+  const int world = setup.comm ? setup.comm->world_size() : 1;
   GF_CHECK(world == 1 || spec.gpus == world, op,
            "the process group has " << world << " processes, the spec " << spec.gpus << " replicas (one each)");
   const int local = spec.gpus / world;
-  if (setup_.replica_devices.empty() && setup_.device.is_cuda() && local > 1 && setup_.device.index + local > cuda_device_count())
-    throw Error("--gpus " + std::to_string(spec.gpus) + " on " + setup_.device.str() + " needs cuda:" +
-                std::to_string(setup_.device.index) + " to cuda:" + std::to_string(setup_.device.index + spec.gpus - 1) +
+  if (setup.replica_devices.empty() && setup.device.is_cuda() && local > 1 &&
+      setup.device.index + local > cuda_device_count())
+    throw Error("--gpus " + std::to_string(spec.gpus) + " on " + setup.device.str() + " needs cuda:" +
+                std::to_string(setup.device.index) + " to cuda:" + std::to_string(setup.device.index + spec.gpus - 1) +
                 ", but " + std::to_string(cuda_device_count()) + " CUDA devices are present");
-  GF_CHECK(setup_.replica_devices.empty() || static_cast<int>(setup_.replica_devices.size()) == local, op,
-           setup_.replica_devices.size() << " replica devices given for " << local << " replicas");
-  for (const Device& d : replica_devices(setup_)) check_device_usable(d);
+  GF_CHECK(setup.replica_devices.empty() || static_cast<int>(setup.replica_devices.size()) == local, op,
+           setup.replica_devices.size() << " replica devices given for " << local << " replicas");
+  for (const Device& d : replica_devices(setup)) check_device_usable(d);
 }
 
 StyleGAN2Trainer::StyleGAN2Trainer(const TrainerSetup& setup, const Dataset& ds)
