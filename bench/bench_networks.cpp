@@ -51,10 +51,6 @@ std::unique_ptr<Dataset> random_dataset(int res, int n, int channels = 3) {
   return std::make_unique<Dataset>("random", res, channels, std::move(px), std::vector<int64_t>{}, DatasetOptions{});
 }
 
-// The GEMM reference's side: a CPU reaches its rate at 1024 (about 10 ms a
-// call on 2 cores), a GPU wants a larger product.
-int64_t gemm_side(Device dev) { return dev.is_cuda() ? 8192 : 1024; }
-
 struct TrainBench {
   std::string cfg;
   int res = 32, channels = 1, batch = 0, minibatches = 16, warmup = 2;
@@ -81,7 +77,7 @@ int run_train(const TrainBench& b, Device dev) {
                         {"D_kwargs", stylegan2::to_json(setup.D_kwargs)}};
   out["gomp_spincount"] = gf::cpu::openmp_spin_count();
   if (!b.setup_only) {
-    const bench::GemmReference gemm = bench::gemm_reference(dev, gemm_side(dev));
+    const bench::GemmReference gemm = bench::gemm_reference(dev);
     StyleGAN2Trainer t(setup, *ds);
     for (int i = 0; i < b.warmup; ++i) t.step();
     t.take_stats();  // waits for the device
@@ -249,7 +245,7 @@ int run(int argc, char** argv) {
     }
   }
   const Reps reps = dev.is_cuda() ? Reps{2, 5, 1} : Reps{1, quick ? 1 : 3, 1};
-  const bench::GemmReference gemm = bench::gemm_reference(dev, gemm_side(dev));
+  const bench::GemmReference gemm = bench::gemm_reference(dev);
   std::printf("StyleGAN2 networks on %s (times in ms per minibatch; sec/kimg under the official lazy schedule)\n",
               dev.str().c_str());
   std::printf("GEMM reference: %s, %.3f TFLOP/s; GFLOP: the lazy step's convolutions and matrix products\n",

@@ -105,7 +105,7 @@ int run(const Options& o) {
     spec.batch = o.batch;
     spec.batch_gpu = 0;
   }
-  const bench::GemmReference gemm = bench::gemm_reference(Device::cpu(), 1024);
+  const bench::GemmReference gemm = bench::gemm_reference(Device::cpu());
   StyleGAN2Trainer t(make_trainer_setup(spec, *ds, 0, Device::cpu()), *ds);
   for (int i = 0; i < o.warmup; ++i) t.step();
 

@@ -27,6 +27,12 @@ double NumpyRandomState::randn() {
   return f * x2;
 }
 
+std::vector<double> NumpyRandomState::randn(size_t n) {
+  std::vector<double> v(n);
+  for (double& x : v) x = randn();
+  return v;
+}
+
 void NumpyRandomState::shuffle(std::vector<int64_t>& v) {
   for (size_t i = v.size() > 0 ? v.size() - 1 : 0; i > 0; --i) {
     uint64_t mask = i;

@@ -25,6 +25,8 @@ class NumpyRandomState {
   // randn(): numpy's legacy_gauss, Marsaglia's polar method; each accepted
   // pair gives two values, the second kept for the next call.
   double randn();
+  // The next n randn() values (randn(n) in numpy).
+  std::vector<double> randn(size_t n);
   // shuffle(v) of a 1-D array: for i = n-1 down to 1, swap v[i] with v[j], j
   // uniform in [0, i] by numpy's random_interval (32-bit draws masked to the
   // smallest 2^k - 1 >= i, redrawn while above i; 64-bit draws, high word

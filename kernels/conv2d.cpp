@@ -193,8 +193,8 @@ FilterChunks filter_chunks(const Conv2dShape& s) {
   return c;
 }
 
-void chunked_backward_filter(const Conv2dShape& s, const float* x, const float* gy, float* gw, void* ws) {
-  const FilterChunks c = filter_chunks(s);
+void chunked_backward_filter(const Conv2dShape& s, const FilterChunks& c, const float* x, const float* gy, float* gw,
+                             void* ws) {
   const int64_t x_sample = int64_t(s.c) * s.h * s.w, y_sample = int64_t(s.k) * s.out_h * s.out_w;
   char* base = static_cast<char*>(ws);
   auto grad_of = [&](int64_t i) { return i == 0 ? gw : reinterpret_cast<float*>(base + c.grad_at(i)); };
@@ -267,11 +267,15 @@ namespace {
 bool chunked(ConvPass pass) { return pass == ConvPass::backward_filter && conv_impl() == ConvImpl::onednn; }
 }  // namespace
 
+// The chunks are planned once per entry point (each plan looks up two oneDNN
+// entries), not again through conv_impl_for.
 template <class T>
 size_t conv2d_workspace_bytes(ConvPass pass, const Conv2dShape& s) {
-  if (conv_impl_for<T>(pass, s) != ConvImpl::onednn) return col_bytes<T>(s);
-  if (!chunked(pass)) return onednn::workspace_bytes(pass, s);
-  return filter_chunks(s).bytes();
+  if (std::is_same_v<T, float> && chunked(pass)) {
+    const FilterChunks c = filter_chunks(s);
+    return c.ok ? c.bytes() : col_bytes<T>(s);
+  }
+  return conv_impl_for<T>(pass, s) == ConvImpl::onednn ? onednn::workspace_bytes(pass, s) : col_bytes<T>(s);
 }
 
 namespace {
@@ -281,11 +285,14 @@ namespace {
 template <class T>
 void run_pass(ConvPass pass, const Conv2dShape& s, const T* a, const T* b, T* out, void* ws, size_t ws_bytes) {
   if constexpr (std::is_same_v<T, float>) {
-    if (conv_impl_for<T>(pass, s) == ConvImpl::onednn) {
-      if (!chunked(pass)) return onednn::run(pass, s, a, b, out, ws, ws_bytes);
+    if (chunked(pass)) {
       const FilterChunks c = filter_chunks(s);
-      if (ws_bytes < c.bytes()) throw std::invalid_argument("conv2d: workspace smaller than the chunks'");
-      return chunked_backward_filter(s, a, b, out, ws);
+      if (c.ok) {
+        if (ws_bytes < c.bytes()) throw std::invalid_argument("conv2d: workspace smaller than the chunks'");
+        return chunked_backward_filter(s, c, a, b, out, ws);
+      }
+    } else if (conv_impl_for<T>(pass, s) == ConvImpl::onednn) {
+      return onednn::run(pass, s, a, b, out, ws, ws_bytes);
     }
   }
   if (ws_bytes < col_bytes<T>(s)) throw std::invalid_argument("conv2d: workspace smaller than the columns");

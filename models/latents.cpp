@@ -9,9 +9,7 @@ namespace gf {
 
 Tensor seed_latent(long long seed, int z_dim, Device dev) {
   GF_CHECK(seed >= 0 && seed <= 0xffffffffll, "seed_latent", "seed " << seed << " is outside numpy's 0 to 2^32 - 1");
-  NumpyRandomState rs(static_cast<uint32_t>(seed));
-  std::vector<double> z(static_cast<size_t>(z_dim));
-  for (double& v : z) v = rs.randn();
+  const std::vector<double> z = NumpyRandomState(static_cast<uint32_t>(seed)).randn(static_cast<size_t>(z_dim));
   return Tensor::from_vector(z, {1, z_dim}, DType::f32, dev);
 }
 

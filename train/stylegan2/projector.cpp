@@ -89,9 +89,8 @@ WStats w_stats(Generator& G, int samples, DrawLog* log) {
   const Tensor z = logged_draw(log, "z", {samples, cfg.z_dim}, DType::f32, dev, [&] {
     // The official np.random.RandomState(123).randn(w_avg_samples, z_dim),
     // float64 made float32 as the mapping makes it.
-    NumpyRandomState rs(kWAvgSeed);
-    std::vector<double> v(static_cast<size_t>(samples) * static_cast<size_t>(cfg.z_dim));
-    for (double& x : v) x = rs.randn();
+    const std::vector<double> v =
+        NumpyRandomState(kWAvgSeed).randn(static_cast<size_t>(samples) * static_cast<size_t>(cfg.z_dim));
     return Tensor::from_vector(v, {samples, cfg.z_dim}, DType::f32, dev);
   });
   const Tensor ws = G.mapping.forward(z, Tensor());
