@@ -3,6 +3,8 @@
 #include <cmath>
 #include <utility>
 
+#include "engine/error.h"
+
 namespace gf {
 
 double NumpyRandomState::random_sample() {
@@ -33,21 +35,30 @@ std::vector<double> NumpyRandomState::randn(size_t n) {
   return v;
 }
 
-void NumpyRandomState::shuffle(std::vector<int64_t>& v) {
-  for (size_t i = v.size() > 0 ? v.size() - 1 : 0; i > 0; --i) {
-    uint64_t mask = i;
-    for (int shift = 1; shift <= 32; shift *= 2) mask |= mask >> shift;
-    uint64_t j;
-    if (i <= 0xffffffffull) {
-      do j = mt_() & mask; while (j > i);
-    } else {
-      do {
-        const uint64_t high = mt_();
-        j = ((high << 32) | mt_()) & mask;
-      } while (j > i);
-    }
-    std::swap(v[i], v[static_cast<size_t>(j)]);
+uint64_t NumpyRandomState::random_interval(uint64_t max) {
+  if (max == 0) return 0;
+  uint64_t mask = max;
+  for (int shift = 1; shift <= 32; shift *= 2) mask |= mask >> shift;
+  uint64_t j;
+  if (max <= 0xffffffffull) {
+    do j = mt_() & mask; while (j > max);
+  } else {
+    do {
+      const uint64_t high = mt_();
+      j = ((high << 32) | mt_()) & mask;
+    } while (j > max);
   }
+  return j;
+}
+
+int64_t NumpyRandomState::randint(int64_t low, int64_t high) {
+  GF_CHECK(high > low, "randint", "needs high > low, got [" << low << ", " << high << ")");
+  return low + static_cast<int64_t>(random_interval(static_cast<uint64_t>(high) - static_cast<uint64_t>(low) - 1));
+}
+
+void NumpyRandomState::shuffle(std::vector<int64_t>& v) {
+  for (size_t i = v.size() > 0 ? v.size() - 1 : 0; i > 0; --i)
+    std::swap(v[i], v[static_cast<size_t>(random_interval(i))]);
 }
 
 }  // namespace gf

@@ -27,10 +27,16 @@ class NumpyRandomState {
   double randn();
   // The next n randn() values (randn(n) in numpy).
   std::vector<double> randn(size_t n);
+  // random_interval(max): uniform in [0, max] by masked rejection: 32-bit
+  // draws masked to the smallest 2^k - 1 >= max, redrawn while above max;
+  // 64-bit draws, high word first, past 2^32 - 1; no draw for max 0.
+  uint64_t random_interval(uint64_t max);
+  // randint(low, high): one value of the legacy randint's int64 draws,
+  // uniform in [low, high) (low + random_interval(high - 1 - low)); high >
+  // low. PGGAN's SWD draws its patch positions so (metrics/sliced_wasserstein.h).
+  int64_t randint(int64_t low, int64_t high);
   // shuffle(v) of a 1-D array: for i = n-1 down to 1, swap v[i] with v[j], j
-  // uniform in [0, i] by numpy's random_interval (32-bit draws masked to the
-  // smallest 2^k - 1 >= i, redrawn while above i; 64-bit draws, high word
-  // first, past 2^32 - 1).
+  // = random_interval(i).
   void shuffle(std::vector<int64_t>& v);
 
  private:

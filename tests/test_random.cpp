@@ -270,4 +270,16 @@ TEST_CASE("NumpyRandomState draws numpy's RandomState numbers", "[random][numpy]
   std::vector<int64_t> v{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
   NumpyRandomState(5).shuffle(v);
   CHECK(v == std::vector<int64_t>{9, 5, 2, 4, 7, 1, 0, 8, 6, 3});
+  // randint(low, high, size): 32-bit masked draws, 64-bit past 2^32 - 1, none
+  // for a one-value range (the random_sample after it is the next 53 bits).
+  NumpyRandomState r(1000);
+  std::vector<int64_t> ints;
+  for (int i = 0; i < 8; ++i) ints.push_back(r.randint(3, 13));
+  for (int i = 0; i < 4; ++i) ints.push_back(r.randint(0, 5));
+  for (int i = 0; i < 3; ++i) ints.push_back(r.randint(-7, int64_t(1) << 40));
+  for (int i = 0; i < 2; ++i) ints.push_back(r.randint(5, 6));
+  CHECK(ints == std::vector<int64_t>{6, 10, 10, 3, 4, 3, 12, 11, 1, 4, 3, 4, 811069100518, 980936832653,
+                                     1003920857425, 5, 5});
+  CHECK(r.random_sample() == 0.9050070872126674);
+  CHECK_THROWS_WITH(r.randint(4, 4), Catch::Contains("needs high > low"));
 }

@@ -1,0 +1,210 @@
+// PGGAN's own metrics (metrics/sliced_wasserstein.h, metrics/ms_ssim.h)
+// against the official formulas run in numpy/scipy
+// (tools/make_pggan_metrics_golden.py: every value there equals the
+// official sliced_wasserstein.py's and ms_ssim.py's bit for bit), and
+// their properties.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "engine/io/safetensors.h"
+#include "engine/numpy_random_state.h"
+#include "metrics/ms_ssim.h"
+#include "metrics/sliced_wasserstein.h"
+#include "tests/testing.h"
+
+using namespace gf;
+using namespace gf::metrics;
+
+namespace {
+
+const io::TensorMap& pggan_golden() {
+  static const io::TensorMap g = io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/pggan_metrics_golden.bin");
+  return g;
+}
+
+const Tensor& stored(const std::string& name) {
+  const auto it = pggan_golden().find(name);
+  REQUIRE(it != pggan_golden().end());
+  return it->second;
+}
+
+std::vector<uint8_t> pixels(const Tensor& t) {
+  std::vector<uint8_t> p;
+  for (double v : t.to_vector()) p.push_back(static_cast<uint8_t>(v));
+  return p;
+}
+
+// The largest |a - b| / max(|b|, floor) over two tensors of one size.
+double worst_relative(const std::vector<double>& a, const std::vector<double>& b, double floor) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]) / std::max(std::fabs(b[i]), floor));
+  return worst;
+}
+
+std::string join(const std::vector<double>& v) {
+  std::string s;
+  for (double x : v) s += (s.empty() ? "" : " ") + std::to_string(x);
+  return s;
+}
+
+struct SwdCase {
+  SwdOptions opt;
+  uint32_t seed;
+  int64_t minibatch;
+};
+
+SwdCase swd_case(const std::string& name) {
+  const std::vector<double> p = stored(name + ".params").to_vector();
+  SwdCase c;
+  c.seed = static_cast<uint32_t>(p[0]);
+  c.minibatch = static_cast<int64_t>(p[1]);
+  c.opt.nhood_size = int(p[2]);
+  c.opt.nhoods_per_image = int(p[3]);
+  c.opt.dir_repeats = int(p[4]);
+  c.opt.dirs_per_repeat = int(p[5]);
+  return c;
+}
+
+// One set's descriptors, fed minibatch by minibatch as evaluate_metrics feeds them.
+void add_all(SwdDescriptors& d, const std::vector<uint8_t>& px, int64_t n, int64_t side, int64_t minibatch,
+             NumpyRandomState& rs) {
+  const int64_t image = 3 * side * side;
+  for (int64_t b = 0; b < n; b += minibatch) d.add(px.data() + b * image, std::min(minibatch, n - b), rs);
+}
+
+struct SwdRun {
+  std::vector<double> swd;
+  std::vector<Tensor> real_levels, fake_levels;
+};
+
+SwdRun run_swd(const std::string& name) {
+  const SwdCase c = swd_case(name);
+  const Tensor& reals = stored(name + ".reals");
+  const Tensor& fakes = stored(name + ".fakes");
+  const int64_t n = reals.size(0), side = reals.size(2);
+  NumpyRandomState rs(c.seed);
+  SwdDescriptors real(side, n, c.opt), fake(side, n, c.opt);
+  add_all(real, pixels(reals), n, side, c.minibatch, rs);
+  add_all(fake, pixels(fakes), n, side, c.minibatch, rs);
+  real.finalize();
+  fake.finalize();
+  SwdRun r;
+  r.swd = swd_x1e3(real, fake, c.opt, rs);
+  for (int l = 0; l < real.levels(); ++l) {
+    r.real_levels.push_back(real.level(l).clone());
+    r.fake_levels.push_back(fake.level(l).clone());
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("swd: the levels compared are the sides down to 16", "[pggan_metrics]") {
+  CHECK(swd_resolutions(1024) == std::vector<int64_t>{1024, 512, 256, 128, 64, 32, 16});
+  CHECK(swd_resolutions(16) == std::vector<int64_t>{16});
+  CHECK(swd_resolutions(8).empty());
+  CHECK_THROWS_WITH(SwdDescriptors(8, 4, SwdOptions()), Catch::Contains("at least 16"));
+  CHECK_THROWS_WITH(SwdDescriptors(48, 4, SwdOptions()), Catch::Contains("power-of-two"));
+}
+
+TEST_CASE("swd: the Laplacian pyramid equals scipy's", "[pggan_metrics]") {
+  for (const std::string name : {"swd_32", "swd_64", "swd_16"}) {
+    INFO(name);
+    const Tensor& reals = stored(name + ".reals");
+    const int64_t mb = swd_case(name).minibatch;
+    const std::vector<uint8_t> px = pixels(reals);
+    const Tensor first = Tensor::from_vector(
+        std::vector<double>(px.begin(), px.begin() + mb * 3 * reals.size(2) * reals.size(3)),
+        {mb, 3, reals.size(2), reals.size(3)});
+    const int levels = int(swd_resolutions(reals.size(2)).size());
+    const std::vector<Tensor> pyr = laplacian_pyramid(first, levels);
+    REQUIRE(int(pyr.size()) == levels);
+    for (int l = 0; l < levels; ++l) {
+      INFO("level " << l);
+      const Tensor& want = stored(name + ".pyramid" + std::to_string(l));
+      REQUIRE(pyr[size_t(l)].shape() == want.shape());
+      // Each value a float64 sum of exact products in scipy's order, rounded once: the same bits.
+      CHECK(pyr[size_t(l)].to_vector() == want.to_vector());
+    }
+  }
+}
+
+TEST_CASE("swd: descriptors and distances equal the official ones", "[pggan_metrics]") {
+  for (const std::string name : {"swd_32", "swd_64", "swd_16"}) {
+    INFO(name);
+    const SwdRun r = run_swd(name);
+    for (size_t l = 0; l < r.real_levels.size(); ++l) {
+      for (const auto& [set, levels] : {std::make_pair("real", &r.real_levels), std::make_pair("fake", &r.fake_levels)}) {
+        INFO(set << " level " << l);
+        const Tensor& want = stored(name + "." + set + "_desc" + std::to_string(l));
+        // The golden keeps the first rows of the larger sets. The rows have
+        // std 1; numpy's float32 mean and std move them by about 1e-6.
+        const std::vector<double> got = (*levels)[l].to_vector();
+        const std::vector<double> head(got.begin(), got.begin() + want.numel());
+        CHECK(worst_relative(head, want.to_vector(), 1.0) < 1e-5);
+      }
+    }
+    const std::vector<double> want = stored(name + ".swd").to_vector();
+    INFO("swd " << join(r.swd) << " official " << join(want));
+    CHECK(worst_relative(r.swd, want, 1e-12) < 1e-4);
+  }
+}
+
+TEST_CASE("swd: the same bits at any thread count, and zero against itself", "[pggan_metrics]") {
+  std::vector<double> one, two;
+  {
+    test::OmpThreads t(1);
+    one = run_swd("swd_32").swd;
+  }
+  {
+    test::OmpThreads t(2);
+    two = run_swd("swd_32").swd;
+  }
+  CHECK(one == two);
+  // The same rows on both sides: every sorted projection equal, 0 exactly.
+  const Tensor& reals = stored("swd_16.reals");
+  NumpyRandomState rs(3);
+  SwdDescriptors d(16, reals.size(0), SwdOptions());
+  add_all(d, pixels(reals), reals.size(0), 16, reals.size(0), rs);
+  d.finalize();
+  CHECK(swd_x1e3(d, d, SwdOptions(), rs) == std::vector<double>{0.0, 0.0});
+}
+
+TEST_CASE("ms_ssim equals the official msssim", "[pggan_metrics]") {
+  for (const std::string name : {"msssim_32", "msssim_16", "msssim_64"}) {
+    INFO(name);
+    const Tensor& images = stored(name + ".images");
+    const int64_t n = images.size(0), side = images.size(2), image = 3 * side * side;
+    const std::vector<uint8_t> px = pixels(images);
+    std::vector<double> per_pair;
+    double sum = 0;
+    for (int64_t p = 0; p + 1 < n; p += 2) {
+      per_pair.push_back(ms_ssim(px.data() + p * image, px.data() + (p + 1) * image, 3, side));
+      sum += per_pair.back();
+    }
+    const std::vector<double> want = stored(name + ".per_pair").to_vector();
+    INFO("ms_ssim " << join(per_pair) << " official " << join(want));
+    // The official filters by FFT with the image's transform in complex64:
+    // up to 4.3e-6 from the exact sums (a pair of constant images).
+    CHECK(worst_relative(per_pair, want, 1e-3) < 1e-5);
+    CHECK(std::fabs(sum / double(per_pair.size()) - stored(name + ".mean").to_vector()[0]) < 1e-5);
+  }
+}
+
+TEST_CASE("ms_ssim: 1 for an image with itself, 0 for its negative, symmetric", "[pggan_metrics]") {
+  const Tensor& images = stored("msssim_32.images");
+  const std::vector<uint8_t> px = pixels(images);
+  const int64_t image = 3 * 32 * 32;
+  const uint8_t* a = px.data();
+  const uint8_t* b = px.data() + image;
+  CHECK(ms_ssim(a, a, 3, 32) == 1.0);
+  CHECK(ms_ssim(a, b, 3, 32) == ms_ssim(b, a, 3, 32));
+  std::vector<uint8_t> negative(a, a + image);
+  for (uint8_t& v : negative) v = uint8_t(255 - v);
+  CHECK(ms_ssim(a, negative.data(), 3, 32) == 0.0);  // cs < 0 at the first scales: clipped to 0
+  CHECK_THROWS_WITH(ms_ssim(a, b, 3, 8), Catch::Contains("at least 16"));
+}
