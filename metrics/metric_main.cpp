@@ -20,15 +20,17 @@
 #include "metrics/frechet.h"
 #include "metrics/inception_score.h"
 #include "metrics/kernel_inception_distance.h"
+#include "metrics/pggan_metrics.h"
 #include "metrics/precision_recall.h"
 #include "metrics/sharding.h"
+#include "metrics/sliced_wasserstein.h"
 #include "metrics/stats_cache.h"
 #include "train/report.h"
 
 namespace gf::metrics {
 namespace {
 
-enum class Kind { fid, kid, is, pr, ppl };
+enum class Kind { fid, kid, is, pr, ppl, swd, msssim };
 
 struct Spec {
   const char* name;
@@ -44,9 +46,9 @@ constexpr int kPrNeighbours = 3;
 
 // The fewest generated (and, for FID, KID and PR, real) images each kind can
 // use: the Inception Score scores 10 parts; KID's unbiased estimate divides
-// by m - 1; PR's k-th neighbour needs k others.
+// by m - 1; PR's k-th neighbour needs k others; MS-SSIM a pair.
 int64_t min_items(Kind k) {
-  return k == Kind::is ? 10 : k == Kind::kid ? 2 : k == Kind::pr ? kPrNeighbours + 1 : 1;
+  return k == Kind::is ? 10 : k == Kind::kid || k == Kind::msssim ? 2 : k == Kind::pr ? kPrNeighbours + 1 : 1;
 }
 
 bool uses_reals(Kind k) { return k == Kind::fid || k == Kind::kid || k == Kind::pr; }
@@ -74,6 +76,11 @@ const std::vector<Spec>& specs() {
       {"ppl_wfull", Kind::ppl, 50000, 0, true, ppl(true, true, true)},
       {"ppl_zend", Kind::ppl, 50000, 0, true, ppl(false, false, true)},
       {"ppl_wend", Kind::ppl, 50000, 0, true, ppl(true, false, true)},
+      // PGGAN's (config.py's evaluate_metrics runs "swd-16k", "msssim-20k";
+      // metrics/pggan_metrics.h): the reals unflipped, flipped at random
+      // where the run mirrors.
+      {"swd16k", Kind::swd, 16384, 0, false},
+      {"msssim20k", Kind::msssim, 20000, 0, false},
   };
   return s;
 }
@@ -96,6 +103,12 @@ constexpr const char* kDetectorCodeVersion = "inception-v1";
 constexpr const char* kVgg16CodeVersion = "vgg16-v1";
 
 int64_t capped(int64_t n, int64_t cap) { return cap > 0 && (n <= 0 || n > cap) ? cap : n; }
+
+// The generated images (PPL: samples) a metric makes: MS-SSIM's pairs whole.
+int64_t generated_count(const Spec& s, int64_t max_items) {
+  const int64_t n = capped(s.num_gen, max_items);
+  return s.kind == Kind::msssim ? n - n % 2 : n;
+}
 
 // KID's official subsets: 100 of at most 1000 rows.
 constexpr int kKidSubsets = 100;
@@ -169,7 +182,10 @@ bool metric_needs_inception(const std::string& name) {
   const Kind k = spec(name).kind;
   return k == Kind::fid || k == Kind::kid || k == Kind::is;
 }
-bool metric_needs_vgg16(const std::string& name) { return !metric_needs_inception(name); }
+bool metric_needs_vgg16(const std::string& name) {
+  const Kind k = spec(name).kind;
+  return k == Kind::pr || k == Kind::ppl;
+}
 bool metric_needs_mapping(const std::string& name) { return spec(name).kind == Kind::ppl; }
 
 std::vector<std::string> parse_metric_list(const std::string& list) {
@@ -228,9 +244,18 @@ void check_metric(const std::string& name, const MetricContext& ctx) {
                       << "x" << m << (s.ppl.crop ? " (ppl2_wend does not crop)" : ""));
       }
       break;
+    case Kind::swd:
+    case Kind::msssim: {
+      const int64_t side = ctx.dataset->resolution();
+      GF_CHECK(side >= 16 && (side & (side - 1)) == 0, name,
+               "needs images of a power-of-two side of at least 16 (PGGAN's pyramid and scales), got " << side << "x"
+                                                                                                       << side);
+      GF_CHECK(ctx.dataset->num_images() > 0 || s.kind == Kind::msssim, name, "needs real images");
+      break;
+    }
   }
   const bool reals = uses_reals(s.kind);
-  const int64_t num_gen = capped(s.num_gen, ctx.max_items);
+  const int64_t num_gen = generated_count(s, ctx.max_items);
   const int64_t num_real = int64_t(metric_real_items(s, ctx, nullptr).size());
   const int64_t least = min_items(s.kind);
   GF_CHECK(num_gen >= least && (!reals || num_real >= least), name,
@@ -246,7 +271,7 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
   const auto t0 = std::chrono::steady_clock::now();
   MetricResult r;
   r.metric = name;
-  r.num_gen = capped(s.num_gen, ctx.max_items);
+  r.num_gen = generated_count(s, ctx.max_items);
   bool real_capped = false;
   const std::vector<int64_t> items = metric_real_items(s, ctx, &real_capped);  // the real images (FID, KID, PR)
   r.num_real = int64_t(items.size());
@@ -300,6 +325,16 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
     }
   } else if (s.kind == Kind::ppl) {
     const double v = perceptual_path_length(ctx.paths, ctx.lpips, s.ppl, r.num_gen, rng, ctx.feature_opt);
+    if (computes) r.results[name] = v;
+  } else if (s.kind == Kind::swd) {
+    // Every rank computes it whole (pggan_metrics.h); as many reals as generated.
+    r.num_real = r.num_gen;
+    const std::vector<double> v = swd_metric(ctx.generator, *ctx.dataset, r.num_gen, ctx.seed, rng, ctx.feature_opt);
+    const std::vector<int64_t> sides = swd_resolutions(ctx.dataset->resolution());
+    for (size_t l = 0; computes && l < sides.size(); ++l) r.results[name + "_" + std::to_string(sides[l])] = v[l];
+    if (computes) r.results[name + "_avg"] = v.back();
+  } else if (s.kind == Kind::msssim) {
+    const double v = msssim_metric(ctx.generator, *ctx.dataset, r.num_gen, rng, ctx.feature_opt);
     if (computes) r.results[name] = v;
   } else {
     const FeatureStats st = generator_features(ctx.generator, r.num_gen, ctx.probabilities, rng, true, false, ctx.feature_opt);

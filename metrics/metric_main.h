@@ -17,6 +17,12 @@
 //                Perceptual Path Length of 50k samples in Z or W, over the
 //                whole path or at its ends, on the face crop;
 //   ppl2_wend    ppl_wend without the crop.
+// and PGGAN's own (progressive_growing_of_gans config.py's evaluate_metrics
+// runs; metrics/pggan_metrics.h), for any family's generator:
+//   swd16k       sliced Wasserstein distance x 1e3 of 16384 generated and
+//                16384 real images' Laplacian pyramid patches, per level
+//                side (swd16k_<side>, 16 and up) and their mean (swd16k_avg);
+//   msssim20k    mean MS-SSIM of 10000 pairs of generated images.
 // FID, KID and IS run the Inception detector; PR and PPL run VGG16
 // (models/perceptual/vgg16.h): its fc2 features (PR), its LPIPS embedding
 // (PPL). PPL needs a generator with a mapping network (StyleGAN, StyleGAN2),

@@ -28,7 +28,8 @@ void pyr_down(const float* src, int64_t h, int64_t w, float* dst) {
       double t = 0;
       for (int dy = -2; dy <= 2; ++dy) {
         const float* row = src + mirrored(2 * oy + dy, h) * w;
-        for (int dx = -2; dx <= 2; ++dx) t += double(row[mirrored(2 * ox + dx, w)]) * (kTaps[dy + 2] * kTaps[dx + 2] / 256);
+        for (int dx = -2; dx <= 2; ++dx)
+          t += double(row[mirrored(2 * ox + dx, w)]) * (kTaps[dy + 2] * kTaps[dx + 2] / 256);
       }
       dst[oy * (w / 2) + ox] = static_cast<float>(t);
     }
@@ -203,8 +204,11 @@ double sliced_wasserstein(const float* a, const float* b, int64_t rows, int64_t 
     std::vector<double> dirs = rs.randn(size_t(dim * dirs_per_repeat));
     std::vector<float> dir32(dirs.size());
     for (int64_t j = 0; j < dirs_per_repeat; ++j) {
-      double ss = 0;
-      for (int64_t i = 0; i < dim; ++i) ss += dirs[size_t(i * dirs_per_repeat + j)] * dirs[size_t(i * dirs_per_repeat + j)];
+      double ss = 0;  // numpy's sum over axis 0: the components in order
+      for (int64_t i = 0; i < dim; ++i) {
+        const double v = dirs[size_t(i * dirs_per_repeat + j)];
+        ss += v * v;
+      }
       const double norm = std::sqrt(ss);
       for (int64_t i = 0; i < dim; ++i)
         dir32[size_t(i * dirs_per_repeat + j)] = static_cast<float>(dirs[size_t(i * dirs_per_repeat + j)] / norm);

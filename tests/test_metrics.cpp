@@ -415,6 +415,11 @@ TEST_CASE("metric names are the official ones", "[metrics]") {
   CHECK(!metric_needs_mapping("pr50k3"));
   CHECK(metric_min_items("pr50k3_full") == 4);
   CHECK(metric_min_items("ppl_wend") == 1);
+  // PGGAN's: no detector, no mapping; MS-SSIM takes a pair.
+  for (const char* m : {"swd16k", "msssim20k"})
+    CHECK((is_valid_metric(m) && !metric_needs_inception(m) && !metric_needs_vgg16(m) && !metric_needs_mapping(m)));
+  CHECK(metric_min_items("swd16k") == 1);
+  CHECK(metric_min_items("msssim20k") == 2);
 }
 
 namespace {

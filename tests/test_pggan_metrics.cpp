@@ -10,8 +10,11 @@
 #include <vector>
 
 #include "engine/io/safetensors.h"
+#include "engine/ops.h"
 #include "engine/numpy_random_state.h"
+#include "metrics/metric_main.h"
 #include "metrics/ms_ssim.h"
+#include "metrics/pggan_metrics.h"
 #include "metrics/sliced_wasserstein.h"
 #include "tests/testing.h"
 
@@ -41,7 +44,8 @@ std::vector<uint8_t> pixels(const Tensor& t) {
 double worst_relative(const std::vector<double>& a, const std::vector<double>& b, double floor) {
   REQUIRE(a.size() == b.size());
   double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]) / std::max(std::fabs(b[i]), floor));
+  for (size_t i = 0; i < a.size(); ++i)
+    worst = std::max(worst, std::fabs(a[i] - b[i]) / std::max(std::fabs(b[i]), floor));
   return worst;
 }
 
@@ -138,7 +142,8 @@ TEST_CASE("swd: descriptors and distances equal the official ones", "[pggan_metr
     INFO(name);
     const SwdRun r = run_swd(name);
     for (size_t l = 0; l < r.real_levels.size(); ++l) {
-      for (const auto& [set, levels] : {std::make_pair("real", &r.real_levels), std::make_pair("fake", &r.fake_levels)}) {
+      for (const auto& [set, levels] :
+           {std::make_pair("real", &r.real_levels), std::make_pair("fake", &r.fake_levels)}) {
         INFO(set << " level " << l);
         const Tensor& want = stored(name + "." + set + "_desc" + std::to_string(l));
         // The golden keeps the first rows of the larger sets. The rows have
@@ -207,4 +212,94 @@ TEST_CASE("ms_ssim: 1 for an image with itself, 0 for its negative, symmetric", 
   for (uint8_t& v : negative) v = uint8_t(255 - v);
   CHECK(ms_ssim(a, negative.data(), 3, 32) == 0.0);  // cs < 0 at the first scales: clipped to 0
   CHECK_THROWS_WITH(ms_ssim(a, b, 3, 8), Catch::Contains("at least 16"));
+}
+
+namespace {
+
+// n grey 16x16 images with varied pixels (a seeded pattern per image).
+std::vector<uint8_t> grey_images(int64_t n, int salt) {
+  std::vector<uint8_t> px(size_t(n * 256));
+  for (size_t i = 0; i < px.size(); ++i)
+    px[i] = uint8_t((i * (37 + salt) + (i / 256) * 11 + (i * i) % (13 + salt)) % 256);
+  return px;
+}
+
+// A generator that hands out the given grey 16x16 images in order, as the
+// [-1, 1] values that 8-bit conversion turns back into them.
+ImageGenerator replay(std::vector<uint8_t> px) {
+  auto next = std::make_shared<int64_t>(0);
+  return [px = std::move(px), next](int64_t n, gf::Generator&) {
+    Tensor out = Tensor::empty({n, 1, 16, 16});
+    for (int64_t i = 0; i < n * 256; ++i)
+      out.data<float>()[i] = float(px[size_t((*next * 256 + i) % int64_t(px.size()))]) / 127.5f - 1.0f;
+    *next += n;
+    return out;
+  };
+}
+
+// Grey [n, 1, 16, 16] -> [n, 3, 16, 16], image i mirrored where flip[i].
+std::vector<uint8_t> three_channels_of(const std::vector<uint8_t>& grey, int64_t first, int64_t n, int64_t cycle,
+                                       const std::vector<bool>& flip) {
+  std::vector<uint8_t> out;
+  for (int64_t i = 0; i < n; ++i)
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < 16; ++y)
+        for (int x = 0; x < 16; ++x)
+          out.push_back(grey[size_t(((first + i) % cycle) * 256 + y * 16 +
+                                    (!flip.empty() && flip[size_t(i)] ? 15 - x : x))]);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("swd_metric: the reals cycled and mirrored at random, the generated images 8-bit, one stream",
+          "[pggan_metrics]") {
+  const std::vector<uint8_t> real_px = grey_images(5, 0), fake_px = grey_images(12, 5);
+  for (const bool mirror : {false, true}) {
+    INFO("mirror " << mirror);
+    DatasetOptions o;
+    o.xflip = mirror;
+    const Dataset ds("tiny", 16, 1, real_px, std::vector<int64_t>{}, o);
+    gf::Generator rng(1);
+    FeatureOptions opt;
+    const std::vector<double> got = swd_metric(replay(fake_px), ds, 12, 1000, rng, opt);
+    // By hand: one minibatch of 12 (8192 / 16 past the cap of 256), reals
+    // 0-4, 0-4, 0, 1, each flipped where a draw falls under 0.5 (mirror only).
+    NumpyRandomState rs(1000);
+    std::vector<bool> flip;
+    for (int i = 0; mirror && i < 12; ++i) flip.push_back(rs.random_sample() < 0.5);
+    SwdDescriptors real(16, 12, SwdOptions()), fake(16, 12, SwdOptions());
+    real.add(three_channels_of(real_px, 0, 12, 5, flip).data(), 12, rs);
+    fake.add(three_channels_of(fake_px, 0, 12, 12, {}).data(), 12, rs);
+    real.finalize();
+    fake.finalize();
+    const std::vector<double> want = swd_x1e3(real, fake, SwdOptions(), rs);
+    CHECK(got == want);
+    REQUIRE(got.size() == 2);  // the one level (16) and the mean
+    CHECK(got[0] > 0);
+  }
+}
+
+TEST_CASE("msssim_metric: the mean over consecutive pairs of 8-bit images", "[pggan_metrics]") {
+  const std::vector<uint8_t> px = grey_images(6, 3);
+  const Dataset ds("tiny", 16, 1, grey_images(2, 0), std::vector<int64_t>{}, DatasetOptions());
+  gf::Generator rng(1);
+  const double got = msssim_metric(replay(px), ds, 6, rng, FeatureOptions());
+  const std::vector<uint8_t> rgb = three_channels_of(px, 0, 6, 6, {});
+  double sum = 0;
+  for (int p = 0; p < 3; ++p) sum += ms_ssim(rgb.data() + 2 * p * 768, rgb.data() + (2 * p + 1) * 768, 3, 16);
+  CHECK(got == sum / 3);
+  CHECK_THROWS_WITH(msssim_metric(replay(px), ds, 5, rng, FeatureOptions()), Catch::Contains("even number"));
+  // Through the registry: --metric-items 5 makes 4 images (two pairs), and
+  // a side under 16 is refused by name.
+  MetricContext ctx;
+  ctx.dataset = &ds;
+  ctx.generator = replay(px);
+  ctx.max_items = 5;
+  const MetricResult r = calc_metric("msssim20k", ctx);
+  CHECK(r.num_gen == 4);
+  const Dataset small("tiny", 8, 1, std::vector<uint8_t>(64 * 2, 7), std::vector<int64_t>{}, DatasetOptions());
+  ctx.dataset = &small;
+  CHECK_THROWS_WITH(check_metric("swd16k", ctx),
+                    Catch::Contains("swd16k: needs images of a power-of-two side of at least 16"));
 }

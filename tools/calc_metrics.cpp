@@ -7,7 +7,7 @@
 // metric-<name>.jsonl (the line is printed first; a folder it cannot be
 // appended to is refused before any work). FID, KID and IS run the Inception network (--detector),
 // PR and PPL VGG16 (--vgg16); PPL needs a mapping network, so it refuses
-// PGGAN.
+// PGGAN. PGGAN's swd16k and msssim20k (metrics/pggan_metrics.h) need neither.
 // Without --data the run folder's training_options.json names the dataset and
 // whether it was mirrored, as the official script looks up the pickle's
 // training_set_kwargs; outside a run folder, a converted official snapshot's
@@ -173,13 +173,17 @@ std::vector<RunItem> made_run_items(const std::string& network, const LoadedGene
 
 int run(int argc, char** argv) {
   cli::Args args(argc, argv, "calc_metrics",
-                 "Calculate quality metrics (FID, KID, IS, PR, PPL) of a generator snapshot, as the official calc_metrics.py.",
+                 "Calculate quality metrics (FID, KID, IS, PR, PPL; PGGAN's SWD, MS-SSIM) of a generator snapshot, "
+                 "as the official calc_metrics.py.",
                  metrics::with_metric_flags(
                      {{"network", "FILE.bin", "", "generator snapshot or converted network (required)"},
                       {"data", "PATH", "", "dataset to evaluate against (default: the run's, from training_options.json, or a converted official snapshot's training_set_kwargs; a relative path there is relative to where training ran)"},
                       {"mirror", "BOOL", "", "whether the dataset was augmented with x-flips in training: true or false, 1 or 0, as calc_metrics.py's (default: the run's, or a converted official snapshot's training_set_kwargs)"},
                       cli::data_from_files_flag(),
-                      cli::integer("seed", "N", "0", "seed of the generated images' latents, labels and noise, PPL's paths and KID's subsets", 0, cli::kSeedMax),
+                      cli::integer("seed", "N", "0",
+                                   "seed of the generated images' latents, labels and noise, PPL's paths, KID's "
+                                   "subsets and SWD's numpy draws",
+                                   0, cli::kSeedMax),
                       cli::device("device", "cpu", "where to run (one process per device: cuda:K+LOCAL_RANK)"),
                       cli::integer("gpus", "N", "", "calc_metrics.py's process count: here one process runs per device, launched by mpirun or torchrun (see the README), so N must be their count (1 alone)", 1, 1024),
                       cli::click_bool({"verbose", "", "", "calc_metrics.py's: false leaves out the progress lines (on by default; the results are printed either way)"})},

@@ -1,0 +1,117 @@
+#include "metrics/pggan_metrics.h"
+
+#include <algorithm>
+
+#include "engine/error.h"
+#include "engine/numpy_random_state.h"
+#include "kernels/parallel.h"
+#include "metrics/ms_ssim.h"
+#include "metrics/sliced_wasserstein.h"
+#include "train/image_io.h"
+
+namespace gf::metrics {
+namespace {
+
+// Generated images [count, 3, side, side] as 8-bit values, from batches
+// first_batch, first_batch + 1, ... of opt.batch_gen images (the rows past
+// count dropped).
+std::vector<uint8_t> generated_minibatch(const ImageGenerator& generator, int64_t first_image, int64_t count,
+                                         int64_t side, gf::Generator& rng, const FeatureOptions& opt) {
+  NoGradGuard ng;
+  const int64_t plane = side * side;
+  std::vector<uint8_t> out(size_t(count * 3 * plane));
+  for (int64_t done = 0; done < count;) {
+    // Each generator batch is whole in one minibatch: minibatches and
+    // batch_gen are multiples of each other's start (both checked).
+    const int64_t j = (first_image + done) / opt.batch_gen;
+    gf::Generator g = batch_rng(rng, j);
+    const Tensor images = generator(opt.batch_gen, g).to(Device::cpu());
+    check_batch_draws(rng, j, g);
+    GF_CHECK(images.dim() == 4 && (images.size(1) == 1 || images.size(1) == 3) && images.size(2) == side &&
+                 images.size(3) == side,
+             "pggan metrics", "the generator made " << images.desc() << ", the dataset's images are " << side << "x"
+                                                    << side);
+    const std::vector<double> v = images.to_vector();
+    const int64_t c = images.size(1);
+    for (int64_t i = 0; i < opt.batch_gen && done < count; ++i, ++done)
+      for (int64_t ch = 0; ch < 3; ++ch)
+        for (int64_t p = 0; p < plane; ++p)
+          out[size_t((done * 3 + ch) * plane + p)] =
+              to_8_bit(static_cast<float>(v[size_t((i * c + (c == 1 ? 0 : ch)) * plane + p)]), To8Bit::tf_grid);
+  }
+  return out;
+}
+
+void check_pggan_metric_setup(const Dataset& dataset, int64_t minibatch, const FeatureOptions& opt) {
+  const int64_t side = dataset.resolution();
+  GF_CHECK(side >= 16 && (side & (side - 1)) == 0, "pggan metrics",
+           "needs images of a power-of-two side of at least 16, got " << side << "x" << side);
+  GF_CHECK(opt.batch_gen > 0 && minibatch % opt.batch_gen == 0, "pggan metrics",
+           "a minibatch of " << minibatch << " images must hold whole generator batches of " << opt.batch_gen);
+}
+
+}  // namespace
+
+int64_t pggan_metric_minibatch(int64_t side) { return std::clamp<int64_t>(8192 / std::max<int64_t>(side, 1), 4, 256); }
+
+std::vector<double> swd_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, uint64_t seed,
+                               gf::Generator& rng, const FeatureOptions& opt) {
+  const int64_t side = dataset.resolution(), mb = pggan_metric_minibatch(side), plane = side * side;
+  check_pggan_metric_setup(dataset, mb, opt);
+  const std::vector<int64_t> items = real_items(dataset, /*keep_xflips=*/false, 0);
+  GF_CHECK(!items.empty() && num > 0, "swd", "needs real and generated images");
+  // The official run mirrors each real image at random where the run mirrored.
+  const bool mirror = dataset.size() > dataset.num_images();
+  const SwdOptions swd;
+  NumpyRandomState rs(static_cast<uint32_t>(seed));
+  SwdDescriptors real(side, num, swd), fake(side, num, swd);
+  Progress reals_done(opt.progress, "swd real images", num), fakes_done(opt.progress, "swd generated images", num);
+  std::vector<uint8_t> batch(size_t(mb * 3 * plane)), img(size_t(dataset.channels() * plane));
+  for (int64_t b = 0; b < num; b += mb) {
+    const int64_t n = std::min(mb, num - b);
+    std::vector<bool> flip(size_t(n), false);
+    if (mirror)
+      for (int64_t i = 0; i < n; ++i) flip[size_t(i)] = rs.random_sample() < 0.5;
+    for (int64_t i = 0; i < n; ++i) {
+      dataset.image(items[size_t((b + i) % int64_t(items.size()))], img.data());
+      const int64_t c = dataset.channels();
+      for (int64_t ch = 0; ch < 3; ++ch)
+        for (int64_t y = 0; y < side; ++y)
+          for (int64_t x = 0; x < side; ++x)
+            batch[size_t(((i * 3 + ch) * side + y) * side + x)] =
+                img[size_t(((c == 1 ? 0 : ch) * side + y) * side + (flip[size_t(i)] ? side - 1 - x : x))];
+    }
+    real.add(batch.data(), n, rs);
+    reals_done.update(b + n);
+  }
+  for (int64_t b = 0; b < num; b += mb) {
+    const int64_t n = std::min(mb, num - b);
+    fake.add(generated_minibatch(generator, b, n, side, rng, opt).data(), n, rs);
+    fakes_done.update(b + n);
+  }
+  real.finalize();
+  fake.finalize();
+  return swd_x1e3(real, fake, swd, rs);
+}
+
+double msssim_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, gf::Generator& rng,
+                     const FeatureOptions& opt) {
+  const int64_t side = dataset.resolution(), mb = pggan_metric_minibatch(side), image = 3 * side * side;
+  check_pggan_metric_setup(dataset, mb, opt);
+  GF_CHECK(num >= 2 && num % 2 == 0, "msssim", "needs an even number of images, at least 2, got " << num);
+  Progress done(opt.progress, "msssim generated images", num);
+  double sum = 0;
+  for (int64_t b = 0; b < num; b += mb) {
+    const int64_t n = std::min(mb, num - b);
+    const std::vector<uint8_t> px = generated_minibatch(generator, b, n, side, rng, opt);
+    std::vector<double> scores(size_t(n / 2));
+    cpu::parallel_for(n / 2, n > 2, [&](int64_t p) {
+      scores[size_t(p)] = ms_ssim(px.data() + 2 * p * image, px.data() + (2 * p + 1) * image, 3, side);
+    });
+    for (double s : scores) sum += s;  // in pair order: the same sum at any thread count
+    done.update(b + n);
+  }
+  return sum / double(num / 2);
+}
+
+}  // namespace gf::metrics

@@ -1,0 +1,45 @@
+// PGGAN's own metrics, as its util_scripts.evaluate_metrics runs them for
+// config.py's "swd-16k" and "msssim-20k" (progressive_growing_of_gans):
+// the generated images made 8-bit as Gs.run(out_mul=127.5, out_add=127.5,
+// out_dtype=uint8) makes them (rounded half to even, saturated), grey
+// repeated to three channels, in minibatches of clip(8192 / side, 4, 256)
+// images. Any family's generator may be measured; the dataset gives the
+// real images (SWD) and the side.
+//  - swd: num images generated and as many real ones (the dataset's items
+//    in order, again from the first when it holds fewer, as the official
+//    repeating TFRecord reader; each flipped at random with p = 0.5 where
+//    the run mirrors, as its apply_mirror_augment); descriptors and
+//    distances as metrics/sliced_wasserstein.h, every draw from one
+//    NumpyRandomState(seed): the reals' minibatches, then the generated
+//    ones, then the directions. Results: SWDx1e3 per level side, then avg.
+//  - msssim: num generated images (even) paired 0-1, 2-3, ... (within each
+//    minibatch, as the official pairs them), metrics/ms_ssim.h; the mean.
+// The generated images come from batch_rng(rng, j) batches of
+// opt.batch_gen images (metrics/compute_features.h), as the other metrics
+// draw them: the same seed gives the same images as FID's. The official
+// draws latents from numpy's global stream and labels in dataset order.
+// Every rank of a process group computes the whole metric (the result is
+// the same on each; the programs report rank 0's).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "metrics/compute_features.h"
+
+namespace gf::metrics {
+
+// Images a PGGAN metric minibatch holds for a given side (evaluate_metrics'
+// np.clip(8192 // side, 4, 256)).
+int64_t pggan_metric_minibatch(int64_t side);
+
+// SWDx1e3 for each level side (sliced_wasserstein.h's swd_resolutions), then
+// their mean. gf::Error for a side that is not a power of two of at least
+// 16, or generated images of another shape than the dataset's.
+std::vector<double> swd_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, uint64_t seed,
+                               gf::Generator& rng, const FeatureOptions& opt);
+
+// The mean MS-SSIM of num / 2 pairs of generated images (num even, >= 2).
+double msssim_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, gf::Generator& rng,
+                     const FeatureOptions& opt);
+
+}  // namespace gf::metrics
