@@ -97,7 +97,9 @@ double ms_ssim(const uint8_t* a, const uint8_t* b, int64_t channels, int64_t sid
       }
       count += int64_t(mu1.size());
     }
-    const double ssim = std::max(0.0, ssim_sum / double(count)), cs = std::max(0.0, cs_sum / double(count));
+    // np.clip(x, 0, inf): a NaN stays NaN (std::max(0.0, NaN) would give 0).
+    const auto clipped = [](double x) { return x < 0 ? 0.0 : x; };
+    const double ssim = clipped(ssim_sum / double(count)), cs = clipped(cs_sum / double(count));
     result *= std::pow(scale + 1 < kScales ? cs : ssim, kWeights[scale]);
     if (scale + 1 < kScales) {
       x = downsample(x, channels, side);

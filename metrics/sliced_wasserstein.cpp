@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
+
+#include <omp.h>
 
 #include "engine/error.h"
 #include "kernels/matmul.h"
 #include "kernels/parallel.h"
+#include "kernels/radix_sort.h"
 
 namespace gf::metrics {
 namespace {
@@ -57,28 +59,6 @@ void subtract_pyr_up(const float* src, int64_t h, int64_t w, float* dst) {
     }
 }
 
-// Sorts v[0, n) ascending by value (the float32 order; a NaN after +inf or
-// before -inf by its sign bit: only where the result is NaN anyway) in
-// three 11-bit radix passes through tmp[n]; the sorted values end in v.
-void radix_sort(float* v, float* tmp, int64_t n) {
-  static_assert(sizeof(float) == sizeof(uint32_t), "float32");
-  // As unsigned keys: negatives' bits all flipped, positives' sign bit set.
-  auto key = [](float f) {
-    uint32_t u;
-    std::memcpy(&u, &f, sizeof u);
-    return u ^ ((u >> 31) != 0 ? 0xffffffffu : 0x80000000u);
-  };
-  float* from = v;
-  float* to = tmp;
-  for (int shift = 0; shift < 32; shift += 11) {
-    int64_t count[2049] = {};
-    for (int64_t i = 0; i < n; ++i) ++count[((key(from[i]) >> shift) & 2047) + 1];
-    for (int d = 0; d < 2048; ++d) count[d + 1] += count[d];
-    for (int64_t i = 0; i < n; ++i) to[count[(key(from[i]) >> shift) & 2047]++] = from[i];
-    std::swap(from, to);
-  }
-  if (from != v) std::memcpy(v, from, size_t(n) * sizeof(float));  // three passes end in tmp
-}
 
 }  // namespace
 
@@ -198,6 +178,10 @@ double sliced_wasserstein(const float* a, const float* b, int64_t rows, int64_t 
   constexpr int64_t kBlock = 32;
   std::vector<float> proj_a(size_t(std::min<int64_t>(kBlock, dirs_per_repeat) * rows));
   std::vector<float> proj_b(proj_a.size());
+  // One sort buffer per thread, made once: a fresh one per direction was
+  // fresh pages to fault in every time.
+  std::vector<std::vector<float>> scratch(static_cast<size_t>(omp_get_max_threads()),
+                                         std::vector<float>(static_cast<size_t>(rows)));
   double total = 0;
   for (int rep = 0; rep < dir_repeats; ++rep) {
     // randn(dim, dirs): row i holds component i of every direction.
@@ -222,11 +206,11 @@ double sliced_wasserstein(const float* a, const float* b, int64_t rows, int64_t 
       cpu::gemm<float>(true, true, m, rows, dim, 1.0f, dir32.data() + j0, dirs_per_repeat, b, dim, 0.0f,
                        proj_b.data(), rows);
       cpu::parallel_for(m, m > 1, [&](int64_t j) {
-        std::vector<float> tmp(static_cast<size_t>(rows));
+        std::vector<float>& tmp = scratch[size_t(omp_get_thread_num())];
         float* pa = proj_a.data() + j * rows;
         float* pb = proj_b.data() + j * rows;
-        radix_sort(pa, tmp.data(), rows);
-        radix_sort(pb, tmp.data(), rows);
+        cpu::radix_sort_floats(pa, tmp.data(), rows);
+        cpu::radix_sort_floats(pb, tmp.data(), rows);
         double s = 0;
         for (int64_t r = 0; r < rows; ++r) s += std::fabs(double(pa[r]) - double(pb[r]));
         sums[size_t(j0 + j)] = s;
