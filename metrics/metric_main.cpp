@@ -327,15 +327,16 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
     const double v = perceptual_path_length(ctx.paths, ctx.lpips, s.ppl, r.num_gen, rng, ctx.feature_opt);
     if (computes) r.results[name] = v;
   } else if (s.kind == Kind::swd) {
-    // Every rank computes it whole (pggan_metrics.h); as many reals as generated.
+    // Rank 0 alone (pggan_metrics.h); as many reals as generated.
     r.num_real = r.num_gen;
-    const std::vector<double> v = swd_metric(ctx.generator, *ctx.dataset, r.num_gen, ctx.seed, rng, ctx.feature_opt);
-    const std::vector<int64_t> sides = swd_resolutions(ctx.dataset->resolution());
-    for (size_t l = 0; computes && l < sides.size(); ++l) r.results[name + "_" + std::to_string(sides[l])] = v[l];
-    if (computes) r.results[name + "_avg"] = v.back();
+    if (computes) {
+      const std::vector<double> v = swd_metric(ctx.generator, *ctx.dataset, r.num_gen, ctx.seed, rng, ctx.feature_opt);
+      const std::vector<int64_t> sides = swd_resolutions(ctx.dataset->resolution());
+      for (size_t l = 0; l < sides.size(); ++l) r.results[name + "_" + std::to_string(sides[l])] = v[l];
+      r.results[name + "_avg"] = v.back();
+    }
   } else if (s.kind == Kind::msssim) {
-    const double v = msssim_metric(ctx.generator, *ctx.dataset, r.num_gen, rng, ctx.feature_opt);
-    if (computes) r.results[name] = v;
+    if (computes) r.results[name] = msssim_metric(ctx.generator, *ctx.dataset, r.num_gen, rng, ctx.feature_opt);
   } else {
     const FeatureStats st = generator_features(ctx.generator, r.num_gen, ctx.probabilities, rng, true, false, ctx.feature_opt);
     if (computes) {

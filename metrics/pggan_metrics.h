@@ -18,8 +18,10 @@
 // opt.batch_gen images (metrics/compute_features.h), as the other metrics
 // draw them: the same seed gives the same images as FID's. The official
 // draws latents from numpy's global stream and labels in dataset order.
-// Every rank of a process group computes the whole metric (the result is
-// the same on each; the programs report rank 0's).
+// With a process group rank 0 alone computes them (metric_main.cpp; the
+// others wait for it, as while it forms any metric from gathered features):
+// every rank holding the descriptors (1.2 GB a level and set) would take
+// N times the memory of one machine's ranks.
 #pragma once
 #include <cstdint>
 #include <vector>
