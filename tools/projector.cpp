@@ -14,14 +14,10 @@
 // target) and its images go to the VGG repeated to 3 channels; proj.png and
 // the video frames round to 8 bits as generate does, where the official
 // proj.png truncates.
-#include <pthread.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <cstdio>
 #include <filesystem>
@@ -32,7 +28,6 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/input_file.h"
 #include "engine/io/safetensors.h"
-#include "engine/io/temp_file_guard.h"
 #include "engine/ops.h"
 #include "models/network_file.h"
 #include "models/perceptual/vgg16.h"
@@ -43,25 +38,11 @@
 #include "train/image_resize.h"
 #include "train/npz.h"
 #include "train/stylegan2/projector.h"
+#include "train/video_writer.h"
 
 namespace {
 
 using namespace gf;
-
-// The ffmpeg program on PATH, or "".
-std::string find_on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "";
-  size_t at = 0;
-  while (at <= dirs.size()) {
-    const size_t end = std::min(dirs.find(':', at), dirs.size());
-    const std::string dir = end > at ? dirs.substr(at, end - at) : ".";
-    const std::string file = dir + "/" + program;
-    if (::access(file.c_str(), X_OK) == 0 && !std::filesystem::is_directory(file)) return file;
-    at = end + 1;
-  }
-  return "";
-}
 
 // The official target: the file as RGB, centre-cropped to a square ((w - s)
 // // 2 from the left and top), resized to res x res with PIL's Lanczos; grey
@@ -107,131 +88,6 @@ std::vector<uint8_t> to_rgb_bytes(const Tensor& img) {
         out[size_t((y * w + x) * 3 + k)] = to_8_bit(float(v[size_t(((c == 1 ? 0 : k) * h + y) * w + x)]), To8Bit::generate_py);
   return out;
 }
-
-// Feeds frames (target | synth, RGB) to ffmpeg as imageio's writer does
-// (libx264, 10 fps, 16M), into a temporary file renamed to `path` when ffmpeg
-// succeeds. Sizes that are not multiples of 16 are scaled up to them, as
-// imageio's macro_block_size does. ffmpeg runs without a shell, so no path
-// is ever parsed as a command, and its output is named through ffmpeg's
-// file: protocol, so no path is taken for an option (an --outdir "-x") or
-// another protocol (one with a colon). A SIGINT or SIGTERM meanwhile kills ffmpeg and
-// removes its temporary (io::TempFileGuard) before the projector dies of it.
-class VideoWriter {
- public:
-  VideoWriter(const std::string& ffmpeg, const std::string& path, int w, int h)
-      : path_(path), tmp_(io::create_guarded_temporary(path, guard_, "projector")) {
-    // Made here, this process's alone (another's of the same process id is
-    // passed over); ffmpeg's -y writes over it. Removed if ffmpeg cannot start.
-    try {
-      start(ffmpeg, w, h);
-    } catch (...) {
-      std::remove(tmp_.c_str());  // before guard_'s destructor lets a held signal through
-      throw;
-    }
-  }
-  ~VideoWriter() {
-    if (pid_ > 0) wait();
-    std::error_code ec;
-    std::filesystem::remove(tmp_, ec);
-  }
-  VideoWriter(const VideoWriter&) = delete;
-  VideoWriter& operator=(const VideoWriter&) = delete;
-
- private:
-  void start(const std::string& ffmpeg, int w, int h) {
-    const int W = (w + 15) / 16 * 16, H = (h + 15) / 16 * 16;
-    std::vector<std::string> a{ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-vcodec", "rawvideo", "-s",
-                               std::to_string(w) + "x" + std::to_string(h), "-pix_fmt", "rgb24", "-r", "10.00",
-                               "-i", "-", "-an", "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-b:v", "16M"};
-    if (W != w || H != h) a.insert(a.end(), {"-vf", "scale=" + std::to_string(W) + ":" + std::to_string(H)});
-    a.insert(a.end(), {"-f", "mp4", "file:" + tmp_});
-    std::vector<char*> argv;
-    for (std::string& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    int fds[2];
-    if (::pipe(fds) != 0) throw Error("cannot start ffmpeg: " + std::string(std::strerror(errno)));
-    std::signal(SIGPIPE, SIG_IGN);  // an ffmpeg that stops reading shows as a failed write, not a killed projector
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      io::TempFileGuard::reset_signals_in_child();  // ffmpeg takes Ctrl-C as usual
-      ::dup2(fds[0], 0);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[0]);
-    if (pid_ < 0) {
-      ::close(fds[1]);
-      throw Error("cannot start ffmpeg: " + std::string(std::strerror(errno)));
-    }
-    guard_->set_writer(pid_);
-    guard_->created();  // signals held since the guard began are handled here: ffmpeg is killed first
-    fd_ = fds[1];
-  }
-
- public:
-  void add(const std::vector<uint8_t>& rgb) {
-    size_t done = 0;
-    while (done < rgb.size()) {
-      const ssize_t n = ::write(fd_, rgb.data() + done, rgb.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {  // ffmpeg stopped reading
-        finish();    // throws with its status when it failed
-        throw Error("ffmpeg stopped reading the frames of " + path_ + " and exited 0 (the video is incomplete)");
-      }
-      done += size_t(n);
-    }
-  }
-  // Ends the stream, waits for ffmpeg and renames its file into place.
-  void finish() {
-    if (pid_ <= 0) throw Error("ffmpeg writing " + path_ + " has already ended");
-    const int status = wait();
-    if (status == -1) throw Error("ffmpeg writing " + path_ + " was stopped by a signal to the projector");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-      throw Error("ffmpeg failed writing " + path_ + " (" +
-                  (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
-                                     : "signal " + std::to_string(WTERMSIG(status))) + ")");
-    std::error_code ec;
-    std::filesystem::rename(tmp_, path_, ec);
-    if (ec) {
-      const bool made = std::filesystem::exists(tmp_);
-      std::filesystem::remove(tmp_, ec);
-      throw Error(made ? "cannot write " + path_ + ": renaming its temporary failed: " + ec.message()
-                       : "ffmpeg exited 0 but wrote no " + path_);
-    }
-  }
-
- private:
-  int wait() {
-    ::close(fd_);
-    fd_ = -1;
-    // Exited but not reaped, its pid not yet free: only now is it no longer the guard's to kill.
-    siginfo_t info {};
-    while (::waitid(P_PID, id_t(pid_), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
-    }
-    if (guard_->set_writer(0) == -1) {  // the signal handler, on another thread, kills and reaps it and ends the process
-      sigset_t both;
-      sigemptyset(&both);
-      sigaddset(&both, SIGINT);
-      sigaddset(&both, SIGTERM);
-      ::pthread_sigmask(SIG_BLOCK, &both, nullptr);
-      for (;;) ::pause();
-    }
-    int status = 0;
-    pid_t got = -1;
-    while ((got = ::waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-    return got < 0 ? -1 : status;  // -1: reaped by the signal handler on another thread, which ends the process
-  }
-  // guard_ before tmp_, which create_guarded_temporary sets it for; released
-  // after the destructor removed the file.
-  std::unique_ptr<io::TempFileGuard> guard_;
-  std::string path_, tmp_;
-  pid_t pid_ = -1;
-  int fd_ = -1;
-};
 
 int run(int argc, char** argv) {
   cli::Args args(argc, argv, "projector",
@@ -355,7 +211,7 @@ int run(int argc, char** argv) {
   results.commit();
   if (save_video) {
     std::cout << "Saving optimization progress video \"" << outdir << "/proj.mp4\"" << std::endl;
-    VideoWriter video(ffmpeg, outdir + "/proj.mp4", 2 * res, res);
+    VideoWriter video(ffmpeg, outdir + "/proj.mp4", 2 * res, res, 10, "projector");
     for (int k = 0; k < opt.num_steps; ++k) {
       const std::vector<uint8_t> synth = to_rgb_bytes(G->synthesis.forward(stylegan2::projected_ws(p, k, num_ws).to(dev), so));
       std::vector<uint8_t> frame(size_t(res) * 2 * res * 3);

@@ -1,0 +1,57 @@
+// MP4 videos through the ffmpeg program, as the official scripts write
+// theirs: the projector's proj.mp4 (imageio's writer: libx264, 10 fps, 16M)
+// and generate's latent walk (PGGAN's generate_interpolation_video, through
+// moviepy: libx264, 30 fps, 16M). Frames go to ffmpeg as raw RGB through a
+// pipe, into a temporary file renamed to the path when ffmpeg succeeds.
+// Sizes that are not multiples of 16 are scaled up to them, as imageio's
+// macro_block_size does (the powers of two of the networks' images are
+// untouched). ffmpeg runs without a shell, so no path is ever parsed as a
+// command, and its output is named through ffmpeg's file: protocol, so no
+// path is taken for an option (an --outdir "-x") or another protocol (one
+// with a colon). A SIGINT or SIGTERM meanwhile kills ffmpeg and removes its
+// temporary (io::TempFileGuard) before the program dies of it.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/io/temp_file_guard.h"
+
+namespace gf {
+
+// The first executable `program` in PATH's folders (an empty entry is the
+// current folder), or "" when there is none.
+std::string find_on_path(const std::string& program);
+
+class VideoWriter {
+ public:
+  // ffmpeg: the program (find_on_path("ffmpeg")); path: the .mp4 to write;
+  // w x h: each frame's size in pixels; fps: frames per second; program:
+  // who writes it, for the error lines ("projector", "generate"). Throws
+  // gf::Error when ffmpeg cannot start (the temporary is removed).
+  VideoWriter(const std::string& ffmpeg, const std::string& path, int w, int h, int fps, const std::string& program);
+  ~VideoWriter();
+  VideoWriter(const VideoWriter&) = delete;
+  VideoWriter& operator=(const VideoWriter&) = delete;
+  // One frame, interleaved RGB bytes [h, w, 3]. Throws gf::Error when
+  // ffmpeg stopped reading (with its exit status when it failed).
+  void add(const std::vector<uint8_t>& rgb);
+  // Ends the stream, waits for ffmpeg and renames its file into place.
+  // Throws gf::Error naming ffmpeg's failure, or the rename's.
+  void finish();
+
+ private:
+  void start(const std::string& ffmpeg, int w, int h, int fps);
+  int wait();
+  // guard_ before tmp_, which create_guarded_temporary sets it for; released
+  // after the destructor removed the file.
+  std::unique_ptr<io::TempFileGuard> guard_;
+  std::string path_, tmp_, program_;
+  pid_t pid_ = -1;
+  int fd_ = -1;
+};
+
+}  // namespace gf
