@@ -14,6 +14,16 @@ namespace gf {
 // and the same bits on the CPU and the GPU. seed: 0 to 2^32 - 1 (numpy's range).
 Tensor seed_latent(long long seed, int z_dim, Device dev);
 
+// The latent walk of PGGAN's util_scripts.generate_interpolation_video:
+// float32 [frames, images, z_dim], RandomState(seed).randn of that shape,
+// smoothed along the frames as scipy.ndimage.gaussian_filter with sigma
+// `sigma_frames` (the official smoothing_sec * mp4_fps; kernel radius
+// int(4 sigma + 0.5), mode 'wrap': the walk loops), each value a float64
+// sum in scipy's order (the centre, then the pairs from the farthest), then
+// divided by the root mean square of all the values. sigma 0: no smoothing.
+// On the CPU. frames, images, z_dim > 0 (gf::Error otherwise).
+Tensor latent_walk(int64_t frames, int64_t images, int z_dim, double sigma_frames, uint32_t seed);
+
 // A .npy array that must be [N, cols] of finite numbers (float64 is converted to float32).
 // Errors name the flag and the file: "--z z.npy: shape [2, 8], expected [N, 16] (N rows of z_dim)",
 // "--z z.npy: element [0, 3] is nan (...)" (io::read_input_npy). whole_numbers:

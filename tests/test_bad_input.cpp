@@ -531,7 +531,7 @@ TEST_CASE("the golden-data scripts take --help and refuse flags, writing no file
   fs::create_directories(dir);
   for (const char* script : {"make_gan_golden_a.py", "make_modconv_golden.py", "make_pil_resize_golden.py",
                              "make_psp_ops_golden.py", "make_grid_sample_golden.py", "make_metrics_golden.py",
-                             "make_pggan_metrics_golden.py"}) {
+                             "make_pggan_metrics_golden.py", "make_latent_walk_golden.py"}) {
     const std::string cmd = "cd " + quoted(dir.string()) + " && " + kPython + " " + kSource + "/tools/" + script;
     const Result help = run(cmd + " --help");
     INFO(script << " --help -> exit " << help.code << ":\n" << help.out);

@@ -7,8 +7,13 @@
 #include <filesystem>
 #include <unistd.h>
 
+#include <cmath>
+
 #include "engine/io/npy.h"
+#include "engine/io/safetensors.h"
+#include "models/latents.h"
 #include "models/stylegan2/latents.h"
+#include "train/video_writer.h"
 #include "tests/testing.h"
 
 using namespace gf;
@@ -105,4 +110,63 @@ TEST_CASE("latents: interpolation in W is exact at both ends and even between", 
   CHECK(test::allclose(interpolate_w(a, b, 1, 5), add(affine(a, 0.75, 0), affine(b, 0.25, 0))).ok);
   REQUIRE_THROWS_WITH(interpolate_w(a, b, 0, 1), Catch::Contains("at least 2 frames"));
   REQUIRE_THROWS_WITH(interpolate_w(a, b, 5, 5), Catch::Contains("outside [0, 5)"));
+}
+
+// PGGAN's latent walk against scipy's gaussian_filter of numpy's draws
+// (tools/make_latent_walk_golden.py): the smoothing's float64 sums are
+// scipy's, the normalizing weights and the float32 mean of squares numpy's
+// pairwise sums, so a few float32 steps apart at most.
+TEST_CASE("latents: the latent walk equals the official smoothed, normalized draws", "[latents]") {
+  const io::TensorMap g = io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/latent_walk_golden.bin");
+  for (const std::string name : {"walk_50", "walk_short", "walk_sharp"}) {
+    INFO(name);
+    const std::vector<double> p = g.at(name + ".params").to_vector();
+    const Tensor z = latent_walk(int64_t(p[0]), int64_t(p[1]), int(p[2]), p[3], uint32_t(p[4]));
+    const Tensor& want = g.at(name + ".z");
+    REQUIRE(z.shape() == want.shape());
+    const std::vector<double> a = z.to_vector(), b = want.to_vector();
+    double worst = 0;
+    for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+    CHECK(worst < 1e-6);
+  }
+  // The walk loops: the last frame is as close to the first as to the one before it.
+  const std::vector<double> w = latent_walk(40, 1, 16, 4.0, 3).to_vector();
+  double wrap = 0, step = 0;
+  for (int k = 0; k < 16; ++k) {
+    wrap += std::fabs(w[size_t(39 * 16 + k)] - w[size_t(k)]);
+    step += std::fabs(w[size_t(39 * 16 + k)] - w[size_t(38 * 16 + k)]);
+  }
+  CHECK(wrap < 2 * step);
+  CHECK_THROWS_WITH(latent_walk(0, 1, 4, 1.0, 0), Catch::Contains("needs frames"));
+}
+
+// A video frame's enlargement equals scipy.ndimage.zoom(order=0)'s, whose
+// nearest input is not always o / zoom (tools/make_latent_walk_golden.py).
+TEST_CASE("latents: a video frame is enlarged as scipy's zoom, grey repeated to RGB", "[latents]") {
+  const io::TensorMap g = io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/latent_walk_golden.bin");
+  for (const std::string name : {"zoom_grey", "zoom_rgb"}) {
+    INFO(name);
+    const Tensor& grid = g.at(name + ".grid");
+    const int64_t h = grid.size(0), w = grid.size(1), c = grid.size(2);
+    const int zoom = int(g.at(name + ".zoom").to_vector()[0]);
+    // As one [1, c, h, w] image whose values PGGAN's 8-bit conversion turns back into the grid's.
+    const std::vector<double> v = grid.to_vector();
+    std::vector<double> chw(v.size());
+    for (int64_t y = 0; y < h; ++y)
+      for (int64_t x = 0; x < w; ++x)
+        for (int64_t k = 0; k < c; ++k) chw[size_t((k * h + y) * w + x)] = v[size_t((y * w + x) * c + k)] / 127.5 - 1;
+    const std::vector<uint8_t> frame =
+        grid_video_frame(Tensor::from_vector(chw, {1, c, h, w}), 1, 1, zoom, To8Bit::tf_grid);
+    const std::vector<double> want = g.at(name + ".out").to_vector();
+    REQUIRE(frame.size() == want.size() / size_t(c) * 3);
+    size_t differ = 0;
+    for (size_t p = 0; p < want.size() / size_t(c); ++p)
+      for (size_t k = 0; k < 3; ++k) differ += frame[p * 3 + k] != uint8_t(want[p * size_t(c) + (c == 1 ? 0 : k)]);
+    CHECK(differ == 0);
+  }
+  // Two images side by side, row-major: the second's pixels start at column w.
+  const Tensor two = Tensor::from_vector({-1, -1, -1, -1, 1, 1, 1, 1}, {2, 1, 2, 2});
+  const std::vector<uint8_t> f = grid_video_frame(two, 2, 1, 1, To8Bit::tf_grid);
+  CHECK(f == std::vector<uint8_t>{0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255,
+                                  0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255});
 }

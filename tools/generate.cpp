@@ -6,9 +6,10 @@
 // index), StyleGAN2 styles from the projector's projected_w.npz (--projected-w,
 // as the official generate.py: proj00.png, ...), and for StyleGAN2 and v1 a
 // style-mixing grid as the official style_mixing.py, or frames interpolated
-// in W between two seeds. A PGGAN or StyleGAN (v1) generator runs at its
-// stored lod, or at --lod to look at an earlier level; v1 truncates the
-// layers below --trunc-cutoff only.
+// in W between two seeds; for PGGAN the latent-walk video of its
+// util_scripts.generate_interpolation_video (--lerp-video, through ffmpeg).
+// A PGGAN or StyleGAN (v1) generator runs at its stored lod, or at --lod to
+// look at an earlier level; v1 truncates the layers below --trunc-cutoff only.
 // z for a seed is numpy's RandomState(seed).randn(1, z_dim), as the official
 // scripts draw it (models/latents.h), so a seed gives the official image of a
 // converted network, the same on the CPU and the GPU; --noise-mode random
@@ -36,6 +37,7 @@
 #include "train/cli.h"
 #include "train/image_io.h"
 #include "train/npz.h"
+#include "train/video_writer.h"
 
 namespace {
 
@@ -79,9 +81,16 @@ Tensor row(const Tensor& t, int64_t i, Device dev) { return t.defined() ? slice(
 // Flags that only make sense together, and the modes that exclude each other.
 void check_flag_combinations(const cli::Args& args) {
   const bool mixing = args.has("mix-rows") || args.has("mix-cols");
-  if (args.has("z") + args.has("w") + args.has("projected-w") + mixing + args.has("interp") +
+  if (args.has("z") + args.has("w") + args.has("projected-w") + mixing + args.has("interp") + args.has("lerp-video") +
           (args.has("seeds") && !args.has("projected-w")) > 1)
-    throw Error("--seeds, --z, --w, --projected-w, --mix-rows/--mix-cols and --interp each choose what to generate: give one");
+    throw Error("--seeds, --z, --w, --projected-w, --mix-rows/--mix-cols, --interp and --lerp-video each choose "
+                "what to generate: give one");
+  for (const char* f : {"duration", "smoothing", "fps", "zoom", "lerp-seed"})
+    if (args.has(f) && !args.has("lerp-video")) throw Error(std::string("--") + f + " needs --lerp-video");
+  for (const char* f : {"outdir", "raw"})
+    if (args.has(f) && args.has("lerp-video"))
+      throw Error(std::string("--") + f + " does not apply to --lerp-video: the video is its one output");
+  if (args.has("c") && args.has("lerp-video")) throw Error("--c does not apply to --lerp-video; use --class");
   if (mixing && !(args.has("mix-rows") && args.has("mix-cols")))
     throw Error("style mixing needs both --mix-rows and --mix-cols");
   if (args.has("mix-styles") && !mixing) throw Error("--mix-styles needs --mix-rows and --mix-cols");
@@ -292,6 +301,47 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
   return 0;
 }
 
+// PGGAN's util_scripts.generate_interpolation_video: a gw x gh grid of
+// images along the latent walk (models/latents.h: --lerp-seed's draws
+// smoothed over --smoothing seconds, looping) at --fps for --duration
+// seconds, each frame 8-bit as Gs.run makes it, enlarged --zoom times, into
+// --lerp-video through ffmpeg (libx264, 16M, as its moviepy writer). c1: the
+// label of every image (--class), or none.
+int write_latent_walk(const cli::Args& args, const pggan::Generator& G, const Tensor& c1, double lod, Device dev,
+                      int gw, int gh) {
+  const std::string out = args.str("lerp-video");
+  const std::string ffmpeg = find_on_path("ffmpeg");
+  if (ffmpeg.empty())
+    throw Error("--lerp-video writes through the ffmpeg program, which is not on PATH: install ffmpeg");
+  const int fps = static_cast<int>(args.integer("fps")), zoom = static_cast<int>(args.integer("zoom"));
+  const double frames_real = std::nearbyint(args.number("duration") * fps);  // int(np.rint(duration_sec * mp4_fps))
+  if (frames_real < 1 || frames_real > double(kMaxImages))
+    throw Error("--duration " + args.str("duration") + " at --fps " + std::to_string(fps) + " makes " +
+                (frames_real < 1 ? std::string("no frame") : std::string("more than a million frames")));
+  const int64_t frames = static_cast<int64_t>(frames_real);
+  if (gw == 0) gw = gh = 1;
+  const int res = G.config().resolution;
+  const int64_t W = int64_t(gw) * res * zoom, H = int64_t(gh) * res * zoom;
+  if (W > 16384 || H > 16384)
+    throw Error("--lerp-video: frames of " + std::to_string(W) + "x" + std::to_string(H) +
+                " pixels (--grid x resolution x --zoom); at most 16384 a side");
+  const int64_t n = int64_t(gw) * gh;
+  const Tensor z = latent_walk(frames, n, G.latent_size(), args.number("smoothing") * fps,
+                               static_cast<uint32_t>(args.integer("lerp-seed")));
+  const Tensor c = c1.defined() ? concat(std::vector<Tensor>(size_t(n), c1), 0) : c1;
+  io::create_parent_folder(out, "--lerp-video");
+  VideoWriter video(ffmpeg, out, int(W), int(H), fps, "generate");
+  NoGradGuard ng;
+  for (int64_t f = 0; f < frames; ++f) {
+    const Tensor zf = slice(z, 0, f, f + 1).reshape({n, int64_t(G.latent_size())}).to(dev);
+    video.add(grid_video_frame(G.forward(zf, c, lod), gw, gh, zoom, To8Bit::tf_grid));
+  }
+  video.finish();
+  std::cout << "generate: wrote " << out << " (" << cli::count_text(frames, "frame") << " of " << W << "x" << H
+            << " at " << fps << " fps)\n";
+  return 0;
+}
+
 // A PGGAN generator (Gs): --seeds or --z, labels, at --lod or its stored lod.
 int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const std::string& path, Device dev, int gw,
                    int gh) {
@@ -307,6 +357,7 @@ int generate_pggan(const cli::Args& args, const io::SafetensorsFile& file, const
   G->to(dev);
   const double lod = cli::lod_flag(args, G->config().resolution, G->lod(), path);
   const Labels labels = read_labels(args, G->config().label_size, dev);
+  if (args.has("lerp-video")) return write_latent_walk(args, *G, labels.c1, lod, dev, gw, gh);
   const Tensor z = args.has("z") ? read_rows(args.str("z"), G->latent_size(), "--z", "latent_size") : Tensor();
   const std::vector<long long> seeds = z.defined() ? std::vector<long long>{} : args.integers("seeds");
   const int64_t n = z.defined() ? z.size(0) : static_cast<int64_t>(seeds.size());
@@ -341,6 +392,9 @@ int generate_stylegan(const cli::Args& args, const io::SafetensorsFile& file, co
                       int gw, int gh) {
   if (args.has("projected-w"))
     throw Error("--projected-w applies to StyleGAN2 networks; " + path + " holds a StyleGAN (v1) generator");
+  if (args.has("lerp-video"))
+    throw Error("--lerp-video applies to PGGAN networks (its util_scripts); " + path +
+                " holds a StyleGAN (v1) generator");
   const std::unique_ptr<stylegan::Generator> G = stylegan::load_generator(file, path, "G_ema");
   G->to(dev);
   const stylegan::GeneratorConfig& cfg = G->config();
@@ -462,6 +516,20 @@ int run(int argc, char** argv) {
                   cli::integer_list("mix-styles", "LIST", "0-6", "style mixing: indices of the ws taken from the column seed", 0, 1023, 1024),
                   cli::integer_list("interp", "SEED_A,SEED_B", "", "frames interpolated in W (after truncation) between two seeds", 0, cli::kSeedMax, 2),
                   cli::integer("frames", "N", "16", "number of --interp frames, both ends included", 2, kMaxImages),
+                  {"lerp-video", "FILE.mp4", "",
+                   "PGGAN: the latent-walk video of its util_scripts.generate_interpolation_video, through ffmpeg "
+                   "(--grid, --duration, --smoothing, --fps, --zoom, --lerp-seed)"},
+                  cli::number("duration", "SEC", "60", "--lerp-video: its length in seconds", cli::Range::above(0)),
+                  cli::number("smoothing", "SEC", "1",
+                              "--lerp-video: the Gaussian smoothing of the walk, in seconds (sigma; 0: none)",
+                              cli::Range::at_least(0, 3600)),
+                  cli::integer("fps", "N", "30", "--lerp-video: frames per second", 1, 1000),
+                  cli::integer("zoom", "N", "1",
+                               "--lerp-video: each frame enlarged N times (nearest pixels, as the official image_zoom)",
+                               1, 64),
+                  cli::integer("lerp-seed", "N", "1000",
+                               "--lerp-video: the seed of the walk's numpy draws (the official random_seed)", 0,
+                               cli::kSeedMax),
                   cli::number("lod", "LOD", "", "PGGAN, StyleGAN (v1): the level of detail (0: full resolution, k: resolution / 2^k, fractions fade; at most log2(resolution) - 2, the network's 4x4; default: the network's)", cli::Range::at_least(0, 30)),
                   cli::device("device", "cpu", "where to run")});
   if (args.help()) {
@@ -483,6 +551,7 @@ int run(int argc, char** argv) {
   if (!args.has("network")) throw Error("--network is required (see --help)");
   check_flag_combinations(args);
   cli::check_output_file(args, "raw", {"network", "z", "w", "c", "projected-w"});
+  cli::check_output_file(args, "lerp-video", {"network"});
   // generate.py renders projected_w.npz before it reads --trunc or --class,
   // so it uses neither: said, as it says it of --seeds.
   for (const char* f : {"seeds", "trunc", "class"})
@@ -496,6 +565,9 @@ int run(int argc, char** argv) {
   if (network_family(file) == pggan::kFamily) return generate_pggan(args, file, path, dev, gw, gh);
   if (network_family(file) == stylegan::kFamily) return generate_stylegan(args, file, path, dev, gw, gh);
   if (args.has("lod")) throw Error("--lod applies to PGGAN and StyleGAN (v1) networks; " + path + " holds a StyleGAN2 generator");
+  if (args.has("lerp-video"))
+    throw Error("--lerp-video applies to PGGAN networks (its util_scripts); " + path +
+                " holds a StyleGAN2 generator");
   if (args.has("trunc-cutoff")) throw Error("--trunc-cutoff applies to StyleGAN (v1) networks; " + path + " holds a StyleGAN2 generator");
   const std::unique_ptr<Generator> net = stylegan2::load_generator(file, path);
   Generator& G = *net;

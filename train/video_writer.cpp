@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -16,6 +17,38 @@
 #include "engine/io/atomic_file.h"
 
 namespace gf {
+
+std::vector<uint8_t> grid_video_frame(const Tensor& images, int gw, int gh, int zoom, To8Bit how) {
+  GF_CHECK(images.dim() == 4 && (images.size(1) == 1 || images.size(1) == 3) && gw > 0 && gh > 0 &&
+               images.size(0) == int64_t(gw) * gh && zoom >= 1,
+           "grid_video_frame", "expected [" << int64_t(gw) * gh << ", 1 or 3, H, W] images and a zoom >= 1, got "
+                                            << images.desc() << " and " << zoom);
+  const int64_t c = images.size(1), h = images.size(2), w = images.size(3);
+  const int64_t H = h * gh, W = w * gw, ZH = H * zoom, ZW = W * zoom;
+  const std::vector<double> v = images.to(Device::cpu()).to_vector();
+  // The grid as 8-bit values [H, W, c].
+  std::vector<uint8_t> grid(size_t(H * W * c));
+  for (int64_t i = 0; i < int64_t(gw) * gh; ++i)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t y = 0; y < h; ++y)
+        for (int64_t x = 0; x < w; ++x)
+          grid[size_t((((i / gw) * h + y) * W + (i % gw) * w + x) * c + ch)] =
+              to_8_bit(float(v[size_t(((i * c + ch) * h + y) * w + x)]), how);
+  // scipy's zoom at order 0: the input coordinate o * (n - 1) / (N - 1), rounded by floor(x + 0.5).
+  const auto source = [](int64_t o, int64_t n, int64_t N) {
+    return N > 1 ? static_cast<int64_t>(std::floor(double(o) * (double(n - 1) / double(N - 1)) + 0.5)) : 0;
+  };
+  std::vector<uint8_t> out(size_t(ZH * ZW * 3));
+  for (int64_t y = 0; y < ZH; ++y) {
+    const int64_t sy = source(y, H, ZH);
+    for (int64_t x = 0; x < ZW; ++x) {
+      const int64_t sx = source(x, W, ZW);
+      for (int k = 0; k < 3; ++k)
+        out[size_t((y * ZW + x) * 3 + k)] = grid[size_t((sy * W + sx) * c + (c == 1 ? 0 : k))];
+    }
+  }
+  return out;
+}
 
 std::string find_on_path(const std::string& program) {
   const char* path = std::getenv("PATH");

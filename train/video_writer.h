@@ -19,8 +19,18 @@
 #include <vector>
 
 #include "engine/io/temp_file_guard.h"
+#include "engine/tensor.h"
+#include "train/image_io.h"
 
 namespace gf {
+
+// One video frame, interleaved RGB bytes [gh * h * zoom, gw * w * zoom, 3],
+// from images [gw * gh, C, h, w] (C = 1 or 3, in [-1, 1], any device): laid
+// out row-major as the official misc.create_image_grid, each value to 8 bits
+// as `how` says, enlarged as scipy.ndimage.zoom(grid, [zoom, zoom, 1],
+// order=0) does (output pixel o reads input floor(o * (n - 1) / (N - 1) +
+// 0.5)), grey repeated to RGB. gf::Error for another shape.
+std::vector<uint8_t> grid_video_frame(const Tensor& images, int gw, int gh, int zoom, To8Bit how);
 
 // The first executable `program` in PATH's folders (an empty entry is the
 // current folder), or "" when there is none.

@@ -5,7 +5,8 @@
 # output (a file: URL: the path after "file:"), as ffmpeg would. FAKE_FFMPEG_EXIT makes it fail with that status.
 # FAKE_FFMPEG_HANG=1: writes the output at once, its process id to
 # $FAKE_FFMPEG_LOG.pid, and then sleeps without reading (a slow encoder), for
-# a test to interrupt the projector mid-video.
+# a test to interrupt the projector mid-video. FAKE_FFMPEG_DUMP=FILE: the
+# frames' bytes are kept there (their count still goes to .bytes).
 printf '%s\n' "$@" > "$FAKE_FFMPEG_LOG"
 for a in "$@"; do out=$a; done
 case $out in
@@ -17,6 +18,11 @@ if [ -n "${FAKE_FFMPEG_HANG:-}" ]; then
   echo $$ > "$FAKE_FFMPEG_LOG.pid.tmp" && mv "$FAKE_FFMPEG_LOG.pid.tmp" "$FAKE_FFMPEG_LOG.pid"
   exec sleep 60
 fi
-wc -c | tr -d ' ' > "$FAKE_FFMPEG_LOG.bytes"
+if [ -n "${FAKE_FFMPEG_DUMP:-}" ]; then
+  cat > "$FAKE_FFMPEG_DUMP"
+  wc -c < "$FAKE_FFMPEG_DUMP" | tr -d ' ' > "$FAKE_FFMPEG_LOG.bytes"
+else
+  wc -c | tr -d ' ' > "$FAKE_FFMPEG_LOG.bytes"
+fi
 printf 'fake mp4\n' > "$out"
 exit "${FAKE_FFMPEG_EXIT:-0}"

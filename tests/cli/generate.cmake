@@ -317,3 +317,33 @@ foreach(_net "parity_32x3_c4 --class 2" stylegan_16x3 pggan_32x1)
   set_tests_properties(cpu.generate_seeds_numpy_latents_${_name} PROPERTIES PASS_REGULAR_EXPRESSION
                        "seeds draw numpy's latents")
 endforeach()
+# PGGAN's latent-walk video (util_scripts.generate_interpolation_video):
+# a 3x2 grid at zoom 2, 2 s at 15 fps with 0.5 s of smoothing, through a
+# stand-in ffmpeg that keeps the frames; their first, middle and last
+# equal the official recipe (numpy's draws, scipy's smoothing and zoom)
+# rendered by generate --z (tests/cli/lerp_video_frames.py), and ffmpeg got
+# moviepy's flags at 15 fps.
+set(_lv ${_gen}/lerp_video)
+gf_test(cpu.generate_lerp_video
+        COMMAND sh -c "'${GF_PYTHON3}' -c 'import scipy' 2>/dev/null || exit 77; d=${_lv} && rm -rf $d && \
+mkdir -p $d/fakebin && cp ${GF_CLI_DIR}/fake_ffmpeg.sh $d/fakebin/ffmpeg && \
+FAKE_FFMPEG_DUMP=$d/frames FAKE_FFMPEG_LOG=$d/ffmpeg.log PATH=$d/fakebin:$PATH $<TARGET_FILE:generate> \
+--network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --lerp-video $d/out/walk.mp4 --duration 2 --fps 15 \
+--smoothing 0.5 --grid 3x2 --zoom 2 --lerp-seed 7 && test \"$(cat $d/out/walk.mp4)\" = 'fake mp4' && \
+paste -sd ' ' $d/ffmpeg.log | grep -q -- '-s 192x128 -pix_fmt rgb24 -r 15.00 -i - -an -vcodec libx264 -pix_fmt yuv420p -b:v 16M' && \
+'${GF_PYTHON3}' ${GF_CLI_DIR}/lerp_video_frames.py $<TARGET_FILE:generate> ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin \
+$d/frames 30 15 0.5 7 3 2 2 8 $d/work")
+set_tests_properties(cpu.generate_lerp_video PROPERTIES SKIP_RETURN_CODE 77 PASS_REGULAR_EXPRESSION
+                     "wrote .*walk.mp4 \\(30 frames of 192x128 at 15 fps\\).*lerp video frames match")
+gf_expect_error(generate_lerp_video_stylegan2 "^generate: error: --lerp-video applies to PGGAN networks \\(its util_scripts\\); .*parity_256x3.bin holds a StyleGAN2 generator$" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_256x3.bin --lerp-video ${_bad}/v.mp4)
+gf_expect_error(generate_lerp_video_flag_alone "^generate: error: --fps needs --lerp-video$" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --seeds 0 --fps 10)
+gf_expect_error(generate_lerp_video_and_seeds "^generate: error: --seeds, --z, --w, --projected-w, --mix-rows/--mix-cols, --interp and --lerp-video each choose what to generate: give one$" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --seeds 0 --lerp-video ${_bad}/v.mp4)
+gf_expect_error(generate_lerp_video_no_ffmpeg "^generate: error: --lerp-video writes through the ffmpeg program, which is not on PATH: install ffmpeg$" ""
+                /usr/bin/env PATH=${_bad}/nothing $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin
+                --lerp-video ${_bad}/v.mp4)
+gf_expect_error(generate_lerp_video_no_frame "^generate: error: --duration 0.01 at --fps 30 makes no frame$" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --lerp-video ${_bad}/v.mp4
+                --duration 0.01)
