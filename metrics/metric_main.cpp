@@ -250,7 +250,7 @@ void check_metric(const std::string& name, const MetricContext& ctx) {
       GF_CHECK(side >= 16 && (side & (side - 1)) == 0, name,
                "needs images of a power-of-two side of at least 16 (PGGAN's pyramid and scales), got " << side << "x"
                                                                                                        << side);
-      GF_CHECK(ctx.dataset->num_images() > 0 || s.kind == Kind::msssim, name, "needs real images");
+      GF_CHECK(ctx.dataset->num_images() > 0, name, "needs real images");
       break;
     }
   }
@@ -336,7 +336,12 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
       r.results[name + "_avg"] = v.back();
     }
   } else if (s.kind == Kind::msssim) {
-    if (computes) r.results[name] = msssim_metric(ctx.generator, *ctx.dataset, r.num_gen, rng, ctx.feature_opt);
+    if (computes) {
+      const MsssimResult v = msssim_metric(ctx.generator, *ctx.dataset, r.num_gen, ctx.seed, rng, ctx.feature_opt);
+      r.results[name] = v.generated;
+      r.results[name + "_reals"] = v.reals;
+    }
+    r.num_real = r.num_gen;
   } else {
     const FeatureStats st = generator_features(ctx.generator, r.num_gen, ctx.probabilities, rng, true, false, ctx.feature_opt);
     if (computes) {

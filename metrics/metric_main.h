@@ -22,7 +22,8 @@
 //   swd16k       sliced Wasserstein distance x 1e3 of 16384 generated and
 //                16384 real images' Laplacian pyramid patches, per level
 //                side (swd16k_<side>, 16 and up) and their mean (swd16k_avg);
-//   msssim20k    mean MS-SSIM of 10000 pairs of generated images.
+//   msssim20k    mean MS-SSIM of 10000 pairs of generated images, and of
+//                10000 pairs of real ones (msssim20k_reals).
 // FID, KID and IS run the Inception detector; PR and PPL run VGG16
 // (models/perceptual/vgg16.h): its fc2 features (PR), its LPIPS embedding
 // (PPL). PPL needs a generator with a mapping network (StyleGAN, StyleGAN2),

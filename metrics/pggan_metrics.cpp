@@ -1,6 +1,8 @@
 #include "metrics/pggan_metrics.h"
 
 #include <algorithm>
+#include <functional>
+#include <string>
 
 #include "engine/error.h"
 #include "engine/numpy_random_state.h"
@@ -42,6 +44,49 @@ std::vector<uint8_t> generated_minibatch(const ImageGenerator& generator, int64_
   return out;
 }
 
+// Real images first .. first + n - 1 of the evaluation as 8-bit [n, 3, side,
+// side]: the dataset's unflipped items cycled (the official reader repeats),
+// grey repeated to RGB; where the run mirrors (the dataset holds x-flips),
+// each flipped where a draw of rs falls under 0.5, the minibatch's draws
+// first (apply_mirror_augment's np.random.rand(n) < 0.5).
+std::vector<uint8_t> real_minibatch(const Dataset& dataset, const std::vector<int64_t>& items, int64_t first,
+                                    int64_t n, NumpyRandomState& rs) {
+  const int64_t side = dataset.resolution(), c = dataset.channels();
+  std::vector<bool> flip(size_t(n), false);
+  if (dataset.size() > dataset.num_images())
+    for (int64_t i = 0; i < n; ++i) flip[size_t(i)] = rs.random_sample() < 0.5;
+  std::vector<uint8_t> batch(size_t(n * 3 * side * side)), img(size_t(c * side * side));
+  for (int64_t i = 0; i < n; ++i) {
+    dataset.image(items[size_t((first + i) % int64_t(items.size()))], img.data());
+    for (int64_t ch = 0; ch < 3; ++ch)
+      for (int64_t y = 0; y < side; ++y)
+        for (int64_t x = 0; x < side; ++x)
+          batch[size_t(((i * 3 + ch) * side + y) * side + x)] =
+              img[size_t(((c == 1 ? 0 : ch) * side + y) * side + (flip[size_t(i)] ? side - 1 - x : x))];
+  }
+  return batch;
+}
+
+// The mean MS-SSIM of num images' pairs 0-1, 2-3, ..., the images made a
+// minibatch at a time by make(first, n) (8-bit [n, 3, side, side]).
+double mean_pair_msssim(int64_t num, int64_t mb, int64_t side, const std::string& tag, const FeatureOptions& opt,
+                        const std::function<std::vector<uint8_t>(int64_t, int64_t)>& make) {
+  const int64_t image = 3 * side * side;
+  Progress done(opt.progress, tag, num);
+  double sum = 0;
+  for (int64_t b = 0; b < num; b += mb) {
+    const int64_t n = std::min(mb, num - b);
+    const std::vector<uint8_t> px = make(b, n);
+    std::vector<double> scores(size_t(n / 2));
+    cpu::parallel_for(n / 2, n > 2, [&](int64_t p) {
+      scores[size_t(p)] = ms_ssim(px.data() + 2 * p * image, px.data() + (2 * p + 1) * image, 3, side);
+    });
+    for (double s : scores) sum += s;  // in pair order: the same sum at any thread count
+    done.update(b + n);
+  }
+  return sum / double(num / 2);
+}
+
 void check_pggan_metric_setup(const Dataset& dataset, int64_t minibatch, const FeatureOptions& opt) {
   const int64_t side = dataset.resolution();
   GF_CHECK(side >= 16 && (side & (side - 1)) == 0, "pggan metrics",
@@ -56,32 +101,17 @@ int64_t pggan_metric_minibatch(int64_t side) { return std::clamp<int64_t>(8192 /
 
 std::vector<double> swd_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, uint64_t seed,
                                gf::Generator& rng, const FeatureOptions& opt) {
-  const int64_t side = dataset.resolution(), mb = pggan_metric_minibatch(side), plane = side * side;
+  const int64_t side = dataset.resolution(), mb = pggan_metric_minibatch(side);
   check_pggan_metric_setup(dataset, mb, opt);
   const std::vector<int64_t> items = real_items(dataset, /*keep_xflips=*/false, 0);
   GF_CHECK(!items.empty() && num > 0, "swd", "needs real and generated images");
-  // The official run mirrors each real image at random where the run mirrored.
-  const bool mirror = dataset.size() > dataset.num_images();
   const SwdOptions swd;
   NumpyRandomState rs(static_cast<uint32_t>(seed));
   SwdDescriptors real(side, num, swd), fake(side, num, swd);
   Progress reals_done(opt.progress, "swd real images", num), fakes_done(opt.progress, "swd generated images", num);
-  std::vector<uint8_t> batch(size_t(mb * 3 * plane)), img(size_t(dataset.channels() * plane));
   for (int64_t b = 0; b < num; b += mb) {
     const int64_t n = std::min(mb, num - b);
-    std::vector<bool> flip(size_t(n), false);
-    if (mirror)
-      for (int64_t i = 0; i < n; ++i) flip[size_t(i)] = rs.random_sample() < 0.5;
-    for (int64_t i = 0; i < n; ++i) {
-      dataset.image(items[size_t((b + i) % int64_t(items.size()))], img.data());
-      const int64_t c = dataset.channels();
-      for (int64_t ch = 0; ch < 3; ++ch)
-        for (int64_t y = 0; y < side; ++y)
-          for (int64_t x = 0; x < side; ++x)
-            batch[size_t(((i * 3 + ch) * side + y) * side + x)] =
-                img[size_t(((c == 1 ? 0 : ch) * side + y) * side + (flip[size_t(i)] ? side - 1 - x : x))];
-    }
-    real.add(batch.data(), n, rs);
+    real.add(real_minibatch(dataset, items, b, n, rs).data(), n, rs);
     reals_done.update(b + n);
   }
   for (int64_t b = 0; b < num; b += mb) {
@@ -94,24 +124,22 @@ std::vector<double> swd_metric(const ImageGenerator& generator, const Dataset& d
   return swd_x1e3(real, fake, swd, rs);
 }
 
-double msssim_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, gf::Generator& rng,
-                     const FeatureOptions& opt) {
-  const int64_t side = dataset.resolution(), mb = pggan_metric_minibatch(side), image = 3 * side * side;
+MsssimResult msssim_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, uint64_t seed,
+                           gf::Generator& rng, const FeatureOptions& opt) {
+  const int64_t side = dataset.resolution(), mb = pggan_metric_minibatch(side);
   check_pggan_metric_setup(dataset, mb, opt);
   GF_CHECK(num >= 2 && num % 2 == 0, "msssim", "needs an even number of images, at least 2, got " << num);
-  Progress done(opt.progress, "msssim generated images", num);
-  double sum = 0;
-  for (int64_t b = 0; b < num; b += mb) {
-    const int64_t n = std::min(mb, num - b);
-    const std::vector<uint8_t> px = generated_minibatch(generator, b, n, side, rng, opt);
-    std::vector<double> scores(size_t(n / 2));
-    cpu::parallel_for(n / 2, n > 2, [&](int64_t p) {
-      scores[size_t(p)] = ms_ssim(px.data() + 2 * p * image, px.data() + (2 * p + 1) * image, 3, side);
-    });
-    for (double s : scores) sum += s;  // in pair order: the same sum at any thread count
-    done.update(b + n);
-  }
-  return sum / double(num / 2);
+  const std::vector<int64_t> items = real_items(dataset, /*keep_xflips=*/false, 0);
+  GF_CHECK(!items.empty(), "msssim", "needs real images");
+  NumpyRandomState rs(static_cast<uint32_t>(seed));
+  MsssimResult r;
+  r.reals = mean_pair_msssim(num, mb, side, "msssim real images", opt, [&](int64_t b, int64_t n) {
+    return real_minibatch(dataset, items, b, n, rs);
+  });
+  r.generated = mean_pair_msssim(num, mb, side, "msssim generated images", opt, [&](int64_t b, int64_t n) {
+    return generated_minibatch(generator, b, n, side, rng, opt);
+  });
+  return r;
 }
 
 }  // namespace gf::metrics

@@ -13,7 +13,10 @@
 //    NumpyRandomState(seed): the reals' minibatches, then the generated
 //    ones, then the directions. Results: SWDx1e3 per level side, then avg.
 //  - msssim: num generated images (even) paired 0-1, 2-3, ... (within each
-//    minibatch, as the official pairs them), metrics/ms_ssim.h; the mean.
+//    minibatch, as the official pairs them), metrics/ms_ssim.h; the mean;
+//    and the same of num real images (taken and mirrored as SWD's, from
+//    NumpyRandomState(seed)), the official table's Reals row, which the
+//    paper quotes beside it.
 // The generated images come from batch_rng(rng, j) batches of
 // opt.batch_gen images (metrics/compute_features.h), as the other metrics
 // draw them: the same seed gives the same images as FID's. The official
@@ -40,8 +43,12 @@ int64_t pggan_metric_minibatch(int64_t side);
 std::vector<double> swd_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, uint64_t seed,
                                gf::Generator& rng, const FeatureOptions& opt);
 
-// The mean MS-SSIM of num / 2 pairs of generated images (num even, >= 2).
-double msssim_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, gf::Generator& rng,
-                     const FeatureOptions& opt);
+// The mean MS-SSIM of num / 2 pairs of generated images (num even, >= 2),
+// and of num / 2 pairs of real ones (the real pass first).
+struct MsssimResult {
+  double generated = 0, reals = 0;
+};
+MsssimResult msssim_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, uint64_t seed,
+                           gf::Generator& rng, const FeatureOptions& opt);
 
 }  // namespace gf::metrics

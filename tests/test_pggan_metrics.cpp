@@ -280,16 +280,31 @@ TEST_CASE("swd_metric: the reals cycled and mirrored at random, the generated im
   }
 }
 
-TEST_CASE("msssim_metric: the mean over consecutive pairs of 8-bit images", "[pggan_metrics]") {
-  const std::vector<uint8_t> px = grey_images(6, 3);
-  const Dataset ds("tiny", 16, 1, grey_images(2, 0), std::vector<int64_t>{}, DatasetOptions());
+TEST_CASE("msssim_metric: the mean over consecutive pairs of 8-bit images, generated and real", "[pggan_metrics]") {
+  const std::vector<uint8_t> px = grey_images(6, 3), real_px = grey_images(5, 1);
+  const auto mean_of_pairs = [](const std::vector<uint8_t>& rgb, int pairs) {
+    double sum = 0;
+    for (int p = 0; p < pairs; ++p) sum += ms_ssim(rgb.data() + 2 * p * 768, rgb.data() + (2 * p + 1) * 768, 3, 16);
+    return sum / pairs;
+  };
+  for (const bool mirror : {false, true}) {
+    INFO("mirror " << mirror);
+    DatasetOptions o;
+    o.xflip = mirror;
+    const Dataset ds("tiny", 16, 1, real_px, std::vector<int64_t>{}, o);
+    gf::Generator rng(1);
+    const MsssimResult got = msssim_metric(replay(px), ds, 6, 1000, rng, FeatureOptions());
+    CHECK(got.generated == mean_of_pairs(three_channels_of(px, 0, 6, 6, {}), 3));
+    // The reals: items 0-4, 0 again (cycled), flipped where numpy's draws say (mirror only).
+    NumpyRandomState rs(1000);
+    std::vector<bool> flip;
+    for (int i = 0; mirror && i < 6; ++i) flip.push_back(rs.random_sample() < 0.5);
+    CHECK(got.reals == mean_of_pairs(three_channels_of(real_px, 0, 6, 5, flip), 3));
+    CHECK(got.reals != got.generated);
+  }
+  const Dataset ds("tiny", 16, 1, real_px, std::vector<int64_t>{}, DatasetOptions());
   gf::Generator rng(1);
-  const double got = msssim_metric(replay(px), ds, 6, rng, FeatureOptions());
-  const std::vector<uint8_t> rgb = three_channels_of(px, 0, 6, 6, {});
-  double sum = 0;
-  for (int p = 0; p < 3; ++p) sum += ms_ssim(rgb.data() + 2 * p * 768, rgb.data() + (2 * p + 1) * 768, 3, 16);
-  CHECK(got == sum / 3);
-  CHECK_THROWS_WITH(msssim_metric(replay(px), ds, 5, rng, FeatureOptions()), Catch::Contains("even number"));
+  CHECK_THROWS_WITH(msssim_metric(replay(px), ds, 5, 0, rng, FeatureOptions()), Catch::Contains("even number"));
   // Through the registry: --metric-items 5 makes 4 images (two pairs), and
   // a side under 16 is refused by name.
   MetricContext ctx;
@@ -298,6 +313,7 @@ TEST_CASE("msssim_metric: the mean over consecutive pairs of 8-bit images", "[pg
   ctx.max_items = 5;
   const MetricResult r = calc_metric("msssim20k", ctx);
   CHECK(r.num_gen == 4);
+  CHECK(r.results.contains("msssim20k_reals"));
   const Dataset small("tiny", 8, 1, std::vector<uint8_t>(64 * 2, 7), std::vector<int64_t>{}, DatasetOptions());
   ctx.dataset = &small;
   CHECK_THROWS_WITH(check_metric("swd16k", ctx),
