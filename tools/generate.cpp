@@ -301,6 +301,22 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
   return 0;
 }
 
+// Where --lerp-video's file goes, as the other outputs a user names: through
+// a link to the file it leads to (created there when dangling); the
+// temporary-and-rename would replace a device, pipe or socket with a plain
+// file (--lerp-video /dev/null replaced the device), so one is refused.
+std::string video_destination(const std::string& given) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(given, ec);
+  if (fs::exists(st) && !fs::is_regular_file(st))
+    throw Error("--lerp-video " + given + ": " +
+                (fs::is_directory(st) ? std::string("a folder, not a file")
+                                      : std::string("not a plain file (a device, pipe or socket): the video is "
+                                                    "written to a temporary file and renamed; give a file's path")));
+  return fs::is_symlink(fs::symlink_status(given, ec)) ? io::link_target(given, "--lerp-video") : given;
+}
+
 // PGGAN's util_scripts.generate_interpolation_video: a gw x gh grid of
 // images along the latent walk (models/latents.h: --lerp-seed's draws
 // smoothed over --smoothing seconds, looping) at --fps for --duration
@@ -310,34 +326,48 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
 int write_latent_walk(const cli::Args& args, const pggan::Generator& G, const Tensor& c1, double lod, Device dev,
                       int gw, int gh) {
   const std::string out = args.str("lerp-video");
-  const std::string ffmpeg = find_on_path("ffmpeg");
-  if (ffmpeg.empty())
-    throw Error("--lerp-video writes through the ffmpeg program, which is not on PATH: install ffmpeg");
   const int fps = static_cast<int>(args.integer("fps")), zoom = static_cast<int>(args.integer("zoom"));
-  const double frames_real = std::nearbyint(args.number("duration") * fps);  // int(np.rint(duration_sec * mp4_fps))
-  if (frames_real < 1 || frames_real > double(kMaxImages))
+  const double duration = args.number("duration");
+  // The walk's frames, int(np.rint(duration_sec * mp4_fps)); moviepy writes
+  // one frame for each t of np.arange(0, duration, 1 / fps), the walk's
+  // frame clip(round(t * fps), 0, frames - 1): one more where the product
+  // is not whole (the last frame again).
+  const double walk_real = std::nearbyint(duration * fps), step = 1.0 / fps;
+  const double written_real = std::ceil(duration / step);
+  if (walk_real < 1 || written_real > double(kMaxImages))
     throw Error("--duration " + args.str("duration") + " at --fps " + std::to_string(fps) + " makes " +
-                (frames_real < 1 ? std::string("no frame") : std::string("more than a million frames")));
-  const int64_t frames = static_cast<int64_t>(frames_real);
+                (walk_real < 1 ? std::string("no frame") : std::string("more than a million frames")));
+  const int64_t frames = static_cast<int64_t>(walk_real), written = static_cast<int64_t>(written_real);
   if (gw == 0) gw = gh = 1;
   const int res = G.config().resolution;
   const int64_t W = int64_t(gw) * res * zoom, H = int64_t(gh) * res * zoom;
   if (W > 16384 || H > 16384)
     throw Error("--lerp-video: frames of " + std::to_string(W) + "x" + std::to_string(H) +
                 " pixels (--grid x resolution x --zoom); at most 16384 a side");
+  const std::string dest = video_destination(out);
+  const std::string ffmpeg = find_on_path("ffmpeg");  // after the flags' checks, which need no ffmpeg
+  if (ffmpeg.empty())
+    throw Error("--lerp-video writes through the ffmpeg program, which is not on PATH: install ffmpeg");
   const int64_t n = int64_t(gw) * gh;
   const Tensor z = latent_walk(frames, n, G.latent_size(), args.number("smoothing") * fps,
                                static_cast<uint32_t>(args.integer("lerp-seed")));
   const Tensor c = c1.defined() ? concat(std::vector<Tensor>(size_t(n), c1), 0) : c1;
-  io::create_parent_folder(out, "--lerp-video");
-  VideoWriter video(ffmpeg, out, int(W), int(H), fps, "generate");
+  io::create_parent_folder(dest, "--lerp-video");
+  VideoWriter video(ffmpeg, dest, int(W), int(H), fps, VideoFlavor::moviepy, "generate");
   NoGradGuard ng;
-  for (int64_t f = 0; f < frames; ++f) {
-    const Tensor zf = slice(z, 0, f, f + 1).reshape({n, int64_t(G.latent_size())}).to(dev);
-    video.add(grid_video_frame(G.forward(zf, c, lod), gw, gh, zoom, To8Bit::tf_grid));
+  std::vector<uint8_t> frame;
+  int64_t shown = -1;
+  for (int64_t i = 0; i < written; ++i) {
+    const int64_t f = std::clamp<int64_t>(static_cast<int64_t>(std::nearbyint(double(i) * step * fps)), 0, frames - 1);
+    if (f != shown) {
+      const Tensor zf = slice(z, 0, f, f + 1).reshape({n, int64_t(G.latent_size())}).to(dev);
+      frame = grid_video_frame(G.forward(zf, c, lod), gw, gh, zoom, To8Bit::tf_grid);
+      shown = f;
+    }
+    video.add(frame);
   }
   video.finish();
-  std::cout << "generate: wrote " << out << " (" << cli::count_text(frames, "frame") << " of " << W << "x" << H
+  std::cout << "generate: wrote " << out << " (" << cli::count_text(written, "frame") << " of " << W << "x" << H
             << " at " << fps << " fps)\n";
   return 0;
 }

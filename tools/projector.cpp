@@ -211,7 +211,7 @@ int run(int argc, char** argv) {
   results.commit();
   if (save_video) {
     std::cout << "Saving optimization progress video \"" << outdir << "/proj.mp4\"" << std::endl;
-    VideoWriter video(ffmpeg, outdir + "/proj.mp4", 2 * res, res, 10, "projector");
+    VideoWriter video(ffmpeg, outdir + "/proj.mp4", 2 * res, res, 10, VideoFlavor::imageio, "projector");
     for (int k = 0; k < opt.num_steps; ++k) {
       const std::vector<uint8_t> synth = to_rgb_bytes(G->synthesis.forward(stylegan2::projected_ws(p, k, num_ws).to(dev), so));
       std::vector<uint8_t> frame(size_t(res) * 2 * res * 3);

@@ -65,12 +65,12 @@ std::string find_on_path(const std::string& program) {
 }
 
 VideoWriter::VideoWriter(const std::string& ffmpeg, const std::string& path, int w, int h, int fps,
-                         const std::string& program)
+                         VideoFlavor flavor, const std::string& program)
     : path_(path), tmp_(io::create_guarded_temporary(path, guard_, program)), program_(program) {
   // Made here, this process's alone (another's of the same process id is
   // passed over); ffmpeg's -y writes over it. Removed if ffmpeg cannot start.
   try {
-    start(ffmpeg, w, h, fps);
+    start(ffmpeg, w, h, fps, flavor);
   } catch (...) {
     std::remove(tmp_.c_str());  // before guard_'s destructor lets a held signal through
     throw;
@@ -83,14 +83,20 @@ VideoWriter::~VideoWriter() {
   std::filesystem::remove(tmp_, ec);
 }
 
-void VideoWriter::start(const std::string& ffmpeg, int w, int h, int fps) {
-  const int W = (w + 15) / 16 * 16, H = (h + 15) / 16 * 16;
+void VideoWriter::start(const std::string& ffmpeg, int w, int h, int fps, VideoFlavor flavor) {
   char rate[32];
   std::snprintf(rate, sizeof rate, "%.2f", double(fps));  // imageio's and moviepy's '%.02f'
   std::vector<std::string> a{ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-vcodec", "rawvideo", "-s",
                              std::to_string(w) + "x" + std::to_string(h), "-pix_fmt", "rgb24", "-r", rate,
-                             "-i", "-", "-an", "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-b:v", "16M"};
-  if (W != w || H != h) a.insert(a.end(), {"-vf", "scale=" + std::to_string(W) + ":" + std::to_string(H)});
+                             "-i", "-", "-an"};
+  if (flavor == VideoFlavor::imageio) {
+    a.insert(a.end(), {"-vcodec", "libx264", "-pix_fmt", "yuv420p", "-b:v", "16M"});
+    const int W = (w + 15) / 16 * 16, H = (h + 15) / 16 * 16;
+    if (W != w || H != h) a.insert(a.end(), {"-vf", "scale=" + std::to_string(W) + ":" + std::to_string(H)});
+  } else {
+    a.insert(a.end(), {"-vcodec", "libx264", "-preset", "medium", "-b", "16M"});
+    if (w % 2 == 0 && h % 2 == 0) a.insert(a.end(), {"-pix_fmt", "yuv420p"});
+  }
   a.insert(a.end(), {"-f", "mp4", "file:" + tmp_});
   std::vector<char*> argv;
   for (std::string& s : a) argv.push_back(s.data());

@@ -1,15 +1,13 @@
 // MP4 videos through the ffmpeg program, as the official scripts write
-// theirs: the projector's proj.mp4 (imageio's writer: libx264, 10 fps, 16M)
-// and generate's latent walk (PGGAN's generate_interpolation_video, through
-// moviepy: libx264, 30 fps, 16M). Frames go to ffmpeg as raw RGB through a
-// pipe, into a temporary file renamed to the path when ffmpeg succeeds.
-// Sizes that are not multiples of 16 are scaled up to them, as imageio's
-// macro_block_size does (the powers of two of the networks' images are
-// untouched). ffmpeg runs without a shell, so no path is ever parsed as a
-// command, and its output is named through ffmpeg's file: protocol, so no
-// path is taken for an option (an --outdir "-x") or another protocol (one
-// with a colon). A SIGINT or SIGTERM meanwhile kills ffmpeg and removes its
-// temporary (io::TempFileGuard) before the program dies of it.
+// theirs (VideoFlavor): the projector's proj.mp4 through imageio's writer,
+// generate's latent walk (PGGAN's generate_interpolation_video) through
+// moviepy's. Frames go to ffmpeg as raw RGB through a pipe, into a temporary
+// file renamed to the path when ffmpeg succeeds. ffmpeg runs without a
+// shell, so no path is ever parsed as a command, and its output is named
+// through ffmpeg's file: protocol, so no path is taken for an option (an
+// --outdir "-x") or another protocol (one with a colon). A SIGINT or SIGTERM
+// meanwhile kills ffmpeg and removes its temporary (io::TempFileGuard)
+// before the program dies of it.
 #pragma once
 #include <sys/types.h>
 
@@ -36,13 +34,27 @@ std::vector<uint8_t> grid_video_frame(const Tensor& images, int gw, int gh, int 
 // current folder), or "" when there is none.
 std::string find_on_path(const std::string& program);
 
+// The encoder flags of the two official writers.
+enum class VideoFlavor {
+  // imageio's ffmpeg writer (StyleGAN2-ADA's projector.py): libx264,
+  // yuv420p, -b:v 16M, sizes scaled up to multiples of 16 (its
+  // macro_block_size).
+  imageio,
+  // moviepy's write_videofile (PGGAN's util_scripts, moviepy 0.2.3's
+  // ffmpeg_writer): libx264 -preset medium -b 16M, yuv420p where both sides
+  // are even, no scaling.
+  moviepy,
+};
+
 class VideoWriter {
  public:
-  // ffmpeg: the program (find_on_path("ffmpeg")); path: the .mp4 to write;
-  // w x h: each frame's size in pixels; fps: frames per second; program:
-  // who writes it, for the error lines ("projector", "generate"). Throws
+  // ffmpeg: the program (find_on_path("ffmpeg")); path: the .mp4 to write
+  // (a plain file's name: the rename replaces whatever is there); w x h:
+  // each frame's size in pixels; fps: frames per second; program: who
+  // writes it, for the error lines ("projector", "generate"). Throws
   // gf::Error when ffmpeg cannot start (the temporary is removed).
-  VideoWriter(const std::string& ffmpeg, const std::string& path, int w, int h, int fps, const std::string& program);
+  VideoWriter(const std::string& ffmpeg, const std::string& path, int w, int h, int fps, VideoFlavor flavor,
+              const std::string& program);
   ~VideoWriter();
   VideoWriter(const VideoWriter&) = delete;
   VideoWriter& operator=(const VideoWriter&) = delete;
@@ -54,7 +66,7 @@ class VideoWriter {
   void finish();
 
  private:
-  void start(const std::string& ffmpeg, int w, int h, int fps);
+  void start(const std::string& ffmpeg, int w, int h, int fps, VideoFlavor flavor);
   int wait();
   // guard_ before tmp_, which create_guarded_temporary sets it for; released
   // after the destructor removed the file.

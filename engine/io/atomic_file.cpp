@@ -105,22 +105,7 @@ std::string temp_name_try(const std::string& path, int attempt, std::optional<st
 
 std::string temp_name(const std::string& path) { return tagged_temp_name(path, ""); }
 
-namespace {
-
-// Where write_atomic's bytes go for `given`: the file to rename a temporary
-// over (a link's file: the file is replaced and the link kept, as editors
-// do), or in_place for a device, a pipe or a descriptor's name. Throws for
-// an empty name, a folder, a block device or a socket.
-struct Destination {
-  std::string path;
-  bool in_place = false;
-  mode_t mode = 0;  // the permissions of the file replaced, kept by the new one; 0 for a new file
-};
-
-// The file a dangling link leads to (followed through further links), where
-// `cp` or a shell's `>` would create it; `given` itself when it is no link.
-// Throws for a loop of links, as cp refuses one.
-std::string dangling_link_target(const std::string& given, const std::string& who) {
+std::string link_target(const std::string& given, const std::string& who) {
   namespace fs = std::filesystem;
   fs::path p = given;
   std::error_code ec;
@@ -134,6 +119,19 @@ std::string dangling_link_target(const std::string& given, const std::string& wh
   const fs::path resolved = fs::weakly_canonical(p, ec);
   return ec ? p.lexically_normal().string() : resolved.string();
 }
+
+
+namespace {
+
+// Where write_atomic's bytes go for `given`: the file to rename a temporary
+// over (a link's file: the file is replaced and the link kept, as editors
+// do), or in_place for a device, a pipe or a descriptor's name. Throws for
+// an empty name, a folder, a block device or a socket.
+struct Destination {
+  std::string path;
+  bool in_place = false;
+  mode_t mode = 0;  // the permissions of the file replaced, kept by the new one; 0 for a new file
+};
 
 Destination destination(const std::string& given, const std::string& who, Link link) {
   if (given.empty()) throw Error(prefix(who) + "cannot write a file with an empty name");
@@ -149,7 +147,7 @@ Destination destination(const std::string& given, const std::string& who, Link l
   const bool exists = ::stat(given.c_str(), &st) == 0;
   if (given.back() == '/' || (exists && S_ISDIR(st.st_mode)))
     throw Error(prefix(who) + "cannot write " + given + ": a folder, not a file");
-  if (!exists) return {is_link ? dangling_link_target(given, who) : given, false, 0};
+  if (!exists) return {is_link ? link_target(given, who) : given, false, 0};
   if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || (S_ISREG(st.st_mode) && names_file_descriptor(given)))
     return {given, true, 0};
   if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))

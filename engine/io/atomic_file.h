@@ -23,6 +23,13 @@ namespace gf::io {
 // file name cut short where that would pass 255 bytes.
 std::string temp_name(const std::string& path);
 
+// The file a link leads to (followed through further links, the last
+// one's target made absolute and normalized), where `cp` or a shell's `>`
+// would write it, a dangling link's too; `given` itself when it is no link.
+// Throws gf::Error("<who>: cannot write <given>: ...") for a loop of links,
+// as cp refuses one.
+std::string link_target(const std::string& given, const std::string& who);
+
 class TempFileGuard;
 
 // For a temporary written outside write_atomic (the projector's video, which

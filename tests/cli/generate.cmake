@@ -322,7 +322,9 @@ endforeach()
 # stand-in ffmpeg that keeps the frames; their first, middle and last
 # equal the official recipe (numpy's draws, scipy's smoothing and zoom)
 # rendered by generate --z (tests/cli/lerp_video_frames.py), and ffmpeg got
-# moviepy's flags at 15 fps.
+# moviepy's flags at 15 fps. Then 1.01 s at 10 fps: 10 frames of the walk,
+# 11 written as moviepy writes them (the last twice), into the file a link
+# leads to (the link kept).
 set(_lv ${_gen}/lerp_video)
 gf_test(cpu.generate_lerp_video
         COMMAND sh -c "'${GF_PYTHON3}' -c 'import scipy' 2>/dev/null || exit 77; d=${_lv} && rm -rf $d && \
@@ -330,11 +332,16 @@ mkdir -p $d/fakebin && cp ${GF_CLI_DIR}/fake_ffmpeg.sh $d/fakebin/ffmpeg && \
 FAKE_FFMPEG_DUMP=$d/frames FAKE_FFMPEG_LOG=$d/ffmpeg.log PATH=$d/fakebin:$PATH $<TARGET_FILE:generate> \
 --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --lerp-video $d/out/walk.mp4 --duration 2 --fps 15 \
 --smoothing 0.5 --grid 3x2 --zoom 2 --lerp-seed 7 && test \"$(cat $d/out/walk.mp4)\" = 'fake mp4' && \
-paste -sd ' ' $d/ffmpeg.log | grep -q -- '-s 192x128 -pix_fmt rgb24 -r 15.00 -i - -an -vcodec libx264 -pix_fmt yuv420p -b:v 16M' && \
+paste -sd ' ' $d/ffmpeg.log | grep -q -- '-s 192x128 -pix_fmt rgb24 -r 15.00 -i - -an -vcodec libx264 -preset medium -b 16M -pix_fmt yuv420p -f mp4 file:/' && \
 '${GF_PYTHON3}' ${GF_CLI_DIR}/lerp_video_frames.py $<TARGET_FILE:generate> ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin \
-$d/frames 30 15 0.5 7 3 2 2 8 $d/work")
+$d/frames 2 15 0.5 7 3 2 2 8 $d/work && ln -s $d/out/target.mp4 $d/link.mp4 && \
+FAKE_FFMPEG_DUMP=$d/frames11 FAKE_FFMPEG_LOG=$d/ffmpeg.log PATH=$d/fakebin:$PATH $<TARGET_FILE:generate> \
+--network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --lerp-video $d/link.mp4 --duration 1.01 --fps 10 && \
+test -L $d/link.mp4 && test \"$(cat $d/out/target.mp4)\" = 'fake mp4' && \
+'${GF_PYTHON3}' ${GF_CLI_DIR}/lerp_video_frames.py $<TARGET_FILE:generate> ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin \
+$d/frames11 1.01 10 1 1000 1 1 1 8 $d/work11")
 set_tests_properties(cpu.generate_lerp_video PROPERTIES SKIP_RETURN_CODE 77 PASS_REGULAR_EXPRESSION
-                     "wrote .*walk.mp4 \\(30 frames of 192x128 at 15 fps\\).*lerp video frames match")
+                     "wrote .*walk.mp4 \\(30 frames of 192x128 at 15 fps\\).*lerp video frames match.*wrote .*link.mp4 \\(11 frames of 32x32 at 10 fps\\).*lerp video frames match")
 gf_expect_error(generate_lerp_video_stylegan2 "^generate: error: --lerp-video applies to PGGAN networks \\(its util_scripts\\); .*parity_256x3.bin holds a StyleGAN2 generator$" ""
                 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_256x3.bin --lerp-video ${_bad}/v.mp4)
 gf_expect_error(generate_lerp_video_flag_alone "^generate: error: --fps needs --lerp-video$" ""
@@ -344,6 +351,10 @@ gf_expect_error(generate_lerp_video_and_seeds "^generate: error: --seeds, --z, -
 gf_expect_error(generate_lerp_video_no_ffmpeg "^generate: error: --lerp-video writes through the ffmpeg program, which is not on PATH: install ffmpeg$" ""
                 /usr/bin/env PATH=${_bad}/nothing $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin
                 --lerp-video ${_bad}/v.mp4)
+# The video is written to a temporary and renamed: over a device that would
+# put a plain file in its place (--lerp-video /dev/null did), so one is refused.
+gf_expect_error(generate_lerp_video_device "^generate: error: --lerp-video /dev/null: not a plain file \\(a device, pipe or socket\\)" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --lerp-video /dev/null)
 gf_expect_error(generate_lerp_video_no_frame "^generate: error: --duration 0.01 at --fps 30 makes no frame$" ""
                 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --lerp-video ${_bad}/v.mp4
                 --duration 0.01)

@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """generate --lerp-video's frames against the official recipe (tests/cli/generate.cmake):
-  lerp_video_frames.py GENERATE NETWORK DUMP FRAMES FPS SMOOTHING SEED GW GH ZOOM Z_DIM WORK
-DUMP holds the raw RGB frames generate sent to (a stand-in) ffmpeg. For the
-first, a middle and the last frame this makes the official latents
+  lerp_video_frames.py GENERATE NETWORK DUMP DURATION FPS SMOOTHING SEED GW GH ZOOM Z_DIM WORK
+DUMP holds the raw RGB frames generate sent to (a stand-in) ffmpeg: as
+moviepy writes them, one for each t of np.arange(0, DURATION, 1 / FPS),
+showing the walk's frame clip(round(t * FPS), 0, frames - 1) of frames =
+int(np.rint(DURATION * FPS)). For the first, a middle and the last frame
+written this makes the official latents
 (tools/make_latent_walk_golden.py's walk: numpy's draws, scipy's
 gaussian_filter, the rms), renders them with `GENERATE --z ... --raw`, makes
 them 8-bit as PGGAN's Gs.run (rint(x * 127.5 + 127.5), clipped), lays them
@@ -38,19 +41,22 @@ def expected_frame(gen, net, z, gw, gh, zoom, work):
 
 def main():
     gen, net, dump = sys.argv[1:4]
-    frames, fps = int(sys.argv[4]), int(sys.argv[5])
+    duration, fps = float(sys.argv[4]), int(sys.argv[5])
     smoothing = float(sys.argv[6])
     seed, gw, gh, zoom, z_dim = (int(v) for v in sys.argv[7:12])
     work = sys.argv[12]
     os.makedirs(work, exist_ok=True)
+    frames = int(np.rint(duration * fps))
+    times = np.arange(0, duration, 1.0 / fps)
     raw = np.fromfile(dump, dtype=np.uint8)
-    per_frame = raw.size // frames
-    if raw.size != per_frame * frames:
-        print(f"{raw.size} bytes are not {frames} frames")
+    per_frame = raw.size // len(times)
+    if raw.size != per_frame * len(times):
+        print(f"{raw.size} bytes are not {len(times)} frames")
         return 1
     walk = golden.walk(frames, gw * gh, z_dim, smoothing * fps, seed)
-    for f in sorted({0, frames // 2, frames - 1}):
-        want = expected_frame(gen, net, walk[f], gw, gh, zoom, work)
+    for f in sorted({0, len(times) // 2, len(times) - 1}):
+        shown = int(np.clip(np.round(times[f] * fps), 0, frames - 1))
+        want = expected_frame(gen, net, walk[shown], gw, gh, zoom, work)
         if want.size != per_frame:
             print(f"a frame holds {per_frame} bytes, the recipe's {want.size}")
             return 1
