@@ -16,20 +16,10 @@ BLAS threads (the matmul's; the rest of numpy runs on one thread).
 """
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from median_time import median_time  # noqa: E402  (bench/, the script's own folder; standard library only)
 import pydeps  # noqa: E402  (standard library only: one-line flag errors)
-
-
-def median_seconds(fn, samples):
-    fn()
-    times = []
-    for _ in range(samples):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
 
 
 def main():
@@ -54,7 +44,7 @@ def main():
             rs = np.random.RandomState(1)
             for level in official.laplacian_levels(images, levels):
                 official.gather_patches(level, 128, rs)
-        t = median_seconds(descriptors, a.samples)
+        t = median_time(descriptors, a.samples)
         print(f"descriptors        {side:4d} px  minibatch {mb:3d}   {1e3 * t / mb:8.3f} ms/image")
     rows = 65536 if a.quick else 1 << 21
     x = rng.standard_normal((rows, 147), dtype=np.float32)
@@ -65,11 +55,11 @@ def main():
         dirs = rs.randn(147, 128)
         dirs = (dirs / np.sqrt(np.sum(np.square(dirs), axis=0, keepdims=True))).astype(np.float32)
         return np.mean(np.abs(np.sort(np.matmul(x, dirs), axis=0) - np.sort(np.matmul(y, dirs), axis=0)))
-    t = median_seconds(swd, a.samples)
+    t = median_time(swd, a.samples)
     print(f"sliced_wasserstein rows {rows:8d}  1 x 128 dirs  {t:8.3f} s a call")
     for side in (32, 256):
         pair = rng.integers(0, 256, (2, side, side, 3), dtype=np.uint8)
-        t = median_seconds(lambda: official.msssim(pair[0:1], pair[1:2]), a.samples)
+        t = median_time(lambda: official.msssim(pair[0:1], pair[1:2]), a.samples)
         print(f"ms_ssim            {side:4d} px  {1e3 * t:8.3f} ms/pair")
 
 

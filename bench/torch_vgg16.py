@@ -12,11 +12,10 @@ GOMP_SPINCOUNT or OMP_WAIT_POLICY is set, GOMP_SPINCOUNT=2000 is set before
 torch is imported, as the ganforge benchmark runs; the first line says which.
 """
 import os
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from median_time import median_time  # noqa: E402  (bench/, the script's own folder; standard library only)
 import openmp_spin  # noqa: E402  (standard library only)
 import pydeps  # noqa: E402  (standard library only: one-line flag errors)
 
@@ -24,16 +23,6 @@ SPIN = openmp_spin.prefer_short_spin()  # before torch is imported: libgomp read
 import torch  # noqa: E402
 
 from vgg16_reference import Vgg16Reference  # noqa: E402
-
-
-def median_time(fn, samples=3):
-    fn()
-    times = []
-    for _ in range(samples):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main():

@@ -237,6 +237,13 @@ ImageGenerator replay(std::vector<uint8_t> px) {
   };
 }
 
+// A dataset of grey 16x16 images, with x-flipped copies where mirror (as --mirror makes it).
+Dataset grey_dataset(const std::vector<uint8_t>& px, bool mirror) {
+  DatasetOptions o;
+  o.xflip = mirror;
+  return Dataset("tiny", 16, 1, px, std::vector<int64_t>{}, o);
+}
+
 // Grey [n, 1, 16, 16] -> [n, 3, 16, 16], image i mirrored where flip[i].
 std::vector<uint8_t> three_channels_of(const std::vector<uint8_t>& grey, int64_t first, int64_t n, int64_t cycle,
                                        const std::vector<bool>& flip) {
@@ -257,9 +264,7 @@ TEST_CASE("swd_metric: the reals cycled and mirrored at random, the generated im
   const std::vector<uint8_t> real_px = grey_images(5, 0), fake_px = grey_images(12, 5);
   for (const bool mirror : {false, true}) {
     INFO("mirror " << mirror);
-    DatasetOptions o;
-    o.xflip = mirror;
-    const Dataset ds("tiny", 16, 1, real_px, std::vector<int64_t>{}, o);
+    const Dataset ds = grey_dataset(real_px, mirror);
     gf::Generator rng(1);
     FeatureOptions opt;
     const std::vector<double> got = swd_metric(replay(fake_px), ds, 12, 1000, rng, opt);
@@ -289,9 +294,7 @@ TEST_CASE("msssim_metric: the mean over consecutive pairs of 8-bit images, gener
   };
   for (const bool mirror : {false, true}) {
     INFO("mirror " << mirror);
-    DatasetOptions o;
-    o.xflip = mirror;
-    const Dataset ds("tiny", 16, 1, real_px, std::vector<int64_t>{}, o);
+    const Dataset ds = grey_dataset(real_px, mirror);
     gf::Generator rng(1);
     const MsssimResult got = msssim_metric(replay(px), ds, 6, 1000, rng, FeatureOptions());
     CHECK(got.generated == mean_of_pairs(three_channels_of(px, 0, 6, 6, {}), 3));
@@ -302,7 +305,7 @@ TEST_CASE("msssim_metric: the mean over consecutive pairs of 8-bit images, gener
     CHECK(got.reals == mean_of_pairs(three_channels_of(real_px, 0, 6, 5, flip), 3));
     CHECK(got.reals != got.generated);
   }
-  const Dataset ds("tiny", 16, 1, real_px, std::vector<int64_t>{}, DatasetOptions());
+  const Dataset ds = grey_dataset(real_px, false);
   gf::Generator rng(1);
   CHECK_THROWS_WITH(msssim_metric(replay(px), ds, 5, 0, rng, FeatureOptions()), Catch::Contains("even number"));
   // Through the registry: --metric-items 5 makes 4 images (two pairs), and
