@@ -164,6 +164,9 @@ const Row kTable[] = {
     {"discriminate", "batch", "0"},          {"discriminate", "batch", "-5"},
     {"generate", "lod", "-1"},               {"generate", "lod", "31"},
     {"generate", "trunc-cutoff", "-1"},      {"generate", "trunc-cutoff", "1025"},
+    {"generate", "duration", "0"},           {"generate", "duration", "inf"},
+    {"generate", "smoothing", "-1"},         {"generate", "fps", "0"},
+    {"generate", "zoom", "65"},              {"generate", "lerp-seed", "4294967296"},
     {"discriminate", "lod", "-0.5"},
     {"train_pggan", "kimg", "-1"},           {"train_pggan", "kimg", "1e10"},
     {"train_pggan", "lod-training-kimg", "-1"}, {"train_pggan", "lod-transition-kimg", "-0.1"},
@@ -531,7 +534,8 @@ TEST_CASE("the golden-data scripts take --help and refuse flags, writing no file
   fs::create_directories(dir);
   for (const char* script : {"make_gan_golden_a.py", "make_modconv_golden.py", "make_pil_resize_golden.py",
                              "make_psp_ops_golden.py", "make_grid_sample_golden.py", "make_metrics_golden.py",
-                             "make_pggan_metrics_golden.py", "make_latent_walk_golden.py"}) {
+                             "make_pggan_metrics_golden.py", "make_latent_walk_golden.py", "make_conv_golden.py",
+                             "make_gan_golden_b.py", "make_zip_methods_fixture.py", "make_psp_train_fixtures.py"}) {
     const std::string cmd = "cd " + quoted(dir.string()) + " && " + kPython + " " + kSource + "/tools/" + script;
     const Result help = run(cmd + " --help");
     INFO(script << " --help -> exit " << help.code << ":\n" << help.out);

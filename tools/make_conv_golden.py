@@ -9,7 +9,7 @@ output_pad_w] as float64. Names start with the op. The values are computed in
 float64 from the stored inputs, so a float32 case holds the exact answer for
 its float32 inputs, rounded once.
 
-Run from the repository root: /usr/bin/python3 tools/make_conv_golden.py
+Run from the repository root: /usr/bin/python3 tools/make_conv_golden.py [out.bin]
 """
 import os
 
@@ -17,6 +17,9 @@ import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
     interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+if __name__ == "__main__":  # the command line first: --help and a bad flag need no PyTorch
+    OUT = pydeps.output_file(__doc__, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data",
+                                                   "conv_golden.bin"))
 pydeps.require("make_conv_golden", "numpy", "torch")
 
 import torch
@@ -56,16 +59,15 @@ def run_case(op, xs, ws, stride, padding, groups, output_padding, dtype):
             "params": params}
 
 
-def main():
+def main(path):
     torch.manual_seed(2024)
     tensors = {}
     for i, case in enumerate(CASES):
         for key, t in run_case(*case).items():
             tensors[f"{case[0]}_{i}.{key}"] = t
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "conv_golden.bin")
     write_safetensors(os.path.normpath(path), tensors)
     print(f"wrote {len(tensors)} tensors, {os.path.getsize(path)} bytes to {os.path.normpath(path)}")
 
 
 if __name__ == "__main__":
-    main()
+    main(OUT)

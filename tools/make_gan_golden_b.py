@@ -6,7 +6,7 @@ torch_utils/ops/bias_act.py); AdaIN is StyleGAN1's instance norm followed by
 the style; noise injection is StyleGAN's x + strength * noise. Each case
 stores its inputs, its output and the gradients of sum(y * gy) for a fixed
 upstream gradient gy, in float64, to tests/data/gan_golden_b.bin
-(safetensors layout). Run: /usr/bin/python3 tools/make_gan_golden_b.py
+(safetensors layout). Run: /usr/bin/python3 tools/make_gan_golden_b.py [out.bin]
 """
 import math
 import os
@@ -15,6 +15,9 @@ import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
     interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402  (standard library only: one line, not a traceback, without PyTorch)
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "gan_golden_b.bin")
+if __name__ == "__main__":  # the command line first: --help and a bad flag need no PyTorch
+    OUT = pydeps.output_file(__doc__, OUT)
 pydeps.require("make_gan_golden_b", "numpy", "torch")
 
 import torch
@@ -111,6 +114,6 @@ yb = leaf('adain.yb', [2, 3])
 record('adain', adain_ref(ax, ys, yb), [('x', ax), ('ys', ys), ('yb', yb)])
 
 
-path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'data', 'gan_golden_b.bin')
-write_safetensors(os.path.normpath(path), out)
+path = os.path.normpath(OUT)
+write_safetensors(path, out)
 print(f'wrote {os.path.normpath(path)}: {len(out)} tensors, {os.path.getsize(path)} bytes')

@@ -50,7 +50,12 @@ import interrupts  # noqa: E402  (standard library only)
 if __name__ == "__main__":
     interrupts.die_by_signals()  # Ctrl-C, SIGTERM: no traceback, exit status 128 + signal
 import pydeps  # noqa: E402
-pydeps.require("make_psp_train_fixtures", "numpy", "torch")
+if __name__ == "__main__":  # the command line first: --help and a bad flag need no PyTorch
+    _p = pydeps.OneLineParser(description=__doc__.split("\n\n")[0])
+    _p.add_argument("--outdir", type=pydeps.text("a folder"), default=os.path.join(TOOLS, "..", "tests", "data"),
+                    help="where the files go (default tests/data)")
+    OUTDIR = _p.parse_args().outdir
+pydeps.require("make_psp_train_fixtures", "numpy", "torch", "torchvision")
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -308,8 +313,8 @@ def optim_io(gen):
     return io
 
 
-def main():
-    out = os.path.join(TOOLS, "..", "tests", "data")
+def main(out):
+    os.makedirs(out, exist_ok=True)
     gen = torch.Generator().manual_seed(4100)
     torch.manual_seed(4101)
     pr.same_as_torchvision()
@@ -344,4 +349,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(OUTDIR)

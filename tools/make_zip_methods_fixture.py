@@ -15,15 +15,20 @@ is tested against another tool's archives, not only its own:
 Each non-empty entry holds the same text, content(), long and repetitive
 enough that every method really compresses it. Timestamps are fixed, so the
 file is the same on every run of the same Python.
+
+Run from the repository root: /usr/bin/python3 tools/make_zip_methods_fixture.py [out.zip]
 """
 import ctypes
 import lzma
 import os
 import random
 import struct
+import sys
 import zipfile
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, TOOLS)
+import pydeps  # noqa: E402  (standard library only: one-line flag errors)
 
 
 def content():
@@ -93,8 +98,7 @@ class _NoEndMarkerCompressor:
         return struct.pack("<BBH", 5, 4, len(props)) + props + raw
 
 
-def main():
-    path = os.path.join(TOOLS, "..", "tests", "data", "zip_methods.zip")
+def main(path):
     entries = [("stored.txt", zipfile.ZIP_STORED, content()), ("deflate.txt", zipfile.ZIP_DEFLATED, content()),
                ("bzip2.txt", zipfile.ZIP_BZIP2, content()), ("lzma.txt", zipfile.ZIP_LZMA, content()),
                ("empty_bzip2.txt", zipfile.ZIP_BZIP2, b""), ("empty_lzma.txt", zipfile.ZIP_LZMA, b"")]
@@ -125,4 +129,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(pydeps.output_file(__doc__, os.path.join(TOOLS, "..", "tests", "data", "zip_methods.zip")))
