@@ -14,17 +14,19 @@
 namespace gf::metrics {
 namespace {
 
-// Generated images [count, 3, side, side] as 8-bit values, from batches
-// first_batch, first_batch + 1, ... of opt.batch_gen images (the rows past
-// count dropped).
+// Generated images first_image .. first_image + count - 1 of the evaluation
+// as 8-bit [count, 3, side, side]: image k from generator batch k /
+// opt.batch_gen (batch_rng), as the other metrics draw them; a batch's rows
+// past count dropped.
 std::vector<uint8_t> generated_minibatch(const ImageGenerator& generator, int64_t first_image, int64_t count,
                                          int64_t side, gf::Generator& rng, const FeatureOptions& opt) {
   NoGradGuard ng;
   const int64_t plane = side * side;
   std::vector<uint8_t> out(size_t(count * 3 * plane));
   for (int64_t done = 0; done < count;) {
-    // Each generator batch is whole in one minibatch: minibatches and
-    // batch_gen are multiples of each other's start (both checked).
+    // A minibatch starts on a generator batch's first image (minibatches
+    // are multiples of batch_gen: check_pggan_metric_setup), so each batch
+    // is drawn once.
     const int64_t j = (first_image + done) / opt.batch_gen;
     gf::Generator g = batch_rng(rng, j);
     const Tensor images = generator(opt.batch_gen, g).to(Device::cpu());

@@ -173,6 +173,8 @@ double sliced_wasserstein(const float* a, const float* b, int64_t rows, int64_t 
                           int dirs_per_repeat, NumpyRandomState& rs) {
   GF_CHECK(rows > 0 && dim > 0 && dir_repeats > 0 && dirs_per_repeat > 0, "sliced_wasserstein",
            "needs rows, a width and directions");
+  GF_CHECK(rows <= INT32_MAX && dim <= INT32_MAX, "sliced_wasserstein",
+           "BLAS takes at most 2^31 - 1 rows and columns, got " << rows << " x " << dim);
   // Directions a block at a time bound the projections' memory (32 x rows
   // floats per set); each value is the same dot product either way.
   constexpr int64_t kBlock = 32;

@@ -17,11 +17,12 @@
 //    float64, used in float32); the rows of both sets projected on each,
 //    sorted, and the mean absolute difference of the sorted projections;
 //    the mean over the repeats, x 1e3, per level, and their mean.
-// Every draw comes from one numpy RandomState, in the official order
-// (engine/numpy_random_state.h): a minibatch's x-flip draws where the real
-// images are mirrored, then each level's x and y; the reals' minibatches,
-// then the generated ones; then each level's directions. The official run
-// draws from numpy's global stream, interleaved with its latents.
+// Every draw comes from one numpy RandomState (engine/numpy_random_state.h),
+// in the official order within each pass: a minibatch's x-flip draws where
+// the real images are mirrored, then each level's x and y; the reals'
+// minibatches, then the generated ones; then each level's directions. The
+// official run draws from numpy's global stream, with its warm-up
+// minibatches, its latents and a reals-against-reals distance between.
 // Checked against tools/make_pggan_metrics_golden.py (tests/test_pggan_metrics.cpp).
 #pragma once
 #include <cstdint>
@@ -78,7 +79,7 @@ class SwdDescriptors {
 };
 
 // The official sliced_wasserstein of two float32 row sets a and b [rows, dim]
-// (dim <= 2^31): dir_repeats sets of dirs_per_repeat directions from rs
+// (rows and dim < 2^31, BLAS's ints; gf::Error otherwise): dir_repeats sets of dirs_per_repeat directions from rs
 // (randn(dim, dirs_per_repeat) each), the mean over the repeats of the mean
 // |sorted a.dir - sorted b.dir|. Projections in float32 (BLAS), sums in
 // float64. A NaN row value gives NaN, as the official.

@@ -1,5 +1,6 @@
 #include "models/latents.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -19,32 +20,51 @@ Tensor latent_walk(int64_t frames, int64_t images, int z_dim, double sigma_frame
            "needs frames, images and z_dim > 0 and sigma >= 0, got " << frames << ", " << images << ", " << z_dim
                                                                     << ", " << sigma_frames);
   const int64_t stride = images * z_dim, n = frames * stride;
-  std::vector<float> raw(static_cast<size_t>(n));
+  // Through the allocator, whose check refuses a walk past the machine's memory in one line.
+  Tensor draws = Tensor::empty({frames, images, z_dim}), out = Tensor::empty({frames, images, z_dim});
+  float* raw = draws.data<float>();
+  float* smooth = out.data<float>();
   NumpyRandomState rs(seed);
-  for (float& v : raw) v = static_cast<float>(rs.randn());
-  std::vector<float> smooth = raw;
+  for (int64_t i = 0; i < n; ++i) raw[i] = static_cast<float>(rs.randn());
   if (sigma_frames > 1e-15) {  // scipy leaves an axis of sigma <= 1e-15 alone
     const int64_t radius = static_cast<int64_t>(4.0 * sigma_frames + 0.5);
-    std::vector<double> w(static_cast<size_t>(radius + 1));
+    const double a = -0.5 / (sigma_frames * sigma_frames);
     double sum = 0;
-    for (int64_t x = -radius; x <= radius; ++x) sum += std::exp(-0.5 / (sigma_frames * sigma_frames) * double(x * x));
-    for (int64_t x = 0; x <= radius; ++x)
-      w[size_t(x)] = std::exp(-0.5 / (sigma_frames * sigma_frames) * double(x * x)) / sum;
+    for (int64_t x = -radius; x <= radius; ++x) sum += std::exp(a * double(x * x));
+    const auto weight = [&](int64_t x) { return std::exp(a * double(x * x)) / sum; };
     const auto wrapped = [frames](int64_t f) { return ((f % frames) + frames) % frames; };
-    for (int64_t f = 0; f < frames; ++f)
-      for (int64_t k = 0; k < stride; ++k) {
-        double t = double(raw[size_t(f * stride + k)]) * w[0];
-        for (int64_t j = radius; j >= 1; --j)
-          t += (double(raw[size_t(wrapped(f - j) * stride + k)]) + double(raw[size_t(wrapped(f + j) * stride + k)])) *
-               w[size_t(j)];
-        smooth[size_t(f * stride + k)] = static_cast<float>(t);
-      }
+    if (radius < frames) {
+      // scipy's symmetric correlation: the centre, then the pairs from the farthest, in float64.
+      std::vector<double> w(static_cast<size_t>(radius + 1));
+      for (int64_t x = 0; x <= radius; ++x) w[size_t(x)] = weight(x);
+      for (int64_t f = 0; f < frames; ++f)
+        for (int64_t k = 0; k < stride; ++k) {
+          double t = double(raw[f * stride + k]) * w[0];
+          for (int64_t j = radius; j >= 1; --j)
+            t += (double(raw[wrapped(f - j) * stride + k]) + double(raw[wrapped(f + j) * stride + k])) * w[size_t(j)];
+          smooth[f * stride + k] = static_cast<float>(t);
+        }
+    } else {
+      // A kernel wider than the loop: its weights folded onto the frames
+      // first (the same sum, in another order: within float64 rounding of
+      // scipy's), so the cost is frames^2, not frames x radius.
+      std::vector<double> w(static_cast<size_t>(frames), 0.0);
+      for (int64_t x = -radius; x <= radius; ++x) w[size_t(wrapped(x))] += weight(x);
+      for (int64_t f = 0; f < frames; ++f)
+        for (int64_t k = 0; k < stride; ++k) {
+          double t = 0;
+          for (int64_t d = 0; d < frames; ++d) t += double(raw[wrapped(f + d) * stride + k]) * w[size_t(d)];
+          smooth[f * stride + k] = static_cast<float>(t);
+        }
+    }
+  } else {
+    std::copy(raw, raw + n, smooth);
   }
   double squares = 0;
-  for (float v : smooth) squares += double(v * v);  // the squares in float32, as np.square of float32
+  for (int64_t i = 0; i < n; ++i) squares += double(smooth[i] * smooth[i]);  // float32 squares, as np.square
   const float rms = static_cast<float>(std::sqrt(squares / double(n)));
-  for (float& v : smooth) v /= rms;
-  return Tensor::from_vector(std::vector<double>(smooth.begin(), smooth.end()), {frames, images, z_dim});
+  for (int64_t i = 0; i < n; ++i) smooth[i] /= rms;
+  return out;
 }
 
 Tensor read_rows(const std::string& path, int64_t cols, const std::string& flag, const std::string& cols_name,

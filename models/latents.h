@@ -19,9 +19,11 @@ Tensor seed_latent(long long seed, int z_dim, Device dev);
 // smoothed along the frames as scipy.ndimage.gaussian_filter with sigma
 // `sigma_frames` (the official smoothing_sec * mp4_fps; kernel radius
 // int(4 sigma + 0.5), mode 'wrap': the walk loops), each value a float64
-// sum in scipy's order (the centre, then the pairs from the farthest), then
+// sum in scipy's order (the centre, then the pairs from the farthest; a
+// kernel wider than the frames has its weights folded onto them first), then
 // divided by the root mean square of all the values. sigma 0: no smoothing.
-// On the CPU. frames, images, z_dim > 0 (gf::Error otherwise).
+// On the CPU. frames, images, z_dim > 0 (gf::Error otherwise); a walk past
+// the machine's memory is refused by the allocator.
 Tensor latent_walk(int64_t frames, int64_t images, int z_dim, double sigma_frames, uint32_t seed);
 
 // A .npy array that must be [N, cols] of finite numbers (float64 is converted to float32).

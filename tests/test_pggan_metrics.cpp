@@ -155,7 +155,11 @@ TEST_CASE("swd: descriptors and distances equal the official ones", "[pggan_metr
     }
     const std::vector<double> want = stored(name + ".swd").to_vector();
     INFO("swd " << join(r.swd) << " official " << join(want));
-    CHECK(worst_relative(r.swd, want, 1e-12) < 1e-4);
+    // Up to 1.2e-6 of the value apart: the descriptors' normalization
+    // (numpy's float32 mean and std, float64 sums here) moves them by 1e-6;
+    // the official from float64 projections is 1e-7 from its float32 value.
+    CHECK(worst_relative(r.swd, want, 1e-12) < 1e-5);
+    CHECK(worst_relative(r.swd, stored(name + ".swd64").to_vector(), 1e-12) < 1e-5);
   }
 }
 
@@ -170,6 +174,26 @@ TEST_CASE("swd: the same bits at any thread count, and zero against itself", "[p
     two = run_swd("swd_32").swd;
   }
   CHECK(one == two);
+  // Past 2^16 rows the sorts take their first MSD pass, and the projections
+  // a larger GEMM: the same bits at 1 and 2 threads there too.
+  std::vector<float> a(size_t(70000) * 147), b(a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    a[i] = float((i * 2654435761u) % 1000003) / 1000003.0f - 0.5f;
+    b[i] = float((i * 40503u + 7) % 999983) / 999983.0f - 0.45f;
+  }
+  double big_one = 0, big_two = 0;
+  {
+    test::OmpThreads t(1);
+    NumpyRandomState rs(9);
+    big_one = sliced_wasserstein(a.data(), b.data(), 70000, 147, 1, 8, rs);
+  }
+  {
+    test::OmpThreads t(2);
+    NumpyRandomState rs(9);
+    big_two = sliced_wasserstein(a.data(), b.data(), 70000, 147, 1, 8, rs);
+  }
+  CHECK(big_one == big_two);
+  CHECK(big_one > 0);
   // The same rows on both sides: every sorted projection equal, 0 exactly.
   const Tensor& reals = stored("swd_16.reals");
   NumpyRandomState rs(3);

@@ -19,8 +19,9 @@ std::vector<uint32_t> bits_of(const std::vector<float>& v) {
   return b;
 }
 
-// Radix-sorted v against std::sort's order, bit for bit (-0 before +0, as
-// std::sort cannot tell them apart: it is given v with no -0 or one kind).
+// Radix-sorted v against std::sort's order, bit for bit: a stable sort by
+// value with -0 before +0 (which compare equal), the order the radix keys
+// give them.
 void check_sorts(std::vector<float> v) {
   std::vector<float> want = v, tmp(v.size(), 123.0f);
   std::stable_sort(want.begin(), want.end(), [](float a, float b) {
@@ -67,4 +68,16 @@ TEST_CASE("radix_sort_floats puts a NaN by its sign bit, past the infinities", "
   CHECK(v[3] == 1.0f);
   CHECK(v[4] == inf);
   CHECK((std::isnan(v[5]) && !std::signbit(v[5])));
+  // The same through the first MSD pass (more than 2^16 values).
+  std::vector<float> big(100000);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = float(int64_t(i * 7919 % 100000) - 50000);
+  big[17] = nan;
+  big[99] = -nan;
+  big[5000] = inf;
+  std::vector<float> scratch(big.size());
+  gf::cpu::radix_sort_floats(big.data(), scratch.data(), int64_t(big.size()));
+  CHECK((std::isnan(big.front()) && std::signbit(big.front())));
+  CHECK((std::isnan(big.back()) && !std::signbit(big.back())));
+  CHECK(big[big.size() - 2] == inf);
+  CHECK(std::is_sorted(big.begin() + 1, big.end() - 1));
 }

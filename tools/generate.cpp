@@ -17,7 +17,8 @@
 // one at a time, so an image never depends on the others in the run (the one exception is
 // --noise-mode random outside --seeds, where the images share one noise
 // stream), and written as they are made: memory holds one image (a grid, its
-// images), and a stopped run keeps the PNGs it finished.
+// images; --lerp-video, the walk's latents and one frame's grid), and a
+// stopped run keeps the PNGs it finished.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -96,7 +97,8 @@ void check_flag_combinations(const cli::Args& args) {
   if (args.has("mix-styles") && !mixing) throw Error("--mix-styles needs --mix-rows and --mix-cols");
   if (args.has("frames") && !args.has("interp")) throw Error("--frames needs --interp");
   if (args.has("grid") && (mixing || args.has("interp")))
-    throw Error("--grid applies to --seeds, --z, --w and --projected-w; style mixing and --interp lay out their own images");
+    throw Error("--grid applies to --seeds, --z, --w, --projected-w and --lerp-video; style mixing and --interp lay out "
+                "their own images");
   for (const char* trunc : {"trunc", "trunc-cutoff"})
     if (args.has("w") && args.has(trunc))
       throw Error(std::string("--") + trunc + " does not apply to --w: given w are used as they are");
@@ -539,7 +541,7 @@ int run(int argc, char** argv) {
                   cli::integer("class", "K", "", "class label, for a conditional network", 0, cli::kIntMax),
                   {"noise-mode", "MODE", "const", "const, random or none"},
                   {"outdir", "DIR", "out", "where to write the PNGs"},
-                  {"grid", "WxH", "", "write one grid.png of W x H images instead of one file per image (W and H integers in [1, 1000])"},
+                  {"grid", "WxH", "", "write one grid.png of W x H images instead of one file per image; with --lerp-video, the images of each frame (W and H integers in [1, 1000])"},
                   {"raw", "FILE.npy", "", "also write the images as float32 [N, C, H, W], before 8-bit conversion"},
                   cli::integer_list("mix-rows", "LIST", "", "style mixing: row seeds", 0, cli::kSeedMax, kMaxGridSide),
                   cli::integer_list("mix-cols", "LIST", "", "style mixing: column seeds", 0, cli::kSeedMax, kMaxGridSide),

@@ -120,7 +120,6 @@ std::string link_target(const std::string& given, const std::string& who) {
   return ec ? p.lexically_normal().string() : resolved.string();
 }
 
-
 namespace {
 
 // Where write_atomic's bytes go for `given`: the file to rename a temporary
@@ -153,12 +152,7 @@ Destination destination(const std::string& given, const std::string& who, Link l
   if (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
     throw Error(prefix(who) + "cannot write " + given + ": a block device or socket, not a file");
   const mode_t mode = st.st_mode & 07777;
-  std::error_code ec;
-  if (is_link) {
-    const std::string target = std::filesystem::canonical(given, ec).string();
-    if (!ec) return {target, false, mode};
-  }
-  return {given, false, mode};
+  return {is_link ? link_target(given, who) : given, false, mode};
 }
 
 }  // namespace

@@ -358,3 +358,21 @@ gf_expect_error(generate_lerp_video_device "^generate: error: --lerp-video /dev/
 gf_expect_error(generate_lerp_video_no_frame "^generate: error: --duration 0.01 at --fps 30 makes no frame$" ""
                 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --lerp-video ${_bad}/v.mp4
                 --duration 0.01)
+# The rest of --lerp-video's refusals, each before any frame: flags of the
+# image modes, a walk past a million frames, frames past 16384 pixels, a
+# folder for the file, a StyleGAN (v1) network.
+set(_lv_net --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin)
+gf_expect_error(generate_lerp_video_outdir "^generate: error: --outdir does not apply to --lerp-video: the video is its one output$" ""
+                $<TARGET_FILE:generate> ${_lv_net} --lerp-video ${_bad}/v.mp4 --outdir ${_bad})
+gf_expect_error(generate_lerp_video_raw "^generate: error: --raw does not apply to --lerp-video: the video is its one output$" ""
+                $<TARGET_FILE:generate> ${_lv_net} --lerp-video ${_bad}/v.mp4 --raw ${_bad}/r.npy)
+gf_expect_error(generate_lerp_video_c "^generate: error: --c does not apply to --lerp-video; use --class$" ""
+                $<TARGET_FILE:generate> ${_lv_net} --lerp-video ${_bad}/v.mp4 --c ${_bad}/c.npy)
+gf_expect_error(generate_lerp_video_million "^generate: error: --duration 100000 at --fps 30 makes more than a million frames$" ""
+                $<TARGET_FILE:generate> ${_lv_net} --lerp-video ${_bad}/v.mp4 --duration 100000)
+gf_expect_error(generate_lerp_video_wide "^generate: error: --lerp-video: frames of 32000x32 pixels \\(--grid x resolution x --zoom\\); at most 16384 a side$" ""
+                $<TARGET_FILE:generate> ${_lv_net} --lerp-video ${_bad}/v.mp4 --grid 1000x1)
+gf_expect_error(generate_lerp_video_folder "^generate: error: --lerp-video .*/bad: a folder; give a file name$" ""
+                sh -c "mkdir -p ${_bad} && exec $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --lerp-video ${_bad}")
+gf_expect_error(generate_lerp_video_stylegan "^generate: error: --lerp-video applies to PGGAN networks \\(its util_scripts\\); .*stylegan_16x3.bin holds a StyleGAN \\(v1\\) generator$" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/stylegan_16x3.bin --lerp-video ${_bad}/v.mp4)

@@ -89,7 +89,7 @@ test ! -s $d/metric-kid50k_full.jsonl")
 # Bad input: one line, before any work.
 gf_expect_error(train_stylegan_metrics_without_detector "^train_stylegan: error: --metrics fid50k_full needs --detector" ""
                 $<TARGET_FILE:train_stylegan> --metrics fid50k_full --outdir ${_m}/bad)
-gf_expect_error(train_stylegan_unknown_metric "^train_stylegan: error: unknown metric 'pr10k3' \\(valid: fid50k_full, kid50k_full, pr50k3_full, ppl2_wend, is50k, fid50k, kid50k, pr50k3, ppl_zfull, ppl_wfull, ppl_zend, ppl_wend\\)" ""
+gf_expect_error(train_stylegan_unknown_metric "^train_stylegan: error: unknown metric 'pr10k3' \\(valid: fid50k_full, kid50k_full, pr50k3_full, ppl2_wend, is50k, fid50k, kid50k, pr50k3, ppl_zfull, ppl_wfull, ppl_zend, ppl_wend, swd16k, msssim20k\\)" ""
                 $<TARGET_FILE:train_stylegan> --metrics fid50k_full,pr10k3 --detector x.bin --outdir ${_m}/bad)
 gf_expect_error(calc_metrics_kid_one_image "^calc_metrics: error: --metric-items 1 is too few for kid50k, which needs at least 2 generated images" ""
                 $<TARGET_FILE:calc_metrics> --network x.bin --metrics fid50k,kid50k --detector x.bin --metric-items 1)

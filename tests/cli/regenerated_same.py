@@ -3,10 +3,11 @@
 holds (tests/cli/fixtures.cmake): a script that stopped running, or drifted
 from the data the tests read, fails here instead of at the next need to
 regenerate (tools/make_stylegan_fixtures.py had silently stopped running).
-  regenerated_same.py SCRIPT WORK [--outdir]
-runs `python3 tools/SCRIPT WORK/out.bin` (or `--outdir WORK/out` with --outdir)
-and compares every file it writes with tests/data's file of the same name
-(with an [out] script: the data file its --help names as the default):
+  regenerated_same.py SCRIPT WORK [--outdir FILES]
+runs `python3 tools/SCRIPT WORK/out.bin` (or `--outdir WORK/out`, where it
+must write exactly the FILES named, comma-separated) and compares every file
+it writes with tests/data's file of the same name (with an [out] script:
+the data file its --help names as the default):
   - safetensors (.bin): the same tensor names, dtypes and shapes; values
     within 1e-5 of the tensor's largest magnitude (the scripts' float32
     PyTorch steps differ in their last bits at other thread counts), whole
@@ -40,14 +41,18 @@ def tensors(path):
     head = json.loads(raw[8:8 + n])
     head.pop("__metadata__", None)
     body = raw[8 + n:]
-    return {k: (v["dtype"], v["shape"], np.frombuffer(body[v["data_offsets"][0]:v["data_offsets"][1]], DTYPES[v["dtype"]]))
-            for k, v in head.items()}
+    out = {}
+    for k, v in head.items():
+        begin, end = v["data_offsets"]
+        out[k] = (v["dtype"], v["shape"], np.frombuffer(body[begin:end], DTYPES[v["dtype"]]))
+    return out
 
 
 def differences(new, old):
     a, b = tensors(new), tensors(old)
     if sorted(a) != sorted(b):
-        return [f"tensor names differ: only new {sorted(set(a) - set(b))[:5]}, only stored {sorted(set(b) - set(a))[:5]}"]
+        return [f"tensor names differ: only new {sorted(set(a) - set(b))[:5]}, "
+                f"only stored {sorted(set(b) - set(a))[:5]}"]
     out = []
     for k in sorted(a):
         (da, sa, va), (db, sb, vb) = a[k], b[k]
@@ -75,7 +80,8 @@ def differences(new, old):
 
 def main():
     script, work = sys.argv[1], sys.argv[2]
-    outdir_mode = "--outdir" in sys.argv[3:]
+    outdir_mode = sys.argv[3:4] == ["--outdir"]
+    expected = sorted(sys.argv[4].split(",")) if outdir_mode else None
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     tool = os.path.join(ROOT, "tools", script)
@@ -99,6 +105,8 @@ def main():
         print(f"{' '.join(cmd)} exited {run.returncode}:\n{run.stdout}{run.stderr}")
         return 1
     compared, bad = 0, []
+    if expected is not None and sorted(os.listdir(out)) != expected:
+        bad.append(f"wrote {sorted(os.listdir(out))}, expected {expected}")
     for name in sorted(os.listdir(out)):
         new, old = os.path.join(out, name), os.path.join(ROOT, "tests", "data", name)
         if not os.path.exists(old):
