@@ -97,8 +97,8 @@ void check_flag_combinations(const cli::Args& args) {
   if (args.has("mix-styles") && !mixing) throw Error("--mix-styles needs --mix-rows and --mix-cols");
   if (args.has("frames") && !args.has("interp")) throw Error("--frames needs --interp");
   if (args.has("grid") && (mixing || args.has("interp")))
-    throw Error("--grid applies to --seeds, --z, --w, --projected-w and --lerp-video; style mixing and --interp lay out "
-                "their own images");
+    throw Error("--grid applies to --seeds, --z, --w, --projected-w and --lerp-video; style mixing and --interp "
+                "lay out their own images");
   for (const char* trunc : {"trunc", "trunc-cutoff"})
     if (args.has("w") && args.has(trunc))
       throw Error(std::string("--") + trunc + " does not apply to --w: given w are used as they are");
