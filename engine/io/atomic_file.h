@@ -25,9 +25,9 @@ std::string temp_name(const std::string& path);
 
 // The file a link leads to (followed through further links, the last
 // one's target made absolute and normalized), where `cp` or a shell's `>`
-// would write it, a dangling link's too; `given` itself when it is no link.
-// Throws gf::Error("<who>: cannot write <given>: ...") for a loop of links,
-// as cp refuses one.
+// would write it, a dangling link's too. For a path that is a link (a path
+// without one comes back absolute and normalized). Throws gf::Error("<who>:
+// cannot write <given>: ...") for a loop of links, as cp refuses one.
 std::string link_target(const std::string& given, const std::string& who);
 
 class TempFileGuard;
