@@ -245,14 +245,10 @@ void check_metric(const std::string& name, const MetricContext& ctx) {
       }
       break;
     case Kind::swd:
-    case Kind::msssim: {
-      const int64_t side = ctx.dataset->resolution();
-      GF_CHECK(side >= 16 && (side & (side - 1)) == 0, name,
-               "needs images of a power-of-two side of at least 16 (PGGAN's pyramid and scales), got " << side << "x"
-                                                                                                       << side);
+    case Kind::msssim:
+      check_pggan_metric_side(ctx.dataset->resolution(), name);
       GF_CHECK(ctx.dataset->num_images() > 0, name, "needs real images");
       break;
-    }
   }
   const bool reals = uses_reals(s.kind);
   const int64_t num_gen = generated_count(s, ctx.max_items);

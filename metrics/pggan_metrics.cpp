@@ -90,14 +90,18 @@ double mean_pair_msssim(int64_t num, int64_t mb, int64_t side, const std::string
 }
 
 void check_pggan_metric_setup(const Dataset& dataset, int64_t minibatch, const FeatureOptions& opt) {
-  const int64_t side = dataset.resolution();
-  GF_CHECK(side >= 16 && (side & (side - 1)) == 0, "pggan metrics",
-           "needs images of a power-of-two side of at least 16, got " << side << "x" << side);
+  check_pggan_metric_side(dataset.resolution(), "pggan metrics");
   GF_CHECK(opt.batch_gen > 0 && minibatch % opt.batch_gen == 0, "pggan metrics",
            "a minibatch of " << minibatch << " images must hold whole generator batches of " << opt.batch_gen);
 }
 
 }  // namespace
+
+void check_pggan_metric_side(int64_t side, const std::string& who) {
+  GF_CHECK(side >= 16 && (side & (side - 1)) == 0, who,
+           "needs images of a power-of-two side of at least 16 (PGGAN's pyramid and scales), got " << side << "x"
+                                                                                                   << side);
+}
 
 int64_t pggan_metric_minibatch(int64_t side) { return std::clamp<int64_t>(8192 / std::max<int64_t>(side, 1), 4, 256); }
 

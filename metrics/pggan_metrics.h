@@ -27,11 +27,17 @@
 // N times the memory of one machine's ranks.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "metrics/compute_features.h"
 
 namespace gf::metrics {
+
+// Refuses (gf::Error "<who>: needs images of a power-of-two side of at
+// least 16 ...") a side the pyramid and the scales cannot take: checked
+// where a metric is set up (metric_main.cpp's check_metric) and where it runs.
+void check_pggan_metric_side(int64_t side, const std::string& who);
 
 // Images a PGGAN metric minibatch holds for a given side (evaluate_metrics'
 // np.clip(8192 // side, 4, 256)).
