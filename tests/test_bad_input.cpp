@@ -535,7 +535,8 @@ TEST_CASE("the golden-data scripts take --help and refuse flags, writing no file
   for (const char* script : {"make_gan_golden_a.py", "make_modconv_golden.py", "make_pil_resize_golden.py",
                              "make_psp_ops_golden.py", "make_grid_sample_golden.py", "make_metrics_golden.py",
                              "make_pggan_metrics_golden.py", "make_latent_walk_golden.py", "make_conv_golden.py",
-                             "make_gan_golden_b.py", "make_zip_methods_fixture.py", "make_psp_train_fixtures.py"}) {
+                             "make_gan_golden_b.py", "make_zip_methods_fixture.py", "make_psp_train_fixtures.py",
+                             "make_ls_fixtures.py"}) {
     const std::string cmd = "cd " + quoted(dir.string()) + " && " + kPython + " " + kSource + "/tools/" + script;
     const Result help = run(cmd + " --help");
     INFO(script << " --help -> exit " << help.code << ":\n" << help.out);

@@ -3,6 +3,7 @@
 
   convert_weights.py import SRC OUT.bin [--format auto|official-pkl|pggan-pkl|state-dict|rosinality|psp|
                                                   lpips|arcface|inception|vgg16] [config flags]
+  convert_weights.py import FOLDER OUT.bin --format celebahq-classifiers
   convert_weights.py export IN.bin OUT.pt [--net G_ema|G|D|all]
 
 import reads an official StyleGAN2-ADA network pickle (network-snapshot-*.pkl),
@@ -93,6 +94,21 @@ mbstd_num_features from static_kwargs; channels from the shapes; no conv
 clamp; D's architecture from its variables, checked against static_kwargs). Conditional ones (LabelConcat) and the other architectures
 (config E's G orig/resnet, D skip; configs A-D) are refused: their semantics
 are not those of ganforge's StyleGAN2.
+
+The 40 CelebA-HQ attribute classifiers of StyleGAN (v1)'s Linear Separability
+metric (NVlabs/stylegan metrics/linear_separability.py) become one .bin with
+--format celebahq-classifiers: SRC is a folder holding
+celebahq-classifier-NN-<name>.pkl for every NN in 00..39, exactly one each
+(other file names are passed over). Each pickle is one TensorFlow network
+(state version 2, PGGAN's tfutil, or 3, NVlabs/stylegan's dnnlib), PGGAN's
+D_paper with 3 channels, no labels and no minibatch-stddev map (a group size
+missing from static_kwargs is read from 4x4/Conv's input maps), at any
+resolution; its output is the attribute's logit. Tensors are
+"classifier_NN.<variable>" (the official names, ganforge's layouts, as a PGGAN
+bundle's "D.<variable>"); metadata "perceptual" = "celebahq-classifiers",
+"classifiers" = JSON list of the 40 names in index order ("00-male", ...,
+taken from the file names) and "classifier_NN_kwargs" = that network's
+D_kwargs (models/pggan/config.h), as a PGGAN bundle's "D_kwargs".
 
 export writes a torch .pt state dict with the official names (buffers
 included) that load_state_dict accepts in the official networks (and in
@@ -188,7 +204,7 @@ def parse_args(argv):
     sub = p.add_subparsers(dest="cmd", required=True)
     i = sub.add_parser("import", help="official pickle (StyleGAN2-ADA, StyleGAN2 TF, StyleGAN v1 or PGGAN), "
                                       "state dict, rosinality or pSp checkpoint, a loss network (LPIPS, ArcFace, MoCo) "
-                                      "or the FID/IS Inception detector -> .bin",
+                                      "the FID/IS Inception detector or the LS attribute classifiers -> .bin",
                        formatter_class=argparse.RawDescriptionHelpFormatter,  # the URL on one line
                        epilog="The FID/IS Inception detector: SRC is your copy of inception-2015-12-05.pt, the\n"
                               "TorchScript archive StyleGAN2-ADA's metrics download from\n  " + INCEPTION_URL + "\n"
@@ -198,9 +214,10 @@ def parse_args(argv):
     i.add_argument("src", type=_PATH)
     i.add_argument("dst", type=_PATH)
     i.add_argument("--format", choices=["auto", "official-pkl", "pggan-pkl", "state-dict", "rosinality", "psp",
-                                        "lpips", "arcface", "moco", "inception", "vgg16"],
+                                        "lpips", "arcface", "moco", "inception", "vgg16", "celebahq-classifiers"],
                    default="auto",
-                   help="default: detected from the file")
+                   help="default: detected from the file; celebahq-classifiers: SRC is the folder of the 40 "
+                        "celebahq-classifier-NN-<name>.pkl (StyleGAN's Linear Separability metric)")
     i.add_argument("--alexnet", default=None, metavar="FILE.pth", type=_PATH,
                    help="torchvision's AlexNet state dict, for an LPIPS import (SRC: LPIPS's alex.pth)")
     i.add_argument("--lpips", default=None, metavar="FILE.pth", type=_PATH,
@@ -1264,6 +1281,114 @@ def convert_stylegan(nets, path, args):
     for key in ("D", "G", "G_ema"):
         for name, value in nets[key]["variables"].items():
             tensors[f"{key}.{name}"] = torch.from_numpy(np.array(sgref.to_ganforge(name, value), order="C"))
+    return tensors, meta
+
+
+# ---------------------------------------------------------------- CelebA-HQ attribute classifiers (LS)
+
+# StyleGAN (v1)'s Linear Separability metric (metrics/linear_separability.py)
+# runs 40 attribute classifiers, celebahq-classifier-NN-<name>.pkl: each one
+# TensorFlow network, PGGAN's D_paper (RGB, no labels, no minibatch-stddev
+# map) whose one output is the attribute's logit.
+CLASSIFIER_COUNT = 40
+CLASSIFIER_FILE = re.compile(r"^celebahq-classifier-(\d+)-(.+)\.pkl$")
+CLASSIFIERS_HINT = ("--format celebahq-classifiers takes the folder holding celebahq-classifier-00-male.pkl ... "
+                    "celebahq-classifier-39-wearing-necktie.pkl")
+
+
+def classifier_files(folder):
+    """{index: (name, path)} of the folder's celebahq-classifier-NN-<name>.pkl
+    files, exactly one for each index 00..39; other names are passed over."""
+    if not os.path.isdir(folder):
+        what = "does not exist" if not os.path.lexists(folder) else "is not a folder"
+        raise ConvertError(f"{folder}: {what}; {CLASSIFIERS_HINT}")
+    try:
+        entries = sorted(os.listdir(folder))
+    except OSError as e:
+        raise ConvertError(f"{folder}: cannot list its files ({e.strerror})")
+    found = {}
+    for entry in entries:
+        m = CLASSIFIER_FILE.match(entry)
+        if not m:
+            continue
+        if len(m.group(1)) != 2 or int(m.group(1)) >= CLASSIFIER_COUNT:
+            raise ConvertError(f"{folder}: {entry}: index {m.group(1)} is not one of 00..{CLASSIFIER_COUNT - 1}")
+        i = int(m.group(1))
+        if i in found:
+            raise ConvertError(f"{folder}: two classifiers for index {i:02d}: {os.path.basename(found[i][1])} and "
+                               f"{entry}; keep one")
+        found[i] = (m.group(1) + "-" + m.group(2), os.path.join(folder, entry))
+    missing = [i for i in range(CLASSIFIER_COUNT) if i not in found]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise ConvertError(f"{folder}: no classifier for index {missing[0]:02d} (celebahq-classifier-{missing[0]:02d}-"
+                           f"<name>.pkl){more}; the metric runs all {CLASSIFIER_COUNT}")
+    return found
+
+
+def read_classifier_pickle(path):
+    """One classifier pickle -> its checked TF network state (versions 2 and 3)."""
+    top = _restricted_load(read_input_file(path), path)
+    if isinstance(top, tuple) and top and all(isinstance(n, TFNetwork) for n in top):
+        raise ConvertError(f"{path}: holds {len(top)} TensorFlow networks (a GAN pickle such as (G, D, Gs)); a "
+                           "CelebA-HQ attribute classifier pickle holds one D_paper network")
+    if not isinstance(top, TFNetwork):
+        raise ConvertError(f"{path}: not a TensorFlow network pickle (top level is {type(top).__name__}); a "
+                           "CelebA-HQ attribute classifier pickle holds one D_paper network")
+    version = top.state.get("version")
+    if version not in (2, 3):
+        raise ConvertError(f"{path}: network state version {str(version)[:20]}; a CelebA-HQ attribute classifier's "
+                           "is 2 (PGGAN's tfutil.Network) or 3 (NVlabs/stylegan's dnnlib.tflib.network.Network)")
+    state = tf_network_state(top, path, "the classifier", version)
+    if state["func"] != "D_paper":
+        raise ConvertError(f"{path}: the network is built by '{state['func'][:40]}'; a CelebA-HQ attribute "
+                           "classifier is PGGAN's D_paper")
+    if state["components"]:
+        raise ConvertError(f"{path}: the network has components ({', '.join(sorted(state['components']))[:80]}); "
+                           "PGGAN's D_paper has none")
+    return state
+
+
+def classifier_kwargs(net, where):
+    """D_kwargs of one classifier, as pggan_d_kwargs gives a PGGAN D's: the
+    group size from static_kwargs, else from 4x4/Conv's input maps (0: none)."""
+    conv = net["variables"].get("4x4/Conv/weight")
+    group = None
+    no_map = conv is not None and conv.ndim == 4 and conv.shape[2] == conv.shape[3]  # reads nf(1) maps, writes nf(1)
+    if "mbstd_group_size" not in net["kwargs"] and no_map:
+        group = 0
+    kw = pggan_d_kwargs(net, where, group)
+    if kw["mbstd_group_size"] > 1:
+        raise ConvertError(f"{where}: the network has a minibatch-stddev layer (group size {kw['mbstd_group_size']});"
+                           " a CelebA-HQ attribute classifier scores each image alone")
+    if kw["label_size"] != 0:
+        raise ConvertError(f"{where}: the network has {kw['label_size']} label outputs; a CelebA-HQ attribute "
+                           "classifier has one output, the logit")
+    if kw["num_channels"] != 3:
+        raise ConvertError(f"{where}: the network reads {kw['num_channels']} channel"
+                           f"{'' if kw['num_channels'] == 1 else 's'}; a CelebA-HQ attribute "
+                           "classifier reads RGB images (3)")
+    check_kwargs({"family": "pggan", "D_kwargs": json.dumps(kw)}, where)
+    return kw
+
+
+def convert_celebahq_classifiers(folder):
+    """The folder's 40 classifiers -> (tensors "classifier_NN.<variable>" in
+    ganforge's layouts, as convert_pggan names D's, metadata "perceptual" =
+    "celebahq-classifiers", "classifiers" (the 40 names, JSON) and
+    "classifier_NN_kwargs" (D_kwargs, models/pggan/config.h))."""
+    files = classifier_files(folder)
+    tensors, names = {}, []
+    meta = {"perceptual": "celebahq-classifiers"}
+    for i in range(CLASSIFIER_COUNT):
+        name, path = files[i]
+        net = read_classifier_pickle(path)
+        kw = classifier_kwargs(net, path)
+        meta[f"classifier_{i:02d}_kwargs"] = json.dumps(kw)
+        names.append(name)
+        for var, value in net["variables"].items():
+            tensors[f"classifier_{i:02d}.{var}"] = torch.from_numpy(np.array(pgref.to_ganforge(var, value), order="C"))
+    meta["classifiers"] = json.dumps(names)
     return tensors, meta
 
 
@@ -2641,6 +2766,9 @@ def load_source(path, fmt):
         if torch_file:
             raise ConvertError(f"{path}: a torch.save file, not an official network pickle")
         top = _restricted_load(data, path)
+        if isinstance(top, TFNetwork):
+            raise ConvertError(f"{path}: one TensorFlow network, not a (G, D, Gs) pickle; a CelebA-HQ attribute "
+                               f"classifier is imported with the other 39 ({CLASSIFIERS_HINT})")
         if is_tf_networks(top):
             if tf_version(top) == 4:
                 if fmt == "pggan-pkl":
@@ -3169,6 +3297,12 @@ def check_flags_apply(args, family, payload):
 
 
 def import_(args):
+    if args.format == "celebahq-classifiers":
+        import_classifiers(args)
+        return
+    if os.path.isdir(args.src):
+        raise ConvertError(f"{args.src}: is a folder; the one folder import reads is the CelebA-HQ attribute "
+                           f"classifiers' ({CLASSIFIERS_HINT})")
     family, payload = load_source(args.src, args.format)
     check_flags_apply(args, family, payload)
     if args.alexnet and family != "lpips":
@@ -3218,6 +3352,23 @@ def import_(args):
     for key in ("G_kwargs", "D_kwargs", "training_set_kwargs"):
         if key in meta:
             print(f"{key}: {meta[key]}")
+
+
+def import_classifiers(args):
+    given = [flag for flag, v in (("--alexnet", args.alexnet), ("--lpips", args.lpips), ("--psp-arch", args.psp_arch),
+                                  ("--conv-clamp", args.conv_clamp != "auto"),
+                                  ("--mapping-lr-multiplier", args.mapping_lr_multiplier),
+                                  ("--mbstd-group-size", args.mbstd_group_size is not None),
+                                  ("--w-avg-samples", args.w_avg_samples)) if v]
+    if given:
+        raise ConvertError(f"{args.src}: {given[0]} does not apply to the CelebA-HQ attribute classifiers "
+                           "(--format celebahq-classifiers takes no other flag)")
+    tensors, meta = convert_celebahq_classifiers(args.src)
+    write_bin(args.dst, tensors, meta, args.src)
+    res = sorted({json.loads(meta[f"classifier_{i:02d}_kwargs"])["resolution"] for i in range(CLASSIFIER_COUNT)})
+    print(f"wrote the {CLASSIFIER_COUNT} CelebA-HQ attribute classifiers (Linear Separability) to {args.dst}")
+    print(f"classifiers: {meta['classifiers']}")
+    print(f"resolution: {', '.join(map(str, res))}")
 
 
 def one_line(message, max_chars=4096):

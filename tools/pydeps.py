@@ -15,7 +15,8 @@ import importlib.util
 import math
 import sys
 
-_NAMES = {"numpy": "NumPy", "torch": "PyTorch", "torchvision": "torchvision", "PIL": "Pillow (python3-pil)"}
+_NAMES = {"numpy": "NumPy", "torch": "PyTorch", "torchvision": "torchvision", "PIL": "Pillow (python3-pil)",
+          "sklearn": "scikit-learn (python3-sklearn)"}
 
 
 def require(tool, *modules):

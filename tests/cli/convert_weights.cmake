@@ -12,6 +12,16 @@ add_test(NAME cpu.convert_checks
          COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_convert_checks.py")
 set_tests_properties(cpu.convert_checks PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
 
+# StyleGAN (v1)'s Linear Separability classifiers: a folder of the 40 tiny
+# celebahq-classifier-NN-<name>.pkl (tools/make_ls_fixtures.py) converts to
+# one .bin of their variables and D_kwargs; a missing or doubled index, a GAN
+# pickle or G_paper in a classifier's place, a minibatch-stddev map or labels,
+# and a SRC that is no folder are refused in one line, nothing written.
+add_test(NAME cpu.convert_ls_classifiers
+         COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; \
+exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_convert_ls_classifiers.py")
+set_tests_properties(cpu.convert_ls_classifiers PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
+
 # The FID/IS Inception detector from a TorchScript archive (torch.jit.save of a
 # stand-in with the official names; ~95 MB of random weights in a temporary
 # folder, about 5 s): bit for bit, and the refusals.
