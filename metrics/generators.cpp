@@ -36,6 +36,44 @@ ImageGenerator pggan_images(const pggan::Generator& G, const Dataset& labels, De
 
 namespace {
 
+// dlatents[:, -1]: the last layer's w of ws [n, num_ws, w_dim].
+Tensor last_layer(const Tensor& ws) {
+  const int64_t layers = ws.size(1);
+  return slice(ws, 1, layers - 1, layers).reshape({ws.size(0), ws.size(2)});
+}
+
+}  // namespace
+
+LatentSampler stylegan2_latents(stylegan2::Generator& G, const Dataset& labels, Device device) {
+  return [&G, &labels, device](int64_t n, gf::Generator& rng) {
+    LatentSample s;
+    s.z = randn({n, G.config().z_dim}, rng, DType::f32, device);
+    const Tensor ws = G.mapping.forward(s.z, random_labels(labels, n, rng, device));
+    stylegan2::SynthesisOptions so;
+    so.noise_mode = NoiseMode::random;
+    so.noise_gen = &rng;
+    s.images = G.synthesis.forward(ws, so);
+    s.w = last_layer(ws);
+    return s;
+  };
+}
+
+LatentSampler stylegan_latents(const stylegan::Generator& G, const Dataset& labels, Device device) {
+  return [&G, &labels, device](int64_t n, gf::Generator& rng) {
+    LatentSample s;
+    s.z = randn({n, G.config().latent_size}, rng, DType::f32, device);
+    const Tensor ws = G.mapping(s.z, random_labels(labels, n, rng, device));
+    stylegan::SynthesisOptions so;
+    so.noise_mode = NoiseMode::random;
+    so.noise_gen = &rng;
+    s.images = G.synthesis(ws, G.lod(), so);
+    s.w = last_layer(ws);
+    return s;
+  };
+}
+
+namespace {
+
 // The noise hook that hands every layer its constant noise [1, 1, H, W]
 // (by the layer's official name, key(buffer name) of the draws) broadcast
 // over the batch: the official noise_mode='const' over fresh buffers.

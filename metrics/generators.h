@@ -31,10 +31,20 @@
 //     but above 256 it does not (a 1024 G's crop comes to 128, not 256),
 //     and a v1 network's PPL should compare with the StyleGAN paper's.
 // PGGAN has no W (no mapping network): it has no path sampler and the PPL
-// metrics refuse it. The network is not changed: the fresh noise reaches
+// metrics refuse it.
+//
+// And the latent samplers of the linear separability
+// (metrics/linear_separability.h), as its official metric (NVlabs/stylegan
+// and NVlabs/stylegan2 metrics/linear_separability.py) runs G: z, the
+// mapping without truncation (w: its last layer's), the synthesis with
+// random noise (v1 at the network's lod). The draws are the image
+// generators' (z, labels, noise), so a seed gives the images FID sees.
+// Labels of random dataset items for a conditional network (the official
+// passed none: it took unconditional networks). The network is not changed: the fresh noise reaches
 // the synthesis through its noise hook, not by writing the buffers.
 #pragma once
 #include "metrics/compute_features.h"
+#include "metrics/linear_separability.h"
 #include "metrics/perceptual_path_length.h"
 #include "models/pggan/networks.h"
 #include "models/stylegan/networks.h"
@@ -45,6 +55,9 @@ namespace gf::metrics {
 ImageGenerator stylegan2_images(stylegan2::Generator& G, const Dataset& labels, Device device);
 ImageGenerator stylegan_images(const stylegan::Generator& G, const Dataset& labels, Device device);
 ImageGenerator pggan_images(const pggan::Generator& G, const Dataset& labels, Device device);
+
+LatentSampler stylegan2_latents(stylegan2::Generator& G, const Dataset& labels, Device device);
+LatentSampler stylegan_latents(const stylegan::Generator& G, const Dataset& labels, Device device);
 
 PathSampler stylegan2_paths(stylegan2::Generator& G, const Dataset& labels, Device device);
 PathSampler stylegan_paths(const stylegan::Generator& G, const Dataset& labels, Device device);

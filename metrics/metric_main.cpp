@@ -20,6 +20,7 @@
 #include "metrics/frechet.h"
 #include "metrics/inception_score.h"
 #include "metrics/kernel_inception_distance.h"
+#include "metrics/linear_separability.h"
 #include "metrics/pggan_metrics.h"
 #include "metrics/precision_recall.h"
 #include "metrics/sharding.h"
@@ -30,7 +31,7 @@
 namespace gf::metrics {
 namespace {
 
-enum class Kind { fid, kid, is, pr, ppl, swd, msssim };
+enum class Kind { fid, kid, is, pr, ppl, swd, msssim, ls };
 
 struct Spec {
   const char* name;
@@ -46,9 +47,12 @@ constexpr int kPrNeighbours = 3;
 
 // The fewest generated (and, for FID, KID and PR, real) images each kind can
 // use: the Inception Score scores 10 parts; KID's unbiased estimate divides
-// by m - 1; PR's k-th neighbour needs k others; MS-SSIM a pair.
+// by m - 1; PR's k-th neighbour needs k others; MS-SSIM a pair; LS keeps half.
 int64_t min_items(Kind k) {
-  return k == Kind::is ? 10 : k == Kind::kid || k == Kind::msssim ? 2 : k == Kind::pr ? kPrNeighbours + 1 : 1;
+  return k == Kind::is                                        ? 10
+         : k == Kind::kid || k == Kind::msssim || k == Kind::ls ? 2
+         : k == Kind::pr                                        ? kPrNeighbours + 1
+                                                                : 1;
 }
 
 bool uses_reals(Kind k) { return k == Kind::fid || k == Kind::kid || k == Kind::pr; }
@@ -81,6 +85,9 @@ const std::vector<Spec>& specs() {
       // where the run mirrors.
       {"swd16k", Kind::swd, 16384, 0, false},
       {"msssim20k", Kind::msssim, 20000, 0, false},
+      // StyleGAN's (metric_defaults.py's "ls"; metrics/linear_separability.h):
+      // 200000 samples, the most confident half kept.
+      {"ls", Kind::ls, 200000, 0, false},
   };
   return s;
 }
@@ -186,7 +193,11 @@ bool metric_needs_vgg16(const std::string& name) {
   const Kind k = spec(name).kind;
   return k == Kind::pr || k == Kind::ppl;
 }
-bool metric_needs_mapping(const std::string& name) { return spec(name).kind == Kind::ppl; }
+bool metric_needs_mapping(const std::string& name) {
+  const Kind k = spec(name).kind;
+  return k == Kind::ppl || k == Kind::ls;
+}
+bool metric_needs_classifiers(const std::string& name) { return spec(name).kind == Kind::ls; }
 
 std::vector<std::string> parse_metric_list(const std::string& list) {
   std::vector<std::string> out;
@@ -244,6 +255,17 @@ void check_metric(const std::string& name, const MetricContext& ctx) {
                       << "x" << m << (s.ppl.crop ? " (ppl2_wend does not crop)" : ""));
       }
       break;
+    case Kind::ls: {
+      GF_CHECK(bool(ctx.attribute_logits) && ctx.attribute_side > 0, name, "needs the attribute classifiers");
+      GF_CHECK(bool(ctx.latents), name,
+               "needs a generator with a mapping network (W): StyleGAN or StyleGAN2, not PGGAN");
+      gf::Generator probe(0);  // one sample of a throwaway stream shows what the classifiers would get
+      const Tensor img = ctx.latents(1, probe).images;
+      GF_CHECK(img.dim() == 4 && img.size(1) == 3, name,
+               "the attribute classifiers take RGB images; the generator makes " << img.desc());
+      downsample_to_side(img, ctx.attribute_side);
+      break;
+    }
     case Kind::swd:
     case Kind::msssim:
       check_pggan_metric_side(ctx.dataset->resolution(), name);
@@ -255,9 +277,9 @@ void check_metric(const std::string& name, const MetricContext& ctx) {
   const int64_t num_real = int64_t(metric_real_items(s, ctx, nullptr).size());
   const int64_t least = min_items(s.kind);
   GF_CHECK(num_gen >= least && (!reals || num_real >= least), name,
-           "needs at least " << least << (s.kind == Kind::ppl ? " samples" : " generated")
+           "needs at least " << least << (s.kind == Kind::ppl || s.kind == Kind::ls ? " samples" : " generated")
                 << (reals ? " and " + std::to_string(least) + " real" : std::string())
-                << (s.kind == Kind::ppl ? "" : " images") << ", got " << num_gen
+                << (s.kind == Kind::ppl || s.kind == Kind::ls ? "" : " images") << ", got " << num_gen
                 << (reals ? " and " + std::to_string(num_real) : std::string()));
 }
 
@@ -330,6 +352,15 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
       const std::vector<int64_t> sides = swd_resolutions(ctx.dataset->resolution());
       for (size_t l = 0; l < sides.size(); ++l) r.results[name + "_" + std::to_string(sides[l])] = v[l];
       r.results[name + "_avg"] = v.back();
+    }
+  } else if (s.kind == Kind::ls) {
+    // Rank 0 alone, as the PGGAN metrics: the fits take one core each.
+    if (computes) {
+      const SeparabilitySamples samples =
+          separability_samples(ctx.latents, ctx.attribute_logits, ctx.attribute_side, r.num_gen, rng, ctx.feature_opt);
+      const Separability v = linear_separability(samples, r.num_gen / 2, ctx.log);
+      r.results[name + "_z"] = v.ls_z;
+      r.results[name + "_w"] = v.ls_w;
     }
   } else if (s.kind == Kind::msssim) {
     if (computes) {

@@ -24,10 +24,14 @@
 //                side (swd16k_<side>, 16 and up) and their mean (swd16k_avg);
 //   msssim20k    mean MS-SSIM of 10000 pairs of generated images, and of
 //                10000 pairs of real ones (msssim20k_reals).
+// and StyleGAN's own (NVlabs/stylegan metric_defaults.py; also in NVlabs/stylegan2):
+//   ls           linear separability of 200000 samples' 100000 most confident
+//                per attribute (metrics/linear_separability.h): ls_z, ls_w;
+//                runs the 40 CelebA-HQ attribute classifiers.
 // FID, KID and IS run the Inception detector; PR and PPL run VGG16
 // (models/perceptual/vgg16.h): its fc2 features (PR), its LPIPS embedding
 // (PPL). PPL needs a generator with a mapping network (StyleGAN, StyleGAN2),
-// not PGGAN's.
+// not PGGAN's; so does LS.
 // KID (metrics/kernel_inception_distance.h) keeps every feature row: the
 // real rows of kid50k_full take up to 1M x 2048 float32 = 8 GB of memory
 // (and of cache), as the official code's.
@@ -45,6 +49,7 @@
 #include <nlohmann/json.hpp>
 
 #include "metrics/compute_features.h"
+#include "metrics/linear_separability.h"
 #include "metrics/perceptual_path_length.h"
 
 namespace gf::metrics {
@@ -62,6 +67,7 @@ int64_t metric_min_items(const std::string& name);
 bool metric_needs_inception(const std::string& name);
 bool metric_needs_vgg16(const std::string& name);
 bool metric_needs_mapping(const std::string& name);
+bool metric_needs_classifiers(const std::string& name);  // the attribute classifiers (ls)
 // "fid50k_full,is50k" -> names; "none" (any case) or "" -> none, as the official
 // CommaSeparatedList. Throws gf::Error naming
 // an unknown metric and listing the valid ones.
@@ -78,6 +84,9 @@ struct MetricContext {
   int64_t lpips_min_side = 0;        // the smallest image side lpips takes (VGG16: 16); 0: any
   Detector vgg_features;             // Vgg16::features: [n, 4096] (the PRs)
   std::string vgg16_key;             // names VGG16's weights in the PRs' cache key
+  LatentSampler latents;             // the generator's z, w and images (ls); empty: no W (PGGAN)
+  Detector attribute_logits;         // AttributeClassifiers::logits (ls): [n, 3, side, side] -> [n, 40]
+  int64_t attribute_side = 0;        // the classifiers' image side
   std::string cache_dir;             // real-image statistics cache; empty: none
   uint64_t seed = 0;                 // latents, labels and noise of the generated images; KID's subsets
   int64_t max_items = 0;             // > 0: at most this many generated and real images (quick checks)

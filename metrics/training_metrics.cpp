@@ -19,6 +19,7 @@ std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags, const std
           {"metrics", "LIST", default_metrics, "comma-separated metrics (" + valid_metrics_text() + ")" + (none_allowed ? " or none" : "") + "; FID, KID and IS need --detector, PR and PPL --vgg16"},
           {"detector", "FILE.bin", "", "the FID/KID/IS Inception network: the official inception-2015-12-05.pt converted by tools/convert_weights.py"},
           {"vgg16", "FILE.bin", "", "the PR/PPL VGG16 network: torchvision's VGG16 with LPIPS's lin layers (the official vgg16.pt) converted by tools/convert_weights.py --format vgg16"},
+          {"classifiers", "FILE.bin", "", "the LS network: StyleGAN's 40 celebahq-classifier-NN-*.pkl converted by tools/convert_weights.py --format celebahq-classifiers"},
           {"metrics-cache", "DIR", "",
            "where real-image statistics are cached (default $XDG_CACHE_HOME/ganforge/gan-metrics, else "
            "~/.cache/ganforge/gan-metrics); none: no cache"},
@@ -45,10 +46,11 @@ MetricRequest metric_request(const cli::Args& args) {
   MetricRequest r;
   r.names = parse_metric_list(args.str("metrics"));
   if (r.names.empty())
-    for (const char* f : {"detector", "vgg16", "metrics-cache", "metric-items"})
+    for (const char* f : {"detector", "vgg16", "classifiers", "metrics-cache", "metric-items"})
       if (args.has(f)) throw Error(std::string("--") + f + " applies to --metrics, which is none");
   const std::string inception = names_where(r.names, metric_needs_inception);
   const std::string vgg16 = names_where(r.names, metric_needs_vgg16);
+  const std::string classifiers = names_where(r.names, metric_needs_classifiers);
   if (!inception.empty() && !args.has("detector"))
     throw Error("--metrics " + inception +
                 " needs --detector FILE.bin: the official inception-2015-12-05.pt converted with "
@@ -57,6 +59,14 @@ MetricRequest metric_request(const cli::Args& args) {
     throw Error("--metrics " + vgg16 +
                 " needs --vgg16 FILE.bin: torchvision's VGG16 and LPIPS's vgg.pth (the official vgg16.pt) converted with "
                 "tools/convert_weights.py import --format vgg16 --lpips (they cannot be downloaded here)");
+  if (!classifiers.empty() && !args.has("classifiers"))
+    throw Error("--metrics " + classifiers +
+                " needs --classifiers FILE.bin: StyleGAN's 40 CelebA-HQ attribute classifiers "
+                "(celebahq-classifier-NN-*.pkl) converted with tools/convert_weights.py import FOLDER FILE.bin "
+                "--format celebahq-classifiers (they cannot be downloaded here)");
+  if (!r.names.empty() && classifiers.empty() && args.has("classifiers"))
+    throw Error("--classifiers are the attribute classifiers of ls; --metrics " + args.str("metrics") +
+                " does not run it");
   if (!r.names.empty() && inception.empty() && args.has("detector"))
     throw Error("--detector is the Inception network of FID, KID and IS; --metrics " + args.str("metrics") +
                 " runs none of them");
@@ -64,6 +74,7 @@ MetricRequest metric_request(const cli::Args& args) {
     throw Error("--vgg16 is the network of PR and PPL; --metrics " + args.str("metrics") + " runs neither");
   r.detector = args.str("detector");
   r.vgg16 = args.str("vgg16");
+  r.classifiers = args.str("classifiers");
   r.cache_dir = args.has("metrics-cache") ? args.str("metrics-cache") : default_cache_dir();
   if (r.cache_dir == "none") r.cache_dir.clear();
   if (args.has("metric-items")) r.max_items = args.integer("metric-items");
@@ -80,16 +91,28 @@ MetricDetectors load_metric_detectors(const MetricRequest& req, Device device) {
   if (std::any_of(req.names.begin(), req.names.end(), metric_needs_inception))
     d.inception = load_inception_detector(req.detector, device);
   if (std::any_of(req.names.begin(), req.names.end(), metric_needs_vgg16)) d.vgg16 = load_vgg16_detector(req.vgg16, device);
+  if (std::any_of(req.names.begin(), req.names.end(), metric_needs_classifiers)) {
+    d.classifiers = std::make_shared<perceptual::AttributeClassifiers>(
+        perceptual::AttributeClassifiers::load(req.classifiers));
+    d.classifiers->to(device);
+    d.classifiers_key = "classifiers:" + file_content_key(req.classifiers);
+  }
   return d;
 }
 
 MetricContext metric_context(const MetricRequest& req, const MetricDetectors& detectors, const Dataset& dataset,
-                             ImageGenerator generator, PathSampler paths, Device device, uint64_t seed,
-                             std::function<void(const std::string&)> log) {
+                             ImageGenerator generator, PathSampler paths, LatentSampler latents, Device device,
+                             uint64_t seed, std::function<void(const std::string&)> log) {
   MetricContext ctx;
   ctx.dataset = &dataset;
   ctx.generator = std::move(generator);
   ctx.paths = std::move(paths);
+  ctx.latents = std::move(latents);
+  if (detectors.classifiers) {
+    std::shared_ptr<perceptual::AttributeClassifiers> c = detectors.classifiers;
+    ctx.attribute_logits = [c](const Tensor& images) { return c->logits(images); };
+    ctx.attribute_side = c->side();
+  }
   if (detectors.inception) detectors.inception->attach(ctx);
   if (detectors.vgg16) detectors.vgg16->attach(ctx);
   ctx.cache_dir = req.cache_dir;
@@ -141,6 +164,12 @@ void warn_of_nonfinite_images(MetricContext& ctx) {
       if (has_nonfinite(images)) warn_nonfinite_once("PPL path images");
       return images;
     };
+  if (ctx.latents)
+    ctx.latents = [latents = std::move(ctx.latents)](int64_t n, gf::Generator& rng) {
+      LatentSample s = latents(n, rng);
+      if (has_nonfinite(s.images)) warn_nonfinite_once("LS sample images");
+      return s;
+    };
 }
 
 void stop_between_batches(MetricContext& ctx) {
@@ -154,6 +183,11 @@ void stop_between_batches(MetricContext& ctx) {
     ctx.paths = [paths = std::move(ctx.paths)](int64_t n, const PplSpec& spec, gf::Generator& rng) {
       throw_if_stop_requested();
       return paths(n, spec, rng);
+    };
+  if (ctx.latents)
+    ctx.latents = [latents = std::move(ctx.latents)](int64_t n, gf::Generator& rng) {
+      throw_if_stop_requested();
+      return latents(n, rng);
     };
   ctx.feature_opt.progress = [progress = std::move(ctx.feature_opt.progress)](const std::string& line) {
     throw_if_stop_requested();

@@ -1,6 +1,6 @@
 // Metrics as the programs ask for them: the flags train_stylegan and
-// calc_metrics share (--metrics, --detector, --vgg16, --metrics-cache,
-// --metric-items),
+// calc_metrics share (--metrics, --detector, --vgg16, --classifiers,
+// --metrics-cache, --metric-items),
 // and their evaluation after each snapshot, as the official training loop
 // runs metric_main.calc_metric on every snapshot's G_ema and appends the
 // result to <run>/metric-<name>.jsonl.
@@ -13,6 +13,7 @@
 #include "metrics/inception_detector.h"
 #include "metrics/metric_main.h"
 #include "metrics/vgg16_detector.h"
+#include "models/perceptual/attribute_classifiers.h"
 #include "train/cli.h"
 
 namespace gf::metrics {
@@ -20,7 +21,7 @@ namespace gf::metrics {
 // flags with --metrics (default default_metrics: none for train_stylegan,
 // whose detector must be given; calc_metrics's fid50k_full as the official
 // script's; none_allowed: whether the help offers "none"), --detector,
-// --vgg16, --metrics-cache and --metric-items appended.
+// --vgg16, --classifiers, --metrics-cache and --metric-items appended.
 std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags, const std::string& default_metrics = "none",
                                          bool none_allowed = true);
 
@@ -28,12 +29,14 @@ struct MetricRequest {
   std::vector<std::string> names;  // empty: no metrics
   std::string detector;            // the converted inception-2015-12-05 .bin (FID, KID, IS)
   std::string vgg16;               // the converted vgg16 .bin (PR, PPL)
+  std::string classifiers;         // the converted CelebA-HQ attribute classifiers .bin (LS)
   std::string cache_dir;           // empty: no cache
   int64_t max_items = 0;
 };
 // The flags, checked: an unknown metric, an Inception metric without
-// --detector, a VGG16 metric without --vgg16, or a detector no chosen metric
-// runs give one line (gf::Error) before anything runs.
+// --detector, a VGG16 metric without --vgg16, LS without --classifiers, or
+// a detector no chosen metric runs give one line (gf::Error) before
+// anything runs.
 MetricRequest metric_request(const cli::Args& args);
 
 // The detectors the request's metrics run, loaded onto device (each only
@@ -41,6 +44,8 @@ MetricRequest metric_request(const cli::Args& args);
 struct MetricDetectors {
   std::optional<InceptionDetector> inception;
   std::optional<Vgg16Detector> vgg16;
+  std::shared_ptr<perceptual::AttributeClassifiers> classifiers;  // LS's
+  std::string classifiers_key;                                     // "classifiers:<hash of the file's bytes>"
 };
 MetricDetectors load_metric_detectors(const MetricRequest& req, Device device);
 
@@ -49,11 +54,13 @@ MetricDetectors load_metric_detectors(const MetricRequest& req, Device device);
 // (append_metric_line: a failed append throws after the line was shown). ctx's detector functions, dataset and generator must be set.
 // The context the programs evaluate in: the request's cache and cap, the
 // detectors' functions and keys, the detector batch for the device, the
-// generator's images and its PPL paths (empty for PGGAN: a PPL metric then
-// refuses it with one line, before anything runs). Each requested metric is
+// generator's images, its PPL paths and its LS latent sampler (empty for
+// PGGAN: a PPL or LS metric then refuses it with one line, before anything
+// runs). Each requested metric is
 // checked (check_metric): a dataset too small for one is refused here.
 MetricContext metric_context(const MetricRequest& req, const MetricDetectors& detectors, const Dataset& dataset,
-                             ImageGenerator generator, PathSampler paths, Device device, uint64_t seed,
+                             ImageGenerator generator, PathSampler paths, LatentSampler latents, Device device,
+                             uint64_t seed,
                              std::function<void(const std::string&)> log);
 
 // Returns every result by name ({"fid50k_full": 12.3, "is50k_mean": ...}),

@@ -40,13 +40,14 @@ REPO=$PWD
 DEPS=$REPO/deps
 # What the build needs beyond the toolkit. DEB_FALLBACK: the run-time needs of
 # OpenBLAS (libgfortran5, libquadmath0, libgomp1), of libtiff (libdeflate0 to
-# liblerc4), of OpenJPEG (libopenjp2-7) and of the zip decoders (libbz2-1.0,
-# liblzma5):
+# liblerc4), of OpenJPEG (libopenjp2-7), of the zip decoders (libbz2-1.0,
+# liblzma5) and of liblinear (libblas.so.3: OpenBLAS's, from
+# libopenblas0-openmp, which Debian's alternatives would name):
 # used only where the machine lacks them.
-DEB_PKGS=(catch2 nlohmann-json3-dev libstb-dev libstb0 libwebp-dev libwebp7 libwebpdemux2 libwebpmux3 liblmdb-dev liblmdb0 libtiff-dev libtiff6 libjpeg62-turbo-dev libjpeg62-turbo libpng-dev libpng16-16 libopenjp2-7-dev libopenjp2-7 libbz2-dev liblzma-dev zlib1g-dev libopenblas0-openmp libopenblas-openmp-dev)
-DEB_FALLBACK=(libgfortran5 libquadmath0 libgomp1 libdeflate0 libjbig0 libjpeg62-turbo libopenjp2-7 liblerc4 libbz2-1.0 liblzma5)
+DEB_PKGS=(catch2 nlohmann-json3-dev libstb-dev libstb0 libwebp-dev libwebp7 libwebpdemux2 libwebpmux3 liblmdb-dev liblmdb0 liblinear-dev liblinear4 libtiff-dev libtiff6 libjpeg62-turbo-dev libjpeg62-turbo libpng-dev libpng16-16 libopenjp2-7-dev libopenjp2-7 libbz2-dev liblzma-dev zlib1g-dev libopenblas0-openmp libopenblas-openmp-dev)
+DEB_FALLBACK=(libgfortran5 libquadmath0 libgomp1 libdeflate0 libjbig0 libjpeg62-turbo libopenjp2-7 liblerc4 libbz2-1.0 liblzma5 libopenblas0-openmp)
 export DEB_PKG_NAMES="${DEB_PKGS[*]}" DEB_FALLBACK_NAMES="${DEB_FALLBACK[*]}"  # for the steps, which run in child shells (arrays are not exported)
-export FALLBACK_SONAMES="libgfortran.so.5 libquadmath.so.0 libgomp.so.1 libdeflate.so.0 libjbig.so.0 libjpeg.so.62 libopenjp2.so.7 libLerc.so.4 libbz2.so.1.0 liblzma.so.5"
+export FALLBACK_SONAMES="libgfortran.so.5 libquadmath.so.0 libgomp.so.1 libdeflate.so.0 libjbig.so.0 libjpeg.so.62 libopenjp2.so.7 libLerc.so.4 libbz2.so.1.0 liblzma.so.5 libblas.so.3"
 DATA_ZIP=$DEPS/data/fashion-mnist-2k.zip
 
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }

@@ -65,7 +65,7 @@ if [[ ! -e $root/.ready ]]; then
 fi
 # The point of the proof: none of what deps/ carries may be installed here.
 # Of the fallbacks, all but libgomp1 and libquadmath0, which g++ itself needs.
-for p in catch2 nlohmann-json3-dev libstb-dev libstb0 libwebp-dev libwebp7 libwebpdemux2 libwebpmux3 liblmdb-dev liblmdb0 libtiff-dev libtiff6 libjpeg62-turbo-dev libpng-dev libpng16-16 libopenjp2-7-dev libbz2-dev liblzma-dev zlib1g-dev libopenblas0-openmp libopenblas-openmp-dev libopenblas0 \
+for p in catch2 nlohmann-json3-dev libstb-dev libstb0 libwebp-dev libwebp7 libwebpdemux2 libwebpmux3 liblmdb-dev liblmdb0 liblinear-dev liblinear4 libtiff-dev libtiff6 libjpeg62-turbo-dev libpng-dev libpng16-16 libopenjp2-7-dev libbz2-dev liblzma-dev zlib1g-dev libopenblas0-openmp libopenblas-openmp-dev libopenblas0 \
          libgfortran5 libdeflate0 libjbig0 libjpeg62-turbo libopenjp2-7 liblerc4 dataset-fashion-mnist; do
   if chroot "$root" dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     echo "gpu_check_dryrun: $p is installed in $root: not a clean machine (use --fresh)" >&2

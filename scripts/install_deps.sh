@@ -5,7 +5,8 @@
 #   scripts/install_deps.sh --torch  also PyTorch (python3-torch), Pillow (python3-pil: tools/make_pil_resize_golden.py, the tests that compare with PIL), SciPy
 #                                    (python3-scipy: tools/make_metrics_golden.py, the official FID's sqrtm), py-lmdb (python3-lmdb: the LSUN lmdb
 #                                    test source) and torchvision (python3-torchvision: the fixture scripts' checks of the perceptual networks'
-#                                    names against torchvision's, tools/make_psp_train_fixtures.py's ResNet-50), which tools/convert_weights.py, its
+#                                    names against torchvision's, tools/make_psp_train_fixtures.py's ResNet-50), scikit-learn (python3-sklearn:
+#                                    tools/make_ls_fixtures.py, the official LS's LinearSVC), which tools/convert_weights.py, its
 #                                    tests and the golden-data scripts in tools/ use (--golden: the same)
 #   scripts/install_deps.sh --chromium  also headless Chromium (and a font), which the report.html
 #                                    tests render pages with
@@ -15,10 +16,10 @@ set -euo pipefail
 # ocl-icd-opencl-dev: Debian's oneDNN CMake config requires OpenCL's headers
 # (a Recommends of libdnnl-dev, which --no-install-recommends skips).
 # iproute2: the two-machine tests' network namespaces (tests/cli/two_machines.sh).
-pkgs=(cmake make g++ catch2 nlohmann-json3-dev libstb-dev libwebp-dev liblmdb-dev libtiff-dev libjpeg62-turbo-dev libpng-dev libopenjp2-7-dev libbz2-dev liblzma-dev zlib1g-dev libopenblas-openmp-dev libdnnl-dev ocl-icd-opencl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin iproute2)
+pkgs=(cmake make g++ catch2 nlohmann-json3-dev libstb-dev libwebp-dev liblmdb-dev liblinear-dev libtiff-dev libjpeg62-turbo-dev libpng-dev libopenjp2-7-dev libbz2-dev liblzma-dev zlib1g-dev libopenblas-openmp-dev libdnnl-dev ocl-icd-opencl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin iproute2)
 for a in "$@"; do
   case "$a" in
-    --torch | --golden) pkgs+=(python3-torch python3-pil python3-scipy python3-lmdb python3-torchvision) ;;
+    --torch | --golden) pkgs+=(python3-torch python3-pil python3-scipy python3-lmdb python3-torchvision python3-sklearn) ;;
     --chromium) pkgs+=(chromium fonts-dejavu-core) ;;
     -h | --help) sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install_deps: unknown option $a (see --help)" >&2; exit 2 ;;

@@ -1453,7 +1453,8 @@ TEST_CASE("check_metric refuses too few real images and missing detectors at set
   // Through the programs' set-up: a request without its detector stops there.
   MetricRequest req;
   req.names = {"kid50k_full"};
-  CHECK_THROWS_WITH(metric_context(req, MetricDetectors{}, *two, replay(*two), PathSampler{}, Device::cpu(), 0, {}),
+  CHECK_THROWS_WITH(metric_context(req, MetricDetectors{}, *two, replay(*two), PathSampler{}, LatentSampler{},
+                                   Device::cpu(), 0, {}),
                     Catch::Contains("kid50k_full: needs the Inception detector"));
 }
 

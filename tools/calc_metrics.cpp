@@ -8,6 +8,8 @@
 // appended to is refused before any work). FID, KID and IS run the Inception network (--detector),
 // PR and PPL VGG16 (--vgg16); PPL needs a mapping network, so it refuses
 // PGGAN. PGGAN's swd16k and msssim20k (metrics/pggan_metrics.h) need neither.
+// StyleGAN's ls (metrics/linear_separability.h) runs the 40 CelebA-HQ
+// attribute classifiers (--classifiers) and needs a mapping network too.
 // Without --data the run folder's training_options.json names the dataset and
 // whether it was mirrored, as the official script looks up the pickle's
 // training_set_kwargs; outside a run folder, a converted official snapshot's
@@ -71,15 +73,16 @@ namespace fs = std::filesystem;
 // The flags that name files and folders: the ranks' flags agree on whether
 // each is given (check_same_run); the network, the data and the detectors
 // are then compared by content.
-const std::set<std::string> kPathFlags = {"network", "data", "detector", "vgg16", "metrics-cache"};
+const std::set<std::string> kPathFlags = {"network", "data", "detector", "vgg16", "classifiers", "metrics-cache"};
 
 // A loaded generator of any family: its images and (with a mapping network)
-// its PPL paths as the metrics call them (metrics/generators.h), given the
-// dataset its labels come from.
+// its PPL paths and LS samples as the metrics call them
+// (metrics/generators.h), given the dataset its labels come from.
 struct LoadedGenerator {
   std::shared_ptr<Module> owner;
   std::function<metrics::ImageGenerator(const Dataset&)> images;
   std::function<metrics::PathSampler(const Dataset&)> paths;  // empty: no W (PGGAN)
+  std::function<metrics::LatentSampler(const Dataset&)> latents;  // empty: no W (PGGAN)
   std::string family;
   int resolution = 0, channels = 0, c_dim = 0;
 };
@@ -89,12 +92,14 @@ template <class Net, class Images>
 LoadedGenerator loaded(std::shared_ptr<Net> G, Device dev, const std::string& family, int resolution, int channels,
                        int c_dim, Images images) {
   G->to(dev);
-  return {G, [G, dev, images](const Dataset& d) { return images(*G, d, dev); }, {}, family, resolution, channels, c_dim};
+  return {G, [G, dev, images](const Dataset& d) { return images(*G, d, dev); }, {}, {}, family, resolution, channels,
+          c_dim};
 }
 
-template <class Net, class Paths>
-void with_paths(LoadedGenerator& L, std::shared_ptr<Net> G, Device dev, Paths paths) {
+template <class Net, class Paths, class Latents>
+void with_mapping(LoadedGenerator& L, std::shared_ptr<Net> G, Device dev, Paths paths, Latents latents) {
   L.paths = [G, dev, paths](const Dataset& d) { return paths(*G, d, dev); };
+  L.latents = [G, dev, latents](const Dataset& d) { return latents(*G, d, dev); };
 }
 
 LoadedGenerator load_any_generator(const io::SafetensorsFile& file, const std::string& path, Device dev) {
@@ -108,13 +113,13 @@ LoadedGenerator load_any_generator(const io::SafetensorsFile& file, const std::s
     std::shared_ptr<stylegan::Generator> G = stylegan::load_generator(file, path, "G_ema");
     LoadedGenerator L = loaded(G, dev, "StyleGAN", G->config().resolution, G->config().num_channels,
                                G->config().label_size, metrics::stylegan_images);
-    with_paths(L, G, dev, metrics::stylegan_paths);
+    with_mapping(L, G, dev, metrics::stylegan_paths, metrics::stylegan_latents);
     return L;
   }
   std::shared_ptr<stylegan2::Generator> G = stylegan2::load_generator(file, path);
   LoadedGenerator L = loaded(G, dev, "StyleGAN2", G->config().img_resolution, G->config().img_channels,
                              G->config().c_dim, metrics::stylegan2_images);
-  with_paths(L, G, dev, metrics::stylegan2_paths);
+  with_mapping(L, G, dev, metrics::stylegan2_paths, metrics::stylegan2_latents);
   return L;
 }
 
@@ -163,7 +168,8 @@ std::vector<RunItem> made_run_items(const std::string& network, const LoadedGene
                       std::to_string(ds.resolution()) + "x" + std::to_string(ds.channels()) + ", " +
                       std::to_string(ds.c_dim()) + " labels" + (xflip ? ", x-flips" : "")},
       {"--detector weights", detectors.inception ? detectors.inception->key : "none"},
-      {"--vgg16 weights", detectors.vgg16 ? detectors.vgg16->key : "none"}};
+      {"--vgg16 weights", detectors.vgg16 ? detectors.vgg16->key : "none"},
+      {"--classifiers weights", detectors.classifiers ? detectors.classifiers_key : "none"}};
   if (ds.size() > 0) items.push_back({"dataset content", dataset_resume_key(ds)});
   items.push_back({"PPL labels", ppl_labels ? "the run's --max-images subset of " + std::to_string(ppl_labels->size()) +
                                                   " images, " + dataset_resume_key(*ppl_labels)
@@ -173,7 +179,8 @@ std::vector<RunItem> made_run_items(const std::string& network, const LoadedGene
 
 int run(int argc, char** argv) {
   cli::Args args(argc, argv, "calc_metrics",
-                 "Calculate quality metrics (FID, KID, IS, PR, PPL; PGGAN's SWD, MS-SSIM) of a generator snapshot, "
+                 "Calculate quality metrics (FID, KID, IS, PR, PPL; PGGAN's SWD, MS-SSIM; StyleGAN's LS) of a "
+                 "generator snapshot, "
                  "as the official calc_metrics.py.",
                  metrics::with_metric_flags(
                      {{"network", "FILE.bin", "", "generator snapshot or converted network (required)"},
@@ -274,7 +281,8 @@ int run(int argc, char** argv) {
                   " channels; the metrics take grey or RGB images (the official ones fail on these too)");
     for (const std::string& m : req.names)
       if (metrics::metric_needs_mapping(m) && !G->paths)
-        throw Error(m + " interpolates in W or Z through a mapping network, which " + G->family + " has not (" + path + ")");
+        throw Error(m + (metrics::metric_needs_classifiers(m) ? " separates Z and W" : " interpolates in W or Z") +
+                    " through a mapping network, which " + G->family + " has not (" + path + ")");
     // The detectors before the dataset: a wrong file is one line, before a large dataset loads.
     detectors = metrics::load_metric_detectors(req, dev);
     dopt.use_labels = G->c_dim > 0;  // as the official use_labels = (G.c_dim != 0)
@@ -325,6 +333,7 @@ int run(int argc, char** argv) {
   checked_on_every_rank(comm, [&] {  // check_metric's refusals (too few images) come alike on every rank
     ctx = metrics::metric_context(req, *detectors, *ds, G->images(*ds),
                                   G->paths ? G->paths(ppl_labels ? *ppl_labels : *ds) : metrics::PathSampler(),
+                                  G->latents ? G->latents(*ds) : metrics::LatentSampler(),
                                   dev, static_cast<uint64_t>(args.integer("seed")), log);
   }, "could not set up, so no rank evaluates");
   if (verbose) ctx->feature_opt.progress = log;

@@ -232,6 +232,7 @@ std::shared_ptr<RunMetrics> prepare_metrics(const cli::Args& args, const metrics
                                             const DatasetOptions& dopt,
                                             const std::function<metrics::ImageGenerator(const Dataset&)>& make_generator,
                                             const std::function<metrics::PathSampler(const Dataset&)>& make_paths,
+                                            const std::function<metrics::LatentSampler(const Dataset&)>& make_latents,
                                             Device dev, Communicator* comm = nullptr) {
   auto m = std::make_shared<RunMetrics>();
   m->req = req;
@@ -244,7 +245,8 @@ std::shared_ptr<RunMetrics> prepare_metrics(const cli::Args& args, const metrics
   // PPL's labels come from the training set itself: metric_main.py resets
   // max_size for FID, KID, PR and IS alone, so compute_ppl's dataset is the
   // --max-images subset.
-  m->ctx = metrics::metric_context(req, detectors, real, make_generator(real), make_paths(ds), dev, 0, nullptr);
+  m->ctx = metrics::metric_context(req, detectors, real, make_generator(real), make_paths(ds), make_latents(real), dev,
+                                   0, nullptr);
   if (comm && comm->world_size() > 1) m->ctx.feature_opt.comm = comm;  // the ranks share the passes
   metrics::stop_between_batches(m->ctx);  // a Ctrl-C during an evaluation stops the run (alone: each batch; shared: each round)
   return m;
@@ -393,7 +395,8 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
     const stylegan::Generator& Gs = trainer.Gs();
     run_metrics = prepare_metrics(args, metric_req, *detectors, ds, v1data,
                                   [&Gs, dev](const Dataset& d) { return metrics::stylegan_images(Gs, d, dev); },
-                                  [&Gs, dev](const Dataset& d) { return metrics::stylegan_paths(Gs, d, dev); }, dev);
+                                  [&Gs, dev](const Dataset& d) { return metrics::stylegan_paths(Gs, d, dev); },
+                                  [&Gs, dev](const Dataset& d) { return metrics::stylegan_latents(Gs, d, dev); }, dev);
   }
   std::ostringstream desc;
   desc << ds.name() << "-stylegan-" << spec.cfg << (ds.c_dim() > 0 ? "-cond" : "") << (spec.mirror_augment ? "-mirror" : "");
@@ -733,20 +736,29 @@ int run(int argc_given, char** argv_given) {
         const metrics::ImageGenerator no_images = [](int64_t, gf::Generator&) -> Tensor {
           throw Error("a dry run generates no image");
         };
-        const metrics::PathSampler no_paths = [](int64_t, const metrics::PplSpec&, gf::Generator&) -> Tensor {
-          throw Error("a dry run generates no image");
+        // The metrics' set-up probes one sample's size (PPL's crop against
+        // VGG16's least side, LS's against the classifiers'): blank images
+        // of the run's shape (G makes the dataset's), as the paths and the
+        // LS samples shape them; z and w are not looked at there.
+        const int64_t res = ds->resolution(), channels = ds->channels();
+        const metrics::PathSampler no_paths = [res, channels](int64_t n, const metrics::PplSpec& spec, gf::Generator&) {
+          return metrics::crop_and_downsample(zeros({2 * n, channels, res, res}), spec.crop, res / 256);
+        };
+        const metrics::LatentSampler no_latents = [res, channels](int64_t n, gf::Generator&) {
+          return metrics::LatentSample{zeros({n, 1}), zeros({n, 1}), zeros({n, channels, res, res})};
         };
         run_metrics = prepare_metrics(
             args, metric_req, *detectors, *ds, dopt, [&](const Dataset&) { return no_images; },
-            [&](const Dataset&) { return no_paths; }, dev, comm.get());
+            [&](const Dataset&) { return no_paths; }, [&](const Dataset&) { return no_latents; }, dev, comm.get());
         return;
       }
       stylegan2::Generator& G_ema = trainer->G_ema();
       const Device gdev = trainer->setup().device;
-      run_metrics = prepare_metrics(args, metric_req, *detectors, *ds, dopt,
-                                    [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_images(G_ema, d, gdev); },
-                                    [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_paths(G_ema, d, gdev); }, dev,
-                                    comm.get());
+      run_metrics = prepare_metrics(
+          args, metric_req, *detectors, *ds, dopt,
+          [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_images(G_ema, d, gdev); },
+          [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_paths(G_ema, d, gdev); },
+          [&G_ema, gdev](const Dataset& d) { return metrics::stylegan2_latents(G_ema, d, gdev); }, dev, comm.get());
     }, kRefusedMetrics);
   // After each snapshot the other ranks take their share of the metrics'
   // passes (rank 0 in after_snapshot), then every rank meets rank 0 once it

@@ -109,11 +109,14 @@ check "profile_step: error: unknown flag, or a flag without its value: '--cfg' (
 # Every benchmark answers --help with its usage on stdout and exit 0 (four said "unknown flag").
 for b in profile_step bench_networks bench_allreduce bench_parallel_threshold bench_pggan bench_augment bench_gan_ops_a \
     bench_gan_ops_b bench_inception bench_modulated_conv2d bench_vgg16 bench_primitives bench_cpu_simd bench_psp \
-    bench_precision_recall bench_pggan_metrics; do
+    bench_precision_recall bench_pggan_metrics bench_linear_separability; do
   "$bin/$b" --help 2>/dev/null | grep -q "^usage: $b" || { echo "FAILED: $b --help"; fail=1; }
 done
 check "bench_allreduce: error: unknown flag '--bogus' (try --help)" "$bin/bench_allreduce" --bogus
 check "bench_pggan_metrics: unknown argument '--bogus' (try --help)" "$bin/bench_pggan_metrics" --bogus
 check "numpy_pggan_metrics.py: error: argument --threads: expects an integer in [1, 4096], got '0' (see --help)" \
   "$py" "$bench/numpy_pggan_metrics.py" --threads 0
+check "bench_linear_separability: unknown argument '--bogus' (try --help)" "$bin/bench_linear_separability" --bogus
+check "sklearn_linear_separability.py: error: argument --samples: expects an integer in [1, 1000], got '0' (see --help)" \
+  "$py" "$bench/sklearn_linear_separability.py" --samples 0
 [ "$fail" -eq 0 ] && echo "bench flags refused"

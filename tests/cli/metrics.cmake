@@ -89,7 +89,7 @@ test ! -s $d/metric-kid50k_full.jsonl")
 # Bad input: one line, before any work.
 gf_expect_error(train_stylegan_metrics_without_detector "^train_stylegan: error: --metrics fid50k_full needs --detector" ""
                 $<TARGET_FILE:train_stylegan> --metrics fid50k_full --outdir ${_m}/bad)
-gf_expect_error(train_stylegan_unknown_metric "^train_stylegan: error: unknown metric 'pr10k3' \\(valid: fid50k_full, kid50k_full, pr50k3_full, ppl2_wend, is50k, fid50k, kid50k, pr50k3, ppl_zfull, ppl_wfull, ppl_zend, ppl_wend, swd16k, msssim20k\\)" ""
+gf_expect_error(train_stylegan_unknown_metric "^train_stylegan: error: unknown metric 'pr10k3' \\(valid: fid50k_full, kid50k_full, pr50k3_full, ppl2_wend, is50k, fid50k, kid50k, pr50k3, ppl_zfull, ppl_wfull, ppl_zend, ppl_wend, swd16k, msssim20k, ls\\)" ""
                 $<TARGET_FILE:train_stylegan> --metrics fid50k_full,pr10k3 --detector x.bin --outdir ${_m}/bad)
 gf_expect_error(calc_metrics_kid_one_image "^calc_metrics: error: --metric-items 1 is too few for kid50k, which needs at least 2 generated images" ""
                 $<TARGET_FILE:calc_metrics> --network x.bin --metrics fid50k,kid50k --detector x.bin --metric-items 1)
@@ -226,6 +226,39 @@ gf_cli_test(calc_metrics_pggan_swd_msssim
                     --network ${CMAKE_BINARY_DIR}/test_pggan/runs/00000-fashion-mnist-pggan-tiny/network-snapshot-000000.bin
                     --metrics swd16k,msssim20k --metrics-cache none --metric-items 9)
 
+# StyleGAN's linear separability with the 40 tiny classifiers of
+# tools/make_ls_fixtures.py (8x8): the v1 test network's 16x16 images (2x2
+# means), then a v1 run evaluating it after its snapshots (8x8: no
+# downsampling), on a one-image RGB dataset; the run's last result equals
+# calc_metrics' on its snapshot.
+set(_ls ${CMAKE_BINARY_DIR}/test_ls)
+set(_ls_flags --metrics ls --classifiers ${CMAKE_SOURCE_DIR}/tests/data/ls_classifiers.bin --metric-items 40)
+string(REPLACE ";" " " _ls_flags_sh "${_ls_flags}")
+gf_test(cpu.calc_metrics_ls COMMAND sh -c "rm -rf ${_ls} && mkdir -p ${_ls} && for s in 8 16; do \
+$<TARGET_FILE:dataset_tool> --source ${CMAKE_SOURCE_DIR}/tests/data/dataset_fixture.zip --dest ${_ls}/rgb$s.zip \
+--width $s --height $s --max-images 1 > /dev/null || exit 1; done && export OMP_NUM_THREADS=1 && \
+$<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/stylegan_16x3.bin --data ${_ls}/rgb16.zip \
+${_ls_flags_sh} --metrics-cache none && \
+$<TARGET_FILE:train_stylegan> --arch stylegan --cfg tiny --data ${_ls}/rgb8.zip --kimg 0.008 --tick 0.004 --snap 1 \
+${_ls_flags_sh} --outdir ${_ls}/run > ${_ls}/train.log && r=$(echo ${_ls}/run/00000-*) && \
+test -s $r/metric-ls.jsonl && want=$(tail -n 1 $r/metric-ls.jsonl | grep -o '\"results\": {[^}]*}') && \
+snap=$(ls $r/network-snapshot-*.bin | tail -n 1) && \
+$<TARGET_FILE:calc_metrics> --network $snap ${_ls_flags_sh} --metrics-cache none > /dev/null && \
+got=$(tail -n 1 $r/metric-ls.jsonl | grep -o '\"results\": {[^}]*}') && echo \"training $want, calc_metrics $got\" && \
+test \"$want\" = \"$got\"")
+set_tests_properties(cpu.calc_metrics_ls PROPERTIES TIMEOUT 300 PASS_REGULAR_EXPRESSION
+  "\"results\": \\{\"ls_w\": [0-9.]+, \"ls_z\": [0-9.]+\\}, \"metric\": \"ls\".*\"num_gen\": 40\\}.*training \"results\": .\"ls_w\": [0-9.]+, \"ls_z\": [0-9.]+., calc_metrics"
+  FAIL_REGULAR_EXPRESSION "NaN|Infinity")
+gf_expect_error(calc_metrics_ls_without_classifiers "^calc_metrics: error: --metrics ls needs --classifiers FILE.bin: StyleGAN's 40 CelebA-HQ attribute classifiers" ""
+                $<TARGET_FILE:calc_metrics> --network x.bin --metrics fid50k,ls --detector x.bin)
+gf_expect_error(calc_metrics_classifiers_without_ls "^calc_metrics: error: --classifiers are the attribute classifiers of ls; --metrics swd16k does not run it$" ""
+                $<TARGET_FILE:calc_metrics> --network x.bin --metrics swd16k --classifiers x.bin)
+gf_expect_error(calc_metrics_ls_pggan "^calc_metrics: error: ls separates Z and W through a mapping network, which PGGAN has not" ""
+                $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --data x.zip ${_ls_flags})
+gf_expect_error(calc_metrics_ls_not_classifiers "^calc_metrics: error: .*stylegan_16x3.bin: not a converted set of attribute classifiers" ""
+                $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}/tests/data/stylegan_16x3.bin --data x.zip
+                --metrics ls --classifiers ${CMAKE_SOURCE_DIR}/tests/data/stylegan_16x3.bin)
+
 # Precision/recall and PPL: a stand-in for the converted VGG16
 # (tools/make_vgg16_standin.py: the reference network at widths / 16 with
 # hashed weights, saved as torchvision's and LPIPS's state dicts) through
@@ -259,6 +292,13 @@ OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_p_run}/network-snapsh
 got=$(tail -q -n 1 ${_p_run}/metric-ppl_wend.jsonl ${_p_run}/metric-pr50k3_full.jsonl | grep -o '\"results\": {[^}]*}') && \
 echo \"training $want, calc_metrics $got\" && test \"$want\" = \"$got\" && \
 test $(grep -c '\"ppl_wend\":[0-9]' ${_p_run}/stats.jsonl) -eq 2")
+# --dry-run checks the metrics' image sizes on blank images of the run's
+# shape (it stopped at "a dry run generates no image" for PPL with VGG16):
+# ppl_wend's crop passes; ls refuses Fashion-MNIST's grey images; nothing made.
+gf_test(cpu.train_stylegan_dry_run_metric_probes FIXTURES_REQUIRED metrics_vgg16
+        COMMAND sh -c "d=${GF_TEST_RUNS}/metrics_dry_probes && rm -rf $d && OMP_NUM_THREADS=1 $<TARGET_FILE:train_stylegan> --cfg tiny --metrics ppl_wend --vgg16 ${_p}/vgg16.bin --dry-run --outdir $d | tail -n 1 && sh ${GF_CLI_DIR}/expect_error.sh '^train_stylegan: error: ls: the attribute classifiers take RGB images; the generator makes float32.1, 1, 32, 32. on cpu$' $<TARGET_FILE:train_stylegan> --cfg tiny --metrics ls --classifiers ${CMAKE_SOURCE_DIR}/tests/data/ls_classifiers.bin --dry-run --outdir $d && test ! -e $d")
+set_tests_properties(cpu.train_stylegan_dry_run_metric_probes PROPERTIES PASS_REGULAR_EXPRESSION "^Dry run; exiting.")
+
 # The same snapshot outside its run folder, as a converted official one
 # with train.py's training_set_kwargs (path "" is Fashion-MNIST here): PPL's
 # labels come from the max_size subset with random_seed, giving the

@@ -1,0 +1,190 @@
+#include "metrics/linear_separability.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "engine/autograd.h"
+#include "engine/error.h"
+#include "metrics/linear_svc.h"
+#include "metrics/perceptual_path_length.h"
+
+namespace gf::metrics {
+namespace {
+
+// Appends a float32 tensor's rows [n, ...] to out (as float32 values).
+void append_rows(const Tensor& t, std::vector<float>& out) {
+  for (double v : t.to(Device::cpu()).to_vector()) out.push_back(static_cast<float>(v));
+}
+
+// numpy's sum of a float64 array of at most 128 values (its pairwise_sum's
+// base case): eight running sums, combined pairwise, then the rest in order.
+double numpy_sum(const std::vector<double>& a) {
+  const size_t n = a.size();
+  if (n < 8) {
+    double s = 0;
+    for (double v : a) s += v;
+    return s;
+  }
+  GF_CHECK(n <= 128, "linear_separability", "numpy_sum is written for at most 128 values, got " << n);
+  double r[8];
+  for (size_t j = 0; j < 8; ++j) r[j] = a[j];
+  size_t i = 8;
+  for (; i + 8 <= n; i += 8)
+    for (size_t j = 0; j < 8; ++j) r[j] += a[i + j];
+  double s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+  for (; i < n; ++i) s += a[i];
+  return s;
+}
+
+// The official prob_normalize: the values as float32 over their float32 sum
+// (numpy sums fewer than 8 values in order).
+std::vector<float> prob_normalize(const std::vector<float>& p) {
+  float total = 0;
+  for (float v : p) total += v;
+  std::vector<float> out;
+  for (float v : p) out.push_back(v / total);
+  return out;
+}
+
+// The official entropy of a normalized table: -sum p log2 p over p > 0, the
+// float32 terms summed in float64.
+double entropy_bits(const std::vector<float>& table) {
+  double h = 0;
+  for (float p : prob_normalize(table))
+    if (p > 0.0f) h -= double(p * std::log2(p));
+  return h;
+}
+
+}  // namespace
+
+Tensor downsample_to_side(const Tensor& images, int64_t side) {
+  GF_CHECK(images.dim() == 4 && images.size(2) == images.size(3), "ls",
+           "needs square images [N, C, H, W], got " << images.desc());
+  const int64_t h = images.size(2);
+  GF_CHECK(side > 0 && h >= side && h % side == 0, "ls",
+           "the generator's " << h << "x" << h << " images do not come to the classifiers' " << side << "x" << side
+                              << " by a whole factor (the official brings 1024x1024 to 256x256 by the mean of 4x4 "
+                                 "blocks)");
+  return h == side ? images : crop_and_downsample(images, false, h / side);
+}
+
+void attribute_probabilities(float logit, float* p0, float* p1) {
+  // tf.nn.softmax: exp(x - max) over its sum, in float32.
+  const float m = std::max(logit, -logit);
+  const float e0 = std::exp(logit - m), e1 = std::exp(-logit - m);
+  const float total = e0 + e1;
+  *p0 = e0 / total;
+  *p1 = e1 / total;
+}
+
+std::vector<int64_t> most_confident(const float* logits, int64_t n, int64_t stride, int64_t num_keep) {
+  GF_CHECK(num_keep >= 0 && num_keep <= n, "ls", "keeps " << num_keep << " of " << n << " samples");
+  std::vector<float> confidence(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    float p0, p1;
+    attribute_probabilities(logits[i * stride], &p0, &p1);
+    confidence[size_t(i)] = std::max(p0, p1);
+  }
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t(0));
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return confidence[size_t(a)] > confidence[size_t(b)]; });
+  order.resize(size_t(num_keep));
+  return order;
+}
+
+double conditional_entropy(const double counts[2][2]) {
+  // As the official: the table normalized, H(Y) from its column sums, and
+  // I(X; Y) from the table normalized once more (each prob_normalize rounds).
+  const std::vector<float> p1 = prob_normalize({float(counts[0][0]), float(counts[0][1]), float(counts[1][0]),
+                                                float(counts[1][1])});
+  const std::vector<float> p = prob_normalize(p1);
+  const float px[2] = {p[0] + p[1], p[2] + p[3]}, py[2] = {p[0] + p[2], p[1] + p[3]};
+  double mutual = 0;
+  for (int x = 0; x < 2; ++x)
+    for (int y = 0; y < 2; ++y) {
+      const float pxy = p[size_t(x * 2 + y)];
+      if (pxy > 0.0f) mutual += double(pxy * std::log2(pxy / (px[x] * py[y])));
+    }
+  return std::max(0.0, entropy_bits({p1[0] + p1[2], p1[1] + p1[3]}) - mutual);  // may slip below 0 by rounding
+}
+
+SeparabilitySamples separability_samples(const LatentSampler& sampler, const Detector& classifiers,
+                                         int64_t classifier_side, int64_t num, gf::Generator& rng,
+                                         const FeatureOptions& opt) {
+  NoGradGuard ng;
+  GF_CHECK(num > 0 && opt.batch_gen > 0, "ls", "needs samples, got " << num);
+  SeparabilitySamples s;
+  s.n = num;
+  Progress done(opt.progress, "ls samples", num);
+  for (int64_t first = 0, j = 0; first < num; first += opt.batch_gen, ++j) {
+    gf::Generator g = batch_rng(rng, j);
+    LatentSample b = sampler(opt.batch_gen, g);
+    check_batch_draws(rng, j, g);
+    GF_CHECK(b.images.dim() == 4 && b.images.size(1) == 3, "ls",
+             "the classifiers take RGB images; the generator made " << b.images.desc());
+    const Tensor logits = classifiers(downsample_to_side(b.images, classifier_side).to(opt.device));
+    const int64_t take = std::min(opt.batch_gen, num - first);
+    const Tensor z = slice(b.z, 0, 0, take), w = slice(b.w, 0, 0, take), l = slice(logits, 0, 0, take);
+    s.z_dim = z.size(1);
+    s.w_dim = w.size(1);
+    s.attributes = l.size(1);
+    append_rows(z, s.z);
+    append_rows(w, s.w);
+    const size_t before = s.logits.size();
+    append_rows(l, s.logits);
+    for (size_t k = before; k < s.logits.size(); ++k)
+      GF_CHECK(std::isfinite(s.logits[k]), "ls",
+               "attribute classifier " << (k - before) % size_t(s.attributes) << " gave " << s.logits[k]
+                                       << " for sample " << first + int64_t((k - before) / size_t(s.attributes))
+                                       << " (a diverged generator?)");
+    done.update(first + take);
+  }
+  return s;
+}
+
+Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
+                                 const std::function<void(const std::string&)>& log) {
+  GF_CHECK(num_keep >= 1 && num_keep <= s.n, "ls", "keeps " << num_keep << " of " << s.n << " samples");
+  Separability r;
+  for (int64_t a = 0; a < s.attributes; ++a) {
+    const std::vector<int64_t> kept = most_confident(s.logits.data() + a, s.n, s.attributes, num_keep);
+    std::vector<int> targets;
+    for (int64_t i : kept) {
+      float p0, p1;
+      attribute_probabilities(s.logits[size_t(i * s.attributes + a)], &p0, &p1);
+      targets.push_back(p0 >= p1 ? 0 : 1);  // np.argmax: the first on a tie
+    }
+    const bool one_class = std::all_of(targets.begin(), targets.end(), [&](int t) { return t == targets[0]; });
+    for (const bool space_w : {false, true}) {
+      const int64_t d = space_w ? s.w_dim : s.z_dim;
+      const std::vector<float>& all = space_w ? s.w : s.z;
+      std::vector<int> predictions = targets;  // the official's fallback: a perfect prediction
+      if (!one_class) {
+        std::vector<float> x(size_t(num_keep * d));
+        for (size_t i = 0; i < kept.size(); ++i)
+          std::copy_n(all.begin() + kept[i] * d, d, x.begin() + int64_t(i) * d);
+        LinearSvcFit fit = fit_linear_svc(x.data(), num_keep, d, targets);
+        predictions = std::move(fit.predictions);
+        if (!fit.converged) {
+          ++r.unconverged_fits;
+          if (log)
+            log("ls: attribute " + std::to_string(a) + " in " + (space_w ? "W" : "Z") +
+                ": the SVM stopped at liblinear's 1000 iterations (sklearn's ConvergenceWarning)");
+        }
+      }
+      double counts[2][2] = {{0, 0}, {0, 0}};
+      for (size_t i = 0; i < targets.size(); ++i) counts[predictions[i]][targets[i]] += 1;
+      // The official's means: count / num_keep in float64.
+      for (auto& row : counts)
+        for (double& c : row) c /= double(num_keep);
+      (space_w ? r.entropy_w : r.entropy_z).push_back(conditional_entropy(counts));
+    }
+  }
+  r.ls_z = std::pow(2.0, numpy_sum(r.entropy_z));
+  r.ls_w = std::pow(2.0, numpy_sum(r.entropy_w));
+  return r;
+}
+
+}  // namespace gf::metrics

@@ -1,0 +1,104 @@
+#include "metrics/linear_svc.h"
+
+#include <linear.h>
+
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+
+#include "engine/error.h"
+
+namespace gf::metrics {
+namespace {
+
+// liblinear reports through one process-wide print function, and its
+// shuffle draws from the process-wide rand(): one fit at a time.
+std::mutex& fit_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+bool g_reached_max_iterations = false;  // under fit_mutex
+
+void note_liblinear_message(const char* text) {
+  if (std::strstr(text, "reaching max number of iterations")) g_reached_max_iterations = true;
+}
+
+}  // namespace
+
+LinearSvcFit fit_linear_svc(const float* x, int64_t n, int64_t d, const std::vector<int>& labels) {
+  GF_CHECK(int64_t(labels.size()) == n, "linear_svc", labels.size() << " labels for " << n << " rows");
+  GF_CHECK(n > 0 && d > 0, "linear_svc", "needs rows and features, got " << n << " x " << d);
+  // liblinear indexes rows and features by int; its nodes hold d + 2 per row.
+  GF_CHECK(n <= INT_MAX && d + 2 <= INT_MAX && n <= INT64_MAX / (d + 2), "linear_svc",
+           n << " x " << d << " is past liblinear's sizes");
+  bool seen[2] = {false, false};
+  for (int64_t i = 0; i < n; ++i) {
+    GF_CHECK(labels[size_t(i)] == 0 || labels[size_t(i)] == 1, "linear_svc", "label " << labels[size_t(i)]
+                                                                                  << " at row " << i << " (0 or 1)");
+    seen[labels[size_t(i)]] = true;
+  }
+  GF_CHECK(seen[0] && seen[1], "linear_svc", "needs rows of both classes, got class " << (seen[0] ? 0 : 1) << " only");
+  // The rows as liblinear's nodes: features 1..d, the bias feature d + 1
+  // (value problem.bias), then the terminator -1.
+  std::vector<feature_node> nodes(size_t(n * (d + 2)));
+  std::vector<feature_node*> rows(static_cast<size_t>(n));
+  std::vector<double> y(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    feature_node* r = &nodes[size_t(i * (d + 2))];
+    rows[size_t(i)] = r;
+    for (int64_t j = 0; j < d; ++j) {
+      const float v = x[i * d + j];
+      GF_CHECK(std::isfinite(v), "linear_svc", "row " << i << " holds " << v << " (sklearn refuses it too)");
+      r[j] = {int(j + 1), double(v)};
+    }
+    r[d] = {int(d + 1), 1.0};
+    r[d + 1] = {-1, 0.0};
+    y[size_t(i)] = labels[size_t(i)];
+  }
+  problem prob{};
+  prob.l = int(n);
+  prob.n = int(d + 1);
+  prob.y = y.data();
+  prob.x = rows.data();
+  prob.bias = 1.0;  // sklearn's intercept_scaling
+  parameter param{};
+  param.solver_type = L2R_L2LOSS_SVC_DUAL;
+  param.eps = 1e-4;  // LinearSVC's tol
+  param.C = 1.0;
+  param.p = 0.1;  // unused by this solver
+  const char* bad = check_parameter(&prob, &param);
+  GF_CHECK(bad == nullptr, "linear_svc", "liblinear: " << bad);
+
+  LinearSvcFit fit;
+  {
+    std::lock_guard<std::mutex> lock(fit_mutex());
+    g_reached_max_iterations = false;
+    set_print_string_function(note_liblinear_message);
+    std::srand(1);
+    model* m = train(&prob, &param);
+    GF_CHECK(m != nullptr, "linear_svc", "liblinear's train failed");
+    std::unique_ptr<model, void (*)(model*)> owned(m, [](model* p) { free_and_destroy_model(&p); });
+    // Two classes: one weight vector, positive for label[0].
+    const double sign = m->label[0] == 1 ? 1.0 : -1.0;
+    fit.coef.resize(size_t(d));
+    for (int64_t j = 0; j < d; ++j) fit.coef[size_t(j)] = sign * m->w[j];
+    fit.intercept = sign * m->w[d] * prob.bias;
+    fit.converged = !g_reached_max_iterations;
+  }
+  // sklearn's decision_function and predict: class 1 where it is positive.
+  fit.decision.resize(size_t(n));
+  fit.predictions.resize(size_t(n));
+  for (int64_t i = 0; i < n; ++i) {
+    double s = 0;
+    for (int64_t j = 0; j < d; ++j) s += fit.coef[size_t(j)] * double(x[i * d + j]);
+    fit.decision[size_t(i)] = s + fit.intercept;
+    fit.predictions[size_t(i)] = fit.decision[size_t(i)] > 0 ? 1 : 0;
+  }
+  return fit;
+}
+
+}  // namespace gf::metrics

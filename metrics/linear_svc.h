@@ -1,0 +1,35 @@
+// A linear support vector classifier of two classes as scikit-learn's
+// LinearSVC() fits it with its defaults (the one StyleGAN's linear
+// separability metric uses: NVlabs/stylegan metrics/linear_separability.py):
+// liblinear's dual coordinate descent for the L2-regularized squared hinge
+// loss (solver L2R_L2LOSS_SVC_DUAL), C = 1, tolerance 1e-4, at most 1000
+// iterations, an intercept fitted as a feature of constant 1 (regularized,
+// as liblinear's bias). Debian's liblinear (liblinear-dev) does the fit;
+// scikit-learn bundles its own copy of the same solver.
+// The solver visits the rows in an order shuffled by rand(): sklearn draws
+// it from its own generator, seeded from numpy's global one (so the official
+// metric's fits are not repeatable); here rand() is seeded with 1 before
+// every fit and the fits run one at a time, so a fit is the same at every
+// run. Both stop within the tolerance of the same optimum: predictions can
+// differ only for rows within rounding of the separating plane.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gf::metrics {
+
+struct LinearSvcFit {
+  std::vector<int> predictions;  // [n] 0 or 1: the fitted classifier on its training rows
+  std::vector<double> decision;  // [n] the signed distance's numerator: > 0 predicts class 1
+  std::vector<double> coef;      // [d] (class 1 positive, as sklearn's coef_)
+  double intercept = 0;          // sklearn's intercept_
+  bool converged = true;         // false: 1000 iterations reached (sklearn's ConvergenceWarning)
+};
+
+// x [n, d] float32 rows (row-major), labels [n] of 0 and 1 with both present.
+// gf::Error for one class only (sklearn's ValueError), a non-finite value of
+// x, a label other than 0 or 1, or sizes past liblinear's ints.
+LinearSvcFit fit_linear_svc(const float* x, int64_t n, int64_t d, const std::vector<int>& labels);
+
+}  // namespace gf::metrics
