@@ -88,17 +88,22 @@ std::vector<int64_t> most_confident(const float* logits, int64_t n, int64_t stri
   }
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), int64_t(0));
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return confidence[size_t(a)] > confidence[size_t(b)]; });
+  // A NaN confidence (a diverged network's logit) goes last: the official's
+  // sort with NaN keys has no defined order.
+  const auto key = [&](int64_t i) {
+    const float c = confidence[size_t(i)];
+    return std::isnan(c) ? -1.0f : c;
+  };
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return key(a) > key(b); });
   order.resize(size_t(num_keep));
   return order;
 }
 
-double conditional_entropy(const double counts[2][2]) {
+double conditional_entropy(const double freq[2][2]) {
   // As the official: the table normalized, H(Y) from its column sums, and
   // I(X; Y) from the table normalized once more (each prob_normalize rounds).
-  const std::vector<float> p1 = prob_normalize({float(counts[0][0]), float(counts[0][1]), float(counts[1][0]),
-                                                float(counts[1][1])});
+  const std::vector<float> p1 =
+      prob_normalize({float(freq[0][0]), float(freq[0][1]), float(freq[1][0]), float(freq[1][1])});
   const std::vector<float> p = prob_normalize(p1);
   const float px[2] = {p[0] + p[1], p[2] + p[3]}, py[2] = {p[0] + p[2], p[1] + p[3]};
   double mutual = 0;
@@ -122,9 +127,10 @@ SeparabilitySamples separability_samples(const LatentSampler& sampler, const Det
     gf::Generator g = batch_rng(rng, j);
     LatentSample b = sampler(opt.batch_gen, g);
     check_batch_draws(rng, j, g);
-    GF_CHECK(b.images.dim() == 4 && b.images.size(1) == 3, "ls",
-             "the classifiers take RGB images; the generator made " << b.images.desc());
-    const Tensor logits = classifiers(downsample_to_side(b.images, classifier_side).to(opt.device));
+    GF_CHECK(b.images.dim() == 4 && (b.images.size(1) == 1 || b.images.size(1) == 3), "ls",
+             "the classifiers take grey or RGB images; the generator made " << b.images.desc());
+    // Grey repeated to RGB, as NVlabs/stylegan2-ada's LS tiles it.
+    const Tensor logits = classifiers(three_channels(downsample_to_side(b.images, classifier_side)).to(opt.device));
     const int64_t take = std::min(opt.batch_gen, num - first);
     const Tensor z = slice(b.z, 0, 0, take), w = slice(b.w, 0, 0, take), l = slice(logits, 0, 0, take);
     s.z_dim = z.size(1);
@@ -132,13 +138,7 @@ SeparabilitySamples separability_samples(const LatentSampler& sampler, const Det
     s.attributes = l.size(1);
     append_rows(z, s.z);
     append_rows(w, s.w);
-    const size_t before = s.logits.size();
     append_rows(l, s.logits);
-    for (size_t k = before; k < s.logits.size(); ++k)
-      GF_CHECK(std::isfinite(s.logits[k]), "ls",
-               "attribute classifier " << (k - before) % size_t(s.attributes) << " gave " << s.logits[k]
-                                       << " for sample " << first + int64_t((k - before) / size_t(s.attributes))
-                                       << " (a diverged generator?)");
     done.update(first + take);
   }
   return s;
@@ -154,7 +154,7 @@ Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
     for (int64_t i : kept) {
       float p0, p1;
       attribute_probabilities(s.logits[size_t(i * s.attributes + a)], &p0, &p1);
-      targets.push_back(p0 >= p1 ? 0 : 1);  // np.argmax: the first on a tie
+      targets.push_back(p1 > p0 ? 1 : 0);  // np.argmax: the first on a tie, and the first of NaNs
     }
     const bool one_class = std::all_of(targets.begin(), targets.end(), [&](int t) { return t == targets[0]; });
     for (const bool space_w : {false, true}) {
@@ -165,21 +165,26 @@ Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
         std::vector<float> x(size_t(num_keep * d));
         for (size_t i = 0; i < kept.size(); ++i)
           std::copy_n(all.begin() + kept[i] * d, d, x.begin() + int64_t(i) * d);
-        LinearSvcFit fit = fit_linear_svc(x.data(), num_keep, d, targets);
-        predictions = std::move(fit.predictions);
-        if (!fit.converged) {
-          ++r.unconverged_fits;
+        const std::string where = "ls: attribute " + std::to_string(a) + " in " + (space_w ? "W" : "Z");
+        try {
+          LinearSvcFit fit = fit_linear_svc(x.data(), num_keep, d, targets);
+          predictions = std::move(fit.predictions);
+          if (!fit.converged) {
+            ++r.unconverged_fits;
+            if (log) log(where + ": the SVM stopped at liblinear's 1000 iterations (sklearn's ConvergenceWarning)");
+          }
+        } catch (const Error& e) {  // a non-finite w: the official's bare except takes the targets
+          ++r.failed_fits;
           if (log)
-            log("ls: attribute " + std::to_string(a) + " in " + (space_w ? "W" : "Z") +
-                ": the SVM stopped at liblinear's 1000 iterations (sklearn's ConvergenceWarning)");
+            log(where + ": no SVM fit (" + e.what() + "); the targets stand for its predictions, as the official's");
         }
       }
-      double counts[2][2] = {{0, 0}, {0, 0}};
-      for (size_t i = 0; i < targets.size(); ++i) counts[predictions[i]][targets[i]] += 1;
+      double freq[2][2] = {{0, 0}, {0, 0}};
+      for (size_t i = 0; i < targets.size(); ++i) freq[predictions[i]][targets[i]] += 1;
       // The official's means: count / num_keep in float64.
-      for (auto& row : counts)
+      for (auto& row : freq)
         for (double& c : row) c /= double(num_keep);
-      (space_w ? r.entropy_w : r.entropy_z).push_back(conditional_entropy(counts));
+      (space_w ? r.entropy_w : r.entropy_z).push_back(conditional_entropy(freq));
     }
   }
   r.ls_z = std::pow(2.0, numpy_sum(r.entropy_z));

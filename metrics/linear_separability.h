@@ -6,7 +6,8 @@
 //    last layer's, no truncation), the image by the synthesis with random
 //    noise (metrics/generators.h's latent samplers);
 //  - each image brought to the classifiers' side by the mean of factor x
-//    factor blocks (1024 -> 256 in the official), then 40 CelebA-HQ
+//    factor blocks (1024 -> 256 in the official), grey repeated to RGB (as
+//    NVlabs/stylegan2-ada's LS), then 40 CelebA-HQ
 //    attribute classifiers (models/perceptual/attribute_classifiers.h), each
 //    a logit l, made probabilities softmax([l, -l]) in float32;
 //  - per attribute: the num_keep most confident samples (the largest
@@ -14,11 +15,14 @@
 //    targets argmax (class 0 on a tie), then for Z and for W a linear SVM
 //    (metrics/linear_svc.h) fitted to them and its predictions on the same
 //    rows (the official takes the targets themselves when the fit fails:
-//    one class among the kept samples), and the conditional entropy
+//    one class among the kept samples, a non-finite w), and the conditional entropy
 //    H(target | prediction) of their 2 x 2 joint frequencies, in bits;
 //  - ls_z and ls_w: 2 to the sum of the attributes' entropies (1: every
 //    attribute separated by a plane; lower is more disentangled).
-// The official metric draws 200000 samples and keeps 100000.
+// The official metric draws 200000 samples and keeps 100000. A diverged
+// generator still gets a result, as the official's: its NaN logits rank
+// last (the official's sort has no order for them), their targets are 0
+// (np.argmax of NaNs) and a fit on a non-finite w stands aside.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -53,10 +57,9 @@ struct SeparabilitySamples {
 // num samples in batches of opt.batch_gen from batch_rng(rng, j) (as the
 // other metrics draw theirs), each batch's images downsampled to
 // classifier_side and through `classifiers` (images [n, 3, side, side] in
-// [-1, 1] -> logits [n, attributes]). gf::Error for images the classifiers
-// cannot take (not 3 channels, a side not a whole multiple of theirs) or a
-// non-finite logit (the network diverged: the official's sort would be
-// meaningless).
+// [-1, 1] -> logits [n, attributes]; grey images repeated to RGB first).
+// gf::Error for images the classifiers cannot take (neither grey nor RGB,
+// a side not a whole multiple of theirs).
 SeparabilitySamples separability_samples(const LatentSampler& sampler, const Detector& classifiers,
                                          int64_t classifier_side, int64_t num, gf::Generator& rng,
                                          const FeatureOptions& opt);
@@ -65,23 +68,24 @@ SeparabilitySamples separability_samples(const LatentSampler& sampler, const Det
 void attribute_probabilities(float logit, float* p0, float* p1);
 
 // The num_keep most confident of n logits (stride apart): sample indices,
-// by decreasing largest probability, ties in index order.
+// by decreasing largest probability, ties in index order, NaNs last.
 std::vector<int64_t> most_confident(const float* logits, int64_t n, int64_t stride, int64_t num_keep);
 
-// H(Y | X) in bits of the joint counts counts[x][y] (x: the prediction,
+// H(Y | X) in bits of the joint frequencies p[x][y] (x: the prediction,
 // y: the target), as the official conditional_entropy computes it: the
 // frequencies as float32 normalized by their float32 sum, H(Y) - I(X; Y)
 // from float32 terms summed in float64, at least 0.
-double conditional_entropy(const double counts[2][2]);
+double conditional_entropy(const double p[2][2]);
 
 struct Separability {
   double ls_z = 0, ls_w = 0;
   std::vector<double> entropy_z, entropy_w;  // [attributes]
   int unconverged_fits = 0;                  // fits that reached liblinear's 1000 iterations
+  int failed_fits = 0;                       // fits refused (a non-finite w): the targets stood in
 };
 
 // The metric from its samples (num_keep <= s.n). log (may be empty) hears of
-// fits that did not converge.
+// fits that did not converge or could not run.
 Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
                                  const std::function<void(const std::string&)>& log = {});
 

@@ -10,8 +10,11 @@
 // it from its own generator, seeded from numpy's global one (so the official
 // metric's fits are not repeatable); here rand() is seeded with 1 before
 // every fit and the fits run one at a time, so a fit is the same at every
-// run. Both stop within the tolerance of the same optimum: predictions can
-// differ only for rows within rounding of the separating plane.
+// run. A fit that converges stops within the tolerance of the one optimum,
+// as sklearn's: predictions can differ only for rows within that tolerance
+// of the separating plane. One that reaches the 1000 iterations (noisy
+// attributes at the official size do, sklearn's too) stops where the row
+// order left it, the official's included.
 #pragma once
 #include <cstdint>
 #include <string>

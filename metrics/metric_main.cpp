@@ -261,8 +261,8 @@ void check_metric(const std::string& name, const MetricContext& ctx) {
                "needs a generator with a mapping network (W): StyleGAN or StyleGAN2, not PGGAN");
       gf::Generator probe(0);  // one sample of a throwaway stream shows what the classifiers would get
       const Tensor img = ctx.latents(1, probe).images;
-      GF_CHECK(img.dim() == 4 && img.size(1) == 3, name,
-               "the attribute classifiers take RGB images; the generator makes " << img.desc());
+      GF_CHECK(img.dim() == 4 && (img.size(1) == 1 || img.size(1) == 3), name,
+               "the attribute classifiers take grey or RGB images; the generator makes " << img.desc());
       downsample_to_side(img, ctx.attribute_side);
       break;
     }

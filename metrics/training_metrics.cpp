@@ -135,7 +135,8 @@ void warn_nonfinite_once(const char* what) {
   if (g_warned_nonfinite.exchange(true)) return;
   std::cerr << "warning: the network's " << what
             << " hold NaN or inf pixels (its weights overflow): the metrics take them as black pixels, as the official "
-               "code's uint8 cast does (PPL gives NaN), so the results describe those, not the network's images"
+               "code's uint8 cast does (PPL gives NaN; LS ranks their NaN logits last), so the results describe those, "
+               "not the network's images"
             << std::endl;
 }
 

@@ -9,7 +9,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/io/safetensors.h"
+#include "engine/numpy_random_state.h"
 #include "engine/ops.h"
 #include "metrics/generators.h"
 #include "metrics/linear_separability.h"
@@ -177,6 +180,31 @@ TEST_CASE("fit_linear_svc: sklearn's LinearSVC() on the same rows", "[ls]") {
                     Catch::Contains("label 2 at row 0"));
 }
 
+TEST_CASE("linear_separability of a diverged network: NaN logits last, their targets 0, no fit on a NaN w", "[ls]") {
+  SeparabilitySamples s = golden_samples();
+  const int64_t keep = static_cast<int64_t>(stored("num_keep").item());
+  // Attribute 1's logits NaN for every third sample, and one w NaN.
+  for (int64_t i = 0; i < s.n; i += 3) s.logits[size_t(i * s.attributes + 1)] = std::nanf("");
+  const std::vector<int64_t> kept = most_confident(s.logits.data() + 1, s.n, s.attributes, s.n);
+  const int64_t nans = (s.n + 2) / 3;
+  for (int64_t k = 0; k < s.n; ++k)
+    CHECK(std::isnan(s.logits[size_t(kept[size_t(k)] * s.attributes + 1)]) == (k >= s.n - nans));
+  float p0, p1;
+  attribute_probabilities(std::nanf(""), &p0, &p1);
+  CHECK((std::isnan(p0) && std::isnan(p1)));
+  s.w[size_t(whole(stored("kept_0"))[0] * s.w_dim)] = std::nanf("");
+  std::vector<std::string> lines;
+  const Separability r = linear_separability(s, keep, [&](const std::string& l) { lines.push_back(l); });
+  // Every W fit whose kept rows hold it stood aside (attribute 0's among them), no Z fit.
+  CHECK(r.failed_fits >= 1);
+  REQUIRE(lines.size() == size_t(r.failed_fits));
+  CHECK_THAT(lines[0], Catch::StartsWith("ls: attribute 0 in W: no SVM fit (linear_svc: row 0 holds nan"));
+  for (const std::string& l : lines) CHECK_THAT(l, Catch::Contains(" in W: no SVM fit"));
+  CHECK(r.entropy_w[0] == 0.0);  // the targets stood for the predictions
+  CHECK(std::isfinite(r.ls_z));
+  CHECK(std::isfinite(r.ls_w));
+}
+
 TEST_CASE("linear_separability: the official metric's entropies and scores", "[ls]") {
   const SeparabilitySamples s = golden_samples();
   const int64_t keep = static_cast<int64_t>(stored("num_keep").item());
@@ -212,6 +240,43 @@ TEST_CASE("AttributeClassifiers: the converted classifiers' logits as the refere
   CHECK_THROWS_WITH(c.logits(stored("images")), Catch::Contains("take [N, 3, 8, 8] images"));
   CHECK_THROWS_WITH(perceptual::AttributeClassifiers::load(std::string(GF_TEST_DATA_DIR) + "/stylegan_16x3.bin"),
                     Catch::Contains("not a converted set of attribute classifiers"));
+}
+
+TEST_CASE("AttributeClassifiers: what a set of other than the official 40 classifiers is refused for", "[ls]") {
+  const io::SafetensorsFile good = io::read_safetensors(classifiers_path());
+  test::TempDir dir("ls_classifiers");
+  const auto refused = [&](io::TensorMap tensors, io::Metadata meta, const std::string& want) {
+    meta.erase("data_crc32");
+    meta.erase("metadata_crc32");
+    io::save_safetensors(dir / "c.bin", tensors, meta);
+    CHECK_THROWS_WITH(perceptual::AttributeClassifiers::load(dir / "c.bin"), Catch::Contains(want));
+  };
+  // 39 names: the metric's sum would be over 39 attributes.
+  io::Metadata meta = good.metadata;
+  nlohmann::json names = nlohmann::json::parse(meta.at("classifiers"));
+  names.erase(names.size() - 1);
+  meta["classifiers"] = names.dump();
+  refused(good.tensors, meta, "metadata classifiers: classifiers: must list the 40 classifiers' names");
+  // A classifier's tensors or config missing, a stray tensor.
+  io::TensorMap tensors = good.tensors;
+  for (auto it = tensors.begin(); it != tensors.end();)
+    it = it->first.rfind("classifier_07.", 0) == 0 ? tensors.erase(it) : ++it;
+  refused(tensors, good.metadata, "holds no tensor of classifier classifier_07 (07-bags-under-eyes)");
+  meta = good.metadata;
+  meta.erase("classifier_12_kwargs");
+  refused(good.tensors, meta, "classifier_12_kwargs");
+  tensors = good.tensors;
+  tensors.emplace("extra.weight", tensors.begin()->second);
+  refused(tensors, good.metadata, "tensor 'extra.weight' belongs to no classifier");
+  // A classifier with labels or a minibatch-stddev layer: its logits would not be the attribute's alone.
+  for (const char* change : {"label_size", "mbstd_group_size"}) {
+    meta = good.metadata;
+    nlohmann::json kw = nlohmann::json::parse(meta.at("classifier_03_kwargs"));
+    kw[change] = 4;
+    meta["classifier_03_kwargs"] = kw.dump();
+    INFO(change);
+    refused(good.tensors, meta, "an attribute classifier takes RGB, no label and no minibatch-stddev layer");
+  }
 }
 
 TEST_CASE("downsample_to_side: means of whole blocks, refused otherwise", "[ls]") {
@@ -288,12 +353,21 @@ TEST_CASE("ls through calc_metric: the results and what it refuses", "[ls]") {
   ctx.attribute_side = 32;
   CHECK_THROWS_WITH(calc_metric("ls", ctx), Catch::Contains("do not come to the classifiers' 32x32"));
   ctx.attribute_side = c.side();
-  ctx.latents = [inner = ctx.latents](int64_t n, gf::Generator& rng) {
-    LatentSample s = inner(n, rng);
-    s.images = slice(s.images, 1, 0, 1);
-    return s;
-  };
-  CHECK_THROWS_WITH(calc_metric("ls", ctx), Catch::Contains("the attribute classifiers take RGB images"));
+  // Grey images are repeated to RGB (as NVlabs/stylegan2-ada's LS); two channels are refused.
+  const LatentSampler rgb = ctx.latents;
+  for (int64_t channels : {1, 2}) {
+    ctx.latents = [rgb, channels](int64_t n, gf::Generator& rng) {
+      LatentSample s = rgb(n, rng);
+      s.images = slice(s.images, 1, 0, channels);
+      return s;
+    };
+    if (channels == 1) {
+      const double grey = calc_metric("ls", ctx).results["ls_z"].get<double>();
+      CHECK(grey >= 1.0);
+    } else {
+      CHECK_THROWS_WITH(calc_metric("ls", ctx), Catch::Contains("the attribute classifiers take grey or RGB images"));
+    }
+  }
   CHECK(metric_needs_classifiers("ls"));
   CHECK(metric_needs_mapping("ls"));
   CHECK_FALSE(metric_needs_classifiers("fid50k_full"));
@@ -321,4 +395,32 @@ TEST_CASE("LS samples of StyleGAN2: labels as the image generator's, the mapping
   const Tensor ws = G.mapping.forward(z, random_labels(labelled, 3, again, Device::cpu()));
   CHECK(s.z.to_vector() == z.to_vector());
   CHECK(s.w.to_vector() == slice(ws, 1, ws.size(1) - 1, ws.size(1)).reshape({3, 8}).to_vector());
+}
+
+TEST_CASE("linear_separability: a fit that stops at liblinear's 1000 iterations says so", "[ls]") {
+  // bench_linear_separability --quick's data: a plane in 64 dimensions with
+  // noise, which the dual solver does not finish (sklearn warns too).
+  const int64_t n = 10000, d = 64;
+  NumpyRandomState rs(1);
+  SeparabilitySamples s;
+  s.n = n;
+  s.z_dim = s.w_dim = d;
+  s.attributes = 1;
+  for (int64_t i = 0; i < n * d; ++i) s.z.push_back(static_cast<float>(rs.randn()));
+  s.w = s.z;
+  const std::vector<double> v = rs.randn(size_t(d)), noise = rs.randn(size_t(n));
+  for (int64_t i = 0; i < n; ++i) {
+    double dot = 0;
+    for (int64_t j = 0; j < d; ++j) dot += double(s.z[size_t(i * d + j)]) * v[size_t(j)];
+    s.logits.push_back(static_cast<float>(dot / 8 + 0.3 * noise[size_t(i)]));
+  }
+  std::vector<std::string> lines;
+  const Separability r = linear_separability(s, n, [&](const std::string& l) { lines.push_back(l); });
+  CHECK(r.unconverged_fits == 2);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] ==
+        "ls: attribute 0 in Z: the SVM stopped at liblinear's 1000 iterations (sklearn's ConvergenceWarning)");
+  CHECK_THAT(lines[1], Catch::StartsWith("ls: attribute 0 in W: "));
+  CHECK(r.entropy_z[0] > 0.1);  // the noise: no plane separates it
+  CHECK(r.entropy_z[0] == r.entropy_w[0]);
 }

@@ -4,6 +4,7 @@
 
 #include "engine/autograd.h"
 #include "engine/error.h"
+#include "engine/io/json_input.h"
 #include "engine/io/safetensors.h"
 #include "models/network_file.h"
 #include "models/pggan/config.h"
@@ -12,6 +13,7 @@ namespace gf::perceptual {
 namespace {
 
 constexpr const char* kKind = "celebahq-classifiers";
+constexpr int kCount = 40;  // the official metric's attrib_indices, range(40)
 
 // "classifier_07": the converter's names, as the official files' NN.
 std::string classifier_name(size_t k) { return std::string("classifier_") + (k < 10 ? "0" : "") + std::to_string(k); }
@@ -28,7 +30,8 @@ AttributeClassifiers AttributeClassifiers::load(const std::string& path) {
                 "tools/convert_weights.py import FOLDER classifiers.bin --format celebahq-classifiers)");
   AttributeClassifiers c;
   c.names_ = metadata_value(file, path, "classifiers", [](const nlohmann::json& j) {
-    GF_CHECK(j.is_array() && !j.empty(), "classifiers", "must be a non-empty list of names");
+    GF_CHECK(j.is_array() && j.size() == size_t(kCount), "classifiers",
+             "must list the " << kCount << " classifiers' names, got " << io::json_excerpt(j));
     return j.get<std::vector<std::string>>();
   });
   std::set<std::string> prefixes;

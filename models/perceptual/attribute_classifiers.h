@@ -22,8 +22,8 @@ namespace gf::perceptual {
 
 class AttributeClassifiers {
  public:
-  // gf::Error naming the file for anything but a converted set: another kind
-  // of file, a classifier missing or misshapen, not RGB, with labels or a
+  // gf::Error naming the file for anything but a converted set of 40:
+  // another kind of file, a classifier missing or misshapen, not RGB, with labels or a
   // minibatch-stddev layer (its logits would depend on the batch), or the
   // classifiers at different sides.
   static AttributeClassifiers load(const std::string& path);
