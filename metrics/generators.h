@@ -31,7 +31,8 @@
 //     but above 256 it does not (a 1024 G's crop comes to 128, not 256),
 //     and a v1 network's PPL should compare with the StyleGAN paper's.
 // PGGAN has no W (no mapping network): it has no path sampler and the PPL
-// metrics refuse it.
+// metrics refuse it. The network is not changed: the fresh noise reaches
+// the synthesis through its noise hook, not by writing the buffers.
 //
 // And the latent samplers of the linear separability
 // (metrics/linear_separability.h), as its official metric (NVlabs/stylegan
@@ -40,8 +41,7 @@
 // random noise (v1 at the network's lod). The draws are the image
 // generators' (z, labels, noise), so a seed gives the images FID sees.
 // Labels of random dataset items for a conditional network (the official
-// passed none: it took unconditional networks). The network is not changed: the fresh noise reaches
-// the synthesis through its noise hook, not by writing the buffers.
+// passed none: it took unconditional networks).
 #pragma once
 #include "metrics/compute_features.h"
 #include "metrics/linear_separability.h"
