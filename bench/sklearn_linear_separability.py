@@ -41,7 +41,7 @@ def main():
     fits, converged = [], []
 
     def fit():
-        svm = sklearn.svm.LinearSVC()
+        svm = sklearn.svm.LinearSVC(dual=True)  # the official's default (1.3+'s "auto" would pick the primal)
         with warnings.catch_warnings(record=True) as caught:  # said once below, as the C++ row says it
             warnings.simplefilter("always", sklearn.exceptions.ConvergenceWarning)
             svm.fit(x, labels)

@@ -130,15 +130,15 @@ namespace {
 
 std::atomic<bool> g_warned_nonfinite{false};
 
-// Once per process: the line for a generator whose images hold NaN or inf.
-void warn_nonfinite_once(const char* what) {
+// Once per process: the line for a generator whose images hold NaN or inf;
+// `effect` says what the metric makes of them.
+void warn_nonfinite_once(const char* what, const char* effect) {
   if (g_warned_nonfinite.exchange(true)) return;
-  std::cerr << "warning: the network's " << what
-            << " hold NaN or inf pixels (its weights overflow): the metrics take them as black pixels, as the official "
-               "code's uint8 cast does (PPL gives NaN; LS ranks their NaN logits last), so the results describe those, "
-               "not the network's images"
-            << std::endl;
+  std::cerr << "warning: the network's " << what << " hold NaN or inf pixels (its weights overflow): " << effect
+            << ", so the results describe those, not the network's images" << std::endl;
 }
+
+constexpr const char* kAsBlack = "the metrics take them as black pixels, as the official code's uint8 cast does";
 
 // On the images' device, one scalar back: x * 0 is 0 for a finite x and NaN
 // for NaN or inf, so the sum is NaN exactly when one pixel is not finite.
@@ -156,19 +156,22 @@ void warn_of_nonfinite_images(MetricContext& ctx) {
   if (ctx.generator)
     ctx.generator = [gen = std::move(ctx.generator)](int64_t n, gf::Generator& rng) {
       Tensor images = gen(n, rng);
-      if (has_nonfinite(images)) warn_nonfinite_once("generated images");
+      if (has_nonfinite(images)) warn_nonfinite_once("generated images", kAsBlack);
       return images;
     };
   if (ctx.paths)
     ctx.paths = [paths = std::move(ctx.paths)](int64_t n, const PplSpec& spec, gf::Generator& rng) {
       Tensor images = paths(n, spec, rng);
-      if (has_nonfinite(images)) warn_nonfinite_once("PPL path images");
+      if (has_nonfinite(images)) warn_nonfinite_once("PPL path images", "PPL's distances of them are NaN");
       return images;
     };
   if (ctx.latents)
     ctx.latents = [latents = std::move(ctx.latents)](int64_t n, gf::Generator& rng) {
       LatentSample s = latents(n, rng);
-      if (has_nonfinite(s.images)) warn_nonfinite_once("LS sample images");
+      if (has_nonfinite(s.images))
+        warn_nonfinite_once("LS sample images",
+                            "their classifier logits are NaN, which LS ranks last with class 0, as the official's "
+                            "argmax gives");
       return s;
     };
 }

@@ -41,7 +41,7 @@ SMALL = dict(num_channels=3, resolution=4, label_size=0, fmap_base=8, fmap_max=4
 
 
 def small_state(i, **kw):
-    static = dict(SMALL, resolution=8, fused_scale=i % 10 == 0) if i % 5 == 0 else SMALL
+    static = dict(SMALL, resolution=8, fused_scale=i % 2 == 0)
     return mlf.classifier_state(i, static=kw.pop("static", static), **kw)
 
 
@@ -145,6 +145,16 @@ class ConvertClassifiersTest(unittest.TestCase):
         src = self.copy_folder()
         shutil.copy(self.file_of(src, 3), os.path.join(src, "celebahq-classifier-40-extra.pkl"))
         self.assert_refused(src, "index 40 is not one of 00..39")
+
+    def test_non_ascii_index(self):
+        src = self.copy_folder()  # "03" in Arabic-Indic digits: no classifier name, so 03 is missing
+        os.rename(self.file_of(src, 3), os.path.join(src, "celebahq-classifier-\u0660\u0663-wavy-hair.pkl"))
+        self.assert_refused(src, "no classifier for index 03")
+
+    def test_mixed_sides(self):
+        src = self.replace(5, mlf.dumps_network(small_state(5, static=dict(SMALL, resolution=4)), 2))
+        self.assert_refused(src, "celebahq-classifier-05-5-o-clock-shadow.pkl", "takes 4x4 images",
+                            "celebahq-classifier-00-male.pkl 8x8", "the 40 classifiers take one side")
 
     def replace(self, i, data):
         src = self.copy_folder()

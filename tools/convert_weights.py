@@ -1291,7 +1291,7 @@ def convert_stylegan(nets, path, args):
 # TensorFlow network, PGGAN's D_paper (RGB, no labels, no minibatch-stddev
 # map) whose one output is the attribute's logit.
 CLASSIFIER_COUNT = 40
-CLASSIFIER_FILE = re.compile(r"^celebahq-classifier-(\d+)-(.+)\.pkl$")
+CLASSIFIER_FILE = re.compile(r"^celebahq-classifier-([0-9]+)-(.+)\.pkl$")  # ASCII digits: \d takes any script's
 CLASSIFIERS_HINT = ("--format celebahq-classifiers takes the folder holding celebahq-classifier-00-male.pkl ... "
                     "celebahq-classifier-39-wearing-necktie.pkl")
 
@@ -1385,6 +1385,11 @@ def convert_celebahq_classifiers(folder):
         net = read_classifier_pickle(path)
         kw = classifier_kwargs(net, path)
         meta[f"classifier_{i:02d}_kwargs"] = json.dumps(kw)
+        first = json.loads(meta["classifier_00_kwargs"])["resolution"]
+        if kw["resolution"] != first:  # the metric brings every image to one side for all 40
+            raise ConvertError(f"{path}: the network takes {kw['resolution']}x{kw['resolution']} images, "
+                               f"{os.path.basename(files[0][1])} {first}x{first}; the 40 classifiers take one side "
+                               "(the official's 256x256)")
         names.append(name)
         for var, value in net["variables"].items():
             tensors[f"classifier_{i:02d}.{var}"] = torch.from_numpy(np.array(pgref.to_ganforge(var, value), order="C"))

@@ -116,7 +116,9 @@ def fit_predict(x, t):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            svm = sklearn.svm.LinearSVC()
+            # dual=True: the default of the official's scikit-learn (1.3+'s "auto" picks the primal solver
+            # for more rows than features, another solver than liblinear's dual one the metric ran).
+            svm = sklearn.svm.LinearSVC(dual=True)
             svm.fit(x, t)
             pred = svm.predict(x)
             decision = svm.decision_function(x)
