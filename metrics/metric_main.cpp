@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <optional>
 
 
@@ -358,7 +359,10 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
     if (computes) {
       const SeparabilitySamples samples =
           separability_samples(ctx.latents, ctx.attribute_logits, ctx.attribute_side, r.num_gen, rng, ctx.feature_opt);
-      const Separability v = linear_separability(samples, r.num_gen / 2, ctx.log);
+      // Its fits' warnings on stderr, as the official's Python warnings go.
+      const Separability v = linear_separability(samples, r.num_gen / 2, [](const std::string& line) {
+        std::cerr << "warning: " << line << std::endl;
+      });
       r.results[name + "_z"] = v.ls_z;
       r.results[name + "_w"] = v.ls_w;
     }

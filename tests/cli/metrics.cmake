@@ -251,6 +251,8 @@ set_tests_properties(cpu.calc_metrics_ls PROPERTIES TIMEOUT 300 PASS_REGULAR_EXP
   FAIL_REGULAR_EXPRESSION "NaN|Infinity")
 gf_expect_error(calc_metrics_ls_without_classifiers "^calc_metrics: error: --metrics ls needs --classifiers FILE.bin: StyleGAN's 40 CelebA-HQ attribute classifiers" ""
                 $<TARGET_FILE:calc_metrics> --network x.bin --metrics fid50k,ls --detector x.bin)
+gf_expect_error(calc_metrics_ls_one_sample "^calc_metrics: error: --metric-items 1 is too few for ls, which needs at least 2 samples .it keeps the most confident half.$" ""
+                $<TARGET_FILE:calc_metrics> --network x.bin --metrics ls --classifiers x.bin --metric-items 1)
 gf_expect_error(calc_metrics_classifiers_without_ls "^calc_metrics: error: --classifiers are the attribute classifiers of ls; --metrics swd16k does not run it$" ""
                 $<TARGET_FILE:calc_metrics> --network x.bin --metrics swd16k --classifiers x.bin)
 gf_expect_error(calc_metrics_ls_pggan "^calc_metrics: error: ls separates Z and W through a mapping network, which PGGAN has not" ""
