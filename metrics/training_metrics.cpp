@@ -83,7 +83,8 @@ MetricRequest metric_request(const cli::Args& args) {
     if (r.max_items > 0 && r.max_items < metric_min_items(m))
       throw Error("--metric-items " + std::to_string(r.max_items) + " is too few for " + m + ", which needs at least " +
                   std::to_string(metric_min_items(m)) +
-                  (metric_needs_mapping(m) ? " samples" : " generated images (and as many real ones for FID, KID and PR)") +
+                  (metric_needs_mapping(m) ? " samples"
+                                           : " generated images (and as many real ones for FID, KID and PR)") +
                   (metric_needs_classifiers(m) ? " (it keeps the most confident half)" : ""));
   return r;
 }
