@@ -66,6 +66,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import linear_separability_reference as lsref  # noqa: E402
+import tf_network_stub  # noqa: E402  (standard library only)
 import make_pggan_pickle as mkp  # noqa: E402
 import pggan_reference as pgref  # noqa: E402
 
@@ -103,21 +104,11 @@ def dumps_network(obj, version):
     parts = module.split(".")
     names = [".".join(parts[:i + 1]) for i in range(len(parts))]  # pickle imports a dotted module's parents
     saved = {k: sys.modules.get(k) for k in names}
-    mod = types.ModuleType(module)
-
-    class Network:
-        def __init__(self, state):
-            self._state = state
-
-        def __getstate__(self):
-            return self._state
-
-    Network.__module__, Network.__qualname__ = module, "Network"
-    mod.Network = Network
+    mod = tf_network_stub.network_module(module)
 
     def wrap(x):
         if isinstance(x, dict) and "variables" in x:
-            return Network(x)
+            return mod.Network(x)
         if isinstance(x, tuple):
             return tuple(wrap(y) for y in x)
         return x

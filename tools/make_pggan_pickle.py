@@ -20,7 +20,6 @@ import collections
 import os
 import pickle
 import sys
-import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import interrupts  # noqa: E402  (standard library only)
@@ -32,6 +31,7 @@ pydeps.require("make_pggan_pickle", "numpy", "torch")  # torch: through pggan_re
 import numpy as np
 
 import golden_io  # noqa: E402
+import tf_network_stub  # noqa: E402  (standard library only)
 
 import pggan_reference as ref  # noqa: E402
 
@@ -41,19 +41,7 @@ EXECUTION_TRAP = "raise SystemExit('build_module_src was executed')\n"
 def _tfutil_module():
     """A module named tfutil with a Network class whose pickled state is given:
     pickle records instances as tfutil.Network, as the official ones are."""
-    mod = types.ModuleType("tfutil")
-
-    class Network:
-        def __init__(self, state):
-            self._state = state
-
-        def __getstate__(self):
-            return self._state
-
-    Network.__module__ = "tfutil"
-    Network.__qualname__ = "Network"
-    mod.Network = Network
-    return mod
+    return tf_network_stub.network_module("tfutil")
 
 
 def random_variables(shapes, seed, lod=0.0):

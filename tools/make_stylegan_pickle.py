@@ -33,6 +33,7 @@ pydeps.require("make_stylegan_pickle", "numpy", "torch")  # torch: through style
 import numpy as np  # noqa: E402
 
 import golden_io  # noqa: E402
+import tf_network_stub  # noqa: E402  (standard library only)
 
 import stylegan_reference as ref  # noqa: E402
 
@@ -42,19 +43,7 @@ MODULE = "dnnlib.tflib.network"
 
 def _network_class():
     """A Network class recorded by pickle as dnnlib.tflib.network.Network."""
-    mod = types.ModuleType(MODULE)
-
-    class Network:
-        def __init__(self, state):
-            self._state = state
-
-        def __getstate__(self):
-            return self._state
-
-    Network.__module__ = MODULE
-    Network.__qualname__ = "Network"
-    mod.Network = Network
-    return mod
+    return tf_network_stub.network_module(MODULE)
 
 
 def random_variables(shapes, rng, use_wscale=True, mapping_lrmul=1.0):
