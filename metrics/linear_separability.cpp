@@ -133,9 +133,14 @@ SeparabilitySamples separability_samples(const LatentSampler& sampler, const Det
     const Tensor logits = classifiers(three_channels(downsample_to_side(b.images, classifier_side)).to(opt.device));
     const int64_t take = std::min(opt.batch_gen, num - first);
     const Tensor z = slice(b.z, 0, 0, take), w = slice(b.w, 0, 0, take), l = slice(logits, 0, 0, take);
-    s.z_dim = z.size(1);
-    s.w_dim = w.size(1);
-    s.attributes = l.size(1);
+    if (first == 0) {  // the whole tables at once: 200000 x 512 grown by doubling would peak at 1.5x
+      s.z_dim = z.size(1);
+      s.w_dim = w.size(1);
+      s.attributes = l.size(1);
+      s.z.reserve(size_t(num * s.z_dim));
+      s.w.reserve(size_t(num * s.w_dim));
+      s.logits.reserve(size_t(num * s.attributes));
+    }
     append_rows(z, s.z);
     append_rows(w, s.w);
     append_rows(l, s.logits);
