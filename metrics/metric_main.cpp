@@ -359,9 +359,10 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
     if (computes) {
       const SeparabilitySamples samples =
           separability_samples(ctx.latents, ctx.attribute_logits, ctx.attribute_side, r.num_gen, rng, ctx.feature_opt);
-      // Its fits' warnings on stderr, as the official's Python warnings go.
-      const Separability v = linear_separability(samples, r.num_gen / 2, [](const std::string& line) {
-        std::cerr << "warning: " << line << std::endl;
+      // Its fits' warnings apart from the results, as the official's Python warnings go.
+      const Separability v = linear_separability(samples, r.num_gen / 2, [&ctx](const std::string& line) {
+        if (ctx.warn) ctx.warn(line);
+        else std::cerr << "warning: " << line << std::endl;
       });
       r.results[name + "_z"] = v.ls_z;
       r.results[name + "_w"] = v.ls_w;

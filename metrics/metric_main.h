@@ -92,6 +92,9 @@ struct MetricContext {
   int64_t max_items = 0;             // > 0: at most this many generated and real images (quick checks)
   FeatureOptions feature_opt;
   std::function<void(const std::string&)> log;  // progress and cache lines; may be empty
+  // Warnings of a metric's own (LS's fits: the official's Python warnings);
+  // empty: "warning: <line>" on stderr. train_stylegan sends them to the run's log.
+  std::function<void(const std::string&)> warn;
   // The real images' content keys by dataset and item list, computed once per
   // context (copies share it): hashing a large dataset at every snapshot
   // costs minutes.

@@ -131,24 +131,29 @@ MetricContext metric_context(const MetricRequest& req, const MetricDetectors& de
 
 namespace {
 
-std::atomic<bool> g_warned_nonfinite{false};
-
-// Once per process: the line for a generator whose images hold NaN or inf;
-// `effect` says what the metric makes of them.
-void warn_nonfinite_once(const char* what, const char* effect) {
-  if (g_warned_nonfinite.exchange(true)) return;
-  std::cerr << "warning: the network's " << what << " hold NaN or inf pixels (its weights overflow): " << effect
-            << ", so the results describe those, not the network's images" << std::endl;
-}
-
-constexpr const char* kAsBlack = "the metrics take them as black pixels, as the official code's uint8 cast does";
+// The line for a generator whose images hold NaN or inf, once per process
+// for each kind of images: `effect` says what those metrics make of them
+// (one flag for all let the LS set-up's probe silence FID's line).
+struct NonfiniteWarning {
+  const char* what;
+  const char* effect;
+  std::atomic<bool> given{false};
+};
+NonfiniteWarning g_generated{"generated images",
+                             "the metrics take them as black pixels, as the official code's uint8 cast does"};
+NonfiniteWarning g_paths{"PPL path images", "PPL's distances of them are NaN"};
+NonfiniteWarning g_ls{"LS sample images",
+                      "their classifier logits are NaN, which LS ranks last with class 0, as the official's argmax "
+                      "gives"};
 
 // On the images' device, one scalar back: x * 0 is 0 for a finite x and NaN
 // for NaN or inf, so the sum is NaN exactly when one pixel is not finite.
-// Not done once the line was given.
-bool has_nonfinite(const Tensor& images) {
-  if (g_warned_nonfinite.load() || images.numel() == 0) return false;
-  return !std::isfinite(sum(images * 0.0).item());
+// Not done once w's line was given.
+void warn_if_nonfinite(const Tensor& images, NonfiniteWarning& w) {
+  if (w.given.load() || images.numel() == 0 || std::isfinite(sum(images * 0.0).item())) return;
+  if (w.given.exchange(true)) return;
+  std::cerr << "warning: the network's " << w.what << " hold NaN or inf pixels (its weights overflow): " << w.effect
+            << ", so the results describe those, not the network's images" << std::endl;
 }
 
 }  // namespace
@@ -159,22 +164,19 @@ void warn_of_nonfinite_images(MetricContext& ctx) {
   if (ctx.generator)
     ctx.generator = [gen = std::move(ctx.generator)](int64_t n, gf::Generator& rng) {
       Tensor images = gen(n, rng);
-      if (has_nonfinite(images)) warn_nonfinite_once("generated images", kAsBlack);
+      warn_if_nonfinite(images, g_generated);
       return images;
     };
   if (ctx.paths)
     ctx.paths = [paths = std::move(ctx.paths)](int64_t n, const PplSpec& spec, gf::Generator& rng) {
       Tensor images = paths(n, spec, rng);
-      if (has_nonfinite(images)) warn_nonfinite_once("PPL path images", "PPL's distances of them are NaN");
+      warn_if_nonfinite(images, g_paths);
       return images;
     };
   if (ctx.latents)
     ctx.latents = [latents = std::move(ctx.latents)](int64_t n, gf::Generator& rng) {
       LatentSample s = latents(n, rng);
-      if (has_nonfinite(s.images))
-        warn_nonfinite_once("LS sample images",
-                            "their classifier logits are NaN, which LS ranks last with class 0, as the official's "
-                            "argmax gives");
+      warn_if_nonfinite(s.images, g_ls);
       return s;
     };
 }

@@ -6,9 +6,11 @@ D_paper network, state version 2 or 3) convert to one .bin whose tensors are
 their variables in ganforge's layouts ("classifier_NN.<variable>") with
 "perceptual", "classifiers" and "classifier_NN_kwargs" metadata; a folder
 missing an index or holding one twice, a GAN pickle or a G_paper in its
-place, a classifier with a minibatch-stddev map or labels, and a SRC that is
-no folder are refused with one line and nothing written. Tiny classifiers
-(4x4 and 8x8) from tools/make_ls_fixtures.py. Exit 77 (skip) without
+place, a classifier with a minibatch-stddev map or labels, classifiers of
+different sides, an index in other than ASCII digits and a SRC that is no
+folder are refused with one line and nothing written. Tiny classifiers (all
+8x8, fused resampling or not; a set of 4x4 ones, which have no resampling
+layer, converts too) from tools/make_ls_fixtures.py. Exit 77 (skip) without
 NumPy/PyTorch."""
 import contextlib
 import glob
@@ -36,7 +38,7 @@ import make_ls_fixtures as mlf  # noqa: E402
 import make_pggan_pickle as mkp  # noqa: E402
 import pggan_reference as pgref  # noqa: E402
 
-# Tiny: most at 4x4 (no resampling layers), every fifth at 8x8 (fused or not).
+# Tiny: all 40 at 8x8, fused resampling or not; SMALL's 4x4 for the odd ones out.
 SMALL = dict(num_channels=3, resolution=4, label_size=0, fmap_base=8, fmap_max=4)
 
 
@@ -145,6 +147,18 @@ class ConvertClassifiersTest(unittest.TestCase):
         src = self.copy_folder()
         shutil.copy(self.file_of(src, 3), os.path.join(src, "celebahq-classifier-40-extra.pkl"))
         self.assert_refused(src, "index 40 is not one of 00..39")
+
+    def test_converts_4x4(self):  # no resampling layer at all
+        src = os.path.join(self.dir.name, "four")
+        os.makedirs(src)
+        for i in range(40):
+            with open(os.path.join(src, f"celebahq-classifier-{lsref.CLASSIFIER_NAMES[i]}.pkl"), "wb") as f:
+                f.write(mlf.dumps_network(small_state(i, static=SMALL), 2 + i % 2))
+        out = os.path.join(self.dir.name, "four.bin")
+        r = run("import", src, out, "--format", "celebahq-classifiers")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("resolution: 4", r.stdout)
+        self.assertEqual(json.loads(cw.read_bin(out)[1]["classifier_39_kwargs"])["resolution"], 4)
 
     def test_non_ascii_index(self):
         src = self.copy_folder()  # "03" in Arabic-Indic digits: no classifier name, so 03 is missing

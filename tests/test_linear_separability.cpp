@@ -268,6 +268,12 @@ TEST_CASE("AttributeClassifiers: what a set of other than the official 40 classi
   tensors = good.tensors;
   tensors.emplace("extra.weight", tensors.begin()->second);
   refused(tensors, good.metadata, "tensor 'extra.weight' belongs to no classifier");
+  // One classifier at another side: the images come to one side for all 40.
+  meta = good.metadata;
+  nlohmann::json side = nlohmann::json::parse(meta.at("classifier_05_kwargs"));
+  side["resolution"] = 16;
+  meta["classifier_05_kwargs"] = side.dump();
+  refused(good.tensors, meta, "classifier 05-5-o-clock-shadow takes 16x16 images, the first one 8x8");
   // A classifier with labels or a minibatch-stddev layer: its logits would not be the attribute's alone.
   for (const char* change : {"label_size", "mbstd_group_size"}) {
     meta = good.metadata;
@@ -353,21 +359,24 @@ TEST_CASE("ls through calc_metric: the results and what it refuses", "[ls]") {
   ctx.attribute_side = 32;
   CHECK_THROWS_WITH(calc_metric("ls", ctx), Catch::Contains("do not come to the classifiers' 32x32"));
   ctx.attribute_side = c.side();
-  // Grey images are repeated to RGB (as NVlabs/stylegan2-ada's LS); two channels are refused.
+  // Grey images are repeated to RGB (as NVlabs/stylegan2-ada's LS): the
+  // same results as the grey channel given three times; two channels are refused.
   const LatentSampler rgb = ctx.latents;
-  for (int64_t channels : {1, 2}) {
-    ctx.latents = [rgb, channels](int64_t n, gf::Generator& rng) {
+  const auto first_channels = [&rgb](int64_t channels, int64_t copies) -> LatentSampler {
+    return [rgb, channels, copies](int64_t n, gf::Generator& rng) {
       LatentSample s = rgb(n, rng);
-      s.images = slice(s.images, 1, 0, channels);
+      const Tensor c = slice(s.images, 1, 0, channels);
+      s.images = copies == 1 ? c : concat({c, c, c}, 1);
       return s;
     };
-    if (channels == 1) {
-      const double grey = calc_metric("ls", ctx).results["ls_z"].get<double>();
-      CHECK(grey >= 1.0);
-    } else {
-      CHECK_THROWS_WITH(calc_metric("ls", ctx), Catch::Contains("the attribute classifiers take grey or RGB images"));
-    }
-  }
+  };
+  ctx.latents = first_channels(1, 1);
+  const nlohmann::json grey = calc_metric("ls", ctx).results;
+  ctx.latents = first_channels(1, 3);
+  CHECK(calc_metric("ls", ctx).results == grey);
+  CHECK(grey != r.results);
+  ctx.latents = first_channels(2, 1);
+  CHECK_THROWS_WITH(calc_metric("ls", ctx), Catch::Contains("the attribute classifiers take grey or RGB images"));
   CHECK(metric_needs_classifiers("ls"));
   CHECK(metric_needs_mapping("ls"));
   CHECK_FALSE(metric_needs_classifiers("fid50k_full"));

@@ -102,8 +102,9 @@ celebahq-classifier-NN-<name>.pkl for every NN in 00..39, exactly one each
 (other file names are passed over). Each pickle is one TensorFlow network
 (state version 2, PGGAN's tfutil, or 3, NVlabs/stylegan's dnnlib), PGGAN's
 D_paper with 3 channels, no labels and no minibatch-stddev map (a group size
-missing from static_kwargs is read from 4x4/Conv's input maps), at any
-resolution; its output is the attribute's logit. Tensors are
+missing from static_kwargs is read from 4x4/Conv's input maps), all 40 at
+one resolution (the official's 256x256; any power of two here); its output
+is the attribute's logit. Tensors are
 "classifier_NN.<variable>" (the official names, ganforge's layouts, as a PGGAN
 bundle's "D.<variable>"); metadata "perceptual" = "celebahq-classifiers",
 "classifiers" = JSON list of the 40 names in index order ("00-male", ...,

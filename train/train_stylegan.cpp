@@ -263,6 +263,7 @@ nlohmann::json evaluate_shared(const RunMetrics& m, const std::string& run_dir, 
 // to and reported in `run`.
 std::function<nlohmann::json(const std::string&)> metrics_hook(std::shared_ptr<RunMetrics> m, RunDir& run) {
   m->ctx.log = [&run](const std::string& l) { run.log(l); };
+  m->ctx.warn = [&run](const std::string& l) { run.log("warning: " + l); };  // into log.txt, as the trainers' own
   return [m, &run](const std::string& snapshot) { return evaluate_shared(*m, run.path(), snapshot); };
 }
 

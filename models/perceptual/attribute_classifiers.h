@@ -23,9 +23,9 @@ namespace gf::perceptual {
 class AttributeClassifiers {
  public:
   // gf::Error naming the file for anything but a converted set of 40:
-  // another kind of file, a classifier missing or misshapen, not RGB, with labels or a
-  // minibatch-stddev layer (its logits would depend on the batch), or the
-  // classifiers at different sides.
+  // another kind of file, a classifier missing or misshapen, not RGB, with
+  // labels or a minibatch-stddev layer (its logits would depend on the
+  // batch), or the classifiers at different sides.
   static AttributeClassifiers load(const std::string& path);
 
   // images [N, 3, side, side] in [-1, 1] -> logits [N, count()] on the

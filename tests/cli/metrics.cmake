@@ -184,7 +184,8 @@ OMP_NUM_THREADS=1 exec $<TARGET_FILE:calc_metrics> --network ${CMAKE_SOURCE_DIR}
 
 # A network whose weights overflow (NaN images): the metrics take its
 # pixels as black, as the official uint8 cast does, so a finite FID came out
-# in silence; now a warning says so (once).
+# in silence; now a warning says so, once for each kind of images (LS's
+# set-up probe, first, had silenced FID's).
 gf_cli_test(calc_metrics_nonfinite_images_warned FIXTURES_REQUIRED metrics_detector
             EXPECT "^warning: the network's generated images hold NaN or inf pixels \\(its weights overflow\\)"
                    "^\\{\"results\": \\{\"fid50k_full\": "
@@ -193,8 +194,10 @@ gf_cli_test(calc_metrics_nonfinite_images_warned FIXTURES_REQUIRED metrics_detec
 mapping.fc0.weight=1e30 mapping.fc1.weight=1e30 && \
 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/fashion_mnist_small_G.bin --seeds 0-1 --outdir ${_m}/overflow/data >/dev/null && \
 OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics> --network ${_m}/overflow/G.bin --data ${_m}/overflow/data \
---metrics fid50k_full --metric-items 2 --metrics-cache none --detector ${_m}/inception.bin > ${_m}/overflow/out 2>&1 && \
-test $(grep -c '^warning: the network' ${_m}/overflow/out) -eq 1 && cat ${_m}/overflow/out")
+--metrics fid50k_full,ls --metric-items 2 --metrics-cache none --detector ${_m}/inception.bin \
+--classifiers ${CMAKE_SOURCE_DIR}/tests/data/ls_classifiers.bin > ${_m}/overflow/out 2>&1 && \
+test $(grep -c '^warning: the network.s generated images' ${_m}/overflow/out) -eq 1 && \
+test $(grep -c '^warning: the network.s LS sample images' ${_m}/overflow/out) -eq 1 && cat ${_m}/overflow/out")
 
 # The other families. StyleGAN (v1) evaluates after each snapshot as its
 # official loop does (fid50k, Gs without truncation); calc_metrics on its
