@@ -1,7 +1,9 @@
 #include "metrics/linear_separability.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 
 #include "engine/autograd.h"
@@ -150,9 +152,10 @@ SeparabilitySamples separability_samples(const LatentSampler& sampler, const Det
 }
 
 Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
-                                 const std::function<void(const std::string&)>& log) {
+                                 const std::function<void(const std::string&)>& log, const ProgressFn& progress) {
   GF_CHECK(num_keep >= 1 && num_keep <= s.n, "ls", "keeps " << num_keep << " of " << s.n << " samples");
   Separability r;
+  const auto t0 = std::chrono::steady_clock::now();
   for (int64_t a = 0; a < s.attributes; ++a) {
     const std::vector<int64_t> kept = most_confident(s.logits.data() + a, s.n, s.attributes, num_keep);
     std::vector<int> targets;
@@ -190,6 +193,14 @@ Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
       for (auto& row : freq)
         for (double& c : row) c /= double(num_keep);
       (space_w ? r.entropy_w : r.entropy_z).push_back(conditional_entropy(freq));
+    }
+    if (progress) {
+      const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double per_fit = spent / (2.0 * double(a + 1));
+      char line[96];
+      std::snprintf(line, sizeof line, "ls fits: %lld of %lld fits, %.2f s/fit", static_cast<long long>(2 * (a + 1)),
+                    static_cast<long long>(2 * s.attributes), per_fit);
+      progress(line);
     }
   }
   r.ls_z = std::pow(2.0, numpy_sum(r.entropy_z));

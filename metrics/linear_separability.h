@@ -85,8 +85,12 @@ struct Separability {
 };
 
 // The metric from its samples (num_keep <= s.n). log (may be empty) hears of
-// fits that did not converge or could not run.
+// fits that did not converge or could not run; progress (may be empty) gets
+// "ls fits: <k> of <2 x attributes> fits, <s> s/fit" after each attribute's
+// two (at the official size a fit takes minutes: the programs' stop signal
+// is checked there, metrics/training_metrics.h's stop_between_batches).
 Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
-                                 const std::function<void(const std::string&)>& log = {});
+                                 const std::function<void(const std::string&)>& log = {},
+                                 const ProgressFn& progress = {});
 
 }  // namespace gf::metrics

@@ -360,10 +360,12 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
       const SeparabilitySamples samples =
           separability_samples(ctx.latents, ctx.attribute_logits, ctx.attribute_side, r.num_gen, rng, ctx.feature_opt);
       // Its fits' warnings apart from the results, as the official's Python warnings go.
-      const Separability v = linear_separability(samples, r.num_gen / 2, [&ctx](const std::string& line) {
+      const auto warn = [&ctx](const std::string& line) {
         if (ctx.warn) ctx.warn(line);
         else std::cerr << "warning: " << line << std::endl;
-      });
+      };
+      // The progress after each attribute's fits (minutes each at the official size).
+      const Separability v = linear_separability(samples, r.num_gen / 2, warn, ctx.feature_opt.progress);
       r.results[name + "_z"] = v.ls_z;
       r.results[name + "_w"] = v.ls_w;
     }

@@ -16,7 +16,7 @@ namespace gf::metrics {
 std::vector<cli::Flag> with_metric_flags(std::vector<cli::Flag> flags, const std::string& default_metrics,
                                          bool none_allowed) {
   std::vector<cli::Flag> more = {
-          {"metrics", "LIST", default_metrics, "comma-separated metrics (" + valid_metrics_text() + ")" + (none_allowed ? " or none" : "") + "; FID, KID and IS need --detector, PR and PPL --vgg16"},
+          {"metrics", "LIST", default_metrics, "comma-separated metrics (" + valid_metrics_text() + ")" + (none_allowed ? " or none" : "") + "; FID, KID and IS need --detector, PR and PPL --vgg16, LS --classifiers"},
           {"detector", "FILE.bin", "", "the FID/KID/IS Inception network: the official inception-2015-12-05.pt converted by tools/convert_weights.py"},
           {"vgg16", "FILE.bin", "", "the PR/PPL VGG16 network: torchvision's VGG16 with LPIPS's lin layers (the official vgg16.pt) converted by tools/convert_weights.py --format vgg16"},
           {"classifiers", "FILE.bin", "", "the LS network: StyleGAN's 40 celebahq-classifier-NN-*.pkl converted by tools/convert_weights.py --format celebahq-classifiers"},

@@ -494,7 +494,7 @@ TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what 
                                            "psp_reference.py",
                                            "perceptual_reference.py", "pydeps.py", "interrupts.py",
                                            "output_folder.py", "augment_reference.py", "inception_reference.py",
-                                           "vgg16_reference.py"};
+                                           "vgg16_reference.py", "tf_network_stub.py"};
   // Tools that need NumPy (and Pillow) but not PyTorch.
   const std::set<std::string> no_torch = {"dataset_tool_reference.py"};
   // Tools of the standard library alone, which run under -S.

@@ -208,7 +208,20 @@ TEST_CASE("linear_separability of a diverged network: NaN logits last, their tar
 TEST_CASE("linear_separability: the official metric's entropies and scores", "[ls]") {
   const SeparabilitySamples s = golden_samples();
   const int64_t keep = static_cast<int64_t>(stored("num_keep").item());
-  const Separability r = linear_separability(s, keep);
+  std::vector<std::string> progress;
+  const Separability r = linear_separability(s, keep, {}, [&](const std::string& l) { progress.push_back(l); });
+  // A line after each attribute's two fits; a progress hook that throws (the
+  // programs' stop signal) stops the fits there.
+  REQUIRE(progress.size() == 5);
+  CHECK_THAT(progress[0], Catch::StartsWith("ls fits: 2 of 10 fits, "));
+  CHECK_THAT(progress[4], Catch::StartsWith("ls fits: 10 of 10 fits, ") && Catch::EndsWith(" s/fit"));
+  int calls = 0;
+  CHECK_THROWS_WITH(linear_separability(s, keep, {},
+                                        [&](const std::string&) {
+                                          if (++calls == 2) throw Error("stop requested");
+                                        }),
+                    "stop requested");
+  CHECK(calls == 2);
   const std::vector<double> ez = stored("entropy_z").to_vector(), ew = stored("entropy_w").to_vector();
   REQUIRE(r.entropy_z.size() == ez.size());
   for (size_t a = 0; a < ez.size(); ++a) {
