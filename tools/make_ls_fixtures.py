@@ -47,7 +47,6 @@ import os
 import pickle
 import sys
 import tempfile
-import types
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
@@ -100,30 +99,16 @@ def classifier_state(index, static=None, version=None, seed=None, mbstd_in_kwarg
 def dumps_network(obj, version):
     """Pickle bytes of obj, where each dict with a "variables" key is pickled
     as a Network object of the version's module (through its __getstate__)."""
-    module = NETWORK_MODULES[version]
-    parts = module.split(".")
-    names = [".".join(parts[:i + 1]) for i in range(len(parts))]  # pickle imports a dotted module's parents
-    saved = {k: sys.modules.get(k) for k in names}
-    mod = tf_network_stub.network_module(module)
+    with tf_network_stub.installed(NETWORK_MODULES[version]) as mod:
 
-    def wrap(x):
-        if isinstance(x, dict) and "variables" in x:
-            return mod.Network(x)
-        if isinstance(x, tuple):
-            return tuple(wrap(y) for y in x)
-        return x
+        def wrap(x):
+            if isinstance(x, dict) and "variables" in x:
+                return mod.Network(x)
+            if isinstance(x, tuple):
+                return tuple(wrap(y) for y in x)
+            return x
 
-    for k in names[:-1]:
-        sys.modules[k] = sys.modules.get(k) or types.ModuleType(k)
-    sys.modules[module] = mod
-    try:
         return pickle.dumps(wrap(obj), protocol=4)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                del sys.modules[k]
-            else:
-                sys.modules[k] = v
 
 
 def write_classifier_folder(folder, states=None):

@@ -38,12 +38,6 @@ import pggan_reference as ref  # noqa: E402
 EXECUTION_TRAP = "raise SystemExit('build_module_src was executed')\n"
 
 
-def _tfutil_module():
-    """A module named tfutil with a Network class whose pickled state is given:
-    pickle records instances as tfutil.Network, as the official ones are."""
-    return tf_network_stub.network_module("tfutil")
-
-
 def random_variables(shapes, seed, lod=0.0):
     """N(0, 1) weights (equalized lr stores them so), biases around 0.3 N(0, 1)."""
     rng = np.random.RandomState(seed)
@@ -65,16 +59,8 @@ def network_state(name, func, static_kwargs, variables, source=EXECUTION_TRAP):
 
 def dumps(states, protocol=4):
     """The pickle bytes of a tuple of networks with the given states."""
-    mod = _tfutil_module()
-    saved = sys.modules.get("tfutil")
-    sys.modules["tfutil"] = mod
-    try:
+    with tf_network_stub.installed("tfutil") as mod:
         return pickle.dumps(tuple(mod.Network(s) for s in states), protocol=protocol)
-    finally:
-        if saved is None:
-            del sys.modules["tfutil"]
-        else:
-            sys.modules["tfutil"] = saved
 
 
 def make_networks(static, seed=0, lod=0.0, mbstd_group_size=4):

@@ -21,7 +21,6 @@ import collections
 import os
 import pickle
 import sys
-import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import interrupts  # noqa: E402  (standard library only)
@@ -39,11 +38,6 @@ import stylegan_reference as ref  # noqa: E402
 
 EXECUTION_TRAP = "raise SystemExit('build_module_src was executed')\n"
 MODULE = "dnnlib.tflib.network"
-
-
-def _network_class():
-    """A Network class recorded by pickle as dnnlib.tflib.network.Network."""
-    return tf_network_stub.network_module(MODULE)
 
 
 def random_variables(shapes, rng, use_wscale=True, mapping_lrmul=1.0):
@@ -86,25 +80,13 @@ def g_state(name, static_kwargs, flat):
 
 
 def dumps(states, protocol=4):
-    mod = _network_class()
-    names = ("dnnlib", "dnnlib.tflib", MODULE)  # pickle imports the parents of a dotted module
-    saved = {k: sys.modules.get(k) for k in names}
-    for k in names[:-1]:
-        sys.modules[k] = sys.modules.get(k) or types.ModuleType(k)
-    sys.modules[MODULE] = mod
+    with tf_network_stub.installed(MODULE) as mod:  # pickle imports the parents of a dotted module
 
-    def wrap(st):
-        st = dict(st, components={k: wrap(c) for k, c in st["components"].items()})
-        return mod.Network(st)
+        def wrap(st):
+            st = dict(st, components={k: wrap(c) for k, c in st["components"].items()})
+            return mod.Network(st)
 
-    try:
         return pickle.dumps(tuple(wrap(s) for s in states), protocol=protocol)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                del sys.modules[k]
-            else:
-                sys.modules[k] = v
 
 
 def make_networks(g_static, d_static, seed=0):
