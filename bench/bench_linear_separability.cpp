@@ -8,12 +8,19 @@
 //    metric makes 80 (40 attributes, Z and W). The data are numpy's RandomState(1) draws,
 //    which bench/sklearn_linear_separability.py (the baseline: sklearn's
 //    own LinearSVC on the same data) takes too;
+//  - fits: linear_separability's fits of 4 attributes (8 fits of 10000 kept
+//    rows of 512 values, noisy planes) one at a time against as many
+//    worker processes as OpenMP threads (metrics/linear_svc_pool.h), once
+//    each, alternately; the same results (checked);
 //  - classifier: one attribute classifier (PGGAN's D_paper at 256x256 of
 //    the official width, fmap_base 8192, fmap_max 512, random weights) on
 //    the official minibatch of 4: ms an image, its GFLOP/s and the fraction
 //    of sgemm measured in the same run (bench/gemm_reference.h); a sample
 //    runs 40 of them.
 //   bench_linear_separability [--quick]   (--quick: 10000 x 64 rows, the classifier at 64x64)
+#include <omp.h>
+
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -24,7 +31,9 @@
 #include "engine/flop_count.h"
 #include "engine/numpy_random_state.h"
 #include "engine/ops.h"
+#include "metrics/linear_separability.h"
 #include "metrics/linear_svc.h"
+#include "metrics/linear_svc_pool.h"
 #include "models/pggan/networks.h"
 
 namespace {
@@ -53,6 +62,42 @@ void svc_row(int64_t n, int64_t d, bench::Reps reps) {
   for (int64_t i = 0; i < n; ++i) right += fit.predictions[size_t(i)] == labels[size_t(i)];
   std::printf("linear_svc rows %7lld x %4lld  %8.3f s a fit  (%d of class 1; training accuracy %.4f%s)\n",
               (long long)n, (long long)d, t, ones, double(right) / double(n), fit.converged ? "" : "; not converged");
+}
+
+// 4 attributes of n samples of d values (z, and w = z / 2), each attribute's
+// logit a noisy plane of its own; the metric's fits one at a time and in
+// omp_get_max_threads() processes.
+void fits_row(int64_t n, int64_t d) {
+  metrics::SeparabilitySamples s;
+  s.n = n;
+  s.z_dim = s.w_dim = d;
+  s.attributes = 4;
+  NumpyRandomState rs(2);
+  for (int64_t i = 0; i < n * d; ++i) s.z.push_back(static_cast<float>(rs.randn()));
+  for (float v : s.z) s.w.push_back(v / 2);
+  std::vector<std::vector<double>> planes;
+  for (int a = 0; a < 4; ++a) planes.push_back(rs.randn(static_cast<size_t>(d)));
+  for (int64_t i = 0; i < n; ++i)
+    for (int a = 0; a < 4; ++a) {
+      double dot = 0;
+      for (int64_t j = 0; j < d; ++j) dot += double(s.z[size_t(i * d + j)]) * planes[size_t(a)][size_t(j)];
+      s.logits.push_back(static_cast<float>(dot / std::sqrt(double(d)) + 0.3 * rs.randn()));
+    }
+  const int threads = omp_get_max_threads();
+  double t[2] = {0, 0};
+  metrics::Separability r[2];
+  for (int k = 0; k < 2; ++k) {
+    omp_set_num_threads(k == 0 ? 1 : threads);
+    const auto t0 = std::chrono::steady_clock::now();
+    r[k] = metrics::linear_separability(s, n / 2);
+    t[k] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  omp_set_num_threads(threads);
+  const bool same = r[0].entropy_z == r[1].entropy_z && r[0].entropy_w == r[1].entropy_w;
+  std::printf("ls fits    8 of %6lld x %4lld  one at a time %8.2f s  %d processes %8.2f s  ratio %.2f  (%s results; "
+              "%d of 8 not converged)\n",
+              (long long)(n / 2), (long long)d, t[0], metrics::linear_svc_workers(n / 2, d), t[1], t[1] / t[0],
+              same ? "the same" : "DIFFERENT", r[0].unconverged_fits);
 }
 
 void classifier_row(int64_t side, int samples, double gemm_gflop_s) {
@@ -86,6 +131,8 @@ int main(int argc, char** argv) {
                              std::printf("GEMM reference: %s %.1f GFLOP/s\n", ref.what.c_str(), ref.tflop_s * 1e3);
                              if (quick) svc_row(10000, 64, {1, 3, 1});
                              else svc_row(100000, 512, {0, 1, 1});
+                             if (quick) fits_row(4000, 64);
+                             else fits_row(20000, 512);
                              classifier_row(quick ? 64 : 256, quick ? 3 : 5, ref.tflop_s * 1e3);
                            });
 }

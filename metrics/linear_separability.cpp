@@ -9,6 +9,7 @@
 #include "engine/autograd.h"
 #include "engine/error.h"
 #include "metrics/linear_svc.h"
+#include "metrics/linear_svc_pool.h"
 #include "metrics/perceptual_path_length.h"
 
 namespace gf::metrics {
@@ -154,55 +155,99 @@ SeparabilitySamples separability_samples(const LatentSampler& sampler, const Det
 Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
                                  const std::function<void(const std::string&)>& log, const ProgressFn& progress) {
   GF_CHECK(num_keep >= 1 && num_keep <= s.n, "ls", "keeps " << num_keep << " of " << s.n << " samples");
-  Separability r;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int64_t a = 0; a < s.attributes; ++a) {
-    const std::vector<int64_t> kept = most_confident(s.logits.data() + a, s.n, s.attributes, num_keep);
+  // Each attribute's kept samples and their targets.
+  struct Attribute {
+    std::vector<int64_t> kept;
     std::vector<int> targets;
-    for (int64_t i : kept) {
+    bool one_class = false;
+    size_t fits_end = 0;  // the fits of this attribute and those before it
+    SvcOutcome fit[2];    // Z, W
+  };
+  std::vector<Attribute> attr(static_cast<size_t>(s.attributes));
+  std::vector<std::string> names;
+  std::vector<std::pair<int64_t, bool>> fits;  // (attribute, in W)
+  for (int64_t a = 0; a < s.attributes; ++a) {
+    Attribute& at = attr[size_t(a)];
+    at.kept = most_confident(s.logits.data() + a, s.n, s.attributes, num_keep);
+    for (int64_t i : at.kept) {
       float p0, p1;
       attribute_probabilities(s.logits[size_t(i * s.attributes + a)], &p0, &p1);
-      targets.push_back(p1 > p0 ? 1 : 0);  // np.argmax: the first on a tie, and the first of NaNs
+      at.targets.push_back(p1 > p0 ? 1 : 0);  // np.argmax: the first on a tie, and the first of NaNs
     }
-    const bool one_class = std::all_of(targets.begin(), targets.end(), [&](int t) { return t == targets[0]; });
-    for (const bool space_w : {false, true}) {
-      const int64_t d = space_w ? s.w_dim : s.z_dim;
-      const std::vector<float>& all = space_w ? s.w : s.z;
-      std::vector<int> predictions = targets;  // the official's fallback: a perfect prediction
-      if (!one_class) {
-        std::vector<float> x(size_t(num_keep * d));
-        for (size_t i = 0; i < kept.size(); ++i)
-          std::copy_n(all.begin() + kept[i] * d, d, x.begin() + int64_t(i) * d);
-        const std::string where = "ls: attribute " + std::to_string(a) + " in " + (space_w ? "W" : "Z");
-        try {
-          LinearSvcFit fit = fit_linear_svc(x.data(), num_keep, d, targets);
-          predictions = std::move(fit.predictions);
-          if (!fit.converged) {
-            ++r.unconverged_fits;
-            if (log) log(where + ": the SVM stopped at liblinear's 1000 iterations (sklearn's ConvergenceWarning)");
-          }
-        } catch (const Error& e) {  // a non-finite w: the official's bare except takes the targets
-          ++r.failed_fits;
-          if (log)
-            log(where + ": no SVM fit (" + e.what() + "); the targets stand for its predictions, as the official's");
-        }
+    at.one_class = std::all_of(at.targets.begin(), at.targets.end(), [&](int t) { return t == at.targets[0]; });
+    if (!at.one_class)  // else the official's fallback: a perfect prediction, no fit
+      for (const bool space_w : {false, true}) {
+        fits.emplace_back(a, space_w);
+        names.push_back("attribute " + std::to_string(a) + " in " + (space_w ? "W" : "Z"));
       }
-      double freq[2][2] = {{0, 0}, {0, 0}};
-      for (size_t i = 0; i < targets.size(); ++i) freq[predictions[i]][targets[i]] += 1;
-      // The official's means: count / num_keep in float64.
-      for (auto& row : freq)
-        for (double& c : row) c /= double(num_keep);
-      (space_w ? r.entropy_w : r.entropy_z).push_back(conditional_entropy(freq));
-    }
-    if (progress) {
-      const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const double per_fit = spent / (2.0 * double(a + 1));
-      char line[96];
-      std::snprintf(line, sizeof line, "ls fits: %lld of %lld fits, %.2f s/fit", static_cast<long long>(2 * (a + 1)),
-                    static_cast<long long>(2 * s.attributes), per_fit);
-      progress(line);
-    }
+    at.fits_end = fits.size();
   }
+  // The attributes whose fits are all done, in order: their entropies, the
+  // fits' lines and a progress line each, as one fit after another would.
+  Separability r;
+  const auto t0 = std::chrono::steady_clock::now();
+  size_t fits_done = 0, next_attribute = 0;
+  const auto finish_attributes = [&] {
+    for (; next_attribute < attr.size(); ++next_attribute) {
+      Attribute& at = attr[next_attribute];
+      if (fits_done < at.fits_end) return;
+      for (const bool space_w : {false, true}) {
+        std::vector<int> predictions = at.targets;  // one class: the official's perfect prediction
+        if (!at.one_class) {
+          SvcOutcome& o = at.fit[space_w];
+          const std::string where =
+              "ls: attribute " + std::to_string(next_attribute) + " in " + (space_w ? "W" : "Z");
+          if (!o.error.empty()) {  // a non-finite w: the official's bare except takes the targets
+            ++r.failed_fits;
+            if (log)
+              log(where + ": no SVM fit (" + o.error + "); the targets stand for its predictions, as the official's");
+          } else {
+            predictions = std::move(o.predictions);
+            if (!o.converged) {
+              ++r.unconverged_fits;
+              if (log) log(where + ": the SVM stopped at liblinear's 1000 iterations (sklearn's ConvergenceWarning)");
+            }
+          }
+        }
+        double freq[2][2] = {{0, 0}, {0, 0}};
+        for (size_t i = 0; i < at.targets.size(); ++i) freq[predictions[i]][at.targets[i]] += 1;
+        // The official's means: count / num_keep in float64.
+        for (auto& row : freq)
+          for (double& c : row) c /= double(num_keep);
+        (space_w ? r.entropy_w : r.entropy_z).push_back(conditional_entropy(freq));
+      }
+      at.kept = {};  // no later fit reads them
+      at.targets = {};
+      if (progress) {
+        const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double per_fit = spent / (2.0 * double(next_attribute + 1));
+        char line[96];
+        std::snprintf(line, sizeof line, "ls fits: %lld of %lld fits, %.2f s/fit",
+                      static_cast<long long>(2 * (next_attribute + 1)), static_cast<long long>(2 * s.attributes),
+                      per_fit);
+        progress(line);
+      }
+    }
+  };
+  const int64_t d_max = std::max(s.z_dim, s.w_dim);
+  fit_linear_svcs(
+      names, num_keep, linear_svc_workers(num_keep, d_max),
+      [&](size_t i) {  // in a worker process where there are several
+        const auto [a, space_w] = fits[i];
+        const Attribute& at = attr[size_t(a)];
+        const int64_t d = space_w ? s.w_dim : s.z_dim;
+        const float* table = space_w ? s.w.data() : s.z.data();
+        std::vector<const float*> rows;
+        rows.reserve(at.kept.size());
+        for (int64_t k : at.kept) rows.push_back(table + k * d);
+        return fit_linear_svc(rows, d, at.targets);
+      },
+      [&](size_t i, SvcOutcome o) {
+        attr[size_t(fits[i].first)].fit[fits[i].second] = std::move(o);
+        ++fits_done;
+        finish_attributes();
+      });
+  finish_attributes();  // the one-class attributes after the last fit
   r.ls_z = std::pow(2.0, numpy_sum(r.entropy_z));
   r.ls_w = std::pow(2.0, numpy_sum(r.entropy_w));
   return r;

@@ -84,11 +84,15 @@ struct Separability {
   int failed_fits = 0;                       // fits refused (a non-finite w): the targets stood in
 };
 
-// The metric from its samples (num_keep <= s.n). log (may be empty) hears of
-// fits that did not converge or could not run; progress (may be empty) gets
-// "ls fits: <k> of <2 x attributes> fits, <s> s/fit" after each attribute's
-// two (at the official size a fit takes minutes: the programs' stop signal
-// is checked there, metrics/training_metrics.h's stop_between_batches).
+// The metric from its samples (num_keep <= s.n). The fits run in worker
+// processes, as many at once as linear_svc_workers allows (the OpenMP
+// thread count; metrics/linear_svc_pool.h): the same results for any count.
+// log (may be empty) hears of fits that did not converge or could not run;
+// progress (may be empty) gets "ls fits: <k> of <2 x attributes> fits,
+// <s> s/fit" (wall time over fits done) after each attribute's two, both in
+// attribute order (at the official size a fit takes minutes: the programs'
+// stop signal is checked there, metrics/training_metrics.h's
+// stop_between_batches).
 Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
                                  const std::function<void(const std::string&)>& log = {},
                                  const ProgressFn& progress = {});

@@ -22,6 +22,20 @@ std::mutex& fit_mutex() {
 }
 
 bool g_reached_max_iterations = false;  // under fit_mutex
+bool g_alone = false;                   // a forked fitter's process: no other thread fits
+
+// fit_mutex() locked, unless this process fits alone.
+class FitLock {
+ public:
+  FitLock() {
+    if (!g_alone) fit_mutex().lock();
+  }
+  ~FitLock() {
+    if (!g_alone) fit_mutex().unlock();
+  }
+  FitLock(const FitLock&) = delete;
+  FitLock& operator=(const FitLock&) = delete;
+};
 
 void note_liblinear_message(const char* text) {
   if (std::strstr(text, "reaching max number of iterations")) g_reached_max_iterations = true;
@@ -29,7 +43,17 @@ void note_liblinear_message(const char* text) {
 
 }  // namespace
 
+void linear_svc_process_fits_alone() { g_alone = true; }
+
 LinearSvcFit fit_linear_svc(const float* x, int64_t n, int64_t d, const std::vector<int>& labels) {
+  GF_CHECK(n > 0 && d > 0 && x != nullptr, "linear_svc", "needs rows and features, got " << n << " x " << d);
+  std::vector<const float*> rows(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) rows[size_t(i)] = x + i * d;
+  return fit_linear_svc(rows, d, labels);
+}
+
+LinearSvcFit fit_linear_svc(const std::vector<const float*>& x_rows, int64_t d, const std::vector<int>& labels) {
+  const int64_t n = static_cast<int64_t>(x_rows.size());
   GF_CHECK(int64_t(labels.size()) == n, "linear_svc", labels.size() << " labels for " << n << " rows");
   GF_CHECK(n > 0 && d > 0, "linear_svc", "needs rows and features, got " << n << " x " << d);
   // liblinear indexes rows and features by int; its nodes hold d + 2 per row.
@@ -51,7 +75,7 @@ LinearSvcFit fit_linear_svc(const float* x, int64_t n, int64_t d, const std::vec
     feature_node* r = &nodes[size_t(i * (d + 2))];
     rows[size_t(i)] = r;
     for (int64_t j = 0; j < d; ++j) {
-      const float v = x[i * d + j];
+      const float v = x_rows[size_t(i)][j];
       GF_CHECK(std::isfinite(v), "linear_svc", "row " << i << " holds " << v << " (sklearn refuses it too)");
       r[j] = {int(j + 1), double(v)};
     }
@@ -75,7 +99,7 @@ LinearSvcFit fit_linear_svc(const float* x, int64_t n, int64_t d, const std::vec
 
   LinearSvcFit fit;
   {
-    std::lock_guard<std::mutex> lock(fit_mutex());
+    FitLock lock;
     g_reached_max_iterations = false;
     set_print_string_function(note_liblinear_message);
     std::srand(1);
@@ -94,7 +118,7 @@ LinearSvcFit fit_linear_svc(const float* x, int64_t n, int64_t d, const std::vec
   fit.predictions.resize(size_t(n));
   for (int64_t i = 0; i < n; ++i) {
     double s = 0;
-    for (int64_t j = 0; j < d; ++j) s += fit.coef[size_t(j)] * double(x[i * d + j]);
+    for (int64_t j = 0; j < d; ++j) s += fit.coef[size_t(j)] * double(x_rows[size_t(i)][j]);
     fit.decision[size_t(i)] = s + fit.intercept;
     fit.predictions[size_t(i)] = fit.decision[size_t(i)] > 0 ? 1 : 0;
   }

@@ -9,8 +9,9 @@
 // The solver visits the rows in an order shuffled by rand(): sklearn draws
 // it from its own generator, seeded from numpy's global one (so the official
 // metric's fits are not repeatable); here rand() is seeded with 1 before
-// every fit and the fits run one at a time, so a fit is the same at every
-// run. A fit that converges stops within the tolerance of the one optimum,
+// every fit and the fits of one process run one at a time, so a fit is the
+// same at every run (metrics/linear_svc_pool.h runs several at once, each in
+// its own process). A fit that converges stops within the tolerance of the one optimum,
 // as sklearn's: predictions can differ only for rows within that tolerance
 // of the separating plane. One that reaches the 1000 iterations (noisy
 // attributes at the official size do, sklearn's too) stops where the row
@@ -34,5 +35,14 @@ struct LinearSvcFit {
 // gf::Error for one class only (sklearn's ValueError), a non-finite value of
 // x, a label other than 0 or 1, or sizes past liblinear's ints.
 LinearSvcFit fit_linear_svc(const float* x, int64_t n, int64_t d, const std::vector<int>& labels);
+
+// The same fit of rows.size() rows given by their first values (each d
+// float32 values: rows picked out of a larger table without a copy).
+LinearSvcFit fit_linear_svc(const std::vector<const float*>& rows, int64_t d, const std::vector<int>& labels);
+
+// For a process forked to fit (metrics/linear_svc_pool.h): its fits take no
+// lock (a lock the parent's other threads held at the fork would never be
+// released in the child). Call it once, in the child, before fitting.
+void linear_svc_process_fits_alone();
 
 }  // namespace gf::metrics

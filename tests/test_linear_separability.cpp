@@ -5,6 +5,7 @@
 // its properties.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -236,6 +237,53 @@ TEST_CASE("linear_separability: the official metric's entropies and scores", "[l
   CHECK(r.entropy_z[0] < 0.2);
   CHECK(r.entropy_z[2] > 0.5);
   CHECK(r.entropy_z[3] == 0.0);  // one class kept: the official's perfect prediction
+}
+
+TEST_CASE("linear_separability: the same entropies, lines and order for any number of fit processes", "[ls]") {
+  // The golden samples (attribute 3 keeps one class: no fit) with a NaN w in
+  // attribute 1's kept rows (its W fit refused) and 1, 2 and 3 workers
+  // (metrics/linear_svc_pool.h; fits forked from 2 on).
+  SeparabilitySamples s = golden_samples();
+  const int64_t keep = static_cast<int64_t>(stored("num_keep").item());
+  s.w[size_t(whole(stored("kept_1"))[3] * s.w_dim + 1)] = std::nanf("");
+  struct Run {
+    Separability r;
+    std::vector<std::string> lines;
+  };
+  const auto run = [&](int threads) {
+    test::OmpThreads t(threads);
+    Run out;
+    out.r = linear_separability(
+        s, keep, [&](const std::string& l) { out.lines.push_back(l); },
+        [&](const std::string& l) { out.lines.push_back(l.substr(0, l.rfind(','))); });
+    return out;
+  };
+  const Run one = run(1);
+  // Each attribute's lines, then its progress line; the W fits of every
+  // attribute that kept the NaN sample refused.
+  std::vector<std::string> progress;
+  int refused = 0;
+  for (const std::string& l : one.lines) {
+    if (l.rfind("ls fits: ", 0) == 0) progress.push_back(l);
+    if (l.find(" in W: no SVM fit (linear_svc: row ") != std::string::npos) ++refused;
+  }
+  CHECK(progress == std::vector<std::string>{"ls fits: 2 of 10 fits", "ls fits: 4 of 10 fits", "ls fits: 6 of 10 fits",
+                                             "ls fits: 8 of 10 fits", "ls fits: 10 of 10 fits"});
+  CHECK(refused == one.r.failed_fits);
+  CHECK(std::count_if(one.lines.begin(), one.lines.end(), [](const std::string& l) {
+          return l.rfind("ls: attribute 1 in W: no SVM fit (linear_svc: row 3 holds nan", 0) == 0;
+        }) == 1);
+  for (const int threads : {2, 3}) {
+    INFO(threads << " threads");
+    const Run many = run(threads);
+    CHECK(many.lines == one.lines);
+    CHECK(many.r.entropy_z == one.r.entropy_z);
+    CHECK(many.r.entropy_w == one.r.entropy_w);
+    CHECK(many.r.ls_z == one.r.ls_z);
+    CHECK(many.r.ls_w == one.r.ls_w);
+    CHECK(many.r.failed_fits == one.r.failed_fits);
+    CHECK(many.r.unconverged_fits == one.r.unconverged_fits);
+  }
 }
 
 TEST_CASE("AttributeClassifiers: the converted classifiers' logits as the reference's", "[ls]") {

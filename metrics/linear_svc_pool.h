@@ -1,0 +1,45 @@
+// Many linear SVC fits (metrics/linear_svc.h) at once, each in a process of
+// its own. liblinear shuffles its rows with the process-wide rand(), so two
+// fits on threads of one process would draw from one stream in an order set
+// by the scheduler; a forked process has its own rand(), seeded with 1 as a
+// fit alone is: the results are the same bits for any number of workers.
+// StyleGAN's linear separability makes 80 fits of 100000 x 512 rows
+// (minutes each); one core takes hours.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "metrics/linear_svc.h"
+
+namespace gf::metrics {
+
+struct SvcOutcome {
+  std::vector<int> predictions;  // [rows] 0 or 1; empty when the fit was refused
+  bool converged = true;         // LinearSvcFit::converged
+  std::string error;             // the gf::Error's what() of a refused fit (a non-finite value, one class)
+};
+
+// How many fits of `rows` x `d` run at once: the OpenMP thread count
+// (omp_get_max_threads), fewer where the memory available now
+// (available_host_memory) holds fewer fits' copies of their rows (liblinear's
+// nodes: 16 bytes a value), at least 1.
+int linear_svc_workers(int64_t rows, int64_t d);
+
+// Runs fit(i) for each of names' fits (i in [0, names.size())): in this
+// process one at a time when workers is 1, else up to `workers` forked
+// processes at once, each calling fit(i) alone (it must return at most
+// max_rows predictions and use no OpenMP: a fork keeps only the calling
+// thread). on_done(i, outcome) runs in this process for i = 0, 1, ... in
+// order, as soon as fit i and those before it are done. A gf::Error thrown
+// by fit(i) is its outcome's error. A worker that dies (killed, out of
+// memory) is a gf::Error naming names[i] and the signal, an Interrupted
+// first where a stop signal came (train/stop_signal.h: Ctrl-C reaches the
+// workers too). Whatever on_done throws ends the call: the running workers
+// are killed and reaped first.
+void fit_linear_svcs(const std::vector<std::string>& names, int64_t max_rows, int workers,
+                     const std::function<LinearSvcFit(size_t)>& fit,
+                     const std::function<void(size_t, SvcOutcome)>& on_done);
+
+}  // namespace gf::metrics
