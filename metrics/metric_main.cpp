@@ -32,7 +32,7 @@
 namespace gf::metrics {
 namespace {
 
-enum class Kind { fid, kid, is, pr, ppl, swd, msssim, ls };
+enum class Kind { fid, kid, is, pr, ppl, swd, swd_reals2, msssim, ls };
 
 struct Spec {
   const char* name;
@@ -83,8 +83,11 @@ const std::vector<Spec>& specs() {
       {"ppl_wend", Kind::ppl, 50000, 0, true, ppl(true, false, true)},
       // PGGAN's (config.py's evaluate_metrics runs "swd-16k", "msssim-20k";
       // metrics/pggan_metrics.h): the reals unflipped, flipped at random
-      // where the run mirrors.
+      // where the run mirrors. swd16k_reals2: swd-16k's second pass over the
+      // reals against the first (its table's Reals2 row; num_gen is the
+      // real images of each pass).
       {"swd16k", Kind::swd, 16384, 0, false},
+      {"swd16k_reals2", Kind::swd_reals2, 16384, 0, false},
       {"msssim20k", Kind::msssim, 20000, 0, false},
       // StyleGAN's (metric_defaults.py's "ls"; metrics/linear_separability.h):
       // 200000 samples, the most confident half kept.
@@ -268,6 +271,7 @@ void check_metric(const std::string& name, const MetricContext& ctx) {
       break;
     }
     case Kind::swd:
+    case Kind::swd_reals2:
     case Kind::msssim:
       check_pggan_metric_side(ctx.dataset->resolution(), name);
       GF_CHECK(ctx.dataset->num_images() > 0, name, "needs real images");
@@ -350,6 +354,16 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
     r.num_real = r.num_gen;
     if (computes) {
       const std::vector<double> v = swd_metric(ctx.generator, *ctx.dataset, r.num_gen, ctx.seed, rng, ctx.feature_opt);
+      const std::vector<int64_t> sides = swd_resolutions(ctx.dataset->resolution());
+      for (size_t l = 0; l < sides.size(); ++l) r.results[name + "_" + std::to_string(sides[l])] = v[l];
+      r.results[name + "_avg"] = v.back();
+    }
+  } else if (s.kind == Kind::swd_reals2) {
+    // Rank 0 alone; two passes of reals, no generated image.
+    r.num_real = 2 * r.num_gen;
+    r.num_gen = 0;
+    if (computes) {
+      const std::vector<double> v = swd_reals2_metric(*ctx.dataset, r.num_real / 2, ctx.seed, ctx.feature_opt);
       const std::vector<int64_t> sides = swd_resolutions(ctx.dataset->resolution());
       for (size_t l = 0; l < sides.size(); ++l) r.results[name + "_" + std::to_string(sides[l])] = v[l];
       r.results[name + "_avg"] = v.back();

@@ -105,6 +105,22 @@ void check_pggan_metric_side(int64_t side, const std::string& who) {
 
 int64_t pggan_metric_minibatch(int64_t side) { return std::clamp<int64_t>(8192 / std::max<int64_t>(side, 1), 4, 256); }
 
+namespace {
+
+// The descriptors of num real images from the reader's position `first`
+// (minibatches of mb).
+void add_real_pass(SwdDescriptors& desc, const Dataset& dataset, const std::vector<int64_t>& items, int64_t first,
+                   int64_t num, int64_t mb, NumpyRandomState& rs, const FeatureOptions& opt, const std::string& tag) {
+  Progress done(opt.progress, tag, num);
+  for (int64_t b = 0; b < num; b += mb) {
+    const int64_t n = std::min(mb, num - b);
+    desc.add(real_minibatch(dataset, items, first + b, n, rs).data(), n, rs);
+    done.update(b + n);
+  }
+}
+
+}  // namespace
+
 std::vector<double> swd_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, uint64_t seed,
                                gf::Generator& rng, const FeatureOptions& opt) {
   const int64_t side = dataset.resolution(), mb = pggan_metric_minibatch(side);
@@ -114,12 +130,8 @@ std::vector<double> swd_metric(const ImageGenerator& generator, const Dataset& d
   const SwdOptions swd;
   NumpyRandomState rs(static_cast<uint32_t>(seed));
   SwdDescriptors real(side, num, swd), fake(side, num, swd);
-  Progress reals_done(opt.progress, "swd real images", num), fakes_done(opt.progress, "swd generated images", num);
-  for (int64_t b = 0; b < num; b += mb) {
-    const int64_t n = std::min(mb, num - b);
-    real.add(real_minibatch(dataset, items, b, n, rs).data(), n, rs);
-    reals_done.update(b + n);
-  }
+  add_real_pass(real, dataset, items, 0, num, mb, rs, opt, "swd real images");
+  Progress fakes_done(opt.progress, "swd generated images", num);
   for (int64_t b = 0; b < num; b += mb) {
     const int64_t n = std::min(mb, num - b);
     fake.add(generated_minibatch(generator, b, n, side, rng, opt).data(), n, rs);
@@ -128,6 +140,21 @@ std::vector<double> swd_metric(const ImageGenerator& generator, const Dataset& d
   real.finalize();
   fake.finalize();
   return swd_x1e3(real, fake, swd, rs);
+}
+
+std::vector<double> swd_reals2_metric(const Dataset& dataset, int64_t num, uint64_t seed, const FeatureOptions& opt) {
+  const int64_t side = dataset.resolution(), mb = pggan_metric_minibatch(side);
+  check_pggan_metric_setup(dataset, mb, opt);
+  const std::vector<int64_t> items = real_items(dataset, /*keep_xflips=*/false, 0);
+  GF_CHECK(!items.empty() && num > 0, "swd", "needs real images");
+  const SwdOptions swd;
+  NumpyRandomState rs(static_cast<uint32_t>(seed));
+  SwdDescriptors first(side, num, swd), second(side, num, swd);
+  add_real_pass(first, dataset, items, 0, num, mb, rs, opt, "swd real images");
+  add_real_pass(second, dataset, items, num, num, mb, rs, opt, "swd real images, second pass");
+  first.finalize();
+  second.finalize();
+  return swd_x1e3(first, second, swd, rs);
 }
 
 MsssimResult msssim_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, uint64_t seed,

@@ -49,6 +49,14 @@ int64_t pggan_metric_minibatch(int64_t side);
 std::vector<double> swd_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, uint64_t seed,
                                gf::Generator& rng, const FeatureOptions& opt);
 
+// The swd-16k table's "Reals2" row (evaluate_metrics with real_passes=2):
+// the SWD between num real images and the num after them (the reader going
+// on, cycled), both taken as swd_metric's, every draw from
+// NumpyRandomState(seed): the first pass's, the second's, then the
+// directions. What two samples of the reals score: the estimate's noise
+// floor. No generated image. Results and errors as swd_metric's.
+std::vector<double> swd_reals2_metric(const Dataset& dataset, int64_t num, uint64_t seed, const FeatureOptions& opt);
+
 // The mean MS-SSIM of num / 2 pairs of generated images (num even, >= 2),
 // and of num / 2 pairs of real ones (the real pass first).
 struct MsssimResult {

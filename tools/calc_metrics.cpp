@@ -7,7 +7,7 @@
 // metric-<name>.jsonl (the line is printed first; a folder it cannot be
 // appended to is refused before any work). FID, KID and IS run the Inception network (--detector),
 // PR and PPL VGG16 (--vgg16); PPL needs a mapping network, so it refuses
-// PGGAN. PGGAN's swd16k and msssim20k (metrics/pggan_metrics.h) need neither.
+// PGGAN. PGGAN's swd16k, swd16k_reals2 and msssim20k (metrics/pggan_metrics.h) need neither.
 // StyleGAN's ls (metrics/linear_separability.h) runs the 40 CelebA-HQ
 // attribute classifiers (--classifiers) and needs a mapping network too.
 // Without --data the run folder's training_options.json names the dataset and

@@ -89,7 +89,7 @@ test ! -s $d/metric-kid50k_full.jsonl")
 # Bad input: one line, before any work.
 gf_expect_error(train_stylegan_metrics_without_detector "^train_stylegan: error: --metrics fid50k_full needs --detector" ""
                 $<TARGET_FILE:train_stylegan> --metrics fid50k_full --outdir ${_m}/bad)
-gf_expect_error(train_stylegan_unknown_metric "^train_stylegan: error: unknown metric 'pr10k3' \\(valid: fid50k_full, kid50k_full, pr50k3_full, ppl2_wend, is50k, fid50k, kid50k, pr50k3, ppl_zfull, ppl_wfull, ppl_zend, ppl_wend, swd16k, msssim20k, ls\\)" ""
+gf_expect_error(train_stylegan_unknown_metric "^train_stylegan: error: unknown metric 'pr10k3' \\(valid: fid50k_full, kid50k_full, pr50k3_full, ppl2_wend, is50k, fid50k, kid50k, pr50k3, ppl_zfull, ppl_wfull, ppl_zend, ppl_wend, swd16k, swd16k_reals2, msssim20k, ls\\)" ""
                 $<TARGET_FILE:train_stylegan> --metrics fid50k_full,pr10k3 --detector x.bin --outdir ${_m}/bad)
 gf_expect_error(calc_metrics_kid_one_image "^calc_metrics: error: --metric-items 1 is too few for kid50k, which needs at least 2 generated images" ""
                 $<TARGET_FILE:calc_metrics> --network x.bin --metrics fid50k,kid50k --detector x.bin --metric-items 1)
@@ -223,11 +223,12 @@ gf_cli_test(calc_metrics_pggan EXPECT "\"results\": \\{\"kid50k_full\": -?[0-9]"
 # PGGAN's own metrics on its run (32x32: two pyramid levels), no detector.
 gf_cli_test(calc_metrics_pggan_swd_msssim
             EXPECT "\"results\": \\{\"swd16k_16\": [0-9.]+, \"swd16k_32\": [0-9.]+, \"swd16k_avg\": [0-9.]+\\}, \"metric\": \"swd16k\""
+                   "\"results\": \\{\"swd16k_reals2_16\": [0-9.]+, \"swd16k_reals2_32\": [0-9.]+, \"swd16k_reals2_avg\": [0-9.]+\\}, \"metric\": \"swd16k_reals2\".*\"num_gen\": 0, \"num_real\": 18"
                    "\"results\": \\{\"msssim20k\": 0[.][0-9]+, \"msssim20k_reals\": 0[.][0-9]+\\}, \"metric\": \"msssim20k\".*\"num_gen\": 8"
             REJECT "NaN|Infinity" FIXTURES_REQUIRED pggan_run
             COMMAND ${CMAKE_COMMAND} -E env OMP_NUM_THREADS=1 $<TARGET_FILE:calc_metrics>
                     --network ${CMAKE_BINARY_DIR}/test_pggan/runs/00000-fashion-mnist-pggan-tiny/network-snapshot-000000.bin
-                    --metrics swd16k,msssim20k --metrics-cache none --metric-items 9)
+                    --metrics swd16k,swd16k_reals2,msssim20k --metrics-cache none --metric-items 9)
 
 # StyleGAN's linear separability with the 40 tiny classifiers of
 # tools/make_ls_fixtures.py (8x8): the v1 test network's 16x16 images (2x2
