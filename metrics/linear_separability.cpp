@@ -153,7 +153,8 @@ SeparabilitySamples separability_samples(const LatentSampler& sampler, const Det
 }
 
 Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
-                                 const std::function<void(const std::string&)>& log, const ProgressFn& progress) {
+                                 const std::function<void(const std::string&)>& log, const ProgressFn& progress,
+                                 int workers) {
   GF_CHECK(num_keep >= 1 && num_keep <= s.n, "ls", "keeps " << num_keep << " of " << s.n << " samples");
   // Each attribute's kept samples and their targets.
   struct Attribute {
@@ -231,7 +232,7 @@ Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
   };
   const int64_t d_max = std::max(s.z_dim, s.w_dim);
   fit_linear_svcs(
-      names, num_keep, linear_svc_workers(num_keep, d_max),
+      names, num_keep, workers > 0 ? workers : linear_svc_workers(num_keep, d_max),
       [&](size_t i) {  // in a worker process where there are several
         const auto [a, space_w] = fits[i];
         const Attribute& at = attr[size_t(a)];

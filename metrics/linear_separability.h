@@ -84,9 +84,10 @@ struct Separability {
   int failed_fits = 0;                       // fits refused (a non-finite w): the targets stood in
 };
 
-// The metric from its samples (num_keep <= s.n). The fits run in worker
-// processes, as many at once as linear_svc_workers allows (the OpenMP
-// thread count; metrics/linear_svc_pool.h): the same results for any count.
+// The metric from its samples (num_keep <= s.n). The fits run in `workers`
+// processes at once (metrics/linear_svc_pool.h; 0: as many as
+// linear_svc_workers allows, the OpenMP thread count; 1: one at a time in
+// this process): the same results for any count.
 // log (may be empty) hears of fits that did not converge or could not run;
 // progress (may be empty) gets "ls fits: <k> of <2 x attributes> fits,
 // <s> s/fit" (wall time over fits done) after each attribute's two, both in
@@ -95,6 +96,6 @@ struct Separability {
 // stop_between_batches).
 Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
                                  const std::function<void(const std::string&)>& log = {},
-                                 const ProgressFn& progress = {});
+                                 const ProgressFn& progress = {}, int workers = 0);
 
 }  // namespace gf::metrics

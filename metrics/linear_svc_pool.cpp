@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <stdexcept>
 #include <thread>
 
 #include "engine/error.h"
@@ -76,32 +77,54 @@ struct Workers {
 
 [[noreturn]] void run_worker(pid_t parent, const std::function<LinearSvcFit(size_t)>& fit, size_t i,
                              int64_t max_rows, SlotHeader* h, uint8_t* out) {
-  // The parent's handlers are not the worker's: Ctrl-C ends it (an ignored
-  // signal stays ignored); and it dies with the parent.
+  // Out of the terminal's process group: a Ctrl-C is the parent's to act on
+  // (a training run stops between attributes, its ranks together), not a
+  // worker's to die of. The parent's handlers are not the worker's (a
+  // signal sent to the worker itself ends it); it dies with the parent.
+  ::setpgid(0, 0);
+  // One the group got between the fork and the line above is pending (the
+  // fork held them off): dropped (a signal set to be ignored is discarded).
+  for (const int sig : io::kGuardedSignals) {
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler != SIG_IGN) {
+      ::signal(sig, SIG_IGN);
+      ::signal(sig, SIG_DFL);
+    }
+  }
   io::TempFileGuard::reset_signals_in_child();
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(1);  // the parent died before the line above
   linear_svc_process_fits_alone();
   try {
-    const LinearSvcFit f = fit(i);
-    GF_CHECK(int64_t(f.predictions.size()) <= max_rows, "linear_svc",
-             "a fit of " << f.predictions.size() << " rows in a pool of at most " << max_rows);
+    LinearSvcFit f;
+    try {
+      f = fit(i);
+    } catch (const Error& e) {  // the fit refused its rows (sklearn's ValueError)
+      std::snprintf(h->error, sizeof h->error, "%s", e.what());
+      h->state = SlotHeader::kRefused;
+      ::_exit(0);
+    }
+    if (int64_t(f.predictions.size()) > max_rows)
+      throw std::length_error("a fit of " + std::to_string(f.predictions.size()) + " rows in a pool of at most " +
+                              std::to_string(max_rows));
     for (size_t k = 0; k < f.predictions.size(); ++k) out[k] = static_cast<uint8_t>(f.predictions[k]);
     h->rows = static_cast<int64_t>(f.predictions.size());
     h->converged = f.converged ? 1 : 0;
     h->state = SlotHeader::kFitted;
-  } catch (const Error& e) {
-    std::snprintf(h->error, sizeof h->error, "%s", e.what());
-    h->state = SlotHeader::kRefused;
   } catch (const std::exception& e) {
     std::snprintf(h->error, sizeof h->error, "%s", e.what());
+    h->state = SlotHeader::kFailed;
+  } catch (...) {
+    std::snprintf(h->error, sizeof h->error, "an exception of no standard type");
     h->state = SlotHeader::kFailed;
   }
   ::_exit(0);  // no exit handlers, no destructors of the parent's objects
 }
 
+// A worker for fit i, or -1 where fork failed (errno: EAGAIN at the process
+// limit, ENOMEM where the kernel does not overcommit).
 pid_t start_worker(const std::function<LinearSvcFit(size_t)>& fit, size_t i, int64_t max_rows, SlotHeader* h,
-                   uint8_t* out, const std::string& name) {
+                   uint8_t* out) {
   h->state = SlotHeader::kEmpty;
   std::fflush(nullptr);  // nothing buffered is written twice
   // The guarded signals held off across the fork: one landing in the worker
@@ -115,14 +138,21 @@ pid_t start_worker(const std::function<LinearSvcFit(size_t)>& fit, size_t i, int
   if (pid == 0) run_worker(parent, fit, i, max_rows, h, out);
   const int fork_errno = errno;
   ::sigprocmask(SIG_SETMASK, &before, nullptr);
-  if (pid < 0) throw Error("linear_svc: cannot start a process for " + name + ": " + std::strerror(fork_errno));
+  errno = fork_errno;
   return pid;
+}
+
+bool is_guarded(int sig) {
+  for (const int g : io::kGuardedSignals)
+    if (sig == g) return true;
+  return false;
 }
 
 SvcOutcome outcome_of(SlotHeader* h, const uint8_t* out, int status, const std::string& name) {
   if (WIFSIGNALED(status)) {
-    throw_if_stop_requested();  // a training run's Ctrl-C reached the workers too
     const int sig = WTERMSIG(status);
+    // Sent to the workers by name (pkill) with this process: stop as it does.
+    if (is_guarded(sig)) throw_if_stop_requested();
     throw Error("linear_svc: the process fitting " + name + " was killed by signal " + std::to_string(sig) + " (" +
                 strsignal(sig) + (sig == SIGKILL ? "; out of memory?)" : ")"));
   }
@@ -161,7 +191,9 @@ int linear_svc_workers(int64_t rows, int64_t d) {
   const double per_fit = double(rows) * (double(d + 2) * 16.0 + 64.0);
   const uint64_t available = available_host_memory().bytes;
   if (threads == 1 || available == UINT64_MAX || per_fit <= 0) return threads;
-  return static_cast<int>(std::clamp<double>(std::floor(double(available) / per_fit), 1.0, double(threads)));
+  // Half of it: it counts free swap, where a fit (every row read at each of
+  // up to 1000 iterations, in shuffled order) would thrash.
+  return static_cast<int>(std::clamp<double>(std::floor(double(available) / 2 / per_fit), 1.0, double(threads)));
 }
 
 void fit_linear_svcs(const std::vector<std::string>& names, int64_t max_rows, int workers,
@@ -179,11 +211,19 @@ void fit_linear_svcs(const std::vector<std::string>& names, int64_t max_rows, in
   auto pause = std::chrono::microseconds(500);
   Workers running(n);  // declared last: killed and reaped before the slots are unmapped
   while (next_done < count) {
+    int live = static_cast<int>(std::count_if(running.pid.begin(), running.pid.end(), [](pid_t p) { return p > 0; }));
     for (int k = 0; k < n && next_fit < count; ++k)
       if (running.pid[size_t(k)] < 0) {
-        running.pid[size_t(k)] =
-            start_worker(fit, next_fit, max_rows, slots.header(k), slots.predictions(k), names[next_fit]);
+        const pid_t pid = start_worker(fit, next_fit, max_rows, slots.header(k), slots.predictions(k));
+        if (pid < 0 && live > 0) break;  // no more processes now: the fits go on with those running
+        if (pid < 0) {                   // none at all: this one here
+          finished[next_fit] = fit_here(fit, next_fit);
+          ++next_fit;
+          continue;
+        }
+        running.pid[size_t(k)] = pid;
         running.fit[size_t(k)] = next_fit++;
+        ++live;
       }
     // Polled, not waitpid(-1): that would reap this process's other children.
     bool any = false;

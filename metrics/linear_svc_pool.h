@@ -22,22 +22,27 @@ struct SvcOutcome {
 };
 
 // How many fits of `rows` x `d` run at once: the OpenMP thread count
-// (omp_get_max_threads), fewer where the memory available now
-// (available_host_memory) holds fewer fits' copies of their rows (liblinear's
-// nodes: 16 bytes a value), at least 1.
+// (omp_get_max_threads), fewer where half the memory available now
+// (available_host_memory, which counts free swap) holds fewer fits' copies
+// of their rows (liblinear's nodes: 16 bytes a value), at least 1.
 int linear_svc_workers(int64_t rows, int64_t d);
 
 // Runs fit(i) for each of names' fits (i in [0, names.size())): in this
 // process one at a time when workers is 1, else up to `workers` forked
 // processes at once, each calling fit(i) alone (it must return at most
-// max_rows predictions and use no OpenMP: a fork keeps only the calling
-// thread). on_done(i, outcome) runs in this process for i = 0, 1, ... in
-// order, as soon as fit i and those before it are done. A gf::Error thrown
-// by fit(i) is its outcome's error. A worker that dies (killed, out of
-// memory) is a gf::Error naming names[i] and the signal, an Interrupted
-// first where a stop signal came (train/stop_signal.h: Ctrl-C reaches the
-// workers too). Whatever on_done throws ends the call: the running workers
-// are killed and reaped first.
+// max_rows predictions, use no OpenMP (a fork keeps only the calling
+// thread) and read only host memory of plain allocations, no device or
+// pinned memory). Where the system will not fork, the fits go on in the
+// processes running, or in this one. on_done(i, outcome) runs in this
+// process for i = 0, 1, ... in order, as soon as fit i and those before it
+// are done. A gf::Error thrown by fit(i) is its outcome's error. The workers
+// are out of the terminal's process group (a Ctrl-C is this process's to
+// act on) and die with this process. A worker that dies (killed, out of
+// memory) is a gf::Error naming names[i] and the signal (an Interrupted where
+// the signal is a stop signal, train/stop_signal.h, that this process got
+// too: pkill); another exception in fit(i) a gf::Error with its text.
+// Whatever on_done throws ends the call: the running workers are killed and
+// reaped first.
 void fit_linear_svcs(const std::vector<std::string>& names, int64_t max_rows, int workers,
                      const std::function<LinearSvcFit(size_t)>& fit,
                      const std::function<void(size_t, SvcOutcome)>& on_done);

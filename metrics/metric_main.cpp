@@ -369,7 +369,9 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
       r.results[name + "_avg"] = v.back();
     }
   } else if (s.kind == Kind::ls) {
-    // Rank 0 alone, as the PGGAN metrics: the fits take one core each.
+    // Rank 0 alone, as the PGGAN metrics. Its fits in forked processes
+    // where it is alone: not beside a process group's transports, whose
+    // registered (RDMA) memory a fork's copy-on-write can take from them.
     if (computes) {
       const SeparabilitySamples samples =
           separability_samples(ctx.latents, ctx.attribute_logits, ctx.attribute_side, r.num_gen, rng, ctx.feature_opt);
@@ -379,7 +381,8 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
         else std::cerr << "warning: " << line << std::endl;
       };
       // The progress after each attribute's fits (minutes each at the official size).
-      const Separability v = linear_separability(samples, r.num_gen / 2, warn, ctx.feature_opt.progress);
+      const int workers = group_size(ctx.feature_opt.comm) > 1 ? 1 : 0;
+      const Separability v = linear_separability(samples, r.num_gen / 2, warn, ctx.feature_opt.progress, workers);
       r.results[name + "_z"] = v.ls_z;
       r.results[name + "_w"] = v.ls_w;
     }

@@ -22,6 +22,8 @@
 //   swd16k       sliced Wasserstein distance x 1e3 of 16384 generated and
 //                16384 real images' Laplacian pyramid patches, per level
 //                side (swd16k_<side>, 16 and up) and their mean (swd16k_avg);
+//   swd16k_reals2  swd16k's Reals2 row: the same of 16384 real images and
+//                the next 16384 (no generated image): the noise floor;
 //   msssim20k    mean MS-SSIM of 10000 pairs of generated images, and of
 //                10000 pairs of real ones (msssim20k_reals).
 // and StyleGAN's own (NVlabs/stylegan metric_defaults.py; also in NVlabs/stylegan2):

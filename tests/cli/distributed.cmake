@@ -207,7 +207,8 @@ endforeach()
 # calc_metrics launched as the trainers are (tools/calc_metrics.cpp, the
 # set-up of train/process_group.h): a copy of the PR/PPL run's snapshot
 # (tests/cli/metrics.cmake) in a run folder of its own, FID, KID, PR, PPL,
-# SWD and MS-SSIM (rank 0's alone) at 10 items a side (two detector batches, one a rank; PR's distances: one
+# SWD, its Reals2 row, MS-SSIM and LS (the last four rank 0's alone; LS's
+# tiny classifiers of tests/data take the grey 32x32 images as 8x8 RGB) at 10 items a side (two detector batches, one a rank; PR's distances: one
 # block, rank 0's; their sharing over 1, 2 and 3 ranks is
 # test_sharded_metrics's), by one process, then by 2 ranks by environment
 # (TCP) and under mpirun: each jsonl line equals the one process's byte for
@@ -215,20 +216,21 @@ endforeach()
 # appended once (rank 0 alone; the other rank prints no result).
 set(_cm_run ${GF_TEST_RUNS}/metrics_vgg/train/00000-fashion-mnist-cond-subset64-tiny-kimg0.008)
 set(_cm_net ${_cm_run}/network-snapshot-000000.bin)
-set(_cm_flags --metrics fid50k_full,kid50k_full,pr50k3_full,ppl_wend,swd16k,msssim20k --metric-items 10 --detector ${_dm_detector}
-    --vgg16 ${GF_TEST_RUNS}/metrics_vgg/vgg16.bin --metrics-cache none)
+set(_cm_flags --metrics fid50k_full,kid50k_full,pr50k3_full,ppl_wend,swd16k,swd16k_reals2,msssim20k,ls --metric-items 10
+    --detector ${_dm_detector} --vgg16 ${GF_TEST_RUNS}/metrics_vgg/vgg16.bin --metrics-cache none
+    --classifiers ${CMAKE_SOURCE_DIR}/tests/data/ls_classifiers.bin)
 string(REPLACE ";" " " _cm_flags_sh "${_cm_flags}")
 set(_cm ${GF_CLI_DIR}/calc_metrics_dist.sh)
 gf_test(cpu.calc_metrics_dist_one FIXTURES_REQUIRED "metrics_detector;metrics_ppl_run" FIXTURES_SETUP calc_metrics_dist_one
         COMMAND sh -c "OMP_NUM_THREADS=1 ${_cm} one ${_dist}/calc_one ${_cm_run} $<TARGET_FILE:calc_metrics> ${_cm_flags_sh}")
-set_tests_properties(cpu.calc_metrics_dist_one PROPERTIES TIMEOUT 600 PASS_REGULAR_EXPRESSION "calc_metrics_dist: 6 metrics, each one line")
+set_tests_properties(cpu.calc_metrics_dist_one PROPERTIES TIMEOUT 600 PASS_REGULAR_EXPRESSION "calc_metrics_dist: 8 metrics, each one line")
 # Under mpirun KID alone: the same sharing code over MPI's collectives (the
 # other three metrics' sharing is the env run's). Not FID, whose two
 # eigendecompositions of 2048 x 2048 take 10 s of one core (20 s saved).
 foreach(_k ${_dm_kinds})
   set(_group tcp)
   set(_args ${_cm_flags_sh})
-  set(_want "same as one process: fid50k_full.*same as one process: kid50k_full.*same as one process: msssim20k.*same as one process: ppl_wend.*same as one process: pr50k3_full.*same as one process: swd16k.*calc_metrics_dist: 6 metrics")
+  set(_want "same as one process: fid50k_full.*same as one process: kid50k_full.*same as one process: ls.*same as one process: msssim20k.*same as one process: ppl_wend.*same as one process: pr50k3_full.*same as one process: swd16k: .*same as one process: swd16k_reals2: .*calc_metrics_dist: 8 metrics")
   if(_k STREQUAL "mpi")
     set(_group mpi)
     set(_args "--metrics kid50k_full --metric-items 10 --detector ${_dm_detector} --metrics-cache none")
