@@ -121,40 +121,51 @@ void add_real_pass(SwdDescriptors& desc, const Dataset& dataset, const std::vect
 
 }  // namespace
 
-std::vector<double> swd_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, uint64_t seed,
-                               gf::Generator& rng, const FeatureOptions& opt) {
+namespace {
+
+// The SWD of num real images (from the reader's start) against the num that
+// add_second puts in its descriptors (the reals' items, the minibatch), every
+// draw from NumpyRandomState(seed): the reals' first.
+std::vector<double> swd_against_reals(
+    const Dataset& dataset, int64_t num, uint64_t seed, const FeatureOptions& opt, const char* needs,
+    const std::function<void(SwdDescriptors&, const std::vector<int64_t>&, int64_t, NumpyRandomState&)>& add_second) {
   const int64_t side = dataset.resolution(), mb = pggan_metric_minibatch(side);
   check_pggan_metric_setup(dataset, mb, opt);
   const std::vector<int64_t> items = real_items(dataset, /*keep_xflips=*/false, 0);
-  GF_CHECK(!items.empty() && num > 0, "swd", "needs real and generated images");
+  GF_CHECK(!items.empty() && num > 0, "swd", needs);
   const SwdOptions swd;
   NumpyRandomState rs(static_cast<uint32_t>(seed));
-  SwdDescriptors real(side, num, swd), fake(side, num, swd);
+  SwdDescriptors real(side, num, swd), other(side, num, swd);
   add_real_pass(real, dataset, items, 0, num, mb, rs, opt, "swd real images");
-  Progress fakes_done(opt.progress, "swd generated images", num);
-  for (int64_t b = 0; b < num; b += mb) {
-    const int64_t n = std::min(mb, num - b);
-    fake.add(generated_minibatch(generator, b, n, side, rng, opt).data(), n, rs);
-    fakes_done.update(b + n);
-  }
+  add_second(other, items, mb, rs);
   real.finalize();
-  fake.finalize();
-  return swd_x1e3(real, fake, swd, rs);
+  other.finalize();
+  return swd_x1e3(real, other, swd, rs);
+}
+
+}  // namespace
+
+std::vector<double> swd_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, uint64_t seed,
+                               gf::Generator& rng, const FeatureOptions& opt) {
+  return swd_against_reals(dataset, num, seed, opt, "needs real and generated images",
+                           [&](SwdDescriptors& fake, const std::vector<int64_t>&, int64_t mb, NumpyRandomState& rs) {
+                             const int64_t side = dataset.resolution();
+                             Progress done(opt.progress, "swd generated images", num);
+                             for (int64_t b = 0; b < num; b += mb) {
+                               const int64_t n = std::min(mb, num - b);
+                               fake.add(generated_minibatch(generator, b, n, side, rng, opt).data(), n, rs);
+                               done.update(b + n);
+                             }
+                           });
 }
 
 std::vector<double> swd_reals2_metric(const Dataset& dataset, int64_t num, uint64_t seed, const FeatureOptions& opt) {
-  const int64_t side = dataset.resolution(), mb = pggan_metric_minibatch(side);
-  check_pggan_metric_setup(dataset, mb, opt);
-  const std::vector<int64_t> items = real_items(dataset, /*keep_xflips=*/false, 0);
-  GF_CHECK(!items.empty() && num > 0, "swd", "needs real images");
-  const SwdOptions swd;
-  NumpyRandomState rs(static_cast<uint32_t>(seed));
-  SwdDescriptors first(side, num, swd), second(side, num, swd);
-  add_real_pass(first, dataset, items, 0, num, mb, rs, opt, "swd real images");
-  add_real_pass(second, dataset, items, num, num, mb, rs, opt, "swd real images, second pass");
-  first.finalize();
-  second.finalize();
-  return swd_x1e3(first, second, swd, rs);
+  return swd_against_reals(dataset, num, seed, opt, "needs real images",
+                           [&](SwdDescriptors& second, const std::vector<int64_t>& items, int64_t mb,
+                               NumpyRandomState& rs) {
+                             add_real_pass(second, dataset, items, num, num, mb, rs, opt,
+                                           "swd real images, second pass");
+                           });
 }
 
 MsssimResult msssim_metric(const ImageGenerator& generator, const Dataset& dataset, int64_t num, uint64_t seed,
