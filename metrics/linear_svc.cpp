@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <type_traits>
+#include <utility>
 #include <mutex>
 
 #include "engine/error.h"
@@ -36,6 +38,31 @@ class FitLock {
   FitLock(const FitLock&) = delete;
   FitLock& operator=(const FitLock&) = delete;
 };
+
+// liblinear 2.40 and later have parameter::regularize_bias, which the
+// zero-initialization would set to 0 (the bias unregularized: a dual solver
+// refused by check_parameter); sklearn's LinearSVC regularizes it (1).
+// Debian bookworm's 2.3.0 has no such field.
+template <class P, class = void>
+struct HasRegularizeBias : std::false_type {};
+template <class P>
+struct HasRegularizeBias<P, std::void_t<decltype(std::declval<P&>().regularize_bias)>> : std::true_type {};
+
+template <class P>
+constexpr void regularize_the_bias(P& p) {
+  if constexpr (HasRegularizeBias<P>::value) p.regularize_bias = 1;
+}
+
+struct WithRegularizeBias {
+  int regularize_bias = 0;
+};
+static_assert(HasRegularizeBias<WithRegularizeBias>::value && !HasRegularizeBias<feature_node>::value,
+              "the field's detection");
+static_assert([] {
+  WithRegularizeBias p;
+  regularize_the_bias(p);
+  return p.regularize_bias == 1;
+}(), "set where it exists");
 
 void note_liblinear_message(const char* text) {
   if (std::strstr(text, "reaching max number of iterations")) g_reached_max_iterations = true;
@@ -94,6 +121,7 @@ LinearSvcFit fit_linear_svc(const std::vector<const float*>& x_rows, int64_t d, 
   param.eps = 1e-4;  // LinearSVC's tol
   param.C = 1.0;
   param.p = 0.1;  // unused by this solver
+  regularize_the_bias(param);
   const char* bad = check_parameter(&prob, &param);
   GF_CHECK(bad == nullptr, "linear_svc", "liblinear: " << bad);
 
