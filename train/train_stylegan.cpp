@@ -140,6 +140,9 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
     *note = diverged_note(file, path);
     return t;
   }
+  // The flags' own spec first: its errors (--batch 4 --gpus 3) are this
+  // command line's, not the file's, and are named so.
+  check_train_spec(fresh.spec);
   // As the official train.py resuming from a pickle: no EMA ramp-up, and ADA
   // reacting faster at the start (ada_kimg 100).
   TrainerSetup setup = bundle_setup(file, path, fresh);

@@ -78,6 +78,12 @@ gf_expect_error(train_stylegan_resume_generator_only_freezed
                 "^train_stylegan: error: --freezed 2 keeps D's layers from --resume, but .*sg2_gema.bin holds no discriminator"
                 resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds.zip --kimg 0.004
                 --resume ${_ri}/sg2_gema.bin --freezed 2 --outdir ${_ri}/bad)
+# A config error of the flags is the command line's, not the resumed file's
+# (it was named after the file).
+gf_expect_error(train_stylegan_resume_flags_config
+                "^train_stylegan: error: config: batch 4 must be divisible by the replica count 3 \\(--gpus, or the processes launched\\)$"
+                resume_inputs $<TARGET_FILE:train_stylegan> --cfg tiny --data ${_ri}/ds.zip --kimg 0.004
+                --resume ${_ri}/sg2_gema.bin --batch 4 --gpus 3 --outdir ${_ri}/bad)
 gf_cli_test(train_pggan_resume_generator_only FRESH ${_ri}/pg_g EXPECT "D starts from random weights: .*pg_gema.bin holds no discriminator"
             FIXTURES_REQUIRED resume_inputs
             COMMAND ${_ri_env} $<TARGET_FILE:train_pggan> --cfg tiny --data ${_ri}/ds.zip --kimg 0.004
