@@ -247,6 +247,7 @@ void fit_linear_svcs(const std::vector<std::string>& names, int64_t max_rows, in
     if (any) {
       pause = std::chrono::microseconds(500);
     } else {
+      throw_if_stop_requested();  // a fit takes minutes: the running ones are killed on the way out
       std::this_thread::sleep_for(pause);
       pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(20));
     }

@@ -42,7 +42,9 @@ int linear_svc_workers(int64_t rows, int64_t d);
 // the signal is a stop signal, train/stop_signal.h, that this process got
 // too: pkill); another exception in fit(i) a gf::Error with its text.
 // Whatever on_done throws ends the call: the running workers are killed and
-// reaped first.
+// reaped first; so does a stop signal (train/stop_signal.h's flag, set in a
+// training run) while it waits for them: Interrupted. (A process group's
+// ranks must stop together: there fit with workers 1, which checks nothing.)
 void fit_linear_svcs(const std::vector<std::string>& names, int64_t max_rows, int workers,
                      const std::function<LinearSvcFit(size_t)>& fit,
                      const std::function<void(size_t, SvcOutcome)>& on_done);

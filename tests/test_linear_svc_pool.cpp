@@ -176,6 +176,13 @@ TEST_CASE("fit_linear_svcs: a worker that dies, a stop signal, a caller that sto
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);  // 3: a worker died of it; 4: no result or no SIGINT
   }
+  SECTION("a stop signal while the workers run (a training run's Ctrl-C): Interrupted at once, workers killed") {
+    set_stop_signal_for_test(SIGINT);
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK_THROWS_AS(fit_linear_svcs(names(4), 1000, 3, sleeper, [](size_t, SvcOutcome) {}), Interrupted);
+    set_stop_signal_for_test(0);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));
+  }
   SECTION("on_done throws (a progress hook's stop): the running workers are killed, not waited for") {
     const auto t0 = std::chrono::steady_clock::now();
     CHECK_THROWS_WITH(fit_linear_svcs(names(4), 1000, 3, sleeper,
