@@ -183,6 +183,10 @@ Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
       }
     at.fits_end = fits.size();
   }
+  if (log && !fits.empty()) {
+    const std::string deviation = linear_svc_deviation();
+    if (!deviation.empty()) log("ls: " + deviation);
+  }
   // The attributes whose fits are all done, in order: their entropies, the
   // fits' lines and a progress line each, as one fit after another would.
   Separability r;

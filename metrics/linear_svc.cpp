@@ -72,6 +72,14 @@ void note_liblinear_message(const char* text) {
 
 void linear_svc_process_fits_alone() { g_alone = true; }
 
+std::string linear_svc_deviation() {
+  if (liblinear_version < 242) return "";
+  return "liblinear " + std::to_string(liblinear_version / 100) + "." + std::to_string(liblinear_version % 100) +
+         " (2.42 and later) stops its dual solver at 300 iterations and goes on with a primal Newton solver: "
+         "sklearn's LinearSVC (the official metric's) does neither; converged fits agree within the tolerance, "
+         "fits that reach the limit do not (its 'stopped at 1000 iterations' lines mean that limit)";
+}
+
 LinearSvcFit fit_linear_svc(const float* x, int64_t n, int64_t d, const std::vector<int>& labels) {
   GF_CHECK(n > 0 && d > 0 && x != nullptr, "linear_svc", "needs rows and features, got " << n << " x " << d);
   std::vector<const float*> rows(static_cast<size_t>(n));

@@ -40,6 +40,13 @@ LinearSvcFit fit_linear_svc(const float* x, int64_t n, int64_t d, const std::vec
 // float32 values: rows picked out of a larger table without a copy).
 LinearSvcFit fit_linear_svc(const std::vector<const float*>& rows, int64_t d, const std::vector<int>& labels);
 
+// Empty where the liblinear this process runs solves as sklearn's copy does
+// (before 2.42); else one line saying how it differs: from 2.42 its dual
+// solver stops at 300 iterations and goes on with a primal Newton solver,
+// with a stricter stopping test (converged fits still agree within the
+// tolerance; fits that reach the limit do not).
+std::string linear_svc_deviation();
+
 // For a process forked to fit (metrics/linear_svc_pool.h): its fits take no
 // lock (a lock the parent's other threads held at the fork would never be
 // released in the child). Call it once, in the child, before fitting.

@@ -204,6 +204,7 @@ void fit_linear_svcs(const std::vector<std::string>& names, int64_t max_rows, in
     for (size_t i = 0; i < count; ++i) on_done(i, fit_here(fit, i));
     return;
   }
+  throw_if_stop_requested();  // before any worker starts
   const int n = static_cast<int>(std::min<size_t>(size_t(workers), count));
   SharedSlots slots(n, max_rows);
   std::map<size_t, SvcOutcome> finished;  // done, waiting for the fits before them

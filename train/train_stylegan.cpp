@@ -141,7 +141,9 @@ std::unique_ptr<StyleGAN2Trainer> resumed_trainer(const cli::Args& args, const s
     return t;
   }
   // The flags' own spec first: its errors (--batch 4 --gpus 3) are this
-  // command line's, not the file's, and are named so.
+  // command line's, not the file's, and are named so. (The fields the file
+  // overrides, bundle_setup's architecture, are --cfg's presets here, valid
+  // by construction: no flag sets them.)
   check_train_spec(fresh.spec);
   // As the official train.py resuming from a pickle: no EMA ramp-up, and ADA
   // reacting faster at the start (ada_kimg 100).
