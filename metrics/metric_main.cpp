@@ -349,21 +349,16 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
   } else if (s.kind == Kind::ppl) {
     const double v = perceptual_path_length(ctx.paths, ctx.lpips, s.ppl, r.num_gen, rng, ctx.feature_opt);
     if (computes) r.results[name] = v;
-  } else if (s.kind == Kind::swd) {
-    // Rank 0 alone (pggan_metrics.h); as many reals as generated.
-    r.num_real = r.num_gen;
+  } else if (s.kind == Kind::swd || s.kind == Kind::swd_reals2) {
+    // Rank 0 alone (pggan_metrics.h). swd: as many reals as generated;
+    // swd_reals2: two passes of reals, no generated image.
+    const int64_t num = r.num_gen;
+    r.num_real = s.kind == Kind::swd ? num : 2 * num;
+    if (s.kind == Kind::swd_reals2) r.num_gen = 0;
     if (computes) {
-      const std::vector<double> v = swd_metric(ctx.generator, *ctx.dataset, r.num_gen, ctx.seed, rng, ctx.feature_opt);
-      const std::vector<int64_t> sides = swd_resolutions(ctx.dataset->resolution());
-      for (size_t l = 0; l < sides.size(); ++l) r.results[name + "_" + std::to_string(sides[l])] = v[l];
-      r.results[name + "_avg"] = v.back();
-    }
-  } else if (s.kind == Kind::swd_reals2) {
-    // Rank 0 alone; two passes of reals, no generated image.
-    r.num_real = 2 * r.num_gen;
-    r.num_gen = 0;
-    if (computes) {
-      const std::vector<double> v = swd_reals2_metric(*ctx.dataset, r.num_real / 2, ctx.seed, ctx.feature_opt);
+      const std::vector<double> v = s.kind == Kind::swd
+                                        ? swd_metric(ctx.generator, *ctx.dataset, num, ctx.seed, rng, ctx.feature_opt)
+                                        : swd_reals2_metric(*ctx.dataset, num, ctx.seed, ctx.feature_opt);
       const std::vector<int64_t> sides = swd_resolutions(ctx.dataset->resolution());
       for (size_t l = 0; l < sides.size(); ++l) r.results[name + "_" + std::to_string(sides[l])] = v[l];
       r.results[name + "_avg"] = v.back();
