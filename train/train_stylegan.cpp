@@ -336,6 +336,14 @@ int snapshot_ticks(const cli::Args& args, bool v1) {
   return args.has("snap") ? static_cast<int>(args.integer("snap")) : v1 ? 10 : 50;
 }
 
+// --seed: given, or the family's official default: StyleGAN2-ADA's train.py
+// 0; StyleGAN (v1)'s train.py seeds numpy with 1000 (tf_config
+// rnd.np_random_seed). In [0, 2^32-1].
+uint64_t run_seed(const cli::Args& args) {
+  if (args.has("seed")) return static_cast<uint64_t>(args.integer("seed"));
+  return args.str("arch") == "stylegan" ? 1000 : 0;
+}
+
 // --arch stylegan: StyleGAN (v1) with progressive growing (train/stylegan/).
 int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt, Device dev,
            const metrics::MetricRequest& metric_req, const std::optional<metrics::MetricDetectors>& detectors) {
@@ -345,7 +353,7 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
   std::string cfg = args.str("cfg");
   if (cfg == "auto") cfg = dev.is_cuda() ? "1gpu" : "cpu";
   StyleGANSpec spec = make_stylegan_spec(cfg);
-  uint64_t seed = static_cast<uint64_t>(args.integer("seed"));
+  uint64_t seed = run_seed(args);
   io::SafetensorsFile resume;
   const bool from_checkpoint = args.has("resume") && [&] {
     resume = io::read_safetensors(args.str("resume"));
@@ -568,7 +576,7 @@ int run(int argc_given, char** argv_given) {
                   cli::number("gamma", "G", "", "override the R1 weight", cli::Range::at_least(0)),
                   cli::integer("snap", "TICKS", "", "snapshot and checkpoint interval in ticks; 0: only at the end (default: 50 as StyleGAN2-ADA's train.py; --arch stylegan: 10 as v1's training_loop, fakes every tick)", 0, cli::kIntMax),
                   cli::number("tick", "KIMG", "4", "progress line interval in thousand images (stylegan: default the schedule's)", cli::Range::above(0, kMaxKimg)),
-                  cli::integer("seed", "N", "0", "random seed", 0, cli::kSeedMax),
+                  cli::integer("seed", "N", "", "random seed (default 0 as StyleGAN2-ADA's train.py; --arch stylegan: 1000 as v1's)", 0, cli::kSeedMax),
                   cli::click_bool({"mirror", "", "",
                                    "add x-flipped copies of the data (--arch stylegan: flip each drawn real image "
                                    "with probability 1/2, as v1's mirror_augment)"}),
@@ -623,7 +631,7 @@ int run(int argc_given, char** argv_given) {
   dopt.from_files = args.flag("data-from-files");
   if (args.has("max-images")) dopt.max_images = args.integer("max-images");
   if (dopt.max_images > 0)
-    dopt.subset_seed = data_subset_seed(static_cast<uint64_t>(args.integer("seed")), args.has("seed"),
+    dopt.subset_seed = data_subset_seed(run_seed(args), args.has("seed"),
                                         args.has("resume") ? args.str("resume") : "");
   const std::string arch = args.str("arch");
   if (arch != "stylegan2" && arch != "stylegan") throw Error("--arch must be stylegan2 or stylegan, got '" + arch + "'");
@@ -692,7 +700,7 @@ int run(int argc_given, char** argv_given) {
   if (args.has("gamma")) spec.gamma = args.number("gamma");
   if (args.has("kimg")) spec.kimg = args.number("kimg");
   set_augmentation(args, spec);
-  const uint64_t seed = static_cast<uint64_t>(args.integer("seed"));  // in [0, 2^32-1]
+  const uint64_t seed = run_seed(args);
   if (!args.has("resume"))
     cli::check_cfg_resolution(spec.cfg, "channel_base " + std::to_string(spec.channel_base), spec.channel_base, ds->name(),
                               ds->resolution());

@@ -37,6 +37,13 @@ gf_test(cpu.train_stylegan_v1_finished_marker FIXTURES_REQUIRED stylegan_v1_run
         COMMAND sh -c "test -f ${_sg_run}/_finished.txt && test ! -s ${_sg_run}/_finished.txt && \
 grep -q '^tick 1     kimg 0.0      lod ' ${_sg_run}/log.txt && echo as dnnlib")
 set_tests_properties(cpu.train_stylegan_v1_finished_marker PROPERTIES PASS_REGULAR_EXPRESSION "^as dnnlib")
+# Without --seed each family seeds as its official train.py: v1 numpy's 1000
+# (tf_config rnd.np_random_seed), StyleGAN2-ADA 0; the checkpoints keep it.
+gf_test(cpu.train_stylegan_default_seed FIXTURES_REQUIRED "stylegan_v1_run;trained_snapshot"
+        COMMAND sh -c "grep -q '\"seed\": 1000,' ${_sg_run}/training_options.json && \
+grep -q '\"seed\": 0,' ${GF_TEST_RUNS}/smoke/00000-fashion-mnist-subset128-tiny-kimg0.032/training_options.json && \
+grep -q '\"seed\":\"1000\"' ${_sg_run}/checkpoint.bin && echo official seeds")
+set_tests_properties(cpu.train_stylegan_default_seed PROPERTIES PASS_REGULAR_EXPRESSION "^official seeds")
 # checkpoint-tick.json holds the checkpoint's tick's stats.jsonl line (for a resume after a kill before the line).
 gf_test(cpu.train_stylegan_v1_checkpoint_tick_line FIXTURES_REQUIRED stylegan_v1_run
         COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/checkpoint_tick_line.py ${_sg_run})
