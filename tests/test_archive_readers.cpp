@@ -136,6 +136,37 @@ TEST_CASE("tar lister: members by name (the last of a name wins), GNU long names
   CHECK_THROWS_WITH(list_tar(mid_header, "t.tar"), Catch::Contains("ends inside a header"));
 }
 
+// check_tar_start (a .tar.gz's head, checked before the rest is inflated)
+// refuses what list_tar would refuse at the first block, with its words.
+TEST_CASE("tar lister: an archive's first block checked alone, as list_tar checks it", "[archive_readers]") {
+  std::vector<uint8_t> tar;
+  append_member(tar, "dir/a", "first");
+  auto error_at_start = [](const std::vector<uint8_t>& t, size_t n) {
+    try {
+      check_tar_start(t.data(), n, "t.tar");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("taken");
+  };
+  auto error_listing = [](const std::vector<uint8_t>& t) {
+    try {
+      list_tar(t, "t.tar");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("taken");
+  };
+  CHECK(error_at_start(tar, 512) == "taken");
+  CHECK(error_at_start(std::vector<uint8_t>(512, 0), 512) == "taken");  // an empty archive's end block
+  CHECK(error_at_start(tar, 0) == "taken");
+  std::vector<uint8_t> corrupt = tar, cut(tar.begin(), tar.begin() + 100);
+  corrupt[10] ^= 1;
+  CHECK(error_at_start(corrupt, 512) == error_listing(corrupt));
+  CHECK(error_at_start(corrupt, 512).find("fails its checksum") != std::string::npos);
+  CHECK(error_at_start(cut, cut.size()) == error_listing(cut));
+}
+
 TEST_CASE("pickle reader: hostile pickles end in one error, not a crash, a hang or a wrapped size",
           "[archive_readers]") {
   // A tuple nested 200000 deep (1 byte a level): read, then freed without recursion.

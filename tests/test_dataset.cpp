@@ -277,6 +277,54 @@ TEST_CASE("an uncompressed image whose file is shorter than its pixels is refuse
   }
 }
 
+// MNIST's IDX files are checked from their gzip heads and decoded no
+// further than their headers' sizes: an image file claiming one image ahead
+// of 2 GiB of zeros (2 MB of gzip members) is refused for its size after 801
+// bytes, where it was inflated to the 2 GiB cap first (seconds, 2 GB).
+TEST_CASE("MNIST IDX files: headers checked before the data is inflated, sizes bound the decoding", "[dataset]") {
+  test::TempDir dir("idx_head");
+  auto gzip_member = [&](const std::string& bytes) {  // as gzip writes it, through a file
+    const std::string tmp = dir / "member.gz";
+    gzFile f = gzopen(tmp.c_str(), "wb1");
+    REQUIRE(f != nullptr);
+    REQUIRE(gzwrite(f, bytes.data(), unsigned(bytes.size())) == int(bytes.size()));
+    REQUIRE(gzclose(f) == Z_OK);
+    std::ifstream in(tmp, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string zeros = gzip_member(std::string(size_t(64) << 20, '\0'));
+  // header + items bytes of class 7 / grey level 7, then `zero_members` x 64 MiB of zeros.
+  auto write_gz = [&](const std::string& path, const std::string& header, size_t items, int zero_members) {
+    std::string bytes = gzip_member(header + std::string(items, '\x07'));
+    for (int k = 0; k < zero_members; ++k) bytes += zeros;
+    write_file(path, bytes);
+  };
+  auto be = [](uint32_t v) { return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; };
+  const std::string img = dir / "train-images-idx3-ubyte.gz", lbl = dir / "train-labels-idx1-ubyte.gz";
+  write_gz(lbl, be(0x801) + be(1), 1, 0);
+  write_gz(img, be(0x803) + be(1) + be(28) + be(28), 784, 0);
+  CHECK(read_idx_images(img, lbl).labels.size() == 1);
+  auto error_of = [&] {
+    try {
+      read_idx_images(img, lbl);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("read");
+  };
+  write_gz(img, be(0x803) + be(1) + be(28) + be(28), 784, 33);  // 2.06 GiB
+  CHECK(error_of() == img + ": size does not match its header");
+  write_gz(img, be(0x803) + be(1) + be(28) + be(28), 784, 0);
+  write_gz(lbl, be(0x801) + be(1), 1, 33);
+  CHECK(error_of() == lbl + ": label count does not match " + img);
+  write_gz(img, be(0x803) + be(1) + be(32) + be(28), 896, 33);
+  CHECK(error_of() == img + ": expected 28x28 images");
+  write_gz(img, be(0x801) + be(1) + be(28) + be(28), 784, 33);
+  CHECK(error_of() == img + ": not an IDX image file");
+  write_gz(img, be(0x803) + be(1), 0, 0);  // under a header
+  CHECK(error_of() == img + ": not an IDX image file");
+}
+
 TEST_CASE("crc32 matches the standard check value, continued over parts and past empty ones", "[dataset]") {
   const std::string s = "123456789";
   const auto* p = reinterpret_cast<const uint8_t*>(s.data());

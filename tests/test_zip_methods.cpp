@@ -282,3 +282,57 @@ TEST_CASE("gzip: a member's header as Python reads it; its trailer checked", "[z
     CHECK(error_of(gz.substr(0, keep)) == cut);
   }
 }
+
+// read_gzip_file's head: its check sees the first bytes before anything more
+// is decoded, and decoding stops one byte past the size the check returns,
+// so a header claiming 800 bytes ahead of 64 MiB of zeros (a 64 KiB file)
+// costs 801 bytes. MNIST's IDX and CIFAR-10's tar heads go through it.
+TEST_CASE("gzip: a head check sees the first bytes and bounds the decoding", "[zip_methods]") {
+  auto member = [](const std::string& data) {  // one gzip member, as gzip writes it
+    std::string out(data.size() / 2 + 4096, '\0');
+    z_stream zs{};
+    REQUIRE(deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    zs.avail_in = static_cast<uInt>(data.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    return out;
+  };
+  gf::test::TempDir dir("gzip_head");
+  const std::string path = dir / "a.gz";
+  std::vector<std::string> seen;
+  auto head = [&](size_t size, size_t limit) {
+    return gf::GzipHead{size, [&seen, limit](const uint8_t* d, size_t n) {
+                          seen.emplace_back(reinterpret_cast<const char*>(d), n);
+                          return limit;
+                        }};
+  };
+  auto read = [&](const std::string& bytes, const gf::GzipHead& h) {
+    seen.clear();
+    std::ofstream(path, std::ios::binary) << bytes;
+    return gf::read_gzip_file(path, h);
+  };
+  const std::string bomb = member("HEAD0123" + std::string(size_t(64) << 20, '\0'));
+  REQUIRE(bomb.size() < (size_t(1) << 20));
+  CHECK(read(bomb, head(8, 800)).size() == 801);
+  CHECK(seen == std::vector<std::string>{"HEAD0123"});
+  CHECK(read(bomb, head(8, 4)).size() == 8);  // a limit inside the head: nothing more is decoded
+  CHECK(read(bomb, head(8, SIZE_MAX)).size() == 8 + (size_t(64) << 20));  // any size: the whole, its trailer checked
+  CHECK(seen.size() == 1);
+  // A head across members; data shorter than the head is seen whole, once.
+  CHECK(read(member("HEAD") + member("0123xyz"), head(8, SIZE_MAX)).size() == 11);
+  CHECK(seen == std::vector<std::string>{"HEAD0123"});
+  CHECK(read(member("HE") + member("AD"), head(8, SIZE_MAX)).size() == 4);
+  CHECK(seen == std::vector<std::string>{"HEAD"});
+  // The check's error is the reader's, nothing decoded after it.
+  const gf::GzipHead refuse{8, [&](const uint8_t*, size_t) -> size_t { throw gf::Error("refused"); }};
+  CHECK_THROWS_WITH(read(bomb, refuse), "refused");
+  // A damaged trailer past the limit is not reached; within it, it is.
+  std::string damaged = member("HEAD0123" + std::string(4096, 'x'));
+  damaged[damaged.size() - 8] ^= 1;
+  CHECK(read(damaged, head(8, 100)).size() == 101);
+  CHECK_THROWS_WITH(read(damaged, head(8, SIZE_MAX)), path + ": CRC mismatch (corrupt file)");
+}

@@ -45,7 +45,12 @@ std::vector<int64_t> label_values(const PyValue& v, const std::string& what) {
 }  // namespace
 
 Cifar10 read_cifar10(const std::string& tarball) {
-  const std::vector<uint8_t> tar = read_gzip_file(tarball);
+  // A first block that begins no tar archive is refused before the rest is inflated.
+  const GzipHead tar_head{512, [&](const uint8_t* d, size_t n) {
+                            check_tar_start(d, n, tarball);
+                            return SIZE_MAX;
+                          }};
+  const std::vector<uint8_t> tar = read_gzip_file(tarball, tar_head);
   const std::map<std::string, TarMember> members = list_tar(tar, tarball);
   Cifar10 out;
   for (int batch = 1; batch <= 5; ++batch) {

@@ -941,12 +941,20 @@ Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device
 }
 
 IdxImages read_idx_images(const std::string& img_path, const std::string& lbl_path) {
-  const std::vector<uint8_t> img = read_gzip_file(img_path), lbl = read_gzip_file(lbl_path);
-  // IDX: big-endian magic (0x0803: ubyte, 3 dims; 0x0801: ubyte, 1 dim), then the dims.
-  if (img.size() < 16 || be32(img.data()) != 0x00000803) throw Error(img_path + ": not an IDX image file");
-  if (lbl.size() < 8 || be32(lbl.data()) != 0x00000801) throw Error(lbl_path + ": not an IDX label file");
+  // IDX: big-endian magic (0x0803: ubyte, 3 dims; 0x0801: ubyte, 1 dim), then the dims. Checked
+  // before the rest is inflated, and the files are decoded no further than their headers' sizes.
+  const GzipHead img_head{16, [&](const uint8_t* d, size_t n) {
+                            if (n < 16 || be32(d) != 0x00000803) throw Error(img_path + ": not an IDX image file");
+                            if (be32(d + 8) != 28 || be32(d + 12) != 28)
+                              throw Error(img_path + ": expected 28x28 images");
+                            return 16 + size_t(be32(d + 4)) * 28 * 28;
+                          }};
+  const GzipHead lbl_head{8, [&](const uint8_t* d, size_t n) {
+                            if (n < 8 || be32(d) != 0x00000801) throw Error(lbl_path + ": not an IDX label file");
+                            return 8 + size_t(be32(d + 4));
+                          }};
+  const std::vector<uint8_t> img = read_gzip_file(img_path, img_head), lbl = read_gzip_file(lbl_path, lbl_head);
   const size_t n = be32(img.data() + 4), rows = be32(img.data() + 8), cols = be32(img.data() + 12);
-  if (rows != 28 || cols != 28) throw Error(img_path + ": expected 28x28 images");
   // An empty dataset trains nothing (the sampler's index modulo 0 was a crash).
   if (n == 0) throw Error(img_path + ": holds no images (its header counts 0)");
   if (img.size() != 16 + n * rows * cols) throw Error(img_path + ": size does not match its header");

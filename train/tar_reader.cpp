@@ -59,7 +59,26 @@ std::string pax_path(const std::string& body, const std::string& what) {
   return path;
 }
 
+bool all_zero(const uint8_t* h) {
+  return std::all_of(h, h + kBlock, [](uint8_t b) { return b == 0; });
+}
+
+// The checksum: the header's bytes summed with its own field as spaces.
+void check_header_sum(const uint8_t* h, size_t pos, const std::string& what) {
+  uint64_t sum = 0;
+  for (size_t i = 0; i < kBlock; ++i) sum += (i >= 148 && i < 156) ? uint8_t(' ') : h[i];
+  if (number(h, 148, 8, what) != sum)
+    throw_error(what, "a tar header at byte " + std::to_string(pos) +
+                          " fails its checksum (not a tar archive, or corrupt)");
+}
+
 }  // namespace
+
+void check_tar_start(const uint8_t* data, size_t n, const std::string& what) {
+  if (n == 0) return;  // an empty archive lists no member, as list_tar's
+  if (n < kBlock) throw_error(what, "the tar archive ends inside a header (truncated archive?)");
+  if (!all_zero(data)) check_header_sum(data, 0, what);
+}
 
 std::map<std::string, TarMember> list_tar(const std::vector<uint8_t>& tar, const std::string& what) {
   std::map<std::string, TarMember> out;
@@ -68,14 +87,11 @@ std::map<std::string, TarMember> list_tar(const std::vector<uint8_t>& tar, const
   bool ended = false;
   while (pos + kBlock <= tar.size()) {
     const uint8_t* h = tar.data() + pos;
-    if (std::all_of(h, h + kBlock, [](uint8_t b) { return b == 0; })) {
+    if (all_zero(h)) {
       ended = true;
       break;
     }
-    // The checksum: the header's bytes summed with its own field as spaces.
-    uint64_t sum = 0;
-    for (size_t i = 0; i < kBlock; ++i) sum += (i >= 148 && i < 156) ? uint8_t(' ') : h[i];
-    if (number(h, 148, 8, what) != sum) throw_error(what, "a tar header at byte " + std::to_string(pos) + " fails its checksum (not a tar archive, or corrupt)");
+    check_header_sum(h, pos, what);
     const uint64_t size = number(h, 124, 12, what);
     const char type = char(h[156]);
     const size_t data = pos + kBlock;

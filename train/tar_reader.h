@@ -21,4 +21,9 @@ struct TarMember {
 // decompressed .tar.gz). `what` names the archive in messages.
 std::map<std::string, TarMember> list_tar(const std::vector<uint8_t>& tar, const std::string& what);
 
+// Throws as list_tar would where the first n bytes of an archive cannot
+// begin one (under a block, or a first header failing its checksum): a
+// .tar.gz's head is checked before the rest is inflated.
+void check_tar_start(const uint8_t* data, size_t n, const std::string& what);
+
 }  // namespace gf

@@ -137,22 +137,35 @@ size_t gzip_deflate_start(const std::vector<uint8_t>& raw, size_t pos, const std
   return at < n ? at : 0;  // a member's deflate data is never empty
 }
 
-std::vector<uint8_t> read_gzip_file(const std::string& path) {
+std::vector<uint8_t> read_gzip_file(const std::string& path, const GzipHead& head) {
   const std::vector<uint8_t> raw = io::read_input(path);
   if (raw.size() < 2 || raw[0] != 0x1f || raw[1] != 0x8b) throw_error(path, "not a gzip file");
   // The output grows as it is decoded (a trailer's size is only a claim,
   // and the members' sum is known at the end), to stb_image's and the
   // readers' int limit.
   constexpr size_t kMaxOut = size_t(INT_MAX) - 1;
+  bool head_due = static_cast<bool>(head.check);
+  size_t stop_at = kMaxOut;  // once this many bytes are out, decoding stops (past the head's limit)
   // Sized once from the last member's trailer (the whole size for one
-  // member, as gzip writes it), as far as the data can give: growing by
-  // doubling from nothing copied and zeroed the output several times.
+  // member, as gzip writes it), as far as the data and the head's limit
+  // allow: growing by doubling from nothing copied and zeroed the output
+  // several times. With a head to check, only after it.
   std::vector<uint8_t> out;
-  if (raw.size() >= 18) {
+  auto presize = [&] {
+    if (raw.size() < 18) return;
     const size_t claimed = le32(&raw[raw.size() - 4]);
-    out.resize(std::min({claimed, kMaxOut, raw.size() * size_t(1032)}) + 1);  // +1: the end is seen without a second pass
-  }
+    const size_t want = std::min({claimed, stop_at, raw.size() * size_t(1032)}) + 1;  // +1: the end seen in one pass
+    if (want > out.size()) out.resize(want);
+  };
+  if (!head_due) presize();
   size_t used = 0, pos = 0;
+  auto check_head = [&] {
+    head_due = false;
+    const size_t limit = head.check(out.data(), used);
+    if (limit < kMaxOut) stop_at = limit + 1;
+    presize();
+  };
+  bool cut = false;  // stopped at stop_at
   for (int member = 0; pos < raw.size(); ++member) {
     if (member > 0) {  // after a member: zero padding, then another member or the end
       while (pos < raw.size() && raw[pos] == 0) ++pos;
@@ -181,17 +194,29 @@ std::vector<uint8_t> read_gzip_file(const std::string& path) {
         }
         out.resize(std::min(kMaxOut, std::max<size_t>(out.size() * 2, size_t(1) << 16)));
       }
+      // Never past the head while it is unchecked, nor past stop_at.
+      const size_t room = std::min({out.size() - used, (head_due ? head.size : stop_at) - used, size_t(UINT_MAX)});
       zs.next_out = out.data() + used;
-      zs.avail_out = static_cast<uInt>(std::min<size_t>(out.size() - used, UINT_MAX));
-      const uInt before = zs.avail_out;
+      zs.avail_out = static_cast<uInt>(room);
       rc = inflate(&zs, Z_NO_FLUSH);
-      used += before - zs.avail_out;
+      used += room - zs.avail_out;
       if (rc == Z_BUF_ERROR && zs.avail_out > 0) break;  // no progress: the input ran out
       if (rc == Z_BUF_ERROR) rc = Z_OK;                   // the output was full
+      if (head_due && used == head.size) {
+        try {
+          check_head();
+        } catch (...) {
+          inflateEnd(&zs);
+          throw;
+        }
+      }
+      if (used >= stop_at) cut = true;
+      if (cut) break;
     }
     const size_t consumed = zs.total_in;  // avail_in was capped at 4 GiB
     const std::string msg = zs.msg ? zs.msg : "";
     inflateEnd(&zs);
+    if (cut) break;
     if (rc == Z_BUF_ERROR) truncated();
     if (rc != Z_STREAM_END) throw_error(path, "corrupt gzip data (" + (msg.empty() ? "zlib error" : msg) + ")");
     // The trailer: the member's CRC-32 and its size modulo 2^32, checked as Python checks them.
@@ -201,6 +226,7 @@ std::vector<uint8_t> read_gzip_file(const std::string& path) {
     if (uint32_t(used - member_begin) != le32(&raw[pos + 4])) throw_error(path, "its size check fails (corrupt file)");
     pos += 8;
   }
+  if (head_due) check_head();  // all the data is shorter than the head
   out.resize(used);
   return out;
 }

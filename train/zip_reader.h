@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,7 +28,18 @@ std::vector<uint8_t> inflate_head(const uint8_t* data, size_t n, size_t want, co
 // reads it (reserved flag bits ignored, the header's CRC skipped unchecked)
 // and its CRC-32 and size checked. Throws naming `path` for a cut, damaged or non-gzip file,
 // bytes after a member that are no member, or over 2 GiB of output.
-std::vector<uint8_t> read_gzip_file(const std::string& path);
+//
+// `head`, where given, sees the data's first `head.size` bytes (all of them
+// for shorter data) before anything more is decoded: it throws to refuse the
+// file, or returns the most bytes the caller takes (SIZE_MAX: any). Decoding
+// stops one byte past that, the trailers unchecked, so the caller's own size
+// check refuses the file: a header's claim bounds the work, not the 2 GiB
+// cap (a 2 MB file inflated to 2 GB before MNIST's 16-byte header was read).
+struct GzipHead {
+  size_t size = 0;
+  std::function<size_t(const uint8_t* data, size_t n)> check;
+};
+std::vector<uint8_t> read_gzip_file(const std::string& path, const GzipHead& head = {});
 
 class ZipReader {
  public:

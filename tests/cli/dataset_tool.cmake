@@ -144,9 +144,11 @@ gf_expect_error(dataset_tool_missing_source "^dataset_tool: error: --source .*/n
                 ${_dt_bin} --source ${_dt}/nowhere --dest ${_dt}/never)
 # A cut MNIST .gz (the trial's head -c 100000): its last 8 bytes are deflate
 # data, read as the trailer's size; it said "compressed data over 2 GiB is not
-# supported". Both files beside each other, as MNIST's are.
+# supported". Both files beside each other, as MNIST's are; an IDX header
+# claiming 2^20 images, so that the cut comes before the header's size.
 gf_expect_error(dataset_tool_truncated_gz "^dataset_tool: error: .*/cut/train-images-idx3-ubyte.gz: truncated gzip file: its data ends inside member 1 \\(a cut download or copy\\?\\)$" ""
-                sh -c "d=${_dt}_gz && rm -rf $d && mkdir -p $d/cut && seq 1 200000 | gzip -n -c > $d/full.gz && \
+                sh -c "d=${_dt}_gz && rm -rf $d && mkdir -p $d/cut && \
+{ printf '\\0\\0\\10\\3\\0\\20\\0\\0\\0\\0\\0\\34\\0\\0\\0\\34' && seq 1 200000; } | gzip -n -c > $d/full.gz && \
 head -c 30000 $d/full.gz > $d/cut/train-images-idx3-ubyte.gz && cp $d/full.gz $d/cut/train-labels-idx1-ubyte.gz && \
 exec ${_dt_bin} --source $d/cut/train-images-idx3-ubyte.gz --dest $d/mn.zip")
 gf_expect_error(dataset_tool_dest_not_empty "^dataset_tool: error: --dest folder .*/src must be empty$" dataset_tool_sources
