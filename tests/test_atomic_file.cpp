@@ -504,9 +504,43 @@ TEST_CASE("check_parent_folder makes nothing and refuses what create_parent_fold
     CHECK_THROWS_WITH(gf::io::check_parent_folder((dir / "locked/new/x.bin").string(), "--out"), Catch::Contains("Permission denied"));
     fs::permissions(dir / "locked", fs::perms::owner_all);
   }
-  gf::io::create_parent_folder(fresh, "--out");
+  gf::io::create_parent_folder(fresh, "--out").keep();
   CHECK(fs::is_directory(dir / "new/deeper"));
   fs::remove_all(dir);
+}
+
+// An output whose write fails leaves no folder made for it: the folders
+// create_parent_folder made go again unless kept, innermost first, as far
+// as they are empty; folders that were there stay.
+TEST_CASE("create_parent_folder's folders go again unless the file was written", "[atomic_file]") {
+  gf::test::TempDir dir("made_folders");
+  fs::create_directories(dir / "was");
+  const std::string out = dir / "was/a/b/c/x.npy";
+  {
+    const gf::io::MadeFolders made = gf::io::create_parent_folder(out, "--out");
+    CHECK(made.folders() == std::vector<std::string>{dir / "was/a/b/c", dir / "was/a/b", dir / "was/a"});
+    CHECK(fs::is_directory(dir / "was/a/b/c"));
+  }
+  CHECK(!fs::exists(dir / "was/a"));
+  CHECK(fs::is_directory(dir / "was"));
+  {
+    gf::io::MadeFolders made = gf::io::create_parent_folder(out, "--out");
+    std::ofstream(dir / "was/a/b/other.txt") << "another writer's file";
+  }
+  CHECK(!fs::exists(dir / "was/a/b/c"));
+  CHECK(fs::exists(dir / "was/a/b/other.txt"));  // not empty: it and its parents stay
+  {
+    gf::io::MadeFolders made = gf::io::create_parent_folder(out, "--out");
+    CHECK(made.folders() == std::vector<std::string>{dir / "was/a/b/c"});
+    gf::io::MadeFolders moved = std::move(made);  // removed once, by the holder
+    CHECK(made.folders().empty());
+    moved.keep();
+  }
+  CHECK(fs::is_directory(dir / "was/a/b/c"));
+  CHECK(gf::io::create_parent_folder("x.npy", "--out").folders().empty());  // no folder in the name
+  std::ofstream(dir / "was/file") << "x";  // a file in the way: nothing made, nothing removed
+  CHECK_THROWS(gf::io::create_parent_folder(dir / "was/file/sub/x.npy", "--out"));
+  CHECK(fs::is_regular_file(dir / "was/file"));
 }
 
 TEST_CASE("read_input names the file when reading it fails, not libstdc++'s filebuf", "[atomic_file]") {

@@ -667,12 +667,13 @@ int run(int argc, char** argv) {
   const Source src = open_source(args.str("source"), max_images);
 
   if (to_zip) {
-    gf::io::create_parent_folder(dest, "--dest");
+    gf::io::MadeFolders folders = gf::io::create_parent_folder(dest, "--dest");
     gf::io::write_atomic(dest, [&](std::ostream& f) {
       gf::ZipWriter zip(f, "--dest " + dest);
       convert(src, transform, [&](const std::string& name, const std::string& bytes) { zip.add(name, bytes.data(), bytes.size()); });
       zip.finish();
     }, "--dest");
+    folders.keep();
   } else {
     write_folder(dest, fs::is_directory(dest, ec), [&](const auto& put) { convert(src, transform, put); });
   }

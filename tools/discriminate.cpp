@@ -74,8 +74,9 @@ int write_logits(const cli::Args& args, const Tensor& logits) {
   if (const int64_t bad = io::first_nonfinite(logits); bad >= 0)
     throw Error("--network " + args.str("network") + ": logit " + std::to_string(bad) + " of " + std::to_string(logits.numel()) +
                 " is not finite (NaN or inf) for finite images: the network's weights overflow (damaged?); nothing written");
-  io::create_parent_folder(args.str("out"), "--out");
+  io::MadeFolders folders = io::create_parent_folder(args.str("out"), "--out");
   io::save_npy(args.str("out"), logits);
+  folders.keep();
   std::cout << "discriminate: wrote logits " << shape_str(logits.shape()) << " to " << args.str("out") << "\n";
   return 0;
 }

@@ -47,8 +47,9 @@ int run(int argc, char** argv) {
   // a refused run leaves no new folder.
   auto export_net = [&](auto load_generator, auto load_discriminator, const io::Metadata& family) {
     auto write = [&](const Module& net, const nlohmann::json& kwargs) {
-      io::create_parent_folder(out, "--out");
+      io::MadeFolders folders = io::create_parent_folder(out, "--out");
       save_network(out, net, which, kwargs, family);
+      folders.keep();
     };
     if (which == "D") {
       const auto D = load_discriminator();

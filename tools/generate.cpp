@@ -270,7 +270,7 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
     save_image_grid(img, outdir + "/" + o.names[static_cast<size_t>(i)], 1, 1, nullptr, o.to8);
   };
   if (args.has("raw")) {
-    io::create_parent_folder(args.str("raw"), "--raw");
+    io::MadeFolders raw_folders = io::create_parent_folder(args.str("raw"), "--raw");
     io::write_atomic(args.str("raw"), [&](std::ostream& f) {
       for (int64_t i = 0; i < o.n && f; ++i) {
         const Tensor img = o.produce(i).to(DType::f32).contiguous();
@@ -284,6 +284,7 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
         take(i, img);
       }
     }, "--raw");
+    raw_folders.keep();
   } else {
     for (int64_t i = 0; i < o.n; ++i) take(i, o.produce(i));
   }
@@ -354,7 +355,7 @@ int write_latent_walk(const cli::Args& args, const pggan::Generator& G, const Te
   const Tensor z = latent_walk(frames, n, G.latent_size(), args.number("smoothing") * fps,
                                static_cast<uint32_t>(args.integer("lerp-seed")));
   const Tensor c = c1.defined() ? concat(std::vector<Tensor>(size_t(n), c1), 0) : c1;
-  io::create_parent_folder(dest, "--lerp-video");
+  io::MadeFolders folders = io::create_parent_folder(dest, "--lerp-video");
   VideoWriter video(ffmpeg, dest, int(W), int(H), fps, VideoFlavor::moviepy, "generate");
   NoGradGuard ng;
   std::vector<uint8_t> frame;
@@ -369,6 +370,7 @@ int write_latent_walk(const cli::Args& args, const pggan::Generator& G, const Te
     video.add(frame);
   }
   video.finish();
+  folders.keep();
   std::cout << "generate: wrote " << out << " (" << cli::count_text(written, "frame") << " of " << W << "x" << H
             << " at " << fps << " fps)\n";
   return 0;

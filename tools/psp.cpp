@@ -444,6 +444,7 @@ int encode(int argc, char** argv) {
   char runtime[96];
   std::snprintf(runtime, sizeof runtime, "Runtime %.4f+-%.4f", mean, std::sqrt(var));
   // The arrays and names.txt pair up row by row: all are replaced, or none.
+  std::optional<io::MadeFolders> raw_folders;  // before arrays: its temporaries go first
   io::AtomicFileSet arrays;
   const std::string latents = s.outdir + "/latents.npy";
   arrays.add(latents, [&](std::ostream& f) { io::write_npy(f, concat(codes, 0), latents); }, "");
@@ -466,10 +467,11 @@ int encode(int argc, char** argv) {
   }, "");
   arrays.add(s.outdir + "/stats.txt", [&](std::ostream& f) { f << runtime; }, "");
   if (args.has("raw")) {
-    io::create_parent_folder(args.str("raw"), "--raw");
+    raw_folders.emplace(io::create_parent_folder(args.str("raw"), "--raw"));
     arrays.add(args.str("raw"), [&](std::ostream& f) { io::write_npy(f, concat(raw, 0), args.str("raw")); }, "--raw");
   }
   arrays.commit();
+  if (raw_folders) raw_folders->keep();
   std::cout << "psp encode: " << cli::count_text(s.count, "image") << " -> " << s.outdir << "/latents.npy ["
             << s.count << ", " << s.net->n_styles() << ", " << s.net->config().style_dim() << "]"
             << (images ? " and inference_results/" : "") << "\n";

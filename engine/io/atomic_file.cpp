@@ -422,11 +422,22 @@ void check_parent_folder(const std::string& path, const std::string& what) {
     throw Error(what + " " + path + ": cannot make its folder " + dir.string() + ": " + why);
 }
 
-void create_parent_folder(const std::string& path, const std::string& what) {
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) return;
-  if (const std::string why = make_folder(dir); !why.empty())
-    throw Error(what + " " + path + ": cannot make its folder " + dir + ": " + why);
+MadeFolders::~MadeFolders() {
+  for (const std::string& dir : dirs_)
+    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) break;  // not empty: it and its parents stay
+}
+
+MadeFolders create_parent_folder(const std::string& path, const std::string& what) {
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) return MadeFolders();
+  // The folders missing now, innermost first ("a/./b" names "a/." too: rmdir refuses it, and stops there).
+  const std::filesystem::path existing = first_existing(dir);
+  std::vector<std::string> missing;
+  for (std::filesystem::path at = dir; !at.empty() && at != existing; at = at.parent_path()) missing.push_back(at);
+  MadeFolders made(std::move(missing));  // a failure part way removes those made
+  if (const std::string why = make_folder(dir.string()); !why.empty())
+    throw Error(what + " " + path + ": cannot make its folder " + dir.string() + ": " + why);
+  return made;
 }
 
 }  // namespace gf::io

@@ -125,10 +125,30 @@ void check_folder(const std::string& dir, const std::string& what);
 // which does not exist".
 void check_parent_folder(const std::string& path, const std::string& what);
 
+// The folders create_parent_folder made for a file, removed again (those
+// still empty, innermost first) when this is destroyed before keep(): an
+// output whose write fails (a full disk, ffmpeg dying under --lerp-video)
+// leaves no new folder behind. Not on a signal (the process ends first).
+class MadeFolders {
+ public:
+  MadeFolders() = default;
+  explicit MadeFolders(std::vector<std::string> innermost_first) : dirs_(std::move(innermost_first)) {}
+  MadeFolders(MadeFolders&& other) noexcept : dirs_(std::move(other.dirs_)) { other.dirs_.clear(); }
+  MadeFolders& operator=(MadeFolders&&) = delete;
+  MadeFolders(const MadeFolders&) = delete;
+  ~MadeFolders();
+  void keep() { dirs_.clear(); }  // the file is written: the folders stay
+  const std::vector<std::string>& folders() const { return dirs_; }
+
+ private:
+  std::vector<std::string> dirs_;
+};
+
 // Creates the folder that will hold the file path (and its parents), so that
 // every output file flag takes a path in a new folder as --outdir does
 // (`--out results/logits.npy`); nothing for a name without a folder. Throws
-// gf::Error("<what> <path>: cannot make its folder <dir>: <why>").
-void create_parent_folder(const std::string& path, const std::string& what);
+// gf::Error("<what> <path>: cannot make its folder <dir>: <why>"). Returns
+// the folders it made, to be kept once the file is written.
+[[nodiscard]] MadeFolders create_parent_folder(const std::string& path, const std::string& what);
 
 }  // namespace gf::io

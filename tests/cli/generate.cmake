@@ -342,6 +342,12 @@ test -L $d/link.mp4 && test \"$(cat $d/out/target.mp4)\" = 'fake mp4' && \
 $d/frames11 1.01 10 1 1000 1 1 1 8 $d/work11")
 set_tests_properties(cpu.generate_lerp_video PROPERTIES SKIP_RETURN_CODE 77 PASS_REGULAR_EXPRESSION
                      "wrote .*walk.mp4 \\(30 frames of 192x128 at 15 fps\\).*lerp video frames match.*wrote .*link.mp4 \\(11 frames of 32x32 at 10 fps\\).*lerp video frames match")
+# A failing ffmpeg: one line, and the folders made for the video go again.
+gf_expect_error(generate_lerp_video_ffmpeg_fails "^generate: error: ffmpeg failed writing .*/new/deeper/walk.mp4 \\(exit status 3\\)$" ""
+                sh -c "d=${_lv}_fails && rm -rf $d && mkdir -p $d/fakebin && cp ${GF_CLI_DIR}/fake_ffmpeg.sh $d/fakebin/ffmpeg && \
+FAKE_FFMPEG_EXIT=3 FAKE_FFMPEG_LOG=$d/ffmpeg.log PATH=$d/fakebin:$PATH $<TARGET_FILE:generate> \
+--network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --lerp-video $d/new/deeper/walk.mp4 --duration 0.2 --fps 10; \
+s=$? && { test ! -e $d/new || { echo folders left behind; exit 2; }; } && exit $s")
 gf_expect_error(generate_lerp_video_stylegan2 "^generate: error: --lerp-video applies to PGGAN networks \\(its util_scripts\\); .*parity_256x3.bin holds a StyleGAN2 generator$" ""
                 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_256x3.bin --lerp-video ${_bad}/v.mp4)
 gf_expect_error(generate_lerp_video_flag_alone "^generate: error: --fps needs --lerp-video$" ""
