@@ -538,6 +538,20 @@ TEST_CASE("create_parent_folder's folders go again unless the file was written",
   }
   CHECK(fs::is_directory(dir / "was/a/b/c"));
   CHECK(gf::io::create_parent_folder("x.npy", "--out").folders().empty());  // no folder in the name
+  // A path that reaches a folder that was there through one made now:
+  // only the made one goes ("a/../keep" named no folder before "a" existed).
+  fs::create_directories(dir / "keep");
+  {
+    const gf::io::MadeFolders made = gf::io::create_parent_folder(dir / "made/../keep/x.npy", "--out");
+    CHECK(made.folders() == std::vector<std::string>{dir / "made"});
+  }
+  CHECK(fs::is_directory(dir / "keep"));
+  CHECK(!fs::exists(dir / "made"));
+  {
+    const gf::io::MadeFolders made = gf::io::create_parent_folder(dir / "dot/./deeper/x.npy", "--out");
+    CHECK(made.folders() == std::vector<std::string>{dir / "dot/./deeper", dir / "dot"});
+  }
+  CHECK(!fs::exists(dir / "dot"));
   std::ofstream(dir / "was/file") << "x";  // a file in the way: nothing made, nothing removed
   CHECK_THROWS(gf::io::create_parent_folder(dir / "was/file/sub/x.npy", "--out"));
   CHECK(fs::is_regular_file(dir / "was/file"));

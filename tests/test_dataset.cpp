@@ -313,10 +313,15 @@ TEST_CASE("MNIST IDX files: headers checked before the data is inflated, sizes b
     return std::string("read");
   };
   write_gz(img, be(0x803) + be(1) + be(28) + be(28), 784, 33);  // 2.06 GiB
-  CHECK(error_of() == img + ": size does not match its header");
+  CHECK(error_of() == img + ": holds more data than its header's count of 1 image (a damaged file?)");
   write_gz(img, be(0x803) + be(1) + be(28) + be(28), 784, 0);
   write_gz(lbl, be(0x801) + be(1), 1, 33);
-  CHECK(error_of() == lbl + ": label count does not match " + img);
+  CHECK(error_of() == lbl + ": holds more data than its header's count of 1 label (a damaged file?)");
+  write_gz(lbl, be(0x801) + be(2), 2, 0);
+  CHECK(error_of() == lbl + ": counts 2 labels for the 1 image of " + img);
+  write_gz(lbl, be(0x801) + be(3), 2, 0);
+  CHECK(error_of() == lbl + ": holds less data than its header's count of 3 labels (a damaged file?)");
+  write_gz(lbl, be(0x801) + be(1), 1, 0);
   write_gz(img, be(0x803) + be(1) + be(32) + be(28), 896, 33);
   CHECK(error_of() == img + ": expected 28x28 images");
   write_gz(img, be(0x801) + be(1) + be(28) + be(28), 784, 33);

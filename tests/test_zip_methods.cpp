@@ -330,6 +330,12 @@ TEST_CASE("gzip: a head check sees the first bytes and bounds the decoding", "[z
   // The check's error is the reader's, nothing decoded after it.
   const gf::GzipHead refuse{8, [&](const uint8_t*, size_t) -> size_t { throw gf::Error("refused"); }};
   CHECK_THROWS_WITH(read(bomb, refuse), "refused");
+  // Past 2 GiB (33 members of 64 MiB of zeros): refused where the head takes any size (as with none: one path).
+  const std::string zeros = member(std::string(size_t(64) << 20, '\0'));
+  std::string huge;
+  for (int k = 0; k < 33; ++k) huge += zeros;
+  const std::string over = path + ": gives over 2 GiB uncompressed, which is not supported";
+  CHECK_THROWS_WITH(read(huge, head(8, SIZE_MAX)), over);
   // A damaged trailer past the limit is not reached; within it, it is.
   std::string damaged = member("HEAD0123" + std::string(4096, 'x'));
   damaged[damaged.size() - 8] ^= 1;

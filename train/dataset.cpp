@@ -957,9 +957,18 @@ IdxImages read_idx_images(const std::string& img_path, const std::string& lbl_pa
   const size_t n = be32(img.data() + 4), rows = be32(img.data() + 8), cols = be32(img.data() + 12);
   // An empty dataset trains nothing (the sampler's index modulo 0 was a crash).
   if (n == 0) throw Error(img_path + ": holds no images (its header counts 0)");
-  if (img.size() != 16 + n * rows * cols) throw Error(img_path + ": size does not match its header");
-  if (be32(lbl.data() + 4) != n || lbl.size() != 8 + n)
-    throw Error(lbl_path + ": label count does not match " + img_path);
+  // Data past the header's count is not decoded, nor its CRC checked: a damaged count reads as a size mismatch.
+  auto counted = [](size_t k, const char* item) { return std::to_string(k) + " " + item + (k == 1 ? "" : "s"); };
+  auto check_size = [&](const std::string& path, size_t got, size_t want, size_t count, const char* item) {
+    if (got != want)
+      throw Error(path + ": holds " + (got > want ? "more" : "less") + " data than its header's count of " +
+                  counted(count, item) + " (a damaged file?)");
+  };
+  check_size(img_path, img.size(), 16 + n * rows * cols, n, "image");
+  const size_t labels = be32(lbl.data() + 4);
+  check_size(lbl_path, lbl.size(), 8 + labels, labels, "label");
+  if (labels != n)
+    throw Error(lbl_path + ": counts " + counted(labels, "label") + " for the " + counted(n, "image") + " of " + img_path);
 
   // Zero padding to 32x32, the nearest power of two (0 maps to -1, the background).
   constexpr size_t res = IdxImages::kRes, pad = (res - 28) / 2;

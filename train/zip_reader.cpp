@@ -145,7 +145,7 @@ std::vector<uint8_t> read_gzip_file(const std::string& path, const GzipHead& hea
   // readers' int limit.
   constexpr size_t kMaxOut = size_t(INT_MAX) - 1;
   bool head_due = static_cast<bool>(head.check);
-  size_t stop_at = kMaxOut;  // once this many bytes are out, decoding stops (past the head's limit)
+  size_t stop_at = SIZE_MAX;  // once this many bytes are out, decoding stops (past the head's limit)
   // Sized once from the last member's trailer (the whole size for one
   // member, as gzip writes it), as far as the data and the head's limit
   // allow: growing by doubling from nothing copied and zeroed the output
@@ -154,7 +154,7 @@ std::vector<uint8_t> read_gzip_file(const std::string& path, const GzipHead& hea
   auto presize = [&] {
     if (raw.size() < 18) return;
     const size_t claimed = le32(&raw[raw.size() - 4]);
-    const size_t want = std::min({claimed, stop_at, raw.size() * size_t(1032)}) + 1;  // +1: the end seen in one pass
+    const size_t want = std::min({claimed, stop_at, kMaxOut, raw.size() * size_t(1032)}) + 1;  // +1: the end in one pass
     if (want > out.size()) out.resize(want);
   };
   if (!head_due) presize();

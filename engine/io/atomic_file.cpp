@@ -430,11 +430,18 @@ MadeFolders::~MadeFolders() {
 MadeFolders create_parent_folder(const std::string& path, const std::string& what) {
   const std::filesystem::path dir = std::filesystem::path(path).parent_path();
   if (dir.empty()) return MadeFolders();
-  // The folders missing now, innermost first ("a/./b" names "a/." too: rmdir refuses it, and stops there).
-  const std::filesystem::path existing = first_existing(dir);
-  std::vector<std::string> missing;
-  for (std::filesystem::path at = dir; !at.empty() && at != existing; at = at.parent_path()) missing.push_back(at);
-  MadeFolders made(std::move(missing));  // a failure part way removes those made
+  // Each prefix made in turn, outermost first, and recorded only where this
+  // call made it: a folder that was there ("a/../b" with "b" there, or one
+  // another process made meanwhile) is never taken for one made here.
+  std::vector<std::string> made_here;
+  std::filesystem::path at;
+  for (const std::filesystem::path& part : dir) {
+    if (part.empty()) continue;  // a trailing separator
+    at /= part;
+    if (::mkdir(at.c_str(), 0777) == 0) made_here.insert(made_here.begin(), at.string());
+    else if (errno != EEXIST) break;  // make_folder below says why
+  }
+  MadeFolders made(std::move(made_here));  // a failure below removes those made
   if (const std::string why = make_folder(dir.string()); !why.empty())
     throw Error(what + " " + path + ": cannot make its folder " + dir.string() + ": " + why);
   return made;
