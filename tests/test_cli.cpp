@@ -278,6 +278,11 @@ TEST_CASE("cli: the declaration is checked: defaults, kinds, help", "[cli]") {
   CHECK(help.find("interval (an integer in [0, 2147483647]) [default: 50]") != std::string::npos);
   CHECK(help.find("(a number in (0, 1000000000]) [default: 4]") != std::string::npos);
   CHECK(help.find("(a list like 0-3,7 of at most 10 integers in [0, 4294967295])") != std::string::npos);
+  // A click bool switch shows its optional word (calc_metrics --verbose false); a plain switch none.
+  CHECK(help.find("  --mirror" + std::string(20, ' ') + "a switch") != std::string::npos);
+  std::vector<char*> argv{const_cast<char*>("prog")};
+  const cli::Args clicked(1, argv.data(), "prog", "summary", {cli::click_bool({"verbose", "", "", "progress"})});
+  CHECK(clicked.usage().find("  --verbose [BOOL]" + std::string(12, ' ') + "progress") != std::string::npos);
   // The helpers for values inside another syntax (generate's --grid WxH).
   CHECK(cli::parse_integer("8", "grid", 1, 1000) == 8);
   CHECK_THROWS_WITH(cli::parse_integer("0", "grid", 1, 1000), "--grid expects an integer in [1, 1000], got '0'");

@@ -513,7 +513,9 @@ std::string Args::usage() const {
   os << "Usage: " << program_ << " [options]\n\n" << summary_ << "\n\nOptions:\n";
   for (const Flag& f : flags_) {
     if (f.kind == Kind::not_here) continue;
-    std::string left = "  --" + f.name + (f.value_name.empty() ? "" : " " + f.value_name);
+    // A click bool switch takes an optional word (--mirror, --mirror 1, --verbose false).
+    const std::string value = !f.value_name.empty() ? " " + f.value_name : f.takes_word ? " [BOOL]" : "";
+    std::string left = "  --" + f.name + value;
     os << left << std::string(left.size() < 30 ? 30 - left.size() : 1, ' ') << f.help;
     if (!f.accepts().empty()) os << " (" << f.accepts() << ")";
     if (!f.default_value.empty()) os << " [default: " << f.default_value << "]";
