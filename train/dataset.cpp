@@ -968,7 +968,8 @@ IdxImages read_idx_images(const std::string& img_path, const std::string& lbl_pa
   const size_t labels = be32(lbl.data() + 4);
   check_size(lbl_path, lbl.size(), 8 + labels, labels, "label");
   if (labels != n)
-    throw Error(lbl_path + ": counts " + counted(labels, "label") + " for the " + counted(n, "image") + " of " + img_path);
+    throw Error(lbl_path + ": counts " + counted(labels, "label") + " for the " + counted(n, "image") + " of " +
+                img_path);
 
   // Zero padding to 32x32, the nearest power of two (0 maps to -1, the background).
   constexpr size_t res = IdxImages::kRes, pad = (res - 28) / 2;

@@ -154,7 +154,8 @@ std::vector<uint8_t> read_gzip_file(const std::string& path, const GzipHead& hea
   auto presize = [&] {
     if (raw.size() < 18) return;
     const size_t claimed = le32(&raw[raw.size() - 4]);
-    const size_t want = std::min({claimed, stop_at, kMaxOut, raw.size() * size_t(1032)}) + 1;  // +1: the end in one pass
+    // +1: the end is seen in one pass.
+    const size_t want = std::min({claimed, stop_at, kMaxOut, raw.size() * size_t(1032)}) + 1;
     if (want > out.size()) out.resize(want);
   };
   if (!head_due) presize();
