@@ -58,6 +58,10 @@ gf_test(cpu.train_stylegan_resume_is_exact FIXTURES_REQUIRED "resumed_run;straig
 # lost that tick from every later report. Here the line is taken out of the
 # smoke run's stats.jsonl, and the resumed run's stats-earlier.jsonl has it
 # back, byte for byte.
+# README's list of train_stylegan's flags is the one --help prints (it lacked --classifiers).
+gf_test(cpu.readme_train_stylegan_flags
+        COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/readme_flag_list.py ${CMAKE_SOURCE_DIR}/README.md $<TARGET_FILE:train_stylegan>)
+set_tests_properties(cpu.readme_train_stylegan_flags PROPERTIES PASS_REGULAR_EXPRESSION "^README flag list of train_stylegan: as --help")
 gf_test(cpu.train_stylegan_checkpoint_tick_line FIXTURES_REQUIRED trained_snapshot
         COMMAND ${GF_PYTHON3} ${GF_CLI_DIR}/checkpoint_tick_line.py ${GF_SMOKE_RUN})
 gf_cli_test(train_stylegan_resume_line_from_checkpoint FRESH ${GF_TEST_RUNS}/line_lost
