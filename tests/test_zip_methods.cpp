@@ -68,6 +68,21 @@ std::string read_entry(const std::string& bytes, const std::string& name) {
   }
 }
 
+// zlib's deflate of `data` at `level`: raw (window_bits -15) or one gzip member, as gzip writes it (15 + 16).
+std::string deflate_bytes(const std::string& data, int level, int window_bits) {
+  std::string out(data.size() + 4096, '\0');
+  z_stream zs{};
+  REQUIRE(deflateInit2(&zs, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("zip reader: every method Python's zipfile writes reads back (stored, deflate, bzip2, LZMA)", "[zip_methods]") {
@@ -236,16 +251,7 @@ TEST_CASE("zip reader: a corrupt, cut or mis-sized bzip2 or LZMA entry is one er
 TEST_CASE("gzip: a member's header as Python reads it; its trailer checked", "[zip_methods]") {
   std::string data;
   for (int i = 0; i < 300; ++i) data += "member data " + std::to_string(i) + "\n";
-  std::string deflated(data.size() + 1024, '\0');
-  z_stream zs{};
-  REQUIRE(deflateInit2(&zs, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  zs.next_in = reinterpret_cast<Bytef*>(data.data());
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(deflated.data());
-  zs.avail_out = static_cast<uInt>(deflated.size());
-  REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
-  deflated.resize(zs.total_out);
-  deflateEnd(&zs);
+  const std::string deflated = deflate_bytes(data, 9, -15);
   auto le32 = [](uint32_t v) { return std::string{char(v), char(v >> 8), char(v >> 16), char(v >> 24)}; };
   const std::string trailer = le32(gf::crc32(data.data(), data.size())) + le32(uint32_t(data.size()));
   // Every optional field (extra, name, comment, a header CRC that is wrong) and the three reserved bits.
@@ -288,19 +294,7 @@ TEST_CASE("gzip: a member's header as Python reads it; its trailer checked", "[z
 // so a header claiming 800 bytes ahead of 64 MiB of zeros (a 64 KiB file)
 // costs 801 bytes. MNIST's IDX and CIFAR-10's tar heads go through it.
 TEST_CASE("gzip: a head check sees the first bytes and bounds the decoding", "[zip_methods]") {
-  auto member = [](const std::string& data) {  // one gzip member, as gzip writes it
-    std::string out(data.size() / 2 + 4096, '\0');
-    z_stream zs{};
-    REQUIRE(deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    zs.avail_in = static_cast<uInt>(data.size());
-    zs.next_out = reinterpret_cast<Bytef*>(out.data());
-    zs.avail_out = static_cast<uInt>(out.size());
-    REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
-    out.resize(zs.total_out);
-    deflateEnd(&zs);
-    return out;
-  };
+  auto member = [](const std::string& data) { return deflate_bytes(data, 1, 15 + 16); };
   gf::test::TempDir dir("gzip_head");
   const std::string path = dir / "a.gz";
   std::vector<std::string> seen;
