@@ -545,9 +545,12 @@ std::function<void(const std::string&, const std::string&)> file_writer(const st
 // comes after the last image.
 void write_folder(const std::string& dest, bool dest_exists,
                   const std::function<void(const std::function<void(const std::string&, const std::string&)>&)>& body) {
+  // The folders made for a new dest go again when it fails, on a noted signal too.
+  gf::io::MadeFolders parents = gf::io::create_parent_folder(dest_exists ? dest + "/.dataset_tool" : dest, "--dest");
   // This process's own folder: another's of the same process id (another
   // PID namespace on a shared volume, an interrupted run) is left alone.
-  const std::string tmp = gf::io::create_temporary_folder(dest_exists ? (fs::path(dest) / ".dataset_tool").string() : dest, "--dest");
+  const std::string tmp =
+      gf::io::create_temporary_folder(dest_exists ? (fs::path(dest) / ".dataset_tool").string() : dest, "--dest");
   for (int sig : gf::io::kGuardedSignals) {  // where the action is the default: an ignored signal stays ignored
     struct sigaction old {};
     if (::sigaction(sig, nullptr, &old) == 0 && !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL)
@@ -586,9 +589,11 @@ void write_folder(const std::string& dest, bool dest_exists,
     fs::remove_all(tmp, ignored);
     for (const fs::path& p : moved) fs::remove_all(p, ignored);
     if (renamed) fs::remove_all(dest, ignored);  // renamed just before the signal was seen; never another's
+    parents.remove();
     if (g_signal) raise_noted_signal();
     throw;
   }
+  parents.keep();
 }
 
 int run(int argc, char** argv) {

@@ -941,35 +941,38 @@ Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device
 }
 
 IdxImages read_idx_images(const std::string& img_path, const std::string& lbl_path) {
-  // IDX: big-endian magic (0x0803: ubyte, 3 dims; 0x0801: ubyte, 1 dim), then the dims. Checked
-  // before the rest is inflated, and the files are decoded no further than their headers' sizes.
-  const GzipHead img_head{16, [&](const uint8_t* d, size_t n) {
-                            if (n < 16 || be32(d) != 0x00000803) throw Error(img_path + ": not an IDX image file");
-                            if (be32(d + 8) != 28 || be32(d + 12) != 28)
-                              throw Error(img_path + ": expected 28x28 images");
-                            return 16 + size_t(be32(d + 4)) * 28 * 28;
-                          }};
-  const GzipHead lbl_head{8, [&](const uint8_t* d, size_t n) {
-                            if (n < 8 || be32(d) != 0x00000801) throw Error(lbl_path + ": not an IDX label file");
-                            return 8 + size_t(be32(d + 4));
-                          }};
-  const std::vector<uint8_t> img = read_gzip_file(img_path, img_head), lbl = read_gzip_file(lbl_path, lbl_head);
-  const size_t n = be32(img.data() + 4), rows = be32(img.data() + 8), cols = be32(img.data() + 12);
-  // An empty dataset trains nothing (the sampler's index modulo 0 was a crash).
-  if (n == 0) throw Error(img_path + ": holds no images (its header counts 0)");
-  // Data past the header's count is not decoded, nor its CRC checked: a damaged count reads as a size mismatch.
+  // IDX: big-endian magic (0x0803: ubyte, 3 dims; 0x0801: ubyte, 1 dim), then the dims. The labels
+  // (small) first, then the images' header checked against their count before the rest is inflated;
+  // each file is decoded no further than its header's size.
   auto counted = [](size_t k, const char* item) { return std::to_string(k) + " " + item + (k == 1 ? "" : "s"); };
+  // Data past the header's count is not decoded, nor its CRC checked: a damaged count reads as a size mismatch.
   auto check_size = [&](const std::string& path, size_t got, size_t want, size_t count, const char* item) {
     if (got != want)
       throw Error(path + ": holds " + (got > want ? "more" : "less") + " data than its header's count of " +
                   counted(count, item) + " (a damaged file?)");
   };
-  check_size(img_path, img.size(), 16 + n * rows * cols, n, "image");
+  const GzipHead lbl_head{8, [&](const uint8_t* d, size_t n) {
+                            if (n < 8 || be32(d) != 0x00000801) throw Error(lbl_path + ": not an IDX label file");
+                            return 8 + size_t(be32(d + 4));
+                          }};
+  const std::vector<uint8_t> lbl = read_gzip_file(lbl_path, lbl_head);
   const size_t labels = be32(lbl.data() + 4);
   check_size(lbl_path, lbl.size(), 8 + labels, labels, "label");
-  if (labels != n)
-    throw Error(lbl_path + ": counts " + counted(labels, "label") + " for the " + counted(n, "image") + " of " +
-                img_path);
+  const GzipHead img_head{16, [&](const uint8_t* d, size_t n) {
+                            if (n < 16 || be32(d) != 0x00000803) throw Error(img_path + ": not an IDX image file");
+                            if (be32(d + 8) != 28 || be32(d + 12) != 28)
+                              throw Error(img_path + ": expected 28x28 images");
+                            const size_t images = be32(d + 4);
+                            // An empty dataset trains nothing (the sampler's index modulo 0 was a crash).
+                            if (images == 0) throw Error(img_path + ": holds no images (its header counts 0)");
+                            if (labels != images)
+                              throw Error(lbl_path + ": counts " + counted(labels, "label") + " for the " +
+                                          counted(images, "image") + " of " + img_path);
+                            return 16 + images * 28 * 28;
+                          }};
+  const std::vector<uint8_t> img = read_gzip_file(img_path, img_head);
+  const size_t n = be32(img.data() + 4), rows = 28, cols = 28;
+  check_size(img_path, img.size(), 16 + n * rows * cols, n, "image");
 
   // Zero padding to 32x32, the nearest power of two (0 maps to -1, the background).
   constexpr size_t res = IdxImages::kRes, pad = (res - 28) / 2;

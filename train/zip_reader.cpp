@@ -163,7 +163,10 @@ std::vector<uint8_t> read_gzip_file(const std::string& path, const GzipHead& hea
   auto check_head = [&] {
     head_due = false;
     const size_t limit = head.check(out.data(), used);
-    if (limit < kMaxOut) stop_at = limit + 1;
+    // A claim past the cap is refused at once (decoding up to it took seconds and 2 GB).
+    if (limit != SIZE_MAX && limit >= kMaxOut)
+      throw_error(path, "its header gives " + std::to_string(limit) + " bytes of data, over the 2 GiB supported");
+    if (limit != SIZE_MAX) stop_at = limit + 1;
     presize();
   };
   bool cut = false;  // stopped at stop_at

@@ -35,6 +35,7 @@ std::vector<uint8_t> inflate_head(const uint8_t* data, size_t n, size_t want, co
 // stops one byte past that, the trailers unchecked, so the caller's own size
 // check refuses the file: a header's claim bounds the work, not the 2 GiB
 // cap (a 2 MB file inflated to 2 GB before MNIST's 16-byte header was read).
+// A claim past the cap is refused at once.
 struct GzipHead {
   size_t size = 0;
   std::function<size_t(const uint8_t* data, size_t n)> check;

@@ -422,9 +422,10 @@ void check_parent_folder(const std::string& path, const std::string& what) {
     throw Error(what + " " + path + ": cannot make its folder " + dir.string() + ": " + why);
 }
 
-MadeFolders::~MadeFolders() {
+void MadeFolders::remove() {
   for (const std::string& dir : dirs_)
     if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) break;  // not empty: it and its parents stay
+  dirs_.clear();
 }
 
 MadeFolders create_parent_folder(const std::string& path, const std::string& what) {

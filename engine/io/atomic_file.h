@@ -128,7 +128,8 @@ void check_parent_folder(const std::string& path, const std::string& what);
 // The folders create_parent_folder made for a file, removed again (those
 // still empty, innermost first) when this is destroyed before keep(): an
 // output whose write fails (a full disk, ffmpeg dying under --lerp-video)
-// leaves no new folder behind. Not on a signal (the process ends first).
+// leaves no new folder behind. Not on a signal (the process ends first)
+// unless its handler calls remove().
 class MadeFolders {
  public:
   MadeFolders() = default;
@@ -136,8 +137,9 @@ class MadeFolders {
   MadeFolders(MadeFolders&& other) noexcept : dirs_(std::move(other.dirs_)) { other.dirs_.clear(); }
   MadeFolders& operator=(MadeFolders&&) = delete;
   MadeFolders(const MadeFolders&) = delete;
-  ~MadeFolders();
+  ~MadeFolders() { remove(); }
   void keep() { dirs_.clear(); }  // the file is written: the folders stay
+  void remove();                  // now (before a signal is raised again, say); then nothing is held
   const std::vector<std::string>& folders() const { return dirs_; }
 
  private:

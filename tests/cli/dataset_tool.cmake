@@ -144,12 +144,13 @@ gf_expect_error(dataset_tool_missing_source "^dataset_tool: error: --source .*/n
                 ${_dt_bin} --source ${_dt}/nowhere --dest ${_dt}/never)
 # A cut MNIST .gz (the trial's head -c 100000): its last 8 bytes are deflate
 # data, read as the trailer's size; it said "compressed data over 2 GiB is not
-# supported". Both files beside each other, as MNIST's are; an IDX header
-# claiming 2^20 images, so that the cut comes before the header's size.
+# supported". Both files beside each other, as MNIST's are; IDX headers
+# counting 2^20 images and labels, so that the cut comes before the size.
 gf_expect_error(dataset_tool_truncated_gz "^dataset_tool: error: .*/cut/train-images-idx3-ubyte.gz: truncated gzip file: its data ends inside member 1 \\(a cut download or copy\\?\\)$" ""
                 sh -c "d=${_dt}_gz && rm -rf $d && mkdir -p $d/cut && \
 { printf '\\0\\0\\10\\3\\0\\20\\0\\0\\0\\0\\0\\34\\0\\0\\0\\34' && seq 1 200000; } | gzip -n -c > $d/full.gz && \
-head -c 30000 $d/full.gz > $d/cut/train-images-idx3-ubyte.gz && cp $d/full.gz $d/cut/train-labels-idx1-ubyte.gz && \
+head -c 30000 $d/full.gz > $d/cut/train-images-idx3-ubyte.gz && \
+{ printf '\\0\\0\\10\\1\\0\\20\\0\\0' && head -c 1048576 /dev/zero; } | gzip -n -c > $d/cut/train-labels-idx1-ubyte.gz && \
 exec ${_dt_bin} --source $d/cut/train-images-idx3-ubyte.gz --dest $d/mn.zip")
 gf_expect_error(dataset_tool_dest_not_empty "^dataset_tool: error: --dest folder .*/src must be empty$" dataset_tool_sources
                 ${_dt_bin} --source ${_dt}/src/mnist/train-images-idx3-ubyte.gz --dest ${_dt}/src)
@@ -161,13 +162,17 @@ gf_expect_error(dataset_tool_unknown_transform "^dataset_tool: error: --transfor
                 ${_dt_bin} --source ${_dt}/src/colour --dest ${_dt}/never --transform crop --width 32 --height 32)
 gf_expect_error(dataset_tool_crop_needs_size "^dataset_tool: error: --transform center-crop needs --width and --height$" ""
                 ${_dt_bin} --source ${_dt}/src/colour --dest ${_dt}/never --transform center-crop)
+# Refused half way: nothing left, neither the output nor the folders made for it (a new dest's parents).
 gf_cli_test(dataset_tool_mixed_sizes FIXTURES_REQUIRED dataset_tool_sources
             COMMAND sh -c "rm -rf ${_dt}/mixed_out && \
 sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: image 00000/img00000001.png \\(from b.png\\) is 16x16 RGB, but 00000/img00000000.png \\(from a.png\\) is 32x32 RGB: all images must be alike after scale and crop; give --width and --height to scale them alike$' \
 ${_dt_bin} --source ${_dt}/src/mixed --dest ${_dt}/mixed_out && \
 sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: image 00000/img00000001.png' \
 ${_dt_bin} --source ${_dt}/src/mixed --dest ${_dt}/mixed_out.zip && \
-test ! -e ${_dt}/mixed_out && test ! -e ${_dt}/mixed_out.zip && test -z \"$(ls -d ${_dt}/mixed_out*tmp 2>/dev/null)\"")
+test ! -e ${_dt}/mixed_out && test ! -e ${_dt}/mixed_out.zip && test -z \"$(ls -d ${_dt}/mixed_out*tmp 2>/dev/null)\" && \
+for dest in ${_dt}/mixed_new/a/ds ${_dt}/mixed_new/b/ds.zip; do \
+sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: image 00000/img00000001.png' ${_dt_bin} --source ${_dt}/src/mixed --dest $dest \
+|| exit 1; done && test ! -e ${_dt}/mixed_new")
 # Grey and colour images mixed are refused, as the official tool does; the
 # line names the way out, which is true: train_stylegan --data takes the mix
 # of one size (here scaled by PIL first).
