@@ -20,7 +20,9 @@
 // images; --lerp-video, the walk's latents and one frame's grid), and a
 // stopped run keeps the PNGs it finished.
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -281,6 +283,8 @@ int write_outputs(const cli::Args& args, const Outputs& o) {
           f.write(header.data(), static_cast<std::streamsize>(header.size()));
         }
         f.write(static_cast<const char*>(img.raw()), static_cast<std::streamsize>(img.nbytes()));
+        // Said now: take's PNG writes would leave no reason (errno) for the end's check.
+        if (!f) throw Error("--raw: cannot write " + args.str("raw") + ": " + std::strerror(errno));
         take(i, img);
       }
     }, "--raw");

@@ -129,7 +129,7 @@ void VideoWriter::add(const std::vector<uint8_t>& rgb) {
     const ssize_t n = ::write(fd_, rgb.data() + done, rgb.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {  // ffmpeg stopped reading
-      finish();    // throws with its status when it failed
+      check_exit_status();  // throws with its status when it failed; the temporary is never renamed
       throw Error("ffmpeg stopped reading the frames of " + path_ + " and exited 0 (the video is incomplete)");
     }
     done += size_t(n);
@@ -137,13 +137,7 @@ void VideoWriter::add(const std::vector<uint8_t>& rgb) {
 }
 
 void VideoWriter::finish() {
-  if (pid_ <= 0) throw Error("ffmpeg writing " + path_ + " has already ended");
-  const int status = wait();
-  if (status == -1) throw Error("ffmpeg writing " + path_ + " was stopped by a signal to the " + program_);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw Error("ffmpeg failed writing " + path_ + " (" +
-                (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
-                                   : "signal " + std::to_string(WTERMSIG(status))) + ")");
+  check_exit_status();
   std::error_code ec;
   std::filesystem::rename(tmp_, path_, ec);
   if (ec) {
@@ -152,6 +146,16 @@ void VideoWriter::finish() {
     throw Error(made ? "cannot write " + path_ + ": renaming its temporary failed: " + ec.message()
                      : "ffmpeg exited 0 but wrote no " + path_);
   }
+}
+
+void VideoWriter::check_exit_status() {
+  if (pid_ <= 0) throw Error("ffmpeg writing " + path_ + " has already ended");
+  const int status = wait();
+  if (status == -1) throw Error("ffmpeg writing " + path_ + " was stopped by a signal to the " + program_);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw Error("ffmpeg failed writing " + path_ + " (" +
+                (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                   : "signal " + std::to_string(WTERMSIG(status))) + ")");
 }
 
 int VideoWriter::wait() {

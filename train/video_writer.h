@@ -67,6 +67,8 @@ class VideoWriter {
 
  private:
   void start(const std::string& ffmpeg, int w, int h, int fps, VideoFlavor flavor);
+  // Ends the stream and waits for ffmpeg; throws when it failed or was stopped.
+  void check_exit_status();
   int wait();
   // guard_ before tmp_, which create_guarded_temporary sets it for; released
   // after the destructor removed the file.

@@ -7,12 +7,18 @@
 # $FAKE_FFMPEG_LOG.pid, and then sleeps without reading (a slow encoder), for
 # a test to interrupt the projector mid-video. FAKE_FFMPEG_DUMP=FILE: the
 # frames' bytes are kept there (their count still goes to .bytes).
+# FAKE_FFMPEG_NO_READ=1: writes a partial output and exits 0 without reading
+# the frames (an encoder that gave up without saying so).
 printf '%s\n' "$@" > "$FAKE_FFMPEG_LOG"
 for a in "$@"; do out=$a; done
 case $out in
   file:*) out=${out#file:} ;;
   *) echo "fake ffmpeg: the output is not a file: URL: $out" >&2; exit 1 ;;
 esac
+if [ -n "${FAKE_FFMPEG_NO_READ:-}" ]; then
+  printf 'partial mp4\n' > "$out"
+  exit 0
+fi
 if [ -n "${FAKE_FFMPEG_HANG:-}" ]; then
   printf 'partial mp4\n' > "$out"
   echo $$ > "$FAKE_FFMPEG_LOG.pid.tmp" && mv "$FAKE_FFMPEG_LOG.pid.tmp" "$FAKE_FFMPEG_LOG.pid"

@@ -342,12 +342,27 @@ test -L $d/link.mp4 && test \"$(cat $d/out/target.mp4)\" = 'fake mp4' && \
 $d/frames11 1.01 10 1 1000 1 1 1 8 $d/work11")
 set_tests_properties(cpu.generate_lerp_video PROPERTIES SKIP_RETURN_CODE 77 PASS_REGULAR_EXPRESSION
                      "wrote .*walk.mp4 \\(30 frames of 192x128 at 15 fps\\).*lerp video frames match.*wrote .*link.mp4 \\(11 frames of 32x32 at 10 fps\\).*lerp video frames match")
+# An ffmpeg that exits 0 without reading the frames: one line, the user's
+# file as it was (the partial video was renamed over it) and no folder made.
+gf_expect_error(generate_lerp_video_ffmpeg_stops "^generate: error: ffmpeg stopped reading the frames of .*/old.mp4 and exited 0 \\(the video is incomplete\\)$" ""
+                sh -c "d=${_lv}_stops && rm -rf $d && mkdir -p $d/fakebin && cp ${GF_CLI_DIR}/fake_ffmpeg.sh $d/fakebin/ffmpeg && \
+echo old > $d/old.mp4 && FAKE_FFMPEG_NO_READ=1 FAKE_FFMPEG_LOG=$d/ffmpeg.log PATH=$d/fakebin:$PATH $<TARGET_FILE:generate> \
+--network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --lerp-video $d/old.mp4 --duration 5 --fps 30; \
+s=$? && { test \"$(cat $d/old.mp4)\" = old || { echo the video replaced the file; exit 2; }; } && \
+FAKE_FFMPEG_NO_READ=1 FAKE_FFMPEG_LOG=$d/ffmpeg.log PATH=$d/fakebin:$PATH $<TARGET_FILE:generate> \
+--network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --lerp-video $d/new/walk.mp4 --duration 5 --fps 30 2>/dev/null; \
+{ test ! -e $d/new || { echo folders left behind; exit 2; }; } && exit $s")
 # A failing ffmpeg: one line, and the folders made for the video go again.
 gf_expect_error(generate_lerp_video_ffmpeg_fails "^generate: error: ffmpeg failed writing .*/new/deeper/walk.mp4 \\(exit status 3\\)$" ""
                 sh -c "d=${_lv}_fails && rm -rf $d && mkdir -p $d/fakebin && cp ${GF_CLI_DIR}/fake_ffmpeg.sh $d/fakebin/ffmpeg && \
 FAKE_FFMPEG_EXIT=3 FAKE_FFMPEG_LOG=$d/ffmpeg.log PATH=$d/fakebin:$PATH $<TARGET_FILE:generate> \
 --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --lerp-video $d/new/deeper/walk.mp4 --duration 0.2 --fps 10; \
 s=$? && { test ! -e $d/new || { echo folders left behind; exit 2; }; } && exit $s")
+# A full disk (/dev/full) names its reason: the PNGs written between the
+# rows of --raw had left no errno for the end's check ("cannot write" alone).
+gf_expect_error(generate_raw_disk_full "^generate: error: --raw: cannot write /dev/full: No space left on device$" ""
+                $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --seeds 0-3 --raw /dev/full
+                --outdir ${_gen}/raw_full)
 gf_expect_error(generate_lerp_video_stylegan2 "^generate: error: --lerp-video applies to PGGAN networks \\(its util_scripts\\); .*parity_256x3.bin holds a StyleGAN2 generator$" ""
                 $<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/parity_256x3.bin --lerp-video ${_bad}/v.mp4)
 gf_expect_error(generate_lerp_video_flag_alone "^generate: error: --fps needs --lerp-video$" ""
