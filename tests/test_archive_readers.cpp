@@ -165,6 +165,15 @@ TEST_CASE("tar lister: an archive's first block checked alone, as list_tar check
   CHECK(error_at_start(corrupt, 512) == error_listing(corrupt));
   CHECK(error_at_start(corrupt, 512).find("fails its checksum") != std::string::npos);
   CHECK(error_at_start(cut, cut.size()) == error_listing(cut));
+  // A checksum of signed bytes (old Sun tars), which Python's tarfile takes too: a name byte past 127.
+  std::vector<uint8_t> sun;
+  append_member(sun, "dir/\xe9t\xe9", "x");
+  int sum = 0;
+  for (size_t i = 0; i < 512; ++i) sum += (i >= 148 && i < 156) ? ' ' : int8_t(sun[i]);
+  std::snprintf(reinterpret_cast<char*>(&sun[148]), 8, "%06o", sum);
+  CHECK(error_at_start(sun, 512) == "taken");
+  CHECK(error_listing(sun) == "taken");
+  CHECK(list_tar(sun, "t.tar").count("dir/\xe9t\xe9") == 1);
 }
 
 TEST_CASE("pickle reader: hostile pickles end in one error, not a crash, a hang or a wrapped size",

@@ -63,11 +63,18 @@ bool all_zero(const uint8_t* h) {
   return std::all_of(h, h + kBlock, [](uint8_t b) { return b == 0; });
 }
 
-// The checksum: the header's bytes summed with its own field as spaces.
+// The checksum: the header's bytes summed with its own field as spaces, as
+// unsigned bytes or, as old Sun tars wrote it, signed ones (Python's tarfile
+// takes either).
 void check_header_sum(const uint8_t* h, size_t pos, const std::string& what) {
-  uint64_t sum = 0;
-  for (size_t i = 0; i < kBlock; ++i) sum += (i >= 148 && i < 156) ? uint8_t(' ') : h[i];
-  if (number(h, 148, 8, what) != sum)
+  int64_t sum = 0, signed_sum = 0;
+  for (size_t i = 0; i < kBlock; ++i) {
+    const uint8_t b = (i >= 148 && i < 156) ? uint8_t(' ') : h[i];
+    sum += b;
+    signed_sum += int8_t(b);
+  }
+  const uint64_t stored = number(h, 148, 8, what);
+  if (stored != uint64_t(sum) && stored != uint64_t(signed_sum))
     throw_error(what, "a tar header at byte " + std::to_string(pos) +
                           " fails its checksum (not a tar archive, or corrupt)");
 }
