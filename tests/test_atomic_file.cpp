@@ -552,6 +552,13 @@ TEST_CASE("create_parent_folder's folders go again unless the file was written",
     CHECK(made.folders() == std::vector<std::string>{dir / "dot/./deeper", dir / "dot"});
   }
   CHECK(!fs::exists(dir / "dot"));
+  // What such a path names once its folders are made: its missing part normalized, the rest as given.
+  CHECK(gf::io::path_once_made(dir / "made/../keep") == dir / "keep");
+  CHECK(gf::io::path_once_made(dir / "was/new/./a/../b") == dir / "was/new/b");
+  CHECK(gf::io::path_once_made(dir / "was/made/../../x") == dir / "was/../x");
+  CHECK(gf::io::path_once_made(dir / "was/../keep") == dir / "was/../keep");  // there: as given
+  CHECK(gf::io::path_once_made("gf_no_such_folder/../x") == "x");
+  CHECK(gf::io::path_once_made("gf_no_such_folder/..") == ".");
   std::ofstream(dir / "was/file") << "x";  // a file in the way: nothing made, nothing removed
   CHECK_THROWS(gf::io::create_parent_folder(dir / "was/file/sub/x.npy", "--out"));
   CHECK(fs::is_regular_file(dir / "was/file"));

@@ -551,9 +551,12 @@ void write_folder(const std::string& dest, bool dest_exists,
   // PID namespace on a shared volume, an interrupted run) is left alone.
   const std::string tmp =
       gf::io::create_temporary_folder(dest_exists ? (fs::path(dest) / ".dataset_tool").string() : dest, "--dest");
-  for (int sig : gf::io::kGuardedSignals) {  // where the action is the default: an ignored signal stays ignored
+  // Where the action is the default, or the temporaries' handler (which the parents' guards installed): an ignored
+  // signal stays ignored. This folder and its parents are removed below, on the signal noted.
+  for (int sig : gf::io::kGuardedSignals) {
     struct sigaction old {};
-    if (::sigaction(sig, nullptr, &old) == 0 && !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL)
+    if (::sigaction(sig, nullptr, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+        (old.sa_handler == SIG_DFL || old.sa_handler == gf::io::remove_temporaries_and_die))
       std::signal(sig, note_signal);
   }
   bool renamed = false;  // dest is ours: made by the rename below
@@ -632,6 +635,10 @@ int run(int argc, char** argv) {
   std::string dest = args.str("dest");
   while (dest.size() > 1 && dest.back() == '/') dest.pop_back();  // "out/": the folder out, built beside it
   const bool to_zip = file_ext(dest) == "zip";
+  if (!to_zip) {  // whether it exists is asked before its folders are made: "made/../keep" is the keep there
+    dest = gf::io::path_once_made(dest);
+    while (dest.size() > 1 && dest.back() == '/') dest.pop_back();
+  }
   std::error_code ec;
   if (to_zip) {
     cli::check_output_file(args, "dest", {"source"});

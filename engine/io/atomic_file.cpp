@@ -422,10 +422,44 @@ void check_parent_folder(const std::string& path, const std::string& what) {
     throw Error(what + " " + path + ": cannot make its folder " + dir.string() + ": " + why);
 }
 
+MadeFolders::MadeFolders() = default;
+
+MadeFolders::MadeFolders(std::vector<std::string> innermost_first) : dirs_(std::move(innermost_first)) {
+  for (const std::string& dir : dirs_) guards_.push_back(std::make_unique<FolderGuard>(dir));
+}
+
+MadeFolders::MadeFolders(MadeFolders&& other) noexcept
+    : dirs_(std::move(other.dirs_)), guards_(std::move(other.guards_)) {
+  other.dirs_.clear();
+  other.guards_.clear();
+}
+
+MadeFolders::~MadeFolders() { remove(); }
+
+void MadeFolders::keep() {
+  dirs_.clear();
+  guards_.clear();
+}
+
 void MadeFolders::remove() {
   for (const std::string& dir : dirs_)
     if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) break;  // not empty: it and its parents stay
-  dirs_.clear();
+  keep();
+}
+
+std::string path_once_made(const std::string& path) {
+  const std::filesystem::path given(path), existing = first_existing(given);
+  if (existing == given) return path;
+  // The components after existing's ("." stands for none: a relative path of which nothing exists).
+  std::filesystem::path rest;
+  auto part = given.begin();
+  if (existing != ".")
+    for (auto e = existing.begin(); e != existing.end() && part != given.end(); ++e) ++part;
+  for (; part != given.end(); ++part) rest /= *part;
+  std::filesystem::path normal = rest.lexically_normal();
+  if (normal == ".") normal.clear();
+  const std::filesystem::path out = existing == "." ? normal : existing / normal;
+  return out.empty() ? std::string(".") : out.string();
 }
 
 MadeFolders create_parent_folder(const std::string& path, const std::string& what) {
@@ -439,8 +473,12 @@ MadeFolders create_parent_folder(const std::string& path, const std::string& wha
   for (const std::filesystem::path& part : dir) {
     if (part.empty()) continue;  // a trailing separator
     at /= part;
-    if (::mkdir(at.c_str(), 0777) == 0) made_here.insert(made_here.begin(), at.string());
-    else if (errno != EEXIST) break;  // make_folder below says why
+    if (::mkdir(at.c_str(), 0777) == 0) {
+      made_here.insert(made_here.begin(), at.string());
+    } else if (errno != EEXIST) {  // some file systems say EACCES or EROFS for a folder that is there
+      struct stat st {};
+      if (::stat(at.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) break;  // make_folder below says why
+    }
   }
   MadeFolders made(std::move(made_here));  // a failure below removes those made
   if (const std::string why = make_folder(dir.string()); !why.empty())

@@ -31,6 +31,7 @@ std::string temp_name(const std::string& path);
 std::string link_target(const std::string& given, const std::string& who);
 
 class TempFileGuard;
+class FolderGuard;
 
 // For a temporary written outside write_atomic (the projector's video, which
 // ffmpeg writes): creates it, empty, as write_atomic does (temp_name(path)
@@ -128,23 +129,33 @@ void check_parent_folder(const std::string& path, const std::string& what);
 // The folders create_parent_folder made for a file, removed again (those
 // still empty, innermost first) when this is destroyed before keep(): an
 // output whose write fails (a full disk, ffmpeg dying under --lerp-video)
-// leaves no new folder behind. Not on a signal (the process ends first)
-// unless its handler calls remove().
+// leaves no new folder behind; meanwhile the temporaries' signal handler
+// removes them too (io::FolderGuard), so a Ctrl-C leaves none either.
 class MadeFolders {
  public:
-  MadeFolders() = default;
-  explicit MadeFolders(std::vector<std::string> innermost_first) : dirs_(std::move(innermost_first)) {}
-  MadeFolders(MadeFolders&& other) noexcept : dirs_(std::move(other.dirs_)) { other.dirs_.clear(); }
+  MadeFolders();
+  explicit MadeFolders(std::vector<std::string> innermost_first);
+  MadeFolders(MadeFolders&& other) noexcept;
   MadeFolders& operator=(MadeFolders&&) = delete;
   MadeFolders(const MadeFolders&) = delete;
-  ~MadeFolders() { remove(); }
-  void keep() { dirs_.clear(); }  // the file is written: the folders stay
-  void remove();                  // now (before a signal is raised again, say); then nothing is held
+  ~MadeFolders();
+  void keep();    // the file is written: the folders stay
+  void remove();  // now (a program's own signal handling, say); then nothing is held
   const std::vector<std::string>& folders() const { return dirs_; }
 
  private:
   std::vector<std::string> dirs_;
+  std::vector<std::unique_ptr<FolderGuard>> guards_;  // the signal handler's hold on dirs_
 };
+
+// path as the system will resolve it once its missing folders are made: the
+// part after its deepest existing ancestor normalized lexically (a folder
+// yet to be made is no link, so "made/../keep" is "keep" and
+// "have/made/../../x" is "have/../x"); the existing part as given. For a
+// program that asks whether its output exists before it makes folders
+// (dataset_tool --dest took "made/../keep" for a new folder and renamed
+// over the keep that was there).
+std::string path_once_made(const std::string& path);
 
 // Creates the folder that will hold the file path (and its parents), so that
 // every output file flag takes a path in a new folder as --outdir does

@@ -30,9 +30,17 @@ struct TempSlot {
   char path[PATH_MAX];
 };
 
+// FolderGuard's folders, the same states: 0 free, 1 being filled (or taken
+// by the handler for good), 2 registered.
+struct FolderSlot {
+  std::atomic<int> state{0};
+  char path[PATH_MAX];
+};
+
 namespace {
 
 TempSlot g_slots[kSlots];
+FolderSlot g_folders[kSlots];
 
 // Another thread may be writing while the handler runs. Its temporary must
 // not appear after the handler's scan: a thread that registered in a slot
@@ -76,6 +84,17 @@ void remove_temporaries_and_die(int sig) {
       }
     }
     ::unlink(s.path);
+  }
+  // The folders made for the outputs, now without their temporaries: a pass
+  // removes those empty, so each pass frees the next level up.
+  for (bool removed = true; removed;) {
+    removed = false;
+    for (FolderSlot& f : g_folders) {
+      int live = 2;
+      if (!f.state.compare_exchange_strong(live, 1)) continue;
+      if (::rmdir(f.path) == 0) removed = true;  // the slot stays taken
+      else f.state.store(2);                    // not empty (yet): a later pass may find it so
+    }
   }
   errno = saved;
   ::signal(sig, SIG_DFL);
@@ -144,6 +163,24 @@ TempFileGuard::TempFileGuard(const std::string& tmp) {
     slot_ = &s;
     return;
   }
+}
+
+FolderGuard::FolderGuard(const std::string& dir) {
+  install_handlers();
+  if (dir.size() >= PATH_MAX) return;
+  for (FolderSlot& f : g_folders) {
+    int free_slot = 0;
+    if (!f.state.compare_exchange_strong(free_slot, 1)) continue;
+    std::memcpy(f.path, dir.c_str(), dir.size() + 1);
+    f.state.store(2);  // only now may the handler read the path
+    slot_ = &f;
+    return;
+  }
+}
+
+FolderGuard::~FolderGuard() {
+  int live = 2;
+  if (slot_) slot_->state.compare_exchange_strong(live, 0);  // fails only once the handler has it
 }
 
 // The temporary exists, or its creation failed: the handler may remove it now.

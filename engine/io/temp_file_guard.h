@@ -59,6 +59,24 @@ class TempFileGuard {
   bool creating_ = false;
 };
 
+struct FolderSlot;
+
+// A folder made for an output (io::MadeFolders, atomic_file.h) while it is
+// to go again should the write fail: the guards' handler removes it too,
+// after the temporaries and only when empty (innermost first), so a Ctrl-C
+// during the write leaves no new folder. Installs the handler as a guard
+// does. 64 at once per process; more go unregistered, left on a signal.
+class FolderGuard {
+ public:
+  explicit FolderGuard(const std::string& dir);
+  ~FolderGuard();  // the folder is no longer the handler's (it stays)
+  FolderGuard(const FolderGuard&) = delete;
+  FolderGuard& operator=(const FolderGuard&) = delete;
+
+ private:
+  FolderSlot* slot_ = nullptr;
+};
+
 // Holds the guards' handler off, on every thread, for a short scope: the
 // renames of a set of files that are replaced together
 // (AtomicFileSet::commit). A guarded signal meanwhile ends the process when
@@ -76,8 +94,9 @@ class SignalHold {
   sigset_t old_mask_;
 };
 
-// The guards' signal handler: removes every guarded temporary, then ends the
-// process by sig (its default action). Async-signal-safe; for a program's
+// The guards' signal handler: removes every guarded temporary and then the
+// guarded folders left empty, then ends the process by sig (its default
+// action). Async-signal-safe; for a program's
 // own handler of those signals (a guard installs none over it) when it
 // decides the process must end now (train/stop_signal.h: a second Ctrl-C).
 void remove_temporaries_and_die(int sig);

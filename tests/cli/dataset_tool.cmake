@@ -9,7 +9,9 @@ endif()
 set(_dt ${CMAKE_BINARY_DIR}/test_dataset_tool)
 set(_dt_ref "'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/dataset_tool_reference.py")
 set(_dt_bin $<TARGET_FILE:dataset_tool>)
-gf_cli_test(dataset_tool_sources FRESH ${_dt} FIXTURES_SETUP dataset_tool_sources
+# Its own subfolder alone is made afresh: the tests that need no sources write
+# beside it in ${_dt} and may run meanwhile (a FRESH ${_dt} removed their files).
+gf_cli_test(dataset_tool_sources FRESH ${_dt}/src FIXTURES_SETUP dataset_tool_sources
             COMMAND sh -c "'${GF_PYTHON3}' -c 'import PIL, numpy, lmdb' 2>/dev/null || exit 77 && \
 ${_dt_ref} --make-sources ${_dt}/src")
 set_tests_properties(cpu.dataset_tool_sources PROPERTIES SKIP_RETURN_CODE 77)
@@ -162,9 +164,16 @@ gf_expect_error(dataset_tool_unknown_transform "^dataset_tool: error: --transfor
                 ${_dt_bin} --source ${_dt}/src/colour --dest ${_dt}/never --transform crop --width 32 --height 32)
 gf_expect_error(dataset_tool_crop_needs_size "^dataset_tool: error: --transform center-crop needs --width and --height$" ""
                 ${_dt_bin} --source ${_dt}/src/colour --dest ${_dt}/never --transform center-crop)
+# --dest made/../keep is the empty keep there: filled in place (its inode and
+# mode kept, as for any existing --dest folder), not replaced by a rename.
+gf_cli_test(dataset_tool_dest_through_new_folder FIXTURES_REQUIRED dataset_tool_sources EXPECT "^same folder$"
+            COMMAND sh -c "d=${_dt}/through && rm -rf $d && mkdir -p $d/keep && chmod 700 $d/keep && \
+i=$(stat -c %i $d/keep) && ${_dt_bin} --source ${_dt}/src/mnist/train-images-idx3-ubyte.gz --max-images 5 \
+--dest $d/made/../keep > /dev/null && test ! -e $d/made && test -s $d/keep/dataset.json && \
+test $(stat -c %i.%a $d/keep) = $i.700 && echo same folder")
 # Refused half way: nothing left, neither the output nor the folders made for it (a new dest's parents).
 gf_cli_test(dataset_tool_mixed_sizes FIXTURES_REQUIRED dataset_tool_sources
-            COMMAND sh -c "rm -rf ${_dt}/mixed_out && \
+            COMMAND sh -c "rm -rf ${_dt}/mixed_out ${_dt}/mixed_new && \
 sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: image 00000/img00000001.png \\(from b.png\\) is 16x16 RGB, but 00000/img00000000.png \\(from a.png\\) is 32x32 RGB: all images must be alike after scale and crop; give --width and --height to scale them alike$' \
 ${_dt_bin} --source ${_dt}/src/mixed --dest ${_dt}/mixed_out && \
 sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: image 00000/img00000001.png' \

@@ -352,6 +352,19 @@ s=$? && { test \"$(cat $d/old.mp4)\" = old || { echo the video replaced the file
 FAKE_FFMPEG_NO_READ=1 FAKE_FFMPEG_LOG=$d/ffmpeg.log PATH=$d/fakebin:$PATH $<TARGET_FILE:generate> \
 --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --lerp-video $d/new/walk.mp4 --duration 5 --fps 30 2>/dev/null; \
 { test ! -e $d/new || { echo folders left behind; exit 2; }; } && exit $s")
+# SIGINT and SIGTERM while ffmpeg writes (the stand-in hangs without reading):
+# generate dies of the signal and the folders made for the video go with its
+# temporary (the temporaries' handler removes them, io::FolderGuard).
+gf_cli_test(generate_lerp_video_interrupted EXPECT "^SIGINT: exit status 130, no folder$" "^SIGTERM: exit status 143, no folder$"
+            COMMAND sh -c "d=${_lv}_interrupted && rm -rf $d && mkdir -p $d/fakebin && \
+cp ${GF_CLI_DIR}/fake_ffmpeg.sh $d/fakebin/ffmpeg && for sig in INT TERM; do rm -rf $d/new $d/ffmpeg.log.pid; \
+FAKE_FFMPEG_LOG=$d/ffmpeg.log FAKE_FFMPEG_HANG=1 PATH=$d/fakebin:$PATH env --default-signal=INT \
+$<TARGET_FILE:generate> --network ${CMAKE_SOURCE_DIR}/tests/data/pggan_32x1.bin --lerp-video $d/new/deeper/walk.mp4 \
+--duration 5 --fps 30 > $d/log 2>&1 & p=$!; \
+i=0; while [ ! -e $d/ffmpeg.log.pid ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done; \
+test -d $d/new/deeper || { cat $d/log; echo no folder mid-video; kill $p; exit 1; }; \
+kill -$sig $p; wait $p; rc=$?; test ! -e $d/new || { echo left: $(find $d/new); exit 1; }; \
+echo SIG$sig: exit status $rc, no folder; done")
 # A failing ffmpeg: one line, and the folders made for the video go again.
 gf_expect_error(generate_lerp_video_ffmpeg_fails "^generate: error: ffmpeg failed writing .*/new/deeper/walk.mp4 \\(exit status 3\\)$" ""
                 sh -c "d=${_lv}_fails && rm -rf $d && mkdir -p $d/fakebin && cp ${GF_CLI_DIR}/fake_ffmpeg.sh $d/fakebin/ffmpeg && \
