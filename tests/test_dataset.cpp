@@ -331,10 +331,10 @@ TEST_CASE("MNIST IDX files: headers checked before the data is inflated, sizes b
   // Claims past 2 GiB, and an image count unlike the labels', are refused from the headers alone
   // (each was decoded up to the 2 GiB cap first: seconds and 2 GB).
   write_gz(lbl, be(0x801) + be(0xffffffff), 1, 33);
-  CHECK(error_of() == lbl + ": its header gives 4294967303 bytes of data, over the 2 GiB supported");
+  CHECK(error_of() == lbl + ": its header gives a size of 4294967303 bytes, over the 2 GiB supported");
   write_gz(lbl, be(0x801) + be(3000000), 3000000, 0);
   write_gz(img, be(0x803) + be(3000000) + be(28) + be(28), 784, 33);
-  CHECK(error_of() == img + ": its header gives 2352000016 bytes of data, over the 2 GiB supported");
+  CHECK(error_of() == img + ": its header gives a size of 2352000016 bytes, over the 2 GiB supported");
   write_gz(lbl, be(0x801) + be(1), 1, 0);
   write_gz(img, be(0x803) + be(2) + be(28) + be(28), 784, 33);
   CHECK(error_of() == lbl + ": counts 1 label for the 2 images of " + img);

@@ -165,7 +165,7 @@ std::vector<uint8_t> read_gzip_file(const std::string& path, const GzipHead& hea
     const size_t limit = head.check(out.data(), used);
     // A claim past the cap is refused at once (decoding up to it took seconds and 2 GB).
     if (limit != SIZE_MAX && limit >= kMaxOut)
-      throw_error(path, "its header gives " + std::to_string(limit) + " bytes of data, over the 2 GiB supported");
+      throw_error(path, "its header gives a size of " + std::to_string(limit) + " bytes, over the 2 GiB supported");
     if (limit != SIZE_MAX) stop_at = limit + 1;
     presize();
   };
