@@ -254,8 +254,10 @@ TEST_CASE("an uncompressed image whose file is shorter than its pixels is refuse
   const std::string psd = "8BPS" + be(1, 2) + std::string(6, '\0') + be(3, 2) + be(side, 4) + be(side, 4) + be(8, 2) +
                           be(3, 2) + std::string(12, '\0') + be(0, 2) + std::string(100, '\x7f');
   const std::string hdr = "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 13000 +X 13000\n" + std::string(100, '\x7f');  // flat rows
-  for (const auto& [name, file] : {std::pair<std::string, std::string>{"a.bmp", bmp}, {"a.tga", tga}, {"a.ppm", ppm}, {"a.psd", psd},
-                                   {"a.hdr", hdr}}) {
+  for (const auto& named : {std::pair<std::string, std::string>{"a.bmp", bmp}, {"a.tga", tga}, {"a.ppm", ppm},
+                             {"a.psd", psd}, {"a.hdr", hdr}}) {
+    // Named, not bound: C++17 lambdas may not capture structured bindings (clang refuses; GCC lets it pass).
+    const std::string &name = named.first, &file = named.second;
     const std::string format = name == "a.bmp"   ? "BMP"
                                : name == "a.tga" ? "TGA"
                                : name == "a.ppm" ? "PNM"

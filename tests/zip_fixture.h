@@ -82,7 +82,10 @@ inline std::string deflated_zip(const std::vector<std::pair<std::string, Deflate
   auto le = [](std::string& b, uint64_t v, int bytes) {
     for (int k = 0; k < bytes; ++k) b += char(v >> (8 * k) & 0xFF);
   };
-  for (const auto& [name, e] : files) {
+  for (const auto& named : files) {
+    // Named, not bound: C++17 lambdas may not capture structured bindings (clang refuses; GCC lets it pass).
+    const std::string& name = named.first;
+    const DeflatedEntry& e = named.second;
     auto common = [&](std::string& b) {  // version needed .. extra length, shared by both headers
       le(b, 20, 2), le(b, 0, 2), le(b, 8, 2), le(b, 0, 4), le(b, e.crc, 4), le(b, e.data.size(), 4), le(b, e.size, 4);
       le(b, name.size(), 2), le(b, 0, 2);
