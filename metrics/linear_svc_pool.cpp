@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <stdexcept>
 #include <thread>
@@ -207,7 +208,13 @@ void fit_linear_svcs(const std::vector<std::string>& names, int64_t max_rows, in
   throw_if_stop_requested();  // before any worker starts
   const int n = static_cast<int>(std::min<size_t>(size_t(workers), count));
   SharedSlots slots(n, max_rows);
-  std::map<size_t, SvcOutcome> finished;  // done, waiting for the fits before them
+  // Done, waiting for the fits before them. A fit's failure waits its turn too, so that the error
+  // reported is the first fit's whatever the finishing order (a stop is at once).
+  struct Finished {
+    SvcOutcome outcome;
+    std::exception_ptr error;
+  };
+  std::map<size_t, Finished> finished;
   size_t next_fit = 0, next_done = 0;
   auto pause = std::chrono::microseconds(500);
   Workers running(n);  // declared last: killed and reaped before the slots are unmapped
@@ -218,7 +225,7 @@ void fit_linear_svcs(const std::vector<std::string>& names, int64_t max_rows, in
         const pid_t pid = start_worker(fit, next_fit, max_rows, slots.header(k), slots.predictions(k));
         if (pid < 0 && live > 0) break;  // no more processes now: the fits go on with those running
         if (pid < 0) {                   // none at all: this one here
-          finished[next_fit] = fit_here(fit, next_fit);
+          finished[next_fit].outcome = fit_here(fit, next_fit);
           ++next_fit;
           continue;
         }
@@ -237,11 +244,18 @@ void fit_linear_svcs(const std::vector<std::string>& names, int64_t max_rows, in
       running.pid[size_t(k)] = -1;
       const size_t i = running.fit[size_t(k)];
       if (r < 0) throw Error("linear_svc: lost the process fitting " + names[i] + ": " + std::strerror(errno));
-      finished[i] = outcome_of(slots.header(k), slots.predictions(k), status, names[i]);
+      try {
+        finished[i].outcome = outcome_of(slots.header(k), slots.predictions(k), status, names[i]);
+      } catch (const Interrupted&) {
+        throw;
+      } catch (...) {
+        finished[i].error = std::current_exception();
+      }
       any = true;
     }
     for (auto it = finished.find(next_done); it != finished.end(); it = finished.find(next_done)) {
-      SvcOutcome o = std::move(it->second);
+      if (it->second.error) std::rethrow_exception(it->second.error);
+      SvcOutcome o = std::move(it->second.outcome);
       finished.erase(it);
       on_done(next_done++, std::move(o));
     }

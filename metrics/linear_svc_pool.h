@@ -40,7 +40,10 @@ int linear_svc_workers(int64_t rows, int64_t d);
 // act on) and die with this process. A worker that dies (killed, out of
 // memory) is a gf::Error naming names[i] and the signal (an Interrupted where
 // the signal is a stop signal, train/stop_signal.h, that this process got
-// too: pkill); another exception in fit(i) a gf::Error with its text.
+// too: pkill); another exception in fit(i) a gf::Error with its text. Such
+// an error is thrown in fit order, once the fits before it are delivered, so
+// it names the first failing fit whatever the order they finish in, as the
+// in-process loop does (an Interrupted at once).
 // Whatever on_done throws ends the call: the running workers are killed and
 // reaped first; so does a stop signal (train/stop_signal.h's flag, set in a
 // training run) while it waits for them: Interrupted. (A process group's
