@@ -545,12 +545,13 @@ std::function<void(const std::string&, const std::string&)> file_writer(const st
 // comes after the last image.
 void write_folder(const std::string& dest, bool dest_exists,
                   const std::function<void(const std::function<void(const std::string&, const std::string&)>&)>& body) {
+  // Built beside a new dest, or in a hidden folder inside an existing one.
+  const std::string staging = dest_exists ? (fs::path(dest) / ".dataset_tool").string() : dest;
   // The folders made for a new dest go again when it fails, on a noted signal too.
-  gf::io::MadeFolders parents = gf::io::create_parent_folder(dest_exists ? dest + "/.dataset_tool" : dest, "--dest");
+  gf::io::MadeFolders parents = gf::io::create_parent_folder(staging, "--dest");
   // This process's own folder: another's of the same process id (another
   // PID namespace on a shared volume, an interrupted run) is left alone.
-  const std::string tmp =
-      gf::io::create_temporary_folder(dest_exists ? (fs::path(dest) / ".dataset_tool").string() : dest, "--dest");
+  const std::string tmp = gf::io::create_temporary_folder(staging, "--dest");
   // Where the action is the default, or the temporaries' handler (which the parents' guards installed): an ignored
   // signal stays ignored. This folder and its parents are removed below, on the signal noted.
   for (int sig : gf::io::kGuardedSignals) {
