@@ -17,7 +17,8 @@ files, and asks the compiler (-fsyntax-only: about 20 s for all three).
 FILE lists may be `;`-separated (CMake's SOURCES); files other than .cpp are
 ignored. The unit includes them in the order given, as CMake's units do, so
 every pair of files that can share a unit meets in the same order here. The flags are those compile_commands.json (CMAKE_EXPORT_COMPILE_COMMANDS)
-gives most of the library's files; a file built with other flags (its own
+gives most of the library's files (in a unity build, the units that include
+them); a file built with other flags (its own
 COMPILE_OPTIONS, which CMake keeps out of unity units too) is left out and
 named. Exits 0 when every library compiles, 1 when one does not (the
 compiler's messages printed), 2 on a usage error or a file it cannot read.
@@ -25,6 +26,7 @@ compiler's messages printed), 2 on a usage error or a file it cannot read.
 import collections
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -53,6 +55,15 @@ def library_flags(args, source):
             continue
         out.append(a)
     return out
+
+
+def unit_sources(path):
+    """The files a CMake unity unit (.../Unity/unity_N_cxx.cxx) includes, or
+    [] for any other file."""
+    if os.path.basename(os.path.dirname(path)) != "Unity" or not os.path.basename(path).startswith("unity_"):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [os.path.abspath(m) for m in re.findall(r'^#include "([^"]+)"', f.read(), re.M)]
 
 
 def parse_args(argv):
@@ -88,6 +99,10 @@ def main(argv):
         source = os.path.abspath(os.path.join(e.get("directory", ""), e["file"]))
         args = e["arguments"] if "arguments" in e else shlex.split(e["command"])
         commands[source] = (e.get("directory", "."), library_flags(args, source))
+        # In a build that is itself a unity build the commands compile the
+        # units: each file included by one takes the unit's flags.
+        for included in unit_sources(source):
+            commands.setdefault(included, commands[source])
     os.makedirs(opts["work"], exist_ok=True)
     failed = 0
     for name, files in opts["libraries"]:
