@@ -10,14 +10,25 @@
 #include "engine/error.h"
 #include "metrics/linear_svc.h"
 #include "metrics/linear_svc_pool.h"
+#include "metrics/linear_svc_ranks.h"
 #include "metrics/perceptual_path_length.h"
+#include "metrics/sharding.h"
 
 namespace gf::metrics {
 namespace {
 
-// Appends a float32 tensor's rows [n, ...] to out (as float32 values).
-void append_rows(const Tensor& t, std::vector<float>& out) {
-  for (double v : t.to(Device::cpu()).to_vector()) out.push_back(static_cast<float>(v));
+// Rank 0's samples into every rank's s (the fits are shared among the ranks).
+void broadcast_samples(Communicator& comm, SeparabilitySamples& s) {
+  int64_t dims[4] = {s.n, s.z_dim, s.w_dim, s.attributes};
+  comm.broadcast(dims, sizeof dims);
+  s.n = dims[0];
+  s.z_dim = dims[1];
+  s.w_dim = dims[2];
+  s.attributes = dims[3];
+  for (auto [table, width] : {std::pair{&s.z, s.z_dim}, std::pair{&s.w, s.w_dim}, std::pair{&s.logits, s.attributes}}) {
+    table->resize(size_t(s.n * width));
+    comm.broadcast(table->data(), table->size() * sizeof(float));
+  }
 }
 
 // numpy's sum of a float64 array of at most 128 values (its pairwise_sum's
@@ -126,7 +137,9 @@ SeparabilitySamples separability_samples(const LatentSampler& sampler, const Det
   SeparabilitySamples s;
   s.n = num;
   Progress done(opt.progress, "ls samples", num);
-  for (int64_t first = 0, j = 0; first < num; first += opt.batch_gen, ++j) {
+  // A batch's samples as one float32 table (the rows for_each_batch gathers):
+  // the three widths (whole numbers, exact in float32), then z, w and the logits.
+  const auto batch_table = [&](int64_t j) {
     gf::Generator g = batch_rng(rng, j);
     LatentSample b = sampler(opt.batch_gen, g);
     check_batch_draws(rng, j, g);
@@ -134,27 +147,41 @@ SeparabilitySamples separability_samples(const LatentSampler& sampler, const Det
              "the classifiers take grey or RGB images; the generator made " << b.images.desc());
     // Grey repeated to RGB, as NVlabs/stylegan2-ada's LS tiles it.
     const Tensor logits = classifiers(three_channels(downsample_to_side(b.images, classifier_side)).to(opt.device));
-    const int64_t take = std::min(opt.batch_gen, num - first);
-    const Tensor z = slice(b.z, 0, 0, take), w = slice(b.w, 0, 0, take), l = slice(logits, 0, 0, take);
-    if (first == 0) {  // the whole tables at once: 200000 x 512 grown by doubling would peak at 1.5x
-      s.z_dim = z.size(1);
-      s.w_dim = w.size(1);
-      s.attributes = l.size(1);
+    const int64_t take = std::min(opt.batch_gen, num - j * opt.batch_gen);
+    std::vector<Tensor> parts;
+    for (const Tensor& t : {b.z, b.w, logits}) parts.push_back(slice(t, 0, 0, take).to(Device::cpu()).to(DType::f32));
+    const std::vector<double> widths = {double(parts[0].size(1)), double(parts[1].size(1)), double(parts[2].size(1))};
+    parts.insert(parts.begin(), expand(Tensor::from_vector(widths, {1, 3}), {take, 3}));
+    return concat(parts, 1);
+  };
+  const auto take_table = [&](int64_t, const Tensor& rows) {
+    const float* p = rows.data<float>();
+    const int64_t m = rows.size(0), width = rows.size(1);
+    if (s.z.empty()) {  // the whole tables at once: 200000 x 512 grown by doubling would peak at 1.5x
+      s.z_dim = int64_t(p[0]);
+      s.w_dim = int64_t(p[1]);
+      s.attributes = int64_t(p[2]);
       s.z.reserve(size_t(num * s.z_dim));
       s.w.reserve(size_t(num * s.w_dim));
       s.logits.reserve(size_t(num * s.attributes));
     }
-    append_rows(z, s.z);
-    append_rows(w, s.w);
-    append_rows(l, s.logits);
-    done.update(first + take);
-  }
+    GF_CHECK(width == 3 + s.z_dim + s.w_dim + s.attributes, "ls", "a batch's samples are " << width << " wide");
+    for (int64_t i = 0; i < m; ++i) {
+      const float* row = p + i * width + 3;
+      s.z.insert(s.z.end(), row, row + s.z_dim);
+      s.w.insert(s.w.end(), row + s.z_dim, row + s.z_dim + s.w_dim);
+      s.logits.insert(s.logits.end(), row + s.z_dim + s.w_dim, row + width - 3);
+    }
+    done.update(int64_t(s.logits.size()) / std::max<int64_t>(s.attributes, 1));
+  };
+  for_each_batch(opt.comm, (num + opt.batch_gen - 1) / opt.batch_gen, batch_table, take_table);
+  if (group_size(opt.comm) > 1) broadcast_samples(*opt.comm, s);
   return s;
 }
 
 Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
                                  const std::function<void(const std::string&)>& log, const ProgressFn& progress,
-                                 int workers) {
+                                 int workers, Communicator* comm) {
   GF_CHECK(num_keep >= 1 && num_keep <= s.n, "ls", "keeps " << num_keep << " of " << s.n << " samples");
   // Each attribute's kept samples and their targets.
   struct Attribute {
@@ -234,24 +261,28 @@ Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
       }
     }
   };
-  const int64_t d_max = std::max(s.z_dim, s.w_dim);
-  fit_linear_svcs(
-      names, num_keep, workers > 0 ? workers : linear_svc_workers(num_keep, d_max),
-      [&](size_t i) {  // in a worker process where there are several
-        const auto [a, space_w] = fits[i];
-        const Attribute& at = attr[size_t(a)];
-        const int64_t d = space_w ? s.w_dim : s.z_dim;
-        const float* table = space_w ? s.w.data() : s.z.data();
-        std::vector<const float*> rows;
-        rows.reserve(at.kept.size());
-        for (int64_t k : at.kept) rows.push_back(table + k * d);
-        return fit_linear_svc(rows, d, at.targets);
-      },
-      [&](size_t i, SvcOutcome o) {
-        attr[size_t(fits[i].first)].fit[fits[i].second] = std::move(o);
-        ++fits_done;
-        finish_attributes();
-      });
+  const auto fit = [&](size_t i) {  // in a worker process where there are several, or on one rank of a group
+    const auto [a, space_w] = fits[i];
+    const Attribute& at = attr[size_t(a)];
+    const int64_t d = space_w ? s.w_dim : s.z_dim;
+    const float* table = space_w ? s.w.data() : s.z.data();
+    std::vector<const float*> rows;
+    rows.reserve(at.kept.size());
+    for (int64_t k : at.kept) rows.push_back(table + k * d);
+    return fit_linear_svc(rows, d, at.targets);
+  };
+  const auto on_done = [&](size_t i, SvcOutcome o) {
+    attr[size_t(fits[i].first)].fit[fits[i].second] = std::move(o);
+    ++fits_done;
+    finish_attributes();
+  };
+  if (group_size(comm) > 1) {
+    fit_linear_svcs_on_ranks(comm, fits.size(), num_keep, fit, on_done);
+    if (!computes_results(comm)) return {};  // rank 0 forms the result
+  } else {
+    const int64_t d_max = std::max(s.z_dim, s.w_dim);
+    fit_linear_svcs(names, num_keep, workers > 0 ? workers : linear_svc_workers(num_keep, d_max), fit, on_done);
+  }
   finish_attributes();  // the one-class attributes after the last fit
   r.ls_z = std::pow(2.0, numpy_sum(r.entropy_z));
   r.ls_w = std::pow(2.0, numpy_sum(r.entropy_w));

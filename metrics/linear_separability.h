@@ -58,6 +58,9 @@ struct SeparabilitySamples {
 // other metrics draw theirs), each batch's images downsampled to
 // classifier_side and through `classifiers` (images [n, 3, side, side] in
 // [-1, 1] -> logits [n, attributes]; grey images repeated to RGB first).
+// With a process group (opt.comm) the batches are shared among the ranks
+// (metrics/sharding.h) and every rank gets all the samples (rank 0's,
+// broadcast): the same samples as one process.
 // gf::Error for images the classifiers cannot take (neither grey nor RGB,
 // a side not a whole multiple of theirs).
 SeparabilitySamples separability_samples(const LatentSampler& sampler, const Detector& classifiers,
@@ -87,7 +90,11 @@ struct Separability {
 // The metric from its samples (num_keep <= s.n). The fits run in `workers`
 // processes at once (metrics/linear_svc_pool.h; 0: as many as
 // linear_svc_workers allows, the OpenMP thread count; 1: one at a time in
-// this process): the same results for any count.
+// this process): the same results for any count. With a process group
+// (comm of several ranks; every rank calls this with the same samples) the
+// fits are shared among the ranks instead (metrics/linear_svc_ranks.h), and
+// the result is rank 0's (the other ranks get an empty Separability): the
+// same results again.
 // log (may be empty) hears of fits that did not converge or could not run;
 // progress (may be empty) gets "ls fits: <k> of <2 x attributes> fits,
 // <s> s/fit" (wall time over fits done) after each attribute's two, both in
@@ -96,6 +103,6 @@ struct Separability {
 // stop_between_batches).
 Separability linear_separability(const SeparabilitySamples& s, int64_t num_keep,
                                  const std::function<void(const std::string&)>& log = {},
-                                 const ProgressFn& progress = {}, int workers = 0);
+                                 const ProgressFn& progress = {}, int workers = 0, Communicator* comm = nullptr);
 
 }  // namespace gf::metrics

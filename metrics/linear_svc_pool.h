@@ -47,7 +47,8 @@ int linear_svc_workers(int64_t rows, int64_t d);
 // Whatever on_done throws ends the call: the running workers are killed and
 // reaped first; so does a stop signal (train/stop_signal.h's flag, set in a
 // training run) while it waits for them: Interrupted. (A process group's
-// ranks must stop together: there fit with workers 1, which checks nothing.)
+// ranks must stop together: there the fits are shared among the ranks
+// instead, metrics/linear_svc_ranks.h.)
 void fit_linear_svcs(const std::vector<std::string>& names, int64_t max_rows, int workers,
                      const std::function<LinearSvcFit(size_t)>& fit,
                      const std::function<void(size_t, SvcOutcome)>& on_done);

@@ -364,20 +364,23 @@ MetricResult calc_metric(const std::string& name, const MetricContext& ctx) {
       r.results[name + "_avg"] = v.back();
     }
   } else if (s.kind == Kind::ls) {
-    // Rank 0 alone, as the PGGAN metrics. Its fits in forked processes
-    // where it is alone: not beside a process group's transports, whose
-    // registered (RDMA) memory a fork's copy-on-write can take from them.
+    // The samples' batches and then the 80 fits shared among a process
+    // group's ranks (each fit in one rank's process: no forked workers
+    // beside the group's transports, whose registered (RDMA) memory a
+    // fork's copy-on-write can take from them); alone, the fits in forked
+    // processes. Rank 0 forms the result.
+    const SeparabilitySamples samples =
+        separability_samples(ctx.latents, ctx.attribute_logits, ctx.attribute_side, r.num_gen, rng, ctx.feature_opt);
+    // Its fits' warnings apart from the results, as the official's Python warnings go.
+    const auto warn = [&ctx](const std::string& line) {
+      if (ctx.warn) ctx.warn(line);
+      else std::cerr << "warning: " << line << std::endl;
+    };
+    // The progress after each attribute's fits (minutes each at the official size).
+    const Separability v =
+        linear_separability(samples, r.num_gen / 2, computes ? warn : std::function<void(const std::string&)>(),
+                            computes ? ctx.feature_opt.progress : ProgressFn(), 0, ctx.feature_opt.comm);
     if (computes) {
-      const SeparabilitySamples samples =
-          separability_samples(ctx.latents, ctx.attribute_logits, ctx.attribute_side, r.num_gen, rng, ctx.feature_opt);
-      // Its fits' warnings apart from the results, as the official's Python warnings go.
-      const auto warn = [&ctx](const std::string& line) {
-        if (ctx.warn) ctx.warn(line);
-        else std::cerr << "warning: " << line << std::endl;
-      };
-      // The progress after each attribute's fits (minutes each at the official size).
-      const int workers = group_size(ctx.feature_opt.comm) > 1 ? 1 : 0;
-      const Separability v = linear_separability(samples, r.num_gen / 2, warn, ctx.feature_opt.progress, workers);
       r.results[name + "_z"] = v.ls_z;
       r.results[name + "_w"] = v.ls_w;
     }

@@ -20,6 +20,7 @@
 #include "metrics/linear_svc.h"
 #include "metrics/metric_main.h"
 #include "models/perceptual/attribute_classifiers.h"
+#include "tests/tcp_ranks.h"
 #include "tests/testing.h"
 
 using namespace gf;
@@ -75,6 +76,16 @@ std::vector<float> rows_of(const std::vector<float>& all, int64_t d, const std::
 }
 
 // A small StyleGAN (v1) generator of RGB 16x16 images.
+// The same entropies, scores and fit counts, bit for bit.
+void check_same_separability(const Separability& a, const Separability& b) {
+  CHECK(a.entropy_z == b.entropy_z);
+  CHECK(a.entropy_w == b.entropy_w);
+  CHECK(a.ls_z == b.ls_z);
+  CHECK(a.ls_w == b.ls_w);
+  CHECK(a.failed_fits == b.failed_fits);
+  CHECK(a.unconverged_fits == b.unconverged_fits);
+}
+
 stylegan::Generator small_v1(uint64_t seed) {
   stylegan::GeneratorConfig c;
   c.latent_size = c.dlatent_size = 4;
@@ -277,12 +288,41 @@ TEST_CASE("linear_separability: the same entropies, lines and order for any numb
     INFO(threads << " threads");
     const Run many = run(threads);
     CHECK(many.lines == one.lines);
-    CHECK(many.r.entropy_z == one.r.entropy_z);
-    CHECK(many.r.entropy_w == one.r.entropy_w);
-    CHECK(many.r.ls_z == one.r.ls_z);
-    CHECK(many.r.ls_w == one.r.ls_w);
-    CHECK(many.r.failed_fits == one.r.failed_fits);
-    CHECK(many.r.unconverged_fits == one.r.unconverged_fits);
+    check_same_separability(many.r, one.r);
+  }
+}
+
+TEST_CASE("linear_separability over 2 and 3 ranks: rank 0's entropies, lines and order as one process's", "[ls]") {
+  // The fits shared among ranks (threads joined through loopback TCP,
+  // metrics/linear_svc_ranks.h), the NaN w of the case above refusing fits.
+  SeparabilitySamples s = golden_samples();
+  const int64_t keep = static_cast<int64_t>(stored("num_keep").item());
+  s.w[size_t(whole(stored("kept_1"))[3] * s.w_dim + 1)] = std::nanf("");
+  const auto strip_time = [](const std::string& l) {
+    return l.rfind("ls fits: ", 0) == 0 ? l.substr(0, l.rfind(',')) : l;
+  };
+  std::vector<std::string> alone_lines;
+  const Separability alone = linear_separability(
+      s, keep, [&](const std::string& l) { alone_lines.push_back(l); },
+      [&](const std::string& l) { alone_lines.push_back(strip_time(l)); }, 1);
+  REQUIRE(alone.failed_fits > 0);
+  for (const int world : {2, 3}) {
+    INFO(world << " ranks");
+    Separability got;
+    std::vector<std::string> lines;
+    std::vector<std::string> elsewhere;  // lines of the other ranks: none
+    const std::vector<std::string> errors = test::run_ranks(world, 60, [&](int rank, Communicator& comm) {
+      std::vector<std::string>& to = rank == 0 ? lines : elsewhere;
+      const auto log = [&to](const std::string& l) { to.push_back(l); };
+      const auto progress = [&to, &strip_time](const std::string& l) { to.push_back(strip_time(l)); };
+      const Separability r = linear_separability(s, keep, rank == 0 ? log : std::function<void(const std::string&)>(),
+                                                 rank == 0 ? progress : ProgressFn(), 0, &comm);
+      if (rank == 0) got = r;
+    });
+    for (const std::string& e : errors) CHECK(e.empty());
+    CHECK(elsewhere.empty());
+    CHECK(lines == alone_lines);
+    check_same_separability(got, alone);
   }
 }
 
@@ -386,6 +426,21 @@ TEST_CASE("LS samples: the image generator's draws, the mapping's last w, any th
   CHECK(runs[0].w == runs[1].w);
   CHECK(runs[0].logits == runs[1].logits);
   // Batch j's draws are its own: the third batch equals a sampler call on batch_rng(rng, 2).
+  // Over 2 ranks (batches 0 and 2 on rank 0, 1 on rank 1): every rank holds one process's samples.
+  std::vector<SeparabilitySamples> ranked(2);
+  const std::vector<std::string> errors = test::run_ranks(2, 60, [&](int rank, Communicator& comm) {
+    FeatureOptions ranked_opt = opt;
+    ranked_opt.comm = &comm;
+    gf::Generator rng(7);
+    ranked[size_t(rank)] = separability_samples(latents, logits, c.side(), 10, rng, ranked_opt);
+  });
+  for (const std::string& e : errors) CHECK(e.empty());
+  for (const SeparabilitySamples& r : ranked) {
+    CHECK((r.n == 10 && r.z_dim == runs[0].z_dim && r.w_dim == runs[0].w_dim && r.attributes == 40));
+    CHECK(r.z == runs[0].z);
+    CHECK(r.w == runs[0].w);
+    CHECK(r.logits == runs[0].logits);
+  }
   gf::Generator rng(7);
   gf::Generator third = batch_rng(rng, 2);
   const LatentSample last = latents(4, third);
