@@ -207,7 +207,7 @@ endforeach()
 # calc_metrics launched as the trainers are (tools/calc_metrics.cpp, the
 # set-up of train/process_group.h): a copy of the PR/PPL run's snapshot
 # (tests/cli/metrics.cmake) in a run folder of its own, FID, KID, PR, PPL,
-# SWD, its Reals2 row, MS-SSIM and LS (the last four rank 0's alone; LS's
+# SWD, its Reals2 row, MS-SSIM and LS (SWD, Reals2 and MS-SSIM rank 0's alone, LS's samples and fits shared; LS's
 # tiny classifiers of tests/data take the grey 32x32 images as 8x8 RGB) at 10 items a side (two detector batches, one a rank; PR's distances: one
 # block, rank 0's; their sharing over 1, 2 and 3 ranks is
 # test_sharded_metrics's), by one process, then by 2 ranks by environment
