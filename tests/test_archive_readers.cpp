@@ -8,12 +8,16 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "engine/error.h"
+#include "tests/testing.h"
+#include "tests/zip_fixture.h"
 #include "train/pickle_reader.h"
 #include "train/tar_reader.h"
+#include "train/zip_reader.h"
 
 using namespace gf;
 
@@ -258,4 +262,74 @@ TEST_CASE("tar lister: pax path records name the next member; a malformed record
     append_member(t, "a", "b");
     CHECK_THROWS_WITH(list_tar(t, "t.tar"), Catch::Contains("a pax header's record is malformed"));
   }
+}
+
+// tar_end_so_far: the end block found as the bytes come, the walk resumed
+// where it stopped; no end before it is whole; a bad header gives up.
+TEST_CASE("tar lister: the archive's end found as its bytes are decoded", "[archive_readers]") {
+  std::vector<uint8_t> tar;
+  append_member(tar, "dir/a", "first");
+  append_member(tar, "dir/b", std::string(1500, 'b'));  // 3 blocks of data
+  const size_t end_block = tar.size();
+  tar.resize(tar.size() + 10240, 0);  // the end block, then a record's zero padding
+  size_t pos = 0;
+  size_t found = 0, at = 0;
+  for (size_t n = 0; n <= tar.size() && found == 0; n += 100) {
+    found = tar_end_so_far(tar.data(), n, &pos, "t.tar");
+    at = n;
+  }
+  CHECK(found == end_block + 512);
+  CHECK(at >= end_block + 512);
+  CHECK(at < end_block + 612);
+  pos = 0;
+  CHECK(tar_end_so_far(tar.data(), end_block + 511, &pos, "t.tar") == 0);
+  CHECK(pos == end_block);  // dir/a's 2 blocks and dir/b's 4 walked
+  std::vector<uint8_t> corrupt = tar;
+  corrupt[1024 + 3] ^= 1;  // dir/b's header
+  pos = 0;
+  CHECK(tar_end_so_far(corrupt.data(), corrupt.size(), &pos, "t.tar") == 0);
+  CHECK(tar_end_so_far(corrupt.data(), corrupt.size(), &pos, "t.tar") == 0);
+}
+
+// A .tar.gz is read as Python's tarfile reads it: nothing after the archive's
+// end block is decoded, so bytes after the gzip stream and a cut or damaged
+// stream past the end block do not matter (read_gzip_file's whole_length).
+TEST_CASE("tar.gz: nothing past the archive's end block is decoded", "[archive_readers]") {
+  std::vector<uint8_t> tar;
+  append_member(tar, "dir/a", "first");
+  const size_t end = tar.size() + 512;
+  tar.resize(end + (size_t(32) << 20), 0);  // the end block, then 32 MiB more zeros in the stream
+  const std::string gz = test::deflate_bytes(std::string(tar.begin(), tar.end()), 6, 15 + 16);
+  test::TempDir dir("tar_gz_end");
+  const std::string path = dir / "a.tar.gz";
+  const auto read = [&](const std::string& bytes, bool to_end) {
+    std::ofstream(path, std::ios::binary) << bytes;
+    size_t pos = 0;
+    const auto whole = [&pos, &path](const uint8_t* d, size_t n) { return tar_end_so_far(d, n, &pos, path); };
+    try {
+      const std::vector<uint8_t> out = to_end ? read_gzip_file(path, {}, whole) : read_gzip_file(path);
+      return std::to_string(out.size());
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+  };
+  const std::string html = "<html>404</html>";
+  const std::string cut = gz.substr(0, gz.size() - 20);
+  std::string damaged = gz;
+  damaged[damaged.size() - 4] ^= 1;  // the trailer's size
+  CHECK(read(gz, true) == std::to_string(end));
+  CHECK(read(gz + html, true) == std::to_string(end));
+  CHECK(read(cut, true) == std::to_string(end));
+  CHECK(read(damaged, true) == std::to_string(end));
+  // Read to its end, the same files: the whole stream, or refused.
+  CHECK(read(gz, false) == std::to_string(tar.size()));
+  CHECK(read(gz + html, false).find("no gzip member (corrupt or appended data)") != std::string::npos);
+  CHECK(read(cut, false).find("truncated gzip file") != std::string::npos);
+  CHECK(read(damaged, false).find("its size check fails") != std::string::npos);
+  // Where the end block is not in the data, the stream is read to its end and checked as before.
+  std::vector<uint8_t> open_tar;
+  append_member(open_tar, "dir/a", "first");
+  const std::string open_gz = test::deflate_bytes(std::string(open_tar.begin(), open_tar.end()), 6, 15 + 16);
+  CHECK(read(open_gz, true) == std::to_string(open_tar.size()));
+  CHECK(read(open_gz.substr(0, open_gz.size() - 3), true).find("truncated gzip file") != std::string::npos);
 }

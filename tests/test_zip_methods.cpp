@@ -68,20 +68,7 @@ std::string read_entry(const std::string& bytes, const std::string& name) {
   }
 }
 
-// zlib's deflate of `data` at `level`: raw (window_bits -15) or one gzip member, as gzip writes it (15 + 16).
-std::string deflate_bytes(const std::string& data, int level, int window_bits) {
-  std::string out(data.size() + 4096, '\0');
-  z_stream zs{};
-  REQUIRE(deflateInit2(&zs, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+using gf::test::deflate_bytes;
 
 }  // namespace
 

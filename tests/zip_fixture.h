@@ -102,4 +102,22 @@ inline std::string deflated_zip(const std::vector<std::pair<std::string, Deflate
   return out;
 }
 
+// zlib's deflate of `data` at `level`: raw (window_bits -15) or one gzip
+// member, as gzip writes it (15 + 16).
+inline std::string deflate_bytes(const std::string& data, int level, int window_bits) {
+  std::string out(data.size() + 4096, '\0');
+  z_stream zs{};
+  if (deflateInit2(&zs, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("deflateInit2 failed");
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) throw std::runtime_error("deflate did not finish");
+  out.resize(zs.total_out);
+  return out;
+}
+
 }  // namespace gf::test

@@ -45,12 +45,17 @@ std::vector<int64_t> label_values(const PyValue& v, const std::string& what) {
 }  // namespace
 
 Cifar10 read_cifar10(const std::string& tarball) {
-  // A first block that begins no tar archive is refused before the rest is inflated.
+  // A first block that begins no tar archive is refused before the rest is
+  // inflated, and nothing past the archive's end block is inflated (Python's
+  // tarfile reads no further: bytes after it, even a cut or damaged end of
+  // the gzip stream, are not looked at).
+  size_t walked = 0;
   const GzipHead tar_head{512, [&](const uint8_t* d, size_t n) {
                             check_tar_start(d, n, tarball);
                             return SIZE_MAX;
                           }};
-  const std::vector<uint8_t> tar = read_gzip_file(tarball, tar_head);
+  const std::vector<uint8_t> tar = read_gzip_file(
+      tarball, tar_head, [&](const uint8_t* d, size_t n) { return tar_end_so_far(d, n, &walked, tarball); });
   const std::map<std::string, TarMember> members = list_tar(tar, tarball);
   Cifar10 out;
   for (int batch = 1; batch <= 5; ++batch) {

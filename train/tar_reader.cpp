@@ -87,6 +87,28 @@ void check_tar_start(const uint8_t* data, size_t n, const std::string& what) {
   if (!all_zero(data)) check_header_sum(data, 0, what);
 }
 
+size_t tar_end_so_far(const uint8_t* data, size_t n, size_t* pos, const std::string& what) {
+  constexpr size_t kGaveUp = SIZE_MAX;
+  while (*pos != kGaveUp && n >= kBlock && *pos <= n - kBlock) {
+    const uint8_t* h = data + *pos;
+    if (all_zero(h)) return *pos + kBlock;
+    try {
+      check_header_sum(h, *pos, what);
+    } catch (const Error&) {
+      *pos = kGaveUp;
+      break;
+    }
+    const uint64_t size = number(h, 124, 12, what);
+    const uint64_t blocks = size / kBlock + (size % kBlock != 0);
+    if (blocks > (kGaveUp - *pos) / kBlock - 1) {  // past any memory: list_tar names it
+      *pos = kGaveUp;
+      break;
+    }
+    *pos += kBlock + size_t(blocks) * kBlock;
+  }
+  return 0;
+}
+
 std::map<std::string, TarMember> list_tar(const std::vector<uint8_t>& tar, const std::string& what) {
   std::map<std::string, TarMember> out;
   std::string long_name;  // from a GNU 'L' or pax 'x' header, for the next member

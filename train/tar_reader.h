@@ -26,4 +26,13 @@ std::map<std::string, TarMember> list_tar(const std::vector<uint8_t>& tar, const
 // .tar.gz's head is checked before the rest is inflated.
 void check_tar_start(const uint8_t* data, size_t n, const std::string& what);
 
+// Where an archive ends, from its first n bytes as they are decoded: the
+// byte after its first all-zero header block (the end-of-archive block,
+// past which Python's tarfile reads nothing), or 0 while that block is not
+// yet within the n bytes. *pos carries the walk from call to call (start it
+// at 0): each call goes on from the last header reached. A header that
+// fails its checksum ends the walk (0 from then on: list_tar names it once
+// the data is whole); a malformed size throws as list_tar does.
+size_t tar_end_so_far(const uint8_t* data, size_t n, size_t* pos, const std::string& what);
+
 }  // namespace gf

@@ -137,7 +137,8 @@ size_t gzip_deflate_start(const std::vector<uint8_t>& raw, size_t pos, const std
   return at < n ? at : 0;  // a member's deflate data is never empty
 }
 
-std::vector<uint8_t> read_gzip_file(const std::string& path, const GzipHead& head) {
+std::vector<uint8_t> read_gzip_file(const std::string& path, const GzipHead& head,
+                                    const std::function<size_t(const uint8_t* data, size_t n)>& whole_length) {
   const std::vector<uint8_t> raw = io::read_input(path);
   if (raw.size() < 2 || raw[0] != 0x1f || raw[1] != 0x8b) throw_error(path, "not a gzip file");
   // The output grows as it is decoded (a trailer's size is only a claim,
@@ -149,10 +150,12 @@ std::vector<uint8_t> read_gzip_file(const std::string& path, const GzipHead& hea
   // Sized once from the last member's trailer (the whole size for one
   // member, as gzip writes it), as far as the data and the head's limit
   // allow: growing by doubling from nothing copied and zeroed the output
-  // several times. With a head to check, only after it.
+  // several times. With a head to check, only after it. Not where the data
+  // may end early (whole_length): the file's last bytes may then be no
+  // trailer, and the data need not be decoded to them.
   std::vector<uint8_t> out;
   auto presize = [&] {
-    if (raw.size() < 18) return;
+    if (raw.size() < 18 || whole_length) return;
     const size_t claimed = le32(&raw[raw.size() - 4]);
     // +1: the end is seen in one pass.
     const size_t want = std::min({claimed, stop_at, kMaxOut, raw.size() * size_t(1032)}) + 1;
@@ -170,6 +173,7 @@ std::vector<uint8_t> read_gzip_file(const std::string& path, const GzipHead& hea
     presize();
   };
   bool cut = false;  // stopped at stop_at
+  size_t whole = 0;  // whole_length's answer: the data ends there
   for (int member = 0; pos < raw.size(); ++member) {
     if (member > 0) {  // after a member: zero padding, then another member or the end
       while (pos < raw.size() && raw[pos] == 0) ++pos;
@@ -198,12 +202,24 @@ std::vector<uint8_t> read_gzip_file(const std::string& path, const GzipHead& hea
         }
         out.resize(std::min(kMaxOut, std::max<size_t>(out.size() * 2, size_t(1) << 16)));
       }
-      // Never past the head while it is unchecked, nor past stop_at.
-      const size_t room = std::min({out.size() - used, (head_due ? head.size : stop_at) - used, size_t(UINT_MAX)});
+      // Never past the head while it is unchecked, nor past stop_at; a MiB a
+      // step where whole_length may end it early.
+      const size_t step = whole_length ? size_t(1) << 20 : size_t(UINT_MAX);
+      const size_t room = std::min({out.size() - used, (head_due ? head.size : stop_at) - used, step});
       zs.next_out = out.data() + used;
       zs.avail_out = static_cast<uInt>(room);
       rc = inflate(&zs, Z_NO_FLUSH);
       used += room - zs.avail_out;
+      // What was decoded counts even where the stream then ends, is cut or is damaged.
+      if (whole_length && !head_due) {
+        try {
+          whole = whole_length(out.data(), used);
+        } catch (...) {
+          inflateEnd(&zs);
+          throw;
+        }
+        if (whole != 0) break;
+      }
       if (rc == Z_BUF_ERROR && zs.avail_out > 0) break;  // no progress: the input ran out
       if (rc == Z_BUF_ERROR) rc = Z_OK;                   // the output was full
       if (head_due && used == head.size) {
@@ -220,6 +236,10 @@ std::vector<uint8_t> read_gzip_file(const std::string& path, const GzipHead& hea
     const size_t consumed = zs.total_in;  // avail_in was capped at 4 GiB
     const std::string msg = zs.msg ? zs.msg : "";
     inflateEnd(&zs);
+    if (whole != 0) {
+      out.resize(whole);
+      return out;
+    }
     if (cut) break;
     if (rc == Z_BUF_ERROR) truncated();
     if (rc != Z_STREAM_END) throw_error(path, "corrupt gzip data (" + (msg.empty() ? "zlib error" : msg) + ")");

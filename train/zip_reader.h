@@ -36,11 +36,18 @@ std::vector<uint8_t> inflate_head(const uint8_t* data, size_t n, size_t want, co
 // check refuses the file: a header's claim bounds the work, not the 2 GiB
 // cap (a 2 MB file inflated to 2 GB before MNIST's 16-byte header was read).
 // A claim past the cap is refused at once.
+//
+// `whole`, where given, is asked after each MiB decoded (after the head's
+// check) for the data's whole length: 0 while unknown, else decoding stops
+// there and the first that many bytes are returned, the file's later bytes
+// unread and its trailers unchecked, as Python's tarfile reads a .tar.gz no
+// further than the archive's end block (tar_end_so_far).
 struct GzipHead {
   size_t size = 0;
   std::function<size_t(const uint8_t* data, size_t n)> check;
 };
-std::vector<uint8_t> read_gzip_file(const std::string& path, const GzipHead& head = {});
+std::vector<uint8_t> read_gzip_file(const std::string& path, const GzipHead& head = {},
+                                    const std::function<size_t(const uint8_t* data, size_t n)>& whole = {});
 
 class ZipReader {
  public:

@@ -43,6 +43,14 @@ dataset_tool_official(mnist mnist/train-images-idx3-ubyte.gz --max-images 5)
 # protocol 2 and protocol 5, read by train/pickle_reader.h.
 dataset_tool_official(cifar10 cifar/cifar-10-python.tar.gz)
 dataset_tool_official(cifar10_max_images cifar/cifar-10-python.tar.gz --max-images 4 --width 16 --height 16)
+# Bytes after the gzip stream (a server's error page appended to a download):
+# Python's tarfile reads nothing past the archive's end block, and neither
+# does dataset_tool (it refused the file: "no gzip member").
+gf_cli_test(dataset_tool_official_cifar10_appended FIXTURES_REQUIRED dataset_tool_sources
+            EXPECT "^dataset_tool_reference: [0-9]+ images, pixels and dataset.json equal$"
+            COMMAND sh -c "d=${_dt}/cifar_appended && rm -rf $d && mkdir -p $d/src && \
+{ cat ${_dt}/src/cifar/cifar-10-python.tar.gz && printf '<html>404 Not Found</html>'; } > $d/src/cifar-10-python.tar.gz && \
+${_dt_bin} --source $d/src/cifar-10-python.tar.gz --dest $d/out && ${_dt_ref} --source $d/src/cifar-10-python.tar.gz --ours $d/out")
 # LSUN's lmdb: key order, grey and RGBA records in colour, a record that is
 # no image passed over without an index. --max-images 3 ends on that record,
 # so the official takes the next one too: 3 images.
