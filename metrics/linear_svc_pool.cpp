@@ -101,7 +101,7 @@ struct Workers {
     try {
       f = fit(i);
     } catch (const Error& e) {  // the fit refused its rows (sklearn's ValueError)
-      std::snprintf(h->error, sizeof h->error, "%s", e.what());
+      std::snprintf(h->error, sizeof h->error, "%s", refusal_text(e).c_str());
       h->state = SlotHeader::kRefused;
       ::_exit(0);
     }
@@ -171,19 +171,24 @@ SvcOutcome outcome_of(SlotHeader* h, const uint8_t* out, int status, const std::
   return o;
 }
 
-SvcOutcome fit_here(const std::function<LinearSvcFit(size_t)>& fit, size_t i) {
+}  // namespace
+
+std::string refusal_text(const Error& e) {
+  const std::string text = e.what();
+  return text.empty() ? "refused" : text;
+}
+
+SvcOutcome fit_outcome(const std::function<LinearSvcFit(size_t)>& fit, size_t i) {
   SvcOutcome o;
   try {
     LinearSvcFit f = fit(i);
     o.predictions = std::move(f.predictions);
     o.converged = f.converged;
   } catch (const Error& e) {
-    o.error = e.what();
+    o.error = refusal_text(e);
   }
   return o;
 }
-
-}  // namespace
 
 int linear_svc_workers(int64_t rows, int64_t d) {
   const int threads = std::max(1, omp_get_max_threads());
@@ -202,7 +207,7 @@ void fit_linear_svcs(const std::vector<std::string>& names, int64_t max_rows, in
                      const std::function<void(size_t, SvcOutcome)>& on_done) {
   const size_t count = names.size();
   if (workers <= 1 || count <= 1) {
-    for (size_t i = 0; i < count; ++i) on_done(i, fit_here(fit, i));
+    for (size_t i = 0; i < count; ++i) on_done(i, fit_outcome(fit, i));
     return;
   }
   throw_if_stop_requested();  // before any worker starts
@@ -225,7 +230,7 @@ void fit_linear_svcs(const std::vector<std::string>& names, int64_t max_rows, in
         const pid_t pid = start_worker(fit, next_fit, max_rows, slots.header(k), slots.predictions(k));
         if (pid < 0 && live > 0) break;  // no more processes now: the fits go on with those running
         if (pid < 0) {                   // none at all: this one here
-          finished[next_fit].outcome = fit_here(fit, next_fit);
+          finished[next_fit].outcome = fit_outcome(fit, next_fit);
           ++next_fit;
           continue;
         }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/error.h"
 #include "metrics/linear_svc.h"
 
 namespace gf::metrics {
@@ -20,6 +21,14 @@ struct SvcOutcome {
   bool converged = true;         // LinearSvcFit::converged
   std::string error;             // the gf::Error's what() of a refused fit (a non-finite value, one class)
 };
+
+// fit(i) run in this process: its predictions and convergence, or, where it
+// throws gf::Error (a refused fit: one class, a non-finite value), that
+// error's text, never empty (an empty one reads as a fit without a
+// prediction). Other exceptions pass.
+SvcOutcome fit_outcome(const std::function<LinearSvcFit(size_t)>& fit, size_t i);
+// A refused fit's text as outcomes carry it: e.what(), or "refused" where that is empty.
+std::string refusal_text(const Error& e);
 
 // How many fits of `rows` x `d` run at once: the OpenMP thread count
 // (omp_get_max_threads), fewer where half the memory available now

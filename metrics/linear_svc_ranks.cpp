@@ -51,18 +51,7 @@ void fit_linear_svcs_on_ranks(Communicator* comm, size_t count, int64_t max_rows
            "shares fits of at most 16777216 rows among the ranks, got " << max_rows);
   for_each_batch(
       comm, int64_t(count),
-      [&](int64_t i) {
-        SvcOutcome o;
-        try {
-          LinearSvcFit f = fit(size_t(i));
-          o.predictions = std::move(f.predictions);
-          o.converged = f.converged;
-        } catch (const Error& e) {  // a refused fit (one class, a non-finite value): its outcome
-          o.error = e.what();
-          if (o.error.empty()) o.error = "refused";
-        }
-        return outcome_row(o, max_rows);
-      },
+      [&](int64_t i) { return outcome_row(fit_outcome(fit, size_t(i)), max_rows); },
       [&](int64_t i, const Tensor& row) { on_done(size_t(i), outcome_of_row(row.data<float>(), max_rows)); });
 }
 

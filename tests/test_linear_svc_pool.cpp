@@ -207,3 +207,24 @@ TEST_CASE("linear_svc_workers: the thread count, at least 1", "[ls]") {
   // More rows than any memory holds: one fit at a time (where memory is known).
   if (available_host_memory().bytes != UINT64_MAX) CHECK(linear_svc_workers(int64_t(1) << 40, 512) == 1);
 }
+
+TEST_CASE("fit_linear_svcs: a refusal without text is still a refusal, in this process and in a worker", "[ls]") {
+  // An empty error text read as a fit without predictions, whose entropy
+  // then indexed past them.
+  for (const int workers : {1, 2}) {
+    INFO(workers << " workers");
+    std::vector<SvcOutcome> got;
+    fit_linear_svcs(
+        names(2), 1000, workers,
+        [](size_t i) -> LinearSvcFit {
+          if (i == 1) throw Error("");
+          const Problem p = problem(i);
+          return fit_linear_svc(p.x.data(), p.n, p.d, p.labels);
+        },
+        [&](size_t, SvcOutcome o) { got.push_back(std::move(o)); });
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].error.empty());
+    CHECK(got[1].error == "refused");
+    CHECK(got[1].predictions.empty());
+  }
+}
