@@ -101,11 +101,24 @@ TEST_CASE("fit_linear_svcs_on_ranks: a fit that fails otherwise ends its rank, a
   CHECK(errors[0].find("rank 1 closed its connection") != std::string::npos);
 }
 
-TEST_CASE("fit_linear_svcs_on_ranks: predictions past the rows given, counts past float32's whole numbers, refused",
+TEST_CASE("fit_linear_svcs_on_ranks: predictions past the rows given refused; counts past float32's whole numbers kept",
           "[ls]") {
   CHECK_THROWS_WITH(fit_linear_svcs_on_ranks(nullptr, 1, 100, ranks_problem_fit, [](size_t, SvcOutcome) {}),
                     Catch::Contains("a fit gave 200 predictions, more than its 100 rows"));
-  CHECK_THROWS_WITH(
-      fit_linear_svcs_on_ranks(nullptr, 1, (int64_t(1) << 24) + 1, ranks_problem_fit, [](size_t, SvcOutcome) {}),
-      Catch::Contains("at most 16777216 rows"));
+  // 2^24 + 3 predictions (float32's whole numbers end at 2^24): the count travels in two parts.
+  const int64_t rows = (int64_t(1) << 24) + 3;
+  const auto big_fit = [rows](size_t) {
+    LinearSvcFit f;
+    f.predictions.assign(size_t(rows), 0);
+    f.predictions.back() = 1;
+    f.converged = false;
+    return f;
+  };
+  std::vector<SvcOutcome> got;
+  fit_linear_svcs_on_ranks(nullptr, 1, rows, big_fit, [&](size_t, SvcOutcome o) { got.push_back(std::move(o)); });
+  REQUIRE(got.size() == 1);
+  CHECK(int64_t(got[0].predictions.size()) == rows);
+  CHECK(got[0].predictions.back() == 1);
+  CHECK(got[0].predictions[size_t(rows - 2)] == 0);
+  CHECK_FALSE(got[0].converged);
 }
