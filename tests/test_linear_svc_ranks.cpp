@@ -106,8 +106,8 @@ TEST_CASE("fit_linear_svcs_on_ranks: predictions past the rows given refused; co
   CHECK_THROWS_WITH(fit_linear_svcs_on_ranks(nullptr, 1, 100, ranks_problem_fit, [](size_t, SvcOutcome) {}),
                     Catch::Contains("a fit gave 200 predictions, more than its 100 rows"));
   // 2^24 + 3 predictions (float32's whole numbers end at 2^24): the count travels in two parts.
-  const int64_t rows = (int64_t(1) << 24) + 3;
-  const auto big_fit = [rows](size_t) {
+  constexpr int64_t rows = (int64_t(1) << 24) + 3;
+  const auto big_fit = [](size_t) {
     LinearSvcFit f;
     f.predictions.assign(size_t(rows), 0);
     f.predictions.back() = 1;
