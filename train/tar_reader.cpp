@@ -65,8 +65,8 @@ bool all_zero(const uint8_t* h) {
 
 // The checksum: the header's bytes summed with its own field as spaces, as
 // unsigned bytes or, as old Sun tars wrote it, signed ones (Python's tarfile
-// takes either).
-void check_header_sum(const uint8_t* h, size_t pos, const std::string& what) {
+// takes either). A malformed checksum field throws.
+bool header_sum_matches(const uint8_t* h, const std::string& what) {
   int64_t sum = 0, signed_sum = 0;
   for (size_t i = 0; i < kBlock; ++i) {
     const uint8_t b = (i >= 148 && i < 156) ? uint8_t(' ') : h[i];
@@ -74,7 +74,11 @@ void check_header_sum(const uint8_t* h, size_t pos, const std::string& what) {
     signed_sum += int8_t(b);
   }
   const uint64_t stored = number(h, 148, 8, what);
-  if (stored != uint64_t(sum) && stored != uint64_t(signed_sum))
+  return stored == uint64_t(sum) || stored == uint64_t(signed_sum);
+}
+
+void check_header_sum(const uint8_t* h, size_t pos, const std::string& what) {
+  if (!header_sum_matches(h, what))
     throw_error(what, "a tar header at byte " + std::to_string(pos) +
                           " fails its checksum (not a tar archive, or corrupt)");
 }
@@ -92,9 +96,7 @@ size_t tar_end_so_far(const uint8_t* data, size_t n, size_t* pos, const std::str
   while (*pos != kGaveUp && n >= kBlock && *pos <= n - kBlock) {
     const uint8_t* h = data + *pos;
     if (all_zero(h)) return *pos + kBlock;
-    try {
-      check_header_sum(h, *pos, what);
-    } catch (const Error&) {
+    if (!header_sum_matches(h, what)) {
       *pos = kGaveUp;
       break;
     }

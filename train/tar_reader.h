@@ -32,7 +32,7 @@ void check_tar_start(const uint8_t* data, size_t n, const std::string& what);
 // yet within the n bytes. *pos carries the walk from call to call (start it
 // at 0): each call goes on from the last header reached. A header that
 // fails its checksum ends the walk (0 from then on: list_tar names it once
-// the data is whole); a malformed size throws as list_tar does.
+// the data is whole); a malformed size or checksum field throws as list_tar does.
 size_t tar_end_so_far(const uint8_t* data, size_t n, size_t* pos, const std::string& what);
 
 }  // namespace gf
