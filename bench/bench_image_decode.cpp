@@ -1,5 +1,5 @@
 // PNG and JPEG decoding as the dataset loader does it (decode_image,
-// train/image_io.h: a PNG goes to libpng, train/png_image.h; a JPEG goes to
+// data/images/image_io.h: a PNG goes to libpng, data/images/png_image.h; a JPEG goes to
 // libjpeg-turbo, as in Pillow) against stb_image alone on the file as it is
 // (the loader's decoder before that), on photo-like images (smooth colour
 // fields plus grain: a PNG compressed to about 2/3, as photographs; a JPEG
@@ -29,8 +29,8 @@
 #include "bench/bench_common.h"
 #include "engine/error.h"
 #include "engine/io/input_file.h"
-#include "train/image_io.h"
-#include "train/jpeg_image.h"
+#include "data/images/image_io.h"
+#include "data/images/jpeg_image.h"
 
 namespace {
 

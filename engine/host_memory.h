@@ -1,7 +1,7 @@
 // How much memory this process may use: the machine's physical RAM, or less
 // where a control group caps it (a Docker or Kubernetes memory limit, a
 // systemd slice, a batch scheduler's job). Checks that refuse an input too
-// large to hold (train/dataset.cpp) ask this, so inside a container the
+// large to hold (data/dataset.cpp) ask this, so inside a container the
 // refusal is one line instead of the kernel's OOM killer.
 #pragma once
 #include <cstdint>

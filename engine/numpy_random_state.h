@@ -4,7 +4,7 @@
 // style_mixing.py and StyleGAN's generate_figures.py; models/latents.h), the
 // projector's w_avg samples (RandomState(123); train/stylegan2/projector.h)
 // and the official dataset.py's max_size subset (RandomState(seed).shuffle;
-// train/dataset.cpp). Checked against numpy 1.24's values
+// data/dataset.cpp). Checked against numpy 1.24's values
 // (tests/test_random.cpp). The rest of the engine's random draws (training,
 // noise, metrics) come from its Philox streams (engine/ops.h).
 #pragma once

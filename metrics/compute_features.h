@@ -24,7 +24,7 @@
 #include "engine/dist/communicator.h"
 #include "engine/ops.h"
 #include "metrics/feature_stats.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 
 namespace gf::metrics {
 

@@ -9,7 +9,7 @@
 #include "kernels/parallel.h"
 #include "metrics/ms_ssim.h"
 #include "metrics/sliced_wasserstein.h"
-#include "train/image_io.h"
+#include "data/images/image_io.h"
 
 namespace gf::metrics {
 namespace {

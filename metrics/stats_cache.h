@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "metrics/feature_stats.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 
 namespace gf::metrics {
 

@@ -23,7 +23,7 @@
 
 #include "engine/allocator.h"
 #include "engine/device.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 
 int main(int argc, char** argv) {
   std::vector<char*> args;

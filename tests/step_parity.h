@@ -43,7 +43,7 @@
 #include "engine/io/safetensors.h"
 #include "engine/module.h"
 #include "train/adam.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 #include "train/draw_log.h"
 
 namespace gf::step_parity {

@@ -1,5 +1,5 @@
 // The readers behind dataset_tool's CIFAR-10 source: the restricted pickle
-// reader (train/pickle_reader.h) and the tar lister (train/tar_reader.h).
+// reader (data/archives/pickle_reader.h) and the tar lister (data/archives/tar_reader.h).
 // Pickles written by Python 2, Python 3 and NumPy are checked end to end
 // against Python's own pickle in tests/cli/dataset_tool.cmake; here, the
 // opcodes one by one and what must be refused: code (a global other than
@@ -15,9 +15,9 @@
 #include "engine/error.h"
 #include "tests/testing.h"
 #include "tests/zip_fixture.h"
-#include "train/pickle_reader.h"
-#include "train/tar_reader.h"
-#include "train/zip_reader.h"
+#include "data/archives/pickle_reader.h"
+#include "data/archives/tar_reader.h"
+#include "data/archives/zip_reader.h"
 
 using namespace gf;
 

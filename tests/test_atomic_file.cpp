@@ -20,7 +20,7 @@
 #include "engine/io/npy.h"
 #include "engine/io/temp_file_guard.h"
 #include "tests/testing.h"
-#include "train/zip_reader.h"
+#include "data/archives/zip_reader.h"
 
 namespace fs = std::filesystem;
 

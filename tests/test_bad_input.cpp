@@ -32,8 +32,8 @@
 
 #include "engine/io/npy.h"
 #include "engine/ops.h"
-#include "train/dataset.h"
-#include "train/npz.h"
+#include "data/dataset.h"
+#include "data/archives/npz.h"
 #include "tests/testing.h"
 #include "tests/zip_fixture.h"
 
@@ -654,7 +654,7 @@ TEST_CASE("every .npy input refuses N = 0, a wrong shape, an integer dtype (labe
   fs::remove_all(base);
 }
 
-// psp reads a folder or zip as the training datasets do (train/dataset.h):
+// psp reads a folder or zip as the training datasets do (data/dataset.h):
 // each file it cannot use is named on stderr and the rest are encoded; an
 // image that would stop the run (transparent pixels) stops it before any output.
 TEST_CASE("psp names each file of a folder or zip that it skips; a transparent image stops it before any output",

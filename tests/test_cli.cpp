@@ -318,7 +318,7 @@ TEST_CASE("cli: an output folder above a folder input is accepted, one inside it
                     Catch::Contains("through its link " + (base / "datasets/ffhq/more/runs_link").string()));
   CHECK_THROWS_WITH(cli::check_not_in_input_folder(a, "--outdir", (base / "runs/old/new").string(), {"data"}),
                     Catch::Contains("is read as part of the --data folder"));
-  // A link above the folder is not followed by the readers (train/dataset.cpp): no refusal through it.
+  // A link above the folder is not followed by the readers (data/dataset.cpp): no refusal through it.
   fs::create_symlink("..", base / "datasets/ffhq/up");
   CHECK_NOTHROW(cli::check_not_in_input_folder(a, "--outdir", (base / "datasets/other").string(), {"data"}));
   fs::remove_all(base);

@@ -25,13 +25,13 @@
 #include "tests/testing.h"
 #include "tests/zip_fixture.h"
 #include "train/checkpoint_state.h"
-#include "train/cmyk_as_pil.h"
-#include "train/dataset.h"
-#include "train/image_io.h"
-#include "train/png_image.h"
+#include "data/images/cmyk_as_pil.h"
+#include "data/dataset.h"
+#include "data/images/image_io.h"
+#include "data/images/png_image.h"
 #include "train/progressive.h"
-#include "train/python_order.h"
-#include "train/zip_reader.h"
+#include "data/python_order.h"
+#include "data/archives/zip_reader.h"
 
 using namespace gf;
 namespace fs = std::filesystem;

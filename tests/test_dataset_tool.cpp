@@ -1,6 +1,6 @@
-// dataset_tool's output, read back by the training loader (train/dataset.h):
+// dataset_tool's output, read back by the training loader (data/dataset.h):
 // the pixels are the source's, centre-cropped and resized with PIL's
-// filters (train/image_resize.h), in source order, with the source's labels;
+// filters (data/images/image_resize.h), in source order, with the source's labels;
 // a .zip gives the same dataset as a folder; MNIST's IDX files give the
 // Fashion-MNIST images the trainer pads itself. (The comparison with the
 // official semantics in NumPy and PIL is tests/cli/dataset_tool.cmake.)
@@ -14,8 +14,8 @@
 #include <fstream>
 #include <iterator>
 
-#include "train/dataset.h"
-#include "train/image_resize.h"
+#include "data/dataset.h"
+#include "data/images/image_resize.h"
 #include "tests/testing.h"
 #include "tests/zip_fixture.h"
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "engine/io/safetensors.h"
-#include "train/image_resize.h"
+#include "data/images/image_resize.h"
 
 using namespace gf;
 

@@ -1,4 +1,4 @@
-// JPEG 2000 decoding (train/jpeg2000_image.h through decode_image): what
+// JPEG 2000 decoding (data/images/jpeg2000_image.h through decode_image): what
 // Pillow cannot write, encoded here with OpenJPEG itself: precisions other
 // than 8 and 16 bits, signed samples, subsampled components (sRGB, YCC),
 // and the header faults Pillow's plugin refuses. Pillow's pixels for the kinds it
@@ -13,7 +13,7 @@
 
 #include "engine/error.h"
 #include "tests/testing.h"
-#include "train/image_io.h"
+#include "data/images/image_io.h"
 
 using namespace gf;
 using gf::test::error_of;

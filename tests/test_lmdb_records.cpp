@@ -1,4 +1,4 @@
-// LmdbRecords (train/lmdb_records.h): liblmdb's reading in a child process,
+// LmdbRecords (data/archives/lmdb_records.h): liblmdb's reading in a child process,
 // which must behave as the program would alone: every record in key order,
 // and the signals the program ignores ignored there too.
 #include <catch2/catch.hpp>
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "tests/testing.h"
-#include "train/lmdb_records.h"
+#include "data/archives/lmdb_records.h"
 
 using namespace gf;
 namespace fs = std::filesystem;

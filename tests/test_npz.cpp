@@ -1,4 +1,4 @@
-// .npz archives (train/npz.h): a bit-exact round trip, numpy's own files read
+// .npz archives (data/archives/npz.h): a bit-exact round trip, numpy's own files read
 // (stored and deflated), and one clear error per kind of bad file. numpy
 // reading ours is tested by tests/cli/projector.cmake (numpy.load of the
 // projector's projected_w.npz).
@@ -23,8 +23,8 @@
 #include "engine/ops.h"
 #include "tests/testing.h"
 #include "tests/zip_fixture.h"
-#include "train/npz.h"
-#include "train/zip_writer.h"
+#include "data/archives/npz.h"
+#include "data/archives/zip_writer.h"
 
 using namespace gf;
 using gf::test::file_bytes;

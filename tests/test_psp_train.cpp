@@ -22,7 +22,7 @@
 #include "train/psp/checkpoint.h"
 #include "train/psp/data.h"
 #include "train/psp/trainer.h"
-#include "train/image_io.h"
+#include "data/images/image_io.h"
 #include "train/psp/training_loop.h"
 
 using namespace gf;

@@ -1,4 +1,4 @@
-// TIFF decoding (train/tiff_image.h through train/image_io.h's
+// TIFF decoding (data/images/tiff_image.h through data/images/image_io.h's
 // decode_image): files written here with libtiff's own writer, read back
 // through the one decoder every image reader uses. Pillow's pixels for the
 // common kinds are compared in tests/cli/tiff_like_pil.py; here what Pillow
@@ -18,8 +18,8 @@
 
 #include "engine/error.h"
 #include "tests/testing.h"
-#include "train/image_io.h"
-#include "train/tiff_image.h"
+#include "data/images/image_io.h"
+#include "data/images/tiff_image.h"
 
 using namespace gf;
 

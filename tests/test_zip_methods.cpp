@@ -1,4 +1,4 @@
-// The zip compression methods beside stored and deflate (train/zip_methods.h),
+// The zip compression methods beside stored and deflate (data/archives/zip_methods.h),
 // on tests/data/zip_methods.zip, which Python's zipfile wrote
 // (tools/make_zip_methods_fixture.py; one LZMA entry without the end marker,
 // which Python reads too): every entry reads back; a corrupt,
@@ -14,8 +14,8 @@
 #include "engine/error.h"
 #include "engine/io/crc32.h"
 #include "tests/testing.h"
-#include "train/zip_methods.h"
-#include "train/zip_reader.h"
+#include "data/archives/zip_methods.h"
+#include "data/archives/zip_reader.h"
 #include "tests/zip_fixture.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// ZipWriter (train/zip_writer.h): what it writes, the zip reader reads back
+// ZipWriter (data/archives/zip_writer.h): what it writes, the zip reader reads back
 // entry for entry, past 65535 entries too (zip64 records, as an FFHQ-sized
 // dataset needs); bad names are refused.
 #include <catch2/catch.hpp>
@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "engine/error.h"
-#include "train/zip_reader.h"
-#include "train/zip_writer.h"
+#include "data/archives/zip_reader.h"
+#include "data/archives/zip_writer.h"
 
 using namespace gf;
 namespace fs = std::filesystem;

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "train/zip_reader.h"
+#include "data/archives/zip_reader.h"
 
 namespace gf::test {
 

@@ -8,13 +8,13 @@
 // components, as pathlib sorts; a zip's by stored name), the files whose
 // extension is an image format's, labels from the source's dataset.json by
 // relative name; --max-images takes the first N; the transforms' integer
-// crop arithmetic and PIL's resize filters (train/image_resize.h); the first
+// crop arithmetic and PIL's resize filters (data/images/image_resize.h); the first
 // written image fixes the size and channels; the output index counts every
 // source image, skipped ones included (center-crop-wide skips images that
 // are too small), so names may have gaps; "labels" is null when any written
 // image has none.
 // Where this differs, and why (README "Preparing a dataset"):
-//  - decoding is train/'s (stb_image, train/image_io.h), not PIL's: alpha
+//  - decoding is train/'s (stb_image, data/images/image_io.h), not PIL's: alpha
 //    that is opaque everywhere is dropped and transparent images are
 //    refused (the official tool writes RGBA and then refuses it, or
 //    garbles it under a crop; grey with alpha, LA, likewise), palettes
@@ -60,14 +60,14 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/json_input.h"
 #include "engine/io/temp_file_guard.h"
-#include "train/cifar10.h"
+#include "data/cifar10.h"
 #include "train/cli.h"
-#include "train/dataset.h"
-#include "train/image_io.h"
-#include "train/image_resize.h"
-#include "train/lmdb_records.h"
-#include "train/python_order.h"
-#include "train/zip_writer.h"
+#include "data/dataset.h"
+#include "data/images/image_io.h"
+#include "data/images/image_resize.h"
+#include "data/archives/lmdb_records.h"
+#include "data/python_order.h"
+#include "data/archives/zip_writer.h"
 
 namespace fs = std::filesystem;
 using gf::Error;
@@ -122,7 +122,7 @@ bool is_pil_only_ext(const std::string& name) {
 }
 
 // pathlib's order: by '/'-separated parts, so "a/b.png" comes before "a.png",
-// each part compared as Python compares str (train/python_order.h).
+// each part compared as Python compares str (data/python_order.h).
 bool by_parts(const std::string& a, const std::string& b) {
   size_t i = 0, j = 0;
   while (i <= a.size() && j <= b.size()) {

@@ -38,8 +38,8 @@
 #include "models/stylegan2/latents.h"
 #include "models/stylegan2/network_file.h"
 #include "train/cli.h"
-#include "train/image_io.h"
-#include "train/npz.h"
+#include "data/images/image_io.h"
+#include "data/archives/npz.h"
 #include "train/video_writer.h"
 
 namespace {

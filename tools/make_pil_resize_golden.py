@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden values for train/image_resize.h: PIL's Image.resize(size,
+"""Golden values for data/images/image_resize.h: PIL's Image.resize(size,
 Image.BILINEAR), which pSp's transforms.Resize((256, 256)) runs on every input,
 and Image.resize(size, Image.LANCZOS), which the official projector.py runs on
 its target (cases "lanczos_*", drawn after the bilinear ones), Image.BOX

@@ -34,9 +34,9 @@
 #include "models/stylegan2/network_file.h"
 #include "train/cli.h"
 #include "train/draw_log.h"
-#include "train/image_io.h"
-#include "train/image_resize.h"
-#include "train/npz.h"
+#include "data/images/image_io.h"
+#include "data/images/image_resize.h"
+#include "data/archives/npz.h"
 #include "train/stylegan2/projector.h"
 #include "train/video_writer.h"
 

@@ -26,14 +26,14 @@
 //       beside RESULTS.
 //
 // A folder or .zip is read in sorted order as the training datasets read
-// one (train/dataset.h): the files named as PIL names images that stb_image decodes;
+// one (data/dataset.h): the files named as PIL names images that stb_image decodes;
 // grey becomes RGB for an RGB network. Every other file (not an image, a
 // corrupt image, a zip entry the reader cannot read) is skipped with one
 // "psp: skipped <file>: <why>" line on stderr, and the run goes on; a
 // colour image for a grey network, or an image with transparent pixels, is
 // refused before anything is written. A .npy holds float [N, C, S, S]
 // (N >= 1) in [-1, 1] at the encoder's input size. PNGs are written as pSp's
-// tensor2im: floor(clamp((x + 1) / 2, 0, 1) * 255), in float32 (train/image_io.h To8Bit).
+// tensor2im: floor(clamp((x + 1) / 2, 0, 1) * 255), in float32 (data/images/image_io.h To8Bit).
 #include <stb_image_write.h>
 #include <unistd.h>
 
@@ -55,9 +55,9 @@
 #include "models/perceptual/network_file.h"
 #include "models/psp/network_file.h"
 #include "train/cli.h"
-#include "train/dataset.h"
-#include "train/image_io.h"
-#include "train/image_resize.h"
+#include "data/dataset.h"
+#include "data/images/image_io.h"
+#include "data/images/image_resize.h"
 #include "train/psp/data.h"
 #include "train/psp/image_losses.h"
 
@@ -106,7 +106,7 @@ class Inputs {
       }
     } else {
       files_ = open_image_files(path);
-      // As the training datasets take a folder or zip (train/dataset.h): every
+      // As the training datasets take a folder or zip (data/dataset.h): every
       // file named as PIL names images that stb_image decodes is used; the
       // rest (not an image, a corrupt image, an entry the zip reader cannot read) are
       // skipped, each named on stderr; a colour image for a grey network or

@@ -142,7 +142,7 @@ std::string file_resume_key(const std::string& path) {
 }
 
 namespace {
-// Which rule picked a --max-images subset (train/dataset.h): numpy's RandomState shuffle.
+// Which rule picked a --max-images subset (data/dataset.h): numpy's RandomState shuffle.
 constexpr const char* kSubsetRule = "numpy-randomstate";
 }  // namespace
 

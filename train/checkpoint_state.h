@@ -13,7 +13,7 @@
 #include "engine/io/safetensors.h"
 #include "engine/module.h"
 #include "models/network_file.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 #include "train/optimizer.h"
 
 namespace gf {
@@ -46,7 +46,7 @@ inline constexpr double k2to53 = 9007199254740992.0;
 // hold a bare key of 16 sampled items; check_same_dataset still reads them.)
 std::string dataset_resume_key(const Dataset& ds);
 
-// That key and its two parts (DatasetKeys, train/dataset.h), from the
+// That key and its two parts (DatasetKeys, data/dataset.h), from the
 // dataset's pixel hashes (computed once per dataset) and its labels.
 DatasetKeys dataset_keys(const Dataset& ds);
 

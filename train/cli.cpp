@@ -22,7 +22,7 @@
 #include "engine/io/utf8.h"
 #include "engine/strings.h"
 #include "kernels/openmp_spin.h"
-#include "train/python_int.h"
+#include "data/python_int.h"
 #include "train/run_dir.h"
 #include "train/stop_signal.h"
 
@@ -657,7 +657,7 @@ void check_output_file(const Args& args, const std::string& flag, const std::vec
 namespace {
 
 // The folders elsewhere that the readers reach from root through links
-// (train/dataset.cpp: a link is followed unless its target lies inside root
+// (data/dataset.cpp: a link is followed unless its target lies inside root
 // or above it, each folder once), each with the link's path as reached from
 // root. A walk of the folder's entries: tens of milliseconds for 70,000 images.
 std::vector<std::pair<std::filesystem::path, std::filesystem::path>> linked_folders(const std::filesystem::path& root) {
@@ -707,7 +707,7 @@ void check_not_in_input_folder(const Args& args, const std::string& what, const 
     if (io::is_within(out, folder))
       throw Error(what + " " + dir + (out == folder ? " is the --" + in + " folder" : " is inside the --" + in + " folder " + args.str(in)) +
                   ", which is read with all its subfolders: outputs there would replace or join the inputs; choose a folder outside it");
-    // The readers follow links to folders elsewhere (train/dataset.cpp):
+    // The readers follow links to folders elsewhere (data/dataset.cpp):
     // an output folder one of them reaches is read as input too (the next
     // run trained on the last one's grids).
     if (const std::optional<fs::path> link = link_reaching(folder, out))

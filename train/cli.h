@@ -159,7 +159,7 @@ void check_resume_point(const Args& args, const std::string& resume_path, bool f
 // The --resume-time SEC flag (at most 1e12 s); `scope` leads its help
 // ("--arch stylegan, ") where only part of a program takes it.
 Flag resume_time_flag(const std::string& scope = "");
-// --data-from-files (DatasetOptions::from_files, train/dataset.h).
+// --data-from-files (DatasetOptions::from_files, data/dataset.h).
 Flag data_from_files_flag();
 // A double as text that reads back to the same double ("0.002", "10"); a
 // whole one below 1e15 in full ("1000000", where %g wrote "1e+06"), as

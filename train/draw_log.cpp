@@ -10,7 +10,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 
 namespace gf {
 namespace fs = std::filesystem;

@@ -137,7 +137,7 @@ Tensor logged_uniform(DrawLog* log, const char* name, const Shape& shape, DType 
 std::vector<int64_t> logged_items(DrawLog* log, const char* name, int64_t n, int64_t size,
                                   const std::function<std::vector<int64_t>()>& fresh);
 
-// random_labels (train/dataset.h) through the log when there is one: the
+// random_labels (data/dataset.h) through the log when there is one: the
 // items kept under "c_item", the one-hot labels noted as "c". An undefined
 // Tensor for an unlabelled dataset (nothing drawn).
 Tensor logged_labels(DrawLog* log, const Dataset& ds, int64_t n, Generator& rng, Device device);

@@ -13,7 +13,7 @@
 
 #include "engine/tensor.h"
 #include "train/adam.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 
 namespace gf {
 

@@ -14,7 +14,7 @@
 #include "models/network_file.h"
 #include "train/checkpoint_state.h"
 #include "train/cli.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 #include "train/process_group.h"
 #include "train/pggan/checkpoint.h"
 #include "train/pggan/configs.h"
@@ -188,7 +188,7 @@ int run(int argc, char** argv) {
             (args.has("resume") ? std::string()
                                 : "; give either a value above 0 to grow to " + std::to_string(ds->resolution()) + "x" +
                                       std::to_string(ds->resolution())));
-  // What the loader skipped or converted, by file (train/dataset.h).
+  // What the loader skipped or converted, by file (data/dataset.h).
   for (const std::string& line : ds->notes()) run.log(line);
 
   LoopOptions lo;

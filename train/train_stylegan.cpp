@@ -44,7 +44,7 @@
 #include "train/stop_signal.h"
 #include "train/stylegan2/configs.h"
 #include "train/stylegan2/run_description.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 #include "train/report.h"
 #include "train/run_dir.h"
 #include "train/stylegan2/training_loop.h"
@@ -849,7 +849,7 @@ int run(int argc_given, char** argv_given) {
                                     std::to_string(trainer->cur_nimg() / 1000.0)
                               : std::string()));
   if (!resume_note.empty()) run.log(resume_note);
-  // What the loader skipped or converted, by file (train/dataset.h).
+  // What the loader skipped or converted, by file (data/dataset.h).
   for (const std::string& line : ds->notes()) run.log(line);
 
   if (run_metrics) lo.after_snapshot = metrics_hook(run_metrics, run);

@@ -18,7 +18,7 @@
 
 #include "engine/io/temp_file_guard.h"
 #include "engine/tensor.h"
-#include "train/image_io.h"
+#include "data/images/image_io.h"
 
 namespace gf {
 

@@ -60,7 +60,7 @@ void save_npy(const std::string& path, const Tensor& t);
 // `name` names the array in its error (a dtype other than float32/64).
 void write_npy(std::ostream& f, const Tensor& t, const std::string& name);
 
-// The same two in memory, for the entries of an .npz archive (train/npz.h):
+// The same two in memory, for the entries of an .npz archive (data/archives/npz.h):
 // parse_npy reads the n bytes of a .npy file, with read_npy's checks and its
 // errors naming `name`; npy_bytes is what save_npy writes.
 Tensor parse_npy(const uint8_t* data, size_t n, const std::string& name);

@@ -40,7 +40,7 @@ dataset_tool_official(bilevel_scale bilevel --width 16 --height 16)
 dataset_tool_official(bilevel_crop bilevel --transform center-crop --width 16 --height 16)
 dataset_tool_official(mnist mnist/train-images-idx3-ubyte.gz --max-images 5)
 # CIFAR-10's tarball: batches pickled as Python 2 (the real file), Python 3's
-# protocol 2 and protocol 5, read by train/pickle_reader.h.
+# protocol 2 and protocol 5, read by data/archives/pickle_reader.h.
 dataset_tool_official(cifar10 cifar/cifar-10-python.tar.gz)
 dataset_tool_official(cifar10_max_images cifar/cifar-10-python.tar.gz --max-images 4 --width 16 --height 16)
 # Bytes after the gzip stream (a server's error page appended to a download):
@@ -136,7 +136,7 @@ sh ${GF_CLI_DIR}/expect_error.sh '^dataset_tool: error: .*/inner/train-images-id
 ${_dt_bin} --source $d/inner/train-images-idx3-ubyte.gz --dest $d/inner.zip && \
 test ! -e $d/tail.zip && test ! -e $d/inner.zip && echo members read, damage refused")
 
-# Alpha, as the trainer's decoding (train/image_io.h): opaque everywhere is
+# Alpha, as the trainer's decoding (data/images/image_io.h): opaque everywhere is
 # dropped (the pixels are the RGB ones), a transparent pixel is refused.
 gf_cli_test(dataset_tool_alpha FIXTURES_REQUIRED dataset_tool_sources
             EXPECT "^dataset_tool: 1 image of 32x32 RGB, no labels$" "^alpha dropped$"

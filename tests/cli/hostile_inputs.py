@@ -311,7 +311,7 @@ try:
         expect_error(["dataset_tool", "--source", src, "--dest", dest], "dataset.json")
         if os.path.exists(dest):
             sys.exit("FAIL: an output was written")
-        # train_stylegan reads labels with its own reader (train/dataset.cpp).
+        # train_stylegan reads labels with its own reader (data/dataset.cpp).
         expect_error(["train_stylegan", "--data", src, "--cond", "--cfg", "tiny", "--kimg", "0.001",
                       "--outdir", os.path.join(tmp, "runs")], "dataset.json", "nested deeper than")
     elif CASE == "png_bad_crc":

@@ -82,7 +82,7 @@ gf_expect_error(psp_npy_shape "^psp encode: error: .*npy_f32_2x3.npy: shape \\[2
 gf_expect_error(psp_missing_images "^psp encode: error: .*no-such-folder: no such file or folder" ""
                 $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_psp}/no-such-folder --outdir ${_psp}/bad)
 # --images given one image, or a file that is neither image nor zip: named as
-# such, not as a broken zip (train/dataset.cpp, shared with train_stylegan --data).
+# such, not as a broken zip (data/dataset.cpp, shared with train_stylegan --data).
 gf_expect_error(psp_images_single_image "^psp encode: error: .*/a.png: not a folder or a .zip of images \\(one image: give the folder that holds it\\)$"
                 psp_encoded $<TARGET_FILE:psp> encode --network ${_pnet} --images ${_psp}/enc/inference_results/a.png
                 --outdir ${_psp}/bad)

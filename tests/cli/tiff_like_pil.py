@@ -7,7 +7,7 @@ opaque RGBA, a palette image, three pages, an Orientation tag of 6, which
 Pillow applies on load, 16-bit RGB in both byte orders, written here as
 Pillow cannot write them) against np.array(PIL.Image.open(f).convert('RGB'));
 grey files (8-bit, 1-bit, 16-bit) against convert('L'), and the 16-bit one
-against the high byte of Pillow's I;16 integers (train/tiff_image.h). Exits 0 when all hold, else prints what differs and
+against the high byte of Pillow's I;16 integers (data/images/tiff_image.h). Exits 0 when all hold, else prints what differs and
 exits 1; 77 when Pillow or NumPy is missing."""
 import os
 import shutil

@@ -25,7 +25,7 @@
 #include "engine/ops.h"
 #include "models/pggan/networks.h"
 #include "train/adam.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 #include "train/draw_log.h"
 #include "train/pggan/configs.h"
 #include "train/pggan/loss.h"

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "train/image_io.h"
+#include "data/images/image_io.h"
 #include "train/pggan/checkpoint.h"
 
 namespace gf {

@@ -1,7 +1,7 @@
 #include "train/psp/data.h"
 
 #include "engine/error.h"
-#include "train/image_resize.h"
+#include "data/images/image_resize.h"
 
 namespace gf::psp {
 

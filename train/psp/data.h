@@ -1,7 +1,7 @@
 // pSp's input pipeline for encoding (configs/transforms_config.py
 // EncodeTransforms; datasets/images_dataset.py with no source transform, so
 // the input is the target): transforms.Resize((S, S)) (PIL's bilinear,
-// train/image_resize.h), RandomHorizontalFlip(0.5) for training,
+// data/images/image_resize.h), RandomHorizontalFlip(0.5) for training,
 // ToTensor and Normalize([0.5] * C, [0.5] * C): (v / 255 - 0.5) / 0.5 in
 // float32. Grey images become RGB by replication for an RGB network (PIL's
 // convert('RGB')).
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "engine/tensor.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 
 namespace gf::psp {
 

@@ -8,7 +8,7 @@
 #include "engine/error.h"
 #include "engine/io/input_file.h"
 #include "engine/strings.h"
-#include "train/image_io.h"
+#include "data/images/image_io.h"
 #include "train/psp/data.h"
 
 namespace fs = std::filesystem;

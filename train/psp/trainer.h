@@ -19,7 +19,7 @@
 #include "models/perceptual/arcface.h"
 #include "models/perceptual/lpips.h"
 #include "models/psp/psp.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 #include "train/optimizer.h"
 #include "train/psp/configs.h"
 #include "train/psp/losses.h"

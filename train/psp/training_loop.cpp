@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "engine/error.h"
-#include "train/image_io.h"
+#include "data/images/image_io.h"
 #include "train/psp/checkpoint.h"
 
 namespace gf::psp {

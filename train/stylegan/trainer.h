@@ -31,7 +31,7 @@
 #include "engine/ops.h"
 #include "models/stylegan/networks.h"
 #include "train/adam.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 #include "train/draw_log.h"
 #include "train/progressive.h"
 

@@ -6,7 +6,7 @@
 #include "models/stylegan/network_file.h"
 #include "train/checkpoint_state.h"
 #include "train/progressive_checkpoint.h"
-#include "train/image_io.h"
+#include "data/images/image_io.h"
 #include "engine/io/json_input.h"
 
 namespace gf {

@@ -37,7 +37,7 @@
 #include "train/adam.h"
 #include "train/augment_pipe.h"
 #include "train/stylegan2/configs.h"
-#include "train/dataset.h"
+#include "data/dataset.h"
 #include "train/draw_log.h"
 #include "train/stylegan2/loss.h"
 

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "train/image_io.h"
+#include "data/images/image_io.h"
 #include "train/stylegan2/checkpoint.h"
 
 namespace gf {

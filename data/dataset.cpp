@@ -1,0 +1,1075 @@
+#include "data/dataset.h"
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/error.h"
+#include "engine/host_memory.h"
+#include "engine/numpy_random_state.h"
+#include "engine/strings.h"
+#include "engine/io/crc32.h"
+#include "engine/io/input_file.h"
+#include "engine/io/json_input.h"
+#include "data/byte_order.h"
+#include "train/cli.h"
+#include "engine/ops.h"
+#include "data/images/image_io.h"
+#include "data/pixel_hash.h"
+#include "data/python_order.h"
+#include "data/archives/zip_reader.h"
+
+namespace gf {
+namespace fs = std::filesystem;
+namespace {
+
+// splitmix64: tiny, portable and fully described by one 64-bit word, so the
+// sampler's state goes into a checkpoint (std::mt19937's distributions are
+// not portable across standard libraries).
+uint64_t splitmix64(uint64_t& s) {
+  uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+// Uniform in [0, n) (Lemire's multiply; the bias for n << 2^64 is nil).
+int64_t below(uint64_t r, int64_t n) {
+  return static_cast<int64_t>((static_cast<unsigned __int128>(r) * static_cast<uint64_t>(n)) >> 64);
+}
+void shuffle(std::vector<int64_t>& v, uint64_t& rng) {
+  for (int64_t i = static_cast<int64_t>(v.size()) - 1; i > 0; --i)
+    std::swap(v[static_cast<size_t>(i)], v[static_cast<size_t>(below(splitmix64(rng), i + 1))]);
+}
+
+// As train.py's --subset: at most the images the data holds.
+void check_max_images(const DatasetOptions& opt, const std::string& path, size_t images) {
+  if (opt.max_images > 0 && static_cast<uint64_t>(opt.max_images) > images)
+    throw Error(path + ": --max-images " + std::to_string(opt.max_images) + " is more than its " +
+                cli::count_text(static_cast<long long>(images), "image"));
+}
+
+// Where the files come from: every file's sorted relative name (the labels
+// file dataset.json aside), the sizes, a reader, and what the listing itself
+// passed over (entries that are not regular files).
+struct Source {
+  std::string path;
+  std::vector<std::string> names;
+  std::vector<uint64_t> sizes;  // bytes, by name
+  std::vector<std::pair<std::string, std::string>> unlisted;  // name, why
+  std::function<std::vector<uint8_t>(const std::string&)> read;  // may throw
+  std::function<bool(const std::string&)> exists;
+  std::map<std::string, size_t> copies;  // a zip's names it lists more than once: how many times
+  std::string display(const std::string& name) const { return path + "/" + name; }
+};
+
+std::vector<uint8_t> read_whole_file(const std::string& path) {
+  return io::read_input(path);
+}
+
+// Sorted by name as Python sorts the official dataset's names (str):
+// item order (and labels) never depend on the file system or the archive's
+// order.
+void sort_by_name(Source& src) {
+  std::vector<size_t> order(src.names.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return python_name_less(src.names[a], src.names[b]); });
+  std::vector<std::string> names;
+  std::vector<uint64_t> sizes;
+  for (size_t i : order) names.push_back(src.names[i]), sizes.push_back(src.sizes[i]);
+  src.names = std::move(names);
+  src.sizes = std::move(sizes);
+  std::sort(src.unlisted.begin(), src.unlisted.end());
+}
+
+Source folder_source(std::string dir) {
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  Source src;
+  src.path = dir;
+  // Links to folders are followed, except a link to a folder inside the
+  // dataset or above it (sub/up -> ..: a loop; alias -> sub: the same images
+  // twice) and a link back to a folder on its own path (a loop outside the
+  // dataset). Followed, a loop went 40 links deep in every branch (a hang).
+  // Both tests look only at the link and its path, never at what the walk
+  // met before, so what is read does not depend on the file system's order.
+  std::error_code root_ec;
+  const fs::path root = fs::canonical(dir, root_ec);
+  auto folder_id = [](const fs::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 ? std::make_pair(uint64_t(st.st_dev), uint64_t(st.st_ino))
+                                       : std::make_pair(uint64_t(0), uint64_t(0));
+  };
+  std::vector<std::pair<uint64_t, uint64_t>> path_ids{folder_id(dir)};  // the root and the folders above the entry
+  try {
+    for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink);
+         it != fs::recursive_directory_iterator(); ++it) {
+      const fs::directory_entry& e = *it;
+      const std::string rel = e.path().lexically_relative(dir).generic_string();
+      std::error_code ec;
+      if (e.is_directory(ec)) {
+        path_ids.resize(static_cast<size_t>(it.depth()) + 1);
+        if (e.is_symlink(ec)) {
+          const fs::path target = fs::canonical(e.path(), ec);
+          if (!ec && !root_ec && (io::is_within(target, root) || io::is_within(root, target))) {
+            it.disable_recursion_pending();
+            src.unlisted.emplace_back(rel, "a link to " + target.string() + ", inside or above the dataset folder: not followed");
+            continue;
+          }
+        }
+        const auto id = folder_id(e.path());
+        if (std::find(path_ids.begin(), path_ids.end(), id) != path_ids.end()) {
+          it.disable_recursion_pending();
+          src.unlisted.emplace_back(rel, "a link to a folder on its own path (a loop): not followed");
+          continue;
+        }
+        path_ids.push_back(id);
+        continue;
+      }
+      if (!e.is_regular_file(ec)) {
+        std::string why = "not a regular file";
+        if (e.is_symlink(ec)) {  // a link that leads nowhere, round in a loop of links, or to a device or pipe
+          std::error_code status_ec;
+          const fs::file_status target = fs::status(e.path(), status_ec);
+          why = status_ec == std::errc::too_many_symbolic_link_levels ? "a link in a loop of links"
+                : status_ec == std::errc::no_such_file_or_directory || (!status_ec && !fs::exists(target))
+                    ? "a link to nothing"
+                : status_ec ? "a link that cannot be followed (" + status_ec.message() + ")"
+                            : "a link to something that is not a regular file";
+        }
+        src.unlisted.emplace_back(rel, why);
+        continue;
+      }
+      if (rel == "dataset.json") continue;
+      if (!pil_lists_extension(splitext_extension(rel))) {
+        src.unlisted.emplace_back(rel, kNotImageNameReason);
+        continue;
+      }
+      src.names.push_back(rel);
+      src.sizes.push_back(e.file_size(ec));
+    }
+  } catch (const fs::filesystem_error& e) {
+    throw Error(dir + ": cannot list the folder (" + e.what() + ")");
+  }
+  sort_by_name(src);
+  src.read = [dir](const std::string& name) { return read_whole_file(dir + "/" + name); };
+  src.exists = [dir](const std::string& name) { return fs::is_regular_file(dir + "/" + name); };
+  return src;
+}
+
+// A file given where a folder or .zip of images is expected: every zip
+// starts with a local header ("PK\3\4") or, empty, the end record
+// ("PK\5\6"), unless other bytes come before it (a self-extracting stub),
+// when its end records are read. Anything else, most often one image or an
+// archive of another kind, is named as such rather than reported as a
+// broken zip. Only the head is read (and, for a zip after other bytes, the
+// end records and the directory): such a file may be a tar of many
+// gigabytes.
+void check_zip_magic(const std::string& path) {
+  constexpr size_t kHead = 1 << 20;  // enough for any image header stb_image reads
+  std::vector<uint8_t> head(kHead, 0);
+  {
+    std::string why;
+    std::ifstream f = io::open_input(path, why, /*seekable=*/true);  // the zip reader's next
+    if (!f.is_open()) throw Error(path + ": " + why);
+    try {  // libstdc++'s filebuf throws from a failed read(2)
+      f.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(kHead));
+    } catch (const std::ios_base::failure&) {
+      throw Error(path + ": read error");
+    }
+    head.resize(static_cast<size_t>(f.gcount()));
+  }
+  auto at = [&](size_t pos, const std::string& magic) {
+    return head.size() >= pos + magic.size() && std::memcmp(head.data() + pos, magic.data(), magic.size()) == 0;
+  };
+  if (at(0, std::string("PK\3\4", 4)) || at(0, std::string("PK\5\6", 4))) return;
+  std::string kind;
+  if (at(257, "ustar")) kind = " (a tar archive: unpack it to a folder, or make a .zip)";
+  else if (at(0, "\x1f\x8b")) kind = " (a gzip file, perhaps a .tar.gz: unpack it to a folder, or make a .zip)";
+  else if (at(0, "7z\xBC\xAF\x27\x1C")) kind = " (a 7z archive: unpack it to a folder, or make a .zip)";
+  else if (at(0, "Rar!")) kind = " (a RAR archive: unpack it to a folder, or make a .zip)";
+  else {
+    try {  // a zip after other bytes (a self-extracting stub), as Python's zipfile reads it
+      ZipReader zip(path);
+      return;
+    } catch (const Error&) {
+    }
+    try {
+      image_info(head.data(), head.size(), path);
+      kind = " (one image: give the folder that holds it)";
+    } catch (const Error&) {
+    }
+  }
+  throw Error(path + ": not a folder or a .zip of images" + kind);
+}
+
+Source zip_source(const std::string& path) {
+  check_zip_magic(path);
+  auto zip = std::make_shared<ZipReader>(path);
+  Source src;
+  src.path = path;
+  for (const auto& e : zip->entries()) {
+    if (const size_t n = zip->records(e.name); n > 1) src.copies[e.name] = n;
+    if (e.is_dir() || e.name == "dataset.json") continue;
+    if (!pil_lists_extension(splitext_extension(e.name))) src.unlisted.emplace_back(e.name, kNotImageNameReason);
+    else if (!e.unreadable.empty()) src.unlisted.emplace_back(e.name, "entry " + e.unreadable);
+    else src.names.push_back(e.name), src.sizes.push_back(e.size);
+  }
+  sort_by_name(src);
+  src.read = [zip](const std::string& name) {
+    return zip->read(zip->entries()[static_cast<size_t>(zip->find(name))]);
+  };
+  src.exists = [zip](const std::string& name) { return zip->find(name) >= 0; };
+  return src;
+}
+
+}  // namespace
+
+// As the official loader, only files whose names PIL lists as images
+// (training/dataset.py: by extension, whatever they hold): a backup
+// "a.png~" or a "thumb" file are not images there either. Listed, not read.
+const char* const kNotImageNameReason = "its name has no image extension PIL lists (the official loader leaves it out)";
+
+std::string no_images_message(const std::string& path, const std::vector<std::string>& skipped) {
+  // The first file that was taken for an image and failed says more than one that never was.
+  auto first = std::find_if(skipped.begin(), skipped.end(), [](const std::string& line) {
+    return !ends_with(line, kNotImageNameReason);
+  });
+  if (first == skipped.end()) first = skipped.begin();
+  return path + ": no images the decoders here read (PNG, JPEG, JPEG 2000, BMP, TGA, GIF, PSD, PNM, PCX, WebP, TIFF) in files named as PIL names images" +
+         (skipped.empty() ? std::string()
+                          : "; skipped " + cli::count_text(static_cast<long long>(skipped.size()), "file") + ", e.g. " + *first);
+}
+
+namespace {
+
+// Why one label is neither a class index nor a label vector; "" when it is one.
+std::string one_label_problem(const nlohmann::json& label) {
+  if (label.is_array()) {
+    if (label.empty()) return "is an empty label vector (the networks would take no label: leave --cond out)";
+    for (const auto& x : label)
+      if (!x.is_number()) return "is a label vector with " + io::json_excerpt(x) + " in it; its entries must be numbers";
+      else if (!std::isfinite(static_cast<float>(x.get<double>())))
+        return "is a label vector with " + io::json_excerpt(x) + " in it, which is no finite float32";
+    return "";
+  }
+  const bool whole_float = label.is_number_float() && std::isfinite(label.get<double>()) &&
+                           label.get<double>() == std::floor(label.get<double>());
+  if (!(label.is_number_integer() || whole_float) || label.get<double>() < 0)
+    return "must be a non-negative whole class index or a label vector (a list of numbers), got " + io::json_excerpt(label);
+  // The networks take a one-hot of (largest index + 1) entries: an id
+  // such as 4294967296 would size them past any memory (or wrap an int).
+  const bool too_large = label.is_number_unsigned() ? label.get<uint64_t>() >= uint64_t(kMaxClasses)
+                         : whole_float             ? label.get<double>() >= double(kMaxClasses)
+                                                   : label.get<int64_t>() >= kMaxClasses;
+  if (too_large)
+    return "is class " + io::json_excerpt(label) + "; class indices must be below " + std::to_string(kMaxClasses) +
+           " (the networks take a one-hot of largest index + 1 entries): number the classes from 0";
+  return "";
+}
+
+std::string label_kind(const nlohmann::json& label) {
+  return label.is_array() ? "a label vector of " + std::to_string(label.size()) + (label.size() == 1 ? " entry" : " entries")
+                          : "a class index";
+}
+
+}  // namespace
+
+RawLabels parse_labels(const std::vector<std::pair<std::string, nlohmann::json>>& labels) {
+  RawLabels out;
+  if (labels.empty()) return out;
+  const nlohmann::json& first = labels.front().second;
+  for (const auto& [name, label] : labels) {
+    const std::string problem = one_label_problem(label);
+    if (!problem.empty()) throw Error("the label of '" + name + "' " + problem);
+    // np.array of class indices and vectors, or of vectors of two lengths,
+    // is no 1-D or 2-D array: the official loader fails there.
+    if (label.is_array() != first.is_array() || label.size() != first.size())
+      throw Error("the label of '" + name + "' is " + label_kind(label) + ", the label of '" + labels.front().first +
+                  "' " + label_kind(first) + ": the labels must be all class indices or all vectors of one length");
+    if (label.is_array())
+      for (const auto& x : label) out.vectors.push_back(static_cast<float>(x.get<double>()));
+    else
+      out.classes.push_back(label.is_number_float() ? static_cast<int64_t>(label.get<double>()) : label.get<int64_t>());
+  }
+  if (first.is_array()) out.vector_dim = static_cast<int64_t>(first.size());
+  return out;
+}
+
+namespace {
+
+// dataset.json: {"labels": [["relative/path.png", label], ...]} or "labels": null.
+// The labels of the images `names` (those kept), as parse_labels reads them.
+RawLabels read_labels(const Source& src, const std::vector<std::string>& names) {
+  const std::string where = src.display("dataset.json");
+  if (!src.exists("dataset.json")) return {};
+  // Python's json.load takes UTF-16 and UTF-32 too (Windows' PowerShell writes UTF-16).
+  const nlohmann::json j = io::parse_json(io::json_file_text(src.read("dataset.json"), where), where);
+  if (!j.is_object()) throw Error(where + ": not a JSON object");
+  if (!j.contains("labels") || j["labels"].is_null()) return {};
+  if (!j["labels"].is_array()) throw Error(where + ": \"labels\" must be a list of [path, label] pairs");
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& pair : j["labels"]) {
+    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string())
+      throw Error(where + ": every label must be a [path, label] pair, got " + io::json_excerpt(pair));
+    // Listed twice with two labels: which one is meant cannot be known
+    // (1 and 1.0 are one label).
+    const auto [it, added] = by_name.emplace(pair[0].get<std::string>(), pair[1]);
+    if (!added && it->second != pair[1])
+      throw Error(where + ": '" + it->first + "' is labelled twice, " + io::json_excerpt(it->second) + " and " +
+                  io::json_excerpt(pair[1]));
+  }
+  std::vector<std::pair<std::string, nlohmann::json>> named;
+  for (const auto& name : names) {
+    // As the official loader: a zip made on Windows may name "sub\\a.png",
+    // which dataset.json lists as "sub/a.png".
+    std::string key = name;
+    std::replace(key.begin(), key.end(), '\\', '/');
+    auto it = by_name.find(key);
+    if (it == by_name.end()) throw Error(where + ": no label for " + name);
+    named.emplace_back(key, it->second);
+  }
+  try {
+    return parse_labels(named);
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
+}
+
+// The dataset log: a count line per kind of event, then one line per file,
+// each one line whatever the names hold (a newline or an escape sequence in
+// an entry's name split the listing or reached the terminal).
+void add_notes(std::vector<std::string>& notes, const std::string& head, const std::vector<std::string>& lines) {
+  if (lines.empty()) return;
+  notes.push_back(cli::one_line(head, SIZE_MAX));
+  for (const auto& l : lines) notes.push_back("  " + cli::one_line(l, SIZE_MAX));
+}
+
+// Why the decoded pixels of `images` images cannot be held in memory, or ""
+// when they can. The buffer would be sized from the headers before any image
+// decodes: data that cannot fit (or headers that claim 32768x32768 in a few
+// bytes) is read from its files instead, not std::bad_alloc or the OOM
+// killer zeroing gigabytes. Within a container the cap is its memory limit,
+// not the host's RAM.
+std::string memory_shortfall(const std::string& path, size_t images, int res, int channels, const std::string& first) {
+  const HostMemory memory = usable_host_memory();
+  if (memory.bytes == 0 || images == 0) return "";
+  const uint64_t image_size = uint64_t(res) * uint64_t(res) * uint64_t(channels);
+  if (images <= memory.bytes / image_size) return "";
+  auto gib = [](long double b) {
+    char s[32];
+    std::snprintf(s, sizeof s, "%.1Lf", b / (1ull << 30));
+    return std::string(s);
+  };
+  const std::string cap = memory.limited == "physical memory" ? "this machine's " + gib((long double)memory.bytes) + " GiB"
+                                                               : "the " + gib((long double)memory.bytes) +
+                                                                     " GiB this process may use (" + memory.limited + ")";
+  return path + ": " + std::to_string(images) + " images of " + std::to_string(res) + "x" + std::to_string(res) + "x" +
+         std::to_string(channels) + " (as " + first + " says) need " + gib((long double)images * image_size) +
+         " GiB in memory as 8-bit pixels, more than " + cap;
+}
+
+void hwc_to_chw(const uint8_t* hwc, size_t plane, int channels, uint8_t* chw) {
+  for (size_t p = 0; p < plane; ++p)
+    for (int c = 0; c < channels; ++c) chw[c * plane + p] = hwc[p * channels + c];
+}
+
+// A CHW image mirrored left to right (--mirror's copies).
+void xflip_chw(const uint8_t* src, size_t rows, size_t width, uint8_t* out) {
+  for (size_t row = 0; row < rows; ++row)
+    std::reverse_copy(src + row * width, src + (row + 1) * width, out + row * width);
+}
+
+// What a file held when the dataset was opened: its bytes' count and CRC-32,
+// checked at every read, and the pixel_hash of its CHW pixels, plain and
+// mirrored (the latter only for a dataset that mirrors), for the keys.
+struct FileStamp {
+  uint64_t size = 0;
+  uint32_t crc = 0;
+  uint64_t pixels = 0, xflipped_pixels = 0;
+  static FileStamp of(const std::vector<uint8_t>& bytes, const uint8_t* hwc, int res, int channels, bool xflip) {
+    FileStamp st{bytes.size(), crc32(bytes.data(), bytes.size())};
+    const size_t plane = size_t(res) * size_t(res), image_size = plane * size_t(channels);
+    std::vector<uint8_t> chw(image_size);
+    hwc_to_chw(hwc, plane, channels, chw.data());
+    st.pixels = pixel_hash(chw.data(), image_size);
+    if (xflip) {
+      std::vector<uint8_t> mirrored(image_size);
+      xflip_chw(chw.data(), size_t(channels) * size_t(res), size_t(res), mirrored.data());
+      st.xflipped_pixels = pixel_hash(mirrored.data(), image_size);
+    }
+    return st;
+  }
+  bool same_bytes(const std::vector<uint8_t>& bytes) const {
+    return bytes.size() == size && crc32(bytes.data(), bytes.size()) == crc;
+  }
+};
+
+// A folder's or zip's images read again from their files (from_files): the
+// bytes under a lock (a zip is one stream), decoded outside it. A file whose
+// bytes are not those decoded when the dataset was opened is refused: the
+// run would train on other pixels than its resume key names.
+class FileImages final : public RawImageReader {
+ public:
+  FileImages(Source src, std::vector<std::string> names, std::vector<FileStamp> stamps, int res, int channels,
+             bool xflip)
+      : src_(std::move(src)), names_(std::move(names)), stamps_(std::move(stamps)), res_(res), channels_(channels),
+        xflip_(xflip) {}
+  int64_t count() const override { return static_cast<int64_t>(names_.size()); }
+  void read(int64_t raw, uint8_t* out) const override {
+    GF_CHECK(raw >= 0 && raw < count(), "FileImages::read", "image " << raw << " of " << count());
+    const std::string& name = names_[static_cast<size_t>(raw)];
+    const std::string file = src_.display(name);
+    std::vector<uint8_t> bytes;
+    {
+      std::lock_guard<std::mutex> lock(read_mutex_);
+      bytes = src_.read(name);
+    }
+    if (!stamps_[static_cast<size_t>(raw)].same_bytes(bytes))
+      throw Error(file + ": changed since the dataset was opened (the run reads each image from its file again: "
+                         "leave the data as it is while it trains)");
+    const std::vector<uint8_t> hwc = decode_image(bytes.data(), bytes.size(), file, channels_);
+    hwc_to_chw(hwc.data(), size_t(res_) * size_t(res_), channels_, out);
+  }
+  uint64_t pixel_hash(int64_t raw, bool xflipped) const override {
+    GF_CHECK(raw >= 0 && raw < count(), "FileImages::pixel_hash", "image " << raw << " of " << count());
+    const FileStamp& st = stamps_[static_cast<size_t>(raw)];
+    GF_CHECK(!xflipped || xflip_, "FileImages::pixel_hash", "the dataset was opened without --mirror");
+    return xflipped ? st.xflipped_pixels : st.pixels;
+  }
+
+ private:
+  Source src_;
+  std::vector<std::string> names_;  // raw image order
+  std::vector<FileStamp> stamps_;   // by raw image
+  int res_, channels_;
+  bool xflip_;  // whether the stamps hold the mirrored pixels' hashes
+  mutable std::mutex read_mutex_;
+};
+
+std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& opt) {
+  const size_t files = src.names.size();
+  std::vector<std::string> skipped;  // "<file>: why", in name order
+  for (const auto& [name, why] : src.unlisted) skipped.push_back(src.display(name) + ": " + why);
+
+  // Pass 1, from the headers: what stb_image cannot read is skipped (and
+  // named); the rest must be square, a power of two and the same size as the
+  // first, before any pixels are decoded. The dataset is RGB when any image
+  // has colour, else grey.
+  std::vector<size_t> used;  // indices into src.names
+  std::vector<std::string> skip_reason(files);
+  int res = 0, channels = 1;
+  std::string first;
+  for (size_t i = 0; i < files; ++i) {
+    const std::string file = src.display(src.names[i]);
+    if (src.sizes[i] > static_cast<uint64_t>(INT_MAX)) {
+      skip_reason[i] = file + ": over 2 GiB, more than stb_image reads";
+      continue;
+    }
+    ImageInfo info;
+    try {  // a file that cannot be read (permissions, a corrupt zip entry) is skipped too
+      const std::vector<uint8_t> bytes = src.read(src.names[i]);
+      info = image_info(bytes.data(), bytes.size(), file);
+    } catch (const Error& e) {
+      skip_reason[i] = e.what();
+      continue;
+    }
+    const std::string dims = std::to_string(info.width) + "x" + std::to_string(info.height);
+    if (info.width != info.height) throw Error(file + ": image is " + dims + "; images must be square");
+    if (info.width < 4 || (info.width & (info.width - 1)) != 0)
+      throw Error(file + ": image is " + dims + "; the resolution must be a power of two, at least 4");
+    if (first.empty()) {
+      res = info.width;
+      first = file;
+    } else if (info.width != res) {
+      throw Error(file + ": image is " + dims + ", but " + first + " is " + std::to_string(res) + "x" +
+                  std::to_string(res) + "; all images must be the same size");
+    }
+    if (info.colour_channels() == 3) channels = 3;
+    used.push_back(i);
+  }
+
+  // --max-images: the seeded subset is taken from the files here, before
+  // decoding, as the official max_size picks among the files: a quick run
+  // of 100 images from a folder of 70000 decoded and held all 70000.
+  // With --cond the class count still comes from every image's label, as the
+  // official label_shape (the largest raw label, before max_size's subset):
+  // a subset that misses the highest class keeps the networks' c_dim.
+  int64_t classes = 0;
+  std::vector<size_t> stand_ins;  // a stack: the next one at the back
+  check_max_images(opt, src.path, used.size());
+  if (opt.max_images > 0 && used.size() > static_cast<size_t>(opt.max_images)) {
+    if (opt.use_labels) {
+      std::vector<std::string> all_names;
+      for (size_t i : used) all_names.push_back(src.names[i]);
+      for (int64_t l : read_labels(src, all_names).classes) classes = std::max(classes, l + 1);
+    }
+    std::vector<int64_t> pick(used.size());
+    for (size_t i = 0; i < pick.size(); ++i) pick[i] = static_cast<int64_t>(i);
+    NumpyRandomState(opt.subset_seed).shuffle(pick);  // as the official dataset.py
+    // The files past the subset, in the shuffled order, stand in for picked
+    // files that fail to decode: the subset is the first max_images files of
+    // that order that decode, as many as asked while enough do.
+    for (size_t k = pick.size(); k-- > static_cast<size_t>(opt.max_images);) stand_ins.push_back(used[size_t(pick[k])]);
+    pick.resize(static_cast<size_t>(opt.max_images));
+    std::sort(pick.begin(), pick.end());
+    std::vector<size_t> subset;
+    for (int64_t i : pick) subset.push_back(used[static_cast<size_t>(i)]);
+    used = std::move(subset);
+  }
+
+  // Pass 2: decode into NCHW. Files are read in order (a zip is one stream)
+  // and decoded in parallel a chunk at a time. A file that fails to decode is
+  // skipped and named; under --max-images the next stand-in takes over its
+  // slot and is decoded in a later chunk, so the pixels never outgrow the
+  // size checked here. A transparent image stops the run (image_io.h).
+  // With from_files (asked for, or where the pixels would not fit in
+  // memory) every image is decoded here as well, for the same checks and
+  // notes, but its pixels are not kept.
+  const size_t plane = static_cast<size_t>(res) * res, image_size = plane * channels;
+  bool from_files = opt.from_files;
+  std::string too_large;
+  if (!from_files) too_large = memory_shortfall(src.path, used.size(), res, channels, first);
+  if (!too_large.empty()) from_files = true;
+  std::vector<uint8_t> pixels(from_files ? 0 : used.size() * image_size);
+  std::vector<Conversions> done(used.size());
+  std::vector<FileStamp> stamps(from_files ? used.size() : 0);  // what each file held when it was decoded here
+  std::vector<char> ok(used.size(), 0);
+  std::string transparent;
+  size_t transparent_count = 0;
+  // A chunk is at most 256 files and, past its first file, kChunkBytes of
+  // them as the source sizes them: a zip of a few kilobytes can hold
+  // hundreds of valid images each followed by a gigabyte of compressed
+  // zeros, and a chunk of 256 of those held 256 GB of file bytes at once.
+  constexpr size_t kChunk = 256;
+  constexpr uint64_t kChunkBytes = uint64_t(128) << 20;
+  std::vector<size_t> todo(used.size());  // slots to decode; a slot given a stand-in comes back
+  std::iota(todo.begin(), todo.end(), size_t(0));
+  for (size_t next = 0; next < todo.size();) {
+    size_t count = 1;
+    for (uint64_t bytes = src.sizes[used[todo[next]]]; next + count < todo.size() && count < kChunk; ++count) {
+      bytes += src.sizes[used[todo[next + count]]];
+      if (bytes > kChunkBytes) break;
+    }
+    const int64_t n = static_cast<int64_t>(count);
+    const size_t* slot = todo.data() + next;
+    std::vector<std::vector<uint8_t>> bytes(count);
+    std::vector<std::string> errors(count);
+    for (int64_t k = 0; k < n; ++k) {
+      try {
+        bytes[k] = src.read(src.names[used[slot[k]]]);
+      } catch (const Error& e) {
+        errors[k] = e.what();
+      }
+    }
+    std::vector<char> see_through(count, 0), no_memory(count, 0);
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t k = 0; k < n; ++k) {
+      const size_t u = slot[k];
+      const std::string file = src.display(src.names[used[u]]);
+      if (!errors[k].empty()) continue;  // not read
+      try {
+        ImageInfo info;
+        done[u] = Conversions{};
+        const std::vector<uint8_t> hwc = decode_image(bytes[k].data(), bytes[k].size(), file, channels, &info, &done[u]);
+        if (info.width != res || info.height != res) throw Error(file + ": image changed size between reads");
+        if (from_files)
+          stamps[u] = FileStamp::of(bytes[k], hwc.data(), res, channels, opt.xflip);
+        else
+          hwc_to_chw(hwc.data(), plane, channels, pixels.data() + u * image_size);
+        ok[u] = 1;
+      } catch (const TransparentImageError& e) {  // exceptions must not leave an OpenMP region
+        errors[k] = e.what();
+        see_through[k] = 1;
+      } catch (const Error& e) {
+        errors[k] = e.what();
+      } catch (const std::bad_alloc&) {
+        errors[k] = file + ": out of memory while decoding it";
+        no_memory[k] = 1;
+      }
+    }
+    // Memory that ran out is no damaged file to pass over: the dataset
+    // would train smaller without a word but the log's.
+    for (int64_t k = 0; k < n; ++k)
+      if (no_memory[k] || errors[k].find("(Out of memory)") != std::string::npos)
+        throw Error(errors[k] + " (out of memory: free memory, or raise the process's limit, ulimit -v)");
+    std::vector<size_t> retry;
+    for (int64_t k = 0; k < n; ++k) {
+      if (see_through[k] && transparent_count++ == 0) transparent = errors[k];
+      if (!see_through[k] && !errors[k].empty()) {
+        skip_reason[used[slot[k]]] = errors[k];
+        if (!stand_ins.empty()) {
+          used[slot[k]] = stand_ins.back();
+          stand_ins.pop_back();
+          retry.push_back(slot[k]);
+        }
+      }
+    }
+    next += count;
+    todo.insert(todo.end(), retry.begin(), retry.end());  // after `slot` is last used: insert may move it
+  }
+  if (transparent_count > 1) transparent += " (" + std::to_string(transparent_count - 1) + " more images have transparent pixels)";
+  if (transparent_count > 0) throw Error(transparent);
+
+  // Stand-ins took their slots out of name order: put the slots back in
+  // order in place, following each cycle of the permutation with one image
+  // of scratch (a second buffer of pixels could pass the memory check's limit).
+  if (!std::is_sorted(used.begin(), used.end())) {
+    std::vector<size_t> by_name(used.size());  // position r takes slot by_name[r]
+    std::iota(by_name.begin(), by_name.end(), size_t(0));
+    std::sort(by_name.begin(), by_name.end(), [&](size_t a, size_t b) { return used[a] < used[b]; });
+    std::vector<uint8_t> scratch(image_size);
+    std::vector<char> placed(used.size(), from_files);  // no pixels to move
+    auto image = [&](size_t u) { return pixels.data() + u * image_size; };
+    for (size_t r = 0; r < by_name.size(); ++r) {
+      if (placed[r]) continue;
+      std::memcpy(scratch.data(), image(r), image_size);
+      for (size_t j = r;;) {
+        const size_t k = by_name[j];
+        placed[j] = 1;
+        if (k == r) {
+          std::memcpy(image(j), scratch.data(), image_size);
+          break;
+        }
+        std::memcpy(image(j), image(k), image_size);
+        j = k;
+      }
+    }
+    std::vector<size_t> sorted_used(used.size());
+    std::vector<Conversions> sorted_done(used.size());
+    std::vector<FileStamp> sorted_stamps(stamps.size());
+    std::vector<char> sorted_ok(used.size());
+    for (size_t r = 0; r < by_name.size(); ++r) {
+      sorted_used[r] = used[by_name[r]];
+      sorted_done[r] = done[by_name[r]];
+      if (from_files) sorted_stamps[r] = stamps[by_name[r]];
+      sorted_ok[r] = ok[by_name[r]];
+    }
+    used = std::move(sorted_used);
+    done = std::move(sorted_done);
+    stamps = std::move(sorted_stamps);
+    ok = std::move(sorted_ok);
+  }
+
+  // Keep what decoded, in name order; note every file by what happened to it.
+  std::vector<std::string> kept_names;
+  std::vector<FileStamp> kept_stamps;
+  std::vector<std::string> grey, opaque, oriented, bits16, high_byte, rescaled, hdr, cmyk, animated;
+  size_t kept = 0;
+  for (size_t u = 0; u < used.size(); ++u) {
+    if (!ok[u]) continue;
+    if (kept != u && !from_files)
+      std::memmove(pixels.data() + kept * image_size, pixels.data() + u * image_size, image_size);
+    ++kept;
+    const std::string& name = src.names[used[u]];
+    const std::string file = src.display(name);
+    const Conversions& d = done[u];
+    kept_names.push_back(name);
+    if (from_files) kept_stamps.push_back(stamps[u]);
+    if (d.grey_to_rgb) grey.push_back(file);
+    if (d.alpha_dropped) opaque.push_back(file);
+    if (d.oriented) oriented.push_back(file);
+    if (d.to_8_bit) bits16.push_back(file);
+    if (d.high_byte) high_byte.push_back(file);
+    if (d.rescaled) rescaled.push_back(file);
+    if (d.hdr_to_8_bit) hdr.push_back(file);
+    if (d.cmyk_to_rgb) cmyk.push_back(file);
+    if (d.frames > 1) animated.push_back(file + " (" + std::to_string(d.frames) + " frames)");
+  }
+  if (!from_files) pixels.resize(kept * image_size);
+  for (size_t i = 0; i < files; ++i)
+    if (!skip_reason[i].empty()) skipped.push_back(skip_reason[i]);
+  std::sort(skipped.begin(), skipped.end());
+  if (kept == 0) throw Error(no_images_message(src.path, skipped));
+
+  RawLabels labels;
+  if (opt.use_labels) {
+    labels = read_labels(src, kept_names);
+    if (labels.empty()) {
+      // A folder zipped with its own name puts everything one level down,
+      // where the official loader does not look for dataset.json either.
+      std::string nested, unreadable;
+      for (const auto& [name, why] : src.unlisted) {  // not an image name, so listed there
+        if (name.size() > 13 && name.compare(name.size() - 13, 13, "/dataset.json") == 0 && nested.empty()) nested = name;
+        if (name == "dataset.json") unreadable = why;  // a folder's link to nothing, or into a loop
+      }
+      throw Error(src.path + ": " + opt.labels_for + " needs labels in dataset.json" +
+                  (!unreadable.empty() ? " (its dataset.json is " + unreadable + ")"
+                   : nested.empty()    ? std::string()
+                                       : " at the top level (there is a " + nested +
+                                             ": labels name the images from the top, so make the archive or folder from inside that folder)"));
+    }
+  }
+  std::vector<std::string> notes;
+  const std::string in = "Dataset " + src.path + ": ";
+  const std::string n = std::to_string(kept);
+  add_notes(notes, in + std::to_string(skipped.size()) + " of " + std::to_string(files + src.unlisted.size()) +
+                       " files skipped, " + cli::count_text(static_cast<long long>(kept), "image") + " used:", skipped);
+  add_notes(notes, in + std::to_string(grey.size()) + " of " + n + " images are grey in a colour dataset: replicated to RGB (lossless):", grey);
+  add_notes(notes, in + std::to_string(opaque.size()) + " of " + n + " images have an alpha channel that is opaque everywhere: dropped (lossless):", opaque);
+  add_notes(notes, in + std::to_string(oriented.size()) + " of " + n + " images are turned upright as their EXIF orientation says (as viewers show them):", oriented);
+  add_notes(notes, in + std::to_string(bits16.size()) + " of " + n + " images have 16 bits per channel: rounded to 8 bits:", bits16);
+  add_notes(notes, in + std::to_string(high_byte.size()) + " of " + n + " images have 16 bits per colour channel: the high byte kept, as PIL reads them:", high_byte);
+  add_notes(notes, in + std::to_string(rescaled.size()) + " of " + n + " images are PNM with a maxval below 255: scaled to 0..255:", rescaled);
+  add_notes(notes, in + std::to_string(hdr.size()) + " of " + n + " images are floating-point HDR: mapped to 8 bits by stb_image (gamma 2.2, values above 1 clipped):", hdr);
+  add_notes(notes, in + std::to_string(cmyk.size()) + " of " + n + " images are CMYK (JPEG, PSD or TIFF): converted to RGB without a colour profile (colours may differ from a viewer's):", cmyk);
+  add_notes(notes, in + std::to_string(animated.size()) + " of " + n + " images are animated (GIF, WebP): only the first frame is used:", animated);
+
+  // The folder's or zip's own name, also for "." or "photos/".
+  fs::path named = fs::absolute(src.path).lexically_normal();
+  if (named.filename().empty()) named = named.parent_path();
+  const std::string name = named.stem().string();
+  if (!too_large.empty())
+    notes.push_back(too_large + ": read from the files, each image decoded again whenever a batch takes it");
+  auto ds = from_files
+                ? std::make_unique<Dataset>(
+                      name, res, channels,
+                      std::make_shared<FileImages>(src, kept_names, std::move(kept_stamps), res, channels, opt.xflip),
+                      std::move(labels), opt, classes)
+                : std::make_unique<Dataset>(name, res, channels, std::move(pixels), std::move(labels), opt, classes);
+  ds->set_notes(std::move(notes));
+  return ds;
+}
+
+std::unique_ptr<Dataset> open_fashion_mnist(const DatasetOptions& opt) {
+  if (opt.from_files)  // one gzip'd file of 60000 images: no image has a file of its own to decode again
+    throw Error("--data-from-files reads a folder's or zip's images from their files; Fashion-MNIST (no --data) is "
+                "read whole: give --data, or leave it out");
+  if (!fashion_mnist_installed(opt.fashion_mnist_dir))
+    throw Error(opt.fashion_mnist_dir + ": Fashion-MNIST not found (install dataset-fashion-mnist, or pass --data)");
+  IdxImages idx = read_idx_images(opt.fashion_mnist_dir + "/train-images-idx3-ubyte.gz",
+                                  opt.fashion_mnist_dir + "/train-labels-idx1-ubyte.gz");
+  std::vector<int64_t> labels(idx.labels.begin(), idx.labels.end());
+  if (!opt.use_labels) labels.clear();
+  check_max_images(opt, opt.fashion_mnist_dir, idx.size());
+  return std::make_unique<Dataset>("fashion-mnist", IdxImages::kRes, 1, std::move(idx.pixels), std::move(labels), opt);
+}
+
+}  // namespace
+
+Dataset::Dataset(std::string name, int resolution, int channels, std::vector<uint8_t> pixels, RawLabels labels,
+                 const DatasetOptions& opt, int64_t classes)
+    : name_(std::move(name)), resolution_(resolution), channels_(channels), pixels_(std::move(pixels)),
+      labels_(std::move(labels)) {
+  const size_t image_size = static_cast<size_t>(channels) * resolution * resolution;
+  GF_CHECK(image_size > 0 && pixels_.size() % image_size == 0, "Dataset", "pixel buffer is not a whole number of images");
+  index_items(static_cast<int64_t>(pixels_.size() / image_size), opt, classes);
+}
+
+Dataset::Dataset(std::string name, int resolution, int channels, std::shared_ptr<const RawImageReader> files,
+                 RawLabels labels, const DatasetOptions& opt, int64_t classes)
+    : name_(std::move(name)), resolution_(resolution), channels_(channels), files_(std::move(files)),
+      labels_(std::move(labels)) {
+  GF_CHECK(files_ != nullptr && channels > 0 && resolution > 0, "Dataset", "no image reader");
+  index_items(files_->count(), opt, classes);
+}
+
+void Dataset::index_items(int64_t raw_n, const DatasetOptions& opt, int64_t classes) {
+  GF_CHECK(labels_.classes.empty() || labels_.vectors.empty(), "Dataset", "class labels and label vectors at once");
+  GF_CHECK(labels_.classes.empty() || static_cast<int64_t>(labels_.classes.size()) == raw_n, "Dataset",
+           labels_.classes.size() << " labels for " << raw_n << " images");
+  GF_CHECK(labels_.vectors.empty() || (labels_.vector_dim > 0 && static_cast<int64_t>(labels_.vectors.size()) == raw_n * labels_.vector_dim),
+           "Dataset", labels_.vectors.size() << " label vector entries for " << raw_n << " images of " << labels_.vector_dim);
+  for (int64_t l : labels_.classes) {
+    GF_CHECK(l >= 0, "Dataset", "class " << l << " is negative");
+    c_dim_ = std::max(c_dim_, l + 1);
+  }
+  if (!labels_.classes.empty()) c_dim_ = std::max(c_dim_, classes);
+  if (!labels_.vectors.empty()) c_dim_ = labels_.vector_dim;
+
+  raw_idx_.resize(static_cast<size_t>(raw_n));
+  for (int64_t i = 0; i < raw_n; ++i) raw_idx_[static_cast<size_t>(i)] = i;
+  // As the official max_size: a seeded random subset, kept in file order.
+  if (opt.max_images > 0 && raw_n > opt.max_images) {
+    NumpyRandomState(opt.subset_seed).shuffle(raw_idx_);  // as the official dataset.py
+    raw_idx_.resize(static_cast<size_t>(opt.max_images));
+    std::sort(raw_idx_.begin(), raw_idx_.end());
+  }
+  xflip_.assign(raw_idx_.size(), 0);
+  if (opt.xflip) {  // every image again, mirrored
+    const size_t k = raw_idx_.size();
+    raw_idx_.insert(raw_idx_.end(), raw_idx_.begin(), raw_idx_.end());
+    xflip_.resize(2 * k, 1);
+  }
+}
+
+void Dataset::image(int64_t i, uint8_t* out) const {
+  GF_CHECK(i >= 0 && i < size(), "Dataset::image", "index " << i << " out of range for " << size() << " items");
+  const size_t res = static_cast<size_t>(resolution_), image_size = channels_ * res * res;
+  const int64_t raw = raw_idx_[static_cast<size_t>(i)];
+  const bool flip = xflip_[static_cast<size_t>(i)] != 0;
+  std::vector<uint8_t> decoded;
+  const uint8_t* src = pixels_.data() + static_cast<size_t>(raw) * image_size;
+  if (files_) {
+    if (!flip) return files_->read(raw, out);
+    decoded.resize(image_size);
+    files_->read(raw, decoded.data());
+    src = decoded.data();
+  }
+  if (flip)
+    xflip_chw(src, channels_ * res, res, out);
+  else
+    std::memcpy(out, src, image_size);
+}
+
+const std::vector<uint64_t>& Dataset::pixel_hashes() const {
+  if (!pixel_hashes_.empty() || size() == 0) return pixel_hashes_;
+  const int64_t n = size();
+  std::vector<uint64_t> hashes(static_cast<size_t>(n));
+  if (files_) {
+    for (int64_t i = 0; i < n; ++i)
+      hashes[size_t(i)] = files_->pixel_hash(raw_idx_[size_t(i)], xflip_[size_t(i)] != 0);
+  } else {  // at memory speed, in parallel
+    const size_t image_size = static_cast<size_t>(channels_) * resolution_ * resolution_;
+#pragma omp parallel
+    {
+      std::vector<uint8_t> px(image_size);
+#pragma omp for schedule(dynamic, 16)
+      for (int64_t i = 0; i < n; ++i) {
+        image(i, px.data());  // held pixels: nothing to throw
+        hashes[size_t(i)] = pixel_hash(px.data(), image_size);
+      }
+    }
+  }
+  pixel_hashes_ = std::move(hashes);
+  return pixel_hashes_;
+}
+
+int64_t Dataset::label(int64_t i) const {
+  GF_CHECK(i >= 0 && i < size(), "Dataset::label", "index " << i << " out of range for " << size() << " items");
+  return labels_.classes.empty() ? -1 : labels_.classes[static_cast<size_t>(raw_idx_[static_cast<size_t>(i)])];
+}
+
+void Dataset::label_row(int64_t i, float* out) const {
+  GF_CHECK(i >= 0 && i < size(), "Dataset::label_row", "index " << i << " out of range for " << size() << " items");
+  const size_t raw = static_cast<size_t>(raw_idx_[static_cast<size_t>(i)]), dim = static_cast<size_t>(c_dim_);
+  if (has_label_vectors()) {
+    std::copy_n(labels_.vectors.begin() + static_cast<std::ptrdiff_t>(raw * dim), dim, out);
+    return;
+  }
+  std::fill_n(out, dim, 0.0f);
+  if (!labels_.classes.empty()) out[labels_.classes[raw]] = 1.0f;
+}
+
+bool Dataset::xflipped(int64_t i) const {
+  GF_CHECK(i >= 0 && i < size(), "Dataset::xflipped", "index " << i << " out of range for " << size() << " items");
+  return xflip_[static_cast<size_t>(i)] != 0;
+}
+
+std::vector<int64_t> random_items(const Dataset& ds, int64_t n, Generator& rng) {
+  const std::vector<double> u = rand({n}, rng, DType::f64).to_vector();
+  std::vector<int64_t> items(static_cast<size_t>(n));
+  for (size_t i = 0; i < items.size(); ++i) items[i] = std::min(static_cast<int64_t>(u[i] * ds.size()), ds.size() - 1);
+  return items;
+}
+
+Tensor labels_of(const Dataset& ds, const std::vector<int64_t>& items, Device device) {
+  const int64_t n = static_cast<int64_t>(items.size());
+  Tensor labels = Tensor::empty({n, ds.c_dim()});
+  for (int64_t i = 0; i < n; ++i) ds.label_row(items[static_cast<size_t>(i)], labels.data<float>() + i * ds.c_dim());
+  return labels.to(device);
+}
+
+Tensor random_labels(const Dataset& ds, int64_t n, Generator& rng, Device device) {
+  if (ds.c_dim() == 0) return Tensor();
+  return labels_of(ds, random_items(ds, n, rng), device);
+}
+
+// Items decoded from their files into out[n * C * res * res] on the OpenMP
+// threads (the official loader's DataLoader workers); an error leaves the
+// parallel region as a message.
+void Dataset::decode_side_by_side(const int64_t* items, int64_t n, uint8_t* out) const {
+  const size_t image_size = static_cast<size_t>(channels_) * resolution_ * resolution_;
+  std::vector<std::string> errors(static_cast<size_t>(n));
+#pragma omp parallel for schedule(dynamic) if (n > 1)
+  for (int64_t k = 0; k < n; ++k) {
+    try {
+      image(items[k], out + size_t(k) * image_size);
+    } catch (const std::bad_alloc&) {
+      errors[size_t(k)] = name_ + ": out of memory while decoding item " + std::to_string(items[k]);
+    } catch (const std::exception& e) {  // gf::Error, and anything else the reader throws
+      errors[size_t(k)] = e.what();
+    } catch (...) {
+      errors[size_t(k)] = name_ + ": item " + std::to_string(items[k]) + " could not be read";
+    }
+  }
+  for (const std::string& e : errors)
+    if (!e.empty()) throw Error(e);
+}
+
+void Dataset::each_image(const int64_t* items, int64_t n,
+                         const std::function<void(int64_t, const uint8_t*)>& fn) const {
+  const size_t image_size = static_cast<size_t>(channels_) * resolution_ * resolution_;
+  constexpr int64_t kBlock = 64;  // images decoded side by side: a few per thread
+  const int64_t block = files_ ? kBlock : 1;
+  std::vector<uint8_t> buf;
+  for (int64_t at = 0; at < n; at += block) {
+    const int64_t m = std::min(block, n - at);
+    buf.resize(static_cast<size_t>(m) * image_size);
+    if (files_)
+      decode_side_by_side(items + at, m, buf.data());
+    else
+      image(items[at], buf.data());
+    for (int64_t k = 0; k < m; ++k) fn(at + k, buf.data() + static_cast<size_t>(k) * image_size);
+  }
+}
+
+Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device) const {
+  const int64_t n = static_cast<int64_t>(indices.size()), res = resolution_;
+  const size_t image_size = static_cast<size_t>(channels_ * res * res);
+  Tensor images = Tensor::empty({n, channels_, res, res});
+  Tensor labels = zeros({n, c_dim_});
+  float* img = images.data<float>();
+  each_image(indices.data(), n, [&](int64_t k, const uint8_t* px) {
+    for (size_t p = 0; p < image_size; ++p) img[k * image_size + p] = px[p] / 127.5f - 1.0f;
+  });
+  if (c_dim_ > 0)
+    for (int64_t k = 0; k < n; ++k) label_row(indices[static_cast<size_t>(k)], labels.data<float>() + k * c_dim_);
+  return {images.to(device), labels.to(device)};
+}
+
+IdxImages read_idx_images(const std::string& img_path, const std::string& lbl_path) {
+  // IDX: big-endian magic (0x0803: ubyte, 3 dims; 0x0801: ubyte, 1 dim), then the dims. The labels
+  // (small) first, then the images' header checked against their count before the rest is inflated;
+  // each file is decoded no further than its header's size.
+  auto counted = [](size_t k, const char* item) { return std::to_string(k) + " " + item + (k == 1 ? "" : "s"); };
+  // Data past the header's count is not decoded, nor its CRC checked: a damaged count reads as a size mismatch.
+  auto check_size = [&](const std::string& path, size_t got, size_t want, size_t count, const char* item) {
+    if (got != want)
+      throw Error(path + ": holds " + (got > want ? "more" : "less") + " data than its header's count of " +
+                  counted(count, item) + " (a damaged file?)");
+  };
+  const GzipHead lbl_head{8, [&](const uint8_t* d, size_t n) {
+                            if (n < 8 || be32(d) != 0x00000801) throw Error(lbl_path + ": not an IDX label file");
+                            return 8 + size_t(be32(d + 4));
+                          }};
+  const std::vector<uint8_t> lbl = read_gzip_file(lbl_path, lbl_head);
+  const size_t labels = be32(lbl.data() + 4);
+  check_size(lbl_path, lbl.size(), 8 + labels, labels, "label");
+  const GzipHead img_head{16, [&](const uint8_t* d, size_t n) {
+                            if (n < 16 || be32(d) != 0x00000803) throw Error(img_path + ": not an IDX image file");
+                            if (be32(d + 8) != 28 || be32(d + 12) != 28)
+                              throw Error(img_path + ": expected 28x28 images");
+                            const size_t images = be32(d + 4);
+                            // An empty dataset trains nothing (the sampler's index modulo 0 was a crash).
+                            if (images == 0) throw Error(img_path + ": holds no images (its header counts 0)");
+                            if (labels != images)
+                              throw Error(lbl_path + ": counts " + counted(labels, "label") + " for the " +
+                                          counted(images, "image") + " of " + img_path);
+                            return 16 + images * 28 * 28;
+                          }};
+  const std::vector<uint8_t> img = read_gzip_file(img_path, img_head);
+  const size_t n = be32(img.data() + 4), rows = 28, cols = 28;
+  check_size(img_path, img.size(), 16 + n * rows * cols, n, "image");
+
+  // Zero padding to 32x32, the nearest power of two (0 maps to -1, the background).
+  constexpr size_t res = IdxImages::kRes, pad = (res - 28) / 2;
+  IdxImages out;
+  out.pixels.assign(n * res * res, 0);
+  out.labels.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t y = 0; y < rows; ++y)
+      std::memcpy(&out.pixels[(i * res + y + pad) * res + pad], &img[16 + (i * rows + y) * cols], cols);
+    if (lbl[8 + i] >= 10) throw Error(lbl_path + ": label " + std::to_string(lbl[8 + i]) + " out of range");
+    out.labels[i] = lbl[8 + i];
+  }
+  return out;
+}
+
+bool fashion_mnist_installed(const std::string& dir) {
+  return fs::exists(dir + "/train-images-idx3-ubyte.gz") && fs::exists(dir + "/train-labels-idx1-ubyte.gz");
+}
+
+ImageFiles open_image_files(const std::string& path) {
+  if (!fs::is_directory(path) && !fs::exists(path)) throw Error(path + ": no such file or folder");
+  const Source src = fs::is_directory(path) ? folder_source(path) : zip_source(path);
+  return ImageFiles{src.path, src.names, src.unlisted, src.read, src.exists, src.copies};
+}
+
+std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOptions& opt) {
+  if (path.empty()) return open_fashion_mnist(opt);
+  if (fs::is_directory(path)) return open_images(folder_source(path), opt);
+  if (!fs::exists(path)) throw Error(path + ": no such file or folder");
+  return open_images(zip_source(path), opt);
+}
+
+// ---- InfiniteSampler --------------------------------------------------------
+
+InfiniteSampler::InfiniteSampler(int64_t size, uint64_t seed, bool shuffle_order, double window)
+    : order_(static_cast<size_t>(size)), window_(static_cast<int64_t>(std::nearbyint(size * window))), rng_(seed) {
+  GF_CHECK(size > 0, "InfiniteSampler", "empty dataset");
+  GF_CHECK(window >= 0 && window <= 1, "InfiniteSampler", "window must be in [0, 1], got " << window);
+  for (int64_t i = 0; i < size; ++i) order_[static_cast<size_t>(i)] = i;
+  if (shuffle_order) shuffle(order_, rng_);
+}
+
+uint64_t InfiniteSampler::random() { return splitmix64(rng_); }
+
+int64_t InfiniteSampler::next() {
+  const int64_t n = static_cast<int64_t>(order_.size());
+  const int64_t i = idx_ % n;
+  const int64_t out = order_[static_cast<size_t>(i)];
+  if (window_ >= 2) {
+    const int64_t j = ((i - below(random(), window_)) % n + n) % n;
+    std::swap(order_[static_cast<size_t>(i)], order_[static_cast<size_t>(j)]);
+  }
+  ++idx_;
+  return out;
+}
+
+std::vector<int64_t> InfiniteSampler::next_batch(int64_t n) {
+  std::vector<int64_t> out(static_cast<size_t>(n));
+  for (auto& v : out) v = next();
+  return out;
+}
+
+io::TensorMap InfiniteSampler::state_dict(const std::string& prefix) const {
+  // float64 holds every index exactly (< 2^53); the RNG word goes in two halves.
+  std::vector<double> order(order_.begin(), order_.end());
+  return {{prefix + "order", Tensor::from_vector(order, {static_cast<int64_t>(order.size())}, DType::f64)},
+          {prefix + "rng", Tensor::from_vector({double(rng_ >> 32), double(rng_ & 0xFFFFFFFFu)}, {2}, DType::f64)},
+          {prefix + "idx", Tensor::from_vector({double(idx_)}, {1}, DType::f64)}};
+}
+
+void InfiniteSampler::load_state_dict(const io::TensorMap& state, const std::string& prefix) {
+  auto get = [&](const std::string& key, int64_t numel) {
+    auto it = state.find(prefix + key);
+    GF_CHECK(it != state.end(), "InfiniteSampler::load_state_dict", "missing " << prefix + key);
+    GF_CHECK(it->second.numel() == numel, "InfiniteSampler::load_state_dict",
+             prefix + key << " has " << it->second.numel() << " values, expected " << numel);
+    return it->second.to_vector();
+  };
+  const auto order = get("order", static_cast<int64_t>(order_.size()));
+  const auto rng = get("rng", 2);
+  const auto idx = get("idx", 1);
+  // Check before trusting: a permutation of [0, size), a whole index >= 0 and
+  // two 32-bit halves, so a damaged file cannot index out of bounds.
+  const char* op = "InfiniteSampler::load_state_dict";
+  std::vector<char> seen(order_.size(), 0);
+  for (double v : order) {
+    GF_CHECK(v >= 0 && v < static_cast<double>(order_.size()) && v == std::floor(v) && !seen[static_cast<size_t>(v)], op,
+             prefix << "order is not a permutation of [0, " << order_.size() << ")");
+    seen[static_cast<size_t>(v)] = 1;
+  }
+  for (double v : rng)
+    GF_CHECK(v >= 0 && v < 4294967296.0 && v == std::floor(v), op, prefix << "rng is not two 32-bit halves");
+  GF_CHECK(idx[0] >= 0 && idx[0] < 9007199254740992.0 && idx[0] == std::floor(idx[0]), op,
+           prefix << "idx must be a whole number >= 0, got " << idx[0]);
+  for (size_t i = 0; i < order.size(); ++i) order_[i] = static_cast<int64_t>(order[i]);
+  rng_ = (static_cast<uint64_t>(rng[0]) << 32) | static_cast<uint64_t>(rng[1]);
+  idx_ = static_cast<int64_t>(idx[0]);
+}
+
+}  // namespace gf
