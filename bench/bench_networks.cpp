@@ -37,6 +37,7 @@
 #include "engine/flop_count.h"
 #include "kernels/openmp_spin.h"
 #include "train/stylegan2/trainer.h"
+#include "data/infinite_sampler.h"
 
 namespace {
 

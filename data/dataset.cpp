@@ -29,6 +29,7 @@
 #include "train/cli.h"
 #include "engine/ops.h"
 #include "data/images/image_io.h"
+#include "data/mnist_idx.h"
 #include "data/pixel_hash.h"
 #include "data/python_order.h"
 #include "data/archives/zip_reader.h"
@@ -36,24 +37,6 @@
 namespace gf {
 namespace fs = std::filesystem;
 namespace {
-
-// splitmix64: tiny, portable and fully described by one 64-bit word, so the
-// sampler's state goes into a checkpoint (std::mt19937's distributions are
-// not portable across standard libraries).
-uint64_t splitmix64(uint64_t& s) {
-  uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-// Uniform in [0, n) (Lemire's multiply; the bias for n << 2^64 is nil).
-int64_t below(uint64_t r, int64_t n) {
-  return static_cast<int64_t>((static_cast<unsigned __int128>(r) * static_cast<uint64_t>(n)) >> 64);
-}
-void shuffle(std::vector<int64_t>& v, uint64_t& rng) {
-  for (int64_t i = static_cast<int64_t>(v.size()) - 1; i > 0; --i)
-    std::swap(v[static_cast<size_t>(i)], v[static_cast<size_t>(below(splitmix64(rng), i + 1))]);
-}
 
 // As train.py's --subset: at most the images the data holds.
 void check_max_images(const DatasetOptions& opt, const std::string& path, size_t images) {
@@ -251,61 +234,6 @@ std::string no_images_message(const std::string& path, const std::vector<std::st
   return path + ": no images the decoders here read (PNG, JPEG, JPEG 2000, BMP, TGA, GIF, PSD, PNM, PCX, WebP, TIFF) in files named as PIL names images" +
          (skipped.empty() ? std::string()
                           : "; skipped " + cli::count_text(static_cast<long long>(skipped.size()), "file") + ", e.g. " + *first);
-}
-
-namespace {
-
-// Why one label is neither a class index nor a label vector; "" when it is one.
-std::string one_label_problem(const nlohmann::json& label) {
-  if (label.is_array()) {
-    if (label.empty()) return "is an empty label vector (the networks would take no label: leave --cond out)";
-    for (const auto& x : label)
-      if (!x.is_number()) return "is a label vector with " + io::json_excerpt(x) + " in it; its entries must be numbers";
-      else if (!std::isfinite(static_cast<float>(x.get<double>())))
-        return "is a label vector with " + io::json_excerpt(x) + " in it, which is no finite float32";
-    return "";
-  }
-  const bool whole_float = label.is_number_float() && std::isfinite(label.get<double>()) &&
-                           label.get<double>() == std::floor(label.get<double>());
-  if (!(label.is_number_integer() || whole_float) || label.get<double>() < 0)
-    return "must be a non-negative whole class index or a label vector (a list of numbers), got " + io::json_excerpt(label);
-  // The networks take a one-hot of (largest index + 1) entries: an id
-  // such as 4294967296 would size them past any memory (or wrap an int).
-  const bool too_large = label.is_number_unsigned() ? label.get<uint64_t>() >= uint64_t(kMaxClasses)
-                         : whole_float             ? label.get<double>() >= double(kMaxClasses)
-                                                   : label.get<int64_t>() >= kMaxClasses;
-  if (too_large)
-    return "is class " + io::json_excerpt(label) + "; class indices must be below " + std::to_string(kMaxClasses) +
-           " (the networks take a one-hot of largest index + 1 entries): number the classes from 0";
-  return "";
-}
-
-std::string label_kind(const nlohmann::json& label) {
-  return label.is_array() ? "a label vector of " + std::to_string(label.size()) + (label.size() == 1 ? " entry" : " entries")
-                          : "a class index";
-}
-
-}  // namespace
-
-RawLabels parse_labels(const std::vector<std::pair<std::string, nlohmann::json>>& labels) {
-  RawLabels out;
-  if (labels.empty()) return out;
-  const nlohmann::json& first = labels.front().second;
-  for (const auto& [name, label] : labels) {
-    const std::string problem = one_label_problem(label);
-    if (!problem.empty()) throw Error("the label of '" + name + "' " + problem);
-    // np.array of class indices and vectors, or of vectors of two lengths,
-    // is no 1-D or 2-D array: the official loader fails there.
-    if (label.is_array() != first.is_array() || label.size() != first.size())
-      throw Error("the label of '" + name + "' is " + label_kind(label) + ", the label of '" + labels.front().first +
-                  "' " + label_kind(first) + ": the labels must be all class indices or all vectors of one length");
-    if (label.is_array())
-      for (const auto& x : label) out.vectors.push_back(static_cast<float>(x.get<double>()));
-    else
-      out.classes.push_back(label.is_number_float() ? static_cast<int64_t>(label.get<double>()) : label.get<int64_t>());
-  }
-  if (first.is_array()) out.vector_dim = static_cast<int64_t>(first.size());
-  return out;
 }
 
 namespace {
@@ -940,58 +868,6 @@ Dataset::Batch Dataset::batch(const std::vector<int64_t>& indices, Device device
   return {images.to(device), labels.to(device)};
 }
 
-IdxImages read_idx_images(const std::string& img_path, const std::string& lbl_path) {
-  // IDX: big-endian magic (0x0803: ubyte, 3 dims; 0x0801: ubyte, 1 dim), then the dims. The labels
-  // (small) first, then the images' header checked against their count before the rest is inflated;
-  // each file is decoded no further than its header's size.
-  auto counted = [](size_t k, const char* item) { return std::to_string(k) + " " + item + (k == 1 ? "" : "s"); };
-  // Data past the header's count is not decoded, nor its CRC checked: a damaged count reads as a size mismatch.
-  auto check_size = [&](const std::string& path, size_t got, size_t want, size_t count, const char* item) {
-    if (got != want)
-      throw Error(path + ": holds " + (got > want ? "more" : "less") + " data than its header's count of " +
-                  counted(count, item) + " (a damaged file?)");
-  };
-  const GzipHead lbl_head{8, [&](const uint8_t* d, size_t n) {
-                            if (n < 8 || be32(d) != 0x00000801) throw Error(lbl_path + ": not an IDX label file");
-                            return 8 + size_t(be32(d + 4));
-                          }};
-  const std::vector<uint8_t> lbl = read_gzip_file(lbl_path, lbl_head);
-  const size_t labels = be32(lbl.data() + 4);
-  check_size(lbl_path, lbl.size(), 8 + labels, labels, "label");
-  const GzipHead img_head{16, [&](const uint8_t* d, size_t n) {
-                            if (n < 16 || be32(d) != 0x00000803) throw Error(img_path + ": not an IDX image file");
-                            if (be32(d + 8) != 28 || be32(d + 12) != 28)
-                              throw Error(img_path + ": expected 28x28 images");
-                            const size_t images = be32(d + 4);
-                            // An empty dataset trains nothing (the sampler's index modulo 0 was a crash).
-                            if (images == 0) throw Error(img_path + ": holds no images (its header counts 0)");
-                            if (labels != images)
-                              throw Error(lbl_path + ": counts " + counted(labels, "label") + " for the " +
-                                          counted(images, "image") + " of " + img_path);
-                            return 16 + images * 28 * 28;
-                          }};
-  const std::vector<uint8_t> img = read_gzip_file(img_path, img_head);
-  const size_t n = be32(img.data() + 4), rows = 28, cols = 28;
-  check_size(img_path, img.size(), 16 + n * rows * cols, n, "image");
-
-  // Zero padding to 32x32, the nearest power of two (0 maps to -1, the background).
-  constexpr size_t res = IdxImages::kRes, pad = (res - 28) / 2;
-  IdxImages out;
-  out.pixels.assign(n * res * res, 0);
-  out.labels.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    for (size_t y = 0; y < rows; ++y)
-      std::memcpy(&out.pixels[(i * res + y + pad) * res + pad], &img[16 + (i * rows + y) * cols], cols);
-    if (lbl[8 + i] >= 10) throw Error(lbl_path + ": label " + std::to_string(lbl[8 + i]) + " out of range");
-    out.labels[i] = lbl[8 + i];
-  }
-  return out;
-}
-
-bool fashion_mnist_installed(const std::string& dir) {
-  return fs::exists(dir + "/train-images-idx3-ubyte.gz") && fs::exists(dir + "/train-labels-idx1-ubyte.gz");
-}
-
 ImageFiles open_image_files(const std::string& path) {
   if (!fs::is_directory(path) && !fs::exists(path)) throw Error(path + ": no such file or folder");
   const Source src = fs::is_directory(path) ? folder_source(path) : zip_source(path);
@@ -1003,73 +879,6 @@ std::unique_ptr<Dataset> open_dataset(const std::string& path, const DatasetOpti
   if (fs::is_directory(path)) return open_images(folder_source(path), opt);
   if (!fs::exists(path)) throw Error(path + ": no such file or folder");
   return open_images(zip_source(path), opt);
-}
-
-// ---- InfiniteSampler --------------------------------------------------------
-
-InfiniteSampler::InfiniteSampler(int64_t size, uint64_t seed, bool shuffle_order, double window)
-    : order_(static_cast<size_t>(size)), window_(static_cast<int64_t>(std::nearbyint(size * window))), rng_(seed) {
-  GF_CHECK(size > 0, "InfiniteSampler", "empty dataset");
-  GF_CHECK(window >= 0 && window <= 1, "InfiniteSampler", "window must be in [0, 1], got " << window);
-  for (int64_t i = 0; i < size; ++i) order_[static_cast<size_t>(i)] = i;
-  if (shuffle_order) shuffle(order_, rng_);
-}
-
-uint64_t InfiniteSampler::random() { return splitmix64(rng_); }
-
-int64_t InfiniteSampler::next() {
-  const int64_t n = static_cast<int64_t>(order_.size());
-  const int64_t i = idx_ % n;
-  const int64_t out = order_[static_cast<size_t>(i)];
-  if (window_ >= 2) {
-    const int64_t j = ((i - below(random(), window_)) % n + n) % n;
-    std::swap(order_[static_cast<size_t>(i)], order_[static_cast<size_t>(j)]);
-  }
-  ++idx_;
-  return out;
-}
-
-std::vector<int64_t> InfiniteSampler::next_batch(int64_t n) {
-  std::vector<int64_t> out(static_cast<size_t>(n));
-  for (auto& v : out) v = next();
-  return out;
-}
-
-io::TensorMap InfiniteSampler::state_dict(const std::string& prefix) const {
-  // float64 holds every index exactly (< 2^53); the RNG word goes in two halves.
-  std::vector<double> order(order_.begin(), order_.end());
-  return {{prefix + "order", Tensor::from_vector(order, {static_cast<int64_t>(order.size())}, DType::f64)},
-          {prefix + "rng", Tensor::from_vector({double(rng_ >> 32), double(rng_ & 0xFFFFFFFFu)}, {2}, DType::f64)},
-          {prefix + "idx", Tensor::from_vector({double(idx_)}, {1}, DType::f64)}};
-}
-
-void InfiniteSampler::load_state_dict(const io::TensorMap& state, const std::string& prefix) {
-  auto get = [&](const std::string& key, int64_t numel) {
-    auto it = state.find(prefix + key);
-    GF_CHECK(it != state.end(), "InfiniteSampler::load_state_dict", "missing " << prefix + key);
-    GF_CHECK(it->second.numel() == numel, "InfiniteSampler::load_state_dict",
-             prefix + key << " has " << it->second.numel() << " values, expected " << numel);
-    return it->second.to_vector();
-  };
-  const auto order = get("order", static_cast<int64_t>(order_.size()));
-  const auto rng = get("rng", 2);
-  const auto idx = get("idx", 1);
-  // Check before trusting: a permutation of [0, size), a whole index >= 0 and
-  // two 32-bit halves, so a damaged file cannot index out of bounds.
-  const char* op = "InfiniteSampler::load_state_dict";
-  std::vector<char> seen(order_.size(), 0);
-  for (double v : order) {
-    GF_CHECK(v >= 0 && v < static_cast<double>(order_.size()) && v == std::floor(v) && !seen[static_cast<size_t>(v)], op,
-             prefix << "order is not a permutation of [0, " << order_.size() << ")");
-    seen[static_cast<size_t>(v)] = 1;
-  }
-  for (double v : rng)
-    GF_CHECK(v >= 0 && v < 4294967296.0 && v == std::floor(v), op, prefix << "rng is not two 32-bit halves");
-  GF_CHECK(idx[0] >= 0 && idx[0] < 9007199254740992.0 && idx[0] == std::floor(idx[0]), op,
-           prefix << "idx must be a whole number >= 0, got " << idx[0]);
-  for (size_t i = 0; i < order.size(); ++i) order_[i] = static_cast<int64_t>(order[i]);
-  rng_ = (static_cast<uint64_t>(rng[0]) << 32) | static_cast<uint64_t>(rng[1]);
-  idx_ = static_cast<int64_t>(idx[0]);
 }
 
 }  // namespace gf

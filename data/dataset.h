@@ -19,59 +19,13 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
+#include "data/dataset_labels.h"
+#include "data/mnist_idx.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops.h"
 #include "engine/tensor.h"
 
 namespace gf {
-
-// Debian's dataset-fashion-mnist; the default when no --data is given.
-inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
-// Whether its training split is there.
-bool fashion_mnist_installed(const std::string& dir = kFashionMnistDir);
-
-// MNIST's IDX files (train-images-idx3-ubyte.gz and its labels file, gzip'd;
-// Fashion-MNIST's are the same): 28x28 grey images padded with zeros to
-// 32x32, the nearest power of two, as the official dataset_tool.py pads them.
-struct IdxImages {
-  static constexpr int kRes = 32;
-  std::vector<uint8_t> pixels;  // [n, 32, 32]
-  std::vector<uint8_t> labels;  // [n], classes 0-9
-  size_t size() const { return labels.size(); }
-};
-// Throws gf::Error naming the file: not gzip'd IDX ubyte, images not 28x28,
-// counts that disagree, a label above 9.
-IdxImages read_idx_images(const std::string& images_gz, const std::string& labels_gz);
-
-// dataset.json class indices are below this: the one-hot conditioning has
-// (largest index + 1) entries, and ImageNet-21k has 21841 classes.
-inline constexpr int64_t kMaxClasses = 65536;
-
-// The labels of a dataset's images, one per raw image, as the official
-// StyleGAN2-ADA dataset.py holds them: class indices (its int64 labels; the
-// conditioning c is a one-hot of largest + 1 entries) or float vectors of one
-// length (its float32 labels; c is the vector itself). Both empty: none.
-struct RawLabels {
-  std::vector<int64_t> classes;  // [raw_n]
-  std::vector<float> vectors;    // [raw_n * vector_dim]
-  int64_t vector_dim = 0;
-  RawLabels() = default;
-  RawLabels(std::vector<int64_t> class_indices) : classes(std::move(class_indices)) {}  // NOLINT: implicit on purpose
-  bool empty() const { return classes.empty() && vectors.empty(); }
-};
-
-// dataset.json's labels of a dataset's images, given as (name, label) in
-// image order, read as the official loader reads them (np.array of them, then
-// int64 for one dimension, float32 for two): all class indices (whole numbers
-// in [0, kMaxClasses); 1.0 too, as tools that save floats write it) or all
-// non-empty lists of numbers of one length (each finite as a float32).
-// Throws gf::Error "the label of '<name>' ..." naming the first label that is
-// neither ("must be a non-negative whole class index or a label vector ...",
-// "is class 70000; class indices must be below 65536 ...") or the first whose
-// kind or length differs from the first image's (where np.array fails).
-RawLabels parse_labels(const std::vector<std::pair<std::string, nlohmann::json>>& labels);
 
 struct DatasetOptions {
   bool use_labels = false;  // --cond: labels become the conditioning c; else c_dim is 0
@@ -236,25 +190,5 @@ Tensor random_labels(const Dataset& ds, int64_t n, Generator& rng, Device device
 // [n, c_dim] of given items.
 std::vector<int64_t> random_items(const Dataset& ds, int64_t n, Generator& rng);
 Tensor labels_of(const Dataset& ds, const std::vector<int64_t>& items, Device device);
-
-// The official InfiniteSampler: a seeded shuffle of [0, size), walked forever,
-// where every visited slot is swapped with one up to window*size slots before
-// it, so later epochs come in a new order without a sharp epoch boundary.
-class InfiniteSampler {
- public:
-  InfiniteSampler(int64_t size, uint64_t seed, bool shuffle = true, double window = 0.5);
-  int64_t next();
-  std::vector<int64_t> next_batch(int64_t n);
-  // Position, order and RNG state, for a bit-exact resume; names get `prefix`.
-  io::TensorMap state_dict(const std::string& prefix = "sampler.") const;
-  void load_state_dict(const io::TensorMap& state, const std::string& prefix = "sampler.");
-
- private:
-  uint64_t random();  // splitmix64
-  std::vector<int64_t> order_;
-  int64_t window_;
-  uint64_t rng_;
-  int64_t idx_ = 0;
-};
 
 }  // namespace gf

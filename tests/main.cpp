@@ -24,6 +24,7 @@
 #include "engine/allocator.h"
 #include "engine/device.h"
 #include "data/dataset.h"
+#include "data/mnist_idx.h"
 
 int main(int argc, char** argv) {
   std::vector<char*> args;

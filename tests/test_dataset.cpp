@@ -27,6 +27,8 @@
 #include "train/checkpoint_state.h"
 #include "data/images/cmyk_as_pil.h"
 #include "data/dataset.h"
+#include "data/mnist_idx.h"
+#include "data/infinite_sampler.h"
 #include "data/images/image_io.h"
 #include "data/images/png_image.h"
 #include "train/progressive.h"

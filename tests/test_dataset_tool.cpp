@@ -15,6 +15,7 @@
 #include <iterator>
 
 #include "data/dataset.h"
+#include "data/mnist_idx.h"
 #include "data/images/image_resize.h"
 #include "tests/testing.h"
 #include "tests/zip_fixture.h"

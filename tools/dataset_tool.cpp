@@ -63,6 +63,7 @@
 #include "data/cifar10.h"
 #include "train/cli.h"
 #include "data/dataset.h"
+#include "data/mnist_idx.h"
 #include "data/images/image_io.h"
 #include "data/images/image_resize.h"
 #include "data/archives/lmdb_records.h"

@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "models/network_file.h"
 #include "train/cli.h"
+#include "data/infinite_sampler.h"
 
 namespace gf {
 

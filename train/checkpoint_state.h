@@ -14,6 +14,7 @@
 #include "engine/module.h"
 #include "models/network_file.h"
 #include "data/dataset.h"
+#include "data/infinite_sampler.h"
 #include "train/optimizer.h"
 
 namespace gf {

@@ -26,6 +26,7 @@
 #include "models/pggan/networks.h"
 #include "train/adam.h"
 #include "data/dataset.h"
+#include "data/infinite_sampler.h"
 #include "train/draw_log.h"
 #include "train/pggan/configs.h"
 #include "train/pggan/loss.h"

@@ -4,6 +4,7 @@
 
 #include "data/images/image_io.h"
 #include "train/pggan/checkpoint.h"
+#include "data/infinite_sampler.h"
 
 namespace gf {
 

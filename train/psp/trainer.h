@@ -20,6 +20,7 @@
 #include "models/perceptual/lpips.h"
 #include "models/psp/psp.h"
 #include "data/dataset.h"
+#include "data/infinite_sampler.h"
 #include "train/optimizer.h"
 #include "train/psp/configs.h"
 #include "train/psp/losses.h"

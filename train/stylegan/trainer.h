@@ -32,6 +32,7 @@
 #include "models/stylegan/networks.h"
 #include "train/adam.h"
 #include "data/dataset.h"
+#include "data/infinite_sampler.h"
 #include "train/draw_log.h"
 #include "train/progressive.h"
 

@@ -8,6 +8,7 @@
 #include "train/progressive_checkpoint.h"
 #include "data/images/image_io.h"
 #include "engine/io/json_input.h"
+#include "data/infinite_sampler.h"
 
 namespace gf {
 namespace {

@@ -38,6 +38,7 @@
 #include "train/augment_pipe.h"
 #include "train/stylegan2/configs.h"
 #include "data/dataset.h"
+#include "data/infinite_sampler.h"
 #include "train/draw_log.h"
 #include "train/stylegan2/loss.h"
 

@@ -4,6 +4,7 @@
 
 #include "data/images/image_io.h"
 #include "train/stylegan2/checkpoint.h"
+#include "data/infinite_sampler.h"
 
 namespace gf {
 
