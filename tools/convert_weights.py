@@ -158,8 +158,6 @@ _PATH, _TEXT = pydeps.text("a file name"), pydeps.text("a value")  # "" is refus
 _W_AVG_SAMPLES = pydeps.integer(1, 1000000)  # float64 [N, z_dim] in one batch: 4 GB at the cap for z_dim 512
 
 
-
-
 def parse_args(argv):
     """Flags only: runs before NumPy and PyTorch are imported, so --help and
     bad values are answered by any Python 3."""
