@@ -26,7 +26,6 @@
 #include "engine/io/input_file.h"
 #include "engine/io/json_input.h"
 #include "data/byte_order.h"
-#include "train/cli.h"
 #include "engine/ops.h"
 #include "data/images/image_io.h"
 #include "data/mnist_idx.h"
@@ -42,7 +41,7 @@ namespace {
 void check_max_images(const DatasetOptions& opt, const std::string& path, size_t images) {
   if (opt.max_images > 0 && static_cast<uint64_t>(opt.max_images) > images)
     throw Error(path + ": --max-images " + std::to_string(opt.max_images) + " is more than its " +
-                cli::count_text(static_cast<long long>(images), "image"));
+                count_text(static_cast<long long>(images), "image"));
 }
 
 // Where the files come from: every file's sorted relative name (the labels
@@ -233,7 +232,7 @@ std::string no_images_message(const std::string& path, const std::vector<std::st
   if (first == skipped.end()) first = skipped.begin();
   return path + ": no images the decoders here read (PNG, JPEG, JPEG 2000, BMP, TGA, GIF, PSD, PNM, PCX, WebP, TIFF) in files named as PIL names images" +
          (skipped.empty() ? std::string()
-                          : "; skipped " + cli::count_text(static_cast<long long>(skipped.size()), "file") + ", e.g. " + *first);
+                          : "; skipped " + count_text(static_cast<long long>(skipped.size()), "file") + ", e.g. " + *first);
 }
 
 namespace {
@@ -281,8 +280,8 @@ RawLabels read_labels(const Source& src, const std::vector<std::string>& names) 
 // an entry's name split the listing or reached the terminal).
 void add_notes(std::vector<std::string>& notes, const std::string& head, const std::vector<std::string>& lines) {
   if (lines.empty()) return;
-  notes.push_back(cli::one_line(head, SIZE_MAX));
-  for (const auto& l : lines) notes.push_back("  " + cli::one_line(l, SIZE_MAX));
+  notes.push_back(one_line(head, SIZE_MAX));
+  for (const auto& l : lines) notes.push_back("  " + one_line(l, SIZE_MAX));
 }
 
 // Why the decoded pixels of `images` images cannot be held in memory, or ""
@@ -644,7 +643,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   const std::string in = "Dataset " + src.path + ": ";
   const std::string n = std::to_string(kept);
   add_notes(notes, in + std::to_string(skipped.size()) + " of " + std::to_string(files + src.unlisted.size()) +
-                       " files skipped, " + cli::count_text(static_cast<long long>(kept), "image") + " used:", skipped);
+                       " files skipped, " + count_text(static_cast<long long>(kept), "image") + " used:", skipped);
   add_notes(notes, in + std::to_string(grey.size()) + " of " + n + " images are grey in a colour dataset: replicated to RGB (lossless):", grey);
   add_notes(notes, in + std::to_string(opaque.size()) + " of " + n + " images have an alpha channel that is opaque everywhere: dropped (lossless):", opaque);
   add_notes(notes, in + std::to_string(oriented.size()) + " of " + n + " images are turned upright as their EXIF orientation says (as viewers show them):", oriented);

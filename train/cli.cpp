@@ -19,7 +19,6 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/input_file.h"
 #include "engine/io/json_input.h"
-#include "engine/io/utf8.h"
 #include "engine/strings.h"
 #include "kernels/openmp_spin.h"
 #include "data/python_int.h"
@@ -259,14 +258,6 @@ void check_cfg_resolution(const std::string& cfg, const std::string& widths, int
   throw Error("--cfg " + cfg + ": its networks' widths (" + widths + ") give no channels above " + std::to_string(widest) +
               "x" + std::to_string(widest) + ", but " + data + "'s images are " + size +
               ": choose a --cfg made for " + size + ", or smaller images (dataset_tool --width and --height)");
-}
-
-std::string count_text(long long n, const std::string& noun) {
-  if (n == 1) return "1 " + noun;
-  const auto ends = [&](const char* tail) { return ends_with(noun, tail); };
-  if (ends("y") && noun.size() >= 2 && std::strchr("aeiou", noun[noun.size() - 2]) == nullptr)
-    return std::to_string(n) + " " + noun.substr(0, noun.size() - 1) + "ies";  // entry -> entries
-  return std::to_string(n) + " " + noun + (ends("s") || ends("x") || ends("ch") || ends("sh") ? "es" : "s");
 }
 
 namespace {
@@ -720,40 +711,6 @@ void check_output_folders(const Args& args, const std::vector<std::string>& outp
                           const std::vector<std::string>& inputs) {
   for (const std::string& flag : outputs)
     if (const std::optional<std::string> dir = args.opt(flag)) check_not_in_input_folder(args, "--" + flag, *dir, inputs);
-}
-
-std::string one_line(const std::string& message, size_t max_chars) {
-  std::string out;
-  const auto hex = [&out](unsigned v) {
-    char b[8];
-    std::snprintf(b, sizeof b, "\\x%02x", v);
-    out += b;
-  };
-  const size_t room = max_chars > 3 ? max_chars - 3 : 0;  // before "..."
-  size_t cut = 0;  // the longest output within room that ends between units (never inside a character or escape)
-  for (size_t i = 0; i < message.size();) {
-    if (out.size() <= room) cut = out.size();
-    const size_t at = i;
-    const std::optional<uint32_t> cp = io::next_utf8(message, i);
-    if (!cp) {
-      hex(static_cast<unsigned char>(message[i++]));  // no UTF-8 (a Latin-1 name quoted from a file)
-    } else if (*cp == '\n') {
-      out += "\\n";
-    } else if (*cp == '\r') {
-      out += "\\r";
-    } else if (*cp == '\t') {
-      out += "\\t";
-    } else if (*cp < 0x20 || *cp == 0x7f || io::is_c1_control(*cp)) {  // C0, DEL and C1 controls
-      hex(*cp);
-    } else {
-      out.append(message, at, i - at);
-    }
-    if (out.size() > max_chars) {
-      out.resize(cut);
-      return out + "...";
-    }
-  }
-  return out;
 }
 
 int run_main(const char* program, const std::function<int()>& body) {

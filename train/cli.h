@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "engine/device.h"
+#include "engine/strings.h"
 
 namespace gf::cli {
 
@@ -165,10 +166,6 @@ Flag data_from_files_flag();
 // whole one below 1e15 in full ("1000000", where %g wrote "1e+06"), as
 // Python writes an int (train.py's kimg).
 std::string number_text(double v);
-// A count and its noun, singular for one only: count_text(1, "image") is
-// "1 image", count_text(3, "image") is "3 images", count_text(2, "pass") is
-// "2 passes", count_text(2, "entry") is "2 entries". Regular English plurals only.
-std::string count_text(long long n, const std::string& noun);
 // A fresh run's --cfg against its data: `widest` is the highest resolution
 // at which the cfg's network widths (`widths`, as "channel_base 128") still
 // give a channel. Larger images throw one line naming --cfg, the widths, the
@@ -246,11 +243,9 @@ void check_output_folders(const Args& args, const std::vector<std::string>& outp
 // exit status stays 130/143. --help exits 0 from inside body via Args.
 int run_main(const char* program, const std::function<int()>& body);
 
-// An error message as one line of at most max_chars bytes of UTF-8: control
-// characters (a newline in a zip entry's name, a JSON key, a header quoted
-// from a file; C1 controls too) written as \n, \r, \t or \xNN, bytes that
-// are no UTF-8 (a Latin-1 name) as \xNN, and a longer message cut with
-// "..." between characters. Every "<program>: error:" line goes through it.
-std::string one_line(const std::string& message, size_t max_chars = 4096);
+// count_text and one_line (engine/strings.h) as the programs have always
+// called them.
+using gf::count_text;
+using gf::one_line;
 
 }  // namespace gf::cli
