@@ -18,7 +18,7 @@
 //     error: <what>", record_run_stopped in train/run_dir.h) marks the run
 //     stopped: "Stopped: <what>", no reload, no time left (live is ignored).
 // Known stat keys get names and shared panels from a small table in
-// report.cpp; any other key gets a panel of its own under its key.
+// report_panels.cpp; any other key gets a panel of its own under its key.
 #pragma once
 #include <cstdint>
 #include <string>
