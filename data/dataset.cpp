@@ -25,7 +25,6 @@
 #include "engine/io/crc32.h"
 #include "engine/io/input_file.h"
 #include "engine/io/json_input.h"
-#include "data/byte_order.h"
 #include "engine/ops.h"
 #include "data/images/image_io.h"
 #include "data/mnist_idx.h"

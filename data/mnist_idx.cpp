@@ -58,7 +58,8 @@ IdxImages read_idx_images(const std::string& img_path, const std::string& lbl_pa
 }
 
 bool fashion_mnist_installed(const std::string& dir) {
-  return std::filesystem::exists(dir + "/train-images-idx3-ubyte.gz") && std::filesystem::exists(dir + "/train-labels-idx1-ubyte.gz");
+  namespace fs = std::filesystem;
+  return fs::exists(dir + "/train-images-idx3-ubyte.gz") && fs::exists(dir + "/train-labels-idx1-ubyte.gz");
 }
 
 }  // namespace gf

@@ -14,7 +14,7 @@
 // are too small), so names may have gaps; "labels" is null when any written
 // image has none.
 // Where this differs, and why (README "Preparing a dataset"):
-//  - decoding is train/'s (stb_image, data/images/image_io.h), not PIL's: alpha
+//  - decoding is data/'s (stb_image, data/images/image_io.h), not PIL's: alpha
 //    that is opaque everywhere is dropped and transparent images are
 //    refused (the official tool writes RGBA and then refuses it, or
 //    garbles it under a crop; grey with alpha, LA, likewise), palettes

@@ -329,7 +329,7 @@ def make_sources(d):
     os.makedirs(os.path.join(d, "bilevel"), exist_ok=True)
     for name, (w, h) in {"a.png": (48, 40), "b.png": (37, 53)}.items():
         PIL.Image.fromarray(rng.integers(0, 2, size=(h, w)).astype(bool)).save(os.path.join(d, "bilevel", name))
-    # Alpha: opaque everywhere (dropped, as train/ does) and one transparent pixel (refused).
+    # Alpha: opaque everywhere (dropped, as data/images/image_io.cpp does) and one transparent pixel (refused).
     rgba = np.concatenate([rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8), np.full((32, 32, 1), 255, np.uint8)], 2)
     for sub in ("opaque", "transparent"):
         os.makedirs(os.path.join(d, sub), exist_ok=True)

@@ -149,9 +149,6 @@ std::string num(double v) { return std::isfinite(v) ? fmt("%.4g", v) : "-"; }
 
 namespace {
 
-// Round numbers around [mn, mx], with a little room so no point lies on the
-// frame (but not below 0 for varying data that is not): a step of 1, 2 or 5 times a
-// power of ten, about five ticks, the ends on ticks.
 // An axis of two ticks at the data's ends: for what no round numbers fit
 // (values near the limits of a double, a span too small for their size).
 Axis plain_axis(double mn, double mx) {
@@ -172,6 +169,9 @@ constexpr double kMaxTicks = 50;
 
 }  // namespace
 
+// Round numbers around [mn, mx], with a little room so no point lies on the
+// frame (but not below 0 for varying data that is not): a step of 1, 2 or 5 times a
+// power of ten, about five ticks, the ends on ticks.
 Axis linear_axis(double mn, double mx) {
   if (!std::isfinite(mx - mn)) return plain_axis(mn, mx);  // -1.7e308 to 1.7e308: a span past the largest double
   const double pad = mx > mn ? (mx - mn) * 0.03 : mn == 0 ? 1 : std::abs(mn) * 0.1;

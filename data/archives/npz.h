@@ -1,7 +1,7 @@
 // NumPy .npz archives (numpy.savez): a zip of one "<key>.npy" entry per
 // array. The projector writes its projected_w.npz with save_npz, generate
 // --projected-w reads it (or numpy's own) with read_npz. It lives in
-// data/archives/ beside the zip reader and CRC-32 it uses (engine/ knows no zip).
+// data/archives/ beside the zip reader it uses (engine/ knows no zip).
 #pragma once
 #include <map>
 #include <string>

@@ -417,7 +417,8 @@ ImageInfo header_info(const uint8_t* data, size_t n, const std::string& name) {
     return info;
   }
   const int len = as_int_size(n, name);
-  const BmpAsPil bmp = fmt.name == "BMP" ? bmp_as_pil(data, n) : BmpAsPil{};  // as Pillow reads it (data/images/bmp_as_pil.h)
+  // As Pillow reads it (data/images/bmp_as_pil.h).
+  const BmpAsPil bmp = fmt.name == "BMP" ? bmp_as_pil(data, n) : BmpAsPil{};
   if (bmp.stb_refuses && (bmp.palette || bmp.plain)) {  // run-length data and other layouts stb refuses
     info.format = "BMP";
     info.width = bmp.width, info.height = bmp.height;
@@ -635,12 +636,12 @@ std::vector<uint8_t> decode_image(const uint8_t* data, size_t n, const std::stri
   } else if (info.format == "PCX") {  // as Pillow (data/images/pcx_as_pil.h)
     w = info.width, h = info.height;
     from_grey_or_rgb(decode_pcx(data, n, name), info.channels, "the PCX decoder");
-  } else if (info.format == "PNM" && pnm_plain_header(data, n).kind != 0) {  // P1-P4, as Pillow (data/images/pnm_as_pil.h)
+  } else if (info.format == "PNM" && pnm_plain_header(data, n).kind != 0) {  // P1-P4, as Pillow (pnm_as_pil.h)
     w = info.width, h = info.height;
     from_grey_or_rgb(decode_pnm_plain(data, n, name), info.channels, "the PNM decoder");
     done.rescaled = top < 255;
     done.to_8_bit = top > 255;
-  } else if (info.format == "PSD" && psd_mode(data, n).applies) {  // not RGB: decoded as Pillow (data/images/psd_as_pil.h)
+  } else if (info.format == "PSD" && psd_mode(data, n).applies) {  // not RGB: decoded as Pillow (psd_as_pil.h)
     w = info.width, h = info.height;
     from_grey_or_rgb(decode_psd_mode(data, n, name), info.channels, "the PSD decoder");
   } else if (info.is_16_bit) {
