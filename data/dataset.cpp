@@ -385,20 +385,21 @@ class FileImages final : public RawImageReader {
   mutable std::mutex read_mutex_;
 };
 
-std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& opt) {
-  const size_t files = src.names.size();
-  std::vector<std::string> skipped;  // "<file>: why", in name order
-  for (const auto& [name, why] : src.unlisted) skipped.push_back(src.display(name) + ": " + why);
-
-  // Pass 1, from the headers: what stb_image cannot read is skipped (and
-  // named); the rest must be square, a power of two and the same size as the
-  // first, before any pixels are decoded. The dataset is RGB when any image
-  // has colour, else grey.
-  std::vector<size_t> used;  // indices into src.names
-  std::vector<std::string> skip_reason(files);
+// Pass 1's outcome: the files to decode (indices into src.names, in name
+// order) and the size and channels every image is decoded to.
+struct HeaderPass {
+  std::vector<size_t> used;
   int res = 0, channels = 1;
-  std::string first;
-  for (size_t i = 0; i < files; ++i) {
+  std::string first;  // the first image, named where another differs in size
+};
+
+// Pass 1, from the headers: what stb_image cannot read is skipped (and
+// named); the rest must be square, a power of two and the same size as the
+// first, before any pixels are decoded. The dataset is RGB when any image
+// has colour, else grey.
+HeaderPass read_headers(const Source& src, std::vector<std::string>& skip_reason) {
+  HeaderPass h;
+  for (size_t i = 0; i < src.names.size(); ++i) {
     const std::string file = src.display(src.names[i]);
     if (src.sizes[i] > static_cast<uint64_t>(INT_MAX)) {
       skip_reason[i] = file + ": over 2 GiB, more than stb_image reads";
@@ -416,25 +417,30 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     if (info.width != info.height) throw Error(file + ": image is " + dims + "; images must be square");
     if (info.width < 4 || (info.width & (info.width - 1)) != 0)
       throw Error(file + ": image is " + dims + "; the resolution must be a power of two, at least 4");
-    if (first.empty()) {
-      res = info.width;
-      first = file;
-    } else if (info.width != res) {
-      throw Error(file + ": image is " + dims + ", but " + first + " is " + std::to_string(res) + "x" +
-                  std::to_string(res) + "; all images must be the same size");
+    if (h.first.empty()) {
+      h.res = info.width;
+      h.first = file;
+    } else if (info.width != h.res) {
+      throw Error(file + ": image is " + dims + ", but " + h.first + " is " + std::to_string(h.res) + "x" +
+                  std::to_string(h.res) + "; all images must be the same size");
     }
-    if (info.colour_channels() == 3) channels = 3;
-    used.push_back(i);
+    if (info.colour_channels() == 3) h.channels = 3;
+    h.used.push_back(i);
   }
+  return h;
+}
 
-  // --max-images: the seeded subset is taken from the files here, before
-  // decoding, as the official max_size picks among the files: a quick run
-  // of 100 images from a folder of 70000 decoded and held all 70000.
-  // With --cond the class count still comes from every image's label, as the
-  // official label_shape (the largest raw label, before max_size's subset):
-  // a subset that misses the highest class keeps the networks' c_dim.
+// --max-images: the seeded subset is taken from the files here, before
+// decoding, as the official max_size picks among the files: a quick run
+// of 100 images from a folder of 70000 decoded and held all 70000.
+// With --cond the class count still comes from every image's label, as the
+// official label_shape (the largest raw label, before max_size's subset):
+// a subset that misses the highest class keeps the networks' c_dim.
+// Returns that class count (0 when not counted here); `stand_ins` gets the
+// files past the subset, the next one at the back.
+int64_t take_subset(const Source& src, const DatasetOptions& opt, std::vector<size_t>& used,
+                    std::vector<size_t>& stand_ins) {
   int64_t classes = 0;
-  std::vector<size_t> stand_ins;  // a stack: the next one at the back
   check_max_images(opt, src.path, used.size());
   if (opt.max_images > 0 && used.size() > static_cast<size_t>(opt.max_images)) {
     if (opt.use_labels) {
@@ -455,24 +461,31 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
     for (int64_t i : pick) subset.push_back(used[static_cast<size_t>(i)]);
     used = std::move(subset);
   }
+  return classes;
+}
 
-  // Pass 2: decode into NCHW. Files are read in order (a zip is one stream)
-  // and decoded in parallel a chunk at a time. A file that fails to decode is
-  // skipped and named; under --max-images the next stand-in takes over its
-  // slot and is decoded in a later chunk, so the pixels never outgrow the
-  // size checked here. A transparent image stops the run (image_io.h).
-  // With from_files (asked for, or where the pixels would not fit in
-  // memory) every image is decoded here as well, for the same checks and
-  // notes, but its pixels are not kept.
+// Pass 2's images, slot by slot: a slot is one image of the dataset, its
+// file changed when a stand-in takes over from one that failed.
+struct DecodePass {
+  std::vector<size_t> used;       // each slot's file (an index into src.names)
+  std::vector<uint8_t> pixels;    // [slots, channels, res, res], empty with from_files
+  std::vector<Conversions> done;  // what decoding did to each image, for the notes
+  std::vector<FileStamp> stamps;  // with from_files: what each file held when it was decoded here
+  std::vector<char> ok;           // whether the slot's file decoded
+};
+
+// Pass 2: decode into NCHW. Files are read in order (a zip is one stream)
+// and decoded in parallel a chunk at a time. A file that fails to decode is
+// skipped and named; under --max-images the next stand-in takes over its
+// slot and is decoded in a later chunk, so the pixels never outgrow the
+// size checked here. A transparent image stops the run (image_io.h).
+// With from_files (asked for, or where the pixels would not fit in
+// memory) every image is decoded here as well, for the same checks and
+// notes, but its pixels are not kept.
+void decode_images(const Source& src, bool from_files, int res, int channels, bool xflip,
+                   std::vector<size_t>& stand_ins, std::vector<std::string>& skip_reason, DecodePass& d) {
   const size_t plane = static_cast<size_t>(res) * res, image_size = plane * channels;
-  bool from_files = opt.from_files;
-  std::string too_large;
-  if (!from_files) too_large = memory_shortfall(src.path, used.size(), res, channels, first);
-  if (!too_large.empty()) from_files = true;
-  std::vector<uint8_t> pixels(from_files ? 0 : used.size() * image_size);
-  std::vector<Conversions> done(used.size());
-  std::vector<FileStamp> stamps(from_files ? used.size() : 0);  // what each file held when it was decoded here
-  std::vector<char> ok(used.size(), 0);
+  std::vector<size_t>& used = d.used;
   std::string transparent;
   size_t transparent_count = 0;
   // A chunk is at most 256 files and, past its first file, kChunkBytes of
@@ -508,14 +521,15 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
       if (!errors[k].empty()) continue;  // not read
       try {
         ImageInfo info;
-        done[u] = Conversions{};
-        const std::vector<uint8_t> hwc = decode_image(bytes[k].data(), bytes[k].size(), file, channels, &info, &done[u]);
+        d.done[u] = Conversions{};
+        const std::vector<uint8_t> hwc =
+            decode_image(bytes[k].data(), bytes[k].size(), file, channels, &info, &d.done[u]);
         if (info.width != res || info.height != res) throw Error(file + ": image changed size between reads");
         if (from_files)
-          stamps[u] = FileStamp::of(bytes[k], hwc.data(), res, channels, opt.xflip);
+          d.stamps[u] = FileStamp::of(bytes[k], hwc.data(), res, channels, xflip);
         else
-          hwc_to_chw(hwc.data(), plane, channels, pixels.data() + u * image_size);
-        ok[u] = 1;
+          hwc_to_chw(hwc.data(), plane, channels, d.pixels.data() + u * image_size);
+        d.ok[u] = 1;
       } catch (const TransparentImageError& e) {  // exceptions must not leave an OpenMP region
         errors[k] = e.what();
         see_through[k] = 1;
@@ -548,96 +562,133 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   }
   if (transparent_count > 1) transparent += " (" + std::to_string(transparent_count - 1) + " more images have transparent pixels)";
   if (transparent_count > 0) throw Error(transparent);
+}
 
-  // Stand-ins took their slots out of name order: put the slots back in
-  // order in place, following each cycle of the permutation with one image
-  // of scratch (a second buffer of pixels could pass the memory check's limit).
-  if (!std::is_sorted(used.begin(), used.end())) {
-    std::vector<size_t> by_name(used.size());  // position r takes slot by_name[r]
-    std::iota(by_name.begin(), by_name.end(), size_t(0));
-    std::sort(by_name.begin(), by_name.end(), [&](size_t a, size_t b) { return used[a] < used[b]; });
-    std::vector<uint8_t> scratch(image_size);
-    std::vector<char> placed(used.size(), from_files);  // no pixels to move
-    auto image = [&](size_t u) { return pixels.data() + u * image_size; };
-    for (size_t r = 0; r < by_name.size(); ++r) {
-      if (placed[r]) continue;
-      std::memcpy(scratch.data(), image(r), image_size);
-      for (size_t j = r;;) {
-        const size_t k = by_name[j];
-        placed[j] = 1;
-        if (k == r) {
-          std::memcpy(image(j), scratch.data(), image_size);
-          break;
-        }
-        std::memcpy(image(j), image(k), image_size);
-        j = k;
+// Stand-ins took their slots out of name order: put the slots back in
+// order in place, following each cycle of the permutation with one image
+// of scratch (a second buffer of pixels could pass the memory check's limit).
+void restore_name_order(DecodePass& d, size_t image_size, bool from_files) {
+  std::vector<size_t>& used = d.used;
+  if (std::is_sorted(used.begin(), used.end())) return;
+  std::vector<size_t> by_name(used.size());  // position r takes slot by_name[r]
+  std::iota(by_name.begin(), by_name.end(), size_t(0));
+  std::sort(by_name.begin(), by_name.end(), [&](size_t a, size_t b) { return used[a] < used[b]; });
+  std::vector<uint8_t> scratch(image_size);
+  std::vector<char> placed(used.size(), from_files);  // no pixels to move
+  auto image = [&](size_t u) { return d.pixels.data() + u * image_size; };
+  for (size_t r = 0; r < by_name.size(); ++r) {
+    if (placed[r]) continue;
+    std::memcpy(scratch.data(), image(r), image_size);
+    for (size_t j = r;;) {
+      const size_t k = by_name[j];
+      placed[j] = 1;
+      if (k == r) {
+        std::memcpy(image(j), scratch.data(), image_size);
+        break;
       }
+      std::memcpy(image(j), image(k), image_size);
+      j = k;
     }
-    std::vector<size_t> sorted_used(used.size());
-    std::vector<Conversions> sorted_done(used.size());
-    std::vector<FileStamp> sorted_stamps(stamps.size());
-    std::vector<char> sorted_ok(used.size());
-    for (size_t r = 0; r < by_name.size(); ++r) {
-      sorted_used[r] = used[by_name[r]];
-      sorted_done[r] = done[by_name[r]];
-      if (from_files) sorted_stamps[r] = stamps[by_name[r]];
-      sorted_ok[r] = ok[by_name[r]];
-    }
-    used = std::move(sorted_used);
-    done = std::move(sorted_done);
-    stamps = std::move(sorted_stamps);
-    ok = std::move(sorted_ok);
   }
+  std::vector<size_t> sorted_used(used.size());
+  std::vector<Conversions> sorted_done(used.size());
+  std::vector<FileStamp> sorted_stamps(d.stamps.size());
+  std::vector<char> sorted_ok(used.size());
+  for (size_t r = 0; r < by_name.size(); ++r) {
+    sorted_used[r] = used[by_name[r]];
+    sorted_done[r] = d.done[by_name[r]];
+    if (from_files) sorted_stamps[r] = d.stamps[by_name[r]];
+    sorted_ok[r] = d.ok[by_name[r]];
+  }
+  used = std::move(sorted_used);
+  d.done = std::move(sorted_done);
+  d.stamps = std::move(sorted_stamps);
+  d.ok = std::move(sorted_ok);
+}
+
+// dataset.json's labels of the kept images, for --cond and what else needs
+// them (opt.labels_for): none is refused, naming where dataset.json was not found.
+RawLabels required_labels(const Source& src, const DatasetOptions& opt, const std::vector<std::string>& kept_names) {
+  RawLabels labels = read_labels(src, kept_names);
+  if (labels.empty()) {
+    // A folder zipped with its own name puts everything one level down,
+    // where the official loader does not look for dataset.json either.
+    std::string nested, unreadable;
+    for (const auto& [name, why] : src.unlisted) {  // not an image name, so listed there
+      if (name.size() > 13 && name.compare(name.size() - 13, 13, "/dataset.json") == 0 && nested.empty()) nested = name;
+      if (name == "dataset.json") unreadable = why;  // a folder's link to nothing, or into a loop
+    }
+    throw Error(src.path + ": " + opt.labels_for + " needs labels in dataset.json" +
+                (!unreadable.empty() ? " (its dataset.json is " + unreadable + ")"
+                 : nested.empty()    ? std::string()
+                                     : " at the top level (there is a " + nested +
+                                           ": labels name the images from the top, so make the archive or folder "
+                                           "from inside that folder)"));
+  }
+  return labels;
+}
+
+std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& opt) {
+  const size_t files = src.names.size();
+  std::vector<std::string> skipped;  // "<file>: why", in name order
+  for (const auto& [name, why] : src.unlisted) skipped.push_back(src.display(name) + ": " + why);
+
+  std::vector<std::string> skip_reason(files);
+  HeaderPass h = read_headers(src, skip_reason);
+  std::vector<size_t>& used = h.used;
+  const int res = h.res, channels = h.channels;
+
+  std::vector<size_t> stand_ins;  // a stack: the next one at the back
+  const int64_t classes = take_subset(src, opt, used, stand_ins);
+
+  // Pass 2, with from_files where it is asked for or the pixels would not fit in memory.
+  const size_t image_size = static_cast<size_t>(res) * res * channels;
+  bool from_files = opt.from_files;
+  std::string too_large;
+  if (!from_files) too_large = memory_shortfall(src.path, used.size(), res, channels, h.first);
+  if (!too_large.empty()) from_files = true;
+  DecodePass d;
+  d.used = std::move(used);
+  d.pixels.resize(from_files ? 0 : d.used.size() * image_size);
+  d.done.resize(d.used.size());
+  d.stamps.resize(from_files ? d.used.size() : 0);
+  d.ok.assign(d.used.size(), 0);
+  decode_images(src, from_files, res, channels, opt.xflip, stand_ins, skip_reason, d);
+  restore_name_order(d, image_size, from_files);
 
   // Keep what decoded, in name order; note every file by what happened to it.
   std::vector<std::string> kept_names;
   std::vector<FileStamp> kept_stamps;
   std::vector<std::string> grey, opaque, oriented, bits16, high_byte, rescaled, hdr, cmyk, animated;
   size_t kept = 0;
-  for (size_t u = 0; u < used.size(); ++u) {
-    if (!ok[u]) continue;
+  for (size_t u = 0; u < d.used.size(); ++u) {
+    if (!d.ok[u]) continue;
     if (kept != u && !from_files)
-      std::memmove(pixels.data() + kept * image_size, pixels.data() + u * image_size, image_size);
+      std::memmove(d.pixels.data() + kept * image_size, d.pixels.data() + u * image_size, image_size);
     ++kept;
-    const std::string& name = src.names[used[u]];
+    const std::string& name = src.names[d.used[u]];
     const std::string file = src.display(name);
-    const Conversions& d = done[u];
+    const Conversions& c = d.done[u];
     kept_names.push_back(name);
-    if (from_files) kept_stamps.push_back(stamps[u]);
-    if (d.grey_to_rgb) grey.push_back(file);
-    if (d.alpha_dropped) opaque.push_back(file);
-    if (d.oriented) oriented.push_back(file);
-    if (d.to_8_bit) bits16.push_back(file);
-    if (d.high_byte) high_byte.push_back(file);
-    if (d.rescaled) rescaled.push_back(file);
-    if (d.hdr_to_8_bit) hdr.push_back(file);
-    if (d.cmyk_to_rgb) cmyk.push_back(file);
-    if (d.frames > 1) animated.push_back(file + " (" + std::to_string(d.frames) + " frames)");
+    if (from_files) kept_stamps.push_back(d.stamps[u]);
+    if (c.grey_to_rgb) grey.push_back(file);
+    if (c.alpha_dropped) opaque.push_back(file);
+    if (c.oriented) oriented.push_back(file);
+    if (c.to_8_bit) bits16.push_back(file);
+    if (c.high_byte) high_byte.push_back(file);
+    if (c.rescaled) rescaled.push_back(file);
+    if (c.hdr_to_8_bit) hdr.push_back(file);
+    if (c.cmyk_to_rgb) cmyk.push_back(file);
+    if (c.frames > 1) animated.push_back(file + " (" + std::to_string(c.frames) + " frames)");
   }
-  if (!from_files) pixels.resize(kept * image_size);
+  if (!from_files) d.pixels.resize(kept * image_size);
   for (size_t i = 0; i < files; ++i)
     if (!skip_reason[i].empty()) skipped.push_back(skip_reason[i]);
   std::sort(skipped.begin(), skipped.end());
   if (kept == 0) throw Error(no_images_message(src.path, skipped));
 
   RawLabels labels;
-  if (opt.use_labels) {
-    labels = read_labels(src, kept_names);
-    if (labels.empty()) {
-      // A folder zipped with its own name puts everything one level down,
-      // where the official loader does not look for dataset.json either.
-      std::string nested, unreadable;
-      for (const auto& [name, why] : src.unlisted) {  // not an image name, so listed there
-        if (name.size() > 13 && name.compare(name.size() - 13, 13, "/dataset.json") == 0 && nested.empty()) nested = name;
-        if (name == "dataset.json") unreadable = why;  // a folder's link to nothing, or into a loop
-      }
-      throw Error(src.path + ": " + opt.labels_for + " needs labels in dataset.json" +
-                  (!unreadable.empty() ? " (its dataset.json is " + unreadable + ")"
-                   : nested.empty()    ? std::string()
-                                       : " at the top level (there is a " + nested +
-                                             ": labels name the images from the top, so make the archive or folder from inside that folder)"));
-    }
-  }
+  if (opt.use_labels) labels = required_labels(src, opt, kept_names);
   std::vector<std::string> notes;
   const std::string in = "Dataset " + src.path + ": ";
   const std::string n = std::to_string(kept);
@@ -664,7 +715,7 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
                       name, res, channels,
                       std::make_shared<FileImages>(src, kept_names, std::move(kept_stamps), res, channels, opt.xflip),
                       std::move(labels), opt, classes)
-                : std::make_unique<Dataset>(name, res, channels, std::move(pixels), std::move(labels), opt, classes);
+                : std::make_unique<Dataset>(name, res, channels, std::move(d.pixels), std::move(labels), opt, classes);
   ds->set_notes(std::move(notes));
   return ds;
 }
