@@ -129,6 +129,19 @@ def _infer_fmaps(kw, measured, where):
     return dict(kw, fmap_base=base, fmap_decay=1.0, fmap_max=cmax)
 
 
+def _d_stage_channels(v, L):
+    """A TF D_paper/D_basic's channels per stage as its variables hold them (PGGAN's and StyleGAN v1's D share
+    the layout): stage s's from FromRGB_lod{L-s-1}'s outputs, stage 0's from 4x4/Dense0's inputs."""
+    measured = {}
+    for lod in range(0, L - 1):
+        name = f"FromRGB_lod{lod}/weight"
+        if name in v and v[name].ndim == 4:
+            measured[L - lod - 1] = int(v[name].shape[3])
+    if "4x4/Dense0/weight" in v and v["4x4/Dense0/weight"].ndim == 2:
+        measured[0] = int(v["4x4/Dense0/weight"].shape[1])
+    return measured
+
+
 def _check_variables(variables, expected, where):
     missing = [n for n in expected if n not in variables]
     extra = [n for n in variables if n not in expected]
@@ -203,14 +216,7 @@ def pggan_d_kwargs(net, where, mbstd_group_size):
     kw["fused_scale"] = any(n.endswith("/Conv1_down/weight") for n in v) if L > 2 else kw["fused_scale"]
     if "4x4/Dense1/weight" in v and v["4x4/Dense1/weight"].ndim == 2:
         kw["label_size"] = int(v["4x4/Dense1/weight"].shape[1]) - 1
-    measured = {}
-    for lod in range(0, L - 1):
-        name = f"FromRGB_lod{lod}/weight"
-        if name in v and v[name].ndim == 4:
-            measured[L - lod - 1] = int(v[name].shape[3])
-    if "4x4/Dense0/weight" in v and v["4x4/Dense0/weight"].ndim == 2:
-        measured[0] = int(v["4x4/Dense0/weight"].shape[1])
-    kw = _infer_fmaps(kw, measured, where)
+    kw = _infer_fmaps(kw, _d_stage_channels(v, L), where)
     conv = v.get("4x4/Conv/weight")
     if conv is not None and conv.ndim == 4:
         has_mbstd = conv.shape[2] == pgref.nf(1, kw) + 1

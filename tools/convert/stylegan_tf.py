@@ -11,7 +11,8 @@ import stylegan_reference as sgref
 
 from .config_values import checked_settings
 from .errors import ConvertError
-from .pggan_tf import _check_variables, _ignored_kwargs, _infer_fmaps, _top_lod, tf_network_state
+from .pggan_tf import (_check_variables, _d_stage_channels, _ignored_kwargs, _infer_fmaps, _top_lod,
+                       tf_network_state)
 
 
 def tf_version(top):
@@ -117,14 +118,7 @@ def stylegan_d_kwargs(net, where, mbstd_group_size=None):
     d1 = v.get("4x4/Dense1/weight")
     if d1 is not None and d1.ndim == 2 and d1.shape[1] > 1:
         kw["label_size"] = int(d1.shape[1])
-    measured = {}
-    for lod in range(0, L - 1):
-        name = f"FromRGB_lod{lod}/weight"
-        if name in v and v[name].ndim == 4:
-            measured[L - lod - 1] = int(v[name].shape[3])
-    if "4x4/Dense0/weight" in v and v["4x4/Dense0/weight"].ndim == 2:
-        measured[0] = int(v["4x4/Dense0/weight"].shape[1])
-    kw = _infer_fmaps(kw, measured, where)
+    kw = _infer_fmaps(kw, _d_stage_channels(v, L), where)
     conv = v.get("4x4/Conv/weight")
     if conv is not None and conv.ndim == 4:
         extra = int(conv.shape[2]) - sgref.nf(1, kw)
