@@ -1,5 +1,6 @@
 #include "engine/strings.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <optional>
