@@ -5,7 +5,7 @@
 //     the images (forward + backward);
 //   - pr50k3's features [N, 4096] of 256x256 images (resized to 224 inside),
 //     without grad.
-// bench/torch_vgg16.py times the same in PyTorch (tools/vgg16_reference.py).
+// bench/torch_vgg16.py times the same in PyTorch (tools/reference/vgg16_reference.py).
 //   bench_vgg16 [--device cpu|cuda] [--lpips-batch N] [--features-batch N] [--res R] [--quick] [--profile]
 // --quick: one sample (a smoke run); --profile: then one call of each with
 // the time per op.

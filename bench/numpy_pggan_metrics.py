@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The baseline of bench_pggan_metrics: PGGAN's official SWD and MS-SSIM
 code (numpy and scipy, progressive_growing_of_gans metrics/
-sliced_wasserstein.py and ms_ssim.py, as tools/make_pggan_metrics_golden.py
+sliced_wasserstein.py and ms_ssim.py, as tools/fixtures/make_pggan_metrics_golden.py
 restates them) on the same sizes, one row per part:
   - descriptors: one minibatch of random 8-bit images through the Laplacian
     pyramid and the patch gather, ms per image, at 32 and 256 px;
@@ -18,6 +18,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "fixtures"))
 from median_time import median_time  # noqa: E402  (bench/, the script's own folder; standard library only)
 import pydeps  # noqa: E402  (standard library only: one-line flag errors)
 

@@ -12,7 +12,7 @@ thetas that run reports, with the same thread count:
     and the official grid_sample_gradfix call it) against
     affine_grid_sample_adjoint;
   - the whole pipe 'bgc' at p = 0 and p = 1, forward and forward + backward
-    (the gradient with respect to the images), as tools/augment_reference.py's
+    (the gradient with respect to the images), as tools/reference/augment_reference.py's
     AugmentPipeRef (equal to the official AugmentPipe) replaying exactly the
     draws ganforge's timed calls make, so both sides pad and resample alike.
     For timing, its resampling uses torch's own grid_sample autograd: the
@@ -47,6 +47,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "tools", "reference"))
 import bench_json  # noqa: E402  (standard library only)
 import openmp_spin  # noqa: E402  (standard library only)
 import pydeps  # noqa: E402  (standard library only: flags checked and needs said before PyTorch is imported)

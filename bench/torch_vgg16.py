@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch's time for bench_vgg16's two measurements, on the same network
-(tools/vgg16_reference.py at the real widths, random weights, float32, eager):
+(tools/reference/vgg16_reference.py at the real widths, random weights, float32, eager):
 the LPIPS embedding of a batch of 256x256 images, its squared distance to a
 fixed target and the gradient in the images; and the fc2 features of a
 batch (no_grad). Median of 3 after a warm-up.
@@ -15,6 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "reference"))
 from median_time import median_time  # noqa: E402  (bench/, the script's own folder; standard library only)
 import openmp_spin  # noqa: E402  (standard library only)
 import pydeps  # noqa: E402  (standard library only: one-line flag errors)

@@ -2,8 +2,8 @@
 """Times the same StyleGAN2-ADA training minibatches in PyTorch and in ganforge,
 interleaved in one run, and prints sec/kimg for both and their ratio.
 
-PyTorch runs the project's reference step (tools/stylegan2_training_reference.py
-over the networks of tools/stylegan2_reference.py, which tests/test_parity.cpp
+PyTorch runs the project's reference step (tools/reference/stylegan2_training_reference.py
+over the networks of tools/reference/stylegan2_reference.py, which tests/test_parity.cpp
 and tests/test_step_parity.cpp hold equal to ganforge's): the four phases
 (Gmain; Greg every G_reg_interval with path length; Dmain; Dreg every
 D_reg_interval with R1), Adam with the lazy-regularization adjustment,
@@ -24,7 +24,7 @@ ratio from one run is the figure to quote.
 
 --aug ada (p from 0, as train_stylegan starts it) or --aug fixed --p P adds
 ADA's augmentation (--augpipe, default bgc) on both sides: the PyTorch side
-runs tools/augment_reference.py, which equals the official AugmentPipe.
+runs tools/reference/augment_reference.py, which equals the official AugmentPipe.
 
 Both sides run under the same libgomp spin policy, ganforge's: unless the
 user set GOMP_SPINCOUNT or OMP_WAIT_POLICY, GOMP_SPINCOUNT=2000 is set before
@@ -46,6 +46,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "tools", "reference"))
 import bench_json  # noqa: E402  (standard library only)
 import openmp_spin  # noqa: E402  (standard library only)
 import pydeps  # noqa: E402  (standard library only: flags checked and needs said before PyTorch is imported)

@@ -17,7 +17,7 @@
 // The official filters by FFT (scipy.signal.fftconvolve, the image's
 // transform in complex64: up to 4.3e-6 from the exact value); the window is
 // separable and filtered here by rows and columns in float64. Checked against
-// tools/make_pggan_metrics_golden.py (tests/test_pggan_metrics.cpp).
+// tools/fixtures/make_pggan_metrics_golden.py (tests/test_pggan_metrics.cpp).
 #pragma once
 #include <cstdint>
 

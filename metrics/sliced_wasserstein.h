@@ -23,7 +23,7 @@
 // minibatches, then the generated ones; then each level's directions. The
 // official run draws from numpy's global stream, with its warm-up
 // minibatches, its latents and a reals-against-reals distance between.
-// Checked against tools/make_pggan_metrics_golden.py (tests/test_pggan_metrics.cpp).
+// Checked against tools/fixtures/make_pggan_metrics_golden.py (tests/test_pggan_metrics.cpp).
 #pragma once
 #include <cstdint>
 #include <vector>

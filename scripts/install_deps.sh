@@ -2,12 +2,12 @@
 # Installs what ganforge needs from Debian's packages. Idempotent: installs
 # only what is missing, and runs apt-get update only then.
 #   scripts/install_deps.sh          build and train dependencies
-#   scripts/install_deps.sh --torch  also PyTorch (python3-torch), Pillow (python3-pil: tools/make_pil_resize_golden.py, the tests that compare with PIL), SciPy
-#                                    (python3-scipy: tools/make_metrics_golden.py, the official FID's sqrtm), py-lmdb (python3-lmdb: the LSUN lmdb
+#   scripts/install_deps.sh --torch  also PyTorch (python3-torch), Pillow (python3-pil: tools/fixtures/make_pil_resize_golden.py, the tests that compare with PIL), SciPy
+#                                    (python3-scipy: tools/fixtures/make_metrics_golden.py, the official FID's sqrtm), py-lmdb (python3-lmdb: the LSUN lmdb
 #                                    test source) and torchvision (python3-torchvision: the fixture scripts' checks of the perceptual networks'
-#                                    names against torchvision's, tools/make_psp_train_fixtures.py's ResNet-50), scikit-learn (python3-sklearn:
-#                                    tools/make_ls_fixtures.py, the official LS's LinearSVC), which tools/convert_weights.py, its
-#                                    tests and the golden-data scripts in tools/ use (--golden: the same)
+#                                    names against torchvision's, tools/fixtures/make_psp_train_fixtures.py's ResNet-50), scikit-learn (python3-sklearn:
+#                                    tools/fixtures/make_ls_fixtures.py, the official LS's LinearSVC), which tools/convert_weights.py, its
+#                                    tests and the golden-data scripts in tools/fixtures/ use (--golden: the same)
 #   scripts/install_deps.sh --chromium  also headless Chromium (and a font), which the report.html
 #                                    tests render pages with
 # The options combine: scripts/test.sh asks for --torch --chromium.

@@ -1,5 +1,5 @@
 // Helpers of the tests that compare against committed PyTorch fixtures
-// (tests/data/, written by the tools/make_*_fixtures.py scripts).
+// (tests/data/, written by the tools/fixtures/make_*_fixtures.py scripts).
 #pragma once
 #include <catch2/catch.hpp>
 
@@ -35,7 +35,7 @@ inline double max_rel_error(const Tensor& got, const Tensor& want) {
   return diff / scale;
 }
 
-// The hashed values of tools/inception_reference.py (also used by
+// The hashed values of tools/reference/inception_reference.py (also used by
 // vgg16_reference.py), so weights and images need not be committed:
 // u_i = splitmix64(fnv1a64(key) + i) >> 40, over 2^24, in [0, 1) exactly.
 inline uint64_t fnv1a64(const std::string& s) {

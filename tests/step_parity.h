@@ -1,6 +1,6 @@
 // Step-parity harness: a trainer's minibatch held to a PyTorch reference's.
 // A fixture (tests/data/step_*.bin, written by a family's fixture maker over
-// tools/training_step_reference.py) holds a start state, the draws of a few
+// tools/reference/training_step_reference.py) holds a start state, the draws of a few
 // minibatches (train/draw_log.h names) and what the reference computed after
 // each; a family's test builds its trainer in the start state, replays the
 // draws, and hands each group of tensors to Expect, which compares it to the
@@ -11,7 +11,7 @@
 // layers, dlatent_avg, Gs) in tests/test_stylegan_step_parity.cpp; the last
 // two share their round's replay (tests/round_step_parity.h).
 //
-// Fixture format (safetensors; tools/make_step_fixtures.py documents the
+// Fixture format (safetensors; tools/fixtures/make_step_fixtures.py documents the
 // StyleGAN2 one in full):
 //  - metadata "layout": JSON {layout: [[name, shape], ...]}; a group's tensors
 //    are packed into one flat float32 tensor in its layout's order;

@@ -87,7 +87,7 @@ TEST_CASE("pickle reader: a protocol-2 dict of ints, floats, strings and a list,
 TEST_CASE("pickle reader: a NumPy array through _reconstruct, and one whose bytes do not fill its shape",
           "[archive_readers]") {
   // np.arange(6, dtype=np.uint8).reshape(2, 3) as Python 2's cPickle writes it (protocol 2,
-  // tools/dataset_tool_reference.py's py2_pickle); then with 3 of its 6 bytes.
+  // tools/reference/dataset_tool_reference.py's py2_pickle); then with 3 of its 6 bytes.
   const PyRef a = unpickle(std::string("\x80\x02" "cnumpy.core.multiarray\x0a_reconstruct\x0aq\x01" "cnumpy\x0andarray\x0aq\x03K\x00\x85U\x01" "bq\x05\x87Rq\x06(K\x01K\x02K\x03\x86" "cnumpy\x0a" "dtype\x0aq\x07U\x02u1q\x09K\x00K\x01\x87Rq\x0a(K\x03U\x01|q\x0bNNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x06\x00\x01\x02\x03\x04\x05q\x0ctb.", 145));
   REQUIRE(a->kind == PyValue::Kind::ndarray);
   CHECK(a->str == "u1");

@@ -1,5 +1,5 @@
 // StyleGAN2-ADA's augmentation pipeline (train/augment_pipe.h): the draws of
-// tools/make_augment_fixtures.py replayed through gf::AugmentPipe against the
+// tools/fixtures/make_augment_fixtures.py replayed through gf::AugmentPipe against the
 // PyTorch reference (outputs, input gradients, a second-order quantity as R1
 // forms it); first and second order by finite differences; p = 0; the specs;
 // bad input; draw logs and seeds.

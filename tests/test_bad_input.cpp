@@ -487,7 +487,8 @@ TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what 
     return;
   }
   // -S leaves out site-packages, where NumPy and PyTorch live: the Python a
-  // user may meet first on the PATH. Every script in tools/ but the libraries.
+  // user may meet first on the PATH. Every script in tools/, tools/reference/
+  // and tools/fixtures/ but the libraries.
   const std::set<std::string> libraries = {"golden_io.py",          "stylegan2_reference.py",
                                            "stylegan2_training_reference.py", "training_step_reference.py",
                                            "pggan_training_reference.py", "stylegan_training_reference.py",
@@ -501,18 +502,21 @@ TEST_CASE("the Python tools, run by a Python without NumPy or PyTorch, say what 
   const std::set<std::string> stdlib_only = {"make_zip_methods_fixture.py", "file_local_names.py",
                                               "unity_one_unit.py"};
   int tools = 0;
-  for (const auto& e : fs::directory_iterator(kSource + "/tools")) {
-    const std::string name = e.path().filename().string();
-    if (e.path().extension() != ".py" || libraries.count(name) || stdlib_only.count(name)) continue;
-    ++tools;
-    const std::string args = name == "convert_weights.py" ? " import in.pkl out.bin" : "";
-    const Result r = run(kPython + " -S " + e.path().string() + args);
-    INFO(name << " -> exit " << r.code << ":\n" << r.out);
-    CHECK(r.code == 1);
-    CHECK(r.lines() == 1);
-    CHECK(r.out.rfind(e.path().stem().string() + ": error: needs ", 0) == 0);
-    CHECK(r.out.find(no_torch.count(name) ? "NumPy" : "PyTorch") != std::string::npos);
-    CHECK(r.out.find("scripts/install_deps.sh --torch") != std::string::npos);
+  for (const char* folder : {"/tools", "/tools/reference", "/tools/fixtures"}) {
+    for (const auto& e : fs::directory_iterator(kSource + folder)) {
+      const fs::path& path = e.path();
+      const std::string name = path.filename().string();
+      if (path.extension() != ".py" || libraries.count(name) || stdlib_only.count(name)) continue;
+      ++tools;
+      const std::string args = name == "convert_weights.py" ? " import in.pkl out.bin" : "";
+      const Result r = run(kPython + " -S " + path.string() + args);
+      INFO(name << " -> exit " << r.code << ":\n" << r.out);
+      CHECK(r.code == 1);
+      CHECK(r.lines() == 1);
+      CHECK(r.out.rfind(path.stem().string() + ": error: needs ", 0) == 0);
+      CHECK(r.out.find(no_torch.count(name) ? "NumPy" : "PyTorch") != std::string::npos);
+      CHECK(r.out.find("scripts/install_deps.sh --torch") != std::string::npos);
+    }
   }
   CHECK(tools >= 6);
   // Its --help and flag checks need neither.
@@ -537,7 +541,8 @@ TEST_CASE("the golden-data scripts take --help and refuse flags, writing no file
                              "make_pggan_metrics_golden.py", "make_latent_walk_golden.py", "make_conv_golden.py",
                              "make_gan_golden_b.py", "make_zip_methods_fixture.py", "make_psp_train_fixtures.py",
                              "make_ls_fixtures.py"}) {
-    const std::string cmd = "cd " + quoted(dir.string()) + " && " + kPython + " " + kSource + "/tools/" + script;
+    const std::string tool = kSource + "/tools/fixtures/" + script;
+    const std::string cmd = "cd " + quoted(dir.string()) + " && " + kPython + " " + tool;
     const Result help = run(cmd + " --help");
     INFO(script << " --help -> exit " << help.code << ":\n" << help.out);
     CHECK(help.code == 0);
@@ -548,8 +553,7 @@ TEST_CASE("the golden-data scripts take --help and refuse flags, writing no file
     CHECK(bad.lines() == 1);
     CHECK(bad.out.find("unrecognized arguments: --bogus") != std::string::npos);
     // Before the heavy imports (each takes seconds): -S leaves out site-packages.
-    const Result bare = run("cd " + quoted(dir.string()) + " && " + kPython + " -S " + kSource + "/tools/" + script +
-                            " --bogus");
+    const Result bare = run("cd " + quoted(dir.string()) + " && " + kPython + " -S " + tool + " --bogus");
     INFO(script << " (python3 -S) --bogus -> exit " << bare.code << ":\n" << bare.out);
     CHECK(bare.code == 2);
     CHECK(bare.out.find("unrecognized arguments: --bogus") != std::string::npos);

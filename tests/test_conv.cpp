@@ -1,7 +1,7 @@
 // conv2d, conv_transpose2d and conv2d_weight_grad: first- and second-order
 // gradient checks over strides, padding, groups and odd sizes; the R1-style
 // composite from the foundation issue; golden values from PyTorch
-// (tools/make_conv_golden.py); argument errors; CUDA (cuDNN) against the CPU;
+// (tools/fixtures/make_conv_golden.py); argument errors; CUDA (cuDNN) against the CPU;
 // oneDNN (float32 CPU) against the im2col + OpenBLAS reference.
 #include <catch2/catch.hpp>
 

@@ -35,6 +35,7 @@ except ImportError:
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOOLS = os.path.join(HERE, "..", "tools")
 sys.path.insert(0, TOOLS)
+sys.path[:0] = [os.path.join(TOOLS, "reference"), os.path.join(TOOLS, "fixtures")]
 sys.path.insert(0, HERE)
 import convert_weights as cw  # noqa: E402
 import make_pggan_pickle as mkpg  # noqa: E402

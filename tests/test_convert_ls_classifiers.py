@@ -10,7 +10,7 @@ place, a classifier with a minibatch-stddev map or labels, classifiers of
 different sides, an index in other than ASCII digits and a SRC that is no
 folder are refused with one line and nothing written. Tiny classifiers (all
 8x8, fused resampling or not; a set of 4x4 ones, which have no resampling
-layer, converts too) from tools/make_ls_fixtures.py. Exit 77 (skip) without
+layer, converts too) from tools/fixtures/make_ls_fixtures.py. Exit 77 (skip) without
 NumPy/PyTorch."""
 import contextlib
 import glob
@@ -32,6 +32,7 @@ except ImportError:
 
 TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools")
 sys.path.insert(0, TOOLS)
+sys.path[:0] = [os.path.join(TOOLS, "reference"), os.path.join(TOOLS, "fixtures")]
 import convert_weights as cw  # noqa: E402
 import linear_separability_reference as lsref  # noqa: E402
 import make_ls_fixtures as mlf  # noqa: E402

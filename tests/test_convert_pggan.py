@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """tools/convert_weights.py on official PGGAN pickles: synthetic pickles in the
-official layout (tools/make_pggan_pickle.py) convert to PGGAN bundles whose
+official layout (tools/fixtures/make_pggan_pickle.py) convert to PGGAN bundles whose
 tensors are the variables in ganforge's layouts, with the configuration from
 names, shapes and static_kwargs; the embedded source is never run; bad and
 foreign pickles are refused with one line and nothing written. Exit 77 (skip)
@@ -25,6 +25,7 @@ except ImportError:
 
 TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools")
 sys.path.insert(0, TOOLS)
+sys.path[:0] = [os.path.join(TOOLS, "reference"), os.path.join(TOOLS, "fixtures")]
 import convert_weights as cw  # noqa: E402
 import make_pggan_pickle as mkp  # noqa: E402
 import pggan_reference as ref  # noqa: E402

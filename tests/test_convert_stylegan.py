@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """tools/convert_weights.py on official StyleGAN (v1) pickles: synthetic
-pickles in the official layout (tools/make_stylegan_pickle.py: dnnlib.tflib
+pickles in the official layout (tools/fixtures/make_stylegan_pickle.py: dnnlib.tflib
 networks, state version 3, G_style with mapping and synthesis components)
 convert to "stylegan" bundles whose tensors are the variables in ganforge's
 layouts, with the configuration from names, shapes and static_kwargs; the
@@ -23,6 +23,7 @@ except ImportError:
 
 TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools")
 sys.path.insert(0, TOOLS)
+sys.path[:0] = [os.path.join(TOOLS, "reference"), os.path.join(TOOLS, "fixtures")]
 import convert_weights as cw  # noqa: E402
 import make_stylegan_pickle as mkp  # noqa: E402
 from test_convert_weights import TempDirTest  # noqa: E402

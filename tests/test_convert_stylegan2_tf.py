@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tools/convert_weights.py on official StyleGAN2 TensorFlow pickles
 (NVlabs/stylegan2, dnnlib.tflib state version 4, configs E and F), written by
-tools/make_stylegan2_tf_pickle.py from StyleGAN2 networks:
+tools/fixtures/make_stylegan2_tf_pickle.py from StyleGAN2 networks:
 
 - the import gives back every tensor of the network the pickle was written
   from (the affine biases to the float32 rounding of mod_bias + 1) and the
@@ -10,7 +10,7 @@ tools/make_stylegan2_tf_pickle.py from StyleGAN2 networks:
   networks_stylegan2.py layers written out below: [k, k, in, out] kernels,
   upsample_conv_2d's flip before its transposed convolution, the style
   dense + mod_bias + 1, conv_downsample_2d) give the images and scores that
-  tools/stylegan2_reference.py gives on the imported tensors, to 1e-4
+  tools/reference/stylegan2_reference.py gives on the imported tensors, to 1e-4
   relative: a wrong flip, transpose or +1 in the reader fails here, whatever
   the pickle writer does;
 - bad and unsupported pickles are refused with one line and nothing written.
@@ -36,6 +36,7 @@ except ImportError:
 TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools")
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 sys.path.insert(0, TOOLS)
+sys.path[:0] = [os.path.join(TOOLS, "reference"), os.path.join(TOOLS, "fixtures")]
 import convert_weights as cw  # noqa: E402
 import golden_io  # noqa: E402
 import make_stylegan2_tf_pickle as mk  # noqa: E402

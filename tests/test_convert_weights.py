@@ -31,6 +31,7 @@ except ImportError:
 
 TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools")
 sys.path.insert(0, TOOLS)
+sys.path[:0] = [os.path.join(TOOLS, "reference"), os.path.join(TOOLS, "fixtures")]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import convert_weights as cw  # noqa: E402
 import perceptual_reference as pr  # noqa: E402
@@ -927,7 +928,7 @@ class ConvertWeightsTest(TempDirTest):
     # ---- pSp checkpoints
 
     def psp_checkpoint(self, **opts):
-        """A tiny synthetic pSp checkpoint (tools/make_psp_fixtures.py's recipe)."""
+        """A tiny synthetic pSp checkpoint (tools/fixtures/make_psp_fixtures.py's recipe)."""
         import make_psp_fixtures as mpf
         spec = copy.deepcopy(mpf.FIXTURES["gradual"])
         spec["opts"].update(opts)

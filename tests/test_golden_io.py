@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""tools/golden_io.py and the golden-data scripts (tools/make_*.py): an output
+"""tools/golden_io.py and the golden-data scripts (tools/fixtures/make_*.py): an output
 folder is made at the write, and SIGINT (Ctrl-C) or SIGTERM ends a script by
 the signal (exit status 128 + signal in a shell), with no traceback and no
 temporary left. Run with /usr/bin/python3 (PyTorch); exits 77 when torch is
@@ -129,7 +129,7 @@ class Scripts(unittest.TestCase):
     def test_script_makes_its_output_folder(self):
         with tempfile.TemporaryDirectory() as d:
             out = os.path.join(d, "new", "net.pkl")
-            r = subprocess.run([sys.executable, os.path.join(TOOLS, "make_pggan_pickle.py"), out,
+            r = subprocess.run([sys.executable, os.path.join(TOOLS, "fixtures", "make_pggan_pickle.py"), out,
                                 "--resolution", "8", "--fmap-base", "16", "--fmap-max", "8", "--latent-size", "8"],
                                capture_output=True, text=True, timeout=300)
             self.assertEqual(r.returncode, 0, r.stderr)
@@ -143,7 +143,7 @@ class Scripts(unittest.TestCase):
         def writes_golden(path):
             with open(path) as f:
                 return "golden_io" in f.read()
-        scripts = sorted(p for p in glob.glob(os.path.join(TOOLS, "make_*.py")) if writes_golden(p))
+        scripts = sorted(p for p in glob.glob(os.path.join(TOOLS, "fixtures", "make_*.py")) if writes_golden(p))
         self.assertGreaterEqual(len(scripts), 15)
         with tempfile.TemporaryDirectory() as d:
             for name in ("torch", "numpy", "PIL", "torchvision"):

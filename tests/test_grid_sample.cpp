@@ -1,5 +1,5 @@
 // affine_grid_sample and its adjoint: golden values from torch's affine_grid
-// + grid_sample (tools/make_grid_sample_golden.py), the CPU forward against
+// + grid_sample (tools/fixtures/make_grid_sample_golden.py), the CPU forward against
 // the point form, the CPU adjoint (a scatter) against the gather that the
 // CUDA kernel runs and as the exact transpose, the same bits on any thread
 // count, gradients to second order, identity and range properties, argument

@@ -1,5 +1,5 @@
 // resize_*_pil: equal, byte for byte, to PIL's Image.resize with the same
-// filter (golden values from tools/make_pil_resize_golden.py, Pillow 9.4):
+// filter (golden values from tools/fixtures/make_pil_resize_golden.py, Pillow 9.4):
 // bilinear is how pSp's transforms resize every input image, Lanczos how the
 // official projector.py resizes its target, box one of dataset_tool.py's
 // filters, bicubic (Image.resize's default) how pSp's scripts size the

@@ -1,9 +1,9 @@
 // The FID/IS Inception-v3 detector (models/perceptual/inception.h) against
-// tools/inception_reference.py: the official state-dict names and shapes,
+// tools/reference/inception_reference.py: the official state-dict names and shapes,
 // features and probabilities at the real widths and on a thin copy (weights
 // and images both derived from a hash, the same on both sides, so only the
 // expected outputs are committed: tests/data/inception_golden.bin from
-// tools/make_inception_fixtures.py), file round trip, bad files, bad inputs,
+// tools/fixtures/make_inception_fixtures.py), file round trip, bad files, bad inputs,
 // CUDA vs CPU.
 #include <catch2/catch.hpp>
 

@@ -113,7 +113,7 @@ TEST_CASE("latents: interpolation in W is exact at both ends and even between", 
 }
 
 // PGGAN's latent walk against scipy's gaussian_filter of numpy's draws
-// (tools/make_latent_walk_golden.py): the smoothing's float64 sums are
+// (tools/fixtures/make_latent_walk_golden.py): the smoothing's float64 sums are
 // scipy's, the normalizing weights and the float32 mean of squares numpy's
 // pairwise sums, so a few float32 steps apart at most.
 TEST_CASE("latents: the latent walk equals the official smoothed, normalized draws", "[latents]") {
@@ -141,7 +141,7 @@ TEST_CASE("latents: the latent walk equals the official smoothed, normalized dra
 }
 
 // A video frame's enlargement equals scipy.ndimage.zoom(order=0)'s, whose
-// nearest input is not always o / zoom (tools/make_latent_walk_golden.py).
+// nearest input is not always o / zoom (tools/fixtures/make_latent_walk_golden.py).
 TEST_CASE("latents: a video frame is enlarged as scipy's zoom, grey repeated to RGB", "[latents]") {
   const io::TensorMap g = io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/latent_walk_golden.bin");
   for (const std::string name : {"zoom_grey", "zoom_rgb"}) {

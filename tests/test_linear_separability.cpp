@@ -1,7 +1,7 @@
 // StyleGAN's linear separability (metrics/linear_separability.h,
 // metrics/linear_svc.h, models/perceptual/attribute_classifiers.h) against
 // the official metric's steps run with numpy and scikit-learn
-// (tools/make_ls_fixtures.py: tools/linear_separability_reference.py), and
+// (tools/fixtures/make_ls_fixtures.py: tools/reference/linear_separability_reference.py), and
 // its properties.
 #include <catch2/catch.hpp>
 

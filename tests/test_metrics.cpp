@@ -1,5 +1,5 @@
 // The metrics' arithmetic and pipeline (metrics/): FID, KID and IS against the
-// official formulas run in numpy/scipy (tools/make_metrics_golden.py), the
+// official formulas run in numpy/scipy (tools/fixtures/make_metrics_golden.py), the
 // float64 feature statistics, the quantization of generated images, the
 // real-image cache, and whole metrics with a stand-in detector (the Inception
 // network itself is tests/test_inception.cpp).
@@ -1310,7 +1310,7 @@ TEST_CASE("PPL on cuda: the same draws and distances as on the cpu", "[metrics][
 
 namespace {
 
-// tools/make_ppl_fixtures.py's file: its cases of one family ("stylegan2"
+// tools/fixtures/make_ppl_fixtures.py's file: its cases of one family ("stylegan2"
 // when a case names none), and the networks it holds (metadata "nets": each
 // one's family and G_kwargs, its tensors under "net.<name>.").
 struct PplReference {
@@ -1376,7 +1376,7 @@ void check_distances(const Tensor& want_t, const Tensor& got64_t, const Tensor& 
 }  // namespace
 
 TEST_CASE("PPL distances equal the official PPLSampler's (PyTorch reference)", "[metrics]") {
-  // tools/make_ppl_fixtures.py: the parity fixtures' G_ema, a thin 512x512 G
+  // tools/fixtures/make_ppl_fixtures.py: the parity fixtures' G_ema, a thin 512x512 G
   // and a thin hashed VGG16, the sampler's draws, and the official steps in
   // float64. Here the same draws through stylegan2_path_images and
   // ppl_distances, in float64 (to 1e-4 relative at the official epsilon)
@@ -1410,7 +1410,7 @@ TEST_CASE("PPL distances equal the official PPLSampler's (PyTorch reference)", "
 }
 
 TEST_CASE("StyleGAN v1 PPL distances equal NVlabs/stylegan's PPL (PyTorch reference)", "[metrics]") {
-  // tools/make_ppl_fixtures.py's v1 cases: Gs of tools/stylegan_reference.py
+  // tools/fixtures/make_ppl_fixtures.py's v1 cases: Gs of tools/reference/stylegan_reference.py
   // (128x128 with labels and noise inputs; 512x512, thin, whose 256x256 crop
   // v1 keeps at 256), v1's draws and steps in float64; here the same draws
   // through stylegan_path_images and ppl_distances, as the v2 test.

@@ -134,7 +134,7 @@ TEST_CASE("modulated_conv2d equals a per-sample conv2d with modulated, demodulat
 TEST_CASE("modulated_conv2d matches the official code (PyTorch golden values)", "[modulated_conv2d]") {
   const auto g = io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/modconv_golden.bin");
   const Tensor f = g.at("f");
-  // name, kernel, up, down, padding, demodulate, flip_weight (tools/make_modconv_golden.py)
+  // name, kernel, up, down, padding, demodulate, flip_weight (tools/fixtures/make_modconv_golden.py)
   const std::vector<std::pair<std::string, Config>> cases = {
       {"up1_k3", {3, 1, 1, 1, true, true}},          {"up2_k3", {3, 2, 1, 1, true, true}},
       {"down2_k3", {3, 1, 2, 1, true, true}},        {"up2_k3_noflip", {3, 2, 1, 1, false, false}},

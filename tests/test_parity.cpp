@@ -1,5 +1,5 @@
 // Parity with the official StyleGAN2-ADA semantics: bundles written by
-// tools/make_parity_fixtures.py (reference networks in PyTorch, converted by
+// tools/fixtures/make_parity_fixtures.py (reference networks in PyTorch, converted by
 // tools/convert_weights.py) load through load_generator/load_discriminator and
 // reproduce the reference outputs. Error measure: max |a - b| / max |b| over
 // each output tensor (b the reference), below 1e-4.

@@ -107,7 +107,7 @@ TEST_CASE("pggan: G and D at the official 1024x1024 config have the paper's 23.1
   pggan::DiscriminatorConfig d;
   d.num_channels = 3;
   d.resolution = 1024;
-  // The counts of the official variable lists (tools/pggan_reference.py; the
+  // The counts of the official variable lists (tools/reference/pggan_reference.py; the
   // separate-resampling variants have the same counts).
   CHECK(pggan::Generator(g, 0).num_params() == 23079115);
   CHECK(pggan::Discriminator(d, 0).num_params() == 23087249);

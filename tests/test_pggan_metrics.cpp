@@ -1,6 +1,6 @@
 // PGGAN's own metrics (metrics/sliced_wasserstein.h, metrics/ms_ssim.h)
 // against the official formulas run in numpy/scipy
-// (tools/make_pggan_metrics_golden.py: every value there equals the
+// (tools/fixtures/make_pggan_metrics_golden.py: every value there equals the
 // official sliced_wasserstein.py's and ms_ssim.py's bit for bit), and
 // their properties.
 #include <catch2/catch.hpp>

@@ -1,7 +1,7 @@
 // Parity with the official PGGAN semantics: synthetic official pickles
-// imported by tools/convert_weights.py (tools/make_pggan_fixtures.py) load
+// imported by tools/convert_weights.py (tools/fixtures/make_pggan_fixtures.py) load
 // through pggan::load_generator / load_discriminator and reproduce the PyTorch
-// reference (tools/pggan_reference.py, the official 'linear' structure) at
+// reference (tools/reference/pggan_reference.py, the official 'linear' structure) at
 // integer and fractional lods, fused and separate resampling, with and
 // without labels. Error measure: max |a - b| / max |b| over each output (b the
 // reference), below 1e-4 in float32 on the CPU.

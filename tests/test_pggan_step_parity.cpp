@@ -1,7 +1,7 @@
 // Training-step parity with the official PGGAN training loop: the trainer
 // replays the random draws of tests/data/step_pggan_*.bin (written by
-// tools/make_step_fixtures.py from the PyTorch reference round of
-// tools/pggan_training_reference.py) from the same state, and each D and G
+// tools/fixtures/make_step_fixtures.py from the PyTorch reference round of
+// tools/reference/pggan_training_reference.py) from the same state, and each D and G
 // step's gradients, every updated weight of G, D and Gs, both Adams' moments
 // and step counts, and the round's schedule (lod, minibatch) must equal the
 // reference's (tests/step_parity.h: relative error 1e-4 per tensor, or within

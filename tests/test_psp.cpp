@@ -1,5 +1,5 @@
-// pSp: the networks of tools/make_psp_fixtures.py (the PyTorch reference of
-// tools/psp_reference.py, converted from a synthetic pSp checkpoint by
+// pSp: the networks of tools/fixtures/make_psp_fixtures.py (the PyTorch reference of
+// tools/reference/psp_reference.py, converted from a synthetic pSp checkpoint by
 // tools/convert_weights.py) reproduce the reference's codes and
 // reconstructions in eval mode (non-trivial running statistics) to 1e-4
 // (max |a - b| / max |b|, float32, CPU), and its training-mode pass (batch

@@ -1,8 +1,8 @@
 // pSp's training losses (train/psp/losses.h) and their networks
-// (models/perceptual/) against tools/perceptual_reference.py, a PyTorch
+// (models/perceptual/) against tools/reference/perceptual_reference.py, a PyTorch
 // reference written from pSp's criteria/ and coach.calc_loss: small LPIPS and
 // ArcFace networks with random weights, converted from the user-file layouts
-// by tools/convert_weights.py (tools/make_psp_train_fixtures.py). Each loss
+// by tools/convert_weights.py (tools/fixtures/make_psp_train_fixtures.py). Each loss
 // and its gradient to 1e-4 (max |a - b| / max |b|, float32, CPU).
 #include <catch2/catch.hpp>
 #include <algorithm>

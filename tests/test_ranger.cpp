@@ -1,5 +1,5 @@
 // pSp's optimizers step for step against torch: Ranger (train/ranger.h) against
-// the formula of pSp's training/ranger.py as tools/make_psp_train_fixtures.py
+// the formula of pSp's training/ranger.py as tools/fixtures/make_psp_train_fixtures.py
 // writes it in PyTorch, and Adam against torch.optim.Adam, 20 steps each in
 // float64 on a fixed non-quadratic loss, for a 4-D and a 2-D parameter (both
 // gradient-centralized by Ranger) and a 1-D one; pSp's lr 1e-4 and a large lr

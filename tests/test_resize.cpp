@@ -51,7 +51,7 @@ TEST_CASE("resize_bilinear matches torch (golden values)", "[resize]") {
 }
 
 TEST_CASE("resize_bilinear asymmetric matches the detector's affine_grid + grid_sample (golden values)", "[resize]") {
-  // tools/make_resize_tf1_golden.py: theta shifted by 1/in - 1/out, border padding, float64.
+  // tools/fixtures/make_resize_tf1_golden.py: theta shifted by 1/in - 1/out, border padding, float64.
   const auto g = io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/resize_tf1_golden.bin");
   for (const std::string name : {"up", "down", "mixed", "one", "from_one", "odd"}) {
     const std::string key = "tf1_" + name;
@@ -69,7 +69,7 @@ TEST_CASE("resize_bilinear asymmetric matches the detector's affine_grid + grid_
 }
 
 TEST_CASE("resize_nearest matches torch's mode='nearest' exactly (golden values)", "[resize]") {
-  // tools/make_resize_nearest_golden.py: float32 and float64; the MoCo loss's
+  // tools/fixtures/make_resize_nearest_golden.py: float32 and float64; the MoCo loss's
   // 256 -> 224 and 32 -> 224 one axis at a time, sizes where float rounding moves an
   // index (248 -> 224, 62 -> 224, 2 -> 82), down, up, x2, same, to one, odd.
   const auto g = io::load_safetensors(std::string(GF_TEST_DATA_DIR) + "/resize_nearest_golden.bin");

@@ -1,7 +1,7 @@
 // Training-step parity with the official StyleGAN2-ADA training loop: the
 // trainer replays the random draws of tests/data/step_*.bin (written by
-// tools/make_step_fixtures.py from the PyTorch reference step of
-// tools/stylegan2_training_reference.py) from the same state, and each phase's
+// tools/fixtures/make_step_fixtures.py from the PyTorch reference step of
+// tools/reference/stylegan2_training_reference.py) from the same state, and each phase's
 // gradients, every updated weight, Adam moment and step count, G_ema, w_avg and
 // the path-length mean must equal the reference's.
 //

@@ -1,7 +1,7 @@
 // Parity with the official StyleGAN (v1) semantics: random networks with the
-// official variable names (tools/make_stylegan_fixtures.py) load through
+// official variable names (tools/fixtures/make_stylegan_fixtures.py) load through
 // stylegan::load_generator / load_discriminator and reproduce the PyTorch
-// reference (tools/stylegan_reference.py, the official 'linear' structure) at
+// reference (tools/reference/stylegan_reference.py, the official 'linear' structure) at
 // integer and fractional lods, fused and separate resampling ('auto' at
 // 128x128), truncation with a cutoff, const and no noise, labels by
 // LabelConcat and LabelSwitch, and the ablation switches. Error measure:

@@ -1,7 +1,7 @@
 // Training-step parity with the official StyleGAN (v1) training loop: the
 // trainer replays the random draws of tests/data/step_stylegan_*.bin (written
-// by tools/make_step_fixtures.py from the PyTorch reference round of
-// tools/stylegan_training_reference.py) from the same state, and each D and G
+// by tools/fixtures/make_step_fixtures.py from the PyTorch reference round of
+// tools/reference/stylegan_training_reference.py) from the same state, and each D and G
 // step's gradients, every updated weight of G, D and Gs, both Adams' moments
 // and step counts, G's and Gs's dlatent_avg and the round's schedule (lod,
 // minibatch, learning rates) must equal the reference's (tests/step_parity.h:

@@ -1,10 +1,10 @@
 // StyleGAN2-ADA's VGG16 (models/perceptual/vgg16.h) against
-// tools/vgg16_reference.py: torchvision's state-dict names and shapes, the
+// tools/reference/vgg16_reference.py: torchvision's state-dict names and shapes, the
 // LPIPS embedding, the LPIPS distance (computed the LPIPS way by the
 // reference) as the embeddings' squared distance, and the fc2 features, at
 // the real widths and on a thin copy (weights and images both derived from a
 // hash, the same on both sides, so only the expected outputs are committed:
-// tests/data/vgg16_golden.bin from tools/make_vgg16_fixtures.py); the
+// tests/data/vgg16_golden.bin from tools/fixtures/make_vgg16_fixtures.py); the
 // embedding's input gradient by finite differences; file round trip, bad
 // files, bad inputs, CUDA vs CPU.
 #include <unistd.h>

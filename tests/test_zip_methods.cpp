@@ -1,6 +1,6 @@
 // The zip compression methods beside stored and deflate (data/archives/zip_methods.h),
 // on tests/data/zip_methods.zip, which Python's zipfile wrote
-// (tools/make_zip_methods_fixture.py; one LZMA entry without the end marker,
+// (tools/fixtures/make_zip_methods_fixture.py; one LZMA entry without the end marker,
 // which Python reads too): every entry reads back; a corrupt,
 // cut or mis-sized entry is one error naming it, without a large allocation.
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-// The thin (or full) VGG16 whose weights tools/vgg16_reference.py's
+// The thin (or full) VGG16 whose weights tools/reference/vgg16_reference.py's
 // hashed_state_dict derives from each tensor's name, so a test and its
 // PyTorch fixture build the same network without a committed weight file.
 #pragma once

@@ -113,7 +113,7 @@ D_kwargs (models/pggan/config.h), as a PGGAN bundle's "D_kwargs".
 
 export writes a torch .pt state dict with the official names (buffers
 included) that load_state_dict accepts in the official networks (and in
-tools/stylegan2_reference.py); --net all writes {"G": ..., "D": ..., "G_ema": ...}.
+tools/reference/stylegan2_reference.py); --net all writes {"G": ..., "D": ..., "G_ema": ...}.
 
 Pickles are read with a restricted unpickler: module source embedded in an
 official pickle is never executed, and a pickle asking for anything beyond
@@ -129,7 +129,8 @@ import os
 import signal
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+TOOLS = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [TOOLS, os.path.join(TOOLS, "reference")]  # the helpers; the references convert/ runs
 from interrupts import die_by_signals, die_of  # noqa: E402  (standard library only)
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The one safetensors writer of the golden-data scripts in tools/.
+"""The one safetensors writer of the golden-data scripts in tools/fixtures/.
 
 Layout: 8-byte little-endian header length, a JSON header (tensor names in
 sorted order, each with dtype, shape and byte range; padded with spaces to a

@@ -99,7 +99,7 @@ int run(int argc, char** argv) {
                   cli::integer("seed", "N", "303", "random seed (initial noise, w noise)", 0, cli::kSeedMax),
                   {"save-video", "BOOL", "true", "write proj.mp4 of the optimization through ffmpeg (true or false)"},
                   {"outdir", "DIR", "", "where to write target.png, proj.png, projected_w.npz, proj.mp4 (required)"},
-                  {"record-draws", "DIR", "", "record every random draw and each step's w, dist and loss into DIR (for tools/projector_reference.py)"},
+                  {"record-draws", "DIR", "", "record every random draw and each step's w, dist and loss into DIR (for tools/reference/projector_reference.py)"},
                   cli::device("device", "cpu", "where to run")});
   if (args.help()) {
     std::cout << args.usage();

@@ -51,7 +51,7 @@
 //   imgfilter<b>_t z[N], imgfilter<b>_p u[N]   for each band b = 0..3
 //   noise_sigma z[N, 1, 1, 1], noise_p u[N, 1, 1, 1], noise z[N, C, H, W]
 //   cutout_p u[N, 1, 1, 1, 1], cutout_center u[N, 2, 1, 1, 1]
-// tools/augment_reference.py replays them (draws() lists them for a spec).
+// tools/reference/augment_reference.py replays them (draws() lists them for a spec).
 #pragma once
 #include <cstdint>
 #include <string>

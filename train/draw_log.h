@@ -1,5 +1,5 @@
 // The random draws of a training run, by name, so that another implementation
-// (the PyTorch reference step in tools/, a test) can replay a minibatch
+// (the PyTorch reference step in tools/reference/, a test) can replay a minibatch
 // exactly, or this one replay another's. Independent of any network family: a
 // trainer names what it draws and routes each draw through the log.
 //

@@ -17,7 +17,7 @@
 // Parameter names are the TorchScript state dict's (layers.conv.weight,
 // layers.mixed_4.tower_1.conv_3.beta, ..., output.weight, output.bias), so a
 // user's file converted by tools/convert_weights.py loads by name;
-// tools/inception_reference.py is the PyTorch reference with the same names.
+// tools/reference/inception_reference.py is the PyTorch reference with the same names.
 //
 // The channel widths are a setting (every official width divided by
 // width_divisor), so tests run this code on a thin network; the default is

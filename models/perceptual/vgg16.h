@@ -21,7 +21,7 @@
 // Parameter names are torchvision's (features.{0,2,5,...,28}.weight/bias,
 // classifier.{0,3}.weight/bias) and LPIPS's (lin{0..4}.model.1.weight), so a
 // user's files converted by tools/convert_weights.py --format vgg16 load by
-// name; tools/vgg16_reference.py is the PyTorch reference.
+// name; tools/reference/vgg16_reference.py is the PyTorch reference.
 //
 // The widths are a setting (every torchvision width divided by
 // width_divisor), so tests run this code on a thin network; the default is

@@ -13,7 +13,7 @@ add_test(NAME cpu.convert_checks
 set_tests_properties(cpu.convert_checks PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
 
 # StyleGAN (v1)'s Linear Separability classifiers: a folder of the 40 tiny
-# celebahq-classifier-NN-<name>.pkl (tools/make_ls_fixtures.py) converts to
+# celebahq-classifier-NN-<name>.pkl (tools/fixtures/make_ls_fixtures.py) converts to
 # one .bin of their variables and D_kwargs; a missing or doubled index, a GAN
 # pickle or G_paper in a classifier's place, a minibatch-stddev map or labels,
 # and a SRC that is no folder are refused in one line, nothing written.
@@ -43,7 +43,7 @@ set_tests_properties(cpu.generate_from_converted PROPERTIES LABELS cpu SKIP_RETU
 # StyleGAN2 TensorFlow pickles (NVlabs/stylegan2, state version 4): the mapping
 # checks in tests/test_convert_stylegan2_tf.py (tensors, the TF semantics,
 # refusals); then the parity network written as such a pickle
-# (tools/make_stylegan2_tf_pickle.py) and imported generates and scores what
+# (tools/fixtures/make_stylegan2_tf_pickle.py) and imported generates and scores what
 # the network itself does (truncation, const noise) to 1e-4 relative.
 add_test(NAME cpu.convert_stylegan2_tf
          COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_convert_stylegan2_tf.py")
@@ -53,7 +53,7 @@ set(_sg2tf_gen "--seeds 0-3 --trunc 0.7 --noise-mode const")
 add_test(NAME cpu.generate_from_stylegan2_tf_pickle
          COMMAND sh -c "d=${CMAKE_BINARY_DIR}/test_convert_sg2tf && rm -rf $d && mkdir -p $d && \
 { '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
-'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/make_stylegan2_tf_pickle.py $d/net.pkl --from ${_sg2tf_net} && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/fixtures/make_stylegan2_tf_pickle.py $d/net.pkl --from ${_sg2tf_net} && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/net.pkl $d/net.bin && \
 $<TARGET_FILE:generate> --network ${_sg2tf_net} ${_sg2tf_gen} --raw $d/want.npy --outdir $d/want && \
 $<TARGET_FILE:generate> --network $d/net.bin ${_sg2tf_gen} --raw $d/got.npy --outdir $d/got && \
@@ -72,7 +72,7 @@ set_tests_properties(cpu.generate_from_stylegan2_tf_pickle PROPERTIES LABELS cpu
 add_test(NAME cpu.convert_stylegan2_tf_missing_variable
          COMMAND sh -c "d=${CMAKE_BINARY_DIR}/test_convert_sg2tf_bad && rm -rf $d && mkdir -p $d && \
 { '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
-'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/make_stylegan2_tf_pickle.py $d/net.pkl --from ${_sg2tf_net} \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/fixtures/make_stylegan2_tf_pickle.py $d/net.pkl --from ${_sg2tf_net} \
 --drop Gs:synthesis/8x8/Conv0_up/mod_bias && \
 sh ${GF_CLI_DIR}/expect_error.sh '^convert_weights: error: .*net.pkl: Gs.synthesis: missing variable 8x8/Conv0_up/mod_bias$' \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/net.pkl $d/net.bin && test ! -e $d/net.bin")

@@ -1,5 +1,5 @@
 # dataset_tool (included from CMakeLists.txt; helpers in helpers.cmake).
-# Sources written by tools/dataset_tool_reference.py --make-sources (NumPy,
+# Sources written by tools/reference/dataset_tool_reference.py --make-sources (NumPy,
 # Pillow and py-lmdb: skipped without them): colour images of odd, non-square
 # sizes with labels, grey ones, a mixed-size folder, an MNIST-style IDX pair,
 # a CIFAR-10-style tarball and an LSUN-style lmdb.
@@ -7,7 +7,7 @@ if(NOT GF_CUDA_EMU)  # test_dataset_tool.cpp has no [cuda] case: the emulated bu
   add_dependencies(gf_tests dataset_tool)
 endif()
 set(_dt ${CMAKE_BINARY_DIR}/test_dataset_tool)
-set(_dt_ref "'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/dataset_tool_reference.py")
+set(_dt_ref "'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/reference/dataset_tool_reference.py")
 set(_dt_bin $<TARGET_FILE:dataset_tool>)
 # Its own subfolder alone is made afresh: the tests that need no sources write
 # beside it in ${_dt} and may run meanwhile (a FRESH ${_dt} removed their files).
@@ -16,7 +16,7 @@ gf_cli_test(dataset_tool_sources FRESH ${_dt}/src FIXTURES_SETUP dataset_tool_so
 ${_dt_ref} --make-sources ${_dt}/src")
 set_tests_properties(cpu.dataset_tool_sources PROPERTIES SKIP_RETURN_CODE 77)
 
-# Against the official semantics (tools/dataset_tool_reference.py): every
+# Against the official semantics (tools/reference/dataset_tool_reference.py): every
 # PNG's pixels and dataset.json's bytes, per transform and filter.
 # dataset_tool_official(name source-subfolder flags...)
 function(dataset_tool_official name src)

@@ -1,4 +1,4 @@
-# The golden-data and fixture scripts of tools/ run again give what
+# The golden-data and fixture scripts of tools/fixtures/ run again give what
 # tests/data holds (tests/cli/regenerated_same.py): a script that stopped
 # running or drifted from the data fails here (make_stylegan_fixtures.py had
 # silently stopped running until a session needed it). One entry per

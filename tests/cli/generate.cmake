@@ -168,7 +168,7 @@ gf_expect_error(generate_w_trunc_cutoff "^generate: error: --trunc-cutoff does n
 # warned of "RGB" images, then failed after the whole real-image pass).
 gf_test(cpu.generate_two_channel_generator
         COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; d=${_gen}/two_channels && rm -rf $d && mkdir -p $d && \
-'${GF_PYTHON3}' -c \"import sys, torch; sys.path.insert(0, '${CMAKE_SOURCE_DIR}/tools'); import stylegan2_reference as ref; \
+'${GF_PYTHON3}' -c \"import sys, torch; sys.path.insert(0, '${CMAKE_SOURCE_DIR}/tools/reference'); import stylegan2_reference as ref; \
 G = ref.Generator(z_dim=8, w_dim=8, img_resolution=8, img_channels=2, mapping_layers=1, channel_base=64, channel_max=8); \
 torch.save({'G_ema': G.state_dict()}, '$d/g.pt')\" && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/g.pt $d/g.bin > /dev/null && \

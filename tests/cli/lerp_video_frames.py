@@ -6,7 +6,7 @@ moviepy writes them, one for each t of np.arange(0, DURATION, 1 / FPS),
 showing the walk's frame clip(round(t * FPS), 0, frames - 1) of frames =
 int(np.rint(DURATION * FPS)). For the first, a middle and the last frame
 written this makes the official latents
-(tools/make_latent_walk_golden.py's walk: numpy's draws, scipy's
+(tools/fixtures/make_latent_walk_golden.py's walk: numpy's draws, scipy's
 gaussian_filter, the rms), renders them with `GENERATE --z ... --raw`, makes
 them 8-bit as PGGAN's Gs.run (rint(x * 127.5 + 127.5), clipped), lays them
 out as misc.create_image_grid, enlarges with scipy.ndimage.zoom(order=0),
@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "fixtures"))
 import numpy as np  # noqa: E402
 import scipy.ndimage  # noqa: E402
 

@@ -1,5 +1,5 @@
 # The metrics programs end to end (included from CMakeLists.txt): a stand-in
-# for the official detector (tools/make_inception_standin.py: the reference
+# for the official detector (tools/fixtures/make_inception_standin.py: the reference
 # network with hashed weights, written by torch.jit.save as the official
 # inception-2015-12-05.pt is) converted by tools/convert_weights.py, then
 # train_stylegan --metrics and calc_metrics on its snapshot. The stand-in's
@@ -13,7 +13,7 @@ string(REPLACE ";" " " _m_flags_sh "${_m_flags}")  # inside sh -c strings
 gf_test(cpu.metrics_detector FIXTURES_SETUP metrics_detector
         COMMAND sh -c "rm -rf ${_m}/inception.bin ${_m}/standin.pt ${_m}/cache && mkdir -p ${_m} && \
 { '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
-'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/make_inception_standin.py ${_m}/standin.pt && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/fixtures/make_inception_standin.py ${_m}/standin.pt && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import ${_m}/standin.pt ${_m}/inception.bin && \
 rm ${_m}/standin.pt")
 
@@ -231,7 +231,7 @@ gf_cli_test(calc_metrics_pggan_swd_msssim
                     --metrics swd16k,swd16k_reals2,msssim20k --metrics-cache none --metric-items 9)
 
 # StyleGAN's linear separability with the 40 tiny classifiers of
-# tools/make_ls_fixtures.py (8x8): the v1 test network's 16x16 images (2x2
+# tools/fixtures/make_ls_fixtures.py (8x8): the v1 test network's 16x16 images (2x2
 # means), then a v1 run evaluating it after its snapshots (8x8: no
 # downsampling), on a one-image RGB dataset; the run's last result equals
 # calc_metrics' on its snapshot.
@@ -266,7 +266,7 @@ gf_expect_error(calc_metrics_ls_not_classifiers "^calc_metrics: error: .*stylega
                 --metrics ls --classifiers ${CMAKE_SOURCE_DIR}/tests/data/stylegan_16x3.bin)
 
 # Precision/recall and PPL: a stand-in for the converted VGG16
-# (tools/make_vgg16_standin.py: the reference network at widths / 16 with
+# (tools/fixtures/make_vgg16_standin.py: the reference network at widths / 16 with
 # hashed weights, saved as torchvision's and LPIPS's state dicts) through
 # tools/convert_weights.py; train_stylegan evaluates ppl_wend and
 # pr50k3_full after each snapshot, and calc_metrics on the snapshot gives
@@ -279,7 +279,8 @@ set(_p_run ${_p}/train/00000-fashion-mnist-cond-subset64-tiny-kimg0.008)
 gf_test(cpu.metrics_vgg16 FIXTURES_SETUP metrics_vgg16
         COMMAND sh -c "rm -rf ${_p} && mkdir -p ${_p} && \
 { '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
-'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/make_vgg16_standin.py ${_p}/vgg16-standin.pth ${_p}/lin-standin.pth && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/fixtures/make_vgg16_standin.py ${_p}/vgg16-standin.pth \
+${_p}/lin-standin.pth && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import ${_p}/vgg16-standin.pth ${_p}/vgg16.bin \
 --format vgg16 --lpips ${_p}/lin-standin.pth && rm ${_p}/vgg16-standin.pth ${_p}/lin-standin.pth")
 set(_p_flags --metrics ppl_wend,pr50k3_full --vgg16 ${_p}/vgg16.bin --metrics-cache ${_p}/cache --metric-items 8)

@@ -109,7 +109,7 @@ set_tests_properties(cpu.convert_pggan PROPERTIES LABELS cpu SKIP_RETURN_CODE 77
 add_test(NAME cpu.generate_from_pggan_pickle
          COMMAND sh -c "d=${_pg}/pickle && rm -rf $d && mkdir -p $d && \
 { '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
-'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/make_pggan_pickle.py $d/net.pkl --resolution 16 --num-channels 3 --label-size 3 && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/fixtures/make_pggan_pickle.py $d/net.pkl --resolution 16 --num-channels 3 --label-size 3 && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/net.pkl $d/net.bin && \
 $<TARGET_FILE:generate> --network $d/net.bin --seeds 0-1 --class 2 --outdir $d/out && test -s $d/out/seed0001.png")
 set_tests_properties(cpu.generate_from_pggan_pickle PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)

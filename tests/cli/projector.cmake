@@ -11,11 +11,11 @@ set(_pj_fake "mkdir -p ${_pj}/fakebin && cp ${GF_CLI_DIR}/fake_ffmpeg.sh ${_pj}/
 
 # The thin VGG16 (every width / 16, random weights) that the other tests
 # load, and a random RGB generator of 512x512 (a few channels a layer),
-# written by tools/projector_reference.py (PyTorch: skipped without it).
+# written by tools/reference/projector_reference.py (PyTorch: skipped without it).
 set(_pj_G512 ${_pj}/G_512x3.bin)
 gf_cli_test(projector_thin_vgg16 FRESH ${_pj} FIXTURES_SETUP projector_vgg16
             COMMAND sh -c "'${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77 && mkdir -p ${_pj} && \
-'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/projector_reference.py --write-thin-vgg16 ${_pj_vgg} \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/reference/projector_reference.py --write-thin-vgg16 ${_pj_vgg} \
 --write-test-generator ${_pj_G512}")
 set_tests_properties(cpu.projector_thin_vgg16 PROPERTIES SKIP_RETURN_CODE 77)
 
@@ -46,14 +46,14 @@ OMP_NUM_THREADS=$t ${_pj_sh} --target ${_pj}/run/target/seed0007.png --num-steps
 > /dev/null || exit 1; cmp ${_pj}/run/out/projected_w.npz $d/t$t/projected_w.npz && cmp ${_pj}/run/out/proj.png $d/t$t/proj.png \
 || exit 1; done && echo 'same bits at 1 and 3 threads'")
 
-# The official loop in PyTorch (tools/projector_reference.py) replays the
+# The official loop in PyTorch (tools/reference/projector_reference.py) replays the
 # run's draws: every step's w, dist and loss and the final noise buffers agree
 # to 1e-4 of each tensor's largest value.
 gf_cli_test(projector_parity FIXTURES_REQUIRED "projector_vgg16;projected"
             EXPECT "^projector_reference: 5 steps, 10 of 10 tensors within 0.0001 or 10x float32.s own distance up to 0.001$"
             COMMAND sh -c "d=${_pj}/parity && rm -rf $d && \
 ${_pj_sh} --target ${_pj}/run/out/target.png --num-steps 5 --save-video false --record-draws $d/draws --outdir $d/out && \
-'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/projector_reference.py --network ${_pj_G} --vgg16 ${_pj_vgg} \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/reference/projector_reference.py --network ${_pj_G} --vgg16 ${_pj_vgg} \
 --draws $d/draws --target $d/out/target.png")
 
 # The official target: a colour photo that is not square, centre-cropped,
@@ -85,7 +85,7 @@ gf_cli_test(projector_parity_512_rgb FIXTURES_REQUIRED "projector_vgg16;pil_phot
             COMMAND sh -c "d=${_pj}/parity512 && rm -rf $d && \
 $<TARGET_FILE:projector> --network ${_pj_G512} --vgg16 ${_pj_vgg} --target ${_pj}/pil/photo.png --num-steps 2 \
 --save-video false --record-draws $d/draws --outdir $d/out && \
-'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/projector_reference.py --network ${_pj_G512} --vgg16 ${_pj_vgg} \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/reference/projector_reference.py --network ${_pj_G512} --vgg16 ${_pj_vgg} \
 --draws $d/draws --target $d/out/target.png")
 
 # numpy reads projected_w.npz ('w', float32 [1, 8, 64], nothing else), and
@@ -216,7 +216,7 @@ gf_expect_error(projector_outdir_not_makeable "^projector: error: --outdir .*/CM
 gf_expect_error(projector_four_channel_generator "^projector: error: .*/g4.bin: the generator makes images of 4 channels \\(img_channels\\); the projector matches grey \\(1\\) or RGB \\(3\\) targets$"
                 "projector_vgg16;projected"
                 sh -c "d=${_pj_bad}/four && rm -rf $d && mkdir -p $d && \
-'${GF_PYTHON3}' -c \"import sys, torch; sys.path.insert(0, '${CMAKE_SOURCE_DIR}/tools'); import stylegan2_reference as ref; \
+'${GF_PYTHON3}' -c \"import sys, torch; sys.path.insert(0, '${CMAKE_SOURCE_DIR}/tools/reference'); import stylegan2_reference as ref; \
 G = ref.Generator(z_dim=8, w_dim=8, img_resolution=16, img_channels=4, mapping_layers=1, channel_base=64, channel_max=8); \
 torch.save({'G_ema': G.state_dict()}, '$d/g4.pt')\" && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/g4.pt $d/g4.bin > /dev/null && \

@@ -141,13 +141,13 @@ gf_expect_error(psp_raw_is_an_output "^psp encode: error: --raw .*/raw_clash/lat
 --outdir ${_psp}/raw_clash --raw ${_psp}/raw_clash/latents.npy; s=$?; test ! -e ${_psp}/raw_clash && exit $s")
 
 # psp losses against pSp's calc_losses_on_images.py semantics
-# (tools/psp_losses_reference.py): results of several sizes named .png and
+# (tools/reference/psp_losses_reference.py): results of several sizes named .png and
 # .jpg, a grey one; ground truths under the '.png' -> '.jpg' name, one found
 # under its own name. PNG bytes under every name: JPEG's decoders differ by
 # a level or a few (README), which LPIPS tells apart. 5 pairs with --batch-size 4 (the official
 # default): the last is left out, as the DataLoader's drop_last leaves it.
 set(_pl ${CMAKE_BINARY_DIR}/test_psp_losses)
-set(_pl_ref "'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/psp_losses_reference.py")
+set(_pl_ref "'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/reference/psp_losses_reference.py")
 gf_cli_test(psp_losses FRESH ${_pl}
             EXPECT "^Finished with  .*/exp/results$" "^Average loss is [0-9.]+\\+-[0-9.]+$"
                    "^psp losses: 1 image left out \\(the last by name\\), as the official drop_last does with --batch-size 4$"

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""A golden-data or fixture script of tools/ run again gives what tests/data
+"""A golden-data or fixture script of tools/fixtures/ run again gives what tests/data
 holds (tests/cli/fixtures.cmake): a script that stopped running, or drifted
 from the data the tests read, fails here instead of at the next need to
-regenerate (tools/make_stylegan_fixtures.py had silently stopped running).
+regenerate (tools/fixtures/make_stylegan_fixtures.py had silently stopped running).
   regenerated_same.py SCRIPT WORK [--outdir FILES]
-runs `python3 tools/SCRIPT WORK/out.bin` (or `--outdir WORK/out`, where it
+runs `python3 tools/fixtures/SCRIPT WORK/out.bin` (or `--outdir WORK/out`, where it
 must write exactly the FILES named, comma-separated) and compares every file
 it writes with tests/data's file of the same name (with an [out] script:
 the data file its --help names as the default):
@@ -84,7 +84,7 @@ def main():
     expected = sorted(sys.argv[4].split(",")) if outdir_mode else None
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    tool = os.path.join(ROOT, "tools", script)
+    tool = os.path.join(ROOT, "tools", "fixtures", script)
     if outdir_mode:
         out = os.path.join(work, "out")
         cmd = [sys.executable, tool, "--outdir", out]

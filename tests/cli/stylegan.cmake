@@ -9,7 +9,7 @@ set(_sg ${CMAKE_BINARY_DIR}/test_stylegan)
 add_test(NAME cpu.generate_from_stylegan_pickle
          COMMAND sh -c "d=${_sg}/pickle && rm -rf $d && mkdir -p $d && \
 { '${GF_PYTHON3}' -c 'import torch' 2>/dev/null || exit 77; } && \
-'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/make_stylegan_pickle.py $d/net.pkl --resolution 16 --num-channels 3 --label-size 2 && \
+'${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/fixtures/make_stylegan_pickle.py $d/net.pkl --resolution 16 --num-channels 3 --label-size 2 && \
 '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tools/convert_weights.py import $d/net.pkl $d/net.bin && \
 $<TARGET_FILE:generate> --network $d/net.bin --seeds 0-1 --class 1 --trunc 0.7 --trunc-cutoff 4 --noise-mode const --outdir $d/out && \
 test -s $d/out/seed0001.png && \

@@ -7,7 +7,7 @@
 // because it is an optimization (train's Adam, the draw log), not a network.
 //
 // Every random draw goes through the optional draw log (train/draw_log.h), so
-// tools/projector_reference.py can take the same step in PyTorch: "mb0/z"
+// tools/reference/projector_reference.py can take the same step in PyTorch: "mb0/z"
 // (the w_avg samples [w_avg_samples, z_dim]), "mb0/noise/<buffer>" (the
 // initial noise_const, [res, res], buffer names as G.synthesis names them,
 // e.g. "b8.conv0.noise_const") and "mb<k>/w_noise" (step k's unit normal
