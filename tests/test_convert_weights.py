@@ -34,6 +34,7 @@ sys.path.insert(0, TOOLS)
 sys.path[:0] = [os.path.join(TOOLS, "reference"), os.path.join(TOOLS, "fixtures")]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import convert_weights as cw  # noqa: E402
+from program_signals import as_a_program_starts  # noqa: E402
 import perceptual_reference as pr  # noqa: E402
 import stylegan2_reference as ref  # noqa: E402
 
@@ -1366,7 +1367,8 @@ else:
         with tempfile.TemporaryDirectory() as d:
             err = os.path.join(d, "stderr")
             r = subprocess.run([sys.executable, "-c", self.SERVER, TOOLS, code, json.dumps(cases), err],
-                               capture_output=True, text=True, timeout=120 + 30 * len(cases))
+                               capture_output=True, text=True, timeout=120 + 30 * len(cases),
+                               preexec_fn=as_a_program_starts)
             self.assertEqual((r.returncode, r.stderr), (0, ""))
             statuses = json.loads(r.stdout)
             self.assertEqual(len(statuses), len(cases))
@@ -1473,7 +1475,7 @@ sys.exit(2)  # the signal did not end the process
             for sig in (signal.SIGINT, signal.SIGTERM):
                 env = dict(os.environ, PYTHONPATH=d, SIG=str(int(sig)))
                 r = subprocess.run([sys.executable, SCRIPT, "export", src, out], env=env,
-                                   capture_output=True, text=True, timeout=120)
+                                   capture_output=True, text=True, timeout=120, preexec_fn=as_a_program_starts)
                 self.assertEqual((r.returncode, r.stderr, r.stdout), (-sig, "", ""))
                 self.assertFalse(os.path.exists(out))
 

@@ -22,6 +22,7 @@ except ImportError:
 TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools")
 sys.path.insert(0, TOOLS)
 import golden_io  # noqa: E402
+from program_signals import as_a_program_starts  # noqa: E402
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -72,7 +73,7 @@ sys.exit(2)  # the signal did not end the process
             for sig in SIGNALS:
                 with self.subTest(sig=sig):
                     r = subprocess.run([sys.executable, "-c", self.CHILD, TOOLS, path, str(int(sig))],
-                                       capture_output=True, text=True, timeout=120)
+                                       capture_output=True, text=True, timeout=120, preexec_fn=as_a_program_starts)
                     self.assertEqual((r.returncode, r.stderr), (-sig, ""))
                     self.assertEqual(os.listdir(d), ["golden.bin"])
                     with open(path, "rb") as f:
@@ -121,7 +122,7 @@ except KeyboardInterrupt:
     def test_ctrl_c_while_the_temporary_is_made(self):
         with tempfile.TemporaryDirectory() as d:
             r = subprocess.run([sys.executable, "-c", self.INTERRUPTED_CHILD, TOOLS, os.path.join(d, "golden.bin")],
-                               capture_output=True, text=True, timeout=120)
+                               capture_output=True, text=True, timeout=120, preexec_fn=as_a_program_starts)
             self.assertEqual((r.returncode, r.stdout.strip()), (0, "interrupted [] []"), r.stderr)
 
 
@@ -158,8 +159,8 @@ class Scripts(unittest.TestCase):
                         env = dict(os.environ, PYTHONPATH=d, SIG=str(int(sig)))
                         with open(script) as f:  # a folder for the scripts that write several files
                             where = ["--outdir", out] if '"--outdir"' in f.read() else [os.path.join(out, "x.bin")]
-                        r = subprocess.run([sys.executable, script] + where, env=env, cwd=d,
-                                           capture_output=True, text=True, timeout=120)
+                        r = subprocess.run([sys.executable, script] + where, env=env, cwd=d, capture_output=True,
+                                           text=True, timeout=120, preexec_fn=as_a_program_starts)
                         self.assertEqual((r.returncode, r.stderr), (-sig, ""))
                         self.assertFalse(os.path.exists(out))
 
