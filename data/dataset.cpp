@@ -635,20 +635,19 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
 
   std::vector<std::string> skip_reason(files);
   HeaderPass h = read_headers(src, skip_reason);
-  std::vector<size_t>& used = h.used;
   const int res = h.res, channels = h.channels;
 
   std::vector<size_t> stand_ins;  // a stack: the next one at the back
-  const int64_t classes = take_subset(src, opt, used, stand_ins);
+  const int64_t classes = take_subset(src, opt, h.used, stand_ins);
 
   // Pass 2, with from_files where it is asked for or the pixels would not fit in memory.
   const size_t image_size = static_cast<size_t>(res) * res * channels;
   bool from_files = opt.from_files;
   std::string too_large;
-  if (!from_files) too_large = memory_shortfall(src.path, used.size(), res, channels, h.first);
+  if (!from_files) too_large = memory_shortfall(src.path, h.used.size(), res, channels, h.first);
   if (!too_large.empty()) from_files = true;
   DecodePass d;
-  d.used = std::move(used);
+  d.used = std::move(h.used);
   d.pixels.resize(from_files ? 0 : d.used.size() * image_size);
   d.done.resize(d.used.size());
   d.stamps.resize(from_files ? d.used.size() : 0);
