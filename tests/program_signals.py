@@ -6,7 +6,9 @@ signals), and exec keeps an ignored or blocked signal so, which the programs
 respect (tools/interrupts.py leaves an ignored signal ignored): the child
 would then never see the signal the test sends. The shell tests start their
 programs with `env --default-signal` for the same reason; the C++ tests' forked
-children reset their handlers."""
+children reset their handlers, and gf_tests unblocks the signals at its start.
+Under ctest the test process itself starts with every signal at its default
+and unblocked; run by hand, it has its shell's state."""
 import signal
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
