@@ -467,11 +467,21 @@ int64_t take_subset(const Source& src, const DatasetOptions& opt, std::vector<si
 // Pass 2's images, slot by slot: a slot is one image of the dataset, its
 // file changed when a stand-in takes over from one that failed.
 struct DecodePass {
+  // What each image becomes: res x res with `channels`; with from_files only
+  // checked and stamped (its stamp x-flipped with xflip), its pixels not kept.
+  int res, channels;
+  bool xflip, from_files;
   std::vector<size_t> used;       // each slot's file (an index into src.names)
   std::vector<uint8_t> pixels;    // [slots, channels, res, res], empty with from_files
   std::vector<Conversions> done;  // what decoding did to each image, for the notes
   std::vector<FileStamp> stamps;  // with from_files: what each file held when it was decoded here
   std::vector<char> ok;           // whether the slot's file decoded
+
+  DecodePass(std::vector<size_t> slots, int res, int channels, bool xflip, bool from_files)
+      : res(res), channels(channels), xflip(xflip), from_files(from_files), used(std::move(slots)),
+        pixels(from_files ? 0 : used.size() * image_size()), done(used.size()), stamps(from_files ? used.size() : 0),
+        ok(used.size(), 0) {}
+  size_t image_size() const { return static_cast<size_t>(res) * res * channels; }
 };
 
 // Pass 2: decode into NCHW. Files are read in order (a zip is one stream)
@@ -482,9 +492,10 @@ struct DecodePass {
 // With from_files (asked for, or where the pixels would not fit in
 // memory) every image is decoded here as well, for the same checks and
 // notes, but its pixels are not kept.
-void decode_images(const Source& src, bool from_files, int res, int channels, bool xflip,
-                   std::vector<size_t>& stand_ins, std::vector<std::string>& skip_reason, DecodePass& d) {
-  const size_t plane = static_cast<size_t>(res) * res, image_size = plane * channels;
+void decode_images(const Source& src, std::vector<size_t>& stand_ins, std::vector<std::string>& skip_reason,
+                   DecodePass& d) {
+  const int res = d.res, channels = d.channels;
+  const size_t plane = static_cast<size_t>(res) * res, image_size = d.image_size();
   std::vector<size_t>& used = d.used;
   std::string transparent;
   size_t transparent_count = 0;
@@ -525,8 +536,8 @@ void decode_images(const Source& src, bool from_files, int res, int channels, bo
         const std::vector<uint8_t> hwc =
             decode_image(bytes[k].data(), bytes[k].size(), file, channels, &info, &d.done[u]);
         if (info.width != res || info.height != res) throw Error(file + ": image changed size between reads");
-        if (from_files)
-          d.stamps[u] = FileStamp::of(bytes[k], hwc.data(), res, channels, xflip);
+        if (d.from_files)
+          d.stamps[u] = FileStamp::of(bytes[k], hwc.data(), res, channels, d.xflip);
         else
           hwc_to_chw(hwc.data(), plane, channels, d.pixels.data() + u * image_size);
         d.ok[u] = 1;
@@ -567,14 +578,15 @@ void decode_images(const Source& src, bool from_files, int res, int channels, bo
 // Stand-ins took their slots out of name order: put the slots back in
 // order in place, following each cycle of the permutation with one image
 // of scratch (a second buffer of pixels could pass the memory check's limit).
-void restore_name_order(DecodePass& d, size_t image_size, bool from_files) {
+void restore_name_order(DecodePass& d) {
   std::vector<size_t>& used = d.used;
+  const size_t image_size = d.image_size();
   if (std::is_sorted(used.begin(), used.end())) return;
   std::vector<size_t> by_name(used.size());  // position r takes slot by_name[r]
   std::iota(by_name.begin(), by_name.end(), size_t(0));
   std::sort(by_name.begin(), by_name.end(), [&](size_t a, size_t b) { return used[a] < used[b]; });
   std::vector<uint8_t> scratch(image_size);
-  std::vector<char> placed(used.size(), from_files);  // no pixels to move
+  std::vector<char> placed(used.size(), d.from_files);  // no pixels to move
   auto image = [&](size_t u) { return d.pixels.data() + u * image_size; };
   for (size_t r = 0; r < by_name.size(); ++r) {
     if (placed[r]) continue;
@@ -597,7 +609,7 @@ void restore_name_order(DecodePass& d, size_t image_size, bool from_files) {
   for (size_t r = 0; r < by_name.size(); ++r) {
     sorted_used[r] = used[by_name[r]];
     sorted_done[r] = d.done[by_name[r]];
-    if (from_files) sorted_stamps[r] = d.stamps[by_name[r]];
+    if (d.from_files) sorted_stamps[r] = d.stamps[by_name[r]];
     sorted_ok[r] = d.ok[by_name[r]];
   }
   used = std::move(sorted_used);
@@ -646,14 +658,9 @@ std::unique_ptr<Dataset> open_images(const Source& src, const DatasetOptions& op
   std::string too_large;
   if (!from_files) too_large = memory_shortfall(src.path, h.used.size(), res, channels, h.first);
   if (!too_large.empty()) from_files = true;
-  DecodePass d;
-  d.used = std::move(h.used);
-  d.pixels.resize(from_files ? 0 : d.used.size() * image_size);
-  d.done.resize(d.used.size());
-  d.stamps.resize(from_files ? d.used.size() : 0);
-  d.ok.assign(d.used.size(), 0);
-  decode_images(src, from_files, res, channels, opt.xflip, stand_ins, skip_reason, d);
-  restore_name_order(d, image_size, from_files);
+  DecodePass d(std::move(h.used), res, channels, opt.xflip, from_files);
+  decode_images(src, stand_ins, skip_reason, d);
+  restore_name_order(d);
 
   // Keep what decoded, in name order; note every file by what happened to it.
   std::vector<std::string> kept_names;
