@@ -3,8 +3,8 @@
 # images of other sizes (resized as pSp resizes). The latents psp encode
 # writes re-render through generate --w, bit for bit, from the pSp file itself
 # and from its decoder exported by export_weights.
-# tests/test_bad_input.cpp runs psp too.
-if(NOT GF_CUDA_EMU)  # test_bad_input.cpp's: the emulated build compiles it not
+# The bad-input tests (tests/program_runs.h) run psp too.
+if(NOT GF_CUDA_EMU)  # the bad-input tests': the emulated build compiles them not
   add_dependencies(gf_tests psp)
 endif()
 

@@ -3,7 +3,7 @@
 # images and writes its run folder (options, log, stats, report, grids, pSp
 # snapshot, checkpoint); psp encode reads the snapshot; the checkpoint
 # resumes from its step. tests/test_psp_train.cpp checks learning and the
-# exact resume in-process; tests/test_bad_input.cpp the refusals.
+# exact resume in-process; tests/test_training_edge_cases.cpp the refusals.
 set(_tp ${CMAKE_BINARY_DIR}/test_train_psp)
 set(_tp_g ${CMAKE_SOURCE_DIR}/tests/data/parity_32x1.bin)
 add_test(NAME cpu.train_psp_smoke
