@@ -42,8 +42,8 @@ import make_pggan_pickle as mkpg  # noqa: E402
 import make_stylegan2_tf_pickle as mk2  # noqa: E402
 import make_stylegan_pickle as mkv1  # noqa: E402
 from test_convert_stylegan2_tf import D_CFG as TF_D_CFG, G_CFG as TF_G_CFG, random_nets  # noqa: E402
-from test_convert_weights import (D_CFG, G_CFG, TempDirTest, assert_one_error_line, legacy_blob, make_nets,  # noqa: E402
-                                  official_pickle, run, run_here, to_rosinality_d, to_rosinality_g)
+from convert_weights_fixture import (D_CFG, G_CFG, TempDirTest, assert_one_error_line, legacy_blob,  # noqa: E402
+                                     make_nets, official_pickle, run, run_here, to_rosinality_d, to_rosinality_g)
 
 PG_STATIC = dict(num_channels=3, resolution=16, label_size=2, fmap_base=32, fmap_max=8, latent_size=8)
 V1_G_STATIC = dict(num_channels=3, resolution=16, label_size=2, fmap_base=32, fmap_max=8, latent_size=6,

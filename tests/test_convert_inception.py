@@ -28,7 +28,7 @@ TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools")
 sys.path.insert(0, TOOLS)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import convert_weights as cw  # noqa: E402
-from test_convert_weights import TempDirTest, assert_one_error_line, run, run_here  # noqa: E402
+from convert_weights_fixture import TempDirTest, assert_one_error_line, run, run_here  # noqa: E402
 
 
 # ---- a stand-in for the detector: the official names and shapes (from the

@@ -29,7 +29,7 @@ sys.path[:0] = [os.path.join(TOOLS, "reference"), os.path.join(TOOLS, "fixtures"
 import convert_weights as cw  # noqa: E402
 import make_pggan_pickle as mkp  # noqa: E402
 import pggan_reference as ref  # noqa: E402
-from test_convert_weights import TempDirTest  # noqa: E402
+from convert_weights_fixture import TempDirTest  # noqa: E402
 
 SCRIPT = os.path.join(TOOLS, "convert_weights.py")
 STATIC = dict(num_channels=3, resolution=16, label_size=2, fmap_base=32, fmap_max=8, latent_size=8)

@@ -26,7 +26,7 @@ sys.path.insert(0, TOOLS)
 sys.path[:0] = [os.path.join(TOOLS, "reference"), os.path.join(TOOLS, "fixtures")]
 import convert_weights as cw  # noqa: E402
 import make_stylegan_pickle as mkp  # noqa: E402
-from test_convert_weights import TempDirTest  # noqa: E402
+from convert_weights_fixture import TempDirTest  # noqa: E402
 
 G_STATIC = dict(num_channels=3, resolution=16, label_size=2, fmap_base=32, fmap_max=8, latent_size=6,
                 dlatent_size=5, mapping_layers=3, mapping_fmaps=7)

@@ -42,7 +42,7 @@ import golden_io  # noqa: E402
 import make_stylegan2_tf_pickle as mk  # noqa: E402
 import make_stylegan_pickle as v1  # noqa: E402
 import stylegan2_reference as ref  # noqa: E402
-from test_convert_weights import TempDirTest  # noqa: E402
+from convert_weights_fixture import TempDirTest  # noqa: E402
 
 G_CFG = dict(z_dim=8, c_dim=0, w_dim=8, img_resolution=16, img_channels=3, mapping_layers=2,
              mapping_lr_multiplier=0.01, w_avg_beta=0.995, channel_base=64, channel_max=8, conv_clamp=None,

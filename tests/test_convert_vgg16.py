@@ -25,7 +25,7 @@ sys.path[:0] = [os.path.join(TOOLS, "reference"), os.path.join(TOOLS, "fixtures"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import convert_weights as cw  # noqa: E402
 from test_convert_inception import Evil  # noqa: E402
-from test_convert_weights import TempDirTest, assert_one_error_line, run, run_here  # noqa: E402
+from convert_weights_fixture import TempDirTest, assert_one_error_line, run, run_here  # noqa: E402
 from vgg16_reference import Vgg16Reference  # noqa: E402
 
 D = 8  # the synthetic files' widths: torchvision's / 8

@@ -1,9 +1,14 @@
-# tools/convert_weights.py (included from CMakeLists.txt). Both tests need a
+# tools/convert_weights.py (included from CMakeLists.txt). Its tests need a
 # Python with PyTorch and report themselves skipped (77) without one.
 
-add_test(NAME cpu.convert_weights
-         COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_convert_weights.py")
-set_tests_properties(cpu.convert_weights PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
+# The converter's own tests, one file an area (tests/test_convert_weights_<area>.py, sharing
+# tests/convert_weights_fixture.py), each its own entry so that ctest -j runs them side by side.
+foreach(_area official_pickle restricted_pickle state_dicts input_files rosinality psp loss_networks output_files)
+  add_test(NAME cpu.convert_weights_${_area}
+           COMMAND sh -c "[ -x '${GF_PYTHON3}' ] || exit 77; \
+exec '${GF_PYTHON3}' ${CMAKE_SOURCE_DIR}/tests/test_convert_weights_${_area}.py")
+  set_tests_properties(cpu.convert_weights_${_area} PROPERTIES LABELS cpu SKIP_RETURN_CODE 77)
+endforeach()
 
 # What the C++ loaders would refuse, refused at conversion in one line: config
 # values (type, network size limit), tensor ranks, DEFLATE bombs in torch zips,
