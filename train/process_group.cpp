@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "engine/error.h"
+#include "train/stop_signal.h"
 
 namespace gf {
 
@@ -82,6 +83,12 @@ void refuse_multi_process_launch(const std::string& what) {
   if (n > 1)
     throw Error(what + " trains in one process, but was launched as " + cli::count_text(n, "process") +
                 " (mpirun -np or WORLD_SIZE): each would train a whole run of its own; start it once, without the launcher");
+}
+
+void agree_on_stop(Communicator& comm) {
+  std::vector<int> pending;
+  for (const auto& v : all_gather(comm, {double(stop_signal_received())})) pending.push_back(int(v[0]));
+  throw_if_any_rank_stopped(pending);
 }
 
 }  // namespace gf

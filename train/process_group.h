@@ -4,7 +4,8 @@
 // host group (engine/dist/communicator.h), the check that every rank was
 // given the same flags, this rank's device and NCCL over the host group
 // where built, and the agreement of the ranks on a set-up step that may
-// fail on one rank alone. One copy of these for every program.
+// fail on one rank alone, and on a stop signal before each step. One copy
+// of these for every program.
 #pragma once
 #include <functional>
 #include <memory>
@@ -67,5 +68,10 @@ void refuse_multi_process_launch(const std::string& what);
 // other rank waiting in a collective. A collective: every rank calls it at
 // the same point.
 void checked_on_every_rank(Communicator* comm, const std::function<void()>& check, const std::string& consequence);
+
+// LoopOptions::agree_stop with one process per device: every rank's pending
+// stop signal gathered, so that a Ctrl-C (every rank's) or one rank's
+// SIGTERM stops all ranks at the same step. Two small host collectives per step.
+void agree_on_stop(Communicator& comm);
 
 }  // namespace gf

@@ -5,12 +5,17 @@
 //   [-kimg<K>][-batch<B>][-<aug>][-p<P>][-target<T>][-<augpipe>]
 //   [-noresume | -resume<name> | -resumecustom][-freezed<N>]
 // Numbers as train.py formats them ({:g}); a fractional --kimg (ganforge
-// takes one) is written in full.
+// takes one) is written in full. stylegan2_run_description fills it in from
+// train_stylegan's flags and the run's set-up.
 #pragma once
+#include <map>
 #include <optional>
 #include <string>
 
+#include "data/dataset.h"
+#include "train/cli.h"
 #include "train/stylegan2/configs.h"
+#include "train/stylegan2/trainer.h"
 
 namespace gf {
 
@@ -30,5 +35,14 @@ struct RunDescription {
 };
 
 std::string run_description(const RunDescription& d);
+
+// train.py's --resume names of its transfer-learning sources, and their pickles.
+extern const std::map<std::string, std::string> kOfficialResumeNames;
+
+// The run folder's description as train.py's desc: each part for an option
+// given on the command line, or (resuming a checkpoint, whose run's flags
+// need not be given again) one whose value differs from --cfg's.
+std::string stylegan2_run_description(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
+                                      const TrainerSetup& setup, bool noresume_given);
 
 }  // namespace gf
