@@ -9,6 +9,12 @@
 
 namespace gf {
 
+std::string g_format(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 std::string count_text(long long n, const std::string& noun) {
   if (n == 1) return "1 " + noun;
   const auto ends = [&](const char* tail) { return ends_with(noun, tail); };

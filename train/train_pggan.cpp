@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "engine/io/safetensors.h"
+#include "engine/strings.h"
 #include "models/pggan/config.h"
 #include "models/network_file.h"
 #include "train/checkpoint_state.h"
@@ -29,12 +30,6 @@ using namespace gf;
 // --kimg and the schedule's kimg: a trillion images, far beyond any run, and
 // exact as a count of images in int64.
 constexpr double kMaxKimg = 1e9;
-
-std::string num(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%g", v);
-  return b;
-}
 
 // --resume FILE: a checkpoint brings its own spec and seed (which the flags
 // must then not change); a PGGAN snapshot or converted official pickle gives
@@ -169,11 +164,11 @@ int run(int argc, char** argv) {
           std::to_string(ds->resolution()) + "x" + std::to_string(ds->resolution()) + "), cfg " + setup.spec.cfg +
           ", from " + std::to_string(setup.spec.sched.lod_initial_resolution) + "x" +
           std::to_string(setup.spec.sched.lod_initial_resolution) + " (" +
-          num(setup.spec.sched.lod_training_kimg) + " + " + num(setup.spec.sched.lod_transition_kimg) +
-          " kimg per resolution), " + num(setup.spec.total_kimg) + " kimg, G " +
+          g_format(setup.spec.sched.lod_training_kimg) + " + " + g_format(setup.spec.sched.lod_transition_kimg) +
+          " kimg per resolution), " + g_format(setup.spec.total_kimg) + " kimg, G " +
           std::to_string(trainer->G().num_params()) + " params, D " + std::to_string(trainer->D().num_params()) +
           " params, device " + dev.str() +
-          (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " + num(trainer->cur_nimg() / 1000.0)
+          (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " + g_format(trainer->cur_nimg() / 1000.0)
                               : std::string()));
   if (!resume_note.empty()) run.log(resume_note);
   // As train.py's TrainingSchedule (phase_dur 0: phase 0 for ever), which a

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "engine/io/safetensors.h"
+#include "engine/strings.h"
 #include "models/perceptual/network_file.h"
 #include "models/psp/network_file.h"
 #include "models/stylegan2/network_file.h"
@@ -84,12 +85,6 @@ void check_loss_file(const std::string& flag, const std::string& path, std::stri
                 " used, has other content now: give the run's file with --" + flag);
   }
   key = now;
-}
-
-std::string num(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
 }
 
 std::unique_ptr<stylegan2::Generator> read_generator(const std::string& path) {
@@ -266,8 +261,8 @@ int run(int argc, char** argv) {
                 std::string(ckpt ? " in the run resumed from " + resume : "") + ": give a lambda, or leave --lpips out");
   if (spec.lambdas.lpips > 0 || spec.lambdas.lpips_crop > 0) {
     if (spec.lpips_path.empty())
-      throw Error(std::string(spec.lambdas.lpips > 0 ? "--lpips-lambda " + num(spec.lambdas.lpips)
-                                                     : "--lpips-lambda-crop " + num(spec.lambdas.lpips_crop)) +
+      throw Error(std::string(spec.lambdas.lpips > 0 ? "--lpips-lambda " + g_format(spec.lambdas.lpips)
+                                                     : "--lpips-lambda-crop " + g_format(spec.lambdas.lpips_crop)) +
                   " needs the LPIPS weights: --lpips FILE.bin (tools/convert_weights.py import alex.pth lpips.bin "
                   "--alexnet alexnet-owt-7be5be79.pth), or a lambda of 0");
     need_file("lpips", spec.lpips_path, "LPIPS weights from tools/convert_weights.py");
@@ -286,7 +281,7 @@ int run(int argc, char** argv) {
     if (spec.lambdas.id > 0 || starts_encoder) arcface = perceptual::load_arcface(spec.arcface_path);
   }
   if (spec.lambdas.id > 0 && !arcface)
-    throw Error("--id-lambda " + num(spec.lambdas.id) + " needs the ArcFace weights: --arcface FILE.bin (tools/convert_weights.py import "
+    throw Error("--id-lambda " + g_format(spec.lambdas.id) + " needs the ArcFace weights: --arcface FILE.bin (tools/convert_weights.py import "
                 "model_ir_se50.pth arcface.bin), or --id-lambda 0");
   std::string init_note;
   if (starts_encoder) {
@@ -302,7 +297,7 @@ int run(int argc, char** argv) {
                 std::string(ckpt ? " in the run resumed from " + resume : "") + ": give --moco-lambda, or leave --moco out");
   if (spec.lambdas.moco > 0) {
     if (spec.moco_path.empty())
-      throw Error("--moco-lambda " + num(spec.lambdas.moco) + " needs MoCo's ResNet-50: --moco FILE.bin "
+      throw Error("--moco-lambda " + g_format(spec.lambdas.moco) + " needs MoCo's ResNet-50: --moco FILE.bin "
                   "(tools/convert_weights.py import moco_v2_800ep_pretrain.pth.tar moco.bin), or --moco-lambda 0");
     need_file("moco", spec.moco_path, "MoCo's ResNet-50 from tools/convert_weights.py");
     check_loss_file("moco", spec.moco_path, spec.moco_key, resumed, args.has("moco"));

@@ -1,7 +1,7 @@
 // train_stylegan: trains a StyleGAN2 generator and discriminator (the official
 // StyleGAN2-ADA train.py, with its adaptive discriminator augmentation: --aug,
 // --p, --target, --augpipe as there). Flags become a TrainSpec and a
-// StyleGAN2Trainer (train/trainer.h); run_training (train/training_loop.h)
+// StyleGAN2Trainer (train/stylegan2/trainer.h); run_training (train/training_loop.h)
 // runs the ticks and writes the numbered run folder. --arch stylegan trains
 // StyleGAN (v1) with progressive growing instead (train/stylegan/).
 // This file holds the flags, the checks both share and the dispatch; the

@@ -9,12 +9,12 @@
 #include <limits>
 #include <new>
 #include <optional>
-#include <sstream>
 #include <vector>
 
 #include "engine/error.h"
 #include "engine/io/input_file.h"
 #include "engine/io/atomic_file.h"
+#include "engine/strings.h"
 #include "kernels/common.h"
 
 namespace gf::io {
@@ -417,9 +417,7 @@ void check_finite(const Tensor& t, const std::string& what) {
   std::string where;
   for (int64_t i : index) where += (where.empty() ? "" : ", ") + std::to_string(i);
   if (beyond_f32) {
-    std::ostringstream os;
-    os << v;
-    throw Error(what + ": element [" + where + "] is " + os.str() +
+    throw Error(what + ": element [" + where + "] is " + g_format(v) +
                 ", beyond float32's range (the networks compute in float32; the array must hold finite float32 numbers)");
   }
   throw Error(what + ": element [" + where + "] is " + (std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf") +

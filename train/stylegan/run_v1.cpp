@@ -12,6 +12,7 @@
 
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
+#include "engine/strings.h"
 #include "metrics/generators.h"
 #include "models/network_file.h"
 #include "models/pggan/config.h"
@@ -30,16 +31,6 @@
 #include "train/training_loop.h"
 
 namespace gf {
-
-namespace {
-
-std::string num(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
-
-}  // namespace
 
 int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt, Device dev,
            const metrics::MetricRequest& metric_req, const std::optional<metrics::MetricDetectors>& detectors) {
@@ -147,11 +138,11 @@ int run_v1(const cli::Args& args, const Dataset& ds, const DatasetOptions& dopt,
           cli::count_text(static_cast<long long>(ds.size()), "image") + ", " + std::to_string(ds.resolution()) + "x" +
           std::to_string(ds.resolution()) + "), StyleGAN (v1) cfg " + spec.cfg + ", from " +
           std::to_string(spec.sched.lod_initial_resolution) + "x" + std::to_string(spec.sched.lod_initial_resolution) +
-          " (" + num(spec.sched.lod_training_kimg) + " + " + num(spec.sched.lod_transition_kimg) +
-          " kimg per resolution), " + num(total_kimg) + " kimg, R1 gamma " + num(spec.r1_gamma) + ", G " +
+          " (" + g_format(spec.sched.lod_training_kimg) + " + " + g_format(spec.sched.lod_transition_kimg) +
+          " kimg per resolution), " + g_format(total_kimg) + " kimg, R1 gamma " + g_format(spec.r1_gamma) + ", G " +
           std::to_string(trainer.G().num_params()) + " params, D " + std::to_string(trainer.D().num_params()) +
           " params, device " + dev.str() +
-          (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " + num(trainer.cur_nimg() / 1000.0)
+          (args.has("resume") ? ", resumed from " + args.str("resume") + " at kimg " + g_format(trainer.cur_nimg() / 1000.0)
                               : std::string()));
   if (!resume_note.empty()) run.log(resume_note);
   for (const std::string& line : ds.notes()) run.log(line);

@@ -1,28 +1,18 @@
 #include "train/stylegan2/augmentation_flags.h"
 
 #include <algorithm>
-#include <sstream>
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/strings.h"
 #include "train/augment_pipe.h"
 
 namespace gf {
 
-namespace {
-
-std::string augment_num(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
-
-}  // namespace
-
 std::string augmentation_text(const TrainSpec& s) {
   if (s.aug == "noaug" || (s.aug == "fixed" && s.augment_p == 0)) return "none (--aug " + s.aug + ")";
-  if (s.aug == "fixed") return "fixed (" + s.augpipe + ", p " + augment_num(s.augment_p) + ")";
-  return "ada (" + s.augpipe + ", target " + augment_num(s.ada_target) + ", ada_kimg " + augment_num(s.ada_kimg) + ")";
+  if (s.aug == "fixed") return "fixed (" + s.augpipe + ", p " + g_format(s.augment_p) + ")";
+  return "ada (" + s.augpipe + ", target " + g_format(s.ada_target) + ", ada_kimg " + g_format(s.ada_kimg) + ")";
 }
 
 void set_augmentation(const cli::Args& args, TrainSpec& spec) {

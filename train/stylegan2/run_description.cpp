@@ -1,23 +1,13 @@
 #include "train/stylegan2/run_description.h"
 
-#include <cstdio>
 #include <map>
 
 #include "engine/error.h"
+#include "engine/strings.h"
 #include "train/cli.h"
 #include "train/stylegan2/augmentation_flags.h"
 
 namespace gf {
-
-namespace {
-
-std::string g_format(double v) {  // Python's f'{v:g}'
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
-}  // namespace
 
 std::string run_description(const RunDescription& d) {
   if (!d.spec) throw Error("run_description: no training spec");
