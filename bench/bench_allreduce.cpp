@@ -30,7 +30,7 @@
 #include "engine/collective.h"
 #include "engine/dist/communicator.h"
 #include "engine/ops.h"
-#include "train/cli.h"
+#include "train/run_main.h"
 #include "train/stylegan2/trainer.h"
 
 namespace {

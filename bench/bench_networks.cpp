@@ -36,6 +36,7 @@
 #include "bench/gemm_reference.h"
 #include "engine/flop_count.h"
 #include "kernels/openmp_spin.h"
+#include "train/run_main.h"
 #include "train/stylegan2/trainer.h"
 #include "data/infinite_sampler.h"
 
@@ -257,6 +258,6 @@ int run(int argc, char** argv) {
   return 0;
 }
 
-// The programs' entry (train/cli.h): their OpenMP spin policy, and any error
+// The programs' entry (train/run_main.h): their OpenMP spin policy, and any error
 // (no such GPU, a batch the networks refuse) as one line and exit 1.
 int main(int argc, char** argv) { return gf::cli::run_main("bench_networks", [&] { return run(argc, argv); }); }

@@ -11,6 +11,8 @@
 
 #include "engine/error.h"
 #include "train/cli.h"
+#include "train/output_paths.h"
+#include "train/setting_checks.h"
 
 using namespace gf;
 

@@ -20,7 +20,7 @@
 #include "tests/testing.h"
 #include "train/report.h"
 #include "train/run_dir.h"
-#include "train/cli.h"
+#include "train/run_main.h"
 #include "train/stop_signal.h"
 #include "train/training_loop.h"
 

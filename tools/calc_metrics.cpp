@@ -62,6 +62,7 @@
 #include "models/stylegan2/network_file.h"
 #include "train/checkpoint_state.h"
 #include "train/cli.h"
+#include "train/run_main.h"
 #include "data/dataset.h"
 #include "train/process_group.h"
 

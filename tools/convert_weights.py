@@ -231,7 +231,7 @@ def messages_off_stdout_if_output(dst):
     pipe, the file stdout went to): the script's lines go to stderr, so the file
     holds the data alone (printed through descriptor 1, "wrote G_ema to ..." landed
     over the start of the data and torch.load failed), as the C++ programs do
-    (train/cli.h check_output_file). Regular files, pipes and sockets only: a
+    (train/output_paths.h check_output_file). Regular files, pipes and sockets only: a
     device such as /dev/null is no data."""
     try:
         out, file = os.fstat(1), os.stat(dst)

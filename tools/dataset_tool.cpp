@@ -62,6 +62,8 @@
 #include "engine/io/temp_file_guard.h"
 #include "data/cifar10.h"
 #include "train/cli.h"
+#include "train/output_paths.h"
+#include "train/run_main.h"
 #include "data/dataset.h"
 #include "data/mnist_idx.h"
 #include "data/images/image_io.h"

@@ -20,6 +20,9 @@
 #include "models/stylegan/network_file.h"
 #include "models/stylegan2/network_file.h"
 #include "train/cli.h"
+#include "train/output_paths.h"
+#include "train/run_main.h"
+#include "train/setting_checks.h"
 
 namespace {
 

@@ -13,6 +13,8 @@
 #include "models/stylegan/network_file.h"
 #include "models/stylegan2/network_file.h"
 #include "train/cli.h"
+#include "train/output_paths.h"
+#include "train/run_main.h"
 
 namespace {
 

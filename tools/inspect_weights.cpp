@@ -8,6 +8,7 @@
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
 #include "train/cli.h"
+#include "train/run_main.h"
 
 int main(int argc, char** argv) {
   return gf::cli::run_main("inspect_weights", [&] {

@@ -17,6 +17,7 @@
 
 #include "engine/error.h"
 #include "train/cli.h"
+#include "train/run_main.h"
 #include "train/report.h"
 #include "train/run_dir.h"
 

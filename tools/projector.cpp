@@ -33,6 +33,8 @@
 #include "models/perceptual/vgg16.h"
 #include "models/stylegan2/network_file.h"
 #include "train/cli.h"
+#include "train/output_paths.h"
+#include "train/run_main.h"
 #include "train/draw_log.h"
 #include "data/images/image_io.h"
 #include "data/images/image_resize.h"

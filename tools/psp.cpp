@@ -55,6 +55,8 @@
 #include "models/perceptual/network_file.h"
 #include "models/psp/network_file.h"
 #include "train/cli.h"
+#include "train/output_paths.h"
+#include "train/run_main.h"
 #include "data/dataset.h"
 #include "data/images/image_io.h"
 #include "data/images/image_resize.h"

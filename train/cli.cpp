@@ -5,25 +5,12 @@
 #include <vector>
 #include <cerrno>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <iostream>
 #include <sstream>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "engine/error.h"
-#include "engine/io/atomic_file.h"
-#include "engine/io/input_file.h"
-#include "engine/io/json_input.h"
-#include "engine/strings.h"
-#include "kernels/openmp_spin.h"
 #include "data/python_int.h"
-#include "train/run_dir.h"
-#include "train/stop_signal.h"
 
 namespace gf::cli {
 namespace {
@@ -56,27 +43,6 @@ std::string list_accepts(long long lo, long long hi, size_t max_count) {
 std::string number_accepts(const Range& r) {
   const std::string s = r.str();
   return s.empty() ? "a finite number" : s.rfind("in ", 0) == 0 ? "a number " + s : "a finite number " + s;
-}
-
-// A number's text as Python's int() and float() take it (click's INT and
-// FLOAT call them on the official scripts' flags): spaces around it, and
-// single underscores between digits ("1_000"); nullopt for an underscore
-// anywhere else, which Python refuses.
-std::optional<std::string> python_numeral(const std::string& text) {
-  const char* const kSpace = " \t\n\r\f\v";
-  const size_t first = text.find_first_not_of(kSpace), last = text.find_last_not_of(kSpace);
-  if (first == std::string::npos) return std::string();
-  const std::string t = text.substr(first, last - first + 1);
-  auto digit = [&](size_t i) { return i < t.size() && t[i] >= '0' && t[i] <= '9'; };
-  std::string out;
-  for (size_t i = 0; i < t.size(); ++i) {
-    if (t[i] != '_') {
-      out += t[i];
-    } else if (i == 0 || !digit(i - 1) || !digit(i + 1)) {
-      return std::nullopt;
-    }
-  }
-  return out;
 }
 
 // [+-] digits [. digits] [e [+-] digits], with a digit before or after the point.
@@ -157,6 +123,23 @@ const char* kind_name(Kind k) {
 }
 
 }  // namespace
+
+std::optional<std::string> python_numeral(const std::string& text) {
+  const char* const kSpace = " \t\n\r\f\v";
+  const size_t first = text.find_first_not_of(kSpace), last = text.find_last_not_of(kSpace);
+  if (first == std::string::npos) return std::string();
+  const std::string t = text.substr(first, last - first + 1);
+  auto digit = [&](size_t i) { return i < t.size() && t[i] >= '0' && t[i] <= '9'; };
+  std::string out;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i] != '_') {
+      out += t[i];
+    } else if (i == 0 || !digit(i - 1) || !digit(i + 1)) {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
 
 bool Range::contains(double v) const {
   return std::isfinite(v) && (lo_open ? v > lo : v >= lo) && v <= hi;
@@ -251,82 +234,11 @@ std::string number_text(double v) {
   return buf;
 }
 
-void check_cfg_resolution(const std::string& cfg, const std::string& widths, int widest, const std::string& data,
-                          int resolution) {
-  if (resolution <= widest) return;
-  const std::string size = std::to_string(resolution) + "x" + std::to_string(resolution);
-  throw Error("--cfg " + cfg + ": its networks' widths (" + widths + ") give no channels above " + std::to_string(widest) +
-              "x" + std::to_string(widest) + ", but " + data + "'s images are " + size +
-              ": choose a --cfg made for " + size + ", or smaller images (dataset_tool --width and --height)");
-}
-
-namespace {
-
-// Whether a flag's text and a kept value mean the same setting.
-bool same_setting(const std::string& given, const std::string& kept) {
-  auto number = [](const std::string& text, double& v) {  // as the flags read it (" 8", "1_000")
-    const std::optional<std::string> t = python_numeral(text);
-    if (!t || t->empty()) return false;
-    char* end = nullptr;
-    v = std::strtod(t->c_str(), &end);
-    return end == t->c_str() + t->size();
-  };
-  auto boolean = [](const std::string& t, bool& b) {
-    try {
-      b = parse_bool(t, "");
-      return true;
-    } catch (const Error&) {
-      return false;
-    }
-  };
-  double a = 0, b = 0;
-  if (number(given, a) && number(kept, b)) return a == b;
-  bool x = false, y = false;
-  if (boolean(given, x) && boolean(kept, y)) return x == y;
-  return given == kept;
-}
-
-}  // namespace
-
-void check_resume_point(const Args& args, const std::string& resume_path, bool from_checkpoint) {
-  for (const char* flag : {"resume-kimg", "resume-time"}) {
-    if (!args.has(flag)) continue;
-    const std::string name = std::string("--") + flag;
-    if (!args.has("resume")) throw Error(name + " needs --resume (the networks whose training it continues)");
-    if (from_checkpoint)
-      throw Error(name + " applies to --resume of networks; " + resume_path + " is a checkpoint, which resumes at its own " +
-                  (std::string(flag) == "resume-kimg" ? "kimg" : "time (its earlier ticks, carried into report.html)"));
-  }
-}
-
-Flag resume_time_flag(const std::string& scope) {
-  return number("resume-time", "SEC", "",
-                scope + "with --resume of networks: the seconds the time column starts from, as the official resume_time (default 0)",
-                Range::at_least(0, 1e12));
-}
-
 Flag data_from_files_flag() {
   return {"data-from-files", "", "",
           "hold no decoded images: decode each from its file when a minibatch or a metric's pass takes it, as the "
           "official loader "
           "(same pixels, slower; the default for data whose pixels do not fit in memory)"};
-}
-
-void check_kept_on_resume(const Args& args, const std::string& path, const std::vector<KeptValue>& kept) {
-  for (const KeptValue& k : kept) {
-    if (!args.has(k.flag)) continue;
-    if (args.is_switch(k.flag)) {  // "leave it out, or give false" is no advice for a switch
-      const bool on = args.flag(k.flag);
-      if (on != (k.value == "true"))
-        throw Error("--" + k.flag + " differs from the run resumed from " + path + ", which trained " +
-                    (on ? "without" : "with") + " it: a resumed checkpoint keeps its settings (leave --" + k.flag + " out)");
-      continue;
-    }
-    const std::string given = args.str(k.flag);
-    if (!same_setting(given, k.value))
-      throw Error("--" + k.flag + " " + given + " differs from the run resumed from " + path + ", which has " + k.value +
-                  ": a resumed checkpoint keeps its settings (leave --" + k.flag + " out, or give " + k.value + ")");
-  }
 }
 
 Device parse_device(const std::string& text, const std::string& flag) {
@@ -587,175 +499,6 @@ std::vector<long long> Args::integers(const std::string& name) const {
 Device Args::device(const std::string& name) const {
   const Flag& f = find(name, Kind::device);
   return parse_device(value(f), f.name);
-}
-
-double lod_flag(const Args& args, int resolution, double stored, const std::string& path) {
-  if (!args.has("lod")) return stored;
-  const double lod = args.number("lod");
-  int top = 0;  // log2(resolution) - 2
-  while ((4 << top) < resolution) ++top;
-  if (lod > top)
-    throw Error("--lod " + args.str("lod") + " is outside [0, " + std::to_string(top) + "], the levels of " + path +
-                " (0: " + std::to_string(resolution) + "x" + std::to_string(resolution) + ", " + std::to_string(top) +
-                ": 4x4)");
-  return lod;
-}
-
-void check_not_input(const Args& args, const std::string& what, const std::string& path,
-                     const std::vector<std::string>& inputs) {
-  for (const std::string& in : inputs) {
-    if (!args.has(in)) continue;
-    std::error_code ec;  // an output that does not exist yet is no input
-    if (std::filesystem::equivalent(args.str(in), path, ec))
-      throw Error(what + " " + path + " is the --" + in + " file; choose another name");
-  }
-}
-
-void check_not_an_output(const Args& args, const std::string& flag, const std::vector<std::string>& outputs) {
-  if (!args.has(flag)) return;
-  std::error_code ec;
-  const std::filesystem::path file = std::filesystem::weakly_canonical(args.str(flag), ec);
-  std::filesystem::path dir = std::filesystem::weakly_canonical(args.str("outdir"), ec);
-  if (!dir.has_filename()) dir = dir.parent_path();  // "out/" when out does not exist yet
-  if (ec || file.parent_path() != dir) return;
-  if (std::find(outputs.begin(), outputs.end(), file.filename().string()) != outputs.end())
-    throw Error("--" + flag + " " + args.str(flag) + ": is one of the files this run writes to --outdir; give it another name");
-}
-
-void check_output_file(const Args& args, const std::string& flag, const std::vector<std::string>& inputs) {
-  if (!args.has(flag)) return;
-  const std::string path = args.str(flag);
-  if (path.empty()) throw Error("--" + flag + " is empty; give a file name");
-  std::error_code ec;
-  if (path.back() == '/' || std::filesystem::is_directory(path, ec))
-    throw Error("--" + flag + " " + path + ": a folder; give a file name");
-  check_not_input(args, "--" + flag, path, inputs);
-  io::check_parent_folder(path, "--" + flag);  // made at write time: a refused run leaves no new folder
-  // The file is this process's standard output (--raw /dev/stdout > all.npy,
-  // a pipe, or the file stdout was sent to under another name): the
-  // program's own lines go to standard error, so the file holds the data
-  // alone. (Written through descriptor 1, the closing line landed over the
-  // start of the data: an .npy whose header was "generate: wrote ...".) A
-  // regular file, pipe or socket only: a device (/dev/null both ways) is no data.
-  struct stat out {}, file {};
-  if (::fstat(STDOUT_FILENO, &out) == 0 && ::stat(path.c_str(), &file) == 0 && out.st_dev == file.st_dev &&
-      out.st_ino == file.st_ino && (S_ISREG(out.st_mode) || S_ISFIFO(out.st_mode) || S_ISSOCK(out.st_mode))) {
-    std::cout.flush();
-    std::cout.rdbuf(std::cerr.rdbuf());
-  }
-}
-
-namespace {
-
-// The folders elsewhere that the readers reach from root through links
-// (data/dataset.cpp: a link is followed unless its target lies inside root
-// or above it, each folder once), each with the link's path as reached from
-// root. A walk of the folder's entries: tens of milliseconds for 70,000 images.
-std::vector<std::pair<std::filesystem::path, std::filesystem::path>> linked_folders(const std::filesystem::path& root) {
-  namespace fs = std::filesystem;
-  std::vector<std::pair<fs::path, fs::path>> found;  // (target, link as reached from root)
-  std::vector<std::pair<fs::path, fs::path>> pending{{root, root}};  // folders to walk: where, and as reached
-  constexpr size_t kMaxLinkedFolders = 4096;  // a bound, whatever the links
-  for (size_t i = 0; i < pending.size() && found.size() < kMaxLinkedFolders; ++i) {
-    const auto [real, shown] = pending[i];
-    std::error_code ec;
-    for (fs::recursive_directory_iterator it(real, fs::directory_options::skip_permission_denied, ec), end;
-         !ec && it != end; it.increment(ec)) {
-      std::error_code lec;
-      if (!it->is_symlink(lec) || !it->is_directory(lec)) continue;
-      const fs::path target = fs::canonical(it->path(), lec);
-      if (lec || io::is_within(target, root) || io::is_within(root, target)) continue;  // not followed by the readers
-      if (std::any_of(found.begin(), found.end(), [&](const auto& f) { return f.first == target; })) continue;
-      const fs::path reached = shown / it->path().lexically_relative(real);
-      found.emplace_back(target, reached);
-      pending.emplace_back(target, reached);
-    }
-  }
-  return found;
-}
-
-// The first link under root whose folder holds out; none when no link does.
-std::optional<std::filesystem::path> link_reaching(const std::filesystem::path& root, const std::filesystem::path& out) {
-  for (const auto& [target, link] : linked_folders(root))
-    if (io::is_within(out, target)) return link;
-  return std::nullopt;
-}
-
-}  // namespace
-
-void check_not_in_input_folder(const Args& args, const std::string& what, const std::string& dir,
-                               const std::vector<std::string>& inputs) {
-  namespace fs = std::filesystem;
-  for (const std::string& in : inputs) {
-    if (!args.has(in)) continue;
-    std::error_code ec;
-    if (!fs::is_directory(args.str(in), ec)) continue;
-    const fs::path folder = fs::canonical(args.str(in), ec);
-    if (ec) continue;
-    // The output folder need not exist yet: its existing part is resolved (links included), the rest is taken as written.
-    const fs::path out = fs::weakly_canonical(fs::absolute(dir, ec), ec);
-    if (ec) continue;
-    if (io::is_within(out, folder))
-      throw Error(what + " " + dir + (out == folder ? " is the --" + in + " folder" : " is inside the --" + in + " folder " + args.str(in)) +
-                  ", which is read with all its subfolders: outputs there would replace or join the inputs; choose a folder outside it");
-    // The readers follow links to folders elsewhere (data/dataset.cpp):
-    // an output folder one of them reaches is read as input too (the next
-    // run trained on the last one's grids).
-    if (const std::optional<fs::path> link = link_reaching(folder, out))
-      throw Error(what + " " + dir + " is read as part of the --" + in + " folder " + args.str(in) + " through its link " +
-                  link->string() + ": outputs there would join the inputs; choose a folder outside it");
-  }
-}
-
-void check_output_folders(const Args& args, const std::vector<std::string>& outputs,
-                          const std::vector<std::string>& inputs) {
-  for (const std::string& flag : outputs)
-    if (const std::optional<std::string> dir = args.opt(flag)) check_not_in_input_folder(args, "--" + flag, *dir, inputs);
-}
-
-int run_main(const char* program, const std::function<int()>& body) {
-  cpu::prefer_short_openmp_spin();  // first: it may execute the program again
-  // As CPython: a write past the file-size limit (ulimit -f) fails with
-  // EFBIG, which the writers report and clean up after, instead of killing
-  // the process with its temporary files left behind.
-  std::signal(SIGXFSZ, SIG_IGN);
-  int sig = 0;
-  try {
-    const int rc = body();
-    // Output that could not be written (a full disk behind stdout, /dev/full)
-    // is an error, not a silent exit 0: for calc_metrics outside a run folder
-    // the printed line is the result.
-    std::cout.flush();
-    if ((std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout) && stop_signal_received() == 0)
-      throw Error(std::string("cannot write to standard output: ") + std::strerror(errno ? errno : EIO));
-    return rc;
-  } catch (const std::exception& e) {
-    // A JSON error no reader put in words (each reader names its file) still
-    // reaches the user without the library's bracketed tag.
-    const auto* json_error = dynamic_cast<const nlohmann::json::exception*>(&e);
-    const bool no_memory = dynamic_cast<const std::bad_alloc*>(&e) != nullptr;
-    const std::string line =
-        std::string(program) + ": error: " +
-        (no_memory ? std::string("out of memory (an allocation failed: less data, a smaller --batch, or more memory for "
-                                 "this process)")
-                   : one_line(json_error ? io::json_error_text(*json_error) : std::string(e.what())));
-    // A training run's folder says how it ended; first, so that a warning of
-    // its own (a full disk) comes before the error line, which stays last.
-    record_run_stopped(line);
-    std::cerr << line << std::endl;
-    // Interrupted, or another error that came while a stop signal was pending
-    // (a failed final snapshot): the process still ends by the signal.
-    const auto* i = dynamic_cast<const Interrupted*>(&e);
-    sig = i ? i->signal : stop_signal_received();
-  }
-  if (sig == 0) return 1;
-  // Stopped by a signal (train/stop_signal.h): die of it, as without the
-  // handler, so a shell sees 130, 143, 129 or 141.
-  std::cout.flush();
-  std::fflush(nullptr);
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
-  return 128 + sig;
 }
 
 }  // namespace gf::cli

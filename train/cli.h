@@ -3,7 +3,7 @@
 // flags are parsed and checked: unknown flags, missing or empty values, and
 // numbers that are not decimal, not finite or outside their declared range end the
 // program with one line on stderr naming the flag and what it accepts (see
-// run_main), before the program does anything.
+// run_main, train/run_main.h), before the program does anything.
 //
 // Declaring flags (the list passed to Args):
 //   {"outdir", "DIR", "runs", "where to write"}         text, any string but "" ("" default: none)
@@ -23,7 +23,6 @@
 // official code's limit (seeds are numpy's [0, 2^32-1]) or a stated size cap.
 #pragma once
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -141,37 +140,17 @@ double parse_number(const std::string& text, const std::string& flag, Range rang
 // A boolean value as click's type=bool takes it (an official --save-video
 // true): 1/0, true/false, t/f, yes/no, y/n, on/off, any case.
 bool parse_bool(const std::string& text, const std::string& flag);
-// --resume of a checkpoint: the settings its run fixed. Each flag in `kept`
-// may be given again only with the run's own value (the same number, the
-// same boolean, or the same text; a switch given is "true"), so the first
-// run's command plus --resume works; another value throws one line naming
-// both and the checkpoint `path`. `value` is the setting as the flag would
-// be written (number_text for a double).
-struct KeptValue {
-  std::string flag, value;
-};
-void check_kept_on_resume(const Args& args, const std::string& path, const std::vector<KeptValue>& kept);
-// --resume-kimg and --resume-time (the official TensorFlow trainers'
-// resume_kimg and resume_time) set where a resumed pickle or snapshot
-// continues the schedule and the time column: they need --resume, and a
-// checkpoint (from_checkpoint) resumes at its own count (and report.html adds
-// its earlier ticks' time), so both are refused.
-void check_resume_point(const Args& args, const std::string& resume_path, bool from_checkpoint);
-// The --resume-time SEC flag (at most 1e12 s); `scope` leads its help
-// ("--arch stylegan, ") where only part of a program takes it.
-Flag resume_time_flag(const std::string& scope = "");
+// A number's text as Python's int() and float() take it (click's INT and
+// FLOAT call them on the official scripts' flags): spaces around it, and
+// single underscores between digits ("1_000"); nullopt for an underscore
+// anywhere else, which Python refuses.
+std::optional<std::string> python_numeral(const std::string& text);
 // --data-from-files (DatasetOptions::from_files, data/dataset.h).
 Flag data_from_files_flag();
 // A double as text that reads back to the same double ("0.002", "10"); a
 // whole one below 1e15 in full ("1000000", where %g wrote "1e+06"), as
 // Python writes an int (train.py's kimg).
 std::string number_text(double v);
-// A fresh run's --cfg against its data: `widest` is the highest resolution
-// at which the cfg's network widths (`widths`, as "channel_base 128") still
-// give a channel. Larger images throw one line naming --cfg, the widths, the
-// data and what to do; the networks' own check named neither flag nor data.
-void check_cfg_resolution(const std::string& cfg, const std::string& widths, int widest, const std::string& data,
-                          int resolution);
 // "cpu", "cuda", "cuda:N" (gf::Device::parse), refused unless this build and
 // machine can serve it.
 Device parse_device(const std::string& text, const std::string& flag);
@@ -182,66 +161,6 @@ std::vector<long long> parse_integer_list(const std::string& text, const std::st
 // The old unbounded form, kept so code from before ranges compiles: integers
 // in [0, 2^63-1], at most a million. Declare cli::integer_list flags instead.
 std::vector<long long> parse_range_list(const std::string& text, const std::string& flag);
-
-// --lod of a PGGAN or StyleGAN (v1) network of `resolution` (`path`): its
-// levels are [0, log2(resolution) - 2] (0 the full resolution, the last 4x4),
-// and the networks take a lod past them as the nearest level, so
-// `generate --lod 25` gave the --lod 3 images. A --lod past the network's
-// levels throws "--lod 25 is outside [0, 3], the levels of <path> (0: 32x32,
-// 3: 4x4)"; without --lod, `stored` (the network's own lod).
-double lod_flag(const Args& args, int resolution, double stored, const std::string& path);
-
-// Refuses an output that would replace one of the program's inputs (the same
-// file by any path or link: `generate --raw net.bin --network net.bin` wrote
-// images over the network): throws gf::Error "<what> <path> is the --<flag>
-// file; choose another name" for the first given flag of `inputs` that names
-// the same file as `path`. `what` names the output ("--raw", "--outdir out:
-// latents.npy").
-void check_not_input(const Args& args, const std::string& what, const std::string& path,
-                     const std::vector<std::string>& inputs);
-
-// The checks of an output file flag (--raw, --out), made before any work:
-// the path is not empty and not a folder ("--out out/: a folder; give a file
-// name"), it is none of the inputs (check_not_input), and its folder can be
-// made (io::check_parent_folder: a file in the way fails here, before the
-// inputs are read). Nothing is made: the program makes the folder right
-// before it writes the file (io::create_parent_folder), as it does its
-// --outdir, so that a run refused later leaves no new folder. When the file
-// is the process's standard output (/dev/stdout, a pipe, the file stdout
-// was redirected to; not a device), std::cout goes to standard error from
-// here on, so that the program's lines stay out of the data.
-void check_output_file(const Args& args, const std::string& flag, const std::vector<std::string>& inputs);
-// Refuses an output file flag (generate's and psp's --raw) that names one of
-// the files the program writes under --outdir (`outputs`: names in that
-// folder), which would replace it or share its temporary; links and "./"
-// resolved, an --outdir not made yet included.
-void check_not_an_output(const Args& args, const std::string& flag, const std::vector<std::string>& outputs);
-
-// Refuses a folder the program writes into (dir: its --outdir, or a folder
-// under it) that is, or lies inside, a folder input named by one of `inputs`
-// (psp's --images, the trainers' --data): such an input is read whole, every
-// subfolder included, so outputs there replace inputs or join them
-// (`psp encode --images photos --outdir photos` wrote
-// photos/inference_results/, among the images). Compared after resolving
-// links, before any work; an input that is a file or absent is left to the
-// other checks. Throws gf::Error "<what> <dir> is inside the --<flag> folder
-// <input> ..." ("is the --<flag> folder" for the folder itself).
-void check_not_in_input_folder(const Args& args, const std::string& what, const std::string& dir,
-                               const std::vector<std::string>& inputs);
-
-// check_not_in_input_folder for each folder output among `outputs` (flag
-// names: a trainer's "outdir", "record-draws") that has a value, given or by
-// default, against the folder inputs among `inputs` ("data"): a trainer's
-// run folder and draw logs would join its dataset. <what> is "--<flag>".
-void check_output_folders(const Args& args, const std::vector<std::string>& outputs,
-                          const std::vector<std::string>& inputs);
-
-// Runs body and turns any exception into "<program>: error: <what>" on
-// stderr and exit code 1, the line also recorded in the run folder of a
-// training run (record_run_stopped, train/run_dir.h); an Interrupted
-// (train/stop_signal.h) ends the process by its signal after that, so the
-// exit status stays 130/143. --help exits 0 from inside body via Args.
-int run_main(const char* program, const std::function<int()>& body);
 
 // count_text and one_line (engine/strings.h) as the programs have always
 // called them.

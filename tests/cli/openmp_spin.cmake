@@ -12,7 +12,7 @@ gf_cli_test(openmp_spin_wait_policy_kept EXPECT [["gomp_spincount":""]]
             COMMAND env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=passive OMP_NUM_THREADS=2 ${_bn})
 gf_cli_test(openmp_spin_one_thread_untouched EXPECT [["gomp_spincount":""]]
             COMMAND env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY OMP_NUM_THREADS=1 ${_bn})
-# The programs on the shared entry (train/cli.h run_main) re-execute with
+# The programs on the shared entry (train/run_main.h run_main) re-execute with
 # their arguments intact: a flag error still names the bad value.
 gf_cli_test(openmp_spin_reexec_keeps_arguments EXPECT "--kimg .*got '-3'"
             COMMAND sh -c "! env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY OMP_NUM_THREADS=2 $<TARGET_FILE:train_stylegan> --kimg -3 --outdir /nonexistent")

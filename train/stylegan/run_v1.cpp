@@ -24,6 +24,7 @@
 #include "train/report.h"
 #include "train/run_dir.h"
 #include "train/run_metrics.h"
+#include "train/setting_checks.h"
 #include "train/stylegan/configs.h"
 #include "train/stylegan/trainer.h"
 #include "train/stylegan/training_loop.h"

@@ -6,6 +6,7 @@
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
 #include "train/checkpoint_state.h"
+#include "train/setting_checks.h"
 #include "train/stylegan2/checkpoint.h"
 #include "train/stylegan2/configs.h"
 #include "train/stylegan_flags.h"

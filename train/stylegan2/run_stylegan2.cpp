@@ -24,6 +24,7 @@
 #include "train/report.h"
 #include "train/run_dir.h"
 #include "train/run_metrics.h"
+#include "train/setting_checks.h"
 #include "train/stylegan2/augmentation_flags.h"
 #include "train/stylegan2/configs.h"
 #include "train/stylegan2/resume.h"
