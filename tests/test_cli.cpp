@@ -1,6 +1,7 @@
 // train/cli.h: declared ranges, the one-line refusals that name the flag and
 // what it accepts, finiteness, strict integers, lists, defaults checked
-// against their own declaration, and reads of a kind a flag was not declared as.
+// against their own declaration, and reads of a kind a flag was not declared as;
+// train/setting_checks.h's lod_flag and train/output_paths.h's output-folder checks.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>

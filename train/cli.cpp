@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include <vector>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
