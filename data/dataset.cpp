@@ -477,8 +477,8 @@ struct DecodePass {
   std::vector<FileStamp> stamps;  // with from_files: what each file held when it was decoded here
   std::vector<char> ok;           // whether the slot's file decoded
 
-  DecodePass(std::vector<size_t> slots, int res, int channels, bool xflip, bool from_files)
-      : res(res), channels(channels), xflip(xflip), from_files(from_files), used(std::move(slots)),
+  DecodePass(std::vector<size_t> slots, int resolution, int image_channels, bool x_flip, bool read_from_files)
+      : res(resolution), channels(image_channels), xflip(x_flip), from_files(read_from_files), used(std::move(slots)),
         pixels(from_files ? 0 : used.size() * image_size()), done(used.size()), stamps(from_files ? used.size() : 0),
         ok(used.size(), 0) {}
   size_t image_size() const { return static_cast<size_t>(res) * res * channels; }

@@ -24,8 +24,8 @@ std::string count_text(long long n, const std::string& noun);
 std::string one_line(const std::string& message, size_t max_chars = 4096);
 
 // A number as printf's %g writes it (6 significant digits; "inf", "nan"): as
-// Python's f'{v:g}' and an ostream's default. The official run names and
-// log lines print their settings so.
+// Python's f'{v:g}' (but for a negative NaN: "-nan" here) and an ostream's
+// default. The official run names and log lines print their settings so.
 std::string g_format(double v);
 
 }  // namespace gf

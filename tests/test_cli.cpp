@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/strings.h"
 #include "train/cli.h"
 #include "train/output_paths.h"
 #include "train/setting_checks.h"
@@ -161,6 +163,21 @@ TEST_CASE("cli: a count takes the singular noun for one only", "[cli]") {
   CHECK(cli::count_text(2, "batch") == "2 batches");
   CHECK(cli::count_text(3, "entry") == "3 entries");
   CHECK(cli::count_text(2, "key") == "2 keys");
+}
+
+TEST_CASE("g_format writes a number as printf's %g and Python's f'{v:g}'", "[cli]") {
+  CHECK(gf::g_format(0.6) == "0.6");
+  CHECK(gf::g_format(10) == "10");
+  CHECK(gf::g_format(100000) == "100000");
+  CHECK(gf::g_format(1e6) == "1e+06");
+  CHECK(gf::g_format(0.0001) == "0.0001");
+  CHECK(gf::g_format(0.00001) == "1e-05");
+  CHECK(gf::g_format(1.0 / 3) == "0.333333");
+  CHECK(gf::g_format(-0.0) == "-0");
+  CHECK(gf::g_format(1e39) == "1e+39");
+  CHECK(gf::g_format(std::numeric_limits<double>::infinity()) == "inf");
+  CHECK(gf::g_format(-std::numeric_limits<double>::infinity()) == "-inf");
+  CHECK(gf::g_format(std::numeric_limits<double>::quiet_NaN()) == "nan");
 }
 
 TEST_CASE("cli: a bad number is one line naming the flag and its range", "[cli]") {

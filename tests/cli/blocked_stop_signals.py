@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 STOP_SIGNALS = {signal.SIGHUP, signal.SIGINT, signal.SIGPIPE, signal.SIGTERM}
-SIGNAL_CASES = "[#test_atomic_file],[#test_training_loop],[#test_linear_svc_pool]"
+SIGNAL_CASES = "[#test_atomic_file]~[cuda],[#test_training_loop]~[cuda],[#test_linear_svc_pool]~[cuda]"
 
 
 def blocked():
@@ -31,14 +31,18 @@ def main(gf_tests):
     failures = []
     env = dict(os.environ, OMP_NUM_THREADS="1")
     for state, preexec in (("blocked", blocked), ("ignored", ignored)):
-        # A timeout kills with SIGKILL: a blocked SIGTERM would not end a hang.
+        # In a session of its own, so that a hang ends with SIGKILL to the whole group: a blocked
+        # SIGTERM would not end it, and a child a case forked would outlive gf_tests alone.
+        tests = subprocess.Popen([gf_tests, SIGNAL_CASES], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, preexec_fn=preexec, start_new_session=True)
         try:
-            run = subprocess.run([gf_tests, SIGNAL_CASES], env=env, capture_output=True, text=True, timeout=300,
-                                 preexec_fn=preexec)
-            if run.returncode != 0:
-                failures.append(f"gf_tests {SIGNAL_CASES} with the signals {state}: exit {run.returncode}\n"
-                                + run.stdout[-3000:] + run.stderr[-2000:])
+            out, err = tests.communicate(timeout=300)
+            if tests.returncode != 0:
+                failures.append(f"gf_tests {SIGNAL_CASES} with the signals {state}: exit {tests.returncode}\n"
+                                + out[-3000:] + err[-2000:])
         except subprocess.TimeoutExpired:
+            os.killpg(tests.pid, signal.SIGKILL)
+            tests.communicate()
             failures.append(f"gf_tests {SIGNAL_CASES} with the signals {state}: still running after 300 s (killed)")
     for f in failures:
         print("FAILED:", f)
