@@ -16,7 +16,6 @@ tools/fixtures/make_stylegan2_tf_pickle.py from StyleGAN2 networks:
 - bad and unsupported pickles are refused with one line and nothing written.
 Exit 77 (skip) without NumPy/PyTorch."""
 import contextlib
-import copy
 import io
 import json
 import math
@@ -42,7 +41,7 @@ import golden_io  # noqa: E402
 import make_stylegan2_tf_pickle as mk  # noqa: E402
 import make_stylegan_pickle as v1  # noqa: E402
 import stylegan2_reference as ref  # noqa: E402
-from convert_weights_fixture import TempDirTest  # noqa: E402
+from convert_weights_fixture import TempDirTest, make_nets  # noqa: E402
 
 G_CFG = dict(z_dim=8, c_dim=0, w_dim=8, img_resolution=16, img_channels=3, mapping_layers=2,
              mapping_lr_multiplier=0.01, w_avg_beta=0.995, channel_base=64, channel_max=8, conv_clamp=None,
@@ -65,15 +64,8 @@ def run(*args):
 
 def random_nets(seed, d_cfg=D_CFG):
     """Reference networks with every tensor moved off its init (noise strengths,
-    affine biases away from 1), so each mapping rule shows in the outputs."""
-    torch.manual_seed(seed)
-    nets = {"G": ref.Generator(**G_CFG), "D": ref.Discriminator(**d_cfg)}
-    nets["G_ema"] = copy.deepcopy(nets["G"])
-    with torch.no_grad():
-        for net in nets.values():
-            for name, t in net.state_dict().items():
-                if not name.endswith("resample_filter"):
-                    t.add_(0.2 * torch.randn(t.shape))
+    affine biases away from 1), so each mapping rule shows in the outputs: their state dicts."""
+    nets = make_nets(seed, G_CFG, d_cfg)
     return {k: {n: t.detach().clone() for n, t in net.state_dict().items()} for k, net in nets.items()}
 
 
